@@ -1,0 +1,165 @@
+"""Find the files to scan under the paths a user gives.
+
+Inside a git checkout the file list comes from `git ls-files`, so `.gitignore`,
+`.git/info/exclude` and the global excludes apply exactly as git applies them. Outside
+one, the tree is walked. Either way, version-control folders, virtual environments,
+`node_modules` and build outputs are skipped, and so are the configured excludes.
+Symbolic links are never followed while walking, so a link loop cannot trap the scan;
+a path given explicitly is always scanned.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+from cudaudit.filekinds import FileKind, classify
+from cudaudit.model import FileError
+
+SKIPPED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".bzr",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".eggs",
+        "node_modules",
+        "__pycache__",
+        "__pypackages__",
+        "site-packages",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".ipynb_checkpoints",
+        "build",
+        "dist",
+        "_build",
+        "buck-out",
+    }
+)
+"""Folder names never descended into unless named explicitly."""
+
+VENV_MARKERS = ("pyvenv.cfg", "conda-meta")
+_SNIFF_BYTES = 128
+
+
+@dataclass(frozen=True)
+class Candidate:
+    path: Path
+    kind: FileKind
+
+
+@dataclass(frozen=True)
+class Excludes:
+    """Configured exclude patterns (gitignore syntax) relative to the config's folder."""
+
+    root: Path
+    spec: pathspec.PathSpec
+
+    @classmethod
+    def from_patterns(cls, root: Path, patterns: list[str]) -> Excludes:
+        return cls(root, pathspec.PathSpec.from_lines("gitwildmatch", patterns))
+
+    def excludes(self, path: Path, is_dir: bool = False) -> bool:
+        try:
+            relative = path.relative_to(self.root).as_posix()
+        except ValueError:
+            return False
+        return self.spec.match_file(relative + "/" if is_dir else relative)
+
+
+def discover(paths: list[Path], excludes: Excludes) -> tuple[list[Candidate], list[FileError]]:
+    """The files to analyse under `paths`, sorted and without duplicates, and any I/O errors."""
+    found: dict[Path, Candidate] = {}
+    errors: list[FileError] = []
+    for given in paths:
+        given = given.absolute()
+        if given.is_dir():
+            files = _git_files(given)
+            if files is None:
+                files = _walk(given, excludes, errors)
+            for path in files:
+                if _skipped(path, given, excludes):
+                    continue
+                kind = classify(path)
+                if kind is not None:
+                    found.setdefault(path, Candidate(path, kind))
+        else:
+            kind = _classify_explicit(given, errors)
+            if kind is not None:
+                found.setdefault(given, Candidate(given, kind))
+    return sorted(found.values(), key=lambda c: c.path), errors
+
+
+def _classify_explicit(path: Path, errors: list[FileError]) -> FileKind | None:
+    kind = classify(path)
+    if kind is not None or path.suffix:
+        return kind
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError as exc:
+        errors.append(FileError(str(path), f"cannot read: {exc.strerror or exc}"))
+        return None
+    return classify(path, head)
+
+
+def _git_files(folder: Path) -> list[Path] | None:
+    """Tracked and untracked-but-not-ignored files under `folder`, or None outside git."""
+    try:
+        listing = subprocess.run(
+            ["git", "-C", str(folder), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if listing.returncode != 0:
+        return None
+    files = []
+    for raw in listing.stdout.split(b"\0"):
+        if raw:
+            path = folder / os.fsdecode(raw)
+            # Deleted-but-tracked files, submodules and symlinks are not regular files here.
+            if not path.is_symlink() and path.is_file():
+                files.append(path)
+    return files
+
+
+def _walk(folder: Path, excludes: Excludes, errors: list[FileError]) -> Iterator[Path]:
+    def report(exc: OSError) -> None:
+        errors.append(FileError(str(exc.filename), f"cannot read folder: {exc.strerror or exc}"))
+
+    for top, dirs, files in os.walk(folder, onerror=report, followlinks=False):
+        base = Path(top)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if d not in SKIPPED_DIRS
+            and not _is_environment(base / d)
+            and not excludes.excludes(base / d, is_dir=True)
+            and not (base / d).is_symlink()
+        )
+        for name in files:
+            path = base / name
+            if not path.is_symlink():
+                yield path
+
+
+def _is_environment(folder: Path) -> bool:
+    return any((folder / marker).exists() for marker in VENV_MARKERS)
+
+
+def _skipped(path: Path, given: Path, excludes: Excludes) -> bool:
+    parts = path.relative_to(given).parts[:-1]
+    return any(part in SKIPPED_DIRS for part in parts) or excludes.excludes(path)

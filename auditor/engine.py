@@ -1,0 +1,150 @@
+"""Scan files: read, prefilter, analyse, suppress, in parallel for large trees.
+
+One file never stops the scan: every failure to read or parse becomes a `FileError`
+for that file. Scanned code is parsed, never imported or run.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from cudaudit.discovery import Candidate
+from cudaudit.filekinds import FileKind
+from cudaudit.model import FileError, Finding, ScanResult
+from cudaudit.rules.catalog import load_catalog
+from cudaudit.rules.python.analyzer import analyze_python
+from cudaudit.source import UndecodableError, decode_python
+from cudaudit.suppressions import apply_suppressions
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+"""Files larger than this are reported and skipped: generated code, not code people port."""
+
+CHUNK_SIZE = 32
+PARALLEL_THRESHOLD = 2 * CHUNK_SIZE
+
+_ANALYZERS: dict[FileKind, tuple[Callable[[bytes], str], Callable[..., list[Finding]]]] = {
+    FileKind.PYTHON: (decode_python, analyze_python),
+}
+
+
+@dataclass(frozen=True)
+class FileTask:
+    """One file to analyse: where it is, how to name it in reports, what to report."""
+
+    path: str
+    display: str
+    kind: FileKind
+    rules: frozenset[str]
+
+
+@dataclass(frozen=True)
+class FileReport:
+    findings: list[Finding]
+    errors: list[FileError]
+    lines: int
+
+
+def analyze_file(task: FileTask, targets: tuple[str, ...]) -> FileReport:
+    """Findings for one file, or an error entry saying why it could not be analysed."""
+    try:
+        size = os.path.getsize(task.path)
+        if size > MAX_FILE_BYTES:
+            return _failed(task, f"is {size / 2**20:.1f} MiB, over the {MAX_FILE_BYTES // 2**20} MiB limit; not analysed")
+        with open(task.path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        return _failed(task, f"cannot read: {exc.strerror or exc}")
+    lines = data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
+    return FileReport(*analyze_bytes(data, task, targets), lines)
+
+
+def analyze_bytes(data: bytes, task: FileTask, targets: tuple[str, ...]) -> tuple[list[Finding], list[FileError]]:
+    """The analysis of one file's contents, shared by file scans and rule examples."""
+    catalog = load_catalog()
+    if not any(word in data for word in catalog.triggers(task.kind.value)):
+        return [], []
+    if b"\0" in data:
+        return [], [FileError(task.display, "contains NUL bytes: binary data, not source text; not analysed")]
+    decode, analyze = _ANALYZERS[task.kind]
+    try:
+        text = decode(data)
+        findings = analyze(text, task.display, catalog, targets)
+    except UndecodableError as exc:
+        return [], [FileError(task.display, f"cannot decode: {exc}")]
+    except SyntaxError as exc:
+        return [], [FileError(task.display, f"syntax error: {exc.msg}; not analysed", exc.lineno)]
+    except (RecursionError, MemoryError):
+        return [], [FileError(task.display, "too deeply nested to analyse; not analysed")]
+    except Exception as exc:  # noqa: BLE001 - one file's surprise must not end the scan
+        return [], [FileError(task.display, f"internal error ({type(exc).__name__}: {exc}); please report it")]
+    findings = apply_suppressions(findings, text, task.display, catalog, targets)
+    return [f for f in findings if f.rule in task.rules], []
+
+
+def _failed(task: FileTask, message: str) -> FileReport:
+    return FileReport([], [FileError(task.display, message)], 0)
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    """POSIX path relative to the current folder when under it, else absolute."""
+    try:
+        return path.relative_to(cwd).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def scan(
+    candidates: Iterable[Candidate],
+    rules_for: Callable[[Path], frozenset[str]],
+    targets: tuple[str, ...],
+    jobs: int,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ScanResult:
+    """Analyse every candidate; `rules_for` gives the rule ids enabled for a path."""
+    cwd = Path.cwd()
+    tasks = [FileTask(str(c.path), display_path(c.path, cwd), c.kind, rules_for(c.path)) for c in candidates]
+    result = ScanResult(files_scanned=len(tasks))
+    for report in _run(tasks, targets, jobs, on_progress):
+        result.findings.extend(report.findings)
+        result.errors.extend(report.errors)
+        result.lines_scanned += report.lines
+    result.findings.sort(key=lambda f: f.sort_key)
+    result.errors.sort(key=lambda e: (e.path, e.line or 0))
+    return result
+
+
+def _run(
+    tasks: list[FileTask],
+    targets: tuple[str, ...],
+    jobs: int,
+    on_progress: Callable[[int, int], None] | None,
+) -> Iterable[FileReport]:
+    work = partial(_analyze_chunk, targets=targets)
+    chunks = [tasks[i : i + CHUNK_SIZE] for i in range(0, len(tasks), CHUNK_SIZE)]
+    done = 0
+    if jobs <= 1 or len(tasks) < PARALLEL_THRESHOLD:
+        for chunk in chunks:
+            yield from work(chunk)
+            done += len(chunk)
+            if on_progress:
+                on_progress(done, len(tasks))
+        return
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+    load_catalog()  # parsed once here, inherited by forked workers
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {pool.submit(work, chunk): len(chunk) for chunk in chunks}
+        for future in as_completed(futures):
+            yield from future.result()
+            done += futures[future]
+            if on_progress:
+                on_progress(done, len(tasks))
+
+
+def _analyze_chunk(chunk: list[FileTask], targets: tuple[str, ...]) -> list[FileReport]:
+    return [analyze_file(task, targets) for task in chunk]

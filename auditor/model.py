@@ -1,0 +1,119 @@
+"""The plain data that flows between stages: findings, their per-target facts, file errors.
+
+Analyzers produce these, reporters and fixers consume them; nothing here knows about
+parsers or output formats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Status(str, Enum):
+    """How a site fares on one target backend."""
+
+    WORKS = "works"
+    CHANGE = "change"
+    BLOCKED = "blocked"
+
+
+class Severity(str, Enum):
+    """Ordered from least to most serious; `rank` gives the order."""
+
+    NOTE = "note"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.NOTE: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+TARGETS = ("rocm", "cpu", "xpu", "mps")
+"""Every target backend cudaudit knows facts for, in report order."""
+
+DEFAULT_TARGETS = ("rocm", "cpu")
+
+CUDA_API_TARGETS = frozenset({"rocm"})
+"""Targets on which `torch.cuda` answers (HIP poses as CUDA), so a CUDA guard lets code through."""
+
+
+@dataclass(frozen=True)
+class Portability:
+    """What one target needs at a site: whether it works, what replaces it, and who says so."""
+
+    status: Status
+    replacement: str
+    source: str
+    severity: Severity
+    """How serious a non-working status is on this target (a silent degradation is a warning)."""
+
+    def to_json(self) -> dict[str, str]:
+        return {"status": self.status.value, "replacement": self.replacement, "source": self.source}
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """1-based lines, 1-based columns counted in characters; the end column is exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One CUDA-specific site with its verdict for each requested target."""
+
+    rule: str
+    path: str
+    span: Span
+    message: str
+    severity: Severity
+    targets: dict[str, Portability]
+    fix: dict[str, Any] | None = None
+
+    @property
+    def sort_key(self) -> tuple[str, Span, str]:
+        return (self.path, self.span, self.rule)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "path": self.path,
+            "line": self.span.line,
+            "column": self.span.column,
+            "end_line": self.span.end_line,
+            "end_column": self.span.end_column,
+            "severity": self.severity.value,
+            "message": self.message,
+            "targets": {name: p.to_json() for name, p in self.targets.items()},
+            "fix": self.fix,
+        }
+
+
+@dataclass(frozen=True)
+class FileError:
+    """A file that could not be analysed, and why; the scan goes on without it."""
+
+    path: str
+    message: str
+    line: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "message": self.message}
+
+
+@dataclass
+class ScanResult:
+    """Everything a scan produced, in deterministic order."""
+
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    files_scanned: int = 0
+    lines_scanned: int = 0

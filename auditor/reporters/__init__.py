@@ -1,0 +1,1 @@
+"""Turn a scan result into output; reporters only read findings, they never detect."""

@@ -1,0 +1,26 @@
+"""Counts over a scan's findings, shared by the text and JSON reports."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from cudaudit.model import ScanResult, Severity, Status
+
+
+def summarize(result: ScanResult, targets: tuple[str, ...]) -> dict[str, Any]:
+    """Totals by severity, by rule and, per requested target, by status."""
+    by_target: dict[str, Counter[str]] = {t: Counter() for t in targets}
+    for finding in result.findings:
+        for name, fact in finding.targets.items():
+            by_target[name][fact.status.value] += 1
+    return {
+        "targets": list(targets),
+        "files": result.files_scanned,
+        "lines": result.lines_scanned,
+        "findings": len(result.findings),
+        "errors": len(result.errors),
+        "by_severity": {s.value: sum(f.severity is s for f in result.findings) for s in reversed(Severity)},
+        "by_rule": dict(sorted(Counter(f.rule for f in result.findings).items())),
+        "by_target": {t: {s.value: by_target[t][s.value] for s in Status} for t in targets},
+    }

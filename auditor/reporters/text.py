@@ -1,0 +1,87 @@
+"""The human report: findings grouped by file, each with its source line, the span
+marked, and what every requested target needs; then totals by rule and by target."""
+
+from __future__ import annotations
+
+from itertools import groupby
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from cudaudit.model import Finding, ScanResult, Status
+from cudaudit.reporters.summary import summarize
+from cudaudit.rules.catalog import Catalog
+from cudaudit.source import SourceLines, normalise_newlines
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
+STATUS_STYLE = {Status.WORKS: "green", Status.CHANGE: "yellow", Status.BLOCKED: "red"}
+
+
+def render_text(result: ScanResult, targets: tuple[str, ...], catalog: Catalog, console: Console) -> None:
+    for path, findings in groupby(result.findings, key=lambda f: f.path):
+        console.print(f"[bold underline]{escape(path)}[/]")
+        lines = _read_source(path)
+        for finding in findings:
+            _render_finding(finding, lines, console)
+        console.print()
+    _render_summary(result, targets, catalog, console)
+
+
+def _render_finding(finding: Finding, lines: SourceLines, console: Console) -> None:
+    span = finding.span
+    style = SEVERITY_STYLE[finding.severity.value]
+    console.print(
+        f"  {span.line}:{span.column}  [{style}]{finding.severity.value}[/]  "
+        f"[bold]{finding.rule}[/]  {escape(finding.message)}"
+    )
+    source = lines.line(span.line).expandtabs(1)
+    if source.strip():
+        end = span.end_column if span.end_line == span.line else len(source) + 1
+        gutter = f"{span.line:>6} │ "
+        console.print(f"[dim]{gutter}[/]{escape(source)}", highlight=False)
+        marks = "^" * max(1, end - span.column)
+        console.print(f"[dim]{' ' * (len(gutter) - 2)}│[/] {' ' * (span.column - 1)}[{style}]{marks}[/]")
+    for name, fact in finding.targets.items():
+        verdict = f"[{STATUS_STYLE[fact.status]}]{fact.status.value}[/]"
+        replacement = f" → {escape(fact.replacement)}" if fact.replacement and fact.status is not Status.WORKS else ""
+        console.print(f"         {name:<5} {verdict}{replacement}", highlight=False)
+
+
+def _render_summary(result: ScanResult, targets: tuple[str, ...], catalog: Catalog, console: Console) -> None:
+    summary = summarize(result, targets)
+    if result.findings:
+        by_rule = Table(title="Findings by rule", title_justify="left", box=None, pad_edge=False)
+        by_rule.add_column("rule")
+        by_rule.add_column("name")
+        by_rule.add_column("count", justify="right")
+        for rule_id, count in summary["by_rule"].items():
+            by_rule.add_row(rule_id, catalog.rules[rule_id].name, str(count))
+        console.print(by_rule)
+        by_target = Table(title="Sites by target", title_justify="left", box=None, pad_edge=False)
+        by_target.add_column("target")
+        for status in Status:
+            by_target.add_column(status.value, justify="right")
+        for name, counts in summary["by_target"].items():
+            by_target.add_row(name, *(str(counts[s.value]) for s in Status))
+        console.print(by_target)
+        console.print()
+    severities = ", ".join(f"{n} {s}" for s, n in summary["by_severity"].items() if n)
+    headline = f"{summary['findings']} finding{'s' * (summary['findings'] != 1)}"
+    if severities:
+        headline += f" ({severities})"
+    console.print(
+        f"[bold]{headline}[/] in {summary['files']} files, {summary['lines']} lines "
+        f"scanned for targets {', '.join(targets)}."
+    )
+    if result.errors:
+        console.print(f"[yellow]{len(result.errors)} file(s) could not be analysed; see the messages above.[/]")
+
+
+def _read_source(path: str) -> SourceLines:
+    try:
+        text = Path(path).read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        text = ""
+    return SourceLines(normalise_newlines(text))

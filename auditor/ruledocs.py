@@ -1,0 +1,77 @@
+"""Rule documentation rendered from the catalog: `cudaudit rule ID` and docs/rules.md.
+
+Both come from the same Markdown, so the reference can never drift from the rules.
+"""
+
+from __future__ import annotations
+
+from cudaudit.rules.catalog import Catalog, Rule
+
+FAMILIES = {
+    "CDA0": "cudaudit's own diagnostics",
+    "CDA1": "PyTorch device API and device strings",
+    "CDA2": "CUDA-only Python libraries and tools",
+    "CDA3": "Triton and raw-kernel strings",
+    "CDA4": "CUDA C++ sources and their build",
+    "CDA5": "Containers and orchestration",
+    "CDA6": "Dependencies and package indexes",
+    "CDA7": "CI",
+}
+
+
+def rule_markdown(rule: Rule, heading: str = "#") -> str:
+    """One rule's page: what it finds, why, per-target mapping with sources, examples."""
+    parts = [
+        f"{heading} {rule.id} {rule.name}",
+        "",
+        f"**What it finds:** {rule.summary}.",
+        "",
+        f"**Why:** {rule.why}",
+        "",
+    ]
+    if rule.targets:
+        parts += [
+            "| target | status | what to do | source |",
+            "|---|---|---|---|",
+            *(
+                f"| {name} | {fact.status.value} ({fact.severity.value}) | {_cell(fact.replacement) or '—'} | {_cell(fact.source)} |"
+                for name, fact in rule.targets.items()
+            ),
+            "",
+        ]
+    if rule.flagged:
+        parts += ["**Flagged:**", "", "```python", rule.flagged[0].code.strip(), "```", ""]
+    if rule.clean:
+        parts += ["**Not flagged:**", "", "```python", rule.clean[0].strip(), "```", ""]
+    parts += [f"Suppress one line with `# cudaudit: ignore[{rule.id}]`.", ""]
+    return "\n".join(parts)
+
+
+def reference_markdown(catalog: Catalog) -> str:
+    """docs/rules.md: every rule, grouped by family, with an index."""
+    parts = [
+        "# Rule reference",
+        "",
+        "Generated from `rules/catalog/*.toml` by `cudaudit rules --format markdown`; do not edit by hand.",
+        "Per-symbol facts (for example each `torch.cuda` function) refine these defaults; `cudaudit rule ID` shows a rule in the terminal.",
+        "",
+        "| id | name | summary |",
+        "|---|---|---|",
+        *(f"| [{r.id}](#{_anchor(r)}) | {r.name} | {_cell(r.summary)} |" for r in catalog.rules.values()),
+        "",
+    ]
+    family = None
+    for rule in catalog.rules.values():
+        if rule.id[:4] != family:
+            family = rule.id[:4]
+            parts += [f"## {FAMILIES.get(family, family)}", ""]
+        parts.append(rule_markdown(rule, heading="###"))
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def _anchor(rule: Rule) -> str:
+    return f"{rule.id}-{rule.name}".lower()
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,76 @@
+"""Source text: decoding the bytes of a file and mapping positions onto its lines."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import tokenize
+
+from cudaudit.model import Span
+
+
+class UndecodableError(ValueError):
+    """The bytes are not text in the encoding the file declares (or UTF-8)."""
+
+
+def decode_python(data: bytes) -> str:
+    """Decode as Python does: BOM or PEP 263 coding cookie, else UTF-8; newlines become `\\n`."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        raise UndecodableError(str(exc)) from exc
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return normalise_newlines(text)
+
+
+def decode_text(data: bytes) -> str:
+    """Decode a non-Python text file: UTF-8, with or without a BOM."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        return normalise_newlines(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UndecodableError(f"not UTF-8 text: {exc}") from exc
+
+
+def normalise_newlines(text: str) -> str:
+    """`\r\n` and `\r` become `\n`, so lines are numbered as parsers number them."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+class SourceLines:
+    """The lines of a decoded file, for columns in characters and snippets of code."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.split("\n")
+
+    def line(self, number: int) -> str:
+        """Line `number` (1-based), or "" past the end."""
+        return self.lines[number - 1] if 0 < number <= len(self.lines) else ""
+
+    def char_column(self, number: int, byte_offset: int) -> int:
+        """The 0-based character column of a UTF-8 byte offset into line `number`."""
+        text = self.line(number)
+        if text.isascii():
+            return byte_offset
+        return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
+
+    def span_from_utf8(self, line: int, col: int, end_line: int, end_col: int) -> Span:
+        """A 1-based span from 1-based lines and 0-based UTF-8 byte columns (as `ast` gives)."""
+        return Span(
+            line,
+            self.char_column(line, col) + 1,
+            end_line,
+            self.char_column(end_line, end_col) + 1,
+        )
+
+    def snippet(self, span: Span, limit: int = 80) -> str:
+        """The code a span covers on one line, shortened to `limit` characters."""
+        if span.line == span.end_line:
+            text = self.line(span.line)[span.column - 1 : span.end_column - 1]
+        else:
+            text = self.line(span.line)[span.column - 1 :].rstrip() + " …"
+        text = " ".join(text.split())
+        return text if len(text) <= limit else text[: limit - 1] + "…"

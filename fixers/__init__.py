@@ -1,0 +1,1 @@
+"""Codemods that rewrite findings toward device-agnostic code (`cudaudit fix`)."""

@@ -1,0 +1,1 @@
+"""Dependency sets: requirement and lock files and their ROCm and CPU variants."""

@@ -1,0 +1,243 @@
+"""Load the rule catalog from `catalog/*.toml` and turn detector hits into findings.
+
+The catalog is the single place that says what is CUDA lock-in and what replaces it on
+each target; detectors only recognise syntax and ask the catalog about the key they saw.
+See docs/catalog-format.md for the file format.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Iterable
+
+from cudaudit.model import CUDA_API_TARGETS, TARGETS, Finding, Portability, Severity, Span, Status
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+PREFIX_DETECTORS = frozenset({"symbol", "import"})
+"""Detectors whose keys are dotted names: a key also matches every name below it."""
+
+KEYLESS_DETECTORS = frozenset({"cuda-method", "device-string", "dist-backend", "ddp-device-ids", "suppression"})
+"""Detectors that recognise one shape of syntax and report it under the empty key."""
+
+DETECTORS = PREFIX_DETECTORS | KEYLESS_DETECTORS | {"env-var", "cli-tool"}
+
+
+class CatalogError(ValueError):
+    """The shipped catalog data is malformed: a bug in cudaudit, reported with its location."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """A snippet from a rule's own documentation that doubles as its test."""
+
+    code: str
+    severity: Severity | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    summary: str
+    message: str
+    why: str
+    detector: str
+    kind: str
+    severity: Severity
+    """The severity when none of the requested targets has a fact (cudaudit's own rules)."""
+    triggers: tuple[str, ...]
+    matches: tuple[str, ...]
+    targets: dict[str, Portability]
+    flagged: tuple[Example, ...]
+    clean: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A key a detector can report, with the facts that apply to it."""
+
+    rule: Rule
+    match: str
+    message: str
+    targets: dict[str, Portability]
+
+
+class Catalog:
+    """All rules and the keys that map detector hits onto them."""
+
+    def __init__(self, rules: Iterable[Rule], entries: Iterable[Entry]) -> None:
+        self.rules: dict[str, Rule] = {}
+        for rule in rules:
+            if rule.id in self.rules:
+                raise CatalogError(f"rule {rule.id} is defined twice")
+            self.rules[rule.id] = rule
+        self._entries: dict[str, dict[str, Entry]] = {}
+        for entry in entries:
+            table = self._entries.setdefault(entry.rule.detector, {})
+            if entry.match in table:
+                other = table[entry.match].rule.id
+                raise CatalogError(f"key {entry.match!r} is claimed by {other} and {entry.rule.id}")
+            table[entry.match] = entry
+        self.rules = dict(sorted(self.rules.items()))
+        words: dict[str, set[bytes]] = {}
+        for rule in self.rules.values():
+            words.setdefault(rule.kind, set()).update(t.encode() for t in rule.triggers)
+        self._triggers = {kind: tuple(sorted(found)) for kind, found in words.items()}
+
+    def lookup(self, detector: str, key: str) -> Entry | None:
+        """The entry for `key`; for dotted-name detectors the longest matching prefix."""
+        table = self._entries.get(detector)
+        if not table:
+            return None
+        if detector not in PREFIX_DETECTORS:
+            return table.get(key)
+        name = key
+        while name:
+            entry = table.get(name)
+            if entry is not None:
+                return entry
+            name = name.rpartition(".")[0]
+        return None
+
+    def keys(self, detector: str) -> frozenset[str]:
+        return frozenset(self._entries.get(detector, ()))
+
+    def triggers(self, kind: str) -> tuple[bytes, ...]:
+        """Byte strings of which a file of `kind` must contain one for any rule to fire."""
+        return self._triggers.get(kind, ())
+
+    def select(self, selectors: Iterable[str]) -> set[str]:
+        """The rule ids that any of `selectors` (ids or id prefixes) names."""
+        return {rule_id for rule_id in self.rules for s in selectors if rule_id.startswith(s)}
+
+
+def build_finding(
+    entry: Entry,
+    path: str,
+    span: Span,
+    text: str,
+    targets: Iterable[str],
+    guarded: bool = False,
+    cap: Severity | None = None,
+) -> Finding:
+    """A finding for `entry` at `span`, reporting only the requested targets.
+
+    Severity is the highest over the requested targets. A `guarded` site (under
+    `if torch.cuda.is_available():`) never runs where `torch.cuda` has no device, so those
+    targets count at most as notes; ROCm passes the guard and keeps its own severity.
+    `cap` bounds the whole finding (an import with a fallback is at most a warning).
+    """
+    facts = {name: entry.targets[name] for name in targets if name in entry.targets}
+    severities = [
+        _lower(p.severity, Severity.NOTE) if guarded and name not in CUDA_API_TARGETS else p.severity
+        for name, p in facts.items()
+    ]
+    severity = max(severities, key=lambda s: s.rank, default=entry.rule.severity)
+    if cap is not None:
+        severity = _lower(severity, cap)
+    message = entry.message.replace("{match}", entry.match).replace("{text}", text)
+    return Finding(entry.rule.id, path, span, message, severity, facts)
+
+
+def _lower(severity: Severity, cap: Severity) -> Severity:
+    return cap if cap.rank < severity.rank else severity
+
+
+@cache
+def load_catalog() -> Catalog:
+    """The catalog shipped in `cudaudit/rules/catalog/`, parsed once per process."""
+    rules: list[Rule] = []
+    raw_entries: list[tuple[str, dict[str, Any]]] = []
+    folder = resources.files("cudaudit.rules") / "catalog"
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
+        if not item.name.endswith(".toml"):
+            continue
+        try:
+            data = tomllib.loads(item.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise CatalogError(f"{item.name}: {exc}") from exc
+        rules.extend(_parse_rule(item.name, raw) for raw in data.get("rule", ()))
+        raw_entries.extend((item.name, raw) for raw in data.get("entry", ()))
+    by_id = {rule.id: rule for rule in rules}
+    entries = [_parse_entry(source, raw, by_id) for source, raw in raw_entries]
+    detailed = {(entry.rule.id, entry.match) for entry in entries}
+    for rule in rules:
+        keys = ("",) if rule.detector in KEYLESS_DETECTORS else rule.matches
+        # An [[entry]] for one of the rule's own keys refines it rather than competing with it.
+        entries.extend(
+            Entry(rule, key, rule.message, rule.targets) for key in keys if (rule.id, key) not in detailed
+        )
+        if not keys and not any(entry.rule is rule for entry in entries):
+            raise CatalogError(f"rule {rule.id}: detector {rule.detector!r} needs `matches` or [[entry]] keys")
+    return Catalog(rules, entries)
+
+
+def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:
+    where = f"{source}: rule {raw.get('id', '?')}"
+    try:
+        detector = raw["detector"]
+        if detector not in DETECTORS:
+            raise CatalogError(f"{where}: unknown detector {detector!r}")
+        examples = raw.get("examples", {})
+        rule = Rule(
+            id=raw["id"],
+            name=raw["name"],
+            summary=raw["summary"],
+            message=raw["message"],
+            why=raw["why"].strip(),
+            detector=detector,
+            kind=raw.get("kind", "python"),
+            severity=Severity(raw.get("severity", "note")),
+            triggers=tuple(raw.get("triggers", ())),
+            matches=tuple(raw.get("matches", ())),
+            targets=_parse_targets(where, raw.get("targets", {})),
+            flagged=tuple(_parse_example(e) for e in examples.get("flagged", ())),
+            clean=tuple(examples.get("clean", ())),
+        )
+    except KeyError as exc:
+        raise CatalogError(f"{where}: missing field {exc}") from exc
+    return rule
+
+
+def _parse_entry(source: str, raw: dict[str, Any], rules: dict[str, Rule]) -> Entry:
+    where = f"{source}: entry {raw.get('match', '?')!r}"
+    rule = rules.get(raw.get("rule", ""))
+    if rule is None:
+        raise CatalogError(f"{where}: unknown rule {raw.get('rule')!r}")
+    if "match" not in raw:
+        raise CatalogError(f"{where}: missing field 'match'")
+    targets = dict(rule.targets)
+    targets.update(_parse_targets(where, raw.get("targets", {})))
+    return Entry(rule, raw["match"], raw.get("message", rule.message), targets)
+
+
+def _parse_targets(where: str, raw: dict[str, Any]) -> dict[str, Portability]:
+    targets = {}
+    for name, fact in raw.items():
+        if name not in TARGETS:
+            raise CatalogError(f"{where}: unknown target {name!r}")
+        try:
+            status = Status(fact["status"])
+            default = Severity.NOTE if status is Status.WORKS else Severity.ERROR
+            targets[name] = Portability(
+                status=status,
+                replacement=fact.get("replacement", ""),
+                source=fact["source"],
+                severity=Severity(fact.get("severity", default)),
+            )
+        except (KeyError, ValueError) as exc:
+            raise CatalogError(f"{where}: target {name}: {exc}") from exc
+    return {name: targets[name] for name in TARGETS if name in targets}
+
+
+def _parse_example(raw: str | dict[str, str]) -> Example:
+    if isinstance(raw, str):
+        return Example(raw)
+    return Example(raw["code"], Severity(raw["severity"]) if "severity" in raw else None)

@@ -1,0 +1,1 @@
+"""Detectors for Python sources: syntax in, catalog keys out."""

@@ -1,0 +1,107 @@
+"""Where a string acts as a device or a distributed backend, and what shape it has.
+
+A string that merely contains "cuda" is prose; `"cuda"` becomes lock-in only where
+PyTorch takes it as a device: `torch.device(...)`, `.to(...)`, `device=`,
+`map_location=`, `device_map=`, or a setting named for devices (`device = "cuda"`,
+`parser.add_argument("--device", default="cuda")`, `def run(device="cuda")`).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+
+from cudaudit.rules.python.guards import CUDA_DEVICE_STRING
+
+DEVICE_KEYWORDS = frozenset({"device", "device_type", "map_location", "device_map"})
+"""Keyword arguments that take a device in PyTorch and the libraries built on it."""
+
+DEVICE_POSITIONAL = frozenset(
+    {
+        "torch.device",
+        "torch.autocast",
+        "torch.amp.autocast",
+        "torch.amp.GradScaler",
+        "torch.get_device_module",
+    }
+)
+"""Callables whose first positional argument is a device or device type."""
+
+BACKEND_KEYWORDS = frozenset({"backend", "dist_backend"})
+BACKEND_POSITIONAL = frozenset(
+    {
+        "torch.distributed.init_process_group",
+        "torch.distributed.new_group",
+        "torch.distributed.distributed_c10d.init_process_group",
+    }
+)
+
+_CUDA_PREFIX = re.compile(r"cuda:")
+_FORMAT_PLACEHOLDER = re.compile(r"cuda:(\{[^}]*\}|%[sdi])")
+
+
+def is_cuda_device_string(node: ast.expr) -> bool:
+    """`"cuda"`, `"cuda:0"`, `f"cuda:{rank}"`, `"cuda:%d" % rank`, `"cuda:{}".format(rank)`."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and CUDA_DEVICE_STRING.fullmatch(node.value) is not None
+    if isinstance(node, ast.JoinedStr) and len(node.values) == 2:
+        head, tail = node.values
+        return (
+            isinstance(head, ast.Constant)
+            and head.value == "cuda:"
+            and isinstance(tail, ast.FormattedValue)
+        )
+    if isinstance(node, ast.BinOp) and isinstance(node.left, ast.Constant):
+        left = node.left.value
+        if not isinstance(left, str):
+            return False
+        if isinstance(node.op, ast.Mod):
+            return _FORMAT_PLACEHOLDER.fullmatch(left) is not None
+        return isinstance(node.op, ast.Add) and left == "cuda:"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        receiver = node.func.value
+        return (
+            node.func.attr == "format"
+            and isinstance(receiver, ast.Constant)
+            and isinstance(receiver.value, str)
+            and _FORMAT_PLACEHOLDER.fullmatch(receiver.value) is not None
+        )
+    return False
+
+
+def is_nccl_string(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.lower() == "nccl"
+
+
+def names_setting(name: str, word: str) -> bool:
+    """Whether an identifier or CLI flag names a setting of `word` (`train_device`, `--dist-backend`)."""
+    return word in re.split(r"[^a-z0-9]+", name.lower())
+
+
+def target_name(target: ast.expr) -> str | None:
+    """The name an assignment target gives its value: `device`, `self.device`, `cfg["device"]`."""
+    if isinstance(target, ast.Name):
+        return target.id
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    if isinstance(target, ast.Subscript):
+        key = target.slice
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            return key.value
+    return None
+
+
+def parameter_defaults(args: ast.arguments) -> Iterator[tuple[str, ast.expr]]:
+    """Each parameter that has a default, with that default."""
+    positional = [*args.posonlyargs, *args.args]
+    for arg, default in zip(positional[len(positional) - len(args.defaults) :], args.defaults):
+        yield arg.arg, default
+    for arg, default in zip(args.kwonlyargs, args.kw_defaults):
+        if default is not None:
+            yield arg.arg, default
+
+
+def cli_option_names(call: ast.Call) -> list[str]:
+    """The option strings of an `add_argument("--device", "-d", ...)` call."""
+    return [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]

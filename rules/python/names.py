@@ -1,0 +1,66 @@
+"""Resolve local names to the fully qualified names they were imported as.
+
+`import torch as th`, `from torch import cuda` and `import torch.cuda as tc` all make
+`th.cuda.synchronize`, `cuda.synchronize` and `tc.synchronize` the same API,
+`torch.cuda.synchronize`. Resolution is flow-insensitive (every import in the module
+counts, wherever it sits), which matches how imports are written in practice.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What a local name was imported as, and whether it names a module."""
+
+    qualified: str
+    is_module: bool
+
+
+class ImportTable:
+    """Local names bound by absolute imports anywhere in one module."""
+
+    def __init__(self, tree: ast.AST) -> None:
+        self._bindings: dict[str, Binding] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self._bindings[alias.asname] = Binding(alias.name, True)
+                    else:
+                        root = alias.name.partition(".")[0]
+                        self._bindings[root] = Binding(root, True)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                for alias in node.names:
+                    if alias.name != "*":
+                        name = f"{node.module}.{alias.name}"
+                        self._bindings[alias.asname or alias.name] = Binding(name, False)
+
+    def binding(self, name: str) -> Binding | None:
+        return self._bindings.get(name)
+
+    def resolve(self, node: ast.expr) -> str | None:
+        """The qualified name of a `Name` or a chain of attributes on one, if imported."""
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        binding = self._bindings.get(node.id)
+        if binding is None:
+            return None
+        parts.append(binding.qualified)
+        return ".".join(reversed(parts))
+
+    def is_module_chain(self, node: ast.expr) -> bool:
+        """Whether `node` is a chain rooted at an imported module (`tvm`, `tvm.runtime`)."""
+        while isinstance(node, ast.Attribute):
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return False
+        binding = self._bindings.get(node.id)
+        return binding is not None and binding.is_module

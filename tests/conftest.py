@@ -1,0 +1,71 @@
+"""Shared helpers: run the real CLI and the real analysis pipeline on real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cudaudit.cli import app
+from cudaudit.engine import FileTask, analyze_bytes
+from cudaudit.filekinds import FileKind
+from cudaudit.model import Finding
+from cudaudit.rules.catalog import load_catalog
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+
+
+@contextmanager
+def working_directory(path: Path) -> Iterator[None]:
+    previous = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+@pytest.fixture
+def cli(tmp_path: Path):
+    """Run `cudaudit ...` in-process from a folder (default: the test's tmp_path)."""
+
+    def run(*args: str, cwd: Path | None = None):
+        with working_directory(cwd or tmp_path):
+            return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+    return run
+
+
+def scan_json(cli_run, *args: str, cwd: Path | None = None) -> dict[str, Any]:
+    result = cli_run("scan", "--format", "json", *args, cwd=cwd)
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def analyze(code: str, targets: tuple[str, ...] = ("rocm", "cpu"), path: str = "example.py") -> list[Finding]:
+    """Findings for one Python snippet, through the same pipeline a scan uses."""
+    task = FileTask(path, path, FileKind.PYTHON, frozenset(load_catalog().rules))
+    findings, errors = analyze_bytes(code.encode(), task, targets)
+    assert not errors, errors
+    return findings
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path

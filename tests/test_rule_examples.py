@@ -1,0 +1,39 @@
+"""Every rule's own examples, run through the real parser: the one test per rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import analyze
+from cudaudit.rules.catalog import load_catalog
+
+CATALOG = load_catalog()
+FLAGGED = [
+    pytest.param(rule, example, id=f"{rule.id}-flagged-{i}")
+    for rule in CATALOG.rules.values()
+    for i, example in enumerate(rule.flagged)
+]
+CLEAN = [
+    pytest.param(rule, code, id=f"{rule.id}-clean-{i}")
+    for rule in CATALOG.rules.values()
+    for i, code in enumerate(rule.clean)
+]
+
+
+@pytest.mark.parametrize(("rule", "example"), FLAGGED)
+def test_flagged_example_is_reported(rule, example):
+    found = [f for f in analyze(example.code) if f.rule == rule.id]
+    assert found, f"{rule.id} did not flag:\n{example.code}"
+    if example.severity is not None:
+        assert {f.severity for f in found} == {example.severity}
+
+
+@pytest.mark.parametrize(("rule", "code"), CLEAN)
+def test_clean_example_is_not_reported(rule, code):
+    found = [f for f in analyze(code) if f.rule == rule.id]
+    assert not found, f"{rule.id} flagged clean code: {[f.message for f in found]}"
+
+
+@pytest.mark.parametrize("rule", CATALOG.rules.values(), ids=lambda r: r.id)
+def test_every_rule_has_both_kinds_of_example(rule):
+    assert rule.flagged and rule.clean
