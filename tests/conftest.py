@@ -55,7 +55,7 @@ def analyze(code: str, targets: tuple[str, ...] = ("rocm", "cpu"), path: str = "
     task = FileTask(path, path, FileKind.PYTHON, frozenset(load_catalog().rules))
     findings, errors = analyze_bytes(code.encode(), task, targets)
     assert not errors, errors
-    return findings
+    return sorted(findings, key=lambda f: f.sort_key)
 
 
 def git(cwd: Path, *args: str) -> None:

@@ -1,0 +1,143 @@
+"""Python detection beyond the rule examples: name resolution, positions, guards, precision."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import analyze
+from cudaudit.model import Severity, Span
+
+
+def rules(code: str, **kwargs) -> list[tuple[int, str]]:
+    return [(f.span.line, f.rule) for f in analyze(code, **kwargs)]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import torch as th\nth.cuda.synchronize()\n",
+        "from torch import cuda\ncuda.synchronize()\n",
+        "import torch.cuda as tc\ntc.synchronize()\n",
+        "import torch.cuda\ntorch.cuda.synchronize()\n",
+        "from torch.cuda import synchronize as sync\nsync()\n",
+    ],
+)
+def test_aliases_resolve_to_the_same_api(code):
+    [finding] = analyze(code)
+    assert finding.rule == "CDA101"
+    assert finding.targets["cpu"].replacement  # the per-symbol entry, not the fallback
+    assert "synchronize" in finding.targets["cpu"].replacement
+
+
+def test_from_import_of_amp_is_reported_at_each_use_not_at_the_import():
+    code = "from torch.cuda.amp import autocast\nwith autocast():\n    pass\n"
+    assert rules(code) == [(2, "CDA104")]
+
+
+def test_a_chain_is_reported_once():
+    assert rules("import torch\ntorch.cuda.amp.autocast()\n") == [(2, "CDA104")]
+
+
+def test_columns_count_characters_not_utf8_bytes():
+    code = 'import torch\nlabel = "é→"; x = torch.zeros(1, device="cuda")\n'
+    [finding] = analyze(code)
+    line = code.splitlines()[1]
+    assert finding.span == Span(2, line.index('"cuda"') + 1, 2, line.index('"cuda"') + 7)
+
+
+def test_prose_comments_and_lookalike_names_are_never_findings():
+    code = '''
+"""Trains on cuda:0; call torch.cuda.synchronize() first."""
+import torch
+# model.cuda()  torch.cuda.synchronize()
+cuda_enabled = True
+use_cuda_graphs = False
+message = "moving to cuda"
+print("torch.cuda.is_available() said no")
+def cuda_kernel_name():
+    return "cuda"
+'''
+    assert analyze(code) == []
+
+
+def test_other_libraries_cuda_attributes_are_not_torch():
+    code = "import tvm\nimport cupy\ndev = tvm.cuda(0)\nd = tvm.runtime.cuda(1)\n"
+    assert [r for _, r in rules(code)] == ["CDA201"]  # the cupy import only
+
+
+def test_guard_lowers_cpu_but_not_rocm():
+    code = "import torch\nif torch.cuda.is_available():\n    major = torch.cuda.get_device_capability()[0]\n"
+    [*_, capability] = analyze(code)
+    assert capability.rule == "CDA109"
+    # ROCm passes the guard and still gets gfx numbers: the warning stands.
+    assert capability.severity is Severity.WARNING
+    assert analyze(code, targets=("cpu",))[-1].severity is Severity.NOTE
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "if args.cuda:\n    model.cuda()\n",
+        "if use_gpu:\n    model.cuda()\n",
+        "if device.type == 'cuda':\n    model.cuda()\n",
+        "if device.type != 'cuda':\n    pass\nelse:\n    model.cuda()\n",
+        "import torch\nassert torch.cuda.is_available()\nmodel.cuda()\n",
+        "import torch\nif not torch.cuda.is_available():\n    raise SystemExit('no gpu')\nmodel.cuda()\n",
+        "import torch, sys\nif not torch.cuda.is_available():\n    sys.exit(0)\nmodel.cuda()\n",
+        "import unittest, torch\n@unittest.skipUnless(torch.cuda.is_available(), 'gpu')\nclass T(unittest.TestCase):\n    def test(self):\n        model.cuda()\n",
+        "x = x.cuda() if torch_available and x.is_cuda else x\n",
+    ],
+)
+def test_guarded_cuda_method_is_a_note(code):
+    [finding] = [f for f in analyze(code) if f.rule == "CDA102"]
+    assert finding.severity is Severity.NOTE
+
+
+def test_code_after_a_guarded_block_is_not_guarded():
+    code = "import torch\nif torch.cuda.is_available():\n    pass\nmodel.cuda()\n"
+    [finding] = analyze(code)[-1:]
+    assert finding.rule == "CDA102" and finding.severity is Severity.ERROR
+
+
+def test_optional_import_is_at_most_a_warning():
+    code = "try:\n    import flash_attn\nexcept ImportError:\n    flash_attn = None\n"
+    [finding] = analyze(code)
+    assert finding.rule == "CDA209" and finding.severity.rank <= Severity.WARNING.rank
+
+
+@pytest.mark.parametrize(
+    ("code", "rule"),
+    [
+        ("from numba import cuda\n", "CDA203"),
+        ("import numba.cuda\n", "CDA203"),
+        ("import pynvml\n", "CDA204"),
+        ("import os\nos.environ['CUDA_HOME']\n", "CDA212"),
+        ("from os import environ\nx = environ.get('CUDA_HOME')\n", "CDA212"),
+        ("import subprocess\nsubprocess.run(['nvidia-smi', '-L'])\n", "CDA211"),
+        ("import os\nos.system('nvcc --version')\n", "CDA211"),
+        ("import subprocess\nsubprocess.check_output('/usr/bin/nvidia-smi -L', shell=True)\n", "CDA211"),
+    ],
+)
+def test_libraries_tools_and_environment(code, rule):
+    assert rule in [f.rule for f in analyze(code)]
+
+
+def test_plain_numba_is_not_cuda():
+    assert analyze("import numba\nfrom numba import njit\n@njit\ndef f(x):\n    return x\n") == []
+
+
+def test_target_selection_limits_reported_targets():
+    [finding] = analyze("import torch\ntorch.cuda.synchronize()\n", targets=("rocm",))
+    assert list(finding.targets) == ["rocm"]
+    assert finding.severity is Severity.NOTE  # works on ROCm: merely CUDA-flavoured
+
+
+def test_suppression_comments():
+    code = (
+        "import torch\n"
+        "torch.cuda.synchronize()  # cudaudit: ignore[CDA101]\n"
+        "torch.cuda.synchronize()  # cudaudit: ignore\n"
+        "torch.cuda.synchronize()  # cudaudit: ignore[CDA102]\n"
+        "torch.cuda.synchronize()  # cudaudit: ignore[CDA10I]\n"
+    )
+    assert rules(code) == [(4, "CDA101"), (5, "CDA101"), (5, "CDA001")]
