@@ -63,11 +63,11 @@ class Excludes:
     """Configured exclude patterns (gitignore syntax) relative to the config's folder."""
 
     root: Path
-    spec: pathspec.PathSpec
+    spec: pathspec.GitIgnoreSpec
 
     @classmethod
     def from_patterns(cls, root: Path, patterns: list[str]) -> Excludes:
-        return cls(root, pathspec.PathSpec.from_lines("gitwildmatch", patterns))
+        return cls(root, pathspec.GitIgnoreSpec.from_lines(patterns))
 
     def excludes(self, path: Path, is_dir: bool = False) -> bool:
         try:

@@ -17,7 +17,7 @@ class SelectionError(ValueError):
 @dataclass(frozen=True)
 class RuleSelection:
     enabled: frozenset[str]
-    per_file: tuple[tuple[pathspec.PathSpec, frozenset[str]], ...]
+    per_file: tuple[tuple[pathspec.GitIgnoreSpec, frozenset[str]], ...]
     root: Path
 
     @classmethod
@@ -34,7 +34,7 @@ class RuleSelection:
         enabled = frozenset(chosen - _resolve(catalog, ignore, "ignore"))
         per_file = tuple(
             (
-                pathspec.PathSpec.from_lines("gitwildmatch", [pattern]),
+                pathspec.GitIgnoreSpec.from_lines([pattern]),
                 frozenset(_resolve(catalog, list(ids), f"per-file-ignores {pattern!r}")),
             )
             for pattern, ids in per_file_ignores.items()

@@ -1,0 +1,136 @@
+"""The real CLI: exit codes, formats, options, configuration, the rule commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO, scan_json, write
+from cudaudit import __version__
+from cudaudit.rules.catalog import load_catalog
+
+LOCKED = "import torch\nmodel = Net().cuda()\ntorch.cuda.synchronize()\n"
+CLEAN = "import torch\nx = torch.zeros(3)\n"
+
+
+def test_exit_codes(cli, tmp_path):
+    write(tmp_path / "clean.py", CLEAN)
+    assert cli("scan", "clean.py").exit_code == 0
+    write(tmp_path / "locked.py", LOCKED)
+    assert cli("scan", ".").exit_code == 1
+    assert cli("scan", ".", "--exit-zero").exit_code == 0
+    assert cli("scan", "missing.py").exit_code == 2
+    assert cli("scan", ".", "--target", "tpu").exit_code == 2
+    assert cli("scan", ".", "--select", "CDA999").exit_code == 2
+    assert cli("scan", ".", "--format", "xml").exit_code == 2
+
+
+def test_json_contract(cli, tmp_path):
+    write(tmp_path / "pkg" / "locked.py", LOCKED)
+    report = scan_json(cli)
+    assert set(report) == {"version", "findings", "errors", "summary"}
+    assert report["version"] == __version__
+    first = report["findings"][0]
+    assert set(first) == {
+        "rule", "path", "line", "column", "end_line", "end_column", "severity", "message", "targets", "fix",
+    }
+    assert first["path"] == "pkg/locked.py"
+    assert (first["rule"], first["line"], first["column"], first["end_column"]) == ("CDA102", 2, 9, 21)
+    assert first["fix"] is None
+    assert set(first["targets"]) == {"rocm", "cpu"}
+    assert set(first["targets"]["cpu"]) == {"status", "replacement", "source"}
+    summary = report["summary"]
+    assert summary["findings"] == 2 and summary["files"] == 1
+    assert summary["by_rule"] == {"CDA101": 1, "CDA102": 1}
+    assert summary["by_target"]["cpu"]["change"] == 2
+
+
+def test_paths_outside_the_current_folder_are_absolute(cli, tmp_path):
+    outside = write(tmp_path / "outside" / "locked.py", LOCKED)
+    inside = tmp_path / "inside"
+    inside.mkdir()
+    report = scan_json(cli, str(outside), cwd=inside)
+    assert report["findings"][0]["path"] == outside.as_posix()
+
+
+def test_target_select_ignore(cli, tmp_path):
+    write(tmp_path / "locked.py", LOCKED)
+    only_rocm = scan_json(cli, "--target", "rocm")
+    assert {tuple(f["targets"]) for f in only_rocm["findings"]} == {("rocm",)}
+    assert {f["severity"] for f in only_rocm["findings"]} == {"note"}
+    assert [f["rule"] for f in scan_json(cli, "--select", "CDA102")["findings"]] == ["CDA102"]
+    assert [f["rule"] for f in scan_json(cli, "--ignore", "CDA102")["findings"]] == ["CDA101"]
+    assert scan_json(cli, "--ignore", "CDA1")["findings"] == []
+    everything = scan_json(cli, "-t", "rocm,cpu,xpu,mps")
+    assert set(everything["findings"][0]["targets"]) == {"rocm", "cpu", "xpu", "mps"}
+
+
+def test_output_file_and_text_report(cli, tmp_path):
+    write(tmp_path / "locked.py", LOCKED)
+    result = cli("scan", ".", "--output", "report.txt")
+    assert result.exit_code == 1
+    text = (tmp_path / "report.txt").read_text()
+    assert "locked.py" in text and "CDA102" in text and "model = Net().cuda()" in text
+    assert "^^^^^^^^^^^^" in text  # the span is marked under the source line
+    assert "cpu   change" in text and "2 findings" in text
+    result = cli("scan", ".", "-f", "json", "-o", "report.json")
+    assert json.loads((tmp_path / "report.json").read_text())["summary"]["findings"] == 2
+
+
+def test_configuration_in_pyproject(cli, tmp_path):
+    write(
+        tmp_path / "pyproject.toml",
+        '[tool.cudaudit]\ntargets = ["cpu"]\nignore = ["CDA101"]\nexclude = ["vendored/"]\n'
+        '[tool.cudaudit.per-file-ignores]\n"tests/*" = ["CDA1"]\n',
+    )
+    write(tmp_path / "locked.py", LOCKED)
+    write(tmp_path / "vendored" / "locked.py", LOCKED)
+    write(tmp_path / "tests" / "test_locked.py", LOCKED)
+    report = scan_json(cli)
+    assert [(f["path"], f["rule"]) for f in report["findings"]] == [("locked.py", "CDA102")]
+    assert report["summary"]["targets"] == ["cpu"]
+    # The command line overrides the configured targets; an explicit path skips excludes.
+    report = scan_json(cli, "-t", "rocm", "vendored/locked.py")
+    assert [f["path"] for f in report["findings"]] == ["vendored/locked.py"]
+
+
+def test_bad_configuration_is_a_clear_usage_error(cli, tmp_path):
+    write(tmp_path / "pyproject.toml", '[tool.cudaudit]\ntargts = ["cpu"]\n')
+    write(tmp_path / "a.py", CLEAN)
+    result = cli("scan", ".")
+    assert result.exit_code == 2
+    assert "unknown key 'targts'" in result.stderr
+    write(tmp_path / "pyproject.toml", "[tool.cudaudit\n")
+    assert cli("scan", ".").exit_code == 2
+
+
+def test_rules_and_rule(cli):
+    listing = cli("rules", "--format", "json")
+    ids = [r["id"] for r in json.loads(listing.stdout)]
+    assert ids == sorted(load_catalog().rules)
+    explained = cli("rule", "cda102")
+    assert explained.exit_code == 0
+    assert "cuda-method" in explained.stdout and "rocm" in explained.stdout and "Flagged" in explained.stdout
+    assert cli("rule", "CDA999").exit_code == 2
+
+
+def test_docs_rule_reference_is_current(cli):
+    generated = cli("rules", "--format", "markdown").stdout
+    assert (REPO / "docs" / "rules.md").read_text(encoding="utf-8") == generated, (
+        "docs/rules.md is stale: run `cudaudit rules --format markdown > docs/rules.md`"
+    )
+
+
+def test_console_script_and_module_entry_points(tmp_path):
+    write(tmp_path / "locked.py", LOCKED)
+    for command in (["cudaudit"], [sys.executable, "-m", "cudaudit"]):
+        if command == ["cudaudit"]:
+            command = [str(Path(sys.executable).with_name("cudaudit"))]
+        done = subprocess.run([*command, "scan", "locked.py"], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 1, done.stderr
+        assert "CDA102" in done.stdout
+        assert subprocess.run([*command, "--version"], capture_output=True, text=True).stdout.strip() == (
+            f"cudaudit {__version__}"
+        )
