@@ -141,3 +141,13 @@ def test_suppression_comments():
         "torch.cuda.synchronize()  # cudaudit: ignore[CDA10I]\n"
     )
     assert rules(code) == [(4, "CDA101"), (5, "CDA101"), (5, "CDA001")]
+
+
+def test_none_checks_on_the_cuda_version_are_guards_with_the_right_polarity():
+    code = (
+        "import torch\n"
+        "if torch.version.cuda is None:\n    model.cuda()\n"
+        "if torch.version.cuda is not None:\n    model.cuda()\n"
+    )
+    methods = [f for f in analyze(code, targets=("cpu",)) if f.rule == "CDA102"]
+    assert [(f.span.line, f.severity) for f in methods] == [(3, Severity.ERROR), (5, Severity.NOTE)]

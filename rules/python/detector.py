@@ -68,6 +68,8 @@ COMMAND_RUNNERS = frozenset(
 )
 OPTIONAL_IMPORT_HANDLERS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 LEGACY_TYPE_SETTER = "torch.set_default_tensor_type"
+_LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop, ast.Constant)
+"""Nodes with nothing below them that any detector looks at."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class PythonDetector(ast.NodeVisitor):
         self.hits: list[Hit] = []
         self._guard_depth = 0
         self._optional_import_depth = 0
+        self._dispatch: dict[type, Callable[[ast.AST], None]] = {}
 
     # -- reporting -----------------------------------------------------------------
 
@@ -113,17 +116,25 @@ class PythonDetector(ast.NodeVisitor):
 
     # -- traversal with guards ---------------------------------------------------------
 
+    def visit(self, node: ast.AST) -> None:
+        """Dispatch on the node's class, looked up once per class rather than per node."""
+        method = self._dispatch.get(node.__class__)
+        if method is None:
+            method = getattr(self, "visit_" + node.__class__.__name__, self.generic_visit)
+            self._dispatch[node.__class__] = method
+        method(node)
+
     def generic_visit(self, node: ast.AST) -> None:
-        for value in ast.iter_fields(node):
-            field = value[1]
+        for name in node._fields:
+            field = getattr(node, name, None)
             if isinstance(field, list):
                 if field and isinstance(field[0], ast.stmt):
                     self._visit_block(field)
                 else:
                     for item in field:
-                        if isinstance(item, ast.AST):
+                        if isinstance(item, ast.AST) and not isinstance(item, _LEAVES):
                             self.visit(item)
-            elif isinstance(field, ast.AST):
+            elif isinstance(field, ast.AST) and not isinstance(field, _LEAVES):
                 self.visit(field)
 
     def _visit_block(self, body: list[ast.stmt]) -> None:
@@ -214,9 +225,9 @@ class PythonDetector(ast.NodeVisitor):
 
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
-            qualified = self.names.resolve(node)
-            if qualified is not None:
-                self._report("symbol", qualified, node)
+            binding = self.names.binding(node.id)
+            if binding is not None:
+                self._report("symbol", binding.qualified, node)
 
     def visit_Import(self, node: ast.Import) -> None:
         self._report_imports(node, [alias.name for alias in node.names])

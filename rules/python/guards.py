@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import re
 from enum import Enum
+from functools import lru_cache
 
 from cudaudit.rules.python.names import ImportTable
 
@@ -53,6 +54,8 @@ def guard_polarity(test: ast.expr, names: ImportTable) -> Polarity | None:
         return None
     if isinstance(test, ast.Compare) and len(test.ops) == 1 and _mentions_guard(test, names):
         negated = isinstance(test.ops[0], (ast.NotEq, ast.NotIn, ast.IsNot))
+        if _is_none(test.comparators[0]):  # `torch.version.cuda is None` asks "no CUDA?"
+            negated = not negated
         return Polarity.NEGATIVE if negated else Polarity.POSITIVE
     if _mentions_guard(test, names):
         return Polarity.POSITIVE
@@ -93,9 +96,12 @@ def _is_guard_atom(node: ast.AST, names: ImportTable) -> bool:
         qualified = names.resolve(node)
         if qualified is not None and qualified.partition(".")[0] == "torch":
             return qualified in AVAILABILITY_PROBES
-        last = node.id if isinstance(node, ast.Name) else node.attr
-        return bool(_SETTING_WORDS.intersection(_words(last)))
+        return _names_cuda_setting(node.id if isinstance(node, ast.Name) else node.attr)
     return False
+
+
+def _is_none(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _is_cuda_string(node: ast.AST) -> bool:
@@ -106,8 +112,10 @@ def _is_cuda_string(node: ast.AST) -> bool:
     )
 
 
-def _words(identifier: str) -> list[str]:
-    return [w.lower() for w in _WORD_SPLIT.split(identifier) if w]
+@lru_cache(maxsize=4096)
+def _names_cuda_setting(identifier: str) -> bool:
+    """`use_cuda`, `args.gpu`, `numGpus`, `requires_gpu`: a setting or probe named for CUDA/GPUs."""
+    return any(word.lower() in _SETTING_WORDS for word in _WORD_SPLIT.split(identifier))
 
 
 def _dotted(node: ast.expr) -> str:

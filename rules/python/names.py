@@ -9,6 +9,7 @@ counts, wherever it sits), which matches how imports are written in practice.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
@@ -25,7 +26,7 @@ class ImportTable:
 
     def __init__(self, tree: ast.AST) -> None:
         self._bindings: dict[str, Binding] = {}
-        for node in ast.walk(tree):
+        for node in _statements(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -64,3 +65,15 @@ class ImportTable:
             return False
         binding = self._bindings.get(node.id)
         return binding is not None and binding.is_module
+
+
+def _statements(node: ast.AST) -> Iterator[ast.stmt]:
+    """Every statement, at any depth; imports are statements, so expressions are skipped."""
+    for _, value in ast.iter_fields(node):
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, ast.stmt):
+                    yield item
+                    yield from _statements(item)
+                elif isinstance(item, (ast.excepthandler, ast.match_case)):
+                    yield from _statements(item)
