@@ -72,7 +72,10 @@ class Entry:
 class Catalog:
     """All rules and the keys that map detector hits onto them."""
 
-    def __init__(self, rules: Iterable[Rule], entries: Iterable[Entry]) -> None:
+    def __init__(
+        self, rules: Iterable[Rule], entries: Iterable[Entry], aliases: dict[str, str] | None = None
+    ) -> None:
+        self._aliases = aliases or {}
         self.rules: dict[str, Rule] = {}
         for rule in rules:
             if rule.id in self.rules:
@@ -98,13 +101,25 @@ class Catalog:
             return None
         if detector not in PREFIX_DETECTORS:
             return table.get(key)
-        name = key
+        name = self._canonical(key)
         while name:
             entry = table.get(name)
             if entry is not None:
                 return entry
             name = name.rpartition(".")[0]
         return None
+
+    def _canonical(self, name: str) -> str:
+        """`torch.cuda.memory.empty_cache` is `torch.cuda.empty_cache`: the public re-export."""
+        if not self._aliases:
+            return name
+        prefix = name
+        while prefix:
+            target = self._aliases.get(prefix)
+            if target is not None:
+                return target + name[len(prefix) :]
+            prefix = prefix.rpartition(".")[0]
+        return name
 
     def keys(self, detector: str) -> frozenset[str]:
         return frozenset(self._entries.get(detector, ()))
@@ -155,6 +170,7 @@ def load_catalog() -> Catalog:
     """The catalog shipped in `cudaudit/rules/catalog/`, parsed once per process."""
     rules: list[Rule] = []
     raw_entries: list[tuple[str, dict[str, Any]]] = []
+    aliases: dict[str, str] = {}
     folder = resources.files("cudaudit.rules") / "catalog"
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
         if not item.name.endswith(".toml"):
@@ -165,6 +181,7 @@ def load_catalog() -> Catalog:
             raise CatalogError(f"{item.name}: {exc}") from exc
         rules.extend(_parse_rule(item.name, raw) for raw in data.get("rule", ()))
         raw_entries.extend((item.name, raw) for raw in data.get("entry", ()))
+        aliases.update(data.get("alias", {}))
     by_id = {rule.id: rule for rule in rules}
     entries = [_parse_entry(source, raw, by_id) for source, raw in raw_entries]
     detailed = {(entry.rule.id, entry.match) for entry in entries}
@@ -176,7 +193,7 @@ def load_catalog() -> Catalog:
         )
         if not keys and not any(entry.rule is rule for entry in entries):
             raise CatalogError(f"rule {rule.id}: detector {rule.detector!r} needs `matches` or [[entry]] keys")
-    return Catalog(rules, entries)
+    return Catalog(rules, entries, aliases)
 
 
 def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:

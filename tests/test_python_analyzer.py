@@ -151,3 +151,10 @@ def test_none_checks_on_the_cuda_version_are_guards_with_the_right_polarity():
     )
     methods = [f for f in analyze(code, targets=("cpu",)) if f.rule == "CDA102"]
     assert [(f.span.line, f.severity) for f in methods] == [(3, Severity.ERROR), (5, Severity.NOTE)]
+
+
+def test_submodule_paths_share_the_public_names_facts():
+    [direct] = analyze("import torch\ntorch.cuda.empty_cache()\n")
+    [via_submodule] = analyze("from torch.cuda.memory import empty_cache\nempty_cache()\n")
+    assert via_submodule.targets == direct.targets
+    assert via_submodule.rule == direct.rule
