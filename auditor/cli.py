@@ -79,7 +79,16 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_ERROR)
 
 
-@app.command("scan")
+SCAN_EXAMPLES = """[bold]Examples[/]
+
+  cudaudit scan                        the current folder
+  cudaudit scan src/ train.py -t rocm  only ask about ROCm
+  cudaudit scan -f json -o gaps.json   machine-readable report
+  cudaudit scan --select CDA1 --ignore CDA111
+"""
+
+
+@app.command("scan", epilog=SCAN_EXAMPLES)
 def scan_command(
     paths: Annotated[
         Optional[list[Path]],
@@ -94,7 +103,7 @@ def scan_command(
         typer.Option(
             "--target",
             "-t",
-            help=f"Target backends to check, comma-separated: {', '.join(TARGETS)}. [default: rocm,cpu, or the config's]",
+            help=f"Target backends to check, comma-separated: {', '.join(TARGETS)}. \\[default: rocm,cpu, or the config's]",
             show_default=False,
         ),
     ] = None,
@@ -110,13 +119,16 @@ def scan_command(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 uses every core.")] = 0,
     config: Annotated[
         Optional[Path],
-        typer.Option(help="pyproject.toml to read [tool.cudaudit] from (default: the nearest one above the first path)."),
+        typer.Option(
+            help="pyproject.toml to read \\[tool.cudaudit] from. \\[default: the nearest one above the first path]"
+        ),
     ] = None,
 ) -> None:
     """Scan files for CUDA lock-in and report what each target needs.
 
-    Python files are analysed statically (never imported or run). Inside a git checkout
-    the files git ignores are skipped.
+    Python files are analysed statically: never imported or run. Inside a git checkout the files git ignores are skipped.
+
+    Exit status: 0 no findings, 1 findings or files that could not be analysed, 2 usage or internal error.
     """
     paths = paths or [Path(".")]
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]

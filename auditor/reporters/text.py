@@ -71,8 +71,9 @@ def _render_summary(result: ScanResult, targets: tuple[str, ...], catalog: Catal
     headline = f"{summary['findings']} finding{'s' * (summary['findings'] != 1)}"
     if severities:
         headline += f" ({severities})"
+    files = summary["files"]
     console.print(
-        f"[bold]{headline}[/] in {summary['files']} files, {summary['lines']} lines "
+        f"[bold]{headline}[/] in {files} file{'s' * (files != 1)} ({summary['lines']} lines) "
         f"scanned for targets {', '.join(targets)}."
     )
     if result.errors:
