@@ -134,3 +134,14 @@ def test_console_script_and_module_entry_points(tmp_path):
         assert subprocess.run([*command, "--version"], capture_output=True, text=True).stdout.strip() == (
             f"cudaudit {__version__}"
         )
+
+
+def test_parallel_scan_matches_a_serial_scan(cli, tmp_path):
+    for i in range(150):
+        body = LOCKED if i % 3 else CLEAN
+        write(tmp_path / f"pkg{i % 7}" / f"mod{i}.py", body + f"x{i} = torch.zeros({i}, device='cuda')\n")
+    write(tmp_path / "pkg0" / "broken.py", "import torch\ndef f(:\n    torch.cuda.synchronize()\n")
+    serial = scan_json(cli, "--jobs", "1")
+    parallel = scan_json(cli, "--jobs", "2")
+    assert serial == parallel
+    assert serial["summary"]["files"] == 151 and len(serial["errors"]) == 1
