@@ -23,12 +23,14 @@ from cudaudit import __version__
 from cudaudit.config import Config, ConfigError, find_config, load_config, parse_targets
 from cudaudit.discovery import Excludes, discover
 from cudaudit.engine import scan
+from cudaudit.firstparty import first_party_modules
 from cudaudit.model import TARGETS, ScanResult
 from cudaudit.reporters.json_report import render_json
 from cudaudit.reporters.text import render_text
 from cudaudit.ruledocs import reference_markdown, rule_markdown
 from cudaudit.rules.catalog import Catalog, load_catalog
 from cudaudit.selection import RuleSelection, SelectionError
+from cudaudit.settings import AnalysisSettings
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 PROGRESS_MIN_FILES = 200
@@ -165,15 +167,16 @@ def _run_scan(
     paths: list[Path], settings: Config, selection: RuleSelection, targets: tuple[str, ...], jobs: int
 ) -> ScanResult:
     candidates, discovery_errors = discover(paths, Excludes.from_patterns(settings.root, list(settings.exclude)))
+    analysis = AnalysisSettings(targets, first_party_modules([settings.root, Path.cwd(), *paths]))
     if err.is_terminal and len(candidates) >= PROGRESS_MIN_FILES:
         columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=err, transient=True) as progress:
             task = progress.add_task("scan", total=len(candidates))
             result = scan(
-                candidates, selection.rules_for, targets, jobs, lambda done, _: progress.update(task, completed=done)
+                candidates, selection.rules_for, analysis, jobs, lambda done, _: progress.update(task, completed=done)
             )
     else:
-        result = scan(candidates, selection.rules_for, targets, jobs)
+        result = scan(candidates, selection.rules_for, analysis, jobs)
     result.errors[:0] = discovery_errors
     return result
 

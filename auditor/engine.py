@@ -19,6 +19,7 @@ from cudaudit.filekinds import FileKind
 from cudaudit.model import FileError, Finding, ScanResult
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.rules.python.analyzer import analyze_python
+from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UndecodableError, decode_python
 from cudaudit.suppressions import apply_suppressions
 
@@ -50,7 +51,7 @@ class FileReport:
     lines: int
 
 
-def analyze_file(task: FileTask, targets: tuple[str, ...]) -> FileReport:
+def analyze_file(task: FileTask, settings: AnalysisSettings) -> FileReport:
     """Findings for one file, or an error entry saying why it could not be analysed."""
     try:
         size = os.path.getsize(task.path)
@@ -61,20 +62,22 @@ def analyze_file(task: FileTask, targets: tuple[str, ...]) -> FileReport:
     except OSError as exc:
         return _failed(task, f"cannot read: {exc.strerror or exc}")
     lines = data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
-    return FileReport(*analyze_bytes(data, task, targets), lines)
+    return FileReport(*analyze_bytes(data, task, settings), lines)
 
 
-def analyze_bytes(data: bytes, task: FileTask, targets: tuple[str, ...]) -> tuple[list[Finding], list[FileError]]:
+def analyze_bytes(
+    data: bytes, task: FileTask, settings: AnalysisSettings
+) -> tuple[list[Finding], list[FileError]]:
     """The analysis of one file's contents, shared by file scans and rule examples."""
+    if b"\0" in data:
+        return [], [FileError(task.display, "contains NUL bytes: binary data, not source text; not analysed")]
     catalog = load_catalog()
     if not any(word in data for word in catalog.triggers(task.kind.value)):
         return [], []
-    if b"\0" in data:
-        return [], [FileError(task.display, "contains NUL bytes: binary data, not source text; not analysed")]
     decode, analyze = _ANALYZERS[task.kind]
     try:
         text = decode(data)
-        findings = analyze(text, task.display, catalog, targets)
+        findings = analyze(text, task.display, catalog, settings)
     except UndecodableError as exc:
         return [], [FileError(task.display, f"cannot decode: {exc}")]
     except SyntaxError as exc:
@@ -83,7 +86,7 @@ def analyze_bytes(data: bytes, task: FileTask, targets: tuple[str, ...]) -> tupl
         return [], [FileError(task.display, "too deeply nested to analyse; not analysed")]
     except Exception as exc:  # noqa: BLE001 - one file's surprise must not end the scan
         return [], [FileError(task.display, f"internal error ({type(exc).__name__}: {exc}); please report it")]
-    findings = apply_suppressions(findings, text, task.display, catalog, targets)
+    findings = apply_suppressions(findings, text, task.display, catalog, settings.targets)
     return [f for f in findings if f.rule in task.rules], []
 
 
@@ -102,7 +105,7 @@ def display_path(path: Path, cwd: Path) -> str:
 def scan(
     candidates: Iterable[Candidate],
     rules_for: Callable[[Path], frozenset[str]],
-    targets: tuple[str, ...],
+    settings: AnalysisSettings,
     jobs: int,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ScanResult:
@@ -110,7 +113,7 @@ def scan(
     cwd = Path.cwd()
     tasks = [FileTask(str(c.path), display_path(c.path, cwd), c.kind, rules_for(c.path)) for c in candidates]
     result = ScanResult(files_scanned=len(tasks))
-    for report in _run(tasks, targets, jobs, on_progress):
+    for report in _run(tasks, settings, jobs, on_progress):
         result.findings.extend(report.findings)
         result.errors.extend(report.errors)
         result.lines_scanned += report.lines
@@ -121,11 +124,11 @@ def scan(
 
 def _run(
     tasks: list[FileTask],
-    targets: tuple[str, ...],
+    settings: AnalysisSettings,
     jobs: int,
     on_progress: Callable[[int, int], None] | None,
 ) -> Iterable[FileReport]:
-    work = partial(_analyze_chunk, targets=targets)
+    work = partial(_analyze_chunk, settings=settings)
     chunks = [tasks[i : i + CHUNK_SIZE] for i in range(0, len(tasks), CHUNK_SIZE)]
     done = 0
     if jobs <= 1 or len(tasks) < PARALLEL_THRESHOLD:
@@ -146,5 +149,5 @@ def _run(
                 on_progress(done, len(tasks))
 
 
-def _analyze_chunk(chunk: list[FileTask], targets: tuple[str, ...]) -> list[FileReport]:
-    return [analyze_file(task, targets) for task in chunk]
+def _analyze_chunk(chunk: list[FileTask], settings: AnalysisSettings) -> list[FileReport]:
+    return [analyze_file(task, settings) for task in chunk]

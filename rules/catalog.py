@@ -13,7 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Iterable
 
-from cudaudit.model import CUDA_API_TARGETS, TARGETS, Finding, Portability, Severity, Span, Status
+from cudaudit.model import TARGETS, Finding, Portability, Severity, Span, Status
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,10 +23,10 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 PREFIX_DETECTORS = frozenset({"symbol", "import"})
 """Detectors whose keys are dotted names: a key also matches every name below it."""
 
-KEYLESS_DETECTORS = frozenset({"cuda-method", "device-string", "dist-backend", "ddp-device-ids", "suppression"})
+KEYLESS_DETECTORS = frozenset({"device-string", "dist-backend", "ddp-device-ids", "suppression"})
 """Detectors that recognise one shape of syntax and report it under the empty key."""
 
-DETECTORS = PREFIX_DETECTORS | KEYLESS_DETECTORS | {"env-var", "cli-tool"}
+DETECTORS = PREFIX_DETECTORS | KEYLESS_DETECTORS | {"env-var", "cli-tool", "method", "device-ordinal"}
 
 
 class CatalogError(ValueError):
@@ -67,6 +67,8 @@ class Entry:
     match: str
     message: str
     targets: dict[str, Portability]
+    redundant_with: tuple[str, ...] = ()
+    """Device-agnostic calls that, made in the same module, already do this one's job."""
 
 
 class Catalog:
@@ -101,15 +103,15 @@ class Catalog:
             return None
         if detector not in PREFIX_DETECTORS:
             return table.get(key)
-        name = self._canonical(key)
-        while name:
-            entry = table.get(name)
-            if entry is not None:
-                return entry
+        name = self.canonical(key)
+        entry = table.get(name)
+        while entry is None and "." in name:
             name = name.rpartition(".")[0]
-        return None
+            # `torch.cuda.*` answers for names below torch.cuda, not for torch.cuda itself.
+            entry = table.get(name + ".*") or table.get(name)
+        return entry
 
-    def _canonical(self, name: str) -> str:
+    def canonical(self, name: str) -> str:
         """`torch.cuda.memory.empty_cache` is `torch.cuda.empty_cache`: the public re-export."""
         if not self._aliases:
             return name
@@ -139,20 +141,19 @@ def build_finding(
     span: Span,
     text: str,
     targets: Iterable[str],
-    guarded: bool = False,
+    quiet: frozenset[str] = frozenset(),
     cap: Severity | None = None,
 ) -> Finding:
     """A finding for `entry` at `span`, reporting only the requested targets.
 
-    Severity is the highest over the requested targets. A `guarded` site (under
-    `if torch.cuda.is_available():`) never runs where `torch.cuda` has no device, so those
-    targets count at most as notes; ROCm passes the guard and keeps its own severity.
-    `cap` bounds the whole finding (an import with a fallback is at most a warning).
+    Severity is the highest over the requested targets. Targets in `quiet` count at most
+    as notes: a site under `if torch.cuda.is_available():` never runs on CPU, XPU or MPS,
+    while ROCm passes the guard and keeps its own severity. `cap` bounds the whole finding
+    (an import with a fallback is at most a warning).
     """
     facts = {name: entry.targets[name] for name in targets if name in entry.targets}
     severities = [
-        _lower(p.severity, Severity.NOTE) if guarded and name not in CUDA_API_TARGETS else p.severity
-        for name, p in facts.items()
+        _lower(fact.severity, Severity.NOTE) if name in quiet else fact.severity for name, fact in facts.items()
     ]
     severity = max(severities, key=lambda s: s.rank, default=entry.rule.severity)
     if cap is not None:
@@ -232,7 +233,9 @@ def _parse_entry(source: str, raw: dict[str, Any], rules: dict[str, Rule]) -> En
         raise CatalogError(f"{where}: missing field 'match'")
     targets = dict(rule.targets)
     targets.update(_parse_targets(where, raw.get("targets", {})))
-    return Entry(rule, raw["match"], raw.get("message", rule.message), targets)
+    return Entry(
+        rule, raw["match"], raw.get("message", rule.message), targets, tuple(raw.get("redundant_with", ()))
+    )
 
 
 def _parse_targets(where: str, raw: dict[str, Any]) -> dict[str, Portability]:

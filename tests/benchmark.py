@@ -16,6 +16,7 @@ from pathlib import Path
 from cudaudit.discovery import Excludes, discover
 from cudaudit.engine import scan
 from cudaudit.rules.catalog import load_catalog
+from cudaudit.settings import AnalysisSettings
 
 
 def main() -> None:
@@ -32,7 +33,7 @@ def main() -> None:
     for _ in range(args.repeat):
         start = time.perf_counter()
         candidates, _ = discover([args.path], Excludes.from_patterns(args.path.absolute(), []))
-        result = scan(candidates, lambda _: rules, ("rocm", "cpu"), args.jobs)
+        result = scan(candidates, lambda _: rules, AnalysisSettings(), args.jobs)
         timings.append(time.perf_counter() - start)
 
     mentioning = sum(any(t in c.path.read_bytes() for t in triggers) for c in candidates)

@@ -18,6 +18,7 @@ from cudaudit.engine import FileTask, analyze_bytes
 from cudaudit.filekinds import FileKind
 from cudaudit.model import Finding
 from cudaudit.rules.catalog import load_catalog
+from cudaudit.settings import AnalysisSettings
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
@@ -53,7 +54,7 @@ def scan_json(cli_run, *args: str, cwd: Path | None = None) -> dict[str, Any]:
 def analyze(code: str, targets: tuple[str, ...] = ("rocm", "cpu"), path: str = "example.py") -> list[Finding]:
     """Findings for one Python snippet, through the same pipeline a scan uses."""
     task = FileTask(path, path, FileKind.PYTHON, frozenset(load_catalog().rules))
-    findings, errors = analyze_bytes(code.encode(), task, targets)
+    findings, errors = analyze_bytes(code.encode(), task, AnalysisSettings(targets))
     assert not errors, errors
     return sorted(findings, key=lambda f: f.sort_key)
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from conftest import scan_json, write
 from cudaudit.engine import MAX_FILE_BYTES, FileTask, analyze_bytes
 from cudaudit.filekinds import FileKind
+from cudaudit.settings import AnalysisSettings
 
 LOCKED = "import torch\ntorch.cuda.synchronize()\n"
 
@@ -67,6 +68,6 @@ def test_scanning_never_runs_the_code(cli, tmp_path):
 )
 def test_analysis_never_raises(source):
     task = FileTask("x.py", "x.py", FileKind.PYTHON, frozenset({"CDA101", "CDA102", "CDA103"}))
-    findings, errors = analyze_bytes(("import torch\n" + source).encode(), task, ("rocm", "cpu"))
+    findings, errors = analyze_bytes(("import torch\n" + source).encode(), task, AnalysisSettings())
     assert all(e.path == "x.py" for e in errors)
     assert not (findings and errors)

@@ -158,3 +158,93 @@ def test_submodule_paths_share_the_public_names_facts():
     [via_submodule] = analyze("from torch.cuda.memory import empty_cache\nempty_cache()\n")
     assert via_submodule.targets == direct.targets
     assert via_submodule.rule == direct.rule
+
+
+def severities(code: str, rule: str, **kwargs) -> list[tuple[int, Severity]]:
+    return [(f.span.line, f.severity) for f in analyze(code, **kwargs) if f.rule == rule]
+
+
+def test_first_party_packages_and_sibling_modules_are_not_dependencies(cli, tmp_path):
+    from conftest import scan_json, write
+
+    write(tmp_path / "flash_attn" / "__init__.py", "")
+    write(tmp_path / "flash_attn" / "ops.py", "from flash_attn.layers import rotary\n")
+    write(tmp_path / "hopper" / "flash_attn_interface.py", "")
+    write(tmp_path / "hopper" / "bench.py", "import flash_attn_interface\n")
+    write(tmp_path / "app.py", "import xformers\n")
+    report = scan_json(cli)
+    assert [(f["path"], f["rule"]) for f in report["findings"]] == [("app.py", "CDA210")]
+
+
+@pytest.mark.parametrize(
+    ("code", "rule", "expected"),
+    [
+        # A loop over the GPUs runs zero times without them.
+        ("import torch\nfor i in range(torch.cuda.device_count()):\n    torch.cuda.mem_get_info(i)\n", "CDA101",
+         [(2, Severity.NOTE), (3, Severity.NOTE)]),
+        # Short-circuit: the second operand only runs when the first is true.
+        ("import torch\nok = torch.cuda.is_available() and torch.cuda.get_device_capability()[0] >= 8\n", "CDA109",
+         [(2, Severity.WARNING)]),
+        # A branch chosen by a ROCm probe was written with ROCm in mind.
+        ("import torch\nif not torch.version.hip and torch.cuda.is_available():\n    v = torch.version.cuda.split('.')\n",
+         "CDA108", [(3, Severity.NOTE)]),
+        # `enabled=` decides whether autocast does anything.
+        ("import torch\nwith torch.autocast('cuda', enabled=torch.cuda.is_available()):\n    pass\n", "CDA103",
+         [(2, Severity.NOTE)]),
+        ("import torch\nwith torch.cuda.amp.autocast(enabled=False):\n    pass\n", "CDA104", [(2, Severity.NOTE)]),
+        # Showing a value is not using it.
+        ("import torch\nprint(f'built with CUDA {torch.version.cuda}')\n", "CDA108", [(2, Severity.NOTE)]),
+        ("import torch\nif torch.version.cuda is None:\n    print('no cuda')\n", "CDA108", [(2, Severity.NOTE)]),
+        # torch.manual_seed seeds every device already.
+        ("import torch\ntorch.manual_seed(0)\ntorch.cuda.manual_seed_all(0)\n", "CDA101", [(3, Severity.NOTE)]),
+        ("import torch\ntorch.cuda.manual_seed_all(0)\n", "CDA101", [(2, Severity.WARNING)]),
+        # The distributed path is another path: at most a warning.
+        ("import torch\nif args.distributed:\n    torch.cuda.set_device(args.local_rank)\n", "CDA101",
+         [(3, Severity.WARNING)]),
+        # The CUDA side of a backend dispatch.
+        ("import torch\nclass CUDA_Accelerator(Accelerator):\n    def synchronize(self):\n        torch.cuda.synchronize()\n",
+         "CDA101", [(4, Severity.NOTE)]),
+        # The module itself, passed around, is harmless; what is called through an alias is not.
+        ("import torch\ncu = torch.cuda\ncu.synchronize()\n", "CDA101", [(2, Severity.NOTE), (3, Severity.ERROR)]),
+        ("import torch\nnvtx = getattr(torch.cuda, 'nvtx', None)\n", "CDA101", [(2, Severity.NOTE)]),
+    ],
+)
+def test_context_sets_severity(code, rule, expected):
+    assert severities(code, rule) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "rule"),
+    [
+        ("if t.device != torch.device('cuda'):\n    t = t.cpu()\n", "CDA103"),
+        ("import torch\nfrom typing import Optional\ndef f(s: Optional[torch.cuda.amp.GradScaler]) -> None:\n    pass\n",
+         "CDA104"),
+        ("from torch.nn.parallel import DistributedDataParallel as DDP\nm = DDP(m, device_ids=None, output_device=None)\n",
+         "CDA107"),
+        ("backend_name = 'cuda'\n", "CDA103"),
+    ],
+)
+def test_not_lock_in(code, rule):
+    assert severities(code, rule) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "rule", "count"),
+    [
+        ("from torch.nn.parallel import DistributedDataParallel as DDP\nm = DDP(m, device_ids=[r], output_device=r)\n",
+         "CDA107", 1),
+        ("loc = f'cuda:{gpu_id}'\nstate = torch.load(path, map_location=loc)\n", "CDA103", 1),
+        ("dev = 'cuda:' + str(rank)\n", "CDA103", 1),
+        ("import torch\ntorch.set_default_device('cuda')\n", "CDA103", 1),
+        ("x = x.type('torch.cuda.FloatTensor')\n", "CDA105", 1),
+        ("import os\nenv = os.environ.copy()\nenv['CUDA_VISIBLE_DEVICES'] = ids\n", "CDA212", 1),
+        ("import subprocess\nsubprocess.run(cmd, env={'CUDA_VISIBLE_DEVICES': '1'})\n", "CDA212", 1),
+        ("def test(monkeypatch):\n    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '')\n", "CDA212", 1),
+        ("import subprocess\nsubprocess.check_output([cuda_home + '/bin/nvcc', '-V'])\n", "CDA211", 1),
+        ("import subprocess\nsubprocess.check_output(f'{cuda_home}/bin/nvcc -V', shell=True)\n", "CDA211", 1),
+        ("x = x.to(0)\ny = torch.zeros(2, device=1)\nmodel.to(local_rank)\n", "CDA112", 3),
+        ("batch = batch.pin_memory()\n", "CDA113", 1),
+    ],
+)
+def test_more_lock_in_shapes(code, rule, count):
+    assert len(severities(code, rule)) == count

@@ -24,6 +24,7 @@ DEVICE_POSITIONAL = frozenset(
         "torch.amp.autocast",
         "torch.amp.GradScaler",
         "torch.get_device_module",
+        "torch.set_default_device",
     }
 )
 """Callables whose first positional argument is a device or device type."""
@@ -68,6 +69,26 @@ def is_cuda_device_string(node: ast.expr) -> bool:
             and _FORMAT_PLACEHOLDER.fullmatch(receiver.value) is not None
         )
     return False
+
+
+def is_indexed_cuda_device_string(node: ast.expr) -> bool:
+    """`"cuda:0"`, `f"cuda:{rank}"`: unmistakably a device, wherever it is written."""
+    if isinstance(node, ast.Constant):
+        return is_cuda_device_string(node) and ":" in node.value
+    return is_cuda_device_string(node)
+
+
+_ORDINAL_WORDS = frozenset({"rank", "gpu"})
+
+
+def device_ordinal_kind(node: ast.expr) -> str | None:
+    """`"literal"` for `x.to(0)`, `"name"` for `model.to(local_rank)`: an accelerator index."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return "literal"
+    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+    if name and _ORDINAL_WORDS.intersection(re.split(r"[^a-z0-9]+", name.lower())):
+        return "name"
+    return None
 
 
 def is_nccl_string(node: ast.expr) -> bool:

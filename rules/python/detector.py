@@ -2,34 +2,36 @@
 
 The walk recognises syntax only (a resolved name, an import, a device string in a
 device context, a command run through `subprocess`); whether a key is lock-in, and what
-replaces it, is the catalog's answer. It also tracks guards, so a site under
-`if torch.cuda.is_available():` is reported at most as a note, and an import inside
-`try: ... except ImportError:` at most as a warning.
+replaces it, is the catalog's answer. It also tracks the regions code sits in (see
+`context.py`), so a site under `if torch.cuda.is_available():` is at most a note where
+that guard skips it.
 """
 
 from __future__ import annotations
 
 import ast
 import shlex
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cudaudit.model import Severity
 from cudaudit.rules.catalog import Catalog, Entry
+from cudaudit.rules.python.context import NEUTRAL, Region, SiteContext
 from cudaudit.rules.python.contexts import (
     BACKEND_KEYWORDS,
     BACKEND_POSITIONAL,
     DEVICE_KEYWORDS,
     DEVICE_POSITIONAL,
     cli_option_names,
+    device_ordinal_kind,
     is_cuda_device_string,
+    is_indexed_cuda_device_string,
     is_nccl_string,
     names_setting,
     parameter_defaults,
     target_name,
 )
-from cudaudit.rules.python.guards import Polarity, exits_early, guard_polarity, mentions_guard
+from cudaudit.rules.python.guards import Polarity, Probe, exits_early, names_cuda, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable
 
 DDP_CLASSES = frozenset(
@@ -48,6 +50,8 @@ ENV_CALLS = frozenset(
         "os.environ.pop",
     }
 )
+ENV_METHODS = frozenset({"setenv", "delenv"})
+"""`monkeypatch.setenv("CUDA_VISIBLE_DEVICES", ...)` in tests."""
 COMMAND_RUNNERS = frozenset(
     {
         "subprocess.run",
@@ -67,7 +71,8 @@ COMMAND_RUNNERS = frozenset(
     }
 )
 OPTIONAL_IMPORT_HANDLERS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
-LEGACY_TYPE_SETTER = "torch.set_default_tensor_type"
+TYPE_NAME_TAKERS = frozenset({"torch.set_default_tensor_type"})
+"""Callables that take a tensor type by name: `set_default_tensor_type("torch.cuda.FloatTensor")`."""
 _LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop, ast.Constant)
 """Nodes with nothing below them that any detector looks at."""
 
@@ -78,43 +83,39 @@ class Hit:
 
     entry: Entry
     node: ast.AST
-    guarded: bool
-    """Only reached when CUDA (or a user's GPU setting) is there."""
+    quiet: frozenset[str]
+    """Targets on which the context keeps the site from mattering: at most a note there."""
     cap: Severity | None
-    """The most severe level the context allows: an import with a fallback is a warning."""
 
 
 class PythonDetector(ast.NodeVisitor):
     """Collects `hits` for one module; construct, call `visit(tree)`, read `hits`."""
 
-    def __init__(self, names: ImportTable, catalog: Catalog) -> None:
+    def __init__(
+        self, names: ImportTable, catalog: Catalog, is_first_party: Callable[[str], bool] = lambda _: False
+    ) -> None:
         self.names = names
         self.catalog = catalog
+        self.is_first_party = is_first_party
         self.hits: list[Hit] = []
-        self._guard_depth = 0
+        self.called: set[str] = set()
+        """Qualified names of everything the module calls, for `redundant_with`."""
+        self._context = SiteContext()
         self._optional_import_depth = 0
+        self._comparison_depth = 0
+        self._methods = catalog.keys("method")
+        self._env_names = catalog.keys("env-var")
         self._dispatch: dict[type, Callable[[ast.AST], None]] = {}
-
-    # -- reporting -----------------------------------------------------------------
 
     def _report(self, detector: str, key: str, node: ast.AST, *, guarded: bool = False) -> None:
         entry = self.catalog.lookup(detector, key)
         if entry is None:
             return
         optional = detector == "import" and self._optional_import_depth > 0
-        self.hits.append(
-            Hit(entry, node, guarded or self._guard_depth > 0, Severity.WARNING if optional else None)
-        )
+        cap = self._context.cap(Severity.WARNING if optional else None)
+        self.hits.append(Hit(entry, node, self._context.quiet_targets(guarded), cap))
 
-    @contextmanager
-    def _guarded(self, active: bool = True) -> Iterator[None]:
-        self._guard_depth += active
-        try:
-            yield
-        finally:
-            self._guard_depth -= active
-
-    # -- traversal with guards ---------------------------------------------------------
+    # -- traversal ------------------------------------------------------------------
 
     def visit(self, node: ast.AST) -> None:
         """Dispatch on the node's class, looked up once per class rather than per node."""
@@ -138,42 +139,82 @@ class PythonDetector(ast.NodeVisitor):
                 self.visit(field)
 
     def _visit_block(self, body: list[ast.stmt]) -> None:
-        """Visit statements in order; after an early exit on "no CUDA", the rest is guarded."""
-        guarded_rest = False
+        """Visit statements in order; after `if not <cuda>: return`, the rest is guarded."""
+        entered: list[Region] = []
         for stmt in body:
             self.visit(stmt)
-            if not guarded_rest and self._guards_rest_of_block(stmt):
-                guarded_rest = True
-                self._guard_depth += 1
-        self._guard_depth -= guarded_rest
+            rest = self._region_after(stmt)
+            if rest:
+                self._context.enter(rest)
+                entered.append(rest)
+        for region in reversed(entered):
+            self._context.leave(region)
 
-    def _guards_rest_of_block(self, stmt: ast.stmt) -> bool:
-        if isinstance(stmt, ast.If):
-            return guard_polarity(stmt.test, self.names) is Polarity.NEGATIVE and exits_early(stmt.body)
+    def _region_after(self, stmt: ast.stmt) -> Region:
+        if isinstance(stmt, ast.If) and exits_early(stmt.body):
+            return self._branches(stmt.test)[2]
         if isinstance(stmt, ast.Assert):
-            return guard_polarity(stmt.test, self.names) is Polarity.POSITIVE
-        return False
+            return self._branches(stmt.test)[1]
+        return NEUTRAL
+
+    def _branches(self, test: ast.expr) -> tuple[Region, Region, Region]:
+        """The regions of a condition's own test, its true branch and its false branch."""
+        probes = probes_in(test, self.names)
+        if not probes:
+            return NEUTRAL, NEUTRAL, NEUTRAL
+        cuda = polarity(test, self.names, Probe.CUDA) if Probe.CUDA in probes else None
+        distributed = polarity(test, self.names, Probe.DISTRIBUTED) if Probe.DISTRIBUTED in probes else None
+        rocm = Probe.ROCM in probes
+        probe_test = (cuda is not None or rocm) and not isinstance(test, ast.BoolOp)
+        return (
+            Region(cap=Severity.NOTE) if probe_test else NEUTRAL,
+            Region(cuda is Polarity.POSITIVE, rocm, Severity.WARNING if distributed is Polarity.POSITIVE else None),
+            Region(cuda is Polarity.NEGATIVE, rocm, Severity.WARNING if distributed is Polarity.NEGATIVE else None),
+        )
 
     def visit_If(self, node: ast.If) -> None:
-        polarity = self._visit_test(node.test)
-        with self._guarded(polarity is Polarity.POSITIVE):
+        test, body, orelse = self._branches(node.test)
+        with self._context.inside(test):
+            self.visit(node.test)
+        with self._context.inside(body):
             self._visit_block(node.body)
-        with self._guarded(polarity is Polarity.NEGATIVE):
+        with self._context.inside(orelse):
             self._visit_block(node.orelse)
 
     def visit_IfExp(self, node: ast.IfExp) -> None:
-        polarity = self._visit_test(node.test)
-        with self._guarded(polarity is Polarity.POSITIVE):
+        test, body, orelse = self._branches(node.test)
+        with self._context.inside(test):
+            self.visit(node.test)
+        with self._context.inside(body):
             self.visit(node.body)
-        with self._guarded(polarity is Polarity.NEGATIVE):
+        with self._context.inside(orelse):
             self.visit(node.orelse)
 
-    def _visit_test(self, test: ast.expr) -> Polarity | None:
-        """Visit a condition; a guard's own probe (`if torch.version.cuda:`) is guarded too."""
-        polarity = guard_polarity(test, self.names)
-        with self._guarded(polarity is not None):
-            self.visit(test)
-        return polarity
+    def visit_BoolOp(self, node: ast.BoolOp) -> None:
+        """`torch.cuda.is_available() and torch.cuda.get_device_capability() >= (8, 0)`."""
+        entered: list[Region] = []
+        for value in node.values:
+            test, body, orelse = self._branches(value)
+            with self._context.inside(test):
+                self.visit(value)
+            # Later operands run only when this one let evaluation go on.
+            rest = body if isinstance(node.op, ast.And) else orelse
+            if rest:
+                self._context.enter(rest)
+                entered.append(rest)
+        for region in reversed(entered):
+            self._context.leave(region)
+
+    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
+        """`for i in range(torch.cuda.device_count()):` runs its body only when there are GPUs."""
+        self.visit(node.target)
+        self.visit(node.iter)
+        looped = Region(cuda_guarded=Probe.CUDA in probes_in(node.iter, self.names))
+        with self._context.inside(looped):
+            self._visit_block(node.body)
+        self._visit_block(node.orelse)
+
+    visit_AsyncFor = visit_For
 
     def visit_Try(self, node: ast.Try) -> None:
         optional = any(_catches_import_error(handler) for handler in node.handlers)
@@ -191,10 +232,11 @@ class PythonDetector(ast.NodeVisitor):
         for decorator in node.decorator_list:
             self.visit(decorator)
         self._check_parameter_defaults(node.args)
-        self.visit(node.args)
-        if node.returns is not None:
-            self.visit(node.returns)
-        with self._guarded(self._decorated_with_guard(node)):
+        for default in (*node.args.defaults, *node.args.kw_defaults):
+            if default is not None:
+                self.visit(default)
+        # Annotations are not visited: a type named in one is not code that runs on a device.
+        with self._context.inside(self._decorated_region(node)):
             self._visit_block(node.body)
 
     visit_AsyncFunctionDef = visit_FunctionDef
@@ -202,16 +244,35 @@ class PythonDetector(ast.NodeVisitor):
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         for child in (*node.decorator_list, *node.bases, *node.keywords):
             self.visit(child)
-        with self._guarded(self._decorated_with_guard(node)):
+        region = self._decorated_region(node)
+        if names_cuda(node.name):  # `class CUDA_Accelerator(Accelerator)`: the CUDA side of a dispatch
+            region = Region(True, region.rocm_aware, region.cap)
+        with self._context.inside(region):
             self._visit_block(node.body)
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         self._check_parameter_defaults(node.args)
         self.generic_visit(node)
 
-    def _decorated_with_guard(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bool:
-        """`@pytest.mark.skipif(not torch.cuda.is_available(), ...)`, `@requires_gpu`, ..."""
-        return any(mentions_guard(d, self.names) for d in node.decorator_list)
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self._check_named_setting(target_name(node.target), node.value)
+            self.visit(node.value)
+        self.visit(node.target)
+
+    def visit_arg(self, node: ast.arg) -> None:
+        """Parameters carry only annotations, which are not visited."""
+
+    def _decorated_region(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> Region:
+        """`@pytest.mark.skipif(not torch.cuda.is_available(), ...)`, `@requires_gpu`, `@skip_if_rocm`."""
+        probes = set().union(*(probes_in(d, self.names) for d in node.decorator_list))
+        return Region(cuda_guarded=Probe.CUDA in probes, rocm_aware=Probe.ROCM in probes)
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> None:
+        """`f"built with CUDA {torch.version.cuda}"` only displays a value."""
+        shown_only = isinstance(node.value, (ast.Name, ast.Attribute))
+        with self._context.inside(Region(cap=Severity.NOTE) if shown_only else NEUTRAL):
+            self.generic_visit(node)
 
     # -- names and imports ------------------------------------------------------------
 
@@ -235,55 +296,74 @@ class PythonDetector(ast.NodeVisitor):
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if node.level == 0 and node.module:
             # `from numba import cuda` imports the module numba.cuda; `from numba import njit` does not.
-            modules = [f"{node.module}.{alias.name}" for alias in node.names]
-            self._report_imports(node, modules or [node.module])
+            self._report_imports(node, [f"{node.module}.{alias.name}" for alias in node.names])
 
     def _report_imports(self, node: ast.stmt, modules: list[str]) -> None:
         seen: set[str] = set()
         for module in modules:
             entry = self.catalog.lookup("import", module)
-            if entry is not None and entry.rule.id not in seen:
+            if entry is not None and entry.rule.id not in seen and not self.is_first_party(module):
                 seen.add(entry.rule.id)
                 self._report("import", entry.match, node)
 
     # -- calls, subscripts, settings ---------------------------------------------------
 
     def visit_Call(self, node: ast.Call) -> None:
-        func = node.func
-        qualified = self.names.resolve(func)
-        if isinstance(func, ast.Attribute):
-            self._check_method_call(node, func)
-        for keyword in node.keywords:
-            if keyword.arg in DEVICE_KEYWORDS:
-                self._check_setting(keyword.value, "device-string", is_cuda_device_string)
-            elif keyword.arg in BACKEND_KEYWORDS:
-                self._check_setting(keyword.value, "dist-backend", is_nccl_string)
-        if qualified is not None and node.args:
-            self._check_qualified_call(node, qualified)
-        if qualified in DDP_CLASSES:
-            for keyword in node.keywords:
-                if keyword.arg in ("device_ids", "output_device"):
-                    self._check_ddp_devices(keyword.value)
-            if len(node.args) > 1:
-                self._check_ddp_devices(node.args[1])
-        self.generic_visit(node)
+        qualified = self.names.resolve(node.func)
+        if qualified is not None:
+            self.called.add(self.catalog.canonical(qualified))
+        with self._context.inside(self._enabled_region(node)):
+            self._check_call(node, qualified)
+            self.generic_visit(node)
 
-    def _check_method_call(self, node: ast.Call, func: ast.Attribute) -> None:
-        if func.attr == "cuda" and not self.names.is_module_chain(func.value):
-            # `tensor.cuda()`, `model.cuda()`; a module's own `cuda()` (`tvm.cuda(0)`) is not torch's.
-            self._report("cuda-method", "", node)
-        elif func.attr == "to" and node.args:
-            self._check_setting(node.args[0], "device-string", is_cuda_device_string)
+    def _enabled_region(self, node: ast.Call) -> Region:
+        """`autocast("cuda", enabled=False)` does nothing; `enabled=torch.cuda.is_available()` guards."""
+        for keyword in node.keywords:
+            if keyword.arg == "enabled":
+                value = keyword.value
+                if isinstance(value, ast.Constant) and value.value is False:
+                    return Region(cap=Severity.NOTE)
+                return Region(cuda_guarded=polarity(value, self.names, Probe.CUDA) is Polarity.POSITIVE)
+        return NEUTRAL
+
+    def _check_call(self, node: ast.Call, qualified: str | None) -> None:
+        func = node.func
+        in_comparison = self._comparison_depth > 0  # `t.device != torch.device("cuda")` is a check
+        if isinstance(func, ast.Attribute):
+            self._check_method_call(node, func, in_comparison)
+        if not in_comparison:
+            for keyword in node.keywords:
+                if keyword.arg in DEVICE_KEYWORDS:
+                    self._check_device(keyword.value)
+                elif keyword.arg in BACKEND_KEYWORDS:
+                    self._check_setting(keyword.value, "dist-backend", is_nccl_string)
+                elif keyword.arg == "env" and isinstance(keyword.value, ast.Dict):
+                    self._check_env_dict(keyword.value)
+        if qualified is not None and node.args:
+            self._check_qualified_call(node, qualified, in_comparison)
+        if qualified in DDP_CLASSES:
+            self._check_ddp(node)
+
+    def _check_method_call(self, node: ast.Call, func: ast.Attribute, in_comparison: bool) -> None:
+        if func.attr in self._methods and not self.names.is_module_chain(func.value):
+            # `tensor.cuda()`, `x.pin_memory()`; a module's own `cuda()` (`tvm.cuda(0)`) is not torch's.
+            self._report("method", func.attr, node)
+        elif func.attr == "to" and node.args and not in_comparison:
+            self._check_device(node.args[0])
+        elif func.attr == "type" and node.args and _string_value(node.args[0]):
+            self._check_type_name(node.args[0])
         elif func.attr == "add_argument":
             options = cli_option_names(node)
             for keyword in node.keywords:
                 if keyword.arg == "default":
                     self._check_named_setting(" ".join(options), keyword.value)
+        elif func.attr in ENV_METHODS and node.args:
+            self._check_env_name(node.args[0])
 
-    def _check_qualified_call(self, node: ast.Call, qualified: str) -> None:
+    def _check_qualified_call(self, node: ast.Call, qualified: str, in_comparison: bool) -> None:
         first = node.args[0]
-        if qualified in DEVICE_POSITIONAL:
-            self._check_setting(first, "device-string", is_cuda_device_string)
+        if qualified in DEVICE_POSITIONAL and not in_comparison:
+            self._check_device(first)
         elif qualified in BACKEND_POSITIONAL:
             self._check_setting(first, "dist-backend", is_nccl_string)
         elif qualified in ENV_CALLS:
@@ -292,24 +372,38 @@ class PythonDetector(ast.NodeVisitor):
             executable = _executable(first)
             if executable:
                 self._report("cli-tool", executable, first)
-        elif qualified == LEGACY_TYPE_SETTER and _string_value(first):
-            self._report("symbol", _string_value(first), first)
+        elif qualified in TYPE_NAME_TAKERS:
+            self._check_type_name(first)
         elif qualified == "os.environ.update" and isinstance(first, ast.Dict):
-            for key in first.keys:
-                if key is not None:
-                    self._check_env_name(key)
+            self._check_env_dict(first)
 
-    def _check_ddp_devices(self, value: ast.expr) -> None:
-        if not (isinstance(value, ast.Constant) and value.value is None):
-            self._check_setting(value, "ddp-device-ids", lambda _: True)
+    def _check_ddp(self, node: ast.Call) -> None:
+        """One finding per wrapper call, at the first device argument that is not None."""
+        values = [k.value for k in node.keywords if k.arg in ("device_ids", "output_device")]
+        values += node.args[1:2]
+        for value in values:
+            if not (isinstance(value, ast.Constant) and value.value is None):
+                self._check_setting(value, "ddp-device-ids", lambda _: True)
+                return
+
+    def _check_type_name(self, node: ast.expr) -> None:
+        name = _string_value(node)
+        if name and name.startswith("torch."):
+            self._report("symbol", name, node)
 
     def _check_env_name(self, node: ast.expr) -> None:
         name = _string_value(node)
         if name:
             self._report("env-var", name, node)
 
+    def _check_env_dict(self, node: ast.Dict) -> None:
+        for key in node.keys:
+            if key is not None:
+                self._check_env_name(key)
+
     def visit_Subscript(self, node: ast.Subscript) -> None:
-        if self.names.resolve(node.value) == "os.environ":
+        # `os.environ["CUDA_HOME"]`, and `env["CUDA_VISIBLE_DEVICES"] = ids` for a child process.
+        if self.names.resolve(node.value) == "os.environ" or _string_value(node.slice) in self._env_names:
             self._check_env_name(node.slice)
         self.generic_visit(node)
 
@@ -317,21 +411,21 @@ class PythonDetector(ast.NodeVisitor):
         if len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)):
             if self.names.resolve(node.comparators[0]) == "os.environ":
                 self._check_env_name(node.left)
+        self._comparison_depth += 1
         self.generic_visit(node)
+        self._comparison_depth -= 1
 
     def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
             self._check_named_setting(target_name(target), node.value)
         self.generic_visit(node)
 
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        if node.value is not None:
-            self._check_named_setting(target_name(node.target), node.value)
-        self.generic_visit(node)
-
     def visit_Dict(self, node: ast.Dict) -> None:
         for key, value in zip(node.keys, node.values):
-            self._check_named_setting(_string_value(key) if key is not None else None, value)
+            name = _string_value(key) if key is not None else None
+            if name in self._env_names:
+                self._check_env_name(key)
+            self._check_named_setting(name, value)
         self.generic_visit(node)
 
     def _check_parameter_defaults(self, args: ast.arguments) -> None:
@@ -339,13 +433,23 @@ class PythonDetector(ast.NodeVisitor):
             self._check_named_setting(name, default)
 
     def _check_named_setting(self, name: str | None, value: ast.expr) -> None:
-        """`device = "cuda"`, `backend: str = "nccl"`, `{"device": "cuda"}`, `--device` defaults."""
-        if not name:
-            return
-        if names_setting(name, "device"):
+        """`device = "cuda"`, `backend: str = "nccl"`, `{"device": "cuda"}`, `--device` defaults.
+
+        An indexed device string (`"cuda:0"`, `f"cuda:{rank}"`) is a device whatever its name.
+        """
+        if name and names_setting(name, "device"):
             self._check_setting(value, "device-string", is_cuda_device_string)
-        elif names_setting(name, "backend"):
+        elif name and names_setting(name, "backend"):
             self._check_setting(value, "dist-backend", is_nccl_string)
+        else:
+            self._check_setting(value, "device-string", is_indexed_cuda_device_string)
+
+    def _check_device(self, value: ast.expr) -> None:
+        """A value in a device position: a `"cuda"` string or an integer ordinal."""
+        self._check_setting(value, "device-string", is_cuda_device_string)
+        kind = device_ordinal_kind(value)
+        if kind:
+            self._report("device-ordinal", kind, value)
 
     def _check_setting(
         self,
@@ -356,9 +460,9 @@ class PythonDetector(ast.NodeVisitor):
     ) -> None:
         """Report `value` if it matches, looking through `a if cond else b` and `a or b`."""
         if isinstance(value, ast.IfExp):
-            polarity = guard_polarity(value.test, self.names)
-            self._check_setting(value.body, detector, matches, guarded or polarity is Polarity.POSITIVE)
-            self._check_setting(value.orelse, detector, matches, guarded or polarity is Polarity.NEGATIVE)
+            branch = polarity(value.test, self.names, Probe.CUDA)
+            self._check_setting(value.body, detector, matches, guarded or branch is Polarity.POSITIVE)
+            self._check_setting(value.orelse, detector, matches, guarded or branch is Polarity.NEGATIVE)
         elif isinstance(value, ast.BoolOp):
             for operand in value.values:
                 self._check_setting(operand, detector, matches, guarded)
@@ -380,13 +484,20 @@ def _string_value(node: ast.expr) -> str | None:
 
 
 def _executable(command: ast.expr) -> str | None:
-    """The program a command runs: `["nvidia-smi", ...]`, `"nvcc --version"`, `f"nsys {x}"`."""
-    if isinstance(command, (ast.List, ast.Tuple)) and command.elts:
-        program = _string_value(command.elts[0])
+    """The program a command runs: `["nvidia-smi", ...]`, `"nvcc --version"`, `cuda_home + "/bin/nvcc"`."""
+    if isinstance(command, (ast.List, ast.Tuple)):
+        if not command.elts:
+            return None
+        command = command.elts[0]
+        if isinstance(command, ast.BinOp) and isinstance(command.op, ast.Add):
+            command = command.right  # `cuda_home + "/bin/nvcc"`
+        program = _string_value(command)
         return program.rpartition("/")[2] if program else None
-    if isinstance(command, ast.JoinedStr) and command.values:
-        command = command.values[0]
-    line = _string_value(command)
+    if isinstance(command, ast.JoinedStr):
+        # `f"{cuda_home}/bin/nvcc -V"`: placeholders stand for path prefixes and arguments.
+        line = "".join(_string_value(v) or "X" for v in command.values)
+    else:
+        line = _string_value(command)
     if not line:
         return None
     try:

@@ -1,10 +1,16 @@
-"""Recognise code that only runs when CUDA (or some accelerator) is there.
+"""Recognise conditions that decide where a piece of code runs.
 
 `if torch.cuda.is_available(): torch.cuda.synchronize()` is already portable: on a CPU
-machine the branch is skipped. A finding inside such a branch is at most a note. Guards
-are recognised by what their test mentions: an availability probe, a device-type
-comparison (`device.type == "cuda"`), or a user setting named for CUDA or GPUs
-(`if args.cuda:`, `if use_gpu:`, `@pytest.mark.gpu`).
+machine the branch is skipped. Three kinds of probe matter, each recognised by what a
+condition mentions:
+
+- CUDA: an availability probe (`torch.cuda.is_available()`, `device_count()`), a device
+  comparison (`device.type == "cuda"`), or a setting named for CUDA or GPUs (`args.cuda`,
+  `use_gpu`, `@pytest.mark.gpu`). Code it guards never runs where `torch.cuda` has no device.
+- ROCm: `torch.version.hip`, `is_rocm_pytorch()`, `USE_ROCM`. Code in either branch has
+  already been written with ROCm in mind.
+- distributed: `if args.distributed:`, `if ddp:`, `if dist.is_initialized():`. Code it
+  guards only runs under a distributed launch, another path than the normal one.
 """
 
 from __future__ import annotations
@@ -16,55 +22,68 @@ from functools import lru_cache
 
 from cudaudit.rules.python.names import ImportTable
 
-AVAILABILITY_PROBES = frozenset(
-    {
-        "torch.cuda.is_available",
-        "torch.cuda.device_count",
-        "torch.cuda.is_initialized",
-        "torch.accelerator.is_available",
-        "torch.accelerator.device_count",
-        "torch.backends.cudnn.is_available",
-        "torch.version.cuda",
-        "torch.version.hip",
-    }
-)
 
-CUDA_DEVICE_STRING = re.compile(r"cuda(:\d+)?")
-_SETTING_WORDS = frozenset({"cuda", "gpu", "gpus"})
-_WORD_SPLIT = re.compile(r"[_\W]+|(?<=[a-z])(?=[A-Z])")
-_EXIT_CALL = re.compile(r"(^|\.)(exit|skip|_exit|abort)$")
+class Probe(Enum):
+    CUDA = "cuda"
+    ROCM = "rocm"
+    DISTRIBUTED = "distributed"
 
 
 class Polarity(Enum):
-    """Which branch of a test runs only when CUDA is there."""
+    """Which branch of a condition runs only when the probed thing is there."""
 
     POSITIVE = "body"
     NEGATIVE = "orelse"
 
 
-def guard_polarity(test: ast.expr, names: ImportTable) -> Polarity | None:
-    """POSITIVE when the test's true branch needs CUDA, NEGATIVE when its false branch does."""
+_RESOLVED_PROBES = {
+    "torch.cuda.is_available": Probe.CUDA,
+    "torch.cuda.device_count": Probe.CUDA,
+    "torch.cuda.is_initialized": Probe.CUDA,
+    "torch.accelerator.is_available": Probe.CUDA,
+    "torch.accelerator.device_count": Probe.CUDA,
+    "torch.backends.cudnn.is_available": Probe.CUDA,
+    "torch.version.cuda": Probe.CUDA,
+    "torch.version.hip": Probe.ROCM,
+    "torch.distributed.is_initialized": Probe.DISTRIBUTED,
+}
+_NAME_WORDS = {
+    Probe.CUDA: frozenset({"cuda", "gpu", "gpus"}),
+    Probe.ROCM: frozenset({"rocm", "hip"}),
+    Probe.DISTRIBUTED: frozenset({"ddp", "distributed", "fsdp"}),
+}
+_STRING_PROBES = {"rocm": Probe.ROCM, "hip": Probe.ROCM}
+CUDA_DEVICE_STRING = re.compile(r"cuda(:\d+)?")
+_WORD_SPLIT = re.compile(r"[_\W]+|(?<=[a-z])(?=[A-Z])")
+_EXIT_CALL = re.compile(r"(^|\.)(exit|skip|_exit|abort)$")
+
+
+def probes_in(node: ast.AST, names: ImportTable) -> set[Probe]:
+    """Every kind of probe that `node` mentions anywhere."""
+    found: set[Probe] = set()
+    for sub in ast.walk(node):
+        found.update(_atom_probes(sub, names))
+    return found
+
+
+def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | None:
+    """POSITIVE when the test's true branch needs `probe`'s thing, NEGATIVE when its false one does."""
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        inner = guard_polarity(test.operand, names)
+        inner = polarity(test.operand, names, probe)
         return None if inner is None else _flip(inner)
     if isinstance(test, ast.BoolOp):
         wanted = Polarity.POSITIVE if isinstance(test.op, ast.And) else Polarity.NEGATIVE
-        if any(guard_polarity(value, names) is wanted for value in test.values):
+        if any(polarity(value, names, probe) is wanted for value in test.values):
             return wanted
         return None
-    if isinstance(test, ast.Compare) and len(test.ops) == 1 and _mentions_guard(test, names):
+    if probe not in probes_in(test, names):
+        return None
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
         negated = isinstance(test.ops[0], (ast.NotEq, ast.NotIn, ast.IsNot))
         if _is_none(test.comparators[0]):  # `torch.version.cuda is None` asks "no CUDA?"
             negated = not negated
         return Polarity.NEGATIVE if negated else Polarity.POSITIVE
-    if _mentions_guard(test, names):
-        return Polarity.POSITIVE
-    return None
-
-
-def mentions_guard(node: ast.AST, names: ImportTable) -> bool:
-    """Whether any part of `node` (a decorator, an assert) probes for CUDA."""
-    return _mentions_guard(node, names)
+    return Polarity.POSITIVE
 
 
 def exits_early(body: list[ast.stmt]) -> bool:
@@ -79,43 +98,54 @@ def exits_early(body: list[ast.stmt]) -> bool:
     return False
 
 
-def _mentions_guard(node: ast.AST, names: ImportTable) -> bool:
-    return any(_is_guard_atom(sub, names) for sub in ast.walk(node))
+def names_cuda(identifier: str) -> bool:
+    """`CUDA_Accelerator`, `CudaBackend`: a name that says it is the CUDA side of something."""
+    return "cuda" in _words(identifier)
 
 
-def _is_guard_atom(node: ast.AST, names: ImportTable) -> bool:
+def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
     if isinstance(node, ast.Compare):
-        operands = [node.left, *node.comparators]
-        return any(_is_cuda_string(op) for op in operands)
+        probes = set()
+        for operand in (node.left, *node.comparators):
+            if isinstance(operand, ast.Constant) and isinstance(operand.value, str):
+                if CUDA_DEVICE_STRING.fullmatch(operand.value):
+                    probes.add(Probe.CUDA)
+                elif operand.value.lower() in _STRING_PROBES:
+                    probes.add(_STRING_PROBES[operand.value.lower()])
+        return probes
     if isinstance(node, ast.Call):
         func = node.func
         if isinstance(func, ast.Attribute) and func.attr == "startswith":
-            return any(_is_cuda_string(arg) for arg in node.args)
-        return False
+            if any(isinstance(a, ast.Constant) and a.value == "cuda" for a in node.args):
+                return {Probe.CUDA}
+        return set()
     if isinstance(node, (ast.Name, ast.Attribute)):
         qualified = names.resolve(node)
         if qualified is not None and qualified.partition(".")[0] == "torch":
-            return qualified in AVAILABILITY_PROBES
-        return _names_cuda_setting(node.id if isinstance(node, ast.Name) else node.attr)
-    return False
+            probe = _RESOLVED_PROBES.get(qualified)
+            return {probe} if probe else set()
+        identifier = node.id if isinstance(node, ast.Name) else node.attr
+        return _identifier_probes(identifier)
+    return set()
+
+
+@lru_cache(maxsize=4096)
+def _identifier_probes(identifier: str) -> frozenset[Probe]:
+    """`use_cuda`, `args.gpu`, `is_rocm_pytorch`, `world_size`: settings named for a probe."""
+    words = set(_words(identifier))
+    found = {probe for probe, vocabulary in _NAME_WORDS.items() if words & vocabulary}
+    if "world" in words and "size" in words:
+        found.add(Probe.DISTRIBUTED)
+    return frozenset(found)
+
+
+@lru_cache(maxsize=4096)
+def _words(identifier: str) -> tuple[str, ...]:
+    return tuple(word.lower() for word in _WORD_SPLIT.split(identifier) if word)
 
 
 def _is_none(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
-
-
-def _is_cuda_string(node: ast.AST) -> bool:
-    return (
-        isinstance(node, ast.Constant)
-        and isinstance(node.value, str)
-        and CUDA_DEVICE_STRING.fullmatch(node.value) is not None
-    )
-
-
-@lru_cache(maxsize=4096)
-def _names_cuda_setting(identifier: str) -> bool:
-    """`use_cuda`, `args.gpu`, `numGpus`, `requires_gpu`: a setting or probe named for CUDA/GPUs."""
-    return any(word.lower() in _SETTING_WORDS for word in _WORD_SPLIT.split(identifier))
 
 
 def _dotted(node: ast.expr) -> str:
@@ -128,5 +158,5 @@ def _dotted(node: ast.expr) -> str:
     return ".".join(reversed(parts))
 
 
-def _flip(polarity: Polarity) -> Polarity:
-    return Polarity.NEGATIVE if polarity is Polarity.POSITIVE else Polarity.POSITIVE
+def _flip(value: Polarity) -> Polarity:
+    return Polarity.NEGATIVE if value is Polarity.POSITIVE else Polarity.POSITIVE

@@ -2,8 +2,9 @@
 
 `import torch as th`, `from torch import cuda` and `import torch.cuda as tc` all make
 `th.cuda.synchronize`, `cuda.synchronize` and `tc.synchronize` the same API,
-`torch.cuda.synchronize`. Resolution is flow-insensitive (every import in the module
-counts, wherever it sits), which matches how imports are written in practice.
+`torch.cuda.synchronize`. So does `cu = torch.cuda` followed by `cu.synchronize()`.
+Resolution is flow-insensitive (every import in the module counts, wherever it sits),
+which matches how imports are written in practice.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ class ImportTable:
 
     def __init__(self, tree: ast.AST) -> None:
         self._bindings: dict[str, Binding] = {}
-        for node in _statements(tree):
+        statements = list(_statements(tree))
+        for node in statements:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -39,6 +41,15 @@ class ImportTable:
                     if alias.name != "*":
                         name = f"{node.module}.{alias.name}"
                         self._bindings[alias.asname or alias.name] = Binding(name, False)
+        imported = set(self._bindings)
+        for node in statements:
+            # `cu = torch.cuda`: a plain name bound to an imported name, never to a call's result.
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                local = node.targets[0].id
+                qualified = self.resolve(node.value)
+                if qualified is not None and local not in imported:
+                    is_module = isinstance(node.value, ast.Name) and self._bindings[node.value.id].is_module
+                    self._bindings[local] = Binding(qualified, is_module)
 
     def binding(self, name: str) -> Binding | None:
         return self._bindings.get(name)

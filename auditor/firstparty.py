@@ -1,0 +1,40 @@
+"""The scanned project's own top-level modules.
+
+Inside flash-attention, `from flash_attn import ...` is the project importing itself, not
+a dependency on a CUDA-only library; the same goes for a script importing a module that
+sits beside it. Such imports are never lock-in findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+
+def first_party_modules(roots: Iterable[Path]) -> frozenset[str]:
+    """Packages and modules at the top of each root (or its `src/`), and the roots themselves."""
+    names: set[str] = set()
+    for root in roots:
+        root = root.absolute()
+        if not root.is_dir():
+            continue
+        if (root / "__init__.py").is_file():
+            names.add(root.name)
+        for base in (root, root / "src"):
+            try:
+                children = list(base.iterdir())
+            except OSError:
+                continue
+            for child in children:
+                if child.suffix == ".py" and child.is_file():
+                    names.add(child.stem)
+                elif (child / "__init__.py").is_file():
+                    names.add(child.name)
+    return frozenset(names)
+
+
+def is_sibling_module(path: str, module: str) -> bool:
+    """Whether `module`'s top level sits beside the file at `path` (script-style imports)."""
+    folder = Path(path).parent
+    top = module.partition(".")[0]
+    return (folder / f"{top}.py").is_file() or (folder / top / "__init__.py").is_file()

@@ -1,0 +1,15 @@
+"""What every analyzer is told about the scan it is part of."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cudaudit.model import DEFAULT_TARGETS
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    targets: tuple[str, ...] = DEFAULT_TARGETS
+    """The requested target backends, in report order."""
+    first_party: frozenset[str] = field(default_factory=frozenset)
+    """Top-level modules of the scanned project itself: importing them is not a dependency."""
