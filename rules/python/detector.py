@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from cudaudit.model import Severity
 from cudaudit.rules.catalog import Catalog, Entry
-from cudaudit.rules.python.context import NEUTRAL, Region, SiteContext
-from cudaudit.rules.python.contexts import (
+from cudaudit.rules.python.regions import NEUTRAL, Region, SiteContext
+from cudaudit.rules.python.device_syntax import (
     BACKEND_KEYWORDS,
     BACKEND_POSITIONAL,
     DEVICE_KEYWORDS,
