@@ -345,9 +345,10 @@ class PythonDetector(ast.NodeVisitor):
             self._check_ddp(node)
 
     def _check_method_call(self, node: ast.Call, func: ast.Attribute, in_comparison: bool) -> None:
-        if func.attr in self._methods and not self.names.is_module_chain(func.value):
+        method = _method_key(func.attr, node, self._methods)
+        if method and not self.names.is_module_chain(func.value):
             # `tensor.cuda()`, `x.pin_memory()`; a module's own `cuda()` (`tvm.cuda(0)`) is not torch's.
-            self._report("method", func.attr, node)
+            self._report("method", method, node)
         elif func.attr == "to" and node.args and not in_comparison:
             self._check_device(node.args[0])
         elif func.attr == "type" and node.args and _string_value(node.args[0]):
@@ -468,6 +469,14 @@ class PythonDetector(ast.NodeVisitor):
                 self._check_setting(operand, detector, matches, guarded)
         elif matches(value):
             self._report(detector, "", value, guarded=guarded)
+
+
+def _method_key(name: str, call: ast.Call, keys: frozenset[str]) -> str | None:
+    """The catalog key of a method call: `pin_memory()` matches only calls without positional
+    arguments (the tensor method), `cuda` matches any call of `.cuda`."""
+    if not call.args and f"{name}()" in keys:
+        return f"{name}()"
+    return name if name in keys else None
 
 
 def _catches_import_error(handler: ast.ExceptHandler) -> bool:
