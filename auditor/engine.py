@@ -72,7 +72,7 @@ def analyze_bytes(
     if b"\0" in data:
         return [], [FileError(task.display, "contains NUL bytes: binary data, not source text; not analysed")]
     catalog = load_catalog()
-    if not any(word in data for word in catalog.triggers(task.kind.value)):
+    if not catalog.may_match(task.kind.value, data):
         return [], []
     decode, analyze = _ANALYZERS[task.kind]
     try:

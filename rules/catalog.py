@@ -7,6 +7,7 @@ See docs/catalog-format.md for the file format.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from functools import cache
@@ -53,6 +54,8 @@ class Rule:
     severity: Severity
     """The severity when none of the requested targets has a fact (cudaudit's own rules)."""
     triggers: tuple[str, ...]
+    trigger_pattern: str | None
+    """A regular expression for what plain trigger words cannot pin down cheaply."""
     matches: tuple[str, ...]
     targets: dict[str, Portability]
     flagged: tuple[Example, ...]
@@ -92,9 +95,15 @@ class Catalog:
             table[entry.match] = entry
         self.rules = dict(sorted(self.rules.items()))
         words: dict[str, set[bytes]] = {}
+        patterns: dict[str, list[str]] = {}
         for rule in self.rules.values():
             words.setdefault(rule.kind, set()).update(t.encode() for t in rule.triggers)
+            if rule.trigger_pattern:
+                patterns.setdefault(rule.kind, []).append(rule.trigger_pattern)
         self._triggers = {kind: tuple(sorted(found)) for kind, found in words.items()}
+        self._trigger_patterns = {
+            kind: re.compile("|".join(f"(?:{p})" for p in found).encode()) for kind, found in patterns.items()
+        }
 
     def lookup(self, detector: str, key: str) -> Entry | None:
         """The entry for `key`; for dotted-name detectors the longest matching prefix."""
@@ -129,6 +138,13 @@ class Catalog:
     def triggers(self, kind: str) -> tuple[bytes, ...]:
         """Byte strings of which a file of `kind` must contain one for any rule to fire."""
         return self._triggers.get(kind, ())
+
+    def may_match(self, kind: str, data: bytes) -> bool:
+        """The prefilter: False proves that no rule of `kind` can fire on `data`."""
+        if any(word in data for word in self._triggers.get(kind, ())):
+            return True
+        pattern = self._trigger_patterns.get(kind)
+        return pattern is not None and pattern.search(data) is not None
 
     def select(self, selectors: Iterable[str]) -> set[str]:
         """The rule ids that any of `selectors` (ids or id prefixes) names."""
@@ -214,6 +230,7 @@ def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:
             kind=raw.get("kind", "python"),
             severity=Severity(raw.get("severity", "note")),
             triggers=tuple(raw.get("triggers", ())),
+            trigger_pattern=raw.get("trigger_pattern"),
             matches=tuple(raw.get("matches", ())),
             targets=_parse_targets(where, raw.get("targets", {})),
             flagged=tuple(_parse_example(e) for e in examples.get("flagged", ())),
