@@ -118,6 +118,9 @@ def scan_command(
         typer.Option(help="Skip these rules: ids or prefixes, comma-separated; adds to the config's.", show_default=False),
     ] = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
+    show_sources: Annotated[
+        bool, typer.Option("--show-sources", help="In the text report, say where each per-target fact comes from.")
+    ] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 uses every core.")] = 0,
     config: Annotated[
         Optional[Path],
@@ -153,7 +156,7 @@ def scan_command(
         raise _fail(str(exc)) from None
     try:
         result = _run_scan(paths, settings, selection, targets, jobs or os.cpu_count() or 1)
-        _report(result, format, output, targets, catalog)
+        _report(result, format, output, targets, catalog, show_sources)
     except OSError as exc:
         raise _fail(f"cannot write {exc.filename}: {exc.strerror}") from None
     except Exception as exc:  # noqa: BLE001 - no traceback reaches the user
@@ -182,7 +185,12 @@ def _run_scan(
 
 
 def _report(
-    result: ScanResult, format: ReportFormat, output: Path | None, targets: tuple[str, ...], catalog: Catalog
+    result: ScanResult,
+    format: ReportFormat,
+    output: Path | None,
+    targets: tuple[str, ...],
+    catalog: Catalog,
+    show_sources: bool,
 ) -> None:
     if format is ReportFormat.json:
         text = render_json(result, targets)
@@ -195,10 +203,10 @@ def _report(
         where = f"{error.path}:{error.line}" if error.line else error.path
         err.print(f"[yellow]cudaudit: {where}: {error.message}[/]", highlight=False)
     if output is None:
-        render_text(result, targets, catalog, Console(soft_wrap=True))
+        render_text(result, targets, catalog, Console(soft_wrap=True), show_sources)
     else:
         with output.open("w", encoding="utf-8") as handle:
-            render_text(result, targets, catalog, Console(file=handle, soft_wrap=True))
+            render_text(result, targets, catalog, Console(file=handle, soft_wrap=True), show_sources)
 
 
 @app.command("rules")

@@ -145,3 +145,12 @@ def test_parallel_scan_matches_a_serial_scan(cli, tmp_path):
     parallel = scan_json(cli, "--jobs", "2")
     assert serial == parallel
     assert serial["summary"]["files"] == 151 and len(serial["errors"]) == 1
+
+
+def test_show_sources_names_where_each_fact_comes_from(cli, tmp_path):
+    write(tmp_path / "locked.py", LOCKED)
+    plain = cli("scan", "locked.py").stdout
+    sourced = cli("scan", "locked.py", "--show-sources").stdout
+    assert "source:" not in plain
+    assert "source: https://docs.pytorch.org/docs/stable/notes/hip.html" in sourced
+    assert "source: torch 2.13.0 CPU build" in sourced

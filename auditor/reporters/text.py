@@ -19,17 +19,19 @@ SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 STATUS_STYLE = {Status.WORKS: "green", Status.CHANGE: "yellow", Status.BLOCKED: "red"}
 
 
-def render_text(result: ScanResult, targets: tuple[str, ...], catalog: Catalog, console: Console) -> None:
+def render_text(
+    result: ScanResult, targets: tuple[str, ...], catalog: Catalog, console: Console, show_sources: bool = False
+) -> None:
     for path, findings in groupby(result.findings, key=lambda f: f.path):
         console.print(f"[bold underline]{escape(path)}[/]")
         lines = _read_source(path)
         for finding in findings:
-            _render_finding(finding, lines, console)
+            _render_finding(finding, lines, console, show_sources)
         console.print()
     _render_summary(result, targets, catalog, console)
 
 
-def _render_finding(finding: Finding, lines: SourceLines, console: Console) -> None:
+def _render_finding(finding: Finding, lines: SourceLines, console: Console, show_sources: bool) -> None:
     span = finding.span
     style = SEVERITY_STYLE[finding.severity.value]
     console.print(
@@ -47,6 +49,8 @@ def _render_finding(finding: Finding, lines: SourceLines, console: Console) -> N
         verdict = f"[{STATUS_STYLE[fact.status]}]{fact.status.value}[/]"
         replacement = f" → {escape(fact.replacement)}" if fact.replacement and fact.status is not Status.WORKS else ""
         console.print(f"         {name:<5} {verdict}{replacement}", highlight=False)
+        if show_sources:
+            console.print(f"[dim]               source: {escape(fact.source)}[/]", highlight=False)
 
 
 def _render_summary(result: ScanResult, targets: tuple[str, ...], catalog: Catalog, console: Console) -> None:
