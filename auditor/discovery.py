@@ -55,7 +55,7 @@ _SNIFF_BYTES = 128
 @dataclass(frozen=True)
 class Candidate:
     path: Path
-    kind: FileKind
+    kinds: tuple[FileKind, ...]
 
 
 @dataclass(frozen=True)
@@ -90,26 +90,26 @@ def discover(paths: list[Path], excludes: Excludes) -> tuple[list[Candidate], li
             for path in files:
                 if _skipped(path, given, excludes):
                     continue
-                kind = classify(path)
-                if kind is not None:
-                    found.setdefault(path, Candidate(path, kind))
+                kinds = classify(path)
+                if kinds:
+                    found.setdefault(path, Candidate(path, kinds))
         else:
-            kind = _classify_explicit(given, errors)
-            if kind is not None:
-                found.setdefault(given, Candidate(given, kind))
+            kinds = _classify_explicit(given, errors)
+            if kinds:
+                found.setdefault(given, Candidate(given, kinds))
     return sorted(found.values(), key=lambda c: c.path), errors
 
 
-def _classify_explicit(path: Path, errors: list[FileError]) -> FileKind | None:
-    kind = classify(path)
-    if kind is not None or path.suffix:
-        return kind
+def _classify_explicit(path: Path, errors: list[FileError]) -> tuple[FileKind, ...]:
+    kinds = classify(path)
+    if kinds or path.suffix:
+        return kinds
     try:
         with path.open("rb") as handle:
             head = handle.read(_SNIFF_BYTES)
     except OSError as exc:
         errors.append(FileError(str(path), f"cannot read: {exc.strerror or exc}"))
-        return None
+        return ()
     return classify(path, head)
 
 

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from cudaudit.analyzers import analyzer, decoder, supported
 from cudaudit.discovery import Candidate
 from cudaudit.filekinds import FileKind
 from cudaudit.model import FileError, Finding, ScanResult
 from cudaudit.rules.catalog import load_catalog
-from cudaudit.rules.python.analyzer import analyze_python
 from cudaudit.settings import AnalysisSettings
-from cudaudit.source import UndecodableError, decode_python
+from cudaudit.source import UndecodableError, UnparsableError
 from cudaudit.suppressions import apply_suppressions
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -29,18 +29,15 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 CHUNK_SIZE = 32
 PARALLEL_THRESHOLD = 2 * CHUNK_SIZE
 
-_ANALYZERS: dict[FileKind, tuple[Callable[[bytes], str], Callable[..., list[Finding]]]] = {
-    FileKind.PYTHON: (decode_python, analyze_python),
-}
 
 
 @dataclass(frozen=True)
 class FileTask:
-    """One file to analyse: where it is, how to name it in reports, what to report."""
+    """One file to analyse: where it is, how to name it in reports, as what, what to report."""
 
     path: str
     display: str
-    kind: FileKind
+    kinds: tuple[FileKind, ...]
     rules: frozenset[str]
 
 
@@ -68,25 +65,28 @@ def analyze_file(task: FileTask, settings: AnalysisSettings) -> FileReport:
 def analyze_bytes(
     data: bytes, task: FileTask, settings: AnalysisSettings
 ) -> tuple[list[Finding], list[FileError]]:
-    """The analysis of one file's contents, shared by file scans and rule examples."""
+    """The analysis of one file's contents as each of its kinds, shared by scans and rule examples."""
     if b"\0" in data:
         return [], [FileError(task.display, "contains NUL bytes: binary data, not source text; not analysed")]
     catalog = load_catalog()
-    if not catalog.may_match(task.kind.value, data):
-        return [], []
-    decode, analyze = _ANALYZERS[task.kind]
-    try:
-        text = decode(data)
-        findings = analyze(text, task.display, catalog, settings)
-    except UndecodableError as exc:
-        return [], [FileError(task.display, f"cannot decode: {exc}")]
-    except SyntaxError as exc:
-        return [], [FileError(task.display, f"syntax error: {exc.msg}; not analysed", exc.lineno)]
-    except (RecursionError, MemoryError):
-        return [], [FileError(task.display, "too deeply nested to analyse; not analysed")]
-    except Exception as exc:  # noqa: BLE001 - one file's surprise must not end the scan
-        return [], [FileError(task.display, f"internal error ({type(exc).__name__}: {exc}); please report it")]
-    findings = apply_suppressions(findings, text, task.display, catalog, settings.targets)
+    findings: list[Finding] = []
+    for kind in task.kinds:
+        if not catalog.may_match(kind.value, data):
+            continue
+        try:
+            text = decoder(kind)(data)
+            found = analyzer(kind)(text, task.display, catalog, settings)
+        except UndecodableError as exc:
+            return [], [FileError(task.display, f"cannot decode: {exc}")]
+        except SyntaxError as exc:
+            return [], [FileError(task.display, f"syntax error: {exc.msg}; not analysed", exc.lineno)]
+        except UnparsableError as exc:
+            return [], [FileError(task.display, f"{exc}; not analysed", exc.line)]
+        except (RecursionError, MemoryError):
+            return [], [FileError(task.display, "too deeply nested to analyse; not analysed")]
+        except Exception as exc:  # noqa: BLE001 - one file's surprise must not end the scan
+            return [], [FileError(task.display, f"internal error ({type(exc).__name__}: {exc}); please report it")]
+        findings.extend(apply_suppressions(found, text, task.display, catalog, settings.targets))
     return [f for f in findings if f.rule in task.rules], []
 
 
@@ -111,7 +111,11 @@ def scan(
 ) -> ScanResult:
     """Analyse every candidate; `rules_for` gives the rule ids enabled for a path."""
     cwd = Path.cwd()
-    tasks = [FileTask(str(c.path), display_path(c.path, cwd), c.kind, rules_for(c.path)) for c in candidates]
+    tasks = [
+        FileTask(str(c.path), display_path(c.path, cwd), kinds, rules_for(c.path))
+        for c in candidates
+        if (kinds := tuple(k for k in c.kinds if supported(k)))
+    ]
     result = ScanResult(files_scanned=len(tasks))
     for report in _run(tasks, settings, jobs, on_progress):
         result.findings.extend(report.findings)

@@ -1,27 +1,122 @@
-"""Decide what kind of file a path is, from its name and, for scripts, its first line."""
+"""Decide what kinds of file a path is, from its name and, for scripts, its first line.
+
+A file can be of more than one kind: `setup.py` is Python source and a dependency list.
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from enum import Enum
-from pathlib import Path
+from pathlib import PurePath
 
 
 class FileKind(str, Enum):
     PYTHON = "python"
+    CUDA = "cuda"
+    """CUDA and C/C++ sources (C++ counts only when it uses CUDA, which the prefilter decides)."""
+    DOCKERFILE = "dockerfile"
+    REQUIREMENTS = "requirements"
+    PYPROJECT = "pyproject"
+    SETUP = "setup"
+    """`setup.py` and `setup.cfg` as dependency lists (read statically, never run)."""
+    LOCKFILE = "lockfile"
+    CONDA = "conda"
+    COMPOSE = "compose"
+    WORKFLOW = "workflow"
+    MANIFEST = "manifest"
+    """Any other YAML: Kubernetes manifests and Helm values are recognised by content."""
+    CMAKE = "cmake"
 
 
-_SUFFIXES = {".py": FileKind.PYTHON, ".pyw": FileKind.PYTHON}
+_BY_SUFFIX = {
+    ".py": (FileKind.PYTHON,),
+    ".pyw": (FileKind.PYTHON,),
+    ".cu": (FileKind.CUDA,),
+    ".cuh": (FileKind.CUDA,),
+    ".cpp": (FileKind.CUDA,),
+    ".cc": (FileKind.CUDA,),
+    ".cxx": (FileKind.CUDA,),
+    ".c": (FileKind.CUDA,),
+    ".h": (FileKind.CUDA,),
+    ".hpp": (FileKind.CUDA,),
+    ".hh": (FileKind.CUDA,),
+    ".inl": (FileKind.CUDA,),
+    ".cmake": (FileKind.CMAKE,),
+}
+_BY_NAME = {
+    "setup.py": (FileKind.PYTHON, FileKind.SETUP),
+    "setup.cfg": (FileKind.SETUP,),
+    "pyproject.toml": (FileKind.PYPROJECT,),
+    "cmakelists.txt": (FileKind.CMAKE,),
+    "dockerfile": (FileKind.DOCKERFILE,),
+    "containerfile": (FileKind.DOCKERFILE,),
+    "uv.lock": (FileKind.LOCKFILE,),
+    "poetry.lock": (FileKind.LOCKFILE,),
+    "pdm.lock": (FileKind.LOCKFILE,),
+    "pipfile": (FileKind.LOCKFILE,),
+    "pipfile.lock": (FileKind.LOCKFILE,),
+    "pylock.toml": (FileKind.LOCKFILE,),
+}
+_BY_PATTERN = [
+    ("dockerfile.*", FileKind.DOCKERFILE),
+    ("*.dockerfile", FileKind.DOCKERFILE),
+    ("containerfile.*", FileKind.DOCKERFILE),
+    ("*requirements*.txt", FileKind.REQUIREMENTS),
+    ("*requirements*.in", FileKind.REQUIREMENTS),
+    ("constraints*.txt", FileKind.REQUIREMENTS),
+    ("pylock.*.toml", FileKind.LOCKFILE),
+    ("environment*.yml", FileKind.CONDA),
+    ("environment*.yaml", FileKind.CONDA),
+    ("conda*.yml", FileKind.CONDA),
+    ("conda*.yaml", FileKind.CONDA),
+    ("docker-compose*.yml", FileKind.COMPOSE),
+    ("docker-compose*.yaml", FileKind.COMPOSE),
+    ("compose*.yml", FileKind.COMPOSE),
+    ("compose*.yaml", FileKind.COMPOSE),
+]
+_REQUIREMENTS_FOLDERS = frozenset({"requirements", "reqs"})
 _PYTHON_SHEBANG = re.compile(rb"^#![^\n]*\bpython[0-9.]*\b")
 
+EXAMPLE_NAMES = {
+    FileKind.PYTHON: "example.py",
+    FileKind.CUDA: "kernel.cu",
+    FileKind.DOCKERFILE: "Dockerfile",
+    FileKind.REQUIREMENTS: "requirements.txt",
+    FileKind.PYPROJECT: "pyproject.toml",
+    FileKind.SETUP: "setup.py",
+    FileKind.LOCKFILE: "uv.lock",
+    FileKind.CONDA: "environment.yml",
+    FileKind.COMPOSE: "docker-compose.yml",
+    FileKind.WORKFLOW: ".github/workflows/ci.yml",
+    FileKind.MANIFEST: "deployment.yaml",
+    FileKind.CMAKE: "CMakeLists.txt",
+}
+"""The file name a rule's examples are analysed under, unless the rule names its own."""
 
-def classify(path: Path, head: bytes | None = None) -> FileKind | None:
-    """The kind of `path`, or None when cudaudit has no analyzer for it.
+
+def classify(path: PurePath, head: bytes | None = None) -> tuple[FileKind, ...]:
+    """The kinds of `path`; empty when cudaudit has no analyzer for it.
 
     `head`, the file's first bytes, lets an extension-less script be recognised by its
     shebang; callers pass it only for files named explicitly, to avoid reading every file.
     """
-    kind = _SUFFIXES.get(path.suffix.lower())
-    if kind is None and head is not None and not path.suffix and _PYTHON_SHEBANG.match(head):
-        kind = FileKind.PYTHON
-    return kind
+    name = path.name.lower()
+    if name in _BY_NAME:
+        return _BY_NAME[name]
+    for pattern, kind in _BY_PATTERN:
+        if fnmatch.fnmatchcase(name, pattern):
+            return (kind,)
+    suffix = path.suffix.lower()
+    if suffix in (".yml", ".yaml"):
+        parts = [p.lower() for p in path.parts]
+        if len(parts) >= 3 and parts[-3:-1] == [".github", "workflows"]:
+            return (FileKind.WORKFLOW,)
+        return (FileKind.MANIFEST,)
+    if suffix in (".txt", ".in") and len(path.parts) >= 2 and path.parts[-2].lower() in _REQUIREMENTS_FOLDERS:
+        return (FileKind.REQUIREMENTS,)
+    if suffix in _BY_SUFFIX:
+        return _BY_SUFFIX[suffix]
+    if head is not None and not suffix and _PYTHON_SHEBANG.match(head):
+        return (FileKind.PYTHON,)
+    return ()

@@ -13,6 +13,14 @@ class UndecodableError(ValueError):
     """The bytes are not text in the encoding the file declares (or UTF-8)."""
 
 
+class UnparsableError(ValueError):
+    """A file's text does not parse as its kind (malformed YAML, TOML, Dockerfile...)."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
 def decode_python(data: bytes) -> str:
     """Decode as Python does: BOM or PEP 263 coding cookie, else UTF-8; newlines become `\\n`."""
     try:

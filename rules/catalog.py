@@ -14,6 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Iterable
 
+from cudaudit.filekinds import FileKind
 from cudaudit.model import TARGETS, Finding, Portability, Severity, Span, Status
 
 if sys.version_info >= (3, 11):
@@ -25,9 +26,10 @@ PREFIX_DETECTORS = frozenset({"symbol", "import"})
 """Detectors whose keys are dotted names: a key also matches every name below it."""
 
 KEYLESS_DETECTORS = frozenset({"device-string", "dist-backend", "ddp-device-ids", "suppression"})
-"""Detectors that recognise one shape of syntax and report it under the empty key."""
+"""Detectors that recognise one shape of syntax and report it under the empty key.
 
-DETECTORS = PREFIX_DETECTORS | KEYLESS_DETECTORS | {"env-var", "cli-tool", "method", "device-ordinal"}
+Every other detector name is an exact-key detector; a rule whose detector nobody reports
+is caught by its own examples, which must then fail."""
 
 
 class CatalogError(ValueError):
@@ -60,6 +62,8 @@ class Rule:
     targets: dict[str, Portability]
     flagged: tuple[Example, ...]
     clean: tuple[str, ...]
+    example_path: str | None = None
+    """The file name the examples are analysed under, when the kind's usual one does not fit."""
 
 
 @dataclass(frozen=True)
@@ -217,8 +221,9 @@ def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:
     where = f"{source}: rule {raw.get('id', '?')}"
     try:
         detector = raw["detector"]
-        if detector not in DETECTORS:
-            raise CatalogError(f"{where}: unknown detector {detector!r}")
+        kind = raw.get("kind", "python")
+        if kind != "any" and kind not in {k.value for k in FileKind}:
+            raise CatalogError(f"{where}: unknown file kind {kind!r}")
         examples = raw.get("examples", {})
         rule = Rule(
             id=raw["id"],
@@ -227,7 +232,7 @@ def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:
             message=raw["message"],
             why=raw["why"].strip(),
             detector=detector,
-            kind=raw.get("kind", "python"),
+            kind=kind,
             severity=Severity(raw.get("severity", "note")),
             triggers=tuple(raw.get("triggers", ())),
             trigger_pattern=raw.get("trigger_pattern"),
@@ -235,6 +240,7 @@ def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:
             targets=_parse_targets(where, raw.get("targets", {})),
             flagged=tuple(_parse_example(e) for e in examples.get("flagged", ())),
             clean=tuple(examples.get("clean", ())),
+            example_path=examples.get("path"),
         )
     except KeyError as exc:
         raise CatalogError(f"{where}: missing field {exc}") from exc

@@ -7,7 +7,7 @@ import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from cudaudit.cli import app
 from cudaudit.engine import FileTask, analyze_bytes
-from cudaudit.filekinds import FileKind
+from cudaudit.filekinds import classify
 from cudaudit.model import Finding
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.settings import AnalysisSettings
@@ -52,8 +52,8 @@ def scan_json(cli_run, *args: str, cwd: Path | None = None) -> dict[str, Any]:
 
 
 def analyze(code: str, targets: tuple[str, ...] = ("rocm", "cpu"), path: str = "example.py") -> list[Finding]:
-    """Findings for one Python snippet, through the same pipeline a scan uses."""
-    task = FileTask(path, path, FileKind.PYTHON, frozenset(load_catalog().rules))
+    """Findings for one snippet, analysed as the kinds its file name gives, as a scan would."""
+    task = FileTask(path, path, classify(PurePath(path)), frozenset(load_catalog().rules))
     findings, errors = analyze_bytes(code.encode(), task, AnalysisSettings(targets))
     assert not errors, errors
     return sorted(findings, key=lambda f: f.sort_key)

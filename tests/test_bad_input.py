@@ -67,7 +67,7 @@ def test_scanning_never_runs_the_code(cli, tmp_path):
     ).map("".join)
 )
 def test_analysis_never_raises(source):
-    task = FileTask("x.py", "x.py", FileKind.PYTHON, frozenset({"CDA101", "CDA102", "CDA103"}))
+    task = FileTask("x.py", "x.py", (FileKind.PYTHON,), frozenset({"CDA101", "CDA102", "CDA103"}))
     findings, errors = analyze_bytes(("import torch\n" + source).encode(), task, AnalysisSettings())
     assert all(e.path == "x.py" for e in errors)
     assert not (findings and errors)

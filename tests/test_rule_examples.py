@@ -5,9 +5,19 @@ from __future__ import annotations
 import pytest
 
 from conftest import analyze
-from cudaudit.rules.catalog import load_catalog
+from cudaudit.filekinds import EXAMPLE_NAMES, FileKind
+from cudaudit.rules.catalog import Rule, load_catalog
 
 CATALOG = load_catalog()
+
+
+def example_path(rule: Rule) -> str:
+    """The file name a rule's examples are analysed under: its own, or its kind's usual one."""
+    if rule.example_path:
+        return rule.example_path
+    return EXAMPLE_NAMES[FileKind(rule.kind)] if rule.kind != "any" else "example.py"
+
+
 FLAGGED = [
     pytest.param(rule, example, id=f"{rule.id}-flagged-{i}")
     for rule in CATALOG.rules.values()
@@ -22,7 +32,7 @@ CLEAN = [
 
 @pytest.mark.parametrize(("rule", "example"), FLAGGED)
 def test_flagged_example_is_reported(rule, example):
-    found = [f for f in analyze(example.code) if f.rule == rule.id]
+    found = [f for f in analyze(example.code, path=example_path(rule)) if f.rule == rule.id]
     assert found, f"{rule.id} did not flag:\n{example.code}"
     if example.severity is not None:
         assert {f.severity for f in found} == {example.severity}
@@ -30,7 +40,7 @@ def test_flagged_example_is_reported(rule, example):
 
 @pytest.mark.parametrize(("rule", "code"), CLEAN)
 def test_clean_example_is_not_reported(rule, code):
-    found = [f for f in analyze(code) if f.rule == rule.id]
+    found = [f for f in analyze(code, path=example_path(rule)) if f.rule == rule.id]
     assert not found, f"{rule.id} flagged clean code: {[f.message for f in found]}"
 
 

@@ -1,0 +1,55 @@
+"""File kinds from names: what each analyzer gets to read."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+import pytest
+
+from cudaudit.filekinds import FileKind, classify
+
+K = FileKind
+
+
+@pytest.mark.parametrize(
+    ("path", "kinds"),
+    [
+        ("train.py", (K.PYTHON,)),
+        ("setup.py", (K.PYTHON, K.SETUP)),
+        ("setup.cfg", (K.SETUP,)),
+        ("csrc/attn.cu", (K.CUDA,)),
+        ("csrc/attn.cuh", (K.CUDA,)),
+        ("csrc/ops.cpp", (K.CUDA,)),
+        ("Dockerfile", (K.DOCKERFILE,)),
+        ("docker/Dockerfile.rocm", (K.DOCKERFILE,)),
+        ("serve.Dockerfile", (K.DOCKERFILE,)),
+        ("Containerfile", (K.DOCKERFILE,)),
+        ("requirements.txt", (K.REQUIREMENTS,)),
+        ("requirements-dev.in", (K.REQUIREMENTS,)),
+        ("requirements/gpu.txt", (K.REQUIREMENTS,)),
+        ("constraints.txt", (K.REQUIREMENTS,)),
+        ("pyproject.toml", (K.PYPROJECT,)),
+        ("uv.lock", (K.LOCKFILE,)),
+        ("poetry.lock", (K.LOCKFILE,)),
+        ("Pipfile", (K.LOCKFILE,)),
+        ("pylock.toml", (K.LOCKFILE,)),
+        ("environment.yml", (K.CONDA,)),
+        ("environment-gpu.yaml", (K.CONDA,)),
+        ("docker-compose.yml", (K.COMPOSE,)),
+        ("compose.prod.yaml", (K.COMPOSE,)),
+        (".github/workflows/ci.yml", (K.WORKFLOW,)),
+        ("deploy/k8s/deployment.yaml", (K.MANIFEST,)),
+        ("CMakeLists.txt", (K.CMAKE,)),
+        ("cmake/cuda.cmake", (K.CMAKE,)),
+        ("README.md", ()),
+        ("notes.txt", ()),
+        ("model.pt", ()),
+    ],
+)
+def test_classify(path, kinds):
+    assert classify(PurePath(path)) == kinds
+
+
+def test_extensionless_script_needs_its_shebang():
+    assert classify(PurePath("launch"), b"#!/usr/bin/env python3\n") == (K.PYTHON,)
+    assert classify(PurePath("launch"), b"#!/bin/bash\n") == ()
