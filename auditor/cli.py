@@ -1,13 +1,12 @@
 """The `cudaudit` command line.
 
-Exit codes: 0 no findings, 1 findings (or files that could not be analysed),
-2 usage, configuration or internal errors.
+Exit codes: 0 nothing to report, 1 findings (or files that could not be analysed, or with
+`fix --diff` changes to make), 2 usage, configuration or internal errors.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -17,23 +16,18 @@ import typer
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cudaudit import __version__
-from cudaudit.config import Config, ConfigError, find_config, load_config, parse_targets
-from cudaudit.discovery import Excludes, discover
-from cudaudit.engine import scan
-from cudaudit.firstparty import first_party_modules
+from cudaudit.fixers.run import run_fixes
 from cudaudit.model import TARGETS, ScanResult
+from cudaudit.reporters.fix_text import render_fix_summary
 from cudaudit.reporters.json_report import render_json
 from cudaudit.reporters.text import render_text
 from cudaudit.ruledocs import reference_markdown, rule_markdown
-from cudaudit.rules.catalog import Catalog, load_catalog
-from cudaudit.selection import RuleSelection, SelectionError
-from cudaudit.settings import AnalysisSettings
+from cudaudit.rules.catalog import load_catalog
+from cudaudit.session import ScanSession, UsageError, open_session, run_scan
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-PROGRESS_MIN_FILES = 200
 
 app = typer.Typer(
     name="cudaudit",
@@ -55,6 +49,36 @@ class RulesFormat(str, Enum):
     text = "text"
     json = "json"
     markdown = "markdown"
+
+
+Paths = Annotated[
+    Optional[list[Path]],
+    typer.Argument(help="Files or folders (default: the current folder).", show_default=False),
+]
+Targets = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--target",
+        "-t",
+        help=f"Target backends, comma-separated: {', '.join(TARGETS)}. \\[default: rocm,cpu, or the config's]",
+        show_default=False,
+    ),
+]
+Select = Annotated[
+    Optional[list[str]],
+    typer.Option(help="Only these rules: ids or prefixes, comma-separated (CDA1, CDA203).", show_default=False),
+]
+Ignore = Annotated[
+    Optional[list[str]],
+    typer.Option(help="Skip these rules: ids or prefixes, comma-separated; adds to the config's.", show_default=False),
+]
+Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 uses every core.")]
+ConfigPath = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--config", help="pyproject.toml to read \\[tool.cudaudit] from. \\[default: the nearest one above the first path]"
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -81,6 +105,19 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_ERROR)
 
 
+def _session(paths, target, select, ignore, config, jobs, torch_version=None) -> ScanSession:  # noqa: ANN001
+    try:
+        return open_session(paths, _split(target), _split(select), _split(ignore), config, jobs, torch_version)
+    except UsageError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _print_errors(result: ScanResult) -> None:
+    for error in result.errors:
+        where = f"{error.path}:{error.line}" if error.line else error.path
+        err.print(f"[yellow]cudaudit: {where}: {error.message}[/]", highlight=False)
+
+
 SCAN_EXAMPLES = """[bold]Examples[/]
 
   cudaudit scan                        the current folder
@@ -92,71 +129,40 @@ SCAN_EXAMPLES = """[bold]Examples[/]
 
 @app.command("scan", epilog=SCAN_EXAMPLES)
 def scan_command(
-    paths: Annotated[
-        Optional[list[Path]],
-        typer.Argument(help="Files or folders to scan (default: the current folder).", show_default=False),
-    ] = None,
+    paths: Paths = None,
     format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.text,
     output: Annotated[
         Optional[Path], typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")
     ] = None,
-    target: Annotated[
-        Optional[list[str]],
-        typer.Option(
-            "--target",
-            "-t",
-            help=f"Target backends to check, comma-separated: {', '.join(TARGETS)}. \\[default: rocm,cpu, or the config's]",
-            show_default=False,
-        ),
-    ] = None,
-    select: Annotated[
-        Optional[list[str]],
-        typer.Option(help="Only these rules: ids or prefixes, comma-separated (CDA1, CDA203).", show_default=False),
-    ] = None,
-    ignore: Annotated[
-        Optional[list[str]],
-        typer.Option(help="Skip these rules: ids or prefixes, comma-separated; adds to the config's.", show_default=False),
-    ] = None,
+    target: Targets = None,
+    select: Select = None,
+    ignore: Ignore = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
     show_sources: Annotated[
         bool, typer.Option("--show-sources", help="In the text report, say where each per-target fact comes from.")
     ] = False,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 uses every core.")] = 0,
-    config: Annotated[
-        Optional[Path],
-        typer.Option(
-            help="pyproject.toml to read \\[tool.cudaudit] from. \\[default: the nearest one above the first path]"
-        ),
-    ] = None,
+    jobs: Jobs = 0,
+    config: ConfigPath = None,
 ) -> None:
     """Scan files for CUDA lock-in and report what each target needs.
 
-    Python files are analysed statically: never imported or run. Inside a git checkout the files git ignores are skipped.
+    Sources are analysed statically: never imported or run. Inside a git checkout the files git ignores are skipped.
 
     Exit status: 0 no findings, 1 findings or files that could not be analysed, 2 usage or internal error.
     """
-    paths = paths or [Path(".")]
-    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
-    if missing:
-        raise _fail(f"no such file or folder: {missing[0]}")
+    session = _session(paths, target, select, ignore, config, jobs)
     try:
-        settings = load_config(config or find_config(paths[0]), Path.cwd())
-        if config is not None and settings.source is None:
-            raise ConfigError(f"{config}: no [tool.cudaudit] table")
-        targets = parse_targets(_split(target)) if target else settings.targets
-        catalog = load_catalog()
-        selection = RuleSelection.build(
-            catalog,
-            select=_split(select) or list(settings.select),
-            ignore=[*settings.ignore, *_split(ignore)],
-            per_file_ignores=settings.per_file_ignores,
-            root=settings.root,
-        )
-    except (ConfigError, SelectionError) as exc:
-        raise _fail(str(exc)) from None
-    try:
-        result = _run_scan(paths, settings, selection, targets, jobs or os.cpu_count() or 1)
-        _report(result, format, output, targets, catalog, show_sources)
+        result = run_scan(session, err)
+        if format is ReportFormat.json:
+            _write(render_json(result, session.targets), output)
+        else:
+            _print_errors(result)
+            if output is None:
+                render_text(result, session.targets, session.catalog, Console(soft_wrap=True), show_sources)
+            else:
+                with output.open("w", encoding="utf-8") as handle:
+                    console = Console(file=handle, soft_wrap=True)
+                    render_text(result, session.targets, session.catalog, console, show_sources)
     except OSError as exc:
         raise _fail(f"cannot write {exc.filename}: {exc.strerror}") from None
     except Exception as exc:  # noqa: BLE001 - no traceback reaches the user
@@ -166,47 +172,59 @@ def scan_command(
     raise typer.Exit(EXIT_FINDINGS)
 
 
-def _run_scan(
-    paths: list[Path], settings: Config, selection: RuleSelection, targets: tuple[str, ...], jobs: int
-) -> ScanResult:
-    candidates, discovery_errors = discover(paths, Excludes.from_patterns(settings.root, list(settings.exclude)))
-    analysis = AnalysisSettings(targets, first_party_modules([settings.root, Path.cwd(), *paths]))
-    if err.is_terminal and len(candidates) >= PROGRESS_MIN_FILES:
-        columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=err, transient=True) as progress:
-            task = progress.add_task("scan", total=len(candidates))
-            result = scan(
-                candidates, selection.rules_for, analysis, jobs, lambda done, _: progress.update(task, completed=done)
-            )
-    else:
-        result = scan(candidates, selection.rules_for, analysis, jobs)
-    result.errors[:0] = discovery_errors
-    return result
-
-
-def _report(
-    result: ScanResult,
-    format: ReportFormat,
-    output: Path | None,
-    targets: tuple[str, ...],
-    catalog: Catalog,
-    show_sources: bool,
-) -> None:
-    if format is ReportFormat.json:
-        text = render_json(result, targets)
-        if output is None:
-            sys.stdout.write(text)
-        else:
-            output.write_text(text, encoding="utf-8")
-        return
-    for error in result.errors:
-        where = f"{error.path}:{error.line}" if error.line else error.path
-        err.print(f"[yellow]cudaudit: {where}: {error.message}[/]", highlight=False)
+def _write(text: str, output: Path | None) -> None:
     if output is None:
-        render_text(result, targets, catalog, Console(soft_wrap=True), show_sources)
+        sys.stdout.write(text)
     else:
-        with output.open("w", encoding="utf-8") as handle:
-            render_text(result, targets, catalog, Console(file=handle, soft_wrap=True), show_sources)
+        output.write_text(text, encoding="utf-8")
+
+
+FIX_EXAMPLES = """[bold]Examples[/]
+
+  cudaudit fix --diff                  show what would change, write nothing
+  cudaudit fix                         apply the safe fixes
+  cudaudit fix --unsafe-fixes src/     also the fixes that need a review
+"""
+
+
+@app.command("fix", epilog=FIX_EXAMPLES)
+def fix_command(
+    paths: Paths = None,
+    unsafe_fixes: Annotated[
+        bool, typer.Option("--unsafe-fixes", help="Also apply fixes that may change behaviour on CUDA (review them).")
+    ] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff and write nothing.")] = False,
+    torch_version: Annotated[
+        Optional[str],
+        typer.Option(
+            help="The oldest PyTorch the code must run on, which decides the APIs fixes use. "
+            "\\[default: read from requirements, pyproject.toml or a lock file]"
+        ),
+    ] = None,
+    target: Targets = None,
+    select: Select = None,
+    ignore: Ignore = None,
+    jobs: Jobs = 0,
+    config: ConfigPath = None,
+) -> None:
+    """Rewrite CUDA-only code into device-agnostic PyTorch that still runs the same on CUDA.
+
+    Safe fixes keep a CUDA machine's behaviour exactly; unsafe ones (for example `.cuda()` on an object that may not be a tensor) apply only with --unsafe-fixes. Files are written atomically, with their encoding, newlines and permissions kept; a file whose result would not parse is left alone.
+
+    Exit status: 0 nothing left to fix or report, 1 findings remain (or, with --diff, there are changes), 2 usage or internal error.
+    """
+    session = _session(paths, target, select, ignore, config, jobs, torch_version)
+    try:
+        result = run_scan(session, err)
+        report = run_fixes(result, unsafe_fixes, session.torch_version, write=not diff)
+    except Exception as exc:  # noqa: BLE001 - no traceback reaches the user
+        raise _fail(f"internal error: {type(exc).__name__}: {exc}; please report it") from None
+    if diff:
+        sys.stdout.write("".join(report.diffs))
+    render_fix_summary(report, diff, Console(stderr=diff, soft_wrap=True))
+    if diff:
+        raise typer.Exit(EXIT_FINDINGS if report.changed else EXIT_CLEAN)
+    raise typer.Exit(EXIT_FINDINGS if report.remaining or report.errors else EXIT_CLEAN)
 
 
 @app.command("rules")

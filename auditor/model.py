@@ -66,6 +66,52 @@ class Span:
     end_column: int
 
 
+class Safety(str, Enum):
+    """SAFE: unchanged behaviour on a CUDA machine. UNSAFE: may change it (applied on request)."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text at `span` with `replacement` (an insertion when the span is empty)."""
+
+    span: Span
+    replacement: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "line": self.span.line,
+            "column": self.span.column,
+            "end_line": self.span.end_line,
+            "end_column": self.span.end_column,
+            "replacement": self.replacement,
+        }
+
+
+@dataclass(frozen=True)
+class Fix:
+    """How to rewrite a finding's site, and what the module needs for the rewrite to hold."""
+
+    safety: Safety
+    description: str
+    edits: tuple[Edit, ...]
+    requires: tuple[str, ...] = ()
+    """Module-level needs the fixer satisfies once per file: `device_type` (a `DEVICE_TYPE`
+    value), `import torch`."""
+    unused_imports: tuple[str, ...] = ()
+    """Qualified names (`torch.cuda.amp.autocast`) whose import the rewrite may leave unused."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "safety": self.safety.value,
+            "description": self.description,
+            "edits": [edit.to_json() for edit in self.edits],
+            "requires": list(self.requires),
+        }
+
+
 @dataclass(frozen=True)
 class Finding:
     """One CUDA-specific site with its verdict for each requested target."""
@@ -76,7 +122,7 @@ class Finding:
     message: str
     severity: Severity
     targets: dict[str, Portability]
-    fix: dict[str, Any] | None = None
+    fix: Fix | None = None
 
     @property
     def sort_key(self) -> tuple[str, Span, str]:
@@ -93,7 +139,7 @@ class Finding:
             "severity": self.severity.value,
             "message": self.message,
             "targets": {name: p.to_json() for name, p in self.targets.items()},
-            "fix": self.fix,
+            "fix": self.fix.to_json() if self.fix else None,
         }
 
 

@@ -13,3 +13,5 @@ class AnalysisSettings:
     """The requested target backends, in report order."""
     first_party: frozenset[str] = field(default_factory=frozenset)
     """Top-level modules of the scanned project itself: importing them is not a dependency."""
+    torch_version: str | None = None
+    """The oldest PyTorch the project allows, so fixes only use APIs it has; None if unknown."""

@@ -74,6 +74,15 @@ class SourceLines:
             self.char_column(end_line, end_col) + 1,
         )
 
+    def text(self, span: Span) -> str:
+        """The exact text a span covers, across lines."""
+        if span.line == span.end_line:
+            return self.line(span.line)[span.column - 1 : span.end_column - 1]
+        parts = [self.line(span.line)[span.column - 1 :]]
+        parts += [self.line(n) for n in range(span.line + 1, span.end_line)]
+        parts.append(self.line(span.end_line)[: span.end_column - 1])
+        return "\n".join(parts)
+
     def snippet(self, span: Span, limit: int = 80) -> str:
         """The code a span covers on one line, shortened to `limit` characters."""
         if span.line == span.end_line:

@@ -15,7 +15,7 @@ from importlib import resources
 from typing import Any, Iterable
 
 from cudaudit.filekinds import FileKind
-from cudaudit.model import TARGETS, Finding, Portability, Severity, Span, Status
+from cudaudit.model import TARGETS, Finding, Fix, Safety, Portability, Severity, Span, Status
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,6 +45,14 @@ class Example:
 
 
 @dataclass(frozen=True)
+class FixPolicy:
+    """Which codemod rewrites a key's sites (`rules/python/fixes.py` names them), and how safely."""
+
+    kind: str
+    safety: Safety
+
+
+@dataclass(frozen=True)
 class Rule:
     id: str
     name: str
@@ -64,6 +72,9 @@ class Rule:
     clean: tuple[str, ...]
     example_path: str | None = None
     """The file name the examples are analysed under, when the kind's usual one does not fit."""
+    fix: FixPolicy | None = None
+    fixed: tuple[tuple[str, str], ...] = ()
+    """Examples of the fix: (code before, code after `cudaudit fix --unsafe-fixes`)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,7 @@ class Entry:
     targets: dict[str, Portability]
     redundant_with: tuple[str, ...] = ()
     """Device-agnostic calls that, made in the same module, already do this one's job."""
+    fix: FixPolicy | None = None
 
 
 class Catalog:
@@ -163,6 +175,7 @@ def build_finding(
     targets: Iterable[str],
     quiet: frozenset[str] = frozenset(),
     cap: Severity | None = None,
+    fix: Fix | None = None,
 ) -> Finding:
     """A finding for `entry` at `span`, reporting only the requested targets.
 
@@ -179,7 +192,7 @@ def build_finding(
     if cap is not None:
         severity = _lower(severity, cap)
     message = entry.message.replace("{match}", entry.match).replace("{text}", text)
-    return Finding(entry.rule.id, path, span, message, severity, facts)
+    return Finding(entry.rule.id, path, span, message, severity, facts, fix)
 
 
 def _lower(severity: Severity, cap: Severity) -> Severity:
@@ -210,7 +223,9 @@ def load_catalog() -> Catalog:
         keys = ("",) if rule.detector in KEYLESS_DETECTORS else rule.matches
         # An [[entry]] for one of the rule's own keys refines it rather than competing with it.
         entries.extend(
-            Entry(rule, key, rule.message, rule.targets) for key in keys if (rule.id, key) not in detailed
+            Entry(rule, key, rule.message, rule.targets, fix=rule.fix)
+            for key in keys
+            if (rule.id, key) not in detailed
         )
         if not keys and not any(entry.rule is rule for entry in entries):
             raise CatalogError(f"rule {rule.id}: detector {rule.detector!r} needs `matches` or [[entry]] keys")
@@ -241,6 +256,8 @@ def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:
             flagged=tuple(_parse_example(e) for e in examples.get("flagged", ())),
             clean=tuple(examples.get("clean", ())),
             example_path=examples.get("path"),
+            fix=_parse_fix(where, raw.get("fix")),
+            fixed=tuple((pair["before"], pair["after"]) for pair in examples.get("fixed", ())),
         )
     except KeyError as exc:
         raise CatalogError(f"{where}: missing field {exc}") from exc
@@ -257,7 +274,12 @@ def _parse_entry(source: str, raw: dict[str, Any], rules: dict[str, Rule]) -> En
     targets = dict(rule.targets)
     targets.update(_parse_targets(where, raw.get("targets", {})))
     return Entry(
-        rule, raw["match"], raw.get("message", rule.message), targets, tuple(raw.get("redundant_with", ()))
+        rule,
+        raw["match"],
+        raw.get("message", rule.message),
+        targets,
+        tuple(raw.get("redundant_with", ())),
+        _parse_fix(where, raw["fix"]) if "fix" in raw else rule.fix,
     )
 
 
@@ -278,6 +300,16 @@ def _parse_targets(where: str, raw: dict[str, Any]) -> dict[str, Portability]:
         except (KeyError, ValueError) as exc:
             raise CatalogError(f"{where}: target {name}: {exc}") from exc
     return {name: targets[name] for name in TARGETS if name in targets}
+
+
+def _parse_fix(where: str, raw: dict[str, str] | bool | None) -> FixPolicy | None:
+    """`fix = { kind = "guard", safety = "safe" }`; `fix = false` on an entry turns the rule's off."""
+    if not raw:
+        return None
+    try:
+        return FixPolicy(raw["kind"], Safety(raw.get("safety", "unsafe")))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CatalogError(f"{where}: fix: {exc}") from exc
 
 
 def _parse_example(raw: str | dict[str, str]) -> Example:

@@ -38,7 +38,7 @@ def test_json_contract(cli, tmp_path):
     }
     assert first["path"] == "pkg/locked.py"
     assert (first["rule"], first["line"], first["column"], first["end_column"]) == ("CDA102", 2, 9, 21)
-    assert first["fix"] is None
+    assert first["fix"]["safety"] == "unsafe" and first["fix"]["edits"][0]["replacement"] == ".to(DEVICE_TYPE)"
     assert set(first["targets"]) == {"rocm", "cpu"}
     assert set(first["targets"]["cpu"]) == {"status", "replacement", "source"}
     summary = report["summary"]

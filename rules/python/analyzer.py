@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import ast
 
+from packaging.version import Version
+
 from cudaudit.firstparty import is_sibling_module
 from cudaudit.model import Finding, Severity
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.python.detector import PythonDetector
+from cudaudit.rules.python.fixes import FixContext, build_fix
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines
@@ -23,6 +26,8 @@ def analyze_python(text: str, path: str, catalog: Catalog, settings: AnalysisSet
     )
     detector.visit(tree)
     lines = SourceLines(text)
+    version = Version(settings.torch_version) if settings.torch_version else None
+    fixes = FixContext(lines, detector.names, catalog.canonical, version)
     findings: dict[tuple[str, object], Finding] = {}
     for hit in detector.hits:
         node = hit.node
@@ -30,6 +35,8 @@ def analyze_python(text: str, path: str, catalog: Catalog, settings: AnalysisSet
         cap = hit.cap
         if detector.called.intersection(hit.entry.redundant_with):
             cap = Severity.NOTE  # `torch.manual_seed(s)` already seeded what this call seeds
-        finding = build_finding(hit.entry, path, span, lines.snippet(span), settings.targets, hit.quiet, cap)
+        finding = build_finding(
+            hit.entry, path, span, lines.snippet(span), settings.targets, hit.quiet, cap, build_fix(hit, fixes)
+        )
         findings.setdefault((finding.rule, span), finding)
     return list(findings.values())

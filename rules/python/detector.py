@@ -86,6 +86,10 @@ class Hit:
     quiet: frozenset[str]
     """Targets on which the context keeps the site from mattering: at most a note there."""
     cap: Severity | None
+    statement: ast.stmt | None
+    """The innermost statement the site is in, for fixes that rewrite a whole statement."""
+    call: ast.Call | None
+    """The call whose callee the site is (`autocast` in `autocast()`), for fixes that add arguments."""
 
 
 class PythonDetector(ast.NodeVisitor):
@@ -106,6 +110,8 @@ class PythonDetector(ast.NodeVisitor):
         self._methods = catalog.keys("method")
         self._env_names = catalog.keys("env-var")
         self._dispatch: dict[type, Callable[[ast.AST], None]] = {}
+        self._statement: ast.stmt | None = None
+        self._callees: dict[int, ast.Call] = {}
 
     def _report(self, detector: str, key: str, node: ast.AST, *, guarded: bool = False) -> None:
         entry = self.catalog.lookup(detector, key)
@@ -113,7 +119,8 @@ class PythonDetector(ast.NodeVisitor):
             return
         optional = detector == "import" and self._optional_import_depth > 0
         cap = self._context.cap(Severity.WARNING if optional else None)
-        self.hits.append(Hit(entry, node, self._context.quiet_targets(guarded), cap))
+        quiet = self._context.quiet_targets(guarded)
+        self.hits.append(Hit(entry, node, quiet, cap, self._statement, self._callees.get(id(node))))
 
     # -- traversal ------------------------------------------------------------------
 
@@ -141,8 +148,11 @@ class PythonDetector(ast.NodeVisitor):
     def _visit_block(self, body: list[ast.stmt]) -> None:
         """Visit statements in order; after `if not <cuda>: return`, the rest is guarded."""
         entered: list[Region] = []
+        outer = self._statement
         for stmt in body:
+            self._statement = stmt
             self.visit(stmt)
+            self._statement = outer
             rest = self._region_after(stmt)
             if rest:
                 self._context.enter(rest)
@@ -309,6 +319,7 @@ class PythonDetector(ast.NodeVisitor):
     # -- calls, subscripts, settings ---------------------------------------------------
 
     def visit_Call(self, node: ast.Call) -> None:
+        self._callees[id(node.func)] = node
         qualified = self.names.resolve(node.func)
         if qualified is not None:
             self.called.add(self.catalog.canonical(qualified))
@@ -383,8 +394,8 @@ class PythonDetector(ast.NodeVisitor):
         values = [k.value for k in node.keywords if k.arg in ("device_ids", "output_device")]
         values += node.args[1:2]
         for value in values:
-            if not (isinstance(value, ast.Constant) and value.value is None):
-                self._check_setting(value, "ddp-device-ids", lambda _: True)
+            if not _is_none(value):
+                self._check_setting(value, "ddp-device-ids", lambda v: not _is_none(v))
                 return
 
     def _check_type_name(self, node: ast.expr) -> None:
@@ -484,6 +495,10 @@ def _catches_import_error(handler: ast.ExceptHandler) -> bool:
         return True
     types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
     return any(isinstance(t, ast.Name) and t.id in OPTIONAL_IMPORT_HANDLERS for t in types)
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _string_value(node: ast.expr) -> str | None:

@@ -1,0 +1,108 @@
+"""Everything `scan` and `fix` share: settings from config and options, and running the scan."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cudaudit.config import Config, ConfigError, find_config, load_config, parse_targets
+from cudaudit.discovery import Excludes, discover
+from cudaudit.engine import scan
+from cudaudit.firstparty import first_party_modules
+from cudaudit.model import ScanResult
+from cudaudit.resolvers.torch_pin import project_torch_version
+from cudaudit.rules.catalog import Catalog, load_catalog
+from cudaudit.selection import RuleSelection, SelectionError
+from cudaudit.settings import AnalysisSettings
+
+PROGRESS_MIN_FILES = 200
+
+
+class UsageError(ValueError):
+    """Options or configuration that cannot work together; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class ScanSession:
+    paths: list[Path]
+    config: Config
+    catalog: Catalog
+    selection: RuleSelection
+    analysis: AnalysisSettings
+    jobs: int
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return self.analysis.targets
+
+    @property
+    def torch_version(self) -> Version | None:
+        return Version(self.analysis.torch_version) if self.analysis.torch_version else None
+
+
+def open_session(
+    paths: list[Path] | None,
+    targets: list[str],
+    select: list[str],
+    ignore: list[str],
+    config_path: Path | None,
+    jobs: int,
+    torch_version: str | None = None,
+) -> ScanSession:
+    """Resolve paths, configuration and options; raise UsageError for anything unusable."""
+    paths = paths or [Path(".")]
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
+    if missing:
+        raise UsageError(f"no such file or folder: {missing[0]}")
+    try:
+        config = load_config(config_path or find_config(paths[0]), Path.cwd())
+        if config_path is not None and config.source is None:
+            raise ConfigError(f"{config_path}: no [tool.cudaudit] table")
+        catalog = load_catalog()
+        selection = RuleSelection.build(
+            catalog,
+            select=select or list(config.select),
+            ignore=[*config.ignore, *ignore],
+            per_file_ignores=config.per_file_ignores,
+            root=config.root,
+        )
+        chosen_targets = parse_targets(targets) if targets else config.targets
+    except (ConfigError, SelectionError) as exc:
+        raise UsageError(str(exc)) from None
+    version = _torch_version(torch_version, config.root)
+    analysis = AnalysisSettings(
+        chosen_targets,
+        first_party_modules([config.root, Path.cwd(), *paths]),
+        str(version) if version else None,
+    )
+    return ScanSession(paths, config, catalog, selection, analysis, jobs or os.cpu_count() or 1)
+
+
+def _torch_version(option: str | None, root: Path) -> Version | None:
+    if option is None:
+        return project_torch_version(root)
+    try:
+        return Version(option)
+    except InvalidVersion:
+        raise UsageError(f"--torch-version {option!r} is not a version; give one like 2.6") from None
+
+
+def run_scan(session: ScanSession, progress_console: Console) -> ScanResult:
+    """Discover and analyse; a progress bar on the console when it is a terminal and the scan is long."""
+    excludes = Excludes.from_patterns(session.config.root, list(session.config.exclude))
+    candidates, discovery_errors = discover(session.paths, excludes)
+    rules_for, analysis, jobs = session.selection.rules_for, session.analysis, session.jobs
+    if progress_console.is_terminal and len(candidates) >= PROGRESS_MIN_FILES:
+        columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=progress_console, transient=True) as progress:
+            task = progress.add_task("scan", total=len(candidates))
+            result = scan(candidates, rules_for, analysis, jobs, lambda done, _: progress.update(task, completed=done))
+    else:
+        result = scan(candidates, rules_for, analysis, jobs)
+    result.errors[:0] = discovery_errors
+    return result

@@ -1,0 +1,149 @@
+"""`cudaudit fix`: the rewrites, their safety, idempotence, and how files are written."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+from packaging.version import Version
+
+from conftest import analyze, scan_json, write
+from cudaudit.fixers.python_fixer import fix_python
+from cudaudit.model import Edit, Fix, Safety, Span
+from cudaudit.resolvers.torch_pin import project_torch_version
+from cudaudit.rules.catalog import load_catalog
+from cudaudit.rules.python.fixes import FIX_KINDS
+
+CATALOG = load_catalog()
+FIXED = [
+    pytest.param(rule.id, before, after, id=f"{rule.id}-fixed-{i}")
+    for rule in CATALOG.rules.values()
+    for i, (before, after) in enumerate(rule.fixed)
+]
+LOCKED = (
+    "import torch\n\n"
+    "model = torch.nn.Linear(2, 2).cuda()\n"
+    'x = torch.ones(1, 2, device="cuda")\n'
+    "torch.cuda.synchronize()\n"
+)
+
+
+def fix_all(code: str, rule: str | None = None, version: Version | None = None) -> str:
+    findings = [f for f in analyze(code) if f.fix and (rule is None or f.rule == rule)]
+    result = fix_python(code, findings, version)
+    assert result.error is None
+    return result.text
+
+
+@pytest.mark.parametrize(("rule", "before", "after"), FIXED)
+def test_rule_fix_examples(rule, before, after):
+    assert fix_all(before, rule) == after
+    assert fix_all(after) == after, "a second run must change nothing"
+
+
+def test_every_fix_policy_names_a_fixer_and_has_an_example():
+    entries = [CATALOG.lookup("symbol", "torch.cuda.synchronize"), CATALOG.lookup("method", "cuda")]
+    assert all(entry.fix.kind in FIX_KINDS for entry in entries)
+    for rule in CATALOG.rules.values():
+        if rule.fix is not None:
+            assert rule.fix.kind in FIX_KINDS
+            assert rule.fixed, f"{rule.id} has a fix but no before/after example"
+
+
+def test_json_findings_carry_their_fix(cli, tmp_path):
+    write(tmp_path / "a.py", LOCKED)
+    by_rule = {f["rule"]: f["fix"] for f in scan_json(cli)["findings"]}
+    assert by_rule["CDA102"]["safety"] == "unsafe"
+    assert by_rule["CDA103"] == {
+        "safety": "safe",
+        "description": "use the device type chosen at run time: DEVICE_TYPE",
+        "edits": [{"line": 4, "column": 29, "end_line": 4, "end_column": 35, "replacement": "DEVICE_TYPE"}],
+        "requires": ["import torch", "DEVICE_TYPE"],
+    }
+
+
+def test_diff_writes_nothing_and_exits_1_when_there_are_changes(cli, tmp_path):
+    path = write(tmp_path / "a.py", LOCKED)
+    result = cli("fix", "--diff", "a.py")
+    assert result.exit_code == 1
+    assert "+++ b/a.py" in result.stdout and '-x = torch.ones(1, 2, device="cuda")' in result.stdout
+    assert path.read_text() == LOCKED
+    write(tmp_path / "clean.py", "import torch\n")
+    assert cli("fix", "--diff", "clean.py").exit_code == 0
+
+
+def test_fix_applies_safe_fixes_and_says_why_the_rest_remains(cli, tmp_path):
+    path = write(tmp_path / "a.py", LOCKED)
+    result = cli("fix", "a.py")
+    assert result.exit_code == 1  # the unsafe .cuda() fix was not applied
+    text = path.read_text()
+    assert 'device=DEVICE_TYPE' in text and "if torch.cuda.is_available():\n    torch.cuda.synchronize()" in text
+    assert ".cuda()" in text
+    assert "--unsafe-fixes" in result.output and "CDA102" in result.output
+    result = cli("fix", "--unsafe-fixes", "a.py")
+    assert result.exit_code == 0
+    assert ".to(DEVICE_TYPE)" in path.read_text()
+    once = path.read_text()
+    assert cli("fix", "--unsafe-fixes", "a.py").exit_code == 0
+    assert path.read_text() == once
+
+
+def test_select_limits_what_is_fixed(cli, tmp_path):
+    path = write(tmp_path / "a.py", LOCKED)
+    cli("fix", "--unsafe-fixes", "--select", "CDA102", "a.py")
+    text = path.read_text()
+    assert ".to(DEVICE_TYPE)" in text and 'device="cuda"' in text
+
+
+def test_files_keep_their_encoding_newlines_bom_and_mode(cli, tmp_path):
+    latin = write(tmp_path / "latin.py", ("# -*- coding: latin-1 -*-\n# café\n" + LOCKED).encode("latin-1"))
+    crlf = write(tmp_path / "crlf.py", LOCKED.replace("\n", "\r\n").encode())
+    bom = write(tmp_path / "bom.py", b"\xef\xbb\xbf" + LOCKED.encode())
+    os.chmod(crlf, 0o750)
+    assert cli("fix", "--unsafe-fixes", ".").exit_code == 0
+    assert "café".encode("latin-1") in latin.read_bytes()
+    assert latin.read_bytes().decode("latin-1").count("DEVICE_TYPE") >= 2
+    data = crlf.read_bytes()
+    assert b"DEVICE_TYPE" in data and data.count(b"\r\n") == data.count(b"\n")
+    assert stat.S_IMODE(crlf.stat().st_mode) == 0o750
+    assert bom.read_bytes().startswith(b"\xef\xbb\xbf") and not bom.read_bytes()[3:].startswith(b"\xef\xbb\xbf")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".cudaudit")], "no temporary file left behind"
+
+
+def test_a_fix_that_would_break_the_file_is_not_applied():
+    code = "import torch\nx = 1\n"
+    broken = Fix(Safety.SAFE, "break it", (Edit(Span(2, 1, 2, 2), "def ("),))
+    finding = analyze("import torch\ntorch.cuda.synchronize()\n")[0]
+    result = fix_python(code, [type(finding)(**{**finding.__dict__, "fix": broken})], None)
+    assert result.text == code and "would not parse" in result.error
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"requirements.txt": "torch>=2.7,<3\nnumpy\n"}, Version("2.7")),
+        ({"requirements.txt": "torch==2.5.1+cu121\n"}, Version("2.5")),
+        ({"pyproject.toml": '[project]\nname = "x"\ndependencies = ["torch>=2.6"]\n'}, Version("2.6")),
+        ({"requirements.txt": "torch>=2.1\n", "uv.lock": '[[package]]\nname = "torch"\nversion = "2.9.1"\n'},
+         Version("2.9")),
+        ({"requirements.txt": "torch\n"}, None),
+        ({}, None),
+    ],
+)
+def test_project_torch_version(tmp_path, files, expected):
+    for name, text in files.items():
+        write(tmp_path / name, text)
+    assert project_torch_version(tmp_path) == expected
+
+
+def test_device_type_follows_the_projects_pytorch(cli, tmp_path):
+    path = write(tmp_path / "a.py", LOCKED)
+    write(tmp_path / "requirements.txt", "torch>=2.7\n")
+    cli("fix", "a.py")
+    assert "torch.accelerator.current_accelerator(check_available=True)" in path.read_text()
+    path = write(tmp_path / "b.py", LOCKED)
+    cli("fix", "--torch-version", "2.4", "b.py")
+    assert 'DEVICE_TYPE = "cuda" if torch.cuda.is_available() else "cpu"' in path.read_text()
+    assert cli("fix", "--torch-version", "soon", "b.py").exit_code == 2
+
