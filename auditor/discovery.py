@@ -126,6 +126,8 @@ def _git_files(folder: Path) -> list[Path] | None:
         return None
     if listing.returncode != 0:
         return None
+    if not listing.stdout and _ignored_by_git(folder):
+        return None  # a folder named explicitly is scanned even when git ignores it
     files = []
     for raw in listing.stdout.split(b"\0"):
         if raw:
@@ -134,6 +136,16 @@ def _git_files(folder: Path) -> list[Path] | None:
             if not path.is_symlink() and path.is_file():
                 files.append(path)
     return files
+
+
+def _ignored_by_git(folder: Path) -> bool:
+    try:
+        check = subprocess.run(
+            ["git", "-C", str(folder), "check-ignore", "-q", "."], capture_output=True, check=False, timeout=60
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return check.returncode == 0
 
 
 def _walk(folder: Path, excludes: Excludes, errors: list[FileError]) -> Iterator[Path]:

@@ -26,8 +26,9 @@ def test_gitignore_is_honoured_inside_a_checkout(tmp_path):
     write(tmp_path / "untracked.py", LOCKED)
     git(tmp_path, "add", "train.py", ".gitignore")
     assert found(tmp_path) == ["train.py", "untracked.py"]
-    # A path named explicitly is scanned even when git ignores it.
+    # A path named explicitly is scanned even when git ignores it, a folder too.
     assert found(tmp_path, tmp_path / "api_pb2.py") == ["api_pb2.py"]
+    assert found(tmp_path, tmp_path / "generated") == ["generated/model.py"]
 
 
 def test_walk_outside_git_skips_environments_builds_and_vcs(tmp_path):
