@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from cudaudit.analyzers import analyzer, decoder, supported
+from cudaudit.analyzers import analyzer, decoder, summariser, supported
 from cudaudit.discovery import Candidate
 from cudaudit.filekinds import FileKind
 from cudaudit.model import FileError, Finding, ScanResult
@@ -70,24 +70,31 @@ def analyze_bytes(
         return [], [FileError(task.display, "contains NUL bytes: binary data, not source text; not analysed")]
     catalog = load_catalog()
     findings: list[Finding] = []
+    errors: list[FileError] = []
     for kind in task.kinds:
         if not catalog.may_match(kind.value, data):
             continue
         try:
             text = decoder(kind)(data)
             found = analyzer(kind)(text, task.display, catalog, settings)
-        except UndecodableError as exc:
-            return [], [FileError(task.display, f"cannot decode: {exc}")]
-        except SyntaxError as exc:
-            return [], [FileError(task.display, f"syntax error: {exc.msg}; not analysed", exc.lineno)]
-        except UnparsableError as exc:
-            return [], [FileError(task.display, f"{exc}; not analysed", exc.line)]
-        except (RecursionError, MemoryError):
-            return [], [FileError(task.display, "too deeply nested to analyse; not analysed")]
         except Exception as exc:  # noqa: BLE001 - one file's surprise must not end the scan
-            return [], [FileError(task.display, f"internal error ({type(exc).__name__}: {exc}); please report it")]
+            errors.append(_error_for(task.display, exc))
+            continue
         findings.extend(apply_suppressions(found, text, task.display, catalog, settings.targets))
-    return [f for f in findings if f.rule in task.rules], []
+    return [f for f in findings if f.rule in task.rules], errors
+
+
+def _error_for(path: str, exc: Exception) -> FileError:
+    """The one-line diagnostic for a file that could not be analysed as one of its kinds."""
+    if isinstance(exc, UndecodableError):
+        return FileError(path, f"cannot decode: {exc}")
+    if isinstance(exc, SyntaxError):
+        return FileError(path, f"syntax error: {exc.msg}; not analysed", exc.lineno)
+    if isinstance(exc, UnparsableError):
+        return FileError(path, f"{exc}; not analysed", exc.line)
+    if isinstance(exc, (RecursionError, MemoryError)):
+        return FileError(path, "too deeply nested to analyse; not analysed")
+    return FileError(path, f"internal error ({type(exc).__name__}: {exc}); please report it")
 
 
 def _failed(task: FileTask, message: str) -> FileReport:
@@ -121,9 +128,32 @@ def scan(
         result.findings.extend(report.findings)
         result.errors.extend(report.errors)
         result.lines_scanned += report.lines
+    result.findings = _summarise(tasks, result.findings)
     result.findings.sort(key=lambda f: f.sort_key)
     result.errors.sort(key=lambda e: (e.path, e.line or 0))
     return result
+
+
+def _summarise(tasks: list[FileTask], findings: list[Finding]) -> list[Finding]:
+    """Let each kind with a cross-file step settle the findings that depend on all its files."""
+    for kind in sorted({kind for task in tasks for kind in task.kinds}):
+        settle = summariser(kind)
+        if settle is not None:
+            files = [(task.display, text) for task in tasks if kind in task.kinds and (text := _text(task, kind))]
+            findings = settle(files, findings, load_catalog())
+    return findings
+
+
+def _text(task: FileTask, kind: FileKind) -> str | None:
+    """A file's text, read again for a summariser; None when it is not readable text (already reported)."""
+    try:
+        if os.path.getsize(task.path) > MAX_FILE_BYTES:
+            return None
+        with open(task.path, "rb") as handle:
+            data = handle.read()
+        return None if b"\0" in data else decoder(kind)(data)
+    except (OSError, UndecodableError):
+        return None
 
 
 def _run(
