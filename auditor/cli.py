@@ -18,10 +18,14 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from cudaudit import __version__
+from cudaudit.baseline import BaselineError, new_findings
+from cudaudit.baseline import write_baseline as write_baseline_file
 from cudaudit.fixers.run import run_fixes
-from cudaudit.model import TARGETS, ScanResult
+from cudaudit.model import TARGETS, ScanResult, Severity
 from cudaudit.reporters.fix_text import render_fix_summary
+from cudaudit.reporters.github import render_github
 from cudaudit.reporters.json_report import render_json
+from cudaudit.reporters.sarif import render_sarif
 from cudaudit.reporters.text import render_text
 from cudaudit.ruledocs import reference_markdown, rule_markdown
 from cudaudit.rules.catalog import load_catalog
@@ -43,6 +47,14 @@ err = Console(stderr=True)
 class ReportFormat(str, Enum):
     text = "text"
     json = "json"
+    sarif = "sarif"
+    github = "github"
+
+
+class FailOn(str, Enum):
+    note = "note"
+    warning = "warning"
+    error = "error"
 
 
 class RulesFormat(str, Enum):
@@ -124,6 +136,9 @@ SCAN_EXAMPLES = """[bold]Examples[/]
   cudaudit scan src/ train.py -t rocm  only ask about ROCm
   cudaudit scan -f json -o gaps.json   machine-readable report
   cudaudit scan --select CDA1 --ignore CDA111
+  cudaudit scan -f sarif -o cudaudit.sarif   for GitHub code scanning
+  cudaudit scan --write-baseline .cudaudit-baseline.json   accept today's findings
+  cudaudit scan --baseline .cudaudit-baseline.json         then report only new ones
 """
 
 
@@ -138,6 +153,18 @@ def scan_command(
     select: Select = None,
     ignore: Ignore = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Exit 1 only for findings at least this severe.")
+    ] = FailOn.note,
+    baseline: Annotated[
+        Optional[Path], typer.Option("--baseline", help="Report only findings that are not in this baseline file.")
+    ] = None,
+    write_baseline: Annotated[
+        Optional[Path], typer.Option("--write-baseline", help="Record the current findings as the baseline in this file.")
+    ] = None,
+    sarif_category: Annotated[
+        str, typer.Option("--sarif-category", help="SARIF automationDetails category, to tell several uploads apart.")
+    ] = "cudaudit",
     show_sources: Annotated[
         bool, typer.Option("--show-sources", help="In the text report, say where each per-target fact comes from.")
     ] = False,
@@ -148,13 +175,23 @@ def scan_command(
 
     Sources are analysed statically: never imported or run. Inside a git checkout the files git ignores are skipped.
 
-    Exit status: 0 no findings, 1 findings or files that could not be analysed, 2 usage or internal error.
+    Exit status: 0 no findings (at --fail-on or above), 1 findings or files that could not be analysed, 2 usage or internal error.
     """
     session = _session(paths, target, select, ignore, config, jobs)
     try:
         result = run_scan(session, err)
+        if write_baseline is not None:
+            write_baseline_file(write_baseline, result.findings)
+            err.print(f"cudaudit: wrote {len(result.findings)} finding(s) to the baseline {write_baseline}")
+        if baseline is not None:
+            result.findings = new_findings(baseline, result.findings)
         if format is ReportFormat.json:
             _write(render_json(result, session.targets), output)
+        elif format is ReportFormat.sarif:
+            warn = lambda message: err.print(f"[yellow]cudaudit: {message}[/]")  # noqa: E731
+            _write(render_sarif(result, session.catalog, session.targets, sarif_category, warn), output)
+        elif format is ReportFormat.github:
+            _write(render_github(result), output)
         else:
             _print_errors(result)
             if output is None:
@@ -163,13 +200,15 @@ def scan_command(
                 with output.open("w", encoding="utf-8") as handle:
                     console = Console(file=handle, soft_wrap=True)
                     render_text(result, session.targets, session.catalog, console, show_sources)
+    except BaselineError as exc:
+        raise _fail(str(exc)) from None
     except OSError as exc:
         raise _fail(f"cannot write {exc.filename}: {exc.strerror}") from None
     except Exception as exc:  # noqa: BLE001 - no traceback reaches the user
         raise _fail(f"internal error: {type(exc).__name__}: {exc}; please report it") from None
-    if exit_zero or (not result.findings and not result.errors):
-        raise typer.Exit(EXIT_CLEAN)
-    raise typer.Exit(EXIT_FINDINGS)
+    threshold = Severity(fail_on.value)
+    failing = result.errors or any(f.severity.rank >= threshold.rank for f in result.findings)
+    raise typer.Exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
 
 
 def _write(text: str, output: Path | None) -> None:

@@ -1,0 +1,41 @@
+"""Fingerprints that follow a finding when unrelated lines move.
+
+A finding's fingerprint hashes its rule, its file and the text of its line (whitespace
+squeezed), plus which occurrence of that same text in the file it is. Inserting or deleting
+other lines leaves it unchanged, so a baseline keeps matching and GitHub code scanning keeps
+one alert open instead of closing and reopening it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from cudaudit.model import Finding
+from cudaudit.source import SourceLines, normalise_newlines
+
+
+def fingerprints(findings: Iterable[Finding]) -> dict[int, str]:
+    """`id(finding)` → `"<hash>:<occurrence>"`, in the format GitHub's primaryLocationLineHash uses."""
+    sources: dict[str, SourceLines] = {}
+    seen: Counter[tuple[str, str, str]] = Counter()
+    result: dict[int, str] = {}
+    for finding in sorted(findings, key=lambda f: f.sort_key):
+        lines = sources.get(finding.path)
+        if lines is None:
+            lines = sources[finding.path] = _read(finding.path)
+        content = " ".join(lines.line(finding.span.line).split())
+        key = (finding.rule, finding.path, content)
+        seen[key] += 1
+        digest = hashlib.sha256("\0".join(key).encode()).hexdigest()[:16]
+        result[id(finding)] = f"{digest}:{seen[key]}"
+    return result
+
+
+def _read(path: str) -> SourceLines:
+    try:
+        return SourceLines(normalise_newlines(Path(path).read_bytes().decode("utf-8", errors="replace")))
+    except OSError:
+        return SourceLines("")

@@ -1,0 +1,35 @@
+"""`--format github`: workflow commands that GitHub Actions shows as annotations on the diff."""
+
+from __future__ import annotations
+
+from cudaudit.model import ScanResult
+
+_LEVELS = {"error": "error", "warning": "warning", "note": "notice"}
+
+
+def render_github(result: ScanResult) -> str:
+    lines = []
+    for f in result.findings:
+        span = f.span
+        properties = {
+            "file": f.path,
+            "line": span.line,
+            "col": span.column,
+            "endLine": span.end_line,
+            "endColumn": span.end_column,
+            "title": f"{f.rule} {', '.join(f'{t}: {p.status.value}' for t, p in f.targets.items())}",
+        }
+        rendered = ",".join(f"{key}={_escape_property(str(value))}" for key, value in properties.items())
+        lines.append(f"::{_LEVELS[f.severity.value]} {rendered}::{_escape_data(f.message)}")
+    for error in result.errors:
+        where = f"file={_escape_property(error.path)}" + (f",line={error.line}" if error.line else "")
+        lines.append(f"::warning {where},title=cudaudit could not analyse this file::{_escape_data(error.message)}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
