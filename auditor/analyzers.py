@@ -18,10 +18,18 @@ from cudaudit.model import Finding
 from cudaudit.source import decode_python
 
 AnalyzeFunction = Callable[..., list[Finding]]
+SummariseFunction = Callable[..., list[Finding]]
 
 _ANALYZERS: dict[FileKind, tuple[Callable[[bytes], str], str]] = {
     FileKind.PYTHON: (decode_python, "cudaudit.rules.python.analyzer:analyze_python"),
 }
+
+_SUMMARISERS: dict[FileKind, str] = {}
+"""Kinds whose findings depend on every file of the kind at once ("does any workflow run on
+CPU?"). A summariser runs once per scan, after every file is analysed, as
+`summarise(files: list[tuple[display_path, text]], findings: list[Finding], catalog: Catalog)
+-> list[Finding]`, and returns the findings that stand; it only withdraws findings, so
+suppressions and rule selection keep their effect."""
 
 
 def supported(kind: FileKind) -> bool:
@@ -32,8 +40,17 @@ def decoder(kind: FileKind) -> Callable[[bytes], str]:
     return _ANALYZERS[kind][0]
 
 
-@cache
 def analyzer(kind: FileKind) -> AnalyzeFunction:
-    module, _, name = _ANALYZERS[kind][1].partition(":")
+    return _load(_ANALYZERS[kind][1])
+
+
+def summariser(kind: FileKind) -> SummariseFunction | None:
+    """The cross-file step of `kind`, if it has one."""
+    return _load(_SUMMARISERS[kind]) if kind in _SUMMARISERS else None
+
+
+@cache
+def _load(target: str) -> Callable[..., list[Finding]]:
+    module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)
 
