@@ -7,7 +7,10 @@ Exit codes: 0 nothing to report, 1 findings (or files that could not be analysed
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import sys
+import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -20,11 +23,14 @@ from rich.table import Table
 from cudaudit import __version__
 from cudaudit.baseline import BaselineError, new_findings
 from cudaudit.baseline import write_baseline as write_baseline_file
-from cudaudit.fixers.run import run_fixes
+from cudaudit.fixers.branch import BranchError, fix_on_branch, open_pr_command
+from cudaudit.fixers.branch import open_pr as open_pull_request
+from cudaudit.fixers.run import FixReport, run_fixes
 from cudaudit.model import TARGETS, ScanResult, Severity
 from cudaudit.reporters.fix_text import render_fix_summary
 from cudaudit.reporters.github import render_github
 from cudaudit.reporters.json_report import render_json
+from cudaudit.reporters.pr_body import render_pr_body
 from cudaudit.reporters.sarif import render_sarif
 from cudaudit.reporters.text import render_text
 from cudaudit.ruledocs import reference_markdown, rule_markdown
@@ -41,7 +47,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 class ReportFormat(str, Enum):
@@ -223,6 +229,7 @@ FIX_EXAMPLES = """[bold]Examples[/]
   cudaudit fix --diff                  show what would change, write nothing
   cudaudit fix                         apply the safe fixes
   cudaudit fix --unsafe-fixes src/     also the fixes that need a review
+  cudaudit fix --branch cudaudit/fixes --pr-body pr.md --open-pr
 """
 
 
@@ -240,6 +247,20 @@ def fix_command(
             "\\[default: read from requirements, pyproject.toml or a lock file]"
         ),
     ] = None,
+    branch: Annotated[
+        Optional[str],
+        typer.Option(help="Commit the fixes on this new branch (from HEAD), leaving your working tree as it is."),
+    ] = None,
+    pr_body: Annotated[
+        Optional[Path], typer.Option(help="With --branch: write the pull request description (Markdown) here.")
+    ] = None,
+    commit_message: Annotated[Optional[str], typer.Option(help="With --branch: the commit message.")] = None,
+    open_pr: Annotated[
+        bool, typer.Option("--open-pr", help="With --branch: push it and open a pull request with gh, if installed.")
+    ] = False,
+    allow_dirty: Annotated[
+        bool, typer.Option("--allow-dirty", help="With --branch: go ahead although the working tree has changes.")
+    ] = False,
     target: Targets = None,
     select: Select = None,
     ignore: Ignore = None,
@@ -252,6 +273,9 @@ def fix_command(
 
     Exit status: 0 nothing left to fix or report, 1 findings remain (or, with --diff, there are changes), 2 usage or internal error.
     """
+    if branch is not None:
+        _fix_on_branch(paths, branch, unsafe_fixes, pr_body, commit_message, open_pr, allow_dirty, torch_version,
+                       target, select, ignore, config, jobs)
     session = _session(paths, target, select, ignore, config, jobs, torch_version)
     try:
         result = run_scan(session, err)
@@ -264,6 +288,38 @@ def fix_command(
     if diff:
         raise typer.Exit(EXIT_FINDINGS if report.changed else EXIT_CLEAN)
     raise typer.Exit(EXIT_FINDINGS if report.remaining or report.errors else EXIT_CLEAN)
+
+
+def _fix_on_branch(
+    paths, branch, unsafe, pr_body, commit_message, open_pr, allow_dirty, torch_version, target, select, ignore, config, jobs
+) -> None:  # noqa: ANN001 - the fix command's own options, passed through
+    """`fix --branch`: fix in a worktree of HEAD on a new branch, commit, write the PR text, exit."""
+    relative = [Path(os.path.relpath(p)) for p in paths or [Path(".")]]
+    box: dict[str, ScanSession] = {}
+
+    def scan() -> ScanResult:
+        box["session"] = _session(relative, target, select, ignore, config, jobs, torch_version)
+        return run_scan(box["session"], err)
+
+    def fix(result: ScanResult) -> FixReport:
+        return run_fixes(result, unsafe, box["session"].torch_version, write=True)
+
+    try:
+        outcome = fix_on_branch(branch, allow_dirty, commit_message, scan, fix)
+    except BranchError as exc:
+        raise _fail(str(exc)) from None
+    if outcome.commit is None:
+        err.print(f"nothing to fix automatically; branch {branch!r} not created")
+        raise typer.Exit(EXIT_CLEAN)
+    body = render_pr_body(outcome, box["session"].targets)
+    body_file = pr_body or Path(tempfile.mkdtemp(prefix="cudaudit-")) / "pr-body.md"
+    body_file.write_text(body, encoding="utf-8")
+    render_fix_summary(outcome.report, False, err)
+    err.print(f"committed {outcome.commit[:12]} on branch {branch}; pull request text in {body_file}")
+    if open_pr and not open_pull_request(outcome, body_file):
+        commands = "\n".join("  " + shlex.join(c) for c in open_pr_command(outcome, body_file))
+        err.print(f"gh is not installed; to open the pull request run:\n{commands}", highlight=False)
+    raise typer.Exit(EXIT_CLEAN)
 
 
 @app.command("rules")
