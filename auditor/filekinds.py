@@ -58,10 +58,12 @@ _BY_NAME = {
     "pipfile.lock": (FileKind.LOCKFILE,),
     "pylock.toml": (FileKind.LOCKFILE,),
 }
+_NOT_DOCKERFILES = (".md", ".txt", ".dockerignore", ".json", ".yml", ".yaml", ".sh", ".py", ".lock")
+"""`Dockerfile.md` and `Dockerfile.dockerignore` sit next to Dockerfiles but are not ones."""
 _BY_PATTERN = [
-    ("dockerfile.*", FileKind.DOCKERFILE),
+    ("dockerfile[._-]*", FileKind.DOCKERFILE),
     ("*.dockerfile", FileKind.DOCKERFILE),
-    ("containerfile.*", FileKind.DOCKERFILE),
+    ("containerfile[._-]*", FileKind.DOCKERFILE),
     ("*requirements*.txt", FileKind.REQUIREMENTS),
     ("*requirements*.in", FileKind.REQUIREMENTS),
     ("constraints*.txt", FileKind.REQUIREMENTS),
@@ -106,6 +108,8 @@ def classify(path: PurePath, head: bytes | None = None) -> tuple[FileKind, ...]:
         return _BY_NAME[name]
     for pattern, kind in _BY_PATTERN:
         if fnmatch.fnmatchcase(name, pattern):
+            if kind is FileKind.DOCKERFILE and name.endswith(_NOT_DOCKERFILES):
+                continue
             return (kind,)
     suffix = path.suffix.lower()
     if suffix in (".yml", ".yaml"):

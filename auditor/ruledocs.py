@@ -7,6 +7,20 @@ from __future__ import annotations
 
 from cudaudit.rules.catalog import Catalog, Rule
 
+_FENCES = {
+    "python": "python",
+    "cuda": "cuda",
+    "dockerfile": "dockerfile",
+    "requirements": "text",
+    "pyproject": "toml",
+    "lockfile": "toml",
+    "conda": "yaml",
+    "compose": "yaml",
+    "workflow": "yaml",
+    "manifest": "yaml",
+    "cmake": "cmake",
+}
+
 FAMILIES = {
     "CDA0": "cudaudit's own diagnostics",
     "CDA1": "PyTorch device API and device strings",
@@ -39,10 +53,15 @@ def rule_markdown(rule: Rule, heading: str = "#") -> str:
             ),
             "",
         ]
+    fence = _FENCES.get(rule.kind, "python")
     if rule.flagged:
-        parts += ["**Flagged:**", "", "```python", rule.flagged[0].code.strip(), "```", ""]
+        parts += ["**Flagged:**", "", f"```{fence}", rule.flagged[0].code.strip(), "```", ""]
     if rule.clean:
-        parts += ["**Not flagged:**", "", "```python", rule.clean[0].strip(), "```", ""]
+        parts += ["**Not flagged:**", "", f"```{fence}", rule.clean[0].strip(), "```", ""]
+    if rule.fix is not None:
+        parts += [f"**Fix:** {rule.fix.safety.value} (`cudaudit fix`{' --unsafe-fixes' if rule.fix.safety.value == 'unsafe' else ''}).", ""]
+    for before, after in rule.fixed[:1]:
+        parts += [f"```{fence}", "# before", before.strip(), "", "# after", after.strip(), "```", ""]
     parts += [f"Suppress one line with `# cudaudit: ignore[{rule.id}]`.", ""]
     return "\n".join(parts)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from cudaudit.model import Finding, ScanResult, Status
 from cudaudit.reporters.summary import summarize
@@ -42,7 +43,7 @@ def _render_finding(finding: Finding, lines: SourceLines, console: Console, show
     if source.strip():
         end = span.end_column if span.end_line == span.line else len(source) + 1
         gutter = f"{span.line:>6} │ "
-        console.print(f"[dim]{gutter}[/]{escape(source)}", highlight=False)
+        console.print(Text.assemble((gutter, "dim"), source), highlight=False)
         marks = "^" * max(1, end - span.column)
         console.print(f"[dim]{' ' * (len(gutter) - 2)}│[/] {' ' * (span.column - 1)}[{style}]{marks}[/]")
     for name, fact in finding.targets.items():
