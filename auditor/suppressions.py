@@ -37,7 +37,7 @@ def apply_suppressions(
     catalog: Catalog,
     targets: Iterable[str],
 ) -> list[Finding]:
-    """Drop suppressed findings; add one for each unknown id named in a suppression."""
+    """Drop findings of `path` that its comments suppress; add one for each unknown id named."""
     if MARKER not in text:
         return findings
     lines = SourceLines(text)
@@ -57,14 +57,16 @@ def apply_suppressions(
                     if rule_id not in catalog.rules
                 )
             by_line[number] = Suppression(number, ids)
-    kept = [
-        f
-        for f in findings
-        if not any(
-            (s := by_line.get(line)) is not None and s.covers(f) for line in {f.span.line, f.span.end_line}
-        )
-    ]
+    kept = [f for f in findings if f.path != path or not _suppressed(f, by_line)]
     return kept + problems
+
+
+def _suppressed(finding: Finding, by_line: dict[int, Suppression]) -> bool:
+    """Whether a comment on the finding's first or last line silences it.
+
+    Only findings in the file the comments are in: an analyzer may report on another file
+    (an included requirements file), whose own comments decide for it."""
+    return any((s := by_line.get(line)) is not None and s.covers(finding) for line in {finding.span.line, finding.span.end_line})
 
 
 def _unknown_id(rule_id: str, path: str, span: Span, catalog: Catalog, targets: Iterable[str]) -> Finding:
