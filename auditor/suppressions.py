@@ -66,7 +66,8 @@ def _suppressed(finding: Finding, by_line: dict[int, Suppression]) -> bool:
 
     Only findings in the file the comments are in: an analyzer may report on another file
     (an included requirements file), whose own comments decide for it."""
-    return any((s := by_line.get(line)) is not None and s.covers(finding) for line in {finding.span.line, finding.span.end_line})
+    lines = {finding.span.line, finding.span.end_line}
+    return any((s := by_line.get(line)) is not None and s.covers(finding) for line in lines)
 
 
 def _unknown_id(rule_id: str, path: str, span: Span, catalog: Catalog, targets: Iterable[str]) -> Finding:
