@@ -15,16 +15,27 @@ from functools import cache
 
 from cudaudit.filekinds import FileKind
 from cudaudit.model import Finding
-from cudaudit.source import decode_python
+from cudaudit.source import decode_python, decode_text
 
 AnalyzeFunction = Callable[..., list[Finding]]
 SummariseFunction = Callable[..., list[Finding]]
 
 _ANALYZERS: dict[FileKind, tuple[Callable[[bytes], str], str]] = {
     FileKind.PYTHON: (decode_python, "cudaudit.rules.python.analyzer:analyze_python"),
+    FileKind.REQUIREMENTS: (decode_text, "cudaudit.rules.dependencies.requirements_file:analyze_requirements"),
+    FileKind.PYPROJECT: (decode_text, "cudaudit.rules.dependencies.pyproject:analyze_pyproject"),
+    FileKind.SETUP: (decode_python, "cudaudit.rules.dependencies.setup_files:analyze_setup"),
+    FileKind.LOCKFILE: (decode_text, "cudaudit.rules.dependencies.lockfiles:analyze_lockfile"),
+    FileKind.CONDA: (decode_text, "cudaudit.rules.dependencies.conda:analyze_conda"),
+    FileKind.DOCKERFILE: (decode_text, "cudaudit.rules.containers.dockerfile:analyze_dockerfile"),
+    FileKind.COMPOSE: (decode_text, "cudaudit.rules.orchestration.compose:analyze_compose"),
+    FileKind.MANIFEST: (decode_text, "cudaudit.rules.orchestration.kubernetes:analyze_manifest"),
+    FileKind.WORKFLOW: (decode_text, "cudaudit.rules.orchestration.workflows:analyze_workflow"),
 }
 
-_SUMMARISERS: dict[FileKind, str] = {}
+_SUMMARISERS: dict[FileKind, str] = {
+    FileKind.WORKFLOW: "cudaudit.rules.orchestration.workflows:summarise_workflows",
+}
 """Kinds whose findings depend on every file of the kind at once ("does any workflow run on
 CPU?"). A summariser runs once per scan, after every file is analysed, as
 `summarise(files: list[tuple[display_path, text]], findings: list[Finding], catalog: Catalog)

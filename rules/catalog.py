@@ -72,6 +72,8 @@ class Rule:
     clean: tuple[str, ...]
     example_path: str | None = None
     """The file name the examples are analysed under, when the kind's usual one does not fit."""
+    also_kinds: tuple[str, ...] = ()
+    """Further file kinds whose analyzers report this rule; their prefilter uses its triggers too."""
     fix: FixPolicy | None = None
     fixed: tuple[tuple[str, str], ...] = ()
     """Examples of the fix: (code before, code after `cudaudit fix --unsafe-fixes`)."""
@@ -113,9 +115,10 @@ class Catalog:
         words: dict[str, set[bytes]] = {}
         patterns: dict[str, list[str]] = {}
         for rule in self.rules.values():
-            words.setdefault(rule.kind, set()).update(t.encode() for t in rule.triggers)
-            if rule.trigger_pattern:
-                patterns.setdefault(rule.kind, []).append(rule.trigger_pattern)
+            for kind in (rule.kind, *rule.also_kinds):
+                words.setdefault(kind, set()).update(t.encode() for t in rule.triggers)
+                if rule.trigger_pattern:
+                    patterns.setdefault(kind, []).append(rule.trigger_pattern)
         self._triggers = {kind: tuple(sorted(found)) for kind, found in words.items()}
         self._trigger_patterns = {
             kind: re.compile("|".join(f"(?:{p})" for p in found).encode()) for kind, found in patterns.items()
@@ -237,8 +240,10 @@ def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:
     try:
         detector = raw["detector"]
         kind = raw.get("kind", "python")
-        if kind != "any" and kind not in {k.value for k in FileKind}:
-            raise CatalogError(f"{where}: unknown file kind {kind!r}")
+        also_kinds = tuple(raw.get("also_kinds", ()))
+        for name in (kind, *also_kinds):
+            if name != "any" and name not in {k.value for k in FileKind}:
+                raise CatalogError(f"{where}: unknown file kind {name!r}")
         examples = raw.get("examples", {})
         rule = Rule(
             id=raw["id"],
@@ -256,6 +261,7 @@ def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:
             flagged=tuple(_parse_example(e) for e in examples.get("flagged", ())),
             clean=tuple(examples.get("clean", ())),
             example_path=examples.get("path"),
+            also_kinds=also_kinds,
             fix=_parse_fix(where, raw.get("fix")),
             fixed=tuple((pair["before"], pair["after"]) for pair in examples.get("fixed", ())),
         )

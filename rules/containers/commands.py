@@ -1,0 +1,260 @@
+"""What a simple shell command in a Dockerfile does: which program it runs, what it installs.
+
+This knows command lines, not lock-in: `apt-get install -y X` installs system package X,
+`python3 -m pip install --extra-index-url URL Y` passes index URL and requirement Y to pip.
+Whether X, URL or Y ties the image to CUDA is the catalog's answer, asked by the analyzer.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+
+from cudaudit.rules.containers.shell import Word
+
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_PREFIXES = frozenset({"sudo", "env", "nohup", "time", "exec", "command", "nice", "stdbuf"})
+_RUNNERS = frozenset({"conda", "mamba", "micromamba"})
+"""`conda run -n env pip install ...` runs the command that follows its options."""
+_RUNNER_VALUE_OPTIONS = frozenset({"-n", "--name", "-p", "--prefix", "--cwd", "-e", "--env"})
+SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ash"})
+_CONDA_VERBS = frozenset({"install", "create"})
+_CONDA_VALUE_OPTIONS = frozenset(
+    {"-n", "--name", "-p", "--prefix", "-f", "--file", "--solver", "--platform", "--subdir", "--repodata-fn"}
+)
+_SYSTEM_INSTALL = {
+    "apt-get": frozenset({"install"}),
+    "apt": frozenset({"install"}),
+    "aptitude": frozenset({"install"}),
+    "yum": frozenset({"install"}),
+    "dnf": frozenset({"install"}),
+    "microdnf": frozenset({"install"}),
+    "tdnf": frozenset({"install"}),
+    "zypper": frozenset({"install", "in"}),
+}
+_SYSTEM_VALUE_OPTIONS = frozenset(
+    {"-o", "-t", "--target-release", "-c", "--config-file", "--setopt", "--repo", "--enablerepo", "--disablerepo"}
+)
+_PIP = re.compile(r"^pip[0-9.]*$")
+_PIP_VERBS = frozenset({"install", "wheel", "download"})
+"""pip commands whose arguments name packages the image is built from (`uninstall` is the opposite)."""
+_PYTHON = re.compile(r"^python[0-9.]*$")
+INDEX_OPTIONS = frozenset(
+    {"-i", "--index-url", "--extra-index-url", "-f", "--find-links", "--index", "--default-index"}
+)
+"""Options of pip and uv whose value is a package index or a find-links page."""
+_PIP_VALUE_OPTIONS = INDEX_OPTIONS | frozenset(
+    {
+        "-r", "--requirement", "--requirements", "-c", "--constraint", "--constraints", "--overrides",
+        "--build-constraints", "-e", "--editable", "-t", "--target", "--prefix", "--root", "--src",
+        "--platform", "--python-platform", "--python-version", "--implementation", "--abi",
+        "--upgrade-strategy", "--progress-bar", "--root-user-action", "--report", "--no-binary",
+        "--only-binary", "-C", "--config-settings", "--global-option", "--cache-dir", "--log",
+        "--proxy", "--retries", "--timeout", "--exists-action", "--trusted-host", "--cert",
+        "--client-cert", "--keyring-provider", "--python", "-p", "--index-strategy",
+        "--torch-backend", "--resolution", "--prerelease", "--extra", "--group", "--link-mode",
+        "--config-file", "--exclude-newer", "-P", "--upgrade-package", "--reinstall-package",
+    }
+)
+"""Options of pip and uv that take a value, so the word after them is no requirement."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A simple command with its wrappers (`sudo`, `env X=1`, `conda run -n env`) removed."""
+
+    program: Word
+    arguments: tuple[Word, ...]
+
+    @property
+    def name(self) -> str:
+        """The program's file name (`pip3` for `/opt/conda/bin/pip3`)."""
+        return posixpath.basename(self.program.text)
+
+
+@dataclass(frozen=True)
+class PipInstall:
+    """The arguments of `pip install` / `uv pip install` / `uv add` that name what to install."""
+
+    requirements: tuple[Word, ...]
+    indexes: tuple[tuple[Word, int], ...]
+    """Each index or find-links URL: its word and where the URL starts in the word's text."""
+
+
+def command(words: list[Word]) -> Command | None:
+    """The command that `words` run, looking through wrappers and variable assignments."""
+    at = 0
+    wrapped = False
+    while at < len(words):
+        word = words[at].text
+        name = posixpath.basename(word)
+        if _ASSIGNMENT.match(word) or (wrapped and word.startswith("-")):
+            at += 1
+        elif name in _PREFIXES:
+            wrapped = True
+            at += 1
+        elif name in _RUNNERS and at + 1 < len(words) and words[at + 1].text == "run":
+            at = _after_options(words, at + 2, _RUNNER_VALUE_OPTIONS)
+        else:
+            return Command(words[at], tuple(words[at + 1 :]))
+    return None
+
+
+def nested_script(found: Command) -> Word | None:
+    """The script of `sh -c '...'` / `bash -lc "..."` / `bash -o pipefail -c "..."`."""
+    if found.name not in SHELLS:
+        return None
+    arguments = found.arguments
+    at = 0
+    while at < len(arguments) and arguments[at].text[:1] in "-+":
+        option = arguments[at].text
+        if option in ("-o", "+o"):
+            at += 2
+            continue
+        if not option.startswith("--") and "c" in option:
+            return arguments[at + 1] if at + 1 < len(arguments) else None
+        at += 1
+    return None
+
+
+def system_packages(found: Command) -> list[tuple[Word, str]]:
+    """The packages an `apt-get`/`dnf`/`yum`/`zypper` install names, without version or arch."""
+    verbs = _SYSTEM_INSTALL.get(found.name)
+    if verbs is None:
+        return []
+    arguments = found.arguments
+    at = _after_options(arguments, 0, _SYSTEM_VALUE_OPTIONS)
+    if at >= len(arguments) or arguments[at].text not in verbs:
+        return []
+    packages = []
+    at += 1
+    while at < len(arguments):
+        word = arguments[at]
+        if word.text.startswith("-"):
+            at += 2 if word.text in _SYSTEM_VALUE_OPTIONS else 1
+            continue
+        name = re.split(r"[=:/]", word.text, maxsplit=1)[0]
+        if name:
+            packages.append((word, name))
+        at += 1
+    return packages
+
+
+def pip_install(found: Command) -> PipInstall | None:
+    """What `pip install` (or `wheel`, `download`), `python -m pip install`, `uv pip install` or `uv add` is given."""
+    arguments = _pip_arguments(found)
+    if arguments is None:
+        return None
+    requirements: list[Word] = []
+    indexes: list[tuple[Word, int]] = []
+    at = 0
+    while at < len(arguments):
+        word = arguments[at]
+        text = word.text
+        if not text.startswith("-") or text == "-":
+            requirements.append(word)
+            at += 1
+            continue
+        option, equals, _ = text.partition("=")
+        if equals:
+            if option in INDEX_OPTIONS:
+                indexes.append((word, len(option) + 1))
+            at += 1
+        elif option in _PIP_VALUE_OPTIONS:
+            if option in INDEX_OPTIONS and at + 1 < len(arguments):
+                indexes.append((arguments[at + 1], 0))
+            at += 2
+        else:
+            at += 1
+    return PipInstall(tuple(requirements), tuple(indexes))
+
+
+def _pip_arguments(found: Command) -> tuple[Word, ...] | None:
+    """The words after `install`/`wheel`/`download` (or `uv add`), or None when pip fetches nothing."""
+    arguments = found.arguments
+    if _PYTHON.match(found.name):
+        module = next((i for i, w in enumerate(arguments[:-1]) if w.text == "-m"), None)
+        if module is None or not _PIP.match(arguments[module + 1].text):
+            return None
+        arguments = arguments[module + 2 :]
+    elif found.name == "uv" and arguments and arguments[0].text == "add":
+        return arguments[1:]
+    elif found.name == "uv" and arguments and arguments[0].text == "pip":
+        arguments = arguments[1:]
+    elif not _PIP.match(found.name):
+        return None
+    at = _after_options(arguments, 0, frozenset())
+    if at >= len(arguments) or arguments[at].text not in _PIP_VERBS:
+        return None
+    return arguments[at + 1 :]
+
+
+def _after_options(words: tuple[Word, ...] | list[Word], at: int, valued: frozenset[str]) -> int:
+    """The index of the first word from `at` on that is neither an option nor an option's value."""
+    while at < len(words) and words[at].text.startswith("-"):
+        at += 2 if words[at].text in valued else 1
+    return at
+
+
+@dataclass(frozen=True)
+class CondaSpec:
+    """One package spec of `conda install`: `[channel::]name[=version[=build]]` or `name>=1.0`."""
+
+    word: Word
+    name: tuple[int, int]
+    """Where the package name is in `word.text`."""
+    channel: tuple[int, int] | None
+    build: tuple[int, int] | None
+
+
+@dataclass(frozen=True)
+class CondaInstall:
+    specs: tuple[CondaSpec, ...]
+    channels: tuple[tuple[Word, int], ...]
+    """Each `-c`/`--channel` value: its word and where the channel starts in the word's text."""
+
+
+def conda_install(found: Command) -> CondaInstall | None:
+    """What `conda`/`mamba`/`micromamba install` or `create` is given."""
+    if found.name not in _RUNNERS:
+        return None
+    arguments = found.arguments
+    at = _after_options(arguments, 0, frozenset())
+    if at >= len(arguments) or arguments[at].text not in _CONDA_VERBS:
+        return None
+    specs: list[CondaSpec] = []
+    channels: list[tuple[Word, int]] = []
+    at += 1
+    while at < len(arguments):
+        word = arguments[at]
+        option, equals, _ = word.text.partition("=")
+        if option in ("-c", "--channel"):
+            if equals:
+                channels.append((word, len(option) + 1))
+            elif at + 1 < len(arguments):
+                channels.append((arguments[at + 1], 0))
+                at += 1
+        elif word.text.startswith("-"):
+            at += 1 if equals or option not in _CONDA_VALUE_OPTIONS else 2
+            continue
+        else:
+            specs.append(_conda_spec(word))
+        at += 1
+    return CondaInstall(tuple(specs), tuple(channels))
+
+
+def _conda_spec(word: Word) -> CondaSpec:
+    text = word.text
+    channel = None
+    start = 0
+    if "::" in text:
+        start = text.index("::") + 2
+        channel = (0, start - 2)
+    name_end = next((i for i in range(start, len(text)) if text[i] in "=<>!~ ["), len(text))
+    fields = text[name_end:].split("=")
+    build = None
+    if text[name_end:].startswith("=") and not text[name_end:].startswith("==") and len(fields) >= 3:
+        build_start = len(text) - len(fields[-1])
+        build = (build_start, len(text))
+    return CondaSpec(word, (start, name_end), channel, build)

@@ -1,0 +1,91 @@
+"""Which container images are CUDA builds, and the facts that let a finding name their replacement.
+
+The knowledge lives in `catalog/containers.toml` as `[[image]]` tables (format in
+docs/catalog-format.md): repository patterns and a tag pattern per `container-image` key. The
+tag's named groups fill the `{placeholders}` in the replacements of the key's `[[entry]]`, so a
+CUDA 12.4 Ubuntu 22.04 image is told to become `rocm/dev-ubuntu-22.04`, keeping its OS.
+Compose files, manifests and workflows name images too; `match_image` answers for them as well.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import sys
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+
+from cudaudit.model import Portability
+from cudaudit.rules.catalog import CatalogError
+from cudaudit.rules.orchestration.images import parse_image
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+CATALOG_FILE = "containers.toml"
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+@dataclass(frozen=True)
+class ImagePattern:
+    key: str
+    repositories: tuple[str, ...]
+    tag: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class ImageMatch:
+    """An image the catalog knows: the key to look up and the parts its tag names."""
+
+    key: str
+    fields: dict[str, str]
+
+
+def match_image(text: str) -> ImageMatch | None:
+    """The first `[[image]]` pattern that `text`, an image reference, matches."""
+    reference = parse_image(text)
+    if reference is None:
+        return None
+    for pattern in image_patterns():
+        if not any(fnmatch.fnmatchcase(reference.repository, r) for r in pattern.repositories):
+            continue
+        found = pattern.tag.fullmatch(reference.tag)
+        if found is not None:
+            return ImageMatch(pattern.key, {k: v for k, v in found.groupdict().items() if v is not None})
+    return None
+
+
+def fill_targets(targets: dict[str, Portability], fields: dict[str, str]) -> dict[str, Portability]:
+    """The targets with `{placeholders}` in their replacements filled from the image's tag."""
+    return {
+        name: replace(fact, replacement=_PLACEHOLDER.sub(lambda m: fields.get(m.group(1), m.group(0)), fact.replacement))
+        for name, fact in targets.items()
+    }
+
+
+def placeholders(text: str) -> set[str]:
+    """The `{names}` a replacement expects an image pattern to provide."""
+    return set(_PLACEHOLDER.findall(text))
+
+
+@cache
+def image_patterns() -> tuple[ImagePattern, ...]:
+    """The `[[image]]` tables of the shipped catalog, in file order."""
+    source = resources.files("cudaudit.rules") / "catalog" / CATALOG_FILE
+    try:
+        tables = tomllib.loads(source.read_text(encoding="utf-8")).get("image", ())
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{CATALOG_FILE}: {exc}") from exc
+    patterns = []
+    for raw in tables:
+        where = f"{CATALOG_FILE}: image {raw.get('key', '?')!r}"
+        try:
+            patterns.append(ImagePattern(raw["key"], tuple(raw["repositories"]), re.compile(raw["tag"])))
+        except KeyError as exc:
+            raise CatalogError(f"{where}: missing field {exc}") from exc
+        except re.error as exc:
+            raise CatalogError(f"{where}: bad tag pattern: {exc}") from exc
+    return tuple(patterns)

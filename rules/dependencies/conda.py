@@ -1,0 +1,134 @@
+"""Conda environment files (environment*.yml, conda*.yml): channels, conda specs and the `pip:` list.
+
+The YAML is loaded with ruamel.yaml's round-trip loader, which builds only plain mappings,
+sequences and scalars (it is built on the safe constructor: no tags run code) and keeps the
+line and column of every item. A conda spec is `[channel::]name[ version[ build]]` in its
+`name=version=build`, `name version build` or `name[build=...]` spellings; its name, build
+string and channel are looked up separately. The `pip:` sub-list is read like a requirements
+file, through the shared requirement logic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from cudaudit.model import Finding
+from cudaudit.resolvers.requirements import PackageHit, best_key, pinned_torch, requirement_hits, shift
+from cudaudit.rules.catalog import Catalog
+from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, unique
+from cudaudit.settings import AnalysisSettings
+from cudaudit.source import SourceLines, UnparsableError
+
+PACKAGE = "conda-package"
+BUILD = "conda-build"
+CHANNEL = "conda-channel"
+
+_SPEC = re.compile(r"^\s*(?:(?P<channel>[^\s:=<>!\[]+)::)?(?P<name>[A-Za-z0-9_][A-Za-z0-9_.\-]*)(?P<rest>.*)$")
+_BRACKET_BUILD = re.compile(r"""\bbuild\s*=\s*["']?([^"',\]\s]+)""")
+_CHANNEL_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/]+/")
+
+
+def analyze_conda(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+    """Findings in one conda environment file; malformed YAML raises `UnparsableError`."""
+    data = _load(text)
+    if not isinstance(data, CommentedMap):
+        return []
+    lines = SourceLines(text)
+    specs = list(_items(data.get("dependencies"), lines))
+    pip = [item for spec in data.get("dependencies") or [] if isinstance(spec, CommentedMap)
+           for item in _items(spec.get("pip"), lines)]
+    conda_torch = [f"torch=={_spec_version(s.text)}" for s in specs if _spec_name(s.text) == "pytorch"]
+    context = DependencyContext(torch=pinned_torch([p.text for p in pip] + conda_torch))
+    found: list[Finding] = []
+    for channel in _items(data.get("channels"), lines):
+        found.extend(findings(channel, _channel_hits(channel.text, catalog), path, catalog, settings, context))
+    for spec in specs:
+        found.extend(findings(spec, spec_hits(spec.text, catalog), path, catalog, settings, context))
+    for requirement in pip:
+        found.extend(findings(requirement, requirement_hits(requirement.text, catalog), path, catalog, settings, context))
+    return unique(found)
+
+
+def spec_hits(spec: str, catalog: Catalog) -> list[PackageHit]:
+    """The CUDA package, CUDA build string and CUDA channel a conda spec names (offsets in `spec`)."""
+    match = _SPEC.match(spec)
+    if match is None:
+        return []
+    hits = []
+    if match.group("channel"):
+        hits.extend(shift(_channel_hits(match.group("channel"), catalog), match.start("channel")))
+    key = best_key(catalog, PACKAGE, match.group("name").lower())
+    if key is not None:
+        hits.append(PackageHit(PACKAGE, key, match.start("name"), match.end("name"), match.group("name")))
+    build = _build(match.group("rest"))
+    if build is not None:
+        key = best_key(catalog, BUILD, build)
+        at = spec.find(build, match.end("name"))
+        if key is not None and at >= 0:
+            hits.append(PackageHit(BUILD, key, at, at + len(build), build))
+    return hits
+
+
+def _build(rest: str) -> str | None:
+    """The build string of a spec's version part: `=2.1.0=py3.10_cuda11.8_0`, ` 2.1.0 cuda*`, `[build=cuda*]`."""
+    bracket = _BRACKET_BUILD.search(rest)
+    if bracket:
+        return bracket.group(1)
+    rest = rest.split("[", 1)[0].strip()
+    if not rest or rest.startswith(("==", "<", ">", "!", "~")):
+        return None
+    parts = [p for p in re.split(r"=|\s+", rest.lstrip("=").strip()) if p]
+    return parts[1] if len(parts) >= 2 else None
+
+
+def _channel_hits(channel: str, catalog: Catalog) -> list[PackageHit]:
+    """`nvidia`, `nvidia/label/cuda-12.1.0` or `https://conda.anaconda.org/nvidia` as a channel key."""
+    stripped = channel.strip()
+    name = _CHANNEL_URL.sub("", stripped).strip("/")
+    key = best_key(catalog, CHANNEL, name.lower())
+    if key is None:
+        return []
+    start = channel.index(stripped)
+    return [PackageHit(CHANNEL, key, start, start + len(stripped), stripped)]
+
+
+def _spec_name(spec: str) -> str | None:
+    match = _SPEC.match(spec)
+    return match.group("name").lower() if match else None
+
+
+def _spec_version(spec: str) -> str:
+    match = _SPEC.match(spec)
+    rest = match.group("rest").strip().lstrip("=") if match else ""
+    return re.split(r"[=\s\[]", rest, maxsplit=1)[0] if rest else ""
+
+
+def _items(sequence: Any, lines: SourceLines) -> Iterator[Placed]:
+    """The string items of a YAML sequence, each placed where its text starts."""
+    if not isinstance(sequence, CommentedSeq):
+        return
+    for index, item in enumerate(sequence):
+        if not isinstance(item, str):
+            continue
+        line, column = sequence.lc.item(index)
+        source = lines.line(line + 1)
+        quoted = source[column : column + 1] in ("'", '"')
+        yield Placed.at(str(item), line + 1, column + 1 + quoted)
+
+
+def _load(text: str) -> Any:
+    yaml = YAML(typ="rt")
+    try:
+        return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or "invalid YAML"
+        raise UnparsableError(f"invalid YAML: {problem}; fix the syntax", mark.line + 1 if mark else None) from exc
+    except YAMLError as exc:
+        raise UnparsableError(f"invalid YAML: {exc}; fix the syntax") from exc

@@ -1,0 +1,172 @@
+"""Lock files: uv.lock, poetry.lock, pdm.lock, pylock.toml (PEP 751), Pipfile and Pipfile.lock.
+
+A lock file resolved on a CUDA machine names CUDA builds outright: `+cu121` versions, the
+`download.pytorch.org/whl/cu121` registry, `nvidia-*` library wheels, `cupy-cuda12x`. Each
+package entry is reported on its own lines (its name, its version's `+cuXXX`, its source
+registry), never on the lines of packages that merely depend on it; wheel URLs repeat the
+source and are not reported again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import PurePath
+from typing import Any
+
+from cudaudit.model import Finding
+from cudaudit.resolvers.requirements import (
+    index_hits,
+    name_hits,
+    pinned_torch,
+    requirement_hits,
+    version_constraint,
+    version_hits,
+)
+from cudaudit.rules.catalog import Catalog
+from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, unique
+from cudaudit.rules.dependencies.toml_text import TomlText, load_toml
+from cudaudit.settings import AnalysisSettings
+from cudaudit.source import UnparsableError
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    """One package entry: its name, version and the indexes or URLs it resolves from."""
+
+    name: str
+    version: str
+    start: int
+    """Where its entry begins in the text (its table, or its key)."""
+    end: int | None = None
+    indexes: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    extras: tuple[str, ...] = ()
+    name_at: Placed | None = None
+    """Where the name is written when it is a key (Pipfile) rather than a `name = "..."` string."""
+
+
+def analyze_lockfile(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+    """Findings in one lock file; malformed TOML or JSON raises `UnparsableError`."""
+    kind = PurePath(path).name.lower()
+    doc = TomlText(text)
+    if kind == "pipfile.lock":
+        packages, indexes = _pipfile_lock(text, doc)
+    elif kind == "pipfile":
+        packages, indexes = _pipfile(load_toml(text, "Pipfile"), doc)
+    else:
+        packages, indexes = _locked_packages(load_toml(text, kind), doc), []
+    context = DependencyContext(torch=pinned_torch(f"{p.name}=={p.version.lstrip('=')}" for p in packages))
+    found: list[Finding] = []
+
+    def report(placed: Placed | None, hits) -> None:
+        if placed is not None:
+            found.extend(findings(placed, hits, path, catalog, settings, context))
+
+    def literal(value: str, package: LockedPackage) -> Placed | None:
+        written = doc.string(value, package.start, package.end) if value else None
+        return doc.placed(written) if written else None
+
+    for url in indexes:
+        report(literal(url, LockedPackage("", "", 0)), index_hits(url, catalog))
+    for package in packages:
+        name = package.name_at or literal(package.name, package)
+        report(name, name_hits(package.name, package.extras, version_constraint(package.version), catalog))
+        report(literal(package.version, package), version_hits(package.version, catalog))
+        for index in package.indexes:
+            report(literal(index, package), index_hits(index, catalog))
+        for url in package.urls:
+            report(literal(url, package), requirement_hits(url, catalog))
+    return unique(found)
+
+
+def _locked_packages(data: dict[str, Any], doc: TomlText) -> list[LockedPackage]:
+    """`[[package]]` (uv, Poetry, PDM) or `[[packages]]` (pylock.toml) entries, in file order."""
+    table = "packages" if "packages" in data else "package"
+    entries = data.get(table) if isinstance(data.get(table), list) else []
+    spans = doc.elements((table,))
+    packages = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or index >= len(spans):
+            continue
+        source = entry.get("source") if isinstance(entry.get("source"), dict) else {}
+        indexes = [entry.get("index"), source.get("registry")]
+        urls = []
+        if source.get("type") == "legacy":  # Poetry: a package from a secondary index
+            indexes.append(source.get("url"))
+        elif source.get("type") in (None, "url"):  # uv `source = { url = ... }`, Poetry `type = "url"`
+            urls.append(source.get("url"))
+        packages.append(
+            LockedPackage(
+                name=str(entry.get("name", "")),
+                version=str(entry.get("version", "")),
+                start=spans[index][0],
+                end=spans[index][1],
+                indexes=tuple(i for i in indexes if isinstance(i, str)),
+                urls=tuple(u for u in urls if isinstance(u, str)),
+            )
+        )
+    return packages
+
+
+def _pipfile(data: dict[str, Any], doc: TomlText) -> tuple[list[LockedPackage], list[str]]:
+    """Pipfile: `[[source]]` indexes and the package tables (`[packages]`, `[dev-packages]`, ...)."""
+    packages = []
+    for category, table in data.items():
+        if category in ("source", "requires", "scripts", "pipenv") or not isinstance(table, dict):
+            continue
+        for name, spec in table.items():
+            key = doc.key((category,), name)
+            if key is None:
+                continue
+            spec = spec if isinstance(spec, dict) else {"version": spec}
+            extras = spec.get("extras") if isinstance(spec.get("extras"), list) else []
+            packages.append(
+                LockedPackage(
+                    name,
+                    spec["version"] if isinstance(spec.get("version"), str) else "",
+                    key[0],
+                    urls=_file_urls(spec),
+                    extras=tuple(e for e in extras if isinstance(e, str)),
+                    name_at=doc.key_placed((category,), name),
+                )
+            )
+    return _bounded(packages), _source_urls(data.get("source"))
+
+
+def _pipfile_lock(text: str, doc: TomlText) -> tuple[list[LockedPackage], list[str]]:
+    """Pipfile.lock (JSON): `_meta.sources` and the locked package sections."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UnparsableError(f"invalid JSON in Pipfile.lock: {exc.msg}; regenerate it with `pipenv lock`", exc.lineno) from exc
+    if not isinstance(data, dict):
+        raise UnparsableError("Pipfile.lock is not a JSON object; regenerate it with `pipenv lock`", 1)
+    packages = []
+    for category, table in data.items():
+        if category == "_meta" or not isinstance(table, dict):
+            continue
+        section = doc.string(category, take=False)
+        for name, spec in table.items():
+            key = doc.string(name, section.start if section else 0, take=False)
+            if key is None or not isinstance(spec, dict):
+                continue
+            version = spec["version"] if isinstance(spec.get("version"), str) else ""
+            packages.append(LockedPackage(name, version, key.start, urls=_file_urls(spec)))
+    meta = data.get("_meta")
+    return _bounded(packages), _source_urls(meta.get("sources") if isinstance(meta, dict) else None)
+
+
+def _bounded(packages: list[LockedPackage]) -> list[LockedPackage]:
+    """Each entry ends where the next one (in file order) begins."""
+    ordered = sorted(packages, key=lambda p: p.start)
+    return [replace(p, end=ordered[i + 1].start if i + 1 < len(ordered) else None) for i, p in enumerate(ordered)]
+
+
+def _source_urls(sources: Any) -> list[str]:
+    entries = sources if isinstance(sources, list) else []
+    return [s["url"] for s in entries if isinstance(s, dict) and isinstance(s.get("url"), str)]
+
+
+def _file_urls(spec: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(spec[key] for key in ("file", "path") if isinstance(spec.get(key), str) and "://" in spec[key])

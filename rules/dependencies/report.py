@@ -1,0 +1,131 @@
+"""Turn resolver hits in a string of a dependency file into findings at the right place.
+
+Every dependency format hands over strings (a requirements line, a TOML or YAML string, a
+Python string literal) whose characters sit somewhere in the file; `Placed` remembers where,
+so a hit's offsets become a span on the offending item's own line. The PyTorch wheel index
+and `+cuXXX` pins get a ROCm replacement computed for the torch release the file pins.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from packaging.version import Version
+
+from cudaudit.model import CUDA_API_TARGETS, TARGETS, Finding, Span
+from cudaudit.resolvers.requirements import INDEX, LOCAL_VERSION, PackageHit, index_location
+from cudaudit.resolvers.wheel_indexes import PYTORCH_WHEELS, TABLE_SOURCE, is_cuda_tag, rocm_indexes
+from cudaudit.rules.catalog import Catalog, Entry, build_finding
+from cudaudit.settings import AnalysisSettings
+
+_PYTORCH_CUDA_INDEX = re.compile(r"^download\.pytorch\.org/whl/(cu\d+)(?:/|$)")
+_CUDA_GROUP = re.compile(r"(?i)cuda|(?:^|[^a-z])cu\d|gpu|nvidia")
+"""An extra or dependency group named for CUDA: `cuda`, `cu121`, `gpu`, `nvidia-gpu`."""
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A string read from a file, and where its characters are.
+
+    `segments` lists (offset in `text`, line, 1-based column) for each physical line the
+    string spans: one for a string on one line, several for a requirements line continued
+    with a backslash.
+    """
+
+    text: str
+    segments: tuple[tuple[int, int, int], ...]
+
+    @classmethod
+    def at(cls, text: str, line: int, column: int) -> Placed:
+        return cls(text, ((0, line, column),))
+
+    def position(self, offset: int) -> tuple[int, int]:
+        start, line, column = next(s for s in reversed(self.segments) if s[0] <= offset)
+        return line, column + offset - start
+
+    def sub(self, start: int, end: int) -> Placed:
+        """The part [start, end) of the string, placed where it is."""
+        inside = tuple((offset - start, line, column) for offset, line, column in self.segments if start < offset < end)
+        return Placed(self.text[start:end], ((0, *self.position(start)), *inside))
+
+    def span(self, start: int, end: int) -> Span:
+        line, column = self.position(start)
+        end_line, end_column = self.position(max(start, end - 1))
+        return Span(line, column, end_line, end_column + (end > start))
+
+
+@dataclass(frozen=True)
+class DependencyContext:
+    """What a file says beyond one string: the torch release it pins, and whether a list is opt-in."""
+
+    torch: Version | None = None
+    quiet: frozenset[str] = frozenset()
+    """Targets on which these findings are at most notes (see `optional_group`)."""
+
+
+def optional_group(name: str) -> frozenset[str]:
+    """The targets that never install an extra or group named `name`, when it is named for CUDA.
+
+    `pip install .[cuda]` is opted into by NVIDIA users only; as with a `torch.cuda` guard in
+    code, a ROCm user may still pick a GPU extra, so ROCm keeps its severity.
+    """
+    return frozenset(TARGETS) - CUDA_API_TARGETS if _CUDA_GROUP.search(name) else frozenset()
+
+
+def findings(
+    placed: Placed,
+    hits: Iterable[PackageHit],
+    path: str,
+    catalog: Catalog,
+    settings: AnalysisSettings,
+    context: DependencyContext,
+) -> list[Finding]:
+    """One finding per hit the catalog knows, at the hit's place in the file."""
+    found = []
+    for hit in hits:
+        entry = catalog.lookup(hit.detector, hit.key)
+        if entry is None:
+            continue
+        entry = _for_torch_release(entry, hit, context.torch)
+        found.append(build_finding(entry, path, placed.span(hit.start, hit.end), hit.text, settings.targets, context.quiet))
+    return found
+
+
+def unique(found: Iterable[Finding]) -> list[Finding]:
+    """Findings without repeats of the same rule at the same place."""
+    return list({(f.rule, f.span): f for f in found}.values())
+
+
+def _for_torch_release(entry: Entry, hit: PackageHit, torch: Version | None) -> Entry:
+    """The entry with the ROCm replacement of a PyTorch CUDA index or pin for this torch release."""
+    if hit.detector == INDEX:
+        match = _PYTORCH_CUDA_INDEX.match(index_location(hit.text))
+        tag = match.group(1) if match else None
+    elif hit.detector == LOCAL_VERSION:
+        label = hit.text.lower().removeprefix("%2b").removeprefix("+")
+        tag = label if is_cuda_tag(label) else None
+    else:
+        tag = None
+    if tag is None or "rocm" not in entry.targets:
+        return entry
+    replacement = _rocm_replacement(tag, torch, pin=hit.detector == LOCAL_VERSION)
+    if replacement is None:
+        return entry
+    rocm = replace(entry.targets["rocm"], replacement=replacement, source=TABLE_SOURCE)
+    return replace(entry, targets={**entry.targets, "rocm": rocm})
+
+
+def _rocm_replacement(cuda_tag: str, torch: Version | None, pin: bool) -> str | None:
+    indexes = rocm_indexes(cuda_tag, torch)
+    if torch is not None and indexes:
+        (index,) = indexes
+        what = f"`+{index.tag}` builds from `{index.url}`" if pin else f"`{index.url}`"
+        note = "" if index.confirmed else "; listed in PyTorch's build matrix, not yet in its release notes"
+        return f"{what}, the ROCm index of torch {index.torch}{note}"
+    if not indexes:
+        return None
+    choices = ", ".join(f"{index.torch} → `{index.tag}`" for index in indexes)
+    label = "`+rocmX.Y` builds from " if pin else ""
+    return f"{label}`{PYTORCH_WHEELS}/rocmX.Y` for your torch release ({cuda_tag} builds: {choices})"

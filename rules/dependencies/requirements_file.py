@@ -1,0 +1,126 @@
+"""requirements*.txt / *.in / constraints files, pip-compile output included, in pip's own line format.
+
+pip joins a line ending in a backslash with the next one, drops `#` comments (at the start of a
+line or after whitespace), and reads each line as one option (`--index-url URL`, `-r file`) or
+one requirement followed by its own options (`--hash=sha256:...`). Each requirement goes
+through the shared resolver (`cudaudit.resolvers.requirements`), so a finding lands on the line
+that names the package, index or pin.
+
+`-r`/`-c` includes: each file reports what is written in it. An included file that the scan
+reads anyway (its name is a requirements file's) is not analysed again from here; one it would
+not read (`-r base.txt`) is analysed once per including file, under its own path. Included
+files also tell which torch release the including file installs, which the ROCm replacement of
+a CUDA index depends on (`-c constraints.txt` pinning `torch==2.3.1`).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from collections.abc import Iterator
+from pathlib import PurePath
+
+from cudaudit.engine import MAX_FILE_BYTES
+from cudaudit.filekinds import FileKind, classify
+from cudaudit.model import Finding
+from cudaudit.resolvers.requirements import INCLUDE_OPTIONS, parse_option, pinned_torch, requirement_hits
+from cudaudit.rules.catalog import Catalog
+from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, unique
+from cudaudit.settings import AnalysisSettings
+from cudaudit.source import UndecodableError, decode_text
+from cudaudit.suppressions import apply_suppressions
+
+_COMMENT = re.compile(r"(?:^|\s+)#.*$")
+_TRAILING_OPTIONS = re.compile(r"\s+--?[A-Za-z]")
+MAX_INCLUDE_DEPTH = 10
+
+
+def analyze_requirements(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+    """Findings in one requirements file and in the included files the scan would not read."""
+    lines = _lines(text)
+    included = list(_included(lines, path, {_key(path)}, depth=0))
+    requirements = [r for part in [lines, *(nested for _, _, nested in included)] for r in _requirements(part)]
+    context = DependencyContext(torch=pinned_torch(requirements))
+    found = _findings(lines, path, catalog, settings, context)
+    for include_path, include_text, nested in included:
+        if FileKind.REQUIREMENTS not in classify(PurePath(include_path)):
+            own = _findings(nested, include_path, catalog, settings, context)
+            found.extend(apply_suppressions(own, include_text, include_path, catalog, settings.targets))
+    return unique(found)
+
+
+def logical_lines(text: str) -> Iterator[Placed]:
+    """pip's logical lines, comments removed, each knowing where its characters are in the file."""
+    joined, segments = "", []
+    lines = text.split("\n")
+    for number, raw in enumerate(lines, start=1):
+        continued = raw.endswith("\\") and number < len(lines)
+        segments.append((len(joined), number, 1))
+        joined += raw[:-1] if continued else raw
+        if not continued:
+            yield Placed(_COMMENT.sub("", joined), tuple(segments))
+            joined, segments = "", []
+
+
+def _lines(text: str) -> list[Placed]:
+    return [line for line in logical_lines(text) if line.text.strip()]
+
+
+def _requirements(lines: list[Placed]) -> list[str]:
+    return [_requirement_part(line.text) for line in lines if not _is_option(line.text)]
+
+
+def _findings(
+    lines: list[Placed], path: str, catalog: Catalog, settings: AnalysisSettings, context: DependencyContext
+) -> list[Finding]:
+    found = []
+    for line in lines:
+        text = line.text if _is_option(line.text) else _requirement_part(line.text)
+        found.extend(findings(line, requirement_hits(text, catalog), path, catalog, settings, context))
+    return found
+
+
+def _is_option(line: str) -> bool:
+    return line.lstrip().startswith("-")
+
+
+def _requirement_part(line: str) -> str:
+    """The requirement of a line, without the options that follow it (`--hash=...`)."""
+    options = _TRAILING_OPTIONS.search(line)
+    return line[: options.start()] if options else line
+
+
+def _included(lines: list[Placed], path: str, seen: set[str], depth: int) -> Iterator[tuple[str, str, list[Placed]]]:
+    """(path, text, lines) of every file included from `lines`, recursively, each once."""
+    if depth >= MAX_INCLUDE_DEPTH:
+        return
+    for line in lines:
+        option = parse_option(line.text) if _is_option(line.text) else None
+        if option is None or option.name not in INCLUDE_OPTIONS.values() or not option.value or "://" in option.value:
+            continue
+        include_path = posixpath.normpath(posixpath.join(posixpath.dirname(path), option.value))
+        if _key(include_path) in seen:
+            continue
+        seen.add(_key(include_path))
+        text = _read(include_path)
+        if text is None:
+            continue
+        nested = _lines(text)
+        yield include_path, text, nested
+        yield from _included(nested, include_path, seen, depth + 1)
+
+
+def _read(path: str) -> str | None:
+    """An included file's text; None when it is missing, too large or not text (pip reports those)."""
+    try:
+        if os.path.getsize(path) > MAX_FILE_BYTES:
+            return None
+        with open(path, "rb") as handle:
+            return decode_text(handle.read())
+    except (OSError, UndecodableError):
+        return None
+
+
+def _key(path: str) -> str:
+    return os.path.normcase(os.path.abspath(path))

@@ -1,0 +1,183 @@
+"""Kubernetes manifests and Helm values: what schedules a workload onto NVIDIA GPUs.
+
+Any YAML that is not compose, a workflow or a conda environment lands here. Manifests
+(`apiVersion` + `kind`, many documents to a file) and Helm values share the shapes that
+matter, so both are read by shape rather than by schema: a key under a `limits:` or
+`requests:` mapping is a resource name, a key under `nodeSelector:` or a `matchExpressions`
+item's `key:` is a node label, a `tolerations` item's `key:` a taint, `runtimeClassName:`
+a runtime class, an `image:` (or Helm's `image: {repository: ...}`) an image, `env:` a
+container's variables. YAML that has none of these shapes is left alone.
+
+Helm chart templates are Go templates, not YAML, until rendered. When a file does not parse
+and holds `{{ ... }}` actions, the actions are blanked (keeping every line and column) and
+the rest is read; a template that still does not parse is reported as such.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from ruamel.yaml.nodes import Node, ScalarNode
+
+from cudaudit.model import Finding
+from cudaudit.rules.catalog import Catalog
+from cudaudit.rules.orchestration.images import parse_image
+from cudaudit.rules.orchestration.sites import Sites
+from cudaudit.rules.orchestration.yamldoc import (
+    entry,
+    get,
+    items,
+    load_documents,
+    mappings,
+    pair_span,
+    pairs,
+    scalar,
+)
+from cudaudit.settings import AnalysisSettings
+from cudaudit.source import UnparsableError
+
+RESOURCE = "k8s-resource"
+"""Detector: an extended resource requested or limited (`nvidia.com/gpu`)."""
+NODE_LABEL = "k8s-node-label"
+"""Detector: a node label a pod selects or requires (`nvidia.com/gpu.product`)."""
+TOLERATION = "k8s-toleration"
+"""Detector: the key of a taint a pod tolerates."""
+RUNTIME_CLASS = "k8s-runtime-class"
+"""Detector: a `runtimeClassName`."""
+GPU_STACK = "k8s-gpu-stack"
+"""Detector: a component of a vendor's GPU stack: an image, a Helm chart, a custom resource kind."""
+ENVIRONMENT = "k8s-env"
+"""Detector: a variable set in a container's `env`."""
+
+_QUOTA_SCOPES = ("requests.", "limits.")
+_TEMPLATE_ACTION = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+_TEMPLATE_START = re.compile(r"(?<!\$)\{\{")
+"""A Go template action; `${{ ... }}` is a GitHub Actions expression, which is plain YAML text."""
+
+Handler = Callable[[ScalarNode, Node, Sites], None]
+
+
+def analyze_manifest(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+    """Findings for one manifest or values file; raises UnparsableError for malformed YAML."""
+    sites = Sites(text, path, catalog, settings)
+    for document in _documents(text):
+        _custom_resource(document, sites)
+        for mapping in mappings(document):
+            for key, value in pairs(mapping):
+                handler = _HANDLERS.get(key.value)
+                if handler is not None:
+                    handler(key, value, sites)
+    return sites.findings()
+
+
+def _documents(text: str) -> list[Node]:
+    try:
+        return load_documents(text)
+    except UnparsableError as error:
+        if not _TEMPLATE_START.search(text):
+            raise
+        try:
+            return load_documents(_blank_template_actions(text))
+        except UnparsableError:
+            raise UnparsableError(
+                "a Go/Helm template that is not YAML until rendered: scan the output of `helm template` instead,"
+                " or exclude the file",
+                error.line,
+            ) from None
+
+
+def _blank_template_actions(text: str) -> str:
+    """Lines of nothing but actions (`{{- if ... }}`, `{{- /* ... */ -}}`) become blank lines,
+    other actions a placeholder scalar of the same width; line and column numbers stay."""
+    bare = _TEMPLATE_ACTION.sub(lambda m: "\n" * m.group().count("\n"), text).split("\n")
+    filled = _TEMPLATE_ACTION.sub(lambda m: re.sub(r"[^\n]", "x", m.group()), text).split("\n")
+    return "\n".join(line if rest.strip() else "" for rest, line in zip(bare, filled))
+
+
+def _custom_resource(document: Node, sites: Sites) -> None:
+    """An object of a vendor's own API group (`nvidia.com/v1` `ClusterPolicy`), or a RuntimeClass."""
+    api_version, kind = scalar(get(document, "apiVersion")), entry(document, "kind")
+    if api_version is None or kind is None or scalar(kind[1]) is None:
+        return
+    group = api_version.partition("/")[0] if "/" in api_version else ""
+    sites.report(GPU_STACK, f"{group}/{scalar(kind[1])}", pair_span(*kind))
+    handler = entry(document, "handler")
+    if scalar(kind[1]) == "RuntimeClass" and handler and scalar(handler[1]):
+        sites.report(GPU_STACK, f"RuntimeClass handler: {scalar(handler[1])}", pair_span(*handler))
+
+
+def _resources(_: ScalarNode, value: Node, sites: Sites) -> None:
+    for name, amount in pairs(value):
+        sites.report(RESOURCE, name.value, pair_span(name, amount))
+
+
+def _quota(_: ScalarNode, value: Node, sites: Sites) -> None:
+    """A ResourceQuota's `hard:` names resources with a scope: `requests.nvidia.com/gpu`."""
+    for name, amount in pairs(value):
+        for scope in _QUOTA_SCOPES:
+            if name.value.startswith(scope):
+                sites.report(RESOURCE, name.value.removeprefix(scope), pair_span(name, amount))
+
+
+def _node_selector(_: ScalarNode, value: Node, sites: Sites) -> None:
+    for label, wanted in pairs(value):
+        sites.report(NODE_LABEL, label.value, pair_span(label, wanted))
+
+
+def _match_expressions(_: ScalarNode, value: Node, sites: Sites) -> None:
+    for expression in items(value):
+        label = entry(expression, "key")
+        if label and scalar(label[1]):
+            sites.report(NODE_LABEL, scalar(label[1]), pair_span(*label))
+
+
+def _tolerations(_: ScalarNode, value: Node, sites: Sites) -> None:
+    for toleration in items(value):
+        taint = entry(toleration, "key")
+        if taint and scalar(taint[1]):
+            sites.report(TOLERATION, scalar(taint[1]), pair_span(*taint))
+
+
+def _runtime_class(key: ScalarNode, value: Node, sites: Sites) -> None:
+    if scalar(value):
+        sites.report(RUNTIME_CLASS, scalar(value), pair_span(key, value))
+
+
+def _image(key: ScalarNode, value: Node, sites: Sites) -> None:
+    """`image: nvcr.io/nvidia/k8s-device-plugin:v0.17.0`, or Helm's `image: {repository: ...}`."""
+    name_key, name = entry(value, "repository") or (key, value)
+    image = parse_image(scalar(name) or "")
+    if image is not None:
+        sites.report(GPU_STACK, image.keys, pair_span(name_key, name))
+
+
+def _chart(key: ScalarNode, value: Node, sites: Sites) -> None:
+    """A Helm chart by name, as Flux, Argo CD and helmfile write it (`nvidia/gpu-operator`)."""
+    name = (scalar(value) or "").rstrip("/").rpartition("/")[2]
+    if name:
+        sites.report(GPU_STACK, f"chart: {name}", pair_span(key, value))
+
+
+def _environment(_: ScalarNode, value: Node, sites: Sites) -> None:
+    """`env: [{name: X, value: ...}]` in a container, or `env: {X: ...}` in Helm values."""
+    for item in items(value):
+        name = entry(item, "name")
+        if name and scalar(name[1]):
+            sites.report(ENVIRONMENT, scalar(name[1]), pair_span(*name))
+    for name, setting in pairs(value):
+        sites.report(ENVIRONMENT, name.value, pair_span(name, setting))
+
+
+_HANDLERS: dict[str, Handler] = {
+    "limits": _resources,
+    "requests": _resources,
+    "hard": _quota,
+    "nodeSelector": _node_selector,
+    "matchExpressions": _match_expressions,
+    "tolerations": _tolerations,
+    "runtimeClassName": _runtime_class,
+    "image": _image,
+    "chart": _chart,
+    "env": _environment,
+}

@@ -1,0 +1,328 @@
+"""GitHub Actions workflows: jobs that only run on NVIDIA, and whether any job runs elsewhere.
+
+A job is tied to NVIDIA by where it runs (a runner label such as `gpu` or `a100`, a CUDA
+container image for the job or a service, as the Dockerfile rules' image tables know them)
+and by what it does (a CUDA toolkit setup action,
+`docker run --gpus`, `nvidia-smi` or `nvcc` in a `run:` script). Scripts are split into
+commands and words with the shell reader the Dockerfile analyzer uses, so a word in an
+`echo`, a comment or a quoted string is not a command.
+
+Every job is also given a verdict: CUDA, or portable (on CPU or ROCm), or neither. A job
+is ROCm when a runner label names ROCm or an AMD GPU (`rocm`, `mi300x`) or it runs in a
+`rocm/` image or maps `/dev/kfd`; CPU when every label is a GitHub-hosted runner
+(`ubuntu-latest`, `windows-2025`, `macos-15`; no GPU) and nothing in it needs CUDA; CUDA
+when a label, image, action or command above needs NVIDIA. A self-hosted runner labelled
+`cpu` is CPU too; one with no GPU, ROCm or CPU label is neither: nothing says what it is.
+Runner labels taken from the job's matrix (`runs-on: ${{ matrix.runner }}`) are read per
+matrix value. A job that calls a reusable workflow is judged by the runner it passes it
+(`with: {runner: ...}`), the convention of PyTorch's shared CI workflows.
+
+The repository question ("does any job run on CPU or ROCm?") spans every workflow, so it is
+answered twice: each file reports it at its first CUDA job's `runs-on` when that file has no
+CPU or ROCm job, and `summarise_workflows`, run once per scan, keeps that finding only in the
+first such file and only when no workflow in the scan has a CPU or ROCm job.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ruamel.yaml.nodes import Node, ScalarNode
+
+from cudaudit.model import Finding, Span
+from cudaudit.rules.catalog import Catalog
+from cudaudit.rules.containers.images import match_image
+from cudaudit.rules.containers.shell import Word, split_commands
+from cudaudit.rules.orchestration.images import parse_image
+from cudaudit.rules.orchestration.sites import Sites, find_entry
+from cudaudit.rules.orchestration.yamldoc import (
+    Positions,
+    entry,
+    get,
+    items,
+    load_documents,
+    node_span,
+    pair_span,
+    pairs,
+    scalar,
+    scalar_source,
+    scalars,
+)
+from cudaudit.settings import AnalysisSettings
+from cudaudit.source import UnparsableError
+
+IMAGE = "ci-image"
+"""Detector: the image of a job container or a service container."""
+CUDA_IMAGE = "cuda-image"
+"""Its key: an image the `[[image]]` tables of the container catalog know as a CUDA build."""
+RUNNER_LABEL = "ci-runner-label"
+"""Detector: a word of a runner label (`gpu` in `linux-gpu-a100`)."""
+ACTION = "ci-action"
+"""Detector: an action a step uses, lower case, without its `@ref`."""
+DOCKER_GPU = "ci-docker-gpu"
+"""Detector: how a `docker run` or a job container reaches GPUs (`--gpus`, `--runtime=nvidia`, `nvidia-docker`)."""
+TOOL = "ci-tool"
+"""Detector: the command a script runs."""
+JOB_TARGETS = "ci-job-targets"
+"""Detector: the repository-level verdict on what the jobs run on."""
+NO_PORTABLE_JOB = "no-cpu-or-rocm-job"
+
+GITHUB_HOSTED = re.compile(r"^(?:ubuntu|windows|macos)-[a-z0-9.-]+$")
+"""GitHub-hosted runner labels, which have no GPU: ubuntu-latest, ubuntu-24.04-arm, windows-2025,
+macos-15... (https://docs.github.com/en/actions/reference/runners/github-hosted-runners)."""
+_ROCM_WORDS = re.compile(r"^(?:rocm|amdgpu|radeon|instinct|mi\d{3}[a-z]?|gfx[0-9a-f]{3,4})$")
+"""Label words that name ROCm or an AMD GPU (`linux.rocm.gpu.2`, `mi300x`, `gfx942`); plain `amd` counts
+only beside a GPU word, since `amd64` and AMD CPUs are common labels too."""
+_CPU_WORD = "cpu"
+"""A self-hosted runner labelled `cpu` says what it is."""
+_MATRIX_VALUE = re.compile(r"^\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}$")
+_MAX_VARIANTS = 64
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_WRAPPERS = frozenset(
+    {"sudo", "time", "exec", "env", "nohup", "command", "watch", "timeout", "xargs",
+     "if", "then", "else", "elif", "do", "while", "until", "!", "{"}
+)
+"""Words before the command proper: `sudo nvidia-smi`, `if nvidia-smi; then`."""
+_CONTAINER_CLIS = frozenset({"docker", "podman", "nvidia-docker"})
+_CONTAINER_STARTS = frozenset({"run", "create"})
+_VALUED_OPTIONS = frozenset(
+    {"-v", "--volume", "-e", "--env", "--env-file", "-w", "--workdir", "-p", "--publish", "-u", "--user",
+     "--name", "--network", "--net", "--shm-size", "--ipc", "--entrypoint", "--mount", "--device",
+     "--group-add", "--security-opt", "--cap-add", "--cap-drop", "--runtime", "--gpus", "-l", "--label",
+     "--ulimit", "--platform", "--pull", "-h", "--hostname", "-m", "--memory", "--cpus", "--add-host",
+     "--tmpfs", "--log-driver", "--restart", "--pid", "--userns", "--volumes-from", "--cidfile"}
+)
+"""`docker run` options that take the next word as their value; the first other word is the image."""
+
+
+@dataclass(frozen=True)
+class JobVerdict:
+    """What one job runs on, and where it says so."""
+
+    runs_on: Span
+    cuda: bool
+    portable: bool
+
+
+@dataclass
+class _Needs:
+    """What a job's containers and steps need, whatever runner it lands on."""
+
+    cuda: bool = False
+    rocm: bool = False
+
+
+def analyze_workflow(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+    """Findings for one workflow; raises UnparsableError for malformed YAML."""
+    sites = Sites(text, path, catalog, settings)
+    jobs = read_jobs(text, sites)
+    first_cuda = next((job for job in jobs if job.cuda), None)
+    if first_cuda is not None and not any(job.portable for job in jobs):
+        sites.report(JOB_TARGETS, NO_PORTABLE_JOB, first_cuda.runs_on)
+    return sites.findings()
+
+
+def summarise_workflows(files: Sequence[tuple[str, str]], findings: list[Finding], catalog: Catalog) -> list[Finding]:
+    """Keep the repository-level finding once, in the first CUDA workflow, if no workflow runs on CPU or ROCm."""
+    verdict = catalog.lookup(JOB_TARGETS, NO_PORTABLE_JOB)
+    if verdict is None:
+        return findings
+    cuda_paths: list[str] = []
+    portable = False
+    for path, text in files:
+        try:
+            jobs = read_jobs(text, Sites(text, path, catalog, AnalysisSettings()))
+        except (UnparsableError, RecursionError):
+            continue  # reported by the file's own analysis
+        portable = portable or any(job.portable for job in jobs)
+        if any(job.cuda for job in jobs):
+            cuda_paths.append(path)
+    keep = min(cuda_paths) if cuda_paths and not portable else None
+    return [f for f in findings if f.rule != verdict.rule.id or f.path == keep]
+
+
+def read_jobs(text: str, sites: Sites) -> list[JobVerdict]:
+    """Report every CUDA site of a workflow's jobs to `sites`; the verdict on each job."""
+    positions = Positions(text)
+    verdicts = []
+    for document in load_documents(text):
+        for name, job in pairs(get(document, "jobs")):
+            verdicts.append(_Job(job, name, text, positions, sites).verdict())
+    return verdicts
+
+
+class _Job:
+    """One job, read once: its CUDA sites are reported as they are met, then its verdict is given."""
+
+    def __init__(self, job: Node, name: ScalarNode, text: str, positions: Positions, sites: Sites) -> None:
+        self.job = job
+        self.name = name
+        self.text = text
+        self.positions = positions
+        self.sites = sites
+        self.needs = _Needs()
+
+    def verdict(self) -> JobVerdict:
+        self._containers()
+        self._steps()
+        runs_on = self._runs_on()
+        cuda = portable = False
+        for labels in self._runner_variants(runs_on[1] if runs_on else None):
+            variant_cuda, variant_portable = self._variant(labels)
+            cuda, portable = cuda or variant_cuda, portable or variant_portable
+        return JobVerdict(pair_span(*runs_on) if runs_on else node_span(self.name), cuda, portable)
+
+    def _runs_on(self) -> tuple[ScalarNode, Node] | None:
+        """`runs-on:`, or for a job that calls a reusable workflow the runner it passes it.
+
+        The called workflow (often in another repository, such as pytorch/test-infra's
+        `linux_job_v2.yml`) runs on `${{ inputs.runner }}`; the caller's `with: runner:` (or
+        `runs-on:`) is the only place the label is written.
+        """
+        if get(self.job, "uses") is None:
+            return entry(self.job, "runs-on")
+        arguments = get(self.job, "with")
+        return entry(arguments, "runner") or entry(arguments, "runs-on")
+
+    def _containers(self) -> None:
+        """The job container (`container: image` or `container: {image, options}`) and `services`."""
+        containers = [found for found in [entry(self.job, "container")] if found]
+        containers.extend(pairs(get(self.job, "services")))
+        for key, container in containers:
+            image = (key, container) if scalar(container) is not None else entry(container, "image")
+            name = (scalar(image[1]) or "") if image else ""
+            reference = parse_image(name)
+            if reference is not None and reference.is_rocm:
+                self.needs.rocm = True
+            elif match_image(name) is not None and self.sites.report(IMAGE, CUDA_IMAGE, pair_span(*image)):
+                self.needs.cuda = True
+            options = get(container, "options")
+            if isinstance(options, ScalarNode) and scalar(options) is not None:
+                script, base = scalar_source(options, self.text)
+                for words in split_commands(script):
+                    self._container_options(words, base)
+
+    def _steps(self) -> None:
+        for step in items(get(self.job, "steps")):
+            uses = entry(step, "uses")
+            action = (scalar(uses[1]) or "").partition("@")[0].lower() if uses else ""
+            if action and self.sites.report(ACTION, action, pair_span(*uses)):
+                self.needs.cuda = True
+            run = get(step, "run")
+            if isinstance(run, ScalarNode) and scalar(run) is not None:
+                self._script(*scalar_source(run, self.text))
+
+    def _script(self, script: str, base: int) -> None:
+        for words in split_commands(script):
+            self._command(words, base)
+            for word in words:
+                for start, end in _substitutions(word, script):
+                    self._script(script[start:end], base + start)
+
+    def _command(self, words: list[Word], base: int) -> None:
+        first = _command_word(words)
+        if first is None:
+            return
+        word = words[first]
+        name = word.text.rpartition("/")[2]
+        span = self.positions.span(base + word.start, base + word.end)
+        if any([self.sites.report(TOOL, name, span), self.sites.report(DOCKER_GPU, name, span)]):
+            self.needs.cuda = True  # `nvidia-smi`, `nvcc`, or the `nvidia-docker` wrapper
+        rest = words[first + 1 :]
+        if rest and rest[0].text == "container":
+            rest = rest[1:]
+        if name in _CONTAINER_CLIS and rest and rest[0].text in _CONTAINER_STARTS:
+            self._container_options(_options_before_image(rest[1:]), base)
+
+    def _container_options(self, words: list[Word], base: int) -> None:
+        """`--gpus all`, `--gpus=all`, `--runtime=nvidia`; `--device /dev/kfd` makes the job ROCm."""
+        for at, word in enumerate(words):
+            flag, _, value = word.text.partition("=")
+            following = words[at + 1] if at + 1 < len(words) else None
+            if not value and following is not None and flag in ("--gpus", "--runtime"):
+                value, end = following.text, following.end
+            else:
+                end = word.end
+            if "/dev/kfd" in word.text:
+                self.needs.rocm = True
+            elif flag in ("--gpus", "--runtime"):
+                key = flag if flag == "--gpus" else f"{flag}={value}"
+                if self.sites.report(DOCKER_GPU, key, self.positions.span(base + word.start, base + end)):
+                    self.needs.cuda = True
+
+    def _runner_variants(self, runs_on: Node | None) -> list[list[ScalarNode]]:
+        """The label sets the job may run on: one per matrix value its `runs-on` names."""
+        labels = scalars(runs_on) or scalars(get(runs_on, "group")) + scalars(get(runs_on, "labels"))
+        matrix = get(get(self.job, "strategy"), "matrix")
+        variants: list[list[ScalarNode]] = [[]]
+        for label in labels:
+            choices = _matrix_values(label, matrix) or [[label]]
+            variants = [variant + choice for variant in variants for choice in choices][:_MAX_VARIANTS]
+        return variants
+
+    def _variant(self, labels: list[ScalarNode]) -> tuple[bool, bool]:
+        """(CUDA, portable) for the job on a runner with these labels."""
+        words = [_words(scalar(label) or "") for label in labels]
+        gpu = [find_entry(self.sites.catalog, RUNNER_LABEL, label_words) is not None for label_words in words]
+        flat = {word for label_words in words for word in label_words}
+        if self.needs.rocm or any(_ROCM_WORDS.match(word) for word in flat) or ("amd" in flat and any(gpu)):
+            return False, True
+        cuda = self.needs.cuda
+        for label, label_words, is_gpu in zip(labels, words, gpu):
+            if is_gpu:
+                cuda = self.sites.report(RUNNER_LABEL, label_words, node_span(label)) or cuda
+        hosted = bool(labels) and all(GITHUB_HOSTED.match((scalar(label) or "").lower()) for label in labels)
+        return cuda, (hosted or _CPU_WORD in flat) and not cuda
+
+
+def _words(label: str) -> list[str]:
+    """`linux.g5.4xlarge.nvidia.gpu` as `linux`, `g5`, `4xlarge`, `nvidia`, `gpu`: the catalog knows words."""
+    return [word for word in re.split(r"[^a-z0-9]+", label.lower()) if word]
+
+
+def _matrix_values(label: ScalarNode, matrix: Node | None) -> list[list[ScalarNode]]:
+    """`${{ matrix.runner }}` as the label sets its matrix lists, `include` entries too; [] when not one."""
+    found = _MATRIX_VALUE.match((scalar(label) or "").strip())
+    if found is None:
+        return []
+    values = items(get(matrix, found.group(1)))
+    values.extend(value for extra in items(get(matrix, "include")) if (value := get(extra, found.group(1))) is not None)
+    return [choice for value in values if (choice := scalars(value))]
+
+
+def _command_word(words: list[Word]) -> int | None:
+    """The index of the command a simple command runs, past assignments and wrappers."""
+    wrapped = False
+    for at, word in enumerate(words):
+        text = word.text
+        if text in _WRAPPERS or _ASSIGNMENT.match(text):
+            wrapped = wrapped or text in _WRAPPERS
+        elif not (wrapped and (text.startswith("-") or text[:1].isdigit())):
+            return at
+    return None
+
+
+def _options_before_image(words: list[Word]) -> list[Word]:
+    """The options of `docker run`: arguments after the image belong to the container's command."""
+    at = 0
+    while at < len(words) and words[at].text.startswith("-"):
+        takes_value = words[at].text in _VALUED_OPTIONS
+        at += 2 if takes_value else 1
+    return words[: min(at, len(words))]
+
+
+def _substitutions(word: Word, script: str) -> list[tuple[int, int]]:
+    """Script offsets of the commands inside `$( ... )` in a word, which the reader keeps as written."""
+    found = []
+    for match in re.finditer(r"\$\(", word.text):
+        start = word.offsets(match.start(), match.end())[0] + 2
+        if not script.startswith("$(", start - 2):
+            continue
+        depth, at = 1, start
+        while at < len(script) and depth:
+            depth += {"(": 1, ")": -1}.get(script[at], 0)
+            at += 1
+        found.append((start, at - 1 if depth == 0 else at))
+    return found

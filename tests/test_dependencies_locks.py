@@ -1,0 +1,253 @@
+"""Lock files and conda environments through the real CLI: package-entry lines, channels, bad input."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import scan_json, write
+from cudaudit.engine import FileTask, analyze_bytes
+from cudaudit.filekinds import FileKind
+from cudaudit.rules.catalog import load_catalog
+from cudaudit.settings import AnalysisSettings
+from test_dependencies import sites
+
+UV_LOCK = """\
+version = 1
+requires-python = ">=3.10"
+
+[[package]]
+name = "nvidia-cublas-cu12"
+version = "12.1.3.1"
+source = { registry = "https://pypi.org/simple" }
+wheels = [
+    { url = "https://files.pythonhosted.org/packages/nvidia_cublas_cu12-12.1.3.1-py3-none-manylinux1_x86_64.whl", hash = "sha256:ee53" },
+]
+
+[[package]]
+name = "torch"
+version = "2.3.1+cu121"
+source = { registry = "https://download.pytorch.org/whl/cu121" }
+dependencies = [
+    { name = "nvidia-cublas-cu12", marker = "platform_machine == 'x86_64'" },
+]
+wheels = [
+    { url = "https://download.pytorch.org/whl/cu121/torch-2.3.1%2Bcu121-cp311-cp311-linux_x86_64.whl", hash = "sha256:1" },
+]
+"""
+
+POETRY_LOCK = """\
+[[package]]
+name = "torch"
+version = "2.4.1+cu124"
+description = "Tensors and Dynamic neural networks in Python with strong GPU acceleration"
+optional = false
+python-versions = ">=3.8.0"
+files = [
+    {file = "torch-2.4.1+cu124-cp311-cp311-linux_x86_64.whl", hash = "sha256:2"},
+]
+
+[package.dependencies]
+filelock = "*"
+
+[package.source]
+type = "legacy"
+url = "https://download.pytorch.org/whl/cu124"
+reference = "pytorch-cu124"
+
+[[package]]
+name = "cupy-cuda12x"
+version = "13.3.0"
+description = "CuPy: NumPy & SciPy for GPU"
+optional = false
+python-versions = ">=3.9"
+files = []
+
+[metadata]
+lock-version = "2.0"
+"""
+
+PIPFILE = """\
+[[source]]
+url = "https://download.pytorch.org/whl/cu118"
+verify_ssl = true
+name = "pytorch"
+
+[packages]
+torch = {version = "==2.1.2+cu118", index = "pytorch"}
+"onnxruntime-gpu" = "*"
+numpy = "*"
+
+[requires]
+python_version = "3.10"
+"""
+
+PIPFILE_LOCK = """\
+{
+    "_meta": {
+        "sources": [
+            {"name": "pytorch", "url": "https://download.pytorch.org/whl/cu118", "verify_ssl": true}
+        ]
+    },
+    "default": {
+        "numpy": {"hashes": ["sha256:1"], "version": "==1.26.4"},
+        "nvidia-nccl-cu11": {"hashes": ["sha256:2"], "version": "==2.19.3"},
+        "torch": {"hashes": ["sha256:3"], "index": "pytorch", "version": "==2.1.2+cu118"}
+    },
+    "develop": {}
+}
+"""
+
+PYLOCK = """\
+lock-version = "1.0"
+created-by = "uv"
+
+[[packages]]
+name = "torch"
+version = "2.5.1+cu124"
+index = "https://download.pytorch.org/whl/cu124"
+
+[[packages.wheels]]
+url = "https://download.pytorch.org/whl/cu124/torch-2.5.1%2Bcu124-cp311-cp311-linux_x86_64.whl"
+
+[[packages]]
+name = "numpy"
+version = "2.1.3"
+index = "https://pypi.org/simple"
+"""
+
+PDM_LOCK = """\
+[metadata]
+groups = ["default"]
+
+[[package]]
+name = "xformers"
+version = "0.0.28.post1"
+summary = "XFormers: A collection of composable Transformer building blocks."
+dependencies = ["torch==2.4.1", "numpy"]
+files = [
+    {file = "xformers-0.0.28.post1-cp311-cp311-manylinux_2_28_x86_64.whl", hash = "sha256:4"},
+]
+"""
+
+
+def test_each_lock_format_reports_the_lines_of_its_package_entries(cli, tmp_path):
+    for name, text in [("uv.lock", UV_LOCK), ("poetry.lock", POETRY_LOCK), ("Pipfile", PIPFILE),
+                       ("Pipfile.lock", PIPFILE_LOCK), ("pylock.toml", PYLOCK), ("pdm.lock", PDM_LOCK)]:
+        write(tmp_path / name, text)
+    report = scan_json(cli)
+    assert report["errors"] == []
+    assert sites(report, "uv.lock") == [
+        (5, 9, 27, "CDA603", "warning"),
+        (14, 17, 23, "CDA602", "error"),
+        (15, 24, 62, "CDA601", "error"),
+    ]
+    assert sites(report, "poetry.lock") == [
+        (3, 17, 23, "CDA602", "error"),
+        (16, 8, 46, "CDA601", "error"),
+        (20, 9, 21, "CDA604", "error"),
+    ]
+    assert sites(report, "Pipfile") == [
+        (2, 8, 46, "CDA601", "error"),
+        (7, 28, 34, "CDA602", "error"),
+        (8, 2, 17, "CDA604", "error"),
+    ]
+    assert sites(report, "Pipfile.lock") == [
+        (4, 41, 79, "CDA601", "error"),
+        (9, 10, 26, "CDA603", "warning"),
+        (10, 82, 88, "CDA602", "error"),
+    ]
+    assert sites(report, "pylock.toml") == [(6, 17, 23, "CDA602", "error"), (7, 10, 48, "CDA601", "error")]
+    assert sites(report, "pdm.lock") == [(5, 9, 17, "CDA604", "error")]
+    torch = [f for f in report["findings"] if f["path"] == "uv.lock" and f["rule"] == "CDA601"][0]
+    assert "rocm6.0" in torch["targets"]["rocm"]["replacement"]
+
+
+def test_malformed_lock_files_are_one_error_each(cli, tmp_path):
+    write(tmp_path / "uv.lock", '[[package]]\nname = "nvidia-cublas-cu12\n')
+    write(tmp_path / "Pipfile.lock", '{"default": {"nvidia-cublas-cu12": }\n')
+    write(tmp_path / "requirements.txt", "pycuda\n")
+    report = scan_json(cli)
+    assert {(e["path"], e["line"]) for e in report["errors"]} == {("uv.lock", 2), ("Pipfile.lock", 1)}
+    assert [f["path"] for f in report["findings"]] == ["requirements.txt"]
+
+
+ENVIRONMENT = """\
+# conda env create -f environment.yml
+name: train
+channels:
+  - pytorch
+  - nvidia
+  - "https://conda.anaconda.org/nvidia/label/cuda-12.1.0"
+  - conda-forge
+dependencies:
+  - python=3.10
+  - pytorch=2.1.2
+  - pytorch-cuda=12.1
+  - "pytorch::torchvision=0.16.2=py310_cu121"
+  - conda-forge::pytorch=2.4.1=cuda118_py310h1234567_300
+  - nvidia::cuda-nvcc=12.1
+  - numpy>=1.24
+  # - cudatoolkit=11.8
+  - cpuonly
+  - pip
+  - pip:
+      - --extra-index-url https://download.pytorch.org/whl/cu121
+      - xformers==0.0.23.post1
+"""
+
+
+def test_conda_channels_packages_builds_and_pip_list(cli, tmp_path):
+    write(tmp_path / "environment.yml", ENVIRONMENT)
+    report = scan_json(cli)
+    assert report["errors"] == []
+    assert sites(report, "environment.yml") == [
+        (5, 5, 11, "CDA607", "warning"),
+        (6, 6, 57, "CDA607", "warning"),
+        (11, 5, 17, "CDA605", "error"),
+        (12, 34, 45, "CDA606", "error"),
+        (13, 32, 57, "CDA606", "error"),
+        (14, 5, 11, "CDA607", "warning"),
+        (14, 13, 22, "CDA605", "error"),
+        (20, 27, 65, "CDA601", "error"),
+        (21, 9, 17, "CDA604", "error"),
+    ]
+    index = [f for f in report["findings"] if f["rule"] == "CDA601"][0]
+    assert "rocm5.6" in index["targets"]["rocm"]["replacement"]  # pytorch=2.1.2 from the conda list
+
+
+def test_malformed_yaml_is_one_error_and_tags_never_run_anything(cli, tmp_path):
+    write(tmp_path / "environment.yml", "dependencies:\n  - pytorch-cuda=12.1\n  - [unclosed\n")
+    write(
+        tmp_path / "envs" / "environment-tags.yml",
+        "dependencies:\n  - !!python/object/apply:os.system ['touch ran']\n  - pytorch-cuda=12.1\n",
+    )
+    report = scan_json(cli)
+    (error,) = report["errors"]
+    assert (error["path"], error["line"]) == ("environment.yml", 4) and "invalid YAML" in error["message"]
+    assert sites(report, "envs/environment-tags.yml") == [(3, 5, 17, "CDA605", "error")]
+    assert not (tmp_path / "ran").exists()
+
+
+def test_yaml_that_is_not_an_environment_is_quietly_skipped(cli, tmp_path):
+    write(tmp_path / "environment.yml", "- just\n- a list of nvidia things\n")
+    write(tmp_path / "conda-build.yaml", "channels: nvidia\ndependencies: {pytorch-cuda: 1}\n")
+    report = scan_json(cli)
+    assert report["errors"] == [] and report["findings"] == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from([(FileKind.LOCKFILE, "uv.lock"), (FileKind.LOCKFILE, "Pipfile.lock"), (FileKind.PYPROJECT, "pyproject.toml"),
+                     (FileKind.CONDA, "environment.yml"), (FileKind.SETUP, "setup.cfg"), (FileKind.REQUIREMENTS, "requirements.txt")]),
+    st.lists(
+        st.sampled_from(["[[package]]", "\n", "name = ", '"torch"', "'", '"""', "version", '"2.3.1+cu121"', "{", "}", "[", "]",
+                         ",", ":", "- ", "nvidia", "pytorch-cuda=12.1", "#", "=", "cuda", "dependencies", "pip:", "  ", "\\", "é"]),
+    ).map("".join),
+)
+def test_dependency_analyzers_never_raise(kind_and_name, text):
+    kind, name = kind_and_name
+    task = FileTask(name, name, (kind,), frozenset(load_catalog().rules))
+    findings, errors = analyze_bytes(text.encode(), task, AnalysisSettings())
+    assert not any("internal error" in e.message for e in errors), errors
+    assert not (findings and errors)

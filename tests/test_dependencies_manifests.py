@@ -1,0 +1,160 @@
+"""pyproject.toml, setup.py and setup.cfg through the real CLI: positions, extras, bad input."""
+
+from __future__ import annotations
+
+from conftest import scan_json, write
+from test_dependencies import sites
+
+PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=68"]
+
+[project]
+name = "demo"
+# "cupy-cuda12x" in a comment is no dependency
+dependencies = [
+    "torch==2.4.1",
+    "pynvml>=11.5",
+]
+
+[project.optional-dependencies]
+cuda = ["cupy-cuda12x>=13"]
+serve = ["onnxruntime-gpu==1.18.0"]
+
+[dependency-groups]
+gpu = ["flash-attn==2.6.3", {include-group = "serve"}]
+
+[tool.uv.sources]
+torch = [{ index = "pytorch-cu124", marker = "sys_platform == 'linux'" }]
+torchaudio = { url = "https://download.pytorch.org/whl/cu124/torchaudio-2.4.1%2Bcu124-cp311-cp311-linux_x86_64.whl" }
+
+[[tool.uv.index]]
+name = "pytorch-cu124"
+url = "https://download.pytorch.org/whl/cu124"
+explicit = true
+"""
+
+
+def test_pyproject_dependencies_extras_groups_and_uv_indexes(cli, tmp_path):
+    write(tmp_path / "pyproject.toml", PYPROJECT)
+    report = scan_json(cli)
+    assert report["errors"] == []
+    assert sites(report, "pyproject.toml") == [
+        (9, 6, 12, "CDA604", "error"),
+        (13, 10, 22, "CDA604", "warning"),
+        (14, 11, 26, "CDA604", "error"),
+        (17, 9, 19, "CDA604", "warning"),
+        (21, 23, 115, "CDA601", "error"),
+        (21, 78, 86, "CDA602", "error"),
+        (25, 8, 46, "CDA601", "error"),
+    ]
+    index = [f for f in report["findings"] if f["line"] == 25][0]
+    assert "rocm6.1" in index["targets"]["rocm"]["replacement"]  # torch 2.4 pinned in [project]
+
+
+def test_an_extra_named_for_cuda_is_a_note_where_nobody_installs_it(cli, tmp_path):
+    write(tmp_path / "pyproject.toml", '[project]\nname = "x"\n[project.optional-dependencies]\ncu121 = ["pycuda"]\n')
+    assert sites(scan_json(cli, "--target", "cpu"), "pyproject.toml") == [(4, 11, 17, "CDA604", "note")]
+    assert sites(scan_json(cli, "--target", "rocm"), "pyproject.toml") == [(4, 11, 17, "CDA604", "error")]
+
+
+def test_poetry_dependencies_and_sources(cli, tmp_path):
+    write(
+        tmp_path / "pyproject.toml",
+        '[tool.poetry.dependencies]\n'
+        'python = "^3.10"\n'
+        'bitsandbytes = "^0.43"\n'
+        '"jax" = { version = "0.4.30", extras = ["cuda12"] }\n'
+        'torch = { version = "2.4.1+cu124", source = "pytorch" }\n'
+        'numpy = "^1.26"\n'
+        '\n'
+        '[tool.poetry.group.gpu.dependencies]\n'
+        'nvidia-ml-py = "^12.535"\n'
+        '\n'
+        '[[tool.poetry.source]]\n'
+        'name = "pytorch"\n'
+        'url = "https://download.pytorch.org/whl/cu124"\n'
+        'priority = "explicit"\n',
+    )
+    report = scan_json(cli)
+    assert sites(report, "pyproject.toml") == [
+        (3, 1, 13, "CDA604", "error"),
+        (4, 2, 5, "CDA604", "error"),
+        (5, 27, 33, "CDA602", "error"),
+        (9, 1, 13, "CDA604", "error"),
+        (13, 8, 46, "CDA601", "error"),
+    ]
+
+
+def test_malformed_toml_is_one_error_and_the_scan_goes_on(cli, tmp_path):
+    write(tmp_path / "broken" / "pyproject.toml", '[project]\nname = "x"\ndependencies = ["cupy-cuda12x",\n[tool\n')
+    write(tmp_path / "good" / "requirements.txt", "cupy-cuda12x\n")
+    report = scan_json(cli)
+    (error,) = report["errors"]
+    assert error["path"] == "broken/pyproject.toml" and error["line"] == 4 and "invalid TOML" in error["message"]
+    assert [f["path"] for f in report["findings"]] == ["good/requirements.txt"]
+
+
+def test_setup_py_is_read_statically_and_never_run(cli, tmp_path):
+    marker = tmp_path / "ran"
+    write(
+        tmp_path / "setup.py",
+        "from setuptools import setup\n"
+        f"open({str(marker)!r}, 'w').write('x')\n"
+        'GPU = ["cupy-cuda12x>=12", "pynvml"]\n'
+        "\n"
+        "setup(\n"
+        '    name="demo",\n'
+        "    install_requires=[\n"
+        '        "torch==2.3.1+cu121",\n'
+        "        'numpy',\n"
+        "    ] + open('requirements.txt').read().split(),\n"
+        '    extras_require={"cuda": GPU, "serve": """\n'
+        "        onnxruntime-gpu==1.18.0  # fast\n"
+        "        fastapi\n"
+        '    """},\n'
+        ")\n",
+    )
+    report = scan_json(cli)
+    assert not marker.exists()
+    assert sites(report, "setup.py") == [
+        (3, 9, 21, "CDA604", "warning"),
+        (3, 29, 35, "CDA604", "error"),
+        (12, 9, 24, "CDA604", "error"),
+    ]
+
+
+def test_setup_py_literal_install_requires(cli, tmp_path):
+    write(tmp_path / "setup.py", 'import setuptools\nsetuptools.setup(install_requires=["torch==2.3.1+cu121", "numpy"])\n')
+    assert sites(scan_json(cli), "setup.py") == [(2, 49, 55, "CDA602", "error")]
+
+
+def test_setup_cfg_install_requires_and_extras(cli, tmp_path):
+    write(
+        tmp_path / "setup.cfg",
+        "[metadata]\nname = demo\n\n[options]\ninstall_requires =\n    torch==2.3.1\n    tensorrt==10.0.1  # inference\n"
+        "python_requires = >=3.10\n\n[options.extras_require]\ngpu = faiss-gpu==1.7.2\n",
+    )
+    report = scan_json(cli)
+    assert sites(report, "setup.cfg") == [(7, 5, 13, "CDA604", "error"), (11, 7, 16, "CDA604", "error")]
+    faiss = [f for f in report["findings"] if f["line"] == 11][0]
+    assert "faiss-cpu" in faiss["targets"]["cpu"]["replacement"]
+
+
+def test_malformed_setup_cfg_is_one_error(cli, tmp_path):
+    write(tmp_path / "setup.cfg", "install_requires = cupy-cuda12x\n")
+    (error,) = scan_json(cli)["errors"]
+    assert error["path"] == "setup.cfg" and error["line"] == 1
+
+
+def test_a_cuda_index_selected_only_for_a_gpu_extra_is_opt_in(cli, tmp_path):
+    write(
+        tmp_path / "pyproject.toml",
+        '[project]\nname = "x"\n[project.optional-dependencies]\ncpu = ["torch>=2.3"]\ngpu = ["torch>=2.3"]\n\n'
+        "[tool.uv.sources]\n"
+        'torch = [{ index = "pytorch-cpu", extra = "cpu" }, { index = "pytorch-cu121", extra = "gpu" }]\n\n'
+        '[[tool.uv.index]]\nname = "pytorch-cpu"\nurl = "https://download.pytorch.org/whl/cpu"\nexplicit = true\n\n'
+        '[[tool.uv.index]]\nname = "pytorch-cu121"\nurl = "https://download.pytorch.org/whl/cu121"\nexplicit = true\n',
+    )
+    assert sites(scan_json(cli, "--target", "cpu"), "pyproject.toml") == [(17, 8, 46, "CDA601", "note")]
+    assert sites(scan_json(cli, "--target", "rocm"), "pyproject.toml") == [(17, 8, 46, "CDA601", "error")]
