@@ -229,6 +229,7 @@ FIX_EXAMPLES = """[bold]Examples[/]
   cudaudit fix --diff                  show what would change, write nothing
   cudaudit fix                         apply the safe fixes
   cudaudit fix --unsafe-fixes src/     also the fixes that need a review
+  cudaudit fix -t cpu --unsafe-fixes   also requirements and images, for CPU
   cudaudit fix --branch cudaudit/fixes --pr-body pr.md --open-pr
 """
 
@@ -269,7 +270,7 @@ def fix_command(
 ) -> None:
     """Rewrite CUDA-only code into device-agnostic PyTorch that still runs the same on CUDA.
 
-    Safe fixes keep a CUDA machine's behaviour exactly; unsafe ones (for example `.cuda()` on an object that may not be a tensor) apply only with --unsafe-fixes. Files are written atomically, with their encoding, newlines and permissions kept; a file whose result would not parse is left alone.
+    Safe fixes keep a CUDA machine's behaviour exactly; unsafe ones (for example `.cuda()` on an object that may not be a tensor) apply only with --unsafe-fixes. Requirements files, pyproject.toml and Dockerfiles are rewritten only for one named target (--target rocm or --target cpu), as unsafe fixes. Files are written atomically, with their encoding, newlines and permissions kept; a file whose result would not parse is left alone.
 
     Exit status: 0 nothing left to fix or report, 1 findings remain (or, with --diff, there are changes), 2 usage or internal error.
     """
@@ -279,7 +280,7 @@ def fix_command(
     session = _session(paths, target, select, ignore, config, jobs, torch_version)
     try:
         result = run_scan(session, err)
-        report = run_fixes(result, unsafe_fixes, session.torch_version, write=not diff)
+        report = run_fixes(result, unsafe_fixes, session.torch_version, write=not diff, targets=session.targets)
     except Exception as exc:  # noqa: BLE001 - no traceback reaches the user
         raise _fail(f"internal error: {type(exc).__name__}: {exc}; please report it") from None
     if diff:
@@ -302,7 +303,7 @@ def _fix_on_branch(
         return run_scan(box["session"], err)
 
     def fix(result: ScanResult) -> FixReport:
-        return run_fixes(result, unsafe, box["session"].torch_version, write=True)
+        return run_fixes(result, unsafe, box["session"].torch_version, write=True, targets=box["session"].targets)
 
     try:
         outcome = fix_on_branch(branch, allow_dirty, commit_message, scan, fix)

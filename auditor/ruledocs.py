@@ -5,6 +5,7 @@ Both come from the same Markdown, so the reference can never drift from the rule
 
 from __future__ import annotations
 
+from cudaudit.model import TARGETS
 from cudaudit.rules.catalog import Catalog, Rule
 
 _FENCES = {
@@ -59,11 +60,20 @@ def rule_markdown(rule: Rule, heading: str = "#") -> str:
     if rule.clean:
         parts += ["**Not flagged:**", "", f"```{fence}", rule.clean[0].strip(), "```", ""]
     if rule.fix is not None:
-        parts += [f"**Fix:** {rule.fix.safety.value} (`cudaudit fix`{' --unsafe-fixes' if rule.fix.safety.value == 'unsafe' else ''}).", ""]
-    for before, after in rule.fixed[:1]:
-        parts += [f"```{fence}", "# before", before.strip(), "", "# after", after.strip(), "```", ""]
+        parts += [f"**Fix:** {rule.fix.safety.value} (`{_fix_command(rule)}`).", ""]
+    for example in rule.fixed[:1]:
+        after = f"# after --target {example.target}" if example.target else "# after"
+        parts += [f"```{fence}", "# before", example.before.strip(), "", after, example.after.strip(), "```", ""]
     parts += [f"Suppress one line with `# cudaudit: ignore[{rule.id}]`.", ""]
     return "\n".join(parts)
+
+
+def _fix_command(rule: Rule) -> str:
+    """How a user asks for the rule's fix: dependency and Dockerfile fixes need one target."""
+    unsafe = " --unsafe-fixes" if rule.fix is not None and rule.fix.safety.value == "unsafe" else ""
+    targets = sorted({example.target for example in rule.fixed if example.target}, key=TARGETS.index)
+    target = f" --target {'|'.join(targets)}" if targets else ""
+    return f"cudaudit fix{target}{unsafe}"
 
 
 def reference_markdown(catalog: Catalog) -> str:

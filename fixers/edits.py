@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cudaudit.model import Finding
+
+
+@dataclass
+class FixedText:
+    """A file's text after its fixes, as a fixer of any file kind returns it."""
+
+    text: str
+    applied: list[Finding] = field(default_factory=list)
+    conflicting: list[Finding] = field(default_factory=list)
+    error: str | None = None
+    """Why nothing was changed, when the result would not have parsed as the file's kind."""
 
 
 @dataclass

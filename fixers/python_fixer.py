@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
 
 from packaging.version import Version
 
-from cudaudit.fixers.edits import apply_edits
+from cudaudit.fixers.edits import FixedText, apply_edits
 from cudaudit.fixers.python_module import meet_module_needs
 from cudaudit.model import Finding
-
-
-@dataclass
-class FixedText:
-    text: str
-    applied: list[Finding] = field(default_factory=list)
-    conflicting: list[Finding] = field(default_factory=list)
-    error: str | None = None
-    """Why nothing was changed, when the result would not have been valid Python."""
 
 
 def fix_python(text: str, findings: list[Finding], torch_version: Version | None) -> FixedText:

@@ -15,9 +15,13 @@ import tokenize
 from pathlib import Path
 
 
-def encode_like(original: bytes, text: str) -> bytes:
-    """`text` (with `\\n` newlines) encoded the way `original` was: its encoding, BOM and newlines."""
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(original).readline)
+def encode_like(original: bytes, text: str, encoding: str | None = None) -> bytes:
+    """`text` (with `\\n` newlines) encoded the way `original` was: its encoding, BOM and newlines.
+
+    `encoding` is the one the file was decoded with; None reads it as Python would (BOM, coding cookie).
+    """
+    if encoding is None:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(original).readline)
     if encoding == "utf-8-sig":
         encoding = "utf-8"
     if b"\r\n" in original:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any, Iterable
@@ -46,10 +46,27 @@ class Example:
 
 @dataclass(frozen=True)
 class FixPolicy:
-    """Which codemod rewrites a key's sites (`rules/python/fixes.py` names them), and how safely."""
+    """Which codemod rewrites a key's sites, and how safely.
+
+    Python kinds are the builders of `rules/python/fixes.py`; dependency and Dockerfile kinds
+    (`cudaudit.rules.dependencies.fixes.TEXT_FIX_KINDS`) rewrite for one named target, with
+    `to` giving, per target, what replaces the key where no table computes it (a drop-in
+    package, an image template with `{placeholders}`).
+    """
 
     kind: str
     safety: Safety
+    to: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FixExample:
+    """A rule's fix shown on code: `after` is `before` fixed with --unsafe-fixes (and `--target target`)."""
+
+    before: str
+    after: str
+    target: str | None = None
+    """The one target a dependency or Dockerfile fix is made for; None for Python fixes."""
 
 
 @dataclass(frozen=True)
@@ -75,8 +92,8 @@ class Rule:
     also_kinds: tuple[str, ...] = ()
     """Further file kinds whose analyzers report this rule; their prefilter uses its triggers too."""
     fix: FixPolicy | None = None
-    fixed: tuple[tuple[str, str], ...] = ()
-    """Examples of the fix: (code before, code after `cudaudit fix --unsafe-fixes`)."""
+    fixed: tuple[FixExample, ...] = ()
+    """Examples of the fix, checked by the tests."""
 
 
 @dataclass(frozen=True)
@@ -263,7 +280,7 @@ def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:
             example_path=examples.get("path"),
             also_kinds=also_kinds,
             fix=_parse_fix(where, raw.get("fix")),
-            fixed=tuple((pair["before"], pair["after"]) for pair in examples.get("fixed", ())),
+            fixed=tuple(_parse_fixed(where, pair) for pair in examples.get("fixed", ())),
         )
     except KeyError as exc:
         raise CatalogError(f"{where}: missing field {exc}") from exc
@@ -309,13 +326,29 @@ def _parse_targets(where: str, raw: dict[str, Any]) -> dict[str, Portability]:
 
 
 def _parse_fix(where: str, raw: dict[str, str] | bool | None) -> FixPolicy | None:
-    """`fix = { kind = "guard", safety = "safe" }`; `fix = false` on an entry turns the rule's off."""
+    """`fix = { kind = "guard", safety = "safe" }`; `fix = false` on an entry turns the rule's off.
+
+    Other keys name targets: `fix = { kind = "drop-in", cpu = "onnxruntime" }`."""
     if not raw:
         return None
     try:
-        return FixPolicy(raw["kind"], Safety(raw.get("safety", "unsafe")))
-    except (KeyError, ValueError, TypeError) as exc:
+        to = {name: value for name, value in raw.items() if name not in ("kind", "safety")}
+        unknown = set(to) - set(TARGETS)
+        if unknown:
+            raise ValueError(f"unknown key(s) {sorted(unknown)}: expected kind, safety or a target")
+        return FixPolicy(raw["kind"], Safety(raw.get("safety", "unsafe")), to)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise CatalogError(f"{where}: fix: {exc}") from exc
+
+
+def _parse_fixed(where: str, raw: dict[str, str]) -> FixExample:
+    target = raw.get("target")
+    if target is not None and target not in TARGETS:
+        raise CatalogError(f"{where}: fixed example: unknown target {target!r}")
+    try:
+        return FixExample(raw["before"], raw["after"], target)
+    except KeyError as exc:
+        raise CatalogError(f"{where}: fixed example: missing field {exc}") from exc
 
 
 def _parse_example(raw: str | dict[str, str]) -> Example:

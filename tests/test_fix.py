@@ -13,13 +13,15 @@ from cudaudit.fixers.python_fixer import fix_python
 from cudaudit.model import Edit, Fix, Safety, Span
 from cudaudit.resolvers.torch_pin import project_torch_version
 from cudaudit.rules.catalog import load_catalog
+from cudaudit.rules.dependencies.fixes import TEXT_FIX_KINDS
 from cudaudit.rules.python.fixes import FIX_KINDS
 
 CATALOG = load_catalog()
 FIXED = [
-    pytest.param(rule.id, before, after, id=f"{rule.id}-fixed-{i}")
+    pytest.param(rule.id, example.before, example.after, id=f"{rule.id}-fixed-{i}")
     for rule in CATALOG.rules.values()
-    for i, (before, after) in enumerate(rule.fixed)
+    if rule.kind == "python"
+    for i, example in enumerate(rule.fixed)
 ]
 LOCKED = (
     "import torch\n\n"
@@ -47,7 +49,7 @@ def test_every_fix_policy_names_a_fixer_and_has_an_example():
     assert all(entry.fix.kind in FIX_KINDS for entry in entries)
     for rule in CATALOG.rules.values():
         if rule.fix is not None:
-            assert rule.fix.kind in FIX_KINDS
+            assert rule.fix.kind in (FIX_KINDS if rule.kind == "python" else TEXT_FIX_KINDS)
             assert rule.fixed, f"{rule.id} has a fix but no before/after example"
 
 

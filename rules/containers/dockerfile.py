@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache
 
-from cudaudit.model import Finding
+from cudaudit.model import Finding, Fix
 from cudaudit.resolvers.requirements import PackageHit, best_key, index_hits, pinned_torch, requirement_hits
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
 from cudaudit.rules.containers.commands import (
@@ -30,9 +30,11 @@ from cudaudit.rules.containers.commands import (
     pip_install,
     system_packages,
 )
+from cudaudit.rules.containers.fixes import image_fix
 from cudaudit.rules.containers.images import fill_targets, match_image
 from cudaudit.rules.containers.instructions import Instruction, parse_dockerfile
 from cudaudit.rules.containers.shell import Word, split_commands
+from cudaudit.rules.dependencies.fixes import FixTarget
 from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, unique
 from cudaudit.settings import AnalysisSettings
 
@@ -59,18 +61,24 @@ class _Scan:
     path: str
     catalog: Catalog
     settings: AnalysisSettings
+    fix: FixTarget | None = None
+    """The one target to attach fixes for (`cudaudit fix --target`)."""
     found: list[Finding] = field(default_factory=list)
     pip_hits: list[tuple[Placed, PackageHit]] = field(default_factory=list)
     requirements: list[str] = field(default_factory=list)
 
-    def report(self, entry: Entry | None, placed: Placed, start: int, end: int, text: str) -> None:
+    def report(
+        self, entry: Entry | None, placed: Placed, start: int, end: int, text: str, fix: Fix | None = None
+    ) -> None:
         if entry is not None:
             span = placed.span(start, end)
-            self.found.append(build_finding(entry, self.path, span, text, self.settings.targets))
+            self.found.append(build_finding(entry, self.path, span, text, self.settings.targets, fix=fix))
 
-    def report_word(self, entry: Entry | None, placed: Placed, word: Word, start: int, end: int) -> None:
+    def report_word(
+        self, entry: Entry | None, placed: Placed, word: Word, start: int, end: int, fix: Fix | None = None
+    ) -> None:
         """A finding on `word.text[start:end]`, wherever quotes or expansions put those characters."""
-        self.report(entry, placed, *word.offsets(start, end), word.text[start:end])
+        self.report(entry, placed, *word.offsets(start, end), word.text[start:end], fix)
 
     def pip(self, placed: Placed, word: Word, hits: Iterable[PackageHit], shift: int = 0) -> None:
         for hit in hits:
@@ -80,7 +88,7 @@ class _Scan:
 
 def analyze_dockerfile(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
     """Findings for one Dockerfile; raises UnparsableError where Docker would refuse the file too."""
-    scan = _Scan(path, catalog, settings)
+    scan = _Scan(path, catalog, settings, FixTarget.of(settings, text))
     stages: set[str] = set()
     for instruction in parse_dockerfile(text):
         keyword = instruction.keyword
@@ -92,7 +100,7 @@ def analyze_dockerfile(text: str, path: str, catalog: Catalog, settings: Analysi
             _variables(instruction, scan)
         elif keyword in _SCRIPTED:
             _scripts(instruction, scan)
-    context = DependencyContext(torch=pinned_torch(scan.requirements))
+    context = DependencyContext(torch=pinned_torch(scan.requirements), fix=scan.fix)
     for placed, hit in scan.pip_hits:
         scan.found.extend(findings(placed, [hit], path, catalog, settings, context))
     return unique(scan.found)
@@ -110,7 +118,7 @@ def _base_image(instruction: Instruction, stages: set[str], scan: _Scan) -> None
         return
     if len(words) >= 3 and words[1].text.lower() == "as":
         stages.add(words[2].text.lower())
-    _image(words[0], 0, placed, stages, scan)
+    _image(words[0], 0, placed, stages, scan, base=True)
 
 
 def _copy(instruction: Instruction, stages: set[str], scan: _Scan) -> None:
@@ -124,15 +132,17 @@ def _copy(instruction: Instruction, stages: set[str], scan: _Scan) -> None:
     _toolkit_paths(sources, placed, scan)
 
 
-def _image(word: Word, start: int, placed: Placed, stages: set[str], scan: _Scan) -> None:
+def _image(word: Word, start: int, placed: Placed, stages: set[str], scan: _Scan, base: bool = False) -> None:
+    """An image reference; `base`: a stage's `FROM` image, which a fix may replace."""
     reference = word.text[start:]
     if reference.lower() in stages or reference.isdigit() or reference == "scratch":
         return
     found = match_image(reference)
     entry = scan.catalog.lookup(IMAGE, found.key) if found else None
     if found is not None and entry is not None:
+        fix = image_fix(entry, found.fields, word, placed, scan.fix) if base else None
         entry = replace(entry, targets=fill_targets(entry.targets, found.fields))
-        scan.report_word(entry, placed, word, start, len(word.text))
+        scan.report_word(entry, placed, word, start, len(word.text), fix)
 
 
 # -- ENV, ARG ---------------------------------------------------------------------------

@@ -60,10 +60,12 @@ def match_image(text: str) -> ImageMatch | None:
 
 def fill_targets(targets: dict[str, Portability], fields: dict[str, str]) -> dict[str, Portability]:
     """The targets with `{placeholders}` in their replacements filled from the image's tag."""
-    return {
-        name: replace(fact, replacement=_PLACEHOLDER.sub(lambda m: fields.get(m.group(1), m.group(0)), fact.replacement))
-        for name, fact in targets.items()
-    }
+    return {name: replace(fact, replacement=fill(fact.replacement, fields)) for name, fact in targets.items()}
+
+
+def fill(text: str, fields: dict[str, str]) -> str:
+    """`text` with each `{name}` the tag named replaced by its part; unknown names stay as written."""
+    return _PLACEHOLDER.sub(lambda m: fields.get(m.group(1), m.group(0)), text)
 
 
 def placeholders(text: str) -> set[str]:

@@ -23,6 +23,7 @@ from cudaudit.resolvers.requirements import (
     version_hits,
 )
 from cudaudit.rules.catalog import Catalog
+from cudaudit.rules.dependencies.fixes import FixTarget
 from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, optional_group, unique
 from cudaudit.rules.dependencies.toml_text import TomlText, load_toml
 from cudaudit.settings import AnalysisSettings
@@ -70,9 +71,10 @@ def analyze_pyproject(text: str, path: str, catalog: Catalog, settings: Analysis
         + [f"{dep.name}=={dep.version.lstrip('=')}" for dep in poetry if dep.version[:1].isdigit() or dep.version.startswith("==")]
     )
     found: list[Finding] = []
+    fix = FixTarget.of(settings, text)
 
     def report(placed: Placed, hits, group: str | None = None) -> None:
-        context = DependencyContext(torch, optional_group(group) if group else frozenset())
+        context = DependencyContext(torch, optional_group(group) if group else frozenset(), fix)
         found.extend(findings(placed, hits, path, catalog, settings, context))
 
     for item in lists:

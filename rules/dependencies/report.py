@@ -18,6 +18,7 @@ from cudaudit.model import CUDA_API_TARGETS, TARGETS, Finding, Span
 from cudaudit.resolvers.requirements import INDEX, LOCAL_VERSION, PackageHit, index_location
 from cudaudit.resolvers.wheel_indexes import PYTORCH_WHEELS, TABLE_SOURCE, is_cuda_tag, rocm_indexes
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
+from cudaudit.rules.dependencies.fixes import FixTarget, dependency_fix
 from cudaudit.settings import AnalysisSettings
 
 _PYTORCH_CUDA_INDEX = re.compile(r"^download\.pytorch\.org/whl/(cu\d+)(?:/|$)")
@@ -63,6 +64,8 @@ class DependencyContext:
     torch: Version | None = None
     quiet: frozenset[str] = frozenset()
     """Targets on which these findings are at most notes (see `optional_group`)."""
+    fix: FixTarget | None = None
+    """The one target to attach fixes for (`cudaudit fix --target`); None: no fixes."""
 
 
 def optional_group(name: str) -> frozenset[str]:
@@ -89,7 +92,9 @@ def findings(
         if entry is None:
             continue
         entry = _for_torch_release(entry, hit, context.torch)
-        found.append(build_finding(entry, path, placed.span(hit.start, hit.end), hit.text, settings.targets, context.quiet))
+        fix = dependency_fix(entry, hit, placed, context.fix, context.torch, opt_in=bool(context.quiet))
+        span = placed.span(hit.start, hit.end)
+        found.append(build_finding(entry, path, span, hit.text, settings.targets, context.quiet, fix=fix))
     return found
 
 

@@ -19,6 +19,7 @@ import os
 import posixpath
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import PurePath
 
 from cudaudit.engine import MAX_FILE_BYTES
@@ -26,6 +27,7 @@ from cudaudit.filekinds import FileKind, classify
 from cudaudit.model import Finding
 from cudaudit.resolvers.requirements import INCLUDE_OPTIONS, parse_option, pinned_torch, requirement_hits
 from cudaudit.rules.catalog import Catalog
+from cudaudit.rules.dependencies.fixes import FixTarget
 from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, unique
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UndecodableError, decode_text
@@ -42,7 +44,7 @@ def analyze_requirements(text: str, path: str, catalog: Catalog, settings: Analy
     included = list(_included(lines, path, {_key(path)}, depth=0))
     requirements = [r for part in [lines, *(nested for _, _, nested in included)] for r in _requirements(part)]
     context = DependencyContext(torch=pinned_torch(requirements))
-    found = _findings(lines, path, catalog, settings, context)
+    found = _findings(lines, path, catalog, settings, replace(context, fix=FixTarget.of(settings, text)))
     for include_path, include_text, nested in included:
         if FileKind.REQUIREMENTS not in classify(PurePath(include_path)):
             own = _findings(nested, include_path, catalog, settings, context)
