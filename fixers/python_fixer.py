@@ -7,7 +7,7 @@ import ast
 from packaging.version import Version
 
 from cudaudit.fixers.edits import FixedText, apply_edits
-from cudaudit.fixers.python_module import meet_module_needs
+from cudaudit.fixers.python_module import ModuleNeedsError, meet_module_needs
 from cudaudit.model import Finding
 
 
@@ -21,6 +21,8 @@ def fix_python(text: str, findings: list[Finding], torch_version: Version | None
     try:
         fixed = meet_module_needs(edited.text, requires, unused, torch_version)
         ast.parse(fixed)
+    except ModuleNeedsError as exc:
+        return FixedText(text, error=str(exc))
     except SyntaxError as exc:
         return FixedText(text, error=f"the fixed code would not parse ({exc.msg}, line {exc.lineno}); left unchanged")
     except Exception as exc:  # noqa: BLE001 - libcst rejects what it cannot parse with its own errors

@@ -33,6 +33,10 @@ _PORTABLE_DEFINITION = f'{DEVICE_TYPE} = "cuda" if torch.cuda.is_available() els
 _COMMENT = "# The accelerator this process runs on (cuda on NVIDIA and AMD ROCm), else cpu: chosen at run time."
 
 
+class ModuleNeedsError(ValueError):
+    """The module cannot take what the fixes need; the message says why."""
+
+
 def device_type_definition(torch_version: Version | None) -> str:
     """The `DEVICE_TYPE = ...` line for the oldest PyTorch the project allows."""
     for since, definition in _DEFINITIONS:
@@ -54,20 +58,28 @@ def meet_module_needs(
         RemoveImportsVisitor.remove_unused_import(context, module_name, name)
     module = AddImportsVisitor(context).transform_module(module)
     module = RemoveImportsVisitor(context).transform_module(module)
-    if DEVICE_TYPE in requires and not _defines(module, DEVICE_TYPE):
-        module = _insert_after_torch_import(module, device_type_definition(torch_version))
+    if DEVICE_TYPE in requires:
+        existing = _definition(module, DEVICE_TYPE)
+        if existing is None:
+            module = _insert_after_torch_import(module, device_type_definition(torch_version))
+        elif existing not in _OURS:
+            raise ModuleNeedsError(f"the module already defines {DEVICE_TYPE} its own way ({existing}); left unchanged")
     return module.code
 
 
-def _defines(module: cst.Module, name: str) -> bool:
+_OURS = frozenset({_PORTABLE_DEFINITION, *(definition for _, definition in _DEFINITIONS)})
+
+
+def _definition(module: cst.Module, name: str) -> str | None:
+    """The module-level statement that assigns `name`, as code, or None."""
     for statement in module.body:
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
                 if isinstance(small, cst.Assign) and any(
                     isinstance(t.target, cst.Name) and t.target.value == name for t in small.targets
                 ):
-                    return True
-    return False
+                    return module.code_for_node(small).strip()
+    return None
 
 
 def _insert_after_torch_import(module: cst.Module, definition: str) -> cst.Module:

@@ -23,6 +23,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 _LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock", "pylock.toml")
 _REQUIREMENT_GLOBS = ("requirements*.txt", "requirements*.in", "requirements/*.txt")
+_CONDA_GLOBS = ("environment*.yml", "environment*.yaml")
+_CONDA_PIN = re.compile(r"^\s*-\s*(?:[\w-]+::)?(?:pytorch|torch)\s*(==?|>=|~=)\s*(\d+\.\d+)", re.MULTILINE)
+"""`- pytorch=1.7.0`, `- pytorch::pytorch>=2.1`, `- torch==2.3.1` (in a `pip:` list)."""
 
 
 def project_torch_version(root: Path) -> Version | None:
@@ -35,7 +38,18 @@ def project_torch_version(root: Path) -> Version | None:
         for path in sorted(root.glob(pattern)):
             requirements.extend(_requirement_lines(path))
     bounds = [bound for text in requirements if (bound := _lower_bound(text)) is not None]
+    for pattern in _CONDA_GLOBS:
+        for path in sorted(root.glob(pattern)):
+            bounds.extend(_conda_bounds(path))
     return min(bounds) if bounds else None
+
+
+def _conda_bounds(path: Path) -> list[Version]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [Version(match.group(2)) for match in _CONDA_PIN.finditer(text)]
 
 
 def _locked_version(root: Path) -> Version | None:

@@ -51,10 +51,13 @@ def scan_json(cli_run, *args: str, cwd: Path | None = None) -> dict[str, Any]:
     return json.loads(result.stdout)
 
 
-def analyze(code: str, targets: tuple[str, ...] = ("rocm", "cpu"), path: str = "example.py") -> list[Finding]:
+def analyze(
+    code: str, targets: tuple[str, ...] = ("rocm", "cpu"), path: str = "example.py", torch_version: str | None = None
+) -> list[Finding]:
     """Findings for one snippet, analysed as the kinds its file name gives, as a scan would."""
     task = FileTask(path, path, classify(PurePath(path)), frozenset(load_catalog().rules))
-    findings, errors = analyze_bytes(code.encode(), task, AnalysisSettings(targets))
+    settings = AnalysisSettings(targets, torch_version=torch_version)
+    findings, errors = analyze_bytes(code.encode(), task, settings)
     assert not errors, errors
     return sorted(findings, key=lambda f: f.sort_key)
 

@@ -32,7 +32,8 @@ LOCKED = (
 
 
 def fix_all(code: str, rule: str | None = None, version: Version | None = None) -> str:
-    findings = [f for f in analyze(code) if f.fix and (rule is None or f.rule == rule)]
+    pin = str(version) if version else None
+    findings = [f for f in analyze(code, torch_version=pin) if f.fix and (rule is None or f.rule == rule)]
     result = fix_python(code, findings, version)
     assert result.error is None
     return result.text
@@ -149,3 +150,47 @@ def test_device_type_follows_the_projects_pytorch(cli, tmp_path):
     assert 'DEVICE_TYPE = "cuda" if torch.cuda.is_available() else "cpu"' in path.read_text()
     assert cli("fix", "--torch-version", "soon", "b.py").exit_code == 2
 
+
+
+@pytest.mark.parametrize(
+    ("code", "version", "expected_in", "not_expected_in"),
+    [
+        # `"cuda:%d" % (rank,)` names the tuple's element, not the tuple.
+        ('import torch\nx = torch.zeros(1, device="cuda:%d" % (rank,))\n', None, "{rank}", "(rank,)"),
+        # `.cuda(gpu)` keeps None meaning "the current device".
+        ("import torch\nx = x.cuda(args.gpu)\n", None, "torch.device(DEVICE_TYPE, args.gpu)", "cuda"),
+        # torch.amp.GradScaler exists from 2.3: an older or unknown pin keeps the deprecated API.
+        ("from torch.cuda.amp import GradScaler\ns = GradScaler()\n", Version("2.2"), "GradScaler()", "torch.amp"),
+        ("from torch.cuda.amp import GradScaler\ns = GradScaler()\n", None, "GradScaler()", "torch.amp"),
+        ("from torch.cuda.amp import GradScaler\ns = GradScaler()\n", Version("2.3"), "torch.amp.GradScaler(", "cuda.amp"),
+        ("import torch\nwith torch.cuda.amp.autocast():\n    pass\n", None, "torch.amp.autocast(DEVICE_TYPE)", "cuda.amp"),
+    ],
+)
+def test_rewrites_that_must_hold_on_cuda(code, version, expected_in, not_expected_in):
+    fixed = fix_all(code, version=version)
+    assert expected_in in fixed and not_expected_in not in fixed.split("DEVICE_TYPE =")[-1].split("\n", 1)[-1]
+
+
+def test_always_true_cli_flags_are_not_guards():
+    code = (
+        "import argparse, torch\nparser = argparse.ArgumentParser()\n"
+        "parser.add_argument('--cuda', action='store_false')\nparser.add_argument('--gpu', type=int, default=0)\n"
+        "parser.add_argument('--use-gpu', action='store_true')\nargs = parser.parse_args()\n"
+        "if args.cuda:\n    model.cuda()\n"
+        "if args.gpu is not None:\n    torch.cuda.set_device(args.gpu)\n"
+        "if args.use_gpu:\n    model.cuda()\n"
+    )
+    severities = [(f.span.line, f.severity.value) for f in analyze(code) if f.rule in ("CDA101", "CDA102")]
+    assert severities == [(8, "error"), (10, "error"), (12, "note")]
+
+
+def test_a_module_with_its_own_device_type_is_left_alone(cli, tmp_path):
+    path = write(tmp_path / "a.py", 'import torch\nDEVICE_TYPE = "gpu"\nx = torch.zeros(1, device="cuda")\n')
+    result = cli("fix", "a.py")
+    assert "defines DEVICE_TYPE its own way" in result.output
+    assert 'device="cuda"' in path.read_text()
+
+
+def test_conda_pins_count(tmp_path):
+    write(tmp_path / "environment.yaml", "dependencies:\n  - python=3.8\n  - pytorch=1.7.0\n  - pip:\n    - torch==2.3.1\n")
+    assert project_torch_version(tmp_path) == Version("1.7")

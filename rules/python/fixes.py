@@ -79,6 +79,12 @@ def _indexed(index_source: str) -> str:
     return f'(f"{{{DEVICE_TYPE}}}:{index}" if {DEVICE_TYPE} != "cpu" else "cpu")'
 
 
+def _device_with_index(node: ast.expr, context: FixContext) -> str:
+    """A device for `.cuda(i)` / `.to(i)`: `torch.device(DEVICE_TYPE, i)` keeps `i = None` meaning
+    "the current device", as `.cuda(None)` does."""
+    return f"torch.device({DEVICE_TYPE}, {context.text(node)})"
+
+
 def _device_index_source(node: ast.expr, context: FixContext) -> str | None:
     """The index expression inside `"cuda:1"`, `f"cuda:{rank}"`, `"cuda:%d" % r`, `"cuda:{}".format(r)`."""
     if isinstance(node, ast.Constant):
@@ -89,7 +95,10 @@ def _device_index_source(node: ast.expr, context: FixContext) -> str | None:
             return context.text(value.value)
         return None
     if isinstance(node, ast.BinOp):
-        return context.text(node.right)
+        right = node.right
+        if isinstance(right, ast.Tuple):  # `"cuda:%d" % (rank,)`
+            return context.text(right.elts[0]) if len(right.elts) == 1 else None
+        return context.text(right)
     if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
         return context.text(node.args[0])
     return None
@@ -114,7 +123,7 @@ def _to_device(hit: Hit, context: FixContext) -> Rewrite | None:
     index_nodes = [*call.args, *(k.value for k in call.keywords if k.arg == "device")]
     if len(index_nodes) > 1 or any(k.arg is None for k in call.keywords):
         return None
-    target = _indexed(context.text(index_nodes[0])) if index_nodes else DEVICE_TYPE
+    target = _device_with_index(index_nodes[0], context) if index_nodes else DEVICE_TYPE
     rest = [f"{k.arg}={context.text(k.value)}" for k in call.keywords if k.arg != "device"]
     receiver_end = context.span(call.func.value)
     call_end = context.span(call)
@@ -124,11 +133,14 @@ def _to_device(hit: Hit, context: FixContext) -> Rewrite | None:
 
 
 _AMP_REPLACEMENTS = {
-    "torch.cuda.amp.autocast": ("torch.amp.autocast", f"{DEVICE_TYPE}"),
-    "torch.cuda.amp.GradScaler": ("torch.amp.GradScaler", f"{DEVICE_TYPE}"),
-    "torch.cuda.amp.custom_fwd": ("torch.amp.custom_fwd", f"device_type={DEVICE_TYPE}"),
-    "torch.cuda.amp.custom_bwd": ("torch.amp.custom_bwd", f"device_type={DEVICE_TYPE}"),
+    "torch.cuda.amp.autocast": ("torch.amp.autocast", f"{DEVICE_TYPE}", Version("2.0")),
+    "torch.cuda.amp.GradScaler": ("torch.amp.GradScaler", f"{DEVICE_TYPE}", Version("2.3")),
+    "torch.cuda.amp.custom_fwd": ("torch.amp.custom_fwd", f"device_type={DEVICE_TYPE}", Version("2.4")),
+    "torch.cuda.amp.custom_bwd": ("torch.amp.custom_bwd", f"device_type={DEVICE_TYPE}", Version("2.4")),
 }
+"""The torch.amp API for each torch.cuda.amp one, and the first PyTorch that has it."""
+_BASELINE = Version("2.0")
+"""What an unpinned project is assumed to run: fixes use nothing newer."""
 
 
 def _amp(hit: Hit, context: FixContext) -> Rewrite | None:
@@ -138,7 +150,9 @@ def _amp(hit: Hit, context: FixContext) -> Rewrite | None:
     canonical = context.canonical(qualified)
     if canonical not in _AMP_REPLACEMENTS:
         return None
-    new_name, device_argument = _AMP_REPLACEMENTS[canonical]
+    new_name, device_argument, since = _AMP_REPLACEMENTS[canonical]
+    if (context.torch_version or _BASELINE) < since:
+        return None  # the project's PyTorch has no such API: leave the deprecated one working
     call = hit.call
     unused = (qualified,) if isinstance(hit.node, ast.Name) else ()
     if call is None:
@@ -191,19 +205,28 @@ def _ddp_device_ids(hit: Hit, context: FixContext) -> Rewrite | None:
 
 
 def _device_ordinal(hit: Hit, context: FixContext) -> Rewrite | None:
-    replacement = _indexed(context.text(hit.node))
+    replacement = _device_with_index(hit.node, context)
     return Rewrite(f"name the device type with the index: {replacement}", (Edit(context.span(hit.node), replacement),))
 
 
-def _seed(hit: Hit, context: FixContext) -> Rewrite | None:
-    """`torch.cuda.manual_seed_all(s)` becomes `torch.manual_seed(s)`, which also seeds the CPU."""
-    qualified = context.names.resolve(hit.node)  # type: ignore[arg-type]
-    replacement = {"torch.cuda.manual_seed": "torch.manual_seed", "torch.cuda.manual_seed_all": "torch.manual_seed"}
-    if qualified not in replacement or hit.call is None:
+def _pin_memory(hit: Hit, context: FixContext) -> Rewrite | None:
+    """`x.pin_memory()` pins only where there is an accelerator; the receiver must be a plain name,
+    since it is written twice."""
+    call = hit.node
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
         return None
-    unused = (qualified,) if isinstance(hit.node, ast.Name) else ()
-    new = replacement[qualified]
-    return Rewrite(f"seed every device with {new}", (Edit(context.span(hit.node), new),), ("import torch",), unused)
+    receiver = call.func.value
+    if not isinstance(receiver, (ast.Name, ast.Attribute)) or not _is_plain_chain(receiver):
+        return None
+    text = context.text(receiver)
+    replacement = f"({context.text(call)} if {CUDA_AVAILABLE} else {text})"
+    return Rewrite("pin memory only where CUDA (or ROCm) is available", (Edit(context.span(call), replacement),), ("import torch",))
+
+
+def _is_plain_chain(node: ast.expr) -> bool:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
 
 
 _BUILDERS: dict[str, Builder] = {
@@ -214,6 +237,6 @@ _BUILDERS: dict[str, Builder] = {
     "dist-backend": _dist_backend,
     "ddp-device-ids": _ddp_device_ids,
     "device-ordinal": _device_ordinal,
-    "seed": _seed,
+    "pin-memory": _pin_memory,
 }
 FIX_KINDS = frozenset(_BUILDERS)

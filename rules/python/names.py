@@ -41,6 +41,9 @@ class ImportTable:
                     if alias.name != "*":
                         name = f"{node.module}.{alias.name}"
                         self._bindings[alias.asname or alias.name] = Binding(name, False)
+        self.always_set = frozenset(_always_set_options(statements))
+        """Command-line options that are set on every machine (`action="store_false"`, a default
+        that is not None or False): `if args.cuda:` on such an option is no availability check."""
         imported = set(self._bindings)
         for node in statements:
             # `cu = torch.cuda`: a plain name bound to an imported name, never to a call's result.
@@ -88,3 +91,30 @@ def _statements(node: ast.AST) -> Iterator[ast.stmt]:
                     yield from _statements(item)
                 elif isinstance(item, (ast.excepthandler, ast.match_case)):
                     yield from _statements(item)
+
+
+def _always_set_options(statements: list[ast.stmt]) -> Iterator[str]:
+    """Destinations of `add_argument` calls whose value is truthy unless the user says otherwise."""
+    for statement in statements:
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+            continue
+        if call.func.attr != "add_argument":
+            continue
+        keywords = {k.arg: k.value for k in call.keywords if k.arg}
+        action = keywords.get("action")
+        default = keywords.get("default")
+        store_false = isinstance(action, ast.Constant) and action.value == "store_false"
+        truthy_default = default is not None and not (
+            isinstance(default, ast.Constant) and (default.value is None or default.value is False)
+        )
+        if not (store_false or truthy_default):
+            continue
+        dest = keywords.get("dest")
+        if isinstance(dest, ast.Constant) and isinstance(dest.value, str):
+            yield dest.value
+            continue
+        flags = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        longest = max(flags, key=len, default="")
+        if longest:
+            yield longest.lstrip("-").replace("-", "_")
