@@ -223,6 +223,55 @@ def _pin_memory(hit: Hit, context: FixContext) -> Rewrite | None:
     return Rewrite("pin memory only where CUDA (or ROCm) is available", (Edit(context.span(call), replacement),), ("import torch",))
 
 
+_LEGACY_DTYPES = {
+    "FloatTensor": "float32",
+    "DoubleTensor": "float64",
+    "HalfTensor": "float16",
+    "BFloat16Tensor": "bfloat16",
+    "LongTensor": "int64",
+    "IntTensor": "int32",
+    "ShortTensor": "int16",
+    "CharTensor": "int8",
+    "ByteTensor": "uint8",
+    "BoolTensor": "bool",
+}
+
+
+def _legacy_tensor(hit: Hit, context: FixContext) -> Rewrite | None:
+    """`torch.cuda.FloatTensor` as a constructor or as the default tensor type, rewritten with a
+    dtype and the run-time device (other uses, such as `x.type(torch.cuda.FloatTensor)`, stay)."""
+    qualified = context.names.resolve(hit.node) if isinstance(hit.node, (ast.Name, ast.Attribute)) else None
+    dtype = _LEGACY_DTYPES.get((qualified or "").rpartition(".")[2])
+    if dtype is None:
+        return None
+    call, statement = hit.call, hit.statement
+    if call is not None:  # `torch.cuda.LongTensor([1, 2])`, `torch.cuda.FloatTensor(3, 4)`
+        if call.keywords or not call.args:
+            return None
+        if len(call.args) == 1 and isinstance(call.args[0], (ast.List, ast.Tuple, ast.ListComp)):
+            factory = "torch.tensor"
+        elif all(isinstance(a, ast.Constant) and type(a.value) is int for a in call.args):
+            factory = "torch.empty"
+        else:
+            return None  # data or sizes? a variable could be either
+        arguments = ", ".join(context.text(a) for a in call.args)
+        replacement = f"{factory}({arguments}, dtype=torch.{dtype}, device={DEVICE_TYPE})"
+        return Rewrite(f"create with {factory}, a dtype and the run-time device", (Edit(context.span(call), replacement),))
+    outer = statement.value if isinstance(statement, ast.Expr) else None
+    if not (isinstance(outer, ast.Call) and len(outer.args) == 1 and outer.args[0] is hit.node):
+        return None
+    if context.names.resolve(outer.func) != "torch.set_default_tensor_type":
+        return None
+    span = context.span(statement)
+    line = context.lines.line(span.line)
+    if span.line != span.end_line or line[: span.column - 1].strip():
+        return None
+    indent = line[: span.column - 1]
+    replacement = f"{indent}torch.set_default_dtype(torch.{dtype})\n{indent}torch.set_default_device({DEVICE_TYPE})"
+    edit = Edit(Span(span.line, 1, span.line, span.end_column), replacement)
+    return Rewrite("set the default dtype and device instead of a CUDA tensor type", (edit,))
+
+
 def _is_plain_chain(node: ast.expr) -> bool:
     while isinstance(node, ast.Attribute):
         node = node.value
@@ -238,5 +287,6 @@ _BUILDERS: dict[str, Builder] = {
     "ddp-device-ids": _ddp_device_ids,
     "device-ordinal": _device_ordinal,
     "pin-memory": _pin_memory,
+    "legacy-tensor": _legacy_tensor,
 }
 FIX_KINDS = frozenset(_BUILDERS)
