@@ -6,10 +6,12 @@ from collections import Counter
 from typing import Any
 
 from cudaudit.model import ScanResult, Severity, Status
+from cudaudit.rules.catalog import load_catalog
+from cudaudit.rules.cpp.migration import migration_summary
 
 
 def summarize(result: ScanResult, targets: tuple[str, ...]) -> dict[str, Any]:
-    """Totals by severity, by rule and, per requested target, by status."""
+    """Totals by severity, by rule and, per requested target, by status; CUDA migration counts."""
     by_target: dict[str, Counter[str]] = {t: Counter() for t in targets}
     for finding in result.findings:
         for name, fact in finding.targets.items():
@@ -23,4 +25,5 @@ def summarize(result: ScanResult, targets: tuple[str, ...]) -> dict[str, Any]:
         "by_severity": {s.value: sum(f.severity is s for f in result.findings) for s in reversed(Severity)},
         "by_rule": dict(sorted(Counter(f.rule for f in result.findings).items())),
         "by_target": {t: {s.value: by_target[t][s.value] for s in Status} for t in targets},
+        "migration": migration_summary(result.findings, load_catalog(), targets),
     }

@@ -71,6 +71,7 @@ def _render_summary(result: ScanResult, targets: tuple[str, ...], catalog: Catal
         for name, counts in summary["by_target"].items():
             by_target.add_row(name, *(str(counts[s.value]) for s in Status))
         console.print(by_target)
+        _render_migration(summary["migration"], console)
         console.print()
     severities = ", ".join(f"{n} {s}" for s, n in summary["by_severity"].items() if n)
     headline = f"{summary['findings']} finding{'s' * (summary['findings'] != 1)}"
@@ -83,6 +84,21 @@ def _render_summary(result: ScanResult, targets: tuple[str, ...], catalog: Catal
     )
     if result.errors:
         console.print(f"[yellow]{len(result.errors)} file(s) could not be analysed; see the messages above.[/]")
+
+
+def _render_migration(migration: dict, console: Console) -> None:
+    """CUDA references, how many map to HIP, and the hazards HIPIFY is silent on, per file."""
+    total = migration["total"]
+    if not total["references"] and not total["hazards"]:
+        return
+    table = Table(title="CUDA sources: migration to HIP", title_justify="left", box=None, pad_edge=False)
+    for column in ("file", "references", "mappable", "not mappable", "hazards"):
+        table.add_column(column, justify="left" if column == "file" else "right")
+    rows = [*migration["files"].items(), (f"total ({total['files']} file{'s' * (total['files'] != 1)})", total)]
+    for path, counts in rows:
+        values = (counts["references"], counts["mappable"], counts["not_mappable"], counts["hazards"])
+        table.add_row(escape(path), *("—" if v is None else str(v) for v in values))
+    console.print(table)
 
 
 def _read_source(path: str) -> SourceLines:

@@ -9,6 +9,7 @@ from packaging.version import Version
 from cudaudit.firstparty import is_sibling_module
 from cudaudit.model import Finding, Severity
 from cudaudit.rules.catalog import Catalog, build_finding
+from cudaudit.rules.cpp.python_sources import cuda_in_python
 from cudaudit.rules.python.detector import PythonDetector
 from cudaudit.rules.python.fixes import FixContext, build_fix
 from cudaudit.rules.python.names import ImportTable
@@ -39,4 +40,4 @@ def analyze_python(text: str, path: str, catalog: Catalog, settings: AnalysisSet
             hit.entry, path, span, lines.snippet(span), settings.targets, hit.quiet, cap, build_fix(hit, fixes)
         )
         findings.setdefault((finding.rule, span), finding)
-    return list(findings.values())
+    return list(findings.values()) + cuda_in_python(tree, detector.names, text, path, catalog, settings)

@@ -1,0 +1,232 @@
+"""The CMake analyzer: `CMakeLists.txt` and `*.cmake` files that build CUDA.
+
+CMake's syntax is small and regular: commands `name(arguments)`, with quoted, bracket and
+unquoted arguments and `#` comments. It is tokenised here (no well-kept Python parser for
+it exists) and every command is checked for what makes a build CUDA-only: the CUDA language,
+CUDA packages and FindCUDA commands, CUDA architecture and `CMAKE_CUDA_*` variables, `CUDA::`
+targets, and nvcc flags. Commands in an `if()` branch for HIP/ROCm are the port itself and
+never findings; those in its CUDA sibling are at most notes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from cudaudit.model import Finding, Severity, Span
+from cudaudit.rules.catalog import Catalog, Entry, build_finding
+from cudaudit.rules.cpp import nvcc_flags
+from cudaudit.rules.cpp.preprocessor import LineState, names_hip
+from cudaudit.settings import AnalysisSettings
+from cudaudit.source import SourceLines, UnparsableError
+
+_TOKEN = re.compile(
+    r"""
+    (?P<comment>\#\[(?P<ceq>=*)\[.*?\](?P=ceq)\]|\#[^\n]*)
+  | (?P<bracket>\[(?P<beq>=*)\[.*?\](?P=beq)\])
+  | (?P<quoted>"(?:\\.|[^"\\])*")
+  | (?P<open>\()
+  | (?P<close>\))
+  | (?P<word>(?:\\.|[^\s()#"\\])+)
+  | (?P<space>\s+)
+  | (?P<other>.)
+    """,
+    re.X | re.S,
+)
+_COMMAND_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ENV = re.compile(r"^\$?ENV\{(\w+)\}$")
+_NOT_ARGUMENTS = frozenset({"if", "elseif", "else", "endif", "while", "endwhile", "message", "option"})
+"""Commands whose arguments test or print settings rather than make them."""
+_PROJECT_KEYWORDS = frozenset({"VERSION", "DESCRIPTION", "HOMEPAGE_URL", "LANGUAGES"})
+
+
+@dataclass(frozen=True)
+class Argument:
+    text: str
+    """Without its quotes or brackets."""
+    start: int
+    """Offset of `text` in the file."""
+    quoted: bool
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    start: int
+    arguments: list[Argument]
+
+
+def analyze_cmake(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+    """Findings for one CMake file; raises UnparsableError for an unterminated command."""
+    lines = SourceLines(text)
+    offsets = _LineOffsets(text)
+    findings = []
+    for command, state in _with_branches(_commands(text, offsets)):
+        if state is LineState.PORTED:
+            continue
+        cap = Severity.NOTE if state is LineState.CUDA_ONLY else None
+        for entry, start, end in _hits(command, catalog):
+            span = offsets.span(start, end)
+            findings.append(build_finding(entry, path, span, lines.snippet(span), settings.targets, cap=cap))
+    return findings
+
+
+def _commands(text: str, offsets: _LineOffsets) -> Iterator[Command]:
+    tokens = [m for m in _TOKEN.finditer(text) if m.lastgroup not in ("space", "comment")]
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token.lastgroup == "word" and index + 1 < len(tokens) and tokens[index + 1].lastgroup == "open":
+            if _COMMAND_NAME.fullmatch(token.group()):
+                arguments, index = _arguments(tokens, index + 2, token.start(), offsets)
+                yield Command(token.group().lower(), token.start(), arguments)
+                continue
+        index += 1
+
+
+def _arguments(tokens: list[re.Match], index: int, start: int, offsets: _LineOffsets) -> tuple[list[Argument], int]:
+    arguments = []
+    depth = 1
+    while index < len(tokens):
+        token = tokens[index]
+        kind = token.lastgroup
+        index += 1
+        if kind == "open":
+            depth += 1
+        elif kind == "close":
+            depth -= 1
+            if depth == 0:
+                return arguments, index
+        elif kind == "quoted":
+            arguments.append(Argument(token.group()[1:-1], token.start() + 1, True))
+        elif kind == "bracket":
+            opening = token.group().index("[", 1) + 1
+            arguments.append(Argument(token.group()[opening : -opening], token.start() + opening, True))
+        elif kind == "word":
+            arguments.append(Argument(token.group(), token.start(), False))
+    raise UnparsableError("a command's `(` is never closed", offsets.line(start))
+
+
+def _with_branches(commands: Iterator[Command]) -> Iterator[tuple[Command, LineState]]:
+    """Each command with the state its enclosing `if()` branches give it."""
+    chains: list[list[str]] = []  # per open if(): the kinds of its branches so far
+    for command in commands:
+        if command.name == "if":
+            chains.append([_branch_kind(command)])
+        elif command.name == "elseif" and chains:
+            chains[-1].append(_branch_kind(command, after=chains[-1]))
+        elif command.name == "else" and chains:
+            chains[-1].append(_else_kind(chains[-1]))
+        elif command.name == "endif" and chains:
+            chains.pop()
+        else:
+            kinds = {chain[-1] for chain in chains}
+            if "hip" in kinds:
+                yield command, LineState.PORTED
+            else:
+                yield command, LineState.CUDA_ONLY if "cuda" in kinds else LineState.NEUTRAL
+
+
+def _branch_kind(command: Command, after: list[str] | None = None) -> str:
+    """`hip` for `if(USE_ROCM)`, `cuda` for `if(NOT USE_ROCM)` or a branch after a HIP one.
+
+    A condition with `OR` (`if(USE_ROCM OR USE_CUDA)`) may hold on either build: neutral.
+    """
+    words = [a.text for a in command.arguments if not a.quoted]
+    if any(word.upper() == "OR" for word in words):
+        return "cuda" if after and "hip" in after else "neutral"
+    for index, word in enumerate(words):
+        if names_hip(word.strip("${}")):
+            return "cuda" if index > 0 and words[index - 1].upper() == "NOT" else "hip"
+    return "cuda" if after and "hip" in after else "neutral"
+
+
+def _else_kind(branches: list[str]) -> str:
+    if "hip" in branches:
+        return "cuda"
+    return "hip" if "cuda" in branches and branches.count("neutral") == 0 else "neutral"
+
+
+def _hits(command: Command, catalog: Catalog) -> Iterator[tuple[Entry, int, int]]:
+    def found(detector: str, key: str, argument: Argument) -> Iterator[tuple[Entry, int, int]]:
+        entry = catalog.lookup(detector, key)
+        if entry is not None:
+            yield entry, argument.start, argument.start + len(argument.text)
+
+    words = [a for a in command.arguments if not a.quoted]
+    if command.name == "project":
+        languages = words[1:]
+        if any(w.text == "LANGUAGES" for w in words):
+            languages = words[[w.text for w in words].index("LANGUAGES") + 1 :]
+        for word in languages:
+            if word.text in _PROJECT_KEYWORDS:
+                break
+            if word.text == "CUDA":
+                yield from found("cmake-language", "CUDA", word)
+    elif command.name == "enable_language":
+        for word in words:
+            if word.text == "CUDA":
+                yield from found("cmake-language", "CUDA", word)
+    elif command.name == "find_package" and words:
+        yield from found("cmake-package", words[0].text, words[0])
+    command_entry = catalog.lookup("cmake-package", command.name)
+    if command_entry is not None:  # FindCUDA's `cuda_add_library(...)`
+        yield command_entry, command.start, command.start + len(command.name)
+    if command.name in _NOT_ARGUMENTS:
+        return
+    for argument in command.arguments:
+        if not argument.quoted:
+            yield from _variable_or_target(argument, catalog)
+        yield from _flags(argument, catalog)
+
+
+def _variable_or_target(argument: Argument, catalog: Catalog) -> Iterator[tuple[Entry, int, int]]:
+    name = argument.text
+    environment = _ENV.match(name)
+    start = argument.start
+    if environment:
+        name = environment.group(1)
+        start += argument.text.index(name)
+    entry = catalog.lookup("cmake-variable", name)
+    if entry is None and name.startswith("CMAKE_CUDA_"):
+        entry = catalog.lookup("cmake-variable", "CMAKE_CUDA_*")
+    if entry is None and name.startswith("CUDA::"):
+        entry = catalog.lookup("cmake-target", name) or catalog.lookup("cmake-target", "CUDA::*")
+    if entry is not None:
+        yield entry, start, start + len(name)
+
+
+def _flags(argument: Argument, catalog: Catalog) -> Iterator[tuple[Entry, int, int]]:
+    """nvcc flags in an argument, also inside `;`-lists and generator expressions."""
+    text = argument.text
+    if "-" not in text and "arch=" not in text:
+        return
+    for piece in re.finditer(r"[^;\s]+", text):
+        word = piece.group()
+        offset = piece.start()
+        if word.startswith("$<") and ":" in word:  # $<$<COMPILE_LANGUAGE:CUDA>:--use_fast_math>
+            inner = word.rsplit(":", 1)[1]
+            offset += len(word) - len(inner)
+            word = inner
+        word = word.rstrip(">")  # the end of a generator expression
+        for start, end, key in nvcc_flags.flags_in(word):
+            entry = catalog.lookup("nvcc-flag", key)
+            if entry is not None:
+                yield entry, argument.start + offset + start, argument.start + offset + end
+
+
+class _LineOffsets:
+    """Character offsets of a text as 1-based lines and columns."""
+
+    def __init__(self, text: str) -> None:
+        self._starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def line(self, offset: int) -> int:
+        return bisect.bisect_right(self._starts, offset)
+
+    def span(self, start: int, end: int) -> Span:
+        line = self.line(start)
+        end_line = self.line(max(start, end - 1))
+        return Span(line, start - self._starts[line - 1] + 1, end_line, end - self._starts[end_line - 1] + 1)

@@ -1,0 +1,269 @@
+"""Hazards HIPIFY passes through silently: inline PTX, warp-size-32 assumptions, dynamic parallelism.
+
+Each detector recognises one shape of syntax and reports a `cuda-hazard` key; what the key
+means on each target is the catalog's answer (cuda_hazards.toml). One tree-sitter query,
+compiled once per process with the code map's patterns (`PATTERNS`), collects every node any
+detector looks at in a single pass over the tree.
+
+On AMD CDNA GPUs a wavefront has 64 lanes. Code that hard-wires 32 (a `0xffffffff` mask,
+`threadIdx.x & 31`, a shuffle reduction that starts at offset 16, a ballot kept in 32 bits)
+compiles or runs on HIP but covers half the wavefront, so its results are wrong, not slow.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+from tree_sitter import Node
+
+from cudaudit.rules.catalog import Catalog
+from cudaudit.rules.cpp import syntax
+from cudaudit.rules.cpp.code_map import CodeMap
+from cudaudit.rules.cpp.hits import CudaHit
+
+HAZARD_DETECTOR = "cuda-hazard"
+
+_BALLOT_CALL = r'(call_expression function: (identifier) @{0} (#match? @{0} "^__(ballot|ballot_sync|activemask|match_any_sync|match_all_sync)$"))'
+PATTERNS = r"""
+(call_expression
+  function: (identifier) @call.fn
+  arguments: (argument_list) @call.args
+  (#match? @call.fn "^__(\\w+_sync|syncwarp|popc|ffs|clz|brev)$"))
+(init_declarator
+  declarator: (identifier) @const.name
+  value: [(number_literal) (unary_expression) (parenthesized_expression)] @const.value)
+(declaration
+  type: (_) @ballot.type
+  declarator: (init_declarator value: """ + _BALLOT_CALL.format("ballot.fn") + r""" @ballot.value))
+(assignment_expression left: (identifier) @assign.name operator: "=" right: """ + _BALLOT_CALL.format("assign.fn") + r""" @assign.value)
+(binary_expression
+  left: (_) @lane.left
+  right: (number_literal) @lane.n
+  (#match? @lane.n "^(31|32|5|0[xX]1[fF])[uU]?$")) @lane.expr
+(preproc_def name: (identifier) @const.name value: (preproc_arg) @const.value)
+(enumerator name: (identifier) @const.name value: (number_literal) @const.value)
+(optional_parameter_declaration declarator: (identifier) @const.name default_value: (number_literal) @const.value)
+(for_statement) @loop
+(array_declarator size: (binary_expression) @array.size)
+(kernel_call_syntax) @launch
+"""
+_DECLARED = """
+(declaration type: (_) @type declarator: [(identifier) @name (init_declarator declarator: (identifier) @name)])
+"""
+
+_FULL_MASK = re.compile(r"\(?\s*(?:0[xX][fF]{8}|4294967295|~\s*0[xX]?0*[uU]|UINT32_MAX|UINT_MAX)[uU]?\s*\)?")
+"""A 32-bit all-ones mask. `~0` and `-1` are ints that widen to 64 ones: right on HIP too."""
+_WARP_NAME = re.compile(r"warp", re.I)
+_ASM = re.compile(rb"(?<![A-Za-z0-9_])(?:asm|__asm__|__asm)(?:[ \t]+(?:volatile|__volatile__|goto|inline))*(?=[ \t\n]*\()")
+_PTX = re.compile(
+    rb"\b[a-z][a-z0-9]*\.(?:[usbf](?:8|16|32|64|128)(?:x[24])?|e[45]m[23]|bf16(?:x2)?|tf32|pred|global|shared"
+    rb"|local|const|param|sync|aligned|nc|gpu|sys|cta|cluster|relaxed|release|acquire|wide|lo|hi|rn|rz|rm|rp"
+    rb"|ftz|sat|approx|full|async|bulk|gl|x[124])\b"
+    rb"|%%?(?:laneid|warpid|nwarpid|smid|nsmid|tid|ntid|ctaid|nctaid|clock64|clock|globaltimer|lanemask_\w+)"
+    rb"|[(\s\"](?:exit|trap|brkpt);"
+)
+"""PTX in an `asm` statement: typed instructions (`mov.u32`, `ld.global.nc`, `cp.async.bulk`),
+special registers (`%%laneid`), `exit;`. GCN, x86, Arm and RISC-V assembly have none of them."""
+_ASM_TEXT = 600
+"""How far after `asm(` to look for its instructions."""
+_BALLOTS = frozenset({"__ballot_sync", "__ballot", "__activemask", "__match_any_sync", "__match_all_sync"})
+_BITS_32 = frozenset({"__popc", "__ffs", "__clz", "__brev"})
+_INT_32 = frozenset(
+    {"int", "unsigned", "unsigned int", "signed", "signed int", "uint", "uint32_t", "int32_t", "std::uint32_t", "std::int32_t"}
+)
+_LANE_OPERATORS = {"&": ("31", "0x1f"), "%": ("32",), "/": ("32",), ">>": ("5",)}
+_SHUFFLE = re.compile(rb"__shfl")
+
+Report = Callable[[str, int, int], "CudaHit | None"]
+
+
+def hazards(
+    found: syntax.QueryMatches, root: Node, source: bytes, code: CodeMap, catalog: Catalog
+) -> Iterator[CudaHit]:
+    def report(key: str, start: int, end: int) -> CudaHit | None:
+        entry = catalog.lookup(HAZARD_DETECTOR, key)
+        return CudaHit(entry, start, end) if entry is not None and code.is_code(start, end) else None
+
+    full_masks = _full_mask_names(found)
+    checks = (
+        _inline_asm(source, report),
+        _full_masks(found, full_masks, report),
+        _narrow_ballots(found, root, report),
+        _lane_math(found, report),
+        _warp_size_constants(found, report),
+        _shuffle_loops(found, source, report),
+        _shared_per_warp(found, report),
+        _device_launches(found, report),
+    )
+    for check in checks:
+        yield from (hit for hit in check if hit is not None)
+
+
+def _inline_asm(source: bytes, report: Report) -> Iterator[CudaHit | None]:
+    """`asm volatile("mov.u32 %0, %%laneid;" ...)`: PTX, which HIP's compiler cannot assemble."""
+    if b"asm" not in source:
+        return
+    for match in _ASM.finditer(source):
+        if _PTX.search(source, match.end(), _statement_end(source, match.end())):
+            yield report("asm", match.start(), match.end())
+
+
+def _statement_end(source: bytes, start: int) -> int:
+    """Where the `asm(...)` that starts at `start` ends: its closing parenthesis, or a limit."""
+    depth = 0
+    limit = min(len(source), start + _ASM_TEXT)
+    for index in range(start, limit):
+        byte = source[index]
+        if byte == 40:  # (
+            depth += 1
+        elif byte == 41:  # )
+            depth -= 1
+            if depth == 0:
+                return index
+    return limit
+
+
+def _full_mask_names(found: syntax.QueryMatches) -> set[str]:
+    """Macros, constants and variables set to a 32-bit all-ones mask (`#define FULL_MASK 0xffffffff`)."""
+    return {syntax.text(m["const.name"]) for m in found["const"] if _is_full_mask(m["const.value"])}
+
+
+def _is_full_mask(node: Node) -> bool:
+    return _FULL_MASK.fullmatch(syntax.text(node).strip()) is not None
+
+
+def _full_masks(found: syntax.QueryMatches, names: set[str], report: Report) -> Iterator[CudaHit | None]:
+    """`__shfl_xor_sync(0xffffffff, v, 16)`: HIP's `_sync` builtins take a 64-bit mask."""
+    for match in found["call"]:
+        function = syntax.text(match["call.fn"])
+        if not (function.endswith("_sync") or function == "__syncwarp"):
+            continue
+        arguments = match["call.args"].named_children
+        if not arguments:
+            continue
+        mask = arguments[0]
+        if _is_full_mask(mask) or (mask.type == "identifier" and syntax.text(mask) in names):
+            yield report("full-mask", mask.start_byte, mask.end_byte)
+
+
+def _narrow_ballots(found: syntax.QueryMatches, root: Node, report: Report) -> Iterator[CudaHit | None]:
+    """`unsigned m = __ballot_sync(...)`, `__popc(__ballot_sync(...))`: HIP's ballot is 64 bits."""
+    for match in found["ballot"]:
+        if _type_text(match["ballot.type"]) in _INT_32:
+            yield report("ballot-32", match["ballot.value"].start_byte, match["ballot.value"].end_byte)
+    if found["assign"]:
+        declared = {
+            syntax.text(m["name"][0]): _type_text(m["type"][0]) for m in syntax.matches(_DECLARED, root)
+        }
+        for match in found["assign"]:
+            value = match["assign.value"]
+            if declared.get(syntax.text(match["assign.name"])) in _INT_32:
+                yield report("ballot-32", value.start_byte, value.end_byte)
+    for match in found["call"]:
+        arguments = match["call.args"].named_children
+        if syntax.text(match["call.fn"]) in _BITS_32 and arguments and _is_ballot(arguments[0]):
+            yield report("ballot-32", match["call.fn"].start_byte, match["call.args"].end_byte)
+
+
+def _is_ballot(node: Node) -> bool:
+    function = node.child_by_field_name("function") if node.type == "call_expression" else None
+    return function is not None and syntax.text(function) in _BALLOTS
+
+
+def _type_text(node: Node) -> str:
+    return " ".join(syntax.text(node).split())
+
+
+def _lane_math(found: syntax.QueryMatches, report: Report) -> Iterator[CudaHit | None]:
+    """`threadIdx.x & 31`, `threadIdx.x % 32`, `threadIdx.x / 32`, `threadIdx.x >> 5`: lanes and
+    warps of 32."""
+    for match in found["lane"]:
+        expression = match["lane.expr"]
+        operator = expression.child_by_field_name("operator")
+        number = syntax.text(match["lane.n"]).rstrip("uU").lower()
+        if operator is None or number not in _LANE_OPERATORS.get(syntax.text(operator), ()):
+            continue
+        if _names_thread_index(match["lane.left"]):
+            yield report("lane-math", expression.start_byte, expression.end_byte)
+
+
+def _names_thread_index(node: Node) -> bool:
+    """`threadIdx.x`, `(threadIdx.x + 1)`: a thread's own index, so the 32 is a warp's width.
+
+    A variable (`tid / 32`) is not enough: in quantised kernels the 32 is as often a block of
+    32 values as a warp.
+    """
+    return node.type in ("field_expression", "parenthesized_expression") and "threadIdx" in syntax.text(node)
+
+
+def _warp_size_constants(found: syntax.QueryMatches, report: Report) -> Iterator[CudaHit | None]:
+    """`#define WARP_SIZE 32`, `constexpr int kWarpSize = 32`, `template <int WARP = 32>`."""
+    for name, value in ((m["const.name"], m["const.value"]) for m in found["const"]):
+        if _WARP_NAME.search(syntax.text(name)) and syntax.text(value).strip().strip("()").rstrip("uU") == "32":
+            yield report("warp-size-constant", value.start_byte, value.end_byte)
+
+
+def _shuffle_loops(found: syntax.QueryMatches, source: bytes, report: Report) -> Iterator[CudaHit | None]:
+    """`for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(...)`: a 32-lane tree."""
+    for match in found["loop"]:
+        loop = match["loop"]
+        body = loop.child_by_field_name("body")
+        if body is None or not _SHUFFLE.search(source, body.start_byte, body.end_byte):
+            continue
+        bound = _literal_in(loop.child_by_field_name("initializer"), "16") or _literal_in(
+            loop.child_by_field_name("condition"), "32"
+        )
+        if bound is not None:
+            yield report("shuffle-loop", bound.start_byte, bound.end_byte)
+
+
+def _literal_in(node: Node | None, value: str) -> Node | None:
+    """The number literal `value` that a loop's initializer assigns or its condition compares to."""
+    if node is None:
+        return None
+    if node.type == "declaration":
+        node = next((c for c in node.named_children if c.type == "init_declarator"), None)
+        node = node.child_by_field_name("value") if node is not None else None
+    elif node.type in ("assignment_expression", "binary_expression"):
+        node = node.child_by_field_name("right")
+    if node is not None and node.type == "number_literal" and syntax.text(node).rstrip("uU") == value:
+        return node
+    return None
+
+
+def _shared_per_warp(found: syntax.QueryMatches, report: Report) -> Iterator[CudaHit | None]:
+    """`__shared__ float partial[BLOCK / 32]`: one slot per warp of 32."""
+    for match in found["array"]:
+        size = match["array.size"]
+        operator = size.child_by_field_name("operator")
+        right = size.child_by_field_name("right")
+        if operator is None or right is None or right.type != "number_literal":
+            continue
+        if (syntax.text(operator), syntax.text(right).rstrip("uU")) not in (("/", "32"), (">>", "5")):
+            continue
+        declaration = _ancestor(size, "declaration")
+        if declaration is not None and any(
+            child.type == "type_qualifier" and syntax.text(child) == "__shared__" for child in declaration.children
+        ):
+            yield report("shared-per-warp", size.start_byte, size.end_byte)
+
+
+def _device_launches(found: syntax.QueryMatches, report: Report) -> Iterator[CudaHit | None]:
+    """A `<<<...>>>` launch inside a `__global__` or `__device__` function: dynamic parallelism."""
+    for match in found["launch"]:
+        launch = match["launch"]
+        function = _ancestor(launch, "function_definition")
+        if function is None:
+            continue
+        qualifiers = {child.type for child in function.children}
+        if qualifiers & {"__global__", "__device__"} and "__host__" not in qualifiers:
+            call = launch.parent if launch.parent is not None else launch
+            yield report("device-launch", call.start_byte, launch.end_byte)
+
+
+def _ancestor(node: Node, kind: str) -> Node | None:
+    parent = node.parent
+    while parent is not None and parent.type != kind:
+        parent = parent.parent
+    return parent

@@ -1,0 +1,251 @@
+"""Which lines sit in a preprocessor branch for HIP/ROCm, and which in its CUDA-only sibling.
+
+Code under `#if defined(__HIP_PLATFORM_AMD__)`, `#ifdef USE_ROCM`, `#if defined(__HIPCC__)`
+or the `#else` of `#ifndef USE_ROCM` is the ROCm port itself: it is never a finding. Code in a
+branch whose condition excludes HIP (`#ifndef USE_ROCM`, the `#else` of `#ifdef USE_ROCM`) is
+never compiled for ROCm, so what it uses cannot break a ROCm build: findings there are at most
+notes. Everything else is neutral.
+
+Directives are read line by line, not from the syntax tree: a conditional that splits an
+expression leaves tree-sitter with ERROR nodes, but its lines are as clear as ever. Conditions
+are evaluated three-valued, asking only "does this hold on HIP, on CUDA, or either?"; macros
+that are not about HIP leave the answer open.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+@dataclass(frozen=True)
+class Build:
+    """Whether a condition holds on a HIP build and on a CUDA build: True, False or unknown (None).
+
+    Kleene's three-valued logic keeps every step sound: `!defined(USE_ROCM) && X` is false on
+    HIP whatever X is, while its negation, `defined(USE_ROCM) || !X`, says nothing for certain.
+    """
+
+    on_hip: bool | None
+    on_cuda: bool | None
+
+    def negate(self) -> Build:
+        return Build(_not(self.on_hip), _not(self.on_cuda))
+
+
+def _not(value: bool | None) -> bool | None:
+    return None if value is None else not value
+
+
+def _and(values) -> bool | None:
+    values = list(values)
+    if False in values:
+        return False
+    return None if None in values else True
+
+
+def _or(values) -> bool | None:
+    values = list(values)
+    if True in values:
+        return True
+    return None if None in values else False
+
+
+HIP_ONLY = Build(True, False)
+UNKNOWN = Build(None, None)
+
+
+class LineState(Enum):
+    NEUTRAL = "neutral"
+    PORTED = "ported"
+    """In a branch only HIP builds compile: already ported, never a finding."""
+    CUDA_ONLY = "cuda-only"
+    """In a branch HIP builds skip: at most a note."""
+
+
+_DIRECTIVE = re.compile(
+    rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|elifdef|elifndef|else|endif)\b((?:[^\\\n]|\\.|\\\n)*)", re.M
+)
+"""A conditional directive with its condition, continued over `\\`-newlines."""
+_LINE_COMMENT = re.compile(rb"//.*$|/\*.*?\*/")
+_TOKEN = re.compile(r"\s*(?:(defined\b)|([A-Za-z_]\w*)|(0[xX][0-9a-fA-F]+|\d+)[uUlL]*|(&&|\|\||==|!=|>=|<=|[!()<>]|.))")
+_HIP_WORDS = frozenset({"HIP", "HIPCC", "ROCM", "HCC", "AMD", "AMDGCN", "AMDGPU", "MFMA"})
+_AMD_ARCHITECTURES = re.compile(r"^(?:RDNA|CDNA)\d*$")
+_CUDA_WORDS = frozenset({"NVIDIA", "NVCC", "CUDA"})
+_GFX = re.compile(r"^__gfx[0-9a-f]+__$")
+
+
+def names_hip(macro: str) -> bool:
+    """`__HIP_PLATFORM_AMD__`, `USE_ROCM`, `__HIPCC__`, `GGML_USE_HIP`, `HIP_VERSION`,
+    `AMD_MFMA_AVAILABLE`, `RDNA3`, `__gfx90a__`: macros only HIP builds for AMD GPUs define.
+
+    `__HIP_PLATFORM_NVIDIA__` is HIP on NVIDIA hardware: a CUDA build, so it does not count.
+    """
+    words = set(filter(None, macro.upper().split("_")))
+    if words & _CUDA_WORDS:
+        return False
+    return bool(words & _HIP_WORDS) or any(_AMD_ARCHITECTURES.match(w) for w in words) or bool(_GFX.match(macro))
+
+
+@dataclass
+class _Group:
+    """One `#if ... #endif` chain being read: its branches' own conditions, the open branch."""
+
+    conditions: list[Build]
+    current: Build
+    start: int
+    """The 1-based line the open branch starts on."""
+    branches: list[tuple[int, int, Build]] = field(default_factory=list)
+    """Finished branches: first line, line after the last, and the build they hold on."""
+
+
+class BranchMap:
+    """The state of every line of one source, from its conditional directives."""
+
+    def __init__(self, source: bytes) -> None:
+        line_count = source.count(b"\n") + 1
+        self._states = [LineState.NEUTRAL] * (line_count + 2)
+        open_groups: list[_Group] = []
+        line = 1
+        position = 0
+        for match in _DIRECTIVE.finditer(source):
+            line += source.count(b"\n", position, match.start())
+            position = match.start()
+            directive_line = line
+            next_line = line + match.group(0).count(b"\n") + 1
+            directive = match.group(1).decode()
+            condition = match.group(2).replace(b"\\\n", b" ")
+            condition = _LINE_COMMENT.sub(b" ", condition).decode("utf-8", errors="replace").strip()
+            if directive in ("if", "ifdef", "ifndef"):
+                own = _condition(directive, condition)
+                open_groups.append(_Group([own], own, next_line))
+                continue
+            if not open_groups:
+                continue  # an #else or #endif without its #if: nothing to attribute
+            group = open_groups[-1]
+            group.branches.append((group.start, directive_line, group.current))
+            if directive == "endif":
+                self._mark(open_groups.pop().branches)
+                continue
+            excluded = [c.negate() for c in group.conditions]
+            if directive == "else":
+                group.current = _all(excluded)
+            else:
+                own = _condition(directive, condition)
+                group.conditions.append(own)
+                group.current = _all([own, *excluded])
+            group.start = next_line
+        for group in reversed(open_groups):  # unterminated: the branch runs to the end of the file
+            self._mark([*group.branches, (group.start, line_count + 1, group.current)])
+
+    def _mark(self, branches: list[tuple[int, int, Build]]) -> None:
+        for first, end, build in branches:
+            if build.on_cuda is False:
+                state = LineState.PORTED  # never compiled by a CUDA build: the HIP side (or dead code)
+            elif build.on_hip is False:
+                state = LineState.CUDA_ONLY
+            else:
+                continue
+            for line in range(first, min(end, len(self._states))):
+                if self._states[line] is not LineState.PORTED:
+                    self._states[line] = state
+
+    def state(self, line: int) -> LineState:
+        """The state of 1-based `line`."""
+        return self._states[line] if 0 < line < len(self._states) else LineState.NEUTRAL
+
+
+def _condition(directive: str, condition: str) -> Build:
+    """The build a branch's own condition implies (`#ifdef X`, `#elifndef X`, `#if expr`)."""
+    if directive in ("ifdef", "ifndef", "elifdef", "elifndef"):
+        name = condition.split()[0] if condition.split() else ""
+        build = HIP_ONLY if names_hip(name) else UNKNOWN
+        return build.negate() if directive.endswith("ndef") else build
+    return _Expression(condition).evaluate()
+
+
+def _all(builds) -> Build:
+    builds = list(builds)
+    return Build(_and(b.on_hip for b in builds), _and(b.on_cuda for b in builds))
+
+
+def _any(builds) -> Build:
+    builds = list(builds)
+    return Build(_or(b.on_hip for b in builds), _or(b.on_cuda for b in builds))
+
+
+class _Expression:
+    """A tolerant reader of `#if` expressions; anything it does not follow is `UNKNOWN`."""
+
+    def __init__(self, text: str) -> None:
+        self.tokens = [m.group(0).strip() for m in _TOKEN.finditer(text) if m.group(0).strip()]
+        self.position = 0
+
+    def evaluate(self) -> Build:
+        try:
+            result = self._or()
+        except IndexError:
+            return UNKNOWN
+        return result if self.position == len(self.tokens) else UNKNOWN
+
+    def _peek(self) -> str:
+        return self.tokens[self.position] if self.position < len(self.tokens) else ""
+
+    def _take(self) -> str:
+        token = self.tokens[self.position]
+        self.position += 1
+        return token
+
+    def _or(self) -> Build:
+        parts = [self._and()]
+        while self._peek() == "||":
+            self._take()
+            parts.append(self._and())
+        return _any(parts)
+
+    def _and(self) -> Build:
+        parts = [self._comparison()]
+        while self._peek() == "&&":
+            self._take()
+            parts.append(self._comparison())
+        return _all(parts)
+
+    def _comparison(self) -> Build:
+        left = self._unary()
+        if self._peek() in (">", ">=", "==", "!=", "<", "<="):
+            operator = self._take()
+            right = self._take()
+            # `HIP_VERSION >= 50000` is false on CUDA, where the macro is 0; `< 50000` is true there.
+            positive = operator in (">", ">=") or (operator == "==" and right not in ("0", "0x0"))
+            return Build(None, False) if positive and left.on_cuda is False else UNKNOWN
+        return left
+
+    def _unary(self) -> Build:
+        token = self._take()
+        if token == "!":
+            return self._unary().negate()
+        if token == "(":
+            inner = self._or()
+            if self._take() != ")":
+                raise IndexError
+            return inner
+        if token == "defined":
+            name = self._take()
+            if name == "(":
+                name = self._take()
+                self._take()
+            return HIP_ONLY if names_hip(name) else UNKNOWN
+        if token[:1].isalpha() or token[:1] == "_":
+            if self._peek() == "(":  # a function-like macro call: skip its arguments
+                depth = 0
+                while True:
+                    part = self._take()
+                    depth += part == "("
+                    depth -= part == ")"
+                    if depth == 0:
+                        break
+                return UNKNOWN
+            # A HIP macro's value on HIP is unknown (`USE_ROCM` may be 0); on CUDA it is undefined: 0.
+            return Build(None, False) if names_hip(token) else UNKNOWN
+        return UNKNOWN

@@ -1,0 +1,119 @@
+"""CUDA API references: every identifier, `::`-qualified name and `#include` of a CUDA source
+that the generated API table or a name-keyed hazard rule knows.
+
+Names are found with a regular expression over the bytes (a tree-sitter query would hand
+every identifier of the file to Python) and kept only where the code map says they are code:
+not in a comment, a literal, an include path, or the definition of a macro or function of the
+file's own. Identifiers inside macro bodies count, as they do for HIPIFY.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import cache
+
+from cudaudit.rules.catalog import Catalog, Entry
+from cudaudit.rules.cpp.api_table import ApiTable
+from cudaudit.rules.cpp.code_map import CodeMap
+from cudaudit.rules.cpp.hits import CudaHit
+
+SYMBOL_DETECTOR = "cuda-symbol"
+"""Hazard rules keyed by a name: `nvcuda::wmma::*`, `cutlass::*`, `tex2D`, `__managed__`."""
+
+TEMPLATE_ONLY = frozenset({"texture"})
+"""Names that are CUDA only as a template (`texture<float, 1>`): as a plain word, a variable."""
+
+_SPACE = re.compile(r"[ \t]+")
+_LOWER_PLAIN = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def references(source: bytes, code: CodeMap, table: ApiTable, catalog: Catalog) -> Iterator[CudaHit]:
+    symbols = _SymbolKeys(catalog)
+    for match in _name_pattern(table, catalog).finditer(source):
+        start, end = match.span()
+        if not code.is_code(start, end) or code.is_definition(start, end):
+            continue
+        name = match.group().decode("ascii")
+        if " " in name or "\t" in name:
+            name = _SPACE.sub("", name)
+        if name in code.defined_names:
+            continue
+        following = source[end : end + 8].lstrip(b" \t")[:1]
+        entry = table.name(name)
+        if entry is None and "::" in name:
+            entry = table.name(name.rpartition("::")[2])  # `::cudaMalloc`, `std::cudaMalloc`
+        if entry is not None and _plausible_use(name, following):
+            yield CudaHit(entry, start, end)
+        hazard = symbols.lookup(name, following)
+        if hazard is not None:
+            yield CudaHit(hazard, start, end)
+    for start, end, path in code.includes:
+        entry = table.include(path.strip("<>\" \t"))
+        if entry is not None:
+            yield CudaHit(entry, start, end)
+
+
+@cache
+def _name_pattern(table: ApiTable, catalog: Catalog) -> re.Pattern[bytes]:
+    """Names worth looking up: an identifier, or a `::`-chain, that starts like a known name.
+
+    Only the first three characters are checked here, in the regular expression engine, so
+    most identifiers of a kernel (`threadIdx`, local variables) never reach Python. The three
+    characters form a trie (`c(?:u[abd...]|s[r...])|...`), which Python's engine matches far
+    faster than a flat alternation. A chain's last part (`cg::this_grid`) is matched on its
+    own, since a `::` before a name does not stop a match.
+    """
+    starts = set(table.name_starts())
+    for key in catalog.keys(SYMBOL_DETECTOR):
+        starts.update((key[:3], key.rpartition("::")[2][:3]))
+    trie: dict[str, dict[str, set[str]]] = {}
+    for start in starts:
+        if len(start) == 3 and "*" not in start:
+            trie.setdefault(start[0], {}).setdefault(start[1], set()).add(start[2])
+    known = "|".join(re.escape(first) + _branches(seconds) for first, seconds in sorted(trie.items()))
+    first_characters = re.escape("".join(sorted(trie)))
+    part = r"[A-Za-z_][A-Za-z0-9_]*"
+    pattern = rf"(?<![A-Za-z0-9_])(?=[{first_characters}])(?:{known})[A-Za-z0-9_]*(?:[ \t]*::[ \t]*{part})*"
+    return re.compile(pattern.encode())
+
+
+def _branches(seconds: dict[str, set[str]]) -> str:
+    """`(?:u[abd]|s[r])`: the second characters, each with the class of its third ones."""
+    return "(?:" + "|".join(re.escape(c) + "[" + re.escape("".join(sorted(t))) + "]" for c, t in sorted(seconds.items())) + ")"
+
+
+def _plausible_use(name: str, following: bytes) -> bool:
+    """A plain lowercase device-function name (`umin`, `saturate`) counts only when called.
+
+    HIPIFY warns about these only before `(`; as bare words they are far more often a
+    variable of the same name.
+    """
+    return following == b"(" or not _LOWER_PLAIN.fullmatch(name)
+
+
+class _SymbolKeys:
+    """Lookups of the `cuda-symbol` keys: a full name, a namespace (`ns::*`) or a last part."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._keys = catalog.keys(SYMBOL_DETECTOR)
+
+    def lookup(self, name: str, following: bytes) -> Entry | None:
+        if not self._keys:
+            return None
+        if name in self._keys:
+            return self._entry(name, following)
+        parts = name.split("::")
+        for size in range(len(parts) - 1, 0, -1):
+            key = "::".join(parts[:size]) + "::*"
+            if key in self._keys:
+                return self._catalog.lookup(SYMBOL_DETECTOR, key)
+        if len(parts) > 1 and parts[-1] in self._keys:
+            return self._entry(parts[-1], following)
+        return None
+
+    def _entry(self, key: str, following: bytes) -> Entry | None:
+        if key in TEMPLATE_ONLY and following != b"<":
+            return None
+        return self._catalog.lookup(SYMBOL_DETECTOR, key)

@@ -1,0 +1,143 @@
+"""CUDA builds: PyTorch extensions and nvcc flags in setup.py, and CMake projects, through the
+real analyzers and the CLI. Builds are read, never run."""
+
+from __future__ import annotations
+
+from conftest import analyze, scan_json, write
+from cudaudit.model import Severity
+
+
+def found(code: str, path: str) -> list[tuple[str, int, str]]:
+    """(rule, line, flagged text) of each finding."""
+    lines = code.split("\n")
+    return [
+        (f.rule, f.span.line, lines[f.span.line - 1][f.span.column - 1 : f.span.end_column - 1])
+        for f in analyze(code, path=path)
+    ]
+
+
+SETUP = '''from setuptools import setup
+from torch.utils.cpp_extension import BuildExtension, CUDAExtension, CppExtension
+
+NVCC = ["-O3", "--use_fast_math", "-gencode", "arch=compute_80,code=sm_80", "-arch=sm_90a -lineinfo"]
+setup(
+    name="ops",
+    ext_modules=[
+        CUDAExtension("ops_cuda", ["ops.cpp", "ops.cu"], extra_compile_args={"cxx": ["-O3"], "nvcc": NVCC}),
+        CppExtension("ops_cpu", ["ops.cpp"]),
+    ],
+    cmdclass={"build_ext": BuildExtension},
+)
+'''
+
+
+def test_setup_py_cuda_extension_and_its_nvcc_flags():
+    assert found(SETUP, "setup.py") == [
+        ("CDA442", 4, "--use_fast_math"),
+        ("CDA441", 4, "-gencode"),
+        ("CDA441", 4, "-arch=sm_90a"),
+        ("CDA442", 4, "-lineinfo"),
+        ("CDA440", 8, "CUDAExtension"),
+    ]
+
+
+def test_the_extension_build_works_on_rocm_and_needs_a_cpp_extension_on_cpu():
+    [build] = [f for f in analyze(SETUP, path="setup.py") if f.rule == "CDA440"]
+    assert build.targets["rocm"].status.value == "works"
+    assert "hipif" in build.targets["rocm"].replacement
+    assert build.targets["cpu"].status.value == "change"
+    assert build.severity is Severity.ERROR
+    assert analyze(SETUP, targets=("rocm",), path="setup.py")[-1].severity is Severity.NOTE
+
+
+def test_jit_builds_count_only_with_cuda_sources():
+    code = (
+        "import torch.utils.cpp_extension as ext\n"
+        'a = ext.load(name="a", sources=["a.cpp"])\n'
+        'b = ext.load(name="b", sources=["b.cpp", "b_kernel.cu"])\n'
+        'c = ext.load(name="c", sources=["c.cpp"], extra_cuda_cflags=["-O2"])\n'
+        'd = ext.load_inline(name="d", cpp_sources="int f();")\n'
+        'e = ext.load_inline(name="e", cpp_sources="", cuda_sources="__global__ void k() {}")\n'
+    )
+    assert [(r, line) for r, line, _ in found(code, "example.py")] == [("CDA440", 3), ("CDA440", 4), ("CDA440", 6)]
+
+
+def test_flags_in_prose_are_not_flags():
+    code = (
+        '"""Build with nvcc -arch=sm_80 by hand."""\n'
+        'print("needs -arch=sm_80 or newer")\n'
+        'CXX = ["-O3", "-march=native", "-std=c++17"]\n'
+        'SM = "sm_80"\n'
+    )
+    assert found(code, "setup.py") == []
+
+
+CMAKE = """cmake_minimum_required(VERSION 3.24)
+project(ops LANGUAGES CXX CUDA)
+find_package(CUDAToolkit REQUIRED)
+find_package(CUDA)
+set(CMAKE_CUDA_ARCHITECTURES 80 90)
+set(CMAKE_CUDA_STANDARD 17)
+set(ENV{TORCH_CUDA_ARCH_LIST} "8.0;9.0")
+add_library(ops ops.cu)
+target_compile_options(ops PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr;-arch=sm_80>)
+target_link_libraries(ops PRIVATE CUDA::cudart CUDA::cublas CUDA::nvml)
+cuda_add_library(legacy legacy.cu)
+message(STATUS "CUDA arch: ${CMAKE_CUDA_ARCHITECTURES}")  # CMAKE_CUDA_FLAGS
+if(CMAKE_CUDA_COMPILER)
+endif()
+"""
+
+
+def test_cmake_cuda_language_packages_variables_targets_and_flags():
+    assert found(CMAKE, "CMakeLists.txt") == [
+        ("CDA450", 2, "CUDA"),
+        ("CDA451", 3, "CUDAToolkit"),
+        ("CDA451", 4, "CUDA"),
+        ("CDA452", 5, "CMAKE_CUDA_ARCHITECTURES"),
+        ("CDA453", 6, "CMAKE_CUDA_STANDARD"),
+        ("CDA452", 7, "TORCH_CUDA_ARCH_LIST"),
+        ("CDA442", 9, "--expt-relaxed-constexpr"),
+        ("CDA441", 9, "-arch=sm_80"),
+        ("CDA454", 10, "CUDA::cudart"),
+        ("CDA454", 10, "CUDA::cublas"),
+        ("CDA454", 10, "CUDA::nvml"),
+        ("CDA451", 11, "cuda_add_library"),
+    ]
+
+
+def test_cmake_hip_branches_are_ported_and_their_cuda_siblings_are_notes():
+    code = (
+        "if(USE_ROCM)\n"
+        "  enable_language(HIP)\n"
+        "  set(CMAKE_HIP_ARCHITECTURES gfx942)\n"
+        "elseif(USE_CUDA)\n"
+        "  enable_language(CUDA)\n"
+        "endif()\n"
+        "if(NOT GGML_HIP)\n"
+        "  find_package(CUDAToolkit)\n"
+        "else()\n"
+        "  find_package(CUDAToolkit)  # a HIP branch: never a finding\n"
+        "endif()\n"
+        "enable_language(CUDA)\n"
+        "if(USE_ROCM OR USE_CUDA)\n"
+        "  find_package(CUDAToolkit)\n"
+        "endif()\n"
+    )
+    result = [(f.rule, f.span.line, f.severity) for f in analyze(code, path="CMakeLists.txt")]
+    assert result == [
+        ("CDA450", 5, Severity.NOTE),
+        ("CDA451", 8, Severity.NOTE),
+        ("CDA450", 12, Severity.ERROR),
+        ("CDA451", 14, Severity.ERROR),
+    ]
+
+
+def test_cmake_files_by_any_name_and_unterminated_commands(cli, tmp_path):
+    write(tmp_path / "cmake" / "cuda.cmake", "enable_language(CUDA)\n")
+    write(tmp_path / "CMakeLists.txt", "project(x LANGUAGES CXX)\nadd_library(x x.cpp\n# CUDA\n")
+    report = scan_json(cli)
+    assert [(f["path"], f["rule"]) for f in report["findings"]] == [("cmake/cuda.cmake", "CDA450")]
+    [error] = report["errors"]
+    assert error["path"] == "CMakeLists.txt" and error["line"] == 2
+    assert "never closed" in error["message"]
