@@ -7,17 +7,13 @@ patterns are relative to. Command-line options override it.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cudaudit.model import DEFAULT_TARGETS, TARGETS
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+from cudaudit.tomlcompat import tomllib
 
 KNOWN_KEYS = ("targets", "select", "ignore", "exclude", "per-file-ignores")
 

@@ -9,17 +9,13 @@ every PyTorch 2.x has.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+from cudaudit.tomlcompat import tomllib
 
 _LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock", "pylock.toml")
 _REQUIREMENT_GLOBS = ("requirements*.txt", "requirements*.in", "requirements/*.txt")

@@ -8,7 +8,6 @@ See docs/catalog-format.md for the file format.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -17,10 +16,7 @@ from typing import Any, Iterable
 from cudaudit.filekinds import FileKind
 from cudaudit.model import TARGETS, Finding, Fix, Safety, Portability, Severity, Span, Status
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+from cudaudit.tomlcompat import tomllib
 
 PREFIX_DETECTORS = frozenset({"symbol", "import"})
 """Detectors whose keys are dotted names: a key also matches every name below it."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import sys
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
@@ -20,10 +19,7 @@ from cudaudit.model import Portability
 from cudaudit.rules.catalog import CatalogError
 from cudaudit.rules.orchestration.images import parse_image
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+from cudaudit.tomlcompat import tomllib
 
 CATALOG_FILE = "containers.toml"
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")

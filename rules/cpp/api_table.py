@@ -9,7 +9,6 @@ row; the other targets keep the facts of the row's rule.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -17,10 +16,7 @@ from importlib import resources
 from cudaudit.model import Portability, Severity, Status
 from cudaudit.rules.catalog import Catalog, CatalogError, Entry
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+from cudaudit.tomlcompat import tomllib
 
 TABLE_FILE = "cuda_api.toml"
 

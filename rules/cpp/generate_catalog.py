@@ -17,15 +17,11 @@ A name is kept when HIP or a ROCm library spells it differently (`change`) or la
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+from cudaudit.tomlcompat import tomllib
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent

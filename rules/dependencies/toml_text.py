@@ -13,17 +13,13 @@ from __future__ import annotations
 import bisect
 import json
 import re
-import sys
 from dataclasses import dataclass
 from typing import Any
 
 from cudaudit.rules.dependencies.report import Placed
 from cudaudit.source import UnparsableError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+from cudaudit.tomlcompat import tomllib
 
 _HEADER = re.compile(r"^[ \t]*\[(\[)?[ \t]*(.+?)[ \t]*\](\])?[ \t]*(?:#.*)?$", re.MULTILINE)
 _KEY_PART = re.compile(r"""\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*(?:\.|$)""")
