@@ -100,7 +100,14 @@ class ApiTable:
         targets = dict(rule.targets)
         default = targets.get("rocm")
         replacement = row.replacement or (default.replacement if default else "")
-        severity = row.severity or (Severity.NOTE if row.status is Status.WORKS else Severity.ERROR)
+        # A row says its own severity; else one with the rule's ROCm status takes the rule's (a
+        # mapped name is a mechanical hipify rename), and any other the status's default.
+        if row.severity:
+            severity = row.severity
+        elif default is not None and row.status is default.status:
+            severity = default.severity
+        else:
+            severity = Severity.NOTE if row.status is Status.WORKS else Severity.ERROR
         targets["rocm"] = Portability(row.status, replacement, row.source, severity)
         message = rule.message.replace("{family}", self._families.get(row.family, row.family))
         return Entry(rule, name, message.replace("{note}", row.note), targets)
