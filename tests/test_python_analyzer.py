@@ -248,3 +248,23 @@ def test_not_lock_in(code, rule):
 )
 def test_more_lock_in_shapes(code, rule, count):
     assert len(severities(code, rule)) == count
+
+
+def test_a_function_local_alias_does_not_leak_to_module_scope():
+    code = (
+        "import torch\n"
+        "def setup():\n    Tensor = torch.cuda.FloatTensor\n    return Tensor\n"
+        "Tensor = torch.cuda.FloatTensor if use_cuda else torch.FloatTensor\n"
+        "x = Tensor(3)\n"
+    )
+    assert [(f.span.line, f.rule) for f in analyze(code) if f.rule == "CDA105" and f.severity is not Severity.NOTE] == [
+        (3, "CDA105")
+    ]
+
+
+def test_cuda_for_mixed_precision_degrades_rather_than_breaks():
+    code = 'import torch\nwith torch.autocast(device_type="cuda"):\n    pass\nscaler = torch.amp.GradScaler("cuda")\n'
+    assert [(f.span.line, f.rule, f.severity) for f in analyze(code)] == [
+        (2, "CDA103", Severity.WARNING),
+        (4, "CDA103", Severity.WARNING),
+    ]

@@ -71,6 +71,9 @@ COMMAND_RUNNERS = frozenset(
     }
 )
 OPTIONAL_IMPORT_HANDLERS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+AMP_CALLS = frozenset({"torch.autocast", "torch.amp.autocast", "torch.amp.GradScaler"})
+AMP_DEVICE_KEY = "amp"
+"""The device-string key for a device that only chooses where mixed precision applies."""
 TYPE_NAME_TAKERS = frozenset({"torch.set_default_tensor_type"})
 """Callables that take a tensor type by name: `set_default_tensor_type("torch.cuda.FloatTensor")`."""
 _LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop, ast.Constant)
@@ -345,7 +348,8 @@ class PythonDetector(ast.NodeVisitor):
         if not in_comparison:
             for keyword in node.keywords:
                 if keyword.arg in DEVICE_KEYWORDS:
-                    self._check_device(keyword.value)
+                    amp = keyword.arg == "device_type" or qualified in AMP_CALLS
+                    self._check_device(keyword.value, AMP_DEVICE_KEY if amp else "")
                 elif keyword.arg in BACKEND_KEYWORDS:
                     self._check_setting(keyword.value, "dist-backend", is_nccl_string)
                 elif keyword.arg == "env" and isinstance(keyword.value, ast.Dict):
@@ -375,7 +379,7 @@ class PythonDetector(ast.NodeVisitor):
     def _check_qualified_call(self, node: ast.Call, qualified: str, in_comparison: bool) -> None:
         first = node.args[0]
         if qualified in DEVICE_POSITIONAL and not in_comparison:
-            self._check_device(first)
+            self._check_device(first, AMP_DEVICE_KEY if qualified in AMP_CALLS else "")
         elif qualified in BACKEND_POSITIONAL:
             self._check_setting(first, "dist-backend", is_nccl_string)
         elif qualified in ENV_CALLS:
@@ -456,9 +460,12 @@ class PythonDetector(ast.NodeVisitor):
         else:
             self._check_setting(value, "device-string", is_indexed_cuda_device_string)
 
-    def _check_device(self, value: ast.expr) -> None:
-        """A value in a device position: a `"cuda"` string or an integer ordinal."""
-        self._check_setting(value, "device-string", is_cuda_device_string)
+    def _check_device(self, value: ast.expr, key: str = "") -> None:
+        """A value in a device position: a `"cuda"` string or an integer ordinal.
+
+        `key` is `amp` where the device only picks what autocast or a grad scaler acts on: there a
+        CPU-only build warns and turns the feature off instead of raising."""
+        self._check_setting(value, "device-string", is_cuda_device_string, key=key)
         kind = device_ordinal_kind(value)
         if kind:
             self._report("device-ordinal", kind, value)
@@ -469,17 +476,18 @@ class PythonDetector(ast.NodeVisitor):
         detector: str,
         matches: Callable[[ast.expr], bool],
         guarded: bool = False,
+        key: str = "",
     ) -> None:
         """Report `value` if it matches, looking through `a if cond else b` and `a or b`."""
         if isinstance(value, ast.IfExp):
             branch = polarity(value.test, self.names, Probe.CUDA)
-            self._check_setting(value.body, detector, matches, guarded or branch is Polarity.POSITIVE)
-            self._check_setting(value.orelse, detector, matches, guarded or branch is Polarity.NEGATIVE)
+            self._check_setting(value.body, detector, matches, guarded or branch is Polarity.POSITIVE, key)
+            self._check_setting(value.orelse, detector, matches, guarded or branch is Polarity.NEGATIVE, key)
         elif isinstance(value, ast.BoolOp):
             for operand in value.values:
-                self._check_setting(operand, detector, matches, guarded)
+                self._check_setting(operand, detector, matches, guarded, key)
         elif matches(value):
-            self._report(detector, "", value, guarded=guarded)
+            self._report(detector, key, value, guarded=guarded)
 
 
 def _method_key(name: str, call: ast.Call, keys: frozenset[str]) -> str | None:

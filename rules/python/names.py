@@ -2,7 +2,7 @@
 
 `import torch as th`, `from torch import cuda` and `import torch.cuda as tc` all make
 `th.cuda.synchronize`, `cuda.synchronize` and `tc.synchronize` the same API,
-`torch.cuda.synchronize`. So does `cu = torch.cuda` followed by `cu.synchronize()`.
+`torch.cuda.synchronize`. So does `cu = torch.cuda` (at module level) followed by `cu.synchronize()`.
 Resolution is flow-insensitive (every import in the module counts, wherever it sits),
 which matches how imports are written in practice.
 """
@@ -45,8 +45,9 @@ class ImportTable:
         """Command-line options that are set on every machine (`action="store_false"`, a default
         that is not None or False): `if args.cuda:` on such an option is no availability check."""
         imported = set(self._bindings)
-        for node in statements:
-            # `cu = torch.cuda`: a plain name bound to an imported name, never to a call's result.
+        for node in getattr(tree, "body", []):
+            # `cu = torch.cuda` at module level: a plain name bound to an imported name, never to a
+            # call's result. A function's local of the same name must not leak into the module.
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 local = node.targets[0].id
                 qualified = self.resolve(node.value)
