@@ -348,3 +348,24 @@ def test_text_report_ends_with_the_migration_table(cli, tmp_path):
     assert "k.cu" in table
     assert "total (1 file)" in table
     assert [line.split()[-4:] for line in table.splitlines() if line.startswith("k.cu")] == [["3", "2", "1", "2"]]
+
+
+def test_a_macro_defined_only_for_cuda_marks_its_branches_cuda_only():
+    code = (
+        "#ifndef __HIP_PLATFORM_AMD__\n"
+        "#define HAS_PTX 1\n"
+        "#endif\n"
+        "__device__ void store(int* p) {\n"
+        "#ifdef HAS_PTX\n"
+        '  asm volatile("st.global.u32 [%0], 1;" :: "l"(p));\n'
+        "#else\n"
+        "  *p = 1;\n"
+        "#endif\n"
+        "}\n"
+        "#define EVERYWHERE 1\n"
+        "#ifdef EVERYWHERE\n"
+        '__device__ void g(int* p) { asm volatile("st.global.u32 [%0], 2;" :: "l"(p)); }\n'
+        "#endif\n"
+    )
+    ptx = [(f.span.line, f.severity) for f in analyze(code, path="kernel.cu") if f.rule == "CDA410"]
+    assert ptx == [(6, Severity.NOTE), (13, Severity.ERROR)]

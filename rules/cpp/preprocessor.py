@@ -9,7 +9,8 @@ notes. Everything else is neutral.
 Directives are read line by line, not from the syntax tree: a conditional that splits an
 expression leaves tree-sitter with ERROR nodes, but its lines are as clear as ever. Conditions
 are evaluated three-valued, asking only "does this hold on HIP, on CUDA, or either?"; macros
-that are not about HIP leave the answer open.
+that are not about HIP leave the answer open, unless the file itself defines them only on one
+side (`#ifndef __HIP_PLATFORM_AMD__` / `#define HAS_PTX`): then `#ifdef HAS_PTX` is that side.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class LineState(Enum):
 
 
 _DIRECTIVE = re.compile(
-    rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|elifdef|elifndef|else|endif)\b((?:[^\\\n]|\\.|\\\n)*)", re.M
+    rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|elifdef|elifndef|else|endif|define)\b((?:[^\\\n]|\\.|\\\n)*)", re.M
 )
 """A conditional directive with its condition, continued over `\\`-newlines."""
 _LINE_COMMENT = re.compile(rb"//.*$|/\*.*?\*/")
@@ -107,6 +108,7 @@ class BranchMap:
         line_count = source.count(b"\n") + 1
         self._states = [LineState.NEUTRAL] * (line_count + 2)
         open_groups: list[_Group] = []
+        macros = _FileMacros()
         line = 1
         position = 0
         for match in _DIRECTIVE.finditer(source):
@@ -117,8 +119,11 @@ class BranchMap:
             directive = match.group(1).decode()
             condition = match.group(2).replace(b"\\\n", b" ")
             condition = _LINE_COMMENT.sub(b" ", condition).decode("utf-8", errors="replace").strip()
+            if directive == "define":
+                macros.define(condition, _all(g.current for g in open_groups))
+                continue
             if directive in ("if", "ifdef", "ifndef"):
-                own = _condition(directive, condition)
+                own = _condition(directive, condition, macros)
                 open_groups.append(_Group([own], own, next_line))
                 continue
             if not open_groups:
@@ -132,7 +137,7 @@ class BranchMap:
             if directive == "else":
                 group.current = _all(excluded)
             else:
-                own = _condition(directive, condition)
+                own = _condition(directive, condition, macros)
                 group.conditions.append(own)
                 group.current = _all([own, *excluded])
             group.start = next_line
@@ -156,13 +161,40 @@ class BranchMap:
         return self._states[line] if 0 < line < len(self._states) else LineState.NEUTRAL
 
 
-def _condition(directive: str, condition: str) -> Build:
+class _FileMacros:
+    """Macros this file defines only where one side compiles (`HAS_PTX` under `#ifndef USE_ROCM`)."""
+
+    def __init__(self) -> None:
+        self._sides: dict[str, Build | None] = {}
+
+    def define(self, definition: str, where: Build) -> None:
+        name = re.match(r"\s*([A-Za-z_]\w*)", definition)
+        if name is None:
+            return
+        if where.on_hip is False:
+            side = Build(False, None)  # defined only where HIP is not: `#ifdef NAME` excludes HIP
+        elif where.on_cuda is False:
+            side = Build(None, False)
+        else:
+            side = None
+        key = name.group(1)
+        # Defined on both sides, or anywhere unconditionally: it says nothing about the build.
+        self._sides[key] = side if key not in self._sides or self._sides[key] == side else None
+
+    def defined(self, name: str) -> Build:
+        """What `defined(name)` says about the build."""
+        if names_hip(name):
+            return HIP_ONLY
+        return self._sides.get(name) or UNKNOWN
+
+
+def _condition(directive: str, condition: str, macros: _FileMacros) -> Build:
     """The build a branch's own condition implies (`#ifdef X`, `#elifndef X`, `#if expr`)."""
     if directive in ("ifdef", "ifndef", "elifdef", "elifndef"):
         name = condition.split()[0] if condition.split() else ""
-        build = HIP_ONLY if names_hip(name) else UNKNOWN
+        build = macros.defined(name)
         return build.negate() if directive.endswith("ndef") else build
-    return _Expression(condition).evaluate()
+    return _Expression(condition, macros).evaluate()
 
 
 def _all(builds) -> Build:
@@ -178,9 +210,10 @@ def _any(builds) -> Build:
 class _Expression:
     """A tolerant reader of `#if` expressions; anything it does not follow is `UNKNOWN`."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, macros: _FileMacros) -> None:
         self.tokens = [m.group(0).strip() for m in _TOKEN.finditer(text) if m.group(0).strip()]
         self.position = 0
+        self.macros = macros
 
     def evaluate(self) -> Build:
         try:
@@ -235,7 +268,7 @@ class _Expression:
             if name == "(":
                 name = self._take()
                 self._take()
-            return HIP_ONLY if names_hip(name) else UNKNOWN
+            return self.macros.defined(name)
         if token[:1].isalpha() or token[:1] == "_":
             if self._peek() == "(":  # a function-like macro call: skip its arguments
                 depth = 0
