@@ -133,8 +133,12 @@ def test_without_one_target_nothing_is_rewritten_and_each_finding_says_why(cli, 
     assert result.exit_code == 1
     assert requirements.read_text() == REQUIREMENTS and dockerfile.read_text() == DOCKERFILE
     assert "nothing to fix automatically" in result.output
-    flat = " ".join(result.output.split())
-    assert flat.count(ONE_TARGET) == 8  # 5 in requirements.txt, 3 in the Dockerfile
+    lines = result.output.splitlines()
+    start = next(i for i, line in enumerate(lines) if "rewritten for one target at a time" in line)
+    assert ONE_TARGET in " ".join(" ".join(lines[start:]).split())  # the reason, said once
+    listed = [line for line in lines[start + 1 :] if line.startswith("    ")]
+    assert len(listed) == 8  # 5 in requirements.txt, 3 in the Dockerfile
+    assert sum(line.lstrip().startswith("requirements.txt:") for line in listed) == 5
     assert cli("fix", "--unsafe-fixes", "--target", "rocm,cpu").exit_code == 1
     assert requirements.read_text() == REQUIREMENTS
 

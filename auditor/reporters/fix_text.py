@@ -1,4 +1,4 @@
-"""What `cudaudit fix` did and what it left, with the reason for each finding it left."""
+"""What `cudaudit fix` did and what it left, grouped by the reason each finding was left."""
 
 from __future__ import annotations
 
@@ -27,13 +27,12 @@ def render_fix_summary(report: FixReport, dry_run: bool, console: Console) -> No
         )
     if not report.remaining:
         return
-    console.print(f"[bold]{len(report.remaining)} finding(s) remain:[/]")
-    ordered = sorted(report.remaining, key=lambda r: r.finding.sort_key)
-    for path, group in groupby(ordered, key=lambda r: r.finding.path):
-        console.print(f"  [bold]{escape(path)}[/]")
+    console.print(f"[bold]{len(report.remaining)} finding(s) remain[/], by why they were not fixed:")
+    by_reason = sorted(report.remaining, key=lambda r: (r.reason, r.finding.sort_key))
+    for reason, group in groupby(by_reason, key=lambda r: r.reason):
+        console.print(f"  [yellow]{escape(reason)}[/]", highlight=False)
         for item in group:
             f = item.finding
             console.print(
-                f"    {f.span.line}:{f.span.column}  {f.rule}  {escape(f.message)}\n      [dim]{escape(item.reason)}[/]",
-                highlight=False,
+                f"    {escape(f.path)}:{f.span.line}:{f.span.column}  {f.rule}  {escape(f.message)}", highlight=False
             )
