@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
@@ -13,10 +13,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cudaudit.config import Config, ConfigError, find_config, load_config, parse_targets
 from cudaudit.discovery import Excludes, discover
 from cudaudit.engine import scan
+from cudaudit.filekinds import FileKind
 from cudaudit.firstparty import first_party_modules
 from cudaudit.model import ScanResult
 from cudaudit.resolvers.torch_pin import project_torch_version
 from cudaudit.rules.catalog import Catalog, load_catalog
+from cudaudit.rules.cpp.preprocessor import project_macros
 from cudaudit.selection import RuleSelection, SelectionError
 from cudaudit.settings import AnalysisSettings
 
@@ -97,6 +99,9 @@ def run_scan(session: ScanSession, progress_console: Console) -> ScanResult:
     excludes = Excludes.from_patterns(session.config.root, list(session.config.exclude))
     candidates, discovery_errors = discover(session.paths, excludes)
     rules_for, analysis, jobs = session.selection.rules_for, session.analysis, session.jobs
+    cuda_files = [str(c.path) for c in candidates if FileKind.CUDA in c.kinds]
+    if cuda_files:  # a header's `#define PTX_AVAILABLE` decides branches in the files that include it
+        analysis = replace(analysis, cuda_macros=project_macros(cuda_files))
     if progress_console.is_terminal and len(candidates) >= PROGRESS_MIN_FILES:
         columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=progress_console, transient=True) as progress:

@@ -15,3 +15,6 @@ class AnalysisSettings:
     """Top-level modules of the scanned project itself: importing them is not a dependency."""
     torch_version: str | None = None
     """The oldest PyTorch the project allows, so fixes only use APIs it has; None if unknown."""
+    cuda_macros: tuple[tuple[str, bool | None, bool | None], ...] = ()
+    """Macros the project's C++ defines on one side only, as (name, holds on HIP, holds on CUDA):
+    `PTX_AVAILABLE`, defined in a header under `#ifndef __HIP_PLATFORM_AMD__`, is (name, False, None)."""

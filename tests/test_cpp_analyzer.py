@@ -369,3 +369,18 @@ def test_a_macro_defined_only_for_cuda_marks_its_branches_cuda_only():
     )
     ptx = [(f.span.line, f.severity) for f in analyze(code, path="kernel.cu") if f.rule == "CDA410"]
     assert ptx == [(6, Severity.NOTE), (13, Severity.ERROR)]
+
+
+def test_a_macro_a_project_header_defines_for_cuda_counts_in_the_files_that_use_it(cli, tmp_path):
+    from conftest import scan_json, write
+
+    write(tmp_path / "include" / "utils.h", "#ifdef __HIP_PLATFORM_AMD__\n#define WAVE 64\n#else\n#define PTX_AVAILABLE\n#endif\n")
+    write(
+        tmp_path / "kernel.cu",
+        '__device__ void f(int* p) {\n#ifdef PTX_AVAILABLE\n  asm volatile("st.global.u32 [%0], 1;" :: "l"(p));\n'
+        "#else\n  *p = 1;\n#endif\n}\n",
+    )
+    together = [(f["path"], f["severity"]) for f in scan_json(cli)["findings"] if f["rule"] == "CDA410"]
+    assert together == [("kernel.cu", "note")]
+    alone = [f["severity"] for f in scan_json(cli, "kernel.cu")["findings"] if f["rule"] == "CDA410"]
+    assert alone == ["error"]  # without the header, nothing says the branch is CUDA-only

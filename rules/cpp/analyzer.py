@@ -17,7 +17,7 @@ from cudaudit.rules.cpp import code_map, hazards, syntax
 from cudaudit.rules.cpp.api_table import api_table
 from cudaudit.rules.cpp.hits import CudaHit
 from cudaudit.rules.cpp.positions import FilePositions
-from cudaudit.rules.cpp.preprocessor import BranchMap, LineState
+from cudaudit.rules.cpp.preprocessor import BranchMap, Build, LineState, MacroSides
 from cudaudit.rules.cpp.references import references
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines
@@ -37,13 +37,16 @@ def analyze_cuda(text: str, path: str, catalog: Catalog, settings: AnalysisSetti
     positions = FilePositions(source, lines)
     device_code = path.lower().endswith(_CUDA_SUFFIXES) or _DEVICE_CODE.search(source) is not None
     findings = []
-    for hit in cuda_hits(source, catalog, device_code):
+    project_macros = {name: Build(on_hip, on_cuda) for name, on_hip, on_cuda in settings.cuda_macros}
+    for hit in cuda_hits(source, catalog, device_code, project_macros):
         span = positions.span(hit.start, hit.end)
         findings.append(build_finding(hit.entry, path, span, lines.snippet(span), settings.targets, cap=hit.cap))
     return findings
 
 
-def cuda_hits(source: bytes, catalog: Catalog, device_code: bool = True) -> list[CudaHit]:
+def cuda_hits(
+    source: bytes, catalog: Catalog, device_code: bool = True, project_macros: MacroSides | None = None
+) -> list[CudaHit]:
     """Every catalog hit in a CUDA source, after preprocessor branches, one per rule and site.
 
     The hazards (inline PTX, warp size, ...) are looked for only in `device_code`: a C++ file
@@ -56,7 +59,7 @@ def cuda_hits(source: bytes, catalog: Catalog, device_code: bool = True) -> list
     found = list(references(source, code, api_table(catalog), catalog))
     if device_code:
         found += hazards.hazards(nodes, tree.root_node, source, code, catalog)
-    branches = BranchMap(source)
+    branches = BranchMap(source, project_macros)
     line_starts = [0] + [m.end() for m in _NEWLINE.finditer(source)]
     kept: dict[tuple, CudaHit] = {}
     for hit in sorted(found, key=lambda h: (h.start, h.end)):

@@ -102,13 +102,17 @@ class _Group:
 
 
 class BranchMap:
-    """The state of every line of one source, from its conditional directives."""
+    """The state of every line of one source, from its conditional directives.
 
-    def __init__(self, source: bytes) -> None:
+    `project_macros` are the sides of macros other files of the project define
+    (`project_macro_sides`): DeepSpeed defines `PTX_AVAILABLE` for CUDA in a shared header.
+    """
+
+    def __init__(self, source: bytes, project_macros: MacroSides | None = None) -> None:
         line_count = source.count(b"\n") + 1
         self._states = [LineState.NEUTRAL] * (line_count + 2)
         open_groups: list[_Group] = []
-        macros = _FileMacros()
+        macros = self.macros = _FileMacros(project_macros)
         line = 1
         position = 0
         for match in _DIRECTIVE.finditer(source):
@@ -161,11 +165,43 @@ class BranchMap:
         return self._states[line] if 0 < line < len(self._states) else LineState.NEUTRAL
 
 
-class _FileMacros:
-    """Macros this file defines only where one side compiles (`HAS_PTX` under `#ifndef USE_ROCM`)."""
+MacroSides = dict[str, "Build | None"]
+"""Macro name → the side it is defined on (`Build(False, None)`: not on HIP), None for both."""
 
-    def __init__(self) -> None:
-        self._sides: dict[str, Build | None] = {}
+
+def project_macros(paths: list[str]) -> tuple[tuple[str, bool | None, bool | None], ...]:
+    """The one-sided macros of the project's C++ files, for `AnalysisSettings.cuda_macros`.
+
+    Only files that define something and mention HIP or ROCm can define a macro for one side.
+    """
+    sources = []
+    for path in paths:
+        try:
+            data = open(path, "rb").read()
+        except OSError:
+            continue  # the scan reports it
+        if b"#define" in data and (b"HIP" in data or b"ROCM" in data or b"ROCm" in data):
+            sources.append(data)
+    sides = project_macro_sides(sources)
+    return tuple(sorted((name, side.on_hip, side.on_cuda) for name, side in sides.items()))
+
+
+def project_macro_sides(sources: list[bytes]) -> MacroSides:
+    """What every given source's `#define`s say, merged: a macro defined on both sides says nothing."""
+    merged: MacroSides = {}
+    for source in sources:
+        for name, side in BranchMap(source).macros.sides.items():
+            merged[name] = side if name not in merged or merged[name] == side else None
+    return {name: side for name, side in merged.items() if side is not None}
+
+
+class _FileMacros:
+    """Macros defined only where one side compiles (`HAS_PTX` under `#ifndef USE_ROCM`), in this
+    file and, as known beforehand, in the rest of the project."""
+
+    def __init__(self, project: MacroSides | None = None) -> None:
+        self._project = project or {}
+        self.sides: dict[str, Build | None] = {}
 
     def define(self, definition: str, where: Build) -> None:
         name = re.match(r"\s*([A-Za-z_]\w*)", definition)
@@ -179,13 +215,15 @@ class _FileMacros:
             side = None
         key = name.group(1)
         # Defined on both sides, or anywhere unconditionally: it says nothing about the build.
-        self._sides[key] = side if key not in self._sides or self._sides[key] == side else None
+        self.sides[key] = side if key not in self.sides or self.sides[key] == side else None
 
     def defined(self, name: str) -> Build:
         """What `defined(name)` says about the build."""
         if names_hip(name):
             return HIP_ONLY
-        return self._sides.get(name) or UNKNOWN
+        if name in self.sides:
+            return self.sides[name] or UNKNOWN
+        return self._project.get(name) or UNKNOWN
 
 
 def _condition(directive: str, condition: str, macros: _FileMacros) -> Build:
