@@ -31,7 +31,7 @@ from cudaudit.rules.python.device_syntax import (
     parameter_defaults,
     target_name,
 )
-from cudaudit.rules.python.guards import Polarity, Probe, exits_early, names_cuda, polarity, probes_in
+from cudaudit.rules.python.guards import Polarity, Probe, exits_early, is_none, names_cuda, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable
 
 DDP_CLASSES = frozenset(
@@ -398,8 +398,8 @@ class PythonDetector(ast.NodeVisitor):
         values = [k.value for k in node.keywords if k.arg in ("device_ids", "output_device")]
         values += node.args[1:2]
         for value in values:
-            if not _is_none(value):
-                self._check_setting(value, "ddp-device-ids", lambda v: not _is_none(v))
+            if not is_none(value):
+                self._check_setting(value, "ddp-device-ids", lambda v: not is_none(v))
                 return
 
     def _check_type_name(self, node: ast.expr) -> None:
@@ -503,10 +503,6 @@ def _catches_import_error(handler: ast.ExceptHandler) -> bool:
         return True
     types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
     return any(isinstance(t, ast.Name) and t.id in OPTIONAL_IMPORT_HANDLERS for t in types)
-
-
-def _is_none(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _string_value(node: ast.expr) -> str | None:

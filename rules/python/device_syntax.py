@@ -86,7 +86,7 @@ def device_ordinal_kind(node: ast.expr) -> str | None:
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return "literal"
     name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
-    if name and _ORDINAL_WORDS.intersection(re.split(r"[^a-z0-9]+", name.lower())):
+    if name and _ORDINAL_WORDS.intersection(_name_words(name)):
         return "name"
     return None
 
@@ -97,7 +97,12 @@ def is_nccl_string(node: ast.expr) -> bool:
 
 def names_setting(name: str, word: str) -> bool:
     """Whether an identifier or CLI flag names a setting of `word` (`train_device`, `--dist-backend`)."""
-    return word in re.split(r"[^a-z0-9]+", name.lower())
+    return word in _name_words(name)
+
+
+def _name_words(name: str) -> list[str]:
+    """`--dist-backend` → dist, backend; `local_rank` → local, rank."""
+    return re.split(r"[^a-z0-9]+", name.lower())
 
 
 def target_name(target: ast.expr) -> str | None:

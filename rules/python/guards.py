@@ -80,7 +80,7 @@ def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | Non
         return None
     if isinstance(test, ast.Compare) and len(test.ops) == 1:
         negated = isinstance(test.ops[0], (ast.NotEq, ast.NotIn, ast.IsNot))
-        if _is_none(test.comparators[0]):  # `torch.version.cuda is None` asks "no CUDA?"
+        if is_none(test.comparators[0]):  # `torch.version.cuda is None` asks "no CUDA?"
             negated = not negated
         return Polarity.NEGATIVE if negated else Polarity.POSITIVE
     return Polarity.POSITIVE
@@ -146,7 +146,7 @@ def _words(identifier: str) -> tuple[str, ...]:
     return tuple(word.lower() for word in _WORD_SPLIT.split(identifier) if word)
 
 
-def _is_none(node: ast.AST) -> bool:
+def is_none(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
 
 
