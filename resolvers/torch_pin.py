@@ -12,8 +12,10 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.version import InvalidVersion, Version
+
+from cudaudit.resolvers.requirements import parse_requirement
+from cudaudit.rules.dependencies.requirements_file import requirement_strings
 
 from cudaudit.tomlcompat import tomllib
 
@@ -76,18 +78,14 @@ def _pyproject_requirements(path: Path) -> Iterable[str]:
 
 def _requirement_lines(path: Path) -> list[str]:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        return requirement_strings(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):
         return []
-    return [line.split("#", 1)[0].strip() for line in lines if line.strip() and not line.lstrip().startswith(("#", "-"))]
 
 
 def _lower_bound(text: str) -> Version | None:
-    try:
-        requirement = Requirement(text)
-    except InvalidRequirement:
-        return None
-    if requirement.name.lower() != "torch":
+    requirement = parse_requirement(text)
+    if requirement is None or requirement.name.lower() != "torch":
         return None
     bounds = [_minor(spec.version) for spec in requirement.specifier if spec.operator in (">=", "==", "~=", "===", ">")]
     bounds = [b for b in bounds if b is not None]

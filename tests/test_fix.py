@@ -127,6 +127,7 @@ def test_a_fix_that_would_break_the_file_is_not_applied():
     [
         ({"requirements.txt": "torch>=2.7,<3\nnumpy\n"}, Version("2.7")),
         ({"requirements.txt": "torch==2.5.1+cu121\n"}, Version("2.5")),
+        ({"requirements.txt": "torch==2.6.0 \\\n    --hash=sha256:0123abcd  # pinned\n"}, Version("2.6")),
         ({"pyproject.toml": '[project]\nname = "x"\ndependencies = ["torch>=2.6"]\n'}, Version("2.6")),
         ({"requirements.txt": "torch>=2.1\n", "uv.lock": '[[package]]\nname = "torch"\nversion = "2.9.1"\n'},
          Version("2.9")),

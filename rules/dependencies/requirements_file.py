@@ -65,6 +65,12 @@ def logical_lines(text: str) -> Iterator[Placed]:
             joined, segments = "", []
 
 
+def requirement_strings(text: str) -> list[str]:
+    """The requirement of every logical line of a requirements file (continuations joined,
+    comments, options and trailing `--hash` options removed)."""
+    return _requirements(_lines(text))
+
+
 def _lines(text: str) -> list[Placed]:
     return [line for line in logical_lines(text) if line.text.strip()]
 
