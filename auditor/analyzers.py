@@ -31,8 +31,8 @@ _ANALYZERS: dict[FileKind, tuple[Callable[[bytes], str], str]] = {
     FileKind.COMPOSE: (decode_text, "cudaudit.rules.orchestration.compose:analyze_compose"),
     FileKind.MANIFEST: (decode_text, "cudaudit.rules.orchestration.kubernetes:analyze_manifest"),
     FileKind.WORKFLOW: (decode_text, "cudaudit.rules.orchestration.workflows:analyze_workflow"),
-    FileKind.CUDA: (decode_text, "cudaudit.rules.cpp.analyzer:analyze_cuda"),
-    FileKind.CMAKE: (decode_text, "cudaudit.rules.cpp.cmake:analyze_cmake"),
+    FileKind.CUDA: (decode_text, "cudaudit.rules.kernels.analyzer:analyze_cuda"),
+    FileKind.CMAKE: (decode_text, "cudaudit.rules.builds.cmake:analyze_cmake"),
 }
 
 _SUMMARISERS: dict[FileKind, str] = {

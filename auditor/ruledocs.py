@@ -81,7 +81,7 @@ def reference_markdown(catalog: Catalog) -> str:
     parts = [
         "# Rule reference",
         "",
-        "Generated from `rules/catalog/*.toml` by `cudaudit rules --format markdown`; do not edit by hand.",
+        "Generated from `rules/data/*.toml` by `cudaudit rules --format markdown`; do not edit by hand.",
         "Per-symbol facts (for example each `torch.cuda` function) refine these defaults; `cudaudit rule ID` shows a rule in the terminal.",
         "",
         "| id | name | summary |",

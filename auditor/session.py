@@ -18,7 +18,7 @@ from cudaudit.firstparty import first_party_modules
 from cudaudit.model import ScanResult
 from cudaudit.resolvers.torch_pin import project_torch_version
 from cudaudit.rules.catalog import Catalog, load_catalog
-from cudaudit.rules.cpp.preprocessor import project_macros
+from cudaudit.rules.kernels.preprocessor import project_macros
 from cudaudit.selection import RuleSelection, SelectionError
 from cudaudit.settings import AnalysisSettings
 

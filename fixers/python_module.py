@@ -16,7 +16,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.helpers import get_full_name_for_node
 from packaging.version import Version
 
-from cudaudit.rules.python.fixes import DEVICE_TYPE
+from cudaudit.rules.python.rewrites import DEVICE_TYPE
 
 _DEFINITIONS = (
     (

@@ -1,1 +1,1 @@
-"""The rule catalog (data in `catalog/*.toml`) and the detectors per file kind."""
+"""The rule catalog (data in `data/*.toml`) and the detectors per file kind."""

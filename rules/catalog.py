@@ -1,4 +1,4 @@
-"""Load the rule catalog from `catalog/*.toml` and turn detector hits into findings.
+"""Load the rule catalog from `data/*.toml` and turn detector hits into findings.
 
 The catalog is the single place that says what is CUDA lock-in and what replaces it on
 each target; detectors only recognise syntax and ask the catalog about the key they saw.
@@ -42,10 +42,10 @@ class Example:
 
 @dataclass(frozen=True)
 class FixPolicy:
-    """Which codemod rewrites a key's sites, and how safely.
+    """Which rewrite a key's sites get, and how safely.
 
-    Python kinds are the builders of `rules/python/fixes.py`; dependency and Dockerfile kinds
-    (`cudaudit.rules.dependencies.fixes.TEXT_FIX_KINDS`) rewrite for one named target, with
+    Python kinds are the builders of `rules/python/rewrites.py`; dependency and Dockerfile kinds
+    (`cudaudit.rules.dependencies.rewrites.TEXT_FIX_KINDS`) rewrite for one named target, with
     `to` giving, per target, what replaces the key where no table computes it (a drop-in
     package, an image template with `{placeholders}`).
     """
@@ -217,11 +217,11 @@ def _lower(severity: Severity, cap: Severity) -> Severity:
 
 @cache
 def load_catalog() -> Catalog:
-    """The catalog shipped in `cudaudit/rules/catalog/`, parsed once per process."""
+    """The catalog shipped in `cudaudit/rules/data/`, parsed once per process."""
     rules: list[Rule] = []
     raw_entries: list[tuple[str, dict[str, Any]]] = []
     aliases: dict[str, str] = {}
-    folder = resources.files("cudaudit.rules") / "catalog"
+    folder = resources.files("cudaudit.rules") / "data"
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
         if not item.name.endswith(".toml"):
             continue

@@ -7,10 +7,10 @@ import pytest
 
 from conftest import REPO
 from cudaudit.rules.catalog import load_catalog
-from cudaudit.rules.cpp import generate_catalog
-from cudaudit.rules.cpp.api_table import api_table
+from cudaudit.rules.kernels import generate_catalog
+from cudaudit.rules.kernels.api_table import api_table
 
-SHIPPED = REPO / "rules" / "catalog" / "cuda_api.toml"
+SHIPPED = REPO / "rules" / "data" / "cuda_api.toml"
 TABLES = generate_catalog.DEFAULT_TABLES
 needs_tables = pytest.mark.skipif(not TABLES.is_dir(), reason=f"HIPIFY's tables are not at {TABLES}")
 
@@ -20,7 +20,7 @@ def test_the_shipped_table_is_what_the_generator_writes(tmp_path):
     output = tmp_path / "cuda_api.toml"
     assert generate_catalog.main(["--output", str(output)]) == 0
     assert output.read_text(encoding="utf-8") == SHIPPED.read_text(encoding="utf-8"), (
-        "rules/catalog/cuda_api.toml is stale: run `python -m cudaudit.rules.cpp.generate_catalog`"
+        "rules/data/cuda_api.toml is stale: run `python -m cudaudit.rules.kernels.generate_catalog`"
     )
 
 

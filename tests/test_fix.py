@@ -13,8 +13,8 @@ from cudaudit.fixers.python_fixer import fix_python
 from cudaudit.model import Edit, Fix, Safety, Span
 from cudaudit.resolvers.torch_pin import project_torch_version
 from cudaudit.rules.catalog import load_catalog
-from cudaudit.rules.dependencies.fixes import TEXT_FIX_KINDS
-from cudaudit.rules.python.fixes import FIX_KINDS
+from cudaudit.rules.dependencies.rewrites import TEXT_FIX_KINDS
+from cudaudit.rules.python.rewrites import FIX_KINDS
 
 CATALOG = load_catalog()
 FIXED = [

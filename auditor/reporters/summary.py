@@ -7,7 +7,7 @@ from typing import Any
 
 from cudaudit.model import ScanResult, Severity, Status
 from cudaudit.rules.catalog import load_catalog
-from cudaudit.rules.cpp.migration import migration_summary
+from cudaudit.rules.kernels.migration import migration_summary
 
 
 def summarize(result: ScanResult, targets: tuple[str, ...]) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from cudaudit.model import Finding, Severity, Span
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
-from cudaudit.rules.cpp import nvcc_flags
-from cudaudit.rules.cpp.preprocessor import LineState, names_hip
+from cudaudit.rules.builds import nvcc_flags
+from cudaudit.rules.kernels.preprocessor import LineState, names_hip
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines, UnparsableError
 

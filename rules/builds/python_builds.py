@@ -16,8 +16,8 @@ from collections.abc import Iterator
 
 from cudaudit.model import Finding
 from cudaudit.rules.catalog import Catalog, build_finding
-from cudaudit.rules.cpp import nvcc_flags
-from cudaudit.rules.cpp.string_literals import literal_positions
+from cudaudit.rules.builds import nvcc_flags
+from cudaudit.rules.kernels.string_literals import literal_positions
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines

@@ -1,6 +1,6 @@
 """Which container images are CUDA builds, and the facts that let a finding name their replacement.
 
-The knowledge lives in `catalog/containers.toml` as `[[image]]` tables (format in
+The knowledge lives in `data/containers.toml` as `[[image]]` tables (format in
 docs/catalog-format.md): repository patterns and a tag pattern per `container-image` key. The
 tag's named groups fill the `{placeholders}` in the replacements of the key's `[[entry]]`, so a
 CUDA 12.4 Ubuntu 22.04 image is told to become `rocm/dev-ubuntu-22.04`, keeping its OS.
@@ -72,7 +72,7 @@ def placeholders(text: str) -> set[str]:
 @cache
 def image_patterns() -> tuple[ImagePattern, ...]:
     """The `[[image]]` tables of the shipped catalog, in file order."""
-    source = resources.files("cudaudit.rules") / "catalog" / CATALOG_FILE
+    source = resources.files("cudaudit.rules") / "data" / CATALOG_FILE
     try:
         tables = tomllib.loads(source.read_text(encoding="utf-8")).get("image", ())
     except tomllib.TOMLDecodeError as exc:

@@ -13,7 +13,7 @@ from cudaudit.model import Edit, Fix
 from cudaudit.rules.catalog import Entry
 from cudaudit.rules.containers.images import fill, placeholders
 from cudaudit.rules.containers.shell import Word
-from cudaudit.rules.dependencies.fixes import FixTarget
+from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.rules.dependencies.report import Placed
 
 

@@ -18,7 +18,7 @@ from cudaudit.model import CUDA_API_TARGETS, TARGETS, Finding, Span
 from cudaudit.resolvers.requirements import INDEX, LOCAL_VERSION, PackageHit, index_location
 from cudaudit.resolvers.wheel_indexes import PYTORCH_WHEELS, TABLE_SOURCE, is_cuda_tag, rocm_indexes
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
-from cudaudit.rules.dependencies.fixes import FixTarget, dependency_fix
+from cudaudit.rules.dependencies.rewrites import FixTarget, dependency_fix
 from cudaudit.settings import AnalysisSettings
 
 _PYTORCH_CUDA_INDEX = re.compile(r"^download\.pytorch\.org/whl/(cu\d+)(?:/|$)")

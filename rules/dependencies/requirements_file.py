@@ -27,7 +27,7 @@ from cudaudit.filekinds import FileKind, classify
 from cudaudit.model import Finding
 from cudaudit.resolvers.requirements import INCLUDE_OPTIONS, parse_option, pinned_torch, requirement_hits
 from cudaudit.rules.catalog import Catalog
-from cudaudit.rules.dependencies.fixes import FixTarget
+from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, unique
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UndecodableError, decode_text

@@ -12,7 +12,7 @@ not map one to one onto the file) no fix is made and the finding stays.
 The fix kinds (`fix = { kind = "..." }` in the catalog) are `wheel-index`, `wheel-label`,
 `remove-requirement` and `drop-in` (with the replacing package per target:
 `fix = { kind = "drop-in", cpu = "onnxruntime" }`); `image` is the Dockerfile's
-(`rules/containers/fixes.py`).
+(`rules/containers/rewrites.py`).
 """
 
 from __future__ import annotations

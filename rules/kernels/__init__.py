@@ -1,1 +1,1 @@
-"""CUDA C++ sources, CUDA embedded in Python strings, and CUDA builds (CMake, nvcc flags)."""
+"""CUDA C++ sources: `.cu`/`.cuh` files and CUDA kernels written in Python strings, analysed with tree-sitter."""

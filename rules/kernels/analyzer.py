@@ -13,12 +13,12 @@ import re
 
 from cudaudit.model import Finding, Severity
 from cudaudit.rules.catalog import Catalog, build_finding
-from cudaudit.rules.cpp import code_map, hazards, syntax
-from cudaudit.rules.cpp.api_table import api_table
-from cudaudit.rules.cpp.hits import CudaHit
-from cudaudit.rules.cpp.positions import FilePositions
-from cudaudit.rules.cpp.preprocessor import BranchMap, Build, LineState, MacroSides
-from cudaudit.rules.cpp.references import references
+from cudaudit.rules.kernels import code_map, hazards, syntax
+from cudaudit.rules.kernels.api_table import api_table
+from cudaudit.rules.kernels.hits import CudaHit
+from cudaudit.rules.kernels.positions import FilePositions
+from cudaudit.rules.kernels.preprocessor import BranchMap, Build, LineState, MacroSides
+from cudaudit.rules.kernels.references import references
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines
 

@@ -1,4 +1,4 @@
-"""The generated CUDA -> HIP name table (`[api]` in catalog/cuda_api.toml), read on first use.
+"""The generated CUDA -> HIP name table (`[api]` in data/cuda_api.toml), read on first use.
 
 The table holds thousands of names as tab-separated rows in one TOML string (see
 generate_catalog.py for why); it is split here only when a CUDA source is analysed, and a
@@ -125,7 +125,7 @@ def _continues_api_name(prefix: str, name: str) -> bool:
 @cache
 def api_table(catalog: Catalog) -> ApiTable:
     """The table for `catalog`'s rules, parsed once per process and catalog."""
-    path = resources.files("cudaudit.rules") / "catalog" / TABLE_FILE
+    path = resources.files("cudaudit.rules") / "data" / TABLE_FILE
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))["api"]
     except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:

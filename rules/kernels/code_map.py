@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import re
 
-from cudaudit.rules.cpp import syntax
+from cudaudit.rules.kernels import syntax
 
 PATTERNS = """
 (comment) @prose

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from cudaudit.model import Finding
 from cudaudit.rules.catalog import Catalog, build_finding
-from cudaudit.rules.cpp.string_literals import literal_positions
+from cudaudit.rules.kernels.string_literals import literal_positions
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines
@@ -41,7 +41,7 @@ def embedded_cuda_findings(
     strings = {id(node): node for node in _kernel_strings(tree, names)}
     if not strings:
         return []
-    from cudaudit.rules.cpp.analyzer import cuda_hits  # tree-sitter loads only for files with kernels
+    from cudaudit.rules.kernels.analyzer import cuda_hits  # tree-sitter loads only for files with kernels
 
     findings = []
     for node in strings.values():

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator
 from tree_sitter import Node
 
 from cudaudit.rules.catalog import Catalog
-from cudaudit.rules.cpp import syntax
-from cudaudit.rules.cpp.code_map import CodeMap
-from cudaudit.rules.cpp.hits import CudaHit
+from cudaudit.rules.kernels import syntax
+from cudaudit.rules.kernels.code_map import CodeMap
+from cudaudit.rules.kernels.hits import CudaHit
 
 HAZARD_DETECTOR = "cuda-hazard"
 

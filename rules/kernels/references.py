@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from functools import cache
 
 from cudaudit.rules.catalog import Catalog, Entry
-from cudaudit.rules.cpp.api_table import ApiTable
-from cudaudit.rules.cpp.code_map import CodeMap
-from cudaudit.rules.cpp.hits import CudaHit
+from cudaudit.rules.kernels.api_table import ApiTable
+from cudaudit.rules.kernels.code_map import CodeMap
+from cudaudit.rules.kernels.hits import CudaHit
 
 SYMBOL_DETECTOR = "cuda-symbol"
 """Hazard rules keyed by a name: `nvcuda::wmma::*`, `cutlass::*`, `tex2D`, `__managed__`."""

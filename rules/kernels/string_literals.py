@@ -14,7 +14,7 @@ import re
 import tokenize
 import unicodedata
 
-from cudaudit.rules.cpp.positions import EmbeddedPositions
+from cudaudit.rules.kernels.positions import EmbeddedPositions
 from cudaudit.source import SourceLines
 
 _PREFIX = re.compile(r"^([A-Za-z]*)('''|\"\"\"|'|\")")

@@ -9,9 +9,9 @@ from packaging.version import Version
 from cudaudit.firstparty import is_sibling_module
 from cudaudit.model import Finding, Severity
 from cudaudit.rules.catalog import Catalog, build_finding
-from cudaudit.rules.cpp.python_sources import cuda_in_python
+from cudaudit.rules.python.cuda_in_python import cuda_in_python
 from cudaudit.rules.python.detector import PythonDetector
-from cudaudit.rules.python.fixes import FixContext, build_fix
+from cudaudit.rules.python.rewrites import FixContext, build_fix
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines

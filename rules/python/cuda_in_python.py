@@ -1,4 +1,5 @@
-"""What the C++ side finds in a Python module: CUDA in kernel strings, and CUDA builds.
+"""CUDA a Python module carries: C++ kernels in strings (rules/kernels/) and CUDA extension builds
+(rules/builds/).
 
 The Python analyzer calls `cuda_in_python` once per module it parsed; a module that mentions
 none of the marker words is not walked again, and tree-sitter loads only for one that
@@ -11,7 +12,8 @@ import ast
 
 from cudaudit.model import Finding
 from cudaudit.rules.catalog import Catalog
-from cudaudit.rules.cpp import embedded, python_builds
+from cudaudit.rules.builds import python_builds
+from cudaudit.rules.kernels import embedded
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines

@@ -2,9 +2,9 @@
 
 The walk recognises syntax only (a resolved name, an import, a device string in a
 device context, a command run through `subprocess`); whether a key is lock-in, and what
-replaces it, is the catalog's answer. It also tracks the regions code sits in (see
-`context.py`), so a site under `if torch.cuda.is_available():` is at most a note where
-that guard skips it.
+replaces it, is the catalog's answer. It also tracks the regions code sits in (guards in
+`guards.py`, the regions they open in `regions.py`), so a site under
+`if torch.cuda.is_available():` is at most a note where that guard skips it.
 """
 
 from __future__ import annotations
