@@ -1,0 +1,137 @@
+"""`cudaudit fix`: apply the rewrites findings carry, in place, as a diff, or on a new branch."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from cudaudit.commands.options import (
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    ConfigPath,
+    Ignore,
+    Jobs,
+    Paths,
+    Select,
+    Targets,
+    err,
+    fail,
+    session_or_exit,
+)
+from cudaudit.model import ScanResult
+from cudaudit.session import ScanSession, run_scan
+
+# The fixers (libcst) are imported inside the functions: `cudaudit scan` never needs them.
+
+EXAMPLES = """[bold]Examples[/]
+
+  cudaudit fix --diff                  show what would change, write nothing
+  cudaudit fix                         apply the safe fixes
+  cudaudit fix --unsafe-fixes src/     also the fixes that need a review
+  cudaudit fix -t cpu --unsafe-fixes   also requirements and images, for CPU
+  cudaudit fix --branch cudaudit/fixes --pr-body pr.md --open-pr
+"""
+
+
+def fix_command(
+    paths: Paths = None,
+    unsafe_fixes: Annotated[
+        bool, typer.Option("--unsafe-fixes", help="Also apply fixes that may change behaviour on CUDA (review them).")
+    ] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff and write nothing.")] = False,
+    torch_version: Annotated[
+        Optional[str],
+        typer.Option(
+            help="The oldest PyTorch the code must run on, which decides the APIs fixes use. "
+            "\\[default: read from requirements, pyproject.toml or a lock file]"
+        ),
+    ] = None,
+    branch: Annotated[
+        Optional[str],
+        typer.Option(help="Commit the fixes on this new branch (from HEAD), leaving your working tree as it is."),
+    ] = None,
+    pr_body: Annotated[
+        Optional[Path], typer.Option(help="With --branch: write the pull request description (Markdown) here.")
+    ] = None,
+    commit_message: Annotated[Optional[str], typer.Option(help="With --branch: the commit message.")] = None,
+    open_pr: Annotated[
+        bool, typer.Option("--open-pr", help="With --branch: push it and open a pull request with gh, if installed.")
+    ] = False,
+    allow_dirty: Annotated[
+        bool, typer.Option("--allow-dirty", help="With --branch: go ahead although the working tree has changes.")
+    ] = False,
+    target: Targets = None,
+    select: Select = None,
+    ignore: Ignore = None,
+    jobs: Jobs = 0,
+    config: ConfigPath = None,
+) -> None:
+    """Rewrite CUDA-only code into device-agnostic PyTorch that still runs the same on CUDA.
+
+    Safe fixes keep a CUDA machine's behaviour exactly; unsafe ones (for example `.cuda()` on an object that may not be a tensor) apply only with --unsafe-fixes. Requirements files, pyproject.toml and Dockerfiles are rewritten only for one named target (--target rocm or --target cpu), as unsafe fixes. Files are written atomically, with their encoding, newlines and permissions kept; a file whose result would not parse is left alone.
+
+    Exit status: 0 nothing left to fix or report, 1 findings remain (or, with --diff, there are changes), 2 usage or internal error.
+    """
+    from cudaudit.fixers.run import run_fixes
+    from cudaudit.reporters.fix_text import render_fix_summary
+
+    if branch is not None:
+        _fix_on_branch(paths, branch, unsafe_fixes, pr_body, commit_message, open_pr, allow_dirty, torch_version,
+                       target, select, ignore, config, jobs)
+    session = session_or_exit(paths, target, select, ignore, config, jobs, torch_version)
+    try:
+        result = run_scan(session, err)
+        report = run_fixes(result, unsafe_fixes, session.torch_version, write=not diff, targets=session.targets)
+    except Exception as exc:  # noqa: BLE001 - no traceback reaches the user
+        raise fail(f"internal error: {type(exc).__name__}: {exc}; please report it") from None
+    if diff:
+        sys.stdout.write("".join(report.diffs))
+    render_fix_summary(report, diff, Console(stderr=diff, soft_wrap=True))
+    if diff:
+        raise typer.Exit(EXIT_FINDINGS if report.changed else EXIT_CLEAN)
+    raise typer.Exit(EXIT_FINDINGS if report.remaining or report.errors else EXIT_CLEAN)
+
+
+def _fix_on_branch(
+    paths, branch, unsafe, pr_body, commit_message, open_pr, allow_dirty, torch_version, target, select, ignore, config, jobs
+) -> None:  # noqa: ANN001 - the fix command's own options, passed through
+    """`fix --branch`: fix in a worktree of HEAD on a new branch, commit, write the PR text, exit."""
+    from cudaudit.fixers.branch import BranchError, fix_on_branch, open_pr_command
+    from cudaudit.fixers.branch import open_pr as open_pull_request
+    from cudaudit.fixers.run import FixReport, run_fixes
+    from cudaudit.reporters.fix_text import render_fix_summary
+    from cudaudit.reporters.pr_body import render_pr_body
+
+    relative = [Path(os.path.relpath(p)) for p in paths or [Path(".")]]
+    box: dict[str, ScanSession] = {}
+
+    def scan() -> ScanResult:
+        box["session"] = session_or_exit(relative, target, select, ignore, config, jobs, torch_version)
+        return run_scan(box["session"], err)
+
+    def fix(result: ScanResult) -> FixReport:
+        return run_fixes(result, unsafe, box["session"].torch_version, write=True, targets=box["session"].targets)
+
+    try:
+        outcome = fix_on_branch(branch, allow_dirty, commit_message, scan, fix)
+    except BranchError as exc:
+        raise fail(str(exc)) from None
+    if outcome.commit is None:
+        err.print(f"nothing to fix automatically; branch {branch!r} not created")
+        raise typer.Exit(EXIT_CLEAN)
+    body = render_pr_body(outcome, box["session"].targets)
+    body_file = pr_body or Path(tempfile.mkdtemp(prefix="cudaudit-")) / "pr-body.md"
+    body_file.write_text(body, encoding="utf-8")
+    render_fix_summary(outcome.report, False, err)
+    err.print(f"committed {outcome.commit[:12]} on branch {branch}; pull request text in {body_file}")
+    if open_pr and not open_pull_request(outcome, body_file):
+        commands = "\n".join("  " + shlex.join(c) for c in open_pr_command(outcome, body_file))
+        err.print(f"gh is not installed; to open the pull request run:\n{commands}", highlight=False)
+    raise typer.Exit(EXIT_CLEAN)

@@ -1,0 +1,74 @@
+"""Options and helpers the commands share: paths, targets, rule selection, errors, exit codes.
+
+They live here rather than in `cli.py` because `cli.py` imports every command to register it;
+a command importing `cli.py` back would make the two modules a cycle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from cudaudit.model import TARGETS, ScanResult
+from cudaudit.session import ScanSession, UsageError, open_session
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+err = Console(stderr=True, soft_wrap=True)
+
+Paths = Annotated[
+    Optional[list[Path]],
+    typer.Argument(help="Files or folders (default: the current folder).", show_default=False),
+]
+Targets = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--target",
+        "-t",
+        help=f"Target backends, comma-separated: {', '.join(TARGETS)}. \\[default: rocm,cpu, or the config's]",
+        show_default=False,
+    ),
+]
+Select = Annotated[
+    Optional[list[str]],
+    typer.Option(help="Only these rules: ids or prefixes, comma-separated (CDA1, CDA203).", show_default=False),
+]
+Ignore = Annotated[
+    Optional[list[str]],
+    typer.Option(help="Skip these rules: ids or prefixes, comma-separated; adds to the config's.", show_default=False),
+]
+Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 uses every core.")]
+ConfigPath = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--config", help="pyproject.toml to read \\[tool.cudaudit] from. \\[default: the nearest one above the first path]"
+    ),
+]
+
+
+def split_values(values: list[str] | None) -> list[str]:
+    """`-t rocm,cpu -t xpu` -> ["rocm", "cpu", "xpu"]: repeated and comma-separated values alike."""
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]cudaudit: error:[/] {message}", highlight=False)
+    return typer.Exit(EXIT_ERROR)
+
+
+def session_or_exit(paths, target, select, ignore, config, jobs, torch_version=None) -> ScanSession:  # noqa: ANN001
+    """The scan session for the shared options, or exit 2 with the usage error."""
+    try:
+        return open_session(paths, split_values(target), split_values(select), split_values(ignore), config, jobs,
+                            torch_version)
+    except UsageError as exc:
+        raise fail(str(exc)) from None
+
+
+def print_errors(result: ScanResult) -> None:
+    for error in result.errors:
+        where = f"{error.path}:{error.line}" if error.line else error.path
+        err.print(f"[yellow]cudaudit: {where}: {error.message}[/]", highlight=False)

@@ -1,0 +1,138 @@
+"""`cudaudit scan`: analyse files and report the findings in one of four formats."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from cudaudit.baseline import BaselineError, new_findings
+from cudaudit.baseline import write_baseline as write_baseline_file
+from cudaudit.commands.options import (
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    ConfigPath,
+    Ignore,
+    Jobs,
+    Paths,
+    Select,
+    Targets,
+    err,
+    fail,
+    print_errors,
+    session_or_exit,
+)
+from cudaudit.model import Severity
+from cudaudit.reporters.github import render_github
+from cudaudit.reporters.json_report import render_json
+from cudaudit.reporters.text import render_text
+from cudaudit.session import run_scan
+
+# SARIF (sarif-om) is imported where it is used: a scan, run on every commit by the
+# pre-commit hook, starts faster without it.
+
+
+class ReportFormat(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+
+
+class FailOn(str, Enum):
+    note = "note"
+    warning = "warning"
+    error = "error"
+
+
+EXAMPLES = """[bold]Examples[/]
+
+  cudaudit scan                        the current folder
+  cudaudit scan src/ train.py -t rocm  only ask about ROCm
+  cudaudit scan -f json -o gaps.json   machine-readable report
+  cudaudit scan --select CDA1 --ignore CDA111
+  cudaudit scan -f sarif -o cudaudit.sarif   for GitHub code scanning
+  cudaudit scan --write-baseline .cudaudit-baseline.json   accept today's findings
+  cudaudit scan --baseline .cudaudit-baseline.json         then report only new ones
+"""
+
+
+def scan_command(
+    paths: Paths = None,
+    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.text,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")
+    ] = None,
+    target: Targets = None,
+    select: Select = None,
+    ignore: Ignore = None,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Exit 1 only for findings at least this severe.")
+    ] = FailOn.note,
+    baseline: Annotated[
+        Optional[Path], typer.Option("--baseline", help="Report only findings that are not in this baseline file.")
+    ] = None,
+    write_baseline: Annotated[
+        Optional[Path], typer.Option("--write-baseline", help="Record the current findings as the baseline in this file.")
+    ] = None,
+    sarif_category: Annotated[
+        str, typer.Option("--sarif-category", help="SARIF automationDetails category, to tell several uploads apart.")
+    ] = "cudaudit",
+    show_sources: Annotated[
+        bool, typer.Option("--show-sources", help="In the text report, say where each per-target fact comes from.")
+    ] = False,
+    jobs: Jobs = 0,
+    config: ConfigPath = None,
+) -> None:
+    """Scan files for CUDA lock-in and report what each target needs.
+
+    Sources are analysed statically: never imported or run. Inside a git checkout the files git ignores are skipped.
+
+    Exit status: 0 no findings (at --fail-on or above), 1 findings or files that could not be analysed, 2 usage or internal error.
+    """
+    session = session_or_exit(paths, target, select, ignore, config, jobs)
+    try:
+        result = run_scan(session, err)
+        if write_baseline is not None:
+            write_baseline_file(write_baseline, result.findings)
+            err.print(f"cudaudit: wrote {len(result.findings)} finding(s) to the baseline {write_baseline}")
+        if baseline is not None:
+            result.findings = new_findings(baseline, result.findings)
+        if format is ReportFormat.json:
+            _write(render_json(result, session.targets), output)
+        elif format is ReportFormat.sarif:
+            from cudaudit.reporters.sarif import render_sarif
+
+            warn = lambda message: err.print(f"[yellow]cudaudit: {message}[/]")  # noqa: E731
+            _write(render_sarif(result, session.catalog, session.targets, sarif_category, warn), output)
+        elif format is ReportFormat.github:
+            _write(render_github(result), output)
+        else:
+            print_errors(result)
+            if output is None:
+                render_text(result, session.targets, session.catalog, Console(soft_wrap=True), show_sources)
+            else:
+                with output.open("w", encoding="utf-8") as handle:
+                    console = Console(file=handle, soft_wrap=True)
+                    render_text(result, session.targets, session.catalog, console, show_sources)
+    except BaselineError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"cannot write {exc.filename}: {exc.strerror}") from None
+    except Exception as exc:  # noqa: BLE001 - no traceback reaches the user
+        raise fail(f"internal error: {type(exc).__name__}: {exc}; please report it") from None
+    threshold = Severity(fail_on.value)
+    failing = result.errors or any(f.severity.rank >= threshold.rank for f in result.findings)
+    raise typer.Exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
