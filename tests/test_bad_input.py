@@ -7,10 +7,10 @@ import os
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import scan_json, write
 from cudaudit.engine import MAX_FILE_BYTES, FileTask, analyze_bytes
 from cudaudit.filekinds import FileKind
 from cudaudit.settings import AnalysisSettings
+from support import scan_json, write
 
 LOCKED = "import torch\ntorch.cuda.synchronize()\n"
 

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO, scan_json, write
 from cudaudit import __version__
 from cudaudit.rules.catalog import load_catalog
+from support import REPO, scan_json, write
 
 LOCKED = "import torch\nmodel = Net().cuda()\ntorch.cuda.synchronize()\n"
 CLEAN = "import torch\nx = torch.zeros(3)\n"

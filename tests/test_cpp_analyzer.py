@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from conftest import REPO, analyze, scan_json, write
 from cudaudit.model import Severity
+from support import REPO, analyze, scan_json, write
 
 
 def found(code: str, path: str = "kernel.cu", rule: str | None = None) -> list[tuple[str, int, int, int, str]]:
@@ -57,7 +57,7 @@ def test_a_name_hip_lacks_is_blocked():
 
 def test_columns_count_characters_not_bytes():
     code = 'const char *s = "héllo"; void f() { cudaFree(0); }\n'
-    [(rule, line, column, end, text)] = found(code)
+    [(rule, _line, column, _end, text)] = found(code)
     assert (rule, text) == ("CDA401", "cudaFree")
     assert column == code.index("cudaFree") + 1
 
@@ -372,7 +372,7 @@ def test_a_macro_defined_only_for_cuda_marks_its_branches_cuda_only():
 
 
 def test_a_macro_a_project_header_defines_for_cuda_counts_in_the_files_that_use_it(cli, tmp_path):
-    from conftest import scan_json, write
+    from support import scan_json, write
 
     write(tmp_path / "include" / "utils.h", "#ifdef __HIP_PLATFORM_AMD__\n#define WAVE 64\n#else\n#define PTX_AVAILABLE\n#endif\n")
     write(

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import REPO
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.rules.kernels import generate_catalog
 from cudaudit.rules.kernels.api_table import api_table
+from support import REPO
 
 SHIPPED = REPO / "rules" / "data" / "cuda_api.toml"
 TABLES = generate_catalog.DEFAULT_TABLES

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import FIXTURES, REPO, scan_json
+from support import FIXTURES, REPO, scan_json
 
 DEMO = FIXTURES / "demo-project"
 EXPECTED = REPO / "tests" / "expected" / "demo-project.txt"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import scan_json, write
 from cudaudit.resolvers.requirements import PackageHit, index_hits, requirement_hits
+from support import scan_json, write
 
 
 def sites(report: dict, path: str) -> list[tuple[int, int, int, str, str]]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_dependencies import sites
 
-from conftest import scan_json, write
 from cudaudit.engine import FileTask, analyze_bytes
 from cudaudit.filekinds import FileKind
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.settings import AnalysisSettings
-from test_dependencies import sites
+from support import scan_json, write
 
 UV_LOCK = """\
 version = 1
@@ -159,7 +159,7 @@ def test_each_lock_format_reports_the_lines_of_its_package_entries(cli, tmp_path
     ]
     assert sites(report, "pylock.toml") == [(6, 17, 23, "CDA602", "error"), (7, 10, 48, "CDA601", "error")]
     assert sites(report, "pdm.lock") == [(5, 9, 17, "CDA604", "error")]
-    torch = [f for f in report["findings"] if f["path"] == "uv.lock" and f["rule"] == "CDA601"][0]
+    torch = next(f for f in report["findings"] if f["path"] == "uv.lock" and f["rule"] == "CDA601")
     assert "rocm6.0" in torch["targets"]["rocm"]["replacement"]
 
 
@@ -212,7 +212,7 @@ def test_conda_channels_packages_builds_and_pip_list(cli, tmp_path):
         (20, 27, 65, "CDA601", "error"),
         (21, 9, 17, "CDA604", "error"),
     ]
-    index = [f for f in report["findings"] if f["rule"] == "CDA601"][0]
+    index = next(f for f in report["findings"] if f["rule"] == "CDA601")
     assert "rocm5.6" in index["targets"]["rocm"]["replacement"]  # pytorch=2.1.2 from the conda list
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import scan_json, write
 from test_dependencies import sites
+
+from support import scan_json, write
 
 PYPROJECT = """\
 [build-system]
@@ -48,7 +49,7 @@ def test_pyproject_dependencies_extras_groups_and_uv_indexes(cli, tmp_path):
         (21, 78, 86, "CDA602", "error"),
         (25, 8, 46, "CDA601", "error"),
     ]
-    index = [f for f in report["findings"] if f["line"] == 25][0]
+    index = next(f for f in report["findings"] if f["line"] == 25)
     assert "rocm6.1" in index["targets"]["rocm"]["replacement"]  # torch 2.4 pinned in [project]
 
 
@@ -137,7 +138,7 @@ def test_setup_cfg_install_requires_and_extras(cli, tmp_path):
     )
     report = scan_json(cli)
     assert sites(report, "setup.cfg") == [(7, 5, 13, "CDA604", "error"), (11, 7, 16, "CDA604", "error")]
-    faiss = [f for f in report["findings"] if f["line"] == 11][0]
+    faiss = next(f for f in report["findings"] if f["line"] == 11)
     assert "faiss-cpu" in faiss["targets"]["cpu"]["replacement"]
 
 

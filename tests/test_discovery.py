@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from conftest import git, write
 from cudaudit.discovery import Excludes, discover
+from support import git, write
 
 LOCKED = "import torch\ntorch.cuda.synchronize()\n"
 

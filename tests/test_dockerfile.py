@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import analyze
 from cudaudit.model import Span
 from cudaudit.rules.catalog import load_catalog
+from support import analyze
 
 CATALOG = load_catalog()
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import scan_json, write
 from cudaudit.engine import FileTask, analyze_bytes
 from cudaudit.filekinds import FileKind
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.settings import AnalysisSettings
+from support import scan_json, write
 
 CUDA_IMAGE = "FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\n"
 

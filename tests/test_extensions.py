@@ -3,8 +3,8 @@ real analyzers and the CLI. Builds are read, never run."""
 
 from __future__ import annotations
 
-from conftest import analyze, scan_json, write
 from cudaudit.model import Severity
+from support import analyze, scan_json, write
 
 
 def found(code: str, path: str) -> list[tuple[str, int, str]]:

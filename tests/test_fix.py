@@ -8,13 +8,13 @@ import stat
 import pytest
 from packaging.version import Version
 
-from conftest import analyze, scan_json, write
 from cudaudit.fixers.python_fixer import fix_python
 from cudaudit.model import Edit, Fix, Safety, Span
 from cudaudit.resolvers.torch_pin import project_torch_version
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.rules.dependencies.rewrites import TEXT_FIX_KINDS
 from cudaudit.rules.python.rewrites import FIX_KINDS
+from support import analyze, scan_json, write
 
 CATALOG = load_catalog()
 FIXED = [

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import git, write
+from support import git, write
 
 LOCKED = 'import torch\n\nmodel = Net().cuda()\nx = torch.zeros(1, device="cuda")\ntorch.manual_seed_all = None\n'
 

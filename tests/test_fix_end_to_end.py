@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import FIXTURES
+from support import FIXTURES
 
 SCRIPTS = FIXTURES / "cuda-scripts"
 
@@ -37,6 +37,7 @@ def result_value(output: str, name: str) -> float:
     return float(re.search(rf"result: .*{name} ([-\d.]+)", output).group(1))
 
 
+@pytest.mark.slow
 def test_cuda_only_scripts_run_on_cpu_after_fix(cpu_torch, cli, tmp_path):
     for script in SCRIPTS.glob("*.py"):
         shutil.copy(script, tmp_path)

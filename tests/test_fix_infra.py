@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import analyze, scan_json, write
 from cudaudit.filekinds import FileKind
 from cudaudit.fixers.run import ONE_TARGET
 from cudaudit.fixers.text_fixer import fix_text
 from cudaudit.model import Edit, Fix, Safety, Span
 from cudaudit.settings import AnalysisSettings
+from support import analyze, scan_json, write
 
 REQUIREMENTS = """\
 # Training stack, compiled on a GPU host

@@ -7,14 +7,14 @@ not be made at all when two targets are asked about.
 from __future__ import annotations
 
 import pytest
+from test_rule_examples import example_path
 
-from conftest import analyze
 from cudaudit.filekinds import FileKind
 from cudaudit.fixers.text_fixer import fix_text
 from cudaudit.resolvers.variants import FIX_TARGETS
 from cudaudit.rules.catalog import Rule, load_catalog
 from cudaudit.settings import AnalysisSettings
-from test_rule_examples import example_path
+from support import analyze
 
 CATALOG = load_catalog()
 PAIRS = [

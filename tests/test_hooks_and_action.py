@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from conftest import REPO, git, write
+from support import REPO, git, write
 
 BIN = Path(sys.executable).parent
 LOCKED = "import torch\nmodel = Net().cuda()\n"
@@ -25,6 +25,7 @@ def tool(name: str) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_pre_commit_hook_fails_on_lock_in_and_passes_clean_code(tmp_path):
     project = tmp_path / "project"
     project.mkdir()

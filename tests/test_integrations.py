@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
 
-from conftest import REPO, git, scan_json, write
+from support import REPO, git, scan_json, write
 
 SCHEMA = json.loads((REPO.parent / "shared" / "data" / "sarif-schema-2.1.0.json").read_text())
 LOCKED = 'import torch\n\nmodel = Net().cuda()\nx = torch.zeros(1, device="cuda")\ntorch.cuda.synchronize()\n'

@@ -8,11 +8,11 @@ from pathlib import PurePath
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import analyze, scan_json, write
 from cudaudit.engine import FileTask, analyze_bytes
 from cudaudit.filekinds import classify
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.settings import AnalysisSettings
+from support import analyze, scan_json, write
 
 COMPOSE = "docker-compose.yml"
 MANIFEST = "deploy/k8s/train.yaml"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import analyze
 from cudaudit.model import Severity, Span
+from support import analyze
 
 
 def rules(code: str, **kwargs) -> list[tuple[int, str]]:
@@ -165,7 +165,7 @@ def severities(code: str, rule: str, **kwargs) -> list[tuple[int, Severity]]:
 
 
 def test_first_party_packages_and_sibling_modules_are_not_dependencies(cli, tmp_path):
-    from conftest import scan_json, write
+    from support import scan_json, write
 
     write(tmp_path / "flash_attn" / "__init__.py", "")
     write(tmp_path / "flash_attn" / "ops.py", "from flash_attn.layers import rotary\n")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import analyze
 from cudaudit.filekinds import EXAMPLE_NAMES, FileKind
 from cudaudit.rules.catalog import Rule, load_catalog
+from support import analyze
 
 CATALOG = load_catalog()
 

@@ -3,8 +3,8 @@ the kernel strings are analysed as CUDA and every finding points into the `.py` 
 
 from __future__ import annotations
 
-from conftest import analyze, scan_json, write
 from cudaudit.model import Severity
+from support import analyze, scan_json, write
 
 
 def rules_at(code: str, path: str = "example.py") -> list[tuple[str, int, int, str]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import analyze, scan_json, write
+from support import analyze, scan_json, write
 
 WORKFLOW = ".github/workflows/ci.yml"
 

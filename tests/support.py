@@ -1,0 +1,64 @@
+"""What the tests share: run the real CLI and the real analysis pipeline on real files.
+
+Fixtures are in conftest.py; everything a test imports by name is here, since conftest is not
+meant to be imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePath
+from typing import Any
+
+from cudaudit.engine import FileTask, analyze_bytes
+from cudaudit.filekinds import classify
+from cudaudit.model import Finding
+from cudaudit.rules.catalog import load_catalog
+from cudaudit.settings import AnalysisSettings
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+
+
+@contextmanager
+def working_directory(path: Path) -> Iterator[None]:
+    previous = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def scan_json(cli_run, *args: str, cwd: Path | None = None) -> dict[str, Any]:
+    result = cli_run("scan", "--format", "json", *args, cwd=cwd)
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def analyze(
+    code: str, targets: tuple[str, ...] = ("rocm", "cpu"), path: str = "example.py", torch_version: str | None = None
+) -> list[Finding]:
+    """Findings for one snippet, analysed as the kinds its file name gives, as a scan would."""
+    task = FileTask(path, path, classify(PurePath(path)), frozenset(load_catalog().rules))
+    settings = AnalysisSettings(targets, torch_version=torch_version)
+    findings, errors = analyze_bytes(code.encode(), task, settings)
+    assert not errors, errors
+    return sorted(findings, key=lambda f: f.sort_key)
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
