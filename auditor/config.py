@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from cudaudit.model import DEFAULT_TARGETS, TARGETS
-
 from cudaudit.tomlcompat import tomllib
 
 KNOWN_KEYS = ("targets", "select", "ignore", "exclude", "per-file-ignores")

@@ -64,7 +64,7 @@ def fix_on_branch(
         title = f"cudaudit: device-agnostic fixes for {len(report.fixed)} CUDA-only site(s)"
         counts = ", ".join(f"{rule} ×{n}" for rule, n in fixed_by_rule(report).items())
         message = commit_message or f"{title}\n\nRules fixed: {counts}.\nFiles: {', '.join(report.changed)}.\n"
-        paths = [str((relative_cwd / name)) for name in report.changed]
+        paths = [str(relative_cwd / name) for name in report.changed]
         _git("add", "--", *paths, cwd=tree)
         _git("commit", "-q", "-m", message, cwd=tree, error="git could not commit the fixes")
         commit = _git("rev-parse", "HEAD", cwd=tree)

@@ -35,7 +35,9 @@ def encode_like(original: bytes, text: str, encoding: str | None = None) -> byte
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace `path`'s contents with `data` in one rename, keeping its permission bits."""
     mode = stat.S_IMODE(path.stat().st_mode)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".cudaudit", delete=False)
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - its name outlives the handle, to rename or remove
+        dir=path.parent, prefix=f".{path.name}.", suffix=".cudaudit", delete=False
+    )
     try:
         with handle:
             handle.write(data)

@@ -382,7 +382,7 @@ def _confined(requirement: SpecifierSet, lock_in: SpecifierSet) -> bool:
             base = Version(spec.version.removesuffix(".*"))
         except InvalidVersion:
             return False
-        major, minor, micro = (base.release + (0, 0))[:3]
+        major, minor, micro = (*base.release, 0, 0)[:3]
         probes |= {
             Version(base.public),
             Version(f"{major}.{minor}.{micro + 1}"),

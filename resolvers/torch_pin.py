@@ -16,7 +16,6 @@ from packaging.version import InvalidVersion, Version
 
 from cudaudit.resolvers.requirements import parse_requirement
 from cudaudit.rules.dependencies.requirements_file import requirement_strings
-
 from cudaudit.tomlcompat import tomllib
 
 _LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock", "pylock.toml")

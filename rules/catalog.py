@@ -8,14 +8,14 @@ See docs/catalog-format.md for the file format.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any, Iterable
+from typing import Any
 
 from cudaudit.filekinds import FileKind
-from cudaudit.model import TARGETS, Finding, Fix, Safety, Portability, Severity, Span, Status
-
+from cudaudit.model import TARGETS, Finding, Fix, Portability, Safety, Severity, Span, Status
 from cudaudit.tomlcompat import tomllib
 
 PREFIX_DETECTORS = frozenset({"symbol", "import"})

@@ -7,7 +7,7 @@ import shlex
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -47,20 +47,20 @@ def fix_command(
     ] = False,
     diff: Annotated[bool, typer.Option("--diff", help="Print a unified diff and write nothing.")] = False,
     torch_version: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             help="The oldest PyTorch the code must run on, which decides the APIs fixes use. "
             "\\[default: read from requirements, pyproject.toml or a lock file]"
         ),
     ] = None,
     branch: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(help="Commit the fixes on this new branch (from HEAD), leaving your working tree as it is."),
     ] = None,
     pr_body: Annotated[
-        Optional[Path], typer.Option(help="With --branch: write the pull request description (Markdown) here.")
+        Path | None, typer.Option(help="With --branch: write the pull request description (Markdown) here.")
     ] = None,
-    commit_message: Annotated[Optional[str], typer.Option(help="With --branch: the commit message.")] = None,
+    commit_message: Annotated[str | None, typer.Option(help="With --branch: the commit message.")] = None,
     open_pr: Annotated[
         bool, typer.Option("--open-pr", help="With --branch: push it and open a pull request with gh, if installed.")
     ] = False,
@@ -101,7 +101,7 @@ def fix_command(
 
 def _fix_on_branch(
     paths, branch, unsafe, pr_body, commit_message, open_pr, allow_dirty, torch_version, target, select, ignore, config, jobs
-) -> None:  # noqa: ANN001 - the fix command's own options, passed through
+) -> None:  # the fix command's own options, passed through
     """`fix --branch`: fix in a worktree of HEAD on a new branch, commit, write the PR text, exit."""
     from cudaudit.fixers.branch import BranchError, fix_on_branch, open_pr_command
     from cudaudit.fixers.branch import open_pr as open_pull_request

@@ -1,4 +1,4 @@
-"""Options and helpers the commands share: paths, targets, rule selection, errors, exit codes.
+"""What the commands share: path, target and rule options, errors, exit codes.
 
 They live here rather than in `cli.py` because `cli.py` imports every command to register it;
 a command importing `cli.py` back would make the two modules a cycle.
@@ -7,7 +7,7 @@ a command importing `cli.py` back would make the two modules a cycle.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -20,11 +20,11 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 err = Console(stderr=True, soft_wrap=True)
 
 Paths = Annotated[
-    Optional[list[Path]],
+    list[Path] | None,
     typer.Argument(help="Files or folders (default: the current folder).", show_default=False),
 ]
 Targets = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option(
         "--target",
         "-t",
@@ -33,16 +33,16 @@ Targets = Annotated[
     ),
 ]
 Select = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option(help="Only these rules: ids or prefixes, comma-separated (CDA1, CDA203).", show_default=False),
 ]
 Ignore = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option(help="Skip these rules: ids or prefixes, comma-separated; adds to the config's.", show_default=False),
 ]
 Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 uses every core.")]
 ConfigPath = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--config", help="pyproject.toml to read \\[tool.cudaudit] from. \\[default: the nearest one above the first path]"
     ),
@@ -59,7 +59,7 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_ERROR)
 
 
-def session_or_exit(paths, target, select, ignore, config, jobs, torch_version=None) -> ScanSession:  # noqa: ANN001
+def session_or_exit(paths, target, select, ignore, config, jobs, torch_version=None) -> ScanSession:
     """The scan session for the shared options, or exit 2 with the usage error."""
     try:
         return open_session(paths, split_values(target), split_values(select), split_values(ignore), config, jobs,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -65,7 +65,7 @@ def scan_command(
     paths: Paths = None,
     format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.text,
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")
     ] = None,
     target: Targets = None,
     select: Select = None,
@@ -75,10 +75,10 @@ def scan_command(
         FailOn, typer.Option("--fail-on", help="Exit 1 only for findings at least this severe.")
     ] = FailOn.note,
     baseline: Annotated[
-        Optional[Path], typer.Option("--baseline", help="Report only findings that are not in this baseline file.")
+        Path | None, typer.Option("--baseline", help="Report only findings that are not in this baseline file.")
     ] = None,
     write_baseline: Annotated[
-        Optional[Path], typer.Option("--write-baseline", help="Record the current findings as the baseline in this file.")
+        Path | None, typer.Option("--write-baseline", help="Record the current findings as the baseline in this file.")
     ] = None,
     sarif_category: Annotated[
         str, typer.Option("--sarif-category", help="SARIF automationDetails category, to tell several uploads apart.")

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cudaudit.model import Finding, Severity, Span
-from cudaudit.rules.catalog import Catalog, Entry, build_finding
 from cudaudit.rules.builds import nvcc_flags
+from cudaudit.rules.catalog import Catalog, Entry, build_finding
 from cudaudit.rules.kernels.preprocessor import LineState, names_hip
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines, UnparsableError
@@ -78,11 +78,15 @@ def _commands(text: str, offsets: _LineOffsets) -> Iterator[Command]:
     index = 0
     while index < len(tokens):
         token = tokens[index]
-        if token.lastgroup == "word" and index + 1 < len(tokens) and tokens[index + 1].lastgroup == "open":
-            if _COMMAND_NAME.fullmatch(token.group()):
-                arguments, index = _arguments(tokens, index + 2, token.start(), offsets)
-                yield Command(token.group().lower(), token.start(), arguments)
-                continue
+        if (
+            token.lastgroup == "word"
+            and index + 1 < len(tokens)
+            and tokens[index + 1].lastgroup == "open"
+            and _COMMAND_NAME.fullmatch(token.group())
+        ):
+            arguments, index = _arguments(tokens, index + 2, token.start(), offsets)
+            yield Command(token.group().lower(), token.start(), arguments)
+            continue
         index += 1
 
 

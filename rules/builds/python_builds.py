@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterator
 
 from cudaudit.model import Finding
-from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.builds import nvcc_flags
+from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.kernels.string_literals import literal_positions
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.settings import AnalysisSettings
@@ -66,11 +66,7 @@ def _extension_calls(tree: ast.Module, names: ImportTable) -> Iterator[tuple[str
         keywords = {k.arg: k.value for k in node.keywords if k.arg}
         with_cuda = keywords.get("with_cuda")
         asks_cuda = isinstance(with_cuda, ast.Constant) and with_cuda.value is True
-        if function == "CUDAExtension":
-            yield function, node.func
-        elif function == "load" and (asks_cuda or "extra_cuda_cflags" in keywords or _has_cuda_source(node)):
-            yield function, node.func
-        elif function == "load_inline" and (asks_cuda or "cuda_sources" in keywords or len(node.args) > 2):
+        if function == "CUDAExtension" or (function == "load" and (asks_cuda or "extra_cuda_cflags" in keywords or _has_cuda_source(node))) or (function == "load_inline" and (asks_cuda or "cuda_sources" in keywords or len(node.args) > 2)):
             yield function, node.func
 
 

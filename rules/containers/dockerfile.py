@@ -30,12 +30,12 @@ from cudaudit.rules.containers.commands import (
     pip_install,
     system_packages,
 )
-from cudaudit.rules.containers.rewrites import image_fix
 from cudaudit.rules.containers.images import fill_targets, match_image
 from cudaudit.rules.containers.instructions import Instruction, parse_dockerfile
+from cudaudit.rules.containers.rewrites import image_fix
 from cudaudit.rules.containers.shell import Word, split_commands
-from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, unique
+from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.settings import AnalysisSettings
 
 IMAGE = "container-image"

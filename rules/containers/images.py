@@ -18,7 +18,6 @@ from importlib import resources
 from cudaudit.model import Portability
 from cudaudit.rules.catalog import CatalogError
 from cudaudit.rules.orchestration.images import parse_image
-
 from cudaudit.tomlcompat import tomllib
 
 CATALOG_FILE = "containers.toml"

@@ -13,8 +13,8 @@ from cudaudit.model import Edit, Fix
 from cudaudit.rules.catalog import Entry
 from cudaudit.rules.containers.images import fill, placeholders
 from cudaudit.rules.containers.shell import Word
-from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.rules.dependencies.report import Placed
+from cudaudit.rules.dependencies.rewrites import FixTarget
 
 
 def image_fix(entry: Entry, fields: dict[str, str], word: Word, placed: Placed, fix: FixTarget | None) -> Fix | None:

@@ -23,8 +23,8 @@ from cudaudit.resolvers.requirements import (
     version_hits,
 )
 from cudaudit.rules.catalog import Catalog
-from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, optional_group, unique
+from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.rules.dependencies.toml_text import TomlText, load_toml
 from cudaudit.settings import AnalysisSettings
 

@@ -27,8 +27,8 @@ from cudaudit.filekinds import FileKind, classify
 from cudaudit.model import Finding
 from cudaudit.resolvers.requirements import INCLUDE_OPTIONS, parse_option, pinned_torch, requirement_hits
 from cudaudit.rules.catalog import Catalog
-from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, unique
+from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UndecodableError, decode_text
 from cudaudit.suppressions import apply_suppressions

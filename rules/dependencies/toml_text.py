@@ -18,7 +18,6 @@ from typing import Any
 
 from cudaudit.rules.dependencies.report import Placed
 from cudaudit.source import UnparsableError
-
 from cudaudit.tomlcompat import tomllib
 
 _HEADER = re.compile(r"^[ \t]*\[(\[)?[ \t]*(.+?)[ \t]*\](\])?[ \t]*(?:#.*)?$", re.MULTILINE)

@@ -15,7 +15,6 @@ from importlib import resources
 
 from cudaudit.model import Portability, Severity, Status
 from cudaudit.rules.catalog import Catalog, CatalogError, Entry
-
 from cudaudit.tomlcompat import tomllib
 
 TABLE_FILE = "cuda_api.toml"

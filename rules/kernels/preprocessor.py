@@ -177,7 +177,8 @@ def project_macros(paths: list[str]) -> tuple[tuple[str, bool | None, bool | Non
     sources = []
     for path in paths:
         try:
-            data = open(path, "rb").read()
+            with open(path, "rb") as handle:
+                data = handle.read()
         except OSError:
             continue  # the scan reports it
         if b"#define" in data and (b"HIP" in data or b"ROCM" in data or b"ROCm" in data):

@@ -11,8 +11,8 @@ from cudaudit.model import Finding, Severity
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.python.cuda_in_python import cuda_in_python
 from cudaudit.rules.python.detector import PythonDetector
-from cudaudit.rules.python.rewrites import FixContext, build_fix
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.rewrites import FixContext, build_fix
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import ast
 
 from cudaudit.model import Finding
-from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.builds import python_builds
+from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.kernels import embedded
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.settings import AnalysisSettings

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from cudaudit.model import Severity
 from cudaudit.rules.catalog import Catalog, Entry
-from cudaudit.rules.python.regions import NEUTRAL, Region, SiteContext
 from cudaudit.rules.python.device_syntax import (
     BACKEND_KEYWORDS,
     BACKEND_POSITIONAL,
@@ -33,6 +32,7 @@ from cudaudit.rules.python.device_syntax import (
 )
 from cudaudit.rules.python.guards import Polarity, Probe, exits_early, is_none, names_cuda, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.regions import NEUTRAL, Region, SiteContext
 
 DDP_CLASSES = frozenset(
     {
@@ -424,9 +424,12 @@ class PythonDetector(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Compare(self, node: ast.Compare) -> None:
-        if len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)):
-            if self.names.resolve(node.comparators[0]) == "os.environ":
-                self._check_env_name(node.left)
+        if (
+            len(node.ops) == 1
+            and isinstance(node.ops[0], (ast.In, ast.NotIn))
+            and self.names.resolve(node.comparators[0]) == "os.environ"
+        ):
+            self._check_env_name(node.left)
         self._comparison_depth += 1
         self.generic_visit(node)
         self._comparison_depth -= 1

@@ -115,9 +115,12 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
         return probes
     if isinstance(node, ast.Call):
         func = node.func
-        if isinstance(func, ast.Attribute) and func.attr == "startswith":
-            if any(isinstance(a, ast.Constant) and a.value == "cuda" for a in node.args):
-                return {Probe.CUDA}
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "startswith"
+            and any(isinstance(a, ast.Constant) and a.value == "cuda" for a in node.args)
+        ):
+            return {Probe.CUDA}
         return set()
     if isinstance(node, (ast.Name, ast.Attribute)):
         qualified = names.resolve(node)
