@@ -18,3 +18,6 @@ class AnalysisSettings:
     cuda_macros: tuple[tuple[str, bool | None, bool | None], ...] = ()
     """Macros the project's C++ defines on one side only, as (name, holds on HIP, holds on CUDA):
     `PTX_AVAILABLE`, defined in a header under `#ifndef __HIP_PLATFORM_AMD__`, is (name, False, None)."""
+    rocm_version: str | None = None
+    """The ROCm release whose PyTorch index rewrites for ROCm use (`cudaudit resolve --rocm-version`);
+    None: the newest one published for the pinned torch release that the set's packages allow."""

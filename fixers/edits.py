@@ -37,15 +37,17 @@ def apply_edits(text: str, findings: Iterable[Finding]) -> EditResult:
     for finding in sorted(findings, key=lambda f: f.sort_key):
         assert finding.fix is not None
         ranges = [
-            (offsets.of(e.span.line, e.span.column), offsets.of(e.span.end_line, e.span.end_column), e)
+            (offsets.of(e.span.line, e.span.column), offsets.of(e.span.end_line, e.span.end_column), e.replacement)
             for e in finding.fix.edits
         ]
-        if any(_overlaps(start, end, other) for start, end, _ in ranges for other in taken):
+        # Two fixes may share an edit (each drops the `--hash` options of the line they both change).
+        new = [edit for edit in ranges if edit not in chosen]
+        if any(_overlaps(start, end, other) for start, end, _ in new for other in taken):
             conflicting.append(finding)
             continue
-        for start, end, edit in ranges:
+        for start, end, replacement in new:
             taken.append((start, end))
-            chosen.append((start, end, edit.replacement))
+            chosen.append((start, end, replacement))
         applied.append(finding)
     for start, end, replacement in sorted(chosen, reverse=True):
         text = text[:start] + replacement + text[end:]

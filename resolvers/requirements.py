@@ -56,7 +56,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from packaging.version import InvalidVersion, Version
 
 from cudaudit.resolvers.wheel_indexes import torch_version_of
-from cudaudit.rules.catalog import Catalog, load_catalog
+from cudaudit.rules.catalog import Catalog, load_catalog, version_probes
 
 PACKAGE = "pip-package"
 LOCAL_VERSION = "local-version"
@@ -78,6 +78,12 @@ INCLUDE_OPTIONS = {
 """pip's short and long spellings, mapped to the long one."""
 
 _NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[^\]]*\])?")
+_SPECIFIER = re.compile(
+    r"\s*(\(\s*)?((?:===|==|!=|<=|>=|~=|<|>)\s*[^\s,;()#'\"]+(?:\s*,\s*(?:===|==|!=|<=|>=|~=|<|>)\s*[^\s,;()#'\"]+)*)(\s*\))?"
+)
+"""A version specifier as written: `==2.3.1`, `>=1.0, <2`, `(>=1.0)`; group 2 is the specifier itself."""
+_TRAILING_OPTION = re.compile(r"\s+--?[A-Za-z]")
+"""Where pip's per-requirement options (`--hash=...`) begin after a requirement on its line."""
 _OPTION = re.compile(r"\s*(--[A-Za-z][A-Za-z0-9-]*|-[A-Za-z])(?:\s*=\s*|\s*)(\S*)")
 """A long option (`--index-url=URL`, `--index-url URL`) or a short one, maybe glued (`-iURL`)."""
 _PATTERN_CHARS = frozenset("*?[")
@@ -145,6 +151,42 @@ def index_hits(url: str, catalog: Catalog | None = None) -> list[PackageHit]:
         return []
     start = url.index(stripped)
     return [PackageHit(INDEX, key, start, start + len(stripped), stripped)]
+
+
+@dataclass(frozen=True)
+class RequirementLayout:
+    """Where the parts of one PEP 508 requirement are written (offsets in the text it was read from)."""
+
+    requirement: Requirement
+    name_start: int
+    extras_end: int
+    """The end of the name and its `[extras]`."""
+    specifier_start: int
+    specifier_end: int
+    """The version specifier as written (`==2.3.1`, `>=1.0, <2`); empty (start == end) when there is none."""
+
+
+def requirement_layout(text: str) -> RequirementLayout | None:
+    """The parts of the requirement `text` starts with (leading blanks allowed, anything pip reads after it
+    such as `; marker` or `--hash=...` ignored); None for an option, a URL requirement or invalid text."""
+    name = _NAME.match(text)
+    if name is None:
+        return None
+    specifier = _SPECIFIER.match(text, name.end())
+    head_end = specifier.end() if specifier else name.end()
+    rest = text[head_end:].lstrip()
+    if rest.startswith(";"):
+        marker = _TRAILING_OPTION.split(rest.split(" #", 1)[0], maxsplit=1)[0]
+    elif rest and not rest.startswith(("#", "-")):
+        return None  # `name @ URL`, or text pip reads differently
+    else:
+        marker = ""
+    requirement = parse_requirement(text[:head_end] + marker)
+    if requirement is None or requirement.url:
+        return None
+    extras_end = name.end(2) if name.group(2) else name.end(1)
+    start, end = (specifier.start(2), specifier.end(2)) if specifier else (extras_end, extras_end)
+    return RequirementLayout(requirement, name.start(1), extras_end, start, end)
 
 
 def parse_requirement(text: str) -> Requirement | None:
@@ -370,26 +412,22 @@ def _package_patterns(catalog: Catalog) -> tuple[_Pattern, ...]:
 def _confined(requirement: SpecifierSet, lock_in: SpecifierSet) -> bool:
     """Whether every release `requirement` admits lies in `lock_in` (an unpinned one admits all).
 
-    `SpecifierSet` has no set algebra, so this probes the boundaries both sets name, one
-    step past them and a far-future release: a requirement that admits any probe outside
-    `lock_in` can resolve to a release outside it.
+    A requirement that admits any probe (`version_probes`) outside `lock_in` can resolve to a
+    release outside it.
     """
     if not len(requirement):
         return False
-    probes = {Version("0"), Version("9999")}
-    for spec in (*requirement, *lock_in):
-        try:
-            base = Version(spec.version.removesuffix(".*"))
-        except InvalidVersion:
-            return False
-        major, minor, micro = (*base.release, 0, 0)[:3]
-        probes |= {
-            Version(base.public),
-            Version(f"{major}.{minor}.{micro + 1}"),
-            Version(f"{major}.{minor + 1}"),
-            Version(f"{major + 1}"),
-        }
+    if any(not _is_version(spec.version.removesuffix(".*")) for spec in (*requirement, *lock_in)):
+        return False
     return not any(
         requirement.contains(probe, prereleases=True) and not lock_in.contains(probe, prereleases=True)
-        for probe in probes
+        for probe in version_probes(requirement, lock_in)
     )
+
+
+def _is_version(text: str) -> bool:
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True

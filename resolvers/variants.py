@@ -14,9 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from packaging.version import Version
-
-from cudaudit.resolvers.wheel_indexes import rocm_indexes
+from cudaudit.resolvers.builds import RocmChoice
 
 FIX_TARGETS = ("rocm", "cpu")
 """The targets whose dependency sets and images cudaudit can rewrite mechanically."""
@@ -43,12 +41,12 @@ class Variant:
     note: str = ""
 
 
-def wheel_index(url: str, target: str, torch: Version | None) -> Variant | None:
+def wheel_index(url: str, target: str, rocm: RocmChoice | None) -> Variant | None:
     """`url`, a PyTorch CUDA index (`.../whl/cu121`, `.../whl/nightly/cu128`), pointed at `target`'s index.
 
-    ROCm needs the torch release (each release has its own ROCm index) and exists only for
-    stable releases; CPU has one index per channel. Anything else (another host, a variable in
-    the tag) gives None.
+    ROCm needs the index chosen for the set's torch release (`builds.rocm_choice`: each release
+    has its own ROCm indexes) and exists only for stable releases; CPU has one index per channel.
+    Anything else (another host, a variable in the tag) gives None.
     """
     found = _INDEX_TAG.search(url)
     if found is None:
@@ -56,35 +54,24 @@ def wheel_index(url: str, target: str, torch: Version | None) -> Variant | None:
     nightly_or_test = found.group(1).lower().rstrip("/").endswith(("nightly", "test"))
     if target == "cpu":
         tag, note = "cpu", ""
-    elif target == "rocm" and not nightly_or_test:
-        rocm = _rocm_build(found.group(2).lower(), torch)
-        if rocm is None:
-            return None
-        tag, note = rocm
+    elif target == "rocm" and not nightly_or_test and rocm is not None:
+        tag, note = rocm.tag, rocm_note(rocm)
     else:
         return None
     return Variant(url[: found.start(2)] + tag + url[found.end(2) :], note)
 
 
-def build_label(label: str, target: str, torch: Version | None) -> Variant | None:
-    """`+cu121` (or `%2Bcu121` in a URL) as the build label of `target`: `+rocm6.0` for the torch release, `+cpu`."""
+def build_label(label: str, target: str, rocm: RocmChoice | None) -> Variant | None:
+    """`+cu121` (or `%2Bcu121` in a URL) as the build label of `target`: `+rocm6.0` for the chosen index, `+cpu`."""
     found = _LABEL.fullmatch(label)
     if found is None:
         return None
-    plus, tag = found.groups()
+    plus = found.group(1)
     if target == "cpu":
         return Variant(plus + "cpu")
-    rocm = _rocm_build(tag.lower(), torch) if target == "rocm" else None
-    return Variant(plus + rocm[0], rocm[1]) if rocm else None
+    return Variant(plus + rocm.tag, rocm_note(rocm)) if target == "rocm" and rocm is not None else None
 
 
-def _rocm_build(cuda_tag: str, torch: Version | None) -> tuple[str, str] | None:
-    """The ROCm tag of the pinned torch release, and a note when only the build matrix lists it."""
-    if torch is None:
-        return None
-    indexes = rocm_indexes(cuda_tag, torch)
-    if len(indexes) != 1:
-        return None
-    (index,) = indexes
-    note = "" if index.confirmed else f"{index.tag} is listed in PyTorch's build matrix for torch {index.torch}, not yet in its release notes"
-    return index.tag, note
+def rocm_note(rocm: RocmChoice) -> str:
+    """What a reviewer should know about the chosen ROCm index."""
+    return "" if rocm.confirmed else f"{rocm.tag} is listed in PyTorch's build matrix, not yet in its release notes"

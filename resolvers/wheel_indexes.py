@@ -11,6 +11,7 @@ instead of being written by hand into each message.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -37,19 +38,21 @@ class TorchRelease:
     """(tag, condition) pairs the release notes confirm; condition `2.2.0` or `2.2.1+` or ``."""
     cuda_tags: tuple[str, ...]
 
-    def rocm_tag(self, exact: Version | None = None) -> tuple[str, bool] | None:
+    def rocm_tag(self, exact: Version | None = None, allowed: Collection[str] | None = None) -> tuple[str, bool] | None:
         """The ROCm index for this release (the newest confirmed one) and whether it is confirmed.
 
         `exact`, the full pinned version, picks among tags confirmed for some patch releases only
-        (torch 2.2.0 was built for rocm5.6, 2.2.1 and later for rocm5.7).
+        (torch 2.2.0 was built for rocm5.6, 2.2.1 and later for rocm5.7); `allowed` limits the
+        choice to tags some other package needs (the index that also carries xformers).
         """
         chosen = None
         for tag, condition in self.verified_rocm:
-            if exact is None or not condition or _admits(condition, exact):
+            if (allowed is None or tag in allowed) and (exact is None or not condition or _admits(condition, exact)):
                 chosen = tag
         if chosen is not None:
             return chosen, True
-        return (self.rocm_tags[-1], False) if self.rocm_tags else None
+        pool = [tag for tag in self.rocm_tags if allowed is None or tag in allowed]
+        return (pool[-1], False) if pool else None
 
 
 def _admits(condition: str, version: Version) -> bool:

@@ -14,6 +14,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
 from cudaudit.filekinds import FileKind
 from cudaudit.model import TARGETS, Finding, Fix, Portability, Safety, Severity, Span, Status
 from cudaudit.tomlcompat import tomllib
@@ -55,6 +58,42 @@ class FixPolicy:
     to: dict[str, str] = field(default_factory=dict)
 
 
+AVAILABILITY = ("yes", "from-source", "no")
+"""Whether a build of a CUDA-bound package exists for a target: as a wheel, only built from source, or not at all."""
+BUILD_ACTIONS = ("swap", "keep", "drop", "manual")
+"""What a variant of a dependency set does with the package: install `package` instead, keep the line, remove
+it, or leave it for a person (nothing mechanical is right)."""
+
+
+@dataclass(frozen=True)
+class TargetBuild:
+    """Which build of a CUDA-bound package serves one target, for some of the package's releases.
+
+    `cudaudit resolve` and `cudaudit fix --target` rewrite a requirement with it, and the
+    feasibility verdict (`cudaudit.resolvers.feasibility`) reports it; see docs/catalog-format.md.
+    """
+
+    available: str
+    action: str
+    source: str
+    versions: SpecifierSet | None = None
+    """The releases of the CUDA-bound package this row is about; None: every release."""
+    package: str | None = None
+    """`swap`: the distribution installed instead (`cupy-rocm-5-0`), without extras."""
+    version: str | None = None
+    """`swap`: the releases of `package` to ask for (`>=0.49`); "" any; None: the same version as before."""
+    pytorch_index: dict[str, str] = field(default_factory=dict)
+    """Served by PyTorch's wheel index of the target: torch release (`2.4`) -> the ROCm tag whose index
+    carries a build (`rocm6.1`), or `cpu`. A torch release not listed has no build."""
+    min_rocm: str | None = None
+    """The oldest ROCm the build supports (`6.0`): the torch release's ROCm index must be this or newer."""
+    note: str = ""
+
+    def covers(self, specifier: SpecifierSet) -> bool:
+        """Whether a requirement with `specifier` may resolve to one of this row's releases."""
+        return self.versions is None or specifiers_overlap(specifier, self.versions)
+
+
 @dataclass(frozen=True)
 class FixExample:
     """A rule's fix shown on code: `after` is `before` fixed with --unsafe-fixes (and `--target target`)."""
@@ -90,6 +129,8 @@ class Rule:
     fix: FixPolicy | None = None
     fixed: tuple[FixExample, ...] = ()
     """Examples of the fix, checked by the tests."""
+    builds: dict[str, tuple[TargetBuild, ...]] = field(default_factory=dict)
+    """Per target, which build of a package serves it (dependency rules; see `TargetBuild`)."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +144,8 @@ class Entry:
     redundant_with: tuple[str, ...] = ()
     """Device-agnostic calls that, made in the same module, already do this one's job."""
     fix: FixPolicy | None = None
+    builds: dict[str, tuple[TargetBuild, ...]] = field(default_factory=dict)
+    """Per target, which build of the package serves it; targets not given fall back to the rule's."""
 
 
 class Catalog:
@@ -239,7 +282,7 @@ def load_catalog() -> Catalog:
         keys = ("",) if rule.detector in KEYLESS_DETECTORS else rule.matches
         # An [[entry]] for one of the rule's own keys refines it rather than competing with it.
         entries.extend(
-            Entry(rule, key, rule.message, rule.targets, fix=rule.fix)
+            Entry(rule, key, rule.message, rule.targets, fix=rule.fix, builds=rule.builds)
             for key in keys
             if (rule.id, key) not in detailed
         )
@@ -277,6 +320,7 @@ def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:
             also_kinds=also_kinds,
             fix=_parse_fix(where, raw.get("fix")),
             fixed=tuple(_parse_fixed(where, pair) for pair in examples.get("fixed", ())),
+            builds=_parse_builds(where, raw.get("builds", {})),
         )
     except KeyError as exc:
         raise CatalogError(f"{where}: missing field {exc}") from exc
@@ -299,6 +343,7 @@ def _parse_entry(source: str, raw: dict[str, Any], rules: dict[str, Rule]) -> En
         targets,
         tuple(raw.get("redundant_with", ())),
         _parse_fix(where, raw["fix"]) if "fix" in raw else rule.fix,
+        {**rule.builds, **_parse_builds(where, raw.get("builds", {}))},
     )
 
 
@@ -335,6 +380,73 @@ def _parse_fix(where: str, raw: dict[str, str] | bool | None) -> FixPolicy | Non
         return FixPolicy(raw["kind"], Safety(raw.get("safety", "unsafe")), to)
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise CatalogError(f"{where}: fix: {exc}") from exc
+
+
+def _parse_builds(where: str, raw: dict[str, Any]) -> dict[str, tuple[TargetBuild, ...]]:
+    """`[[entry.builds.rocm]]` rows: which build serves each target, per range of the package's releases."""
+    builds = {}
+    for target, rows in raw.items():
+        if target not in TARGETS:
+            raise CatalogError(f"{where}: builds: unknown target {target!r}")
+        builds[target] = tuple(_parse_build(f"{where}: builds.{target}", row) for row in rows)
+    return builds
+
+
+def _parse_build(where: str, raw: dict[str, Any]) -> TargetBuild:
+    try:
+        build = TargetBuild(
+            available=raw["available"],
+            action=raw["action"],
+            source=raw["source"],
+            versions=SpecifierSet(raw["versions"]) if "versions" in raw else None,
+            package=raw.get("package"),
+            version=raw.get("version"),
+            pytorch_index=dict(raw.get("pytorch_index", {})),
+            min_rocm=raw.get("min_rocm"),
+            note=raw.get("note", ""),
+        )
+        if build.version:
+            SpecifierSet(build.version)
+    except KeyError as exc:
+        raise CatalogError(f"{where}: missing field {exc}") from exc
+    except InvalidSpecifier as exc:
+        raise CatalogError(f"{where}: {exc}") from exc
+    if build.available not in AVAILABILITY or build.action not in BUILD_ACTIONS:
+        raise CatalogError(f"{where}: available must be one of {AVAILABILITY}, action one of {BUILD_ACTIONS}")
+    if (build.action == "swap") != (build.package is not None):
+        raise CatalogError(f"{where}: a `swap` names the `package` it installs, and only a swap does")
+    return build
+
+
+def specifiers_overlap(first: SpecifierSet, second: SpecifierSet) -> bool:
+    """Whether some release satisfies both sets (an empty set admits every release).
+
+    `SpecifierSet` has no set algebra, so this probes the boundaries both name, a step on either
+    side of them, and the ends of the range.
+    """
+    probes = version_probes(first, second)
+    return any(first.contains(p, prereleases=True) and second.contains(p, prereleases=True) for p in probes)
+
+
+def version_probes(*sets: SpecifierSet) -> set[Version]:
+    """Versions that tell specifier sets apart: each bound they name, one step past it, and the extremes."""
+    probes = {Version("0"), Version("9999")}
+    for spec in (s for specifiers in sets for s in specifiers):
+        try:
+            base = Version(spec.version.removesuffix(".*"))
+        except InvalidVersion:
+            continue
+        major, minor, micro = (base.release + (0, 0))[:3]
+        probes |= {
+            base,
+            Version(base.public),
+            Version(f"{major}.{minor}.{micro + 1}"),
+            Version(f"{major}.{minor + 1}"),
+            Version(f"{major + 1}"),
+        }
+        if micro:
+            probes.add(Version(f"{major}.{minor}.{micro - 1}"))
+    return probes
 
 
 def _parse_fixed(where: str, raw: dict[str, str]) -> FixExample:

@@ -51,4 +51,4 @@ def test_every_non_python_fix_kind_has_a_pair():
         if (entry := CATALOG.lookup(detector, key)) is not None and entry.fix is not None
     }
     shown = {rule.fix.kind for rule in CATALOG.rules.values() if rule.kind != "python" and rule.fix and rule.fixed}
-    assert kinds == shown == {"wheel-index", "wheel-label", "remove-requirement", "drop-in", "image"}
+    assert kinds == shown == {"wheel-index", "wheel-label", "target-build", "image"}

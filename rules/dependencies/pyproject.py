@@ -71,7 +71,7 @@ def analyze_pyproject(text: str, path: str, catalog: Catalog, settings: Analysis
         + [f"{dep.name}=={dep.version.lstrip('=')}" for dep in poetry if dep.version[:1].isdigit() or dep.version.startswith("==")]
     )
     found: list[Finding] = []
-    fix = FixTarget.of(settings, text)
+    fix = FixTarget.of(settings, text, tuple(r for item in lists for r in item.requirements))
 
     def report(placed: Placed, hits, group: str | None = None) -> None:
         context = DependencyContext(torch, optional_group(group) if group else frozenset(), fix)

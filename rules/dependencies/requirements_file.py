@@ -44,7 +44,7 @@ def analyze_requirements(text: str, path: str, catalog: Catalog, settings: Analy
     included = list(_included(lines, path, {_key(path)}, depth=0))
     requirements = [r for part in [lines, *(nested for _, _, nested in included)] for r in _requirements(part)]
     context = DependencyContext(torch=pinned_torch(requirements))
-    found = _findings(lines, path, catalog, settings, replace(context, fix=FixTarget.of(settings, text)))
+    found = _findings(lines, path, catalog, settings, replace(context, fix=FixTarget.of(settings, text, tuple(requirements))))
     for include_path, include_text, nested in included:
         if FileKind.REQUIREMENTS not in classify(PurePath(include_path)):
             own = _findings(nested, include_path, catalog, settings, context)

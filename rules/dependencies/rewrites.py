@@ -1,18 +1,19 @@
-"""Rewrites of dependency findings for one named target (`cudaudit fix --target rocm|cpu`).
+"""Rewrites of dependency findings for one named target (`cudaudit fix --target rocm|cpu`, `cudaudit resolve`).
 
 A requirement set cannot be device-agnostic the way code can: the CUDA wheel index, a
 `+cu121` pin or an NVIDIA library wheel has to become the ROCm or the CPU one, so these fixes
 are made only when the user names exactly one target, and are always unsafe (a CUDA machine
 would install something else). Each fix is the smallest edit that does the job — the URL, the
-build label, the package name, or the lines of a requirement that only CUDA builds need — so
-comments and order stay as written. Where the answer is not mechanical (no pinned torch release
-to pick a ROCm index for, a direct wheel URL, an opt-in CUDA extra, text whose characters do
-not map one to one onto the file) no fix is made and the finding stays.
+build label, the package name and version, or the lines of a requirement the target does not
+install — so comments and order stay as written; `--hash` options go with a line whose pin
+changed. Where the answer is not mechanical (no pinned torch release to pick a ROCm index for,
+a direct wheel URL, an opt-in CUDA extra, text whose characters do not map one to one onto
+the file) no fix is made and the finding stays.
 
-The fix kinds (`fix = { kind = "..." }` in the catalog) are `wheel-index`, `wheel-label`,
-`remove-requirement` and `drop-in` (with the replacing package per target:
-`fix = { kind = "drop-in", cpu = "onnxruntime" }`); `image` is the Dockerfile's
-(`rules/containers/rewrites.py`).
+The fix kinds (`fix = { kind = "..." }` in the catalog) are `wheel-index`, `wheel-label` and
+`target-build`, which does what the entry's `builds` rows say for the target (swap, drop,
+keep; `cudaudit.resolvers.builds`); `image` is the Dockerfile's (`rules/containers/rewrites.py`).
+`cudaudit resolve` writes its variants with these same fixes.
 """
 
 from __future__ import annotations
@@ -22,20 +23,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from cudaudit.model import Edit, Fix, Span
-from cudaudit.resolvers.requirements import INDEX, LOCAL_VERSION, PACKAGE, PackageHit
+from cudaudit.resolvers.builds import RocmChoice, UnpublishedRocm, decide, index_needs, rocm_choice
+from cudaudit.resolvers.requirements import INDEX, LOCAL_VERSION, PACKAGE, PackageHit, requirement_layout
 from cudaudit.resolvers.variants import TORCH_FAMILY, Variant, build_label, single_target, wheel_index
-from cudaudit.rules.catalog import Entry
+from cudaudit.rules.catalog import Entry, TargetBuild
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines
 
 if TYPE_CHECKING:
     from cudaudit.rules.dependencies.report import Placed
 
-TEXT_FIX_KINDS = frozenset({"wheel-index", "wheel-label", "remove-requirement", "drop-in", "image"})
+TEXT_FIX_KINDS = frozenset({"wheel-index", "wheel-label", "target-build", "image"})
 """Fix kinds of dependency files and Dockerfiles, applied by `cudaudit.fixers.text_fixer`."""
 
 _PINNED_NAME = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*===?\s*[^\s;,'\"=]*$")
@@ -43,24 +46,40 @@ _PINNED_NAME = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*===
 _LINE_REST = re.compile(r"""[\s,'"\\-]*(?:#.*)?""")
 """What may stand beside a requirement on a line it alone occupies: indentation, list
 punctuation, quotes, a continuation backslash, a comment."""
+_ANNOTATION = re.compile(r"[ \t]+#")
+"""pip-compile's `    # via torch` lines, which belong to the requirement above them."""
+_HASHES = re.compile(r"(?:\s+--hash[=\s]\S+)+\s*$")
+"""The `--hash` options that end a requirements line: they no longer match once its pin changes."""
 
 
 @dataclass(frozen=True)
 class FixTarget:
-    """The one target fixes are made for, and the lines of the file being analysed."""
+    """The one target fixes are made for, the lines of the file being analysed, and what limits the
+    choice of PyTorch's ROCm index (the builds the file's packages need, a ROCm version asked for)."""
 
     target: str
     lines: SourceLines
+    needs: tuple[TargetBuild, ...] = ()
+    rocm_version: str | None = None
 
     @classmethod
-    def of(cls, settings: AnalysisSettings, text: str) -> FixTarget | None:
+    def of(cls, settings: AnalysisSettings, text: str, requirements: tuple[str, ...] = ()) -> FixTarget | None:
         """Fixes are made only when the scan asks about exactly one of the targets they know."""
         target = single_target(settings.targets)
-        return cls(target, SourceLines(text)) if target else None
+        if target is None:
+            return None
+        return cls(target, SourceLines(text), index_needs(requirements, target), settings.rocm_version)
 
     def writes(self, span: Span, text: str) -> bool:
         """Whether the file has exactly `text` at `span`: an edit there replaces what was flagged."""
         return self.lines.text(span) == text
+
+    def rocm(self, torch: Version | None) -> RocmChoice | None:
+        """The ROCm index for a set pinning `torch` (None: not pinned, or no such ROCm build)."""
+        try:
+            return rocm_choice(torch, self.needs, self.rocm_version)
+        except UnpublishedRocm:
+            return None
 
 
 @dataclass(frozen=True)
@@ -103,7 +122,7 @@ def dependency_fix(
 def _wheel_index(site: _Site) -> Fix | None:
     if site.hit.detector != INDEX:
         return None
-    variant = wheel_index(site.hit.text, site.fix.target, site.torch)
+    variant = wheel_index(site.hit.text, site.fix.target, site.fix.rocm(site.torch))
     return site.replace(variant, f"use the {site.fix.target} wheel index `{variant.text}`") if variant else None
 
 
@@ -114,25 +133,61 @@ def _wheel_label(site: _Site) -> Fix | None:
     pinned = _PINNED_NAME.search(site.placed.text[: site.hit.start])
     if pinned is None or canonicalize_name(pinned.group(1)) not in TORCH_FAMILY:
         return None
-    variant = build_label(site.hit.text, site.fix.target, site.torch)
-    return site.replace(variant, f"pin the {site.fix.target} build `{variant.text}`") if variant else None
-
-
-def _drop_in(site: _Site) -> Fix | None:
-    """A package with a drop-in replacement on the target (`onnxruntime-gpu` → `onnxruntime`)."""
-    replacement = site.entry.fix.to.get(site.fix.target) if site.entry.fix else None
-    if site.hit.detector != PACKAGE or replacement is None:
+    variant = build_label(site.hit.text, site.fix.target, site.fix.rocm(site.torch))
+    if variant is None or not site.fix.writes(site.span, site.hit.text):
         return None
-    by_extra = "[" in site.entry.match
-    if by_extra != ("[" in site.hit.text) or "," in site.hit.text:  # the CUDA extra alone, as flagged
+    note = f" ({variant.note})" if variant.note else ""
+    edits = (Edit(site.span, variant.text), *_hash_removal(site))
+    return site.fix_with(f"pin the {site.fix.target} build `{variant.text}`{note}", edits)
+
+
+def _target_build(site: _Site) -> Fix | None:
+    """What the entry's build for the target says: install another package, or remove the requirement."""
+    if site.hit.detector != PACKAGE:
         return None
-    return site.replace(Variant(replacement), f"`{site.hit.text}` → `{replacement}`, its {site.fix.target} drop-in")
+    layout = requirement_layout(site.placed.text[site.hit.start :])
+    if layout is None:  # a name written apart from its version (Poetry, Pipfile): only its name is known
+        if "[" in site.hit.text:
+            return None
+        name, extras, specifier, head = site.hit.text, (), SpecifierSet(), None
+    else:
+        name, extras, specifier = layout.requirement.name, layout.requirement.extras, layout.requirement.specifier
+        head = layout
+    decision = decide(site.entry, site.fix.target, extras, specifier, site.torch, site.fix.rocm(site.torch))
+    if decision.action == "drop":
+        return _removal(site, decision.note or "not installed on the target")
+    if decision.action != "swap" or decision.package is None:
+        return None
+    if head is None:
+        if decision.version is not None:
+            return None
+        return site.replace(Variant(decision.package), f"`{name}` → `{decision.package}` on {site.fix.target}")
+    start = site.hit.start + head.name_start
+    end = site.hit.start + (head.specifier_end if decision.version is not None else head.extras_end)
+    written = site.placed.text[start:end]
+    new = decision.package + ("" if decision.version is None else decision.version)
+    span = site.placed.span(start, end)
+    if written == new or not site.fix.writes(span, written):
+        return None
+    note = f" ({decision.note})" if decision.note else ""
+    edits = (Edit(span, new), *(_hash_removal(site) if decision.version is not None or decision.package != name else ()))
+    return site.fix_with(f"`{written}` → `{new}` on {site.fix.target}{note}", edits)
 
 
-def _remove_requirement(site: _Site) -> Fix | None:
-    """Delete the lines of a requirement only CUDA builds need, when nothing else is written on them."""
+def _hash_removal(site: _Site) -> tuple[Edit, ...]:
+    """Delete the `--hash` options that end the requirement's line: they name the files of the old pin."""
+    found = _HASHES.search(site.placed.text)
+    if found is None:
+        return ()
+    span = site.placed.span(found.start(), found.end())
+    return (Edit(span, ""),) if site.fix.writes(span, site.placed.text[found.start() : found.end()]) else ()
+
+
+def _removal(site: _Site, why: str) -> Fix | None:
+    """Delete the lines of a requirement, and pip-compile's annotation lines under it, when nothing
+    else is written on them."""
     text, lines = site.placed.text, site.fix.lines
-    if site.hit.detector != PACKAGE or site.hit.start != len(text) - len(text.lstrip()):
+    if site.hit.start != len(text) - len(text.lstrip()):
         return None  # the string is more than this requirement (a `RUN pip install ...` script)
     line, column = site.placed.position(0)
     end_line, end_column = site.placed.position(max(len(text) - 1, 0))
@@ -140,18 +195,19 @@ def _remove_requirement(site: _Site) -> Fix | None:
     after = lines.line(end_line)[end_column:]
     if not (_LINE_REST.fullmatch(before) and _LINE_REST.fullmatch(after)):
         return None
+    while end_line < len(lines.lines) and _ANNOTATION.match(lines.line(end_line + 1)):
+        end_line += 1
     if end_line < len(lines.lines):
         span = Span(line, 1, end_line + 1, 1)
     elif line > 1:  # the last line, without a newline after it: take the one before it
         span = Span(line - 1, len(lines.line(line - 1)) + 1, end_line, len(lines.line(end_line)) + 1)
     else:
         return None
-    return site.fix_with(f"remove `{site.hit.text}`: only CUDA builds load it", (Edit(span, ""),))
+    return site.fix_with(f"remove `{site.hit.text}` on {site.fix.target}: {why}", (Edit(span, ""),))
 
 
 _BUILDERS: dict[str, Callable[[_Site], Fix | None]] = {
     "wheel-index": _wheel_index,
     "wheel-label": _wheel_label,
-    "drop-in": _drop_in,
-    "remove-requirement": _remove_requirement,
+    "target-build": _target_build,
 }
