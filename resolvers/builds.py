@@ -23,8 +23,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from cudaudit.model import Portability
-from cudaudit.resolvers.wheel_indexes import PYTORCH_WHEELS, TABLE_SOURCE, release_for
 from cudaudit.resolvers.requirements import PACKAGE, package_key, parse_requirement
+from cudaudit.resolvers.wheel_indexes import PYTORCH_WHEELS, TABLE_SOURCE, release_for
 from cudaudit.rules.catalog import Catalog, Entry, TargetBuild, load_catalog
 
 MANUAL_SOURCE_NOTE = "no mechanical swap is known; the replacement says what to do"

@@ -2,10 +2,9 @@
 
 The mechanical half of porting a dependency set: the CUDA index of a torch release has a ROCm
 index of the *same* release (from the release table in `wheel_indexes.py`) and a CPU index;
-a `+cu121` build has a `+rocm6.0` and a `+cpu` build. `cudaudit fix --target` rewrites files
-with these answers, and a resolver that writes a ROCm or CPU variant of a requirement set asks
-the same questions, so the mapping lives here once. Packages are mapped by the catalog
-(`fix = { kind = "drop-in", cpu = "..." }` on their entry), images by `[[image]]` entries.
+a `+cu121` build has a `+rocm6.0` and a `+cpu` build. `cudaudit fix --target` and `cudaudit
+resolve` rewrite files with these answers, so the mapping lives here once. Other packages are
+mapped by their catalog entries' `builds` (`builds.py`), images by `[[image]]` entries.
 """
 
 from __future__ import annotations

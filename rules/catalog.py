@@ -49,8 +49,8 @@ class FixPolicy:
 
     Python kinds are the builders of `rules/python/rewrites.py`; dependency and Dockerfile kinds
     (`cudaudit.rules.dependencies.rewrites.TEXT_FIX_KINDS`) rewrite for one named target, with
-    `to` giving, per target, what replaces the key where no table computes it (a drop-in
-    package, an image template with `{placeholders}`).
+    `to` giving, per target, what replaces the key where no table computes it (an image template
+    with `{placeholders}`); packages are mapped by the entry's `builds`.
     """
 
     kind: str
@@ -369,7 +369,7 @@ def _parse_targets(where: str, raw: dict[str, Any]) -> dict[str, Portability]:
 def _parse_fix(where: str, raw: dict[str, str] | bool | None) -> FixPolicy | None:
     """`fix = { kind = "guard", safety = "safe" }`; `fix = false` on an entry turns the rule's off.
 
-    Other keys name targets: `fix = { kind = "drop-in", cpu = "onnxruntime" }`."""
+    Other keys name targets: `fix = { kind = "image", cpu = "ubuntu:{ubuntu}" }`."""
     if not raw:
         return None
     try:
@@ -436,7 +436,7 @@ def version_probes(*sets: SpecifierSet) -> set[Version]:
             base = Version(spec.version.removesuffix(".*"))
         except InvalidVersion:
             continue
-        major, minor, micro = (base.release + (0, 0))[:3]
+        major, minor, micro = (*base.release, 0, 0)[:3]
         probes |= {
             base,
             Version(base.public),

@@ -145,14 +145,13 @@ def _target_build(site: _Site) -> Fix | None:
     """What the entry's build for the target says: install another package, or remove the requirement."""
     if site.hit.detector != PACKAGE:
         return None
-    layout = requirement_layout(site.placed.text[site.hit.start :])
-    if layout is None:  # a name written apart from its version (Poetry, Pipfile): only its name is known
-        if "[" in site.hit.text:
-            return None
-        name, extras, specifier, head = site.hit.text, (), SpecifierSet(), None
-    else:
-        name, extras, specifier = layout.requirement.name, layout.requirement.extras, layout.requirement.specifier
-        head = layout
+    head = requirement_layout(site.placed.text[site.hit.start :])
+    if head is None and "[" in site.hit.text:
+        return None
+    # Without a layout the name is written apart from its version (Poetry, Pipfile): only the name is known.
+    name = head.requirement.name if head else site.hit.text
+    extras: set[str] = head.requirement.extras if head else set()
+    specifier = head.requirement.specifier if head else SpecifierSet()
     decision = decide(site.entry, site.fix.target, extras, specifier, site.torch, site.fix.rocm(site.torch))
     if decision.action == "drop":
         return _removal(site, decision.note or "not installed on the target")
