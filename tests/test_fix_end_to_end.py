@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -13,17 +14,15 @@ import pytest
 from support import FIXTURES
 
 SCRIPTS = FIXTURES / "cuda-scripts"
+CPU_TORCH = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
 
 
 @pytest.fixture(scope="module")
 def cpu_torch():
-    """A CPU-only PyTorch: CI installs one (`pip install torch==2.13.0`); elsewhere the test skips."""
-    try:
-        import torch
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail("CI must install a CPU build of PyTorch (pip install torch==2.13.0)")
-        pytest.skip("needs a CPU build of PyTorch: pip install torch==2.13.0")
+    """PyTorch's CPU build, to run the fixed scripts on; without PyTorch the test skips (CI must have it)."""
+    if os.environ.get("CI") and importlib.util.find_spec("torch") is None:
+        pytest.fail(f"CI must install PyTorch's CPU build: {CPU_TORCH}")
+    torch = pytest.importorskip("torch", reason=f"needs PyTorch's CPU build: {CPU_TORCH}")
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA; the scripts would run unfixed")
     return torch

@@ -10,7 +10,7 @@ import pytest
 
 from support import REPO, git, scan_json, write
 
-SCHEMA = json.loads((REPO.parent / "shared" / "data" / "sarif-schema-2.1.0.json").read_text())
+SCHEMA = json.loads((REPO / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
 LOCKED = 'import torch\n\nmodel = Net().cuda()\nx = torch.zeros(1, device="cuda")\ntorch.cuda.synchronize()\n'
 
 

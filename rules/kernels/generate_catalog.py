@@ -2,10 +2,10 @@
 
     python -m cudaudit.rules.kernels.generate_catalog [--tables DIR] [--output FILE]
 
-Inputs: HIPIFY's Markdown tables (ROCm/HIPIFY `docs/tables`, copied to
-`../shared/data/hipify-tables` next to the repository; `--tables` names another folder), the
-rules in `api_rules.toml` and the hand-written names and headers in `hipify_gaps.toml` (both next
-to this script). The output holds those rules verbatim and one `[api]` table whose `rows` string
+Inputs, all next to this script: HIPIFY's Markdown tables in `hipify-tables/` (ROCm/HIPIFY
+`docs/tables` at the commit its README names; `--tables` names another copy, such as a newer
+release's), the rules in `api_rules.toml` and the hand-written names and headers in
+`hipify_gaps.toml`. The output holds those rules verbatim and one `[api]` table whose `rows` string
 lists every name, one tab-separated line each: thousands of `[[entry]]` tables would make every
 scan parse them, while one string costs the TOML parser next to nothing and is split only when
 a CUDA source is analysed (see `api_table.py`).
@@ -24,9 +24,8 @@ from pathlib import Path
 from cudaudit.tomlcompat import tomllib
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-DEFAULT_TABLES = REPO.parent / "shared" / "data" / "hipify-tables"
-DEFAULT_OUTPUT = REPO / "rules" / "data" / "cuda_api.toml"
+DEFAULT_TABLES = HERE / "hipify-tables"
+DEFAULT_OUTPUT = HERE.parent / "data" / "cuda_api.toml"
 TABLES_URL = "https://github.com/ROCm/HIPIFY/blob/014177bc2e434ce3e834aa4f3d0e2abb1efa9796/docs/tables/"
 COLUMNS = ("match", "kind", "rule", "family", "status", "replacement", "source", "severity", "note")
 BLOCKED_RULE = "CDA402"
