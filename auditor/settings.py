@@ -18,6 +18,9 @@ class AnalysisSettings:
     cuda_macros: tuple[tuple[str, bool | None, bool | None], ...] = ()
     """Macros the project's C++ defines on one side only, as (name, holds on HIP, holds on CUDA):
     `PTX_AVAILABLE`, defined in a header under `#ifndef __HIP_PLATFORM_AMD__`, is (name, False, None)."""
+    torch_release: str | None = None
+    """The torch release a dependency set installs when it pins none (`cudaudit resolve --torch-version`),
+    which picks the PyTorch ROCm index its rewrites use."""
     rocm_version: str | None = None
     """The ROCm release whose PyTorch index rewrites for ROCm use (`cudaudit resolve --rocm-version`);
     None: the newest one published for the pinned torch release that the set's packages allow."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from cudaudit.model import Finding
+from cudaudit.model import Edit, Finding
 
 
 @dataclass
@@ -49,9 +49,25 @@ def apply_edits(text: str, findings: Iterable[Finding]) -> EditResult:
             taken.append((start, end))
             chosen.append((start, end, replacement))
         applied.append(finding)
+    return EditResult(_splice(text, chosen), applied, conflicting)
+
+
+def splice(text: str, edits: Iterable[Edit]) -> str:
+    """`text` with `edits` applied; their spans, in `text`, must not overlap."""
+    offsets = _LineOffsets(text)
+    return _splice(
+        text,
+        [
+            (offsets.of(e.span.line, e.span.column), offsets.of(e.span.end_line, e.span.end_column), e.replacement)
+            for e in edits
+        ],
+    )
+
+
+def _splice(text: str, chosen: list[tuple[int, int, str]]) -> str:
     for start, end, replacement in sorted(chosen, reverse=True):
         text = text[:start] + replacement + text[end:]
-    return EditResult(text, applied, conflicting)
+    return text
 
 
 def _overlaps(start: int, end: int, other: tuple[int, int]) -> bool:

@@ -33,8 +33,12 @@ def encode_like(original: bytes, text: str, encoding: str | None = None) -> byte
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Replace `path`'s contents with `data` in one rename, keeping its permission bits."""
-    mode = stat.S_IMODE(path.stat().st_mode)
+    """Replace `path`'s contents with `data` in one rename, keeping its permission bits (a new file
+    gets the ones the umask leaves)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
     handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - its name outlives the handle, to rename or remove
         dir=path.parent, prefix=f".{path.name}.", suffix=".cudaudit", delete=False
     )
@@ -48,3 +52,10 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it, so it is set straight back)."""
+    current = os.umask(0o022)
+    os.umask(current)
+    return current

@@ -29,6 +29,7 @@ from cudaudit.rules.catalog import Catalog, Entry, TargetBuild, load_catalog
 
 MANUAL_SOURCE_NOTE = "no mechanical swap is known; the replacement says what to do"
 PREVIOUS_VERSIONS = "https://pytorch.org/get-started/previous-versions/"
+CPUONLY_SOURCE = "https://github.com/pytorch/pytorch.github.io/pull/1336/files"
 
 
 class UnpublishedRocm(ValueError):
@@ -114,11 +115,8 @@ class Decision:
     """What replaces the package on the target, for people."""
     note: str
     source: str
-
-    @property
-    def swappable(self) -> bool:
-        """The variant installs something that works on the target (or nothing, where nothing is needed)."""
-        return self.available != "no" and self.action != "manual"
+    pytorch_index: bool = False
+    """Installed from PyTorch's wheel index for the target, which the set must then name."""
 
 
 def index_needs(requirements: Iterable[str], target: str, catalog: Catalog | None = None) -> tuple[TargetBuild, ...]:
@@ -136,10 +134,15 @@ def index_needs(requirements: Iterable[str], target: str, catalog: Catalog | Non
     return tuple(needs)
 
 
-def torch_decision(package: str, target: str, torch: Version | None, rocm: RocmChoice | None) -> Decision:
-    """torch, torchvision or torchaudio on `target`: the build of the same release from the target's index."""
+def torch_decision(
+    package: str, target: str, torch: Version | None, rocm: RocmChoice | None, conda: bool = False
+) -> Decision:
+    """torch, torchvision or torchaudio on `target`: the build of the same release from the target's index
+    (for a conda package on CPU: the same channel's CPU build)."""
+    if target == "cpu" and conda:
+        return Decision("yes", "keep", None, None, "the CPU build from the same channel (`cpuonly` selects it on the `pytorch` channel)", "", CPUONLY_SOURCE)
     if target == "cpu":
-        return Decision("yes", "keep", None, None, f"the `+cpu` build from `{PYTORCH_WHEELS}/cpu`", "", TABLE_SOURCE)
+        return Decision("yes", "keep", None, None, f"the `+cpu` build from `{PYTORCH_WHEELS}/cpu`", "", TABLE_SOURCE, True)
     if rocm is None:
         known = torch is not None and release_for(torch) is not None
         why = (
@@ -149,7 +152,7 @@ def torch_decision(package: str, target: str, torch: Version | None, rocm: RocmC
         )
         return Decision("yes", "manual", None, None, f"the `+rocmX.Y` build from `{PYTORCH_WHEELS}/rocmX.Y`", why, TABLE_SOURCE)
     note = "" if rocm.confirmed else f"{rocm.tag} is listed in PyTorch's build matrix, not yet in its release notes"
-    return Decision("yes", "keep", None, None, f"the `+{rocm.tag}` build from `{PYTORCH_WHEELS}/{rocm.tag}`", note, TABLE_SOURCE)
+    return Decision("yes", "keep", None, None, f"the `+{rocm.tag}` build from `{PYTORCH_WHEELS}/{rocm.tag}`", note, TABLE_SOURCE, True)
 
 
 def target_build(entry: Entry, target: str, specifier: SpecifierSet) -> TargetBuild | None:
@@ -180,11 +183,14 @@ def decide(
             fact.source if fact else "",
         )
     package, version = _swapped(entry, row, extras, specifier) if row.action == "swap" else (None, None)
-    shown = f"`{package}{specifier if version is None else version}`" if package else _replacement(row, fact)
     missing = _missing_build(row, target, torch, rocm)
-    if missing is None:
-        return Decision(row.available, row.action, package, version, shown, row.note, row.source)
-    return Decision("no", "drop", None, None, shown, missing, row.source)
+    if missing is not None:
+        instead = row.replacement or (fact.replacement if fact else "")
+        if target == "rocm" and row.min_rocm and "ROCm" in missing:
+            instead = f"a torch release whose ROCm builds use ROCm {row.min_rocm} or newer; then: {instead}"
+        return Decision("no", "drop", None, None, instead, missing, row.source)
+    shown = f"`{package}{specifier if version is None else version}`" if package else _replacement(row, fact)
+    return Decision(row.available, row.action, package, version, shown, row.note, row.source, bool(row.pytorch_index))
 
 
 def _missing_build(row: TargetBuild, target: str, torch: Version | None, rocm: RocmChoice | None) -> str | None:
@@ -217,8 +223,9 @@ def _swapped(entry: Entry, row: TargetBuild, extras: Iterable[str], specifier: S
 
 
 def _replacement(row: TargetBuild, fact: Portability | None) -> str:
+    """For people: what stands in for the package on the target."""
     if row.action == "keep":
         return "the same requirement" + (", from PyTorch's index for the target" if row.pytorch_index else "")
-    if row.action == "drop":
-        return row.note or "remove it"
-    return fact.replacement if fact else row.note
+    if row.action == "drop" and row.available != "no":
+        return "nothing: the target does not need it"
+    return row.replacement or (fact.replacement if fact else row.note)

@@ -61,6 +61,10 @@ from cudaudit.rules.catalog import Catalog, load_catalog, version_probes
 PACKAGE = "pip-package"
 LOCAL_VERSION = "local-version"
 INDEX = "package-index"
+CONDA_PACKAGE = "conda-package"
+CONDA_BUILD = "conda-build"
+CONDA_CHANNEL = "conda-channel"
+"""The detectors of conda specs (read by `rules/dependencies/conda.py`): a package's name, a build string, a channel."""
 
 INDEX_OPTIONS = {
     "-i": "--index-url",
@@ -82,6 +86,7 @@ _SPECIFIER = re.compile(
     r"\s*(\(\s*)?((?:===|==|!=|<=|>=|~=|<|>)\s*[^\s,;()#'\"]+(?:\s*,\s*(?:===|==|!=|<=|>=|~=|<|>)\s*[^\s,;()#'\"]+)*)(\s*\))?"
 )
 """A version specifier as written: `==2.3.1`, `>=1.0, <2`, `(>=1.0)`; group 2 is the specifier itself."""
+_HASHES = re.compile(r"(?:\s+--hash[=\s]\S+)+\s*$")
 _TRAILING_OPTION = re.compile(r"\s+--?[A-Za-z]")
 """Where pip's per-requirement options (`--hash=...`) begin after a requirement on its line."""
 _OPTION = re.compile(r"\s*(--[A-Za-z][A-Za-z0-9-]*|-[A-Za-z])(?:\s*=\s*|\s*)(\S*)")
@@ -187,6 +192,12 @@ def requirement_layout(text: str) -> RequirementLayout | None:
     extras_end = name.end(2) if name.group(2) else name.end(1)
     start, end = (specifier.start(2), specifier.end(2)) if specifier else (extras_end, extras_end)
     return RequirementLayout(requirement, name.start(1), extras_end, start, end)
+
+
+def trailing_hashes(line: str) -> tuple[int, int] | None:
+    """Where the `--hash` options that end a requirements line are (they name the files of one pin)."""
+    found = _HASHES.search(line)
+    return (found.start(), found.end()) if found else None
 
 
 def parse_requirement(text: str) -> Requirement | None:

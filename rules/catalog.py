@@ -88,6 +88,9 @@ class TargetBuild:
     min_rocm: str | None = None
     """The oldest ROCm the build supports (`6.0`): the torch release's ROCm index must be this or newer."""
     note: str = ""
+    replacement: str | None = None
+    """For people, where the row installs nothing that works: what to do instead (default: the target's
+    `replacement`)."""
 
     def covers(self, specifier: SpecifierSet) -> bool:
         """Whether a requirement with `specifier` may resolve to one of this row's releases."""
@@ -404,6 +407,7 @@ def _parse_build(where: str, raw: dict[str, Any]) -> TargetBuild:
             pytorch_index=dict(raw.get("pytorch_index", {})),
             min_rocm=raw.get("min_rocm"),
             note=raw.get("note", ""),
+            replacement=raw.get("replacement"),
         )
         if build.version:
             SpecifierSet(build.version)

@@ -75,7 +75,7 @@ def fix_command(
 ) -> None:
     """Rewrite CUDA-only code into device-agnostic PyTorch that still runs the same on CUDA.
 
-    Safe fixes keep a CUDA machine's behaviour exactly; unsafe ones (for example `.cuda()` on an object that may not be a tensor) apply only with --unsafe-fixes. Requirements files, pyproject.toml and Dockerfiles are rewritten only for one named target (--target rocm or --target cpu), as unsafe fixes. Files are written atomically, with their encoding, newlines and permissions kept; a file whose result would not parse is left alone.
+    Safe fixes keep a CUDA machine's behaviour exactly; unsafe ones (for example `.cuda()` on an object that may not be a tensor) apply only with --unsafe-fixes. Requirements files, pyproject.toml, conda environment files and Dockerfiles are rewritten only for one named target (--target rocm or --target cpu), as unsafe fixes. Files are written atomically, with their encoding, newlines and permissions kept; a file whose result would not parse is left alone.
 
     Exit status: 0 nothing left to fix or report, 1 findings remain (or, with --diff, there are changes), 2 usage or internal error.
     """

@@ -19,15 +19,23 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from cudaudit.model import Finding
-from cudaudit.resolvers.requirements import PackageHit, best_key, pinned_torch, requirement_hits, shift
+from cudaudit.resolvers.requirements import (
+    CONDA_BUILD,
+    CONDA_CHANNEL,
+    CONDA_PACKAGE,
+    PackageHit,
+    best_key,
+    pinned_torch,
+    requirement_hits,
+    shift,
+)
 from cudaudit.rules.catalog import Catalog
-from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, unique
+from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, set_torch, unique
+from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines, UnparsableError
 
-PACKAGE = "conda-package"
-BUILD = "conda-build"
-CHANNEL = "conda-channel"
+PACKAGE, BUILD, CHANNEL = CONDA_PACKAGE, CONDA_BUILD, CONDA_CHANNEL
 
 _SPEC = re.compile(r"^\s*(?:(?P<channel>[^\s:=<>!\[]+)::)?(?P<name>[A-Za-z0-9_][A-Za-z0-9_.\-]*)(?P<rest>.*)$")
 _BRACKET_BUILD = re.compile(r"""\bbuild\s*=\s*["']?([^"',\]\s]+)""")
@@ -36,17 +44,13 @@ _CHANNEL_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/]+/")
 
 def analyze_conda(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
     """Findings in one conda environment file; malformed YAML raises `UnparsableError`."""
-    data = _load(text)
-    if not isinstance(data, CommentedMap):
-        return []
-    lines = SourceLines(text)
-    specs = list(_items(data.get("dependencies"), lines))
-    pip = [item for spec in data.get("dependencies") or [] if isinstance(spec, CommentedMap)
-           for item in _items(spec.get("pip"), lines)]
-    conda_torch = [f"torch=={_spec_version(s.text)}" for s in specs if _spec_name(s.text) == "pytorch"]
-    context = DependencyContext(torch=pinned_torch([p.text for p in pip] + conda_torch))
+    channels, specs, pip = environment(text)
+    conda_torch = [f"torch=={spec_version(s.text)}" for s in specs if spec_name(s.text) == "pytorch"]
+    requirements = [p.text for p in pip]
+    fix = FixTarget.of(settings, text, tuple(requirements))
+    context = DependencyContext(torch=set_torch(pinned_torch(requirements + conda_torch), settings), fix=fix)
     found: list[Finding] = []
-    for channel in _items(data.get("channels"), lines):
+    for channel in channels:
         found.extend(findings(channel, _channel_hits(channel.text, catalog), path, catalog, settings, context))
     for spec in specs:
         found.extend(findings(spec, spec_hits(spec.text, catalog), path, catalog, settings, context))
@@ -98,15 +102,29 @@ def _channel_hits(channel: str, catalog: Catalog) -> list[PackageHit]:
     return [PackageHit(CHANNEL, key, start, start + len(stripped), stripped)]
 
 
-def _spec_name(spec: str) -> str | None:
+def spec_name(spec: str) -> str | None:
+    """The package a conda spec names, lower case (`pytorch` in `pytorch::pytorch=2.1.0=*cuda*`)."""
     match = _SPEC.match(spec)
     return match.group("name").lower() if match else None
 
 
-def _spec_version(spec: str) -> str:
+def spec_version(spec: str) -> str:
+    """The version a conda spec pins (`2.1.0` in `pytorch=2.1.0=py3.10_cuda11.8_0`), or ""."""
     match = _SPEC.match(spec)
     rest = match.group("rest").strip().lstrip("=") if match else ""
     return re.split(r"[=\s\[]", rest, maxsplit=1)[0] if rest else ""
+
+
+def environment(text: str) -> tuple[list[Placed], list[Placed], list[Placed]]:
+    """The channels, conda specs and `pip:` requirements of an environment file, each placed where it is
+    written; malformed YAML raises `UnparsableError`."""
+    data = _load(text)
+    if not isinstance(data, CommentedMap):
+        return [], [], []
+    lines = SourceLines(text)
+    specs = list(_items(data.get("dependencies"), lines))
+    pip = [item for spec in data.get("dependencies") or [] if isinstance(spec, CommentedMap) for item in _items(spec.get("pip"), lines)]
+    return list(_items(data.get("channels"), lines)), specs, pip
 
 
 def _items(sequence: Any, lines: SourceLines) -> Iterator[Placed]:

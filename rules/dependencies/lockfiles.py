@@ -44,18 +44,14 @@ class LockedPackage:
     extras: tuple[str, ...] = ()
     name_at: Placed | None = None
     """Where the name is written when it is a key (Pipfile) rather than a `name = "..."` string."""
+    own_source: bool = False
+    """Installed from its own source (the project itself, a folder, a git checkout), not from an index."""
 
 
 def analyze_lockfile(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
     """Findings in one lock file; malformed TOML or JSON raises `UnparsableError`."""
-    kind = PurePath(path).name.lower()
     doc = TomlText(text)
-    if kind == "pipfile.lock":
-        packages, indexes = _pipfile_lock(text, doc)
-    elif kind == "pipfile":
-        packages, indexes = _pipfile(load_toml(text, "Pipfile"), doc)
-    else:
-        packages, indexes = _locked_packages(load_toml(text, kind), doc), []
+    packages, indexes = locked_packages(text, path, doc)
     context = DependencyContext(torch=pinned_torch(f"{p.name}=={p.version.lstrip('=')}" for p in packages))
     found: list[Finding] = []
 
@@ -78,6 +74,22 @@ def analyze_lockfile(text: str, path: str, catalog: Catalog, settings: AnalysisS
         for url in package.urls:
             report(literal(url, package), requirement_hits(url, catalog))
     return unique(found)
+
+
+def locked_packages(text: str, path: str, doc: TomlText | None = None) -> tuple[list[LockedPackage], list[str]]:
+    """The packages a lock file (or Pipfile) names, in file order, and the index URLs it lists apart
+    from them; malformed TOML or JSON raises `UnparsableError`."""
+    kind = PurePath(path).name.lower()
+    doc = doc or TomlText(text)
+    if kind == "pipfile.lock":
+        return _pipfile_lock(text, doc)
+    if kind == "pipfile":
+        return _pipfile(load_toml(text, "Pipfile"), doc)
+    return _locked_packages(load_toml(text, kind), doc), []
+
+
+_OWN_SOURCES = frozenset({"editable", "virtual", "directory", "path", "git", "vcs", "file"})
+"""Source keys (uv, pylock.toml) and Poetry source types of packages that come from no index."""
 
 
 def _locked_packages(data: dict[str, Any], doc: TomlText) -> list[LockedPackage]:
@@ -104,6 +116,7 @@ def _locked_packages(data: dict[str, Any], doc: TomlText) -> list[LockedPackage]
                 end=spans[index][1],
                 indexes=tuple(i for i in indexes if isinstance(i, str)),
                 urls=tuple(u for u in urls if isinstance(u, str)),
+                own_source=bool(_OWN_SOURCES & {*source, source.get("type"), *entry}),
             )
         )
     return packages

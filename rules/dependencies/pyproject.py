@@ -23,7 +23,7 @@ from cudaudit.resolvers.requirements import (
     version_hits,
 )
 from cudaudit.rules.catalog import Catalog
-from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, optional_group, unique
+from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, optional_group, set_torch, unique
 from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.rules.dependencies.toml_text import TomlText, load_toml
 from cudaudit.settings import AnalysisSettings
@@ -66,12 +66,11 @@ def analyze_pyproject(text: str, path: str, catalog: Catalog, settings: Analysis
     doc = TomlText(text)
     lists = list(requirement_lists(data))
     poetry = list(poetry_dependencies(data))
-    torch = pinned_torch(
-        [r for item in lists for r in item.requirements]
-        + [f"{dep.name}=={dep.version.lstrip('=')}" for dep in poetry if dep.version[:1].isdigit() or dep.version.startswith("==")]
-    )
+    requirements = [r for item in lists for r in item.requirements]
+    poetry_pins = [f"{dep.name}=={dep.version.lstrip('=')}" for dep in poetry if dep.version[:1].isdigit() or dep.version.startswith("==")]
+    torch = set_torch(pinned_torch(requirements + poetry_pins), settings)
     found: list[Finding] = []
-    fix = FixTarget.of(settings, text, tuple(r for item in lists for r in item.requirements))
+    fix = FixTarget.of(settings, text, tuple(requirements))
 
     def report(placed: Placed, hits, group: str | None = None) -> None:
         context = DependencyContext(torch, optional_group(group) if group else frozenset(), fix)

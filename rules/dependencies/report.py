@@ -68,6 +68,13 @@ class DependencyContext:
     """The one target to attach fixes for (`cudaudit fix --target`); None: no fixes."""
 
 
+def set_torch(pinned: Version | None, settings: AnalysisSettings) -> Version | None:
+    """The torch release a dependency set installs: the one it pins, else the one the run was given."""
+    if pinned is not None or settings.torch_release is None:
+        return pinned
+    return Version(settings.torch_release)
+
+
 def optional_group(name: str) -> frozenset[str]:
     """The targets that never install an extra or group named `name`, when it is named for CUDA.
 

@@ -27,7 +27,7 @@ from cudaudit.filekinds import FileKind, classify
 from cudaudit.model import Finding
 from cudaudit.resolvers.requirements import INCLUDE_OPTIONS, parse_option, pinned_torch, requirement_hits
 from cudaudit.rules.catalog import Catalog
-from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, unique
+from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, set_torch, unique
 from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UndecodableError, decode_text
@@ -43,7 +43,7 @@ def analyze_requirements(text: str, path: str, catalog: Catalog, settings: Analy
     lines = _lines(text)
     included = list(_included(lines, path, {_key(path)}, depth=0))
     requirements = [r for part in [lines, *(nested for _, _, nested in included)] for r in _requirements(part)]
-    context = DependencyContext(torch=pinned_torch(requirements))
+    context = DependencyContext(torch=set_torch(pinned_torch(requirements), settings))
     found = _findings(lines, path, catalog, settings, replace(context, fix=FixTarget.of(settings, text, tuple(requirements))))
     for include_path, include_text, nested in included:
         if FileKind.REQUIREMENTS not in classify(PurePath(include_path)):
@@ -69,6 +69,12 @@ def requirement_strings(text: str) -> list[str]:
     """The requirement of every logical line of a requirements file (continuations joined,
     comments, options and trailing `--hash` options removed)."""
     return _requirements(_lines(text))
+
+
+def included_files(text: str, path: str) -> list[tuple[str, str]]:
+    """(path, text) of every file `-r`/`-c` includes, recursively, each once; missing or unreadable
+    ones are left out (pip reports those)."""
+    return [(include, body) for include, body, _ in _included(_lines(text), path, {_key(path)}, depth=0)]
 
 
 def _lines(text: str) -> list[Placed]:

@@ -29,7 +29,17 @@ from packaging.version import Version
 
 from cudaudit.model import Edit, Fix, Span
 from cudaudit.resolvers.builds import RocmChoice, UnpublishedRocm, decide, index_needs, rocm_choice
-from cudaudit.resolvers.requirements import INDEX, LOCAL_VERSION, PACKAGE, PackageHit, requirement_layout
+from cudaudit.resolvers.requirements import (
+    CONDA_BUILD,
+    CONDA_CHANNEL,
+    CONDA_PACKAGE,
+    INDEX,
+    LOCAL_VERSION,
+    PACKAGE,
+    PackageHit,
+    requirement_layout,
+    trailing_hashes,
+)
 from cudaudit.resolvers.variants import TORCH_FAMILY, Variant, build_label, single_target, wheel_index
 from cudaudit.rules.catalog import Entry, TargetBuild
 from cudaudit.settings import AnalysisSettings
@@ -48,8 +58,6 @@ _LINE_REST = re.compile(r"""[\s,'"\\-]*(?:#.*)?""")
 punctuation, quotes, a continuation backslash, a comment."""
 _ANNOTATION = re.compile(r"[ \t]+#")
 """pip-compile's `    # via torch` lines, which belong to the requirement above them."""
-_HASHES = re.compile(r"(?:\s+--hash[=\s]\S+)+\s*$")
-"""The `--hash` options that end a requirements line: they no longer match once its pin changes."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,8 @@ def _wheel_label(site: _Site) -> Fix | None:
 
 def _target_build(site: _Site) -> Fix | None:
     """What the entry's build for the target says: install another package, or remove the requirement."""
+    if site.hit.detector in (CONDA_PACKAGE, CONDA_BUILD, CONDA_CHANNEL):
+        return _conda_build(site)
     if site.hit.detector != PACKAGE:
         return None
     head = requirement_layout(site.placed.text[site.hit.start :])
@@ -173,36 +183,72 @@ def _target_build(site: _Site) -> Fix | None:
     return site.fix_with(f"`{written}` → `{new}` on {site.fix.target}{note}", edits)
 
 
+def _conda_build(site: _Site) -> Fix | None:
+    """A conda spec's package, build string or channel: swapped for another spec, or dropped."""
+    decision = decide(site.entry, site.fix.target, (), SpecifierSet(), site.torch, site.fix.rocm(site.torch))
+    if decision.action == "drop" and site.hit.detector == CONDA_BUILD:
+        # `pytorch=2.1.0=py3.10_cuda11.8_0` keeps its version: conda picks the target's build.
+        start = site.hit.start - 1 if site.hit.start and site.placed.text[site.hit.start - 1] in "= " else site.hit.start
+        span = site.placed.span(start, site.hit.end)
+        written = site.placed.text[start : site.hit.end]
+        if not site.fix.writes(span, written):
+            return None
+        return site.fix_with(f"drop the build string `{site.hit.text}` on {site.fix.target}: {decision.note}", (Edit(span, ""),))
+    if decision.action == "drop":
+        return _removal(site, decision.note or "not installed on the target")
+    if decision.action != "swap" or decision.package is None or site.hit.detector != CONDA_PACKAGE:
+        return None
+    span = site.placed.span(site.hit.start, len(site.placed.text))
+    written = site.placed.text[site.hit.start :]
+    if not site.fix.writes(span, written):
+        return None
+    return site.fix_with(f"`{written}` → `{decision.package}` on {site.fix.target}: {decision.note}", (Edit(span, decision.package),))
+
+
 def _hash_removal(site: _Site) -> tuple[Edit, ...]:
     """Delete the `--hash` options that end the requirement's line: they name the files of the old pin."""
-    found = _HASHES.search(site.placed.text)
+    found = trailing_hashes(site.placed.text)
     if found is None:
         return ()
-    span = site.placed.span(found.start(), found.end())
-    return (Edit(span, ""),) if site.fix.writes(span, site.placed.text[found.start() : found.end()]) else ()
+    span = site.placed.span(*found)
+    # pip joined the option lines: the file has `\` and a newline where the string has neither.
+    written = site.fix.lines.text(span).replace("\\\n", "")
+    return (Edit(span, ""),) if written == site.placed.text[found[0] : found[1]] else ()
 
 
 def _removal(site: _Site, why: str) -> Fix | None:
     """Delete the lines of a requirement, and pip-compile's annotation lines under it, when nothing
     else is written on them."""
-    text, lines = site.placed.text, site.fix.lines
-    if site.hit.start != len(text) - len(text.lstrip()):
+    if site.hit.start != len(site.placed.text) - len(site.placed.text.lstrip()):
         return None  # the string is more than this requirement (a `RUN pip install ...` script)
-    line, column = site.placed.position(0)
-    end_line, end_column = site.placed.position(max(len(text) - 1, 0))
+    span = removal_span(site.placed, site.fix.lines)
+    return site.fix_with(f"remove `{site.hit.text}` on {site.fix.target}: {why}", (Edit(span, ""),)) if span else None
+
+
+def removal_span(placed: Placed, lines: SourceLines) -> Span | None:
+    """The whole lines a requirement and pip-compile's annotation lines under it take, when nothing
+    else is written on them; None when something is."""
+    text = placed.text
+    line, column = placed.position(0)
+    end_line, end_column = placed.position(max(len(text) - 1, 0))
     before = lines.line(line)[: column - 1]
     after = lines.line(end_line)[end_column:]
     if not (_LINE_REST.fullmatch(before) and _LINE_REST.fullmatch(after)):
         return None
-    while end_line < len(lines.lines) and _ANNOTATION.match(lines.line(end_line + 1)):
-        end_line += 1
+    end_line += len(annotation(lines, end_line))
     if end_line < len(lines.lines):
-        span = Span(line, 1, end_line + 1, 1)
-    elif line > 1:  # the last line, without a newline after it: take the one before it
-        span = Span(line - 1, len(lines.line(line - 1)) + 1, end_line, len(lines.line(end_line)) + 1)
-    else:
-        return None
-    return site.fix_with(f"remove `{site.hit.text}` on {site.fix.target}: {why}", (Edit(span, ""),))
+        return Span(line, 1, end_line + 1, 1)
+    if line > 1:  # the last line, without a newline after it: take the one before it
+        return Span(line - 1, len(lines.line(line - 1)) + 1, end_line, len(lines.line(end_line)) + 1)
+    return None
+
+
+def annotation(lines: SourceLines, last_line: int) -> list[str]:
+    """pip-compile's `# via` lines under the requirement that ends on `last_line`."""
+    found = []
+    while last_line + len(found) < len(lines.lines) and _ANNOTATION.match(lines.line(last_line + len(found) + 1)):
+        found.append(lines.line(last_line + len(found) + 1))
+    return found
 
 
 _BUILDERS: dict[str, Callable[[_Site], Fix | None]] = {

@@ -1,0 +1,495 @@
+"""`cudaudit resolve`: the ROCm or CPU variant of a project's dependency files, and a verdict on each
+CUDA-bound package.
+
+A run reads every file it is given (and the files requirements include with `-r`/`-c`) as one
+dependency set: one torch release (the one pinned, or `--torch-version`), one PyTorch index for
+the target (for ROCm the newest published for that release on which every package that needs
+it has a build, or `--rocm-version`). Each file then gets its variant:
+
+* requirements files and `pyproject.toml` are rewritten by the very fixes `cudaudit fix --target`
+  makes (`rules/dependencies/rewrites.py`), then by what only a variant needs: the target's
+  build label on a plain `torch==X` pin, the target's PyTorch index where the file installs from
+  it and names none, and includes pointed at the included files' variants;
+* a lock file becomes the requirements it pins (`lock_input.py`), rewritten the same way: the
+  input from which to lock again;
+* a conda environment file is rewritten by `conda_variant.py`.
+
+Everything else is kept byte for byte. The verdicts say, per CUDA-bound package, whether the
+target has a build at that version, what replaces it and where that fact comes from
+(`builds.py`, from the catalog). `feasibility()` is that verdict as plain data, for callers that
+do not need the files (`cudaudit report`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePath
+from typing import Any
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from cudaudit.analyzers import analyzer
+from cudaudit.filekinds import FileKind, classify
+from cudaudit.fixers.edits import apply_edits, splice
+from cudaudit.model import Edit, Span
+from cudaudit.resolvers import conda_variant, declared
+from cudaudit.resolvers.builds import RocmChoice, UnpublishedRocm, decide, rocm_choice, target_build, torch_decision
+from cudaudit.resolvers.lock_input import lock_input
+from cudaudit.resolvers.requirements import (
+    CONDA_PACKAGE,
+    INCLUDE_OPTIONS,
+    INDEX_OPTIONS,
+    PACKAGE,
+    best_key,
+    index_location,
+    package_key,
+    parse_option,
+    requirement_layout,
+    trailing_hashes,
+)
+from cudaudit.resolvers.variants import FIX_TARGETS, TORCH_FAMILY
+from cudaudit.resolvers.wheel_indexes import PYTORCH_WHEELS, torch_version_of
+from cudaudit.rules.catalog import Entry, load_catalog
+from cudaudit.rules.dependencies.report import Placed
+from cudaudit.rules.dependencies.requirements_file import included_files, logical_lines
+from cudaudit.rules.dependencies.rewrites import annotation, removal_span
+from cudaudit.settings import AnalysisSettings
+from cudaudit.source import SourceLines, UndecodableError, UnparsableError, decode_text
+
+RESOLVABLE_KINDS = (FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.LOCKFILE, FileKind.CONDA)
+_CUDA_WORD = re.compile(r"(?i)^(?:cuda\d*|gpu|nvidia|cu\d+)$")
+"""A last word of a file name that names the CUDA build (`requirements-cuda.txt`): the target's replaces it."""
+
+
+class ResolveError(ValueError):
+    """An input that cannot be resolved at all; nothing is written. The message says why and what to do."""
+
+    def __init__(self, message: str, path: str | None = None, line: int | None = None) -> None:
+        where = f"{path}:{line}: " if path and line else f"{path}: " if path else ""
+        super().__init__(where + message)
+        self.path, self.line = path, line
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether one CUDA-bound package has a build for the target, and what the variant does with it."""
+
+    path: str
+    line: int
+    package: str
+    """The requirement as written (`xformers==0.0.23.post1`)."""
+    target: str
+    available: str
+    """`yes`, `from-source` or `no`."""
+    action: str
+    """`swap`, `keep`, `drop` or `manual` (left for a person)."""
+    replacement: str
+    note: str
+    source: str
+    optional: str | None = None
+    """The extra or group named for CUDA it is in: opt-in for NVIDIA users, left as written."""
+    pytorch_index: bool = False
+    """Installed from PyTorch's wheel index for the target."""
+
+    @property
+    def swappable(self) -> bool:
+        """The variant installs something that works on the target (or nothing, where nothing is needed)."""
+        return self.optional is not None or (self.available != "no" and self.action != "manual")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "package": self.package,
+            "target": self.target,
+            "available": self.available,
+            "action": self.action,
+            "replacement": self.replacement,
+            "note": self.note,
+            "source": self.source,
+            "optional": self.optional,
+            "pytorch_index": self.pytorch_index,
+        }
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A line no reader could make sense of: reported, and kept as it was."""
+
+    path: str
+    line: int | None
+    message: str
+
+
+@dataclass
+class Variant:
+    """One input file and the variant written for it."""
+
+    source: Path
+    kind: FileKind
+    original: str
+    text: str
+    output: Path
+    """Where the variant goes unless told otherwise: beside the input, named for the target."""
+    verdicts: list[Verdict] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What a reader of the variant should know (packages a lock file's requirements leave out)."""
+    included: bool = False
+    """Read because another input includes it (`-r base.txt`), not named by the user."""
+
+    @property
+    def changed(self) -> bool:
+        return self.text != self.original
+
+
+@dataclass
+class Resolution:
+    """The variants of one dependency set for one target."""
+
+    target: str
+    torch: Version | None
+    rocm: RocmChoice | None
+    variants: list[Variant]
+
+    @property
+    def verdicts(self) -> list[Verdict]:
+        return [v for variant in self.variants for v in variant.verdicts]
+
+    @property
+    def unswappable(self) -> list[Verdict]:
+        """The packages the variant cannot install a working build of: what a person must settle."""
+        return [v for v in self.verdicts if not v.swappable]
+
+    def index_url(self, base: str = PYTORCH_WHEELS) -> str | None:
+        """The PyTorch index the set installs from on the target."""
+        if self.target == "cpu":
+            return f"{base}/cpu"
+        return f"{base}/{self.rocm.tag}" if self.rocm else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "torch": str(self.torch) if self.torch else None,
+            "pytorch_index": self.index_url(),
+            "swappable": not self.unswappable,
+            "files": [
+                {
+                    "path": str(variant.source),
+                    "output": str(variant.output),
+                    "changed": variant.changed,
+                    "variant": variant.text,
+                    "packages": [verdict.to_json() for verdict in variant.verdicts],
+                    "problems": [{"path": p.path, "line": p.line, "message": p.message} for p in variant.problems],
+                    "notes": variant.notes,
+                }
+                for variant in self.variants
+            ],
+        }
+
+
+def feasibility(
+    paths: Sequence[str | os.PathLike[str]],
+    target: str,
+    rocm_version: str | None = None,
+    torch_version: str | None = None,
+) -> list[dict[str, Any]]:
+    """For each CUDA-bound package the dependency files install: can the target have it?
+
+    Returns one plain dict per package (and per file and line that requires it), with keys
+    `path`, `line`, `package` (the requirement as written), `target`, `available` (`"yes"`,
+    `"from-source"` or `"no"`: whether a build for the target exists at that version),
+    `action` (what `cudaudit resolve` writes: `"swap"` to another package, `"keep"` it,
+    `"drop"` it, or `"manual"`: nothing mechanical is right), `replacement`, `note`, `source`
+    (where the fact comes from: a URL or a file of cudaudit) and `optional` (the opt-in extra
+    it sits in, or None). A package "swaps cleanly" when `available != "no"` and
+    `action != "manual"`. Raises `ResolveError` for files it cannot read (a kind other than
+    requirements, pyproject.toml, lock files and conda environments; malformed TOML or YAML).
+    """
+    return [verdict.to_json() for verdict in resolve([Path(p) for p in paths], target, rocm_version, torch_version).verdicts]
+
+
+def resolve(
+    paths: Sequence[Path],
+    target: str,
+    rocm_version: str | None = None,
+    torch_version: str | None = None,
+    pytorch_index: str | None = None,
+) -> Resolution:
+    """The variants of the dependency files `paths` (and the files they include) for `target`.
+
+    `pytorch_index`: a mirror of `https://download.pytorch.org/whl` that the variants name instead.
+    Raises `ResolveError` when any input cannot be read or parsed, or the ROCm version asked for
+    was never published for the set's torch release.
+    """
+    if target not in FIX_TARGETS:
+        raise ResolveError(f"cannot resolve for {target!r}: the targets are {', '.join(FIX_TARGETS)}")
+    inputs = _read_inputs(paths)
+    sets = {variant.source: _declared(variant) for variant in inputs}
+    everything = [d for found, _ in sets.values() for d in found]
+    torch = _pinned_torch(everything) or (_version(torch_version, "--torch-version") if torch_version else None)
+    rocm = _rocm(target, torch, everything, rocm_version)
+    settings = AnalysisSettings((target,), torch_release=str(torch) if torch else None, rocm_version=rocm.tag if rocm else None)
+    resolution = Resolution(target, torch, rocm, inputs)
+    for variant in inputs:
+        found, unreadable = sets[variant.source]
+        variant.problems.extend(Problem(str(variant.source), u.line, f"pip cannot read `{u.text}`; kept as it was") for u in unreadable)
+        variant.verdicts.extend(_verdicts(found, variant, target, torch, rocm))
+        variant.text = _rewrite(variant, settings, resolution)
+    _point_includes_at_variants(inputs)
+    if pytorch_index:
+        for variant in inputs:
+            variant.text = variant.text.replace(f"{PYTORCH_WHEELS}/", f"{pytorch_index.rstrip('/')}/")
+    return resolution
+
+
+def variant_path(path: Path, target: str, kind: FileKind) -> Path:
+    """`requirements.txt` → `requirements-rocm.txt`, `requirements-cuda.txt` → `requirements-rocm.txt`,
+    `environment.yml` → `environment-rocm.yml`; a lock file's requirements: `uv.lock` → `uv-rocm.in`."""
+    if kind is FileKind.LOCKFILE:
+        return path.with_name(f"{path.name.split('.')[0]}-{target}.in")
+    stem, suffix = path.stem, path.suffix
+    words = re.split(r"([-_.])", stem)
+    if len(words) >= 3 and _CUDA_WORD.match(words[-1]):
+        return path.with_name("".join(words[:-1]) + target + suffix)
+    return path.with_name(f"{stem}-{target}{suffix}")
+
+
+def resolve_kind(path: Path) -> FileKind | None:
+    """The kind `cudaudit resolve` reads `path` as; any other `.txt`/`.in` is a requirements file."""
+    kinds = [kind for kind in classify(PurePath(path)) if kind in RESOLVABLE_KINDS]
+    if kinds:
+        return kinds[0]
+    return FileKind.REQUIREMENTS if path.suffix.lower() in (".txt", ".in") else None
+
+
+def _read_inputs(paths: Sequence[Path]) -> list[Variant]:
+    inputs: list[Variant] = []
+    seen: set[str] = set()
+    for path in paths:
+        kind = resolve_kind(path)
+        if kind is None:
+            raise ResolveError(
+                "not a file cudaudit resolve reads: give requirements files, pyproject.toml, "
+                "conda environment files or lock files (uv.lock, poetry.lock, pdm.lock, pylock.toml, Pipfile.lock)",
+                str(path),
+            )
+        _add(inputs, seen, path, kind, _read(path), included=False)
+        if kind is FileKind.REQUIREMENTS:
+            for include, text in included_files(inputs[-1].original, str(path)):
+                _add(inputs, seen, Path(include), FileKind.REQUIREMENTS, text, included=True)
+    return inputs
+
+
+def _add(inputs: list[Variant], seen: set[str], path: Path, kind: FileKind, text: str, included: bool) -> None:
+    key = os.path.normcase(os.path.abspath(path))
+    if key in seen:
+        return
+    seen.add(key)
+    inputs.append(Variant(path, kind, text, text, Path(), included=included))
+
+
+def _read(path: Path) -> str:
+    try:
+        return decode_text(path.read_bytes())
+    except FileNotFoundError:
+        raise ResolveError("no such file", str(path)) from None
+    except OSError as exc:
+        raise ResolveError(f"cannot read it: {exc.strerror}", str(path)) from None
+    except UndecodableError as exc:
+        raise ResolveError(f"{exc}; save it as UTF-8", str(path)) from None
+
+
+def _declared(variant: Variant) -> tuple[list[declared.Declared], list[declared.Unreadable]]:
+    """What the file requires; a file that does not parse stops the run (`ResolveError`)."""
+    try:
+        if variant.kind is FileKind.PYPROJECT:
+            return declared.pyproject(variant.original), []
+        if variant.kind is FileKind.CONDA:
+            return conda_variant.declared(variant.original), []
+        if variant.kind is FileKind.LOCKFILE:
+            pins = lock_input(variant.original, str(variant.source))
+            found, unreadable = declared.requirements_file(pins.text)
+            return [replace(d, line=pins.lines.get(d.line, d.line)) for d in found], unreadable
+        return declared.requirements_file(variant.original)
+    except UnparsableError as exc:
+        raise ResolveError(f"{exc}; nothing was written", str(variant.source), exc.line) from None
+
+
+def _pinned_torch(found: Iterable[declared.Declared]) -> Version | None:
+    for requirement in found:
+        if requirement.name not in TORCH_FAMILY or requirement.optional:
+            continue
+        for spec in requirement.specifier:
+            version = spec.version.removesuffix(".*")  # a conda `pytorch=2.1` is any 2.1.x
+            if spec.operator in ("==", "===") and "*" not in version:
+                torch = torch_version_of(requirement.name, version)
+                if torch is not None:
+                    return torch
+    return None
+
+
+def _version(text: str, option: str) -> Version:
+    try:
+        return Version(text)
+    except ValueError:
+        raise ResolveError(f"{option} {text!r} is not a version; give one like 2.4.1") from None
+
+
+def _rocm(target: str, torch: Version | None, found: list[declared.Declared], requested: str | None) -> RocmChoice | None:
+    if target != "rocm":
+        return None
+    needs = []
+    for requirement in found:
+        entry = _entry(requirement) if not requirement.optional else None
+        row = target_build(entry, target, requirement.specifier) if entry else None
+        if row is not None and row.action != "drop" and (row.pytorch_index or row.min_rocm):
+            needs.append(row)
+    try:
+        return rocm_choice(torch, needs, requested)
+    except UnpublishedRocm as exc:
+        raise ResolveError(str(exc) + "; pass one of those to --rocm-version") from None
+
+
+def _verdicts(
+    found: list[declared.Declared], variant: Variant, target: str, torch: Version | None, rocm: RocmChoice | None
+) -> list[Verdict]:
+    verdicts = []
+    for requirement in found:
+        if requirement.name in TORCH_FAMILY:
+            decision = torch_decision(requirement.name, target, torch, rocm, conda=requirement.detector == CONDA_PACKAGE)
+        else:
+            entry = _entry(requirement)
+            if entry is None:
+                continue
+            decision = decide(entry, target, requirement.extras, requirement.specifier, torch, rocm)
+        verdicts.append(
+            Verdict(
+                str(variant.source),
+                requirement.line,
+                requirement.text,
+                target,
+                decision.available,
+                decision.action,
+                decision.replacement,
+                decision.note,
+                decision.source,
+                requirement.optional,
+                decision.pytorch_index,
+            )
+        )
+    return verdicts
+
+
+def _entry(requirement: declared.Declared) -> Entry | None:
+    """The catalog entry that flags a requirement: by pip name (and extras, version), or conda name."""
+    catalog = load_catalog()
+    if requirement.detector != PACKAGE:
+        key = best_key(catalog, requirement.detector, requirement.name)
+        return catalog.lookup(requirement.detector, key) if key else None
+    found = package_key(requirement.name, requirement.extras, requirement.specifier, catalog)
+    return catalog.lookup(PACKAGE, found[0]) if found else None
+
+
+def _rewrite(variant: Variant, settings: AnalysisSettings, resolution: Resolution) -> str:
+    """The variant's text: the target's fixes, then what only a variant needs."""
+    variant.output = variant_path(variant.source, resolution.target, variant.kind)
+    if variant.kind is FileKind.CONDA:
+        return conda_variant.rewrite(variant.original, str(variant.source), settings, resolution.index_url())
+    if variant.kind is FileKind.LOCKFILE:
+        requirements = lock_input(variant.original, str(variant.source))
+        variant.notes.extend(f"left out {why}" for why in requirements.left_out)
+        text, path, kind = requirements.text, str(variant.output), FileKind.REQUIREMENTS
+    else:
+        text, path, kind = variant.original, str(variant.source), variant.kind
+    findings = [f for f in analyzer(kind)(text, path, load_catalog(), settings) if f.fix and f.path == path]
+    fixed = apply_edits(text, findings).text
+    if kind is FileKind.REQUIREMENTS:
+        fixed = _requirements_additions(fixed, resolution, needs_index=_installs_from_pytorch(variant))
+    try:
+        analyzer(kind)(fixed, path, load_catalog(), settings)
+    except (UnparsableError, SyntaxError) as exc:  # a bug in a rewrite: keep the input rather than break it
+        variant.problems.append(Problem(str(variant.source), None, f"the variant would not parse ({exc}); left unchanged"))
+        return text
+    return fixed
+
+
+def _installs_from_pytorch(variant: Variant) -> bool:
+    """Whether the file installs a package from PyTorch's index: torch and its kin, or a build it serves."""
+    return any(v.optional is None and v.pytorch_index and v.action in ("keep", "swap") for v in variant.verdicts)
+
+
+def _requirements_additions(text: str, resolution: Resolution, needs_index: bool) -> str:
+    """Pin plain `torch==X` to the target's build, drop the `triton` pip-compile pinned only for the
+    CUDA torch, and name the target's PyTorch index where needed."""
+    tag = resolution.rocm.tag if resolution.rocm else ("cpu" if resolution.target == "cpu" else None)
+    lines = SourceLines(text)
+    edits: list[Edit] = []
+    has_index = False
+    first_line: int | None = None
+    index_url = resolution.index_url()
+    for placed in logical_lines(text):
+        written = placed.text.strip()
+        if not written:
+            continue
+        line = placed.segments[0][1]
+        if written.startswith("-"):
+            option = parse_option(placed.text)
+            if option and option.name in INDEX_OPTIONS.values() and index_url:
+                has_index = has_index or index_location(option.value) == index_location(index_url)
+            if first_line is None and option and option.name not in INCLUDE_OPTIONS.values():
+                first_line = line
+            continue
+        first_line = line if first_line is None else first_line
+        layout = requirement_layout(placed.text)
+        name = canonicalize_name(layout.requirement.name) if layout else None
+        if name == "triton" and resolution.torch is not None and _only_for_torch(lines, placed):
+            span = removal_span(placed, lines)
+            edits.extend([Edit(span, "")] if span else [])
+            continue
+        if layout is None or tag is None or name not in TORCH_FAMILY:
+            continue
+        pins = [spec for spec in layout.requirement.specifier if spec.operator == "=="]
+        if len(pins) != 1 or "+" in pins[0].version or "*" in pins[0].version:
+            continue
+        edits.append(Edit(placed.span(layout.specifier_end, layout.specifier_end), f"+{tag}"))
+        hashes = trailing_hashes(placed.text)
+        if hashes:
+            edits.append(Edit(placed.span(*hashes), ""))
+    if needs_index and index_url and not has_index:
+        at = first_line or len(text.split("\n"))
+        edits.append(Edit(Span(at, 1, at, 1), f"--extra-index-url {index_url}\n"))
+    return splice(text, edits) if edits else text
+
+
+def _only_for_torch(lines: SourceLines, placed: Placed) -> bool:
+    """pip-compile says only torch wants it (`# via torch`): the CUDA torch wheels require `triton`, the
+    ROCm ones bring their own Triton and the CPU ones none (`lock_input.TORCH_TRITON_SOURCE`)."""
+    via = " ".join(annotation(lines, placed.segments[-1][1])).replace("#", " ").split()
+    return via[:1] == ["via"] and via[1:] == ["torch"]
+
+
+def _point_includes_at_variants(variants: list[Variant]) -> None:
+    """`-r base.txt` becomes `-r base-rocm.txt` where base.txt has a variant of its own."""
+    renamed = {os.path.normcase(os.path.abspath(v.source)): v.output for v in variants if v.included and v.changed}
+    if not renamed:
+        return
+    for variant in variants:
+        if variant.kind is not FileKind.REQUIREMENTS:
+            continue
+        edits = []
+        for placed in logical_lines(variant.text):
+            option = parse_option(placed.text) if placed.text.lstrip().startswith("-") else None
+            if option is None or option.name not in INCLUDE_OPTIONS.values() or "://" in option.value:
+                continue
+            included = os.path.normcase(os.path.abspath(os.path.join(os.path.dirname(variant.source), option.value)))
+            if included in renamed:
+                new = os.path.join(os.path.dirname(option.value), renamed[included].name) if os.path.dirname(option.value) else renamed[included].name
+                edits.append(Edit(placed.span(option.start, option.start + len(option.value)), new.replace(os.sep, "/")))
+        if edits:
+            variant.text = splice(variant.text, edits)
+
