@@ -16,7 +16,9 @@ from cudaudit.engine import scan
 from cudaudit.filekinds import FileKind
 from cudaudit.firstparty import first_party_modules
 from cudaudit.model import ScanResult
+from cudaudit.resolvers.ci_plan import project_plan
 from cudaudit.resolvers.torch_pin import project_torch_version
+from cudaudit.resolvers.variants import single_target
 from cudaudit.rules.catalog import Catalog, load_catalog
 from cudaudit.rules.kernels.preprocessor import project_macros
 from cudaudit.selection import RuleSelection, SelectionError
@@ -81,6 +83,7 @@ def open_session(
         chosen_targets,
         first_party_modules([config.root, Path.cwd(), *paths]),
         str(version) if version else None,
+        ci_plan=project_plan(config.root) if single_target(chosen_targets) else None,
     )
     return ScanSession(paths, config, catalog, selection, analysis, jobs or os.cpu_count() or 1)
 

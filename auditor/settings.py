@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cudaudit.model import DEFAULT_TARGETS
+
+if TYPE_CHECKING:
+    from cudaudit.resolvers.ci_plan import CiPlan
 
 
 @dataclass(frozen=True)
@@ -24,3 +28,6 @@ class AnalysisSettings:
     rocm_version: str | None = None
     """The ROCm release whose PyTorch index rewrites for ROCm use (`cudaudit resolve --rocm-version`);
     None: the newest one published for the pinned torch release that the set's packages allow."""
+    ci_plan: CiPlan | None = None
+    """How the project's tests run, for the CI job the CDA710 rewrite adds; read from the project
+    only when one target is named (`cudaudit fix --target`)."""

@@ -31,9 +31,12 @@ ONE_TARGET = (
     "rerun with --target rocm or --target cpu (and --unsafe-fixes) for the rewrites that can be made"
 )
 LOCKED = "lock files are not edited: fix the requirements they are locked from, then lock again"
-NOT_REWRITTEN = "only Python sources, requirements files, pyproject.toml, conda environments and Dockerfiles are rewritten"
+NOT_REWRITTEN = (
+    "only Python sources, requirements files, pyproject.toml, conda environments, Dockerfiles and "
+    "workflows (a job on the target) are rewritten"
+)
 
-TARGET_FIXED_KINDS = (FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.CONDA, FileKind.DOCKERFILE)
+TARGET_FIXED_KINDS = (FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.CONDA, FileKind.DOCKERFILE, FileKind.WORKFLOW)
 """Kinds whose analyzers attach fixes when one target is named, rewritten by the text fixer."""
 
 

@@ -23,7 +23,6 @@ do not need the files (`cudaudit report`).
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
@@ -51,6 +50,7 @@ from cudaudit.resolvers.requirements import (
     requirement_layout,
     trailing_hashes,
 )
+from cudaudit.resolvers.variant_names import variant_path
 from cudaudit.resolvers.variants import FIX_TARGETS, TORCH_FAMILY
 from cudaudit.resolvers.wheel_indexes import PYTORCH_WHEELS, torch_version_of
 from cudaudit.rules.catalog import Entry, load_catalog
@@ -61,8 +61,6 @@ from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines, UndecodableError, UnparsableError, decode_text
 
 RESOLVABLE_KINDS = (FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.LOCKFILE, FileKind.CONDA)
-_CUDA_WORD = re.compile(r"(?i)^(?:cuda\d*|gpu|nvidia|cu\d+)$")
-"""A last word of a file name that names the CUDA build (`requirements-cuda.txt`): the target's replaces it."""
 
 
 class ResolveError(ValueError):
@@ -125,9 +123,9 @@ class Problem:
     message: str
 
 
-@dataclass
+@dataclass(eq=False)
 class Variant:
-    """One input file and the variant written for it."""
+    """One input file and the variant written for it (each is its own: compared and hashed by identity)."""
 
     source: Path
     kind: FileKind
@@ -245,18 +243,6 @@ def resolve(
         for variant in inputs:
             variant.text = variant.text.replace(f"{PYTORCH_WHEELS}/", f"{pytorch_index.rstrip('/')}/")
     return resolution
-
-
-def variant_path(path: Path, target: str, kind: FileKind) -> Path:
-    """`requirements.txt` → `requirements-rocm.txt`, `requirements-cuda.txt` → `requirements-rocm.txt`,
-    `environment.yml` → `environment-rocm.yml`; a lock file's requirements: `uv.lock` → `uv-rocm.in`."""
-    if kind is FileKind.LOCKFILE:
-        return path.with_name(f"{path.name.split('.')[0]}-{target}.in")
-    stem, suffix = path.stem, path.suffix
-    words = re.split(r"([-_.])", stem)
-    if len(words) >= 3 and _CUDA_WORD.match(words[-1]):
-        return path.with_name("".join(words[:-1]) + target + suffix)
-    return path.with_name(f"{stem}-{target}{suffix}")
 
 
 def resolve_kind(path: Path) -> FileKind | None:

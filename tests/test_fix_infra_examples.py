@@ -43,12 +43,18 @@ def test_fixed_example_for_its_target(rule, example, tmp_path, monkeypatch):
     assert not [f for f in both if f.fix], "nothing is fixed when two targets are asked about"
 
 
+FIXED_DETECTORS = (
+    *("pip-package", "local-version", "package-index", "conda-package", "conda-build", "conda-channel"),
+    *("container-image", "ci-job-targets"),
+)
+
+
 def test_every_non_python_fix_kind_has_a_pair():
     kinds = {
         entry.fix.kind
-        for detector in ("pip-package", "local-version", "package-index", "container-image")
+        for detector in FIXED_DETECTORS
         for key in CATALOG.keys(detector)
         if (entry := CATALOG.lookup(detector, key)) is not None and entry.fix is not None
     }
     shown = {rule.fix.kind for rule in CATALOG.rules.values() if rule.kind != "python" and rule.fix and rule.fixed}
-    assert kinds == shown == {"wheel-index", "wheel-label", "target-build", "image"}
+    assert kinds == shown == {"wheel-index", "wheel-label", "target-build", "image", "ci-job"}

@@ -17,7 +17,8 @@ from cudaudit.commands.options import EXIT_CLEAN, EXIT_FINDINGS, err, fail
 from cudaudit.filekinds import FileKind
 from cudaudit.fixers.writer import encode_like, write_atomic
 from cudaudit.reporters.resolution import render_resolution
-from cudaudit.resolvers.ci_workflow import project_plan, workflow, workflow_path
+from cudaudit.resolvers.ci_plan import project_plan
+from cudaudit.resolvers.ci_workflow import workflow, workflow_path
 from cudaudit.resolvers.lock import LockError, lock
 from cudaudit.resolvers.resolution import Resolution, ResolveError, Variant, resolve
 

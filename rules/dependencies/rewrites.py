@@ -48,8 +48,9 @@ from cudaudit.source import SourceLines
 if TYPE_CHECKING:
     from cudaudit.rules.dependencies.report import Placed
 
-TEXT_FIX_KINDS = frozenset({"wheel-index", "wheel-label", "target-build", "image"})
-"""Fix kinds of dependency files and Dockerfiles, applied by `cudaudit.fixers.text_fixer`."""
+TEXT_FIX_KINDS = frozenset({"wheel-index", "wheel-label", "target-build", "image", "ci-job"})
+"""Fix kinds of dependency files, Dockerfiles and workflows (`ci-job`: `rules/orchestration/rewrites.py`),
+applied by `cudaudit.fixers.text_fixer`."""
 
 _PINNED_NAME = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*===?\s*[^\s;,'\"=]*$")
 """The package a pinned version belongs to, read backwards from the version's build label."""

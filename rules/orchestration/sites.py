@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
-from cudaudit.model import Finding, Span
+from cudaudit.model import Edit, Finding, Fix, Span
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines
@@ -37,12 +37,17 @@ class Sites:
         self._lines = SourceLines(text)
         self._found: dict[tuple[str, Span], Finding] = {}
 
-    def report(self, detector: str, keys: str | Iterable[str], span: Span) -> bool:
-        """Report the first of `keys` the catalog knows at `span`; False when it knows none."""
+    def report(
+        self, detector: str, keys: str | Iterable[str], span: Span, rewrite: tuple[str, Edit] | None = None
+    ) -> bool:
+        """Report the first of `keys` the catalog knows at `span`; False when it knows none.
+
+        `rewrite` (a description and an edit) becomes the finding's fix where its entry has one."""
         entry = find_entry(self.catalog, detector, [keys] if isinstance(keys, str) else keys)
         if entry is None:
             return False
-        finding = build_finding(entry, self.path, span, self._lines.snippet(span), self.settings.targets)
+        fix = Fix(entry.fix.safety, rewrite[0], (rewrite[1],)) if rewrite and entry.fix else None
+        finding = build_finding(entry, self.path, span, self._lines.snippet(span), self.settings.targets, fix=fix)
         self._found.setdefault((finding.rule, span), finding)
         return True
 

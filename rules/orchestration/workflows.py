@@ -31,11 +31,12 @@ from dataclasses import dataclass
 
 from ruamel.yaml.nodes import Node, ScalarNode
 
-from cudaudit.model import Finding, Span
+from cudaudit.model import Edit, Finding, Span
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.containers.images import match_image
 from cudaudit.rules.containers.shell import Word, split_commands
 from cudaudit.rules.orchestration.images import parse_image
+from cudaudit.rules.orchestration.rewrites import second_backend_job
 from cudaudit.rules.orchestration.sites import Sites, find_entry
 from cudaudit.rules.orchestration.yamldoc import (
     Positions,
@@ -120,8 +121,17 @@ def analyze_workflow(text: str, path: str, catalog: Catalog, settings: AnalysisS
     jobs = read_jobs(text, sites)
     first_cuda = next((job for job in jobs if job.cuda), None)
     if first_cuda is not None and not any(job.portable for job in jobs):
-        sites.report(JOB_TARGETS, NO_PORTABLE_JOB, first_cuda.runs_on)
+        sites.report(JOB_TARGETS, NO_PORTABLE_JOB, first_cuda.runs_on, _second_backend_job(text, first_cuda, settings))
     return sites.findings()
+
+
+def _second_backend_job(text: str, first_cuda: JobVerdict, settings: AnalysisSettings) -> tuple[str, Edit] | None:
+    """The CDA710 rewrite for the document that holds the first CUDA job."""
+    for document in load_documents(text):
+        start, end = document.start_mark.line + 1, document.end_mark.line + 1
+        if start <= first_cuda.runs_on.line <= end:
+            return second_backend_job(text, document, settings)
+    return None
 
 
 def summarise_workflows(files: Sequence[tuple[str, str]], findings: list[Finding], catalog: Catalog) -> list[Finding]:

@@ -1,0 +1,113 @@
+"""How a project's tests run in CI, read from its configuration (never by running anything).
+
+The job that tests a project on another target (`ci_workflow.py`) needs three answers: which
+dependency files to install the target's variant of, how the project itself is installed, and
+how its tests run. Pytest is the answer when the project configures it or keeps a `tests/`
+folder; else nox, tox or a Makefile's `test` target.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cudaudit.resolvers.requirements import parse_requirement
+from cudaudit.tomlcompat import tomllib
+
+DEFAULT_PYTHON = "3.11"
+"""Every PyTorch release from 2.0 to 2.13 publishes wheels for it."""
+TEST_EXTRAS = ("test", "tests", "testing", "dev")
+_REQUIREMENTS = ("requirements.txt", "requirements.in", "requirements/base.txt", "requirements/requirements.txt")
+_MAKE_TEST = re.compile(r"^test\s*:", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class CiPlan:
+    """How a project's tests run in CI on another target."""
+
+    dependency_files: tuple[str, ...]
+    """Project-relative files whose variant the job installs (requirements files, pyproject.toml)."""
+    test_command: str
+    python: str = DEFAULT_PYTHON
+    project_install: str | None = None
+    """How the project itself is installed (`-e ".[test]"`), when it is a package."""
+
+
+def project_plan(root: Path, files: Sequence[str] = ()) -> CiPlan:
+    """The plan for the project at `root`: `files`, or the dependency files it keeps at its top."""
+    pyproject = _pyproject(root / "pyproject.toml")
+    project = pyproject.get("project") if isinstance(pyproject.get("project"), dict) else {}
+    chosen = tuple(files) or _dependency_files(root, project)
+    extras = project.get("optional-dependencies") if isinstance(project.get("optional-dependencies"), dict) else {}
+    test_extras = [name for name in TEST_EXTRAS if name in extras]
+    packaged = bool(project) or (root / "setup.py").is_file() or (root / "setup.cfg").is_file()
+    if not packaged:
+        install = None
+    elif "pyproject.toml" in chosen:
+        install = f'-e ".[{test_extras[0]}]"' if test_extras else "-e ."
+    else:
+        install = "--no-deps -e ."
+    return CiPlan(chosen, _test_command(root, pyproject), _python(project), install)
+
+
+def _dependency_files(root: Path, project: dict) -> tuple[str, ...]:
+    for name in _REQUIREMENTS:
+        if (root / name).is_file():
+            return (name,)
+    return ("pyproject.toml",) if project.get("dependencies") or project.get("optional-dependencies") else ()
+
+
+def _test_command(root: Path, pyproject: dict) -> str:
+    tool = pyproject.get("tool") if isinstance(pyproject.get("tool"), dict) else {}
+    if (
+        "pytest" in tool
+        or (root / "pytest.ini").is_file()
+        or (root / "conftest.py").is_file()
+        or (root / "tests").is_dir()
+        or (root / "test").is_dir()
+        or _mentions(root / "setup.cfg", "[tool:pytest]")
+        or _mentions(root / "tox.ini", "[pytest]")
+    ):
+        return "python -m pytest"
+    if (root / "noxfile.py").is_file():
+        return "python -m pip install nox && nox"
+    if (root / "tox.ini").is_file() or "tox" in tool:
+        return "python -m pip install tox && tox"
+    if _MAKE_TEST.search(_text(root / "Makefile")):
+        return "make test"
+    return "python -m pytest"
+
+
+def _python(project: dict) -> str:
+    """The lowest Python the project allows, but not below the default."""
+    requires = project.get("requires-python")
+    parsed = parse_requirement(f"python{requires}") if isinstance(requires, str) else None
+    floors = [s.version for s in parsed.specifier if s.operator in (">=", "~=", "==")] if parsed else []
+    floor = max(floors, key=lambda v: tuple(int(p) for p in re.findall(r"\d+", v)[:2]), default=DEFAULT_PYTHON)
+    major_minor = ".".join(re.findall(r"\d+", floor)[:2])
+    return major_minor if _key(major_minor) > _key(DEFAULT_PYTHON) else DEFAULT_PYTHON
+
+
+def _key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version))
+
+
+def _pyproject(path: Path) -> dict:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _mentions(path: Path, word: str) -> bool:
+    return word in _text(path)
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8") if path.is_file() else ""
+    except (OSError, UnicodeDecodeError):
+        return ""
