@@ -396,6 +396,9 @@ def _rewrite(variant: Variant, settings: AnalysisSettings, resolution: Resolutio
     fixed = apply_edits(text, findings).text
     if kind is FileKind.REQUIREMENTS:
         fixed = _requirements_additions(fixed, resolution, needs_index=_installs_from_pytorch(variant))
+    elif _installs_from_pytorch(variant) and (url := resolution.index_url()) and index_location(url) not in fixed:
+        # pyproject.toml names indexes for uv, Poetry and PDM only; pip is told on its command line.
+        variant.notes.append(f"it names no PyTorch index: install with --extra-index-url {url} (or add it as a uv index)")
     try:
         analyzer(kind)(fixed, path, load_catalog(), settings)
     except (UnparsableError, SyntaxError) as exc:  # a bug in a rewrite: keep the input rather than break it

@@ -113,6 +113,9 @@ def resolve_command(
         locked = [lock(destinations[v]) for v in destinations if _lockable(v)] if lock_variants else []
         for done in locked:
             err.print(f"locked {escape(str(done.source))} into {escape(str(done.lock))}", highlight=False)
+        for variant in destinations if lock_variants else ():
+            if not _lockable(variant):
+                err.print(f"not locked: {escape(str(destinations[variant]))} (lock it with uv lock, or conda-lock)", highlight=False)
         if ci is not None:
             _write_workflow(resolution)
     except LockError as exc:
