@@ -146,7 +146,8 @@ def torch_decision(
     if rocm is None:
         known = torch is not None and release_for(torch) is not None
         why = (
-            f"{package} is not pinned to a torch release, so no ROCm index can be chosen: pin it (`==X.Y.Z`)"
+            f"{package} is not pinned to a torch release, so no ROCm index can be chosen: pin it (`==X.Y.Z`), "
+            "or name the release with --torch-version"
             if not known and torch is None
             else f"torch {torch} is not in cudaudit's release table: pick its ROCm index from {PREVIOUS_VERSIONS}"
         )

@@ -153,6 +153,8 @@ class Resolution:
     torch: Version | None
     rocm: RocmChoice | None
     variants: list[Variant]
+    torch_given: bool = False
+    """The torch release comes from --torch-version: no file pins one."""
 
     @property
     def verdicts(self) -> list[Verdict]:
@@ -229,10 +231,11 @@ def resolve(
     inputs = _read_inputs(paths)
     sets = {variant.source: _declared(variant) for variant in inputs}
     everything = [d for found, _ in sets.values() for d in found]
-    torch = _pinned_torch(everything) or (_version(torch_version, "--torch-version") if torch_version else None)
+    pinned = _pinned_torch(everything)
+    torch = pinned or (_version(torch_version, "--torch-version") if torch_version else None)
     rocm = _rocm(target, torch, everything, rocm_version)
     settings = AnalysisSettings((target,), torch_release=str(torch) if torch else None, rocm_version=rocm.tag if rocm else None)
-    resolution = Resolution(target, torch, rocm, inputs)
+    resolution = Resolution(target, torch, rocm, inputs, torch_given=pinned is None and torch is not None)
     for variant in inputs:
         found, unreadable = sets[variant.source]
         variant.problems.extend(Problem(str(variant.source), u.line, f"pip cannot read `{u.text}`; kept as it was") for u in unreadable)
@@ -388,7 +391,7 @@ def _rewrite(variant: Variant, settings: AnalysisSettings, resolution: Resolutio
         return conda_variant.rewrite(variant.original, str(variant.source), settings, resolution.index_url())
     if variant.kind is FileKind.LOCKFILE:
         requirements = lock_input(variant.original, str(variant.source))
-        variant.notes.extend(f"left out {why}" for why in requirements.left_out)
+        variant.notes.extend(requirements.notes)
         text, path, kind = requirements.text, str(variant.output), FileKind.REQUIREMENTS
     else:
         text, path, kind = variant.original, str(variant.source), variant.kind
@@ -441,6 +444,12 @@ def _requirements_additions(text: str, resolution: Resolution, needs_index: bool
             edits.extend([Edit(span, "")] if span else [])
             continue
         if layout is None or tag is None or name not in TORCH_FAMILY:
+            continue
+        if name == "torch" and resolution.torch_given and resolution.torch in layout.requirement.specifier:
+            # The release --torch-version names, as the target's build: the range alone would let pip take
+            # a newer CUDA torch from PyPI over the ROCm index.
+            span = placed.span(layout.extras_end, layout.specifier_end)
+            edits.append(Edit(span, f"=={resolution.torch}+{tag}"))
             continue
         pins = [spec for spec in layout.requirement.specifier if spec.operator == "=="]
         if len(pins) != 1 or "+" in pins[0].version or "*" in pins[0].version:

@@ -99,12 +99,14 @@ def test_a_published_rocm_version_is_used_and_an_unpublished_one_lists_the_publi
     assert "PyTorch 2.1 was never published for ROCm 6.1; its ROCm builds are: 5.5, 5.6" in flat(refused.stderr)
 
 
-def test_without_a_torch_pin_the_torch_version_option_picks_the_index(cli, tmp_path):
-    write(tmp_path / "requirements.txt", "--index-url https://download.pytorch.org/whl/cu121\ntorch\n")
+def test_without_a_torch_pin_the_torch_version_option_picks_the_release_and_its_index(cli, tmp_path):
+    write(tmp_path / "requirements.txt", "--index-url https://download.pytorch.org/whl/cu121\ntorch>=2.1  # any 2.x\n")
     unpinned = cli("resolve", "requirements.txt", "-t", "rocm")
-    assert unpinned.exit_code == 1 and "pin it" in flat(unpinned.stderr)
+    assert unpinned.exit_code == 1 and "pin it" in flat(unpinned.stderr) and "--torch-version" in flat(unpinned.stderr)
     given = cli("resolve", "requirements.txt", "-t", "rocm", "--torch-version", "2.3.1")
-    assert given.stdout == "--index-url https://download.pytorch.org/whl/rocm6.0\ntorch\n"
+    assert given.stdout == "--index-url https://download.pytorch.org/whl/rocm6.0\ntorch==2.3.1+rocm6.0  # any 2.x\n"
+    outside = cli("resolve", "requirements.txt", "-t", "rocm", "--torch-version", "2.0.1")
+    assert "torch>=2.1  # any 2.x" in outside.stdout, "a release the range does not allow is not forced on it"
 
 
 def test_included_files_get_their_own_variant_and_the_include_follows(cli, tmp_path):
@@ -203,3 +205,16 @@ def test_fix_target_rewrites_a_conda_environment_the_same_way(cli, project):
     result = cli("fix", "environment.yml", "--target", "cpu", "--unsafe-fixes", cwd=project)
     assert result.exit_code == 0, result.output
     assert (project / "environment.yml").read_text() == (EXPECTED / "environment.cpu.yml").read_text()
+
+
+def test_a_lock_file_that_forks_per_platform_carries_the_newest_pin_and_says_so(cli, tmp_path):
+    write(
+        tmp_path / "uv.lock",
+        'version = 1\n\n[[package]]\nname = "torch"\nversion = "2.7.0"\nsource = { registry = "https://pypi.org/simple" }\n\n'
+        '[[package]]\nname = "torch"\nversion = "2.7.0+cu128"\nsource = { registry = "https://download.pytorch.org/whl/cu128" }\n',
+    )
+    result = cli("resolve", "uv.lock", "-t", "cpu")
+    assert result.stdout.endswith("--extra-index-url https://download.pytorch.org/whl/cpu\ntorch==2.7.0+cpu\n")
+    assert "torch: uv.lock pins it once per platform or Python; the newest, 2.7.0+cu128, is carried over" in flat(
+        result.stderr
+    )
