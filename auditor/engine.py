@@ -6,10 +6,8 @@ for that file. Scanned code is parsed, never imported or run.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -18,6 +16,7 @@ from cudaudit.analyzers import analyzer, decoder, summariser, supported
 from cudaudit.discovery import Candidate
 from cudaudit.filekinds import FileKind
 from cudaudit.model import FileError, Finding, ScanResult
+from cudaudit.parallel import map_in_chunks
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UndecodableError, UnparsableError
@@ -162,25 +161,9 @@ def _run(
     jobs: int,
     on_progress: Callable[[int, int], None] | None,
 ) -> Iterable[FileReport]:
-    work = partial(_analyze_chunk, settings=settings)
-    chunks = [tasks[i : i + CHUNK_SIZE] for i in range(0, len(tasks), CHUNK_SIZE)]
-    done = 0
-    if jobs <= 1 or len(tasks) < PARALLEL_THRESHOLD:
-        for chunk in chunks:
-            yield from work(chunk)
-            done += len(chunk)
-            if on_progress:
-                on_progress(done, len(tasks))
-        return
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
     load_catalog()  # parsed once here, inherited by forked workers
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = {pool.submit(work, chunk): len(chunk) for chunk in chunks}
-        for future in as_completed(futures):
-            yield from future.result()
-            done += futures[future]
-            if on_progress:
-                on_progress(done, len(tasks))
+    work = partial(_analyze_chunk, settings=settings)
+    return map_in_chunks(work, tasks, jobs, CHUNK_SIZE, PARALLEL_THRESHOLD, on_progress)
 
 
 def _analyze_chunk(chunk: list[FileTask], settings: AnalysisSettings) -> list[FileReport]:

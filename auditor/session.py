@@ -8,7 +8,6 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cudaudit.config import Config, ConfigError, find_config, load_config, parse_targets
 from cudaudit.discovery import Excludes, discover
@@ -16,6 +15,7 @@ from cudaudit.engine import scan
 from cudaudit.filekinds import FileKind
 from cudaudit.firstparty import first_party_modules
 from cudaudit.model import ScanResult
+from cudaudit.progress import progress_bar
 from cudaudit.resolvers.ci_plan import project_plan
 from cudaudit.resolvers.torch_pin import project_torch_version
 from cudaudit.resolvers.variants import single_target
@@ -105,12 +105,7 @@ def run_scan(session: ScanSession, progress_console: Console) -> ScanResult:
     cuda_files = [str(c.path) for c in candidates if FileKind.CUDA in c.kinds]
     if cuda_files:  # a header's `#define PTX_AVAILABLE` decides branches in the files that include it
         analysis = replace(analysis, cuda_macros=project_macros(cuda_files))
-    if progress_console.is_terminal and len(candidates) >= PROGRESS_MIN_FILES:
-        columns = (TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=progress_console, transient=True) as progress:
-            task = progress.add_task("scan", total=len(candidates))
-            result = scan(candidates, rules_for, analysis, jobs, lambda done, _: progress.update(task, completed=done))
-    else:
-        result = scan(candidates, rules_for, analysis, jobs)
+    with progress_bar(progress_console, "scanning", len(candidates), PROGRESS_MIN_FILES) as on_progress:
+        result = scan(candidates, rules_for, analysis, jobs, on_progress)
     result.errors[:0] = discovery_errors
     return result

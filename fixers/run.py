@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import groupby
 from pathlib import Path, PurePath
 
@@ -18,6 +19,7 @@ from cudaudit.fixers.python_fixer import fix_python
 from cudaudit.fixers.text_fixer import fix_text
 from cudaudit.fixers.writer import encode_like, write_atomic
 from cudaudit.model import DEFAULT_TARGETS, FileError, Finding, Safety, ScanResult, Severity
+from cudaudit.parallel import map_in_chunks
 from cudaudit.resolvers.variants import single_target
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.settings import AnalysisSettings
@@ -58,19 +60,51 @@ class FixReport:
     errors: list[FileError] = field(default_factory=list)
 
 
+FIX_CHUNK_SIZE = 2
+"""Files per task sent to a worker: one large module can take a second, so chunks stay small."""
+FIX_PARALLEL_THRESHOLD = 8
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """One file to fix: its path as reported, its kinds, and the findings whose fixes apply."""
+
+    path: str
+    kinds: tuple[FileKind, ...]
+    findings: list[Finding]
+
+
+@dataclass(frozen=True)
+class FileFix:
+    """What fixing one file gave: the text fixer's result, its diff and the bytes to write."""
+
+    path: str
+    findings: list[Finding]
+    fixed: FixedText | None = None
+    diff: str = ""
+    data: bytes | None = None
+    """The fixed file, encoded as the original was; None when nothing changed."""
+    error: str | None = None
+    """Why the file could not be read; it is then left alone."""
+
+
 def run_fixes(
     result: ScanResult,
     unsafe: bool,
     torch_version: Version | None,
     write: bool,
     targets: Sequence[str] = DEFAULT_TARGETS,
+    jobs: int = 1,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> FixReport:
     """Fix every file that has fixable findings; write them (or only diff them when `write` is False).
 
     `targets` are the scan's: dependency files and Dockerfiles carry fixes only for one of them.
+    Files are fixed in `jobs` processes (each file on its own) and written here, in path order.
     """
     report = FixReport(errors=list(result.errors))
     settings = AnalysisSettings(tuple(targets))
+    todo: list[FileJob] = []
     for path, group in groupby(result.findings, key=lambda f: f.path):
         findings = list(group)
         kinds = classify(PurePath(path))
@@ -85,7 +119,12 @@ def run_fixes(
             else:
                 report.remaining.append(Remaining(finding, UNSAFE))
         if chosen:
-            _fix_file(Path(path), path, kinds, chosen, torch_version, settings, write, report)
+            todo.append(FileJob(path, kinds, chosen))
+    load_catalog()  # parsed once here, inherited by forked workers
+    work = partial(_fix_files, torch_version=torch_version, settings=settings)
+    done = map_in_chunks(work, todo, jobs, FIX_CHUNK_SIZE, FIX_PARALLEL_THRESHOLD, on_progress)
+    for outcome in sorted(done, key=lambda outcome: outcome.path):
+        _account(outcome, write, report)
     return report
 
 
@@ -99,45 +138,52 @@ def _why_no_fix(finding: Finding, kinds: tuple[FileKind, ...], settings: Analysi
     return LOCKED if FileKind.LOCKFILE in kinds else NOT_REWRITTEN
 
 
-def _fix_file(
-    path: Path,
-    name: str,
-    kinds: tuple[FileKind, ...],
-    findings: list[Finding],
-    torch_version: Version | None,
-    settings: AnalysisSettings,
-    write: bool,
-    report: FixReport,
-) -> None:
-    python = FileKind.PYTHON in kinds
-    kind = FileKind.PYTHON if python else next(k for k in kinds if k in TARGET_FIXED_KINDS)
+def _fix_files(jobs: list[FileJob], torch_version: Version | None, settings: AnalysisSettings) -> list[FileFix]:
+    return [_fix_file(job, torch_version, settings) for job in jobs]
+
+
+def _fix_file(job: FileJob, torch_version: Version | None, settings: AnalysisSettings) -> FileFix:
+    """Fix one file in memory: read, apply, diff and encode; writing is left to the caller."""
+    python = FileKind.PYTHON in job.kinds
+    kind = FileKind.PYTHON if python else next(k for k in job.kinds if k in TARGET_FIXED_KINDS)
     try:
-        original = path.read_bytes()
+        original = Path(job.path).read_bytes()
         text = decode_python(original) if python else decoder(kind)(original)
     except (OSError, UndecodableError) as exc:
-        report.errors.append(FileError(name, f"cannot read for fixing: {exc}"))
-        return
+        return FileFix(job.path, job.findings, error=f"cannot read for fixing: {exc}")
     fixed: FixedText = (
-        fix_python(text, findings, torch_version) if python else fix_text(text, findings, kind, name, settings)
+        fix_python(text, job.findings, torch_version)
+        if python
+        else fix_text(text, job.findings, kind, job.path, settings)
     )
+    if fixed.error or fixed.text == text:
+        return FileFix(job.path, job.findings, fixed)
+    diff = "".join(
+        difflib.unified_diff(
+            text.splitlines(keepends=True), fixed.text.splitlines(keepends=True), f"a/{job.path}", f"b/{job.path}"
+        )
+    )
+    return FileFix(job.path, job.findings, fixed, diff, encode_like(original, fixed.text, None if python else "utf-8"))
+
+
+def _account(outcome: FileFix, write: bool, report: FixReport) -> None:
+    """Record one file's outcome in the report, and write the file when asked to."""
+    if outcome.fixed is None:
+        report.errors.append(FileError(outcome.path, outcome.error or "cannot read for fixing"))
+        return
+    fixed = outcome.fixed
     if fixed.error:
-        report.errors.append(FileError(name, fixed.error))
-        report.remaining.extend(Remaining(f, fixed.error) for f in findings)
+        report.errors.append(FileError(outcome.path, fixed.error))
+        report.remaining.extend(Remaining(f, fixed.error) for f in outcome.findings)
         return
     report.remaining.extend(Remaining(f, CONFLICT) for f in fixed.conflicting)
     report.fixed.extend(fixed.applied)
-    if fixed.text == text:
+    if outcome.data is None:
         return
-    report.changed.append(name)
-    report.diffs.append(
-        "".join(
-            difflib.unified_diff(
-                text.splitlines(keepends=True), fixed.text.splitlines(keepends=True), f"a/{name}", f"b/{name}"
-            )
-        )
-    )
+    report.changed.append(outcome.path)
+    report.diffs.append(outcome.diff)
     if write:
-        write_atomic(path, encode_like(original, fixed.text, None if python else "utf-8"))
+        write_atomic(Path(outcome.path), outcome.data)
 
 
 def fixed_by_rule(report: FixReport) -> dict[str, int]:

@@ -154,3 +154,20 @@ def test_show_sources_names_where_each_fact_comes_from(cli, tmp_path):
     assert "source:" not in plain
     assert "source: https://docs.pytorch.org/docs/stable/notes/hip.html" in sourced
     assert "source: torch 2.13.0 CPU build" in sourced
+
+
+def test_progress_is_shown_on_a_terminal_only():
+    import io
+
+    from rich.console import Console
+
+    from cudaudit.progress import progress_bar
+
+    screen = io.StringIO()
+    with progress_bar(Console(file=screen, force_terminal=True), "fixing", 10, 4) as advance:
+        assert advance is not None
+        advance(5, 10)
+    assert "fixing" in screen.getvalue()
+    for console, total in ((Console(file=io.StringIO()), 10), (Console(file=io.StringIO(), force_terminal=True), 3)):
+        with progress_bar(console, "fixing", total, 4) as advance:
+            assert advance is None

@@ -195,3 +195,16 @@ def test_a_module_with_its_own_device_type_is_left_alone(cli, tmp_path):
 def test_conda_pins_count(tmp_path):
     write(tmp_path / "environment.yaml", "dependencies:\n  - python=3.8\n  - pytorch=1.7.0\n  - pip:\n    - torch==2.3.1\n")
     assert project_torch_version(tmp_path) == Version("1.7")
+
+
+def test_fixing_in_parallel_gives_what_fixing_serially_gives(cli, tmp_path):
+    for i in range(24):
+        write(tmp_path / f"pkg{i % 3}" / f"m{i}.py", LOCKED + f"y{i} = torch.zeros({i}).cuda()\n")
+    write(tmp_path / "pkg0" / "broken.py", "import torch\ndef f(:\n    torch.cuda.synchronize()\n")
+    serial = cli("fix", "--diff", "--unsafe-fixes", "--jobs", "1", ".")
+    parallel = cli("fix", "--diff", "--unsafe-fixes", "--jobs", "2", ".")
+    assert serial.exit_code == parallel.exit_code == 1
+    assert serial.stdout == parallel.stdout and serial.stdout.count("+++ b/") == 24
+    assert serial.stderr == parallel.stderr
+    assert cli("fix", "--unsafe-fixes", "--jobs", "2", ".").exit_code == 1  # broken.py cannot be analysed
+    assert cli("fix", "--diff", "--unsafe-fixes", ".").stdout == "", "a second run changes nothing"

@@ -7,7 +7,7 @@ import shlex
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -26,9 +26,16 @@ from cudaudit.commands.options import (
     session_or_exit,
 )
 from cudaudit.model import ScanResult
+from cudaudit.progress import progress_bar
 from cudaudit.session import ScanSession, run_scan
 
+if TYPE_CHECKING:
+    from cudaudit.fixers.run import FixReport
+
 # The fixers (libcst) are imported inside the functions: `cudaudit scan` never needs them.
+
+PROGRESS_MIN_FILES = 4
+"""Fixing takes up to a second a file: a bar is worth showing from a handful of files on."""
 
 EXAMPLES = """[bold]Examples[/]
 
@@ -79,7 +86,6 @@ def fix_command(
 
     Exit status: 0 nothing left to fix or report, 1 findings remain (or, with --diff, there are changes), 2 usage or internal error.
     """
-    from cudaudit.fixers.run import run_fixes
     from cudaudit.reporters.fix_text import render_fix_summary
 
     if branch is not None:
@@ -88,7 +94,7 @@ def fix_command(
     session = session_or_exit(paths, target, select, ignore, config, jobs, torch_version)
     try:
         result = run_scan(session, err)
-        report = run_fixes(result, unsafe_fixes, session.torch_version, write=not diff, targets=session.targets)
+        report = _apply_fixes(result, session, unsafe_fixes, write=not diff)
     except Exception as exc:  # noqa: BLE001 - no traceback reaches the user
         raise fail(f"internal error: {type(exc).__name__}: {exc}; please report it") from None
     if diff:
@@ -99,13 +105,23 @@ def fix_command(
     raise typer.Exit(EXIT_FINDINGS if report.remaining or report.errors else EXIT_CLEAN)
 
 
+def _apply_fixes(result: ScanResult, session: ScanSession, unsafe: bool, write: bool) -> FixReport:
+    """Fix the files the scan found fixable, in the session's worker processes, with a bar on a terminal."""
+    from cudaudit.fixers.run import run_fixes
+
+    files = len({f.path for f in result.findings if f.fix is not None})
+    with progress_bar(err, "fixing", files, PROGRESS_MIN_FILES) as on_progress:
+        return run_fixes(
+            result, unsafe, session.torch_version, write, session.targets, jobs=session.jobs, on_progress=on_progress
+        )
+
+
 def _fix_on_branch(
     paths, branch, unsafe, pr_body, commit_message, open_pr, allow_dirty, torch_version, target, select, ignore, config, jobs
 ) -> None:  # the fix command's own options, passed through
     """`fix --branch`: fix in a worktree of HEAD on a new branch, commit, write the PR text, exit."""
     from cudaudit.fixers.branch import BranchError, fix_on_branch, open_pr_command
     from cudaudit.fixers.branch import open_pr as open_pull_request
-    from cudaudit.fixers.run import FixReport, run_fixes
     from cudaudit.reporters.fix_text import render_fix_summary
     from cudaudit.reporters.pr_body import render_pr_body
 
@@ -117,7 +133,7 @@ def _fix_on_branch(
         return run_scan(box["session"], err)
 
     def fix(result: ScanResult) -> FixReport:
-        return run_fixes(result, unsafe, box["session"].torch_version, write=True, targets=box["session"].targets)
+        return _apply_fixes(result, box["session"], unsafe, write=True)
 
     try:
         outcome = fix_on_branch(branch, allow_dirty, commit_message, scan, fix)
