@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cudaudit.model import DEFAULT_TARGETS, TARGETS
+from cudaudit.safe_read import UnreadableFile, read_tree_file
 from cudaudit.tomlcompat import tomllib
 
 KNOWN_KEYS = ("targets", "select", "ignore", "exclude", "per-file-ignores")
@@ -52,8 +53,13 @@ def load_config(pyproject: Path | None, default_root: Path) -> Config:
         data = tomllib.loads(_read_bytes(pyproject).decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{pyproject}: not valid TOML: {exc}") from exc
-    table = data.get("tool", {}).get("cudaudit", {})
+    except RecursionError:
+        raise ConfigError(f"{pyproject}: nested too deeply to read") from None
     where = f"{pyproject}: [tool.cudaudit]"
+    tool = data.get("tool", {})
+    table = tool.get("cudaudit", {}) if isinstance(tool, dict) else None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
     unknown = sorted(set(table) - set(KNOWN_KEYS))
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known keys: {', '.join(KNOWN_KEYS)}")
@@ -93,7 +99,8 @@ def _strings(where: str, key: str, value: Any) -> tuple[str, ...]:
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, read as any file of a scanned tree is (regular, bounded, no link out of its folder)."""
     try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        return read_tree_file(path, path.absolute().parent)
+    except UnreadableFile as exc:
+        raise ConfigError(f"{path}: {exc.reason}") from None

@@ -5,13 +5,16 @@ Inside a git checkout the file list comes from `git ls-files`, so `.gitignore`,
 one, the tree is walked. Either way, version-control folders, virtual environments,
 `node_modules` and build outputs are skipped, and so are the configured excludes.
 Symbolic links are never followed while walking, so a link loop cannot trap the scan;
-a path given explicitly is always scanned.
+a path given explicitly is always scanned. git runs through `safe_git`, so the scanned
+tree's own git configuration never runs a program.
+
+Each candidate carries its root: the folder named on the command line, or, for a file named
+there, the folder holding it. Reading a file never leaves its root (`safe_read`).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,8 @@ import pathspec
 
 from cudaudit.filekinds import FileKind, classify
 from cudaudit.model import FileError
+from cudaudit.safe_git import GitUnavailable, run_git
+from cudaudit.safe_read import is_within
 
 SKIPPED_DIRS = frozenset(
     {
@@ -56,6 +61,8 @@ _SNIFF_BYTES = 128
 class Candidate:
     path: Path
     kinds: tuple[FileKind, ...]
+    root: Path
+    """The named folder it was found in, or the folder of a named file: reads stay inside it."""
 
 
 @dataclass(frozen=True)
@@ -92,11 +99,11 @@ def discover(paths: list[Path], excludes: Excludes) -> tuple[list[Candidate], li
                     continue
                 kinds = classify(path)
                 if kinds:
-                    found.setdefault(path, Candidate(path, kinds))
+                    found.setdefault(path, Candidate(path, kinds, given))
         else:
             kinds = _classify_explicit(given, errors)
             if kinds:
-                found.setdefault(given, Candidate(given, kinds))
+                found.setdefault(given, Candidate(given, kinds, given.parent))
     return sorted(found.values(), key=lambda c: c.path), errors
 
 
@@ -116,13 +123,8 @@ def _classify_explicit(path: Path, errors: list[FileError]) -> tuple[FileKind, .
 def _git_files(folder: Path) -> list[Path] | None:
     """Tracked and untracked-but-not-ignored files under `folder`, or None outside git."""
     try:
-        listing = subprocess.run(
-            ["git", "-C", str(folder), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            capture_output=True,
-            check=False,
-            timeout=60,
-        )
-    except (OSError, subprocess.SubprocessError):
+        listing = run_git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"], folder)
+    except GitUnavailable:
         return None
     if listing.returncode != 0:
         return None
@@ -132,18 +134,17 @@ def _git_files(folder: Path) -> list[Path] | None:
     for raw in listing.stdout.split(b"\0"):
         if raw:
             path = folder / os.fsdecode(raw)
-            # Deleted-but-tracked files, submodules and symlinks are not regular files here.
-            if not path.is_symlink() and path.is_file():
+            # Deleted-but-tracked files, submodules and symlinks are not regular files here;
+            # a listing that names something outside the folder (a crafted index) is ignored.
+            if is_within(path, folder) and not path.is_symlink() and path.is_file():
                 files.append(path)
     return files
 
 
 def _ignored_by_git(folder: Path) -> bool:
     try:
-        check = subprocess.run(
-            ["git", "-C", str(folder), "check-ignore", "-q", "."], capture_output=True, check=False, timeout=60
-        )
-    except (OSError, subprocess.SubprocessError):
+        check = run_git(["check-ignore", "-q", "."], folder)
+    except GitUnavailable:
         return False
     return check.returncode == 0
 

@@ -6,7 +6,6 @@ for that file. Scanned code is parsed, never imported or run.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -18,12 +17,10 @@ from cudaudit.filekinds import FileKind
 from cudaudit.model import FileError, Finding, ScanResult
 from cudaudit.parallel import map_in_chunks
 from cudaudit.rules.catalog import load_catalog
+from cudaudit.safe_read import UnreadableFile, read_tree_file
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UndecodableError, UnparsableError
 from cudaudit.suppressions import apply_suppressions
-
-MAX_FILE_BYTES = 5 * 1024 * 1024
-"""Files larger than this are reported and skipped: generated code, not code people port."""
 
 CHUNK_SIZE = 32
 PARALLEL_THRESHOLD = 2 * CHUNK_SIZE
@@ -32,12 +29,14 @@ PARALLEL_THRESHOLD = 2 * CHUNK_SIZE
 
 @dataclass(frozen=True)
 class FileTask:
-    """One file to analyse: where it is, how to name it in reports, as what, what to report."""
+    """One file to analyse: where it is, how to name it in reports, as what, what to report,
+    and the root its reads must stay inside."""
 
     path: str
     display: str
     kinds: tuple[FileKind, ...]
     rules: frozenset[str]
+    root: str = "."
 
 
 @dataclass(frozen=True)
@@ -50,13 +49,9 @@ class FileReport:
 def analyze_file(task: FileTask, settings: AnalysisSettings) -> FileReport:
     """Findings for one file, or an error entry saying why it could not be analysed."""
     try:
-        size = os.path.getsize(task.path)
-        if size > MAX_FILE_BYTES:
-            return _failed(task, f"is {size / 2**20:.1f} MiB, over the {MAX_FILE_BYTES // 2**20} MiB limit; not analysed")
-        with open(task.path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        return _failed(task, f"cannot read: {exc.strerror or exc}")
+        data = read_tree_file(task.path, task.root)
+    except UnreadableFile as exc:
+        return _failed(task, exc.reason)
     lines = data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
     return FileReport(*analyze_bytes(data, task, settings), lines)
 
@@ -118,7 +113,7 @@ def scan(
     """Analyse every candidate; `rules_for` gives the rule ids enabled for a path."""
     cwd = Path.cwd()
     tasks = [
-        FileTask(str(c.path), display_path(c.path, cwd), kinds, rules_for(c.path))
+        FileTask(str(c.path), display_path(c.path, cwd), kinds, rules_for(c.path), str(c.root))
         for c in candidates
         if (kinds := tuple(k for k in c.kinds if supported(k)))
     ]
@@ -146,12 +141,9 @@ def _summarise(tasks: list[FileTask], findings: list[Finding]) -> list[Finding]:
 def _text(task: FileTask, kind: FileKind) -> str | None:
     """A file's text, read again for a summariser; None when it is not readable text (already reported)."""
     try:
-        if os.path.getsize(task.path) > MAX_FILE_BYTES:
-            return None
-        with open(task.path, "rb") as handle:
-            data = handle.read()
+        data = read_tree_file(task.path, task.root)
         return None if b"\0" in data else decoder(kind)(data)
-    except (OSError, UndecodableError):
+    except (UnreadableFile, UndecodableError):
         return None
 
 

@@ -101,8 +101,9 @@ def run_scan(session: ScanSession, progress_console: Console) -> ScanResult:
     """Discover and analyse; a progress bar on the console when it is a terminal and the scan is long."""
     excludes = Excludes.from_patterns(session.config.root, list(session.config.exclude))
     candidates, discovery_errors = discover(session.paths, excludes)
-    rules_for, analysis, jobs = session.selection.rules_for, session.analysis, session.jobs
-    cuda_files = [str(c.path) for c in candidates if FileKind.CUDA in c.kinds]
+    rules_for, jobs = session.selection.rules_for, session.jobs
+    analysis = replace(session.analysis, roots=tuple(sorted({str(c.root) for c in candidates})))
+    cuda_files = [(str(c.path), str(c.root)) for c in candidates if FileKind.CUDA in c.kinds]
     if cuda_files:  # a header's `#define PTX_AVAILABLE` decides branches in the files that include it
         analysis = replace(analysis, cuda_macros=project_macros(cuda_files))
     with progress_bar(progress_console, "scanning", len(candidates), PROGRESS_MIN_FILES) as on_progress:

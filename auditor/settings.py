@@ -31,3 +31,7 @@ class AnalysisSettings:
     ci_plan: CiPlan | None = None
     """How the project's tests run, for the CI job the CDA710 rewrite adds; read from the project
     only when one target is named (`cudaudit fix --target`)."""
+    roots: tuple[str, ...] = ()
+    """The scanned folders (for a named file, its folder). Anything an analyzer reads besides its
+    own file (a requirements file's `-r` include) must resolve inside one of them; with none,
+    nothing else is read."""

@@ -9,14 +9,18 @@ every PyTorch 2.x has.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from packaging.version import InvalidVersion, Version
 
 from cudaudit.resolvers.requirements import parse_requirement
 from cudaudit.rules.dependencies.requirements_file import requirement_strings
+from cudaudit.safe_read import read_tree_file
 from cudaudit.tomlcompat import tomllib
+
+T = TypeVar("T")
 
 _LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock", "pylock.toml")
 _REQUIREMENT_GLOBS = ("requirements*.txt", "requirements*.in", "requirements/*.txt")
@@ -26,60 +30,60 @@ _CONDA_PIN = re.compile(r"^\s*-\s*(?:[\w-]+::)?(?:pytorch|torch)\s*(==?|>=|~=)\s
 
 
 def project_torch_version(root: Path) -> Version | None:
-    """The project's oldest allowed PyTorch (major.minor), or None when nothing pins it."""
-    locked = _locked_version(root)
+    """The project's oldest allowed PyTorch (major.minor), or None when nothing pins it.
+
+    Each file is read inside `root` with `read_tree_file` and parsed on its own: a file that is
+    missing, special, a link out of the project, too deep or of the wrong shape adds nothing.
+    """
+    locked = next(filter(None, (_from_file(root / name, root, _locked_version) for name in _LOCK_FILES)), None)
     if locked is not None:
         return locked
-    requirements = list(_pyproject_requirements(root / "pyproject.toml"))
+    requirements = _from_file(root / "pyproject.toml", root, _pyproject_requirements) or []
     for pattern in _REQUIREMENT_GLOBS:
         for path in sorted(root.glob(pattern)):
-            requirements.extend(_requirement_lines(path))
+            requirements.extend(_from_file(path, root, requirement_strings) or [])
     bounds = [bound for text in requirements if (bound := _lower_bound(text)) is not None]
     for pattern in _CONDA_GLOBS:
         for path in sorted(root.glob(pattern)):
-            bounds.extend(_conda_bounds(path))
+            bounds.extend(_from_file(path, root, _conda_bounds) or [])
     return min(bounds) if bounds else None
 
 
-def _conda_bounds(path: Path) -> list[Version]:
+def _from_file(path: Path, root: Path, read: Callable[[str], T]) -> T | None:
+    """`read(text)` of one file, or None when the file cannot be read or `read` fails on it."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return []
+        return read(read_tree_file(path, root).decode("utf-8"))
+    except Exception:  # noqa: BLE001 - one odd file must not stop the session; its own scan reports it
+        return None
+
+
+def _conda_bounds(text: str) -> list[Version]:
     return [Version(match.group(2)) for match in _CONDA_PIN.finditer(text)]
 
 
-def _locked_version(root: Path) -> Version | None:
-    for name in _LOCK_FILES:
-        path = root / name
-        if not path.is_file():
-            continue
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            continue
-        for package in data.get("package", data.get("packages", [])):
-            if isinstance(package, dict) and package.get("name") == "torch" and "version" in package:
-                return _minor(package["version"])
+def _locked_version(text: str) -> Version | None:
+    data = _table(tomllib.loads(text))
+    packages = data.get("package", data.get("packages", []))
+    for package in packages if isinstance(packages, list) else []:
+        if isinstance(package, dict) and package.get("name") == "torch" and isinstance(package.get("version"), str):
+            return _minor(package["version"])
     return None
 
 
-def _pyproject_requirements(path: Path) -> Iterable[str]:
-    try:
-        project = tomllib.loads(path.read_text(encoding="utf-8")).get("project", {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return []
-    texts = list(project.get("dependencies", []))
-    for extra in project.get("optional-dependencies", {}).values():
-        texts.extend(extra)
-    return [t for t in texts if isinstance(t, str)]
+def _pyproject_requirements(text: str) -> list[str]:
+    project = _table(_table(tomllib.loads(text)).get("project"))
+    texts = _strings(project.get("dependencies"))
+    for extra in _table(project.get("optional-dependencies")).values():
+        texts.extend(_strings(extra))
+    return texts
 
 
-def _requirement_lines(path: Path) -> list[str]:
-    try:
-        return requirement_strings(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        return []
+def _table(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _strings(value: object) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 def _lower_bound(text: str) -> Version | None:

@@ -7,8 +7,9 @@ import os
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cudaudit.engine import MAX_FILE_BYTES, FileTask, analyze_bytes
+from cudaudit.engine import FileTask, analyze_bytes
 from cudaudit.filekinds import FileKind
+from cudaudit.safe_read import MAX_FILE_BYTES
 from cudaudit.settings import AnalysisSettings
 from support import scan_json, write
 

@@ -8,7 +8,9 @@ that names the package, index or pin.
 
 `-r`/`-c` includes: each file reports what is written in it. An included file that the scan
 reads anyway (its name is a requirements file's) is not analysed again from here; one it would
-not read (`-r base.txt`) is analysed once per including file, under its own path. Included
+not read (`-r base.txt`) is analysed once per including file, under its own path. An include
+is read only when it resolves inside one of the scan's roots: `-r /etc/passwd` or
+`-r ../../x` in a file from a stranger is not followed (pip would report it at install). Included
 files also tell which torch release the including file installs, which the ROCm replacement of
 a CUDA index depends on (`-c constraints.txt` pinning `torch==2.3.1`).
 """
@@ -22,7 +24,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import PurePath
 
-from cudaudit.engine import MAX_FILE_BYTES
 from cudaudit.filekinds import FileKind, classify
 from cudaudit.model import Finding
 from cudaudit.resolvers.requirements import INCLUDE_OPTIONS, parse_option, pinned_torch, requirement_hits
@@ -30,6 +31,7 @@ from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, set_torch, unique
 from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.settings import AnalysisSettings
+from cudaudit.safe_read import UnreadableFile, read_tree_file, within_any
 from cudaudit.source import UndecodableError, decode_text
 from cudaudit.suppressions import apply_suppressions
 
@@ -41,7 +43,7 @@ MAX_INCLUDE_DEPTH = 10
 def analyze_requirements(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
     """Findings in one requirements file and in the included files the scan would not read."""
     lines = _lines(text)
-    included = list(_included(lines, path, {_key(path)}, depth=0))
+    included = list(_included(lines, path, {_key(path)}, settings.roots, depth=0))
     requirements = [r for part in [lines, *(nested for _, _, nested in included)] for r in _requirements(part)]
     context = DependencyContext(torch=set_torch(pinned_torch(requirements), settings))
     found = _findings(lines, path, catalog, settings, replace(context, fix=FixTarget.of(settings, text, tuple(requirements))))
@@ -105,8 +107,10 @@ def _requirement_part(line: str) -> str:
     return line[: options.start()] if options else line
 
 
-def _included(lines: list[Placed], path: str, seen: set[str], depth: int) -> Iterator[tuple[str, str, list[Placed]]]:
-    """(path, text, lines) of every file included from `lines`, recursively, each once."""
+def _included(
+    lines: list[Placed], path: str, seen: set[str], roots: tuple[str, ...], depth: int
+) -> Iterator[tuple[str, str, list[Placed]]]:
+    """(path, text, lines) of every file included from `lines` that lies inside `roots`, recursively, each once."""
     if depth >= MAX_INCLUDE_DEPTH:
         return
     for line in lines:
@@ -117,22 +121,23 @@ def _included(lines: list[Placed], path: str, seen: set[str], depth: int) -> Ite
         if _key(include_path) in seen:
             continue
         seen.add(_key(include_path))
-        text = _read(include_path)
+        text = _read(include_path, roots)
         if text is None:
             continue
         nested = _lines(text)
         yield include_path, text, nested
-        yield from _included(nested, include_path, seen, depth + 1)
+        yield from _included(nested, include_path, seen, roots, depth + 1)
 
 
-def _read(path: str) -> str | None:
-    """An included file's text; None when it is missing, too large or not text (pip reports those)."""
+def _read(path: str, roots: tuple[str, ...]) -> str | None:
+    """An included file's text; None when it is outside the roots, missing, special, too large or
+    not text (pip reports those)."""
+    root = within_any(path, roots)
+    if root is None:
+        return None
     try:
-        if os.path.getsize(path) > MAX_FILE_BYTES:
-            return None
-        with open(path, "rb") as handle:
-            return decode_text(handle.read())
-    except (OSError, UndecodableError):
+        return decode_text(read_tree_file(path, root))
+    except (UnreadableFile, UndecodableError):
         return None
 
 

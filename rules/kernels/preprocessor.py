@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
+from cudaudit.safe_read import UnreadableFile, read_tree_file
+
 
 @dataclass(frozen=True)
 class Build:
@@ -104,8 +106,8 @@ class _Group:
 class BranchMap:
     """The state of every line of one source, from its conditional directives.
 
-    `project_macros` are the sides of macros other files of the project define
-    (`project_macro_sides`): DeepSpeed defines `PTX_AVAILABLE` for CUDA in a shared header.
+    `project_macros` are the sides of macros other files of the project define, as collected by
+    the function of that name: DeepSpeed defines `PTX_AVAILABLE` for CUDA in a shared header.
     """
 
     def __init__(self, source: bytes, project_macros: MacroSides | None = None) -> None:
@@ -169,31 +171,28 @@ MacroSides = dict[str, "Build | None"]
 """Macro name → the side it is defined on (`Build(False, None)`: not on HIP), None for both."""
 
 
-def project_macros(paths: list[str]) -> tuple[tuple[str, bool | None, bool | None], ...]:
-    """The one-sided macros of the project's C++ files, for `AnalysisSettings.cuda_macros`.
+def project_macros(files: list[tuple[str, str]]) -> tuple[tuple[str, bool | None, bool | None], ...]:
+    """The one-sided macros of the project's C++ files, given as (path, root), for
+    `AnalysisSettings.cuda_macros`.
 
-    Only files that define something and mention HIP or ROCm can define a macro for one side.
+    Only files that define something and mention HIP or ROCm can define a macro for one side. A
+    file that cannot be read or read into a branch map is left out here; its own analysis
+    reports it.
     """
-    sources = []
-    for path in paths:
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError:
-            continue  # the scan reports it
-        if b"#define" in data and (b"HIP" in data or b"ROCM" in data or b"ROCm" in data):
-            sources.append(data)
-    sides = project_macro_sides(sources)
-    return tuple(sorted((name, side.on_hip, side.on_cuda) for name, side in sides.items()))
-
-
-def project_macro_sides(sources: list[bytes]) -> MacroSides:
-    """What every given source's `#define`s say, merged: a macro defined on both sides says nothing."""
     merged: MacroSides = {}
-    for source in sources:
-        for name, side in BranchMap(source).macros.sides.items():
-            merged[name] = side if name not in merged or merged[name] == side else None
-    return {name: side for name, side in merged.items() if side is not None}
+    for path, root in files:
+        try:
+            data = read_tree_file(path, root)
+            if b"#define" in data and (b"HIP" in data or b"ROCM" in data or b"ROCm" in data):
+                _merge(merged, BranchMap(data).macros.sides)
+        except (UnreadableFile, RecursionError, MemoryError, ValueError):
+            continue
+    return tuple(sorted((name, side.on_hip, side.on_cuda) for name, side in merged.items() if side is not None))
+
+
+def _merge(merged: MacroSides, sides: MacroSides) -> None:
+    for name, side in sides.items():
+        merged[name] = side if name not in merged or merged[name] == side else None
 
 
 class _FileMacros:
