@@ -56,6 +56,7 @@ from cudaudit.resolvers.wheel_indexes import PYTORCH_WHEELS, torch_version_of
 from cudaudit.rules.catalog import Entry, load_catalog
 from cudaudit.rules.dependencies.report import Placed
 from cudaudit.rules.dependencies.requirements_file import included_files, logical_lines
+from cudaudit.safe_read import UnreadableFile, read_tree_file
 from cudaudit.rules.dependencies.rewrites import annotation, removal_span
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines, UndecodableError, UnparsableError, decode_text
@@ -269,7 +270,7 @@ def _read_inputs(paths: Sequence[Path]) -> list[Variant]:
             )
         _add(inputs, seen, path, kind, _read(path), included=False)
         if kind is FileKind.REQUIREMENTS:
-            for include, text in included_files(inputs[-1].original, str(path)):
+            for include, text in included_files(inputs[-1].original, str(path), (str(path.absolute().parent),)):
                 _add(inputs, seen, Path(include), FileKind.REQUIREMENTS, text, included=True)
     return inputs
 
@@ -283,12 +284,12 @@ def _add(inputs: list[Variant], seen: set[str], path: Path, kind: FileKind, text
 
 
 def _read(path: Path) -> str:
+    if not path.exists() and not path.is_symlink():
+        raise ResolveError("no such file", str(path))
     try:
-        return decode_text(path.read_bytes())
-    except FileNotFoundError:
-        raise ResolveError("no such file", str(path)) from None
-    except OSError as exc:
-        raise ResolveError(f"cannot read it: {exc.strerror}", str(path)) from None
+        return decode_text(read_tree_file(path, path.absolute().parent))
+    except UnreadableFile as exc:
+        raise ResolveError(exc.reason, str(path)) from None
     except UndecodableError as exc:
         raise ResolveError(f"{exc}; save it as UTF-8", str(path)) from None
 

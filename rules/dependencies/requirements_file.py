@@ -73,10 +73,10 @@ def requirement_strings(text: str) -> list[str]:
     return _requirements(_lines(text))
 
 
-def included_files(text: str, path: str) -> list[tuple[str, str]]:
-    """(path, text) of every file `-r`/`-c` includes, recursively, each once; missing or unreadable
-    ones are left out (pip reports those)."""
-    return [(include, body) for include, body, _ in _included(_lines(text), path, {_key(path)}, depth=0)]
+def included_files(text: str, path: str, roots: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(path, text) of every file `-r`/`-c` includes inside `roots`, recursively, each once;
+    missing, unreadable or outside ones are left out (pip reports those)."""
+    return [(include, body) for include, body, _ in _included(_lines(text), path, {_key(path)}, roots, depth=0)]
 
 
 def _lines(text: str) -> list[Placed]:
