@@ -95,7 +95,28 @@ def test_baseline_reports_only_new_findings_even_after_lines_move(cli, repo):
 
 def test_fail_on_threshold(cli, tmp_path):
     write(tmp_path / "noted.py", "import torch\nif torch.cuda.is_available():\n    torch.cuda.synchronize()\n")
-    assert cli("scan", "noted.py").exit_code == 1
-    assert cli("scan", "noted.py", "--fail-on", "warning").exit_code == 0
+    assert cli("scan", "noted.py").exit_code == 0, "notes never fail by default"
+    assert cli("scan", "noted.py", "--fail-on", "note").exit_code == 1
     write(tmp_path / "locked.py", LOCKED)
+    assert cli("scan", "locked.py").exit_code == 1
     assert cli("scan", "locked.py", "--fail-on", "error").exit_code == 1
+
+
+def test_code_the_fixer_wrote_scans_clean(cli, tmp_path):
+    write(tmp_path / "train.py", LOCKED + "from torch.cuda.amp import autocast\nwith autocast():\n    pass\n")
+    assert cli("scan", "train.py").exit_code == 1
+    assert cli("fix", "--unsafe-fixes", "train.py").exit_code == 0
+    assert "DEVICE_TYPE = " in (tmp_path / "train.py").read_text()
+    assert cli("scan", "train.py").exit_code == 0
+
+
+def test_cli_hook_and_action_share_one_threshold():
+    from ruamel.yaml import YAML
+
+    from cudaudit.commands.scan import DEFAULT_FAIL_ON
+
+    hooks = {hook["id"]: hook for hook in YAML(typ="safe").load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    action = YAML(typ="safe").load((REPO / "action.yml").read_text())
+    assert DEFAULT_FAIL_ON.value == "warning"
+    assert "--fail-on" not in hooks["cudaudit"]["entry"] and "--exit-zero" not in hooks["cudaudit"]["entry"]
+    assert action["inputs"]["fail-on"]["default"] == DEFAULT_FAIL_ON.value

@@ -49,6 +49,12 @@ class FailOn(str, Enum):
     error = "error"
 
 
+DEFAULT_FAIL_ON = FailOn.warning
+"""The one default threshold of the CLI, the pre-commit hook and the Action: warnings and errors
+fail (they break a target), notes never do (guarded or merely CUDA-flavoured code, and what
+`cudaudit fix` writes)."""
+
+
 EXAMPLES = """[bold]Examples[/]
 
   cudaudit scan                        the current folder
@@ -72,8 +78,8 @@ def scan_command(
     ignore: Ignore = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")] = False,
     fail_on: Annotated[
-        FailOn, typer.Option("--fail-on", help="Exit 1 only for findings at least this severe.")
-    ] = FailOn.note,
+        FailOn, typer.Option("--fail-on", help="Exit 1 only for findings at least this severe; notes never fail by default.")
+    ] = DEFAULT_FAIL_ON,
     baseline: Annotated[
         Path | None, typer.Option("--baseline", help="Report only findings that are not in this baseline file.")
     ] = None,
@@ -93,7 +99,7 @@ def scan_command(
 
     Sources are analysed statically: never imported or run. Inside a git checkout the files git ignores are skipped.
 
-    Exit status: 0 no findings (at --fail-on or above), 1 findings or files that could not be analysed, 2 usage or internal error.
+    Exit status: 0 no findings at --fail-on (default: warning) or above, 1 such findings or files that could not be analysed, 2 usage or internal error.
     """
     session = session_or_exit(paths, target, select, ignore, config, jobs)
     try:
