@@ -1,7 +1,7 @@
 """Which container images are CUDA builds, and the facts that let a finding name their replacement.
 
-The knowledge lives in `data/containers.toml` as `[[image]]` tables (format in
-docs/catalog-format.md): repository patterns and a tag pattern per `container-image` key. The
+The knowledge lives in the catalog's `[[image]]` tables (`data/containers.toml` for CUDA and
+framework images, `data/serving.toml` for serving engines; format in docs/catalog-format.md): repository patterns and a tag pattern per `container-image` key. The
 tag's named groups fill the `{placeholders}` in the replacements of the key's `[[entry]]`, so a
 CUDA 12.4 Ubuntu 22.04 image is told to become `rocm/dev-ubuntu-22.04`, keeping its OS.
 Compose files, manifests and workflows name images too; `match_image` answers for them as well.
@@ -15,12 +15,11 @@ from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 
-from cudaudit.model import Portability
-from cudaudit.rules.catalog import CatalogError
+from cudaudit.model import Portability, Status
+from cudaudit.rules.catalog import Catalog, CatalogError
 from cudaudit.rules.orchestration.images import parse_image
 from cudaudit.tomlcompat import tomllib
 
-CATALOG_FILE = "containers.toml"
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
@@ -53,6 +52,20 @@ def match_image(text: str) -> ImageMatch | None:
     return None
 
 
+def needs_cuda(text: str, catalog: Catalog) -> bool:
+    """Whether an image reference is a CUDA build that a CPU host cannot use as it is.
+
+    Ollama's default image serves CUDA and CPUs alike: the catalog says it works on CPU, so a CI
+    job running it is no CUDA job.
+    """
+    found = match_image(text)
+    if found is None:
+        return False
+    entry = catalog.lookup("container-image", found.key)
+    cpu = entry.targets.get("cpu") if entry is not None else None
+    return cpu is None or cpu.status is not Status.WORKS
+
+
 def fill_targets(targets: dict[str, Portability], fields: dict[str, str]) -> dict[str, Portability]:
     """The targets with `{placeholders}` in their replacements filled from the image's tag."""
     return {name: replace(fact, replacement=fill(fact.replacement, fields)) for name, fact in targets.items()}
@@ -70,19 +83,28 @@ def placeholders(text: str) -> set[str]:
 
 @cache
 def image_patterns() -> tuple[ImagePattern, ...]:
-    """The `[[image]]` tables of the shipped catalog, in file order."""
-    source = resources.files("cudaudit.rules") / "data" / CATALOG_FILE
-    try:
-        tables = tomllib.loads(source.read_text(encoding="utf-8")).get("image", ())
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"{CATALOG_FILE}: {exc}") from exc
+    """The `[[image]]` tables of the shipped catalog, file by file in name order, each in file order."""
+    folder = resources.files("cudaudit.rules") / "data"
     patterns = []
-    for raw in tables:
-        where = f"{CATALOG_FILE}: image {raw.get('key', '?')!r}"
+    for source in sorted(folder.iterdir(), key=lambda p: p.name):
+        if not source.name.endswith(".toml"):
+            continue
+        text = source.read_text(encoding="utf-8")
+        if "[[image]]" not in text:
+            continue
         try:
-            patterns.append(ImagePattern(raw["key"], tuple(raw["repositories"]), re.compile(raw["tag"])))
-        except KeyError as exc:
-            raise CatalogError(f"{where}: missing field {exc}") from exc
-        except re.error as exc:
-            raise CatalogError(f"{where}: bad tag pattern: {exc}") from exc
+            tables = tomllib.loads(text).get("image", ())
+        except tomllib.TOMLDecodeError as exc:
+            raise CatalogError(f"{source.name}: {exc}") from exc
+        patterns.extend(_pattern(source.name, raw) for raw in tables)
     return tuple(patterns)
+
+
+def _pattern(file_name: str, raw: dict[str, object]) -> ImagePattern:
+    where = f"{file_name}: image {raw.get('key', '?')!r}"
+    try:
+        return ImagePattern(str(raw["key"]), tuple(raw["repositories"]), re.compile(str(raw["tag"])))  # type: ignore[arg-type]
+    except KeyError as exc:
+        raise CatalogError(f"{where}: missing field {exc}") from exc
+    except re.error as exc:
+        raise CatalogError(f"{where}: bad tag pattern: {exc}") from exc

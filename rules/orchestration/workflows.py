@@ -33,7 +33,7 @@ from ruamel.yaml.nodes import Node, ScalarNode
 
 from cudaudit.model import Edit, Finding, Span
 from cudaudit.rules.catalog import Catalog
-from cudaudit.rules.containers.images import match_image
+from cudaudit.rules.containers.images import needs_cuda
 from cudaudit.rules.containers.shell import Word, split_commands
 from cudaudit.rules.orchestration.images import parse_image
 from cudaudit.rules.orchestration.rewrites import second_backend_job
@@ -206,7 +206,7 @@ class _Job:
             reference = parse_image(name)
             if reference is not None and reference.is_rocm:
                 self.needs.rocm = True
-            elif match_image(name) is not None and self.sites.report(IMAGE, CUDA_IMAGE, pair_span(*image)):
+            elif needs_cuda(name, self.sites.catalog) and self.sites.report(IMAGE, CUDA_IMAGE, pair_span(*image)):
                 self.needs.cuda = True
             options = get(container, "options")
             if isinstance(options, ScalarNode) and scalar(options) is not None:
