@@ -50,10 +50,16 @@ class Portability:
     replacement: str
     source: str
     severity: Severity
-    """How serious a non-working status is on this target (a silent degradation is a warning)."""
+    """How serious a non-working status is on this target (a silent degradation is a warning). In a
+    finding, the severity at that site: a guard the target never passes lowers it to a note."""
 
     def to_json(self) -> dict[str, str]:
-        return {"status": self.status.value, "replacement": self.replacement, "source": self.source}
+        return {
+            "status": self.status.value,
+            "replacement": self.replacement,
+            "source": self.source,
+            "severity": self.severity.value,
+        }
 
 
 @dataclass(frozen=True, order=True)
@@ -123,6 +129,9 @@ class Finding:
     severity: Severity
     targets: dict[str, Portability]
     fix: Fix | None = None
+    topic: str | None = None
+    """The part of the stack the site belongs to when the catalog names one (`attention`, `serving`,
+    `quantization`): `cudaudit report` groups such sites into one component across files."""
 
     @property
     def sort_key(self) -> tuple[str, Span, str]:
@@ -140,6 +149,7 @@ class Finding:
             "message": self.message,
             "targets": {name: p.to_json() for name, p in self.targets.items()},
             "fix": self.fix.to_json() if self.fix else None,
+            "topic": self.topic,
         }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -56,6 +56,30 @@ class FixPolicy:
     kind: str
     safety: Safety
     to: dict[str, str] = field(default_factory=dict)
+
+
+TOPICS = ("attention", "serving", "quantization")
+"""Parts of the stack that cut across files; a rule or entry may name one (`topic = "attention"`)."""
+EFFORT_LEVELS = ("low", "medium", "high")
+"""SYCLomatic's three effort levels for a migration diagnostic: minutes and mechanical, hours, a rewrite."""
+
+
+@dataclass(frozen=True)
+class Effort:
+    """What porting one site of a rule takes, graded as SYCLomatic grades its migration diagnostics.
+
+    `change` applies where the target has a replacement, `blocked` where it has none. `like` names
+    the SYCLomatic diagnostic graded alike, where one exists (`DPCT1053 DEVICE_ASM`).
+    """
+
+    change: str
+    blocked: str
+    why: str
+    like: str | None = None
+    source: str | None = None
+
+    def level(self, status: Status) -> str:
+        return self.blocked if status is Status.BLOCKED else self.change
 
 
 AVAILABILITY = ("yes", "from-source", "no")
@@ -134,6 +158,10 @@ class Rule:
     """Examples of the fix, checked by the tests."""
     builds: dict[str, tuple[TargetBuild, ...]] = field(default_factory=dict)
     """Per target, which build of a package serves it (dependency rules; see `TargetBuild`)."""
+    topic: str | None = None
+    """The part of the stack its sites belong to (one of `TOPICS`), when it is one."""
+    effort: Effort | None = None
+    """What porting a site takes, from `effort.toml`."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +177,8 @@ class Entry:
     fix: FixPolicy | None = None
     builds: dict[str, tuple[TargetBuild, ...]] = field(default_factory=dict)
     """Per target, which build of the package serves it; targets not given fall back to the rule's."""
+    topic: str | None = None
+    """The rule's topic unless the entry names its own (`flash-attn` as a requirement is `attention`)."""
 
 
 class Catalog:
@@ -241,20 +271,25 @@ def build_finding(
 ) -> Finding:
     """A finding for `entry` at `span`, reporting only the requested targets.
 
-    Severity is the highest over the requested targets. Targets in `quiet` count at most
-    as notes: a site under `if torch.cuda.is_available():` never runs on CPU, XPU or MPS,
-    while ROCm passes the guard and keeps its own severity. `cap` bounds the whole finding
-    (an import with a fallback is at most a warning).
+    Each target's fact carries the severity at this site, and the finding's is the highest over
+    the requested targets. Targets in `quiet` count at most as notes: a site under
+    `if torch.cuda.is_available():` never runs on CPU, XPU or MPS, while ROCm passes the guard and
+    keeps its own severity. `cap` bounds every target (an import with a fallback is at most a warning).
     """
-    facts = {name: entry.targets[name] for name in targets if name in entry.targets}
-    severities = [
-        _lower(fact.severity, Severity.NOTE) if name in quiet else fact.severity for name, fact in facts.items()
-    ]
-    severity = max(severities, key=lambda s: s.rank, default=entry.rule.severity)
+    facts = {}
+    for name in targets:
+        fact = entry.targets.get(name)
+        if fact is None:
+            continue
+        lowered = _lower(fact.severity, Severity.NOTE) if name in quiet else fact.severity
+        if cap is not None:
+            lowered = _lower(lowered, cap)
+        facts[name] = fact if lowered is fact.severity else replace(fact, severity=lowered)
+    severity = max((fact.severity for fact in facts.values()), key=lambda s: s.rank, default=entry.rule.severity)
     if cap is not None:
         severity = _lower(severity, cap)
     message = entry.message.replace("{match}", entry.match).replace("{text}", text)
-    return Finding(entry.rule.id, path, span, message, severity, facts, fix)
+    return Finding(entry.rule.id, path, span, message, severity, facts, fix, entry.topic)
 
 
 def _lower(severity: Severity, cap: Severity) -> Severity:
@@ -267,6 +302,7 @@ def load_catalog() -> Catalog:
     rules: list[Rule] = []
     raw_entries: list[tuple[str, dict[str, Any]]] = []
     aliases: dict[str, str] = {}
+    efforts: dict[str, Any] = {}
     folder = resources.files("cudaudit.rules") / "data"
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
         if not item.name.endswith(".toml"):
@@ -278,6 +314,11 @@ def load_catalog() -> Catalog:
         rules.extend(_parse_rule(item.name, raw) for raw in data.get("rule", ()))
         raw_entries.extend((item.name, raw) for raw in data.get("entry", ()))
         aliases.update(data.get("alias", {}))
+        efforts.update(data.get("effort", {}))
+    unknown = set(efforts) - {rule.id for rule in rules}
+    if unknown:
+        raise CatalogError(f"effort.toml: effort for unknown rule(s) {', '.join(sorted(unknown))}")
+    rules = [replace(r, effort=_parse_effort(f"effort.toml: {r.id}", efforts[r.id])) if r.id in efforts else r for r in rules]
     by_id = {rule.id: rule for rule in rules}
     entries = [_parse_entry(source, raw, by_id) for source, raw in raw_entries]
     detailed = {(entry.rule.id, entry.match) for entry in entries}
@@ -285,7 +326,7 @@ def load_catalog() -> Catalog:
         keys = ("",) if rule.detector in KEYLESS_DETECTORS else rule.matches
         # An [[entry]] for one of the rule's own keys refines it rather than competing with it.
         entries.extend(
-            Entry(rule, key, rule.message, rule.targets, fix=rule.fix, builds=rule.builds)
+            Entry(rule, key, rule.message, rule.targets, fix=rule.fix, builds=rule.builds, topic=rule.topic)
             for key in keys
             if (rule.id, key) not in detailed
         )
@@ -324,6 +365,7 @@ def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:
             fix=_parse_fix(where, raw.get("fix")),
             fixed=tuple(_parse_fixed(where, pair) for pair in examples.get("fixed", ())),
             builds=_parse_builds(where, raw.get("builds", {})),
+            topic=_parse_topic(where, raw.get("topic")),
         )
     except KeyError as exc:
         raise CatalogError(f"{where}: missing field {exc}") from exc
@@ -347,7 +389,27 @@ def _parse_entry(source: str, raw: dict[str, Any], rules: dict[str, Rule]) -> En
         tuple(raw.get("redundant_with", ())),
         _parse_fix(where, raw["fix"]) if "fix" in raw else rule.fix,
         {**rule.builds, **_parse_builds(where, raw.get("builds", {}))},
+        _parse_topic(where, raw["topic"]) if "topic" in raw else rule.topic,
     )
+
+
+def _parse_topic(where: str, raw: str | None) -> str | None:
+    if raw is not None and raw not in TOPICS:
+        raise CatalogError(f"{where}: unknown topic {raw!r}: expected one of {', '.join(TOPICS)}")
+    return raw
+
+
+def _parse_effort(where: str, raw: dict[str, str]) -> Effort:
+    try:
+        effort = Effort(raw["change"], raw.get("blocked", "high"), raw["why"], raw.get("like"), raw.get("source"))
+    except (KeyError, TypeError) as exc:
+        raise CatalogError(f"{where}: missing field {exc}") from exc
+    for level in (effort.change, effort.blocked):
+        if level not in EFFORT_LEVELS:
+            raise CatalogError(f"{where}: unknown effort {level!r}: expected one of {', '.join(EFFORT_LEVELS)}")
+    if effort.like and not effort.source:
+        raise CatalogError(f"{where}: `like` needs the `source` where that diagnostic is graded")
+    return effort
 
 
 def _parse_targets(where: str, raw: dict[str, Any]) -> dict[str, Portability]:

@@ -34,13 +34,13 @@ def test_json_contract(cli, tmp_path):
     assert report["version"] == __version__
     first = report["findings"][0]
     assert set(first) == {
-        "rule", "path", "line", "column", "end_line", "end_column", "severity", "message", "targets", "fix",
+        "rule", "path", "line", "column", "end_line", "end_column", "severity", "message", "targets", "fix", "topic",
     }
     assert first["path"] == "pkg/locked.py"
     assert (first["rule"], first["line"], first["column"], first["end_column"]) == ("CDA102", 2, 9, 21)
     assert first["fix"]["safety"] == "unsafe" and first["fix"]["edits"][0]["replacement"] == ".to(DEVICE_TYPE)"
     assert set(first["targets"]) == {"rocm", "cpu"}
-    assert set(first["targets"]["cpu"]) == {"status", "replacement", "source"}
+    assert set(first["targets"]["cpu"]) == {"status", "replacement", "source", "severity"}
     summary = report["summary"]
     assert summary["findings"] == 2 and summary["files"] == 1
     assert summary["by_rule"] == {"CDA101": 1, "CDA102": 1}
