@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 """Files larger than this are reported and skipped: generated code, not code people port."""

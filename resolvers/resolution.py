@@ -56,8 +56,8 @@ from cudaudit.resolvers.wheel_indexes import PYTORCH_WHEELS, torch_version_of
 from cudaudit.rules.catalog import Entry, load_catalog
 from cudaudit.rules.dependencies.report import Placed
 from cudaudit.rules.dependencies.requirements_file import included_files, logical_lines
-from cudaudit.safe_read import UnreadableFile, read_tree_file
 from cudaudit.rules.dependencies.rewrites import annotation, removal_span
+from cudaudit.safe_read import UnreadableFile, read_tree_file
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines, UndecodableError, UnparsableError, decode_text
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from support import git, scan_json, write
 from cudaudit.safe_git import GitUnavailable, run_git, safe_environment
+from support import git, scan_json, write
 
 LOCKED = "import torch\ntorch.cuda.synchronize()\n"
 

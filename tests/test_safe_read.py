@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from support import scan_json, write
 from cudaudit.safe_read import MAX_FILE_BYTES, UnreadableFile, read_tree_file
+from support import scan_json, write
 
 LOCKED = "import torch\ntorch.cuda.synchronize()\n"
 HANG_LIMIT_SECONDS = 60

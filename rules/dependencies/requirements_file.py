@@ -30,8 +30,8 @@ from cudaudit.resolvers.requirements import INCLUDE_OPTIONS, parse_option, pinne
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, set_torch, unique
 from cudaudit.rules.dependencies.rewrites import FixTarget
-from cudaudit.settings import AnalysisSettings
 from cudaudit.safe_read import UnreadableFile, read_tree_file, within_any
+from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UndecodableError, decode_text
 from cudaudit.suppressions import apply_suppressions
 
