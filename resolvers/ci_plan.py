@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cudaudit.resolvers.requirements import parse_requirement
 from cudaudit.tomlcompat import tomllib
@@ -38,9 +39,9 @@ class CiPlan:
 def project_plan(root: Path, files: Sequence[str] = ()) -> CiPlan:
     """The plan for the project at `root`: `files`, or the dependency files it keeps at its top."""
     pyproject = _pyproject(root / "pyproject.toml")
-    project = pyproject.get("project") if isinstance(pyproject.get("project"), dict) else {}
+    project = _table(pyproject, "project")
     chosen = tuple(files) or _dependency_files(root, project)
-    extras = project.get("optional-dependencies") if isinstance(project.get("optional-dependencies"), dict) else {}
+    extras = _table(project, "optional-dependencies")
     test_extras = [name for name in TEST_EXTRAS if name in extras]
     packaged = bool(project) or (root / "setup.py").is_file() or (root / "setup.cfg").is_file()
     if not packaged:
@@ -52,15 +53,20 @@ def project_plan(root: Path, files: Sequence[str] = ()) -> CiPlan:
     return CiPlan(chosen, _test_command(root, pyproject), _python(project), install)
 
 
-def _dependency_files(root: Path, project: dict) -> tuple[str, ...]:
+def _dependency_files(root: Path, project: dict[str, Any]) -> tuple[str, ...]:
     for name in _REQUIREMENTS:
         if (root / name).is_file():
             return (name,)
     return ("pyproject.toml",) if project.get("dependencies") or project.get("optional-dependencies") else ()
 
 
-def _test_command(root: Path, pyproject: dict) -> str:
-    tool = pyproject.get("tool") if isinstance(pyproject.get("tool"), dict) else {}
+def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _test_command(root: Path, pyproject: dict[str, Any]) -> str:
+    tool = _table(pyproject, "tool")
     if (
         "pytest" in tool
         or (root / "pytest.ini").is_file()
@@ -80,7 +86,7 @@ def _test_command(root: Path, pyproject: dict) -> str:
     return "python -m pytest"
 
 
-def _python(project: dict) -> str:
+def _python(project: dict[str, Any]) -> str:
     """The lowest Python the project allows, but not below the default."""
     requires = project.get("requires-python")
     parsed = parse_requirement(f"python{requires}") if isinstance(requires, str) else None
@@ -94,7 +100,7 @@ def _key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", version))
 
 
-def _pyproject(path: Path) -> dict:
+def _pyproject(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):

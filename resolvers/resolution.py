@@ -446,11 +446,12 @@ def _requirements_additions(text: str, resolution: Resolution, needs_index: bool
             continue
         if layout is None or tag is None or name not in TORCH_FAMILY:
             continue
-        if name == "torch" and resolution.torch_given and resolution.torch in layout.requirement.specifier:
+        given = resolution.torch if resolution.torch_given else None
+        if name == "torch" and given is not None and given in layout.requirement.specifier:
             # The release --torch-version names, as the target's build: the range alone would let pip take
             # a newer CUDA torch from PyPI over the ROCm index.
             span = placed.span(layout.extras_end, layout.specifier_end)
-            edits.append(Edit(span, f"=={resolution.torch}+{tag}"))
+            edits.append(Edit(span, f"=={given}+{tag}"))
             continue
         pins = [spec for spec in layout.requirement.specifier if spec.operator == "=="]
         if len(pins) != 1 or "+" in pins[0].version or "*" in pins[0].version:

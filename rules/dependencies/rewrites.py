@@ -246,7 +246,7 @@ def removal_span(placed: Placed, lines: SourceLines) -> Span | None:
 
 def annotation(lines: SourceLines, last_line: int) -> list[str]:
     """pip-compile's `# via` lines under the requirement that ends on `last_line`."""
-    found = []
+    found: list[str] = []
     while last_line + len(found) < len(lines.lines) and _ANNOTATION.match(lines.line(last_line + len(found) + 1)):
         found.append(lines.line(last_line + len(found) + 1))
     return found
