@@ -129,9 +129,14 @@ def index_needs(requirements: Iterable[str], target: str, catalog: Catalog | Non
         found = package_key(requirement.name, requirement.extras, requirement.specifier, catalog) if requirement else None
         entry = catalog.lookup(PACKAGE, found[0]) if found else None
         row = target_build(entry, target, requirement.specifier) if entry and requirement else None
-        if row is not None and row.action != "drop" and (row.pytorch_index or row.min_rocm):
+        if row is not None and limits_index(row):
             needs.append(row)
     return tuple(needs)
+
+
+def limits_index(row: TargetBuild) -> bool:
+    """Whether a build the set installs narrows the PyTorch indexes it can use (`rocm_choice`)."""
+    return row.action != "drop" and bool(row.pytorch_index or row.min_rocm)
 
 
 def torch_decision(

@@ -50,19 +50,24 @@ def rewrite(text: str, path: str, settings: AnalysisSettings, index_url: str | N
     findings = [f for f in analyzer(FileKind.CONDA)(text, path, load_catalog(), settings) if f.fix]
     text = apply_edits(text, findings).text
     if settings.targets == ("rocm",) and index_url and settings.rocm_version:
-        text = _torch_to_pip(text, index_url, settings.rocm_version)
+        text = _torch_to_pip(text, index_url, settings.rocm_version, settings.torch_release)
     return text
 
 
-def _torch_to_pip(text: str, index_url: str, tag: str) -> str:
-    """Move PyTorch's conda packages to the `pip:` list as the same releases' ROCm builds."""
+def _torch_to_pip(text: str, index_url: str, tag: str, torch: str | None) -> str:
+    """Move PyTorch's conda packages to the `pip:` list as the same releases' ROCm builds (an unpinned
+    `pytorch` as the set's torch release: a range beside the ROCm index lets pip take a CUDA torch)."""
     _, specs, pip = environment(text)
     moved = [spec for spec in specs if spec_name(spec.text) in CONDA_TORCH]
     if not moved:
         return text
     lines = SourceLines(text)
     edits = [Edit(Span(_line(spec), 1, _line(spec) + 1, 1), "") for spec in moved]
-    wanted = [f"{CONDA_TORCH[spec_name(spec.text) or '']}{_pip_pin(spec_version(spec.text), tag)}" for spec in moved]
+    wanted = [
+        CONDA_TORCH[name] + _pip_pin(spec_version(spec.text) or (torch if name == "pytorch" and torch else ""), tag)
+        for spec in moved
+        if (name := spec_name(spec.text) or "")
+    ]
     if not any(_is_index(item.text, index_url) for item in pip):
         wanted.insert(0, f"--extra-index-url {index_url}")
     if pip:

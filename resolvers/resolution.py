@@ -36,7 +36,15 @@ from cudaudit.filekinds import FileKind, classify
 from cudaudit.fixers.edits import apply_edits, splice
 from cudaudit.model import Edit, Span
 from cudaudit.resolvers import conda_variant, declared
-from cudaudit.resolvers.builds import RocmChoice, UnpublishedRocm, decide, rocm_choice, target_build, torch_decision
+from cudaudit.resolvers.builds import (
+    RocmChoice,
+    UnpublishedRocm,
+    decide,
+    limits_index,
+    rocm_choice,
+    target_build,
+    torch_decision,
+)
 from cudaudit.resolvers.lock_input import lock_input
 from cudaudit.resolvers.requirements import (
     CONDA_PACKAGE,
@@ -337,7 +345,7 @@ def _rocm(target: str, torch: Version | None, found: list[declared.Declared], re
     for requirement in found:
         entry = _entry(requirement) if not requirement.optional else None
         row = target_build(entry, target, requirement.specifier) if entry else None
-        if row is not None and row.action != "drop" and (row.pytorch_index or row.min_rocm):
+        if row is not None and limits_index(row):
             needs.append(row)
     try:
         return rocm_choice(torch, needs, requested)
