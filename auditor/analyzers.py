@@ -33,6 +33,8 @@ _ANALYZERS: dict[FileKind, tuple[Callable[[bytes], str], str]] = {
     FileKind.WORKFLOW: (decode_text, "cudaudit.rules.orchestration.workflows:analyze_workflow"),
     FileKind.CUDA: (decode_text, "cudaudit.rules.kernels.analyzer:analyze_cuda"),
     FileKind.CMAKE: (decode_text, "cudaudit.rules.builds.cmake:analyze_cmake"),
+    FileKind.SHELL: (decode_text, "cudaudit.rules.scripts.shell_file:analyze_shell"),
+    FileKind.MAKEFILE: (decode_text, "cudaudit.rules.scripts.shell_file:analyze_makefile"),
 }
 
 _SUMMARISERS: dict[FileKind, str] = {

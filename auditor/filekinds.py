@@ -27,6 +27,10 @@ class FileKind(str, Enum):
     MANIFEST = "manifest"
     """Any other YAML: Kubernetes manifests and Helm values are recognised by content."""
     CMAKE = "cmake"
+    SHELL = "shell"
+    """Shell scripts (`*.sh`, `*.bash`, or a shell shebang on a file named explicitly)."""
+    MAKEFILE = "makefile"
+    """Makefiles: their recipes are shell scripts."""
 
 
 _BY_SUFFIX = {
@@ -43,6 +47,9 @@ _BY_SUFFIX = {
     ".hh": (FileKind.CUDA,),
     ".inl": (FileKind.CUDA,),
     ".cmake": (FileKind.CMAKE,),
+    ".sh": (FileKind.SHELL,),
+    ".bash": (FileKind.SHELL,),
+    ".mk": (FileKind.MAKEFILE,),
 }
 _BY_NAME = {
     "setup.py": (FileKind.PYTHON, FileKind.SETUP),
@@ -57,6 +64,8 @@ _BY_NAME = {
     "pipfile": (FileKind.LOCKFILE,),
     "pipfile.lock": (FileKind.LOCKFILE,),
     "pylock.toml": (FileKind.LOCKFILE,),
+    "makefile": (FileKind.MAKEFILE,),
+    "gnumakefile": (FileKind.MAKEFILE,),
 }
 _NOT_DOCKERFILES = (".md", ".txt", ".dockerignore", ".json", ".yml", ".yaml", ".sh", ".py", ".lock")
 """`Dockerfile.md` and `Dockerfile.dockerignore` sit next to Dockerfiles but are not ones."""
@@ -79,6 +88,7 @@ _BY_PATTERN = [
 ]
 _REQUIREMENTS_FOLDERS = frozenset({"requirements", "reqs"})
 _PYTHON_SHEBANG = re.compile(rb"^#![^\n]*\bpython[0-9.]*\b")
+_SHELL_SHEBANG = re.compile(rb"^#![^\n]*\b(?:ba|da|z)?sh\b")
 
 EXAMPLE_NAMES = {
     FileKind.PYTHON: "example.py",
@@ -93,6 +103,8 @@ EXAMPLE_NAMES = {
     FileKind.WORKFLOW: ".github/workflows/ci.yml",
     FileKind.MANIFEST: "deployment.yaml",
     FileKind.CMAKE: "CMakeLists.txt",
+    FileKind.SHELL: "run.sh",
+    FileKind.MAKEFILE: "Makefile",
 }
 """The file name a rule's examples are analysed under, unless the rule names its own."""
 
@@ -123,4 +135,6 @@ def classify(path: PurePath, head: bytes | None = None) -> tuple[FileKind, ...]:
         return _BY_SUFFIX[suffix]
     if head is not None and not suffix and _PYTHON_SHEBANG.match(head):
         return (FileKind.PYTHON,)
+    if head is not None and not suffix and _SHELL_SHEBANG.match(head):
+        return (FileKind.SHELL,)
     return ()

@@ -56,4 +56,5 @@ def test_classify(path, kinds):
 
 def test_extensionless_script_needs_its_shebang():
     assert classify(PurePath("launch"), b"#!/usr/bin/env python3\n") == (K.PYTHON,)
-    assert classify(PurePath("launch"), b"#!/bin/bash\n") == ()
+    assert classify(PurePath("launch"), b"#!/bin/bash\n") == (K.SHELL,)
+    assert classify(PurePath("launch"), b"#!/usr/bin/perl\n") == ()

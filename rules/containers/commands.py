@@ -101,6 +101,56 @@ def command(words: list[Word]) -> Command | None:
     return None
 
 
+_EXPORTERS = frozenset({"export", "declare", "typeset", "readonly", "env"})
+"""Commands whose `NAME=value` arguments set variables (`export CUDA_VISIBLE_DEVICES=0`)."""
+_CONTAINER_CLIS = frozenset({"docker", "podman", "nvidia-docker"})
+_CONTAINER_STARTS = frozenset({"run", "create"})
+_DOCKER_SWITCHES = frozenset(
+    {"--rm", "--detach", "--interactive", "--tty", "--privileged", "--init", "--read-only", "--no-healthcheck", "--help"}
+)
+"""Options of `docker run` that take no value; every other option is followed by its value unless written `--x=y`."""
+_SHORT_SWITCHES = re.compile(r"-[ditP]+")
+
+
+def variable_assignments(words: list[Word]) -> list[tuple[Word, str]]:
+    """The variables a command line sets: `NAME=value` before the program, or given to `export`/`env`."""
+    assigned = []
+    exporting = True
+    for word in words:
+        name, equals, _ = word.text.partition("=")
+        if equals and _ASSIGNMENT.match(word.text) and exporting:
+            assigned.append((word, name))
+        elif posixpath.basename(word.text) in _EXPORTERS or (exporting and word.text.startswith("-")):
+            continue
+        else:
+            exporting = False
+    return assigned
+
+
+def docker_gpu_options(found: Command) -> list[tuple[Word, str]]:
+    """`docker run --gpus all`, `--gpus=all`, `--runtime=nvidia` and the `nvidia-docker` wrapper, as catalog keys."""
+    if found.name not in _CONTAINER_CLIS:
+        return []
+    requests = [(found.program, "nvidia-docker")] if found.name == "nvidia-docker" else []
+    arguments = list(found.arguments)
+    if arguments and arguments[0].text == "container":
+        arguments = arguments[1:]
+    if not arguments or arguments[0].text not in _CONTAINER_STARTS:
+        return requests
+    at = 1
+    while at < len(arguments) and arguments[at].text.startswith("-"):
+        word = arguments[at]
+        flag, equals, value = word.text.partition("=")
+        valued = not equals and flag not in _DOCKER_SWITCHES and not _SHORT_SWITCHES.fullmatch(flag)
+        following = arguments[at + 1].text if valued and at + 1 < len(arguments) else ""
+        if flag == "--gpus":
+            requests.append((word, "--gpus"))
+        elif flag == "--runtime":
+            requests.append((word, f"--runtime={value or following}"))
+        at += 2 if valued else 1
+    return requests
+
+
 def nested_script(found: Command) -> Word | None:
     """The script of `sh -c '...'` / `bash -lc "..."` / `bash -o pipefail -c "..."`."""
     if found.name not in SHELLS:

@@ -1,0 +1,214 @@
+"""The findings of shell commands, wherever a shell script is written.
+
+A Dockerfile `RUN`, a `.sh` script, a Makefile recipe and a notebook's `!pip install` line all
+run shell commands; one reader (`shell.py`, `commands.py`) splits them and this module asks the
+catalog about what each command does: the program it runs (`cli-tool`, `modprobe nvidia`
+included), what it installs (system packages, pip/uv requirements and indexes through the shared
+requirement resolver, conda specs and channels), the variables it sets (`env-var`), toolkit paths
+it spells out, CUDA build switches (`-DGGML_CUDA=on`) and Docker's NVIDIA GPU options.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cache
+
+from cudaudit.model import Finding, Fix
+from cudaudit.resolvers.requirements import PackageHit, best_key, index_hits, pinned_torch, requirement_hits
+from cudaudit.rules.catalog import Catalog, Entry, build_finding
+from cudaudit.rules.containers.commands import (
+    Command,
+    command,
+    conda_install,
+    docker_gpu_options,
+    nested_script,
+    pip_install,
+    system_packages,
+    variable_assignments,
+)
+from cudaudit.rules.containers.shell import Word, split_commands
+from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, unique
+from cudaudit.rules.dependencies.rewrites import FixTarget
+from cudaudit.settings import AnalysisSettings
+
+TOOLKIT_PATH = "toolkit-path"
+SYSTEM_PACKAGE = "system-package"
+ENV_VAR = "env-var"
+CLI_TOOL = "cli-tool"
+CONDA_PACKAGE = "conda-package"
+CONDA_BUILD = "conda-build"
+CONDA_CHANNEL = "conda-channel"
+BUILD_SWITCH = "build-switch"
+DOCKER_GPU = "docker-gpu"
+
+_MAX_NESTING = 3
+_SWITCH = re.compile(r"(?:^|-D|\s)([A-Za-z_][A-Za-z0-9_]*)=(?i:on|1|true|yes)\b")
+"""`-DGGML_CUDA=on` (a CMake cache switch turned on) or `LLAMA_CUBLAS=1` (a make variable)."""
+_BUILDERS = frozenset({"cmake", "make", "gmake", "pip", "pip3", "uv", "python", "python3"})
+"""Commands whose arguments may carry build switches (`pip install -C cmake.args=-DGGML_CUDA=on`)."""
+
+
+@dataclass
+class ScriptScan:
+    """What the shell commands of one file yield: findings, and pip hits kept until the torch pin is known."""
+
+    path: str
+    catalog: Catalog
+    settings: AnalysisSettings
+    fix: FixTarget | None = None
+    """The one target to attach fixes for (`cudaudit fix --target`)."""
+    found: list[Finding] = field(default_factory=list)
+    pip_hits: list[tuple[Placed, PackageHit]] = field(default_factory=list)
+    requirements: list[str] = field(default_factory=list)
+
+    def report(
+        self, entry: Entry | None, placed: Placed, start: int, end: int, text: str, fix: Fix | None = None
+    ) -> Finding | None:
+        if entry is None:
+            return None
+        span = placed.span(start, end)
+        finding = build_finding(entry, self.path, span, text, self.settings.targets, fix=fix)
+        self.found.append(finding)
+        return finding
+
+    def report_word(
+        self, entry: Entry | None, placed: Placed, word: Word, start: int, end: int, fix: Fix | None = None
+    ) -> Finding | None:
+        """A finding on `word.text[start:end]`, wherever quotes or expansions put those characters."""
+        return self.report(entry, placed, *word.offsets(start, end), word.text[start:end], fix)
+
+    def pip(self, placed: Placed, word: Word, hits: Iterable[PackageHit], shift: int = 0) -> None:
+        for hit in hits:
+            start, end = word.offsets(hit.start + shift, hit.end + shift)
+            self.pip_hits.append((placed, replace(hit, start=start, end=end)))
+
+    def results(self) -> list[Finding]:
+        """Every finding, the pip hits placed now that every requirement of the file is known."""
+        context = DependencyContext(torch=pinned_torch(self.requirements), fix=self.fix)
+        for placed, hit in self.pip_hits:
+            self.found.extend(findings(placed, [hit], self.path, self.catalog, self.settings, context))
+        self.pip_hits = []
+        return unique(self.found)
+
+
+def scan_script(placed: Placed, variables: Mapping[str, str], scan: ScriptScan, start: int = 0) -> list[Finding]:
+    """Report every command of the script `placed.text[start:]`; returns the findings it added, in order."""
+    before = len(scan.found)
+    for words in split_commands(placed.text, variables, start):
+        scan_command(words, placed, variables, scan)
+    return scan.found[before:]
+
+
+def scan_command(
+    words: list[Word], placed: Placed, variables: Mapping[str, str], scan: ScriptScan, depth: int = 0
+) -> None:
+    """Report what one simple command runs, installs and sets, and the commands of `sh -c '...'`."""
+    catalog = scan.catalog
+    assignments = variable_assignments(words)
+    for word, name in assignments:
+        scan.report_word(catalog.lookup(ENV_VAR, name), placed, word, 0, len(name))
+    found = command(words)
+    build_switches([word for word, _ in assignments], placed, scan)
+    if found is None:
+        return
+    if found.name in _BUILDERS:
+        build_switches(found.arguments, placed, scan)
+    _program(found, placed, scan)
+    toolkit_paths(words, placed, scan)
+    for word, name in system_packages(found):
+        key = best_key(catalog, SYSTEM_PACKAGE, name)
+        scan.report_word(catalog.lookup(SYSTEM_PACKAGE, key) if key else None, placed, word, 0, len(name))
+    for word, key in docker_gpu_options(found):
+        scan.report_word(catalog.lookup(DOCKER_GPU, key), placed, word, 0, len(word.text))
+    _pip(found, placed, scan)
+    _conda(found, placed, scan)
+    script = nested_script(found)
+    if script is not None and depth < _MAX_NESTING:
+        for inner in split_commands(script.text, variables):
+            scan_command([_within(script, w) for w in inner], placed, variables, scan, depth + 1)
+
+
+def _program(found: Command, placed: Placed, scan: ScriptScan) -> None:
+    """`nvidia-smi`, and `modprobe nvidia` (a program whose first argument says what it does)."""
+    program = found.program
+    if found.arguments:
+        argument = found.arguments[0]
+        entry = scan.catalog.lookup(CLI_TOOL, f"{found.name} {argument.text}")
+        if entry is not None:
+            start, _ = program.offsets(0, len(program.text))
+            _, end = argument.offsets(0, len(argument.text))
+            scan.report(entry, placed, start, end, f"{program.text} {argument.text}")
+            return
+    scan.report_word(scan.catalog.lookup(CLI_TOOL, found.name), placed, program, 0, len(program.text))
+
+
+def build_switches(words: Iterable[Word], placed: Placed, scan: ScriptScan) -> None:
+    """`-DGGML_CUDA=on` given to a build, `CMAKE_ARGS="-DGGML_CUDA=on"`, and make's `LLAMA_CUBLAS=1`."""
+    for word in words:
+        for match in _SWITCH.finditer(word.text):
+            entry = scan.catalog.lookup(BUILD_SWITCH, match.group(1))
+            scan.report_word(entry, placed, word, match.start(), match.end())
+
+
+def toolkit_paths(words: Iterable[Word], placed: Placed, scan: ScriptScan) -> None:
+    """`/usr/local/cuda` and the like, where the script spells them out (not through a variable)."""
+    pattern = _toolkit_pattern(scan.catalog)
+    if pattern is None:
+        return
+    for word in words:
+        for match in pattern.finditer(placed.text, word.start, word.end):
+            entry = scan.catalog.lookup(TOOLKIT_PATH, match.group(1))
+            scan.report(entry, placed, match.start(), match.end(), match.group(0))
+
+
+@cache
+def _toolkit_pattern(catalog: Catalog) -> re.Pattern[str] | None:
+    """One expression for the catalog's toolkit paths, with a versioned suffix (`/usr/local/cuda-12.4`)."""
+    keys = sorted(catalog.keys(TOOLKIT_PATH), key=len, reverse=True)
+    if not keys:
+        return None
+    alternatives = "|".join(re.escape(key) for key in keys)
+    return re.compile(rf"(?<![\w./-])({alternatives})(?:-[0-9][0-9.]*)?(?![\w.-])")
+
+
+def _pip(found: Command, placed: Placed, scan: ScriptScan) -> None:
+    install = pip_install(found)
+    if install is None:
+        return
+    for word in install.requirements:
+        scan.requirements.append(word.text)
+        scan.pip(placed, word, requirement_hits(word.text, scan.catalog))
+    for word, start in install.indexes:
+        url = word.text[start:]
+        if "=" in url.split("://", 1)[0]:  # uv's `--index name=URL`
+            start += url.index("=") + 1
+        scan.pip(placed, word, index_hits(word.text[start:], scan.catalog), shift=start)
+
+
+def _conda(found: Command, placed: Placed, scan: ScriptScan) -> None:
+    """`conda install -c nvidia pytorch-cuda=12.1`: the conda analyzer's package, build and channel keys."""
+    install = conda_install(found)
+    if install is None:
+        return
+    for spec in install.specs:
+        parts = [(CONDA_PACKAGE, spec.name), (CONDA_BUILD, spec.build), (CONDA_CHANNEL, spec.channel)]
+        for detector, where in parts:
+            if where is not None:
+                _conda_key(detector, spec.word, *where, placed, scan)
+    for word, start in install.channels:
+        _conda_key(CONDA_CHANNEL, word, start, len(word.text), placed, scan)
+
+
+def _conda_key(detector: str, word: Word, start: int, end: int, placed: Placed, scan: ScriptScan) -> None:
+    key = best_key(scan.catalog, detector, word.text[start:end])
+    scan.report_word(scan.catalog.lookup(detector, key) if key else None, placed, word, start, end)
+
+
+def _within(outer: Word, inner: Word) -> Word:
+    """A word of the script inside `outer` (`bash -c '...'`), with offsets in the outer text."""
+    starts = tuple(outer.starts[i] if i < len(outer.starts) else outer.end for i in inner.starts)
+    ends = tuple(outer.ends[i - 1] if 0 < i <= len(outer.ends) else outer.end for i in inner.ends)
+    start, end = outer.offsets(inner.start, inner.end) if inner.end > inner.start else (outer.start, outer.end)
+    return Word(inner.text, starts, ends, start, end)

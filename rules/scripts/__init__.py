@@ -1,0 +1,1 @@
+"""Scripts outside containers: shell scripts, Makefile recipes and Jupyter notebooks."""

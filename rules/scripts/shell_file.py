@@ -1,0 +1,71 @@
+"""Shell scripts and Makefile recipes, read with the Dockerfile analyzer's shell reader.
+
+A `.sh` script is one shell script; a Makefile's recipes (tab-indented lines under a target) are
+shell scripts too. Everything else of a Makefile (targets, variable definitions, conditionals) is
+blanked character by character before the recipes are read, so every position stays where it is
+in the file and a finding lands on the word that causes it. What a command runs or installs is
+`script_scan.py`'s answer, the same one a Dockerfile `RUN` gets.
+"""
+
+from __future__ import annotations
+
+from cudaudit.model import Finding
+from cudaudit.rules.catalog import Catalog
+from cudaudit.rules.containers.script_scan import ScriptScan, scan_script
+from cudaudit.rules.dependencies.report import Placed
+from cudaudit.settings import AnalysisSettings
+
+_RECIPE_PREFIXES = "@-+"
+"""Make's own recipe-line prefixes: silent, ignore errors, always run."""
+
+
+def analyze_shell(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+    scan = ScriptScan(path, catalog, settings)
+    scan_script(placed_lines(text), {}, scan)
+    return scan.results()
+
+
+def analyze_makefile(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+    scan = ScriptScan(path, catalog, settings)
+    scan_script(placed_lines(recipes_only(text)), {}, scan)
+    return scan.results()
+
+
+def placed_lines(text: str, first_line: int = 1) -> Placed:
+    """`text` placed from line `first_line`, column 1, on as many lines as it has."""
+    segments = []
+    offset = 0
+    for number, line in enumerate(text.split("\n")):
+        segments.append((offset, first_line + number, 1))
+        offset += len(line) + 1
+    return Placed(text, tuple(segments))
+
+
+def recipes_only(text: str) -> str:
+    """The Makefile with every character outside a recipe (and make's `@`/`-`/`+` prefixes) turned into a space."""
+    kept = []
+    in_rule = False
+    continued = False
+    continued_recipe = False
+    for line in text.split("\n"):
+        recipe = line.startswith("\t") and (in_rule or continued_recipe) and not (continued and not continued_recipe)
+        if recipe:
+            body = line[1:]
+            stripped = body.lstrip(" \t" + _RECIPE_PREFIXES) if not continued_recipe else body
+            kept.append(" " * (len(line) - len(stripped)) + stripped)
+        else:
+            kept.append(" " * len(line))
+            if not continued and line.strip() and not line.startswith("#"):
+                in_rule = _is_rule_line(line)
+        continued = line.endswith("\\")
+        continued_recipe = recipe and continued
+    return "\n".join(kept)
+
+
+def _is_rule_line(line: str) -> bool:
+    """`target: prerequisites` (not `VAR := value`, not a comment or a directive)."""
+    if not line or line[0] in " \t#":
+        return False
+    head = line.split("#", 1)[0]
+    colon = head.find(":")
+    return colon >= 0 and head[colon : colon + 2] != ":=" and "=" not in head[:colon]
