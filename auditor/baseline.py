@@ -15,6 +15,7 @@ from pathlib import Path
 from cudaudit import __version__
 from cudaudit.fingerprints import fingerprints
 from cudaudit.model import Finding
+from cudaudit.printable import utf8_safe
 
 FORMAT = 1
 
@@ -53,5 +54,6 @@ def _keys(baseline: Path, findings: list[Finding]) -> list[tuple[str, str, str]]
     hashes = fingerprints(findings)
     folder = baseline.absolute().parent
     return [
-        (f.rule, Path(os.path.relpath(Path(f.path).absolute(), folder)).as_posix(), hashes[id(f)]) for f in findings
+        (f.rule, utf8_safe(Path(os.path.relpath(Path(f.path).absolute(), folder)).as_posix()), hashes[id(f)])
+        for f in findings
     ]

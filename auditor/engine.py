@@ -14,7 +14,7 @@ from pathlib import Path
 from cudaudit.analyzers import analyzer, decoder, summariser, supported
 from cudaudit.discovery import Candidate
 from cudaudit.filekinds import FileKind
-from cudaudit.model import FileError, Finding, ScanResult
+from cudaudit.model import FileError, Finding, Omitted, ScanResult
 from cudaudit.parallel import map_in_chunks
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.safe_read import UnreadableFile, read_tree_file
@@ -22,6 +22,8 @@ from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UndecodableError, UnparsableError
 from cudaudit.suppressions import apply_suppressions
 
+MAX_FINDINGS_PER_FILE = 1000
+"""Findings of one file past this many are counted, not listed (nor sent between processes)."""
 CHUNK_SIZE = 32
 PARALLEL_THRESHOLD = 2 * CHUNK_SIZE
 
@@ -44,6 +46,7 @@ class FileReport:
     findings: list[Finding]
     errors: list[FileError]
     lines: int
+    omitted: Omitted | None = None
 
 
 def analyze_file(task: FileTask, settings: AnalysisSettings) -> FileReport:
@@ -53,7 +56,12 @@ def analyze_file(task: FileTask, settings: AnalysisSettings) -> FileReport:
     except UnreadableFile as exc:
         return _failed(task, exc.reason)
     lines = data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
-    return FileReport(*analyze_bytes(data, task, settings), lines)
+    findings, errors = analyze_bytes(data, task, settings)
+    if len(findings) <= MAX_FINDINGS_PER_FILE:
+        return FileReport(findings, errors, lines)
+    findings.sort(key=lambda f: f.sort_key)
+    omitted = Omitted(task.display, len(findings) - MAX_FINDINGS_PER_FILE, MAX_FINDINGS_PER_FILE)
+    return FileReport(findings[:MAX_FINDINGS_PER_FILE], errors, lines, omitted)
 
 
 def analyze_bytes(
@@ -122,9 +130,12 @@ def scan(
         result.findings.extend(report.findings)
         result.errors.extend(report.errors)
         result.lines_scanned += report.lines
+        if report.omitted is not None:
+            result.omitted.append(report.omitted)
     result.findings = _summarise(tasks, result.findings)
     result.findings.sort(key=lambda f: f.sort_key)
     result.errors.sort(key=lambda e: (e.path, e.line or 0))
+    result.omitted.sort(key=lambda o: o.path)
     return result
 
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable
-from pathlib import Path
 
 from cudaudit.model import Finding
-from cudaudit.source import SourceLines, normalise_newlines
+from cudaudit.source import SourceLines, reread_lines
 
 
 def fingerprints(findings: Iterable[Finding]) -> dict[int, str]:
@@ -25,17 +24,11 @@ def fingerprints(findings: Iterable[Finding]) -> dict[int, str]:
     for finding in sorted(findings, key=lambda f: f.sort_key):
         lines = sources.get(finding.path)
         if lines is None:
-            lines = sources[finding.path] = _read(finding.path)
+            lines = sources[finding.path] = reread_lines(finding.path)
         content = " ".join(lines.line(finding.span.line).split())
         key = (finding.rule, finding.path, content)
         seen[key] += 1
-        digest = hashlib.sha256("\0".join(key).encode()).hexdigest()[:16]
+        digest = hashlib.sha256("\0".join(key).encode("utf-8", "surrogateescape")).hexdigest()[:16]
         result[id(finding)] = f"{digest}:{seen[key]}"
     return result
 
-
-def _read(path: str) -> SourceLines:
-    try:
-        return SourceLines(normalise_newlines(Path(path).read_bytes().decode("utf-8", errors="replace")))
-    except OSError:
-        return SourceLines("")

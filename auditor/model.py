@@ -165,11 +165,25 @@ class FileError:
         return {"path": self.path, "line": self.line, "message": self.message}
 
 
+@dataclass(frozen=True)
+class Omitted:
+    """Findings of one file past the per-file limit: counted, not listed (a generated file with
+    half a million `.cuda()` calls needs one answer, not half a million)."""
+
+    path: str
+    count: int
+    limit: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "findings": self.count, "limit": self.limit}
+
+
 @dataclass
 class ScanResult:
     """Everything a scan produced, in deterministic order."""
 
     findings: list[Finding] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
+    omitted: list[Omitted] = field(default_factory=list)
     files_scanned: int = 0
     lines_scanned: int = 0

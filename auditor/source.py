@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import codecs
 import io
+import os
 import tokenize
 
 from cudaudit.model import Span
+from cudaudit.safe_read import UnreadableFile, read_tree_file
 
 
 class UndecodableError(ValueError):
@@ -91,3 +93,13 @@ class SourceLines:
             text = self.line(span.line)[span.column - 1 :].rstrip() + " …"
         text = " ".join(text.split())
         return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def reread_lines(path: str) -> SourceLines:
+    """The lines of an analysed file, read again for a report to quote (undecodable bytes
+    replaced); empty when it can no longer be read as a regular file of its folder."""
+    try:
+        data = read_tree_file(path, os.path.dirname(os.path.abspath(path)))
+    except UnreadableFile:
+        data = b""
+    return SourceLines(normalise_newlines(data.decode("utf-8", errors="replace")))

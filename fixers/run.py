@@ -20,6 +20,7 @@ from cudaudit.fixers.text_fixer import fix_text
 from cudaudit.fixers.writer import encode_like, write_atomic
 from cudaudit.model import DEFAULT_TARGETS, FileError, Finding, Safety, ScanResult, Severity
 from cudaudit.parallel import map_in_chunks
+from cudaudit.printable import diff_path
 from cudaudit.resolvers.variants import single_target
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.settings import AnalysisSettings
@@ -160,7 +161,7 @@ def _fix_file(job: FileJob, torch_version: Version | None, settings: AnalysisSet
         return FileFix(job.path, job.findings, fixed)
     diff = "".join(
         difflib.unified_diff(
-            text.splitlines(keepends=True), fixed.text.splitlines(keepends=True), f"a/{job.path}", f"b/{job.path}"
+            _lines(text), _lines(fixed.text), diff_path(f"a/{job.path}"), diff_path(f"b/{job.path}")
         )
     )
     return FileFix(job.path, job.findings, fixed, diff, encode_like(original, fixed.text, None if python else "utf-8"))
@@ -184,6 +185,13 @@ def _account(outcome: FileFix, write: bool, report: FixReport) -> None:
     report.diffs.append(outcome.diff)
     if write:
         write_atomic(Path(outcome.path), outcome.data)
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of `text` at its `\\n`s only (`str.splitlines` also breaks at form feeds and
+    U+2028, which would make the diff disagree with the file)."""
+    lines = text.split("\n")
+    return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
 
 
 def fixed_by_rule(report: FixReport) -> dict[str, int]:

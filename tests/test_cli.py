@@ -30,7 +30,7 @@ def test_exit_codes(cli, tmp_path):
 def test_json_contract(cli, tmp_path):
     write(tmp_path / "pkg" / "locked.py", LOCKED)
     report = scan_json(cli)
-    assert set(report) == {"version", "findings", "errors", "summary"}
+    assert set(report) == {"version", "findings", "errors", "omitted", "summary"}
     assert report["version"] == __version__
     first = report["findings"][0]
     assert set(first) == {

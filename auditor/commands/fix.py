@@ -26,6 +26,7 @@ from cudaudit.commands.options import (
     session_or_exit,
 )
 from cudaudit.model import ScanResult
+from cudaudit.printable import terminal_safe
 from cudaudit.progress import progress_bar
 from cudaudit.session import ScanSession, run_scan
 
@@ -97,8 +98,10 @@ def fix_command(
         report = _apply_fixes(result, session, unsafe_fixes, write=not diff)
     except Exception as exc:  # noqa: BLE001 - no traceback reaches the user
         raise fail(f"internal error: {type(exc).__name__}: {exc}; please report it") from None
-    if diff:
-        sys.stdout.write("".join(report.diffs))
+    if diff:  # verbatim for `git apply` when piped; control characters shown as escapes on a terminal
+        patch = "".join(report.diffs)
+        shown = "\n".join(terminal_safe(line) for line in patch.split("\n")) if sys.stdout.isatty() else patch
+        sys.stdout.write(shown)
     render_fix_summary(report, diff, Console(stderr=diff, soft_wrap=True))
     if diff:
         raise typer.Exit(EXIT_FINDINGS if report.changed else EXIT_CLEAN)

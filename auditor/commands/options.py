@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 
 from cudaudit.model import TARGETS, ScanResult
+from cudaudit.printable import markup_safe
+from cudaudit.reporters.text import error_markup
 from cudaudit.session import ScanSession, UsageError, open_session
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -55,7 +57,7 @@ def split_values(values: list[str] | None) -> list[str]:
 
 
 def fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]cudaudit: error:[/] {message}", highlight=False)
+    err.print(f"[bold red]cudaudit: error:[/] {markup_safe(message)}", highlight=False)
     return typer.Exit(EXIT_ERROR)
 
 
@@ -70,5 +72,4 @@ def session_or_exit(paths, target, select, ignore, config, jobs, torch_version=N
 
 def print_errors(result: ScanResult) -> None:
     for error in result.errors:
-        where = f"{error.path}:{error.line}" if error.line else error.path
-        err.print(f"[yellow]cudaudit: {where}: {error.message}[/]", highlight=False)
+        err.print(error_markup(error), highlight=False)

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from cudaudit.commands.options import EXIT_CLEAN, EXIT_FINDINGS, err, fail
 from cudaudit.filekinds import FileKind
 from cudaudit.fixers.writer import encode_like, write_atomic
+from cudaudit.printable import markup_safe
 from cudaudit.reporters.resolution import render_resolution
 from cudaudit.resolvers.ci_plan import project_plan
 from cudaudit.resolvers.ci_workflow import workflow, workflow_path
@@ -102,20 +102,20 @@ def resolve_command(
     for variant in resolution.variants:
         for problem in variant.problems:
             where = f"{problem.path}:{problem.line}" if problem.line else problem.path
-            err.print(f"[yellow]cudaudit: {escape(where)}: {escape(problem.message)}[/]", highlight=False)
+            err.print(f"[yellow]cudaudit: {markup_safe(where)}: {markup_safe(problem.message)}[/]", highlight=False)
     destinations = _destinations(resolution, files, output)
     if lock_variants and not destinations:
         raise fail("--lock locks the variant it writes: give --output")
     try:
         for variant, destination in destinations.items():
             write_atomic(destination, encode_like(variant.source.read_bytes(), variant.text, "utf-8"))
-            err.print(f"wrote {escape(str(destination))}", highlight=False)
+            err.print(f"wrote {markup_safe(str(destination))}", highlight=False)
         locked = [lock(destinations[v]) for v in destinations if _lockable(v)] if lock_variants else []
         for done in locked:
-            err.print(f"locked {escape(str(done.source))} into {escape(str(done.lock))}", highlight=False)
+            err.print(f"locked {markup_safe(str(done.source))} into {markup_safe(str(done.lock))}", highlight=False)
         for variant in destinations if lock_variants else ():
             if not _lockable(variant):
-                err.print(f"not locked: {escape(str(destinations[variant]))} (lock it with uv lock, or conda-lock)", highlight=False)
+                err.print(f"not locked: {markup_safe(str(destinations[variant]))} (lock it with uv lock, or conda-lock)", highlight=False)
         if ci is not None:
             _write_workflow(resolution)
     except LockError as exc:
@@ -178,4 +178,4 @@ def _write_workflow(resolution: Resolution) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     plan = project_plan(root, pip_files)
     path.write_text(workflow(plan, resolution.target), encoding="utf-8")
-    err.print(f"wrote {escape(str(path))}: {plan.test_command} on {resolution.target}", highlight=False)
+    err.print(f"wrote {markup_safe(str(path))}: {plan.test_command} on {resolution.target}", highlight=False)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
@@ -27,8 +29,9 @@ from cudaudit.commands.options import (
     session_or_exit,
 )
 from cudaudit.model import Severity
+from cudaudit.printable import markup_safe
 from cudaudit.reporters.github import render_github
-from cudaudit.reporters.json_report import render_json
+from cudaudit.reporters.json_report import write_json
 from cudaudit.reporters.text import render_text
 from cudaudit.session import run_scan
 
@@ -110,22 +113,22 @@ def scan_command(
         if baseline is not None:
             result.findings = new_findings(baseline, result.findings)
         if format is ReportFormat.json:
-            _write(render_json(result, session.targets), output)
+            with _destination(output) as stream:
+                write_json(result, session.targets, stream)
         elif format is ReportFormat.sarif:
             from cudaudit.reporters.sarif import render_sarif
 
-            warn = lambda message: err.print(f"[yellow]cudaudit: {message}[/]")  # noqa: E731
-            _write(render_sarif(result, session.catalog, session.targets, sarif_category, warn), output)
+            warn = lambda message: err.print(f"[yellow]cudaudit: {markup_safe(message)}[/]")  # noqa: E731
+            with _destination(output) as stream:
+                stream.write(render_sarif(result, session.catalog, session.targets, sarif_category, warn))
         elif format is ReportFormat.github:
-            _write(render_github(result), output)
+            with _destination(output) as stream:
+                stream.write(render_github(result))
         else:
             print_errors(result)
-            if output is None:
-                render_text(result, session.targets, session.catalog, Console(soft_wrap=True), show_sources)
-            else:
-                with output.open("w", encoding="utf-8") as handle:
-                    console = Console(file=handle, soft_wrap=True)
-                    render_text(result, session.targets, session.catalog, console, show_sources)
+            with _destination(output) as stream:
+                console = Console(soft_wrap=True) if output is None else Console(file=stream, soft_wrap=True)
+                render_text(result, session.targets, session.catalog, console, show_sources)
     except BaselineError as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
@@ -137,8 +140,11 @@ def scan_command(
     raise typer.Exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
 
 
-def _write(text: str, output: Path | None) -> None:
+@contextmanager
+def _destination(output: Path | None) -> Iterator[TextIO]:
+    """Where the report goes: the named file (UTF-8), or standard output."""
     if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
+        yield sys.stdout
+        return
+    with output.open("w", encoding="utf-8") as handle:
+        yield handle

@@ -5,9 +5,10 @@ from __future__ import annotations
 from itertools import groupby
 
 from rich.console import Console
-from rich.markup import escape
 
 from cudaudit.fixers.run import FixReport, fixed_by_rule
+from cudaudit.printable import markup_safe
+from cudaudit.reporters.text import error_markup
 
 
 def render_fix_summary(report: FixReport, dry_run: bool, console: Console) -> None:
@@ -19,8 +20,7 @@ def render_fix_summary(report: FixReport, dry_run: bool, console: Console) -> No
     else:
         console.print("nothing to fix automatically")
     for error in report.errors:
-        where = f"{error.path}:{error.line}" if error.line else error.path
-        console.print(f"[yellow]cudaudit: {where}: {error.message}[/]", highlight=False)
+        console.print(error_markup(error), highlight=False)
     if report.notes_left:
         console.print(
             f"{report.notes_left} note(s) left on guarded or merely CUDA-flavoured code; `cudaudit scan` lists them"
@@ -30,9 +30,9 @@ def render_fix_summary(report: FixReport, dry_run: bool, console: Console) -> No
     console.print(f"[bold]{len(report.remaining)} finding(s) remain[/], by why they were not fixed:")
     by_reason = sorted(report.remaining, key=lambda r: (r.reason, r.finding.sort_key))
     for reason, group in groupby(by_reason, key=lambda r: r.reason):
-        console.print(f"  [yellow]{escape(reason)}[/]", highlight=False)
+        console.print(f"  [yellow]{markup_safe(reason)}[/]", highlight=False)
         for item in group:
             f = item.finding
             console.print(
-                f"    {escape(f.path)}:{f.span.line}:{f.span.column}  {f.rule}  {escape(f.message)}", highlight=False
+                f"    {markup_safe(f.path)}:{f.span.line}:{f.span.column}  {f.rule}  {markup_safe(f.message)}", highlight=False
             )

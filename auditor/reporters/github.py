@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cudaudit.model import ScanResult
+from cudaudit.printable import terminal_safe
 
 _LEVELS = {"error": "error", "warning": "warning", "note": "notice"}
 
@@ -24,10 +25,15 @@ def render_github(result: ScanResult) -> str:
     for error in result.errors:
         where = f"file={_escape_property(error.path)}" + (f",line={error.line}" if error.line else "")
         lines.append(f"::warning {where},title=cudaudit could not analyse this file::{_escape_data(error.message)}")
+    for omitted in result.omitted:
+        where = f"file={_escape_property(omitted.path)}"
+        message = f"and {omitted.count} more findings, not listed: only the first {omitted.limit} of a file are"
+        lines.append(f"::notice {where},title=cudaudit::{_escape_data(message)}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
 def _escape_data(text: str) -> str:
+    text = terminal_safe(text)  # the Actions log renders escape sequences
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

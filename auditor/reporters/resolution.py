@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from cudaudit.printable import markup_safe
 from cudaudit.resolvers.resolution import Resolution
 
 _AVAILABLE = {"yes": "[green]yes[/]", "from-source": "[yellow]from source[/]", "no": "[red]no[/]"}
@@ -23,23 +23,23 @@ def render_resolution(resolution: Resolution, console: Console, show_sources: bo
             table.add_column(column, overflow="fold")
         for verdict in resolution.verdicts:
             action = "left as written (opt-in extra)" if verdict.optional else _ACTION[verdict.action]
-            detail = escape(verdict.replacement) + (f"\n[dim]{escape(verdict.note)}[/]" if verdict.note else "")
+            detail = markup_safe(verdict.replacement) + (f"\n[dim]{markup_safe(verdict.note)}[/]" if verdict.note else "")
             row = [
-                f"{escape(verdict.package)}\n[dim]{escape(f'{verdict.path}:{verdict.line}')}[/]",
+                f"{markup_safe(verdict.package)}\n[dim]{markup_safe(f'{verdict.path}:{verdict.line}')}[/]",
                 _AVAILABLE[verdict.available],
                 action,
                 detail,
             ]
-            table.add_row(*row, *((escape(verdict.source),) if show_sources else ()))
+            table.add_row(*row, *((markup_safe(verdict.source),) if show_sources else ()))
         console.print(table)
     else:
         console.print("no CUDA-bound packages")
     for variant in resolution.variants:
         for note in variant.notes:
-            console.print(f"[dim]{escape(str(variant.source))}: {escape(note)}[/]", highlight=False)
+            console.print(f"[dim]{markup_safe(str(variant.source))}: {markup_safe(note)}[/]", highlight=False)
     stuck = resolution.unswappable
     if stuck:
-        names = ", ".join(escape(v.package) for v in stuck)
+        names = ", ".join(markup_safe(v.package) for v in stuck)
         console.print(f"[bold red]{len(stuck)} package(s) cannot be swapped cleanly for {resolution.target}:[/] {names}")
     else:
         console.print(f"[bold green]every CUDA-bound package swaps cleanly for {resolution.target}[/]")

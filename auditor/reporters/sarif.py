@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import subprocess
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,9 +19,12 @@ from jschema_to_python.to_json import to_json
 
 from cudaudit import __version__
 from cudaudit.fingerprints import fingerprints
-from cudaudit.model import Finding, ScanResult, Severity
+from cudaudit.model import Finding, Omitted, ScanResult, Severity
+from cudaudit.printable import uri_path
+from cudaudit.reporters.json_report import json_safe
 from cudaudit.ruledocs import rule_markdown
 from cudaudit.rules.catalog import Catalog, Rule
+from cudaudit.safe_git import GitUnavailable, run_git
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/cudaudit/"
@@ -43,7 +46,7 @@ def render_sarif(
     root = source_root()
     findings = _within_limit(result.findings, warn)
     while True:
-        text = _render(findings, catalog, targets, category, root)
+        text = _render(findings, result.omitted, catalog, targets, category, root)
         if len(gzip.compress(text.encode())) <= MAX_GZIPPED_BYTES or not findings:
             return text
         kept = len(findings) * 9 // 10
@@ -54,10 +57,11 @@ def render_sarif(
 def source_root() -> Path:
     """The repository's top folder (the base of every URI), or the current folder outside git."""
     try:
-        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False)
-    except OSError:
+        top = run_git(["rev-parse", "--show-toplevel"], Path.cwd())
+    except GitUnavailable:
         return Path.cwd()
-    return Path(top.stdout.strip()) if top.returncode == 0 and top.stdout.strip() else Path.cwd()
+    folder = os.fsdecode(top.stdout.strip())
+    return Path(folder) if top.returncode == 0 and folder else Path.cwd()
 
 
 def _within_limit(findings: list[Finding], warn: Callable[[str], None]) -> list[Finding]:
@@ -67,7 +71,9 @@ def _within_limit(findings: list[Finding], warn: Callable[[str], None]) -> list[
     return ordered[:MAX_RESULTS]
 
 
-def _render(findings: list[Finding], catalog: Catalog, targets: tuple[str, ...], category: str, root: Path) -> str:
+def _render(
+    findings: list[Finding], omitted: list[Omitted], catalog: Catalog, targets: tuple[str, ...], category: str, root: Path
+) -> str:
     used = sorted({f.rule for f in findings})
     index = {rule_id: i for i, rule_id in enumerate(used)}
     hashes = fingerprints(findings)
@@ -85,9 +91,29 @@ def _render(findings: list[Finding], catalog: Catalog, targets: tuple[str, ...],
         column_kind="unicodeCodePoints",
         original_uri_base_ids={"%SRCROOT%": om.ArtifactLocation(uri=root.absolute().as_uri() + "/")},
         results=[_result(f, index[f.rule], hashes[id(f)], root) for f in findings],
+        invocations=[_invocation(omitted, root)],
     )
     log = om.SarifLog(version="2.1.0", schema_uri=SCHEMA, runs=[run])
-    return json.dumps(json.loads(to_json(log)), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(json_safe(json.loads(to_json(log))), indent=2, ensure_ascii=False) + "\n"
+
+
+def _invocation(omitted: list[Omitted], root: Path) -> om.Invocation:
+    """The run itself; files whose findings past the per-file limit were counted, not listed, as notes."""
+    notes = [
+        om.Notification(
+            level="note",
+            message=om.Message(text=f"and {o.count} more findings, not listed: only the first {o.limit} of a file are"),
+            locations=[
+                om.Location(
+                    physical_location=om.PhysicalLocation(
+                        artifact_location=om.ArtifactLocation(uri=_relative_uri(o.path, root), uri_base_id="%SRCROOT%")
+                    )
+                )
+            ],
+        )
+        for o in omitted
+    ]
+    return om.Invocation(execution_successful=True, tool_execution_notifications=notes or None)
 
 
 def _descriptor(rule: Rule, targets: tuple[str, ...]) -> om.ReportingDescriptor:
@@ -154,9 +180,10 @@ def _result(finding: Finding, rule_index: int, fingerprint: str, root: Path) -> 
 
 
 def _relative_uri(path: str, root: Path) -> str:
+    """A URI reference for `path`: relative to `root` when under it, percent-encoded either way."""
     absolute = (Path.cwd() / path).resolve()
     try:
-        return absolute.relative_to(root.resolve()).as_posix()
+        return uri_path(absolute.relative_to(root.resolve()).as_posix())
     except ValueError:
         return absolute.as_uri()
 

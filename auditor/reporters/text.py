@@ -4,17 +4,16 @@ marked, and what every requested target needs; then totals by rule and by target
 from __future__ import annotations
 
 from itertools import groupby
-from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from cudaudit.model import Finding, ScanResult, Status
+from cudaudit.model import FileError, Finding, ScanResult, Status
+from cudaudit.printable import markup_safe, terminal_safe
 from cudaudit.reporters.summary import summarize
 from cudaudit.rules.catalog import Catalog
-from cudaudit.source import SourceLines, normalise_newlines
+from cudaudit.source import SourceLines, reread_lines
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 STATUS_STYLE = {Status.WORKS: "green", Status.CHANGE: "yellow", Status.BLOCKED: "red"}
@@ -23,11 +22,14 @@ STATUS_STYLE = {Status.WORKS: "green", Status.CHANGE: "yellow", Status.BLOCKED: 
 def render_text(
     result: ScanResult, targets: tuple[str, ...], catalog: Catalog, console: Console, show_sources: bool = False
 ) -> None:
+    omitted = {o.path: o for o in result.omitted}
     for path, findings in groupby(result.findings, key=lambda f: f.path):
-        console.print(f"[bold underline]{escape(path)}[/]")
-        lines = _read_source(path)
+        console.print(f"[bold underline]{markup_safe(path)}[/]")
+        lines = reread_lines(path)
         for finding in findings:
             _render_finding(finding, lines, console, show_sources)
+        if path in omitted:
+            console.print(f"  … and {omitted[path].count} more (only the first {omitted[path].limit} of a file are listed)")
         console.print()
     _render_summary(result, targets, catalog, console)
 
@@ -37,21 +39,23 @@ def _render_finding(finding: Finding, lines: SourceLines, console: Console, show
     style = SEVERITY_STYLE[finding.severity.value]
     console.print(
         f"  {span.line}:{span.column}  [{style}]{finding.severity.value}[/]  "
-        f"[bold]{finding.rule}[/]  {escape(finding.message)}"
+        f"[bold]{finding.rule}[/]  {markup_safe(finding.message)}"
     )
     source = lines.line(span.line).expandtabs(1)
     if source.strip():
         end = span.end_column if span.end_line == span.line else len(source) + 1
+        # Control characters are shown as escapes, which are wider: the marks follow the shown text.
+        before, marked = terminal_safe(source[: span.column - 1]), terminal_safe(source[span.column - 1 : end - 1])
         gutter = f"{span.line:>6} │ "
-        console.print(Text.assemble((gutter, "dim"), source), highlight=False)
-        marks = "^" * max(1, end - span.column)
-        console.print(f"[dim]{' ' * (len(gutter) - 2)}│[/] {' ' * (span.column - 1)}[{style}]{marks}[/]")
+        console.print(Text.assemble((gutter, "dim"), terminal_safe(source)), highlight=False)
+        marks = "^" * max(1, len(marked))
+        console.print(f"[dim]{' ' * (len(gutter) - 2)}│[/] {' ' * len(before)}[{style}]{marks}[/]")
     for name, fact in finding.targets.items():
         verdict = f"[{STATUS_STYLE[fact.status]}]{fact.status.value}[/]"
-        replacement = f" → {escape(fact.replacement)}" if fact.replacement and fact.status is not Status.WORKS else ""
+        replacement = f" → {markup_safe(fact.replacement)}" if fact.replacement and fact.status is not Status.WORKS else ""
         console.print(f"         {name:<5} {verdict}{replacement}", highlight=False)
         if show_sources:
-            console.print(f"[dim]               source: {escape(fact.source)}[/]", highlight=False)
+            console.print(f"[dim]               source: {markup_safe(fact.source)}[/]", highlight=False)
 
 
 def _render_summary(result: ScanResult, targets: tuple[str, ...], catalog: Catalog, console: Console) -> None:
@@ -97,13 +101,13 @@ def _render_migration(migration: dict, console: Console) -> None:
     rows = [*migration["files"].items(), (f"total ({total['files']} file{'s' * (total['files'] != 1)})", total)]
     for path, counts in rows:
         values = (counts["references"], counts["mappable"], counts["not_mappable"], counts["hazards"])
-        table.add_row(escape(path), *("—" if v is None else str(v) for v in values))
+        table.add_row(markup_safe(path), *("—" if v is None else str(v) for v in values))
     console.print(table)
 
 
-def _read_source(path: str) -> SourceLines:
-    try:
-        text = Path(path).read_bytes().decode("utf-8", errors="replace")
-    except OSError:
-        text = ""
-    return SourceLines(normalise_newlines(text))
+def error_markup(error: FileError) -> str:
+    """One diagnostic line, in markup, with the path and message (both from the tree) made safe."""
+    where = f"{error.path}:{error.line}" if error.line else error.path
+    return f"[yellow]cudaudit: {markup_safe(where)}: {markup_safe(error.message)}[/]"
+
+
