@@ -35,7 +35,16 @@ _ANALYZERS: dict[FileKind, tuple[Callable[[bytes], str], str]] = {
     FileKind.CMAKE: (decode_text, "cudaudit.rules.builds.cmake:analyze_cmake"),
     FileKind.SHELL: (decode_text, "cudaudit.rules.scripts.shell_file:analyze_shell"),
     FileKind.MAKEFILE: (decode_text, "cudaudit.rules.scripts.shell_file:analyze_makefile"),
+    FileKind.NOTEBOOK: (decode_text, "cudaudit.rules.scripts.notebook:analyze_notebook"),
 }
+
+ALWAYS_READ = frozenset({FileKind.NOTEBOOK})
+"""Kinds analysed even when the prefilter finds no trigger word: a notebook that is not valid JSON
+is reported as an error whatever it mentions."""
+
+SUPPRESSES_ITSELF = frozenset({FileKind.NOTEBOOK})
+"""Kinds whose analyzer applies `# cudaudit: ignore[...]` comments itself, because the lines its
+findings count are not the file's lines (a notebook's are lines within a cell)."""
 
 _SUMMARISERS: dict[FileKind, str] = {
     FileKind.WORKFLOW: "cudaudit.rules.orchestration.workflows:summarise_workflows",

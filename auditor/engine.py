@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from cudaudit.analyzers import analyzer, decoder, summariser, supported
+from cudaudit.analyzers import ALWAYS_READ, SUPPRESSES_ITSELF, analyzer, decoder, summariser, supported
 from cudaudit.discovery import Candidate
 from cudaudit.filekinds import FileKind
 from cudaudit.model import FileError, Finding, Omitted, ScanResult
@@ -74,7 +74,7 @@ def analyze_bytes(
     findings: list[Finding] = []
     errors: list[FileError] = []
     for kind in task.kinds:
-        if not catalog.may_match(kind.value, data):
+        if kind not in ALWAYS_READ and not catalog.may_match(kind.value, data):
             continue
         try:
             text = decoder(kind)(data)
@@ -82,7 +82,9 @@ def analyze_bytes(
         except Exception as exc:  # noqa: BLE001 - one file's surprise must not end the scan
             errors.append(_error_for(task.display, exc))
             continue
-        findings.extend(apply_suppressions(found, text, task.display, catalog, settings.targets))
+        if kind not in SUPPRESSES_ITSELF:
+            found = apply_suppressions(found, text, task.display, catalog, settings.targets)
+        findings.extend(found)
     return [f for f in findings if f.rule in task.rules], errors
 
 

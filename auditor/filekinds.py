@@ -31,6 +31,8 @@ class FileKind(str, Enum):
     """Shell scripts (`*.sh`, `*.bash`, or a shell shebang on a file named explicitly)."""
     MAKEFILE = "makefile"
     """Makefiles: their recipes are shell scripts."""
+    NOTEBOOK = "notebook"
+    """Jupyter notebooks: code cells are Python, `!`/`%pip` lines and `%%bash` cells are shell."""
 
 
 _BY_SUFFIX = {
@@ -50,6 +52,7 @@ _BY_SUFFIX = {
     ".sh": (FileKind.SHELL,),
     ".bash": (FileKind.SHELL,),
     ".mk": (FileKind.MAKEFILE,),
+    ".ipynb": (FileKind.NOTEBOOK,),
 }
 _BY_NAME = {
     "setup.py": (FileKind.PYTHON, FileKind.SETUP),
@@ -90,6 +93,9 @@ _REQUIREMENTS_FOLDERS = frozenset({"requirements", "reqs"})
 _PYTHON_SHEBANG = re.compile(rb"^#![^\n]*\bpython[0-9.]*\b")
 _SHELL_SHEBANG = re.compile(rb"^#![^\n]*\b(?:ba|da|z)?sh\b")
 
+EMBEDDED_KINDS = {FileKind.NOTEBOOK: (FileKind.PYTHON, FileKind.SHELL)}
+"""Kinds whose files hold code of other kinds: a rule of those kinds may fire in them too."""
+
 EXAMPLE_NAMES = {
     FileKind.PYTHON: "example.py",
     FileKind.CUDA: "kernel.cu",
@@ -105,6 +111,7 @@ EXAMPLE_NAMES = {
     FileKind.CMAKE: "CMakeLists.txt",
     FileKind.SHELL: "run.sh",
     FileKind.MAKEFILE: "Makefile",
+    FileKind.NOTEBOOK: "notebook.ipynb",
 }
 """The file name a rule's examples are analysed under, unless the rule names its own."""
 

@@ -25,7 +25,8 @@ def fingerprints(findings: Iterable[Finding]) -> dict[int, str]:
         lines = sources.get(finding.path)
         if lines is None:
             lines = sources[finding.path] = reread_lines(finding.path)
-        content = " ".join(lines.line(finding.span.line).split())
+        line = finding.cell.file_line if finding.cell is not None else finding.span.line  # a notebook's JSON line
+        content = " ".join(lines.line(line).split())
         key = (finding.rule, finding.path, content)
         seen[key] += 1
         digest = hashlib.sha256("\0".join(key).encode("utf-8", "surrogateescape")).hexdigest()[:16]

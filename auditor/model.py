@@ -118,6 +118,16 @@ class Fix:
         }
 
 
+@dataclass(frozen=True, order=True)
+class NotebookCell:
+    """Where a finding in a Jupyter notebook is: its span counts lines within one cell."""
+
+    index: int
+    """The cell's 1-based position among all the notebook's cells (markdown and raw cells count)."""
+    file_line: int
+    """The line of the `.ipynb` file that holds the flagged source line, for viewers of the raw file (SARIF)."""
+
+
 @dataclass(frozen=True)
 class Finding:
     """One CUDA-specific site with its verdict for each requested target."""
@@ -132,10 +142,19 @@ class Finding:
     topic: str | None = None
     """The part of the stack the site belongs to when the catalog names one (`attention`, `serving`,
     `quantization`): `cudaudit report` groups such sites into one component across files."""
+    cell: NotebookCell | None = None
+    """For a notebook, the cell the span is in; None for every other kind of file."""
 
     @property
-    def sort_key(self) -> tuple[str, Span, str]:
-        return (self.path, self.span, self.rule)
+    def sort_key(self) -> tuple[str, int, Span, str]:
+        return (self.path, self.cell.index if self.cell else 0, self.span, self.rule)
+
+    @property
+    def location(self) -> str:
+        """`path:line` for people, `nb.ipynb:cell 3:2` in a notebook."""
+        if self.cell is not None:
+            return f"{self.path}:cell {self.cell.index}:{self.span.line}"
+        return f"{self.path}:{self.span.line}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -150,6 +169,7 @@ class Finding:
             "targets": {name: p.to_json() for name, p in self.targets.items()},
             "fix": self.fix.to_json() if self.fix else None,
             "topic": self.topic,
+            **({"cell": self.cell.index} if self.cell is not None else {}),
         }
 
 

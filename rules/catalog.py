@@ -17,7 +17,7 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from cudaudit.filekinds import FileKind
+from cudaudit.filekinds import EMBEDDED_KINDS, FileKind
 from cudaudit.model import TARGETS, Finding, Fix, Portability, Safety, Severity, Span, Status
 from cudaudit.tomlcompat import tomllib
 
@@ -208,6 +208,11 @@ class Catalog:
                 words.setdefault(kind, set()).update(t.encode() for t in rule.triggers)
                 if rule.trigger_pattern:
                     patterns.setdefault(kind, []).append(rule.trigger_pattern)
+        for kind, parts in EMBEDDED_KINDS.items():
+            for part in parts:
+                words.setdefault(kind.value, set()).update(words.get(part.value, ()))
+                if patterns.get(part.value):
+                    patterns.setdefault(kind.value, []).extend(patterns[part.value])
         self._triggers = {kind: tuple(sorted(found)) for kind, found in words.items()}
         self._trigger_patterns = {
             kind: re.compile("|".join(f"(?:{p})" for p in found).encode()) for kind, found in patterns.items()

@@ -12,14 +12,18 @@ def render_github(result: ScanResult) -> str:
     lines = []
     for f in result.findings:
         span = f.span
-        properties = {
-            "file": f.path,
-            "line": span.line,
-            "col": span.column,
-            "endLine": span.end_line,
-            "endColumn": span.end_column,
-            "title": f"{f.rule} {', '.join(f'{t}: {p.status.value}' for t, p in f.targets.items())}",
-        }
+        title = f"{f.rule} {', '.join(f'{t}: {p.status.value}' for t, p in f.targets.items())}"
+        if f.cell is not None:  # the notebook's JSON line; the title names the cell and its line
+            properties: dict[str, object] = {"file": f.path, "line": f.cell.file_line, "title": f"{title} ({f.location})"}
+        else:
+            properties = {
+                "file": f.path,
+                "line": span.line,
+                "col": span.column,
+                "endLine": span.end_line,
+                "endColumn": span.end_column,
+                "title": title,
+            }
         rendered = ",".join(f"{key}={_escape_property(str(value))}" for key, value in properties.items())
         lines.append(f"::{_LEVELS[f.severity.value]} {rendered}::{_escape_data(f.message)}")
     for error in result.errors:

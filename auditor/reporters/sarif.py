@@ -133,14 +133,23 @@ def _descriptor(rule: Rule, targets: tuple[str, ...]) -> om.ReportingDescriptor:
     )
 
 
+def _region(finding: Finding) -> om.Region:
+    """The region GitHub shows. A notebook finding points at the line of the `.ipynb` file that holds
+    its source line (GitHub renders notebooks from that JSON, whose columns are not the cell's); the
+    message names the cell and the line within it."""
+    if finding.cell is not None:
+        return om.Region(start_line=finding.cell.file_line)
+    span = finding.span
+    return om.Region(start_line=span.line, start_column=span.column, end_line=span.end_line, end_column=span.end_column)
+
+
+def _cell_note(finding: Finding) -> str:
+    return f" (cell {finding.cell.index}, line {finding.span.line})" if finding.cell is not None else ""
+
+
 def _result(finding: Finding, rule_index: int, fingerprint: str, root: Path) -> om.Result:
     location = om.ArtifactLocation(uri=_relative_uri(finding.path, root), uri_base_id="%SRCROOT%")
-    region = om.Region(
-        start_line=finding.span.line,
-        start_column=finding.span.column,
-        end_line=finding.span.end_line,
-        end_column=finding.span.end_column,
-    )
+    region = _region(finding)
     verdicts = " ".join(
         f"{name}: {fact.status.value}" + (f" ({fact.replacement})" if fact.replacement and fact.status.value != "works" else "") + "."
         for name, fact in finding.targets.items()
@@ -149,7 +158,7 @@ def _result(finding: Finding, rule_index: int, fingerprint: str, root: Path) -> 
         rule_id=finding.rule,
         rule_index=rule_index,
         level=_LEVELS[finding.severity],
-        message=om.Message(text=f"{finding.message.rstrip('.')}. {verdicts}".strip()),
+        message=om.Message(text=f"{finding.message.rstrip('.')}{_cell_note(finding)}. {verdicts}".strip()),
         locations=[om.Location(physical_location=om.PhysicalLocation(artifact_location=location, region=region))],
         partial_fingerprints={"primaryLocationLineHash": fingerprint},
     )

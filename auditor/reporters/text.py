@@ -37,11 +37,12 @@ def render_text(
 def _render_finding(finding: Finding, lines: SourceLines, console: Console, show_sources: bool) -> None:
     span = finding.span
     style = SEVERITY_STYLE[finding.severity.value]
+    where = markup_safe(finding.location) if finding.cell is not None else f"{span.line}:{span.column}"
     console.print(
-        f"  {span.line}:{span.column}  [{style}]{finding.severity.value}[/]  "
+        f"  {where}  [{style}]{finding.severity.value}[/]  "
         f"[bold]{finding.rule}[/]  {markup_safe(finding.message)}"
     )
-    source = lines.line(span.line).expandtabs(1)
+    source = lines.line(span.line).expandtabs(1) if finding.cell is None else ""  # the file's lines are JSON
     if source.strip():
         end = span.end_column if span.end_line == span.line else len(source) + 1
         # Control characters are shown as escapes, which are wider: the marks follow the shown text.

@@ -1,0 +1,121 @@
+"""Jupyter notebooks: code cells through the Python analyzer, shell lines through the shell scan.
+
+A notebook is JSON (read with `json`, never executed). Only code cells are read; markdown and raw
+cells and every output are ignored. In a code cell, IPython's escapes are split from the Python
+before `ast` sees it, each line keeping its number: `!cmd` and the `%pip`/`%conda` line magics are
+shell commands (`%pip install x` is `pip install x`), a `%%bash`/`%%sh`/`%%script bash` cell is a
+shell script, other magics are left out (`%%writefile` cells are not code of this notebook), and
+each line taken out of the Python becomes `pass` at its indentation, so an `if` whose body is a
+`!nvidia-smi` still parses. A cell that does not parse is skipped without losing the others.
+
+Findings count lines within their cell and carry `NotebookCell` (the cell's 1-based position among
+all cells, and the line of the `.ipynb` file holding the source line). They carry no fix:
+`cudaudit fix` would apply cell positions to the JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import suppress
+from dataclasses import dataclass, replace
+
+from cudaudit.model import Finding, NotebookCell
+from cudaudit.rules.catalog import Catalog
+from cudaudit.rules.containers.script_scan import ScriptScan, scan_script
+from cudaudit.rules.python.analyzer import analyze_python
+from cudaudit.rules.scripts.shell_file import placed_lines
+from cudaudit.settings import AnalysisSettings
+from cudaudit.source import UnparsableError
+from cudaudit.suppressions import apply_suppressions
+
+_SHELL_LINE = re.compile(r"^(?P<indent>[ \t]*)(?:!!?|%(?=(?:pip|conda|mamba)\b))(?P<command>.*)$")
+"""`!nvidia-smi`, `!!ls`, `%pip install x` (the magic's name is the command's)."""
+_MAGIC_LINE = re.compile(r"^(?P<indent>[ \t]*)%")
+_SHELL_CELL = re.compile(r"^%%(?:bash|sh|script\s+(?:ba|z)?sh)\b")
+_OTHER_CELL_MAGIC = re.compile(r"^%%(?!time\b|timeit\b|capture\b|prun\b)")
+"""A cell magic whose body is not this notebook's Python (`%%writefile`, `%%html`); timing and capture magics run Python."""
+_SOURCE_KEY = re.compile(r'"source"\s*:')
+
+
+@dataclass(frozen=True)
+class CodeCell:
+    index: int
+    """1-based among all cells."""
+    source: str
+    file_line: int
+    """The line of the JSON text where the cell's `"source"` starts."""
+    one_line_per_string: bool
+    """`"source"` is a list with one line per JSON line, as Jupyter writes it."""
+
+
+def analyze_notebook(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+    """Findings of every code cell; raises UnparsableError when the file is not notebook JSON."""
+    found: list[Finding] = []
+    for cell in code_cells(text):
+        python, shell = split_cell(cell.source)
+        cell_findings: list[Finding] = []
+        # A cell with IPython syntax this reader does not know is skipped as Python; its shell lines are still read.
+        with suppress(SyntaxError, ValueError, RecursionError):
+            cell_findings += analyze_python(python, path, catalog, settings)
+        scan = ScriptScan(path, catalog, settings)
+        for line_number, command in shell:
+            scan_script(placed_lines(command, line_number), {}, scan)
+        cell_findings += scan.results()
+        kept = apply_suppressions(cell_findings, cell.source, path, catalog, settings.targets)
+        found.extend(_in_cell(finding, cell) for finding in kept)
+    return found
+
+
+def code_cells(text: str) -> Iterator[CodeCell]:
+    """The code cells of a notebook's JSON text, with where each one's source starts in the file."""
+    try:
+        notebook = json.loads(text)
+    except ValueError as exc:
+        line = getattr(exc, "lineno", None)
+        raise UnparsableError(f"invalid notebook JSON: {exc}", line) from None
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    if not isinstance(cells, list):
+        raise UnparsableError("not a Jupyter notebook: no `cells` list (nbformat 4)")
+    source_lines = [text.count("\n", 0, m.start()) + 1 for m in _SOURCE_KEY.finditer(text)]
+    # Every cell has a "source"; when the JSON holds exactly one per cell, the n-th is the n-th cell's.
+    aligned = len(source_lines) == len(cells)
+    for index, cell in enumerate(cells, start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        raw = cell.get("source", "")
+        source = "".join(raw) if isinstance(raw, list) else raw if isinstance(raw, str) else ""
+        if not isinstance(source, str):
+            continue
+        file_line = source_lines[index - 1] if aligned else 1
+        yield CodeCell(index, source, file_line, aligned and isinstance(raw, list) and len(raw) > 1)
+
+
+def split_cell(source: str) -> tuple[str, list[tuple[int, str]]]:
+    """The cell's Python (IPython escapes replaced by `pass`) and its shell commands with their line numbers."""
+    lines = source.split("\n")
+    if _SHELL_CELL.match(source):
+        return "", [(2, "\n".join(lines[1:]))]
+    if _OTHER_CELL_MAGIC.match(source):
+        return "", []
+    python: list[str] = []
+    shell: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, start=1):
+        escaped = _SHELL_LINE.match(line)
+        if escaped is not None:
+            indent = escaped.group("indent")
+            command = escaped.group("command")
+            # The command stays where it was in the line, so columns point into the cell.
+            shell.append((number, " " * (len(line) - len(command)) + command))
+            python.append(indent + "pass")
+        elif _MAGIC_LINE.match(line) or line.lstrip().startswith("%%"):
+            python.append(line[: len(line) - len(line.lstrip())] + "pass")
+        else:
+            python.append(line)
+    return "\n".join(python), shell
+
+
+def _in_cell(finding: Finding, cell: CodeCell) -> Finding:
+    file_line = cell.file_line + finding.span.line if cell.one_line_per_string else cell.file_line
+    return replace(finding, cell=NotebookCell(cell.index, file_line), fix=None)
