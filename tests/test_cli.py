@@ -171,3 +171,61 @@ def test_progress_is_shown_on_a_terminal_only():
     for console, total in ((Console(file=io.StringIO()), 10), (Console(file=io.StringIO(), force_terminal=True), 3)):
         with progress_bar(console, "fixing", total, 4) as advance:
             assert advance is None
+
+
+def test_concise_format_is_one_clickable_line_per_finding(cli, tmp_path):
+    write(tmp_path / "pkg" / "locked.py", LOCKED)
+    result = cli("scan", "-f", "concise")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [
+        "pkg/locked.py:2:9: CDA102 `Net().cuda()` moves data to a CUDA device; use `.to(device)` with a device chosen at run time",
+        "pkg/locked.py:3:1: CDA101 `torch.cuda.synchronize` raises on PyTorch builds without CUDA or ROCm (CPU-only, XPU, MPS wheels)",
+    ]
+    assert lines[2].startswith("2 findings (2 error) in 1 file") and len(lines) == 3
+
+
+def test_statistics_count_findings_per_rule_with_what_fix_can_do(cli, tmp_path):
+    write(tmp_path / "locked.py", LOCKED + 'x = torch.zeros(1, device="cuda")\ny = torch.ones(1, device="cuda")\n')
+    text = cli("scan", "--statistics").stdout.splitlines()
+    assert text[0].split() == ["2", "CDA103", "[*]", "hardcoded-cuda-device"]
+    assert "CDA102  [-]  cuda-method" in "\n".join(text) and text[-1].startswith("[-] `cudaudit fix --unsafe-fixes`")
+    rows = json.loads(cli("scan", "--statistics", "-f", "json").stdout)
+    assert rows[0] == {"rule": "CDA103", "name": "hardcoded-cuda-device", "count": 2, "fixable": "safe"}
+    assert {row["rule"]: row["fixable"] for row in rows}["CDA102"] == "unsafe"
+    refused = cli("scan", "--statistics", "-f", "sarif")
+    assert refused.exit_code == 2 and "text or json" in refused.stderr
+
+
+def test_summary_format_prints_the_totals_only(cli, tmp_path):
+    write(tmp_path / "locked.py", LOCKED)
+    summary = cli("scan", "-f", "summary")
+    assert summary.exit_code == 1
+    assert "Findings by rule" in summary.stdout and "Sites by target" in summary.stdout
+    assert "2 findings (2 error)" in summary.stdout
+    assert "model = Net().cuda()" not in summary.stdout and "^^^" not in summary.stdout
+
+
+def test_a_report_written_to_a_file_leaves_one_summary_line_on_stderr(cli, tmp_path):
+    write(tmp_path / "locked.py", LOCKED)
+    for fmt in ("text", "json", "sarif", "concise"):
+        result = cli("scan", "-f", fmt, "-o", f"report.{fmt}")
+        assert result.stdout == ""
+        assert result.stderr.splitlines() == [
+            f"cudaudit: wrote report.{fmt}: 2 findings (2 error) in 1 file (3 lines) scanned for targets rocm, cpu."
+        ]
+
+
+def test_reports_that_are_not_on_a_terminal_are_never_cut_at_80_columns(cli, tmp_path):
+    deep = "third_party/" + "/".join(f"component_{i}" for i in range(8)) + "/kernels/attention_forward.cu"
+    write(tmp_path / deep, "#include <cuda_runtime.h>\n__global__ void k(float* x) { x[threadIdx.x] = 0; }\n")
+    report = cli("scan", "-o", "report.txt")
+    assert report.exit_code == 1 and len(deep) > 80
+    text = (tmp_path / "report.txt").read_text()
+    assert "…" not in text and any(line.startswith(deep) and "references" not in line for line in text.splitlines())
+    listing = cli("rules").stdout
+    assert "…" not in listing
+    assert any(line.startswith("CDA603") and "`nvidia-nccl-cu12`, ...)" in line for line in listing.splitlines())
+    explained = cli("rule", "CDA603").stdout
+    assert explained.startswith("# CDA603 nvidia-cuda-wheel")
+    assert "https://github.com/pytorch/pytorch/blob/main/.ci/manywheel/build_rocm.sh" in explained

@@ -7,7 +7,7 @@ a command importing `cli.py` back would make the two modules a cycle.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
@@ -20,6 +20,16 @@ from cudaudit.session import ScanSession, UsageError, open_session
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 err = Console(stderr=True, soft_wrap=True)
+
+UNLIMITED_WIDTH = 1_000_000
+"""Report width when the output is not a terminal: a file, a pipe or a CI log has no edge, so a
+table is never cut or folded at rich's default of 80 columns."""
+
+
+def report_console(file: TextIO | None = None) -> Console:
+    """A console for a report: the terminal's width on a terminal, no limit anywhere else."""
+    console = Console(file=file, soft_wrap=True)
+    return console if console.is_terminal else Console(file=file, soft_wrap=True, width=UNLIMITED_WIDTH)
 
 Paths = Annotated[
     list[Path] | None,

@@ -8,9 +8,8 @@ from enum import Enum
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from cudaudit.commands.options import fail
+from cudaudit.commands.options import fail, report_console
 from cudaudit.ruledocs import reference_markdown, rule_markdown
 from cudaudit.rules.catalog import load_catalog
 
@@ -39,15 +38,21 @@ def rules_command(
             table.add_column(column, overflow="fold")
         for rule in catalog.rules.values():
             table.add_row(rule.id, rule.name, rule.summary)
-        Console().print(table, highlight=False)
+        report_console().print(table, highlight=False)
 
 
 def rule_command(rule_id: Annotated[str, typer.Argument(help="A rule id, e.g. CDA101.")]) -> None:
-    """Explain one rule: what it finds, why, the per-target mapping with sources, examples."""
+    """Explain one rule: what it finds, why, the per-target mapping with sources, examples.
+
+    On a terminal the Markdown is rendered; piped or redirected, it is printed as Markdown."""
     catalog = load_catalog()
     rule = catalog.rules.get(rule_id.upper())
     if rule is None:
         raise fail(f"no rule {rule_id!r}; `cudaudit rules` lists them")
+    console = report_console()
+    if not console.is_terminal:  # the Markdown itself: nothing cut to a width, links whole
+        sys.stdout.write(rule_markdown(rule))
+        return
     from rich.markdown import Markdown  # markdown-it loads only to explain a rule
 
-    Console().print(Markdown(rule_markdown(rule)))
+    console.print(Markdown(rule_markdown(rule)))

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, TextIO
 
 import typer
-from rich.console import Console
 
 from cudaudit.baseline import BaselineError, new_findings
 from cudaudit.baseline import write_baseline as write_baseline_file
@@ -26,14 +25,18 @@ from cudaudit.commands.options import (
     err,
     fail,
     print_errors,
+    report_console,
     session_or_exit,
 )
-from cudaudit.model import Severity
+from cudaudit.model import ScanResult, Severity
 from cudaudit.printable import markup_safe
+from cudaudit.reporters.concise import render_concise
 from cudaudit.reporters.github import render_github
 from cudaudit.reporters.json_report import write_json
-from cudaudit.reporters.text import render_text
-from cudaudit.session import run_scan
+from cudaudit.reporters.statistics import render_statistics, render_statistics_json
+from cudaudit.reporters.summary import count_phrase, scope_phrase, summarize
+from cudaudit.reporters.text import render_summary, render_text
+from cudaudit.session import ScanSession, run_scan
 
 # SARIF (sarif-om) is imported where it is used: a scan, run on every commit by the
 # pre-commit hook, starts faster without it.
@@ -41,9 +44,14 @@ from cudaudit.session import run_scan
 
 class ReportFormat(str, Enum):
     text = "text"
+    concise = "concise"
+    summary = "summary"
     json = "json"
     sarif = "sarif"
     github = "github"
+
+
+STATISTICS_FORMATS = (ReportFormat.text, ReportFormat.concise, ReportFormat.json)
 
 
 class FailOn(str, Enum):
@@ -62,6 +70,9 @@ EXAMPLES = """[bold]Examples[/]
 
   cudaudit scan                        the current folder
   cudaudit scan src/ train.py -t rocm  only ask about ROCm
+  cudaudit scan -f concise             one line per finding: path:line:col: RULE message
+  cudaudit scan --statistics           how many findings each rule has
+  cudaudit scan -f summary             the totals only
   cudaudit scan -f json -o gaps.json   machine-readable report
   cudaudit scan --select CDA1 --ignore CDA111
   cudaudit scan -f sarif -o cudaudit.sarif   for GitHub code scanning
@@ -72,7 +83,19 @@ EXAMPLES = """[bold]Examples[/]
 
 def scan_command(
     paths: Paths = None,
-    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.text,
+    format: Annotated[
+        ReportFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Report format: text (each finding with its source line and per-target needs), concise (one "
+            "line per finding), summary (totals only), json, sarif, github (workflow annotations).",
+        ),
+    ] = ReportFormat.text,
+    statistics: Annotated[
+        bool,
+        typer.Option("--statistics", help="Print how many findings each rule has, instead of the findings (text or json)."),
+    ] = False,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to this file instead of stdout.")
     ] = None,
@@ -104,6 +127,8 @@ def scan_command(
 
     Exit status: 0 no findings at --fail-on (default: warning) or above, 1 such findings or files that could not be analysed, 2 usage or internal error.
     """
+    if statistics and format not in STATISTICS_FORMATS:
+        raise fail(f"--statistics prints counts as text or json, not as {format.value}")
     session = session_or_exit(paths, target, select, ignore, config, jobs)
     try:
         result = run_scan(session, err)
@@ -112,23 +137,13 @@ def scan_command(
             err.print(f"cudaudit: wrote {len(result.findings)} finding(s) to the baseline {write_baseline}")
         if baseline is not None:
             result.findings = new_findings(baseline, result.findings)
-        if format is ReportFormat.json:
-            with _destination(output) as stream:
-                write_json(result, session.targets, stream)
-        elif format is ReportFormat.sarif:
-            from cudaudit.reporters.sarif import render_sarif
-
-            warn = lambda message: err.print(f"[yellow]cudaudit: {markup_safe(message)}[/]")  # noqa: E731
-            with _destination(output) as stream:
-                stream.write(render_sarif(result, session.catalog, session.targets, sarif_category, warn))
-        elif format is ReportFormat.github:
-            with _destination(output) as stream:
-                stream.write(render_github(result))
-        else:
+        if format in (ReportFormat.text, ReportFormat.concise, ReportFormat.summary):
             print_errors(result)
-            with _destination(output) as stream:
-                console = Console(soft_wrap=True) if output is None else Console(file=stream, soft_wrap=True)
-                render_text(result, session.targets, session.catalog, console, show_sources)
+        with _destination(output) as stream:
+            _report(result, session, format, statistics, sarif_category, show_sources, stream)
+        if output is not None:
+            summary = summarize(result, session.targets)
+            err.print(f"cudaudit: wrote {output}: {count_phrase(summary)} {scope_phrase(summary)}", markup=False, highlight=False)
     except BaselineError as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
@@ -138,6 +153,36 @@ def scan_command(
     threshold = Severity(fail_on.value)
     failing = result.errors or any(f.severity.rank >= threshold.rank for f in result.findings)
     raise typer.Exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+
+
+def _report(
+    result: ScanResult,
+    session: ScanSession,
+    format: ReportFormat,
+    statistics: bool,
+    sarif_category: str,
+    show_sources: bool,
+    stream: TextIO,
+) -> None:
+    """Write the report in `format` to `stream`."""
+    if statistics:
+        render = render_statistics_json if format is ReportFormat.json else render_statistics
+        stream.write(render(result, session.catalog))
+    elif format is ReportFormat.json:
+        write_json(result, session.targets, stream)
+    elif format is ReportFormat.sarif:
+        from cudaudit.reporters.sarif import render_sarif
+
+        warn = lambda message: err.print(f"[yellow]cudaudit: {markup_safe(message)}[/]")  # noqa: E731
+        stream.write(render_sarif(result, session.catalog, session.targets, sarif_category, warn))
+    elif format is ReportFormat.github:
+        stream.write(render_github(result))
+    elif format is ReportFormat.concise:
+        stream.write(render_concise(result, session.targets))
+    elif format is ReportFormat.summary:
+        render_summary(result, session.targets, session.catalog, report_console(stream))
+    else:
+        render_text(result, session.targets, session.catalog, report_console(stream), show_sources)
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Counts over a scan's findings, shared by the text and JSON reports."""
+"""Counts over a scan's findings, shared by the text, concise and JSON reports."""
 
 from __future__ import annotations
 
@@ -27,3 +27,19 @@ def summarize(result: ScanResult, targets: tuple[str, ...]) -> dict[str, Any]:
         "by_target": {t: {s.value: by_target[t][s.value] for s in Status} for t in targets},
         "migration": migration_summary(result.findings, load_catalog(), targets),
     }
+
+
+def count_phrase(summary: dict[str, Any]) -> str:
+    """`916 findings (12 error, 300 warning, 604 note)`."""
+    total = summary["findings"]
+    severities = ", ".join(f"{n} {s}" for s, n in summary["by_severity"].items() if n)
+    return f"{total} finding{'s' * (total != 1)}" + (f" ({severities})" if severities else "")
+
+
+def scope_phrase(summary: dict[str, Any]) -> str:
+    """`in 2206 files (412,335 lines) scanned for targets rocm, cpu.`"""
+    files = summary["files"]
+    return (
+        f"in {files} file{'s' * (files != 1)} ({summary['lines']} lines) "
+        f"scanned for targets {', '.join(summary['targets'])}."
+    )

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from cudaudit.model import FileError, Finding, ScanResult, Status
 from cudaudit.printable import markup_safe, terminal_safe
-from cudaudit.reporters.summary import summarize
+from cudaudit.reporters.summary import count_phrase, scope_phrase, summarize
 from cudaudit.rules.catalog import Catalog
 from cudaudit.source import SourceLines, reread_lines
 
@@ -31,7 +31,7 @@ def render_text(
         if path in omitted:
             console.print(f"  … and {omitted[path].count} more (only the first {omitted[path].limit} of a file are listed)")
         console.print()
-    _render_summary(result, targets, catalog, console)
+    render_summary(result, targets, catalog, console)
 
 
 def _render_finding(finding: Finding, lines: SourceLines, console: Console, show_sources: bool) -> None:
@@ -59,7 +59,8 @@ def _render_finding(finding: Finding, lines: SourceLines, console: Console, show
             console.print(f"[dim]               source: {markup_safe(fact.source)}[/]", highlight=False)
 
 
-def _render_summary(result: ScanResult, targets: tuple[str, ...], catalog: Catalog, console: Console) -> None:
+def render_summary(result: ScanResult, targets: tuple[str, ...], catalog: Catalog, console: Console) -> None:
+    """The closing totals alone: by rule, by target, CUDA migration counts, and one headline (`-f summary`)."""
     summary = summarize(result, targets)
     if result.findings:
         by_rule = Table(title="Findings by rule", title_justify="left", box=None, pad_edge=False)
@@ -78,15 +79,7 @@ def _render_summary(result: ScanResult, targets: tuple[str, ...], catalog: Catal
         console.print(by_target)
         _render_migration(summary["migration"], console)
         console.print()
-    severities = ", ".join(f"{n} {s}" for s, n in summary["by_severity"].items() if n)
-    headline = f"{summary['findings']} finding{'s' * (summary['findings'] != 1)}"
-    if severities:
-        headline += f" ({severities})"
-    files = summary["files"]
-    console.print(
-        f"[bold]{headline}[/] in {files} file{'s' * (files != 1)} ({summary['lines']} lines) "
-        f"scanned for targets {', '.join(targets)}."
-    )
+    console.print(f"[bold]{count_phrase(summary)}[/] {scope_phrase(summary)}")
     if result.errors:
         console.print(f"[yellow]{len(result.errors)} file(s) could not be analysed; see the messages above.[/]")
 

@@ -1,0 +1,25 @@
+"""`--format concise`: one line per finding, `path:line:col: RULE message`, as compilers and ruff
+print them, so that terminals and editors make each one a link to the site and `grep` finds it."""
+
+from __future__ import annotations
+
+from cudaudit.model import Finding, ScanResult
+from cudaudit.printable import terminal_safe
+from cudaudit.reporters.summary import count_phrase, scope_phrase, summarize
+
+
+def render_concise(result: ScanResult, targets: tuple[str, ...]) -> str:
+    summary = summarize(result, targets)
+    lines = [concise_line(f) for f in result.findings]
+    lines += [
+        f"{terminal_safe(o.path)}: … and {o.count} more (only the first {o.limit} of a file are listed)"
+        for o in result.omitted
+    ]
+    lines.append(f"{count_phrase(summary)} {scope_phrase(summary)}")
+    return "\n".join(lines) + "\n"
+
+
+def concise_line(finding: Finding) -> str:
+    """The finding as `path:line:col: RULE message`, path and message made safe for a terminal."""
+    span = finding.span
+    return f"{terminal_safe(finding.path)}:{span.line}:{span.column}: {finding.rule} {terminal_safe(finding.message)}"
