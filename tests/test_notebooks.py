@@ -93,3 +93,12 @@ def test_portable_notebook_is_silent():
         }
     ]
     assert analyze(notebook(cells), path="nb.ipynb") == []
+
+
+def test_concise_lines_open_the_notebook_at_the_source_line(cli, tmp_path):
+    text = notebook()
+    write(tmp_path / "demo.ipynb", text)
+    first = cli("scan", "-f", "concise", "demo.ipynb").stdout.splitlines()[0]
+    path, line, column, rest = first.split(":", 3)
+    assert (path, column) == ("demo.ipynb", "1") and rest.endswith("(cell 2, line 1)")
+    assert text.split("\n")[int(line) - 1].strip() == '"!nvidia-smi\\n",'

@@ -20,6 +20,11 @@ def render_concise(result: ScanResult, targets: tuple[str, ...]) -> str:
 
 
 def concise_line(finding: Finding) -> str:
-    """The finding as `path:line:col: RULE message`, path and message made safe for a terminal."""
-    span = finding.span
-    return f"{terminal_safe(finding.path)}:{span.line}:{span.column}: {finding.rule} {terminal_safe(finding.message)}"
+    """The finding as `path:line:col: RULE message`, path and message made safe for a terminal.
+
+    In a notebook the line is the `.ipynb` file's own (where an editor opens), and the message
+    ends with the cell and the line within it."""
+    path, message = terminal_safe(finding.path), terminal_safe(finding.message)
+    if finding.cell is not None:
+        return f"{path}:{finding.cell.file_line}:1: {finding.rule} {message} (cell {finding.cell.index}, line {finding.span.line})"
+    return f"{path}:{finding.span.line}:{finding.span.column}: {finding.rule} {message}"
