@@ -101,13 +101,15 @@ def discover(paths: list[Path], excludes: Excludes) -> tuple[list[Candidate], li
                 if kinds:
                     found.setdefault(path, Candidate(path, kinds, given))
         else:
-            kinds = _classify_explicit(given, errors)
+            kinds = named_file_kinds(given, errors)
             if kinds:
                 found.setdefault(given, Candidate(given, kinds, given.parent))
     return sorted(found.values(), key=lambda c: c.path), errors
 
 
-def _classify_explicit(path: Path, errors: list[FileError]) -> tuple[FileKind, ...]:
+def named_file_kinds(path: Path, errors: list[FileError]) -> tuple[FileKind, ...]:
+    """The kinds of a file named on the command line: by its name, else (no suffix) by its first
+    bytes, so that a script with a python or shell shebang is read."""
     kinds = classify(path)
     if kinds or path.suffix:
         return kinds

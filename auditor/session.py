@@ -9,8 +9,9 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 from rich.console import Console
 
+from cudaudit.analyzers import supported
 from cudaudit.config import Config, ConfigError, find_config, load_config, parse_targets
-from cudaudit.discovery import Excludes, discover
+from cudaudit.discovery import Excludes, discover, named_file_kinds
 from cudaudit.engine import scan
 from cudaudit.filekinds import FileKind
 from cudaudit.firstparty import first_party_modules
@@ -39,6 +40,8 @@ class ScanSession:
     selection: RuleSelection
     analysis: AnalysisSettings
     jobs: int
+    skipped: tuple[Path, ...] = ()
+    """Files named on the command line that are of no kind cudaudit reads."""
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -63,6 +66,9 @@ def open_session(
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         raise UsageError(f"no such file or folder: {missing[0]}")
+    skipped = tuple(p for p in paths if not p.is_dir() and not any(supported(k) for k in named_file_kinds(p, [])))
+    if len(skipped) == len(paths):
+        raise UsageError(f"nothing to scan: {not_read(skipped)}")
     try:
         config = load_config(config_path or find_config(paths[0]), Path.cwd())
         if config_path is not None and config.source is None:
@@ -85,7 +91,20 @@ def open_session(
         str(version) if version else None,
         ci_plan=project_plan(config.root) if single_target(chosen_targets) else None,
     )
-    return ScanSession(paths, config, catalog, selection, analysis, jobs or os.cpu_count() or 1)
+    return ScanSession(paths, config, catalog, selection, analysis, jobs or os.cpu_count() or 1, skipped)
+
+
+def not_read(paths: tuple[Path, ...]) -> str:
+    """Why named files are skipped, naming them and what cudaudit does read."""
+    names = ", ".join(str(p) for p in paths)
+    verb = "is not a kind of file" if len(paths) == 1 else "are not kinds of file"
+    return f"{names} {verb} cudaudit reads ({READ_KINDS})"
+
+
+READ_KINDS = (
+    "Python, notebooks, CUDA C/C++, CMake, requirements, pyproject.toml, setup files, lock files, conda "
+    "environments, Dockerfiles, compose, Kubernetes and workflow YAML, shell scripts, Makefiles"
+)
 
 
 def _torch_version(option: str | None, root: Path) -> Version | None:

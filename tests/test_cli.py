@@ -229,3 +229,15 @@ def test_reports_that_are_not_on_a_terminal_are_never_cut_at_80_columns(cli, tmp
     explained = cli("rule", "CDA603").stdout
     assert explained.startswith("# CDA603 nvidia-cuda-wheel")
     assert "https://github.com/pytorch/pytorch/blob/main/.ci/manywheel/build_rocm.sh" in explained
+
+
+def test_a_named_file_of_no_known_kind_is_said_and_alone_is_a_usage_error(cli, tmp_path):
+    write(tmp_path / "notes.txt", "torch.cuda.synchronize()\n")
+    write(tmp_path / "locked.py", LOCKED)
+    alone = cli("scan", "notes.txt")
+    assert alone.exit_code == 2 and "nothing to scan: notes.txt is not a kind of file cudaudit reads" in alone.stderr
+    mixed = cli("scan", "notes.txt", "locked.py")
+    assert mixed.exit_code == 1 and "skipped: notes.txt is not a kind of file" in mixed.stderr
+    assert "CDA102" in mixed.stdout
+    write(tmp_path / "tool", "#!/usr/bin/env python3\nimport torch\ntorch.cuda.synchronize()\n")
+    assert cli("scan", "tool").exit_code == 1, "a script named explicitly is read by its shebang"

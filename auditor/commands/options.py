@@ -15,7 +15,7 @@ from rich.console import Console
 from cudaudit.model import TARGETS, ScanResult
 from cudaudit.printable import markup_safe
 from cudaudit.reporters.text import error_markup
-from cudaudit.session import ScanSession, UsageError, open_session
+from cudaudit.session import ScanSession, UsageError, not_read, open_session
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -74,10 +74,13 @@ def fail(message: str) -> typer.Exit:
 def session_or_exit(paths, target, select, ignore, config, jobs, torch_version=None) -> ScanSession:
     """The scan session for the shared options, or exit 2 with the usage error."""
     try:
-        return open_session(paths, split_values(target), split_values(select), split_values(ignore), config, jobs,
-                            torch_version)
+        session = open_session(paths, split_values(target), split_values(select), split_values(ignore), config, jobs,
+                               torch_version)
     except UsageError as exc:
         raise fail(str(exc)) from None
+    if session.skipped:
+        err.print(f"[yellow]cudaudit: skipped: {markup_safe(not_read(session.skipped))}[/]", highlight=False)
+    return session
 
 
 def print_errors(result: ScanResult) -> None:
