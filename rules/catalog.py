@@ -12,14 +12,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from cudaudit.filekinds import EMBEDDED_KINDS, FileKind
 from cudaudit.model import TARGETS, Finding, Fix, Portability, Safety, Severity, Span, Status
+from cudaudit.rules.registry import DETECTORS
 from cudaudit.tomlcompat import tomllib
+
+if TYPE_CHECKING:
+    import sys
+
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:
+        from importlib.abc import Traversable
 
 PREFIX_DETECTORS = frozenset({"symbol", "import"})
 """Detectors whose keys are dotted names: a key also matches every name below it."""
@@ -27,8 +36,8 @@ PREFIX_DETECTORS = frozenset({"symbol", "import"})
 KEYLESS_DETECTORS = frozenset({"device-string", "dist-backend", "ddp-device-ids", "suppression"})
 """Detectors that recognise one shape of syntax and report it under the empty key.
 
-Every other detector name is an exact-key detector; a rule whose detector nobody reports
-is caught by its own examples, which must then fail."""
+Every other detector name is an exact-key detector. Every detector string must be one that
+`cudaudit.rules.registry` maps to the modules that report it."""
 
 
 class CatalogError(ValueError):
@@ -304,11 +313,15 @@ def _lower(severity: Severity, cap: Severity) -> Severity:
 @cache
 def load_catalog() -> Catalog:
     """The catalog shipped in `cudaudit/rules/data/`, parsed once per process."""
+    return read_catalog(resources.files("cudaudit.rules") / "data")
+
+
+def read_catalog(folder: Traversable) -> Catalog:
+    """The catalog in the `*.toml` files of `folder`; raises CatalogError naming the file and table at fault."""
     rules: list[Rule] = []
     raw_entries: list[tuple[str, dict[str, Any]]] = []
     aliases: dict[str, str] = {}
     efforts: dict[str, Any] = {}
-    folder = resources.files("cudaudit.rules") / "data"
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
         if not item.name.endswith(".toml"):
             continue
@@ -344,6 +357,11 @@ def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:
     where = f"{source}: rule {raw.get('id', '?')}"
     try:
         detector = raw["detector"]
+        if detector not in DETECTORS:
+            raise CatalogError(
+                f"{where}: unknown detector {detector!r}; each detector is implemented by the modules "
+                "listed for it in rules/registry.py (add it there, or correct the spelling)"
+            )
         kind = raw.get("kind", "python")
         also_kinds = tuple(raw.get("also_kinds", ()))
         for name in (kind, *also_kinds):

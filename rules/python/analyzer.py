@@ -1,4 +1,4 @@
-"""The Python analyzer: parse with `ast` (never import or run), detect, build findings."""
+"""The Python analyzer: parse with `ast` (never import or run), walk with the registered concerns, build findings."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from cudaudit.firstparty import is_sibling_module
 from cudaudit.model import Finding, Severity
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.python.cuda_in_python import cuda_in_python
-from cudaudit.rules.python.detector import PythonDetector
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.rewrites import FixContext, build_fix
+from cudaudit.rules.python.walker import PythonWalker
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines
 
@@ -20,24 +20,24 @@ from cudaudit.source import SourceLines
 def analyze_python(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
     """Findings for one Python module; raises SyntaxError for code that does not parse."""
     tree = ast.parse(text, filename=path)
-    detector = PythonDetector(
+    walker = PythonWalker(
         ImportTable(tree),
         catalog,
         lambda module: module.partition(".")[0] in settings.first_party or is_sibling_module(path, module),
     )
-    detector.visit(tree)
+    walker.visit(tree)
     lines = SourceLines(text)
     version = Version(settings.torch_version) if settings.torch_version else None
-    fixes = FixContext(lines, detector.names, catalog.canonical, version)
+    fixes = FixContext(lines, walker.names, catalog.canonical, version)
     findings: dict[tuple[str, object], Finding] = {}
-    for hit in detector.hits:
+    for hit in walker.hits:
         node = hit.node
         span = lines.span_from_utf8(node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)
         cap = hit.cap
-        if detector.called.intersection(hit.entry.redundant_with):
+        if walker.called.intersection(hit.entry.redundant_with):
             cap = Severity.NOTE  # `torch.manual_seed(s)` already seeded what this call seeds
         finding = build_finding(
             hit.entry, path, span, lines.snippet(span), settings.targets, hit.quiet, cap, build_fix(hit, fixes)
         )
         findings.setdefault((finding.rule, span), finding)
-    return list(findings.values()) + cuda_in_python(tree, detector.names, text, path, catalog, settings)
+    return list(findings.values()) + cuda_in_python(tree, walker.names, text, path, catalog, settings)

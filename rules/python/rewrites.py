@@ -21,8 +21,8 @@ from typing import NamedTuple
 from packaging.version import Version
 
 from cudaudit.model import Edit, Fix, Span
-from cudaudit.rules.python.detector import Hit
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.walker import Hit
 from cudaudit.source import SourceLines
 
 DEVICE_TYPE = "DEVICE_TYPE"

@@ -1,0 +1,344 @@
+"""One walk over a Python syntax tree; the concerns registered for the catalog's detectors report what they meet.
+
+The walker owns what every concern shares: the traversal, the regions code sits in (entered
+and left as the walk goes down and up, `regions.py`), the statement and the call each site
+belongs to, and turning a key into a `Hit` through the catalog. What to look for is not
+here: each concern is a `Concern` subclass in its own module under `concerns/`, registered in
+`cudaudit.rules.registry` under the catalog `detector` strings it reports, so adding one is a
+new module and a registration.
+
+A concern reacts to nodes through methods named for them, called before the walk goes below
+the node, and through two hooks the walker feeds after doing the shared work once:
+
+- `on_call(call, callee)`: every call, with its callee's qualified name (None when it is not
+  an imported name), inside the region the call's own `enabled=` argument opens;
+- `on_qualified_name(node, qualified)`: every `Name` or attribute chain that resolves through
+  the module's imports (`th.cuda.synchronize` → `torch.cuda.synchronize`); the walk does not
+  go below such a chain, so it is one name, met once;
+- `on_<NodeClass>(node)` for any other node class (`on_Import`, `on_Subscript`, `on_Dict`).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from cudaudit.model import Severity
+from cudaudit.rules.catalog import Catalog, Entry
+from cudaudit.rules.python.guards import Polarity, Probe, polarity
+from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.regions import (
+    Region,
+    SiteContext,
+    TryStatement,
+    branch_regions,
+    decorated_region,
+    display_region,
+    enabled_region,
+    loop_region,
+    region_after,
+    try_region,
+)
+from cudaudit.rules.registry import python_concern_modules
+
+_LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop, ast.Constant)
+"""Nodes with nothing below them that any concern looks at."""
+_HOOKED_CLASSES = frozenset({"Call", "Name", "Attribute"})
+"""Node classes concerns see through `on_call` and `on_qualified_name` only."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A catalog entry met at a node, and what its context does to its severity."""
+
+    entry: Entry
+    node: ast.AST
+    quiet: frozenset[str]
+    """Targets on which the context keeps the site from mattering: at most a note there."""
+    cap: Severity | None
+    statement: ast.stmt | None
+    """The innermost statement the site is in, for fixes that rewrite a whole statement."""
+    call: ast.Call | None
+    """The call whose callee the site is (`autocast` in `autocast()`), for fixes that add arguments."""
+
+
+class Concern:
+    """One kind of syntax the walk reports, created once per module walked.
+
+    Subclasses define `on_call`, `on_qualified_name` and `on_<NodeClass>` methods (see the module
+    docstring) and report through `self.walk`; they may keep state about the module on `self`.
+    """
+
+    def __init__(self, walk: PythonWalker) -> None:
+        self.walk = walk
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        hooked = sorted(f"on_{name}" for name in _HOOKED_CLASSES if hasattr(cls, f"on_{name}"))
+        if hooked:
+            raise TypeError(f"{cls.__qualname__} defines {', '.join(hooked)}: use on_call or on_qualified_name")
+
+    def on_call(self, call: ast.Call, callee: str | None) -> None:
+        """Called for every call; `callee` is the qualified name of what is called, if imported."""
+
+    def on_qualified_name(self, node: ast.Name | ast.Attribute, qualified: str) -> None:
+        """Called for every name or attribute chain that resolves through the module's imports."""
+
+
+@cache
+def registered_concerns() -> tuple[type[Concern], ...]:
+    """The concern of each module registered for a Python detector, in registry order."""
+    return tuple(importlib.import_module(module).CONCERN for module in python_concern_modules())
+
+
+def _overrides(concern: Concern, hook: str) -> bool:
+    return getattr(type(concern), hook) is not getattr(Concern, hook)
+
+
+class PythonWalker:
+    """Collects `hits` for one module; construct, call `visit(tree)`, read `hits`."""
+
+    def __init__(
+        self,
+        names: ImportTable,
+        catalog: Catalog,
+        is_first_party: Callable[[str], bool] = lambda _: False,
+        concerns: Iterable[type[Concern]] | None = None,
+    ) -> None:
+        self.names = names
+        self.catalog = catalog
+        self.is_first_party = is_first_party
+        self.hits: list[Hit] = []
+        self.called: set[str] = set()
+        """Qualified names of everything the module calls, for `redundant_with`."""
+        self.statement: ast.stmt | None = None
+        """The innermost statement the walk is in."""
+        self._context = SiteContext()
+        self._comparison_depth = 0
+        self._callees: dict[int, ast.Call] = {}
+        self._keys: dict[str, frozenset[str]] = {}
+        active = [concern(self) for concern in (registered_concerns() if concerns is None else concerns)]
+        self._concerns: Sequence[Concern] = active
+        self._call_hooks = tuple(c.on_call for c in active if _overrides(c, "on_call"))
+        self._name_hooks = tuple(c.on_qualified_name for c in active if _overrides(c, "on_qualified_name"))
+        self._dispatch: dict[type, Callable[[Any], None]] = {}
+
+    # -- what concerns use ------------------------------------------------------------
+
+    @property
+    def in_comparison(self) -> bool:
+        """Inside a comparison: `t.device != torch.device("cuda")` checks a device, it does not use one."""
+        return self._comparison_depth > 0
+
+    @property
+    def optional_import(self) -> bool:
+        """Inside the body of a `try` that falls back when an import fails."""
+        return self._context.optional_import
+
+    def keys(self, detector: str) -> frozenset[str]:
+        """The catalog's keys for `detector`, read once per module."""
+        keys = self._keys.get(detector)
+        if keys is None:
+            keys = self._keys[detector] = self.catalog.keys(detector)
+        return keys
+
+    def report(
+        self, detector: str, key: str, node: ast.AST, *, guarded: bool = False, cap: Severity | None = None
+    ) -> None:
+        """A hit at `node` if the catalog has an entry for `key`, in the context the walk is in.
+
+        `guarded`: the value itself is chosen only where CUDA is available (`"cuda" if ... else "cpu"`);
+        `cap`: the most severe the site can be whatever the targets say."""
+        entry = self.catalog.lookup(detector, key)
+        if entry is None:
+            return
+        quiet = self._context.quiet_targets(guarded)
+        self.hits.append(Hit(entry, node, quiet, self._context.cap(cap), self.statement, self._callees.get(id(node))))
+
+    def report_values(
+        self, value: ast.expr, detector: str, matches: Callable[[ast.expr], bool], key: str = "", guarded: bool = False
+    ) -> None:
+        """Report each value `value` can take that `matches`, looking through `a if cond else b` and `a or b`;
+        a branch chosen only where CUDA is available is guarded."""
+        if isinstance(value, ast.IfExp):
+            branch = polarity(value.test, self.names, Probe.CUDA)
+            self.report_values(value.body, detector, matches, key, guarded or branch is Polarity.POSITIVE)
+            self.report_values(value.orelse, detector, matches, key, guarded or branch is Polarity.NEGATIVE)
+        elif isinstance(value, ast.BoolOp):
+            for operand in value.values:
+                self.report_values(operand, detector, matches, key, guarded)
+        elif matches(value):
+            self.report(detector, key, value, guarded=guarded)
+
+    # -- traversal ------------------------------------------------------------------
+
+    def visit(self, node: ast.AST) -> None:
+        """Dispatch on the node's class, looked up once per class rather than per node."""
+        method = self._dispatch.get(node.__class__)
+        if method is None:
+            method = self._dispatch[node.__class__] = self._method_for(node.__class__)
+        method(node)
+
+    def _method_for(self, node_class: type) -> Callable[[Any], None]:
+        """The walker's own step for a node class, preceded by the concerns' `on_<NodeClass>` methods."""
+        own: Callable[[Any], None] = getattr(self, "visit_" + node_class.__name__, self.generic_visit)
+        name = "on_" + node_class.__name__
+        hooks = tuple(getattr(c, name) for c in self._concerns if hasattr(c, name))
+        if not hooks:
+            return own
+
+        def visit(node: ast.AST) -> None:
+            for hook in hooks:
+                hook(node)
+            own(node)
+
+        return visit
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for name in node._fields:
+            field = getattr(node, name, None)
+            if isinstance(field, list):
+                if field and isinstance(field[0], ast.stmt):
+                    self._visit_block(field)
+                else:
+                    for item in field:
+                        if isinstance(item, ast.AST) and not isinstance(item, _LEAVES):
+                            self.visit(item)
+            elif isinstance(field, ast.AST) and not isinstance(field, _LEAVES):
+                self.visit(field)
+
+    def _visit_block(self, body: list[ast.stmt]) -> None:
+        """Visit statements in order; after `if not <cuda>: return`, the rest is guarded."""
+        entered: list[Region] = []
+        outer = self.statement
+        for statement in body:
+            self.statement = statement
+            self.visit(statement)
+            self.statement = outer
+            rest = region_after(statement, self.names)
+            if rest:
+                self._context.enter(rest)
+                entered.append(rest)
+        for region in reversed(entered):
+            self._context.leave(region)
+
+    def _visit_inside(self, region: Region, visit: Callable[[Any], None], node: Any) -> None:
+        """`visit(node)` inside `region`; most regions are neutral, and entering them is skipped."""
+        if not region:
+            visit(node)
+            return
+        self._context.enter(region)
+        try:
+            visit(node)
+        finally:
+            self._context.leave(region)
+
+    def visit_If(self, node: ast.If) -> None:
+        test, body, orelse = branch_regions(node.test, self.names)
+        self._visit_inside(test, self.visit, node.test)
+        self._visit_inside(body, self._visit_block, node.body)
+        self._visit_inside(orelse, self._visit_block, node.orelse)
+
+    def visit_IfExp(self, node: ast.IfExp) -> None:
+        test, body, orelse = branch_regions(node.test, self.names)
+        self._visit_inside(test, self.visit, node.test)
+        self._visit_inside(body, self.visit, node.body)
+        self._visit_inside(orelse, self.visit, node.orelse)
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> None:
+        """`torch.cuda.is_available() and torch.cuda.get_device_capability() >= (8, 0)`."""
+        entered: list[Region] = []
+        for value in node.values:
+            test, body, orelse = branch_regions(value, self.names)
+            self._visit_inside(test, self.visit, value)
+            # Later operands run only when this one let evaluation go on.
+            rest = body if isinstance(node.op, ast.And) else orelse
+            if rest:
+                self._context.enter(rest)
+                entered.append(rest)
+        for region in reversed(entered):
+            self._context.leave(region)
+
+    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
+        self.visit(node.target)
+        self.visit(node.iter)
+        self._visit_inside(loop_region(node.iter, self.names), self._visit_block, node.body)
+        self._visit_block(node.orelse)
+
+    visit_AsyncFor = visit_For
+
+    def visit_Try(self, node: TryStatement) -> None:
+        self._visit_inside(try_region(node), self._visit_block, node.body)
+        for handler in node.handlers:
+            self.visit(handler)
+        self._visit_block(node.orelse)
+        self._visit_block(node.finalbody)
+
+    visit_TryStar = visit_Try
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        for default in (*node.args.defaults, *node.args.kw_defaults):
+            if default is not None:
+                self.visit(default)
+        # Annotations are not visited: a type named in one is not code that runs on a device.
+        self._visit_inside(decorated_region(node, self.names), self._visit_block, node.body)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for child in (*node.decorator_list, *node.bases, *node.keywords):
+            self.visit(child)
+        self._visit_inside(decorated_region(node, self.names), self._visit_block, node.body)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+        self.visit(node.target)
+
+    def visit_arg(self, node: ast.arg) -> None:
+        """Parameters carry only annotations, which are not visited."""
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> None:
+        self._visit_inside(display_region(node), self.generic_visit, node)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        self._comparison_depth += 1
+        self.generic_visit(node)
+        self._comparison_depth -= 1
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        qualified = self.names.resolve(node)
+        if qualified is None:
+            self.generic_visit(node)
+        else:
+            for hook in self._name_hooks:
+                hook(node, qualified)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Load):
+            binding = self.names.binding(node.id)
+            if binding is not None:
+                for hook in self._name_hooks:
+                    hook(node, binding.qualified)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self._callees[id(node.func)] = node
+        qualified = self.names.resolve(node.func)
+        if qualified is not None:
+            self.called.add(self.catalog.canonical(qualified))
+        region = enabled_region(node, self.names)
+        if region:
+            self._context.enter(region)
+        try:
+            for hook in self._call_hooks:
+                hook(node, qualified)
+            self.generic_visit(node)
+        finally:
+            if region:
+                self._context.leave(region)
