@@ -25,8 +25,8 @@ DETECTORS: dict[str, tuple[str, ...]] = {
     "device-ordinal": (_CONCERNS + "devices",),
     "dist-backend": (_CONCERNS + "distributed", _CONCERNS + "settings"),
     "ddp-device-ids": (_CONCERNS + "distributed",),
-    "env-var": (_CONCERNS + "environment", "cudaudit.rules.containers.dockerfile"),
-    "cli-tool": (_CONCERNS + "commands", "cudaudit.rules.containers.dockerfile"),
+    "env-var": (_CONCERNS + "environment", "cudaudit.rules.containers.script_scan", "cudaudit.rules.containers.dockerfile"),
+    "cli-tool": (_CONCERNS + "commands", "cudaudit.rules.containers.script_scan"),
     # Python modules, beyond the walk: extension builds and kernels in strings.
     "torch-extension": ("cudaudit.rules.builds.python_builds",),
     "nvcc-flag": ("cudaudit.rules.builds.python_builds", "cudaudit.rules.builds.cmake"),
@@ -43,14 +43,16 @@ DETECTORS: dict[str, tuple[str, ...]] = {
     "pip-package": ("cudaudit.resolvers.requirements", "cudaudit.rules.dependencies.report"),
     "local-version": ("cudaudit.resolvers.requirements", "cudaudit.rules.dependencies.report"),
     "package-index": ("cudaudit.resolvers.requirements", "cudaudit.rules.dependencies.report"),
-    "conda-package": ("cudaudit.resolvers.requirements", "cudaudit.rules.dependencies.conda"),
-    "conda-build": ("cudaudit.resolvers.requirements", "cudaudit.rules.dependencies.conda"),
-    "conda-channel": ("cudaudit.resolvers.requirements", "cudaudit.rules.dependencies.conda"),
-    # Dockerfiles.
+    "conda-package": ("cudaudit.resolvers.requirements", "cudaudit.rules.dependencies.conda", "cudaudit.rules.containers.script_scan"),
+    "conda-build": ("cudaudit.resolvers.requirements", "cudaudit.rules.dependencies.conda", "cudaudit.rules.containers.script_scan"),
+    "conda-channel": ("cudaudit.resolvers.requirements", "cudaudit.rules.dependencies.conda", "cudaudit.rules.containers.script_scan"),
+    # Dockerfiles, and the shell commands of Dockerfiles, scripts, Makefiles and notebooks.
     "container-image": ("cudaudit.rules.containers.dockerfile", "cudaudit.rules.containers.images"),
     "container-env": ("cudaudit.rules.containers.dockerfile",),
-    "toolkit-path": ("cudaudit.rules.containers.dockerfile",),
-    "system-package": ("cudaudit.rules.containers.dockerfile",),
+    "toolkit-path": ("cudaudit.rules.containers.script_scan",),
+    "system-package": ("cudaudit.rules.containers.script_scan",),
+    "build-switch": ("cudaudit.rules.containers.script_scan",),
+    "docker-gpu": ("cudaudit.rules.containers.script_scan",),
     # Compose, Kubernetes and Helm, GitHub Actions.
     "compose-gpu": ("cudaudit.rules.orchestration.compose",),
     "compose-env": ("cudaudit.rules.orchestration.compose",),
