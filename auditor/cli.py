@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from cudaudit import __version__
-from cudaudit.commands import fix, resolve, rules, scan
+from cudaudit.commands import fix, report, resolve, rules, scan
 
 app = typer.Typer(
     name="cudaudit",
@@ -44,5 +44,6 @@ def main(
 app.command("scan", epilog=scan.EXAMPLES)(scan.scan_command)
 app.command("fix", epilog=fix.EXAMPLES)(fix.fix_command)
 app.command("resolve", epilog=resolve.EXAMPLES)(resolve.resolve_command)
+app.command("report", epilog=report.EXAMPLES)(report.report_command)
 app.command("rules")(rules.rules_command)
 app.command("rule")(rules.rule_command)

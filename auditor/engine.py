@@ -127,7 +127,7 @@ def scan(
         for c in candidates
         if (kinds := tuple(k for k in c.kinds if supported(k)))
     ]
-    result = ScanResult(files_scanned=len(tasks))
+    result = ScanResult(files_scanned=len(tasks), paths=sorted(task.display for task in tasks))
     for report in _run(tasks, settings, jobs, on_progress):
         result.findings.extend(report.findings)
         result.errors.extend(report.errors)

@@ -207,3 +207,6 @@ class ScanResult:
     omitted: list[Omitted] = field(default_factory=list)
     files_scanned: int = 0
     lines_scanned: int = 0
+    paths: list[str] = field(default_factory=list)
+    """Display paths of every file the scan analysed, findings or not: a `Dockerfile.rocm` without
+    a finding still answers "is there a ROCm image beside the CUDA one?"."""

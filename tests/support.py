@@ -62,3 +62,27 @@ def write(path: Path, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+)
+"""Headless Chromium as the tests run it: no network of its own, nothing remembered between runs."""
+
+
+def chromium_binary() -> str | None:
+    """Debian's `chromium` (what `.ci/run` installs), or None; CI must have it."""
+    import shutil
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and os.environ.get("CI"):
+        raise AssertionError("CI must install Chromium: apt-get install -y chromium")
+    return found
+
+
+def run_chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run headless Chromium once with a fresh profile folder."""
+    return subprocess.run(
+        [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=180
+    )

@@ -1,0 +1,46 @@
+"""The `components` stage: from a scan's findings to the one-page answer per target.
+
+    findings ─▶ components (grouping, per-target status, effort) ─▶ verdict per target ─▶ checklist
+
+`assess` is the stage's entry; reporters (`cudaudit.reporters.report_*`) and the fleet merge only
+read the `Assessment` it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cudaudit import __version__
+from cudaudit.assessment.checklist import Scan, answer_all
+from cudaudit.assessment.components import NO_DEPENDENCIES, Dependencies, group
+from cudaudit.assessment.counterparts import Counterparts
+from cudaudit.assessment.layout import project_root
+from cudaudit.assessment.model import Assessment
+from cudaudit.assessment.verdicts import verdict
+from cudaudit.model import ScanResult
+from cudaudit.reporters.summary import summarize
+from cudaudit.rules.catalog import Catalog
+
+
+def assess(
+    result: ScanResult,
+    targets: Sequence[str],
+    catalog: Catalog,
+    project: str = "",
+    root: str | None = None,
+    dependencies: Dependencies = NO_DEPENDENCIES,
+) -> Assessment:
+    """The assessment of one scanned project; `root` is its folder as the scan displays paths."""
+    root = project_root(result.paths) if root is None else root
+    counterparts = Counterparts.of(result.paths)
+    components = group(result.findings, result.paths, targets, catalog, root, counterparts, dependencies)
+    checklist = answer_all(Scan(result.findings, components, result.paths, counterparts, root, dependencies), targets)
+    return Assessment(
+        project=project or root or ".",
+        targets={target: verdict(components, target) for target in targets},
+        checklist=checklist,
+        components=components,
+        findings=[finding.to_json() for finding in result.findings],
+        summary=summarize(result, tuple(targets)),
+        version=__version__,
+    )

@@ -1,0 +1,268 @@
+"""Group a scan's findings into components, the things a team plans porting work around, and
+say how each fares on every requested target.
+
+Every finding lands in exactly one component, so the components' counts add up to the scan's.
+A finding whose catalog entry names a topic (`attention`, `serving`, `quantization`) joins that
+topic's component wherever it is written: `flash-attn` in `requirements.txt` and
+`import flash_attn` in a module are one decision. Everything else is placed by what its file is:
+a kernel folder (the outermost folder with `.cu`/`.cuh` files), a Triton kernel folder, a build
+script, a Dockerfile, a dependency file, a CI workflow, an entry script at the project root, or
+the top-level Python package it is in.
+
+The pass is linear in the number of findings (a few dictionary lookups each).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from cudaudit.assessment.counterparts import Counterparts
+from cudaudit.assessment.layout import containing, kernel_folders, kinds_of, python_area, relative, role_of
+from cudaudit.assessment.model import EFFORT_ORDER, Blocker, Component, ComponentTarget, Evidence, Readiness, Role
+from cudaudit.filekinds import FileKind
+from cudaudit.model import CUDA_API_TARGETS, Finding, Safety, Severity, Status
+from cudaudit.rules.catalog import Catalog
+
+TRITON_RULES = frozenset({"CDA301", "CDA302", "CDA303"})
+CUDA_STRING_RULES = frozenset({"CDA304"})
+BUILD_RULES_PREFIXES = ("CDA44", "CDA45")
+DEPENDENCY_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.LOCKFILE, FileKind.CONDA})
+TOPIC_NAMES = {"attention": "the attention path", "serving": "the serving stack", "quantization": "quantization kernels"}
+LIBRARY_KINDS = frozenset({"python"})
+"""Components that are libraries: a site that breaks a target breaks one path of many (partial), not
+the whole (blocked). An entry script, a kernel folder or an image with such a site does not run."""
+MAX_BLOCKERS = 3
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a finding goes: the component's id, kind, display name and the path that decides its role."""
+
+    id: str
+    kind: str
+    name: str
+    anchor: str
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """What `cudaudit resolve` says of each dependency file's CUDA-bound packages, per target: the
+    verdicts of `cudaudit.resolvers.resolution.feasibility`, as plain dicts."""
+
+    verdicts: dict[str, dict[str, list[dict]]]
+
+    def stuck(self, path: str, target: str) -> list[dict]:
+        """The packages the variant cannot install a working build of (no build, or nothing mechanical)."""
+        return [v for v in self.verdicts.get(path, {}).get(target, ()) if not _swaps_cleanly(v)]
+
+    def phrase(self, path: str, target: str) -> str:
+        packages = self.verdicts.get(path, {}).get(target, [])
+        if not packages:
+            return ""
+        clean = len(packages) - len(self.stuck(path, target))
+        return f"`resolve`: {clean} of {len(packages)} package(s)"
+
+
+def _swaps_cleanly(verdict: dict) -> bool:
+    return verdict.get("optional") is not None or (verdict["available"] != "no" and verdict["action"] != "manual")
+
+
+NO_DEPENDENCIES = Dependencies({})
+
+
+def group(
+    findings: Sequence[Finding],
+    paths: Sequence[str],
+    targets: Sequence[str],
+    catalog: Catalog,
+    root: str,
+    counterparts: Counterparts,
+    dependencies: Dependencies = NO_DEPENDENCIES,
+) -> list[Component]:
+    """The components of a scan, most serious first."""
+    kernels = kernel_folders(paths)
+    members: dict[str, list[int]] = defaultdict(list)
+    places: dict[str, Place] = {}
+    for index, finding in enumerate(findings):
+        place = _place(finding, kernels, root)
+        places.setdefault(place.id, place)
+        members[place.id].append(index)
+    serving = "serving" in {f.topic for f in findings}
+    roles = {cid: _role(places[cid], [findings[i] for i in indexes], root, serving) for cid, indexes in members.items()}
+    packages = [places[cid].anchor for cid, role in roles.items() if places[cid].kind == "python" and role is Role.CORE]
+    components = []
+    for component_id, indexes in members.items():
+        place = places[component_id]
+        own = [findings[i] for i in indexes]
+        component_paths = tuple(sorted({f.path for f in own}))
+        states = {}
+        for target in targets:
+            state = _target(place, own, indexes, target, catalog, dependencies)
+            if place.kind == "kernels":
+                state = _kernels_on(state, place, target, counterparts, packages)
+            states[target] = state
+        components.append(
+            Component(component_id, place.kind, place.name, roles[component_id], component_paths, tuple(indexes), states)
+        )
+    return sorted(components, key=_seriousness)
+
+
+def _kernels_on(state: ComponentTarget, place: Place, target: str, counterparts: Counterparts,
+                packages: list[str]) -> ComponentTarget:
+    """CUDA kernels never run where `torch.cuda` has no device: they need a CPU (XPU, MPS) path of
+    their own. On ROCm a HIP build the project keeps (`ggml-hip/`, `csrc/hip/`) carries them."""
+    other = counterparts.for_kernels(place.anchor.rstrip("/"), target, packages)
+    if target not in CUDA_API_TARGETS:
+        if other is not None:
+            return replace(state, status=Readiness.WORKS, effort="none", note=f"{target} path: {other}/")
+        return replace(state, status=Readiness.BLOCKED, effort="high", note=f"no {target} implementation beside the CUDA kernels")
+    if other is not None and state.status is Readiness.BLOCKED:
+        return replace(state, status=Readiness.PARTIAL, note=f"{target} build: {other}/")
+    if other is not None:
+        return replace(state, note=f"{target} build: {other}/")
+    return state
+
+
+def _place(finding: Finding, kernels: list[str], root: str) -> Place:
+    if finding.topic:
+        return Place(f"topic:{finding.topic}", finding.topic, TOPIC_NAMES.get(finding.topic, finding.topic), finding.path)
+    path = finding.path
+    kinds = set(kinds_of(path))
+    shown = relative(path, root)
+    if FileKind.CUDA in kinds or FileKind.CMAKE in kinds or finding.rule.startswith(BUILD_RULES_PREFIXES):
+        folder = containing(path, kernels)
+        if folder is not None:
+            return Place(f"kernels:{folder}", "kernels", f"CUDA kernels in {_folder(folder, root)}", folder + "/")
+        if FileKind.CUDA in kinds:
+            folder = posixpath.dirname(path)
+            return Place(f"kernels:{folder}", "kernels", f"CUDA sources in {_folder(folder, root)}", path)
+    if finding.rule in TRITON_RULES:
+        folder = posixpath.dirname(path)
+        return Place(f"triton:{folder}", "triton", f"Triton kernels in {_folder(folder, root)}", path)
+    if finding.rule in CUDA_STRING_RULES:
+        return Place(f"kernels:{path}", "kernels", f"CUDA kernel strings in {shown}", path)
+    if FileKind.DOCKERFILE in kinds:
+        return Place(f"image:{path}", "image", f"image {shown}", path)
+    if kinds & {FileKind.COMPOSE, FileKind.MANIFEST}:
+        return Place(f"deployment:{path}", "deployment", f"deployment {shown}", path)
+    if FileKind.WORKFLOW in kinds:
+        return Place(f"ci:{path}", "ci", f"CI workflow {shown}", path)
+    if kinds & DEPENDENCY_KINDS or (FileKind.SETUP in kinds and finding.rule.startswith("CDA6")):
+        return Place(f"dependencies:{path}", "dependencies", f"dependencies {shown}", path)
+    if FileKind.SETUP in kinds or FileKind.CMAKE in kinds or finding.rule.startswith(BUILD_RULES_PREFIXES):
+        return Place(f"build:{path}", "build", f"CUDA build in {shown}", path)
+    area, kind = python_area(path, root)
+    if kind == "script":
+        return Place(f"script:{area}", "script", f"script {shown}", area)
+    return Place(f"python:{area}", "python", f"{_folder(area, root)} code", area + "/")
+
+
+def _folder(folder: str, root: str) -> str:
+    shown = relative(folder, root)
+    return f"{shown}/" if shown and shown != root else "the project root"
+
+
+def _role(place: Place, own: list[Finding], root: str, serving: bool) -> Role:
+    if place.kind in TOPIC_NAMES:
+        return min((role_of(relative(f.path, root)) for f in own), key=_role_rank)
+    if place.kind == "ci":
+        return Role.TOOLING
+    role = role_of(relative(place.anchor, root))
+    if place.kind == "image" and role is Role.CORE and not serving and "/" in relative(place.anchor, root):
+        return Role.OPTIONAL  # an image in a folder of a library builds or tests it; a root or serving image ships it
+    return role
+
+
+def _role_rank(role: Role) -> int:
+    return (Role.CORE, Role.OPTIONAL, Role.TOOLING).index(role)
+
+
+def _target(
+    place: Place,
+    own: list[Finding],
+    indexes: list[int],
+    target: str,
+    catalog: Catalog,
+    dependencies: Dependencies,
+) -> ComponentTarget:
+    sites = [(i, f) for i, f in zip(indexes, own) if _breaks(f, target)]
+    errors = [f for _, f in sites if f.targets[target].severity is Severity.ERROR]
+    status = Readiness.WORKS
+    if sites:
+        status = Readiness.BLOCKED if errors and place.kind not in LIBRARY_KINDS else Readiness.PARTIAL
+    effort = max((_effort(f, target, catalog) for _, f in sites), key=EFFORT_ORDER.index, default="none")
+    fixable = [f for _, f in sites if _fixable(f, target, catalog)]
+    automatic = _automatic(place, sites, fixable, target, dependencies)
+    return ComponentTarget(status, effort, len(sites), automatic, len(fixable), _blockers(sites, target, catalog))
+
+
+def _breaks(finding: Finding, target: str) -> bool:
+    """A site that breaks or degrades `target`: not `works`, and at least a warning there."""
+    fact = finding.targets.get(target)
+    return fact is not None and fact.status is not Status.WORKS and fact.severity is not Severity.NOTE
+
+
+def _effort(finding: Finding, target: str, catalog: Catalog) -> str:
+    if finding.fix is not None:
+        return "low"
+    rule = catalog.rules.get(finding.rule)
+    if rule is None or rule.effort is None:
+        return "medium"
+    return rule.effort.level(finding.targets[target].status)
+
+
+def _fixable(finding: Finding, target: str, catalog: Catalog) -> bool:
+    """`cudaudit fix` rewrites it: now (a Python fix), or for one named target (dependency, image, CI rewrites)."""
+    if finding.fix is not None:
+        return True
+    rule = catalog.rules.get(finding.rule)
+    return rule is not None and rule.fix is not None and rule.kind != "python" and target in ("rocm", "cpu")
+
+
+def _automatic(place: Place, sites: list, fixable: list[Finding], target: str, dependencies: Dependencies) -> str:
+    if place.kind == "dependencies":
+        phrase = dependencies.phrase(place.anchor, target)
+        if phrase:
+            return phrase
+    if not fixable:
+        return ""
+    safe = sum(1 for f in fixable if f.fix is not None and f.fix.safety is Safety.SAFE)
+    unsafe = sum(1 for f in fixable if f.fix is not None) - safe
+    by_target = len(fixable) - safe - unsafe
+    parts = []
+    if safe or unsafe:
+        parts.append(f"`fix`: {safe} of {len(sites)} site(s)" + (f" ({safe + unsafe} with `--unsafe-fixes`)" if unsafe else ""))
+    if by_target:
+        parts.append(f"`fix --target`: {by_target} of {len(sites)}")
+    return "; ".join(parts)
+
+
+def _blockers(sites: list[tuple[int, Finding]], target: str, catalog: Catalog) -> tuple[Blocker, ...]:
+    by_rule: dict[str, list[tuple[int, Finding]]] = defaultdict(list)
+    for index, finding in sites:
+        by_rule[finding.rule].append((index, finding))
+
+    def weight(rule_id: str) -> tuple:
+        found = by_rule[rule_id]
+        worst = max(f.targets[target].severity.rank for _, f in found)
+        effort = max(EFFORT_ORDER.index(_effort(f, target, catalog)) for _, f in found)
+        return (-worst, -effort, -len(found), rule_id)
+
+    blockers = []
+    for rule_id in sorted(by_rule, key=weight)[:MAX_BLOCKERS]:
+        found = by_rule[rule_id]
+        index, first = found[0]
+        rule = catalog.rules.get(rule_id)
+        effort = max((_effort(f, target, catalog) for _, f in found), key=EFFORT_ORDER.index)
+        evidence = Evidence(first.path, first.span.line, rule=rule_id, finding=index)
+        blockers.append(Blocker(rule_id, rule.name if rule else rule_id, first.message, len(found), effort, evidence))
+    return tuple(blockers)
+
+
+def _seriousness(component: Component) -> tuple:
+    worst = max((t.status.rank for t in component.targets.values()), default=0)
+    sites = sum(t.sites for t in component.targets.values())
+    return (_role_rank(component.role), -worst, -sites, component.id)

@@ -1,0 +1,59 @@
+"""The project's verdict per target, from its components.
+
+`blocked` when a core component (the package's entry scripts, its kernels, its required
+dependencies, the image it ships) does not run on the target; `partial` when the core runs but
+a core library path, an example or an optional image does not; `works` otherwise. Tooling (tests,
+benchmarks, CI) never decides: it answers checklist question 8 instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cudaudit.assessment.model import EFFORT_ORDER, Component, Readiness, Role, TargetVerdict
+
+NAMED_IN_WHY = 2
+
+
+def verdict(components: Sequence[Component], target: str) -> TargetVerdict:
+    core = [c for c in components if c.role is Role.CORE and target in c.targets]
+    others = [c for c in components if c.role is Role.OPTIONAL and target in c.targets]
+    blocked = [c for c in core if c.targets[target].status is Readiness.BLOCKED]
+    if blocked:
+        return _verdict(Readiness.BLOCKED, blocked, target)
+    partial = [c for c in core if c.targets[target].status is Readiness.PARTIAL]
+    partial += [c for c in others if c.targets[target].status is not Readiness.WORKS]
+    if partial:
+        return _verdict(Readiness.PARTIAL, partial, target)
+    ported = [c for c in core if c.targets[target].note]
+    why = "nothing on the main path needs a change"
+    if ported:
+        why += "; " + "; ".join(f"{c.name}: {c.targets[target].note}" for c in ported[:NAMED_IN_WHY])
+    return TargetVerdict(Readiness.WORKS, why + ".", tuple(c.id for c in ported))
+
+
+def _verdict(readiness: Readiness, deciding: list[Component], target: str) -> TargetVerdict:
+    effort = max((c.targets[target].effort for c in deciding), key=EFFORT_ORDER.index)
+    names = [_named(c, target) for c in deciding[:NAMED_IN_WHY]]
+    more = len(deciding) - len(names)
+    listed = _join(names + ([f"{more} more component{'s' * (more != 1)}"] if more else []))
+    if readiness is Readiness.BLOCKED:
+        why = f"blocked by {listed}; {effort} effort."
+    else:
+        why = f"the main use runs; {listed} {'does' if len(deciding) == 1 else 'do'} not ({effort} effort)."
+    return TargetVerdict(readiness, why[0].upper() + why[1:], tuple(c.id for c in deciding), effort)
+
+
+def _named(component: Component, target: str) -> str:
+    state = component.targets[target]
+    if state.note:
+        return f"{component.name} ({state.note})"
+    if not state.blockers:
+        return component.name
+    return f"{component.name} ({state.blockers[0].label})"
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

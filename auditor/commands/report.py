@@ -1,0 +1,157 @@
+"""`cudaudit report`: the one-page answer per target for a project, and `report merge` for a fleet."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cudaudit.assessment import assess
+from cudaudit.assessment.dependency_sets import dependency_verdicts
+from cudaudit.assessment.fleet import FleetError, merge
+from cudaudit.assessment.layout import project_root
+from cudaudit.commands.options import (
+    EXIT_CLEAN,
+    ConfigPath,
+    Ignore,
+    Jobs,
+    Paths,
+    Select,
+    Targets,
+    err,
+    fail,
+    print_errors,
+    session_or_exit,
+)
+from cudaudit.engine import display_path
+from cudaudit.session import run_scan
+
+
+class ReportFormat(str, Enum):
+    markdown = "markdown"
+    html = "html"
+    json = "json"
+
+
+SUFFIX_FORMATS = {".md": ReportFormat.markdown, ".markdown": ReportFormat.markdown, ".html": ReportFormat.html,
+                  ".htm": ReportFormat.html, ".json": ReportFormat.json}
+
+EXAMPLES = """[bold]Examples[/]
+
+  cudaudit report                         Markdown for the current folder, on stdout
+  cudaudit report src/ -t rocm            only ask about ROCm
+  cudaudit report -o cuda-audit.html      one self-contained HTML page (the format follows -o)
+  cudaudit report -f json -o audit.json   the JSON contract, for a fleet merge
+  cudaudit report merge a.json b.json -o fleet.html   many repositories' JSON reports on one page
+"""
+
+
+def report_command(
+    paths: Paths = None,
+    format: Annotated[
+        ReportFormat | None,
+        typer.Option("--format", "-f", help="markdown, html or json. \\[default: from -o's extension, else markdown]",
+                     show_default=False),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    target: Targets = None,
+    select: Select = None,
+    ignore: Ignore = None,
+    project: Annotated[
+        str | None, typer.Option("--project", help="The name the report gives the project. \\[default: its folder]",
+                                 show_default=False)
+    ] = None,
+    link_base: Annotated[
+        str | None,
+        typer.Option("--link-base", help="Link sites in Markdown to this URL + path (a GitHub blob URL at a commit).",
+                     show_default=False),
+    ] = None,
+    jobs: Jobs = 0,
+    config: ConfigPath = None,
+) -> None:
+    """Answer the CUDA audit in one page: a verdict per target, the portability checklist, the components.
+
+    `cudaudit report merge A.json B.json ... -o fleet.html` merges the JSON reports of many repositories.
+
+    Exit status: 0 report written, 2 usage or internal error.
+    """
+    chosen = format or SUFFIX_FORMATS.get(output.suffix.lower() if output else "", ReportFormat.markdown)
+    if paths and paths[0] == Path("merge") and not Path("merge").exists():
+        _merge(paths[1:], chosen, output)
+        raise typer.Exit(EXIT_CLEAN)
+    session = session_or_exit(paths, target, select, ignore, config, jobs)
+    try:
+        result = run_scan(session, err)
+        print_errors(result)
+        root = _root(session.paths, result.paths)
+        name = project or Path(root or ".").resolve().name
+        assessment = assess(result, session.targets, session.catalog, name, root,
+                            dependency_verdicts(result.findings, session.targets))
+        _write(_render(assessment, chosen, root, link_base), output)
+    except OSError as exc:
+        raise fail(f"cannot write {exc.filename}: {exc.strerror}") from None
+    except Exception as exc:  # noqa: BLE001 - no traceback reaches the user
+        raise fail(f"internal error: {type(exc).__name__}: {exc}; please report it") from None
+    raise typer.Exit(EXIT_CLEAN)
+
+
+def _root(paths: list[Path], scanned: list[str]) -> str:
+    """The project's folder as the scan displays paths: the one folder named, else what all share."""
+    if len(paths) == 1 and paths[0].is_dir():
+        shown = display_path(paths[0].resolve(), Path.cwd().resolve())
+        return "" if shown == "." else shown
+    return project_root(scanned)
+
+
+def _render(assessment, chosen: ReportFormat, root: str, link_base: str | None) -> str:
+    if chosen is ReportFormat.json:
+        from cudaudit.reporters.report_json import render_report_json
+
+        return render_report_json(assessment)
+    if chosen is ReportFormat.html:
+        from cudaudit.reporters.report_html import render_report_html
+
+        return render_report_html(assessment, root)
+    from cudaudit.reporters.report_markdown import render_report_markdown
+
+    return render_report_markdown(assessment, root, link_base)
+
+
+def _merge(inputs: list[Path], chosen: ReportFormat, output: Path | None) -> None:
+    if not inputs:
+        raise fail("report merge needs the JSON reports to merge: cudaudit report merge a.json b.json -o fleet.html")
+    reports = []
+    for path in inputs:
+        try:
+            reports.append((path, json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise fail(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+        except json.JSONDecodeError as exc:
+            raise fail(f"{path}: not JSON ({exc.msg} at line {exc.lineno}); give reports written by `cudaudit report -f json`") from None
+    try:
+        fleet = merge(reports)
+    except FleetError as exc:
+        raise fail(str(exc)) from None
+    from cudaudit.reporters import report_fleet
+
+    if chosen is ReportFormat.json:
+        text = report_fleet.render_fleet_json(fleet)
+    elif chosen is ReportFormat.html:
+        text = report_fleet.render_fleet_html(fleet)
+    else:
+        text = report_fleet.render_fleet_markdown(fleet)
+    try:
+        _write(text, output)
+    except OSError as exc:
+        raise fail(f"cannot write {exc.filename}: {exc.strerror}") from None
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")

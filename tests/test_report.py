@@ -1,0 +1,156 @@
+"""`cudaudit report` through the real CLI: the JSON contract, the verdicts and checklist on the demo
+project and on small project layouts, the format chosen by `-o`, and the fleet merge."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from support import FIXTURES, scan_json, write
+
+DEMO = FIXTURES / "demo-project"
+
+
+def report_json(cli, *args: str, cwd: Path | None = None) -> dict:
+    result = cli("report", "-f", "json", *args, cwd=cwd)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_report_and_scan_agree_on_counts(cli):
+    report = report_json(cli, cwd=DEMO)
+    scan = scan_json(cli, cwd=DEMO)
+    assert {"targets", "checklist", "components", "findings_total"} <= set(report)
+    assert report["findings_total"] == scan["summary"]["findings"] == len(scan["findings"])
+    assert report["summary"] == scan["summary"]
+    assert report["findings"] == scan["findings"]
+    placed = sorted(i for component in report["components"] for i in component["findings"])
+    assert placed == list(range(report["findings_total"])), "every finding belongs to exactly one component"
+
+
+def test_demo_project_verdicts_checklist_and_components(cli):
+    report = report_json(cli, cwd=DEMO)
+    assert set(report["targets"]) == {"rocm", "cpu"}
+    rocm, cpu = report["targets"]["rocm"], report["targets"]["cpu"]
+    # Inline PTX in csrc/ has no ROCm counterpart; the same kernels have no CPU path at all.
+    assert rocm["verdict"] == "blocked" and "csrc/" in rocm["why"] and "inline-ptx" in rocm["why"]
+    assert cpu["verdict"] == "blocked" and "no cpu implementation" in cpu["why"]
+    answers = {q["id"]: q["answers"] for q in report["checklist"]}
+    assert [q["number"] for q in report["checklist"]] == list(range(1, 9))
+    assert answers["devices"]["rocm"]["status"] == "ok", "a `cuda` device is the AMD GPU on ROCm's PyTorch"
+    assert answers["devices"]["cpu"]["status"] == "blocker"
+    assert answers["serving"]["cpu"]["status"] == "not-applicable"
+    assert answers["ci"]["rocm"]["status"] == "gap"
+    assert "cupy-cuda12x" in answers["wheels"]["cpu"]["text"], "the resolver's verdict: CuPy has no CPU build"
+    libraries = answers["libraries"]["cpu"]
+    assert "`pynvml`" in libraries["text"] and any(e["path"].endswith("monitor.py") and e["finding"] is not None
+                                                   for e in libraries["evidence"])
+    kinds = {c["id"].split(":")[0] for c in report["components"]}
+    assert {"kernels", "image", "dependencies", "ci", "python", "topic"} <= kinds
+    ci = next(c for c in report["components"] if c["kind"] == "ci")
+    assert ci["role"] == "tooling"
+    kernels = next(c for c in report["components"] if c["kind"] == "kernels")
+    assert kernels["targets"]["rocm"]["effort"] == "high", "inline PTX is a rewrite (SYCLomatic's DPCT1053)"
+    assert kernels["targets"]["rocm"]["blockers"][0]["rule"] == "CDA410"
+
+
+def test_evidence_points_at_findings_of_the_report(cli):
+    report = report_json(cli, cwd=DEMO)
+    for question in report["checklist"]:
+        for answer in question["answers"].values():
+            for evidence in answer["evidence"]:
+                if evidence["finding"] is not None:
+                    finding = report["findings"][evidence["finding"]]
+                    assert (finding["path"], finding["line"]) == (evidence["path"], evidence["line"])
+
+
+PORTABLE = "import torch\ndevice = 'cuda' if torch.cuda.is_available() else 'cpu'\nx = torch.zeros(2, device=device)\n"
+
+
+def test_a_root_script_that_needs_cuda_blocks_cpu_and_examples_only_make_it_partial(cli, tmp_path):
+    write(tmp_path / "pkg" / "__init__.py", PORTABLE)
+    write(tmp_path / "examples" / "demo.py", "import torch\nmodel = torch.nn.Linear(2, 2).cuda()\n")
+    write(tmp_path / "tests" / "test_gpu.py", "import torch\nx = torch.zeros(2).cuda()\n")
+    partial = report_json(cli)["targets"]
+    assert partial["rocm"]["verdict"] == "works"
+    assert partial["cpu"]["verdict"] == "partial" and "examples/" in partial["cpu"]["why"]
+    assert "tests/" not in partial["cpu"]["why"], "tests never decide a verdict"
+    write(tmp_path / "train.py", "import torch\nmodel = torch.nn.Linear(2, 2).cuda()\n")
+    blocked = report_json(cli)["targets"]
+    assert blocked["cpu"]["verdict"] == "blocked" and "train.py" in blocked["cpu"]["why"]
+    assert blocked["rocm"]["verdict"] == "works"
+
+
+KERNEL = "__global__ void k(float *x) {\n  asm volatile(\"membar.gl;\");\n  x[threadIdx.x] = 0;\n}\n"
+
+
+def test_a_kernel_folder_with_cpu_and_hip_siblings(cli, tmp_path):
+    write(tmp_path / "src" / "backend-cuda" / "k.cu", KERNEL)
+    write(tmp_path / "src" / "backend-cpu" / "k.c", "void k(float *x) { x[0] = 0; }\n")
+    report = report_json(cli)
+    kernels = next(c for c in report["components"] if c["kind"] == "kernels")
+    assert kernels["targets"]["cpu"]["status"] == "works" and "src/backend-cpu" in kernels["targets"]["cpu"]["note"]
+    assert kernels["targets"]["rocm"]["status"] == "blocked"
+    write(tmp_path / "src" / "backend-hip" / "CMakeLists.txt", "project(k LANGUAGES CXX)\n")
+    kernels = next(c for c in report_json(cli)["components"] if c["kind"] == "kernels")
+    assert kernels["targets"]["rocm"]["status"] == "partial", "the project's own HIP build carries the kernels"
+    assert "src/backend-hip" in kernels["targets"]["rocm"]["note"]
+
+
+def test_a_project_without_cuda_works_everywhere_and_says_so(cli, tmp_path):
+    write(tmp_path / "pkg" / "__init__.py", PORTABLE)
+    report = report_json(cli)
+    assert {t: v["verdict"] for t, v in report["targets"].items()} == {"rocm": "works", "cpu": "works"}
+    markdown = cli("report", cwd=tmp_path).stdout
+    assert "Nothing to port" in markdown
+
+
+@pytest.mark.parametrize(("name", "start"), [("r.html", "<!DOCTYPE html>"), ("r.json", "{"), ("r.md", "## CUDA portability")])
+def test_the_format_follows_the_output_file(cli, tmp_path, name, start):
+    write(tmp_path / "train.py", "import torch\ntorch.cuda.synchronize()\n")
+    assert cli("report", "-o", name).exit_code == 0
+    assert (tmp_path / name).read_text(encoding="utf-8").startswith(start)
+
+
+def test_markdown_links_sites_when_told_where_the_files_are(cli):
+    result = cli("report", "--link-base", "https://github.com/o/r/blob/abc123", cwd=DEMO)
+    assert "[tinygpt/monitor.py:9](https://github.com/o/r/blob/abc123/tinygpt/monitor.py#L9)" in result.stdout
+
+
+def fleet_of(cli, tmp_path: Path, count: int) -> list[Path]:
+    reports = []
+    for n in range(count):
+        project = tmp_path / f"repo{n}"
+        write(project / "pkg" / "__init__.py", PORTABLE)
+        if n % 2:
+            write(project / "train.py", "import torch\nmodel = torch.nn.Linear(2, 2).cuda()\n")
+        out = tmp_path / f"repo{n}.json"
+        assert cli("report", str(project), "-o", str(out)).exit_code == 0
+        reports.append(out)
+    return reports
+
+
+def test_fleet_merge_counts_verdicts_and_shared_blockers(cli, tmp_path):
+    reports = fleet_of(cli, tmp_path, 5)
+    result = cli("report", "merge", *map(str, reports), "-f", "json")
+    assert result.exit_code == 0, result.output
+    fleet = json.loads(result.stdout)
+    assert [r["name"] for r in fleet["repositories"]] == [f"repo{n}" for n in range(5)]
+    assert fleet["verdicts"]["cpu"] == {"works": 3, "partial": 0, "blocked": 2}
+    assert fleet["verdicts"]["rocm"]["works"] == 5
+    shared = fleet["blockers"][0]
+    assert (shared["rule"], shared["target"], shared["repositories"]) == ("CDA102", "cpu", ["repo1", "repo3"])
+    assert cli("report", "merge", *map(str, reports), "-o", "fleet.html").exit_code == 0
+    assert "repo3" in (tmp_path / "fleet.html").read_text(encoding="utf-8")
+
+
+def test_fleet_merge_refuses_what_is_not_a_report(cli, tmp_path):
+    write(tmp_path / "pkg.py", "import torch\ntorch.cuda.synchronize()\n")
+    cli("scan", "-f", "json", "-o", "scan.json")
+    result = cli("report", "merge", "scan.json")
+    assert result.exit_code == 2 and "cannot be merged" in result.stderr
+    write(tmp_path / "broken.json", "{")
+    assert cli("report", "merge", "broken.json").exit_code == 2
+    assert cli("report", "merge").exit_code == 2
