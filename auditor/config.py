@@ -7,6 +7,7 @@ patterns are relative to. Command-line options override it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,11 +37,11 @@ class Config:
 def find_config(start: Path) -> Path | None:
     """The nearest `pyproject.toml` at or above `start` that has a `[tool.cudaudit]` table."""
     folder = start.absolute()
-    if not folder.is_dir():
+    if not os.path.isdir(folder):
         folder = folder.parent
     for candidate in (folder, *folder.parents):
         pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file() and b"[tool.cudaudit" in _read_bytes(pyproject):
+        if os.path.isfile(pyproject) and b"[tool.cudaudit" in _read_bytes(pyproject):
             return pyproject
     return None
 

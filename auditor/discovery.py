@@ -15,6 +15,7 @@ there, the folder holding it. Reading a file never leaves its root (`safe_read`)
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ import pathspec
 from cudaudit.filekinds import FileKind, classify
 from cudaudit.model import FileError
 from cudaudit.safe_git import GitUnavailable, run_git
-from cudaudit.safe_read import is_within
+from cudaudit.safe_read import UnreadableFile, is_within, read_tree_file
 
 SKIPPED_DIRS = frozenset(
     {
@@ -90,8 +91,8 @@ def discover(paths: list[Path], excludes: Excludes) -> tuple[list[Candidate], li
     errors: list[FileError] = []
     for given in paths:
         given = given.absolute()
-        if given.is_dir():
-            files = _git_files(given)
+        if os.path.isdir(given):
+            files = _git_files(given, errors)
             if files is None:
                 files = _walk(given, excludes, errors)
             for path in files:
@@ -114,16 +115,17 @@ def named_file_kinds(path: Path, errors: list[FileError]) -> tuple[FileKind, ...
     if kinds or path.suffix:
         return kinds
     try:
-        with path.open("rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
-    except OSError as exc:
-        errors.append(FileError(str(path), f"cannot read: {exc.strerror or exc}"))
+        head = read_tree_file(path, path.parent, _SNIFF_BYTES, head=True)
+    except UnreadableFile as exc:
+        errors.append(FileError(str(path), exc.reason))
         return ()
     return classify(path, head)
 
 
-def _git_files(folder: Path) -> list[Path] | None:
-    """Tracked and untracked-but-not-ignored files under `folder`, or None outside git."""
+def _git_files(folder: Path, errors: list[FileError]) -> list[Path] | None:
+    """Tracked and untracked-but-not-ignored files under `folder`, or None outside git.
+
+    A listed file in a folder the scan may not enter is left out, and the folder reported once."""
     try:
         listing = run_git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"], folder)
     except GitUnavailable:
@@ -133,14 +135,31 @@ def _git_files(folder: Path) -> list[Path] | None:
     if not listing.stdout and _ignored_by_git(folder):
         return None  # a folder named explicitly is scanned even when git ignores it
     files = []
+    unreadable: dict[Path, str] = {}
     for raw in listing.stdout.split(b"\0"):
         if raw:
             path = folder / os.fsdecode(raw)
             # Deleted-but-tracked files, submodules and symlinks are not regular files here;
             # a listing that names something outside the folder (a crafted index) is ignored.
-            if is_within(path, folder) and not path.is_symlink() and path.is_file():
+            if is_within(path, folder) and _is_regular(path, unreadable):
                 files.append(path)
+    errors.extend(FileError(str(where), f"cannot read folder: {why}") for where, why in sorted(unreadable.items()))
     return files
+
+
+def _is_regular(path: Path, unreadable: dict[Path, str]) -> bool:
+    """Whether `path` is a regular file (not a link); a folder on the way that cannot be
+    entered is noted in `unreadable`."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except PermissionError as exc:
+        folder = path.parent
+        while not os.access(folder.parent, os.X_OK) and folder.parent != folder:
+            folder = folder.parent
+        unreadable.setdefault(folder, exc.strerror or str(exc))
+        return False
+    except OSError:
+        return False
 
 
 def _ignored_by_git(folder: Path) -> bool:
@@ -163,16 +182,17 @@ def _walk(folder: Path, excludes: Excludes, errors: list[FileError]) -> Iterator
             if d not in SKIPPED_DIRS
             and not _is_environment(base / d)
             and not excludes.excludes(base / d, is_dir=True)
-            and not (base / d).is_symlink()
+            and not os.path.islink(base / d)
         )
         for name in files:
             path = base / name
-            if not path.is_symlink():
+            if not os.path.islink(path):
                 yield path
 
 
 def _is_environment(folder: Path) -> bool:
-    return any((folder / marker).exists() for marker in VENV_MARKERS)
+    # os.path, not Path: a folder the scan may not enter answers False instead of raising.
+    return any(os.path.lexists(folder / marker) for marker in VENV_MARKERS)
 
 
 def _skipped(path: Path, given: Path, excludes: Excludes) -> bool:

@@ -7,18 +7,21 @@ sits beside it. Such imports are never lock-in findings.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
 
 def first_party_modules(roots: Iterable[Path]) -> frozenset[str]:
-    """Packages and modules at the top of each root (or its `src/`), and the roots themselves."""
+    """Packages and modules at the top of each root (or its `src/`), and the roots themselves.
+
+    `os.path` answers False for a folder the scan may not enter, where `Path.is_file` raises."""
     names: set[str] = set()
     for root in roots:
         root = root.absolute()
-        if not root.is_dir():
+        if not os.path.isdir(root):
             continue
-        if (root / "__init__.py").is_file():
+        if os.path.isfile(root / "__init__.py"):
             names.add(root.name)
         for base in (root, root / "src"):
             try:
@@ -26,9 +29,9 @@ def first_party_modules(roots: Iterable[Path]) -> frozenset[str]:
             except OSError:
                 continue
             for child in children:
-                if child.suffix == ".py" and child.is_file():
+                if child.suffix == ".py" and os.path.isfile(child):
                     names.add(child.stem)
-                elif (child / "__init__.py").is_file():
+                elif os.path.isfile(child / "__init__.py"):
                     names.add(child.name)
     return frozenset(names)
 
@@ -37,4 +40,4 @@ def is_sibling_module(path: str, module: str) -> bool:
     """Whether `module`'s top level sits beside the file at `path` (script-style imports)."""
     folder = Path(path).parent
     top = module.partition(".")[0]
-    return (folder / f"{top}.py").is_file() or (folder / top / "__init__.py").is_file()
+    return os.path.isfile(folder / f"{top}.py") or os.path.isfile(folder / top / "__init__.py")

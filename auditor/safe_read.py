@@ -15,6 +15,7 @@ named in a source tree is expected to be:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 
@@ -47,25 +48,34 @@ class UnreadableFile(Exception):
         self.reason = reason
 
 
-def read_tree_file(path: str | os.PathLike[str], root: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> bytes:
+def read_tree_file(
+    path: str | os.PathLike[str], root: str | os.PathLike[str], limit: int = MAX_FILE_BYTES, *, head: bool = False
+) -> bytes:
     """The bytes of the regular file `path`, which must resolve to a place inside `root`.
 
     Raises `UnreadableFile` for anything else: a special file, a link out of `root`, a file over
-    `limit` bytes, or an operating-system error (permission denied, no such file).
+    `limit` bytes, or an operating-system error (permission denied, no such file). With `head`,
+    a longer file is not refused: its first `limit` bytes are the answer.
     """
     real = resolve_inside(path, root)
+    size_limit = None if head else limit
     try:
-        _check_regular(os.stat(real), limit)
+        _check_regular(os.stat(real), size_limit)
         fd = os.open(real, _OPEN_FLAGS)
     except OSError as exc:
         raise UnreadableFile(f"cannot read: {_os_reason(exc)}") from None
     try:
-        _check_regular(os.fstat(fd), limit)
-        return _read_bounded(fd, limit)
+        _check_regular(os.fstat(fd), size_limit)
+        return os.read(fd, limit) if head else _read_bounded(fd, limit)
     except OSError as exc:
         raise UnreadableFile(f"cannot read: {_os_reason(exc)}") from None
     finally:
         os.close(fd)
+
+
+def content_digest(data: bytes) -> str:
+    """The digest that tells, at write time, whether a file still holds the bytes a scan analysed."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def resolve_inside(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> str:
@@ -88,13 +98,13 @@ def within_any(path: str | os.PathLike[str], roots: tuple[str, ...]) -> str | No
     return next((root for root in roots if is_within(real, os.path.realpath(root))), None)
 
 
-def _check_regular(status: os.stat_result, limit: int) -> None:
+def _check_regular(status: os.stat_result, limit: int | None) -> None:
     for test, what in _SPECIAL:
         if test(status.st_mode):
             raise UnreadableFile(f"is {what}, not a regular file; not read")
     if not stat.S_ISREG(status.st_mode):
         raise UnreadableFile("is not a regular file; not read")
-    if status.st_size > limit:
+    if limit is not None and status.st_size > limit:
         raise UnreadableFile(too_large(status.st_size, limit))
 
 

@@ -63,7 +63,7 @@ def open_session(
 ) -> ScanSession:
     """Resolve paths, configuration and options; raise UsageError for anything unusable."""
     paths = paths or [Path(".")]
-    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
+    missing = [str(p) for p in paths if not os.path.lexists(p)]
     if missing:
         raise UsageError(f"no such file or folder: {missing[0]}")
     skipped = tuple(p for p in paths if not p.is_dir() and not any(supported(k) for k in named_file_kinds(p, [])))
