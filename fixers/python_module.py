@@ -7,6 +7,7 @@ and keep every comment and blank line), but its codemods walk the whole module w
 analysis: seconds for a large file. So `ast` first tells which files need them at all (most
 already `import torch`, and most rewrites leave the old import in use), and `DEVICE_TYPE` is
 written as text after the module's `import torch` block, where libcst's insertion put it.
+libcst runs in a child process (`isolated.py`): its native parser can crash on input `ast` takes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 
 from packaging.version import Version
 
+from cudaudit.fixers.isolated import IsolatedFailure, call_isolated
 from cudaudit.rules.python.rewrites import DEVICE_TYPE
 
 _DEFINITIONS = (
@@ -55,7 +57,10 @@ def meet_module_needs(
     add_torch = bool({"import torch", DEVICE_TYPE} & requires) and _torch_import_end(tree) is None
     unused = [name for name in unused_imports if _imported_but_unused(tree, name)]
     if add_torch or unused:
-        code = _update_imports(code, add_torch, unused)
+        try:
+            code = call_isolated(_update_imports, code, add_torch, unused)
+        except IsolatedFailure as exc:
+            raise ModuleNeedsError(f"libcst could not rewrite this module's imports ({exc}); left unchanged") from None
         tree = ast.parse(code)
     if DEVICE_TYPE in requires:
         existing = _definition(tree, code, DEVICE_TYPE)

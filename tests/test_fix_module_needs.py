@@ -64,16 +64,23 @@ def test_an_import_left_unused_is_removed_and_one_still_read_is_kept():
     assert meet_module_needs(still_read, set(), ["torch.cuda.amp.autocast"], None) == still_read
 
 
-def test_libcst_runs_only_when_imports_change(monkeypatch):
+def test_libcst_runs_only_when_imports_change(monkeypatch, tmp_path):
     """Most files already import torch and still read what they imported: no codemod for them."""
-    calls = []
+    calls = tmp_path / "calls"  # the codemod runs in a child process: it reports through a file
+    calls.write_text("")
     real = python_module._update_imports
-    monkeypatch.setattr(python_module, "_update_imports", lambda *args: calls.append(args) or real(*args))
+
+    def spy(*args):
+        with calls.open("a") as log:
+            log.write("called\n")
+        return real(*args)
+
+    monkeypatch.setattr(python_module, "_update_imports", spy)
     meet_module_needs("import torch\nfrom torch.cuda.amp import autocast\nautocast()\n", {"DEVICE_TYPE"},
                       ["torch.cuda.amp.autocast"], None)
-    assert calls == []
+    assert calls.read_text() == ""
     meet_module_needs("from torch.cuda.amp import autocast\n", {"import torch"}, [], None)
-    assert len(calls) == 1
+    assert calls.read_text() == "called\n"
 
 
 def test_a_module_with_its_own_device_type_is_refused():
