@@ -17,7 +17,7 @@ from cudaudit.filekinds import FileKind
 from cudaudit.model import FileError, Finding, Omitted, ScanResult
 from cudaudit.parallel import map_in_chunks
 from cudaudit.rules.catalog import load_catalog
-from cudaudit.safe_read import UnreadableFile, read_tree_file
+from cudaudit.safe_read import UnreadableFile, content_digest, read_tree_file
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UndecodableError, UnparsableError
 from cudaudit.suppressions import apply_suppressions
@@ -47,6 +47,8 @@ class FileReport:
     errors: list[FileError]
     lines: int
     omitted: Omitted | None = None
+    digest: str | None = None
+    """Of the bytes analysed, when there are findings (`ScanResult.digests`)."""
 
 
 def analyze_file(task: FileTask, settings: AnalysisSettings) -> FileReport:
@@ -57,11 +59,12 @@ def analyze_file(task: FileTask, settings: AnalysisSettings) -> FileReport:
         return _failed(task, exc.reason)
     lines = data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
     findings, errors = analyze_bytes(data, task, settings)
+    digest = content_digest(data) if findings else None
     if len(findings) <= MAX_FINDINGS_PER_FILE:
-        return FileReport(findings, errors, lines)
+        return FileReport(findings, errors, lines, None, digest)
     findings.sort(key=lambda f: f.sort_key)
     omitted = Omitted(task.display, len(findings) - MAX_FINDINGS_PER_FILE, MAX_FINDINGS_PER_FILE)
-    return FileReport(findings[:MAX_FINDINGS_PER_FILE], errors, lines, omitted)
+    return FileReport(findings[:MAX_FINDINGS_PER_FILE], errors, lines, omitted, digest)
 
 
 def analyze_bytes(
@@ -134,6 +137,8 @@ def scan(
         result.lines_scanned += report.lines
         if report.omitted is not None:
             result.omitted.append(report.omitted)
+        if report.digest is not None:
+            result.digests[report.findings[0].path] = report.digest
     result.findings = _summarise(tasks, result.findings)
     result.findings.sort(key=lambda f: f.sort_key)
     result.errors.sort(key=lambda e: (e.path, e.line or 0))

@@ -205,6 +205,9 @@ class ScanResult:
     findings: list[Finding] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
     omitted: list[Omitted] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)
+    """Path → digest of the bytes analysed, for each file with findings: `fix` writes a file only
+    while it still holds them."""
     files_scanned: int = 0
     lines_scanned: int = 0
     paths: list[str] = field(default_factory=list)

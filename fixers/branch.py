@@ -10,13 +10,14 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from cudaudit.fixers.run import FixReport, fixed_by_rule
 from cudaudit.model import ScanResult
+from cudaudit.safe_git import GitUnavailable, run_git
 
 
 class BranchError(RuntimeError):
@@ -38,37 +39,77 @@ def fix_on_branch(
     branch: str,
     allow_dirty: bool,
     commit_message: str | None,
-    scan: Callable[[], ScanResult],
-    fix: Callable[[ScanResult], FixReport],
+    paths: Sequence[Path],
+    scan: Callable[[list[Path]], ScanResult],
+    fix: Callable[[ScanResult, Path], FixReport],
 ) -> BranchOutcome:
-    """Create `branch` from HEAD, fix there (`scan`/`fix` run with the worktree as the current folder), commit."""
+    """Create `branch` from HEAD, fix there, commit.
+
+    `paths` (as the user gave them) are mapped to the same files in the worktree; one outside the
+    repository is refused. `scan(paths)` and `fix(result, worktree)` run with the worktree as the
+    current folder, and `fix` must write nothing outside it. If anything fails once the worktree
+    exists, the worktree and the branch are removed, so the same command can simply be run again.
+    """
     top = Path(_git("rev-parse", "--show-toplevel", error="cudaudit fix --branch needs a git repository"))
     if not allow_dirty and _git("status", "--porcelain", "--untracked-files=no", cwd=top):
         raise BranchError(
             "the working tree has uncommitted changes, which would not be part of the branch: "
             "commit or stash them, or pass --allow-dirty"
         )
-    exists = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], cwd=top, capture_output=True)
-    if exists.returncode == 0:
+    if _run(["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], top).returncode == 0:
         raise BranchError(f"a branch named {branch!r} already exists: choose another --branch")
+    in_repository = [_relative_to(path, top) for path in paths]
     relative_cwd = Path.cwd().resolve().relative_to(top.resolve())
-    with _worktree(top, branch) as tree:
+    parent = Path(tempfile.mkdtemp(prefix="cudaudit-fix-"))
+    tree = parent / top.name
+    try:
+        _git("worktree", "add", "-q", "-b", branch, str(tree), "HEAD", cwd=top, error="git could not create the branch")
         with _inside(tree / relative_cwd):
-            before = scan()
-            report = fix(before)
-            after = scan()
-        if not report.changed:
-            _git("worktree", "remove", "--force", str(tree), cwd=top)
-            _git("branch", "-D", branch, cwd=top)
-            return BranchOutcome(branch, None, before, after, report, "")
-        title = f"cudaudit: device-agnostic fixes for {len(report.fixed)} CUDA-only site(s)"
-        counts = ", ".join(f"{rule} ×{n}" for rule, n in fixed_by_rule(report).items())
-        message = commit_message or f"{title}\n\nRules fixed: {counts}.\nFiles: {', '.join(report.changed)}.\n"
-        paths = [str(relative_cwd / name) for name in report.changed]
-        _git("add", "--", *paths, cwd=tree)
-        _git("commit", "-q", "-m", message, cwd=tree, error="git could not commit the fixes")
-        commit = _git("rev-parse", "HEAD", cwd=tree)
-    return BranchOutcome(branch, commit, before, after, report, title)
+            targets = [tree / path for path in in_repository]
+            before = scan(targets)
+            report = fix(before, tree)
+            after = scan(targets)
+        commit = _commit(tree, relative_cwd, report, commit_message) if report.changed else None
+    except BaseException:
+        _remove(top, tree, branch)
+        raise
+    finally:
+        _remove(top, tree, None)
+        shutil.rmtree(parent, ignore_errors=True)
+    if commit is None:
+        _remove(top, tree, branch)
+        return BranchOutcome(branch, None, before, after, report, "")
+    return BranchOutcome(branch, commit, before, after, report, _title(report))
+
+
+def _title(report: FixReport) -> str:
+    return f"cudaudit: device-agnostic fixes for {len(report.fixed)} CUDA-only site(s)"
+
+
+def _commit(tree: Path, relative_cwd: Path, report: FixReport, commit_message: str | None) -> str:
+    counts = ", ".join(f"{rule} ×{n}" for rule, n in fixed_by_rule(report).items())
+    message = commit_message or f"{_title(report)}\n\nRules fixed: {counts}.\nFiles: {', '.join(report.changed)}.\n"
+    paths = [str(relative_cwd / name) for name in report.changed]
+    _git("add", "--", *paths, cwd=tree)
+    _git("commit", "-q", "-m", message, cwd=tree, error="git could not commit the fixes")
+    return _git("rev-parse", "HEAD", cwd=tree)
+
+
+def _relative_to(path: Path, top: Path) -> Path:
+    """`path` (relative to the current folder, or absolute) relative to the repository's top."""
+    try:
+        return path.absolute().resolve().relative_to(top.resolve())
+    except ValueError:
+        raise BranchError(f"{path} is outside the repository {top}: --branch fixes only files in it") from None
+
+
+def _remove(top: Path, tree: Path, branch: str | None) -> None:
+    """Remove the worktree if it is there, and `branch` if given; quietly, as cleanup."""
+    if tree.exists():
+        _run(["worktree", "remove", "--force", str(tree)], top)
+    _run(["worktree", "prune"], top)
+    if branch is not None:
+        _run(["branch", "-D", branch], top)
 
 
 def open_pr_command(outcome: BranchOutcome, body_file: Path) -> list[list[str]]:
@@ -89,19 +130,6 @@ def open_pr(outcome: BranchOutcome, body_file: Path) -> bool:
 
 
 @contextmanager
-def _worktree(top: Path, branch: str) -> Iterator[Path]:
-    parent = Path(tempfile.mkdtemp(prefix="cudaudit-fix-"))
-    tree = parent / top.name
-    _git("worktree", "add", "-q", "-b", branch, str(tree), "HEAD", cwd=top, error="git could not create the branch")
-    try:
-        yield tree
-    finally:
-        if tree.exists():
-            _git("worktree", "remove", "--force", str(tree), cwd=top)
-        shutil.rmtree(parent, ignore_errors=True)
-
-
-@contextmanager
 def _inside(folder: Path) -> Iterator[None]:
     previous = Path.cwd()
     os.chdir(folder)
@@ -112,8 +140,16 @@ def _inside(folder: Path) -> Iterator[None]:
 
 
 def _git(*args: str, cwd: Path | None = None, error: str | None = None) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    done = _run(list(args), cwd or Path.cwd())
     if done.returncode != 0:
-        detail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"git {args[0]} failed"
+        stderr = os.fsdecode(done.stderr).strip()
+        detail = stderr.splitlines()[-1] if stderr else f"git {args[0]} failed"
         raise BranchError(f"{error or 'git failed'}: {detail}")
-    return done.stdout.strip()
+    return os.fsdecode(done.stdout).strip()
+
+
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return run_git(args, cwd)
+    except GitUnavailable as exc:
+        raise BranchError(str(exc)) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,12 +18,13 @@ from cudaudit.filekinds import FileKind, classify
 from cudaudit.fixers.edits import FixedText
 from cudaudit.fixers.python_fixer import fix_python
 from cudaudit.fixers.text_fixer import fix_text
-from cudaudit.fixers.writer import encode_like, write_atomic
+from cudaudit.fixers.writer import STALE, WriteRefused, encode_like, replace_verified
 from cudaudit.model import DEFAULT_TARGETS, FileError, Finding, Safety, ScanResult, Severity
 from cudaudit.parallel import map_in_chunks
 from cudaudit.printable import diff_path
 from cudaudit.resolvers.variants import single_target
 from cudaudit.rules.catalog import load_catalog
+from cudaudit.safe_read import UnreadableFile, content_digest, is_within, read_tree_file
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UndecodableError, decode_python
 
@@ -73,6 +75,8 @@ class FileJob:
     path: str
     kinds: tuple[FileKind, ...]
     findings: list[Finding]
+    digest: str | None
+    """Of the bytes the scan analysed: the fix applies only to those."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,8 @@ class FileFix:
     diff: str = ""
     data: bytes | None = None
     """The fixed file, encoded as the original was; None when nothing changed."""
+    digest: str = ""
+    """Of the original the fixes were applied to: the file is written only while it still holds it."""
     error: str | None = None
     """Why the file could not be read; it is then left alone."""
 
@@ -97,11 +103,16 @@ def run_fixes(
     targets: Sequence[str] = DEFAULT_TARGETS,
     jobs: int = 1,
     on_progress: Callable[[int, int], None] | None = None,
+    allow_read_only: bool = False,
+    inside: Path | None = None,
 ) -> FixReport:
     """Fix every file that has fixable findings; write them (or only diff them when `write` is False).
 
     `targets` are the scan's: dependency files and Dockerfiles carry fixes only for one of them.
-    Files are fixed in `jobs` processes (each file on its own) and written here, in path order.
+    Files are fixed in `jobs` processes (each file on its own) and written here, in path order,
+    each only while it holds what the scan analysed (`replace_verified`); a file that cannot be
+    written is one error and the rest go on. With `inside`, a file that resolves elsewhere is
+    never written (`fix --branch` writes only in its worktree).
     """
     report = FixReport(errors=list(result.errors))
     settings = AnalysisSettings(tuple(targets))
@@ -120,12 +131,12 @@ def run_fixes(
             else:
                 report.remaining.append(Remaining(finding, UNSAFE))
         if chosen:
-            todo.append(FileJob(path, kinds, chosen))
+            todo.append(FileJob(path, kinds, chosen, result.digests.get(path)))
     load_catalog()  # parsed once here, inherited by forked workers
     work = partial(_fix_files, torch_version=torch_version, settings=settings)
     done = map_in_chunks(work, todo, jobs, FIX_CHUNK_SIZE, FIX_PARALLEL_THRESHOLD, on_progress)
     for outcome in sorted(done, key=lambda outcome: outcome.path):
-        _account(outcome, write, report)
+        _account(outcome, write, report, allow_read_only, inside)
     return report
 
 
@@ -148,10 +159,15 @@ def _fix_file(job: FileJob, torch_version: Version | None, settings: AnalysisSet
     python = FileKind.PYTHON in job.kinds
     kind = FileKind.PYTHON if python else next(k for k in job.kinds if k in TARGET_FIXED_KINDS)
     try:
-        original = Path(job.path).read_bytes()
+        original = read_tree_file(job.path, os.path.dirname(os.path.abspath(job.path)))
         text = decode_python(original) if python else decoder(kind)(original)
-    except (OSError, UndecodableError) as exc:
+    except UnreadableFile as exc:
+        return FileFix(job.path, job.findings, error=f"cannot read for fixing: {exc.reason}")
+    except UndecodableError as exc:
         return FileFix(job.path, job.findings, error=f"cannot read for fixing: {exc}")
+    digest = content_digest(original)
+    if job.digest is not None and digest != job.digest:
+        return FileFix(job.path, job.findings, error=STALE)
     fixed: FixedText = (
         fix_python(text, job.findings, torch_version)
         if python
@@ -164,27 +180,46 @@ def _fix_file(job: FileJob, torch_version: Version | None, settings: AnalysisSet
             _lines(text), _lines(fixed.text), diff_path(f"a/{job.path}"), diff_path(f"b/{job.path}")
         )
     )
-    return FileFix(job.path, job.findings, fixed, diff, encode_like(original, fixed.text, None if python else "utf-8"))
+    data = encode_like(original, fixed.text, None if python else "utf-8")
+    return FileFix(job.path, job.findings, fixed, diff, data, digest)
 
 
-def _account(outcome: FileFix, write: bool, report: FixReport) -> None:
+def _account(outcome: FileFix, write: bool, report: FixReport, allow_read_only: bool, inside: Path | None) -> None:
     """Record one file's outcome in the report, and write the file when asked to."""
     if outcome.fixed is None:
         report.errors.append(FileError(outcome.path, outcome.error or "cannot read for fixing"))
+        report.remaining.extend(Remaining(f, outcome.error or "cannot read for fixing") for f in outcome.findings)
         return
     fixed = outcome.fixed
     if fixed.error:
         report.errors.append(FileError(outcome.path, fixed.error))
         report.remaining.extend(Remaining(f, fixed.error) for f in outcome.findings)
         return
+    if outcome.data is not None and write:
+        refused = _write(outcome, allow_read_only, inside)
+        if refused is not None:
+            report.errors.append(FileError(outcome.path, refused))
+            report.remaining.extend(Remaining(f, refused) for f in fixed.applied)
+            return
     report.remaining.extend(Remaining(f, CONFLICT) for f in fixed.conflicting)
     report.fixed.extend(fixed.applied)
-    if outcome.data is None:
-        return
-    report.changed.append(outcome.path)
-    report.diffs.append(outcome.diff)
-    if write:
-        write_atomic(Path(outcome.path), outcome.data)
+    if outcome.data is not None:
+        report.changed.append(outcome.path)
+        report.diffs.append(outcome.diff)
+
+
+def _write(outcome: FileFix, allow_read_only: bool, inside: Path | None) -> str | None:
+    """Write one fixed file; the reason it was not written, or None."""
+    path = Path(outcome.path)
+    if inside is not None and not is_within(os.path.realpath(path), os.path.realpath(inside)):
+        return f"is outside {inside}; left unchanged"
+    try:
+        replace_verified(path, outcome.data or b"", outcome.digest, allow_read_only)
+    except WriteRefused as exc:
+        return exc.reason
+    except OSError as exc:
+        return f"cannot write: {exc.strerror or exc}; left unchanged"
+    return None
 
 
 def _lines(text: str) -> list[str]:

@@ -75,6 +75,9 @@ def fix_command(
     allow_dirty: Annotated[
         bool, typer.Option("--allow-dirty", help="With --branch: go ahead although the working tree has changes.")
     ] = False,
+    write_read_only: Annotated[
+        bool, typer.Option("--write-read-only", help="Also rewrite files without write permission (left alone by default).")
+    ] = False,
     target: Targets = None,
     select: Select = None,
     ignore: Ignore = None,
@@ -83,7 +86,7 @@ def fix_command(
 ) -> None:
     """Rewrite CUDA-only code into device-agnostic PyTorch that still runs the same on CUDA.
 
-    Safe fixes keep a CUDA machine's behaviour exactly; unsafe ones (for example `.cuda()` on an object that may not be a tensor) apply only with --unsafe-fixes. Requirements files, pyproject.toml, conda environment files and Dockerfiles are rewritten only for one named target (--target rocm or --target cpu), as unsafe fixes. Files are written atomically, with their encoding, newlines and permissions kept; a file whose result would not parse is left alone.
+    Safe fixes keep a CUDA machine's behaviour exactly; unsafe ones (for example `.cuda()` on an object that may not be a tensor) apply only with --unsafe-fixes. Requirements files, pyproject.toml, conda environment files and Dockerfiles are rewritten only for one named target (--target rocm or --target cpu), as unsafe fixes. Files are written atomically, with their encoding, line endings, permissions and (where allowed) owner kept; a file whose result would not parse, that changed since the scan, that is a link or that is read-only is left alone.
 
     Exit status: 0 nothing left to fix or report, 1 findings remain (or, with --diff, there are changes), 2 usage or internal error.
     """
@@ -91,11 +94,11 @@ def fix_command(
 
     if branch is not None:
         _fix_on_branch(paths, branch, unsafe_fixes, pr_body, commit_message, open_pr, allow_dirty, torch_version,
-                       target, select, ignore, config, jobs)
+                       target, select, ignore, config, jobs, write_read_only)
     session = session_or_exit(paths, target, select, ignore, config, jobs, torch_version)
     try:
         result = run_scan(session, err)
-        report = _apply_fixes(result, session, unsafe_fixes, write=not diff)
+        report = _apply_fixes(result, session, unsafe_fixes, write=not diff, allow_read_only=write_read_only)
     except Exception as exc:  # noqa: BLE001 - no traceback reaches the user
         raise fail(f"internal error: {type(exc).__name__}: {exc}; please report it") from None
     if diff:  # verbatim for `git apply` when piped; control characters shown as escapes on a terminal
@@ -108,19 +111,35 @@ def fix_command(
     raise typer.Exit(EXIT_FINDINGS if report.remaining or report.errors else EXIT_CLEAN)
 
 
-def _apply_fixes(result: ScanResult, session: ScanSession, unsafe: bool, write: bool) -> FixReport:
+def _apply_fixes(
+    result: ScanResult,
+    session: ScanSession,
+    unsafe: bool,
+    write: bool,
+    allow_read_only: bool = False,
+    inside: Path | None = None,
+) -> FixReport:
     """Fix the files the scan found fixable, in the session's worker processes, with a bar on a terminal."""
     from cudaudit.fixers.run import run_fixes
 
     files = len({f.path for f in result.findings if f.fix is not None})
     with progress_bar(err, "fixing", files, PROGRESS_MIN_FILES) as on_progress:
         return run_fixes(
-            result, unsafe, session.torch_version, write, session.targets, jobs=session.jobs, on_progress=on_progress
+            result,
+            unsafe,
+            session.torch_version,
+            write,
+            session.targets,
+            jobs=session.jobs,
+            on_progress=on_progress,
+            allow_read_only=allow_read_only,
+            inside=inside,
         )
 
 
 def _fix_on_branch(
-    paths, branch, unsafe, pr_body, commit_message, open_pr, allow_dirty, torch_version, target, select, ignore, config, jobs
+    paths, branch, unsafe, pr_body, commit_message, open_pr, allow_dirty, torch_version, target, select, ignore, config, jobs,
+    write_read_only,
 ) -> None:  # the fix command's own options, passed through
     """`fix --branch`: fix in a worktree of HEAD on a new branch, commit, write the PR text, exit."""
     from cudaudit.fixers.branch import BranchError, fix_on_branch, open_pr_command
@@ -128,18 +147,18 @@ def _fix_on_branch(
     from cudaudit.reporters.fix_text import render_fix_summary
     from cudaudit.reporters.pr_body import render_pr_body
 
-    relative = [Path(os.path.relpath(p)) for p in paths or [Path(".")]]
     box: dict[str, ScanSession] = {}
 
-    def scan() -> ScanResult:
+    def scan(paths_in_tree: list[Path]) -> ScanResult:
+        relative = [Path(os.path.relpath(p)) for p in paths_in_tree]
         box["session"] = session_or_exit(relative, target, select, ignore, config, jobs, torch_version)
         return run_scan(box["session"], err)
 
-    def fix(result: ScanResult) -> FixReport:
-        return _apply_fixes(result, box["session"], unsafe, write=True)
+    def fix(result: ScanResult, tree: Path) -> FixReport:
+        return _apply_fixes(result, box["session"], unsafe, write=True, allow_read_only=write_read_only, inside=tree)
 
     try:
-        outcome = fix_on_branch(branch, allow_dirty, commit_message, scan, fix)
+        outcome = fix_on_branch(branch, allow_dirty, commit_message, paths or [Path(".")], scan, fix)
     except BranchError as exc:
         raise fail(str(exc)) from None
     if outcome.commit is None:
