@@ -108,6 +108,12 @@ class Fix:
     value), `import torch`."""
     unused_imports: tuple[str, ...] = ()
     """Qualified names (`torch.cuda.amp.autocast`) whose import the rewrite may leave unused."""
+    covers: tuple[Span, ...] = ()
+    """For a fix that lifts a requirement (`assert torch.cuda.is_available()`): the code it
+    protects. It applies only when every finding there at warning or above is fixed in the same run."""
+
+    def protects(self, span: Span) -> bool:
+        return any(c.line <= span.line and span.end_line <= c.end_line for c in self.covers)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -7,19 +7,28 @@ import ast
 from packaging.version import Version
 
 from cudaudit.fixers.edits import FixedText, apply_edits
+from cudaudit.fixers.line_length import DEFAULT, wrap_new_long_lines
 from cudaudit.fixers.python_module import ModuleNeedsError, meet_module_needs
 from cudaudit.model import Finding
 
 
-def fix_python(text: str, findings: list[Finding], torch_version: Version | None) -> FixedText:
-    """`text` with the fixes of `findings` applied; unchanged (with an error) if that breaks it."""
+def fix_python(
+    text: str, findings: list[Finding], torch_version: Version | None, line_length: int = DEFAULT
+) -> FixedText:
+    """`text` with the fixes of `findings` applied, new lines kept within `line_length`;
+    unchanged (with an error) if that breaks it."""
     edited = apply_edits(text, findings)
+    waiting = [f for f in edited.applied if any(f.fix.protects(c.span) for c in edited.conflicting)]  # type: ignore[union-attr]
+    if waiting:  # a requirement goes only with everything it protects: the next run removes it
+        edited = apply_edits(text, [f for f in findings if f not in waiting])
+        edited.conflicting.extend(waiting)
     if not edited.applied:
         return FixedText(text, conflicting=edited.conflicting)
     requires = {need for f in edited.applied for need in f.fix.requires}  # type: ignore[union-attr]
     unused = sorted({name for f in edited.applied for name in f.fix.unused_imports})  # type: ignore[union-attr]
     try:
-        fixed = meet_module_needs(edited.text, requires, unused, torch_version)
+        fixed = meet_module_needs(edited.text, requires, unused, torch_version, line_length)
+        fixed = wrap_new_long_lines(text, fixed, line_length)
         ast.parse(fixed)
     except ModuleNeedsError as exc:
         return FixedText(text, error=str(exc))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import groupby
@@ -16,6 +16,7 @@ from packaging.version import Version
 from cudaudit.analyzers import decoder
 from cudaudit.filekinds import FileKind, classify
 from cudaudit.fixers.edits import FixedText
+from cudaudit.fixers.line_length import DEFAULT as DEFAULT_LINE_LENGTH
 from cudaudit.fixers.python_fixer import fix_python
 from cudaudit.fixers.text_fixer import fix_text
 from cudaudit.fixers.writer import STALE, WriteRefused, encode_like, replace_verified
@@ -105,6 +106,7 @@ def run_fixes(
     on_progress: Callable[[int, int], None] | None = None,
     allow_read_only: bool = False,
     inside: Path | None = None,
+    line_length: int = DEFAULT_LINE_LENGTH,
 ) -> FixReport:
     """Fix every file that has fixable findings; write them (or only diff them when `write` is False).
 
@@ -113,6 +115,7 @@ def run_fixes(
     each only while it holds what the scan analysed (`replace_verified`); a file that cannot be
     written is one error and the rest go on. With `inside`, a file that resolves elsewhere is
     never written (`fix --branch` writes only in its worktree).
+    `line_length` is the project's: a rewritten Python line longer than that is split.
     """
     report = FixReport(errors=list(result.errors))
     settings = AnalysisSettings(tuple(targets))
@@ -121,8 +124,13 @@ def run_fixes(
         findings = list(group)
         kinds = classify(PurePath(path))
         chosen = [f for f in findings if f.fix is not None and (unsafe or f.fix.safety is Safety.SAFE)]
+        kept = []
+        for requirement, still_needed in _requirements_kept(findings, chosen):
+            chosen.remove(requirement)
+            kept.append(requirement)
+            report.remaining.append(Remaining(requirement, _kept_because(still_needed)))
         for finding in findings:
-            if finding in chosen:
+            if finding in chosen or finding in kept:
                 continue
             if finding.severity is Severity.NOTE:
                 report.notes_left += 1
@@ -133,11 +141,34 @@ def run_fixes(
         if chosen:
             todo.append(FileJob(path, kinds, chosen, result.digests.get(path)))
     load_catalog()  # parsed once here, inherited by forked workers
-    work = partial(_fix_files, torch_version=torch_version, settings=settings)
+    work = partial(_fix_files, torch_version=torch_version, settings=settings, line_length=line_length)
     done = map_in_chunks(work, todo, jobs, FIX_CHUNK_SIZE, FIX_PARALLEL_THRESHOLD, on_progress)
     for outcome in sorted(done, key=lambda outcome: outcome.path):
         _account(outcome, write, report, allow_read_only, inside)
     return report
+
+
+def _requirements_kept(findings: list[Finding], chosen: list[Finding]) -> Iterator[tuple[Finding, list[Finding]]]:
+    """Requirements whose removal must wait: some site they protect is not fixed in this run."""
+    for finding in list(chosen):
+        if finding.fix is None or not finding.fix.covers:
+            continue
+        unfixed = [
+            other
+            for other in findings
+            if other is not finding
+            and other not in chosen
+            and other.severity.rank >= Severity.WARNING.rank
+            and finding.fix.protects(other.span)
+        ]
+        if unfixed:
+            yield finding, unfixed
+
+
+def _kept_because(unfixed: list[Finding]) -> str:
+    first = unfixed[0]
+    more = f" and {len(unfixed) - 1} more" if len(unfixed) > 1 else ""
+    return f"kept: it protects code that still needs CUDA ({first.rule} at line {first.span.line}{more})"
 
 
 def _why_no_fix(finding: Finding, kinds: tuple[FileKind, ...], settings: AnalysisSettings) -> str:
@@ -150,11 +181,13 @@ def _why_no_fix(finding: Finding, kinds: tuple[FileKind, ...], settings: Analysi
     return LOCKED if FileKind.LOCKFILE in kinds else NOT_REWRITTEN
 
 
-def _fix_files(jobs: list[FileJob], torch_version: Version | None, settings: AnalysisSettings) -> list[FileFix]:
-    return [_fix_file(job, torch_version, settings) for job in jobs]
+def _fix_files(
+    jobs: list[FileJob], torch_version: Version | None, settings: AnalysisSettings, line_length: int
+) -> list[FileFix]:
+    return [_fix_file(job, torch_version, settings, line_length) for job in jobs]
 
 
-def _fix_file(job: FileJob, torch_version: Version | None, settings: AnalysisSettings) -> FileFix:
+def _fix_file(job: FileJob, torch_version: Version | None, settings: AnalysisSettings, line_length: int) -> FileFix:
     """Fix one file in memory: read, apply, diff and encode; writing is left to the caller."""
     python = FileKind.PYTHON in job.kinds
     kind = FileKind.PYTHON if python else next(k for k in job.kinds if k in TARGET_FIXED_KINDS)
@@ -169,7 +202,7 @@ def _fix_file(job: FileJob, torch_version: Version | None, settings: AnalysisSet
     if job.digest is not None and digest != job.digest:
         return FileFix(job.path, job.findings, error=STALE)
     fixed: FixedText = (
-        fix_python(text, job.findings, torch_version)
+        fix_python(text, job.findings, torch_version, line_length)
         if python
         else fix_text(text, job.findings, kind, job.path, settings)
     )

@@ -25,6 +25,8 @@ DETECTORS: dict[str, tuple[str, ...]] = {
     "device-ordinal": (_CONCERNS + "devices",),
     "dist-backend": (_CONCERNS + "distributed", _CONCERNS + "settings"),
     "ddp-device-ids": (_CONCERNS + "distributed",),
+    "requirement": (_CONCERNS + "requirements",),
+    "checkpoint-load": (_CONCERNS + "checkpoints",),
     "env-var": (_CONCERNS + "environment", "cudaudit.rules.containers.script_scan", "cudaudit.rules.containers.dockerfile"),
     "cli-tool": (_CONCERNS + "commands", "cudaudit.rules.containers.script_scan"),
     # Python modules, beyond the walk: extension builds and kernels in strings.

@@ -145,7 +145,7 @@ def test_device_type_follows_the_projects_pytorch(cli, tmp_path):
     path = write(tmp_path / "a.py", LOCKED)
     write(tmp_path / "requirements.txt", "torch>=2.7\n")
     cli("fix", "a.py")
-    assert "torch.accelerator.current_accelerator(check_available=True)" in path.read_text()
+    assert "torch.accelerator.current_accelerator().type\n    if torch.accelerator.is_available()" in path.read_text()
     path = write(tmp_path / "b.py", LOCKED)
     cli("fix", "--torch-version", "2.4", "b.py")
     assert 'DEVICE_TYPE = "cuda" if torch.cuda.is_available() else "cpu"' in path.read_text()
@@ -160,9 +160,10 @@ def test_device_type_follows_the_projects_pytorch(cli, tmp_path):
         ('import torch\nx = torch.zeros(1, device="cuda:%d" % (rank,))\n', None, "{rank}", "(rank,)"),
         # `.cuda(gpu)` keeps None meaning "the current device".
         ("import torch\nx = x.cuda(args.gpu)\n", None, "torch.device(DEVICE_TYPE, args.gpu)", "cuda"),
-        # torch.amp.GradScaler exists from 2.3: an older or unknown pin keeps the deprecated API.
+        # torch.amp.GradScaler exists from 2.3: an older pin keeps the deprecated API; an unpinned
+        # project installs a current PyTorch, so the scaler moves with the autocast next to it.
         ("from torch.cuda.amp import GradScaler\ns = GradScaler()\n", Version("2.2"), "GradScaler()", "torch.amp"),
-        ("from torch.cuda.amp import GradScaler\ns = GradScaler()\n", None, "GradScaler()", "torch.amp"),
+        ("from torch.cuda.amp import GradScaler\ns = GradScaler()\n", None, "torch.amp.GradScaler(DEVICE_TYPE)", "cuda.amp"),
         ("from torch.cuda.amp import GradScaler\ns = GradScaler()\n", Version("2.3"), "torch.amp.GradScaler(", "cuda.amp"),
         ("import torch\nwith torch.cuda.amp.autocast():\n    pass\n", None, "torch.amp.autocast(DEVICE_TYPE)", "cuda.amp"),
     ],

@@ -1,4 +1,4 @@
-"""What a Python fix needs at module level: one `DEVICE_TYPE` after `import torch`, `import torch`
+"""What a Python fix needs at module level: one `DEVICE_TYPE` after the imports, `import torch`
 itself, and imports a rewrite left unused removed; libcst's codemods only where a file needs them."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from cudaudit.fixers import python_module
 from cudaudit.fixers.python_module import ModuleNeedsError, meet_module_needs
 
 DEFINITION = (
-    "\n# The accelerator this process runs on (cuda on NVIDIA and AMD ROCm), else cpu: chosen at run time.\n"
+    "\n# The accelerator this process runs on (cuda also on AMD ROCm), else cpu.\n"
     'DEVICE_TYPE = "cuda" if torch.cuda.is_available() else "cpu"\n'
 )
 
@@ -19,7 +19,7 @@ DEFINITION = (
     [
         pytest.param(
             "import torch\nx = torch.zeros(1, device=DEVICE_TYPE)\n",
-            "import torch\n" + DEFINITION + "x = torch.zeros(1, device=DEVICE_TYPE)\n",
+            "import torch\n" + DEFINITION + "\nx = torch.zeros(1, device=DEVICE_TYPE)\n",
             id="after-the-import",
         ),
         pytest.param(
@@ -31,8 +31,25 @@ DEFINITION = (
         ),
         pytest.param(
             "import os; import torch\nimport sys; x = 1\n",
-            "import os; import torch\n" + DEFINITION + "import sys; x = 1\n",
-            id="a-line-that-is-not-only-imports-ends-the-block",
+            "import os; import torch\nimport sys; x = 1\n" + DEFINITION,
+            id="after-every-import-of-the-header",
+        ),
+        pytest.param(
+            "import torch\nimport sys\nsys.path.insert(0, '..')\nfrom models import Net\ntry:\n    import apex\n"
+            "except ImportError:\n    apex = None\n\nx = 1\n",
+            "import torch\nimport sys\nsys.path.insert(0, '..')\nfrom models import Net\ntry:\n    import apex\n"
+            "except ImportError:\n    apex = None\n" + DEFINITION + "\nx = 1\n",
+            id="after-imports-that-follow-a-path-change-and-a-try-block-so-no-new-E402",
+        ),
+        pytest.param(
+            "import torch\nx = torch.zeros(1, device=DEVICE_TYPE)\nimport late\n",
+            "import torch\n" + DEFINITION + "\nx = torch.zeros(1, device=DEVICE_TYPE)\nimport late\n",
+            id="before-the-first-statement-that-uses-it",
+        ),
+        pytest.param(
+            "import torch as th\nimport os\n",
+            "import torch as th\nimport os\n" + DEFINITION.replace("torch.cuda", "th.cuda"),
+            id="with-the-modules-own-name-for-torch",
         ),
         pytest.param(
             "import torch",
@@ -53,7 +70,7 @@ def test_device_type_goes_after_the_import_block(before, after):
 def test_import_torch_is_added_where_missing():
     code = "from torch import nn\ntry:\n    import torch\nexcept ImportError:\n    pass\nx = 1\n"
     fixed = meet_module_needs(code, {"DEVICE_TYPE"}, [], None)
-    assert fixed.startswith("from torch import nn\nimport torch\n" + DEFINITION)
+    assert fixed.startswith("from torch import nn\nimport torch\n\ntry:\n    import torch\nexcept ImportError:\n    pass\n" + DEFINITION)
 
 
 def test_an_import_left_unused_is_removed_and_one_still_read_is_kept():

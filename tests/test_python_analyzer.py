@@ -81,9 +81,7 @@ def test_guard_lowers_cpu_but_not_rocm():
         "if use_gpu:\n    model.cuda()\n",
         "if device.type == 'cuda':\n    model.cuda()\n",
         "if device.type != 'cuda':\n    pass\nelse:\n    model.cuda()\n",
-        "import torch\nassert torch.cuda.is_available()\nmodel.cuda()\n",
-        "import torch\nif not torch.cuda.is_available():\n    raise SystemExit('no gpu')\nmodel.cuda()\n",
-        "import torch, sys\nif not torch.cuda.is_available():\n    sys.exit(0)\nmodel.cuda()\n",
+        "import torch\ndef f():\n    if not torch.cuda.is_available():\n        return\n    model.cuda()\n",
         "import unittest, torch\n@unittest.skipUnless(torch.cuda.is_available(), 'gpu')\nclass T(unittest.TestCase):\n    def test(self):\n        model.cuda()\n",
         "x = x.cuda() if torch_available and x.is_cuda else x\n",
     ],
@@ -91,6 +89,21 @@ def test_guard_lowers_cpu_but_not_rocm():
 def test_guarded_cuda_method_is_a_note(code):
     [finding] = [f for f in analyze(code) if f.rule == "CDA102"]
     assert finding.severity is Severity.NOTE
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import torch\nassert torch.cuda.is_available()\nmodel.cuda()\n",
+        "import torch\nif not torch.cuda.is_available():\n    raise SystemExit('no gpu')\nmodel.cuda()\n",
+        "import torch, sys\nif not torch.cuda.is_available():\n    sys.exit(0)\nmodel.cuda()\n",
+    ],
+)
+def test_a_cuda_requirement_is_an_error_and_no_guard(code):
+    """The program stops there on a CPU: that is the finding, and what follows keeps its severity."""
+    findings = {f.rule: f.severity for f in analyze(code)}
+    assert findings["CDA114"] is Severity.ERROR
+    assert findings["CDA102"] is Severity.ERROR
 
 
 def test_code_after_a_guarded_block_is_not_guarded():

@@ -120,6 +120,7 @@ def _apply_fixes(
     inside: Path | None = None,
 ) -> FixReport:
     """Fix the files the scan found fixable, in the session's worker processes, with a bar on a terminal."""
+    from cudaudit.fixers.line_length import project_line_length
     from cudaudit.fixers.run import run_fixes
 
     files = len({f.path for f in result.findings if f.fix is not None})
@@ -134,6 +135,7 @@ def _apply_fixes(
             on_progress=on_progress,
             allow_read_only=allow_read_only,
             inside=inside,
+            line_length=project_line_length(session.config.root),
         )
 
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
-from cudaudit.model import Finding
+from cudaudit.model import Edit, Finding, Fix, Safety
 from cudaudit.rules.builds import nvcc_flags
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.kernels.string_literals import literal_positions
+from cudaudit.rules.python.guards import Polarity, Probe, polarity
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines
@@ -40,11 +42,19 @@ def build_findings(
     findings = []
     text = "\n".join(lines.lines)
     extension_calls = _extension_calls(tree, names) if "cpp_extension" in text else ()
-    for key, node in extension_calls:
-        entry = catalog.lookup(EXTENSION_DETECTOR, key)
+    at_import = {id(statement.value): statement for statement in tree.body if isinstance(statement, ast.Assign)}
+    built_where_cuda = {id(s.value.body) for s in tree.body if _builds_only_where_cuda(s, names)}
+    for key, node, call in extension_calls:
+        if id(call) in built_where_cuda:
+            continue  # `ops = load(...) if torch.cuda.is_available() else None`: the CPU never builds it
+        built_at_import = id(call) in at_import and key in JIT_BUILDS
+        cpu_path = built_at_import and has_cpu_path(tree)
+        entry = catalog.lookup(EXTENSION_DETECTOR, IMPORT_TIME_BUILD if built_at_import and not cpu_path else key)
         if entry is not None:
+            fix = _build_where_cuda(call, names, lines, entry.fix.safety) if cpu_path and entry.fix else None
             span = lines.span_from_utf8(node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)
-            findings.append(build_finding(entry, path, span, lines.snippet(span), settings.targets))
+            finding = build_finding(entry, path, span, lines.snippet(span), settings.targets, fix=fix)
+            findings.append(replace(finding, message=finding.message.replace("{path}", path)))
     for key, node, start, end in _flag_strings(tree) if _FLAG_MARKER.search(text) else ():
         entry = catalog.lookup(FLAG_DETECTOR, key)
         positions = literal_positions(node, lines)
@@ -55,7 +65,7 @@ def build_findings(
     return findings
 
 
-def _extension_calls(tree: ast.Module, names: ImportTable) -> Iterator[tuple[str, ast.expr]]:
+def _extension_calls(tree: ast.Module, names: ImportTable) -> Iterator[tuple[str, ast.expr, ast.Call]]:
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
@@ -67,7 +77,42 @@ def _extension_calls(tree: ast.Module, names: ImportTable) -> Iterator[tuple[str
         with_cuda = keywords.get("with_cuda")
         asks_cuda = isinstance(with_cuda, ast.Constant) and with_cuda.value is True
         if function == "CUDAExtension" or (function == "load" and (asks_cuda or "extra_cuda_cflags" in keywords or _has_cuda_source(node))) or (function == "load_inline" and (asks_cuda or "cuda_sources" in keywords or len(node.args) > 2)):
-            yield function, node.func
+            yield function, node.func, node
+
+
+JIT_BUILDS = frozenset({"load", "load_inline"})
+IMPORT_TIME_BUILD = "load-at-import"
+"""The catalog key of a JIT build run when its module is imported, in a module with no CPU path."""
+_DEVICE_TYPES = frozenset({"cpu", "cuda"})
+
+
+def _builds_only_where_cuda(statement: ast.stmt, names: ImportTable) -> bool:
+    if not (isinstance(statement, ast.Assign) and isinstance(statement.value, ast.IfExp)):
+        return False
+    return polarity(statement.value.test, names, Probe.CUDA) is Polarity.POSITIVE
+
+
+def has_cpu_path(tree: ast.Module) -> bool:
+    """Whether the module branches on where a tensor lives (`x.device.type == "cpu"`, `x.is_cuda`):
+    the sign of a plain PyTorch path next to the extension's kernels."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "is_cuda" and isinstance(node.ctx, ast.Load):
+            return True
+        if isinstance(node, ast.Compare) and len(node.ops) == 1:
+            operands = (node.left, node.comparators[0])
+            on_device = any(isinstance(o, ast.Attribute) and o.attr == "type" for o in operands)
+            if on_device and any(isinstance(o, ast.Constant) and o.value in _DEVICE_TYPES for o in operands):
+                return True
+    return False
+
+
+def _build_where_cuda(call: ast.Call, names: ImportTable, lines: SourceLines, safety: Safety) -> Fix:
+    """`ops = load(...)` at import becomes `ops = load(...) if torch.cuda.is_available() else None`,
+    so CPU hosts import the module and take its PyTorch path (ROCm still builds: HIP is CUDA to torch)."""
+    end = lines.span_from_utf8(call.end_lineno, call.end_col_offset, call.end_lineno, call.end_col_offset)  # type: ignore[arg-type]
+    torch = names.local_name("torch") or "torch"
+    edit = Edit(end, f" if {torch}.cuda.is_available() else None")
+    return Fix(safety, "build the extension only where CUDA is available", (edit,), ("import torch",))
 
 
 def _has_cuda_source(call: ast.Call) -> bool:

@@ -47,6 +47,8 @@ _RESOLVED_PROBES = {
     "torch.version.hip": Probe.ROCM,
     "torch.distributed.is_initialized": Probe.DISTRIBUTED,
 }
+_AVAILABILITY_PROBES = frozenset({"torch.cuda.is_available", "torch.cuda.device_count"})
+"""What a requirement asks: a CUDA (or ROCm) device. `torch.version.cuda is None` also excludes ROCm."""
 _NAME_WORDS = {
     Probe.CUDA: frozenset({"cuda", "gpu", "gpus"}),
     Probe.ROCM: frozenset({"rocm", "hip"}),
@@ -56,6 +58,7 @@ _STRING_PROBES = {"rocm": Probe.ROCM, "hip": Probe.ROCM}
 CUDA_DEVICE_STRING = re.compile(r"cuda(:\d+)?")
 _WORD_SPLIT = re.compile(r"[_\W]+|(?<=[a-z])(?=[A-Z])")
 _EXIT_CALL = re.compile(r"(^|\.)(exit|skip|_exit|abort)$")
+_PROCESS_EXIT = re.compile(r"(^|\.)(exit|_exit|abort)$")
 
 
 def probes_in(node: ast.AST, names: ImportTable) -> set[Probe]:
@@ -96,6 +99,40 @@ def exits_early(body: list[ast.stmt]) -> bool:
     if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
         return bool(_EXIT_CALL.search(_dotted(last.value.func)))
     return False
+
+
+def stops_the_program(body: list[ast.stmt]) -> bool:
+    """Whether a block ends by raising or exiting: a requirement, where `return` or a test's
+    `skip` only take another path."""
+    last = body[-1] if body else None
+    if isinstance(last, ast.Raise):
+        return True
+    if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
+        return bool(_PROCESS_EXIT.search(_dotted(last.value.func)))
+    return False
+
+
+def is_cuda_requirement(test: ast.expr, names: ImportTable, holds: Polarity) -> bool:
+    """`torch.cuda.is_available()` (or `device_count() > 0`) as the whole condition that must
+    hold for the program to go on; a setting named `cuda` is the user's choice, not a requirement."""
+    if isinstance(test, ast.BoolOp) or polarity(test, names, Probe.CUDA) is not holds:
+        return False
+    return any(
+        names.resolve(node) in _AVAILABILITY_PROBES for node in ast.walk(test) if isinstance(node, (ast.Name, ast.Attribute))
+    )
+
+
+def is_requirement(statement: ast.stmt, names: ImportTable) -> bool:
+    """`assert torch.cuda.is_available()`, or `if not torch.cuda.is_available():` ending in a raise
+    or an exit (and no `else`): the program stops where there is no CUDA device."""
+    if isinstance(statement, ast.Assert):
+        return is_cuda_requirement(statement.test, names, Polarity.POSITIVE)
+    return (
+        isinstance(statement, ast.If)
+        and not statement.orelse
+        and stops_the_program(statement.body)
+        and is_cuda_requirement(statement.test, names, Polarity.NEGATIVE)
+    )
 
 
 def names_cuda(identifier: str) -> bool:

@@ -58,6 +58,12 @@ class ImportTable:
     def binding(self, name: str) -> Binding | None:
         return self._bindings.get(name)
 
+    def local_name(self, module: str) -> str | None:
+        """The name the module binds to `module` itself: `th` after `import torch as th`."""
+        if self._bindings.get(module) == Binding(module, True):
+            return module
+        return next((name for name, b in self._bindings.items() if b == Binding(module, True)), None)
+
     def resolve(self, node: ast.expr) -> str | None:
         """The qualified name of a `Name` or a chain of attributes on one, if imported."""
         parts: list[str] = []

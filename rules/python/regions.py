@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from cudaudit.model import CUDA_API_TARGETS, TARGETS, Severity
-from cudaudit.rules.python.guards import Polarity, Probe, exits_early, names_cuda, polarity, probes_in
+from cudaudit.rules.python.guards import (
+    Polarity,
+    Probe,
+    exits_early,
+    is_requirement,
+    names_cuda,
+    polarity,
+    probes_in,
+)
 from cudaudit.rules.python.names import ImportTable
 
 if sys.version_info >= (3, 11):
@@ -107,7 +115,13 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
 
 
 def region_after(statement: ast.stmt, names: ImportTable) -> Region:
-    """The region the rest of a block is in after `statement`: `if not <cuda>: return`, `assert <cuda>`."""
+    """The region the rest of a block is in after `statement`: `if not <cuda>: return`, `assert <cuda>`.
+
+    A requirement (`assert torch.cuda.is_available()`, `if not torch.cuda.is_available():
+    sys.exit()`) is no guard: the program stops there, so what follows keeps its own severity
+    (the requirement itself is reported by `concerns/requirements.py`)."""
+    if is_requirement(statement, names):
+        return NEUTRAL
     if isinstance(statement, ast.If) and exits_early(statement.body):
         return branch_regions(statement.test, names)[2]
     if isinstance(statement, ast.Assert):

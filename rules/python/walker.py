@@ -147,32 +147,50 @@ class PythonWalker:
         return keys
 
     def report(
-        self, detector: str, key: str, node: ast.AST, *, guarded: bool = False, cap: Severity | None = None
+        self,
+        detector: str,
+        key: str,
+        node: ast.AST,
+        *,
+        guarded: bool = False,
+        cap: Severity | None = None,
+        call: ast.Call | None = None,
     ) -> None:
         """A hit at `node` if the catalog has an entry for `key`, in the context the walk is in.
 
         `guarded`: the value itself is chosen only where CUDA is available (`"cuda" if ... else "cpu"`);
-        `cap`: the most severe the site can be whatever the targets say."""
+        `cap`: the most severe the site can be whatever the targets say; `call`: the call the site
+        is an argument of, for fixes that rewrite several of its arguments (DDP's device ids)."""
         entry = self.catalog.lookup(detector, key)
         if entry is None:
             return
         quiet = self._context.quiet_targets(guarded)
-        self.hits.append(Hit(entry, node, quiet, self._context.cap(cap), self.statement, self._callees.get(id(node))))
+        call = call or self._callees.get(id(node))
+        self.hits.append(Hit(entry, node, quiet, self._context.cap(cap), self.statement, call))
 
     def report_values(
-        self, value: ast.expr, detector: str, matches: Callable[[ast.expr], bool], key: str = "", guarded: bool = False
+        self,
+        value: ast.expr,
+        detector: str,
+        matches: Callable[[ast.expr], bool],
+        key: str = "",
+        guarded: bool = False,
+        call: ast.Call | None = None,
     ) -> None:
         """Report each value `value` can take that `matches`, looking through `a if cond else b` and `a or b`;
-        a branch chosen only where CUDA is available is guarded."""
+        a branch chosen only where CUDA is available is guarded, and a choice between it and another
+        literal (`"cuda" if torch.cuda.is_available() else "cpu"`) is made at run time: not reported."""
         if isinstance(value, ast.IfExp):
             branch = polarity(value.test, self.names, Probe.CUDA)
-            self.report_values(value.body, detector, matches, key, guarded or branch is Polarity.POSITIVE)
-            self.report_values(value.orelse, detector, matches, key, guarded or branch is Polarity.NEGATIVE)
+            if branch is Polarity.POSITIVE and isinstance(value.orelse, ast.Constant) and not matches(value.orelse):
+                return
+            self.report_values(value.body, detector, matches, key, guarded or branch is Polarity.POSITIVE, call)
+            self.report_values(value.orelse, detector, matches, key, guarded or branch is Polarity.NEGATIVE, call)
         elif isinstance(value, ast.BoolOp):
             for operand in value.values:
-                self.report_values(operand, detector, matches, key, guarded)
+                self.report_values(operand, detector, matches, key, guarded, call)
         elif matches(value):
-            self.report(detector, key, value, guarded=guarded)
+            self.report(detector, key, value, guarded=guarded, call=call)
 
     # -- traversal ------------------------------------------------------------------
 

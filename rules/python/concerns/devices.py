@@ -3,7 +3,8 @@
 A device position is a `device=`-like keyword (`device_syntax.DEVICE_KEYWORDS`), the first
 argument of `torch.device(...)`-like callables (`DEVICE_POSITIONAL`) and of `.to(...)`. There a
 `"cuda"` string (also `"cuda:0"`, `f"cuda:{i}"`) is a device string, and an integer
-(`x.to(0)`) or a name for one (`model.to(local_rank)`) an ordinal that means a CUDA device.
+(`x.to(0)`) or a name for one (`model.to(local_rank)`, or a variable `device_flow.py` follows
+from `rank % torch.cuda.device_count()`) an ordinal that means a CUDA device.
 A device inside a comparison (`t.device == torch.device("cuda")`) is a check, not a use.
 Settings named for devices (`device = "cuda"`) are the `settings` concern's.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import ast
 
+from cudaudit.rules.python.device_flow import DeviceIndexes, is_index_source
 from cudaudit.rules.python.device_syntax import (
     DEVICE_KEYWORDS,
     DEVICE_POSITIONAL,
@@ -29,6 +31,29 @@ CPU-only build warns and turns the feature off instead of raising."""
 
 
 class DevicePositions(Concern):
+    def __init__(self, walk: PythonWalker) -> None:
+        super().__init__(walk)
+        self._tree: ast.Module | None = None
+        self._indexes: DeviceIndexes | None = None
+
+    def on_Module(self, node: ast.Module) -> None:
+        self._tree = node
+
+    def on_Assign(self, node: ast.Assign) -> None:
+        """`local = rank % torch.cuda.device_count()`: where the module's index variables are first
+        needed, they are found (most modules have none, and are not walked for them)."""
+        if self._indexes is None and self._tree is not None and is_index_source(node.value, self.walk.names):
+            self._indexes = DeviceIndexes(self._tree, self.walk.names)
+        variable = self._indexes.assigned(node.value) if self._indexes else None
+        if variable is None:
+            return
+        # Used only as a device, the variable is made a device where it is assigned; otherwise
+        # each use is a site, and the count alone is reported here when the index divides by it.
+        if variable.only_devices:
+            self.walk.report(DEVICE_ORDINAL, "count-modulo" if variable.divisor else "index-variable", node.value)
+        elif variable.divisor is not None:
+            self.walk.report(DEVICE_ORDINAL, "count-divisor", variable.divisor)
+
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         walk = self.walk
         if walk.in_comparison:
@@ -36,21 +61,22 @@ class DevicePositions(Concern):
         for keyword in call.keywords:
             if keyword.arg in DEVICE_KEYWORDS:
                 amp = keyword.arg == "device_type" or callee in AMP_CALLS
-                report_device(walk, keyword.value, AMP_DEVICE_KEY if amp else "")
+                self._device(keyword.value, AMP_DEVICE_KEY if amp else "")
         if not call.args:
             return
         if callee in DEVICE_POSITIONAL:
-            report_device(walk, call.args[0], AMP_DEVICE_KEY if callee in AMP_CALLS else "")
+            self._device(call.args[0], AMP_DEVICE_KEY if callee in AMP_CALLS else "")
         elif isinstance(call.func, ast.Attribute) and call.func.attr == "to":
-            report_device(walk, call.args[0])
+            self._device(call.args[0])
 
-
-def report_device(walk: PythonWalker, value: ast.expr, key: str = "") -> None:
-    """A value in a device position: a `"cuda"` string or an integer ordinal."""
-    walk.report_values(value, DEVICE_STRING, is_cuda_device_string, key=key)
-    kind = device_ordinal_kind(value)
-    if kind:
-        walk.report(DEVICE_ORDINAL, kind, value)
+    def _device(self, value: ast.expr, key: str = "") -> None:
+        """A value in a device position: a `"cuda"` string or an integer ordinal."""
+        self.walk.report_values(value, DEVICE_STRING, is_cuda_device_string, key=key)
+        variable = self._indexes.used(value) if self._indexes else None
+        # A variable used only as a device is made a device where it is assigned.
+        kind = device_ordinal_kind(value) if variable is None else None if variable.only_devices else "name"
+        if kind:
+            self.walk.report(DEVICE_ORDINAL, kind, value)
 
 
 CONCERN = DevicePositions

@@ -3,7 +3,7 @@
 `"nccl"` given as the backend of `init_process_group`/`new_group` (positionally or as
 `backend=`) exists only on CUDA and ROCm builds. `DistributedDataParallel(model,
 device_ids=[rank], output_device=rank)` names CUDA devices: one hit per wrapper call, at the
-first device argument that is not None. Backends named in settings (`backend = "nccl"`) are
+first device argument that is not None (its fix rewrites both). Backends named in settings (`backend = "nccl"`) are
 the `settings` concern's.
 """
 
@@ -42,7 +42,7 @@ class DistributedSetup(Concern):
         values += call.args[1:2]
         for value in values:
             if not is_none(value):
-                self.walk.report_values(value, DDP_DEVICE_IDS, lambda v: not is_none(v))
+                self.walk.report_values(value, DDP_DEVICE_IDS, lambda v: not is_none(v), call=call)
                 return
 
 

@@ -1,0 +1,179 @@
+"""Integer device indexes carried by local variables, followed through the function that sets them.
+
+Distributed scripts compute the GPU a process uses and then pass the number around:
+
+    local = rank % torch.cuda.device_count()   # ZeroDivisionError on a CPU-only machine
+    torch.cuda.set_device(local)
+    model = model.to(local)                    # an integer is an accelerator index
+    t = torch.randint(0, 10, (n,), device=local)
+
+A name counts as a device index when it is assigned from `... % device_count()`, from
+`LOCAL_RANK` (`int(os.environ["LOCAL_RANK"])`), from `torch.cuda.current_device()`, or from
+another such name, once in its function (or module). Where every use of it is a device
+position (`.to(x)`, `device=x`, `set_device(x)`, DDP's `device_ids=[x]`/`output_device=x`, or an
+f-string that only shows it), the assignment can hold a device instead of the number; otherwise
+each use is rewritten where it is.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from cudaudit.rules.python.names import ImportTable
+
+COUNT_CALLS = frozenset({"torch.cuda.device_count", "torch.accelerator.device_count"})
+CURRENT_DEVICE_CALLS = frozenset({"torch.cuda.current_device", "torch.accelerator.current_device_index"})
+_ENV_READS = frozenset({"os.environ.get", "os.getenv"})
+LOCAL_RANK = "LOCAL_RANK"
+DEVICE_CALLS = frozenset({"torch.cuda.set_device", "torch.cuda.device", "torch.accelerator.set_device_index"})
+"""Callables whose first argument is a device index."""
+_DEVICE_KEYWORDS = frozenset({"device", "output_device"})
+
+
+@dataclass(frozen=True)
+class IndexVariable:
+    """A local name holding a device index, and what its assignment may become."""
+
+    name: str
+    value: ast.expr
+    """The assigned expression."""
+    divisor: ast.Call | None
+    """The `device_count()` call the index is taken modulo, when there is one."""
+    only_devices: bool
+    """Every use is a device position: the assignment can hold a `torch.device` instead."""
+
+
+def is_index_source(value: ast.expr, names: ImportTable) -> bool:
+    """Whether an assigned value is a device index by itself (not through another variable)."""
+    return _divisor(value, names) is not None or _is_index_call(value, names)
+
+
+class DeviceIndexes:
+    """The device index variables of one module, in every scope (each function, and the module)."""
+
+    def __init__(self, tree: ast.Module, names: ImportTable) -> None:
+        self._names = names
+        self._by_value: dict[int, IndexVariable] = {}
+        self._by_use: dict[int, IndexVariable] = {}
+        for scope in (tree, *(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))):
+            self._scope(scope)
+
+    def assigned(self, value: ast.expr) -> IndexVariable | None:
+        """The variable whose one assignment `value` is."""
+        return self._by_value.get(id(value))
+
+    def used(self, node: ast.expr) -> IndexVariable | None:
+        """The variable `node` reads, if it is one."""
+        return self._by_use.get(id(node))
+
+    def _scope(self, scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        assigned: dict[str, list[ast.expr]] = {}
+        for node in _own_nodes(scope):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        assigned.setdefault(target.id, []).append(node.value)
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and isinstance(node.target, ast.Name):
+                assigned.setdefault(node.target.id, []).append(node.value or node.target)
+        found: dict[str, ast.expr] = {}
+        for _ in range(2):  # `local = rank % n` then `device = local`
+            for name, values in assigned.items():
+                if len(values) == 1 and name not in found:
+                    value = values[0]
+                    if is_index_source(value, self._names) or (isinstance(value, ast.Name) and value.id in found):
+                        found[name] = value
+        if not found:
+            return
+        uses = _uses(scope, set(found))
+        for name, value in found.items():
+            only_devices = all(_is_device_position(use, self._names) for use in uses[name])
+            variable = IndexVariable(name, value, _divisor(value, self._names), only_devices)
+            self._by_value[id(value)] = variable
+            for node, _, _ in uses[name]:
+                self._by_use[id(node)] = variable
+
+
+def _is_index_call(value: ast.expr, names: ImportTable) -> bool:
+    """`torch.cuda.current_device()`, `int(os.environ["LOCAL_RANK"])`."""
+    if not isinstance(value, ast.Call):
+        return False
+    if names.resolve(value.func) in CURRENT_DEVICE_CALLS:
+        return True
+    is_int = isinstance(value.func, ast.Name) and value.func.id == "int" and names.binding("int") is None
+    return is_int and bool(value.args) and _reads_local_rank(value.args[0], names)
+
+
+def _reads_local_rank(node: ast.expr, names: ImportTable) -> bool:
+    """`os.environ["LOCAL_RANK"]`, `os.environ.get("LOCAL_RANK", 0)`, `os.getenv("LOCAL_RANK")`."""
+    if isinstance(node, ast.Subscript):
+        return names.resolve(node.value) == "os.environ" and _is_string(node.slice, LOCAL_RANK)
+    if isinstance(node, ast.Call) and node.args:
+        return names.resolve(node.func) in _ENV_READS and _is_string(node.args[0], LOCAL_RANK)
+    return False
+
+
+def _divisor(value: ast.expr, names: ImportTable) -> ast.Call | None:
+    """The `device_count()` call in `x % device_count()`."""
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mod):
+        right = value.right
+        if isinstance(right, ast.Call) and not right.args and names.resolve(right.func) in COUNT_CALLS:
+            return right
+    return None
+
+
+def _is_string(node: ast.expr, value: str) -> bool:
+    return isinstance(node, ast.Constant) and node.value == value
+
+
+def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
+    """Nodes of a scope, not descending into nested functions, classes or lambdas."""
+    stack = list(ast.iter_child_nodes(scope))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _uses(scope: ast.AST, names: set[str]) -> dict[str, list[tuple[ast.Name, ast.AST | None, ast.AST | None]]]:
+    """Each load of `names` with its parent and grandparent node."""
+    uses: dict[str, list[tuple[ast.Name, ast.AST | None, ast.AST | None]]] = {name: [] for name in names}
+    parents: dict[int, ast.AST] = {}
+    stack: list[ast.AST] = [scope]
+    while stack:
+        node = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+            if isinstance(child, ast.Name) and child.id in names and isinstance(child.ctx, ast.Load):
+                parent = node
+                uses[child.id].append((child, parent, parents.get(id(parent))))
+            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                _mark_nested_uses(child, names, uses)
+            else:
+                stack.append(child)
+    return uses
+
+
+def _mark_nested_uses(node: ast.AST, names: set[str], uses: dict[str, list]) -> None:
+    """A nested function that reads the name: a use we cannot follow (never a device position)."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and sub.id in names:
+            uses[sub.id].append((sub, None, None))
+
+
+def _is_device_position(use: tuple[ast.Name, ast.AST | None, ast.AST | None], names: ImportTable) -> bool:
+    name, parent, grandparent = use
+    if isinstance(parent, ast.FormattedValue):
+        return True  # `f"rank {rank} on {local}"` only shows it
+    if isinstance(parent, ast.keyword):
+        return parent.arg in _DEVICE_KEYWORDS
+    if isinstance(parent, ast.List) and isinstance(grandparent, ast.keyword):
+        return grandparent.arg == "device_ids" and len(parent.elts) == 1
+    if isinstance(parent, ast.Call) and parent.args and parent.args[0] is name:
+        func = parent.func
+        if isinstance(func, ast.Attribute) and func.attr in ("to", "cuda") and len(parent.args) == 1:
+            return True
+        return names.resolve(func) in DEVICE_CALLS
+    return False

@@ -1,0 +1,173 @@
+"""Device indexes followed through a function, DDP's two device arguments, CUDA requirements,
+JIT builds at import, mixed precision and checkpoints: the rewrites that make training scripts
+run on a CPU, each checked on the CPU-only PyTorch where one is installed."""
+
+from __future__ import annotations
+
+import pytest
+from packaging.version import Version
+
+from cudaudit.fixers.python_fixer import fix_python
+from cudaudit.fixers.run import run_fixes
+from cudaudit.model import ScanResult, Severity
+from support import analyze
+
+DIT = """import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+
+def main():
+    assert torch.cuda.is_available(), "Training currently requires at least one GPU."
+    dist.init_process_group("nccl")
+    rank = dist.get_rank()
+    local = rank % torch.cuda.device_count()
+    torch.cuda.set_device(local)
+    model = Net().to(local)
+    model = DDP(model, device_ids=[local], output_device=local)
+    t = torch.randint(0, 10, (4,), device=local)
+    print(f"rank {rank} on {local}")
+"""
+
+
+def fix_all(code: str, version: Version | None = None) -> str:
+    findings = [f for f in analyze(code, torch_version=str(version) if version else None) if f.fix]
+    result = fix_python(code, findings, version)
+    assert result.error is None
+    return result.text
+
+
+def test_an_index_used_only_as_a_device_becomes_a_device_where_it_is_made():
+    fixed = fix_all(DIT)
+    assert 'torch.device(DEVICE_TYPE, rank % torch.cuda.device_count())\n        if DEVICE_TYPE != "cpu"' in fixed
+    assert "model = Net().to(local)" in fixed and "device=local)" in fixed  # uses unchanged
+    assert "device_ids=[local] if torch.cuda.is_available() else None" in fixed
+    assert "output_device=local if torch.cuda.is_available() else None" in fixed
+    assert "if torch.cuda.is_available():\n        torch.cuda.set_device(local)" in fixed
+
+
+def test_with_the_accelerator_api_the_count_is_the_accelerators():
+    assert "torch.accelerator.device_count()" in fix_all(DIT, Version("2.6"))
+
+
+def test_an_index_also_used_as_a_number_keeps_it_and_each_device_use_is_rewritten():
+    code = (
+        "import torch\ndef f(rank):\n    local = rank % torch.cuda.device_count()\n"
+        "    x = x.to(local)\n    if local == 0:\n        print('first')\n"
+    )
+    fixed = fix_all(code)
+    assert "local = rank % max(torch.cuda.device_count(), 1)" in fixed
+    assert "x = x.to(torch.device(DEVICE_TYPE, local))" in fixed
+
+
+def test_local_rank_from_the_environment_is_followed():
+    code = "import os\nimport torch\nlocal = int(os.environ['LOCAL_RANK'])\nx = torch.zeros(1, device=local)\n"
+    [finding] = [f for f in analyze(code) if f.rule == "CDA112"]
+    assert finding.span.line == 3
+
+
+def test_the_count_modulo_is_an_error_on_cpu():
+    [finding] = [f for f in analyze(DIT) if f.rule == "CDA112"]
+    assert finding.severity is Severity.ERROR and "device count" in finding.message
+
+
+def test_requirement_is_lifted_only_with_everything_it_protects(tmp_path):
+    path = tmp_path / "train.py"
+    path.write_text(DIT)
+    findings = analyze(DIT, path=str(path))
+    report = run_fixes(ScanResult(findings=findings), unsafe=True, torch_version=None, write=True)
+    assert "assert torch.cuda.is_available()" not in path.read_text()
+    assert not [r for r in report.remaining if r.finding.rule == "CDA114"]
+
+    blocked = DIT.replace("    print(", "    torch.cuda.memory_summary()\n    print(")
+    path.write_text(blocked)
+    findings = analyze(blocked, path=str(path))
+    report = run_fixes(ScanResult(findings=findings), unsafe=True, torch_version=None, write=True)
+    assert "assert torch.cuda.is_available()" in path.read_text()
+    [kept] = [r for r in report.remaining if r.finding.rule == "CDA114"]
+    assert kept.reason.startswith("kept: it protects code that still needs CUDA (CDA101 at line")
+
+
+def test_a_requirement_in_a_function_called_later_protects_that_function_too():
+    code = (
+        "import sys\nimport torch\n\n\ndef train():\n    torch.cuda.memory_summary()\n\n\n"
+        "def main():\n    if not torch.cuda.is_available():\n        sys.exit('needs a GPU')\n    train()\n"
+    )
+    [requirement] = [f for f in analyze(code) if f.rule == "CDA114"]
+    assert requirement.fix is not None and requirement.fix.protects(next(f for f in analyze(code) if "memory" in f.message).span)
+
+
+def test_an_early_return_is_a_guard_not_a_requirement():
+    code = "import torch\ndef f():\n    if not torch.cuda.is_available():\n        return\n    torch.cuda.synchronize()\n"
+    assert not [f for f in analyze(code) if f.rule == "CDA114"]
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("import torch\nscaler = torch.cuda.amp.GradScaler()\n", "torch.amp.GradScaler(DEVICE_TYPE)"),
+        ("import torch\nwith torch.cuda.amp.autocast(use_amp):\n    pass\n", "torch.amp.autocast(DEVICE_TYPE, enabled=use_amp)"),
+        ("import torch\ns = torch.cuda.amp.GradScaler(2.0**10)\n", "torch.amp.GradScaler(DEVICE_TYPE, init_scale=2.0**10)"),
+        ("import torch\nc = x.type(torch.cuda.FloatTensor)\n", "c = x.to(DEVICE_TYPE, torch.float32)"),
+        ("import torch\nc = x.type('torch.cuda.HalfTensor')\n", "c = x.to(DEVICE_TYPE, torch.float16)"),
+    ],
+)
+def test_mixed_precision_and_casts_move_together(code, expected):
+    assert expected in fix_all(code)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("import torch\nmodel.load_state_dict(torch.load(p))\n", 'torch.load(p, map_location="cpu")'),
+        ("import torch\ndef f(p, device):\n    return torch.load(p)\n", "torch.load(p, map_location=device)"),
+        ("import torch\nckpt = torch.load(p, weights_only=True)\n", "torch.load(p, weights_only=True, map_location=DEVICE_TYPE)"),
+    ],
+)
+def test_torch_load_names_where_tensors_go(code, expected):
+    assert expected in fix_all(code)
+
+
+FUSED = """import os
+
+import torch
+from torch.utils.cpp_extension import load
+
+fused = load("fused", sources=[os.path.join(os.path.dirname(__file__), "k.cu")])
+
+
+def act(x):
+    if x.device.type == "cpu":
+        return torch.relu(x)
+    return fused.act(x)
+"""
+
+
+def test_a_jit_build_at_import_with_a_cpu_path_is_built_only_where_cuda_is():
+    fixed = fix_all(FUSED)
+    assert "fused = (\n    load(" in fixed and "    if torch.cuda.is_available()\n    else None\n)\n" in fixed
+    assert not [f for f in analyze(fixed) if f.rule == "CDA440"]
+
+
+def test_a_jit_build_at_import_without_a_cpu_path_says_who_cannot_run(tmp_path):
+    code = FUSED.replace('    if x.device.type == "cpu":\n        return torch.relu(x)\n', "")
+    [finding] = [f for f in analyze(code, path="ops/fused.py") if f.rule == "CDA440"]
+    assert finding.fix is None
+    assert "entry points importing it still cannot run on CPU" in finding.message and "ops/fused.py" in finding.message
+
+
+def test_every_rewrite_runs_on_cpu_only_torch():
+    """The expressions the fixes write, evaluated on this machine's CPU-only PyTorch."""
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    DEVICE_TYPE = "cuda" if torch.cuda.is_available() else "cpu"
+    rank = 1
+    device = torch.device(DEVICE_TYPE, rank % torch.cuda.device_count()) if DEVICE_TYPE != "cpu" else torch.device("cpu")
+    assert torch.zeros(1).to(device).device.type == "cpu"
+    assert rank % max(torch.cuda.device_count(), 1) == 0
+    assert torch.zeros(1).to(torch.device(DEVICE_TYPE, rank)).device.type == "cpu"
+    assert torch.zeros(1, 2).to(DEVICE_TYPE, torch.float32).dtype == torch.float32
+    assert not torch.amp.GradScaler(DEVICE_TYPE, enabled=False).is_enabled()
+    with torch.amp.autocast(DEVICE_TYPE, enabled=False):
+        pass
