@@ -20,7 +20,7 @@ from cudaudit.rules.catalog import load_catalog
 from cudaudit.safe_read import UnreadableFile, content_digest, read_tree_file
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UndecodableError, UnparsableError
-from cudaudit.suppressions import apply_suppressions
+from cudaudit.suppressions import MARKER, FileSuppressions
 
 MAX_FINDINGS_PER_FILE = 1000
 """Findings of one file past this many are counted, not listed (nor sent between processes)."""
@@ -76,6 +76,7 @@ def analyze_bytes(
     catalog = load_catalog()
     findings: list[Finding] = []
     errors: list[FileError] = []
+    suppressions: FileSuppressions | None = None
     for kind in task.kinds:
         if kind not in ALWAYS_READ and not catalog.may_match(kind.value, data):
             continue
@@ -86,9 +87,25 @@ def analyze_bytes(
             errors.append(_error_for(task.display, exc))
             continue
         if kind not in SUPPRESSES_ITSELF:
-            found = apply_suppressions(found, text, task.display, catalog, settings.targets)
+            suppressions = suppressions or FileSuppressions.parse(text, task.display)
+            found = suppressions.filter(found)
         findings.extend(found)
+    if suppressions is None and MARKER.encode() in data:  # skipped by the prefilter: no finding to silence
+        suppressions = _unanalysed_suppressions(data, task)
+    if suppressions is not None:
+        findings.extend(suppressions.problems(catalog, settings.targets, task.rules, complete=not errors))
     return [f for f in findings if f.rule in task.rules], errors
+
+
+def _unanalysed_suppressions(data: bytes, task: FileTask) -> FileSuppressions | None:
+    """The suppressions of a file none of whose kinds had anything to analyse."""
+    kind = next((k for k in task.kinds if k not in SUPPRESSES_ITSELF), None)
+    if kind is None:
+        return None
+    try:
+        return FileSuppressions.parse(decoder(kind)(data), task.display)
+    except UndecodableError:
+        return None
 
 
 def _error_for(path: str, exc: Exception) -> FileError:

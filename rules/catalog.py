@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 PREFIX_DETECTORS = frozenset({"symbol", "import"})
 """Detectors whose keys are dotted names: a key also matches every name below it."""
 
-KEYLESS_DETECTORS = frozenset({"device-string", "dist-backend", "ddp-device-ids", "suppression"})
+KEYLESS_DETECTORS = frozenset({"device-string", "dist-backend", "ddp-device-ids", "suppression", "unused-suppression"})
 """Detectors that recognise one shape of syntax and report it under the empty key.
 
 Every other detector name is an exact-key detector. Every detector string must be one that

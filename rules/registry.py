@@ -70,8 +70,9 @@ DETECTORS: dict[str, tuple[str, ...]] = {
     "ci-docker-gpu": ("cudaudit.rules.orchestration.workflows",),
     "ci-tool": ("cudaudit.rules.orchestration.workflows",),
     "ci-job-targets": ("cudaudit.rules.orchestration.workflows",),
-    # cudaudit's own: a suppression comment that names no rule or an unknown one.
+    # cudaudit's own: a suppression comment that names an unknown rule, or silences nothing.
     "suppression": ("cudaudit.suppressions",),
+    "unused-suppression": ("cudaudit.suppressions",),
 }
 """Each catalog `detector` string and the modules that report its keys."""
 

@@ -56,14 +56,16 @@ def analyze_notebook(text: str, path: str, catalog: Catalog, settings: AnalysisS
     for cell in code_cells(text):
         python, shell = split_cell(cell.source)
         cell_findings: list[Finding] = []
+        parsed = False
         # A cell with IPython syntax this reader does not know is skipped as Python; its shell lines are still read.
         with suppress(SyntaxError, ValueError, RecursionError):
             cell_findings += analyze_python(python, path, catalog, settings)
+            parsed = True
         scan = ScriptScan(path, catalog, settings)
         for line_number, command in shell:
             scan_script(placed_lines(command, line_number), {}, scan)
         cell_findings += scan.results()
-        kept = apply_suppressions(cell_findings, cell.source, path, catalog, settings.targets)
+        kept = apply_suppressions(cell_findings, cell.source, path, catalog, settings.targets, complete=parsed)
         found.extend(_in_cell(finding, cell) for finding in kept)
     return found
 
