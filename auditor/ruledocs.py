@@ -1,12 +1,18 @@
 """Rule documentation rendered from the catalog: `cudaudit rule ID` and docs/rules.md.
 
-Both come from the same Markdown, so the reference can never drift from the rules.
+Both come from the same Markdown, so the reference can never drift from the rules. The
+reference also says where each rule lives in this repository: its catalog file, the modules
+the registry names for its detector and fix, and the tests that run it.
 """
 
 from __future__ import annotations
 
 from cudaudit.model import TARGETS
 from cudaudit.rules.catalog import Catalog, Rule
+from cudaudit.rules.registry import DETECTORS, FIX_BUILDERS, source_file
+
+_SOURCE_ROOT = "../"
+"""Links from docs/rules.md to the repository's files."""
 
 _FENCES = {
     "python": "python",
@@ -95,7 +101,38 @@ def reference_markdown(catalog: Catalog) -> str:
             family = rule.id[:4]
             parts += [f"## {FAMILIES.get(family, family)}", ""]
         parts.append(rule_markdown(rule, heading="###"))
+        parts += [where_it_lives(rule, catalog), ""]
     return "\n".join(parts).rstrip() + "\n"
+
+
+def where_it_lives(rule: Rule, catalog: Catalog) -> str:
+    """From a rule to its catalog tables, detector, fix builders and tests: one link each."""
+    entries = [entry for entry in catalog.entries() if entry.rule.id == rule.id]
+    files = sorted({rule.defined_in} | {entry.defined_in for entry in entries if entry.defined_in})
+    kinds = sorted({entry.fix.kind for entry in entries if entry.fix} | ({rule.fix.kind} if rule.fix else set()))
+    parts = [
+        "catalog: " + ", ".join(_source_link(f"rules/data/{name}") for name in files),
+        f"detector `{rule.detector}`: " + ", ".join(_source_link(source_file(m)) for m in DETECTORS[rule.detector]),
+        *(f"fix `{kind}`: `{_function(kind)}` in {_source_link(source_file(FIX_BUILDERS[kind]))}" for kind in kinds),
+        f"tests: `python -m pytest -k {rule.id}` ({', '.join(_source_link(t) for t in _example_tests(rule))} run its examples)",
+    ]
+    return "\n".join(["**Where it lives:**", "", *(f"- {part}" for part in parts)])
+
+
+def _function(kind: str) -> str:
+    return FIX_BUILDERS[kind].partition(":")[2]
+
+
+def _example_tests(rule: Rule) -> list[str]:
+    """The test modules whose parametrised runs (ids `CDA102-flagged-0`, `CDA102-fixed-0`) take the rule's examples."""
+    tests = ["tests/test_rule_examples.py"]
+    if rule.fixed:
+        tests.append("tests/test_fix.py" if rule.kind == "python" else "tests/test_fix_infra_examples.py")
+    return tests
+
+
+def _source_link(path: str) -> str:
+    return f"[`{path}`]({_SOURCE_ROOT}{path})"
 
 
 def _anchor(rule: Rule) -> str:

@@ -8,7 +8,7 @@ See docs/catalog-format.md for the file format.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
@@ -19,7 +19,7 @@ from packaging.version import InvalidVersion, Version
 
 from cudaudit.filekinds import EMBEDDED_KINDS, FileKind
 from cudaudit.model import TARGETS, Finding, Fix, Portability, Safety, Severity, Span, Status
-from cudaudit.rules.registry import DETECTORS
+from cudaudit.rules.registry import DETECTORS, FIX_BUILDERS, made_for_one_target
 from cudaudit.tomlcompat import tomllib
 
 if TYPE_CHECKING:
@@ -56,10 +56,10 @@ class Example:
 class FixPolicy:
     """Which rewrite a key's sites get, and how safely.
 
-    Python kinds are the builders of `rules/python/rewrites.py`; dependency and Dockerfile kinds
-    (`cudaudit.rules.dependencies.rewrites.TEXT_FIX_KINDS`) rewrite for one named target, with
-    `to` giving, per target, what replaces the key where no table computes it (an image template
-    with `{placeholders}`); packages are mapped by the entry's `builds`.
+`kind` names a builder in `cudaudit.rules.registry.FIX_BUILDERS`. Python kinds rewrite code so
+    that it runs everywhere; the others (dependency files, Dockerfiles, workflows) rewrite a file
+    for one named target, with `to` giving, per target, what replaces the key where no table
+    computes it (an image template with `{placeholders}`); packages are mapped by the entry's `builds`.
     """
 
     kind: str
@@ -171,6 +171,8 @@ class Rule:
     """The part of the stack its sites belong to (one of `TOPICS`), when it is one."""
     effort: Effort | None = None
     """What porting a site takes, from `effort.toml`."""
+    defined_in: str = ""
+    """The catalog file (in `rules/data/`) that holds the rule's table."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,8 @@ class Entry:
     """Per target, which build of the package serves it; targets not given fall back to the rule's."""
     topic: str | None = None
     """The rule's topic unless the entry names its own (`flash-attn` as a requirement is `attention`)."""
+    defined_in: str = ""
+    """The catalog file (in `rules/data/`) that holds the entry's table, when it has one of its own."""
 
 
 class Catalog:
@@ -253,6 +257,11 @@ class Catalog:
                 return target + name[len(prefix) :]
             prefix = prefix.rpartition(".")[0]
         return name
+
+    def entries(self) -> Iterator[Entry]:
+        """Every key of every detector, with its facts."""
+        for table in self._entries.values():
+            yield from table.values()
 
     def keys(self, detector: str) -> frozenset[str]:
         return frozenset(self._entries.get(detector, ()))
@@ -385,10 +394,11 @@ def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:
             clean=tuple(examples.get("clean", ())),
             example_path=examples.get("path"),
             also_kinds=also_kinds,
-            fix=_parse_fix(where, raw.get("fix")),
+            fix=_parse_fix(where, raw.get("fix"), kind),
             fixed=tuple(_parse_fixed(where, pair) for pair in examples.get("fixed", ())),
             builds=_parse_builds(where, raw.get("builds", {})),
             topic=_parse_topic(where, raw.get("topic")),
+            defined_in=source,
         )
     except KeyError as exc:
         raise CatalogError(f"{where}: missing field {exc}") from exc
@@ -410,9 +420,10 @@ def _parse_entry(source: str, raw: dict[str, Any], rules: dict[str, Rule]) -> En
         raw.get("message", rule.message),
         targets,
         tuple(raw.get("redundant_with", ())),
-        _parse_fix(where, raw["fix"]) if "fix" in raw else rule.fix,
+        _parse_fix(where, raw["fix"], rule.kind) if "fix" in raw else rule.fix,
         {**rule.builds, **_parse_builds(where, raw.get("builds", {}))},
         _parse_topic(where, raw["topic"]) if "topic" in raw else rule.topic,
+        source,
     )
 
 
@@ -454,20 +465,32 @@ def _parse_targets(where: str, raw: dict[str, Any]) -> dict[str, Portability]:
     return {name: targets[name] for name in TARGETS if name in targets}
 
 
-def _parse_fix(where: str, raw: dict[str, str] | bool | None) -> FixPolicy | None:
+def _parse_fix(where: str, raw: dict[str, str] | bool | None, file_kind: str) -> FixPolicy | None:
     """`fix = { kind = "guard", safety = "safe" }`; `fix = false` on an entry turns the rule's off.
 
-    Other keys name targets: `fix = { kind = "image", cpu = "ubuntu:{ubuntu}" }`."""
+    Other keys name targets: `fix = { kind = "image", cpu = "ubuntu:{ubuntu}" }`. The kind must be
+    registered, and rewrite Python code exactly when the rule's files are Python (every other kind
+    rewrites a file for one named target)."""
     if not raw:
         return None
+    if raw is True:
+        raise CatalogError(f"{where}: fix: expected a table such as {{ kind = \"guard\" }} or false")
     try:
         to = {name: value for name, value in raw.items() if name not in ("kind", "safety")}
         unknown = set(to) - set(TARGETS)
         if unknown:
             raise ValueError(f"unknown key(s) {sorted(unknown)}: expected kind, safety or a target")
-        return FixPolicy(raw["kind"], Safety(raw.get("safety", "unsafe")), to)
+        policy = FixPolicy(raw["kind"], Safety(raw.get("safety", "unsafe")), to)
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise CatalogError(f"{where}: fix: {exc}") from exc
+    if policy.kind not in FIX_BUILDERS:
+        raise CatalogError(
+            f"{where}: fix: unknown kind {policy.kind!r}; each fix kind is built by the function listed for it "
+            "in rules/registry.py (add it there, or correct the spelling)"
+        )
+    if made_for_one_target(policy.kind) == (file_kind == "python"):
+        raise CatalogError(f"{where}: fix: kind {policy.kind!r} does not rewrite {file_kind} files")
+    return policy
 
 
 def _parse_builds(where: str, raw: dict[str, Any]) -> dict[str, tuple[TargetBuild, ...]]:

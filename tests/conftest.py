@@ -1,7 +1,11 @@
-"""Fixtures the tests share; what they import by name is in support.py."""
+"""Fixtures and collection hooks the tests share; what they import by name is in support.py."""
 
 from __future__ import annotations
 
+import inspect
+import re
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -20,3 +24,23 @@ def cli(tmp_path: Path):
             return CliRunner().invoke(app, list(args), catch_exceptions=False)
 
     return run
+
+
+RULE_ID = re.compile(r"\bCDA\d{3}\b")
+
+
+@cache
+def _rules_named_in(function: Callable[..., object]) -> frozenset[str]:
+    try:
+        return frozenset(RULE_ID.findall(inspect.getsource(function)))
+    except (OSError, TypeError):
+        return frozenset()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every rule id a test's code names is one of its keywords, so `pytest -k CDA102` selects the
+    hand-written tests of a rule as well as the parametrised runs of its examples."""
+    for item in items:
+        function = getattr(item, "function", None)
+        if function is not None:
+            item.extra_keyword_matches.update(_rules_named_in(function))

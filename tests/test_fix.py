@@ -12,8 +12,6 @@ from cudaudit.fixers.python_fixer import fix_python
 from cudaudit.model import Edit, Fix, Safety, Span
 from cudaudit.resolvers.torch_pin import project_torch_version
 from cudaudit.rules.catalog import load_catalog
-from cudaudit.rules.dependencies.rewrites import TEXT_FIX_KINDS
-from cudaudit.rules.python.rewrites import FIX_KINDS
 from support import analyze, scan_json, write
 
 CATALOG = load_catalog()
@@ -45,12 +43,10 @@ def test_rule_fix_examples(rule, before, after):
     assert fix_all(after) == after, "a second run must change nothing"
 
 
-def test_every_fix_policy_names_a_fixer_and_has_an_example():
-    entries = [CATALOG.lookup("symbol", "torch.cuda.synchronize"), CATALOG.lookup("method", "cuda")]
-    assert all(entry.fix.kind in FIX_KINDS for entry in entries)
+def test_every_fix_policy_has_an_example():
+    """The kinds themselves are checked when the catalog loads (tests/test_registry.py)."""
     for rule in CATALOG.rules.values():
         if rule.fix is not None:
-            assert rule.fix.kind in (FIX_KINDS if rule.kind == "python" else TEXT_FIX_KINDS)
             assert rule.fixed, f"{rule.id} has a fix but no before/after example"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import re
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -14,7 +15,15 @@ import pytest
 from cudaudit.rules.catalog import CatalogError, load_catalog, read_catalog
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.walker import Concern, PythonWalker
-from cudaudit.rules.registry import DETECTORS, python_concern_modules
+from cudaudit.rules.registry import (
+    DETECTORS,
+    FIX_BUILDERS,
+    fix_builder,
+    made_for_one_target,
+    python_concern_modules,
+    source_file,
+)
+from support import REPO
 
 CATALOG = load_catalog()
 REGISTERED_MODULES = sorted({module for modules in DETECTORS.values() for module in modules})
@@ -39,6 +48,22 @@ def test_every_python_concern_module_exports_its_concern(module):
 def test_every_catalog_detector_is_registered_and_every_registered_one_is_used():
     used = {rule.detector for rule in CATALOG.rules.values()}
     assert used == set(DETECTORS), "a detector string with no rule should leave the registry"
+
+
+@pytest.mark.parametrize("kind", FIX_BUILDERS)
+def test_every_fix_kind_resolves_to_its_builder_function(kind):
+    assert callable(fix_builder(kind))
+
+
+def test_every_fix_kind_is_used_by_some_rule_or_entry():
+    entries = [CATALOG.lookup(detector, key) for detector in DETECTORS for key in CATALOG.keys(detector)]
+    used = {entry.fix.kind for entry in entries if entry and entry.fix}
+    assert used == set(FIX_BUILDERS)
+
+
+@pytest.mark.parametrize("module", [*REGISTERED_MODULES, *(b.partition(":")[0] for b in FIX_BUILDERS.values())])
+def test_every_registered_module_has_its_file_in_the_repository(module):
+    assert (REPO / source_file(module)).is_file(), source_file(module)
 
 
 @pytest.mark.parametrize("rule", WALKED_RULES, ids=lambda r: f"{r.id}-{r.detector}")
@@ -74,11 +99,37 @@ def test_the_catalog_copy_loads_as_shipped(tmp_path):
     assert read_catalog(_catalog_copy(tmp_path)).rules.keys() == CATALOG.rules.keys()
 
 
+def _edit(folder: Path, name: str, old: str, new: str) -> None:
+    path = folder / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_an_unknown_fix_kind_is_a_load_error_that_names_the_rule(tmp_path):
+    folder = _catalog_copy(tmp_path)
+    _edit(folder, "torch.toml", 'fix = { kind = "to-device"', 'fix = { kind = "to_device"')
+    with pytest.raises(CatalogError, match=r"torch\.toml: rule CDA\d+: fix: unknown kind 'to_device'.*registry"):
+        read_catalog(folder)
+
+
+def test_a_fix_kind_of_another_file_kind_is_a_load_error(tmp_path):
+    assert made_for_one_target("image") and not made_for_one_target("to-device")
+    folder = _catalog_copy(tmp_path)
+    _edit(folder, "torch.toml", 'fix = { kind = "to-device"', 'fix = { kind = "image"')
+    with pytest.raises(CatalogError, match="fix: kind 'image' does not rewrite python files"):
+        read_catalog(folder)
+
+
 def test_an_unknown_detector_is_a_load_error_that_names_the_rule(tmp_path):
     folder = _catalog_copy(tmp_path)
-    torch = folder / "torch.toml"
-    text = torch.read_text(encoding="utf-8")
-    assert 'detector = "method"' in text
-    torch.write_text(text.replace('detector = "method"', 'detector = "methods"', 1), encoding="utf-8")
+    _edit(folder, "torch.toml", 'detector = "method"', 'detector = "methods"')
     with pytest.raises(CatalogError, match=r"torch\.toml: rule CDA\d+: unknown detector 'methods'.*registry"):
         read_catalog(folder)
+
+
+def test_every_file_the_rule_reference_links_to_exists():
+    reference = (REPO / "docs" / "rules.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(\.\./([^)#]+)\)", reference)
+    assert len(links) > len(CATALOG.rules)
+    assert [link for link in links if not (REPO / link).is_file()] == []

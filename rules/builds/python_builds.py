@@ -51,7 +51,7 @@ def build_findings(
         cpu_path = built_at_import and has_cpu_path(tree)
         entry = catalog.lookup(EXTENSION_DETECTOR, IMPORT_TIME_BUILD if built_at_import and not cpu_path else key)
         if entry is not None:
-            fix = _build_where_cuda(call, names, lines, entry.fix.safety) if cpu_path and entry.fix else None
+            fix = build_where_cuda(call, names, lines, entry.fix.safety) if cpu_path and entry.fix else None
             span = lines.span_from_utf8(node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)
             finding = build_finding(entry, path, span, lines.snippet(span), settings.targets, fix=fix)
             findings.append(replace(finding, message=finding.message.replace("{path}", path)))
@@ -106,7 +106,7 @@ def has_cpu_path(tree: ast.Module) -> bool:
     return False
 
 
-def _build_where_cuda(call: ast.Call, names: ImportTable, lines: SourceLines, safety: Safety) -> Fix:
+def build_where_cuda(call: ast.Call, names: ImportTable, lines: SourceLines, safety: Safety) -> Fix:
     """`ops = load(...)` at import becomes `ops = load(...) if torch.cuda.is_available() else None`,
     so CPU hosts import the module and take its PyTorch path (ROCm still builds: HIP is CUDA to torch)."""
     end = lines.span_from_utf8(call.end_lineno, call.end_col_offset, call.end_lineno, call.end_col_offset)  # type: ignore[arg-type]

@@ -10,9 +10,10 @@ changed. Where the answer is not mechanical (no pinned torch release to pick a R
 a direct wheel URL, an opt-in CUDA extra, text whose characters do not map one to one onto
 the file) no fix is made and the finding stays.
 
-The fix kinds (`fix = { kind = "..." }` in the catalog) are `wheel-index`, `wheel-label` and
-`target-build`, which does what the entry's `builds` rows say for the target (swap, drop,
-keep; `cudaudit.resolvers.builds`); `image` is the Dockerfile's (`rules/containers/rewrites.py`).
+The fix kinds (`fix = { kind = "..." }` in the catalog, registered in
+`cudaudit.rules.registry.FIX_BUILDERS`) are `wheel-index`, `wheel-label` and `target-build`,
+which does what the entry's `builds` rows say for the target (swap, drop, keep;
+`cudaudit.resolvers.builds`); `image` is the Dockerfile's (`rules/containers/rewrites.py`).
 `cudaudit resolve` writes its variants with these same fixes.
 """
 
@@ -42,15 +43,12 @@ from cudaudit.resolvers.requirements import (
 )
 from cudaudit.resolvers.variants import TORCH_FAMILY, Variant, build_label, single_target, wheel_index
 from cudaudit.rules.catalog import Entry, TargetBuild
+from cudaudit.rules.registry import fix_builder, fix_kinds_of
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines
 
 if TYPE_CHECKING:
     from cudaudit.rules.dependencies.report import Placed
-
-TEXT_FIX_KINDS = frozenset({"wheel-index", "wheel-label", "target-build", "image", "ci-job"})
-"""Fix kinds of dependency files, Dockerfiles and workflows (`ci-job`: `rules/orchestration/rewrites.py`),
-applied by `cudaudit.fixers.text_fixer`."""
 
 _PINNED_NAME = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*===?\s*[^\s;,'\"=]*$")
 """The package a pinned version belongs to, read backwards from the version's build label."""
@@ -92,7 +90,7 @@ class FixTarget:
 
 
 @dataclass(frozen=True)
-class _Site:
+class RequirementSite:
     entry: Entry
     hit: PackageHit
     placed: Placed
@@ -122,20 +120,20 @@ def dependency_fix(
 
     `opt_in`: the hit is in an extra or group named for CUDA (`.[cuda]`), which stays CUDA's.
     """
-    if fix is None or entry.fix is None or opt_in:
+    if fix is None or entry.fix is None or opt_in or entry.fix.kind not in fix_kinds_of(__name__):
         return None
-    builder = _BUILDERS.get(entry.fix.kind)
-    return builder(_Site(entry, hit, placed, fix, torch)) if builder else None
+    builder: Callable[[RequirementSite], Fix | None] = fix_builder(entry.fix.kind)
+    return builder(RequirementSite(entry, hit, placed, fix, torch))
 
 
-def _wheel_index(site: _Site) -> Fix | None:
+def wheel_index_fix(site: RequirementSite) -> Fix | None:
     if site.hit.detector != INDEX:
         return None
     variant = wheel_index(site.hit.text, site.fix.target, site.fix.rocm(site.torch))
     return site.replace(variant, f"use the {site.fix.target} wheel index `{variant.text}`") if variant else None
 
 
-def _wheel_label(site: _Site) -> Fix | None:
+def wheel_label_fix(site: RequirementSite) -> Fix | None:
     """`torch==2.3.1+cu121` → `+rocm6.0`/`+cpu`: only for PyTorch's own packages, pinned by name."""
     if site.hit.detector != LOCAL_VERSION:
         return None
@@ -150,7 +148,7 @@ def _wheel_label(site: _Site) -> Fix | None:
     return site.fix_with(f"pin the {site.fix.target} build `{variant.text}`{note}", edits)
 
 
-def _target_build(site: _Site) -> Fix | None:
+def target_build_fix(site: RequirementSite) -> Fix | None:
     """What the entry's build for the target says: install another package, or remove the requirement."""
     if site.hit.detector in (CONDA_PACKAGE, CONDA_BUILD, CONDA_CHANNEL):
         return _conda_build(site)
@@ -184,7 +182,7 @@ def _target_build(site: _Site) -> Fix | None:
     return site.fix_with(f"`{written}` → `{new}` on {site.fix.target}{note}", edits)
 
 
-def _conda_build(site: _Site) -> Fix | None:
+def _conda_build(site: RequirementSite) -> Fix | None:
     """A conda spec's package, build string or channel: swapped for another spec, or dropped."""
     decision = decide(site.entry, site.fix.target, (), SpecifierSet(), site.torch, site.fix.rocm(site.torch))
     if decision.action == "drop" and site.hit.detector == CONDA_BUILD:
@@ -206,7 +204,7 @@ def _conda_build(site: _Site) -> Fix | None:
     return site.fix_with(f"`{written}` → `{decision.package}` on {site.fix.target}: {decision.note}", (Edit(span, decision.package),))
 
 
-def _hash_removal(site: _Site) -> tuple[Edit, ...]:
+def _hash_removal(site: RequirementSite) -> tuple[Edit, ...]:
     """Delete the `--hash` options that end the requirement's line: they name the files of the old pin."""
     found = trailing_hashes(site.placed.text)
     if found is None:
@@ -217,7 +215,7 @@ def _hash_removal(site: _Site) -> tuple[Edit, ...]:
     return (Edit(span, ""),) if written == site.placed.text[found[0] : found[1]] else ()
 
 
-def _removal(site: _Site, why: str) -> Fix | None:
+def _removal(site: RequirementSite, why: str) -> Fix | None:
     """Delete the lines of a requirement, and pip-compile's annotation lines under it, when nothing
     else is written on them."""
     if site.hit.start != len(site.placed.text) - len(site.placed.text.lstrip()):
@@ -250,10 +248,3 @@ def annotation(lines: SourceLines, last_line: int) -> list[str]:
     while last_line + len(found) < len(lines.lines) and _ANNOTATION.match(lines.line(last_line + len(found) + 1)):
         found.append(lines.line(last_line + len(found) + 1))
     return found
-
-
-_BUILDERS: dict[str, Callable[[_Site], Fix | None]] = {
-    "wheel-index": _wheel_index,
-    "wheel-label": _wheel_label,
-    "target-build": _target_build,
-}

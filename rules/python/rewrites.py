@@ -1,7 +1,8 @@
 """Rewrites for Python findings, decided where the site was found and carried by the finding.
 
-Each fix kind named in the catalog (`fix = { kind = "...", safety = "..." }`) has one builder
-here that turns a detector hit into text edits. Edits only ever replace the flagged code;
+Each Python fix kind named in the catalog (`fix = { kind = "...", safety = "..." }`) has one
+builder here, registered under that kind in `cudaudit.rules.registry.FIX_BUILDERS`, that turns
+a walker hit into text edits. Edits only ever replace the flagged code;
 what a module needs for them to hold — `import torch`, one `DEVICE_TYPE` value chosen at
 run time — is listed in `Fix.requires` and added once per file by the fixer.
 
@@ -25,6 +26,7 @@ from cudaudit.model import Edit, Fix, Span
 from cudaudit.rules.python.locals import LocalNames
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.walker import Hit
+from cudaudit.rules.registry import fix_builder
 from cudaudit.source import SourceLines
 
 DEVICE_TYPE = "DEVICE_TYPE"
@@ -100,7 +102,8 @@ def build_fix(hit: Hit, context: FixContext) -> Fix | None:
     policy = hit.entry.fix
     if policy is None or hit.quiet:
         return None  # a guarded site is already portable where it matters
-    rewrite = _BUILDERS[policy.kind](hit, context)
+    builder: Builder = fix_builder(policy.kind)
+    rewrite = builder(hit, context)
     if rewrite is None:
         return None
     return Fix(policy.safety, rewrite.description, rewrite.edits, rewrite.requires, rewrite.unused_imports, rewrite.covers)
@@ -138,7 +141,7 @@ def _device_index_source(node: ast.expr, context: FixContext) -> str | None:
     return None
 
 
-def _device_string(hit: Hit, context: FixContext) -> Rewrite | None:
+def device_string(hit: Hit, context: FixContext) -> Rewrite | None:
     node = hit.node
     if isinstance(node, ast.Constant) and node.value == "cuda":
         replacement = DEVICE_TYPE
@@ -150,7 +153,7 @@ def _device_string(hit: Hit, context: FixContext) -> Rewrite | None:
     return Rewrite(f"use the device type chosen at run time: {replacement}", (Edit(context.span(node), replacement),))
 
 
-def _to_device(hit: Hit, context: FixContext) -> Rewrite | None:
+def to_device(hit: Hit, context: FixContext) -> Rewrite | None:
     call = hit.node
     if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute):
         return None
@@ -197,7 +200,7 @@ _UNPINNED = Version("2.4")
 (July 2024), so the scaler, autocast and custom_fwd next to each other move together."""
 
 
-def _amp(hit: Hit, context: FixContext) -> Rewrite | None:
+def amp(hit: Hit, context: FixContext) -> Rewrite | None:
     qualified = context.names.resolve(hit.node)  # type: ignore[arg-type]
     if qualified is None:
         return None
@@ -226,7 +229,7 @@ def _keyword_text(keyword: ast.keyword, context: FixContext) -> str:
     return f"**{value}" if keyword.arg is None else f"{keyword.arg}={value}"
 
 
-def _guard(hit: Hit, context: FixContext) -> Rewrite | None:
+def guard(hit: Hit, context: FixContext) -> Rewrite | None:
     """`torch.cuda.synchronize()` alone on a line becomes `if torch.cuda.is_available(): ...`."""
     statement = hit.statement
     if not (isinstance(statement, ast.Expr) and statement.value is hit.call):
@@ -242,7 +245,7 @@ def _guard(hit: Hit, context: FixContext) -> Rewrite | None:
     return Rewrite("run only where CUDA (or ROCm) is available", (edit,), ("import torch",))
 
 
-def _dist_backend(hit: Hit, context: FixContext) -> Rewrite:
+def dist_backend(hit: Hit, context: FixContext) -> Rewrite:
     requires: tuple[str, ...] = ("import torch",)
     if context.has_accelerator_api():
         replacement = f"{context.torch}.distributed.get_default_backend_for_device({DEVICE_TYPE})"
@@ -255,7 +258,7 @@ def _dist_backend(hit: Hit, context: FixContext) -> Rewrite:
 _DDP_DEVICE_KEYWORDS = ("device_ids", "output_device")
 
 
-def _ddp_device_ids(hit: Hit, context: FixContext) -> Rewrite | None:
+def ddp_device_ids(hit: Hit, context: FixContext) -> Rewrite | None:
     """`device_ids` and `output_device` together: a CPU module needs both None (a rank's
     `output_device=1` raises on CPU even when `device_ids` is None)."""
     call = hit.call
@@ -270,12 +273,12 @@ def _ddp_device_ids(hit: Hit, context: FixContext) -> Rewrite | None:
     return Rewrite("pass device ids only for CUDA modules", edits, ("import torch",))
 
 
-def _device_ordinal(hit: Hit, context: FixContext) -> Rewrite | None:
+def device_ordinal(hit: Hit, context: FixContext) -> Rewrite | None:
     replacement = _device_with_index(hit.node, context)  # type: ignore[arg-type]
     return Rewrite(f"name the device type with the index: {replacement}", (Edit(context.span(hit.node), replacement),))
 
 
-def _device_variable(hit: Hit, context: FixContext) -> Rewrite | None:
+def device_variable(hit: Hit, context: FixContext) -> Rewrite | None:
     """`local = rank % torch.cuda.device_count()`, used only as a device, holds the device itself:
     the same one on CUDA (`torch.device("cuda", i)` is what `.to(i)` means), the CPU elsewhere."""
     node = hit.node
@@ -289,13 +292,13 @@ def _device_variable(hit: Hit, context: FixContext) -> Rewrite | None:
     return Rewrite("hold the device the index names, or the CPU", (Edit(context.span(node), context.in_place(node, device)),))
 
 
-def _device_count(hit: Hit, context: FixContext) -> Rewrite:
+def device_count(hit: Hit, context: FixContext) -> Rewrite:
     """`rank % torch.cuda.device_count()` divides by 0 without a GPU; with one, nothing changes."""
     replacement = f"max({context.text(hit.node)}, 1)"
     return Rewrite(f"divide by at least one device: {replacement}", (Edit(context.span(hit.node), replacement),), ())
 
 
-def _pin_memory(hit: Hit, context: FixContext) -> Rewrite | None:
+def pin_memory(hit: Hit, context: FixContext) -> Rewrite | None:
     """`x.pin_memory()` pins only where there is an accelerator; the receiver must be a plain name,
     since it is written twice."""
     call = hit.node
@@ -309,7 +312,7 @@ def _pin_memory(hit: Hit, context: FixContext) -> Rewrite | None:
     return Rewrite("pin memory only where CUDA (or ROCm) is available", (Edit(context.span(call), replacement),), ("import torch",))
 
 
-def _map_location(hit: Hit, context: FixContext) -> Rewrite | None:
+def map_location(hit: Hit, context: FixContext) -> Rewrite | None:
     """`torch.load(path)` restores tensors where they were saved; name where they go instead: the
     CPU when the result goes straight into `load_state_dict`, else the device the code runs on."""
     call = hit.call
@@ -348,7 +351,7 @@ _LEGACY_DTYPES = {
 }
 
 
-def _legacy_tensor(hit: Hit, context: FixContext) -> Rewrite | None:
+def legacy_tensor(hit: Hit, context: FixContext) -> Rewrite | None:
     """`torch.cuda.FloatTensor` as a constructor, a cast (`x.type(torch.cuda.FloatTensor)`) or the
     default tensor type, rewritten with a dtype and the run-time device."""
     node = hit.node
@@ -395,7 +398,7 @@ def _legacy_tensor(hit: Hit, context: FixContext) -> Rewrite | None:
     return Rewrite("set the default dtype and device instead of a CUDA tensor type", (edit,))
 
 
-def _requirement(hit: Hit, context: FixContext) -> Rewrite | None:
+def requirement(hit: Hit, context: FixContext) -> Rewrite | None:
     """Remove `assert torch.cuda.is_available()` (or `if not ...: sys.exit()`); the fixer keeps it
     unless every CUDA-only site it protects (`covers`) is rewritten in the same run."""
     statement = hit.statement
@@ -470,21 +473,3 @@ def _is_plain_chain(node: ast.expr) -> bool:
     while isinstance(node, ast.Attribute):
         node = node.value
     return isinstance(node, ast.Name)
-
-
-_BUILDERS: dict[str, Builder] = {
-    "device-string": _device_string,
-    "to-device": _to_device,
-    "amp": _amp,
-    "guard": _guard,
-    "dist-backend": _dist_backend,
-    "ddp-device-ids": _ddp_device_ids,
-    "device-ordinal": _device_ordinal,
-    "device-variable": _device_variable,
-    "device-count": _device_count,
-    "pin-memory": _pin_memory,
-    "legacy-tensor": _legacy_tensor,
-    "map-location": _map_location,
-    "requirement": _requirement,
-}
-FIX_KINDS = frozenset(_BUILDERS)
