@@ -37,6 +37,8 @@ class TorchRelease:
     verified_rocm: tuple[tuple[str, str], ...]
     """(tag, condition) pairs the release notes confirm; condition `2.2.0` or `2.2.1+` or ``."""
     cuda_tags: tuple[str, ...]
+    pypi_cuda: str | None = None
+    """The CUDA build PyPI's Linux x86_64 wheels of this release are (`cu124`); None where unverified."""
 
     def rocm_tag(self, exact: Version | None = None, allowed: Collection[str] | None = None) -> tuple[str, bool] | None:
         """The ROCm index for this release (the newest confirmed one) and whether it is confirmed.
@@ -82,6 +84,7 @@ def releases() -> tuple[TorchRelease, ...]:
                 rocm_tags=tuple(filter(None, cells["rocm_tags"].split(","))),
                 verified_rocm=tuple(verified),
                 cuda_tags=tuple(filter(None, cells["cuda_tags"].split(","))),
+                pypi_cuda=cells["pypi_default_cuda"] if is_cuda_tag(cells["pypi_default_cuda"]) else None,
             )
         )
     return tuple(sorted(found, key=lambda r: r.torch))

@@ -15,8 +15,10 @@ def test_each_layer_is_reported(cli):
     report = scan_json(cli, str(PROJECT))
     assert report["errors"] == []
     assert sites(report) == [
+        ("Dockerfile", "CDA212"),
         ("Dockerfile", "CDA443"),
         ("Dockerfile", "CDA507"),
+        ("Dockerfile", "CDA509"),
         ("Makefile", "CDA211"),
         ("Makefile", "CDA443"),
         ("requirements.txt", "CDA604"),

@@ -44,6 +44,7 @@ INDEX_OPTIONS = frozenset(
     {"-i", "--index-url", "--extra-index-url", "-f", "--find-links", "--index", "--default-index"}
 )
 """Options of pip and uv whose value is a package index or a find-links page."""
+_EDITABLE = frozenset({"-e", "--editable"})
 _PIP_VALUE_OPTIONS = INDEX_OPTIONS | frozenset(
     {
         "-r", "--requirement", "--requirements", "-c", "--constraint", "--constraints", "--overrides",
@@ -80,6 +81,10 @@ class PipInstall:
     requirements: tuple[Word, ...]
     indexes: tuple[tuple[Word, int], ...]
     """Each index or find-links URL: its word and where the URL starts in the word's text."""
+    editables: tuple[Word, ...] = ()
+    """What `-e`/`--editable` installs: a project folder or a VCS URL."""
+    options: tuple[Word, ...] = ()
+    """Every option word (`--no-build-isolation`, `--torch-backend=cpu`)."""
 
 
 def command(words: list[Word]) -> Command | None:
@@ -198,6 +203,8 @@ def pip_install(found: Command) -> PipInstall | None:
         return None
     requirements: list[Word] = []
     indexes: list[tuple[Word, int]] = []
+    editables: list[Word] = []
+    options: list[Word] = []
     at = 0
     while at < len(arguments):
         word = arguments[at]
@@ -206,18 +213,22 @@ def pip_install(found: Command) -> PipInstall | None:
             requirements.append(word)
             at += 1
             continue
+        options.append(word)
         option, equals, _ = text.partition("=")
         if equals:
             if option in INDEX_OPTIONS:
                 indexes.append((word, len(option) + 1))
             at += 1
         elif option in _PIP_VALUE_OPTIONS:
-            if option in INDEX_OPTIONS and at + 1 < len(arguments):
-                indexes.append((arguments[at + 1], 0))
+            if at + 1 < len(arguments):
+                if option in INDEX_OPTIONS:
+                    indexes.append((arguments[at + 1], 0))
+                elif option in _EDITABLE:
+                    editables.append(arguments[at + 1])
             at += 2
         else:
             at += 1
-    return PipInstall(tuple(requirements), tuple(indexes))
+    return PipInstall(tuple(requirements), tuple(indexes), tuple(editables), tuple(options))
 
 
 def _pip_arguments(found: Command) -> tuple[Word, ...] | None:

@@ -7,7 +7,9 @@ What is lock-in is the catalog's answer: images (`container-image`, with tag pat
 system packages (`system-package`), and the facts other analyzers already own: environment
 variables (`env-var`), NVIDIA tools (`cli-tool`), and pip, uv and conda installs through the
 shared requirement resolver, so a `pip install` in an image reports exactly what the same
-line in a requirements file would.
+line in a requirements file would. Stages are followed (`stages.py`): the build steps of a stage
+built on a CUDA image are reported as part of the CUDA build (`build_steps.py`), and a stage
+built on a ROCm image makes the CUDA stages beside it notes on ROCm.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ import json
 import re
 from dataclasses import replace
 
-from cudaudit.model import Finding
+from cudaudit.model import Finding, Portability
 from cudaudit.rules.catalog import Catalog
+from cudaudit.rules.containers.build_steps import StageSteps
 from cudaudit.rules.containers.commands import SHELLS, command
 from cudaudit.rules.containers.images import fill_targets, match_image
 from cudaudit.rules.containers.instructions import Instruction, parse_dockerfile
 from cudaudit.rules.containers.rewrites import image_fix
 from cudaudit.rules.containers.script_scan import ENV_VAR, ScriptScan, build_switches, scan_command, toolkit_paths
 from cudaudit.rules.containers.shell import Word, split_commands
+from cudaudit.rules.containers.stages import Stage, Stages
 from cudaudit.rules.dependencies.report import Placed
 from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.settings import AnalysisSettings
@@ -39,33 +43,40 @@ _JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 def analyze_dockerfile(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
     """Findings for one Dockerfile; raises UnparsableError where Docker would refuse the file too."""
     scan = ScriptScan(path, catalog, settings, FixTarget.of(settings, text))
-    stages: set[str] = set()
+    stages = Stages()
+    stage: Stage | None = None
     for instruction in parse_dockerfile(text):
         keyword = instruction.keyword
         if keyword == "FROM":
-            _base_image(instruction, stages, scan)
-        elif keyword in ("COPY", "ADD"):
-            _copy(instruction, stages, scan)
+            stage = _base_image(instruction, stages, scan)
+            continue
+        if stage is not None:
+            stage.environment.update(instruction.variables)  # what a stage built FROM this one starts with
+        if keyword in ("COPY", "ADD"):
+            _copy(instruction, stages.names, scan)
         elif keyword in ("ENV", "ARG"):
             _variables(instruction, scan)
         elif keyword in _SCRIPTED:
+            cuda_build = keyword == "RUN" and stage is not None and stage.cuda is not None
+            scan.on_command = StageSteps(stage, scan) if cuda_build and stage is not None else None
             _scripts(instruction, scan)
-    return scan.results()
+            scan.on_command = None
+    return stages.settle(scan.results())
 
 
 # -- FROM, COPY --from ----------------------------------------------------------------
 
 
-def _base_image(instruction: Instruction, stages: set[str], scan: ScriptScan) -> None:
+def _base_image(instruction: Instruction, stages: Stages, scan: ScriptScan) -> Stage | None:
     """`FROM [--platform=...] image [AS name]`: each stage's image on its own; a stage name is no image."""
     placed = instruction.arguments
     words = [w for command in split_commands(placed.text, instruction.variables) for w in command]
     words = [w for w in words if not w.text.startswith("--")]
     if not words:
-        return
-    if len(words) >= 3 and words[1].text.lower() == "as":
-        stages.add(words[2].text.lower())
-    _image(words[0], 0, placed, stages, scan, base=True)
+        return None
+    name = words[2].text.lower() if len(words) >= 3 and words[1].text.lower() == "as" else None
+    image = _image(words[0], 0, placed, stages.names, scan, base=True)
+    return stages.start(instruction.line, words[0].text, name, image)
 
 
 def _copy(instruction: Instruction, stages: set[str], scan: ScriptScan) -> None:
@@ -79,17 +90,22 @@ def _copy(instruction: Instruction, stages: set[str], scan: ScriptScan) -> None:
     toolkit_paths(sources, placed, scan)
 
 
-def _image(word: Word, start: int, placed: Placed, stages: set[str], scan: ScriptScan, base: bool = False) -> None:
-    """An image reference; `base`: a stage's `FROM` image, which a fix may replace."""
+def _image(
+    word: Word, start: int, placed: Placed, stages: set[str], scan: ScriptScan, base: bool = False
+) -> dict[str, Portability] | None:
+    """An image reference; `base`: a stage's `FROM` image, which a fix may replace. Returns the catalog's
+    facts about the image, if it has any."""
     reference = word.text[start:]
     if reference.lower() in stages or reference.isdigit() or reference == "scratch":
-        return
+        return None
     found = match_image(reference)
     entry = scan.catalog.lookup(IMAGE, found.key) if found else None
-    if found is not None and entry is not None:
-        fix = image_fix(entry, found.fields, word, placed, scan.fix) if base else None
-        entry = replace(entry, targets=fill_targets(entry.targets, found.fields))
-        scan.report_word(entry, placed, word, start, len(word.text), fix)
+    if found is None or entry is None:
+        return None
+    fix = image_fix(entry, found.fields, word, placed, scan.fix) if base else None
+    entry = replace(entry, targets=fill_targets(entry.targets, found.fields))
+    scan.report_word(entry, placed, word, start, len(word.text), fix)
+    return entry.targets
 
 
 # -- ENV, ARG ---------------------------------------------------------------------------

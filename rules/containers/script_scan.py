@@ -11,7 +11,7 @@ it spells out, CUDA build switches (`-DGGML_CUDA=on`) and Docker's NVIDIA GPU op
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 
@@ -50,6 +50,10 @@ _BUILDERS = frozenset({"cmake", "make", "gmake", "pip", "pip3", "uv", "python", 
 """Commands whose arguments may carry build switches (`pip install -C cmake.args=-DGGML_CUDA=on`)."""
 
 
+CommandObserver = Callable[[list[Word], "Command | None", Placed, Mapping[str, str]], None]
+"""`(words, command, placed, variables)`: one simple command as the scan sees it."""
+
+
 @dataclass
 class ScriptScan:
     """What the shell commands of one file yield: findings, and pip hits kept until the torch pin is known."""
@@ -59,6 +63,8 @@ class ScriptScan:
     settings: AnalysisSettings
     fix: FixTarget | None = None
     """The one target to attach fixes for (`cudaudit fix --target`)."""
+    on_command: CommandObserver | None = None
+    """Called with every simple command before it is scanned (a Dockerfile stage reads its build steps)."""
     found: list[Finding] = field(default_factory=list)
     pip_hits: list[tuple[Placed, PackageHit]] = field(default_factory=list)
     requirements: list[str] = field(default_factory=list)
@@ -110,6 +116,8 @@ def scan_command(
     for word, name in assignments:
         scan.report_word(catalog.lookup(ENV_VAR, name), placed, word, 0, len(name))
     found = command(words)
+    if scan.on_command is not None:
+        scan.on_command(words, found, placed, variables)
     build_switches([word for word, _ in assignments], placed, scan)
     if found is None:
         return

@@ -23,8 +23,10 @@ class ImageRef:
 
     @property
     def is_rocm(self) -> bool:
-        """AMD publishes its ROCm images under `rocm/` on Docker Hub (`rocm/pytorch`, `rocm/dev-ubuntu-22.04`)."""
-        return self.repository.startswith("rocm/")
+        """AMD publishes its ROCm images under `rocm/` on Docker Hub (`rocm/pytorch`, `rocm/dev-ubuntu-22.04`);
+        serving engines tag theirs (`text-generation-inference:3.3.5-rocm`, `ollama/ollama:rocm`) or name
+        a repository for it (`vllm/vllm-openai-rocm`)."""
+        return self.repository.startswith("rocm/") or self.repository.endswith("-rocm") or "rocm" in self.tag.lower()
 
 
 def parse_image(reference: str) -> ImageRef | None:

@@ -1,0 +1,126 @@
+"""Dockerfile stages: build steps of CUDA stages (CDA509), and severities that follow the stage."""
+
+from __future__ import annotations
+
+from cudaudit.model import Severity
+from support import analyze
+
+
+def stage_steps(dockerfile: str, targets: tuple[str, ...] = ("rocm", "cpu")):
+    return [f for f in analyze(dockerfile, targets=targets, path="Dockerfile") if f.rule == "CDA509"]
+
+
+def flagged_texts(dockerfile: str) -> list[str]:
+    lines = dockerfile.split("\n")
+    return [lines[f.span.line - 1][f.span.column - 1 : f.span.end_column - 1] for f in stage_steps(dockerfile)]
+
+
+def test_pypi_torch_names_the_rocm_index_of_the_pinned_release():
+    [finding] = stage_steps("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN pip install torch==2.7.1\n")
+    assert "https://download.pytorch.org/whl/rocm6.3" in finding.targets["rocm"].replacement
+    assert "torch 2.7.1" in finding.targets["rocm"].replacement
+    assert "`cu126` build" in finding.message
+    assert finding.severity is Severity.ERROR
+
+
+def test_torchvision_pin_gives_the_torch_release_of_the_whole_install():
+    findings = stage_steps("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN pip install torch torchvision==0.19.1\n")
+    assert [f.targets["rocm"].replacement.split("`")[1] for f in findings] == [
+        "--index-url https://download.pytorch.org/whl/rocm6.1"
+    ] * 2
+
+
+def test_an_unpinned_install_is_told_the_newest_release_and_to_pin_it():
+    [finding] = stage_steps("FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN pip install 'torch>=2.1'\n")
+    assert "the newest release; pin it" in finding.targets["rocm"].replacement
+
+
+def test_a_step_is_no_more_serious_than_its_stage_image():
+    """nvidia/cuda runtime images still start on a CPU host (a note there), so their steps are notes on CPU."""
+    [finding] = stage_steps("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install torch\n", ("cpu",))
+    assert finding.severity is Severity.NOTE
+    [rocm] = stage_steps("FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\nRUN pip install torch\n", ("rocm",))
+    assert rocm.severity is Severity.ERROR
+
+
+def test_indexes_and_backends_chosen_on_purpose_are_not_pypi_torch():
+    for step in (
+        "RUN pip install torch --index-url https://download.pytorch.org/whl/rocm6.2",
+        "RUN pip install --extra-index-url=https://download.pytorch.org/whl/cpu torch",
+        "RUN uv pip install torch --torch-backend=auto",
+        "RUN UV_TORCH_BACKEND=cpu uv pip install torch",
+        "RUN export PIP_INDEX_URL=https://download.pytorch.org/whl/cpu && pip install torch",
+        "RUN pip install torch==2.5.1+cpu -f https://download.pytorch.org/whl/torch_stable.html",
+        "RUN pip install https://download.pytorch.org/whl/cu121/torch-2.3.1%2Bcu121-cp311-cp311-linux_x86_64.whl",
+    ):
+        assert stage_steps(f"FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\n{step}\n") == [], step
+
+
+def test_a_pypi_mirror_is_still_pypi():
+    dockerfile = (
+        "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\n"
+        "RUN pip install -i https://mirrors.aliyun.com/pypi/simple/ torch torchaudio\n"
+    )
+    assert flagged_texts(dockerfile) == ["torch", "torchaudio"]
+
+
+def test_an_export_lasts_for_its_own_run_only():
+    dockerfile = (
+        "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\n"
+        "RUN export TORCH_CUDA_ARCH_LIST='8.0' && pip install .\n"
+        "RUN pip install -e /src\n"
+    )
+    assert flagged_texts(dockerfile) == ["pip install ."]
+
+
+def test_a_stage_built_on_a_cuda_stage_keeps_its_environment():
+    dockerfile = (
+        "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04 AS base\n"
+        "ENV TORCH_CUDA_ARCH_LIST=\"8.0;9.0\"\n"
+        "FROM base AS build\n"
+        "RUN bash -c 'pip install git+https://github.com/example/kernels.git'\n"
+    )
+    [finding] = stage_steps(dockerfile)
+    assert finding.span.line == 4 and "`TORCH_CUDA_ARCH_LIST`" in finding.message
+
+
+def test_cmake_and_make_switches_that_turn_cuda_on():
+    dockerfile = (
+        "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\n"
+        "RUN cmake -B b -DWITH_CUDA=ON -DUSE_CUDA=OFF -DGPU_RUNTIME=CUDA -DCMAKE_CUDA_ARCHITECTURES=OFF"
+        " -DGGML_CUDA=ON && make CUDA=1 GPU=1\n"
+    )
+    assert flagged_texts(dockerfile) == ["-DWITH_CUDA=ON", "-DGPU_RUNTIME=CUDA", "CUDA=1"]
+
+
+def test_a_rocm_stage_makes_the_cuda_stages_notes_on_rocm_and_is_named():
+    dockerfile = (
+        "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04 AS cuda\n"
+        "RUN pip install torch && nvidia-smi\n"
+        "FROM ghcr.io/huggingface/text-generation-inference:3.3.5-rocm AS rocm\n"
+        "RUN pip install torch --index-url https://download.pytorch.org/whl/rocm6.2\n"
+    )
+    findings = analyze(dockerfile, targets=("rocm",), path="Dockerfile")
+    assert {f.rule for f in findings} == {"CDA501", "CDA509", "CDA211"}
+    assert {f.severity for f in findings} == {Severity.NOTE}
+    assert all("`rocm` stage on line 3" in f.targets["rocm"].replacement for f in findings)
+
+
+def test_a_plain_distribution_stage_is_no_rocm_sibling():
+    dockerfile = (
+        "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04 AS build\n"
+        "RUN pip install torch\n"
+        "FROM python:3.12-slim\n"
+        "COPY --from=build /opt /opt\n"
+    )
+    [finding] = stage_steps(dockerfile)
+    assert finding.severity is Severity.ERROR
+
+
+def test_build_steps_outside_cuda_stages_are_left_to_other_rules():
+    dockerfile = (
+        "FROM python:3.12-slim\n"
+        "ENV TORCH_CUDA_ARCH_LIST=8.0\n"
+        "RUN pip install torch && pip install . && cmake -B b -DUSE_CUDA=ON\n"
+    )
+    assert stage_steps(dockerfile) == []
