@@ -69,6 +69,7 @@ DETECTORS: dict[str, tuple[str, ...]] = {
     "system-package": ("cudaudit.rules.containers.script_scan",),
     "build-switch": ("cudaudit.rules.containers.script_scan",),
     "docker-gpu": ("cudaudit.rules.containers.script_scan",),
+    "stage-build": ("cudaudit.rules.containers.build_steps",),
     # Compose, Kubernetes and Helm, GitHub Actions.
     "compose-gpu": ("cudaudit.rules.orchestration.compose",),
     "compose-env": ("cudaudit.rules.orchestration.compose",),

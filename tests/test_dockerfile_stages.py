@@ -124,3 +124,13 @@ def test_build_steps_outside_cuda_stages_are_left_to_other_rules():
         "RUN pip install torch && pip install . && cmake -B b -DUSE_CUDA=ON\n"
     )
     assert stage_steps(dockerfile) == []
+
+
+def test_built_wheels_and_output_folders_are_no_source_builds():
+    dockerfile = (
+        "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\n"
+        "ENV TORCH_CUDA_ARCH_LIST=9.0\n"
+        "RUN pip wheel --no-deps --wheel-dir /wheels ninja && pip install /wheels/*.whl\n"
+        "RUN pip download -d /tmp/src numpy\n"
+    )
+    assert stage_steps(dockerfile) == []

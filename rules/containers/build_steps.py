@@ -199,8 +199,10 @@ def _source_build(found: Command) -> Word | None:
 
 
 def _is_source(text: str) -> bool:
-    """A local folder or a VCS URL: something pip builds rather than downloads as a wheel."""
-    return text.startswith((".", "/", "git+", "hg+", "svn+", "bzr+")) or text == "." or "@ git+" in text
+    """A local folder or a VCS URL: something pip builds rather than installs as a built wheel."""
+    if text.endswith(".whl"):
+        return False
+    return text.startswith((".", "/", "git+", "hg+", "svn+", "bzr+")) or "@ git+" in text
 
 
 def _turns_on_cuda(name: str, value: str) -> bool:

@@ -56,6 +56,7 @@ _PIP_VALUE_OPTIONS = INDEX_OPTIONS | frozenset(
         "--client-cert", "--keyring-provider", "--python", "-p", "--index-strategy",
         "--torch-backend", "--resolution", "--prerelease", "--extra", "--group", "--link-mode",
         "--config-file", "--exclude-newer", "-P", "--upgrade-package", "--reinstall-package",
+        "-w", "--wheel-dir", "-d", "--dest",
     }
 )
 """Options of pip and uv that take a value, so the word after them is no requirement."""
