@@ -139,8 +139,12 @@ def scan(
     settings: AnalysisSettings,
     jobs: int,
     on_progress: Callable[[int, int], None] | None = None,
+    context: Iterable[Candidate] = (),
 ) -> ScanResult:
-    """Analyse every candidate; `rules_for` gives the rule ids enabled for a path."""
+    """Analyse every candidate; `rules_for` gives the rule ids enabled for a path.
+
+    `context` files are not analysed, only shown to the summarisers with the scanned ones: the
+    rest of the repository's answer to a question that spans files (see `summary_context`)."""
     cwd = Path.cwd()
     tasks = [
         FileTask(str(c.path), display_path(c.path, cwd), kinds, rules_for(c.path), str(c.root))
@@ -156,7 +160,8 @@ def scan(
             result.omitted.append(report.omitted)
         if report.digest is not None:
             result.digests[report.findings[0].path] = report.digest
-    result.findings = _summarise(tasks, result.findings)
+    unscanned = [FileTask(str(c.path), display_path(c.path, cwd), c.kinds, frozenset(), str(c.root)) for c in context]
+    result.findings = _summarise([*tasks, *unscanned], result.findings)
     result.findings.sort(key=lambda f: f.sort_key)
     result.errors.sort(key=lambda e: (e.path, e.line or 0))
     result.omitted.sort(key=lambda o: o.path)

@@ -9,11 +9,11 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 from rich.console import Console
 
-from cudaudit.analyzers import supported
+from cudaudit.analyzers import summariser, supported
 from cudaudit.config import Config, ConfigError, find_config, load_config, parse_targets
-from cudaudit.discovery import Excludes, discover, named_file_kinds
+from cudaudit.discovery import Candidate, Excludes, discover, named_file_kinds
 from cudaudit.engine import scan
-from cudaudit.filekinds import FileKind
+from cudaudit.filekinds import FileKind, classify
 from cudaudit.firstparty import first_party_modules
 from cudaudit.model import ScanResult
 from cudaudit.progress import progress_bar
@@ -116,6 +116,20 @@ def _torch_version(option: str | None, root: Path) -> Version | None:
         raise UsageError(f"--torch-version {option!r} is not a version; give one like 2.6") from None
 
 
+def summary_context(paths: list[Path], candidates: list[Candidate], excludes: Excludes) -> list[Candidate]:
+    """The files a summariser must see beside a scan of named files: the other files of its kind
+    in the named files' folders, as a scan of those folders would find them.
+
+    pre-commit names only the staged files; "does any workflow run on CPU or ROCm?" (CDA710) is
+    asked of the repository's workflows, so the ones not staged are read too, never analysed."""
+    folders = sorted({p.absolute().parent for p in paths if p.is_file() and any(summariser(k) for k in classify(p.absolute()))})
+    if not folders:
+        return []
+    scanned = {c.path for c in candidates}
+    found, _ = discover(folders, excludes)
+    return [c for c in found if c.path not in scanned and any(summariser(k) for k in c.kinds)]
+
+
 def run_scan(session: ScanSession, progress_console: Console) -> ScanResult:
     """Discover and analyse; a progress bar on the console when it is a terminal and the scan is long."""
     excludes = Excludes.from_patterns(session.config.root, list(session.config.exclude))
@@ -125,7 +139,8 @@ def run_scan(session: ScanSession, progress_console: Console) -> ScanResult:
     cuda_files = [(str(c.path), str(c.root)) for c in candidates if FileKind.CUDA in c.kinds]
     if cuda_files:  # a header's `#define PTX_AVAILABLE` decides branches in the files that include it
         analysis = replace(analysis, cuda_macros=project_macros(cuda_files))
+    context = summary_context(session.paths, candidates, excludes)
     with progress_bar(progress_console, "scanning", len(candidates), PROGRESS_MIN_FILES) as on_progress:
-        result = scan(candidates, rules_for, analysis, jobs, on_progress)
+        result = scan(candidates, rules_for, analysis, jobs, on_progress, context)
     result.errors[:0] = discovery_errors
     return result

@@ -47,20 +47,51 @@ def test_pre_commit_hook_fails_on_lock_in_and_passes_clean_code(tmp_path):
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "Passed" in clean.stdout
 
+    # Many staged files: one run, one report (pre-commit would otherwise split them in batches).
+    for i in range(12):
+        write(project / "pkg" / f"m{i}.py", LOCKED)
+    git(project, "add", ".")
+    many = try_repo(*(f"pkg/m{i}.py" for i in range(12)))
+    assert many.returncode == 1
+    assert many.stdout.count("scanned for targets") == 1 and "12 findings" in many.stdout, many.stdout
 
-def test_hook_file_patterns_cover_the_infrastructure_files():
+    # A staged GPU workflow beside an unstaged CPU one: the repository has a CPU job, no CDA710.
+    gpu = "on: push\njobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    steps: [{run: pytest}]\n"
+    write(project / ".github" / "workflows" / "gpu.yml", gpu)
+    cpu = "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps: [{run: pytest}]\n"
+    write(project / ".github" / "workflows" / "cpu.yml", cpu)
+    git(project, "add", ".")
+    staged = try_repo(".github/workflows/gpu.yml")
+    assert "CDA702" in staged.stdout and "CDA710" not in staged.stdout, staged.stdout
+
+
+def _names_cudaudit_knows() -> list[str]:
+    """File names from every table `classify` reads, in several cases and folders, and near misses."""
+    from cudaudit import filekinds
+
+    stems = [f"x{suffix}" for suffix in filekinds._BY_SUFFIX]
+    stems += list(filekinds._BY_NAME) + list(filekinds.EXAMPLE_NAMES.values())
+    stems += [pattern.replace("*", "gpu") for pattern, _ in filekinds._BY_PATTERN]
+    stems += [f"Dockerfile{ending}" for ending in filekinds._NOT_DOCKERFILES]
+    stems += ["Dockerfile.rocm", "Containerfile-cpu", "requirements/base.in", "reqs/dev.txt", ".github/workflows/ci.yml"]
+    stems += ["README.md", "model.pt", "notes.txt", "data.json", "Makefile.am", "x.pyc", "setup.py.orig", "requirements.md"]
+    return [variant for stem in stems for variant in (stem, stem.upper(), f"src/deep/{stem}")]
+
+
+def test_the_hook_is_given_exactly_the_files_cudaudit_reads():
+    """A file the pattern passes but cudaudit does not read would be skipped, and, alone, exit 2."""
     import re
+    from pathlib import PurePath
+
+    from cudaudit.filekinds import classify
 
     hooks = {hook["id"]: hook for hook in YAML(typ="safe").load((REPO / ".pre-commit-hooks.yaml").read_text())}
     pattern = re.compile(hooks["cudaudit"]["files"])
-    for path in (
-        "train.py", "csrc/attn.cu", "Dockerfile", "docker/Dockerfile.rocm", "requirements-gpu.txt",
-        "requirements/base.in", "pyproject.toml", "uv.lock", "poetry.lock", "Pipfile.lock", "environment.yml",
-        "docker-compose.yml", "k8s/deploy.yaml", ".github/workflows/ci.yml", "CMakeLists.txt",
-    ):
-        assert pattern.search(path), path
-    for path in ("README.md", "model.pt", "notes.txt"):
-        assert not pattern.search(path), path
+    names = _names_cudaudit_knows()
+    assert len(names) > 150
+    disagreements = [name for name in names if bool(pattern.search(name)) != bool(classify(PurePath(name)))]
+    assert disagreements == []
+    assert hooks["cudaudit"]["require_serial"] and hooks["cudaudit-fix"]["require_serial"]
     assert hooks["cudaudit-fix"]["entry"] == "cudaudit fix"
 
 

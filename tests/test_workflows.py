@@ -184,8 +184,8 @@ def test_a_suppressed_repository_finding_does_not_move_to_another_workflow(cli, 
     write(workflows / "a.yml", first)
     write(workflows / "b.yml", GPU_JOB.format(label="gpu"))
     assert [rule for _, _, rule in scan_rules(cli)] == ["CDA702", "CDA702"]
-    report = scan_json(cli, "--select", "CDA710", ".github/workflows/b.yml")
-    assert [(f["path"], f["rule"]) for f in report["findings"]] == [(".github/workflows/b.yml", "CDA710")]
+    alone = scan_json(cli, "--select", "CDA710", ".github/workflows/b.yml")
+    assert alone["findings"] == [], "naming b.yml alone answers as the whole repository does"
 
 
 def test_parallel_scan_settles_the_repository_finding_as_a_serial_one(cli, tmp_path):
@@ -205,3 +205,17 @@ def test_malformed_workflow_is_one_error_and_does_not_count_as_a_cpu_job(cli, tm
     report = scan_json(cli)
     assert [(e["path"], e["line"]) for e in report["errors"]] == [(".github/workflows/broken.yml", 5)]
     assert {f["rule"] for f in report["findings"]} == {"CDA702", "CDA710"}
+
+
+def test_naming_some_workflows_asks_the_repository_question_of_all_of_them(cli, tmp_path):
+    """pre-commit names only the staged workflow; the unstaged CPU job still answers CDA710."""
+    workflows = tmp_path / ".github" / "workflows"
+    write(workflows / "gpu.yml", GPU_JOB.format(label="gpu"))
+    write(workflows / "lint.yml", "on: push\njobs:\n  lint:\n    runs-on: ubuntu-latest\n    steps: [{run: ruff .}]\n")
+    staged = scan_json(cli, ".github/workflows/gpu.yml")
+    assert [f["rule"] for f in staged["findings"]] == ["CDA702"]
+    assert staged["summary"]["files"] == 1, "the other workflows are read for the answer, not scanned"
+    (workflows / "lint.yml").unlink()
+    assert "CDA710" in [f["rule"] for f in scan_json(cli, ".github/workflows/gpu.yml")["findings"]]
+    inside = scan_json(cli, "gpu.yml", cwd=workflows)
+    assert [f["rule"] for f in inside["findings"]] == ["CDA710", "CDA702"]
