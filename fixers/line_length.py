@@ -72,12 +72,57 @@ def wrap_new_long_lines(original: str, fixed: str, limit: int) -> str:
         tree = ast.parse(fixed)
     except SyntaxError:
         return fixed
-    statements = [s for s in _simple_statements(tree) if s.lineno == s.end_lineno]
-    for statement in sorted(statements, key=lambda s: s.lineno, reverse=True):
+    splits: dict[int, list[str]] = {}
+    for statement in _simple_statements(tree):
         line = lines[statement.lineno - 1]
-        if len(line) > limit and line not in old_lines:
-            lines[statement.lineno - 1 : statement.lineno] = _split(line, statement, limit)
+        if statement.lineno == statement.end_lineno and len(line) > limit and line not in old_lines:
+            splits[statement.lineno] = _split(line, statement, limit)
+    for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call) and n.lineno != n.end_lineno):
+        for number, items in _argument_lines(call):
+            line = lines[number - 1]
+            if number not in splits and len(line) > limit and line not in old_lines:
+                splits[number] = _one_per_line(line, items, call if number == call.lineno else None)
+    for number in sorted(splits, reverse=True):
+        lines[number - 1 : number] = splits[number]
     return "\n".join(lines)
+
+
+def _argument_lines(call: ast.Call) -> Iterator[tuple[int, list[ast.AST]]]:
+    """Lines of a call written over several lines that hold only whole arguments."""
+    by_line: dict[int, list[ast.AST]] = {}
+    for argument in (*call.args, *call.keywords):
+        start = argument.lineno if not isinstance(argument, ast.keyword) else argument.value.lineno
+        if start == argument.end_lineno and start != call.end_lineno:
+            by_line.setdefault(start, []).append(argument)
+    yield from ((number, items) for number, items in by_line.items() if len(items) > 1)
+
+
+def _one_per_line(line: str, items: list[ast.AST], opened_by: ast.Call | None) -> list[str]:
+    """`    a, b=1, c=2` as one argument per line; unchanged unless the line is just those arguments.
+
+    On the line that opens the call (`f(a, b=1,` with the rest aligned under `a`), the first
+    argument stays after the parenthesis and the others line up under it, as the call's other
+    lines already do."""
+    data = line.encode()
+    texts = [_source(data, item) for item in items]
+    if opened_by is None:
+        indent, head, body = line[: len(line) - len(line.lstrip())], "", line.strip()
+    else:
+        paren = data.index(b"(", opened_by.func.end_col_offset or 0) + 1
+        head, body = data[:paren].decode(), data[paren:].decode().strip()
+        indent = " " * len(head)
+    if body.rstrip(",") != ", ".join(texts):
+        return [line]
+    if opened_by is not None:
+        return [f"{head}{texts[0]},", *(f"{indent}{text}," for text in texts[1:])]
+    return [f"{indent}{text}," for text in texts]  # the last line of arguments gets black's trailing comma
+
+
+def _source(data: bytes, node: ast.AST) -> str:
+    start = node.value.col_offset if isinstance(node, ast.keyword) and node.arg is None else node.col_offset  # type: ignore[attr-defined]
+    if isinstance(node, ast.keyword) and node.arg is None:
+        start -= 2  # `**kwargs`
+    return data[start : node.end_col_offset].decode()  # type: ignore[attr-defined]
 
 
 def _simple_statements(tree: ast.AST) -> Iterator[ast.stmt]:

@@ -141,3 +141,29 @@ def test_fixed_files_add_no_e402_or_e501(tmp_path):
     ruff = [sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", "--select", "E402,E501", "--line-length", "79"]
     result = subprocess.run([*ruff, str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + path.read_text()
+
+
+def test_a_long_new_line_of_arguments_inside_a_call_gets_one_argument_per_line():
+    code = 'parser.add_argument(\n    "--dist-backend", default="nccl" if torch.cuda.is_available() else "gloo", type=str\n)\n'
+    assert wrap_new_long_lines("", code, 79) == (
+        'parser.add_argument(\n    "--dist-backend",\n    default="nccl" if torch.cuda.is_available() else "gloo",\n'
+        "    type=str,\n)\n"
+    )
+
+
+def test_the_line_that_opens_a_call_is_split_under_its_first_argument():
+    code = (
+        "parser.add_argument('--dist-backend', default='nccl' if torch.cuda.is_available() else 'gloo', type=str,\n"
+        "                    help='distributed backend')\n"
+    )
+    assert wrap_new_long_lines("", code, 79) == (
+        "parser.add_argument('--dist-backend',\n"
+        "                    default='nccl' if torch.cuda.is_available() else 'gloo',\n"
+        "                    type=str,\n"
+        "                    help='distributed backend')\n"
+    )
+
+
+def test_the_backend_keeps_the_files_quotes():
+    fixed = fix_all("import torch\nimport torch.distributed as dist\ndist.init_process_group(backend='nccl')\n")
+    assert "backend='nccl' if torch.cuda.is_available() else 'gloo'" in fixed

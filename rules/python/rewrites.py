@@ -251,7 +251,8 @@ def dist_backend(hit: Hit, context: FixContext) -> Rewrite:
         replacement = f"{context.torch}.distributed.get_default_backend_for_device({DEVICE_TYPE})"
         requires += (DEVICE_TYPE,)
     else:
-        replacement = context.in_place(hit.node, f'"nccl" if {context.cuda_available()} else "gloo"')
+        nccl = context.text(hit.node)  # the file's own quotes
+        replacement = context.in_place(hit.node, f"{nccl} if {context.cuda_available()} else {nccl[0]}gloo{nccl[0]}")
     return Rewrite(f"pick the backend for the device: {replacement}", (Edit(context.span(hit.node), replacement),), requires)
 
 
