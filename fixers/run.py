@@ -17,6 +17,7 @@ from cudaudit.analyzers import decoder
 from cudaudit.filekinds import FileKind, classify
 from cudaudit.fixers.edits import FixedText
 from cudaudit.fixers.line_length import DEFAULT as DEFAULT_LINE_LENGTH
+from cudaudit.fixers.notebook_fixer import fix_notebook
 from cudaudit.fixers.python_fixer import fix_python
 from cudaudit.fixers.text_fixer import fix_text
 from cudaudit.fixers.writer import STALE, WriteRefused, encode_like, replace_verified
@@ -38,8 +39,8 @@ ONE_TARGET = (
 )
 LOCKED = "lock files are not edited: fix the requirements they are locked from, then lock again"
 NOT_REWRITTEN = (
-    "only Python sources, requirements files, pyproject.toml, conda environments, Dockerfiles and "
-    "workflows (a job on the target) are rewritten"
+    "only Python sources, notebooks' code cells, requirements files, pyproject.toml, conda environments, "
+    "Dockerfiles and workflows (a job on the target) are rewritten"
 )
 
 TARGET_FIXED_KINDS = (FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.CONDA, FileKind.DOCKERFILE, FileKind.WORKFLOW)
@@ -159,10 +160,16 @@ def _requirements_kept(findings: list[Finding], chosen: list[Finding]) -> Iterat
             if other is not finding
             and other not in chosen
             and other.severity.rank >= Severity.WARNING.rank
+            and _cell_of(other) == _cell_of(finding)
             and finding.fix.protects(other.span)
         ]
         if unfixed:
             yield finding, unfixed
+
+
+def _cell_of(finding: Finding) -> int | None:
+    """The notebook cell a finding's lines count in (None outside notebooks)."""
+    return finding.cell.index if finding.cell is not None else None
 
 
 def _kept_because(unfixed: list[Finding]) -> str:
@@ -172,7 +179,7 @@ def _kept_because(unfixed: list[Finding]) -> str:
 
 
 def _why_no_fix(finding: Finding, kinds: tuple[FileKind, ...], settings: AnalysisSettings) -> str:
-    if FileKind.PYTHON in kinds:
+    if FileKind.PYTHON in kinds or FileKind.NOTEBOOK in kinds:
         return NO_FIX
     if any(kind in TARGET_FIXED_KINDS for kind in kinds):
         rule = load_catalog().rules.get(finding.rule)
@@ -190,7 +197,7 @@ def _fix_files(
 def _fix_file(job: FileJob, torch_version: Version | None, settings: AnalysisSettings, line_length: int) -> FileFix:
     """Fix one file in memory: read, apply, diff and encode; writing is left to the caller."""
     python = FileKind.PYTHON in job.kinds
-    kind = FileKind.PYTHON if python else next(k for k in job.kinds if k in TARGET_FIXED_KINDS)
+    kind = next(k for k in (FileKind.PYTHON, FileKind.NOTEBOOK, *TARGET_FIXED_KINDS) if k in job.kinds)
     try:
         original = read_tree_file(job.path, os.path.dirname(os.path.abspath(job.path)))
         text = decode_python(original) if python else decoder(kind)(original)
@@ -201,11 +208,13 @@ def _fix_file(job: FileJob, torch_version: Version | None, settings: AnalysisSet
     digest = content_digest(original)
     if job.digest is not None and digest != job.digest:
         return FileFix(job.path, job.findings, error=STALE)
-    fixed: FixedText = (
-        fix_python(text, job.findings, torch_version, line_length)
-        if python
-        else fix_text(text, job.findings, kind, job.path, settings)
-    )
+    fixed: FixedText
+    if python:
+        fixed = fix_python(text, job.findings, torch_version, line_length)
+    elif kind is FileKind.NOTEBOOK:
+        fixed = fix_notebook(text, job.findings, torch_version, line_length)
+    else:
+        fixed = fix_text(text, job.findings, kind, job.path, settings)
     if fixed.error or fixed.text == text:
         return FileFix(job.path, job.findings, fixed)
     diff = "".join(

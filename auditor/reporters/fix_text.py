@@ -34,5 +34,5 @@ def render_fix_summary(report: FixReport, dry_run: bool, console: Console) -> No
         for item in group:
             f = item.finding
             console.print(
-                f"    {markup_safe(f.path)}:{f.span.line}:{f.span.column}  {f.rule}  {markup_safe(f.message)}", highlight=False
+                f"    {markup_safe(f.location)}:{f.span.column}  {f.rule}  {markup_safe(f.message)}", highlight=False
             )

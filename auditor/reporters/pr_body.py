@@ -7,7 +7,7 @@ from collections import Counter
 from itertools import groupby
 
 from cudaudit.fixers.branch import BranchOutcome
-from cudaudit.model import ScanResult, Severity, Status
+from cudaudit.model import Finding, ScanResult, Severity, Status
 
 
 def render_pr_body(outcome: BranchOutcome, targets: tuple[str, ...]) -> str:
@@ -37,7 +37,7 @@ def render_pr_body(outcome: BranchOutcome, targets: tuple[str, ...]) -> str:
         parts.append(f"- `{path}`")
         for item in group:
             f = item.finding
-            parts.append(f"  - line {f.span.line}, {f.rule}: {f.message} — {item.reason}")
+            parts.append(f"  - {_where(f)}, {f.rule}: {f.message} — {item.reason}")
     if report.notes_left:
         parts += ["", f"{report.notes_left} note(s) on guarded or merely CUDA-flavoured code are not listed."]
     return "\n".join(parts) + "\n"
@@ -60,3 +60,8 @@ def _blocked(result: ScanResult, targets: tuple[str, ...]) -> Counter[str]:
         for name, fact in f.targets.items():
             counts[name] += fact.status is Status.BLOCKED
     return counts
+
+
+def _where(finding: Finding) -> str:
+    """`line 12`, or `cell 3, line 2` in a notebook."""
+    return f"cell {finding.cell.index}, line {finding.span.line}" if finding.cell else f"line {finding.span.line}"

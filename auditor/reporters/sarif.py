@@ -162,7 +162,7 @@ def _result(finding: Finding, rule_index: int, fingerprint: str, root: Path) -> 
         locations=[om.Location(physical_location=om.PhysicalLocation(artifact_location=location, region=region))],
         partial_fingerprints={"primaryLocationLineHash": fingerprint},
     )
-    if finding.fix is not None:
+    if finding.fix is not None and finding.cell is None:  # a cell's edits lie inside a JSON string: `cudaudit fix` applies them
         result.fixes = [
             om.Fix(
                 description=om.Message(text=f"{finding.fix.description} ({finding.fix.safety.value})"),

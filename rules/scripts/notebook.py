@@ -9,8 +9,9 @@ each line taken out of the Python becomes `pass` at its indentation, so an `if` 
 `!nvidia-smi` still parses. A cell that does not parse is skipped without losing the others.
 
 Findings count lines within their cell and carry `NotebookCell` (the cell's 1-based position among
-all cells, and the line of the `.ipynb` file holding the source line). They carry no fix:
-`cudaudit fix` would apply cell positions to the JSON text.
+all cells, and the line of the `.ipynb` file holding the source line). The fixes of code-cell
+findings are the Python analyzer's, with positions in the cell as this reader hands it over
+(`split_cell`); `fixers/notebook_fixer.py` applies them to the cell and writes the JSON back.
 """
 
 from __future__ import annotations
@@ -120,4 +121,4 @@ def split_cell(source: str) -> tuple[str, list[tuple[int, str]]]:
 
 def _in_cell(finding: Finding, cell: CodeCell) -> Finding:
     file_line = cell.file_line + finding.span.line if cell.one_line_per_string else cell.file_line
-    return replace(finding, cell=NotebookCell(cell.index, file_line), fix=None)
+    return replace(finding, cell=NotebookCell(cell.index, file_line))
