@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 from cudaudit.filekinds import FileKind
 from cudaudit.model import Finding
@@ -46,6 +47,17 @@ SUPPRESSES_ITSELF = frozenset({FileKind.NOTEBOOK})
 """Kinds whose analyzer applies `# cudaudit: ignore[...]` comments itself, because the lines its
 findings count are not the file's lines (a notebook's are lines within a cell)."""
 
+_PARSERS: dict[FileKind, str | None] = {
+    FileKind.REQUIREMENTS: None,
+    FileKind.PYPROJECT: "cudaudit.rules.dependencies.pyproject:parse_pyproject",
+    FileKind.CONDA: "cudaudit.rules.dependencies.conda:load_environment",
+    FileKind.DOCKERFILE: "cudaudit.rules.containers.instructions:parse_dockerfile",
+    FileKind.WORKFLOW: "cudaudit.rules.orchestration.yamldoc:load_documents",
+}
+"""How the analyzer of each kind the text fixer edits reads a file, as `parse(text)`, which raises
+`UnparsableError` where the analyzer would; None where every text reads (pip's line format).
+The text fixer checks its output with it before anything is written."""
+
 _SUMMARISERS: dict[FileKind, str] = {
     FileKind.WORKFLOW: "cudaudit.rules.orchestration.workflows:summarise_workflows",
 }
@@ -68,13 +80,19 @@ def analyzer(kind: FileKind) -> AnalyzeFunction:
     return _load(_ANALYZERS[kind][1])
 
 
+def parser(kind: FileKind) -> Callable[[str], object] | None:
+    """How `kind`'s analyzer parses a file; None when every text reads. KeyError for a kind no fix edits."""
+    target = _PARSERS[kind]
+    return _load(target) if target else None
+
+
 def summariser(kind: FileKind) -> SummariseFunction | None:
     """The cross-file step of `kind`, if it has one."""
     return _load(_SUMMARISERS[kind]) if kind in _SUMMARISERS else None
 
 
 @cache
-def _load(target: str) -> Callable[..., list[Finding]]:
+def _load(target: str) -> Callable[..., Any]:
     module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)
 

@@ -12,27 +12,15 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from cudaudit.fixers.run import FixReport, fixed_by_rule
+from cudaudit.fix_report import BranchOutcome, FixReport
 from cudaudit.model import ScanResult
 from cudaudit.safe_git import GitUnavailable, run_git
 
 
 class BranchError(RuntimeError):
     """The branch cannot be made; the message says why and what to do."""
-
-
-@dataclass
-class BranchOutcome:
-    branch: str
-    commit: str | None
-    """None when there was nothing to fix (the branch is then not created)."""
-    before: ScanResult
-    after: ScanResult
-    report: FixReport
-    title: str
 
 
 def fix_on_branch(
@@ -87,7 +75,7 @@ def _title(report: FixReport) -> str:
 
 
 def _commit(tree: Path, relative_cwd: Path, report: FixReport, commit_message: str | None) -> str:
-    counts = ", ".join(f"{rule} ×{n}" for rule, n in fixed_by_rule(report).items())
+    counts = ", ".join(f"{rule} ×{n}" for rule, n in report.fixed_by_rule().items())
     message = commit_message or f"{_title(report)}\n\nRules fixed: {counts}.\nFiles: {', '.join(report.changed)}.\n"
     paths = [str(relative_cwd / name) for name in report.changed]
     _git("add", "--", *paths, cwd=tree)

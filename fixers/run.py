@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from itertools import groupby
 from pathlib import Path, PurePath
@@ -15,6 +14,7 @@ from packaging.version import Version
 
 from cudaudit.analyzers import decoder
 from cudaudit.filekinds import FileKind, classify
+from cudaudit.fix_report import FixReport, Remaining
 from cudaudit.fixers.edits import FixedText
 from cudaudit.fixers.line_length import DEFAULT as DEFAULT_LINE_LENGTH
 from cudaudit.fixers.notebook_fixer import fix_notebook
@@ -45,24 +45,6 @@ NOT_REWRITTEN = (
 
 TARGET_FIXED_KINDS = (FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.CONDA, FileKind.DOCKERFILE, FileKind.WORKFLOW)
 """Kinds whose analyzers attach fixes when one target is named, rewritten by the text fixer."""
-
-
-@dataclass(frozen=True)
-class Remaining:
-    finding: Finding
-    reason: str
-
-
-@dataclass
-class FixReport:
-    fixed: list[Finding] = field(default_factory=list)
-    remaining: list[Remaining] = field(default_factory=list)
-    """Findings left at warning or error: what still breaks a target."""
-    notes_left: int = 0
-    """Notes left (guarded or merely CUDA-flavoured code), counted rather than listed."""
-    changed: list[str] = field(default_factory=list)
-    diffs: list[str] = field(default_factory=list)
-    errors: list[FileError] = field(default_factory=list)
 
 
 FIX_CHUNK_SIZE = 2
@@ -142,7 +124,7 @@ def run_fixes(
         if chosen:
             todo.append(FileJob(path, kinds, chosen, result.digests.get(path)))
     load_catalog()  # parsed once here, inherited by forked workers
-    work = partial(_fix_files, torch_version=torch_version, settings=settings, line_length=line_length)
+    work = partial(_fix_files, torch_version=torch_version, line_length=line_length)
     done = map_in_chunks(work, todo, jobs, FIX_CHUNK_SIZE, FIX_PARALLEL_THRESHOLD, on_progress)
     for outcome in sorted(done, key=lambda outcome: outcome.path):
         _account(outcome, write, report, allow_read_only, inside)
@@ -188,13 +170,11 @@ def _why_no_fix(finding: Finding, kinds: tuple[FileKind, ...], settings: Analysi
     return LOCKED if FileKind.LOCKFILE in kinds else NOT_REWRITTEN
 
 
-def _fix_files(
-    jobs: list[FileJob], torch_version: Version | None, settings: AnalysisSettings, line_length: int
-) -> list[FileFix]:
-    return [_fix_file(job, torch_version, settings, line_length) for job in jobs]
+def _fix_files(jobs: list[FileJob], torch_version: Version | None, line_length: int) -> list[FileFix]:
+    return [_fix_file(job, torch_version, line_length) for job in jobs]
 
 
-def _fix_file(job: FileJob, torch_version: Version | None, settings: AnalysisSettings, line_length: int) -> FileFix:
+def _fix_file(job: FileJob, torch_version: Version | None, line_length: int) -> FileFix:
     """Fix one file in memory: read, apply, diff and encode; writing is left to the caller."""
     python = FileKind.PYTHON in job.kinds
     kind = next(k for k in (FileKind.PYTHON, FileKind.NOTEBOOK, *TARGET_FIXED_KINDS) if k in job.kinds)
@@ -214,7 +194,7 @@ def _fix_file(job: FileJob, torch_version: Version | None, settings: AnalysisSet
     elif kind is FileKind.NOTEBOOK:
         fixed = fix_notebook(text, job.findings, torch_version, line_length)
     else:
-        fixed = fix_text(text, job.findings, kind, job.path, settings)
+        fixed = fix_text(text, job.findings, kind)
     if fixed.error or fixed.text == text:
         return FileFix(job.path, job.findings, fixed)
     diff = "".join(
@@ -269,10 +249,3 @@ def _lines(text: str) -> list[str]:
     U+2028, which would make the diff disagree with the file)."""
     lines = text.split("\n")
     return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
-
-
-def fixed_by_rule(report: FixReport) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    for finding in report.fixed:
-        counts[finding.rule] += 1
-    return dict(sorted(counts.items()))

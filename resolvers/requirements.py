@@ -12,6 +12,8 @@ API (stable; the Dockerfile analyzer calls it with one `pip install` argument):
   wheel URL or file name, or one pip option with its value (`--extra-index-url URL`,
   `--index-url=URL`, `-f URL`). Text that is none of these, or is malformed, gives `[]`:
   nothing here raises on bad input.
+* `pip_lines(text)`, `requirement_strings(text)`: pip's line format of a requirements file
+  (continuations joined, comments dropped), which every reader of such files shares.
 * `index_hits(url) -> list[PackageHit]`: an index or find-links URL (`${VAR}` references are
   kept as written: `.../whl/cu${CUDA}` still names a CUDA index, `.../whl/${VARIANT}` does not).
 * `PackageHit(detector, key, start, end, text)`: look it up with
@@ -45,7 +47,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from urllib.parse import unquote, urlsplit
@@ -89,6 +91,8 @@ _SPECIFIER = re.compile(
 _HASHES = re.compile(r"(?:\s+--hash[=\s]\S+)+\s*$")
 _TRAILING_OPTION = re.compile(r"\s+--?[A-Za-z]")
 """Where pip's per-requirement options (`--hash=...`) begin after a requirement on its line."""
+_COMMENT = re.compile(r"(?:^|\s+)#.*$")
+"""A comment as pip strips it from a requirements line."""
 _OPTION = re.compile(r"\s*(--[A-Za-z][A-Za-z0-9-]*|-[A-Za-z])(?:\s*=\s*|\s*)(\S*)")
 """A long option (`--index-url=URL`, `--index-url URL`) or a short one, maybe glued (`-iURL`)."""
 _PATTERN_CHARS = frozenset("*?[")
@@ -115,6 +119,41 @@ class PipOption:
     value: str
     start: int
     """Offset of `value` in the text the option was read from."""
+
+
+Segments = tuple[tuple[int, int, int], ...]
+"""Where a logical line's characters are: (offset in the line, line number, 1-based column) per physical line."""
+
+
+def pip_lines(text: str) -> Iterator[tuple[str, Segments]]:
+    """pip's logical lines of a requirements file: a line ending in a backslash joined with the
+    next, `#` comments (at a line's start or after whitespace) removed, each with its segments."""
+    joined, segments = "", []
+    lines = text.split("\n")
+    for number, raw in enumerate(lines, start=1):
+        continued = raw.endswith("\\") and number < len(lines)
+        segments.append((len(joined), number, 1))
+        joined += raw[:-1] if continued else raw
+        if not continued:
+            yield _COMMENT.sub("", joined), tuple(segments)
+            joined, segments = "", []
+
+
+def is_pip_option(line: str) -> bool:
+    """Whether a logical line is an option (`--index-url URL`, `-r base.txt`) rather than a requirement."""
+    return line.lstrip().startswith("-")
+
+
+def requirement_part(line: str) -> str:
+    """The requirement of a logical line, without the options that follow it (`--hash=...`)."""
+    options = _TRAILING_OPTION.search(line)
+    return line[: options.start()] if options else line
+
+
+def requirement_strings(text: str) -> list[str]:
+    """The requirement of every logical line of a requirements file (continuations joined,
+    comments, options and trailing `--hash` options removed)."""
+    return [requirement_part(line) for line, _ in pip_lines(text) if line.strip() and not is_pip_option(line)]
 
 
 def parse_option(text: str) -> PipOption | None:

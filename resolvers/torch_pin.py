@@ -15,8 +15,7 @@ from typing import TypeVar
 
 from packaging.version import InvalidVersion, Version
 
-from cudaudit.resolvers.requirements import parse_requirement
-from cudaudit.rules.dependencies.requirements_file import requirement_strings
+from cudaudit.resolvers.requirements import parse_requirement, requirement_strings
 from cudaudit.safe_read import read_tree_file
 from cudaudit.tomlcompat import tomllib
 

@@ -198,9 +198,14 @@ class Catalog:
     """All rules and the keys that map detector hits onto them."""
 
     def __init__(
-        self, rules: Iterable[Rule], entries: Iterable[Entry], aliases: dict[str, str] | None = None
+        self,
+        rules: Iterable[Rule],
+        entries: Iterable[Entry],
+        aliases: dict[str, str] | None = None,
+        tables: dict[str, list[tuple[str, Any]]] | None = None,
     ) -> None:
         self._aliases = aliases or {}
+        self._tables = tables or {}
         self.rules: dict[str, Rule] = {}
         for rule in rules:
             if rule.id in self.rules:
@@ -257,6 +262,11 @@ class Catalog:
                 return target + name[len(prefix) :]
             prefix = prefix.rpartition(".")[0]
         return name
+
+    def tables(self, name: str) -> list[tuple[str, Any]]:
+        """The raw data of the top-level TOML key `name` (`image`, `api`) in each catalog file that has it,
+        with the file's name, in file-name order: the formats analyzers read themselves."""
+        return self._tables.get(name, [])
 
     def entries(self) -> Iterator[Entry]:
         """Every key of every detector, with its facts."""
@@ -325,12 +335,17 @@ def load_catalog() -> Catalog:
     return read_catalog(resources.files("cudaudit.rules") / "data")
 
 
+_LOADED_HERE = frozenset({"rule", "entry", "alias", "effort"})
+"""Top-level keys this loader parses; any other (`[[image]]`, `[api]`) is kept for `Catalog.tables`."""
+
+
 def read_catalog(folder: Traversable) -> Catalog:
     """The catalog in the `*.toml` files of `folder`; raises CatalogError naming the file and table at fault."""
     rules: list[Rule] = []
     raw_entries: list[tuple[str, dict[str, Any]]] = []
     aliases: dict[str, str] = {}
     efforts: dict[str, Any] = {}
+    tables: dict[str, list[tuple[str, Any]]] = {}
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
         if not item.name.endswith(".toml"):
             continue
@@ -342,6 +357,9 @@ def read_catalog(folder: Traversable) -> Catalog:
         raw_entries.extend((item.name, raw) for raw in data.get("entry", ()))
         aliases.update(data.get("alias", {}))
         efforts.update(data.get("effort", {}))
+        for name, value in data.items():
+            if name not in _LOADED_HERE:
+                tables.setdefault(name, []).append((item.name, value))
     unknown = set(efforts) - {rule.id for rule in rules}
     if unknown:
         raise CatalogError(f"effort.toml: effort for unknown rule(s) {', '.join(sorted(unknown))}")
@@ -359,7 +377,7 @@ def read_catalog(folder: Traversable) -> Catalog:
         )
         if not keys and not any(entry.rule is rule for entry in entries):
             raise CatalogError(f"rule {rule.id}: detector {rule.detector!r} needs `matches` or [[entry]] keys")
-    return Catalog(rules, entries, aliases)
+    return Catalog(rules, entries, aliases, tables)
 
 
 def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:

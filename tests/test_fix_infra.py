@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from cudaudit.analyzers import parser
 from cudaudit.filekinds import FileKind
-from cudaudit.fixers.run import ONE_TARGET
+from cudaudit.fixers.run import ONE_TARGET, TARGET_FIXED_KINDS
 from cudaudit.fixers.text_fixer import fix_text
 from cudaudit.model import Edit, Fix, Safety, Span
-from cudaudit.settings import AnalysisSettings
 from support import analyze, scan_json, write
 
 REQUIREMENTS = """\
@@ -200,12 +200,16 @@ def test_what_is_not_mechanical_is_left_alone(requirements, target):
     assert found and not [f for f in found if f.fix]
 
 
+@pytest.mark.parametrize("kind", TARGET_FIXED_KINDS, ids=lambda k: k.value)
+def test_every_kind_the_text_fixer_edits_has_its_analyzers_parser(kind):
+    parser(kind)  # KeyError: a kind the fixer would write without a parse check
+
+
 def test_a_fix_that_would_break_the_file_is_not_written():
     code = '[project]\ndependencies = ["onnxruntime-gpu"]\n'
     (finding,) = analyze(code, ("cpu",), "pyproject.toml")
     broken = Fix(Safety.UNSAFE, "break it", (Edit(Span(1, 1, 1, 2), "[["),))
-    result = fix_text(code, [type(finding)(**{**finding.__dict__, "fix": broken})], FileKind.PYPROJECT,
-                      "pyproject.toml", AnalysisSettings(("cpu",)))
+    result = fix_text(code, [type(finding)(**{**finding.__dict__, "fix": broken})], FileKind.PYPROJECT)
     assert result.text == code and "would not parse as a pyproject file" in result.error
 
 

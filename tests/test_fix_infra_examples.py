@@ -13,7 +13,6 @@ from cudaudit.filekinds import FileKind
 from cudaudit.fixers.text_fixer import fix_text
 from cudaudit.resolvers.variants import FIX_TARGETS
 from cudaudit.rules.catalog import Rule, load_catalog
-from cudaudit.settings import AnalysisSettings
 from support import analyze
 
 CATALOG = load_catalog()
@@ -28,7 +27,7 @@ PAIRS = [
 def fix_as(rule: Rule, code: str, target: str, only: str | None = None) -> str:
     path = example_path(rule)
     findings = [f for f in analyze(code, (target,), path) if f.fix and (only is None or f.rule == only)]
-    result = fix_text(code, findings, FileKind(rule.kind), path, AnalysisSettings((target,)))
+    result = fix_text(code, findings, FileKind(rule.kind))
     assert result.error is None, result.error
     return result.text
 

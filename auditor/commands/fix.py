@@ -31,7 +31,7 @@ from cudaudit.progress import progress_bar
 from cudaudit.session import ScanSession, run_scan
 
 if TYPE_CHECKING:
-    from cudaudit.fixers.run import FixReport
+    from cudaudit.fix_report import FixReport
 
 # The fixers (libcst) are imported inside the functions: `cudaudit scan` never needs them.
 

@@ -20,7 +20,8 @@ from cudaudit.reporters.resolution import render_resolution
 from cudaudit.resolvers.ci_plan import project_plan
 from cudaudit.resolvers.ci_workflow import workflow, workflow_path
 from cudaudit.resolvers.lock import LockError, lock
-from cudaudit.resolvers.resolution import Resolution, ResolveError, Variant, resolve
+from cudaudit.resolvers.resolution import ResolveError, resolve
+from cudaudit.resolvers.resolution_model import Resolution, Variant
 
 EXAMPLES = """[bold]Examples[/]
 

@@ -6,14 +6,14 @@ from itertools import groupby
 
 from rich.console import Console
 
-from cudaudit.fixers.run import FixReport, fixed_by_rule
+from cudaudit.fix_report import FixReport
 from cudaudit.printable import markup_safe
 from cudaudit.reporters.text import error_markup
 
 
 def render_fix_summary(report: FixReport, dry_run: bool, console: Console) -> None:
     verb = "would fix" if dry_run else "fixed"
-    counts = fixed_by_rule(report)
+    counts = report.fixed_by_rule()
     if counts:
         listing = ", ".join(f"{rule} ×{count}" for rule, count in counts.items())
         console.print(f"[bold green]{verb} {len(report.fixed)}[/] ({listing}) in {len(report.changed)} file(s)")

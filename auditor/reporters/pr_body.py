@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from itertools import groupby
 
-from cudaudit.fixers.branch import BranchOutcome
+from cudaudit.fix_report import BranchOutcome
 from cudaudit.model import Finding, ScanResult, Severity, Status
 
 

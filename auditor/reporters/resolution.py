@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cudaudit.printable import markup_safe
-from cudaudit.resolvers.resolution import Resolution
+from cudaudit.resolvers.resolution_model import Resolution
 
 _AVAILABLE = {"yes": "[green]yes[/]", "from-source": "[yellow]from source[/]", "no": "[red]no[/]"}
 _ACTION = {"swap": "swapped", "keep": "kept", "drop": "removed", "manual": "[red]left for you[/]"}

@@ -6,8 +6,8 @@ from collections import Counter
 from typing import Any
 
 from cudaudit.model import ScanResult, Severity, Status
+from cudaudit.reporters.migration import migration_summary
 from cudaudit.rules.catalog import load_catalog
-from cudaudit.rules.kernels.migration import migration_summary
 
 
 def summarize(result: ScanResult, targets: tuple[str, ...]) -> dict[str, Any]:

@@ -13,12 +13,10 @@ import fnmatch
 import re
 from dataclasses import dataclass, replace
 from functools import cache
-from importlib import resources
 
 from cudaudit.model import Portability, Status
-from cudaudit.rules.catalog import Catalog, CatalogError
+from cudaudit.rules.catalog import Catalog, CatalogError, load_catalog
 from cudaudit.rules.orchestration.images import parse_image
-from cudaudit.tomlcompat import tomllib
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
@@ -84,20 +82,7 @@ def placeholders(text: str) -> set[str]:
 @cache
 def image_patterns() -> tuple[ImagePattern, ...]:
     """The `[[image]]` tables of the shipped catalog, file by file in name order, each in file order."""
-    folder = resources.files("cudaudit.rules") / "data"
-    patterns = []
-    for source in sorted(folder.iterdir(), key=lambda p: p.name):
-        if not source.name.endswith(".toml"):
-            continue
-        text = source.read_text(encoding="utf-8")
-        if "[[image]]" not in text:
-            continue
-        try:
-            tables = tomllib.loads(text).get("image", ())
-        except tomllib.TOMLDecodeError as exc:
-            raise CatalogError(f"{source.name}: {exc}") from exc
-        patterns.extend(_pattern(source.name, raw) for raw in tables)
-    return tuple(patterns)
+    return tuple(_pattern(source, raw) for source, tables in load_catalog().tables("image") for raw in tables)
 
 
 def _pattern(file_name: str, raw: dict[str, object]) -> ImagePattern:

@@ -118,7 +118,7 @@ def spec_version(spec: str) -> str:
 def environment(text: str) -> tuple[list[Placed], list[Placed], list[Placed]]:
     """The channels, conda specs and `pip:` requirements of an environment file, each placed where it is
     written; malformed YAML raises `UnparsableError`."""
-    data = _load(text)
+    data = load_environment(text)
     if not isinstance(data, CommentedMap):
         return [], [], []
     lines = SourceLines(text)
@@ -140,7 +140,8 @@ def _items(sequence: Any, lines: SourceLines) -> Iterator[Placed]:
         yield Placed.at(str(item), line + 1, column + 1 + quoted)
 
 
-def _load(text: str) -> Any:
+def load_environment(text: str) -> Any:
+    """The YAML of an environment file; malformed YAML raises `UnparsableError` with its line."""
     yaml = YAML(typ="rt")
     try:
         return yaml.load(text)

@@ -60,9 +60,14 @@ class PoetryDependency:
     group: str | None
 
 
+def parse_pyproject(text: str) -> dict[str, Any]:
+    """The data of a pyproject.toml; malformed TOML raises `UnparsableError` with its line."""
+    return load_toml(text, "pyproject.toml")
+
+
 def analyze_pyproject(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
     """Findings in one pyproject.toml; malformed TOML raises `UnparsableError`."""
-    data = load_toml(text, "pyproject.toml")
+    data = parse_pyproject(text)
     doc = TomlText(text)
     lists = list(requirement_lists(data))
     poetry = list(poetry_dependencies(data))

@@ -19,14 +19,21 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import PurePath
 
 from cudaudit.filekinds import FileKind, classify
 from cudaudit.model import Finding
-from cudaudit.resolvers.requirements import INCLUDE_OPTIONS, parse_option, pinned_torch, requirement_hits
+from cudaudit.resolvers.requirements import (
+    INCLUDE_OPTIONS,
+    is_pip_option,
+    parse_option,
+    pinned_torch,
+    pip_lines,
+    requirement_hits,
+    requirement_part,
+)
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, set_torch, unique
 from cudaudit.rules.dependencies.rewrites import FixTarget
@@ -35,8 +42,6 @@ from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UndecodableError, decode_text
 from cudaudit.suppressions import apply_suppressions
 
-_COMMENT = re.compile(r"(?:^|\s+)#.*$")
-_TRAILING_OPTIONS = re.compile(r"\s+--?[A-Za-z]")
 MAX_INCLUDE_DEPTH = 10
 
 
@@ -56,21 +61,7 @@ def analyze_requirements(text: str, path: str, catalog: Catalog, settings: Analy
 
 def logical_lines(text: str) -> Iterator[Placed]:
     """pip's logical lines, comments removed, each knowing where its characters are in the file."""
-    joined, segments = "", []
-    lines = text.split("\n")
-    for number, raw in enumerate(lines, start=1):
-        continued = raw.endswith("\\") and number < len(lines)
-        segments.append((len(joined), number, 1))
-        joined += raw[:-1] if continued else raw
-        if not continued:
-            yield Placed(_COMMENT.sub("", joined), tuple(segments))
-            joined, segments = "", []
-
-
-def requirement_strings(text: str) -> list[str]:
-    """The requirement of every logical line of a requirements file (continuations joined,
-    comments, options and trailing `--hash` options removed)."""
-    return _requirements(_lines(text))
+    return (Placed(line, segments) for line, segments in pip_lines(text))
 
 
 def included_files(text: str, path: str, roots: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -84,7 +75,7 @@ def _lines(text: str) -> list[Placed]:
 
 
 def _requirements(lines: list[Placed]) -> list[str]:
-    return [_requirement_part(line.text) for line in lines if not _is_option(line.text)]
+    return [requirement_part(line.text) for line in lines if not is_pip_option(line.text)]
 
 
 def _findings(
@@ -92,19 +83,9 @@ def _findings(
 ) -> list[Finding]:
     found = []
     for line in lines:
-        text = line.text if _is_option(line.text) else _requirement_part(line.text)
+        text = line.text if is_pip_option(line.text) else requirement_part(line.text)
         found.extend(findings(line, requirement_hits(text, catalog), path, catalog, settings, context))
     return found
-
-
-def _is_option(line: str) -> bool:
-    return line.lstrip().startswith("-")
-
-
-def _requirement_part(line: str) -> str:
-    """The requirement of a line, without the options that follow it (`--hash=...`)."""
-    options = _TRAILING_OPTIONS.search(line)
-    return line[: options.start()] if options else line
 
 
 def _included(
@@ -114,7 +95,7 @@ def _included(
     if depth >= MAX_INCLUDE_DEPTH:
         return
     for line in lines:
-        option = parse_option(line.text) if _is_option(line.text) else None
+        option = parse_option(line.text) if is_pip_option(line.text) else None
         if option is None or option.name not in INCLUDE_OPTIONS.values() or not option.value or "://" in option.value:
             continue
         include_path = posixpath.normpath(posixpath.join(posixpath.dirname(path), option.value))

@@ -11,11 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 from cudaudit.model import Portability, Severity, Status
 from cudaudit.rules.catalog import Catalog, CatalogError, Entry
-from cudaudit.tomlcompat import tomllib
 
 TABLE_FILE = "cuda_api.toml"
 
@@ -124,9 +122,7 @@ def _continues_api_name(prefix: str, name: str) -> bool:
 @cache
 def api_table(catalog: Catalog) -> ApiTable:
     """The table for `catalog`'s rules, parsed once per process and catalog."""
-    path = resources.files("cudaudit.rules") / "data" / TABLE_FILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))["api"]
-    except (OSError, KeyError, tomllib.TOMLDecodeError) as exc:
-        raise CatalogError(f"{TABLE_FILE}: cannot read the CUDA API table ({exc}); regenerate it") from exc
-    return ApiTable(catalog, data)
+    tables = catalog.tables("api")
+    if [source for source, _ in tables] != [TABLE_FILE]:
+        raise CatalogError(f"{TABLE_FILE}: the catalog needs exactly one [api] table, there; regenerate it")
+    return ApiTable(catalog, tables[0][1])
