@@ -100,21 +100,45 @@ def _remove(top: Path, tree: Path, branch: str | None) -> None:
         _run(["branch", "-D", branch], top)
 
 
-def open_pr_command(outcome: BranchOutcome, body_file: Path) -> list[list[str]]:
-    """The commands that publish the branch and open the pull request."""
-    return [
-        ["git", "push", "--set-upstream", "origin", outcome.branch],
-        ["gh", "pr", "create", "--head", outcome.branch, "--title", outcome.title, "--body-file", str(body_file)],
-    ]
+def push_command(outcome: BranchOutcome) -> list[str]:
+    """Publish the branch, replacing the one an earlier run pushed under the same name.
+
+    An auto-fix branch is made again from HEAD on every run, so one branch and one pull request
+    serve every run (a new branch per run would pile up pull requests); its old commits are
+    those fixes made on an older HEAD, and nothing else is meant to be pushed to it."""
+    return ["git", "push", "--force", "origin", f"refs/heads/{outcome.branch}:refs/heads/{outcome.branch}"]
 
 
-def open_pr(outcome: BranchOutcome, body_file: Path) -> bool:
-    """Run the commands when `gh` is installed; False (nothing run) when it is not."""
+def pull_request_commands(outcome: BranchOutcome, body_file: Path, open_number: str | None) -> list[list[str]]:
+    """`gh` updating the branch's open pull request (`open_number`), or opening one."""
+    text = ["--title", outcome.title, "--body-file", str(body_file)]
+    if open_number:
+        return [["gh", "pr", "edit", open_number, *text]]
+    return [["gh", "pr", "create", "--head", outcome.branch, *text]]
+
+
+def publish(outcome: BranchOutcome, body_file: Path) -> list[list[str]]:
+    """Push the branch; open or update its pull request with `gh` when it is installed.
+
+    Returns the `gh` commands left to run by hand (none when `gh` ran them). Failures raise
+    BranchError with git's or gh's own message: nothing is hidden."""
+    _checked(push_command(outcome), "git could not push the branch")
     if shutil.which("gh") is None:
-        return False
-    for command in open_pr_command(outcome, body_file):
-        subprocess.run(command, check=True)
-    return True
+        return [*pull_request_commands(outcome, body_file, None), *pull_request_commands(outcome, body_file, outcome.branch)]
+    listing = ["gh", "pr", "list", "--head", outcome.branch, "--state", "open", "--json", "number", "--jq", ".[0].number"]
+    open_number = _checked(listing, "gh could not list the pull requests").strip() or None
+    for command in pull_request_commands(outcome, body_file, open_number):
+        _checked(command, "gh could not open or update the pull request")
+    return []
+
+
+def _checked(command: list[str], error: str) -> str:
+    """Run a command of the user's own repository (their git configuration and credentials apply)."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        detail = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise BranchError(f"{error}: {detail}")
+    return done.stdout
 
 
 @contextmanager

@@ -28,7 +28,10 @@ def repo(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_fixes_land_on_a_new_branch_and_the_working_tree_is_untouched(cli, repo):
+def test_fixes_land_on_a_new_branch_and_the_working_tree_is_untouched(cli, repo, tmp_path_factory):
+    origin = tmp_path_factory.mktemp("origin")
+    git(origin, "init", "-q", "--bare")
+    git(repo, "remote", "add", "origin", str(origin))
     write(repo / "notes.txt", "untracked, must survive\n")
     write(repo / "src" / "clean.py", "print('staged change')\n")
     git(repo, "add", "src/clean.py")
@@ -49,7 +52,8 @@ def test_fixes_land_on_a_new_branch_and_the_working_tree_is_untouched(cli, repo)
     body = (repo / "pr.md").read_text()
     assert "## Fixes" in body and "| CDA102 | `src/train.py` | 1 |" in body
     assert "| cpu | 2 | 0 | 0 |" in body and "## Still needs a person" in body
-    assert "gh pr create --head cudaudit/fixes" in result.output or "gh" not in result.output
+    assert out(origin, "rev-parse", "cudaudit/fixes") == out(repo, "rev-parse", "cudaudit/fixes"), "pushed"
+    assert "gh pr create --head cudaudit/fixes" in result.output and "gh pr edit cudaudit/fixes" in result.output
     assert not out(repo, "worktree", "list").count("\n") > 1, "the temporary worktree is removed"
 
 
@@ -73,3 +77,33 @@ def test_outside_git_is_a_clear_error(cli, tmp_path):
     write(tmp_path / "a.py", LOCKED)
     result = cli("fix", "--branch", "x", cwd=tmp_path)
     assert result.exit_code == 2 and "git repository" in result.output
+
+
+def test_every_run_reuses_one_auto_fix_branch(cli, repo, tmp_path_factory):
+    """As the Action runs it: a fresh clone each time, the same branch name, pushed over the last run's."""
+    origin = tmp_path_factory.mktemp("origin")
+    git(origin, "init", "-q", "--bare", "-b", "main")
+    git(repo, "push", "-q", str(origin), "main")
+
+    def run_in_fresh_clone() -> str:
+        clone = tmp_path_factory.mktemp("clone")
+        git(clone, "clone", "-q", str(origin), ".")
+        result = cli("fix", "--branch", "cudaudit/autofix", "--unsafe-fixes", "--open-pr", cwd=clone)
+        assert result.exit_code == 0, result.output
+        return out(clone, "rev-parse", "HEAD").strip()
+
+    first_base = run_in_fresh_clone()
+    write(repo / "src" / "more.py", "import torch\ny = torch.ones(2).cuda()\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "more")
+    git(repo, "push", "-q", str(origin), "main")
+    second_base = run_in_fresh_clone()
+    assert first_base != second_base
+    assert out(origin, "for-each-ref", "--format=%(refname:short)", "refs/heads").split() == ["cudaudit/autofix", "main"]
+    assert out(origin, "rev-parse", "cudaudit/autofix^").strip() == second_base, "rebuilt on the new HEAD"
+    assert ".to(DEVICE_TYPE)" in out(origin, "show", "cudaudit/autofix:src/more.py")
+
+
+def test_a_failed_push_fails_the_command(cli, repo):
+    result = cli("fix", "--branch", "cudaudit/autofix", "--unsafe-fixes", "--open-pr", cwd=repo)
+    assert result.exit_code == 2 and "git could not push the branch" in result.output

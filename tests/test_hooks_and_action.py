@@ -105,7 +105,7 @@ def test_action_and_example_workflow_pass_actionlint(tmp_path):
         "on: push\njobs:\n  scan:\n    runs-on: ubuntu-latest\n    steps:\n"
         "      - uses: actions/checkout@v4\n      - uses: ./\n        with:\n          {inputs}\n"
     )
-    write(workflow, body.format(inputs="targets: rocm\n          fail-on: warning\n          auto-fix-pr: 'true'"))
+    write(workflow, body.format(inputs="targets: rocm\n          fail-on: warning\n          auto-fix-pr: 'true'\n          auto-fix-branch: bots/cuda-fixes"))
     good = subprocess.run([tool("actionlint")], cwd=tmp_path, capture_output=True, text=True)
     assert good.returncode == 0, good.stdout
     write(workflow, body.format(inputs="taregts: rocm"))
@@ -119,3 +119,67 @@ def test_action_uploads_sarif_with_the_v4_action():
     assert set(action["inputs"]) >= {"paths", "targets", "fail-on", "auto-fix-pr"}
     uses = [step.get("uses", "") for step in action["runs"]["steps"]]
     assert "github/codeql-action/upload-sarif@v4" in uses
+
+
+def _action() -> dict:
+    return YAML(typ="safe").load((REPO / "action.yml").read_text())
+
+
+def _step(name: str) -> dict:
+    return next(step for step in _action()["runs"]["steps"] if step.get("name") == name)
+
+
+def test_the_action_scans_once_and_hides_no_failure():
+    scripts = [step.get("run", "") for step in _action()["runs"]["steps"]]
+    assert sum(script.count("cudaudit scan") for script in scripts) == 1
+    assert "--sarif-output" in _step("Scan")["run"] and "--markdown-output" in _step("Scan")["run"]
+    assert not any("|| true" in script for script in scripts)
+    assert _step("Enforce the threshold")["if"] == "steps.scan.outputs.exit-code == '1'"
+    assert "GITHUB_RUN_ID" not in "".join(scripts), "one auto-fix branch for every run"
+    assert _action()["inputs"]["auto-fix-branch"]["default"] == "cudaudit/autofix"
+    example = YAML(typ="safe").load((REPO / "docs" / "examples" / "cudaudit.yml").read_text())
+    assert example["permissions"] == {"contents": "read", "security-events": "write", "actions": "read"}
+
+
+def _run_scan_step(tmp_path: Path, fail_on: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str], Path]:
+    """The Action's scan step, run by bash as the runner runs it, with the runner's files."""
+    runner = tmp_path / f"runner-{fail_on}"
+    runner.mkdir()
+    (runner / "output").touch()
+    (runner / "summary").touch()
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "RUNNER_TEMP": str(runner),
+        "GITHUB_OUTPUT": str(runner / "output"),
+        "GITHUB_STEP_SUMMARY": str(runner / "summary"),
+        "PATHS": ". ",
+        "TARGETS": "rocm,cpu",
+        "CATEGORY": "cudaudit",
+        "FAIL_ON": fail_on,
+    }
+    script = _step("Scan")["run"]
+    done = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path / "project", env=env, capture_output=True, text=True)
+    outputs = dict(line.split("=", 1) for line in (runner / "output").read_text().splitlines())
+    return done, outputs, runner
+
+
+@pytest.mark.slow
+def test_the_scan_step_writes_every_report_from_one_scan(tmp_path):
+    import json
+
+    for i in range(15):
+        write(tmp_path / "project" / f"m{i}.py", LOCKED)
+    done, outputs, runner = _run_scan_step(tmp_path, "warning")
+    assert done.returncode == 0, done.stderr
+    assert outputs["exit-code"] == "1", "findings: the last step fails the job, after the upload"
+    assert json.loads(Path(outputs["sarif-file"]).read_text())["runs"][0]["results"]
+    assert "CUDA portability" in (runner / "summary").read_text()
+    annotations = done.stdout.splitlines()
+    assert sum(line.startswith("::error ") for line in annotations) == 10
+    assert any(line.startswith("::notice title=cudaudit::5 more not annotated (5 errors)") for line in annotations)
+    assert "m9.py:2:9: CDA102" in done.stdout, "what is not annotated is listed in the log"
+    never, outputs, _ = _run_scan_step(tmp_path, "never")
+    assert never.returncode == 0 and outputs["exit-code"] == "0"
+    typo, outputs, _ = _run_scan_step(tmp_path, "warnings")
+    assert typo.returncode == 2 and outputs["exit-code"] == "2" and "could not run" in typo.stdout

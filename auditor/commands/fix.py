@@ -70,7 +70,12 @@ def fix_command(
     ] = None,
     commit_message: Annotated[str | None, typer.Option(help="With --branch: the commit message.")] = None,
     open_pr: Annotated[
-        bool, typer.Option("--open-pr", help="With --branch: push it and open a pull request with gh, if installed.")
+        bool,
+        typer.Option(
+            "--open-pr",
+            help="With --branch: push it to origin (replacing an earlier run's branch of that name) and open its "
+            "pull request with gh, or update the one already open.",
+        ),
     ] = False,
     allow_dirty: Annotated[
         bool, typer.Option("--allow-dirty", help="With --branch: go ahead although the working tree has changes.")
@@ -144,8 +149,7 @@ def _fix_on_branch(
     write_read_only,
 ) -> None:  # the fix command's own options, passed through
     """`fix --branch`: fix in a worktree of HEAD on a new branch, commit, write the PR text, exit."""
-    from cudaudit.fixers.branch import BranchError, fix_on_branch, open_pr_command
-    from cudaudit.fixers.branch import open_pr as open_pull_request
+    from cudaudit.fixers.branch import BranchError, fix_on_branch, publish
     from cudaudit.reporters.fix_text import render_fix_summary
     from cudaudit.reporters.pr_body import render_pr_body
 
@@ -166,12 +170,20 @@ def _fix_on_branch(
     if outcome.commit is None:
         err.print(f"nothing to fix automatically; branch {branch!r} not created")
         raise typer.Exit(EXIT_CLEAN)
+    report = outcome.report
     body = render_pr_body(outcome, box["session"].targets)
     body_file = pr_body or Path(tempfile.mkdtemp(prefix="cudaudit-")) / "pr-body.md"
     body_file.write_text(body, encoding="utf-8")
-    render_fix_summary(outcome.report, False, err)
+    render_fix_summary(report, False, err)
     err.print(f"committed {outcome.commit[:12]} on branch {branch}; pull request text in {body_file}")
-    if open_pr and not open_pull_request(outcome, body_file):
-        commands = "\n".join("  " + shlex.join(c) for c in open_pr_command(outcome, body_file))
-        err.print(f"gh is not installed; to open the pull request run:\n{commands}", highlight=False)
+    if open_pr:
+        try:
+            by_hand = publish(outcome, body_file)
+        except BranchError as exc:
+            raise fail(str(exc)) from None
+        err.print(f"pushed {branch} to origin")
+        if by_hand:
+            create, edit = (shlex.join(c) for c in by_hand)
+            err.print(f"gh is not installed; to open the pull request run:\n  {create}\n"
+                      f"or, when a pull request from {branch} is already open:\n  {edit}", markup=False, highlight=False)
     raise typer.Exit(EXIT_CLEAN)

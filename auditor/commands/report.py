@@ -28,7 +28,8 @@ from cudaudit.commands.options import (
     session_or_exit,
 )
 from cudaudit.engine import display_path
-from cudaudit.session import run_scan
+from cudaudit.model import ScanResult
+from cudaudit.session import ScanSession, run_scan
 
 
 class ReportFormat(str, Enum):
@@ -87,16 +88,27 @@ def report_command(
     try:
         result = run_scan(session, err)
         print_errors(result)
-        root = _root(session.paths, result.paths)
-        name = project or Path(root or ".").resolve().name
-        assessment = assess(result, session.targets, session.catalog, name, root,
-                            dependency_verdicts(result.findings, session.targets))
-        _write(_render(assessment, chosen, root, link_base), output)
+        _write(render_assessment(result, session, chosen, project, link_base), output)
     except OSError as exc:
         raise fail(f"cannot write {exc.filename}: {exc.strerror}") from None
     except Exception as exc:  # noqa: BLE001 - no traceback reaches the user
         raise fail(f"internal error: {type(exc).__name__}: {exc}; please report it") from None
     raise typer.Exit(EXIT_CLEAN)
+
+
+def render_assessment(
+    result: ScanResult,
+    session: ScanSession,
+    chosen: ReportFormat = ReportFormat.markdown,
+    project: str | None = None,
+    link_base: str | None = None,
+) -> str:
+    """The report of one scan's result: `cudaudit report`, and `scan --markdown-output` from the same scan."""
+    root = _root(session.paths, result.paths)
+    name = project or Path(root or ".").resolve().name
+    assessment = assess(result, session.targets, session.catalog, name, root,
+                        dependency_verdicts(result.findings, session.targets))
+    return _render(assessment, chosen, root, link_base)
 
 
 def _root(paths: list[Path], scanned: list[str]) -> str:

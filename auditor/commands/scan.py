@@ -76,6 +76,7 @@ EXAMPLES = """[bold]Examples[/]
   cudaudit scan -f json -o gaps.json   machine-readable report
   cudaudit scan --select CDA1 --ignore CDA111
   cudaudit scan -f sarif -o cudaudit.sarif   for GitHub code scanning
+  cudaudit scan -f github --sarif-output x.sarif --markdown-output summary.md   one scan, three reports (CI)
   cudaudit scan --write-baseline .cudaudit-baseline.json   accept today's findings
   cudaudit scan --baseline .cudaudit-baseline.json         then report only new ones
 """
@@ -112,6 +113,18 @@ def scan_command(
     write_baseline: Annotated[
         Path | None, typer.Option("--write-baseline", help="Record the current findings as the baseline in this file.")
     ] = None,
+    sarif_output: Annotated[
+        Path | None,
+        typer.Option("--sarif-output", help="Also write the SARIF report to this file, from the same scan.", show_default=False),
+    ] = None,
+    markdown_output: Annotated[
+        Path | None,
+        typer.Option(
+            "--markdown-output",
+            help="Also write the one-page Markdown report (`cudaudit report`), with the finding counts, to this file.",
+            show_default=False,
+        ),
+    ] = None,
     sarif_category: Annotated[
         str, typer.Option("--sarif-category", help="SARIF automationDetails category, to tell several uploads apart.")
     ] = "cudaudit",
@@ -141,9 +154,15 @@ def scan_command(
             print_errors(result)
         with _destination(output) as stream:
             _report(result, session, format, statistics, sarif_category, show_sources, stream)
-        if output is not None:
-            summary = summarize(result, session.targets)
-            err.print(f"cudaudit: wrote {output}: {count_phrase(summary)} {scope_phrase(summary)}", markup=False, highlight=False)
+        if sarif_output is not None:
+            with _destination(sarif_output) as stream:
+                _report(result, session, ReportFormat.sarif, False, sarif_category, False, stream)
+        if markdown_output is not None:
+            with _destination(markdown_output) as stream:
+                stream.write(_markdown_summary(result, session))
+        summary = summarize(result, session.targets)
+        for written in (path for path in (output, sarif_output, markdown_output) if path is not None):
+            err.print(f"cudaudit: wrote {written}: {count_phrase(summary)} {scope_phrase(summary)}", markup=False, highlight=False)
     except BaselineError as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
@@ -183,6 +202,16 @@ def _report(
         render_summary(result, session.targets, session.catalog, report_console(stream))
     else:
         render_text(result, session.targets, session.catalog, report_console(stream), show_sources)
+
+
+def _markdown_summary(result: ScanResult, session: ScanSession) -> str:
+    """The one-page report, then the counts a CI job summary needs beside it."""
+    from cudaudit.commands.report import render_assessment
+
+    summary = summarize(result, session.targets)
+    by_rule = ", ".join(f"{rule} ×{count}" for rule, count in summary["by_rule"].items())
+    counts = f"**{count_phrase(summary)}** {scope_phrase(summary)}" + (f" By rule: {by_rule}." if by_rule else "")
+    return f"{render_assessment(result, session)}\n{counts}\n"
 
 
 @contextmanager
