@@ -43,6 +43,7 @@ DETECTORS: dict[str, tuple[str, ...]] = {
     "checkpoint-load": (_CONCERNS + "checkpoints",),
     "env-var": (_CONCERNS + "environment", "cudaudit.rules.containers.script_scan", "cudaudit.rules.containers.dockerfile"),
     "cli-tool": (_CONCERNS + "commands", "cudaudit.rules.containers.script_scan"),
+    "call-argument": (_CONCERNS + "call_arguments",),
     # Python modules, beyond the walk: extension builds and kernels in strings.
     "torch-extension": ("cudaudit.rules.builds.python_builds",),
     "nvcc-flag": ("cudaudit.rules.builds.python_builds", "cudaudit.rules.builds.cmake"),

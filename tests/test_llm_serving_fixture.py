@@ -28,6 +28,11 @@ def test_each_layer_is_reported(cli):
         ("serve/launch.sh", "CDA211"),
         ("serve/launch.sh", "CDA212"),
         ("serve/launch.sh", "CDA508"),
+        ("serve/pipeline.py", "CDA115"),
+        ("serve/pipeline.py", "CDA116"),
+        ("serve/pipeline.py", "CDA219"),
+        ("serve/pipeline.py", "CDA220"),
+        ("serve/pipeline.py", "CDA221"),
         ("serve/quantize.py", "CDA217"),
         ("serve/quantize.py", "CDA218"),
     ]

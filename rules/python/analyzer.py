@@ -30,8 +30,11 @@ def analyze_python(text: str, path: str, catalog: Catalog, settings: AnalysisSet
     version = Version(settings.torch_version) if settings.torch_version else None
     fixes = FixContext(lines, walker.names, catalog.canonical, version, tree)
     findings: dict[tuple[str, object], Finding] = {}
+    specific = {id(hit.node) for hit in walker.hits if hit.specific}
     for hit in walker.hits:
         node = hit.node
+        if id(node) in specific and not hit.specific:
+            continue  # the called library's own facts about this value replace the generic ones
         span = lines.span_from_utf8(node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)
         cap = hit.cap
         if walker.called.intersection(hit.entry.redundant_with):

@@ -64,6 +64,9 @@ class Hit:
     """The innermost statement the site is in, for fixes that rewrite a whole statement."""
     call: ast.Call | None
     """The call whose callee the site is (`autocast` in `autocast()`), for fixes that add arguments."""
+    specific: bool = False
+    """The library's own facts about this very node (`device="cuda"` given to xgboost): other hits
+    at the node, which only know the generic shape, give way to it."""
 
 
 class Concern:
@@ -155,18 +158,20 @@ class PythonWalker:
         guarded: bool = False,
         cap: Severity | None = None,
         call: ast.Call | None = None,
+        specific: bool = False,
     ) -> None:
         """A hit at `node` if the catalog has an entry for `key`, in the context the walk is in.
 
         `guarded`: the value itself is chosen only where CUDA is available (`"cuda" if ... else "cpu"`);
         `cap`: the most severe the site can be whatever the targets say; `call`: the call the site
-        is an argument of, for fixes that rewrite several of its arguments (DDP's device ids)."""
+        is an argument of, for fixes that rewrite several of its arguments (DDP's device ids);
+        `specific`: the entry is the called library's own fact about the node (see `Hit.specific`)."""
         entry = self.catalog.lookup(detector, key)
         if entry is None:
             return
         quiet = self._context.quiet_targets(guarded)
         call = call or self._callees.get(id(node))
-        self.hits.append(Hit(entry, node, quiet, self._context.cap(cap), self.statement, call))
+        self.hits.append(Hit(entry, node, quiet, self._context.cap(cap), self.statement, call, specific))
 
     def report_values(
         self,
@@ -176,6 +181,7 @@ class PythonWalker:
         key: str = "",
         guarded: bool = False,
         call: ast.Call | None = None,
+        specific: bool = False,
     ) -> None:
         """Report each value `value` can take that `matches`, looking through `a if cond else b` and `a or b`;
         a branch chosen only where CUDA is available is guarded, and a choice between it and another
@@ -184,13 +190,13 @@ class PythonWalker:
             branch = polarity(value.test, self.names, Probe.CUDA)
             if branch is Polarity.POSITIVE and isinstance(value.orelse, ast.Constant) and not matches(value.orelse):
                 return
-            self.report_values(value.body, detector, matches, key, guarded or branch is Polarity.POSITIVE, call)
-            self.report_values(value.orelse, detector, matches, key, guarded or branch is Polarity.NEGATIVE, call)
+            self.report_values(value.body, detector, matches, key, guarded or branch is Polarity.POSITIVE, call, specific)
+            self.report_values(value.orelse, detector, matches, key, guarded or branch is Polarity.NEGATIVE, call, specific)
         elif isinstance(value, ast.BoolOp):
             for operand in value.values:
-                self.report_values(operand, detector, matches, key, guarded, call)
+                self.report_values(operand, detector, matches, key, guarded, call, specific)
         elif matches(value):
-            self.report(detector, key, value, guarded=guarded, call=call)
+            self.report(detector, key, value, guarded=guarded, call=call, specific=specific)
 
     # -- traversal ------------------------------------------------------------------
 

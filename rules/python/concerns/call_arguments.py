@@ -1,0 +1,162 @@
+"""`call-argument` keys: a value passed to a library call that ties the call to CUDA.
+
+Each key says which call, which argument and which value, so the knowledge stays in the catalog:
+
+    transformers.*TrainingArguments|trl.*Config(tf32=True)
+    ctranslate2.*(device/1="cuda*")
+    *(attn_implementation="flash_attention_2")
+
+- The callee is the qualified name after imports are resolved, as fnmatch patterns separated by
+  `|`. `*` alone is any call, and then also a dict display's string key (`{"attn_implementation":
+  ...}`) and a variable of the argument's name (`attn_implementation = "..."`), where settings
+  are written before they are passed on.
+- The argument is a keyword; `name/N` also takes the N-th positional argument (from 0).
+- The value is a Python literal. A string is a set of fnmatch patterns separated by `|`, matched
+  against a string constant or an element of a list or tuple (the name of a `(name, options)`
+  pair: ONNX Runtime's providers); other literals must be equal (`True` is not `1`).
+
+A value chosen at run time by a CUDA probe (`"cuda" if torch.cuda.is_available() else "cpu"`) is
+handled as everywhere (`report_values`), and so is one chosen by an availability check between a
+matching value and another literal (`"flash_attention_2" if is_flash_attn_2_available() else
+"sdpa"`): not reported. A hit here is the library's own fact about the value, so the generic
+`device="cuda"` finding at the same place gives way to it. Comparisons (`"CUDAExecutionProvider"
+in ort.get_available_providers()`) check, they do not choose, and are not reported.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from functools import cache
+
+from cudaudit.rules.catalog import CatalogError
+from cudaudit.rules.python.device_syntax import target_name
+from cudaudit.rules.python.literals import string_value
+from cudaudit.rules.python.walker import Concern
+
+DETECTOR = "call-argument"
+ANY_CALL = "*"
+
+_KEY = re.compile(r"^(?P<callees>[\w.*|]+)\((?P<name>\w+)(?:/(?P<index>\d+))?=(?P<value>.+)\)$")
+
+
+@dataclass(frozen=True)
+class ArgumentKey:
+    """One parsed `call-argument` key."""
+
+    key: str
+    callees: tuple[str, ...]
+    name: str
+    index: int | None
+    value: object
+
+    @property
+    def any_call(self) -> bool:
+        return self.callees == (ANY_CALL,)
+
+    def calls(self, callee: str | None) -> bool:
+        return self.any_call or (callee is not None and any(fnmatchcase(callee, p) for p in self.callees))
+
+    def matches(self, node: ast.expr) -> bool:
+        """Whether `node` is a literal this key means."""
+        if isinstance(self.value, str):
+            text = string_value(node)
+            return text is not None and any(fnmatchcase(text, p) for p in self.value.split("|"))
+        return isinstance(node, ast.Constant) and type(node.value) is type(self.value) and node.value == self.value
+
+
+def parse_key(key: str) -> ArgumentKey:
+    """A key's parts; a malformed key is a catalog error."""
+    found = _KEY.match(key)
+    if found is None:
+        raise CatalogError(f"call-argument key {key!r} is not `callee(argument=value)`")
+    try:
+        value = ast.literal_eval(found.group("value"))
+    except (ValueError, SyntaxError) as exc:
+        raise CatalogError(f"call-argument key {key!r}: the value is not a Python literal") from exc
+    index = found.group("index")
+    return ArgumentKey(key, tuple(found.group("callees").split("|")), found.group("name"), int(index) if index else None, value)
+
+
+@cache
+def _parsed(keys: frozenset[str]) -> tuple[ArgumentKey, ...]:
+    return tuple(parse_key(key) for key in sorted(keys))
+
+
+class CallArguments(Concern):
+    def on_call(self, call: ast.Call, callee: str | None) -> None:
+        if self.walk.in_comparison:
+            return
+        for key in self._keys():
+            if key.calls(callee):
+                for value in _arguments(call, key):
+                    self._report(value, key)
+
+    def on_Dict(self, node: ast.Dict) -> None:
+        for name, value in zip(node.keys, node.values):
+            self._setting(string_value(name) if name is not None else None, value)
+
+    def on_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            self._setting(target_name(target), node.value)
+
+    def on_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self._setting(target_name(node.target), node.value)
+
+    def _setting(self, name: str | None, value: ast.expr) -> None:
+        """A value stored under an argument's name, for keys of any call."""
+        if name is None:
+            return
+        for key in self._keys():
+            if key.any_call and key.name == name:
+                self._report(value, key)
+
+    def _keys(self) -> tuple[ArgumentKey, ...]:
+        return _parsed(self.walk.keys(DETECTOR))
+
+    def _report(self, value: ast.expr, key: ArgumentKey) -> None:
+        if _chosen_by_availability(value, key.matches):
+            return
+        for candidate in _elements(value):
+            self.walk.report_values(candidate, DETECTOR, key.matches, key=key.key, specific=True)
+
+
+def _arguments(call: ast.Call, key: ArgumentKey) -> Iterator[ast.expr]:
+    for keyword in call.keywords:
+        if keyword.arg == key.name:
+            yield keyword.value
+    positional = call.args[: key.index + 1] if key.index is not None else []
+    if len(positional) == (key.index or 0) + 1 and not any(isinstance(arg, ast.Starred) for arg in positional):
+        yield positional[-1]
+
+
+def _elements(value: ast.expr) -> Iterable[ast.expr]:
+    """The value, or the items of a list/tuple/set of them (the name of a `(name, options)` pair)."""
+    if not isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+        return (value,)
+    return [item.elts[0] if isinstance(item, ast.Tuple) and item.elts else item for item in value.elts]
+
+
+def _chosen_by_availability(value: ast.expr, matches: Callable[[ast.expr], bool]) -> bool:
+    """`"flash_attention_2" if is_flash_attn_2_available() else "sdpa"`: a fallback is chosen at run time."""
+    if not isinstance(value, ast.IfExp) or not _is_availability_check(value.test):
+        return False
+    branches = (value.body, value.orelse)
+    return any(matches(b) for b in branches) and any(isinstance(b, ast.Constant) and not matches(b) for b in branches)
+
+
+def _is_availability_check(test: ast.expr) -> bool:
+    if isinstance(test, ast.UnaryOp):
+        return _is_availability_check(test.operand)
+    if not isinstance(test, ast.Call):
+        return False
+    func = test.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return "available" in name
+
+
+CONCERN = CallArguments
