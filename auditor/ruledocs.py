@@ -92,7 +92,7 @@ def reference_markdown(catalog: Catalog) -> str:
         "",
         "| id | name | summary |",
         "|---|---|---|",
-        *(f"| [{r.id}](#{_anchor(r)}) | {r.name} | {_cell(r.summary)} |" for r in catalog.rules.values()),
+        *(f"| [{r.id}](#{rule_anchor(r)}) | {r.name} | {_cell(r.summary)} |" for r in catalog.rules.values()),
         "",
     ]
     family = None
@@ -135,7 +135,8 @@ def _source_link(path: str) -> str:
     return f"[`{path}`]({_SOURCE_ROOT}{path})"
 
 
-def _anchor(rule: Rule) -> str:
+def rule_anchor(rule: Rule) -> str:
+    """The anchor GitHub gives the rule's heading in docs/rules.md (`## CDA101 torch-cuda-api`)."""
     return f"{rule.id}-{rule.name}".lower()
 
 

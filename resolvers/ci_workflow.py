@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from cudaudit import __version__
+from cudaudit import PROJECT_URL, __version__
 from cudaudit.filekinds import FileKind
 from cudaudit.resolvers.ci_plan import CiPlan
 from cudaudit.resolvers.variant_names import variant_path
 
-SOURCE = "https://github.com/cudaudit/cudaudit"
 RUNNERS = {"cpu": "ubuntu-latest", "rocm": "[self-hosted, linux, rocm]"}
 """GitHub-hosted runners have no GPU; a ROCm job needs a self-hosted runner with an AMD GPU and this label."""
 
@@ -36,7 +35,7 @@ def job_name(target: str) -> str:
 def job(plan: CiPlan, target: str, indent: str = "  ") -> str:
     """The job as YAML lines, its key at `indent` (the indentation of the workflow's other jobs)."""
     i = indent
-    install = [f'python -m pip install "cudaudit @ git+{SOURCE}@v{__version__}"'] if plan.dependency_files else []
+    install = [f'python -m pip install "cudaudit @ git+{PROJECT_URL}@v{__version__}"'] if plan.dependency_files else []
     installs = []
     for file in plan.dependency_files:
         variant = _variant_name(file, target)

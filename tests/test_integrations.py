@@ -120,3 +120,29 @@ def test_cli_hook_and_action_share_one_threshold():
     assert DEFAULT_FAIL_ON.value == "warning"
     assert "--fail-on" not in hooks["cudaudit"]["entry"] and "--exit-zero" not in hooks["cudaudit"]["entry"]
     assert action["inputs"]["fail-on"]["default"] == DEFAULT_FAIL_ON.value
+
+
+def _github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading: lower case, punctuation dropped, spaces as hyphens."""
+    import re
+
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_sarif_rule_links_point_at_headings_of_the_rule_reference(cli, tmp_path):
+    from cudaudit import PROJECT_URL, RULES_URL
+    from cudaudit.tomlcompat import tomllib
+
+    write(tmp_path / "train.py", LOCKED + "import cupy\n")
+    write(tmp_path / "Dockerfile", "FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\n")
+    driver = sarif(cli, tmp_path)["runs"][0]["tool"]["driver"]
+    reference = (REPO / "docs" / "rules.md").read_text(encoding="utf-8")
+    anchors = {_github_anchor(line.lstrip("#")) for line in reference.splitlines() if line.startswith("#")}
+    assert driver["informationUri"] == PROJECT_URL
+    assert len(driver["rules"]) >= 4
+    for rule in driver["rules"]:
+        page, _, anchor = rule["helpUri"].partition("#")
+        assert page == RULES_URL and anchor in anchors, rule["helpUri"]
+    urls = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["urls"]
+    assert urls == {"Homepage": PROJECT_URL, "Rules": RULES_URL}
+    assert RULES_URL.endswith("/docs/rules.md")

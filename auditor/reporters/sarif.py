@@ -17,18 +17,16 @@ from pathlib import Path
 import sarif_om as om
 from jschema_to_python.to_json import to_json
 
-from cudaudit import __version__
+from cudaudit import PROJECT_URL, RULES_URL, __version__
 from cudaudit.fingerprints import fingerprints
 from cudaudit.model import Finding, Omitted, ScanResult, Severity
 from cudaudit.printable import uri_path
 from cudaudit.reporters.json_report import json_safe
-from cudaudit.ruledocs import rule_markdown
+from cudaudit.ruledocs import rule_anchor, rule_markdown
 from cudaudit.rules.catalog import Catalog, Rule
 from cudaudit.safe_git import GitUnavailable, run_git
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://pypi.org/project/cudaudit/"
-RULES_URI = INFORMATION_URI + "#rules"
 MAX_RESULTS = 25_000
 MAX_TAGS = 20
 MAX_GZIPPED_BYTES = 10 * 1024 * 1024
@@ -83,7 +81,7 @@ def _render(
                 name="cudaudit",
                 version=__version__,
                 semantic_version=__version__,
-                information_uri=INFORMATION_URI,
+                information_uri=PROJECT_URL,
                 rules=[_descriptor(catalog.rules[rule_id], targets) for rule_id in used],
             )
         ),
@@ -127,7 +125,7 @@ def _descriptor(rule: Rule, targets: tuple[str, ...]) -> om.ReportingDescriptor:
         short_description=om.MultiformatMessageString(text=rule.summary),
         full_description=om.MultiformatMessageString(text=_clip(" ".join(rule.why.split()), MAX_DESCRIPTION)),
         help=om.MultiformatMessageString(text=" ".join(rule.why.split()), markdown=rule_markdown(rule, heading="##")),
-        help_uri=f"{RULES_URI}-{rule.id.lower()}",
+        help_uri=f"{RULES_URL}#{rule_anchor(rule)}",
         default_configuration=om.ReportingConfiguration(level=_LEVELS[level]),
         properties={"tags": tags, "precision": "high"},  # PropertyBag models only tags
     )
