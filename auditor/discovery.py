@@ -92,9 +92,8 @@ def discover(paths: list[Path], excludes: Excludes) -> tuple[list[Candidate], li
     for given in paths:
         given = given.absolute()
         if os.path.isdir(given):
-            files = _git_files(given, errors)
-            if files is None:
-                files = _walk(given, excludes, errors)
+            listed = _git_files(given, errors)
+            files = listed if listed is not None else _walk(given, excludes, errors)
             for path in files:
                 if _skipped(path, given, excludes):
                     continue

@@ -115,7 +115,8 @@ def too_large(size: int, limit: int = MAX_FILE_BYTES) -> str:
 
 def _read_bounded(fd: int, limit: int) -> bytes:
     """At most `limit` bytes; a file that turns out longer than it said is refused, not cut."""
-    chunks, total = [], 0
+    chunks: list[bytes] = []
+    total = 0
     while True:
         chunk = os.read(fd, min(_CHUNK, limit + 1 - total))
         if not chunk:

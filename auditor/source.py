@@ -6,9 +6,19 @@ import codecs
 import io
 import os
 import tokenize
+from typing import Protocol
 
 from cudaudit.model import Span
 from cudaudit.safe_read import UnreadableFile, read_tree_file
+
+
+class Located(Protocol):
+    """A node of an `ast` tree that has a position (an expression, a statement, a keyword)."""
+
+    lineno: int
+    col_offset: int
+    end_lineno: int | None
+    end_col_offset: int | None
 
 
 class UndecodableError(ValueError):
@@ -75,6 +85,17 @@ class SourceLines:
             end_line,
             self.char_column(end_line, end_col) + 1,
         )
+
+    def node_span(self, node: Located) -> Span:
+        """The span of a node `ast.parse` made (which always sets its end)."""
+        end_line = node.lineno if node.end_lineno is None else node.end_lineno
+        end_col = node.col_offset if node.end_col_offset is None else node.end_col_offset
+        return self.span_from_utf8(node.lineno, node.col_offset, end_line, end_col)
+
+    def node_end(self, node: Located) -> Span:
+        """The empty span just after a node: where text added after it goes."""
+        end = self.node_span(node)
+        return Span(end.end_line, end.end_column, end.end_line, end.end_column)
 
     def text(self, span: Span) -> str:
         """The exact text a span covers, across lines."""

@@ -61,11 +61,11 @@ def call_isolated(function: Callable[..., Value], *args: object, timeout: float 
     kind, payload = pickle.loads(data)
     if kind == "raised":
         raise IsolatedFailure(payload)
-    return payload  # type: ignore[no-any-return]
+    return payload
 
 
 def _read_all(fd: int, deadline: float) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:

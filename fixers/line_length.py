@@ -13,6 +13,7 @@ import ast
 import configparser
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from cudaudit.tomlcompat import tomllib
 
@@ -34,17 +35,17 @@ def project_line_length(root: Path) -> int:
         if length is not None:
             return length
     flake8 = False
-    for name, sections in _INI_FILES:
+    for name, ini_sections in _INI_FILES:
         parser = configparser.ConfigParser(interpolation=None)
         try:
             parser.read(root / name, encoding="utf-8")
         except (configparser.Error, UnicodeDecodeError):
             continue
-        for section in sections:
-            if parser.has_section(section):
+        for ini_section in ini_sections:
+            if parser.has_section(ini_section):
                 flake8 = True
-                value = parser.get(section, "max-line-length", fallback=None) or parser.get(
-                    section, "max_line_length", fallback=None
+                value = parser.get(ini_section, "max-line-length", fallback=None) or parser.get(
+                    ini_section, "max_line_length", fallback=None
                 )
                 if value and value.strip().isdigit():
                     return int(value)
@@ -53,7 +54,7 @@ def project_line_length(root: Path) -> int:
 
 def _toml_value(path: Path, section: tuple[str, ...]) -> int | None:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None
     for key in section:
@@ -87,17 +88,18 @@ def wrap_new_long_lines(original: str, fixed: str, limit: int) -> str:
     return "\n".join(lines)
 
 
-def _argument_lines(call: ast.Call) -> Iterator[tuple[int, list[ast.AST]]]:
+def _argument_lines(call: ast.Call) -> Iterator[tuple[int, list[ast.expr | ast.keyword]]]:
     """Lines of a call written over several lines that hold only whole arguments."""
-    by_line: dict[int, list[ast.AST]] = {}
-    for argument in (*call.args, *call.keywords):
+    by_line: dict[int, list[ast.expr | ast.keyword]] = {}
+    arguments: list[ast.expr | ast.keyword] = [*call.args, *call.keywords]
+    for argument in arguments:
         start = argument.lineno if not isinstance(argument, ast.keyword) else argument.value.lineno
         if start == argument.end_lineno and start != call.end_lineno:
             by_line.setdefault(start, []).append(argument)
     yield from ((number, items) for number, items in by_line.items() if len(items) > 1)
 
 
-def _one_per_line(line: str, items: list[ast.AST], opened_by: ast.Call | None) -> list[str]:
+def _one_per_line(line: str, items: list[ast.expr | ast.keyword], opened_by: ast.Call | None) -> list[str]:
     """`    a, b=1, c=2` as one argument per line; unchanged unless the line is just those arguments.
 
     On the line that opens the call (`f(a, b=1,` with the rest aligned under `a`), the first
@@ -118,11 +120,11 @@ def _one_per_line(line: str, items: list[ast.AST], opened_by: ast.Call | None) -
     return [f"{indent}{text}," for text in texts]  # the last line of arguments gets black's trailing comma
 
 
-def _source(data: bytes, node: ast.AST) -> str:
-    start = node.value.col_offset if isinstance(node, ast.keyword) and node.arg is None else node.col_offset  # type: ignore[attr-defined]
+def _source(data: bytes, node: ast.expr | ast.keyword) -> str:
+    start = node.col_offset
     if isinstance(node, ast.keyword) and node.arg is None:
-        start -= 2  # `**kwargs`
-    return data[start : node.end_col_offset].decode()  # type: ignore[attr-defined]
+        start = node.value.col_offset - 2  # `**kwargs`
+    return data[start : node.end_col_offset].decode()
 
 
 def _simple_statements(tree: ast.AST) -> Iterator[ast.stmt]:
@@ -157,7 +159,8 @@ def _split(line: str, statement: ast.stmt, limit: int) -> list[str]:
 def _bracket(value: ast.expr, data: bytes) -> tuple[int, list[str]] | None:
     """Where the bracket that closes the statement opens, and the items inside it."""
     if isinstance(value, ast.Call) and (value.args or value.keywords):
-        return data.index(b"(", value.func.end_col_offset or 0), [_text(data, a) for a in (*value.args, *value.keywords)]
+        arguments = [*(_text(data, a) for a in value.args), *(_text(data, k) for k in value.keywords)]
+        return data.index(b"(", value.func.end_col_offset or 0), arguments
     if isinstance(value, (ast.List, ast.Set)) and value.elts:
         return value.col_offset, [_text(data, e) for e in value.elts]
     if isinstance(value, (ast.ListComp, ast.SetComp, ast.DictComp)):
@@ -177,8 +180,8 @@ def _layout(head: str, inside: str, items: list[str], close: str, indent: str, l
     return [head, *(inner + item + separator for item in items), indent + close]
 
 
-def _text(data: bytes, node: ast.AST) -> str:
+def _text(data: bytes, node: ast.expr | ast.keyword) -> str:
     if isinstance(node, ast.keyword):
         value = _text(data, node.value)
         return f"**{value}" if node.arg is None else f"{node.arg}={value}"
-    return data[node.col_offset : node.end_col_offset].decode()  # type: ignore[attr-defined]
+    return data[node.col_offset : node.end_col_offset].decode()

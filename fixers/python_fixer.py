@@ -18,14 +18,15 @@ def fix_python(
     """`text` with the fixes of `findings` applied, new lines kept within `line_length`;
     unchanged (with an error) if that breaks it."""
     edited = apply_edits(text, findings)
-    waiting = [f for f in edited.applied if any(f.fix.protects(c.span) for c in edited.conflicting)]  # type: ignore[union-attr]
+    waiting = [f for f in edited.applied if f.fix and any(f.fix.protects(c.span) for c in edited.conflicting)]
     if waiting:  # a requirement goes only with everything it protects: the next run removes it
         edited = apply_edits(text, [f for f in findings if f not in waiting])
         edited.conflicting.extend(waiting)
     if not edited.applied:
         return FixedText(text, conflicting=edited.conflicting)
-    requires = {need for f in edited.applied for need in f.fix.requires}  # type: ignore[union-attr]
-    unused = sorted({name for f in edited.applied for name in f.fix.unused_imports})  # type: ignore[union-attr]
+    fixes = [f.fix for f in edited.applied if f.fix is not None]  # every applied finding carries one
+    requires = {need for fix in fixes for need in fix.requires}
+    unused = sorted({name for fix in fixes for name in fix.unused_imports})
     try:
         fixed = meet_module_needs(edited.text, requires, unused, torch_version, line_length)
         fixed = wrap_new_long_lines(text, fixed, line_length)

@@ -273,7 +273,7 @@ def package_key(
         if not fnmatch.fnmatchcase(canonical, pattern.name):
             continue
         via_extra = pattern.extra is not None
-        if via_extra and not any(fnmatch.fnmatchcase(extra, pattern.extra) for extra in wanted):
+        if pattern.extra is not None and not any(fnmatch.fnmatchcase(extra, pattern.extra) for extra in wanted):
             continue
         if pattern.below is not None and not _confined(specifier or SpecifierSet(), pattern.below):
             continue
@@ -388,12 +388,12 @@ def _requirement_hits(text: str, requirement: Requirement, catalog: Catalog) -> 
     for spec in requirement.specifier:
         if spec.operator not in ("==", "===") or "+" not in spec.version:  # `!=2.3.1+cu121` avoids the build
             continue
-        key = local_version_key(spec.version, catalog)
+        label_key = local_version_key(spec.version, catalog)
         at = text.find(spec.version, name.end())
-        if key is not None and at >= 0:
+        if label_key is not None and at >= 0:
             start = at + spec.version.index("+")
             end = at + len(spec.version)
-            hits.append(PackageHit(LOCAL_VERSION, key, start, end, text[start:end]))
+            hits.append(PackageHit(LOCAL_VERSION, label_key, start, end, text[start:end]))
     if requirement.url:
         at = text.find(requirement.url, name.end())
         if at >= 0:

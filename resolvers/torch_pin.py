@@ -89,8 +89,8 @@ def _lower_bound(text: str) -> Version | None:
     requirement = parse_requirement(text)
     if requirement is None or requirement.name.lower() != "torch":
         return None
-    bounds = [_minor(spec.version) for spec in requirement.specifier if spec.operator in (">=", "==", "~=", "===", ">")]
-    bounds = [b for b in bounds if b is not None]
+    minors = (_minor(spec.version) for spec in requirement.specifier if spec.operator in (">=", "==", "~=", "===", ">"))
+    bounds = [bound for bound in minors if bound is not None]
     return min(bounds) if bounds else None
 
 

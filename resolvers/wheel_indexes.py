@@ -133,6 +133,7 @@ class RocmIndex:
 
 def rocm_indexes(cuda_tag: str, torch: Version | None) -> list[RocmIndex]:
     """The ROCm index for the pinned torch release; without a pin, one per release built for `cuda_tag`."""
+    candidates: list[tuple[TorchRelease, Version | None]]
     if torch is not None:
         candidates = [(release, torch) for release in [release_for(torch)] if release is not None]
     else:

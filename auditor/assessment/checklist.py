@@ -248,9 +248,9 @@ def _by_component(scan: Scan, parts: Sequence[Component], target: str) -> Answer
     more = len(parts) - 4
     text = "; ".join(lines) + (f"; and {more} more" if more > 0 else "") + "."
     worst = max(parts, key=lambda c: (c.role is Role.CORE, c.targets[target].status.rank))
-    state = worst.targets[target].status
-    status = (AnswerStatus.OK if state is Readiness.WORKS
-              else AnswerStatus.BLOCKER if state is Readiness.BLOCKED and worst.role is Role.CORE else AnswerStatus.GAP)
+    readiness = worst.targets[target].status
+    status = (AnswerStatus.OK if readiness is Readiness.WORKS
+              else AnswerStatus.BLOCKER if readiness is Readiness.BLOCKED and worst.role is Role.CORE else AnswerStatus.GAP)
     return Answer(status, text[0].upper() + text[1:], tuple(evidence[:MAX_EVIDENCE]))
 
 

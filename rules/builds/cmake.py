@@ -91,7 +91,7 @@ def _commands(text: str, offsets: _LineOffsets) -> Iterator[Command]:
 
 
 def _arguments(tokens: list[re.Match], index: int, start: int, offsets: _LineOffsets) -> tuple[list[Argument], int]:
-    arguments = []
+    arguments: list[Argument] = []
     depth = 1
     while index < len(tokens):
         token = tokens[index]

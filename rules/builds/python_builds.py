@@ -43,7 +43,7 @@ def build_findings(
     text = "\n".join(lines.lines)
     extension_calls = _extension_calls(tree, names) if "cpp_extension" in text else ()
     at_import = {id(statement.value): statement for statement in tree.body if isinstance(statement, ast.Assign)}
-    built_where_cuda = {id(s.value.body) for s in tree.body if _builds_only_where_cuda(s, names)}
+    built_where_cuda = {id(choice.body) for s in tree.body if (choice := _cuda_only_choice(s, names)) is not None}
     for key, node, call in extension_calls:
         if id(call) in built_where_cuda:
             continue  # `ops = load(...) if torch.cuda.is_available() else None`: the CPU never builds it
@@ -52,7 +52,7 @@ def build_findings(
         entry = catalog.lookup(EXTENSION_DETECTOR, IMPORT_TIME_BUILD if built_at_import and not cpu_path else key)
         if entry is not None:
             fix = build_where_cuda(call, names, lines, entry.fix.safety) if cpu_path and entry.fix else None
-            span = lines.span_from_utf8(node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)
+            span = lines.node_span(node)
             finding = build_finding(entry, path, span, lines.snippet(span), settings.targets, fix=fix)
             findings.append(replace(finding, message=finding.message.replace("{path}", path)))
     for key, node, start, end in _flag_strings(tree) if _FLAG_MARKER.search(text) else ():
@@ -86,10 +86,12 @@ IMPORT_TIME_BUILD = "load-at-import"
 _DEVICE_TYPES = frozenset({"cpu", "cuda"})
 
 
-def _builds_only_where_cuda(statement: ast.stmt, names: ImportTable) -> bool:
+def _cuda_only_choice(statement: ast.stmt, names: ImportTable) -> ast.IfExp | None:
+    """`ops = load(...) if torch.cuda.is_available() else None`: the choice whose body runs only where CUDA is."""
     if not (isinstance(statement, ast.Assign) and isinstance(statement.value, ast.IfExp)):
-        return False
-    return polarity(statement.value.test, names, Probe.CUDA) is Polarity.POSITIVE
+        return None
+    choice = statement.value
+    return choice if polarity(choice.test, names, Probe.CUDA) is Polarity.POSITIVE else None
 
 
 def has_cpu_path(tree: ast.Module) -> bool:
@@ -109,7 +111,7 @@ def has_cpu_path(tree: ast.Module) -> bool:
 def build_where_cuda(call: ast.Call, names: ImportTable, lines: SourceLines, safety: Safety) -> Fix:
     """`ops = load(...)` at import becomes `ops = load(...) if torch.cuda.is_available() else None`,
     so CPU hosts import the module and take its PyTorch path (ROCm still builds: HIP is CUDA to torch)."""
-    end = lines.span_from_utf8(call.end_lineno, call.end_col_offset, call.end_lineno, call.end_col_offset)  # type: ignore[arg-type]
+    end = lines.node_end(call)
     torch = names.local_name("torch") or "torch"
     edit = Edit(end, f" if {torch}.cuda.is_available() else None")
     return Fix(safety, "build the extension only where CUDA is available", (edit,), ("import torch",))

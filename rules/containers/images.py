@@ -13,6 +13,7 @@ import fnmatch
 import re
 from dataclasses import dataclass, replace
 from functools import cache
+from typing import Any
 
 from cudaudit.model import Portability, Status
 from cudaudit.rules.catalog import Catalog, CatalogError, load_catalog
@@ -85,10 +86,10 @@ def image_patterns() -> tuple[ImagePattern, ...]:
     return tuple(_pattern(source, raw) for source, tables in load_catalog().tables("image") for raw in tables)
 
 
-def _pattern(file_name: str, raw: dict[str, object]) -> ImagePattern:
+def _pattern(file_name: str, raw: dict[str, Any]) -> ImagePattern:
     where = f"{file_name}: image {raw.get('key', '?')!r}"
     try:
-        return ImagePattern(str(raw["key"]), tuple(raw["repositories"]), re.compile(str(raw["tag"])))  # type: ignore[arg-type]
+        return ImagePattern(str(raw["key"]), tuple(raw["repositories"]), re.compile(str(raw["tag"])))
     except KeyError as exc:
         raise CatalogError(f"{where}: missing field {exc}") from exc
     except re.error as exc:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from dockerfile_parse import DockerfileParser
 from dockerfile_parse.util import extract_key_values
@@ -81,7 +82,7 @@ def parse_dockerfile(text: str) -> list[Instruction]:
 
 
 def _parser(text: str) -> DockerfileParser:
-    return DockerfileParser(fileobj=io.BytesIO(text.encode("utf-8")))
+    return DockerfileParser(fileobj=io.StringIO(text))
 
 
 def _body_lines(bodies: dict[int, list[list[int]]]) -> set[int]:
@@ -89,7 +90,7 @@ def _body_lines(bodies: dict[int, list[list[int]]]) -> set[int]:
     return {number for owned in bodies.values() for body in owned for number in body}
 
 
-def _check(entry: dict) -> None:
+def _check(entry: Mapping[str, Any]) -> None:
     """Refuse what Docker refuses, with the line and what to do, before anything reads it."""
     keyword, line = entry["instruction"], entry["startline"] + 1
     if keyword not in KEYWORDS:
@@ -108,7 +109,7 @@ def _check(entry: dict) -> None:
         raise UnparsableError(f"FROM on line {line} names no image", line)
 
 
-def _heredoc_bodies(structure: list[dict], lines: list[str]) -> Iterator[tuple[int, list[list[int]]]]:
+def _heredoc_bodies(structure: Sequence[Mapping[str, Any]], lines: list[str]) -> Iterator[tuple[int, list[list[int]]]]:
     """For each instruction with heredocs, the 0-based line numbers of each body, terminator included.
 
     Instructions that dockerfile-parse found inside a body are not instructions, so they are
@@ -142,7 +143,7 @@ def _heredoc_bodies(structure: list[dict], lines: list[str]) -> Iterator[tuple[i
             yield entry["startline"], bodies
 
 
-def _arguments(entry: dict, lines: list[str]) -> Placed:
+def _arguments(entry: Mapping[str, Any], lines: list[str]) -> Placed:
     """The instruction's logical text with the place of each physical piece of it.
 
     dockerfile-parse joins the lines of an instruction by dropping each line's trailing

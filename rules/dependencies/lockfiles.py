@@ -95,13 +95,15 @@ _OWN_SOURCES = frozenset({"editable", "virtual", "directory", "path", "git", "vc
 def _locked_packages(data: dict[str, Any], doc: TomlText) -> list[LockedPackage]:
     """`[[package]]` (uv, Poetry, PDM) or `[[packages]]` (pylock.toml) entries, in file order."""
     table = "packages" if "packages" in data else "package"
-    entries = data.get(table) if isinstance(data.get(table), list) else []
+    listed = data.get(table)
+    entries = listed if isinstance(listed, list) else []
     spans = doc.elements((table,))
     packages = []
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict) or index >= len(spans):
             continue
-        source = entry.get("source") if isinstance(entry.get("source"), dict) else {}
+        given = entry.get("source")
+        source = given if isinstance(given, dict) else {}
         indexes = [entry.get("index"), source.get("registry")]
         urls = []
         if source.get("type") == "legacy":  # Poetry: a package from a secondary index
@@ -133,7 +135,8 @@ def _pipfile(data: dict[str, Any], doc: TomlText) -> tuple[list[LockedPackage], 
             if key is None:
                 continue
             spec = spec if isinstance(spec, dict) else {"version": spec}
-            extras = spec.get("extras") if isinstance(spec.get("extras"), list) else []
+            listed = spec.get("extras")
+            extras = listed if isinstance(listed, list) else []
             packages.append(
                 LockedPackage(
                     name,

@@ -34,10 +34,14 @@ _REQUIREMENT_KEYS = (
     (("tool", "uv"), "override-dependencies"),
     (("build-system",), "requires"),
 )
-_INDEX_KEYS = ((("tool", "uv"), "index-url"), (("tool", "uv"), "extra-index-url"), (("tool", "uv"), "find-links"))
-_UV_INDEX = ("tool", "uv", "index")
+_INDEX_KEYS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("tool", "uv"), "index-url"),
+    (("tool", "uv"), "extra-index-url"),
+    (("tool", "uv"), "find-links"),
+)
+_UV_INDEX: tuple[str, ...] = ("tool", "uv", "index")
 _UV_SOURCES = ("tool", "uv", "sources")
-_INDEX_TABLES = (_UV_INDEX, ("tool", "poetry", "source"), ("tool", "pdm", "source"))
+_INDEX_TABLES: tuple[tuple[str, ...], ...] = (_UV_INDEX, ("tool", "poetry", "source"), ("tool", "pdm", "source"))
 
 
 @dataclass(frozen=True)
@@ -100,12 +104,12 @@ def analyze_pyproject(text: str, path: str, catalog: Catalog, settings: Analysis
         name = doc.key_placed(dep.table, dep.name)
         if name is not None:
             report(name, name_hits(dep.name, dep.extras, version_constraint(dep.version), catalog), dep.group)
-        version = doc.string(dep.version, anchor) if dep.version else None
-        if version is not None:
-            report(doc.placed(version), version_hits(dep.version, catalog), dep.group)
-        url = doc.string(dep.url, anchor) if dep.url else None
-        if url is not None:
-            report(doc.placed(url), requirement_hits(dep.url, catalog), dep.group)
+        version_literal = doc.string(dep.version, anchor) if dep.version else None
+        if version_literal is not None:
+            report(doc.placed(version_literal), version_hits(dep.version, catalog), dep.group)
+        url_literal = doc.string(dep.url, anchor) if dep.url else None
+        if url_literal is not None and dep.url is not None:
+            report(doc.placed(url_literal), requirement_hits(dep.url, catalog), dep.group)
     return unique(found)
 
 
@@ -167,9 +171,9 @@ def poetry_dependencies(data: dict[str, Any]) -> Iterator[PoetryDependency]:
         (("tool", "poetry", "dependencies"), _table(poetry, "dependencies"), None),
         (("tool", "poetry", "dev-dependencies"), _table(poetry, "dev-dependencies"), "dev"),
     ]
-    for group, body in _table(poetry, "group").items():
+    for group_name, body in _table(poetry, "group").items():
         if isinstance(body, dict):
-            tables.append((("tool", "poetry", "group", group, "dependencies"), _table(body, "dependencies"), group))
+            tables.append((("tool", "poetry", "group", group_name, "dependencies"), _table(body, "dependencies"), group_name))
     for table, dependencies, group in tables:
         for name, spec in dependencies.items():
             if name == "python":
@@ -185,9 +189,15 @@ def _poetry_dependency(table: tuple[str, ...], name: str, spec: Any, group: str 
         return PoetryDependency(table, name, spec, (), None, group)
     if not isinstance(spec, dict):
         return None
-    version = spec.get("version") if isinstance(spec.get("version"), str) else ""
-    url = spec.get("url") if isinstance(spec.get("url"), str) else None
-    return PoetryDependency(table, name, version, tuple(_strings(spec.get("extras"))), url, group)
+    version, url = spec.get("version"), spec.get("url")
+    return PoetryDependency(
+        table,
+        name,
+        version if isinstance(version, str) else "",
+        tuple(_strings(spec.get("extras"))),
+        url if isinstance(url, str) else None,
+        group,
+    )
 
 
 def _anchor(doc: TomlText, table: tuple[str, ...], key: str) -> int:

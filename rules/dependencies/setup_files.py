@@ -86,17 +86,17 @@ def _strings(node: ast.expr, lines: SourceLines) -> Iterator[Placed]:
     items = node.elts if isinstance(node, (ast.List, ast.Tuple)) else [node]
     for item in items:
         if isinstance(item, ast.Constant) and isinstance(item.value, str):
-            yield from _requirement_lines(_placed_constant(item, lines))
+            yield from _requirement_lines(_placed_constant(item, item.value, lines))
 
 
-def _placed_constant(node: ast.Constant, lines: SourceLines) -> Placed:
-    """Where a string literal's characters are; exact only for plain quotes without escapes."""
+def _placed_constant(node: ast.Constant, value: str, lines: SourceLines) -> Placed:
+    """Where the characters of the string literal `node` (of `value`) are; exact only for plain quotes without escapes."""
     line = node.lineno
     column = lines.char_column(line, node.col_offset)
     source = lines.line(line)[column:]
     quote = next((q for q in ('"""', "'''", '"', "'") if source.startswith(q)), None)
-    exact = quote is not None and "\\" not in str(node.value) and source[len(quote) :].startswith(node.value.split("\n")[0])
-    return placed_string(node.value, line, column + 1 + (len(quote) if exact and quote else 0), exact)
+    exact = quote is not None and "\\" not in value and source[len(quote) :].startswith(value.split("\n")[0])
+    return placed_string(value, line, column + 1 + (len(quote) if exact and quote else 0), exact)
 
 
 def _requirement_lines(placed: Placed) -> Iterator[Placed]:
@@ -116,7 +116,7 @@ def _cfg_requirements(text: str, path: str) -> Iterator[Requirement]:
     except configparser.MissingSectionHeaderError as exc:
         raise UnparsableError("setup.cfg: text before the first [section]; not an INI file", exc.lineno) from exc
     except configparser.Error as exc:
-        line = getattr(exc, "lineno", None) or (exc.errors[0][0] if getattr(exc, "errors", None) else None)
+        line = getattr(exc, "lineno", None) or (exc.errors[0][0] if isinstance(exc, configparser.ParsingError) and exc.errors else None)
         raise UnparsableError(f"setup.cfg is not valid INI: {exc.message.splitlines()[0]}", line) from exc
     section, extra = "", None
     for number, raw in enumerate(text.split("\n"), start=1):

@@ -37,7 +37,7 @@ def analyze_cuda(text: str, path: str, catalog: Catalog, settings: AnalysisSetti
     positions = FilePositions(source, lines)
     device_code = path.lower().endswith(_CUDA_SUFFIXES) or _DEVICE_CODE.search(source) is not None
     findings = []
-    project_macros = {name: Build(on_hip, on_cuda) for name, on_hip, on_cuda in settings.cuda_macros}
+    project_macros: MacroSides = {name: Build(on_hip, on_cuda) for name, on_hip, on_cuda in settings.cuda_macros}
     for hit in cuda_hits(source, catalog, device_code, project_macros):
         span = positions.span(hit.start, hit.end)
         findings.append(build_finding(hit.entry, path, span, lines.snippet(span), settings.targets, cap=hit.cap))

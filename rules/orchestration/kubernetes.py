@@ -128,20 +128,20 @@ def _node_selector(_: ScalarNode, value: Node, sites: Sites) -> None:
 def _match_expressions(_: ScalarNode, value: Node, sites: Sites) -> None:
     for expression in items(value):
         label = entry(expression, "key")
-        if label and scalar(label[1]):
-            sites.report(NODE_LABEL, scalar(label[1]), pair_span(*label))
+        if label and (name := scalar(label[1])):
+            sites.report(NODE_LABEL, name, pair_span(*label))
 
 
 def _tolerations(_: ScalarNode, value: Node, sites: Sites) -> None:
     for toleration in items(value):
         taint = entry(toleration, "key")
-        if taint and scalar(taint[1]):
-            sites.report(TOLERATION, scalar(taint[1]), pair_span(*taint))
+        if taint and (name := scalar(taint[1])):
+            sites.report(TOLERATION, name, pair_span(*taint))
 
 
 def _runtime_class(key: ScalarNode, value: Node, sites: Sites) -> None:
-    if scalar(value):
-        sites.report(RUNTIME_CLASS, scalar(value), pair_span(key, value))
+    if name := scalar(value):
+        sites.report(RUNTIME_CLASS, name, pair_span(key, value))
 
 
 def _image(key: ScalarNode, value: Node, sites: Sites) -> None:
@@ -162,9 +162,9 @@ def _chart(key: ScalarNode, value: Node, sites: Sites) -> None:
 def _environment(_: ScalarNode, value: Node, sites: Sites) -> None:
     """`env: [{name: X, value: ...}]` in a container, or `env: {X: ...}` in Helm values."""
     for item in items(value):
-        name = entry(item, "name")
-        if name and scalar(name[1]):
-            sites.report(ENVIRONMENT, scalar(name[1]), pair_span(*name))
+        named = entry(item, "name")
+        if named and (variable := scalar(named[1])):
+            sites.report(ENVIRONMENT, variable, pair_span(*named))
     for name, setting in pairs(value):
         sites.report(ENVIRONMENT, name.value, pair_span(name, setting))
 

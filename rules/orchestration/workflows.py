@@ -206,7 +206,7 @@ class _Job:
             reference = parse_image(name)
             if reference is not None and reference.is_rocm:
                 self.needs.rocm = True
-            elif needs_cuda(name, self.sites.catalog) and self.sites.report(IMAGE, CUDA_IMAGE, pair_span(*image)):
+            elif image and needs_cuda(name, self.sites.catalog) and self.sites.report(IMAGE, CUDA_IMAGE, pair_span(*image)):
                 self.needs.cuda = True
             options = get(container, "options")
             if isinstance(options, ScalarNode) and scalar(options) is not None:
@@ -218,7 +218,7 @@ class _Job:
         for step in items(get(self.job, "steps")):
             uses = entry(step, "uses")
             action = (scalar(uses[1]) or "").partition("@")[0].lower() if uses else ""
-            if action and self.sites.report(ACTION, action, pair_span(*uses)):
+            if uses and action and self.sites.report(ACTION, action, pair_span(*uses)):
                 self.needs.cuda = True
             run = get(step, "run")
             if isinstance(run, ScalarNode) and scalar(run) is not None:

@@ -84,9 +84,9 @@ def items(node: Node | None) -> list[Node]:
 
 def scalars(node: Node | None) -> list[ScalarNode]:
     """A scalar or a sequence of scalars as scalar nodes (`runs-on: x` and `runs-on: [x, y]`)."""
-    if scalar(node) is not None:
+    if isinstance(node, ScalarNode) and scalar(node) is not None:
         return [node]
-    return [item for item in items(node) if scalar(item) is not None]
+    return [item for item in items(node) if isinstance(item, ScalarNode) and scalar(item) is not None]
 
 
 def mappings(root: Node) -> Iterator[MappingNode]:

@@ -35,7 +35,7 @@ def analyze_python(text: str, path: str, catalog: Catalog, settings: AnalysisSet
         node = hit.node
         if id(node) in specific and not hit.specific:
             continue  # the called library's own facts about this value replace the generic ones
-        span = lines.span_from_utf8(node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)
+        span = lines.node_span(node)
         cap = hit.cap
         if walker.called.intersection(hit.entry.redundant_with):
             cap = Severity.NOTE  # `torch.manual_seed(s)` already seeded what this call seeds

@@ -74,7 +74,7 @@ def is_cuda_device_string(node: ast.expr) -> bool:
 def is_indexed_cuda_device_string(node: ast.expr) -> bool:
     """`"cuda:0"`, `f"cuda:{rank}"`: unmistakably a device, wherever it is written."""
     if isinstance(node, ast.Constant):
-        return is_cuda_device_string(node) and ":" in node.value
+        return is_cuda_device_string(node) and ":" in str(node.value)
     return is_cuda_device_string(node)
 
 
@@ -123,9 +123,9 @@ def parameter_defaults(args: ast.arguments) -> Iterator[tuple[str, ast.expr]]:
     positional = [*args.posonlyargs, *args.args]
     for arg, default in zip(positional[len(positional) - len(args.defaults) :], args.defaults):
         yield arg.arg, default
-    for arg, default in zip(args.kwonlyargs, args.kw_defaults):
-        if default is not None:
-            yield arg.arg, default
+    for arg, keyword_default in zip(args.kwonlyargs, args.kw_defaults):
+        if keyword_default is not None:
+            yield arg.arg, keyword_default
 
 
 def cli_option_names(call: ast.Call) -> list[str]:

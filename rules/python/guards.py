@@ -167,7 +167,7 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
         identifier = node.id if isinstance(node, ast.Name) else node.attr
         if isinstance(node, ast.Attribute) and identifier in names.always_set:
             return set()  # `args.cuda` from `add_argument("--cuda", action="store_false")` is True on CPU too
-        return _identifier_probes(identifier)
+        return set(_identifier_probes(identifier))
     return set()
 
 

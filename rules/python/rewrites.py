@@ -27,7 +27,7 @@ from cudaudit.rules.python.locals import LocalNames
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.walker import Hit
 from cudaudit.rules.registry import fix_builder
-from cudaudit.source import SourceLines
+from cudaudit.source import Located, SourceLines
 
 DEVICE_TYPE = "DEVICE_TYPE"
 _ACCELERATOR_API = Version("2.6")
@@ -60,16 +60,16 @@ class FixContext:
     def cuda_available(self) -> str:
         return f"{self.torch}.cuda.is_available()"
 
-    def span(self, node: ast.AST) -> Span:
-        return self.lines.span_from_utf8(node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)
+    def span(self, node: Located) -> Span:
+        return self.lines.node_span(node)
 
-    def text(self, node: ast.AST) -> str:
+    def text(self, node: Located) -> str:
         return self.lines.text(self.span(node))
 
     def has_accelerator_api(self) -> bool:
         return self.torch_version is not None and self.torch_version >= _ACCELERATOR_API
 
-    def in_place(self, node: ast.AST, expression: str) -> str:
+    def in_place(self, node: Located, expression: str) -> str:
         """`expression` (a conditional) as it may replace `node`: bare where `node` is a whole
         argument, element, keyword value or assigned value, else in parentheses."""
         span = self.span(node)
@@ -80,9 +80,9 @@ class FixContext:
             return expression
         return f"({expression})"
 
-    def device_variable(self, node: ast.AST) -> str | None:
+    def device_variable(self, node: Located) -> str | None:
         """`device`, where the code around `node` already holds the device it runs on."""
-        return self.locals.device_at(node.lineno)  # type: ignore[attr-defined]
+        return self.locals.device_at(node.lineno)
 
 
 class Rewrite(NamedTuple):
@@ -125,7 +125,7 @@ def _device_with_index(node: ast.expr, context: FixContext) -> str:
 def _device_index_source(node: ast.expr, context: FixContext) -> str | None:
     """The index expression inside `"cuda:1"`, `f"cuda:{rank}"`, `"cuda:%d" % r`, `"cuda:{}".format(r)`."""
     if isinstance(node, ast.Constant):
-        return node.value.partition(":")[2] or None
+        return str(node.value).partition(":")[2] or None
     if isinstance(node, ast.JoinedStr):
         value = node.values[1]
         if isinstance(value, ast.FormattedValue) and value.conversion == -1 and value.format_spec is None:
@@ -143,6 +143,8 @@ def _device_index_source(node: ast.expr, context: FixContext) -> str | None:
 
 def device_string(hit: Hit, context: FixContext) -> Rewrite | None:
     node = hit.node
+    if not isinstance(node, ast.expr):
+        return None
     if isinstance(node, ast.Constant) and node.value == "cuda":
         replacement = DEVICE_TYPE
     else:
@@ -201,7 +203,7 @@ _UNPINNED = Version("2.4")
 
 
 def amp(hit: Hit, context: FixContext) -> Rewrite | None:
-    qualified = context.names.resolve(hit.node)  # type: ignore[arg-type]
+    qualified = context.names.resolve(hit.node) if isinstance(hit.node, ast.expr) else None
     if qualified is None:
         return None
     api = _AMP_REPLACEMENTS.get(context.canonical(qualified))
@@ -275,7 +277,9 @@ def ddp_device_ids(hit: Hit, context: FixContext) -> Rewrite | None:
 
 
 def device_ordinal(hit: Hit, context: FixContext) -> Rewrite | None:
-    replacement = _device_with_index(hit.node, context)  # type: ignore[arg-type]
+    if not isinstance(hit.node, ast.expr):
+        return None
+    replacement = _device_with_index(hit.node, context)
     return Rewrite(f"name the device type with the index: {replacement}", (Edit(context.span(hit.node), replacement),))
 
 
@@ -385,11 +389,11 @@ def legacy_tensor(hit: Hit, context: FixContext) -> Rewrite | None:
         span = Span(receiver.end_line, receiver.end_column, end.end_line, end.end_column)
         edit = Edit(span, f".to({DEVICE_TYPE}, {torch}.{dtype})")
         return Rewrite("cast with .to(), a dtype and the run-time device", (edit,))
-    if cast is None or cast is not (statement.value if isinstance(statement, ast.Expr) else None):
+    if cast is None or not isinstance(statement, ast.Expr) or cast is not statement.value:
         return None
     if context.names.resolve(cast.func) != "torch.set_default_tensor_type":
         return None
-    span = context.span(statement)  # type: ignore[arg-type]
+    span = context.span(statement)
     line = context.lines.line(span.line)
     if span.line != span.end_line or line[: span.column - 1].strip():
         return None
@@ -432,7 +436,7 @@ def _modules_called(statement: ast.stmt, context: FixContext) -> Iterator[str]:
             while isinstance(root, ast.Attribute):
                 root = root.value
             binding = context.names.binding(root.id) if isinstance(root, ast.Name) else None
-            if binding is not None:
+            if isinstance(root, ast.Name) and binding is not None:
                 yield binding.qualified if not binding.is_module else root.id
 
 

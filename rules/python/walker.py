@@ -56,7 +56,7 @@ class Hit:
     """A catalog entry met at a node, and what its context does to its severity."""
 
     entry: Entry
-    node: ast.AST
+    node: ast.expr | ast.stmt
     quiet: frozenset[str]
     """Targets on which the context keeps the site from mattering: at most a note there."""
     cap: Severity | None
@@ -153,7 +153,7 @@ class PythonWalker:
         self,
         detector: str,
         key: str,
-        node: ast.AST,
+        node: ast.expr | ast.stmt,
         *,
         guarded: bool = False,
         cap: Severity | None = None,
