@@ -21,6 +21,7 @@ def test_each_layer_is_reported(cli):
         ("Dockerfile", "CDA509"),
         ("Makefile", "CDA211"),
         ("Makefile", "CDA443"),
+        ("compose.yaml", "CDA507"),
         ("requirements.txt", "CDA604"),
         ("serve/explore.ipynb", "CDA102"),
         ("serve/explore.ipynb", "CDA211"),

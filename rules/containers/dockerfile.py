@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 
 from cudaudit.model import Finding, Portability
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.containers.build_steps import StageSteps
 from cudaudit.rules.containers.commands import SHELLS, command
-from cudaudit.rules.containers.images import fill_targets, match_image
+from cudaudit.rules.containers.images import image_entry
 from cudaudit.rules.containers.instructions import Instruction, parse_dockerfile
 from cudaudit.rules.containers.rewrites import image_fix
 from cudaudit.rules.containers.script_scan import ENV_VAR, ScriptScan, build_switches, scan_command, toolkit_paths
@@ -32,7 +31,6 @@ from cudaudit.rules.dependencies.report import Placed
 from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.settings import AnalysisSettings
 
-IMAGE = "container-image"
 CONTAINER_ENV = "container-env"
 
 _SCRIPTED = frozenset({"RUN", "CMD", "ENTRYPOINT", "HEALTHCHECK"})
@@ -98,12 +96,11 @@ def _image(
     reference = word.text[start:]
     if reference.lower() in stages or reference.isdigit() or reference == "scratch":
         return None
-    found = match_image(reference)
-    entry = scan.catalog.lookup(IMAGE, found.key) if found else None
-    if found is None or entry is None:
+    known = image_entry(reference, scan.catalog)
+    if known is None:
         return None
+    entry, found = known
     fix = image_fix(entry, found.fields, word, placed, scan.fix) if base else None
-    entry = replace(entry, targets=fill_targets(entry.targets, found.fields))
     scan.report_word(entry, placed, word, start, len(word.text), fix)
     return entry.targets
 

@@ -16,9 +16,10 @@ from functools import cache
 from typing import Any
 
 from cudaudit.model import Portability, Status
-from cudaudit.rules.catalog import Catalog, CatalogError, load_catalog
+from cudaudit.rules.catalog import Catalog, CatalogError, Entry, load_catalog
 from cudaudit.rules.orchestration.images import parse_image
 
+IMAGE = "container-image"
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
@@ -51,6 +52,15 @@ def match_image(text: str) -> ImageMatch | None:
     return None
 
 
+def image_entry(text: str, catalog: Catalog) -> tuple[Entry, ImageMatch] | None:
+    """The catalog's entry for an image reference, its replacements filled from the tag, and the match."""
+    found = match_image(text)
+    entry = catalog.lookup(IMAGE, found.key) if found else None
+    if found is None or entry is None:
+        return None
+    return replace(entry, targets=fill_targets(entry.targets, found.fields)), found
+
+
 def needs_cuda(text: str, catalog: Catalog) -> bool:
     """Whether an image reference is a CUDA build that a CPU host cannot use as it is.
 
@@ -60,7 +70,7 @@ def needs_cuda(text: str, catalog: Catalog) -> bool:
     found = match_image(text)
     if found is None:
         return False
-    entry = catalog.lookup("container-image", found.key)
+    entry = catalog.lookup(IMAGE, found.key)
     cpu = entry.targets.get("cpu") if entry is not None else None
     return cpu is None or cpu.status is not Status.WORKS
 

@@ -4,7 +4,8 @@ A service gets NVIDIA GPUs in one of a few ways: a device reservation under
 `deploy.resources.reservations.devices` (`driver: nvidia`, or `capabilities: [gpu]` alone,
 which Docker hands to the NVIDIA driver), a CDI device id `nvidia.com/gpu=...`, the legacy
 `runtime: nvidia`, the `gpus:` attribute, or the `/dev/nvidia*` device nodes mapped by hand.
-Variables of the NVIDIA runtime (`NVIDIA_VISIBLE_DEVICES`) are reported on their own. Values
+Variables of the NVIDIA runtime (`NVIDIA_VISIBLE_DEVICES`) are reported on their own, and so is a
+service's `image:` that the catalog's image tables know (a serving engine's CUDA image). Values
 may be interpolated (`driver: ${GPU_DRIVER:-nvidia}`); the default is what most hosts get.
 """
 
@@ -16,6 +17,7 @@ from ruamel.yaml.nodes import Node
 
 from cudaudit.model import Finding
 from cudaudit.rules.catalog import Catalog
+from cudaudit.rules.containers.images import image_entry
 from cudaudit.rules.orchestration.sites import Sites
 from cudaudit.rules.orchestration.yamldoc import (
     entry,
@@ -43,6 +45,7 @@ def analyze_compose(text: str, path: str, catalog: Catalog, settings: AnalysisSe
     sites = Sites(text, path, catalog, settings)
     for document in load_documents(text):
         for _, service in pairs(get(document, "services")):
+            _image(service, sites)
             _runtime_and_gpus(service, sites)
             _device_reservations(service, sites)
             _device_mappings(service, sites)
@@ -57,6 +60,15 @@ def _value(node: Node | None) -> str | None:
         return None
     match = _DEFAULTED.match(text.strip())
     return match.group("default") if match else text.strip()
+
+
+def _image(service: Node, sites: Sites) -> None:
+    """`image: vllm/vllm-openai:v0.8.5`: the catalog's image tables, as for a Dockerfile's `FROM`."""
+    image = entry(service, "image")
+    reference = _value(image[1]) if image else None
+    known = image_entry(reference, sites.catalog) if reference else None
+    if image and known is not None:
+        sites.report_entry(known[0], node_span(image[1]))
 
 
 def _runtime_and_gpus(service: Node, sites: Sites) -> None:

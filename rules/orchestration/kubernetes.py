@@ -6,7 +6,9 @@ matter, so both are read by shape rather than by schema: a key under a `limits:`
 `requests:` mapping is a resource name, a key under `nodeSelector:` or a `matchExpressions`
 item's `key:` is a node label, a `tolerations` item's `key:` a taint, `runtimeClassName:`
 a runtime class, an `image:` (or Helm's `image: {repository: ...}`) an image, `env:` a
-container's variables. YAML that has none of these shapes is left alone.
+container's variables. An image that is no part of a GPU stack is looked up in the catalog's
+image tables, as a Dockerfile's `FROM` is (a serving engine's CUDA image). YAML that has none of
+these shapes is left alone.
 
 Helm chart templates are Go templates, not YAML, until rendered. When a file does not parse
 and holds `{{ ... }}` actions, the actions are blanked (keeping every line and column) and
@@ -22,6 +24,7 @@ from ruamel.yaml.nodes import Node, ScalarNode
 
 from cudaudit.model import Finding
 from cudaudit.rules.catalog import Catalog
+from cudaudit.rules.containers.images import image_entry
 from cudaudit.rules.orchestration.images import parse_image
 from cudaudit.rules.orchestration.sites import Sites
 from cudaudit.rules.orchestration.yamldoc import (
@@ -30,6 +33,7 @@ from cudaudit.rules.orchestration.yamldoc import (
     items,
     load_documents,
     mappings,
+    node_span,
     pair_span,
     pairs,
     scalar,
@@ -145,11 +149,18 @@ def _runtime_class(key: ScalarNode, value: Node, sites: Sites) -> None:
 
 
 def _image(key: ScalarNode, value: Node, sites: Sites) -> None:
-    """`image: nvcr.io/nvidia/k8s-device-plugin:v0.17.0`, or Helm's `image: {repository: ...}`."""
+    """`image: nvcr.io/nvidia/k8s-device-plugin:v0.17.0`, or Helm's `image: {repository: ..., tag: ...}`:
+    a part of a GPU stack, else an image the catalog's image tables know (a serving engine's CUDA build)."""
     name_key, name = entry(value, "repository") or (key, value)
-    image = parse_image(scalar(name) or "")
-    if image is not None:
-        sites.report(GPU_STACK, image.keys, pair_span(name_key, name))
+    reference = scalar(name) or ""
+    image = parse_image(reference)
+    span = pair_span(name_key, name)
+    if image is None or sites.report(GPU_STACK, image.keys, span):
+        return
+    tag = scalar(get(value, "tag"))
+    known = image_entry(f"{reference}:{tag}" if tag and image.tag == "latest" else reference, sites.catalog)
+    if known is not None:
+        sites.report_entry(known[0], node_span(name))
 
 
 def _chart(key: ScalarNode, value: Node, sites: Sites) -> None:

@@ -47,9 +47,13 @@ class Sites:
         if entry is None:
             return False
         fix = Fix(entry.fix.safety, rewrite[0], (rewrite[1],)) if rewrite and entry.fix else None
+        self.report_entry(entry, span, fix)
+        return True
+
+    def report_entry(self, entry: Entry, span: Span, fix: Fix | None = None) -> None:
+        """A finding for an entry found another way (an image matched by the catalog's image tables)."""
         finding = build_finding(entry, self.path, span, self._lines.snippet(span), self.settings.targets, fix=fix)
         self._found.setdefault((finding.rule, span), finding)
-        return True
 
     def findings(self) -> list[Finding]:
         return list(self._found.values())

@@ -1,0 +1,43 @@
+"""Images in compose files and Kubernetes manifests, matched with the Dockerfile's image tables."""
+
+from __future__ import annotations
+
+from support import analyze
+
+
+def images(text: str, path: str) -> list[tuple[str, int, str]]:
+    return [(f.rule, f.span.line, f.message.split("`")[1]) for f in analyze(text, path=path)]
+
+
+def test_compose_services_on_serving_engines_cuda_images():
+    compose = (
+        "services:\n"
+        "  llm:\n    image: vllm/vllm-openai:v0.8.5\n"
+        "  tgi:\n    image: ghcr.io/huggingface/text-generation-inference:3.3.5-rocm\n"
+        "  ollama:\n    image: ollama/ollama:rocm\n"
+        "  web:\n    image: python:3.12-slim\n"
+        "  base:\n    image: ${BASE_IMAGE:-nvidia/cuda:12.4.1-runtime-ubuntu22.04}\n"
+    )
+    assert images(compose, "compose.yaml") == [
+        ("CDA507", 3, "vllm/vllm-openai:v0.8.5"),
+        ("CDA501", 11, "${BASE_IMAGE:-nvidia/cuda:12.4.1-runtime-ubuntu22.04}"),
+    ]
+
+
+def test_manifest_images_keep_the_tag_in_the_replacement_and_gpu_stack_images_stay_theirs():
+    manifest = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: tgi}\nspec:\n  template:\n    spec:\n"
+        "      containers:\n"
+        "        - name: tgi\n          image: ghcr.io/huggingface/text-generation-inference:3.3.5\n"
+        "        - name: plugin\n          image: nvcr.io/nvidia/k8s-device-plugin:v0.17.0\n"
+    )
+    found = analyze(manifest, path="deploy.yaml")
+    assert [(f.rule, f.span.line) for f in found] == [("CDA507", 9), ("CDA534", 11)]
+    assert "text-generation-inference:3.3.5-rocm" in found[0].targets["rocm"].replacement
+
+
+def test_helm_values_name_the_image_by_repository_and_tag():
+    values = "image:\n  repository: ghcr.io/huggingface/text-generation-inference\n  tag: 3.3.5\n"
+    [finding] = analyze(values, path="values.yaml")
+    assert finding.rule == "CDA507" and "3.3.5-rocm" in finding.targets["rocm"].replacement
+    assert analyze(values.replace("3.3.5", "3.3.5-rocm"), path="values.yaml") == []
