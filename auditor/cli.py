@@ -12,11 +12,34 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from cudaudit import __version__
 from cudaudit.commands import fix, report, resolve, rules, scan
 
+
+class _PlainFlags:
+    """Help that shows a flag as a flag: typer prints `<bool>` after every option of type bool,
+    as if `--exit-zero` took a value; a flag's empty metavar prints nothing there."""
+
+    def get_params(self, ctx):  # type: ignore[no-untyped-def]  # the click signature, mixed into typer's classes
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
+
+class FlagCommand(_PlainFlags, TyperCommand):
+    pass
+
+
+class FlagGroup(_PlainFlags, TyperGroup):
+    pass
+
+
 app = typer.Typer(
+    cls=FlagGroup,
     name="cudaudit",
     help="Find CUDA lock-in in ML code and say what each target (ROCm, CPU, XPU, MPS) needs.",
     no_args_is_help=True,
@@ -41,9 +64,9 @@ def main(
     """Find CUDA lock-in in ML code and say what each target (ROCm, CPU, XPU, MPS) needs."""
 
 
-app.command("scan", epilog=scan.EXAMPLES)(scan.scan_command)
-app.command("fix", epilog=fix.EXAMPLES)(fix.fix_command)
-app.command("resolve", epilog=resolve.EXAMPLES)(resolve.resolve_command)
-app.command("report", epilog=report.EXAMPLES)(report.report_command)
-app.command("rules")(rules.rules_command)
-app.command("rule")(rules.rule_command)
+app.command("scan", epilog=scan.EXAMPLES, cls=FlagCommand)(scan.scan_command)
+app.command("fix", epilog=fix.EXAMPLES, cls=FlagCommand)(fix.fix_command)
+app.command("resolve", epilog=resolve.EXAMPLES, cls=FlagCommand)(resolve.resolve_command)
+app.command("report", epilog=report.EXAMPLES, cls=FlagCommand)(report.report_command)
+app.command("rules", cls=FlagCommand)(rules.rules_command)
+app.command("rule", cls=FlagCommand)(rules.rule_command)

@@ -70,7 +70,7 @@ def load_config(pyproject: Path | None, default_root: Path) -> Config:
     return Config(
         root=pyproject.parent.absolute(),
         source=pyproject,
-        targets=parse_targets(_strings(where, "targets", table.get("targets", list(DEFAULT_TARGETS)))),
+        targets=_targets(where, table.get("targets", list(DEFAULT_TARGETS))),
         select=_strings(where, "select", table.get("select", [])),
         ignore=_strings(where, "ignore", table.get("ignore", [])),
         exclude=_strings(where, "exclude", table.get("exclude", [])),
@@ -89,6 +89,14 @@ def parse_targets(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     if not wanted:
         raise ConfigError(f"no target given; choose from {', '.join(TARGETS)}")
     return tuple(name for name in TARGETS if name in wanted)
+
+
+def _targets(where: str, value: Any) -> tuple[str, ...]:
+    names = _strings(where, "targets", value)
+    try:
+        return parse_targets(names)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: targets: {exc}") from None
 
 
 def _strings(where: str, key: str, value: Any) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from rich.console import Console
 from cudaudit.analyzers import summariser, supported
 from cudaudit.config import Config, ConfigError, find_config, load_config, parse_targets
 from cudaudit.discovery import Candidate, Excludes, discover, named_file_kinds
-from cudaudit.engine import scan
+from cudaudit.engine import FileTask, analyze_bytes, display_path, scan
 from cudaudit.filekinds import FileKind, classify
 from cudaudit.firstparty import first_party_modules
 from cudaudit.model import ScanResult
@@ -74,6 +74,7 @@ def open_session(
         if config_path is not None and config.source is None:
             raise ConfigError(f"{config_path}: no [tool.cudaudit] table")
         catalog = load_catalog()
+        _check_configured_rules(config, catalog)
         selection = RuleSelection.build(
             catalog,
             select=select or list(config.select),
@@ -105,6 +106,16 @@ READ_KINDS = (
     "Python, notebooks, CUDA C/C++, CMake, requirements, pyproject.toml, setup files, lock files, conda "
     "environments, Dockerfiles, compose, Kubernetes and workflow YAML, shell scripts, Makefiles"
 )
+
+
+def _check_configured_rules(config: Config, catalog: Catalog) -> None:
+    """Rule ids in the configuration that name no rule, reported with the file they are in."""
+    if config.source is None:
+        return
+    try:
+        RuleSelection.build(catalog, list(config.select), list(config.ignore), config.per_file_ignores, config.root)
+    except SelectionError as exc:
+        raise ConfigError(f"{config.source}: [tool.cudaudit]: {exc}") from None
 
 
 def _torch_version(option: str | None, root: Path) -> Version | None:
@@ -144,3 +155,21 @@ def run_scan(session: ScanSession, progress_console: Console) -> ScanResult:
         result = scan(candidates, rules_for, analysis, jobs, on_progress, context)
     result.errors[:0] = discovery_errors
     return result
+
+
+def scan_buffer(session: ScanSession, name: Path, data: bytes) -> ScanResult:
+    """A buffer an editor pipes in, analysed as the file `name` would be (which need not exist,
+    and is never read): its kinds, its configuration and per-file rules, its path in reports.
+
+    Questions that span files (CDA710 across workflows) are answered from this buffer alone."""
+    absolute = name.absolute()
+    kinds = tuple(kind for kind in classify(absolute, data[:128]) if supported(kind))
+    if not kinds:
+        raise UsageError(f"nothing to scan: {not_read((name,))}")
+    display = display_path(absolute, Path.cwd())
+    task = FileTask(str(absolute), display, kinds, session.selection.rules_for(absolute), str(absolute.parent))
+    analysis = replace(session.analysis, roots=(str(absolute.parent),))
+    findings, errors = analyze_bytes(data, task, analysis)
+    lines = data.count(b"\n") + (bool(data) and not data.endswith(b"\n"))
+    return ScanResult(sorted(findings, key=lambda f: f.sort_key), errors, files_scanned=1, lines_scanned=lines,
+                      paths=[display])

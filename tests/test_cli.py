@@ -241,3 +241,47 @@ def test_a_named_file_of_no_known_kind_is_said_and_alone_is_a_usage_error(cli, t
     assert "CDA102" in mixed.stdout
     write(tmp_path / "tool", "#!/usr/bin/env python3\nimport torch\ntorch.cuda.synchronize()\n")
     assert cli("scan", "tool").exit_code == 1, "a script named explicitly is read by its shebang"
+
+
+def test_help_shows_flags_without_a_value():
+    from typer.testing import CliRunner
+
+    from cudaudit.cli import app
+
+    for command in ([], ["scan"], ["fix"], ["report"], ["rules"]):
+        shown = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "160"}).stdout
+        assert "--help" in shown and "<bool>" not in shown, command
+    assert "<path>" in CliRunner().invoke(app, ["scan", "--help"], env={"COLUMNS": "160"}).stdout
+
+
+def test_configuration_errors_name_the_file_the_table_and_the_key(cli, tmp_path):
+    write(tmp_path / "a.py", CLEAN)
+    for table, expected in (
+        ('targts = ["cpu"]\n', "[tool.cudaudit]: unknown key 'targts'"),
+        ('targets = ["tpu"]\n', "[tool.cudaudit]: targets: unknown target 'tpu'"),
+        ('ignore = ["CDA9"]\n', "[tool.cudaudit]: ignore: 'CDA9' matches no rule"),
+        ('[tool.cudaudit.per-file-ignores]\n"t/*" = ["XX"]\n', "[tool.cudaudit]: per-file-ignores 't/*': 'XX'"),
+    ):
+        write(tmp_path / "pyproject.toml", "[tool.cudaudit]\n" + table)
+        result = cli("scan", "a.py")
+        assert result.exit_code == 2 and f"{tmp_path / 'pyproject.toml'}: {expected}" in result.stderr, result.stderr
+
+
+def test_stdin_filename_scans_an_editor_buffer_as_that_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from cudaudit.cli import app
+    from support import working_directory
+
+    write(tmp_path / "pyproject.toml", '[tool.cudaudit]\n[tool.cudaudit.per-file-ignores]\n"tests/*" = ["CDA102"]\n')
+    write(tmp_path / "src" / "train.py", CLEAN)  # on disk: clean; in the editor: not yet saved
+    with working_directory(tmp_path):
+        run = lambda name, text: CliRunner().invoke(app, ["scan", "-f", "concise", "--stdin-filename", name], input=text)  # noqa: E731
+        edited = run("src/train.py", LOCKED)
+        assert edited.exit_code == 1 and edited.stdout.startswith("src/train.py:2:9: CDA102 ")
+        assert "in 1 file (3 lines)" in edited.stdout
+        assert run("tests/test_train.py", "import torch\nmodel = Net().cuda()\n").exit_code == 0, "per-file-ignores apply"
+        assert run("new/unsaved.py", LOCKED).exit_code == 1, "the file need not exist"
+        assert run("notes.txt", LOCKED).exit_code == 2
+        both = CliRunner().invoke(app, ["scan", "--stdin-filename", "a.py", "src"], input=LOCKED)
+        assert both.exit_code == 2 and "give no paths" in both.stderr

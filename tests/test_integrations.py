@@ -83,7 +83,10 @@ def test_github_annotations(cli, repo):
 
 
 def test_baseline_reports_only_new_findings_even_after_lines_move(cli, repo):
-    assert cli("scan", "--write-baseline", "baseline.json", cwd=repo).exit_code == 1
+    recorded = cli("scan", "--write-baseline", "baseline.json", cwd=repo)
+    assert recorded.exit_code == 0 and recorded.stdout == "", "writing a baseline accepts the findings"
+    assert "wrote 3 finding(s) to the baseline baseline.json" in recorded.stderr
+    assert "hid 3 known finding(s)" in cli("scan", "--baseline", "baseline.json", cwd=repo).stderr
     assert scan_json(cli, "--baseline", "baseline.json", cwd=repo)["findings"] == []
     assert cli("scan", "--baseline", "baseline.json", cwd=repo).exit_code == 0
     write(repo / "src" / "train.py", "import os\n\n" + LOCKED + "y = x.cuda()\n")

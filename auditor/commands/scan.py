@@ -36,7 +36,7 @@ from cudaudit.reporters.json_report import write_json
 from cudaudit.reporters.statistics import render_statistics, render_statistics_json
 from cudaudit.reporters.summary import count_phrase, scope_phrase, summarize
 from cudaudit.reporters.text import render_summary, render_text
-from cudaudit.session import ScanSession, run_scan
+from cudaudit.session import ScanSession, UsageError, run_scan, scan_buffer
 
 # SARIF (sarif-om) is imported where it is used: a scan, run on every commit by the
 # pre-commit hook, starts faster without it.
@@ -79,6 +79,7 @@ EXAMPLES = """[bold]Examples[/]
   cudaudit scan -f github --sarif-output x.sarif --markdown-output summary.md   one scan, three reports (CI)
   cudaudit scan --write-baseline .cudaudit-baseline.json   accept today's findings
   cudaudit scan --baseline .cudaudit-baseline.json         then report only new ones
+  cudaudit scan -f concise --stdin-filename src/train.py < buffer.py   an editor's unsaved buffer
 """
 
 
@@ -131,6 +132,15 @@ def scan_command(
     show_sources: Annotated[
         bool, typer.Option("--show-sources", help="In the text report, say where each per-target fact comes from.")
     ] = False,
+    stdin_filename: Annotated[
+        Path | None,
+        typer.Option(
+            "--stdin-filename",
+            help="Read the source from standard input and report it as this file (for editors: its kind, "
+            "configuration and per-file rules follow the name; the file itself is not read).",
+            show_default=False,
+        ),
+    ] = None,
     jobs: Jobs = 0,
     config: ConfigPath = None,
 ) -> None:
@@ -142,36 +152,68 @@ def scan_command(
     """
     if statistics and format not in STATISTICS_FORMATS:
         raise fail(f"--statistics prints counts as text or json, not as {format.value}")
+    if stdin_filename is not None and paths and paths != [Path("-")]:
+        raise fail("--stdin-filename reads standard input: give no paths (or -)")
+    if stdin_filename is not None:
+        folder = stdin_filename.absolute().parent
+        paths = [folder if folder.is_dir() else Path(".")]
     session = session_or_exit(paths, target, select, ignore, config, jobs)
     try:
-        result = run_scan(session, err)
-        if write_baseline is not None:
+        if stdin_filename is not None:
+            result = scan_buffer(session, stdin_filename, sys.stdin.buffer.read())
+        else:
+            result = run_scan(session, err)
+        if write_baseline is not None:  # what was asked for: the findings it records are accepted, not reported
             write_baseline_file(write_baseline, result.findings)
-            err.print(f"cudaudit: wrote {len(result.findings)} finding(s) to the baseline {write_baseline}")
-        if baseline is not None:
-            result.findings = new_findings(baseline, result.findings)
-        if format in (ReportFormat.text, ReportFormat.concise, ReportFormat.summary):
-            print_errors(result)
-        with _destination(output) as stream:
-            _report(result, session, format, statistics, sarif_category, show_sources, stream)
-        if sarif_output is not None:
-            with _destination(sarif_output) as stream:
-                _report(result, session, ReportFormat.sarif, False, sarif_category, False, stream)
-        if markdown_output is not None:
-            with _destination(markdown_output) as stream:
-                stream.write(_markdown_summary(result, session))
-        summary = summarize(result, session.targets)
-        for written in (path for path in (output, sarif_output, markdown_output) if path is not None):
-            err.print(f"cudaudit: wrote {written}: {count_phrase(summary)} {scope_phrase(summary)}", markup=False, highlight=False)
-    except BaselineError as exc:
+            err.print(f"cudaudit: wrote {len(result.findings)} finding(s) to the baseline {write_baseline}; "
+                      f"scans with --baseline {write_baseline} report only new ones", markup=False, highlight=False)
+        else:
+            _report_all(result, session, format, statistics, baseline, output, sarif_output, markdown_output,
+                        sarif_category, show_sources)
+    except (BaselineError, UsageError) as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
         raise fail(f"cannot write {exc.filename}: {exc.strerror}") from None
     except Exception as exc:  # noqa: BLE001 - no traceback reaches the user
         raise fail(f"internal error: {type(exc).__name__}: {exc}; please report it") from None
+    if write_baseline is not None:
+        raise typer.Exit(EXIT_CLEAN)
     threshold = Severity(fail_on.value)
     failing = result.errors or any(f.severity.rank >= threshold.rank for f in result.findings)
     raise typer.Exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+
+
+def _report_all(
+    result: ScanResult,
+    session: ScanSession,
+    format: ReportFormat,
+    statistics: bool,
+    baseline: Path | None,
+    output: Path | None,
+    sarif_output: Path | None,
+    markdown_output: Path | None,
+    sarif_category: str,
+    show_sources: bool,
+) -> None:
+    """Every report one scan was asked for, after the baseline's known findings are taken out."""
+    if baseline is not None:
+        known = len(result.findings)
+        result.findings = new_findings(baseline, result.findings)
+        err.print(f"cudaudit: the baseline {baseline} hid {known - len(result.findings)} known finding(s)",
+                  markup=False, highlight=False)
+    if format in (ReportFormat.text, ReportFormat.concise, ReportFormat.summary):
+        print_errors(result)
+    with _destination(output) as stream:
+        _report(result, session, format, statistics, sarif_category, show_sources, stream)
+    if sarif_output is not None:
+        with _destination(sarif_output) as stream:
+            _report(result, session, ReportFormat.sarif, False, sarif_category, False, stream)
+    if markdown_output is not None:
+        with _destination(markdown_output) as stream:
+            stream.write(_markdown_summary(result, session))
+    summary = summarize(result, session.targets)
+    for written in (path for path in (output, sarif_output, markdown_output) if path is not None):
+        err.print(f"cudaudit: wrote {written}: {count_phrase(summary)} {scope_phrase(summary)}", markup=False, highlight=False)
 
 
 def _report(
