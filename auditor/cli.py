@@ -9,7 +9,7 @@ Each command is a module of `cudaudit.commands`; the options several share are i
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -22,8 +22,8 @@ class _PlainFlags:
     """Help that shows a flag as a flag: typer prints `<bool>` after every option of type bool,
     as if `--exit-zero` took a value; a flag's empty metavar prints nothing there."""
 
-    def get_params(self, ctx):  # type: ignore[no-untyped-def]  # the click signature, mixed into typer's classes
-        params = super().get_params(ctx)  # type: ignore[misc]
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)  # type: ignore[misc]  # a mixin of typer's command classes
         for param in params:
             if getattr(param, "is_flag", False) and param.metavar is None:
                 param.metavar = ""
