@@ -285,3 +285,12 @@ def test_stdin_filename_scans_an_editor_buffer_as_that_file(tmp_path):
         assert run("notes.txt", LOCKED).exit_code == 2
         both = CliRunner().invoke(app, ["scan", "--stdin-filename", "a.py", "src"], input=LOCKED)
         assert both.exit_code == 2 and "give no paths" in both.stderr
+
+
+def test_a_reader_that_stops_early_gets_no_error(tmp_path):
+    for i in range(40):
+        write(tmp_path / f"m{i}.py", LOCKED)
+    command = f"{Path(sys.executable).with_name('cudaudit')} scan -f json . | head -c 10"
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=tmp_path, capture_output=True, text=True)
+    assert done.stdout == '{\n  "versi' and done.stderr == ""
+    assert done.returncode == 1, "the exit status still says there are findings"

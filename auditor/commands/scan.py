@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -172,6 +173,8 @@ def scan_command(
                         sarif_category, show_sources)
     except (BaselineError, UsageError) as exc:
         raise fail(str(exc)) from None
+    except BrokenPipeError:  # `cudaudit scan | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
     except OSError as exc:
         raise fail(f"cannot write {exc.filename}: {exc.strerror}") from None
     except Exception as exc:  # noqa: BLE001 - no traceback reaches the user
