@@ -70,7 +70,7 @@ PORTABLE = "import torch\ndevice = 'cuda' if torch.cuda.is_available() else 'cpu
 
 
 def test_a_root_script_that_needs_cuda_blocks_cpu_and_examples_only_make_it_partial(cli, tmp_path):
-    write(tmp_path / "pkg" / "__init__.py", PORTABLE)
+    write(tmp_path / "model.py", PORTABLE)
     write(tmp_path / "examples" / "demo.py", "import torch\nmodel = torch.nn.Linear(2, 2).cuda()\n")
     write(tmp_path / "tests" / "test_gpu.py", "import torch\nx = torch.zeros(2).cuda()\n")
     partial = report_json(cli)["targets"]
@@ -81,6 +81,10 @@ def test_a_root_script_that_needs_cuda_blocks_cpu_and_examples_only_make_it_part
     blocked = report_json(cli)["targets"]
     assert blocked["cpu"]["verdict"] == "blocked" and "train.py" in blocked["cpu"]["why"]
     assert blocked["rocm"]["verdict"] == "works"
+    # Beside a package, the same script is a utility: the package is the project's main use.
+    write(tmp_path / "pkg" / "__init__.py", PORTABLE)
+    beside = report_json(cli)["targets"]
+    assert beside["cpu"]["verdict"] == "partial" and "train.py" in beside["cpu"]["why"]
 
 
 KERNEL = "__global__ void k(float *x) {\n  asm volatile(\"membar.gl;\");\n  x[threadIdx.x] = 0;\n}\n"
@@ -123,7 +127,7 @@ def fleet_of(cli, tmp_path: Path, count: int) -> list[Path]:
     reports = []
     for n in range(count):
         project = tmp_path / f"repo{n}"
-        write(project / "pkg" / "__init__.py", PORTABLE)
+        write(project / "model.py", PORTABLE)
         if n % 2:
             write(project / "train.py", "import torch\nmodel = torch.nn.Linear(2, 2).cuda()\n")
         out = tmp_path / f"repo{n}.json"

@@ -16,7 +16,7 @@ from cudaudit.assessment.components import NO_DEPENDENCIES, Dependencies, group
 from cudaudit.assessment.counterparts import Counterparts
 from cudaudit.assessment.layout import project_root
 from cudaudit.assessment.model import Assessment
-from cudaudit.assessment.verdicts import verdict
+from cudaudit.assessment.verdicts import hardest, verdict
 from cudaudit.model import ScanResult
 from cudaudit.reporters.summary import summarize
 from cudaudit.rules.catalog import Catalog
@@ -37,7 +37,7 @@ def assess(
     checklist = answer_all(Scan(result.findings, components, result.paths, counterparts, root, dependencies), targets)
     return Assessment(
         project=project or root or ".",
-        targets={target: verdict(components, target) for target in targets},
+        targets={target: hardest(components, target, verdict(components, target)) for target in targets},
         checklist=checklist,
         components=components,
         findings=[finding.to_json() for finding in result.findings],

@@ -31,9 +31,11 @@ CUDA_STRING_RULES = frozenset({"CDA304"})
 BUILD_RULES_PREFIXES = ("CDA44", "CDA45")
 DEPENDENCY_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.LOCKFILE, FileKind.CONDA})
 TOPIC_NAMES = {"attention": "the attention path", "serving": "the serving stack", "quantization": "quantization kernels"}
-LIBRARY_KINDS = frozenset({"python"})
-"""Components that are libraries: a site that breaks a target breaks one path of many (partial), not
-the whole (blocked). An entry script, a kernel folder or an image with such a site does not run."""
+LIBRARY_KINDS = frozenset({"python", "sources", "triton", "build", "attention", "serving", "quantization"})
+"""Components that are paths of a library: a site that breaks a target breaks one path of many
+(partial), not the whole (blocked); a library's Triton kernels and attention backends are fast
+paths beside a fallback, and a build script or a C++ file outside the kernel folders follows the
+kernels it is built with (which decide). An entry script, a kernel folder or an image with such a site does not run."""
 MAX_BLOCKERS = 3
 
 
@@ -90,8 +92,14 @@ def group(
         place = _place(finding, kernels, root)
         places.setdefault(place.id, place)
         members[place.id].append(index)
-    serving = "serving" in {f.topic for f in findings}
-    roles = {cid: _role(places[cid], [findings[i] for i in indexes], root, serving) for cid, indexes in members.items()}
+    serving = any(f.topic == "serving" and role_of(relative(f.path, root)) is Role.CORE for f in findings)
+    known = frozenset(paths)
+    on_demand = _builds_on_demand(findings, root)
+    has_package = _has_package(paths, root)
+    roles = {
+        cid: _role(places[cid], [findings[i] for i in indexes], root, serving, known, on_demand, has_package)
+        for cid, indexes in members.items()
+    }
     packages = [places[cid].anchor for cid, role in roles.items() if places[cid].kind == "python" and role is Role.CORE]
     components = []
     for component_id, indexes in members.items():
@@ -103,11 +111,41 @@ def group(
             state = _target(place, own, indexes, target, catalog, dependencies)
             if place.kind == "kernels":
                 state = _kernels_on(state, place, target, counterparts, packages)
+            elif place.kind == "dependencies" and state.status is Readiness.BLOCKED:
+                state = _dependencies_on(state, place, target, dependencies)
+            elif place.kind in ("image", "dependencies", "deployment", "ci") and state.status is not Readiness.WORKS:
+                state = _counterpart_on(state, place, target, counterparts)
             states[target] = state
         components.append(
             Component(component_id, place.kind, place.name, roles[component_id], component_paths, tuple(indexes), states)
         )
     return sorted(components, key=_seriousness)
+
+
+def _counterpart_on(state: ComponentTarget, place: Place, target: str, counterparts: Counterparts) -> ComponentTarget:
+    """A file with a sibling for the target (`Dockerfile_amd` beside `Dockerfile`) is not what that
+    target runs; an image among others when the project has one for the target is an alternative."""
+    other = counterparts.for_file(place.anchor, target)
+    if other is not None:
+        return replace(state, status=Readiness.WORKS, effort="none", note=f"{target} counterpart: {other}")
+    own = counterparts.named("dockerfile", target) if place.kind == "image" else []
+    if own and state.status is Readiness.BLOCKED:
+        return replace(state, status=Readiness.PARTIAL, note=f"the project's {target} image: {own[0]}")
+    return state
+
+
+def _dependencies_on(state: ComponentTarget, place: Place, target: str, dependencies: Dependencies) -> ComponentTarget:
+    """A dependency set is blocked only by a required package that has no build for the target; one
+    the resolver swaps, or that a person pins or picks by hand, leaves it partial."""
+    verdicts = dependencies.verdicts.get(place.anchor, {}).get(target)
+    if not verdicts:
+        return state
+    stuck = dependencies.stuck(place.anchor, target)
+    if any(v["available"] == "no" for v in stuck):
+        return state
+    if stuck:
+        return replace(state, status=Readiness.PARTIAL, note=f"pin or choose by hand: {', '.join(v['package'] for v in stuck[:3])}")
+    return replace(state, status=Readiness.PARTIAL, effort="low", note=f"`cudaudit resolve --target {target}` writes a variant")
 
 
 def _kernels_on(state: ComponentTarget, place: Place, target: str, counterparts: Counterparts,
@@ -132,13 +170,13 @@ def _place(finding: Finding, kernels: list[str], root: str) -> Place:
     path = finding.path
     kinds = set(kinds_of(path))
     shown = relative(path, root)
-    if FileKind.CUDA in kinds or FileKind.CMAKE in kinds or finding.rule.startswith(BUILD_RULES_PREFIXES):
+    if FileKind.CUDA in kinds or FileKind.CMAKE in kinds or (FileKind.SETUP in kinds and finding.rule.startswith(BUILD_RULES_PREFIXES)):
         folder = containing(path, kernels)
         if folder is not None:
             return Place(f"kernels:{folder}", "kernels", f"CUDA kernels in {_folder(folder, root)}", folder + "/")
         if FileKind.CUDA in kinds:
             folder = posixpath.dirname(path)
-            return Place(f"kernels:{folder}", "kernels", f"CUDA sources in {_folder(folder, root)}", path)
+            return Place(f"sources:{folder}", "sources", f"C/C++ using CUDA in {_folder(folder, root)}", path)
     if finding.rule in TRITON_RULES:
         folder = posixpath.dirname(path)
         return Place(f"triton:{folder}", "triton", f"Triton kernels in {_folder(folder, root)}", path)
@@ -152,7 +190,7 @@ def _place(finding: Finding, kernels: list[str], root: str) -> Place:
         return Place(f"ci:{path}", "ci", f"CI workflow {shown}", path)
     if kinds & DEPENDENCY_KINDS or (FileKind.SETUP in kinds and finding.rule.startswith("CDA6")):
         return Place(f"dependencies:{path}", "dependencies", f"dependencies {shown}", path)
-    if FileKind.SETUP in kinds or FileKind.CMAKE in kinds or finding.rule.startswith(BUILD_RULES_PREFIXES):
+    if FileKind.SETUP in kinds or FileKind.CMAKE in kinds:
         return Place(f"build:{path}", "build", f"CUDA build in {shown}", path)
     area, kind = python_area(path, root)
     if kind == "script":
@@ -165,15 +203,57 @@ def _folder(folder: str, root: str) -> str:
     return f"{shown}/" if shown and shown != root else "the project root"
 
 
-def _role(place: Place, own: list[Finding], root: str, serving: bool) -> Role:
+def _role(place: Place, own: list[Finding], root: str, serving: bool, known: frozenset[str], on_demand: bool,
+          has_package: bool) -> Role:
     if place.kind in TOPIC_NAMES:
         return min((role_of(relative(f.path, root)) for f in own), key=_role_rank)
     if place.kind == "ci":
         return Role.TOOLING
     role = role_of(relative(place.anchor, root))
-    if place.kind == "image" and role is Role.CORE and not serving and "/" in relative(place.anchor, root):
-        return Role.OPTIONAL  # an image in a folder of a library builds or tests it; a root or serving image ships it
+    if role is not Role.CORE:
+        return role
+    if place.kind in ("image", "deployment") and "/" in relative(place.anchor, root):
+        return Role.OPTIONAL  # an image in a folder builds, tests or demonstrates; the project ships the root one
+    if place.kind in ("image", "deployment") and not serving:
+        return Role.OPTIONAL  # a library ships as a package, not as an image
+    if place.kind == "script" and has_package:
+        return Role.OPTIONAL  # beside a package, a root script is a utility; without one, scripts are the project
+    if place.kind == "kernels" and (on_demand or _optional_kernels(place.anchor.rstrip("/"), root, known)):
+        return Role.OPTIONAL
     return role
+
+
+def _has_package(paths: Sequence[str], root: str) -> bool:
+    """Whether the project is a Python package (an `__init__.py` in a core folder), not a set of scripts."""
+    return any(
+        p.endswith("/__init__.py") and role_of(relative(p, root)) is Role.CORE and python_area(p, root)[1] == "python"
+        for p in paths
+    )
+
+
+def _builds_on_demand(findings: Sequence[Finding], root: str) -> bool:
+    """Whether the project compiles its CUDA only on demand: an extension build in a module
+    (`torch.utils.cpp_extension.load()`, DeepSpeed's op builders) and none in its own build (a core
+    `setup.py` or CMake file). Such kernels accelerate the features that load them; they are not
+    the main use."""
+    core = [f for f in findings if f.rule.startswith(BUILD_RULES_PREFIXES) and role_of(relative(f.path, root)) is Role.CORE]
+    installed = any(set(kinds_of(f.path)) & {FileKind.SETUP, FileKind.CMAKE} for f in core)
+    return not installed and any(f.rule == "CDA440" for f in core)
+
+
+def _optional_kernels(folder: str, root: str, known: frozenset[str]) -> bool:
+    """Kernels that are an add-on rather than the project's build: a package of their own (a
+    `setup.py` or `pyproject.toml` between them and the project root, as `hopper/setup.py`), or a
+    feature's accelerator three folders or more inside the Python package (`src/peft/tuners/boft/fbd/`)."""
+    parts = relative(folder, root).split("/")
+    for depth in range(1, len(parts) + 1):
+        prefix = "/".join([root, *parts[:depth]] if root else parts[:depth])
+        if prefix + "/setup.py" in known or prefix + "/pyproject.toml" in known:
+            return True
+    package, kind = python_area(folder + "/x.py", root)
+    if kind != "python" or not folder.startswith(package + "/") or package + "/__init__.py" not in known:
+        return False
+    return relative(folder, package).count("/") >= 2
 
 
 def _role_rank(role: Role) -> int:

@@ -3,7 +3,8 @@
 `Dockerfile` and `Dockerfile_amd`, `requirements.txt` and `requirements-rocm.txt`,
 `ggml-cuda/` and `ggml-hip/` beside `ggml-cpu/`: two paths that are equal once the target words
 are taken out are siblings, and the one named for ROCm (or CPU) is what that target runs instead.
-Words are whole tokens of a path component, split at `.`, `_` and `-` (`amd64` names no target).
+Words are whole tokens of a path component, split at `.`, `_` and `-` (`amd64` names no target);
+`ck` is AMD's Composable Kernel (`csrc/flash_attn_ck/` beside `csrc/flash_attn/`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from cudaudit.assessment.layout import kinds_of
 
 TARGET_WORDS = {
-    "rocm": r"rocm[0-9.]*|hip|hipblas|amd|amdgpu",
+    "rocm": r"rocm[0-9.]*|hip|hipblas|amd|amdgpu|ck",
     "cpu": r"cpu",
     "cuda": r"cuda[0-9.]*|cu[0-9]{2,3}|gpu|nvidia|cublas",
 }
@@ -87,9 +88,12 @@ class Counterparts:
         """Where `target` gets what a CUDA kernel folder does: a sibling folder (`ggml-cpu/` beside
         `ggml-cuda/`), a folder inside it named for the target (`csrc/cpu/`, `csrc/hip/`), or a folder of
         the project's packages named for it (`bitsandbytes/backends/cpu/`)."""
-        sibling = self.for_folder(folder, target)
-        if sibling is not None:
-            return sibling
+        ancestor = folder
+        while ancestor not in ("", "/"):  # `csrc/flash_attn_ck/` serves ROCm for the kernels in `csrc/flash_attn/src/`
+            sibling = self.for_folder(ancestor, target)
+            if sibling is not None:
+                return sibling
+            ancestor = posixpath.dirname(ancestor)
         named = self.named_folders.get(target, ())
         inside = next((f for f in named if f.startswith(folder.rstrip("/") + "/")), None)
         if inside is not None:

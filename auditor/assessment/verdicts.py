@@ -44,6 +44,21 @@ def _verdict(readiness: Readiness, deciding: list[Component], target: str) -> Ta
     return TargetVerdict(readiness, why[0].upper() + why[1:], tuple(c.id for c in deciding), effort)
 
 
+def hardest(components: Sequence[Component], target: str, verdict: TargetVerdict) -> TargetVerdict:
+    """Name the hardest work on the target when the deciding components do not include it, so a
+    verdict decided by low-effort items does not hide a rewrite elsewhere."""
+    candidates = [c for c in components if c.role is not Role.TOOLING and target in c.targets
+                  and c.targets[target].status is not Readiness.WORKS]
+    if not candidates:
+        return verdict
+    top = max(candidates, key=lambda c: EFFORT_ORDER.index(c.targets[target].effort))
+    level = top.targets[target].effort
+    if top.id in verdict.deciding or EFFORT_ORDER.index(level) <= EFFORT_ORDER.index(verdict.effort):
+        return verdict
+    why = f"{verdict.why} Hardest: {_named(top, target)}, {level} effort ({top.role.value})."
+    return TargetVerdict(verdict.verdict, why, verdict.deciding, verdict.effort)
+
+
 def _named(component: Component, target: str) -> str:
     state = component.targets[target]
     if state.note:
