@@ -1,1 +1,2 @@
-"""The rule catalog (data in `data/*.toml`) and the detectors per file kind."""
+"""The rule catalog (`catalog.py`, data in `data/*.toml`), the registry from its strings to their code
+(`registry.py`), and the analyzers per file kind."""

@@ -1,1 +1,1 @@
-"""Detectors for Python sources: syntax in, catalog keys out."""
+"""The Python analyzer: one walk (`walker.py`) running the concerns of `concerns/`; syntax in, catalog keys out."""
