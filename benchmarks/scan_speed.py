@@ -1,0 +1,293 @@
+"""Measure how fast cudaudit scans real trees, and how that compares with semgrep on the same files.
+
+    python benchmarks/scan_speed.py TREE [TREE ...] [--semgrep PATH] [--repeat K] [--jobs N]
+
+Several trees are scanned together, as one run. The trees stay outside this repository. Sections
+(`--only` picks some):
+
+- `analyzers`: in this process, one process, for each file kind: files, lines, how many pass
+  the byte prefilter, seconds, files/s and lines/s; the best of K runs.
+- `scan`: `cudaudit scan` as a user runs it (a fresh interpreter, every core by default): wall
+  and CPU time, peak RSS of the largest process. Cold is a scan with an empty cache; warm is the
+  same scan again with the cache the cold run left.
+- `five`: the pre-commit case, `cudaudit scan` of five Python files of the tree that mention a
+  trigger word, wall time including the interpreter's start.
+- `semgrep`: cold cudaudit scans and semgrep scans alternated, so both see the same machine
+  load; semgrep runs `benchmarks/semgrep-python-rules.yml` (the catalog's Python keys as
+  semgrep patterns) over the tree's Python files. The ratio is cudaudit's best wall time over
+  semgrep's.
+
+Every timing is the best of `--repeat` runs: on a shared machine the best run is the one least
+disturbed by other work. A benchmark, not a test: nothing here asserts a number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cudaudit.analyzers import analyzer, supported
+from cudaudit.discovery import Candidate, Excludes, discover
+from cudaudit.engine import FileTask, analyze_bytes, display_path
+from cudaudit.filekinds import FileKind
+from cudaudit.rules.catalog import load_catalog
+from cudaudit.safe_read import UnreadableFile, read_tree_file
+from cudaudit.settings import AnalysisSettings
+
+SECTIONS = ("analyzers", "scan", "five", "semgrep")
+SEMGREP_RULES = Path(__file__).with_name("semgrep-python-rules.yml")
+CACHE_ENV = "CUDAUDIT_CACHE_DIR"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One command, measured: wall seconds, CPU seconds (its own and its children's), peak RSS."""
+
+    wall: float
+    cpu: float
+    rss_mib: float
+    returncode: int
+    output: bytes
+
+
+_LAUNCHER = """
+import json, os, sys, time
+out, command = sys.argv[1], sys.argv[2:]
+actions = [
+    (os.POSIX_SPAWN_OPEN, 1, out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+    (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+]
+start = time.perf_counter()
+pid = os.posix_spawnp(command[0], command, os.environ, file_actions=actions)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+print(json.dumps([wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, os.waitstatus_to_exitcode(status)]))
+"""
+"""Runs one command and reports its wall and CPU time and peak RSS. It is a small process of its own:
+a child's peak RSS counts the memory of the process it was forked from, which here would be this
+benchmark's (the whole tree, read)."""
+
+
+def measure(command: list[str], env: dict[str, str] | None = None) -> Run:
+    """Run `command` and measure it; rusage from `wait4` covers the worker processes it waits for."""
+    with tempfile.NamedTemporaryFile(prefix="cudaudit-bench-") as out:
+        report = subprocess.run(
+            [sys.executable, "-S", "-c", _LAUNCHER, out.name, *command],
+            env=env, capture_output=True, text=True, check=True,
+        )
+        wall, cpu, rss_kib, returncode = json.loads(report.stdout)
+        output = Path(out.name).read_bytes()
+    return Run(wall, cpu, rss_kib / 1024, returncode, output)
+
+
+def best(runs: list[Run]) -> Run:
+    return min(runs, key=lambda r: r.wall)
+
+
+def cudaudit_command() -> list[str]:
+    """The console script a user runs (as pre-commit does), else `python -m cudaudit`."""
+    script = Path(sys.executable).with_name("cudaudit")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cudaudit"]
+
+
+# -- the tree ---------------------------------------------------------------------------------
+
+
+@dataclass
+class KindStats:
+    files: int = 0
+    lines: int = 0
+    passed: int = 0
+    seconds: float = float("inf")
+
+
+@dataclass
+class Tree:
+    paths: list[Path]
+    candidates: list[Candidate]
+    data: dict[Path, bytes] = field(default_factory=dict)
+
+    @property
+    def lines(self) -> int:
+        return sum(_lines(d) for d in self.data.values())
+
+    def python_files(self) -> list[Path]:
+        return [c.path for c in self.candidates if FileKind.PYTHON in c.kinds]
+
+
+def _lines(data: bytes) -> int:
+    return data.count(b"\n") + (bool(data) and not data.endswith(b"\n"))
+
+
+def load_tree(paths: list[Path]) -> Tree:
+    candidates, _ = discover(paths, Excludes.from_patterns(Path.cwd(), []))
+    tree = Tree(paths, candidates)
+    for candidate in candidates:
+        try:
+            tree.data[candidate.path] = read_tree_file(candidate.path, candidate.root)
+        except UnreadableFile:
+            continue
+    return tree
+
+
+# -- sections ---------------------------------------------------------------------------------
+
+
+def per_analyzer(tree: Tree, repeat: int) -> None:
+    """Each kind's share of a scan: read once, then prefilter, decode, analyse, suppress per kind."""
+    catalog = load_catalog()
+    rules = frozenset(catalog.rules)
+    kinds = sorted({k for c in tree.candidates for k in c.kinds if supported(k)})
+    for kind in kinds:
+        analyzer(kind)  # imports are start-up cost, measured by the `five` section
+    settings = AnalysisSettings(roots=tuple(sorted({str(c.root) for c in tree.candidates})))
+    stats = {kind: KindStats() for kind in kinds}
+    cwd = Path.cwd()
+    for round_ in range(repeat):
+        spent = dict.fromkeys(kinds, 0.0)
+        for candidate in tree.candidates:
+            data = tree.data.get(candidate.path)
+            if data is None:
+                continue
+            for kind in candidate.kinds:
+                if not supported(kind):
+                    continue
+                task = FileTask(str(candidate.path), display_path(candidate.path, cwd), (kind,), rules, str(candidate.root))
+                start = time.perf_counter()
+                analyze_bytes(data, task, settings)
+                spent[kind] += time.perf_counter() - start
+                if round_ == 0:
+                    stats[kind].files += 1
+                    stats[kind].lines += _lines(data)
+                    stats[kind].passed += catalog.may_match(kind.value, data)
+        for kind in kinds:
+            stats[kind].seconds = min(stats[kind].seconds, spent[kind])
+    total = sum(s.seconds for s in stats.values())
+    print(f"\n== per analyzer (one process, best of {repeat}; prefilter, decode, analyse, suppress)")
+    print(f"{'kind':<13}{'files':>7}{'passed':>8}{'lines':>10}{'seconds':>9}{'share':>7}{'files/s':>10}{'lines/s':>11}")
+    for kind, s in sorted(stats.items(), key=lambda item: -item[1].seconds):
+        rate = (s.files / s.seconds, s.lines / s.seconds) if s.seconds else (0.0, 0.0)
+        share = s.seconds / total if total else 0.0
+        print(f"{kind.value:<13}{s.files:>7}{s.passed:>8}{s.lines:>10}{s.seconds:>9.3f}{share:>7.0%}{rate[0]:>10,.0f}{rate[1]:>11,.0f}")
+    print(f"{'all kinds':<13}{'':>25}{total:>9.3f}")
+
+
+def scan_runs(tree: Tree, jobs: int, repeat: int) -> tuple[Run, Run | None]:
+    """Cold (empty cache) and warm (the cache the cold run left) full scans, best of `repeat` each."""
+    command = [*cudaudit_command(), "scan", *map(str, tree.paths), "-f", "json", "--exit-zero", "-j", str(jobs)]
+    colds, warms = [], []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory(prefix="cudaudit-bench-cache-") as cache:
+            env = {**os.environ, CACHE_ENV: cache}
+            colds.append(measure(command, env))
+            warms.append(measure(command, env))
+    cold, warm = best(colds), best(warms)
+    if warm.output != cold.output:
+        print("!! warm scan output differs from the cold scan's")
+    return cold, warm
+
+
+def print_scan(tree: Tree, cold: Run, warm: Run | None) -> None:
+    summary = json.loads(cold.output)["summary"]
+    files, lines = summary["files"], summary["lines"]
+    print(f"\n== cudaudit scan (a fresh process, as a user runs it): {files} files, {lines:,} lines, {summary['findings']} findings")
+    print(f"cold   wall {cold.wall:7.3f} s  cpu {cold.cpu:7.3f} s  peak RSS {cold.rss_mib:6.0f} MiB  "
+          f"{files / cold.wall:8,.0f} files/s {lines / cold.wall:10,.0f} lines/s")
+    if warm is not None:
+        print(f"warm   wall {warm.wall:7.3f} s  cpu {warm.cpu:7.3f} s  peak RSS {warm.rss_mib:6.0f} MiB  "
+              f"{warm.wall / cold.wall:.1%} of cold")
+
+
+def five_files(tree: Tree, repeat: int) -> None:
+    """The pre-commit hook's case: five Python files that mention a trigger, spread over the tree."""
+    triggers = load_catalog().triggers("python")
+    mentioning = [p for p in tree.python_files() if any(t in tree.data.get(p, b"") for t in triggers)]
+    if len(mentioning) < 5:
+        print("\n== five files: the tree has fewer than five Python files that mention a trigger word")
+        return
+    step = len(mentioning) // 5
+    chosen = [str(mentioning[i * step]) for i in range(5)]
+    command = cudaudit_command()
+    reference = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "cudaudit --version": [*command, "--version"],
+        "cudaudit scan <5 files>": [*command, "scan", *chosen, "--exit-zero"],
+    }
+    runs: dict[str, list[Run]] = {name: [] for name in reference}
+    for _ in range(max(repeat, 5)):
+        for name, cmd in reference.items():
+            runs[name].append(measure(cmd))
+    print(f"\n== five files (wall time, interpreter start included, best of {max(repeat, 5)})")
+    for name in reference:
+        run = best(runs[name])
+        print(f"{name:<26}{run.wall:7.3f} s  peak RSS {run.rss_mib:5.0f} MiB")
+    print("files: " + " ".join(os.path.relpath(p) for p in chosen))
+
+
+def against_semgrep(tree: Tree, semgrep: str, jobs: int, repeat: int) -> None:
+    """cudaudit (cold) and semgrep alternated round by round; the ratio of the best wall times."""
+    python_files = [str(p) for p in tree.python_files()]
+    ours = [*cudaudit_command(), "scan", *map(str, tree.paths), "-f", "json", "--exit-zero", "-j", str(jobs)]
+    theirs = [semgrep, "scan", "--config", str(SEMGREP_RULES), "--metrics=off", "--disable-version-check",
+              "--json", "-q", "-j", str(jobs), *python_files]
+    env = {**os.environ, "SEMGREP_SEND_METRICS": "off"}
+    cudaudit_runs, semgrep_runs = [], []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory(prefix="cudaudit-bench-cache-") as cache:
+            cudaudit_runs.append(measure(ours, {**os.environ, CACHE_ENV: cache}))
+        semgrep_runs.append(measure(theirs, env))
+    mine, other = best(cudaudit_runs), best(semgrep_runs)
+    found = len(json.loads(other.output).get("results", [])) if other.returncode == 0 else None
+    python_findings = sum(
+        1 for f in json.loads(mine.output)["findings"] if f["path"].endswith(".py")
+    )
+    print(f"\n== against semgrep {_semgrep_version(semgrep)} (alternating, best of {repeat}, -j {jobs})")
+    print(f"cudaudit, every kind, cold   wall {mine.wall:7.3f} s  cpu {mine.cpu:7.3f} s  peak RSS {mine.rss_mib:5.0f} MiB"
+          f"  ({python_findings} findings in Python files)")
+    print(f"semgrep, {len(python_files)} Python files wall {other.wall:7.3f} s  cpu {other.cpu:7.3f} s  peak RSS {other.rss_mib:5.0f} MiB"
+          f"  ({found if found is not None else 'failed: exit ' + str(other.returncode)} matches)")
+    print(f"ratio (cudaudit / semgrep)   wall {mine.wall / other.wall:.2f}   cpu {mine.cpu / other.cpu:.2f}")
+
+
+def _semgrep_version(semgrep: str) -> str:
+    return subprocess.run([semgrep, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("trees", type=Path, nargs="+", help="folders to scan together")
+    parser.add_argument("--semgrep", help="the semgrep executable (installed outside this project)")
+    parser.add_argument("--repeat", "-r", type=int, default=3)
+    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections: {', '.join(SECTIONS)}")
+    args = parser.parse_args()
+    sections = set(args.only.split(","))
+    tree = load_tree(args.trees)
+    print(f"trees: {' '.join(map(str, args.trees))}")
+    print(f"files: {len(tree.candidates)} that cudaudit reads, {tree.lines:,} lines; "
+          f"{len(tree.python_files())} Python files; machine: {os.cpu_count()} cores, jobs {args.jobs}")
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("analyzers", lambda: per_analyzer(tree, args.repeat)),
+        ("scan", lambda: print_scan(tree, *scan_runs(tree, args.jobs, args.repeat))),
+        ("five", lambda: five_files(tree, args.repeat)),
+    ]
+    if args.semgrep:
+        semgrep = shutil.which(args.semgrep) or args.semgrep
+        steps.append(("semgrep", lambda: against_semgrep(tree, semgrep, args.jobs, args.repeat)))
+    for name, step in steps:
+        if name in sections:
+            step()
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
