@@ -19,13 +19,15 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from cudaudit.filekinds import FileKind, classify
 from cudaudit.model import FileError
 from cudaudit.safe_git import GitUnavailable, run_git
 from cudaudit.safe_read import UnreadableFile, is_within, read_tree_file
+
+if TYPE_CHECKING:
+    import pathspec
 
 SKIPPED_DIRS = frozenset(
     {
@@ -71,18 +73,28 @@ class Excludes:
     """Configured exclude patterns (gitignore syntax) relative to the config's folder."""
 
     root: Path
-    spec: pathspec.GitIgnoreSpec
+    spec: pathspec.GitIgnoreSpec | None
+    """None without patterns: most projects configure none, and pathspec then never loads."""
 
     @classmethod
     def from_patterns(cls, root: Path, patterns: list[str]) -> Excludes:
-        return cls(root, pathspec.GitIgnoreSpec.from_lines(patterns))
+        return cls(root, gitignore_spec(patterns) if patterns else None)
 
     def excludes(self, path: Path, is_dir: bool = False) -> bool:
+        if self.spec is None:
+            return False
         try:
             relative = path.relative_to(self.root).as_posix()
         except ValueError:
             return False
         return self.spec.match_file(relative + "/" if is_dir else relative)
+
+
+def gitignore_spec(patterns: list[str]) -> pathspec.GitIgnoreSpec:
+    """Patterns in gitignore syntax, matched as git matches them; pathspec loads on first use."""
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 def discover(paths: list[Path], excludes: Excludes) -> tuple[list[Candidate], list[FileError]]:

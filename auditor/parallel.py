@@ -7,9 +7,7 @@ callers sort them, so output never depends on scheduling.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import TypeVar
 
 Item = TypeVar("Item")
@@ -37,6 +35,9 @@ def map_in_chunks(
             if on_progress:
                 on_progress(done, len(items))
         return
+    import multiprocessing  # loaded only when a pool starts: a pre-commit run of a few files never needs it
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
     with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=context) as pool:
         futures = {pool.submit(work, chunk): len(chunk) for chunk in chunks}

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pathspec
-
+from cudaudit.discovery import gitignore_spec
 from cudaudit.rules.catalog import Catalog
+
+if TYPE_CHECKING:
+    import pathspec
 
 
 class SelectionError(ValueError):
@@ -34,7 +37,7 @@ class RuleSelection:
         enabled = frozenset(chosen - _resolve(catalog, ignore, "ignore"))
         per_file = tuple(
             (
-                pathspec.GitIgnoreSpec.from_lines([pattern]),
+                gitignore_spec([pattern]),
                 frozenset(_resolve(catalog, list(ids), f"per-file-ignores {pattern!r}")),
             )
             for pattern, ids in per_file_ignores.items()

@@ -17,7 +17,6 @@ from cudaudit.filekinds import FileKind, classify
 from cudaudit.firstparty import first_party_modules
 from cudaudit.model import ScanResult
 from cudaudit.progress import progress_bar
-from cudaudit.resolvers.ci_plan import project_plan
 from cudaudit.resolvers.torch_pin import project_torch_version
 from cudaudit.resolvers.variants import single_target
 from cudaudit.rules.catalog import Catalog, load_catalog
@@ -86,11 +85,16 @@ def open_session(
     except (ConfigError, SelectionError) as exc:
         raise UsageError(str(exc)) from None
     version = _torch_version(torch_version, config.root)
+    plan = None
+    if single_target(chosen_targets):  # how tests run matters only to a fix made for one target
+        from cudaudit.resolvers.ci_plan import project_plan
+
+        plan = project_plan(config.root)
     analysis = AnalysisSettings(
         chosen_targets,
         first_party_modules([config.root, Path.cwd(), *paths]),
         str(version) if version else None,
-        ci_plan=project_plan(config.root) if single_target(chosen_targets) else None,
+        ci_plan=plan,
     )
     return ScanSession(paths, config, catalog, selection, analysis, jobs or os.cpu_count() or 1, skipped)
 
