@@ -10,10 +10,6 @@ from typing import Annotated
 
 import typer
 
-from cudaudit.assessment import assess
-from cudaudit.assessment.dependency_sets import dependency_verdicts
-from cudaudit.assessment.fleet import FleetError, merge
-from cudaudit.assessment.layout import project_root
 from cudaudit.commands.options import (
     EXIT_CLEAN,
     ConfigPath,
@@ -30,6 +26,9 @@ from cudaudit.commands.options import (
 from cudaudit.engine import display_path
 from cudaudit.model import ScanResult
 from cudaudit.session import ScanSession, run_scan
+
+# The assessment (and through it the resolver and ruamel.yaml) is imported inside the command:
+# every command module loads at start-up, and `cudaudit scan` needs none of it.
 
 
 class ReportFormat(str, Enum):
@@ -80,6 +79,9 @@ def report_command(
 
     Exit status: 0 report written, 2 usage or internal error.
     """
+    from cudaudit.assessment import assess
+    from cudaudit.assessment.dependency_sets import dependency_verdicts
+
     chosen = format or SUFFIX_FORMATS.get(output.suffix.lower() if output else "", ReportFormat.markdown)
     if paths and paths[0] == Path("merge") and not Path("merge").exists():
         _merge(paths[1:], chosen, output)
@@ -116,6 +118,8 @@ def _root(paths: list[Path], scanned: list[str]) -> str:
     if len(paths) == 1 and paths[0].is_dir():
         shown = display_path(paths[0].resolve(), Path.cwd().resolve())
         return "" if shown == "." else shown
+    from cudaudit.assessment.layout import project_root
+
     return project_root(scanned)
 
 
@@ -144,6 +148,8 @@ def _merge(inputs: list[Path], chosen: ReportFormat, output: Path | None) -> Non
             raise fail(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
         except json.JSONDecodeError as exc:
             raise fail(f"{path}: not JSON ({exc.msg} at line {exc.lineno}); give reports written by `cudaudit report -f json`") from None
+    from cudaudit.assessment.fleet import FleetError, merge
+
     try:
         fleet = merge(reports)
     except FleetError as exc:

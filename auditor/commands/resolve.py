@@ -8,20 +8,19 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cudaudit.commands.options import EXIT_CLEAN, EXIT_FINDINGS, err, fail
 from cudaudit.filekinds import FileKind
-from cudaudit.fixers.writer import encode_like, write_atomic
 from cudaudit.printable import markup_safe
-from cudaudit.reporters.resolution import render_resolution
-from cudaudit.resolvers.ci_plan import project_plan
-from cudaudit.resolvers.ci_workflow import workflow, workflow_path
-from cudaudit.resolvers.lock import LockError, lock
-from cudaudit.resolvers.resolution import ResolveError, resolve
-from cudaudit.resolvers.resolution_model import Resolution, Variant
+
+if TYPE_CHECKING:
+    from cudaudit.resolvers.resolution_model import Resolution, Variant
+
+# The resolver is imported inside the command: every command module loads at start-up, and
+# `cudaudit scan` needs none of it.
 
 EXAMPLES = """[bold]Examples[/]
 
@@ -96,6 +95,11 @@ def resolve_command(
 
     Exit status: 0 every CUDA-bound package swaps cleanly, 1 some cannot (they are named), 2 a file cannot be read or an option is wrong.
     """
+    from cudaudit.fixers.writer import encode_like, write_atomic
+    from cudaudit.reporters.resolution import render_resolution
+    from cudaudit.resolvers.lock import LockError, lock
+    from cudaudit.resolvers.resolution import ResolveError, resolve
+
     try:
         resolution = resolve(files, target.value, rocm_version, torch_version, pytorch_index)
     except ResolveError as exc:
@@ -167,6 +171,9 @@ def _lockable(variant: Variant) -> bool:
 
 def _write_workflow(resolution: Resolution) -> None:
     """`.github/workflows/tests-<target>.yml` in the current folder: the project's tests on the target."""
+    from cudaudit.resolvers.ci_plan import project_plan
+    from cudaudit.resolvers.ci_workflow import workflow, workflow_path
+
     root = Path.cwd()
     pip_files = [
         os.path.relpath(v.source, root).replace(os.sep, "/")
