@@ -114,12 +114,12 @@ def test_code_the_fixer_wrote_scans_clean(cli, tmp_path):
 
 
 def test_cli_hook_and_action_share_one_threshold():
-    from ruamel.yaml import YAML
+    import yaml
 
     from cudaudit.commands.scan import DEFAULT_FAIL_ON
 
-    hooks = {hook["id"]: hook for hook in YAML(typ="safe").load((REPO / ".pre-commit-hooks.yaml").read_text())}
-    action = YAML(typ="safe").load((REPO / "action.yml").read_text())
+    hooks = {hook["id"]: hook for hook in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    action = yaml.safe_load((REPO / "action.yml").read_text())
     assert DEFAULT_FAIL_ON.value == "warning"
     assert "--fail-on" not in hooks["cudaudit"]["entry"] and "--exit-zero" not in hooks["cudaudit"]["entry"]
     assert action["inputs"]["fail-on"]["default"] == DEFAULT_FAIL_ON.value

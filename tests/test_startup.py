@@ -20,7 +20,7 @@ NOT_USED_BY_A_PYTHON_SCAN = {
     "cudaudit.resolvers.resolution": "cudaudit resolve",
     "cudaudit.resolvers.ci_plan": "fixes for one named target",
     "tree_sitter": "the C++ parser",
-    "ruamel": "the YAML analyzers",
+    "yaml": "the YAML analyzers",
     "dockerfile_parse": "the Dockerfile analyzer",
     "sarif_om": "the SARIF report",
     "multiprocessing": "the worker pool, which a handful of files does not start",

@@ -27,7 +27,7 @@ from cudaudit.engine import display_path
 from cudaudit.model import ScanResult
 from cudaudit.session import ScanSession, run_scan
 
-# The assessment (and through it the resolver and ruamel.yaml) is imported inside the command:
+# The assessment (and through it the resolver and the YAML parser) is imported inside the command:
 # every command module loads at start-up, and `cudaudit scan` needs none of it.
 
 

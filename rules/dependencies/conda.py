@@ -1,8 +1,7 @@
 """Conda environment files (environment*.yml, conda*.yml): channels, conda specs and the `pip:` list.
 
-The YAML is loaded with ruamel.yaml's round-trip loader, which builds only plain mappings,
-sequences and scalars (it is built on the safe constructor: no tags run code) and keeps the
-line and column of every item. A conda spec is `[channel::]name[ version[ build]]` in its
+The YAML is composed, never constructed (`yamldoc`): nodes with their line and column, tags
+left inert. A conda spec is `[channel::]name[ version[ build]]` in its
 `name=version=build`, `name version build` or `name[build=...]` spellings; its name, build
 string and channel are looked up separately. The `pip:` sub-list is read like a requirements
 file, through the shared requirement logic.
@@ -12,11 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode
 
 from cudaudit.model import Finding
 from cudaudit.resolvers.requirements import (
@@ -32,10 +29,12 @@ from cudaudit.resolvers.requirements import (
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, set_torch, unique
 from cudaudit.rules.dependencies.rewrites import FixTarget
+from cudaudit.rules.orchestration.yamldoc import LOADER, get, items
 from cudaudit.settings import AnalysisSettings
-from cudaudit.source import SourceLines, UnparsableError
+from cudaudit.source import UnparsableError
 
 PACKAGE, BUILD, CHANNEL = CONDA_PACKAGE, CONDA_BUILD, CONDA_CHANNEL
+_STRING_TAG = "tag:yaml.org,2002:str"
 
 _SPEC = re.compile(r"^\s*(?:(?P<channel>[^\s:=<>!\[]+)::)?(?P<name>[A-Za-z0-9_][A-Za-z0-9_.\-]*)(?P<rest>.*)$")
 _BRACKET_BUILD = re.compile(r"""\bbuild\s*=\s*["']?([^"',\]\s]+)""")
@@ -118,36 +117,30 @@ def spec_version(spec: str) -> str:
 def environment(text: str) -> tuple[list[Placed], list[Placed], list[Placed]]:
     """The channels, conda specs and `pip:` requirements of an environment file, each placed where it is
     written; malformed YAML raises `UnparsableError`."""
-    data = load_environment(text)
-    if not isinstance(data, CommentedMap):
+    root = load_environment(text)
+    if not isinstance(root, MappingNode):
         return [], [], []
-    lines = SourceLines(text)
-    specs = list(_items(data.get("dependencies"), lines))
-    pip = [item for spec in data.get("dependencies") or [] if isinstance(spec, CommentedMap) for item in _items(spec.get("pip"), lines)]
-    return list(_items(data.get("channels"), lines)), specs, pip
+    dependencies = get(root, "dependencies")
+    pip = [item for spec in items(dependencies) for item in _items(get(spec, "pip"))]
+    return list(_items(get(root, "channels"))), list(_items(dependencies)), pip
 
 
-def _items(sequence: Any, lines: SourceLines) -> Iterator[Placed]:
-    """The string items of a YAML sequence, each placed where its text starts."""
-    if not isinstance(sequence, CommentedSeq):
-        return
-    for index, item in enumerate(sequence):
-        if not isinstance(item, str):
-            continue
-        line, column = sequence.lc.item(index)
-        source = lines.line(line + 1)
-        quoted = source[column : column + 1] in ("'", '"')
-        yield Placed.at(str(item), line + 1, column + 1 + quoted)
+def _items(sequence: Node | None) -> Iterator[Placed]:
+    """The string items of a YAML sequence, each placed where its text starts (inside its quotes)."""
+    for item in items(sequence):
+        if isinstance(item, ScalarNode) and item.tag == _STRING_TAG:
+            mark = item.start_mark
+            quoted = item.style in ("'", '"')
+            yield Placed.at(item.value, mark.line + 1, mark.column + 1 + quoted)
 
 
-def load_environment(text: str) -> Any:
-    """The YAML of an environment file; malformed YAML raises `UnparsableError` with its line."""
-    yaml = YAML(typ="rt")
+def load_environment(text: str) -> Node | None:
+    """The YAML of an environment file, composed; malformed YAML raises `UnparsableError` with its line."""
     try:
-        return yaml.load(text)
-    except MarkedYAMLError as exc:
+        return yaml.compose(text, Loader=LOADER)
+    except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"
         raise UnparsableError(f"invalid YAML: {problem}; fix the syntax", mark.line + 1 if mark else None) from exc
-    except YAMLError as exc:
+    except yaml.YAMLError as exc:
         raise UnparsableError(f"invalid YAML: {exc}; fix the syntax") from exc

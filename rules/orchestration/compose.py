@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from ruamel.yaml.nodes import Node
+from yaml.nodes import Node
 
 from cudaudit.model import Finding
 from cudaudit.rules.catalog import Catalog

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ruamel.yaml.nodes import Node, ScalarNode
+from yaml.nodes import Node, ScalarNode
 
 from cudaudit.model import Finding
 from cudaudit.rules.catalog import Catalog

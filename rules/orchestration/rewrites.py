@@ -11,7 +11,7 @@ provide), though no CUDA behaviour changes.
 
 from __future__ import annotations
 
-from ruamel.yaml.nodes import MappingNode, Node
+from yaml.nodes import MappingNode, Node
 
 from cudaudit.model import Edit, Span
 from cudaudit.resolvers.ci_plan import CiPlan

@@ -29,7 +29,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ruamel.yaml.nodes import Node, ScalarNode
+from yaml.nodes import Node, ScalarNode
 
 from cudaudit.model import Edit, Finding, Span
 from cudaudit.rules.catalog import Catalog

@@ -3,7 +3,8 @@
 Composing is the safe level of a YAML parser: it builds the node graph (mappings, sequences,
 scalars, their tags and their marks) and never turns a tag into a Python object, so
 `!!python/object:os.system` in a scanned file stays an inert tag. The marks give the line
-and column each finding points at.
+and column each finding points at. PyYAML composes with libyaml (`CSafeLoader`), in C, about
+ten times faster than a composer in Python; its marks count characters, as the text is indexed.
 
 An alias shares its anchor's node: a value defined once under `x-gpu: &gpu` and merged into
 three services is one node, reported once where it is written. Walks over the whole graph
@@ -17,26 +18,27 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from cudaudit.model import Span
 from cudaudit.source import UnparsableError
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _NULL_TAG = "tag:yaml.org,2002:null"
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's loader where PyYAML was built with it (every wheel on PyPI is), else the same in Python."""
 
 
 def load_documents(text: str) -> list[Node]:
     """The root node of every document in `text`; raises UnparsableError for malformed YAML."""
     try:
-        return list(YAML(typ="safe", pure=True).compose_all(text))
-    except MarkedYAMLError as exc:
+        return list(yaml.compose_all(text, Loader=LOADER))
+    except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = " ".join(part for part in (exc.problem, exc.context and f"({exc.context})") if part)
         raise UnparsableError(f"invalid YAML: {problem or 'malformed'}", mark.line + 1 if mark else None) from exc
-    except YAMLError as exc:
+    except yaml.YAMLError as exc:
         raise UnparsableError(f"invalid YAML: {exc}") from exc
 
 
