@@ -27,7 +27,9 @@ import yaml
 
 from cudaudit.rules.builds import nvcc_flags
 from cudaudit.rules.catalog import Catalog, load_catalog
-from cudaudit.rules.python.detector import COMMAND_RUNNERS, DDP_CLASSES, ENV_CALLS
+from cudaudit.rules.python.concerns.commands import COMMAND_RUNNERS
+from cudaudit.rules.python.concerns.distributed import DDP_CLASSES
+from cudaudit.rules.python.concerns.environment import ENV_CALLS
 from cudaudit.rules.python.device_syntax import BACKEND_KEYWORDS, BACKEND_POSITIONAL, DEVICE_KEYWORDS, DEVICE_POSITIONAL
 
 RULES_FILE = Path(__file__).with_name("semgrep-python-rules.yml")
@@ -72,6 +74,8 @@ def _patterns(detector: str, keys: list[str]) -> list[dict]:
         "cli-tool": _cli_patterns,
         "torch-extension": _extension_patterns,
         "nvcc-flag": _nvcc_flag_patterns,
+        "requirement": lambda _: _requirement_patterns(),
+        "checkpoint-load": _checkpoint_patterns,
     }
     build = builders.get(detector)
     return build(keys) if build else []
@@ -145,6 +149,24 @@ def _cli_patterns(keys: list[str]) -> list[dict]:
     return [{"pattern": shape, "_cmd": words} for shape in shapes]
 
 
+def _requirement_patterns() -> list[dict]:
+    """A program that stops without a CUDA device: an assert, or an `if not` that exits."""
+    return [
+        {"pattern": "assert torch.cuda.is_available(), ..."},
+        {"pattern": "assert torch.cuda.is_available()"},
+        {"pattern": "if not torch.cuda.is_available():\n    ...\n    sys.exit(...)"},
+        {"pattern": "if not torch.cuda.is_available():\n    ...\n    raise $E"},
+    ]
+
+
+def _checkpoint_patterns(keys: list[str]) -> list[dict]:
+    return [
+        {"patterns": [{"pattern": f"{key}($F, ...)"}, {"pattern-not": f"{key}(..., map_location=$M, ...)"},
+                      {"pattern-not": f"{key}(..., **$K)"}]}
+        for key in keys
+    ]
+
+
 def _extension_patterns(keys: list[str]) -> list[dict]:
     return [{"pattern": f"torch.utils.cpp_extension.{key}(...)"} for key in keys]
 
@@ -157,6 +179,8 @@ def _nvcc_flag_patterns(keys: list[str]) -> list[dict]:
 
 def _semgrep_form(pattern: dict) -> dict:
     """Turn the shorthand keys above into semgrep's `patterns` with a metavariable-regex."""
+    if "pattern" not in pattern:
+        return pattern
     base = {"pattern": pattern["pattern"]}
     for shorthand, metavariable, regex in (
         ("_name", "$V", lambda v: f"(?i)(^|_){v}($|_)"),
