@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from cudaudit import __version__
-from cudaudit.commands import fix, report, resolve, rules, scan
+from cudaudit.commands import clean, fix, report, resolve, rules, scan
 
 
 class _PlainFlags:
@@ -70,3 +70,4 @@ app.command("resolve", epilog=resolve.EXAMPLES, cls=FlagCommand)(resolve.resolve
 app.command("report", epilog=report.EXAMPLES, cls=FlagCommand)(report.report_command)
 app.command("rules", cls=FlagCommand)(rules.rules_command)
 app.command("rule", cls=FlagCommand)(rules.rule_command)
+app.command("clean", cls=FlagCommand)(clean.clean_command)

@@ -16,7 +16,7 @@ from cudaudit.model import DEFAULT_TARGETS, TARGETS
 from cudaudit.safe_read import UnreadableFile, read_tree_file
 from cudaudit.tomlcompat import tomllib
 
-KNOWN_KEYS = ("targets", "select", "ignore", "exclude", "per-file-ignores")
+KNOWN_KEYS = ("targets", "select", "ignore", "exclude", "per-file-ignores", "cache-dir")
 
 
 class ConfigError(ValueError):
@@ -32,6 +32,8 @@ class Config:
     ignore: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    cache_dir: str | None = None
+    """Where results are cached, relative to `root` (`cache.cache_folder`); None: the user's cache folder."""
 
 
 def find_config(start: Path) -> Path | None:
@@ -77,6 +79,7 @@ def load_config(pyproject: Path | None, default_root: Path) -> Config:
         per_file_ignores={
             pattern: _strings(where, f"per-file-ignores.{pattern!r}", ids) for pattern, ids in per_file.items()
         },
+        cache_dir=_string(where, "cache-dir", table.get("cache-dir")),
     )
 
 
@@ -105,6 +108,12 @@ def _strings(where: str, key: str, value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where}: {key} must be a list of strings")
     return tuple(value)
+
+
+def _string(where: str, key: str, value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{where}: {key} must be a string")
+    return value
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -47,6 +47,7 @@ SKIPPED_DIRS = frozenset(
         ".mypy_cache",
         ".pytest_cache",
         ".ruff_cache",
+        ".cudaudit_cache",
         ".ipynb_checkpoints",
         "build",
         "dist",

@@ -10,6 +10,7 @@ from packaging.version import InvalidVersion, Version
 from rich.console import Console
 
 from cudaudit.analyzers import summariser, supported
+from cudaudit.cache import Cache, CacheLocationError, cache_folder
 from cudaudit.config import Config, ConfigError, find_config, load_config, parse_targets
 from cudaudit.discovery import Candidate, Excludes, discover, named_file_kinds
 from cudaudit.engine import FileTask, analyze_bytes, display_path, scan
@@ -41,6 +42,8 @@ class ScanSession:
     jobs: int
     skipped: tuple[Path, ...] = ()
     """Files named on the command line that are of no kind cudaudit reads."""
+    cache: Cache | None = None
+    """Where what earlier runs computed is reused; None with `--no-cache`."""
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -59,6 +62,7 @@ def open_session(
     config_path: Path | None,
     jobs: int,
     torch_version: str | None = None,
+    no_cache: bool = False,
 ) -> ScanSession:
     """Resolve paths, configuration and options; raise UsageError for anything unusable."""
     paths = paths or [Path(".")]
@@ -72,7 +76,8 @@ def open_session(
         config = load_config(config_path or find_config(paths[0]), Path.cwd())
         if config_path is not None and config.source is None:
             raise ConfigError(f"{config_path}: no [tool.cudaudit] table")
-        catalog = load_catalog()
+        cache = None if no_cache else Cache(cache_folder(config.cache_dir, config.root))
+        catalog = load_catalog(cache.parse_toml if cache else None)
         _check_configured_rules(config, catalog)
         selection = RuleSelection.build(
             catalog,
@@ -82,7 +87,7 @@ def open_session(
             root=config.root,
         )
         chosen_targets = parse_targets(targets) if targets else config.targets
-    except (ConfigError, SelectionError) as exc:
+    except (ConfigError, SelectionError, CacheLocationError) as exc:
         raise UsageError(str(exc)) from None
     version = _torch_version(torch_version, config.root)
     plan = None
@@ -96,7 +101,7 @@ def open_session(
         str(version) if version else None,
         ci_plan=plan,
     )
-    return ScanSession(paths, config, catalog, selection, analysis, jobs or os.cpu_count() or 1, skipped)
+    return ScanSession(paths, config, catalog, selection, analysis, jobs or os.cpu_count() or 1, skipped, cache)
 
 
 def not_read(paths: tuple[Path, ...]) -> str:

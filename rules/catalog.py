@@ -7,10 +7,10 @@ See docs/catalog-format.md for the file format.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -203,7 +203,10 @@ class Catalog:
         entries: Iterable[Entry],
         aliases: dict[str, str] | None = None,
         tables: dict[str, list[tuple[str, Any]]] | None = None,
+        digest: str = "",
     ) -> None:
+        self.digest = digest
+        """Of the TOML the catalog was read from: what a cache of results made with it is keyed by."""
         self._aliases = aliases or {}
         self._tables = tables or {}
         self.rules: dict[str, Rule] = {}
@@ -329,28 +332,38 @@ def _lower(severity: Severity, cap: Severity) -> Severity:
     return cap if cap.rank < severity.rank else severity
 
 
-@cache
-def load_catalog() -> Catalog:
-    """The catalog shipped in `cudaudit/rules/data/`, parsed once per process."""
-    return read_catalog(resources.files("cudaudit.rules") / "data")
+TomlParser = Callable[[str], dict[str, Any]]
+_loaded: list[Catalog] = []
+
+
+def load_catalog(parse: TomlParser | None = None) -> Catalog:
+    """The catalog shipped in `cudaudit/rules/data/`, parsed once per process. `parse` stands in
+    for `tomllib.loads` on that first parse: a scan passes its cache's, which remembers the result."""
+    if not _loaded:
+        _loaded.append(read_catalog(resources.files("cudaudit.rules") / "data", parse or tomllib.loads))
+    return _loaded[0]
 
 
 _LOADED_HERE = frozenset({"rule", "entry", "alias", "effort"})
 """Top-level keys this loader parses; any other (`[[image]]`, `[api]`) is kept for `Catalog.tables`."""
 
 
-def read_catalog(folder: Traversable) -> Catalog:
+def read_catalog(folder: Traversable, parse: TomlParser = tomllib.loads) -> Catalog:
     """The catalog in the `*.toml` files of `folder`; raises CatalogError naming the file and table at fault."""
     rules: list[Rule] = []
     raw_entries: list[tuple[str, dict[str, Any]]] = []
     aliases: dict[str, str] = {}
     efforts: dict[str, Any] = {}
     tables: dict[str, list[tuple[str, Any]]] = {}
+    digest = hashlib.blake2b(digest_size=20)
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
         if not item.name.endswith(".toml"):
             continue
+        text = item.read_text(encoding="utf-8")
+        digest.update(f"{item.name}\0{len(text)}\0".encode())
+        digest.update(text.encode("utf-8"))
         try:
-            data = tomllib.loads(item.read_text(encoding="utf-8"))
+            data = parse(text)
         except tomllib.TOMLDecodeError as exc:
             raise CatalogError(f"{item.name}: {exc}") from exc
         rules.extend(_parse_rule(item.name, raw) for raw in data.get("rule", ()))
@@ -377,7 +390,7 @@ def read_catalog(folder: Traversable) -> Catalog:
         )
         if not keys and not any(entry.rule is rule for entry in entries):
             raise CatalogError(f"rule {rule.id}: detector {rule.detector!r} needs `matches` or [[entry]] keys")
-    return Catalog(rules, entries, aliases, tables)
+    return Catalog(rules, entries, aliases, tables, digest.hexdigest())
 
 
 def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:

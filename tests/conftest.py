@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import re
 from collections.abc import Callable
 from functools import cache
@@ -13,6 +14,13 @@ from typer.testing import CliRunner
 
 from cudaudit.cli import app
 from support import working_directory
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_of_this_run(tmp_path_factory: pytest.TempPathFactory):
+    """Scans in tests (in-process and in subprocesses) share a cache of their own, never the user's."""
+    os.environ["CUDAUDIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("cudaudit-cache"))
+    yield
 
 
 @pytest.fixture

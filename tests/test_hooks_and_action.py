@@ -122,7 +122,7 @@ def test_action_uploads_sarif_with_the_v4_action():
 
 
 def _action() -> dict:
-    return YAML(typ="safe").load((REPO / "action.yml").read_text())
+    return yaml.safe_load((REPO / "action.yml").read_text())
 
 
 def _step(name: str) -> dict:
@@ -137,7 +137,7 @@ def test_the_action_scans_once_and_hides_no_failure():
     assert _step("Enforce the threshold")["if"] == "steps.scan.outputs.exit-code == '1'"
     assert "GITHUB_RUN_ID" not in "".join(scripts), "one auto-fix branch for every run"
     assert _action()["inputs"]["auto-fix-branch"]["default"] == "cudaudit/autofix"
-    example = YAML(typ="safe").load((REPO / "docs" / "examples" / "cudaudit.yml").read_text())
+    example = yaml.safe_load((REPO / "docs" / "examples" / "cudaudit.yml").read_text())
     assert example["permissions"] == {"contents": "read", "security-events": "write", "actions": "read"}
 
 

@@ -18,6 +18,7 @@ from cudaudit.commands.options import (
     ConfigPath,
     Ignore,
     Jobs,
+    NoCache,
     Paths,
     Select,
     Targets,
@@ -87,6 +88,7 @@ def fix_command(
     select: Select = None,
     ignore: Ignore = None,
     jobs: Jobs = 0,
+    no_cache: NoCache = False,
     config: ConfigPath = None,
 ) -> None:
     """Rewrite CUDA-only code into device-agnostic PyTorch that still runs the same on CUDA.
@@ -100,7 +102,7 @@ def fix_command(
     if branch is not None:
         _fix_on_branch(paths, branch, unsafe_fixes, pr_body, commit_message, open_pr, allow_dirty, torch_version,
                        target, select, ignore, config, jobs, write_read_only)
-    session = session_or_exit(paths, target, select, ignore, config, jobs, torch_version)
+    session = session_or_exit(paths, target, select, ignore, config, jobs, torch_version, no_cache)
     try:
         result = run_scan(session, err)
         report = _apply_fixes(result, session, unsafe_fixes, write=not diff, allow_read_only=write_read_only)

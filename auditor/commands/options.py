@@ -53,6 +53,10 @@ Ignore = Annotated[
     typer.Option(help="Skip these rules: ids or prefixes, comma-separated; adds to the config's.", show_default=False),
 ]
 Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes; 0 uses every core.")]
+NoCache = Annotated[
+    bool,
+    typer.Option("--no-cache", help="Analyse every file afresh, neither reading nor writing the cache (`cudaudit clean` empties it)."),
+]
 ConfigPath = Annotated[
     Path | None,
     typer.Option(
@@ -71,11 +75,11 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_ERROR)
 
 
-def session_or_exit(paths, target, select, ignore, config, jobs, torch_version=None) -> ScanSession:
+def session_or_exit(paths, target, select, ignore, config, jobs, torch_version=None, no_cache=False) -> ScanSession:
     """The scan session for the shared options, or exit 2 with the usage error."""
     try:
         session = open_session(paths, split_values(target), split_values(select), split_values(ignore), config, jobs,
-                               torch_version)
+                               torch_version, no_cache)
     except UsageError as exc:
         raise fail(str(exc)) from None
     if session.skipped:

@@ -15,6 +15,7 @@ from cudaudit.commands.options import (
     ConfigPath,
     Ignore,
     Jobs,
+    NoCache,
     Paths,
     Select,
     Targets,
@@ -71,6 +72,7 @@ def report_command(
                      show_default=False),
     ] = None,
     jobs: Jobs = 0,
+    no_cache: NoCache = False,
     config: ConfigPath = None,
 ) -> None:
     """Answer the CUDA audit in one page: a verdict per target, the portability checklist, the components.
@@ -79,14 +81,11 @@ def report_command(
 
     Exit status: 0 report written, 2 usage or internal error.
     """
-    from cudaudit.assessment import assess
-    from cudaudit.assessment.dependency_sets import dependency_verdicts
-
     chosen = format or SUFFIX_FORMATS.get(output.suffix.lower() if output else "", ReportFormat.markdown)
     if paths and paths[0] == Path("merge") and not Path("merge").exists():
         _merge(paths[1:], chosen, output)
         raise typer.Exit(EXIT_CLEAN)
-    session = session_or_exit(paths, target, select, ignore, config, jobs)
+    session = session_or_exit(paths, target, select, ignore, config, jobs, no_cache=no_cache)
     try:
         result = run_scan(session, err)
         print_errors(result)
@@ -106,6 +105,9 @@ def render_assessment(
     link_base: str | None = None,
 ) -> str:
     """The report of one scan's result: `cudaudit report`, and `scan --markdown-output` from the same scan."""
+    from cudaudit.assessment import assess
+    from cudaudit.assessment.dependency_sets import dependency_verdicts
+
     root = _root(session.paths, result.paths)
     name = project or Path(root or ".").resolve().name
     assessment = assess(result, session.targets, session.catalog, name, root,

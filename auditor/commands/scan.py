@@ -20,6 +20,7 @@ from cudaudit.commands.options import (
     ConfigPath,
     Ignore,
     Jobs,
+    NoCache,
     Paths,
     Select,
     Targets,
@@ -143,6 +144,7 @@ def scan_command(
         ),
     ] = None,
     jobs: Jobs = 0,
+    no_cache: NoCache = False,
     config: ConfigPath = None,
 ) -> None:
     """Scan files for CUDA lock-in and report what each target needs.
@@ -158,7 +160,7 @@ def scan_command(
     if stdin_filename is not None:
         folder = stdin_filename.absolute().parent
         paths = [folder if folder.is_dir() else Path(".")]
-    session = session_or_exit(paths, target, select, ignore, config, jobs)
+    session = session_or_exit(paths, target, select, ignore, config, jobs, no_cache=no_cache)
     try:
         if stdin_filename is not None:
             result = scan_buffer(session, stdin_filename, sys.stdin.buffer.read())
