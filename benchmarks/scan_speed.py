@@ -12,13 +12,17 @@ Several trees are scanned together, as one run. The trees stay outside this repo
   same scan again with the cache the cold run left.
 - `five`: the pre-commit case, `cudaudit scan` of five Python files of the tree that mention a
   trigger word, wall time including the interpreter's start.
+- `scale`: cold scans of evenly spaced fractions of the files (`--fractions`, copied with their
+  paths into a temporary folder), then of the whole tree with one worker and with `--jobs`, whose
+  reports must be identical; the one-worker run's peak RSS is the memory a scan needs.
 - `semgrep`: cold cudaudit scans and semgrep scans alternated, so both see the same machine
   load; semgrep runs `benchmarks/semgrep-python-rules.yml` (the catalog's Python keys as
   semgrep patterns) over the tree's Python files. The ratio is cudaudit's best wall time over
   semgrep's.
 
 Every timing is the best of `--repeat` runs: on a shared machine the best run is the one least
-disturbed by other work. A benchmark, not a test: nothing here asserts a number.
+disturbed by other work. Commands run with bytecode caching on (`PYTHONDONTWRITEBYTECODE`
+removed), as an installed cudaudit runs. A benchmark, not a test: nothing here asserts a number.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from cudaudit.rules.catalog import load_catalog
 from cudaudit.safe_read import UnreadableFile, read_tree_file
 from cudaudit.settings import AnalysisSettings
 
-SECTIONS = ("analyzers", "scan", "five", "semgrep")
+SECTIONS = ("analyzers", "scan", "five", "scale", "semgrep")
 SEMGREP_RULES = Path(__file__).with_name("semgrep-python-rules.yml")
 CACHE_ENV = "CUDAUDIT_CACHE_DIR"
 
@@ -79,6 +83,7 @@ benchmark's (the whole tree, read)."""
 
 def measure(command: list[str], env: dict[str, str] | None = None) -> Run:
     """Run `command` and measure it; rusage from `wait4` covers the worker processes it waits for."""
+    env = {key: value for key, value in (env or os.environ).items() if key != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.NamedTemporaryFile(prefix="cudaudit-bench-") as out:
         report = subprocess.run(
             [sys.executable, "-S", "-c", _LAUNCHER, out.name, *command],
@@ -233,6 +238,35 @@ def five_files(tree: Tree, repeat: int) -> None:
     print("files: " + " ".join(os.path.relpath(p) for p in chosen))
 
 
+def scale(tree: Tree, jobs: int, fractions: list[float]) -> None:
+    """How the cold scan grows with the tree, what memory it needs, and that workers change nothing."""
+    print("\n== scale (cold scans, no cache; peak RSS of the largest process)")
+    print(f"{'files':>8}{'lines':>11}{'jobs':>6}{'wall s':>9}{'cpu s':>9}{'lines/s':>10}{'RSS MiB':>9}")
+    files = [c.path for c in tree.candidates if c.path in tree.data]
+    for fraction in fractions:
+        step = max(1, round(1 / fraction)) if fraction < 1 else 1
+        chosen = files[::step]
+        with tempfile.TemporaryDirectory(prefix="cudaudit-bench-tree-") as folder:
+            for path in chosen:
+                given = next(p for p in tree.paths if path.is_relative_to(p.absolute()))
+                copy = Path(folder) / given.name / path.relative_to(given.absolute())
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                copy.write_bytes(tree.data[path])
+            roots = [str(Path(folder) / p.name) for p in tree.paths]
+            runs = [(j, _scan_once(roots, j)) for j in ((1, jobs) if fraction >= 1 else (jobs,))]
+            for j, run in runs:
+                lines = json.loads(run.output)["summary"]["lines"]
+                print(f"{len(chosen):>8}{lines:>11,}{j:>6}{run.wall:>9.2f}{run.cpu:>9.2f}{lines / run.wall:>10,.0f}{run.rss_mib:>9.0f}")
+            if len(runs) == 2:
+                same = runs[0][1].output == runs[1][1].output
+                print(f"reports with 1 and {jobs} workers: {'identical' if same else 'DIFFERENT'}")
+
+
+def _scan_once(paths: list[str], jobs: int) -> Run:
+    command = [*cudaudit_command(), "scan", *paths, "-f", "json", "--exit-zero", "--no-cache", "-j", str(jobs)]
+    return measure(command)
+
+
 def against_semgrep(tree: Tree, semgrep: str, jobs: int, repeat: int) -> None:
     """cudaudit (cold) and semgrep alternated round by round; the ratio of the best wall times."""
     python_files = [str(p) for p in tree.python_files()]
@@ -268,6 +302,7 @@ def main() -> None:
     parser.add_argument("--semgrep", help="the semgrep executable (installed outside this project)")
     parser.add_argument("--repeat", "-r", type=int, default=3)
     parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--fractions", default="0.1,0.5,1", help="for `scale`: fractions of the files, comma-separated")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections: {', '.join(SECTIONS)}")
     args = parser.parse_args()
     sections = set(args.only.split(","))
@@ -279,6 +314,7 @@ def main() -> None:
         ("analyzers", lambda: per_analyzer(tree, args.repeat)),
         ("scan", lambda: print_scan(tree, *scan_runs(tree, args.jobs, args.repeat))),
         ("five", lambda: five_files(tree, args.repeat)),
+        ("scale", lambda: scale(tree, args.jobs, [float(f) for f in args.fractions.split(",")])),
     ]
     if args.semgrep:
         semgrep = shutil.which(args.semgrep) or args.semgrep
