@@ -46,6 +46,19 @@ def test_an_index_used_only_as_a_device_becomes_a_device_where_it_is_made():
     assert "if torch.cuda.is_available():\n        torch.cuda.set_device(local)" in fixed
 
 
+def test_cuda_given_an_index_that_becomes_a_device_moves_to_that_device():
+    """`.cuda(gpu)` beside `gpu = int(os.environ["LOCAL_RANK"])`: the variable's own fix makes it a
+    `torch.device`, so the call becomes `.to(gpu)`; wrapping it again would raise TypeError."""
+    code = (
+        "import os\nimport torch\n\n\ndef main(model, x):\n"
+        '    gpu = int(os.environ["LOCAL_RANK"])\n    model.cuda(gpu)\n'
+        "    return model(x.cuda(gpu, non_blocking=True))\n"
+    )
+    fixed = fix_all(code)
+    assert 'torch.device(DEVICE_TYPE, int(os.environ["LOCAL_RANK"]))' in fixed
+    assert "model.to(gpu)\n" in fixed and "x.to(gpu, non_blocking=True)" in fixed
+
+
 def test_with_the_accelerator_api_the_count_is_the_accelerators():
     assert "torch.accelerator.device_count()" in fix_all(DIT, Version("2.6"))
 

@@ -23,6 +23,7 @@ from typing import NamedTuple
 from packaging.version import Version
 
 from cudaudit.model import Edit, Fix, Span
+from cudaudit.rules.python.device_flow import DeviceIndexes
 from cudaudit.rules.python.locals import LocalNames
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.walker import Hit
@@ -51,6 +52,17 @@ class FixContext:
         """Names each function binds, for fixes that reuse a `device` already in scope (built on
         first use: most modules have no fix that asks)."""
         return LocalNames(self.tree)
+
+    @cached_property
+    def device_indexes(self) -> DeviceIndexes:
+        """The module's device index variables, as the walk found them (built on first use)."""
+        return DeviceIndexes(self.tree, self.names)
+
+    def holds_device(self, node: ast.expr) -> bool:
+        """`node` reads an index variable used only as a device, which its own fix (`device-variable`)
+        turns into a `torch.device` where it is assigned: the use then needs no wrapping."""
+        variable = self.device_indexes.used(node)
+        return variable is not None and variable.only_devices
 
     @property
     def torch(self) -> str:
@@ -163,7 +175,9 @@ def to_device(hit: Hit, context: FixContext) -> Rewrite | None:
     if len(index_nodes) > 1 or any(k.arg is None for k in call.keywords):
         return None
     requires: tuple[str, ...] = ("import torch", DEVICE_TYPE)
-    if index_nodes:
+    if index_nodes and context.holds_device(index_nodes[0]):
+        target = context.text(index_nodes[0])  # `.cuda(local)`, where `local` becomes a device
+    elif index_nodes:
         target = _device_with_index(index_nodes[0], context)
     elif (variable := context.device_variable(call)) is not None:
         target, requires = variable, ()  # `x.cuda()` next to `y.to(device)`: the same device
