@@ -59,6 +59,17 @@ def test_cuda_given_an_index_that_becomes_a_device_moves_to_that_device():
     assert "model.to(gpu)\n" in fixed and "x.to(gpu, non_blocking=True)" in fixed
 
 
+def test_an_index_named_like_one_is_a_device_once_fixed_and_a_second_fix_changes_nothing():
+    code = (
+        "import os\nimport torch\n\n\ndef main(model):\n"
+        '    local_rank = int(os.environ["LOCAL_RANK"])\n    model.to(local_rank)\n'
+        '    device = torch.device("cuda", 0)\n    model.cuda(device)\n'
+    )
+    fixed = fix_all(code)
+    assert "model.to(local_rank)\n" in fixed and "model.to(device)\n" in fixed
+    assert fix_all(fixed) == fixed
+
+
 def test_with_the_accelerator_api_the_count_is_the_accelerators():
     assert "torch.accelerator.device_count()" in fix_all(DIT, Version("2.6"))
 

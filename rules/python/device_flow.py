@@ -12,7 +12,9 @@ A name counts as a device index when it is assigned from `... % device_count()`,
 another such name, once in its function (or module). Where every use of it is a device
 position (`.to(x)`, `device=x`, `set_device(x)`, DDP's `device_ids=[x]`/`output_device=x`, or an
 f-string that only shows it), the assignment can hold a device instead of the number; otherwise
-each use is rewritten where it is.
+each use is rewritten where it is. A name assigned once a `torch.device(...)` (what that rewrite
+writes: `torch.device(DEVICE_TYPE, local) if DEVICE_TYPE != "cpu" else torch.device("cpu")`)
+holds a device, not an index, whatever it is called.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ COUNT_CALLS = frozenset({"torch.cuda.device_count", "torch.accelerator.device_co
 CURRENT_DEVICE_CALLS = frozenset({"torch.cuda.current_device", "torch.accelerator.current_device_index"})
 _ENV_READS = frozenset({"os.environ.get", "os.getenv"})
 LOCAL_RANK = "LOCAL_RANK"
+DEVICE_CONSTRUCTORS = frozenset({"torch.device"})
 DEVICE_CALLS = frozenset({"torch.cuda.set_device", "torch.cuda.device", "torch.accelerator.set_device_index"})
 """Callables whose first argument is a device index."""
 _DEVICE_KEYWORDS = frozenset({"device", "output_device"})
@@ -57,6 +60,7 @@ class DeviceIndexes:
         self._names = names
         self._by_value: dict[int, IndexVariable] = {}
         self._by_use: dict[int, IndexVariable] = {}
+        self._device_uses: set[int] = set()
         for scope in (tree, *(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))):
             self._scope(scope)
 
@@ -68,6 +72,12 @@ class DeviceIndexes:
         """The variable `node` reads, if it is one."""
         return self._by_use.get(id(node))
 
+    def holds_device(self, node: ast.expr) -> bool:
+        """`node` reads a name that holds a device: one assigned a `torch.device(...)`, or an index
+        used only as a device, which its own rewrite makes one where it is assigned."""
+        variable = self._by_use.get(id(node))
+        return id(node) in self._device_uses or (variable is not None and variable.only_devices)
+
     def _scope(self, scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         assigned: dict[str, list[ast.expr]] = {}
         for node in _own_nodes(scope):
@@ -77,6 +87,9 @@ class DeviceIndexes:
                         assigned.setdefault(target.id, []).append(node.value)
             elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and isinstance(node.target, ast.Name):
                 assigned.setdefault(node.target.id, []).append(node.value or node.target)
+        made = {name for name, values in assigned.items() if len(values) == 1 and makes_device(values[0], self._names)}
+        if made:
+            self._device_uses.update(id(node) for uses in _uses(scope, made).values() for node, _, _ in uses)
         found: dict[str, ast.expr] = {}
         for _ in range(2):  # `local = rank % n` then `device = local`
             for name, values in assigned.items():
@@ -93,6 +106,13 @@ class DeviceIndexes:
             self._by_value[id(value)] = variable
             for node, _, _ in uses[name]:
                 self._by_use[id(node)] = variable
+
+
+def makes_device(value: ast.expr, names: ImportTable) -> bool:
+    """`torch.device("cuda", i)`, or a choice between two such devices."""
+    if isinstance(value, ast.IfExp):
+        return makes_device(value.body, names) and makes_device(value.orelse, names)
+    return isinstance(value, ast.Call) and names.resolve(value.func) in DEVICE_CONSTRUCTORS
 
 
 def _is_index_call(value: ast.expr, names: ImportTable) -> bool:

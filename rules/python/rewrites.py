@@ -59,10 +59,9 @@ class FixContext:
         return DeviceIndexes(self.tree, self.names)
 
     def holds_device(self, node: ast.expr) -> bool:
-        """`node` reads an index variable used only as a device, which its own fix (`device-variable`)
-        turns into a `torch.device` where it is assigned: the use then needs no wrapping."""
-        variable = self.device_indexes.used(node)
-        return variable is not None and variable.only_devices
+        """`node` reads a name that holds a `torch.device`, or an index its own fix (`device-variable`)
+        makes one where it is assigned: the use then needs no wrapping."""
+        return self.device_indexes.holds_device(node)
 
     @property
     def torch(self) -> str:

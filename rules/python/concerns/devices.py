@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 
-from cudaudit.rules.python.device_flow import DeviceIndexes, is_index_source
+from cudaudit.rules.python.device_flow import DeviceIndexes, is_index_source, makes_device
 from cudaudit.rules.python.device_syntax import (
     DEVICE_KEYWORDS,
     DEVICE_POSITIONAL,
@@ -42,7 +42,10 @@ class DevicePositions(Concern):
     def on_Assign(self, node: ast.Assign) -> None:
         """`local = rank % torch.cuda.device_count()`: where the module's index variables are first
         needed, they are found (most modules have none, and are not walked for them)."""
-        if self._indexes is None and self._tree is not None and is_index_source(node.value, self.walk.names):
+        names = self.walk.names
+        if self._indexes is None and self._tree is not None and (
+            is_index_source(node.value, names) or makes_device(node.value, names)
+        ):
             self._indexes = DeviceIndexes(self._tree, self.walk.names)
         variable = self._indexes.assigned(node.value) if self._indexes else None
         if variable is None:
@@ -72,9 +75,10 @@ class DevicePositions(Concern):
     def _device(self, value: ast.expr, key: str = "") -> None:
         """A value in a device position: a `"cuda"` string or an integer ordinal."""
         self.walk.report_values(value, DEVICE_STRING, is_cuda_device_string, key=key)
+        if self._indexes is not None and self._indexes.holds_device(value):
+            return  # a device, or an index its own rewrite makes one where it is assigned
         variable = self._indexes.used(value) if self._indexes else None
-        # A variable used only as a device is made a device where it is assigned.
-        kind = device_ordinal_kind(value) if variable is None else None if variable.only_devices else "name"
+        kind = device_ordinal_kind(value) if variable is None else "name"
         if kind:
             self.walk.report(DEVICE_ORDINAL, kind, value)
 
