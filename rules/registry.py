@@ -41,6 +41,7 @@ DETECTORS: dict[str, tuple[str, ...]] = {
     "ddp-device-ids": (_CONCERNS + "distributed",),
     "requirement": (_CONCERNS + "requirements",),
     "checkpoint-load": (_CONCERNS + "checkpoints",),
+    "sync-batchnorm": (_CONCERNS + "sync_batchnorm",),
     "env-var": (_CONCERNS + "environment", "cudaudit.rules.containers.script_scan", "cudaudit.rules.containers.dockerfile"),
     "cli-tool": (_CONCERNS + "commands", "cudaudit.rules.containers.script_scan"),
     "call-argument": (_CONCERNS + "call_arguments",),
@@ -115,6 +116,7 @@ FIX_BUILDERS: dict[str, str] = {
     "pin-memory": _PYTHON_REWRITES + "pin_memory",
     "map-location": _PYTHON_REWRITES + "map_location",
     "requirement": _PYTHON_REWRITES + "requirement",
+    "sync-batchnorm": _PYTHON_REWRITES + "sync_batchnorm",
     # Python: a CUDA extension built at import, made conditional (rules/builds/python_builds.py builds it in place).
     "build-where-cuda": "cudaudit.rules.builds.python_builds:build_where_cuda",
     # Requirements in any dependency format, for one named target.

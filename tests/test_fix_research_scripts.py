@@ -64,12 +64,14 @@ def test_gpu_only_research_scripts_run_on_cpu_after_fix(cpu_torch, cli, tmp_path
     assert dit.returncode != 0 and "requires at least one GPU" in dit.stderr + dit.stdout
     ssl = torchrun("train_ssl.py", "--steps", "2", cwd=original)
     assert ssl.returncode != 0 and "Does not support training without GPU" in ssl.stdout + ssl.stderr
+    siamese = torchrun("train_siamese.py", "--steps", "2", cwd=original)
+    assert siamese.returncode != 0 and "NCCL" in siamese.stderr
     for script in ("train_gan.py", "profile_norm.py"):
         result = python(script, "--help" if script == "train_gan.py" else "", cwd=original)
         assert result.returncode != 0 and "CUDA_HOME" in result.stderr, script
 
     report = cli("fix", "--unsafe-fixes", ".", cwd=fixed)
-    assert "CDA114" in report.output and "CDA440" in report.output
+    assert "CDA114" in report.output and "CDA440" in report.output and "CDA117" in report.output
     assert "ops/fused_norm.py has no CPU path: entry points importing it still cannot run on CPU" in report.output
 
     dit = torchrun("train_dit.py", "--steps", "12", "--out", "dit.pt", cwd=fixed)
@@ -79,6 +81,9 @@ def test_gpu_only_research_scripts_run_on_cpu_after_fix(cpu_torch, cli, tmp_path
         ssl = torchrun("train_ssl.py", "--steps", "6", *flags, cwd=fixed)
         assert ssl.returncode == 0, ssl.stderr[-3000:]
         assert "result: teacher checksum" in ssl.stdout
+    siamese = torchrun("train_siamese.py", "--steps", "6", cwd=fixed)
+    assert siamese.returncode == 0, siamese.stderr[-3000:]
+    assert "result: checksum" in siamese.stdout
     gan = python("train_gan.py", "--steps", "60", cwd=fixed)
     assert gan.returncode == 0, gan.stderr[-3000:]
     assert "result: sample radius" in gan.stdout
@@ -96,3 +101,12 @@ def test_gpu_only_research_scripts_run_on_cpu_after_fix(cpu_torch, cli, tmp_path
     assert again.exit_code == 0 and again.stdout == "", "fixing twice must change nothing"
     new = {name: count for name, count in e402_e501(fixed).items() if count > e402_e501(original).get(name, 0)}
     assert not new, f"the fix added E402/E501 findings: {new}"
+
+
+@pytest.mark.slow
+def test_without_its_sync_batchnorm_fix_the_siamese_script_still_fails_on_cpu(cpu_torch, cli, tmp_path):
+    """The other rewrites get it past NCCL and `.cuda()`; DDP then refuses SyncBatchNorm on a CPU module."""
+    shutil.copy(SCRIPTS / "train_siamese.py", tmp_path)
+    assert cli("fix", "--unsafe-fixes", "--ignore", "CDA117", ".", cwd=tmp_path).exit_code == 0
+    result = torchrun("train_siamese.py", "--steps", "2", cwd=tmp_path)
+    assert result.returncode != 0 and "SyncBatchNorm layers only work with GPU modules" in result.stderr

@@ -23,6 +23,7 @@ from typing import NamedTuple
 from packaging.version import Version
 
 from cudaudit.model import Edit, Fix, Span
+from cudaudit.rules.python.concerns.sync_batchnorm import SYNC_DEVICE_TYPES
 from cudaudit.rules.python.device_flow import DeviceIndexes
 from cudaudit.rules.python.locals import LocalNames
 from cudaudit.rules.python.names import ImportTable
@@ -328,6 +329,22 @@ def pin_memory(hit: Hit, context: FixContext) -> Rewrite | None:
     text = context.text(receiver)
     replacement = context.in_place(call, f"{context.text(call)} if {context.cuda_available()} else {text}")
     return Rewrite("pin memory only where CUDA (or ROCm) is available", (Edit(context.span(call), replacement),), ("import torch",))
+
+
+def sync_batchnorm(hit: Hit, context: FixContext) -> Rewrite | None:
+    """`convert_sync_batchnorm(model)` converts only on the device types whose tensors SyncBatchNorm
+    synchronises; elsewhere the model keeps its batch norm layers, which compute in one process
+    what SyncBatchNorm computes there. The module must be a plain name: it is written twice."""
+    call = hit.call
+    if call is None:
+        return None
+    module = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "module"), None)
+    if not isinstance(module, (ast.Name, ast.Attribute)) or not _is_plain_chain(module):
+        return None
+    device_types = ", ".join(f'"{device_type}"' for device_type in SYNC_DEVICE_TYPES)
+    choice = f"{context.text(call)} if {DEVICE_TYPE} in ({device_types}) else {context.text(module)}"
+    edit = Edit(context.span(call), context.in_place(call, choice))
+    return Rewrite("convert to SyncBatchNorm only on the device types it synchronises", (edit,))
 
 
 def map_location(hit: Hit, context: FixContext) -> Rewrite | None:
