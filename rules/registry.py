@@ -117,8 +117,7 @@ FIX_BUILDERS: dict[str, str] = {
     "map-location": _PYTHON_REWRITES + "map_location",
     "requirement": _PYTHON_REWRITES + "requirement",
     "sync-batchnorm": _PYTHON_REWRITES + "sync_batchnorm",
-    # Python: a CUDA extension built at import, made conditional (rules/builds/python_builds.py builds it in place).
-    "build-where-cuda": "cudaudit.rules.builds.python_builds:build_where_cuda",
+    "build-where-cuda": _PYTHON_REWRITES + "build_where_cuda",
     # Requirements in any dependency format, for one named target.
     "wheel-index": _DEPENDENCY_REWRITES + "wheel_index_fix",
     "wheel-label": _DEPENDENCY_REWRITES + "wheel_label_fix",

@@ -15,14 +15,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 
-from cudaudit.model import Edit, Finding, Fix, Safety
+from cudaudit.model import Finding
 from cudaudit.rules.builds import nvcc_flags
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.kernels.string_literals import literal_positions
 from cudaudit.rules.python.guards import Polarity, Probe, polarity
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.rewrites import FixContext, build_fix
+from cudaudit.rules.python.walker import Hit
 from cudaudit.settings import AnalysisSettings
-from cudaudit.source import SourceLines
 
 EXTENSION_DETECTOR = "torch-extension"
 FLAG_DETECTOR = "nvcc-flag"
@@ -36,10 +37,11 @@ _CUDA_SOURCE = re.compile(r"\.(cu|cuh)$")
 _FLAG_LIKE = re.compile(r"-\S+|arch=compute_\S+|(?:sm|compute)_\d+[af]?")
 
 
-def build_findings(
-    tree: ast.Module, names: ImportTable, lines: SourceLines, path: str, catalog: Catalog, settings: AnalysisSettings
-) -> list[Finding]:
+def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: AnalysisSettings, fixes: FixContext) -> list[Finding]:
+    """Findings for the extension builds and nvcc flags of one parsed module; `fixes` is the
+    Python analyzer's, so a build made conditional is built by the registered rewrite."""
     findings = []
+    names, lines = fixes.names, fixes.lines
     text = "\n".join(lines.lines)
     extension_calls = _extension_calls(tree, names) if "cpp_extension" in text else ()
     at_import = {id(statement.value): statement for statement in tree.body if isinstance(statement, ast.Assign)}
@@ -51,7 +53,8 @@ def build_findings(
         cpu_path = built_at_import and has_cpu_path(tree)
         entry = catalog.lookup(EXTENSION_DETECTOR, IMPORT_TIME_BUILD if built_at_import and not cpu_path else key)
         if entry is not None:
-            fix = build_where_cuda(call, names, lines, entry.fix.safety) if cpu_path and entry.fix else None
+            hit = Hit(entry, node, frozenset(), None, at_import.get(id(call)), call)
+            fix = build_fix(hit, fixes) if cpu_path else None  # with no CPU path, nothing to make conditional
             span = lines.node_span(node)
             finding = build_finding(entry, path, span, lines.snippet(span), settings.targets, fix=fix)
             findings.append(replace(finding, message=finding.message.replace("{path}", path)))
@@ -106,15 +109,6 @@ def has_cpu_path(tree: ast.Module) -> bool:
             if on_device and any(isinstance(o, ast.Constant) and o.value in _DEVICE_TYPES for o in operands):
                 return True
     return False
-
-
-def build_where_cuda(call: ast.Call, names: ImportTable, lines: SourceLines, safety: Safety) -> Fix:
-    """`ops = load(...)` at import becomes `ops = load(...) if torch.cuda.is_available() else None`,
-    so CPU hosts import the module and take its PyTorch path (ROCm still builds: HIP is CUDA to torch)."""
-    end = lines.node_end(call)
-    torch = names.local_name("torch") or "torch"
-    edit = Edit(end, f" if {torch}.cuda.is_available() else None")
-    return Fix(safety, "build the extension only where CUDA is available", (edit,), ("import torch",))
 
 
 def _has_cuda_source(call: ast.Call) -> bool:

@@ -43,4 +43,4 @@ def analyze_python(text: str, path: str, catalog: Catalog, settings: AnalysisSet
             hit.entry, path, span, lines.snippet(span), settings.targets, hit.quiet, cap, build_fix(hit, fixes)
         )
         findings.setdefault((finding.rule, span), finding)
-    return list(findings.values()) + cuda_in_python(tree, walker.names, text, path, catalog, settings)
+    return list(findings.values()) + cuda_in_python(tree, text, path, catalog, settings, fixes)

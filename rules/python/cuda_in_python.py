@@ -14,22 +14,22 @@ from cudaudit.model import Finding
 from cudaudit.rules.builds import python_builds
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.kernels import embedded
-from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.rewrites import FixContext
 from cudaudit.settings import AnalysisSettings
-from cudaudit.source import SourceLines
 
 
 def cuda_in_python(
-    tree: ast.Module, names: ImportTable, text: str, path: str, catalog: Catalog, settings: AnalysisSettings
+    tree: ast.Module, text: str, path: str, catalog: Catalog, settings: AnalysisSettings, fixes: FixContext
 ) -> list[Finding]:
+    """`fixes` is the module's as the Python analyzer read it: its lines, its imports, and what
+    builds the fixes of its findings."""
     kernels = any(marker in text for marker in embedded.MARKERS)
     builds = any(marker in text for marker in python_builds.MARKERS)
     if not (kernels or builds):
         return []
-    lines = SourceLines(text)
     findings = []
     if kernels:
-        findings += embedded.embedded_cuda_findings(tree, names, lines, path, catalog, settings)
+        findings += embedded.embedded_cuda_findings(tree, fixes.names, fixes.lines, path, catalog, settings)
     if builds:
-        findings += python_builds.build_findings(tree, names, lines, path, catalog, settings)
+        findings += python_builds.build_findings(tree, path, catalog, settings, fixes)
     return findings

@@ -347,6 +347,17 @@ def sync_batchnorm(hit: Hit, context: FixContext) -> Rewrite | None:
     return Rewrite("convert to SyncBatchNorm only on the device types it synchronises", (edit,))
 
 
+def build_where_cuda(hit: Hit, context: FixContext) -> Rewrite | None:
+    """`ops = load(...)` at import becomes `ops = load(...) if torch.cuda.is_available() else None`,
+    so CPU hosts import the module and take its PyTorch path (ROCm still builds: HIP is CUDA to
+    torch). `rules/builds/python_builds.py` asks for it only in a module that has such a path."""
+    call, statement = hit.call, hit.statement
+    if call is None or not (isinstance(statement, ast.Assign) and statement.value is call):
+        return None
+    edit = Edit(context.lines.node_end(call), f" if {context.cuda_available()} else None")
+    return Rewrite("build the extension only where CUDA is available", (edit,), ("import torch",))
+
+
 def map_location(hit: Hit, context: FixContext) -> Rewrite | None:
     """`torch.load(path)` restores tensors where they were saved; name where they go instead: the
     CPU when the result goes straight into `load_state_dict`, else the device the code runs on."""
