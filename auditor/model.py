@@ -111,6 +111,10 @@ class Fix:
     covers: tuple[Span, ...] = ()
     """For a fix that lifts a requirement (`assert torch.cuda.is_available()`): the code it
     protects. It applies only when every finding there at warning or above is fixed in the same run."""
+    unchecked: tuple[str, ...] = ()
+    """For a fix that lifts a requirement: what the code it protects uses from the project's other
+    modules (`models.build_model`). Their findings were not weighed (the analysis sees one file),
+    so the fix summary names them for a person to check."""
 
     def protects(self, span: Span) -> bool:
         return any(c.line <= span.line and span.end_line <= c.end_line for c in self.covers)

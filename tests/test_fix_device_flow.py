@@ -121,6 +121,41 @@ def test_a_requirement_in_a_function_called_later_protects_that_function_too():
     assert requirement.fix is not None and requirement.fix.protects(next(f for f in analyze(code) if "memory" in f.message).span)
 
 
+PROJECT_TRAIN = """import sys
+import torch
+import utils
+from models import build_model
+from .data import loader
+
+
+def main():
+    if not torch.cuda.is_available():
+        sys.exit("needs a GPU")
+    utils.init_distributed()
+    model = build_model()
+    for batch in loader():
+        model(batch)
+"""
+
+
+def test_a_lifted_requirement_names_what_it_protects_in_the_projects_other_modules(cli, tmp_path):
+    """The analysis sees one file: code the requirement protects in `models.py` is not weighed,
+    and the fix summary says so, naming it."""
+    (tmp_path / "train.py").write_text(PROJECT_TRAIN)
+    (tmp_path / "models.py").write_text("def build_model():\n    return None\n")
+    (tmp_path / "utils.py").write_text("def init_distributed():\n    pass\n")
+    result = cli("fix", "--unsafe-fixes", "--diff", "train.py")
+    assert "train.py:9:8  CDA114  lifts the requirement, but the code it protected also uses" in result.output
+    assert "utils.init_distributed, models.build_model, .data.loader from other modules of the project" in result.output
+    assert "torch" not in result.output.split("also uses")[1].split("from other")[0]
+
+
+def test_a_requirement_protecting_only_its_own_module_gets_no_such_note(cli, tmp_path):
+    (tmp_path / "train.py").write_text(DIT)
+    result = cli("fix", "--unsafe-fixes", "--diff", "train.py")
+    assert "CDA114" in result.output and "other modules of the project" not in result.output
+
+
 def test_an_early_return_is_a_guard_not_a_requirement():
     code = "import torch\ndef f():\n    if not torch.cuda.is_available():\n        return\n    torch.cuda.synchronize()\n"
     assert not [f for f in analyze(code) if f.rule == "CDA114"]

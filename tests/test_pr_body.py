@@ -37,3 +37,14 @@ def test_a_large_one_summarises_per_file_then_counts_what_does_not_fit():
     assert len(huge) <= MAX_BODY
     assert "more file(s): `cudaudit scan -f concise` on the branch lists every site." in huge
     assert "## Readiness by target" in huge and huge.rstrip().endswith("are not listed.")
+
+
+def test_a_lifted_requirement_that_leans_on_other_modules_is_left_to_a_person(tmp_path):
+    (tmp_path / "models.py").write_text("def build():\n    pass\n")
+    code = "import torch\nfrom models import build\n\n\ndef main():\n    assert torch.cuda.is_available()\n    build()\n"
+    [lifted] = [f for f in analyze(code, path=str(tmp_path / "train.py")) if f.rule == "CDA114"]
+    report = FixReport(fixed=[lifted])
+    outcome = BranchOutcome("cudaudit/autofix", "0" * 40, ScanResult(findings=[lifted]), ScanResult(), report, "fixes")
+    body = render_pr_body(outcome, ("cpu",))
+    still = body.split("## Still needs a person")[1]
+    assert "line 6, CDA114: lifts the requirement, but the code it protected also uses models.build" in still

@@ -14,6 +14,7 @@ from itertools import groupby
 
 from cudaudit.fix_report import BranchOutcome, Remaining
 from cudaudit.model import Finding, ScanResult, Severity, Status
+from cudaudit.reporters.fix_text import lifted_unchecked, unchecked_note
 
 MAX_BODY = 65_536
 """GitHub's limit on a pull request body, in characters."""
@@ -25,10 +26,10 @@ def render_pr_body(fix: BranchOutcome, targets: tuple[str, ...], limit: int = MA
     notes = fix.report.notes_left
     tail = [f"{notes} note(s) on guarded or merely CUDA-flavoured code are not listed."] if notes else []
     for fixes, remaining in ((_fixes_by_file, _each_site), (_fixes_by_rule, _each_file)):
-        body = _join([*head, *fixes(fix), *_still_needed(), *remaining(fix), *_spaced(tail)])
+        body = _join([*head, *fixes(fix), *_still_needed(fix), *remaining(fix), *_spaced(tail)])
         if len(body) <= limit:
             return body
-    return _fitted([*head, *_fixes_by_rule(fix), *_still_needed()], list(_each_file(fix)), tail, limit)
+    return _fitted([*head, *_fixes_by_rule(fix), *_still_needed(fix)], list(_each_file(fix)), tail, limit)
 
 
 def _head(fix: BranchOutcome, targets: tuple[str, ...]) -> list[str]:
@@ -64,8 +65,13 @@ def _fixes_by_rule(fix: BranchOutcome) -> list[str]:
     return ["## Fixes", "", "| rule | files | sites |", "|---|---|---|", *rows, ""]
 
 
-def _still_needed() -> list[str]:
-    return ["## Still needs a person", ""]
+def _still_needed(fix: BranchOutcome) -> list[str]:
+    """The heading, and the requirements lifted on the strength of one module's code alone."""
+    lifted = [
+        f"- `{finding.path}` {_where(finding)}, {finding.rule}: {unchecked_note(names)}"
+        for finding, names in lifted_unchecked(fix.report)
+    ]
+    return ["## Still needs a person", "", *lifted, *([""] if lifted else [])]
 
 
 def _each_site(fix: BranchOutcome) -> Iterator[str]:

@@ -28,7 +28,7 @@ def analyze_python(text: str, path: str, catalog: Catalog, settings: AnalysisSet
     walker.visit(tree)
     lines = SourceLines(text)
     version = Version(settings.torch_version) if settings.torch_version else None
-    fixes = FixContext(lines, walker.names, catalog.canonical, version, tree)
+    fixes = FixContext(lines, walker.names, catalog.canonical, version, tree, walker.is_first_party)
     findings: dict[tuple[str, object], Finding] = {}
     specific = {id(hit.node) for hit in walker.hits if hit.specific}
     for hit in walker.hits:

@@ -47,6 +47,8 @@ class FixContext:
     """The catalog's public name for a qualified name (`torch.cuda.amp.autocast_mode.autocast`)."""
     torch_version: Version | None
     tree: ast.Module = field(default_factory=lambda: ast.Module(body=[], type_ignores=[]))
+    is_first_party: Callable[[str], bool] = field(default=lambda _: False)
+    """Whether a module is the project's own (`models` beside `train.py`)."""
 
     @cached_property
     def locals(self) -> LocalNames:
@@ -103,6 +105,7 @@ class Rewrite(NamedTuple):
     requires: tuple[str, ...] = ("import torch", DEVICE_TYPE)
     unused_imports: tuple[str, ...] = ()
     covers: tuple[Span, ...] = ()
+    unchecked: tuple[str, ...] = ()
 
 
 Builder = Callable[[Hit, FixContext], "Rewrite | None"]
@@ -118,7 +121,15 @@ def build_fix(hit: Hit, context: FixContext) -> Fix | None:
     rewrite = builder(hit, context)
     if rewrite is None:
         return None
-    return Fix(policy.safety, rewrite.description, rewrite.edits, rewrite.requires, rewrite.unused_imports, rewrite.covers)
+    return Fix(
+        policy.safety,
+        rewrite.description,
+        rewrite.edits,
+        rewrite.requires,
+        rewrite.unused_imports,
+        rewrite.covers,
+        rewrite.unchecked,
+    )
 
 
 def _indexed(index_source: str) -> str:
@@ -456,8 +467,10 @@ def requirement(hit: Hit, context: FixContext) -> Rewrite | None:
     if first[: span.column - 1].strip() or last[span.end_column - 1 :].split("#")[0].strip():
         return None  # shares its lines with other code
     rest = block[block.index(statement) + 1 :]
+    functions = _called_functions(context.tree, rest)
     covers = [Span(rest[0].lineno, 1, rest[-1].end_lineno or rest[-1].lineno, 1)] if rest else []
-    covers += [Span(f.lineno, 1, f.end_lineno or f.lineno, 1) for f in _called_functions(context.tree, rest)]
+    covers += [Span(f.lineno, 1, f.end_lineno or f.lineno, 1) for f in functions]
+    unchecked = tuple(_from_other_modules([*rest, *functions], context))
     end = span.end_line + 1
     if block.index(statement) == 0:  # no blank line left at the top of the block
         while end < len(context.lines.lines) and not context.lines.line(end).strip():
@@ -465,7 +478,40 @@ def requirement(hit: Hit, context: FixContext) -> Rewrite | None:
     edit = Edit(Span(span.line, 1, end, 1), "")
     unused = tuple(_modules_called(statement, context))
     description = "remove the requirement: what it protects now runs without CUDA"
-    return Rewrite(description, (edit,), (), unused_imports=unused, covers=tuple(covers))
+    return Rewrite(description, (edit,), (), unused_imports=unused, covers=tuple(covers), unchecked=unchecked)
+
+
+def _from_other_modules(statements: list[ast.stmt], context: FixContext) -> Iterator[str]:
+    """What `statements` use from the project's other modules (`models.DiT_models`, `.utils.setup`),
+    each once: code a requirement also protects, which the analysis of this one file cannot see."""
+    relative = {
+        alias.asname or alias.name: "." * node.level + (f"{node.module}." if node.module else "") + alias.name
+        for node in ast.walk(context.tree)
+        if isinstance(node, ast.ImportFrom) and node.level
+        for alias in node.names
+    }
+    found: dict[str, None] = {}
+    named: set[int] = set()
+    for statement in statements:
+        for node in ast.walk(statement):  # breadth first: `utils.setup` is met before its `utils`
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                module = _project_module(node.value, relative, context)
+                if module is not None:
+                    found[f"{module}.{node.attr}"] = None
+                    named.add(id(node.value))
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and id(node) not in named:
+                module = _project_module(node, relative, context)
+                if module is not None:
+                    found[module] = None
+    yield from found
+
+
+def _project_module(name: ast.Name, relative: dict[str, str], context: FixContext) -> str | None:
+    """The qualified name `name` was imported as, when it comes from the project itself."""
+    if name.id in relative:
+        return relative[name.id]
+    binding = context.names.binding(name.id)
+    return binding.qualified if binding is not None and context.is_first_party(binding.qualified) else None
 
 
 def _modules_called(statement: ast.stmt, context: FixContext) -> Iterator[str]:
