@@ -3,8 +3,12 @@
 Analyzers are named here and imported on first use, so a scan of Python files never loads
 the C++ parser, and each file kind's analyzer stays in its own module under `rules/`.
 Every analyzer has the signature
-`analyze(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]`
-and raises `SyntaxError` (or `cudaudit.source.UnparsableError`) for input it cannot parse.
+`analyze(text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts)
+-> list[Finding]`, where `facts` are what the project index knows about the file from the rest of
+the project (a porting header it reaches, a counterpart file), and raises `SyntaxError` (or
+`cudaudit.source.UnparsableError`) for input it cannot parse. Given the same text and facts, an
+analyzer gives the same findings: questions that span files are answered by the index, never
+by reading other files.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from cudaudit.model import Finding
 from cudaudit.source import decode_python, decode_text
 
 AnalyzeFunction = Callable[..., list[Finding]]
-SummariseFunction = Callable[..., list[Finding]]
 
 _ANALYZERS: dict[FileKind, tuple[Callable[[bytes], str], str]] = {
     FileKind.PYTHON: (decode_python, "cudaudit.rules.python.analyzer:analyze_python"),
@@ -58,15 +61,6 @@ _PARSERS: dict[FileKind, str | None] = {
 `UnparsableError` where the analyzer would; None where every text reads (pip's line format).
 The text fixer checks its output with it before anything is written."""
 
-_SUMMARISERS: dict[FileKind, str] = {
-    FileKind.WORKFLOW: "cudaudit.rules.orchestration.workflows:summarise_workflows",
-}
-"""Kinds whose findings depend on every file of the kind at once ("does any workflow run on
-CPU?"). A summariser runs once per scan, after every file is analysed, as
-`summarise(files: list[tuple[display_path, text]], findings: list[Finding], catalog: Catalog)
--> list[Finding]`, and returns the findings that stand; it only withdraws findings, so
-suppressions and rule selection keep their effect."""
-
 
 def supported(kind: FileKind) -> bool:
     return kind in _ANALYZERS
@@ -84,11 +78,6 @@ def parser(kind: FileKind) -> Callable[[str], object] | None:
     """How `kind`'s analyzer parses a file; None when every text reads. KeyError for a kind no fix edits."""
     target = _PARSERS[kind]
     return _load(target) if target else None
-
-
-def summariser(kind: FileKind) -> SummariseFunction | None:
-    """The cross-file step of `kind`, if it has one."""
-    return _load(_SUMMARISERS[kind]) if kind in _SUMMARISERS else None
 
 
 @cache

@@ -1,4 +1,5 @@
-"""Scan files: read, prefilter, analyse, suppress, in parallel for large trees.
+"""Scan files: index the project, then read, prefilter, analyse, suppress and settle each file,
+in parallel for large trees.
 
 One file never stops the scan: every failure to read or parse becomes a `FileError`
 for that file. Scanned code is parsed, never imported or run.
@@ -7,20 +8,23 @@ for that file. Scanned code is parsed, never imported or run.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
-from cudaudit.analyzers import ALWAYS_READ, SUPPRESSES_ITSELF, analyzer, decoder, summariser, supported
+from cudaudit.analyzers import ALWAYS_READ, SUPPRESSES_ITSELF, analyzer, decoder, supported
 from cudaudit.discovery import Candidate
+from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.filekinds import FileKind
 from cudaudit.model import FileError, Finding, Omitted, ScanResult
 from cudaudit.parallel import map_in_chunks
+from cudaudit.project_index import IndexedFile, ProjectIndex, build_index
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.safe_read import UnreadableFile, content_digest, read_tree_file
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UndecodableError, UnparsableError
 from cudaudit.suppressions import MARKER, FileSuppressions
+from cudaudit.verdicts import settle_file
 
 MAX_FINDINGS_PER_FILE = 1000
 """Findings of one file past this many are counted, not listed (nor sent between processes)."""
@@ -51,14 +55,14 @@ class FileReport:
     """Of the bytes analysed, when there are findings (`ScanResult.digests`)."""
 
 
-def analyze_file(task: FileTask, settings: AnalysisSettings) -> FileReport:
+def analyze_file(task: FileTask, settings: AnalysisSettings, index: ProjectIndex) -> FileReport:
     """Findings for one file, or an error entry saying why it could not be analysed."""
     try:
         data = read_tree_file(task.path, task.root)
     except UnreadableFile as exc:
         return _failed(task, exc.reason)
     lines = data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
-    findings, errors = analyze_bytes(data, task, settings)
+    findings, errors = analyze_bytes(data, task, settings, index.facts(task.display, task.kinds))
     digest = content_digest(data) if findings else None
     if len(findings) <= MAX_FINDINGS_PER_FILE:
         return FileReport(findings, errors, lines, None, digest)
@@ -68,9 +72,13 @@ def analyze_file(task: FileTask, settings: AnalysisSettings) -> FileReport:
 
 
 def analyze_bytes(
-    data: bytes, task: FileTask, settings: AnalysisSettings
+    data: bytes, task: FileTask, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
 ) -> tuple[list[Finding], list[FileError]]:
-    """The analysis of one file's contents as each of its kinds, shared by scans and rule examples."""
+    """The analysis of one file's contents as each of its kinds, shared by scans and rule examples.
+
+    `facts` are what the rest of the project says about the file (`ProjectIndex.facts`); a file
+    analysed on its own gets none. The findings are settled (`verdicts.settle_file`): counterparts,
+    one finding per site, NVIDIA-only constructs once per file."""
     if b"\0" in data:
         return [], [FileError(task.display, "contains NUL bytes: binary data, not source text; not analysed")]
     catalog = load_catalog()
@@ -82,7 +90,7 @@ def analyze_bytes(
             continue
         try:
             text = decoder(kind)(data)
-            found = analyzer(kind)(text, task.display, catalog, settings)
+            found = analyzer(kind)(text, task.display, catalog, settings, facts)
         except Exception as exc:  # noqa: BLE001 - one file's surprise must not end the scan
             errors.append(_error_for(task.display, exc))
             continue
@@ -94,7 +102,7 @@ def analyze_bytes(
         suppressions = _unanalysed_suppressions(data, task)
     if suppressions is not None:
         findings.extend(suppressions.problems(catalog, settings.targets, task.rules, complete=not errors))
-    return [f for f in findings if f.rule in task.rules], errors
+    return settle_file([f for f in findings if f.rule in task.rules], facts, catalog), errors
 
 
 def _unanalysed_suppressions(data: bytes, task: FileTask) -> FileSuppressions | None:
@@ -139,20 +147,32 @@ def scan(
     settings: AnalysisSettings,
     jobs: int,
     on_progress: Callable[[int, int], None] | None = None,
+    project_root: Path | None = None,
     context: Iterable[Candidate] = (),
 ) -> ScanResult:
-    """Analyse every candidate; `rules_for` gives the rule ids enabled for a path.
+    """Index the candidates, then analyse each; `rules_for` gives the rule ids enabled for a path.
 
-    `context` files are not analysed, only shown to the summarisers with the scanned ones: the
-    rest of the repository's answer to a question that spans files (see `summary_context`)."""
+    `context` files are indexed, never analysed: the rest of the repository's answer to a question
+    that spans files (see `session.index_context`). The torch pin is read from `project_root`'s
+    dependency files unless `settings` names one."""
     cwd = Path.cwd()
     tasks = [
         FileTask(str(c.path), display_path(c.path, cwd), kinds, rules_for(c.path), str(c.root))
         for c in candidates
         if (kinds := tuple(k for k in c.kinds if supported(k)))
     ]
-    result = ScanResult(files_scanned=len(tasks), paths=sorted(task.display for task in tasks))
-    for report in _run(tasks, settings, jobs, on_progress):
+    unscanned = [FileTask(str(c.path), display_path(c.path, cwd), c.kinds, frozenset(), str(c.root)) for c in context]
+    index = build_index(
+        (IndexedFile(t.display, t.kinds, partial(read_tree_file, t.path, t.root)) for t in [*tasks, *unscanned]),
+        load_catalog(),
+        settings.roots,
+        None if settings.torch_version else project_root,
+    )
+    settings = replace(settings, torch_version=settings.torch_version or index.torch_pin)
+    result = ScanResult(
+        files_scanned=len(tasks), paths=sorted(task.display for task in tasks), torch_version=settings.torch_version
+    )
+    for report in _run(tasks, settings, index, jobs, on_progress):
         result.findings.extend(report.findings)
         result.errors.extend(report.errors)
         result.lines_scanned += report.lines
@@ -160,43 +180,23 @@ def scan(
             result.omitted.append(report.omitted)
         if report.digest is not None:
             result.digests[report.findings[0].path] = report.digest
-    unscanned = [FileTask(str(c.path), display_path(c.path, cwd), c.kinds, frozenset(), str(c.root)) for c in context]
-    result.findings = _summarise([*tasks, *unscanned], result.findings)
     result.findings.sort(key=lambda f: f.sort_key)
     result.errors.sort(key=lambda e: (e.path, e.line or 0))
     result.omitted.sort(key=lambda o: o.path)
     return result
 
 
-def _summarise(tasks: list[FileTask], findings: list[Finding]) -> list[Finding]:
-    """Let each kind with a cross-file step settle the findings that depend on all its files."""
-    for kind in sorted({kind for task in tasks for kind in task.kinds}):
-        settle = summariser(kind)
-        if settle is not None:
-            files = [(task.display, text) for task in tasks if kind in task.kinds and (text := _text(task, kind))]
-            findings = settle(files, findings, load_catalog())
-    return findings
-
-
-def _text(task: FileTask, kind: FileKind) -> str | None:
-    """A file's text, read again for a summariser; None when it is not readable text (already reported)."""
-    try:
-        data = read_tree_file(task.path, task.root)
-        return None if b"\0" in data else decoder(kind)(data)
-    except (UnreadableFile, UndecodableError):
-        return None
-
-
 def _run(
     tasks: list[FileTask],
     settings: AnalysisSettings,
+    index: ProjectIndex,
     jobs: int,
     on_progress: Callable[[int, int], None] | None,
 ) -> Iterable[FileReport]:
     load_catalog()  # parsed once here, inherited by forked workers
-    work = partial(_analyze_chunk, settings=settings)
+    work = partial(_analyze_chunk, settings=settings, index=index)
     return map_in_chunks(work, tasks, jobs, CHUNK_SIZE, PARALLEL_THRESHOLD, on_progress)
 
 
-def _analyze_chunk(chunk: list[FileTask], settings: AnalysisSettings) -> list[FileReport]:
-    return [analyze_file(task, settings) for task in chunk]
+def _analyze_chunk(chunk: list[FileTask], settings: AnalysisSettings, index: ProjectIndex) -> list[FileReport]:
+    return [analyze_file(task, settings, index) for task in chunk]

@@ -154,6 +154,9 @@ class Finding:
     `quantization`): `cudaudit report` groups such sites into one component across files."""
     cell: NotebookCell | None = None
     """For a notebook, the cell the span is in; None for every other kind of file."""
+    sites: int = 1
+    """How many sites of the file this finding stands for: more than one where a wholly NVIDIA-only
+    construct (CUTLASS, inline PTX) is reported once per file, at its first site."""
 
     @property
     def sort_key(self) -> tuple[str, int, Span, str]:
@@ -180,6 +183,7 @@ class Finding:
             "fix": self.fix.to_json() if self.fix else None,
             "topic": self.topic,
             **({"cell": self.cell.index} if self.cell is not None else {}),
+            "sites": self.sites,
         }
 
 
@@ -223,3 +227,7 @@ class ScanResult:
     paths: list[str] = field(default_factory=list)
     """Display paths of every file the scan analysed, findings or not: a `Dockerfile.rocm` without
     a finding still answers "is there a ROCm image beside the CUDA one?"."""
+    portable_hidden: int = 0
+    """Sites left out because they work on every requested target (shown with --show-portable)."""
+    torch_version: str | None = None
+    """The oldest PyTorch the scan assumed (the --torch-version option, else the project's pin)."""

@@ -7,8 +7,11 @@ the registry names for its detector and fix, and the tests that run it.
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
+from cudaudit.filekinds import classify
 from cudaudit.model import TARGETS
-from cudaudit.rules.catalog import Catalog, Rule
+from cudaudit.rules.catalog import Catalog, Example, Rule
 from cudaudit.rules.registry import DETECTORS, FIX_BUILDERS, source_file
 
 _SOURCE_ROOT = "../"
@@ -62,9 +65,9 @@ def rule_markdown(rule: Rule, heading: str = "#") -> str:
         ]
     fence = _FENCES.get(rule.kind, "python")
     if rule.flagged:
-        parts += ["**Flagged:**", "", f"```{fence}", rule.flagged[0].code.strip(), "```", ""]
+        parts += _example("**Flagged:**", rule.flagged[0], fence)
     if rule.clean:
-        parts += ["**Not flagged:**", "", f"```{fence}", rule.clean[0].strip(), "```", ""]
+        parts += _example("**Not flagged:**", rule.clean[0], fence)
     if rule.fix is not None:
         parts += [f"**Fix:** {rule.fix.safety.value} (`{_fix_command(rule)}`).", ""]
     for example in rule.fixed[:1]:
@@ -72,6 +75,21 @@ def rule_markdown(rule: Rule, heading: str = "#") -> str:
         parts += [f"```{fence}", "# before", example.before.strip(), "", after, example.after.strip(), "```", ""]
     parts += [f"Suppress one line with `# cudaudit: ignore[{rule.id}]`.", ""]
     return "\n".join(parts)
+
+
+def _example(label: str, example: Example, fence: str) -> list[str]:
+    """An example's code, after the other files of its project that its verdict depends on."""
+    parts = []
+    for path, text in example.files.items():
+        parts += [f"In `{path}`:", "", f"```{_fence(path)}", text.strip(), "```", ""]
+    if example.path:
+        label, fence = f"{label} (`{example.path}`)", _fence(example.path)
+    return [*parts, label, "", f"```{fence}", example.code.strip(), "```", ""]
+
+
+def _fence(path: str) -> str:
+    kinds = classify(PurePath(path))
+    return _FENCES.get(kinds[0].value, "text") if kinds else "text"
 
 
 def _fix_command(rule: Rule) -> str:

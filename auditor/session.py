@@ -9,21 +9,21 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 from rich.console import Console
 
-from cudaudit.analyzers import summariser, supported
+from cudaudit.analyzers import supported
 from cudaudit.cache import Cache, CacheLocationError, cache_folder
 from cudaudit.config import Config, ConfigError, find_config, load_config, parse_targets
 from cudaudit.discovery import Candidate, Excludes, discover, named_file_kinds
 from cudaudit.engine import FileTask, analyze_bytes, display_path, scan
-from cudaudit.filekinds import FileKind, classify
+from cudaudit.filekinds import classify
 from cudaudit.firstparty import first_party_modules
 from cudaudit.model import ScanResult
 from cudaudit.progress import progress_bar
-from cudaudit.resolvers.torch_pin import project_torch_version
+from cudaudit.project_index import CONTEXT_KINDS, IndexedFile, build_index
 from cudaudit.resolvers.variants import single_target
 from cudaudit.rules.catalog import Catalog, load_catalog
-from cudaudit.rules.kernels.preprocessor import project_macros
 from cudaudit.selection import RuleSelection, SelectionError
 from cudaudit.settings import AnalysisSettings
+from cudaudit.verdicts import is_portable
 
 PROGRESS_MIN_FILES = 200
 
@@ -44,6 +44,8 @@ class ScanSession:
     """Files named on the command line that are of no kind cudaudit reads."""
     cache: Cache | None = None
     """Where what earlier runs computed is reused; None with `--no-cache`."""
+    show_portable: bool = False
+    """Report sites that work on every requested target too (`--show-portable`)."""
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -63,6 +65,7 @@ def open_session(
     jobs: int,
     torch_version: str | None = None,
     no_cache: bool = False,
+    show_portable: bool = False,
 ) -> ScanSession:
     """Resolve paths, configuration and options; raise UsageError for anything unusable."""
     paths = paths or [Path(".")]
@@ -89,7 +92,7 @@ def open_session(
         chosen_targets = parse_targets(targets) if targets else config.targets
     except (ConfigError, SelectionError, CacheLocationError) as exc:
         raise UsageError(str(exc)) from None
-    version = _torch_version(torch_version, config.root)
+    version = _torch_version(torch_version)
     plan = None
     if single_target(chosen_targets):  # how tests run matters only to a fix made for one target
         from cudaudit.resolvers.ci_plan import project_plan
@@ -101,7 +104,7 @@ def open_session(
         str(version) if version else None,
         ci_plan=plan,
     )
-    return ScanSession(paths, config, catalog, selection, analysis, jobs or os.cpu_count() or 1, skipped, cache)
+    return ScanSession(paths, config, catalog, selection, analysis, jobs or os.cpu_count() or 1, skipped, cache, show_portable)
 
 
 def not_read(paths: tuple[Path, ...]) -> str:
@@ -127,42 +130,54 @@ def _check_configured_rules(config: Config, catalog: Catalog) -> None:
         raise ConfigError(f"{config.source}: [tool.cudaudit]: {exc}") from None
 
 
-def _torch_version(option: str | None, root: Path) -> Version | None:
+def _torch_version(option: str | None) -> Version | None:
+    """The --torch-version option; without it the project index reads the project's own pin."""
     if option is None:
-        return project_torch_version(root)
+        return None
     try:
         return Version(option)
     except InvalidVersion:
         raise UsageError(f"--torch-version {option!r} is not a version; give one like 2.6") from None
 
 
-def summary_context(paths: list[Path], candidates: list[Candidate], excludes: Excludes) -> list[Candidate]:
-    """The files a summariser must see beside a scan of named files: the other files of its kind
-    in the named files' folders, as a scan of those folders would find them.
+def index_context(paths: list[Path], candidates: list[Candidate], excludes: Excludes) -> list[Candidate]:
+    """The files the project index must see beside a scan of named files: the other files of the
+    kinds whose question spans every file of the kind, in the named files' folders, as a scan of
+    those folders would find them.
 
     pre-commit names only the staged files; "does any workflow run on CPU or ROCm?" (CDA710) is
     asked of the repository's workflows, so the ones not staged are read too, never analysed."""
-    folders = sorted({p.absolute().parent for p in paths if p.is_file() and any(summariser(k) for k in classify(p.absolute()))})
+    named = [p for p in paths if p.is_file() and CONTEXT_KINDS.intersection(classify(p.absolute()))]
+    folders = sorted({p.absolute().parent for p in named})
     if not folders:
         return []
     scanned = {c.path for c in candidates}
     found, _ = discover(folders, excludes)
-    return [c for c in found if c.path not in scanned and any(summariser(k) for k in c.kinds)]
+    return [c for c in found if c.path not in scanned and CONTEXT_KINDS.intersection(c.kinds)]
 
 
 def run_scan(session: ScanSession, progress_console: Console) -> ScanResult:
-    """Discover and analyse; a progress bar on the console when it is a terminal and the scan is long."""
+    """Discover, index and analyse; a progress bar on the console when it is a terminal and the scan is long.
+
+    Sites that work on every requested target are left out unless the session shows them; the
+    result counts them."""
     excludes = Excludes.from_patterns(session.config.root, list(session.config.exclude))
     candidates, discovery_errors = discover(session.paths, excludes)
     rules_for, jobs = session.selection.rules_for, session.jobs
     analysis = replace(session.analysis, roots=tuple(sorted({str(c.root) for c in candidates})))
-    cuda_files = [(str(c.path), str(c.root)) for c in candidates if FileKind.CUDA in c.kinds]
-    if cuda_files:  # a header's `#define PTX_AVAILABLE` decides branches in the files that include it
-        analysis = replace(analysis, cuda_macros=project_macros(cuda_files))
-    context = summary_context(session.paths, candidates, excludes)
+    context = index_context(session.paths, candidates, excludes)
     with progress_bar(progress_console, "scanning", len(candidates), PROGRESS_MIN_FILES) as on_progress:
-        result = scan(candidates, rules_for, analysis, jobs, on_progress, context)
+        result = scan(candidates, rules_for, analysis, jobs, on_progress, session.config.root, context)
     result.errors[:0] = discovery_errors
+    return _shown(result, session)
+
+
+def _shown(result: ScanResult, session: ScanSession) -> ScanResult:
+    """`result` without the sites that work on every requested target, counted, unless they are shown."""
+    if not session.show_portable:
+        shown = [f for f in result.findings if not is_portable(f)]
+        result.portable_hidden = len(result.findings) - len(shown)
+        result.findings = shown
     return result
 
 
@@ -170,7 +185,8 @@ def scan_buffer(session: ScanSession, name: Path, data: bytes) -> ScanResult:
     """A buffer an editor pipes in, analysed as the file `name` would be (which need not exist,
     and is never read): its kinds, its configuration and per-file rules, its path in reports.
 
-    Questions that span files (CDA710 across workflows) are answered from this buffer alone."""
+    Questions that span files (CDA710 across workflows) are answered from this buffer alone: its
+    project index is the buffer's."""
     absolute = name.absolute()
     kinds = tuple(kind for kind in classify(absolute, data[:128]) if supported(kind))
     if not kinds:
@@ -178,7 +194,9 @@ def scan_buffer(session: ScanSession, name: Path, data: bytes) -> ScanResult:
     display = display_path(absolute, Path.cwd())
     task = FileTask(str(absolute), display, kinds, session.selection.rules_for(absolute), str(absolute.parent))
     analysis = replace(session.analysis, roots=(str(absolute.parent),))
-    findings, errors = analyze_bytes(data, task, analysis)
+    index = build_index([IndexedFile(display, kinds, lambda: data)], session.catalog, analysis.roots)
+    findings, errors = analyze_bytes(data, task, analysis, index.facts(display, kinds))
     lines = data.count(b"\n") + (bool(data) and not data.endswith(b"\n"))
-    return ScanResult(sorted(findings, key=lambda f: f.sort_key), errors, files_scanned=1, lines_scanned=lines,
-                      paths=[display])
+    result = ScanResult(sorted(findings, key=lambda f: f.sort_key), errors, files_scanned=1, lines_scanned=lines,
+                        paths=[display])
+    return _shown(result, session)

@@ -19,9 +19,6 @@ class AnalysisSettings:
     """Top-level modules of the scanned project itself: importing them is not a dependency."""
     torch_version: str | None = None
     """The oldest PyTorch the project allows, so fixes only use APIs it has; None if unknown."""
-    cuda_macros: tuple[tuple[str, bool | None, bool | None], ...] = ()
-    """Macros the project's C++ defines on one side only, as (name, holds on HIP, holds on CUDA):
-    `PTX_AVAILABLE`, defined in a header under `#ifndef __HIP_PLATFORM_AMD__`, is (name, False, None)."""
     torch_release: str | None = None
     """The torch release a dependency set installs when it pins none (`cudaudit resolve --torch-version`),
     which picks the PyTorch ROCm index its rewrites use."""

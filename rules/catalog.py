@@ -50,6 +50,12 @@ class Example:
 
     code: str
     severity: Severity | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    """Other files of the example's project (path -> text), for rules whose verdict depends on
+    them: a compatibility header, a build script, a ROCm counterpart."""
+    path: str | None = None
+    """The file name this example is analysed under, when not the rule's (`pyproject.toml` for
+    a rule whose other examples are requirements files)."""
 
 
 @dataclass(frozen=True)
@@ -157,7 +163,7 @@ class Rule:
     matches: tuple[str, ...]
     targets: dict[str, Portability]
     flagged: tuple[Example, ...]
-    clean: tuple[str, ...]
+    clean: tuple[Example, ...]
     example_path: str | None = None
     """The file name the examples are analysed under, when the kind's usual one does not fit."""
     also_kinds: tuple[str, ...] = ()
@@ -173,6 +179,10 @@ class Rule:
     """What porting a site takes, from `effort.toml`."""
     defined_in: str = ""
     """The catalog file (in `rules/data/`) that holds the rule's table."""
+    group: str | None = None
+    """`file`: the rule's sites in one file are one verdict (CUTLASS, inline PTX), reported once.
+    `project`: the finding is about the whole project, anchored at one site (no CI job on CPU or
+    ROCm); it is never merged with the site's own findings."""
 
 
 @dataclass(frozen=True)
@@ -321,15 +331,19 @@ def build_finding(
         if cap is not None:
             lowered = _lower(lowered, cap)
         facts[name] = fact if lowered is fact.severity else replace(fact, severity=lowered)
-    severity = max((fact.severity for fact in facts.values()), key=lambda s: s.rank, default=entry.rule.severity)
-    if cap is not None:
-        severity = _lower(severity, cap)
+    severity = finding_severity(facts, entry.rule.severity, cap)
     message = entry.message.replace("{match}", entry.match).replace("{text}", text)
     return Finding(entry.rule.id, path, span, message, severity, facts, fix, entry.topic)
 
 
-def _lower(severity: Severity, cap: Severity) -> Severity:
-    return cap if cap.rank < severity.rank else severity
+def finding_severity(facts: dict[str, Portability], default: Severity, cap: Severity | None = None) -> Severity:
+    """The highest severity over a site's targets; `default` when it has no target facts (cudaudit's own rules)."""
+    severity = max((fact.severity for fact in facts.values()), key=lambda s: s.rank, default=default)
+    return _lower(severity, cap) if cap is not None else severity
+
+
+def _lower(severity: Severity, cap: Severity | None) -> Severity:
+    return cap if cap is not None and cap.rank < severity.rank else severity
 
 
 TomlParser = Callable[[str], dict[str, Any]]
@@ -422,7 +436,7 @@ def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:
             matches=tuple(raw.get("matches", ())),
             targets=_parse_targets(where, raw.get("targets", {})),
             flagged=tuple(_parse_example(e) for e in examples.get("flagged", ())),
-            clean=tuple(examples.get("clean", ())),
+            clean=tuple(_parse_example(e) for e in examples.get("clean", ())),
             example_path=examples.get("path"),
             also_kinds=also_kinds,
             fix=_parse_fix(where, raw.get("fix"), kind),
@@ -430,7 +444,10 @@ def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:
             builds=_parse_builds(where, raw.get("builds", {})),
             topic=_parse_topic(where, raw.get("topic")),
             defined_in=source,
+            group=raw.get("group"),
         )
+        if rule.group not in (None, "file", "project"):
+            raise CatalogError(f"{where}: group must be \"file\" or \"project\", not {rule.group!r}")
     except KeyError as exc:
         raise CatalogError(f"{where}: missing field {exc}") from exc
     return rule
@@ -602,7 +619,8 @@ def _parse_fixed(where: str, raw: dict[str, str]) -> FixExample:
         raise CatalogError(f"{where}: fixed example: missing field {exc}") from exc
 
 
-def _parse_example(raw: str | dict[str, str]) -> Example:
+def _parse_example(raw: str | dict[str, Any]) -> Example:
     if isinstance(raw, str):
         return Example(raw)
-    return Example(raw["code"], Severity(raw["severity"]) if "severity" in raw else None)
+    severity = Severity(raw["severity"]) if "severity" in raw else None
+    return Example(raw["code"], severity, dict(raw.get("files", {})), raw.get("path"))

@@ -11,12 +11,14 @@ import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path, PurePath
 from typing import Any
 
 from cudaudit.engine import FileTask, analyze_bytes
 from cudaudit.filekinds import classify
 from cudaudit.model import Finding
+from cudaudit.project_index import IndexedFile, build_index
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.settings import AnalysisSettings
 
@@ -41,12 +43,22 @@ def scan_json(cli_run, *args: str, cwd: Path | None = None) -> dict[str, Any]:
 
 
 def analyze(
-    code: str, targets: tuple[str, ...] = ("rocm", "cpu"), path: str = "example.py", torch_version: str | None = None
+    code: str,
+    targets: tuple[str, ...] = ("rocm", "cpu"),
+    path: str = "example.py",
+    torch_version: str | None = None,
+    files: dict[str, str] | None = None,
 ) -> list[Finding]:
-    """Findings for one snippet, analysed as the kinds its file name gives, as a scan would."""
-    task = FileTask(path, path, classify(PurePath(path)), frozenset(load_catalog().rules))
+    """Findings for one snippet, analysed as the kinds its file name gives, as a scan would; `files`
+    are the other files of its project (path -> text), which the project index reads first."""
+    catalog = load_catalog()
+    texts = {**(files or {}), path: code}
+    index = build_index(
+        (IndexedFile(name, classify(PurePath(name)), partial(str.encode, text)) for name, text in texts.items()), catalog
+    )
+    task = FileTask(path, path, classify(PurePath(path)), frozenset(catalog.rules))
     settings = AnalysisSettings(targets, torch_version=torch_version)
-    findings, errors = analyze_bytes(code.encode(), task, settings)
+    findings, errors = analyze_bytes(code.encode(), task, settings, index.facts(path, task.kinds))
     assert not errors, errors
     return sorted(findings, key=lambda f: f.sort_key)
 

@@ -42,7 +42,8 @@ def test_malformed_effort_and_topic_are_load_errors():
 def test_topic_and_per_target_severity_reach_the_finding(cli, tmp_path):
     write(tmp_path / "attn.py", "import torch\nimport flash_attn\nif torch.cuda.is_available():\n    torch.cuda.synchronize()\n")
     write(tmp_path / "requirements.txt", "xformers==0.0.28\n")
-    findings = {(f["path"], f["rule"]): f for f in scan_json(cli, "--target", "rocm,cpu")["findings"]}
+    report = scan_json(cli, "--target", "rocm,cpu", "--show-portable")
+    findings = {(f["path"], f["rule"]): f for f in report["findings"]}
     assert findings[("attn.py", "CDA209")]["topic"] == "attention"
     assert findings[("requirements.txt", "CDA604")]["topic"] == "attention"
     guarded = findings[("attn.py", "CDA101")]

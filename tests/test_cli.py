@@ -34,7 +34,7 @@ def test_json_contract(cli, tmp_path):
     assert report["version"] == __version__
     first = report["findings"][0]
     assert set(first) == {
-        "rule", "path", "line", "column", "end_line", "end_column", "severity", "message", "targets", "fix", "topic",
+        "rule", "path", "line", "column", "end_line", "end_column", "severity", "message", "targets", "fix", "topic", "sites",
     }
     assert first["path"] == "pkg/locked.py"
     assert (first["rule"], first["line"], first["column"], first["end_column"]) == ("CDA102", 2, 9, 21)
@@ -58,8 +58,10 @@ def test_paths_outside_the_current_folder_are_absolute(cli, tmp_path):
 def test_target_select_ignore(cli, tmp_path):
     write(tmp_path / "locked.py", LOCKED)
     only_rocm = scan_json(cli, "--target", "rocm")
-    assert {tuple(f["targets"]) for f in only_rocm["findings"]} == {("rocm",)}
-    assert {f["severity"] for f in only_rocm["findings"]} == {"note"}
+    assert only_rocm["findings"] == [] and only_rocm["summary"]["portable_hidden"] == 2  # it all works on ROCm
+    shown = scan_json(cli, "--target", "rocm", "--show-portable")
+    assert {tuple(f["targets"]) for f in shown["findings"]} == {("rocm",)}
+    assert {f["severity"] for f in shown["findings"]} == {"note"}
     assert [f["rule"] for f in scan_json(cli, "--select", "CDA102")["findings"]] == ["CDA102"]
     assert [f["rule"] for f in scan_json(cli, "--ignore", "CDA102")["findings"]] == ["CDA101"]
     assert scan_json(cli, "--ignore", "CDA1")["findings"] == []
@@ -92,7 +94,7 @@ def test_configuration_in_pyproject(cli, tmp_path):
     assert [(f["path"], f["rule"]) for f in report["findings"]] == [("locked.py", "CDA102")]
     assert report["summary"]["targets"] == ["cpu"]
     # The command line overrides the configured targets; an explicit path skips excludes.
-    report = scan_json(cli, "-t", "rocm", "vendored/locked.py")
+    report = scan_json(cli, "-t", "rocm", "--show-portable", "vendored/locked.py")
     assert [f["path"] for f in report["findings"]] == ["vendored/locked.py"]
 
 

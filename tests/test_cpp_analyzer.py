@@ -9,6 +9,8 @@ import sys
 import pytest
 
 from cudaudit.model import Severity
+from cudaudit.rules.catalog import load_catalog
+from cudaudit.rules.kernels.analyzer import cuda_hits
 from support import REPO, analyze, scan_json, write
 
 
@@ -31,12 +33,12 @@ def test_runtime_names_headers_and_library_names_with_their_positions():
         "}\n"
     )
     assert found(code) == [
-        ("CDA404", 1, 10, 26, "<cuda_runtime.h>"),
-        ("CDA404", 2, 10, 23, '"cublas_v2.h"'),
+        ("CDA404", 1, 10, 26, "<cuda_runtime.h>"),  # the file's two CUDA includes, reported once
         ("CDA403", 3, 8, 22, "cublasHandle_t"),
         ("CDA401", 4, 5, 15, "cudaMalloc"),
         ("CDA401", 4, 25, 46, "cudaDeviceSynchronize"),
     ]
+    assert [f.sites for f in analyze(code, path="kernel.cu") if f.rule == "CDA404"] == [2]
 
 
 def test_each_finding_names_the_hip_replacement_and_the_table_it_comes_from():
@@ -197,11 +199,11 @@ def test_inline_ptx_in_code_and_in_macros_but_not_in_prose():
         "// asm(\"nop;\") is how we used to do it\n"
         "__device__ void g() { __asm__ __volatile__(\"exit;\"); }\n"
     )
-    assert [(r, line, t) for r, line, _, _, t in found(code, rule="CDA410")] == [
-        ("CDA410", 1, "asm volatile"),
-        ("CDA410", 2, "asm"),
-        ("CDA410", 4, "__asm__ __volatile__"),
-    ]
+    # Inline PTX makes the whole file NVIDIA-only: one finding at the first site, counting all three.
+    assert [(f.span.line, f.sites) for f in analyze(code, path="kernel.cu") if f.rule == "CDA410"] == [(1, 3)]
+    source = code.encode()
+    sites = [hit for hit in cuda_hits(source, load_catalog()) if hit.entry.rule.id == "CDA410"]
+    assert [source[hit.start : hit.end].decode() for hit in sites] == ["asm volatile", "asm", "__asm__ __volatile__"]
 
 
 def test_hazards_are_device_code_only():
@@ -337,7 +339,8 @@ def test_json_summary_counts_references_mappable_not_mappable_and_hazards(cli, t
     migration = scan_json(cli)["summary"]["migration"]
     counts = {"references": 3, "mappable": 2, "not_mappable": 1, "hazards": 2}
     assert migration == {"total": {**counts, "files": 1}, "files": {"src/k.cu": counts}}
-    without_rocm = scan_json(cli, "--target", "cpu")["summary"]["migration"]["total"]
+    # On CPU alone every CUDA site is a note (the file is built for GPUs only): counted when shown.
+    without_rocm = scan_json(cli, "--target", "cpu", "--show-portable")["summary"]["migration"]["total"]
     assert (without_rocm["references"], without_rocm["mappable"], without_rocm["not_mappable"]) == (3, None, None)
 
 
@@ -380,7 +383,7 @@ def test_a_macro_a_project_header_defines_for_cuda_counts_in_the_files_that_use_
         '__device__ void f(int* p) {\n#ifdef PTX_AVAILABLE\n  asm volatile("st.global.u32 [%0], 1;" :: "l"(p));\n'
         "#else\n  *p = 1;\n#endif\n}\n",
     )
-    together = [(f["path"], f["severity"]) for f in scan_json(cli)["findings"] if f["rule"] == "CDA410"]
+    together = [(f["path"], f["severity"]) for f in scan_json(cli, "--show-portable")["findings"] if f["rule"] == "CDA410"]
     assert together == [("kernel.cu", "note")]
     alone = [f["severity"] for f in scan_json(cli, "kernel.cu")["findings"] if f["rule"] == "CDA410"]
     assert alone == ["error"]  # without the header, nothing says the branch is CUDA-only

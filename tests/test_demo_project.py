@@ -24,7 +24,9 @@ def test_demo_project_config_excludes_vendored_code_and_portable_code_is_quiet(c
     report = scan_json(cli, cwd=DEMO)
     paths = {f["path"] for f in report["findings"]}
     assert not any(p.startswith("third_party/") for p in paths)
-    portable = [f for f in report["findings"] if f["path"] == "tinygpt/portable.py"]
+    assert not [f for f in report["findings"] if f["path"] == "tinygpt/portable.py"]
+    shown = scan_json(cli, "--show-portable", cwd=DEMO)
+    portable = [f for f in shown["findings"] if f["path"] == "tinygpt/portable.py"]
     assert portable and {f["severity"] for f in portable} == {"note"}
 
 

@@ -40,14 +40,14 @@ def test_markup_in_a_path_is_printed_as_written(cli, tmp_path):
 def test_escape_sequences_in_names_and_lines_never_reach_the_terminal(cli, tmp_path):
     write(raw_name(tmp_path, b"clear\x1b[2J\x1b]0;owned\x07.py"), "import torch\ntorch.cuda.synchronize()  # \x1b[2J\x9b\u202e\n")
     write(raw_name(tmp_path, b"bad\x1b[31m.py"), "torch.cuda\ndef broken(:\n")
-    for args in (("scan", "."), ("scan", "-f", "github", "."), ("fix", "--diff", "."), ("fix", ".")):
+    for args in (("scan", "--show-portable", "."), ("scan", "-f", "github", "--show-portable", "."), ("fix", "--diff", "--show-portable", "."), ("fix", "--show-portable", ".")):
         result = cli(*args)
         # a diff written to a pipe keeps the changed lines verbatim, for `git apply`; its header
         # quotes the name as git does
-        shown = result.stderr + (result.stdout if args[1] != "--diff" else result.stdout.split("\n@@")[0])
-        assert "clear" in shown or args == ("fix", "."), args
+        shown = result.stderr + (result.stdout if "--diff" not in args else result.stdout.split("\n@@")[0])
+        assert "clear" in shown or args[:2] == ("fix", "--show-portable"), args
         assert not any(escape in shown for escape in ESCAPES), (args, shown)
-    assert "clear\\x1b[2J\\x1b]0;owned\\x07.py" in cli("scan", ".").stdout
+    assert "clear\\x1b[2J\\x1b]0;owned\\x07.py" in cli("scan", "--show-portable", ".").stdout
 
 
 def test_a_name_that_is_not_utf8_gives_valid_json_sarif_and_baseline(cli, tmp_path):

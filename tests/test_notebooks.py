@@ -35,7 +35,7 @@ def notebook(cells=CELLS) -> str:
 
 def test_findings_carry_their_cell_and_line_within_it(cli, tmp_path):
     write(tmp_path / "demo.ipynb", notebook())
-    report = scan_json(cli, str(tmp_path / "demo.ipynb"))
+    report = scan_json(cli, "--show-portable", str(tmp_path / "demo.ipynb"))
     sites = [(f["rule"], f["cell"], f["line"], f["column"]) for f in report["findings"]]
     assert sites == [
         ("CDA211", 2, 1, 2),

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from packaging.version import Version
 from rich.console import Console
 
 from cudaudit.commands.options import (
@@ -21,6 +22,7 @@ from cudaudit.commands.options import (
     NoCache,
     Paths,
     Select,
+    ShowPortable,
     Targets,
     err,
     fail,
@@ -87,6 +89,7 @@ def fix_command(
     target: Targets = None,
     select: Select = None,
     ignore: Ignore = None,
+    show_portable: ShowPortable = False,
     jobs: Jobs = 0,
     no_cache: NoCache = False,
     config: ConfigPath = None,
@@ -101,8 +104,8 @@ def fix_command(
 
     if branch is not None:
         _fix_on_branch(paths, branch, unsafe_fixes, pr_body, commit_message, open_pr, allow_dirty, torch_version,
-                       target, select, ignore, config, jobs, write_read_only)
-    session = session_or_exit(paths, target, select, ignore, config, jobs, torch_version, no_cache)
+                       target, select, ignore, config, jobs, write_read_only, show_portable)
+    session = session_or_exit(paths, target, select, ignore, config, jobs, torch_version, no_cache, show_portable)
     try:
         result = run_scan(session, err)
         report = _apply_fixes(result, session, unsafe_fixes, write=not diff, allow_read_only=write_read_only)
@@ -135,7 +138,7 @@ def _apply_fixes(
         return run_fixes(
             result,
             unsafe,
-            session.torch_version,
+            Version(result.torch_version) if result.torch_version else None,
             write,
             session.targets,
             jobs=session.jobs,
@@ -148,7 +151,7 @@ def _apply_fixes(
 
 def _fix_on_branch(
     paths, branch, unsafe, pr_body, commit_message, open_pr, allow_dirty, torch_version, target, select, ignore, config, jobs,
-    write_read_only,
+    write_read_only, show_portable,
 ) -> None:  # the fix command's own options, passed through
     """`fix --branch`: fix in a worktree of HEAD on a new branch, commit, write the PR text, exit."""
     from cudaudit.fixers.branch import BranchError, fix_on_branch, publish
@@ -159,7 +162,7 @@ def _fix_on_branch(
 
     def scan(paths_in_tree: list[Path]) -> ScanResult:
         relative = [Path(os.path.relpath(p)) for p in paths_in_tree]
-        box["session"] = session_or_exit(relative, target, select, ignore, config, jobs, torch_version)
+        box["session"] = session_or_exit(relative, target, select, ignore, config, jobs, torch_version, show_portable=show_portable)
         return run_scan(box["session"], err)
 
     def fix(result: ScanResult, tree: Path) -> FixReport:

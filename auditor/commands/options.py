@@ -64,6 +64,14 @@ ConfigPath = Annotated[
     ),
 ]
 
+ShowPortable = Annotated[
+    bool,
+    typer.Option(
+        "--show-portable",
+        help="Also report sites that work on every target asked about (left out by default, and counted).",
+    ),
+]
+
 
 def split_values(values: list[str] | None) -> list[str]:
     """`-t rocm,cpu -t xpu` -> ["rocm", "cpu", "xpu"]: repeated and comma-separated values alike."""
@@ -75,11 +83,13 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_ERROR)
 
 
-def session_or_exit(paths, target, select, ignore, config, jobs, torch_version=None, no_cache=False) -> ScanSession:
+def session_or_exit(
+    paths, target, select, ignore, config, jobs, torch_version=None, no_cache=False, show_portable=False
+) -> ScanSession:
     """The scan session for the shared options, or exit 2 with the usage error."""
     try:
         session = open_session(paths, split_values(target), split_values(select), split_values(ignore), config, jobs,
-                               torch_version, no_cache)
+                               torch_version, no_cache, show_portable)
     except UsageError as exc:
         raise fail(str(exc)) from None
     if session.skipped:

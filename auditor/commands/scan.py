@@ -23,6 +23,7 @@ from cudaudit.commands.options import (
     NoCache,
     Paths,
     Select,
+    ShowPortable,
     Targets,
     err,
     fail,
@@ -143,6 +144,7 @@ def scan_command(
             show_default=False,
         ),
     ] = None,
+    show_portable: ShowPortable = False,
     jobs: Jobs = 0,
     no_cache: NoCache = False,
     config: ConfigPath = None,
@@ -160,7 +162,7 @@ def scan_command(
     if stdin_filename is not None:
         folder = stdin_filename.absolute().parent
         paths = [folder if folder.is_dir() else Path(".")]
-    session = session_or_exit(paths, target, select, ignore, config, jobs, no_cache=no_cache)
+    session = session_or_exit(paths, target, select, ignore, config, jobs, no_cache=no_cache, show_portable=show_portable)
     try:
         if stdin_filename is not None:
             result = scan_buffer(session, stdin_filename, sys.stdin.buffer.read())

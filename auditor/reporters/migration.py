@@ -8,7 +8,8 @@ Counted from findings alone, per file and in total:
 * `hazards`: findings of the other CUDA-source rules (inline PTX, warp size, WMMA, ...),
   which HIPIFY passes through silently.
 
-Findings carry facts for the requested targets only, so `mappable` and `not_mappable` are
+A finding that stands for several sites (`Finding.sites`) counts each. Findings carry facts for
+the requested targets only, so `mappable` and `not_mappable` are
 `None` when ROCm was not requested.
 """
 
@@ -36,12 +37,12 @@ def migration_summary(findings: Iterable[Finding], catalog: Catalog, targets: It
             continue
         counts = files[finding.path]
         if rule.detector not in REFERENCE_DETECTORS:
-            counts["hazards"] += 1
+            counts["hazards"] += finding.sites
             continue
-        counts["references"] += 1
+        counts["references"] += finding.sites
         rocm = finding.targets.get("rocm")
         if rocm is not None:
-            counts["not_mappable" if rocm.status is Status.BLOCKED else "mappable"] += 1
+            counts["not_mappable" if rocm.status is Status.BLOCKED else "mappable"] += finding.sites
     total = {field: sum(counts[field] for counts in files.values()) for field in FIELDS}
     total["files"] = len(files)
     result = {"total": total, "files": {path: files[path] for path in sorted(files)}}

@@ -21,6 +21,7 @@ def summarize(result: ScanResult, targets: tuple[str, ...]) -> dict[str, Any]:
         "files": result.files_scanned,
         "lines": result.lines_scanned,
         "findings": len(result.findings),
+        "portable_hidden": result.portable_hidden,
         "errors": len(result.errors),
         "by_severity": {s.value: sum(f.severity is s for f in result.findings) for s in reversed(Severity)},
         "by_rule": dict(sorted(Counter(f.rule for f in result.findings).items())),

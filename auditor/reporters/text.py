@@ -80,6 +80,11 @@ def render_summary(result: ScanResult, targets: tuple[str, ...], catalog: Catalo
         _render_migration(summary["migration"], console)
         console.print()
     console.print(f"[bold]{count_phrase(summary)}[/] {scope_phrase(summary)}")
+    if result.portable_hidden:
+        hidden = result.portable_hidden
+        console.print(
+            f"{hidden} site{'s' * (hidden != 1)} that work{'s' * (hidden == 1)} on every target not shown (--show-portable)."
+        )
     if result.errors:
         console.print(f"[yellow]{len(result.errors)} file(s) could not be analysed; see the messages above.[/]")
 

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import Finding, Severity, Span
 from cudaudit.rules.builds import nvcc_flags
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
@@ -58,7 +59,9 @@ class Command:
     arguments: list[Argument]
 
 
-def analyze_cmake(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+def analyze_cmake(
+    text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
+) -> list[Finding]:
     """Findings for one CMake file; raises UnparsableError for an unterminated command."""
     lines = SourceLines(text)
     offsets = _LineOffsets(text)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 
+from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import Finding, Portability
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.containers.build_steps import StageSteps
@@ -38,7 +39,9 @@ _HEALTHCHECK = re.compile(r"^\s*(?:--\S+\s+)*CMD\s+", re.IGNORECASE)
 _JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
-def analyze_dockerfile(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+def analyze_dockerfile(
+    text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
+) -> list[Finding]:
     """Findings for one Dockerfile; raises UnparsableError where Docker would refuse the file too."""
     scan = ScriptScan(path, catalog, settings, FixTarget.of(settings, text))
     stages = Stages()

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import Finding
 from cudaudit.resolvers.requirements import (
     CONDA_BUILD,
@@ -41,7 +42,9 @@ _BRACKET_BUILD = re.compile(r"""\bbuild\s*=\s*["']?([^"',\]\s]+)""")
 _CHANNEL_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/]+/")
 
 
-def analyze_conda(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+def analyze_conda(
+    text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
+) -> list[Finding]:
     """Findings in one conda environment file; malformed YAML raises `UnparsableError`."""
     channels, specs, pip = environment(text)
     conda_torch = [f"torch=={spec_version(s.text)}" for s in specs if spec_name(s.text) == "pytorch"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Any
 
+from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import Finding
 from cudaudit.resolvers.requirements import (
     index_hits,
@@ -48,7 +49,9 @@ class LockedPackage:
     """Installed from its own source (the project itself, a folder, a git checkout), not from an index."""
 
 
-def analyze_lockfile(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+def analyze_lockfile(
+    text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
+) -> list[Finding]:
     """Findings in one lock file; malformed TOML or JSON raises `UnparsableError`."""
     doc = TomlText(text)
     packages, indexes = locked_packages(text, path, doc)

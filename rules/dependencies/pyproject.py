@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import Finding
 from cudaudit.resolvers.requirements import (
     index_hits,
@@ -23,7 +24,15 @@ from cudaudit.resolvers.requirements import (
     version_hits,
 )
 from cudaudit.rules.catalog import Catalog
-from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, optional_group, set_torch, unique
+from cudaudit.rules.dependencies.report import (
+    DependencyContext,
+    Placed,
+    findings,
+    one_per_variant_extra,
+    optional_group,
+    set_torch,
+    unique,
+)
 from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.rules.dependencies.toml_text import TomlText, load_toml
 from cudaudit.settings import AnalysisSettings
@@ -69,7 +78,9 @@ def parse_pyproject(text: str) -> dict[str, Any]:
     return load_toml(text, "pyproject.toml")
 
 
-def analyze_pyproject(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+def analyze_pyproject(
+    text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
+) -> list[Finding]:
     """Findings in one pyproject.toml; malformed TOML raises `UnparsableError`."""
     data = parse_pyproject(text)
     doc = TomlText(text)
@@ -78,12 +89,12 @@ def analyze_pyproject(text: str, path: str, catalog: Catalog, settings: Analysis
     requirements = [r for item in lists for r in item.requirements]
     poetry_pins = [f"{dep.name}=={dep.version.lstrip('=')}" for dep in poetry if dep.version[:1].isdigit() or dep.version.startswith("==")]
     torch = set_torch(pinned_torch(requirements + poetry_pins), settings)
-    found: list[Finding] = []
+    found: list[tuple[str | None, Finding]] = []
     fix = FixTarget.of(settings, text, tuple(requirements))
 
     def report(placed: Placed, hits, group: str | None = None) -> None:
-        context = DependencyContext(torch, optional_group(group) if group else frozenset(), fix)
-        found.extend(findings(placed, hits, path, catalog, settings, context))
+        context = DependencyContext(torch, optional_group(group, facts) if group else frozenset(), fix)
+        found.extend((group, f) for f in findings(placed, hits, path, catalog, settings, context))
 
     for item in lists:
         anchor = _anchor(doc, item.table, item.key)
@@ -110,7 +121,7 @@ def analyze_pyproject(text: str, path: str, catalog: Catalog, settings: Analysis
         url_literal = doc.string(dep.url, anchor) if dep.url else None
         if url_literal is not None and dep.url is not None:
             report(doc.placed(url_literal), requirement_hits(dep.url, catalog), dep.group)
-    return unique(found)
+    return unique(one_per_variant_extra(found, facts))
 
 
 def requirement_lists(data: dict[str, Any]) -> Iterator[RequirementList]:

@@ -14,12 +14,14 @@ from dataclasses import dataclass, replace
 
 from packaging.version import Version
 
+from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import CUDA_API_TARGETS, TARGETS, Finding, Span
 from cudaudit.resolvers.requirements import INDEX, LOCAL_VERSION, PackageHit, index_location
 from cudaudit.resolvers.wheel_indexes import PYTORCH_WHEELS, TABLE_SOURCE, is_cuda_tag, rocm_indexes
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
 from cudaudit.rules.dependencies.rewrites import FixTarget, dependency_fix
 from cudaudit.settings import AnalysisSettings
+from cudaudit.verdicts import group_of
 
 _PYTORCH_CUDA_INDEX = re.compile(r"^download\.pytorch\.org/whl/(cu\d+)(?:/|$)")
 _CUDA_GROUP = re.compile(r"(?i)cuda|(?:^|[^a-z])cu\d|gpu|nvidia")
@@ -75,13 +77,31 @@ def set_torch(pinned: Version | None, settings: AnalysisSettings) -> Version | N
     return Version(settings.torch_release)
 
 
-def optional_group(name: str) -> frozenset[str]:
+def optional_group(name: str, facts: FileFacts = NO_FACTS) -> frozenset[str]:
     """The targets that never install an extra or group named `name`, when it is named for CUDA.
 
     `pip install .[cuda]` is opted into by NVIDIA users only; as with a `torch.cuda` guard in
-    code, a ROCm user may still pick a GPU extra, so ROCm keeps its severity.
-    """
-    return frozenset(TARGETS) - CUDA_API_TARGETS if _CUDA_GROUP.search(name) else frozenset()
+    code, a ROCm user may still pick a GPU extra, so ROCm keeps its severity, unless the project
+    ships a variant of its own for ROCm (a `rocm` extra, `requirements-rocm.txt`): then a ROCm
+    user installs that, and the CUDA extra is the NVIDIA variant."""
+    if not _CUDA_GROUP.search(name):
+        return frozenset()
+    return frozenset(TARGETS) - CUDA_API_TARGETS | {variant.target for variant in facts.target_variants}
+
+
+def one_per_variant_extra(found: list[tuple[str | None, Finding]], facts: FileFacts) -> list[Finding]:
+    """Findings, those of a CUDA extra that is one variant among the project's own (every target
+    it lacks has a variant of its own) reported once per extra; a finding with a fix stays itself."""
+    kept: list[Finding] = []
+    extras: dict[str, list[Finding]] = {}
+    for group, finding in found:
+        covered = group is not None and finding.fix is None and optional_group(group, facts) >= set(finding.targets)
+        if covered and group is not None and facts.target_variants:
+            extras.setdefault(group, []).append(finding)
+        else:
+            kept.append(finding)
+    kept += [group_of(members, f"of the `{group}` extra") for group, members in extras.items()]
+    return kept
 
 
 def findings(

@@ -6,10 +6,11 @@ one requirement followed by its own options (`--hash=sha256:...`). Each requirem
 through the shared resolver (`cudaudit.resolvers.requirements`), so a finding lands on the line
 that names the package, index or pin.
 
-`-r`/`-c` includes: each file reports what is written in it. An included file that the scan
-reads anyway (its name is a requirements file's) is not analysed again from here; one it would
-not read (`-r base.txt`) is analysed once per including file, under its own path. An include
-is read only when it resolves inside one of the scan's roots: `-r /etc/passwd` or
+`-r`/`-c` includes: each file reports what is written in it. The project index reads the
+included files (`included_files`) and hands them to the including file's analysis. An included
+file that the scan reads anyway (its name is a requirements file's) is not analysed again from
+here; one it would not read (`-r base.txt`) is analysed once per including file, under its own
+path. An include is read only when it resolves inside one of the scan's roots: `-r /etc/passwd` or
 `-r ../../x` in a file from a stranger is not followed (pip would report it at install). Included
 files also tell which torch release the including file installs, which the ROCm replacement of
 a CUDA index depends on (`-c constraints.txt` pinning `torch==2.3.1`).
@@ -23,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import PurePath
 
+from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.filekinds import FileKind, classify
 from cudaudit.model import Finding
 from cudaudit.resolvers.requirements import (
@@ -45,10 +47,12 @@ from cudaudit.suppressions import apply_suppressions
 MAX_INCLUDE_DEPTH = 10
 
 
-def analyze_requirements(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+def analyze_requirements(
+    text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
+) -> list[Finding]:
     """Findings in one requirements file and in the included files the scan would not read."""
     lines = _lines(text)
-    included = list(_included(lines, path, {_key(path)}, settings.roots, depth=0))
+    included = [(include, body, _lines(body)) for include, body in facts.included]
     requirements = [r for part in [lines, *(nested for _, _, nested in included)] for r in _requirements(part)]
     context = DependencyContext(torch=set_torch(pinned_torch(requirements), settings))
     found = _findings(lines, path, catalog, settings, replace(context, fix=FixTarget.of(settings, text, tuple(requirements))))
@@ -68,6 +72,18 @@ def included_files(text: str, path: str, roots: tuple[str, ...]) -> list[tuple[s
     """(path, text) of every file `-r`/`-c` includes inside `roots`, recursively, each once;
     missing, unreadable or outside ones are left out (pip reports those)."""
     return [(include, body) for include, body, _ in _included(_lines(text), path, {_key(path)}, roots, depth=0)]
+
+
+def include_paths(text: str, path: str) -> list[str]:
+    """The paths `-r`/`-c` options of a requirements file name, as resolved from its folder; none is read."""
+    return [_include_path(line, path) for line in _lines(text) if _include_path(line, path)]
+
+
+def _include_path(line: Placed, path: str) -> str:
+    option = parse_option(line.text) if is_pip_option(line.text) else None
+    if option is None or option.name not in INCLUDE_OPTIONS.values() or not option.value or "://" in option.value:
+        return ""
+    return posixpath.normpath(posixpath.join(posixpath.dirname(path), option.value))
 
 
 def _lines(text: str) -> list[Placed]:
@@ -95,11 +111,8 @@ def _included(
     if depth >= MAX_INCLUDE_DEPTH:
         return
     for line in lines:
-        option = parse_option(line.text) if is_pip_option(line.text) else None
-        if option is None or option.name not in INCLUDE_OPTIONS.values() or not option.value or "://" in option.value:
-            continue
-        include_path = posixpath.normpath(posixpath.join(posixpath.dirname(path), option.value))
-        if _key(include_path) in seen:
+        include_path = _include_path(line, path)
+        if not include_path or _key(include_path) in seen:
             continue
         seen.add(_key(include_path))
         text = _read(include_path, roots)

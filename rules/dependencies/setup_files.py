@@ -16,10 +16,18 @@ import re
 from collections.abc import Iterator
 from pathlib import PurePath
 
+from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import Finding
 from cudaudit.resolvers.requirements import pinned_torch, requirement_hits
 from cudaudit.rules.catalog import Catalog
-from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, optional_group, unique
+from cudaudit.rules.dependencies.report import (
+    DependencyContext,
+    Placed,
+    findings,
+    one_per_variant_extra,
+    optional_group,
+    unique,
+)
 from cudaudit.rules.dependencies.toml_text import placed_string
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines, UnparsableError
@@ -33,36 +41,54 @@ Requirement = tuple[Placed, str | None]
 """One requirement string where it is written, and the extra it belongs to (None for the base)."""
 
 
-def analyze_setup(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+def analyze_setup(
+    text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
+) -> list[Finding]:
     """Findings in setup.py or setup.cfg; code that does not parse raises `SyntaxError`/`UnparsableError`."""
     if PurePath(path).name.lower() == "setup.cfg":
         requirements = list(_cfg_requirements(text, path))
     else:
         requirements = list(_setup_py_requirements(text, path))
     torch = pinned_torch(placed.text for placed, _ in requirements)
-    found = []
+    found: list[tuple[str | None, Finding]] = []
     for placed, extra in requirements:
-        context = DependencyContext(torch, optional_group(extra) if extra else frozenset())
-        found.extend(findings(placed, requirement_hits(placed.text, catalog), path, catalog, settings, context))
-    return unique(found)
+        context = DependencyContext(torch, optional_group(extra, facts) if extra else frozenset())
+        hits = requirement_hits(placed.text, catalog)
+        found.extend((extra, f) for f in findings(placed, hits, path, catalog, settings, context))
+    return unique(one_per_variant_extra(found, facts))
 
 
 def _setup_py_requirements(text: str, path: str) -> Iterator[Requirement]:
     tree = ast.parse(text, filename=path)
-    literals = _module_literals(tree)
     lines = SourceLines(text)
+    literals = _module_literals(tree)
+    for argument, value in _setup_arguments(tree, literals):
+        if argument in REQUIREMENT_ARGUMENTS:
+            yield from ((placed, None) for placed in _strings(value, lines))
+        elif argument == "extras_require" and isinstance(value, ast.Dict):
+            for key, items in zip(value.keys, value.values):
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    items = literals.get(items.id, items) if isinstance(items, ast.Name) else items
+                    yield from ((placed, key.value) for placed in _strings(items, lines))
+
+
+def setup_py_extras(text: str, path: str) -> Iterator[tuple[str, int]]:
+    """The name and line of every extra a setup.py's `setup(extras_require=...)` declares."""
+    tree = ast.parse(text, filename=path)
+    for argument, value in _setup_arguments(tree, _module_literals(tree)):
+        if argument == "extras_require" and isinstance(value, ast.Dict):
+            for key in value.keys:
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    yield key.value, key.lineno
+
+
+def _setup_arguments(tree: ast.Module, literals: dict[str, ast.expr]) -> Iterator[tuple[str | None, ast.expr]]:
+    """Each keyword argument of each `setup(...)` call, a name bound to a literal replaced by the literal."""
     for call in ast.walk(tree):
-        if not (isinstance(call, ast.Call) and _is_setup(call.func)):
-            continue
-        for keyword in call.keywords:
-            value = literals.get(keyword.value.id, keyword.value) if isinstance(keyword.value, ast.Name) else keyword.value
-            if keyword.arg in REQUIREMENT_ARGUMENTS:
-                yield from ((placed, None) for placed in _strings(value, lines))
-            elif keyword.arg == "extras_require" and isinstance(value, ast.Dict):
-                for key, items in zip(value.keys, value.values):
-                    if isinstance(key, ast.Constant) and isinstance(key.value, str):
-                        items = literals.get(items.id, items) if isinstance(items, ast.Name) else items
-                        yield from ((placed, key.value) for placed in _strings(items, lines))
+        if isinstance(call, ast.Call) and _is_setup(call.func):
+            for keyword in call.keywords:
+                value = keyword.value
+                yield keyword.arg, literals.get(value.id, value) if isinstance(value, ast.Name) else value
 
 
 def _is_setup(func: ast.expr) -> bool:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import bisect
 import re
+from dataclasses import replace
 
-from cudaudit.model import Finding, Severity
-from cudaudit.rules.catalog import Catalog, build_finding
+from cudaudit.facts import NO_FACTS, FileFacts
+from cudaudit.model import Finding, Portability, Severity, Status
+from cudaudit.rules.catalog import Catalog, Entry, build_finding
 from cudaudit.rules.kernels import code_map, hazards, syntax
 from cudaudit.rules.kernels.api_table import api_table
 from cudaudit.rules.kernels.hits import CudaHit
@@ -27,38 +29,92 @@ _DEVICE_CODE = re.compile(rb"__global__|__device__|__shared__|threadIdx|__CUDA_A
 """What makes a C/C++ file CUDA device code; `.cu`/`.cuh` files are by their name."""
 _CUDA_SUFFIXES = (".cu", ".cuh")
 _ONCE_PER_LINE = frozenset({"cuda-symbol"})
+API_DETECTOR = "cuda-api"
+HIPIFY_RENAMES = frozenset({API_DETECTOR, "cuda-include"})
+"""Detectors whose names (`cudaMalloc`, `cuda_runtime.h`, cuBLAS) PyTorch's build-time hipify renames."""
 """Detectors whose findings on one line say the same thing (`wmma::fragment<wmma::matrix_a, ...>`)."""
 
 
-def analyze_cuda(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
-    """Findings for one CUDA or C++ source. tree-sitter never fails: nothing here raises for syntax."""
+def analyze_cuda(
+    text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
+) -> list[Finding]:
+    """Findings for one CUDA or C++ source. tree-sitter never fails: nothing here raises for syntax.
+
+    The project's porting layer (`facts`) changes the ROCm verdict: a file that is itself HIP's
+    side has no findings, and one only CUDA builds include has notes at most; a name a compatibility header it reaches maps works on ROCm, citing the
+    header's line; a 32-bit mask given to a `_sync` shim that drops its mask is no hazard; and in a
+    source the build hipifies for ROCm, a name HIPIFY renames needs no change.
+    """
+    if facts.porting_layer is not None:
+        return []
     source = text.encode("utf-8")
     lines = SourceLines(text)
     positions = FilePositions(source, lines)
     device_code = path.lower().endswith(_CUDA_SUFFIXES) or _DEVICE_CODE.search(source) is not None
+    project_macros = {name: Build(on_hip, on_cuda) for name, on_hip, on_cuda in facts.cuda_macros}
+    porting = ProjectPorting(facts)
     findings = []
-    project_macros: MacroSides = {name: Build(on_hip, on_cuda) for name, on_hip, on_cuda in settings.cuda_macros}
-    for hit in cuda_hits(source, catalog, device_code, project_macros):
+    only_cuda = Severity.NOTE if facts.cuda_only is not None else None  # as in a CUDA-only branch
+    for hit in cuda_hits(source, catalog, device_code, project_macros, porting.mask_droppers):
         span = positions.span(hit.start, hit.end)
-        findings.append(build_finding(hit.entry, path, span, lines.snippet(span), settings.targets, cap=hit.cap))
+        entry = porting.entry(hit.entry)
+        cap = only_cuda or hit.cap
+        findings.append(build_finding(entry, path, span, lines.snippet(span), settings.targets, cap=cap))
     return findings
 
 
+class ProjectPorting:
+    """What the project's own porting layer makes of a catalog entry on ROCm."""
+
+    def __init__(self, facts: FileFacts) -> None:
+        self._ported = {ported.name: ported for ported in facts.ported_names}
+        self._hipified_by = facts.hipified_by
+        self.mask_droppers = frozenset(ported.name for ported in facts.ported_names if 0 in ported.dropped)
+        self._entries: dict[int, Entry] = {}
+
+    def entry(self, entry: Entry) -> Entry:
+        """`entry`, with ROCm "works" where the project's porting layer takes care of the name."""
+        if "rocm" not in entry.targets or entry.targets["rocm"].status is Status.WORKS:
+            return entry
+        known = self._entries.get(id(entry))
+        if known is None:
+            known = self._entries[id(entry)] = self._ported_entry(entry)
+        return known
+
+    def _ported_entry(self, entry: Entry) -> Entry:
+        ported = self._ported.get(entry.match) if entry.rule.detector == API_DETECTOR else None
+        if ported is not None:
+            source = f"{ported.evidence.cite()}: the project's HIP compatibility header maps it"
+        elif self._hipified_by is not None and entry.rule.detector in HIPIFY_RENAMES:
+            if entry.targets["rocm"].status is not Status.CHANGE:
+                return entry
+            source = f"{self._hipified_by.cite()}: the build also builds this source for ROCm, and PyTorch hipifies it"
+        else:
+            return entry
+        works = Portability(Status.WORKS, "", source, Severity.NOTE)
+        return replace(entry, targets={**entry.targets, "rocm": works})
+
+
 def cuda_hits(
-    source: bytes, catalog: Catalog, device_code: bool = True, project_macros: MacroSides | None = None
+    source: bytes,
+    catalog: Catalog,
+    device_code: bool = True,
+    project_macros: MacroSides | None = None,
+    mask_droppers: frozenset[str] = frozenset(),
 ) -> list[CudaHit]:
     """Every catalog hit in a CUDA source, after preprocessor branches, one per rule and site.
 
     The hazards (inline PTX, warp size, ...) are looked for only in `device_code`: a C++ file
     that calls the CUDA runtime from the host may well hold CPU assembly or another GPU
-    language's `WARP_SIZE`.
+    language's `WARP_SIZE`. `mask_droppers` are the warp functions whose mask argument the
+    project's porting layer drops on HIP.
     """
     tree = syntax.parse(source)
     nodes = syntax.QueryMatches(code_map.PATTERNS + hazards.PATTERNS, tree.root_node)
     code = code_map.CodeMap(nodes, source)
     found = list(references(source, code, api_table(catalog), catalog))
     if device_code:
-        found += hazards.hazards(nodes, tree.root_node, source, code, catalog)
+        found += hazards.hazards(nodes, tree.root_node, source, code, catalog, mask_droppers)
     branches = BranchMap(source, project_macros)
     line_starts = [0] + [m.end() for m in _NEWLINE.finditer(source)]
     kept: dict[tuple, CudaHit] = {}
@@ -67,8 +123,8 @@ def cuda_hits(
         state = branches.state(line)
         if state is LineState.PORTED:
             continue
-        if state is LineState.CUDA_ONLY:
-            hit = CudaHit(hit.entry, hit.start, hit.end, Severity.NOTE)
+        if state is LineState.CUDA_ONLY or line in branches.conditions:
+            hit = CudaHit(hit.entry, hit.start, hit.end, Severity.NOTE)  # skipped by HIP, or only a test
         key = (hit.entry.rule.id, line) if hit.entry.rule.detector in _ONCE_PER_LINE else (hit.entry.rule.id, hit.start)
         kept.setdefault(key, hit)
     return list(kept.values())

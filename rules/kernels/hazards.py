@@ -79,7 +79,12 @@ Report = Callable[[str, int, int], "CudaHit | None"]
 
 
 def hazards(
-    found: syntax.QueryMatches, root: Node, source: bytes, code: CodeMap, catalog: Catalog
+    found: syntax.QueryMatches,
+    root: Node,
+    source: bytes,
+    code: CodeMap,
+    catalog: Catalog,
+    mask_droppers: frozenset[str] = frozenset(),
 ) -> Iterator[CudaHit]:
     def report(key: str, start: int, end: int) -> CudaHit | None:
         entry = catalog.lookup(HAZARD_DETECTOR, key)
@@ -88,7 +93,7 @@ def hazards(
     full_masks = _full_mask_names(found)
     checks = (
         _inline_asm(source, report),
-        _full_masks(found, full_masks, report),
+        _full_masks(found, full_masks, report, mask_droppers),
         _narrow_ballots(found, root, report),
         _lane_math(found, report),
         _warp_size_constants(found, report),
@@ -133,11 +138,14 @@ def _is_full_mask(node: Node) -> bool:
     return _FULL_MASK.fullmatch(syntax.text(node).strip()) is not None
 
 
-def _full_masks(found: syntax.QueryMatches, names: set[str], report: Report) -> Iterator[CudaHit | None]:
-    """`__shfl_xor_sync(0xffffffff, v, 16)`: HIP's `_sync` builtins take a 64-bit mask."""
+def _full_masks(
+    found: syntax.QueryMatches, names: set[str], report: Report, mask_droppers: frozenset[str]
+) -> Iterator[CudaHit | None]:
+    """`__shfl_xor_sync(0xffffffff, v, 16)`: HIP's `_sync` builtins take a 64-bit mask, unless the
+    project's porting layer drops the mask (`mask_droppers`) before HIP sees it."""
     for match in found["call"]:
         function = syntax.text(match["call.fn"])
-        if not (function.endswith("_sync") or function == "__syncwarp"):
+        if not (function.endswith("_sync") or function == "__syncwarp") or function in mask_droppers:
             continue
         arguments = match["call.args"].named_children
         if not arguments:

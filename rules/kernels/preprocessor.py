@@ -16,10 +16,9 @@ side (`#ifndef __HIP_PLATFORM_AMD__` / `#define HAS_PTX`): then `#ifdef HAS_PTX`
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-
-from cudaudit.safe_read import UnreadableFile, read_tree_file
 
 
 @dataclass(frozen=True)
@@ -106,13 +105,16 @@ class _Group:
 class BranchMap:
     """The state of every line of one source, from its conditional directives.
 
-    `project_macros` are the sides of macros other files of the project define, as collected by
-    the function of that name: DeepSpeed defines `PTX_AVAILABLE` for CUDA in a shared header.
+    `project_macros` are the sides of macros other files of the project define, as the project
+    index collects them (`merge_macro_sides`): DeepSpeed defines `PTX_AVAILABLE` for CUDA in a
+    shared header.
     """
 
     def __init__(self, source: bytes, project_macros: MacroSides | None = None) -> None:
         line_count = source.count(b"\n") + 1
         self._states = [LineState.NEUTRAL] * (line_count + 2)
+        self.conditions: set[int] = set()
+        """Lines of conditional directives (`#if defined(__CUDACC__)`): tests, not uses, of what they name."""
         open_groups: list[_Group] = []
         macros = self.macros = _FileMacros(project_macros)
         line = 1
@@ -122,6 +124,8 @@ class BranchMap:
             position = match.start()
             directive_line = line
             next_line = line + match.group(0).count(b"\n") + 1
+            if match.group(1) != b"define":
+                self.conditions.update(range(directive_line, next_line))
             directive = match.group(1).decode()
             condition = match.group(2).replace(b"\\\n", b" ")
             condition = _LINE_COMMENT.sub(b" ", condition).decode("utf-8", errors="replace").strip()
@@ -171,28 +175,15 @@ MacroSides = dict[str, "Build | None"]
 """Macro name → the side it is defined on (`Build(False, None)`: not on HIP), None for both."""
 
 
-def project_macros(files: list[tuple[str, str]]) -> tuple[tuple[str, bool | None, bool | None], ...]:
-    """The one-sided macros of the project's C++ files, given as (path, root), for
-    `AnalysisSettings.cuda_macros`.
-
-    Only files that define something and mention HIP or ROCm can define a macro for one side. A
-    file that cannot be read or read into a branch map is left out here; its own analysis
-    reports it.
-    """
+def merge_macro_sides(per_file: Iterable[MacroSides]) -> tuple[tuple[str, bool | None, bool | None], ...]:
+    """The one-sided macros of the project's C++ files (for `FileFacts.cuda_macros`), merged from each
+    file's `BranchMap(...).macros.sides`: a macro defined on both sides, or on different sides in
+    two files, says nothing about the build."""
     merged: MacroSides = {}
-    for path, root in files:
-        try:
-            data = read_tree_file(path, root)
-            if b"#define" in data and (b"HIP" in data or b"ROCM" in data or b"ROCm" in data):
-                _merge(merged, BranchMap(data).macros.sides)
-        except (UnreadableFile, RecursionError, MemoryError, ValueError):
-            continue
+    for sides in per_file:
+        for name, side in sides.items():
+            merged[name] = side if name not in merged or merged[name] == side else None
     return tuple(sorted((name, side.on_hip, side.on_cuda) for name, side in merged.items() if side is not None))
-
-
-def _merge(merged: MacroSides, sides: MacroSides) -> None:
-    for name, side in sides.items():
-        merged[name] = side if name not in merged or merged[name] == side else None
 
 
 class _FileMacros:

@@ -15,6 +15,7 @@ import re
 
 from yaml.nodes import Node
 
+from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import Finding
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.containers.images import image_entry
@@ -40,7 +41,9 @@ ENVIRONMENT = "compose-env"
 _DEFAULTED = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:?-(?P<default>[^}]*)\}$")
 
 
-def analyze_compose(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+def analyze_compose(
+    text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
+) -> list[Finding]:
     """Findings for one compose file; raises UnparsableError for malformed YAML."""
     sites = Sites(text, path, catalog, settings)
     for document in load_documents(text):

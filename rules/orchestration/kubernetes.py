@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from yaml.nodes import Node, ScalarNode
 
+from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import Finding
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.containers.images import image_entry
@@ -62,7 +63,9 @@ _TEMPLATE_START = re.compile(r"(?<!\$)\{\{")
 Handler = Callable[[ScalarNode, Node, Sites], None]
 
 
-def analyze_manifest(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+def analyze_manifest(
+    text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
+) -> list[Finding]:
     """Findings for one manifest or values file; raises UnparsableError for malformed YAML."""
     sites = Sites(text, path, catalog, settings)
     for document in _documents(text):

@@ -17,20 +17,21 @@ Runner labels taken from the job's matrix (`runs-on: ${{ matrix.runner }}`) are 
 matrix value. A job that calls a reusable workflow is judged by the runner it passes it
 (`with: {runner: ...}`), the convention of PyTorch's shared CI workflows.
 
-The repository question ("does any job run on CPU or ROCm?") spans every workflow, so it is
-answered twice: each file reports it at its first CUDA job's `runs-on` when that file has no
-CPU or ROCm job, and `summarise_workflows`, run once per scan, keeps that finding only in the
-first such file and only when no workflow in the scan has a CPU or ROCm job.
+The repository question ("does any job run on CPU or ROCm?") spans every workflow. Each file
+reports it at its first CUDA job's `runs-on` when that file has no CPU or ROCm job, unless the
+project index (`workflow_jobs`, run on every workflow of the scan before any is analysed) says
+another workflow has one, or an earlier workflow carries the answer: then it is reported once,
+in the first CUDA workflow, and only when no workflow in the scan runs on CPU or ROCm.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from yaml.nodes import Node, ScalarNode
 
+from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import Edit, Finding, Span
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.containers.images import needs_cuda
@@ -52,7 +53,6 @@ from cudaudit.rules.orchestration.yamldoc import (
     scalars,
 )
 from cudaudit.settings import AnalysisSettings
-from cudaudit.source import UnparsableError
 
 IMAGE = "ci-image"
 """Detector: the image of a job container or a service container."""
@@ -115,12 +115,14 @@ class _Needs:
     rocm: bool = False
 
 
-def analyze_workflow(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+def analyze_workflow(
+    text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
+) -> list[Finding]:
     """Findings for one workflow; raises UnparsableError for malformed YAML."""
     sites = Sites(text, path, catalog, settings)
     jobs = read_jobs(text, sites)
     first_cuda = next((job for job in jobs if job.cuda), None)
-    if first_cuda is not None and not any(job.portable for job in jobs):
+    if first_cuda is not None and not any(job.portable for job in jobs) and not facts.ci_answered_elsewhere:
         sites.report(JOB_TARGETS, NO_PORTABLE_JOB, first_cuda.runs_on, _second_backend_job(text, first_cuda, settings))
     return sites.findings()
 
@@ -134,23 +136,10 @@ def _second_backend_job(text: str, first_cuda: JobVerdict, settings: AnalysisSet
     return None
 
 
-def summarise_workflows(files: Sequence[tuple[str, str]], findings: list[Finding], catalog: Catalog) -> list[Finding]:
-    """Keep the repository-level finding once, in the first CUDA workflow, if no workflow runs on CPU or ROCm."""
-    verdict = catalog.lookup(JOB_TARGETS, NO_PORTABLE_JOB)
-    if verdict is None:
-        return findings
-    cuda_paths: list[str] = []
-    portable = False
-    for path, text in files:
-        try:
-            jobs = read_jobs(text, Sites(text, path, catalog, AnalysisSettings()))
-        except (UnparsableError, RecursionError):
-            continue  # reported by the file's own analysis
-        portable = portable or any(job.portable for job in jobs)
-        if any(job.cuda for job in jobs):
-            cuda_paths.append(path)
-    keep = min(cuda_paths) if cuda_paths and not portable else None
-    return [f for f in findings if f.rule != verdict.rule.id or f.path == keep]
+def workflow_jobs(path: str, text: str, catalog: Catalog) -> tuple[bool, bool]:
+    """Whether a workflow has a job that needs CUDA, and one that runs on CPU or ROCm (for the index)."""
+    jobs = read_jobs(text, Sites(text, path, catalog, AnalysisSettings()))
+    return any(job.cuda for job in jobs), any(job.portable for job in jobs)
 
 
 def read_jobs(text: str, sites: Sites) -> list[JobVerdict]:

@@ -6,6 +6,7 @@ import ast
 
 from packaging.version import Version
 
+from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.firstparty import is_sibling_module
 from cudaudit.model import Finding, Severity
 from cudaudit.rules.catalog import Catalog, build_finding
@@ -17,7 +18,9 @@ from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines
 
 
-def analyze_python(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+def analyze_python(
+    text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
+) -> list[Finding]:
     """Findings for one Python module; raises SyntaxError for code that does not parse."""
     tree = ast.parse(text, filename=path)
     walker = PythonWalker(

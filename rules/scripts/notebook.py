@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass, replace
 
+from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import Finding, NotebookCell
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.containers.script_scan import ScriptScan, scan_script
@@ -51,7 +52,9 @@ class CodeCell:
     """`"source"` is a list with one line per JSON line, as Jupyter writes it."""
 
 
-def analyze_notebook(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+def analyze_notebook(
+    text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
+) -> list[Finding]:
     """Findings of every code cell; raises UnparsableError when the file is not notebook JSON."""
     found: list[Finding] = []
     for cell in code_cells(text):

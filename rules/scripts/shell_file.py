@@ -9,6 +9,7 @@ in the file and a finding lands on the word that causes it. What a command runs 
 
 from __future__ import annotations
 
+from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import Finding
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.containers.script_scan import ScriptScan, scan_script
@@ -19,13 +20,17 @@ _RECIPE_PREFIXES = "@-+"
 """Make's own recipe-line prefixes: silent, ignore errors, always run."""
 
 
-def analyze_shell(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+def analyze_shell(
+    text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
+) -> list[Finding]:
     scan = ScriptScan(path, catalog, settings)
     scan_script(placed_lines(text), {}, scan)
     return scan.results()
 
 
-def analyze_makefile(text: str, path: str, catalog: Catalog, settings: AnalysisSettings) -> list[Finding]:
+def analyze_makefile(
+    text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
+) -> list[Finding]:
     scan = ScriptScan(path, catalog, settings)
     scan_script(placed_lines(recipes_only(text)), {}, scan)
     return scan.results()

@@ -1,0 +1,95 @@
+"""What the project index tells one file's analysis: plain, picklable data with a digest.
+
+A file's findings may depend on other files of the project: a header that `#define`s CUDA names
+to HIP ones, a setup.py that also builds the extension for ROCm, a `Dockerfile_amd` beside the
+`Dockerfile`. The index (`cudaudit.project_index`) reads those once per scan and hands each
+file's analysis only the facts about that file, as a `FileFacts`. The analysis is then a pure
+function of the file's text and its `FileFacts`, and `FileFacts.digest` is the part of a cache
+key that says "what the rest of the project told this file".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True, order=True)
+class Evidence:
+    """Where the project itself says something about a target: a file of the scan, a line, the text."""
+
+    path: str
+    line: int
+    text: str = ""
+
+    def cite(self) -> str:
+        """`path:line` with the quoted text, for a `Portability.source`."""
+        return f"{self.path}:{self.line}" + (f" (`{self.text}`)" if self.text else "")
+
+
+@dataclass(frozen=True, order=True)
+class PortedName:
+    """A CUDA name that a compatibility header gives a HIP meaning (`#define cudaStream_t hipStream_t`)."""
+
+    name: str
+    evidence: Evidence
+    dropped: tuple[int, ...] = ()
+    """Parameters (0-based) a function-like macro never uses: `__shfl_xor_sync(mask, v, l, w)
+    __shfl_xor(v, l, w)` drops its mask, so a 32-bit mask passed to it never reaches HIP."""
+
+
+@dataclass(frozen=True, order=True)
+class Counterpart:
+    """A file (or folder) of the project that serves `target` where this file serves CUDA."""
+
+    target: str
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """The facts about one file that other files of the project establish.
+
+    Every field defaults to "the project says nothing", which is also what a file analysed on
+    its own (a rule's example, one named file) gets beyond what it says about itself.
+    """
+
+    ported_names: tuple[PortedName, ...] = ()
+    """CUDA names the compatibility headers this file reaches map for HIP builds, by name."""
+    porting_layer: Evidence | None = None
+    """This file is itself HIP-side (it includes HIP's runtime unconditionally): a porting layer."""
+    cuda_only: Evidence | None = None
+    """Every file that includes this header does so where only CUDA builds compile (the `#else` of
+    `#if defined(GGML_USE_HIP)`): nothing in it reaches a ROCm build."""
+    cuda_macros: tuple[tuple[str, bool | None, bool | None], ...] = ()
+    """Macros the project's C++ defines on one side only, as (name, holds on HIP, holds on CUDA):
+    `PTX_AVAILABLE`, defined in a header under `#ifndef __HIP_PLATFORM_AMD__`, is (name, False, None)."""
+    hipified_by: Evidence | None = None
+    """The build script that also builds this source for ROCm through PyTorch's build-time hipify."""
+    counterparts: tuple[Counterpart, ...] = ()
+    """Files that do this file's job on other targets (`Dockerfile_amd`, `requirements-rocm.txt`,
+    the separate HIP sources a build uses for ROCm)."""
+    target_variants: tuple[Counterpart, ...] = ()
+    """Where the project ships a dependency variant per target (a `rocm` extra, a ROCm
+    requirements file): its CUDA extras are then the NVIDIA variant, not lock-in."""
+    included: tuple[tuple[str, str], ...] = ()
+    """(path, text) of the files a requirements file includes with `-r`/`-c`, recursively."""
+    ci_answered_elsewhere: bool = False
+    """Another workflow of the scan runs on CPU or ROCm, or an earlier one carries the repository
+    verdict: this workflow does not report "no job runs on CPU or ROCm" (CDA710)."""
+    torch_pin: str | None = None
+    """The oldest PyTorch the project's dependency files allow (major.minor), if they pin one."""
+
+    def counterpart(self, target: str) -> Evidence | None:
+        return next((c.evidence for c in self.counterparts if c.target == target), None)
+
+    def variant(self, target: str) -> Evidence | None:
+        return next((c.evidence for c in self.target_variants if c.target == target), None)
+
+    def digest(self) -> str:
+        """A short content hash of every fact, stable across runs and processes."""
+        parts = repr(tuple(getattr(self, f.name) for f in fields(self)))
+        return hashlib.blake2b(parts.encode(), digest_size=16).hexdigest()
+
+
+NO_FACTS = FileFacts()

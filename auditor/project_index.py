@@ -1,0 +1,196 @@
+"""The project index: one cheap pass over the scan's files for what no single file can know.
+
+Built once per scan, after discovery and before any file is analysed, and read-only afterwards
+(forked workers inherit it). It records:
+
+- the C/C++ porting layer: HIP compatibility headers, the CUDA names they map (with their
+  lines), which sources reach them through `#include`, and macros defined on one side only
+  (`rules/kernels/porting_layer.py`);
+- the Python build scripts that also build their CUDA sources for ROCm, by build-time hipify or
+  from separate HIP sources (`rules/builds/rocm_builds.py`);
+- files with a ROCm or CPU counterpart (`Dockerfile_amd` beside `Dockerfile`; `siblings.py`) and
+  the ROCm and CPU variants the project's dependency files declare
+  (`rules/dependencies/target_variants.py`);
+- the files each requirements file includes with `-r`/`-c`;
+- which workflows need CUDA and which run on CPU or ROCm (`rules/orchestration/workflows.py`);
+- the torch release the project pins (`resolvers/torch_pin.py`).
+
+Each reader sees one file at a time; a file it cannot read or parse adds nothing (the file's
+own analysis reports it), so one bad header never stops the scan. `facts(path, kinds)` then
+gives one file's analysis exactly the facts about that file, as a `FileFacts` whose `digest`
+a cache can key on.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cudaudit.facts import Counterpart, Evidence, FileFacts
+from cudaudit.filekinds import FileKind
+from cudaudit.rules.builds.rocm_builds import BuildMode, RocmBuild, nearest_build, read_build_script
+from cudaudit.rules.catalog import Catalog
+from cudaudit.rules.dependencies.requirements_file import include_paths, included_files
+from cudaudit.rules.dependencies.target_variants import declared_variants
+from cudaudit.rules.kernels.api_table import ApiTable, api_table
+from cudaudit.rules.kernels.porting_layer import PortingLayers, SourceFacts, read_source
+from cudaudit.rules.kernels.preprocessor import merge_macro_sides
+from cudaudit.rules.orchestration.workflows import workflow_jobs
+from cudaudit.safe_read import UnreadableFile
+from cudaudit.siblings import find_siblings
+from cudaudit.source import decode_python, decode_text
+
+Reader = Callable[[], bytes]
+"""Returns a file's bytes, or raises `UnreadableFile` (`safe_read.read_tree_file` for a scan)."""
+
+
+@dataclass(frozen=True)
+class IndexedFile:
+    """One file of the scan as the index sees it: its display path, its kinds, how to read it."""
+
+    display: str
+    kinds: tuple[FileKind, ...]
+    read: Reader
+
+
+@dataclass(frozen=True)
+class ProjectIndex:
+    """What the scan's files say about each other; see the module docstring."""
+
+    porting: PortingLayers = field(default_factory=lambda: PortingLayers({}))
+    cuda_macros: tuple[tuple[str, bool | None, bool | None], ...] = ()
+    builds: dict[str, RocmBuild | None] = field(default_factory=dict)
+    """Folder -> the ROCm build of the build script in it (None: a build script that does nothing for ROCm)."""
+    counterparts: dict[str, tuple[Counterpart, ...]] = field(default_factory=dict)
+    variants: tuple[Counterpart, ...] = ()
+    included: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    ci_carrier: str | None = None
+    """The workflow that answers "does any job run on CPU or ROCm?" (the first CUDA one), if none does."""
+    workflows_known: bool = False
+    torch_pin: str | None = None
+
+    def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
+        """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
+        kinds = set(kinds)
+        facts: dict = {"counterparts": self.counterparts.get(path, ())}
+        if FileKind.CUDA in kinds:
+            facts["ported_names"] = self.porting.ported_names(path)
+            facts["porting_layer"] = self.porting.hip_side(path)
+            facts["cuda_only"] = self.porting.cuda_only(path)
+            facts["cuda_macros"] = self.cuda_macros
+            build = nearest_build(path, self.builds)
+            if build is not None and build.mode is BuildMode.HIPIFY:
+                facts["hipified_by"] = build.evidence
+            elif build is not None and build.mode is BuildMode.SEPARATE and not _under(path, build.rocm_sources):
+                rocm = Evidence(build.evidence.path, build.evidence.line, f"ROCm builds {', '.join(build.rocm_sources)}")
+                facts["counterparts"] = (*facts["counterparts"], Counterpart("rocm", rocm))
+        if kinds & {FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP, FileKind.CONDA, FileKind.LOCKFILE}:
+            facts["target_variants"] = self.variants
+        if FileKind.REQUIREMENTS in kinds:
+            facts["included"] = self.included.get(path, ())
+        if FileKind.WORKFLOW in kinds:
+            facts["ci_answered_elsewhere"] = self.workflows_known and self.ci_carrier != path
+        return FileFacts(**facts)
+
+
+def build_index(
+    files: Iterable[IndexedFile], catalog: Catalog, roots: tuple[str, ...] = (), root: Path | None = None
+) -> ProjectIndex:
+    """Read what the index needs from `files`; `roots` bound requirement includes, `root` is where
+    the torch pin is read (none: no pin)."""
+    from cudaudit.resolvers.torch_pin import project_torch_version
+
+    files = list(files)
+    found = _Found()
+    table = api_table(catalog)
+    for file in files:
+        kinds = [kind for kind in file.kinds if _wanted(kind, file.display)]
+        if not kinds:
+            continue
+        try:
+            data = file.read()
+        except UnreadableFile:
+            continue  # the file's own analysis reports why
+        if b"\0" in data:
+            continue
+        for kind in kinds:
+            try:
+                found.read(file.display, kind, data, catalog, table, roots)
+            except Exception:  # noqa: BLE001 - one odd file adds no facts; its own analysis reports it
+                continue
+    cuda_workflows = sorted(path for path, cuda, _ in found.workflows if cuda)
+    portable = any(portable for _, _, portable in found.workflows)
+    return ProjectIndex(
+        porting=PortingLayers(found.sources),
+        cuda_macros=merge_macro_sides(facts.macro_sides for facts in found.sources.values()),
+        builds=found.builds,
+        counterparts=_counterparts(files, found.include_paths),
+        variants=tuple(sorted(set(found.variants))),
+        included=found.included,
+        ci_carrier=cuda_workflows[0] if cuda_workflows and not portable else None,
+        workflows_known=bool(found.workflows),
+        torch_pin=_pin(project_torch_version(root)) if root is not None else None,
+    )
+
+
+CONTEXT_KINDS = frozenset({FileKind.WORKFLOW})
+"""Kinds whose question spans every file of the kind ("does any workflow run on CPU or ROCm?"): a
+scan of named files indexes the other files of these kinds in their folders too."""
+
+_READ_KINDS = frozenset(
+    {FileKind.CUDA, FileKind.WORKFLOW, FileKind.PYPROJECT, FileKind.SETUP, FileKind.REQUIREMENTS, FileKind.CONDA}
+)
+
+
+def _wanted(kind: FileKind, path: str) -> bool:
+    """Whether the index reads a file of `kind`: Python only for build scripts."""
+    return kind in _READ_KINDS or (kind is FileKind.PYTHON and posixpath.basename(path) == "setup.py")
+
+
+@dataclass
+class _Found:
+    """What the readers found so far, file by file."""
+
+    sources: dict[str, SourceFacts] = field(default_factory=dict)
+    builds: dict[str, RocmBuild | None] = field(default_factory=dict)
+    variants: list[Counterpart] = field(default_factory=list)
+    included: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    include_paths: dict[str, frozenset[str]] = field(default_factory=dict)
+    workflows: list[tuple[str, bool, bool]] = field(default_factory=list)
+
+    def read(
+        self, path: str, kind: FileKind, data: bytes, catalog: Catalog, table: ApiTable, roots: tuple[str, ...]
+    ) -> None:
+        if kind is FileKind.CUDA:
+            self.sources[path] = read_source(path, data, table)
+        elif kind is FileKind.PYTHON:
+            self.builds[posixpath.dirname(path)] = read_build_script(path, decode_python(data))
+        elif kind is FileKind.WORKFLOW:
+            self.workflows.append((path, *workflow_jobs(path, decode_text(data), catalog)))
+        else:
+            text = decode_python(data) if kind is FileKind.SETUP and path.endswith(".py") else decode_text(data)
+            self.variants.extend(declared_variants(path, text, kind))
+            if kind is FileKind.REQUIREMENTS:
+                self.included[path] = tuple(included_files(text, path, roots))
+                self.include_paths[path] = frozenset(include_paths(text, path))
+
+
+def _counterparts(files: list[IndexedFile], include_paths: dict[str, frozenset[str]]) -> dict[str, tuple[Counterpart, ...]]:
+    """Each file's counterparts by name; a ROCm requirements file that includes this one is an add-on, not one."""
+    found: dict[str, list[Counterpart]] = {}
+    entries = [(f.display, kind.value) for f in files for kind in f.kinds[:1]]
+    for sibling in find_siblings(entries):
+        if posixpath.normpath(sibling.path) in include_paths.get(sibling.counterpart, frozenset()):
+            continue
+        found.setdefault(sibling.path, []).append(Counterpart(sibling.target, Evidence(sibling.counterpart, 1)))
+    return {path: tuple(sorted(items)) for path, items in found.items()}
+
+
+def _under(path: str, folders: tuple[str, ...]) -> bool:
+    return any(path == folder or path.startswith(folder.rstrip("/") + "/") for folder in folders)
+
+
+def _pin(version: object) -> str | None:
+    return str(version) if version is not None else None

@@ -1,0 +1,152 @@
+"""The last word on one file's findings: what its counterparts change, one finding per site, and
+wholly NVIDIA-only constructs once per file.
+
+Analyzers report every site they recognise; a user acts on verdicts. Three steps turn the first
+into the second, each a pure function of the file's findings and its `FileFacts`:
+
+- `with_counterparts`: a file with a ROCm (or CPU) counterpart, `Dockerfile` beside
+  `Dockerfile_amd`, is not what runs on that target; its sites are at most warnings there (notes
+  when the file is named for CUDA: `requirements-cuda.txt` is the NVIDIA variant), and the
+  verdict names the counterpart.
+- `one_per_site`: the same rule and message twice on one line (`CUBLAS_OP_N, CUBLAS_OP_N`), or
+  findings of one rule family whose spans overlap (a package name, then the same name in its URL,
+  `f"cuda:{torch.cuda.current_device()}"`), leave the most
+  telling finding: the most severe, then one with a fix, then the narrowest span, then the
+  higher rule id (the catalog numbers a family's generic rules first, its specific ones after).
+  A finding whose fix would be lost with it stays: `fix` rewrites every site it is given.
+- `grouped`: a rule marked `group = "file"` (CUTLASS/CuTe, inline PTX) is a verdict on the
+  whole file, not on each line: its sites become one finding at the first, with their count.
+
+`is_portable` says which findings a report leaves out unless asked: a site that works on every
+requested target (a note on each) is not lock-in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from cudaudit.facts import FileFacts
+from cudaudit.model import Finding, Portability, Severity, Status
+from cudaudit.rules.catalog import Catalog, finding_severity
+from cudaudit.siblings import name_targets
+
+_TARGET_NAMES = {"rocm": "ROCm", "cpu": "CPU", "xpu": "XPU", "mps": "MPS"}
+
+
+def settle_file(findings: list[Finding], facts: FileFacts, catalog: Catalog) -> list[Finding]:
+    """One file's findings as they are reported (see the module docstring)."""
+    if not findings:
+        return findings
+    return grouped(one_per_site(with_counterparts(findings, facts), catalog), catalog)
+
+
+def with_counterparts(findings: list[Finding], facts: FileFacts) -> list[Finding]:
+    """Cap each target that has a counterpart file at a warning, and name the counterpart."""
+    if not facts.counterparts:
+        return findings
+    settled = []
+    for finding in findings:
+        # A file named for CUDA (`Dockerfile.cuda`) is the NVIDIA variant; an unmarked one may still be used.
+        cap = Severity.NOTE if "cuda" in name_targets(finding.path) else Severity.WARNING
+        targets = dict(finding.targets)
+        for counterpart in facts.counterparts:
+            fact = targets.get(counterpart.target)
+            if fact is None or fact.status is Status.WORKS:
+                continue
+            where = counterpart.evidence
+            targets[counterpart.target] = Portability(
+                fact.status,
+                f"`{where.path}` serves {_TARGET_NAMES.get(counterpart.target, counterpart.target)} in this project"
+                + (f" ({where.text})" if where.text else "")
+                + (f"; else {fact.replacement}" if fact.replacement else ""),
+                where.cite(),
+                _at_most(fact.severity, cap),
+            )
+        settled.append(retarget(finding, targets))
+    return settled
+
+
+def retarget(finding: Finding, targets: dict[str, Portability]) -> Finding:
+    """`finding` with other per-target facts; its severity follows them down, never up."""
+    if targets == finding.targets:
+        return finding
+    severity = _at_most(finding_severity(targets, finding.severity), finding.severity)
+    return replace(finding, targets=targets, severity=severity)
+
+
+def one_per_site(findings: list[Finding], catalog: Catalog) -> list[Finding]:
+    """The most telling finding of each site; see the module docstring."""
+    ordered = sorted(findings, key=lambda f: f.sort_key)
+    kept: list[Finding] = []
+    seen_lines: set[tuple[str, int, int, str, str]] = set()
+    for finding in ordered:
+        repeat = (finding.path, finding.cell.index if finding.cell else 0, finding.span.line, finding.rule, finding.message)
+        if repeat in seen_lines and finding.fix is None:
+            continue
+        seen_lines.add(repeat)
+        if kept and _same_site(kept[-1], finding, catalog):
+            kept[-1] = max(kept[-1], finding, key=_telling)
+        else:
+            kept.append(finding)
+    return kept
+
+
+def _same_site(first: Finding, second: Finding, catalog: Catalog) -> bool:
+    """Whether two findings of one rule family say something about one piece of code: `second`, which
+    starts no earlier, starts before `first` ends. A finding that stands for more than its span (a
+    rule with a `group`) is not merged, nor are two that both carry a fix."""
+    a, b = first.span, second.span
+    if first.path != second.path or first.cell != second.cell or first.rule[:4] != second.rule[:4]:
+        return False
+    if (b.line, b.column) >= (a.end_line, a.end_column):
+        return False
+    if first.fix is not None and second.fix is not None:
+        return False
+    return not any(_group(catalog, f.rule) for f in (first, second))
+
+
+def _group(catalog: Catalog, rule_id: str) -> str | None:
+    rule = catalog.rules.get(rule_id)
+    return rule.group if rule is not None else None
+
+
+def _telling(finding: Finding) -> tuple[int, bool, int, str]:
+    span = finding.span
+    width = (span.end_line - span.line) * 10_000 + span.end_column - span.column
+    return (finding.severity.rank, finding.fix is not None, -width, finding.rule)
+
+
+def grouped(findings: list[Finding], catalog: Catalog) -> list[Finding]:
+    """Findings of `group = "file"` rules once per rule, severity and ROCm status, at the first site."""
+    groups: dict[tuple[str, str, Severity, Status | None], list[Finding]] = {}
+    settled: list[Finding] = []
+    for finding in findings:
+        if _group(catalog, finding.rule) != "file" or finding.fix is not None:
+            settled.append(finding)
+            continue
+        rocm = finding.targets.get("rocm")
+        key = (finding.path, finding.rule, finding.severity, rocm.status if rocm else None)
+        groups.setdefault(key, []).append(finding)
+    for members in groups.values():
+        settled.append(group_of(members))
+    return sorted(settled, key=lambda f: f.sort_key)
+
+
+def group_of(members: Iterable[Finding], where: str = "in this file") -> Finding:
+    """One finding for several sites of one construct: the first, with the count."""
+    members = sorted(members, key=lambda f: f.sort_key)
+    first = members[0]
+    count = sum(member.sites for member in members)
+    if count == 1:
+        return first
+    return replace(first, message=f"{first.message} ({count} sites {where}; the first is shown)", sites=count)
+
+
+def is_portable(finding: Finding) -> bool:
+    """A site that works on every requested target: each target's verdict is at most a note."""
+    return bool(finding.targets) and finding.severity is Severity.NOTE
+
+
+def _at_most(severity: Severity, cap: Severity) -> Severity:
+    return cap if cap.rank < severity.rank else severity

@@ -1,0 +1,151 @@
+"""Which Python build scripts also build their CUDA extension for ROCm, and how.
+
+A `setup.py` that builds a `CUDAExtension` on a ROCm build of PyTorch gets its sources hipified
+at build time: `torch.utils.cpp_extension` renames `cudaMalloc` to `hipMalloc`, `cuda_runtime.h`
+to `hip/hip_runtime.h` and the cuBLAS names to hipBLAS ones before hipcc compiles them. Whether
+a script does this is read from its syntax, never by running it:
+
+- a ROCm probe (`torch.version.hip`, `IS_HIP_EXTENSION`, `is_rocm_pytorch`, `BUILD_TARGET ==
+  "rocm"`, a name such as `IS_ROCM`; see `rules/python/guards.py`) in a script that builds
+  extensions (`CUDAExtension`, `BuildExtension`, `cpp_extension`, `hipify`) makes it a ROCm
+  build of the sources in its folder: **hipify**;
+- unless a branch taken only on ROCm names sources of its own (`csrc/flash_attn_ck/...`): then
+  ROCm builds those instead, **separate** sources, and the script's other sources are the CUDA
+  side, whose ROCm counterpart is that folder;
+- or a branch taken only on ROCm turns the build off (`SKIP_CUDA_BUILD = True`): the CUDA sources
+  are not built for ROCm at all, and nothing is claimed.
+
+A source belongs to the nearest build script above it.
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from cudaudit.facts import Evidence
+from cudaudit.rules.python.guards import Polarity, Probe, polarity, probes_in
+from cudaudit.rules.python.names import ImportTable
+
+BUILD_WORDS = ("CUDAExtension", "BuildExtension", "cpp_extension", "hipify")
+_SOURCE = re.compile(r"\.(?:cu|cuh|cpp|cc|cxx|c|h|hpp|hip)$")
+_SOURCE_FOLDER = re.compile(r"(?:^|/)csrc(?:/|$)")
+_OFF_WORDS = re.compile(r"(?i)(?:^|_)(?:skip|disable|no)(?:_|$)")
+_TEXT_LIMIT = 80
+
+
+class BuildMode(Enum):
+    HIPIFY = "hipify"
+    SEPARATE = "separate"
+    SKIPS = "skips"
+
+
+@dataclass(frozen=True)
+class RocmBuild:
+    """A build script that knows about ROCm: what it does with its folder's CUDA sources there."""
+
+    script: str
+    mode: BuildMode
+    evidence: Evidence
+    rocm_sources: tuple[str, ...] = ()
+    """Folders (display paths) of the sources a SEPARATE build compiles for ROCm instead."""
+
+    @property
+    def folder(self) -> str:
+        return posixpath.dirname(self.script)
+
+
+def read_build_script(path: str, text: str) -> RocmBuild | None:
+    """What the build script at display path `path` does for ROCm; None when it does nothing for ROCm."""
+    if not any(word in text for word in BUILD_WORDS):
+        return None
+    tree = ast.parse(text, filename=path)
+    names = ImportTable(tree)
+    lines = text.split("\n")
+    probe: ast.stmt | None = None
+    separate: dict[str, int] = {}
+    skip: ast.stmt | None = None
+    for node in ast.walk(tree):
+        test = _test(node)
+        if test is None or Probe.ROCM not in probes_in(test, names):
+            continue
+        assert isinstance(node, ast.stmt)
+        probe = probe if probe is not None and probe.lineno <= node.lineno else node
+        branch = _rocm_only_branch(node, test, names)
+        for statement in branch:
+            for sub in ast.walk(statement):
+                folder = _source_folder(sub, path)
+                if folder is not None:
+                    separate.setdefault(folder, sub.lineno)
+                if skip is None and _turns_build_off(sub):
+                    skip = statement
+    if probe is None:
+        return None
+    if separate:
+        first = min(separate.values())
+        return RocmBuild(path, BuildMode.SEPARATE, _evidence(path, first, lines), tuple(sorted(separate)))
+    if skip is not None:
+        return RocmBuild(path, BuildMode.SKIPS, _evidence(path, skip.lineno, lines))
+    return RocmBuild(path, BuildMode.HIPIFY, _evidence(path, probe.lineno, lines))
+
+
+def _test(node: ast.AST) -> ast.expr | None:
+    """The condition of a statement that decides something: `if`, `x = a if c else b`, `x = probe`."""
+    if isinstance(node, ast.If):
+        return node.test
+    if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+        return node.value
+    return None
+
+
+def _rocm_only_branch(node: ast.AST, test: ast.expr, names: ImportTable) -> list[ast.stmt]:
+    if not isinstance(node, ast.If):
+        return []
+    side = polarity(test, names, Probe.ROCM)
+    if side is Polarity.POSITIVE:
+        return node.body
+    if side is Polarity.NEGATIVE:
+        return node.orelse
+    return []
+
+
+def _source_folder(node: ast.AST, script: str) -> str | None:
+    """The folder of a C/C++ source, or a source folder, that a string in the script names."""
+    if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+        return None
+    value = node.value.strip()
+    if not value or "\n" in value or " " in value or value.startswith("-"):
+        return None
+    if _SOURCE.search(value):
+        folder = posixpath.dirname(value)
+    elif _SOURCE_FOLDER.search(value):
+        folder = value
+    else:
+        return None
+    folder = posixpath.normpath(posixpath.join(posixpath.dirname(script), folder.lstrip("./") if folder.startswith("./") else folder))
+    return None if folder.startswith("..") or "*" in folder else folder
+
+
+def _turns_build_off(node: ast.AST) -> bool:
+    """`SKIP_CUDA_BUILD = True`: a branch that switches the CUDA build off."""
+    if not isinstance(node, ast.Assign) or not (isinstance(node.value, ast.Constant) and node.value.value is True):
+        return False
+    return any(isinstance(t, ast.Name) and _OFF_WORDS.search(t.id) for t in node.targets)
+
+
+def _evidence(path: str, line: int, lines: list[str]) -> Evidence:
+    text = " ".join(lines[line - 1].split()) if 0 < line <= len(lines) else ""
+    return Evidence(path, line, text[:_TEXT_LIMIT])
+
+
+def nearest_build(path: str, builds: dict[str, RocmBuild | None]) -> RocmBuild | None:
+    """The ROCm build of the nearest build script above `path` (`builds`: folder -> its script's build)."""
+    folder, above = posixpath.dirname(path), None
+    while folder != above:
+        if folder in builds:
+            return builds[folder]
+        folder, above = posixpath.dirname(folder), folder
+    return None

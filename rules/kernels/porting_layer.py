@@ -1,0 +1,216 @@
+"""A project's own HIP porting layer: compatibility headers, what they map, and who includes them.
+
+Projects that build one CUDA source tree for AMD GPUs often do it with a header of their own
+rather than with HIPIFY: llama.cpp's `vendors/hip.h` `#define`s `cudaStream_t` to `hipStream_t`,
+`__shfl_xor_sync(mask, v, l, w)` to `__shfl_xor(v, l, w)` (dropping the 32-bit mask) and
+hundreds more, and every CUDA source reaches it through `common.cuh` in HIP builds. For such a
+source, a name the header maps compiles on ROCm as it is.
+
+`read_source` reads one C/C++ file cheaply (regular expressions over its lines, never a parse):
+its `#include`s, the CUDA names it gives a HIP meaning (a `#define`, `typedef`, `using` or
+function definition of a name the CUDA API table knows, written where only HIP builds compile
+it: in a HIP-only branch, or anywhere in a file that includes HIP's runtime unconditionally),
+and the macros it defines on one side only (`preprocessor.py`). `PortingLayers` then follows
+the include graph: a source gets the names of every header it reaches, directly or through
+other headers. Quoted includes resolve against the including file's folder first; any include
+that does not resolve there is matched by its path suffix among the scan's C/C++ files,
+nearest folder first: include directories are not known without running the build, and this
+is the approximation compilers' search order makes right for most trees.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from cudaudit.facts import Evidence, PortedName
+from cudaudit.rules.kernels.api_table import ApiTable
+from cudaudit.rules.kernels.preprocessor import BranchMap, LineState, MacroSides
+
+_INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*[<"]([^>"\n]+)[>"]', re.M)
+_HIP_INCLUDE = re.compile(rb"^(?:hip/|hipblas|hipblaslt|hipcub|hiprand|hipfft|hipsparse|rocblas|rccl|rocprim)")
+_HIP_WORD = re.compile(rb"HIP|hip_|ROCM|rocm")
+_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(\(([^)\n]*)\))?[ \t]*(.*)$", re.M)
+_TYPEDEF = re.compile(rb"^[ \t]*typedef\b[^;{}\n]*?\b([A-Za-z_]\w*)[ \t]*;", re.M)
+_USING = re.compile(rb"^[ \t]*using[ \t]+([A-Za-z_]\w*)[ \t]*=", re.M)
+_FUNCTION = re.compile(
+    rb"^[ \t]*(?:template[ \t]*<[^>\n]*>[ \t]*)?(?:(?:static|inline|__device__|__host__|__forceinline__|constexpr)[ \t]+)+"
+    rb"[A-Za-z_][\w:<>*& \t]*?[ \t*&]([A-Za-z_]\w*)[ \t]*\(",
+    re.M,
+)
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+_WARP_SYNC = re.compile(r"__\w+_sync")
+"""Warp intrinsics with a mask (`__all_sync`), whether or not HIPIFY's tables list them."""
+_TEXT_LIMIT = 80
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    """What one C/C++ file says about the project's porting layer."""
+
+    includes: tuple[tuple[str, int, LineState], ...] = ()
+    """Each `#include` path, as written, with its line and the branch it sits in."""
+    ported: tuple[PortedName, ...] = ()
+    hip_side: Evidence | None = None
+    """The unconditional `#include <hip/...>` that makes the whole file HIP-only."""
+    macro_sides: MacroSides = field(default_factory=dict)
+
+
+def read_source(path: str, data: bytes, table: ApiTable) -> SourceFacts:
+    """The porting-layer facts of one source; `path` is its display path."""
+    found = [(m.group(1).decode("utf-8", "replace").strip(), _line(data, m.start())) for m in _INCLUDE.finditer(data)]
+    if not _HIP_WORD.search(data):
+        return SourceFacts(tuple((name, line, LineState.NEUTRAL) for name, line in found))
+    branches = BranchMap(data)
+    includes = tuple((name, line, branches.state(line)) for name, line in found)
+    hip_side = next(
+        (
+            Evidence(path, line, f"#include <{name}>")
+            for name, line, state in includes
+            if _HIP_INCLUDE.match(name.encode()) and state is LineState.NEUTRAL
+        ),
+        None,
+    )
+    sides = {name: side for name, side in branches.macros.sides.items() if side is not None} if b"#define" in data else {}
+    return SourceFacts(includes, tuple(_ported_names(path, data, table, branches, hip_side is not None)), hip_side, sides)
+
+
+def _ported_names(path: str, data: bytes, table: ApiTable, branches: BranchMap, hip_side: bool) -> Iterable[PortedName]:
+    """CUDA names defined where only HIP builds compile the definition."""
+    seen: set[str] = set()
+    for pattern in (_DEFINE, _TYPEDEF, _USING, _FUNCTION):
+        for match in pattern.finditer(data):
+            name = match.group(1).decode("ascii")
+            if name in seen or (table.name(name) is None and not _WARP_SYNC.fullmatch(name)):
+                continue
+            line = _line(data, match.start())
+            state = branches.state(line)
+            if not (state is LineState.PORTED or (hip_side and state is LineState.NEUTRAL)):
+                continue
+            seen.add(name)
+            text = " ".join(match.group(0).decode("utf-8", "replace").split())
+            dropped = _dropped_parameters(match) if pattern is _DEFINE else ()
+            yield PortedName(name, Evidence(path, line, text[:_TEXT_LIMIT]), dropped)
+
+
+def _dropped_parameters(match: re.Match[bytes]) -> tuple[int, ...]:
+    """Parameters of a function-like macro that its body never mentions (`mask` in a `_sync` shim)."""
+    if match.group(2) is None or match.group(4).rstrip().endswith(b"\\"):
+        return ()  # an object-like macro, or a body continued on lines not read here
+    parameters = [p.strip() for p in match.group(3).decode("utf-8", "replace").split(",")]
+    used = set(_IDENTIFIER.findall(match.group(4).decode("utf-8", "replace")))
+    return tuple(i for i, p in enumerate(parameters) if p.isidentifier() and p not in used)
+
+
+def _line(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+class PortingLayers:
+    """The compatibility headers of a scan and the sources that reach them.
+
+    A source reaches a header it includes, directly or through other headers, where HIP builds
+    compile the include (not in a branch only CUDA builds take). A header that includes nothing
+    of the layer itself is read in its includers' context: it has the names every one of its
+    includers reaches (`mmid.cuh`, included after `common.cuh`, uses `cudaStream_t` as mapped).
+    A header that every includer includes only in CUDA-only branches (`vendors/cuda.h` in the
+    `#else` of `#if defined(GGML_USE_HIP)`) is CUDA-only as a whole.
+    """
+
+    def __init__(self, sources: Mapping[str, SourceFacts]) -> None:
+        self._sources = sources
+        self._by_basename: dict[str, list[str]] = {}
+        for path in sources:
+            self._by_basename.setdefault(posixpath.basename(path), []).append(path)
+        self._included_by: dict[str, list[tuple[str, LineState, int]]] = {}
+        for path, facts in sources.items():
+            for name, line, state in facts.includes:
+                target = self.resolve(path, name)
+                if target is not None and target != path:
+                    self._included_by.setdefault(target, []).append((path, state, line))
+        reach = self._reach([path for path, facts in sources.items() if facts.ported])
+        self._names: dict[str, tuple[PortedName, ...]] = {}
+        shared: dict[frozenset[str], tuple[PortedName, ...]] = {}
+        for path, headers in reach.items():
+            if headers not in shared:
+                names: dict[str, PortedName] = {}
+                for header in sorted(headers):
+                    for ported in sources[header].ported:
+                        names.setdefault(ported.name, ported)
+                shared[headers] = tuple(sorted(names.values()))
+            self._names[path] = shared[headers]
+        self._cuda_only = self._cuda_only_headers()
+
+    def ported_names(self, path: str) -> tuple[PortedName, ...]:
+        return self._names.get(path, ())
+
+    def hip_side(self, path: str) -> Evidence | None:
+        facts = self._sources.get(path)
+        return facts.hip_side if facts is not None else None
+
+    def cuda_only(self, path: str) -> Evidence | None:
+        """The first include of a header that every includer includes only where HIP builds do not."""
+        return self._cuda_only.get(path)
+
+    def _reach(self, headers: list[str]) -> dict[str, frozenset[str]]:
+        """For every source, the mapping headers HIP builds include in it, itself included."""
+        reached: dict[str, set[str]] = {}
+        for header in headers:
+            queue, seen = deque([header]), {header}
+            while queue:
+                current = queue.popleft()
+                reached.setdefault(current, set()).add(header)
+                for includer, state, _ in self._included_by.get(current, ()):
+                    if state is not LineState.CUDA_ONLY and includer not in seen:
+                        seen.add(includer)
+                        queue.append(includer)
+        changed = bool(reached)
+        while changed:  # headers read in their includers' context, until nothing more follows
+            changed = False
+            for path, includers in self._included_by.items():
+                if path in reached:
+                    continue
+                contexts = [reached.get(includer) for includer, _, _ in includers]
+                if all(contexts):
+                    reached[path] = set.intersection(*(set(c) for c in contexts if c))
+                    changed = changed or bool(reached[path])
+        return {path: frozenset(headers) for path, headers in reached.items() if headers}
+
+    def _cuda_only_headers(self) -> dict[str, Evidence]:
+        found: dict[str, Evidence] = {}
+        changed = True
+        while changed:
+            changed = False
+            for path, includers in self._included_by.items():
+                if path in found:
+                    continue
+                if all(state is LineState.CUDA_ONLY or includer in found for includer, state, _ in includers):
+                    includer, _, line = min(includers, key=lambda item: (item[0], item[2]))
+                    found[path] = Evidence(includer, line)
+                    changed = True
+        return found
+
+    def resolve(self, includer: str, name: str) -> str | None:
+        """The scanned file an `#include` names: beside the includer, else the nearest with that suffix."""
+        folder = posixpath.dirname(includer)
+        beside = posixpath.normpath(posixpath.join(folder, name))
+        if beside in self._sources:
+            return beside
+        suffix = "/" + name.lstrip("./")
+        candidates = [p for p in self._by_basename.get(posixpath.basename(name), ()) if ("/" + p).endswith(suffix)]
+        if not candidates:
+            return None
+        return max(candidates, key=lambda p: (_shared_folders(folder, posixpath.dirname(p)), p))
+
+
+def _shared_folders(first: str, second: str) -> int:
+    """How many leading folders two paths share."""
+    count = 0
+    for a, b in zip(first.split("/"), second.split("/")):
+        if a != b:
+            break
+        count += 1
+    return count

@@ -1,0 +1,184 @@
+"""The project index: what the scan's files say about each other, read once, file by file."""
+
+from __future__ import annotations
+
+import pickle
+from functools import partial
+from pathlib import PurePath
+
+from cudaudit.facts import Counterpart, Evidence
+from cudaudit.filekinds import FileKind, classify
+from cudaudit.project_index import IndexedFile, build_index
+from cudaudit.rules.catalog import load_catalog
+from cudaudit.safe_read import UnreadableFile
+from support import analyze, scan_json, write
+
+HIP_HEADER = """#pragma once
+#include <hip/hip_runtime.h>
+#define cudaStream_t hipStream_t
+#define __shfl_xor_sync(mask, var, laneMask, width) __shfl_xor(var, laneMask, width)
+typedef __hip_bfloat16 __nv_bfloat16;
+"""
+COMMON = """#pragma once
+#if defined(USE_HIP)
+#include "vendors/hip.h"
+#else
+#include "vendors/cuda.h"
+#endif
+"""
+
+
+def index_of(files: dict[str, str]):
+    entries = [IndexedFile(path, classify(PurePath(path)), partial(str.encode, text)) for path, text in files.items()]
+    return build_index(entries, load_catalog())
+
+
+def test_a_header_mapping_cuda_names_reaches_the_sources_that_include_it():
+    index = index_of(
+        {
+            "gpu/vendors/hip.h": HIP_HEADER,
+            "gpu/vendors/cuda.h": "#pragma once\n#include <cuda_runtime.h>\n",
+            "gpu/common.cuh": COMMON,
+            "gpu/ops.cu": '#include "common.cuh"\n#include "ops.cuh"\n',
+            "gpu/ops.cuh": "void launch(cudaStream_t s);\n",
+            "other/alone.cu": "void f(cudaStream_t s);\n",
+        }
+    )
+    mapped = {p.name: p for p in index.facts("gpu/ops.cu", (FileKind.CUDA,)).ported_names}
+    assert set(mapped) == {"cudaStream_t", "__shfl_xor_sync", "__nv_bfloat16"}
+    assert mapped["cudaStream_t"].evidence == Evidence("gpu/vendors/hip.h", 3, "#define cudaStream_t hipStream_t")
+    assert mapped["__shfl_xor_sync"].dropped == (0,)  # the mask never reaches HIP
+    # A header is read where it is included: every includer of ops.cuh reaches the layer.
+    assert index.facts("gpu/ops.cuh", (FileKind.CUDA,)).ported_names == index.facts("gpu/ops.cu", (FileKind.CUDA,)).ported_names
+    assert index.facts("other/alone.cu", (FileKind.CUDA,)).ported_names == ()
+    # hip.h is HIP's side; cuda.h is included only where HIP builds do not look.
+    assert index.facts("gpu/vendors/hip.h", (FileKind.CUDA,)).porting_layer is not None
+    assert index.facts("gpu/vendors/cuda.h", (FileKind.CUDA,)).cuda_only == Evidence("gpu/common.cuh", 5)
+
+
+def test_a_mapped_name_works_on_rocm_citing_the_header_and_a_dropped_mask_is_no_hazard():
+    code = '#include "common.cuh"\n__device__ float f(float v, cudaStream_t s) { return __shfl_xor_sync(0xffffffff, v, 1, 32); }\n'
+    found = analyze(code, path="gpu/ops.cu", files={"gpu/vendors/hip.h": HIP_HEADER, "gpu/common.cuh": COMMON})
+    stream = next(f for f in found if "cudaStream_t" in f.message)
+    assert stream.targets["rocm"].status.value == "works"
+    assert stream.targets["rocm"].source.startswith("gpu/vendors/hip.h:3")
+    assert not [f for f in found if f.rule == "CDA411"]
+    assert all(f.severity.value == "note" for f in found)
+    alone = analyze(code, path="gpu/ops.cu")
+    assert {f.rule for f in alone if f.severity.value != "note"} >= {"CDA401", "CDA411"}
+
+
+def test_a_setup_py_that_also_builds_for_rocm_hipifies_its_sources():
+    setup = (
+        "import torch\nfrom setuptools import setup\nfrom torch.utils.cpp_extension import CUDAExtension\n"
+        'use_rocm = torch.version.hip is not None\nsetup(ext_modules=[CUDAExtension("k", ["csrc/k.cu"])])\n'
+    )
+    index = index_of({"setup.py": setup, "csrc/k.cu": "void f() { cudaDeviceSynchronize(); }\n"})
+    assert index.facts("csrc/k.cu", (FileKind.CUDA,)).hipified_by == Evidence("setup.py", 4, "use_rocm = torch.version.hip is not None")
+
+
+def test_separate_rocm_sources_make_the_cuda_ones_a_counterpart_and_a_skipped_build_claims_nothing():
+    separate = (
+        "import torch\nfrom torch.utils.cpp_extension import CUDAExtension\nIS_ROCM = torch.version.hip is not None\n"
+        'if IS_ROCM:\n    sources = ["csrc/ck/api.cpp"]\nelse:\n    sources = ["csrc/cuda/api.cu"]\n'
+    )
+    index = index_of({"setup.py": separate, "csrc/cuda/api.cu": "", "csrc/ck/api.cpp": ""})
+    (counterpart,) = index.facts("csrc/cuda/api.cu", (FileKind.CUDA,)).counterparts
+    assert counterpart.target == "rocm" and "csrc/ck" in counterpart.evidence.text
+    assert index.facts("csrc/ck/api.cpp", (FileKind.CUDA,)).counterparts == ()
+    skips = 'import os\nfrom torch.utils.cpp_extension import CUDAExtension\nif os.getenv("USE_ROCM_TRITON"):\n    SKIP_CUDA_BUILD = True\n'
+    facts = index_of({"setup.py": skips, "k.cu": ""}).facts("k.cu", (FileKind.CUDA,))
+    assert facts.hipified_by is None and facts.counterparts == ()
+
+
+def test_files_named_for_a_target_are_counterparts_unless_they_include_the_other():
+    index = index_of(
+        {
+            "Dockerfile": "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\n",
+            "Dockerfile_amd": "FROM rocm/dev-ubuntu-22.04:7.0-complete\n",
+            "requirements.txt": "torch\n",
+            "requirements-rocm.txt": "-r requirements.txt\n--extra-index-url https://download.pytorch.org/whl/rocm6.2\n",
+            "docker/docker-cuda/Dockerfile": "FROM nvidia/cuda:12.4.1-base-ubuntu22.04\n",
+            "docker/docker-rocm/Dockerfile": "FROM rocm/pytorch:latest\n",
+        }
+    )
+    assert index.facts("Dockerfile", (FileKind.DOCKERFILE,)).counterparts == (
+        Counterpart("rocm", Evidence("Dockerfile_amd", 1)),
+    )
+    assert index.facts("docker/docker-cuda/Dockerfile", (FileKind.DOCKERFILE,)).counterpart("rocm") is not None
+    assert index.facts("requirements.txt", (FileKind.REQUIREMENTS,)).counterparts == ()  # an add-on, not a variant
+    assert index.facts("requirements.txt", (FileKind.REQUIREMENTS,)).variant("rocm") == Evidence("requirements-rocm.txt", 1)
+
+
+def test_a_file_named_for_cuda_beside_its_rocm_variant_is_a_note_an_unnamed_one_a_warning(cli, tmp_path):
+    write(tmp_path / "requirements-cuda.txt", "--extra-index-url https://download.pytorch.org/whl/cu121\ntorch\n")
+    write(tmp_path / "requirements-rocm.txt", "--extra-index-url https://download.pytorch.org/whl/rocm6.2\ntorch\n")
+    write(tmp_path / "Dockerfile", "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\n")
+    write(tmp_path / "Dockerfile.rocm", "FROM rocm/dev-ubuntu-22.04:7.0-complete\n")
+    report = scan_json(cli, "--show-portable")
+    verdicts = {(f["path"], f["rule"]): f for f in report["findings"]}
+    cuda = verdicts[("requirements-cuda.txt", "CDA601")]["targets"]
+    assert cuda["rocm"]["severity"] == "note" and cuda["cpu"]["severity"] == "warning"  # no CPU variant
+    docker = verdicts[("Dockerfile", "CDA501")]
+    assert docker["severity"] == "warning" and "`Dockerfile.rocm` serves ROCm" in docker["targets"]["rocm"]["replacement"]
+
+
+def test_cuda_extras_of_a_project_with_rocm_extras_are_one_note_per_extra(cli, tmp_path):
+    write(
+        tmp_path / "pyproject.toml",
+        '[project]\nname = "x"\n[project.optional-dependencies]\n'
+        'cu121 = ["flash-attn==2.6.3", "cupy-cuda12x", "xformers==0.0.28"]\nrocm = ["torch>=2.4"]\n',
+    )
+    assert scan_json(cli)["findings"] == []
+    (extra,) = scan_json(cli, "--show-portable")["findings"]
+    assert extra["severity"] == "note" and extra["sites"] == 3 and "cu121" in extra["message"]
+
+
+def test_requirement_includes_are_read_by_the_index(tmp_path):
+    (tmp_path / "base.txt").write_text("cupy-cuda12x\n")
+    text = "-r base.txt\n"
+    index = build_index(
+        [IndexedFile(str(tmp_path / "requirements.txt"), (FileKind.REQUIREMENTS,), partial(str.encode, text))],
+        load_catalog(),
+        roots=(str(tmp_path),),
+    )
+    assert index.facts(str(tmp_path / "requirements.txt"), (FileKind.REQUIREMENTS,)).included == (
+        (str(tmp_path / "base.txt"), "cupy-cuda12x\n"),
+    )
+
+
+def test_the_repository_ci_verdict_is_carried_by_the_first_cuda_workflow():
+    gpu = "on: push\njobs:\n  t:\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: nvidia-smi\n"
+    index = index_of({".github/workflows/b.yml": gpu, ".github/workflows/a.yml": gpu})
+    kinds = (FileKind.WORKFLOW,)
+    assert not index.facts(".github/workflows/a.yml", kinds).ci_answered_elsewhere
+    assert index.facts(".github/workflows/b.yml", kinds).ci_answered_elsewhere
+    cpu = "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest\n"
+    index = index_of({".github/workflows/a.yml": gpu, ".github/workflows/cpu.yml": cpu})
+    assert index.facts(".github/workflows/a.yml", kinds).ci_answered_elsewhere
+
+
+def test_one_bad_file_adds_no_facts_and_stops_nothing():
+    def unreadable() -> bytes:
+        raise UnreadableFile("is a FIFO (named pipe), not a regular file; not read")
+
+    files = [
+        IndexedFile("bad.h", (FileKind.CUDA,), partial(bytes, b"#define A(" * 50_000 + b"\n#include <hip/hip_runtime.h>\n")),
+        IndexedFile("fifo.cuh", (FileKind.CUDA,), unreadable),
+        IndexedFile("setup.py", (FileKind.PYTHON, FileKind.SETUP), partial(bytes, b"from torch.utils import cpp_extension\ndef (:\n")),
+        IndexedFile("pyproject.toml", (FileKind.PYPROJECT,), partial(bytes, b"[project\n")),
+        IndexedFile("vendors/hip.h", (FileKind.CUDA,), partial(str.encode, HIP_HEADER)),
+        IndexedFile("k.cu", (FileKind.CUDA,), partial(bytes, b'#include "vendors/hip.h"\n')),
+    ]
+    index = build_index(files, load_catalog())
+    assert index.facts("k.cu", (FileKind.CUDA,)).ported_names
+
+
+def test_facts_are_picklable_and_their_digest_follows_what_the_file_depends_on():
+    index = index_of({"vendors/hip.h": HIP_HEADER, "k.cu": '#include "vendors/hip.h"\n', "plain.cu": ""})
+    restored = pickle.loads(pickle.dumps(index))
+    k = restored.facts("k.cu", (FileKind.CUDA,))
+    assert k.digest() == index.facts("k.cu", (FileKind.CUDA,)).digest()
+    assert k.digest() != restored.facts("plain.cu", (FileKind.CUDA,)).digest()
+    # A Python file consults none of the C++ facts: its digest does not change with them.
+    assert index.facts("train.py", (FileKind.PYTHON,)).digest() == index_of({}).facts("train.py", (FileKind.PYTHON,)).digest()
