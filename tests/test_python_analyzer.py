@@ -220,6 +220,29 @@ def test_first_party_packages_and_sibling_modules_are_not_dependencies(cli, tmp_
         # The module itself, passed around, is harmless; what is called through an alias is not.
         ("import torch\ncu = torch.cuda\ncu.synchronize()\n", "CDA101", [(2, Severity.NOTE), (3, Severity.ERROR)]),
         ("import torch\nnvtx = getattr(torch.cuda, 'nvtx', None)\n", "CDA101", [(2, Severity.NOTE)]),
+        # A requirement is no guard: the assert is the error, what follows keeps its own severity.
+        ("import torch\nassert torch.cuda.is_available()\ntorch.cuda.set_device(0)\n", "CDA101", [(3, Severity.ERROR)]),
+        ("def run(device_type):\n    assert device_type in {'cuda'}\n", "CDA114", [(2, Severity.ERROR)]),
+        # A probe that falls back when CUDA is missing guards what it tries.
+        ("import torch\ndef ok():\n    try:\n        torch.cuda.synchronize()\n        return True\n"
+         "    except RuntimeError:\n        return False\n", "CDA101", [(4, Severity.NOTE)]),
+        ("import torch\ntry:\n    torch.cuda.synchronize()\n    HAS_GPU = True\nexcept Exception:\n    HAS_GPU = False\n",
+         "CDA101", [(3, Severity.NOTE)]),
+        # After `if world_size == 1: return`, only a distributed launch goes on.
+        ("import torch\ndef setup(world_size):\n    if world_size == 1:\n        return\n    torch.cuda.set_device(0)\n",
+         "CDA101", [(5, Severity.WARNING)]),
+        ("import torch\ndef setup(world_size):\n    if world_size > 1:\n        torch.cuda.set_device(0)\n",
+         "CDA101", [(4, Severity.WARNING)]),
+        # An availability flag: the library runs only where it is installed.
+        ("def attend(q):\n    if HAS_FLASH_ATTENTION:\n        import flash_attn\n", "CDA209", [(3, Severity.WARNING)]),
+        ("def attend(q):\n    if is_xformers_available():\n        import xformers.ops\n", "CDA210", [(3, Severity.WARNING)]),
+        # A branch only ROCm takes, or one chosen by a CPU test, is neither a ROCm nor a CPU error.
+        ("import torch\nif DEVICE_TYPE == 'hip':\n    torch.cuda.synchronize()\n", "CDA101", [(3, Severity.NOTE)]),
+        ("import torch\ndef f(device):\n    if device.type != 'cpu':\n        torch.cuda.synchronize()\n", "CDA101",
+         [(4, Severity.NOTE)]),
+        # Reading how much memory a GPU has decides nothing on its architecture.
+        ("import torch\nmem = torch.cuda.get_device_properties(0).total_memory\n", "CDA109", []),
+        ("import torch\nnew = torch.cuda.get_device_properties(0).major >= 9\n", "CDA109", [(2, Severity.ERROR)]),
     ],
 )
 def test_context_sets_severity(code, rule, expected):

@@ -9,8 +9,17 @@ condition mentions:
   `use_gpu`, `@pytest.mark.gpu`). Code it guards never runs where `torch.cuda` has no device.
 - ROCm: `torch.version.hip`, `is_rocm_pytorch()`, `USE_ROCM`. Code in either branch has
   already been written with ROCm in mind.
-- distributed: `if args.distributed:`, `if ddp:`, `if dist.is_initialized():`. Code it
-  guards only runs under a distributed launch, another path than the normal one.
+- distributed: `if args.distributed:`, `if ddp:`, `if dist.is_initialized():`,
+  `if world_size == 1: return`. Code it guards only runs under a distributed launch, another
+  path than the normal one.
+- CPU: `if device == "cpu":`, `if x.device.type != "cpu":`. Code in either branch has been
+  written with CPU in mind.
+- optional: an availability flag or probe of an optional library (`if HAS_FLASH_ATTENTION:`,
+  `if is_xformers_available():`, `_triton_available`). Code it guards only runs where the
+  library is installed; elsewhere the program takes its fallback.
+
+Flags are recognised by their names, wherever they are defined (`from .utils import
+IS_HIP`): a project names its device-selection flags for what they select.
 """
 
 from __future__ import annotations
@@ -27,6 +36,8 @@ class Probe(Enum):
     CUDA = "cuda"
     ROCM = "rocm"
     DISTRIBUTED = "distributed"
+    CPU = "cpu"
+    OPTIONAL = "optional"
 
 
 class Polarity(Enum):
@@ -54,7 +65,10 @@ _NAME_WORDS = {
     Probe.ROCM: frozenset({"rocm", "hip"}),
     Probe.DISTRIBUTED: frozenset({"ddp", "distributed", "fsdp"}),
 }
-_STRING_PROBES = {"rocm": Probe.ROCM, "hip": Probe.ROCM}
+_STRING_PROBES = {"rocm": Probe.ROCM, "hip": Probe.ROCM, "cpu": Probe.CPU}
+_OPTIONAL_FIRST = frozenset({"has", "have"})
+_OPTIONAL_LAST = frozenset({"available", "installed"})
+"""`HAS_TRITON`, `_flash_attn_available`, `is_xformers_available()`: a flag or probe of an optional library."""
 CUDA_DEVICE_STRING = re.compile(r"cuda(:\d+)?")
 _WORD_SPLIT = re.compile(r"[_\W]+|(?<=[a-z])(?=[A-Z])")
 _EXIT_CALL = re.compile(r"(^|\.)(exit|skip|_exit|abort)$")
@@ -82,11 +96,36 @@ def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | Non
     if probe not in probes_in(test, names):
         return None
     if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        if probe is Probe.DISTRIBUTED:
+            single = _single_process(test)
+            if single is not None:
+                return Polarity.NEGATIVE if single else Polarity.POSITIVE
         negated = isinstance(test.ops[0], (ast.NotEq, ast.NotIn, ast.IsNot))
         if is_none(test.comparators[0]):  # `torch.version.cuda is None` asks "no CUDA?"
             negated = not negated
         return Polarity.NEGATIVE if negated else Polarity.POSITIVE
     return Polarity.POSITIVE
+
+
+def _single_process(test: ast.Compare) -> bool | None:
+    """True for `world_size == 1`, `< 2`, `<= 1` (holds on one process, not on two), False for
+    `world_size > 1`, `!= 1`, `>= 2` (the other way round), None for any other shape."""
+    number = test.comparators[0]
+    compare = _COMPARISONS.get(type(test.ops[0]))
+    if compare is None or not (isinstance(number, ast.Constant) and type(number.value) is int):
+        return None
+    one, two = compare(1, number.value), compare(2, number.value)
+    return None if one == two else one
+
+
+_COMPARISONS = {
+    ast.Eq: lambda a, b: a == b,
+    ast.NotEq: lambda a, b: a != b,
+    ast.Lt: lambda a, b: a < b,
+    ast.LtE: lambda a, b: a <= b,
+    ast.Gt: lambda a, b: a > b,
+    ast.GtE: lambda a, b: a >= b,
+}
 
 
 def exits_early(body: list[ast.stmt]) -> bool:
@@ -115,11 +154,31 @@ def stops_the_program(body: list[ast.stmt]) -> bool:
 def is_cuda_requirement(test: ast.expr, names: ImportTable, holds: Polarity) -> bool:
     """`torch.cuda.is_available()` (or `device_count() > 0`) as the whole condition that must
     hold for the program to go on; a setting named `cuda` is the user's choice, not a requirement."""
-    if isinstance(test, ast.BoolOp) or polarity(test, names, Probe.CUDA) is not holds:
+    if isinstance(test, ast.BoolOp):
+        return False
+    if isinstance(test, ast.Compare) and is_device_type_test(test):
+        negated = isinstance(test.ops[0], (ast.NotEq, ast.NotIn))
+        return (Polarity.NEGATIVE if negated else Polarity.POSITIVE) is holds
+    if polarity(test, names, Probe.CUDA) is not holds:
         return False
     return any(
         names.resolve(node) in _AVAILABILITY_PROBES for node in ast.walk(test) if isinstance(node, (ast.Name, ast.Attribute))
     )
+
+
+def is_device_type_test(test: ast.Compare) -> bool:
+    """`device_type in {"cuda"}`, `args.device == "cuda"`: the device a program runs on, compared
+    with CUDA's and nothing else. A setting named for a device, not a tensor's (`x.device.type`,
+    `x.is_cuda` check what a function was given)."""
+    if len(test.ops) != 1:
+        return False
+    left, right = test.left, test.comparators[0]
+    values = right.elts if isinstance(right, (ast.Set, ast.List, ast.Tuple)) else [right]
+    strings = [v.value for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
+    if not strings or len(strings) != len(values) or not all(CUDA_DEVICE_STRING.fullmatch(v) for v in strings):
+        return False
+    subject = _dotted(left).rpartition(".")[2] if isinstance(left, (ast.Name, ast.Attribute)) else ""
+    return "device" in _words(subject)
 
 
 def is_requirement(statement: ast.stmt, names: ImportTable) -> bool:
@@ -158,7 +217,7 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
             and any(isinstance(a, ast.Constant) and a.value == "cuda" for a in node.args)
         ):
             return {Probe.CUDA}
-        return set()
+        return set()  # a called probe (`is_xformers_available()`) is met again as its name
     if isinstance(node, (ast.Name, ast.Attribute)):
         qualified = names.resolve(node)
         if qualified is not None and qualified.partition(".")[0] == "torch":
@@ -174,10 +233,13 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
 @lru_cache(maxsize=4096)
 def _identifier_probes(identifier: str) -> frozenset[Probe]:
     """`use_cuda`, `args.gpu`, `is_rocm_pytorch`, `world_size`: settings named for a probe."""
-    words = set(_words(identifier))
+    ordered = _words(identifier)
+    words = set(ordered)
     found = {probe for probe, vocabulary in _NAME_WORDS.items() if words & vocabulary}
     if "world" in words and "size" in words:
         found.add(Probe.DISTRIBUTED)
+    if len(ordered) > 1 and (ordered[0] in _OPTIONAL_FIRST or ordered[-1] in _OPTIONAL_LAST):
+        found.add(Probe.OPTIONAL)
     return frozenset(found)
 
 

@@ -31,8 +31,11 @@ else:
     TryStatement: TypeAlias = ast.Try
 
 NO_CUDA_API_TARGETS = frozenset(TARGETS) - CUDA_API_TARGETS
+CPU_TARGETS = frozenset({"cpu"})
 OPTIONAL_IMPORT_HANDLERS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 """Exception names whose handler is a fallback for a module that failed to import."""
+DEVICE_ERROR_HANDLERS = frozenset({"Exception", "BaseException", "RuntimeError", "AssertionError", "OSError"})
+"""Exception names whose handler catches what CUDA code raises where there is no CUDA device."""
 
 
 @dataclass(frozen=True)
@@ -47,9 +50,11 @@ class Region:
     """The most severe level anything here can be (another path, a probe's own test)."""
     optional_import: bool = False
     """The body of a `try` whose handler catches a failed import: a missing module has a fallback."""
+    cpu_aware: bool = False
+    """Sits in a branch chosen by a CPU test (`if device == "cpu":`): already written with CPU in mind."""
 
     def __bool__(self) -> bool:
-        return self.cuda_guarded or self.rocm_aware or self.cap is not None or self.optional_import
+        return self.cuda_guarded or self.rocm_aware or self.cap is not None or self.optional_import or self.cpu_aware
 
 
 NEUTRAL = Region()
@@ -62,6 +67,7 @@ class SiteContext:
         self._cuda_guarded = 0
         self._rocm_aware = 0
         self._optional_import = 0
+        self._cpu_aware = 0
         self._caps: list[Severity] = []
 
     def enter(self, region: Region) -> None:
@@ -69,6 +75,7 @@ class SiteContext:
         self._cuda_guarded += region.cuda_guarded
         self._rocm_aware += region.rocm_aware
         self._optional_import += region.optional_import
+        self._cpu_aware += region.cpu_aware
         if region.cap is not None:
             self._caps.append(region.cap)
 
@@ -76,6 +83,7 @@ class SiteContext:
         self._cuda_guarded -= region.cuda_guarded
         self._rocm_aware -= region.rocm_aware
         self._optional_import -= region.optional_import
+        self._cpu_aware -= region.cpu_aware
         if region.cap is not None:
             self._caps.pop()
 
@@ -91,6 +99,8 @@ class SiteContext:
             quiet |= NO_CUDA_API_TARGETS
         if self._rocm_aware:
             quiet |= CUDA_API_TARGETS
+        if self._cpu_aware:
+            quiet |= CPU_TARGETS
         return quiet
 
     def cap(self, extra: Severity | None = None) -> Severity | None:
@@ -99,18 +109,35 @@ class SiteContext:
 
 
 def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, Region]:
-    """The regions of a condition's own test, its true branch and its false branch."""
+    """The regions of a condition's own test, its true branch and its false branch.
+
+    A branch taken only where `torch.cuda` has a device is guarded for the targets without one;
+    both branches of a ROCm (or CPU) test were written with ROCm (or CPU) in mind, and the branch
+    taken only on ROCm (`if torch.version.hip:`, `if DEVICE_TYPE == "hip":`) never runs on the
+    targets without `torch.cuda` either; a branch taken only under a distributed launch, or only
+    where an optional library is installed (`if HAS_FLASH_ATTENTION:`), is another path than the
+    normal one: at most a warning."""
     probes = probes_in(test, names)
     if not probes:
         return NEUTRAL, NEUTRAL, NEUTRAL
     cuda = polarity(test, names, Probe.CUDA) if Probe.CUDA in probes else None
     distributed = polarity(test, names, Probe.DISTRIBUTED) if Probe.DISTRIBUTED in probes else None
     rocm = Probe.ROCM in probes
+    only_rocm = polarity(test, names, Probe.ROCM) if rocm else None
+    cpu = Probe.CPU in probes
+    optional = polarity(test, names, Probe.OPTIONAL) if Probe.OPTIONAL in probes and cuda is None and not rocm else None
     probe_test = (cuda is not None or rocm) and not isinstance(test, ast.BoolOp)
+
+    def branch(side: Polarity) -> Region:
+        other_path = distributed is side or optional is side
+        return Region(
+            cuda is side or only_rocm is side, rocm, Severity.WARNING if other_path else None, cpu_aware=cpu
+        )
+
     return (
         Region(cap=Severity.NOTE) if probe_test else NEUTRAL,
-        Region(cuda is Polarity.POSITIVE, rocm, Severity.WARNING if distributed is Polarity.POSITIVE else None),
-        Region(cuda is Polarity.NEGATIVE, rocm, Severity.WARNING if distributed is Polarity.NEGATIVE else None),
+        branch(Polarity.POSITIVE),
+        branch(Polarity.NEGATIVE),
     )
 
 
@@ -154,13 +181,40 @@ def enabled_region(call: ast.Call, names: ImportTable) -> Region:
 
 
 def try_region(node: TryStatement) -> Region:
-    """The body of `try: import cupy` / `except ImportError:` has a fallback for a missing module."""
-    return Region(optional_import=any(_catches_import_error(handler) for handler in node.handlers))
+    """The body of a `try` with a fallback: `try: import cupy` / `except ImportError:` has one for a
+    missing module; a probe (`try: torch.zeros(1, device="cuda"); return True` / `except
+    Exception: return False`, or a handler that clears a flag) has one for a missing device, so
+    what it tries is guarded on the targets without one."""
+    optional = any(_catches_import_error(handler) for handler in node.handlers)
+    probe = any(_catches_errors(handler) and _falls_back(handler.body) for handler in node.handlers)
+    return Region(cuda_guarded=probe, optional_import=optional)
 
 
 def display_region(node: ast.FormattedValue) -> Region:
     """`f"built with CUDA {torch.version.cuda}"` only displays a value."""
     return Region(cap=Severity.NOTE) if isinstance(node.value, (ast.Name, ast.Attribute)) else NEUTRAL
+
+
+def _catches_errors(handler: ast.ExceptHandler) -> bool:
+    """A handler for what a missing device raises (`RuntimeError`, `AssertionError`), or for anything."""
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(isinstance(t, ast.Name) and t.id in DEVICE_ERROR_HANDLERS for t in types)
+
+
+def _falls_back(body: list[ast.stmt]) -> bool:
+    """`return False`, `return None`, `return`, or `flag = False` / `self.ok = None`: a handler that
+    answers "not here" rather than re-raising or going on as if nothing happened."""
+    last = body[-1] if body else None
+    if isinstance(last, ast.Return):
+        return last.value is None or (isinstance(last.value, ast.Constant) and last.value.value in (False, None))
+    return any(
+        isinstance(statement, ast.Assign)
+        and isinstance(statement.value, ast.Constant)
+        and statement.value.value in (False, None)
+        for statement in body
+    )
 
 
 def _catches_import_error(handler: ast.ExceptHandler) -> bool:
