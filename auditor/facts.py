@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, fields
+from enum import Enum
 
 
 @dataclass(frozen=True, order=True)
@@ -44,6 +45,25 @@ class Counterpart:
 
     target: str
     evidence: Evidence
+
+
+class BuildMode(Enum):
+    """What a build script does with its CUDA sources on ROCm (`rules/builds/rocm_builds.py`)."""
+
+    HIPIFY = "hipify"
+    SEPARATE = "separate"
+    SKIPS = "skips"
+
+
+@dataclass(frozen=True)
+class RocmBuild:
+    """A build script that knows about ROCm: what it does with its folder's CUDA sources there."""
+
+    script: str
+    mode: BuildMode
+    evidence: Evidence
+    rocm_sources: tuple[str, ...] = ()
+    """Folders (display paths) of the sources a SEPARATE build compiles for ROCm instead."""
 
 
 @dataclass(frozen=True)

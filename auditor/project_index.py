@@ -23,24 +23,52 @@ a cache can key on.
 
 from __future__ import annotations
 
+import importlib
 import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import Any, Protocol
 
-from cudaudit.facts import Counterpart, Evidence, FileFacts
+from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, PortedName, RocmBuild
 from cudaudit.filekinds import FileKind
-from cudaudit.rules.builds.rocm_builds import BuildMode, RocmBuild, nearest_build, read_build_script
 from cudaudit.rules.catalog import Catalog
-from cudaudit.rules.dependencies.requirements_file import include_paths, included_files
-from cudaudit.rules.dependencies.target_variants import declared_variants
-from cudaudit.rules.kernels.api_table import ApiTable, api_table
-from cudaudit.rules.kernels.porting_layer import PortingLayers, SourceFacts, read_source
-from cudaudit.rules.kernels.preprocessor import merge_macro_sides
-from cudaudit.rules.orchestration.workflows import workflow_jobs
 from cudaudit.safe_read import UnreadableFile
 from cudaudit.siblings import find_siblings
 from cudaudit.source import decode_python, decode_text
+
+
+class PortingFacts(Protocol):
+    """What the C/C++ porting layer (`rules/kernels/porting_layer.PortingLayers`) answers per file."""
+
+    def ported_names(self, path: str) -> tuple[PortedName, ...]: ...
+
+    def hip_side(self, path: str) -> Evidence | None: ...
+
+    def cuda_only(self, path: str) -> Evidence | None: ...
+
+_READERS = {
+    "source": "cudaudit.rules.kernels.porting_layer:read_source",
+    "layers": "cudaudit.rules.kernels.porting_layer:PortingLayers",
+    "api_table": "cudaudit.rules.kernels.api_table:api_table",
+    "macros": "cudaudit.rules.kernels.preprocessor:merge_macro_sides",
+    "build": "cudaudit.rules.builds.rocm_builds:read_build_script",
+    "workflow": "cudaudit.rules.orchestration.workflows:workflow_jobs",
+    "variants": "cudaudit.rules.dependencies.target_variants:declared_variants",
+    "included": "cudaudit.rules.dependencies.requirements_file:included_files",
+    "include_paths": "cudaudit.rules.dependencies.requirements_file:include_paths",
+    "torch_pin": "cudaudit.resolvers.torch_pin:project_torch_version",
+}
+"""The readers, imported on first use as the analyzers are: a scan of Python files never loads the
+C++ reader (`auditor/analyzers.py`)."""
+
+
+@cache
+def _reader(name: str) -> Any:
+    module, _, attribute = _READERS[name].partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
 
 Reader = Callable[[], bytes]
 """Returns a file's bytes, or raises `UnreadableFile` (`safe_read.read_tree_file` for a scan)."""
@@ -59,7 +87,8 @@ class IndexedFile:
 class ProjectIndex:
     """What the scan's files say about each other; see the module docstring."""
 
-    porting: PortingLayers = field(default_factory=lambda: PortingLayers({}))
+    porting: PortingFacts | None = None
+    """The C/C++ porting layer; None when the scan has no C/C++ file."""
     cuda_macros: tuple[tuple[str, bool | None, bool | None], ...] = ()
     builds: dict[str, RocmBuild | None] = field(default_factory=dict)
     """Folder -> the ROCm build of the build script in it (None: a build script that does nothing for ROCm)."""
@@ -75,12 +104,12 @@ class ProjectIndex:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
         kinds = set(kinds)
         facts: dict = {"counterparts": self.counterparts.get(path, ())}
-        if FileKind.CUDA in kinds:
+        if FileKind.CUDA in kinds and self.porting is not None:
             facts["ported_names"] = self.porting.ported_names(path)
             facts["porting_layer"] = self.porting.hip_side(path)
             facts["cuda_only"] = self.porting.cuda_only(path)
             facts["cuda_macros"] = self.cuda_macros
-            build = nearest_build(path, self.builds)
+            build = _nearest_build(path, self.builds)
             if build is not None and build.mode is BuildMode.HIPIFY:
                 facts["hipified_by"] = build.evidence
             elif build is not None and build.mode is BuildMode.SEPARATE and not _under(path, build.rocm_sources):
@@ -100,11 +129,8 @@ def build_index(
 ) -> ProjectIndex:
     """Read what the index needs from `files`; `roots` bound requirement includes, `root` is where
     the torch pin is read (none: no pin)."""
-    from cudaudit.resolvers.torch_pin import project_torch_version
-
     files = list(files)
     found = _Found()
-    table = api_table(catalog)
     for file in files:
         kinds = [kind for kind in file.kinds if _wanted(kind, file.display)]
         if not kinds:
@@ -117,21 +143,21 @@ def build_index(
             continue
         for kind in kinds:
             try:
-                found.read(file.display, kind, data, catalog, table, roots)
+                found.read(file.display, kind, data, catalog, roots)
             except Exception:  # noqa: BLE001 - one odd file adds no facts; its own analysis reports it
                 continue
     cuda_workflows = sorted(path for path, cuda, _ in found.workflows if cuda)
     portable = any(portable for _, _, portable in found.workflows)
     return ProjectIndex(
-        porting=PortingLayers(found.sources),
-        cuda_macros=merge_macro_sides(facts.macro_sides for facts in found.sources.values()),
+        porting=_reader("layers")(found.sources) if found.sources else None,
+        cuda_macros=_reader("macros")(facts.macro_sides for facts in found.sources.values()) if found.sources else (),
         builds=found.builds,
         counterparts=_counterparts(files, found.include_paths),
         variants=tuple(sorted(set(found.variants))),
         included=found.included,
         ci_carrier=cuda_workflows[0] if cuda_workflows and not portable else None,
         workflows_known=bool(found.workflows),
-        torch_pin=_pin(project_torch_version(root)) if root is not None else None,
+        torch_pin=_pin(_reader("torch_pin")(root)) if root is not None else None,
     )
 
 
@@ -153,28 +179,27 @@ def _wanted(kind: FileKind, path: str) -> bool:
 class _Found:
     """What the readers found so far, file by file."""
 
-    sources: dict[str, SourceFacts] = field(default_factory=dict)
+    sources: dict[str, Any] = field(default_factory=dict)
+    """Display path -> `porting_layer.SourceFacts` of each C/C++ file."""
     builds: dict[str, RocmBuild | None] = field(default_factory=dict)
     variants: list[Counterpart] = field(default_factory=list)
     included: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     include_paths: dict[str, frozenset[str]] = field(default_factory=dict)
     workflows: list[tuple[str, bool, bool]] = field(default_factory=list)
 
-    def read(
-        self, path: str, kind: FileKind, data: bytes, catalog: Catalog, table: ApiTable, roots: tuple[str, ...]
-    ) -> None:
+    def read(self, path: str, kind: FileKind, data: bytes, catalog: Catalog, roots: tuple[str, ...]) -> None:
         if kind is FileKind.CUDA:
-            self.sources[path] = read_source(path, data, table)
+            self.sources[path] = _reader("source")(path, data, _reader("api_table")(catalog))
         elif kind is FileKind.PYTHON:
-            self.builds[posixpath.dirname(path)] = read_build_script(path, decode_python(data))
+            self.builds[posixpath.dirname(path)] = _reader("build")(path, decode_python(data))
         elif kind is FileKind.WORKFLOW:
-            self.workflows.append((path, *workflow_jobs(path, decode_text(data), catalog)))
+            self.workflows.append((path, *_reader("workflow")(path, decode_text(data), catalog)))
         else:
             text = decode_python(data) if kind is FileKind.SETUP and path.endswith(".py") else decode_text(data)
-            self.variants.extend(declared_variants(path, text, kind))
+            self.variants.extend(_reader("variants")(path, text, kind))
             if kind is FileKind.REQUIREMENTS:
-                self.included[path] = tuple(included_files(text, path, roots))
-                self.include_paths[path] = frozenset(include_paths(text, path))
+                self.included[path] = tuple(_reader("included")(text, path, roots))
+                self.include_paths[path] = frozenset(_reader("include_paths")(text, path))
 
 
 def _counterparts(files: list[IndexedFile], include_paths: dict[str, frozenset[str]]) -> dict[str, tuple[Counterpart, ...]]:
@@ -186,6 +211,16 @@ def _counterparts(files: list[IndexedFile], include_paths: dict[str, frozenset[s
             continue
         found.setdefault(sibling.path, []).append(Counterpart(sibling.target, Evidence(sibling.counterpart, 1)))
     return {path: tuple(sorted(items)) for path, items in found.items()}
+
+
+def _nearest_build(path: str, builds: dict[str, RocmBuild | None]) -> RocmBuild | None:
+    """The ROCm build of the nearest build script above `path` (`builds`: folder -> its script's build)."""
+    folder, above = posixpath.dirname(path), None
+    while folder != above:
+        if folder in builds:
+            return builds[folder]
+        folder, above = posixpath.dirname(folder), folder
+    return None
 
 
 def _under(path: str, folders: tuple[str, ...]) -> bool:

@@ -15,7 +15,7 @@ a script does this is read from its syntax, never by running it:
 - or a branch taken only on ROCm turns the build off (`SKIP_CUDA_BUILD = True`): the CUDA sources
   are not built for ROCm at all, and nothing is claimed.
 
-A source belongs to the nearest build script above it.
+A source belongs to the nearest build script above it (`ProjectIndex.facts`).
 """
 
 from __future__ import annotations
@@ -23,10 +23,8 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
-from dataclasses import dataclass
-from enum import Enum
 
-from cudaudit.facts import Evidence
+from cudaudit.facts import BuildMode, Evidence, RocmBuild
 from cudaudit.rules.python.guards import Polarity, Probe, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable
 
@@ -35,27 +33,6 @@ _SOURCE = re.compile(r"\.(?:cu|cuh|cpp|cc|cxx|c|h|hpp|hip)$")
 _SOURCE_FOLDER = re.compile(r"(?:^|/)csrc(?:/|$)")
 _OFF_WORDS = re.compile(r"(?i)(?:^|_)(?:skip|disable|no)(?:_|$)")
 _TEXT_LIMIT = 80
-
-
-class BuildMode(Enum):
-    HIPIFY = "hipify"
-    SEPARATE = "separate"
-    SKIPS = "skips"
-
-
-@dataclass(frozen=True)
-class RocmBuild:
-    """A build script that knows about ROCm: what it does with its folder's CUDA sources there."""
-
-    script: str
-    mode: BuildMode
-    evidence: Evidence
-    rocm_sources: tuple[str, ...] = ()
-    """Folders (display paths) of the sources a SEPARATE build compiles for ROCm instead."""
-
-    @property
-    def folder(self) -> str:
-        return posixpath.dirname(self.script)
 
 
 def read_build_script(path: str, text: str) -> RocmBuild | None:
@@ -69,17 +46,17 @@ def read_build_script(path: str, text: str) -> RocmBuild | None:
     separate: dict[str, int] = {}
     skip: ast.stmt | None = None
     for node in ast.walk(tree):
+        if not isinstance(node, (ast.If, ast.Assign, ast.AnnAssign)):
+            continue
         test = _test(node)
         if test is None or Probe.ROCM not in probes_in(test, names):
             continue
-        assert isinstance(node, ast.stmt)
         probe = probe if probe is not None and probe.lineno <= node.lineno else node
-        branch = _rocm_only_branch(node, test, names)
-        for statement in branch:
+        for statement in _rocm_only_branch(node, test, names):
             for sub in ast.walk(statement):
-                folder = _source_folder(sub, path)
+                folder = _source_folder(sub, path) if isinstance(sub, ast.Constant) else None
                 if folder is not None:
-                    separate.setdefault(folder, sub.lineno)
+                    separate.setdefault(folder, statement.lineno)
                 if skip is None and _turns_build_off(sub):
                     skip = statement
     if probe is None:
@@ -92,16 +69,12 @@ def read_build_script(path: str, text: str) -> RocmBuild | None:
     return RocmBuild(path, BuildMode.HIPIFY, _evidence(path, probe.lineno, lines))
 
 
-def _test(node: ast.AST) -> ast.expr | None:
+def _test(node: ast.If | ast.Assign | ast.AnnAssign) -> ast.expr | None:
     """The condition of a statement that decides something: `if`, `x = a if c else b`, `x = probe`."""
-    if isinstance(node, ast.If):
-        return node.test
-    if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-        return node.value
-    return None
+    return node.test if isinstance(node, ast.If) else node.value
 
 
-def _rocm_only_branch(node: ast.AST, test: ast.expr, names: ImportTable) -> list[ast.stmt]:
+def _rocm_only_branch(node: ast.If | ast.Assign | ast.AnnAssign, test: ast.expr, names: ImportTable) -> list[ast.stmt]:
     if not isinstance(node, ast.If):
         return []
     side = polarity(test, names, Probe.ROCM)
@@ -112,9 +85,9 @@ def _rocm_only_branch(node: ast.AST, test: ast.expr, names: ImportTable) -> list
     return []
 
 
-def _source_folder(node: ast.AST, script: str) -> str | None:
+def _source_folder(node: ast.Constant, script: str) -> str | None:
     """The folder of a C/C++ source, or a source folder, that a string in the script names."""
-    if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+    if not isinstance(node.value, str):
         return None
     value = node.value.strip()
     if not value or "\n" in value or " " in value or value.startswith("-"):
@@ -125,7 +98,7 @@ def _source_folder(node: ast.AST, script: str) -> str | None:
         folder = value
     else:
         return None
-    folder = posixpath.normpath(posixpath.join(posixpath.dirname(script), folder.lstrip("./") if folder.startswith("./") else folder))
+    folder = posixpath.normpath(posixpath.join(posixpath.dirname(script), folder))
     return None if folder.startswith("..") or "*" in folder else folder
 
 
@@ -139,13 +112,3 @@ def _turns_build_off(node: ast.AST) -> bool:
 def _evidence(path: str, line: int, lines: list[str]) -> Evidence:
     text = " ".join(lines[line - 1].split()) if 0 < line <= len(lines) else ""
     return Evidence(path, line, text[:_TEXT_LIMIT])
-
-
-def nearest_build(path: str, builds: dict[str, RocmBuild | None]) -> RocmBuild | None:
-    """The ROCm build of the nearest build script above `path` (`builds`: folder -> its script's build)."""
-    folder, above = posixpath.dirname(path), None
-    while folder != above:
-        if folder in builds:
-            return builds[folder]
-        folder, above = posixpath.dirname(folder), folder
-    return None

@@ -51,7 +51,7 @@ def analyze_cuda(
     lines = SourceLines(text)
     positions = FilePositions(source, lines)
     device_code = path.lower().endswith(_CUDA_SUFFIXES) or _DEVICE_CODE.search(source) is not None
-    project_macros = {name: Build(on_hip, on_cuda) for name, on_hip, on_cuda in facts.cuda_macros}
+    project_macros: MacroSides = {name: Build(on_hip, on_cuda) for name, on_hip, on_cuda in facts.cuda_macros}
     porting = ProjectPorting(facts)
     findings = []
     only_cuda = Severity.NOTE if facts.cuda_only is not None else None  # as in a CUDA-only branch

@@ -74,7 +74,7 @@ def read_source(path: str, data: bytes, table: ApiTable) -> SourceFacts:
         ),
         None,
     )
-    sides = {name: side for name, side in branches.macros.sides.items() if side is not None} if b"#define" in data else {}
+    sides: MacroSides = {name: side for name, side in branches.macros.sides.items() if side is not None} if b"#define" in data else {}
     return SourceFacts(includes, tuple(_ported_names(path, data, table, branches, hip_side is not None)), hip_side, sides)
 
 
