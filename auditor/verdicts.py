@@ -15,7 +15,8 @@ into the second, each a pure function of the file's findings and its `FileFacts`
   higher rule id (the catalog numbers a family's generic rules first, its specific ones after).
   A finding whose fix would be lost with it stays: `fix` rewrites every site it is given.
 - `grouped`: a rule marked `group = "file"` (CUTLASS/CuTe, inline PTX) is a verdict on the
-  whole file, not on each line: its sites become one finding at the first, with their count.
+  whole file, not on each line: its sites become one finding at the first, with their count;
+  in a file such a construct makes NVIDIA-only, the other CUDA C++ sites join that finding.
 
 `is_portable` says which findings a report leaves out unless asked: a site that works on every
 requested target (a note on each) is not lock-in.
@@ -118,19 +119,60 @@ def _telling(finding: Finding) -> tuple[int, bool, int, str]:
 
 
 def grouped(findings: list[Finding], catalog: Catalog) -> list[Finding]:
-    """Findings of `group = "file"` rules once per rule, severity and ROCm status, at the first site."""
+    """Findings of `group = "file"` rules once per rule, severity and ROCm status, at the first site.
+
+    A file that uses a construct no ROCm build can compile in any form (a `whole_file` rule,
+    CUTLASS/CuTe, blocked on ROCm at error) is NVIDIA-only as a whole: its other CUDA C++ sites
+    (renamed names, warp-size hazards) are part of that one answer, not findings of their own."""
     groups: dict[tuple[str, str, Severity, Status | None], list[Finding]] = {}
     settled: list[Finding] = []
     for finding in findings:
-        if _group(catalog, finding.rule) != "file" or finding.fix is not None:
+        if _group(catalog, finding.rule) == "file" and finding.fix is None:
+            rocm = finding.targets.get("rocm")
+            groups.setdefault((finding.path, finding.rule, finding.severity, rocm.status if rocm else None), []).append(finding)
+        else:
             settled.append(finding)
-            continue
-        rocm = finding.targets.get("rocm")
-        key = (finding.path, finding.rule, finding.severity, rocm.status if rocm else None)
-        groups.setdefault(key, []).append(finding)
-    for members in groups.values():
-        settled.append(group_of(members))
+    settled += [group_of(members) for members in groups.values()]
+    for path in sorted({f.path for f in settled if _blocks_the_file(f, catalog)}):
+        settled = _one_for_the_file(settled, path, catalog)
     return sorted(settled, key=lambda f: f.sort_key)
+
+
+def _one_for_the_file(findings: list[Finding], path: str, catalog: Catalog) -> list[Finding]:
+    """The CUDA C++ findings of an NVIDIA-only file as one, carried by its first NVIDIA-only construct
+    (a use rather than an `#include` where it has one)."""
+    carrier = min(
+        (f for f in findings if f.path == path and _blocks_the_file(f, catalog)),
+        key=lambda f: (catalog.rules[f.rule].detector == "cuda-include", f.sort_key),
+    )
+    joined = [
+        f for f in findings if f.path == path and f is not carrier and f.fix is None and _is_cuda_source_rule(f, catalog)
+    ]
+    if not joined:
+        return findings
+    count = sum(f.sites for f in joined)
+    message = f"{carrier.message}; with {count} other CUDA site{'s' * (count != 1)} of this NVIDIA-only file"
+    kept = [f for f in findings if f is not carrier and not any(f is j for j in joined)]
+    return [*kept, replace(carrier, message=message, sites=carrier.sites + count)]
+
+
+def _blocks_the_file(finding: Finding, catalog: Catalog) -> bool:
+    """A site of a wholly NVIDIA-only construct that stops a ROCm build on the normal path."""
+    rocm = finding.targets.get("rocm")
+    rule = catalog.rules.get(finding.rule)
+    return (
+        rule is not None
+        and rule.whole_file
+        and rocm is not None
+        and rocm.status is Status.BLOCKED
+        and rocm.severity is Severity.ERROR
+        and _is_cuda_source_rule(finding, catalog)
+    )
+
+
+def _is_cuda_source_rule(finding: Finding, catalog: Catalog) -> bool:
+    rule = catalog.rules.get(finding.rule)
+    return rule is not None and rule.kind == "cuda"
 
 
 def group_of(members: Iterable[Finding], where: str = "in this file") -> Finding:

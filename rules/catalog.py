@@ -183,6 +183,9 @@ class Rule:
     """`file`: the rule's sites in one file are one verdict (CUTLASS, inline PTX), reported once.
     `project`: the finding is about the whole project, anchored at one site (no CI job on CPU or
     ROCm); it is never merged with the site's own findings."""
+    whole_file: bool = False
+    """With `group = "file"`: a construct no ROCm build can compile in any form (CUTLASS/CuTe), which
+    makes its file NVIDIA-only as a whole; the file's other CUDA C++ sites join its finding."""
 
 
 @dataclass(frozen=True)
@@ -445,9 +448,12 @@ def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:
             topic=_parse_topic(where, raw.get("topic")),
             defined_in=source,
             group=raw.get("group"),
+            whole_file=bool(raw.get("whole_file", False)),
         )
         if rule.group not in (None, "file", "project"):
             raise CatalogError(f"{where}: group must be \"file\" or \"project\", not {rule.group!r}")
+        if rule.whole_file and rule.group != "file":
+            raise CatalogError(f"{where}: whole_file needs group = \"file\"")
     except KeyError as exc:
         raise CatalogError(f"{where}: missing field {exc}") from exc
     return rule

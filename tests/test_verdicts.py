@@ -27,16 +27,22 @@ def test_sites_a_fix_rewrites_are_never_merged():
     assert [f.span.column for f in analyze(code) if f.rule == "CDA102"] == [5, 15]
 
 
-def test_an_nvidia_only_file_is_one_finding_per_construct_with_its_count():
-    found = analyze(CUTE_KERNEL, path="hopper/k.cu")
-    cute = [f for f in found if f.rule == "CDA415"]
-    headers = [f for f in found if f.rule == "CDA404"]
-    assert [(f.span.line, f.sites) for f in cute] == [(5, 3)]  # one site per line
-    assert [(f.span.line, f.sites) for f in headers] == [(1, 2)]
-    assert "3 sites in this file" in cute[0].message
+def test_an_nvidia_only_file_is_one_finding_with_its_count():
+    (only,) = analyze(CUTE_KERNEL + "void f(cudaStream_t s) { cudaStreamSynchronize(s); }\n", path="hopper/k.cu")
+    assert (only.rule, only.span.line, only.sites) == ("CDA415", 5, 7)  # 3 CuTe lines, 2 includes, 2 names
+    assert "3 sites in this file" in only.message and "4 other CUDA sites" in only.message
+
+
+def test_inline_ptx_is_one_finding_per_file_that_leaves_the_rest_of_the_file_alone():
+    code = (
+        '__device__ unsigned lane() { unsigned l; asm("mov.u32 %0, %%laneid;" : "=r"(l)); return l; }\n'
+        '__device__ void stop() { asm("exit;"); }\n'
+        "void sync() { cudaDeviceSynchronize(); }\n"
+    )
+    assert sorted((f.rule, f.sites) for f in analyze(code, path="k.cu")) == [("CDA401", 1), ("CDA410", 2)]
 
 
 def test_grouped_sites_count_in_the_migration_summary(cli, tmp_path):
     write(tmp_path / "k.cu", CUTE_KERNEL)
     totals = scan_json(cli)["summary"]["migration"]["total"]
-    assert (totals["references"], totals["not_mappable"]) == (2, 2)
+    assert (totals["references"], totals["hazards"]) == (0, 5)  # the NVIDIA-only file counts with its construct

@@ -8,7 +8,8 @@ Counted from findings alone, per file and in total:
 * `hazards`: findings of the other CUDA-source rules (inline PTX, warp size, WMMA, ...),
   which HIPIFY passes through silently.
 
-A finding that stands for several sites (`Finding.sites`) counts each. Findings carry facts for
+A finding that stands for several sites (`Finding.sites`) counts each; the sites of an NVIDIA-only
+file (CUTLASS/CuTe) count with the construct that makes it one, as hazards. Findings carry facts for
 the requested targets only, so `mappable` and `not_mappable` are
 `None` when ROCm was not requested.
 """
