@@ -227,6 +227,9 @@ class ScanResult:
     paths: list[str] = field(default_factory=list)
     """Display paths of every file the scan analysed, findings or not: a `Dockerfile.rocm` without
     a finding still answers "is there a ROCm image beside the CUDA one?"."""
+    buffers: dict[str, bytes] = field(default_factory=dict)
+    """Display path → bytes analysed that did not come from that file (an editor's unsaved buffer
+    on standard input): reports quote and fingerprint these, not the file on disk."""
     portable_hidden: int = 0
     """Sites left out because they work on every requested target (shown with --show-portable)."""
     torch_version: str | None = None

@@ -198,5 +198,5 @@ def scan_buffer(session: ScanSession, name: Path, data: bytes) -> ScanResult:
     findings, errors = analyze_bytes(data, task, analysis, index.facts(display, kinds))
     lines = data.count(b"\n") + (bool(data) and not data.endswith(b"\n"))
     result = ScanResult(sorted(findings, key=lambda f: f.sort_key), errors, files_scanned=1, lines_scanned=lines,
-                        paths=[display])
+                        paths=[display], buffers={display: data})
     return _shown(result, session)

@@ -6,6 +6,7 @@ import codecs
 import io
 import os
 import tokenize
+from collections.abc import Mapping
 from typing import Protocol
 
 from cudaudit.model import Span
@@ -116,11 +117,16 @@ class SourceLines:
         return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def reread_lines(path: str) -> SourceLines:
+def reread_lines(path: str, buffers: Mapping[str, bytes] | None = None) -> SourceLines:
     """The lines of an analysed file, read again for a report to quote (undecodable bytes
-    replaced); empty when it can no longer be read as a regular file of its folder."""
-    try:
-        data = read_tree_file(path, os.path.dirname(os.path.abspath(path)))
-    except UnreadableFile:
-        data = b""
+    replaced); empty when it can no longer be read as a regular file of its folder.
+
+    A buffer the scan read from standard input is quoted from `buffers`: the file of that name
+    holds what was saved, not what was analysed."""
+    data = (buffers or {}).get(path)
+    if data is None:
+        try:
+            data = read_tree_file(path, os.path.dirname(os.path.abspath(path)))
+        except UnreadableFile:
+            data = b""
     return SourceLines(normalise_newlines(data.decode("utf-8", errors="replace")))

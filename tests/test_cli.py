@@ -289,6 +289,26 @@ def test_stdin_filename_scans_an_editor_buffer_as_that_file(tmp_path):
         assert both.exit_code == 2 and "give no paths" in both.stderr
 
 
+def test_a_buffer_from_stdin_is_quoted_and_fingerprinted_as_piped_not_as_saved(tmp_path):
+    from typer.testing import CliRunner
+
+    from cudaudit.cli import app
+    from support import working_directory
+
+    write(tmp_path / "train.py", "# saved before the edit\n# nothing here yet\n")
+    with working_directory(tmp_path):
+        piped = CliRunner().invoke(app, ["scan", "--stdin-filename", "train.py"], input=LOCKED)
+        assert piped.exit_code == 1 and "model = Net().cuda()" in piped.stdout, piped.stdout
+        assert "nothing here yet" not in piped.stdout
+        sarif = CliRunner().invoke(app, ["scan", "-f", "sarif", "--stdin-filename", "train.py"], input=LOCKED)
+        write(tmp_path / "train.py", LOCKED)
+        saved = CliRunner().invoke(app, ["scan", "-f", "sarif", "train.py"])
+    hashes = [
+        [r["partialFingerprints"] for r in json.loads(run.stdout)["runs"][0]["results"]] for run in (sarif, saved)
+    ]
+    assert hashes[0] and hashes[0] == hashes[1], "the buffer's alert is the one its saved file will raise"
+
+
 def test_a_reader_that_stops_early_gets_no_error(tmp_path):
     for i in range(40):
         write(tmp_path / f"m{i}.py", LOCKED)

@@ -169,7 +169,7 @@ def scan_command(
         else:
             result = run_scan(session, err)
         if write_baseline is not None:  # what was asked for: the findings it records are accepted, not reported
-            write_baseline_file(write_baseline, result.findings)
+            write_baseline_file(write_baseline, result.findings, result.buffers)
             err.print(f"cudaudit: wrote {len(result.findings)} finding(s) to the baseline {write_baseline}; "
                       f"scans with --baseline {write_baseline} report only new ones", markup=False, highlight=False)
         else:
@@ -205,7 +205,7 @@ def _report_all(
     """Every report one scan was asked for, after the baseline's known findings are taken out."""
     if baseline is not None:
         known = len(result.findings)
-        result.findings = new_findings(baseline, result.findings)
+        result.findings = new_findings(baseline, result.findings, result.buffers)
         err.print(f"cudaudit: the baseline {baseline} hid {known - len(result.findings)} known finding(s)",
                   markup=False, highlight=False)
     if format in (ReportFormat.text, ReportFormat.concise, ReportFormat.summary):

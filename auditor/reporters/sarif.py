@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import sarif_om as om
@@ -44,7 +44,7 @@ def render_sarif(
     root = source_root()
     findings = _within_limit(result.findings, warn)
     while True:
-        text = _render(findings, result.omitted, catalog, targets, category, root)
+        text = _render(findings, result.omitted, catalog, targets, category, root, result.buffers)
         if len(gzip.compress(text.encode())) <= MAX_GZIPPED_BYTES or not findings:
             return text
         kept = len(findings) * 9 // 10
@@ -70,11 +70,17 @@ def _within_limit(findings: list[Finding], warn: Callable[[str], None]) -> list[
 
 
 def _render(
-    findings: list[Finding], omitted: list[Omitted], catalog: Catalog, targets: tuple[str, ...], category: str, root: Path
+    findings: list[Finding],
+    omitted: list[Omitted],
+    catalog: Catalog,
+    targets: tuple[str, ...],
+    category: str,
+    root: Path,
+    buffers: Mapping[str, bytes],
 ) -> str:
     used = sorted({f.rule for f in findings})
     index = {rule_id: i for i, rule_id in enumerate(used)}
-    hashes = fingerprints(findings)
+    hashes = fingerprints(findings, buffers)
     run = om.Run(
         tool=om.Tool(
             driver=om.ToolComponent(

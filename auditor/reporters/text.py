@@ -27,7 +27,7 @@ def render_text(
         # One print per file: each print costs rich a measure of the console, and a large
         # repository has tens of thousands of lines (DeepSpeed's 2,400 findings: 4 s, then 0.4 s).
         shown = [console.render_str(f"[bold underline]{markup_safe(path)}[/]")]
-        lines = reread_lines(path)
+        lines = reread_lines(path, result.buffers)
         for finding in findings:
             shown.extend(_finding_lines(finding, lines, console, show_sources))
         if path in omitted:
