@@ -103,3 +103,19 @@ def test_concise_lines_open_the_notebook_at_the_source_line(cli, tmp_path):
     path, line, column, rest = first.split(":", 3)
     assert (path, column) == ("demo.ipynb", "1") and rest.endswith("(cell 2, line 1)")
     assert text.split("\n")[int(line) - 1].strip() == '"!nvidia-smi\\n",'
+
+
+def test_cells_resolve_names_through_the_imports_of_earlier_cells():
+    cells = [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "source": ["import torch\n", "import numpy as np"]},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "source": ["\n", "torch.cuda.synchronize()\n", 'y = torch.ones(2, device="cuda")']},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "source": ["from __future__ import annotations\n", "torch.cuda.empty_cache()"]},
+    ]
+    findings = analyze(notebook(cells), path="nb.ipynb")
+    assert [(f.rule, f.cell.index, f.span.line, f.span.column) for f in findings] == [
+        ("CDA101", 2, 2, 1),
+        ("CDA103", 2, 3, 26),
+        ("CDA101", 3, 2, 1),
+    ]
+    [edit] = findings[1].fix.edits
+    assert (edit.span.line, edit.span.column, edit.replacement) == (3, 26, "DEVICE_TYPE")

@@ -6,7 +6,9 @@ before `ast` sees it, each line keeping its number: `!cmd` and the `%pip`/`%cond
 shell commands (`%pip install x` is `pip install x`), a `%%bash`/`%%sh`/`%%script bash` cell is a
 shell script, other magics are left out (`%%writefile` cells are not code of this notebook), and
 each line taken out of the Python becomes `pass` at its indentation, so an `if` whose body is a
-`!nvidia-smi` still parses. A cell that does not parse is skipped without losing the others.
+`!nvidia-smi` still parses. A cell that does not parse is skipped without losing the others. A
+notebook runs top to bottom as one module, so a cell's names resolve through the imports of the
+cells before it (`torch.cuda` in cell 5 after `import torch` in cell 1).
 
 Findings count lines within their cell and carry `NotebookCell` (the cell's 1-based position among
 all cells, and the line of the `.ipynb` file holding the source line). The fixes of code-cell
@@ -16,6 +18,7 @@ findings are the Python analyzer's, with positions in the cell as this reader ha
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Iterator
@@ -23,7 +26,7 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 
 from cudaudit.facts import NO_FACTS, FileFacts
-from cudaudit.model import Finding, NotebookCell
+from cudaudit.model import Finding, NotebookCell, Span
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.containers.script_scan import ScriptScan, scan_script
 from cudaudit.rules.python.analyzer import analyze_python
@@ -57,14 +60,16 @@ def analyze_notebook(
 ) -> list[Finding]:
     """Findings of every code cell; raises UnparsableError when the file is not notebook JSON."""
     found: list[Finding] = []
+    imported: list[str] = []
     for cell in code_cells(text):
         python, shell = split_cell(cell.source)
         cell_findings: list[Finding] = []
         parsed = False
         # A cell with IPython syntax this reader does not know is skipped as Python; its shell lines are still read.
         with suppress(SyntaxError, ValueError, RecursionError):
-            cell_findings += analyze_python(python, path, catalog, settings)
+            cell_findings += _analyze_cell(python, imported, path, catalog, settings, facts)
             parsed = True
+            imported += _imports(python)
         scan = ScriptScan(path, catalog, settings)
         for line_number, command in shell:
             scan_script(placed_lines(command, line_number), {}, scan)
@@ -72,6 +77,39 @@ def analyze_notebook(
         kept = apply_suppressions(cell_findings, cell.source, path, catalog, settings.targets, complete=parsed)
         found.extend(_in_cell(finding, cell) for finding in kept)
     return found
+
+
+def _analyze_cell(
+    python: str, imported: list[str], path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts
+) -> list[Finding]:
+    """The cell's Python findings, its names resolved through the imports of the cells before it
+    (a notebook runs top to bottom as one module); lines count within the cell."""
+    header = "".join(f"{line}\n" for line in imported)
+    findings = analyze_python(header + python, path, catalog, settings, facts)
+    return [_shifted(f, len(imported)) for f in findings if f.span.line > len(imported)]
+
+
+def _imports(python: str) -> list[str]:
+    """The cell's top-level imports, one line each, for the cells after it."""
+    tree = ast.parse(python)
+    return [
+        ast.unparse(node)
+        for node in tree.body
+        if isinstance(node, ast.Import) or (isinstance(node, ast.ImportFrom) and not node.level)
+    ]
+
+
+def _shifted(finding: Finding, lines: int) -> Finding:
+    """`finding` with its lines, and those of its fix, moved up by `lines`."""
+
+    def up(span: Span) -> Span:
+        return Span(span.line - lines, span.column, span.end_line - lines, span.end_column)
+
+    fix = finding.fix
+    if fix is not None:
+        edits = tuple(replace(edit, span=up(edit.span)) for edit in fix.edits)
+        fix = replace(fix, edits=edits, covers=tuple(up(span) for span in fix.covers))
+    return replace(finding, span=up(finding.span), fix=fix)
 
 
 def code_cells(text: str) -> Iterator[CodeCell]:
