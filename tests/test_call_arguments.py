@@ -56,12 +56,27 @@ def test_settings_written_before_they_are_passed_and_comparisons_that_only_check
     code = (
         "import onnxruntime as ort\n"
         'self.providers = ["CUDAExecutionProvider"]\n'
-        'config = {"attn_implementation": "flash_attention_3"}\n'
+        'kwargs["attn_implementation"] = "flash_attention_3"\n'
         'use_gpu = "CUDAExecutionProvider" in ort.get_available_providers()\n'
         'if attn_implementation == "flash_attention_2":\n'
         "    pass\n"
+        'options = {"providers": ["TensorrtExecutionProvider"]}\n'
     )
-    assert sites(code) == [("CDA221", 2, '"CUDAExecutionProvider"'), ("CDA219", 3, '"flash_attention_3"')]
+    assert sites(code) == [
+        ("CDA221", 2, '"CUDAExecutionProvider"'),
+        ("CDA219", 3, '"flash_attention_3"'),
+        ("CDA221", 7, '"TensorrtExecutionProvider"'),
+    ]
+
+
+def test_configuration_dicts_of_other_frameworks_are_not_transformers_calls():
+    """A training framework's config tests hold such values without loading a model."""
+    code = (
+        "from axolotl.utils.dict import DictDefault\n"
+        'cfg = DictDefault(attn_implementation="flash_attention_2", sample_packing=True)\n'
+        'result = normalize({"attn_implementation": "flash_attention_2", "flash_attention": True})\n'
+    )
+    assert sites(code) == []
 
 
 def test_a_named_callee_needs_the_import_and_literal_types_must_agree():
@@ -72,3 +87,17 @@ def test_a_named_callee_needs_the_import_and_literal_types_must_agree():
         'TrainingArgumentsLike(tf32=True)\nTrainingArguments("o", tf32=1)\nTrainingArguments("o", tf32=True)\n'
     )
     assert sites(code) == [("CDA219", 6, "True")]
+
+
+def test_a_setting_named_for_flash_attention_opts_in():
+    code = (
+        "if args.use_flash_attn:\n"
+        '    kwargs["attn_implementation"] = "flash_attention_2"\n'
+        "if config.flash_attention:\n"
+        '    attn_implementation = "flash_attention_2"\n'
+    )
+    findings = [f for f in analyze(code) if f.rule == "CDA219"]
+    assert [f.span.line for f in findings] == [2, 4]
+    for finding in findings:
+        assert finding.targets["cpu"].severity is Severity.NOTE, "CPU hosts never take the branch"
+        assert finding.targets["rocm"].severity is Severity.WARNING, "flash-attn has a ROCm build for some GPUs"

@@ -93,6 +93,15 @@ def test_cmake_and_make_switches_that_turn_cuda_on():
     assert flagged_texts(dockerfile) == ["-DWITH_CUDA=ON", "-DGPU_RUNTIME=CUDA", "CUDA=1"]
 
 
+def test_architectures_for_a_cuda_switch_that_is_off_build_nothing():
+    dockerfile = (
+        "FROM nvidia/cuda:12.8.0-cudnn-devel-ubuntu24.04\n"
+        "ARG llamacpp_cuda=OFF\n"
+        "RUN cmake -B build -DCMAKE_CUDA_ARCHITECTURES=80-real -DGGML_CUDA=${llamacpp_cuda}\n"
+    )
+    assert stage_steps(dockerfile) == []
+
+
 def test_a_rocm_stage_makes_the_cuda_stages_notes_on_rocm_and_is_named():
     dockerfile = (
         "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04 AS cuda\n"

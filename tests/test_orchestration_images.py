@@ -41,3 +41,21 @@ def test_helm_values_name_the_image_by_repository_and_tag():
     [finding] = analyze(values, path="values.yaml")
     assert finding.rule == "CDA507" and "3.3.5-rocm" in finding.targets["rocm"].replacement
     assert analyze(values.replace("3.3.5", "3.3.5-rocm"), path="values.yaml") == []
+
+
+def test_helm_values_naming_an_image_by_repository_and_tag_alone():
+    values = (
+        "servingEngineSpec:\n  modelSpec:\n"
+        '  - name: llama3\n    repository: "vllm/vllm-openai"\n    tag: "latest"\n'
+        "chart:\n  repository: https://charts.example.com\n  tag: 1.0\n"
+    )
+    assert [(f.rule, f.span.line) for f in analyze(values, path="values.yaml")] == [("CDA507", 4)]
+
+
+def test_a_helm_unittest_suite_deploys_nothing():
+    suite = (
+        "suite: test autoscaling\ntemplates: [deployment.yaml]\ntests:\n"
+        "  - it: renders\n    set:\n      modelSpec:\n"
+        '        - repository: "vllm/vllm-openai"\n          tag: "latest"\n          runtimeClassName: nvidia\n'
+    )
+    assert analyze(suite, path="helm/tests/keda_test.yaml") == []

@@ -119,12 +119,13 @@ class StageSteps:
             pattern = _MAKE_VARIABLE
         else:
             return
-        for word in found.arguments:
-            match = pattern.match(word.text)
-            if match is None:
-                continue
-            name, value = match.group(1), match.group(2).strip().lower()
+        defined = [(word, m.group(1), m.group(2).strip().lower()) for word in found.arguments if (m := pattern.match(word.text))]
+        # `-DGGML_CUDA=OFF -DCMAKE_CUDA_ARCHITECTURES=86`: the architectures wait for a switch that is off.
+        switched_off = any("CUDA" in name.upper() and value in _OFF for _, name, value in defined)
+        for word, name, value in defined:
             if self.scan.catalog.lookup(BUILD_SWITCH, name) is not None or not _turns_on_cuda(name, value):
+                continue
+            if switched_off and _VALUED.search(name.upper()):
                 continue
             self._report(CMAKE_CUDA, placed, word, len(word.text), {})
 

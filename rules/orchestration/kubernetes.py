@@ -8,7 +8,8 @@ item's `key:` is a node label, a `tolerations` item's `key:` a taint, `runtimeCl
 a runtime class, an `image:` (or Helm's `image: {repository: ...}`) an image, `env:` a
 container's variables. An image that is no part of a GPU stack is looked up in the catalog's
 image tables, as a Dockerfile's `FROM` is (a serving engine's CUDA image). YAML that has none of
-these shapes is left alone.
+these shapes is left alone, and so is a helm-unittest suite (`suite:` and `tests:`), whose
+`set:` values test a chart without deploying it.
 
 Helm chart templates are Go templates, not YAML, until rendered. When a file does not parse
 and holds `{{ ... }}` actions, the actions are blanked (keeping every line and column) and
@@ -69,12 +70,17 @@ def analyze_manifest(
     """Findings for one manifest or values file; raises UnparsableError for malformed YAML."""
     sites = Sites(text, path, catalog, settings)
     for document in _documents(text):
+        if get(document, "suite") is not None and get(document, "tests") is not None:
+            continue  # a helm-unittest suite: values it sets test the chart, nothing is deployed
         _custom_resource(document, sites)
+        images = {id(value) for mapping in mappings(document) for key, value in pairs(mapping) if key.value == "image"}
         for mapping in mappings(document):
             for key, value in pairs(mapping):
                 handler = _HANDLERS.get(key.value)
                 if handler is not None:
                     handler(key, value, sites)
+            if id(mapping) not in images and entry(mapping, "tag") and not entry(mapping, "image"):
+                _catalog_image(mapping, sites)  # Helm values that name an image without an `image:` key
     return sites.findings()
 
 
@@ -155,12 +161,21 @@ def _image(key: ScalarNode, value: Node, sites: Sites) -> None:
     """`image: nvcr.io/nvidia/k8s-device-plugin:v0.17.0`, or Helm's `image: {repository: ..., tag: ...}`:
     a part of a GPU stack, else an image the catalog's image tables know (a serving engine's CUDA build)."""
     name_key, name = entry(value, "repository") or (key, value)
+    image = parse_image(scalar(name) or "")
+    if image is not None and not sites.report(GPU_STACK, image.keys, pair_span(name_key, name)):
+        _catalog_image(value, sites, name)
+
+
+def _catalog_image(mapping: Node, sites: Sites, name: Node | None = None) -> None:
+    """An image reference (`name`, else the mapping's `repository`, with its `tag`) the image tables know."""
+    if name is None:
+        found = entry(mapping, "repository")
+        name = found[1] if found else None
     reference = scalar(name) or ""
     image = parse_image(reference)
-    span = pair_span(name_key, name)
-    if image is None or sites.report(GPU_STACK, image.keys, span):
+    if name is None or image is None:
         return
-    tag = scalar(get(value, "tag"))
+    tag = scalar(get(mapping, "tag"))
     known = image_entry(f"{reference}:{tag}" if tag and image.tag == "latest" else reference, sites.catalog)
     if known is not None:
         sites.report_entry(known[0], node_span(name))

@@ -232,12 +232,14 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
 
 @lru_cache(maxsize=4096)
 def _identifier_probes(identifier: str) -> frozenset[Probe]:
-    """`use_cuda`, `args.gpu`, `is_rocm_pytorch`, `world_size`: settings named for a probe."""
+    """`use_cuda`, `args.gpu`, `is_rocm_pytorch`, `world_size`, `use_flash_attn`: settings named for a probe."""
     ordered = _words(identifier)
     words = set(ordered)
     found = {probe for probe, vocabulary in _NAME_WORDS.items() if words & vocabulary}
     if "world" in words and "size" in words:
         found.add(Probe.DISTRIBUTED)
+    if "flash" in words and words & {"attn", "attention"}:
+        found.add(Probe.CUDA)  # `use_flash_attn`: set only where FlashAttention is installed, as `use_cuda` is
     if len(ordered) > 1 and (ordered[0] in _OPTIONAL_FIRST or ordered[-1] in _OPTIONAL_LAST):
         found.add(Probe.OPTIONAL)
     return frozenset(found)

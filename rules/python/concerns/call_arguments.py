@@ -6,10 +6,11 @@ Each key says which call, which argument and which value, so the knowledge stays
     ctranslate2.*(device/1="cuda*")
     *(attn_implementation="flash_attention_2")
 
-- The callee is the qualified name after imports are resolved, as fnmatch patterns separated by
-  `|`. `*` alone is any call, and then also a dict display's string key (`{"attn_implementation":
-  ...}`) and a variable of the argument's name (`attn_implementation = "..."`), where settings
-  are written before they are passed on.
+- The callee is the qualified name after imports are resolved (a builtin such as `dict` by its
+  bare name), as fnmatch patterns separated by `|`. Two more places hold settings before they are
+  passed on: `=` is an assignment to a variable, attribute or key of the argument's name
+  (`kwargs["attn_implementation"] = "..."`), `{}` a dict display's key. `*` alone is any call,
+  `=` and `{}` together: for values no other library uses (`"CUDAExecutionProvider"`).
 - The argument is a keyword; `name/N` also takes the N-th positional argument (from 0).
 - The value is a Python literal. A string is a set of fnmatch patterns separated by `|`, matched
   against a string constant or an element of a list or tuple (the name of a `(name, options)`
@@ -40,7 +41,9 @@ from cudaudit.rules.python.walker import Concern
 DETECTOR = "call-argument"
 ANY_CALL = "*"
 
-_KEY = re.compile(r"^(?P<callees>[\w.*|]+)\((?P<name>\w+)(?:/(?P<index>\d+))?=(?P<value>.+)\)$")
+ASSIGNED = "="
+DICT_KEY = "{}"
+_KEY = re.compile(r"^(?P<callees>[\w.*|={}]+?)\((?P<name>\w+)(?:/(?P<index>\d+))?=(?P<value>.+)\)$")
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,10 @@ class ArgumentKey:
 
     def calls(self, callee: str | None) -> bool:
         return self.any_call or (callee is not None and any(fnmatchcase(callee, p) for p in self.callees))
+
+    def holds(self, place: str) -> bool:
+        """Whether an assignment (`=`) or a dict display (`{}`) of the argument's name counts."""
+        return self.any_call or place in self.callees
 
     def matches(self, node: ast.expr) -> bool:
         """Whether `node` is a literal this key means."""
@@ -90,6 +97,8 @@ class CallArguments(Concern):
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         if self.walk.in_comparison:
             return
+        if callee is None and isinstance(call.func, ast.Name):
+            callee = call.func.id  # a builtin (`dict(...)`) or a name the module defines
         for key in self._keys():
             if key.calls(callee):
                 for value in _arguments(call, key):
@@ -97,22 +106,22 @@ class CallArguments(Concern):
 
     def on_Dict(self, node: ast.Dict) -> None:
         for name, value in zip(node.keys, node.values):
-            self._setting(string_value(name) if name is not None else None, value)
+            self._setting(DICT_KEY, string_value(name) if name is not None else None, value)
 
     def on_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
-            self._setting(target_name(target), node.value)
+            self._setting(ASSIGNED, target_name(target), node.value)
 
     def on_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
-            self._setting(target_name(node.target), node.value)
+            self._setting(ASSIGNED, target_name(node.target), node.value)
 
-    def _setting(self, name: str | None, value: ast.expr) -> None:
-        """A value stored under an argument's name, for keys of any call."""
+    def _setting(self, place: str, name: str | None, value: ast.expr) -> None:
+        """A value stored under an argument's name, for keys that count such a place."""
         if name is None:
             return
         for key in self._keys():
-            if key.any_call and key.name == name:
+            if key.name == name and key.holds(place):
                 self._report(value, key)
 
     def _keys(self) -> tuple[ArgumentKey, ...]:
