@@ -50,6 +50,10 @@ SUPPRESSES_ITSELF = frozenset({FileKind.NOTEBOOK})
 """Kinds whose analyzer applies `# cudaudit: ignore[...]` comments itself, because the lines its
 findings count are not the file's lines (a notebook's are lines within a cell)."""
 
+LOOKS_BESIDE = frozenset({FileKind.PYTHON, FileKind.NOTEBOOK})
+"""Kinds whose analysis looks at the modules beside the file (`import helpers` of `helpers.py` next
+to a script is the project's own code): their cached results are keyed by those modules too."""
+
 _PARSERS: dict[FileKind, str | None] = {
     FileKind.REQUIREMENTS: None,
     FileKind.PYPROJECT: "cudaudit.rules.dependencies.pyproject:parse_pyproject",

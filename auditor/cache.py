@@ -1,7 +1,7 @@
-"""The cache: the catalog's parsed TOML, kept while the text is unchanged.
+"""The cache: each file's analysis, and the catalog's parsed TOML, kept while nothing they depend on changes.
 
-Parsing the catalog's megabyte of TOML with `tomllib` is most of what a scan of a few files
-(the pre-commit hook's) costs; loading what an earlier run parsed takes milliseconds. Like ruff's
+A rescan of an unchanged tree then reads each file, hashes it and loads its findings instead
+of parsing and walking it; the pre-commit hook skips parsing the catalog's TOML. Like ruff's
 cache, it is an optimisation only: `--no-cache` gives the same findings, and `cudaudit clean`
 removes it.
 
@@ -10,25 +10,44 @@ to that file's folder and never outside it; else the user's cache folder (platfo
 `~/.cache/cudaudit` on Linux, `~/Library/Caches/cudaudit` on macOS, `%LOCALAPPDATA%\\cudaudit\\Cache`
 on Windows). Nothing is written into a scanned tree unless configured so.
 
-Entries are one file each under `v1/`, keyed (blake2b) by what they were computed from, written
-atomically (a temporary name, then one rename), so two runs sharing the cache each read whole
-entries, and read with the safe reader. They are not synced to disk: an entry a crash tore fails
-to load, counts as a miss and is written again. Entries are pickles read back by an unpickler that
-builds only cudaudit's data classes, dates and builtin containers: an entry planted in the cache
-folder can forge data, never run code.
+Keys (blake2b): a file's result is keyed by its content digest, its display path (findings
+name it), its kinds and enabled rules, the digest of the facts the project index gives it
+(`FileFacts.digest`: the porting headers it reaches, its counterparts, the texts of the files a
+requirements file includes, whether another workflow answers CDA710...), the modules beside a
+Python file (a sibling module is the project's own), and the scan's fingerprint: cudaudit's
+version, the size and modification time of each of its own modules and data files (so an edit in
+a development checkout is a miss, not a stale answer), the catalog's TOML and the analysis
+settings (targets, torch pin, first-party modules). What the project index reads from one file
+(its porting-layer facts, a build script's ROCm branch, a workflow's jobs) is kept the same way,
+keyed by the reader, the file's path and digest, cudaudit's code and the catalog. Parsed TOML
+is keyed by its text.
+
+Entries are one file each under `v1/`, written atomically (a temporary name, then one rename),
+so two scans sharing the cache each read whole entries, and read with the safe reader. They are
+not synced to disk: an entry a crash tore fails to load, counts as a miss and is written again.
+Entries are pickles read back by an unpickler that builds only cudaudit's data classes and
+builtin containers: an entry planted in the cache folder can forge a finding, never run code.
+An entry is never removed except by `cudaudit clean`: entries of edited files stay until then.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
 import io
 import itertools
 import os
 import pickle
 import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import fields, is_dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from cudaudit import __version__
 from cudaudit.safe_read import UnreadableFile, is_within, read_tree_file
 from cudaudit.tomlcompat import tomllib
 
@@ -36,12 +55,24 @@ CACHE_ENV = "CUDAUDIT_CACHE_DIR"
 FORMAT = "v1"
 """The layout and entry format; a change moves the cache to a new folder rather than misreading the old."""
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
+_PACKAGES = ("cudaudit", "cudaudit.rules", "cudaudit.fixers", "cudaudit.resolvers")
+_DEPENDENCIES = ("ast", "yaml", "tree_sitter", "tree_sitter_cuda", "libcst", "dockerfile_parse", "packaging")
+"""Modules whose behaviour findings follow (`ast` parses by the running Python's grammar, libyaml
+composes workflows, tree-sitter parses CUDA): an upgrade of one replaces its files."""
+_CODE_SUFFIXES = (".py", ".toml", ".tsv")
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# cudaudit's cache (https://bford.info/cachedir/)\n"
 _ALLOWED = {
     "builtins": frozenset({"frozenset", "set", "tuple", "list", "dict", "str", "bytes", "int", "float", "bool", "complex"}),
     "datetime": frozenset({"date", "datetime", "time", "timedelta", "timezone"}),
 }
-"""Besides the classes defined in `cudaudit.model`: the containers and the dates TOML may hold."""
+"""Besides the data classes of `_DATA_MODULES`: the containers and the dates TOML may hold."""
+_DATA_MODULES = frozenset({
+    "cudaudit.model",
+    "cudaudit.facts",
+    "cudaudit.rules.kernels.porting_layer",
+    "cudaudit.rules.kernels.preprocessor",
+})
+"""Modules whose data classes and enums entries hold: findings, and what the project index reads."""
 _counter = itertools.count()
 
 
@@ -65,7 +96,7 @@ def cache_folder(configured: str | None, config_root: Path) -> Path:
 
 
 class Cache:
-    """One cache folder."""
+    """One cache folder: parsed TOML for the catalog, and stores of per-file entries (`store`)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -81,6 +112,11 @@ class Cache:
         data = tomllib.loads(text)
         self._store(path, (key, data))
         return data
+
+    def store(self, namespace: str, fingerprint: str) -> Store:
+        """The entries of `namespace` (per-file `results`, the project index's per-file `readings`)
+        made under `fingerprint` (`scan_fingerprint`, `code_fingerprint`)."""
+        return Store(self, namespace, fingerprint)
 
     def clean(self) -> bool:
         """Remove what cudaudit wrote here (its entries and the cache tag, not anything else in the
@@ -134,6 +170,93 @@ class Cache:
             return
 
 
+class Store:
+    """Entries of one kind (`namespace`) made under one fingerprint: what every entry depends on
+    besides its own key parts."""
+
+    def __init__(self, cache: Cache, namespace: str, fingerprint: str) -> None:
+        self._cache = cache
+        self._namespace = namespace
+        self._fingerprint = fingerprint.encode()
+
+    def key(self, *parts: str) -> str:
+        return _digest(self._fingerprint, *(part.encode("utf-8", "surrogateescape") for part in parts))
+
+    def get(self, key: str) -> Any:
+        """The value stored under `key`, or None (missing, torn, foreign: a miss)."""
+        found = self._cache._load(self._path(key))
+        if isinstance(found, tuple) and len(found) == 2 and found[0] == key:
+            return found[1]
+        return None
+
+    def put(self, key: str, value: Any) -> None:
+        self._cache._store(self._path(key), (key, value))
+
+    def remember(self, parts: tuple[str, ...], compute: Callable[[], Any], valid: Callable[[Any], bool]) -> Any:
+        """The value stored for `parts` when it is `valid`, else `compute()`, stored for the next run."""
+        key = self.key(*parts)
+        value = self.get(key)
+        if value is not None and valid(value):
+            return value
+        value = compute()
+        self.put(key, value)
+        return value
+
+    def _path(self, key: str) -> Path:
+        return self._cache._entries / self._namespace / key[:2] / key
+
+
+def scan_fingerprint(catalog_digest: str, settings: Any) -> str:
+    """What every file's result depends on besides the file: see the module docstring."""
+    return _digest(__version__.encode(), code_fingerprint().encode(), catalog_digest.encode(),
+                   repr(canonical(settings)).encode())
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """The running Python, and the size and modification time of every module and data file of
+    cudaudit and of the modules of `_DEPENDENCIES`, hashed (about two hundred `stat` calls, once
+    per process): an edit in a development checkout, or an upgrade, is a miss, not a stale answer."""
+    folders: set[str] = set()
+    for package in _PACKAGES:
+        spec = importlib.util.find_spec(package)
+        locations = (spec.submodule_search_locations if spec else None) or ()
+        folders.update(os.path.realpath(p) for p in locations)
+    seen = [sys.version, sys.implementation.cache_tag or ""]
+    for folder in sorted(folders):
+        for top, dirs, files in os.walk(folder):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            seen.extend(_stat(os.path.join(top, name), folder) for name in sorted(files) if name.endswith(_CODE_SUFFIXES))
+    for module in _DEPENDENCIES:
+        spec = importlib.util.find_spec(module)
+        seen.append(f"{module}={_stat(spec.origin, '/') if spec and spec.origin else None}")
+    return _digest("\n".join(seen).encode())
+
+
+def _stat(path: str, folder: str) -> str:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return f"{path}:missing"
+    return f"{os.path.relpath(path, folder)}:{status.st_size}:{status.st_mtime_ns}"
+
+
+def canonical(value: Any) -> Any:
+    """`value` as nested tuples that `repr` writes the same way in every process: sets sorted
+    (their order follows the per-process string hash), dataclasses and mappings by field."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__, tuple((f.name, canonical(getattr(value, f.name))) for f in fields(value)))
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((repr(canonical(k)), canonical(v)) for k, v in value.items())))
+    if isinstance(value, (set, frozenset)):
+        return ("set", tuple(sorted(repr(canonical(v)) for v in value)))
+    if isinstance(value, (list, tuple)):
+        return tuple(canonical(v) for v in value)
+    if isinstance(value, Path):
+        return value.as_posix()
+    return value
+
+
 def _digest(*parts: bytes) -> str:
     hasher = hashlib.blake2b(digest_size=20)
     for part in parts:
@@ -143,16 +266,14 @@ def _digest(*parts: bytes) -> str:
 
 
 class _DataUnpickler(pickle.Unpickler):
-    """Builds cudaudit's data classes (`cudaudit.model`), dates and builtin containers, and nothing
-    else: the pattern of the pickle documentation's "Restricting Globals"."""
+    """Builds the data classes and enums of cudaudit's data modules (`_DATA_MODULES`), dates and
+    builtin containers, and nothing else: the pattern of the pickle documentation's "Restricting Globals"."""
 
     def find_class(self, module: str, name: str) -> Any:
         if name in _ALLOWED.get(module, ()):
             return super().find_class(module, name)
-        if module == "cudaudit.model":
-            from cudaudit import model
-
-            found = getattr(model, name, None)
-            if isinstance(found, type) and found.__module__ == module:  # its own classes, not what it imports
+        if module in _DATA_MODULES:
+            found = getattr(importlib.import_module(module), name, None)
+            if isinstance(found, type) and found.__module__ == module and (is_dataclass(found) or issubclass(found, Enum)):
                 return found
         raise pickle.UnpicklingError(f"{module}.{name} is not cudaudit data")

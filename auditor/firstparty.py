@@ -36,6 +36,19 @@ def first_party_modules(roots: Iterable[Path]) -> frozenset[str]:
     return frozenset(names)
 
 
+def sibling_modules(folder: str) -> tuple[str, ...]:
+    """The top-level names `is_sibling_module` finds in `folder` (`x` for `x.py`, and for `x/`
+    with an `__init__.py`), sorted: what a cached analysis of a file in `folder` depends on
+    besides the file itself."""
+    try:
+        names = os.listdir(folder or ".")
+    except OSError:
+        return ()
+    modules = {name[:-3] for name in names if name.endswith(".py") and os.path.isfile(os.path.join(folder, name))}
+    modules.update(name for name in names if os.path.isfile(os.path.join(folder, name, "__init__.py")))
+    return tuple(sorted(modules))
+
+
 def is_sibling_module(path: str, module: str) -> bool:
     """Whether `module`'s top level sits beside the file at `path` (script-style imports)."""
     folder = Path(path).parent

@@ -70,6 +70,16 @@ def _reader(name: str) -> Any:
     return getattr(importlib.import_module(module), attribute)
 
 
+Remember = Callable[[str, str, bytes, Callable[[], Any]], Any]
+"""`remember(reader, path, data, compute)`: what `compute()` gives for the file at display path
+`path` holding `data`, or what it gave in an earlier run (the scan's cache, `cudaudit.cache`).
+Every reader it is asked about is a function of the file's path and bytes alone."""
+
+
+def _compute(reader: str, path: str, data: bytes, compute: Callable[[], Any]) -> Any:
+    return compute()
+
+
 Reader = Callable[[], bytes]
 """Returns a file's bytes, or raises `UnreadableFile` (`safe_read.read_tree_file` for a scan)."""
 
@@ -125,10 +135,15 @@ class ProjectIndex:
 
 
 def build_index(
-    files: Iterable[IndexedFile], catalog: Catalog, roots: tuple[str, ...] = (), root: Path | None = None
+    files: Iterable[IndexedFile],
+    catalog: Catalog,
+    roots: tuple[str, ...] = (),
+    root: Path | None = None,
+    remember: Remember | None = None,
 ) -> ProjectIndex:
     """Read what the index needs from `files`; `roots` bound requirement includes, `root` is where
-    the torch pin is read (none: no pin)."""
+    the torch pin is read (none: no pin), `remember` may answer a reader from an earlier run."""
+    remember = remember or _compute
     files = list(files)
     found = _Found()
     for file in files:
@@ -143,7 +158,7 @@ def build_index(
             continue
         for kind in kinds:
             try:
-                found.read(file.display, kind, data, catalog, roots)
+                found.read(file.display, kind, data, catalog, roots, remember)
             except Exception:  # noqa: BLE001 - one odd file adds no facts; its own analysis reports it
                 continue
     cuda_workflows = sorted(path for path, cuda, _ in found.workflows if cuda)
@@ -187,19 +202,29 @@ class _Found:
     include_paths: dict[str, frozenset[str]] = field(default_factory=dict)
     workflows: list[tuple[str, bool, bool]] = field(default_factory=list)
 
-    def read(self, path: str, kind: FileKind, data: bytes, catalog: Catalog, roots: tuple[str, ...]) -> None:
+    def read(
+        self, path: str, kind: FileKind, data: bytes, catalog: Catalog, roots: tuple[str, ...], remember: Remember
+    ) -> None:
         if kind is FileKind.CUDA:
-            self.sources[path] = _reader("source")(path, data, _reader("api_table")(catalog))
+            self.sources[path] = remember(
+                "source", path, data, lambda: _reader("source")(path, data, _reader("api_table")(catalog))
+            )
         elif kind is FileKind.PYTHON:
-            self.builds[posixpath.dirname(path)] = _reader("build")(path, decode_python(data))
+            build = remember("build", path, data, lambda: _reader("build")(path, decode_python(data)))
+            self.builds[posixpath.dirname(path)] = build
         elif kind is FileKind.WORKFLOW:
-            self.workflows.append((path, *_reader("workflow")(path, decode_text(data), catalog)))
+            jobs = remember("workflow", path, data, lambda: tuple(_reader("workflow")(path, decode_text(data), catalog)))
+            self.workflows.append((path, *jobs))
         else:
             text = decode_python(data) if kind is FileKind.SETUP and path.endswith(".py") else decode_text(data)
-            self.variants.extend(_reader("variants")(path, text, kind))
+            variants = remember(f"variants:{kind.value}", path, data, lambda: list(_reader("variants")(path, text, kind)))
+            self.variants.extend(variants)
             if kind is FileKind.REQUIREMENTS:
+                # The included files are read every time: they are other files, which may have changed.
                 self.included[path] = tuple(_reader("included")(text, path, roots))
-                self.include_paths[path] = frozenset(_reader("include_paths")(text, path))
+                self.include_paths[path] = remember(
+                    "include_paths", path, data, lambda: frozenset(_reader("include_paths")(text, path))
+                )
 
 
 def _counterparts(files: list[IndexedFile], include_paths: dict[str, frozenset[str]]) -> dict[str, tuple[Counterpart, ...]]:

@@ -167,7 +167,7 @@ def run_scan(session: ScanSession, progress_console: Console) -> ScanResult:
     analysis = replace(session.analysis, roots=tuple(sorted({str(c.root) for c in candidates})))
     context = index_context(session.paths, candidates, excludes)
     with progress_bar(progress_console, "scanning", len(candidates), PROGRESS_MIN_FILES) as on_progress:
-        result = scan(candidates, rules_for, analysis, jobs, on_progress, session.config.root, context)
+        result = scan(candidates, rules_for, analysis, jobs, on_progress, session.config.root, context, session.cache)
     result.errors[:0] = discovery_errors
     return _shown(result, session)
 

@@ -1,6 +1,8 @@
-"""The cache: where it lives, what `--no-cache` and `cudaudit clean` do, the parsed catalog.
+"""The cache of per-file results: a warm scan reports exactly what a cold one and `--no-cache` do.
 
-Every run here is the real CLI in a subprocess with a cache folder of the test's own.
+Every scan here runs the real CLI in a subprocess against a cache folder of the test's own
+(`CUDAUDIT_CACHE_DIR`), over the repository's fixtures copied twice, so that there are enough
+files for worker processes (`engine.PARALLEL_THRESHOLD`).
 """
 
 from __future__ import annotations
@@ -15,20 +17,117 @@ from pathlib import Path
 
 import pytest
 
+from cudaudit.engine import PARALLEL_THRESHOLD
+from cudaudit.model import Finding
 from support import FIXTURES, REPO, write
 
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     root = tmp_path / "tree"
-    shutil.copytree(FIXTURES, root / "a")
+    for copy in ("a", "b"):
+        shutil.copytree(FIXTURES, root / copy)
+    assert sum(1 for p in root.rglob("*") if p.is_file()) > PARALLEL_THRESHOLD
     return root
 
 
-def scan(tree: Path, cache: Path, *options: str) -> None:
+def scan(tree: Path, cache: Path, *options: str) -> dict:
+    completed = subprocess.run(
+        [sys.executable, "-m", "cudaudit", "scan", ".", "-f", "json", "--exit-zero", *options],
+        cwd=tree, capture_output=True, text=True, env={**os.environ, "CUDAUDIT_CACHE_DIR": str(cache)}, check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)
+
+
+def entries(cache: Path) -> list[Path]:
+    return sorted(p for p in (cache / "v1" / "results").rglob("*") if p.is_file())
+
+
+def test_cold_warm_and_no_cache_scans_agree_whatever_the_workers(tree, tmp_path):
+    cache = tmp_path / "cache"
+    cold = scan(tree, cache, "-j", "2")
+    assert cold["findings"] and len(entries(cache)) > PARALLEL_THRESHOLD
+    assert scan(tree, cache, "-j", "2") == cold
+    assert scan(tree, cache, "-j", "1") == cold
+    assert scan(tree, cache, "--no-cache", "-j", "1") == cold
+    assert scan(tree, tmp_path / "other-cache", "-j", "1") == cold  # cold again, in one process
+
+
+def test_a_warm_scan_reads_its_findings_from_the_cache(tree, tmp_path):
+    """Proof that the warm scan used the entries: one forged in place shows in its report."""
+    cache = tmp_path / "cache"
+    cold = scan(tree, cache)
+    forged = 0
+    for path in entries(cache):
+        key, (findings, *rest) = pickle.loads(path.read_bytes())
+        if findings:
+            findings[0] = Finding(**{**findings[0].__dict__, "message": "from the cache"})
+            path.write_bytes(pickle.dumps((key, (findings, *rest))))
+            forged += 1
+    warm = scan(tree, cache, "--show-portable")  # every finding of an entry, portable ones too
+    assert sum(f["message"] == "from the cache" for f in warm["findings"]) == forged > 0
+    assert scan(tree, cache, "--no-cache") == cold
+
+
+def test_torn_and_foreign_entries_are_misses_and_are_written_again(tree, tmp_path):
+    cache = tmp_path / "cache"
+    cold = scan(tree, cache)
+    written = entries(cache)
+    for index, path in enumerate(written):
+        path.write_bytes(path.read_bytes()[: index % 7] if index % 2 else b"not a pickle")
+    assert scan(tree, cache) == cold
+    assert [len(p.read_bytes()) > 7 for p in written] == [True] * len(written)
+    assert scan(tree, cache) == cold
+
+
+def test_an_entry_that_would_run_code_is_never_loaded(tree, tmp_path):
+    cache = tmp_path / "cache"
+    cold = scan(tree, cache)
+    marker = tmp_path / "ran"
+    payload = b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR."
+    for path in entries(cache):
+        path.write_bytes(payload)
+    assert scan(tree, cache) == cold
+    assert not marker.exists()
+
+
+def test_what_a_result_depends_on_besides_the_file_is_in_its_key(tree, tmp_path):
+    cache = tmp_path / "cache"
+    script = write(tree / "tools" / "train.py", "import apex\nmodel = model.cuda()\n")
+    first = scan(tree, cache)
+    assert {f["rule"] for f in first["findings"] if f["path"] == "tools/train.py"} == {"CDA208", "CDA102"}
+    write(tree / "tools" / "apex.py", "")  # now `import apex` is the project's own module
+    beside = scan(tree, cache)
+    assert {f["rule"] for f in beside["findings"] if f["path"] == "tools/train.py"} == {"CDA102"}
+    assert beside == scan(tree, cache, "--no-cache")
+    write(script, "import apex\nmodel = model.cuda()\ntorch.cuda.synchronize()\n")
+    assert scan(tree, cache) == scan(tree, cache, "--no-cache")
+    # What the project index says about a file is in its key: another workflow's CPU job answers CDA710.
+    write(tree / ".github" / "workflows" / "gpu.yml",
+          "on: push\njobs:\n  test:\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: nvidia-smi\n")
+    assert "CDA710" in {f["rule"] for f in scan(tree, cache)["findings"]}
+    write(tree / ".github" / "workflows" / "cpu.yml", "on: push\njobs:\n  cpu:\n    runs-on: ubuntu-latest\n"
+          "    steps:\n      - run: pytest\n")
+    answered = scan(tree, cache)
+    assert "CDA710" not in {f["rule"] for f in answered["findings"]}
+    assert answered == scan(tree, cache, "--no-cache")
+    rocm_only = scan(tree, cache, "-t", "rocm")
+    assert rocm_only["summary"]["targets"] == ["rocm"] and rocm_only == scan(tree, cache, "-t", "rocm", "--no-cache")
+    selected = scan(tree, cache, "--select", "CDA102")
+    assert {f["rule"] for f in selected["findings"]} == {"CDA102"}
+
+
+def test_two_scans_at_once_share_the_cache(tree, tmp_path):
+    cache = tmp_path / "cache"
+    expected = scan(tree, tmp_path / "reference")
+    command = [sys.executable, "-m", "cudaudit", "scan", ".", "-f", "json", "--exit-zero", "-j", "1"]
     env = {**os.environ, "CUDAUDIT_CACHE_DIR": str(cache)}
-    subprocess.run([sys.executable, "-m", "cudaudit", "scan", ".", "--exit-zero", *options], cwd=tree, env=env,
-                   capture_output=True, check=True)
+    running = [subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [json.loads(p.communicate()[0]) for p in running]
+    assert outputs == [expected, expected]
+    assert scan(tree, cache) == expected
+    assert not [p for p in (cache / "v1").rglob("*.tmp")]
 
 
 def test_clean_removes_what_cudaudit_wrote_and_no_cache_writes_nothing(tree, tmp_path):
@@ -72,6 +171,7 @@ def test_the_catalog_is_parsed_once_and_then_read_from_the_cache(tmp_path):
             if rule["id"] == "CDA102":
                 rule["message"] = "read from the cache"
                 path.write_bytes(pickle.dumps((key, data)))
+    write(tmp_path / "train.py", "model = model.cuda()  # changed: its result is not in the cache\n")
     report = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
     assert [f["message"] for f in json.loads(report.stdout)["findings"]] == ["read from the cache"]
     fresh = subprocess.run([*command, "--no-cache"], cwd=tmp_path, env=env, capture_output=True, text=True, check=True)

@@ -162,7 +162,9 @@ def _fix_on_branch(
 
     def scan(paths_in_tree: list[Path]) -> ScanResult:
         relative = [Path(os.path.relpath(p)) for p in paths_in_tree]
-        box["session"] = session_or_exit(relative, target, select, ignore, config, jobs, torch_version, show_portable=show_portable)
+        # A temporary worktree: its paths never recur, so its results would only fill the cache.
+        box["session"] = session_or_exit(relative, target, select, ignore, config, jobs, torch_version,
+                                         no_cache=True, show_portable=show_portable)
         return run_scan(box["session"], err)
 
     def fix(result: ScanResult, tree: Path) -> FixReport:
