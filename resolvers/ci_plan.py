@@ -8,6 +8,7 @@ folder; else nox, tox or a Makefile's `test` target.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from cudaudit.resolvers.requirements import parse_requirement
+from cudaudit.safe_read import UnreadableFile, read_tree_file
 from cudaudit.tomlcompat import tomllib
 
 DEFAULT_PYTHON = "3.11"
 """Every PyTorch release from 2.0 to 2.13 publishes wheels for it."""
 TEST_EXTRAS = ("test", "tests", "testing", "dev")
 _REQUIREMENTS = ("requirements.txt", "requirements.in", "requirements/base.txt", "requirements/requirements.txt")
-_MAKE_TEST = re.compile(r"^test\s*:", re.MULTILINE)
+_MAKE_TEST = re.compile(r"^test[ \t]*:", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ def project_plan(root: Path, files: Sequence[str] = ()) -> CiPlan:
     chosen = tuple(files) or _dependency_files(root, project)
     extras = _table(project, "optional-dependencies")
     test_extras = [name for name in TEST_EXTRAS if name in extras]
-    packaged = bool(project) or (root / "setup.py").is_file() or (root / "setup.cfg").is_file()
+    packaged = bool(project) or os.path.isfile(root / "setup.py") or os.path.isfile(root / "setup.cfg")
     if not packaged:
         install = None
     elif "pyproject.toml" in chosen:
@@ -55,7 +57,7 @@ def project_plan(root: Path, files: Sequence[str] = ()) -> CiPlan:
 
 def _dependency_files(root: Path, project: dict[str, Any]) -> tuple[str, ...]:
     for name in _REQUIREMENTS:
-        if (root / name).is_file():
+        if os.path.isfile(root / name):
             return (name,)
     return ("pyproject.toml",) if project.get("dependencies") or project.get("optional-dependencies") else ()
 
@@ -69,17 +71,17 @@ def _test_command(root: Path, pyproject: dict[str, Any]) -> str:
     tool = _table(pyproject, "tool")
     if (
         "pytest" in tool
-        or (root / "pytest.ini").is_file()
-        or (root / "conftest.py").is_file()
-        or (root / "tests").is_dir()
-        or (root / "test").is_dir()
+        or os.path.isfile(root / "pytest.ini")
+        or os.path.isfile(root / "conftest.py")
+        or os.path.isdir(root / "tests")
+        or os.path.isdir(root / "test")
         or _mentions(root / "setup.cfg", "[tool:pytest]")
         or _mentions(root / "tox.ini", "[pytest]")
     ):
         return "python -m pytest"
-    if (root / "noxfile.py").is_file():
+    if os.path.isfile(root / "noxfile.py"):
         return "python -m pip install nox && nox"
-    if (root / "tox.ini").is_file() or "tox" in tool:
+    if os.path.isfile(root / "tox.ini") or "tox" in tool:
         return "python -m pip install tox && tox"
     if _MAKE_TEST.search(_text(root / "Makefile")):
         return "make test"
@@ -102,8 +104,8 @@ def _key(version: str) -> tuple[int, ...]:
 
 def _pyproject(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = tomllib.loads(_text(path))
+    except (tomllib.TOMLDecodeError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -113,7 +115,8 @@ def _mentions(path: Path, word: str) -> bool:
 
 
 def _text(path: Path) -> str:
+    """A project file's text, read as any file of a scanned tree is (`read_tree_file`); "" if it cannot be."""
     try:
-        return path.read_text(encoding="utf-8") if path.is_file() else ""
-    except (OSError, UnicodeDecodeError):
+        return read_tree_file(path, path.parent).decode("utf-8")
+    except (UnreadableFile, UnicodeDecodeError):
         return ""
