@@ -88,11 +88,12 @@ _SPECIFIER = re.compile(
     r"\s*(\(\s*)?((?:===|==|!=|<=|>=|~=|<|>)\s*[^\s,;()#'\"]+(?:\s*,\s*(?:===|==|!=|<=|>=|~=|<|>)\s*[^\s,;()#'\"]+)*)(\s*\))?"
 )
 """A version specifier as written: `==2.3.1`, `>=1.0, <2`, `(>=1.0)`; group 2 is the specifier itself."""
-_HASHES = re.compile(r"(?:\s+--hash[=\s]\S+)+\s*$")
-_TRAILING_OPTION = re.compile(r"\s+--?[A-Za-z]")
+_WORD = re.compile(r"\S+")
+_TRAILING_OPTION = re.compile(r"(?<!\s)\s+--?[A-Za-z]")
 """Where pip's per-requirement options (`--hash=...`) begin after a requirement on its line."""
-_COMMENT = re.compile(r"(?:^|\s+)#.*$")
-"""A comment as pip strips it from a requirements line."""
+_COMMENT = re.compile(r"(?:^|(?<!\s)\s+)#.*$")
+r"""A comment as pip strips it from a requirements line. `(?<!\s)`: a match starts only where a run
+of blanks starts, so a long run is tried once, not once per blank (a line of spaces was quadratic)."""
 _OPTION = re.compile(r"\s*(--[A-Za-z][A-Za-z0-9-]*|-[A-Za-z])(?:\s*=\s*|\s*)(\S*)")
 """A long option (`--index-url=URL`, `--index-url URL`) or a short one, maybe glued (`-iURL`)."""
 _PATTERN_CHARS = frozenset("*?[")
@@ -234,9 +235,26 @@ def requirement_layout(text: str) -> RequirementLayout | None:
 
 
 def trailing_hashes(line: str) -> tuple[int, int] | None:
-    """Where the `--hash` options that end a requirements line are (they name the files of one pin)."""
-    found = _HASHES.search(line)
-    return (found.start(), found.end()) if found else None
+    """Where the `--hash` options that end a requirements line are (they name the files of one pin):
+    from the blanks before the first of them to the end of the line.
+
+    An option is one word `--hash=VALUE`, or the word `--hash`, one blank and a VALUE word. Which
+    suffixes of the line's words are nothing but options is worked out once, from the last word
+    back, so a line of many options followed by something else is read in linear time (a regular
+    expression searching for the block was quadratic in the number of options).
+    """
+    words = [(m.start(), m.end()) for m in _WORD.finditer(line)]
+    options_from = [False] * len(words) + [True]
+    """options_from[i]: words i.. are a sequence of whole options."""
+    for i in range(len(words) - 1, -1, -1):
+        word = line[words[i][0] : words[i][1]]
+        single = word.startswith("--hash=") and len(word) > len("--hash=") and options_from[i + 1]
+        pair = word == "--hash" and i + 1 < len(words) and words[i + 1][0] == words[i][1] + 1 and options_from[i + 2]
+        options_from[i] = single or pair
+    first = next((i for i in range(len(words)) if options_from[i] and words[i][0] > 0), None)
+    if first is None:
+        return None
+    return (words[first - 1][1] if first > 0 else 0, len(line))
 
 
 def parse_requirement(text: str) -> Requirement | None:
@@ -330,7 +348,7 @@ def version_constraint(text: str) -> SpecifierSet | None:
     if text in ("", "*"):
         return None
     parts = []
-    for part in re.split(r"\s*,\s*|\s+(?=[<>=!~^])", text):
+    for part in re.split(r"(?<!\s)\s*,\s*|(?<!\s)\s+(?=[<>=!~^])", text):
         if part[:1] in "^~" and part[:2] != "~=":
             bound = _poetry_bound(part)
             if bound is None:

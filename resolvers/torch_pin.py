@@ -24,7 +24,7 @@ T = TypeVar("T")
 _LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock", "pylock.toml")
 _REQUIREMENT_GLOBS = ("requirements*.txt", "requirements*.in", "requirements/*.txt")
 _CONDA_GLOBS = ("environment*.yml", "environment*.yaml")
-_CONDA_PIN = re.compile(r"^\s*-\s*(?:[\w-]+::)?(?:pytorch|torch)\s*(==?|>=|~=)\s*(\d+\.\d+)", re.MULTILINE)
+_CONDA_PIN = re.compile(r"^[ \t]*-[ \t]*(?:[\w-]+::)?(?:pytorch|torch)[ \t]*(==?|>=|~=)[ \t]*(\d+\.\d+)", re.MULTILINE)
 """`- pytorch=1.7.0`, `- pytorch::pytorch>=2.1`, `- torch==2.3.1` (in a `pip:` list)."""
 
 

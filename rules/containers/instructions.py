@@ -31,8 +31,10 @@ KEYWORDS = frozenset(
 _COMMENT = "COMMENT"
 _KEY_VALUE = frozenset({"ENV", "ARG", "LABEL"})
 _HEREDOC_OWNERS = frozenset({"RUN", "COPY", "ADD"})
-_HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2|'[^']*'|\"(?:[^\"\\]|\\.)*\"")
-"""A heredoc marker, or a quoted string that a `<<` inside is no marker in (skipped)."""
+_HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\2|'[^']*'?|\"(?:[^\"\\]|\\.)*\"?")
+"""A heredoc marker, or a quoted string that a `<<` inside is no marker in (skipped). An unclosed
+quote runs to the end, as the shell reads it, so it is scanned once rather than again from every
+later quote."""
 _FIRST_LINE = re.compile(r"^\s*(\S+)\s+(.*)$")
 _COMMENT_LINE = re.compile(r"^\s*#")
 

@@ -50,8 +50,10 @@ from cudaudit.source import SourceLines
 if TYPE_CHECKING:
     from cudaudit.rules.dependencies.report import Placed
 
-_PINNED_NAME = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*===?\s*[^\s;,'\"=]*$")
-"""The package a pinned version belongs to, read backwards from the version's build label."""
+_PINNED_NAME = re.compile(r"(?<![A-Za-z0-9._-])([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\][]*\]\s*)?===?\s*[^\s;,'\"=]*$")
+"""`name[extras] == version` at the end of the text. A name starts only after a non-name character,
+and the extras stop at the next bracket, so no part of the text is scanned twice. The package a pinned version belongs to, read
+backwards from the version's build label."""
 _LINE_REST = re.compile(r"""[\s,'"\\-]*(?:#.*)?""")
 """What may stand beside a requirement on a line it alone occupies: indentation, list
 punctuation, quotes, a continuation backslash, a comment."""

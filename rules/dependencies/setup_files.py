@@ -35,7 +35,7 @@ from cudaudit.source import SourceLines, UnparsableError
 REQUIREMENT_ARGUMENTS = ("install_requires", "setup_requires", "tests_require")
 _CFG_KEY = re.compile(r"^([A-Za-z0-9_.-]+)[ \t]*[=:][ \t]*(.*)$")
 _CFG_SECTION = re.compile(r"^\[([^\]]+)\]")
-_INLINE_COMMENT = re.compile(r"\s+[#;].*$")
+_INLINE_COMMENT = re.compile(r"(?<!\s)\s+[#;].*$")
 
 Requirement = tuple[Placed, str | None]
 """One requirement string where it is written, and the extra it belongs to (None for the base)."""

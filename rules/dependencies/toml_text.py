@@ -20,7 +20,8 @@ from cudaudit.rules.dependencies.report import Placed
 from cudaudit.source import UnparsableError
 from cudaudit.tomlcompat import tomllib
 
-_HEADER = re.compile(r"^[ \t]*\[(\[)?[ \t]*(.+?)[ \t]*\](\])?[ \t]*(?:#.*)?$", re.MULTILINE)
+_HEADER_START = re.compile(r"^[ \t]*\[", re.MULTILINE)
+_HEADER_END = re.compile(r"(\])?[ \t]*(?:#.*)?")
 _KEY_PART = re.compile(r"""\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*(?:\.|$)""")
 _TOML_ERROR_LINE = re.compile(r"\(at line (\d+)")
 _STRING_OR_COMMENT = re.compile(r"[\"'#]")
@@ -210,16 +211,35 @@ def _literal(raw: str, start: int, content: int, escapes: bool) -> StringLiteral
 
 def _sections(text: str, multiline: list[tuple[int, int]]) -> list[Section]:
     headers = []
-    for match in _HEADER.finditer(text):
+    for match in _HEADER_START.finditer(text):
         if any(start <= match.start() < end for start, end in multiline):
             continue
-        path = _key_path(match.group(2))
-        if path is not None:
-            headers.append((path, bool(match.group(1)) and bool(match.group(3)), match.start()))
+        line_end = text.find("\n", match.end())
+        header = _header(text[match.end() : line_end if line_end >= 0 else len(text)])
+        path = _key_path(header[0]) if header else None
+        if header is not None and path is not None:
+            headers.append((path, header[1], match.start()))
     return [
         Section(path, array, start, headers[index + 1][2] if index + 1 < len(headers) else len(text))
         for index, (path, array, start) in enumerate(headers)
     ]
+
+
+def _header(rest: str) -> tuple[str, bool] | None:
+    """The key of a table header line after its first `[`, and whether it is `[[...]]`; None if the
+    line is not a header. The key ends at the first `]` after which only `]`, blanks and a comment
+    follow. Each `]` is tried once and the tail check stops at the next non-blank, so a line of
+    brackets and blanks is read in linear time (one regular expression for the whole line was cubic)."""
+    opened = rest.startswith("[")
+    body = rest[1:] if opened else rest
+    position = body.find("]")
+    while position >= 0:
+        tail = _HEADER_END.match(body, position + 1)
+        key = body[:position].strip(" \t")
+        if tail is not None and tail.end() == len(body) and key:
+            return key, opened and tail.group(1) is not None
+        position = body.find("]", position + 1)
+    return None
 
 
 def _key_path(text: str) -> tuple[str, ...] | None:

@@ -28,7 +28,9 @@ PATTERNS = """
 (function_declarator declarator: (identifier) @defined)
 """
 """The query patterns this module reads; the analyzer runs them with the hazards' in one pass."""
-_MACRO_PROSE = re.compile(rb'"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|//[^\n]*|/\*.*?\*/', re.S)
+_MACRO_PROSE = re.compile(rb'"(?:\\.|[^"\\\n])*"?|\'(?:\\.|[^\'\\\n])*\'?|//[^\n]*|/\*.*?(?:\*/|\Z)', re.S)
+"""String and character literals and comments in a macro body. An unterminated one runs to the
+end of its line (or body), so every opening is read once: the scan stays linear."""
 
 
 class CodeMap:

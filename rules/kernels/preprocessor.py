@@ -70,8 +70,11 @@ _DIRECTIVE = re.compile(
     rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|elifdef|elifndef|else|endif|define)\b((?:[^\\\n]|\\.|\\\n)*)", re.M
 )
 """A conditional directive with its condition, continued over `\\`-newlines."""
-_LINE_COMMENT = re.compile(rb"//.*$|/\*.*?\*/")
-_TOKEN = re.compile(r"\s*(?:(defined\b)|([A-Za-z_]\w*)|(0[xX][0-9a-fA-F]+|\d+)[uUlL]*|(&&|\|\||==|!=|>=|<=|[!()<>]|.))")
+_LINE_COMMENT = re.compile(rb"//.*$|/\*(?:.*?\*/|.*$)")
+"""An unterminated `/*` runs to the end of the line, so each opening is read once."""
+_TOKEN = re.compile(r"\s*(?:(defined\b)|([A-Za-z_]\w*)|(0[xX][0-9a-fA-F]+|\d+)[uUlL]*|(&&|\|\||==|!=|>=|<=|[!()<>]|[\s\S]))")
+"""Every position starts a token (the last alternative takes any character), so `finditer` never
+scans a run of blanks twice."""
 _HIP_WORDS = frozenset({"HIP", "HIPCC", "ROCM", "HCC", "AMD", "AMDGCN", "AMDGPU", "MFMA"})
 _AMD_ARCHITECTURES = re.compile(r"^(?:RDNA|CDNA)\d*$")
 _CUDA_WORDS = frozenset({"NVIDIA", "NVCC", "CUDA"})

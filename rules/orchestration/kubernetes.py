@@ -19,7 +19,7 @@ the rest is read; a template that still does not parse is reported as such.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from yaml.nodes import Node, ScalarNode
 
@@ -57,7 +57,7 @@ ENVIRONMENT = "k8s-env"
 """Detector: a variable set in a container's `env`."""
 
 _QUOTA_SCOPES = ("requests.", "limits.")
-_TEMPLATE_ACTION = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+_ACTION_BODY = re.compile(r"[^\n]")
 _TEMPLATE_START = re.compile(r"(?<!\$)\{\{")
 """A Go template action; `${{ ... }}` is a GitHub Actions expression, which is plain YAML text."""
 
@@ -103,9 +103,28 @@ def _documents(text: str) -> list[Node]:
 def _blank_template_actions(text: str) -> str:
     """Lines of nothing but actions (`{{- if ... }}`, `{{- /* ... */ -}}`) become blank lines,
     other actions a placeholder scalar of the same width; line and column numbers stay."""
-    bare = _TEMPLATE_ACTION.sub(lambda m: "\n" * m.group().count("\n"), text).split("\n")
-    filled = _TEMPLATE_ACTION.sub(lambda m: re.sub(r"[^\n]", "x", m.group()), text).split("\n")
-    return "\n".join(line if rest.strip() else "" for rest, line in zip(bare, filled))
+    bare, filled, position = [], [], 0
+    for start, end in _template_actions(text):
+        action = text[start:end]
+        bare += [text[position:start], "\n" * action.count("\n")]
+        filled += [text[position:start], _ACTION_BODY.sub("x", action)]
+        position = end
+    bare_lines = "".join([*bare, text[position:]]).split("\n")
+    filled_lines = "".join([*filled, text[position:]]).split("\n")
+    return "\n".join(line if rest.strip() else "" for rest, line in zip(bare_lines, filled_lines))
+
+
+def _template_actions(text: str) -> Iterator[tuple[int, int]]:
+    """The spans of `{{ ... }}` actions, each from `{{` to the first `}}` after it. Found with
+    `str.find`, so text with many `{{` and no `}}` is read once (a lazy `{{.*?}}` rescanned the
+    rest of the file from every `{{`)."""
+    position = 0
+    while (start := text.find("{{", position)) >= 0:
+        end = text.find("}}", start + 2)
+        if end < 0:
+            return
+        yield start, end + 2
+        position = end + 2
 
 
 def _custom_resource(document: Node, sites: Sites) -> None:
