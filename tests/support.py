@@ -67,6 +67,11 @@ def git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
+def raw_name(folder: Path, name: bytes) -> Path:
+    """A path whose last part is the given bytes, whatever the file system encoding says."""
+    return Path(os.fsdecode(os.path.join(os.fsencode(folder), name)))
+
+
 def write(path: Path, text: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(text, bytes):

@@ -4,28 +4,21 @@ UTF-8, characters a URI must encode, and a file with half a million findings."""
 from __future__ import annotations
 
 import json
-import os
 import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import jsonschema
 import pytest
 
 from cudaudit.engine import MAX_FINDINGS_PER_FILE
 from cudaudit.safe_read import MAX_FILE_BYTES
-from support import REPO, write
+from support import REPO, raw_name, write
 
 LOCKED = "import torch\ntorch.cuda.synchronize()\n"
 SCHEMA = json.loads((REPO / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
 ESCAPES = ("\x1b", "\x07", "\x9b", "\u202e")
-
-
-def raw_name(folder: Path, name: bytes) -> Path:
-    """A path whose last part is the given bytes, whatever the file system encoding says."""
-    return Path(os.fsdecode(os.path.join(os.fsencode(folder), name)))
 
 
 def test_markup_in_a_path_is_printed_as_written(cli, tmp_path):
