@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from cudaudit.safe_git import GitUnavailable, run_git, safe_environment
-from support import git, scan_json, write
+from support import REPO, git, scan_json, write
 
 LOCKED = "import torch\ntorch.cuda.synchronize()\n"
 
@@ -93,3 +94,36 @@ def test_inherited_git_state_does_not_redirect_git():
     )
     assert "GIT_DIR" not in environment and "GIT_INDEX_FILE" not in environment and "GIT_CONFIG_COUNT" not in environment
     assert environment["GIT_AUTHOR_NAME"] == "A" and environment["GIT_CONFIG_NOSYSTEM"] == "1"
+
+
+PROCESS_STARTERS = frozenset(
+    {"subprocess.run", "subprocess.Popen", "subprocess.call", "subprocess.check_call", "subprocess.check_output",
+     "os.system", "os.popen", "os.execv", "os.execvp", "os.execve", "os.spawnv", "os.posix_spawn", "os.posix_spawnp"}
+)  # fmt: skip
+STARTS_PROCESSES = {
+    # Where cudaudit starts a program, and why it may. Every git run on a tree goes through run_git.
+    "auditor/safe_git.py:run_git": "git with every program-naming setting overridden",
+    "auditor/safe_git.py:_program_overrides": "git config listing, itself under the fixed overrides",
+    "fixers/branch.py:_checked": "`fix --branch --publish`: git push and gh in the user's own repository, on request",
+    "resolvers/lock.py:lock": "`resolve --lock`: pip-compile on the user's request",
+}
+
+
+def process_starts() -> dict[str, str]:
+    """`file:function` -> the call, for every call of a process-starting function in the source."""
+    found = {}
+    for folder in ("auditor", "rules", "fixers", "resolvers"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for function in ast.walk(tree):
+                if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                for call in ast.walk(function):
+                    if isinstance(call, ast.Call) and ast.unparse(call.func) in PROCESS_STARTERS:
+                        found[f"{path.relative_to(REPO)}:{function.name}"] = ast.unparse(call.func)
+    return found
+
+
+def test_every_program_cudaudit_starts_is_a_known_call_site():
+    assert process_starts() == dict.fromkeys(STARTS_PROCESSES, "subprocess.run")
+
