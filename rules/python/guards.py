@@ -7,6 +7,8 @@ condition mentions:
 - CUDA: an availability probe (`torch.cuda.is_available()`, `device_count()`), a device
   comparison (`device.type == "cuda"`), or a setting named for CUDA or GPUs (`args.cuda`,
   `use_gpu`, `@pytest.mark.gpu`). Code it guards never runs where `torch.cuda` has no device.
+- NVIDIA: `torch.version.cuda` (None on ROCm builds too), a flag named for NVIDIA
+  (`is_nvidia`). Code it guards runs only on NVIDIA's CUDA: on no other target, ROCm included.
 - ROCm: `torch.version.hip`, `is_rocm_pytorch()`, `USE_ROCM`. Code in either branch has
   already been written with ROCm in mind.
 - distributed: `if args.distributed:`, `if ddp:`, `if dist.is_initialized():`,
@@ -34,6 +36,7 @@ from cudaudit.rules.python.names import ImportTable
 
 class Probe(Enum):
     CUDA = "cuda"
+    NVIDIA = "nvidia"
     ROCM = "rocm"
     DISTRIBUTED = "distributed"
     CPU = "cpu"
@@ -54,14 +57,16 @@ _RESOLVED_PROBES = {
     "torch.accelerator.is_available": Probe.CUDA,
     "torch.accelerator.device_count": Probe.CUDA,
     "torch.backends.cudnn.is_available": Probe.CUDA,
-    "torch.version.cuda": Probe.CUDA,
     "torch.version.hip": Probe.ROCM,
     "torch.distributed.is_initialized": Probe.DISTRIBUTED,
 }
+_NVIDIA_PROBES = frozenset({"torch.version.cuda"})
+"""Probes that hold on NVIDIA's CUDA only: also CUDA probes, and false on ROCm builds."""
 _AVAILABILITY_PROBES = frozenset({"torch.cuda.is_available", "torch.cuda.device_count"})
 """What a requirement asks: a CUDA (or ROCm) device. `torch.version.cuda is None` also excludes ROCm."""
 _NAME_WORDS = {
-    Probe.CUDA: frozenset({"cuda", "gpu", "gpus"}),
+    Probe.CUDA: frozenset({"cuda", "gpu", "gpus", "nvidia"}),
+    Probe.NVIDIA: frozenset({"nvidia"}),
     Probe.ROCM: frozenset({"rocm", "hip"}),
     Probe.DISTRIBUTED: frozenset({"ddp", "distributed", "fsdp"}),
 }
@@ -214,13 +219,15 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
         if (
             isinstance(func, ast.Attribute)
             and func.attr == "startswith"
-            and any(isinstance(a, ast.Constant) and a.value == "cuda" for a in node.args)
+            and any(_is_cuda_device_string(a, prefix=True) for a in node.args)
         ):
             return {Probe.CUDA}
         return set()  # a called probe (`is_xformers_available()`) is met again as its name
     if isinstance(node, (ast.Name, ast.Attribute)):
         qualified = names.resolve(node)
         if qualified is not None and qualified.partition(".")[0] == "torch":
+            if qualified in _NVIDIA_PROBES:
+                return {Probe.CUDA, Probe.NVIDIA}
             probe = _RESOLVED_PROBES.get(qualified)
             return {probe} if probe else set()
         identifier = node.id if isinstance(node, ast.Name) else node.attr
@@ -228,6 +235,32 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
             return set()  # `args.cuda` from `add_argument("--cuda", action="store_false")` is True on CPU too
         return set(_identifier_probes(identifier))
     return set()
+
+
+def marker_probes(marker: ast.expr, names: ImportTable) -> set[Probe]:
+    """What a test marker or decorator says about where its function runs: its probes, the names of
+    its arguments (`@_RunIf(min_cuda_gpus=1)`, `requires(gpu=True)`), and for a pytest mark the
+    devices it names (`@pytest.mark.runs_on(["cuda"])`). An argument set to a false constant
+    (`min_cuda_gpus=0`) asks for nothing."""
+    found = probes_in(marker, names)
+    for call in (node for node in ast.walk(marker) if isinstance(node, ast.Call)):
+        for keyword in call.keywords:
+            value = keyword.value
+            if keyword.arg and not (isinstance(value, ast.Constant) and not value.value):
+                found.update(_identifier_probes(keyword.arg))
+        qualified = names.resolve(call.func) or ""
+        if qualified.startswith("pytest.mark.") and any(
+            _is_cuda_device_string(node) for arg in call.args for node in ast.walk(arg)
+        ):
+            found.add(Probe.CUDA)
+    return found
+
+
+def _is_cuda_device_string(node: ast.AST, prefix: bool = False) -> bool:
+    """`"cuda"`, `"cuda:0"`; with `prefix`, also `"cuda:"` (what `device.startswith("cuda:")` asks)."""
+    if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+        return False
+    return bool(CUDA_DEVICE_STRING.fullmatch(node.value.removesuffix(":") if prefix else node.value))
 
 
 @lru_cache(maxsize=4096)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeAlias
 
 from cudaudit.model import CUDA_API_TARGETS, TARGETS, Severity
@@ -19,9 +19,11 @@ from cudaudit.rules.python.guards import (
     Probe,
     exits_early,
     is_requirement,
+    marker_probes,
     names_cuda,
     polarity,
     probes_in,
+    stops_the_program,
 )
 from cudaudit.rules.python.names import ImportTable
 
@@ -32,6 +34,7 @@ else:
 
 NO_CUDA_API_TARGETS = frozenset(TARGETS) - CUDA_API_TARGETS
 CPU_TARGETS = frozenset({"cpu"})
+ALL_TARGETS = frozenset(TARGETS)
 OPTIONAL_IMPORT_HANDLERS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 """Exception names whose handler is a fallback for a module that failed to import."""
 DEVICE_ERROR_HANDLERS = frozenset({"Exception", "BaseException", "RuntimeError", "AssertionError", "OSError"})
@@ -52,9 +55,18 @@ class Region:
     """The body of a `try` whose handler catches a failed import: a missing module has a fallback."""
     cpu_aware: bool = False
     """Sits in a branch chosen by a CPU test (`if device == "cpu":`): already written with CPU in mind."""
+    nvidia_only: bool = False
+    """Runs only on NVIDIA's CUDA (`if torch.version.cuda:`, `if is_nvidia:`): quiet for every other target."""
 
     def __bool__(self) -> bool:
-        return self.cuda_guarded or self.rocm_aware or self.cap is not None or self.optional_import or self.cpu_aware
+        return (
+            self.cuda_guarded
+            or self.rocm_aware
+            or self.cap is not None
+            or self.optional_import
+            or self.cpu_aware
+            or self.nvidia_only
+        )
 
 
 NEUTRAL = Region()
@@ -68,6 +80,7 @@ class SiteContext:
         self._rocm_aware = 0
         self._optional_import = 0
         self._cpu_aware = 0
+        self._nvidia_only = 0
         self._caps: list[Severity] = []
 
     def enter(self, region: Region) -> None:
@@ -76,6 +89,7 @@ class SiteContext:
         self._rocm_aware += region.rocm_aware
         self._optional_import += region.optional_import
         self._cpu_aware += region.cpu_aware
+        self._nvidia_only += region.nvidia_only
         if region.cap is not None:
             self._caps.append(region.cap)
 
@@ -84,6 +98,7 @@ class SiteContext:
         self._rocm_aware -= region.rocm_aware
         self._optional_import -= region.optional_import
         self._cpu_aware -= region.cpu_aware
+        self._nvidia_only -= region.nvidia_only
         if region.cap is not None:
             self._caps.pop()
 
@@ -101,6 +116,8 @@ class SiteContext:
             quiet |= CUDA_API_TARGETS
         if self._cpu_aware:
             quiet |= CPU_TARGETS
+        if self._nvidia_only:
+            quiet |= ALL_TARGETS
         return quiet
 
     def cap(self, extra: Severity | None = None) -> Severity | None:
@@ -121,17 +138,22 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
     if not probes:
         return NEUTRAL, NEUTRAL, NEUTRAL
     cuda = polarity(test, names, Probe.CUDA) if Probe.CUDA in probes else None
+    nvidia = polarity(test, names, Probe.NVIDIA) if Probe.NVIDIA in probes else None
     distributed = polarity(test, names, Probe.DISTRIBUTED) if Probe.DISTRIBUTED in probes else None
     rocm = Probe.ROCM in probes
     only_rocm = polarity(test, names, Probe.ROCM) if rocm else None
     cpu = Probe.CPU in probes
     optional = polarity(test, names, Probe.OPTIONAL) if Probe.OPTIONAL in probes and cuda is None and not rocm else None
-    probe_test = (cuda is not None or rocm) and not isinstance(test, ast.BoolOp)
+    probe_test = (cuda is not None or nvidia is not None or rocm) and not isinstance(test, ast.BoolOp)
 
     def branch(side: Polarity) -> Region:
         other_path = distributed is side or optional is side
         return Region(
-            cuda is side or only_rocm is side, rocm, Severity.WARNING if other_path else None, cpu_aware=cpu
+            cuda is side or only_rocm is side,
+            rocm,
+            Severity.WARNING if other_path else None,
+            cpu_aware=cpu,
+            nvidia_only=nvidia is side,
         )
 
     return (
@@ -146,13 +168,17 @@ def region_after(statement: ast.stmt, names: ImportTable) -> Region:
 
     A requirement (`assert torch.cuda.is_available()`, `if not torch.cuda.is_available():
     sys.exit()`) is no guard: the program stops there, so what follows keeps its own severity
-    (the requirement itself is reported by `concerns/requirements.py`)."""
+    (the requirement itself is reported by `concerns/requirements.py`). Where the program stops off
+    NVIDIA (`if torch.version.cuda is None: raise`), ROCm stops too: what follows is judged as
+    code behind a CUDA guard, not as NVIDIA-only code that ROCm never reaches."""
     if is_requirement(statement, names):
         return NEUTRAL
     if isinstance(statement, ast.If) and exits_early(statement.body):
-        return branch_regions(statement.test, names)[2]
+        rest = branch_regions(statement.test, names)[2]
+        return replace(rest, nvidia_only=False) if stops_the_program(statement.body) else rest
     if isinstance(statement, ast.Assert):
-        return branch_regions(statement.test, names)[1]
+        # `assert torch.version.cuda` stops the program off NVIDIA: what follows runs nowhere else
+        return replace(branch_regions(statement.test, names)[1], nvidia_only=False)
     return NEUTRAL
 
 
@@ -162,10 +188,25 @@ def loop_region(iterable: ast.expr, names: ImportTable) -> Region:
 
 
 def decorated_region(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, names: ImportTable) -> Region:
-    """`@pytest.mark.skipif(not torch.cuda.is_available(), ...)`, `@requires_gpu`, `@skip_if_rocm`;
-    a class named for CUDA (`class CUDA_Accelerator(Accelerator)`) is the CUDA side of a dispatch."""
-    probes = set().union(*(probes_in(d, names) for d in node.decorator_list))
+    """`@pytest.mark.skipif(not torch.cuda.is_available(), ...)`, `@requires_gpu`, `@skip_if_rocm`,
+    `@RunIf(min_cuda_gpus=1)`; a class named for CUDA (`class CUDA_Accelerator(Accelerator)`) is the
+    CUDA side of a dispatch."""
     cuda_named = isinstance(node, ast.ClassDef) and names_cuda(node.name)
+    return _marked_region(node.decorator_list, names, cuda_named)
+
+
+def call_region(call: ast.Call, qualified: str | None, names: ImportTable) -> Region:
+    """The region a call's own arguments sit in: a test parameter's marks (`pytest.param("cuda",
+    marks=RunIf(min_cuda_gpus=1))`) guard its values as a decorator guards a function; else what
+    its `enabled=` argument says."""
+    if qualified == "pytest.param":
+        marks = [keyword.value for keyword in call.keywords if keyword.arg == "marks"]
+        return _marked_region(marks, names) if marks else NEUTRAL
+    return enabled_region(call, names)
+
+
+def _marked_region(markers: list[ast.expr], names: ImportTable, cuda_named: bool = False) -> Region:
+    probes = set().union(*(marker_probes(marker, names) for marker in markers))
     return Region(cuda_guarded=Probe.CUDA in probes or cuda_named, rocm_aware=Probe.ROCM in probes)
 
 

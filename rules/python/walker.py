@@ -36,9 +36,9 @@ from cudaudit.rules.python.regions import (
     SiteContext,
     TryStatement,
     branch_regions,
+    call_region,
     decorated_region,
     display_region,
-    enabled_region,
     loop_region,
     region_after,
     try_region,
@@ -356,7 +356,7 @@ class PythonWalker:
         qualified = self.names.resolve(node.func)
         if qualified is not None:
             self.called.add(self.catalog.canonical(qualified))
-        region = enabled_region(node, self.names)
+        region = call_region(node, qualified, self.names)
         if region:
             self._context.enter(region)
         try:
