@@ -84,6 +84,9 @@ class FileFacts:
     cuda_macros: tuple[tuple[str, bool | None, bool | None], ...] = ()
     """Macros the project's C++ defines on one side only, as (name, holds on HIP, holds on CUDA):
     `PTX_AVAILABLE`, defined in a header under `#ifndef __HIP_PLATFORM_AMD__`, is (name, False, None)."""
+    cuda_macro_values: tuple[tuple[str, bool | None, bool | None], ...] = ()
+    """Flag macros whose value tells the sides apart, as (name, value on HIP, value on CUDA):
+    `BNB_HIP`, 1 under `#if defined(__HIPCC__)` and 0 in its `#else`, is (name, True, False)."""
     hipified_by: Evidence | None = None
     """The build script that also builds this source for ROCm through PyTorch's build-time hipify."""
     counterparts: tuple[Counterpart, ...] = ()

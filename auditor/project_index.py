@@ -53,6 +53,7 @@ _READERS = {
     "layers": "cudaudit.rules.kernels.porting_layer:PortingLayers",
     "api_table": "cudaudit.rules.kernels.api_table:api_table",
     "macros": "cudaudit.rules.kernels.preprocessor:merge_macro_sides",
+    "macro_values": "cudaudit.rules.kernels.preprocessor:merge_macro_values",
     "build": "cudaudit.rules.builds.rocm_builds:read_build_script",
     "workflow": "cudaudit.rules.orchestration.workflows:workflow_jobs",
     "variants": "cudaudit.rules.dependencies.target_variants:declared_variants",
@@ -100,6 +101,7 @@ class ProjectIndex:
     porting: PortingFacts | None = None
     """The C/C++ porting layer; None when the scan has no C/C++ file."""
     cuda_macros: tuple[tuple[str, bool | None, bool | None], ...] = ()
+    cuda_macro_values: tuple[tuple[str, bool | None, bool | None], ...] = ()
     builds: dict[str, RocmBuild | None] = field(default_factory=dict)
     """Folder -> the ROCm build of the build script in it (None: a build script that does nothing for ROCm)."""
     counterparts: dict[str, tuple[Counterpart, ...]] = field(default_factory=dict)
@@ -119,6 +121,7 @@ class ProjectIndex:
             facts["porting_layer"] = self.porting.hip_side(path)
             facts["cuda_only"] = self.porting.cuda_only(path)
             facts["cuda_macros"] = self.cuda_macros
+            facts["cuda_macro_values"] = self.cuda_macro_values
             build = _nearest_build(path, self.builds)
             if build is not None and build.mode is BuildMode.HIPIFY:
                 facts["hipified_by"] = build.evidence
@@ -166,6 +169,9 @@ def build_index(
     return ProjectIndex(
         porting=_reader("layers")(found.sources) if found.sources else None,
         cuda_macros=_reader("macros")(facts.macro_sides for facts in found.sources.values()) if found.sources else (),
+        cuda_macro_values=(
+            _reader("macro_values")(facts.macro_values for facts in found.sources.values()) if found.sources else ()
+        ),
         builds=found.builds,
         counterparts=_counterparts(files, found.include_paths),
         variants=tuple(sorted(set(found.variants))),

@@ -19,7 +19,7 @@ from cudaudit.rules.kernels import code_map, hazards, syntax
 from cudaudit.rules.kernels.api_table import api_table
 from cudaudit.rules.kernels.hits import CudaHit
 from cudaudit.rules.kernels.positions import FilePositions
-from cudaudit.rules.kernels.preprocessor import BranchMap, Build, LineState, MacroSides
+from cudaudit.rules.kernels.preprocessor import BranchMap, Build, LineState, MacroSides, MacroValues
 from cudaudit.rules.kernels.references import references
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines
@@ -42,7 +42,9 @@ def analyze_cuda(
 
     The project's porting layer (`facts`) changes the ROCm verdict: a file that is itself HIP's
     side has no findings, and one only CUDA builds include has notes at most; a name a compatibility header it reaches maps works on ROCm, citing the
-    header's line; a 32-bit mask given to a `_sync` shim that drops its mask is no hazard; and in a
+    header's line; what a call passes in an argument the header's macro drops (a 32-bit mask given
+    to a `_sync` shim, `cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH)` defined to a constant) never
+    reaches HIP; and in a
     source the build hipifies for ROCm, a name HIPIFY renames needs no change.
     """
     if facts.porting_layer is not None:
@@ -52,13 +54,17 @@ def analyze_cuda(
     positions = FilePositions(source, lines)
     device_code = path.lower().endswith(_CUDA_SUFFIXES) or _DEVICE_CODE.search(source) is not None
     project_macros: MacroSides = {name: Build(on_hip, on_cuda) for name, on_hip, on_cuda in facts.cuda_macros}
+    project_values: MacroValues = {name: Build(hip, cuda) for name, hip, cuda in facts.cuda_macro_values}
     porting = ProjectPorting(facts)
     findings = []
     only_cuda = Severity.NOTE if facts.cuda_only is not None else None  # as in a CUDA-only branch
-    for hit in cuda_hits(source, catalog, device_code, project_macros, porting.mask_droppers):
+    dropped = porting.dropped_arguments(source)
+    for hit in cuda_hits(source, catalog, device_code, project_macros, porting.mask_droppers, project_values):
         span = positions.span(hit.start, hit.end)
         entry = porting.entry(hit.entry)
         cap = only_cuda or hit.cap
+        if dropped and any(start <= hit.start < end for start, end in dropped):
+            cap = Severity.NOTE  # an argument the porting layer's macro drops: HIP never sees it
         findings.append(build_finding(entry, path, span, lines.snippet(span), settings.targets, cap=cap))
     return findings
 
@@ -71,6 +77,19 @@ class ProjectPorting:
         self._hipified_by = facts.hipified_by
         self.mask_droppers = frozenset(ported.name for ported in facts.ported_names if 0 in ported.dropped)
         self._entries: dict[int, Entry] = {}
+
+    def dropped_arguments(self, source: bytes) -> list[tuple[int, int]]:
+        """Byte ranges of the arguments that calls in `source` pass where a macro of the porting layer
+        drops them (its body never names the parameter)."""
+        droppers = {ported.name: ported.dropped for ported in self._ported.values() if ported.dropped}
+        if not droppers:
+            return []
+        names = b"|".join(re.escape(name.encode()) for name in sorted(droppers))
+        ranges = []
+        for call in re.finditer(rb"\b(" + names + rb")\s*\(", source):
+            arguments = _arguments(source, call.end())
+            ranges += [arguments[i] for i in droppers[call.group(1).decode()] if i < len(arguments)]
+        return ranges
 
     def entry(self, entry: Entry) -> Entry:
         """`entry`, with ROCm "works" where the project's porting layer takes care of the name."""
@@ -95,12 +114,36 @@ class ProjectPorting:
         return replace(entry, targets={**entry.targets, "rocm": works})
 
 
+_ARGUMENT_LIMIT = 4096
+"""Bytes looked at for one call's arguments: a call is not longer; an unbalanced parenthesis stops there."""
+
+
+def _arguments(source: bytes, start: int) -> list[tuple[int, int]]:
+    """The byte ranges of a call's top-level arguments, from just after its `(`; [] when the call
+    does not close within `_ARGUMENT_LIMIT` bytes."""
+    ranges: list[tuple[int, int]] = []
+    depth, begin = 0, start
+    for position in range(start, min(len(source), start + _ARGUMENT_LIMIT)):
+        byte = source[position]
+        if byte in b"([{":
+            depth += 1
+        elif byte in b")]}":
+            if depth == 0:
+                return [*ranges, (begin, position)]
+            depth -= 1
+        elif byte == ord(",") and depth == 0:
+            ranges.append((begin, position))
+            begin = position + 1
+    return []
+
+
 def cuda_hits(
     source: bytes,
     catalog: Catalog,
     device_code: bool = True,
     project_macros: MacroSides | None = None,
     mask_droppers: frozenset[str] = frozenset(),
+    project_values: MacroValues | None = None,
 ) -> list[CudaHit]:
     """Every catalog hit in a CUDA source, after preprocessor branches, one per rule and site.
 
@@ -115,7 +158,7 @@ def cuda_hits(
     found = list(references(source, code, api_table(catalog), catalog))
     if device_code:
         found += hazards.hazards(nodes, tree.root_node, source, code, catalog, mask_droppers)
-    branches = BranchMap(source, project_macros)
+    branches = BranchMap(source, project_macros, project_values)
     line_starts = [0] + [m.end() for m in _NEWLINE.finditer(source)]
     kept: dict[tuple, CudaHit] = {}
     for hit in sorted(found, key=lambda h: (h.start, h.end)):

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from cudaudit.facts import Evidence, PortedName
 from cudaudit.rules.kernels.api_table import ApiTable
-from cudaudit.rules.kernels.preprocessor import BranchMap, LineState, MacroSides
+from cudaudit.rules.kernels.preprocessor import BranchMap, LineState, MacroSides, MacroValues
 
 _INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*[<"]([^>"\n]+)[>"]', re.M)
 _HIP_INCLUDE = re.compile(rb"^(?:hip/|hipblas|hipblaslt|hipcub|hiprand|hipfft|hipsparse|rocblas|rccl|rocprim)")
@@ -57,6 +57,7 @@ class SourceFacts:
     hip_side: Evidence | None = None
     """The unconditional `#include <hip/...>` that makes the whole file HIP-only."""
     macro_sides: MacroSides = field(default_factory=dict)
+    macro_values: MacroValues = field(default_factory=dict)
 
 
 def read_source(path: str, data: bytes, table: ApiTable) -> SourceFacts:
@@ -75,7 +76,8 @@ def read_source(path: str, data: bytes, table: ApiTable) -> SourceFacts:
         None,
     )
     sides: MacroSides = {name: side for name, side in branches.macros.sides.items() if side is not None} if b"#define" in data else {}
-    return SourceFacts(includes, tuple(_ported_names(path, data, table, branches, hip_side is not None)), hip_side, sides)
+    values = branches.macros.values if b"#define" in data else {}
+    return SourceFacts(includes, tuple(_ported_names(path, data, table, branches, hip_side is not None)), hip_side, sides, values)
 
 
 def _ported_names(path: str, data: bytes, table: ApiTable, branches: BranchMap, hip_side: bool) -> Iterable[PortedName]:

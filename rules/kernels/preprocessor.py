@@ -113,13 +113,15 @@ class BranchMap:
     shared header.
     """
 
-    def __init__(self, source: bytes, project_macros: MacroSides | None = None) -> None:
+    def __init__(
+        self, source: bytes, project_macros: MacroSides | None = None, project_values: MacroValues | None = None
+    ) -> None:
         line_count = source.count(b"\n") + 1
         self._states = [LineState.NEUTRAL] * (line_count + 2)
         self.conditions: set[int] = set()
         """Lines of conditional directives (`#if defined(__CUDACC__)`): tests, not uses, of what they name."""
         open_groups: list[_Group] = []
-        macros = self.macros = _FileMacros(project_macros)
+        macros = self.macros = _FileMacros(project_macros, project_values)
         line = 1
         position = 0
         for match in _DIRECTIVE.finditer(source):
@@ -189,18 +191,59 @@ def merge_macro_sides(per_file: Iterable[MacroSides]) -> tuple[tuple[str, bool |
     return tuple(sorted((name, side.on_hip, side.on_cuda) for name, side in merged.items() if side is not None))
 
 
-class _FileMacros:
-    """Macros defined only where one side compiles (`HAS_PTX` under `#ifndef USE_ROCM`), in this
-    file and, as known beforehand, in the rest of the project."""
+MacroValues = dict[str, Build]
+"""Macro name → its value in `#if NAME` on each side: `#define BNB_HIP 1` where HIP compiles and
+`#define BNB_HIP 0` where it does not is `Build(True, False)`; None where a side is not known."""
 
-    def __init__(self, project: MacroSides | None = None) -> None:
+
+def merge_macro_values(per_file: Iterable[MacroValues]) -> tuple[tuple[str, bool | None, bool | None], ...]:
+    """The side-telling flag macros of the project's C++ files (for `FileFacts.cuda_macro_values`):
+    a side two files give different values is not known."""
+    merged: dict[str, list[set[bool | None]]] = {}
+    for values in per_file:
+        for name, value in values.items():
+            sides = merged.setdefault(name, [set(), set()])
+            sides[0].add(value.on_hip)
+            sides[1].add(value.on_cuda)
+    known = {name: [_single(side) for side in sides] for name, sides in merged.items()}
+    return tuple(sorted((name, hip, cuda) for name, (hip, cuda) in known.items() if hip is not None or cuda is not None))
+
+
+def _single(values: set[bool | None]) -> bool | None:
+    return next(iter(values)) if len(values) == 1 else None
+
+
+_LITERAL_VALUE = re.compile(r"\(?\s*(\d+)[uUlL]*\s*\)?")
+
+
+class _FileMacros:
+    """Macros defined only where one side compiles (`HAS_PTX` under `#ifndef USE_ROCM`), and flag
+    macros whose value tells the sides apart (`#define BNB_HIP 1` under `#if defined(__HIPCC__)`,
+    `0` in its `#else`), in this file and, as known beforehand, in the rest of the project."""
+
+    def __init__(self, project: MacroSides | None = None, project_values: MacroValues | None = None) -> None:
         self._project = project or {}
+        self._project_values = project_values or {}
         self.sides: dict[str, Build | None] = {}
+        self._values: dict[str, list[set[bool | None]]] = {}
+
+    @property
+    def values(self) -> MacroValues:
+        """This file's flag macros whose value on one side at least is known."""
+        known = {name: Build(_single(hip), _single(cuda)) for name, (hip, cuda) in self._values.items()}
+        return {name: value for name, value in known.items() if value.on_hip is not None or value.on_cuda is not None}
+
+    def value(self, name: str) -> Build | None:
+        """What `#if name` says about the build, where a definition's value tells."""
+        if name in self._values:
+            return self.values.get(name)
+        return self._project_values.get(name)
 
     def define(self, definition: str, where: Build) -> None:
         name = re.match(r"\s*([A-Za-z_]\w*)", definition)
         if name is None:
             return
+        self._record_value(name.group(1), definition[name.end():], where)
         if where.on_hip is False:
             side = Build(False, None)  # defined only where HIP is not: `#ifdef NAME` excludes HIP
         elif where.on_cuda is False:
@@ -210,6 +253,16 @@ class _FileMacros:
         key = name.group(1)
         # Defined on both sides, or anywhere unconditionally: it says nothing about the build.
         self.sides[key] = side if key not in self.sides or self.sides[key] == side else None
+
+    def _record_value(self, name: str, body: str, where: Build) -> None:
+        """The value a definition gives on each side it is made on; a side a definition may or may
+        not reach (an unknown condition), or one given a value that is not a number, is not known."""
+        literal = None if body.startswith("(") else _LITERAL_VALUE.fullmatch(body.strip())
+        value = None if literal is None else int(literal.group(1)) != 0
+        sides = self._values.setdefault(name, [set(), set()])
+        for index, reached in enumerate((where.on_hip, where.on_cuda)):
+            if reached is not False:
+                sides[index].add(value if reached else None)
 
     def defined(self, name: str) -> Build:
         """What `defined(name)` says about the build."""
@@ -312,5 +365,12 @@ class _Expression:
                         break
                 return UNKNOWN
             # A HIP macro's value on HIP is unknown (`USE_ROCM` may be 0); on CUDA it is undefined: 0.
-            return Build(None, False) if names_hip(token) else UNKNOWN
+            fallback = Build(None, False) if names_hip(token) else UNKNOWN
+            value = self.macros.value(token)
+            if value is None:
+                return fallback
+            return Build(
+                fallback.on_hip if value.on_hip is None else value.on_hip,
+                fallback.on_cuda if value.on_cuda is None else value.on_cuda,
+            )
         return UNKNOWN
