@@ -74,6 +74,7 @@ _INT_32 = frozenset(
 )
 _LANE_OPERATORS = {"&": ("31", "0x1f"), "%": ("32",), "/": ("32",), ">>": ("5",)}
 _SHUFFLE = re.compile(rb"__shfl")
+_TILE_OF_32 = re.compile(rb"(?:tiled_partition|thread_block_tile)\s*<\s*32\s*>")
 
 Report = Callable[[str, int, int], "CudaHit | None"]
 
@@ -192,8 +193,16 @@ def _lane_math(found: syntax.QueryMatches, report: Report) -> Iterator[CudaHit |
         number = syntax.text(match["lane.n"]).rstrip("uU").lower()
         if operator is None or number not in _LANE_OPERATORS.get(syntax.text(operator), ()):
             continue
-        if _names_thread_index(match["lane.left"]):
+        if _names_thread_index(match["lane.left"]) and not _in_tiles_of_32(expression):
             yield report("lane-math", expression.start_byte, expression.end_byte)
+
+
+def _in_tiles_of_32(node: Node) -> bool:
+    """Inside a function that splits its block into explicit tiles of 32 threads
+    (`cg::tiled_partition<32>(block)`): its lanes and warps of 32 are those tiles', which a
+    64-lane wavefront holds two of."""
+    function = _ancestor(node, "function_definition")
+    return function is not None and _TILE_OF_32.search(function.text or b"") is not None
 
 
 def _names_thread_index(node: Node) -> bool:
@@ -219,11 +228,27 @@ def _shuffle_loops(found: syntax.QueryMatches, source: bytes, report: Report) ->
         body = loop.child_by_field_name("body")
         if body is None or not _SHUFFLE.search(source, body.start_byte, body.end_byte):
             continue
+        if _shuffles_name_their_width(found, source, body):
+            continue
         bound = _literal_in(loop.child_by_field_name("initializer"), "16") or _literal_in(
             loop.child_by_field_name("condition"), "32"
         )
         if bound is not None:
             yield report("shuffle-loop", bound.start_byte, bound.end_byte)
+
+
+def _shuffles_name_their_width(found: syntax.QueryMatches, source: bytes, body: Node) -> bool:
+    """Every shuffle in `body` passes its width (`__shfl_xor_sync(mask, v, offset, WARP_SIZE)`):
+    the tree reduces over groups of that width, whatever the wavefront's."""
+    shuffles = len(_SHUFFLE.findall(source, body.start_byte, body.end_byte))
+    with_width = sum(
+        1
+        for match in found["call"]
+        if syntax.text(match["call.fn"]).startswith("__shfl")
+        and body.start_byte <= match["call.fn"].start_byte < body.end_byte
+        and match["call.args"].named_child_count >= 4
+    )
+    return shuffles == with_width
 
 
 def _literal_in(node: Node | None, value: str) -> Node | None:
