@@ -100,6 +100,9 @@ class FileFacts:
     ci_answered_elsewhere: bool = False
     """Another workflow of the scan runs on CPU or ROCm, or an earlier one carries the repository
     verdict: this workflow does not report "no job runs on CPU or ROCm" (CDA710)."""
+    ci_targets: tuple[tuple[str, str], ...] = ()
+    """(target, workflow) for ROCm and CPU where some workflow of the scan runs a job on that target:
+    a CUDA job's sites are notes there."""
     torch_pin: str | None = None
     """The oldest PyTorch the project's dependency files allow (major.minor), if they pin one."""
 

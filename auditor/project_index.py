@@ -12,7 +12,7 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   the ROCm and CPU variants the project's dependency files declare
   (`rules/dependencies/target_variants.py`);
 - the files each requirements file includes with `-r`/`-c`;
-- which workflows need CUDA and which run on CPU or ROCm (`rules/orchestration/workflows.py`);
+- which workflows need CUDA and which run on CPU, which on ROCm (`rules/orchestration/workflows.py`);
 - the torch release the project pins (`resolvers/torch_pin.py`).
 
 Each reader sees one file at a time; a file it cannot read or parse adds nothing (the file's
@@ -110,6 +110,8 @@ class ProjectIndex:
     ci_carrier: str | None = None
     """The workflow that answers "does any job run on CPU or ROCm?" (the first CUDA one), if none does."""
     workflows_known: bool = False
+    ci_targets: tuple[tuple[str, str], ...] = ()
+    """(target, the first workflow with a job on it) for ROCm and CPU."""
     torch_pin: str | None = None
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
@@ -134,6 +136,7 @@ class ProjectIndex:
             facts["included"] = self.included.get(path, ())
         if FileKind.WORKFLOW in kinds:
             facts["ci_answered_elsewhere"] = self.workflows_known and self.ci_carrier != path
+            facts["ci_targets"] = self.ci_targets
         return FileFacts(**facts)
 
 
@@ -164,8 +167,13 @@ def build_index(
                 found.read(file.display, kind, data, catalog, roots, remember)
             except Exception:  # noqa: BLE001 - one odd file adds no facts; its own analysis reports it
                 continue
-    cuda_workflows = sorted(path for path, cuda, _ in found.workflows if cuda)
-    portable = any(portable for _, _, portable in found.workflows)
+    cuda_workflows = sorted(path for path, cuda, _, _ in found.workflows if cuda)
+    portable = any(rocm or cpu for _, _, rocm, cpu in found.workflows)
+    ci_targets: dict[str, str] = {}
+    for path, _, rocm, cpu in sorted(found.workflows):
+        for target, runs in (("rocm", rocm), ("cpu", cpu)):
+            if runs:
+                ci_targets.setdefault(target, path)
     return ProjectIndex(
         porting=_reader("layers")(found.sources) if found.sources else None,
         cuda_macros=_reader("macros")(facts.macro_sides for facts in found.sources.values()) if found.sources else (),
@@ -178,6 +186,7 @@ def build_index(
         included=found.included,
         ci_carrier=cuda_workflows[0] if cuda_workflows and not portable else None,
         workflows_known=bool(found.workflows),
+        ci_targets=tuple(sorted(ci_targets.items())),
         torch_pin=_pin(_reader("torch_pin")(root)) if root is not None else None,
     )
 
@@ -206,7 +215,7 @@ class _Found:
     variants: list[Counterpart] = field(default_factory=list)
     included: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     include_paths: dict[str, frozenset[str]] = field(default_factory=dict)
-    workflows: list[tuple[str, bool, bool]] = field(default_factory=list)
+    workflows: list[tuple[str, bool, bool, bool]] = field(default_factory=list)
 
     def read(
         self, path: str, kind: FileKind, data: bytes, catalog: Catalog, roots: tuple[str, ...], remember: Remember
@@ -219,7 +228,9 @@ class _Found:
             build = remember("build", path, data, lambda: _reader("build")(path, decode_python(data)))
             self.builds[posixpath.dirname(path)] = build
         elif kind is FileKind.WORKFLOW:
-            jobs = remember("workflow", path, data, lambda: tuple(_reader("workflow")(path, decode_text(data), catalog)))
+            jobs = remember(
+                "workflow_targets", path, data, lambda: tuple(_reader("workflow")(path, decode_text(data), catalog))
+            )
             self.workflows.append((path, *jobs))
         else:
             text = decode_python(data) if kind is FileKind.SETUP and path.endswith(".py") else decode_text(data)

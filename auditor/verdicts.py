@@ -32,7 +32,7 @@ from cudaudit.model import Finding, Portability, Severity, Status
 from cudaudit.rules.catalog import Catalog, finding_severity
 from cudaudit.siblings import name_targets
 
-_TARGET_NAMES = {"rocm": "ROCm", "cpu": "CPU", "xpu": "XPU", "mps": "MPS"}
+TARGET_NAMES = {"rocm": "ROCm", "cpu": "CPU", "xpu": "XPU", "mps": "MPS"}
 
 
 def settle_file(findings: list[Finding], facts: FileFacts, catalog: Catalog) -> list[Finding]:
@@ -58,7 +58,7 @@ def with_counterparts(findings: list[Finding], facts: FileFacts) -> list[Finding
             where = counterpart.evidence
             targets[counterpart.target] = Portability(
                 fact.status,
-                f"`{where.path}` serves {_TARGET_NAMES.get(counterpart.target, counterpart.target)} in this project"
+                f"`{where.path}` serves {TARGET_NAMES.get(counterpart.target, counterpart.target)} in this project"
                 + (f" ({where.text})" if where.text else "")
                 + (f"; else {fact.replacement}" if fact.replacement else ""),
                 where.cite(),

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from yaml.nodes import Node, ScalarNode
 
 from cudaudit.facts import NO_FACTS, FileFacts
-from cudaudit.model import Edit, Finding, Span
+from cudaudit.model import Edit, Finding, Portability, Severity, Span
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.containers.images import needs_cuda
 from cudaudit.rules.containers.shell import Word, split_commands
@@ -53,6 +53,8 @@ from cudaudit.rules.orchestration.yamldoc import (
     scalars,
 )
 from cudaudit.settings import AnalysisSettings
+from cudaudit.verdicts import TARGET_NAMES as _TARGET_NAMES
+from cudaudit.verdicts import retarget
 
 IMAGE = "ci-image"
 """Detector: the image of a job container or a service container."""
@@ -104,7 +106,18 @@ class JobVerdict:
 
     runs_on: Span
     cuda: bool
-    portable: bool
+    rocm: bool = False
+    """It runs on ROCm: a runner labelled for AMD GPUs, a `rocm/` image, `/dev/kfd`."""
+    cpu: bool = False
+    """It runs on CPU: a GitHub-hosted runner or one labelled `cpu`, and nothing in it needs CUDA."""
+    cpu_runner: bool = False
+    """Its runner has no GPU, whatever its containers hold (a CUDA build image on `ubuntu-22.04`)."""
+    lines: tuple[int, int] = (0, 0)
+    """The first and last line of the job."""
+
+    @property
+    def portable(self) -> bool:
+        return self.rocm or self.cpu
 
 
 @dataclass
@@ -121,10 +134,34 @@ def analyze_workflow(
     """Findings for one workflow; raises UnparsableError for malformed YAML."""
     sites = Sites(text, path, catalog, settings)
     jobs = read_jobs(text, sites)
+    job_sites = sites.findings()
     first_cuda = next((job for job in jobs if job.cuda), None)
     if first_cuda is not None and not any(job.portable for job in jobs) and not facts.ci_answered_elsewhere:
         sites.report(JOB_TARGETS, NO_PORTABLE_JOB, first_cuda.runs_on, _second_backend_job(text, first_cuda, settings))
-    return sites.findings()
+    covered = dict(facts.ci_targets)
+    return [
+        _where_ci_runs(finding, jobs, covered) if finding in job_sites else finding for finding in sites.findings()
+    ]
+
+
+def _where_ci_runs(finding: Finding, jobs: list[JobVerdict], covered: dict[str, str]) -> Finding:
+    """A CUDA site of one job, on the targets the CI already runs on: a job on a runner without a GPU
+    runs on CPU whatever image it uses, and where some job of the project runs on ROCm (or CPU), a
+    job on NVIDIA's hardware is NVIDIA's share of the CI, not what keeps the project off that target."""
+    job = next((job for job in jobs if job.lines[0] <= finding.span.line <= job.lines[1]), None)
+    targets = dict(finding.targets)
+    for target, fact in finding.targets.items():
+        if fact.severity is Severity.NOTE:
+            continue
+        if target == "cpu" and job is not None and job.cpu_runner:
+            reason, source = "the job already runs on a runner without a GPU", f"{finding.path}:{job.runs_on.line}"
+        elif target in covered:
+            reason, source = f"`{covered[target]}` runs CI jobs on {_TARGET_NAMES[target]}", covered[target]
+        else:
+            continue
+        replacement = reason + (f"; else {fact.replacement}" if fact.replacement else "")
+        targets[target] = Portability(fact.status, replacement, source, Severity.NOTE)
+    return retarget(finding, targets)
 
 
 def _second_backend_job(text: str, first_cuda: JobVerdict, settings: AnalysisSettings) -> tuple[str, Edit] | None:
@@ -136,10 +173,11 @@ def _second_backend_job(text: str, first_cuda: JobVerdict, settings: AnalysisSet
     return None
 
 
-def workflow_jobs(path: str, text: str, catalog: Catalog) -> tuple[bool, bool]:
-    """Whether a workflow has a job that needs CUDA, and one that runs on CPU or ROCm (for the index)."""
+def workflow_jobs(path: str, text: str, catalog: Catalog) -> tuple[bool, bool, bool]:
+    """Whether a workflow has a job that needs CUDA, one that runs on ROCm and one that runs on CPU
+    (for the index)."""
     jobs = read_jobs(text, Sites(text, path, catalog, AnalysisSettings()))
-    return any(job.cuda for job in jobs), any(job.portable for job in jobs)
+    return any(job.cuda for job in jobs), any(job.rocm for job in jobs), any(job.cpu for job in jobs)
 
 
 def read_jobs(text: str, sites: Sites) -> list[JobVerdict]:
@@ -167,11 +205,15 @@ class _Job:
         self._containers()
         self._steps()
         runs_on = self._runs_on()
-        cuda = portable = False
-        for labels in self._runner_variants(runs_on[1] if runs_on else None):
-            variant_cuda, variant_portable = self._variant(labels)
-            cuda, portable = cuda or variant_cuda, portable or variant_portable
-        return JobVerdict(pair_span(*runs_on) if runs_on else node_span(self.name), cuda, portable)
+        variants = [self._variant(labels) for labels in self._runner_variants(runs_on[1] if runs_on else None)]
+        return JobVerdict(
+            pair_span(*runs_on) if runs_on else node_span(self.name),
+            cuda=any(variant[0] for variant in variants),
+            rocm=any(variant[1] for variant in variants),
+            cpu=any(variant[2] for variant in variants),
+            cpu_runner=bool(variants) and all(variant[3] for variant in variants),
+            lines=(self.name.start_mark.line + 1, self.job.end_mark.line + 1),
+        )
 
     def _runs_on(self) -> tuple[ScalarNode, Node] | None:
         """`runs-on:`, or for a job that calls a reusable workflow the runner it passes it.
@@ -261,19 +303,20 @@ class _Job:
             variants = [variant + choice for variant in variants for choice in choices][:_MAX_VARIANTS]
         return variants
 
-    def _variant(self, labels: list[ScalarNode]) -> tuple[bool, bool]:
-        """(CUDA, portable) for the job on a runner with these labels."""
+    def _variant(self, labels: list[ScalarNode]) -> tuple[bool, bool, bool, bool]:
+        """(CUDA, ROCm, CPU, a runner without a GPU) for the job on a runner with these labels."""
         words = [_words(scalar(label) or "") for label in labels]
         gpu = [find_entry(self.sites.catalog, RUNNER_LABEL, label_words) is not None for label_words in words]
         flat = {word for label_words in words for word in label_words}
         if self.needs.rocm or any(_ROCM_WORDS.match(word) for word in flat) or ("amd" in flat and any(gpu)):
-            return False, True
+            return False, True, False, False
         cuda = self.needs.cuda
         for label, label_words, is_gpu in zip(labels, words, gpu):
             if is_gpu:
                 cuda = self.sites.report(RUNNER_LABEL, label_words, node_span(label)) or cuda
         hosted = bool(labels) and all(GITHUB_HOSTED.match((scalar(label) or "").lower()) for label in labels)
-        return cuda, (hosted or _CPU_WORD in flat) and not cuda
+        cpu_runner = (hosted or _CPU_WORD in flat) and not any(gpu)
+        return cuda, False, cpu_runner and not cuda, cpu_runner
 
 
 def _words(label: str) -> list[str]:
