@@ -11,7 +11,8 @@ Several trees are scanned together, as one run. The trees stay outside this repo
   and CPU time, peak RSS of the largest process. Cold is a scan with an empty cache; warm is the
   same scan again with the cache the cold run left.
 - `five`: the pre-commit case, `cudaudit scan` of five Python files of the tree that mention a
-  trigger word, wall time including the interpreter's start.
+  trigger word, wall time including the interpreter's start: with their results in the cache
+  (unchanged files), and edited (the parsed catalog cached, their results not).
 - `scale`: cold scans of evenly spaced fractions of the files (`--fractions`, copied with their
   paths into a temporary folder), then of the whole tree with one worker and with `--jobs`, whose
   reports must be identical; the one-worker run's peak RSS is the memory a scan needs.
@@ -40,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cudaudit.analyzers import analyzer, supported
+from cudaudit.cache import FORMAT
 from cudaudit.discovery import Candidate, Excludes, discover
 from cudaudit.engine import FileTask, analyze_bytes, display_path
 from cudaudit.filekinds import FileKind
@@ -54,13 +56,19 @@ CACHE_ENV = "CUDAUDIT_CACHE_DIR"
 
 @dataclass(frozen=True)
 class Run:
-    """One command, measured: wall seconds, CPU seconds (its own and its children's), peak RSS."""
+    """One command, measured: wall seconds, CPU seconds (its own and its children's), peak RSS,
+    and the machine's one-minute load average as it started (other work on a shared machine)."""
 
     wall: float
     cpu: float
     rss_mib: float
     returncode: int
     output: bytes
+    load: float
+
+    @property
+    def noted_load(self) -> str:
+        return f"load {self.load:4.2f}"
 
 
 _LAUNCHER = """
@@ -84,6 +92,7 @@ benchmark's (the whole tree, read)."""
 def measure(command: list[str], env: dict[str, str] | None = None) -> Run:
     """Run `command` and measure it; rusage from `wait4` covers the worker processes it waits for."""
     env = {key: value for key, value in (env or os.environ).items() if key != "PYTHONDONTWRITEBYTECODE"}
+    load = os.getloadavg()[0]
     with tempfile.NamedTemporaryFile(prefix="cudaudit-bench-") as out:
         report = subprocess.run(
             [sys.executable, "-S", "-c", _LAUNCHER, out.name, *command],
@@ -91,7 +100,7 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> Run:
         )
         wall, cpu, rss_kib, returncode = json.loads(report.stdout)
         output = Path(out.name).read_bytes()
-    return Run(wall, cpu, rss_kib / 1024, returncode, output)
+    return Run(wall, cpu, rss_kib / 1024, returncode, output, load)
 
 
 def best(runs: list[Run]) -> Run:
@@ -177,7 +186,8 @@ def per_analyzer(tree: Tree, repeat: int) -> None:
         for kind in kinds:
             stats[kind].seconds = min(stats[kind].seconds, spent[kind])
     total = sum(s.seconds for s in stats.values())
-    print(f"\n== per analyzer (one process, best of {repeat}; prefilter, decode, analyse, suppress)")
+    print(f"\n== per analyzer (one process, best of {repeat}; prefilter, decode, analyze, suppress; "
+          f"load {os.getloadavg()[0]:.2f} after)")
     print(f"{'kind':<13}{'files':>7}{'passed':>8}{'lines':>10}{'seconds':>9}{'share':>7}{'files/s':>10}{'lines/s':>11}")
     for kind, s in sorted(stats.items(), key=lambda item: -item[1].seconds):
         rate = (s.files / s.seconds, s.lines / s.seconds) if s.seconds else (0.0, 0.0)
@@ -206,10 +216,10 @@ def print_scan(tree: Tree, cold: Run, warm: Run | None) -> None:
     files, lines = summary["files"], summary["lines"]
     print(f"\n== cudaudit scan (a fresh process, as a user runs it): {files} files, {lines:,} lines, {summary['findings']} findings")
     print(f"cold   wall {cold.wall:7.3f} s  cpu {cold.cpu:7.3f} s  peak RSS {cold.rss_mib:6.0f} MiB  "
-          f"{files / cold.wall:8,.0f} files/s {lines / cold.wall:10,.0f} lines/s")
+          f"{files / cold.wall:8,.0f} files/s {lines / cold.wall:10,.0f} lines/s  {cold.noted_load}")
     if warm is not None:
         print(f"warm   wall {warm.wall:7.3f} s  cpu {warm.cpu:7.3f} s  peak RSS {warm.rss_mib:6.0f} MiB  "
-              f"{warm.wall / cold.wall:.1%} of cold")
+              f"{warm.wall / cold.wall:.1%} of cold  {warm.noted_load}")
 
 
 def five_files(tree: Tree, repeat: int) -> None:
@@ -222,19 +232,27 @@ def five_files(tree: Tree, repeat: int) -> None:
     step = len(mentioning) // 5
     chosen = [str(mentioning[i * step]) for i in range(5)]
     command = cudaudit_command()
+    scan_five = [*command, "scan", *chosen, "--exit-zero"]
     reference = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "cudaudit --version": [*command, "--version"],
-        "cudaudit scan <5 files>": [*command, "scan", *chosen, "--exit-zero"],
+        "scan, results cached": scan_five,
+        "scan, files edited": scan_five,
     }
     runs: dict[str, list[Run]] = {name: [] for name in reference}
-    for _ in range(max(repeat, 5)):
-        for name, cmd in reference.items():
-            runs[name].append(measure(cmd))
-    print(f"\n== five files (wall time, interpreter start included, best of {max(repeat, 5)})")
+    with tempfile.TemporaryDirectory(prefix="cudaudit-bench-cache-") as cache:
+        env = {**os.environ, CACHE_ENV: cache}
+        measure(scan_five, env)  # the parsed catalog and these files' results, as after an earlier commit
+        for _ in range(max(repeat, 5)):
+            for name, cmd in reference.items():
+                if name == "scan, files edited":  # the catalog cached, the files' results not
+                    for folder in ("results", "readings"):
+                        shutil.rmtree(Path(cache, FORMAT, folder), ignore_errors=True)
+                runs[name].append(measure(cmd, env))
+    print(f"\n== five files, the pre-commit case (wall time, interpreter start included, best of {max(repeat, 5)})")
     for name in reference:
         run = best(runs[name])
-        print(f"{name:<26}{run.wall:7.3f} s  peak RSS {run.rss_mib:5.0f} MiB")
+        print(f"{name:<26}{run.wall:7.3f} s  cpu {run.cpu:6.3f} s  peak RSS {run.rss_mib:5.0f} MiB  {run.noted_load}")
     print("files: " + " ".join(os.path.relpath(p) for p in chosen))
 
 
@@ -256,7 +274,7 @@ def scale(tree: Tree, jobs: int, fractions: list[float]) -> None:
             runs = [(j, _scan_once(roots, j)) for j in ((1, jobs) if fraction >= 1 else (jobs,))]
             for j, run in runs:
                 lines = json.loads(run.output)["summary"]["lines"]
-                print(f"{len(chosen):>8}{lines:>11,}{j:>6}{run.wall:>9.2f}{run.cpu:>9.2f}{lines / run.wall:>10,.0f}{run.rss_mib:>9.0f}")
+                print(f"{len(chosen):>8}{lines:>11,}{j:>6}{run.wall:>9.2f}{run.cpu:>9.2f}{lines / run.wall:>10,.0f}{run.rss_mib:>9.0f}  {run.noted_load}")
             if len(runs) == 2:
                 same = runs[0][1].output == runs[1][1].output
                 print(f"reports with 1 and {jobs} workers: {'identical' if same else 'DIFFERENT'}")
@@ -286,9 +304,9 @@ def against_semgrep(tree: Tree, semgrep: str, jobs: int, repeat: int) -> None:
     )
     print(f"\n== against semgrep {_semgrep_version(semgrep)} (alternating, best of {repeat}, -j {jobs})")
     print(f"cudaudit, every kind, cold   wall {mine.wall:7.3f} s  cpu {mine.cpu:7.3f} s  peak RSS {mine.rss_mib:5.0f} MiB"
-          f"  ({python_findings} findings in Python files)")
+          f"  ({python_findings} findings in Python files)  {mine.noted_load}")
     print(f"semgrep, {len(python_files)} Python files wall {other.wall:7.3f} s  cpu {other.cpu:7.3f} s  peak RSS {other.rss_mib:5.0f} MiB"
-          f"  ({found if found is not None else 'failed: exit ' + str(other.returncode)} matches)")
+          f"  ({found if found is not None else 'failed: exit ' + str(other.returncode)} matches)  {other.noted_load}")
     print(f"ratio (cudaudit / semgrep)   wall {mine.wall / other.wall:.2f}   cpu {mine.cpu / other.cpu:.2f}")
 
 
@@ -309,7 +327,8 @@ def main() -> None:
     tree = load_tree(args.trees)
     print(f"trees: {' '.join(map(str, args.trees))}")
     print(f"files: {len(tree.candidates)} that cudaudit reads, {tree.lines:,} lines; "
-          f"{len(tree.python_files())} Python files; machine: {os.cpu_count()} cores, jobs {args.jobs}")
+          f"{len(tree.python_files())} Python files; machine: {os.cpu_count()} cores, jobs {args.jobs}, "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     steps: list[tuple[str, Callable[[], None]]] = [
         ("analyzers", lambda: per_analyzer(tree, args.repeat)),
         ("scan", lambda: print_scan(tree, *scan_runs(tree, args.jobs, args.repeat))),

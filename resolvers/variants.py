@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cudaudit.resolvers.builds import RocmChoice
+if TYPE_CHECKING:  # in annotations only: a scan asks `single_target` and need not load the resolvers
+    from cudaudit.resolvers.builds import RocmChoice
 
 FIX_TARGETS = ("rocm", "cpu")
 """The targets whose dependency sets and images cudaudit can rewrite mechanically."""

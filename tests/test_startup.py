@@ -19,6 +19,7 @@ NOT_USED_BY_A_PYTHON_SCAN = {
     "cudaudit.fixers.run": "the fixers",
     "cudaudit.resolvers.resolution": "cudaudit resolve",
     "cudaudit.resolvers.ci_plan": "fixes for one named target",
+    "cudaudit.resolvers.builds": "the package build tables of dependency rewrites",
     "tree_sitter": "the C++ parser",
     "yaml": "the YAML analyzers",
     "dockerfile_parse": "the Dockerfile analyzer",
