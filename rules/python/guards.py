@@ -80,11 +80,16 @@ _EXIT_CALL = re.compile(r"(^|\.)(exit|skip|_exit|abort)$")
 _PROCESS_EXIT = re.compile(r"(^|\.)(exit|_exit|abort)$")
 
 
-def probes_in(node: ast.AST, names: ImportTable) -> set[Probe]:
-    """Every kind of probe that `node` mentions anywhere."""
-    found: set[Probe] = set()
-    for sub in ast.walk(node):
-        found.update(_atom_probes(sub, names))
+def probes_in(node: ast.AST, names: ImportTable) -> frozenset[Probe]:
+    """Every kind of probe that `node` mentions anywhere.
+
+    Asked of one test up to four times (its region, then each probe's polarity), so the answer is
+    kept per node for the module (`ImportTable.probes`), with the node, whose `id` it is keyed by."""
+    known = names.probes.get(id(node))
+    if known is not None:
+        return known[1]
+    found = frozenset(probe for sub in ast.walk(node) for probe in _atom_probes(sub, names))
+    names.probes[id(node)] = (node, found)
     return found
 
 

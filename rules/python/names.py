@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class ImportTable:
 
     def __init__(self, tree: ast.AST) -> None:
         self._bindings: dict[str, Binding] = {}
+        self.probes: dict[int, tuple[ast.AST, frozenset[Any]]] = {}
+        """`guards.probes_in` of a node, by the node's `id`, with the node (so the `id` stays its own)."""
         statements = list(_statements(tree))
         for node in statements:
             if isinstance(node, ast.Import):

@@ -47,6 +47,12 @@ from cudaudit.rules.registry import python_concern_modules
 
 _LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop, ast.Constant)
 """Nodes with nothing below them that any concern looks at."""
+_SCALAR_FIELDS = frozenset({"id", "attr", "arg", "module", "level", "kind", "conversion", "type_comment", "is_async", "ctx", "op"})
+"""Fields that hold a name, a number, a string or a leaf in every node class of Python's grammar
+(`Name.id`, `ImportFrom.level`, `BinOp.op`): the walk never looks into them. Not `name`, which
+is a `Name` node in 3.12's `type X = ...`."""
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+"""Per node class, the fields that may hold nodes to visit, in the grammar's order."""
 _HOOKED_CLASSES = frozenset({"Call", "Name", "Attribute"})
 """Node classes concerns see through `on_call` and `on_qualified_name` only."""
 
@@ -223,7 +229,10 @@ class PythonWalker:
         return visit
 
     def generic_visit(self, node: ast.AST) -> None:
-        for name in node._fields:
+        fields = _CHILD_FIELDS.get(node.__class__)
+        if fields is None:
+            fields = _CHILD_FIELDS[node.__class__] = tuple(name for name in node._fields if name not in _SCALAR_FIELDS)
+        for name in fields:
             field = getattr(node, name, None)
             if isinstance(field, list):
                 if field and isinstance(field[0], ast.stmt):

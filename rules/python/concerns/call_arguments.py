@@ -100,8 +100,9 @@ class CallArguments(Concern):
         if callee is None and isinstance(call.func, ast.Name):
             callee = call.func.id  # a builtin (`dict(...)`) or a name the module defines
         for key in self._keys():
-            if key.calls(callee):
-                for value in _arguments(call, key):
+            values = list(_arguments(call, key))  # first: most calls pass no argument of the key's name
+            if values and key.calls(callee):
+                for value in values:
                     self._report(value, key)
 
     def on_Dict(self, node: ast.Dict) -> None:
