@@ -247,7 +247,7 @@ def marker_probes(marker: ast.expr, names: ImportTable) -> set[Probe]:
     its arguments (`@_RunIf(min_cuda_gpus=1)`, `requires(gpu=True)`), and for a pytest mark the
     devices it names (`@pytest.mark.runs_on(["cuda"])`). An argument set to a false constant
     (`min_cuda_gpus=0`) asks for nothing."""
-    found = probes_in(marker, names)
+    found = set(probes_in(marker, names))  # a copy: `probes_in` answers are shared
     for call in (node for node in ast.walk(marker) if isinstance(node, ast.Call)):
         for keyword in call.keywords:
             value = keyword.value
