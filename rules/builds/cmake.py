@@ -36,6 +36,7 @@ _TOKEN = re.compile(
     """,
     re.X | re.S,
 )
+_CONDITION_WORD = re.compile(r"[^a-z0-9]+")
 _COMMAND_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ENV = re.compile(r"^\$?ENV\{(\w+)\}$")
 _NOT_ARGUMENTS = frozenset({"if", "elseif", "else", "endif", "while", "endwhile", "message", "option"})
@@ -118,30 +119,68 @@ def _arguments(tokens: list[re.Match], index: int, start: int, offsets: _LineOff
 
 def _with_branches(commands: Iterator[Command]) -> Iterator[tuple[Command, LineState]]:
     """Each command with the state its enclosing `if()` branches give it."""
-    chains: list[list[str]] = []  # per open if(): the kinds of its branches so far
-    for command in commands:
+    listed = list(commands)
+    kinds = _branch_kinds(listed)
+    current: list[str] = []  # per open if(): the kind of the branch the walk is in
+    for index, command in enumerate(listed):
         if command.name == "if":
-            chains.append([_branch_kind(command)])
-        elif command.name == "elseif" and chains:
-            chains[-1].append(_branch_kind(command, after=chains[-1]))
-        elif command.name == "else" and chains:
-            chains[-1].append(_else_kind(chains[-1]))
-        elif command.name == "endif" and chains:
-            chains.pop()
+            current.append(kinds[index])
+        elif command.name in ("elseif", "else") and current:
+            current[-1] = kinds[index]
+        elif command.name == "endif" and current:
+            current.pop()
         else:
-            kinds = {chain[-1] for chain in chains}
-            if "hip" in kinds:
+            enclosing = set(current)
+            if "hip" in enclosing:
                 yield command, LineState.PORTED
             else:
-                yield command, LineState.CUDA_ONLY if "cuda" in kinds else LineState.NEUTRAL
+                yield command, LineState.CUDA_ONLY if "cuda" in enclosing else LineState.NEUTRAL
+
+
+def _branch_kinds(commands: list[Command]) -> dict[int, str]:
+    """The kind of each `if`/`elseif`/`else` branch, by the index of its command. In a chain with a
+    HIP branch, a branch whose condition names CUDA (`if(BUILD_CUDA) ... elseif(BUILD_HIP)`, a
+    backend option compared with `"cuda"`) is the CUDA side wherever it stands in the chain."""
+    kinds: dict[int, str] = {}
+    chains: list[list[int]] = []  # per open if(): the indices of its branch commands
+    for index, command in enumerate(commands):
+        if command.name == "if":
+            chains.append([index])
+            kinds[index] = _branch_kind(command)
+        elif command.name in ("elseif", "else") and chains:
+            earlier = [kinds[i] for i in chains[-1]]
+            kinds[index] = _branch_kind(command, after=earlier) if command.name == "elseif" else _else_kind(earlier)
+            chains[-1].append(index)
+        elif command.name == "endif" and chains:
+            _cuda_sides(chains.pop(), commands, kinds)
+    for chain in chains:  # unterminated
+        _cuda_sides(chain, commands, kinds)
+    return kinds
+
+
+def _cuda_sides(chain: list[int], commands: list[Command], kinds: dict[int, str]) -> None:
+    if any(kinds[i] == "hip" for i in chain):
+        for i in chain:
+            if kinds[i] == "neutral" and _names_cuda(commands[i]):
+                kinds[i] = "cuda"
+
+
+def _names_cuda(command: Command) -> bool:
+    """`if(BUILD_CUDA)`, `if(GGML_CUDA)`, `if(${BACKEND} STREQUAL "cuda")`; not `if(NOT USE_CUDA)`."""
+    words = [a.text for a in command.arguments]
+    return any(
+        "cuda" in _CONDITION_WORD.split(word.strip("${}").lower()) and not (i > 0 and words[i - 1].upper() == "NOT")
+        for i, word in enumerate(words)
+    )
 
 
 def _branch_kind(command: Command, after: list[str] | None = None) -> str:
     """`hip` for `if(USE_ROCM)`, `cuda` for `if(NOT USE_ROCM)` or a branch after a HIP one.
 
-    A condition with `OR` (`if(USE_ROCM OR USE_CUDA)`) may hold on either build: neutral.
+    A condition with `OR` (`if(USE_ROCM OR USE_CUDA)`) may hold on either build: neutral. A
+    backend option compared with a HIP name (`if(GPU_BACKEND STREQUAL "hip")`) is a HIP branch.
     """
-    words = [a.text for a in command.arguments if not a.quoted]
+    words = [a.text for a in command.arguments]  # quoted too: `if(BACKEND STREQUAL "hip")`
     if any(word.upper() == "OR" for word in words):
         return "cuda" if after and "hip" in after else "neutral"
     for index, word in enumerate(words):
