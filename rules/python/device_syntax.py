@@ -118,14 +118,16 @@ def target_name(target: ast.expr) -> str | None:
     return None
 
 
-def parameter_defaults(args: ast.arguments) -> Iterator[tuple[str, ast.expr]]:
-    """Each parameter that has a default, with that default."""
+def parameter_defaults(args: ast.arguments) -> Iterator[tuple[str, int | None, ast.expr]]:
+    """Each parameter that has a default, with its position among the positional parameters (None
+    for a keyword-only one) and that default."""
     positional = [*args.posonlyargs, *args.args]
-    for arg, default in zip(positional[len(positional) - len(args.defaults) :], args.defaults):
-        yield arg.arg, default
+    first = len(positional) - len(args.defaults)
+    for offset, default in enumerate(args.defaults):
+        yield positional[first + offset].arg, first + offset, default
     for arg, keyword_default in zip(args.kwonlyargs, args.kw_defaults):
         if keyword_default is not None:
-            yield arg.arg, keyword_default
+            yield arg.arg, None, keyword_default
 
 
 def cli_option_names(call: ast.Call) -> list[str]:

@@ -70,6 +70,8 @@ class Region:
 
 
 NEUTRAL = Region()
+ANOTHER_PATH = Region(cap=Severity.WARNING)
+"""Code only another path than the normal one runs (a default every call overrides): a warning at most."""
 
 
 class SiteContext:

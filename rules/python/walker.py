@@ -29,9 +29,13 @@ from typing import Any
 
 from cudaudit.model import Severity
 from cudaudit.rules.catalog import Catalog, Entry
+from cudaudit.rules.python.defaults import ModuleCalls
+from cudaudit.rules.python.device_syntax import parameter_defaults
 from cudaudit.rules.python.guards import Polarity, Probe, polarity
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.regions import (
+    ANOTHER_PATH,
+    NEUTRAL,
     Region,
     SiteContext,
     TryStatement,
@@ -135,6 +139,8 @@ class PythonWalker:
         self._call_hooks = tuple(c.on_call for c in active if _overrides(c, "on_call"))
         self._name_hooks = tuple(c.on_qualified_name for c in active if _overrides(c, "on_qualified_name"))
         self._dispatch: dict[type, Callable[[Any], None]] = {}
+        self._module: ast.Module | None = None
+        self._module_calls: ModuleCalls | None = None
 
     # -- what concerns use ------------------------------------------------------------
 
@@ -313,12 +319,15 @@ class PythonWalker:
 
     visit_TryStar = visit_Try
 
+    def visit_Module(self, node: ast.Module) -> None:
+        self._module = node
+        self.generic_visit(node)
+
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         for decorator in node.decorator_list:
             self.visit(decorator)
-        for default in (*node.args.defaults, *node.args.kw_defaults):
-            if default is not None:
-                self.visit(default)
+        for parameter, position, default in parameter_defaults(node.args):
+            self._visit_inside(self.default_region(node, parameter, position, default), self.visit, default)
         # Annotations are not visited: a type named in one is not code that runs on a device.
         self._visit_inside(decorated_region(node, self.names), self._visit_block, node.body)
 
@@ -333,6 +342,29 @@ class PythonWalker:
         if node.value is not None:
             self.visit(node.value)
         self.visit(node.target)
+
+    def within(self, region: Region, action: Callable[[], None]) -> None:
+        """Run `action` (a concern's report) inside `region`."""
+        self._visit_inside(region, lambda _: action(), None)
+
+    def default_region(
+        self,
+        function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda,
+        parameter: str,
+        position: int | None,
+        default: ast.expr,
+    ) -> Region:
+        """A default that the module's own calls never take is another path (`defaults.py`); only
+        defaults holding a string (`"cuda"`, `"nccl"`) are looked at, the module's calls read once."""
+        if self._module is None or isinstance(function, ast.Lambda) or not any(
+            isinstance(n, ast.Constant) and isinstance(n.value, str) for n in ast.walk(default)
+        ):
+            return NEUTRAL
+        if self._module_calls is None:
+            self._module_calls = ModuleCalls(self._module)
+        if self._module_calls.default_is_normal_path(function, parameter, position):
+            return NEUTRAL
+        return ANOTHER_PATH
 
     def visit_arg(self, node: ast.arg) -> None:
         """Parameters carry only annotations, which are not visited."""

@@ -9,6 +9,7 @@ An indexed device string (`"cuda:0"`, `f"cuda:{rank}"`) is a device whatever its
 from __future__ import annotations
 
 import ast
+from functools import partial
 
 from cudaudit.rules.python.device_syntax import (
     cli_option_names,
@@ -40,8 +41,9 @@ class NamedSettings(Concern):
             self._report(string_value(key) if key is not None else None, value)
 
     def on_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
-        for name, default in parameter_defaults(node.args):
-            self._report(name, default)
+        for name, position, default in parameter_defaults(node.args):
+            region = self.walk.default_region(node, name, position, default)
+            self.walk.within(region, partial(self._report, name, default))
 
     on_AsyncFunctionDef = on_Lambda = on_FunctionDef
 
