@@ -21,25 +21,24 @@ class ModuleCalls:
 
     def __init__(self, module: ast.Module) -> None:
         self._calls: dict[str, list[ast.Call]] = {}
+        self._classes: dict[int, str] = {}
+        """`__init__` methods by the class they build: `Runner(...)` calls `Runner.__init__`."""
         callees: set[int] = set()
-        for node in ast.walk(module):
+        loaded: list[ast.Name | ast.Attribute] = []
+        for node in ast.walk(module):  # one walk: a module is read only when a default asks
             if isinstance(node, ast.Call):
                 name = _called_name(node.func)
                 if name is not None:
                     self._calls.setdefault(name, []).append(node)
                     callees.add(id(node.func))
-        self._classes = {
-            id(item): node.name
-            for node in ast.walk(module)
-            if isinstance(node, ast.ClassDef)
-            for item in node.body
-            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == "__init__"
-        }
-        """`__init__` methods by the class they build: `Runner(...)` calls `Runner.__init__`."""
+            elif isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
+                loaded.append(node)
+            elif isinstance(node, ast.ClassDef):
+                for item in node.body:
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == "__init__":
+                        self._classes[id(item)] = node.name
         self._handed_on = {
-            node.id if isinstance(node, ast.Name) else node.attr
-            for node in ast.walk(module)
-            if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load) and id(node) not in callees
+            node.id if isinstance(node, ast.Name) else node.attr for node in loaded if id(node) not in callees
         }
 
     def default_is_normal_path(self, function: FunctionNode, parameter: str, position: int | None) -> bool:

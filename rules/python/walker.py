@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -49,6 +50,7 @@ from cudaudit.rules.python.regions import (
 )
 from cudaudit.rules.registry import python_concern_modules
 
+_NAMES_CUDA_OR_NCCL = re.compile(r"cuda|nccl", re.IGNORECASE)
 _LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop, ast.Constant)
 """Nodes with nothing below them that any concern looks at."""
 _SCALAR_FIELDS = frozenset({"id", "attr", "arg", "module", "level", "kind", "conversion", "type_comment", "is_async", "ctx", "op"})
@@ -355,9 +357,11 @@ class PythonWalker:
         default: ast.expr,
     ) -> Region:
         """A default that the module's own calls never take is another path (`defaults.py`); only
-        defaults holding a string (`"cuda"`, `"nccl"`) are looked at, the module's calls read once."""
+        defaults naming CUDA or NCCL in a string (`"cuda"`, `"nccl"`) are looked at, the module's
+        calls read once, when the first such default is met."""
         if self._module is None or isinstance(function, ast.Lambda) or not any(
-            isinstance(n, ast.Constant) and isinstance(n.value, str) for n in ast.walk(default)
+            isinstance(n, ast.Constant) and isinstance(n.value, str) and _NAMES_CUDA_OR_NCCL.search(n.value)
+            for n in ast.walk(default)
         ):
             return NEUTRAL
         if self._module_calls is None:
