@@ -59,6 +59,10 @@ def meet_module_needs(
     add_torch = bool({"import torch", DEVICE_TYPE} & requires) and _torch_name(tree) is None
     unused = [name for name in unused_imports if _imported_but_unused(tree, name)]
     if add_torch or unused:
+        # Imported here, once: each forked child then starts with libcst loaded instead of
+        # importing it again for every file (importing runs none of the parser that can crash).
+        import libcst.codemod.visitors  # noqa: F401
+
         try:
             code = call_isolated(_update_imports, code, add_torch, unused)
         except IsolatedFailure as exc:

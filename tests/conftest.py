@@ -5,15 +5,19 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import sys
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from cudaudit.cli import app
-from support import working_directory
+# Bytecode is cached as it is for an installed cudaudit (pip compiles it at install), also where the
+# environment says not to (PYTHONDONTWRITEBYTECODE): otherwise every run, and every `cudaudit` child
+# process a test starts, compiles the whole package from source again, and pytest rewrites every test
+# module's asserts again. Set before any test module imports cudaudit; `__pycache__/` is ignored by git.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -26,6 +30,10 @@ def _cache_of_this_run(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture
 def cli(tmp_path: Path):
     """Run `cudaudit ...` in-process from a folder (default: the test's tmp_path)."""
+    from typer.testing import CliRunner
+
+    from cudaudit.cli import app
+    from support import working_directory
 
     def run(*args: str, cwd: Path | None = None):
         with working_directory(cwd or tmp_path):

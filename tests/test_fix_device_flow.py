@@ -215,6 +215,7 @@ def test_a_jit_build_at_import_without_a_cpu_path_says_who_cannot_run(tmp_path):
     assert "entry points importing it still cannot run on CPU" in finding.message and "ops/fused.py" in finding.message
 
 
+@pytest.mark.slow
 def test_every_rewrite_runs_on_cpu_only_torch():
     """The expressions the fixes write, evaluated on this machine's CPU-only PyTorch."""
     torch = pytest.importorskip("torch")

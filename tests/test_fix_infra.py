@@ -223,6 +223,7 @@ PIP_COMPILE = Path(sys.executable).with_name("pip-compile")
 LOCAL_INDEX = Path("/opt/pypi/simple")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not PIP_COMPILE.exists() or not (LOCAL_INDEX / "faiss-cpu").is_dir(),
     reason="needs pip-compile (the test extra) and this machine's local package index with faiss-cpu",

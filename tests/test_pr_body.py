@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import cache
+
 from cudaudit.fix_report import BranchOutcome, FixReport, Remaining
 from cudaudit.model import ScanResult
 from cudaudit.reporters.pr_body import MAX_BODY, render_pr_body
@@ -11,8 +14,11 @@ CODE = "import torch\nimport cupy\nimport pycuda.autoinit\nmodel = Net().cuda()\
 WHY = "no automatic rewrite: apply the replacement shown for each target"
 
 
+@cache
 def auto_fix(files: int) -> BranchOutcome:
-    found = [f for i in range(files) for f in analyze(CODE, path=f"src/package_{i // 50}/module_{i}.py")]
+    """`files` modules of the same code: analysed once, its findings placed in each module."""
+    once = analyze(CODE, path="module.py")
+    found = [replace(f, path=f"src/package_{i // 50}/module_{i}.py") for i in range(files) for f in once]
     fixed = [f for f in found if f.fix is not None]
     remaining = [Remaining(f, WHY) for f in found if f.fix is None]
     report = FixReport(fixed=fixed, remaining=remaining, notes_left=3)

@@ -8,6 +8,7 @@ import json
 import jsonschema
 import pytest
 
+from cudaudit import engine
 from cudaudit.tomlcompat import tomllib
 from support import REPO, scan_json, write
 
@@ -20,10 +21,11 @@ def schema(name: str) -> dict:
     return document
 
 
-def test_a_json_report_with_every_kind_of_entry_validates(cli, tmp_path):
+def test_a_json_report_with_every_kind_of_entry_validates(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(engine, "MAX_FINDINGS_PER_FILE", 3)  # an `omitted` entry without a thousand findings
     write(tmp_path / "train.py", 'import torch\nmodel = Net().cuda()\nx = torch.zeros(1, device="cuda")\n')
     write(tmp_path / "broken.py", "import torch\ntorch.cuda.synchronize()\ndef f(:\n")
-    write(tmp_path / "huge.py", "import torch\n" + "x.cuda()\n" * 1001)
+    write(tmp_path / "huge.py", "import torch\n" + "x.cuda()\n" * 4)
     cells = [{"cell_type": "code", "metadata": {}, "outputs": [], "source": ["!nvidia-smi\n"]}]
     write(tmp_path / "nb.ipynb", json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     write(tmp_path / "kernel.cu", "#include <cuda_runtime.h>\n__global__ void k(float* x) { x[threadIdx.x] = 0; }\n")
