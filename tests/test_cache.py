@@ -1,8 +1,10 @@
 """The cache of per-file results: a warm scan reports exactly what a cold one and `--no-cache` do.
 
-Every scan here runs the real CLI in a subprocess against a cache folder of the test's own
-(`CUDAUDIT_CACHE_DIR`), over the repository's fixtures copied twice, so that there are enough
-files for worker processes (`engine.PARALLEL_THRESHOLD`).
+Every scan here runs the real CLI against a cache folder of the test's own (`CUDAUDIT_CACHE_DIR`):
+in this process, or in child processes where a process of its own is what is tested (the catalog
+read back, two scans at once, `clean`, a configured folder); over the repository's fixtures copied
+twice where worker processes must take part (`engine.PARALLEL_THRESHOLD`), over two of the fixture
+projects elsewhere.
 """
 
 from __future__ import annotations
@@ -31,20 +33,34 @@ def tree(tmp_path: Path) -> Path:
     return root
 
 
-def scan(tree: Path, cache: Path, *options: str) -> dict:
-    completed = subprocess.run(
-        [sys.executable, "-m", "cudaudit", "scan", ".", "-f", "json", "--exit-zero", *options],
-        cwd=tree, capture_output=True, text=True, env={**os.environ, "CUDAUDIT_CACHE_DIR": str(cache)}, check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
-    return json.loads(completed.stdout)
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """Python, requirements, pyproject, conda and lock files and a workflow, scanned in one process."""
+    root = tmp_path / "tree"
+    for name in ("gpu-finetune", "cuda-scripts"):
+        shutil.copytree(FIXTURES / name, root / name)
+    return root
+
+
+@pytest.fixture
+def scan(cli, monkeypatch):
+    """`cudaudit scan . -f json` through the real CLI in this process (its workers fork from it),
+    with `cache` as the cache folder: a scan costs its analysis, not an interpreter's start."""
+
+    def run(tree: Path, cache: Path, *options: str) -> dict:
+        monkeypatch.setenv("CUDAUDIT_CACHE_DIR", str(cache))
+        result = cli("scan", ".", "-f", "json", "--exit-zero", *options, cwd=tree)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    return run
 
 
 def entries(cache: Path) -> list[Path]:
     return sorted(p for p in (cache / "v1" / "results").rglob("*") if p.is_file())
 
 
-def test_cold_warm_and_no_cache_scans_agree_whatever_the_workers(tree, tmp_path):
+def test_cold_warm_and_no_cache_scans_agree_whatever_the_workers(tree, tmp_path, scan):
     cache = tmp_path / "cache"
     cold = scan(tree, cache, "-j", "2")
     assert cold["findings"] and len(entries(cache)) > PARALLEL_THRESHOLD
@@ -54,10 +70,10 @@ def test_cold_warm_and_no_cache_scans_agree_whatever_the_workers(tree, tmp_path)
     assert scan(tree, tmp_path / "other-cache", "-j", "1") == cold  # cold again, in one process
 
 
-def test_a_warm_scan_reads_its_findings_from_the_cache(tree, tmp_path):
+def test_a_warm_scan_reads_its_findings_from_the_cache(project, tmp_path, scan):
     """Proof that the warm scan used the entries: one forged in place shows in its report."""
     cache = tmp_path / "cache"
-    cold = scan(tree, cache)
+    cold = scan(project, cache)
     forged = 0
     for path in entries(cache):
         key, (findings, *rest) = pickle.loads(path.read_bytes())
@@ -65,60 +81,61 @@ def test_a_warm_scan_reads_its_findings_from_the_cache(tree, tmp_path):
             findings[0] = Finding(**{**findings[0].__dict__, "message": "from the cache"})
             path.write_bytes(pickle.dumps((key, (findings, *rest))))
             forged += 1
-    warm = scan(tree, cache, "--show-portable")  # every finding of an entry, portable ones too
+    warm = scan(project, cache, "--show-portable")  # every finding of an entry, portable ones too
     assert sum(f["message"] == "from the cache" for f in warm["findings"]) == forged > 0
-    assert scan(tree, cache, "--no-cache") == cold
+    assert scan(project, cache, "--no-cache") == cold
 
 
-def test_torn_and_foreign_entries_are_misses_and_are_written_again(tree, tmp_path):
+def test_torn_and_foreign_entries_are_misses_and_are_written_again(project, tmp_path, scan):
     cache = tmp_path / "cache"
-    cold = scan(tree, cache)
+    cold = scan(project, cache)
     written = entries(cache)
     for index, path in enumerate(written):
         path.write_bytes(path.read_bytes()[: index % 7] if index % 2 else b"not a pickle")
-    assert scan(tree, cache) == cold
+    assert scan(project, cache) == cold
     assert [len(p.read_bytes()) > 7 for p in written] == [True] * len(written)
-    assert scan(tree, cache) == cold
+    assert scan(project, cache) == cold
 
 
-def test_an_entry_that_would_run_code_is_never_loaded(tree, tmp_path):
+def test_an_entry_that_would_run_code_is_never_loaded(project, tmp_path, scan):
     cache = tmp_path / "cache"
-    cold = scan(tree, cache)
+    cold = scan(project, cache)
     marker = tmp_path / "ran"
     payload = b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR."
     for path in entries(cache):
         path.write_bytes(payload)
-    assert scan(tree, cache) == cold
+    assert scan(project, cache) == cold
     assert not marker.exists()
 
 
-def test_what_a_result_depends_on_besides_the_file_is_in_its_key(tree, tmp_path):
+def test_what_a_result_depends_on_besides_the_file_is_in_its_key(project, tmp_path, scan):
     cache = tmp_path / "cache"
-    script = write(tree / "tools" / "train.py", "import apex\nmodel = model.cuda()\n")
-    first = scan(tree, cache)
+    script = write(project / "tools" / "train.py", "import apex\nmodel = model.cuda()\n")
+    first = scan(project, cache)
     assert {f["rule"] for f in first["findings"] if f["path"] == "tools/train.py"} == {"CDA208", "CDA102"}
-    write(tree / "tools" / "apex.py", "")  # now `import apex` is the project's own module
-    beside = scan(tree, cache)
+    write(project / "tools" / "apex.py", "")  # now `import apex` is the project's own module
+    beside = scan(project, cache)
     assert {f["rule"] for f in beside["findings"] if f["path"] == "tools/train.py"} == {"CDA102"}
-    assert beside == scan(tree, cache, "--no-cache")
+    assert beside == scan(project, cache, "--no-cache")
     write(script, "import apex\nmodel = model.cuda()\ntorch.cuda.synchronize()\n")
-    assert scan(tree, cache) == scan(tree, cache, "--no-cache")
+    assert scan(project, cache) == scan(project, cache, "--no-cache")
     # What the project index says about a file is in its key: another workflow's CPU job answers CDA710.
-    write(tree / ".github" / "workflows" / "gpu.yml",
+    write(project / ".github" / "workflows" / "gpu.yml",
           "on: push\njobs:\n  test:\n    runs-on: [self-hosted, gpu]\n    steps:\n      - run: nvidia-smi\n")
-    assert "CDA710" in {f["rule"] for f in scan(tree, cache)["findings"]}
-    write(tree / ".github" / "workflows" / "cpu.yml", "on: push\njobs:\n  cpu:\n    runs-on: ubuntu-latest\n"
+    assert "CDA710" in {f["rule"] for f in scan(project, cache)["findings"]}
+    write(project / ".github" / "workflows" / "cpu.yml", "on: push\njobs:\n  cpu:\n    runs-on: ubuntu-latest\n"
           "    steps:\n      - run: pytest\n")
-    answered = scan(tree, cache)
+    answered = scan(project, cache)
     assert "CDA710" not in {f["rule"] for f in answered["findings"]}
-    assert answered == scan(tree, cache, "--no-cache")
-    rocm_only = scan(tree, cache, "-t", "rocm")
-    assert rocm_only["summary"]["targets"] == ["rocm"] and rocm_only == scan(tree, cache, "-t", "rocm", "--no-cache")
-    selected = scan(tree, cache, "--select", "CDA102")
+    assert answered == scan(project, cache, "--no-cache")
+    rocm_only = scan(project, cache, "-t", "rocm")
+    assert rocm_only["summary"]["targets"] == ["rocm"] and rocm_only == scan(project, cache, "-t", "rocm", "--no-cache")
+    selected = scan(project, cache, "--select", "CDA102")
     assert {f["rule"] for f in selected["findings"]} == {"CDA102"}
 
 
-def test_two_scans_at_once_share_the_cache(tree, tmp_path):
+@pytest.mark.slow  # two CLI processes racing over a hundred files: end to end
+def test_two_scans_at_once_share_the_cache(tree, tmp_path, scan):
     cache = tmp_path / "cache"
     expected = scan(tree, tmp_path / "reference")
     command = [sys.executable, "-m", "cudaudit", "scan", ".", "-f", "json", "--exit-zero", "-j", "1"]
@@ -130,29 +147,29 @@ def test_two_scans_at_once_share_the_cache(tree, tmp_path):
     assert not [p for p in (cache / "v1").rglob("*.tmp")]
 
 
-def test_clean_removes_what_cudaudit_wrote_and_no_cache_writes_nothing(tree, tmp_path):
+def test_clean_removes_what_cudaudit_wrote_and_no_cache_writes_nothing(project, tmp_path, scan):
     cache = tmp_path / "cache"
-    scan(tree, cache, "--no-cache")
+    scan(project, cache, "--no-cache")
     assert not cache.exists()
-    scan(tree, cache)
+    scan(project, cache)
     (cache / "notes.txt").write_text("the user's own file\n")
     env = {**os.environ, "CUDAUDIT_CACHE_DIR": str(cache)}
-    cleaned = subprocess.run([sys.executable, "-m", "cudaudit", "clean"], cwd=tree, env=env, capture_output=True,
+    cleaned = subprocess.run([sys.executable, "-m", "cudaudit", "clean"], cwd=project, env=env, capture_output=True,
                              text=True, check=True)
     assert "removed the cache" in cleaned.stderr
     assert sorted(p.name for p in cache.iterdir()) == ["notes.txt"]
 
 
-def test_a_configured_cache_folder_stays_inside_the_project(tree, tmp_path):
-    write(tree / "pyproject.toml", '[tool.cudaudit]\ncache-dir = "../elsewhere"\n')
+def test_a_configured_cache_folder_stays_inside_the_project(project, tmp_path):
+    write(project / "pyproject.toml", '[tool.cudaudit]\ncache-dir = "../elsewhere"\n')
     env = {key: value for key, value in os.environ.items() if key != "CUDAUDIT_CACHE_DIR"}
-    refused = subprocess.run([sys.executable, "-m", "cudaudit", "scan", "."], cwd=tree, env=env, capture_output=True,
+    refused = subprocess.run([sys.executable, "-m", "cudaudit", "scan", "."], cwd=project, env=env, capture_output=True,
                              text=True, check=False)
     assert refused.returncode == 2 and "leaves the project folder" in refused.stderr
-    write(tree / "pyproject.toml", '[tool.cudaudit]\ncache-dir = ".cudaudit_cache"\n')
-    subprocess.run([sys.executable, "-m", "cudaudit", "scan", ".", "--exit-zero"], cwd=tree, env=env,
+    write(project / "pyproject.toml", '[tool.cudaudit]\ncache-dir = ".cudaudit_cache"\n')
+    subprocess.run([sys.executable, "-m", "cudaudit", "scan", ".", "--exit-zero"], cwd=project, env=env,
                    capture_output=True, check=True)
-    assert (tree / ".cudaudit_cache" / "CACHEDIR.TAG").is_file()
+    assert (project / ".cudaudit_cache" / "CACHEDIR.TAG").is_file()
     assert not (tmp_path / "elsewhere").exists()
 
 
