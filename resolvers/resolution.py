@@ -46,6 +46,7 @@ from cudaudit.resolvers.builds import (
     torch_decision,
 )
 from cudaudit.resolvers.lock_input import lock_input
+from cudaudit.resolvers.pyproject_variant import pyproject_additions
 from cudaudit.resolvers.requirements import (
     CONDA_PACKAGE,
     INCLUDE_OPTIONS,
@@ -289,15 +290,24 @@ def _rewrite(variant: Variant, settings: AnalysisSettings, resolution: Resolutio
     fixed = apply_edits(text, findings).text
     if kind is FileKind.REQUIREMENTS:
         fixed = _requirements_additions(fixed, resolution, needs_index=_installs_from_pytorch(variant))
-    elif _installs_from_pytorch(variant) and (url := resolution.index_url()) and index_location(url) not in fixed:
+    elif kind is FileKind.PYPROJECT:
+        url = resolution.index_url()
         # pyproject.toml names indexes for uv, Poetry and PDM only; pip is told on its command line.
-        variant.notes.append(f"it names no PyTorch index: install with --extra-index-url {url} (or add it as a uv index)")
+        names_no_index = _installs_from_pytorch(variant) and url is not None and index_location(url) not in fixed
+        fixed = pyproject_additions(text, fixed, resolution.target, _build_tag(resolution), label_pins=names_no_index)
+        if names_no_index:
+            variant.notes.append(f"it names no PyTorch index: install with --extra-index-url {url} (or add it as a uv index)")
     try:
         analyzer(kind)(fixed, path, load_catalog(), settings)
     except (UnparsableError, SyntaxError) as exc:  # a bug in a rewrite: keep the input rather than break it
         variant.problems.append(Problem(str(variant.source), None, f"the variant would not parse ({exc}); left unchanged"))
         return text
     return fixed
+
+
+def _build_tag(resolution: Resolution) -> str | None:
+    """The local label of the target's PyTorch builds: `rocm6.1`, `cpu`."""
+    return resolution.rocm.tag if resolution.rocm else ("cpu" if resolution.target == "cpu" else None)
 
 
 def _installs_from_pytorch(variant: Variant) -> bool:
@@ -308,7 +318,7 @@ def _installs_from_pytorch(variant: Variant) -> bool:
 def _requirements_additions(text: str, resolution: Resolution, needs_index: bool) -> str:
     """Pin plain `torch==X` to the target's build, drop the `triton` pip-compile pinned only for the
     CUDA torch, and name the target's PyTorch index where needed."""
-    tag = resolution.rocm.tag if resolution.rocm else ("cpu" if resolution.target == "cpu" else None)
+    tag = _build_tag(resolution)
     lines = SourceLines(text)
     edits: list[Edit] = []
     has_index = False

@@ -123,6 +123,64 @@ def test_included_files_get_their_own_variant_and_the_include_follows(cli, tmp_p
     assert not (tmp_path / "requirements" / "untouched-cpu.txt").exists()
 
 
+UV_PROJECT = """[project]
+name = "app"
+version = "1.0"
+dependencies = [
+    "torch==2.4.1",
+    "torchvision==0.19.1",
+    "xformers==0.0.28.post1",
+    "numpy>=1.26",
+]
+
+[[tool.uv.index]]
+name = "torch-cu124"
+url = "https://download.pytorch.org/whl/cu124"
+explicit = true
+
+[tool.uv.sources]
+torch = [
+    { index = "torch-cu124" },  # the CUDA 12.4 build
+]
+xformers = { index = "torch-cu124" }
+
+[tool.uv.sources.torchvision]
+index = "torch-cu124"
+"""
+
+
+def test_a_uv_project_names_its_index_for_the_target_and_limits_rocm_sources_to_linux(cli, tmp_path):
+    """As uv's PyTorch guide writes them: the index named for its build, ROCm sources for Linux only,
+    pins as written (the index picks the build), no source left for a package the variant drops."""
+    write(tmp_path / "pyproject.toml", UV_PROJECT)
+    rocm = cli("resolve", "pyproject.toml", "--target", "rocm")
+    linux = "marker = \"sys_platform == 'linux'\""
+    assert rocm.stdout == (
+        UV_PROJECT.replace("torch-cu124", "torch-rocm6.1")
+        .replace("whl/cu124", "whl/rocm6.1")
+        .replace('{ index = "torch-rocm6.1" }', '{ index = "torch-rocm6.1", ' + linux + " }")
+        .replace('index = "torch-rocm6.1"\n', 'index = "torch-rocm6.1"\n' + linux + "\n")
+    )
+    assert "note" not in rocm.stderr
+    cpu = cli("resolve", "pyproject.toml", "--target", "cpu")
+    assert cpu.stdout == (
+        UV_PROJECT.replace("torch-cu124", "torch-cpu")
+        .replace("whl/cu124", "whl/cpu")
+        .replace('    "xformers==0.0.28.post1",\n', "")
+        .replace('xformers = { index = "torch-cpu" }\n', "")
+    )
+    for target, variant in (("rocm", rocm.stdout), ("cpu", cpu.stdout)):
+        write(tmp_path / "again" / "pyproject.toml", variant)
+        assert cli("resolve", "again/pyproject.toml", "--target", target).stdout == variant
+
+
+def test_a_pyproject_pip_installs_pins_the_targets_build_and_says_which_index(cli, tmp_path):
+    write(tmp_path / "pyproject.toml", '[project]\nname = "app"\nversion = "1"\ndependencies = ["torch==2.4.1", "numpy"]\n')
+    result = cli("resolve", "pyproject.toml", "--target", "cpu")
+    assert result.stdout == '[project]\nname = "app"\nversion = "1"\ndependencies = ["torch==2.4.1+cpu", "numpy"]\n'
+    assert "install with --extra-index-url https://download.pytorch.org/whl/cpu" in flat(result.stderr)
+
+
 def test_several_files_are_written_beside_their_inputs_or_in_the_output_folder(cli, project):
     result = cli("resolve", "requirements.txt", "pyproject.toml", "environment.yml", "-t", "cpu", cwd=project)
     assert result.exit_code == 1, result.output
