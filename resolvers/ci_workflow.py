@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from cudaudit import PROJECT_URL, __version__
+from packaging.version import Version
+
+from cudaudit import __version__
 from cudaudit.filekinds import FileKind
 from cudaudit.resolvers.ci_plan import CiPlan
 from cudaudit.resolvers.variant_names import variant_path
@@ -28,6 +30,12 @@ _INDEX_TO_ENV = (
 )
 
 
+def cudaudit_requirement() -> str:
+    """The cudaudit the job derives the variant with: the release running now, from PyPI as the README
+    installs it, so CI writes the variant this run printed (a later release may resolve differently)."""
+    return f'"cudaudit=={Version(__version__).public}"'
+
+
 def job_name(target: str) -> str:
     return f"{target}-tests"
 
@@ -35,7 +43,7 @@ def job_name(target: str) -> str:
 def job(plan: CiPlan, target: str, indent: str = "  ") -> str:
     """The job as YAML lines, its key at `indent` (the indentation of the workflow's other jobs)."""
     i = indent
-    install = [f'python -m pip install "cudaudit @ git+{PROJECT_URL}@v{__version__}"'] if plan.dependency_files else []
+    install = [f"python -m pip install {cudaudit_requirement()}"] if plan.dependency_files else []
     installs = []
     for file in plan.dependency_files:
         variant = _variant_name(file, target)

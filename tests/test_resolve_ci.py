@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cudaudit import __version__
 from support import FIXTURES, scan_json, write
 
 ACTIONLINT = Path(sys.executable).with_name("actionlint")
@@ -40,6 +41,8 @@ def test_resolve_writes_a_cpu_workflow_that_installs_the_variant_and_runs_pytest
     assert "cudaudit resolve requirements.txt --target cpu --exit-zero --output requirements-cpu.txt\n" in text
     assert "python -m pip install -r requirements-cpu.txt\n" in text
     assert "python -m pip install --no-deps -e .\n" in text and "run: python -m pytest\n" in text
+    # the cudaudit that wrote it, as released (tests/test_packaging.py installs that line from the built wheel)
+    assert f'python -m pip install "cudaudit=={__version__}"\n' in text and "git+" not in text
     linted = actionlint(workflow)
     assert linted.returncode == 0, linted.stdout
     again = cli("resolve", "requirements.txt", "--target", "cpu", "--ci", "github", cwd=project)
