@@ -181,6 +181,23 @@ def test_a_pyproject_pip_installs_pins_the_targets_build_and_says_which_index(cl
     assert "install with --extra-index-url https://download.pytorch.org/whl/cpu" in flat(result.stderr)
 
 
+@pytest.mark.parametrize(
+    ("written", "variant"),
+    [
+        ('["torch==2.4.1", "xformers==0.0.28.post1", "numpy"]', '["torch==2.4.1+cpu", "numpy"]'),
+        ('[ "numpy" , "xformers==0.0.28.post1" ]  # pinned', '[ "numpy" ]  # pinned'),
+        ('["xformers==0.0.28.post1"]', "[]"),
+    ],
+)
+def test_a_package_dropped_from_a_one_line_list_leaves_the_rest(cli, tmp_path, written, variant):
+    """The variant drops what the verdict says it drops, wherever the list is written."""
+    head = '[project]\nname = "app"\nversion = "1"\ndependencies = '
+    write(tmp_path / "pyproject.toml", head + written + "\n")
+    result = cli("resolve", "pyproject.toml", "--target", "cpu")
+    assert result.stdout == head + variant + "\n"
+    assert "xformers==0.0.28.post1" in result.stderr and "removed" in result.stderr
+
+
 def test_several_files_are_written_beside_their_inputs_or_in_the_output_folder(cli, project):
     result = cli("resolve", "requirements.txt", "pyproject.toml", "environment.yml", "-t", "cpu", cwd=project)
     assert result.exit_code == 1, result.output

@@ -222,8 +222,35 @@ def _removal(site: RequirementSite, why: str) -> Fix | None:
     else is written on them."""
     if site.hit.start != len(site.placed.text) - len(site.placed.text.lstrip()):
         return None  # the string is more than this requirement (a `RUN pip install ...` script)
-    span = removal_span(site.placed, site.fix.lines)
+    span = removal_span(site.placed, site.fix.lines) or _element_span(site.placed, site.fix.lines)
     return site.fix_with(f"remove `{site.hit.text}` on {site.fix.target}: {why}", (Edit(span, ""),)) if span else None
+
+
+def _element_span(placed: Placed, lines: SourceLines) -> Span | None:
+    """A quoted element of a one-line list (`dependencies = ["torch", "xformers"]`) with the comma
+    that separates it from the next element (or, for the last one, from the one before; the only
+    one leaves `[]`)."""
+    text = placed.text
+    line, column = placed.position(0)
+    end_line, end_column = placed.position(max(len(text) - 1, 0))
+    row = lines.line(line)
+    start, end = column - 2, end_column + 1  # the opening quote, and just after the closing one
+    if line != end_line or start < 0 or end > len(row) or row[start] not in "\"'" or row[end - 1] != row[start]:
+        return None
+    following = _ELEMENT_COMMA.match(row, end)
+    if following:
+        return Span(line, start + 1, line, following.end() + 1)
+    if not _LIST_END.match(row, end):
+        return None
+    preceding = _COMMA_BEFORE.search(row, 0, start)
+    if preceding:
+        return Span(line, preceding.start() + 1, line, end + 1)
+    return Span(line, start + 1, line, end + 1) if row[:start].rstrip().endswith("[") else None
+
+
+_ELEMENT_COMMA = re.compile(r"[ \t]*,[ \t]*(?=\S)")
+_COMMA_BEFORE = re.compile(r"(?<![ \t])[ \t]*,[ \t]*$")  # a blank run is tried once, not from each blank
+_LIST_END = re.compile(r"[ \t]*\]")
 
 
 def removal_span(placed: Placed, lines: SourceLines) -> Span | None:
