@@ -2,9 +2,9 @@
 
 Every scan here runs the real CLI against a cache folder of the test's own (`CUDAUDIT_CACHE_DIR`):
 in this process, or in child processes where a process of its own is what is tested (the catalog
-read back, two scans at once, `clean`, a configured folder); over the repository's fixtures copied
-twice where worker processes must take part (`engine.PARALLEL_THRESHOLD`), over two of the fixture
-projects elsewhere.
+read back, two scans at once, `clean`, a configured folder); over the repository's fixtures and a
+few small modules where worker processes must take part (`engine.PARALLEL_THRESHOLD`), over two of
+the fixture projects elsewhere.
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ from support import FIXTURES, REPO, write
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
+    """The fixtures and a few small modules: just more files than a scan takes in one process."""
     root = tmp_path / "tree"
-    for copy in ("a", "b"):
-        shutil.copytree(FIXTURES, root / copy)
+    shutil.copytree(FIXTURES, root / "a")
+    for i in range(24):
+        write(root / "b" / f"m{i}.py", f"import torch\nx{i} = torch.zeros({i}).cuda()\n")
     assert sum(1 for p in root.rglob("*") if p.is_file()) > PARALLEL_THRESHOLD
     return root
 
