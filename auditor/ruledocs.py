@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
+from cudaudit import RULES_URL
 from cudaudit.filekinds import classify
 from cudaudit.model import TARGETS
 from cudaudit.rules.catalog import Catalog, Example, Rule
@@ -123,18 +124,34 @@ def reference_markdown(catalog: Catalog) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
-def where_it_lives(rule: Rule, catalog: Catalog) -> str:
-    """From a rule to its catalog tables, detector, fix builders and tests: one link each."""
+def where_it_lives(rule: Rule, catalog: Catalog, root: str = _SOURCE_ROOT) -> str:
+    """From a rule to its catalog tables, detector, fix builders and tests: one link each, to the
+    repository's files through `root` (`../` from docs/rules.md, nothing from a checkout's top)."""
     entries = [entry for entry in catalog.entries() if entry.rule.id == rule.id]
     files = sorted({rule.defined_in} | {entry.defined_in for entry in entries if entry.defined_in})
     kinds = sorted({entry.fix.kind for entry in entries if entry.fix} | ({rule.fix.kind} if rule.fix else set()))
+
+    def link(path: str) -> str:
+        return f"[`{path}`]({root}{path})"
+
     parts = [
-        "catalog: " + ", ".join(_source_link(f"rules/data/{name}") for name in files),
-        f"detector `{rule.detector}`: " + ", ".join(_source_link(source_file(m)) for m in DETECTORS[rule.detector]),
-        *(f"fix `{kind}`: `{_function(kind)}` in {_source_link(source_file(FIX_BUILDERS[kind]))}" for kind in kinds),
-        f"tests: `python -m pytest -k {rule.id}` ({', '.join(_source_link(t) for t in _example_tests(rule))} run its examples)",
+        "catalog: " + ", ".join(link(f"rules/data/{name}") for name in files),
+        f"detector `{rule.detector}`: " + ", ".join(link(source_file(m)) for m in DETECTORS[rule.detector]),
+        *(f"fix `{kind}`: `{_function(kind)}` in {link(source_file(FIX_BUILDERS[kind]))}" for kind in kinds),
+        f"tests: `python -m pytest -k {rule.id}` ({', '.join(link(t) for t in _example_tests(rule))} run its examples)",
     ]
     return "\n".join(["**Where it lives:**", "", *(f"- {part}" for part in parts)])
+
+
+def rule_page(rule: Rule, catalog: Catalog) -> str:
+    """`cudaudit rule ID`: the rule's section of docs/rules.md, where it lives in a checkout, and
+    the address of that section."""
+    return (
+        rule_markdown(rule)
+        + "\n"
+        + where_it_lives(rule, catalog, root="")
+        + f"\n- reference: {RULES_URL}#{rule_anchor(rule)}\n"
+    )
 
 
 def _function(kind: str) -> str:
@@ -147,10 +164,6 @@ def _example_tests(rule: Rule) -> list[str]:
     if rule.fixed:
         tests.append("tests/test_fix.py" if rule.kind == "python" else "tests/test_fix_infra_examples.py")
     return tests
-
-
-def _source_link(path: str) -> str:
-    return f"[`{path}`]({_SOURCE_ROOT}{path})"
 
 
 def rule_anchor(rule: Rule) -> str:

@@ -16,10 +16,10 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from cudaudit.engine import FileTask, analyze_bytes
-from cudaudit.filekinds import classify
+from cudaudit.filekinds import EXAMPLE_NAMES, FileKind, classify
 from cudaudit.model import Finding
 from cudaudit.project_index import IndexedFile, build_index
-from cudaudit.rules.catalog import load_catalog
+from cudaudit.rules.catalog import Rule, load_catalog
 from cudaudit.settings import AnalysisSettings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -42,6 +42,15 @@ def scan_json(cli_run, *args: str, cwd: Path | None = None) -> dict[str, Any]:
     return json.loads(result.stdout)
 
 
+def sites(report: dict[str, Any], path: str) -> list[tuple[int, int, int, str, str]]:
+    """(line, column, end column, rule, severity) of each finding in `path`."""
+    return [
+        (f["line"], f["column"], f["end_column"], f["rule"], f["severity"])
+        for f in report["findings"]
+        if f["path"] == path
+    ]
+
+
 def analyze(
     code: str,
     targets: tuple[str, ...] = ("rocm", "cpu"),
@@ -61,6 +70,13 @@ def analyze(
     findings, errors = analyze_bytes(code.encode(), task, settings, index.facts(path, task.kinds))
     assert not errors, errors
     return sorted(findings, key=lambda f: f.sort_key)
+
+
+def example_path(rule: Rule) -> str:
+    """The file name a rule's examples are analysed under: its own, or its kind's usual one."""
+    if rule.example_path:
+        return rule.example_path
+    return EXAMPLE_NAMES[FileKind(rule.kind)] if rule.kind != "any" else "example.py"
 
 
 def git(cwd: Path, *args: str) -> None:

@@ -6,16 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cudaudit.resolvers.requirements import PackageHit, index_hits, requirement_hits
-from support import scan_json, write
-
-
-def sites(report: dict, path: str) -> list[tuple[int, int, int, str, str]]:
-    """(line, column, end column, rule, severity) of each finding in `path`."""
-    return [
-        (f["line"], f["column"], f["end_column"], f["rule"], f["severity"])
-        for f in report["findings"]
-        if f["path"] == path
-    ]
+from support import scan_json, sites, write
 
 
 def finding(report: dict, path: str, rule: str) -> dict:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_dependencies import sites
 
 from cudaudit.engine import FileTask, analyze_bytes
 from cudaudit.filekinds import FileKind
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.settings import AnalysisSettings
-from support import scan_json, write
+from support import scan_json, sites, write
 
 UV_LOCK = """\
 version = 1

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from test_dependencies import sites
-
-from support import scan_json, write
+from support import scan_json, sites, write
 
 PYPROJECT = """\
 [build-system]

@@ -7,13 +7,12 @@ not be made at all when two targets are asked about.
 from __future__ import annotations
 
 import pytest
-from test_rule_examples import example_path
 
 from cudaudit.filekinds import FileKind
 from cudaudit.fixers.text_fixer import fix_text
 from cudaudit.resolvers.variants import FIX_TARGETS
 from cudaudit.rules.catalog import Rule, load_catalog
-from support import analyze
+from support import analyze, example_path
 
 CATALOG = load_catalog()
 PAIRS = [

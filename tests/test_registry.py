@@ -7,11 +7,13 @@ import importlib
 import importlib.util
 import re
 import shutil
+import sys
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
+from cudaudit.ruledocs import rule_anchor
 from cudaudit.rules.catalog import CatalogError, load_catalog, read_catalog
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.walker import Concern, PythonWalker
@@ -23,7 +25,7 @@ from cudaudit.rules.registry import (
     python_concern_modules,
     source_file,
 )
-from support import REPO
+from support import REPO, analyze, example_path
 
 CATALOG = load_catalog()
 REGISTERED_MODULES = sorted({module for modules in DETECTORS.values() for module in modules})
@@ -79,6 +81,38 @@ def test_the_concerns_registered_for_a_detector_alone_find_its_flagged_examples(
         walker = PythonWalker(ImportTable(tree), CATALOG, concerns=concerns)
         walker.visit(tree)
         assert any(hit.entry.rule.id == rule.id for hit in walker.hits), example.code
+
+
+@pytest.mark.parametrize("rule", CATALOG.rules.values(), ids=lambda r: f"{r.id}-{r.detector}")
+def test_the_modules_named_for_every_rule_run_when_its_flagged_example_is_found(rule):
+    """The reference's "where it lives" is true of every rule: the detector modules the registry
+    names for it (which docs/rules.md links) run while its first flagged example is analysed."""
+    example = rule.flagged[0]
+    ran: set[str] = set()
+
+    def calls(frame, event, _arg):
+        if event == "call":
+            ran.add(frame.f_globals.get("__name__", ""))
+
+    sys.setprofile(calls)
+    try:
+        found = analyze(example.code, path=example.path or example_path(rule), files=example.files)
+    finally:
+        sys.setprofile(None)
+    assert rule.id in {finding.rule for finding in found}
+    assert ran & set(DETECTORS[rule.detector]), f"none of {DETECTORS[rule.detector]} ran"
+
+
+def test_every_rule_has_its_page_and_its_links_in_the_reference():
+    reference = (REPO / "docs" / "rules.md").read_text(encoding="utf-8")
+    for rule in CATALOG.rules.values():
+        page = reference.split(f"\n### {rule.id} {rule.name}\n", 1)[1].split("\n### ", 1)[0]
+        assert f"(#{rule_anchor(rule)})" in reference, rule.id
+        lives = page.split("**Where it lives:**", 1)[1]
+        assert f"rules/data/{rule.defined_in}" in lives and f"-k {rule.id}" in lives, rule.id
+        assert all(source_file(module) in lives for module in DETECTORS[rule.detector]), rule.id
+        if rule.fix is not None:
+            assert source_file(FIX_BUILDERS[rule.fix.kind]) in lives, rule.id
 
 
 def test_a_concern_cannot_take_the_hooked_node_classes_directly():

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from cudaudit.filekinds import EXAMPLE_NAMES, FileKind
-from cudaudit.rules.catalog import Rule, load_catalog
+from cudaudit.rules.catalog import load_catalog
 from cudaudit.verdicts import is_portable
-from support import analyze
+from support import analyze, example_path
 
 CATALOG = load_catalog()
-
-
-def example_path(rule: Rule) -> str:
-    """The file name a rule's examples are analysed under: its own, or its kind's usual one."""
-    if rule.example_path:
-        return rule.example_path
-    return EXAMPLE_NAMES[FileKind(rule.kind)] if rule.kind != "any" else "example.py"
 
 
 FLAGGED = [

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from cudaudit.commands.options import fail, report_console
-from cudaudit.ruledocs import reference_markdown, rule_markdown
+from cudaudit.ruledocs import reference_markdown, rule_page
 from cudaudit.rules.catalog import load_catalog
 
 
@@ -42,7 +42,7 @@ def rules_command(
 
 
 def rule_command(rule_id: Annotated[str, typer.Argument(help="A rule id, e.g. CDA101.")]) -> None:
-    """Explain one rule: what it finds, why, the per-target mapping with sources, examples.
+    """Explain one rule: what it finds, why, the per-target mapping with sources, examples, and where it lives.
 
     On a terminal the Markdown is rendered; piped or redirected, it is printed as Markdown."""
     catalog = load_catalog()
@@ -51,8 +51,8 @@ def rule_command(rule_id: Annotated[str, typer.Argument(help="A rule id, e.g. CD
         raise fail(f"no rule {rule_id!r}; `cudaudit rules` lists them")
     console = report_console()
     if not console.is_terminal:  # the Markdown itself: nothing cut to a width, links whole
-        sys.stdout.write(rule_markdown(rule))
+        sys.stdout.write(rule_page(rule, catalog))
         return
     from rich.markdown import Markdown  # markdown-it loads only to explain a rule
 
-    console.print(Markdown(rule_markdown(rule)))
+    console.print(Markdown(rule_page(rule, catalog)))
