@@ -18,7 +18,6 @@ from cudaudit.assessment.layout import project_root
 from cudaudit.assessment.model import Assessment
 from cudaudit.assessment.verdicts import hardest, verdict
 from cudaudit.model import ScanResult
-from cudaudit.reporters.summary import summarize
 from cudaudit.rules.catalog import Catalog
 
 
@@ -29,8 +28,10 @@ def assess(
     project: str = "",
     root: str | None = None,
     dependencies: Dependencies = NO_DEPENDENCIES,
+    summary: dict | None = None,
 ) -> Assessment:
-    """The assessment of one scanned project; `root` is its folder as the scan displays paths."""
+    """The assessment of one scanned project; `root` is its folder as the scan displays paths,
+    `summary` the scan's counts as `cudaudit scan -f json` gives them (the JSON report repeats them)."""
     root = project_root(result.paths) if root is None else root
     counterparts = Counterparts.of(result.paths)
     components = group(result.findings, result.paths, targets, catalog, root, counterparts, dependencies)
@@ -41,6 +42,6 @@ def assess(
         checklist=checklist,
         components=components,
         findings=[finding.to_json() for finding in result.findings],
-        summary=summarize(result, tuple(targets)),
+        summary=summary or {},
         version=__version__,
     )

@@ -92,12 +92,11 @@ def group(
         place = _place(finding, kernels, root)
         places.setdefault(place.id, place)
         members[place.id].append(index)
-    serving = any(f.topic == "serving" and role_of(relative(f.path, root)) is Role.CORE for f in findings)
     known = frozenset(paths)
     on_demand = _builds_on_demand(findings, root)
     has_package = _has_package(paths, root)
     roles = {
-        cid: _role(places[cid], [findings[i] for i in indexes], root, serving, known, on_demand, has_package)
+        cid: _role(places[cid], [findings[i] for i in indexes], root, known, on_demand, has_package)
         for cid, indexes in members.items()
     }
     packages = [places[cid].anchor for cid, role in roles.items() if places[cid].kind == "python" and role is Role.CORE]
@@ -110,11 +109,11 @@ def group(
         for target in targets:
             state = _target(place, own, indexes, target, catalog, dependencies)
             if place.kind == "kernels":
-                state = _kernels_on(state, place, target, counterparts, packages)
+                state = _kernels_on(state, place, target, counterparts, packages, root)
             elif place.kind == "dependencies" and state.status is Readiness.BLOCKED:
                 state = _dependencies_on(state, place, target, dependencies)
             elif place.kind in ("image", "dependencies", "deployment", "ci") and state.status is not Readiness.WORKS:
-                state = _counterpart_on(state, place, target, counterparts)
+                state = _counterpart_on(state, place, target, counterparts, root)
             states[target] = state
         components.append(
             Component(component_id, place.kind, place.name, roles[component_id], component_paths, tuple(indexes), states)
@@ -122,15 +121,15 @@ def group(
     return sorted(components, key=_seriousness)
 
 
-def _counterpart_on(state: ComponentTarget, place: Place, target: str, counterparts: Counterparts) -> ComponentTarget:
+def _counterpart_on(state: ComponentTarget, place: Place, target: str, counterparts: Counterparts, root: str) -> ComponentTarget:
     """A file with a sibling for the target (`Dockerfile_amd` beside `Dockerfile`) is not what that
     target runs; an image among others when the project has one for the target is an alternative."""
     other = counterparts.for_file(place.anchor, target)
     if other is not None:
-        return replace(state, status=Readiness.WORKS, effort="none", note=f"{target} counterpart: {other}")
+        return replace(state, status=Readiness.WORKS, effort="none", note=f"{target} counterpart: {relative(other, root)}")
     own = counterparts.named("dockerfile", target) if place.kind == "image" else []
     if own and state.status is Readiness.BLOCKED:
-        return replace(state, status=Readiness.PARTIAL, note=f"the project's {target} image: {own[0]}")
+        return replace(state, status=Readiness.PARTIAL, note=f"the project's {target} image: {relative(own[0], root)}")
     return state
 
 
@@ -149,10 +148,11 @@ def _dependencies_on(state: ComponentTarget, place: Place, target: str, dependen
 
 
 def _kernels_on(state: ComponentTarget, place: Place, target: str, counterparts: Counterparts,
-                packages: list[str]) -> ComponentTarget:
+                packages: list[str], root: str) -> ComponentTarget:
     """CUDA kernels never run where `torch.cuda` has no device: they need a CPU (XPU, MPS) path of
     their own. On ROCm a HIP build the project keeps (`ggml-hip/`, `csrc/hip/`) carries them."""
-    other = counterparts.for_kernels(place.anchor.rstrip("/"), target, packages)
+    found = counterparts.for_kernels(place.anchor.rstrip("/"), target, packages)
+    other = relative(found, root) if found is not None else None
     if target not in CUDA_API_TARGETS:
         if other is not None:
             return replace(state, status=Readiness.WORKS, effort="none", note=f"{target} path: {other}/")
@@ -203,7 +203,7 @@ def _folder(folder: str, root: str) -> str:
     return f"{shown}/" if shown and shown != root else "the project root"
 
 
-def _role(place: Place, own: list[Finding], root: str, serving: bool, known: frozenset[str], on_demand: bool,
+def _role(place: Place, own: list[Finding], root: str, known: frozenset[str], on_demand: bool,
           has_package: bool) -> Role:
     if place.kind in TOPIC_NAMES:
         return min((role_of(relative(f.path, root)) for f in own), key=_role_rank)
@@ -213,9 +213,7 @@ def _role(place: Place, own: list[Finding], root: str, serving: bool, known: fro
     if role is not Role.CORE:
         return role
     if place.kind in ("image", "deployment") and "/" in relative(place.anchor, root):
-        return Role.OPTIONAL  # an image in a folder builds, tests or demonstrates; the project ships the root one
-    if place.kind in ("image", "deployment") and not serving:
-        return Role.OPTIONAL  # a library ships as a package, not as an image
+        return Role.OPTIONAL  # an image in a folder builds, tests or demonstrates; a root one is how the project runs
     if place.kind == "script" and has_package:
         return Role.OPTIONAL  # beside a package, a root script is a utility; without one, scripts are the project
     if place.kind == "kernels" and (on_demand or _optional_kernels(place.anchor.rstrip("/"), root, known)):

@@ -6,7 +6,7 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,8 +25,11 @@ from cudaudit.commands.options import (
     session_or_exit,
 )
 from cudaudit.engine import display_path
-from cudaudit.model import ScanResult
+from cudaudit.model import Finding, ScanResult
 from cudaudit.session import ScanSession, run_scan
+
+if TYPE_CHECKING:
+    from cudaudit.assessment.components import Dependencies
 
 # The assessment (and through it the resolver and the YAML parser) is imported inside the command:
 # every command module loads at start-up, and `cudaudit scan` needs none of it.
@@ -106,13 +109,32 @@ def render_assessment(
 ) -> str:
     """The report of one scan's result: `cudaudit report`, and `scan --markdown-output` from the same scan."""
     from cudaudit.assessment import assess
-    from cudaudit.assessment.dependency_sets import dependency_verdicts
+    from cudaudit.reporters.summary import summarize
 
     root = _root(session.paths, result.paths)
     name = project or Path(root or ".").resolve().name
     assessment = assess(result, session.targets, session.catalog, name, root,
-                        dependency_verdicts(result.findings, session.targets))
+                        dependency_verdicts(result.findings, session.targets), summarize(result, session.targets))
     return _render(assessment, chosen, root, link_base)
+
+
+def dependency_verdicts(findings: list[Finding], targets: tuple[str, ...]) -> Dependencies:
+    """Checklist question 4 asks whether the resolver can swap a project's CUDA builds cleanly: ask
+    it (`cudaudit resolve`'s feasibility verdict) for each dependency file with CUDA-bound findings.
+    A file the resolver cannot read is left out; the scan reports it already."""
+    from cudaudit.assessment.components import Dependencies
+    from cudaudit.resolvers.resolution import ResolveError, feasibility, resolve_kind
+    from cudaudit.resolvers.variants import FIX_TARGETS
+
+    files = sorted({f.path for f in findings if f.rule.startswith("CDA6") and resolve_kind(Path(f.path)) is not None})
+    verdicts: dict[str, dict[str, list[dict]]] = {}
+    for path in files:
+        for target in (t for t in targets if t in FIX_TARGETS):
+            try:
+                verdicts.setdefault(path, {})[target] = feasibility([path], target)
+            except (ResolveError, OSError):
+                continue
+    return Dependencies(verdicts)
 
 
 def _root(paths: list[Path], scanned: list[str]) -> str:

@@ -30,7 +30,9 @@ h2 { font-size: 18px; margin: 28px 0 10px; border-bottom: 1px solid #d8dee4; pad
 .why { margin: 6px 0 10px; }
 .effort { color: #57606a; font-size: 12px; }
 table { border-collapse: collapse; width: 100%; background: #fff; border: 1px solid #d8dee4; }
-th, td { text-align: left; vertical-align: top; padding: 6px 8px; border-bottom: 1px solid #eaeef2; }
+th, td { text-align: left; vertical-align: top; padding: 6px 8px; border-bottom: 1px solid #eaeef2; overflow-wrap: anywhere; }
+table.components td { font-size: 13px; }
+.nowrap { white-space: nowrap; overflow-wrap: normal; }
 th { background: #f6f8fa; font-weight: 600; font-size: 13px; }
 td.status { white-space: nowrap; }
 .dot { display: inline-block; width: 9px; height: 9px; border-radius: 50%; margin-right: 5px; vertical-align: baseline; }

@@ -73,11 +73,11 @@ def _cite(evidence: Evidence, root: str, linked: dict[int, int]) -> str:
 
 
 def _components(assessment: Assessment, targets: list[str], root: str) -> str:
-    head = ("<tr><th>component</th><th>kind</th><th>role</th>"
+    head = ('<tr><th>component</th><th class="nowrap">role</th>'
             + "".join(f"<th>{e(target_name(t))}</th>" for t in targets)
-            + "<th>cudaudit can</th><th>top blockers</th><th>findings</th></tr>")
+            + '<th>cudaudit can</th><th>top blockers</th><th class="nowrap">findings</th></tr>')
     rows = [_component_row(c, targets, root) for c in assessment.components]
-    return f"<table>{head}{''.join(rows)}</table>"
+    return f'<table class="components">{head}{"".join(rows)}</table>'
 
 
 def _component_row(component: Component, targets: list[str], root: str) -> str:
@@ -94,11 +94,11 @@ def _component_row(component: Component, targets: list[str], root: str) -> str:
                     f" ×{blocker.count} <span class=\"small\">{e(site)}</span>")
             if item not in blockers:
                 blockers.append(item)
-    automatic = "<br>".join(dict.fromkeys(inline_code(component.targets[t].automatic) for t in targets
-                                          if component.targets[t].automatic)) or "—"
-    return (f'<tr id="{_anchor(component.id)}"><td>{e(component.name)}</td><td>{e(component.kind)}</td>'
-            f"<td>{e(component.role.value)}</td>{''.join(cells)}<td>{automatic}</td>"
-            f"<td>{'<br>'.join(blockers[:4]) or '—'}</td><td>{len(component.findings)}</td></tr>")
+    automatic = "<br>".join(f"{e(target_name(t))}: {inline_code(component.targets[t].automatic)}" for t in targets
+                            if component.targets[t].automatic) or "—"
+    return (f'<tr id="{_anchor(component.id)}"><td>{e(component.name)}</td>'
+            f'<td class="nowrap">{e(component.role.value)}</td>{"".join(cells)}<td>{automatic}</td>'
+            f'<td>{"<br>".join(blockers[:4]) or "—"}</td><td class="nowrap">{len(component.findings)}</td></tr>')
 
 
 def _linked(assessment: Assessment) -> dict[int, int]:
