@@ -71,7 +71,7 @@ def test_target_select_ignore(cli, tmp_path):
 
 def test_output_file_and_text_report(cli, tmp_path):
     write(tmp_path / "locked.py", LOCKED)
-    result = cli("scan", ".", "--output", "report.txt")
+    result = cli("scan", ".", "--verbose", "--output", "report.txt")
     assert result.exit_code == 1
     text = (tmp_path / "report.txt").read_text()
     assert "locked.py" in text and "CDA102" in text and "model = Net().cuda()" in text
@@ -297,7 +297,7 @@ def test_a_buffer_from_stdin_is_quoted_and_fingerprinted_as_piped_not_as_saved(t
 
     write(tmp_path / "train.py", "# saved before the edit\n# nothing here yet\n")
     with working_directory(tmp_path):
-        piped = CliRunner().invoke(app, ["scan", "--stdin-filename", "train.py"], input=LOCKED)
+        piped = CliRunner().invoke(app, ["scan", "--verbose", "--stdin-filename", "train.py"], input=LOCKED)
         assert piped.exit_code == 1 and "model = Net().cuda()" in piped.stdout, piped.stdout
         assert "nothing here yet" not in piped.stdout
         sarif = CliRunner().invoke(app, ["scan", "-f", "sarif", "--stdin-filename", "train.py"], input=LOCKED)

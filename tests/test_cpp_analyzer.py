@@ -349,9 +349,9 @@ def test_json_summary_counts_references_mappable_not_mappable_and_hazards(cli, t
     assert (without_rocm["references"], without_rocm["mappable"], without_rocm["not_mappable"]) == (3, None, None)
 
 
-def test_text_report_ends_with_the_migration_table(cli, tmp_path):
+def test_verbose_text_report_ends_with_the_migration_table(cli, tmp_path):
     write(tmp_path / "k.cu", KERNEL)
-    output = cli("scan", ".").stdout
+    output = cli("scan", ".", "--verbose").stdout
     table = output[output.index("CUDA sources: migration to HIP") :]
     assert "k.cu" in table
     assert "total (1 file)" in table

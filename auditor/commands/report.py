@@ -30,6 +30,7 @@ from cudaudit.session import ScanSession, run_scan
 
 if TYPE_CHECKING:
     from cudaudit.assessment.components import Dependencies
+    from cudaudit.assessment.model import Assessment
 
 # The assessment (and through it the resolver and the YAML parser) is imported inside the command:
 # every command module loads at start-up, and `cudaudit scan` needs none of it.
@@ -108,21 +109,30 @@ def render_assessment(
     link_base: str | None = None,
 ) -> str:
     """The report of one scan's result: `cudaudit report`, and `scan --markdown-output` from the same scan."""
+    root = _root(session.paths, result.paths)
+    return _render(assessment_of(result, session, project), chosen, root, link_base)
+
+
+def assessment_of(result: ScanResult, session: ScanSession, project: str | None = None) -> Assessment:
+    """The assessment of one scan's result: what `cudaudit report` renders, and the verdicts that
+    close `cudaudit scan`'s text report of a folder."""
     from cudaudit.assessment import assess
     from cudaudit.reporters.summary import summarize
 
     root = _root(session.paths, result.paths)
     name = project or Path(root or ".").resolve().name
-    assessment = assess(result, session.targets, session.catalog, name, root,
-                        dependency_verdicts(result.findings, session.targets), summarize(result, session.targets))
-    return _render(assessment, chosen, root, link_base)
+    return assess(result, session.targets, session.catalog, name, root,
+                  dependency_verdicts(result.findings, session.targets), summarize(result, session.targets))
 
 
 def dependency_verdicts(findings: list[Finding], targets: tuple[str, ...]) -> Dependencies:
     """Checklist question 4 asks whether the resolver can swap a project's CUDA builds cleanly: ask
     it (`cudaudit resolve`'s feasibility verdict) for each dependency file with CUDA-bound findings.
     A file the resolver cannot read is left out; the scan reports it already."""
-    from cudaudit.assessment.components import Dependencies
+    from cudaudit.assessment.components import NO_DEPENDENCIES, Dependencies
+
+    if not any(f.rule.startswith("CDA6") for f in findings):
+        return NO_DEPENDENCIES  # no dependency file to ask about: the resolver is not even imported
     from cudaudit.resolvers.resolution import ResolveError, feasibility, resolve_kind
     from cudaudit.resolvers.variants import FIX_TARGETS
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
@@ -41,6 +42,9 @@ from cudaudit.reporters.summary import count_phrase, scope_phrase, summarize
 from cudaudit.reporters.text import render_summary, render_text
 from cudaudit.session import ScanSession, UsageError, run_scan, scan_buffer
 
+if TYPE_CHECKING:
+    from cudaudit.assessment.model import TargetVerdict
+
 # SARIF (sarif-om) is imported where it is used: a scan, run on every commit by the
 # pre-commit hook, starts faster without it.
 
@@ -55,6 +59,17 @@ class ReportFormat(str, Enum):
 
 
 STATISTICS_FORMATS = (ReportFormat.text, ReportFormat.concise, ReportFormat.json)
+
+
+@dataclass(frozen=True)
+class TextDetail:
+    """What the text report shows beyond one line per finding."""
+
+    verbose: bool = False
+    show_sources: bool = False
+    project: bool = False
+    """The scan covered a folder, so the report closes with the project's verdict per target."""
+    verdicts: Mapping[str, TargetVerdict] | None = None
 
 
 class FailOn(str, Enum):
@@ -93,8 +108,9 @@ def scan_command(
         typer.Option(
             "--format",
             "-f",
-            help="Report format: text (each finding with its source line and per-target needs), concise (one "
-            "line per finding), summary (totals only), json, sarif, github (workflow annotations).",
+            help="Report format: text (findings by file, then the verdict per target; --verbose for each "
+            "finding's source line and per-target needs), concise (one line per finding: path:line:col: RULE "
+            "message), summary (totals only), json, sarif, github (workflow annotations).",
         ),
     ] = ReportFormat.text,
     statistics: Annotated[
@@ -132,8 +148,13 @@ def scan_command(
     sarif_category: Annotated[
         str, typer.Option("--sarif-category", help="SARIF automationDetails category, to tell several uploads apart.")
     ] = "cudaudit",
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="In the text report, show each finding's source line, what every target "
+                     "needs, and the totals by rule and by target."),
+    ] = False,
     show_sources: Annotated[
-        bool, typer.Option("--show-sources", help="In the text report, say where each per-target fact comes from.")
+        bool, typer.Option("--show-sources", help="As --verbose, and say where each per-target fact comes from.")
     ] = False,
     stdin_filename: Annotated[
         Path | None,
@@ -173,8 +194,9 @@ def scan_command(
             err.print(f"cudaudit: wrote {len(result.findings)} finding(s) to the baseline {write_baseline}; "
                       f"scans with --baseline {write_baseline} report only new ones", markup=False, highlight=False)
         else:
+            detail = TextDetail(verbose, show_sources, project=stdin_filename is None and any(p.is_dir() for p in session.paths))
             _report_all(result, session, format, statistics, baseline, output, sarif_output, markdown_output,
-                        sarif_category, show_sources)
+                        sarif_category, detail)
     except (BaselineError, UsageError) as exc:
         raise fail(str(exc)) from None
     except BrokenPipeError:  # `cudaudit scan | head`: the reader has what it wanted
@@ -200,9 +222,14 @@ def _report_all(
     sarif_output: Path | None,
     markdown_output: Path | None,
     sarif_category: str,
-    show_sources: bool,
+    detail: TextDetail,
 ) -> None:
-    """Every report one scan was asked for, after the baseline's known findings are taken out."""
+    """Every report one scan was asked for, after the baseline's known findings are taken out (the
+    verdicts of a folder's text report are the project's, so they are decided before)."""
+    if format is ReportFormat.text and not statistics and detail.project:
+        from cudaudit.commands.report import assessment_of
+
+        detail = replace(detail, verdicts=assessment_of(result, session).targets)
     if baseline is not None:
         known = len(result.findings)
         result.findings = new_findings(baseline, result.findings, result.buffers)
@@ -211,10 +238,10 @@ def _report_all(
     if format in (ReportFormat.text, ReportFormat.concise, ReportFormat.summary):
         print_errors(result)
     with _destination(output) as stream:
-        _report(result, session, format, statistics, sarif_category, show_sources, stream)
+        _report(result, session, format, statistics, sarif_category, detail, stream)
     if sarif_output is not None:
         with _destination(sarif_output) as stream:
-            _report(result, session, ReportFormat.sarif, False, sarif_category, False, stream)
+            _report(result, session, ReportFormat.sarif, False, sarif_category, detail, stream)
     if markdown_output is not None:
         with _destination(markdown_output) as stream:
             stream.write(_markdown_summary(result, session))
@@ -229,7 +256,7 @@ def _report(
     format: ReportFormat,
     statistics: bool,
     sarif_category: str,
-    show_sources: bool,
+    detail: TextDetail,
     stream: TextIO,
 ) -> None:
     """Write the report in `format` to `stream`."""
@@ -250,7 +277,8 @@ def _report(
     elif format is ReportFormat.summary:
         render_summary(result, session.targets, session.catalog, report_console(stream))
     else:
-        render_text(result, session.targets, session.catalog, report_console(stream), show_sources)
+        render_text(result, session.targets, session.catalog, report_console(stream), detail.show_sources, detail.verbose,
+                    detail.verdicts)
 
 
 def _markdown_summary(result: ScanResult, session: ScanSession) -> str:

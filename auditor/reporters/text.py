@@ -1,9 +1,15 @@
-"""The human report: findings grouped by file, each with its source line, the span
-marked, and what every requested target needs; then totals by rule and by target."""
+"""The human report: findings grouped by file, then the totals and the verdict per target.
+
+By default each finding is one line (`line:col severity rule message [targets it breaks]`), which
+a person reads on a repository with thousands of findings; `--verbose` (or `--show-sources`) adds
+each finding's source line with the span marked, what every requested target needs, and the
+totals by rule, by target and for the CUDA sources' migration to HIP."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -15,28 +21,75 @@ from cudaudit.reporters.summary import count_phrase, scope_phrase, summarize
 from cudaudit.rules.catalog import Catalog
 from cudaudit.source import SourceLines, reread_lines
 
+if TYPE_CHECKING:
+    from cudaudit.assessment.model import TargetVerdict
+
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 STATUS_STYLE = {Status.WORKS: "green", Status.CHANGE: "yellow", Status.BLOCKED: "red"}
+VERDICT_STYLE = {"works": "green", "partial": "yellow", "blocked": "red"}
 
 
 def render_text(
-    result: ScanResult, targets: tuple[str, ...], catalog: Catalog, console: Console, show_sources: bool = False
+    result: ScanResult,
+    targets: tuple[str, ...],
+    catalog: Catalog,
+    console: Console,
+    show_sources: bool = False,
+    verbose: bool = False,
+    verdicts: Mapping[str, TargetVerdict] | None = None,
 ) -> None:
+    """The findings by file, then the totals; `verdicts` (the project's, from `cudaudit report`'s
+    assessment of the same scan) close the report when the scan covered a project."""
+    detailed = verbose or show_sources
     omitted = {o.path: o for o in result.omitted}
     for path, findings in groupby(result.findings, key=lambda f: f.path):
         # One print per file: each print costs rich a measure of the console, and a large
         # repository has tens of thousands of lines (DeepSpeed's 2,400 findings: 4 s, then 0.4 s).
         shown = [console.render_str(f"[bold underline]{markup_safe(path)}[/]")]
-        lines = reread_lines(path, result.buffers)
-        for finding in findings:
-            shown.extend(_finding_lines(finding, lines, console, show_sources))
+        if detailed:
+            lines = reread_lines(path, result.buffers)
+            for finding in findings:
+                shown.extend(_finding_lines(finding, lines, console, show_sources))
+        else:
+            shown.extend(_brief_line(finding, console) for finding in findings)
         if path in omitted:
             shown.append(console.render_str(
                 f"  … and {omitted[path].count} more (only the first {omitted[path].limit} of a file are listed)"
             ))
         shown.append(Text())
         console.print(Text("\n").join(shown))
-    render_summary(result, targets, catalog, console)
+    if detailed:
+        render_summary(result, targets, catalog, console)
+    else:
+        render_headline(result, summarize(result, targets), console)
+    if verdicts:
+        render_verdicts(verdicts, console)
+    hints = [] if detailed or not result.findings else ["each finding's source line and what every target needs: --verbose"]
+    hints.append("the one-page answer per target (checklist, components, effort): cudaudit report"
+                 if verdicts else "the verdict per target for the whole project: cudaudit report on its folder")
+    console.print(f"[dim]More: {'; '.join(hints)}.[/]", highlight=False)
+
+
+def _brief_line(finding: Finding, console: Console) -> Text:
+    """One finding on one line, ending with the targets it breaks or degrades (not those where it works)."""
+    span = finding.span
+    style = SEVERITY_STYLE[finding.severity.value]
+    where = markup_safe(finding.location) if finding.cell is not None else f"{span.line}:{span.column}"
+    hit = [name for name, fact in finding.targets.items() if fact.status is not Status.WORKS]
+    marks = f"  [dim]\\[{' '.join(hit)}][/]" if hit else ""
+    return console.render_str(
+        f"  {where:<8} [{style}]{finding.severity.value:<7}[/] [bold]{finding.rule}[/]  {markup_safe(finding.message)}{marks}",
+        highlight=False,
+    )
+
+
+def render_verdicts(verdicts: Mapping[str, TargetVerdict], console: Console) -> None:
+    """The project's verdict per target, with the sentence that says why."""
+    width = max(len(name) for name in verdicts)
+    console.print("\n[bold]Verdict per target[/]")
+    for name, verdict in verdicts.items():
+        value = verdict.verdict.value
+        console.print(f"  {name:<{width}}  [{VERDICT_STYLE[value]}]{value:<7}[/]  {markup_safe(verdict.why)}", highlight=False)
 
 
 def _finding_lines(finding: Finding, lines: SourceLines, console: Console, show_sources: bool) -> list[Text]:
@@ -86,6 +139,12 @@ def render_summary(result: ScanResult, targets: tuple[str, ...], catalog: Catalo
         console.print(by_target)
         _render_migration(summary["migration"], console)
         console.print()
+    render_headline(result, summary, console)
+
+
+def render_headline(result: ScanResult, summary: dict, console: Console) -> None:
+    """The counts in one sentence (`summary` is `summarize`'s), what was left out, and files that
+    could not be analysed."""
     console.print(f"[bold]{count_phrase(summary)}[/] {scope_phrase(summary)}")
     if result.portable_hidden:
         hidden = result.portable_hidden
