@@ -103,6 +103,31 @@ def test_a_kernel_folder_with_cpu_and_hip_siblings(cli, tmp_path):
     assert "src/backend-hip" in kernels["targets"]["rocm"]["note"]
 
 
+CUDA_IMAGE = "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN pip install torch\n"
+
+
+def test_an_image_named_for_cuda_is_the_nvidia_variant_not_a_rocm_gap(cli, tmp_path):
+    write(tmp_path / "pkg" / "__init__.py", PORTABLE)
+    write(tmp_path / "docker" / "cuda_simple" / "Dockerfile", CUDA_IMAGE)
+    report = report_json(cli)
+    image = next(c for c in report["components"] if c["kind"] == "image")
+    assert image["targets"]["rocm"]["status"] == "blocked", "the table still says what the image does on ROCm"
+    assert report["targets"]["rocm"]["verdict"] == "works", "an image named for CUDA does not decide ROCm"
+    images = next(q for q in report["checklist"] if q["id"] == "images")["answers"]["rocm"]
+    assert images["status"] != "ok" and "None has a ROCm image" in images["text"]
+    write(tmp_path / "docker" / "simple" / "Dockerfile", CUDA_IMAGE)  # an unmarked image is one ROCm users may run
+    assert report_json(cli)["targets"]["rocm"]["verdict"] == "partial"
+
+
+def test_an_image_in_a_cuda_folder_beside_a_rocm_folder_has_its_counterpart(cli, tmp_path):
+    write(tmp_path / "pkg" / "__init__.py", PORTABLE)
+    write(tmp_path / "docker" / "docker-cuda" / "Dockerfile.base", CUDA_IMAGE)
+    write(tmp_path / "docker" / "docker-rocm" / "Dockerfile", "FROM rocm/pytorch:latest\n")
+    image = next(c for c in report_json(cli)["components"] if c["kind"] == "image")
+    assert image["targets"]["rocm"]["status"] == "works"
+    assert image["targets"]["rocm"]["note"] == "rocm counterpart: docker/docker-rocm/"
+
+
 def test_a_project_without_cuda_works_everywhere_and_says_so(cli, tmp_path):
     write(tmp_path / "pkg" / "__init__.py", PORTABLE)
     report = report_json(cli)

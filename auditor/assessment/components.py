@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from cudaudit.assessment.counterparts import Counterparts
+from cudaudit.assessment.counterparts import Counterparts, named_for
 from cudaudit.assessment.layout import containing, kernel_folders, kinds_of, python_area, relative, role_of
 from cudaudit.assessment.model import EFFORT_ORDER, Blocker, Component, ComponentTarget, Evidence, Readiness, Role
 from cudaudit.filekinds import FileKind
@@ -127,10 +127,25 @@ def _counterpart_on(state: ComponentTarget, place: Place, target: str, counterpa
     other = counterparts.for_file(place.anchor, target)
     if other is not None:
         return replace(state, status=Readiness.WORKS, effort="none", note=f"{target} counterpart: {relative(other, root)}")
+    folder = _counterpart_folder(place.anchor, target, counterparts)
+    if folder is not None:  # `docker/docker-cuda/Dockerfile.base` beside `docker/docker-rocm/`
+        return replace(state, status=Readiness.WORKS, effort="none", note=f"{target} counterpart: {relative(folder, root)}/")
     own = counterparts.named("dockerfile", target) if place.kind == "image" else []
     if own and state.status is Readiness.BLOCKED:
         return replace(state, status=Readiness.PARTIAL, note=f"the project's {target} image: {relative(own[0], root)}")
     return state
+
+
+def _counterpart_folder(path: str, target: str, counterparts: Counterparts) -> str | None:
+    """The folder the project keeps for `target` beside a folder named for CUDA that holds `path`."""
+    folder = posixpath.dirname(path)
+    while folder:
+        if "cuda" in named_for(folder):
+            found = counterparts.for_folder(folder, target)
+            if found is not None:
+                return found
+        folder = posixpath.dirname(folder)
+    return None
 
 
 def _dependencies_on(state: ComponentTarget, place: Place, target: str, dependencies: Dependencies) -> ComponentTarget:

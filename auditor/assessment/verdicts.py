@@ -3,21 +3,31 @@
 `blocked` when a core component (the package's entry scripts, its kernels, its required
 dependencies, the image it ships) does not run on the target; `partial` when the core runs but
 a core library path, an example or an optional image does not; `works` otherwise. Tooling (tests,
-benchmarks, CI) never decides: it answers checklist question 8 instead.
+benchmarks, CI) never decides: it answers checklist question 8 instead. Nor does, on another
+target, an artifact the project names for CUDA (`docker/cuda_simple/Dockerfile`,
+`requirements_cuda.txt`): it is the NVIDIA variant by its own name, not a path that target was
+meant to take; the component table still shows it, and the checklist says whether the target has
+an image or dependency set of its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cudaudit.assessment.counterparts import named_for
 from cudaudit.assessment.model import EFFORT_ORDER, Component, Readiness, Role, TargetVerdict
 
 NAMED_IN_WHY = 2
 
 
+ARTIFACT_KINDS = frozenset({"image", "deployment", "dependencies", "ci"})
+"""Kinds a project keeps one of per target, and names for the target it serves."""
+
+
 def verdict(components: Sequence[Component], target: str) -> TargetVerdict:
-    core = [c for c in components if c.role is Role.CORE and target in c.targets]
-    others = [c for c in components if c.role is Role.OPTIONAL and target in c.targets]
+    deciding = [c for c in components if target in c.targets and decides(c, target)]
+    core = [c for c in deciding if c.role is Role.CORE]
+    others = [c for c in deciding if c.role is Role.OPTIONAL]
     blocked = [c for c in core if c.targets[target].status is Readiness.BLOCKED]
     if blocked:
         return _verdict(Readiness.BLOCKED, blocked, target)
@@ -30,6 +40,19 @@ def verdict(components: Sequence[Component], target: str) -> TargetVerdict:
     if ported:
         why += "; " + "; ".join(f"{c.name}: {c.targets[target].note}" for c in ported[:NAMED_IN_WHY])
     return TargetVerdict(Readiness.WORKS, why + ".", tuple(c.id for c in ported))
+
+
+def decides(component: Component, target: str) -> bool:
+    """Whether a component can decide `target`'s verdict: not an artifact named for CUDA (the file or
+    a folder it is in) when `target` is another."""
+    if component.kind not in ARTIFACT_KINDS or target == "cuda":
+        return True
+    return not all(_named_for_cuda(path) for path in component.paths)
+
+
+def _named_for_cuda(path: str) -> bool:
+    parts = path.split("/")
+    return any("cuda" in named_for(part) for part in parts)
 
 
 def _verdict(readiness: Readiness, deciding: list[Component], target: str) -> TargetVerdict:
@@ -48,7 +71,7 @@ def hardest(components: Sequence[Component], target: str, verdict: TargetVerdict
     """Name the hardest work on the target when the deciding components do not include it, so a
     verdict decided by low-effort items does not hide a rewrite elsewhere."""
     candidates = [c for c in components if c.role is not Role.TOOLING and target in c.targets
-                  and c.targets[target].status is not Readiness.WORKS]
+                  and c.targets[target].status is not Readiness.WORKS and decides(c, target)]
     if not candidates:
         return verdict
     top = max(candidates, key=lambda c: EFFORT_ORDER.index(c.targets[target].effort))

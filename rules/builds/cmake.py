@@ -42,6 +42,8 @@ _ENV = re.compile(r"^\$?ENV\{(\w+)\}$")
 _NOT_ARGUMENTS = frozenset({"if", "elseif", "else", "endif", "while", "endwhile", "message", "option"})
 """Commands whose arguments test or print settings rather than make them."""
 _PROJECT_KEYWORDS = frozenset({"VERSION", "DESCRIPTION", "HOMEPAGE_URL", "LANGUAGES"})
+_FALSE_CONSTANTS = frozenset({"OFF", "FALSE", "NO", "N", "0", "IGNORE", "NOTFOUND"})
+"""CMake's false constants (the `if()` documentation)."""
 
 
 @dataclass(frozen=True)
@@ -222,10 +224,17 @@ def _hits(command: Command, catalog: Catalog) -> Iterator[tuple[Entry, int, int]
         yield command_entry, command.start, command.start + len(command.name)
     if command.name in _NOT_ARGUMENTS:
         return
-    for argument in command.arguments:
-        if not argument.quoted:
+    arguments = command.arguments
+    for index, argument in enumerate(arguments):
+        if not argument.quoted and not _turned_off(arguments[index + 1 : index + 2]):
             yield from _variable_or_target(argument, catalog)
         yield from _flags(argument, catalog)
+
+
+def _turned_off(value: list[Argument]) -> bool:
+    """A setting given a false constant (`CUDA_ARCHITECTURES OFF`): it configures nothing for nvcc
+    (CMake adds no architecture flags), so it ties the build to no NVIDIA GPU."""
+    return bool(value) and not value[0].quoted and value[0].text.upper() in _FALSE_CONSTANTS
 
 
 def _variable_or_target(argument: Argument, catalog: Catalog) -> Iterator[tuple[Entry, int, int]]:

@@ -4,14 +4,22 @@
 `os.environ.update({...})`, `subprocess.run(..., env={"CUDA_VISIBLE_DEVICES": ids})`,
 `monkeypatch.setenv(...)` in tests, and a string key of any dict or subscript that is one of
 the catalog's variables (`env["CUDA_VISIBLE_DEVICES"] = ids` for a child process).
+
+A variable's presence test and what the branch it guards does with that variable work on every
+target: `if "CUDA_PATH" in os.environ: os.add_dll_directory(os.environ["CUDA_PATH"])` runs only
+where a CUDA toolkit set the variable, and is skipped on a ROCm or CPU host. Both sites are notes.
+A test the other way round (`if "CUDA_HOME" not in os.environ: raise ...`) is a requirement and
+keeps its severity; only the uses in its `else` branch are quiet.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 
+from cudaudit.model import Severity
 from cudaudit.rules.python.literals import string_value
-from cudaudit.rules.python.walker import Concern
+from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DETECTOR = "env-var"
 ENVIRON = "os.environ"
@@ -28,9 +36,55 @@ ENV_CALLS = frozenset(
 """Callables whose first argument is a variable's name."""
 ENV_METHODS = frozenset({"setenv", "delenv"})
 """`monkeypatch.setenv("CUDA_VISIBLE_DEVICES", ...)` in tests."""
+PRESENCE_CALLS = frozenset({"os.getenv", "os.environ.get"})
+"""Calls that, used as a condition, hold only where the variable is set (and not empty)."""
 
 
 class EnvironmentVariables(Concern):
+    def __init__(self, walk: PythonWalker) -> None:
+        super().__init__(walk)
+        self._where_set: set[int] = set()
+        """Ids of the name nodes of sites that run only where their variable is set."""
+
+    def on_If(self, node: ast.If) -> None:
+        self._quiet_where_set(node.test, node.body, node.orelse)
+
+    def on_IfExp(self, node: ast.IfExp) -> None:
+        self._quiet_where_set(node.test, [node.body], [node.orelse])
+
+    def _quiet_where_set(self, test: ast.expr, body: list, orelse: list) -> None:
+        for name, tested, present in self._presence(test):
+            if present:
+                self._where_set.add(id(tested))  # the probe's own test
+            for branch_node in body if present else orelse:
+                self._where_set.update(
+                    id(n) for n in ast.walk(branch_node) if isinstance(n, ast.Constant) and n.value == name
+                )
+
+    def _presence(self, test: ast.expr) -> Iterator[tuple[str, ast.expr, bool]]:
+        """(variable, its name node, whether the true branch is where it is set) for each presence
+        test in a condition: `"X" in os.environ`, `os.getenv("X")`, `not ...`, `... and ...`."""
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+            for value in test.values:
+                yield from self._presence(value)
+        elif isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            yield from ((name, node, not present) for name, node, present in self._presence(test.operand))
+        elif (
+            isinstance(test, ast.Compare)
+            and len(test.ops) == 1
+            and isinstance(test.ops[0], (ast.In, ast.NotIn))
+            and self.walk.names.resolve(test.comparators[0]) == ENVIRON
+            and string_value(test.left)
+        ):
+            yield string_value(test.left) or "", test.left, isinstance(test.ops[0], ast.In)
+        elif (
+            isinstance(test, ast.Call)
+            and len(test.args) == 1
+            and not test.keywords
+            and self.walk.names.resolve(test.func) in PRESENCE_CALLS
+            and string_value(test.args[0])
+        ):
+            yield string_value(test.args[0]) or "", test.args[0], True
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         func = call.func
         if isinstance(func, ast.Attribute) and func.attr in ENV_METHODS and call.args:
@@ -67,7 +121,7 @@ class EnvironmentVariables(Concern):
     def _report(self, node: ast.expr) -> None:
         name = string_value(node)
         if name:
-            self.walk.report(DETECTOR, name, node)
+            self.walk.report(DETECTOR, name, node, cap=Severity.NOTE if id(node) in self._where_set else None)
 
     def _report_keys(self, node: ast.Dict) -> None:
         for key in node.keys:
