@@ -5,16 +5,23 @@ shell scripts too. Everything else of a Makefile (targets, variable definitions,
 blanked character by character before the recipes are read, so every position stays where it is
 in the file and a finding lands on the word that causes it. What a command runs or installs is
 `script_scan.py`'s answer, the same one a Dockerfile `RUN` gets.
+
+A recipe under a target named for CUDA (`build.cuda:` beside `build.vulkan:`, `docker-gpu:`) is
+the NVIDIA variant, which a person runs only on an NVIDIA machine: on the other targets its sites
+are notes, as a file named for CUDA beside its counterpart is.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from cudaudit.facts import NO_FACTS, FileFacts
-from cudaudit.model import Finding
+from cudaudit.model import Finding, Severity
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.containers.script_scan import ScriptScan, scan_script
 from cudaudit.rules.dependencies.report import Placed
 from cudaudit.settings import AnalysisSettings
+from cudaudit.siblings import name_targets
 
 _RECIPE_PREFIXES = "@-+"
 """Make's own recipe-line prefixes: silent, ignore errors, always run."""
@@ -33,7 +40,34 @@ def analyze_makefile(
 ) -> list[Finding]:
     scan = ScriptScan(path, catalog, settings)
     scan_script(placed_lines(recipes_only(text)), {}, scan)
-    return scan.results()
+    variant = cuda_recipe_lines(text)
+    return [_nvidia_variant(f) if f.span.line in variant else f for f in scan.results()]
+
+
+def cuda_recipe_lines(text: str) -> set[int]:
+    """The line numbers of recipes under rules whose every target is named for CUDA (`build.cuda:`)."""
+    lines: set[int] = set()
+    in_cuda_rule = False
+    continued = False
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.startswith("\t") or continued:
+            if in_cuda_rule:
+                lines.add(number)
+        elif line.strip() and not line.startswith("#"):
+            in_cuda_rule = _is_rule_line(line) and _named_for_cuda(line.split(":", 1)[0].split())
+        continued = line.endswith("\\")
+    return lines
+
+
+def _named_for_cuda(targets: list[str]) -> bool:
+    return bool(targets) and all(name_targets(target) == {"cuda"} for target in targets)
+
+
+def _nvidia_variant(finding: Finding) -> Finding:
+    """`finding` as a site of the NVIDIA variant: a note on every target but CUDA's own."""
+    targets = {name: replace(fact, severity=Severity.NOTE) for name, fact in finding.targets.items()}
+    severity = max((fact.severity for fact in targets.values()), key=lambda s: s.rank, default=Severity.NOTE)
+    return replace(finding, targets=targets, severity=severity)
 
 
 def placed_lines(text: str, first_line: int = 1) -> Placed:
