@@ -128,6 +128,17 @@ def test_an_image_in_a_cuda_folder_beside_a_rocm_folder_has_its_counterpart(cli,
     assert image["targets"]["rocm"]["note"] == "rocm counterpart: docker/docker-rocm/"
 
 
+def test_a_topic_is_as_central_as_the_places_of_its_sites(cli, tmp_path):
+    write(tmp_path / "pkg" / "__init__.py", PORTABLE)
+    write(tmp_path / "docker" / "demo" / "Dockerfile",
+          "FROM python:3-slim\nRUN CMAKE_ARGS=\"-DGGML_CUDA=on\" pip install llama-cpp-python\n")
+    serving = next(c for c in report_json(cli)["components"] if c["id"] == "topic:serving")
+    assert serving["role"] == "optional", "only an image in a sub-folder builds the CUDA serving engine"
+    write(tmp_path / "Dockerfile", "FROM python:3-slim\nRUN CMAKE_ARGS=\"-DGGML_CUDA=on\" pip install llama-cpp-python\n")
+    serving = next(c for c in report_json(cli)["components"] if c["id"] == "topic:serving")
+    assert serving["role"] == "core", "the root image is how the project runs"
+
+
 def test_a_project_without_cuda_works_everywhere_and_says_so(cli, tmp_path):
     write(tmp_path / "pkg" / "__init__.py", PORTABLE)
     report = report_json(cli)

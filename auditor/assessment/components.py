@@ -96,7 +96,7 @@ def group(
     on_demand = _builds_on_demand(findings, root)
     has_package = _has_package(paths, root)
     roles = {
-        cid: _role(places[cid], [findings[i] for i in indexes], root, known, on_demand, has_package)
+        cid: _role(places[cid], [findings[i] for i in indexes], root, known, on_demand, has_package, kernels)
         for cid, indexes in members.items()
     }
     packages = [places[cid].anchor for cid, role in roles.items() if places[cid].kind == "python" and role is Role.CORE]
@@ -179,8 +179,8 @@ def _kernels_on(state: ComponentTarget, place: Place, target: str, counterparts:
     return state
 
 
-def _place(finding: Finding, kernels: list[str], root: str) -> Place:
-    if finding.topic:
+def _place(finding: Finding, kernels: list[str], root: str, by_topic: bool = True) -> Place:
+    if finding.topic and by_topic:
         return Place(f"topic:{finding.topic}", finding.topic, TOPIC_NAMES.get(finding.topic, finding.topic), finding.path)
     path = finding.path
     kinds = set(kinds_of(path))
@@ -219,9 +219,12 @@ def _folder(folder: str, root: str) -> str:
 
 
 def _role(place: Place, own: list[Finding], root: str, known: frozenset[str], on_demand: bool,
-          has_package: bool) -> Role:
+          has_package: bool, kernels: list[str]) -> Role:
     if place.kind in TOPIC_NAMES:
-        return min((role_of(relative(f.path, root)) for f in own), key=_role_rank)
+        # As central as the most central place its sites are in: a serving engine that only an
+        # image in a sub-folder builds is optional, as that image is.
+        return min((_role(_place(f, kernels, root, by_topic=False), [f], root, known, on_demand, has_package, kernels)
+                    for f in own), key=_role_rank)
     if place.kind == "ci":
         return Role.TOOLING
     role = role_of(relative(place.anchor, root))
