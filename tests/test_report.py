@@ -4,6 +4,7 @@ project and on small project layouts, the format chosen by `-o`, and the fleet m
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -123,9 +124,13 @@ def test_an_image_in_a_cuda_folder_beside_a_rocm_folder_has_its_counterpart(cli,
     write(tmp_path / "pkg" / "__init__.py", PORTABLE)
     write(tmp_path / "docker" / "docker-cuda" / "Dockerfile.base", CUDA_IMAGE)
     write(tmp_path / "docker" / "docker-rocm" / "Dockerfile", "FROM rocm/pytorch:latest\n")
-    image = next(c for c in report_json(cli)["components"] if c["kind"] == "image")
-    assert image["targets"]["rocm"]["status"] == "works"
-    assert image["targets"]["rocm"]["note"] == "rocm counterpart: docker/docker-rocm/"
+    for named in ((), (str(tmp_path),)):  # the project's folder relative and absolute (up to the root `/`)
+        image = next(c for c in report_json(cli, *named)["components"] if c["kind"] == "image")
+        assert image["targets"]["rocm"]["status"] == "works"
+        assert image["targets"]["rocm"]["note"] == "rocm counterpart: docker/docker-rocm/"
+    shutil.rmtree(tmp_path / "docker" / "docker-rocm")  # no counterpart: the search goes up to `/` and stops
+    image = next(c for c in report_json(cli, str(tmp_path))["components"] if c["kind"] == "image")
+    assert image["targets"]["rocm"]["status"] == "blocked"
 
 
 def test_a_topic_is_as_central_as_the_places_of_its_sites(cli, tmp_path):

@@ -46,7 +46,7 @@ def test_html_report_is_self_contained_and_renders(cli, chromium, tmp_path):
 
 
 def test_demo_markdown_report_fits_one_printed_page(cli, chromium, tmp_path):
-    cmarkgfm = pytest.importorskip("cmarkgfm")
+    import cmarkgfm  # a test dependency: GitHub's own renderer
     markdown = cli("report", cwd=DEMO).stdout
     body = cmarkgfm.github_flavored_markdown_to_html(markdown)
     page = write(tmp_path / "comment.html", f"<!DOCTYPE html><meta charset='utf-8'><style>{GITHUB_LIKE_CSS}</style>{body}")

@@ -139,7 +139,7 @@ def _counterpart_on(state: ComponentTarget, place: Place, target: str, counterpa
 def _counterpart_folder(path: str, target: str, counterparts: Counterparts) -> str | None:
     """The folder the project keeps for `target` beside a folder named for CUDA that holds `path`."""
     folder = posixpath.dirname(path)
-    while folder:
+    while folder not in ("", "/"):  # an absolute path ends at the root, whose dirname is itself
         if "cuda" in named_for(folder):
             found = counterparts.for_folder(folder, target)
             if found is not None:

@@ -45,7 +45,7 @@ def render_fleet_html(fleet: Fleet) -> str:
         cards.append(f'<section class="card"><h3>{e(target_name(target))}</h3>'
                      f'<p class="why">{counts["works"]} of {len(fleet.repositories)} repositories run there today.</p>'
                      f"{chart}</section>")
-    head = "<tr><th>repository</th>" + "".join(f"<th>{e(target_name(t))}</th>" for t in targets) + "<th>findings</th></tr>"
+    head = "<tr><th>repository</th>" + "".join(f"<th>{e(target_name(t))}</th>" for t in targets) + '<th class="nowrap">findings</th></tr>'
     rows = []
     for repo in fleet.repositories:
         cells = []
@@ -55,17 +55,17 @@ def render_fleet_html(fleet: Fleet) -> str:
                 cells.append("<td>—</td>")
             else:
                 cells.append(f'<td>{badge(verdict.verdict.value)}<div class="small">{inline_code(verdict.why)}</div></td>')
-        rows.append(f"<tr><td><strong>{e(repo.name)}</strong></td>{''.join(cells)}<td>{repo.findings_total}</td></tr>")
+        rows.append(f"<tr><td><strong>{e(repo.name)}</strong></td>{''.join(cells)}<td class=\"nowrap\">{repo.findings_total}</td></tr>")
     blockers = ""
     if fleet.blockers:
         items = "".join(
             f"<tr><td><code>{e(b.rule)}</code> {e(b.label)}<div class=\"small\">{inline_code(b.message)}</div></td>"
-            f"<td>{e(target_name(b.target))}</td><td>{len(b.repositories)}: {e(', '.join(b.repositories))}</td>"
-            f"<td>{b.sites}</td><td>{e(b.effort)}</td></tr>"
+            f'<td class="nowrap">{e(target_name(b.target))}</td><td>{len(b.repositories)}: {e(", ".join(b.repositories))}</td>'
+            f'<td class="nowrap">{b.sites}</td><td class="nowrap">{e(b.effort)}</td></tr>'
             for b in fleet.blockers
         )
-        blockers = ("<h2>Most common blockers</h2><table><tr><th>blocker</th><th>target</th><th>repositories</th>"
-                    f"<th>sites</th><th>effort</th></tr>{items}</table>")
+        blockers = ('<h2>Most common blockers</h2><table><tr><th>blocker</th><th class="nowrap">target</th>'
+                    f'<th>repositories</th><th class="nowrap">sites</th><th class="nowrap">effort</th></tr>{items}</table>')
     body = (f"<h1>CUDA portability of {len(fleet.repositories)} repositories</h1>"
             f'<p class="sub">Merged from the JSON reports of <code>cudaudit report -f json</code>.</p>'
             f'<div class="cards">{"".join(cards)}</div><h2>Repositories</h2><table>{head}{"".join(rows)}</table>{blockers}')
