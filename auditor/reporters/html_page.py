@@ -33,6 +33,7 @@ table { border-collapse: collapse; width: 100%; background: #fff; border: 1px so
 th, td { text-align: left; vertical-align: top; padding: 6px 8px; border-bottom: 1px solid #eaeef2; overflow-wrap: anywhere; }
 table.components td { font-size: 13px; }
 .nowrap { white-space: nowrap; overflow-wrap: normal; }
+.name { overflow-wrap: normal; }
 th { background: #f6f8fa; font-weight: 600; font-size: 13px; }
 td.status { white-space: nowrap; }
 .dot { display: inline-block; width: 9px; height: 9px; border-radius: 50%; margin-right: 5px; vertical-align: baseline; }

@@ -55,7 +55,7 @@ def render_fleet_html(fleet: Fleet) -> str:
                 cells.append("<td>—</td>")
             else:
                 cells.append(f'<td>{badge(verdict.verdict.value)}<div class="small">{inline_code(verdict.why)}</div></td>')
-        rows.append(f"<tr><td><strong>{e(repo.name)}</strong></td>{''.join(cells)}<td class=\"nowrap\">{repo.findings_total}</td></tr>")
+        rows.append(f"<tr><td class=\"name\"><strong>{e(repo.name)}</strong></td>{''.join(cells)}<td class=\"nowrap\">{repo.findings_total}</td></tr>")
     blockers = ""
     if fleet.blockers:
         items = "".join(
