@@ -59,7 +59,7 @@ def test_a_suppression_comment_silences_a_line(cli, tmp_path):
 
 def test_the_text_report_shows_both_targets_for_a_stage(cli, tmp_path):
     write(tmp_path / "Dockerfile", "ARG UBUNTU=24.04\nFROM nvidia/cuda:12.6.3-cudnn-devel-ubuntu${UBUNTU}\n")
-    result = cli("scan", "--target", "rocm,cpu", ".")
+    result = cli("scan", "--verbose", "--target", "rocm,cpu", ".")
     assert result.exit_code == 1
     assert "Dockerfile" in result.stdout and "CDA501" in result.stdout
     assert "rocm/dev-ubuntu-24.04:7.0-complete" in result.stdout
