@@ -267,6 +267,7 @@ def _run(
     load_catalog()  # parsed once here, inherited by forked workers
     pending: list[tuple[FileTask, bytes, FileFacts, str | None]] = []
     beside: dict[str, str] = {}
+    shared: dict[int, tuple[object, str]] = {}
     for task in tasks:
         data = contents.pop(task.path)
         if isinstance(data, UnreadableFile):
@@ -282,7 +283,7 @@ def _run(
                     beside[folder] = ",".join(sibling_modules(folder))
                 context = beside[folder]
             kinds = ",".join(kind.value for kind in task.kinds)
-            key = results.key(content_digest(data), task.display, kinds, _rules_key(task.rules), facts.digest(), context)
+            key = results.key(content_digest(data), task.display, kinds, _rules_key(task.rules), facts.digest(shared), context)
             report = FileReport.from_cached(results.get(key))
             if report is not None:
                 yield report

@@ -112,10 +112,24 @@ class FileFacts:
     def variant(self, target: str) -> Evidence | None:
         return next((c.evidence for c in self.target_variants if c.target == target), None)
 
-    def digest(self) -> str:
-        """A short content hash of every fact, stable across runs and processes."""
-        parts = repr(tuple(getattr(self, f.name) for f in fields(self)))
-        return hashlib.blake2b(parts.encode(), digest_size=16).hexdigest()
+    def digest(self, shared: dict[int, tuple[object, str]] | None = None) -> str:
+        """A short content hash of every fact, stable across runs and processes.
+
+        The index hands many files the same tuples (a header's ported names, the project's
+        macros): `shared`, kept for one scan, holds each tuple's text by identity, with the tuple
+        (so that its `id` stays its own), and each is written out once rather than once per file."""
+        hasher = hashlib.blake2b(digest_size=16)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if shared is not None and isinstance(value, tuple) and value:
+                known = shared.get(id(value))
+                if known is None:
+                    known = shared[id(value)] = (value, repr(value))
+                text = known[1]
+            else:
+                text = repr(value)
+            hasher.update(f"{f.name}={text}\0".encode())
+        return hasher.hexdigest()
 
 
 NO_FACTS = FileFacts()
