@@ -65,7 +65,7 @@ DETECTORS: dict[str, tuple[str, ...]] = {
     "conda-build": ("cudaudit.resolvers.requirements", "cudaudit.rules.dependencies.conda", "cudaudit.rules.containers.script_scan"),
     "conda-channel": ("cudaudit.resolvers.requirements", "cudaudit.rules.dependencies.conda", "cudaudit.rules.containers.script_scan"),
     # Dockerfiles, and the shell commands of Dockerfiles, scripts, Makefiles and notebooks.
-    "container-image": ("cudaudit.rules.containers.dockerfile", "cudaudit.rules.containers.images"),
+    "container-image": ("cudaudit.rules.containers.dockerfile", "cudaudit.rules.containers.images", "cudaudit.rules.containers.script_scan"),
     "container-env": ("cudaudit.rules.containers.dockerfile",),
     "toolkit-path": ("cudaudit.rules.containers.script_scan",),
     "system-package": ("cudaudit.rules.containers.script_scan",),

@@ -51,6 +51,7 @@ def test_a_serving_script_reports_each_nvidia_step_on_its_line():
         ("CDA211", 6),
         ("CDA443", 7),
         ("CDA508", 8),
+        ("CDA507", 8),  # the image `docker run` starts is vLLM's CUDA build
         ("CDA211", 9),
     ]
     modprobe = next(f for f in found if f.span.line == 6)
@@ -80,6 +81,34 @@ def test_makefile_recipes_are_shell_and_the_rest_is_not():
 def test_a_docker_option_value_is_not_taken_for_the_image():
     found = analyze("docker run -v /data:/data --name serve --gpus '\"device=0\"' tgi:latest\n", path="run.sh")
     assert [f.rule for f in found] == ["CDA508"]
+
+
+@pytest.mark.parametrize(
+    ("line", "image"),
+    [
+        ("docker run -d -p 8080:80 -v $PWD:/data ghcr.io/huggingface/text-generation-inference:3.3.5 --model-id m\n",
+         "ghcr.io/huggingface/text-generation-inference:3.3.5"),
+        ("podman container create --name llm -e HF_TOKEN=x vllm/vllm-openai:latest\n", "vllm/vllm-openai:latest"),
+        ("docker run --rm -it nvcr.io/nvidia/tritonserver:24.05-py3 tritonserver\n", "nvcr.io/nvidia/tritonserver:24.05-py3"),
+    ],
+)
+def test_the_image_docker_run_starts_is_read_as_a_from_line(line, image):
+    found = analyze(line, path="run.sh")
+    assert [line[f.span.column - 1 : f.span.end_column - 1] for f in found] == [image]
+    assert found[0].rule in {"CDA503", "CDA507"}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "docker run --rm ghcr.io/huggingface/text-generation-inference:3.3.5-rocm --model-id m\n",
+        "docker run --rm \"$IMAGE\" python serve.py\n",  # chosen at run time
+        "docker pull vllm/vllm-openai:latest && docker images\n",  # pulled, not run
+        "docker run --rm -v /models:/models myorg/vllm-openai:latest\n",  # no image table names it
+    ],
+)
+def test_other_docker_commands_and_portable_images_are_silent(line):
+    assert analyze(line, path="run.sh") == []
 
 
 def test_a_portable_script_is_silent():

@@ -133,27 +133,44 @@ def variable_assignments(words: list[Word]) -> list[tuple[Word, str]]:
     return assigned
 
 
-def docker_gpu_options(found: Command) -> list[tuple[Word, str]]:
-    """`docker run --gpus all`, `--gpus=all`, `--runtime=nvidia` and the `nvidia-docker` wrapper, as catalog keys."""
+@dataclass(frozen=True)
+class DockerRun:
+    """`docker run [options] IMAGE [command]`: each option as (word, flag, value), and the image's word."""
+
+    options: tuple[tuple[Word, str, str], ...]
+    image: Word | None
+
+
+def docker_run(found: Command) -> DockerRun | None:
+    """The options and image of `docker run`/`docker create` (and podman's, nvidia-docker's); None for other commands."""
     if found.name not in _CONTAINER_CLIS:
-        return []
-    requests = [(found.program, "nvidia-docker")] if found.name == "nvidia-docker" else []
+        return None
     arguments = list(found.arguments)
     if arguments and arguments[0].text == "container":
         arguments = arguments[1:]
     if not arguments or arguments[0].text not in _CONTAINER_STARTS:
-        return requests
+        return None
+    options = []
     at = 1
     while at < len(arguments) and arguments[at].text.startswith("-"):
         word = arguments[at]
         flag, equals, value = word.text.partition("=")
         valued = not equals and flag not in _DOCKER_SWITCHES and not _SHORT_SWITCHES.fullmatch(flag)
         following = arguments[at + 1].text if valued and at + 1 < len(arguments) else ""
+        options.append((word, flag, value or following))
+        at += 2 if valued else 1
+    return DockerRun(tuple(options), arguments[at] if at < len(arguments) else None)
+
+
+def docker_gpu_options(found: Command) -> list[tuple[Word, str]]:
+    """`docker run --gpus all`, `--gpus=all`, `--runtime=nvidia` and the `nvidia-docker` wrapper, as catalog keys."""
+    requests = [(found.program, "nvidia-docker")] if found.name == "nvidia-docker" else []
+    run = docker_run(found)
+    for word, flag, value in run.options if run is not None else ():
         if flag == "--gpus":
             requests.append((word, "--gpus"))
         elif flag == "--runtime":
-            requests.append((word, f"--runtime={value or following}"))
-        at += 2 if valued else 1
+            requests.append((word, f"--runtime={value}"))
     return requests
 
 

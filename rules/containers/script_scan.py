@@ -5,7 +5,8 @@ run shell commands; one reader (`shell.py`, `commands.py`) splits them and this 
 catalog about what each command does: the program it runs (`cli-tool`, `modprobe nvidia`
 included), what it installs (system packages, pip/uv requirements and indexes through the shared
 requirement resolver, conda specs and channels), the variables it sets (`env-var`), toolkit paths
-it spells out, CUDA build switches (`-DGGML_CUDA=on`) and Docker's NVIDIA GPU options.
+it spells out, CUDA build switches (`-DGGML_CUDA=on`), Docker's NVIDIA GPU options and the image
+`docker run` starts (the catalog's image tables, as for a Dockerfile's `FROM`).
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from cudaudit.rules.containers.commands import (
     command,
     conda_install,
     docker_gpu_options,
+    docker_run,
     nested_script,
     pip_install,
     system_packages,
     variable_assignments,
 )
+from cudaudit.rules.containers.images import image_entry
 from cudaudit.rules.containers.shell import Word, split_commands
 from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, unique
 from cudaudit.rules.dependencies.rewrites import FixTarget
@@ -130,6 +133,7 @@ def scan_command(
         scan.report_word(catalog.lookup(SYSTEM_PACKAGE, key) if key else None, placed, word, 0, len(name))
     for word, key in docker_gpu_options(found):
         scan.report_word(catalog.lookup(DOCKER_GPU, key), placed, word, 0, len(word.text))
+    _container_image(found, placed, scan)
     _pip(found, placed, scan)
     _conda(found, placed, scan)
     script = nested_script(found)
@@ -150,6 +154,16 @@ def _program(found: Command, placed: Placed, scan: ScriptScan) -> None:
             scan.report(entry, placed, start, end, f"{program.text} {argument.text}")
             return
     scan.report_word(scan.catalog.lookup(CLI_TOOL, found.name), placed, program, 0, len(program.text))
+
+
+def _container_image(found: Command, placed: Placed, scan: ScriptScan) -> None:
+    """The image `docker run` starts (`ghcr.io/huggingface/text-generation-inference:3.3.5`), asked of the
+    catalog's image tables as a Dockerfile's `FROM` is; the fix of a `FROM` line is not offered here."""
+    run = docker_run(found)
+    image = run.image if run is not None else None
+    known = image_entry(image.text, scan.catalog) if image is not None else None
+    if image is not None and known is not None:
+        scan.report_word(known[0], placed, image, 0, len(image.text))
 
 
 def build_switches(words: Iterable[Word], placed: Placed, scan: ScriptScan) -> None:
