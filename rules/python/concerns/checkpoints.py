@@ -2,22 +2,88 @@
 
 Without it, tensors go back to the device they were saved from, so a checkpoint written on a
 GPU fails to load on a CPU-only machine. A call that passes `**kwargs` may name one: not met.
+
+A load that reads back what the same process wrote is not met either: from an in-memory buffer
+(`buf = io.BytesIO()` in the same function), or from a name the same function passed to
+`torch.save` (a test's save-and-reload round trip). The tensors were saved from devices this
+process has, so they load where it runs. A name saved in one function and loaded in another
+(`save_checkpoint(path)`, `resume(path)`) is still met: the two may run on different machines.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 
-from cudaudit.rules.python.walker import Concern
+from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DETECTOR = "checkpoint-load"
 LOADERS = frozenset({"torch.load"})
+SAVERS = frozenset({"torch.save"})
+BUFFERS = frozenset({"io.BytesIO"})
 
 
 class CheckpointLoads(Concern):
+    def __init__(self, walk: PythonWalker) -> None:
+        super().__init__(walk)
+        self._module: ast.Module | None = None
+        self._functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+        """Every function entered so far; the last one whose lines hold a call is its own."""
+        self._written: dict[int, frozenset[str]] = {}
+        """Per scope (read only when it loads a checkpoint): the names it saves to or makes buffers of."""
+
+    def on_Module(self, node: ast.Module) -> None:
+        self._module = node
+
+    def on_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self._functions.append(node)
+
+    on_AsyncFunctionDef = on_FunctionDef
+
     def on_call(self, call: ast.Call, callee: str | None) -> None:
-        if callee in LOADERS and call.args and not any(k.arg in (None, "map_location") for k in call.keywords):
+        if callee not in LOADERS or not call.args or any(k.arg in (None, "map_location") for k in call.keywords):
+            return
+        if not self._reads_back(call):
             self.walk.report(DETECTOR, callee, call.func)
+
+    def _reads_back(self, call: ast.Call) -> bool:
+        """Whether the call loads a name its own function (or module) saved to or made an in-memory buffer."""
+        source = call.args[0]
+        if not isinstance(source, ast.Name):
+            return False
+        scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | None = next(
+            (f for f in reversed(self._functions) if f.lineno <= call.lineno <= (f.end_lineno or f.lineno)), self._module
+        )
+        if scope is None:
+            return False
+        written = self._written.get(id(scope))
+        if written is None:
+            written = self._written[id(scope)] = self._names_written(scope.body)
+        return source.id in written
+
+    def _names_written(self, body: list[ast.stmt]) -> frozenset[str]:
+        """`buf = io.BytesIO()` and `torch.save(obj, path)` in the scope's own statements."""
+        written: set[str] = set()
+        for node in _own_nodes(body):
+            if isinstance(node, ast.Assign) and self._calls(node.value, BUFFERS):
+                written.update(target.id for target in node.targets if isinstance(target, ast.Name))
+            elif isinstance(node, ast.Call) and self._calls(node, SAVERS) and len(node.args) > 1:
+                saved_to = node.args[1]
+                written.update([saved_to.id] if isinstance(saved_to, ast.Name) else [])
+        return frozenset(written)
+
+    def _calls(self, node: ast.AST, callees: frozenset[str]) -> bool:
+        return isinstance(node, ast.Call) and self.walk.names.resolve(node.func) in callees
+
+
+def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    """The nodes of a scope's statements, not those of the functions, classes and lambdas it defines."""
+    stack: list[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
 
 
 CONCERN = CheckpointLoads
