@@ -90,6 +90,17 @@ _BY_PATTERN = [
     ("compose*.yaml", FileKind.COMPOSE),
 ]
 _REQUIREMENTS_FOLDERS = frozenset({"requirements", "reqs"})
+TEST_DIRS = frozenset({"test", "tests", "testing", "unittests", "unit_tests"})
+"""Folders of a project's tests."""
+
+
+def is_test_path(path: str) -> bool:
+    """A test module, by its folders (`tests/`) or its name (`test_x.py`, `x_test.py`, `conftest.py`)."""
+    *folders, name = path.lower().replace("\\", "/").split("/")
+    stem = name.rsplit(".", 1)[0]
+    return any(part in TEST_DIRS for part in folders) or stem.startswith("test_") or stem.endswith("_test") or stem == "conftest"
+
+
 _PYTHON_SHEBANG = re.compile(rb"^#![^\n]*\bpython[0-9.]*\b")
 _SHELL_SHEBANG = re.compile(rb"^#![^\n]*\b(?:ba|da|z)?sh\b")
 

@@ -6,7 +6,7 @@ from pathlib import PurePath
 
 import pytest
 
-from cudaudit.filekinds import FileKind, classify
+from cudaudit.filekinds import FileKind, classify, is_test_path
 
 K = FileKind
 
@@ -58,3 +58,19 @@ def test_extensionless_script_needs_its_shebang():
     assert classify(PurePath("launch"), b"#!/usr/bin/env python3\n") == (K.PYTHON,)
     assert classify(PurePath("launch"), b"#!/bin/bash\n") == (K.SHELL,)
     assert classify(PurePath("launch"), b"#!/usr/bin/perl\n") == ()
+
+
+@pytest.mark.parametrize(
+    ("path", "test"),
+    [
+        ("tests/unit/checkpoint/common.py", True),
+        ("pkg/test_io.py", True),
+        ("src/io_test.py", True),
+        ("conftest.py", True),
+        ("src/pkg/testing.py", False),
+        ("scripts/latest_checkpoint.py", False),
+        ("contest/train.py", False),
+    ],
+)
+def test_test_modules_are_told_by_folder_or_name(path, test):
+    assert is_test_path(path) is test

@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 from cudaudit.assessment.model import Role
-from cudaudit.filekinds import FileKind, classify
+from cudaudit.filekinds import TEST_DIRS, FileKind, classify
 
-TOOLING_DIRS = frozenset({
-    "test", "tests", "testing", "unittests", "unit_tests", "benchmark", "benchmarks", "bench", "benches",
+TOOLING_DIRS = TEST_DIRS | frozenset({
+    "benchmark", "benchmarks", "bench", "benches",
     "docs", "doc", ".github", ".gitlab", ".circleci", ".buildkite", "ci", ".ci", "perf", "profiling",
 })
 """Folders whose code tests, measures or documents the project: never its main use."""

@@ -7,6 +7,7 @@ import ast
 from packaging.version import Version
 
 from cudaudit.facts import NO_FACTS, FileFacts
+from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import is_sibling_module
 from cudaudit.model import Finding, Severity
 from cudaudit.rules.catalog import Catalog, build_finding
@@ -27,6 +28,7 @@ def analyze_python(
         ImportTable(tree),
         catalog,
         lambda module: module.partition(".")[0] in settings.first_party or is_sibling_module(path, module),
+        in_tests=is_test_path(path),
     )
     walker.visit(tree)
     lines = SourceLines(text)

@@ -123,10 +123,13 @@ class PythonWalker:
         catalog: Catalog,
         is_first_party: Callable[[str], bool] = lambda _: False,
         concerns: Iterable[type[Concern]] | None = None,
+        in_tests: bool = False,
     ) -> None:
         self.names = names
         self.catalog = catalog
         self.is_first_party = is_first_party
+        self.in_tests = in_tests
+        """The module is a test (`tests/`, `test_x.py`): it runs in the project's test suite, not its normal path."""
         self.hits: list[Hit] = []
         self.called: set[str] = set()
         """Qualified names of everything the module calls, for `redundant_with`."""

@@ -4,10 +4,13 @@ Without it, tensors go back to the device they were saved from, so a checkpoint 
 GPU fails to load on a CPU-only machine. A call that passes `**kwargs` may name one: not met.
 
 A load that reads back what the same process wrote is not met either: from an in-memory buffer
-(`buf = io.BytesIO()` in the same function), or from a name the same function passed to
-`torch.save` (a test's save-and-reload round trip). The tensors were saved from devices this
-process has, so they load where it runs. A name saved in one function and loaded in another
-(`save_checkpoint(path)`, `resume(path)`) is still met: the two may run on different machines.
+(`buf = io.BytesIO()` in the same function), or from what the same function passed to
+`torch.save` (`path`, `file.name`, `"test.pt"`: a save-and-reload round trip). The tensors were
+saved from devices this process has, so they load where it runs. A path saved in one function and
+loaded in another (`save_checkpoint(path)`, `resume(path)`) is still met: the two may run on
+different machines. Nor are loads in test modules met: a test reads what its own suite wrote or
+fixture data, and runs in the project's test suite, not on its users' normal path (in the review
+of public repositories, none of the test modules' loads was lock-in).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ class CheckpointLoads(Concern):
         self._functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
         """Every function entered so far; the last one whose lines hold a call is its own."""
         self._written: dict[int, frozenset[str]] = {}
-        """Per scope (read only when it loads a checkpoint): the names it saves to or makes buffers of."""
+        """Per scope (read only when it loads a checkpoint): what it saves to or makes buffers of."""
 
     def on_Module(self, node: ast.Module) -> None:
         self._module = node
@@ -43,14 +46,13 @@ class CheckpointLoads(Concern):
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         if callee not in LOADERS or not call.args or any(k.arg in (None, "map_location") for k in call.keywords):
             return
+        if self.walk.in_tests:
+            return
         if not self._reads_back(call):
             self.walk.report(DETECTOR, callee, call.func)
 
     def _reads_back(self, call: ast.Call) -> bool:
-        """Whether the call loads a name its own function (or module) saved to or made an in-memory buffer."""
-        source = call.args[0]
-        if not isinstance(source, ast.Name):
-            return False
+        """Whether the call loads what its own function (or module) saved to or made an in-memory buffer."""
         scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | None = next(
             (f for f in reversed(self._functions) if f.lineno <= call.lineno <= (f.end_lineno or f.lineno)), self._module
         )
@@ -59,17 +61,17 @@ class CheckpointLoads(Concern):
         written = self._written.get(id(scope))
         if written is None:
             written = self._written[id(scope)] = self._names_written(scope.body)
-        return source.id in written
+        return ast.dump(call.args[0]) in written
 
     def _names_written(self, body: list[ast.stmt]) -> frozenset[str]:
-        """`buf = io.BytesIO()` and `torch.save(obj, path)` in the scope's own statements."""
+        """`buf = io.BytesIO()` and `torch.save(obj, where)` in the scope's own statements, as `ast.dump`s
+        of the expression a load would name them by."""
         written: set[str] = set()
         for node in _own_nodes(body):
             if isinstance(node, ast.Assign) and self._calls(node.value, BUFFERS):
-                written.update(target.id for target in node.targets if isinstance(target, ast.Name))
+                written.update(ast.dump(ast.Name(t.id, ast.Load())) for t in node.targets if isinstance(t, ast.Name))
             elif isinstance(node, ast.Call) and self._calls(node, SAVERS) and len(node.args) > 1:
-                saved_to = node.args[1]
-                written.update([saved_to.id] if isinstance(saved_to, ast.Name) else [])
+                written.add(ast.dump(node.args[1]))
         return frozenset(written)
 
     def _calls(self, node: ast.AST, callees: frozenset[str]) -> bool:
