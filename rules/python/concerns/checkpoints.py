@@ -5,7 +5,9 @@ GPU fails to load on a CPU-only machine. A call that passes `**kwargs` may name 
 
 A load that reads back what the same process wrote is not met either: from an in-memory buffer
 (`buf = io.BytesIO()` in the same function), or from what the same function passed to
-`torch.save` (`path`, `file.name`, `"test.pt"`: a save-and-reload round trip). The tensors were
+`torch.save` before it (`path`, `file.name`, `"test.pt"`: a save-and-reload round trip). A save
+after the load is a cache a previous run wrote (`if exists: load, else: compute and save`), and
+the load is still met. The tensors were
 saved from devices this process has, so they load where it runs. A path saved in one function and
 loaded in another (`save_checkpoint(path)`, `resume(path)`) is still met: the two may run on
 different machines. Nor are loads in test modules met: a test reads what its own suite wrote or
@@ -32,7 +34,7 @@ class CheckpointLoads(Concern):
         self._module: ast.Module | None = None
         self._functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
         """Every function entered so far; the last one whose lines hold a call is its own."""
-        self._written: dict[int, frozenset[str]] = {}
+        self._written: dict[int, dict[str, tuple[int, int]]] = {}
         """Per scope (read only when it loads a checkpoint): what it saves to or makes buffers of."""
 
     def on_Module(self, node: ast.Module) -> None:
@@ -61,18 +63,23 @@ class CheckpointLoads(Concern):
         written = self._written.get(id(scope))
         if written is None:
             written = self._written[id(scope)] = self._names_written(scope.body)
-        return ast.dump(call.args[0]) in written
+        first = written.get(ast.dump(call.args[0]))
+        return first is not None and first < (call.lineno, call.col_offset)
 
-    def _names_written(self, body: list[ast.stmt]) -> frozenset[str]:
-        """`buf = io.BytesIO()` and `torch.save(obj, where)` in the scope's own statements, as `ast.dump`s
-        of the expression a load would name them by."""
-        written: set[str] = set()
+    def _names_written(self, body: list[ast.stmt]) -> dict[str, tuple[int, int]]:
+        """`buf = io.BytesIO()` and `torch.save(obj, where)` in the scope's own statements: the `ast.dump`
+        of the expression a load would name them by, and where the first of them is."""
+        written: dict[str, tuple[int, int]] = {}
         for node in _own_nodes(body):
             if isinstance(node, ast.Assign) and self._calls(node.value, BUFFERS):
-                written.update(ast.dump(ast.Name(t.id, ast.Load())) for t in node.targets if isinstance(t, ast.Name))
+                names = [ast.dump(ast.Name(t.id, ast.Load())) for t in node.targets if isinstance(t, ast.Name)]
             elif isinstance(node, ast.Call) and self._calls(node, SAVERS) and len(node.args) > 1:
-                written.add(ast.dump(node.args[1]))
-        return frozenset(written)
+                names = [ast.dump(node.args[1])]
+            else:
+                continue
+            for name in names:
+                written[name] = min(written.get(name, (node.lineno, node.col_offset)), (node.lineno, node.col_offset))
+        return written
 
     def _calls(self, node: ast.AST, callees: frozenset[str]) -> bool:
         return isinstance(node, ast.Call) and self.walk.names.resolve(node.func) in callees
