@@ -2,7 +2,8 @@
 
 A fix that turns `DDP(m, device_ids=[local], output_device=local)` into conditional device ids
 makes a long line; flake8 and ruff would then report E501 on code the project did not write.
-The limit is read from the project's configuration, as its linters read it, and a new line over
+The limit is read from the project's configuration, as its linters read it (each file with the
+safe reader: a FIFO or a link to `/dev/zero` named `setup.cfg` is no configuration), and a new line over
 it is split the way black splits one: first the contents of its last bracket onto an indented
 line of their own, then, if that is still too long, one argument per line with a trailing comma.
 """
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from cudaudit.safe_read import UnreadableFile, read_tree_file
 from cudaudit.tomlcompat import tomllib
 
 DEFAULT = 88
@@ -38,8 +40,8 @@ def project_line_length(root: Path) -> int:
     for name, ini_sections in _INI_FILES:
         parser = configparser.ConfigParser(interpolation=None)
         try:
-            parser.read(root / name, encoding="utf-8")
-        except (configparser.Error, UnicodeDecodeError):
+            parser.read_string(_config_text(root / name))
+        except configparser.Error:
             continue
         for ini_section in ini_sections:
             if parser.has_section(ini_section):
@@ -54,13 +56,21 @@ def project_line_length(root: Path) -> int:
 
 def _toml_value(path: Path, section: tuple[str, ...]) -> int | None:
     try:
-        data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data: Any = tomllib.loads(_config_text(path))
+    except (tomllib.TOMLDecodeError, RecursionError):
         return None
     for key in section:
         data = data.get(key) if isinstance(data, dict) else None
     value = data.get("line-length", data.get("line_length")) if isinstance(data, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _config_text(path: Path) -> str:
+    """A configuration file's text, read as any file of a scanned tree is; "" if it cannot be."""
+    try:
+        return read_tree_file(path, path.parent).decode("utf-8")
+    except (UnreadableFile, UnicodeDecodeError):
+        return ""
 
 
 def wrap_new_long_lines(original: str, fixed: str, limit: int) -> str:
