@@ -208,6 +208,16 @@ class Omitted:
     count: int
     limit: int
 
+    @property
+    def listing_tail(self) -> str:
+        """What ends the file's list in the reports that list findings by file."""
+        return f"… and {self.count} more (only the first {self.limit} of a file are listed)"
+
+    @property
+    def notice(self) -> str:
+        """The same said as a finding of its own (an annotation, a SARIF result)."""
+        return f"and {self.count} more findings, not listed: only the first {self.limit} of a file are"
+
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "findings": self.count, "limit": self.limit}
 

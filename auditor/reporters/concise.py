@@ -12,7 +12,7 @@ def render_concise(result: ScanResult, targets: tuple[str, ...]) -> str:
     summary = summarize(result, targets)
     lines = [concise_line(f) for f in result.findings]
     lines += [
-        f"{terminal_safe(o.path)}: … and {o.count} more (only the first {o.limit} of a file are listed)"
+        f"{terminal_safe(o.path)}: {o.listing_tail}"
         for o in result.omitted
     ]
     lines.append(f"{count_phrase(summary)} {scope_phrase(summary)}")

@@ -28,7 +28,7 @@ def render_github(result: ScanResult) -> str:
         annotations.append(("warning", f"::warning {where},title=cudaudit could not analyse this file::{message}", plain))
     for omitted in result.omitted:
         where = f"file={_escape_property(omitted.path)}"
-        message = f"and {omitted.count} more findings, not listed: only the first {omitted.limit} of a file are"
+        message = omitted.notice
         annotations.append(("notice", f"::notice {where},title=cudaudit::{_escape_data(message)}", message))
     shown: Counter[str] = Counter()
     lines, rest = [], []

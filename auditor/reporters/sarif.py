@@ -106,7 +106,7 @@ def _invocation(omitted: list[Omitted], root: Path) -> om.Invocation:
     notes = [
         om.Notification(
             level="note",
-            message=om.Message(text=f"and {o.count} more findings, not listed: only the first {o.limit} of a file are"),
+            message=om.Message(text=o.notice),
             locations=[
                 om.Location(
                     physical_location=om.PhysicalLocation(

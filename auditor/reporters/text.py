@@ -53,9 +53,7 @@ def render_text(
         else:
             shown.extend(_brief_line(finding, console) for finding in findings)
         if path in omitted:
-            shown.append(console.render_str(
-                f"  … and {omitted[path].count} more (only the first {omitted[path].limit} of a file are listed)"
-            ))
+            shown.append(console.render_str(f"  {omitted[path].listing_tail}"))
         shown.append(Text())
         console.print(Text("\n").join(shown))
     if detailed:
