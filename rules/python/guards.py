@@ -242,12 +242,19 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
     return set()
 
 
-def marker_probes(marker: ast.expr, names: ImportTable) -> set[Probe]:
+def marker_probes(marker: ast.expr, names: ImportTable, _seen: frozenset[str] = frozenset()) -> set[Probe]:
     """What a test marker or decorator says about where its function runs: its probes, the names of
     its arguments (`@_RunIf(min_cuda_gpus=1)`, `requires(gpu=True)`), and for a pytest mark the
     devices it names (`@pytest.mark.runs_on(["cuda"])`). An argument set to a false constant
-    (`min_cuda_gpus=0`) asks for nothing."""
+    (`min_cuda_gpus=0`) asks for nothing. A marker kept in a module-level name
+    (`_needs_gpu = pytest.mark.skipif(...)`, then `@_needs_gpu` or `marks=[_needs_gpu]`) says what
+    the expression it was assigned says."""
     found = set(probes_in(marker, names))  # a copy: `probes_in` answers are shared
+    for node in ast.walk(marker):
+        if isinstance(node, ast.Name) and node.id not in _seen:
+            value = names.module_value(node.id)
+            if value is not None:
+                found.update(marker_probes(value, names, _seen | {node.id}))
     for call in (node for node in ast.walk(marker) if isinstance(node, ast.Call)):
         for keyword in call.keywords:
             value = keyword.value

@@ -48,7 +48,10 @@ class ImportTable:
         """Command-line options that are set on every machine (`action="store_false"`, a default
         that is not None or False): `if args.cuda:` on such an option is no availability check."""
         imported = set(self._bindings)
+        assigned: dict[str, list[ast.expr]] = {}
         for node in getattr(tree, "body", []):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                assigned.setdefault(node.targets[0].id, []).append(node.value)
             # `cu = torch.cuda` at module level: a plain name bound to an imported name, never to a
             # call's result. A function's local of the same name must not leak into the module.
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -57,9 +60,15 @@ class ImportTable:
                 if qualified is not None and local not in imported:
                     is_module = isinstance(node.value, ast.Name) and self._bindings[node.value.id].is_module
                     self._bindings[local] = Binding(qualified, is_module)
+        self._module_values = {name: values[0] for name, values in assigned.items() if len(values) == 1}
+        """What a name assigned once at module level holds: `_skip_no_gpu = pytest.mark.skipif(...)`."""
 
     def binding(self, name: str) -> Binding | None:
         return self._bindings.get(name)
+
+    def module_value(self, name: str) -> ast.expr | None:
+        """The expression a module-level name was assigned, where it is assigned once there."""
+        return self._module_values.get(name)
 
     def local_name(self, module: str) -> str | None:
         """The name the module binds to `module` itself: `th` after `import torch as th`."""

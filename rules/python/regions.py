@@ -191,10 +191,28 @@ def loop_region(iterable: ast.expr, names: ImportTable) -> Region:
 
 def decorated_region(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, names: ImportTable) -> Region:
     """`@pytest.mark.skipif(not torch.cuda.is_available(), ...)`, `@requires_gpu`, `@skip_if_rocm`,
-    `@RunIf(min_cuda_gpus=1)`; a class named for CUDA (`class CUDA_Accelerator(Accelerator)`) is the
-    CUDA side of a dispatch."""
-    cuda_named = isinstance(node, ast.ClassDef) and names_cuda(node.name)
-    return _marked_region(node.decorator_list, names, cuda_named)
+    `@RunIf(min_cuda_gpus=1)`, a class's own `pytestmark = ...`; a class named for CUDA
+    (`class CUDA_Accelerator(Accelerator)`) is the CUDA side of a dispatch."""
+    if isinstance(node, ast.ClassDef):
+        return _marked_region([*node.decorator_list, *_pytest_marks(node.body)], names, names_cuda(node.name))
+    return _marked_region(node.decorator_list, names)
+
+
+def module_region(module: ast.Module, names: ImportTable) -> Region:
+    """`pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), ...)` marks every test of the
+    module, as a decorator marks one."""
+    marks = _pytest_marks(module.body)
+    return _marked_region(marks, names) if marks else NEUTRAL
+
+
+def _pytest_marks(body: list[ast.stmt]) -> list[ast.expr]:
+    """What a module or class body assigns to `pytestmark`: the marks pytest applies to each of its tests."""
+    return [
+        statement.value
+        for statement in body
+        if isinstance(statement, ast.Assign)
+        and any(isinstance(target, ast.Name) and target.id == "pytestmark" for target in statement.targets)
+    ]
 
 
 def call_region(call: ast.Call, qualified: str | None, names: ImportTable) -> Region:

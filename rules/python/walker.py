@@ -45,6 +45,7 @@ from cudaudit.rules.python.regions import (
     decorated_region,
     display_region,
     loop_region,
+    module_region,
     region_after,
     try_region,
 )
@@ -326,7 +327,7 @@ class PythonWalker:
 
     def visit_Module(self, node: ast.Module) -> None:
         self._module = node
-        self.generic_visit(node)
+        self._visit_inside(module_region(node, self.names), self.generic_visit, node)
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         for decorator in node.decorator_list:
