@@ -22,12 +22,15 @@ settings (targets, torch pin, first-party modules). What the project index reads
 keyed by the reader, the file's path and digest, cudaudit's code and the catalog. Parsed TOML
 is keyed by its text.
 
-Entries are one file each under `v1/`, written atomically (a temporary name, then one rename),
-so two scans sharing the cache each read whole entries, and read with the safe reader. They are
-not synced to disk: an entry a crash tore fails to load, counts as a miss and is written again.
-Entries are pickles read back by an unpickler that builds only cudaudit's data classes and
-builtin containers: an entry planted in the cache folder can forge a finding, never run code.
-An entry is never removed except by `cudaudit clean`: entries of edited files stay until then.
+The entries of one kind made under one fingerprint (the results of a scan of one tree with one
+set of settings, or the index's readings under one version of the code) are kept in one pack
+under `v2/`, a slot per file: read once by the first lookup, written once at the end of the scan
+that added to it, atomically (a temporary name, then one rename), so two scans sharing the cache
+each read a whole pack; a slot holds its file's latest entry only, so a pack does not grow as
+files are edited. Packs are not synced to disk: one a crash tore fails to load, counts as empty
+and is written again. They are read with the safe reader, as pickles, by an unpickler that builds
+only cudaudit's data classes and builtin containers: a pack planted in the cache folder can forge
+a finding, never run code. A pack is never removed except by `cudaudit clean`.
 """
 
 from __future__ import annotations
@@ -52,9 +55,11 @@ from cudaudit.safe_read import UnreadableFile, is_within, read_tree_file
 from cudaudit.tomlcompat import tomllib
 
 CACHE_ENV = "CUDAUDIT_CACHE_DIR"
-FORMAT = "v1"
+FORMAT = "v2"
 """The layout and entry format; a change moves the cache to a new folder rather than misreading the old."""
 MAX_ENTRY_BYTES = 64 * 1024 * 1024
+MAX_PACK_BYTES = 512 * 1024 * 1024
+"""A pack holds a tree's entries: a million-line tree's results take a few megabytes."""
 _PACKAGES = ("cudaudit", "cudaudit.rules", "cudaudit.fixers", "cudaudit.resolvers")
 _DEPENDENCIES = ("ast", "yaml", "tree_sitter", "tree_sitter_cuda", "libcst", "dockerfile_parse", "packaging")
 """Modules whose behaviour findings follow (`ast` parses by the running Python's grammar, libyaml
@@ -135,10 +140,10 @@ class Cache:
             self.folder.rmdir()
         return found
 
-    def _load(self, path: Path) -> Any:
+    def _load(self, path: Path, limit: int = MAX_ENTRY_BYTES) -> Any:
         """The object stored at `path`, or None when it is missing, unreadable or not a valid entry."""
         try:
-            data = read_tree_file(path, self.folder, MAX_ENTRY_BYTES)
+            data = read_tree_file(path, self.folder, limit)
         except UnreadableFile:
             return None
         try:
@@ -172,38 +177,62 @@ class Cache:
 
 class Store:
     """Entries of one kind (`namespace`) made under one fingerprint: what every entry depends on
-    besides its own key parts."""
+    besides its own key parts, kept together in one pack file.
+
+    Each entry sits in a slot (a file's display path, or a reader and a path) with the key it was
+    made under; a slot holds one entry, the latest, so an edited file replaces its old entry
+    rather than adding one. The pack is read once, on the first lookup (one read through the safe
+    reader and one unpickling, where one file per entry cost a resolved path and an open each),
+    and written once, by `save`, with what this scan added merged into what is on disk by then."""
 
     def __init__(self, cache: Cache, namespace: str, fingerprint: str) -> None:
         self._cache = cache
-        self._namespace = namespace
         self._fingerprint = fingerprint.encode()
+        self._path = cache._entries / namespace / f"{_digest(self._fingerprint)}.pack"
+        self._entries: dict[str, Any] | None = None
+        self._added: dict[str, tuple[str, Any]] = {}
 
     def key(self, *parts: str) -> str:
         return _digest(self._fingerprint, *(part.encode("utf-8", "surrogateescape") for part in parts))
 
-    def get(self, key: str) -> Any:
-        """The value stored under `key`, or None (missing, torn, foreign: a miss)."""
-        found = self._cache._load(self._path(key))
+    def get(self, slot: str, key: str) -> Any:
+        """The value stored in `slot` under `key`, or None (missing, made under another key, torn: a miss)."""
+        if self._entries is None:
+            self._entries = self._read()
+        found = self._entries.get(slot)
         if isinstance(found, tuple) and len(found) == 2 and found[0] == key:
             return found[1]
         return None
 
-    def put(self, key: str, value: Any) -> None:
-        self._cache._store(self._path(key), (key, value))
+    def put(self, slot: str, key: str, value: Any) -> None:
+        """Keep `value` in `slot` under `key`; written by `save`."""
+        self._added[slot] = (key, value)
 
-    def remember(self, parts: tuple[str, ...], compute: Callable[[], Any], valid: Callable[[Any], bool]) -> Any:
+    def remember(self, slot: str, parts: tuple[str, ...], compute: Callable[[], Any], valid: Callable[[Any], bool]) -> Any:
         """The value stored for `parts` when it is `valid`, else `compute()`, stored for the next run."""
         key = self.key(*parts)
-        value = self.get(key)
+        value = self.get(slot, key)
         if value is not None and valid(value):
             return value
         value = compute()
-        self.put(key, value)
+        self.put(slot, key, value)
         return value
 
-    def _path(self, key: str) -> Path:
-        return self._cache._entries / self._namespace / key[:2] / key
+    def save(self) -> None:
+        """Write the pack when this scan added entries: those on disk now (another scan may have
+        written since this one read), with this scan's on top. One atomic rename: a scan reading at
+        the same time sees the old pack or the new one, whole; of two scans saving at once, the
+        last one's pack stands and the other's additions are misses next time."""
+        if not self._added:
+            return
+        merged = self._read()
+        merged.update(self._added)
+        self._cache._store(self._path, merged)
+        self._entries, self._added = merged, {}
+
+    def _read(self) -> dict[str, Any]:
+        found = self._cache._load(self._path, MAX_PACK_BYTES)
+        return found if isinstance(found, dict) else {}
 
 
 def scan_fingerprint(catalog_digest: str, settings: Any) -> str:

@@ -4,17 +4,21 @@ in parallel for large trees.
 One file never stops the scan: every failure to read or parse becomes a `FileError`
 for that file. Scanned code is parsed, never imported or run.
 
-Each file is read once, here in the main process, before the index: the index reads from those
-bytes, and a file's digest, with the facts the index gives it, looks its result up in the cache
-(`cache.Store`). Only the files whose result is not there travel, with their bytes, to the
-analysis (in worker processes when there are enough of them), so a rescan of an unchanged tree
-starts no worker. The index's own per-file readings are cached the same way.
+Each file is read at most once, here in the main process, when the index or the analysis first
+needs its bytes (`Contents`). A file's digest, with the facts the index gives it, looks its result
+up in the cache (`cache.Store`); a file whose status is unchanged since an earlier scan hashed it
+is not even read for its digest. Only the files whose result is not there travel, with their
+bytes, to the analysis (in worker processes when there are enough of them), so a rescan of an
+unchanged tree starts no worker and reads no file. The index's own per-file readings are cached
+the same way.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import stat
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
@@ -202,15 +206,18 @@ def scan(
     ]
     unscanned = [FileTask(str(c.path), display_path(c.path, cwd), c.kinds, frozenset(), str(c.root)) for c in context]
     catalog = load_catalog()
-    contents = {task.path: _read(task) for task in [*tasks, *unscanned]}
+    known = cache.store("digests", repr(settings.roots)) if cache is not None else None
+    contents = Contents([*tasks, *unscanned], known)
     readings = cache.store("readings", code_fingerprint() + catalog.digest) if cache is not None else None
     index = build_index(
-        (IndexedFile(t.display, t.kinds, partial(_bytes, contents[t.path])) for t in [*tasks, *unscanned]),
+        (IndexedFile(t.display, t.kinds, partial(contents.read, t.display)) for t in [*tasks, *unscanned]),
         catalog,
         settings.roots,
         None if settings.torch_version else project_root,
-        partial(_remember, readings) if readings is not None else None,
+        partial(_remember, readings, contents) if readings is not None else None,
     )
+    if readings is not None:
+        readings.save()
     settings = replace(settings, torch_version=settings.torch_version or index.torch_pin)
     results = cache.store("results", scan_fingerprint(catalog.digest, settings)) if cache is not None else None
     result = ScanResult(
@@ -224,29 +231,106 @@ def scan(
             result.omitted.append(report.omitted)
         if report.digest is not None:
             result.digests[report.findings[0].path] = report.digest
+    if results is not None:
+        results.save()
     result.findings.sort(key=lambda f: f.sort_key)
     result.errors.sort(key=lambda e: (e.path, e.line or 0))
     result.omitted.sort(key=lambda o: o.path)
     return result
 
 
-def _read(task: FileTask) -> bytes | UnreadableFile:
-    """The file's bytes, or why they could not be read (reported once, by the file's own analysis)."""
+RACY_NS = 3 * 10**9
+"""A file changed less than this long before a scan hashed it may change again within the same
+timestamp (filesystems keep them to a tick, FAT to two seconds): its status is not kept for the
+next scan, which reads and hashes it again (git's "racily clean" entries)."""
+
+
+class Contents:
+    """The scan's files by display path: each read at most once, in the main process, and hashed
+    at most once.
+
+    With the cache, a file's digest is kept with its status (device, inode, size, modification
+    and change times, from `lstat`). A later scan that finds a file with the same status takes
+    the digest without reading the file, as git's index and ruff's cache do; a result or an
+    index reading found under that digest then needs no read at all. This is sound because any
+    write to a file moves its change time, which no program can set back, and a status is kept
+    only when it is older than `RACY_NS` (taken before the read, so a write during the read is a
+    miss next time), and only for a regular file that `read_tree_file` read (inside its root,
+    under the size limit): a link, a special file or an unreadable one is read every time."""
+
+    def __init__(self, tasks: Iterable[FileTask], known: Store | None) -> None:
+        self._tasks = {task.display: task for task in tasks}
+        self._data: dict[str, bytes | UnreadableFile] = {}
+        self._digests: dict[str, str] = {}
+        self._known = known
+        self._started = time.time_ns()
+
+    def read(self, display: str) -> bytes:
+        """The file's bytes; `UnreadableFile` when they cannot be read (reported once, by its own analysis)."""
+        found = self._data.get(display)
+        if found is None:
+            task = self._tasks[display]
+            try:
+                found = read_tree_file(task.path, task.root)
+            except UnreadableFile as exc:
+                found = exc
+            self._data[display] = found
+        if isinstance(found, UnreadableFile):
+            raise found
+        return found
+
+    def take(self, display: str) -> bytes:
+        """The file's bytes, which the scan then no longer keeps (they travel to the analysis)."""
+        try:
+            return self.read(display)
+        finally:
+            self.forget(display)
+
+    def forget(self, display: str) -> None:
+        """Drop the file's bytes, if they were read: its result came from the cache."""
+        self._data.pop(display, None)
+
+    def digest(self, display: str) -> str:
+        """The digest of the file's bytes, without reading them when its status is the one it had
+        when an earlier scan hashed it; `UnreadableFile` when they cannot be read."""
+        digest = self._digests.get(display)
+        if digest is None:
+            digest = self._digests[display] = self._hash(self._tasks[display])
+        return digest
+
+    def _hash(self, task: FileTask) -> str:
+        known = self._known
+        status = _status(task.path) if known is not None else None
+        if known is None or status is None:
+            return content_digest(self.read(task.display))
+        key = known.key(*map(str, status))
+        found = known.get(task.path, key)
+        if isinstance(found, str):
+            return found
+        digest = content_digest(self.read(task.display))
+        if self._started - max(status[3:]) > RACY_NS:
+            known.put(task.path, key, digest)
+        return digest
+
+    def save(self) -> None:
+        if self._known is not None:
+            self._known.save()
+
+
+def _status(path: str) -> tuple[int, int, int, int, int] | None:
+    """(device, inode, size, modification ns, change ns) of a regular file that is no link, else None."""
     try:
-        return read_tree_file(task.path, task.root)
-    except UnreadableFile as exc:
-        return exc
+        status = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(status.st_mode):
+        return None
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
-def _bytes(content: bytes | UnreadableFile) -> bytes:
-    if isinstance(content, UnreadableFile):
-        raise content
-    return content
-
-
-def _remember(readings: Store, reader: str, path: str, data: bytes, compute: Callable[[], object]) -> object:
+def _remember(readings: Store, contents: Contents, reader: str, path: str, compute: Callable[[], object]) -> object:
     """An index reading from the cache, keyed by the reader, the file's display path and its digest."""
-    found = readings.remember((reader, path, content_digest(data)), lambda: (compute(),), _is_one_value)
+    found = readings.remember(f"{reader}\0{path}", (reader, path, contents.digest(path)), lambda: (compute(),), _is_one_value)
     return found[0]
 
 
@@ -256,7 +340,7 @@ def _is_one_value(value: object) -> bool:
 
 def _run(
     tasks: list[FileTask],
-    contents: dict[str, bytes | UnreadableFile],
+    contents: Contents,
     settings: AnalysisSettings,
     index: ProjectIndex,
     jobs: int,
@@ -269,35 +353,37 @@ def _run(
     beside: dict[str, str] = {}
     shared: dict[int, tuple[object, str]] = {}
     for task in tasks:
-        data = contents.pop(task.path)
-        if isinstance(data, UnreadableFile):
-            yield _failed(task, data.reason)
-            continue
         facts = index.facts(task.display, task.kinds)
         key = None
-        if results is not None:
-            context = ""
-            if LOOKS_BESIDE.intersection(task.kinds):
-                folder = os.path.dirname(task.display)
-                if folder not in beside:
-                    beside[folder] = ",".join(sibling_modules(folder))
-                context = beside[folder]
-            kinds = ",".join(kind.value for kind in task.kinds)
-            key = results.key(content_digest(data), task.display, kinds, _rules_key(task.rules), facts.digest(shared), context)
-            report = FileReport.from_cached(results.get(key))
-            if report is not None:
-                yield report
-                continue
+        try:
+            if results is not None:
+                context = ""
+                if LOOKS_BESIDE.intersection(task.kinds):
+                    folder = os.path.dirname(task.display)
+                    if folder not in beside:
+                        beside[folder] = ",".join(sibling_modules(folder))
+                    context = beside[folder]
+                kinds = ",".join(kind.value for kind in task.kinds)
+                key = results.key(contents.digest(task.display), task.display, kinds, _rules_key(task.rules),
+                                  facts.digest(shared), context)
+                report = FileReport.from_cached(results.get(task.display, key))
+                if report is not None:
+                    contents.forget(task.display)
+                    yield report
+                    continue
+            data = contents.take(task.display)
+        except UnreadableFile as exc:
+            yield _failed(task, exc.reason)
+            continue
         pending.append((task, data, facts, key))
+    contents.save()
     done = len(tasks) - len(pending)
     progress = (lambda count, _: on_progress(done + count, len(tasks))) if on_progress else None
     work = partial(_analyze_chunk, settings=settings)
-    for key, report in map_in_chunks(work, pending, jobs, CHUNK_SIZE, PARALLEL_THRESHOLD, progress):
+    for (display, key), report in map_in_chunks(work, pending, jobs, CHUNK_SIZE, PARALLEL_THRESHOLD, progress):
         if key is not None and results is not None:
-            results.put(key, report.cached())
+            results.put(display, key, report.cached())
         yield report
-
-
 @functools.cache
 def _rules_key(rules: frozenset[str]) -> str:
     return ",".join(sorted(rules))
@@ -305,5 +391,5 @@ def _rules_key(rules: frozenset[str]) -> str:
 
 def _analyze_chunk(
     chunk: list[tuple[FileTask, bytes, FileFacts, str | None]], settings: AnalysisSettings
-) -> list[tuple[str | None, FileReport]]:
-    return [(key, analyze_read(task, data, settings, facts)) for task, data, facts, key in chunk]
+) -> list[tuple[tuple[str, str | None], FileReport]]:
+    return [((task.display, key), analyze_read(task, data, settings, facts)) for task, data, facts, key in chunk]

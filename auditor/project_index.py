@@ -34,7 +34,6 @@ from typing import Any, Protocol
 from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, PortedName, RocmBuild
 from cudaudit.filekinds import FileKind
 from cudaudit.rules.catalog import Catalog
-from cudaudit.safe_read import UnreadableFile
 from cudaudit.siblings import find_siblings
 from cudaudit.source import decode_python, decode_text
 
@@ -71,13 +70,14 @@ def _reader(name: str) -> Any:
     return getattr(importlib.import_module(module), attribute)
 
 
-Remember = Callable[[str, str, bytes, Callable[[], Any]], Any]
-"""`remember(reader, path, data, compute)`: what `compute()` gives for the file at display path
-`path` holding `data`, or what it gave in an earlier run (the scan's cache, `cudaudit.cache`).
-Every reader it is asked about is a function of the file's path and bytes alone."""
+Remember = Callable[[str, str, Callable[[], Any]], Any]
+"""`remember(reader, path, compute)`: what `compute()` gives for the file at display path `path`,
+or what it gave in an earlier run for the same bytes there (the scan's cache, `cudaudit.cache`):
+every reader it is asked about is a function of the file's path and bytes alone. `compute` reads
+the file only when it runs, so an answer from the cache costs no read."""
 
 
-def _compute(reader: str, path: str, data: bytes, compute: Callable[[], Any]) -> Any:
+def _compute(reader: str, path: str, compute: Callable[[], Any]) -> Any:
     return compute()
 
 
@@ -156,16 +156,11 @@ def build_index(
         kinds = [kind for kind in file.kinds if _wanted(kind, file.display)]
         if not kinds:
             continue
-        try:
-            data = file.read()
-        except UnreadableFile:
-            continue  # the file's own analysis reports why
-        if b"\0" in data:
-            continue
+        data = _Source(file.read)
         for kind in kinds:
             try:
                 found.read(file.display, kind, data, catalog, roots, remember)
-            except Exception:  # noqa: BLE001 - one odd file adds no facts; its own analysis reports it
+            except Exception:  # noqa: BLE001 - an unreadable, binary or odd file adds no facts; its own analysis reports it
                 continue
     cuda_workflows = sorted(path for path, cuda, _, _ in found.workflows if cuda)
     portable = any(rocm or cpu for _, _, rocm, cpu in found.workflows)
@@ -205,6 +200,23 @@ def _wanted(kind: FileKind, path: str) -> bool:
     return kind in _READ_KINDS or (kind is FileKind.PYTHON and posixpath.basename(path) == "setup.py")
 
 
+class _Source:
+    """A file's bytes for the readers, read on first use: an answer from the cache needs none.
+    Raises `UnreadableFile`, or ValueError for binary data (NUL bytes), which no reader reads."""
+
+    def __init__(self, read: Reader) -> None:
+        self._read = read
+        self._data: bytes | None = None
+
+    def __call__(self) -> bytes:
+        if self._data is None:
+            data = self._read()
+            if b"\0" in data:
+                raise ValueError("binary data")
+            self._data = data
+        return self._data
+
+
 @dataclass
 class _Found:
     """What the readers found so far, file by file."""
@@ -218,29 +230,31 @@ class _Found:
     workflows: list[tuple[str, bool, bool, bool]] = field(default_factory=list)
 
     def read(
-        self, path: str, kind: FileKind, data: bytes, catalog: Catalog, roots: tuple[str, ...], remember: Remember
+        self, path: str, kind: FileKind, data: _Source, catalog: Catalog, roots: tuple[str, ...], remember: Remember
     ) -> None:
         if kind is FileKind.CUDA:
             self.sources[path] = remember(
-                "source", path, data, lambda: _reader("source")(path, data, _reader("api_table")(catalog))
+                "source", path, lambda: _reader("source")(path, data(), _reader("api_table")(catalog))
             )
         elif kind is FileKind.PYTHON:
-            build = remember("build", path, data, lambda: _reader("build")(path, decode_python(data)))
+            build = remember("build", path, lambda: _reader("build")(path, decode_python(data())))
             self.builds[posixpath.dirname(path)] = build
         elif kind is FileKind.WORKFLOW:
             jobs = remember(
-                "workflow_targets", path, data, lambda: tuple(_reader("workflow")(path, decode_text(data), catalog))
+                "workflow_targets", path, lambda: tuple(_reader("workflow")(path, decode_text(data()), catalog))
             )
             self.workflows.append((path, *jobs))
         else:
-            text = decode_python(data) if kind is FileKind.SETUP and path.endswith(".py") else decode_text(data)
-            variants = remember(f"variants:{kind.value}", path, data, lambda: list(_reader("variants")(path, text, kind)))
+            def text() -> str:
+                return decode_python(data()) if kind is FileKind.SETUP and path.endswith(".py") else decode_text(data())
+
+            variants = remember(f"variants:{kind.value}", path, lambda: list(_reader("variants")(path, text(), kind)))
             self.variants.extend(variants)
             if kind is FileKind.REQUIREMENTS:
                 # The included files are read every time: they are other files, which may have changed.
-                self.included[path] = tuple(_reader("included")(text, path, roots))
+                self.included[path] = tuple(_reader("included")(text(), path, roots))
                 self.include_paths[path] = remember(
-                    "include_paths", path, data, lambda: frozenset(_reader("include_paths")(text, path))
+                    "include_paths", path, lambda: frozenset(_reader("include_paths")(text(), path))
                 )
 
 

@@ -15,11 +15,12 @@ import pickle
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from cudaudit.engine import PARALLEL_THRESHOLD
+from cudaudit.engine import PARALLEL_THRESHOLD, RACY_NS
 from cudaudit.model import Finding
 from support import FIXTURES, REPO, write
 
@@ -58,8 +59,13 @@ def scan(cli, monkeypatch):
     return run
 
 
-def entries(cache: Path) -> list[Path]:
-    return sorted(p for p in (cache / "v1" / "results").rglob("*") if p.is_file())
+def packs(cache: Path, namespace: str = "results") -> list[Path]:
+    return sorted(p for p in (cache / "v2" / namespace).rglob("*") if p.is_file())
+
+
+def entries(cache: Path) -> dict:
+    """Every file's result, from the packs: display path -> (key, result)."""
+    return {slot: entry for path in packs(cache) for slot, entry in pickle.loads(path.read_bytes()).items()}
 
 
 def test_cold_warm_and_no_cache_scans_agree_whatever_the_workers(tree, tmp_path, scan):
@@ -77,25 +83,33 @@ def test_a_warm_scan_reads_its_findings_from_the_cache(project, tmp_path, scan):
     cache = tmp_path / "cache"
     cold = scan(project, cache)
     forged = 0
-    for path in entries(cache):
-        key, (findings, *rest) = pickle.loads(path.read_bytes())
+    [pack] = packs(cache)
+    slots = pickle.loads(pack.read_bytes())
+    for slot, (key, (findings, *rest)) in slots.items():
         if findings:
             findings[0] = Finding(**{**findings[0].__dict__, "message": "from the cache"})
-            path.write_bytes(pickle.dumps((key, (findings, *rest))))
+            slots[slot] = (key, (findings, *rest))
             forged += 1
+    pack.write_bytes(pickle.dumps(slots))
     warm = scan(project, cache, "--show-portable")  # every finding of an entry, portable ones too
     assert sum(f["message"] == "from the cache" for f in warm["findings"]) == forged > 0
     assert scan(project, cache, "--no-cache") == cold
 
 
-def test_torn_and_foreign_entries_are_misses_and_are_written_again(project, tmp_path, scan):
+def test_torn_and_foreign_packs_and_entries_are_misses_and_are_written_again(project, tmp_path, scan):
     cache = tmp_path / "cache"
     cold = scan(project, cache)
-    written = entries(cache)
-    for index, path in enumerate(written):
-        path.write_bytes(path.read_bytes()[: index % 7] if index % 2 else b"not a pickle")
+    written = [*packs(cache), *packs(cache, "readings")]
+    assert len(written) == 2
+    for path, damaged in zip(written, (b"not a pickle", written[1].read_bytes()[:-9])):
+        path.write_bytes(damaged)
     assert scan(project, cache) == cold
-    assert [len(p.read_bytes()) > 7 for p in written] == [True] * len(written)
+    assert entries(cache) and all(pickle.loads(p.read_bytes()) for p in written)
+    # An entry of another shape in a sound pack is a miss too.
+    [pack] = packs(cache)
+    slots = pickle.loads(pack.read_bytes())
+    pack.write_bytes(pickle.dumps({slot: (key, ("not", "a report")) for slot, (key, _) in slots.items()}))
+    assert scan(project, cache) == cold
     assert scan(project, cache) == cold
 
 
@@ -104,7 +118,7 @@ def test_an_entry_that_would_run_code_is_never_loaded(project, tmp_path, scan):
     cold = scan(project, cache)
     marker = tmp_path / "ran"
     payload = b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR."
-    for path in entries(cache):
+    for path in [*packs(cache), *packs(cache, "readings")]:
         path.write_bytes(payload)
     assert scan(project, cache) == cold
     assert not marker.exists()
@@ -146,7 +160,7 @@ def test_two_scans_at_once_share_the_cache(tree, tmp_path, scan):
     outputs = [json.loads(p.communicate()[0]) for p in running]
     assert outputs == [expected, expected]
     assert scan(tree, cache) == expected
-    assert not [p for p in (cache / "v1").rglob("*.tmp")]
+    assert not [p for p in (cache / "v2").rglob("*.tmp")]
 
 
 def test_clean_removes_what_cudaudit_wrote_and_no_cache_writes_nothing(project, tmp_path, scan):
@@ -182,7 +196,7 @@ def test_the_catalog_is_parsed_once_and_then_read_from_the_cache(tmp_path):
     command = [sys.executable, "-m", "cudaudit", "scan", "train.py", "-f", "json", "--exit-zero"]
     env = {**os.environ, "CUDAUDIT_CACHE_DIR": str(cache)}
     subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, check=True)
-    parsed = sorted((cache / "v1" / "toml").iterdir())
+    parsed = sorted((cache / "v2" / "toml").iterdir())
     assert len(parsed) == len(list((REPO / "rules" / "data").glob("*.toml")))
     for path in parsed:
         key, data = pickle.loads(path.read_bytes())
@@ -195,3 +209,41 @@ def test_the_catalog_is_parsed_once_and_then_read_from_the_cache(tmp_path):
     assert [f["message"] for f in json.loads(report.stdout)["findings"]] == ["read from the cache"]
     fresh = subprocess.run([*command, "--no-cache"], cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
     assert [f["message"] for f in json.loads(fresh.stdout)["findings"]] != ["read from the cache"]
+
+
+def test_an_edited_file_replaces_its_entry_in_the_pack(project, tmp_path, scan):
+    cache = tmp_path / "cache"
+    first = scan(project, cache)
+    before = entries(cache)
+    assert len(before) == first["summary"]["files"]
+    script = write(project / "tools" / "train.py", "import torch\nmodel = model.cuda()\n")
+    scan(project, cache)
+    write(script, "import torch\nmodel = model.cuda()\ntorch.cuda.synchronize()\n")
+    edited = scan(project, cache)
+    after = entries(cache)
+    assert set(after) == {*before, "tools/train.py"}  # one slot per file, whatever its edits
+    assert {slot: entry for slot, entry in after.items() if slot != "tools/train.py"} == before
+    assert edited == scan(project, cache, "--no-cache")
+
+
+def test_a_file_rewritten_with_its_size_and_modification_time_kept_is_read_again(project, tmp_path, scan):
+    """A file's digest is taken from its status when that is unchanged since an earlier scan hashed
+    it; the change time is in the status, and no program can set it back. A file changed within
+    `RACY_NS` of the scan is hashed again every time: its status may not show the next change."""
+    cache = tmp_path / "cache"
+    settled = write(project / "tools" / "old.py", "import torch\nx = torch.zeros(1).cuda()\n")
+    time.sleep(RACY_NS / 1e9 + 0.2)
+    fresh = write(project / "tools" / "new.py", "import torch\ny = torch.zeros(2).cuda()\n")
+    first = scan(project, cache)
+    assert {f["rule"] for f in first["findings"] if f["path"] == "tools/old.py"} == {"CDA102"}
+    [known] = packs(cache, "digests")
+    recorded = set(pickle.loads(known.read_bytes()))
+    assert str(settled) in recorded and str(fresh) not in recorded
+    before = os.stat(settled)
+    text = "import torch\nx = torch.zeros(1).cpu()\n"
+    settled.write_text(text + " " * (before.st_size - len(text)))
+    os.utime(settled, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (os.stat(settled).st_size, os.stat(settled).st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    second = scan(project, cache)
+    assert not [f for f in second["findings"] if f["path"] == "tools/old.py"]
+    assert second == scan(project, cache, "--no-cache")
