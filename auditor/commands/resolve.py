@@ -113,7 +113,7 @@ def resolve_command(
         raise fail("--lock locks the variant it writes: give --output")
     try:
         for variant, destination in destinations.items():
-            write_atomic(destination, encode_like(variant.source.read_bytes(), variant.text, "utf-8"))
+            write_atomic(destination, encode_like(_reread(variant.source), variant.text, "utf-8"))
             err.print(f"wrote {markup_safe(str(destination))}", highlight=False)
         locked = [lock(destinations[v]) for v in destinations if _lockable(v)] if lock_variants else []
         for done in locked:
@@ -187,3 +187,14 @@ def _write_workflow(resolution: Resolution) -> None:
     plan = project_plan(root, pip_files)
     path.write_text(workflow(plan, resolution.target), encoding="utf-8")
     err.print(f"wrote {markup_safe(str(path))}: {plan.test_command} on {resolution.target}", highlight=False)
+
+
+def _reread(source: Path) -> bytes:
+    """The input's bytes again, for its encoding and line endings, through the same bounded reader
+    that read it first: a file replaced by a FIFO or a link out of its folder since then is an error."""
+    from cudaudit.safe_read import UnreadableFile, read_tree_file
+
+    try:
+        return read_tree_file(source, source.absolute().parent)
+    except UnreadableFile as exc:
+        raise fail(f"{source}: {exc.reason}") from None
