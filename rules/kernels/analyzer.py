@@ -59,7 +59,10 @@ def analyze_cuda(
     findings = []
     only_cuda = Severity.NOTE if facts.cuda_only is not None else None  # as in a CUDA-only branch
     dropped = porting.dropped_arguments(source)
-    for hit in cuda_hits(source, catalog, device_code, project_macros, porting.mask_droppers, project_values):
+    # A toolkit macro the porting layer defines, or one a build-time hipify may rename, is not known on HIP.
+    toolkit = frozenset() if facts.hipified_by is not None else api_table(catalog).toolkit_macros - porting.ported
+    hits = cuda_hits(source, catalog, device_code, project_macros, porting.mask_droppers, project_values, toolkit)
+    for hit in hits:
         span = positions.span(hit.start, hit.end)
         entry = porting.entry(hit.entry)
         cap = only_cuda or hit.cap
@@ -74,6 +77,7 @@ class ProjectPorting:
 
     def __init__(self, facts: FileFacts) -> None:
         self._ported = {ported.name: ported for ported in facts.ported_names}
+        self.ported = frozenset(self._ported)
         self._hipified_by = facts.hipified_by
         self.mask_droppers = frozenset(ported.name for ported in facts.ported_names if 0 in ported.dropped)
         self._entries: dict[int, Entry] = {}
@@ -144,13 +148,15 @@ def cuda_hits(
     project_macros: MacroSides | None = None,
     mask_droppers: frozenset[str] = frozenset(),
     project_values: MacroValues | None = None,
+    toolkit_macros: frozenset[str] = frozenset(),
 ) -> list[CudaHit]:
     """Every catalog hit in a CUDA source, after preprocessor branches, one per rule and site.
 
     The hazards (inline PTX, warp size, ...) are looked for only in `device_code`: a C++ file
     that calls the CUDA runtime from the host may well hold CPU assembly or another GPU
     language's `WARP_SIZE`. `mask_droppers` are the warp functions whose mask argument the
-    project's porting layer drops on HIP.
+    project's porting layer drops on HIP; `toolkit_macros` are the CUDA toolkit's version macros
+    that a HIP build of this source leaves undefined (`CUDART_VERSION`).
     """
     tree = syntax.parse(source)
     nodes = syntax.QueryMatches(code_map.PATTERNS + hazards.PATTERNS, tree.root_node)
@@ -158,7 +164,7 @@ def cuda_hits(
     found = list(references(source, code, api_table(catalog), catalog))
     if device_code:
         found += hazards.hazards(nodes, tree.root_node, source, code, catalog, mask_droppers)
-    branches = BranchMap(source, project_macros, project_values)
+    branches = BranchMap(source, project_macros, project_values, toolkit_macros)
     line_starts = [0] + [m.end() for m in _NEWLINE.finditer(source)]
     kept: dict[tuple, CudaHit] = {}
     for hit in sorted(found, key=lambda h: (h.start, h.end)):

@@ -14,6 +14,7 @@ from functools import cache
 
 from cudaudit.model import Portability, Severity, Status
 from cudaudit.rules.catalog import Catalog, CatalogError, Entry
+from cudaudit.rules.kernels.preprocessor import TOOLKIT_TABLE, toolkit_macros
 
 TABLE_FILE = "cuda_api.toml"
 
@@ -65,6 +66,8 @@ class ApiTable:
             for kind, found in prefixes.items()
         }
         self._entries: dict[tuple[str, str], Entry | None] = {}
+        self.toolkit_macros = toolkit_macros(catalog.tables(TOOLKIT_TABLE))
+        """Version macros only CUDA's toolkit defines (`CUDART_VERSION`): undefined in a HIP build."""
 
     def name_starts(self) -> frozenset[str]:
         """The first three characters of every name and name prefix the table knows."""

@@ -97,7 +97,7 @@ def hazards(
         _full_masks(found, full_masks, report, mask_droppers),
         _narrow_ballots(found, root, report),
         _lane_math(found, report),
-        _warp_size_constants(found, report),
+        _warp_size_constants(found, source, report),
         _shuffle_loops(found, source, report),
         _shared_per_warp(found, report),
         _device_launches(found, report),
@@ -214,11 +214,57 @@ def _names_thread_index(node: Node) -> bool:
     return node.type in ("field_expression", "parenthesized_expression") and "threadIdx" in syntax.text(node)
 
 
-def _warp_size_constants(found: syntax.QueryMatches, report: Report) -> Iterator[CudaHit | None]:
-    """`#define WARP_SIZE 32`, `constexpr int kWarpSize = 32`, `template <int WARP = 32>`."""
+def _warp_size_constants(found: syntax.QueryMatches, source: bytes, report: Report) -> Iterator[CudaHit | None]:
+    """`#define WARP_SIZE 32`, `constexpr int kWarpSize = 32`, `template <int WARP = 32>`.
+
+    Not where the 32 is an explicit design rather than an assumption: a constant the code hands
+    on as the width of its warp operations (`__shfl_xor_sync(m, v, o, WARP_SIZE)`,
+    `warp_reduce_max<warp_size>(v)`, `template <int width = WARP_SIZE>` whose `width` the shuffles
+    pass) works in groups of 32 lanes, which a 64-lane wavefront holds two of; and one in host
+    code only sizes a launch (the kernel's own lane arithmetic is checked where it is)."""
+    widths: set[str] | None = None
     for name, value in ((m["const.name"], m["const.value"]) for m in found["const"]):
-        if _WARP_NAME.search(syntax.text(name)) and syntax.text(value).strip().strip("()").rstrip("uU") == "32":
-            yield report("warp-size-constant", value.start_byte, value.end_byte)
+        identifier = syntax.text(name)
+        if not (_WARP_NAME.search(identifier) and syntax.text(value).strip().strip("()").rstrip("uU") == "32"):
+            continue
+        if _in_host_function(name):
+            continue
+        if widths is None:
+            widths = _shuffle_widths(found)
+        if _passed_as_width(identifier, source, widths):
+            continue
+        yield report("warp-size-constant", value.start_byte, value.end_byte)
+
+
+def _in_host_function(node: Node) -> bool:
+    """Inside a function that is neither `__global__` nor `__device__`: host code."""
+    function = _ancestor(node, "function_definition")
+    if function is None:
+        return False
+    qualifiers = {child.type for child in function.children}
+    return not qualifiers & {"__global__", "__device__"}
+
+
+def _shuffle_widths(found: syntax.QueryMatches) -> set[str]:
+    """The names shuffles in the file pass as their width (the fourth argument)."""
+    widths = set()
+    for match in found["call"]:
+        arguments = match["call.args"].named_children
+        if syntax.text(match["call.fn"]).startswith("__shfl") and len(arguments) >= 4:
+            widths.add(syntax.text(arguments[3]).strip())
+    return widths
+
+
+def _passed_as_width(name: str, source: bytes, widths: set[str]) -> bool:
+    """`name` is a shuffle's width, a warp function's template argument (`warp_reduce_sum<name>(`),
+    or the default of a template parameter that the shuffles pass as their width."""
+    if name in widths:
+        return True
+    word = re.escape(name.encode())
+    if re.search(rb"\w*(?i:warp|shfl|shuffle)\w*\s*<\s*" + word + rb"\s*>\s*\(", source):
+        return True
+    defaults = re.finditer(rb"\b(\w+)\s*=\s*" + word + rb"\s*[,>]", source)
+    return any(match.group(1).decode() in widths for match in defaults)
 
 
 def _shuffle_loops(found: syntax.QueryMatches, source: bytes, report: Report) -> Iterator[CudaHit | None]:

@@ -86,7 +86,9 @@ def _ported_names(path: str, data: bytes, table: ApiTable, branches: BranchMap, 
     for pattern in (_DEFINE, _TYPEDEF, _USING, _FUNCTION):
         for match in pattern.finditer(data):
             name = match.group(1).decode("ascii")
-            if name in seen or (table.name(name) is None and not _WARP_SYNC.fullmatch(name)):
+            if name in seen or (
+                table.name(name) is None and not _WARP_SYNC.fullmatch(name) and name not in table.toolkit_macros
+            ):
                 continue
             line = _line(data, match.start())
             state = branches.state(line)

@@ -79,6 +79,16 @@ _HIP_WORDS = frozenset({"HIP", "HIPCC", "ROCM", "HCC", "AMD", "AMDGCN", "AMDGPU"
 _AMD_ARCHITECTURES = re.compile(r"^(?:RDNA|CDNA)\d*$")
 _CUDA_WORDS = frozenset({"NVIDIA", "NVCC", "CUDA"})
 _GFX = re.compile(r"^__gfx[0-9a-f]+__$")
+_OTHER_PLATFORM_WORDS = frozenset({"MUSA"})
+"""Words of GPU platforms that are neither CUDA nor HIP: Moore Threads' MUSA
+(https://github.com/ggml-org/llama.cpp/blob/master/docs/build.md, "MUSA"), which projects such as
+llama.cpp build from the same CUDA sources with macros of their own (`GGML_USE_MUSA`)."""
+
+
+def names_other_platform(macro: str) -> bool:
+    """`GGML_USE_MUSA`, `__MUSACC__`: a macro only a build for another GPU platform defines, so
+    neither a CUDA nor a HIP build does."""
+    return bool(set(filter(None, macro.upper().split("_"))) & _OTHER_PLATFORM_WORDS)
 
 
 def names_hip(macro: str) -> bool:
@@ -110,18 +120,24 @@ class BranchMap:
 
     `project_macros` are the sides of macros other files of the project define, as the project
     index collects them (`merge_macro_sides`): DeepSpeed defines `PTX_AVAILABLE` for CUDA in a
-    shared header.
+    shared header. `toolkit_macros` are version macros only CUDA's toolkit defines
+    (`CUDART_VERSION`, `toolkit_macros()`), which a HIP build leaves undefined: 0 in an `#if`,
+    unless this file defines them.
     """
 
     def __init__(
-        self, source: bytes, project_macros: MacroSides | None = None, project_values: MacroValues | None = None
+        self,
+        source: bytes,
+        project_macros: MacroSides | None = None,
+        project_values: MacroValues | None = None,
+        toolkit_macros: frozenset[str] = frozenset(),
     ) -> None:
         line_count = source.count(b"\n") + 1
         self._states = [LineState.NEUTRAL] * (line_count + 2)
         self.conditions: set[int] = set()
         """Lines of conditional directives (`#if defined(__CUDACC__)`): tests, not uses, of what they name."""
         open_groups: list[_Group] = []
-        macros = self.macros = _FileMacros(project_macros, project_values)
+        macros = self.macros = _FileMacros(project_macros, project_values, toolkit_macros)
         line = 1
         position = 0
         for match in _DIRECTIVE.finditer(source):
@@ -221,9 +237,15 @@ class _FileMacros:
     macros whose value tells the sides apart (`#define BNB_HIP 1` under `#if defined(__HIPCC__)`,
     `0` in its `#else`), in this file and, as known beforehand, in the rest of the project."""
 
-    def __init__(self, project: MacroSides | None = None, project_values: MacroValues | None = None) -> None:
+    def __init__(
+        self,
+        project: MacroSides | None = None,
+        project_values: MacroValues | None = None,
+        toolkit: frozenset[str] = frozenset(),
+    ) -> None:
         self._project = project or {}
         self._project_values = project_values or {}
+        self._toolkit = toolkit
         self.sides: dict[str, Build | None] = {}
         self._values: dict[str, list[set[bool | None]]] = {}
 
@@ -238,6 +260,10 @@ class _FileMacros:
         if name in self._values:
             return self.values.get(name)
         return self._project_values.get(name)
+
+    def undefined_on_hip(self, name: str) -> bool:
+        """A CUDA toolkit macro (`CUDART_VERSION`) that nothing here defines: 0 in a HIP build's `#if`."""
+        return name in self._toolkit and name not in self._values
 
     def define(self, definition: str, where: Build) -> None:
         name = re.match(r"\s*([A-Za-z_]\w*)", definition)
@@ -268,6 +294,8 @@ class _FileMacros:
         """What `defined(name)` says about the build."""
         if names_hip(name):
             return HIP_ONLY
+        if names_other_platform(name):
+            return Build(False, False)
         if name in self.sides:
             return self.sides[name] or UNKNOWN
         return self._project.get(name) or UNKNOWN
@@ -334,9 +362,12 @@ class _Expression:
         if self._peek() in (">", ">=", "==", "!=", "<", "<="):
             operator = self._take()
             right = self._take()
-            # `HIP_VERSION >= 50000` is false on CUDA, where the macro is 0; `< 50000` is true there.
+            # `HIP_VERSION >= 50000` is false on CUDA, where the macro is 0 (`CUDART_VERSION >= 12000`
+            # on HIP); `< 50000` is true there.
             positive = operator in (">", ">=") or (operator == "==" and right not in ("0", "0x0"))
-            return Build(None, False) if positive and left.on_cuda is False else UNKNOWN
+            if positive and left.on_cuda is False:
+                return Build(None, False)
+            return Build(False, None) if positive and left.on_hip is False else UNKNOWN
         return left
 
     def _unary(self) -> Build:
@@ -365,7 +396,13 @@ class _Expression:
                         break
                 return UNKNOWN
             # A HIP macro's value on HIP is unknown (`USE_ROCM` may be 0); on CUDA it is undefined: 0.
-            fallback = Build(None, False) if names_hip(token) else UNKNOWN
+            # A CUDA toolkit macro's is unknown on CUDA and 0 on HIP.
+            if names_hip(token):
+                fallback = Build(None, False)
+            elif self.macros.undefined_on_hip(token):
+                fallback = Build(False, None)
+            else:
+                fallback = UNKNOWN
             value = self.macros.value(token)
             if value is None:
                 return fallback
@@ -374,3 +411,11 @@ class _Expression:
                 fallback.on_cuda if value.on_cuda is None else value.on_cuda,
             )
         return UNKNOWN
+
+
+TOOLKIT_TABLE = "toolkit_macros"
+
+
+def toolkit_macros(tables: list[tuple[str, dict]]) -> frozenset[str]:
+    """The version macros only CUDA's toolkit defines, from the catalog's `[toolkit_macros]` tables."""
+    return frozenset(name for _, table in tables for name in table.get("names", ()))
