@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import codecs
 import io
 import os
 import tokenize
+import warnings
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -32,6 +34,18 @@ class UnparsableError(ValueError):
     def __init__(self, message: str, line: int | None = None) -> None:
         super().__init__(message)
         self.line = line
+
+
+def parse_python(text: str, filename: str = "<unknown>") -> ast.Module:
+    """`ast.parse` of scanned or fixed code, with the compiler's warnings about that code kept quiet.
+
+    Compiling `"\\d"` warns (a DeprecationWarning, a SyntaxWarning from Python 3.12), and Python
+    prints a SyntaxWarning by default: a scan of a real tree would flood stderr with complaints
+    about its code that are not cudaudit's findings, and under `-W error` a file would not parse."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return ast.parse(text, filename=filename)
 
 
 def decode_python(data: bytes) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cudaudit.safe_read import UnreadableFile, read_tree_file
+from cudaudit.source import parse_python
 from cudaudit.tomlcompat import tomllib
 
 DEFAULT = 88
@@ -80,7 +81,7 @@ def wrap_new_long_lines(original: str, fixed: str, limit: int) -> str:
     if all(len(line) <= limit or line in old_lines for line in lines):
         return fixed
     try:
-        tree = ast.parse(fixed)
+        tree = parse_python(fixed)
     except SyntaxError:
         return fixed
     splits: dict[int, list[str]] = {}

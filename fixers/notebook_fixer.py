@@ -28,7 +28,7 @@ from cudaudit.fixers.python_module import ModuleNeedsError, meet_module_needs
 from cudaudit.model import Finding
 from cudaudit.rules.python.rewrites import DEVICE_TYPE
 from cudaudit.rules.scripts.notebook import CodeCell, code_cells, split_cell
-from cudaudit.source import UnparsableError
+from cudaudit.source import UnparsableError, parse_python
 
 NOT_ROUND_TRIP = (
     "its JSON would not be written back byte for byte (a layout or number format json does not reproduce); "
@@ -160,7 +160,7 @@ def _originals(chosen: list[Finding], wanted: list[Finding]) -> list[Finding]:
 def _defines(python: str) -> set[str]:
     """The module needs a cell meets for the cells after it: `import torch`, `DEVICE_TYPE`."""
     try:
-        tree = ast.parse(python)
+        tree = parse_python(python)
     except (SyntaxError, ValueError, RecursionError):
         return set()
     found = set()

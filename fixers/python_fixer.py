@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import ast
-
 from packaging.version import Version
 
 from cudaudit.fixers.edits import FixedText, apply_edits
 from cudaudit.fixers.line_length import DEFAULT, wrap_new_long_lines
 from cudaudit.fixers.python_module import ModuleNeedsError, meet_module_needs
 from cudaudit.model import Finding
+from cudaudit.source import parse_python
 
 
 def fix_python(
@@ -30,7 +29,7 @@ def fix_python(
     try:
         fixed = meet_module_needs(edited.text, requires, unused, torch_version, line_length)
         fixed = wrap_new_long_lines(text, fixed, line_length)
-        ast.parse(fixed)
+        parse_python(fixed)
     except ModuleNeedsError as exc:
         return FixedText(text, error=str(exc))
     except SyntaxError as exc:

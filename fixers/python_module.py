@@ -21,6 +21,7 @@ from packaging.version import Version
 from cudaudit.fixers.isolated import IsolatedFailure, call_isolated
 from cudaudit.fixers.line_length import DEFAULT
 from cudaudit.rules.python.rewrites import DEVICE_TYPE
+from cudaudit.source import parse_python
 
 _DEFINITIONS = ((Version("2.6"), ("torch.accelerator.current_accelerator().type", "torch.accelerator.is_available()")),)
 """The accelerator's device type and the probe that it is there, from the PyTorch that has them."""
@@ -55,7 +56,7 @@ def meet_module_needs(
     line_length: int = DEFAULT,
 ) -> str:
     """Add `import torch` and `DEVICE_TYPE` where needed; drop imports the fixes made unused."""
-    tree = ast.parse(code)
+    tree = parse_python(code)
     add_torch = bool({"import torch", DEVICE_TYPE} & requires) and _torch_name(tree) is None
     unused = [name for name in unused_imports if _imported_but_unused(tree, name)]
     if add_torch or unused:
@@ -67,7 +68,7 @@ def meet_module_needs(
             code = call_isolated(_update_imports, code, add_torch, unused)
         except IsolatedFailure as exc:
             raise ModuleNeedsError(f"libcst could not rewrite this module's imports ({exc}); left unchanged") from None
-        tree = ast.parse(code)
+        tree = parse_python(code)
     if DEVICE_TYPE in requires:
         torch = _torch_name(tree) or "torch"
         existing = _definition(tree, code, DEVICE_TYPE)
@@ -81,11 +82,11 @@ def meet_module_needs(
 def _is_ours(existing: str, torch: str) -> bool:
     """Whether a module-level `DEVICE_TYPE = ...` is one this fixer writes (in either layout)."""
     try:
-        found = ast.dump(ast.parse(existing))
+        found = ast.dump(parse_python(existing))
     except SyntaxError:
         return False
     versions = (None, *(since for since, _ in _DEFINITIONS))
-    return any(ast.dump(ast.parse(device_type_definition(v, torch))) == found for v in versions)
+    return any(ast.dump(parse_python(device_type_definition(v, torch))) == found for v in versions)
 
 
 def _update_imports(code: str, add_torch: bool, unused: list[str]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -72,3 +73,18 @@ def test_analysis_never_raises(source):
     findings, errors = analyze_bytes(("import torch\n" + source).encode(), task, AnalysisSettings())
     assert all(e.path == "x.py" for e in errors)
     assert not (findings and errors)
+
+
+def test_code_the_compiler_warns_about_is_scanned_and_fixed_without_a_warning(cli, tmp_path):
+    # "\d" is an invalid escape: Python warns while compiling it (printed by default from 3.12),
+    # and under an error filter the parse itself would fail.
+    write(tmp_path / "train.py", 'import re, torch\nDIGITS = re.compile("\\d+")\nmodel = torch.nn.Linear(2, 2).cuda()\n')
+    write(tmp_path / "setup.py", 'import re\nfrom setuptools import setup\nre.compile("\\d")\nsetup(install_requires=["cupy-cuda12x"])\n')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = scan_json(cli)
+        fixed = cli("fix", "--unsafe-fixes", "train.py")
+    assert report["errors"] == []
+    assert {f["path"] for f in report["findings"]} == {"train.py", "setup.py"}
+    assert fixed.exit_code == 0, fixed.output
+    assert ".cuda()" not in (tmp_path / "train.py").read_text()

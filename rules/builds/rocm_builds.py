@@ -27,6 +27,7 @@ import re
 from cudaudit.facts import BuildMode, Evidence, RocmBuild
 from cudaudit.rules.python.guards import Polarity, Probe, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.source import parse_python
 
 BUILD_WORDS = ("CUDAExtension", "BuildExtension", "cpp_extension", "hipify")
 _SOURCE = re.compile(r"\.(?:cu|cuh|cpp|cc|cxx|c|h|hpp|hip)$")
@@ -39,7 +40,7 @@ def read_build_script(path: str, text: str) -> RocmBuild | None:
     """What the build script at display path `path` does for ROCm; None when it does nothing for ROCm."""
     if not any(word in text for word in BUILD_WORDS):
         return None
-    tree = ast.parse(text, filename=path)
+    tree = parse_python(text, filename=path)
     names = ImportTable(tree)
     lines = text.split("\n")
     probe: ast.stmt | None = None

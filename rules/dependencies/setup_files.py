@@ -30,7 +30,7 @@ from cudaudit.rules.dependencies.report import (
 )
 from cudaudit.rules.dependencies.toml_text import placed_string
 from cudaudit.settings import AnalysisSettings
-from cudaudit.source import SourceLines, UnparsableError
+from cudaudit.source import SourceLines, UnparsableError, parse_python
 
 REQUIREMENT_ARGUMENTS = ("install_requires", "setup_requires", "tests_require")
 _CFG_KEY = re.compile(r"^([A-Za-z0-9_.-]+)[ \t]*[=:][ \t]*(.*)$")
@@ -59,7 +59,7 @@ def analyze_setup(
 
 
 def _setup_py_requirements(text: str, path: str) -> Iterator[Requirement]:
-    tree = ast.parse(text, filename=path)
+    tree = parse_python(text, filename=path)
     lines = SourceLines(text)
     literals = _module_literals(tree)
     for argument, value in _setup_arguments(tree, literals):
@@ -74,7 +74,7 @@ def _setup_py_requirements(text: str, path: str) -> Iterator[Requirement]:
 
 def setup_py_extras(text: str, path: str) -> Iterator[tuple[str, int]]:
     """The name and line of every extra a setup.py's `setup(extras_require=...)` declares."""
-    tree = ast.parse(text, filename=path)
+    tree = parse_python(text, filename=path)
     for argument, value in _setup_arguments(tree, _module_literals(tree)):
         if argument == "extras_require" and isinstance(value, ast.Dict):
             for key in value.keys:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-
 from packaging.version import Version
 
 from cudaudit.facts import NO_FACTS, FileFacts
@@ -16,14 +14,14 @@ from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.rewrites import FixContext, build_fix
 from cudaudit.rules.python.walker import PythonWalker
 from cudaudit.settings import AnalysisSettings
-from cudaudit.source import SourceLines
+from cudaudit.source import SourceLines, parse_python
 
 
 def analyze_python(
     text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
 ) -> list[Finding]:
     """Findings for one Python module; raises SyntaxError for code that does not parse."""
-    tree = ast.parse(text, filename=path)
+    tree = parse_python(text, filename=path)
     walker = PythonWalker(
         ImportTable(tree),
         catalog,

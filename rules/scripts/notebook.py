@@ -32,7 +32,7 @@ from cudaudit.rules.containers.script_scan import ScriptScan, scan_script
 from cudaudit.rules.python.analyzer import analyze_python
 from cudaudit.rules.scripts.shell_file import placed_lines
 from cudaudit.settings import AnalysisSettings
-from cudaudit.source import UnparsableError
+from cudaudit.source import UnparsableError, parse_python
 from cudaudit.suppressions import apply_suppressions
 
 _SHELL_LINE = re.compile(r"^(?P<indent>[ \t]*)(?:!!?|%(?=(?:pip|conda|mamba)\b))(?P<command>.*)$")
@@ -91,7 +91,7 @@ def _analyze_cell(
 
 def _imports(python: str) -> list[str]:
     """The cell's top-level imports, one line each, for the cells after it."""
-    tree = ast.parse(python)
+    tree = parse_python(python)
     return [
         ast.unparse(node)
         for node in tree.body
