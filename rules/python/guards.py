@@ -74,6 +74,10 @@ _STRING_PROBES = {"rocm": Probe.ROCM, "hip": Probe.ROCM, "cpu": Probe.CPU}
 _OPTIONAL_FIRST = frozenset({"has", "have"})
 _OPTIONAL_LAST = frozenset({"available", "installed"})
 """`HAS_TRITON`, `_flash_attn_available`, `is_xformers_available()`: a flag or probe of an optional library."""
+_OPTIONAL_FILLER = frozenset({"is", "are"})
+"""Words of such a name that name no library (`is_triton_available`)."""
+OPTIONAL_MODULE_SKIPS = frozenset({"pytest.importorskip"})
+"""Calls that skip the rest of a test module or test where a module is not installed."""
 CUDA_DEVICE_STRING = re.compile(r"cuda(:\d+)?")
 _WORD_SPLIT = re.compile(r"[_\W]+|(?<=[a-z])(?=[A-Z])")
 _EXIT_CALL = re.compile(r"(^|\.)(exit|skip|_exit|abort)$")
@@ -204,6 +208,16 @@ def is_requirement(statement: ast.stmt, names: ImportTable) -> bool:
     )
 
 
+def skips_without_module(statement: ast.stmt, names: ImportTable) -> bool:
+    """`triton = pytest.importorskip("triton")`: what follows runs only where that module is
+    installed. Not for PyTorch itself (`importorskip("torch")`), which any PyTorch code needs."""
+    call = statement.value if isinstance(statement, (ast.Expr, ast.Assign)) else None
+    if not (isinstance(call, ast.Call) and call.args and names.resolve(call.func) in OPTIONAL_MODULE_SKIPS):
+        return False
+    module = call.args[0]
+    return not (isinstance(module, ast.Constant) and str(module.value).partition(".")[0] == "torch")
+
+
 def names_cuda(identifier: str) -> bool:
     """`CUDA_Accelerator`, `CudaBackend`: a name that says it is the CUDA side of something."""
     return "cuda" in _words(identifier)
@@ -286,7 +300,9 @@ def _identifier_probes(identifier: str) -> frozenset[Probe]:
     if "flash" in words and words & {"attn", "attention"}:
         found.add(Probe.CUDA)  # `use_flash_attn`: set only where FlashAttention is installed, as `use_cuda` is
     if len(ordered) > 1 and (ordered[0] in _OPTIONAL_FIRST or ordered[-1] in _OPTIONAL_LAST):
-        found.add(Probe.OPTIONAL)
+        library = [word for word in ordered if word not in _OPTIONAL_FIRST | _OPTIONAL_LAST | _OPTIONAL_FILLER]
+        if library != ["torch"]:  # `is_torch_available()` holds wherever PyTorch code runs at all
+            found.add(Probe.OPTIONAL)
     return frozenset(found)
 
 

@@ -15,6 +15,7 @@ from typing import TypeAlias
 
 from cudaudit.model import CUDA_API_TARGETS, TARGETS, Severity
 from cudaudit.rules.python.guards import (
+    CUDA_DEVICE_STRING,
     Polarity,
     Probe,
     exits_early,
@@ -23,6 +24,7 @@ from cudaudit.rules.python.guards import (
     names_cuda,
     polarity,
     probes_in,
+    skips_without_module,
     stops_the_program,
 )
 from cudaudit.rules.python.names import ImportTable
@@ -72,6 +74,8 @@ class Region:
 NEUTRAL = Region()
 ANOTHER_PATH = Region(cap=Severity.WARNING)
 """Code only another path than the normal one runs (a default every call overrides): a warning at most."""
+OPTIONAL_PATH = ANOTHER_PATH
+"""Code that runs only where an optional library is installed (`if HAS_TRITON:`): another path."""
 
 
 class SiteContext:
@@ -166,7 +170,8 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
 
 
 def region_after(statement: ast.stmt, names: ImportTable) -> Region:
-    """The region the rest of a block is in after `statement`: `if not <cuda>: return`, `assert <cuda>`.
+    """The region the rest of a block is in after `statement`: `if not <cuda>: return`, `assert <cuda>`,
+    `pytest.importorskip("triton")` (only where the module is installed: another path, at most a warning).
 
     A requirement (`assert torch.cuda.is_available()`, `if not torch.cuda.is_available():
     sys.exit()`) is no guard: the program stops there, so what follows keeps its own severity
@@ -175,6 +180,8 @@ def region_after(statement: ast.stmt, names: ImportTable) -> Region:
     code behind a CUDA guard, not as NVIDIA-only code that ROCm never reaches."""
     if is_requirement(statement, names):
         return NEUTRAL
+    if skips_without_module(statement, names):
+        return OPTIONAL_PATH
     if isinstance(statement, ast.If) and exits_early(statement.body):
         rest = branch_regions(statement.test, names)[2]
         return replace(rest, nvidia_only=False) if stops_the_program(statement.body) else rest
@@ -215,6 +222,14 @@ def _pytest_marks(body: list[ast.stmt]) -> list[ast.expr]:
     ]
 
 
+def dispatch_region(key: ast.expr | None) -> Region:
+    """The value under a `"cuda"` key of a dict display is the CUDA side of a table keyed by device
+    type (`BACKEND_SYNCHRONIZE = {"cuda": torch.cuda.synchronize, "cpu": None}`): looked up only for
+    a CUDA device, as a class named for CUDA is the CUDA side of a dispatch."""
+    cuda_key = isinstance(key, ast.Constant) and isinstance(key.value, str) and CUDA_DEVICE_STRING.fullmatch(key.value)
+    return Region(cuda_guarded=True) if cuda_key else NEUTRAL
+
+
 def call_region(call: ast.Call, qualified: str | None, names: ImportTable) -> Region:
     """The region a call's own arguments sit in: a test parameter's marks (`pytest.param("cuda",
     marks=RunIf(min_cuda_gpus=1))`) guard its values as a decorator guards a function; else what
@@ -226,8 +241,16 @@ def call_region(call: ast.Call, qualified: str | None, names: ImportTable) -> Re
 
 
 def _marked_region(markers: list[ast.expr], names: ImportTable, cuda_named: bool = False) -> Region:
+    """A marker that asks for CUDA guards; one that asks for an optional library
+    (`@pytest.mark.skipif(not HAS_TRITON, ...)`) makes the test another path, as `if HAS_TRITON:` does."""
     probes = set().union(*(marker_probes(marker, names) for marker in markers))
-    return Region(cuda_guarded=Probe.CUDA in probes or cuda_named, rocm_aware=Probe.ROCM in probes)
+    cuda = Probe.CUDA in probes or cuda_named
+    optional = Probe.OPTIONAL in probes and not cuda
+    return Region(
+        cuda_guarded=cuda,
+        rocm_aware=Probe.ROCM in probes,
+        cap=OPTIONAL_PATH.cap if optional else None,
+    )
 
 
 def enabled_region(call: ast.Call, names: ImportTable) -> Region:

@@ -43,6 +43,7 @@ from cudaudit.rules.python.regions import (
     branch_regions,
     call_region,
     decorated_region,
+    dispatch_region,
     display_region,
     loop_region,
     module_region,
@@ -343,6 +344,14 @@ class PythonWalker:
         for child in (*node.decorator_list, *node.bases, *node.keywords):
             self.visit(child)
         self._visit_inside(decorated_region(node, self.names), self._visit_block, node.body)
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        """`{"cuda": torch.cuda.synchronize, "xpu": torch.xpu.synchronize}`: each value of a table keyed
+        by device type is taken only for its own key's device."""
+        for key, value in zip(node.keys, node.values):
+            if key is not None:
+                self.visit(key)
+            self._visit_inside(dispatch_region(key), self.visit, value)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
