@@ -392,3 +392,21 @@ def test_a_macro_a_project_header_defines_for_cuda_counts_in_the_files_that_use_
     assert together == [("kernel.cu", "note")]
     alone = [f["severity"] for f in scan_json(cli, "kernel.cu")["findings"] if f["rule"] == "CDA410"]
     assert alone == ["error"]  # without the header, nothing says the branch is CUDA-only
+
+
+def test_cuda_arch_branches_are_cuda_only_since_no_hip_build_defines_it():
+    code = (
+        "__device__ void f(float* p) {\n"
+        "#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 700\n"
+        "  cublasSgemmEx(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);\n"
+        "#elif __CUDA_ARCH__ >= 900\n"
+        '  asm volatile("st.global.u32 [%0], 1;" :: "l"(p));\n'
+        "#endif\n"
+        "#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800\n"
+        '  asm volatile("st.global.u32 [%0], 2;" :: "l"(p));\n'  # HIP compiles this branch
+        "#endif\n"
+        "}\n"
+    )
+    assert [(f.span.line, f.severity) for f in analyze(code, path="kernel.cu")] == [
+        (3, Severity.NOTE), (5, Severity.NOTE), (8, Severity.ERROR)
+    ]

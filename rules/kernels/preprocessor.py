@@ -11,6 +11,7 @@ expression leaves tree-sitter with ERROR nodes, but its lines are as clear as ev
 are evaluated three-valued, asking only "does this hold on HIP, on CUDA, or either?"; macros
 that are not about HIP leave the answer open, unless the file itself defines them only on one
 side (`#ifndef __HIP_PLATFORM_AMD__` / `#define HAS_PTX`): then `#ifdef HAS_PTX` is that side.
+`__CUDA_ARCH__` is never defined on HIP, so `#if __CUDA_ARCH__ >= 800` is a branch HIP skips.
 """
 
 from __future__ import annotations
@@ -83,6 +84,12 @@ _OTHER_PLATFORM_WORDS = frozenset({"MUSA"})
 """Words of GPU platforms that are neither CUDA nor HIP: Moore Threads' MUSA
 (https://github.com/ggml-org/llama.cpp/blob/master/docs/build.md, "MUSA"), which projects such as
 llama.cpp build from the same CUDA sources with macros of their own (`GGML_USE_MUSA`)."""
+
+
+NEVER_ON_HIP = frozenset({"__CUDA_ARCH__"})
+"""Macros no HIP build defines, whatever builds the source: clang defines `__CUDA_ARCH__` for CUDA
+device compilation only (`InitPreprocessor.cpp`, https://reviews.llvm.org/D45441), and HIPIFY's
+tables leave the name as it is."""
 
 
 def names_other_platform(macro: str) -> bool:
@@ -296,6 +303,8 @@ class _FileMacros:
             return HIP_ONLY
         if names_other_platform(name):
             return Build(False, False)
+        if name in NEVER_ON_HIP:
+            return Build(False, None)
         if name in self.sides:
             return self.sides[name] or UNKNOWN
         return self._project.get(name) or UNKNOWN
@@ -399,7 +408,7 @@ class _Expression:
             # A CUDA toolkit macro's is unknown on CUDA and 0 on HIP.
             if names_hip(token):
                 fallback = Build(None, False)
-            elif self.macros.undefined_on_hip(token):
+            elif self.macros.undefined_on_hip(token) or token in NEVER_ON_HIP:
                 fallback = Build(False, None)
             else:
                 fallback = UNKNOWN
