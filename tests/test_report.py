@@ -199,3 +199,13 @@ def test_fleet_merge_refuses_what_is_not_a_report(cli, tmp_path):
     write(tmp_path / "broken.json", "{")
     assert cli("report", "merge", "broken.json").exit_code == 2
     assert cli("report", "merge").exit_code == 2
+
+
+@pytest.mark.parametrize("folder", ["benchmarks", "benchmarking", "tests"])
+def test_code_that_measures_or_tests_the_project_never_decides(cli, tmp_path, folder):
+    write(tmp_path / "pkg" / "__init__.py", "")
+    write(tmp_path / folder / "speed.py", "import torch\nmajor, _ = torch.cuda.get_device_capability()\n")
+    report = report_json(cli, ".", cwd=tmp_path)
+    (component,) = report["components"]
+    assert component["role"] == "tooling"
+    assert report["targets"]["rocm"]["verdict"] == "works"

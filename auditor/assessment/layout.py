@@ -15,7 +15,7 @@ from cudaudit.assessment.model import Role
 from cudaudit.filekinds import TEST_DIRS, FileKind, classify
 
 TOOLING_DIRS = TEST_DIRS | frozenset({
-    "benchmark", "benchmarks", "bench", "benches",
+    "benchmark", "benchmarks", "benchmarking", "bench", "benches",
     "docs", "doc", ".github", ".gitlab", ".circleci", ".buildkite", "ci", ".ci", "perf", "profiling",
 })
 """Folders whose code tests, measures or documents the project: never its main use."""
