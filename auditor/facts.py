@@ -53,6 +53,8 @@ class BuildMode(Enum):
     HIPIFY = "hipify"
     SEPARATE = "separate"
     SKIPS = "skips"
+    HIP_LANGUAGE = "hip-language"
+    """A CMake build that compiles the CUDA sources as HIP (`enable_language(HIP)`, `LANGUAGE HIP`)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,15 @@ class RocmBuild:
     evidence: Evidence
     rocm_sources: tuple[str, ...] = ()
     """Folders (display paths) of the sources a SEPARATE build compiles for ROCm instead."""
+    cuda_only: tuple[tuple[str, Evidence], ...] = ()
+    """Sources (display path, and the branch of the build file that names them) the build compiles
+    only where it does not build for ROCm: named only in a branch a ROCm build skips (`if not ROCM_VERSION:`,
+    `if(BUILD_CUDA)` beside `elseif(BUILD_HIP)`)."""
+    rocm_named: tuple[str, ...] = ()
+    """Sources (display paths) the build names outside such branches: what its ROCm build compiles."""
+    defines: tuple[tuple[str, bool | None, bool | None], ...] = ()
+    """Macros the build defines for its sources, as (name, defined on HIP builds, on CUDA builds):
+    False where that side never defines it (`add_compile_definitions(HAS_SM80)` under `if(BUILD_CUDA)`)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,12 @@ class FileFacts:
     `BNB_HIP`, 1 under `#if defined(__HIPCC__)` and 0 in its `#else`, is (name, True, False)."""
     hipified_by: Evidence | None = None
     """The build script that also builds this source for ROCm through PyTorch's build-time hipify."""
+    rocm_build: Evidence | None = None
+    """The project's build also compiles this source for ROCm (a hipify build script, a CMake
+    build that compiles it as HIP): what still needs a change there compiles, and is left to check."""
+    rocm_goes_without: Evidence | None = None
+    """The project's build compiles this source only for CUDA, and nothing of its folder for ROCm:
+    what it does (an extension, a kernel family) is missing on ROCm, while the rest runs."""
     counterparts: tuple[Counterpart, ...] = ()
     """Files that do this file's job on other targets (`Dockerfile_amd`, `requirements-rocm.txt`,
     the separate HIP sources a build uses for ROCm)."""

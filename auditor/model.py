@@ -52,6 +52,9 @@ class Portability:
     severity: Severity
     """How serious a non-working status is on this target (a silent degradation is a warning). In a
     finding, the severity at that site: a guard the target never passes lowers it to a note."""
+    severity_when_built: Severity | None = None
+    """The severity in a source the project's own build already compiles for this target (a hazard
+    that compiles there and may compute wrongly is left to check: a warning); None: unchanged."""
 
     def to_json(self) -> dict[str, str]:
         return {

@@ -7,7 +7,8 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   lines), which sources reach them through `#include`, and macros defined on one side only
   (`rules/kernels/porting_layer.py`);
 - the Python build scripts that also build their CUDA sources for ROCm, by build-time hipify or
-  from separate HIP sources (`rules/builds/rocm_builds.py`);
+  from separate HIP sources (`rules/builds/rocm_builds.py`), and the CMake builds that compile
+  them as HIP (`rules/builds/cmake.py`), with the sources each leaves out of its ROCm build;
 - files with a ROCm or CPU counterpart (`Dockerfile_amd` beside `Dockerfile`; `siblings.py`) and
   the ROCm and CPU variants the project's dependency files declare
   (`rules/dependencies/target_variants.py`);
@@ -53,7 +54,9 @@ _READERS = {
     "api_table": "cudaudit.rules.kernels.api_table:api_table",
     "macros": "cudaudit.rules.kernels.preprocessor:merge_macro_sides",
     "macro_values": "cudaudit.rules.kernels.preprocessor:merge_macro_values",
+    "build_side": "cudaudit.rules.kernels.preprocessor:Build",
     "build": "cudaudit.rules.builds.rocm_builds:read_build_script",
+    "cmake_build": "cudaudit.rules.builds.cmake:read_cmake_build",
     "workflow": "cudaudit.rules.orchestration.workflows:workflow_jobs",
     "variants": "cudaudit.rules.dependencies.target_variants:declared_variants",
     "included": "cudaudit.rules.dependencies.requirements_file:included_files",
@@ -125,8 +128,15 @@ class ProjectIndex:
             facts["cuda_macros"] = self.cuda_macros
             facts["cuda_macro_values"] = self.cuda_macro_values
             build = _nearest_build(path, self.builds)
-            if build is not None and build.mode is BuildMode.HIPIFY:
-                facts["hipified_by"] = build.evidence
+            left_out = _left_out(path, build)
+            if left_out is not None:
+                if not _beside_rocm_sources(path, build):
+                    facts["rocm_goes_without"] = left_out
+                    facts["cuda_only"] = None
+            elif build is not None and build.mode in (BuildMode.HIPIFY, BuildMode.HIP_LANGUAGE):
+                facts["rocm_build"] = build.evidence
+                if build.mode is BuildMode.HIPIFY:
+                    facts["hipified_by"] = build.evidence
             elif build is not None and build.mode is BuildMode.SEPARATE and not _under(path, build.rocm_sources):
                 rocm = Evidence(build.evidence.path, build.evidence.line, f"ROCm builds {', '.join(build.rocm_sources)}")
                 facts["counterparts"] = (*facts["counterparts"], Counterpart("rocm", rocm))
@@ -169,9 +179,12 @@ def build_index(
         for target, runs in (("rocm", rocm), ("cpu", cpu)):
             if runs:
                 ci_targets.setdefault(target, path)
+    left_out = {source: evidence for build in found.builds.values() if build is not None
+                for source, evidence in build.cuda_only}
     return ProjectIndex(
-        porting=_reader("layers")(found.sources) if found.sources else None,
-        cuda_macros=_reader("macros")(facts.macro_sides for facts in found.sources.values()) if found.sources else (),
+        porting=_reader("layers")(found.sources, left_out) if found.sources else None,
+        cuda_macros=_reader("macros")([*(facts.macro_sides for facts in found.sources.values()),
+                                       *_build_defines(found.builds)]) if found.sources else (),
         cuda_macro_values=(
             _reader("macro_values")(facts.macro_values for facts in found.sources.values()) if found.sources else ()
         ),
@@ -191,7 +204,8 @@ CONTEXT_KINDS = frozenset({FileKind.WORKFLOW})
 scan of named files indexes the other files of these kinds in their folders too."""
 
 _READ_KINDS = frozenset(
-    {FileKind.CUDA, FileKind.WORKFLOW, FileKind.PYPROJECT, FileKind.SETUP, FileKind.REQUIREMENTS, FileKind.CONDA}
+    {FileKind.CUDA, FileKind.CMAKE, FileKind.WORKFLOW, FileKind.PYPROJECT, FileKind.SETUP, FileKind.REQUIREMENTS,
+     FileKind.CONDA}
 )
 
 
@@ -238,7 +252,11 @@ class _Found:
             )
         elif kind is FileKind.PYTHON:
             build = remember("build", path, lambda: _reader("build")(path, decode_python(data())))
-            self.builds[posixpath.dirname(path)] = build
+            self._add_build(path, build)
+        elif kind is FileKind.CMAKE:
+            build = remember("cmake_build", path, lambda: _reader("cmake_build")(path, decode_text(data())))
+            if build is not None:  # a CMake file that builds nothing as HIP says nothing over a setup.py above it
+                self._add_build(path, build)
         elif kind is FileKind.WORKFLOW:
             jobs = remember(
                 "workflow_targets", path, lambda: tuple(_reader("workflow")(path, decode_text(data()), catalog))
@@ -256,6 +274,36 @@ class _Found:
                 self.include_paths[path] = remember(
                     "include_paths", path, lambda: frozenset(_reader("include_paths")(text(), path))
                 )
+
+
+    def _add_build(self, path: str, build: RocmBuild | None) -> None:
+        """A folder's build: the one that knows about ROCm where a setup.py and a CMake file share it."""
+        folder = posixpath.dirname(path)
+        if build is not None or folder not in self.builds:
+            self.builds[folder] = build
+
+
+def _build_defines(builds: dict[str, RocmBuild | None]) -> list[dict[str, Any]]:
+    """The macros each build defines, as the sides `merge_macro_sides` reads (None: both sides)."""
+    build_type = _reader("build_side")
+    return [
+        {name: None if hip is None and cuda is None else build_type(hip, cuda) for name, hip, cuda in build.defines}
+        for build in builds.values() if build is not None and build.defines
+    ]
+
+
+def _left_out(path: str, build: RocmBuild | None) -> Evidence | None:
+    """Where `build` says it compiles the source at `path` for CUDA only."""
+    if build is None:
+        return None
+    return next((evidence for source, evidence in build.cuda_only if source == path), None)
+
+
+def _beside_rocm_sources(path: str, build: RocmBuild | None) -> bool:
+    """Whether the ROCm build compiles another source of `path`'s folder: then `path` is a CUDA-only
+    variant (`gemm_sm80.cu` beside the portable `gemm.cu`), not a part ROCm goes without."""
+    folder = posixpath.dirname(path)
+    return build is not None and any(posixpath.dirname(source) == folder for source in build.rocm_named)
 
 
 def _counterparts(files: list[IndexedFile], include_paths: dict[str, frozenset[str]]) -> dict[str, tuple[Counterpart, ...]]:

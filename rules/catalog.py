@@ -513,6 +513,7 @@ def _parse_targets(where: str, raw: dict[str, Any]) -> dict[str, Portability]:
                 replacement=fact.get("replacement", ""),
                 source=fact["source"],
                 severity=Severity(fact.get("severity", default)),
+                severity_when_built=Severity(fact["severity_when_built"]) if "severity_when_built" in fact else None,
             )
         except (KeyError, ValueError) as exc:
             raise CatalogError(f"{where}: target {name}: {exc}") from exc

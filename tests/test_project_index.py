@@ -91,6 +91,58 @@ def test_separate_rocm_sources_make_the_cuda_ones_a_counterpart_and_a_skipped_bu
     assert facts.hipified_by is None and facts.counterparts == ()
 
 
+def test_a_setup_py_says_which_sources_it_builds_for_cuda_only():
+    setup = (
+        "import torch\nfrom torch.utils.cpp_extension import CUDAExtension\nROCM = torch.version.hip\n"
+        'exts = [CUDAExtension("a", ["csrc/a/k.cu", "csrc/b/k.cu"])]\n'
+        'if not ROCM and FAST:\n    exts.append(CUDAExtension("b", ["csrc/b/sm80.cu", "csrc/fast/k.cu"]))\n'
+    )
+    files = {"setup.py": setup, "csrc/a/k.cu": "", "csrc/b/k.cu": "", "csrc/b/sm80.cu": '#include "mma.cuh"\n',
+             "csrc/b/mma.cuh": "", "csrc/fast/k.cu": ""}
+    index = index_of(files)
+    branch = Evidence("setup.py", 5, "if not ROCM and FAST:")
+    fast = index.facts("csrc/fast/k.cu", (FileKind.CUDA,))  # a folder ROCm builds nothing of: it goes without
+    assert fast.rocm_goes_without == branch and fast.rocm_build is None and fast.cuda_only is None
+    variant = index.facts("csrc/b/sm80.cu", (FileKind.CUDA,))  # a CUDA-only variant beside a ROCm-built source
+    assert variant.cuda_only == branch and variant.rocm_goes_without is None and variant.rocm_build is None
+    assert index.facts("csrc/b/mma.cuh", (FileKind.CUDA,)).cuda_only == Evidence("csrc/b/sm80.cu", 1)
+    built = index.facts("csrc/b/k.cu", (FileKind.CUDA,))
+    assert built.rocm_build == built.hipified_by == Evidence("setup.py", 3, "ROCM = torch.version.hip")
+    assert built.cuda_only is None and built.rocm_goes_without is None
+
+
+def test_a_cmake_build_that_compiles_cuda_sources_as_hip_is_their_rocm_build():
+    cmake = (
+        "set(GPU_SOURCES csrc/ops.cu)\n"
+        'if(${BACKEND} STREQUAL "cuda")\n  enable_language(CUDA)\n  list(APPEND GPU_SOURCES csrc/ops_sm90.cu)\n'
+        'elseif(${BACKEND} STREQUAL "hip")\n  enable_language(HIP)\n'
+        "  set_source_files_properties(${GPU_SOURCES} PROPERTIES LANGUAGE HIP)\nendif()\n"
+    )
+    files = {"CMakeLists.txt": cmake, "csrc/ops.cu": "", "csrc/ops_sm90.cu": "", "setup.py": "from setuptools import setup\n"}
+    index = index_of(files)
+    ops = index.facts("csrc/ops.cu", (FileKind.CUDA,))
+    assert ops.rocm_build == Evidence("CMakeLists.txt", 6, "enable_language(HIP)") and ops.hipified_by is None
+    variant = index.facts("csrc/ops_sm90.cu", (FileKind.CUDA,))
+    assert variant.cuda_only == Evidence("CMakeLists.txt", 4, "list(APPEND GPU_SOURCES csrc/ops_sm90.cu)")
+    assert variant.rocm_build is None
+    no_hip = index_of({**files, "CMakeLists.txt": cmake.replace("HIP", "CXX")})
+    assert no_hip.facts("csrc/ops.cu", (FileKind.CUDA,)).rocm_build is None
+
+
+def test_a_macro_the_cmake_build_defines_for_cuda_only_marks_its_branches_cuda_only():
+    cmake = (
+        "if(USE_CUDA)\n  enable_language(CUDA)\n  add_compile_definitions(HAS_SM80)\n"
+        "elseif(USE_HIP)\n  enable_language(HIP)\n  add_definitions(-DWAVE64=1)\nendif()\n"
+        "target_compile_definitions(ops PRIVATE EVERYWHERE)\n"
+    )
+    code = '#ifdef HAS_SM80\n__device__ void f(int* p) { asm volatile("st.global.u32 [%0], 1;" :: "l"(p)); }\n#endif\n'
+    index = index_of({"CMakeLists.txt": cmake, "ops.cu": code})
+    assert ("HAS_SM80", False, None) in index.cuda_macros and ("WAVE64", None, False) in index.cuda_macros
+    assert "EVERYWHERE" not in {name for name, *_ in index.cuda_macros}
+    assert [f.severity.value for f in analyze(code, path="ops.cu", files={"CMakeLists.txt": cmake})] == ["note"]
+    assert [f.severity.value for f in analyze(code, path="ops.cu")] == ["error"]
+
+
 def test_files_named_for_a_target_are_counterparts_unless_they_include_the_other():
     index = index_of(
         {

@@ -11,11 +11,13 @@ never findings; those in its CUDA sibling are at most notes.
 from __future__ import annotations
 
 import bisect
+import itertools
+import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from cudaudit.facts import NO_FACTS, FileFacts
+from cudaudit.facts import NO_FACTS, BuildMode, Evidence, FileFacts, RocmBuild
 from cudaudit.model import Finding, Severity, Span
 from cudaudit.rules.builds import nvcc_flags
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
@@ -270,6 +272,104 @@ def _flags(argument: Argument, catalog: Catalog) -> Iterator[tuple[Entry, int, i
             entry = catalog.lookup("nvcc-flag", key)
             if entry is not None:
                 yield entry, argument.start + offset + start, argument.start + offset + end
+
+
+_HIP_COMMANDS = frozenset({"hip_add_library", "hip_add_executable"})
+_SOURCE_FILE = re.compile(r"\.(?:cu|cuh|cpp|cc|cxx|c|h|hpp)$")
+_SOURCE_DIR = re.compile(r"^\$\{(?:CMAKE_CURRENT_SOURCE_DIR|CMAKE_CURRENT_LIST_DIR|PROJECT_SOURCE_DIR|CMAKE_SOURCE_DIR)\}/")
+_TEXT_LIMIT = 80
+
+
+def read_cmake_build(path: str, text: str) -> RocmBuild | None:
+    """The ROCm build of the CMake file at display path `path`: None unless it compiles sources as
+    HIP (`enable_language(HIP)`, `project(... HIP)`, `LANGUAGE HIP` on sources, `hip_add_library`).
+
+    Its sources are those it names: in a branch a HIP build skips (`if(BUILD_CUDA)` beside
+    `elseif(BUILD_HIP)`) they are compiled for CUDA only; anywhere else, for ROCm too (a `set()`
+    of sources made outside both branches is taken as used by both)."""
+    offsets = _LineOffsets(text)
+    lines = text.split("\n")
+    marker: int | None = None
+    cuda_only: dict[str, int] = {}
+    rocm_named: set[str] = set()
+    defines: dict[str, set[LineState]] = {}
+    for command, state in _with_branches(_commands(text, offsets)):
+        if marker is None and _compiles_hip(command):
+            marker = command.start
+        for name in _defined_macros(command):
+            defines.setdefault(name, set()).add(state)
+        if command.name in _NOT_ARGUMENTS:
+            continue
+        for argument in command.arguments:
+            source = _named_source(argument.text, path)
+            if source is None:
+                continue
+            if state is LineState.CUDA_ONLY:
+                cuda_only.setdefault(source, offsets.line(argument.start))
+            else:
+                rocm_named.add(source)
+    if marker is None:
+        return None
+
+    def evidence(line: int) -> Evidence:
+        shown = " ".join(lines[line - 1].split()) if 0 < line <= len(lines) else ""
+        return Evidence(path, line, shown[:_TEXT_LIMIT])
+
+    left_out = tuple((source, evidence(line)) for source, line in sorted(cuda_only.items()) if source not in rocm_named)
+    sides = tuple(sorted((name, *_side(states)) for name, states in defines.items()))
+    return RocmBuild(path, BuildMode.HIP_LANGUAGE, evidence(offsets.line(marker)), (), left_out, tuple(sorted(rocm_named)),
+                     sides)
+
+
+_DEFINING = frozenset({"add_compile_definitions", "add_definitions", "target_compile_definitions"})
+_SCOPES = frozenset({"PUBLIC", "PRIVATE", "INTERFACE"})
+_MACRO_NAME = re.compile(r"(?:-D)?([A-Za-z_]\w*)(?:=.*)?$")
+
+
+def _defined_macros(command: Command) -> list[str]:
+    """The macros `add_compile_definitions(X)`, `add_definitions(-DX)` and
+    `target_compile_definitions(t PUBLIC X=1)` define for the sources they build."""
+    if command.name not in _DEFINING:
+        return []
+    words = [a.text for a in command.arguments]
+    if command.name == "target_compile_definitions":
+        words = [w for w in words[1:] if w not in _SCOPES]
+    elif command.name == "add_definitions":
+        words = [w for w in words if w.startswith("-D")]
+    names = []
+    for word in words:
+        match = _MACRO_NAME.match(word)
+        if match is not None and "$" not in word:
+            names.append(match.group(1))
+    return names
+
+
+def _side(states: set[LineState]) -> tuple[bool | None, bool | None]:
+    """(defined on HIP builds, defined on CUDA builds) for a macro defined in branches of `states`:
+    False where no branch of that side defines it, None where one may."""
+    if states == {LineState.CUDA_ONLY}:
+        return False, None
+    if states == {LineState.PORTED}:
+        return None, False
+    return None, None
+
+
+def _compiles_hip(command: Command) -> bool:
+    words = [a.text for a in command.arguments]
+    if command.name in _HIP_COMMANDS:
+        return True
+    if command.name in ("enable_language", "project"):
+        return "HIP" in words[1 if command.name == "project" else 0 :]
+    return any(word == "LANGUAGE" and following == "HIP" for word, following in itertools.pairwise(words))
+
+
+def _named_source(text: str, cmake_file: str) -> str | None:
+    """The display path of the source file a CMake argument names, relative to the file's folder."""
+    text = _SOURCE_DIR.sub("", text.strip())
+    if not _SOURCE_FILE.search(text) or "$" in text or "*" in text or ";" in text or " " in text:
+        return None
+    source = posixpath.normpath(posixpath.join(posixpath.dirname(cmake_file), text))
+    return None if source.startswith("..") else source
 
 
 class _LineOffsets:

@@ -15,6 +15,9 @@ a script does this is read from its syntax, never by running it:
 - or a branch taken only on ROCm turns the build off (`SKIP_CUDA_BUILD = True`): the CUDA sources
   are not built for ROCm at all, and nothing is claimed.
 
+A hipify build also says which sources it leaves out: a source named only in a branch a ROCm
+build skips (`if not ROCM_VERSION and COMPILE_MARLIN:`) is compiled for CUDA only.
+
 A source belongs to the nearest build script above it (`ProjectIndex.facts`).
 """
 
@@ -67,7 +70,75 @@ def read_build_script(path: str, text: str) -> RocmBuild | None:
         return RocmBuild(path, BuildMode.SEPARATE, _evidence(path, first, lines), tuple(sorted(separate)))
     if skip is not None:
         return RocmBuild(path, BuildMode.SKIPS, _evidence(path, skip.lineno, lines))
-    return RocmBuild(path, BuildMode.HIPIFY, _evidence(path, probe.lineno, lines))
+    cuda_only, rocm_named = _sources_by_side(tree, path, names, lines)
+    return RocmBuild(path, BuildMode.HIPIFY, _evidence(path, probe.lineno, lines), (), cuda_only, rocm_named)
+
+
+def _sources_by_side(
+    tree: ast.Module, path: str, names: ImportTable, lines: list[str]
+) -> tuple[tuple[tuple[str, Evidence], ...], tuple[str, ...]]:
+    """The source files the script names only in branches a ROCm build skips (with the line of the
+    branch), and those it names anywhere else."""
+    skipped: list[tuple[int, int, int]] = []  # first line, last line, the branch's `if` line
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If):
+            for branch in _non_rocm_branches(node, names):
+                skipped.append((branch[0].lineno, branch[-1].end_lineno or branch[-1].lineno, node.lineno))
+    cuda_only: dict[str, int] = {}
+    rocm_named: set[str] = set()
+    for constant in ast.walk(tree):
+        source = _source_file(constant, path) if isinstance(constant, ast.Constant) else None
+        if source is None or not isinstance(constant, ast.Constant):
+            continue
+        branch_line = next((at for first, last, at in skipped if first <= constant.lineno <= last), None)
+        if branch_line is None:
+            rocm_named.add(source)
+        else:
+            cuda_only.setdefault(source, branch_line)
+    left_out = tuple((source, _evidence(path, line, lines)) for source, line in sorted(cuda_only.items())
+                     if source not in rocm_named)
+    return left_out, tuple(sorted(rocm_named))
+
+
+def _non_rocm_branches(node: ast.If, names: ImportTable) -> list[list[ast.stmt]]:
+    """The branches of `node` that a ROCm build never takes."""
+    branches = []
+    if _excludes_rocm(node.test, names) and node.body:
+        branches.append(node.body)
+    if _requires_rocm(node.test, names) and node.orelse:
+        branches.append(node.orelse)
+    return branches
+
+
+def _excludes_rocm(test: ast.expr, names: ImportTable) -> bool:
+    """Whether `test` is false on every ROCm build (`not ROCM_VERSION and COMPILE_MARLIN`)."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _requires_rocm(test.operand, names)
+    if isinstance(test, ast.BoolOp):
+        parts = [_excludes_rocm(value, names) for value in test.values]
+        return any(parts) if isinstance(test.op, ast.And) else all(parts)
+    return Probe.ROCM in probes_in(test, names) and polarity(test, names, Probe.ROCM) is Polarity.NEGATIVE
+
+
+def _requires_rocm(test: ast.expr, names: ImportTable) -> bool:
+    """Whether `test` is true only on ROCm builds (`IS_ROCM and USE_FAST`)."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _excludes_rocm(test.operand, names)
+    if isinstance(test, ast.BoolOp):
+        parts = [_requires_rocm(value, names) for value in test.values]
+        return any(parts) if isinstance(test.op, ast.And) else all(parts)
+    return Probe.ROCM in probes_in(test, names) and polarity(test, names, Probe.ROCM) is Polarity.POSITIVE
+
+
+def _source_file(node: ast.Constant, script: str) -> str | None:
+    """The C/C++ or CUDA source file a string in the script names, as a display path."""
+    if not isinstance(node.value, str) or not _SOURCE.search(node.value.strip()):
+        return None
+    value = node.value.strip()
+    if "\n" in value or " " in value or "*" in value:
+        return None
+    source = posixpath.normpath(posixpath.join(posixpath.dirname(script), value))
+    return None if source.startswith("..") else source
 
 
 def _test(node: ast.If | ast.Assign | ast.AnnAssign) -> ast.expr | None:

@@ -79,6 +79,8 @@ class ProjectPorting:
         self._ported = {ported.name: ported for ported in facts.ported_names}
         self.ported = frozenset(self._ported)
         self._hipified_by = facts.hipified_by
+        self._rocm_build = facts.rocm_build
+        self._goes_without = facts.rocm_goes_without
         self.mask_droppers = frozenset(ported.name for ported in facts.ported_names if 0 in ported.dropped)
         self._entries: dict[int, Entry] = {}
 
@@ -108,14 +110,31 @@ class ProjectPorting:
         ported = self._ported.get(entry.match) if entry.rule.detector == API_DETECTOR else None
         if ported is not None:
             source = f"{ported.evidence.cite()}: the project's HIP compatibility header maps it"
-        elif self._hipified_by is not None and entry.rule.detector in HIPIFY_RENAMES:
-            if entry.targets["rocm"].status is not Status.CHANGE:
-                return entry
+        elif (self._hipified_by is not None and entry.rule.detector in HIPIFY_RENAMES
+              and entry.targets["rocm"].status is Status.CHANGE):
             source = f"{self._hipified_by.cite()}: the build also builds this source for ROCm, and PyTorch hipifies it"
         else:
-            return entry
+            return self._built_entry(entry)
         works = Portability(Status.WORKS, "", source, Severity.NOTE)
         return replace(entry, targets={**entry.targets, "rocm": works})
+
+    def _built_entry(self, entry: Entry) -> Entry:
+        """`entry` in a source the project's build leaves out of ROCm (at most a warning: ROCm goes
+        without the part), or compiles for ROCm (the rule's `severity_when_built`)."""
+        fact = entry.targets["rocm"]
+        if self._goes_without is not None:
+            severity = _at_most(fact.severity, Severity.WARNING)
+            source = f"{self._goes_without.cite()}: the build compiles this source for CUDA only, and ROCm goes without it"
+        elif self._rocm_build is not None and fact.severity_when_built is not None:
+            severity = _at_most(fact.severity, fact.severity_when_built)
+            source = f"{fact.source}; {self._rocm_build.cite()}: the project builds this source for ROCm, where it compiles"
+        else:
+            return entry
+        return replace(entry, targets={**entry.targets, "rocm": replace(fact, severity=severity, source=source)})
+
+
+def _at_most(severity: Severity, cap: Severity) -> Severity:
+    return cap if cap.rank < severity.rank else severity
 
 
 _ARGUMENT_LIMIT = 4096

@@ -121,11 +121,13 @@ class PortingLayers:
     of the layer itself is read in its includers' context: it has the names every one of its
     includers reaches (`mmid.cuh`, included after `common.cuh`, uses `cudaStream_t` as mapped).
     A header that every includer includes only in CUDA-only branches (`vendors/cuda.h` in the
-    `#else` of `#if defined(GGML_USE_HIP)`) is CUDA-only as a whole.
+    `#else` of `#if defined(GGML_USE_HIP)`) is CUDA-only as a whole, and so is one that only
+    sources the build compiles for CUDA alone include (`left_out`: source -> where the build says so).
     """
 
-    def __init__(self, sources: Mapping[str, SourceFacts]) -> None:
+    def __init__(self, sources: Mapping[str, SourceFacts], left_out: Mapping[str, Evidence] | None = None) -> None:
         self._sources = sources
+        self._left_out = dict(left_out or {})
         self._by_basename: dict[str, list[str]] = {}
         for path in sources:
             self._by_basename.setdefault(posixpath.basename(path), []).append(path)
@@ -184,7 +186,7 @@ class PortingLayers:
         return {path: frozenset(headers) for path, headers in reached.items() if headers}
 
     def _cuda_only_headers(self) -> dict[str, Evidence]:
-        found: dict[str, Evidence] = {}
+        found: dict[str, Evidence] = dict(self._left_out)
         changed = True
         while changed:
             changed = False
