@@ -121,6 +121,27 @@ def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | Non
     return Polarity.POSITIVE
 
 
+def feature_probe(test: ast.expr, names: ImportTable) -> Polarity | None:
+    """POSITIVE for `hasattr(torch, "accelerator")`, NEGATIVE for `not hasattr(...)`: a test of
+    whether an imported module has an attribute, which tells its releases apart. None for any other
+    test, a `hasattr` inside `and`/`or` included (`hasattr(torch, "xpu") and torch.xpu.is_available()`
+    asks about a device too)."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = feature_probe(test.operand, names)
+        return None if inner is None else _flip(inner)
+    if not (
+        isinstance(test, ast.Call)
+        and isinstance(test.func, ast.Name)
+        and test.func.id == "hasattr"
+        and names.binding("hasattr") is None
+        and len(test.args) == 2
+        and isinstance(test.args[1], ast.Constant)
+        and isinstance(test.args[1].value, str)
+    ):
+        return None
+    return Polarity.POSITIVE if names.is_module_chain(test.args[0]) else None
+
+
 def _single_process(test: ast.Compare) -> bool | None:
     """True for `world_size == 1`, `< 2`, `<= 1` (holds on one process, not on two), False for
     `world_size > 1`, `!= 1`, `>= 2` (the other way round), None for any other shape."""

@@ -19,6 +19,7 @@ from cudaudit.rules.python.guards import (
     Polarity,
     Probe,
     exits_early,
+    feature_probe,
     is_requirement,
     marker_probes,
     names_cuda,
@@ -139,7 +140,13 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
     taken only on ROCm (`if torch.version.hip:`, `if DEVICE_TYPE == "hip":`) never runs on the
     targets without `torch.cuda` either; a branch taken only under a distributed launch, or only
     where an optional library is installed (`if HAS_FLASH_ATTENTION:`), is another path than the
-    normal one: at most a warning."""
+    normal one: at most a warning. So is the branch a feature probe (`hasattr(torch,
+    "accelerator")`) takes where the module lacks the attribute: a fallback for older releases
+    (`... if hasattr(torch, "accelerator") else "cuda"`)."""
+    feature = feature_probe(test, names)
+    if feature is not None:
+        older = Region(cap=Severity.WARNING)  # the branch only releases without the attribute take
+        return (NEUTRAL, NEUTRAL, older) if feature is Polarity.POSITIVE else (NEUTRAL, older, NEUTRAL)
     probes = probes_in(test, names)
     if not probes:
         return NEUTRAL, NEUTRAL, NEUTRAL
@@ -272,6 +279,38 @@ def try_region(node: TryStatement) -> Region:
     optional = any(_catches_import_error(handler) for handler in node.handlers)
     probe = any(_catches_errors(handler) and _falls_back(handler.body) for handler in node.handlers)
     return Region(cuda_guarded=probe, optional_import=optional)
+
+
+def handler_region(handler: ast.ExceptHandler, body: list[ast.stmt], names: ImportTable) -> Region:
+    """A handler for `AttributeError` after a body whose every attribute is an imported module's
+    (`try: scaler = torch.amp.GradScaler(device)` / `except AttributeError: scaler =
+    torch.cuda.amp.GradScaler()`) runs only where the module lacks the attribute: a fallback for
+    older releases, at most a warning. An attribute of anything else (`torch.accelerator
+    .current_accelerator().type`, None on a CPU) can be missing on any release: no region."""
+    types = [] if handler.type is None else handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    if not any(isinstance(t, ast.Name) and t.id == "AttributeError" for t in types):
+        return NEUTRAL
+    chains = [node for node in _outer_attributes(body) if not isinstance(node.ctx, ast.Store)]
+    if chains and all(names.is_module_chain(node) for node in chains):
+        return ANOTHER_PATH
+    return NEUTRAL
+
+
+def _outer_attributes(body: list[ast.stmt]) -> list[ast.Attribute]:
+    """The attribute chains of `body`, each once, by its outermost node (`torch.amp.GradScaler`)."""
+    found: list[ast.Attribute] = []
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Attribute):
+            found.append(node)
+            inner: ast.expr = node.value
+            while isinstance(inner, ast.Attribute):
+                inner = inner.value
+            stack.append(inner)
+        else:
+            stack.extend(ast.iter_child_nodes(node))
+    return found
 
 
 def display_region(node: ast.FormattedValue) -> Region:

@@ -25,7 +25,7 @@ import importlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from cudaudit.model import Severity
@@ -45,6 +45,7 @@ from cudaudit.rules.python.regions import (
     decorated_region,
     dispatch_region,
     display_region,
+    handler_region,
     loop_region,
     module_region,
     region_after,
@@ -204,13 +205,19 @@ class PythonWalker:
     ) -> None:
         """Report each value `value` can take that `matches`, looking through `a if cond else b` and `a or b`;
         a branch chosen only where CUDA is available is guarded, and a choice between it and another
-        literal (`"cuda" if torch.cuda.is_available() else "cpu"`) is made at run time: not reported."""
+        literal (`"cuda" if torch.cuda.is_available() else "cpu"`) is made at run time: not reported.
+        Each branch is in the region its condition opens, as the walk puts code there
+        (`... if hasattr(torch, "accelerator") else "cuda"`: a fallback for older releases)."""
         if isinstance(value, ast.IfExp):
             branch = polarity(value.test, self.names, Probe.CUDA)
             if branch is Polarity.POSITIVE and isinstance(value.orelse, ast.Constant) and not matches(value.orelse):
                 return
-            self.report_values(value.body, detector, matches, key, guarded or branch is Polarity.POSITIVE, call, specific)
-            self.report_values(value.orelse, detector, matches, key, guarded or branch is Polarity.NEGATIVE, call, specific)
+            _, body, orelse = branch_regions(value.test, self.names)
+            for region, side, polar in ((body, value.body, Polarity.POSITIVE), (orelse, value.orelse, Polarity.NEGATIVE)):
+                self.within(
+                    region,
+                    partial(self.report_values, side, detector, matches, key, guarded or branch is polar, call, specific),
+                )
         elif isinstance(value, ast.BoolOp):
             for operand in value.values:
                 self.report_values(operand, detector, matches, key, guarded, call, specific)
@@ -320,7 +327,7 @@ class PythonWalker:
     def visit_Try(self, node: TryStatement) -> None:
         self._visit_inside(try_region(node), self._visit_block, node.body)
         for handler in node.handlers:
-            self.visit(handler)
+            self._visit_inside(handler_region(handler, node.body, self.names), self.visit, handler)
         self._visit_block(node.orelse)
         self._visit_block(node.finalbody)
 
