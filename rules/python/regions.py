@@ -76,6 +76,10 @@ NEUTRAL = Region()
 ANOTHER_PATH = Region(cap=Severity.WARNING)
 """Code only another path than the normal one runs (a default every call overrides): a warning at most."""
 OPTIONAL_PATH = ANOTHER_PATH
+COMMAND_LINE_DEFAULT = ANOTHER_PATH
+"""A setting the command line overrides (`add_argument("--device", default="cuda")`, a script's
+`device = "cuda"` that the configurator it `exec`s rebinds from `--device=cpu`): the default
+invocation needs a flag on another target, but the program runs there with it."""
 """Code that runs only where an optional library is installed (`if HAS_TRITON:`): another path."""
 
 

@@ -4,6 +4,11 @@
 `def run(device="cuda")`, `parser.add_argument("--device", default="cuda")` set a device, and
 `backend = "nccl"` (`--dist-backend`) a distributed backend, even where nothing takes them yet.
 An indexed device string (`"cuda:0"`, `f"cuda:{rank}"`) is a device whatever its name.
+
+A default the command line overrides is a warning at most (`COMMAND_LINE_DEFAULT`): a command-line
+option's (`add_argument`, `click.option`), and a script's module-level setting followed by an
+`exec(...)` of its configuration in the module's own namespace (nanoGPT's `configurator.py`, which
+rebinds `device` from `--device=cpu`).
 """
 
 from __future__ import annotations
@@ -21,20 +26,53 @@ from cudaudit.rules.python.device_syntax import (
     target_name,
 )
 from cudaudit.rules.python.literals import string_value
+from cudaudit.rules.python.regions import COMMAND_LINE_DEFAULT
 from cudaudit.rules.python.walker import Concern
 
 DEVICE_STRING = "device-string"
 BACKEND = "dist-backend"
 
 
+_OPTION_CALLS = frozenset({"add_argument", "option"})
+"""`parser.add_argument("--device", default=...)`, `@click.option("--device", default=...)`."""
+
+
 class NamedSettings(Concern):
+    _configured: frozenset[int] = frozenset()
+    """Module-level assignments that a later `exec(...)` of the module's configuration may rebind."""
+
+    def on_Module(self, node: ast.Module) -> None:
+        last = max((i for i, statement in enumerate(node.body) if self._execs_configuration(statement)), default=0)
+        self._configured = frozenset(
+            id(statement) for statement in node.body[:last] if isinstance(statement, (ast.Assign, ast.AnnAssign))
+        )
+
+    def _execs_configuration(self, statement: ast.stmt) -> bool:
+        """`exec(open("configurator.py").read())` at module level: code run in the module's own
+        namespace, able to rebind its settings (an `exec` given a namespace of its own is not)."""
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        return (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id == "exec"
+            and self.walk.names.binding("exec") is None
+            and len(call.args) == 1
+            and not call.keywords
+        )
+
     def on_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
-            self._report(target_name(target), node.value)
+            self._setting(node, target_name(target), node.value)
 
     def on_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
-            self._report(target_name(node.target), node.value)
+            self._setting(node, target_name(node.target), node.value)
+
+    def _setting(self, node: ast.Assign | ast.AnnAssign, name: str | None, value: ast.expr) -> None:
+        if id(node) in self._configured:
+            self.walk.within(COMMAND_LINE_DEFAULT, partial(self._report, name, value))
+        else:
+            self._report(name, value)
 
     def on_Dict(self, node: ast.Dict) -> None:
         for key, value in zip(node.keys, node.values):
@@ -48,12 +86,15 @@ class NamedSettings(Concern):
     on_AsyncFunctionDef = on_Lambda = on_FunctionDef
 
     def on_call(self, call: ast.Call, callee: str | None) -> None:
-        """`parser.add_argument("--device", default="cuda")`."""
-        if isinstance(call.func, ast.Attribute) and call.func.attr == "add_argument":
-            options = " ".join(cli_option_names(call))
+        """`parser.add_argument("--device", default="cuda")`: the user picks another on the command line."""
+        if isinstance(call.func, ast.Attribute) and call.func.attr in _OPTION_CALLS:
+            names = cli_option_names(call)
+            optional = any(name.startswith("-") for name in names)  # `--device`, not a positional argument
             for keyword in call.keywords:
-                if keyword.arg == "default":
-                    self._report(options, keyword.value)
+                if keyword.arg == "default" and optional:
+                    self.walk.within(COMMAND_LINE_DEFAULT, partial(self._report, " ".join(names), keyword.value))
+                elif keyword.arg == "default":
+                    self._report(" ".join(names), keyword.value)
 
     def _report(self, name: str | None, value: ast.expr) -> None:
         if name and names_setting(name, "device"):
