@@ -183,23 +183,38 @@ def _ignored_by_git(folder: Path) -> bool:
 
 
 def _walk(folder: Path, excludes: Excludes, errors: list[FileError]) -> Iterator[Path]:
-    def report(exc: OSError) -> None:
-        errors.append(FileError(str(exc.filename), f"cannot read folder: {exc.strerror or exc}"))
+    """The files under `folder`, links neither followed nor listed. One `scandir` per folder: its
+    entries know their own type, so no file costs a `stat` of its own."""
+    pending = [os.fspath(folder)]
+    while pending:
+        top = pending.pop()
+        try:
+            with os.scandir(top) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as exc:
+            errors.append(FileError(str(exc.filename), f"cannot read folder: {exc.strerror or exc}"))
+            continue
+        folders = []
+        for entry in entries:
+            if entry.is_symlink():
+                continue
+            if _is_folder(entry):
+                if (
+                    entry.name not in SKIPPED_DIRS
+                    and not _is_environment(Path(entry.path))
+                    and not excludes.excludes(Path(entry.path), is_dir=True)
+                ):
+                    folders.append(entry.path)
+            else:
+                yield Path(entry.path)
+        pending.extend(reversed(folders))
 
-    for top, dirs, files in os.walk(folder, onerror=report, followlinks=False):
-        base = Path(top)
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if d not in SKIPPED_DIRS
-            and not _is_environment(base / d)
-            and not excludes.excludes(base / d, is_dir=True)
-            and not os.path.islink(base / d)
-        )
-        for name in files:
-            path = base / name
-            if not os.path.islink(path):
-                yield path
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def _is_environment(folder: Path) -> bool:
@@ -208,5 +223,5 @@ def _is_environment(folder: Path) -> bool:
 
 
 def _skipped(path: Path, given: Path, excludes: Excludes) -> bool:
-    parts = path.relative_to(given).parts[:-1]
-    return any(part in SKIPPED_DIRS for part in parts) or excludes.excludes(path)
+    folders = os.fspath(path)[len(os.path.join(given, "")) :].split(os.sep)[:-1]
+    return any(part in SKIPPED_DIRS for part in folders) or excludes.excludes(path)

@@ -13,8 +13,6 @@ import os
 import re
 from urllib.parse import quote
 
-from rich.markup import escape
-
 _UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 """C0 and C1 controls (a tab is left alone), DEL, bidirectional marks, embeddings, overrides
 and isolates, and lone surrogates (undecodable bytes of a file name)."""
@@ -42,6 +40,8 @@ def terminal_safe(text: str) -> str:
 
 def markup_safe(text: str) -> str:
     """`terminal_safe`, then escaped for rich markup: for strings placed inside markup."""
+    from rich.markup import escape  # rich loads only when something is printed through it
+
     return escape(terminal_safe(text))
 
 

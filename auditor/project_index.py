@@ -269,11 +269,13 @@ class _Found:
             variants = remember(f"variants:{kind.value}", path, lambda: list(_reader("variants")(path, text(), kind)))
             self.variants.extend(variants)
             if kind is FileKind.REQUIREMENTS:
-                # The included files are read every time: they are other files, which may have changed.
-                self.included[path] = tuple(_reader("included")(text(), path, roots))
                 self.include_paths[path] = remember(
                     "include_paths", path, lambda: frozenset(_reader("include_paths")(text(), path))
                 )
+                # The included files are read every time: they are other files, which may have changed.
+                # A file that names none (most) includes none: the reader, and its imports, are not needed.
+                if self.include_paths[path]:
+                    self.included[path] = tuple(_reader("included")(text(), path, roots))
 
 
     def _add_build(self, path: str, build: RocmBuild | None) -> None:

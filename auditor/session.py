@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
-from rich.console import Console
 
 from cudaudit.analyzers import supported
 from cudaudit.cache import Cache, CacheLocationError, cache_folder
@@ -24,6 +24,9 @@ from cudaudit.rules.catalog import Catalog, load_catalog
 from cudaudit.selection import RuleSelection, SelectionError
 from cudaudit.settings import AnalysisSettings
 from cudaudit.verdicts import is_portable
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 PROGRESS_MIN_FILES = 200
 

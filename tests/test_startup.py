@@ -53,3 +53,25 @@ def test_a_scan_of_a_few_python_files_loads_only_what_it_uses(tmp_path):
         if any(module == name or module.startswith(name + ".") for module in loaded)
     }
     assert unexpected == {}
+
+
+def test_a_json_scan_of_a_folder_never_loads_rich(tmp_path):
+    """rich prints the text report, errors and the progress bar; a JSON report of a tree large
+    enough for a bar, with standard error in a pipe, needs none of them."""
+    from cudaudit.session import PROGRESS_MIN_FILES
+
+    for index in range(PROGRESS_MIN_FILES + 1):
+        write(tmp_path / "src" / f"m{index}.py", "import torch\nx = torch.zeros(1).cuda()\n")
+    probe = (
+        "import json, sys\n"
+        "from cudaudit.cli import app\n"
+        "try:\n"
+        f"    app(['scan', {str(tmp_path / 'src')!r}, '-f', 'json', '--exit-zero', '--no-cache'], prog_name='cudaudit')\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code == 0, exit.code\n"
+        "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True)
+    assert json.loads(completed.stdout)["summary"]["files"] == PROGRESS_MIN_FILES + 1
+    loaded = json.loads(completed.stderr.strip().splitlines()[-1])
+    assert [module for module in loaded if module == "rich" or module.startswith("rich.")] == []

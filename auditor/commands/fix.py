@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from packaging.version import Version
-from rich.console import Console
 
 from cudaudit.commands.options import (
     EXIT_CLEAN,
@@ -115,6 +114,8 @@ def fix_command(
         patch = "".join(report.diffs)
         shown = "\n".join(terminal_safe(line) for line in patch.split("\n")) if sys.stdout.isatty() else patch
         sys.stdout.write(shown)
+    from rich.console import Console
+
     render_fix_summary(report, diff, Console(stderr=diff, soft_wrap=True))
     if diff:
         raise typer.Exit(EXIT_FINDINGS if report.changed else EXIT_CLEAN)

@@ -6,20 +6,55 @@ a command importing `cli.py` back would make the two modules a cycle.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
-from rich.console import Console
 
 from cudaudit.model import TARGETS, ScanResult
 from cudaudit.printable import markup_safe
-from cudaudit.reporters.text import error_markup
 from cudaudit.session import ScanSession, UsageError, not_read, open_session
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
-err = Console(stderr=True, soft_wrap=True)
+
+class _StandardError:
+    """Standard error as a rich console, made on first use: rich takes about a fifth of cudaudit's
+    start-up, and a scan that reports JSON with nothing to say on standard error never needs it.
+
+    Whether it is a terminal (`is_terminal`, asked before a progress bar) is answered without
+    rich when standard error is no terminal at all: a bar is never shown in a log or a pipe."""
+
+    _console: Console | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        if self._console is None and not sys.stderr.isatty():
+            return False
+        return self._made().is_terminal
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._made(), name)
+
+    def __enter__(self) -> Console:  # a progress bar holds the console while it draws
+        return self._made().__enter__()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._made().__exit__(*exc_info)
+
+    def _made(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, soft_wrap=True)
+        return self._console
+
+
+err: Console = _StandardError()  # type: ignore[assignment]  # a Console in every way that is used
 
 UNLIMITED_WIDTH = 1_000_000
 """Report width when the output is not a terminal: a file, a pipe or a CI log has no edge, so a
@@ -28,6 +63,8 @@ table is never cut or folded at rich's default of 80 columns."""
 
 def report_console(file: TextIO | None = None) -> Console:
     """A console for a report: the terminal's width on a terminal, no limit anywhere else."""
+    from rich.console import Console
+
     console = Console(file=file, soft_wrap=True)
     return console if console.is_terminal else Console(file=file, soft_wrap=True, width=UNLIMITED_WIDTH)
 
@@ -98,5 +135,7 @@ def session_or_exit(
 
 
 def print_errors(result: ScanResult) -> None:
+    from cudaudit.reporters.text import error_markup
+
     for error in result.errors:
         err.print(error_markup(error), highlight=False)

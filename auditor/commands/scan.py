@@ -34,19 +34,14 @@ from cudaudit.commands.options import (
 )
 from cudaudit.model import ScanResult, Severity
 from cudaudit.printable import markup_safe
-from cudaudit.reporters.concise import render_concise
-from cudaudit.reporters.github import render_github
-from cudaudit.reporters.json_report import write_json
-from cudaudit.reporters.statistics import render_statistics, render_statistics_json
 from cudaudit.reporters.summary import count_phrase, scope_phrase, summarize
-from cudaudit.reporters.text import render_summary, render_text
 from cudaudit.session import ScanSession, UsageError, run_scan, scan_buffer
 
 if TYPE_CHECKING:
     from cudaudit.assessment.model import TargetVerdict
 
-# SARIF (sarif-om) is imported where it is used: a scan, run on every commit by the
-# pre-commit hook, starts faster without it.
+# Each reporter is imported where it is used, SARIF (sarif-om) and the text report (rich) among
+# them: a scan, run on every commit by the pre-commit hook, starts faster without what it does not print.
 
 
 class ReportFormat(str, Enum):
@@ -261,9 +256,13 @@ def _report(
 ) -> None:
     """Write the report in `format` to `stream`."""
     if statistics:
+        from cudaudit.reporters.statistics import render_statistics, render_statistics_json
+
         render = render_statistics_json if format is ReportFormat.json else render_statistics
         stream.write(render(result, session.catalog))
     elif format is ReportFormat.json:
+        from cudaudit.reporters.json_report import write_json
+
         write_json(result, session.targets, stream)
     elif format is ReportFormat.sarif:
         from cudaudit.reporters.sarif import render_sarif
@@ -271,12 +270,20 @@ def _report(
         warn = lambda message: err.print(f"[yellow]cudaudit: {markup_safe(message)}[/]")  # noqa: E731
         stream.write(render_sarif(result, session.catalog, session.targets, sarif_category, warn))
     elif format is ReportFormat.github:
+        from cudaudit.reporters.github import render_github
+
         stream.write(render_github(result))
     elif format is ReportFormat.concise:
+        from cudaudit.reporters.concise import render_concise
+
         stream.write(render_concise(result, session.targets))
     elif format is ReportFormat.summary:
+        from cudaudit.reporters.text import render_summary
+
         render_summary(result, session.targets, session.catalog, report_console(stream))
     else:
+        from cudaudit.reporters.text import render_text
+
         render_text(result, session.targets, session.catalog, report_console(stream), detail.show_sources, detail.verbose,
                     detail.verdicts)
 
