@@ -209,3 +209,16 @@ def test_code_that_measures_or_tests_the_project_never_decides(cli, tmp_path, fo
     (component,) = report["components"]
     assert component["role"] == "tooling"
     assert report["targets"]["rocm"]["verdict"] == "works"
+
+
+def test_scan_with_a_baseline_assesses_once_on_what_it_reports(cli, tmp_path):
+    """The verdicts closing the text report and the Markdown one-page report come from one
+    assessment, made after the baseline has taken the known findings out."""
+    write(tmp_path / "train.py", "import torch\nx = torch.zeros(2).cuda()\n")
+    assert cli("scan", "--write-baseline", "known.json", ".", cwd=tmp_path).exit_code == 0
+    write(tmp_path / "serve.py", "import torch\ndevice = torch.device('cuda')\n")
+    result = cli("scan", "-f", "text", "--baseline", "known.json", "--markdown-output", "page.md", ".", cwd=tmp_path)
+    closing = result.stdout[result.stdout.index("Verdict per target"):]
+    page = (tmp_path / "page.md").read_text(encoding="utf-8")
+    assert "serve.py" in closing and "serve.py" in page
+    assert "train.py" not in closing and "train.py" not in page  # known: the baseline hid it

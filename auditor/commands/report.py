@@ -107,10 +107,12 @@ def render_assessment(
     chosen: ReportFormat = ReportFormat.markdown,
     project: str | None = None,
     link_base: str | None = None,
+    assessment: Assessment | None = None,
 ) -> str:
-    """The report of one scan's result: `cudaudit report`, and `scan --markdown-output` from the same scan."""
+    """The report of one scan's result: `cudaudit report`, and `scan --markdown-output` from the same
+    scan (which passes the `assessment` its text report already made)."""
     root = _root(session.paths, result.paths)
-    return _render(assessment_of(result, session, project), chosen, root, link_base)
+    return _render(assessment or assessment_of(result, session, project), chosen, root, link_base)
 
 
 def assessment_of(result: ScanResult, session: ScanSession, project: str | None = None) -> Assessment:

@@ -38,7 +38,7 @@ from cudaudit.reporters.summary import count_phrase, scope_phrase, summarize
 from cudaudit.session import ScanSession, UsageError, run_scan, scan_buffer
 
 if TYPE_CHECKING:
-    from cudaudit.assessment.model import TargetVerdict
+    from cudaudit.assessment.model import Assessment, TargetVerdict
 
 # Each reporter is imported where it is used, SARIF (sarif-om) and the text report (rich) among
 # them: a scan, run on every commit by the pre-commit hook, starts faster without what it does not print.
@@ -219,17 +219,22 @@ def _report_all(
     sarif_category: str,
     detail: TextDetail,
 ) -> None:
-    """Every report one scan was asked for, after the baseline's known findings are taken out (the
-    verdicts of a folder's text report are the project's, so they are decided before)."""
-    if format is ReportFormat.text and not statistics and detail.project:
-        from cudaudit.commands.report import assessment_of
-
-        detail = replace(detail, verdicts=assessment_of(result, session).targets)
+    """Every report one scan was asked for, after the baseline's known findings are taken out. The
+    project is assessed once, on what is reported: the verdicts closing a folder's text report and
+    the one-page Markdown then say the same."""
     if baseline is not None:
         known = len(result.findings)
         result.findings = new_findings(baseline, result.findings, result.buffers)
         err.print(f"cudaudit: the baseline {baseline} hid {known - len(result.findings)} known finding(s)",
                   markup=False, highlight=False)
+    closing_verdicts = format is ReportFormat.text and not statistics and detail.project
+    assessment = None
+    if closing_verdicts or markdown_output is not None:
+        from cudaudit.commands.report import assessment_of
+
+        assessment = assessment_of(result, session)
+    if closing_verdicts and assessment is not None:
+        detail = replace(detail, verdicts=assessment.targets)
     if format in (ReportFormat.text, ReportFormat.concise, ReportFormat.summary):
         print_errors(result)
     with _destination(output) as stream:
@@ -239,7 +244,7 @@ def _report_all(
             _report(result, session, ReportFormat.sarif, False, sarif_category, detail, stream)
     if markdown_output is not None:
         with _destination(markdown_output) as stream:
-            stream.write(_markdown_summary(result, session))
+            stream.write(_markdown_summary(result, session, assessment))
     summary = summarize(result, session.targets)
     for written in (path for path in (output, sarif_output, markdown_output) if path is not None):
         err.print(f"cudaudit: wrote {written}: {count_phrase(summary)} {scope_phrase(summary)}", markup=False, highlight=False)
@@ -288,14 +293,14 @@ def _report(
                     detail.verdicts)
 
 
-def _markdown_summary(result: ScanResult, session: ScanSession) -> str:
+def _markdown_summary(result: ScanResult, session: ScanSession, assessment: Assessment | None) -> str:
     """The one-page report, then the counts a CI job summary needs beside it."""
     from cudaudit.commands.report import render_assessment
 
     summary = summarize(result, session.targets)
     by_rule = ", ".join(f"{rule} ×{count}" for rule, count in summary["by_rule"].items())
     counts = f"**{count_phrase(summary)}** {scope_phrase(summary)}" + (f" By rule: {by_rule}." if by_rule else "")
-    return f"{render_assessment(result, session)}\n{counts}\n"
+    return f"{render_assessment(result, session, assessment=assessment)}\n{counts}\n"
 
 
 @contextmanager
