@@ -6,11 +6,17 @@ only by a caller that leaves the argument out, another path than the normal one 
 most). A call in the module that leaves it out, a function handed on as a value (`fire.Fire(main)`,
 a callback) or decorated (`@app.command()`, whose framework fills parameters from their defaults)
 takes the default on the normal path.
+
+A constructor is called through its class (`Runner(...)`) and, from the subclasses in the same
+module, through `super().__init__(...)` (or `Runner.__init__(self, ...)`); a subclass without an
+`__init__` of its own is built with its base's, so its calls and its being handed on count too.
+Naming a class as a base (`class Fast(Runner):`) does not hand it on.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 _SELF = frozenset({"self", "cls"})
@@ -21,9 +27,12 @@ class ModuleCalls:
 
     def __init__(self, module: ast.Module) -> None:
         self._calls: dict[str, list[ast.Call]] = {}
-        self._classes: dict[int, str] = {}
-        """`__init__` methods by the class they build: `Runner(...)` calls `Runner.__init__`."""
+        self._classes: dict[int, ast.ClassDef] = {}
+        """Classes by the id of their `__init__`: `Runner(...)` calls `Runner.__init__`."""
+        self._subclasses: dict[str, list[ast.ClassDef]] = {}
+        """The module's classes by the name of each of their bases."""
         callees: set[int] = set()
+        bases: set[int] = set()
         loaded: list[ast.Name | ast.Attribute] = []
         for node in ast.walk(module):  # one walk: a module is read only when a default asks
             if isinstance(node, ast.Call):
@@ -34,11 +43,18 @@ class ModuleCalls:
             elif isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
                 loaded.append(node)
             elif isinstance(node, ast.ClassDef):
-                for item in node.body:
-                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == "__init__":
-                        self._classes[id(item)] = node.name
+                for base in node.bases:
+                    bases.add(id(base))
+                    name = _called_name(base)
+                    if name is not None:
+                        self._subclasses.setdefault(name, []).append(node)
+                init = _own_init(node)
+                if init is not None:
+                    self._classes[id(init)] = node
         self._handed_on = {
-            node.id if isinstance(node, ast.Name) else node.attr for node in loaded if id(node) not in callees
+            node.id if isinstance(node, ast.Name) else node.attr
+            for node in loaded
+            if id(node) not in callees and id(node) not in bases
         }
 
     def default_is_normal_path(self, function: FunctionNode, parameter: str, position: int | None) -> bool:
@@ -50,11 +66,51 @@ class ModuleCalls:
         method = bool(positional) and positional[0].arg in _SELF
         cls = self._classes.get(id(function))
         if cls is not None:
-            # `Runner(...)` passes no `self`: the class's calls give the arguments after it
-            after_self = None if position is None else position - 1
-            built = any(not _passes(call, parameter, after_self, False) for call in self._calls.get(cls, ()))
-            return built or cls in self._handed_on
+            return self._built_with_default(cls, parameter, position)
         return any(not _passes(call, parameter, position, method) for call in self._calls.get(function.name, ()))
+
+    def _built_with_default(self, cls: ast.ClassDef, parameter: str, position: int | None) -> bool:
+        """Whether some construction of `cls`, or of a subclass that inherits its `__init__`, or
+        some subclass's call of it, leaves `parameter` out."""
+        # `Runner(...)` and `super().__init__(...)` pass no `self`: their arguments start after it
+        after_self = None if position is None else position - 1
+        for built in self._built_classes(cls):
+            if built.name in self._handed_on:
+                return True
+            if any(not _passes(call, parameter, after_self, False) for call in self._calls.get(built.name, ())):
+                return True
+        for subclass in self._subclasses.get(cls.name, ()):
+            for call, explicit_self in _init_calls_of_base(subclass, cls.name):
+                if not _passes(call, parameter, position if explicit_self else after_self, False):
+                    return True
+        return False
+
+    def _built_classes(self, cls: ast.ClassDef, seen: frozenset[str] = frozenset()) -> Iterator[ast.ClassDef]:
+        """`cls` and its subclasses in the module that have no `__init__` of their own, at any depth."""
+        yield cls
+        for subclass in self._subclasses.get(cls.name, ()):
+            if _own_init(subclass) is None and subclass.name not in seen:
+                yield from self._built_classes(subclass, seen | {cls.name})
+
+
+def _own_init(cls: ast.ClassDef) -> FunctionNode | None:
+    return next(
+        (item for item in cls.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == "__init__"),
+        None,
+    )
+
+
+def _init_calls_of_base(subclass: ast.ClassDef, base: str) -> Iterator[tuple[ast.Call, bool]]:
+    """The calls of the base's `__init__` in a subclass's body: `super().__init__(...)` and
+    `super(Sub, self).__init__(...)`, and `Base.__init__(self, ...)`, which passes `self` itself."""
+    for node in ast.walk(subclass):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__"):
+            continue
+        owner = node.func.value
+        if isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super":
+            yield node, False
+        elif _called_name(owner) == base:
+            yield node, True
 
 
 def _called_name(func: ast.expr) -> str | None:
