@@ -287,11 +287,8 @@ def canonical(value: Any) -> Any:
 
 
 def _digest(*parts: bytes) -> str:
-    hasher = hashlib.blake2b(digest_size=20)
-    for part in parts:
-        hasher.update(len(part).to_bytes(8, "little"))
-        hasher.update(part)
-    return hasher.hexdigest()
+    """Each part with its length before it, so that no two lists of parts hash alike."""
+    return hashlib.blake2b(b"".join(len(part).to_bytes(8, "little") + part for part in parts), digest_size=20).hexdigest()
 
 
 class _DataUnpickler(pickle.Unpickler):

@@ -138,6 +138,8 @@ def _git_files(folder: Path, errors: list[FileError]) -> list[Path] | None:
     """Tracked and untracked-but-not-ignored files under `folder`, or None outside git.
 
     A listed file in a folder the scan may not enter is left out, and the folder reported once."""
+    if not _in_a_checkout(folder):
+        return None
     try:
         listing = run_git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"], folder)
     except GitUnavailable:
@@ -157,6 +159,14 @@ def _git_files(folder: Path, errors: list[FileError]) -> list[Path] | None:
                 files.append(path)
     errors.extend(FileError(str(where), f"cannot read folder: {why}") for where, why in sorted(unreadable.items()))
     return files
+
+
+def _in_a_checkout(folder: Path) -> bool:
+    """Whether git may find a repository for `folder`: a `.git` in it or in a folder above it.
+
+    Without one, git run there only fails (it finds repositories by that name alone, since
+    `safe_git` passes on no `GIT_DIR`), and starting it twice to learn so costs more than a walk."""
+    return any(os.path.lexists(os.path.join(candidate, ".git")) for candidate in (folder, *folder.parents))
 
 
 def _is_regular(path: Path, unreadable: dict[Path, str]) -> bool:

@@ -10,6 +10,7 @@ key that says "what the rest of the project told this file".
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, fields
 from enum import Enum
@@ -135,18 +136,25 @@ class FileFacts:
         The index hands many files the same tuples (a header's ported names, the project's
         macros): `shared`, kept for one scan, holds each tuple's text by identity, with the tuple
         (so that its `id` stays its own), and each is written out once rather than once per file."""
-        hasher = hashlib.blake2b(digest_size=16)
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if shared is not None and isinstance(value, tuple) and value:
+        parts = []
+        for name in _field_names():
+            value = getattr(self, name)
+            if value is None or value is False or value == ():
+                text = repr(value)  # most facts of most files: their text is short and known
+            elif shared is not None and isinstance(value, tuple):
                 known = shared.get(id(value))
                 if known is None:
                     known = shared[id(value)] = (value, repr(value))
                 text = known[1]
             else:
                 text = repr(value)
-            hasher.update(f"{f.name}={text}\0".encode())
-        return hasher.hexdigest()
+            parts.append(f"{name}={text}\0")
+        return hashlib.blake2b("".join(parts).encode(), digest_size=16).hexdigest()
+
+
+@functools.cache
+def _field_names() -> tuple[str, ...]:
+    return tuple(f.name for f in fields(FileFacts))
 
 
 NO_FACTS = FileFacts()
