@@ -2,7 +2,8 @@
 CUDA-bound package.
 
 A run reads every file it is given (and the files requirements include with `-r`/`-c`) as one
-dependency set: one torch release (the one pinned, or `--torch-version`), one PyTorch index for
+dependency set: one torch release (the one pinned, or `--torch-version`; for ROCm, else the newest
+release the set's torch range admits with ROCm builds, as pip would take it), one PyTorch index for
 the target (for ROCm the newest published for that release on which every package that needs
 it has a build, or `--rocm-version`). Each file then gets its variant:
 
@@ -62,7 +63,7 @@ from cudaudit.resolvers.requirements import (
 from cudaudit.resolvers.resolution_model import Problem, Resolution, Variant, Verdict
 from cudaudit.resolvers.variant_names import variant_path
 from cudaudit.resolvers.variants import FIX_TARGETS, TORCH_FAMILY
-from cudaudit.resolvers.wheel_indexes import PYTORCH_WHEELS, torch_version_of
+from cudaudit.resolvers.wheel_indexes import PYTORCH_WHEELS, releases, torch_version_of
 from cudaudit.rules.catalog import Entry, load_catalog
 from cudaudit.rules.dependencies.report import Placed
 from cudaudit.rules.dependencies.requirements_file import included_files, logical_lines
@@ -124,13 +125,15 @@ def resolve(
     everything = [d for found, _ in sets.values() for d in found]
     pinned = _pinned_torch(everything)
     torch = pinned or (_version(torch_version, "--torch-version") if torch_version else None)
+    from_range = torch is None and target == "rocm"
+    torch = torch or (_newest_admitted(everything) if from_range else None)
     rocm = _rocm(target, torch, everything, rocm_version)
     settings = AnalysisSettings((target,), torch_release=str(torch) if torch else None, rocm_version=rocm.tag if rocm else None)
     resolution = Resolution(target, torch, rocm, inputs, torch_given=pinned is None and torch is not None)
     for variant in inputs:
         found, unreadable = sets[variant.source]
         variant.problems.extend(Problem(str(variant.source), u.line, f"pip cannot read `{u.text}`; kept as it was") for u in unreadable)
-        variant.verdicts.extend(_verdicts(found, variant, target, torch, rocm))
+        variant.verdicts.extend(_verdicts(found, variant, target, torch, rocm, from_range and torch is not None))
         variant.text = _rewrite(variant, settings, resolution)
     _point_includes_at_variants(inputs)
     if pytorch_index:
@@ -213,6 +216,17 @@ def _pinned_torch(found: Iterable[declared.Declared]) -> Version | None:
     return None
 
 
+def _newest_admitted(found: Iterable[declared.Declared]) -> Version | None:
+    """The newest torch release in the wheel table that every torch requirement of the set admits
+    and PyTorch built for ROCm: what `pip install` takes from that release's ROCm index for an
+    unpinned `torch>=2.1`. None when the set names no torch, or its ranges admit no such release."""
+    ranges = [r.specifier for r in found if r.name == "torch" and not r.optional]
+    if not ranges:
+        return None
+    admitted = [r.torch for r in releases() if r.rocm_tags and all(spec.contains(r.torch, prereleases=False) for spec in ranges)]
+    return max(admitted, default=None)
+
+
 def _version(text: str, option: str) -> Version:
     try:
         return Version(text)
@@ -236,12 +250,21 @@ def _rocm(target: str, torch: Version | None, found: list[declared.Declared], re
 
 
 def _verdicts(
-    found: list[declared.Declared], variant: Variant, target: str, torch: Version | None, rocm: RocmChoice | None
+    found: list[declared.Declared],
+    variant: Variant,
+    target: str,
+    torch: Version | None,
+    rocm: RocmChoice | None,
+    from_range: bool = False,
 ) -> list[Verdict]:
     verdicts = []
     for requirement in found:
         if requirement.name in TORCH_FAMILY:
             decision = torch_decision(requirement.name, target, torch, rocm, conda=requirement.detector == CONDA_PACKAGE)
+            if from_range and rocm is not None and decision.action == "keep":
+                chosen = (f"not pinned: the newest release its range admits with ROCm builds is torch {torch}, from "
+                          f"`{rocm.tag}` (pin torch, or name a release with --torch-version, for another)")
+                decision = replace(decision, note="; ".join(filter(None, (chosen, decision.note))))
         else:
             entry = _entry(requirement)
             if entry is None:

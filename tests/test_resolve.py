@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from cudaudit.resolvers.resolution import ResolveError, feasibility
+from cudaudit.resolvers.wheel_indexes import releases
 from support import FIXTURES, REPO, write
 
 PROJECT = FIXTURES / "gpu-finetune"
@@ -101,8 +102,12 @@ def test_a_published_rocm_version_is_used_and_an_unpublished_one_lists_the_publi
 
 def test_without_a_torch_pin_the_torch_version_option_picks_the_release_and_its_index(cli, tmp_path):
     write(tmp_path / "requirements.txt", "--index-url https://download.pytorch.org/whl/cu121\ntorch>=2.1  # any 2.x\n")
+    newest = max(r.torch for r in releases() if r.rocm_tags)
     unpinned = cli("resolve", "requirements.txt", "-t", "rocm")
-    assert unpinned.exit_code == 1 and "pin it" in flat(unpinned.stderr) and "--torch-version" in flat(unpinned.stderr)
+    assert unpinned.exit_code == 0, "an unpinned range installs from the ROCm index of the newest release it admits"
+    assert f"torch=={newest}+rocm" in unpinned.stdout and "--torch-version" in flat(unpinned.stderr)
+    write(tmp_path / "bounded.txt", "torch>=2.1,<2.5\n")
+    assert "torch==2.4+rocm6.1" in cli("resolve", "bounded.txt", "-t", "rocm").stdout
     given = cli("resolve", "requirements.txt", "-t", "rocm", "--torch-version", "2.3.1")
     assert given.stdout == "--index-url https://download.pytorch.org/whl/rocm6.0\ntorch==2.3.1+rocm6.0  # any 2.x\n"
     outside = cli("resolve", "requirements.txt", "-t", "rocm", "--torch-version", "2.0.1")

@@ -62,7 +62,9 @@ def resolve_command(
         typer.Option(help="A ROCm release PyTorch published the torch release for (6.1). \\[default: the newest the packages allow]"),
     ] = None,
     torch_version: Annotated[
-        str | None, typer.Option(help="The torch release the files install when they pin none (2.4.1).")
+        str | None,
+        typer.Option(help="The torch release the files install when they pin none (2.4.1). "
+                     "\\[default for rocm: the newest with ROCm builds that their range admits]"),
     ] = None,
     output: Annotated[
         Path | None,
