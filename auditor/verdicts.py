@@ -107,6 +107,20 @@ def _same_site(first: Finding, second: Finding, catalog: Catalog) -> bool:
     return not any(_group(catalog, f.rule) for f in (first, second))
 
 
+def one_for_the_site(findings: list[Finding]) -> Finding:
+    """Several findings about one site as the first of them, each target's verdict the most severe
+    any of them gives it: the first says what the site is, the others may know why a target fails."""
+    first = findings[0]
+    targets = dict(first.targets)
+    for other in findings[1:]:
+        for name, fact in other.targets.items():
+            if name not in targets or fact.severity.rank > targets[name].severity.rank:
+                targets[name] = fact
+    if targets == first.targets:
+        return first
+    return replace(first, targets=targets, severity=finding_severity(targets, first.severity))
+
+
 def _group(catalog: Catalog, rule_id: str) -> str | None:
     rule = catalog.rules.get(rule_id)
     return rule.group if rule is not None else None

@@ -46,3 +46,25 @@ def test_grouped_sites_count_in_the_migration_summary(cli, tmp_path):
     write(tmp_path / "k.cu", CUTE_KERNEL)
     totals = scan_json(cli)["summary"]["migration"]["total"]
     assert (totals["references"], totals["hazards"]) == (0, 5)  # the NVIDIA-only file counts with its construct
+
+
+def test_the_device_a_reported_call_is_handed_is_part_of_its_finding():
+    code = (
+        "import torch\n"
+        'peak = torch.cuda.max_memory_allocated(device="cuda:0")\n'
+        "props = torch.cuda.get_device_properties(torch.cuda.current_device())\n"
+        'x = torch.zeros(2, device="cuda:0")\n'
+    )
+    assert [(f.span.line, f.rule, f.severity.value) for f in analyze(code)] == [
+        (2, "CDA101", "warning"),  # 0 on CPU whatever device it asks about: no hard-coded-device error beside it
+        (3, "CDA101", "error"),
+        (4, "CDA103", "error"),  # handed to a call that is not reported: the device is the site
+    ]
+
+
+def test_a_requirement_is_one_finding_with_each_targets_worst_verdict():
+    url = "https://example.org/wheels/flash_attn-2.6.3+cu121torch2.4-cp311-cp311-linux_x86_64.whl"
+    (only,) = analyze(f"flash-attn @ {url}\n", path="requirements.txt")
+    assert (only.rule, only.span.column) == ("CDA604", 1)  # the package's own entry, at its name
+    assert only.targets["rocm"].severity.value == "error"  # a CUDA build of it does not load on ROCm
+    assert only.targets["cpu"].severity.value == "error"

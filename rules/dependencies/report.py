@@ -16,12 +16,12 @@ from packaging.version import Version
 
 from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import CUDA_API_TARGETS, TARGETS, Finding, Span
-from cudaudit.resolvers.requirements import INDEX, LOCAL_VERSION, PackageHit, index_location
+from cudaudit.resolvers.requirements import CONDA_PACKAGE, INDEX, LOCAL_VERSION, PACKAGE, PackageHit, index_location
 from cudaudit.resolvers.wheel_indexes import PYTORCH_WHEELS, TABLE_SOURCE, is_cuda_tag, rocm_indexes
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
 from cudaudit.rules.dependencies.rewrites import FixTarget, dependency_fix
 from cudaudit.settings import AnalysisSettings
-from cudaudit.verdicts import group_of
+from cudaudit.verdicts import group_of, one_for_the_site
 
 _PYTORCH_CUDA_INDEX = re.compile(r"^download\.pytorch\.org/whl/(cu\d+)(?:/|$)")
 _CUDA_GROUP = re.compile(r"(?i)cuda|(?:^|[^a-z])cu\d|gpu|nvidia")
@@ -112,8 +112,13 @@ def findings(
     settings: AnalysisSettings,
     context: DependencyContext,
 ) -> list[Finding]:
-    """One finding per hit the catalog knows, at the hit's place in the file."""
-    found = []
+    """One finding for the requirement or option in `placed`, at the place of its most specific hit.
+
+    `flash-attn @ https://.../flash_attn-2.7.0+cu121torch2.5-...whl` names its package twice and a
+    CUDA build once: one site. The package's own entry (at its name) tells what it is and what
+    replaces it; each target's verdict is the most severe of the site's hits (the CUDA build the
+    URL pins is what keeps it off ROCm). A hit with a fix of its own stays a finding of its own."""
+    found: list[tuple[bool, Finding]] = []
     for hit in hits:
         entry = catalog.lookup(hit.detector, hit.key)
         if entry is None:
@@ -121,8 +126,18 @@ def findings(
         entry = _for_torch_release(entry, hit, context.torch)
         fix = dependency_fix(entry, hit, placed, context.fix, context.torch, opt_in=bool(context.quiet))
         span = placed.span(hit.start, hit.end)
-        found.append(build_finding(entry, path, span, hit.text, settings.targets, context.quiet, fix=fix))
-    return found
+        found.append((hit.detector in (PACKAGE, CONDA_PACKAGE), build_finding(entry, path, span, hit.text, settings.targets, context.quiet, fix=fix)))
+    # The package's own entry first, then the narrowest hit (a `+cu121` pin says more than the index it comes from).
+    ordered = [f for _, f in sorted(sorted(found, key=lambda pair: pair[1].rule, reverse=True), key=_specific)]
+    with_fix = [f for f in ordered if f.fix is not None]
+    without = [f for f in ordered if f.fix is None]
+    return with_fix + ([one_for_the_site(without)] if without else [])
+
+
+def _specific(pair: tuple[bool, Finding]) -> tuple[bool, int]:
+    package, finding = pair
+    span = finding.span
+    return (not package, (span.end_line - span.line) * 10_000 + span.end_column - span.column)
 
 
 def unique(found: Iterable[Finding]) -> list[Finding]:

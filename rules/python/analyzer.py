@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 from packaging.version import Version
 
 from cudaudit.facts import NO_FACTS, FileFacts
@@ -12,7 +14,7 @@ from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.python.cuda_in_python import cuda_in_python
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.rewrites import FixContext, build_fix
-from cudaudit.rules.python.walker import PythonWalker
+from cudaudit.rules.python.walker import Hit, PythonWalker
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines, parse_python
 
@@ -32,7 +34,7 @@ def analyze_python(
     lines = SourceLines(text)
     version = Version(settings.torch_version) if settings.torch_version else None
     fixes = FixContext(lines, walker.names, catalog.canonical, version, tree, walker.is_first_party)
-    findings: dict[tuple[str, object], Finding] = {}
+    built: dict[int, Finding] = {}
     specific = {id(hit.node) for hit in walker.hits if hit.specific}
     for hit in walker.hits:
         node = hit.node
@@ -42,8 +44,33 @@ def analyze_python(
         cap = hit.cap
         if walker.called.intersection(hit.entry.redundant_with):
             cap = Severity.NOTE  # `torch.manual_seed(s)` already seeded what this call seeds
-        finding = build_finding(
+        built[id(hit)] = build_finding(
             hit.entry, path, span, lines.snippet(span), settings.targets, hit.quiet, cap, build_fix(hit, fixes)
         )
-        findings.setdefault((finding.rule, span), finding)
+    findings: dict[tuple[str, object], Finding] = {}
+    told = _told_by_their_call(walker.hits, built)
+    for hit in walker.hits:
+        finding = built.get(id(hit))
+        if finding is not None and id(hit) not in told:
+            findings.setdefault((finding.rule, finding.span), finding)
     return list(findings.values()) + cuda_in_python(tree, text, path, catalog, settings, fixes)
+
+
+def _told_by_their_call(hits: list[Hit], built: dict[int, Finding]) -> set[int]:
+    """The hits inside the arguments of a call that is reported itself, in the same rule family:
+    `torch.cuda.max_memory_allocated(device="cuda:0")` is one site, and the query's finding (0 on CPU,
+    whatever device it is asked about) says what it does there; the device it is handed is not a
+    second finding. A call whose own finding is a note (it works everywhere) leaves its arguments
+    their own findings."""
+    families: dict[int, set[str]] = {}
+    """Per node inside the arguments of a reported call, the rule families of the call's findings."""
+    for hit in hits:
+        finding = built.get(id(hit))
+        call = hit.node if isinstance(hit.node, ast.Call) else hit.call
+        if finding is None or call is None or finding.severity is Severity.NOTE:
+            continue
+        if hit.node is call or hit.node is call.func:
+            for argument in (*call.args, *(keyword.value for keyword in call.keywords)):
+                for inner in ast.walk(argument):
+                    families.setdefault(id(inner), set()).add(finding.rule[:4])
+    return {id(hit) for hit in hits if id(hit) in built and built[id(hit)].rule[:4] in families.get(id(hit.node), ())}
