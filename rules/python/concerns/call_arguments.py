@@ -99,8 +99,15 @@ class CallArguments(Concern):
             return
         if callee is None and isinstance(call.func, ast.Name):
             callee = call.func.id  # a builtin (`dict(...)`) or a name the module defines
+        if not call.keywords and not call.args:
+            return
+        named = {keyword.arg for keyword in call.keywords}
+        given = len(call.args)
         for key in self._keys():
-            values = list(_arguments(call, key))  # first: most calls pass no argument of the key's name
+            # first: most calls pass no argument of the key's name, nor as many positional ones
+            if key.name not in named and (key.index is None or given <= key.index):
+                continue
+            values = list(_arguments(call, key))
             if values and key.calls(callee):
                 for value in values:
                     self._report(value, key)
