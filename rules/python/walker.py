@@ -138,6 +138,8 @@ class PythonWalker:
         """Qualified names of everything the module calls, for `redundant_with`."""
         self.statement: ast.stmt | None = None
         """The innermost statement the walk is in."""
+        self.functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+        """The functions whose bodies the walk is in, innermost last."""
         self._context = SiteContext()
         self._comparison_depth = 0
         self._callees: dict[int, ast.Call] = {}
@@ -343,7 +345,11 @@ class PythonWalker:
         for parameter, position, default in parameter_defaults(node.args):
             self._visit_inside(self.default_region(node, parameter, position, default), self.visit, default)
         # Annotations are not visited: a type named in one is not code that runs on a device.
-        self._visit_inside(decorated_region(node, self.names), self._visit_block, node.body)
+        self.functions.append(node)
+        try:
+            self._visit_inside(decorated_region(node, self.names), self._visit_block, node.body)
+        finally:
+            self.functions.pop()
 
     visit_AsyncFunctionDef = visit_FunctionDef
 

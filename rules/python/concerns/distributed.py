@@ -3,8 +3,12 @@
 `"nccl"` given as the backend of `init_process_group`/`new_group` (positionally or as
 `backend=`) exists only on CUDA and ROCm builds. `DistributedDataParallel(model,
 device_ids=[rank], output_device=rank)` names CUDA devices: one hit per wrapper call, at the
-first device argument that is not None (its fix rewrites both). Backends named in settings (`backend = "nccl"`) are
-the `settings` concern's.
+first device argument that is not None (its fix rewrites both); DDP raises `ValueError` for a
+CPU module given device ids (`device_ids` must be None there). A name the function was given
+(`def wrap(model, device_ids=None): DDP(model, device_ids=device_ids)`) passes its caller's
+choice on: no hit there. A name the function (or module) assigns once is judged by what it was
+assigned (`ids = None if device.type == "cpu" else [device.index]` was chosen for the device).
+Backends named in settings (`backend = "nccl"`) are the `settings` concern's.
 """
 
 from __future__ import annotations
@@ -41,9 +45,39 @@ class DistributedSetup(Concern):
         values = [k.value for k in call.keywords if k.arg in ("device_ids", "output_device")]
         values += call.args[1:2]
         for value in values:
-            if not is_none(value):
-                self.walk.report_values(value, DDP_DEVICE_IDS, lambda v: not is_none(v), call=call)
+            held = self._bound(value.id) if isinstance(value, ast.Name) else value
+            if held is not None and not is_none(held):
+                self.walk.report_values(held, DDP_DEVICE_IDS, lambda v: not is_none(v), call=call)
                 return
+
+    def _bound(self, name: str) -> ast.expr | None:
+        """What `name` holds where the call is: None for a parameter of the enclosing function (the
+        caller's choice) or a name assigned other than once there; else the value it was assigned."""
+        function = self.walk.functions[-1] if self.walk.functions else None
+        if function is None:
+            return self.walk.names.module_value(name)
+        arguments = function.args
+        parameters = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
+        if any(parameter is not None and parameter.arg == name for parameter in parameters):
+            return None
+        assigned = [
+            node.value
+            for node in _own_statements(function.body)
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+        ]
+        return assigned[0] if len(assigned) == 1 else None
+
+
+def _own_statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The statements of a function's body at any depth, not those of the functions and classes it defines."""
+    found: list[ast.stmt] = []
+    stack = list(body)
+    while stack:
+        statement = stack.pop()
+        found.append(statement)
+        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            stack.extend(child for child in ast.iter_child_nodes(statement) if isinstance(child, ast.stmt))
+    return found
 
 
 CONCERN = DistributedSetup
