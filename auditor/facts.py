@@ -123,6 +123,10 @@ class FileFacts:
     a CUDA job's sites are notes there."""
     torch_pin: str | None = None
     """The oldest PyTorch the project's dependency files allow (major.minor), if they pin one."""
+    other_paths: tuple[tuple[str, Evidence], ...] = ()
+    """(target, the import that reaches this module) for each target on whose code path no import of
+    this Python module lies: every first-party importer imports it only where another target runs
+    (`if is_torch_npu_available():`), directly or through modules imported the same way."""
 
     def counterpart(self, target: str) -> Evidence | None:
         return next((c.evidence for c in self.counterparts if c.target == target), None)

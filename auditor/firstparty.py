@@ -1,13 +1,15 @@
-"""The scanned project's own top-level modules.
+"""The scanned project's own modules.
 
 Inside flash-attention, `from flash_attn import ...` is the project importing itself, not
 a dependency on a CUDA-only library; the same goes for a script importing a module that
-sits beside it. Such imports are never lock-in findings.
+sits beside it. Such imports are never lock-in findings. `ModuleMap` names every module of the
+scan, for the project index's import graph (`rules/python/import_paths.py`).
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -54,3 +56,66 @@ def is_sibling_module(path: str, module: str) -> bool:
     folder = Path(path).parent
     top = module.partition(".")[0]
     return os.path.isfile(folder / f"{top}.py") or os.path.isfile(folder / top / "__init__.py")
+
+
+class ModuleMap:
+    """The scan's own Python modules by dotted name, from their display paths alone.
+
+    A folder is a package where the scan has its `__init__.py` (or its parent's: a namespace package
+    inside a regular one); a module's dotted name starts at
+    its outermost package (`src/pkg/ops/kernels.py` is `pkg.ops.kernels` when `src/` has no
+    `__init__.py`), and a module outside any package is its file name (a script's sibling).
+    Nothing is read from the disk: the names are what the scan's file list says."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self._paths = frozenset(paths)
+        self._by_name: dict[str, list[str]] = {}
+        self._names: dict[str, str] = {}
+        for path in sorted(self._paths):
+            name = self._dotted(path)
+            self._names[path] = name
+            self._by_name.setdefault(name, []).append(path)
+
+    def _dotted(self, path: str) -> str:
+        folder, file = posixpath.split(path)
+        parts = [] if file == "__init__.py" else [file[:-3]]
+        while folder and self._is_package(folder):
+            folder, package = posixpath.split(folder)
+            parts.append(package)
+        return ".".join(reversed(parts))
+
+    def _is_package(self, folder: str) -> bool:
+        """A folder with an `__init__.py`, or a namespace package inside one (`pkg/third_party/kernels/`)."""
+        return any(posixpath.join(f, "__init__.py") in self._paths for f in (folder, posixpath.dirname(folder)) if f)
+
+    def name(self, path: str) -> str:
+        """The dotted name of the module at `path` (`pkg.ops` for `pkg/ops/__init__.py`)."""
+        return self._names.get(path, "")
+
+    def resolve(self, importer: str, level: int, module: str, names: Iterable[str] = ()) -> set[str]:
+        """The scan's modules an import statement in `importer` runs: the module, each name that is a
+        submodule of it, and the packages above it (whose `__init__.py` runs first)."""
+        if level:
+            folder = posixpath.dirname(importer)
+            for _ in range(level - 1):
+                folder = posixpath.dirname(folder)
+            base = posixpath.join(folder, *module.split(".")) if module else folder
+            found = self._file_or_package(base)
+            for name in names:
+                found |= self._file_or_package(posixpath.join(base, name))
+            parent = posixpath.dirname(base) if module else base
+            while found and posixpath.join(parent, "__init__.py") in self._paths:
+                found.add(posixpath.join(parent, "__init__.py"))
+                parent = posixpath.dirname(parent)
+            return found
+        found = set(self._by_name.get(module, ()))
+        for name in names:
+            found.update(self._by_name.get(f"{module}.{name}", ()))
+        parts = module.split(".")
+        if found:
+            for end in range(1, len(parts)):
+                found.update(self._by_name.get(".".join(parts[:end]), ()))
+        return found
+
+    def _file_or_package(self, base: str) -> set[str]:
+        return {path for path in (base + ".py", posixpath.join(base, "__init__.py")) if path in self._paths}

@@ -14,7 +14,9 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   (`rules/dependencies/target_variants.py`);
 - the files each requirements file includes with `-r`/`-c`;
 - which workflows need CUDA and which run on CPU, which on ROCm (`rules/orchestration/workflows.py`);
-- the torch release the project pins (`resolvers/torch_pin.py`).
+- the torch release the project pins (`resolvers/torch_pin.py`);
+- the project's own Python modules that only another target's code path imports (Triton kernels
+  imported under `if is_torch_npu_available():`; `rules/python/import_paths.py`).
 
 Each reader sees one file at a time; a file it cannot read or parse adds nothing (the file's
 own analysis reports it), so one bad header never stops the scan. `facts(path, kinds)` then
@@ -62,6 +64,7 @@ _READERS = {
     "included": "cudaudit.rules.dependencies.requirements_file:included_files",
     "include_paths": "cudaudit.rules.dependencies.requirements_file:include_paths",
     "torch_pin": "cudaudit.resolvers.torch_pin:project_torch_version",
+    "import_paths": "cudaudit.rules.python.import_paths:other_target_modules",
 }
 """The readers, imported on first use as the analyzers are: a scan of Python files never loads the
 C++ reader (`auditor/analyzers.py`)."""
@@ -116,11 +119,15 @@ class ProjectIndex:
     ci_targets: tuple[tuple[str, str], ...] = ()
     """(target, the first workflow with a job on it) for ROCm and CPU."""
     torch_pin: str | None = None
+    other_paths: dict[str, tuple[tuple[str, Evidence], ...]] = field(default_factory=dict)
+    """Python module -> (target, the import that reaches it) for each target whose path never imports it."""
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
         kinds = set(kinds)
         facts: dict = {"counterparts": self.counterparts.get(path, ())}
+        if FileKind.PYTHON in kinds:
+            facts["other_paths"] = self.other_paths.get(path, ())
         if FileKind.CUDA in kinds and self.porting is not None:
             facts["ported_names"] = self.porting.ported_names(path)
             facts["porting_layer"] = self.porting.hip_side(path)
@@ -162,6 +169,7 @@ def build_index(
     remember = remember or _compute
     files = list(files)
     found = _Found()
+    python = {file.display: file.read for file in files if FileKind.PYTHON in file.kinds and file.display.endswith(".py")}
     for file in files:
         kinds = [kind for kind in file.kinds if _wanted(kind, file.display)]
         if not kinds:
@@ -196,6 +204,7 @@ def build_index(
         workflows_known=bool(found.workflows),
         ci_targets=tuple(sorted(ci_targets.items())),
         torch_pin=_pin(_reader("torch_pin")(root)) if root is not None else None,
+        other_paths=_other_paths(python),
     )
 
 
@@ -331,6 +340,16 @@ def _nearest_build(path: str, builds: dict[str, RocmBuild | None]) -> RocmBuild 
 
 def _under(path: str, folders: tuple[str, ...]) -> bool:
     return any(path == folder or path.startswith(folder.rstrip("/") + "/") for folder in folders)
+
+
+def _other_paths(python: dict[str, Reader]) -> dict[str, tuple[tuple[str, Evidence], ...]]:
+    """The import graph's answer; a tree it cannot follow adds no facts (each module is still analysed)."""
+    if not python:
+        return {}
+    try:
+        return _reader("import_paths")(python)
+    except (RecursionError, MemoryError, ValueError):
+        return {}
 
 
 def _pin(version: object) -> str | None:

@@ -1,9 +1,11 @@
 """The last word on one file's findings: what its counterparts change, one finding per site, and
 wholly NVIDIA-only constructs once per file.
 
-Analyzers report every site they recognise; a user acts on verdicts. Three steps turn the first
+Analyzers report every site they recognise; a user acts on verdicts. Four steps turn the first
 into the second, each a pure function of the file's findings and its `FileFacts`:
-
+- `off_path`: a Python module that every first-party importer imports only on another target's
+  path (`if is_torch_npu_available():`) never runs on the targets that path skips: its sites are
+  notes there, naming the import.
 - `with_counterparts`: a file with a ROCm (or CPU) counterpart, `Dockerfile` beside
   `Dockerfile_amd`, is not what runs on that target; its sites are at most warnings there (notes
   when the file is named for CUDA: `requirements-cuda.txt` is the NVIDIA variant), and the
@@ -39,7 +41,30 @@ def settle_file(findings: list[Finding], facts: FileFacts, catalog: Catalog) -> 
     """One file's findings as they are reported (see the module docstring)."""
     if not findings:
         return findings
-    return grouped(one_per_site(with_counterparts(findings, facts), catalog), catalog)
+    return grouped(one_per_site(with_counterparts(off_path(findings, facts), facts), catalog), catalog)
+
+
+def off_path(findings: list[Finding], facts: FileFacts) -> list[Finding]:
+    """A module only another target's code path imports never runs on the targets that path skips:
+    its sites are notes there, and the verdict names the import that reaches it."""
+    if not facts.other_paths:
+        return findings
+    settled = []
+    for finding in findings:
+        targets = dict(finding.targets)
+        for target, where in facts.other_paths:
+            fact = targets.get(target)
+            if fact is None or fact.severity is Severity.NOTE:
+                continue
+            targets[target] = Portability(
+                fact.status,
+                f"this module is imported only where {TARGET_NAMES.get(target, target)} does not run it"
+                f" (`{where.path}:{where.line}`: `{where.text}`)",
+                where.cite(),
+                Severity.NOTE,
+            )
+        settled.append(retarget(finding, targets))
+    return settled
 
 
 def with_counterparts(findings: list[Finding], facts: FileFacts) -> list[Finding]:

@@ -1,0 +1,490 @@
+"""Which of the project's own modules only another target's code path imports.
+
+A project may keep kernels for one accelerator in a module of their own and import it only where
+that accelerator runs: under `if is_torch_npu_available():`, in the `elif name == "xpu":` arm of
+an accelerator switch, or in a function that only such a branch calls. On ROCm and CPU that module
+is never imported, so what it does is no lock-in there, however CUDA-like its Triton kernels look.
+
+`other_target_modules` follows the project's first-party imports (names resolved by
+`firstparty.ModuleMap`) and marks a module for a target only when every import of it that the scan
+has sits on another target's path, directly or through modules marked the same way; a module no
+file imports (an entry point, a script) keeps its verdicts, and so does one imported anywhere on the
+normal path. It never parses every module a second time (the Python analyzer parses each one once,
+after the index): a byte search finds the modules that name another target at all and import
+something inside a block; for those imports the headers of the enclosing blocks, found by
+indentation, say which branch they sit in, and only those headers' conditions are parsed. A
+function's body is on the path of the calls to it in its module. Every line this reading does not
+follow counts as "runs everywhere", so a misreading keeps a verdict rather than dropping one.
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+import re
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from cudaudit.facts import Evidence
+from cudaudit.firstparty import ModuleMap
+from cudaudit.model import TARGETS
+
+Runs = frozenset[str] | None
+"""The targets a piece of code runs on; None where it is not known to be limited (everywhere)."""
+
+ALL_TARGETS = frozenset(TARGETS)
+NOWHERE: frozenset[str] = frozenset()
+
+_DEVICE_WORDS: dict[str, frozenset[str]] = {
+    "npu": NOWHERE,
+    "ascend": NOWHERE,
+    "hpu": NOWHERE,
+    "habana": NOWHERE,
+    "gaudi": NOWHERE,
+    "mlu": NOWHERE,
+    "musa": NOWHERE,
+    "xpu": frozenset({"xpu"}),
+    "mps": frozenset({"mps"}),
+    "rocm": frozenset({"rocm"}),
+    "hip": frozenset({"rocm"}),
+}
+"""Words naming a device, and the targets code taken only for that device runs on: PyTorch's
+device types for Ascend NPUs (`torch_npu`), Intel Gaudi (`hpu`), Cambricon (`mlu`) and Moore
+Threads (`musa`) are none of cudaudit's targets; `xpu`, `mps` and ROCm (`torch.version.hip`) are
+their own (https://docs.pytorch.org/docs/stable/tensor_attributes.html#torch-device)."""
+_BOTH_SIDES = frozenset({"rocm"})
+"""Targets whose probe also decides the other branch: `if torch.version.hip:`'s `else` never runs on ROCm."""
+_PREFILTER = (b"npu", b"xpu", b"hpu", b"mlu", b"musa", b"mps", b"rocm", b"hip")
+"""A module that names no device cannot choose an import by one (the byte search before any reading,
+its one cost on every module); a header names its device in lower case (`is_torch_npu_available`,
+`torch.version.hip`, `device.type == "xpu"`)."""
+_NEGATING = frozenset({"no", "not", "disable", "disabled", "skip", "without", "non"})
+_CALL = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)\(")
+_BLOCK_LIMIT = 4000
+"""Bytes of a device block read for an import or a call: a longer block counts as holding none."""
+_IMPORT = re.compile(
+    rb"^([ \t]*)(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(.*)|import[ \t]+(.*))$",
+    re.M,
+)
+_NAME = re.compile(r"[A-Za-z_]\w*")
+_WORD_SPLIT = re.compile(r"[_\W\d]+|(?<=[a-z])(?=[A-Z])")
+_IMPORTER_LIMIT = 24
+"""Files that name a module beyond which it counts as imported on the normal path, unread."""
+_CALL_DEPTH = 3
+"""How many functions deep a call chain is followed back to its branch."""
+_MODULE_LIMIT = 48
+"""The most modules whose importers are looked up (those a branch imports first): beyond, the rest
+keep their verdicts."""
+_TEXT_LIMIT = 80
+
+
+@dataclass(frozen=True)
+class _Import:
+    """One import statement: its line (0-based), whether it is inside a block, what it names."""
+
+    index: int
+    indented: bool
+    level: int
+    module: str
+    names: tuple[str, ...]
+
+
+def other_target_modules(sources: Mapping[str, Callable[[], bytes]]) -> dict[str, tuple[tuple[str, Evidence], ...]]:
+    """Display path -> (target, the import that reaches it) for each target on whose path no import
+    of the module lies; `sources` are the scan's Python modules, display path -> their bytes."""
+    graph = _Graph(sources)
+    pending: list[str] = []
+    for path in sources:
+        if not graph.device_blocks(path):
+            continue
+        for found in graph.imports(path):
+            if not found.indented:
+                continue
+            targets = graph.modules.resolve(path, found.level, found.module, found.names) - {path}
+            if targets and graph.runs(path, found) is not None:
+                pending.extend(sorted(targets))
+    if not pending:
+        return {}
+    edges: dict[str, list[tuple[str, Runs, Evidence]]] = {module: [] for module in pending}
+    evaluated: list[str] = []
+    queue = deque(dict.fromkeys(pending))
+    while queue and len(evaluated) < _MODULE_LIMIT:
+        module = queue.popleft()
+        if module in evaluated:
+            continue
+        evaluated.append(module)
+        edges[module] = list(graph.importers(module))
+        if any(runs is None and importer not in edges for importer, runs, _ in edges[module]):
+            continue  # imported on the normal path: reached everywhere, as is all it imports
+        for found in graph.imports(module):
+            for target in sorted(graph.modules.resolve(module, found.level, found.module, found.names)):
+                if target != module and target not in edges:
+                    edges[target] = []
+                    queue.append(target)
+    return _unreached(set(evaluated), edges)
+
+
+class _Graph:
+    """The scan's Python modules, read as far as the questions asked of them need."""
+
+    def __init__(self, sources: Mapping[str, Callable[[], bytes]]) -> None:
+        self._sources = sources
+        self._texts: dict[str, bytes] = {}
+        self._imports: dict[str, list[_Import]] = {}
+        self._modules: dict[str, _Module] = {}
+        self._device_blocks: dict[str, bool] = {}
+        self.modules = ModuleMap(sources)
+
+    def text(self, path: str) -> bytes:
+        if path not in self._texts:
+            try:
+                self._texts[path] = self._sources[path]()
+            except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
+                self._texts[path] = b""
+        return self._texts[path]
+
+    def imports(self, path: str) -> list[_Import]:
+        if path not in self._imports:
+            self._imports[path] = list(_imports(self.text(path)))
+        return self._imports[path]
+
+    def device_blocks(self, path: str) -> bool:
+        """Whether a block of the module that names a device imports something or calls its functions."""
+        if path not in self._device_blocks:
+            self._device_blocks[path] = _imports_in_device_block(self.text(path))
+        return self._device_blocks[path]
+
+    def runs(self, path: str, found: _Import) -> Runs:
+        """The targets whose path reaches an import: None (all) for one outside any block, or in a
+        module without a device block."""
+        if not found.indented or not self.device_blocks(path):
+            return None
+        if path not in self._modules:
+            self._modules[path] = _Module(self.text(path))
+        return _runs_on(self._modules[path], found.index, 0)
+
+    def importers(self, module: str) -> Iterable[tuple[str, Runs, Evidence]]:
+        """Every import of `module` in the scan: the importer, the targets it runs on, where it is."""
+        dotted = self.modules.name(module)
+        name = dotted.rpartition(".")[2] or posixpath.basename(posixpath.dirname(module))
+        token = name.encode()
+        # Outside its own folder, an import of `pkg.ops.kernels` names `ops` too (`from ..ops import kernels`).
+        folder = posixpath.dirname(module)
+        package = posixpath.basename(folder).encode() if "." in dotted and not module.endswith("/__init__.py") else b""
+        files = 0
+        for path in self._sources:
+            if path == module or token not in self.text(path):
+                continue
+            if package and posixpath.dirname(path) != folder and package not in self.text(path):
+                continue
+            files += 1
+            if files > _IMPORTER_LIMIT:
+                yield "", None, Evidence(path, 1)  # a module this many files name is on the normal path
+                return
+            for found in self.imports(path):
+                if (name in found.names or name in found.module.split(".")) and module in self.modules.resolve(
+                    path, found.level, found.module, found.names
+                ):
+                    line = self.text(path).split(b"\n", found.index + 1)[found.index]
+                    yield path, self.runs(path, found), Evidence(path, found.index + 1, _quote(line))
+
+
+def _unreached(evaluated: set[str], edges: dict[str, list[tuple[str, Runs, Evidence]]]) -> dict[str, tuple[tuple[str, Evidence], ...]]:
+    """For each evaluated module, the targets no chain of imports from the normal path reaches."""
+    found: dict[str, dict[str, Evidence]] = {}
+    for target in TARGETS:
+        reached = {module for module in evaluated if not edges.get(module)}
+        changed = True
+        while changed:
+            changed = False
+            for module in evaluated - reached:
+                if any(
+                    (importer not in evaluated or importer in reached) and (runs is None or target in runs)
+                    for importer, runs, _ in edges.get(module, ())
+                ):
+                    reached.add(module)
+                    changed = True
+        for module in sorted(evaluated - reached):
+            found.setdefault(module, {})[target] = _first_branch(module, edges, evaluated)
+    return {module: tuple(sorted(targets.items())) for module, targets in found.items()}
+
+
+def _first_branch(module: str, edges: dict[str, list[tuple[str, Runs, Evidence]]], evaluated: set[str]) -> Evidence:
+    """The import that puts `module` on another target's path: its own, or its importer's."""
+    seen = {module}
+    while True:
+        branch = next((evidence for _, runs, evidence in edges[module] if runs is not None), None)
+        if branch is not None:
+            return branch
+        importer, _, evidence = edges[module][0]
+        if importer not in evaluated or importer in seen:
+            return evidence
+        seen.add(importer)
+        module = importer
+
+
+def _imports_in_device_block(data: bytes) -> bool:
+    """Whether a block headed by a line naming a device (`if is_torch_npu_available():`,
+    `def load_xpu_kernels():`) holds an import, or calls a function the module defines: the only
+    places the module can import something for one device. Only the lines of those blocks are read."""
+    for word in _PREFILTER:
+        position = data.find(word)
+        while position >= 0:
+            start = data.rfind(b"\n", 0, position) + 1
+            end = data.find(b"\n", position)
+            end = len(data) if end < 0 else end
+            header = data[start:end]
+            stripped = header.lstrip(b" \t")
+            if stripped.startswith((b"if ", b"elif ", b"def ", b"async def ")) and _block_imports(data, end, len(header) - len(stripped)):
+                return True
+            position = data.find(word, end)
+    return False
+
+
+def _block_imports(data: bytes, end: int, indent: int) -> bool:
+    """Whether the block after a header line (ending at `end`, indented `indent`) imports or calls a
+    function of its module."""
+    for line in data[end + 1 : end + 1 + _BLOCK_LIMIT].split(b"\n"):
+        stripped = line.lstrip(b" \t")
+        if not stripped or stripped.startswith(b"#"):
+            continue
+        if len(line) - len(stripped) <= indent:
+            return False
+        if stripped.startswith((b"import ", b"from ")):
+            return True
+        for call in _CALL.finditer(stripped):
+            if b"def " + call.group(1) + b"(" in data:
+                return True
+    return False
+
+
+def _imports(data: bytes) -> Iterable[_Import]:
+    """The import statements of a module."""
+    starts: list[int] | None = None
+    for match in _IMPORT.finditer(data):
+        if starts is None:
+            starts = _line_starts(data)
+        index = _line_index(starts, match.start())
+        indented = bool(match.group(1))
+        if match.group(5) is not None:
+            for dotted in _names(match.group(5).decode("utf-8", "replace"), dotted=True):
+                yield _Import(index, indented, 0, dotted, ())
+            continue
+        names_text = match.group(4).decode("utf-8", "replace")
+        if names_text.lstrip().startswith("(") and ")" not in names_text:
+            following = data[match.end() : match.end() + 2000].decode("utf-8", "replace")
+            names_text += " " + following.partition(")")[0]
+        module = match.group(3).decode("ascii", "replace")
+        yield _Import(index, indented, len(match.group(2)), module, tuple(_names(names_text)))
+
+
+def _names(text: str, dotted: bool = False) -> Iterable[str]:
+    """The names an import statement lists (`a as b, c`), each without its alias."""
+    for part in text.partition("#")[0].strip("() \t\r\\").split(","):
+        words = part.split()
+        if words and (dotted or _NAME.fullmatch(words[0])):
+            yield words[0]
+
+
+class _Module:
+    """One module's text as lines, each line's enclosing block header (by indentation), and what
+    `_runs_on` learns about its functions."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.lines = data.split(b"\n")
+        self.starts = _line_starts(data)
+        self.callers: dict[str, Runs] = {}
+        self.parents = [-1] * len(self.lines)
+        open_blocks: list[tuple[int, int]] = []
+        for index, line in enumerate(self.lines):
+            stripped = line.lstrip(b" \t")
+            if not stripped or stripped.startswith(b"#"):
+                continue
+            indent = len(line) - len(stripped)
+            while open_blocks and open_blocks[-1][0] >= indent:
+                open_blocks.pop()
+            self.parents[index] = open_blocks[-1][1] if open_blocks else -1
+            if stripped.rstrip().endswith(b":"):
+                open_blocks.append((indent, index))
+
+
+def _runs_on(module: _Module, index: int, depth: int) -> Runs:
+    """The targets the code at line `index` runs on, from the branches and functions around it."""
+    runs: Runs = None
+    header = module.parents[index]
+    while header >= 0:
+        stripped = module.lines[header].strip()
+        if stripped.startswith((b"if ", b"elif ")):
+            runs = _meet(runs, _branches(_header_test(stripped))[0])
+        elif stripped.startswith(b"else") and stripped[4:].strip().startswith(b":"):
+            runs = _meet(runs, _else_runs(module, header))
+        elif stripped.startswith((b"def ", b"async def ")):
+            name = _NAME.search(stripped.decode("utf-8", "replace").partition("def ")[2])
+            if name is not None and depth < _CALL_DEPTH:
+                runs = _meet(runs, _called_from(name.group(), module, depth))
+        header = module.parents[header]
+    return runs
+
+
+def _called_from(name: str, module: _Module, depth: int) -> Runs:
+    """The targets the calls to function `name` in its module run on: None where it is used in any
+    other way (handed on, decorated into a table) or not called here at all (another module calls it)."""
+    callers, data, lines = module.callers, module.data, module.lines
+    if name in callers:
+        return callers[name]
+    callers[name] = None  # a function that reaches itself runs everywhere as far as this reading goes
+    runs: Runs = NOWHERE
+    calls = 0
+    for match in re.finditer(rb"\b" + re.escape(name.encode()) + rb"\b", data):
+        index = _line_index(module.starts, match.start())
+        stripped = lines[index].strip()
+        if stripped.startswith((b"def ", b"async def ", b"#")):
+            continue
+        if data[match.end() : match.end() + 1] != b"(":
+            runs = None
+            break
+        calls += 1
+        runs = _join(runs, _runs_on(module, index, depth + 1))
+        if runs is None:
+            break
+    callers[name] = runs if calls else None
+    return callers[name]
+
+
+def _else_runs(module: _Module, index: int) -> Runs:
+    """Where an `else:` runs: where every test of its `if`/`elif` chain above fails."""
+    parent, runs = module.parents[index], None
+    position = index - 1
+    while position >= 0:
+        stripped = module.lines[position].strip()
+        position -= 1
+        if not stripped or stripped.startswith(b"#") or module.parents[position + 1] != parent:
+            continue
+        if not stripped.startswith((b"if ", b"elif ")):
+            return None  # the `else` of a loop or a `try`, or a chain broken by another statement
+        runs = _meet(runs, _branches(_header_test(stripped))[1])
+        if stripped.startswith(b"if "):
+            return runs
+    return None
+
+
+def _header_test(header: bytes) -> ast.expr | None:
+    """The condition of an `if`/`elif` header line; None where it does not parse on its own line."""
+    text = header.decode("utf-8", "replace").partition(" ")[2]
+    for candidate in (text, text.partition("#")[0]):
+        candidate = candidate.rstrip()
+        if not candidate.endswith(":"):
+            continue
+        try:
+            return ast.parse(candidate[:-1].strip(), mode="eval").body
+        except (SyntaxError, ValueError, RecursionError):
+            continue
+    return None
+
+
+def _branches(test: ast.expr | None) -> tuple[Runs, Runs]:
+    """Where a condition's true branch runs, and where its false branch does."""
+    if test is None:
+        return None, None
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        negated = _branches(test.operand)
+        return negated[1], negated[0]
+    if isinstance(test, ast.BoolOp):
+        parts = [_branches(value) for value in test.values]
+        every: Runs = None
+        if isinstance(test.op, ast.And):
+            for part in parts:
+                every = _meet(every, part[0])
+            return every, None
+        joined: Runs = NOWHERE
+        for part in parts:
+            joined = _join(joined, part[0])
+            every = _meet(every, part[1])
+        return joined, every
+    if isinstance(test, ast.Compare):
+        if len(test.ops) != 1:
+            return None, None
+        strings = [
+            node.value
+            for operand in (test.left, *test.comparators)
+            for node in (operand.elts if isinstance(operand, (ast.Tuple, ast.List, ast.Set)) else [operand])
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        ]
+        if not strings:
+            return None, None
+        device: Runs = NOWHERE
+        for value in strings:
+            device = _join(device, _device(value, whole=True))
+        sides = (device, _complement(device))
+        inverse = isinstance(test.ops[0], (ast.NotEq, ast.NotIn, ast.IsNot))
+        return (sides[1], sides[0]) if inverse else sides
+    if isinstance(test, ast.Call):
+        return _branches(test.func)
+    if isinstance(test, (ast.Name, ast.Attribute)):
+        named = _device(_dotted(test))
+        return named, _complement(named)
+    return None, None
+
+
+def _device(text: str, whole: bool = False) -> Runs:
+    """The targets of the devices a name (`is_torch_npu_available`, `torch.version.hip`) or a device
+    string (`"npu"`, `"xpu:0"`, with `whole`) names; None where it names none."""
+    if whole:
+        words = [text.partition(":")[0].lower()]
+    else:
+        words = [word.lower() for word in _WORD_SPLIT.split(text) if word]
+        if _NEGATING.intersection(words):
+            return None  # `args.no_npu`, `disable_xpu`: which branch is the device's is not said
+    runs: Runs = None
+    for word in words:
+        if word in _DEVICE_WORDS:
+            runs = _DEVICE_WORDS[word] if runs is None else runs | _DEVICE_WORDS[word]
+    return runs
+
+
+def _complement(runs: Runs) -> Runs:
+    """Where the other branch of a device test runs: known only for a target whose probe decides both."""
+    return ALL_TARGETS - runs if runs is not None and runs and runs <= _BOTH_SIDES else None
+
+
+def _meet(first: Runs, second: Runs) -> Runs:
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return first & second
+
+
+def _join(first: Runs, second: Runs) -> Runs:
+    return None if first is None or second is None else first | second
+
+
+def _dotted(node: ast.expr) -> str:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _line_starts(data: bytes) -> list[int]:
+    return [0] + [match.end() for match in re.finditer(rb"\n", data)]
+
+
+def _line_index(starts: list[int], offset: int) -> int:
+    low, high = 0, len(starts) - 1
+    while low < high:
+        middle = (low + high + 1) // 2
+        if starts[middle] <= offset:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _quote(line: bytes) -> str:
+    return " ".join(line.decode("utf-8", "replace").split())[:_TEXT_LIMIT]

@@ -1,0 +1,98 @@
+"""The import graph of the project index: modules only another target's code path imports."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from cudaudit.rules.python.import_paths import other_target_modules
+from support import analyze
+
+KERNEL = "import torch\n\ndef run(x):\n    return x.cuda()\n"
+
+
+def marked(files: dict[str, str]) -> dict[str, set[str]]:
+    found = other_target_modules({path: partial(str.encode, text) for path, text in files.items()})
+    return {path: {target for target, _ in targets} for path, targets in found.items()}
+
+
+def test_a_module_imported_only_under_a_device_branch_is_off_every_other_targets_path():
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/npu_ops.py": KERNEL,
+        "pkg/model.py": "from transformers.utils import is_torch_npu_available\n"
+        "if is_torch_npu_available():\n    from .npu_ops import run\n",
+    }
+    assert marked(files) == {"pkg/npu_ops.py": {"rocm", "cpu", "xpu", "mps"}}
+
+
+def test_one_import_on_the_normal_path_keeps_the_module_on_every_path():
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/npu_ops.py": KERNEL,
+        "pkg/model.py": "if torch.npu.is_available():\n    from .npu_ops import run\n",
+        "pkg/train.py": "from pkg.npu_ops import run\n",
+    }
+    assert marked(files) == {}
+
+
+def test_a_module_no_file_imports_keeps_its_verdicts():
+    assert marked({"pkg/__init__.py": "", "pkg/npu_ops.py": KERNEL, "pkg/cli.py": "import os\n"}) == {}
+
+
+def test_a_function_called_only_from_a_device_branch_puts_its_imports_on_that_path():
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/kernels/__init__.py": "",
+        "pkg/kernels/fused.py": "from .helpers import tile\n" + KERNEL,
+        "pkg/kernels/helpers.py": "def tile(x):\n    return x\n",
+        "pkg/patch.py": "def patch_for_ascend(model):\n    from .kernels.fused import run\n    model.run = run\n\n"
+        "def patch(model):\n    if is_torch_npu_available():\n        patch_for_ascend(model)\n",
+    }
+    # the package `__init__.py` runs only on that path too
+    assert set(marked(files)) == {"pkg/kernels/__init__.py", "pkg/kernels/fused.py", "pkg/kernels/helpers.py"}
+
+
+def test_a_function_handed_on_as_a_value_may_run_anywhere():
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/npu_ops.py": KERNEL,
+        "pkg/patch.py": "def patch_npu(model):\n    from .npu_ops import run\n\n"
+        "PATCHES = {'npu': patch_npu}\n\ndef patch(model):\n    if is_torch_npu_available():\n        patch_npu(model)\n",
+    }
+    assert marked(files) == {}
+
+
+def test_both_branches_of_a_rocm_test_and_a_negated_device_test():
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/rocm_ops.py": KERNEL,
+        "pkg/cuda_ops.py": KERNEL,
+        "pkg/other.py": KERNEL,
+        "pkg/dispatch.py": "import torch\nif torch.version.hip:\n    from .rocm_ops import run\nelse:\n"
+        "    from .cuda_ops import run\nif not is_torch_npu_available():\n    from .other import run\n",
+    }
+    assert marked(files) == {"pkg/rocm_ops.py": {"cpu", "xpu", "mps"}, "pkg/cuda_ops.py": {"rocm"}}
+
+
+def test_an_accelerator_switch_leaves_each_arm_to_its_device():
+    files = {
+        "acc/__init__.py": "",
+        "acc/xpu_accelerator.py": KERNEL,
+        "acc/cuda_accelerator.py": KERNEL,
+        "acc/real.py": 'def get(name):\n    if name == "xpu":\n        from .xpu_accelerator import run\n'
+        '    elif name == "cuda":\n        from .cuda_accelerator import run\n    return run\n',
+    }
+    assert marked(files) == {"acc/xpu_accelerator.py": {"rocm", "cpu", "mps"}}
+
+
+def test_findings_of_such_a_module_are_notes_that_name_the_import():
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/model.py": "if is_torch_npu_available():\n    from .fused_ops import run\n",
+    }
+    found = analyze(KERNEL, path="pkg/fused_ops.py", files=files)
+    assert found and all(f.severity.value == "note" for f in found)
+    assert "`pkg/model.py:2`" in found[0].targets["cpu"].replacement
+    unguarded = analyze(KERNEL, path="pkg/fused_ops.py", files={**files, "pkg/train.py": "from .fused_ops import run\n"})
+    assert {f.severity.value for f in unguarded} == {"error"}
+
