@@ -123,6 +123,9 @@ class FileFacts:
     a CUDA job's sites are notes there."""
     torch_pin: str | None = None
     """The oldest PyTorch the project's dependency files allow (major.minor), if they pin one."""
+    named_for: tuple[str, ...] | None = None
+    """The targets this file serves by its name (`docker-rocm/Dockerfile`: ROCm; `npu_ops.py`: none of
+    them); None where its name does not tell. It is not judged for the other targets."""
     other_paths: tuple[tuple[str, Evidence], ...] = ()
     """(target, the import that reaches this module) for each target on whose code path no import of
     this Python module lies: every first-party importer imports it only where another target runs

@@ -37,7 +37,7 @@ from typing import Any, Protocol
 from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, PortedName, RocmBuild
 from cudaudit.filekinds import FileKind
 from cudaudit.rules.catalog import Catalog
-from cudaudit.siblings import find_siblings
+from cudaudit.siblings import find_siblings, served_targets
 from cudaudit.source import decode_python, decode_text
 
 
@@ -126,6 +126,9 @@ class ProjectIndex:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
         kinds = set(kinds)
         facts: dict = {"counterparts": self.counterparts.get(path, ())}
+        served = served_targets(path, (kind.value for kind in kinds))
+        if served is not None:
+            facts["named_for"] = tuple(sorted(served))
         if FileKind.PYTHON in kinds:
             facts["other_paths"] = self.other_paths.get(path, ())
         if FileKind.CUDA in kinds and self.porting is not None:

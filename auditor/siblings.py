@@ -28,6 +28,43 @@ _SPLIT = re.compile(r"[._/-]")
 _ANY_WORD = re.compile(r"(?:^|[._-])(?:" + "|".join(TARGET_WORDS.values()) + r")(?=[._-]|$)")
 
 
+DEVICE_WORDS = {
+    "xpu": ("xpu", "https://docs.pytorch.org/docs/stable/notes/get_start_xpu.html"),
+    "mps": ("mps", "https://docs.pytorch.org/docs/stable/notes/mps.html"),
+    "npu": (None, "https://github.com/Ascend/pytorch"),
+    "ascend": (None, "https://github.com/Ascend/pytorch"),
+    "hpu": (None, "https://docs.habana.ai/en/latest/PyTorch/Getting_Started_with_PyTorch_and_Gaudi/index.html"),
+    "gaudi": (None, "https://docs.habana.ai/en/latest/PyTorch/Getting_Started_with_PyTorch_and_Gaudi/index.html"),
+    "mlu": (None, "https://github.com/Cambricon/torch_mlu"),
+    "musa": (None, "https://github.com/MooreThreads/torch_musa"),
+}
+"""Words that name one device's share of a project (`npu_accelerator.py`, `Dockerfile.xpu`), as
+whole lower-case tokens: the cudaudit target it is (None: a device none of the targets is), and
+where the device type comes from. ROCm's and CPU's words are `TARGET_WORDS`'."""
+_DEVICE = re.compile("|".join(DEVICE_WORDS))
+CPU_NAMED_KINDS = frozenset({"dockerfile", "requirements", "conda", "lockfile", "shell", "compose", "workflow", "makefile"})
+"""Kinds whose files named for CPU serve CPU alone (`Dockerfile.cpu`, `requirements-cpu.txt`). A
+Python or C++ module named for CPU (`cpu_offload.py`, `cpu_adam.cpp`) is as often a GPU program's
+host side, so its name says nothing about where it runs."""
+
+
+def served_targets(path: str, kinds: Iterable[str]) -> frozenset[str] | None:
+    """The targets a file serves by its name alone, or None where its name does not tell
+    (`docker/docker-rocm/Dockerfile` serves ROCm; `ops/npu_kernels.py` serves none of the targets;
+    `Dockerfile.cuda` and `train.py` are None). A name with a CUDA word is the NVIDIA variant, which
+    the counterpart step judges (`verdicts.with_counterparts`)."""
+    tokens = _SPLIT.split(path.lower())
+    named = {target for target, word in _TOKEN.items() if any(word.fullmatch(token) for token in tokens)}
+    if "cuda" in named:
+        return None
+    if "cpu" in named and not CPU_NAMED_KINDS.intersection(kinds):
+        named.discard("cpu")
+    devices = [DEVICE_WORDS[token][0] for token in tokens if _DEVICE.fullmatch(token)]
+    if not named and not devices:
+        return None
+    return frozenset(named) | frozenset(device for device in devices if device is not None)
+
+
 def name_targets(name: str) -> frozenset[str]:
     """The targets a name (an extra, a file or folder name, a path) is named for:
     `requirements-rocm.txt` -> rocm, `cu121only` -> cuda."""

@@ -1,8 +1,12 @@
 """The last word on one file's findings: what its counterparts change, one finding per site, and
 wholly NVIDIA-only constructs once per file.
 
-Analyzers report every site they recognise; a user acts on verdicts. Four steps turn the first
+Analyzers report every site they recognise; a user acts on verdicts. Five steps turn the first
 into the second, each a pure function of the file's findings and its `FileFacts`:
+
+- `own_target`: a file named for a target (`docker-rocm/Dockerfile`, `Dockerfile.cpu`,
+  `requirements-rocm.txt`, `kernels_hip.cpp`, `npu_ops.py`; `siblings.served_targets`) is judged
+  for that target only: its sites are notes on the others.
 - `off_path`: a Python module that every first-party importer imports only on another target's
   path (`if is_torch_npu_available():`) never runs on the targets that path skips: its sites are
   notes there, naming the import.
@@ -41,7 +45,29 @@ def settle_file(findings: list[Finding], facts: FileFacts, catalog: Catalog) -> 
     """One file's findings as they are reported (see the module docstring)."""
     if not findings:
         return findings
-    return grouped(one_per_site(with_counterparts(off_path(findings, facts), facts), catalog), catalog)
+    return grouped(one_per_site(with_counterparts(off_path(own_target(findings, facts), facts), facts), catalog), catalog)
+
+
+def own_target(findings: list[Finding], facts: FileFacts) -> list[Finding]:
+    """A file named for a target (`docker-rocm/Dockerfile`, `Dockerfile.cpu`, `npu_ops.py`) is what
+    that target runs, not what the others run: its sites are notes on every other target."""
+    if facts.named_for is None:
+        return findings
+    served = set(facts.named_for)
+    names = ", ".join(TARGET_NAMES.get(t, t) for t in facts.named_for) or "another device"
+    settled = []
+    for finding in findings:
+        targets = dict(finding.targets)
+        for target, fact in finding.targets.items():
+            if target in served or fact.severity is Severity.NOTE:
+                continue
+            targets[target] = replace(
+                fact,
+                replacement=f"`{finding.path}` is named for {names}: {TARGET_NAMES.get(target, target)} does not run it",
+                severity=Severity.NOTE,
+            )
+        settled.append(retarget(finding, targets))
+    return settled
 
 
 def off_path(findings: list[Finding], facts: FileFacts) -> list[Finding]:

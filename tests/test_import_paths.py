@@ -96,3 +96,10 @@ def test_findings_of_such_a_module_are_notes_that_name_the_import():
     unguarded = analyze(KERNEL, path="pkg/fused_ops.py", files={**files, "pkg/train.py": "from .fused_ops import run\n"})
     assert {f.severity.value for f in unguarded} == {"error"}
 
+
+def test_a_file_named_for_another_target_is_judged_for_its_own_target_only():
+    assert {f.severity.value for f in analyze(KERNEL, path="pkg/npu_ops.py")} == {"note"}
+    assert {f.severity.value for f in analyze(KERNEL, path="pkg/cpu_offload.py")} == {"error"}
+    rocm = analyze("--extra-index-url https://download.pytorch.org/whl/cu121\ntorch==2.3.1\n", path="requirements-rocm.txt")
+    assert rocm and all(f.targets["cpu"].severity.value == "note" for f in rocm)
+    assert any(f.targets["rocm"].severity.value != "note" for f in rocm)

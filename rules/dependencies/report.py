@@ -12,15 +12,19 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from cudaudit.facts import NO_FACTS, FileFacts
-from cudaudit.model import CUDA_API_TARGETS, TARGETS, Finding, Span
+from cudaudit.model import CUDA_API_TARGETS, TARGETS, Finding, Portability, Severity, Span, Status
+from cudaudit.resolvers.builds import target_build
 from cudaudit.resolvers.requirements import CONDA_PACKAGE, INDEX, LOCAL_VERSION, PACKAGE, PackageHit, index_location
 from cudaudit.resolvers.wheel_indexes import PYTORCH_WHEELS, TABLE_SOURCE, is_cuda_tag, rocm_indexes
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
 from cudaudit.rules.dependencies.rewrites import FixTarget, dependency_fix
 from cudaudit.settings import AnalysisSettings
+from cudaudit.siblings import name_targets
 from cudaudit.verdicts import group_of, one_for_the_site
 
 _PYTORCH_CUDA_INDEX = re.compile(r"^download\.pytorch\.org/whl/(cu\d+)(?:/|$)")
@@ -117,13 +121,20 @@ def findings(
     `flash-attn @ https://.../flash_attn-2.7.0+cu121torch2.5-...whl` names its package twice and a
     CUDA build once: one site. The package's own entry (at its name) tells what it is and what
     replaces it; each target's verdict is the most severe of the site's hits (the CUDA build the
-    URL pins is what keeps it off ROCm). A hit with a fix of its own stays a finding of its own."""
+    URL pins is what keeps it off ROCm). A hit with a fix of its own stays a finding of its own.
+
+    In a file named for ROCm alone (`docker-rocm/Dockerfile`, `requirements-rocm.txt`) a package is
+    what ROCm installs: where the catalog says its ROCm build is the same package (`action = "keep"`),
+    ROCm works."""
     found: list[tuple[bool, Finding]] = []
+    rocm_file = name_targets(path) == {"rocm"}
     for hit in hits:
         entry = catalog.lookup(hit.detector, hit.key)
         if entry is None:
             continue
         entry = _for_torch_release(entry, hit, context.torch)
+        if rocm_file:
+            entry = _rocm_build(entry, hit)
         fix = dependency_fix(entry, hit, placed, context.fix, context.torch, opt_in=bool(context.quiet))
         span = placed.span(hit.start, hit.end)
         found.append((hit.detector in (PACKAGE, CONDA_PACKAGE), build_finding(entry, path, span, hit.text, settings.targets, context.quiet, fix=fix)))
@@ -162,6 +173,24 @@ def _for_torch_release(entry: Entry, hit: PackageHit, torch: Version | None) -> 
         return entry
     rocm = replace(entry.targets["rocm"], replacement=replacement, source=TABLE_SOURCE)
     return replace(entry, targets={**entry.targets, "rocm": rocm})
+
+
+def _rocm_build(entry: Entry, hit: PackageHit) -> Entry:
+    """The entry as a ROCm file installs the package: where the catalog's ROCm build for the releases
+    the requirement admits keeps the package (flash-attn builds its ROCm backend from the same
+    sources), ROCm works, citing that build's source."""
+    fact = entry.targets.get("rocm")
+    if fact is None or fact.status is Status.WORKS or not entry.builds.get("rocm"):
+        return entry
+    try:
+        specifier = Requirement(hit.text).specifier
+    except InvalidRequirement:
+        specifier = SpecifierSet()
+    build = target_build(entry, "rocm", specifier)
+    if build is None or build.action != "keep":
+        return entry
+    works = Portability(Status.WORKS, f"the ROCm build of the same package: {build.note}", build.source, Severity.NOTE)
+    return replace(entry, targets={**entry.targets, "rocm": works})
 
 
 def _rocm_replacement(cuda_tag: str, torch: Version | None, pin: bool) -> str | None:
