@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 
-from cudaudit.model import Finding, Fix
+from cudaudit.facts import Evidence
+from cudaudit.model import Finding, Fix, Severity
 from cudaudit.resolvers.requirements import PackageHit, best_key, index_hits, pinned_torch, requirement_hits
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
 from cudaudit.rules.containers.commands import (
@@ -35,6 +36,7 @@ from cudaudit.rules.containers.shell import Word, split_commands
 from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, unique
 from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.settings import AnalysisSettings
+from cudaudit.verdicts import retarget
 
 TOOLKIT_PATH = "toolkit-path"
 SYSTEM_PACKAGE = "system-package"
@@ -71,6 +73,8 @@ class ScriptScan:
     found: list[Finding] = field(default_factory=list)
     pip_hits: list[tuple[Placed, PackageHit]] = field(default_factory=list)
     requirements: list[str] = field(default_factory=list)
+    rocm_switch: Evidence | None = None
+    """The first switch that builds the same sources for ROCm (`-DGGML_HIP=ON`), if the file has one."""
 
     def report(
         self, entry: Entry | None, placed: Placed, start: int, end: int, text: str, fix: Fix | None = None
@@ -94,12 +98,30 @@ class ScriptScan:
             self.pip_hits.append((placed, replace(hit, start=start, end=end)))
 
     def results(self) -> list[Finding]:
-        """Every finding, the pip hits placed now that every requirement of the file is known."""
+        """Every finding, the pip hits placed now that every requirement of the file is known. Where the
+        file also builds the same sources for ROCm (`-DGGML_HIP=ON` beside `-DGGML_CUDA=ON`), the CUDA
+        switch is the NVIDIA side of a choice of backends: a note on ROCm, naming the ROCm switch."""
         context = DependencyContext(torch=pinned_torch(self.requirements), fix=self.fix)
         for placed, hit in self.pip_hits:
             self.found.extend(findings(placed, [hit], self.path, self.catalog, self.settings, context))
         self.pip_hits = []
+        if self.rocm_switch is not None:
+            self.found = [self._beside_rocm(finding) for finding in self.found]
         return unique(self.found)
+
+    def _beside_rocm(self, finding: Finding) -> Finding:
+        rule = self.catalog.rules.get(finding.rule)
+        fact = finding.targets.get("rocm")
+        if rule is None or rule.detector != BUILD_SWITCH or fact is None or self.rocm_switch is None:
+            return finding
+        where = self.rocm_switch
+        rocm = replace(
+            fact,
+            replacement=f"this file also builds for ROCm with `{where.text}` (line {where.line})",
+            source=where.cite(),
+            severity=Severity.NOTE,
+        )
+        return retarget(finding, {**finding.targets, "rocm": rocm})
 
 
 def scan_script(placed: Placed, variables: Mapping[str, str], scan: ScriptScan, start: int = 0) -> list[Finding]:
@@ -167,11 +189,26 @@ def _container_image(found: Command, placed: Placed, scan: ScriptScan) -> None:
 
 
 def build_switches(words: Iterable[Word], placed: Placed, scan: ScriptScan) -> None:
-    """`-DGGML_CUDA=on` given to a build, `CMAKE_ARGS="-DGGML_CUDA=on"`, and make's `LLAMA_CUBLAS=1`."""
+    """`-DGGML_CUDA=on` given to a build, `CMAKE_ARGS="-DGGML_CUDA=on"`, and make's `LLAMA_CUBLAS=1`;
+    a switch that builds the same sources for ROCm (`-DGGML_HIP=ON`) is remembered."""
     for word in words:
         for match in _SWITCH.finditer(word.text):
+            if match.group(1) in rocm_switches(scan.catalog):
+                if scan.rocm_switch is None:
+                    line, _ = placed.position(word.offsets(match.start(), match.end())[0])
+                    scan.rocm_switch = Evidence(scan.path, line, match.group(0).strip())
+                continue
             entry = scan.catalog.lookup(BUILD_SWITCH, match.group(1))
             scan.report_word(entry, placed, word, match.start(), match.end())
+
+
+ROCM_SWITCHES = "rocm_build_switches"
+
+
+@cache
+def rocm_switches(catalog: Catalog) -> frozenset[str]:
+    """The build switches that build a project's sources for ROCm (`[rocm_build_switches]` in the catalog)."""
+    return frozenset(name for _, table in catalog.tables(ROCM_SWITCHES) for name in table.get("names", ()))
 
 
 def toolkit_paths(words: Iterable[Word], placed: Placed, scan: ScriptScan) -> None:
