@@ -207,7 +207,7 @@ def build_index(
         workflows_known=bool(found.workflows),
         ci_targets=tuple(sorted(ci_targets.items())),
         torch_pin=_pin(_reader("torch_pin")(root)) if root is not None else None,
-        other_paths=_other_paths(python),
+        other_paths=_other_paths(python, remember),
     )
 
 
@@ -345,12 +345,12 @@ def _under(path: str, folders: tuple[str, ...]) -> bool:
     return any(path == folder or path.startswith(folder.rstrip("/") + "/") for folder in folders)
 
 
-def _other_paths(python: dict[str, Reader]) -> dict[str, tuple[tuple[str, Evidence], ...]]:
+def _other_paths(python: dict[str, Reader], remember: Remember) -> dict[str, tuple[tuple[str, Evidence], ...]]:
     """The import graph's answer; a tree it cannot follow adds no facts (each module is still analysed)."""
     if not python:
         return {}
     try:
-        return _reader("import_paths")(python)
+        return _reader("import_paths")(python, remember)
     except (RecursionError, MemoryError, ValueError):
         return {}
 

@@ -74,6 +74,10 @@ _INT_32 = frozenset(
 )
 _LANE_OPERATORS = {"&": ("31", "0x1f"), "%": ("32",), "/": ("32",), ">>": ("5",)}
 _SHUFFLE = re.compile(rb"__shfl")
+_CALLEE_BEFORE = re.compile(rb"(\w+)\s*\Z")
+"""The name a template argument list follows (`warp_reduce_max` in `warp_reduce_max<warp_size>(`)."""
+_CALLEE_WINDOW = 120
+_WARP_FUNCTION = re.compile(rb"(?i)warp|shfl|shuffle")
 _TILE_OF_32 = re.compile(rb"(?:tiled_partition|thread_block_tile)\s*<\s*32\s*>")
 
 Report = Callable[[str, int, int], "CudaHit | None"]
@@ -261,8 +265,10 @@ def _passed_as_width(name: str, source: bytes, widths: set[str]) -> bool:
     if name in widths:
         return True
     word = re.escape(name.encode())
-    if re.search(rb"\w*(?i:warp|shfl|shuffle)\w*\s*<\s*" + word + rb"\s*>\s*\(", source):
-        return True
+    for argument in re.finditer(rb"<\s*" + word + rb"\s*>\s*\(", source):
+        callee = _CALLEE_BEFORE.search(source, max(0, argument.start() - _CALLEE_WINDOW), argument.start())
+        if callee is not None and _WARP_FUNCTION.search(callee.group(1)):
+            return True
     defaults = re.finditer(rb"\b(\w+)\s*=\s*" + word + rb"\s*[,>]", source)
     return any(match.group(1).decode() in widths for match in defaults)
 

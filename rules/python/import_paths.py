@@ -25,10 +25,19 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from cudaudit.facts import Evidence
 from cudaudit.firstparty import ModuleMap
 from cudaudit.model import TARGETS
+
+Remember = Callable[[str, str, Callable[[], Any]], Any]
+"""`project_index.Remember`: a module's reading, from the scan's cache where it has it."""
+
+
+def _compute(reader: str, path: str, compute: Callable[[], Any]) -> Any:
+    return compute()
+
 
 Runs = frozenset[str] | None
 """The targets a piece of code runs on; None where it is not known to be limited (everywhere)."""
@@ -67,7 +76,7 @@ _IMPORT = re.compile(
     rb"^([ \t]*)(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(.*)|import[ \t]+(.*))$",
     re.M,
 )
-_NAME = re.compile(r"[A-Za-z_]\w*")
+_PY_NAME = re.compile(r"[A-Za-z_]\w*")
 _WORD_SPLIT = re.compile(r"[_\W\d]+|(?<=[a-z])(?=[A-Z])")
 _IMPORTER_LIMIT = 24
 """Files that name a module beyond which it counts as imported on the normal path, unread."""
@@ -90,10 +99,14 @@ class _Import:
     names: tuple[str, ...]
 
 
-def other_target_modules(sources: Mapping[str, Callable[[], bytes]]) -> dict[str, tuple[tuple[str, Evidence], ...]]:
+def other_target_modules(
+    sources: Mapping[str, Callable[[], bytes]], remember: Remember | None = None
+) -> dict[str, tuple[tuple[str, Evidence], ...]]:
     """Display path -> (target, the import that reaches it) for each target on whose path no import
-    of the module lies; `sources` are the scan's Python modules, display path -> their bytes."""
-    graph = _Graph(sources)
+    of the module lies; `sources` are the scan's Python modules, display path -> their bytes.
+    `remember(reader, path, compute)` may answer a module's own readings (does it have a device
+    block, which names do its imports spell) from an earlier run, without reading it."""
+    graph = _Graph(sources, remember or _compute)
     pending: list[str] = []
     for path in sources:
         if not graph.device_blocks(path):
@@ -128,8 +141,10 @@ def other_target_modules(sources: Mapping[str, Callable[[], bytes]]) -> dict[str
 class _Graph:
     """The scan's Python modules, read as far as the questions asked of them need."""
 
-    def __init__(self, sources: Mapping[str, Callable[[], bytes]]) -> None:
+    def __init__(self, sources: Mapping[str, Callable[[], bytes]], remember: Remember) -> None:
         self._sources = sources
+        self._remember = remember
+        self._names: dict[str, frozenset[str]] = {}
         self._texts: dict[str, bytes] = {}
         self._imports: dict[str, list[_Import]] = {}
         self._modules: dict[str, _Module] = {}
@@ -152,8 +167,26 @@ class _Graph:
     def device_blocks(self, path: str) -> bool:
         """Whether a block of the module that names a device imports something or calls its functions."""
         if path not in self._device_blocks:
-            self._device_blocks[path] = _imports_in_device_block(self.text(path))
+            self._device_blocks[path] = bool(
+                self._reading("import_paths:device", path, lambda: _imports_in_device_block(self.text(path)), False)
+            )
         return self._device_blocks[path]
+
+    def _reading(self, reader: str, path: str, compute: Callable[[], Any], default: Any) -> Any:
+        """A module's reading, from the cache where it has it; `default` for a module that cannot be
+        read (its own analysis says why)."""
+        try:
+            return self._remember(reader, path, compute)
+        except Exception:  # noqa: BLE001 - one unreadable module adds no edges; the scan goes on
+            return default
+
+    def import_names(self, path: str) -> frozenset[str]:
+        """Every name the module's import statements spell (`pkg`, `ops`, `kernels`, `run`)."""
+        if path not in self._names:
+            self._names[path] = frozenset(
+                self._reading("import_paths:names", path, lambda: frozenset(_import_names(self.imports(path))), ())
+            )
+        return self._names[path]
 
     def runs(self, path: str, found: _Import) -> Runs:
         """The targets whose path reaches an import: None (all) for one outside any block, or in a
@@ -168,15 +201,14 @@ class _Graph:
         """Every import of `module` in the scan: the importer, the targets it runs on, where it is."""
         dotted = self.modules.name(module)
         name = dotted.rpartition(".")[2] or posixpath.basename(posixpath.dirname(module))
-        token = name.encode()
         # Outside its own folder, an import of `pkg.ops.kernels` names `ops` too (`from ..ops import kernels`).
         folder = posixpath.dirname(module)
-        package = posixpath.basename(folder).encode() if "." in dotted and not module.endswith("/__init__.py") else b""
+        package = posixpath.basename(folder) if "." in dotted and not module.endswith("/__init__.py") else ""
         files = 0
         for path in self._sources:
-            if path == module or token not in self.text(path):
+            if path == module or name not in self.import_names(path):
                 continue
-            if package and posixpath.dirname(path) != folder and package not in self.text(path):
+            if package and posixpath.dirname(path) != folder and package not in self.import_names(path):
                 continue
             files += 1
             if files > _IMPORTER_LIMIT:
@@ -279,11 +311,17 @@ def _imports(data: bytes) -> Iterable[_Import]:
         yield _Import(index, indented, len(match.group(2)), module, tuple(_names(names_text)))
 
 
+def _import_names(imports: Iterable[_Import]) -> Iterable[str]:
+    for found in imports:
+        yield from found.module.split(".")
+        yield from found.names
+
+
 def _names(text: str, dotted: bool = False) -> Iterable[str]:
     """The names an import statement lists (`a as b, c`), each without its alias."""
     for part in text.partition("#")[0].strip("() \t\r\\").split(","):
         words = part.split()
-        if words and (dotted or _NAME.fullmatch(words[0])):
+        if words and (dotted or _PY_NAME.fullmatch(words[0])):
             yield words[0]
 
 
@@ -321,7 +359,7 @@ def _runs_on(module: _Module, index: int, depth: int) -> Runs:
         elif stripped.startswith(b"else") and stripped[4:].strip().startswith(b":"):
             runs = _meet(runs, _else_runs(module, header))
         elif stripped.startswith((b"def ", b"async def ")):
-            name = _NAME.search(stripped.decode("utf-8", "replace").partition("def ")[2])
+            name = _PY_NAME.search(stripped.decode("utf-8", "replace").partition("def ")[2])
             if name is not None and depth < _CALL_DEPTH:
                 runs = _meet(runs, _called_from(name.group(), module, depth))
         header = module.parents[header]
