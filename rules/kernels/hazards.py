@@ -227,14 +227,15 @@ def _warp_size_constants(found: syntax.QueryMatches, source: bytes, report: Repo
     pass) works in groups of 32 lanes, which a 64-lane wavefront holds two of; and one in host
     code only sizes a launch (the kernel's own lane arithmetic is checked where it is)."""
     widths: set[str] | None = None
+    widths_read = False
     for name, value in ((m["const.name"], m["const.value"]) for m in found["const"]):
         identifier = syntax.text(name)
         if not (_WARP_NAME.search(identifier) and syntax.text(value).strip().strip("()").rstrip("uU") == "32"):
             continue
         if _in_host_function(name):
             continue
-        if widths is None:
-            widths = _shuffle_widths(found)
+        if not widths_read:
+            widths, widths_read = _shuffle_widths(found), True
         if _passed_as_width(identifier, source, widths):
             continue
         yield report("warp-size-constant", value.start_byte, value.end_byte)
@@ -249,19 +250,26 @@ def _in_host_function(node: Node) -> bool:
     return not qualifiers & {"__global__", "__device__"}
 
 
-def _shuffle_widths(found: syntax.QueryMatches) -> set[str]:
-    """The names shuffles in the file pass as their width (the fourth argument)."""
+def _shuffle_widths(found: syntax.QueryMatches) -> set[str] | None:
+    """The names shuffles in the file pass as their width (the fourth argument); None where some
+    shuffle of the file passes none (it spans the whole wavefront, whatever a constant says)."""
     widths = set()
     for match in found["call"]:
+        if not syntax.text(match["call.fn"]).startswith("__shfl"):
+            continue
         arguments = match["call.args"].named_children
-        if syntax.text(match["call.fn"]).startswith("__shfl") and len(arguments) >= 4:
-            widths.add(syntax.text(arguments[3]).strip())
+        if len(arguments) < 4:
+            return None
+        widths.add(syntax.text(arguments[3]).strip())
     return widths
 
 
-def _passed_as_width(name: str, source: bytes, widths: set[str]) -> bool:
+def _passed_as_width(name: str, source: bytes, widths: set[str] | None) -> bool:
     """`name` is a shuffle's width, a warp function's template argument (`warp_reduce_sum<name>(`),
-    or the default of a template parameter that the shuffles pass as their width."""
+    or the default of a template parameter that the shuffles pass as their width; never in a file
+    with a shuffle that passes no width."""
+    if widths is None:
+        return False
     if name in widths:
         return True
     word = re.escape(name.encode())
