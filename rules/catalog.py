@@ -248,6 +248,7 @@ class Catalog:
                 if patterns.get(part.value):
                     patterns.setdefault(kind.value, []).extend(patterns[part.value])
         self._triggers = {kind: tuple(sorted(found)) for kind, found in words.items()}
+        self._prefilter = {kind: _fewest_words(found) for kind, found in words.items()}
         self._trigger_patterns = {
             kind: re.compile("|".join(f"(?:{p})" for p in found).encode()) for kind, found in patterns.items()
         }
@@ -298,7 +299,7 @@ class Catalog:
 
     def may_match(self, kind: str, data: bytes) -> bool:
         """The prefilter: False proves that no rule of `kind` can fire on `data`."""
-        if any(word in data for word in self._triggers.get(kind, ())):
+        if any(word in data for word in self._prefilter.get(kind, ())):
             return True
         pattern = self._trigger_patterns.get(kind)
         return pattern is not None and pattern.search(data) is not None
@@ -351,6 +352,13 @@ def _lower(severity: Severity, cap: Severity | None) -> Severity:
 
 TomlParser = Callable[[str], dict[str, Any]]
 _loaded: list[Catalog] = []
+
+
+def _fewest_words(words: set[bytes]) -> tuple[bytes, ...]:
+    """The trigger words a prefilter must look for: none that contains another (a file holding
+    `CUDA_` holds `CUDA`), shortest first (the likeliest to be there, so that a file that passes
+    stops looking early). Each is a scan of the whole file where it is absent."""
+    return tuple(sorted((w for w in words if not any(other != w and other in w for other in words)), key=lambda w: (len(w), w)))
 
 
 def load_catalog(parse: TomlParser | None = None) -> Catalog:
