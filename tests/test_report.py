@@ -222,3 +222,19 @@ def test_scan_with_a_baseline_assesses_once_on_what_it_reports(cli, tmp_path):
     page = (tmp_path / "page.md").read_text(encoding="utf-8")
     assert "serve.py" in closing and "serve.py" in page
     assert "train.py" not in closing and "train.py" not in page  # known: the baseline hid it
+
+
+def test_a_folder_named_from_outside_is_judged_as_from_inside(cli, tmp_path):
+    """`cudaudit report ../demo` shows paths as `../demo/...`: the project's root is that folder
+    still, so an image at its top is the project's image, not one in a sub-folder."""
+    project = tmp_path / "demo"
+    shutil.copytree(DEMO, project)
+    (tmp_path / "elsewhere").mkdir()
+    inside = report_json(cli, ".", cwd=project)
+    outside = report_json(cli, "../demo", cwd=tmp_path / "elsewhere")
+    assert {t: (v["verdict"], v["why"]) for t, v in outside["targets"].items()} == {
+        t: (v["verdict"], v["why"]) for t, v in inside["targets"].items()
+    }
+    assert [(c["id"].replace("../demo/", ""), c["role"]) for c in outside["components"]] == [
+        (c["id"], c["role"]) for c in inside["components"]
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import posixpath
 import sys
 from enum import Enum
 from pathlib import Path
@@ -150,10 +151,16 @@ def dependency_verdicts(findings: list[Finding], targets: tuple[str, ...]) -> De
 
 
 def _root(paths: list[Path], scanned: list[str]) -> str:
-    """The project's folder as the scan displays paths: the one folder named, else what all share."""
+    """The project's folder as the scan displays paths: the one folder named, else what all share.
+
+    A folder outside the current one is shown as it was given (`../demo/Dockerfile`), not as its
+    absolute path: the root is whichever form the scanned paths start with, so that a report of
+    `../demo` judges the same components as one made inside it."""
     if len(paths) == 1 and paths[0].is_dir():
-        shown = display_path(paths[0].resolve(), Path.cwd().resolve())
-        return "" if shown == "." else shown
+        for shown in (display_path(paths[0].resolve(), Path.cwd().resolve()), posixpath.normpath(paths[0].as_posix())):
+            shown = "" if shown == "." else shown
+            if not shown or all(path.startswith(shown + "/") for path in scanned):
+                return shown
     from cudaudit.assessment.layout import project_root
 
     return project_root(scanned)
