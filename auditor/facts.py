@@ -130,6 +130,13 @@ class FileFacts:
     """(target, the import that reaches this module) for each target on whose code path no import of
     this Python module lies: every first-party importer imports it only where another target runs
     (`if is_torch_npu_available():`), directly or through modules imported the same way."""
+    device_flags: tuple[tuple[str, tuple[tuple[str, str | None], ...]], ...] = ()
+    """The project's device flags, as (qualified name, ((probe, the branch that needs it), ...)):
+    `pkg.utils.SUPPORTS_BF16 = torch.cuda.is_available() and ...` is ("pkg.utils.SUPPORTS_BF16",
+    (("cuda", "body"),)), so `if SUPPORTS_BF16:` in a module that imports it is a CUDA guard."""
+    module: tuple[str, bool] | None = None
+    """This Python module's dotted name and whether it is a package's `__init__.py`, for its
+    relative imports of the flags (given only where the project has flags)."""
 
     def counterpart(self, target: str) -> Evidence | None:
         return next((c.evidence for c in self.counterparts if c.target == target), None)

@@ -16,7 +16,9 @@ Built once per scan, after discovery and before any file is analysed, and read-o
 - which workflows need CUDA and which run on CPU, which on ROCm (`rules/orchestration/workflows.py`);
 - the torch release the project pins (`resolvers/torch_pin.py`);
 - the project's own Python modules that only another target's code path imports (Triton kernels
-  imported under `if is_torch_npu_available():`; `rules/python/import_paths.py`).
+  imported under `if is_torch_npu_available():`; `rules/python/import_paths.py`);
+- the project's own device flags, module-level names assigned from a device probe
+  (`rules/python/project_flags.py`), by qualified name, and each Python module's dotted name.
 
 Each reader sees one file at a time; a file it cannot read or parse adds nothing (the file's
 own analysis reports it), so one bad header never stops the scan. `facts(path, kinds)` then
@@ -36,6 +38,7 @@ from typing import Any, Protocol
 
 from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, PortedName, RocmBuild
 from cudaudit.filekinds import FileKind
+from cudaudit.firstparty import ModuleMap
 from cudaudit.rules.catalog import Catalog
 from cudaudit.siblings import find_siblings, served_targets
 from cudaudit.source import decode_python, decode_text
@@ -65,6 +68,7 @@ _READERS = {
     "include_paths": "cudaudit.rules.dependencies.requirements_file:include_paths",
     "torch_pin": "cudaudit.resolvers.torch_pin:project_torch_version",
     "import_paths": "cudaudit.rules.python.import_paths:other_target_modules",
+    "flags": "cudaudit.rules.python.project_flags:read_device_flags",
 }
 """The readers, imported on first use as the analyzers are: a scan of Python files never loads the
 C++ reader (`auditor/analyzers.py`)."""
@@ -121,6 +125,10 @@ class ProjectIndex:
     torch_pin: str | None = None
     other_paths: dict[str, tuple[tuple[str, Evidence], ...]] = field(default_factory=dict)
     """Python module -> (target, the import that reaches it) for each target whose path never imports it."""
+    device_flags: tuple[tuple[str, tuple[tuple[str, str | None], ...]], ...] = ()
+    """(qualified name, what a test of it probes) for each device flag of the project's modules."""
+    modules: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    """Python module's display path -> (its dotted name, whether it is a package's `__init__.py`)."""
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
@@ -154,6 +162,9 @@ class ProjectIndex:
             facts["target_variants"] = self.variants
         if FileKind.REQUIREMENTS in kinds:
             facts["included"] = self.included.get(path, ())
+        if FileKind.PYTHON in kinds and self.device_flags and path in self.modules:
+            facts["device_flags"] = self.device_flags
+            facts["module"] = self.modules[path]
         if FileKind.WORKFLOW in kinds:
             facts["ci_answered_elsewhere"] = self.workflows_known and self.ci_carrier != path
             facts["ci_targets"] = self.ci_targets
@@ -183,6 +194,7 @@ def build_index(
                 found.read(file.display, kind, data, catalog, roots, remember)
             except Exception:  # noqa: BLE001 - an unreadable, binary or odd file adds no facts; its own analysis reports it
                 continue
+    modules = _module_names(files) if found.flags else {}
     cuda_workflows = sorted(path for path, cuda, _, _ in found.workflows if cuda)
     portable = any(rocm or cpu for _, _, rocm, cpu in found.workflows)
     ci_targets: dict[str, str] = {}
@@ -208,6 +220,10 @@ def build_index(
         ci_targets=tuple(sorted(ci_targets.items())),
         torch_pin=_pin(_reader("torch_pin")(root)) if root is not None else None,
         other_paths=_other_paths(python, remember),
+        device_flags=tuple(
+            sorted((f"{modules[path][0]}.{name}", meaning) for path, name, meaning in found.flags if path in modules)
+        ),
+        modules=modules,
     )
 
 
@@ -222,8 +238,9 @@ _READ_KINDS = frozenset(
 
 
 def _wanted(kind: FileKind, path: str) -> bool:
-    """Whether the index reads a file of `kind`: Python only for build scripts."""
-    return kind in _READ_KINDS or (kind is FileKind.PYTHON and posixpath.basename(path) == "setup.py")
+    """Whether the index reads a file of `kind`: every Python module for its device flags (a byte
+    search, most of the time), build scripts for their ROCm build too."""
+    return kind in _READ_KINDS or kind is FileKind.PYTHON
 
 
 class _Source:
@@ -254,6 +271,8 @@ class _Found:
     included: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     include_paths: dict[str, frozenset[str]] = field(default_factory=dict)
     workflows: list[tuple[str, bool, bool, bool]] = field(default_factory=list)
+    flags: list[tuple[str, str, tuple[tuple[str, str | None], ...]]] = field(default_factory=list)
+    """(display path, flag name, what a test of the flag probes) for each device flag found."""
 
     def read(
         self, path: str, kind: FileKind, data: _Source, catalog: Catalog, roots: tuple[str, ...], remember: Remember
@@ -263,8 +282,11 @@ class _Found:
                 "source", path, lambda: _reader("source")(path, data(), _reader("api_table")(catalog))
             )
         elif kind is FileKind.PYTHON:
-            build = remember("build", path, lambda: _reader("build")(path, decode_python(data())))
-            self._add_build(path, build)
+            if posixpath.basename(path) == "setup.py":
+                build = remember("build", path, lambda: _reader("build")(path, decode_python(data())))
+                self._add_build(path, build)
+            flags = remember("device_flags", path, lambda: _reader("flags")(path, data()))
+            self.flags.extend((path, name, meaning) for name, meaning in flags)
         elif kind is FileKind.CMAKE:
             build = remember("cmake_build", path, lambda: _reader("cmake_build")(path, decode_text(data())))
             if build is not None:  # a CMake file that builds nothing as HIP says nothing over a setup.py above it
@@ -329,6 +351,16 @@ def _counterparts(files: list[IndexedFile], include_paths: dict[str, frozenset[s
             continue
         found.setdefault(sibling.path, []).append(Counterpart(sibling.target, Evidence(sibling.counterpart, 1)))
     return {path: tuple(sorted(items)) for path, items in found.items()}
+
+
+def _module_names(files: list[IndexedFile]) -> dict[str, tuple[str, bool]]:
+    """Each Python module's dotted name (`firstparty.ModuleMap`), and whether it is a package."""
+    modules = ModuleMap(f.display for f in files)
+    return {
+        f.display: (modules.name(f.display), posixpath.basename(f.display) == "__init__.py")
+        for f in files
+        if FileKind.PYTHON in f.kinds and f.display.endswith(".py")
+    }
 
 
 def _nearest_build(path: str, builds: dict[str, RocmBuild | None]) -> RocmBuild | None:

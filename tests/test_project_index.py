@@ -6,8 +6,11 @@ import pickle
 from functools import partial
 from pathlib import PurePath
 
+import pytest
+
 from cudaudit.facts import Counterpart, Evidence
 from cudaudit.filekinds import FileKind, classify
+from cudaudit.model import Severity
 from cudaudit.project_index import IndexedFile, build_index
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.safe_read import UnreadableFile
@@ -234,3 +237,59 @@ def test_facts_are_picklable_and_their_digest_follows_what_the_file_depends_on()
     assert k.digest() != restored.facts("plain.cu", (FileKind.CUDA,)).digest()
     # A Python file consults none of the C++ facts: its digest does not change with them.
     assert index.facts("train.py", (FileKind.PYTHON,)).digest() == index_of({}).facts("train.py", (FileKind.PYTHON,)).digest()
+
+
+FLAGS_MODULE = """import torch
+
+FAST_PATH = torch.cuda.is_available() and torch.cuda.get_device_capability() >= (8, 0)
+BUILT_FOR_AMD = torch.version.hip is not None
+NO_DEVICE = not torch.cuda.is_available()
+DEVICE_NAME = "cuda" if torch.cuda.is_available() else "cpu"
+TWICE = torch.cuda.is_available()
+TWICE = False
+"""
+
+
+def test_the_project_device_flags_are_read_once_and_named_as_imported():
+    index = index_of({"src/pkg/__init__.py": "", "src/pkg/caps.py": FLAGS_MODULE, "src/pkg/use.py": "x = 1\n"})
+    facts = index.facts("src/pkg/use.py", (FileKind.PYTHON,))
+    assert dict(facts.device_flags) == {
+        "pkg.caps.FAST_PATH": (("cuda", "body"),),
+        "pkg.caps.BUILT_FOR_AMD": (("rocm", "body"),),
+        "pkg.caps.NO_DEVICE": (("cuda", "orelse"),),
+    }  # a device name chosen by a probe is no truth value; a name assigned twice is no flag
+    assert facts.module == ("pkg.use", False)
+    assert index.facts("src/pkg/caps.py", (FileKind.CUDA,)).device_flags == ()
+
+
+@pytest.mark.parametrize(
+    "importer",
+    [
+        "from pkg.caps import FAST_PATH\n",
+        "from .caps import FAST_PATH\n",
+        "from . import caps\n",
+    ],
+)
+def test_a_flag_imported_from_another_module_guards_as_its_value_does(importer):
+    test = "FAST_PATH" if "import FAST_PATH" in importer else "caps.FAST_PATH"
+    code = f"import torch\n{importer}\ndef run(x):\n    if {test}:\n        return x.to('cuda')\n    return x\n"
+    files = {"pkg/__init__.py": "", "pkg/caps.py": FLAGS_MODULE}
+    [finding] = [f for f in analyze(code, path="pkg/model.py", files=files) if f.rule == "CDA103"]
+    assert finding.severity is Severity.NOTE
+    # Without the index (the module analysed alone), the name says nothing: the site stands.
+    [alone] = [f for f in analyze(code, path="pkg/model.py") if f.rule == "CDA103"]
+    assert alone.severity is Severity.ERROR
+
+
+def test_an_imported_flag_keeps_its_polarity_and_its_probe():
+    files = {"pkg/__init__.py": "", "pkg/caps.py": FLAGS_MODULE}
+    code = (
+        "import torch\nfrom pkg.caps import NO_DEVICE, BUILT_FOR_AMD\n"
+        "if NO_DEVICE:\n    x = torch.zeros(1, device='cuda')\nelse:\n    y = torch.zeros(1, device='cuda')\n"
+        "if not BUILT_FOR_AMD:\n    flags = torch.backends.cuda.matmul.allow_tf32\n"
+    )
+    found = {(f.span.line, f.rule): f for f in analyze(code, path="pkg/model.py", files=files)}
+    assert found[4, "CDA103"].severity is Severity.ERROR  # taken where there is no device
+    assert found[6, "CDA103"].severity is Severity.NOTE
+    # The NVIDIA side of a ROCm flag: written with ROCm in mind.
+    assert found[8, "CDA111"].targets["rocm"].severity is Severity.NOTE

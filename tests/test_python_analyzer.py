@@ -304,3 +304,26 @@ def test_cuda_for_mixed_precision_degrades_rather_than_breaks():
         (2, "CDA103", Severity.WARNING),
         (4, "CDA103", Severity.WARNING),
     ]
+
+
+def test_a_flag_assigned_from_a_probe_guards_as_its_value_does():
+    code = (
+        "import torch\n"
+        "FAST_PATH = torch.cuda.is_available() and torch.cuda.get_device_capability() >= (8, 0)\n"
+        "def place(x):\n    if FAST_PATH:\n        return x.to('cuda')\n    return x\n"
+    )
+    [finding] = [f for f in analyze(code) if f.rule == "CDA103"]
+    assert finding.severity is Severity.NOTE
+
+
+def test_a_flag_named_for_its_probe_is_read_by_its_name_and_a_computed_value_is_no_flag():
+    # `is_nvidia` says NVIDIA: quiet on ROCm too, though its value only compares a device name.
+    named = (
+        "import torch\nplatform = detect()\nis_nvidia = platform == 'cuda'\n"
+        "if is_nvidia:\n    torch.backends.cuda.matmul.allow_tf32 = True\n"
+    )
+    [flag] = [f for f in analyze(named) if f.rule == "CDA111"]
+    assert flag.targets["rocm"].severity is Severity.NOTE
+    # A tensor moved with `.cuda()` is no test of a device: what follows `assert` on it stands.
+    computed = "import torch\nlatent = encode(image.cuda())\nresult = decode(latent)\nassert result\nmodel.to('cuda')\n"
+    assert any(f.rule == "CDA103" and f.severity is Severity.ERROR for f in analyze(computed))

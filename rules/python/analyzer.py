@@ -12,6 +12,7 @@ from cudaudit.firstparty import is_sibling_module
 from cudaudit.model import Finding, Severity
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.python.cuda_in_python import cuda_in_python
+from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.rewrites import FixContext, build_fix
 from cudaudit.rules.python.walker import Hit, PythonWalker
@@ -24,8 +25,9 @@ def analyze_python(
 ) -> list[Finding]:
     """Findings for one Python module; raises SyntaxError for code that does not parse."""
     tree = parse_python(text, filename=path)
+    module, package = facts.module or ("", False)
     walker = PythonWalker(
-        ImportTable(tree),
+        ImportTable(tree, module, project_flags(facts), package),
         catalog,
         lambda module: module.partition(".")[0] in settings.first_party or is_sibling_module(path, module),
         in_tests=is_test_path(path),
@@ -74,3 +76,11 @@ def _told_by_their_call(hits: list[Hit], built: dict[int, Finding]) -> set[int]:
                 for inner in ast.walk(argument):
                     families.setdefault(id(inner), set()).add(finding.rule[:4])
     return {id(hit) for hit in hits if id(hit) in built and built[id(hit)].rule[:4] in families.get(id(hit.node), ())}
+
+
+def project_flags(facts: FileFacts) -> dict[str, FlagMeaning]:
+    """The project's device flags (`FileFacts.device_flags`) as `guards.flag_meaning` reads them."""
+    return {
+        name: tuple((Probe(probe), Polarity(side) if side else None) for probe, side in meaning)
+        for name, meaning in facts.device_flags
+    }

@@ -21,7 +21,11 @@ condition mentions:
   library is installed; elsewhere the program takes its fallback.
 
 Flags are recognised by their names, wherever they are defined (`from .utils import
-IS_HIP`): a project names its device-selection flags for what they select.
+IS_HIP`): a project names its device-selection flags for what they select. A flag whose name says
+nothing (`SUPPORTS_FLEX = torch.cuda.is_available() and capability >= (8, 0)`, `BUILD_FOR_AMD =
+bool(torch.version.hip)`) probes what its value probes: in its own module through the value it is
+assigned once at module level, elsewhere through the project index, which reads those values in
+every module of the scan (`project_flags.py`) and hands them to the modules that import them.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import ast
 import re
 from enum import Enum
 from functools import lru_cache
+from typing import Union
 
 from cudaudit.rules.python.names import ImportTable
 
@@ -84,6 +89,11 @@ _EXIT_CALL = re.compile(r"(^|\.)(exit|skip|_exit|abort)$")
 _PROCESS_EXIT = re.compile(r"(^|\.)(exit|_exit|abort)$")
 
 
+FlagMeaning = tuple[tuple[Probe, Union["Polarity", None]], ...]
+"""What `if FLAG:` probes: each probe of the flag's value, with the branch that needs it (None where
+the value leaves that open, `A or B`)."""
+
+
 def probes_in(node: ast.AST, names: ImportTable) -> frozenset[Probe]:
     """Every kind of probe that `node` mentions anywhere.
 
@@ -109,6 +119,9 @@ def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | Non
         return None
     if probe not in probes_in(test, names):
         return None
+    meaning = flag_meaning(test, names)
+    if meaning is not None:
+        return dict(meaning).get(probe)
     if isinstance(test, ast.Compare) and len(test.ops) == 1:
         if probe is Probe.DISTRIBUTED:
             single = _single_process(test)
@@ -117,6 +130,8 @@ def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | Non
         negated = isinstance(test.ops[0], (ast.NotEq, ast.NotIn, ast.IsNot))
         if is_none(test.comparators[0]):  # `torch.version.cuda is None` asks "no CUDA?"
             negated = not negated
+        if probe is Probe.CUDA and not _only_gpu_devices(test):
+            return None  # `device in ("cuda", "cpu")`: both branches may run without a GPU
         return Polarity.NEGATIVE if negated else Polarity.POSITIVE
     return Polarity.POSITIVE
 
@@ -140,6 +155,54 @@ def feature_probe(test: ast.expr, names: ImportTable) -> Polarity | None:
     ):
         return None
     return Polarity.POSITIVE if names.is_module_chain(test.args[0]) else None
+
+
+def _only_gpu_devices(test: ast.Compare) -> bool:
+    """False for a membership test whose collection names a device besides CUDA's and HIP's
+    (`device_type in ("cuda", "cpu")`); True for any other comparison."""
+    collection = test.comparators[0]
+    if not isinstance(test.ops[0], (ast.In, ast.NotIn)) or not isinstance(collection, (ast.Tuple, ast.List, ast.Set)):
+        return True
+    return all(
+        isinstance(item, ast.Constant)
+        and isinstance(item.value, str)
+        and (CUDA_DEVICE_STRING.fullmatch(item.value) is not None or item.value.lower() in _GPU_STRINGS)
+        for item in collection.elts
+    )
+
+
+_GPU_STRINGS = frozenset({"hip", "rocm"})
+
+
+def flag_meaning(node: ast.AST, names: ImportTable) -> FlagMeaning | None:
+    """What a flag that `node` names probes: a name assigned once at module level from a probe
+    (`SUPPORTS_X = torch.cuda.is_available() and ...`), or a flag of another module of the project
+    (`ImportTable.project_flag`); None for anything else."""
+    if isinstance(node, (ast.Name, ast.Attribute)) and _identifier_probes(node.id if isinstance(node, ast.Name) else node.attr):
+        return None  # a name chosen for what it selects (`IS_HIP`, `has_triton`) says so itself
+    if isinstance(node, ast.Name) and names.binding(node.id) is None:
+        if node.id in names.flag_meanings:
+            return names.flag_meanings[node.id]
+        names.flag_meanings[node.id] = None  # a flag whose value names itself probes nothing more
+        value = names.module_value(node.id)
+        meaning = value_meaning(value, names) if value is not None else None
+        names.flag_meanings[node.id] = meaning = meaning or names.project_flag(node)
+        return meaning
+    if isinstance(node, (ast.Name, ast.Attribute)):
+        return names.project_flag(node)
+    return None
+
+
+def value_meaning(value: ast.expr, names: ImportTable) -> FlagMeaning | None:
+    """What a test of a name assigned `value` probes, for a value that is a truth value
+    (`torch.cuda.is_available() and ...`, `torch.version.hip is not None`, `bool(torch.version.hip)`);
+    None for a value that is not one (a device string chosen by a probe, a list) or probes nothing."""
+    if not isinstance(value, (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.Call, ast.Name, ast.Attribute)):
+        return None
+    if not all(_test_part(node) for node in ast.walk(value)):
+        return None
+    probes = probes_in(value, names)
+    return tuple((probe, polarity(value, names, probe)) for probe in sorted(probes, key=lambda p: p.value)) or None
 
 
 def _single_process(test: ast.Compare) -> bool | None:
@@ -239,6 +302,11 @@ def skips_without_module(statement: ast.stmt, names: ImportTable) -> bool:
     return not (isinstance(module, ast.Constant) and str(module.value).partition(".")[0] == "torch")
 
 
+def names_a_probe(identifier: str) -> bool:
+    """`IS_HIP`, `use_cuda`, `HAS_TRITON`: a name that says what it probes."""
+    return bool(_identifier_probes(identifier))
+
+
 def names_cuda(identifier: str) -> bool:
     """`CUDA_Accelerator`, `CudaBackend`: a name that says it is the CUDA side of something."""
     return "cuda" in _words(identifier)
@@ -247,7 +315,7 @@ def names_cuda(identifier: str) -> bool:
 def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
     if isinstance(node, ast.Compare):
         probes = set()
-        for operand in (node.left, *node.comparators):
+        for operand in _compared_values(node):
             if isinstance(operand, ast.Constant) and isinstance(operand.value, str):
                 if CUDA_DEVICE_STRING.fullmatch(operand.value):
                     probes.add(Probe.CUDA)
@@ -270,11 +338,45 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
                 return {Probe.CUDA, Probe.NVIDIA}
             probe = _RESOLVED_PROBES.get(qualified)
             return {probe} if probe else set()
+        meaning = flag_meaning(node, names)
+        if meaning is not None:
+            return {probe for probe, _ in meaning}
         identifier = node.id if isinstance(node, ast.Name) else node.attr
         if isinstance(node, ast.Attribute) and identifier in names.always_set:
             return set()  # `args.cuda` from `add_argument("--cuda", action="store_false")` is True on CPU too
         return set(_identifier_probes(identifier))
     return set()
+
+
+_DEVICE_METHODS = frozenset({"cuda", "gpu", "hip", "rocm", "to"})
+
+
+def _test_part(node: ast.AST) -> bool:
+    """Whether a part of a flag's value is a test's: names, comparisons, `and`/`or`/`not`, and
+    calls of a named function with plain arguments (`torch.cuda.is_available()`,
+    `capability(0) >= (8, 0)`, `bool(torch.version.hip)`). A value that computes something else (a
+    tensor moved with `.cuda()`, the result of a pipeline) is no flag, whatever its parts mention."""
+    if isinstance(node, (ast.IfExp, ast.Dict, ast.List, ast.Set, ast.JoinedStr, ast.Lambda, ast.comprehension)):
+        return False
+    if not isinstance(node, ast.Call):
+        return True
+    func = node.func
+    while isinstance(func, ast.Attribute):
+        if func.attr in _DEVICE_METHODS and func is node.func:
+            return False  # `x.cuda()` moves a value
+        func = func.value
+    if not isinstance(func, ast.Name):
+        return False  # a method of a call's result: `pipe(...).images`
+    arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
+    return all(isinstance(argument, (ast.Constant, ast.Name, ast.Attribute, ast.Tuple)) for argument in arguments)
+
+
+def _compared_values(node: ast.Compare) -> list[ast.expr]:
+    """The operands of a comparison, a collection's items included (`device in ("cuda", "hip")`)."""
+    values: list[ast.expr] = []
+    for operand in (node.left, *node.comparators):
+        values.extend(operand.elts if isinstance(operand, (ast.Tuple, ast.List, ast.Set)) else [operand])
+    return values
 
 
 def marker_probes(marker: ast.expr, names: ImportTable, _seen: frozenset[str] = frozenset()) -> set[Probe]:

@@ -5,12 +5,17 @@
 `torch.cuda.synchronize`. So does `cu = torch.cuda` (at module level) followed by `cu.synchronize()`.
 Resolution is flow-insensitive (every import in the module counts, wherever it sits),
 which matches how imports are written in practice.
+
+The project's own modules are resolved too, for the flags they define (`project_flag`): given the
+module's dotted name, `from .utils import IS_HIP` binds `IS_HIP` to `pkg.utils.IS_HIP`. Those
+bindings are kept apart from the absolute ones, so a relative import never resolves to a name the
+catalog knows.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,12 +29,25 @@ class Binding:
 
 
 class ImportTable:
-    """Local names bound by absolute imports anywhere in one module."""
+    """Local names bound by absolute imports anywhere in one module.
 
-    def __init__(self, tree: ast.AST) -> None:
+    `module` is the module's own dotted name (`pkg.ops.attention`, `pkg` for `pkg/__init__.py` with
+    `package=True`), which relative imports start from; `flags` are the project's device flags by
+    qualified name (`pkg.utils.SUPPORTS_BF16` -> what `if SUPPORTS_BF16:` probes, from the
+    project index)."""
+
+    def __init__(
+        self, tree: ast.AST, module: str = "", flags: Mapping[str, Any] | None = None, package: bool = False
+    ) -> None:
         self._bindings: dict[str, Binding] = {}
+        self._relative: dict[str, str] = {}
+        self.flags: Mapping[str, Any] = flags or {}
         self.probes: dict[int, tuple[ast.AST, frozenset[Any]]] = {}
         """`guards.probes_in` of a node, by the node's `id`, with the node (so the `id` stays its own)."""
+        self.flag_meanings: dict[str, Any] = {}
+        """`guards.flag_meaning` of each module-level name asked about (None: no flag)."""
+        parts = module.split(".") if module else []
+        own_package = parts if package else parts[:-1]
         statements = list(_statements(tree))
         for node in statements:
             if isinstance(node, ast.Import):
@@ -44,6 +62,11 @@ class ImportTable:
                     if alias.name != "*":
                         name = f"{node.module}.{alias.name}"
                         self._bindings[alias.asname or alias.name] = Binding(name, False)
+            elif isinstance(node, ast.ImportFrom) and node.level and self.flags and node.level <= len(own_package):
+                base = ".".join([*own_package[: len(own_package) - node.level + 1], *([node.module] if node.module else [])])
+                for alias in node.names:
+                    if alias.name != "*":
+                        self._relative[alias.asname or alias.name] = f"{base}.{alias.name}"
         self.always_set = frozenset(_always_set_options(statements))
         """Command-line options that are set on every machine (`action="store_false"`, a default
         that is not None or False): `if args.cuda:` on such an option is no availability check."""
@@ -65,6 +88,23 @@ class ImportTable:
 
     def binding(self, name: str) -> Binding | None:
         return self._bindings.get(name)
+
+    def project_flag(self, node: ast.expr) -> Any:
+        """What the project index says a flag that `node` names probes (`SUPPORTS_BF16` after
+        `from .utils import SUPPORTS_BF16`, `utils.SUPPORTS_BF16` after `from pkg import utils`)."""
+        if not self.flags:
+            return None
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        binding = self._bindings.get(node.id)
+        root = binding.qualified if binding is not None else self._relative.get(node.id)
+        if root is None:
+            return None
+        return self.flags.get(".".join([root, *reversed(parts)]))
 
     def module_value(self, name: str) -> ast.expr | None:
         """The expression a module-level name was assigned, where it is assigned once there."""
