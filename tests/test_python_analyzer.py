@@ -327,3 +327,55 @@ def test_a_flag_named_for_its_probe_is_read_by_its_name_and_a_computed_value_is_
     # A tensor moved with `.cuda()` is no test of a device: what follows `assert` on it stands.
     computed = "import torch\nlatent = encode(image.cuda())\nresult = decode(latent)\nassert result\nmodel.to('cuda')\n"
     assert any(f.rule == "CDA103" and f.severity is Severity.ERROR for f in analyze(computed))
+
+
+SKIPPING_FIXTURE = """import pytest
+import torch
+
+@pytest.fixture{options}
+def gpu():
+    if not torch.cuda.is_available():
+        pytest.skip("needs a GPU")
+    return "cuda"
+"""
+
+
+@pytest.mark.parametrize(
+    ("options", "test"),
+    [
+        ("", "def test_sum(gpu):\n    assert batch(2) is not None\n"),
+        ("", "@pytest.mark.usefixtures('gpu')\ndef test_sum():\n    assert batch(2) is not None\n"),
+        ("(autouse=True)", "def test_sum():\n    assert batch(2) is not None\n"),
+        ("", "@pytest.fixture\ndef data(gpu):\n    return batch(2)\n\ndef test_sum(data):\n    assert data is not None\n"),
+    ],
+)
+def test_a_skipping_fixture_guards_its_requesters_and_the_helpers_only_they_use(options, test):
+    helpers = "def batch(n):\n    return inputs(n)\n\ndef inputs(n):\n    return torch.ones(n, device='cuda')\n\n"
+    code = SKIPPING_FIXTURE.format(options=options) + helpers + test
+    [finding] = [f for f in analyze(code, path="tests/test_ops.py") if f.rule == "CDA103"]
+    assert finding.severity is Severity.NOTE
+
+
+@pytest.mark.parametrize(
+    "other_use",
+    [
+        "def test_plain():\n    assert batch(2) is not None\n",  # an unguarded test calls it
+        "SHAPES = [batch]\n",  # handed on at module level
+        "def test_plain():\n    return helper_of(batch)\n",  # handed on by an unguarded test
+    ],
+)
+def test_a_helper_any_unguarded_code_uses_keeps_its_severity(other_use):
+    helpers = "def batch(n):\n    return torch.ones(n, device='cuda')\n\n"
+    code = SKIPPING_FIXTURE.format(options="") + helpers + "def test_sum(gpu):\n    assert batch(2) is not None\n\n" + other_use
+    [finding] = [f for f in analyze(code, path="tests/test_ops.py") if f.rule == "CDA103"]
+    assert finding.severity is Severity.ERROR
+
+
+def test_outside_tests_only_private_helpers_take_their_callers_guard():
+    code = (
+        "import torch\n\ndef _warm():\n    torch.zeros(1, device='cuda')\n\n"
+        "def warm():\n    torch.zeros(1, device='cuda')\n\n"
+        "if torch.cuda.is_available():\n    _warm()\n    warm()\n"
+    )
+    found = {f.span.line: f.severity for f in analyze(code, path="pkg/startup.py") if f.rule == "CDA103"}
+    assert found == {4: Severity.NOTE, 7: Severity.ERROR}  # another module may call `warm`

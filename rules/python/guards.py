@@ -238,6 +238,17 @@ def exits_early(body: list[ast.stmt]) -> bool:
     return False
 
 
+def is_skip_call(statement: ast.stmt, names: ImportTable) -> bool:
+    """`pytest.skip(...)`, `self.skipTest(...)`, `raise unittest.SkipTest(...)`: a test skipped here."""
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        func = statement.value.func
+        return names.resolve(func) == "pytest.skip" or (isinstance(func, ast.Attribute) and func.attr == "skipTest")
+    if isinstance(statement, ast.Raise) and statement.exc is not None:
+        raised = statement.exc.func if isinstance(statement.exc, ast.Call) else statement.exc
+        return _dotted(raised).rpartition(".")[2] == "SkipTest"
+    return False
+
+
 def stops_the_program(body: list[ast.stmt]) -> bool:
     """Whether a block ends by raising or exiting: a requirement, where `return` or a test's
     `skip` only take another path."""

@@ -24,7 +24,7 @@ import ast
 import importlib
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, partial
 from typing import Any
 
@@ -34,6 +34,7 @@ from cudaudit.rules.python.defaults import ModuleCalls
 from cudaudit.rules.python.device_syntax import parameter_defaults
 from cudaudit.rules.python.guards import Polarity, Probe, polarity
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.reach import ModuleReach, Use
 from cudaudit.rules.python.regions import (
     ANOTHER_PATH,
     NEUTRAL,
@@ -82,6 +83,8 @@ class Hit:
     specific: bool = False
     """The library's own facts about this very node (`device="cuda"` given to xgboost): other hits
     at the node, which only know the generic shape, give way to it."""
+    scope: tuple[int, ...] = ()
+    """The ids of the function definitions the site is in, outermost first (`reach.py`)."""
 
 
 class Concern:
@@ -151,8 +154,14 @@ class PythonWalker:
         self._dispatch: dict[type, Callable[[Any], None]] = {}
         self._module: ast.Module | None = None
         self._module_calls: ModuleCalls | None = None
+        self._reach: ModuleReach | None = None
 
     # -- what concerns use ------------------------------------------------------------
+
+    @property
+    def scope(self) -> tuple[int, ...]:
+        """The ids of the functions whose bodies the walk is in, outermost first (`Hit.scope`)."""
+        return tuple(id(function) for function in self.functions)
 
     @property
     def in_comparison(self) -> bool:
@@ -193,7 +202,7 @@ class PythonWalker:
             return
         quiet = self._context.quiet_targets(guarded)
         call = call or self._callees.get(id(node))
-        self.hits.append(Hit(entry, node, quiet, self._context.cap(cap), self.statement, call, specific))
+        self.hits.append(Hit(entry, node, quiet, self._context.cap(cap), self.statement, call, specific, self.scope))
 
     def report_values(
         self,
@@ -337,7 +346,23 @@ class PythonWalker:
 
     def visit_Module(self, node: ast.Module) -> None:
         self._module = node
-        self._visit_inside(module_region(node, self.names), self.generic_visit, node)
+        self._reach = reach = ModuleReach(node, self.names, self.in_tests)
+        self._visit_inside(reach.module_region, lambda _: self._visit_inside(
+            module_region(node, self.names), self.generic_visit, node), None)
+        self._reach_helpers(reach)
+
+    def _reach_helpers(self, reach: ModuleReach) -> None:
+        """Lower the hits inside helpers that only guarded code uses (`reach.py`), once every use is known."""
+        regions = reach.regions()
+        if not regions:
+            return
+        for index, hit in enumerate(self.hits):
+            for scope in hit.scope:
+                reached = regions.get(scope)
+                if reached is not None:
+                    cap = reached.cap if hit.cap is None else min(hit.cap, reached.cap or hit.cap, key=lambda s: s.rank)
+                    hit = replace(hit, quiet=hit.quiet | reached.quiet, cap=cap)
+            self.hits[index] = hit
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         for decorator in node.decorator_list:
@@ -345,11 +370,21 @@ class PythonWalker:
         for parameter, position, default in parameter_defaults(node.args):
             self._visit_inside(self.default_region(node, parameter, position, default), self.visit, default)
         # Annotations are not visited: a type named in one is not code that runs on a device.
+        requested = self._reach.requests.get(id(node), NEUTRAL) if self._reach is not None else NEUTRAL
         self.functions.append(node)
         try:
-            self._visit_inside(decorated_region(node, self.names), self._visit_block, node.body)
+            self._visit_inside(requested, lambda _: self._visit_inside(
+                decorated_region(node, self.names), self._visit_block, node.body), None)
         finally:
             self.functions.pop()
+
+    def _use(self, node: ast.Name) -> None:
+        """Record a use of one of the module's helpers in the context the walk is in (`reach.py`)."""
+        if self._reach is None:
+            return
+        for helper in self._reach.helper(node):
+            context = self._context
+            self._reach.use(helper, Use(context.quiet_targets(), context.cap(), self.scope))
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -417,6 +452,7 @@ class PythonWalker:
 
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
+            self._use(node)
             binding = self.names.binding(node.id)
             if binding is not None:
                 for hook in self._name_hooks:

@@ -1,0 +1,274 @@
+"""Where a module's own functions run, from the code in the module that uses them.
+
+Pytest runs a test only after the fixtures it requests, and a function runs only where it is
+called. Two shapes follow from that, both read from one module and its syntax alone:
+
+- a fixture that skips without CUDA (`if not torch.cuda.is_available(): pytest.skip(...)`, or one
+  that returns only from a CUDA branch and skips after it) guards every test and fixture that
+  requests it, by a parameter of its name or `@pytest.mark.usefixtures("name")`; an `autouse`
+  one guards its whole module (or class), as `pytestmark` does;
+- a helper whose every use in the module sits in guarded code runs guarded: the walk records the
+  context of each use (`PythonWalker` calls `use`), and after the walk each helper gets what every
+  use of it has in common (`regions`). A use in another helper counts with that helper's own
+  region, so a chain of helpers below a guarded test is guarded too. The uses counted are a
+  module-level function's name (called or handed on). A use at module level or in an unguarded function
+  keeps the helper on the normal path.
+
+Another module may call a public function, so outside test modules only private functions
+(`_helper`) are helpers.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from cudaudit.model import Severity
+from cudaudit.rules.python.guards import exits_early, is_skip_call
+from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.regions import NEUTRAL, Region, branch_regions
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+_FRAMEWORK_METHODS = frozenset(
+    {"setUp", "tearDown", "setUpClass", "tearDownClass", "setup_method", "teardown_method", "setup_class",
+     "teardown_class", "asyncSetUp", "asyncTearDown", "subTest"}
+)
+"""Methods a test framework calls itself: never helpers, whoever else uses them."""
+
+
+@dataclass(frozen=True)
+class Use:
+    """The context one use of a helper stands in: the targets it is quiet on, its cap, and the helpers
+    around it (whose regions it adds)."""
+
+    quiet: frozenset[str]
+    cap: Severity | None
+    scope: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Reached:
+    """What every use of a helper has in common: the targets it is quiet on and its cap."""
+
+    quiet: frozenset[str]
+    cap: Severity | None
+
+
+class ModuleReach:
+    """The fixtures, tests and helpers of one module; see the module docstring."""
+
+    def __init__(self, module: ast.Module, names: ImportTable, in_tests: bool) -> None:
+        self.names = names
+        self.in_tests = in_tests
+        self.functions: dict[str, FunctionNode] = {}
+        """Module-level functions that may be helpers, by name."""
+        self._uses: dict[int, list[Use]] = {}
+        self._nodes: dict[int, FunctionNode] = {}
+        self.module_region = NEUTRAL
+        defined: dict[str, int] = {}
+        for statement in module.body:
+            for name in _bound_names(statement):
+                defined[name] = defined.get(name, 0) + 1
+        exported = _exported(module)
+        for statement in module.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                public = not (in_tests or statement.name.startswith("_"))
+                if defined.get(statement.name) == 1 and statement.name not in exported and not public and self._may_help(statement):
+                    self.functions[statement.name] = statement
+                    self._nodes[id(statement)] = statement
+        self._read_fixtures(module)
+
+    def _may_help(self, function: FunctionNode) -> bool:
+        name = function.name
+        if function.decorator_list or name in _FRAMEWORK_METHODS or name.startswith("__"):
+            return False
+        return not (self.in_tests and name.startswith("test"))
+
+    # -- fixtures -----------------------------------------------------------------------
+
+    def _read_fixtures(self, module: ast.Module) -> None:
+        """The skipping fixtures of the module and of each class, and the functions that request one."""
+        self.requests: dict[int, Region] = {}
+        """Module-level functions and methods that request a skipping fixture, by id: the region it opens."""
+        if not self.in_tests:
+            return
+        outer = self._skipping(module.body, {}, module_level=True)
+        classes = [s for s in module.body if isinstance(s, ast.ClassDef)]
+        for body, fixtures in [(module.body, outer), *((c.body, self._skipping(c.body, outer)) for c in classes)]:
+            if not fixtures:
+                continue
+            for function in body:
+                if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    region = self._requested(function, fixtures)
+                    if region:
+                        self.requests[id(function)] = region
+
+    def _skipping(self, body: list[ast.stmt], outer: dict[str, Region], module_level: bool = False) -> dict[str, Region]:
+        """The fixtures in `body` that skip without CUDA, with those of `outer` in scope."""
+        fixtures = [(f, _fixture_name(f, self.names)) for f in body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        found = dict(outer)
+        done: set[str] = set()
+        changed = True
+        while changed:  # a fixture that requests a skipping fixture skips too
+            changed = False
+            for function, name in fixtures:
+                if name is None or name in done:
+                    continue
+                region = _skip_region(function, self.names) or self._requested(function, found)
+                if region:
+                    found[name] = region
+                    done.add(name)
+                    changed = True
+                    if module_level and _autouse(function, self.names):
+                        self.module_region = region
+        return found
+
+    def _requested(self, function: FunctionNode, fixtures: dict[str, Region]) -> Region:
+        """The region of the skipping fixtures `function` requests, by parameter or `usefixtures`."""
+        requested = [a.arg for a in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs)]
+        requested.extend(_used_fixtures(function.decorator_list, self.names))
+        return next((fixtures[name] for name in requested if name in fixtures), NEUTRAL)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def helper(self, node: ast.Name) -> list[FunctionNode]:
+        """The helper a name stands for; none for any other name."""
+        function = self.functions.get(node.id)
+        return [function] if function is not None else []
+
+    def use(self, helper: FunctionNode, use: Use) -> None:
+        if id(helper) not in use.scope:  # a function calling itself says nothing of its callers
+            self._uses.setdefault(id(helper), []).append(use)
+
+    def regions(self) -> dict[int, Reached]:
+        """Each helper's region, by the id of its definition, where every use of it is guarded."""
+        found: dict[int, Reached | None] = {}
+        for key in self._nodes:
+            self._reached(key, found, set())
+        return {key: reached for key, reached in found.items() if reached is not None}
+
+    def _reached(self, key: int, found: dict[int, Reached | None], visiting: set[int]) -> Reached | None:
+        if key in found:
+            return found[key]
+        uses = self._uses.get(key)
+        if not uses or key in visiting:
+            return None
+        visiting.add(key)
+        quiet: frozenset[str] | None = None
+        cap: Severity | None = Severity.NOTE
+        for use in uses:
+            use_quiet, use_cap = set(use.quiet), use.cap
+            for outer in use.scope:
+                if outer in self._nodes:
+                    around = self._reached(outer, found, visiting)
+                    if around is not None:
+                        use_quiet |= around.quiet
+                        use_cap = _lower(use_cap, around.cap)
+            quiet = frozenset(use_quiet) if quiet is None else quiet & use_quiet
+            cap = None if cap is None or use_cap is None else max(cap, use_cap, key=lambda s: s.rank)
+        visiting.discard(key)
+        found[key] = Reached(quiet or frozenset(), cap) if quiet or cap is not None else None
+        return found[key]
+
+
+def _lower(first: Severity | None, second: Severity | None) -> Severity | None:
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return min(first, second, key=lambda s: s.rank)
+
+
+def _bound_names(statement: ast.stmt) -> Iterator[str]:
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        yield statement.name
+    elif isinstance(statement, ast.Assign):
+        for target in statement.targets:
+            if isinstance(target, ast.Name):
+                yield target.id
+    elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+        for alias in statement.names:
+            yield (alias.asname or alias.name).partition(".")[0]
+
+
+def _exported(module: ast.Module) -> frozenset[str]:
+    """The names `__all__` lists: the module's interface to other modules."""
+    for statement in module.body:
+        if (
+            isinstance(statement, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "__all__" for t in statement.targets)
+            and isinstance(statement.value, (ast.List, ast.Tuple))
+        ):
+            return frozenset(e.value for e in statement.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
+    return frozenset()
+
+
+def _fixture_call(decorator: ast.expr, names: ImportTable) -> ast.Call | bool | None:
+    """For `@pytest.fixture(...)` its call, for `@pytest.fixture` True, else None."""
+    if isinstance(decorator, ast.Call) and names.resolve(decorator.func) == "pytest.fixture":
+        return decorator
+    return True if names.resolve(decorator) == "pytest.fixture" else None
+
+
+def _fixture_name(function: FunctionNode, names: ImportTable) -> str | None:
+    """The name tests request a fixture by: its `name=`, else its function's name; None for a non-fixture."""
+    for decorator in function.decorator_list:
+        call = _fixture_call(decorator, names)
+        if call is None:
+            continue
+        if isinstance(call, ast.Call):
+            for keyword in call.keywords:
+                if keyword.arg == "name" and isinstance(keyword.value, ast.Constant) and isinstance(keyword.value.value, str):
+                    return keyword.value.value
+        return function.name
+    return None
+
+
+def _autouse(function: FunctionNode, names: ImportTable) -> bool:
+    for decorator in function.decorator_list:
+        call = _fixture_call(decorator, names)
+        if isinstance(call, ast.Call):
+            return any(
+                k.arg == "autouse" and isinstance(k.value, ast.Constant) and k.value.value is True for k in call.keywords
+            )
+    return False
+
+
+def _used_fixtures(decorators: list[ast.expr], names: ImportTable) -> Iterator[str]:
+    """The fixtures `@pytest.mark.usefixtures("a", "b")` names."""
+    for decorator in decorators:
+        if isinstance(decorator, ast.Call) and names.resolve(decorator.func) == "pytest.mark.usefixtures":
+            yield from (a.value for a in decorator.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
+
+
+def _skip_region(function: FunctionNode, names: ImportTable) -> Region | None:
+    """The region a fixture's skip leaves its requesters in: after `if not <cuda>: pytest.skip()`
+    the rest of the body, and so the test, runs only where CUDA is; a fixture that returns (or
+    yields) only from `if <cuda>:` and skips after it gives its value only there. None otherwise."""
+    body = function.body
+    for statement in body:
+        if isinstance(statement, ast.If) and statement.body and is_skip_call(statement.body[-1], names):
+            rest = branch_regions(statement.test, names)[2]
+            if rest.cuda_guarded:
+                return rest
+    if not body or not is_skip_call(body[-1], names):
+        return None
+    regions = []
+    for statement in body[:-1]:
+        if not _gives_value(statement):
+            continue
+        if not (isinstance(statement, ast.If) and exits_early(statement.body) and not _gives_value_in(statement.orelse)):
+            return None
+        if _gives_value(statement.test):
+            return None
+        regions.append(branch_regions(statement.test, names)[1])
+    return regions[0] if regions and all(r.cuda_guarded for r in regions) else None
+
+
+def _gives_value(node: ast.AST) -> bool:
+    return any(isinstance(sub, (ast.Return, ast.Yield, ast.YieldFrom)) for sub in ast.walk(node))
+
+
+def _gives_value_in(body: list[ast.stmt]) -> bool:
+    return any(_gives_value(statement) for statement in body)
