@@ -379,3 +379,19 @@ def test_outside_tests_only_private_helpers_take_their_callers_guard():
     )
     found = {f.span.line: f.severity for f in analyze(code, path="pkg/startup.py") if f.rule == "CDA103"}
     assert found == {4: Severity.NOTE, 7: Severity.ERROR}  # another module may call `warm`
+
+
+def test_a_method_a_guarded_test_hands_on_runs_guarded_unless_another_test_calls_it():
+    code = (
+        "import functools\nimport unittest\nimport torch\n\n"
+        "class TestShards(unittest.TestCase):\n"
+        "    @unittest.skipUnless(torch.cuda.is_available(), 'gpu')\n"
+        "    def test_shards(self):\n"
+        "        self.run_subtests({'n': [1, 2]}, self._check)\n"
+        "        functools.partial(self._build, 2)()\n\n"
+        "    def _check(self, n):\n        torch.zeros(n, device='cuda')\n\n"
+        "    def _build(self, n):\n        torch.zeros(n, device='cuda')\n\n"
+        "    def test_build(self):\n        self._build(1)\n"
+    )
+    found = {f.span.line: f.severity for f in analyze(code, path="tests/test_shards.py") if f.rule == "CDA103"}
+    assert found == {12: Severity.NOTE, 15: Severity.ERROR}

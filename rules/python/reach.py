@@ -11,7 +11,8 @@ called. Two shapes follow from that, both read from one module and its syntax al
   context of each use (`PythonWalker` calls `use`), and after the walk each helper gets what every
   use of it has in common (`regions`). A use in another helper counts with that helper's own
   region, so a chain of helpers below a guarded test is guarded too. The uses counted are a
-  module-level function's name (called or handed on). A use at module level or in an unguarded function
+  module-level function's name (called or handed on) and, in a test class, `self.name`
+  (`self.run_subtests(..., self._check)`). A use at module level or in an unguarded function
   keeps the helper on the normal path.
 
 Another module may call a public function, so outside test modules only private functions
@@ -63,6 +64,8 @@ class ModuleReach:
         self.in_tests = in_tests
         self.functions: dict[str, FunctionNode] = {}
         """Module-level functions that may be helpers, by name."""
+        self.methods: dict[str, list[FunctionNode]] = {}
+        """Methods of test classes that may be helpers, by name (a name several classes define is each of them)."""
         self._uses: dict[int, list[Use]] = {}
         self._nodes: dict[int, FunctionNode] = {}
         self.module_region = NEUTRAL
@@ -77,6 +80,11 @@ class ModuleReach:
                 if defined.get(statement.name) == 1 and statement.name not in exported and not public and self._may_help(statement):
                     self.functions[statement.name] = statement
                     self._nodes[id(statement)] = statement
+            elif isinstance(statement, ast.ClassDef) and in_tests and _is_test_class(statement):
+                for item in statement.body:
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and self._may_help(item):
+                        self.methods.setdefault(item.name, []).append(item)
+                        self._nodes[id(item)] = item
         self._read_fixtures(module)
 
     def _may_help(self, function: FunctionNode) -> bool:
@@ -132,10 +140,14 @@ class ModuleReach:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def helper(self, node: ast.Name) -> list[FunctionNode]:
-        """The helper a name stands for; none for any other name."""
-        function = self.functions.get(node.id)
-        return [function] if function is not None else []
+    def helper(self, node: ast.Name | ast.Attribute) -> list[FunctionNode]:
+        """The helpers a name or `self.name` may stand for; none for anything else."""
+        if isinstance(node, ast.Name):
+            function = self.functions.get(node.id)
+            return [function] if function is not None else []
+        if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
+            return self.methods.get(node.attr, [])
+        return []
 
     def use(self, helper: FunctionNode, use: Use) -> None:
         if id(helper) not in use.scope:  # a function calling itself says nothing of its callers
@@ -202,6 +214,10 @@ def _exported(module: ast.Module) -> frozenset[str]:
         ):
             return frozenset(e.value for e in statement.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
     return frozenset()
+
+
+def _is_test_class(node: ast.ClassDef) -> bool:
+    return any(isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name.startswith("test") for item in node.body)
 
 
 def _fixture_call(decorator: ast.expr, names: ImportTable) -> ast.Call | bool | None:

@@ -378,7 +378,7 @@ class PythonWalker:
         finally:
             self.functions.pop()
 
-    def _use(self, node: ast.Name) -> None:
+    def _use(self, node: ast.Name | ast.Attribute) -> None:
         """Record a use of one of the module's helpers in the context the walk is in (`reach.py`)."""
         if self._reach is None:
             return
@@ -445,6 +445,8 @@ class PythonWalker:
     def visit_Attribute(self, node: ast.Attribute) -> None:
         qualified = self.names.resolve(node)
         if qualified is None:
+            if isinstance(node.ctx, ast.Load):
+                self._use(node)
             self.generic_visit(node)
         else:
             for hook in self._name_hooks:
