@@ -395,3 +395,21 @@ def test_a_method_a_guarded_test_hands_on_runs_guarded_unless_another_test_calls
     )
     found = {f.span.line: f.severity for f in analyze(code, path="tests/test_shards.py") if f.rule == "CDA103"}
     assert found == {12: Severity.NOTE, 15: Severity.ERROR}
+
+
+@pytest.mark.parametrize(
+    ("handler", "severity"),
+    [
+        ("except Exception:\n    pass\n", Severity.WARNING),  # swallowed: a feature lost, not the run
+        ("except RuntimeError as error:\n    logger.warning('no kernels: %s', error)\n", Severity.WARNING),
+        ("except Exception:\n    FUSED = False\n", Severity.NOTE),  # a fallback: a probe
+        ("except ImportError:\n    pass\n", Severity.ERROR),  # a missing device raises no ImportError
+        ("except Exception:\n    raise\n", Severity.ERROR),
+    ],
+)
+def test_a_try_whose_handler_swallows_the_error_caps_its_body_and_the_functions_only_it_calls(handler, severity):
+    direct = "import torch\ntry:\n    torch.zeros(1, device='cuda')\n" + handler
+    called = "import torch\n\ndef check_kernels():\n    torch.zeros(1, device='cuda')\n\ntry:\n    check_kernels()\n" + handler
+    for code in (direct, called):
+        [finding] = [f for f in analyze(code) if f.rule == "CDA103"]
+        assert finding.severity is severity, code

@@ -16,7 +16,8 @@ called. Two shapes follow from that, both read from one module and its syntax al
   keeps the helper on the normal path.
 
 Another module may call a public function, so outside test modules only private functions
-(`_helper`) are helpers.
+(`_helper`) are helpers, and public ones only where every use is a probe's (the body of a `try`
+whose handler falls back or swallows the error: `try: _check_kernels() except Exception: pass`).
 """
 
 from __future__ import annotations
@@ -40,11 +41,12 @@ _FRAMEWORK_METHODS = frozenset(
 
 @dataclass(frozen=True)
 class Use:
-    """The context one use of a helper stands in: the targets it is quiet on, its cap, and the helpers
-    around it (whose regions it adds)."""
+    """The context one use of a helper stands in: the targets it is quiet on, its cap, whether it is a
+    probe's (a `try` body with a fallback), and the helpers around it (whose regions it adds)."""
 
     quiet: frozenset[str]
     cap: Severity | None
+    probe: bool
     scope: tuple[int, ...]
 
 
@@ -76,8 +78,7 @@ class ModuleReach:
         exported = _exported(module)
         for statement in module.body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                public = not (in_tests or statement.name.startswith("_"))
-                if defined.get(statement.name) == 1 and statement.name not in exported and not public and self._may_help(statement):
+                if defined.get(statement.name) == 1 and statement.name not in exported and self._may_help(statement):
                     self.functions[statement.name] = statement
                     self._nodes[id(statement)] = statement
             elif isinstance(statement, ast.ClassDef) and in_tests and _is_test_class(statement):
@@ -180,7 +181,11 @@ class ModuleReach:
             quiet = frozenset(use_quiet) if quiet is None else quiet & use_quiet
             cap = None if cap is None or use_cap is None else max(cap, use_cap, key=lambda s: s.rank)
         visiting.discard(key)
-        found[key] = Reached(quiet or frozenset(), cap) if quiet or cap is not None else None
+        public = not (self.in_tests or self._nodes[key].name.startswith("_"))
+        if public and not all(use.probe for use in uses):
+            found[key] = None
+        else:
+            found[key] = Reached(quiet or frozenset(), cap) if quiet or cap is not None else None
         return found[key]
 
 

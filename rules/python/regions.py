@@ -60,6 +60,8 @@ class Region:
     """Sits in a branch chosen by a CPU test (`if device == "cpu":`): already written with CPU in mind."""
     nvidia_only: bool = False
     """Runs only on NVIDIA's CUDA (`if torch.version.cuda:`, `if is_nvidia:`): quiet for every other target."""
+    probe: bool = False
+    """The body of a `try` whose handler falls back or swallows the error: what fails there is caught."""
 
     def __bool__(self) -> bool:
         return (
@@ -69,6 +71,7 @@ class Region:
             or self.optional_import
             or self.cpu_aware
             or self.nvidia_only
+            or self.probe
         )
 
 
@@ -92,6 +95,7 @@ class SiteContext:
         self._optional_import = 0
         self._cpu_aware = 0
         self._nvidia_only = 0
+        self._probe = 0
         self._caps: list[Severity] = []
 
     def enter(self, region: Region) -> None:
@@ -101,6 +105,7 @@ class SiteContext:
         self._optional_import += region.optional_import
         self._cpu_aware += region.cpu_aware
         self._nvidia_only += region.nvidia_only
+        self._probe += region.probe
         if region.cap is not None:
             self._caps.append(region.cap)
 
@@ -110,6 +115,7 @@ class SiteContext:
         self._optional_import -= region.optional_import
         self._cpu_aware -= region.cpu_aware
         self._nvidia_only -= region.nvidia_only
+        self._probe -= region.probe
         if region.cap is not None:
             self._caps.pop()
 
@@ -117,6 +123,11 @@ class SiteContext:
     def optional_import(self) -> bool:
         """Inside the body of a `try` that falls back when an import fails."""
         return self._optional_import > 0
+
+    @property
+    def in_probe(self) -> bool:
+        """Inside the body of a `try` whose handler falls back or swallows the error."""
+        return self._probe > 0
 
     def quiet_targets(self, guarded: bool = False) -> frozenset[str]:
         """Targets whose severity this context lowers to a note."""
@@ -279,10 +290,37 @@ def try_region(node: TryStatement) -> Region:
     """The body of a `try` with a fallback: `try: import cupy` / `except ImportError:` has one for a
     missing module; a probe (`try: torch.zeros(1, device="cuda"); return True` / `except
     Exception: return False`, or a handler that clears a flag) has one for a missing device, so
-    what it tries is guarded on the targets without one."""
+    what it tries is guarded on the targets without one. A handler that swallows the error
+    (`except Exception: pass`, or one that only logs it) keeps whatever the program had before
+    the `try`: what fails there costs a feature, not the run, a warning at most."""
     optional = any(_catches_import_error(handler) for handler in node.handlers)
     probe = any(_catches_errors(handler) and _falls_back(handler.body) for handler in node.handlers)
-    return Region(cuda_guarded=probe, optional_import=optional)
+    swallows = not probe and any(_catches_errors(handler) and _only_reports(handler.body) for handler in node.handlers)
+    return Region(
+        cuda_guarded=probe,
+        cap=Severity.WARNING if swallows else None,
+        optional_import=optional,
+        probe=probe or swallows,
+    )
+
+
+_REPORTING_CALLS = frozenset({"print", "warn", "warning", "info", "debug", "error", "exception", "log"})
+
+
+def _only_reports(body: list[ast.stmt]) -> bool:
+    """`pass`, `...`, `continue`, or only printing, logging or warning about the error."""
+    for statement in body:
+        if isinstance(statement, (ast.Pass, ast.Continue)):
+            continue
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+            continue
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            func = statement.value.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if name in _REPORTING_CALLS:
+                continue
+        return False
+    return bool(body)
 
 
 def handler_region(handler: ast.ExceptHandler, body: list[ast.stmt], names: ImportTable) -> Region:

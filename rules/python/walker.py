@@ -384,7 +384,7 @@ class PythonWalker:
             return
         for helper in self._reach.helper(node):
             context = self._context
-            self._reach.use(helper, Use(context.quiet_targets(), context.cap(), self.scope))
+            self._reach.use(helper, Use(context.quiet_targets(), context.cap(), context.in_probe, self.scope))
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
