@@ -15,12 +15,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 
-from cudaudit.model import Finding
+from cudaudit.model import Finding, Severity
 from cudaudit.rules.builds import nvcc_flags
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.kernels.string_literals import literal_positions
 from cudaudit.rules.python.guards import Polarity, Probe, polarity
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.regions import branch_contexts
 from cudaudit.rules.python.rewrites import FixContext, build_fix
 from cudaudit.rules.python.walker import Hit
 from cudaudit.settings import AnalysisSettings
@@ -58,13 +59,17 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
             span = lines.node_span(node)
             finding = build_finding(entry, path, span, lines.snippet(span), settings.targets, fix=fix)
             findings.append(replace(finding, message=finding.message.replace("{path}", path)))
+    contexts: dict[int, tuple[frozenset[str], Severity | None]] | None = None
     for key, node, start, end in _flag_strings(tree) if _FLAG_MARKER.search(text) else ():
         entry = catalog.lookup(FLAG_DETECTOR, key)
         positions = literal_positions(node, lines)
         if entry is None or positions is None:
             continue
+        if contexts is None:
+            contexts = branch_contexts(tree, names)  # `if HIP_BUILD: ... else: <nvcc flags>`
+        quiet, cap = contexts.get(id(node), (frozenset(), None))
         span = positions.span(len(positions.text[:start].encode()), len(positions.text[:end].encode()))
-        findings.append(build_finding(entry, path, span, lines.snippet(span), settings.targets))
+        findings.append(build_finding(entry, path, span, lines.snippet(span), settings.targets, quiet, cap))
     return findings
 
 

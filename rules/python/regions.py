@@ -191,6 +191,39 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
     )
 
 
+def branch_contexts(tree: ast.Module, names: ImportTable) -> dict[int, tuple[frozenset[str], Severity | None]]:
+    """For each node under a branch of an `if` or a conditional expression that a probe decides,
+    by its id: the targets the branch is quiet on and its cap. What a build script does in the
+    `else` of `if HIP_BUILD:` (nvcc's `-gencode` flags) is its CUDA build, which ROCm never takes.
+    Only branches are followed, for readers that check strings without walking the module."""
+    found: dict[int, tuple[frozenset[str], Severity | None]] = {}
+    context = SiteContext()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, (ast.If, ast.IfExp)):
+            _, body, orelse = branch_regions(node.test, names)
+            visit(node.test)
+            parts: tuple[tuple[Region, list[ast.stmt] | list[ast.expr]], ...] = (
+                ((body, node.body), (orelse, node.orelse))
+                if isinstance(node, ast.If)
+                else ((body, [node.body]), (orelse, [node.orelse]))
+            )
+            for region, part in parts:
+                context.enter(region)
+                for branch_node in part:
+                    visit(branch_node)
+                context.leave(region)
+            return
+        quiet = context.quiet_targets()
+        if quiet or context.cap() is not None:
+            found[id(node)] = (quiet, context.cap())
+        for inner in ast.iter_child_nodes(node):
+            visit(inner)
+
+    visit(tree)
+    return found
+
+
 def region_after(statement: ast.stmt, names: ImportTable) -> Region:
     """The region the rest of a block is in after `statement`: `if not <cuda>: return`, `assert <cuda>`,
     `pytest.importorskip("triton")` (only where the module is installed: another path, at most a warning).
