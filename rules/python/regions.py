@@ -246,6 +246,81 @@ def region_after(statement: ast.stmt, names: ImportTable) -> Region:
     return NEUTRAL
 
 
+def replaced_default(statement: ast.stmt, rest: list[ast.stmt], names: ImportTable) -> Region:
+    """The region of a string assigned as a default that the statements after it replace from a
+    lookup before anything reads it: `backend = "nccl"` then `if device_type in backend_map:
+    backend = backend_map[device_type]`, or `backend = backend_map.get(device.type, backend)`.
+    Where the lookup is chosen by the device (a name or attribute named for it, a device string
+    compared), the literal stands only for the device it names: a note. A lookup by anything else
+    leaves the literal the value on the other targets' path only where the table lacks them: a
+    warning at most. A plain reassignment (`if args.backend: backend = args.backend`) is the
+    user's option, whose default keeps its severity."""
+    if not (
+        isinstance(statement, ast.Assign)
+        and len(statement.targets) == 1
+        and isinstance(statement.targets[0], ast.Name)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    ):
+        return NEUTRAL
+    name = statement.targets[0].id
+    for later in rest:
+        if isinstance(later, ast.Assign) and any(_assigns(t, name) for t in later.targets):
+            if not _is_lookup(later.value, name, names):
+                return NEUTRAL  # replaced by a value computed otherwise, or reassigned plainly
+            return Region(cap=Severity.NOTE if _names_a_device(later.value) else Severity.WARNING)
+        if isinstance(later, ast.If) and not _reads(later.test, name):
+            replacements = [
+                sub.value
+                for part in (*later.body, *later.orelse)
+                for sub in ast.walk(part)
+                if isinstance(sub, ast.Assign) and any(_assigns(t, name) for t in sub.targets)
+            ]
+            if replacements and not all(_is_lookup(v, name, names) for v in replacements):
+                return NEUTRAL  # an option the user sets, not a lookup by the device
+            if replacements:
+                by_device = _names_a_device(later.test) or all(_names_a_device(v) for v in replacements)
+                return Region(cap=Severity.NOTE if by_device else Severity.WARNING)
+        if _reads(later, name):
+            return NEUTRAL  # the default is read before anything replaces it
+    return NEUTRAL
+
+
+def _assigns(target: ast.expr, name: str) -> bool:
+    return isinstance(target, ast.Name) and target.id == name
+
+
+def _reads(node: ast.AST, name: str) -> bool:
+    return any(isinstance(sub, ast.Name) and sub.id == name and isinstance(sub.ctx, ast.Load) for sub in ast.walk(node))
+
+
+def _is_lookup(value: ast.expr, name: str, names: ImportTable) -> bool:
+    """`backend_map[device_type]`, or `backend_map.get(device_type, backend)`: a lookup in a table
+    that reads the default, if at all, as its fallback. The environment is the user's option, no table."""
+    if isinstance(value, ast.Subscript):
+        table = value.value
+        found = not _reads(value, name)
+    elif isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "get" and value.args:
+        table = value.func.value
+        found = not _reads(value.func, name) and not _reads(value.args[0], name)
+    else:
+        return False
+    return found and names.resolve(table) != "os.environ"
+
+
+def _names_a_device(node: ast.AST) -> bool:
+    """Whether a test or lookup is chosen by the device: `device_type`, `device.type`, `"cuda"`."""
+    for sub in ast.walk(node):
+        identifier = sub.id if isinstance(sub, ast.Name) else sub.attr if isinstance(sub, ast.Attribute) else ""
+        if "device" in identifier.lower() or identifier in ("accelerator", "is_cuda"):
+            return True
+        if isinstance(sub, ast.Compare) and any(isinstance(v, ast.Constant) and isinstance(v.value, str)
+                                                and (CUDA_DEVICE_STRING.fullmatch(v.value) or v.value in ("cpu", "xpu", "mps", "hip"))
+                                                for v in (sub.left, *sub.comparators)):
+            return True
+    return False
+
+
 def loop_region(iterable: ast.expr, names: ImportTable) -> Region:
     """`for i in range(torch.cuda.device_count()):` runs its body only when there are GPUs."""
     return Region(cuda_guarded=Probe.CUDA in probes_in(iterable, names))

@@ -50,6 +50,7 @@ from cudaudit.rules.python.regions import (
     loop_region,
     module_region,
     region_after,
+    replaced_default,
     try_region,
 )
 from cudaudit.rules.registry import python_concern_modules
@@ -279,9 +280,9 @@ class PythonWalker:
         """Visit statements in order; after `if not <cuda>: return`, the rest is guarded."""
         entered: list[Region] = []
         outer = self.statement
-        for statement in body:
+        for index, statement in enumerate(body):
             self.statement = statement
-            self.visit(statement)
+            self._visit_inside(replaced_default(statement, body[index + 1 :], self.names), self.visit, statement)
             self.statement = outer
             rest = region_after(statement, self.names)
             if rest:
