@@ -413,3 +413,14 @@ def test_a_try_whose_handler_swallows_the_error_caps_its_body_and_the_functions_
     for code in (direct, called):
         [finding] = [f for f in analyze(code) if f.rule == "CDA103"]
         assert finding.severity is severity, code
+
+
+def test_a_requirement_among_other_conditions_is_one_and_guards_nothing_after_it():
+    code = (
+        "import torch\n\ndef bench():\n    torch.cuda.synchronize()\n\n"
+        "if __name__ == '__main__':\n    assert torch.cuda.is_available() and kernels_built(), 'needs a GPU'\n    bench()\n"
+    )
+    found = {f.rule: f for f in analyze(code)}
+    assert found["CDA114"].severity is Severity.ERROR
+    assert found["CDA114"].fix is None  # removing it would drop the other condition too
+    assert found["CDA101"].severity is Severity.ERROR  # `bench` is not guarded by a requirement

@@ -262,9 +262,12 @@ def stops_the_program(body: list[ast.stmt]) -> bool:
 
 def is_cuda_requirement(test: ast.expr, names: ImportTable, holds: Polarity) -> bool:
     """`torch.cuda.is_available()` (or `device_count() > 0`) as the whole condition that must
-    hold for the program to go on; a setting named `cuda` is the user's choice, not a requirement."""
+    hold for the program to go on, alone or as one of the conditions that must all hold (`assert
+    torch.cuda.is_available() and has_triton()`, `if not torch.cuda.is_available() or not ok:
+    sys.exit()`); a setting named `cuda` is the user's choice, not a requirement."""
     if isinstance(test, ast.BoolOp):
-        return False
+        every = Polarity.POSITIVE if isinstance(test.op, ast.And) else Polarity.NEGATIVE
+        return every is holds and any(is_cuda_requirement(value, names, holds) for value in test.values)
     if isinstance(test, ast.Compare) and is_device_type_test(test):
         negated = isinstance(test.ops[0], (ast.NotEq, ast.NotIn))
         return (Polarity.NEGATIVE if negated else Polarity.POSITIVE) is holds

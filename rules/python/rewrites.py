@@ -462,6 +462,8 @@ def requirement(hit: Hit, context: FixContext) -> Rewrite | None:
     block = _enclosing_block(context.tree, statement)
     if statement is None or block is None or len(block) < 2:
         return None
+    if isinstance(getattr(statement, "test", None), ast.BoolOp):
+        return None  # `assert torch.cuda.is_available() and has_triton()`: the other conditions stay
     span = context.span(statement)
     first, last = context.lines.line(span.line), context.lines.line(span.end_line)
     if first[: span.column - 1].strip() or last[span.end_column - 1 :].split("#")[0].strip():
