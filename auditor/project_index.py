@@ -18,7 +18,8 @@ Built once per scan, after discovery and before any file is analysed, and read-o
 - the project's own Python modules that only another target's code path imports (Triton kernels
   imported under `if is_torch_npu_available():`; `rules/python/import_paths.py`);
 - the project's own device flags, module-level names assigned from a device probe
-  (`rules/python/project_flags.py`), by qualified name, and each Python module's dotted name.
+  (`rules/python/project_flags.py`), by qualified name, and each Python module's dotted name;
+- the fixtures each `conftest.py` serves that skip without CUDA (`rules/python/reach.py`).
 
 Each reader sees one file at a time; a file it cannot read or parse adds nothing (the file's
 own analysis reports it), so one bad header never stops the scan. `facts(path, kinds)` then
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, PortedName, RocmBuild
-from cudaudit.filekinds import FileKind
+from cudaudit.filekinds import FileKind, is_test_path
 from cudaudit.firstparty import ModuleMap
 from cudaudit.rules.catalog import Catalog
 from cudaudit.siblings import find_siblings, served_targets
@@ -69,6 +70,7 @@ _READERS = {
     "torch_pin": "cudaudit.resolvers.torch_pin:project_torch_version",
     "import_paths": "cudaudit.rules.python.import_paths:other_target_modules",
     "flags": "cudaudit.rules.python.project_flags:read_device_flags",
+    "conftest": "cudaudit.rules.python.reach:conftest_fixtures",
 }
 """The readers, imported on first use as the analyzers are: a scan of Python files never loads the
 C++ reader (`auditor/analyzers.py`)."""
@@ -129,6 +131,8 @@ class ProjectIndex:
     """(qualified name, what a test of it probes) for each device flag of the project's modules."""
     modules: dict[str, tuple[str, bool]] = field(default_factory=dict)
     """Python module's display path -> (its dotted name, whether it is a package's `__init__.py`)."""
+    conftests: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
+    """Folder -> (name, autouse) of the fixtures its `conftest.py` serves that skip without CUDA."""
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
@@ -162,6 +166,8 @@ class ProjectIndex:
             facts["target_variants"] = self.variants
         if FileKind.REQUIREMENTS in kinds:
             facts["included"] = self.included.get(path, ())
+        if FileKind.PYTHON in kinds and self.conftests and is_test_path(path):
+            facts["conftest_fixtures"] = _served_fixtures(path, self.conftests)
         if FileKind.PYTHON in kinds and self.device_flags and path in self.modules:
             facts["device_flags"] = self.device_flags
             facts["module"] = self.modules[path]
@@ -224,6 +230,7 @@ def build_index(
             sorted((f"{modules[path][0]}.{name}", meaning) for path, name, meaning in found.flags if path in modules)
         ),
         modules=modules,
+        conftests={folder: fixtures for folder, fixtures in found.conftests.items() if fixtures},
     )
 
 
@@ -272,6 +279,7 @@ class _Found:
     include_paths: dict[str, frozenset[str]] = field(default_factory=dict)
     workflows: list[tuple[str, bool, bool, bool]] = field(default_factory=list)
     flags: list[tuple[str, str, tuple[tuple[str, str | None], ...]]] = field(default_factory=list)
+    conftests: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
     """(display path, flag name, what a test of the flag probes) for each device flag found."""
 
     def read(
@@ -287,6 +295,10 @@ class _Found:
                 self._add_build(path, build)
             flags = remember("device_flags", path, lambda: _reader("flags")(path, data()))
             self.flags.extend((path, name, meaning) for name, meaning in flags)
+            if posixpath.basename(path) == "conftest.py":
+                self.conftests[posixpath.dirname(path)] = remember(
+                    "conftest_fixtures", path, lambda: _reader("conftest")(path, data())
+                )
         elif kind is FileKind.CMAKE:
             build = remember("cmake_build", path, lambda: _reader("cmake_build")(path, decode_text(data())))
             if build is not None:  # a CMake file that builds nothing as HIP says nothing over a setup.py above it
@@ -351,6 +363,18 @@ def _counterparts(files: list[IndexedFile], include_paths: dict[str, frozenset[s
             continue
         found.setdefault(sibling.path, []).append(Counterpart(sibling.target, Evidence(sibling.counterpart, 1)))
     return {path: tuple(sorted(items)) for path, items in found.items()}
+
+
+def _served_fixtures(path: str, conftests: dict[str, tuple[tuple[str, bool], ...]]) -> tuple[tuple[str, bool], ...]:
+    """The skipping fixtures the conftest files in `path`'s folder and above serve it, the nearest
+    one's where two define a name."""
+    served: dict[str, bool] = {}
+    folder, above = posixpath.dirname(path), None
+    while folder != above:
+        for name, autouse in conftests.get(folder, ()):
+            served.setdefault(name, autouse)
+        folder, above = posixpath.dirname(folder), folder
+    return tuple(sorted(served.items()))
 
 
 def _module_names(files: list[IndexedFile]) -> dict[str, tuple[str, bool]]:

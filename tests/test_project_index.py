@@ -293,3 +293,39 @@ def test_an_imported_flag_keeps_its_polarity_and_its_probe():
     assert found[6, "CDA103"].severity is Severity.NOTE
     # The NVIDIA side of a ROCm flag: written with ROCm in mind.
     assert found[8, "CDA111"].targets["rocm"].severity is Severity.NOTE
+
+
+CONFTEST = """import pytest
+import torch
+
+@pytest.fixture
+def gpu():
+    if not torch.cuda.is_available():
+        pytest.skip("needs a GPU")
+    return "cuda"
+
+@pytest.fixture
+def gpu_batch(gpu):
+    return 4
+
+@pytest.fixture
+def any_device():
+    return "cpu"
+"""
+
+
+def test_a_conftest_serves_its_skipping_fixtures_to_the_test_modules_below_it():
+    files = {"tests/conftest.py": CONFTEST, "tests/ops/test_add.py": "x = 1\n", "other/test_mul.py": "y = 2\n"}
+    index = index_of(files)
+    assert index.facts("tests/ops/test_add.py", (FileKind.PYTHON,)).conftest_fixtures == (
+        ("gpu", False),
+        ("gpu_batch", False),
+    )
+    assert index.facts("other/test_mul.py", (FileKind.PYTHON,)).conftest_fixtures == ()
+    test = "import torch\n\ndef test_add(gpu_batch):\n    torch.ones(2, device='cuda')\n\ndef test_any(any_device):\n    torch.ones(2, device='cuda')\n"
+    found = {f.span.line: f.severity for f in analyze(test, path="tests/ops/test_add.py", files=files) if f.rule == "CDA103"}
+    assert found == {4: Severity.NOTE, 7: Severity.ERROR}
+    # A fixture the module defines itself overrides the conftest's of the same name.
+    local = test + "\nimport pytest\n\n@pytest.fixture\ndef gpu_batch():\n    return 2\n"
+    found = {f.span.line: f.severity for f in analyze(local, path="tests/ops/test_add.py", files=files) if f.rule == "CDA103"}
+    assert found[4] is Severity.ERROR

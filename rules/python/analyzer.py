@@ -31,6 +31,7 @@ def analyze_python(
         catalog,
         lambda module: module.partition(".")[0] in settings.first_party or is_sibling_module(path, module),
         in_tests=is_test_path(path),
+        fixtures=dict(facts.conftest_fixtures),
     )
     walker.visit(tree)
     lines = SourceLines(text)

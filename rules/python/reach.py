@@ -6,7 +6,9 @@ called. Two shapes follow from that, both read from one module and its syntax al
 - a fixture that skips without CUDA (`if not torch.cuda.is_available(): pytest.skip(...)`, or one
   that returns only from a CUDA branch and skips after it) guards every test and fixture that
   requests it, by a parameter of its name or `@pytest.mark.usefixtures("name")`; an `autouse`
-  one guards its whole module (or class), as `pytestmark` does;
+  one guards its whole module, as `pytestmark` does. A `conftest.py` serves its fixtures to the
+  test modules in its folder and below: the project index reads its skipping ones
+  (`conftest_fixtures`) and each test module gets those of the conftest files above it;
 - a helper whose every use in the module sits in guarded code runs guarded: the walk records the
   context of each use (`PythonWalker` calls `use`), and after the walk each helper gets what every
   use of it has in common (`regions`). A use in another helper counts with that helper's own
@@ -23,13 +25,14 @@ whose handler falls back or swallows the error: `try: _check_kernels() except Ex
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from cudaudit.model import Severity
 from cudaudit.rules.python.guards import exits_early, is_skip_call
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.regions import NEUTRAL, Region, branch_regions
+from cudaudit.source import decode_python, parse_python
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 _FRAMEWORK_METHODS = frozenset(
@@ -61,9 +64,17 @@ class Reached:
 class ModuleReach:
     """The fixtures, tests and helpers of one module; see the module docstring."""
 
-    def __init__(self, module: ast.Module, names: ImportTable, in_tests: bool) -> None:
+    def __init__(
+        self, module: ast.Module, names: ImportTable, in_tests: bool, inherited: Mapping[str, bool] | None = None
+    ) -> None:
+        """`inherited`: the skipping fixtures the conftest files above the module serve, by name, with
+        whether each is `autouse`."""
         self.names = names
         self.in_tests = in_tests
+        self.inherited = inherited or {}
+        self.skipping: dict[str, Region] = {}
+        """The skipping fixtures module-level tests may request, by name: the module's and those served to it."""
+        self.autouse: set[str] = set()
         self.functions: dict[str, FunctionNode] = {}
         """Module-level functions that may be helpers, by name."""
         self.methods: dict[str, list[FunctionNode]] = {}
@@ -102,7 +113,11 @@ class ModuleReach:
         """Module-level functions and methods that request a skipping fixture, by id: the region it opens."""
         if not self.in_tests:
             return
-        outer = self._skipping(module.body, {}, module_level=True)
+        served = {name: CONFTEST_SKIP for name in self.inherited}
+        outer = self._skipping(module.body, served, module_level=True)
+        self.skipping = outer
+        if any(autouse for name, autouse in self.inherited.items() if outer.get(name) is CONFTEST_SKIP):
+            self.module_region = CONFTEST_SKIP
         classes = [s for s in module.body if isinstance(s, ast.ClassDef)]
         for body, fixtures in [(module.body, outer), *((c.body, self._skipping(c.body, outer)) for c in classes)]:
             if not fixtures:
@@ -116,7 +131,8 @@ class ModuleReach:
     def _skipping(self, body: list[ast.stmt], outer: dict[str, Region], module_level: bool = False) -> dict[str, Region]:
         """The fixtures in `body` that skip without CUDA, with those of `outer` in scope."""
         fixtures = [(f, _fixture_name(f, self.names)) for f in body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))]
-        found = dict(outer)
+        defined = {name for _, name in fixtures}
+        found = {name: region for name, region in outer.items() if name not in defined}  # a fixture here overrides
         done: set[str] = set()
         changed = True
         while changed:  # a fixture that requests a skipping fixture skips too
@@ -131,6 +147,7 @@ class ModuleReach:
                     changed = True
                     if module_level and _autouse(function, self.names):
                         self.module_region = region
+                        self.autouse.add(name)
         return found
 
     def _requested(self, function: FunctionNode, fixtures: dict[str, Region]) -> Region:
@@ -187,6 +204,20 @@ class ModuleReach:
         else:
             found[key] = Reached(quiet or frozenset(), cap) if quiet or cap is not None else None
         return found[key]
+
+
+CONFTEST_SKIP = Region(cuda_guarded=True)
+"""What a skipping fixture of a conftest file opens for the tests that request it."""
+
+
+def conftest_fixtures(path: str, data: bytes) -> tuple[tuple[str, bool], ...]:
+    """The fixtures of the `conftest.py` at display path `path` that skip without CUDA, as (name,
+    autouse); raises SyntaxError for a file that does not parse (its own analysis reports it)."""
+    if b"skip" not in data or b"fixture" not in data:
+        return ()
+    tree = parse_python(decode_python(data), filename=path)
+    reach = ModuleReach(tree, ImportTable(tree), in_tests=True)
+    return tuple(sorted((name, name in reach.autouse) for name, region in reach.skipping.items() if region.cuda_guarded))
 
 
 def _lower(first: Severity | None, second: Severity | None) -> Severity | None:

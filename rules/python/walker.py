@@ -23,7 +23,7 @@ from __future__ import annotations
 import ast
 import importlib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, partial
 from typing import Any
@@ -131,12 +131,15 @@ class PythonWalker:
         is_first_party: Callable[[str], bool] = lambda _: False,
         concerns: Iterable[type[Concern]] | None = None,
         in_tests: bool = False,
+        fixtures: Mapping[str, bool] | None = None,
     ) -> None:
         self.names = names
         self.catalog = catalog
         self.is_first_party = is_first_party
         self.in_tests = in_tests
         """The module is a test (`tests/`, `test_x.py`): it runs in the project's test suite, not its normal path."""
+        self.fixtures = fixtures
+        """The skipping fixtures the conftest files above the module serve it, by name, with whether each is autouse."""
         self.hits: list[Hit] = []
         self.called: set[str] = set()
         """Qualified names of everything the module calls, for `redundant_with`."""
@@ -347,7 +350,7 @@ class PythonWalker:
 
     def visit_Module(self, node: ast.Module) -> None:
         self._module = node
-        self._reach = reach = ModuleReach(node, self.names, self.in_tests)
+        self._reach = reach = ModuleReach(node, self.names, self.in_tests, self.fixtures)
         self._visit_inside(reach.module_region, lambda _: self._visit_inside(
             module_region(node, self.names), self.generic_visit, node), None)
         self._reach_helpers(reach)
