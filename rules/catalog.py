@@ -268,6 +268,11 @@ class Catalog:
             entry = table.get(name + ".*") or table.get(name)
         return entry
 
+    def lookup_setting(self, detector: str, name: str, value: str | None) -> Entry | None:
+        """The entry for setting `name` to `value`: `NAME=value`'s own where the catalog has one
+        (`CUDA_LAUNCH_BLOCKING=0`, what the runtime does when it is unset), else `name`'s."""
+        return (value is not None and self.lookup(detector, f"{name}={value}")) or self.lookup(detector, name)
+
     def canonical(self, name: str) -> str:
         """`torch.cuda.memory.empty_cache` is `torch.cuda.empty_cache`: the public re-export."""
         if not self._aliases:

@@ -120,7 +120,8 @@ def _variables(instruction: Instruction, scan: ScriptScan) -> None:
     pairs = [(w, w.text.partition("=")[0]) for w in words] if "=" in words[0].text else [(words[0], words[0].text)]
     build_switches(words, placed, scan)  # `ENV CMAKE_ARGS="-DGGML_CUDA=on"`
     for word, name in pairs:
-        entry = scan.catalog.lookup(ENV_VAR, name) or scan.catalog.lookup(CONTAINER_ENV, name)
+        value = word.text.partition("=")[2] if "=" in words[0].text else " ".join(w.text for w in words[1:])
+        entry = scan.catalog.lookup_setting(ENV_VAR, name, value) or scan.catalog.lookup(CONTAINER_ENV, name)
         if entry is not None:
             scan.report_word(entry, placed, word, 0, len(name))
         else:

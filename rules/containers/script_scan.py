@@ -139,7 +139,7 @@ def scan_command(
     catalog = scan.catalog
     assignments = variable_assignments(words)
     for word, name in assignments:
-        scan.report_word(catalog.lookup(ENV_VAR, name), placed, word, 0, len(name))
+        scan.report_word(catalog.lookup_setting(ENV_VAR, name, word.text.partition("=")[2]), placed, word, 0, len(name))
     found = command(words)
     if scan.on_command is not None:
         scan.on_command(words, found, placed, variables)

@@ -36,6 +36,8 @@ ENV_CALLS = frozenset(
 """Callables whose first argument is a variable's name."""
 ENV_METHODS = frozenset({"setenv", "delenv"})
 """`monkeypatch.setenv("CUDA_VISIBLE_DEVICES", ...)` in tests."""
+SETTERS = frozenset({"os.putenv", "os.environ.setdefault"})
+"""Of `ENV_CALLS`, those whose second argument is the value the variable is set to."""
 PRESENCE_CALLS = frozenset({"os.getenv", "os.environ.get"})
 """Calls that, used as a condition, hold only where the variable is set (and not empty)."""
 
@@ -45,6 +47,15 @@ class EnvironmentVariables(Concern):
         super().__init__(walk)
         self._where_set: set[int] = set()
         """Ids of the name nodes of sites that run only where their variable is set."""
+        self._set_to: dict[int, str] = {}
+        """The string a variable is set to, by the id of its name node (`os.environ["X"] = "0"`)."""
+
+    def on_Assign(self, node: ast.Assign) -> None:
+        value = string_value(node.value)
+        if value is not None:
+            for target in node.targets:
+                if isinstance(target, ast.Subscript):
+                    self._set_to[id(target.slice)] = value
 
     def on_If(self, node: ast.If) -> None:
         self._quiet_where_set(node.test, node.body, node.orelse)
@@ -88,7 +99,7 @@ class EnvironmentVariables(Concern):
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         func = call.func
         if isinstance(func, ast.Attribute) and func.attr in ENV_METHODS and call.args:
-            self._report(call.args[0])
+            self._report(call.args[0], _second_string(call))
         if not self.walk.in_comparison:
             for keyword in call.keywords:
                 if keyword.arg == "env" and isinstance(keyword.value, ast.Dict):
@@ -96,7 +107,7 @@ class EnvironmentVariables(Concern):
         if callee is None or not call.args:
             return
         if callee in ENV_CALLS:
-            self._report(call.args[0])
+            self._report(call.args[0], _second_string(call) if callee in SETTERS else None)
         elif callee == ENVIRON + ".update" and isinstance(call.args[0], ast.Dict):
             self._report_keys(call.args[0])
 
@@ -114,19 +125,29 @@ class EnvironmentVariables(Concern):
 
     def on_Dict(self, node: ast.Dict) -> None:
         names = self.walk.keys(DETECTOR)
-        for key in node.keys:
+        for key, value in zip(node.keys, node.values):
             if key is not None and string_value(key) in names:
-                self._report(key)
+                self._report(key, string_value(value))
 
-    def _report(self, node: ast.expr) -> None:
+    def _report(self, node: ast.expr, value: str | None = None) -> None:
+        """A site of the variable `node` names; `value`, the string it is set to, if known, picks
+        the catalog's entry for that setting (`CUDA_LAUNCH_BLOCKING=0`) where there is one."""
         name = string_value(node)
-        if name:
-            self.walk.report(DETECTOR, name, node, cap=Severity.NOTE if id(node) in self._where_set else None)
+        if not name:
+            return
+        value = self._set_to.get(id(node), value)
+        key = f"{name}={value}" if value is not None and f"{name}={value}" in self.walk.keys(DETECTOR) else name
+        self.walk.report(DETECTOR, key, node, cap=Severity.NOTE if id(node) in self._where_set else None)
 
     def _report_keys(self, node: ast.Dict) -> None:
-        for key in node.keys:
+        for key, value in zip(node.keys, node.values):
             if key is not None:
-                self._report(key)
+                self._report(key, string_value(value))
+
+
+def _second_string(call: ast.Call) -> str | None:
+    """The value of `os.environ.setdefault("X", "0")`, `monkeypatch.setenv("X", "0")`."""
+    return string_value(call.args[1]) if len(call.args) > 1 else None
 
 
 CONCERN = EnvironmentVariables
