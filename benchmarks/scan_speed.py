@@ -20,6 +20,10 @@ Several trees are scanned together, as one run. The trees stay outside this repo
   load; semgrep runs `benchmarks/semgrep-python-rules.yml` (the catalog's Python keys as
   semgrep patterns) over the tree's Python files. The ratio is cudaudit's best wall time over
   semgrep's.
+- `baseline` (with `--baseline`): another cudaudit, given as a command (an older checkout run as
+  `python -m cudaudit` with its folder on `PYTHONPATH`), and this one, alternated round by round
+  with one worker each, so that CPU time is the scan's own: this one without the cache, and cold
+  (an empty cache, which it fills). The ratios are of the best CPU times.
 
 Every timing is the best of `--repeat` runs: on a shared machine the best run is the one least
 disturbed by other work. Commands run with bytecode caching on (`PYTHONDONTWRITEBYTECODE`
@@ -31,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -49,7 +54,7 @@ from cudaudit.rules.catalog import load_catalog
 from cudaudit.safe_read import UnreadableFile, read_tree_file
 from cudaudit.settings import AnalysisSettings
 
-SECTIONS = ("analyzers", "scan", "five", "scale", "semgrep")
+SECTIONS = ("analyzers", "scan", "five", "scale", "semgrep", "baseline")
 SEMGREP_RULES = Path(__file__).with_name("semgrep-python-rules.yml")
 CACHE_ENV = "CUDAUDIT_CACHE_DIR"
 
@@ -310,6 +315,24 @@ def against_semgrep(tree: Tree, semgrep: str, jobs: int, repeat: int) -> None:
     print(f"ratio (cudaudit / semgrep)   wall {mine.wall / other.wall:.2f}   cpu {mine.cpu / other.cpu:.2f}")
 
 
+def against_baseline(tree: Tree, baseline: list[str], repeat: int) -> None:
+    """Another cudaudit and this one, one worker each, alternated; the ratios of the best CPU times."""
+    scan = ["scan", *map(str, tree.paths), "-f", "json", "--exit-zero", "-j", "1"]
+    runs: dict[str, list[Run]] = {"baseline": [], "--no-cache": [], "cold": []}
+    for _ in range(repeat):
+        runs["baseline"].append(measure([*baseline, *scan]))
+        runs["--no-cache"].append(measure([*cudaudit_command(), *scan, "--no-cache"]))
+        with tempfile.TemporaryDirectory(prefix="cudaudit-bench-cache-") as cache:
+            runs["cold"].append(measure([*cudaudit_command(), *scan], {**os.environ, CACHE_ENV: cache}))
+    before = min(runs["baseline"], key=lambda r: r.cpu)
+    print(f"\n== against the baseline `{' '.join(baseline)}` (one worker, alternated, best CPU of {repeat})")
+    for name, measured in runs.items():
+        run = min(measured, key=lambda r: r.cpu)
+        lines = json.loads(run.output)["summary"]["lines"] if run.returncode == 0 else 0
+        print(f"{name:<12} wall {run.wall:7.3f} s  cpu {run.cpu:7.3f} s  peak RSS {run.rss_mib:5.0f} MiB  "
+              f"{lines:>9,} lines  cpu / baseline {run.cpu / before.cpu:5.2f}  {run.noted_load}")
+
+
 def _semgrep_version(semgrep: str) -> str:
     return subprocess.run([semgrep, "--version"], capture_output=True, text=True, check=False).stdout.strip()
 
@@ -318,6 +341,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("trees", type=Path, nargs="+", help="folders to scan together")
     parser.add_argument("--semgrep", help="the semgrep executable (installed outside this project)")
+    parser.add_argument("--baseline", help="for `baseline`: the command of another cudaudit, e.g. "
+                        "'env PYTHONPATH=/elsewhere/old python -m cudaudit' (split as a shell would)")
     parser.add_argument("--repeat", "-r", type=int, default=3)
     parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--fractions", default="0.1,0.5,1", help="for `scale`: fractions of the files, comma-separated")
@@ -338,6 +363,8 @@ def main() -> None:
     if args.semgrep:
         semgrep = shutil.which(args.semgrep) or args.semgrep
         steps.append(("semgrep", lambda: against_semgrep(tree, semgrep, args.jobs, args.repeat)))
+    if args.baseline:
+        steps.append(("baseline", lambda: against_baseline(tree, shlex.split(args.baseline), args.repeat)))
     for name, step in steps:
         if name in sections:
             step()

@@ -248,7 +248,8 @@ class Catalog:
                 if patterns.get(part.value):
                     patterns.setdefault(kind.value, []).extend(patterns[part.value])
         self._triggers = {kind: tuple(sorted(found)) for kind, found in words.items()}
-        self._prefilter = {kind: _fewest_words(found) for kind, found in words.items()}
+        self._prefilter: dict[str, tuple[bytes, ...]] = {}
+        """The words the prefilter looks for, per kind, made for the kinds a scan meets (`_fewest_words`)."""
         self._trigger_patterns = {
             kind: re.compile("|".join(f"(?:{p})" for p in found).encode()) for kind, found in patterns.items()
         }
@@ -304,7 +305,10 @@ class Catalog:
 
     def may_match(self, kind: str, data: bytes) -> bool:
         """The prefilter: False proves that no rule of `kind` can fire on `data`."""
-        if any(word in data for word in self._prefilter.get(kind, ())):
+        words = self._prefilter.get(kind)
+        if words is None:
+            words = self._prefilter[kind] = _fewest_words(self._triggers.get(kind, ()))
+        if any(word in data for word in words):
             return True
         pattern = self._trigger_patterns.get(kind)
         return pattern is not None and pattern.search(data) is not None
@@ -359,11 +363,15 @@ TomlParser = Callable[[str], dict[str, Any]]
 _loaded: list[Catalog] = []
 
 
-def _fewest_words(words: set[bytes]) -> tuple[bytes, ...]:
+def _fewest_words(words: Iterable[bytes]) -> tuple[bytes, ...]:
     """The trigger words a prefilter must look for: none that contains another (a file holding
     `CUDA_` holds `CUDA`), shortest first (the likeliest to be there, so that a file that passes
     stops looking early). Each is a scan of the whole file where it is absent."""
-    return tuple(sorted((w for w in words if not any(other != w and other in w for other in words)), key=lambda w: (len(w), w)))
+    kept: list[bytes] = []
+    for word in sorted(set(words), key=lambda w: (len(w), w)):
+        if not any(shorter in word for shorter in kept):
+            kept.append(word)
+    return tuple(kept)
 
 
 def load_catalog(parse: TomlParser | None = None) -> Catalog:
