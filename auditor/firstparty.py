@@ -69,6 +69,7 @@ class ModuleMap:
 
     def __init__(self, paths: Iterable[str]) -> None:
         self._paths = frozenset(paths)
+        self._packages: dict[str, bool] = {}
         self._by_name: dict[str, list[str]] = {}
         self._names: dict[str, str] = {}
         for path in sorted(self._paths):
@@ -86,7 +87,12 @@ class ModuleMap:
 
     def _is_package(self, folder: str) -> bool:
         """A folder with an `__init__.py`, or a namespace package inside one (`pkg/third_party/kernels/`)."""
-        return any(posixpath.join(f, "__init__.py") in self._paths for f in (folder, posixpath.dirname(folder)) if f)
+        known = self._packages.get(folder)
+        if known is None:
+            known = self._packages[folder] = any(
+                f + "/__init__.py" in self._paths for f in (folder, posixpath.dirname(folder)) if f
+            )
+        return known
 
     def name(self, path: str) -> str:
         """The dotted name of the module at `path` (`pkg.ops` for `pkg/ops/__init__.py`)."""

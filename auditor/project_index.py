@@ -186,7 +186,7 @@ def build_index(
 ) -> ProjectIndex:
     """Read what the index needs from `files`; `roots` bound requirement includes, `root` is where
     the torch pin is read (none: no pin), `remember` may answer a reader from an earlier run."""
-    remember = remember or _compute
+    cached, remember = remember, remember or _compute
     files = list(files)
     found = _Found()
     python = {file.display: file.read for file in files if FileKind.PYTHON in file.kinds and file.display.endswith(".py")}
@@ -225,7 +225,7 @@ def build_index(
         workflows_known=bool(found.workflows),
         ci_targets=tuple(sorted(ci_targets.items())),
         torch_pin=_pin(_reader("torch_pin")(root)) if root is not None else None,
-        other_paths=_other_paths(python, remember),
+        other_paths=_other_paths(python, cached),
         device_flags=tuple(
             sorted((f"{modules[path][0]}.{name}", meaning) for path, name, meaning in found.flags if path in modules)
         ),
@@ -401,7 +401,7 @@ def _under(path: str, folders: tuple[str, ...]) -> bool:
     return any(path == folder or path.startswith(folder.rstrip("/") + "/") for folder in folders)
 
 
-def _other_paths(python: dict[str, Reader], remember: Remember) -> dict[str, tuple[tuple[str, Evidence], ...]]:
+def _other_paths(python: dict[str, Reader], remember: Remember | None) -> dict[str, tuple[tuple[str, Evidence], ...]]:
     """The import graph's answer; a tree it cannot follow adds no facts (each module is still analysed)."""
     if not python:
         return {}

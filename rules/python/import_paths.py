@@ -25,6 +25,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from cudaudit.facts import Evidence
@@ -68,6 +69,9 @@ _PREFILTER = (b"npu", b"xpu", b"hpu", b"mlu", b"musa", b"mps", b"rocm", b"hip")
 """A module that names no device cannot choose an import by one (the byte search before any reading,
 its one cost on every module); a header names its device in lower case (`is_torch_npu_available`,
 `torch.version.hip`, `device.type == "xpu"`)."""
+_WORD_PATTERNS = tuple((word, re.compile(re.escape(word) + rb"(?<![A-Za-z]" + re.escape(word) + rb")(?![a-z])")) for word in _PREFILTER)
+"""Each word where it is a word of its own: `is_npu`, `torch.version.hip`, not `input`, `relationship`
+or `json.dumps`. The word comes first, so the search runs at the speed of a plain byte search."""
 _NEGATING = frozenset({"no", "not", "disable", "disabled", "skip", "without", "non"})
 _CALL = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)\(")
 _BLOCK_LIMIT = 4000
@@ -77,9 +81,13 @@ _IMPORT = re.compile(
     re.M,
 )
 _PY_NAME = re.compile(r"[A-Za-z_]\w*")
+_WORD = re.compile(rb"\w+")
 _WORD_SPLIT = re.compile(r"[_\W\d]+|(?<=[a-z])(?=[A-Z])")
 _IMPORTER_LIMIT = 24
-"""Files that name a module beyond which it counts as imported on the normal path, unread."""
+"""Files that import a module beyond which it counts as imported on the normal path, unread."""
+_MENTION_LIMIT = 4 * _IMPORTER_LIMIT
+"""Files that spell a module's name (in their imports, or anywhere without the cache) beyond which
+the same holds."""
 _CALL_DEPTH = 3
 """How many functions deep a call chain is followed back to its branch."""
 _MODULE_LIMIT = 48
@@ -144,12 +152,18 @@ class _Graph:
     def __init__(self, sources: Mapping[str, Callable[[], bytes]], remember: Remember) -> None:
         self._sources = sources
         self._remember = remember
+        self._uncached = remember is _compute
+        """Without a cache every module is read anyway: a byte search passes over most before their imports are."""
         self._names: dict[str, frozenset[str]] = {}
         self._texts: dict[str, bytes] = {}
         self._imports: dict[str, list[_Import]] = {}
         self._modules: dict[str, _Module] = {}
         self._device_blocks: dict[str, bool] = {}
-        self.modules = ModuleMap(sources)
+
+    @cached_property
+    def modules(self) -> ModuleMap:
+        """The scan's module names, built when a device block first asks."""
+        return ModuleMap(self._sources)
 
     def text(self, path: str) -> bytes:
         if path not in self._texts:
@@ -184,7 +198,7 @@ class _Graph:
         """Every name the module's import statements spell (`pkg`, `ops`, `kernels`, `run`)."""
         if path not in self._names:
             self._names[path] = frozenset(
-                self._reading("import_paths:names", path, lambda: frozenset(_import_names(self.imports(path))), ())
+                self._reading("import_paths:names", path, lambda: _import_names(self.text(path)), ())
             )
         return self._names[path]
 
@@ -204,11 +218,19 @@ class _Graph:
         # Outside its own folder, an import of `pkg.ops.kernels` names `ops` too (`from ..ops import kernels`).
         folder = posixpath.dirname(module)
         package = posixpath.basename(folder) if "." in dotted and not module.endswith("/__init__.py") else ""
-        files = 0
+        files = mentions = 0
+        token = name.encode()
         for path in self._sources:
-            if path == module or name not in self.import_names(path):
+            if path == module or (self._uncached and token not in self.text(path)):
                 continue
-            if package and posixpath.dirname(path) != folder and package not in self.import_names(path):
+            outside = package and posixpath.dirname(path) != folder
+            if outside and self._uncached and package.encode() not in self.text(path):
+                continue
+            mentions += 1
+            if mentions > _MENTION_LIMIT:
+                yield "", None, Evidence(path, 1)  # a name this many modules spell is imported on the normal path
+                return
+            if name not in self.import_names(path) or (outside and package not in self.import_names(path)):
                 continue
             files += 1
             if files > _IMPORTER_LIMIT:
@@ -260,17 +282,19 @@ def _imports_in_device_block(data: bytes) -> bool:
     """Whether a block headed by a line naming a device (`if is_torch_npu_available():`,
     `def load_xpu_kernels():`) holds an import, or calls a function the module defines: the only
     places the module can import something for one device. Only the lines of those blocks are read."""
-    for word in _PREFILTER:
-        position = data.find(word)
-        while position >= 0:
-            start = data.rfind(b"\n", 0, position) + 1
-            end = data.find(b"\n", position)
+    for word, pattern in _WORD_PATTERNS:
+        if word not in data:
+            continue
+        position = 0
+        while (found := pattern.search(data, position)) is not None:
+            start = data.rfind(b"\n", 0, found.start()) + 1
+            end = data.find(b"\n", found.end())
             end = len(data) if end < 0 else end
             header = data[start:end]
             stripped = header.lstrip(b" \t")
             if stripped.startswith((b"if ", b"elif ", b"def ", b"async def ")) and _block_imports(data, end, len(header) - len(stripped)):
                 return True
-            position = data.find(word, end)
+            position = end
     return False
 
 
@@ -293,11 +317,10 @@ def _block_imports(data: bytes, end: int, indent: int) -> bool:
 
 def _imports(data: bytes) -> Iterable[_Import]:
     """The import statements of a module."""
-    starts: list[int] | None = None
+    index, counted = 0, 0
     for match in _IMPORT.finditer(data):
-        if starts is None:
-            starts = _line_starts(data)
-        index = _line_index(starts, match.start())
+        index += data.count(b"\n", counted, match.start())
+        counted = match.start()
         indented = bool(match.group(1))
         if match.group(5) is not None:
             for dotted in _names(match.group(5).decode("utf-8", "replace"), dotted=True):
@@ -311,10 +334,19 @@ def _imports(data: bytes) -> Iterable[_Import]:
         yield _Import(index, indented, len(match.group(2)), module, tuple(_names(names_text)))
 
 
-def _import_names(imports: Iterable[_Import]) -> Iterable[str]:
-    for found in imports:
-        yield from found.module.split(".")
-        yield from found.names
+def _import_names(data: bytes) -> frozenset[str]:
+    """Every name a module's import statements spell, read without placing them on lines."""
+    names: set[bytes] = set()
+    for match in _IMPORT.finditer(data):
+        module, listed, dotted = match.group(3, 4, 5)
+        if dotted is not None:
+            names.update(_WORD.findall(dotted))
+            continue
+        names.update(module.split(b"."))
+        if listed.lstrip().startswith(b"(") and b")" not in listed:
+            listed += data[match.end() : match.end() + 2000].partition(b")")[0]
+        names.update(_WORD.findall(listed))
+    return frozenset(name.decode("ascii", "replace") for name in names if name)
 
 
 def _names(text: str, dotted: bool = False) -> Iterable[str]:
