@@ -17,9 +17,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from cudaudit.facts import NO_FACTS, BuildMode, Evidence, FileFacts, RocmBuild
+from cudaudit.facts import NO_FACTS, BuildMode, FileFacts, RocmBuild
 from cudaudit.model import Finding, Severity, Span
 from cudaudit.rules.builds import nvcc_flags
+from cudaudit.rules.builds.rocm_builds import line_evidence
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
 from cudaudit.rules.kernels.preprocessor import LineState, names_hip
 from cudaudit.settings import AnalysisSettings
@@ -277,7 +278,6 @@ def _flags(argument: Argument, catalog: Catalog) -> Iterator[tuple[Entry, int, i
 _HIP_COMMANDS = frozenset({"hip_add_library", "hip_add_executable"})
 _SOURCE_FILE = re.compile(r"\.(?:cu|cuh|cpp|cc|cxx|c|h|hpp)$")
 _SOURCE_DIR = re.compile(r"^\$\{(?:CMAKE_CURRENT_SOURCE_DIR|CMAKE_CURRENT_LIST_DIR|PROJECT_SOURCE_DIR|CMAKE_SOURCE_DIR)\}/")
-_TEXT_LIMIT = 80
 
 
 def read_cmake_build(path: str, text: str) -> RocmBuild | None:
@@ -310,15 +310,11 @@ def read_cmake_build(path: str, text: str) -> RocmBuild | None:
                 rocm_named.add(source)
     if marker is None:
         return None
-
-    def evidence(line: int) -> Evidence:
-        shown = " ".join(lines[line - 1].split()) if 0 < line <= len(lines) else ""
-        return Evidence(path, line, shown[:_TEXT_LIMIT])
-
-    left_out = tuple((source, evidence(line)) for source, line in sorted(cuda_only.items()) if source not in rocm_named)
+    left_out = tuple((source, line_evidence(path, line, lines)) for source, line in sorted(cuda_only.items())
+                     if source not in rocm_named)
     sides = tuple(sorted((name, *_side(states)) for name, states in defines.items()))
-    return RocmBuild(path, BuildMode.HIP_LANGUAGE, evidence(offsets.line(marker)), (), left_out, tuple(sorted(rocm_named)),
-                     sides)
+    marked = line_evidence(path, offsets.line(marker), lines)
+    return RocmBuild(path, BuildMode.HIP_LANGUAGE, marked, (), left_out, tuple(sorted(rocm_named)), sides)
 
 
 _DEFINING = frozenset({"add_compile_definitions", "add_definitions", "target_compile_definitions"})

@@ -67,11 +67,11 @@ def read_build_script(path: str, text: str) -> RocmBuild | None:
         return None
     if separate:
         first = min(separate.values())
-        return RocmBuild(path, BuildMode.SEPARATE, _evidence(path, first, lines), tuple(sorted(separate)))
+        return RocmBuild(path, BuildMode.SEPARATE, line_evidence(path, first, lines), tuple(sorted(separate)))
     if skip is not None:
-        return RocmBuild(path, BuildMode.SKIPS, _evidence(path, skip.lineno, lines))
+        return RocmBuild(path, BuildMode.SKIPS, line_evidence(path, skip.lineno, lines))
     cuda_only, rocm_named = _sources_by_side(tree, path, names, lines)
-    return RocmBuild(path, BuildMode.HIPIFY, _evidence(path, probe.lineno, lines), (), cuda_only, rocm_named)
+    return RocmBuild(path, BuildMode.HIPIFY, line_evidence(path, probe.lineno, lines), (), cuda_only, rocm_named)
 
 
 def _sources_by_side(
@@ -95,7 +95,7 @@ def _sources_by_side(
             rocm_named.add(source)
         else:
             cuda_only.setdefault(source, branch_line)
-    left_out = tuple((source, _evidence(path, line, lines)) for source, line in sorted(cuda_only.items())
+    left_out = tuple((source, line_evidence(path, line, lines)) for source, line in sorted(cuda_only.items())
                      if source not in rocm_named)
     return left_out, tuple(sorted(rocm_named))
 
@@ -181,6 +181,7 @@ def _turns_build_off(node: ast.AST) -> bool:
     return any(isinstance(t, ast.Name) and _OFF_WORDS.search(t.id) for t in node.targets)
 
 
-def _evidence(path: str, line: int, lines: list[str]) -> Evidence:
+def line_evidence(path: str, line: int, lines: list[str]) -> Evidence:
+    """The build file's `line` (1-based, of `lines`) as evidence, its text squeezed and shortened."""
     text = " ".join(lines[line - 1].split()) if 0 < line <= len(lines) else ""
     return Evidence(path, line, text[:_TEXT_LIMIT])

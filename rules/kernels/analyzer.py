@@ -45,7 +45,10 @@ def analyze_cuda(
     header's line; what a call passes in an argument the header's macro drops (a 32-bit mask given
     to a `_sync` shim, `cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH)` defined to a constant) never
     reaches HIP; and in a
-    source the build hipifies for ROCm, a name HIPIFY renames needs no change.
+    source the build hipifies for ROCm, a name HIPIFY renames needs no change. In a source the
+    project's build compiles for ROCm, a hazard that compiles there has its rule's
+    `severity_when_built`; in one the build compiles for CUDA only, in a folder it builds nothing
+    else of for ROCm, every ROCm site is a warning at most (a part ROCm goes without).
     """
     if facts.porting_layer is not None:
         return []
@@ -123,18 +126,14 @@ class ProjectPorting:
         without the part), or compiles for ROCm (the rule's `severity_when_built`)."""
         fact = entry.targets["rocm"]
         if self._goes_without is not None:
-            severity = _at_most(fact.severity, Severity.WARNING)
+            severity = min(fact.severity, Severity.WARNING, key=lambda level: level.rank)
             source = f"{self._goes_without.cite()}: the build compiles this source for CUDA only, and ROCm goes without it"
         elif self._rocm_build is not None and fact.severity_when_built is not None:
-            severity = _at_most(fact.severity, fact.severity_when_built)
+            severity = min(fact.severity, fact.severity_when_built, key=lambda level: level.rank)
             source = f"{fact.source}; {self._rocm_build.cite()}: the project builds this source for ROCm, where it compiles"
         else:
             return entry
         return replace(entry, targets={**entry.targets, "rocm": replace(fact, severity=severity, source=source)})
-
-
-def _at_most(severity: Severity, cap: Severity) -> Severity:
-    return cap if cap.rank < severity.rank else severity
 
 
 _ARGUMENT_LIMIT = 4096
