@@ -180,6 +180,11 @@ def flag_meaning(node: ast.AST, names: ImportTable) -> FlagMeaning | None:
     (`ImportTable.project_flag`); None for anything else."""
     if isinstance(node, (ast.Name, ast.Attribute)) and _identifier_probes(node.id if isinstance(node, ast.Name) else node.attr):
         return None  # a name chosen for what it selects (`IS_HIP`, `has_triton`) says so itself
+    return _value_flag(node, names)
+
+
+def _value_flag(node: ast.AST, names: ImportTable) -> FlagMeaning | None:
+    """`flag_meaning` of a name that says nothing itself."""
     if isinstance(node, ast.Name) and names.binding(node.id) is None:
         if node.id in names.flag_meanings:
             return names.flag_meanings[node.id]
@@ -352,13 +357,14 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
                 return {Probe.CUDA, Probe.NVIDIA}
             probe = _RESOLVED_PROBES.get(qualified)
             return {probe} if probe else set()
-        meaning = flag_meaning(node, names)
-        if meaning is not None:
-            return {probe for probe, _ in meaning}
         identifier = node.id if isinstance(node, ast.Name) else node.attr
         if isinstance(node, ast.Attribute) and identifier in names.always_set:
             return set()  # `args.cuda` from `add_argument("--cuda", action="store_false")` is True on CPU too
-        return set(_identifier_probes(identifier))
+        named = _identifier_probes(identifier)
+        if named:
+            return set(named)
+        meaning = _value_flag(node, names)
+        return {probe for probe, _ in meaning} if meaning else set()
     return set()
 
 

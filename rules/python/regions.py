@@ -9,6 +9,7 @@ say which region a construct opens, from the probes `guards.py` recognises.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from dataclasses import dataclass, replace
 from typing import TypeAlias
@@ -261,8 +262,9 @@ def replaced_default(statement: ast.stmt, rest: list[ast.stmt], names: ImportTab
         and isinstance(statement.targets[0], ast.Name)
         and isinstance(statement.value, ast.Constant)
         and isinstance(statement.value.value, str)
+        and _REPLACEABLE.fullmatch(statement.value.value)
     ):
-        return NEUTRAL
+        return NEUTRAL  # only a device or backend literal is ever reported
     name = statement.targets[0].id
     for later in rest:
         if isinstance(later, ast.Assign) and any(_assigns(t, name) for t in later.targets):
@@ -284,6 +286,9 @@ def replaced_default(statement: ast.stmt, rest: list[ast.stmt], names: ImportTab
         if _reads(later, name):
             return NEUTRAL  # the default is read before anything replaces it
     return NEUTRAL
+
+
+_REPLACEABLE = re.compile(r"cuda(:\d+)?|nccl", re.IGNORECASE)
 
 
 def _assigns(target: ast.expr, name: str) -> bool:

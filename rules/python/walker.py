@@ -159,6 +159,8 @@ class PythonWalker:
         self._module: ast.Module | None = None
         self._module_calls: ModuleCalls | None = None
         self._reach: ModuleReach | None = None
+        self._helper_names: frozenset[str] = frozenset()
+        """The names of the module's helpers and test-class methods (`reach.py`): a use of any other name is not recorded."""
 
     # -- what concerns use ------------------------------------------------------------
 
@@ -285,7 +287,10 @@ class PythonWalker:
         outer = self.statement
         for index, statement in enumerate(body):
             self.statement = statement
-            self._visit_inside(replaced_default(statement, body[index + 1 :], self.names), self.visit, statement)
+            if isinstance(statement, ast.Assign):  # only an assignment can be a default replaced later
+                self._visit_inside(replaced_default(statement, body[index + 1 :], self.names), self.visit, statement)
+            else:
+                self.visit(statement)
             self.statement = outer
             rest = region_after(statement, self.names)
             if rest:
@@ -351,6 +356,7 @@ class PythonWalker:
     def visit_Module(self, node: ast.Module) -> None:
         self._module = node
         self._reach = reach = ModuleReach(node, self.names, self.in_tests, self.fixtures)
+        self._helper_names = frozenset(reach.functions) | frozenset(reach.methods)
         self._visit_inside(reach.module_region, lambda _: self._visit_inside(
             module_region(node, self.names), self.generic_visit, node), None)
         self._reach_helpers(reach)
@@ -449,7 +455,7 @@ class PythonWalker:
     def visit_Attribute(self, node: ast.Attribute) -> None:
         qualified = self.names.resolve(node)
         if qualified is None:
-            if isinstance(node.ctx, ast.Load):
+            if node.attr in self._helper_names and isinstance(node.ctx, ast.Load):
                 self._use(node)
             self.generic_visit(node)
         else:
@@ -458,7 +464,8 @@ class PythonWalker:
 
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
-            self._use(node)
+            if node.id in self._helper_names:
+                self._use(node)
             binding = self.names.binding(node.id)
             if binding is not None:
                 for hook in self._name_hooks:
