@@ -80,11 +80,14 @@ NEUTRAL = Region()
 ANOTHER_PATH = Region(cap=Severity.WARNING)
 """Code only another path than the normal one runs (a default every call overrides): a warning at most."""
 OPTIONAL_PATH = ANOTHER_PATH
+"""Code that runs only where an optional library is installed (`if HAS_TRITON:`): another path."""
 COMMAND_LINE_DEFAULT = ANOTHER_PATH
 """A setting the command line overrides (`add_argument("--device", default="cuda")`, a script's
 `device = "cuda"` that the configurator it `exec`s rebinds from `--device=cpu`): the default
 invocation needs a flag on another target, but the program runs there with it."""
-"""Code that runs only where an optional library is installed (`if HAS_TRITON:`): another path."""
+FALLBACK_VALUE = ANOTHER_PATH
+"""The value a lookup gives where the setting is absent (`getattr(args, "device", "cuda")`,
+`os.environ.get("DEVICE", "cuda")`): the setting picks another device on the other targets."""
 
 
 class SiteContext:

@@ -26,7 +26,7 @@ from cudaudit.rules.python.device_syntax import (
     target_name,
 )
 from cudaudit.rules.python.literals import string_value
-from cudaudit.rules.python.regions import COMMAND_LINE_DEFAULT
+from cudaudit.rules.python.regions import COMMAND_LINE_DEFAULT, FALLBACK_VALUE
 from cudaudit.rules.python.walker import Concern
 
 DEVICE_STRING = "device-string"
@@ -86,7 +86,14 @@ class NamedSettings(Concern):
     on_AsyncFunctionDef = on_Lambda = on_FunctionDef
 
     def on_call(self, call: ast.Call, callee: str | None) -> None:
-        """`parser.add_argument("--device", default="cuda")`: the user picks another on the command line."""
+        """`parser.add_argument("--device", default="cuda")`: the user picks another on the command
+        line; `getattr(args, "device", "cuda")`, `os.environ.get("DEVICE", "cuda")`,
+        `config.get("device", "cuda")`: the fallback of a lookup, where the setting is absent."""
+        looked_up = _fallback_lookup(call, callee, self.walk.names.binding("getattr") is None)
+        if looked_up is not None:
+            name, fallback = looked_up
+            if names_setting(name, "device") or names_setting(name, "backend"):
+                self.walk.within(FALLBACK_VALUE, partial(self._report, name, fallback))
         if isinstance(call.func, ast.Attribute) and call.func.attr in _OPTION_CALLS:
             names = cli_option_names(call)
             optional = any(name.startswith("-") for name in names)  # `--device`, not a positional argument
@@ -103,6 +110,20 @@ class NamedSettings(Concern):
             self.walk.report_values(value, BACKEND, is_nccl_string)
         else:
             self.walk.report_values(value, DEVICE_STRING, is_indexed_cuda_device_string)
+
+
+def _fallback_lookup(call: ast.Call, callee: str | None, builtin_getattr: bool) -> tuple[str, ast.expr] | None:
+    """(the setting's name, the fallback) of `getattr(obj, "name", fallback)`, `x.get("name",
+    fallback)` (a dict, `os.environ`) or `os.getenv("NAME", fallback)`; None for any other call."""
+    args = call.args
+    if isinstance(call.func, ast.Name) and call.func.id == "getattr" and builtin_getattr and len(args) == 3:
+        name, fallback = args[1], args[2]
+    elif (callee == "os.getenv" or (isinstance(call.func, ast.Attribute) and call.func.attr == "get")) and len(args) == 2:
+        name, fallback = args
+    else:
+        return None
+    text = string_value(name)
+    return (text, fallback) if text else None
 
 
 CONCERN = NamedSettings
