@@ -424,3 +424,13 @@ def test_a_requirement_among_other_conditions_is_one_and_guards_nothing_after_it
     assert found["CDA114"].severity is Severity.ERROR
     assert found["CDA114"].fix is None  # removing it would drop the other condition too
     assert found["CDA101"].severity is Severity.ERROR  # `bench` is not guarded by a requirement
+
+
+def test_a_helper_called_in_a_probe_test_runs_whole():
+    """The test of `if check_capability():` is quiet itself, but the function it calls runs on every target."""
+    code = (
+        "import torch\n\ndef _cuda_capability_at_least_9():\n    return torch.cuda.get_device_capability()[0] >= 9\n\n"
+        "def pick():\n    if _cuda_capability_at_least_9():\n        return 'fast'\n    return 'slow'\n"
+    )
+    [finding] = [f for f in analyze(code) if f.rule == "CDA109"]
+    assert finding.severity is Severity.ERROR

@@ -63,6 +63,8 @@ class Region:
     """Runs only on NVIDIA's CUDA (`if torch.version.cuda:`, `if is_nvidia:`): quiet for every other target."""
     probe: bool = False
     """The body of a `try` whose handler falls back or swallows the error: what fails there is caught."""
+    test: bool = False
+    """A probe's own test (`if torch.cuda.is_available():`): quiet itself, though a function it calls runs whole."""
 
     def __bool__(self) -> bool:
         return (
@@ -73,6 +75,7 @@ class Region:
             or self.cpu_aware
             or self.nvidia_only
             or self.probe
+            or self.test
         )
 
 
@@ -100,6 +103,7 @@ class SiteContext:
         self._cpu_aware = 0
         self._nvidia_only = 0
         self._probe = 0
+        self._test = 0
         self._caps: list[Severity] = []
 
     def enter(self, region: Region) -> None:
@@ -110,6 +114,7 @@ class SiteContext:
         self._cpu_aware += region.cpu_aware
         self._nvidia_only += region.nvidia_only
         self._probe += region.probe
+        self._test += region.test
         if region.cap is not None:
             self._caps.append(region.cap)
 
@@ -120,6 +125,7 @@ class SiteContext:
         self._cpu_aware -= region.cpu_aware
         self._nvidia_only -= region.nvidia_only
         self._probe -= region.probe
+        self._test -= region.test
         if region.cap is not None:
             self._caps.pop()
 
@@ -127,6 +133,11 @@ class SiteContext:
     def optional_import(self) -> bool:
         """Inside the body of a `try` that falls back when an import fails."""
         return self._optional_import > 0
+
+    @property
+    def in_test(self) -> bool:
+        """Inside a probe's own test, whose cap does not reach the functions it calls."""
+        return self._test > 0
 
     @property
     def in_probe(self) -> bool:
@@ -189,7 +200,7 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
         )
 
     return (
-        Region(cap=Severity.NOTE) if probe_test else NEUTRAL,
+        Region(cap=Severity.NOTE, test=True) if probe_test else NEUTRAL,
         branch(Polarity.POSITIVE),
         branch(Polarity.NEGATIVE),
     )

@@ -394,7 +394,8 @@ class PythonWalker:
             return
         for helper in self._reach.helper(node):
             context = self._context
-            self._reach.use(helper, Use(context.quiet_targets(), context.cap(), context.in_probe, self.scope))
+            cap = None if context.in_test else context.cap()  # `if check_gpu():` runs all of `check_gpu`
+            self._reach.use(helper, Use(context.quiet_targets(), cap, context.in_probe, self.scope))
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
