@@ -10,7 +10,12 @@ after the load is a cache a previous run wrote (`if exists: load, else: compute 
 the load is still met. The tensors were
 saved from devices this process has, so they load where it runs. A path saved in one function and
 loaded in another (`save_checkpoint(path)`, `resume(path)`) is still met: the two may run on
-different machines. Nor are loads in test modules met: a test reads what its own suite wrote or
+different machines, unless the file is one the module itself writes from CPU tensors: a load
+whose path names the same file (`"trainfeat.pth"` in `os.path.join(args.load, "trainfeat.pth")`)
+as the module's every `torch.save` of that name, each saving an object moved to the CPU
+(`feats.cpu()`, `.to("cpu")`, `{k: v.cpu() for ...}`), reads back CPU tensors on any machine.
+Moving what was loaded (`model.load_state_dict(torch.load(path))`, `.to(device)`) does not help:
+the load itself restores each tensor to the device it was saved from. Nor are loads in test modules met: a test reads what its own suite wrote or
 fixture data, and runs in the project's test suite, not on its users' normal path (in the review
 of public repositories, none of the test modules' loads was lock-in).
 """
@@ -36,6 +41,8 @@ class CheckpointLoads(Concern):
         """Every function entered so far; the last one whose lines hold a call is its own."""
         self._written: dict[int, dict[str, tuple[int, int]]] = {}
         """Per scope (read only when it loads a checkpoint): what it saves to or makes buffers of."""
+        self._cpu_files: frozenset[str] | None = None
+        """The file names the module saves only objects moved to the CPU to (read on the first load met)."""
 
     def on_Module(self, node: ast.Module) -> None:
         self._module = node
@@ -50,8 +57,25 @@ class CheckpointLoads(Concern):
             return
         if self.walk.in_tests:
             return
-        if not self._reads_back(call):
+        if not self._reads_back(call) and not self._reads_cpu_file(call.args[0]):
             self.walk.report(DETECTOR, callee, call.func)
+
+    def _reads_cpu_file(self, path: ast.expr) -> bool:
+        """Whether `path` names a file the module saves only CPU objects to."""
+        if self._cpu_files is None:
+            self._cpu_files = self._files_saved_from_cpu()
+        name = _file_name(path)
+        return name is not None and name in self._cpu_files
+
+    def _files_saved_from_cpu(self) -> frozenset[str]:
+        cpu: set[str] = set()
+        other: set[str] = set()
+        for node in ast.walk(self._module) if self._module is not None else ():
+            if isinstance(node, ast.Call) and self._calls(node, SAVERS) and len(node.args) > 1:
+                name = _file_name(node.args[1])
+                if name is not None:
+                    (cpu if _on_cpu(node.args[0]) else other).add(name)
+        return frozenset(cpu - other)
 
     def _reads_back(self, call: ast.Call) -> bool:
         """Whether the call loads what its own function (or module) saved to or made an in-memory buffer."""
@@ -83,6 +107,38 @@ class CheckpointLoads(Concern):
 
     def _calls(self, node: ast.AST, callees: frozenset[str]) -> bool:
         return isinstance(node, ast.Call) and self.walk.names.resolve(node.func) in callees
+
+
+def _file_name(path: ast.expr) -> str | None:
+    """The file a path expression names by a literal: the last string constant in it that has an
+    extension (`os.path.join(d, "trainfeat.pth")`, `d / "model.pt"`, `f"{d}/model.pt"`)."""
+    names = [
+        node.value.rpartition("/")[2]
+        for node in ast.walk(path)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "." in node.value.rpartition("/")[2]
+    ]
+    return names[-1] if names else None
+
+
+def _on_cpu(value: ast.expr) -> bool:
+    """`x.cpu()`, `x.to("cpu")`, `x.to(device="cpu")`, and dict, list or tuple displays and
+    comprehensions all of whose values are such."""
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+        if value.func.attr == "cpu" and not value.args:
+            return True
+        if value.func.attr == "to":
+            targets = [*value.args[:1], *(k.value for k in value.keywords if k.arg == "device")]
+            return any(isinstance(t, ast.Constant) and t.value == "cpu" for t in targets)
+        return False
+    if isinstance(value, ast.DictComp):
+        return _on_cpu(value.value)
+    if isinstance(value, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
+        return _on_cpu(value.elt)
+    if isinstance(value, ast.Dict):
+        return bool(value.values) and all(_on_cpu(v) for v in value.values)
+    if isinstance(value, (ast.List, ast.Tuple)):
+        return bool(value.elts) and all(_on_cpu(v) for v in value.elts)
+    return False
 
 
 def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
