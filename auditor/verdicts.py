@@ -22,7 +22,9 @@ into the second, each a pure function of the file's findings and its `FileFacts`
   A finding whose fix would be lost with it stays: `fix` rewrites every site it is given.
 - `grouped`: a rule marked `group = "file"` (CUTLASS/CuTe, inline PTX) is a verdict on the
   whole file, not on each line: its sites become one finding at the first, with their count;
-  in a file such a construct makes NVIDIA-only, the other CUDA C++ sites join that finding.
+  in a file such a construct makes NVIDIA-only, the other CUDA C++ sites join that finding; in a
+  file another grouped construct keeps HIP from compiling (inline PTX), the warp-size hazards
+  (`threadIdx.x % 32`) are moot and join it, while the renamed API stays the port's work.
 
 `is_portable` says which findings a report leaves out unless asked: a site that works on every
 requested target (a note on each) is not lock-in.
@@ -30,7 +32,7 @@ requested target (a note on each) is not lock-in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from cudaudit.facts import FileFacts
@@ -199,24 +201,31 @@ def grouped(findings: list[Finding], catalog: Catalog) -> list[Finding]:
             settled.append(finding)
     settled += [group_of(members) for members in groups.values()]
     for path in sorted({f.path for f in settled if _blocks_the_file(f, catalog)}):
-        settled = _one_for_the_file(settled, path, catalog)
+        settled = _one_for_the_file(settled, path, catalog, _blocks_the_file, _is_cuda_source_rule, "CUDA site")
+    for path in sorted({f.path for f in settled if _blocks_hip_compile(f, catalog)}):
+        settled = _one_for_the_file(settled, path, catalog, _blocks_hip_compile, _is_hip_hazard, "warp-size hazard")
     return sorted(settled, key=lambda f: f.sort_key)
 
 
-def _one_for_the_file(findings: list[Finding], path: str, catalog: Catalog) -> list[Finding]:
-    """The CUDA C++ findings of an NVIDIA-only file as one, carried by its first NVIDIA-only construct
+def _one_for_the_file(
+    findings: list[Finding],
+    path: str,
+    catalog: Catalog,
+    carries: Callable[[Finding, Catalog], bool],
+    joins: Callable[[Finding, Catalog], bool],
+    what: str,
+) -> list[Finding]:
+    """The findings of a file that `joins` as one, carried by its first finding that `carries`
     (a use rather than an `#include` where it has one)."""
     carrier = min(
-        (f for f in findings if f.path == path and _blocks_the_file(f, catalog)),
+        (f for f in findings if f.path == path and carries(f, catalog)),
         key=lambda f: (catalog.rules[f.rule].detector == "cuda-include", f.sort_key),
     )
-    joined = [
-        f for f in findings if f.path == path and f is not carrier and f.fix is None and _is_cuda_source_rule(f, catalog)
-    ]
+    joined = [f for f in findings if f.path == path and f is not carrier and f.fix is None and joins(f, catalog)]
     if not joined:
         return findings
     count = sum(f.sites for f in joined)
-    message = f"{carrier.message}; with {count} other CUDA site{'s' * (count != 1)} of this NVIDIA-only file"
+    message = f"{carrier.message}; with {count} other {what}{'s' * (count != 1)} of this NVIDIA-only file"
     kept = [f for f in findings if f is not carrier and not any(f is j for j in joined)]
     return [*kept, replace(carrier, message=message, sites=carrier.sites + count)]
 
@@ -233,6 +242,28 @@ def _blocks_the_file(finding: Finding, catalog: Catalog) -> bool:
         and rocm.severity is Severity.ERROR
         and _is_cuda_source_rule(finding, catalog)
     )
+
+
+def _blocks_hip_compile(finding: Finding, catalog: Catalog) -> bool:
+    """A site of a construct HIP cannot compile (inline PTX, `nvcuda::wmma`), reported once for
+    its file, that stops a ROCm build on the normal path."""
+    rule = catalog.rules.get(finding.rule)
+    rocm = finding.targets.get("rocm")
+    return (
+        rule is not None
+        and rule.group == "file"
+        and rocm is not None
+        and rocm.status is Status.BLOCKED
+        and rocm.severity is Severity.ERROR
+        and _is_cuda_source_rule(finding, catalog)
+    )
+
+
+def _is_hip_hazard(finding: Finding, catalog: Catalog) -> bool:
+    """A shape that compiles for HIP but behaves otherwise there (a 32-lane warp, a 32-bit lane
+    mask): moot in a file HIP cannot compile at all."""
+    rule = catalog.rules.get(finding.rule)
+    return rule is not None and rule.detector == "cuda-hazard" and rule.group is None and rule.kind == "cuda"
 
 
 def _is_cuda_source_rule(finding: Finding, catalog: Catalog) -> bool:

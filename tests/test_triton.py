@@ -68,8 +68,7 @@ def test_cuda_in_a_raw_kernel_string_is_found_at_its_place_in_the_python_file():
     assert rules_at(code) == [
         ("CDA201", 1, 1, "import cupy as cp"),
         ("CDA401", 6, 10, "__shfl_down_sync"),
-        ("CDA411", 6, 27, "0xffffffff"),
-        ("CDA410", 7, 5, "asm volatile"),
+        ("CDA410", 7, 5, "asm volatile"),  # with the 32-bit mask, moot in a kernel HIP cannot compile
         ("CDA304", 10, 10, "cp.RawKernel"),
     ]
 
