@@ -8,6 +8,10 @@ module's. A name written only as an annotation is never met (the walker does not
 `torch.cuda.get_device_properties(d)` is a capability decision only where its `major` or `minor`
 is read (`props.major >= 8`): those calls meet the key `torch.cuda.get_device_properties.capability`,
 the others (`.total_memory`, `.name`) the function's own.
+
+`torch.cuda.memory_stats()` is an empty dict without CUDA or ROCm: indexing it raises KeyError, but
+a call whose result is only read with `.get(key, default)` (directly, or through a name every use
+of which is a `.get`) meets the key `torch.cuda.memory_stats.get`: every metric silently its default.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ DETECTOR = "symbol"
 PROPERTIES = "torch.cuda.get_device_properties"
 CAPABILITY_READ = PROPERTIES + ".capability"
 _CAPABILITY_FIELDS = frozenset({"major", "minor"})
+STATS = frozenset({"torch.cuda.memory_stats", "torch.cuda.memory_stats_as_nested_dict"})
+"""Functions that return an empty dict without CUDA or ROCm."""
 
 
 class Symbols(Concern):
@@ -27,6 +33,7 @@ class Symbols(Concern):
         super().__init__(walk)
         self._module: ast.Module | None = None
         self._capability_calls: set[int] | None = None
+        self._stats_gets: set[int] | None = None
 
     def on_Module(self, node: ast.Module) -> None:
         self._module = node
@@ -34,7 +41,16 @@ class Symbols(Concern):
     def on_qualified_name(self, node: ast.Name | ast.Attribute, qualified: str) -> None:
         if qualified == PROPERTIES and id(node) in self._capability_reads():
             qualified = CAPABILITY_READ
+        canonical = self.walk.catalog.canonical(qualified)
+        if canonical in STATS and id(node) in self._read_with_get():
+            qualified = canonical + ".get"
         self.walk.report(DETECTOR, qualified, node)
+
+    def _read_with_get(self) -> set[int]:
+        """The callees (by node id) of the memory-stats calls whose result is only read with `.get()`."""
+        if self._stats_gets is None:
+            self._stats_gets = _read_with_get(self._module, self.walk) if self._module else set()
+        return self._stats_gets
 
     def _capability_reads(self) -> set[int]:
         """The callees (by node id) of the `get_device_properties` calls whose major or minor is read."""
@@ -61,6 +77,34 @@ def _capability_reads(module: ast.Module, walk: PythonWalker) -> set[int]:
     for name in read_names & set(calls):
         found.update(id(call.func) for call in calls[name])
     return found
+
+
+def _read_with_get(module: ast.Module, walk: PythonWalker) -> set[int]:
+    """`memory_stats().get(k, 0)`, or `stats = memory_stats()` where every read of `stats` is `stats.get(...)`."""
+    found: set[int] = set()
+    assigned: dict[str, list[ast.Call]] = {}
+    gets: dict[str, int] = {}
+    loads: dict[str, int] = {}
+    for node in ast.walk(module):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+            receiver = node.func.value
+            if isinstance(receiver, ast.Call) and _is_stats_call(receiver, walk):
+                found.add(id(receiver.func))
+            elif isinstance(receiver, ast.Name):
+                gets[receiver.id] = gets.get(receiver.id, 0) + 1
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and _is_stats_call(node.value, walk):
+            if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                assigned.setdefault(node.targets[0].id, []).append(node.value)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            loads[node.id] = loads.get(node.id, 0) + 1
+    for name, calls in assigned.items():
+        if gets.get(name) and gets[name] == loads.get(name):
+            found.update(id(call.func) for call in calls)
+    return found
+
+
+def _is_stats_call(call: ast.Call, walk: PythonWalker) -> bool:
+    return walk.catalog.canonical(walk.names.resolve(call.func) or "") in STATS
 
 
 def _is_properties_call(call: ast.Call, walk: PythonWalker) -> bool:
