@@ -195,8 +195,8 @@ def test_first_party_packages_and_sibling_modules_are_not_dependencies(cli, tmp_
         # A loop over the GPUs runs zero times without them.
         ("import torch\nfor i in range(torch.cuda.device_count()):\n    torch.cuda.mem_get_info(i)\n", "CDA101",
          [(2, Severity.NOTE), (3, Severity.NOTE)]),
-        # Short-circuit: the second operand only runs when the first is true.
-        ("import torch\nok = torch.cuda.is_available() and torch.cuda.get_device_capability()[0] >= 8\n", "CDA109",
+        # Short-circuit: the second operand only runs when the first is true (a Hopper threshold: ROCm's warning stands).
+        ("import torch\nok = torch.cuda.is_available() and torch.cuda.get_device_capability()[0] >= 9\n", "CDA109",
          [(2, Severity.WARNING)]),
         # A branch chosen by a ROCm probe was written with ROCm in mind.
         ("import torch\nif not torch.version.hip and torch.cuda.is_available():\n    v = torch.version.cuda.split('.')\n",
@@ -434,3 +434,27 @@ def test_a_helper_called_in_a_probe_test_runs_whole():
     )
     [finding] = [f for f in analyze(code) if f.rule == "CDA109"]
     assert finding.severity is Severity.ERROR
+
+
+@pytest.mark.parametrize(
+    ("use", "rocm"),
+    [
+        ("return torch.cuda.get_device_capability() >= (7, 5)", "note"),  # every ROCm GPU passes
+        ("return torch.cuda.get_device_capability()[0] < 7", "note"),  # and none takes this branch
+        ("return torch.cuda.get_device_properties(0).major >= 8", "note"),
+        ("return cached == torch.cuda.get_device_capability()", "note"),  # a cache check, not a decision
+        ('return f"sm{torch.cuda.get_device_capability()[0]}"', "note"),
+        ("return torch.cuda.get_device_capability() >= (9, 0)", "warning"),  # Hopper: MI200 passes without its features
+        ("return torch.cuda.get_device_capability() == (9, 0)", "warning"),
+        ("return torch.cuda.get_device_capability() in ((8, 0), (9, 0))", "warning"),
+        ("return torch.cuda.get_device_capability()[1] >= 5", "warning"),
+        ("major, minor = torch.cuda.get_device_capability()\n    return major * 10 + minor >= 80", "warning"),
+        ('cap = torch.cuda.get_device_capability()\n    return float(f"{cap[0]}.{cap[1]}") >= 8.9', "warning"),
+        ("return torch.cuda.get_device_capability() == (cached, 0)", "warning"),  # a caller's architecture
+    ],
+)
+def test_a_capability_decides_on_rocm_only_where_rocm_gpus_differ(use, rocm):
+    code = f"import torch\ndef pick(cached):\n    {use}\n"
+    (capability,) = [f for f in analyze(code) if f.rule == "CDA109"]
+    assert capability.targets["rocm"].severity.value == rocm
+    assert capability.targets["cpu"].severity is Severity.ERROR  # CPU builds raise whatever the use

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import ast
 
+from cudaudit.rules.python.capability_use import Part, RocmCapabilities, uses_without_decision
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DETECTOR = "symbol"
 PROPERTIES = "torch.cuda.get_device_properties"
+CAPABILITY = "torch.cuda.get_device_capability"
 CAPABILITY_READ = PROPERTIES + ".capability"
 _CAPABILITY_FIELDS = frozenset({"major", "minor"})
 STATS = frozenset({"torch.cuda.memory_stats", "torch.cuda.memory_stats_as_nested_dict"})
@@ -34,6 +36,7 @@ class Symbols(Concern):
         self._module: ast.Module | None = None
         self._capability_calls: set[int] | None = None
         self._stats_gets: set[int] | None = None
+        self._undecided: dict[int, str] | None = None
 
     def on_Module(self, node: ast.Module) -> None:
         self._module = node
@@ -42,9 +45,28 @@ class Symbols(Concern):
         if qualified == PROPERTIES and id(node) in self._capability_reads():
             qualified = CAPABILITY_READ
         canonical = self.walk.catalog.canonical(qualified)
-        if canonical in STATS and id(node) in self._read_with_get():
+        if canonical in (CAPABILITY, CAPABILITY_READ) and id(node) in self._no_rocm_decision():
+            qualified = f"{canonical}.{self._no_rocm_decision()[id(node)]}"
+        elif canonical in STATS and id(node) in self._read_with_get():
             qualified = canonical + ".get"
         self.walk.report(DETECTOR, qualified, node)
+
+    def _no_rocm_decision(self) -> dict[int, str]:
+        """The capability reads whose every use is no decision on ROCm (`capability_use.py`)."""
+        if self._undecided is None:
+            capabilities = RocmCapabilities.from_tables(self.walk.catalog.tables("rocm_capabilities"))
+            found = self._undecided = {}
+            if self._module is not None and capabilities is not None:
+                found.update(uses_without_decision(self._module, capabilities, self._reader))
+        return self._undecided
+
+    def _reader(self, call: ast.Call) -> Part | None:
+        qualified = self.walk.catalog.canonical(self.walk.names.resolve(call.func) or "")
+        if qualified == CAPABILITY:
+            return Part.BOTH
+        if qualified == PROPERTIES and id(call.func) in self._capability_reads():
+            return Part.PROPERTIES
+        return None
 
     def _read_with_get(self) -> set[int]:
         """The callees (by node id) of the memory-stats calls whose result is only read with `.get()`."""

@@ -1,0 +1,240 @@
+"""What a module does with a compute capability it reads: a decision ROCm answers like NVIDIA, or none.
+
+On ROCm, `torch.cuda.get_device_capability()` (and `get_device_properties(d).major`/`.minor`)
+returns the gfx architecture's major and minor: (9, 0) on gfx90a, (9, 4) on gfx942, (11, 0) on
+gfx1100. The catalog's `[rocm_capabilities]` table lists what each GPU ROCm supports reports,
+and the highest threshold whose features they all have. Two uses are then no ROCm decision:
+
+- **a threshold every supported ROCm GPU passes** alike (`>= (7, 5)`, `[0] >= 8`, `major < 7`):
+  the comparison, with a literal at or below that threshold, comes out the same on all of them,
+  so ROCm takes the branch a recent NVIDIA GPU takes;
+- **a value**: the capability kept as a cache key or label (in a tuple, a dict, an f-string,
+  `str(...)`), or compared for equality with another value (a cached capability), not with a
+  literal.
+
+Every read of the capability must be one of these; any other use (a threshold above the table's,
+arithmetic, an argument to a function) is a decision, as before.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+UNIFORM = "uniform-on-rocm"
+"""Key suffix of a capability every ROCm GPU answers alike."""
+VALUE = "value"
+"""Key suffix of a capability used as a value, not a decision."""
+
+_COMPARE: dict[type, Callable[[Any, Any], bool]] = {
+    ast.GtE: operator.ge,
+    ast.Gt: operator.gt,
+    ast.LtE: operator.le,
+    ast.Lt: operator.lt,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+}
+_MIRRORED: dict[type, type] = {ast.GtE: ast.LtE, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.Lt: ast.Gt, ast.Eq: ast.Eq, ast.NotEq: ast.NotEq}
+_FIELDS = {"major": 0, "minor": 1}
+_NUMBERS = frozenset({"float", "int", "Version", "parse", "LooseVersion", "StrictVersion"})
+"""Calls that turn a capability written as text back into something compared."""
+
+
+class Part(Enum):
+    """Which part of a capability an expression holds."""
+
+    BOTH = "both"
+    MAJOR = "major"
+    MINOR = "minor"
+    PROPERTIES = "properties"
+    """A device's properties, whose `.major` and `.minor` are its capability."""
+
+
+@dataclass(frozen=True)
+class RocmCapabilities:
+    """What `get_device_capability()` returns on each GPU ROCm supports, and the highest threshold
+    whose features all of them have (`[rocm_capabilities]` in the catalog)."""
+
+    reported: tuple[tuple[int, int], ...]
+    features_through: tuple[int, int]
+
+    @classmethod
+    def from_tables(cls, tables: list[tuple[str, Any]]) -> RocmCapabilities | None:
+        for _, table in tables:
+            gpus = table.get("gpus", {})
+            through = table.get("features_through")
+            if gpus and through:
+                return cls(tuple((int(v[0]), int(v[1])) for v in gpus.values()), (int(through[0]), int(through[1])))
+        return None
+
+
+def uses_without_decision(
+    module: ast.Module, capabilities: RocmCapabilities, is_reader: Callable[[ast.Call], Part | None]
+) -> dict[int, str]:
+    """The callees (by node id) of the capability reads (`is_reader` says which calls read one, and
+    which part) whose every use is no ROCm decision, with the key suffix that says why."""
+    parents = {id(child): node for node in ast.walk(module) for child in ast.iter_child_nodes(node)}
+    names = _bound_names(module, is_reader)
+    loads: dict[str, list[ast.Name]] = {}
+    for node in ast.walk(module):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            loads.setdefault(node.id, []).append(node)
+    found: dict[int, str] = {}
+    for node in ast.walk(module):
+        if not isinstance(node, ast.Call):
+            continue
+        part = is_reader(node)
+        if part is None:
+            continue
+        verdicts = list(_use_verdicts(node, part, parents, names, loads, capabilities))
+        if verdicts and None not in verdicts:
+            found[id(node.func)] = UNIFORM if all(v == UNIFORM for v in verdicts) else VALUE
+    return found
+
+
+def _bound_names(module: ast.Module, is_reader: Callable[[ast.Call], Part | None]) -> dict[str, tuple[ast.Call, Part]]:
+    """Names assigned only from a capability read: `cap = f()`, `major, minor = f()`, `major = f()[0]`."""
+    bound: dict[str, tuple[ast.Call, Part] | None] = {}
+    for node in ast.walk(module):
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        read = _read_of(node.value, is_reader)
+        for target in targets:
+            if isinstance(target, ast.Name):
+                bound[target.id] = read if target.id not in bound or bound[target.id] == read else None
+            elif isinstance(target, ast.Tuple) and read is not None and read[1] is Part.BOTH and len(target.elts) == 2:
+                for element, part in zip(target.elts, (Part.MAJOR, Part.MINOR)):
+                    if isinstance(element, ast.Name):
+                        bound[element.id] = (read[0], part) if element.id not in bound else None
+            else:
+                for inner in ast.walk(target):
+                    if isinstance(inner, ast.Name):
+                        bound[inner.id] = None
+    return {name: read for name, read in bound.items() if read is not None}
+
+
+def _read_of(value: ast.expr, is_reader: Callable[[ast.Call], Part | None]) -> tuple[ast.Call, Part] | None:
+    """The capability read `value` is, with the part it holds: `f()`, `f()[0]`."""
+    if isinstance(value, ast.Call):
+        part = is_reader(value)
+        return (value, part) if part is not None else None
+    if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Call) and is_reader(value.value) is Part.BOTH:
+        index = value.slice
+        if isinstance(index, ast.Constant) and index.value in (0, 1):
+            return value.value, Part.MAJOR if index.value == 0 else Part.MINOR
+    return None
+
+
+def _use_verdicts(
+    call: ast.Call,
+    part: Part,
+    parents: dict[int, ast.AST],
+    names: dict[str, tuple[ast.Call, Part]],
+    loads: dict[str, list[ast.Name]],
+    capabilities: RocmCapabilities,
+) -> Iterator[str | None]:
+    """One verdict per use of the value `call` reads: UNIFORM, VALUE, or None for a decision."""
+    expression, part = _widened(call, part, parents)
+    parent = parents.get(id(expression))
+    bound = [name for name, (read, _) in names.items() if read is call]
+    if bound and isinstance(parent, (ast.Assign, ast.AnnAssign)):
+        for name in bound:
+            for use in loads.get(name, []):  # a name never read (`major, _ = ...`) decides nothing
+                widened, used = _widened(use, names[name][1], parents)
+                if used is Part.PROPERTIES and isinstance(parents.get(id(use)), ast.Attribute):
+                    continue  # `props.total_memory`: not the capability
+                yield _verdict(widened, used, parents, capabilities)
+        return
+    yield _verdict(expression, part, parents, capabilities)
+
+
+def _widened(node: ast.expr, part: Part, parents: dict[int, ast.AST]) -> tuple[ast.expr, Part]:
+    """`node[0]` or `node.major` around a whole capability: the part it reads."""
+    parent = parents.get(id(node))
+    if part is Part.PROPERTIES and isinstance(parent, ast.Attribute) and parent.attr in _FIELDS:
+        return parent, Part.MAJOR if parent.attr == "major" else Part.MINOR
+    if part is Part.BOTH and isinstance(parent, ast.Subscript) and parent.value is node:
+        index = parent.slice
+        if isinstance(index, ast.Constant) and index.value in (0, 1):
+            return parent, Part.MAJOR if index.value == 0 else Part.MINOR
+    return node, part
+
+
+def _verdict(node: ast.expr, part: Part, parents: dict[int, ast.AST], capabilities: RocmCapabilities) -> str | None:
+    parent = parents.get(id(node))
+    if isinstance(parent, ast.Compare) and len(parent.ops) == 1:
+        other = parent.comparators[0] if parent.left is node else parent.left
+        op = type(parent.ops[0]) if parent.left is node else _MIRRORED.get(type(parent.ops[0]))
+        if op not in _COMPARE:
+            return None
+        if _is_literal(other):
+            threshold = _literal(other, part)
+            return UNIFORM if threshold is not None and _uniform(op, threshold, part, capabilities) else None
+        # a stored capability compared with this one (a cache check); not `== (major, minor)` of a caller's
+        stored = isinstance(other, (ast.Name, ast.Attribute, ast.Subscript, ast.Call))
+        return VALUE if stored and op in (ast.Eq, ast.NotEq) else None
+    if isinstance(parent, ast.Tuple):
+        return VALUE if _kept_as_value(parent, parents) else None
+    if isinstance(parent, ast.FormattedValue):
+        return VALUE if _is_text(parents.get(id(parent)), parents) else None
+    if isinstance(parent, ast.Dict):
+        return VALUE
+    if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id in ("str", "repr"):
+        return VALUE
+    if isinstance(parent, ast.Subscript) and parent.slice is node:
+        return VALUE  # a key into a cache
+    return None
+
+
+def _kept_as_value(display: ast.Tuple, parents: dict[int, ast.AST]) -> bool:
+    """A tuple that is stored or looked up (`key = (name, cap)`, `cache[(name, cap)]`), not compared."""
+    parent = parents.get(id(display))
+    return (
+        isinstance(parent, (ast.Assign, ast.Dict, ast.FormattedValue))
+        or (isinstance(parent, ast.Subscript) and parent.slice is display)
+    )
+
+
+def _is_text(joined: ast.AST | None, parents: dict[int, ast.AST]) -> bool:
+    """An f-string that stays text (a message, a label), not one turned into a number to compare
+    (`float(f"{major}.{minor}") >= 8.9`)."""
+    parent = parents.get(id(joined)) if joined is not None else None
+    if isinstance(parent, ast.Call) and joined in parent.args:
+        name = parent.func.id if isinstance(parent.func, ast.Name) else parent.func.attr if isinstance(parent.func, ast.Attribute) else ""
+        return name not in _NUMBERS
+    return True
+
+
+def _is_literal(node: ast.expr) -> bool:
+    if isinstance(node, ast.Tuple):
+        return all(isinstance(element, ast.Constant) for element in node.elts)
+    return isinstance(node, ast.Constant)
+
+
+def _literal(node: ast.expr, part: Part) -> tuple[int, int] | None:
+    """`(8, 0)` or `(8,)` for a whole capability, `8` for a major: the threshold as (major, minor)."""
+    if part is Part.MAJOR and isinstance(node, ast.Constant) and type(node.value) is int:
+        return (node.value, 0)
+    if part is Part.BOTH and isinstance(node, ast.Tuple) and 1 <= len(node.elts) <= 2:
+        values = [e.value for e in node.elts if isinstance(e, ast.Constant) and type(e.value) is int]
+        if len(values) == len(node.elts):
+            return (values[0], values[1] if len(values) == 2 else 0)
+    return None
+
+
+def _uniform(op: type, threshold: tuple[int, int], part: Part, capabilities: RocmCapabilities) -> bool:
+    """Whether the comparison comes out the same on every supported ROCm GPU, at a threshold whose
+    features they all have."""
+    if threshold > capabilities.features_through:
+        return False
+    compare = _COMPARE[op]
+    if part is Part.MAJOR:
+        outcomes = {compare(major, threshold[0]) for major, _ in capabilities.reported}
+    else:
+        outcomes = {compare(reported, threshold) for reported in capabilities.reported}
+    return len(outcomes) == 1
