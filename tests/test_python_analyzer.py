@@ -458,3 +458,17 @@ def test_a_capability_decides_on_rocm_only_where_rocm_gpus_differ(use, rocm):
     (capability,) = [f for f in analyze(code) if f.rule == "CDA109"]
     assert capability.targets["rocm"].severity.value == rocm
     assert capability.targets["cpu"].severity is Severity.ERROR  # CPU builds raise whatever the use
+
+
+def test_a_gpu_request_to_a_scheduler_is_a_requirement_not_a_guard():
+    code = (
+        "import ray\nimport torch\n"
+        "@ray.remote(num_gpus=1)\n"
+        "class Sync:\n"
+        "    def send(self, t):\n"
+        "        torch.cuda.current_stream().synchronize()\n"
+    )
+    assert [(f.span.line, f.rule, f.severity) for f in analyze(code) if f.rule in ("CDA101", "CDA114")] == [
+        (3, "CDA114", Severity.ERROR),  # never scheduled on a machine without a GPU
+        (6, "CDA101", Severity.ERROR),  # and what the actor runs keeps its own severity
+    ]

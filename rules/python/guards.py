@@ -87,6 +87,8 @@ CUDA_DEVICE_STRING = re.compile(r"cuda(:\d+)?")
 _WORD_SPLIT = re.compile(r"[_\W]+|(?<=[a-z])(?=[A-Z])")
 _EXIT_CALL = re.compile(r"(^|\.)(exit|skip|_exit|abort)$")
 _PROCESS_EXIT = re.compile(r"(^|\.)(exit|_exit|abort)$")
+_GPU_SCHEDULERS = frozenset({"ray.remote"})
+"""Decorators that ask a scheduler for resources: a task asking for GPUs is never placed on a node without one."""
 
 
 FlagMeaning = tuple[tuple[Probe, Union["Polarity", None]], ...]
@@ -413,6 +415,8 @@ def marker_probes(marker: ast.expr, names: ImportTable, _seen: frozenset[str] = 
             if value is not None:
                 found.update(marker_probes(value, names, _seen | {node.id}))
     for call in (node for node in ast.walk(marker) if isinstance(node, ast.Call)):
+        if gpu_request(call, names):
+            continue  # `@ray.remote(num_gpus=1)` is a requirement, not a guard (`concerns/requirements.py`)
         for keyword in call.keywords:
             value = keyword.value
             if keyword.arg and not (isinstance(value, ast.Constant) and not value.value):
@@ -423,6 +427,17 @@ def marker_probes(marker: ast.expr, names: ImportTable, _seen: frozenset[str] = 
         ):
             found.add(Probe.CUDA)
     return found
+
+
+def gpu_request(call: ast.Call, names: ImportTable) -> ast.keyword | None:
+    """The `num_gpus=` of a task or actor that asks a scheduler for GPUs (`@ray.remote(num_gpus=1)`,
+    `Actor.options(num_gpus=0.5)`), when it asks for more than none; None for any other call."""
+    asks = names.resolve(call.func) in _GPU_SCHEDULERS or (isinstance(call.func, ast.Attribute) and call.func.attr == "options")
+    for keyword in call.keywords if asks else ():
+        value = keyword.value
+        if keyword.arg == "num_gpus" and isinstance(value, ast.Constant) and isinstance(value.value, (int, float)):
+            return keyword if value.value > 0 else None
+    return None
 
 
 def _is_cuda_device_string(node: ast.AST, prefix: bool = False) -> bool:
