@@ -19,6 +19,9 @@ condition mentions:
 - optional: an availability flag or probe of an optional library (`if HAS_FLASH_ATTENTION:`,
   `if is_xformers_available():`, `_triton_available`). Code it guards only runs where the
   library is installed; elsewhere the program takes its fallback.
+- off by default: a setting the module shows to be False unless the user asks for it
+  (`if cfg.get("use_x", False):`, `if args.use_x:` for a `store_true` option, a class field
+  `use_x: bool = False`, a name assigned from such a read). Code it guards is an opt-in path.
 
 Flags are recognised by their names, wherever they are defined (`from .utils import
 IS_HIP`): a project names its device-selection flags for what they select. A flag whose name says
@@ -36,7 +39,7 @@ from enum import Enum
 from functools import lru_cache
 from typing import Union
 
-from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.names import ImportTable, is_off_by_default_read
 
 
 class Probe(Enum):
@@ -46,6 +49,7 @@ class Probe(Enum):
     DISTRIBUTED = "distributed"
     CPU = "cpu"
     OPTIONAL = "optional"
+    OFF_BY_DEFAULT = "off-by-default"
 
 
 class Polarity(Enum):
@@ -351,6 +355,8 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
             and any(_is_cuda_device_string(a, prefix=True) for a in node.args)
         ):
             return {Probe.CUDA}
+        if is_off_by_default_read(node):
+            return {Probe.OFF_BY_DEFAULT}
         return set()  # a called probe (`is_xformers_available()`) is met again as its name
     if isinstance(node, (ast.Name, ast.Attribute)):
         qualified = names.resolve(node)
@@ -362,11 +368,12 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
         identifier = node.id if isinstance(node, ast.Name) else node.attr
         if isinstance(node, ast.Attribute) and identifier in names.always_set:
             return set()  # `args.cuda` from `add_argument("--cuda", action="store_false")` is True on CPU too
+        off = {Probe.OFF_BY_DEFAULT} if identifier in names.off_by_default else set()
         named = _identifier_probes(identifier)
         if named:
-            return set(named)
+            return set(named) | off
         meaning = _value_flag(node, names)
-        return {probe for probe, _ in meaning} if meaning else set()
+        return ({probe for probe, _ in meaning} if meaning else set()) | off
     return set()
 
 

@@ -15,6 +15,7 @@ catalog knows.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +71,8 @@ class ImportTable:
         self.always_set = frozenset(_always_set_options(statements))
         """Command-line options that are set on every machine (`action="store_false"`, a default
         that is not None or False): `if args.cuda:` on such an option is no availability check."""
+        self.off_by_default = frozenset(_off_by_default(statements))
+        """Settings this module shows to be off unless asked for (`guards.is_off_by_default`)."""
         imported = set(self._bindings)
         assigned: dict[str, list[ast.expr]] = {}
         for node in getattr(tree, "body", []):
@@ -167,13 +170,87 @@ def _always_set_options(statements: list[ast.stmt]) -> Iterator[str]:
         truthy_default = default is not None and not (
             isinstance(default, ast.Constant) and (default.value is None or default.value is False)
         )
-        if not (store_false or truthy_default):
-            continue
-        dest = keywords.get("dest")
-        if isinstance(dest, ast.Constant) and isinstance(dest.value, str):
-            yield dest.value
-            continue
-        flags = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-        longest = max(flags, key=len, default="")
-        if longest:
-            yield longest.lstrip("-").replace("-", "_")
+        if store_false or truthy_default:
+            yield from _option_dest(call)
+
+
+def _off_by_default(statements: list[ast.stmt]) -> Iterator[str]:
+    """Names of settings whose default the module shows to be False: `add_argument("--use-x",
+    action="store_true")`, a class field `use_x: bool = False`, and a name or attribute every
+    assignment of which reads a setting with a False default (`use_x = cfg.get("use_x", False)`,
+    `self.use_x = getattr(args, "use_x", False)`)."""
+    reads: dict[str, bool] = {}
+    for statement in statements:
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) and _is_store_true(statement.value):
+            yield from _option_dest(statement.value)
+        elif isinstance(statement, ast.ClassDef):
+            for field in statement.body:
+                if (
+                    isinstance(field, ast.AnnAssign)
+                    and isinstance(field.target, ast.Name)
+                    and field.value is not None
+                    and _is_false_default(field.value)
+                ):
+                    yield field.target.id
+        elif isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                identifier = target.id if isinstance(target, ast.Name) else target.attr if isinstance(target, ast.Attribute) else None
+                if identifier is not None:
+                    reads[identifier] = reads.get(identifier, True) and is_off_by_default_read(statement.value)
+    yield from (identifier for identifier, off in reads.items() if off)
+
+
+def is_off_by_default_read(node: ast.expr) -> bool:
+    """`cfg.get("use_x", False)`, `getattr(args, "use_x", False)`: a setting read with a False default
+    from something named for settings (`cfg`, `self.config`, `args`, `opts`, `kwargs`, `environ`)."""
+    if not (isinstance(node, ast.Call) and len(node.args) == (2 if isinstance(node.func, ast.Attribute) else 3)):
+        return False
+    key, default = node.args[-2], node.args[-1]
+    is_get = isinstance(node.func, ast.Attribute) and node.func.attr == "get" and _names_settings(node.func.value)
+    is_getattr = isinstance(node.func, ast.Name) and node.func.id == "getattr" and _names_settings(node.args[0])
+    return (
+        (is_get or is_getattr)
+        and isinstance(key, ast.Constant)
+        and isinstance(key.value, str)
+        and isinstance(default, ast.Constant)
+        and default.value is False
+    )
+
+
+_SETTINGS_WORDS = re.compile(r"(?i)(cfg|conf|config|args|arguments|opts|options|settings|params|kwargs|flags|environ)$")
+
+
+def _names_settings(node: ast.expr) -> bool:
+    """`cfg`, `self.config`, `args`, `training_args`, `os.environ`: a value that holds settings."""
+    identifier = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+    return bool(_SETTINGS_WORDS.search(identifier))
+
+
+def _is_store_true(node: ast.Call) -> bool:
+    if not (isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument"):
+        return False
+    keywords = {k.arg: k.value for k in node.keywords if k.arg}
+    action, default = keywords.get("action"), keywords.get("default")
+    store_true = isinstance(action, ast.Constant) and action.value == "store_true"
+    return store_true and (default is None or _is_false_default(default))
+
+
+def _is_false_default(node: ast.expr) -> bool:
+    """`False`, or `field(default=False)`."""
+    if isinstance(node, ast.Constant):
+        return node.value is False
+    return isinstance(node, ast.Call) and any(
+        k.arg == "default" and isinstance(k.value, ast.Constant) and k.value.value is False for k in node.keywords
+    )
+
+
+def _option_dest(call: ast.Call) -> Iterator[str]:
+    """Where `add_argument` stores its option: `dest=`, else the longest flag with dashes as underscores."""
+    dest = next((k.value for k in call.keywords if k.arg == "dest"), None)
+    if isinstance(dest, ast.Constant) and isinstance(dest.value, str):
+        yield dest.value
+        return
+    flags = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+    longest = max(flags, key=len, default="")
+    if longest:
+        yield longest.lstrip("-").replace("-", "_")

@@ -169,8 +169,9 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
     both branches of a ROCm (or CPU) test were written with ROCm (or CPU) in mind, and the branch
     taken only on ROCm (`if torch.version.hip:`, `if DEVICE_TYPE == "hip":`) never runs on the
     targets without `torch.cuda` either; a branch taken only under a distributed launch, or only
-    where an optional library is installed (`if HAS_FLASH_ATTENTION:`), is another path than the
-    normal one: at most a warning. So is the branch a feature probe (`hasattr(torch,
+    where an optional library is installed (`if HAS_FLASH_ATTENTION:`), or only when the user turns
+    on a setting the module shows to be off by default (`if cfg.get("use_x", False):`), is another
+    path than the normal one: at most a warning. So is the branch a feature probe (`hasattr(torch,
     "accelerator")`) takes where the module lacks the attribute: a fallback for older releases
     (`... if hasattr(torch, "accelerator") else "cuda"`)."""
     feature = feature_probe(test, names)
@@ -187,10 +188,11 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
     only_rocm = polarity(test, names, Probe.ROCM) if rocm else None
     cpu = Probe.CPU in probes
     optional = polarity(test, names, Probe.OPTIONAL) if Probe.OPTIONAL in probes and cuda is None and not rocm else None
+    opted_in = polarity(test, names, Probe.OFF_BY_DEFAULT) if Probe.OFF_BY_DEFAULT in probes else None
     probe_test = (cuda is not None or nvidia is not None or rocm) and not isinstance(test, ast.BoolOp)
 
     def branch(side: Polarity) -> Region:
-        other_path = distributed is side or optional is side
+        other_path = distributed is side or optional is side or opted_in is side
         return Region(
             cuda is side or only_rocm is side,
             rocm,
