@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from support import scan_json, sites, write
+from support import analyze, scan_json, sites, write
 
 PYPROJECT = """\
 [build-system]
@@ -156,3 +156,23 @@ def test_a_cuda_index_selected_only_for_a_gpu_extra_is_opt_in(cli, tmp_path):
     )
     assert sites(scan_json(cli, "--target", "cpu", "--show-portable"), "pyproject.toml") == [(17, 8, 46, "CDA601", "note")]
     assert sites(scan_json(cli, "--target", "rocm"), "pyproject.toml") == [(17, 8, 46, "CDA601", "error")]
+
+
+def test_an_extra_that_pins_cuda_builds_is_the_nvidia_variant_once_per_extra():
+    code = """[project]
+name = "kit"
+dependencies = ["torch"]
+
+[project.optional-dependencies]
+fast-attention = [
+    "flash-attn @ https://example.org/wheels/flash_attn-2.6.3+cu121torch2.4-cp311-cp311-linux_x86_64.whl",
+    "xformers==0.0.28",
+]
+rocm62 = ["torch==2.4.1"]
+"""
+    (only,) = analyze(code, path="pyproject.toml")
+    assert (only.rule, only.sites) == ("CDA604", 2)
+    assert (only.targets["rocm"].severity.value, only.targets["cpu"].severity.value) == ("note", "error")
+    # without a ROCm variant the extra is no variant of anything: each requirement is its own finding
+    alone = analyze(code.replace('rocm62 = ["torch==2.4.1"]\n', ""), path="pyproject.toml")
+    assert [f.sites for f in alone] == [1, 1]

@@ -16,6 +16,7 @@ from typing import Any
 from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import Finding
 from cudaudit.resolvers.requirements import (
+    LOCAL_VERSION,
     index_hits,
     name_hits,
     pinned_torch,
@@ -92,8 +93,13 @@ def analyze_pyproject(
     found: list[tuple[str | None, Finding]] = []
     fix = FixTarget.of(settings, text, tuple(requirements))
 
+    cuda_builds = frozenset(
+        item.group for item in lists if item.group is not None and any(_pins_cuda_build(r, catalog) for r in item.requirements)
+    )
+
     def report(placed: Placed, hits, group: str | None = None) -> None:
-        context = DependencyContext(torch, optional_group(group, facts) if group else frozenset(), fix)
+        quiet = optional_group(group, facts, group in cuda_builds) if group else frozenset()
+        context = DependencyContext(torch, quiet, fix)
         found.extend((group, f) for f in findings(placed, hits, path, catalog, settings, context))
 
     for item in lists:
@@ -121,7 +127,12 @@ def analyze_pyproject(
         url_literal = doc.string(dep.url, anchor) if dep.url else None
         if url_literal is not None and dep.url is not None:
             report(doc.placed(url_literal), requirement_hits(dep.url, catalog), dep.group)
-    return unique(one_per_variant_extra(found, facts))
+    return unique(one_per_variant_extra(found, facts, cuda_builds))
+
+
+def _pins_cuda_build(requirement: str, catalog: Catalog) -> bool:
+    """`flash-attn @ https://.../flash_attn-2.6.3+cu121torch2.4-...whl`, `torch==2.5.0+cu121`."""
+    return any(hit.detector == LOCAL_VERSION for hit in requirement_hits(requirement, catalog))
 
 
 def requirement_lists(data: dict[str, Any]) -> Iterator[RequirementList]:

@@ -81,30 +81,39 @@ def set_torch(pinned: Version | None, settings: AnalysisSettings) -> Version | N
     return Version(settings.torch_release)
 
 
-def optional_group(name: str, facts: FileFacts = NO_FACTS) -> frozenset[str]:
-    """The targets that never install an extra or group named `name`, when it is named for CUDA.
+def optional_group(name: str, facts: FileFacts = NO_FACTS, pins_cuda_builds: bool = False) -> frozenset[str]:
+    """The targets that never install an extra or group named `name`, when it is a CUDA variant.
 
     `pip install .[cuda]` is opted into by NVIDIA users only; as with a `torch.cuda` guard in
     code, a ROCm user may still pick a GPU extra, so ROCm keeps its severity, unless the project
     ships a variant of its own for ROCm (a `rocm` extra, `requirements-rocm.txt`): then a ROCm
-    user installs that, and the CUDA extra is the NVIDIA variant."""
-    if not _CUDA_GROUP.search(name):
-        return frozenset()
-    return frozenset(TARGETS) - CUDA_API_TARGETS | {variant.target for variant in facts.target_variants}
+    user installs that, and the CUDA extra is the NVIDIA variant. An extra whose name does not
+    say CUDA but whose requirements pin CUDA builds (`+cu121` wheels: `pins_cuda_builds`) is the
+    NVIDIA variant too for the targets the project has variants of; a CPU user, whom its name
+    does not warn off, keeps the finding."""
+    variants = frozenset(variant.target for variant in facts.target_variants)
+    if _CUDA_GROUP.search(name):
+        return frozenset(TARGETS) - CUDA_API_TARGETS | variants
+    return variants if pins_cuda_builds else frozenset()
 
 
-def one_per_variant_extra(found: list[tuple[str | None, Finding]], facts: FileFacts) -> list[Finding]:
-    """Findings, those of a CUDA extra that is one variant among the project's own (every target
-    it lacks has a variant of its own) reported once per extra; a finding with a fix stays itself."""
+def one_per_variant_extra(found: list[tuple[str | None, Finding]], facts: FileFacts, cuda_builds: frozenset[str] = frozenset()) -> list[Finding]:
+    """Findings, those of a CUDA extra that is one variant among the project's own reported once
+    per extra: where every target it lacks has a variant of its own, and in any extra that pins CUDA
+    builds (`cuda_builds`) in a project with variants (a CPU user gets one finding for the extra,
+    with its requirements' worst verdict, not one per requirement). A finding with a fix stays itself."""
     kept: list[Finding] = []
     extras: dict[str, list[Finding]] = {}
     for group, finding in found:
         covered = group is not None and finding.fix is None and optional_group(group, facts) >= set(finding.targets)
-        if covered and group is not None and facts.target_variants:
+        variant = group in cuda_builds and finding.fix is None
+        if (covered or variant) and group is not None and facts.target_variants:
             extras.setdefault(group, []).append(finding)
         else:
             kept.append(finding)
-    kept += [group_of(members, f"of the `{group}` extra") for group, members in extras.items()]
+    for group, members in extras.items():
+        grouped = group_of(members, f"of the `{group}` extra")
+        kept.append(replace(one_for_the_site([grouped, *members]), message=grouped.message))
     return kept
 
 
