@@ -27,7 +27,7 @@ set of settings, or the index's readings under one version of the code) are kept
 under `v2/`, a slot per file: read once by the first lookup, written once at the end of the scan
 that added to it, atomically (a temporary name, then one rename), so two scans sharing the cache
 each read a whole pack; a slot holds its file's latest entry only, so a pack does not grow as
-files are edited. Packs are not synced to disk: one a crash tore fails to load, counts as empty
+files are edited, and a tree's results and digests drop the slots of files that are gone. Packs are not synced to disk: one a crash tore fails to load, counts as empty
 and is written again. They are read with the safe reader, as pickles, by an unpickler that builds
 only cudaudit's data classes and builtin containers: a pack planted in the cache folder can forge
 a finding, never run code. A pack is never removed except by `cudaudit clean`.
@@ -45,6 +45,7 @@ import pickle
 import shutil
 import sys
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import fields, is_dataclass
 from enum import Enum
 from pathlib import Path
@@ -218,15 +219,21 @@ class Store:
         self.put(slot, key, value)
         return value
 
-    def save(self) -> None:
+    def save(self, seen: AbstractSet[str] | None = None) -> None:
         """Write the pack when this scan added entries: those on disk now (another scan may have
         written since this one read), with this scan's on top. One atomic rename: a scan reading at
         the same time sees the old pack or the new one, whole; of two scans saving at once, the
-        last one's pack stands and the other's additions are misses next time."""
-        if not self._added:
+        last one's pack stands and the other's additions are misses next time.
+
+        `seen`: every slot the scan had a file for, where the fingerprint holds the scan's roots, so
+        that any scan under it meets the same files; the slots of files gone since are dropped."""
+        stale = seen is not None and self._entries is not None and not self._entries.keys() <= seen
+        if not self._added and not stale:
             return
         merged = self._read()
         merged.update(self._added)
+        if seen is not None:
+            merged = {slot: entry for slot, entry in merged.items() if slot in seen}
         self._cache._store(self._path, merged)
         self._entries, self._added = merged, {}
 

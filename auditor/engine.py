@@ -232,7 +232,7 @@ def scan(
         if report.digest is not None:
             result.digests[report.findings[0].path] = report.digest
     if results is not None:
-        results.save()
+        results.save(seen=frozenset(task.display for task in tasks))
     result.findings.sort(key=lambda f: f.sort_key)
     result.errors.sort(key=lambda e: (e.path, e.line or 0))
     result.omitted.sort(key=lambda o: o.path)
@@ -314,7 +314,7 @@ class Contents:
 
     def save(self) -> None:
         if self._known is not None:
-            self._known.save()
+            self._known.save(seen=frozenset(task.path for task in self._tasks.values()))
 
 
 def _status(path: str) -> tuple[int, int, int, int, int] | None:

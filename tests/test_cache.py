@@ -247,3 +247,17 @@ def test_a_file_rewritten_with_its_size_and_modification_time_kept_is_read_again
     second = scan(project, cache)
     assert not [f for f in second["findings"] if f["path"] == "tools/old.py"]
     assert second == scan(project, cache, "--no-cache")
+
+
+def test_a_deleted_file_leaves_the_packs_of_its_tree(project, tmp_path, scan):
+    cache = tmp_path / "cache"
+    gone = write(project / "tools" / "gone.py", "import torch\nx = torch.zeros(1).cuda()\n")
+    time.sleep(RACY_NS / 1e9 + 0.2)  # old enough for its digest to be kept by its status
+    scan(project, cache)
+    [known] = packs(cache, "digests")
+    assert "tools/gone.py" in entries(cache) and str(gone) in pickle.loads(known.read_bytes())
+    gone.unlink()
+    after = scan(project, cache)
+    assert "tools/gone.py" not in entries(cache) and str(gone) not in pickle.loads(known.read_bytes())
+    assert len(entries(cache)) == after["summary"]["files"]
+    assert after == scan(project, cache, "--no-cache")
