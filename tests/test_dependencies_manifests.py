@@ -176,3 +176,23 @@ rocm62 = ["torch==2.4.1"]
     # without a ROCm variant the extra is no variant of anything: each requirement is its own finding
     alone = analyze(code.replace('rocm62 = ["torch==2.4.1"]\n', ""), path="pyproject.toml")
     assert [f.sites for f in alone] == [1, 1]
+
+
+def test_a_setup_py_extra_that_pins_cuda_builds_is_the_nvidia_variant_too():
+    code = """from setuptools import setup
+
+setup(
+    name="kit",
+    install_requires=["torch"],
+    extras_require={
+        "fast": [
+            "flash-attn @ https://example.org/wheels/flash_attn-2.6.3+cu121torch2.4-cp311-cp311-linux_x86_64.whl",
+            "xformers==0.0.28",
+        ],
+        "rocm": ["torch==2.4.1"],
+    },
+)
+"""
+    (only,) = analyze(code, path="setup.py")
+    assert (only.rule, only.sites) == ("CDA604", 2)
+    assert (only.targets["rocm"].severity.value, only.targets["cpu"].severity.value) == ("note", "error")

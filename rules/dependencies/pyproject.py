@@ -16,7 +16,6 @@ from typing import Any
 from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import Finding
 from cudaudit.resolvers.requirements import (
-    LOCAL_VERSION,
     index_hits,
     name_hits,
     pinned_torch,
@@ -31,6 +30,7 @@ from cudaudit.rules.dependencies.report import (
     findings,
     one_per_variant_extra,
     optional_group,
+    pins_cuda_build,
     set_torch,
     unique,
 )
@@ -94,7 +94,7 @@ def analyze_pyproject(
     fix = FixTarget.of(settings, text, tuple(requirements))
 
     cuda_builds = frozenset(
-        item.group for item in lists if item.group is not None and any(_pins_cuda_build(r, catalog) for r in item.requirements)
+        item.group for item in lists if item.group is not None and any(pins_cuda_build(r, catalog) for r in item.requirements)
     )
 
     def report(placed: Placed, hits, group: str | None = None) -> None:
@@ -128,11 +128,6 @@ def analyze_pyproject(
         if url_literal is not None and dep.url is not None:
             report(doc.placed(url_literal), requirement_hits(dep.url, catalog), dep.group)
     return unique(one_per_variant_extra(found, facts, cuda_builds))
-
-
-def _pins_cuda_build(requirement: str, catalog: Catalog) -> bool:
-    """`flash-attn @ https://.../flash_attn-2.6.3+cu121torch2.4-...whl`, `torch==2.5.0+cu121`."""
-    return any(hit.detector == LOCAL_VERSION for hit in requirement_hits(requirement, catalog))
 
 
 def requirement_lists(data: dict[str, Any]) -> Iterator[RequirementList]:

@@ -19,7 +19,15 @@ from packaging.version import Version
 from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import CUDA_API_TARGETS, TARGETS, Finding, Portability, Severity, Span, Status
 from cudaudit.resolvers.builds import target_build
-from cudaudit.resolvers.requirements import CONDA_PACKAGE, INDEX, LOCAL_VERSION, PACKAGE, PackageHit, index_location
+from cudaudit.resolvers.requirements import (
+    CONDA_PACKAGE,
+    INDEX,
+    LOCAL_VERSION,
+    PACKAGE,
+    PackageHit,
+    index_location,
+    requirement_hits,
+)
 from cudaudit.resolvers.wheel_indexes import PYTORCH_WHEELS, TABLE_SOURCE, is_cuda_tag, rocm_indexes
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
 from cudaudit.rules.dependencies.rewrites import FixTarget, dependency_fix
@@ -95,6 +103,12 @@ def optional_group(name: str, facts: FileFacts = NO_FACTS, pins_cuda_builds: boo
     if _CUDA_GROUP.search(name):
         return frozenset(TARGETS) - CUDA_API_TARGETS | variants
     return variants if pins_cuda_builds else frozenset()
+
+
+def pins_cuda_build(requirement: str, catalog: Catalog) -> bool:
+    """`flash-attn @ https://.../flash_attn-2.6.3+cu121torch2.4-...whl`, `torch==2.5.0+cu121`: a
+    requirement that installs a CUDA build (see `optional_group`)."""
+    return any(hit.detector == LOCAL_VERSION for hit in requirement_hits(requirement, catalog))
 
 
 def one_per_variant_extra(found: list[tuple[str | None, Finding]], facts: FileFacts, cuda_builds: frozenset[str] = frozenset()) -> list[Finding]:

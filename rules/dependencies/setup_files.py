@@ -26,6 +26,7 @@ from cudaudit.rules.dependencies.report import (
     findings,
     one_per_variant_extra,
     optional_group,
+    pins_cuda_build,
     unique,
 )
 from cudaudit.rules.dependencies.toml_text import placed_string
@@ -51,11 +52,12 @@ def analyze_setup(
         requirements = list(_setup_py_requirements(text, path))
     torch = pinned_torch(placed.text for placed, _ in requirements)
     found: list[tuple[str | None, Finding]] = []
+    cuda_builds = frozenset(extra for placed, extra in requirements if extra and pins_cuda_build(placed.text, catalog))
     for placed, extra in requirements:
-        context = DependencyContext(torch, optional_group(extra, facts) if extra else frozenset())
+        context = DependencyContext(torch, optional_group(extra, facts, extra in cuda_builds) if extra else frozenset())
         hits = requirement_hits(placed.text, catalog)
         found.extend((extra, f) for f in findings(placed, hits, path, catalog, settings, context))
-    return unique(one_per_variant_extra(found, facts))
+    return unique(one_per_variant_extra(found, facts, cuda_builds))
 
 
 def _setup_py_requirements(text: str, path: str) -> Iterator[Requirement]:
