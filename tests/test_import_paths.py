@@ -82,7 +82,40 @@ def test_an_accelerator_switch_leaves_each_arm_to_its_device():
         "acc/real.py": 'def get(name):\n    if name == "xpu":\n        from .xpu_accelerator import run\n'
         '    elif name == "cuda":\n        from .cuda_accelerator import run\n    return run\n',
     }
-    assert marked(files) == {"acc/xpu_accelerator.py": {"rocm", "cpu", "mps"}}
+    # ROCm's PyTorch answers to "cuda": the CUDA arm is skipped by CPU, XPU and MPS only
+    assert marked(files) == {"acc/xpu_accelerator.py": {"rocm", "cpu", "mps"}, "acc/cuda_accelerator.py": {"cpu", "xpu", "mps"}}
+
+
+def test_a_module_imported_only_under_a_cuda_test_is_off_the_path_of_targets_without_cuda():
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/fused.py": KERNEL,
+        "pkg/fallback.py": KERNEL,
+        "pkg/layers.py": "import torch\nif torch.cuda.is_available():\n    from .fused import run\nelse:\n"
+        "    from .fallback import run\n",
+    }
+    # a CUDA test passes on ROCm; its `else` may run anywhere (a CUDA build on a machine without a GPU)
+    assert marked(files) == {"pkg/fused.py": {"cpu", "xpu", "mps"}}
+    flag = {**files, "pkg/layers.py": "HAS_CUDA = probe()\n\ndef load():\n    from .fused import run\n    return run\n\n"
+            "def pick():\n    if HAS_CUDA:\n        return load()\n"}
+    assert marked(flag) == {"pkg/fused.py": {"cpu", "xpu", "mps"}}
+    # `cuda` in a function's name alone says nothing about where its callers run
+    named = {**files, "pkg/layers.py": "def load_cuda_kernels():\n    from .fused import run\n    return run\n"}
+    assert marked(named) == {}
+
+
+def test_imports_after_a_gate_that_returns_run_where_its_test_fails():
+    def layers(gate: str, exit: str) -> dict[str, str]:
+        body = f"def load():\n    if {gate}:\n        log('gate')\n        {exit}\n    from .fused import run\n    return run\n"
+        return {"pkg/__init__.py": "", "pkg/fused.py": KERNEL, "pkg/layers.py": body}
+
+    assert marked(layers("not is_torch_npu_available()", "return None")) == {"pkg/fused.py": {"rocm", "cpu", "xpu", "mps"}}
+    assert marked(layers("not torch.cuda.is_available()", "raise RuntimeError('needs a GPU')")) == {"pkg/fused.py": {"cpu", "xpu", "mps"}}
+    assert marked(layers("torch.version.hip", "return")) == {"pkg/fused.py": {"rocm"}}
+    # a gate that lets the code through, or one whose return is inside a nested branch, is no gate
+    assert marked(layers("not is_torch_npu_available()", "pass")) == {}
+    nested = layers("not is_torch_npu_available()", "if verbose:\n            return")
+    assert marked(nested) == {}
 
 
 def test_findings_of_such_a_module_are_notes_that_name_the_import():

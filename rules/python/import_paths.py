@@ -2,8 +2,11 @@
 
 A project may keep kernels for one accelerator in a module of their own and import it only where
 that accelerator runs: under `if is_torch_npu_available():`, in the `elif name == "xpu":` arm of
-an accelerator switch, or in a function that only such a branch calls. On ROCm and CPU that module
-is never imported, so what it does is no lock-in there, however CUDA-like its Triton kernels look.
+an accelerator switch, after a gate that returns elsewhere (`if not is_torch_npu_available():
+return`), or in a function that only such a branch calls. On ROCm and CPU that module is never
+imported, so what it does is no lock-in there, however CUDA-like its Triton kernels look. A CUDA
+test (`if torch.cuda.is_available():`, `if HAS_CUDA:`) is such a branch for CPU, XPU and MPS; ROCm's
+PyTorch passes it, so a module imported only under one keeps its ROCm verdicts.
 
 `other_target_modules` follows the project's first-party imports (names resolved by
 `firstparty.ModuleMap`) and marks a module for a target only when every import of it that the scan
@@ -58,21 +61,30 @@ _DEVICE_WORDS: dict[str, frozenset[str]] = {
     "mps": frozenset({"mps"}),
     "rocm": frozenset({"rocm"}),
     "hip": frozenset({"rocm"}),
+    "cuda": frozenset({"cuda", "rocm"}),
 }
 """Words naming a device, and the targets code taken only for that device runs on: PyTorch's
 device types for Ascend NPUs (`torch_npu`), Intel Gaudi (`hpu`), Cambricon (`mlu`) and Moore
 Threads (`musa`) are none of cudaudit's targets; `xpu`, `mps` and ROCm (`torch.version.hip`) are
-their own (https://docs.pytorch.org/docs/stable/tensor_attributes.html#torch-device)."""
+their own (https://docs.pytorch.org/docs/stable/tensor_attributes.html#torch-device). A CUDA test
+(`torch.cuda.is_available()`, `HAS_CUDA`, `device.type == "cuda"`) passes on NVIDIA GPUs and on ROCm,
+whose PyTorch answers to the `cuda` device (https://docs.pytorch.org/docs/stable/notes/hip.html);
+`cuda` itself is no cudaudit target, so the `else` of such a test is not known to skip ROCm."""
 _BOTH_SIDES = frozenset({"rocm"})
 """Targets whose probe also decides the other branch: `if torch.version.hip:`'s `else` never runs on ROCm."""
-_PREFILTER = (b"npu", b"xpu", b"hpu", b"mlu", b"musa", b"mps", b"rocm", b"hip")
+_PREFILTER = (b"npu", b"xpu", b"hpu", b"mlu", b"musa", b"mps", b"rocm", b"hip", b"cuda", b"CUDA")
 """A module that names no device cannot choose an import by one (the byte search before any reading,
 its one cost on every module); a header names its device in lower case (`is_torch_npu_available`,
-`torch.version.hip`, `device.type == "xpu"`)."""
+`torch.version.hip`, `device.type == "xpu"`), and CUDA in a flag's capitals too (`HAS_CUDA`)."""
+_GUARD_ONLY = frozenset({b"cuda", b"CUDA"})
+"""Words read only in `if`/`elif` headers: most modules spell `cuda` many times, and a function is put
+on a CUDA test's path by the calls under that test, not by its name."""
 _WORD_PATTERNS = tuple((word, re.compile(re.escape(word) + rb"(?<![A-Za-z]" + re.escape(word) + rb")(?![a-z])")) for word in _PREFILTER)
 """Each word where it is a word of its own: `is_npu`, `torch.version.hip`, not `input`, `relationship`
 or `json.dumps`. The word comes first, so the search runs at the speed of a plain byte search."""
 _NEGATING = frozenset({"no", "not", "disable", "disabled", "skip", "without", "non"})
+_EXIT = re.compile(rb"(?:return|raise)\b")
+"""A block with a statement that starts so leaves its function: what follows runs where its test fails."""
 _CALL = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)\(")
 _BLOCK_LIMIT = 4000
 """Bytes of a device block read for an import or a call: a longer block counts as holding none."""
@@ -292,7 +304,8 @@ def _imports_in_device_block(data: bytes) -> bool:
             end = len(data) if end < 0 else end
             header = data[start:end]
             stripped = header.lstrip(b" \t")
-            if stripped.startswith((b"if ", b"elif ", b"def ", b"async def ")) and _block_imports(data, end, len(header) - len(stripped)):
+            heads = (b"if ", b"elif ") if word in _GUARD_ONLY else (b"if ", b"elif ", b"def ", b"async def ")
+            if stripped.startswith(heads) and _block_imports(data, end, len(header) - len(stripped)):
                 return True
             position = end
     return False
@@ -300,13 +313,19 @@ def _imports_in_device_block(data: bytes) -> bool:
 
 def _block_imports(data: bytes, end: int, indent: int) -> bool:
     """Whether the block after a header line (ending at `end`, indented `indent`) imports or calls a
-    function of its module."""
+    function of its module; for a gate inside a function (a block that returns or raises), whether
+    the statements after it in the enclosing block do."""
+    exits = after = False
     for line in data[end + 1 : end + 1 + _BLOCK_LIMIT].split(b"\n"):
         stripped = line.lstrip(b" \t")
         if not stripped or stripped.startswith(b"#"):
             continue
-        if len(line) - len(stripped) <= indent:
+        depth = len(line) - len(stripped)
+        if depth < indent or (depth == indent and not (after or (exits and indent))):
             return False
+        if depth == indent:
+            after = True
+        exits = exits or _EXIT.match(stripped) is not None
         if stripped.startswith((b"import ", b"from ")):
             return True
         for call in _CALL.finditer(stripped):
@@ -383,8 +402,10 @@ class _Module:
 def _runs_on(module: _Module, index: int, depth: int) -> Runs:
     """The targets the code at line `index` runs on, from the branches and functions around it."""
     runs: Runs = None
-    header = module.parents[index]
+    header, line = module.parents[index], index
     while header >= 0:
+        runs = _meet(runs, _after_gates(module, header, line))
+        line = header
         stripped = module.lines[header].strip()
         if stripped.startswith((b"if ", b"elif ")):
             runs = _meet(runs, _branches(_header_test(stripped))[0])
@@ -396,6 +417,31 @@ def _runs_on(module: _Module, index: int, depth: int) -> Runs:
                 runs = _meet(runs, _called_from(name.group(), module, depth))
         header = module.parents[header]
     return runs
+
+
+def _after_gates(module: _Module, header: int, index: int) -> Runs:
+    """Where the statement at line `index` runs given the gates before it in the block under line
+    `header`: each `if` whose block returns or raises lets through only where its test fails
+    (`if not is_torch_npu_available(): return`, then the NPU imports)."""
+    runs: Runs = None
+    for position in range(header + 1, index):
+        if module.parents[position] != header:
+            continue
+        stripped = module.lines[position].lstrip(b" \t")
+        if stripped.startswith(b"if ") and _exits(module, position):
+            runs = _meet(runs, _branches(_header_test(stripped.rstrip()))[1])
+    return runs
+
+
+def _exits(module: _Module, header: int) -> bool:
+    """Whether the block under line `header` returns or raises at its own level."""
+    for position in range(header + 1, len(module.lines)):
+        parent = module.parents[position]
+        if parent == header and _EXIT.match(module.lines[position].lstrip(b" \t")):
+            return True
+        if parent < header and module.lines[position].strip() and not module.lines[position].lstrip().startswith(b"#"):
+            return False
+    return False
 
 
 def _called_from(name: str, module: _Module, depth: int) -> Runs:
