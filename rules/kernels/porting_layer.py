@@ -128,6 +128,7 @@ class PortingLayers:
     def __init__(self, sources: Mapping[str, SourceFacts], left_out: Mapping[str, Evidence] | None = None) -> None:
         self._sources = sources
         self._left_out = dict(left_out or {})
+        self._resolved: dict[tuple[str, str], str | None] = {}
         self._by_basename: dict[str, list[str]] = {}
         for path in sources:
             self._by_basename.setdefault(posixpath.basename(path), []).append(path)
@@ -200,8 +201,16 @@ class PortingLayers:
         return found
 
     def resolve(self, includer: str, name: str) -> str | None:
-        """The scanned file an `#include` names: beside the includer, else the nearest with that suffix."""
+        """The scanned file an `#include` names: beside the includer, else the nearest with that suffix.
+
+        The answer depends on the includer's folder and the name alone, and the sources of one
+        folder include much the same headers: each pair is worked out once."""
         folder = posixpath.dirname(includer)
+        if (folder, name) not in self._resolved:
+            self._resolved[folder, name] = self._resolve(folder, name)
+        return self._resolved[folder, name]
+
+    def _resolve(self, folder: str, name: str) -> str | None:
         beside = posixpath.normpath(posixpath.join(folder, name))
         if beside in self._sources:
             return beside
