@@ -216,6 +216,35 @@ def value_meaning(value: ast.expr, names: ImportTable) -> FlagMeaning | None:
     return tuple((probe, polarity(value, names, probe)) for probe in sorted(probes, key=lambda p: p.value)) or None
 
 
+_ACCELERATOR_PROBES = frozenset(
+    {
+        "torch.cuda.is_available",
+        "torch.xpu.is_available",
+        "torch.mps.is_available",
+        "torch.backends.mps.is_available",
+        "torch.accelerator.is_available",
+    }
+)
+"""Availability probes of one accelerator each (`torch.accelerator.is_available` of any)."""
+
+
+def accelerator_polarity(test: ast.expr, names: ImportTable) -> Polarity | None:
+    """POSITIVE for `torch.cuda.is_available() or torch.xpu.is_available()`: some accelerator, CUDA
+    among those asked about, is there (so not a CPU-only machine); NEGATIVE for its `not`. None for
+    any other test: one probe alone is `polarity`'s."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = accelerator_polarity(test.operand, names)
+        return None if inner is None else _flip(inner)
+    if not (isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or)):
+        return None
+    probed = [
+        names.resolve(value.func) if isinstance(value, ast.Call) and not value.args else None for value in test.values
+    ]
+    if all(p in _ACCELERATOR_PROBES for p in probed) and "torch.cuda.is_available" in probed:
+        return Polarity.POSITIVE
+    return None
+
+
 def _single_process(test: ast.Compare) -> bool | None:
     """True for `world_size == 1`, `< 2`, `<= 1` (holds on one process, not on two), False for
     `world_size > 1`, `!= 1`, `>= 2` (the other way round), None for any other shape."""

@@ -19,6 +19,7 @@ from cudaudit.rules.python.guards import (
     CUDA_DEVICE_STRING,
     Polarity,
     Probe,
+    accelerator_polarity,
     exits_early,
     feature_probe,
     is_requirement,
@@ -173,7 +174,12 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
     on a setting the module shows to be off by default (`if cfg.get("use_x", False):`), is another
     path than the normal one: at most a warning. So is the branch a feature probe (`hasattr(torch,
     "accelerator")`) takes where the module lacks the attribute: a fallback for older releases
-    (`... if hasattr(torch, "accelerator") else "cuda"`)."""
+    (`... if hasattr(torch, "accelerator") else "cuda"`). The branch `torch.cuda.is_available() or
+    torch.xpu.is_available()` takes runs where some accelerator is: never on a CPU-only machine."""
+    accelerator = accelerator_polarity(test, names)
+    if accelerator is not None:
+        some = Region(cpu_aware=True)  # CUDA, XPU or MPS is there: never a CPU-only machine
+        return (NEUTRAL, some, NEUTRAL) if accelerator is Polarity.POSITIVE else (NEUTRAL, NEUTRAL, some)
     feature = feature_probe(test, names)
     if feature is not None:
         older = Region(cap=Severity.WARNING)  # the branch only releases without the attribute take
