@@ -225,7 +225,7 @@ def build_index(
         workflows_known=bool(found.workflows),
         ci_targets=tuple(sorted(ci_targets.items())),
         torch_pin=_pin(_reader("torch_pin")(root)) if root is not None else None,
-        other_paths=_other_paths(python, cached),
+        other_paths=_other_paths(python, cached, _cuda_flags(found.flags)),
         device_flags=tuple(
             sorted((f"{modules[path][0]}.{name}", meaning) for path, name, meaning in found.flags if path in modules)
         ),
@@ -401,12 +401,23 @@ def _under(path: str, folders: tuple[str, ...]) -> bool:
     return any(path == folder or path.startswith(folder.rstrip("/") + "/") for folder in folders)
 
 
-def _other_paths(python: dict[str, Reader], remember: Remember | None) -> dict[str, tuple[tuple[str, Evidence], ...]]:
+def _cuda_flags(flags: list[tuple[str, str, tuple[tuple[str, str | None], ...]]]) -> tuple[str, ...]:
+    """The device flags whose true value needs a CUDA device (`SUPPORTS_X = torch.cuda.is_available() and
+    ...`): ROCm's PyTorch passes such a test too, and a CPU never does."""
+    return tuple(sorted({
+        name for _, name, meaning in flags
+        if meaning and all(probe in ("cuda", "nvidia") and side == "body" for probe, side in meaning)
+    }))
+
+
+def _other_paths(
+    python: dict[str, Reader], remember: Remember | None, cuda_flags: tuple[str, ...] = ()
+) -> dict[str, tuple[tuple[str, Evidence], ...]]:
     """The import graph's answer; a tree it cannot follow adds no facts (each module is still analysed)."""
     if not python:
         return {}
     try:
-        return _reader("import_paths")(python, remember)
+        return _reader("import_paths")(python, remember, cuda_flags)
     except (RecursionError, MemoryError, ValueError):
         return {}
 

@@ -136,3 +136,18 @@ def test_a_file_named_for_another_target_is_judged_for_its_own_target_only():
     rocm = analyze("--extra-index-url https://download.pytorch.org/whl/cu121\ntorch==2.3.1\n", path="requirements-rocm.txt")
     assert rocm and all(f.targets["cpu"].severity.value == "note" for f in rocm)
     assert any(f.targets["rocm"].severity.value != "note" for f in rocm)
+
+
+def test_a_flag_the_index_knows_for_a_cuda_test_is_that_test_where_its_module_can_name_it():
+    def marked_with(layers: str) -> dict[str, set[str]]:
+        files = {"pkg/__init__.py": "", "pkg/fused.py": KERNEL, "pkg/layers.py": layers}
+        found = other_target_modules({p: partial(str.encode, t) for p, t in files.items()}, cuda_flags=("SUPPORTS_FUSED",))
+        return {path: {target for target, _ in targets} for path, targets in found.items()}
+
+    imported = "from .caps import SUPPORTS_FUSED\n\nif SUPPORTS_FUSED:\n    from .fused import run\n"
+    assert marked_with(imported) == {"pkg/fused.py": {"cpu", "xpu", "mps"}}
+    defined = "SUPPORTS_FUSED = probe()\n\ndef load():\n    if not SUPPORTS_FUSED:\n        return None\n    from .fused import run\n"
+    assert marked_with(defined) == {"pkg/fused.py": {"cpu", "xpu", "mps"}}
+    # the same name bound some other way (a parameter) is not the project's flag
+    assert marked_with("def load(SUPPORTS_FUSED):\n    if SUPPORTS_FUSED:\n        from .fused import run\n") == {}
+    assert marked_with(imported.replace("if SUPPORTS_FUSED", "if not SUPPORTS_FUSED")) == {}

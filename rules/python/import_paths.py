@@ -6,7 +6,9 @@ an accelerator switch, after a gate that returns elsewhere (`if not is_torch_npu
 return`), or in a function that only such a branch calls. On ROCm and CPU that module is never
 imported, so what it does is no lock-in there, however CUDA-like its Triton kernels look. A CUDA
 test (`if torch.cuda.is_available():`, `if HAS_CUDA:`) is such a branch for CPU, XPU and MPS; ROCm's
-PyTorch passes it, so a module imported only under one keeps its ROCm verdicts.
+PyTorch passes it, so a module imported only under one keeps its ROCm verdicts; so is a test of a
+flag the project index read from a device probe (`SUPPORTS_X = torch.cuda.is_available() and ...`)
+where the module defines or imports that flag.
 
 `other_target_modules` follows the project's first-party imports (names resolved by
 `firstparty.ModuleMap`) and marks a module for a target only when every import of it that the scan
@@ -86,6 +88,8 @@ _NEGATING = frozenset({"no", "not", "disable", "disabled", "skip", "without", "n
 _EXIT = re.compile(rb"(?:return|raise)\b")
 """A block with a statement that starts so leaves its function: what follows runs where its test fails."""
 _CALL = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)\(")
+_FLAG_LIMIT = 16
+"""The most CUDA flags searched for as headers (each a byte search of every module)."""
 _BLOCK_LIMIT = 4000
 """Bytes of a device block read for an import or a call: a longer block counts as holding none."""
 _IMPORT = re.compile(
@@ -120,13 +124,15 @@ class _Import:
 
 
 def other_target_modules(
-    sources: Mapping[str, Callable[[], bytes]], remember: Remember | None = None
+    sources: Mapping[str, Callable[[], bytes]], remember: Remember | None = None, cuda_flags: Iterable[str] = ()
 ) -> dict[str, tuple[tuple[str, Evidence], ...]]:
     """Display path -> (target, the import that reaches it) for each target on whose path no import
     of the module lies; `sources` are the scan's Python modules, display path -> their bytes.
     `remember(reader, path, compute)` may answer a module's own readings (does it have a device
-    block, which names do its imports spell) from an earlier run, without reading it."""
-    graph = _Graph(sources, remember or _compute)
+    block, which names do its imports spell) from an earlier run, without reading it. `cuda_flags` are
+    the project's module-level flags whose value is a CUDA test (`SUPPORTS_X = torch.cuda.is_available()
+    and ...`, from `project_flags`): a test of one, where its module defines or imports it, is that test."""
+    graph = _Graph(sources, remember or _compute, cuda_flags)
     pending: list[str] = []
     for path in sources:
         if not graph.device_blocks(path):
@@ -161,8 +167,12 @@ def other_target_modules(
 class _Graph:
     """The scan's Python modules, read as far as the questions asked of them need."""
 
-    def __init__(self, sources: Mapping[str, Callable[[], bytes]], remember: Remember) -> None:
+    def __init__(self, sources: Mapping[str, Callable[[], bytes]], remember: Remember, cuda_flags: Iterable[str] = ()) -> None:
         self._sources = sources
+        self._flags = tuple(sorted(set(cuda_flags)))[:_FLAG_LIMIT]
+        self._flag_patterns = tuple(
+            (flag.encode(), re.compile(rb"(?<![\w.])" + re.escape(flag.encode()) + rb"(?!\w)")) for flag in self._flags
+        )
         self._remember = remember
         self._uncached = remember is _compute
         """Without a cache every module is read anyway: a byte search passes over most before their imports are."""
@@ -194,7 +204,12 @@ class _Graph:
         """Whether a block of the module that names a device imports something or calls its functions."""
         if path not in self._device_blocks:
             self._device_blocks[path] = bool(
-                self._reading("import_paths:device", path, lambda: _imports_in_device_block(self.text(path)), False)
+                self._reading(
+                    ":".join(("import_paths:device", *self._flags)),
+                    path,
+                    lambda: _imports_in_device_block(self.text(path), self._flag_patterns),
+                    False,
+                )
             )
         return self._device_blocks[path]
 
@@ -220,7 +235,12 @@ class _Graph:
         if not found.indented or not self.device_blocks(path):
             return None
         if path not in self._modules:
-            self._modules[path] = _Module(self.text(path))
+            text = self.text(path)
+            flags = frozenset(
+                flag for flag in self._flags
+                if flag in self.import_names(path) or re.search(rb"^" + re.escape(flag.encode()) + rb"[ \t]*(?::[^=\n]*)?=", text, re.M)
+            )
+            self._modules[path] = _Module(text, flags)
         return _runs_on(self._modules[path], found.index, 0)
 
     def importers(self, module: str) -> Iterable[tuple[str, Runs, Evidence]]:
@@ -290,11 +310,11 @@ def _first_branch(module: str, edges: dict[str, list[tuple[str, Runs, Evidence]]
         module = importer
 
 
-def _imports_in_device_block(data: bytes) -> bool:
+def _imports_in_device_block(data: bytes, flags: tuple[tuple[bytes, re.Pattern[bytes]], ...] = ()) -> bool:
     """Whether a block headed by a line naming a device (`if is_torch_npu_available():`,
     `def load_xpu_kernels():`) holds an import, or calls a function the module defines: the only
     places the module can import something for one device. Only the lines of those blocks are read."""
-    for word, pattern in _WORD_PATTERNS:
+    for word, pattern in (*_WORD_PATTERNS, *flags):
         if word not in data:
             continue
         position = 0
@@ -304,7 +324,7 @@ def _imports_in_device_block(data: bytes) -> bool:
             end = len(data) if end < 0 else end
             header = data[start:end]
             stripped = header.lstrip(b" \t")
-            heads = (b"if ", b"elif ") if word in _GUARD_ONLY else (b"if ", b"elif ", b"def ", b"async def ")
+            heads = (b"if ", b"elif ") if word in _GUARD_ONLY or any(word == flag for flag, _ in flags) else (b"if ", b"elif ", b"def ", b"async def ")
             if stripped.startswith(heads) and _block_imports(data, end, len(header) - len(stripped)):
                 return True
             position = end
@@ -380,8 +400,9 @@ class _Module:
     """One module's text as lines, each line's enclosing block header (by indentation), and what
     `_runs_on` learns about its functions."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, flags: frozenset[str] = frozenset()) -> None:
         self.data = data
+        self.flags = flags
         self.lines = data.split(b"\n")
         self.starts = _line_starts(data)
         self.callers: dict[str, Runs] = {}
@@ -408,7 +429,7 @@ def _runs_on(module: _Module, index: int, depth: int) -> Runs:
         line = header
         stripped = module.lines[header].strip()
         if stripped.startswith((b"if ", b"elif ")):
-            runs = _meet(runs, _branches(_header_test(stripped))[0])
+            runs = _meet(runs, _branches(_header_test(stripped), module.flags)[0])
         elif stripped.startswith(b"else") and stripped[4:].strip().startswith(b":"):
             runs = _meet(runs, _else_runs(module, header))
         elif stripped.startswith((b"def ", b"async def ")):
@@ -429,7 +450,7 @@ def _after_gates(module: _Module, header: int, index: int) -> Runs:
             continue
         stripped = module.lines[position].lstrip(b" \t")
         if stripped.startswith(b"if ") and _exits(module, position):
-            runs = _meet(runs, _branches(_header_test(stripped.rstrip()))[1])
+            runs = _meet(runs, _branches(_header_test(stripped.rstrip()), module.flags)[1])
     return runs
 
 
@@ -480,7 +501,7 @@ def _else_runs(module: _Module, index: int) -> Runs:
             continue
         if not stripped.startswith((b"if ", b"elif ")):
             return None  # the `else` of a loop or a `try`, or a chain broken by another statement
-        runs = _meet(runs, _branches(_header_test(stripped))[1])
+        runs = _meet(runs, _branches(_header_test(stripped), module.flags)[1])
         if stripped.startswith(b"if "):
             return runs
     return None
@@ -500,15 +521,16 @@ def _header_test(header: bytes) -> ast.expr | None:
     return None
 
 
-def _branches(test: ast.expr | None) -> tuple[Runs, Runs]:
-    """Where a condition's true branch runs, and where its false branch does."""
+def _branches(test: ast.expr | None, flags: frozenset[str] = frozenset()) -> tuple[Runs, Runs]:
+    """Where a condition's true branch runs, and where its false branch does; `flags` are the CUDA
+    flags the module can test by their bare names."""
     if test is None:
         return None, None
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        negated = _branches(test.operand)
+        negated = _branches(test.operand, flags)
         return negated[1], negated[0]
     if isinstance(test, ast.BoolOp):
-        parts = [_branches(value) for value in test.values]
+        parts = [_branches(value, flags) for value in test.values]
         every: Runs = None
         if isinstance(test.op, ast.And):
             for part in parts:
@@ -537,7 +559,9 @@ def _branches(test: ast.expr | None) -> tuple[Runs, Runs]:
         inverse = isinstance(test.ops[0], (ast.NotEq, ast.NotIn, ast.IsNot))
         return (sides[1], sides[0]) if inverse else sides
     if isinstance(test, ast.Call):
-        return _branches(test.func)
+        return _branches(test.func, flags)
+    if isinstance(test, ast.Name) and test.id in flags:
+        return _DEVICE_WORDS["cuda"], None
     if isinstance(test, (ast.Name, ast.Attribute)):
         named = _device(_dotted(test))
         return named, _complement(named)
