@@ -26,7 +26,7 @@ DeviceFlags = tuple[tuple[str, tuple[tuple[str, str | None], ...]], ...]
 plain strings (the values of `guards.Probe` and `guards.Polarity`), for the cache and the digest."""
 
 _CANDIDATE = re.compile(
-    rb"^[A-Za-z_]\w*[ \t]*(?::[^=\n]*)?=(?!=)[^\n]*(?:is_available|device_count|version\.hip|version\.cuda)",
+    rb"^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)[^\n]*(?:is_available|device_count|version\.hip|version\.cuda)",
     re.MULTILINE,
 )
 """A top-level assignment whose first line names a probe of the CUDA device or of the build."""
@@ -35,8 +35,8 @@ _CANDIDATE = re.compile(
 def read_device_flags(path: str, data: bytes) -> DeviceFlags:
     """The device flags the module at display path `path` defines; raises SyntaxError for a module
     that does not parse (its own analysis reports it)."""
-    if not _CANDIDATE.search(data):
-        return ()
+    if all(names_a_probe(match.group(1).decode("ascii")) for match in _CANDIDATE.finditer(data)):
+        return ()  # no candidate (`TEST_CUDA = torch.cuda.is_available()` is read by its name): no parse
     tree = parse_python(decode_python(data), filename=path)
     names = ImportTable(tree)
     found = []
