@@ -116,6 +116,10 @@ def test_imports_after_a_gate_that_returns_run_where_its_test_fails():
     assert marked(layers("not is_torch_npu_available()", "pass")) == {}
     nested = layers("not is_torch_npu_available()", "if verbose:\n            return")
     assert marked(nested) == {}
+    one_line = "def load():\n    if not is_torch_npu_available(): return None\n    from .fused import run\n    return run\n"
+    assert marked({**layers("x", "pass"), "pkg/layers.py": one_line}) == {"pkg/fused.py": {"rocm", "cpu", "xpu", "mps"}}
+    not_a_gate = one_line.replace(": return None", ": log('no NPU')")
+    assert marked({**layers("x", "pass"), "pkg/layers.py": not_a_gate}) == {}
 
 
 def test_findings_of_such_a_module_are_notes_that_name_the_import():

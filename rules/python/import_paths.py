@@ -87,6 +87,8 @@ or `json.dumps`. The word comes first, so the search runs at the speed of a plai
 _NEGATING = frozenset({"no", "not", "disable", "disabled", "skip", "without", "non"})
 _EXIT = re.compile(rb"(?:return|raise)\b")
 """A block with a statement that starts so leaves its function: what follows runs where its test fails."""
+_ONE_LINE_GATE = re.compile(rb"if[ \t]+(.+?):[ \t]*(?:return|raise)\b")
+"""A gate written on one line (`if not is_torch_npu_available(): return`), and its test."""
 _CALL = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)\(")
 _FLAG_LIMIT = 16
 """The most CUDA flags searched for as headers (each a byte search of every module)."""
@@ -325,17 +327,18 @@ def _imports_in_device_block(data: bytes, flags: tuple[tuple[bytes, re.Pattern[b
             header = data[start:end]
             stripped = header.lstrip(b" \t")
             heads = (b"if ", b"elif ") if word in _GUARD_ONLY or any(word == flag for flag, _ in flags) else (b"if ", b"elif ", b"def ", b"async def ")
-            if stripped.startswith(heads) and _block_imports(data, end, len(header) - len(stripped)):
+            gate = _ONE_LINE_GATE.match(stripped) is not None
+            if stripped.startswith(heads) and _block_imports(data, end, len(header) - len(stripped), gate):
                 return True
             position = end
     return False
 
 
-def _block_imports(data: bytes, end: int, indent: int) -> bool:
+def _block_imports(data: bytes, end: int, indent: int, exits: bool = False) -> bool:
     """Whether the block after a header line (ending at `end`, indented `indent`) imports or calls a
-    function of its module; for a gate inside a function (a block that returns or raises), whether
-    the statements after it in the enclosing block do."""
-    exits = after = False
+    function of its module; for a gate inside a function (a block that returns or raises, or a
+    header that does so itself, `exits`), whether the statements after it in the enclosing block do."""
+    after = False
     for line in data[end + 1 : end + 1 + _BLOCK_LIMIT].split(b"\n"):
         stripped = line.lstrip(b" \t")
         if not stripped or stripped.startswith(b"#"):
@@ -449,8 +452,12 @@ def _after_gates(module: _Module, header: int, index: int) -> Runs:
         if module.parents[position] != header:
             continue
         stripped = module.lines[position].lstrip(b" \t")
-        if stripped.startswith(b"if ") and _exits(module, position):
+        if not stripped.startswith(b"if "):
+            continue
+        if _exits(module, position):
             runs = _meet(runs, _branches(_header_test(stripped.rstrip()), module.flags)[1])
+        elif (gate := _ONE_LINE_GATE.match(stripped)) is not None:
+            runs = _meet(runs, _branches(_header_test(b"if " + gate.group(1) + b":"), module.flags)[1])
     return runs
 
 
