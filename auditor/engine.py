@@ -16,6 +16,7 @@ the same way.
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import stat
 import time
@@ -380,10 +381,18 @@ def _run(
     done = len(tasks) - len(pending)
     progress = (lambda count, _: on_progress(done + count, len(tasks))) if on_progress else None
     work = partial(_analyze_chunk, settings=settings)
-    for (display, key), report in map_in_chunks(work, pending, jobs, CHUNK_SIZE, PARALLEL_THRESHOLD, progress):
-        if key is not None and results is not None:
-            results.put(display, key, report.cached())
-        yield report
+    # What lives through the whole analysis (the catalog, the index, the files' bytes and facts) is
+    # set aside from the cycle collector: each of its full passes would otherwise walk all of it
+    # again while the modules' trees come and go (about a tenth of a cold scan's processor time on
+    # DeepSpeed). Forked workers inherit it set aside, so the collector does not touch its pages.
+    gc.freeze()
+    try:
+        for (display, key), report in map_in_chunks(work, pending, jobs, CHUNK_SIZE, PARALLEL_THRESHOLD, progress):
+            if key is not None and results is not None:
+                results.put(display, key, report.cached())
+            yield report
+    finally:
+        gc.unfreeze()
 @functools.cache
 def _rules_key(rules: frozenset[str]) -> str:
     return ",".join(sorted(rules))
