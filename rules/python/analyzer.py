@@ -56,6 +56,7 @@ def analyze_python(
         finding = built.get(id(hit))
         if finding is not None and id(hit) not in told:
             findings.setdefault((finding.rule, finding.span), finding)
+    walker.release()
     return list(findings.values()) + cuda_in_python(tree, text, path, catalog, settings, fixes)
 
 

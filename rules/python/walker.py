@@ -162,6 +162,16 @@ class PythonWalker:
         self._helper_names: frozenset[str] = frozenset()
         """The names of the module's helpers and test-class methods (`reach.py`): a use of any other name is not recorded."""
 
+    def release(self) -> None:
+        """Drop the concerns and the dispatch table once the module's hits are read.
+
+        They refer back to the walker, and the walker reaches the whole tree: left as they are, the
+        tree outlives the module until the cycle collector finds it, walking every node first."""
+        self._concerns = ()
+        self._call_hooks = ()
+        self._name_hooks = ()
+        self._dispatch = {}
+
     # -- what concerns use ------------------------------------------------------------
 
     @property
