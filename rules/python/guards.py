@@ -39,7 +39,7 @@ from enum import Enum
 from functools import lru_cache
 from typing import Union
 
-from cudaudit.rules.python.names import ImportTable, is_off_by_default_read
+from cudaudit.rules.python.names import ImportTable, dotted_name, is_off_by_default_read
 
 
 class Probe(Enum):
@@ -274,7 +274,7 @@ def exits_early(body: list[ast.stmt]) -> bool:
     if isinstance(last, (ast.Return, ast.Raise, ast.Continue, ast.Break)):
         return True
     if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
-        return bool(_EXIT_CALL.search(_dotted(last.value.func)))
+        return bool(_EXIT_CALL.search(dotted_name(last.value.func)))
     return False
 
 
@@ -285,7 +285,7 @@ def is_skip_call(statement: ast.stmt, names: ImportTable) -> bool:
         return names.resolve(func) == "pytest.skip" or (isinstance(func, ast.Attribute) and func.attr == "skipTest")
     if isinstance(statement, ast.Raise) and statement.exc is not None:
         raised = statement.exc.func if isinstance(statement.exc, ast.Call) else statement.exc
-        return _dotted(raised).rpartition(".")[2] == "SkipTest"
+        return dotted_name(raised).rpartition(".")[2] == "SkipTest"
     return False
 
 
@@ -296,7 +296,7 @@ def stops_the_program(body: list[ast.stmt]) -> bool:
     if isinstance(last, ast.Raise):
         return True
     if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
-        return bool(_PROCESS_EXIT.search(_dotted(last.value.func)))
+        return bool(_PROCESS_EXIT.search(dotted_name(last.value.func)))
     return False
 
 
@@ -329,7 +329,7 @@ def is_device_type_test(test: ast.Compare) -> bool:
     strings = [v.value for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
     if not strings or len(strings) != len(values) or not all(CUDA_DEVICE_STRING.fullmatch(v) for v in strings):
         return False
-    subject = _dotted(left).rpartition(".")[2] if isinstance(left, (ast.Name, ast.Attribute)) else ""
+    subject = dotted_name(left).rpartition(".")[2] if isinstance(left, (ast.Name, ast.Attribute)) else ""
     return "device" in _words(subject)
 
 
@@ -507,16 +507,6 @@ def _words(identifier: str) -> tuple[str, ...]:
 
 def is_none(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
-
-
-def _dotted(node: ast.expr) -> str:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-    return ".".join(reversed(parts))
 
 
 def _flip(value: Polarity) -> Polarity:

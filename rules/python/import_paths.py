@@ -36,6 +36,7 @@ from typing import Any
 from cudaudit.facts import Evidence
 from cudaudit.firstparty import ModuleMap
 from cudaudit.model import TARGETS
+from cudaudit.rules.python.names import dotted_name
 
 Remember = Callable[[str, str, Callable[[], Any]], Any]
 """`project_index.Remember`: a module's reading, from the scan's cache where it has it."""
@@ -570,7 +571,7 @@ def _branches(test: ast.expr | None, flags: frozenset[str] = frozenset()) -> tup
     if isinstance(test, ast.Name) and test.id in flags:
         return _DEVICE_WORDS["cuda"], None
     if isinstance(test, (ast.Name, ast.Attribute)):
-        named = _device(_dotted(test))
+        named = _device(dotted_name(test))
         return named, _complement(named)
     return None, None
 
@@ -606,16 +607,6 @@ def _meet(first: Runs, second: Runs) -> Runs:
 
 def _join(first: Runs, second: Runs) -> Runs:
     return None if first is None or second is None else first | second
-
-
-def _dotted(node: ast.expr) -> str:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-    return ".".join(reversed(parts))
 
 
 def _line_starts(data: bytes) -> list[int]:

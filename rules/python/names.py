@@ -29,6 +29,23 @@ class Binding:
     is_module: bool
 
 
+def attribute_chain(node: ast.expr) -> tuple[ast.expr, list[str]]:
+    """The expression a chain of attributes hangs from and the attributes in source order:
+    `torch.cuda.is_available` is (Name torch, ["cuda", "is_available"])."""
+    attributes: list[str] = []
+    while isinstance(node, ast.Attribute):
+        attributes.append(node.attr)
+        node = node.value
+    return node, attributes[::-1]
+
+
+def dotted_name(node: ast.expr) -> str:
+    """A chain of attributes as written, without resolving imports (`sys.exit`); the attributes
+    alone where it hangs from something other than a name (`f().x` is `x`)."""
+    root, attributes = attribute_chain(node)
+    return ".".join([root.id, *attributes] if isinstance(root, ast.Name) else attributes)
+
+
 class ImportTable:
     """Local names bound by absolute imports anywhere in one module.
 
@@ -97,17 +114,14 @@ class ImportTable:
         `from .utils import SUPPORTS_BF16`, `utils.SUPPORTS_BF16` after `from pkg import utils`)."""
         if not self.flags:
             return None
-        parts: list[str] = []
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if not isinstance(node, ast.Name):
+        root, attributes = attribute_chain(node)
+        if not isinstance(root, ast.Name):
             return None
-        binding = self._bindings.get(node.id)
-        root = binding.qualified if binding is not None else self._relative.get(node.id)
-        if root is None:
+        binding = self._bindings.get(root.id)
+        qualified = binding.qualified if binding is not None else self._relative.get(root.id)
+        if qualified is None:
             return None
-        return self.flags.get(".".join([root, *reversed(parts)]))
+        return self.flags.get(".".join([qualified, *attributes]))
 
     def module_value(self, name: str) -> ast.expr | None:
         """The expression a module-level name was assigned, where it is assigned once there."""
@@ -121,25 +135,20 @@ class ImportTable:
 
     def resolve(self, node: ast.expr) -> str | None:
         """The qualified name of a `Name` or a chain of attributes on one, if imported."""
-        parts: list[str] = []
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if not isinstance(node, ast.Name):
+        root, attributes = attribute_chain(node)
+        if not isinstance(root, ast.Name):
             return None
-        binding = self._bindings.get(node.id)
+        binding = self._bindings.get(root.id)
         if binding is None:
             return None
-        parts.append(binding.qualified)
-        return ".".join(reversed(parts))
+        return ".".join([binding.qualified, *attributes])
 
     def is_module_chain(self, node: ast.expr) -> bool:
         """Whether `node` is a chain rooted at an imported module (`tvm`, `tvm.runtime`)."""
-        while isinstance(node, ast.Attribute):
-            node = node.value
-        if not isinstance(node, ast.Name):
+        root, _ = attribute_chain(node)
+        if not isinstance(root, ast.Name):
             return False
-        binding = self._bindings.get(node.id)
+        binding = self._bindings.get(root.id)
         return binding is not None and binding.is_module
 
 
