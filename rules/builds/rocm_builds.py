@@ -103,31 +103,22 @@ def _sources_by_side(
 def _non_rocm_branches(node: ast.If, names: ImportTable) -> list[list[ast.stmt]]:
     """The branches of `node` that a ROCm build never takes."""
     branches = []
-    if _excludes_rocm(node.test, names) and node.body:
+    if _decides_rocm(node.test, names, Polarity.NEGATIVE) and node.body:
         branches.append(node.body)
-    if _requires_rocm(node.test, names) and node.orelse:
+    if _decides_rocm(node.test, names, Polarity.POSITIVE) and node.orelse:
         branches.append(node.orelse)
     return branches
 
 
-def _excludes_rocm(test: ast.expr, names: ImportTable) -> bool:
-    """Whether `test` is false on every ROCm build (`not ROCM_VERSION and COMPILE_MARLIN`)."""
+def _decides_rocm(test: ast.expr, names: ImportTable, side: Polarity) -> bool:
+    """Whether `test` is false on every ROCm build (`side` NEGATIVE: `not ROCM_VERSION and
+    COMPILE_MARLIN`) or true only on ROCm builds (POSITIVE: `IS_ROCM and USE_FAST`)."""
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        return _requires_rocm(test.operand, names)
+        return _decides_rocm(test.operand, names, side.flipped)
     if isinstance(test, ast.BoolOp):
-        parts = [_excludes_rocm(value, names) for value in test.values]
+        parts = [_decides_rocm(value, names, side) for value in test.values]
         return any(parts) if isinstance(test.op, ast.And) else all(parts)
-    return Probe.ROCM in probes_in(test, names) and polarity(test, names, Probe.ROCM) is Polarity.NEGATIVE
-
-
-def _requires_rocm(test: ast.expr, names: ImportTable) -> bool:
-    """Whether `test` is true only on ROCm builds (`IS_ROCM and USE_FAST`)."""
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        return _excludes_rocm(test.operand, names)
-    if isinstance(test, ast.BoolOp):
-        parts = [_requires_rocm(value, names) for value in test.values]
-        return any(parts) if isinstance(test.op, ast.And) else all(parts)
-    return Probe.ROCM in probes_in(test, names) and polarity(test, names, Probe.ROCM) is Polarity.POSITIVE
+    return Probe.ROCM in probes_in(test, names) and polarity(test, names, Probe.ROCM) is side
 
 
 def _source_file(node: ast.Constant, script: str) -> str | None:

@@ -58,6 +58,11 @@ class Polarity(Enum):
     POSITIVE = "body"
     NEGATIVE = "orelse"
 
+    @property
+    def flipped(self) -> Polarity:
+        """The other branch: what `not` makes of a test."""
+        return Polarity.NEGATIVE if self is Polarity.POSITIVE else Polarity.POSITIVE
+
 
 _RESOLVED_PROBES = {
     "torch.cuda.is_available": Probe.CUDA,
@@ -117,7 +122,7 @@ def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | Non
     """POSITIVE when the test's true branch needs `probe`'s thing, NEGATIVE when its false one does."""
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
         inner = polarity(test.operand, names, probe)
-        return None if inner is None else _flip(inner)
+        return None if inner is None else inner.flipped
     if isinstance(test, ast.BoolOp):
         wanted = Polarity.POSITIVE if isinstance(test.op, ast.And) else Polarity.NEGATIVE
         if any(polarity(value, names, probe) is wanted for value in test.values):
@@ -149,7 +154,7 @@ def feature_probe(test: ast.expr, names: ImportTable) -> Polarity | None:
     asks about a device too)."""
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
         inner = feature_probe(test.operand, names)
-        return None if inner is None else _flip(inner)
+        return None if inner is None else inner.flipped
     if not (
         isinstance(test, ast.Call)
         and isinstance(test.func, ast.Name)
@@ -234,7 +239,7 @@ def accelerator_polarity(test: ast.expr, names: ImportTable) -> Polarity | None:
     any other test: one probe alone is `polarity`'s."""
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
         inner = accelerator_polarity(test.operand, names)
-        return None if inner is None else _flip(inner)
+        return None if inner is None else inner.flipped
     if not (isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or)):
         return None
     probed = [
@@ -507,7 +512,3 @@ def _words(identifier: str) -> tuple[str, ...]:
 
 def is_none(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
-
-
-def _flip(value: Polarity) -> Polarity:
-    return Polarity.NEGATIVE if value is Polarity.POSITIVE else Polarity.POSITIVE
