@@ -393,6 +393,8 @@ def _run(
             yield report
     finally:
         gc.unfreeze()
+
+
 @functools.cache
 def _rules_key(rules: frozenset[str]) -> str:
     return ",".join(sorted(rules))
