@@ -155,3 +155,27 @@ def test_a_flag_the_index_knows_for_a_cuda_test_is_that_test_where_its_module_ca
     # the same name bound some other way (a parameter) is not the project's flag
     assert marked_with("def load(SUPPORTS_FUSED):\n    if SUPPORTS_FUSED:\n        from .fused import run\n") == {}
     assert marked_with(imported.replace("if SUPPORTS_FUSED", "if not SUPPORTS_FUSED")) == {}
+
+
+def test_a_cache_answers_as_reading_every_module_does_when_many_modules_spell_the_name():
+    # The name is in the text of more modules than the mention limit, none of which imports it:
+    # with or without remembered readings, only the imports count.
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/npu_ops.py": KERNEL,
+        "pkg/model.py": "from transformers.utils import is_torch_npu_available\n"
+        "if is_torch_npu_available():\n    from .npu_ops import run\n",
+        **{f"pkg/tool_{n}.py": "import os\n# see npu_ops for the kernels\n" for n in range(120)},
+    }
+    sources = {path: partial(str.encode, text) for path, text in files.items()}
+    stored: dict[tuple[str, str], object] = {}
+
+    def remember(reader, path, compute):
+        if (reader, path) not in stored:
+            stored[reader, path] = compute()
+        return stored[reader, path]
+
+    uncached = other_target_modules(sources)
+    assert set(uncached) == {"pkg/npu_ops.py"}
+    assert other_target_modules(sources, remember) == uncached
+    assert other_target_modules(sources, remember) == uncached

@@ -135,7 +135,7 @@ def other_target_modules(
     block, which names do its imports spell) from an earlier run, without reading it. `cuda_flags` are
     the project's module-level flags whose value is a CUDA test (`SUPPORTS_X = torch.cuda.is_available()
     and ...`, from `project_flags`): a test of one, where its module defines or imports it, is that test."""
-    graph = _Graph(sources, remember or _compute, cuda_flags)
+    graph = _Graph(sources, remember, cuda_flags)
     pending: list[str] = []
     for path in sources:
         if not graph.device_blocks(path):
@@ -170,14 +170,16 @@ def other_target_modules(
 class _Graph:
     """The scan's Python modules, read as far as the questions asked of them need."""
 
-    def __init__(self, sources: Mapping[str, Callable[[], bytes]], remember: Remember, cuda_flags: Iterable[str] = ()) -> None:
+    def __init__(
+        self, sources: Mapping[str, Callable[[], bytes]], remember: Remember | None, cuda_flags: Iterable[str] = ()
+    ) -> None:
         self._sources = sources
         self._flags = tuple(sorted(set(cuda_flags)))[:_FLAG_LIMIT]
         self._flag_patterns = tuple(
             (flag.encode(), re.compile(rb"(?<![\w.])" + re.escape(flag.encode()) + rb"(?!\w)")) for flag in self._flags
         )
-        self._remember = remember
-        self._uncached = remember is _compute
+        self._remember = remember or _compute
+        self._uncached = remember is None
         """Without a cache every module is read anyway: a byte search passes over most before their imports are."""
         self._names: dict[str, frozenset[str]] = {}
         self._texts: dict[str, bytes] = {}
@@ -256,16 +258,19 @@ class _Graph:
         files = mentions = 0
         token = name.encode()
         for path in self._sources:
+            # Without a cache, a module whose text lacks the name cannot spell it in an import: the
+            # byte search only spares reading its imports. Everything counted below comes from the
+            # imports themselves, so a scan with the cache counts the same modules as one without.
             if path == module or (self._uncached and token not in self.text(path)):
                 continue
-            outside = package and posixpath.dirname(path) != folder
-            if outside and self._uncached and package.encode() not in self.text(path):
+            names = self.import_names(path)
+            if name not in names:
                 continue
             mentions += 1
             if mentions > _MENTION_LIMIT:
                 yield "", None, Evidence(path, 1)  # a name this many modules spell is imported on the normal path
                 return
-            if name not in self.import_names(path) or (outside and package not in self.import_names(path)):
+            if package and posixpath.dirname(path) != folder and package not in names:
                 continue
             files += 1
             if files > _IMPORTER_LIMIT:
