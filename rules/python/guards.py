@@ -5,8 +5,8 @@ machine the branch is skipped. Three kinds of probe matter, each recognised by w
 condition mentions:
 
 - CUDA: an availability probe (`torch.cuda.is_available()`, `device_count()`), a device
-  comparison (`device.type == "cuda"`), or a setting named for CUDA or GPUs (`args.cuda`,
-  `use_gpu`, `@pytest.mark.gpu`). Code it guards never runs where `torch.cuda` has no device.
+  comparison (`device.type == "cuda"`), a test of the NCCL backend (`dist.get_backend() ==
+  "nccl"`), or a setting named for CUDA, GPUs or NCCL (`args.cuda`, `use_gpu`, `@pytest.mark.gpu`). Code it guards never runs where `torch.cuda` has no device.
 - NVIDIA: `torch.version.cuda` (None on ROCm builds too), a flag named for NVIDIA
   (`is_nvidia`). Code it guards runs only on NVIDIA's CUDA: on no other target, ROCm included.
 - ROCm: `torch.version.hip`, `is_rocm_pytorch()`, `USE_ROCM`. Code in either branch has
@@ -73,18 +73,21 @@ _RESOLVED_PROBES = {
     "torch.backends.cudnn.is_available": Probe.CUDA,
     "torch.version.hip": Probe.ROCM,
     "torch.distributed.is_initialized": Probe.DISTRIBUTED,
+    "torch.distributed.Backend.NCCL": Probe.CUDA,
 }
 _NVIDIA_PROBES = frozenset({"torch.version.cuda"})
 """Probes that hold on NVIDIA's CUDA only: also CUDA probes, and false on ROCm builds."""
 _AVAILABILITY_PROBES = frozenset({"torch.cuda.is_available", "torch.cuda.device_count"})
 """What a requirement asks: a CUDA (or ROCm) device. `torch.version.cuda is None` also excludes ROCm."""
 _NAME_WORDS = {
-    Probe.CUDA: frozenset({"cuda", "gpu", "gpus", "nvidia"}),
+    Probe.CUDA: frozenset({"cuda", "gpu", "gpus", "nvidia", "nccl"}),
     Probe.NVIDIA: frozenset({"nvidia"}),
     Probe.ROCM: frozenset({"rocm", "hip"}),
     Probe.DISTRIBUTED: frozenset({"ddp", "distributed", "fsdp"}),
 }
-_STRING_PROBES = {"rocm": Probe.ROCM, "hip": Probe.ROCM, "cpu": Probe.CPU}
+_STRING_PROBES = {"rocm": Probe.ROCM, "hip": Probe.ROCM, "cpu": Probe.CPU, "nccl": Probe.CUDA}
+"""`backend == "nccl"` asks for GPUs as `device == "cuda"` does: NCCL (RCCL on ROCm) runs only where there are
+GPUs, and a CPU run takes gloo's branch."""
 _OPTIONAL_FIRST = frozenset({"has", "have"})
 _OPTIONAL_LAST = frozenset({"available", "installed"})
 """`HAS_TRITON`, `_flash_attn_available`, `is_xformers_available()`: a flag or probe of an optional library."""
