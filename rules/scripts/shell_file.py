@@ -8,11 +8,14 @@ in the file and a finding lands on the word that causes it. What a command runs 
 
 A recipe under a target named for CUDA (`build.cuda:` beside `build.vulkan:`, `docker-gpu:`) is
 the NVIDIA variant, which a person runs only on an NVIDIA machine: on the other targets its sites
-are notes, as a file named for CUDA beside its counterpart is.
+are notes, as a file named for CUDA beside its counterpart is. So is the arm of a script's `case`
+whose every pattern names a CUDA build (`cu121)`, `cu11*|cu12*)`, `cuda)`): packaging scripts pick
+the toolkit per CUDA version there, and a ROCm or CPU build takes another arm.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from cudaudit.facts import NO_FACTS, FileFacts
@@ -25,6 +28,12 @@ from cudaudit.siblings import name_targets
 
 _RECIPE_PREFIXES = "@-+"
 """Make's own recipe-line prefixes: silent, ignore errors, always run."""
+_CASE_START = re.compile(r"^\s*case\s.*\sin\b")
+_CASE_END = re.compile(r"^\s*esac\b")
+_CASE_ARM = re.compile(r"^\s*(?:\(\s*)?(?P<patterns>[^()\s|]+(?:\s*\|\s*[^()\s|]+)*)\s*\)")
+"""`cu121)`, `(cu118 | cu121)`: the patterns of one arm, at the start of its line."""
+_ARM_END = re.compile(r";;&?|;&")
+_QUOTES_AND_GLOBS = re.compile(r"[*?\"']|\[[^]]*\]")
 
 
 def analyze_shell(
@@ -32,7 +41,8 @@ def analyze_shell(
 ) -> list[Finding]:
     scan = ScriptScan(path, catalog, settings)
     scan_script(placed_lines(text), {}, scan)
-    return scan.results()
+    variant = cuda_case_lines(text)
+    return [_nvidia_variant(f) if f.span.line in variant else f for f in scan.results()]
 
 
 def analyze_makefile(
@@ -57,6 +67,38 @@ def cuda_recipe_lines(text: str) -> set[int]:
             in_cuda_rule = _is_rule_line(line) and _named_for_cuda(line.split(":", 1)[0].split())
         continued = line.endswith("\\")
     return lines
+
+
+def cuda_case_lines(text: str) -> set[int]:
+    """The line numbers of `case` arms whose every pattern names a CUDA build, from the pattern to the `;;`."""
+    lines: set[int] = set()
+    depth = 0
+    in_arm = in_cuda_arm = False
+    for number, line in enumerate(text.split("\n"), start=1):
+        if _CASE_START.match(line):
+            depth += 1
+            in_arm = in_cuda_arm = False
+            continue
+        if depth and _CASE_END.match(line):
+            depth -= 1
+            in_arm = in_cuda_arm = False
+            continue
+        arm = _CASE_ARM.match(line) if depth and not in_arm else None
+        if arm is not None:
+            in_arm = True
+            in_cuda_arm = _patterns_name_cuda(arm.group("patterns").split("|"))
+        if in_cuda_arm:
+            lines.add(number)
+        if in_arm and _ARM_END.search(line):
+            in_arm = in_cuda_arm = False
+    return lines
+
+
+def _patterns_name_cuda(patterns: list[str]) -> bool:
+    """`cu121`, `"cu12"*`, `cuda`: each pattern, its quotes and globs taken out, names CUDA (`cu*` is a CUDA tag).
+    An option's arm (`--cuda-version=*)`) is not a build's: it parses what the user passed."""
+    words = [_QUOTES_AND_GLOBS.sub("", pattern.strip()) for pattern in patterns]
+    return all(word == "cu" or (not word.startswith("-") and name_targets(word) == {"cuda"}) for word in words)
 
 
 def _named_for_cuda(targets: list[str]) -> bool:
