@@ -9,6 +9,10 @@ module's. A name written only as an annotation is never met (the walker does not
 is read (`props.major >= 8`): those calls meet the key `torch.cuda.get_device_properties.capability`,
 the others (`.total_memory`, `.name`) the function's own.
 
+A `torch.cuda` class given to `isinstance`/`issubclass` (`isinstance(scale, torch.cuda.FloatTensor)`) is
+no use of CUDA: the classes exist on every build, and the test is False where nothing is on a CUDA
+device, which is its right answer there.
+
 `torch.cuda.memory_stats()` is an empty dict without CUDA or ROCm: indexing it raises KeyError, but
 a call whose result is only read with `.get(key, default)` (directly, or through a name every use
 of which is a `.get`) meets the key `torch.cuda.memory_stats.get`: every metric silently its default.
@@ -26,6 +30,7 @@ PROPERTIES = "torch.cuda.get_device_properties"
 CAPABILITY = "torch.cuda.get_device_capability"
 CAPABILITY_READ = PROPERTIES + ".capability"
 _CAPABILITY_FIELDS = frozenset({"major", "minor"})
+_TYPE_TESTS = frozenset({"isinstance", "issubclass"})
 STATS = frozenset({"torch.cuda.memory_stats", "torch.cuda.memory_stats_as_nested_dict"})
 """Functions that return an empty dict without CUDA or ROCm."""
 
@@ -37,11 +42,21 @@ class Symbols(Concern):
         self._capability_calls: set[int] | None = None
         self._stats_gets: set[int] | None = None
         self._undecided: dict[int, str] | None = None
+        self._type_test_classes: set[int] = set()
 
     def on_Module(self, node: ast.Module) -> None:
         self._module = node
 
+    def on_call(self, call: ast.Call, callee: str | None) -> None:
+        """Remember the classes a type test names; the walk meets them after the call."""
+        func = call.func
+        if isinstance(func, ast.Name) and func.id in _TYPE_TESTS and len(call.args) == 2 and callee is None:
+            classes = call.args[1]
+            self._type_test_classes.update(id(c) for c in (classes.elts if isinstance(classes, ast.Tuple) else [classes]))
+
     def on_qualified_name(self, node: ast.Name | ast.Attribute, qualified: str) -> None:
+        if id(node) in self._type_test_classes:
+            return
         if qualified == PROPERTIES and id(node) in self._capability_reads():
             qualified = CAPABILITY_READ
         canonical = self.walk.catalog.canonical(qualified)
