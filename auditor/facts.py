@@ -123,6 +123,9 @@ class FileFacts:
     a CUDA job's sites are notes there."""
     torch_pin: str | None = None
     """The oldest PyTorch the project's dependency files allow (major.minor), if they pin one."""
+    releases: tuple[tuple[str, str], ...] = ()
+    """(library, range) the project's dependency files declare, for the libraries that work on a
+    target only from a release on (`Portability.works_with`): `("bitsandbytes", "<0.45")`."""
     named_for: tuple[str, ...] | None = None
     """The targets this file serves by its name (`docker-rocm/Dockerfile`: ROCm; `npu_ops.py`: none of
     them); None where its name does not tell. It is not judged for the other targets."""

@@ -55,6 +55,9 @@ class Portability:
     severity_when_built: Severity | None = None
     """The severity in a source the project's own build already compiles for this target (a hazard
     that compiles there and may compute wrongly is left to check: a warning); None: unchanged."""
+    works_with: str | None = None
+    """The release from which a library works on this target (`bitsandbytes>=0.49.0`): the site works
+    there unless the project's dependency files allow only older ones (`cudaudit.releases`)."""
 
     def to_json(self) -> dict[str, str]:
         return {

@@ -14,7 +14,8 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   (`rules/dependencies/target_variants.py`);
 - the files each requirements file includes with `-r`/`-c`;
 - which workflows need CUDA and which run on CPU, which on ROCm (`rules/orchestration/workflows.py`);
-- the torch release the project pins (`resolvers/torch_pin.py`);
+- the torch release the project pins (`resolvers/torch_pin.py`), and the ranges its dependency files
+  declare of the libraries that work on a target only from a release on (`resolvers/allowed_releases.py`);
 - the project's own Python modules that only another target's code path imports (Triton kernels
   imported under `if is_torch_npu_available():`; `rules/python/import_paths.py`);
 - the project's own device flags, module-level names assigned from a device probe
@@ -68,6 +69,7 @@ _READERS = {
     "included": "cudaudit.rules.dependencies.requirements_file:included_files",
     "include_paths": "cudaudit.rules.dependencies.requirements_file:include_paths",
     "torch_pin": "cudaudit.resolvers.torch_pin:project_torch_version",
+    "releases": "cudaudit.resolvers.allowed_releases:declared_ranges",
     "import_paths": "cudaudit.rules.python.import_paths:other_target_modules",
     "flags": "cudaudit.rules.python.project_flags:read_device_flags",
     "conftest": "cudaudit.rules.python.reach:conftest_fixtures",
@@ -133,11 +135,14 @@ class ProjectIndex:
     """Python module's display path -> (its dotted name, whether it is a package's `__init__.py`)."""
     conftests: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
     """Folder -> (name, autouse) of the fixtures its `conftest.py` serves that skip without CUDA."""
+    releases: tuple[tuple[str, str], ...] = ()
+    """(library, range) for each range the dependency files declare of a library the catalog knows to
+    work on a target only from a release on (`works_with`)."""
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
         kinds = set(kinds)
-        facts: dict = {"counterparts": self.counterparts.get(path, ())}
+        facts: dict = {"counterparts": self.counterparts.get(path, ()), "releases": self.releases}
         served = served_targets(path, (kind.value for kind in kinds))
         if served is not None:
             facts["named_for"] = tuple(sorted(served))
@@ -231,6 +236,7 @@ def build_index(
         ),
         modules=modules,
         conftests={folder: fixtures for folder, fixtures in found.conftests.items() if fixtures},
+        releases=tuple(sorted(set(found.releases))),
     )
 
 
@@ -281,6 +287,8 @@ class _Found:
     flags: list[tuple[str, str, tuple[tuple[str, str | None], ...]]] = field(default_factory=list)
     conftests: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
     """(display path, flag name, what a test of the flag probes) for each device flag found."""
+    releases: list[tuple[str, str]] = field(default_factory=list)
+    """(library, declared range) for the catalog's release-bound libraries, in every dependency file."""
 
     def read(
         self, path: str, kind: FileKind, data: _Source, catalog: Catalog, roots: tuple[str, ...], remember: Remember
@@ -314,6 +322,11 @@ class _Found:
 
             variants = remember(f"variants:{kind.value}", path, lambda: list(_reader("variants")(path, text(), kind)))
             self.variants.extend(variants)
+            if kind in (FileKind.REQUIREMENTS, FileKind.PYPROJECT) and catalog.release_bound_libraries:
+                self.releases.extend(remember(
+                    f"releases:{kind.value}", path,
+                    lambda: _reader("releases")(text(), kind.value, catalog.release_bound_libraries),
+                ))
             if kind is FileKind.REQUIREMENTS:
                 self.include_paths[path] = remember(
                     "include_paths", path, lambda: frozenset(_reader("include_paths")(text(), path))

@@ -1,9 +1,13 @@
 """The last word on one file's findings: what its counterparts change, one finding per site, and
 wholly NVIDIA-only constructs once per file.
 
-Analyzers report every site they recognise; a user acts on verdicts. Five steps turn the first
+Analyzers report every site they recognise; a user acts on verdicts. Six steps turn the first
 into the second, each a pure function of the file's findings and its `FileFacts`:
 
+- `within_releases`: a library that works on a target from a release on (the catalog's
+  `works_with`, `bitsandbytes>=0.49.0` on ROCm) works there unless a range the project's
+  dependency files declare of it allows only older releases (`cudaudit.releases`); the verdict
+  then names that range.
 - `own_target`: a file named for a target (`docker-rocm/Dockerfile`, `Dockerfile.cpu`,
   `requirements-rocm.txt`, `kernels_hip.cpp`, `npu_ops.py`; `siblings.served_targets`) is judged
   for that target only: its sites are notes on the others.
@@ -37,6 +41,7 @@ from dataclasses import replace
 
 from cudaudit.facts import FileFacts
 from cudaudit.model import Finding, Portability, Severity, Status
+from cudaudit.releases import excluding
 from cudaudit.rules.catalog import Catalog, finding_severity
 from cudaudit.siblings import name_targets
 
@@ -47,7 +52,31 @@ def settle_file(findings: list[Finding], facts: FileFacts, catalog: Catalog) -> 
     """One file's findings as they are reported (see the module docstring)."""
     if not findings:
         return findings
-    return grouped(one_per_site(with_counterparts(off_path(own_target(findings, facts), facts), facts), catalog), catalog)
+    settled = with_counterparts(off_path(own_target(within_releases(findings, facts), facts), facts), facts)
+    return grouped(one_per_site(settled, catalog), catalog)
+
+
+def within_releases(findings: list[Finding], facts: FileFacts) -> list[Finding]:
+    """Each target whose fact works from a release on: a note where the project allows that release,
+    else the fact, naming the declared range that holds the project back."""
+    settled = []
+    for finding in findings:
+        targets = dict(finding.targets)
+        for target, fact in finding.targets.items():
+            if fact.works_with is None or fact.severity is Severity.NOTE:
+                continue
+            held_back = excluding(fact.works_with, facts.releases)
+            if held_back is None:
+                targets[target] = Portability(
+                    Status.WORKS,
+                    f"`{fact.works_with}` runs on {TARGET_NAMES.get(target, target)}, and the project's dependencies allow it",
+                    fact.source,
+                    Severity.NOTE,
+                )
+            else:
+                targets[target] = replace(fact, replacement=f"the project declares `{held_back}`: {fact.replacement}")
+        settled.append(retarget(finding, targets))
+    return settled
 
 
 def own_target(findings: list[Finding], facts: FileFacts) -> list[Finding]:

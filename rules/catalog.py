@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from packaging.version import InvalidVersion, Version
 
 from cudaudit.filekinds import EMBEDDED_KINDS, FileKind
 from cudaudit.model import TARGETS, Finding, Fix, Portability, Safety, Severity, Span, Status
+from cudaudit.releases import first_working
 from cudaudit.rules.registry import DETECTORS, FIX_BUILDERS, made_for_one_target
 from cudaudit.tomlcompat import tomllib
 
@@ -296,6 +298,14 @@ class Catalog:
         for table in self._entries.values():
             yield from table.values()
 
+    @cached_property
+    def release_bound_libraries(self) -> frozenset[str]:
+        """The libraries some target fact works with only from a release on (`works_with`), by normalised name:
+        the ones whose declared ranges the project index reads."""
+        facts = [fact for rule in self.rules.values() for fact in rule.targets.values()]
+        facts += [fact for entry in self.entries() for fact in entry.targets.values()]
+        return frozenset(working[0] for fact in facts if fact.works_with and (working := first_working(fact.works_with)))
+
     def keys(self, detector: str) -> frozenset[str]:
         return frozenset(self._entries.get(detector, ()))
 
@@ -535,10 +545,20 @@ def _parse_targets(where: str, raw: dict[str, Any]) -> dict[str, Portability]:
                 source=fact["source"],
                 severity=Severity(fact.get("severity", default)),
                 severity_when_built=Severity(fact["severity_when_built"]) if "severity_when_built" in fact else None,
+                works_with=_works_with(fact.get("works_with")),
             )
         except (KeyError, ValueError) as exc:
             raise CatalogError(f"{where}: target {name}: {exc}") from exc
     return {name: targets[name] for name in TARGETS if name in targets}
+
+
+def _works_with(raw: object) -> str | None:
+    """`works_with = "bitsandbytes>=0.49.0"`: one library and the first release that works."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or first_working(raw) is None:
+        raise ValueError(f"works_with: expected `name>=version`, got {raw!r}")
+    return raw
 
 
 def _parse_fix(where: str, raw: dict[str, str] | bool | None, file_kind: str) -> FixPolicy | None:
