@@ -85,9 +85,11 @@ _NAME_WORDS = {
     Probe.ROCM: frozenset({"rocm", "hip"}),
     Probe.DISTRIBUTED: frozenset({"ddp", "distributed", "fsdp"}),
 }
-_STRING_PROBES = {"rocm": Probe.ROCM, "hip": Probe.ROCM, "cpu": Probe.CPU, "nccl": Probe.CUDA}
+_STRING_PROBES = {"rocm": Probe.ROCM, "hip": Probe.ROCM, "cpu": Probe.CPU, "nccl": Probe.CUDA, "gpu": Probe.CUDA}
 """`backend == "nccl"` asks for GPUs as `device == "cuda"` does: NCCL (RCCL on ROCm) runs only where there are
-GPUs, and a CPU run takes gloo's branch."""
+GPUs, and a CPU run takes gloo's branch; `device == "gpu"` (Lightning's and many trainers' name) asks the same."""
+_MARKER_LOOKUPS = frozenset({"get_closest_marker", "iter_markers"})
+"""pytest's `request.node.get_closest_marker("gpu")`: whether the running test carries a marker, by its name."""
 _OPTIONAL_FIRST = frozenset({"has", "have"})
 _OPTIONAL_LAST = frozenset({"available", "installed"})
 """`HAS_TRITON`, `_flash_attn_available`, `is_xformers_available()`: a flag or probe of an optional library."""
@@ -394,6 +396,10 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
             return {Probe.CUDA}
         if is_off_by_default_read(node):
             return {Probe.OFF_BY_DEFAULT}
+        if isinstance(func, ast.Attribute) and func.attr in _MARKER_LOOKUPS and node.args:
+            marker = node.args[0]
+            if isinstance(marker, ast.Constant) and isinstance(marker.value, str):
+                return set(_identifier_probes(marker.value))
         return set()  # a called probe (`is_xformers_available()`) is met again as its name
     if isinstance(node, (ast.Name, ast.Attribute)):
         qualified = names.resolve(node)
