@@ -113,14 +113,25 @@ the value leaves that open, `A or B`)."""
 def probes_in(node: ast.AST, names: ImportTable) -> frozenset[Probe]:
     """Every kind of probe that `node` mentions anywhere.
 
-    Asked of one test up to four times (its region, then each probe's polarity), so the answer is
-    kept per node for the module (`ImportTable.probes`), with the node, whose `id` it is keyed by."""
+    Asked of one test up to four times (its region, then each probe's polarity), and of the parts
+    of a test again (each operand of `a and b`, of `not a`), so the answer is kept for the module
+    (`ImportTable.probes`), with the node, whose `id` it is keyed by, for the node and each node
+    below it: a part asked about after its whole is not walked again."""
     known = names.probes.get(id(node))
     if known is not None:
         return known[1]
-    found = frozenset(probe for sub in ast.walk(node) for probe in _atom_probes(sub, names))
-    names.probes[id(node)] = (node, found)
-    return found
+    found = _atom_probes(node, names)
+    for child in ast.iter_child_nodes(node):
+        if not isinstance(child, _PROBELESS):
+            found.update(probes_in(child, names))
+    answer = frozenset(found) if found else _NO_PROBES
+    names.probes[id(node)] = (node, answer)
+    return answer
+
+
+_PROBELESS = (ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop, ast.Constant)
+"""Nodes `_atom_probes` finds nothing in, with nothing below them: a string is read where it is compared."""
+_NO_PROBES: frozenset[Probe] = frozenset()
 
 
 def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | None:
