@@ -15,6 +15,7 @@ from functools import cached_property
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import ahocorasick
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
@@ -250,8 +251,9 @@ class Catalog:
                 if patterns.get(part.value):
                     patterns.setdefault(kind.value, []).extend(patterns[part.value])
         self._triggers = {kind: tuple(sorted(found)) for kind, found in words.items()}
-        self._prefilter: dict[str, tuple[bytes, ...]] = {}
-        """The words the prefilter looks for, per kind, made for the kinds a scan meets (`_fewest_words`)."""
+        self._prefilter: dict[str, ahocorasick.Automaton | None] = {}
+        """Per kind, an automaton that finds any of its trigger words in one pass over a file
+        (`_automaton`), made for the kinds a scan meets."""
         self._trigger_patterns = {
             kind: re.compile("|".join(f"(?:{p})" for p in found).encode()) for kind, found in patterns.items()
         }
@@ -315,10 +317,10 @@ class Catalog:
 
     def may_match(self, kind: str, data: bytes) -> bool:
         """The prefilter: False proves that no rule of `kind` can fire on `data`."""
-        words = self._prefilter.get(kind)
-        if words is None:
-            words = self._prefilter[kind] = _fewest_words(self._triggers.get(kind, ()))
-        if any(word in data for word in words):
+        if kind not in self._prefilter:
+            self._prefilter[kind] = _automaton(self._triggers.get(kind, ()))
+        words = self._prefilter[kind]
+        if words is not None and next(words.iter(data.decode("latin-1")), None) is not None:
             return True
         pattern = self._trigger_patterns.get(kind)
         return pattern is not None and pattern.search(data) is not None
@@ -373,15 +375,18 @@ TomlParser = Callable[[str], dict[str, Any]]
 _loaded: list[Catalog] = []
 
 
-def _fewest_words(words: Iterable[bytes]) -> tuple[bytes, ...]:
-    """The trigger words a prefilter must look for: none that contains another (a file holding
-    `CUDA_` holds `CUDA`), shortest first (the likeliest to be there, so that a file that passes
-    stops looking early). Each is a scan of the whole file where it is absent."""
-    kept: list[bytes] = []
-    for word in sorted(set(words), key=lambda w: (len(w), w)):
-        if not any(shorter in word for shorter in kept):
-            kept.append(word)
-    return tuple(kept)
+def _automaton(words: Iterable[bytes]) -> ahocorasick.Automaton | None:
+    """An Aho-Corasick automaton of `words`, None without any. It reads a file once whatever the
+    number of words, where a search per word read a file without any of them once per word (on
+    the C/C++ and Python files of a tree, most of the prefilter's time). Bytes are searched as
+    latin-1 text, one character per byte, so a word is found exactly where its bytes are."""
+    automaton = ahocorasick.Automaton()
+    for word in words:
+        automaton.add_word(word.decode("latin-1"), word)
+    if not len(automaton):
+        return None
+    automaton.make_automaton()
+    return automaton
 
 
 def load_catalog(parse: TomlParser | None = None) -> Catalog:

@@ -1,7 +1,7 @@
 """The byte prefilter: a file of a kind is analysed when it holds any of the kind's trigger words.
 
-The prefilter looks for fewer words than the rules name (none that contains another), in its
-own order; it must pass exactly the files the rules' own words pass, or a finding is lost.
+The prefilter looks for every word at once (an Aho-Corasick automaton over the file's bytes); it
+must pass exactly the files the rules' own words pass, or a finding is lost.
 """
 
 from __future__ import annotations
