@@ -9,7 +9,7 @@ and the highest threshold whose features they all have. Two uses are then no ROC
   the comparison, with a literal at or below that threshold, comes out the same on all of them,
   so ROCm takes the branch a recent NVIDIA GPU takes;
 - **a value**: the capability kept as a cache key or label (in a tuple, a dict, an f-string,
-  `str(...)`), or compared for equality with another value (a cached capability), not with a
+  `str(...)`, each part turned into text in a comprehension, printed or logged), or compared for equality with another value (a cached capability), not with a
   literal.
 
 Every read of the capability must be one of these; any other use (a threshold above the table's,
@@ -40,6 +40,9 @@ _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
 }
 _MIRRORED: dict[type, type] = {ast.GtE: ast.LtE, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.Lt: ast.Gt, ast.Eq: ast.Eq, ast.NotEq: ast.NotEq}
 _FIELDS = {"major": 0, "minor": 1}
+_SHOWN_BY = frozenset({"str", "repr", "print", "format"})
+_LOGGED_BY = frozenset({"debug", "info", "warning", "warn", "error", "log", "write"})
+"""Methods of loggers and streams that only show what they are given."""
 _NUMBERS = frozenset({"float", "int", "Version", "parse", "LooseVersion", "StrictVersion"})
 """Calls that turn a capability written as text back into something compared."""
 
@@ -184,11 +187,33 @@ def _verdict(node: ast.expr, part: Part, parents: dict[int, ast.AST], capabiliti
         return VALUE if _is_text(parents.get(id(parent)), parents) else None
     if isinstance(parent, ast.Dict):
         return VALUE
-    if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id in ("str", "repr"):
+    if isinstance(parent, ast.Call) and node in parent.args and _shows(parent.func):
         return VALUE
+    if isinstance(parent, ast.comprehension) and parent.iter is node and _each_shown(parents.get(id(parent)), parent.target):
+        return VALUE  # `".".join(str(x) for x in capability)`
     if isinstance(parent, ast.Subscript) and parent.slice is node:
         return VALUE  # a key into a cache
     return None
+
+
+def _shows(func: ast.expr) -> bool:
+    """`str(...)`, `repr(...)`, `print(...)`, `logger.info(...)`: a call that turns its argument into text."""
+    if isinstance(func, ast.Name):
+        return func.id in _SHOWN_BY
+    return isinstance(func, ast.Attribute) and func.attr in _LOGGED_BY
+
+
+def _each_shown(comprehension: ast.AST | None, target: ast.expr) -> bool:
+    """A comprehension whose every element is its target turned into text (`str(x) for x in ...`)."""
+    element = getattr(comprehension, "elt", None)
+    return (
+        isinstance(element, ast.Call)
+        and _shows(element.func)
+        and len(element.args) == 1
+        and isinstance(element.args[0], ast.Name)
+        and isinstance(target, ast.Name)
+        and element.args[0].id == target.id
+    )
 
 
 def _kept_as_value(display: ast.Tuple, parents: dict[int, ast.AST]) -> bool:
