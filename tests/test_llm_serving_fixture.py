@@ -46,8 +46,8 @@ def test_each_layer_is_reported(cli):
         ("serve/engines.py", 12, "CDA103"),
         ("serve/engines.py", 16, "CDA220"),
         # Lines count within cells (the `cell` field); the markdown and raw cells and the output are not read.
+        # `!nvidia-smi` (cell 2) is a note: IPython prints the failure and the notebook goes on.
         ("serve/explore.ipynb", 1, "CDA101"),
-        ("serve/explore.ipynb", 1, "CDA211"),
         ("serve/explore.ipynb", 2, "CDA102"),
         ("serve/explore.ipynb", 2, "CDA211"),
         ("serve/explore.ipynb", 2, "CDA601"),
@@ -81,7 +81,6 @@ def test_notebook_findings_name_their_cells(cli):
     report = scan_json(cli, str(PROJECT / "serve" / "explore.ipynb"))
     cells = sorted({(f["cell"], f["line"], f["rule"]) for f in report["findings"]})
     assert cells == [
-        (2, 1, "CDA211"),
         (2, 2, "CDA601"),
         (3, 2, "CDA102"),
         (5, 2, "CDA211"),

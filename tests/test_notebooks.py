@@ -62,8 +62,21 @@ def test_sarif_points_at_the_json_line_of_the_source_line(cli, tmp_path):
     sarif = json.loads(cli("scan", "--format", "sarif", str(tmp_path / "demo.ipynb")).stdout)
     first = sarif["runs"][0]["results"][0]
     line = first["locations"][0]["physicalLocation"]["region"]["startLine"]
-    assert text.split("\n")[line - 1].strip() == '"!nvidia-smi\\n",'
-    assert "(cell 2, line 1)" in first["message"]["text"]
+    assert text.split("\n")[line - 1].strip() == '"%pip install torch --index-url https://download.pytorch.org/whl/cu121\\n",'
+    assert "(cell 2, line 2)" in first["message"]["text"]
+
+
+def test_an_escape_that_fails_is_a_note_and_one_that_installs_keeps_its_verdict():
+    """`!nvidia-smi` without the tool prints `command not found` and the notebook goes on; a
+    `%%bash` cell runs as a script and `%pip` installs the CUDA build the cells after it use."""
+    severities = {
+        (f.rule, f.cell.index, f.span.line): {target: fact.severity.value for target, fact in f.targets.items()}
+        for f in analyze(notebook(), path="demo.ipynb")
+    }
+    assert severities[("CDA211", 2, 1)] == {"rocm": "note", "cpu": "note"}
+    assert severities[("CDA211", 2, 5)] == {"rocm": "note", "cpu": "note"}
+    assert severities[("CDA211", 3, 2)] == {"rocm": "error", "cpu": "error"}
+    assert severities[("CDA601", 2, 2)] == {"rocm": "error", "cpu": "warning"}
 
 
 def test_invalid_json_is_an_error_entry(cli, tmp_path):
@@ -101,8 +114,8 @@ def test_concise_lines_open_the_notebook_at_the_source_line(cli, tmp_path):
     write(tmp_path / "demo.ipynb", text)
     first = cli("scan", "-f", "concise", "demo.ipynb").stdout.splitlines()[0]
     path, line, column, rest = first.split(":", 3)
-    assert (path, column) == ("demo.ipynb", "1") and rest.endswith("(cell 2, line 1)")
-    assert text.split("\n")[int(line) - 1].strip() == '"!nvidia-smi\\n",'
+    assert (path, column) == ("demo.ipynb", "1") and rest.endswith("(cell 2, line 2)")
+    assert text.split("\n")[int(line) - 1].strip().startswith('"%pip install torch')
 
 
 def test_cells_resolve_names_through_the_imports_of_earlier_cells():

@@ -26,7 +26,7 @@ def test_a_json_report_with_every_kind_of_entry_validates(cli, tmp_path, monkeyp
     write(tmp_path / "train.py", 'import torch\nmodel = Net().cuda()\nx = torch.zeros(1, device="cuda")\n')
     write(tmp_path / "broken.py", "import torch\ntorch.cuda.synchronize()\ndef f(:\n")
     write(tmp_path / "huge.py", "import torch\n" + "x.cuda()\n" * 4)
-    cells = [{"cell_type": "code", "metadata": {}, "outputs": [], "source": ["!nvidia-smi\n"]}]
+    cells = [{"cell_type": "code", "metadata": {}, "outputs": [], "source": ["!pip install torch==2.3.1+cu121\n"]}]
     write(tmp_path / "nb.ipynb", json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     write(tmp_path / "kernel.cu", "#include <cuda_runtime.h>\n__global__ void k(float* x) { x[threadIdx.x] = 0; }\n")
     report = scan_json(cli, "-t", "rocm,cpu,xpu,mps")

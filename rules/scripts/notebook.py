@@ -6,7 +6,10 @@ before `ast` sees it, each line keeping its number: `!cmd` and the `%pip`/`%cond
 shell commands (`%pip install x` is `pip install x`), a `%%bash`/`%%sh`/`%%script bash` cell is a
 shell script, other magics are left out (`%%writefile` cells are not code of this notebook), and
 each line taken out of the Python becomes `pass` at its indentation, so an `if` whose body is a
-`!nvidia-smi` still parses. A cell that does not parse is skipped without losing the others. A
+`!nvidia-smi` still parses. A `!` escape never stops the notebook: IPython runs it in a shell, prints
+what the shell prints (`nvidia-smi: command not found`) and goes on with the next line, so an NVIDIA
+tool the escape runs is a note on every target. What an escape installs keeps its verdict: `!pip
+install` of a CUDA build succeeds, and the cells after it run on that build. A cell that does not parse is skipped without losing the others. A
 notebook runs top to bottom as one module, so a cell's names resolve through the imports of the
 cells before it (`torch.cuda` in cell 5 after `import torch` in cell 1).
 
@@ -24,24 +27,36 @@ import re
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from cudaudit.facts import NO_FACTS, FileFacts
-from cudaudit.model import Finding, NotebookCell, Span
+from cudaudit.model import Finding, NotebookCell, Portability, Severity, Span
 from cudaudit.rules.catalog import Catalog
-from cudaudit.rules.containers.script_scan import ScriptScan, scan_script
+from cudaudit.rules.containers.script_scan import CLI_TOOL, ScriptScan, scan_script
 from cudaudit.rules.python.analyzer import analyze_python
 from cudaudit.rules.scripts.shell_file import placed_lines
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UnparsableError, parse_python
 from cudaudit.suppressions import apply_suppressions
+from cudaudit.verdicts import retarget
 
-_SHELL_LINE = re.compile(r"^(?P<indent>[ \t]*)(?:!!?|%(?=(?:pip|conda|mamba)\b))(?P<command>.*)$")
+_SHELL_LINE = re.compile(r"^(?P<indent>[ \t]*)(?:(?P<escape>!!?)|%(?=(?:pip|conda|mamba)\b))(?P<command>.*)$")
 """`!nvidia-smi`, `!!ls`, `%pip install x` (the magic's name is the command's)."""
 _MAGIC_LINE = re.compile(r"^(?P<indent>[ \t]*)%")
 _SHELL_CELL = re.compile(r"^%%(?:bash|sh|script\s+(?:ba|z)?sh)\b")
 _OTHER_CELL_MAGIC = re.compile(r"^%%(?!time\b|timeit\b|capture\b|prun\b)")
 """A cell magic whose body is not this notebook's Python (`%%writefile`, `%%html`); timing and capture magics run Python."""
 _SOURCE_KEY = re.compile(r'"source"\s*:')
+
+
+class ShellCommand(NamedTuple):
+    """Shell text of a cell: a `!` escape's command, a `%pip` line magic's, or a `%%bash` cell's script."""
+
+    line: int
+    """The line of the cell it starts on."""
+    text: str
+    escape: bool
+    """A `!`/`!!` escape, whose failure IPython prints and never raises."""
 
 
 @dataclass(frozen=True)
@@ -70,13 +85,31 @@ def analyze_notebook(
             cell_findings += _analyze_cell(python, imported, path, catalog, settings, facts)
             parsed = True
             imported += _imports(python)
-        scan = ScriptScan(path, catalog, settings)
-        for line_number, command in shell:
-            scan_script(placed_lines(command, line_number), {}, scan)
-        cell_findings += scan.results()
+        for escape in (False, True):
+            scan = ScriptScan(path, catalog, settings)
+            for command in shell:
+                if command.escape is escape:
+                    scan_script(placed_lines(command.text, command.line), {}, scan)
+            found_here = scan.results()
+            cell_findings += [_printed_not_raised(f, catalog) for f in found_here] if escape else found_here
         kept = apply_suppressions(cell_findings, cell.source, path, catalog, settings.targets, complete=parsed)
         found.extend(_in_cell(finding, cell) for finding in kept)
     return found
+
+
+def _printed_not_raised(finding: Finding, catalog: Catalog) -> Finding:
+    """An NVIDIA tool a `!` escape runs: where it is missing, IPython prints the shell's `command not
+    found` and the notebook goes on, so it is a note on every target."""
+    if catalog.rules[finding.rule].detector != CLI_TOOL:
+        return finding
+    reason = "a `!` escape that fails prints the shell's error and the notebook goes on"
+    return retarget(
+        finding,
+        {
+            target: Portability(fact.status, f"{reason}; {fact.replacement}", fact.source, Severity.NOTE)
+            for target, fact in finding.targets.items()
+        },
+    )
 
 
 def _analyze_cell(
@@ -136,22 +169,22 @@ def code_cells(text: str) -> Iterator[CodeCell]:
         yield CodeCell(index, source, file_line, aligned and isinstance(raw, list) and len(raw) > 1)
 
 
-def split_cell(source: str) -> tuple[str, list[tuple[int, str]]]:
+def split_cell(source: str) -> tuple[str, list[ShellCommand]]:
     """The cell's Python (IPython escapes replaced by `pass`) and its shell commands with their line numbers."""
     lines = source.split("\n")
     if _SHELL_CELL.match(source):
-        return "", [(2, "\n".join(lines[1:]))]
+        return "", [ShellCommand(2, "\n".join(lines[1:]), escape=False)]
     if _OTHER_CELL_MAGIC.match(source):
         return "", []
     python: list[str] = []
-    shell: list[tuple[int, str]] = []
+    shell: list[ShellCommand] = []
     for number, line in enumerate(lines, start=1):
         escaped = _SHELL_LINE.match(line)
         if escaped is not None:
             indent = escaped.group("indent")
             command = escaped.group("command")
             # The command stays where it was in the line, so columns point into the cell.
-            shell.append((number, " " * (len(line) - len(command)) + command))
+            shell.append(ShellCommand(number, " " * (len(line) - len(command)) + command, bool(escaped.group("escape"))))
             python.append(indent + "pass")
         elif _MAGIC_LINE.match(line) or line.lstrip().startswith("%%"):
             python.append(line[: len(line) - len(line.lstrip())] + "pass")
