@@ -35,6 +35,8 @@ class DevicePositions(Concern):
         super().__init__(walk)
         self._tree: ast.Module | None = None
         self._indexes: DeviceIndexes | None = None
+        self._aliases: dict[str, str] = {}
+        """Names assigned a callable that takes a device first: `scope = autocast if amp else nullcontext`."""
 
     def on_Module(self, node: ast.Module) -> None:
         self._tree = node
@@ -43,6 +45,7 @@ class DevicePositions(Concern):
         """`local = rank % torch.cuda.device_count()`: where the module's index variables are first
         needed, they are found (most modules have none, and are not walked for them)."""
         names = self.walk.names
+        self._alias(node)
         if self._indexes is None and self._tree is not None and (
             is_index_source(node.value, names) or makes_device(node.value, names)
         ):
@@ -57,10 +60,26 @@ class DevicePositions(Concern):
         elif variable.divisor is not None:
             self.walk.report(DEVICE_ORDINAL, "count-divisor", variable.divisor)
 
+    def _alias(self, node: ast.Assign) -> None:
+        """A name bound to `torch.autocast` (or either side of a conditional expression being it) is
+        called as it: `with scope("cuda"):` after `scope = autocast if precision == "autocast" else
+        nullcontext` chooses the device as `autocast("cuda")` does, on the path that uses it."""
+        if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+            return
+        value = node.value
+        choices = [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]
+        callee = next(
+            (q for choice in choices if (q := self.walk.names.resolve(choice)) in DEVICE_POSITIONAL), None
+        )
+        if callee is not None:
+            self._aliases[node.targets[0].id] = callee
+
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         walk = self.walk
         if walk.in_comparison:
             return
+        if callee is None and isinstance(call.func, ast.Name):
+            callee = self._aliases.get(call.func.id)
         for keyword in call.keywords:
             if keyword.arg in DEVICE_KEYWORDS:
                 amp = keyword.arg == "device_type" or callee in AMP_CALLS
