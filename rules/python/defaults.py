@@ -11,6 +11,11 @@ A constructor is called through its class (`Runner(...)`) and, from the subclass
 module, through `super().__init__(...)` (or `Runner.__init__(self, ...)`); a subclass without an
 `__init__` of its own is built with its base's, so its calls and its being handed on count too.
 Naming a class as a base (`class Fast(Runner):`) does not hand it on.
+
+A default nothing reads reaches no device: `def __init__(self, device="cuda")` whose body only
+stores the parameter (`self.device = device`) in attributes the module never reads (no
+`self.device`, `obj.device` or `getattr(obj, "device")` load anywhere in it), or never uses it at
+all. Another module may still read the attribute; that is the one thing this leaves unseen.
 """
 
 from __future__ import annotations
@@ -34,12 +39,16 @@ class ModuleCalls:
         callees: set[int] = set()
         bases: set[int] = set()
         loaded: list[ast.Name | ast.Attribute] = []
+        self._read_by_name: set[str] = set()
+        """`getattr(obj, "device")`: attributes the module reads by their name."""
         for node in ast.walk(module):  # one walk: a module is read only when a default asks
             if isinstance(node, ast.Call):
                 name = _called_name(node.func)
                 if name is not None:
                     self._calls.setdefault(name, []).append(node)
                     callees.add(id(node.func))
+                if name in ("getattr", "hasattr") and len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
+                    self._read_by_name.add(str(node.args[1].value))
             elif isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
                 loaded.append(node)
             elif isinstance(node, ast.ClassDef):
@@ -56,6 +65,26 @@ class ModuleCalls:
             for node in loaded
             if id(node) not in callees and id(node) not in bases
         }
+        self._read_attributes = {node.attr for node in loaded if isinstance(node, ast.Attribute)} | self._read_by_name
+
+    def default_unread(self, function: FunctionNode, parameter: str) -> bool:
+        """Whether the body uses `parameter` only to store it in attributes of its first parameter
+        (`self.device = device`) that nothing in the module reads, or not at all."""
+        positional = [*function.args.posonlyargs, *function.args.args]
+        owner = positional[0].arg if positional else None
+        stores: set[int] = set()
+        for node in ast.walk(function):
+            if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Name) or node.value.id != parameter:
+                continue
+            if not all(_attribute_of(target, owner) for target in node.targets):
+                return False
+            if any(target.attr in self._read_attributes for target in node.targets if isinstance(target, ast.Attribute)):
+                return False
+            stores.add(id(node.value))
+        return not any(
+            isinstance(node, ast.Name) and node.id == parameter and isinstance(node.ctx, ast.Load) and id(node) not in stores
+            for node in ast.walk(function)
+        )
 
     def default_is_normal_path(self, function: FunctionNode, parameter: str, position: int | None) -> bool:
         """Whether a call of `function` may take the default of `parameter` (at `position` among
@@ -111,6 +140,16 @@ def _init_calls_of_base(subclass: ast.ClassDef, base: str) -> Iterator[tuple[ast
             yield node, False
         elif _called_name(owner) == base:
             yield node, True
+
+
+def _attribute_of(target: ast.expr, owner: str | None) -> bool:
+    """`self.device` as an assignment target, where `self` is the method's first parameter."""
+    return (
+        owner is not None
+        and isinstance(target, ast.Attribute)
+        and isinstance(target.value, ast.Name)
+        and target.value.id == owner
+    )
 
 
 def _called_name(func: ast.expr) -> str | None:

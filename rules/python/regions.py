@@ -83,6 +83,9 @@ class Region:
 NEUTRAL = Region()
 ANOTHER_PATH = Region(cap=Severity.WARNING)
 """Code only another path than the normal one runs (a default every call overrides): a warning at most."""
+UNREAD_DEFAULT = Region(cap=Severity.NOTE)
+"""A parameter default the function only stores where nothing reads it (`self.device = device`):
+no device is ever made from it."""
 OPTIONAL_PATH = ANOTHER_PATH
 """Code that runs only where an optional library is installed (`if HAS_TRITON:`): another path."""
 COMMAND_LINE_DEFAULT = ANOTHER_PATH

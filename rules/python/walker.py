@@ -38,6 +38,7 @@ from cudaudit.rules.python.reach import ModuleReach, Use
 from cudaudit.rules.python.regions import (
     ANOTHER_PATH,
     NEUTRAL,
+    UNREAD_DEFAULT,
     Region,
     SiteContext,
     TryStatement,
@@ -438,7 +439,8 @@ class PythonWalker:
         position: int | None,
         default: ast.expr,
     ) -> Region:
-        """A default that the module's own calls never take is another path (`defaults.py`); only
+        """A default that the module's own calls never take is another path, and one nothing reads
+        reaches no device (`defaults.py`); only
         defaults naming CUDA or NCCL in a string (`"cuda"`, `"nccl"`) are looked at, the module's
         calls read once, when the first such default is met."""
         if self._module is None or isinstance(function, ast.Lambda) or not any(
@@ -448,6 +450,8 @@ class PythonWalker:
             return NEUTRAL
         if self._module_calls is None:
             self._module_calls = ModuleCalls(self._module)
+        if self._module_calls.default_unread(function, parameter):
+            return UNREAD_DEFAULT
         if self._module_calls.default_is_normal_path(function, parameter, position):
             return NEUTRAL
         return ANOTHER_PATH
