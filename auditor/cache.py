@@ -19,8 +19,8 @@ version, the size and modification time of each of its own modules and data file
 a development checkout is a miss, not a stale answer), the catalog's TOML and the analysis
 settings (targets, torch pin, first-party modules). What the project index reads from one file
 (its porting-layer facts, a build script's ROCm branch, a workflow's jobs) is kept the same way,
-keyed by the reader, the file's path and digest, cudaudit's code and the catalog. Parsed TOML
-is keyed by its text.
+keyed by the reader, the file's path and digest, cudaudit's code and the catalog; the index's
+answers to the scan's files are kept whole (`index_answers`). Parsed TOML is keyed by its text.
 
 The entries of one kind made under one fingerprint (the results of a scan of one tree with one
 set of settings, or the index's readings under one version of the code) are kept in one pack

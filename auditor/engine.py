@@ -10,7 +10,7 @@ up in the cache (`cache.Store`); a file whose status is unchanged since an earli
 is not even read for its digest. Only the files whose result is not there travel, with their
 bytes, to the analysis (in worker processes when there are enough of them), so a rescan of an
 unchanged tree starts no worker and reads no file. The index's own per-file readings are cached
-the same way.
+the same way, and its answers whole (`index_answers`): a rescan of an unchanged tree builds no index.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ from cudaudit.discovery import Candidate
 from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.filekinds import FileKind
 from cudaudit.firstparty import sibling_modules
+from cudaudit.index_answers import IndexAnswers, index_answers
 from cudaudit.model import FileError, Finding, Omitted, ScanResult
 from cudaudit.parallel import map_in_chunks
-from cudaudit.project_index import IndexedFile, ProjectIndex, build_index
+from cudaudit.project_index import IndexedFile, build_index, torch_pin
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.safe_read import UnreadableFile, content_digest, read_tree_file
 from cudaudit.settings import AnalysisSettings
@@ -90,15 +91,6 @@ class FileReport:
         ):
             return cls(findings, errors, lines, omitted, digest)
         return None
-
-
-def analyze_file(task: FileTask, settings: AnalysisSettings, index: ProjectIndex) -> FileReport:
-    """Findings for one file, or an error entry saying why it could not be analysed."""
-    try:
-        data = read_tree_file(task.path, task.root)
-    except UnreadableFile as exc:
-        return _failed(task, exc.reason)
-    return analyze_read(task, data, settings, index.facts(task.display, task.kinds))
 
 
 def analyze_read(task: FileTask, data: bytes, settings: AnalysisSettings, facts: FileFacts) -> FileReport:
@@ -208,23 +200,32 @@ def scan(
     unscanned = [FileTask(str(c.path), display_path(c.path, cwd), c.kinds, frozenset(), str(c.root)) for c in context]
     catalog = load_catalog()
     known = cache.store("digests", repr(settings.roots)) if cache is not None else None
-    contents = Contents([*tasks, *unscanned], known)
+    listed = [*tasks, *unscanned]
+    contents = Contents(listed, known)
     readings = cache.store("readings", code_fingerprint() + catalog.digest) if cache is not None else None
-    index = build_index(
-        (IndexedFile(t.display, t.kinds, partial(contents.read, t.display)) for t in [*tasks, *unscanned]),
+    build = partial(
+        build_index,
+        [IndexedFile(t.display, t.kinds, partial(contents.read, t.display)) for t in listed],
         catalog,
         settings.roots,
-        None if settings.torch_version else project_root,
         partial(_remember, readings, contents) if readings is not None else None,
     )
-    if readings is not None:
-        readings.save()
-    settings = replace(settings, torch_version=settings.torch_version or index.torch_pin)
+    answers = index_answers(
+        [(t.display, t.kinds) for t in listed],
+        [(t.display, t.kinds) for t in tasks],
+        build,
+        cache.store("index", code_fingerprint() + catalog.digest + repr(settings.roots)) if cache is not None else None,
+        contents.digest,
+        contents.read,
+        settings.roots,
+    )
+    if not settings.torch_version and project_root is not None:
+        settings = replace(settings, torch_version=torch_pin(project_root))
     results = cache.store("results", scan_fingerprint(catalog.digest, settings)) if cache is not None else None
     result = ScanResult(
         files_scanned=len(tasks), paths=sorted(task.display for task in tasks), torch_version=settings.torch_version
     )
-    for report in _run(tasks, contents, settings, index, jobs, on_progress, results):
+    for report in _run(tasks, contents, settings, answers, jobs, on_progress, results):
         result.findings.extend(report.findings)
         result.errors.extend(report.errors)
         result.lines_scanned += report.lines
@@ -234,6 +235,8 @@ def scan(
             result.digests[report.findings[0].path] = report.digest
     if results is not None:
         results.save(seen=frozenset(task.display for task in tasks))
+    if readings is not None:
+        readings.save()
     result.findings.sort(key=lambda f: f.sort_key)
     result.errors.sort(key=lambda e: (e.path, e.line or 0))
     result.omitted.sort(key=lambda o: o.path)
@@ -343,7 +346,7 @@ def _run(
     tasks: list[FileTask],
     contents: Contents,
     settings: AnalysisSettings,
-    index: ProjectIndex,
+    answers: IndexAnswers,
     jobs: int,
     on_progress: Callable[[int, int], None] | None,
     results: Store | None,
@@ -352,9 +355,7 @@ def _run(
     load_catalog()  # parsed once here, inherited by forked workers
     pending: list[tuple[FileTask, bytes, FileFacts, str | None]] = []
     beside: dict[str, str] = {}
-    shared: dict[int, tuple[object, str]] = {}
     for task in tasks:
-        facts = index.facts(task.display, task.kinds)
         key = None
         try:
             if results is not None:
@@ -365,8 +366,9 @@ def _run(
                         beside[folder] = ",".join(sibling_modules(folder))
                     context = beside[folder]
                 kinds = ",".join(kind.value for kind in task.kinds)
+                facts_digest = answers.digest(task.display, task.kinds)
                 key = results.key(contents.digest(task.display), task.display, kinds, _rules_key(task.rules),
-                                  facts.digest(shared), context)
+                                  facts_digest, context)
                 report = FileReport.from_cached(results.get(task.display, key))
                 if report is not None:
                     contents.forget(task.display)
@@ -376,7 +378,7 @@ def _run(
         except UnreadableFile as exc:
             yield _failed(task, exc.reason)
             continue
-        pending.append((task, data, facts, key))
+        pending.append((task, data, answers.facts(task.display, task.kinds), key))
     contents.save()
     done = len(tasks) - len(pending)
     progress = (lambda count, _: on_progress(done + count, len(tasks))) if on_progress else None

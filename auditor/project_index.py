@@ -14,8 +14,7 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   (`rules/dependencies/target_variants.py`);
 - the files each requirements file includes with `-r`/`-c`;
 - which workflows need CUDA and which run on CPU, which on ROCm (`rules/orchestration/workflows.py`);
-- the torch release the project pins (`resolvers/torch_pin.py`), and the ranges its dependency files
-  declare of the libraries that work on a target only from a release on (`resolvers/allowed_releases.py`);
+- the ranges the project's dependency files declare of the libraries that work on a target only from a release on (`resolvers/allowed_releases.py`);
 - the project's own Python modules that only another target's code path imports (Triton kernels
   imported under `if is_torch_npu_available():`; `rules/python/import_paths.py`);
 - the project's own device flags, module-level names assigned from a device probe
@@ -126,7 +125,6 @@ class ProjectIndex:
     workflows_known: bool = False
     ci_targets: tuple[tuple[str, str], ...] = ()
     """(target, the first workflow with a job on it) for ROCm and CPU."""
-    torch_pin: str | None = None
     other_paths: dict[str, tuple[tuple[str, Evidence], ...]] = field(default_factory=dict)
     """Python module -> (target, the import that reaches it) for each target whose path never imports it."""
     device_flags: tuple[tuple[str, tuple[tuple[str, str | None], ...]], ...] = ()
@@ -186,11 +184,10 @@ def build_index(
     files: Iterable[IndexedFile],
     catalog: Catalog,
     roots: tuple[str, ...] = (),
-    root: Path | None = None,
     remember: Remember | None = None,
 ) -> ProjectIndex:
-    """Read what the index needs from `files`; `roots` bound requirement includes, `root` is where
-    the torch pin is read (none: no pin), `remember` may answer a reader from an earlier run."""
+    """Read what the index needs from `files`; `roots` bound requirement includes, `remember` may
+    answer a reader from an earlier run."""
     cached, remember = remember, remember or _compute
     files = list(files)
     found = _Found()
@@ -229,7 +226,6 @@ def build_index(
         ci_carrier=cuda_workflows[0] if cuda_workflows and not portable else None,
         workflows_known=bool(found.workflows),
         ci_targets=tuple(sorted(ci_targets.items())),
-        torch_pin=_pin(_reader("torch_pin")(root)) if root is not None else None,
         other_paths=_other_paths(python, cached, _cuda_flags(found.flags)),
         device_flags=tuple(
             sorted((f"{modules[path][0]}.{name}", meaning) for path, name, meaning in found.flags if path in modules)
@@ -334,7 +330,7 @@ class _Found:
                 # The included files are read every time: they are other files, which may have changed.
                 # A file that names none (most) includes none: the reader, and its imports, are not needed.
                 if self.include_paths[path]:
-                    self.included[path] = tuple(_reader("included")(text(), path, roots))
+                    self.included[path] = read_included(path, data(), roots)
 
 
     def _add_build(self, path: str, build: RocmBuild | None) -> None:
@@ -435,5 +431,14 @@ def _other_paths(
         return {}
 
 
-def _pin(version: object) -> str | None:
+def torch_pin(root: Path) -> str | None:
+    """The torch release the dependency files in `root` pin (`resolvers/torch_pin.py`), if any. Not
+    part of the index: it is read from the project's root, which a scan of named files need not list."""
+    version = _reader("torch_pin")(root)
     return str(version) if version is not None else None
+
+
+def read_included(path: str, data: bytes, roots: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(path, text) of the files the requirements file at `path` (`data`) includes inside `roots`,
+    read from the disk now: the index's one answer that depends on files outside the scan's list."""
+    return tuple(_reader("included")(decode_text(data), path, roots))

@@ -99,9 +99,9 @@ def test_a_warm_scan_reads_its_findings_from_the_cache(project, tmp_path, scan):
 def test_torn_and_foreign_packs_and_entries_are_misses_and_are_written_again(project, tmp_path, scan):
     cache = tmp_path / "cache"
     cold = scan(project, cache)
-    written = [*packs(cache), *packs(cache, "readings")]
-    assert len(written) == 2
-    for path, damaged in zip(written, (b"not a pickle", written[1].read_bytes()[:-9])):
+    written = [*packs(cache), *packs(cache, "readings"), *packs(cache, "index")]
+    assert len(written) == 3
+    for path, damaged in zip(written, (b"not a pickle", written[1].read_bytes()[:-9], written[2].read_bytes()[:-9])):
         path.write_bytes(damaged)
     assert scan(project, cache) == cold
     assert entries(cache) and all(pickle.loads(p.read_bytes()) for p in written)
@@ -118,7 +118,7 @@ def test_an_entry_that_would_run_code_is_never_loaded(project, tmp_path, scan):
     cold = scan(project, cache)
     marker = tmp_path / "ran"
     payload = b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR."
-    for path in [*packs(cache), *packs(cache, "readings")]:
+    for path in [*packs(cache), *packs(cache, "readings"), *packs(cache, "index")]:
         path.write_bytes(payload)
     assert scan(project, cache) == cold
     assert not marker.exists()
@@ -148,6 +148,37 @@ def test_what_a_result_depends_on_besides_the_file_is_in_its_key(project, tmp_pa
     assert rocm_only["summary"]["targets"] == ["rocm"] and rocm_only == scan(project, cache, "-t", "rocm", "--no-cache")
     selected = scan(project, cache, "--select", "CDA102")
     assert {f["rule"] for f in selected["findings"]} == {"CDA102"}
+
+
+def test_a_warm_scan_of_an_unchanged_tree_builds_no_project_index(project, tmp_path, scan):
+    """The index's answers are one entry keyed by every file it reads: a warm scan of an unchanged
+    tree takes them from it, and needs neither the index nor its per-file readings (removed here);
+    an edit to any file builds the index again, from its readings."""
+    cache = tmp_path / "cache"
+    cold = scan(project, cache)
+    [readings] = packs(cache, "readings")
+    readings.unlink()
+    assert scan(project, cache) == cold
+    assert not packs(cache, "readings")
+    write(project / "gpu-finetune" / "requirements.txt", "cupy-cuda12x\n")
+    edited = scan(project, cache)
+    assert packs(cache, "readings") and edited != cold
+    assert edited == scan(project, cache, "--no-cache")
+
+
+def test_the_files_a_requirements_file_includes_are_read_again_on_every_scan(project, tmp_path, scan):
+    """`base.txt` is no requirements file by its name, so no scan lists it, and the index's answers
+    are not keyed by it: the texts it was made from are compared with the files on every use."""
+    cache = tmp_path / "cache"
+    write(project / "requirements.txt", "-r base.txt\n-r requirements-gpu.txt\n")
+    write(project / "requirements-gpu.txt", "--extra-index-url https://download.pytorch.org/whl/cu124\n")
+    base = write(project / "base.txt", "nvidia-nccl-cu12==2.20.5\n")
+    first = scan(project, cache)
+    assert "base.txt" in {f["path"] for f in first["findings"]}
+    write(base, "numpy==1.26.4\n")
+    edited = scan(project, cache)
+    assert "base.txt" not in {f["path"] for f in edited["findings"]}
+    assert edited == scan(project, cache, "--no-cache")
 
 
 @pytest.mark.slow  # two CLI processes racing over a hundred files: end to end
