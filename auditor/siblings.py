@@ -37,10 +37,14 @@ DEVICE_WORDS = {
     "gaudi": (None, "https://docs.habana.ai/en/latest/PyTorch/Getting_Started_with_PyTorch_and_Gaudi/index.html"),
     "mlu": (None, "https://github.com/Cambricon/torch_mlu"),
     "musa": (None, "https://github.com/MooreThreads/torch_musa"),
+    "xla": (None, "https://github.com/pytorch/xla"),
+    "tpu": (None, "https://github.com/pytorch/xla"),
 }
 """Words that name one device's share of a project (`npu_accelerator.py`, `Dockerfile.xpu`), as
 whole lower-case tokens: the cudaudit target it is (None: a device none of the targets is), and
-where the device type comes from. ROCm's and CPU's words are `TARGET_WORDS`'."""
+where the device type comes from. ROCm's and CPU's words are `TARGET_WORDS`'. PyTorch/XLA's device
+type is `xla` (on Cloud TPUs, or on GPUs through XLA's own runtime): code taken only for it runs
+under XLA, on none of the targets' PyTorch builds."""
 _DEVICE = re.compile("|".join(DEVICE_WORDS))
 CPU_NAMED_KINDS = frozenset({"dockerfile", "requirements", "conda", "lockfile", "shell", "compose", "workflow", "makefile"})
 """Kinds whose files named for CPU serve CPU alone (`Dockerfile.cpu`, `requirements-cpu.txt`). A

@@ -25,6 +25,16 @@ def test_a_module_imported_only_under_a_device_branch_is_off_every_other_targets
     assert marked(files) == {"pkg/npu_ops.py": {"rocm", "cpu", "xpu", "mps"}}
 
 
+def test_a_module_imported_only_under_an_xla_test_is_off_every_targets_path():
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/spmd.py": KERNEL,
+        "pkg/trainer.py": "def shard(model):\n    if state.distributed_type == DistributedType.XLA:\n"
+        "        from .spmd import run\n        return run(model)\n    return model\n",
+    }
+    assert marked(files) == {"pkg/spmd.py": {"rocm", "cpu", "xpu", "mps"}}
+
+
 def test_one_import_on_the_normal_path_keeps_the_module_on_every_path():
     files = {
         "pkg/__init__.py": "",

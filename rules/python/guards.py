@@ -19,6 +19,9 @@ condition mentions:
 - optional: an availability flag or probe of an optional library (`if HAS_FLASH_ATTENTION:`,
   `if is_xformers_available():`, `_triton_available`). Code it guards only runs where the
   library is installed; elsewhere the program takes its fallback.
+- another accelerator: a test of a device none of the targets is (`if is_torch_xla_available():`,
+  `device.type == "npu"`, `state.distributed_type == DistributedType.XLA`). Code it guards runs
+  only there: on no target.
 - off by default: a setting the module shows to be False unless the user asks for it
   (`if cfg.get("use_x", False):`, `if args.use_x:` for a `store_true` option, a class field
   `use_x: bool = False`, a name assigned from such a read). Code it guards is an opt-in path.
@@ -40,6 +43,7 @@ from functools import lru_cache
 from typing import Union
 
 from cudaudit.rules.python.names import ImportTable, dotted_name, is_off_by_default_read
+from cudaudit.siblings import DEVICE_WORDS
 
 
 class Probe(Enum):
@@ -50,6 +54,7 @@ class Probe(Enum):
     CPU = "cpu"
     OPTIONAL = "optional"
     OFF_BY_DEFAULT = "off-by-default"
+    OTHER_DEVICE = "other-device"
 
 
 class Polarity(Enum):
@@ -85,7 +90,18 @@ _NAME_WORDS = {
     Probe.ROCM: frozenset({"rocm", "hip"}),
     Probe.DISTRIBUTED: frozenset({"ddp", "distributed", "fsdp"}),
 }
-_STRING_PROBES = {"rocm": Probe.ROCM, "hip": Probe.ROCM, "cpu": Probe.CPU, "nccl": Probe.CUDA, "gpu": Probe.CUDA}
+_OTHER_DEVICE_WORDS = frozenset(word for word, (target, _) in DEVICE_WORDS.items() if target is None)
+"""Devices none of the targets is (`npu`, `hpu`, `xla`): a branch only they take runs on no target."""
+NEGATING_WORDS = frozenset({"no", "not", "disable", "disabled", "skip", "without", "non"})
+"""Words that turn a device's name around (`no_npu`, `disable_xla`): which branch is the device's is not said."""
+_STRING_PROBES = {
+    "rocm": Probe.ROCM,
+    "hip": Probe.ROCM,
+    "cpu": Probe.CPU,
+    "nccl": Probe.CUDA,
+    "gpu": Probe.CUDA,
+    **{word: Probe.OTHER_DEVICE for word in _OTHER_DEVICE_WORDS},
+}
 """`backend == "nccl"` asks for GPUs as `device == "cuda"` does: NCCL (RCCL on ROCm) runs only where there are
 GPUs, and a CPU run takes gloo's branch; `device == "gpu"` (Lightning's and many trainers' name) asks the same."""
 _MARKER_LOOKUPS = frozenset({"get_closest_marker", "iter_markers"})
@@ -159,6 +175,8 @@ def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | Non
             negated = not negated
         if probe is Probe.CUDA and not _only_gpu_devices(test):
             return None  # `device in ("cuda", "cpu")`: both branches may run without a GPU
+        if probe is Probe.OTHER_DEVICE and not _only_other_devices(test, names):
+            return None  # `device in ("npu", "cuda")`: the branch runs on a GPU too
         return Polarity.NEGATIVE if negated else Polarity.POSITIVE
     return Polarity.POSITIVE
 
@@ -199,6 +217,25 @@ def _only_gpu_devices(test: ast.Compare) -> bool:
 
 
 _GPU_STRINGS = frozenset({"hip", "rocm"})
+
+
+def _only_other_devices(test: ast.Compare, names: ImportTable) -> bool:
+    """Whether the devices a comparison names are ones none of the targets is: `device.type ==
+    "xla"`, `distributed_type in (DistributedType.XLA, DistributedType.NPU)`; not `device_type in
+    ("npu", "cuda")`, whose branch runs on a GPU too."""
+    collection = test.comparators[0]
+    if isinstance(collection, (ast.Tuple, ast.List, ast.Set)):
+        return bool(collection.elts) and all(_names_other_device(item, names) for item in collection.elts)
+    return _names_other_device(test.left, names) or _names_other_device(collection, names)
+
+
+def _names_other_device(node: ast.expr, names: ImportTable) -> bool:
+    """`"npu"`, `"xla:0"`, `DistributedType.XLA`: a device none of the targets is, and nothing else."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value.partition(":")[0].lower() in _OTHER_DEVICE_WORDS
+    if isinstance(node, (ast.Name, ast.Attribute)) and names.resolve(node) is None:
+        return _identifier_probes(node.id if isinstance(node, ast.Name) else node.attr) == {Probe.OTHER_DEVICE}
+    return False
 
 
 def flag_meaning(node: ast.AST, names: ImportTable) -> FlagMeaning | None:
@@ -514,6 +551,8 @@ def _identifier_probes(identifier: str) -> frozenset[Probe]:
     ordered = _words(identifier)
     words = set(ordered)
     found = {probe for probe, vocabulary in _NAME_WORDS.items() if words & vocabulary}
+    if words & _OTHER_DEVICE_WORDS and not words & NEGATING_WORDS:
+        found.add(Probe.OTHER_DEVICE)
     if "world" in words and "size" in words:
         found.add(Probe.DISTRIBUTED)
     if "flash" in words and words & {"attn", "attention"}:

@@ -36,7 +36,9 @@ from typing import Any
 from cudaudit.facts import Evidence
 from cudaudit.firstparty import ModuleMap
 from cudaudit.model import TARGETS
+from cudaudit.rules.python.guards import NEGATING_WORDS
 from cudaudit.rules.python.names import dotted_name
+from cudaudit.siblings import DEVICE_WORDS
 
 Remember = Callable[[str, str, Callable[[], Any]], Any]
 """`project_index.Remember`: a module's reading, from the scan's cache where it has it."""
@@ -53,39 +55,33 @@ ALL_TARGETS = frozenset(TARGETS)
 NOWHERE: frozenset[str] = frozenset()
 
 _DEVICE_WORDS: dict[str, frozenset[str]] = {
-    "npu": NOWHERE,
-    "ascend": NOWHERE,
-    "hpu": NOWHERE,
-    "habana": NOWHERE,
-    "gaudi": NOWHERE,
-    "mlu": NOWHERE,
-    "musa": NOWHERE,
-    "xpu": frozenset({"xpu"}),
-    "mps": frozenset({"mps"}),
+    **{word: NOWHERE if target is None else frozenset({target}) for word, (target, _) in DEVICE_WORDS.items()},
     "rocm": frozenset({"rocm"}),
     "hip": frozenset({"rocm"}),
     "cuda": frozenset({"cuda", "rocm"}),
 }
 """Words naming a device, and the targets code taken only for that device runs on: PyTorch's
-device types for Ascend NPUs (`torch_npu`), Intel Gaudi (`hpu`), Cambricon (`mlu`) and Moore
-Threads (`musa`) are none of cudaudit's targets; `xpu`, `mps` and ROCm (`torch.version.hip`) are
-their own (https://docs.pytorch.org/docs/stable/tensor_attributes.html#torch-device). A CUDA test
+device types for Ascend NPUs (`torch_npu`), Intel Gaudi (`hpu`), Cambricon (`mlu`), Moore
+Threads (`musa`) and PyTorch/XLA (`xla`, `tpu`) are none of cudaudit's targets; `xpu`, `mps` and
+ROCm (`torch.version.hip`) are their own (https://docs.pytorch.org/docs/stable/tensor_attributes.html#torch-device;
+the words and their sources are `siblings.DEVICE_WORDS`). A CUDA test
 (`torch.cuda.is_available()`, `HAS_CUDA`, `device.type == "cuda"`) passes on NVIDIA GPUs and on ROCm,
 whose PyTorch answers to the `cuda` device (https://docs.pytorch.org/docs/stable/notes/hip.html);
 `cuda` itself is no cudaudit target, so the `else` of such a test is not known to skip ROCm."""
 _BOTH_SIDES = frozenset({"rocm"})
 """Targets whose probe also decides the other branch: `if torch.version.hip:`'s `else` never runs on ROCm."""
-_PREFILTER = (b"npu", b"xpu", b"hpu", b"mlu", b"musa", b"mps", b"rocm", b"hip", b"cuda", b"CUDA")
+_ENUM_WORDS = tuple(word.upper().encode() for word, (target, _) in DEVICE_WORDS.items() if target is None)
+"""Other devices as an enum's members spell them (`DistributedType.XLA`), read in headers only."""
+_PREFILTER = (*(word.encode() for word in DEVICE_WORDS), b"rocm", b"hip", b"cuda", b"CUDA", *_ENUM_WORDS)
 """A module that names no device cannot choose an import by one (the byte search before any reading,
 its one cost on every module); a header names its device in lower case (`is_torch_npu_available`,
 `torch.version.hip`, `device.type == "xpu"`), and CUDA in a flag's capitals too (`HAS_CUDA`)."""
-_GUARD_ONLY = frozenset({b"cuda", b"CUDA"})
+_GUARD_ONLY = frozenset({b"cuda", b"CUDA", *_ENUM_WORDS})
 """Words read only in `if`/`elif` headers: most modules spell `cuda` many times, and a function is put
 on a CUDA test's path by the calls under that test, not by its name."""
 _WORD_PATTERNS = tuple((word, re.compile(re.escape(word) + rb"(?<![A-Za-z]" + re.escape(word) + rb")(?![a-z])")) for word in _PREFILTER)
 """Each word where it is a word of its own: `is_npu`, `torch.version.hip`, not `input`, `relationship`
 or `json.dumps`. The word comes first, so the search runs at the speed of a plain byte search."""
-_NEGATING = frozenset({"no", "not", "disable", "disabled", "skip", "without", "non"})
 _EXIT = re.compile(rb"(?:return|raise)\b")
 """A block with a statement that starts so leaves its function: what follows runs where its test fails."""
 _ONE_LINE_GATE = re.compile(rb"if[ \t]+(.+?):[ \t]*(?:return|raise)\b")
@@ -564,6 +560,8 @@ def _branches(test: ast.expr | None, flags: frozenset[str] = frozenset()) -> tup
             if isinstance(node, ast.Constant) and isinstance(node.value, str)
         ]
         if not strings:
+            strings = _enum_devices(test.comparators[0])
+        if not strings:
             return None, None
         device: Runs = NOWHERE
         for value in strings:
@@ -581,6 +579,14 @@ def _branches(test: ast.expr | None, flags: frozenset[str] = frozenset()) -> tup
     return None, None
 
 
+def _enum_devices(compared: ast.expr) -> list[str]:
+    """The devices enum members name (`DistributedType.XLA`, `(Backend.NPU, Backend.HPU)`), where
+    every member compared with is one; empty where any is not (`DistributedType.MULTI_GPU`)."""
+    members = compared.elts if isinstance(compared, (ast.Tuple, ast.List, ast.Set)) else [compared]
+    devices = [member.attr.lower() for member in members if isinstance(member, ast.Attribute)]
+    return devices if members and len(devices) == len(members) and all(d in _DEVICE_WORDS for d in devices) else []
+
+
 def _device(text: str, whole: bool = False) -> Runs:
     """The targets of the devices a name (`is_torch_npu_available`, `torch.version.hip`) or a device
     string (`"npu"`, `"xpu:0"`, with `whole`) names; None where it names none."""
@@ -588,7 +594,7 @@ def _device(text: str, whole: bool = False) -> Runs:
         words = [text.partition(":")[0].lower()]
     else:
         words = [word.lower() for word in _WORD_SPLIT.split(text) if word]
-        if _NEGATING.intersection(words):
+        if NEGATING_WORDS.intersection(words):
             return None  # `args.no_npu`, `disable_xpu`: which branch is the device's is not said
     runs: Runs = None
     for word in words:

@@ -66,6 +66,8 @@ class Region:
     """The body of a `try` whose handler falls back or swallows the error: what fails there is caught."""
     test: bool = False
     """A probe's own test (`if torch.cuda.is_available():`): quiet itself, though a function it calls runs whole."""
+    elsewhere: bool = False
+    """Runs only on an accelerator none of the targets is (`if is_torch_xla_available():`): quiet for every target."""
 
     def __bool__(self) -> bool:
         return (
@@ -77,6 +79,7 @@ class Region:
             or self.nvidia_only
             or self.probe
             or self.test
+            or self.elsewhere
         )
 
 
@@ -108,6 +111,7 @@ class SiteContext:
         self._nvidia_only = 0
         self._probe = 0
         self._test = 0
+        self._elsewhere = 0
         self._caps: list[Severity] = []
 
     def enter(self, region: Region) -> None:
@@ -119,6 +123,7 @@ class SiteContext:
         self._nvidia_only += region.nvidia_only
         self._probe += region.probe
         self._test += region.test
+        self._elsewhere += region.elsewhere
         if region.cap is not None:
             self._caps.append(region.cap)
 
@@ -130,6 +135,7 @@ class SiteContext:
         self._nvidia_only -= region.nvidia_only
         self._probe -= region.probe
         self._test -= region.test
+        self._elsewhere -= region.elsewhere
         if region.cap is not None:
             self._caps.pop()
 
@@ -157,7 +163,7 @@ class SiteContext:
             quiet |= CUDA_API_TARGETS
         if self._cpu_aware:
             quiet |= CPU_TARGETS
-        if self._nvidia_only:
+        if self._nvidia_only or self._elsewhere:
             quiet |= ALL_TARGETS
         return quiet
 
@@ -178,7 +184,9 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
     path than the normal one: at most a warning. So is the branch a feature probe (`hasattr(torch,
     "accelerator")`) takes where the module lacks the attribute: a fallback for older releases
     (`... if hasattr(torch, "accelerator") else "cuda"`). The branch `torch.cuda.is_available() or
-    torch.xpu.is_available()` takes runs where some accelerator is: never on a CPU-only machine."""
+    torch.xpu.is_available()` takes runs where some accelerator is: never on a CPU-only machine. A
+    branch taken only on an accelerator none of the targets is (`if is_torch_xla_available():`,
+    `if device.type == "npu":`) runs on no target."""
     accelerator = accelerator_polarity(test, names)
     if accelerator is not None:
         some = Region(cpu_aware=True)  # CUDA, XPU or MPS is there: never a CPU-only machine
@@ -196,7 +204,12 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
     rocm = Probe.ROCM in probes
     only_rocm = polarity(test, names, Probe.ROCM) if rocm else None
     cpu = Probe.CPU in probes
-    optional = polarity(test, names, Probe.OPTIONAL) if Probe.OPTIONAL in probes and cuda is None and not rocm else None
+    other = polarity(test, names, Probe.OTHER_DEVICE) if Probe.OTHER_DEVICE in probes else None
+    optional = (
+        polarity(test, names, Probe.OPTIONAL)
+        if Probe.OPTIONAL in probes and cuda is None and not rocm and other is None
+        else None
+    )
     opted_in = polarity(test, names, Probe.OFF_BY_DEFAULT) if Probe.OFF_BY_DEFAULT in probes else None
     probe_test = (cuda is not None or nvidia is not None or rocm) and not isinstance(test, ast.BoolOp)
 
@@ -208,6 +221,7 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
             Severity.WARNING if other_path else None,
             cpu_aware=cpu,
             nvidia_only=nvidia is side,
+            elsewhere=other is side,
         )
 
     return (
