@@ -11,6 +11,7 @@ from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import is_sibling_module
 from cudaudit.model import Finding, Severity
 from cudaudit.rules.catalog import Catalog, build_finding
+from cudaudit.rules.python.capability_use import RocmCapabilities
 from cudaudit.rules.python.cuda_in_python import cuda_in_python
 from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe
 from cudaudit.rules.python.names import ImportTable
@@ -27,7 +28,7 @@ def analyze_python(
     tree = parse_python(text, filename=path)
     module, package = facts.module or ("", False)
     walker = PythonWalker(
-        ImportTable(tree, module, project_flags(facts), package),
+        ImportTable(tree, module, project_flags(facts), package, rocm_capabilities(catalog)),
         catalog,
         lambda module: module.partition(".")[0] in settings.first_party or is_sibling_module(path, module),
         in_tests=is_test_path(path),
@@ -78,6 +79,11 @@ def _told_by_their_call(hits: list[Hit], built: dict[int, Finding]) -> set[int]:
                 for inner in ast.walk(argument):
                     families.setdefault(id(inner), set()).add(finding.rule[:4])
     return {id(hit) for hit in hits if id(hit) in built and built[id(hit)].rule[:4] in families.get(id(hit.node), ())}
+
+
+def rocm_capabilities(catalog: Catalog) -> RocmCapabilities | None:
+    """What each GPU ROCm supports reports as its compute capability (the catalog's `[rocm_capabilities]`)."""
+    return RocmCapabilities.from_tables(catalog.tables("rocm_capabilities"))
 
 
 def project_flags(facts: FileFacts) -> dict[str, FlagMeaning]:

@@ -30,7 +30,7 @@ UNIFORM = "uniform-on-rocm"
 VALUE = "value"
 """Key suffix of a capability used as a value, not a decision."""
 
-_COMPARE: dict[type, Callable[[Any, Any], bool]] = {
+COMPARE: dict[type, Callable[[Any, Any], bool]] = {
     ast.GtE: operator.ge,
     ast.Gt: operator.gt,
     ast.LtE: operator.le,
@@ -173,7 +173,7 @@ def _verdict(node: ast.expr, part: Part, parents: dict[int, ast.AST], capabiliti
     if isinstance(parent, ast.Compare) and len(parent.ops) == 1:
         other = parent.comparators[0] if parent.left is node else parent.left
         op = type(parent.ops[0]) if parent.left is node else _MIRRORED.get(type(parent.ops[0]))
-        if op not in _COMPARE:
+        if op not in COMPARE:
             return None
         if _is_literal(other):
             threshold = _literal(other, part)
@@ -257,7 +257,7 @@ def _uniform(op: type, threshold: tuple[int, int], part: Part, capabilities: Roc
     features they all have."""
     if threshold > capabilities.features_through:
         return False
-    compare = _COMPARE[op]
+    compare = COMPARE[op]
     if part is Part.MAJOR:
         outcomes = {compare(major, threshold[0]) for major, _ in capabilities.reported}
     else:

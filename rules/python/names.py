@@ -55,8 +55,18 @@ class ImportTable:
     project index)."""
 
     def __init__(
-        self, tree: ast.AST, module: str = "", flags: Mapping[str, Any] | None = None, package: bool = False
+        self,
+        tree: ast.AST,
+        module: str = "",
+        flags: Mapping[str, Any] | None = None,
+        package: bool = False,
+        rocm_capabilities: Any = None,
     ) -> None:
+        self.tree = tree
+        self.rocm_capabilities = rocm_capabilities
+        """What each GPU ROCm supports reports as its capability (`capability_use.RocmCapabilities`), where known."""
+        self.capability_defaults: dict[str, Any] | None = None
+        """`skip_conditions.capability_defaults` of the module, once asked."""
         self._bindings: dict[str, Binding] = {}
         self._relative: dict[str, str] = {}
         self.flags: Mapping[str, Any] = flags or {}

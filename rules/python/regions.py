@@ -23,6 +23,7 @@ from cudaudit.rules.python.guards import (
     exits_early,
     feature_probe,
     is_requirement,
+    is_skip_call,
     marker_probes,
     names_cuda,
     polarity,
@@ -31,6 +32,7 @@ from cudaudit.rules.python.guards import (
     stops_the_program,
 )
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.skip_conditions import Skips, skip_call, skips_where
 
 if sys.version_info >= (3, 11):
     TryStatement: TypeAlias = ast.Try | ast.TryStar
@@ -272,18 +274,31 @@ def region_after(statement: ast.stmt, names: ImportTable) -> Region:
     sys.exit()`) is no guard: the program stops there, so what follows keeps its own severity
     (the requirement itself is reported by `concerns/requirements.py`). Where the program stops off
     NVIDIA (`if torch.version.cuda is None: raise`), ROCm stops too: what follows is judged as
-    code behind a CUDA guard, not as NVIDIA-only code that ROCm never reaches."""
+    code behind a CUDA guard, not as NVIDIA-only code that ROCm never reaches. After a test's skip
+    (`if capability < (8, 0): pytest.skip()`), what follows runs only where the condition does not
+    skip (`skip_conditions.py`)."""
     if is_requirement(statement, names):
         return NEUTRAL
     if skips_without_module(statement, names):
         return OPTIONAL_PATH
     if isinstance(statement, ast.If) and exits_early(statement.body):
         rest = branch_regions(statement.test, names)[2]
+        if is_skip_call(statement.body[-1], names):
+            rest = _unskipped(rest, skips_where(statement.test, names))
         return replace(rest, nvidia_only=False) if stops_the_program(statement.body) else rest
     if isinstance(statement, ast.Assert):
         # `assert torch.version.cuda` stops the program off NVIDIA: what follows runs nowhere else
         return replace(branch_regions(statement.test, names)[1], nvidia_only=False)
     return NEUTRAL
+
+
+def _unskipped(region: Region, skips: Skips) -> Region:
+    """What follows a skip (`if capability < (8, 0): pytest.skip()`) runs only where it does not skip."""
+    return replace(
+        region,
+        cuda_guarded=region.cuda_guarded or skips.without_cuda is True,
+        rocm_aware=region.rocm_aware or skips.on_rocm is True,
+    )
 
 
 def replaced_default(statement: ast.stmt, rest: list[ast.stmt], names: ImportTable) -> Region:
@@ -416,15 +431,40 @@ def call_region(call: ast.Call, qualified: str | None, names: ImportTable) -> Re
 
 def _marked_region(markers: list[ast.expr], names: ImportTable, cuda_named: bool = False) -> Region:
     """A marker that asks for CUDA guards; one that asks for an optional library
-    (`@pytest.mark.skipif(not HAS_TRITON, ...)`) makes the test another path, as `if HAS_TRITON:` does."""
-    probes = set().union(*(marker_probes(marker, names) for marker in markers))
-    cuda = Probe.CUDA in probes or cuda_named
-    optional = Probe.OPTIONAL in probes and not cuda
+    (`@pytest.mark.skipif(not HAS_TRITON, ...)`) makes the test another path, as `if HAS_TRITON:` does.
+    A skip marker whose condition says where it skips (`skip_conditions.py`: `skipif(capability <
+    (8, 0))` with a capability that is `(0, 0)` without a GPU) guards the test where it is skipped,
+    whatever its condition mentions: skipped on every ROCm GPU too (`capability != (8, 0)`), it is
+    quiet there as well."""
+    cuda = cuda_named
+    rocm = optional = False
+    for marker in _each_marker(markers):
+        probes = marker_probes(marker, names)
+        skips = _skip_marker(marker, names, set())
+        without_cuda = skips.without_cuda if skips is not None else None
+        cuda = cuda or (Probe.CUDA in probes if without_cuda is None else without_cuda)
+        rocm = rocm or Probe.ROCM in probes or (skips is not None and skips.on_rocm is True)
+        optional = optional or Probe.OPTIONAL in probes
     return Region(
         cuda_guarded=cuda,
-        rocm_aware=Probe.ROCM in probes,
-        cap=OPTIONAL_PATH.cap if optional else None,
+        rocm_aware=rocm,
+        cap=OPTIONAL_PATH.cap if optional and not cuda else None,
     )
+
+
+def _each_marker(markers: list[ast.expr]) -> list[ast.expr]:
+    """The marks of a list of them (`marks=[a, b]`, `pytestmark = [a, b]`), one by one."""
+    return [m for marker in markers for m in (marker.elts if isinstance(marker, (ast.List, ast.Tuple)) else [marker])]
+
+
+def _skip_marker(marker: ast.expr, names: ImportTable, seen: set[str]) -> Skips | None:
+    """Where a skip marker skips its test, written in place or kept in a module-level name."""
+    if isinstance(marker, ast.Call):
+        return skip_call(marker, names)
+    if isinstance(marker, ast.Name) and marker.id not in seen:
+        value = names.module_value(marker.id)
+        return _skip_marker(value, names, seen | {marker.id}) if value is not None else None
+    return None
 
 
 def enabled_region(call: ast.Call, names: ImportTable) -> Region:

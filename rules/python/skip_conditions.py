@@ -1,0 +1,270 @@
+"""Where a test's skip condition skips it: on a machine without a CUDA device, and on each GPU ROCm supports.
+
+Test modules often read the GPU once, at import, into a name with a default that no GPU reports:
+
+    capability = (0, 0)
+    if torch.cuda.is_available():
+        capability = torch.cuda.get_device_capability()
+
+    needs_sm80 = pytest.mark.skipif(capability < (8, 0), reason="needs sm80")
+
+Without a CUDA device the name keeps its default, `(0, 0) < (8, 0)` holds and every test under
+`@needs_sm80` is skipped: its `"cuda"` sites never run on a CPU. On ROCm the name holds what the GPU
+reports (the catalog's `[rocm_capabilities]`: (9, 0) and above), which passes `< (8, 0)`, so the
+tests run there, where `"cuda"` is the ROCm GPU; `capability != (8, 0)` skips them on every ROCm GPU.
+
+A skip condition (`pytest.mark.skipif(cond)`, `unittest.skipIf(cond)`, `unittest.skipUnless(cond)`)
+is evaluated here on those machines, from what is known about each: whether `torch.cuda` has a
+device (`is_available()`, `device_count()`), what the capability reads and such names hold, and
+whether the build is NVIDIA's or ROCm's (`torch.version.cuda`, `torch.version.hip`). A part it
+cannot know (a project's own function, a setting) leaves the answer open unless `and`/`or` decide
+without it; an open answer changes nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from cudaudit.rules.python.capability_use import COMPARE, RocmCapabilities
+from cudaudit.rules.python.guards import Polarity, Probe, polarity
+from cudaudit.rules.python.names import ImportTable
+
+SKIP_IF = frozenset({"pytest.mark.skipif", "unittest.skipIf", "unittest.case.skipIf"})
+"""Markers that skip a test where their condition holds."""
+SKIP_UNLESS = frozenset({"unittest.skipUnless", "unittest.case.skipUnless"})
+"""Markers that skip a test where their condition does not hold."""
+_CAPABILITY = "torch.cuda.get_device_capability"
+_PROPERTIES = "torch.cuda.get_device_properties"
+_FIELDS = {"major": 0, "minor": 1}
+_UNKNOWN: Any = object()
+_SET = object()
+"""A value that is set, whatever it is (`torch.version.hip` on ROCm): true, and not None."""
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What a skip condition can know about one machine: the capability its GPU reports (None
+    without a CUDA device) and whether PyTorch is a ROCm build."""
+
+    capability: tuple[int, int] | None
+    hip: bool | None
+    """Whether PyTorch is a ROCm build; None where it may be either (a machine without a GPU may
+    have any build installed)."""
+
+
+WITHOUT_CUDA = (Machine(None, None),)
+"""A machine whose `torch.cuda` has no device: a CPU-only build, XPU's or MPS's, or a GPU build
+installed where there is no GPU."""
+
+
+@dataclass(frozen=True)
+class Skips:
+    """Whether a skip condition skips its test on every machine without a CUDA device and on every GPU
+    ROCm supports: True or False where the condition says so, None where it leaves that open."""
+
+    without_cuda: bool | None
+    on_rocm: bool | None
+
+
+def skip_call(call: ast.Call, names: ImportTable) -> Skips | None:
+    """Where a skip marker call skips its test; None for a call that is no skip marker or has no condition."""
+    qualified = names.resolve(call.func)
+    if (qualified not in SKIP_IF and qualified not in SKIP_UNLESS) or not call.args:
+        return None
+    return skips_where(call.args[0], names, skip_when=qualified in SKIP_IF)
+
+
+def skips_where(condition: ast.expr, names: ImportTable, skip_when: bool = True) -> Skips:
+    """Where a test is skipped that is skipped when `condition` is `skip_when`."""
+    rocm = names.rocm_capabilities
+    on_rocm = None
+    if isinstance(rocm, RocmCapabilities):
+        on_rocm = _all(_truth(condition, names, Machine(reported, True), set()) for reported in rocm.reported)
+    without_cuda = _all(_truth(condition, names, machine, set()) for machine in WITHOUT_CUDA)
+    return Skips(_when(without_cuda, skip_when), _when(on_rocm, skip_when))
+
+
+def _when(truth: bool | None, skip_when: bool) -> bool | None:
+    return None if truth is None else truth is skip_when
+
+
+def _all(truths: Iterator[bool | None]) -> bool | None:
+    """True where the condition holds on every machine, False where on none, None otherwise."""
+    seen = set(truths)
+    return seen.pop() if len(seen) == 1 and None not in seen else None
+
+
+def _truth(node: ast.expr, names: ImportTable, machine: Machine, seen: set[str]) -> bool | None:
+    value = _value(node, names, machine, seen)
+    if value is _UNKNOWN:
+        return None
+    return value is _SET or bool(value)
+
+
+def _value(node: ast.expr, names: ImportTable, machine: Machine, seen: set[str]) -> Any:
+    """What `node` evaluates to on `machine`, or `_UNKNOWN`."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Tuple):
+        items = [_value(element, names, machine, seen) for element in node.elts]
+        return _UNKNOWN if any(item is _UNKNOWN for item in items) else tuple(items)
+    if isinstance(node, ast.BoolOp):
+        return _bool_op(node, names, machine, seen)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        truth = _truth(node.operand, names, machine, seen)
+        return _UNKNOWN if truth is None else not truth
+    if isinstance(node, ast.Compare):
+        return _compare(node, names, machine, seen)
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and node.slice.value in (0, 1):
+        whole = _value(node.value, names, machine, seen)
+        if not (isinstance(whole, tuple) and len(whole) == 2):
+            return _UNKNOWN
+        return whole[0] if node.slice.value == 0 else whole[1]
+    if isinstance(node, ast.Call):
+        return _call(node, names, machine)
+    if isinstance(node, ast.Attribute):
+        if node.attr in _FIELDS and isinstance(node.value, ast.Call) and names.resolve(node.value.func) == _PROPERTIES:
+            return machine.capability[_FIELDS[node.attr]] if machine.capability else _UNKNOWN
+        qualified = names.resolve(node)
+        if qualified in ("torch.version.hip", "torch.version.cuda") and machine.hip is not None:
+            return _SET if machine.hip is (qualified == "torch.version.hip") else None
+        return _UNKNOWN
+    if isinstance(node, ast.Name) and node.id not in seen and names.binding(node.id) is None:
+        default = capability_defaults(names).get(node.id)
+        if default is not None:
+            return default[1] if machine.capability is None else _part(machine.capability, default[0])
+        value = names.module_value(node.id)
+        return _UNKNOWN if value is None else _value(value, names, machine, seen | {node.id})
+    return _UNKNOWN
+
+
+def _bool_op(node: ast.BoolOp, names: ImportTable, machine: Machine, seen: set[str]) -> Any:
+    """`and`/`or` as Python evaluates them: the first operand that decides, whatever follows it."""
+    deciding = isinstance(node.op, ast.Or)
+    open_ = False
+    for operand in node.values:
+        truth = _truth(operand, names, machine, seen)
+        if truth is deciding:
+            return deciding
+        open_ = open_ or truth is None
+    return _UNKNOWN if open_ else not deciding
+
+
+def _compare(node: ast.Compare, names: ImportTable, machine: Machine, seen: set[str]) -> Any:
+    left = _value(node.left, names, machine, seen)
+    for op, comparator in zip(node.ops, node.comparators):
+        right = _value(comparator, names, machine, seen)
+        if left is _UNKNOWN or right is _UNKNOWN:
+            return _UNKNOWN
+        if isinstance(op, (ast.Is, ast.IsNot)):
+            holds = (left is right) is isinstance(op, ast.Is)
+        elif type(op) in COMPARE and _SET not in (left, right):
+            try:
+                holds = COMPARE[type(op)](left, right)
+            except TypeError:
+                return _UNKNOWN
+        else:
+            return _UNKNOWN
+        if not holds:
+            return False
+        left = right
+    return True
+
+
+def _call(node: ast.Call, names: ImportTable, machine: Machine) -> Any:
+    qualified = names.resolve(node.func)
+    if qualified == "torch.cuda.is_available":
+        return machine.capability is not None
+    if qualified == "torch.cuda.device_count":
+        return 0 if machine.capability is None else _UNKNOWN
+    if qualified == _CAPABILITY and machine.capability is not None:
+        return machine.capability
+    return _UNKNOWN
+
+
+def _part(capability: tuple[int, int], part: int | None) -> Any:
+    return capability if part is None else capability[part]
+
+
+def capability_defaults(names: ImportTable) -> dict[str, tuple[int | None, Any]]:
+    """Module-level names that hold the compute capability where `torch.cuda` has a device and a
+    literal elsewhere: `cap = (0, 0)` then `if torch.cuda.is_available(): cap = f()`, or `cap = f()
+    if torch.cuda.is_available() else (0, 0)`, by name, with the part of the capability they hold
+    (None for both, 0 for the major, 1 for the minor) and their literal. Every module-level
+    assignment of the name must be one of these."""
+    if names.capability_defaults is None:
+        names.capability_defaults = dict(_capability_defaults(names))
+    return names.capability_defaults
+
+
+def _capability_defaults(names: ImportTable) -> Iterator[tuple[str, tuple[int | None, Any]]]:
+    reads: dict[str, set[int | None]] = {}
+    literals: dict[str, set[Any]] = {}
+    spoiled: set[str] = set()
+    for name, value, on_gpu in _module_assignments(getattr(names.tree, "body", []), names, False):
+        read = _read_part(value, names)
+        literal = _literal(value)
+        if read is not _UNKNOWN and on_gpu:
+            reads.setdefault(name, set()).add(read)
+        elif literal is not _UNKNOWN and not on_gpu:
+            literals.setdefault(name, set()).add(literal)
+        elif isinstance(value, ast.IfExp) and _capability_or_literal(value, names):
+            read, literal = _capability_or_literal(value, names) or (None, None)
+            reads.setdefault(name, set()).add(read)
+            literals.setdefault(name, set()).add(literal)
+        else:
+            spoiled.add(name)
+    for name, parts in reads.items():
+        if name not in spoiled and len(parts) == 1 and len(literals.get(name, ())) == 1:
+            yield name, (next(iter(parts)), next(iter(literals[name])))
+
+
+def _module_assignments(body: list[ast.stmt], names: ImportTable, on_gpu: bool) -> Iterator[tuple[str, ast.expr, bool]]:
+    """Each module-level assignment to a name, with whether it runs only where `torch.cuda` has a device."""
+    for statement in body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target = statement.targets[0]
+            if isinstance(target, ast.Name):
+                yield target.id, statement.value, on_gpu
+            else:
+                for inner in ast.walk(target):
+                    if isinstance(inner, ast.Name):
+                        yield inner.id, target, on_gpu  # unpacked: no value of its own
+        elif isinstance(statement, ast.If):
+            side = None if on_gpu else polarity(statement.test, names, Probe.CUDA)
+            yield from _module_assignments(statement.body, names, on_gpu or side is Polarity.POSITIVE)
+            yield from _module_assignments(statement.orelse, names, on_gpu or side is Polarity.NEGATIVE)
+
+
+def _capability_or_literal(node: ast.IfExp, names: ImportTable) -> tuple[int | None, Any] | None:
+    """`f() if torch.cuda.is_available() else (0, 0)`, either way round: the part read and the literal."""
+    side = polarity(node.test, names, Probe.CUDA)
+    if side is None:
+        return None
+    on_gpu, elsewhere = (node.body, node.orelse) if side is Polarity.POSITIVE else (node.orelse, node.body)
+    read, literal = _read_part(on_gpu, names), _literal(elsewhere)
+    return None if read is _UNKNOWN or literal is _UNKNOWN else (read, literal)
+
+
+def _read_part(node: ast.expr, names: ImportTable) -> Any:
+    """None for a capability read (`torch.cuda.get_device_capability(d)`), 0 or 1 for one of its
+    parts (`...()[0]`, `get_device_properties(d).major`), `_UNKNOWN` for anything else."""
+    call, part, reader = node, None, _CAPABILITY
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and node.slice.value in (0, 1):
+        call, part = node.value, node.slice.value
+    elif isinstance(node, ast.Attribute) and node.attr in _FIELDS:
+        call, part, reader = node.value, _FIELDS[node.attr], _PROPERTIES
+    return part if isinstance(call, ast.Call) and names.resolve(call.func) == reader else _UNKNOWN
+
+
+def _literal(node: ast.expr) -> Any:
+    """`(0, 0)` or `0`: a capability no GPU reports; `_UNKNOWN` for anything else."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.Tuple) and all(isinstance(e, ast.Constant) and type(e.value) is int for e in node.elts):
+        return tuple(e.value for e in node.elts)  # type: ignore[attr-defined]
+    return _UNKNOWN
+
