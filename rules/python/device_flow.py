@@ -20,6 +20,7 @@ holds a device, not an index, whatever it is called.
 from __future__ import annotations
 
 import ast
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -61,7 +62,7 @@ class DeviceIndexes:
         self._by_value: dict[int, IndexVariable] = {}
         self._by_use: dict[int, IndexVariable] = {}
         self._device_uses: set[int] = set()
-        for scope in (tree, *(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))):
+        for scope in _scopes_assigning_sources(tree, names):
             self._scope(scope)
 
     def assigned(self, value: ast.expr) -> IndexVariable | None:
@@ -145,6 +146,37 @@ def _divisor(value: ast.expr, names: ImportTable) -> ast.Call | None:
 
 def _is_string(node: ast.expr, value: str) -> bool:
     return isinstance(node, ast.Constant) and node.value == value
+
+
+_BLOCK_PARTS = (ast.stmt, ast.excepthandler, ast.match_case)
+"""What a block is made of: statements, and the handlers and cases that hold their own statements."""
+
+
+def _scopes_assigning_sources(tree: ast.Module, names: ImportTable) -> list[ast.Module | ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The module and each function that assigns a device index or a device (`is_index_source`,
+    `makes_device`) in its own body, in the order `ast.walk` meets them; only statements are
+    walked, since only they assign or define. Every other scope has no index variable to find."""
+    functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+    assigning: set[int] = set()
+    todo: deque[tuple[ast.AST, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | None]] = deque([(tree, tree)])
+    while todo:
+        node, scope = todo.popleft()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            functions.append(node)
+            scope = node
+        elif isinstance(node, ast.ClassDef):
+            scope = None  # a class body is no scope; its methods are their own
+        elif (
+            isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+            and scope is not None
+            and node.value is not None
+            and (is_index_source(node.value, names) or makes_device(node.value, names))
+        ):
+            assigning.add(id(scope))
+        for _, value in ast.iter_fields(node):
+            if isinstance(value, list):
+                todo.extend((item, scope) for item in value if isinstance(item, _BLOCK_PARTS))
+    return [scope for scope in (tree, *functions) if id(scope) in assigning]
 
 
 def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
