@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from cudaudit.rules.python.guards import CUDA_DEVICE_STRING
 
@@ -100,9 +101,14 @@ def names_setting(name: str, word: str) -> bool:
     return word in _name_words(name)
 
 
-def _name_words(name: str) -> list[str]:
-    """`--dist-backend` → dist, backend; `local_rank` → local, rank."""
-    return re.split(r"[^a-z0-9]+", name.lower())
+@lru_cache(maxsize=4096)
+def _name_words(name: str) -> tuple[str, ...]:
+    """`--dist-backend` → dist, backend; `local_rank` → local, rank. Asked of every name assigned,
+    defaulted or looked up, most of them many times in a module."""
+    return tuple(_NOT_A_WORD.split(name.lower()))
+
+
+_NOT_A_WORD = re.compile(r"[^a-z0-9]+")
 
 
 def target_name(target: ast.expr) -> str | None:

@@ -76,7 +76,7 @@ class ImportTable:
         """`guards.flag_meaning` of each module-level name asked about (None: no flag)."""
         parts = module.split(".") if module else []
         own_package = parts if package else parts[:-1]
-        statements = list(_statements(tree))
+        statements = _statements(tree)
         for node in statements:
             if isinstance(node, ast.Import):
                 for alias in node.names:
@@ -162,16 +162,21 @@ class ImportTable:
         return binding is not None and binding.is_module
 
 
-def _statements(node: ast.AST) -> Iterator[ast.stmt]:
-    """Every statement, at any depth; imports are statements, so expressions are skipped."""
-    for _, value in ast.iter_fields(node):
+def _statements(node: ast.AST, found: list[ast.stmt] | None = None) -> list[ast.stmt]:
+    """Every statement, at any depth, in the order they are written; imports are statements, so
+    expressions are skipped. Gathered into one list: a generator per level handed each statement up
+    through every level above it."""
+    found = [] if found is None else found
+    for name in node._fields:
+        value = getattr(node, name, None)
         if isinstance(value, list):
             for item in value:
                 if isinstance(item, ast.stmt):
-                    yield item
-                    yield from _statements(item)
+                    found.append(item)
+                    _statements(item, found)
                 elif isinstance(item, (ast.excepthandler, ast.match_case)):
-                    yield from _statements(item)
+                    _statements(item, found)
+    return found
 
 
 def _always_set_options(statements: list[ast.stmt]) -> Iterator[str]:

@@ -118,6 +118,15 @@ def registered_concerns() -> tuple[type[Concern], ...]:
     return tuple(importlib.import_module(module).CONCERN for module in python_concern_modules())
 
 
+def _names_cuda_or_nccl(default: ast.expr) -> bool:
+    """A string naming CUDA or NCCL in a default; most defaults are one constant, read without a walk."""
+    nodes = (default,) if isinstance(default, ast.Constant) else ast.walk(default)
+    return any(
+        isinstance(n, ast.Constant) and isinstance(n.value, str) and _NAMES_CUDA_OR_NCCL.search(n.value) is not None
+        for n in nodes
+    )
+
+
 def _overrides(concern: Concern, hook: str) -> bool:
     return getattr(type(concern), hook) is not getattr(Concern, hook)
 
@@ -443,10 +452,7 @@ class PythonWalker:
         reaches no device (`defaults.py`); only
         defaults naming CUDA or NCCL in a string (`"cuda"`, `"nccl"`) are looked at, the module's
         calls read once, when the first such default is met."""
-        if self._module is None or isinstance(function, ast.Lambda) or not any(
-            isinstance(n, ast.Constant) and isinstance(n.value, str) and _NAMES_CUDA_OR_NCCL.search(n.value)
-            for n in ast.walk(default)
-        ):
+        if self._module is None or isinstance(function, ast.Lambda) or not _names_cuda_or_nccl(default):
             return NEUTRAL
         if self._module_calls is None:
             self._module_calls = ModuleCalls(self._module)
