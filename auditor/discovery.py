@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -106,10 +106,11 @@ def discover(paths: list[Path], excludes: Excludes) -> tuple[list[Candidate], li
         given = given.absolute()
         if os.path.isdir(given):
             listed = _git_files(given, errors)
-            files = listed if listed is not None else _walk(given, excludes, errors)
+            if listed is not None:
+                files: Iterable[Path] = (path for path in listed if not _skipped(path, given, excludes))
+            else:  # the walk enters no skipped folder: only the files themselves may be excluded
+                files = (path for path in _walk(given, excludes, errors) if not excludes.excludes(path))
             for path in files:
-                if _skipped(path, given, excludes):
-                    continue
                 kinds = classify(path)
                 if kinds:
                     found.setdefault(path, Candidate(path, kinds, given))
@@ -194,26 +195,27 @@ def _ignored_by_git(folder: Path) -> bool:
 
 def _walk(folder: Path, excludes: Excludes, errors: list[FileError]) -> Iterator[Path]:
     """The files under `folder`, links neither followed nor listed. One `scandir` per folder: its
-    entries know their own type, so no file costs a `stat` of its own."""
-    pending = [os.fspath(folder)]
+    entries know their own type, so no file costs a `stat` of its own, and a folder below `folder`
+    that is a virtual environment says so by the names in its own listing."""
+    root = os.fspath(folder)
+    pending = [root]
     while pending:
         top = pending.pop()
         try:
             with os.scandir(top) as listing:
                 entries = sorted(listing, key=lambda entry: entry.name)
         except OSError as exc:
-            errors.append(FileError(str(exc.filename), f"cannot read folder: {exc.strerror or exc}"))
+            if top == root or not _is_environment(Path(top)):
+                errors.append(FileError(str(exc.filename), f"cannot read folder: {exc.strerror or exc}"))
+            continue
+        if top != root and any(entry.name in VENV_MARKERS for entry in entries):
             continue
         folders = []
         for entry in entries:
             if entry.is_symlink():
                 continue
             if _is_folder(entry):
-                if (
-                    entry.name not in SKIPPED_DIRS
-                    and not _is_environment(Path(entry.path))
-                    and not excludes.excludes(Path(entry.path), is_dir=True)
-                ):
+                if entry.name not in SKIPPED_DIRS and not excludes.excludes(Path(entry.path), is_dir=True):
                     folders.append(entry.path)
             else:
                 yield Path(entry.path)

@@ -171,7 +171,16 @@ def _failed(task: FileTask, message: str) -> FileReport:
 
 
 def display_path(path: Path, cwd: Path) -> str:
-    """POSIX path relative to the current folder when under it, else absolute."""
+    """POSIX path relative to the current folder when under it, else absolute.
+
+    Told from the text where it can be (`relative_to` parses both paths again, and raises for a tree
+    outside the folder; a scan asks this of every file): a path spelled below the folder is cut, and
+    where names are case-sensitive, one whose text does not start with the folder's is not below it."""
+    text, folder = os.fspath(path), os.fspath(cwd)
+    if text.startswith(folder + os.sep):
+        return text[len(folder) + 1:].replace(os.sep, "/")
+    if not text.startswith(folder) and os.path.normcase(folder) == folder:
+        return path.as_posix()
     try:
         return path.relative_to(cwd).as_posix()
     except ValueError:
@@ -310,7 +319,7 @@ class Contents:
         status = _status(task.path) if known is not None else None
         if known is None or status is None:
             return content_digest(self.read(task.display))
-        key = known.key(*map(str, status))
+        key = " ".join(map(str, status))  # the pack is the tree's: its own fingerprint needs no hashing in
         found = known.get(task.path, key)
         if isinstance(found, str):
             return found

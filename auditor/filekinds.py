@@ -89,6 +89,8 @@ _BY_PATTERN = [
     ("compose*.yml", FileKind.COMPOSE),
     ("compose*.yaml", FileKind.COMPOSE),
 ]
+_ANY_PATTERN = re.compile("|".join(fnmatch.translate(pattern) for pattern, _ in _BY_PATTERN))
+"""Whether a name matches some pattern of `_BY_PATTERN`: one match for most files, which match none."""
 _REQUIREMENTS_FOLDERS = frozenset({"requirements", "reqs"})
 TEST_DIRS = frozenset({"test", "tests", "testing", "unittests", "unit_tests"})
 """Folders of a project's tests."""
@@ -136,7 +138,7 @@ def classify(path: PurePath, head: bytes | None = None) -> tuple[FileKind, ...]:
     name = path.name.lower()
     if name in _BY_NAME:
         return _BY_NAME[name]
-    for pattern, kind in _BY_PATTERN:
+    for pattern, kind in _BY_PATTERN if _ANY_PATTERN.match(name) else ():
         if fnmatch.fnmatchcase(name, pattern):
             if kind is FileKind.DOCKERFILE and name.endswith(_NOT_DOCKERFILES):
                 continue

@@ -41,14 +41,35 @@ def first_party_modules(roots: Iterable[Path]) -> frozenset[str]:
 def sibling_modules(folder: str) -> tuple[str, ...]:
     """The top-level names `is_sibling_module` finds in `folder` (`x` for `x.py`, and for `x/`
     with an `__init__.py`), sorted: what a cached analysis of a file in `folder` depends on
-    besides the file itself."""
+    besides the file itself.
+
+    One `scandir`: its entries know their own type (a link is followed, as `is_sibling_module`'s
+    `isfile` follows it), so only a folder costs a `stat`, of its `__init__.py`."""
+    modules = set()
     try:
-        names = os.listdir(folder or ".")
+        with os.scandir(folder or ".") as listing:
+            for entry in listing:
+                if entry.name.endswith(".py") and _is_file(entry):
+                    modules.add(entry.name[:-3])
+                if _is_folder(entry) and os.path.isfile(os.path.join(entry.path, "__init__.py")):
+                    modules.add(entry.name)
     except OSError:
         return ()
-    modules = {name[:-3] for name in names if name.endswith(".py") and os.path.isfile(os.path.join(folder, name))}
-    modules.update(name for name in names if os.path.isfile(os.path.join(folder, name, "__init__.py")))
     return tuple(sorted(modules))
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def is_sibling_module(path: str, module: str) -> bool:
