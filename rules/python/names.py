@@ -61,6 +61,7 @@ class ImportTable:
         flags: Mapping[str, Any] | None = None,
         package: bool = False,
         rocm_capabilities: Any = None,
+        markers: Mapping[str, Any] | None = None,
     ) -> None:
         self.tree = tree
         self.rocm_capabilities = rocm_capabilities
@@ -70,6 +71,8 @@ class ImportTable:
         self._bindings: dict[str, Binding] = {}
         self._relative: dict[str, str] = {}
         self.flags: Mapping[str, Any] = flags or {}
+        self.markers: Mapping[str, Any] = markers or {}
+        """The project's skip markers by qualified name (`skip_conditions.read_skip_markers`, through the index)."""
         self.probes: dict[int, tuple[ast.AST, frozenset[Any]]] = {}
         """`guards.probes_in` of a node, by the node's `id`, with the node (so the `id` stays its own)."""
         self.flag_meanings: dict[str, Any] = {}
@@ -90,7 +93,12 @@ class ImportTable:
                     if alias.name != "*":
                         name = f"{node.module}.{alias.name}"
                         self._bindings[alias.asname or alias.name] = Binding(name, False)
-            elif isinstance(node, ast.ImportFrom) and node.level and self.flags and node.level <= len(own_package):
+            elif (
+                isinstance(node, ast.ImportFrom)
+                and node.level
+                and (self.flags or self.markers)
+                and node.level <= len(own_package)
+            ):
                 base = ".".join([*own_package[: len(own_package) - node.level + 1], *([node.module] if node.module else [])])
                 for alias in node.names:
                     if alias.name != "*":
@@ -122,7 +130,15 @@ class ImportTable:
     def project_flag(self, node: ast.expr) -> Any:
         """What the project index says a flag that `node` names probes (`SUPPORTS_BF16` after
         `from .utils import SUPPORTS_BF16`, `utils.SUPPORTS_BF16` after `from pkg import utils`)."""
-        if not self.flags:
+        return self._project_name(node, self.flags)
+
+    def project_marker(self, node: ast.expr) -> Any:
+        """What the project index says a skip marker that `node` names skips (`needs_sm80` after
+        `from .utils import needs_sm80`)."""
+        return self._project_name(node, self.markers)
+
+    def _project_name(self, node: ast.expr, table: Mapping[str, Any]) -> Any:
+        if not table:
             return None
         root, attributes = attribute_chain(node)
         if not isinstance(root, ast.Name):
@@ -131,7 +147,7 @@ class ImportTable:
         qualified = binding.qualified if binding is not None else self._relative.get(root.id)
         if qualified is None:
             return None
-        return self.flags.get(".".join([qualified, *attributes]))
+        return table.get(".".join([qualified, *attributes]))
 
     def module_value(self, name: str) -> ast.expr | None:
         """The expression a module-level name was assigned, where it is assigned once there."""
