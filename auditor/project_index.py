@@ -14,14 +14,14 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   (`rules/dependencies/target_variants.py`);
 - the files each requirements file includes with `-r`/`-c`;
 - which workflows need CUDA and which run on CPU, which on ROCm (`rules/orchestration/workflows.py`);
+- the Dockerfiles built on a CUDA image with no ROCm stage or counterpart
+  (`rules/containers/dockerfile.py`), for the workflows that build and publish them;
 - the ranges the project's dependency files declare of the libraries that work on a target only from a release on (`resolvers/allowed_releases.py`);
 - the project's own Python modules that only another target's code path imports (Triton kernels
   imported under `if is_torch_npu_available():`; `rules/python/import_paths.py`);
 - the project's own device flags, module-level names assigned from a device probe
   (`rules/python/project_flags.py`), by qualified name, and each Python module's dotted name;
-- the fixtures each `conftest.py` serves that skip without CUDA (`rules/python/reach.py`);
-- the skip markers shared test modules keep in module-level names, with where each skips
-  (`rules/python/skip_conditions.py`).
+- the fixtures each `conftest.py` serves that skip without CUDA (`rules/python/reach.py`).
 
 Each reader sees one file at a time; a file it cannot read or parse adds nothing (the file's
 own analysis reports it), so one bad header never stops the scan. `facts(path, kinds)` then
@@ -66,6 +66,7 @@ _READERS = {
     "build": "cudaudit.rules.builds.rocm_builds:read_build_script",
     "cmake_build": "cudaudit.rules.builds.cmake:read_cmake_build",
     "workflow": "cudaudit.rules.orchestration.workflows:workflow_jobs",
+    "cuda_image": "cudaudit.rules.containers.dockerfile:cuda_only_image",
     "variants": "cudaudit.rules.dependencies.target_variants:declared_variants",
     "included": "cudaudit.rules.dependencies.requirements_file:included_files",
     "include_paths": "cudaudit.rules.dependencies.requirements_file:include_paths",
@@ -74,7 +75,6 @@ _READERS = {
     "import_paths": "cudaudit.rules.python.import_paths:other_target_modules",
     "flags": "cudaudit.rules.python.project_flags:read_device_flags",
     "conftest": "cudaudit.rules.python.reach:conftest_fixtures",
-    "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
 }
 """The readers, imported on first use as the analyzers are: a scan of Python files never loads the
 C++ reader (`auditor/analyzers.py`)."""
@@ -128,6 +128,8 @@ class ProjectIndex:
     workflows_known: bool = False
     ci_targets: tuple[tuple[str, str], ...] = ()
     """(target, the first workflow with a job on it) for ROCm and CPU."""
+    cuda_images: tuple[tuple[str, int, str], ...] = ()
+    """(Dockerfile, line, image): the Dockerfiles built on a CUDA image that have no ROCm stage or counterpart."""
     other_paths: dict[str, tuple[tuple[str, Evidence], ...]] = field(default_factory=dict)
     """Python module -> (target, the import that reaches it) for each target whose path never imports it."""
     device_flags: tuple[tuple[str, tuple[tuple[str, str | None], ...]], ...] = ()
@@ -136,9 +138,6 @@ class ProjectIndex:
     """Python module's display path -> (its dotted name, whether it is a package's `__init__.py`)."""
     conftests: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
     """Folder -> (name, autouse) of the fixtures its `conftest.py` serves that skip without CUDA."""
-    skip_markers: tuple[tuple[str, tuple[bool | None, bool | None]], ...] = ()
-    """(qualified name, (skipped without CUDA, skipped on every ROCm GPU)) of each skip marker a shared
-    module of the project keeps in a module-level name."""
     releases: tuple[tuple[str, str], ...] = ()
     """(library, range) for each range the dependency files declare of a library the catalog knows to
     work on a target only from a release on (`works_with`)."""
@@ -177,13 +176,13 @@ class ProjectIndex:
             facts["included"] = self.included.get(path, ())
         if FileKind.PYTHON in kinds and self.conftests and is_test_path(path):
             facts["conftest_fixtures"] = _served_fixtures(path, self.conftests)
-        if FileKind.PYTHON in kinds and (self.device_flags or self.skip_markers) and path in self.modules:
+        if FileKind.PYTHON in kinds and self.device_flags and path in self.modules:
             facts["device_flags"] = self.device_flags
-            facts["skip_markers"] = self.skip_markers
             facts["module"] = self.modules[path]
         if FileKind.WORKFLOW in kinds:
             facts["ci_answered_elsewhere"] = self.workflows_known and self.ci_carrier != path
             facts["ci_targets"] = self.ci_targets
+            facts["cuda_images"] = self.cuda_images
         return FileFacts(**facts)
 
 
@@ -209,7 +208,7 @@ def build_index(
                 found.read(file.display, kind, data, catalog, roots, remember)
             except Exception:  # noqa: BLE001 - an unreadable, binary or odd file adds no facts; its own analysis reports it
                 continue
-    modules = _module_names(files) if found.flags or found.markers else {}
+    modules = _module_names(files) if found.flags else {}
     cuda_workflows = sorted(path for path, cuda, _, _ in found.workflows if cuda)
     portable = any(rocm or cpu for _, _, rocm, cpu in found.workflows)
     ci_targets: dict[str, str] = {}
@@ -219,6 +218,7 @@ def build_index(
                 ci_targets.setdefault(target, path)
     left_out = {source: evidence for build in found.builds.values() if build is not None
                 for source, evidence in build.cuda_only}
+    counterparts = _counterparts(files, found.include_paths)
     return ProjectIndex(
         porting=_reader("layers")(found.sources, left_out) if found.sources else None,
         cuda_macros=_reader("macros")([*(facts.macro_sides for facts in found.sources.values()),
@@ -227,18 +227,19 @@ def build_index(
             _reader("macro_values")(facts.macro_values for facts in found.sources.values()) if found.sources else ()
         ),
         builds=found.builds,
-        counterparts=_counterparts(files, found.include_paths),
+        counterparts=counterparts,
         variants=tuple(sorted(set(found.variants))),
         included=found.included,
         ci_carrier=cuda_workflows[0] if cuda_workflows and not portable else None,
         workflows_known=bool(found.workflows),
         ci_targets=tuple(sorted(ci_targets.items())),
+        cuda_images=tuple(sorted(
+            (path, *image) for path, image in found.cuda_images.items()
+            if not any(counterpart.target == "rocm" for counterpart in counterparts.get(path, ()))
+        )),
         other_paths=_other_paths(python, cached, _cuda_flags(found.flags)),
         device_flags=tuple(
             sorted((f"{modules[path][0]}.{name}", meaning) for path, name, meaning in found.flags if path in modules)
-        ),
-        skip_markers=tuple(
-            sorted((f"{modules[path][0]}.{name}", skips) for path, name, skips in found.markers if path in modules)
         ),
         modules=modules,
         conftests={folder: fixtures for folder, fixtures in found.conftests.items() if fixtures},
@@ -252,7 +253,7 @@ scan of named files indexes the other files of these kinds in their folders too.
 
 _READ_KINDS = frozenset(
     {FileKind.CUDA, FileKind.CMAKE, FileKind.WORKFLOW, FileKind.PYPROJECT, FileKind.SETUP, FileKind.REQUIREMENTS,
-     FileKind.CONDA}
+     FileKind.CONDA, FileKind.DOCKERFILE}
 )
 
 
@@ -290,11 +291,11 @@ class _Found:
     included: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     include_paths: dict[str, frozenset[str]] = field(default_factory=dict)
     workflows: list[tuple[str, bool, bool, bool]] = field(default_factory=list)
+    cuda_images: dict[str, tuple[int, str]] = field(default_factory=dict)
+    """Dockerfile -> (line, image) of the CUDA image it is built on, when it has no ROCm stage."""
     flags: list[tuple[str, str, tuple[tuple[str, str | None], ...]]] = field(default_factory=list)
     conftests: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
     """(display path, flag name, what a test of the flag probes) for each device flag found."""
-    markers: list[tuple[str, str, tuple[bool | None, bool | None]]] = field(default_factory=list)
-    """(display path, marker name, where it skips) for each skip marker of a shared module."""
     releases: list[tuple[str, str]] = field(default_factory=list)
     """(library, declared range) for the catalog's release-bound libraries, in every dependency file."""
 
@@ -311,8 +312,6 @@ class _Found:
                 self._add_build(path, build)
             flags = remember("device_flags", path, lambda: _reader("flags")(path, data()))
             self.flags.extend((path, name, meaning) for name, meaning in flags)
-            markers = remember("skip_markers", path, lambda: _reader("skip_markers")(path, data(), catalog))
-            self.markers.extend((path, name, skips) for name, skips in markers)
             if posixpath.basename(path) == "conftest.py":
                 self.conftests[posixpath.dirname(path)] = remember(
                     "conftest_fixtures", path, lambda: _reader("conftest")(path, data())
@@ -326,6 +325,10 @@ class _Found:
                 "workflow_targets", path, lambda: tuple(_reader("workflow")(path, decode_text(data()), catalog))
             )
             self.workflows.append((path, *jobs))
+        elif kind is FileKind.DOCKERFILE:
+            image = remember("cuda_image", path, lambda: _reader("cuda_image")(path, decode_text(data()), catalog))
+            if image is not None:
+                self.cuda_images[path] = tuple(image)
         else:
             def text() -> str:
                 return decode_python(data()) if kind is FileKind.SETUP and path.endswith(".py") else decode_text(data())

@@ -86,6 +86,7 @@ DETECTORS: dict[str, tuple[str, ...]] = {
     "ci-action": ("cudaudit.rules.orchestration.workflows",),
     "ci-docker-gpu": ("cudaudit.rules.orchestration.workflows",),
     "ci-tool": ("cudaudit.rules.orchestration.workflows",),
+    "ci-image-build": ("cudaudit.rules.orchestration.workflows",),
     "ci-job-targets": ("cudaudit.rules.orchestration.workflows",),
     # cudaudit's own: a suppression comment that names an unknown rule, or silences nothing.
     "suppression": ("cudaudit.suppressions",),

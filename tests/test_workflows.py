@@ -219,3 +219,35 @@ def test_naming_some_workflows_asks_the_repository_question_of_all_of_them(cli, 
     assert "CDA710" in [f["rule"] for f in scan_json(cli, ".github/workflows/gpu.yml")["findings"]]
     inside = scan_json(cli, "gpu.yml", cwd=workflows)
     assert [f["rule"] for f in inside["findings"]] == ["CDA710", "CDA702"]
+
+
+def test_a_build_of_a_cuda_only_dockerfile_is_found_however_the_step_names_it():
+    """`docker buildx build --file=...`, a context whose Dockerfile is the default one, and the
+    action's `file`; a Dockerfile with a ROCm counterpart, or one the step does not build, is not."""
+    code = """\
+on: push
+jobs:
+  images:
+    runs-on: ubuntu-latest
+    steps:
+      - run: docker buildx build --platform linux/amd64 --file=docker/serve.Dockerfile -t acme/serve .
+      - run: docker build --build-arg X=1 -t acme/train docker/train
+      - uses: docker/build-push-action@v6
+        with:
+          file: ./docker/Dockerfile
+      - run: docker build -t acme/cpu docker/cpu
+"""
+    cuda = "FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\n"
+    files = {
+        "docker/serve.Dockerfile": cuda,
+        "docker/train/Dockerfile": "FROM pytorch/pytorch:2.4.1-cuda12.1-cudnn9-devel AS build\nFROM build\n",
+        "docker/Dockerfile": cuda,
+        "docker/Dockerfile.rocm": "FROM rocm/pytorch:latest\n",
+        "docker/cpu/Dockerfile": "FROM python:3.12-slim\n",
+    }
+    found = [f for f in analyze(code, path=WORKFLOW, files=files) if f.rule == "CDA706"]
+    assert [(f.span.line, f.targets["rocm"].source) for f in found] == [
+        (6, "docker/serve.Dockerfile:1"),
+        (7, "docker/train/Dockerfile:1"),
+    ]
+    assert {f.severity.value for f in found} == {"warning"}

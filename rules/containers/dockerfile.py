@@ -22,7 +22,7 @@ from cudaudit.model import Finding, Portability
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.containers.build_steps import StageSteps
 from cudaudit.rules.containers.commands import SHELLS, command
-from cudaudit.rules.containers.images import image_entry
+from cudaudit.rules.containers.images import image_entry, needs_cuda
 from cudaudit.rules.containers.instructions import Instruction, parse_dockerfile
 from cudaudit.rules.containers.rewrites import image_fix
 from cudaudit.rules.containers.script_scan import ENV_VAR, ScriptScan, build_switches, scan_command, toolkit_paths
@@ -30,6 +30,7 @@ from cudaudit.rules.containers.shell import Word, split_commands
 from cudaudit.rules.containers.stages import Stage, Stages
 from cudaudit.rules.dependencies.report import Placed
 from cudaudit.rules.dependencies.rewrites import FixTarget
+from cudaudit.rules.orchestration.images import parse_image
 from cudaudit.settings import AnalysisSettings
 
 CONTAINER_ENV = "container-env"
@@ -37,6 +38,31 @@ CONTAINER_ENV = "container-env"
 _SCRIPTED = frozenset({"RUN", "CMD", "ENTRYPOINT", "HEALTHCHECK"})
 _HEALTHCHECK = re.compile(r"^\s*(?:--\S+\s+)*CMD\s+", re.IGNORECASE)
 _JSON_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def cuda_only_image(path: str, text: str, catalog: Catalog) -> tuple[int, str] | None:
+    """(line, image) of the CUDA image the Dockerfile's last stage is built on, when none of its
+    stages is built on a ROCm image (for the index: what a workflow that builds it publishes)."""
+    bases: dict[str, tuple[int, str] | None] = {}
+    built: tuple[int, str] | None = None
+    rocm = False
+    for instruction in parse_dockerfile(text):
+        if instruction.keyword != "FROM":
+            continue
+        words = [w.text for command in split_commands(instruction.arguments.text, instruction.variables) for w in command]
+        words = [w for w in words if not w.startswith("--")]
+        if not words:
+            continue
+        reference = words[0]
+        parsed = parse_image(reference)
+        rocm = rocm or (parsed is not None and parsed.is_rocm)
+        if reference.lower() in bases:
+            built = bases[reference.lower()]
+        else:
+            built = (instruction.line, reference) if needs_cuda(reference, catalog) else None
+        if len(words) >= 3 and words[1].lower() == "as":
+            bases[words[2].lower()] = built
+    return None if rocm else built
 
 
 def analyze_dockerfile(

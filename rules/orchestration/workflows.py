@@ -7,6 +7,12 @@ and by what it does (a CUDA toolkit setup action,
 commands and words with the shell reader the Dockerfile analyzer uses, so a word in an
 `echo`, a comment or a quoted string is not a command.
 
+A job that builds a Dockerfile (`docker/build-push-action`, or `docker build` / `docker buildx
+build` in a script) which the project index knows to be built on a CUDA image, with no ROCm stage
+and no ROCm counterpart, publishes (or tests) an NVIDIA-only image: the step is reported once, at
+warning, citing the Dockerfile's `FROM` line; the Dockerfile's own finding says what its ROCm
+image would be, this one where the project's images are built.
+
 Every job is also given a verdict: CUDA, or portable (on CPU or ROCm), or neither. A job
 is ROCm when a runner label names ROCm or an AMD GPU (`rocm`, `mi300x`) or it runs in a
 `rocm/` image or maps `/dev/kfd`; CPU when every label is a GitHub-hosted runner
@@ -26,6 +32,7 @@ in the first CUDA workflow, and only when no workflow in the scan runs on CPU or
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 
@@ -68,6 +75,16 @@ DOCKER_GPU = "ci-docker-gpu"
 """Detector: how a `docker run` or a job container reaches GPUs (`--gpus`, `--runtime=nvidia`, `nvidia-docker`)."""
 TOOL = "ci-tool"
 """Detector: the command a script runs."""
+IMAGE_BUILD = "ci-image-build"
+"""Detector: a step that builds a Dockerfile the index knows as CUDA-only."""
+CUDA_IMAGE_ONLY = "cuda-image-only"
+_BUILD_ACTIONS = frozenset({"docker/build-push-action"})
+_BUILD_VALUED_OPTIONS = frozenset(
+    {"-t", "--tag", "--build-arg", "--target", "--platform", "--cache-from", "--cache-to", "--label", "--secret",
+     "-o", "--output", "--progress", "--network", "--add-host", "--ssh", "--iidfile", "--metadata-file",
+     "--builder", "--shm-size", "--ulimit", "--build-context", "--annotation", "--attest", "--allow"}
+)
+"""`docker build` options that take the next word as their value; the first other word is the context."""
 JOB_TARGETS = "ci-job-targets"
 """Detector: the repository-level verdict on what the jobs run on."""
 NO_PORTABLE_JOB = "no-cpu-or-rocm-job"
@@ -133,15 +150,48 @@ def analyze_workflow(
 ) -> list[Finding]:
     """Findings for one workflow; raises UnparsableError for malformed YAML."""
     sites = Sites(text, path, catalog, settings)
-    jobs = read_jobs(text, sites)
-    job_sites = sites.findings()
+    built: dict[Span, tuple[str, int, str]] = {}
+    jobs = read_jobs(text, sites, _BuiltImages(path, facts.cuda_images, built))
+    job_sites = [_with_dockerfile(finding, built) for finding in sites.findings()]
     first_cuda = next((job for job in jobs if job.cuda), None)
     if first_cuda is not None and not any(job.portable for job in jobs) and not facts.ci_answered_elsewhere:
         sites.report(JOB_TARGETS, NO_PORTABLE_JOB, first_cuda.runs_on, _second_backend_job(text, first_cuda, settings))
     covered = dict(facts.ci_targets)
-    return [
-        _where_ci_runs(finding, jobs, covered) if finding in job_sites else finding for finding in sites.findings()
-    ]
+    # The repository-level finding (CDA710), if any, comes after the jobs' own sites.
+    return [_where_ci_runs(finding, jobs, covered) for finding in job_sites] + sites.findings()[len(job_sites):]
+
+
+class _BuiltImages:
+    """The CUDA-only Dockerfiles of the project, by their path from the repository's top, and the
+    steps of this workflow found to build one (`built`)."""
+
+    def __init__(self, workflow: str, images: tuple[tuple[str, int, str], ...], built: dict[Span, tuple[str, int, str]]):
+        marker = ".github/workflows/"
+        at = workflow.find(marker)
+        self.root = workflow[:at] if at >= 0 else ""
+        self.images = {posixpath.normpath(path): (path, line, image) for path, line, image in images}
+        self.built = built
+
+    def dockerfile(self, context: str | None, file: str | None) -> tuple[str, int, str] | None:
+        """The CUDA-only Dockerfile a build of `context` (default: the checkout) with `file` uses, if any."""
+        if not self.images or any("$" in part for part in (context or "", file or "")):
+            return None
+        if file is None:
+            file = posixpath.join(context or ".", "Dockerfile")
+        return self.images.get(posixpath.normpath(posixpath.join(self.root, file)))
+
+
+def _with_dockerfile(finding: Finding, built: dict[Span, tuple[str, int, str]]) -> Finding:
+    """A build step's finding names the Dockerfile and the CUDA image it is built on."""
+    found = built.get(finding.span)
+    if found is None or finding.rule != "CDA706":
+        return finding
+    path, line, image = found
+    targets = {
+        target: Portability(fact.status, f"`{path}` is built on `{image}`; {fact.replacement}", f"{path}:{line}", fact.severity)
+        for target, fact in finding.targets.items()
+    }
+    return retarget(finding, targets)
 
 
 def _where_ci_runs(finding: Finding, jobs: list[JobVerdict], covered: dict[str, str]) -> Finding:
@@ -180,25 +230,29 @@ def workflow_jobs(path: str, text: str, catalog: Catalog) -> tuple[bool, bool, b
     return any(job.cuda for job in jobs), any(job.rocm for job in jobs), any(job.cpu for job in jobs)
 
 
-def read_jobs(text: str, sites: Sites) -> list[JobVerdict]:
-    """Report every CUDA site of a workflow's jobs to `sites`; the verdict on each job."""
+def read_jobs(text: str, sites: Sites, images: _BuiltImages | None = None) -> list[JobVerdict]:
+    """Report every CUDA site of a workflow's jobs to `sites`; the verdict on each job. `images`:
+    the project's CUDA-only Dockerfiles, whose builds are reported too."""
     positions = Positions(text)
     verdicts = []
     for document in load_documents(text):
         for name, job in pairs(get(document, "jobs")):
-            verdicts.append(_Job(job, name, text, positions, sites).verdict())
+            verdicts.append(_Job(job, name, text, positions, sites, images).verdict())
     return verdicts
 
 
 class _Job:
     """One job, read once: its CUDA sites are reported as they are met, then its verdict is given."""
 
-    def __init__(self, job: Node, name: ScalarNode, text: str, positions: Positions, sites: Sites) -> None:
+    def __init__(
+        self, job: Node, name: ScalarNode, text: str, positions: Positions, sites: Sites, images: _BuiltImages | None
+    ) -> None:
         self.job = job
         self.name = name
         self.text = text
         self.positions = positions
         self.sites = sites
+        self.images = images
         self.needs = _Needs()
 
     def verdict(self) -> JobVerdict:
@@ -251,6 +305,9 @@ class _Job:
             action = (scalar(uses[1]) or "").partition("@")[0].lower() if uses else ""
             if uses and action and self.sites.report(ACTION, action, pair_span(*uses)):
                 self.needs.cuda = True
+            if uses and action in _BUILD_ACTIONS:
+                arguments = get(step, "with")
+                self._built(scalar(get(arguments, "context")), scalar(get(arguments, "file")), pair_span(*uses))
             run = get(step, "run")
             if isinstance(run, ScalarNode) and scalar(run) is not None:
                 self._script(*scalar_source(run, self.text))
@@ -276,6 +333,19 @@ class _Job:
             rest = rest[1:]
         if name in _CONTAINER_CLIS and rest and rest[0].text in _CONTAINER_STARTS:
             self._container_options(_options_before_image(rest[1:]), base)
+        if rest and rest[0].text in ("buildx", "image"):
+            rest = rest[1:]
+        if name in _CONTAINER_CLIS and rest and rest[0].text == "build":
+            context, file = _build_arguments(rest[1:])
+            self._built(context, file, span)
+
+    def _built(self, context: str | None, file: str | None, span: Span) -> None:
+        """A step that builds an image: reported where the Dockerfile it builds is CUDA-only."""
+        if self.images is None:
+            return
+        found = self.images.dockerfile(context, file)
+        if found is not None and self.sites.report(IMAGE_BUILD, CUDA_IMAGE_ONLY, span):
+            self.images.built[span] = found
 
     def _container_options(self, words: list[Word], base: int) -> None:
         """`--gpus all`, `--gpus=all`, `--runtime=nvidia`; `--device /dev/kfd` makes the job ROCm."""
@@ -344,6 +414,26 @@ def _command_word(words: list[Word]) -> int | None:
         elif not (wrapped and (text.startswith("-") or text[:1].isdigit())):
             return at
     return None
+
+
+def _build_arguments(words: list[Word]) -> tuple[str | None, str | None]:
+    """The context and the `-f`/`--file` Dockerfile of `docker build`'s arguments."""
+    context = file = None
+    at = 0
+    while at < len(words):
+        text = words[at].text
+        if text in ("-f", "--file") and at + 1 < len(words):
+            file, at = words[at + 1].text, at + 2
+        elif text.startswith("--file="):
+            file, at = text.partition("=")[2], at + 1
+        elif text in _BUILD_VALUED_OPTIONS:
+            at += 2
+        elif text.startswith("-"):
+            at += 1
+        else:
+            context = context or text
+            at += 1
+    return context, file
 
 
 def _options_before_image(words: list[Word]) -> list[Word]:
