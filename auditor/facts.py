@@ -140,12 +140,16 @@ class FileFacts:
     """The project's device flags, as (qualified name, ((probe, the branch that needs it), ...)):
     `pkg.utils.SUPPORTS_BF16 = torch.cuda.is_available() and ...` is ("pkg.utils.SUPPORTS_BF16",
     (("cuda", "body"),)), so `if SUPPORTS_BF16:` in a module that imports it is a CUDA guard."""
+    skip_markers: tuple[tuple[str, tuple[bool | None, bool | None]], ...] = ()
+    """The skip markers the project keeps in shared modules, as (qualified name, (skipped without CUDA,
+    skipped on every ROCm GPU)): `tests.utils.needs_sm80 = pytest.mark.skipif(capability < (8, 0))`
+    is ("tests.utils.needs_sm80", (True, False)) (`skip_conditions.read_skip_markers`)."""
     conftest_fixtures: tuple[tuple[str, bool], ...] = ()
     """(name, autouse) of the fixtures that skip without CUDA which the `conftest.py` files in this
     test module's folder and above serve it (the nearest one's where two define a name)."""
     module: tuple[str, bool] | None = None
     """This Python module's dotted name and whether it is a package's `__init__.py`, for its
-    relative imports of the flags (given only where the project has flags)."""
+    relative imports of the flags and markers (given only where the project has some)."""
 
     def counterpart(self, target: str) -> Evidence | None:
         return next((c.evidence for c in self.counterparts if c.target == target), None)

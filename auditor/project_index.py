@@ -21,7 +21,9 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   imported under `if is_torch_npu_available():`; `rules/python/import_paths.py`);
 - the project's own device flags, module-level names assigned from a device probe
   (`rules/python/project_flags.py`), by qualified name, and each Python module's dotted name;
-- the fixtures each `conftest.py` serves that skip without CUDA (`rules/python/reach.py`).
+- the fixtures each `conftest.py` serves that skip without CUDA (`rules/python/reach.py`);
+- the skip markers shared test modules keep in module-level names, with where each skips
+  (`rules/python/skip_conditions.py`).
 
 Each reader sees one file at a time; a file it cannot read or parse adds nothing (the file's
 own analysis reports it), so one bad header never stops the scan. `facts(path, kinds)` then
@@ -75,6 +77,7 @@ _READERS = {
     "import_paths": "cudaudit.rules.python.import_paths:other_target_modules",
     "flags": "cudaudit.rules.python.project_flags:read_device_flags",
     "conftest": "cudaudit.rules.python.reach:conftest_fixtures",
+    "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
 }
 """The readers, imported on first use as the analyzers are: a scan of Python files never loads the
 C++ reader (`auditor/analyzers.py`)."""
@@ -138,6 +141,9 @@ class ProjectIndex:
     """Python module's display path -> (its dotted name, whether it is a package's `__init__.py`)."""
     conftests: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
     """Folder -> (name, autouse) of the fixtures its `conftest.py` serves that skip without CUDA."""
+    skip_markers: tuple[tuple[str, tuple[bool | None, bool | None]], ...] = ()
+    """(qualified name, (skipped without CUDA, skipped on every ROCm GPU)) of each skip marker a shared
+    module of the project keeps in a module-level name."""
     releases: tuple[tuple[str, str], ...] = ()
     """(library, range) for each range the dependency files declare of a library the catalog knows to
     work on a target only from a release on (`works_with`)."""
@@ -176,8 +182,9 @@ class ProjectIndex:
             facts["included"] = self.included.get(path, ())
         if FileKind.PYTHON in kinds and self.conftests and is_test_path(path):
             facts["conftest_fixtures"] = _served_fixtures(path, self.conftests)
-        if FileKind.PYTHON in kinds and self.device_flags and path in self.modules:
+        if FileKind.PYTHON in kinds and (self.device_flags or self.skip_markers) and path in self.modules:
             facts["device_flags"] = self.device_flags
+            facts["skip_markers"] = self.skip_markers
             facts["module"] = self.modules[path]
         if FileKind.WORKFLOW in kinds:
             facts["ci_answered_elsewhere"] = self.workflows_known and self.ci_carrier != path
@@ -208,7 +215,7 @@ def build_index(
                 found.read(file.display, kind, data, catalog, roots, remember)
             except Exception:  # noqa: BLE001 - an unreadable, binary or odd file adds no facts; its own analysis reports it
                 continue
-    modules = _module_names(files) if found.flags else {}
+    modules = _module_names(files) if found.flags or found.markers else {}
     cuda_workflows = sorted(path for path, cuda, _, _ in found.workflows if cuda)
     portable = any(rocm or cpu for _, _, rocm, cpu in found.workflows)
     ci_targets: dict[str, str] = {}
@@ -240,6 +247,9 @@ def build_index(
         other_paths=_other_paths(python, cached, _cuda_flags(found.flags)),
         device_flags=tuple(
             sorted((f"{modules[path][0]}.{name}", meaning) for path, name, meaning in found.flags if path in modules)
+        ),
+        skip_markers=tuple(
+            sorted((f"{modules[path][0]}.{name}", skips) for path, name, skips in found.markers if path in modules)
         ),
         modules=modules,
         conftests={folder: fixtures for folder, fixtures in found.conftests.items() if fixtures},
@@ -296,6 +306,8 @@ class _Found:
     flags: list[tuple[str, str, tuple[tuple[str, str | None], ...]]] = field(default_factory=list)
     conftests: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
     """(display path, flag name, what a test of the flag probes) for each device flag found."""
+    markers: list[tuple[str, str, tuple[bool | None, bool | None]]] = field(default_factory=list)
+    """(display path, marker name, where it skips) for each skip marker of a shared module."""
     releases: list[tuple[str, str]] = field(default_factory=list)
     """(library, declared range) for the catalog's release-bound libraries, in every dependency file."""
 
@@ -312,6 +324,8 @@ class _Found:
                 self._add_build(path, build)
             flags = remember("device_flags", path, lambda: _reader("flags")(path, data()))
             self.flags.extend((path, name, meaning) for name, meaning in flags)
+            markers = remember("skip_markers", path, lambda: _reader("skip_markers")(path, data(), catalog))
+            self.markers.extend((path, name, skips) for name, skips in markers)
             if posixpath.basename(path) == "conftest.py":
                 self.conftests[posixpath.dirname(path)] = remember(
                     "conftest_fixtures", path, lambda: _reader("conftest")(path, data())

@@ -472,3 +472,36 @@ def test_a_gpu_request_to_a_scheduler_is_a_requirement_not_a_guard():
         (3, "CDA114", Severity.ERROR),  # never scheduled on a machine without a GPU
         (6, "CDA101", Severity.ERROR),  # and what the actor runs keeps its own severity
     ]
+
+
+SWITCHED_STORE = """
+import argparse
+import torch
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--retrieval", action="store_true")
+    opts = parser.parse_args()
+    store = None
+    if opts.retrieval:
+        store = open_store()
+    if store is not None:
+        torch.cuda.synchronize()
+{other}
+"""
+
+
+@pytest.mark.parametrize(
+    ("other", "expected"),
+    [
+        ("", Severity.WARNING),  # set only under the switch
+        ("    store = Store() if opts.retrieval else None", Severity.WARNING),
+        ("def load(store):\n    return store", Severity.WARNING),  # another function's parameter
+        ("    def load(store):\n        return store", Severity.WARNING),  # a nested function's own
+        ("    with open_store() as store:\n        pass", Severity.ERROR),  # `with ... as` binds it too
+        ("    for store in stores():\n        pass", Severity.ERROR),  # a loop binds it too
+        ("    store = default_store()", Severity.ERROR),  # an unconditional value
+    ],
+)
+def test_a_name_set_only_under_a_switch_that_is_off_by_default_opens_another_path(other, expected):
+    assert severities(SWITCHED_STORE.format(other=other), "CDA101") == [(13, expected)]

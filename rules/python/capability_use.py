@@ -12,8 +12,16 @@ and the highest threshold whose features they all have. Two uses are then no ROC
   `str(...)`, each part turned into text in a comprehension, printed or logged), or compared for equality with another value (a cached capability), not with a
   literal.
 
+Nor is **test selection**: a comparison whose only effect is which tests run (the condition of a
+skip marker, `pytest.mark.skipif(cap < (9, 0))`, or of a test's own `pytest.skip()`, the values
+of a `parametrize`, or a flag or predicate function used only there: `SM90 = cap >= (9, 0)`,
+`def fp8_ok(): ... return False` under `@unittest.skipIf(not fp8_ok(), ...)`). Whether a test of
+the project runs on a GPU decides nothing for the program's users.
+
 Every read of the capability must be one of these; any other use (a threshold above the table's,
-arithmetic, an argument to a function) is a decision, as before.
+arithmetic, an argument to a function) is a decision, as before. A name assigned a literal besides
+the read (`cap = (0, 0)`, then `cap = f()` where there is a GPU) holds the read wherever it decides
+anything: the literal is what it holds without one.
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ UNIFORM = "uniform-on-rocm"
 """Key suffix of a capability every ROCm GPU answers alike."""
 VALUE = "value"
 """Key suffix of a capability used as a value, not a decision."""
+SELECTION = "test-selection"
+"""Key suffix of a capability that only selects which tests run."""
 
 COMPARE: dict[type, Callable[[Any, Any], bool]] = {
     ast.GtE: operator.ge,
@@ -76,16 +86,22 @@ class RocmCapabilities:
 
 
 def uses_without_decision(
-    module: ast.Module, capabilities: RocmCapabilities, is_reader: Callable[[ast.Call], Part | None]
+    module: ast.Module,
+    capabilities: RocmCapabilities,
+    is_reader: Callable[[ast.Call], Part | None],
+    selects_tests: Callable[[ast.AST], bool] = lambda _: False,
 ) -> dict[int, str]:
     """The callees (by node id) of the capability reads (`is_reader` says which calls read one, and
-    which part) whose every use is no ROCm decision, with the key suffix that says why."""
+    which part) whose every use is no ROCm decision, with the key suffix that says why.
+    `selects_tests` says of a call whether its arguments choose which tests run (a skip marker,
+    `parametrize`) and of a statement whether it skips the test (`pytest.skip()`)."""
     parents = {id(child): node for node in ast.walk(module) for child in ast.iter_child_nodes(node)}
     names = _bound_names(module, is_reader)
     loads: dict[str, list[ast.Name]] = {}
     for node in ast.walk(module):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             loads.setdefault(node.id, []).append(node)
+    selection = _TestSelection(parents, loads, selects_tests)
     found: dict[int, str] = {}
     for node in ast.walk(module):
         if not isinstance(node, ast.Call):
@@ -93,10 +109,78 @@ def uses_without_decision(
         part = is_reader(node)
         if part is None:
             continue
-        verdicts = list(_use_verdicts(node, part, parents, names, loads, capabilities))
+        verdicts = list(_use_verdicts(node, part, parents, names, loads, capabilities, selection))
         if verdicts and None not in verdicts:
-            found[id(node.func)] = UNIFORM if all(v == UNIFORM for v in verdicts) else VALUE
+            if all(v == UNIFORM for v in verdicts):
+                found[id(node.func)] = UNIFORM
+            elif all(v in (UNIFORM, SELECTION) for v in verdicts):
+                found[id(node.func)] = SELECTION
+            else:
+                found[id(node.func)] = VALUE
     return found
+
+
+class _TestSelection:
+    """Whether a comparison only chooses which tests run; see the module docstring."""
+
+    def __init__(
+        self, parents: dict[int, ast.AST], loads: dict[str, list[ast.Name]], selects_tests: Callable[[ast.AST], bool]
+    ) -> None:
+        self._parents = parents
+        self._loads = loads
+        self._selects_tests = selects_tests
+
+    def only_selects(self, node: ast.expr, seen: frozenset[str] = frozenset()) -> bool:
+        """Whether the value of `node` (a comparison, or what holds its result) only decides which tests run."""
+        current: ast.AST = node
+        parent = self._parents.get(id(current))
+        while isinstance(parent, (ast.BoolOp, ast.UnaryOp, ast.Compare)) or (
+            isinstance(parent, ast.IfExp) and parent.test is current
+        ):
+            current, parent = parent, self._parents.get(id(parent))
+        if isinstance(parent, ast.Call):
+            return parent.func is not current and self._selects_tests(parent)
+        if isinstance(parent, ast.If) and parent.test is current:
+            last = parent.body[-1]
+            return self._selects_tests(last) or (_returns_constant(last) and self._predicate_selects(parent, seen))
+        if isinstance(parent, ast.Return):
+            return self._predicate_selects(parent, seen)
+        if (
+            isinstance(parent, ast.Assign)
+            and len(parent.targets) == 1
+            and isinstance(parent.targets[0], ast.Name)
+            and isinstance(self._parents.get(id(parent)), ast.Module)
+        ):
+            return self._used_only_to_select(parent.targets[0].id, seen, called=False)
+        return False
+
+    def _predicate_selects(self, node: ast.AST, seen: frozenset[str]) -> bool:
+        """Whether the function `node` answers from is a predicate only test selection calls."""
+        function = self._parents.get(id(node))
+        while function is not None and not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            function = self._parents.get(id(function))
+        if function is None or not isinstance(self._parents.get(id(function)), ast.Module):
+            return False
+        return self._used_only_to_select(function.name, seen, called=True)
+
+    def _used_only_to_select(self, name: str, seen: frozenset[str], called: bool) -> bool:
+        """Whether every use of a module-level name (called, for a function) only selects tests."""
+        uses = self._loads.get(name, [])
+        if name in seen or not uses:
+            return False
+        for use in uses:
+            call = self._parents.get(id(use))
+            if called:
+                if not (isinstance(call, ast.Call) and call.func is use and self.only_selects(call, seen | {name})):
+                    return False
+            elif not self.only_selects(use, seen | {name}):
+                return False
+        return True
+
+
+def _returns_constant(statement: ast.stmt) -> bool:
+    """`return False`, `return True`: a predicate's answer."""
+    return isinstance(statement, ast.Return) and isinstance(statement.value, ast.Constant)
 
 
 def _bound_names(module: ast.Module, is_reader: Callable[[ast.Call], Part | None]) -> dict[str, tuple[ast.Call, Part]]:
@@ -108,6 +192,8 @@ def _bound_names(module: ast.Module, is_reader: Callable[[ast.Call], Part | None
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         read = _read_of(node.value, is_reader)
         for target in targets:
+            if read is None and isinstance(target, ast.Name) and _no_gpu_default(node.value):
+                continue  # `cap = (0, 0)`: what the name holds where there is no GPU to read
             if isinstance(target, ast.Name):
                 bound[target.id] = read if target.id not in bound or bound[target.id] == read else None
             elif isinstance(target, ast.Tuple) and read is not None and read[1] is Part.BOTH and len(target.elts) == 2:
@@ -119,6 +205,13 @@ def _bound_names(module: ast.Module, is_reader: Callable[[ast.Call], Part | None
                     if isinstance(inner, ast.Name):
                         bound[inner.id] = None
     return {name: read for name, read in bound.items() if read is not None}
+
+
+def _no_gpu_default(value: ast.expr) -> bool:
+    """`0` or `(0, 0)`: a literal capability, kept where no GPU is read."""
+    if isinstance(value, ast.Tuple):
+        return all(isinstance(e, ast.Constant) and type(e.value) is int for e in value.elts)
+    return isinstance(value, ast.Constant) and type(value.value) is int
 
 
 def _read_of(value: ast.expr, is_reader: Callable[[ast.Call], Part | None]) -> tuple[ast.Call, Part] | None:
@@ -140,8 +233,9 @@ def _use_verdicts(
     names: dict[str, tuple[ast.Call, Part]],
     loads: dict[str, list[ast.Name]],
     capabilities: RocmCapabilities,
+    selection: _TestSelection,
 ) -> Iterator[str | None]:
-    """One verdict per use of the value `call` reads: UNIFORM, VALUE, or None for a decision."""
+    """One verdict per use of the value `call` reads: UNIFORM, VALUE, SELECTION, or None for a decision."""
     expression, part = _widened(call, part, parents)
     parent = parents.get(id(expression))
     bound = [name for name, (read, _) in names.items() if read is call]
@@ -151,9 +245,15 @@ def _use_verdicts(
                 widened, used = _widened(use, names[name][1], parents)
                 if used is Part.PROPERTIES and isinstance(parents.get(id(use)), ast.Attribute):
                     continue  # `props.total_memory`: not the capability
-                yield _verdict(widened, used, parents, capabilities)
+                yield _selecting(widened, parents, selection) or _verdict(widened, used, parents, capabilities)
         return
-    yield _verdict(expression, part, parents, capabilities)
+    yield _selecting(expression, parents, selection) or _verdict(expression, part, parents, capabilities)
+
+
+def _selecting(node: ast.expr, parents: dict[int, ast.AST], selection: _TestSelection) -> str | None:
+    """SELECTION where `node` is compared and the comparison only chooses which tests run."""
+    parent = parents.get(id(node))
+    return SELECTION if isinstance(parent, ast.Compare) and selection.only_selects(parent) else None
 
 
 def _widened(node: ast.expr, part: Part, parents: dict[int, ast.AST]) -> tuple[ast.expr, Part]:

@@ -459,7 +459,8 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
         identifier = node.id if isinstance(node, ast.Name) else node.attr
         if isinstance(node, ast.Attribute) and identifier in names.always_set:
             return set()  # `args.cuda` from `add_argument("--cuda", action="store_false")` is True on CPU too
-        off = {Probe.OFF_BY_DEFAULT} if identifier in names.off_by_default else set()
+        switched = identifier in names.off_by_default or id(node) in names.set_when_on
+        off = {Probe.OFF_BY_DEFAULT} if switched else set()
         named = _identifier_probes(identifier)
         if named:
             return set(named) | off

@@ -61,6 +61,7 @@ class ImportTable:
         flags: Mapping[str, Any] | None = None,
         package: bool = False,
         rocm_capabilities: Any = None,
+        markers: Mapping[str, Any] | None = None,
     ) -> None:
         self.tree = tree
         self.rocm_capabilities = rocm_capabilities
@@ -70,6 +71,8 @@ class ImportTable:
         self._bindings: dict[str, Binding] = {}
         self._relative: dict[str, str] = {}
         self.flags: Mapping[str, Any] = flags or {}
+        self.markers: Mapping[str, Any] = markers or {}
+        """The project's skip markers by qualified name (`skip_conditions.read_skip_markers`, through the index)."""
         self.probes: dict[int, tuple[ast.AST, frozenset[Any]]] = {}
         """`guards.probes_in` of a node, by the node's `id`, with the node (so the `id` stays its own)."""
         self.flag_meanings: dict[str, Any] = {}
@@ -90,7 +93,12 @@ class ImportTable:
                     if alias.name != "*":
                         name = f"{node.module}.{alias.name}"
                         self._bindings[alias.asname or alias.name] = Binding(name, False)
-            elif isinstance(node, ast.ImportFrom) and node.level and self.flags and node.level <= len(own_package):
+            elif (
+                isinstance(node, ast.ImportFrom)
+                and node.level
+                and (self.flags or self.markers)
+                and node.level <= len(own_package)
+            ):
                 base = ".".join([*own_package[: len(own_package) - node.level + 1], *([node.module] if node.module else [])])
                 for alias in node.names:
                     if alias.name != "*":
@@ -100,6 +108,10 @@ class ImportTable:
         that is not None or False): `if args.cuda:` on such an option is no availability check."""
         self.off_by_default = frozenset(_off_by_default(statements))
         """Settings this module shows to be off unless asked for (`guards.is_off_by_default`)."""
+        self.set_when_on = _set_only_when_on(tree, statements, self.off_by_default) if self.off_by_default else frozenset()
+        """The ids of the reads of local names that hold something only when such a setting is on
+        (`index = None`, then `if opt.use_x: index = Index(...)`): `if index is not None:` is the
+        same opt-in path."""
         imported = set(self._bindings)
         assigned: dict[str, list[ast.expr]] = {}
         for node in getattr(tree, "body", []):
@@ -122,7 +134,15 @@ class ImportTable:
     def project_flag(self, node: ast.expr) -> Any:
         """What the project index says a flag that `node` names probes (`SUPPORTS_BF16` after
         `from .utils import SUPPORTS_BF16`, `utils.SUPPORTS_BF16` after `from pkg import utils`)."""
-        if not self.flags:
+        return self._project_name(node, self.flags)
+
+    def project_marker(self, node: ast.expr) -> Any:
+        """What the project index says a skip marker that `node` names skips (`needs_sm80` after
+        `from .utils import needs_sm80`)."""
+        return self._project_name(node, self.markers)
+
+    def _project_name(self, node: ast.expr, table: Mapping[str, Any]) -> Any:
+        if not table:
             return None
         root, attributes = attribute_chain(node)
         if not isinstance(root, ast.Name):
@@ -131,7 +151,7 @@ class ImportTable:
         qualified = binding.qualified if binding is not None else self._relative.get(root.id)
         if qualified is None:
             return None
-        return self.flags.get(".".join([qualified, *attributes]))
+        return table.get(".".join([qualified, *attributes]))
 
     def module_value(self, name: str) -> ast.expr | None:
         """The expression a module-level name was assigned, where it is assigned once there."""
@@ -222,6 +242,91 @@ def _off_by_default(statements: list[ast.stmt]) -> Iterator[str]:
                 if identifier is not None:
                     reads[identifier] = reads.get(identifier, True) and is_off_by_default_read(statement.value)
     yield from (identifier for identifier, off in reads.items() if off)
+
+
+def _set_only_when_on(tree: ast.AST, statements: list[ast.stmt], off: frozenset[str]) -> frozenset[int]:
+    """The ids of the reads of each name that its function (or the module) binds to something
+    other than None or False only under a test of a setting in `off` (`if opt.use_x: index =
+    Index(...)`, `index = Index(...) if opt.use_x else None`): where the setting is off it holds
+    None. Any other binding of the name in that scope (a parameter, a loop variable, an
+    unconditional value) keeps it from counting."""
+    opted: set[int] = set()
+    for statement in statements:
+        if isinstance(statement, ast.If) and tests_a_setting(statement.test, off):
+            opted.update(id(inner) for inner in _assignments(statement.body))
+        elif isinstance(statement, ast.Assign) and isinstance(statement.value, ast.IfExp):
+            value = statement.value
+            if tests_a_setting(value.test, off) and _is_nothing(value.orelse):
+                opted.add(id(statement))
+    if not opted:
+        return frozenset()  # no switch guards an assignment: the scopes are never walked
+    scopes: list[ast.AST] = [tree, *(node for node in statements if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))]
+    reads: set[int] = set()
+    for scope in scopes:
+        switched: set[str] = set()
+        otherwise: set[str] = set()
+        loads: dict[str, list[int]] = {}
+        judged: set[int] = set()
+        nodes = list(_own_nodes(scope))
+        for node in nodes:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                    if isinstance(target, ast.Name):
+                        judged.add(id(target))
+                        if id(node) in opted:
+                            switched.add(target.id)
+                        elif node.value is None or not _is_nothing(node.value):
+                            otherwise.add(target.id)
+        if not switched:
+            continue
+        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            otherwise.update(arg.arg for arg in ast.walk(scope.args) if isinstance(arg, ast.arg))
+        for node in nodes:
+            if isinstance(node, ast.Name):
+                if isinstance(node.ctx, ast.Load):
+                    loads.setdefault(node.id, []).append(id(node))
+                elif id(node) not in judged:
+                    otherwise.add(node.id)  # a loop variable, `with ... as`, `+=`, `:=`, `del`
+            elif isinstance(node, (ast.alias, ast.ExceptHandler, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound = node.asname or node.name if isinstance(node, ast.alias) else node.name
+                if bound:
+                    otherwise.add(bound.partition(".")[0])
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                otherwise.update(node.names)
+        for name in switched - otherwise:
+            reads.update(loads.get(name, ()))
+    return frozenset(reads)
+
+
+def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of a function's (or a module's) body, and the definitions nested in it, without
+    their insides: a nested function or class binds its own names."""
+    stack: list[ast.AST] = list(getattr(scope, "body", []))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def tests_a_setting(test: ast.expr, off: frozenset[str]) -> bool:
+    """`opt.use_x`, `use_x`, `cfg.get("use_x", False)`, alone or as one of the conditions of an `and`."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return any(tests_a_setting(value, off) for value in test.values)
+    identifier = test.id if isinstance(test, ast.Name) else test.attr if isinstance(test, ast.Attribute) else None
+    return identifier in off or is_off_by_default_read(test)
+
+
+def _assignments(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The assignments of a block, at any depth of its statements."""
+    for statement in body:
+        if isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            yield statement
+        yield from (inner for inner in _statements(statement) if isinstance(inner, (ast.Assign, ast.AnnAssign)))
+
+
+def _is_nothing(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value in (None, False)
 
 
 def is_off_by_default_read(node: ast.expr) -> bool:

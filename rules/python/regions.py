@@ -458,12 +458,17 @@ def _each_marker(markers: list[ast.expr]) -> list[ast.expr]:
 
 
 def _skip_marker(marker: ast.expr, names: ImportTable, seen: set[str]) -> Skips | None:
-    """Where a skip marker skips its test, written in place or kept in a module-level name."""
+    """Where a skip marker skips its test, written in place, kept in a module-level name, or imported
+    from a shared module of the project (through the index)."""
     if isinstance(marker, ast.Call):
         return skip_call(marker, names)
     if isinstance(marker, ast.Name) and marker.id not in seen:
         value = names.module_value(marker.id)
-        return _skip_marker(value, names, seen | {marker.id}) if value is not None else None
+        if value is not None:
+            return _skip_marker(value, names, seen | {marker.id})
+    if isinstance(marker, (ast.Name, ast.Attribute)):
+        shared = names.project_marker(marker)  # `from .utils import needs_sm80`
+        return Skips(*shared) if shared is not None else None
     return None
 
 

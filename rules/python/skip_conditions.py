@@ -19,18 +19,28 @@ device (`is_available()`, `device_count()`), what the capability reads and such 
 whether the build is NVIDIA's or ROCm's (`torch.version.cuda`, `torch.version.hip`). A part it
 cannot know (a project's own function, a setting) leaves the answer open unless `and`/`or` decide
 without it; an open answer changes nothing.
+
+Markers are often kept in a shared test module (`from .utils import needs_sm80`): the project index
+reads what each such marker skips with `read_skip_markers`, as plain data, and a test module that
+imports one gets its answer through `ImportTable.project_marker`.
 """
 
 from __future__ import annotations
 
 import ast
+import posixpath
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cudaudit.rules.python.capability_use import COMPARE, RocmCapabilities
 from cudaudit.rules.python.guards import Polarity, Probe, polarity
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.source import decode_python, parse_python
+
+if TYPE_CHECKING:
+    from cudaudit.rules.catalog import Catalog
 
 SKIP_IF = frozenset({"pytest.mark.skipif", "unittest.skipIf", "unittest.case.skipIf"})
 """Markers that skip a test where their condition holds."""
@@ -268,3 +278,36 @@ def _literal(node: ast.expr) -> Any:
         return tuple(e.value for e in node.elts)  # type: ignore[attr-defined]
     return _UNKNOWN
 
+
+
+SkipMarkers = tuple[tuple[str, tuple[bool | None, bool | None]], ...]
+"""(marker name, (skipped without CUDA, skipped on every ROCm GPU)) for each marker a module keeps in
+a module-level name, as plain data for the cache and the digest."""
+
+_MARKER = re.compile(rb"^[A-Za-z_]\w*[ \t]*=[ \t]*[\w.]*(?:skipif|skipIf|skipUnless)\(", re.MULTILINE)
+"""A module-level name assigned a skip marker on its first line."""
+
+
+def read_skip_markers(path: str, data: bytes, catalog: Catalog) -> SkipMarkers:
+    """The skip markers the module at display path `path` keeps in module-level names, with where they
+    skip, for the modules that import them. Test modules (`test_*.py`, `*_test.py`) are left out:
+    other modules import markers from shared ones. Raises SyntaxError for a module that does not parse."""
+    name = posixpath.basename(path)
+    if name.startswith("test_") or name.endswith("_test.py") or b"skip" not in data or not _MARKER.search(data):
+        return ()
+    tree = parse_python(decode_python(data), filename=path)
+    names = ImportTable(tree, rocm_capabilities=RocmCapabilities.from_tables(catalog.tables("rocm_capabilities")))
+    found = []
+    for statement in tree.body:
+        if not (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            and isinstance(statement.value, ast.Call)
+            and names.module_value(statement.targets[0].id) is statement.value
+        ):
+            continue
+        skips = skip_call(statement.value, names)
+        if skips is not None and (skips.without_cuda is not None or skips.on_rocm is not None):
+            found.append((statement.targets[0].id, (skips.without_cuda, skips.on_rocm)))
+    return tuple(found)

@@ -5,6 +5,9 @@
 longest dotted prefix answers, so a name under `torch.cuda` without facts of its own takes the
 module's. A name written only as an annotation is never met (the walker does not visit them).
 
+A capability read whose every use is no decision on ROCm (a threshold every ROCm GPU passes, a
+value, the choice of which tests run: `capability_use.py`) meets the key with the suffix that says so.
+
 `torch.cuda.get_device_properties(d)` is a capability decision only where its `major` or `minor`
 is read (`props.major >= 8`): those calls meet the key `torch.cuda.get_device_properties.capability`,
 the others (`.total_memory`, `.name`) the function's own.
@@ -23,6 +26,8 @@ from __future__ import annotations
 import ast
 
 from cudaudit.rules.python.capability_use import Part, RocmCapabilities, uses_without_decision
+from cudaudit.rules.python.guards import is_skip_call
+from cudaudit.rules.python.skip_conditions import SKIP_IF, SKIP_UNLESS
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DETECTOR = "symbol"
@@ -31,6 +36,8 @@ CAPABILITY = "torch.cuda.get_device_capability"
 CAPABILITY_READ = PROPERTIES + ".capability"
 _CAPABILITY_FIELDS = frozenset({"major", "minor"})
 _TYPE_TESTS = frozenset({"isinstance", "issubclass"})
+TEST_SELECTION = SKIP_IF | SKIP_UNLESS | {"pytest.mark.parametrize"}
+"""Calls whose arguments choose which tests run."""
 STATS = frozenset({"torch.cuda.memory_stats", "torch.cuda.memory_stats_as_nested_dict"})
 """Functions that return an empty dict without CUDA or ROCm."""
 
@@ -72,8 +79,15 @@ class Symbols(Concern):
             capabilities = RocmCapabilities.from_tables(self.walk.catalog.tables("rocm_capabilities"))
             found = self._undecided = {}
             if self._module is not None and capabilities is not None:
-                found.update(uses_without_decision(self._module, capabilities, self._reader))
+                found.update(uses_without_decision(self._module, capabilities, self._reader, self._selects_tests))
         return self._undecided
+
+    def _selects_tests(self, node: ast.AST) -> bool:
+        """A call whose arguments choose which tests run (a skip marker, `parametrize`), or a statement
+        that skips the test (`pytest.skip()`, `self.skipTest()`)."""
+        if isinstance(node, ast.Call):
+            return self.walk.names.resolve(node.func) in TEST_SELECTION
+        return isinstance(node, ast.stmt) and is_skip_call(node, self.walk.names)
 
     def _reader(self, call: ast.Call) -> Part | None:
         qualified = self.walk.catalog.canonical(self.walk.names.resolve(call.func) or "")
