@@ -32,7 +32,8 @@ from cudaudit.rules.kernels.preprocessor import BranchMap, LineState, MacroSides
 
 _INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*[<"]([^>"\n]+)[>"]', re.M)
 _HIP_INCLUDE = re.compile(rb"^(?:hip/|hipblas|hipblaslt|hipcub|hiprand|hipfft|hipsparse|rocblas|rccl|rocprim)")
-_HIP_WORD = re.compile(rb"HIP|hip_|ROCM|rocm")
+_HIP_WORDS = (b"HIP", b"hip_", b"ROCM", b"rocm")
+"""Without any of these a source has no HIP branch: four byte searches, faster than one pattern."""
 _DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(\(([^)\n]*)\))?[ \t]*(.*)$", re.M)
 _TYPEDEF = re.compile(rb"^[ \t]*typedef\b[^;{}\n]*?\b([A-Za-z_]\w*)[ \t]*;", re.M)
 _USING = re.compile(rb"^[ \t]*using[ \t]+([A-Za-z_]\w*)[ \t]*=", re.M)
@@ -63,7 +64,7 @@ class SourceFacts:
 def read_source(path: str, data: bytes, table: ApiTable) -> SourceFacts:
     """The porting-layer facts of one source; `path` is its display path."""
     found = [(m.group(1).decode("utf-8", "replace").strip(), _line(data, m.start())) for m in _INCLUDE.finditer(data)]
-    if not _HIP_WORD.search(data):
+    if not any(word in data for word in _HIP_WORDS):
         return SourceFacts(tuple((name, line, LineState.NEUTRAL) for name, line in found))
     branches = BranchMap(data)
     includes = tuple((name, line, branches.state(line)) for name, line in found)

@@ -30,12 +30,17 @@ _CANDIDATE = re.compile(
     re.MULTILINE,
 )
 """A top-level assignment whose first line names a probe of the CUDA device or of the build."""
+_PROBE_WORDS = (b"is_available", b"device_count", b"version.hip", b"version.cuda")
+"""The probes `_CANDIDATE` looks for: a module that spells none has no candidate, found without
+trying the pattern at each line (most modules)."""
 
 
 def read_device_flags(path: str, data: bytes) -> DeviceFlags:
     """The device flags the module at display path `path` defines; raises SyntaxError for a module
     that does not parse (its own analysis reports it)."""
-    if all(names_a_probe(match.group(1).decode("ascii")) for match in _CANDIDATE.finditer(data)):
+    if not any(word in data for word in _PROBE_WORDS) or all(
+        names_a_probe(match.group(1).decode("ascii")) for match in _CANDIDATE.finditer(data)
+    ):
         return ()  # no candidate (`TEST_CUDA = torch.cuda.is_available()` is read by its name): no parse
     tree = parse_python(decode_python(data), filename=path)
     names = ImportTable(tree)
