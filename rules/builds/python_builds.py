@@ -21,6 +21,7 @@ from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.kernels.string_literals import literal_positions
 from cudaudit.rules.python.guards import Polarity, Probe, polarity
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.regions import branch_contexts
 from cudaudit.rules.python.rewrites import FixContext, build_fix
 from cudaudit.rules.python.walker import Hit
@@ -74,7 +75,7 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
 
 
 def _extension_calls(tree: ast.Module, names: ImportTable) -> Iterator[tuple[str, ast.expr, ast.Call]]:
-    for node in ast.walk(tree):
+    for node in subtree(tree):
         if not isinstance(node, ast.Call):
             continue
         qualified = names.resolve(node.func) or ""
@@ -105,7 +106,7 @@ def _cuda_only_choice(statement: ast.stmt, names: ImportTable) -> ast.IfExp | No
 def has_cpu_path(tree: ast.Module) -> bool:
     """Whether the module branches on where a tensor lives (`x.device.type == "cpu"`, `x.is_cuda`):
     the sign of a plain PyTorch path next to the extension's kernels."""
-    for node in ast.walk(tree):
+    for node in subtree(tree):
         if isinstance(node, ast.Attribute) and node.attr == "is_cuda" and isinstance(node.ctx, ast.Load):
             return True
         if isinstance(node, ast.Compare) and len(node.ops) == 1:
@@ -122,16 +123,16 @@ def _has_cuda_source(call: ast.Call) -> bool:
         sources = call.args[1]
     return sources is not None and any(
         isinstance(n, ast.Constant) and isinstance(n.value, str) and _CUDA_SOURCE.search(n.value)
-        for n in ast.walk(sources)
+        for n in subtree(sources)
     )
 
 
 def _flag_strings(tree: ast.Module) -> Iterator[tuple[str, ast.Constant, int, int]]:
     """Flags in strings that hold nothing but command-line flags; a flag split over two list
     elements (`["-gencode", "arch=compute_80,code=sm_80"]`) is reported once, at its first."""
-    docstrings = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr)}
+    docstrings = {id(n.value) for n in subtree(tree) if isinstance(n, ast.Expr)}
     seen: set[int] = set()
-    for node in ast.walk(tree):
+    for node in subtree(tree):
         if isinstance(node, (ast.List, ast.Tuple)):
             elements = node.elts
         elif isinstance(node, ast.Constant) and id(node) not in seen:

@@ -30,6 +30,7 @@ import re
 from cudaudit.facts import BuildMode, Evidence, RocmBuild
 from cudaudit.rules.python.guards import Polarity, Probe, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.source import parse_python
 
 BUILD_WORDS = ("CUDAExtension", "BuildExtension", "cpp_extension", "hipify")
@@ -49,7 +50,7 @@ def read_build_script(path: str, text: str) -> RocmBuild | None:
     probe: ast.stmt | None = None
     separate: dict[str, int] = {}
     skip: ast.stmt | None = None
-    for node in ast.walk(tree):
+    for node in subtree(tree):
         if not isinstance(node, (ast.If, ast.Assign, ast.AnnAssign)):
             continue
         test = _test(node)
@@ -57,7 +58,7 @@ def read_build_script(path: str, text: str) -> RocmBuild | None:
             continue
         probe = probe if probe is not None and probe.lineno <= node.lineno else node
         for statement in _rocm_only_branch(node, test, names):
-            for sub in ast.walk(statement):
+            for sub in subtree(statement):
                 folder = _source_folder(sub, path) if isinstance(sub, ast.Constant) else None
                 if folder is not None:
                     separate.setdefault(folder, statement.lineno)
@@ -80,13 +81,13 @@ def _sources_by_side(
     """The source files the script names only in branches a ROCm build skips (with the line of the
     branch), and those it names anywhere else."""
     skipped: list[tuple[int, int, int]] = []  # first line, last line, the branch's `if` line
-    for node in ast.walk(tree):
+    for node in subtree(tree):
         if isinstance(node, ast.If):
             for branch in _non_rocm_branches(node, names):
                 skipped.append((branch[0].lineno, branch[-1].end_lineno or branch[-1].lineno, node.lineno))
     cuda_only: dict[str, int] = {}
     rocm_named: set[str] = set()
-    for constant in ast.walk(tree):
+    for constant in subtree(tree):
         source = _source_file(constant, path) if isinstance(constant, ast.Constant) else None
         if source is None or not isinstance(constant, ast.Constant):
             continue

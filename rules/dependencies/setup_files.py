@@ -30,6 +30,7 @@ from cudaudit.rules.dependencies.report import (
     unique,
 )
 from cudaudit.rules.dependencies.toml_text import placed_string
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines, UnparsableError, parse_python
 
@@ -86,7 +87,7 @@ def setup_py_extras(text: str, path: str) -> Iterator[tuple[str, int]]:
 
 def _setup_arguments(tree: ast.Module, literals: dict[str, ast.expr]) -> Iterator[tuple[str | None, ast.expr]]:
     """Each keyword argument of each `setup(...)` call, a name bound to a literal replaced by the literal."""
-    for call in ast.walk(tree):
+    for call in subtree(tree):
         if isinstance(call, ast.Call) and _is_setup(call.func):
             for keyword in call.keywords:
                 value = keyword.value

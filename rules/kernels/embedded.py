@@ -17,6 +17,7 @@ from cudaudit.model import Finding
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.kernels.string_literals import literal_positions
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines
 
@@ -58,7 +59,7 @@ def embedded_cuda_findings(
 
 def _kernel_strings(tree: ast.Module, names: ImportTable) -> Iterator[ast.Constant]:
     bound = _module_strings(tree)
-    for node in ast.walk(tree):
+    for node in subtree(tree):
         if not isinstance(node, ast.Call):
             continue
         arguments = SOURCE_ARGUMENTS.get(names.resolve(node.func) or "")
@@ -75,7 +76,7 @@ def _kernel_strings(tree: ast.Module, names: ImportTable) -> Iterator[ast.Consta
 def _module_strings(tree: ast.Module) -> dict[str, ast.expr]:
     """Names assigned exactly once, anywhere, to a value: `KERNEL = r'''...'''`."""
     assigned: dict[str, list[ast.expr]] = {}
-    for node in ast.walk(tree):
+    for node in subtree(tree):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             assigned.setdefault(node.targets[0].id, []).append(node.value)
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:

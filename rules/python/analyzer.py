@@ -15,6 +15,7 @@ from cudaudit.rules.python.capability_use import RocmCapabilities
 from cudaudit.rules.python.cuda_in_python import cuda_in_python
 from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.rewrites import FixContext, build_fix
 from cudaudit.rules.python.walker import Hit, PythonWalker
 from cudaudit.settings import AnalysisSettings
@@ -76,7 +77,7 @@ def _told_by_their_call(hits: list[Hit], built: dict[int, Finding]) -> set[int]:
             continue
         if hit.node is call or hit.node is call.func:
             for argument in (*call.args, *(keyword.value for keyword in call.keywords)):
-                for inner in ast.walk(argument):
+                for inner in subtree(argument):
                     families.setdefault(id(inner), set()).add(finding.rule[:4])
     return {id(hit) for hit in hits if id(hit) in built and built[id(hit)].rule[:4] in families.get(id(hit.node), ())}
 

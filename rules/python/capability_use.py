@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from cudaudit.rules.python.nodes import subtree
+
 UNIFORM = "uniform-on-rocm"
 """Key suffix of a capability every ROCm GPU answers alike."""
 VALUE = "value"
@@ -95,15 +97,15 @@ def uses_without_decision(
     which part) whose every use is no ROCm decision, with the key suffix that says why.
     `selects_tests` says of a call whether its arguments choose which tests run (a skip marker,
     `parametrize`) and of a statement whether it skips the test (`pytest.skip()`)."""
-    parents = {id(child): node for node in ast.walk(module) for child in ast.iter_child_nodes(node)}
+    parents = {id(child): node for node in subtree(module) for child in ast.iter_child_nodes(node)}
     names = _bound_names(module, is_reader)
     loads: dict[str, list[ast.Name]] = {}
-    for node in ast.walk(module):
+    for node in subtree(module):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             loads.setdefault(node.id, []).append(node)
     selection = _TestSelection(parents, loads, selects_tests)
     found: dict[int, str] = {}
-    for node in ast.walk(module):
+    for node in subtree(module):
         if not isinstance(node, ast.Call):
             continue
         part = is_reader(node)
@@ -186,7 +188,7 @@ def _returns_constant(statement: ast.stmt) -> bool:
 def _bound_names(module: ast.Module, is_reader: Callable[[ast.Call], Part | None]) -> dict[str, tuple[ast.Call, Part]]:
     """Names assigned only from a capability read: `cap = f()`, `major, minor = f()`, `major = f()[0]`."""
     bound: dict[str, tuple[ast.Call, Part] | None] = {}
-    for node in ast.walk(module):
+    for node in subtree(module):
         if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
             continue
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -201,7 +203,7 @@ def _bound_names(module: ast.Module, is_reader: Callable[[ast.Call], Part | None
                     if isinstance(element, ast.Name):
                         bound[element.id] = (read[0], part) if element.id not in bound else None
             else:
-                for inner in ast.walk(target):
+                for inner in subtree(target):
                     if isinstance(inner, ast.Name):
                         bound[inner.id] = None
     return {name: read for name, read in bound.items() if read is not None}

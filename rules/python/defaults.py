@@ -23,6 +23,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from cudaudit.rules.python.nodes import subtree
+
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 _SELF = frozenset({"self", "cls"})
 
@@ -41,7 +43,7 @@ class ModuleCalls:
         loaded: list[ast.Name | ast.Attribute] = []
         self._read_by_name: set[str] = set()
         """`getattr(obj, "device")`: attributes the module reads by their name."""
-        for node in ast.walk(module):  # one walk: a module is read only when a default asks
+        for node in subtree(module):  # one walk: a module is read only when a default asks
             if isinstance(node, ast.Call):
                 name = _called_name(node.func)
                 if name is not None:
@@ -73,7 +75,7 @@ class ModuleCalls:
         positional = [*function.args.posonlyargs, *function.args.args]
         owner = positional[0].arg if positional else None
         stores: set[int] = set()
-        for node in ast.walk(function):
+        for node in subtree(function):
             if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Name) or node.value.id != parameter:
                 continue
             if not all(_attribute_of(target, owner) for target in node.targets):
@@ -83,7 +85,7 @@ class ModuleCalls:
             stores.add(id(node.value))
         return not any(
             isinstance(node, ast.Name) and node.id == parameter and isinstance(node.ctx, ast.Load) and id(node) not in stores
-            for node in ast.walk(function)
+            for node in subtree(function)
         )
 
     def default_is_normal_path(self, function: FunctionNode, parameter: str, position: int | None) -> bool:
@@ -132,7 +134,7 @@ def _own_init(cls: ast.ClassDef) -> FunctionNode | None:
 def _init_calls_of_base(subclass: ast.ClassDef, base: str) -> Iterator[tuple[ast.Call, bool]]:
     """The calls of the base's `__init__` in a subclass's body: `super().__init__(...)` and
     `super(Sub, self).__init__(...)`, and `Base.__init__(self, ...)`, which passes `self` itself."""
-    for node in ast.walk(subclass):
+    for node in subtree(subclass):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__"):
             continue
         owner = node.func.value

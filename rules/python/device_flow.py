@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.nodes import subtree
 
 COUNT_CALLS = frozenset({"torch.cuda.device_count", "torch.accelerator.device_count"})
 CURRENT_DEVICE_CALLS = frozenset({"torch.cuda.current_device", "torch.accelerator.current_device_index"})
@@ -210,7 +211,7 @@ def _uses(scope: ast.AST, names: set[str]) -> dict[str, list[tuple[ast.Name, ast
 
 def _mark_nested_uses(node: ast.AST, names: set[str], uses: dict[str, list]) -> None:
     """A nested function that reads the name: a use we cannot follow (never a device position)."""
-    for sub in ast.walk(node):
+    for sub in subtree(node):
         if isinstance(sub, ast.Name) and sub.id in names:
             uses[sub.id].append((sub, None, None))
 

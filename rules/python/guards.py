@@ -43,6 +43,7 @@ from functools import lru_cache
 from typing import Union
 
 from cudaudit.rules.python.names import ImportTable, dotted_name, is_off_by_default_read
+from cudaudit.rules.python.nodes import child_fields, subtree
 from cudaudit.siblings import DEVICE_WORDS
 
 
@@ -137,9 +138,11 @@ def probes_in(node: ast.AST, names: ImportTable) -> frozenset[Probe]:
     if known is not None:
         return known[1]
     found = _atom_probes(node, names)
-    for child in ast.iter_child_nodes(node):
-        if not isinstance(child, _PROBELESS):
-            found.update(probes_in(child, names))
+    for field in child_fields(node.__class__):
+        value = getattr(node, field, None)
+        for child in value if isinstance(value, list) else (value,):
+            if isinstance(child, ast.AST) and not isinstance(child, _PROBELESS):
+                found.update(probes_in(child, names))
     answer = frozenset(found) if found else _NO_PROBES
     names.probes[id(node)] = (node, answer)
     return answer
@@ -268,7 +271,7 @@ def value_meaning(value: ast.expr, names: ImportTable) -> FlagMeaning | None:
     None for a value that is not one (a device string chosen by a probe, a list) or probes nothing."""
     if not isinstance(value, (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.Call, ast.Name, ast.Attribute)):
         return None
-    if not all(_test_part(node) for node in ast.walk(value)):
+    if not all(_test_part(node) for node in subtree(value)):
         return None
     probes = probes_in(value, names)
     return tuple((probe, polarity(value, names, probe)) for probe in sorted(probes, key=lambda p: p.value)) or None
@@ -372,7 +375,7 @@ def is_cuda_requirement(test: ast.expr, names: ImportTable, holds: Polarity) -> 
     if polarity(test, names, Probe.CUDA) is not holds:
         return False
     return any(
-        names.resolve(node) in _AVAILABILITY_PROBES for node in ast.walk(test) if isinstance(node, (ast.Name, ast.Attribute))
+        names.resolve(node) in _AVAILABILITY_PROBES for node in subtree(test) if isinstance(node, (ast.Name, ast.Attribute))
     )
 
 
@@ -508,12 +511,12 @@ def marker_probes(marker: ast.expr, names: ImportTable, _seen: frozenset[str] = 
     (`_needs_gpu = pytest.mark.skipif(...)`, then `@_needs_gpu` or `marks=[_needs_gpu]`) says what
     the expression it was assigned says."""
     found = set(probes_in(marker, names))  # a copy: `probes_in` answers are shared
-    for node in ast.walk(marker):
+    for node in subtree(marker):
         if isinstance(node, ast.Name) and node.id not in _seen:
             value = names.module_value(node.id)
             if value is not None:
                 found.update(marker_probes(value, names, _seen | {node.id}))
-    for call in (node for node in ast.walk(marker) if isinstance(node, ast.Call)):
+    for call in (node for node in subtree(marker) if isinstance(node, ast.Call)):
         if gpu_request(call, names):
             continue  # `@ray.remote(num_gpus=1)` is a requirement, not a guard (`concerns/requirements.py`)
         for keyword in call.keywords:
@@ -522,7 +525,7 @@ def marker_probes(marker: ast.expr, names: ImportTable, _seen: frozenset[str] = 
                 found.update(_identifier_probes(keyword.arg))
         qualified = names.resolve(call.func) or ""
         if qualified.startswith("pytest.mark.") and any(
-            _is_cuda_device_string(node) for arg in call.args for node in ast.walk(arg)
+            _is_cuda_device_string(node) for arg in call.args for node in subtree(arg)
         ):
             found.add(Probe.CUDA)
     return found

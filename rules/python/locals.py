@@ -12,6 +12,8 @@ import ast
 from bisect import bisect_right
 from dataclasses import dataclass
 
+from cudaudit.rules.python.nodes import subtree
+
 DEVICE_NAMES = ("device",)
 
 
@@ -29,7 +31,7 @@ class LocalNames:
     def __init__(self, tree: ast.Module) -> None:
         self._module = _bindings(tree.body, {})
         scopes = []
-        for node in ast.walk(tree):
+        for node in subtree(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 parameters = {a.arg: node.lineno for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)}
                 scopes.append(_Scope(node.lineno, node.end_lineno or node.lineno, _bindings(node.body, parameters)))

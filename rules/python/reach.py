@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from cudaudit.model import Severity
 from cudaudit.rules.python.guards import exits_early, is_skip_call
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.regions import NEUTRAL, Region, branch_regions
 from cudaudit.source import decode_python, parse_python
 
@@ -319,7 +320,7 @@ def _skip_region(function: FunctionNode, names: ImportTable) -> Region | None:
 
 
 def _gives_value(node: ast.AST) -> bool:
-    return any(isinstance(sub, (ast.Return, ast.Yield, ast.YieldFrom)) for sub in ast.walk(node))
+    return any(isinstance(sub, (ast.Return, ast.Yield, ast.YieldFrom)) for sub in subtree(node))
 
 
 def _gives_value_in(body: list[ast.stmt]) -> bool:

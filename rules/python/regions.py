@@ -32,6 +32,7 @@ from cudaudit.rules.python.guards import (
     stops_the_program,
 )
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.skip_conditions import Skips, skip_call, skips_where
 
 if sys.version_info >= (3, 11):
@@ -329,7 +330,7 @@ def replaced_default(statement: ast.stmt, rest: list[ast.stmt], names: ImportTab
             replacements = [
                 sub.value
                 for part in (*later.body, *later.orelse)
-                for sub in ast.walk(part)
+                for sub in subtree(part)
                 if isinstance(sub, ast.Assign) and any(_assigns(t, name) for t in sub.targets)
             ]
             if replacements and not all(_is_lookup(v, name, names) for v in replacements):
@@ -350,7 +351,7 @@ def _assigns(target: ast.expr, name: str) -> bool:
 
 
 def _reads(node: ast.AST, name: str) -> bool:
-    return any(isinstance(sub, ast.Name) and sub.id == name and isinstance(sub.ctx, ast.Load) for sub in ast.walk(node))
+    return any(isinstance(sub, ast.Name) and sub.id == name and isinstance(sub.ctx, ast.Load) for sub in subtree(node))
 
 
 def _is_lookup(value: ast.expr, name: str, names: ImportTable) -> bool:
@@ -369,7 +370,7 @@ def _is_lookup(value: ast.expr, name: str, names: ImportTable) -> bool:
 
 def _names_a_device(node: ast.AST) -> bool:
     """Whether a test or lookup is chosen by the device: `device_type`, `device.type`, `"cuda"`."""
-    for sub in ast.walk(node):
+    for sub in subtree(node):
         identifier = sub.id if isinstance(sub, ast.Name) else sub.attr if isinstance(sub, ast.Attribute) else ""
         if "device" in identifier.lower() or identifier in ("accelerator", "is_cuda"):
             return True

@@ -27,6 +27,7 @@ from cudaudit.rules.python.concerns.sync_batchnorm import SYNC_DEVICE_TYPES
 from cudaudit.rules.python.device_flow import DeviceIndexes
 from cudaudit.rules.python.locals import LocalNames
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.walker import Hit
 from cudaudit.rules.registry import fix_builder
 from cudaudit.source import Located, SourceLines
@@ -314,7 +315,7 @@ def device_variable(hit: Hit, context: FixContext) -> Rewrite | None:
     node = hit.node
     index = context.text(node)
     if context.has_accelerator_api():  # DEVICE_TYPE may be xpu or mps: count that accelerator's devices
-        for sub in ast.walk(node):
+        for sub in subtree(node):
             if isinstance(sub, ast.Call) and context.names.resolve(sub.func) == "torch.cuda.device_count":
                 index = index.replace(context.text(sub), f"{context.torch}.accelerator.device_count()")
     torch = context.torch
@@ -379,7 +380,7 @@ def map_location(hit: Hit, context: FixContext) -> Rewrite | None:
     into_state_dict = statement is not None and any(
         isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "load_state_dict"
         and call in n.args
-        for n in ast.walk(statement)
+        for n in subtree(statement)
     )
     requires: tuple[str, ...] = ()
     if into_state_dict:
@@ -488,14 +489,14 @@ def _from_other_modules(statements: list[ast.stmt], context: FixContext) -> Iter
     each once: code a requirement also protects, which the analysis of this one file cannot see."""
     relative = {
         alias.asname or alias.name: "." * node.level + (f"{node.module}." if node.module else "") + alias.name
-        for node in ast.walk(context.tree)
+        for node in subtree(context.tree)
         if isinstance(node, ast.ImportFrom) and node.level
         for alias in node.names
     }
     found: dict[str, None] = {}
     named: set[int] = set()
     for statement in statements:
-        for node in ast.walk(statement):  # breadth first: `utils.setup` is met before its `utils`
+        for node in subtree(statement):  # breadth first: `utils.setup` is met before its `utils`
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
                 module = _project_module(node.value, relative, context)
                 if module is not None:
@@ -519,7 +520,7 @@ def _project_module(name: ast.Name, relative: dict[str, str], context: FixContex
 def _modules_called(statement: ast.stmt, context: FixContext) -> Iterator[str]:
     """What the statement reaches through imports (`sys` in `sys.exit(1)`), which removing it
     may leave unused: `import sys` is the plain name, `from sys import exit` the qualified one."""
-    for node in ast.walk(statement):
+    for node in subtree(statement):
         if isinstance(node, ast.Call):
             root = node.func
             while isinstance(root, ast.Attribute):
@@ -530,7 +531,7 @@ def _modules_called(statement: ast.stmt, context: FixContext) -> Iterator[str]:
 
 
 def _enclosing_block(tree: ast.AST, statement: ast.stmt | None) -> list[ast.stmt] | None:
-    for node in ast.walk(tree):
+    for node in subtree(tree):
         for name in ("body", "orelse", "finalbody"):
             block = getattr(node, name, None)
             if isinstance(block, list) and statement in block:
@@ -544,7 +545,7 @@ def _called_functions(tree: ast.Module, statements: list[ast.stmt]) -> list[ast.
     found: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
     pending: list[ast.AST] = list(statements)
     while pending:
-        for node in ast.walk(pending.pop()):
+        for node in subtree(pending.pop()):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 function = defined.get(node.func.id)
                 if function is not None and function.name not in found:
@@ -557,7 +558,7 @@ def _enclosing_call(statement: ast.stmt | None, argument: ast.AST) -> ast.Call |
     """The call in `statement` that takes `argument` as its only positional argument."""
     if statement is None:
         return None
-    for node in ast.walk(statement):
+    for node in subtree(statement):
         if isinstance(node, ast.Call) and len(node.args) == 1 and node.args[0] is argument:
             return node
     return None

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from cudaudit.rules.python.capability_use import COMPARE, RocmCapabilities
 from cudaudit.rules.python.guards import Polarity, Probe, polarity
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.source import decode_python, parse_python
 
 if TYPE_CHECKING:
@@ -240,7 +241,7 @@ def _module_assignments(body: list[ast.stmt], names: ImportTable, on_gpu: bool) 
             if isinstance(target, ast.Name):
                 yield target.id, statement.value, on_gpu
             else:
-                for inner in ast.walk(target):
+                for inner in subtree(target):
                     if isinstance(inner, ast.Name):
                         yield inner.id, target, on_gpu  # unpacked: no value of its own
         elif isinstance(statement, ast.If):

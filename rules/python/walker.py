@@ -34,6 +34,7 @@ from cudaudit.rules.python.defaults import ModuleCalls
 from cudaudit.rules.python.device_syntax import parameter_defaults
 from cudaudit.rules.python.guards import Polarity, Probe, polarity
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.reach import ModuleReach, Use
 from cudaudit.rules.python.regions import (
     ANOTHER_PATH,
@@ -120,7 +121,7 @@ def registered_concerns() -> tuple[type[Concern], ...]:
 
 def _names_cuda_or_nccl(default: ast.expr) -> bool:
     """A string naming CUDA or NCCL in a default; most defaults are one constant, read without a walk."""
-    nodes = (default,) if isinstance(default, ast.Constant) else ast.walk(default)
+    nodes = (default,) if isinstance(default, ast.Constant) else subtree(default)
     return any(
         isinstance(n, ast.Constant) and isinstance(n.value, str) and _NAMES_CUDA_OR_NCCL.search(n.value) is not None
         for n in nodes

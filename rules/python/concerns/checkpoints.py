@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DETECTOR = "checkpoint-load"
@@ -70,7 +71,7 @@ class CheckpointLoads(Concern):
     def _files_saved_from_cpu(self) -> frozenset[str]:
         cpu: set[str] = set()
         other: set[str] = set()
-        for node in ast.walk(self._module) if self._module is not None else ():
+        for node in subtree(self._module) if self._module is not None else ():
             if isinstance(node, ast.Call) and self._calls(node, SAVERS) and len(node.args) > 1:
                 name = _file_name(node.args[1])
                 if name is not None:
@@ -114,7 +115,7 @@ def _file_name(path: ast.expr) -> str | None:
     extension (`os.path.join(d, "trainfeat.pth")`, `d / "model.pt"`, `f"{d}/model.pt"`)."""
     names = [
         node.value.rpartition("/")[2]
-        for node in ast.walk(path)
+        for node in subtree(path)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and "." in node.value.rpartition("/")[2]
     ]
     return names[-1] if names else None

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 from cudaudit.model import Severity
 from cudaudit.rules.python.literals import string_value
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DETECTOR = "env-var"
@@ -69,7 +70,7 @@ class EnvironmentVariables(Concern):
                 self._where_set.add(id(tested))  # the probe's own test
             for branch_node in body if present else orelse:
                 self._where_set.update(
-                    id(n) for n in ast.walk(branch_node) if isinstance(n, ast.Constant) and n.value == name
+                    id(n) for n in subtree(branch_node) if isinstance(n, ast.Constant) and n.value == name
                 )
 
     def _presence(self, test: ast.expr) -> Iterator[tuple[str, ast.expr, bool]]:

@@ -27,6 +27,7 @@ import ast
 
 from cudaudit.rules.python.capability_use import Part, RocmCapabilities, uses_without_decision
 from cudaudit.rules.python.guards import is_skip_call
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.skip_conditions import SKIP_IF, SKIP_UNLESS
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
@@ -115,7 +116,7 @@ def _capability_reads(module: ast.Module, walk: PythonWalker) -> set[int]:
     calls: dict[str, list[ast.Call]] = {}
     found: set[int] = set()
     read_names: set[str] = set()
-    for node in ast.walk(module):
+    for node in subtree(module):
         if isinstance(node, ast.Attribute) and node.attr in _CAPABILITY_FIELDS:
             if isinstance(node.value, ast.Call) and _is_properties_call(node.value, walk):
                 found.add(id(node.value.func))
@@ -136,7 +137,7 @@ def _read_with_get(module: ast.Module, walk: PythonWalker) -> set[int]:
     assigned: dict[str, list[ast.Call]] = {}
     gets: dict[str, int] = {}
     loads: dict[str, int] = {}
-    for node in ast.walk(module):
+    for node in subtree(module):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
             receiver = node.func.value
             if isinstance(receiver, ast.Call) and _is_stats_call(receiver, walk):

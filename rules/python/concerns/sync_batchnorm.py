@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DETECTOR = "sync-batchnorm"
@@ -32,11 +33,11 @@ class SyncBatchNorms(Concern):
 
     def on_If(self, node: ast.If) -> None:
         if converts_only_where_supported(node.test):
-            self._chosen.update(id(sub) for statement in node.body for sub in ast.walk(statement))
+            self._chosen.update(id(sub) for statement in node.body for sub in subtree(statement))
 
     def on_IfExp(self, node: ast.IfExp) -> None:
         if converts_only_where_supported(node.test):
-            self._chosen.update(id(sub) for sub in ast.walk(node.body))
+            self._chosen.update(id(sub) for sub in subtree(node.body))
 
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         if callee is None or id(call) in self._chosen:

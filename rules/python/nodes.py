@@ -1,0 +1,38 @@
+"""Walking a syntax tree as `ast.walk` does, at less cost.
+
+`ast.walk` imports `collections.deque` at each call and reaches each node's children through two
+generators (`ast.iter_child_nodes`, `ast.iter_fields`). The analyzers walk many small subtrees (a
+test, a decorator, a default value, an argument), where those costs are most of the walk.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+_NEVER_NODES = frozenset({"id", "attr", "arg", "asname", "module", "level", "kind", "conversion", "type_comment", "is_async"})
+"""Fields that hold a name, a number or a string in every node class that has them (`Name.id`,
+`ImportFrom.level`): never a node to walk into. Not `name`, a `Name` node in 3.12's `type X = ...`."""
+_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
+def child_fields(node_class: type[ast.AST]) -> tuple[str, ...]:
+    """The fields of a node class that may hold nodes, in the grammar's order."""
+    fields = _CHILD_FIELDS.get(node_class)
+    if fields is None:
+        fields = _CHILD_FIELDS[node_class] = tuple(name for name in node_class._fields if name not in _NEVER_NODES)
+    return fields
+
+
+def subtree(node: ast.AST) -> Iterator[ast.AST]:
+    """`node` and every node below it, in `ast.walk`'s order: breadth first, each node's children in
+    the order of its fields."""
+    todo = [node]
+    for current in todo:  # the list grows as it is read: a queue that is never popped
+        yield current
+        for name in child_fields(current.__class__):
+            value = getattr(current, name, None)
+            if isinstance(value, ast.AST):
+                todo.append(value)
+            elif isinstance(value, list):
+                todo.extend([item for item in value if isinstance(item, ast.AST)])
