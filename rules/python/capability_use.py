@@ -21,7 +21,8 @@ the project runs on a GPU decides nothing for the program's users.
 Every read of the capability must be one of these; any other use (a threshold above the table's,
 arithmetic, an argument to a function) is a decision, as before. A name assigned a literal besides
 the read (`cap = (0, 0)`, then `cap = f()` where there is a GPU) holds the read wherever it decides
-anything: the literal is what it holds without one.
+anything: the literal is what it holds without one. Names are bound per function: two tests that
+each read the capability into their own `cap` are two names, each judged by its own uses.
 """
 
 from __future__ import annotations
@@ -98,11 +99,12 @@ def uses_without_decision(
     `selects_tests` says of a call whether its arguments choose which tests run (a skip marker,
     `parametrize`) and of a statement whether it skips the test (`pytest.skip()`)."""
     parents = {id(child): node for node in subtree(module) for child in ast.iter_child_nodes(node)}
-    names = _bound_names(module, is_reader)
+    names = _bound_names(module, is_reader, parents)
     loads: dict[str, list[ast.Name]] = {}
     for node in subtree(module):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             loads.setdefault(node.id, []).append(node)
+    uses = _binding_uses(module, names, loads, parents)
     selection = _TestSelection(parents, loads, selects_tests)
     found: dict[int, str] = {}
     for node in subtree(module):
@@ -111,7 +113,7 @@ def uses_without_decision(
         part = is_reader(node)
         if part is None:
             continue
-        verdicts = list(_use_verdicts(node, part, parents, names, loads, capabilities, selection))
+        verdicts = list(_use_verdicts(node, part, parents, names, uses, capabilities, selection))
         if verdicts and None not in verdicts:
             if all(v == UNIFORM for v in verdicts):
                 found[id(node.func)] = UNIFORM
@@ -185,28 +187,69 @@ def _returns_constant(statement: ast.stmt) -> bool:
     return isinstance(statement, ast.Return) and isinstance(statement.value, ast.Constant)
 
 
-def _bound_names(module: ast.Module, is_reader: Callable[[ast.Call], Part | None]) -> dict[str, tuple[ast.Call, Part]]:
-    """Names assigned only from a capability read: `cap = f()`, `major, minor = f()`, `major = f()[0]`."""
-    bound: dict[str, tuple[ast.Call, Part] | None] = {}
+Binding = tuple[int, str]
+"""A name in the scope that assigns it: (the `id` of the enclosing function, 0 at module level; the name)."""
+
+
+def _bound_names(
+    module: ast.Module, is_reader: Callable[[ast.Call], Part | None], parents: dict[int, ast.AST]
+) -> dict[Binding, tuple[ast.Call, Part]]:
+    """Names assigned only from a capability read in their scope: `cap = f()`, `major, minor = f()`,
+    `major = f()[0]`; two tests that each read it into `cap` bind two names."""
+    bound: dict[Binding, tuple[ast.Call, Part] | None] = {}
     for node in subtree(module):
         if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
             continue
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         read = _read_of(node.value, is_reader)
+        scope = _scope(node, parents)
         for target in targets:
             if read is None and isinstance(target, ast.Name) and _no_gpu_default(node.value):
                 continue  # `cap = (0, 0)`: what the name holds where there is no GPU to read
             if isinstance(target, ast.Name):
-                bound[target.id] = read if target.id not in bound or bound[target.id] == read else None
+                key = (scope, target.id)
+                bound[key] = read if key not in bound or bound[key] == read else None
             elif isinstance(target, ast.Tuple) and read is not None and read[1] is Part.BOTH and len(target.elts) == 2:
                 for element, part in zip(target.elts, (Part.MAJOR, Part.MINOR)):
                     if isinstance(element, ast.Name):
-                        bound[element.id] = (read[0], part) if element.id not in bound else None
+                        key = (scope, element.id)
+                        bound[key] = (read[0], part) if key not in bound else None
             else:
                 for inner in subtree(target):
                     if isinstance(inner, ast.Name):
-                        bound[inner.id] = None
-    return {name: read for name, read in bound.items() if read is not None}
+                        bound[(scope, inner.id)] = None
+    return {key: read for key, read in bound.items() if read is not None}
+
+
+def _scope(node: ast.AST, parents: dict[int, ast.AST]) -> int:
+    """The `id` of the function `node` sits in, 0 at module level."""
+    current = parents.get(id(node))
+    while current is not None and not isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        current = parents.get(id(current))
+    return 0 if current is None else id(current)
+
+
+def _binding_uses(
+    module: ast.Module,
+    names: dict[Binding, tuple[ast.Call, Part]],
+    loads: dict[str, list[ast.Name]],
+    parents: dict[int, ast.AST],
+) -> dict[Binding, list[ast.Name]]:
+    """The loads that read each bound name's binding."""
+    if not names:
+        return {}
+    stores = {(_scope(n, parents), n.id) for n in subtree(module) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return {
+        (scope, name): [use for use in loads.get(name, []) if _reads_binding(use, scope, name, parents, stores)]
+        for scope, name in names
+    }
+
+
+def _reads_binding(use: ast.Name, scope: int, name: str, parents: dict[int, ast.AST], stores: set[Binding]) -> bool:
+    """Whether a load of `name` reads the binding in `scope`: a load in that function, or for a
+    module-level name one in a function that does not assign the name itself."""
+    where = _scope(use, parents)
+    return where == scope or (scope == 0 and (where, name) not in stores)
 
 
 def _no_gpu_default(value: ast.expr) -> bool:
@@ -232,19 +275,19 @@ def _use_verdicts(
     call: ast.Call,
     part: Part,
     parents: dict[int, ast.AST],
-    names: dict[str, tuple[ast.Call, Part]],
-    loads: dict[str, list[ast.Name]],
+    names: dict[Binding, tuple[ast.Call, Part]],
+    uses: dict[Binding, list[ast.Name]],
     capabilities: RocmCapabilities,
     selection: _TestSelection,
 ) -> Iterator[str | None]:
     """One verdict per use of the value `call` reads: UNIFORM, VALUE, SELECTION, or None for a decision."""
     expression, part = _widened(call, part, parents)
     parent = parents.get(id(expression))
-    bound = [name for name, (read, _) in names.items() if read is call]
+    bound = [key for key, (read, _) in names.items() if read is call]
     if bound and isinstance(parent, (ast.Assign, ast.AnnAssign)):
-        for name in bound:
-            for use in loads.get(name, []):  # a name never read (`major, _ = ...`) decides nothing
-                widened, used = _widened(use, names[name][1], parents)
+        for key in bound:
+            for use in uses.get(key, []):  # a name never read (`major, _ = ...`) decides nothing
+                widened, used = _widened(use, names[key][1], parents)
                 if used is Part.PROPERTIES and isinstance(parents.get(id(use)), ast.Attribute):
                     continue  # `props.total_memory`: not the capability
                 yield _selecting(widened, parents, selection) or _verdict(widened, used, parents, capabilities)
