@@ -5,7 +5,9 @@ argument of `torch.device(...)`-like callables (`DEVICE_POSITIONAL`) and of `.to
 `"cuda"` string (also `"cuda:0"`, `f"cuda:{i}"`) is a device string, and an integer
 (`x.to(0)`) or a name for one (`model.to(local_rank)`, or a variable `device_flow.py` follows
 from `rank % torch.cuda.device_count()`) an ordinal that means a CUDA device.
-A device inside a comparison (`t.device == torch.device("cuda")`) is a check, not a use.
+A device inside a comparison (`t.device == torch.device("cuda")`) is a check, not a use. In a test
+module, a `device=` given to a stand-in (`types.SimpleNamespace(device="cuda")`, `Mock(device=...)`)
+is an attribute of a test double that imitates a tensor or a pipeline: nothing runs on it.
 Settings named for devices (`device = "cuda"`) are the `settings` concern's.
 """
 
@@ -25,6 +27,10 @@ from cudaudit.rules.python.walker import Concern, PythonWalker
 DEVICE_STRING = "device-string"
 DEVICE_ORDINAL = "device-ordinal"
 AMP_CALLS = frozenset({"torch.autocast", "torch.amp.autocast", "torch.amp.GradScaler"})
+STAND_INS = frozenset(
+    {"types.SimpleNamespace", "unittest.mock.Mock", "unittest.mock.MagicMock", "unittest.mock.NonCallableMock"}
+)
+"""Constructors of test doubles: their keywords are attributes of the double, not arguments of PyTorch."""
 AMP_DEVICE_KEY = "amp"
 """The device-string key for a device that only chooses where mixed precision applies: there a
 CPU-only build warns and turns the feature off instead of raising."""
@@ -80,6 +86,8 @@ class DevicePositions(Concern):
             return
         if callee is None and isinstance(call.func, ast.Name):
             callee = self._aliases.get(call.func.id)
+        if walk.in_tests and callee in STAND_INS:
+            return
         for keyword in call.keywords:
             if keyword.arg in DEVICE_KEYWORDS:
                 amp = keyword.arg == "device_type" or callee in AMP_CALLS
