@@ -1,7 +1,7 @@
 """The last word on one file's findings: what its counterparts change, one finding per site, and
 wholly NVIDIA-only constructs once per file.
 
-Analyzers report every site they recognise; a user acts on verdicts. Six steps turn the first
+Analyzers report every site they recognise; a user acts on verdicts. Seven steps turn the first
 into the second, each a pure function of the file's findings and its `FileFacts`:
 
 - `within_releases`: a library that works on a target from a release on (the catalog's
@@ -18,6 +18,10 @@ into the second, each a pure function of the file's findings and its `FileFacts`
   `Dockerfile_amd`, is not what runs on that target; its sites are at most warnings there (notes
   when the file is named for CUDA: `requirements-cuda.txt` is the NVIDIA variant), and the
   verdict names the counterpart.
+- `ci_coverage`: a file only a CI service runs (anything under `.github/`, a `.gitlab-ci.yml`,
+  `.circleci/config.yml`, ...) is the project's test and release coverage, not a path its users
+  run: its sites are at most warnings on every target, whichever analyzer read it (a workflow, a
+  GitLab job's `image:`, a script under `.github/scripts/`).
 - `one_per_site`: the same rule and message twice on one line (`CUBLAS_OP_N, CUBLAS_OP_N`), or
   findings of one rule family whose spans overlap (a package name, then the same name in its URL,
   `f"cuda:{torch.cuda.current_device()}"`), leave the most
@@ -53,7 +57,43 @@ def settle_file(findings: list[Finding], facts: FileFacts, catalog: Catalog) -> 
     if not findings:
         return findings
     settled = with_counterparts(off_path(own_target(within_releases(findings, facts), facts), facts), facts)
-    return grouped(one_per_site(settled, catalog), catalog)
+    return grouped(one_per_site(ci_coverage(settled), catalog), catalog)
+
+
+CI_FOLDERS = frozenset({".github", ".gitlab", ".circleci", ".buildkite", ".woodpecker", ".azure-pipelines"})
+"""Folders whose files only a CI service reads or runs: GitHub Actions
+(https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax), CircleCI
+(https://circleci.com/docs/guides/toolkit/local-cli/), Buildkite
+(https://buildkite.com/docs/pipelines/configure/defining-steps), Woodpecker
+(https://woodpecker-ci.org/docs/usage/workflows)."""
+CI_FILES = frozenset(
+    {".gitlab-ci.yml", ".gitlab-ci.yaml", "azure-pipelines.yml", "azure-pipelines.yaml", "bitbucket-pipelines.yml",
+     ".drone.yml", ".travis.yml", ".cirrus.yml", ".woodpecker.yml", "appveyor.yml", ".appveyor.yml"}
+)
+"""Pipeline files a CI service reads from the repository's top: GitLab (https://docs.gitlab.com/ci/yaml/),
+Azure Pipelines (https://learn.microsoft.com/en-us/azure/devops/pipelines/yaml-schema/), Bitbucket
+(https://support.atlassian.com/bitbucket-cloud/docs/configure-bitbucket-pipelinesyml/), Drone
+(https://docs.drone.io/pipeline/overview/), Travis (https://docs.travis-ci.com/user/customizing-the-build/),
+Cirrus (https://cirrus-ci.org/guide/writing-tasks/), AppVeyor (https://www.appveyor.com/docs/appveyor-yml/)."""
+
+
+def is_ci_path(path: str) -> bool:
+    """Whether only a CI service runs the file at `path` (see `CI_FOLDERS` and `CI_FILES`)."""
+    parts = path.replace("\\", "/").split("/")
+    return parts[-1].lower() in CI_FILES or any(part.lower() in CI_FOLDERS for part in parts[:-1])
+
+
+def ci_coverage(findings: list[Finding]) -> list[Finding]:
+    """A CI file's sites: at most warnings on every target (another path, not a user's)."""
+    if not is_ci_path(findings[0].path):
+        return findings
+    return [
+        retarget(finding, {
+            target: replace(fact, severity=Severity.WARNING) if fact.severity.rank > Severity.WARNING.rank else fact
+            for target, fact in finding.targets.items()
+        })
+        for finding in findings
+    ]
 
 
 def within_releases(findings: list[Finding], facts: FileFacts) -> list[Finding]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cudaudit.verdicts import is_ci_path
 from support import analyze, scan_json, write
 
 CUTE_KERNEL = """#include <cute/tensor.hpp>
@@ -68,3 +69,10 @@ def test_a_requirement_is_one_finding_with_each_targets_worst_verdict():
     assert (only.rule, only.span.column) == ("CDA604", 1)  # the package's own entry, at its name
     assert only.targets["rocm"].severity.value == "error"  # a CUDA build of it does not load on ROCm
     assert only.targets["cpu"].severity.value == "error"
+
+
+def test_only_files_a_ci_service_runs_are_ci_paths():
+    assert is_ci_path(".github/workflows/gpu.yml") and is_ci_path("repo/.github/scripts/build.sh")
+    assert is_ci_path(".gitlab-ci.yml") and is_ci_path(".circleci/config.yml") and is_ci_path("sub/.buildkite/steps.yml")
+    assert not is_ci_path("ci/run.sh"), "a ci/ folder's scripts are also run by hand"
+    assert not is_ci_path("src/github/client.py") and not is_ci_path("docker/Dockerfile")
