@@ -15,7 +15,8 @@ called. Two shapes follow from that, both read from one module and its syntax al
   region, so a chain of helpers below a guarded test is guarded too. The uses counted are a
   module-level function's name (called or handed on) and, in a test class, `self.name`
   (`self.run_subtests(..., self._check)`). A use at module level or in an unguarded function
-  keeps the helper on the normal path.
+  keeps the helper on the normal path. A decorated function is no helper (the decorator may call it
+  or hand it on), except under a decorator that only remembers its results (`@functools.lru_cache()`).
 
 Another module may call a public function, so outside test modules only private functions
 (`_helper`) are helpers, and public ones only where every use is a probe's (the body of a `try`
@@ -41,6 +42,8 @@ _FRAMEWORK_METHODS = frozenset(
      "teardown_class", "asyncSetUp", "asyncTearDown", "subTest"}
 )
 """Methods a test framework calls itself: never helpers, whoever else uses them."""
+_MEMOIZERS = frozenset({"functools.lru_cache", "functools.cache"})
+"""Decorators that only remember a function's results: a helper they wrap is still a helper."""
 
 
 @dataclass(frozen=True)
@@ -102,9 +105,14 @@ class ModuleReach:
 
     def _may_help(self, function: FunctionNode) -> bool:
         name = function.name
-        if function.decorator_list or name in _FRAMEWORK_METHODS or name.startswith("__"):
+        decorated = any(not self._memoizes(decorator) for decorator in function.decorator_list)
+        if decorated or name in _FRAMEWORK_METHODS or name.startswith("__"):
             return False
         return not (self.in_tests and name.startswith("test"))
+
+    def _memoizes(self, decorator: ast.expr) -> bool:
+        """`@functools.lru_cache()`, `@functools.cache`: the function still runs only where it is called."""
+        return self.names.resolve(decorator.func if isinstance(decorator, ast.Call) else decorator) in _MEMOIZERS
 
     # -- fixtures -----------------------------------------------------------------------
 
