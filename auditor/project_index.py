@@ -23,7 +23,9 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   (`rules/python/project_flags.py`), by qualified name, and each Python module's dotted name;
 - the fixtures each `conftest.py` serves that skip without CUDA (`rules/python/reach.py`);
 - the skip markers shared test modules keep in module-level names, with where each skips
-  (`rules/python/skip_conditions.py`).
+  (`rules/python/skip_conditions.py`);
+- the classes and functions the project's scripts use only under a command-line switch that is off
+  by default (`if opt.plms: sampler = PLMSSampler(model)`; `rules/python/opt_in.py`).
 
 Each reader sees one file at a time; a file it cannot read or parse adds nothing (the file's
 own analysis reports it), so one bad header never stops the scan. `facts(path, kinds)` then
@@ -77,6 +79,8 @@ _READERS = {
     "import_paths": "cudaudit.rules.python.import_paths:other_target_modules",
     "flags": "cudaudit.rules.python.project_flags:read_device_flags",
     "conftest": "cudaudit.rules.python.reach:conftest_fixtures",
+    "switched_calls": "cudaudit.rules.python.opt_in:switched_calls",
+    "switched_definitions": "cudaudit.rules.python.opt_in:switched_definitions",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
 }
 """The readers, imported on first use as the analyzers are: a scan of Python files never loads the
@@ -147,6 +151,9 @@ class ProjectIndex:
     releases: tuple[tuple[str, str], ...] = ()
     """(library, range) for each range the dependency files declare of a library the catalog knows to
     work on a target only from a release on (`works_with`)."""
+    switched: dict[str, tuple[tuple[str, Evidence], ...]] = field(default_factory=dict)
+    """Python module -> (name, the switch) for each top-level class or function of it that the scan
+    uses only under a command-line switch that is off by default."""
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
@@ -157,6 +164,7 @@ class ProjectIndex:
             facts["named_for"] = tuple(sorted(served))
         if FileKind.PYTHON in kinds:
             facts["other_paths"] = self.other_paths.get(path, ())
+            facts["switched"] = self.switched.get(path, ())
         if FileKind.CUDA in kinds and self.porting is not None:
             facts["ported_names"] = self.porting.ported_names(path)
             facts["porting_layer"] = self.porting.hip_side(path)
@@ -254,6 +262,7 @@ def build_index(
         modules=modules,
         conftests={folder: fixtures for folder, fixtures in found.conftests.items() if fixtures},
         releases=tuple(sorted(set(found.releases))),
+        switched=_reader("switched_definitions")(python, found.switched) if found.switched else {},
     )
 
 
@@ -310,6 +319,8 @@ class _Found:
     """(display path, marker name, where it skips) for each skip marker of a shared module."""
     releases: list[tuple[str, str]] = field(default_factory=list)
     """(library, declared range) for the catalog's release-bound libraries, in every dependency file."""
+    switched: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Display path -> `opt_in.switched_calls` of each module that calls something only under a switch."""
 
     def read(
         self, path: str, kind: FileKind, data: _Source, catalog: Catalog, roots: tuple[str, ...], remember: Remember
@@ -324,6 +335,9 @@ class _Found:
                 self._add_build(path, build)
             flags = remember("device_flags", path, lambda: _reader("flags")(path, data()))
             self.flags.extend((path, name, meaning) for name, meaning in flags)
+            switched = remember("switched_calls", path, lambda: _reader("switched_calls")(path, data()))
+            if switched:
+                self.switched[path] = switched
             markers = remember("skip_markers", path, lambda: _reader("skip_markers")(path, data(), catalog))
             self.markers.extend((path, name, skips) for name, skips in markers)
             if posixpath.basename(path) == "conftest.py":

@@ -34,6 +34,7 @@ def analyze_python(
         lambda module: module.partition(".")[0] in settings.first_party or is_sibling_module(path, module),
         in_tests=is_test_path(path),
         fixtures=dict(facts.conftest_fixtures),
+        switched=frozenset(name for name, _ in facts.switched),
     )
     walker.visit(tree)
     lines = SourceLines(text)

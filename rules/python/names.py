@@ -218,6 +218,11 @@ def _always_set_options(statements: list[ast.stmt]) -> Iterator[str]:
             yield from _option_dest(call)
 
 
+def settings_off_by_default(tree: ast.AST) -> frozenset[str]:
+    """`ImportTable.off_by_default` of a module, without the rest of the table."""
+    return frozenset(_off_by_default(list(_statements(tree))))
+
+
 def _off_by_default(statements: list[ast.stmt]) -> Iterator[str]:
     """Names of settings whose default the module shows to be False: `add_argument("--use-x",
     action="store_true")`, a class field `use_x: bool = False`, and a name or attribute every

@@ -143,6 +143,7 @@ class PythonWalker:
         concerns: Iterable[type[Concern]] | None = None,
         in_tests: bool = False,
         fixtures: Mapping[str, bool] | None = None,
+        switched: frozenset[str] = frozenset(),
     ) -> None:
         self.names = names
         self.catalog = catalog
@@ -150,6 +151,10 @@ class PythonWalker:
         self.in_tests = in_tests
         """The module is a test (`tests/`, `test_x.py`): it runs in the project's test suite, not its normal path."""
         self.fixtures = fixtures
+        self.switched = switched
+        """The module's top-level classes and functions the project uses only under a switch that is
+        off by default (`opt_in.py`, through the project index): another path."""
+        self._switched_ids: frozenset[int] = frozenset()
         """The skipping fixtures the conftest files above the module serve it, by name, with whether each is autouse."""
         self.hits: list[Hit] = []
         self.called: set[str] = set()
@@ -376,6 +381,13 @@ class PythonWalker:
 
     def visit_Module(self, node: ast.Module) -> None:
         self._module = node
+        if self.switched:
+            self._switched_ids = frozenset(
+                id(statement)
+                for statement in node.body
+                if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                and statement.name in self.switched
+            )
         self._reach = reach = ModuleReach(node, self.names, self.in_tests, self.fixtures)
         self._helper_names = frozenset(reach.functions) | frozenset(reach.methods)
         self._visit_inside(reach.module_region, lambda _: self._visit_inside(
@@ -404,10 +416,15 @@ class PythonWalker:
         requested = self._reach.requests.get(id(node), NEUTRAL) if self._reach is not None else NEUTRAL
         self.functions.append(node)
         try:
-            self._visit_inside(requested, lambda _: self._visit_inside(
-                decorated_region(node, self.names), self._visit_block, node.body), None)
+            self._visit_inside(self._switched_region(node), lambda _: self._visit_inside(
+                requested, lambda _: self._visit_inside(
+                    decorated_region(node, self.names), self._visit_block, node.body), None), None)
         finally:
             self.functions.pop()
+
+    def _switched_region(self, node: ast.stmt) -> Region:
+        """Another path for a definition the project uses only under a switch that is off by default."""
+        return ANOTHER_PATH if id(node) in self._switched_ids else NEUTRAL
 
     def _use(self, node: ast.Name | ast.Attribute) -> None:
         """Record a use of one of the module's helpers in the context the walk is in (`reach.py`)."""
@@ -423,7 +440,8 @@ class PythonWalker:
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         for child in (*node.decorator_list, *node.bases, *node.keywords):
             self.visit(child)
-        self._visit_inside(decorated_region(node, self.names), self._visit_block, node.body)
+        self._visit_inside(self._switched_region(node), lambda _: self._visit_inside(
+            decorated_region(node, self.names), self._visit_block, node.body), None)
 
     def visit_Dict(self, node: ast.Dict) -> None:
         """`{"cuda": torch.cuda.synchronize, "xpu": torch.xpu.synchronize}`: each value of a table keyed
