@@ -34,6 +34,8 @@ if TYPE_CHECKING:
         from importlib.abc import Traversable
 
 PREFIX_DETECTORS = frozenset({"symbol", "import"})
+_CANONICAL_LIMIT = 100_000
+"""Names whose canonical form a catalog keeps: a bound on what a scan of any size holds."""
 """Detectors whose keys are dotted names: a key also matches every name below it."""
 
 KEYLESS_DETECTORS = frozenset({"device-string", "dist-backend", "ddp-device-ids", "suppression", "unused-suppression"})
@@ -224,6 +226,7 @@ class Catalog:
         self.digest = digest
         """Of the TOML the catalog was read from: what a cache of results made with it is keyed by."""
         self._aliases = aliases or {}
+        self._canonical: dict[str, str] = {}
         self._tables = tables or {}
         self.rules: dict[str, Rule] = {}
         for rule in rules:
@@ -279,16 +282,23 @@ class Catalog:
         return (value is not None and self.lookup(detector, f"{name}={value}")) or self.lookup(detector, name)
 
     def canonical(self, name: str) -> str:
-        """`torch.cuda.memory.empty_cache` is `torch.cuda.empty_cache`: the public re-export."""
-        if not self._aliases:
-            return name
+        """`torch.cuda.memory.empty_cache` is `torch.cuda.empty_cache`: the public re-export. Asked of
+        every call and imported name the Python walk meets, the same few names many times: each
+        answer is kept."""
+        known = self._canonical.get(name)
+        if known is not None:
+            return known
+        found = name
         prefix = name
-        while prefix:
+        while prefix and self._aliases:
             target = self._aliases.get(prefix)
             if target is not None:
-                return target + name[len(prefix) :]
+                found = target + name[len(prefix) :]
+                break
             prefix = prefix.rpartition(".")[0]
-        return name
+        if len(self._canonical) < _CANONICAL_LIMIT:
+            self._canonical[name] = found
+        return found
 
     def tables(self, name: str) -> list[tuple[str, Any]]:
         """The raw data of the top-level TOML key `name` (`image`, `api`) in each catalog file that has it,

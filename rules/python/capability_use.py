@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.nodes import children, subtree
 
 UNIFORM = "uniform-on-rocm"
 """Key suffix of a capability every ROCm GPU answers alike."""
@@ -98,7 +98,7 @@ def uses_without_decision(
     which part) whose every use is no ROCm decision, with the key suffix that says why.
     `selects_tests` says of a call whether its arguments choose which tests run (a skip marker,
     `parametrize`) and of a statement whether it skips the test (`pytest.skip()`)."""
-    parents = {id(child): node for node in subtree(module) for child in ast.iter_child_nodes(node)}
+    parents = {id(child): node for node in subtree(module) for child in children(node)}
     names = _bound_names(module, is_reader, parents)
     loads: dict[str, list[ast.Name]] = {}
     for node in subtree(module):

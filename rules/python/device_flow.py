@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cudaudit.rules.python.names import ImportTable
-from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.nodes import children, subtree
 
 COUNT_CALLS = frozenset({"torch.cuda.device_count", "torch.accelerator.device_count"})
 CURRENT_DEVICE_CALLS = frozenset({"torch.cuda.current_device", "torch.accelerator.current_device_index"})
@@ -182,12 +182,12 @@ def _scopes_assigning_sources(tree: ast.Module, names: ImportTable) -> list[ast.
 
 def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
     """Nodes of a scope, not descending into nested functions, classes or lambdas."""
-    stack = list(ast.iter_child_nodes(scope))
+    stack = children(scope)
     while stack:
         node = stack.pop()
         yield node
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(children(node))
 
 
 def _uses(scope: ast.AST, names: set[str]) -> dict[str, list[tuple[ast.Name, ast.AST | None, ast.AST | None]]]:
@@ -197,7 +197,7 @@ def _uses(scope: ast.AST, names: set[str]) -> dict[str, list[tuple[ast.Name, ast
     stack: list[ast.AST] = [scope]
     while stack:
         node = stack.pop()
-        for child in ast.iter_child_nodes(node):
+        for child in children(node):
             parents[id(child)] = node
             if isinstance(child, ast.Name) and child.id in names and isinstance(child.ctx, ast.Load):
                 parent = node

@@ -12,7 +12,7 @@ import ast
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.nodes import children, subtree
 
 DEVICE_NAMES = ("device",)
 
@@ -65,7 +65,7 @@ def _bindings(body: list[ast.stmt], bound: dict[str, int]) -> dict[str, int]:
             for target in node.targets:
                 if isinstance(target, ast.Name) and target.id in DEVICE_NAMES and not _is_cpu(node.value):
                     bound.setdefault(target.id, node.lineno)
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+        stack.extend(reversed(children(node)))
     return bound
 
 

@@ -32,7 +32,7 @@ from cudaudit.rules.python.guards import (
     stops_the_program,
 )
 from cudaudit.rules.python.names import ImportTable
-from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.nodes import children, subtree
 from cudaudit.rules.python.skip_conditions import Skips, skip_call, skips_where
 
 if sys.version_info >= (3, 11):
@@ -260,7 +260,7 @@ def branch_contexts(tree: ast.Module, names: ImportTable) -> dict[int, tuple[fro
         quiet = context.quiet_targets()
         if quiet or context.cap() is not None:
             found[id(node)] = (quiet, context.cap())
-        for inner in ast.iter_child_nodes(node):
+        for inner in children(node):
             visit(inner)
 
     visit(tree)
@@ -549,7 +549,7 @@ def _outer_attributes(body: list[ast.stmt]) -> list[ast.Attribute]:
                 inner = inner.value
             stack.append(inner)
         else:
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(children(node))
     return found
 
 

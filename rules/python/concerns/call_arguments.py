@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -93,6 +94,14 @@ def _parsed(keys: frozenset[str]) -> tuple[ArgumentKey, ...]:
     return tuple(parse_key(key) for key in sorted(keys))
 
 
+@cache
+def _asked(keys: frozenset[str]) -> tuple[frozenset[str], int]:
+    """The argument names the keys ask about, and the fewest positional arguments any of them needs."""
+    parsed = _parsed(keys)
+    positional = [key.index + 1 for key in parsed if key.index is not None]
+    return frozenset(key.name for key in parsed), min(positional, default=sys.maxsize)
+
+
 class CallArguments(Concern):
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         if self.walk.in_comparison:
@@ -103,6 +112,9 @@ class CallArguments(Concern):
             return
         named = {keyword.arg for keyword in call.keywords}
         given = len(call.args)
+        asked, fewest = _asked(self.walk.keys(DETECTOR))
+        if given < fewest and asked.isdisjoint(named):
+            return  # most calls: no argument any key asks about
         for key in self._keys():
             # first: most calls pass no argument of the key's name, nor as many positional ones
             if key.name not in named and (key.index is None or given <= key.index):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.nodes import children, subtree
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DETECTOR = "checkpoint-load"
@@ -149,7 +149,7 @@ def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
         node = stack.pop()
         yield node
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(children(node))
 
 
 CONCERN = CheckpointLoads

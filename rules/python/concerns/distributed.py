@@ -17,6 +17,7 @@ import ast
 
 from cudaudit.rules.python.device_syntax import BACKEND_KEYWORDS, BACKEND_POSITIONAL, is_nccl_string
 from cudaudit.rules.python.guards import is_none
+from cudaudit.rules.python.nodes import children
 from cudaudit.rules.python.walker import Concern
 
 BACKEND = "dist-backend"
@@ -76,7 +77,7 @@ def _own_statements(body: list[ast.stmt]) -> list[ast.stmt]:
         statement = stack.pop()
         found.append(statement)
         if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            stack.extend(child for child in ast.iter_child_nodes(statement) if isinstance(child, ast.stmt))
+            stack.extend(child for child in children(statement) if isinstance(child, ast.stmt))
     return found
 
 
