@@ -105,6 +105,9 @@ _MENTION_LIMIT = 4 * _IMPORTER_LIMIT
 the same holds."""
 _CALL_DEPTH = 3
 """How many functions deep a call chain is followed back to its branch."""
+_SEARCHES = 8
+"""Names searched for in every module's bytes before every module's imports are read (`_Graph._spelling`):
+reading them all costs about as much as 15 such searches, and most of them are read by then."""
 _MODULE_LIMIT = 48
 """The most modules whose importers are looked up (those a branch imports first): beyond, the rest
 keep their verdicts."""
@@ -182,6 +185,10 @@ class _Graph:
         self._imports: dict[str, list[_Import]] = {}
         self._modules: dict[str, _Module] = {}
         self._device_blocks: dict[str, bool] = {}
+        self._searches = 0
+        """Names looked for so far with a byte search of every module (`_spelling`)."""
+        self._spelled_by: dict[str, list[str]] | None = None
+        """Each name the scan's import statements spell, with the modules that spell it, in scan order."""
 
     @cached_property
     def modules(self) -> ModuleMap:
@@ -244,6 +251,26 @@ class _Graph:
             self._modules[path] = _Module(text, flags)
         return _runs_on(self._modules[path], found.index, 0)
 
+    def _spelling(self, name: str) -> Iterable[str]:
+        """The modules whose import statements spell `name`, in scan order.
+
+        Everything `importers` counts comes from the imports themselves, so a scan with the cache
+        counts the same modules as one without. Without a cache, a module whose text lacks the name
+        cannot spell it: for the first few names a byte search of every module spares reading the
+        imports of most. Each search reads every module again, where reading every module's
+        imports once answers every later name: past `_SEARCHES`, and with the cache (which holds
+        those readings), the modules are looked up by name."""
+        if self._uncached and self._searches < _SEARCHES:
+            self._searches += 1
+            token = name.encode()
+            return (path for path in self._sources if token in self.text(path) and name in self.import_names(path))
+        if self._spelled_by is None:
+            self._spelled_by = {}
+            for path in self._sources:
+                for spelled in self.import_names(path):
+                    self._spelled_by.setdefault(spelled, []).append(path)
+        return self._spelled_by.get(name, ())
+
     def importers(self, module: str) -> Iterable[tuple[str, Runs, Evidence]]:
         """Every import of `module` in the scan: the importer, the targets it runs on, where it is."""
         dotted = self.modules.name(module)
@@ -252,16 +279,10 @@ class _Graph:
         folder = posixpath.dirname(module)
         package = posixpath.basename(folder) if "." in dotted and not module.endswith("/__init__.py") else ""
         files = mentions = 0
-        token = name.encode()
-        for path in self._sources:
-            # Without a cache, a module whose text lacks the name cannot spell it in an import: the
-            # byte search only spares reading its imports. Everything counted below comes from the
-            # imports themselves, so a scan with the cache counts the same modules as one without.
-            if path == module or (self._uncached and token not in self.text(path)):
+        for path in self._spelling(name):
+            if path == module:
                 continue
             names = self.import_names(path)
-            if name not in names:
-                continue
             mentions += 1
             if mentions > _MENTION_LIMIT:
                 yield "", None, Evidence(path, 1)  # a name this many modules spell is imported on the normal path
