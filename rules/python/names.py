@@ -20,6 +20,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cudaudit.rules.python.nodes import children, subtree
+
 
 @dataclass(frozen=True)
 class Binding:
@@ -285,7 +287,7 @@ def _set_only_when_on(tree: ast.AST, statements: list[ast.stmt], off: frozenset[
         if not switched:
             continue
         if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            otherwise.update(arg.arg for arg in ast.walk(scope.args) if isinstance(arg, ast.arg))
+            otherwise.update(arg.arg for arg in subtree(scope.args) if isinstance(arg, ast.arg))
         for node in nodes:
             if isinstance(node, ast.Name):
                 if isinstance(node.ctx, ast.Load):
@@ -311,7 +313,7 @@ def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
         node = stack.pop()
         yield node
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(children(node))
 
 
 def tests_a_setting(test: ast.expr, off: frozenset[str]) -> bool:
