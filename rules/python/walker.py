@@ -33,10 +33,12 @@ from cudaudit.rules.catalog import Catalog, Entry
 from cudaudit.rules.python.defaults import ModuleCalls
 from cudaudit.rules.python.device_syntax import parameter_defaults
 from cudaudit.rules.python.guards import Polarity, Probe, polarity
-from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.names import ImportTable, attribute_chain
 from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.optional_use import optional_names
 from cudaudit.rules.python.reach import ModuleReach, Use
 from cudaudit.rules.python.regions import (
+    ALL_TARGETS,
     ANOTHER_PATH,
     NEUTRAL,
     UNREAD_DEFAULT,
@@ -155,6 +157,12 @@ class PythonWalker:
         """The module's top-level classes and functions the project uses only under a switch that is
         off by default (`opt_in.py`, through the project index): another path."""
         self._switched_ids: frozenset[int] = frozenset()
+        self._optional_names: dict[str, bool] = {}
+        """Module-level names bound only where an optional library is installed, each with whether
+        only another accelerator's branch binds it (`optional_use.py`)."""
+        self._needs_optional: dict[int, bool] = {}
+        """The ids of the functions that read one of them in a statement they always run, each with
+        whether every such name is another accelerator's."""
         """The skipping fixtures the conftest files above the module serve it, by name, with whether each is autouse."""
         self.hits: list[Hit] = []
         self.called: set[str] = set()
@@ -390,9 +398,32 @@ class PythonWalker:
             )
         self._reach = reach = ModuleReach(node, self.names, self.in_tests, self.fixtures)
         self._helper_names = frozenset(reach.functions) | frozenset(reach.methods)
+        self._optional_names = optional_names(node, self.names)
         self._visit_inside(reach.module_region, lambda _: self._visit_inside(
             module_region(node, self.names), self.generic_visit, node), None)
         self._reach_helpers(reach)
+        self._cap_optional_functions()
+
+    def _read_optional(self, name: str) -> None:
+        """A read of a name only an optional library binds: the function it is one of the own
+        statements of runs only where the library is installed."""
+        if name in self._optional_names and self.functions and self.statement is not None:
+            function = self.functions[-1]
+            if any(statement is self.statement for statement in function.body):
+                other = self._optional_names[name]
+                self._needs_optional[id(function)] = self._needs_optional.get(id(function), False) or other
+
+    def _cap_optional_functions(self) -> None:
+        """Another path for every hit inside a function that needs an optional library, and no
+        target's inside one that needs another accelerator's (`optional_use.py`)."""
+        if not self._needs_optional:
+            return
+        for index, hit in enumerate(self.hits):
+            needs = [self._needs_optional[scope] for scope in hit.scope if scope in self._needs_optional]
+            if needs:
+                cap = Severity.WARNING if hit.cap is None else min(hit.cap, Severity.WARNING, key=lambda s: s.rank)
+                quiet = hit.quiet | ALL_TARGETS if any(needs) else hit.quiet
+                self.hits[index] = replace(hit, cap=cap, quiet=quiet)
 
     def _reach_helpers(self, reach: ModuleReach) -> None:
         """Lower the hits inside helpers that only guarded code uses (`reach.py`), once every use is known."""
@@ -493,6 +524,10 @@ class PythonWalker:
         self._comparison_depth -= 1
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
+        if self._optional_names and isinstance(node.ctx, ast.Load):
+            root, _ = attribute_chain(node)
+            if isinstance(root, ast.Name):
+                self._read_optional(root.id)
         qualified = self.names.resolve(node)
         if qualified is None:
             if node.attr in self._helper_names and isinstance(node.ctx, ast.Load):
@@ -504,6 +539,8 @@ class PythonWalker:
 
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
+            if self._optional_names:
+                self._read_optional(node.id)
             if node.id in self._helper_names:
                 self._use(node)
             binding = self.names.binding(node.id)
