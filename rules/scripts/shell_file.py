@@ -33,7 +33,8 @@ _CASE_END = re.compile(r"^\s*esac\b")
 _CASE_ARM = re.compile(r"^\s*(?:\(\s*)?(?P<patterns>[^()\s|]+(?:\s*\|\s*[^()\s|]+)*)\s*\)")
 """`cu121)`, `(cu118 | cu121)`: the patterns of one arm, at the start of its line."""
 _ARM_END = re.compile(r";;&?|;&")
-_QUOTES_AND_GLOBS = re.compile(r"[*?\"']|\[[^]]*\]")
+_QUOTES_AND_GLOBS = re.compile(r"[*?\"']|\[[^][]*\]")
+"""Quotes and glob characters of a `case` pattern; a bracket class holds no bracket, so a run of `[` stays linear."""
 
 
 def analyze_shell(
