@@ -98,6 +98,9 @@ COMMAND_LINE_DEFAULT = ANOTHER_PATH
 """A setting the command line overrides (`add_argument("--device", default="cuda")`, a script's
 `device = "cuda"` that the configurator it `exec`s rebinds from `--device=cpu`): the default
 invocation needs a flag on another target, but the program runs there with it."""
+ONLY_COMPARED = Region(cap=Severity.NOTE)
+"""A device string kept in a name that its function only compares with (`expected = "cuda"`, then
+`d.type == expected`): it matches devices, it chooses none; on a CPU nothing matches."""
 FALLBACK_VALUE = ANOTHER_PATH
 """The value a lookup gives where the setting is absent (`getattr(args, "device", "cuda")`,
 `os.environ.get("DEVICE", "cuda")`): the setting picks another device on the other targets."""

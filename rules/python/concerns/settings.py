@@ -26,7 +26,7 @@ from cudaudit.rules.python.device_syntax import (
     target_name,
 )
 from cudaudit.rules.python.literals import string_value
-from cudaudit.rules.python.regions import COMMAND_LINE_DEFAULT, FALLBACK_VALUE
+from cudaudit.rules.python.regions import COMMAND_LINE_DEFAULT, FALLBACK_VALUE, ONLY_COMPARED
 from cudaudit.rules.python.walker import Concern
 
 DEVICE_STRING = "device-string"
@@ -62,7 +62,27 @@ class NamedSettings(Concern):
 
     def on_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
+            if isinstance(target, ast.Name) and self._only_compared(target.id, node.value):
+                self.walk.within(ONLY_COMPARED, partial(self._report, target.id, node.value))
+                continue
             self._setting(node, target_name(target), node.value)
+
+    def _only_compared(self, name: str, value: ast.expr) -> bool:
+        """Whether a local name given a CUDA device string is read only as an operand of
+        comparisons in its function (`expected = "cuda"`, then `sum(d.type == expected for d in
+        devices)`): the string never chooses a device, it only matches one."""
+        if not (self.walk.functions and isinstance(value, ast.Constant) and is_cuda_device_string(value)):
+            return False
+        function = self.walk.functions[-1]
+        reads = compared = 0
+        for node in ast.walk(function):
+            if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
+                reads += 1
+            elif isinstance(node, ast.Compare):
+                for operand in (node.left, *node.comparators):
+                    items = operand.elts if isinstance(operand, (ast.Tuple, ast.List, ast.Set)) else [operand]
+                    compared += sum(isinstance(item, ast.Name) and item.id == name for item in items)
+        return reads > 0 and reads == compared
 
     def on_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
