@@ -167,6 +167,9 @@ class ImportTable:
 
     def resolve(self, node: ast.expr) -> str | None:
         """The qualified name of a `Name` or a chain of attributes on one, if imported."""
+        if isinstance(node, ast.Name):  # most of what is asked: no chain to walk
+            binding = self._bindings.get(node.id)
+            return binding.qualified if binding is not None else None
         root, attributes = attribute_chain(node)
         if not isinstance(root, ast.Name):
             return None
