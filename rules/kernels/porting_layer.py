@@ -30,7 +30,9 @@ from cudaudit.facts import Evidence, PortedName
 from cudaudit.rules.kernels.api_table import ApiTable
 from cudaudit.rules.kernels.preprocessor import BranchMap, LineState, MacroSides, MacroValues
 
-_INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*[<"]([^>"\n]+)[>"]', re.M)
+_INCLUDE = re.compile(rb'#[ \t]*include[ \t]*[<"]([^>"\n]+)[>"]')
+"""An `#include`, wherever its `#` is: `_includes` keeps those that begin their line. Starting at the
+`#` lets the engine skip to each `#`, where a pattern anchored at every line start tried each line."""
 _HIP_INCLUDE = re.compile(rb"^(?:hip/|hipblas|hipblaslt|hipcub|hiprand|hipfft|hipsparse|rocblas|rccl|rocprim)")
 _HIP_WORDS = (b"HIP", b"hip_", b"ROCM", b"rocm")
 """Without any of these a source has no HIP branch: four byte searches, faster than one pattern."""
@@ -63,7 +65,7 @@ class SourceFacts:
 
 def read_source(path: str, data: bytes, table: ApiTable) -> SourceFacts:
     """The porting-layer facts of one source; `path` is its display path."""
-    found = [(m.group(1).decode("utf-8", "replace").strip(), _line(data, m.start())) for m in _INCLUDE.finditer(data)]
+    found = _includes(data)
     if not any(word in data for word in _HIP_WORDS):
         return SourceFacts(tuple((name, line, LineState.NEUTRAL) for name, line in found))
     branches = BranchMap(data)
@@ -108,6 +110,20 @@ def _dropped_parameters(match: re.Match[bytes]) -> tuple[int, ...]:
     parameters = [p.strip() for p in match.group(3).decode("utf-8", "replace").split(",")]
     used = set(_IDENTIFIER.findall(match.group(4).decode("utf-8", "replace")))
     return tuple(i for i, p in enumerate(parameters) if p.isidentifier() and p not in used)
+
+
+def _includes(data: bytes) -> list[tuple[str, int]]:
+    """Each `#include` at the start of a line (after blanks), with its path as written and its line."""
+    found: list[tuple[str, int]] = []
+    line, counted = 1, 0
+    for match in _INCLUDE.finditer(data):
+        start = data.rfind(b"\n", 0, match.start()) + 1
+        if data[start : match.start()].strip(b" \t"):
+            continue  # a `#` after something else on its line
+        line += data.count(b"\n", counted, start)
+        counted = start
+        found.append((match.group(1).decode("utf-8", "replace").strip(), line))
+    return found
 
 
 def _line(data: bytes, offset: int) -> int:
