@@ -7,9 +7,10 @@ its CUDA sites are another path than the normal one, at most a warning, wherever
 defined. The walk already reads the test itself as off by default (`names.off_by_default`); this
 reading follows it one step, to what the branch constructs or calls.
 
-`switched_calls` reads one module (a byte search for `store_true` first, so most are never
-parsed): the names called under a test of an off-by-default setting whose every other mention in
-the module is an import of them or their own definition. `switched_definitions` then finds where
+`switched_calls` reads one module from its bytes (a byte search for `store_true` first, so most
+stop there; then only the blocks under a test of such an option that call something the module
+imports or defines are parsed, each on its own): the names called there whose every other mention
+in the module is an import of them or their own definition. `switched_definitions` then finds where
 each is defined (a top-level `class` or `def` in the module the script imports it from, or the
 script itself) and keeps it only where no other module of the scan mentions it outside its import
 lines, unless that module's own reading finds it switched too. A name this reading cannot place,
@@ -20,12 +21,12 @@ from __future__ import annotations
 
 import ast
 import re
+import textwrap
 from collections.abc import Callable, Iterable, Mapping
 
 from cudaudit.facts import Evidence
 from cudaudit.firstparty import ModuleMap
-from cudaudit.rules.python.names import settings_off_by_default, tests_a_setting
-from cudaudit.source import decode_python
+from cudaudit.rules.python.names import tests_a_setting
 
 SwitchedCall = tuple[str, int, str, int, str]
 """(name, import level, imported from, line of the switch, its text): `from .plms import PLMSSampler`
@@ -34,7 +35,7 @@ gives level 1 and `plms`; a name the module defines itself has level 0 and ``.""
 _SWITCH = b"store_true"
 """A module without it defines no command-line switch that is off by default (`names.off_by_default`)."""
 _DEFINITION = r"^(?:class|def|async[ \t]+def)[ \t]+{name}\b"
-_IMPORT = re.compile(rb"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import[ \t]*\([^)]*\)|(?:from[ \t]+[\w.]+[ \t]+)?import\b[^\n]*)", re.M)
+_IMPORT_STATEMENT = re.compile(rb"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import[ \t]*\([^)]*\)|(?:from[ \t]+[\w.]+[ \t]+)?import\b[^\n]*)", re.M)
 """An import statement, a parenthesised list of names over several lines included."""
 _TEXT_LIMIT = 80
 _CANDIDATE_LIMIT = 32
@@ -42,42 +43,121 @@ _CANDIDATE_LIMIT = 32
 
 
 def switched_calls(path: str, data: bytes) -> tuple[SwitchedCall, ...]:
-    """The names module `path` calls only under a test of a switch that is off by default."""
+    """The names module `path` calls only under a test of a switch that is off by default.
+
+    Read from bytes: the `store_true` options' names, then the header lines that test one
+    (`if opt.plms:`), each with its block (by indentation), which alone is parsed. A header this
+    misses (a test over several lines, a block longer than `_BLOCK_LINES`) only keeps verdicts."""
     if _SWITCH not in data:
         return ()
-    try:
-        tree = ast.parse(decode_python(data), filename=path)
-    except (SyntaxError, ValueError, RecursionError):
+    switches = _off_switches(data)
+    if not switches:
         return ()
-    off = settings_off_by_default(tree)
-    if not off:
-        return ()
+    header = re.compile(
+        rb"^([ \t]*)(?:el)?if[ \t][^\n]*?(?<!\w)(?:" + b"|".join(map(re.escape, sorted(switches))) + rb")(?!\w)[^\n]*:[ \t]*$",
+        re.M,
+    )
     lines = data.split(b"\n")
+    off = frozenset(switch.decode("ascii", "replace") for switch in switches)
+    statements = _import_statements(data)
+    sources = _import_sources(statement for _, statement in statements)
+    defined = {name.decode("ascii", "replace") for name in _TOP_DEFINED.findall(b"\n" + data)}
+    known = {name.encode() for name in (*sources, *defined)}
     switched: dict[str, tuple[int, str]] = {}
     spans: list[tuple[int, int]] = []
-    statements = list(_statements(tree))
-    for node in statements:
-        if isinstance(node, ast.If) and tests_a_setting(node.test, off) and node.body:
-            spans.append((node.body[0].lineno, node.body[-1].end_lineno or node.body[-1].lineno))
-            header = " ".join(lines[node.lineno - 1].decode("utf-8", "replace").split())[:_TEXT_LIMIT]
-            for inner in (sub for statement in node.body for sub in ast.walk(statement)):
-                if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name):
-                    switched.setdefault(inner.func.id, (node.lineno, header))
+    first, counted = 0, 0
+    for found in header.finditer(data):
+        first += data.count(b"\n", counted, found.start())
+        counted = found.start()
+        end = _block_end(lines, first, len(found.group(1)))
+        if end is None:
+            continue
+        text = b"\n".join(lines[first:end])
+        if not any(called.group(1) in known for called in _CALLED_NAME.finditer(text)):
+            continue  # calls nothing the module imports or defines: nothing to follow
+        block = textwrap.dedent(text.decode("utf-8", "replace"))
+        try:
+            node = ast.parse(block.replace("elif", "if", 1) if block.startswith("elif") else block).body[0]
+        except (SyntaxError, ValueError, RecursionError, IndexError):
+            continue
+        if not (isinstance(node, ast.If) and tests_a_setting(node.test, off)):
+            continue
+        spans.append((first + 2, end))
+        quoted = " ".join(lines[first].decode("utf-8", "replace").split())[:_TEXT_LIMIT]
+        for inner in (sub for statement in node.body for sub in ast.walk(statement)):
+            if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name):
+                switched.setdefault(inner.func.id, (first + 1, quoted))
     if not switched:
         return ()
-    imports = _import_lines(data)
-    sources = _import_sources(statements)
-    found = []
-    for name, (line, text) in sorted(switched.items()):
-        if name not in sources and not re.search(_DEFINITION.format(name=re.escape(name)).encode(), data, re.M):
+    imports = {start + offset for start, text in statements for offset in range(text.count(b"\n") + 1)}
+    calls = []
+    for name, (line, header_text) in sorted(switched.items()):
+        if name not in sources and name not in defined:
             continue  # a builtin or a name bound some other way: nothing to follow
         if all(
             any(start <= number <= end for start, end in spans) or number in imports or _defines(lines[number - 1], name)
             for number in _mention_lines(data, name)
         ):
             level, module = sources.get(name, (0, ""))
-            found.append((name, level, module, line, text))
-    return tuple(found)
+            calls.append((name, level, module, line, header_text))
+    return tuple(calls)
+
+
+_SWITCH_OPTION = re.compile(rb"add_argument\(([^()]{0,400}?store_true[^()]{0,400}?)\)")
+_SWITCH_FLAG = re.compile(rb"""['"]-{1,2}([\w-]+)['"]|dest[ \t]*=[ \t]*['"](\w+)['"]""")
+_SWITCH_ON_BY_DEFAULT = re.compile(rb"default[ \t]*=[ \t]*True")
+_BLOCK_LINES = 60
+_CALLED_NAME = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)\(")
+_TOP_DEFINED = re.compile(rb"\n(?:async[ \t]+)?(?:class|def)[ \t]+(\w+)")
+"""A top-level definition's name (searched in the module's text after a newline put in front)."""
+_IMPORT_START = re.compile(rb"(?:from|import)[ \t]")
+
+
+def _import_statements(data: bytes) -> list[tuple[int, bytes]]:
+    """(1-based first line, text) of each import statement: the words first, so the search runs at a
+    byte search's speed, then `_IMPORT_STATEMENT` at each line they start."""
+    found: list[tuple[int, bytes]] = []
+    line, counted, end = 1, 0, -1
+    for word in _IMPORT_START.finditer(data):
+        start = word.start()
+        begin = data.rfind(b"\n", 0, start) + 1
+        if start < end or data[begin:start].strip(b" \t"):
+            continue  # inside the statement found last, or not the first word of its line
+        statement = _IMPORT_STATEMENT.match(data, begin)
+        if statement is None:
+            continue
+        line += data.count(b"\n", counted, begin)
+        counted, end = begin, statement.end()
+        found.append((line, statement.group()))
+    return found
+
+
+def _off_switches(data: bytes) -> set[bytes]:
+    """Where `add_argument` stores each `store_true` option without a True default (`--use-x`: `use_x`)."""
+    switches = set()
+    for option in _SWITCH_OPTION.finditer(data):
+        if _SWITCH_ON_BY_DEFAULT.search(option.group(1)):
+            continue
+        pairs = _SWITCH_FLAG.findall(option.group(1))
+        dest = next((given for _, given in pairs if given), None)
+        flags = [flag.replace(b"-", b"_") for flag, _ in pairs if flag]
+        if dest or flags:
+            switches.add(dest or max(flags, key=len))
+    return switches
+
+
+def _block_end(lines: list[bytes], first: int, indent: int) -> int | None:
+    """The line after the block under header line `first` (0-based); None for a longer block than is read."""
+    end = first + 1
+    while end < len(lines):
+        line = lines[end]
+        stripped = line.lstrip(b" \t")
+        if stripped and not stripped.startswith(b"#") and len(line) - len(stripped) <= indent:
+            break
+        end += 1
+        if end - first > _BLOCK_LINES:
+            return None
+    return end
 
 
 def switched_definitions(
@@ -131,7 +211,7 @@ def switched_definitions(
 def _reexported(modules: ModuleMap, package: str, data: bytes, name: str) -> set[str]:
     """Where a package's `from .sampler import Sampler` takes `name` from: one step, relative imports only."""
     found: set[str] = set()
-    for match in _IMPORT.finditer(data):
+    for match in _IMPORT_STATEMENT.finditer(data):
         statement = re.match(rb"[ \t]*from[ \t]+(\.+)([\w.]*)[ \t]+import\b", match.group())
         if statement is not None and re.search(rb"(?<!\w)" + re.escape(name.encode()) + rb"(?!\w)", match.group()):
             level, module = len(statement.group(1)), statement.group(2).decode("ascii", "replace")
@@ -146,44 +226,41 @@ def _by_path(sources: Iterable[str], module: str) -> set[str]:
     return {path for path in sources if ("/" + path).endswith((stem + ".py", stem + "/__init__.py"))}
 
 
-def _statements(tree: ast.Module) -> Iterable[ast.stmt]:
-    """Every statement of the module, at any depth, without walking expressions."""
-    stack: list[ast.stmt] = list(reversed(tree.body))
-    while stack:
-        statement = stack.pop()
-        yield statement
-        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
-            for inner in reversed(getattr(statement, field, ())):
-                if isinstance(inner, (ast.ExceptHandler, ast.match_case)):
-                    stack.extend(reversed(inner.body))
-                else:
-                    stack.append(inner)
+_FROM_IMPORT = re.compile(rb"from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]*\(?([^)]*)\)?", re.S)
 
 
-def _import_sources(statements: list[ast.stmt]) -> dict[str, tuple[int, str]]:
-    """Local name -> (level, module) of each `from ... import name` of the module."""
+def _import_sources(statements: Iterable[bytes]) -> dict[str, tuple[int, str]]:
+    """Local name -> (level, module) of each `from ... import name` among a module's import
+    statements (not one imported `as` another name)."""
     sources: dict[str, tuple[int, str]] = {}
-    for node in statements:
-        if isinstance(node, ast.ImportFrom):
-            for alias in node.names:
-                if alias.name != "*" and not alias.asname:
-                    sources[alias.name] = (node.level, node.module or "")
+    for statement in statements:
+        found = _FROM_IMPORT.match(statement.lstrip())
+        if found is None:
+            continue
+        level, module = len(found.group(1)), found.group(2).decode("ascii", "replace")
+        for part in found.group(3).split(b","):
+            words = part.split(b"#")[0].split()
+            if len(words) == 1 and re.fullmatch(rb"[A-Za-z_]\w*", words[0]):
+                sources[words[0].decode("ascii")] = (level, module)
     return sources
 
 
 def _mention_lines(data: bytes, name: str) -> Iterable[int]:
-    """The 1-based lines on which `name` appears as a word (`pkg.Name` too)."""
-    for match in re.finditer(rb"(?<!\w)" + re.escape(name.encode()) + rb"(?!\w)", data):
-        yield data.count(b"\n", 0, match.start()) + 1
+    """The 1-based lines on which `name` appears as a word (`pkg.Name` too). The name comes first in
+    the pattern, so the search runs at the speed of a plain byte search."""
+    line, counted = 1, 0
+    for match in re.finditer(re.escape(name.encode()) + rb"(?!\w)", data):
+        start = match.start()
+        if start and (data[start - 1 : start].isalnum() or data[start - 1] == 0x5F):
+            continue
+        line += data.count(b"\n", counted, start)
+        counted = start
+        yield line
 
 
 def _import_lines(data: bytes) -> set[int]:
     """The 1-based lines of the module's import statements."""
-    lines: set[int] = set()
-    for match in _IMPORT.finditer(data):
-        first = data.count(b"\n", 0, match.start()) + 1
-        lines.update(range(first, first + match.group().count(b"\n") + 1))
-    return lines
+    return {first + offset for first, text in _import_statements(data) for offset in range(text.count(b"\n") + 1)}
 
 
 def _defines(line: bytes, name: str) -> bool:
