@@ -256,7 +256,7 @@ class Catalog:
         self._triggers = {kind: tuple(sorted(found)) for kind, found in words.items()}
         self._prefilter: dict[str, ahocorasick.Automaton | None] = {}
         """Per kind, an automaton that finds any of its trigger words in one pass over a file
-        (`_automaton`), made for the kinds a scan meets."""
+        (`word_automaton`), made for the kinds a scan meets."""
         self._trigger_patterns = {
             kind: re.compile("|".join(f"(?:{p})" for p in found).encode()) for kind, found in patterns.items()
         }
@@ -328,7 +328,7 @@ class Catalog:
     def may_match(self, kind: str, data: bytes) -> bool:
         """The prefilter: False proves that no rule of `kind` can fire on `data`."""
         if kind not in self._prefilter:
-            self._prefilter[kind] = _automaton(self._triggers.get(kind, ()))
+            self._prefilter[kind] = word_automaton(self._triggers.get(kind, ()))
         words = self._prefilter[kind]
         if words is not None and next(words.iter(data.decode("latin-1")), None) is not None:
             return True
@@ -385,11 +385,12 @@ TomlParser = Callable[[str], dict[str, Any]]
 _loaded: list[Catalog] = []
 
 
-def _automaton(words: Iterable[bytes]) -> ahocorasick.Automaton | None:
-    """An Aho-Corasick automaton of `words`, None without any. It reads a file once whatever the
-    number of words, where a search per word read a file without any of them once per word (on
-    the C/C++ and Python files of a tree, most of the prefilter's time). Bytes are searched as
-    latin-1 text, one character per byte, so a word is found exactly where its bytes are."""
+def word_automaton(words: Iterable[bytes]) -> ahocorasick.Automaton | None:
+    """An Aho-Corasick automaton of `words`, None without any; each word is its own value. It reads
+    a file once whatever the number of words, where a search per word read a file without any of
+    them once per word (on the C/C++ and Python files of a tree, most of the prefilter's time).
+    Search `data.decode("latin-1")`: one character per byte, so a word is found exactly where its
+    bytes are."""
     automaton = ahocorasick.Automaton()
     for word in words:
         automaton.add_word(word.decode("latin-1"), word)
