@@ -22,30 +22,31 @@ def optional_names(module: ast.Module, names: ImportTable) -> dict[str, bool]:
     accelerator's) takes where it is there, each with whether that test is another accelerator's
     (`if is_torch_xla_available(): import torch_xla.core.xla_model as xm`): what needs it runs on no
     target at all. A name also bound anywhere else at module level, to anything but None or False,
-    is not one. A `try` whose handler catches a failed import is no
-    such test: it also wraps libraries the program needs (`except ImportError: raise ...`)."""
+    is not one. A `try` whose handler catches a failed import is no such test: it also wraps
+    libraries the program needs (`except ImportError: raise ...`)."""
     optional: dict[str, bool] = {}
     elsewhere: set[str] = set()
-
-    def visit(body: list[ast.stmt], inside: bool | None) -> None:
+    # An explicit stack, not a recursive closure: a closure that refers to itself is a reference
+    # cycle, which would keep the table (and through it the module's tree) for the cycle collector.
+    pending: list[tuple[list[ast.stmt], bool | None]] = [(module.body, None)]
+    while pending:
+        body, inside = pending.pop()
         for statement in body:
             if isinstance(statement, ast.If):
                 probes = probes_in(statement.test, names)
                 other = polarity(statement.test, names, Probe.OTHER_DEVICE) if Probe.OTHER_DEVICE in probes else None
                 side = other or (polarity(statement.test, names, Probe.OPTIONAL) if Probe.OPTIONAL in probes else None)
                 for branch, polar in ((statement.body, Polarity.POSITIVE), (statement.orelse, Polarity.NEGATIVE)):
-                    visit(branch, inside if side is not polar else bool(inside) or other is polar)
+                    pending.append((branch, inside if side is not polar else bool(inside) or other is polar))
             elif isinstance(statement, ast.Try):
                 for block in (statement.body, *(h.body for h in statement.handlers), statement.orelse, statement.finalbody):
-                    visit(block, inside)
+                    pending.append((block, inside))
             elif not _binds_nothing(statement):
                 for name in _bound(statement):
                     if inside is None:
                         elsewhere.add(name)
                     else:
                         optional[name] = optional.get(name, True) and inside
-
-    visit(module.body, None)
     return {name: other for name, other in optional.items() if name not in elsewhere}
 
 
