@@ -50,6 +50,33 @@ def optional_names(module: ast.Module, names: ImportTable) -> dict[str, bool]:
     return {name: other for name, other in optional.items() if name not in elsewhere}
 
 
+def needs_optional(function: ast.FunctionDef | ast.AsyncFunctionDef, optional: dict[str, bool]) -> bool | None:
+    """Whether a function reads one of `optional` (`optional_names`) in one of its own statements,
+    not under a branch: None where it reads none, else whether each it reads is another
+    accelerator's. Of a compound statement only what always runs counts (an `if`'s test, a loop's
+    iterable), not its body."""
+    found: bool | None = None
+    for statement in function.body:
+        for part in _always_run(statement):
+            for node in ast.walk(part):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in optional:
+                    found = bool(found) or optional[node.id]
+    return found
+
+
+def _always_run(statement: ast.stmt) -> list[ast.AST]:
+    """The parts of a statement that run whenever it does."""
+    if isinstance(statement, (ast.If, ast.While)):
+        return [statement.test]
+    if isinstance(statement, (ast.For, ast.AsyncFor)):
+        return [statement.iter]
+    if isinstance(statement, (ast.With, ast.AsyncWith)):
+        return [item.context_expr for item in statement.items]
+    if isinstance(statement, (ast.Try, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return []
+    return [statement]
+
+
 def _binds_nothing(statement: ast.stmt) -> bool:
     """`x = None`, `HAS_X = False`: a placeholder for what the library would have given."""
     return isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant) and statement.value.value in (None, False)

@@ -33,9 +33,9 @@ from cudaudit.rules.catalog import Catalog, Entry
 from cudaudit.rules.python.defaults import ModuleCalls
 from cudaudit.rules.python.device_syntax import parameter_defaults
 from cudaudit.rules.python.guards import Polarity, Probe, polarity
-from cudaudit.rules.python.names import ImportTable, attribute_chain
+from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
-from cudaudit.rules.python.optional_use import optional_names
+from cudaudit.rules.python.optional_use import needs_optional, optional_names
 from cudaudit.rules.python.reach import ModuleReach, Use
 from cudaudit.rules.python.regions import (
     ALL_TARGETS,
@@ -160,9 +160,8 @@ class PythonWalker:
         self._optional_names: dict[str, bool] = {}
         """Module-level names bound only where an optional library is installed, each with whether
         only another accelerator's branch binds it (`optional_use.py`)."""
-        self._needs_optional: dict[int, bool] = {}
-        """The ids of the functions that read one of them in a statement they always run, each with
-        whether every such name is another accelerator's."""
+        self._function_nodes: dict[int, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+        """The module's functions by id, kept only where it has such names."""
         """The skipping fixtures the conftest files above the module serve it, by name, with whether each is autouse."""
         self.hits: list[Hit] = []
         self.called: set[str] = set()
@@ -404,22 +403,19 @@ class PythonWalker:
         self._reach_helpers(reach)
         self._cap_optional_functions()
 
-    def _read_optional(self, name: str) -> None:
-        """A read of a name only an optional library binds: the function it is one of the own
-        statements of runs only where the library is installed."""
-        if name in self._optional_names and self.functions and self.statement is not None:
-            function = self.functions[-1]
-            if any(statement is self.statement for statement in function.body):
-                other = self._optional_names[name]
-                self._needs_optional[id(function)] = self._needs_optional.get(id(function), False) or other
-
     def _cap_optional_functions(self) -> None:
         """Another path for every hit inside a function that needs an optional library, and no
-        target's inside one that needs another accelerator's (`optional_use.py`)."""
-        if not self._needs_optional:
+        target's inside one that needs another accelerator's (`optional_use.py`). Only the functions
+        that hold hits are read, after the walk."""
+        if not self._optional_names:
             return
+        needed: dict[int, bool | None] = {}
+        for hit in self.hits:
+            for scope in hit.scope:
+                if scope not in needed and scope in self._function_nodes:
+                    needed[scope] = needs_optional(self._function_nodes[scope], self._optional_names)
         for index, hit in enumerate(self.hits):
-            needs = [self._needs_optional[scope] for scope in hit.scope if scope in self._needs_optional]
+            needs = [bool(needed[scope]) for scope in hit.scope if needed.get(scope) is not None]
             if needs:
                 cap = Severity.WARNING if hit.cap is None else min(hit.cap, Severity.WARNING, key=lambda s: s.rank)
                 quiet = hit.quiet | ALL_TARGETS if any(needs) else hit.quiet
@@ -446,6 +442,8 @@ class PythonWalker:
         # Annotations are not visited: a type named in one is not code that runs on a device.
         requested = self._reach.requests.get(id(node), NEUTRAL) if self._reach is not None else NEUTRAL
         self.functions.append(node)
+        if self._optional_names:
+            self._function_nodes[id(node)] = node
         try:
             self._visit_inside(self._switched_region(node), lambda _: self._visit_inside(
                 requested, lambda _: self._visit_inside(
@@ -524,10 +522,6 @@ class PythonWalker:
         self._comparison_depth -= 1
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        if self._optional_names and isinstance(node.ctx, ast.Load):
-            root, _ = attribute_chain(node)
-            if isinstance(root, ast.Name):
-                self._read_optional(root.id)
         qualified = self.names.resolve(node)
         if qualified is None:
             if node.attr in self._helper_names and isinstance(node.ctx, ast.Load):
@@ -539,8 +533,6 @@ class PythonWalker:
 
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
-            if self._optional_names:
-                self._read_optional(node.id)
             if node.id in self._helper_names:
                 self._use(node)
             binding = self.names.binding(node.id)
