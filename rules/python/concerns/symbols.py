@@ -12,9 +12,10 @@ value, the choice of which tests run: `capability_use.py`) meets the key with th
 is read (`props.major >= 8`): those calls meet the key `torch.cuda.get_device_properties.capability`,
 the others (`.total_memory`, `.name`) the function's own.
 
-A `torch.cuda` class given to `isinstance`/`issubclass` (`isinstance(scale, torch.cuda.FloatTensor)`) is
-no use of CUDA: the classes exist on every build, and the test is False where nothing is on a CUDA
-device, which is its right answer there.
+A `torch.cuda` class given to `isinstance`/`issubclass` (`isinstance(scale, torch.cuda.FloatTensor)`), or
+named in an `except` clause (`except torch.cuda.OutOfMemoryError:`), is no use of CUDA: the classes exist
+on every build, and the test is False (the handler never taken) where nothing runs on a CUDA device,
+which is its right answer there.
 
 `torch.cuda.memory_stats()` is an empty dict without CUDA or ROCm: indexing it raises KeyError, but
 a call whose result is only read with `.get(key, default)` (directly, or through a name every use
@@ -54,6 +55,12 @@ class Symbols(Concern):
 
     def on_Module(self, node: ast.Module) -> None:
         self._module = node
+
+    def on_ExceptHandler(self, handler: ast.ExceptHandler) -> None:
+        """Remember the classes an `except` clause names; the walk meets them after the clause."""
+        caught = handler.type
+        if caught is not None:
+            self._type_test_classes.update(id(c) for c in (caught.elts if isinstance(caught, ast.Tuple) else [caught]))
 
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         """Remember the classes a type test names; the walk meets them after the call."""
