@@ -52,7 +52,10 @@ COMPARE: dict[type, Callable[[Any, Any], bool]] = {
     ast.NotEq: operator.ne,
 }
 _MIRRORED: dict[type, type] = {ast.GtE: ast.LtE, ast.Gt: ast.Lt, ast.LtE: ast.GtE, ast.Lt: ast.Gt, ast.Eq: ast.Eq, ast.NotEq: ast.NotEq}
-_FIELDS = {"major": 0, "minor": 1}
+CAPABILITY = "torch.cuda.get_device_capability"
+PROPERTIES = "torch.cuda.get_device_properties"
+CAPABILITY_FIELDS = {"major": 0, "minor": 1}
+"""The fields of `get_device_properties(d)` that hold the capability, with their place in `get_device_capability()`'s tuple."""
 _SHOWN_BY = frozenset({"str", "repr", "print", "format"})
 _LOGGED_BY = frozenset({"debug", "info", "warning", "warn", "error", "log", "write"})
 """Methods of loggers and streams that only show what they are given."""
@@ -304,7 +307,7 @@ def _selecting(node: ast.expr, parents: dict[int, ast.AST], selection: _TestSele
 def _widened(node: ast.expr, part: Part, parents: dict[int, ast.AST]) -> tuple[ast.expr, Part]:
     """`node[0]` or `node.major` around a whole capability: the part it reads."""
     parent = parents.get(id(node))
-    if part is Part.PROPERTIES and isinstance(parent, ast.Attribute) and parent.attr in _FIELDS:
+    if part is Part.PROPERTIES and isinstance(parent, ast.Attribute) and parent.attr in CAPABILITY_FIELDS:
         return parent, Part.MAJOR if parent.attr == "major" else Part.MINOR
     if part is Part.BOTH and isinstance(parent, ast.Subscript) and parent.value is node:
         index = parent.slice

@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cudaudit.rules.python.capability_use import COMPARE, RocmCapabilities
+from cudaudit.rules.python.capability_use import CAPABILITY, CAPABILITY_FIELDS, COMPARE, PROPERTIES, RocmCapabilities
 from cudaudit.rules.python.guards import Polarity, Probe, polarity
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
@@ -47,9 +47,6 @@ SKIP_IF = frozenset({"pytest.mark.skipif", "unittest.skipIf", "unittest.case.ski
 """Markers that skip a test where their condition holds."""
 SKIP_UNLESS = frozenset({"unittest.skipUnless", "unittest.case.skipUnless"})
 """Markers that skip a test where their condition does not hold."""
-_CAPABILITY = "torch.cuda.get_device_capability"
-_PROPERTIES = "torch.cuda.get_device_properties"
-_FIELDS = {"major": 0, "minor": 1}
 _UNKNOWN: Any = object()
 _SET = object()
 """A value that is set, whatever it is (`torch.version.hip` on ROCm): true, and not None."""
@@ -137,8 +134,8 @@ def _value(node: ast.expr, names: ImportTable, machine: Machine, seen: set[str])
     if isinstance(node, ast.Call):
         return _call(node, names, machine)
     if isinstance(node, ast.Attribute):
-        if node.attr in _FIELDS and isinstance(node.value, ast.Call) and names.resolve(node.value.func) == _PROPERTIES:
-            return machine.capability[_FIELDS[node.attr]] if machine.capability else _UNKNOWN
+        if node.attr in CAPABILITY_FIELDS and isinstance(node.value, ast.Call) and names.resolve(node.value.func) == PROPERTIES:
+            return machine.capability[CAPABILITY_FIELDS[node.attr]] if machine.capability else _UNKNOWN
         qualified = names.resolve(node)
         if qualified in ("torch.version.hip", "torch.version.cuda") and machine.hip is not None:
             return _SET if machine.hip is (qualified == "torch.version.hip") else None
@@ -191,7 +188,7 @@ def _call(node: ast.Call, names: ImportTable, machine: Machine) -> Any:
         return machine.capability is not None
     if qualified == "torch.cuda.device_count":
         return 0 if machine.capability is None else _UNKNOWN
-    if qualified == _CAPABILITY and machine.capability is not None:
+    if qualified == CAPABILITY and machine.capability is not None:
         return machine.capability
     return _UNKNOWN
 
@@ -263,11 +260,11 @@ def _capability_or_literal(node: ast.IfExp, names: ImportTable) -> tuple[int | N
 def _read_part(node: ast.expr, names: ImportTable) -> Any:
     """None for a capability read (`torch.cuda.get_device_capability(d)`), 0 or 1 for one of its
     parts (`...()[0]`, `get_device_properties(d).major`), `_UNKNOWN` for anything else."""
-    call, part, reader = node, None, _CAPABILITY
+    call, part, reader = node, None, CAPABILITY
     if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and node.slice.value in (0, 1):
         call, part = node.value, node.slice.value
-    elif isinstance(node, ast.Attribute) and node.attr in _FIELDS:
-        call, part, reader = node.value, _FIELDS[node.attr], _PROPERTIES
+    elif isinstance(node, ast.Attribute) and node.attr in CAPABILITY_FIELDS:
+        call, part, reader = node.value, CAPABILITY_FIELDS[node.attr], PROPERTIES
     return part if isinstance(call, ast.Call) and names.resolve(call.func) == reader else _UNKNOWN
 
 

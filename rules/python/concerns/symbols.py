@@ -26,17 +26,21 @@ from __future__ import annotations
 
 import ast
 
-from cudaudit.rules.python.capability_use import Part, RocmCapabilities, uses_without_decision
+from cudaudit.rules.python.capability_use import (
+    CAPABILITY,
+    CAPABILITY_FIELDS,
+    PROPERTIES,
+    Part,
+    RocmCapabilities,
+    uses_without_decision,
+)
 from cudaudit.rules.python.guards import is_skip_call
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.skip_conditions import SKIP_IF, SKIP_UNLESS
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DETECTOR = "symbol"
-PROPERTIES = "torch.cuda.get_device_properties"
-CAPABILITY = "torch.cuda.get_device_capability"
 CAPABILITY_READ = PROPERTIES + ".capability"
-_CAPABILITY_FIELDS = frozenset({"major", "minor"})
 _TYPE_TESTS = frozenset({"isinstance", "issubclass"})
 TEST_SELECTION = SKIP_IF | SKIP_UNLESS | {"pytest.mark.parametrize"}
 """Calls whose arguments choose which tests run."""
@@ -124,7 +128,7 @@ def _capability_reads(module: ast.Module, walk: PythonWalker) -> set[int]:
     found: set[int] = set()
     read_names: set[str] = set()
     for node in subtree(module):
-        if isinstance(node, ast.Attribute) and node.attr in _CAPABILITY_FIELDS:
+        if isinstance(node, ast.Attribute) and node.attr in CAPABILITY_FIELDS:
             if isinstance(node.value, ast.Call) and _is_properties_call(node.value, walk):
                 found.add(id(node.value.func))
             elif isinstance(node.value, ast.Name):
