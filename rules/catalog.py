@@ -34,9 +34,9 @@ if TYPE_CHECKING:
         from importlib.abc import Traversable
 
 PREFIX_DETECTORS = frozenset({"symbol", "import"})
+"""Detectors whose keys are dotted names: a key also matches every name below it."""
 _CANONICAL_LIMIT = 100_000
 """Names whose canonical form a catalog keeps: a bound on what a scan of any size holds."""
-"""Detectors whose keys are dotted names: a key also matches every name below it."""
 
 KEYLESS_DETECTORS = frozenset({"device-string", "dist-backend", "ddp-device-ids", "suppression", "unused-suppression"})
 """Detectors that recognise one shape of syntax and report it under the empty key.
