@@ -89,7 +89,7 @@ def ci_coverage(findings: list[Finding]) -> list[Finding]:
         return findings
     return [
         retarget(finding, {
-            target: replace(fact, severity=Severity.WARNING) if fact.severity.rank > Severity.WARNING.rank else fact
+            target: replace(fact, severity=_at_most(fact.severity, Severity.WARNING))
             for target, fact in finding.targets.items()
         })
         for finding in findings
