@@ -87,7 +87,7 @@ def switched_calls(path: str, data: bytes) -> tuple[SwitchedCall, ...]:
                 switched.setdefault(inner.func.id, (first + 1, quoted))
     if not switched:
         return ()
-    imports = {start + offset for start, text in statements for offset in range(text.count(b"\n") + 1)}
+    imports = _statement_lines(statements)
     calls = []
     for name, (line, header_text) in sorted(switched.items()):
         if name not in sources and name not in defined:
@@ -275,7 +275,12 @@ def _mention_lines(data: bytes, name: str) -> Iterable[int]:
 
 def _import_lines(data: bytes) -> set[int]:
     """The 1-based lines of the module's import statements."""
-    return {first + offset for first, text in _import_statements(data) for offset in range(text.count(b"\n") + 1)}
+    return _statement_lines(_import_statements(data))
+
+
+def _statement_lines(statements: Iterable[tuple[int, bytes]]) -> set[int]:
+    """Every 1-based line that one of `statements` (first line, text) spans."""
+    return {first + offset for first, text in statements for offset in range(text.count(b"\n") + 1)}
 
 
 def _defines(line: bytes, name: str) -> bool:
