@@ -124,8 +124,6 @@ class FileFacts:
     cuda_images: tuple[tuple[str, int, str], ...] = ()
     """(Dockerfile, line, image) for each Dockerfile of the scan built on a CUDA image, with no stage on
     a ROCm image and no ROCm counterpart: a workflow that builds one publishes an NVIDIA-only image."""
-    torch_pin: str | None = None
-    """The oldest PyTorch the project's dependency files allow (major.minor), if they pin one."""
     releases: tuple[tuple[str, str], ...] = ()
     """(library, range) the project's dependency files declare, for the libraries that work on a
     target only from a release on (`Portability.works_with`): `("bitsandbytes", "<0.45")`."""
