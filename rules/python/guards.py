@@ -5,8 +5,10 @@ machine the branch is skipped. Three kinds of probe matter, each recognised by w
 condition mentions:
 
 - CUDA: an availability probe (`torch.cuda.is_available()`, `device_count()`), a device
-  comparison (`device.type == "cuda"`), a test of the NCCL backend (`dist.get_backend() ==
-  "nccl"`), or a setting named for CUDA, GPUs or NCCL (`args.cuda`, `use_gpu`, `@pytest.mark.gpu`). Code it guards never runs where `torch.cuda` has no device.
+  comparison (`device.type == "cuda"`, `accelerator == "gpu"`), a test of the NCCL backend
+  (`dist.get_backend() == "nccl"`), a test's GPU marker (`request.node.get_closest_marker("gpu")`),
+  or a setting named for CUDA, GPUs or NCCL (`args.cuda`, `use_gpu`, `@pytest.mark.gpu`). Code it
+  guards never runs where `torch.cuda` has no device.
 - NVIDIA: `torch.version.cuda` (None on ROCm builds too), a flag named for NVIDIA
   (`is_nvidia`). Code it guards runs only on NVIDIA's CUDA: on no other target, ROCm included.
 - ROCm: `torch.version.hip`, `is_rocm_pytorch()`, `USE_ROCM`. Code in either branch has
