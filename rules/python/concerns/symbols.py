@@ -62,16 +62,18 @@ class Symbols(Concern):
 
     def on_ExceptHandler(self, handler: ast.ExceptHandler) -> None:
         """Remember the classes an `except` clause names; the walk meets them after the clause."""
-        caught = handler.type
-        if caught is not None:
-            self._type_test_classes.update(id(c) for c in (caught.elts if isinstance(caught, ast.Tuple) else [caught]))
+        if handler.type is not None:
+            self._remember_classes(handler.type)
 
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         """Remember the classes a type test names; the walk meets them after the call."""
         func = call.func
         if isinstance(func, ast.Name) and func.id in _TYPE_TESTS and len(call.args) == 2 and callee is None:
-            classes = call.args[1]
-            self._type_test_classes.update(id(c) for c in (classes.elts if isinstance(classes, ast.Tuple) else [classes]))
+            self._remember_classes(call.args[1])
+
+    def _remember_classes(self, classes: ast.expr) -> None:
+        """The class, or each class of a tuple, that a type test or an `except` clause names."""
+        self._type_test_classes.update(id(c) for c in (classes.elts if isinstance(classes, ast.Tuple) else [classes]))
 
     def on_qualified_name(self, node: ast.Name | ast.Attribute, qualified: str) -> None:
         if id(node) in self._type_test_classes:
@@ -102,7 +104,7 @@ class Symbols(Concern):
         return isinstance(node, ast.stmt) and is_skip_call(node, self.walk.names)
 
     def _reader(self, call: ast.Call) -> Part | None:
-        qualified = self.walk.catalog.canonical(self.walk.names.resolve(call.func) or "")
+        qualified = _callee(call, self.walk)
         if qualified == CAPABILITY:
             return Part.BOTH
         if qualified == PROPERTIES and id(call.func) in self._capability_reads():
@@ -167,11 +169,16 @@ def _read_with_get(module: ast.Module, walk: PythonWalker) -> set[int]:
 
 
 def _is_stats_call(call: ast.Call, walk: PythonWalker) -> bool:
-    return walk.catalog.canonical(walk.names.resolve(call.func) or "") in STATS
+    return _callee(call, walk) in STATS
 
 
 def _is_properties_call(call: ast.Call, walk: PythonWalker) -> bool:
-    return walk.catalog.canonical(walk.names.resolve(call.func) or "") == PROPERTIES
+    return _callee(call, walk) == PROPERTIES
+
+
+def _callee(call: ast.Call, walk: PythonWalker) -> str:
+    """The public name of what `call` calls (`torch.cuda.memory.memory_stats` is `torch.cuda.memory_stats`), or ""."""
+    return walk.catalog.canonical(walk.names.resolve(call.func) or "")
 
 
 CONCERN = Symbols
