@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from cudaudit.rules.python.guards import CUDA_DEVICE_STRING
+from cudaudit.rules.python.names import final_name
 
 DEVICE_KEYWORDS = frozenset({"device", "device_type", "map_location", "device_map"})
 """Keyword arguments that take a device in PyTorch and the libraries built on it."""
@@ -86,7 +87,7 @@ def device_ordinal_kind(node: ast.expr) -> str | None:
     """`"literal"` for `x.to(0)`, `"name"` for `model.to(local_rank)`: an accelerator index."""
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return "literal"
-    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+    name = final_name(node)
     if name and _ORDINAL_WORDS.intersection(_name_words(name)):
         return "name"
     return None

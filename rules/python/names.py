@@ -41,6 +41,11 @@ def attribute_chain(node: ast.expr) -> tuple[ast.expr, list[str]]:
     return node, attributes[::-1]
 
 
+def final_name(node: ast.expr) -> str | None:
+    """The name a name or an attribute chain ends with (`use_x` of `opt.use_x`); None for anything else."""
+    return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+
+
 def dotted_name(node: ast.expr) -> str:
     """A chain of attributes as written, without resolving imports (`sys.exit`); the attributes
     alone where it hangs from something other than a name (`f().x` is `x`)."""
@@ -248,7 +253,7 @@ def _off_by_default(statements: list[ast.stmt]) -> Iterator[str]:
                     yield field.target.id
         elif isinstance(statement, ast.Assign):
             for target in statement.targets:
-                identifier = target.id if isinstance(target, ast.Name) else target.attr if isinstance(target, ast.Attribute) else None
+                identifier = final_name(target)
                 if identifier is not None:
                     reads[identifier] = reads.get(identifier, True) and is_off_by_default_read(statement.value)
     yield from (identifier for identifier, off in reads.items() if off)
@@ -266,7 +271,7 @@ def _set_only_when_on(tree: ast.AST, statements: list[ast.stmt], off: frozenset[
             opted.update(id(inner) for inner in _assignments(statement.body))
         elif isinstance(statement, ast.Assign) and isinstance(statement.value, ast.IfExp):
             value = statement.value
-            if tests_a_setting(value.test, off) and _is_nothing(value.orelse):
+            if tests_a_setting(value.test, off) and is_nothing(value.orelse):
                 opted.add(id(statement))
     if not opted:
         return frozenset()  # no switch guards an assignment: the scopes are never walked
@@ -285,7 +290,7 @@ def _set_only_when_on(tree: ast.AST, statements: list[ast.stmt], off: frozenset[
                         judged.add(id(target))
                         if id(node) in opted:
                             switched.add(target.id)
-                        elif node.value is None or not _is_nothing(node.value):
+                        elif node.value is None or not is_nothing(node.value):
                             otherwise.add(target.id)
         if not switched:
             continue
@@ -323,8 +328,7 @@ def tests_a_setting(test: ast.expr, off: frozenset[str]) -> bool:
     """`opt.use_x`, `use_x`, `cfg.get("use_x", False)`, alone or as one of the conditions of an `and`."""
     if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
         return any(tests_a_setting(value, off) for value in test.values)
-    identifier = test.id if isinstance(test, ast.Name) else test.attr if isinstance(test, ast.Attribute) else None
-    return identifier in off or is_off_by_default_read(test)
+    return final_name(test) in off or is_off_by_default_read(test)
 
 
 def _assignments(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -335,7 +339,8 @@ def _assignments(body: list[ast.stmt]) -> Iterator[ast.stmt]:
         yield from (inner for inner in _statements(statement) if isinstance(inner, (ast.Assign, ast.AnnAssign)))
 
 
-def _is_nothing(node: ast.expr) -> bool:
+def is_nothing(node: ast.expr) -> bool:
+    """`None` or `False`: what a name holds where the value it stands for is absent."""
     return isinstance(node, ast.Constant) and node.value in (None, False)
 
 
@@ -361,8 +366,7 @@ _SETTINGS_WORDS = re.compile(r"(?i)(cfg|conf|config|args|arguments|opts|options|
 
 def _names_settings(node: ast.expr) -> bool:
     """`cfg`, `self.config`, `args`, `training_args`, `os.environ`: a value that holds settings."""
-    identifier = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
-    return bool(_SETTINGS_WORDS.search(identifier))
+    return bool(_SETTINGS_WORDS.search(final_name(node) or ""))
 
 
 def _is_store_true(node: ast.Call) -> bool:

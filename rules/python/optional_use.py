@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 
 from cudaudit.rules.python.guards import Polarity, Probe, polarity, probes_in
-from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.names import ImportTable, is_nothing
 
 
 def optional_names(module: ast.Module, names: ImportTable) -> dict[str, bool]:
@@ -79,7 +79,7 @@ def _always_run(statement: ast.stmt) -> list[ast.AST]:
 
 def _binds_nothing(statement: ast.stmt) -> bool:
     """`x = None`, `HAS_X = False`: a placeholder for what the library would have given."""
-    return isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant) and statement.value.value in (None, False)
+    return isinstance(statement, ast.Assign) and is_nothing(statement.value)
 
 
 def _bound(statement: ast.stmt) -> list[str]:
