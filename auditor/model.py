@@ -30,6 +30,10 @@ class Severity(str, Enum):
     def rank(self) -> int:
         return _SEVERITY_RANK[self]
 
+    def at_most(self, cap: Severity | None) -> Severity:
+        """This severity, lowered to `cap` where `cap` is less serious; None caps nothing."""
+        return cap if cap is not None and cap.rank < self.rank else self
+
 
 _SEVERITY_RANK = {Severity.NOTE: 0, Severity.WARNING: 1, Severity.ERROR: 2}
 

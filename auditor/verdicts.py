@@ -89,7 +89,7 @@ def ci_coverage(findings: list[Finding]) -> list[Finding]:
         return findings
     return [
         retarget(finding, {
-            target: replace(fact, severity=_at_most(fact.severity, Severity.WARNING))
+            target: replace(fact, severity=fact.severity.at_most(Severity.WARNING))
             for target, fact in finding.targets.items()
         })
         for finding in findings
@@ -184,7 +184,7 @@ def with_counterparts(findings: list[Finding], facts: FileFacts) -> list[Finding
                 + (f" ({where.text})" if where.text else "")
                 + (f"; else {fact.replacement}" if fact.replacement else ""),
                 where.cite(),
-                _at_most(fact.severity, cap),
+                fact.severity.at_most(cap),
             )
         settled.append(retarget(finding, targets))
     return settled
@@ -194,7 +194,7 @@ def retarget(finding: Finding, targets: dict[str, Portability]) -> Finding:
     """`finding` with other per-target facts; its severity follows them down, never up."""
     if targets == finding.targets:
         return finding
-    severity = _at_most(finding_severity(targets, finding.severity), finding.severity)
+    severity = finding_severity(targets, finding.severity).at_most(finding.severity)
     return replace(finding, targets=targets, severity=severity)
 
 
@@ -355,5 +355,3 @@ def is_portable(finding: Finding) -> bool:
     return bool(finding.targets) and finding.severity is Severity.NOTE
 
 
-def _at_most(severity: Severity, cap: Severity) -> Severity:
-    return cap if cap.rank < severity.rank else severity

@@ -362,9 +362,9 @@ def build_finding(
         fact = entry.targets.get(name)
         if fact is None:
             continue
-        lowered = _lower(fact.severity, Severity.NOTE) if name in quiet else fact.severity
+        lowered = fact.severity.at_most(Severity.NOTE) if name in quiet else fact.severity
         if cap is not None:
-            lowered = _lower(lowered, cap)
+            lowered = lowered.at_most(cap)
         facts[name] = fact if lowered is fact.severity else replace(fact, severity=lowered)
     severity = finding_severity(facts, entry.rule.severity, cap)
     message = entry.message.replace("{match}", entry.match).replace("{text}", text)
@@ -374,11 +374,7 @@ def build_finding(
 def finding_severity(facts: dict[str, Portability], default: Severity, cap: Severity | None = None) -> Severity:
     """The highest severity over a site's targets; `default` when it has no target facts (cudaudit's own rules)."""
     severity = max((fact.severity for fact in facts.values()), key=lambda s: s.rank, default=default)
-    return _lower(severity, cap) if cap is not None else severity
-
-
-def _lower(severity: Severity, cap: Severity | None) -> Severity:
-    return cap if cap is not None and cap.rank < severity.rank else severity
+    return severity.at_most(cap)
 
 
 TomlParser = Callable[[str], dict[str, Any]]

@@ -99,6 +99,6 @@ def capped(targets: dict[str, Portability], stage: Stage) -> dict[str, Portabili
     """A build step's facts, each no more serious than the stage's image on that target."""
     assert stage.cuda is not None
     return {
-        target: replace(fact, severity=min(fact.severity, stage.cuda.get(target, Severity.NOTE), key=lambda s: s.rank))
+        target: replace(fact, severity=fact.severity.at_most(stage.cuda.get(target, Severity.NOTE)))
         for target, fact in targets.items()
     }

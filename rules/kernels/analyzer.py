@@ -126,10 +126,10 @@ class ProjectPorting:
         without the part), or compiles for ROCm (the rule's `severity_when_built`)."""
         fact = entry.targets["rocm"]
         if self._goes_without is not None:
-            severity = min(fact.severity, Severity.WARNING, key=lambda level: level.rank)
+            severity = fact.severity.at_most(Severity.WARNING)
             source = f"{self._goes_without.cite()}: the build compiles this source for CUDA only, and ROCm goes without it"
         elif self._rocm_build is not None and fact.severity_when_built is not None:
-            severity = min(fact.severity, fact.severity_when_built, key=lambda level: level.rank)
+            severity = fact.severity.at_most(fact.severity_when_built)
             source = f"{fact.source}; {self._rocm_build.cite()}: the project builds this source for ROCm, where it compiles"
         else:
             return entry

@@ -230,11 +230,8 @@ def conftest_fixtures(path: str, data: bytes) -> tuple[tuple[str, bool], ...]:
 
 
 def _lower(first: Severity | None, second: Severity | None) -> Severity | None:
-    if first is None:
-        return second
-    if second is None:
-        return first
-    return min(first, second, key=lambda s: s.rank)
+    """The less serious of two caps, where None is no cap."""
+    return second if first is None else first.at_most(second)
 
 
 def _bound_names(statement: ast.stmt) -> Iterator[str]:

@@ -417,7 +417,7 @@ class PythonWalker:
         for index, hit in enumerate(self.hits):
             needs = [bool(needed[scope]) for scope in hit.scope if needed.get(scope) is not None]
             if needs:
-                cap = Severity.WARNING if hit.cap is None else min(hit.cap, Severity.WARNING, key=lambda s: s.rank)
+                cap = Severity.WARNING.at_most(hit.cap)
                 quiet = hit.quiet | ALL_TARGETS if any(needs) else hit.quiet
                 self.hits[index] = replace(hit, cap=cap, quiet=quiet)
 
@@ -430,7 +430,7 @@ class PythonWalker:
             for scope in hit.scope:
                 reached = regions.get(scope)
                 if reached is not None:
-                    cap = reached.cap if hit.cap is None else min(hit.cap, reached.cap or hit.cap, key=lambda s: s.rank)
+                    cap = reached.cap if hit.cap is None else hit.cap.at_most(reached.cap)
                     hit = replace(hit, quiet=hit.quiet | reached.quiet, cap=cap)
             self.hits[index] = hit
 
