@@ -9,9 +9,10 @@ each line taken out of the Python becomes `pass` at its indentation, so an `if` 
 `!nvidia-smi` still parses. A `!` escape never stops the notebook: IPython runs it in a shell, prints
 what the shell prints (`nvidia-smi: command not found`) and goes on with the next line, so an NVIDIA
 tool the escape runs is a note on every target. What an escape installs keeps its verdict: `!pip
-install` of a CUDA build succeeds, and the cells after it run on that build. A cell that does not parse is skipped without losing the others. A
-notebook runs top to bottom as one module, so a cell's names resolve through the imports of the
-cells before it (`torch.cuda` in cell 5 after `import torch` in cell 1).
+install` of a CUDA build succeeds, and the cells after it run on that build. A cell that does not
+parse is skipped without losing the others. A notebook runs top to bottom as one module, so a
+cell's names resolve through the imports of the cells before it (`torch.cuda` in cell 5 after
+`import torch` in cell 1).
 
 Findings count lines within their cell and carry `NotebookCell` (the cell's 1-based position among
 all cells, and the line of the `.ipynb` file holding the source line). The fixes of code-cell
