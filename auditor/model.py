@@ -42,6 +42,16 @@ TARGETS = ("rocm", "cpu", "xpu", "mps")
 
 DEFAULT_TARGETS = ("rocm", "cpu")
 
+OPTION_DEVICES = frozenset({"cpu", "xpu", "mps"})
+"""Targets whose PyTorch device type is the target's own name (ROCm's PyTorch calls its GPUs `cuda`)."""
+
+
+def option_setting(option: str, target: str) -> str | None:
+    """`--device=cpu`: the command-line option `option` set to `target`'s device; None for a target
+    whose device is not called by its name."""
+    return f"{option}={target}" if target in OPTION_DEVICES else None
+
+
 CUDA_API_TARGETS = frozenset({"rocm"})
 """Targets on which `torch.cuda` answers (HIP poses as CUDA), so a CUDA guard lets code through."""
 
@@ -167,6 +177,9 @@ class Finding:
     sites: int = 1
     """How many sites of the file this finding stands for: more than one where a wholly NVIDIA-only
     construct (CUTLASS, inline PTX) is reported once per file, at its first site."""
+    option: str | None = None
+    """The command-line option whose default the site is (`--device`): the default invocation takes
+    it, and the option set to another value avoids it. None where no option does."""
 
     @property
     def sort_key(self) -> tuple[str, int, Span, str]:
@@ -194,6 +207,7 @@ class Finding:
             "topic": self.topic,
             **({"cell": self.cell.index} if self.cell is not None else {}),
             "sites": self.sites,
+            **({"option": self.option} if self.option is not None else {}),
         }
 
 

@@ -505,3 +505,28 @@ def main():
 )
 def test_a_name_set_only_under_a_switch_that_is_off_by_default_opens_another_path(other, expected):
     assert severities(SWITCHED_STORE.format(other=other), "CDA101") == [(13, expected)]
+
+
+def test_a_device_option_default_names_the_option_and_the_value_that_avoids_it():
+    code = (
+        "import argparse\nimport torch\nparser = argparse.ArgumentParser()\n"
+        "parser.add_argument('--device', '-d', default='cuda')\n"
+        "parser.add_argument('--dist-backend', default='nccl')\n"
+        "args = parser.parse_args()\n"
+        "torch.distributed.init_process_group(backend=args.dist_backend)\n"
+        "model = torch.nn.Linear(2, 2).to(args.device)\n"
+    )
+    device, backend = sorted(analyze(code, targets=("rocm", "cpu", "xpu")), key=lambda f: f.span.line)
+    assert (device.rule, device.severity, device.option) == ("CDA103", Severity.ERROR, "--device")
+    assert device.message.endswith("the default of `--device`")
+    assert device.targets["cpu"].replacement.startswith("`--device=cpu` on the command line; as the default, ")
+    assert device.targets["xpu"].replacement.startswith("`--device=xpu` on the command line")
+    assert device.targets["rocm"].replacement == "", "a `cuda` device is ROCm's GPU: nothing to pass"
+    # a distributed backend is taken only by a distributed launch: another path, whatever reads it
+    assert (backend.rule, backend.severity, backend.option) == ("CDA106", Severity.WARNING, None)
+
+
+def test_a_device_option_read_only_in_another_module_stays_a_warning_that_names_it():
+    code = "import argparse\nparser = argparse.ArgumentParser()\nparser.add_argument('--device', default='cuda')\n"
+    [finding] = analyze(code)
+    assert (finding.severity, finding.option) == (Severity.WARNING, "--device")

@@ -88,6 +88,33 @@ def test_a_root_script_that_needs_cuda_blocks_cpu_and_examples_only_make_it_part
     assert beside["cpu"]["verdict"] == "partial" and "train.py" in beside["cpu"]["why"]
 
 
+DEVICE_OPTION = (
+    "import argparse\nimport torch\n\nparser = argparse.ArgumentParser()\n"
+    "parser.add_argument('--device', default='cuda')\nargs = parser.parse_args()\n"
+    "model = torch.nn.Linear(2, 2).to(args.device)\n"
+)
+
+
+def test_a_script_that_stops_only_on_its_option_default_runs_with_the_option(cli, tmp_path):
+    write(tmp_path / "train.py", DEVICE_OPTION)
+    report = report_json(cli)
+    cpu = report["targets"]["cpu"]
+    assert report["findings"][0]["severity"] == "error" and report["findings"][0]["option"] == "--device"
+    assert cpu["verdict"] == "partial", "run as documented it stops on CPU; `--device=cpu` runs it"
+    assert "`--device=cpu`" in cpu["why"] and "train.py" in cpu["why"]
+    script = next(c for c in report["components"] if c["name"] == "script train.py")
+    assert script["targets"]["cpu"]["status"] == "partial" and script["targets"]["cpu"]["options"] == ["--device"]
+    devices = next(q for q in report["checklist"] if q["id"] == "devices")["answers"]["cpu"]
+    assert devices["status"] == "gap" and "`--device=cpu` avoids it" in devices["text"]
+    # A site no option avoids stops the script whatever its command line says.
+    write(tmp_path / "train.py", DEVICE_OPTION + "x = torch.zeros(2).cuda()\n")
+    report = report_json(cli)
+    assert report["targets"]["cpu"]["verdict"] == "blocked"
+    script = next(c for c in report["components"] if c["name"] == "script train.py")
+    assert script["targets"]["cpu"]["options"] == []
+    assert next(q for q in report["checklist"] if q["id"] == "devices")["answers"]["cpu"]["status"] == "blocker"
+
+
 KERNEL = "__global__ void k(float *x) {\n  asm volatile(\"membar.gl;\");\n  x[threadIdx.x] = 0;\n}\n"
 
 

@@ -29,8 +29,11 @@ def test_a_json_report_with_every_kind_of_entry_validates(cli, tmp_path, monkeyp
     cells = [{"cell_type": "code", "metadata": {}, "outputs": [], "source": ["!pip install torch==2.3.1+cu121\n"]}]
     write(tmp_path / "nb.ipynb", json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     write(tmp_path / "kernel.cu", "#include <cuda_runtime.h>\n__global__ void k(float* x) { x[threadIdx.x] = 0; }\n")
+    write(tmp_path / "serve.py", 'import argparse\nparser = argparse.ArgumentParser()\n'
+          'parser.add_argument("--device", default="cuda")\nmodel = Net().to(parser.parse_args().device)\n')
     report = scan_json(cli, "-t", "rocm,cpu,xpu,mps")
     assert report["errors"] and report["omitted"] and any("cell" in f for f in report["findings"])
+    assert any(f.get("option") == "--device" for f in report["findings"])
     assert any(f["fix"] for f in report["findings"]) and report["summary"]["migration"]["files"]
     jsonschema.validate(report, schema("report.schema.json"), format_checker=jsonschema.FormatChecker())
     report["findings"][0]["severity"] = "fatal"

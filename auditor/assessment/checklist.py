@@ -16,7 +16,7 @@ from cudaudit.assessment.counterparts import Counterparts
 from cudaudit.assessment.layout import kinds_of, relative
 from cudaudit.assessment.model import Answer, AnswerStatus, Component, Evidence, Question, Readiness, Role
 from cudaudit.filekinds import FileKind
-from cudaudit.model import Finding, Severity, Status
+from cudaudit.model import Finding, Severity, Status, option_setting
 
 QUESTIONS = (
     ("libraries", "CUDA-only libraries", "Which CUDA-only libraries does the code import, and which are optional?"),
@@ -142,9 +142,15 @@ def _devices(scan: Scan, target: str) -> Answer:
                       _evidence(sites))
     files = len({f.path for _, f in breaking})
     text = f"Yes: {len(breaking)} site(s) in {files} file(s) on the normal path, e.g. {_cites(scan, breaking, 1)}."
+    defaults = [f for _, f in breaking if f.option is not None]
+    if defaults:
+        settings = sorted({option_setting(f.option, target) or f.option for f in defaults if f.option is not None})
+        text += (f" {len(defaults)} of them {'is' if len(defaults) == 1 else 'are'} the default of a command-line option:"
+                 f" {', '.join(f'`{s}`' for s in settings)} avoids {'it' if len(defaults) == 1 else 'them'}.")
     if fixable:
         text += f" `cudaudit fix` rewrites {fixable}."
-    return Answer(AnswerStatus.BLOCKER, text, _evidence(breaking))
+    status = AnswerStatus.GAP if len(defaults) == len(breaking) else AnswerStatus.BLOCKER
+    return Answer(status, text, _evidence(breaking))
 
 
 def _images(scan: Scan, target: str) -> Answer:

@@ -286,13 +286,18 @@ def _target(
 ) -> ComponentTarget:
     sites = [(i, f) for i, f in zip(indexes, own) if _breaks(f, target)]
     errors = [f for _, f in sites if f.targets[target].severity is Severity.ERROR]
+    # a command-line option's default stops the default invocation; the option set, the component runs
+    stopping = [f for f in errors if f.option is None]
+    options = () if stopping else tuple(sorted({f.option for f in errors if f.option is not None}))
     status = Readiness.WORKS
     if sites:
-        status = Readiness.BLOCKED if errors and place.kind not in LIBRARY_KINDS else Readiness.PARTIAL
+        status = Readiness.BLOCKED if stopping and place.kind not in LIBRARY_KINDS else Readiness.PARTIAL
     effort = max((_effort(f, target, catalog) for _, f in sites), key=EFFORT_ORDER.index, default="none")
     fixable = [f for _, f in sites if _fixable(f, target, catalog)]
     automatic = _automatic(place, sites, fixable, target, dependencies)
-    return ComponentTarget(status, effort, len(sites), automatic, len(fixable), _blockers(sites, target, catalog))
+    return ComponentTarget(
+        status, effort, len(sites), automatic, len(fixable), _blockers(sites, target, catalog), options=options
+    )
 
 
 def _breaks(finding: Finding, target: str) -> bool:

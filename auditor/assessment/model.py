@@ -119,6 +119,10 @@ class ComponentTarget:
     blockers: tuple[Blocker, ...] = ()
     note: str = ""
     """Why the status is what it is where findings alone do not say (a CPU path beside CUDA kernels)."""
+    options: tuple[str, ...] = ()
+    """The command-line options (`--device`) whose defaults are the only sites that stop the
+    component on the target when it runs as documented: set, they avoid them (`Finding.option`);
+    the component is partial, not blocked."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -129,12 +133,14 @@ class ComponentTarget:
             "fixable": self.fixable,
             "blockers": [b.to_json() for b in self.blockers],
             "note": self.note,
+            "options": list(self.options),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ComponentTarget:
         return cls(Readiness(data["status"]), data["effort"], data["sites"], data["automatic"], data["fixable"],
-                   tuple(Blocker.from_json(b) for b in data["blockers"]), data.get("note", ""))
+                   tuple(Blocker.from_json(b) for b in data["blockers"]), data.get("note", ""),
+                   tuple(data.get("options", ())))
 
 
 @dataclass(frozen=True)

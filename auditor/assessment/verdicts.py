@@ -2,7 +2,8 @@
 
 `blocked` when a core component (the package's entry scripts, its kernels, its required
 dependencies, the image it ships) does not run on the target; `partial` when the core runs but
-a core library path, an example or an optional image does not; `works` otherwise. Tooling (tests,
+a core library path, an example or an optional image does not, or runs only with a command-line
+option set (`--device=cpu`, where its default is `cuda`); `works` otherwise. Tooling (tests,
 benchmarks, CI) never decides: it answers checklist question 8 instead. Nor does, on another
 target, an artifact the project names for CUDA (`docker/cuda_simple/Dockerfile`,
 `requirements_cuda.txt`): it is the NVIDIA variant by its own name, not a path that target was
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 
 from cudaudit.assessment.counterparts import named_for
 from cudaudit.assessment.model import EFFORT_ORDER, Component, Readiness, Role, TargetVerdict
+from cudaudit.model import option_setting
 
 NAMED_IN_WHY = 2
 
@@ -57,14 +59,27 @@ def _named_for_cuda(path: str) -> bool:
 
 def _verdict(readiness: Readiness, deciding: list[Component], target: str) -> TargetVerdict:
     effort = max((c.targets[target].effort for c in deciding), key=EFFORT_ORDER.index)
-    names = [_named(c, target) for c in deciding[:NAMED_IN_WHY]]
-    more = len(deciding) - len(names)
-    listed = _join(names + ([f"{more} more component{'s' * (more != 1)}"] if more else []))
     if readiness is Readiness.BLOCKED:
-        why = f"blocked by {listed}; {effort} effort."
+        why = f"blocked by {_listed(deciding, target)}; {effort} effort."
     else:
-        why = f"the main use runs; {listed} {'does' if len(deciding) == 1 else 'do'} not ({effort} effort)."
+        # components that stop only where a command-line option keeps its default run with the option set
+        flagged = [c for c in deciding if c.targets[target].options]
+        rest = [c for c in deciding if not c.targets[target].options]
+        why = "the main use runs"
+        if flagged:
+            settings = sorted({option_setting(o, target) or o for c in flagged for o in c.targets[target].options})
+            stop = "stops" if len(flagged) == 1 else "stop"
+            why += f" with {_join([f'`{s}`' for s in settings])}; without, {_listed(flagged, target)} {stop}"
+        if rest:
+            why += f"; {_listed(rest, target)} {'does' if len(rest) == 1 else 'do'} not"
+        why += f" ({effort} effort)."
     return TargetVerdict(readiness, why[0].upper() + why[1:], tuple(c.id for c in deciding), effort)
+
+
+def _listed(components: list[Component], target: str) -> str:
+    names = [_named(c, target) for c in components[:NAMED_IN_WHY]]
+    more = len(components) - len(names)
+    return _join(names + ([f"{more} more component{'s' * (more != 1)}"] if more else []))
 
 
 def hardest(components: Sequence[Component], target: str, verdict: TargetVerdict) -> TargetVerdict:

@@ -166,6 +166,8 @@ def _result(finding: Finding, rule_index: int, fingerprint: str, root: Path) -> 
         locations=[om.Location(physical_location=om.PhysicalLocation(artifact_location=location, region=region))],
         partial_fingerprints={"primaryLocationLineHash": fingerprint},
     )
+    if finding.option is not None:  # the command-line option whose default the site is: setting it avoids the site
+        result.properties = {"option": finding.option}
     if finding.fix is not None and finding.cell is None:  # a cell's edits lie inside a JSON string: `cudaudit fix` applies them
         result.fixes = [
             om.Fix(

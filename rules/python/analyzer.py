@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 
 from packaging.version import Version
 
 from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import is_sibling_module
-from cudaudit.model import Finding, Severity
+from cudaudit.model import Finding, Severity, Status, option_setting
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.python.capability_use import RocmCapabilities
 from cudaudit.rules.python.cuda_in_python import cuda_in_python
@@ -50,9 +51,10 @@ def analyze_python(
         cap = hit.cap
         if walker.called.intersection(hit.entry.redundant_with):
             cap = Severity.NOTE  # `torch.manual_seed(s)` already seeded what this call seeds
-        built[id(hit)] = build_finding(
+        site = build_finding(
             hit.entry, path, span, lines.snippet(span), settings.targets, hit.quiet, cap, build_fix(hit, fixes)
         )
+        built[id(hit)] = site if hit.option is None else avoided_by_option(site, hit.option)
     findings: dict[tuple[str, object], Finding] = {}
     told = _told_by_their_call(walker.hits, built)
     for hit in walker.hits:
@@ -61,6 +63,18 @@ def analyze_python(
             findings.setdefault((finding.rule, finding.span), finding)
     walker.release()
     return list(findings.values()) + cuda_in_python(tree, text, path, catalog, settings, fixes)
+
+
+def avoided_by_option(finding: Finding, option: str) -> Finding:
+    """A device default that the command-line option `option` sets: the message names the option,
+    and each target it breaks is told the value that avoids it, then the default that would work
+    without one."""
+    targets = dict(finding.targets)
+    for name, fact in finding.targets.items():
+        setting = option_setting(option, name)
+        if fact.status is not Status.WORKS and setting and fact.replacement:
+            targets[name] = replace(fact, replacement=f"`{setting}` on the command line; as the default, {fact.replacement}")
+    return replace(finding, message=f"{finding.message}, the default of `{option}`", targets=targets, option=option)
 
 
 def _told_by_their_call(hits: list[Hit], built: dict[int, Finding]) -> set[int]:

@@ -96,8 +96,9 @@ OPTIONAL_PATH = ANOTHER_PATH
 """Code that runs only where an optional library is installed (`if HAS_TRITON:`): another path."""
 COMMAND_LINE_DEFAULT = ANOTHER_PATH
 """A setting the command line overrides (`add_argument("--device", default="cuda")`, a script's
-`device = "cuda"` that the configurator it `exec`s rebinds from `--device=cpu`): the default
-invocation needs a flag on another target, but the program runs there with it."""
+`device = "cuda"` that the configurator it `exec`s rebinds from `--device=cpu`) that the module
+never reads to choose a device (only compares, or leaves to another module), and an option's
+distributed backend, which only a distributed launch takes (`concerns/settings.py`)."""
 ONLY_COMPARED = Region(cap=Severity.NOTE)
 """A device string kept in a name that its function only compares with (`expected = "cuda"`, then
 `d.type == expected`): it matches devices, it chooses none; on a CPU nothing matches."""

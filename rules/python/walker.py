@@ -90,6 +90,8 @@ class Hit:
     at the node, which only know the generic shape, give way to it."""
     scope: tuple[int, ...] = ()
     """The ids of the function definitions the site is in, outermost first (`reach.py`)."""
+    option: str | None = None
+    """The command-line option whose default the site is (`--device`; `Finding.option`)."""
 
 
 class Concern:
@@ -229,19 +231,23 @@ class PythonWalker:
         cap: Severity | None = None,
         call: ast.Call | None = None,
         specific: bool = False,
+        option: str | None = None,
     ) -> None:
         """A hit at `node` if the catalog has an entry for `key`, in the context the walk is in.
 
         `guarded`: the value itself is chosen only where CUDA is available (`"cuda" if ... else "cpu"`);
         `cap`: the most severe the site can be whatever the targets say; `call`: the call the site
         is an argument of, for fixes that rewrite several of its arguments (DDP's device ids);
-        `specific`: the entry is the called library's own fact about the node (see `Hit.specific`)."""
+        `specific`: the entry is the called library's own fact about the node (see `Hit.specific`);
+        `option`: the command-line option whose default the site is (see `Hit.option`)."""
         entry = self.catalog.lookup(detector, key)
         if entry is None:
             return
         quiet = self._context.quiet_targets(guarded)
         call = call or self._callees.get(id(node))
-        self.hits.append(Hit(entry, node, quiet, self._context.cap(cap), self.statement, call, specific, self.scope))
+        self.hits.append(
+            Hit(entry, node, quiet, self._context.cap(cap), self.statement, call, specific, self.scope, option)
+        )
 
     def report_values(
         self,
@@ -252,6 +258,7 @@ class PythonWalker:
         guarded: bool = False,
         call: ast.Call | None = None,
         specific: bool = False,
+        option: str | None = None,
     ) -> None:
         """Report each value `value` can take that `matches`, looking through `a if cond else b` and `a or b`;
         a branch chosen only where CUDA is available is guarded, and a choice between it and another
@@ -266,13 +273,15 @@ class PythonWalker:
             for region, side, polar in ((body, value.body, Polarity.POSITIVE), (orelse, value.orelse, Polarity.NEGATIVE)):
                 self.within(
                     region,
-                    partial(self.report_values, side, detector, matches, key, guarded or branch is polar, call, specific),
+                    partial(
+                        self.report_values, side, detector, matches, key, guarded or branch is polar, call, specific, option
+                    ),
                 )
         elif isinstance(value, ast.BoolOp):
             for operand in value.values:
-                self.report_values(operand, detector, matches, key, guarded, call, specific)
+                self.report_values(operand, detector, matches, key, guarded, call, specific, option)
         elif matches(value):
-            self.report(detector, key, value, guarded=guarded, call=call, specific=specific)
+            self.report(detector, key, value, guarded=guarded, call=call, specific=specific, option=option)
 
     # -- traversal ------------------------------------------------------------------
 

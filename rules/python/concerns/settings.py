@@ -5,15 +5,23 @@
 `backend = "nccl"` (`--dist-backend`) a distributed backend, even where nothing takes them yet.
 An indexed device string (`"cuda:0"`, `f"cuda:{rank}"`) is a device whatever its name.
 
-A default the command line overrides is a warning at most (`COMMAND_LINE_DEFAULT`): a command-line
-option's (`add_argument`, `click.option`), and a script's module-level setting followed by an
-`exec(...)` of its configuration in the module's own namespace (nanoGPT's `configurator.py`, which
-rebinds `device` from `--device=cpu`).
+A default the command line overrides, a command-line option's (`add_argument`, `click.option`) or a
+script's module-level setting followed by an `exec(...)` of its configuration in the module's own
+namespace (a configurator that rebinds `device` from `--device=cpu`), is what the program runs
+with when it is run as documented, without the flag: where the module reads the setting outside
+comparisons (`model.to(args.device)`, `model.to(device)`), or fills a parser its caller gave it (a
+shared-arguments helper whose callers read the options), a CUDA device default keeps its own
+severity, an error on CPU. The finding names the option (`Finding.option`), and each target it
+breaks is told the value that avoids it. A default nothing in the module reads, or reads only in
+comparisons (`if args.device == "cuda":`), chooses no device there: a warning at most
+(`COMMAND_LINE_DEFAULT`), as is an option's distributed backend (`--dist-backend nccl`), which only a
+distributed launch takes.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from functools import partial
 
 from cudaudit.rules.python.device_syntax import (
@@ -26,6 +34,7 @@ from cudaudit.rules.python.device_syntax import (
     target_name,
 )
 from cudaudit.rules.python.literals import string_value
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.regions import COMMAND_LINE_DEFAULT, FALLBACK_VALUE, ONLY_COMPARED
 from cudaudit.rules.python.walker import Concern
 
@@ -40,8 +49,12 @@ _OPTION_CALLS = frozenset({"add_argument", "option"})
 class NamedSettings(Concern):
     _configured: frozenset[int] = frozenset()
     """Module-level assignments that a later `exec(...)` of the module's configuration may rebind."""
+    _module: ast.Module | None = None
+    _reads: SettingReads | None = None
+    """What the module reads of its settings, found when the first command-line default asks."""
 
     def on_Module(self, node: ast.Module) -> None:
+        self._module = node
         last = max((i for i, statement in enumerate(node.body) if self._execs_configuration(statement)), default=0)
         self._configured = frozenset(
             id(statement) for statement in node.body[:last] if isinstance(statement, (ast.Assign, ast.AnnAssign))
@@ -89,10 +102,25 @@ class NamedSettings(Concern):
             self._setting(node, target_name(node.target), node.value)
 
     def _setting(self, node: ast.Assign | ast.AnnAssign, name: str | None, value: ast.expr) -> None:
-        if id(node) in self._configured:
-            self.walk.within(COMMAND_LINE_DEFAULT, partial(self._report, name, value))
+        if id(node) in self._configured and name:
+            self._command_line_default(name, value, f"--{name}", lambda reads: reads.reads_name(name))
         else:
             self._report(name, value)
+
+    def _command_line_default(
+        self, name: str, value: ast.expr, option: str, read: Callable[[SettingReads], bool]
+    ) -> None:
+        """A setting's default that `option` overrides: its own severity where the module `read`s
+        it to choose a device, a warning at most where it does not (see the module docstring)."""
+        if not names_setting(name, "device"):
+            self.walk.within(COMMAND_LINE_DEFAULT, partial(self._report, name, value))
+            return
+        if self._reads is None:
+            self._reads = SettingReads(self._module)
+        if read(self._reads):
+            self._report(name, value, option)
+        else:
+            self.walk.within(COMMAND_LINE_DEFAULT, partial(self._report, name, value, option))
 
     def on_Dict(self, node: ast.Dict) -> None:
         for key, value in zip(node.keys, node.values):
@@ -116,20 +144,82 @@ class NamedSettings(Concern):
                 self.walk.within(FALLBACK_VALUE, partial(self._report, name, fallback))
         if isinstance(call.func, ast.Attribute) and call.func.attr in _OPTION_CALLS:
             names = cli_option_names(call)
-            optional = any(name.startswith("-") for name in names)  # `--device`, not a positional argument
-            for keyword in call.keywords:
-                if keyword.arg == "default" and optional:
-                    self.walk.within(COMMAND_LINE_DEFAULT, partial(self._report, " ".join(names), keyword.value))
-                elif keyword.arg == "default":
-                    self._report(" ".join(names), keyword.value)
+            flags = [name for name in names if name.startswith("-")]  # `--device`, not a positional argument
+            default = next((keyword.value for keyword in call.keywords if keyword.arg == "default"), None)
+            if default is None:
+                return
+            if not flags:
+                self._report(" ".join(names), default)
+                return
+            dest = _destination(call, names, flags)
+            given = self._given_parser(call.func.value)
+            self._command_line_default(
+                " ".join(names), default, max(flags, key=len), lambda reads: given or reads.reads_option(dest)
+            )
 
-    def _report(self, name: str | None, value: ast.expr) -> None:
+    def _given_parser(self, receiver: ast.expr) -> bool:
+        """Whether `receiver.add_argument(...)` fills a parser the enclosing function was given
+        (`def add_model_args(parser):`): its callers parse the options and read them."""
+        if not (isinstance(receiver, ast.Name) and self.walk.functions):
+            return False
+        arguments = self.walk.functions[-1].args
+        return any(arg.arg == receiver.id for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs))
+
+    def _report(self, name: str | None, value: ast.expr, option: str | None = None) -> None:
         if name and names_setting(name, "device"):
-            self.walk.report_values(value, DEVICE_STRING, is_cuda_device_string)
+            self.walk.report_values(value, DEVICE_STRING, is_cuda_device_string, option=option)
         elif name and names_setting(name, "backend"):
             self.walk.report_values(value, BACKEND, is_nccl_string)
         else:
             self.walk.report_values(value, DEVICE_STRING, is_indexed_cuda_device_string)
+
+
+class SettingReads:
+    """The names and attributes a module reads outside comparisons, and whether it hands an options
+    namespace on whole (`vars(args)`): what may take a command-line default to a device."""
+
+    def __init__(self, module: ast.Module | None) -> None:
+        compared: set[int] = set()
+        self._names: set[str] = set()
+        self._attributes: set[str] = set()
+        self._whole = False
+        for node in subtree(module) if module is not None else ():
+            if isinstance(node, ast.Compare):
+                for operand in (node.left, *node.comparators):
+                    items = operand.elts if isinstance(operand, (ast.Tuple, ast.List, ast.Set)) else [operand]
+                    compared.update(id(item) for item in items)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and id(node) not in compared:
+                self._names.add(node.id)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load) and id(node) not in compared:
+                self._attributes.add(node.attr)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
+                if node.func.id == "vars":
+                    self._whole = True
+                elif node.func.id == "getattr" and len(node.args) > 1:
+                    self._attributes.add(string_value(node.args[1]) or "")
+
+    def reads_name(self, name: str) -> bool:
+        """`model.to(device)`: a module-level setting read by its name."""
+        return name in self._names
+
+    def reads_option(self, dest: str) -> bool:
+        """`model.to(args.device)`, `getattr(args, "device")`, a click command's parameter `device`,
+        or the whole namespace handed on (`Runner(**vars(args))`)."""
+        return self._whole or dest in self._attributes or dest in self._names
+
+
+def _destination(call: ast.Call, names: list[str], flags: list[str]) -> str:
+    """Where a parser puts an option's value: `dest=`, a click parameter's own name (`"device"`
+    beside `"--device"`), else the first long flag's name (`--dist-backend` → `dist_backend`),
+    else the first short one's."""
+    for keyword in call.keywords:
+        if keyword.arg == "dest":
+            return string_value(keyword.value) or ""
+    plain = [name for name in names if not name.startswith("-")]
+    if plain:
+        return plain[0]
+    long = [flag for flag in flags if flag.startswith("--")]
+    return (long or flags)[0].lstrip("-").replace("-", "_")
 
 
 def _fallback_lookup(call: ast.Call, callee: str | None, builtin_getattr: bool) -> tuple[str, ast.expr] | None:
