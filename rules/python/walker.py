@@ -560,7 +560,20 @@ class PythonWalker:
         try:
             for hook in self._call_hooks:
                 hook(node, qualified)
-            self.generic_visit(node)
+            if self._comparison_depth and qualified != "torch.device":
+                self._visit_uncompared(node)
+            else:
+                self.generic_visit(node)
         finally:
             if region:
                 self._context.leave(region)
+
+    def _visit_uncompared(self, node: ast.Call) -> None:
+        """A call's receiver and arguments are not what its comparison compares: in
+        `x.to("cuda").sum() == 2` the tensor is moved to CUDA before anything is compared. Only a
+        device built to be compared (`t.device == torch.device("cuda")`) stays a comparison."""
+        depth, self._comparison_depth = self._comparison_depth, 0
+        try:
+            self.generic_visit(node)
+        finally:
+            self._comparison_depth = depth
