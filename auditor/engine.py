@@ -139,7 +139,14 @@ def analyze_bytes(
         suppressions = _unanalysed_suppressions(data, task)
     if suppressions is not None:
         findings.extend(suppressions.problems(catalog, settings.targets, task.rules, complete=not errors))
-    return settle_file([f for f in findings if f.rule in task.rules], facts, catalog), errors
+    kept = [f for f in findings if f.rule in task.rules]
+    return (settle_file(kept, facts, catalog, _inside(task)) if kept else kept), errors
+
+
+def _inside(task: FileTask) -> str:
+    """The file's path from its root, `/`-separated: what its place in the project says (`tests/`,
+    `.github/`), without the folders above the project, which may be named anything."""
+    return os.path.relpath(task.path, task.root).replace(os.sep, "/")
 
 
 def _unanalysed_suppressions(data: bytes, task: FileTask) -> FileSuppressions | None:

@@ -18,10 +18,14 @@ into the second, each a pure function of the file's findings and its `FileFacts`
   `Dockerfile_amd`, is not what runs on that target; its sites are at most warnings there (notes
   when the file is named for CUDA: `requirements-cuda.txt` is the NVIDIA variant), and the
   verdict names the counterpart.
-- `ci_coverage`: a file only a CI service runs (anything under `.github/`, a `.gitlab-ci.yml`,
-  `.circleci/config.yml`, ...) is the project's test and release coverage, not a path its users
-  run: its sites are at most warnings on every target, whichever analyzer read it (a workflow, a
-  GitLab job's `image:`, a script under `.github/scripts/`).
+- `coverage_only`: a file only a CI service runs (anything under `.github/`, a `.gitlab-ci.yml`,
+  `.circleci/config.yml`, ...) or only the test suite runs (under `tests/`, a `test_*.py`, a
+  `conftest.py`: `filekinds.is_test_path`) is the project's test and release coverage, not a path
+  its users run: its sites are at most warnings on every target, whichever analyzer read it (a
+  workflow, a GitLab job's `image:`, a script under `.github/scripts/`, a GPU-only test without a
+  skip marker, a benchmark kept with the tests). Where a skip marker keeps a test off a target,
+  the walk has already made its sites notes there. The path is taken from the scanned root, so
+  the folders above the project do not count.
 - `one_per_site`: the same rule and message twice on one line (`CUBLAS_OP_N, CUBLAS_OP_N`), or
   findings of one rule family whose spans overlap (a package name, then the same name in its URL,
   `f"cuda:{torch.cuda.current_device()}"`), leave the most
@@ -44,6 +48,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from cudaudit.facts import FileFacts
+from cudaudit.filekinds import is_test_path
 from cudaudit.model import Finding, Portability, Severity, Status
 from cudaudit.releases import excluding
 from cudaudit.rules.catalog import Catalog, finding_severity
@@ -52,12 +57,13 @@ from cudaudit.siblings import name_targets
 TARGET_NAMES = {"rocm": "ROCm", "cpu": "CPU", "xpu": "XPU", "mps": "MPS"}
 
 
-def settle_file(findings: list[Finding], facts: FileFacts, catalog: Catalog) -> list[Finding]:
-    """One file's findings as they are reported (see the module docstring)."""
+def settle_file(findings: list[Finding], facts: FileFacts, catalog: Catalog, inside: str) -> list[Finding]:
+    """One file's findings as they are reported (see the module docstring); `inside` is the file's
+    path from the scanned root."""
     if not findings:
         return findings
     settled = with_counterparts(off_path(own_target(within_releases(findings, facts), facts), facts), facts)
-    return grouped(one_per_site(ci_coverage(settled), catalog), catalog)
+    return grouped(one_per_site(coverage_only(settled, inside), catalog), catalog)
 
 
 CI_FOLDERS = frozenset({".github", ".gitlab", ".circleci", ".buildkite", ".woodpecker", ".azure-pipelines"})
@@ -83,9 +89,10 @@ def is_ci_path(path: str) -> bool:
     return parts[-1].lower() in CI_FILES or any(part.lower() in CI_FOLDERS for part in parts[:-1])
 
 
-def ci_coverage(findings: list[Finding]) -> list[Finding]:
-    """A CI file's sites: at most warnings on every target (another path, not a user's)."""
-    if not is_ci_path(findings[0].path):
+def coverage_only(findings: list[Finding], inside: str) -> list[Finding]:
+    """The sites of a file only CI or the test suite runs: at most warnings on every target (another
+    path, not a user's). `inside` is the file's path from the scanned root."""
+    if not (is_ci_path(inside) or is_test_path(inside)):
         return findings
     return [
         retarget(finding, {

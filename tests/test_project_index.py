@@ -324,8 +324,8 @@ def test_a_conftest_serves_its_skipping_fixtures_to_the_test_modules_below_it():
     assert index.facts("other/test_mul.py", (FileKind.PYTHON,)).conftest_fixtures == ()
     test = "import torch\n\ndef test_add(gpu_batch):\n    torch.ones(2, device='cuda')\n\ndef test_any(any_device):\n    torch.ones(2, device='cuda')\n"
     found = {f.span.line: f.severity for f in analyze(test, path="tests/ops/test_add.py", files=files) if f.rule == "CDA103"}
-    assert found == {4: Severity.NOTE, 7: Severity.ERROR}
+    assert found == {4: Severity.NOTE, 7: Severity.WARNING}  # a test file's sites are warnings at most
     # A fixture the module defines itself overrides the conftest's of the same name.
     local = test + "\nimport pytest\n\n@pytest.fixture\ndef gpu_batch():\n    return 2\n"
     found = {f.span.line: f.severity for f in analyze(local, path="tests/ops/test_add.py", files=files) if f.rule == "CDA103"}
-    assert found[4] is Severity.ERROR
+    assert found[4] is Severity.WARNING

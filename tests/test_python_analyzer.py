@@ -368,7 +368,7 @@ def test_a_helper_any_unguarded_code_uses_keeps_its_severity(other_use):
     helpers = "def batch(n):\n    return torch.ones(n, device='cuda')\n\n"
     code = SKIPPING_FIXTURE.format(options="") + helpers + "def test_sum(gpu):\n    assert batch(2) is not None\n\n" + other_use
     [finding] = [f for f in analyze(code, path="tests/test_ops.py") if f.rule == "CDA103"]
-    assert finding.severity is Severity.ERROR
+    assert finding.severity is Severity.WARNING  # reached unskipped; a test file's sites are warnings at most
 
 
 def test_outside_tests_only_private_helpers_take_their_callers_guard():
@@ -394,7 +394,7 @@ def test_a_method_a_guarded_test_hands_on_runs_guarded_unless_another_test_calls
         "    def test_build(self):\n        self._build(1)\n"
     )
     found = {f.span.line: f.severity for f in analyze(code, path="tests/test_shards.py") if f.rule == "CDA103"}
-    assert found == {12: Severity.NOTE, 15: Severity.ERROR}
+    assert found == {12: Severity.NOTE, 15: Severity.WARNING}  # a test file's sites are warnings at most
 
 
 @pytest.mark.parametrize(

@@ -76,3 +76,13 @@ def test_only_files_a_ci_service_runs_are_ci_paths():
     assert is_ci_path(".gitlab-ci.yml") and is_ci_path(".circleci/config.yml") and is_ci_path("sub/.buildkite/steps.yml")
     assert not is_ci_path("ci/run.sh"), "a ci/ folder's scripts are also run by hand"
     assert not is_ci_path("src/github/client.py") and not is_ci_path("docker/Dockerfile")
+
+
+def test_a_test_file_is_judged_by_its_place_in_the_scanned_project_not_the_folders_above_it(cli, tmp_path):
+    gpu_only = "import torch\n\ndef test_sum():\n    total = torch.ones(2, device='cuda').sum()\n    print(total)\n"
+    project = tmp_path / "tests" / "project"  # a checkout that happens to sit in a folder named tests
+    write(project / "train.py", gpu_only.replace("def test_sum", "def main"))
+    write(project / "tests" / "test_sum.py", gpu_only)
+    report = scan_json(cli, str(project))
+    severity = {f["path"].rsplit("/", 1)[-1]: f["severity"] for f in report["findings"] if f["rule"] == "CDA103"}
+    assert severity == {"train.py": "error", "test_sum.py": "warning"}  # the suite runs only on a GPU machine
