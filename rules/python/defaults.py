@@ -12,6 +12,10 @@ module, through `super().__init__(...)` (or `Runner.__init__(self, ...)`); a sub
 `__init__` of its own is built with its base's, so its calls and its being handed on count too.
 Naming a class as a base (`class Fast(Runner):`) does not hand it on.
 
+A default the function reads only in comparisons chooses no device: `def load(path, device="cuda")`
+whose body only tests `if device != "cuda": kwargs["device_map"] = {"": device}` (a read inside
+that branch never sees the default) keeps the default as a sentinel, a note.
+
 A default nothing reads reaches no device: `def __init__(self, device="cuda")` whose body only
 stores the parameter (`self.device = device`) in attributes the module never reads (no
 `self.device`, `obj.device` or `getattr(obj, "device")` load anywhere in it), or never uses it at
@@ -88,6 +92,28 @@ class ModuleCalls:
             for node in subtree(function)
         )
 
+    @staticmethod
+    def default_only_compared(function: FunctionNode, parameter: str, default: ast.expr) -> bool:
+        """Whether the body reads `parameter` only as an operand of comparisons, or inside a branch
+        that its comparison with the default's own value shuts the default out of (the body of
+        `if device != "cuda":`, the `else` of `if device == "cuda":`)."""
+        if not (isinstance(default, ast.Constant) and isinstance(default.value, str)):
+            return False
+        compared: set[int] = set()
+        narrowed: set[int] = set()
+        reads: list[ast.Name] = []
+        for node in subtree(function):
+            if isinstance(node, ast.Compare):
+                for operand in (node.left, *node.comparators):
+                    compared.add(id(operand))
+            elif isinstance(node, ast.If):
+                other = _other_value_branch(node, parameter, default.value)
+                if other:
+                    narrowed.update(id(inner) for statement in other for inner in subtree(statement))
+            elif isinstance(node, ast.Name) and node.id == parameter and isinstance(node.ctx, ast.Load):
+                reads.append(node)
+        return bool(reads) and all(id(read) in compared or id(read) in narrowed for read in reads)
+
     def default_is_normal_path(self, function: FunctionNode, parameter: str, position: int | None) -> bool:
         """Whether a call of `function` may take the default of `parameter` (at `position` among
         the positional parameters, None for a keyword-only one) on the normal path."""
@@ -142,6 +168,22 @@ def _init_calls_of_base(subclass: ast.ClassDef, base: str) -> Iterator[tuple[ast
             yield node, False
         elif _called_name(owner) == base:
             yield node, True
+
+
+def _other_value_branch(node: ast.If, parameter: str, value: str) -> list[ast.stmt]:
+    """The branch of `node` taken only where `parameter` is not `value`: the body of `if device !=
+    "cuda":`, the `else` of `if device == "cuda":`; [] for any other test."""
+    test = node.test
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return []
+    operands = (test.left, test.comparators[0])
+    named = any(isinstance(o, ast.Name) and o.id == parameter for o in operands)
+    valued = any(isinstance(o, ast.Constant) and o.value == value for o in operands)
+    if not (named and valued):
+        return []
+    if isinstance(test.ops[0], (ast.NotEq, ast.IsNot)):
+        return node.body
+    return node.orelse if isinstance(test.ops[0], (ast.Eq, ast.Is)) else []
 
 
 def _attribute_of(target: ast.expr, owner: str | None) -> bool:

@@ -41,6 +41,7 @@ from cudaudit.rules.python.regions import (
     ALL_TARGETS,
     ANOTHER_PATH,
     NEUTRAL,
+    ONLY_COMPARED,
     UNREAD_DEFAULT,
     Region,
     SiteContext,
@@ -505,8 +506,8 @@ class PythonWalker:
         position: int | None,
         default: ast.expr,
     ) -> Region:
-        """A default that the module's own calls never take is another path, and one nothing reads
-        reaches no device (`defaults.py`); only
+        """A default that the module's own calls never take is another path, and one nothing reads,
+        or only compares, reaches no device (`defaults.py`); only
         defaults naming CUDA or NCCL in a string (`"cuda"`, `"nccl"`) are looked at, the module's
         calls read once, when the first such default is met."""
         if self._module is None or isinstance(function, ast.Lambda) or not _names_cuda_or_nccl(default):
@@ -515,6 +516,8 @@ class PythonWalker:
             self._module_calls = ModuleCalls(self._module)
         if self._module_calls.default_unread(function, parameter):
             return UNREAD_DEFAULT
+        if self._module_calls.default_only_compared(function, parameter, default):
+            return ONLY_COMPARED
         if self._module_calls.default_is_normal_path(function, parameter, position):
             return NEUTRAL
         return ANOTHER_PATH
