@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from cudaudit.rules.python.import_paths import other_target_modules
+from cudaudit.rules.python.import_paths import _IMPORT, _import_statements, other_target_modules
 from support import analyze
 
 KERNEL = "import torch\n\ndef run(x):\n    return x.cuda()\n"
@@ -189,3 +189,18 @@ def test_a_cache_answers_as_reading_every_module_does_when_many_modules_spell_th
     assert set(uncached) == {"pkg/npu_ops.py"}
     assert other_target_modules(sources, remember) == uncached
     assert other_target_modules(sources, remember) == uncached
+
+
+def test_import_statements_are_the_lines_the_import_pattern_finds():
+    # Found from the word `import`, then matched at their line's start: the same matches as the
+    # pattern searched at every line, on lines that only mention the word or end the text.
+    text = (
+        b"import os\r\nfrom . import (a,\n    b)\n'''import this is prose'''\nx = 1  # import nothing\n"
+        b"    from ..pkg.sub import run as go  # late\nimportlib.reload(m)\nfrom\tpkg import\tthing\n"
+        b"def f():\n    import  numpy as np, torch\nreimport x\nimport"
+    )
+    for data in (text, text + b" last", b"", b"import\n", b"from x import y"):
+        expected = list(_IMPORT.finditer(data))
+        found = list(_import_statements(data))
+        assert [m.span() for m in found] == [m.span() for m in expected]
+    assert len(list(_import_statements(text))) == 5
