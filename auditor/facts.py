@@ -147,8 +147,8 @@ class FileFacts:
     test module's folder and above serve it (the nearest one's where two define a name)."""
     switched: tuple[tuple[str, Evidence], ...] = ()
     """(name, the switch) for each top-level class or function of this Python module that the
-    project's scripts construct or call only under a command-line switch that is off by default
-    (`if opt.plms: sampler = PLMSSampler(model)`): what it does is another path."""
+    project's scripts construct or call only under a switch that is off by default (`if opt.plms:
+    sampler = PLMSSampler(model)`, `if training_args.flash_attn: patch()`): what it does is another path."""
     module: tuple[str, bool] | None = None
     """This Python module's dotted name and whether it is a package's `__init__.py`, for its
     relative imports of the flags and markers (given only where the project has some)."""

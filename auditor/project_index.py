@@ -24,8 +24,9 @@ Built once per scan, after discovery and before any file is analysed, and read-o
 - the fixtures each `conftest.py` serves that skip without CUDA (`rules/python/reach.py`);
 - the skip markers shared test modules keep in module-level names, with where each skips
   (`rules/python/skip_conditions.py`);
-- the classes and functions the project's scripts use only under a command-line switch that is off
-  by default (`if opt.plms: sampler = PLMSSampler(model)`; `rules/python/opt_in.py`).
+- the classes and functions the project's scripts use only under a switch that is off by default
+  (`if opt.plms: sampler = PLMSSampler(model)`, `if training_args.fp8: patch_for_fp8()` with `fp8:
+  bool = False` in an argument class; `rules/python/opt_in.py`).
 
 Each reader sees one file at a time; a file it cannot read or parse adds nothing (the file's
 own analysis reports it), so one bad header never stops the scan. `facts(path, kinds)` then
@@ -79,8 +80,9 @@ _READERS = {
     "import_paths": "cudaudit.rules.python.import_paths:other_target_modules",
     "flags": "cudaudit.rules.python.project_flags:read_device_flags",
     "conftest": "cudaudit.rules.python.reach:conftest_fixtures",
-    "switched_calls": "cudaudit.rules.python.opt_in:switched_calls",
+    "switches": "cudaudit.rules.python.opt_in:read_switches",
     "switched_definitions": "cudaudit.rules.python.opt_in:switched_definitions",
+    "turned_on": "cudaudit.rules.python.opt_in:turned_on",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
 }
 """The readers, imported on first use as the analyzers are: a scan of Python files never loads the
@@ -262,9 +264,28 @@ def build_index(
         modules=modules,
         conftests={folder: fixtures for folder, fixtures in found.conftests.items() if fixtures},
         releases=tuple(sorted(set(found.releases))),
-        switched=_reader("switched_definitions")(python, found.switched) if found.switched else {},
+        switched=_switched(files, python, found, catalog) if found.switched else {},
     )
 
+
+def _switched(
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found, catalog: Catalog
+) -> dict[str, tuple[tuple[str, Evidence], ...]]:
+    """`opt_in.switched_definitions`, with the settings another module declares off by default
+    checked against the project's configuration files and scripts (read only when there are some)."""
+    off, other = found.settings_off, set(found.settings_other)
+    pending = {call[5] for calls in found.switched.values() for call in calls if call[5] in off} - other
+    if pending:
+        configs = {file.display: file.read for file in files if set(file.kinds) & _CONFIG_KINDS}
+        other |= _reader("turned_on")(pending, configs)
+    return _reader("switched_definitions")(
+        python, found.switched, (frozenset(off), frozenset(other)),
+        lambda data: catalog.may_match(FileKind.PYTHON.value, data),
+    )
+
+
+_CONFIG_KINDS = frozenset({FileKind.MANIFEST, FileKind.SHELL, FileKind.MAKEFILE})
+"""Where a project turns its training settings on: YAML configurations and the scripts that run it."""
 
 CONTEXT_KINDS = frozenset({FileKind.WORKFLOW})
 """Kinds whose question spans every file of the kind ("does any workflow run on CPU or ROCm?"): a
@@ -320,7 +341,11 @@ class _Found:
     releases: list[tuple[str, str]] = field(default_factory=list)
     """(library, declared range) for the catalog's release-bound libraries, in every dependency file."""
     switched: dict[str, tuple[Any, ...]] = field(default_factory=dict)
-    """Display path -> `opt_in.switched_calls` of each module that calls something only under a switch."""
+    """Display path -> the switched calls (`opt_in.read_switches`) of each module that has any."""
+    settings_off: set[str] = field(default_factory=set)
+    """Settings some module declares off by default (`use_x: bool = False` in an argument class)."""
+    settings_other: set[str] = field(default_factory=set)
+    """Settings some module declares with another default."""
 
     def read(
         self, path: str, kind: FileKind, data: _Source, catalog: Catalog, roots: tuple[str, ...], remember: Remember
@@ -335,9 +360,11 @@ class _Found:
                 self._add_build(path, build)
             flags = remember("device_flags", path, lambda: _reader("flags")(path, data()))
             self.flags.extend((path, name, meaning) for name, meaning in flags)
-            switched = remember("switched_calls", path, lambda: _reader("switched_calls")(path, data()))
+            switched, off, other = remember("switches", path, lambda: _reader("switches")(path, data()))
             if switched:
                 self.switched[path] = switched
+            self.settings_off.update(off)
+            self.settings_other.update(other)
             markers = remember("skip_markers", path, lambda: _reader("skip_markers")(path, data(), catalog))
             self.markers.extend((path, name, skips) for name, skips in markers)
             if posixpath.basename(path) == "conftest.py":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from cudaudit.model import Severity
-from cudaudit.rules.python.opt_in import switched_calls, switched_definitions
+from cudaudit.rules.python.opt_in import read_switches, switched_definitions, turned_on
 from support import analyze
 
 SAMPLER = "import torch\n\nclass FastSampler:\n    def buffers(self, x):\n        return x.to(torch.device('cuda'))\n"
@@ -27,8 +27,10 @@ def main():
 
 def switched(files: dict[str, str]) -> dict[str, list[str]]:
     sources = {path: partial(str.encode, text) for path, text in files.items()}
-    readings = {path: calls for path in files if (calls := switched_calls(path, files[path].encode()))}
-    return {path: [name for name, _ in names] for path, names in switched_definitions(sources, readings).items()}
+    found = {path: read_switches(path, text.encode()) for path, text in files.items()}
+    readings = {path: calls for path, (calls, _, _) in found.items() if calls}
+    declared = (frozenset(n for _, off, _ in found.values() for n in off), frozenset(n for *_, other in found.values() for n in other))
+    return {path: [name for name, _ in names] for path, names in switched_definitions(sources, readings, declared).items()}
 
 
 def project(**extra: str) -> dict[str, str]:
@@ -47,7 +49,7 @@ def test_a_class_every_script_builds_only_under_an_off_switch_is_switched():
 
 def test_the_switch_is_named_as_the_evidence():
     sources = {path: partial(str.encode, text) for path, text in project().items()}
-    readings = {"scripts/sample.py": switched_calls("scripts/sample.py", SCRIPT.encode())}
+    readings = {"scripts/sample.py": read_switches("scripts/sample.py", SCRIPT.encode())[0]}
     [(name, evidence)] = switched_definitions(sources, readings)["samplers/fast.py"]
     assert (name, evidence.path, evidence.line, evidence.text) == ("FastSampler", "scripts/sample.py", 10, "if opt.fast:")
 
@@ -85,3 +87,60 @@ def test_a_package_that_re_exports_it_from_folders_that_are_no_packages_is_follo
         "scripts/sample.py": script,
     }
     assert switched(files) == {"lib/models/sample/fast.py": ["FastSampler"]}
+
+
+ARGUMENTS = """
+from dataclasses import dataclass, field
+
+@dataclass
+class TrainingArguments:
+    fused: bool = field(
+        default=False, metadata={"help": "fused kernels"}
+    )
+"""
+TRAIN = """
+from config import TrainingArguments
+from patches.fused import enable_fused
+
+def train(training_args: TrainingArguments):
+    if training_args.fused:
+        enable_fused()
+"""
+PATCH = "import torch\n\ndef enable_fused():\n    return torch.empty(1, device='cuda')\n"
+
+
+def settings_project(**extra: str) -> dict[str, str]:
+    return {"config.py": ARGUMENTS, "patches/__init__.py": "", "patches/fused.py": PATCH, "train.py": TRAIN, **extra}
+
+
+def test_a_function_called_only_under_a_setting_another_module_declares_off_is_switched():
+    assert switched(settings_project()) == {"patches/fused.py": ["enable_fused"]}
+
+
+def test_a_setting_declared_on_by_default_anywhere_switches_nothing():
+    other = "class EvalConfig:\n    fused: bool = True\n"
+    assert switched(settings_project(**{"eval_config.py": other})) == {}
+
+
+def test_a_setting_read_from_no_declared_argument_class_switches_nothing():
+    assert switched(settings_project(**{"config.py": ARGUMENTS.replace("TrainingArguments", "Batch")})) == {}
+
+
+def test_a_setting_the_project_turns_on_in_two_folders_is_the_normal_path():
+    sources = {path: partial(str.encode, text) for path, text in settings_project().items()}
+    configs = {
+        "examples/a/run.yaml": partial(bytes, b"fused: true\n"),
+        "examples/b/run.sh": partial(bytes, b"python train.py \\\n  --fused\n"),
+        "examples/c/run.sh": partial(bytes, b"python train.py --fused False\n"),
+    }
+    assert turned_on(["fused"], configs) == {"fused"}
+    assert turned_on(["fused"], {path: configs[path] for path in ("examples/a/run.yaml", "examples/c/run.sh")}) == set()
+    assert read_switches("train.py", TRAIN.encode())[0][0][5] == "fused"
+    assert sources
+
+
+def test_a_same_named_function_of_another_module_does_not_keep_it():
+    twin = "import torch\n\ndef enable_fused():\n    pass\n"
+    run = "from patches.twin import enable_fused\n\nenable_fused()\n"
+    files = settings_project(**{"patches/twin.py": twin, "run.py": run})
+    assert switched(files) == {"patches/fused.py": ["enable_fused"]}

@@ -1,20 +1,30 @@
 """Classes and functions the project's scripts reach only through a switch that is off by default.
 
 A script may build one of several samplers, indexes or profilers by its command line: `if
-opt.plms: sampler = PLMSSampler(model)`, with `--plms` a `store_true` option. Where every use of
-`PLMSSampler` in the project sits under such a test, the class runs only when a user asks for it:
-its CUDA sites are another path than the normal one, at most a warning, wherever the class is
-defined. The walk already reads the test itself as off by default (`names.off_by_default`); this
-reading follows it one step, to what the branch constructs or calls.
+opt.plms: sampler = PLMSSampler(model)`, with `--plms` a `store_true` option. A training script
+may patch its model only when an argument class's field asks for it: `if training_args.flash_attn:
+replace_llama_attn_with_flash_attn()`, with `flash_attn: bool = False` (or `field(default=False,
+...)`) in a `TrainingArguments` dataclass that `HfArgumentParser` fills, in the script or another
+module. Where every use of such a name in the project sits under such a test, it runs only when a
+user asks for it: its CUDA sites are another path than the normal one, at most a warning, wherever
+it is defined. The walk already reads the test itself as off by default (`names.off_by_default`);
+this reading follows it one step, to what the branch constructs or calls.
 
-`switched_calls` reads one module from its bytes (a byte search for `store_true` first, so most
-stop there; then only the blocks under a test of such an option that call something the module
-imports or defines are parsed, each on its own): the names called there whose every other mention
-in the module is an import of them or their own definition. `switched_definitions` then finds where
-each is defined (a top-level `class` or `def` in the module the script imports it from, or the
-script itself) and keeps it only where no other module of the scan mentions it outside its import
-lines, unless that module's own reading finds it switched too. A name this reading cannot place,
-or one mentioned in any other way, keeps its verdicts.
+`read_switches` reads one module from its bytes: the settings it declares (`store_true` options,
+boolean fields of classes named for arguments or configs, with their defaults) and the settings
+its `if` headers read from an argument object (`training_args.fp8`); a module with neither stops
+there. Then only the blocks under a test of such a setting that call something the module imports
+or defines are parsed, each on its own: the names called there whose every other mention in the
+module is an import of them or their own definition. `switched_definitions` then finds where each
+is defined (a top-level `class` or `def` in the module the script imports it from, or the script
+itself) and keeps it only where no other module of the scan mentions it outside its import lines
+(a module that defines the same name itself, or imports it from another module, mentions another
+definition), unless that module's own reading finds it switched too. A setting the script does not
+declare itself counts only where some module declares it off by default, none declares it with
+another default, and the project's YAML files and scripts do not turn it on in more than one folder
+(`turned_on`: `do_train: true` in every example is the normal path, one folder of examples for a
+feature is its opt-in). A name this reading cannot place, or one mentioned in any other way, keeps
+its verdicts.
 """
 
 from __future__ import annotations
@@ -28,12 +38,17 @@ from cudaudit.facts import Evidence
 from cudaudit.firstparty import ModuleMap
 from cudaudit.rules.python.names import tests_a_setting
 
-SwitchedCall = tuple[str, int, str, int, str]
-"""(name, import level, imported from, line of the switch, its text): `from .plms import PLMSSampler`
-gives level 1 and `plms`; a name the module defines itself has level 0 and ``."""
+SwitchedCall = tuple[str, int, str, int, str, str]
+"""(name, import level, imported from, line of the switch, its text, the switch): `from .plms import
+PLMSSampler` gives level 1 and `plms`; a name the module defines itself has level 0 and ``. The
+switch is empty where the module itself shows it off by default (a `store_true` option, a field of
+its own argument class), else the setting a test reads (`training_args.fp8` gives `fp8`), which
+counts only where the project declares it off by default and nowhere otherwise."""
 
-_SWITCH = b"store_true"
-"""A module without it defines no command-line switch that is off by default (`names.off_by_default`)."""
+Switches = tuple[tuple[SwitchedCall, ...], tuple[str, ...], tuple[str, ...]]
+"""What `read_switches` finds in one module: the calls made only under a switch, the settings the
+module declares off by default, and those it declares with any other default."""
+
 _DEFINITION = r"^(?:class|def|async[ \t]+def)[ \t]+{name}\b"
 _IMPORT_STATEMENT = re.compile(rb"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import[ \t]*\([^)]*\)|(?:from[ \t]+[\w.]+[ \t]+)?import\b[^\n]*)", re.M)
 """An import statement, a parenthesised list of names over several lines included."""
@@ -42,28 +57,37 @@ _CANDIDATE_LIMIT = 32
 """The most switched names followed through the scan (each a byte search of every module)."""
 
 
-def switched_calls(path: str, data: bytes) -> tuple[SwitchedCall, ...]:
-    """The names module `path` calls only under a test of a switch that is off by default.
+def read_switches(path: str, data: bytes) -> Switches:
+    """The names module `path` calls only under a test of a switch that is off by default, with the
+    settings it declares (`Switches`).
 
-    Read from bytes: the `store_true` options' names, then the header lines that test one
-    (`if opt.plms:`), each with its block (by indentation), which alone is parsed. A header this
-    misses (a test over several lines, a block longer than `_BLOCK_LINES`) only keeps verdicts."""
-    if _SWITCH not in data:
-        return ()
-    switches = _off_switches(data)
-    if not switches:
-        return ()
+    Read from bytes: the module's own switches (`store_true` options, `use_x: bool = False` fields
+    of its argument classes), the settings its `if` headers read from an argument object
+    (`if training_args.fp8:`), then the header lines that test one, each with its block (by
+    indentation), which alone is parsed. A header this misses (a test over several lines, a block
+    longer than `_BLOCK_LINES`) only keeps verdicts."""
+    off, other = _declared(data)
+    tested = _tested_settings(data) - other - off
+    declared = tuple(sorted(name.decode("ascii") for name in off)), tuple(sorted(name.decode("ascii") for name in other))
+    if not off and not tested:
+        return (), *declared
+    return _switched_calls(data, off, tested), *declared
+
+
+def _switched_calls(data: bytes, switches: set[bytes], tested: set[bytes]) -> tuple[SwitchedCall, ...]:
     lines = data.split(b"\n")
-    off = frozenset(switch.decode("ascii", "replace") for switch in switches)
+    words = switches | tested
+    off = frozenset(word.decode("ascii", "replace") for word in words)
     statements = _import_statements(data)
     sources = _import_sources(statement for _, statement in statements)
     defined = {name.decode("ascii", "replace") for name in _TOP_DEFINED.findall(b"\n" + data)}
     known = {name.encode() for name in (*sources, *defined)}
-    switched: dict[str, tuple[int, str]] = {}
+    switched: dict[str, tuple[int, str, str]] = {}
     spans: list[tuple[int, int]] = []
     first, counted = 0, 0
     for start, indent, test in _headers(data):
-        if not switches.intersection(_WORDS.findall(test)):
+        named = words.intersection(_WORDS.findall(test))
+        if not named:
             continue
         first += data.count(b"\n", counted, start)
         counted = start
@@ -82,14 +106,15 @@ def switched_calls(path: str, data: bytes) -> tuple[SwitchedCall, ...]:
             continue
         spans.append((first + 2, end))
         quoted = " ".join(lines[first].decode("utf-8", "replace").split())[:_TEXT_LIMIT]
+        switch = "" if named & switches else min(named).decode("ascii", "replace")
         for inner in (sub for statement in node.body for sub in ast.walk(statement)):
             if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name):
-                switched.setdefault(inner.func.id, (first + 1, quoted))
+                switched.setdefault(inner.func.id, (first + 1, quoted, switch))
     if not switched:
         return ()
     imports = _statement_lines(statements)
     calls = []
-    for name, (line, header_text) in sorted(switched.items()):
+    for name, (line, header_text, switch) in sorted(switched.items()):
         if name not in sources and name not in defined:
             continue  # a builtin or a name bound some other way: nothing to follow
         if all(
@@ -97,13 +122,66 @@ def switched_calls(path: str, data: bytes) -> tuple[SwitchedCall, ...]:
             for number in _mention_lines(data, name)
         ):
             level, module = sources.get(name, (0, ""))
-            calls.append((name, level, module, line, header_text))
+            calls.append((name, level, module, line, header_text, switch))
     return tuple(calls)
 
 
-_SWITCH_OPTION = re.compile(rb"add_argument\(([^()]{0,400}?store_true[^()]{0,400}?)\)")
+_ADD_ARGUMENT = re.compile(rb"add_argument\(((?:[^()]|\([^()]*\)){0,600}?)\)")
+_STORE_TRUE = re.compile(rb"""action[ \t]*=[ \t]*['"]store_true['"]""")
 _SWITCH_FLAG = re.compile(rb"""['"]-{1,2}([\w-]+)['"]|dest[ \t]*=[ \t]*['"](\w+)['"]""")
 _SWITCH_ON_BY_DEFAULT = re.compile(rb"default[ \t]*=[ \t]*True")
+_BOOL_FIELD = re.compile(rb":[ \t]*(?:bool|Optional\[bool\]|bool[ \t]*\|[ \t]*None)[ \t]*=[ \t]*")
+"""An annotated class field of a boolean; the name before it and the class around it are checked after."""
+_FIELD_NAME = re.compile(rb"[ \t]+([A-Za-z_]\w*)[ \t]*")
+_FALSE_DEFAULT = re.compile(rb"False\b|field\([^)]{0,400}?\bdefault[ \t]*=[ \t]*False\b")
+_SETTINGS_CLASS = re.compile(rb"class[ \t]+\w*(?:Arguments|Args|Config|Options|Settings|Params)\b")
+"""An argument class by its name (`TrainingArguments`, `ModelArgs`, `TrainConfig`): a dataclass that
+`HfArgumentParser` or a plain parser fills from the command line, its field defaults the defaults."""
+_SETTING_TEST = re.compile(rb"if[ \t]+(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*)\.([A-Za-z_]\w*)[ \t]*(?::|and[ \t])")
+_SETTINGS_RECEIVER = re.compile(rb"(?i)(?:args|arguments|cfg|config|opts|options|settings|params|flags)$")
+"""The object a test reads a setting from (`training_args`, `self.model_args`, `cfg`)."""
+
+
+def _declared(data: bytes) -> tuple[set[bytes], set[bytes]]:
+    """The settings module `data` declares off by default (`add_argument("--use-x",
+    action="store_true")`, `use_x: bool = False` or `field(default=False, ...)` in an argument
+    class), and those it declares with any other default."""
+    off: set[bytes] = set()
+    other: set[bytes] = set()
+    if b"add_argument" in data:
+        for option in _ADD_ARGUMENT.finditer(data):
+            arguments = option.group(1)
+            pairs = _SWITCH_FLAG.findall(arguments)
+            dest = next((given for _, given in pairs if given), None)
+            flags = [flag.replace(b"-", b"_") for flag, _ in pairs if flag]
+            if not (dest or flags):
+                continue
+            name = dest or max(flags, key=len)
+            switch = _STORE_TRUE.search(arguments) and not _SWITCH_ON_BY_DEFAULT.search(arguments)
+            (off if switch else other).add(name)
+    if b"bool" in data:
+        for field in _BOOL_FIELD.finditer(data):
+            begin = data.rfind(b"\n", 0, field.start()) + 1
+            name = _FIELD_NAME.fullmatch(data, begin, field.start())
+            if name is None:
+                continue  # not a class field: a module-level annotation, a parameter
+            if not _FALSE_DEFAULT.match(data, field.end()):
+                other.add(name.group(1))  # in any class: a misreading keeps verdicts
+            elif _SETTINGS_CLASS.match(data, data.rfind(b"\nclass", 0, begin) + 1):
+                off.add(name.group(1))
+    return off - other, other
+
+
+def _tested_settings(data: bytes) -> set[bytes]:
+    """The settings an `if` or `elif` header reads from an argument object (`if training_args.fp8:`)."""
+    found = set()
+    for test in _SETTING_TEST.finditer(data):
+        lead = data[data.rfind(b"\n", 0, test.start()) + 1 : test.start()].lstrip(b" \t")
+        if lead in (b"", b"el") and _SETTINGS_RECEIVER.search(test.group(1)):
+            found.add(test.group(2))
+    return found
+
+
 _BLOCK_LINES = 60
 _IF_WORD = re.compile(rb"if[ \t]")
 _WORDS = re.compile(rb"\w+")
@@ -147,20 +225,6 @@ def _import_statements(data: bytes) -> list[tuple[int, bytes]]:
     return found
 
 
-def _off_switches(data: bytes) -> set[bytes]:
-    """Where `add_argument` stores each `store_true` option without a True default (`--use-x`: `use_x`)."""
-    switches = set()
-    for option in _SWITCH_OPTION.finditer(data):
-        if _SWITCH_ON_BY_DEFAULT.search(option.group(1)):
-            continue
-        pairs = _SWITCH_FLAG.findall(option.group(1))
-        dest = next((given for _, given in pairs if given), None)
-        flags = [flag.replace(b"-", b"_") for flag, _ in pairs if flag]
-        if dest or flags:
-            switches.add(dest or max(flags, key=len))
-    return switches
-
-
 def _block_end(lines: list[bytes], first: int, indent: int) -> int | None:
     """The line after the block under header line `first` (0-based); None for a longer block than is read."""
     end = first + 1
@@ -176,11 +240,23 @@ def _block_end(lines: list[bytes], first: int, indent: int) -> int | None:
 
 
 def switched_definitions(
-    sources: Mapping[str, Callable[[], bytes]], readings: Mapping[str, tuple[SwitchedCall, ...]]
+    sources: Mapping[str, Callable[[], bytes]],
+    readings: Mapping[str, tuple[SwitchedCall, ...]],
+    declared: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset()),
+    may_report: Callable[[bytes], bool] = lambda data: b"cuda" in data,
 ) -> dict[str, tuple[tuple[str, Evidence], ...]]:
     """Display path -> (name, the switch it is reached through) for each top-level class or
     function of the module that the scan uses only under switches that are off by default.
-    `readings` are `switched_calls` of the modules that have any."""
+    `readings` are the switched calls (`read_switches`) of the modules that have any; `declared`
+    the settings the scan's modules declare off by default and those they declare otherwise: a
+    setting another module declares (`fp8: bool = False` in `TrainingArguments`) switches only where
+    some module declares it off and none otherwise. Only a module of which `may_report` is true
+    (the catalog's prefilter, in a scan) is followed."""
+    off, other = declared
+    readings = {
+        path: kept for path, calls in readings.items()
+        if (kept := tuple(call for call in calls if not call[5] or (call[5] in off and call[5] not in other)))
+    }
     if not readings:
         return {}
     modules = ModuleMap(sources)
@@ -197,7 +273,7 @@ def switched_definitions(
     switched_in = {(path, name) for path, calls in readings.items() for name, *_ in calls}
     candidates: dict[tuple[str, str], Evidence] = {}
     for script, calls in sorted(readings.items()):
-        for name, level, module, line, quoted in calls:
+        for name, level, module, line, quoted, _ in calls:
             places = {script} if not module and not level else modules.resolve(script, level, module, (name,))
             if not places and not level:
                 places = _by_path(sources, module)  # `ldm.models.diffusion.plms` where `ldm/` is no package
@@ -207,7 +283,7 @@ def switched_definitions(
                 for found in _reexported(modules, place, text(place), name)
             }
             for place in sorted(places):
-                if b"cuda" in text(place) and pattern.search(text(place)):
+                if pattern.search(text(place)) and may_report(text(place)):
                     candidates.setdefault((place, name), Evidence(script, line, quoted))
             if len(candidates) >= _CANDIDATE_LIMIT:
                 break
@@ -215,12 +291,31 @@ def switched_definitions(
     for (place, name), evidence in sorted(candidates.items()):
         token = name.encode()
         if all(
-            (path, name) in switched_in or _only_imports(text(path), name, defines=path == place)
+            (path, name) in switched_in
+            or _only_imports(text(path), name, defines=path == place)
+            or _names_another(modules, path, text, name, place)
             for path in sources
             if token in text(path)
         ):
             found.setdefault(place, []).append((name, evidence))
     return {path: tuple(names) for path, names in found.items()}
+
+
+def _names_another(modules: ModuleMap, path: str, text: Callable[[str], bytes], name: str, place: str) -> bool:
+    """Whether module `path` defines `name` itself or takes it from a module of the scan other than
+    `place` (two monkey patches that both define `replace_attention`), so that its mentions are of
+    another definition."""
+    data = text(path)
+    if path == place:
+        return False
+    if re.search(_DEFINITION.format(name=re.escape(name)).encode(), data, re.M):
+        return True  # its own top-level definition of the name
+    source = _import_sources(statement for _, statement in _import_statements(data)).get(name)
+    if source is None:
+        return False
+    imported = modules.resolve(path, source[0], source[1], (name,))
+    reached = imported | {found for module in imported for found in _reexported(modules, module, text(module), name)}
+    return bool(imported) and place not in reached
 
 
 def _reexported(modules: ModuleMap, package: str, data: bytes, name: str) -> set[str]:
@@ -298,3 +393,27 @@ def _only_imports(data: bytes, name: str, defines: bool) -> bool:
     return all(
         number in imports or (defines and _defines(lines[number - 1], name)) for number in _mention_lines(data, name)
     )
+
+
+def turned_on(names: Iterable[str], configs: Mapping[str, Callable[[], bytes]]) -> set[str]:
+    """The settings of `names` that the project's configuration files and scripts turn on in more
+    than one folder (`flash_attn: true` in YAML, `--flash_attn True` or a bare `--fp8` in a shell
+    script): a setting every example of the project turns on (`do_train: true`) is the normal path,
+    where one folder of examples for the feature (`examples/extras/fp8/`) is its opt-in."""
+    patterns = {
+        name: re.compile(
+            rb"(?<![\w.-])(?:--)?" + re.escape(name.encode())
+            + rb"""(?:['"]?(?:[ \t]*[:=][ \t]*|[ \t]+)['"]?(?:true|True|1)\b|(?=[ \t]*(?:\\?\r?\n|$|[ \t]--)))"""
+        )
+        for name in names
+    }
+    folders: dict[str, set[str]] = {}
+    for path, read in configs.items():
+        try:
+            data = read()
+        except Exception:  # noqa: BLE001 - an unreadable file turns nothing on; its own analysis says why
+            continue
+        for name, pattern in patterns.items():
+            if name.encode() in data and pattern.search(data):
+                folders.setdefault(name, set()).add(path.rpartition("/")[0])
+    return {name for name, found in folders.items() if len(found) > 1}
