@@ -36,7 +36,7 @@ from cudaudit.model import FileError, Finding, Omitted, ScanResult
 from cudaudit.parallel import map_in_chunks
 from cudaudit.project_index import IndexedFile, build_index, torch_pin
 from cudaudit.rules.catalog import load_catalog
-from cudaudit.safe_read import UnreadableFile, content_digest, read_tree_file
+from cudaudit.safe_read import Folders, UnreadableFile, content_digest, read_tree_file
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UndecodableError, UnparsableError
 from cudaudit.suppressions import MARKER, FileSuppressions
@@ -287,6 +287,7 @@ class Contents:
         self._digests: dict[str, str] = {}
         self._known = known
         self._started = time.time_ns()
+        self._folders = Folders()
 
     def read(self, display: str) -> bytes:
         """The file's bytes; `UnreadableFile` when they cannot be read (reported once, by its own analysis)."""
@@ -294,7 +295,7 @@ class Contents:
         if found is None:
             task = self._tasks[display]
             try:
-                found = read_tree_file(task.path, task.root)
+                found = read_tree_file(task.path, task.root, folders=self._folders)
             except UnreadableFile as exc:
                 found = exc
             self._data[display] = found

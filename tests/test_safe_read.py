@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cudaudit.safe_read import MAX_FILE_BYTES, UnreadableFile, read_tree_file
+from cudaudit.safe_read import MAX_FILE_BYTES, Folders, UnreadableFile, read_tree_file
 from support import scan_json, write
 
 LOCKED = "import torch\ntorch.cuda.synchronize()\n"
@@ -67,6 +67,30 @@ def test_a_link_inside_the_root_is_followed(tmp_path):
     write(tmp_path / "requirements" / "base.txt", "torch\n")
     os.symlink("requirements/base.txt", tmp_path / "requirements.txt")
     assert read_tree_file(tmp_path / "requirements.txt", tmp_path) == b"torch\n"
+
+
+def test_folders_resolve_as_realpath_does_and_keep_reads_inside_the_root(tmp_path):
+    # A scan resolves each folder once: every path still resolves as `os.path.realpath` has it,
+    # through links to files, to folders, chains of them and `..`, and a link out is refused.
+    root = tmp_path / "root"
+    write(root / "src" / "a.py", LOCKED)
+    outside = write(tmp_path / "outside" / "b.py", LOCKED)
+    os.symlink("src", root / "linked")
+    os.symlink("a.py", root / "src" / "alias.py")
+    os.symlink("alias.py", root / "src" / "chain.py")
+    os.symlink(outside, root / "src" / "out.py")
+    os.symlink(outside.parent, root / "away")
+    folders = Folders()
+    paths = [root / "src" / "a.py", root / "linked" / "a.py", root / "linked" / "chain.py", root / "src" / "out.py",
+             root / "away" / "b.py", root / "src" / ".." / "linked" / "alias.py", root / "src" / "..", root / "nothing.py",
+             Path("relative.py")]
+    for path in paths * 2:
+        assert folders.realpath(path) == os.path.realpath(path), path
+    for inside in ("src/a.py", "linked/chain.py", "src/alias.py"):
+        assert read_tree_file(root / inside, root, folders=folders) == LOCKED.encode()
+    for out in ("src/out.py", "away/b.py"):
+        with pytest.raises(UnreadableFile, match="outside the scanned folder"):
+            read_tree_file(root / out, root, folders=folders)
 
 
 def test_size_is_checked_before_reading(tmp_path):
