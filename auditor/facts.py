@@ -149,6 +149,11 @@ class FileFacts:
     """(name, the switch) for each top-level class or function of this Python module that the
     project's scripts construct or call only under a switch that is off by default (`if opt.plms:
     sampler = PLMSSampler(model)`, `if training_args.flash_attn: patch()`): what it does is another path."""
+    called_elsewhere: tuple[tuple[str, tuple[tuple[int, tuple[str, ...], bool], ...]], ...] = ()
+    """(name, the shapes of its calls) for each top-level function or class of this Python module that
+    defaults a parameter to a CUDA device and that other modules of the scan import and call:
+    (positional arguments, keywords with `"**"` for a mapping, whether a `*sequence` is passed)
+    per distinct call (`rules/python/project_calls.py`)."""
     module: tuple[str, bool] | None = None
     """This Python module's dotted name and whether it is a package's `__init__.py`, for its
     relative imports of the flags and markers (given only where the project has some)."""

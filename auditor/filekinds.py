@@ -96,6 +96,17 @@ TEST_DIRS = frozenset({"test", "tests", "testing", "unittests", "unit_tests"})
 """Folders of a project's tests."""
 
 
+BENCHMARK_DIRS = frozenset({"benchmark", "benchmarks", "benchmarking", "bench", "benches"})
+"""Folders of a project's benchmarks."""
+
+
+def is_benchmark_path(path: str) -> bool:
+    """A benchmark, by its folders (`benchmarks/`) or its name (`bench_x.py`, `benchmark_x.py`, `bench.py`)."""
+    *folders, name = path.lower().replace("\\", "/").split("/")
+    stem = name.rsplit(".", 1)[0]
+    return any(part in BENCHMARK_DIRS for part in folders) or stem.startswith(("bench_", "benchmark")) or stem == "bench"
+
+
 def is_test_path(path: str) -> bool:
     """A test module, by its folders (`tests/`) or its name (`test_x.py`, `x_test.py`, `conftest.py`)."""
     *folders, name = path.lower().replace("\\", "/").split("/")

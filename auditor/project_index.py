@@ -27,6 +27,9 @@ Built once per scan, after discovery and before any file is analysed, and read-o
 - the classes and functions the project's scripts use only under a switch that is off by default
   (`if opt.plms: sampler = PLMSSampler(model)`, `if training_args.fp8: patch_for_fp8()` with `fp8:
   bool = False` in an argument class; `rules/python/opt_in.py`).
+- the calls other modules make of the top-level functions and classes that default a parameter
+  to a CUDA device (`from pkg.sampling import Sampler`, then `Sampler(steps=50)`), by shape
+  (`rules/python/project_calls.py`).
 
 Each reader sees one file at a time; a file it cannot read or parse adds nothing (the file's
 own analysis reports it), so one bad header never stops the scan. `facts(path, kinds)` then
@@ -84,6 +87,9 @@ _READERS = {
     "switched_definitions": "cudaudit.rules.python.opt_in:switched_definitions",
     "turned_on": "cudaudit.rules.python.opt_in:turned_on",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
+    "cuda_defaults": "cudaudit.rules.python.project_calls:cuda_defaults",
+    "from_imports": "cudaudit.rules.python.project_calls:from_imports",
+    "calls_elsewhere": "cudaudit.rules.python.project_calls:calls_elsewhere",
 }
 """The readers, imported on first use as the analyzers are: a scan of Python files never loads the
 C++ reader (`auditor/analyzers.py`)."""
@@ -156,6 +162,9 @@ class ProjectIndex:
     switched: dict[str, tuple[tuple[str, Evidence], ...]] = field(default_factory=dict)
     """Python module -> (name, the switch) for each top-level class or function of it that the scan
     uses only under a command-line switch that is off by default."""
+    calls_elsewhere: dict[str, tuple[tuple[str, tuple[Any, ...]], ...]] = field(default_factory=dict)
+    """Python module -> (name, the shapes of its calls in other modules) for its top-level functions
+    and classes that default a parameter to a CUDA device (`project_calls.calls_elsewhere`)."""
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
@@ -167,6 +176,7 @@ class ProjectIndex:
         if FileKind.PYTHON in kinds:
             facts["other_paths"] = self.other_paths.get(path, ())
             facts["switched"] = self.switched.get(path, ())
+            facts["called_elsewhere"] = self.calls_elsewhere.get(path, ())
         if FileKind.CUDA in kinds and self.porting is not None:
             facts["ported_names"] = self.porting.ported_names(path)
             facts["porting_layer"] = self.porting.hip_side(path)
@@ -265,6 +275,10 @@ def build_index(
         conftests={folder: fixtures for folder, fixtures in found.conftests.items() if fixtures},
         releases=tuple(sorted(set(found.releases))),
         switched=_switched(files, python, found, catalog) if found.switched else {},
+        calls_elsewhere=(
+            _reader("calls_elsewhere")(python, found.cuda_defaults, found.from_imports, remember)
+            if found.cuda_defaults else {}
+        ),
     )
 
 
@@ -346,6 +360,10 @@ class _Found:
     """Settings some module declares off by default (`use_x: bool = False` in an argument class)."""
     settings_other: set[str] = field(default_factory=set)
     """Settings some module declares with another default."""
+    cuda_defaults: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Display path -> `project_calls.cuda_defaults` of each module that has such names."""
+    from_imports: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Display path -> `project_calls.from_imports` of each module that has some."""
 
     def read(
         self, path: str, kind: FileKind, data: _Source, catalog: Catalog, roots: tuple[str, ...], remember: Remember
@@ -365,6 +383,12 @@ class _Found:
                 self.switched[path] = switched
             self.settings_off.update(off)
             self.settings_other.update(other)
+            defaults = remember("cuda_defaults", path, lambda: _reader("cuda_defaults")(path, data()))
+            if defaults:
+                self.cuda_defaults[path] = defaults
+            imports = remember("from_imports", path, lambda: _reader("from_imports")(data()))
+            if imports:
+                self.from_imports[path] = imports
             markers = remember("skip_markers", path, lambda: _reader("skip_markers")(path, data(), catalog))
             self.markers.extend((path, name, skips) for name, skips in markers)
             if posixpath.basename(path) == "conftest.py":

@@ -6,7 +6,7 @@ from pathlib import PurePath
 
 import pytest
 
-from cudaudit.filekinds import FileKind, classify, is_test_path
+from cudaudit.filekinds import FileKind, classify, is_benchmark_path, is_test_path
 
 K = FileKind
 
@@ -74,3 +74,19 @@ def test_extensionless_script_needs_its_shebang():
 )
 def test_test_modules_are_told_by_folder_or_name(path, test):
     assert is_test_path(path) is test
+
+
+@pytest.mark.parametrize(
+    ("path", "benchmark"),
+    [
+        ("benchmarks/prototype/run_moe.py", True),
+        ("scripts/bench_attention.py", True),
+        ("benchmark_hqq.py", True),
+        ("pkg/benchmarking.py", True),
+        ("pkg/bench.py", True),
+        ("pkg/workbench.py", False),
+        ("src/pkg/benches_helpers/io.py", False),
+    ],
+)
+def test_benchmarks_are_told_by_folder_or_name(path, benchmark):
+    assert is_benchmark_path(path) is benchmark

@@ -12,10 +12,9 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 from cudaudit.assessment.model import Role
-from cudaudit.filekinds import TEST_DIRS, FileKind, classify
+from cudaudit.filekinds import BENCHMARK_DIRS, TEST_DIRS, FileKind, classify
 
-TOOLING_DIRS = TEST_DIRS | frozenset({
-    "benchmark", "benchmarks", "benchmarking", "bench", "benches",
+TOOLING_DIRS = TEST_DIRS | BENCHMARK_DIRS | frozenset({
     "docs", "doc", ".github", ".gitlab", ".circleci", ".buildkite", "ci", ".ci", "perf", "profiling",
 })
 """Folders whose code tests, measures or documents the project: never its main use."""

@@ -36,6 +36,7 @@ def analyze_python(
         in_tests=is_test_path(path),
         fixtures=dict(facts.conftest_fixtures),
         switched=frozenset(name for name, _ in facts.switched),
+        called_elsewhere=dict(facts.called_elsewhere),
     )
     walker.visit(tree)
     lines = SourceLines(text)

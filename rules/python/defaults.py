@@ -1,4 +1,5 @@
-"""Whether a parameter's default runs on the normal path: what the module's own calls pass.
+"""Whether a parameter's default runs on the normal path: what the module's own calls pass, and
+the calls other modules make of its top-level functions and classes (`project_calls.py`).
 
 `def train_one_epoch(model, loader, device=torch.device("cuda"))`, called in its module only as
 `train_one_epoch(model, loader, device=device)`, runs on the caller's device: the default is taken
@@ -10,7 +11,9 @@ takes the default on the normal path.
 A constructor is called through its class (`Runner(...)`) and, from the subclasses in the same
 module, through `super().__init__(...)` (or `Runner.__init__(self, ...)`); a subclass without an
 `__init__` of its own is built with its base's, so its calls and its being handed on count too.
-Naming a class as a base (`class Fast(Runner):`) does not hand it on.
+Naming a class as a base (`class Fast(Runner):`) does not hand it on. A subclass whose `__init__`
+forwards its own `**kwargs` to the base's (`super().__init__(*args, **kwargs)`) passes on what its
+own constructions pass. A function or class no module calls keeps its default on another path.
 
 A default the function reads only in comparisons chooses no device: `def load(path, device="cuda")`
 whose body only tests `if device != "cuda": kwargs["device_map"] = {"": device}` (a read inside
@@ -25,23 +28,29 @@ all. Another module may still read the attribute; that is the one thing this lea
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.project_calls import CallShape
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 _SELF = frozenset({"self", "cls"})
 
 
 class ModuleCalls:
-    """The calls of one module by the name they call, and the names it hands on as values."""
+    """The calls of one module by the name they call, and the names it hands on as values; with
+    the calls other modules make of its top-level functions and classes (`project_calls.py`)."""
 
-    def __init__(self, module: ast.Module) -> None:
+    def __init__(self, module: ast.Module, elsewhere: Mapping[str, tuple[CallShape, ...]] | None = None) -> None:
+        self._elsewhere = elsewhere or {}
+        self._top_level = {id(statement) for statement in module.body}
         self._calls: dict[str, list[ast.Call]] = {}
         self._classes: dict[int, ast.ClassDef] = {}
         """Classes by the id of their `__init__`: `Runner(...)` calls `Runner.__init__`."""
         self._subclasses: dict[str, list[ast.ClassDef]] = {}
         """The module's classes by the name of each of their bases."""
+        self._top_level_classes: set[str] = set()
+        """Classes other modules can import: their calls there count (`elsewhere`)."""
         callees: set[int] = set()
         bases: set[int] = set()
         loaded: list[ast.Name | ast.Attribute] = []
@@ -66,6 +75,8 @@ class ModuleCalls:
                 init = _own_init(node)
                 if init is not None:
                     self._classes[id(init)] = node
+                if id(node) in self._top_level:
+                    self._top_level_classes.add(node.name)
         self._handed_on = {
             node.id if isinstance(node, ast.Name) else node.attr
             for node in loaded
@@ -124,11 +135,21 @@ class ModuleCalls:
         cls = self._classes.get(id(function))
         if cls is not None:
             return self._built_with_default(cls, parameter, position)
-        return any(not _passes(call, parameter, position, method) for call in self._calls.get(function.name, ()))
+        if any(not _passes(call, parameter, position, method) for call in self._calls.get(function.name, ())):
+            return True
+        return id(function) in self._top_level and self._taken_elsewhere(function.name, parameter, position)
 
-    def _built_with_default(self, cls: ast.ClassDef, parameter: str, position: int | None) -> bool:
-        """Whether some construction of `cls`, or of a subclass that inherits its `__init__`, or
-        some subclass's call of it, leaves `parameter` out."""
+    def _taken_elsewhere(self, name: str, parameter: str, position: int | None) -> bool:
+        """Whether a call of `name` in another module leaves `parameter` out."""
+        return any(not _shape_passes(shape, parameter, position) for shape in self._elsewhere.get(name, ()))
+
+    def _built_with_default(
+        self, cls: ast.ClassDef, parameter: str, position: int | None, seen: frozenset[str] = frozenset()
+    ) -> bool:
+        """Whether some construction of `cls`, here or in another module, or of a subclass that
+        inherits its `__init__`, or some subclass's call of it, leaves `parameter` out. A subclass
+        that forwards its own `**kwargs` (`super().__init__(*args, **kwargs)`) passes on what its
+        own constructions pass: they decide."""
         # `Runner(...)` and `super().__init__(...)` pass no `self`: their arguments start after it
         after_self = None if position is None else position - 1
         for built in self._built_classes(cls):
@@ -136,10 +157,18 @@ class ModuleCalls:
                 return True
             if any(not _passes(call, parameter, after_self, False) for call in self._calls.get(built.name, ())):
                 return True
-        for subclass in self._subclasses.get(cls.name, ()):
-            for call, explicit_self in _init_calls_of_base(subclass, cls.name):
-                if not _passes(call, parameter, position if explicit_self else after_self, False):
-                    return True
+            if built.name in self._top_level_classes and self._taken_elsewhere(built.name, parameter, after_self):
+                return True
+            for subclass in self._subclasses.get(built.name, ()):
+                init = _own_init(subclass)
+                for call, explicit_self in _init_calls_of_base(subclass, built.name):
+                    if init is not None and _forwards(call, init, parameter):
+                        if subclass.name not in seen and self._built_with_default(
+                            subclass, parameter, None, seen | {cls.name}
+                        ):
+                            return True
+                    elif not _passes(call, parameter, position if explicit_self else after_self, False):
+                        return True
         return False
 
     def _built_classes(self, cls: ast.ClassDef, seen: frozenset[str] = frozenset()) -> Iterator[ast.ClassDef]:
@@ -148,6 +177,24 @@ class ModuleCalls:
         for subclass in self._subclasses.get(cls.name, ()):
             if _own_init(subclass) is None and subclass.name not in seen:
                 yield from self._built_classes(subclass, seen | {cls.name})
+
+
+def _forwards(call: ast.Call, init: FunctionNode, parameter: str) -> bool:
+    """Whether a subclass's call of its base's `__init__` hands on its own `**kwargs` and does not
+    name `parameter` itself: the subclass's callers give the parameter, or leave it out."""
+    mapping = init.args.kwarg
+    return mapping is not None and not any(keyword.arg == parameter for keyword in call.keywords) and any(
+        keyword.arg is None and isinstance(keyword.value, ast.Name) and keyword.value.id == mapping.arg
+        for keyword in call.keywords
+    )
+
+
+def _shape_passes(shape: CallShape, parameter: str, position: int | None) -> bool:
+    """Whether a call of that shape in another module gives `parameter` a value (as `_passes`)."""
+    positional, keywords, starred = shape
+    if parameter in keywords or "**" in keywords:
+        return True
+    return position is not None and (starred or positional > position)
 
 
 def _own_init(cls: ast.ClassDef) -> FunctionNode | None:

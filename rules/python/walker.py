@@ -36,6 +36,7 @@ from cudaudit.rules.python.guards import Polarity, Probe, polarity
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.optional_use import needs_optional, optional_names
+from cudaudit.rules.python.project_calls import CallShape
 from cudaudit.rules.python.reach import ModuleReach, Use
 from cudaudit.rules.python.regions import (
     ALL_TARGETS,
@@ -149,6 +150,7 @@ class PythonWalker:
         in_tests: bool = False,
         fixtures: Mapping[str, bool] | None = None,
         switched: frozenset[str] = frozenset(),
+        called_elsewhere: Mapping[str, tuple[CallShape, ...]] | None = None,
     ) -> None:
         self.names = names
         self.catalog = catalog
@@ -159,6 +161,9 @@ class PythonWalker:
         self.switched = switched
         """The module's top-level classes and functions the project uses only under a switch that is
         off by default (`opt_in.py`, through the project index): another path."""
+        self.called_elsewhere = called_elsewhere or {}
+        """The calls other modules make of the module's top-level functions and classes that default
+        a parameter to a CUDA device, by name (`project_calls.py`, through the project index)."""
         self._switched_ids: frozenset[int] = frozenset()
         self._optional_names: dict[str, bool] = {}
         """Module-level names bound only where an optional library is installed, each with whether
@@ -513,7 +518,7 @@ class PythonWalker:
         if self._module is None or isinstance(function, ast.Lambda) or not _names_cuda_or_nccl(default):
             return NEUTRAL
         if self._module_calls is None:
-            self._module_calls = ModuleCalls(self._module)
+            self._module_calls = ModuleCalls(self._module, self.called_elsewhere)
         if self._module_calls.default_unread(function, parameter):
             return UNREAD_DEFAULT
         if self._module_calls.default_only_compared(function, parameter, default):

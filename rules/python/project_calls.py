@@ -1,0 +1,244 @@
+"""The calls other modules make of the project's functions and classes that default a parameter to CUDA.
+
+`class Sampler: def __init__(self, steps, device="cuda")` takes its default wherever it is built
+without a device, and the module that defines it seldom builds it: the scripts that import it do
+(`from pkg.sampling import Sampler`, then `Sampler(steps=50)`). A library function whose every
+caller passes a device (`load_model(path, device=args.device)`) takes its default on another path
+only. The module's own calls are read by its analysis (`defaults.py`); these readings give it the
+calls made elsewhere in the scan. Two readings, both from bytes:
+
+- `cuda_defaults`, per module (the index keeps it with the file's digest): the top-level functions
+  with a parameter whose default is a CUDA device string (`device="cuda"`, `device: str = "cuda:0"`,
+  `device=torch.device("cuda")` inside a `def` header), and the top-level classes whose `__init__`
+  has one, with the module's classes derived from them: a subclass may forward its arguments
+  (`super().__init__(*args, **kwargs)`), so its calls count too;
+- `from_imports`, per module (kept the same way): its `from ... import` statements, found by a
+  search for their first word;
+- `calls_elsewhere`, once per scan: for those names, each call in a module that imports the name
+  from the defining module (or from a package above it, which re-exports it), as a `CallShape`.
+  Only such modules are read again, and only the text of each call is parsed; a module's reading
+  for one set of names is kept with its digest. A name imported
+  under another name, or called through a module (`sampling.Sampler(...)`), is not followed; nor
+  are the test suite's and the benchmarks' calls (a test that builds the sampler without a device
+  runs on another path), nor a star import (`from helpers import *`).
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import hashlib
+import posixpath
+import re
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
+
+from cudaudit.filekinds import is_benchmark_path, is_test_path
+from cudaudit.firstparty import ModuleMap
+
+Remember = Callable[[str, str, Callable[[], Any]], Any]
+"""`project_index.Remember`: a module's reading, from the scan's cache where it has it."""
+CallShape = tuple[int, tuple[str, ...], bool]
+"""(how many positional arguments, the keywords passed with `"**"` for a `**mapping`, whether a
+`*sequence` is passed): what a call gives a parameter, whatever the values."""
+
+_CUDA_STRING = re.compile(rb"""cuda(?::\d+)?['"]""")
+"""The end of a CUDA device string; the quote before it is checked by hand (a pattern that starts
+with its literal word is searched for far faster than one that starts with a set of quotes)."""
+_DEFAULT_BEFORE = re.compile(rb"""[(,]\s*\w+\s*(?::[^=,()\n]*)?(?<![=!<>])=\s*(?:torch\.device\(\s*)?$""")
+"""What precedes a CUDA device string that is a parameter's default: `(device=`, `, device: str = `."""
+_WINDOW = 200
+_DEF = re.compile(rb"^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(", re.M)
+_CLASS = re.compile(rb"^class[ \t]+(\w+)[ \t]*(?:\(([^)]*)\))?", re.M)
+_WORD = re.compile(rb"\w+")
+_FROM_IMPORT = re.compile(rb"from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)")
+"""A `from ... import` statement; it starts with its literal word, which a search finds fast (a
+match inside a longer word or a string only offers names, which must still be called)."""
+_CALL_LIMIT = 20_000
+"""The most bytes one call's text is followed for: a call longer than that is not read."""
+
+
+def cuda_defaults(path: str, data: bytes) -> tuple[str, ...]:
+    """The module's names whose calls elsewhere decide whether a CUDA default runs (see the docstring)."""
+    if b"cuda" not in data:
+        return ()
+    matches = [
+        found.start() - 1 for found in _CUDA_STRING.finditer(data)
+        if found.start() and data[found.start() - 1] in b"'\""
+        and _DEFAULT_BEFORE.search(data, max(0, found.start() - 1 - _WINDOW), found.start() - 1)
+    ]
+    if not matches:
+        return ()
+    definitions = list(_DEF.finditer(data))
+    starts = [definition.end() for definition in definitions]
+    names: set[bytes] = set()
+    constructors: list[int] = []
+    for match in matches:
+        at = bisect.bisect_right(starts, match) - 1
+        if at < 0 or not _still_open(data, starts[at], match):
+            continue
+        indent, name = definitions[at].group(1), definitions[at].group(2)
+        if not indent:
+            names.add(name)
+        elif name == b"__init__":
+            constructors.append(definitions[at].start())
+    if constructors:
+        names |= _with_subclasses(data, constructors)
+    return tuple(sorted(name.decode("ascii", "replace") for name in names))
+
+
+def _with_subclasses(data: bytes, constructors: list[int]) -> set[bytes]:
+    """The top-level classes whose `__init__` starts at one of `constructors`, and the module's
+    classes derived from them at any depth (by the names their bases spell)."""
+    classes = list(_CLASS.finditer(data))
+    heads = [found.start() for found in classes]
+    found = {classes[at].group(1) for at in (bisect.bisect_right(heads, start) - 1 for start in constructors) if at >= 0}
+    bases = {cls.group(1): set(_WORD.findall(cls.group(2) or b"")) for cls in classes}
+    grown = True
+    while grown:
+        derived = {name for name, spelled in bases.items() if name not in found and spelled & found}
+        grown = bool(derived)
+        found |= derived
+    return found
+
+
+def _still_open(data: bytes, start: int, end: int) -> bool:
+    """Whether the parenthesis opened just before `start` is still open at `end`: the `def`
+    header holds the default, rather than the body after it."""
+    depth, index = 1, start
+    while index < end:
+        byte = data[index]
+        if byte in b"([{":
+            depth += 1
+        elif byte in b")]}":
+            depth -= 1
+            if depth == 0:
+                return False
+        elif byte in b"'\"":
+            close = data.find(bytes((byte,)), index + 1, end)
+            if close < 0:
+                return True
+            index = close
+        index += 1
+    return True
+
+
+def from_imports(data: bytes) -> tuple[tuple[int, str, str], ...]:
+    """(level, module, the text that lists the names) of each `from ... import` statement of a
+    module; the list is split only where it spells a name asked about (`_listed`)."""
+    return tuple(
+        (len(match.group(1)), match.group(2).decode("ascii", "replace"), match.group(3).decode("ascii", "replace"))
+        for match in _FROM_IMPORT.finditer(data)
+    )
+
+
+def _listed(text: str) -> set[str]:
+    """The names an import statement's list spells (`(a,\n b)`); `a as b` is left out."""
+    return {name.strip() for name in text.strip("()").replace("\\", " ").split(",")}
+
+
+def calls_elsewhere(
+    sources: Mapping[str, Callable[[], bytes]],
+    defined: Mapping[str, tuple[str, ...]],
+    imports: Mapping[str, tuple[tuple[int, str, str], ...]],
+    remember: Remember | None = None,
+) -> dict[str, tuple[tuple[str, tuple[CallShape, ...]], ...]]:
+    """Defining module's display path -> (name, the shapes of its calls in the modules that import
+    it), for the names of `defined` (display path -> `cuda_defaults`) that some other module calls.
+    `imports` are the modules' `from_imports`; only the modules that import such a name are read, and
+    `remember` may answer a module's reading for the same names from an earlier run."""
+    owners: dict[str, list[str]] = {}
+    for path, names in defined.items():
+        for name in names:
+            owners.setdefault(name, []).append(path)
+    if not owners:
+        return {}
+    modules = ModuleMap(sources)
+    found: dict[tuple[str, str], set[CallShape]] = {}
+    for path, statements in imports.items():
+        if is_test_path(path) or is_benchmark_path(path):
+            continue  # the test suite's and the benchmarks' calls are their own paths, not what a user runs
+        reached: dict[str, set[str]] = {}
+        for level, module, listed in statements:
+            spelled = [name for name in owners if name in listed]
+            for name in _listed(listed).intersection(spelled) if spelled else ():
+                places = modules.resolve(path, level, module, (name,))
+                for owner in owners[name]:
+                    if owner != path and _defines(places, owner):
+                        reached.setdefault(name, set()).add(owner)
+        if not reached:
+            continue
+        called = tuple(sorted(reached))
+        reader = "project_calls:" + hashlib.blake2b("\0".join(called).encode(), digest_size=8).hexdigest()
+        try:
+            calls = (remember or _compute)(reader, path, partial(_calls_of, sources[path], called))
+        except Exception:  # noqa: BLE001 - an unreadable module calls nothing here; its own analysis says why
+            continue
+        for name, shapes in calls:
+            for owner in reached[name]:
+                found.setdefault((owner, name), set()).update(shapes)
+    result: dict[str, list[tuple[str, tuple[CallShape, ...]]]] = {}
+    for (owner, name), shapes in sorted(found.items()):
+        result.setdefault(owner, []).append((name, tuple(sorted(shapes))))
+    return {owner: tuple(items) for owner, items in result.items()}
+
+
+def _compute(reader: str, path: str, compute: Callable[[], Any]) -> Any:
+    return compute()
+
+
+def _calls_of(read: Callable[[], bytes], names: tuple[str, ...]) -> tuple[tuple[str, tuple[CallShape, ...]], ...]:
+    """(name, the shapes of its calls by that name) for each of `names` the module calls."""
+    data = read()
+    found = []
+    for name in names:
+        shapes = set()
+        for call in re.finditer(rb"(?<![\w.])" + re.escape(name.encode()) + rb"[ \t]*\(", data):
+            if data[max(0, call.start() - 6):call.start()].split()[-1:] in ([b"def"], [b"class"]):
+                continue
+            shape = _shape(data, call.end() - 1)
+            if shape is not None:
+                shapes.add(shape)
+        if shapes:
+            found.append((name, tuple(sorted(shapes))))
+    return tuple(found)
+
+
+def _defines(places: set[str], owner: str) -> bool:
+    """Whether an import that runs `places` reaches the name defined in `owner`: the module itself,
+    or a package above it whose `__init__.py` re-exports it."""
+    return any(
+        place == owner or (place.endswith("/__init__.py") and owner.startswith(posixpath.dirname(place) + "/"))
+        for place in places
+    )
+
+
+def _shape(data: bytes, paren: int) -> CallShape | None:
+    """The shape of the call whose arguments open at `paren`; None where its text does not parse."""
+    depth, index, end = 0, paren, min(len(data), paren + _CALL_LIMIT)
+    while index < end:
+        byte = data[index]
+        if byte in b"([{":
+            depth += 1
+        elif byte in b")]}":
+            depth -= 1
+            if depth == 0:
+                break
+        elif byte in b"'\"":
+            close = data.find(bytes((byte,)), index + 1, end)
+            if close < 0:
+                return None
+            index = close
+        index += 1
+    else:
+        return None
+    try:
+        call = ast.parse("_" + data[paren:index + 1].decode("utf-8", "replace"), mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if not isinstance(call, ast.Call):
+        return None
+    positional = sum(not isinstance(arg, ast.Starred) for arg in call.args)
+    keywords = tuple(sorted(keyword.arg or "**" for keyword in call.keywords))
+    return positional, keywords, any(isinstance(arg, ast.Starred) for arg in call.args)

@@ -1,0 +1,51 @@
+"""The project index's reading of calls made elsewhere of functions and classes with a CUDA default."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from cudaudit.rules.python.project_calls import calls_elsewhere, cuda_defaults, from_imports
+
+LIBRARY = b'''import torch
+
+def load(path, device: str = "cuda:0"):
+    return torch.load(path, map_location=device)
+
+def pad(x, size=8):
+    return torch.zeros(size, device="cuda")  # a call's keyword in a body, not a default
+
+class Cache:
+    def get(self, key, device="cuda"):  # a method: other modules call it through an object
+        return key
+
+class Sampler:
+    def __init__(self, steps,
+                 device=torch.device("cuda")):
+        self.steps = steps
+
+class FastSampler(Sampler):  # built with Sampler's __init__, or forwarding to it
+    pass
+'''
+
+
+def test_defaults_are_read_from_definition_headers_only():
+    assert cuda_defaults("pkg/lib.py", LIBRARY) == ("FastSampler", "Sampler", "load")
+    assert cuda_defaults("pkg/other.py", b"def f(x=(1, 2)):\n    return g(x, device='cuda')\n") == ()
+    assert cuda_defaults("pkg/none.py", b"def f(x):\n    return x\n") == ()
+
+
+def sources(files: dict[str, bytes]) -> dict[str, partial[bytes]]:
+    return {path: partial(bytes, text) for path, text in files.items()}
+
+
+def test_calls_are_counted_where_the_name_is_imported_from_its_module_or_a_package_above():
+    files = {
+        "pkg/__init__.py": b"from .lib import load, Sampler\n",
+        "pkg/lib.py": LIBRARY,
+        "run.py": b"from pkg import load\nfrom pkg.lib import (\n    Sampler,\n)\nm = load('a.pt')\ns = Sampler(\n  10, **opts)\n",
+        "other.py": b"def load(p):\n    return p\nx = load('b')\nconfig.load('c')\n",
+        "tests/test_lib.py": b"from pkg.lib import load\nload('t.pt', 'cpu')\n",
+    }
+    imports = {path: from_imports(text) for path, text in files.items()}
+    found = calls_elsewhere(sources(files), {"pkg/lib.py": cuda_defaults("pkg/lib.py", LIBRARY)}, imports)
+    assert found == {"pkg/lib.py": (("Sampler", ((1, ("**",), False),)), ("load", ((1, (), False),)))}
