@@ -15,6 +15,7 @@ catalog knows.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -265,17 +266,24 @@ def _set_only_when_on(tree: ast.AST, statements: list[ast.stmt], off: frozenset[
     Index(...)`, `index = Index(...) if opt.use_x else None`): where the setting is off it holds
     None. Any other binding of the name in that scope (a parameter, a loop variable, an
     unconditional value) keeps it from counting."""
-    opted: set[int] = set()
+    opted: dict[int, int] = {}  # the id of each assignment made only when a setting is on -> its line
     for statement in statements:
         if isinstance(statement, ast.If) and tests_a_setting(statement.test, off):
-            opted.update(id(inner) for inner in _assignments(statement.body))
+            opted.update((id(inner), inner.lineno) for inner in _assignments(statement.body))
         elif isinstance(statement, ast.Assign) and isinstance(statement.value, ast.IfExp):
             value = statement.value
             if tests_a_setting(value.test, off) and is_nothing(value.orelse):
-                opted.add(id(statement))
+                opted[id(statement)] = statement.lineno
     if not opted:
         return frozenset()  # no switch guards an assignment: the scopes are never walked
-    scopes: list[ast.AST] = [tree, *(node for node in statements if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))]
+    # Only the functions whose lines hold such an assignment can bind a name so: the others'
+    # walks found nothing (a module with a switch has many functions, and few such assignments).
+    lines = sorted(set(opted.values()))
+    scopes: list[ast.AST] = [tree, *(
+        node for node in statements
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and bisect.bisect_left(lines, node.lineno) < bisect.bisect_right(lines, node.end_lineno or node.lineno)
+    )]
     reads: set[int] = set()
     for scope in scopes:
         switched: set[str] = set()
