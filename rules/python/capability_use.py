@@ -101,16 +101,21 @@ def uses_without_decision(
     which part) whose every use is no ROCm decision, with the key suffix that says why.
     `selects_tests` says of a call whether its arguments choose which tests run (a skip marker,
     `parametrize`) and of a statement whether it skips the test (`pytest.skip()`)."""
-    parents = {id(child): node for node in subtree(module) for child in children(node)}
-    names = _bound_names(module, is_reader, parents)
+    nodes: list[ast.AST] = [module]
+    parents: dict[int, ast.AST] = {}
+    for node in nodes:  # the list grows as it is read: `subtree`'s order, walked once for every use below
+        for child in children(node):
+            parents[id(child)] = node
+            nodes.append(child)
+    names = _bound_names(nodes, is_reader, parents)
     loads: dict[str, list[ast.Name]] = {}
-    for node in subtree(module):
+    for node in nodes:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             loads.setdefault(node.id, []).append(node)
-    uses = _binding_uses(module, names, loads, parents)
+    uses = _binding_uses(nodes, names, loads, parents)
     selection = _TestSelection(parents, loads, selects_tests)
     found: dict[int, str] = {}
-    for node in subtree(module):
+    for node in nodes:
         if not isinstance(node, ast.Call):
             continue
         part = is_reader(node)
@@ -195,12 +200,13 @@ Binding = tuple[int, str]
 
 
 def _bound_names(
-    module: ast.Module, is_reader: Callable[[ast.Call], Part | None], parents: dict[int, ast.AST]
+    nodes: list[ast.AST], is_reader: Callable[[ast.Call], Part | None], parents: dict[int, ast.AST]
 ) -> dict[Binding, tuple[ast.Call, Part]]:
-    """Names assigned only from a capability read in their scope: `cap = f()`, `major, minor = f()`,
-    `major = f()[0]`; two tests that each read it into `cap` bind two names."""
+    """Names assigned only from a capability read in their scope (`nodes`: a module's, in `subtree`'s
+    order): `cap = f()`, `major, minor = f()`, `major = f()[0]`; two tests that each read it into `cap`
+    bind two names."""
     bound: dict[Binding, tuple[ast.Call, Part] | None] = {}
-    for node in subtree(module):
+    for node in nodes:
         if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
             continue
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -233,15 +239,15 @@ def _scope(node: ast.AST, parents: dict[int, ast.AST]) -> int:
 
 
 def _binding_uses(
-    module: ast.Module,
+    nodes: list[ast.AST],
     names: dict[Binding, tuple[ast.Call, Part]],
     loads: dict[str, list[ast.Name]],
     parents: dict[int, ast.AST],
 ) -> dict[Binding, list[ast.Name]]:
-    """The loads that read each bound name's binding."""
+    """The loads that read each bound name's binding (`nodes`: the module's)."""
     if not names:
         return {}
-    stores = {(_scope(n, parents), n.id) for n in subtree(module) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    stores = {(_scope(n, parents), n.id) for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     return {
         (scope, name): [use for use in loads.get(name, []) if _reads_binding(use, scope, name, parents, stores)]
         for scope, name in names
