@@ -45,7 +45,8 @@ def test_calls_are_counted_where_the_name_is_imported_from_its_module_or_a_packa
         "run.py": b"from pkg import load\nfrom pkg.lib import (\n    Sampler,\n)\nm = load('a.pt')\ns = Sampler(\n  10, **opts)\n",
         "other.py": b"def load(p):\n    return p\nx = load('b')\nconfig.load('c')\n",
         "tests/test_lib.py": b"from pkg.lib import load\nload('t.pt', 'cpu')\n",
+        "demo.py": b"from pkg.lib import *\nweights = load('c.pt', device='cpu')\n",
     }
     imports = {path: from_imports(text) for path, text in files.items()}
     found = calls_elsewhere(sources(files), {"pkg/lib.py": cuda_defaults("pkg/lib.py", LIBRARY)}, imports)
-    assert found == {"pkg/lib.py": (("Sampler", ((1, ("**",), False),)), ("load", ((1, (), False),)))}
+    assert found == {"pkg/lib.py": (("Sampler", ((1, ("**",), False),)), ("load", ((1, (), False), (1, ("device",), False))))}

@@ -20,7 +20,7 @@ calls made elsewhere in the scan. Two readings, both from bytes:
   for one set of names is kept with its digest. A name imported
   under another name, or called through a module (`sampling.Sampler(...)`), is not followed; nor
   are the test suite's and the benchmarks' calls (a test that builds the sampler without a device
-  runs on another path), nor a star import (`from helpers import *`).
+  runs on another path). A star import (`from helpers import *`) imports every name of its module.
 """
 
 from __future__ import annotations
@@ -161,6 +161,11 @@ def calls_elsewhere(
             continue  # the test suite's and the benchmarks' calls are their own paths, not what a user runs
         reached: dict[str, set[str]] = {}
         for level, module, listed in statements:
+            if listed.strip() == "*":  # `from helpers import *`: every name of that module
+                for owner in modules.resolve(path, level, module) & defined.keys() - {path}:
+                    for name in defined[owner]:
+                        reached.setdefault(name, set()).add(owner)
+                continue
             spelled = [name for name in owners if name in listed]
             for name in _listed(listed).intersection(spelled) if spelled else ():
                 places = modules.resolve(path, level, module, (name,))
