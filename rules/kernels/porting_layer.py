@@ -36,14 +36,17 @@ _INCLUDE = re.compile(rb'#[ \t]*include[ \t]*[<"]([^>"\n]+)[>"]')
 _HIP_INCLUDE = re.compile(rb"^(?:hip/|hipblas|hipblaslt|hipcub|hiprand|hipfft|hipsparse|rocblas|rccl|rocprim)")
 _HIP_WORDS = (b"HIP", b"hip_", b"ROCM", b"rocm")
 """Without any of these a source has no HIP branch: four byte searches, faster than one pattern."""
-_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(\(([^)\n]*)\))?[ \t]*(.*)$", re.M)
-_TYPEDEF = re.compile(rb"^[ \t]*typedef\b[^;{}\n]*?\b([A-Za-z_]\w*)[ \t]*;", re.M)
-_USING = re.compile(rb"^[ \t]*using[ \t]+([A-Za-z_]\w*)[ \t]*=", re.M)
+_DEFINE = re.compile(rb"\n[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(\(([^)\n]*)\))?[ \t]*(.*)$", re.M)
+_TYPEDEF = re.compile(rb"\n[ \t]*typedef\b[^;{}\n]*?\b([A-Za-z_]\w*)[ \t]*;")
+_USING = re.compile(rb"\n[ \t]*using[ \t]+([A-Za-z_]\w*)[ \t]*=")
 _FUNCTION = re.compile(
-    rb"^[ \t]*(?:template[ \t]*<[^>\n]*>[ \t]*)?(?:(?:static|inline|__device__|__host__|__forceinline__|constexpr)[ \t]+)+"
+    rb"\n[ \t]*(?:template[ \t]*<[^>\n]*>[ \t]*)?(?:(?:static|inline|__device__|__host__|__forceinline__|constexpr)[ \t]+)+"
     rb"[A-Za-z_][\w:<>*& \t]*?[ \t*&]([A-Za-z_]\w*)[ \t]*\(",
-    re.M,
 )
+"""`_DEFINE`, `_TYPEDEF`, `_USING` and `_FUNCTION`: definitions at the start of a line, from the newline
+before it, searched in the source after a newline put in front, so that the engine skips from newline
+to newline (a pattern anchored with `^` was tried at every byte). A match starts where its line starts
+in the source itself."""
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _WARP_SYNC = re.compile(r"__\w+_sync")
 """Warp intrinsics with a mask (`__all_sync`), whether or not HIPIFY's tables list them."""
@@ -86,8 +89,9 @@ def read_source(path: str, data: bytes, table: ApiTable) -> SourceFacts:
 def _ported_names(path: str, data: bytes, table: ApiTable, branches: BranchMap, hip_side: bool) -> Iterable[PortedName]:
     """CUDA names defined where only HIP builds compile the definition."""
     seen: set[str] = set()
+    searched = b"\n" + data
     for pattern in (_DEFINE, _TYPEDEF, _USING, _FUNCTION):
-        for match in pattern.finditer(data):
+        for match in pattern.finditer(searched):
             name = match.group(1).decode("ascii")
             if name in seen or (
                 table.name(name) is None and not _WARP_SYNC.fullmatch(name) and name not in table.toolkit_macros
