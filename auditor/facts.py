@@ -154,6 +154,11 @@ class FileFacts:
     defaults a parameter to a CUDA device and that other modules of the scan import and call:
     (positional arguments, keywords with `"**"` for a mapping, whether a `*sequence` is passed)
     per distinct call (`rules/python/project_calls.py`)."""
+    main_block: tuple[str, Evidence | None, tuple[str, ...] | None] | None = None
+    """For a Python module with an `if __name__ == "__main__":` block: ("library", the first import of
+    it in another module, the names other modules import from it or None for all), whose block is
+    another path unless it reads the command line, or ("script", None, ()) for one nothing imports,
+    whose top-level functions nothing calls are another path (`rules/python/main_block.py`)."""
     module: tuple[str, bool] | None = None
     """This Python module's dotted name and whether it is a package's `__init__.py`, for its
     relative imports of the flags and markers (given only where the project has some)."""

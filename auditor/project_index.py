@@ -26,10 +26,12 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   (`rules/python/skip_conditions.py`);
 - the classes and functions the project's scripts use only under a switch that is off by default
   (`if opt.plms: sampler = PLMSSampler(model)`, `if training_args.fp8: patch_for_fp8()` with `fp8:
-  bool = False` in an argument class; `rules/python/opt_in.py`).
+  bool = False` in an argument class; `rules/python/opt_in.py`);
 - the calls other modules make of the top-level functions and classes that default a parameter
   to a CUDA device (`from pkg.sampling import Sampler`, then `Sampler(steps=50)`), by shape
-  (`rules/python/project_calls.py`).
+  (`rules/python/project_calls.py`);
+- the Python modules with a `__main__` block, and whether another module imports them, with the
+  names it takes (`rules/python/main_block.py`).
 
 Each reader sees one file at a time; a file it cannot read or parse adds nothing (the file's
 own analysis reports it), so one bad header never stops the scan. `facts(path, kinds)` then
@@ -86,6 +88,9 @@ _READERS = {
     "switches": "cudaudit.rules.python.opt_in:read_switches",
     "switched_definitions": "cudaudit.rules.python.opt_in:switched_definitions",
     "turned_on": "cudaudit.rules.python.opt_in:turned_on",
+    "settings_calls": "cudaudit.rules.python.opt_in:settings_calls",
+    "main_block": "cudaudit.rules.python.main_block:main_block",
+    "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
     "cuda_defaults": "cudaudit.rules.python.project_calls:cuda_defaults",
     "from_imports": "cudaudit.rules.python.project_calls:from_imports",
@@ -165,6 +170,9 @@ class ProjectIndex:
     calls_elsewhere: dict[str, tuple[tuple[str, tuple[Any, ...]], ...]] = field(default_factory=dict)
     """Python module -> (name, the shapes of its calls in other modules) for its top-level functions
     and classes that default a parameter to a CUDA device (`project_calls.calls_elsewhere`)."""
+    main_blocks: dict[str, tuple[Evidence, tuple[str, ...] | None] | None] = field(default_factory=dict)
+    """Python module with a `__main__` block -> how other modules import it (`main_block.Imported`: a
+    library), or None (a script nothing imports)."""
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
@@ -177,6 +185,9 @@ class ProjectIndex:
             facts["other_paths"] = self.other_paths.get(path, ())
             facts["switched"] = self.switched.get(path, ())
             facts["called_elsewhere"] = self.calls_elsewhere.get(path, ())
+            if path in self.main_blocks:
+                imported = self.main_blocks[path]
+                facts["main_block"] = ("library", *imported) if imported is not None else ("script", None, ())
         if FileKind.CUDA in kinds and self.porting is not None:
             facts["ported_names"] = self.porting.ported_names(path)
             facts["porting_layer"] = self.porting.hip_side(path)
@@ -274,12 +285,27 @@ def build_index(
         modules=modules,
         conftests={folder: fixtures for folder, fixtures in found.conftests.items() if fixtures},
         releases=tuple(sorted(set(found.releases))),
-        switched=_switched(files, python, found, catalog) if found.switched else {},
+        switched=_switched(files, python, found, catalog) if found.switched or found.tested else {},
         calls_elsewhere=(
             _reader("calls_elsewhere")(python, found.cuda_defaults, found.from_imports, remember)
             if found.cuda_defaults else {}
         ),
+        main_blocks=_main_blocks(found.main_blocks, python),
     )
+
+
+def _main_blocks(
+    candidates: set[str], python: dict[str, Reader]
+) -> dict[str, tuple[Evidence, tuple[str, ...] | None] | None]:
+    """Each module with a `__main__` block, with how other modules import it; a module nothing
+    imports only outside a package (a package's module is importable API, whatever the scan imports)."""
+    if not candidates:
+        return {}
+    imported = _reader("imported_modules")(candidates, python)
+    return {
+        path: imported.get(path) for path in sorted(candidates)
+        if path in imported or posixpath.join(posixpath.dirname(path), "__init__.py") not in python
+    }
 
 
 def _switched(
@@ -288,12 +314,24 @@ def _switched(
     """`opt_in.switched_definitions`, with the settings another module declares off by default
     checked against the project's configuration files and scripts (read only when there are some)."""
     off, other = found.settings_off, set(found.settings_other)
-    pending = {call[5] for calls in found.switched.values() for call in calls if call[5] in off} - other
+    readings = dict(found.switched)
+    for path, tested in found.tested.items():
+        settings = off.intersection(tested) - other
+        if settings:
+            try:
+                calls = _reader("settings_calls")(python[path](), settings)
+            except Exception:  # noqa: BLE001 - an unreadable module calls nothing here; its own analysis says why
+                continue
+            if calls:
+                readings[path] = calls
+    pending = {call[5] for calls in readings.values() for call in calls if call[5] in off} - other
     if pending:
         configs = {file.display: file.read for file in files if set(file.kinds) & _CONFIG_KINDS}
         other |= _reader("turned_on")(pending, configs)
+    if not readings:
+        return {}
     return _reader("switched_definitions")(
-        python, found.switched, (frozenset(off), frozenset(other)),
+        python, readings, (frozenset(off), frozenset(other)),
         lambda data: catalog.may_match(FileKind.PYTHON.value, data),
     )
 
@@ -364,6 +402,11 @@ class _Found:
     """Display path -> `project_calls.cuda_defaults` of each module that has such names."""
     from_imports: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     """Display path -> `project_calls.from_imports` of each module that has some."""
+    tested: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Display path -> the settings its `if` headers read from argument objects, in a module that
+    declares no switch of its own."""
+    main_blocks: set[str] = field(default_factory=set)
+    """Python modules with an `if __name__ == "__main__":` block that the catalog's prefilter passes."""
 
     def read(
         self, path: str, kind: FileKind, data: _Source, catalog: Catalog, roots: tuple[str, ...], remember: Remember
@@ -378,9 +421,11 @@ class _Found:
                 self._add_build(path, build)
             flags = remember("device_flags", path, lambda: _reader("flags")(path, data()))
             self.flags.extend((path, name, meaning) for name, meaning in flags)
-            switched, off, other = remember("switches", path, lambda: _reader("switches")(path, data()))
+            switched, off, other, tested = remember("switches", path, lambda: _reader("switches")(path, data()))
             if switched:
                 self.switched[path] = switched
+            if tested:
+                self.tested[path] = tested
             self.settings_off.update(off)
             self.settings_other.update(other)
             defaults = remember("cuda_defaults", path, lambda: _reader("cuda_defaults")(path, data()))
@@ -389,6 +434,10 @@ class _Found:
             imports = remember("from_imports", path, lambda: _reader("from_imports")(data()))
             if imports:
                 self.from_imports[path] = imports
+            if remember("main_block", path, lambda: _reader("main_block")(path, data())) and catalog.may_match(
+                FileKind.PYTHON.value, data()
+            ):
+                self.main_blocks.add(path)
             markers = remember("skip_markers", path, lambda: _reader("skip_markers")(path, data(), catalog))
             self.markers.extend((path, name, skips) for name, skips in markers)
             if posixpath.basename(path) == "conftest.py":

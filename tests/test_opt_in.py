@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from cudaudit.model import Severity
-from cudaudit.rules.python.opt_in import read_switches, switched_definitions, turned_on
+from cudaudit.rules.python.opt_in import read_switches, settings_calls, switched_definitions, turned_on
 from support import analyze
 
 SAMPLER = "import torch\n\nclass FastSampler:\n    def buffers(self, x):\n        return x.to(torch.device('cuda'))\n"
@@ -28,8 +28,13 @@ def main():
 def switched(files: dict[str, str]) -> dict[str, list[str]]:
     sources = {path: partial(str.encode, text) for path, text in files.items()}
     found = {path: read_switches(path, text.encode()) for path, text in files.items()}
-    readings = {path: calls for path, (calls, _, _) in found.items() if calls}
-    declared = (frozenset(n for _, off, _ in found.values() for n in off), frozenset(n for *_, other in found.values() for n in other))
+    off = frozenset(n for _, declared_off, _, _ in found.values() for n in declared_off)
+    other = frozenset(n for _, _, declared_other, _ in found.values() for n in declared_other)
+    readings = {path: calls for path, (calls, *_) in found.items() if calls}
+    for path, (_, _, _, tested) in found.items():
+        if calls := settings_calls(files[path].encode(), off.intersection(tested) - other):
+            readings[path] = calls
+    declared = (off, other)
     return {path: [name for name, _ in names] for path, names in switched_definitions(sources, readings, declared).items()}
 
 
@@ -135,7 +140,8 @@ def test_a_setting_the_project_turns_on_in_two_folders_is_the_normal_path():
     }
     assert turned_on(["fused"], configs) == {"fused"}
     assert turned_on(["fused"], {path: configs[path] for path in ("examples/a/run.yaml", "examples/c/run.sh")}) == set()
-    assert read_switches("train.py", TRAIN.encode())[0][0][5] == "fused"
+    assert read_switches("train.py", TRAIN.encode())[3] == ("fused",)
+    assert settings_calls(TRAIN.encode(), ["fused"])[0][5] == "fused"
     assert sources
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from packaging.version import Version
 
-from cudaudit.facts import NO_FACTS, FileFacts
+from cudaudit.facts import NO_FACTS, Evidence, FileFacts
 from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import is_sibling_module
 from cudaudit.model import Finding, Severity, Status, option_setting
@@ -15,6 +15,7 @@ from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.python.capability_use import RocmCapabilities
 from cudaudit.rules.python.cuda_in_python import cuda_in_python
 from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe
+from cudaudit.rules.python.main_block import not_run_by_default
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.rewrites import FixContext, build_fix
@@ -37,6 +38,7 @@ def analyze_python(
         fixtures=dict(facts.conftest_fixtures),
         switched=frozenset(name for name, _ in facts.switched),
         called_elsewhere=dict(facts.called_elsewhere),
+        not_run=_not_run(tree, text, facts.main_block),
     )
     walker.visit(tree)
     lines = SourceLines(text)
@@ -96,6 +98,14 @@ def _told_by_their_call(hits: list[Hit], built: dict[int, Finding]) -> set[int]:
                 for inner in subtree(argument):
                     families.setdefault(id(inner), set()).add(finding.rule[:4])
     return {id(hit) for hit in hits if id(hit) in built and built[id(hit)].rule[:4] in families.get(id(hit.node), ())}
+
+
+def _not_run(tree: ast.Module, text: str, main_block: tuple[str, Evidence | None, tuple[str, ...] | None] | None) -> frozenset[int]:
+    """The top-level statements running the project does not run (`main_block.not_run_by_default`)."""
+    if main_block is None:
+        return frozenset()
+    role, _, used = main_block
+    return not_run_by_default(tree, text, role, None if used is None else frozenset(used))
 
 
 def rocm_capabilities(catalog: Catalog) -> RocmCapabilities | None:

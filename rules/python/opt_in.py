@@ -45,9 +45,11 @@ switch is empty where the module itself shows it off by default (a `store_true` 
 its own argument class), else the setting a test reads (`training_args.fp8` gives `fp8`), which
 counts only where the project declares it off by default and nowhere otherwise."""
 
-Switches = tuple[tuple[SwitchedCall, ...], tuple[str, ...], tuple[str, ...]]
+Switches = tuple[tuple[SwitchedCall, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 """What `read_switches` finds in one module: the calls made only under a switch, the settings the
-module declares off by default, and those it declares with any other default."""
+module declares off by default, those it declares with any other default, and, in a module that
+declares no switch of its own, the settings its `if` headers read from an argument object, whose
+calls `settings_calls` reads only where another module declares one of them off by default."""
 
 _DEFINITION = r"^(?:class|def|async[ \t]+def)[ \t]+{name}\b"
 _IMPORT_STATEMENT = re.compile(rb"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import[ \t]*\([^)]*\)|(?:from[ \t]+[\w.]+[ \t]+)?import\b[^\n]*)", re.M)
@@ -69,16 +71,22 @@ def read_switches(path: str, data: bytes) -> Switches:
     off, other = _declared(data)
     tested = _tested_settings(data) - other - off
     declared = tuple(sorted(name.decode("ascii") for name in off)), tuple(sorted(name.decode("ascii") for name in other))
-    if not off and not tested:
-        return (), *declared
-    return _switched_calls(data, off, tested), *declared
+    if not off:
+        return (), *declared, tuple(sorted(name.decode("ascii") for name in tested))
+    return _switched_calls(data, off, tested), *declared, ()
+
+
+def settings_calls(data: bytes, settings: Iterable[str]) -> tuple[SwitchedCall, ...]:
+    """The names a module calls only under a test of one of `settings`, which another module
+    declares off by default (`read_switches` gave them as tested)."""
+    return _switched_calls(data, set(), {setting.encode() for setting in settings})
 
 
 def _switched_calls(data: bytes, switches: set[bytes], tested: set[bytes]) -> tuple[SwitchedCall, ...]:
     lines = data.split(b"\n")
     words = switches | tested
     off = frozenset(word.decode("ascii", "replace") for word in words)
-    statements = _import_statements(data)
+    statements = import_statements(data)
     sources = _import_sources(statement for _, statement in statements)
     defined = {name.decode("ascii", "replace") for name in _TOP_DEFINED.findall(b"\n" + data)}
     known = {name.encode() for name in (*sources, *defined)}
@@ -206,7 +214,7 @@ _TOP_DEFINED = re.compile(rb"\n(?:async[ \t]+)?(?:class|def)[ \t]+(\w+)")
 _IMPORT_START = re.compile(rb"(?:from|import)[ \t]")
 
 
-def _import_statements(data: bytes) -> list[tuple[int, bytes]]:
+def import_statements(data: bytes) -> list[tuple[int, bytes]]:
     """(1-based first line, text) of each import statement: the words first, so the search runs at a
     byte search's speed, then `_IMPORT_STATEMENT` at each line they start."""
     found: list[tuple[int, bytes]] = []
@@ -310,7 +318,7 @@ def _names_another(modules: ModuleMap, path: str, text: Callable[[str], bytes], 
         return False
     if re.search(_DEFINITION.format(name=re.escape(name)).encode(), data, re.M):
         return True  # its own top-level definition of the name
-    source = _import_sources(statement for _, statement in _import_statements(data)).get(name)
+    source = _import_sources(statement for _, statement in import_statements(data)).get(name)
     if source is None:
         return False
     imported = modules.resolve(path, source[0], source[1], (name,))
@@ -370,7 +378,7 @@ def _mention_lines(data: bytes, name: str) -> Iterable[int]:
 
 def _import_lines(data: bytes) -> set[int]:
     """The 1-based lines of the module's import statements."""
-    return _statement_lines(_import_statements(data))
+    return _statement_lines(import_statements(data))
 
 
 def _statement_lines(statements: Iterable[tuple[int, bytes]]) -> set[int]:

@@ -151,6 +151,7 @@ class PythonWalker:
         fixtures: Mapping[str, bool] | None = None,
         switched: frozenset[str] = frozenset(),
         called_elsewhere: Mapping[str, tuple[CallShape, ...]] | None = None,
+        not_run: frozenset[int] = frozenset(),
     ) -> None:
         self.names = names
         self.catalog = catalog
@@ -164,7 +165,10 @@ class PythonWalker:
         self.called_elsewhere = called_elsewhere or {}
         """The calls other modules make of the module's top-level functions and classes that default
         a parameter to a CUDA device, by name (`project_calls.py`, through the project index)."""
-        self._switched_ids: frozenset[int] = frozenset()
+        self._switched_ids: frozenset[int] = not_run
+        """The ids of the module's top-level statements that are another path: a library's `__main__`
+        block and what only it calls, a script's functions nothing calls (`main_block.py`), and the
+        definitions used only under a switch that is off by default."""
         self._optional_names: dict[str, bool] = {}
         """Module-level names bound only where an optional library is installed, each with whether
         only another accelerator's branch binds it (`optional_use.py`)."""
@@ -359,6 +363,12 @@ class PythonWalker:
             self._context.leave(region)
 
     def visit_If(self, node: ast.If) -> None:
+        if id(node) in self._switched_ids:
+            self._visit_inside(ANOTHER_PATH, self._visit_branches, node)
+        else:
+            self._visit_branches(node)
+
+    def _visit_branches(self, node: ast.If) -> None:
         test, body, orelse = branch_regions(node.test, self.names)
         self._visit_inside(test, self.visit, node.test)
         self._visit_inside(body, self._visit_block, node.body)
@@ -404,7 +414,7 @@ class PythonWalker:
     def visit_Module(self, node: ast.Module) -> None:
         self._module = node
         if self.switched:
-            self._switched_ids = frozenset(
+            self._switched_ids |= frozenset(
                 id(statement)
                 for statement in node.body
                 if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))

@@ -1,0 +1,66 @@
+"""Modules with an `if __name__ == "__main__":` block: libraries and scripts (`main_block.py`)."""
+
+from __future__ import annotations
+
+import ast
+from functools import partial
+
+from cudaudit.rules.python.main_block import imported_modules, main_block, not_run_by_default
+
+LIBRARY = """
+import torch
+
+def helper(x):
+    return x
+
+def check():
+    return helper(torch.ones(1, device="cuda"))
+
+if __name__ == "__main__":
+    check()
+"""
+
+
+def names(code: str, role: str, used: frozenset[str] | None = frozenset()) -> set[str]:
+    tree = ast.parse(code)
+    off = not_run_by_default(tree, code, role, used)
+    return {getattr(statement, "name", "__main__") for statement in tree.body if id(statement) in off}
+
+
+def test_a_block_at_the_top_level_is_found_and_one_inside_a_function_is_not():
+    assert main_block("a.py", LIBRARY.encode())
+    assert not main_block("a.py", b"def run():\n    if __name__ == '__main__':\n        pass\n")
+
+
+def test_a_library_self_check_and_the_block_are_another_path_but_what_others_import_is_not():
+    assert names(LIBRARY, "library") == {"check", "helper", "__main__"}  # helper: only the self-check calls it
+    assert names(LIBRARY, "library", frozenset({"check"})) == {"__main__"}
+    assert names(LIBRARY, "library", frozenset({"helper"})) == {"check", "__main__"}
+    assert names(LIBRARY, "library", None) == {"__main__"}
+
+
+def test_a_library_block_that_reads_the_command_line_is_its_documented_entry_point():
+    code = LIBRARY.replace("    check()", "    import sys\n    check(sys.argv[1])")
+    assert names(code, "library") == set()
+
+
+def test_a_script_keeps_its_block_and_only_functions_it_never_names_are_another_path():
+    code = LIBRARY.replace("    check()", "    check()\n    # unused()") + "\ndef unused():\n    pass\n"
+    assert names(code, "script") == {"unused"}
+    assert names(code + "\nimport fire\nfire.Fire()\n", "script") == set()
+    assert names(code.replace("def unused", "@staticmethod\ndef unused"), "script") == set()
+    assert names(code + '\n__all__ = ["unused"]\n', "script") == set()
+
+
+def test_imports_say_which_modules_are_libraries_and_which_names_they_give():
+    files = {
+        "pkg/__init__.py": b"",
+        "pkg/ops.py": LIBRARY.encode(),
+        "pkg/tool.py": LIBRARY.encode(),
+        "pkg/run.py": b"from pkg.ops import (\n    helper,\n)\nfrom pkg import tool\n",
+        "scripts/bench.py": LIBRARY.encode(),
+    }
+    sources = {path: partial(bytes, data) for path, data in files.items()}
+    found = imported_modules(["pkg/ops.py", "pkg/tool.py", "scripts/bench.py"], sources)
+    assert {path: used for path, (_, used) in found.items()} == {"pkg/ops.py": ("helper",), "pkg/tool.py": None}
+    assert (found["pkg/ops.py"][0].path, found["pkg/ops.py"][0].line) == ("pkg/run.py", 1)
