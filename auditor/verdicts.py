@@ -19,7 +19,8 @@ into the second, each a pure function of the file's findings and its `FileFacts`
   when the file is named for CUDA: `requirements-cuda.txt` is the NVIDIA variant), and the
   verdict names the counterpart.
 - `coverage_only`: a file only a CI service runs (anything under `.github/`, a `.gitlab-ci.yml`,
-  `.circleci/config.yml`, ...) or only the test suite runs (under `tests/`, a `test_*.py`, a
+  `.circleci/config.yml`, ...), a developer's environment (a `.devcontainer/` post-create script or
+  Dockerfile; the folders and files are the catalog's `[[coverage_path]]` tables) or only the test suite runs (under `tests/`, a `test_*.py`, a
   `conftest.py`: `filekinds.is_test_path`) is the project's test and release coverage, not a path
   its users run: its sites are at most warnings on every target, whichever analyzer read it (a
   workflow, a GitLab job's `image:`, a script under `.github/scripts/`, a GPU-only test without a
@@ -45,7 +46,8 @@ requested target (a note on each) is not lock-in.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import cache
 
 from cudaudit.facts import FileFacts
 from cudaudit.filekinds import is_test_path
@@ -63,36 +65,41 @@ def settle_file(findings: list[Finding], facts: FileFacts, catalog: Catalog, ins
     if not findings:
         return findings
     settled = with_counterparts(off_path(own_target(within_releases(findings, facts), facts), facts), facts)
-    return grouped(one_per_site(coverage_only(settled, inside), catalog), catalog)
+    return grouped(one_per_site(coverage_only(settled, inside, _coverage_paths(catalog)), catalog), catalog)
 
 
-CI_FOLDERS = frozenset({".github", ".gitlab", ".circleci", ".buildkite", ".woodpecker", ".azure-pipelines"})
-"""Folders whose files only a CI service reads or runs: GitHub Actions
-(https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax), CircleCI
-(https://circleci.com/docs/guides/toolkit/local-cli/), Buildkite
-(https://buildkite.com/docs/pipelines/configure/defining-steps), Woodpecker
-(https://woodpecker-ci.org/docs/usage/workflows)."""
-CI_FILES = frozenset(
-    {".gitlab-ci.yml", ".gitlab-ci.yaml", "azure-pipelines.yml", "azure-pipelines.yaml", "bitbucket-pipelines.yml",
-     ".drone.yml", ".travis.yml", ".cirrus.yml", ".woodpecker.yml", "appveyor.yml", ".appveyor.yml"}
-)
-"""Pipeline files a CI service reads from the repository's top: GitLab (https://docs.gitlab.com/ci/yaml/),
-Azure Pipelines (https://learn.microsoft.com/en-us/azure/devops/pipelines/yaml-schema/), Bitbucket
-(https://support.atlassian.com/bitbucket-cloud/docs/configure-bitbucket-pipelinesyml/), Drone
-(https://docs.drone.io/pipeline/overview/), Travis (https://docs.travis-ci.com/user/customizing-the-build/),
-Cirrus (https://cirrus-ci.org/guide/writing-tasks/), AppVeyor (https://www.appveyor.com/docs/appveyor-yml/)."""
+@cache
+def _coverage_paths(catalog: Catalog) -> CoveragePaths:
+    """`CoveragePaths.of(catalog)`, read once per catalog (a scan settles every file with one)."""
+    return CoveragePaths.of(catalog)
 
 
-def is_ci_path(path: str) -> bool:
-    """Whether only a CI service runs the file at `path` (see `CI_FOLDERS` and `CI_FILES`)."""
-    parts = path.replace("\\", "/").split("/")
-    return parts[-1].lower() in CI_FILES or any(part.lower() in CI_FOLDERS for part in parts[:-1])
+@dataclass(frozen=True)
+class CoveragePaths:
+    """The folders and file names whose files only a CI service or a developer's environment runs,
+    from the catalog's `[[coverage_path]]` tables (each with its public source)."""
+
+    folders: frozenset[str]
+    files: frozenset[str]
+
+    @classmethod
+    def of(cls, catalog: Catalog) -> CoveragePaths:
+        tables = [table for _, tables in catalog.tables("coverage_path") for table in tables]
+        return cls(
+            frozenset(table["folder"].lower() for table in tables if "folder" in table),
+            frozenset(name.lower() for table in tables for name in table.get("files", ())),
+        )
+
+    def holds(self, path: str) -> bool:
+        """Whether only a CI service or a developer's environment runs the file at `path`."""
+        parts = path.replace("\\", "/").split("/")
+        return parts[-1].lower() in self.files or any(part.lower() in self.folders for part in parts[:-1])
 
 
-def coverage_only(findings: list[Finding], inside: str) -> list[Finding]:
-    """The sites of a file only CI or the test suite runs: at most warnings on every target (another
-    path, not a user's). `inside` is the file's path from the scanned root."""
-    if not (is_ci_path(inside) or is_test_path(inside)):
+def coverage_only(findings: list[Finding], inside: str, paths: CoveragePaths) -> list[Finding]:
+    """The sites of a file only CI, the test suite or a developer's environment runs: at most warnings
+    on every target (another path, not a user's). `inside` is the file's path from the scanned root."""
+    if not (paths.holds(inside) or is_test_path(inside)):
         return findings
     return [
         retarget(finding, {

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from cudaudit.verdicts import is_ci_path
+from cudaudit.rules.catalog import load_catalog
+from cudaudit.verdicts import CoveragePaths
 from support import analyze, scan_json, write
+
+is_ci_path = CoveragePaths.of(load_catalog()).holds
 
 CUTE_KERNEL = """#include <cute/tensor.hpp>
 #include <cutlass/numeric_types.h>
@@ -75,6 +78,11 @@ def test_only_files_a_ci_service_runs_are_ci_paths():
     assert is_ci_path(".github/workflows/gpu.yml") and is_ci_path("repo/.github/scripts/build.sh")
     assert is_ci_path(".gitlab-ci.yml") and is_ci_path(".circleci/config.yml") and is_ci_path("sub/.buildkite/steps.yml")
     assert not is_ci_path("ci/run.sh"), "a ci/ folder's scripts are also run by hand"
+
+
+def test_a_development_container_is_a_developer_environment_not_the_install_path():
+    assert is_ci_path(".devcontainer/postCreateCommand.sh") and is_ci_path(".devcontainer/Dockerfile")
+    assert not is_ci_path("docker/Dockerfile") and not is_ci_path("devcontainer.sh")
     assert not is_ci_path("src/github/client.py") and not is_ci_path("docker/Dockerfile")
 
 
