@@ -67,3 +67,10 @@ def test_a_ci_service_on_ollamas_default_image_is_no_cuda_container():
 def test_a_ci_service_on_vllms_image_is_a_cuda_container():
     found = analyze(WORKFLOW.format(image="vllm/vllm-openai:v0.8.5"), path=".github/workflows/ci.yml")
     assert "CDA701" in {f.rule for f in found}
+
+
+def test_exllamav2_works_on_rocm_and_has_no_cpu_path():
+    (found,) = analyze("from exllamav2 import ExLlamaV2\n", path="model.py")
+    assert found.rule == "CDA217"
+    assert (found.targets["rocm"].status.value, found.targets["rocm"].severity.value) == ("works", "note")
+    assert found.targets["cpu"].status.value == "blocked"
