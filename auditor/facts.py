@@ -148,7 +148,8 @@ class FileFacts:
     switched: tuple[tuple[str, Evidence], ...] = ()
     """(name, the switch) for each top-level class or function of this Python module that the
     project's scripts construct or call only under a switch that is off by default (`if opt.plms:
-    sampler = PLMSSampler(model)`, `if training_args.flash_attn: patch()`): what it does is another path."""
+    sampler = PLMSSampler(model)`, `if training_args.flash_attn: patch()`): what it does is another path.
+    The empty name stands for the module itself, which every importer imports only under such a switch."""
     called_elsewhere: tuple[tuple[str, tuple[tuple[int, tuple[str, ...], bool], ...]], ...] = ()
     """(name, the shapes of its calls) for each top-level function or class of this Python module that
     defaults a parameter to a CUDA device and that other modules of the scan import and call:

@@ -150,3 +150,20 @@ def test_a_same_named_function_of_another_module_does_not_keep_it():
     run = "from patches.twin import enable_fused\n\nenable_fused()\n"
     files = settings_project(**{"patches/twin.py": twin, "run.py": run})
     assert switched(files) == {"patches/fused.py": ["enable_fused"]}
+
+
+def test_a_module_imported_only_under_the_switch_is_switched_as_a_whole():
+    lazy = TRAIN.replace("from patches.fused import enable_fused\n", "").replace(
+        "        enable_fused()", "        from patches.fused import enable_fused\n        enable_fused()"
+    )
+    sources = {path: partial(str.encode, text) for path, text in settings_project(**{"train.py": lazy}).items()}
+    found = {path: read_switches(path, sources[path]()) for path in sources}
+    readings = {path: settings_calls(sources[path](), ["fused"]) for path in sources if found[path][3]}
+    names = switched_definitions(sources, readings, (frozenset({"fused"}), frozenset()))["patches/fused.py"]
+    assert [name for name, _ in names] == ["", "enable_fused"]
+    assert (names[0][1].path, names[0][1].line, names[0][1].text) == ("train.py", 5, "if training_args.fused:")
+    eager = switched_definitions(
+        {**sources, "train.py": partial(str.encode, TRAIN)}, {"train.py": settings_calls(TRAIN.encode(), ["fused"])},
+        (frozenset({"fused"}), frozenset()),
+    )
+    assert [name for name, _ in eager["patches/fused.py"]] == ["enable_fused"]  # imported at the top: the module runs

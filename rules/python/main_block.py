@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from cudaudit.facts import Evidence
 from cudaudit.firstparty import ModuleMap
-from cudaudit.rules.python.opt_in import import_statements
+from cudaudit.rules.python.opt_in import import_lines, import_statements, statement_modules
 
 _MAIN_HEADER = re.compile(rb"""if[ \t]+(?:__name__[ \t]*==[ \t]*['"]__main__['"]|['"]__main__['"][ \t]*==[ \t]*__name__)[ \t]*:""")
 
@@ -61,7 +61,7 @@ def imported_modules(candidates: Iterable[str], sources: Mapping[str, Callable[[
             data = sources[importer]()
         except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
             continue
-        lines = _import_lines(data)
+        lines = import_lines(data)
         wanted = {
             path for stem, encoded in words if encoded in lines
             for path in stems[stem] if path != importer and names.get(path, ()) is not None
@@ -69,7 +69,7 @@ def imported_modules(candidates: Iterable[str], sources: Mapping[str, Callable[[
         if not wanted:
             continue
         for line, statement in import_statements(data):
-            for level, module, imported in _imported(statement):
+            for level, module, imported in statement_modules(statement):
                 itself = modules.resolve(importer, level, module)
                 for path in wanted & modules.resolve(importer, level, module, imported):
                     found.setdefault(path, Evidence(importer, line, " ".join(statement.decode("utf-8", "replace").split())[:80]))
@@ -79,45 +79,6 @@ def imported_modules(candidates: Iterable[str], sources: Mapping[str, Callable[[
                     else:
                         taken.update(imported)
     return {path: (evidence, None if names[path] is None else tuple(sorted(names[path] or ()))) for path, evidence in found.items()}
-
-
-def _import_lines(data: bytes) -> bytes:
-    """The lines of a module that spell `import`, each with the parenthesised names it continues into."""
-    parts = []
-    found = data.find(b"import")
-    while found >= 0:
-        start = data.rfind(b"\n", 0, found) + 1
-        end = data.find(b"\n", found)
-        end = len(data) if end < 0 else end
-        if data.find(b"(", start, end) >= 0 and data.find(b")", start, end) < 0:
-            close = data.find(b")", end)
-            end = len(data) if close < 0 else close
-        parts.append(data[start:end])
-        found = data.find(b"import", end)
-    return b"\n".join(parts)
-
-
-_FROM_STATEMENT = re.compile(rb"[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]*\(?([^)#]*)", re.S)
-_PLAIN_IMPORT = re.compile(rb"[ \t]*import[ \t]+([^#\n]*)")
-
-
-def _imported(statement: bytes) -> Iterable[tuple[int, str, tuple[str, ...]]]:
-    """(level, module, names) of each module an import statement names."""
-    found = _FROM_STATEMENT.match(statement)
-    if found is not None:
-        names = tuple(
-            words[0].decode("ascii", "replace")
-            for part in found.group(3).replace(b"\\", b" ").split(b",")
-            if (words := part.split())
-        )
-        yield len(found.group(1)), found.group(2).decode("ascii", "replace"), names
-        return
-    plain = _PLAIN_IMPORT.match(statement)
-    if plain is not None:
-        for part in plain.group(1).split(b","):
-            words = part.split()
-            if words:
-                yield 0, words[0].decode("ascii", "replace"), ()
 
 
 _RUNS_BY_NAME = re.compile(r"\b(?:globals|vars|locals)\(|\bFire\(\s*\)")

@@ -23,13 +23,16 @@ definition), unless that module's own reading finds it switched too. A setting t
 declare itself counts only where some module declares it off by default, none declares it with
 another default, and the project's YAML files and scripts do not turn it on in more than one folder
 (`turned_on`: `do_train: true` in every example is the normal path, one folder of examples for a
-feature is its opt-in). A name this reading cannot place, or one mentioned in any other way, keeps
-its verdicts.
+feature is its opt-in). Where every import of the module that defines such a name also sits in a
+switched block (`if training_args.fused: from .fused import patch`), the module's own top level (an
+import of a CUDA-only library) runs only there too: the module is switched as a whole (the empty
+name). A name this reading cannot place, or one mentioned in any other way, keeps its verdicts.
 """
 
 from __future__ import annotations
 
 import ast
+import posixpath
 import re
 import textwrap
 from collections.abc import Callable, Iterable, Mapping
@@ -38,8 +41,9 @@ from cudaudit.facts import Evidence
 from cudaudit.firstparty import ModuleMap
 from cudaudit.rules.python.names import tests_a_setting
 
-SwitchedCall = tuple[str, int, str, int, str, str]
-"""(name, import level, imported from, line of the switch, its text, the switch): `from .plms import
+SwitchedCall = tuple[str, int, str, int, str, str, int]
+"""(name, import level, imported from, line of the switch, its text, the switch, the last line of
+its block): `from .plms import
 PLMSSampler` gives level 1 and `plms`; a name the module defines itself has level 0 and ``. The
 switch is empty where the module itself shows it off by default (a `store_true` option, a field of
 its own argument class), else the setting a test reads (`training_args.fp8` gives `fp8`), which
@@ -90,7 +94,7 @@ def _switched_calls(data: bytes, switches: set[bytes], tested: set[bytes]) -> tu
     sources = _import_sources(statement for _, statement in statements)
     defined = {name.decode("ascii", "replace") for name in _TOP_DEFINED.findall(b"\n" + data)}
     known = {name.encode() for name in (*sources, *defined)}
-    switched: dict[str, tuple[int, str, str]] = {}
+    switched: dict[str, tuple[int, str, str, int]] = {}
     spans: list[tuple[int, int]] = []
     first, counted = 0, 0
     for start, indent, test in _headers(data):
@@ -117,12 +121,12 @@ def _switched_calls(data: bytes, switches: set[bytes], tested: set[bytes]) -> tu
         switch = "" if named & switches else min(named).decode("ascii", "replace")
         for inner in (sub for statement in node.body for sub in ast.walk(statement)):
             if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name):
-                switched.setdefault(inner.func.id, (first + 1, quoted, switch))
+                switched.setdefault(inner.func.id, (first + 1, quoted, switch, end))
     if not switched:
         return ()
     imports = _statement_lines(statements)
     calls = []
-    for name, (line, header_text, switch) in sorted(switched.items()):
+    for name, (line, header_text, switch, last) in sorted(switched.items()):
         if name not in sources and name not in defined:
             continue  # a builtin or a name bound some other way: nothing to follow
         if all(
@@ -130,7 +134,7 @@ def _switched_calls(data: bytes, switches: set[bytes], tested: set[bytes]) -> tu
             for number in _mention_lines(data, name)
         ):
             level, module = sources.get(name, (0, ""))
-            calls.append((name, level, module, line, header_text, switch))
+            calls.append((name, level, module, line, header_text, switch, last))
     return tuple(calls)
 
 
@@ -281,7 +285,7 @@ def switched_definitions(
     switched_in = {(path, name) for path, calls in readings.items() for name, *_ in calls}
     candidates: dict[tuple[str, str], Evidence] = {}
     for script, calls in sorted(readings.items()):
-        for name, level, module, line, quoted, _ in calls:
+        for name, level, module, line, quoted, *_ in calls:
             places = {script} if not module and not level else modules.resolve(script, level, module, (name,))
             if not places and not level:
                 places = _by_path(sources, module)  # `ldm.models.diffusion.plms` where `ldm/` is no package
@@ -306,7 +310,83 @@ def switched_definitions(
             if token in text(path)
         ):
             found.setdefault(place, []).append((name, evidence))
+    for place, names in found.items():
+        whole = _imported_only_switched(modules, sources, readings, place)
+        if whole is not None:
+            names.insert(0, ("", whole))
     return {path: tuple(names) for path, names in found.items()}
+
+
+def _imported_only_switched(
+    modules: ModuleMap,
+    sources: Mapping[str, Callable[[], bytes]],
+    readings: Mapping[str, tuple[SwitchedCall, ...]],
+    place: str,
+) -> Evidence | None:
+    """The switch through which module `place` is reached, where every import of it in the scan
+    sits inside a block that only such a switch runs (`if training_args.fused: from .fused import
+    patch`): then the module's own top level (its imports of a CUDA-only library) runs only there."""
+    stem = modules.name(place).rpartition(".")[2].encode()
+    if not stem or posixpath.basename(place) == "__init__.py":
+        return None
+    found: Evidence | None = None
+    for importer, read in sources.items():
+        if importer == place:
+            continue
+        try:
+            data = read()
+        except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
+            continue
+        if stem not in import_lines(data):
+            continue
+        blocks = [(call[3], call[6], call[4]) for call in readings.get(importer, ())]
+        for line, statement in import_statements(data):
+            if not any(place in modules.resolve(importer, *imported) for imported in statement_modules(statement)):
+                continue
+            block = next(((header, text) for header, last, text in blocks if header < line <= last), None)
+            if block is None:
+                return None  # an import on the normal path
+            found = found or Evidence(importer, block[0], block[1])
+    return found
+
+
+def import_lines(data: bytes) -> bytes:
+    """The lines of a module that spell `import`, each with the parenthesised names it continues into."""
+    parts = []
+    found = data.find(b"import")
+    while found >= 0:
+        start = data.rfind(b"\n", 0, found) + 1
+        end = data.find(b"\n", found)
+        end = len(data) if end < 0 else end
+        if data.find(b"(", start, end) >= 0 and data.find(b")", start, end) < 0:
+            close = data.find(b")", end)
+            end = len(data) if close < 0 else close
+        parts.append(data[start:end])
+        found = data.find(b"import", end)
+    return b"\n".join(parts)
+
+
+_FROM_STATEMENT = re.compile(rb"[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]*\(?([^)#]*)", re.S)
+_PLAIN_IMPORT = re.compile(rb"[ \t]*import[ \t]+([^#\n]*)")
+
+
+def statement_modules(statement: bytes) -> Iterable[tuple[int, str, tuple[str, ...]]]:
+    """(level, module, names) of each module an import statement names."""
+    found = _FROM_STATEMENT.match(statement)
+    if found is not None:
+        names = tuple(
+            words[0].decode("ascii", "replace")
+            for part in found.group(3).replace(b"\\", b" ").split(b",")
+            if (words := part.split())
+        )
+        yield len(found.group(1)), found.group(2).decode("ascii", "replace"), names
+        return
+    plain = _PLAIN_IMPORT.match(statement)
+    if plain is not None:
+        for part in plain.group(1).split(b","):
+            words = part.split()
+            if words:
+                yield 0, words[0].decode("ascii", "replace"), ()
 
 
 def _names_another(modules: ModuleMap, path: str, text: Callable[[str], bytes], name: str, place: str) -> bool:

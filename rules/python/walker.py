@@ -423,8 +423,9 @@ class PythonWalker:
         self._reach = reach = ModuleReach(node, self.names, self.in_tests, self.fixtures)
         self._helper_names = frozenset(reach.functions) | frozenset(reach.methods)
         self._optional_names = optional_names(node, self.names)
-        self._visit_inside(reach.module_region, lambda _: self._visit_inside(
-            module_region(node, self.names), self.generic_visit, node), None)
+        whole = ANOTHER_PATH if "" in self.switched else NEUTRAL  # the module is imported only under a switch
+        self._visit_inside(whole, lambda _: self._visit_inside(reach.module_region, lambda _: self._visit_inside(
+            module_region(node, self.names), self.generic_visit, node), None), None)
         self._reach_helpers(reach)
         self._cap_optional_functions()
 
