@@ -290,11 +290,17 @@ def region_after(statement: ast.stmt, names: ImportTable) -> Region:
         rest = branch_regions(statement.test, names)[2]
         if is_skip_call(statement.body[-1], names):
             rest = _unskipped(rest, skips_where(statement.test, names))
-        return replace(rest, nvidia_only=False) if stops_the_program(statement.body) else rest
+        return _not_nvidia_only(rest) if stops_the_program(statement.body) else rest
     if isinstance(statement, ast.Assert):
         # `assert torch.version.cuda` stops the program off NVIDIA: what follows runs nowhere else
-        return replace(branch_regions(statement.test, names)[1], nvidia_only=False)
+        return _not_nvidia_only(branch_regions(statement.test, names)[1])
     return NEUTRAL
+
+
+def _not_nvidia_only(region: Region) -> Region:
+    """`region` without `nvidia_only`; most regions never had it (`dataclasses.replace`, which this
+    spares them, looks the fields up again at every call: it ran after every early exit and assert)."""
+    return replace(region, nvidia_only=False) if region.nvidia_only else region
 
 
 def _unskipped(region: Region, skips: Skips) -> Region:
