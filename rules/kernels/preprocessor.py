@@ -68,9 +68,12 @@ class LineState(Enum):
 
 
 _DIRECTIVE = re.compile(
-    rb"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|elifdef|elifndef|else|endif|define)\b((?:[^\\\n]|\\.|\\\n)*)", re.M
+    rb"\n[ \t]*#[ \t]*(if|ifdef|ifndef|elif|elifdef|elifndef|else|endif|define)\b((?:[^\\\n]|\\.|\\\n)*)"
 )
-"""A conditional directive with its condition, continued over `\\`-newlines."""
+"""A conditional directive with its condition, continued over `\\`-newlines, from the newline before
+its line: searched in the source after a newline put in front, so that the engine skips from newline
+to newline (anchored with `^`, it was tried at every byte), a match starting where its line starts
+in the source itself."""
 _LINE_COMMENT = re.compile(rb"//.*$|/\*(?:.*?\*/|.*$)")
 """An unterminated `/*` runs to the end of the line, so each opening is read once."""
 _TOKEN = re.compile(r"\s*(?:(defined\b)|([A-Za-z_]\w*)|(0[xX][0-9a-fA-F]+|\d+)[uUlL]*|(&&|\|\||==|!=|>=|<=|[!()<>]|[\s\S]))")
@@ -147,11 +150,11 @@ class BranchMap:
         macros = self.macros = _FileMacros(project_macros, project_values, toolkit_macros)
         line = 1
         position = 0
-        for match in _DIRECTIVE.finditer(source):
+        for match in _DIRECTIVE.finditer(b"\n" + source):
             line += source.count(b"\n", position, match.start())
             position = match.start()
             directive_line = line
-            next_line = line + match.group(0).count(b"\n") + 1
+            next_line = line + match.group(0).count(b"\n")  # the newline before the line is the match's
             if match.group(1) != b"define":
                 self.conditions.update(range(directive_line, next_line))
             directive = match.group(1).decode()
