@@ -310,8 +310,9 @@ def switched_definitions(
             if token in text(path)
         ):
             found.setdefault(place, []).append((name, evidence))
+    lines: dict[str, bytes] = {}  # each module's `import_lines`, read once for every place
     for place, names in found.items():
-        whole = _imported_only_switched(modules, sources, readings, place)
+        whole = _imported_only_switched(modules, sources, readings, place, lines)
         if whole is not None:
             names.insert(0, ("", whole))
     return {path: tuple(names) for path, names in found.items()}
@@ -322,10 +323,12 @@ def _imported_only_switched(
     sources: Mapping[str, Callable[[], bytes]],
     readings: Mapping[str, tuple[SwitchedCall, ...]],
     place: str,
+    lines: dict[str, bytes],
 ) -> Evidence | None:
     """The switch through which module `place` is reached, where every import of it in the scan
     sits inside a block that only such a switch runs (`if training_args.fused: from .fused import
-    patch`): then the module's own top level (its imports of a CUDA-only library) runs only there."""
+    patch`): then the module's own top level (its imports of a CUDA-only library) runs only there.
+    `lines` keeps each module's `import_lines` for the next place."""
     stem = modules.name(place).rpartition(".")[2].encode()
     if not stem or posixpath.basename(place) == "__init__.py":
         return None
@@ -337,7 +340,9 @@ def _imported_only_switched(
             data = read()
         except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
             continue
-        if stem not in import_lines(data):
+        if importer not in lines:
+            lines[importer] = import_lines(data)
+        if stem not in lines[importer]:
             continue
         blocks = [(call[3], call[6], call[4]) for call in readings.get(importer, ())]
         for line, statement in import_statements(data):
