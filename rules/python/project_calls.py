@@ -106,7 +106,14 @@ def _with_subclasses(data: bytes, constructors: list[int]) -> set[bytes]:
 def _still_open(data: bytes, start: int, end: int) -> bool:
     """Whether the parenthesis opened just before `start` is still open at `end`: the `def`
     header holds the default, rather than the body after it."""
-    depth, index = 1, start
+    return _closing(data, start, end, depth=1) is None
+
+
+def _closing(data: bytes, start: int, end: int, depth: int = 0) -> int | None:
+    """The index of the bracket that closes the `depth` brackets open at `start` (with 0, the one
+    that closes the bracket at `start`), read before `end` and over quoted strings; None where no
+    bracket does (the text ends first, or a string does not)."""
+    index = start
     while index < end:
         byte = data[index]
         if byte in b"([{":
@@ -114,14 +121,14 @@ def _still_open(data: bytes, start: int, end: int) -> bool:
         elif byte in b")]}":
             depth -= 1
             if depth == 0:
-                return False
+                return index
         elif byte in b"'\"":
             close = data.find(bytes((byte,)), index + 1, end)
             if close < 0:
-                return True
+                return None
             index = close
         index += 1
-    return True
+    return None
 
 
 def from_imports(data: bytes) -> tuple[tuple[int, str, str], ...]:
@@ -221,22 +228,8 @@ def _defines(places: set[str], owner: str) -> bool:
 
 def _shape(data: bytes, paren: int) -> CallShape | None:
     """The shape of the call whose arguments open at `paren`; None where its text does not parse."""
-    depth, index, end = 0, paren, min(len(data), paren + _CALL_LIMIT)
-    while index < end:
-        byte = data[index]
-        if byte in b"([{":
-            depth += 1
-        elif byte in b")]}":
-            depth -= 1
-            if depth == 0:
-                break
-        elif byte in b"'\"":
-            close = data.find(bytes((byte,)), index + 1, end)
-            if close < 0:
-                return None
-            index = close
-        index += 1
-    else:
+    index = _closing(data, paren, min(len(data), paren + _CALL_LIMIT))
+    if index is None:
         return None
     try:
         call = ast.parse("_" + data[paren:index + 1].decode("utf-8", "replace"), mode="eval").body
