@@ -26,10 +26,13 @@ DeviceFlags = tuple[tuple[str, tuple[tuple[str, str | None], ...]], ...]
 plain strings (the values of `guards.Probe` and `guards.Polarity`), for the cache and the digest."""
 
 _CANDIDATE = re.compile(
-    rb"^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)[^\n]*(?:is_available|device_count|version\.hip|version\.cuda)",
+    rb"^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)(?:[^\n]*|[ \t]*\([ \t]*\n[^\n]*)"
+    rb"(?:is_available|device_count|version\.hip|version\.cuda)",
     re.MULTILINE,
 )
-"""A top-level assignment whose first line names a probe of the CUDA device or of the build."""
+"""A top-level assignment whose first line names a probe of the CUDA device or of the build, or
+whose value opens a parenthesis there and names one on the next line (`SUPPORTS_X = (` then
+`torch.cuda.is_available() and ...`, as formatters wrap a long condition)."""
 _PROBE_WORDS = (b"is_available", b"device_count", b"version.hip", b"version.cuda")
 """The probes `_CANDIDATE` looks for: a module that spells none has no candidate, found without
 trying the pattern at each line (most modules)."""
