@@ -118,7 +118,7 @@ OPTIONAL_MODULE_SKIPS = frozenset({"pytest.importorskip"})
 """Calls that skip the rest of a test module or test where a module is not installed."""
 CUDA_DEVICE_STRING = re.compile(r"cuda(:\d+)?")
 _WORD_SPLIT = re.compile(r"[_\W]+|(?<=[a-z])(?=[A-Z])")
-_EXIT_CALL = re.compile(r"(^|\.)(exit|skip|_exit|abort)$")
+_EXIT_CALL = re.compile(r"(^|\.)(exit|skip|skipTest|_exit|abort)$")
 _PROCESS_EXIT = re.compile(r"(^|\.)(exit|_exit|abort)$")
 _GPU_SCHEDULERS = frozenset({"ray.remote"})
 """Decorators that ask a scheduler for resources: a task asking for GPUs is never placed on a node without one."""
@@ -346,6 +346,12 @@ def is_skip_call(statement: ast.stmt, names: ImportTable) -> bool:
     if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
         func = statement.value.func
         return names.resolve(func) == "pytest.skip" or (isinstance(func, ast.Attribute) and func.attr == "skipTest")
+    return _raises_skip(statement)
+
+
+def _raises_skip(statement: ast.stmt) -> bool:
+    """`raise unittest.SkipTest(...)`, `raise SkipTest`: unittest and pytest both report the test
+    as skipped, wherever in the test (or a helper it calls) it is raised."""
     if isinstance(statement, ast.Raise) and statement.exc is not None:
         raised = statement.exc.func if isinstance(statement.exc, ast.Call) else statement.exc
         return dotted_name(raised).rpartition(".")[2] == "SkipTest"
@@ -354,10 +360,10 @@ def is_skip_call(statement: ast.stmt, names: ImportTable) -> bool:
 
 def stops_the_program(body: list[ast.stmt]) -> bool:
     """Whether a block ends by raising or exiting: a requirement, where `return` or a test's
-    `skip` only take another path."""
+    skip (`pytest.skip()`, `self.skipTest()`, `raise unittest.SkipTest()`) only take another path."""
     last = body[-1] if body else None
     if isinstance(last, ast.Raise):
-        return True
+        return not _raises_skip(last)
     if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
         return bool(_PROCESS_EXIT.search(dotted_name(last.value.func)))
     return False
