@@ -19,6 +19,17 @@ from cudaudit.rules.python.names import final_name
 DEVICE_KEYWORDS = frozenset({"device", "device_type", "map_location", "device_map"})
 """Keyword arguments that take a device in PyTorch and the libraries built on it."""
 
+MESH_CALLS = frozenset(
+    {
+        "torch.distributed.device_mesh.init_device_mesh",
+        "torch.distributed.device_mesh.DeviceMesh",
+        "torch.distributed.init_device_mesh",
+        "torch.distributed.DeviceMesh",
+    }
+)
+"""Constructors of a `DeviceMesh`: their device type (first, or `device_type=`) is where the mesh
+places each rank, and building one sets that device type's current device."""
+
 DEVICE_POSITIONAL = frozenset(
     {
         "torch.device",
@@ -27,6 +38,7 @@ DEVICE_POSITIONAL = frozenset(
         "torch.amp.GradScaler",
         "torch.get_device_module",
         "torch.set_default_device",
+        *MESH_CALLS,
     }
 )
 """Callables whose first positional argument is a device or device type."""

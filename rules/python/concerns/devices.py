@@ -19,6 +19,7 @@ from cudaudit.rules.python.device_flow import DeviceIndexes, is_index_source, ma
 from cudaudit.rules.python.device_syntax import (
     DEVICE_KEYWORDS,
     DEVICE_POSITIONAL,
+    MESH_CALLS,
     device_ordinal_kind,
     is_cuda_device_string,
 )
@@ -34,6 +35,8 @@ STAND_INS = frozenset(
 AMP_DEVICE_KEY = "amp"
 """The device-string key for a device that only chooses where mixed precision applies: there a
 CPU-only build warns and turns the feature off instead of raising."""
+MESH_DEVICE_KEY = "mesh"
+"""The device-string key for the device type of a `DeviceMesh`, which raises where it is built."""
 
 
 class DevicePositions(Concern):
@@ -90,12 +93,11 @@ class DevicePositions(Concern):
             return
         for keyword in call.keywords:
             if keyword.arg in DEVICE_KEYWORDS:
-                amp = keyword.arg == "device_type" or callee in AMP_CALLS
-                self._device(keyword.value, AMP_DEVICE_KEY if amp else "")
+                self._device(keyword.value, _device_key(callee, keyword.arg))
         if not call.args:
             return
         if callee in DEVICE_POSITIONAL:
-            self._device(call.args[0], AMP_DEVICE_KEY if callee in AMP_CALLS else "")
+            self._device(call.args[0], _device_key(callee))
         elif isinstance(call.func, ast.Attribute) and call.func.attr == "to":
             self._device(call.args[0])
 
@@ -108,6 +110,16 @@ class DevicePositions(Concern):
         kind = device_ordinal_kind(value) if variable is None else "name"
         if kind:
             self.walk.report(DEVICE_ORDINAL, kind, value)
+
+
+def _device_key(callee: str | None, keyword: str | None = None) -> str:
+    """The device-string key of a device given to `callee` (positionally, or as `keyword`): a mesh's
+    device type, mixed precision's (`torch.autocast`, or any `device_type=` elsewhere), or a device."""
+    if callee in MESH_CALLS:
+        return MESH_DEVICE_KEY
+    if callee in AMP_CALLS or keyword == "device_type":
+        return AMP_DEVICE_KEY
+    return ""
 
 
 CONCERN = DevicePositions
