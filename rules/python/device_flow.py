@@ -48,6 +48,9 @@ class IndexVariable:
     """The `device_count()` call the index is taken modulo, when there is one."""
     only_devices: bool
     """Every use is a device position: the assignment can hold a `torch.device` instead."""
+    current: bool = False
+    """The index is the current device's (`torch.cuda.current_device()`), which every path of the
+    process has, not one a distributed launcher hands out (`LOCAL_RANK`)."""
 
 
 def is_index_source(value: ast.expr, names: ImportTable) -> bool:
@@ -102,12 +105,19 @@ class DeviceIndexes:
         if not found:
             return
         uses = _uses(scope, set(found))
+        current = {name for name, value in found.items() if self._is_current(value, found)}
         for name, value in found.items():
             only_devices = all(_is_device_position(use, self._names) for use in uses[name])
-            variable = IndexVariable(name, value, _divisor(value, self._names), only_devices)
+            variable = IndexVariable(name, value, _divisor(value, self._names), only_devices, name in current)
             self._by_value[id(value)] = variable
             for node, _, _ in uses[name]:
                 self._by_use[id(node)] = variable
+
+    def _is_current(self, value: ast.expr, found: dict[str, ast.expr], depth: int = 0) -> bool:
+        """`torch.cuda.current_device()`, or a name found holding it (`device = index`)."""
+        if isinstance(value, ast.Name) and value.id in found and depth < len(found):
+            return self._is_current(found[value.id], found, depth + 1)
+        return isinstance(value, ast.Call) and self._names.resolve(value.func) in CURRENT_DEVICE_CALLS
 
 
 def makes_device(value: ast.expr, names: ImportTable) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 
-from cudaudit.rules.python.device_flow import DeviceIndexes, is_index_source, makes_device
+from cudaudit.rules.python.device_flow import DeviceIndexes, IndexVariable, is_index_source, makes_device
 from cudaudit.rules.python.device_syntax import (
     DEVICE_KEYWORDS,
     DEVICE_POSITIONAL,
@@ -27,6 +27,8 @@ from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DEVICE_STRING = "device-string"
 DEVICE_ORDINAL = "device-ordinal"
+CURRENT_INDEX = "current-index"
+"""The device-ordinal key of a name holding `torch.cuda.current_device()`, used as a device."""
 AMP_CALLS = frozenset({"torch.autocast", "torch.amp.autocast", "torch.amp.GradScaler"})
 STAND_INS = frozenset(
     {"types.SimpleNamespace", "unittest.mock.Mock", "unittest.mock.MagicMock", "unittest.mock.NonCallableMock"}
@@ -107,9 +109,15 @@ class DevicePositions(Concern):
         if self._indexes is not None and self._indexes.holds_device(value):
             return  # a device, or an index its own rewrite makes one where it is assigned
         variable = self._indexes.used(value) if self._indexes else None
-        kind = device_ordinal_kind(value) if variable is None else "name"
+        kind = device_ordinal_kind(value) if variable is None else _variable_kind(variable)
         if kind:
             self.walk.report(DEVICE_ORDINAL, kind, value)
+
+
+def _variable_kind(variable: IndexVariable) -> str:
+    """The device-ordinal key of a use of an index variable: the current device's index is one on
+    every path (`name`, a rank's, is mostly the distributed launch's)."""
+    return CURRENT_INDEX if variable.current else "name"
 
 
 def _device_key(callee: str | None, keyword: str | None = None) -> str:
