@@ -9,12 +9,18 @@ A device inside a comparison (`t.device == torch.device("cuda")`) is a check, no
 module, a `device=` given to a stand-in (`types.SimpleNamespace(device="cuda")`, `Mock(device=...)`)
 is an attribute of a test double that imitates a tensor or a pipeline: nothing runs on it.
 Settings named for devices (`device = "cuda"`) are the `settings` concern's.
+Inside `with FakeTensorMode():` the `device=` of a tensor factory (`torch.empty(n, device="cuda")`)
+is a fake tensor's device, which allocates nothing: its own key, from the catalog's
+`[fake_tensor_mode]` table (the modes, the factories and the methods that make fake tensors).
 """
 
 from __future__ import annotations
 
 import ast
+import re
+from dataclasses import dataclass
 
+from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.python.device_flow import DeviceIndexes, IndexVariable, is_index_source, makes_device
 from cudaudit.rules.python.device_syntax import (
     DEVICE_KEYWORDS,
@@ -23,6 +29,7 @@ from cudaudit.rules.python.device_syntax import (
     device_ordinal_kind,
     is_cuda_device_string,
 )
+from cudaudit.rules.python.names import dotted_name
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DEVICE_STRING = "device-string"
@@ -39,6 +46,29 @@ AMP_DEVICE_KEY = "amp"
 CPU-only build warns and turns the feature off instead of raising."""
 MESH_DEVICE_KEY = "mesh"
 """The device-string key for the device type of a `DeviceMesh`, which raises where it is built."""
+FAKE_DEVICE_KEY = "fake-tensor"
+"""The device-string key for the device of a fake tensor, made by a factory inside a fake tensor mode."""
+FAKE_TENSOR_TABLE = "fake_tensor_mode"
+
+
+@dataclass(frozen=True)
+class FakeTensorMode:
+    """What the catalog's `[fake_tensor_mode]` says makes fake tensors: the mode's qualified names,
+    and the factories and tensor methods whose `device=` inside it allocates nothing."""
+
+    modes: frozenset[str]
+    factories: frozenset[str]
+    methods: frozenset[str]
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog) -> FakeTensorMode:
+        tables = [table for _, table in catalog.tables(FAKE_TENSOR_TABLE)]
+        fields = ("modes", "factories", "methods")
+        return cls(*(frozenset(name for table in tables for name in table.get(field, ())) for field in fields))
+
+    def makes_fake(self, call: ast.Call, callee: str | None) -> bool:
+        """`torch.empty(...)`, `x.new_zeros(...)`: a call whose `device=` a fake tensor mode keeps as metadata."""
+        return callee in self.factories or (isinstance(call.func, ast.Attribute) and call.func.attr in self.methods)
 
 
 class DevicePositions(Concern):
@@ -48,6 +78,11 @@ class DevicePositions(Concern):
         self._indexes: DeviceIndexes | None = None
         self._aliases: dict[str, str] = {}
         """Names assigned a callable that takes a device first: `scope = autocast if amp else nullcontext`."""
+        self._fake: FakeTensorMode | None = None
+        self._fake_lines: list[tuple[int, int]] = []
+        """The lines of the `with` blocks that run in a fake tensor mode."""
+        self._fake_devices: set[int] = set()
+        """The ids of `torch.device(...)` calls given as a fake factory's `device=`."""
 
     def on_Module(self, node: ast.Module) -> None:
         self._tree = node
@@ -85,6 +120,35 @@ class DevicePositions(Concern):
         if callee is not None:
             self._aliases[node.targets[0].id] = callee
 
+    def on_With(self, node: ast.With) -> None:
+        """`with FakeTensorMode():`, `with fake_mode:` after `fake_mode = FakeTensorMode(...)`, or a
+        mode named for what it is (`with self.fake_mode:`, as PyTorch names the one it hands on)."""
+        if self._fake is None:
+            self._fake = FakeTensorMode.from_catalog(self.walk.catalog)
+        modes = self._fake.modes
+        if modes and node.body and any(self._is_fake_mode(item.context_expr, modes) for item in node.items):
+            self._fake_lines.append((node.body[0].lineno, node.end_lineno or node.body[-1].lineno))
+
+    def _is_fake_mode(self, expr: ast.expr, modes: frozenset[str]) -> bool:
+        if isinstance(expr, ast.Call):
+            return self.walk.names.resolve(expr.func) in modes
+        if not isinstance(expr, (ast.Name, ast.Attribute)):
+            return False
+        words = _words(dotted_name(expr).rpartition(".")[2])
+        if "fake" in words and "mode" in words:
+            return True
+        scope = self.walk.functions[-1] if self.walk.functions else self._tree
+        return isinstance(expr, ast.Name) and scope is not None and any(
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == expr.id for t in node.targets)
+            and isinstance(node.value, ast.Call)
+            and self.walk.names.resolve(node.value.func) in modes
+            for node in ast.walk(scope)
+        )
+
+    def _in_fake_mode(self, call: ast.Call) -> bool:
+        return any(first <= call.lineno <= last for first, last in self._fake_lines)
+
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         walk = self.walk
         if walk.in_comparison:
@@ -93,13 +157,18 @@ class DevicePositions(Concern):
             callee = self._aliases.get(call.func.id)
         if walk.in_tests and callee in STAND_INS:
             return
+        fake = self._fake is not None and self._in_fake_mode(call) and self._fake.makes_fake(call, callee)
         for keyword in call.keywords:
-            if keyword.arg in DEVICE_KEYWORDS:
+            if keyword.arg == "device" and fake:
+                self._device(keyword.value, FAKE_DEVICE_KEY)
+                if isinstance(keyword.value, ast.Call):
+                    self._fake_devices.add(id(keyword.value))
+            elif keyword.arg in DEVICE_KEYWORDS:
                 self._device(keyword.value, _device_key(callee, keyword.arg))
         if not call.args:
             return
         if callee in DEVICE_POSITIONAL:
-            self._device(call.args[0], _device_key(callee))
+            self._device(call.args[0], FAKE_DEVICE_KEY if id(call) in self._fake_devices else _device_key(callee))
         elif isinstance(call.func, ast.Attribute) and call.func.attr == "to":
             self._device(call.args[0])
 
@@ -129,5 +198,12 @@ def _device_key(callee: str | None, keyword: str | None = None) -> str:
         return AMP_DEVICE_KEY
     return ""
 
+
+def _words(identifier: str) -> set[str]:
+    """`fake_mode`, `dstFakeMode` → their lower-case words."""
+    return {word.lower() for word in _WORD_SPLIT.split(identifier) if word}
+
+
+_WORD_SPLIT = re.compile(r"[_\W]+|(?<=[a-z])(?=[A-Z])")
 
 CONCERN = DevicePositions
