@@ -145,6 +145,10 @@ class FileFacts:
     conftest_fixtures: tuple[tuple[str, bool], ...] = ()
     """(name, autouse) of the fixtures that skip without CUDA which the `conftest.py` files in this
     test module's folder and above serve it (the nearest one's where two define a name)."""
+    left_out_marks: tuple[str, ...] = ()
+    """The custom pytest marks a plain `pytest` run leaves out of this test module: a `conftest.py` in
+    its folder or above skips the tests carrying them, or the pytest configuration there deselects
+    them by default (`addopts = "-m 'not gpu'"`; `rules/python/test_selection.py`)."""
     switched: tuple[tuple[str, Evidence], ...] = ()
     """(name, the switch) for each top-level class or function of this Python module that the
     project's scripts construct or call only under a switch that is off by default (`if opt.plms:

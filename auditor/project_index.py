@@ -22,6 +22,8 @@ Built once per scan, after discovery and before any file is analysed, and read-o
 - the project's own device flags, module-level names assigned from a device probe
   (`rules/python/project_flags.py`), by qualified name, and each Python module's dotted name;
 - the fixtures each `conftest.py` serves that skip without CUDA (`rules/python/reach.py`);
+- the custom pytest marks a plain `pytest` run leaves out: skipped by a `conftest.py` hook or
+  deselected by the configuration's `addopts` (`rules/python/test_selection.py`);
 - the skip markers shared test modules keep in module-level names, with where each skips
   (`rules/python/skip_conditions.py`);
 - the classes and functions the project's scripts use only under a switch that is off by default
@@ -85,6 +87,8 @@ _READERS = {
     "import_paths": "cudaudit.rules.python.import_paths:other_target_modules",
     "flags": "cudaudit.rules.python.project_flags:read_device_flags",
     "conftest": "cudaudit.rules.python.reach:conftest_fixtures",
+    "skipping_hooks": "cudaudit.rules.python.test_selection:skipping_hooks",
+    "deselected_marks": "cudaudit.rules.python.test_selection:deselected_marks",
     "switches": "cudaudit.rules.python.opt_in:read_switches",
     "switched_definitions": "cudaudit.rules.python.opt_in:switched_definitions",
     "turned_on": "cudaudit.rules.python.opt_in:turned_on",
@@ -158,6 +162,9 @@ class ProjectIndex:
     """Python module's display path -> (its dotted name, whether it is a package's `__init__.py`)."""
     conftests: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
     """Folder -> (name, autouse) of the fixtures its `conftest.py` serves that skip without CUDA."""
+    left_out_marks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Folder -> the custom pytest marks a plain `pytest` run leaves out of the tests below it: its
+    `conftest.py` skips tests carrying them, or its configuration deselects them by default."""
     skip_markers: tuple[tuple[str, tuple[bool | None, bool | None]], ...] = ()
     """(qualified name, (skipped without CUDA, skipped on every ROCm GPU)) of each skip marker a shared
     module of the project keeps in a module-level name."""
@@ -213,6 +220,8 @@ class ProjectIndex:
             facts["included"] = self.included.get(path, ())
         if FileKind.PYTHON in kinds and self.conftests and is_test_path(path):
             facts["conftest_fixtures"] = _served_fixtures(path, self.conftests)
+        if FileKind.PYTHON in kinds and self.left_out_marks and is_test_path(path):
+            facts["left_out_marks"] = _left_out_marks(path, self.left_out_marks)
         if FileKind.PYTHON in kinds and (self.device_flags or self.skip_markers) and path in self.modules:
             facts["device_flags"] = self.device_flags
             facts["skip_markers"] = self.skip_markers
@@ -284,6 +293,7 @@ def build_index(
         ),
         modules=modules,
         conftests={folder: fixtures for folder, fixtures in found.conftests.items() if fixtures},
+        left_out_marks={folder: tuple(sorted(marks)) for folder, marks in found.left_out_marks.items() if marks},
         releases=tuple(sorted(set(found.releases))),
         switched=_switched(files, python, found, catalog) if found.switched or found.tested else {},
         calls_elsewhere=(
@@ -388,6 +398,8 @@ class _Found:
     flags: list[tuple[str, str, tuple[tuple[str, str | None], ...]]] = field(default_factory=list)
     conftests: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
     """(display path, flag name, what a test of the flag probes) for each device flag found."""
+    left_out_marks: dict[str, set[str]] = field(default_factory=dict)
+    """Folder -> the custom pytest marks its `conftest.py` skips or its configuration deselects."""
     markers: list[tuple[str, str, tuple[bool | None, bool | None]]] = field(default_factory=list)
     """(display path, marker name, where it skips) for each skip marker of a shared module."""
     releases: list[tuple[str, str]] = field(default_factory=list)
@@ -444,6 +456,8 @@ class _Found:
                 self.conftests[posixpath.dirname(path)] = remember(
                     "conftest_fixtures", path, lambda: _reader("conftest")(path, data())
                 )
+                skipped = remember("skipping_hooks", path, lambda: _reader("skipping_hooks")(path, data()))
+                self.left_out_marks.setdefault(posixpath.dirname(path), set()).update(skipped)
         elif kind is FileKind.CMAKE:
             build = remember("cmake_build", path, lambda: _reader("cmake_build")(path, decode_text(data())))
             if build is not None:  # a CMake file that builds nothing as HIP says nothing over a setup.py above it
@@ -460,6 +474,10 @@ class _Found:
         else:
             def text() -> str:
                 return decode_python(data()) if kind is FileKind.SETUP and path.endswith(".py") else decode_text(data())
+
+            if path.endswith((".toml", ".cfg")) and b"addopts" in data():
+                deselected = remember("deselected_marks", path, lambda: _reader("deselected_marks")(path, text()))
+                self.left_out_marks.setdefault(posixpath.dirname(path), set()).update(deselected)
 
             variants = remember(f"variants:{kind.value}", path, lambda: list(_reader("variants")(path, text(), kind)))
             self.variants.extend(variants)
@@ -529,6 +547,17 @@ def _served_fixtures(path: str, conftests: dict[str, tuple[tuple[str, bool], ...
             served.setdefault(name, autouse)
         folder, above = posixpath.dirname(folder), folder
     return tuple(sorted(served.items()))
+
+
+def _left_out_marks(path: str, marks: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """The custom pytest marks a plain `pytest` run leaves out of the test module at `path`: those of
+    its folder and every folder above it."""
+    found: set[str] = set()
+    folder, above = posixpath.dirname(path), None
+    while folder != above:
+        found.update(marks.get(folder, ()))
+        folder, above = posixpath.dirname(folder), folder
+    return tuple(sorted(found))
 
 
 def _module_names(files: list[IndexedFile]) -> dict[str, tuple[str, bool]]:

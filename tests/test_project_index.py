@@ -314,6 +314,38 @@ def any_device():
 """
 
 
+SKIPPING_HOOK = """import pytest
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("needs_gpu") is not None and not gpu_present():
+        pytest.skip("needs a GPU")
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "bench: a benchmark")
+"""
+
+
+def test_marks_a_plain_pytest_run_leaves_out_reach_the_test_modules_below_their_conftest_or_configuration():
+    files = {
+        "tests/gpu/conftest.py": SKIPPING_HOOK,
+        "tests/gpu/test_add.py": "x = 1\n",
+        "tests/test_mul.py": "y = 2\n",
+        "pyproject.toml": "[tool.pytest.ini_options]\naddopts = \"-ra -m 'not multi_gpu and not slow'\"\n",
+        "sub/setup.cfg": "[tool:pytest]\naddopts = -m 'multi_node or nightly'\n",
+        "sub/tests/test_div.py": "z = 3\n",
+    }
+    index = index_of(files)
+    assert index.facts("tests/gpu/test_add.py", (FileKind.PYTHON,)).left_out_marks == ("multi_gpu", "needs_gpu", "slow")
+    assert index.facts("tests/test_mul.py", (FileKind.PYTHON,)).left_out_marks == ("multi_gpu", "slow")
+    # `or` selects rather than deselects: nothing said about either mark
+    assert index.facts("sub/tests/test_div.py", (FileKind.PYTHON,)).left_out_marks == ("multi_gpu", "slow")
+    test = "import pytest\n\n@pytest.mark.needs_gpu\ndef test_a(x):\n    x.cuda()\n"
+    found = {f.span.line: f.severity for f in analyze(test, path="tests/gpu/test_add.py", files=files) if f.rule == "CDA102"}
+    assert found == {5: Severity.NOTE}  # skipped by the conftest's hook where there is no GPU
+    found = {f.span.line: f.severity for f in analyze(test, path="tests/test_mul.py", files=files) if f.rule == "CDA102"}
+    assert found == {5: Severity.WARNING}  # the mark only labels the test here: a plain run runs it
+
+
 def test_a_conftest_serves_its_skipping_fixtures_to_the_test_modules_below_it():
     files = {"tests/conftest.py": CONFTEST, "tests/ops/test_add.py": "x = 1\n", "other/test_mul.py": "y = 2\n"}
     index = index_of(files)

@@ -31,7 +31,10 @@ def analyze_python(
     tree = parse_python(text, filename=path)
     module, package = facts.module or ("", False)
     walker = PythonWalker(
-        ImportTable(tree, module, project_flags(facts), package, rocm_capabilities(catalog), dict(facts.skip_markers)),
+        ImportTable(
+            tree, module, project_flags(facts), package, rocm_capabilities(catalog), dict(facts.skip_markers),
+            frozenset(facts.left_out_marks),
+        ),
         catalog,
         lambda module: module.partition(".")[0] in settings.first_party or is_sibling_module(path, module),
         in_tests=is_test_path(path),

@@ -70,8 +70,12 @@ class ImportTable:
         package: bool = False,
         rocm_capabilities: Any = None,
         markers: Mapping[str, Any] | None = None,
+        left_out_marks: frozenset[str] = frozenset(),
     ) -> None:
         self.tree = tree
+        self.left_out_marks = left_out_marks
+        """The custom pytest marks a plain `pytest` run leaves out of this test module (through the
+        index, `test_selection.py`)."""
         self.rocm_capabilities = rocm_capabilities
         """What each GPU ROCm supports reports as its capability (`capability_use.RocmCapabilities`), where known."""
         self.capability_defaults: dict[str, Any] | None = None

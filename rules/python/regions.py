@@ -450,6 +450,8 @@ def _marked_region(markers: list[ast.expr], names: ImportTable, cuda_named: bool
     cuda = cuda_named
     rocm = optional = False
     for marker in _each_marker(markers):
+        if _labels_only(marker, names):
+            continue
         probes = marker_probes(marker, names)
         skips = _skip_marker(marker, names, set())
         without_cuda = skips.without_cuda if skips is not None else None
@@ -461,6 +463,22 @@ def _marked_region(markers: list[ast.expr], names: ImportTable, cuda_named: bool
         rocm_aware=rocm,
         cap=OPTIONAL_PATH.cap if optional and not cuda else None,
     )
+
+
+PYTEST_MARKS = frozenset({"skip", "skipif", "xfail", "usefixtures", "parametrize", "filterwarnings"})
+"""pytest's own marks; every other `pytest.mark.NAME` is the project's."""
+
+
+def _labels_only(marker: ast.expr, names: ImportTable) -> bool:
+    """A custom pytest mark written bare (`@pytest.mark.gpu`, `@pytest.mark.requires_cuda`, or a
+    name bound to one) only labels its test for `pytest -m`, whatever its name says: a plain `pytest`
+    on a machine without a GPU runs the test, unless a `conftest.py` hook skips the tests carrying it
+    or the configuration deselects it by default (`names.left_out_marks`, through the index)."""
+    if not isinstance(marker, (ast.Attribute, ast.Name)):
+        return False
+    qualified = names.resolve(marker) or ""
+    mark = qualified.removeprefix("pytest.mark.")
+    return mark != qualified and mark.isidentifier() and mark not in PYTEST_MARKS and mark not in names.left_out_marks
 
 
 def _each_marker(markers: list[ast.expr]) -> list[ast.expr]:
