@@ -82,7 +82,11 @@ _RESOLVED_PROBES = {
     "torch.version.hip": Probe.ROCM,
     "torch.distributed.is_initialized": Probe.DISTRIBUTED,
     "torch.distributed.Backend.NCCL": Probe.CUDA,
+    "torch.distributed.is_nccl_available": Probe.CUDA,
+    "torch.distributed.ProcessGroupNCCL": Probe.CUDA,
 }
+"""Probes by qualified name; an attribute that only some builds have is a probe through `hasattr`
+(`hasattr(dist, "ProcessGroupNCCL")`: the NCCL backend, built on CUDA and ROCm, as RCCL)."""
 _NVIDIA_PROBES = frozenset({"torch.version.cuda"})
 """Probes that hold on NVIDIA's CUDA only: also CUDA probes, and false on ROCm builds."""
 _AVAILABILITY_PROBES = frozenset({"torch.cuda.is_available", "torch.cuda.device_count"})
@@ -455,6 +459,11 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
             return {Probe.CUDA}
         if is_off_by_default_read(node):
             return {Probe.OFF_BY_DEFAULT}
+        attribute = node.args[1] if feature_probe(node, names) is not None else None
+        if isinstance(attribute, ast.Constant) and isinstance(attribute.value, str):
+            owner = names.resolve(node.args[0])
+            probe = _RESOLVED_PROBES.get(f"{owner}.{attribute.value}") if owner else None
+            return {probe} if probe else set()
         if isinstance(func, ast.Attribute) and func.attr in _MARKER_LOOKUPS and node.args:
             marker = node.args[0]
             if isinstance(marker, ast.Constant) and isinstance(marker.value, str):

@@ -199,7 +199,7 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
         some = Region(cpu_aware=True)  # CUDA, XPU or MPS is there: never a CPU-only machine
         return (NEUTRAL, some, NEUTRAL) if accelerator is Polarity.POSITIVE else (NEUTRAL, NEUTRAL, some)
     feature = feature_probe(test, names)
-    if feature is not None:
+    if feature is not None and not probes_in(test, names):  # `hasattr(dist, "ProcessGroupNCCL")` probes a build
         older = Region(cap=Severity.WARNING)  # the branch only releases without the attribute take
         return (NEUTRAL, NEUTRAL, older) if feature is Polarity.POSITIVE else (NEUTRAL, older, NEUTRAL)
     probes = probes_in(test, names)
