@@ -519,9 +519,9 @@ def try_region(node: TryStatement) -> Region:
     what it tries is guarded on the targets without one. A handler that swallows the error
     (`except Exception: pass`, or one that only logs it) keeps whatever the program had before
     the `try`: what fails there costs a feature, not the run, a warning at most."""
-    optional = any(_catches_import_error(handler) for handler in node.handlers)
+    optional = any(catches_import_error(handler) for handler in node.handlers)
     probe = any(_catches_errors(handler) and _falls_back(handler.body) for handler in node.handlers)
-    swallows = not probe and any(_catches_errors(handler) and _only_reports(handler.body) for handler in node.handlers)
+    swallows = not probe and any(_catches_errors(handler) and only_reports(handler.body) for handler in node.handlers)
     return Region(
         cuda_guarded=probe,
         cap=Severity.WARNING if swallows else None,
@@ -533,7 +533,7 @@ def try_region(node: TryStatement) -> Region:
 _REPORTING_CALLS = frozenset({"print", "warn", "warning", "info", "debug", "error", "exception", "log"})
 
 
-def _only_reports(body: list[ast.stmt]) -> bool:
+def only_reports(body: list[ast.stmt]) -> bool:
     """`pass`, `...`, `continue`, or only printing, logging or warning about the error."""
     for statement in body:
         if isinstance(statement, (ast.Pass, ast.Continue)):
@@ -608,7 +608,7 @@ def _falls_back(body: list[ast.stmt]) -> bool:
     )
 
 
-def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+def catches_import_error(handler: ast.ExceptHandler) -> bool:
     if handler.type is None:
         return True
     types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]

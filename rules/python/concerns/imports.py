@@ -3,7 +3,8 @@
 `from numba import cuda` imports the module `numba.cuda`, so each imported name is tried as a
 module below the one named; `from numba import njit` finds no key. A project's own modules
 (`first_party`, or a sibling file of the scanned one) are never a third-party library, whatever
-their name. An import inside `try:` with an `except ImportError:` fallback is at most a warning.
+their name. An import inside `try:` with an `except ImportError:` fallback is at most a warning;
+one whose handler computes what the program needs without the module is a note (`_falls_back`).
 """
 
 from __future__ import annotations
@@ -11,12 +12,34 @@ from __future__ import annotations
 import ast
 
 from cudaudit.model import Severity
-from cudaudit.rules.python.walker import Concern
+from cudaudit.rules.python.guards import is_none, stops_the_program
+from cudaudit.rules.python.regions import TryStatement, catches_import_error, only_reports
+from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DETECTOR = "import"
 
 
 class Imports(Concern):
+    def __init__(self, walk: PythonWalker) -> None:
+        super().__init__(walk)
+        self._tree: ast.Module | None = None
+        self._tries: dict[int, TryStatement] = {}
+        """The `try` statement each import statement of a `try` body with an `ImportError` handler sits in, by id."""
+        self._fallbacks: dict[int, bool] = {}
+        self._reads: dict[str, list[int]] | None = None
+        """The lines where the module reads each name, found where first needed."""
+
+    def on_Module(self, node: ast.Module) -> None:
+        self._tree = node
+
+    def on_Try(self, node: TryStatement) -> None:
+        if any(catches_import_error(handler) for handler in node.handlers):
+            for statement in node.body:
+                if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                    self._tries[id(statement)] = node
+
+    on_TryStar = on_Try
+
     def on_Import(self, node: ast.Import) -> None:
         self._report(node, [alias.name for alias in node.names])
 
@@ -32,7 +55,131 @@ class Imports(Concern):
             entry = walk.catalog.lookup(DETECTOR, module)
             if entry is not None and entry.rule.id not in seen and not walk.is_first_party(module):
                 seen.add(entry.rule.id)
-                walk.report(DETECTOR, entry.match, node, cap=Severity.WARNING if walk.optional_import else None)
+                walk.report(DETECTOR, entry.match, node, cap=self._cap(node))
+
+    def _cap(self, node: ast.stmt) -> Severity | None:
+        if not self.walk.optional_import:
+            return None
+        attempt = self._tries.get(id(node))
+        if attempt is None:
+            return Severity.WARNING
+        known = self._fallbacks.get(id(attempt))
+        if known is None:
+            known = self._fallbacks[id(attempt)] = self._falls_back(attempt)
+        return Severity.NOTE if known else Severity.WARNING
+
+    def _falls_back(self, attempt: TryStatement) -> bool:
+        """Whether every `ImportError` handler of `attempt` computes, without the modules, what the
+        rest of the module reads from its body: the same result (`try: from flash_attn.ops import
+        cross_entropy; loss = cross_entropy(x)` / `except ImportError: loss = torch_cross_entropy(x)`),
+        a stand-in for each name read later (`except ImportError: CrossEntropyLoss =
+        torch.nn.CrossEntropyLoss`), or a flag it clears (`HAS_FA = False`) where none of the
+        library's names is read later (what runs under the flag is judged there). Then nothing
+        breaks where the module is missing: the import is a probe, a note. A handler that stops the
+        program, binds a name read later to `None` (`flash_attn_func = None`, then an unguarded
+        call), or only reports keeps the import at a warning."""
+        imported, bound = self._bindings(attempt.body)
+        needed = {name for name in imported | bound if self._read_outside(name, attempt)}
+        handlers = [handler for handler in attempt.handlers if catches_import_error(handler)]
+        for handler in handlers:
+            if stops_the_program(handler.body) or only_reports(handler.body):
+                return False
+            replaced, anything = self._handler_bindings(handler.body)
+            if not needed <= (replaced | (anything - imported)):
+                return False
+            if not needed and not self._computes(handler.body):
+                return False
+        return True
+
+    def _bindings(self, body: list[ast.stmt]) -> tuple[set[str], set[str]]:
+        """The names the catalog's modules bind in `body`, and the names its other statements bind."""
+        imported: set[str] = set()
+        bound: set[str] = set()
+        for statement in body:
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                (imported if self._catalog_import(statement) else bound).update(_import_names(statement))
+            else:
+                bound.update(_assigned_names(statement))
+        return imported, bound
+
+    def _handler_bindings(self, body: list[ast.stmt]) -> tuple[set[str], set[str]]:
+        """The names `body` binds to something that stands in for a module's (a function, a class,
+        another module's name, a value that is no constant), and every name it binds."""
+        replaced: set[str] = set()
+        anything: set[str] = set()
+        for statement in body:
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                names = _import_names(statement)
+                stands_in = not self._catalog_import(statement)
+            else:
+                names = _assigned_names(statement)
+                stands_in = isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or (
+                    isinstance(statement, ast.Assign) and not _constant(statement.value)
+                )
+            anything.update(names)
+            if stands_in:
+                replaced.update(names)
+        return replaced, anything
+
+    def _computes(self, body: list[ast.stmt]) -> bool:
+        """Whether a handler does work of its own: more than passing, reporting, setting constants
+        or importing another of the catalog's modules (`except ImportError: from flash_attn import
+        older_name`)."""
+        for statement in body:
+            if isinstance(statement, ast.Assign) and _constant(statement.value):
+                continue
+            if isinstance(statement, ast.Return) and (statement.value is None or is_none(statement.value)):
+                continue
+            if isinstance(statement, (ast.Pass, ast.Expr)) and only_reports([statement]):
+                continue
+            if isinstance(statement, (ast.Import, ast.ImportFrom)) and self._catalog_import(statement):
+                continue
+            return True
+        return False
+
+    def _catalog_import(self, statement: ast.Import | ast.ImportFrom) -> bool:
+        if isinstance(statement, ast.Import):
+            modules = [alias.name for alias in statement.names]
+        elif statement.level == 0 and statement.module:
+            modules = [statement.module] + [f"{statement.module}.{alias.name}" for alias in statement.names]
+        else:
+            return False
+        return any(self.walk.catalog.lookup(DETECTOR, module) is not None for module in modules)
+
+    def _read_outside(self, name: str, attempt: TryStatement) -> bool:
+        if self._reads is None:
+            self._reads = {}
+            for node in ast.walk(self._tree) if self._tree is not None else ():
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                    self._reads.setdefault(node.id, []).append(node.lineno)
+        last = attempt.end_lineno or attempt.lineno
+        return any(not attempt.lineno <= line <= last for line in self._reads.get(name, ()))
+
+
+def _import_names(statement: ast.stmt) -> set[str]:
+    """`import a.b` binds `a`; `from m import f as g` binds `g`."""
+    if not isinstance(statement, (ast.Import, ast.ImportFrom)):
+        return set()
+    return {(alias.asname or alias.name).partition(".")[0] for alias in statement.names}
+
+
+def _assigned_names(statement: ast.stmt) -> set[str]:
+    """The names a statement of a block binds at that block's level (assignments, definitions)."""
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {statement.name}
+    targets: list[ast.expr] = []
+    if isinstance(statement, ast.Assign):
+        targets = statement.targets
+    elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+        targets = [statement.target]
+    return {node.id for target in targets for node in ast.walk(target) if isinstance(node, ast.Name)}
+
+
+def _constant(value: ast.expr) -> bool:
+    """`None`, `False`, `(None, None)`: a value that stands for no module."""
+    if isinstance(value, (ast.Tuple, ast.List)):
+        return all(_constant(element) for element in value.elts)
+    return isinstance(value, ast.Constant)
 
 
 CONCERN = Imports
