@@ -5,8 +5,10 @@ run shell commands; one reader (`shell.py`, `commands.py`) splits them and this 
 catalog about what each command does: the program it runs (`cli-tool`, `modprobe nvidia`
 included), what it installs (system packages, pip/uv requirements and indexes through the shared
 requirement resolver, conda specs and channels), the variables it sets (`env-var`), toolkit paths
-it spells out, CUDA build switches (`-DGGML_CUDA=on`), Docker's NVIDIA GPU options and the image
-`docker run` starts (the catalog's image tables, as for a Dockerfile's `FROM`).
+it spells out, CUDA build switches (`-DGGML_CUDA=on`), Docker's NVIDIA GPU options, the image
+`docker run` starts (the catalog's image tables, as for a Dockerfile's `FROM`) and the NCCL
+backend given to a program's option (`--dist-backend nccl`, `--vllm.sync_backend=nccl`), which the
+Python analyzer reports where a script hardcodes it (`dist-backend`).
 """
 
 from __future__ import annotations
@@ -47,12 +49,19 @@ CONDA_BUILD = "conda-build"
 CONDA_CHANNEL = "conda-channel"
 BUILD_SWITCH = "build-switch"
 DOCKER_GPU = "docker-gpu"
+DIST_BACKEND = "dist-backend"
 
 _MAX_NESTING = 3
 _SWITCH = re.compile(r"(?:^|-D|\s)([A-Za-z_][A-Za-z0-9_]*)=(?i:on|1|true|yes)\b")
 """`-DGGML_CUDA=on` (a CMake cache switch turned on) or `LLAMA_CUBLAS=1` (a make variable)."""
 _BUILDERS = frozenset({"cmake", "make", "gmake", "pip", "pip3", "uv", "python", "python3"})
 """Commands whose arguments may carry build switches (`pip install -C cmake.args=-DGGML_CUDA=on`)."""
+_OPTION_NAME = re.compile(r"-{0,2}([A-Za-z_][\w.-]*)")
+_NOT_A_WORD = re.compile(r"[^a-z0-9]+")
+_BACKEND_OPTION = re.compile(r"(?<![\w.-])(-{1,2}[A-Za-z_][\w.-]*)(?:=|[ \t]+)(nccl)(?![\w.-])", re.IGNORECASE)
+"""An option and its value inside a string of options: `--distributed-backend nccl`."""
+_PRINTERS = frozenset({"echo", "printf"})
+"""Commands whose arguments are text, not options a program reads."""
 
 
 CommandObserver = Callable[[list[Word], "Command | None", Placed, Mapping[str, str]], None]
@@ -144,6 +153,7 @@ def scan_command(
     if scan.on_command is not None:
         scan.on_command(words, found, placed, variables)
     build_switches([word for word, _ in assignments], placed, scan)
+    _backend_options(words, found, placed, scan)
     if found is None:
         return
     if found.name in _BUILDERS:
@@ -186,6 +196,40 @@ def _container_image(found: Command, placed: Placed, scan: ScriptScan) -> None:
     known = image_entry(image.text, scan.catalog) if image is not None else None
     if image is not None and known is not None:
         scan.report_word(known[0], placed, image, 0, len(image.text))
+
+
+def _backend_options(words: list[Word], found: Command | None, placed: Placed, scan: ScriptScan) -> None:
+    """`--dist-backend nccl`, `--backend=nccl`, `--vllm.sync_backend nccl`, a Hydra-style
+    `dist.backend=nccl`: the NCCL backend given to an option named for a backend, at the value. The
+    words of a command include the elements of an array of arguments (`ARGS=(` then one option per
+    line, which the shell reader splits as commands of their own); a word with spaces in it is a
+    string of options kept for later (`opts="--distributed-backend nccl --lr 1"`, `bash -c "..."`),
+    read option by option."""
+    if found is not None and found.name in _PRINTERS:
+        return
+    entry = scan.catalog.lookup(DIST_BACKEND, "option")
+    for position, word in enumerate(words):
+        text = word.text
+        if any(space in text for space in " \t\n"):
+            for match in _BACKEND_OPTION.finditer(text):
+                if _names_backend(match.group(1)):
+                    scan.report_word(entry, placed, word, match.start(2), match.end(2))
+            continue
+        name, equals, value = text.partition("=")
+        if not _names_backend(name):
+            continue
+        if equals and value.lower() == "nccl" and (text.startswith("-") or "." in name or "_" in name):
+            scan.report_word(entry, placed, word, len(name) + 1, len(text))
+        elif not equals and text.startswith("-") and position + 1 < len(words):
+            following = words[position + 1]
+            if following.text.lower() == "nccl":
+                scan.report_word(entry, placed, following, 0, len(following.text))
+
+
+def _names_backend(option: str) -> bool:
+    """`--dist-backend`, `--vllm.sync_backend`, `trainer.backend`: an option named for a backend."""
+    name = _OPTION_NAME.fullmatch(option)
+    return name is not None and "backend" in _NOT_A_WORD.split(name.group(1).lower())
 
 
 def build_switches(words: Iterable[Word], placed: Placed, scan: ScriptScan) -> None:

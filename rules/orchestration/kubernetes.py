@@ -9,7 +9,9 @@ a runtime class, an `image:` (or Helm's `image: {repository: ...}`) an image, `e
 container's variables. An image that is no part of a GPU stack is looked up in the catalog's
 image tables, as a Dockerfile's `FROM` is (a serving engine's CUDA image). YAML that has none of
 these shapes is left alone, and so is a helm-unittest suite (`suite:` and `tests:`), whose
-`set:` values test a chart without deploying it.
+`set:` values test a chart without deploying it. One shape is no deployment's: a key named for a
+distributed backend set to NCCL (`distributed_backend: nccl` in a training configuration), the
+backend a script's `--dist-backend nccl` chooses (`dist-backend`).
 
 Helm chart templates are Go templates, not YAML, until rendered. When a file does not parse
 and holds `{{ ... }}` actions, the actions are blanked (keeping every line and column) and
@@ -55,6 +57,9 @@ GPU_STACK = "k8s-gpu-stack"
 """Detector: a component of a vendor's GPU stack: an image, a Helm chart, a custom resource kind."""
 ENVIRONMENT = "k8s-env"
 """Detector: a variable set in a container's `env`."""
+DIST_BACKEND = "dist-backend"
+"""Detector: the NCCL backend set in a configuration (`distributed_backend: nccl`)."""
+_NOT_A_WORD = re.compile(r"[^a-z0-9]+")
 
 _QUOTA_SCOPES = ("requests.", "limits.")
 _ACTION_BODY = re.compile(r"[^\n]")
@@ -79,6 +84,8 @@ def analyze_manifest(
                 handler = _HANDLERS.get(key.value)
                 if handler is not None:
                     handler(key, value, sites)
+                else:
+                    _backend_setting(key, value, sites)
             if id(mapping) not in images and entry(mapping, "tag") and not entry(mapping, "image"):
                 _catalog_image(mapping, sites)  # Helm values that name an image without an `image:` key
     return sites.findings()
@@ -125,6 +132,17 @@ def _template_actions(text: str) -> Iterator[tuple[int, int]]:
             return
         yield start, end + 2
         position = end + 2
+
+
+def _backend_setting(key: ScalarNode, value: Node, sites: Sites) -> None:
+    """`distributed_backend: nccl`, `dist_backend: "nccl"`: NCCL chosen for every machine the
+    configuration runs on."""
+    if (
+        isinstance(value, ScalarNode)
+        and value.value.lower() == "nccl"
+        and "backend" in _NOT_A_WORD.split(str(key.value).lower())
+    ):
+        sites.report(DIST_BACKEND, "config", node_span(value))
 
 
 def _custom_resource(document: Node, sites: Sites) -> None:
