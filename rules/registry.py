@@ -35,7 +35,7 @@ DETECTORS: dict[str, tuple[str, ...]] = {
     "import": (_CONCERNS + "imports",),
     "symbol": (_CONCERNS + "symbols", _CONCERNS + "tensor_types"),
     "method": (_CONCERNS + "methods",),
-    "device-string": (_CONCERNS + "devices", _CONCERNS + "settings"),
+    "device-string": (_CONCERNS + "devices", _CONCERNS + "settings", _CONCERNS + "custom_ops"),
     "device-ordinal": (_CONCERNS + "devices",),
     "dist-backend": (_CONCERNS + "distributed", _CONCERNS + "settings", "cudaudit.rules.containers.script_scan",
                      "cudaudit.rules.orchestration.kubernetes"),
