@@ -154,6 +154,9 @@ class FileFacts:
     project's scripts construct or call only under a switch that is off by default (`if opt.plms:
     sampler = PLMSSampler(model)`, `if training_args.flash_attn: patch()`): what it does is another path.
     The empty name stands for the module itself, which every importer imports only under such a switch."""
+    off_default_path: Evidence | None = None
+    """Why nothing on the project's normal path runs this Python module (an opt-in area's module that
+    no module outside such areas imports, `rules/python/opt_in_areas.py`): all it does is another path."""
     called_elsewhere: tuple[tuple[str, tuple[tuple[int, tuple[str, ...], bool], ...]], ...] = ()
     """(name, the shapes of its calls) for each top-level function or class of this Python module that
     defaults a parameter to a CUDA device and that other modules of the scan import and call:

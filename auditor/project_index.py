@@ -33,7 +33,9 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   to a CUDA device (`from pkg.sampling import Sampler`, then `Sampler(steps=50)`), by shape
   (`rules/python/project_calls.py`);
 - the Python modules with a `__main__` block, and whether another module imports them, with the
-  names it takes (`rules/python/main_block.py`).
+  names it takes (`rules/python/main_block.py`);
+- the modules of the project's opt-in areas (`pkg/experiments/`, `pkg/dev/`; the catalog's
+  `[[opt_in_folder]]` tables) that no module outside them imports (`rules/python/opt_in_areas.py`).
 
 Each reader sees one file at a time; a file it cannot read or parse adds nothing (the file's
 own analysis reports it), so one bad header never stops the scan. `facts(path, kinds)` then
@@ -93,6 +95,8 @@ _READERS = {
     "switched_definitions": "cudaudit.rules.python.opt_in:switched_definitions",
     "turned_on": "cudaudit.rules.python.opt_in:turned_on",
     "settings_calls": "cudaudit.rules.python.opt_in:settings_calls",
+    "area_folders": "cudaudit.rules.python.opt_in_areas:area_folders",
+    "unreached_in_areas": "cudaudit.rules.python.opt_in_areas:unreached_in_areas",
     "main_block": "cudaudit.rules.python.main_block:main_block",
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
@@ -180,6 +184,8 @@ class ProjectIndex:
     main_blocks: dict[str, tuple[Evidence, tuple[str, ...] | None] | None] = field(default_factory=dict)
     """Python module with a `__main__` block -> how other modules import it (`main_block.Imported`: a
     library), or None (a script nothing imports)."""
+    off_default_path: dict[str, Evidence] = field(default_factory=dict)
+    """Python module -> why nothing on the project's normal path imports it (`opt_in_areas`)."""
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
@@ -192,6 +198,7 @@ class ProjectIndex:
             facts["other_paths"] = self.other_paths.get(path, ())
             facts["switched"] = self.switched.get(path, ())
             facts["called_elsewhere"] = self.calls_elsewhere.get(path, ())
+            facts["off_default_path"] = self.off_default_path.get(path)
             if path in self.main_blocks:
                 imported = self.main_blocks[path]
                 facts["main_block"] = ("library", *imported) if imported is not None else ("script", None, ())
@@ -301,7 +308,16 @@ def build_index(
             if found.cuda_defaults else {}
         ),
         main_blocks=_main_blocks(found.main_blocks, python),
+        off_default_path=_off_default_path(python, catalog),
     )
+
+
+def _off_default_path(python: dict[str, Reader], catalog: Catalog) -> dict[str, Evidence]:
+    """The modules of the project's opt-in areas (`opt_in_areas`; the folder names are the catalog's
+    `[[opt_in_folder]]` tables) that nothing outside them imports; nothing where no folder is so named."""
+    names = frozenset(table["folder"].lower() for _, tables in catalog.tables("opt_in_folder") for table in tables)
+    areas = _reader("area_folders")(python, names) if names else ()
+    return _reader("unreached_in_areas")(areas, python) if areas else {}
 
 
 def _main_blocks(

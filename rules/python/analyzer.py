@@ -39,7 +39,7 @@ def analyze_python(
         lambda module: module.partition(".")[0] in settings.first_party or is_sibling_module(path, module),
         in_tests=is_test_path(path),
         fixtures=dict(facts.conftest_fixtures),
-        switched=frozenset(name for name, _ in facts.switched),
+        switched=frozenset(name for name, _ in facts.switched) | ({""} if facts.off_default_path else set()),
         called_elsewhere=dict(facts.called_elsewhere),
         not_run=_not_run(tree, text, facts.main_block),
     )
