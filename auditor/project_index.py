@@ -35,7 +35,9 @@ Built once per scan, after discovery and before any file is analysed, and read-o
 - the Python modules with a `__main__` block, and whether another module imports them, with the
   names it takes (`rules/python/main_block.py`);
 - the modules of the project's opt-in areas (`pkg/experiments/`, `pkg/dev/`; the catalog's
-  `[[opt_in_folder]]` tables) that no module outside them imports (`rules/python/opt_in_areas.py`).
+  `[[opt_in_folder]]` tables) that no module outside them imports (`rules/python/opt_in_areas.py`),
+  and the monkey patches inside a package that nothing in the project imports or names
+  (`rules/python/unnamed.py`).
 
 Each reader sees one file at a time; a file it cannot read or parse adds nothing (the file's
 own analysis reports it), so one bad header never stops the scan. `facts(path, kinds)` then
@@ -97,6 +99,7 @@ _READERS = {
     "settings_calls": "cudaudit.rules.python.opt_in:settings_calls",
     "area_folders": "cudaudit.rules.python.opt_in_areas:area_folders",
     "unreached_in_areas": "cudaudit.rules.python.opt_in_areas:unreached_in_areas",
+    "unnamed_modules": "cudaudit.rules.python.unnamed:unnamed_modules",
     "main_block": "cudaudit.rules.python.main_block:main_block",
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
@@ -185,7 +188,7 @@ class ProjectIndex:
     """Python module with a `__main__` block -> how other modules import it (`main_block.Imported`: a
     library), or None (a script nothing imports)."""
     off_default_path: dict[str, Evidence] = field(default_factory=dict)
-    """Python module -> why nothing on the project's normal path imports it (`opt_in_areas`)."""
+    """Python module -> why nothing on the project's normal path imports it (`opt_in_areas`, `unnamed`)."""
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
@@ -308,8 +311,30 @@ def build_index(
             if found.cuda_defaults else {}
         ),
         main_blocks=_main_blocks(found.main_blocks, python),
-        off_default_path=_off_default_path(python, catalog),
+        off_default_path={**_unnamed(files, python, found), **_off_default_path(python, catalog)},
     )
+
+
+def _unnamed(files: list[IndexedFile], python: dict[str, Reader], found: _Found) -> dict[str, Evidence]:
+    """`unnamed.unnamed_modules` for the modules inside a package that the catalog's prefilter passes,
+    outside the test suite, with no `__main__` block, read against the files that may name a module."""
+    modules = ModuleMap(python)
+    candidates = [
+        path for path in sorted(found.prefiltered)
+        if posixpath.basename(path) != "__init__.py" and "." in modules.name(path) and path not in found.main_blocks
+    ]
+    if not candidates:
+        return {}
+    naming = {file.display: file.read for file in files if set(file.kinds) & _NAMING_KINDS and not is_test_path(file.display)}
+    tests = {path: read for path, read in python.items() if is_test_path(path)}
+    return _reader("unnamed_modules")(candidates, naming, tests)
+
+
+_NAMING_KINDS = frozenset({
+    FileKind.PYTHON, FileKind.NOTEBOOK, FileKind.SHELL, FileKind.MAKEFILE, FileKind.MANIFEST, FileKind.COMPOSE,
+    FileKind.WORKFLOW, FileKind.PYPROJECT, FileKind.SETUP, FileKind.DOCKERFILE,
+})
+"""Files that may import or name a Python module of the project: code, scripts, configurations."""
 
 
 def _off_default_path(python: dict[str, Reader], catalog: Catalog) -> dict[str, Evidence]:
@@ -435,6 +460,8 @@ class _Found:
     declares no switch of its own."""
     main_blocks: set[str] = field(default_factory=set)
     """Python modules with an `if __name__ == "__main__":` block that the catalog's prefilter passes."""
+    prefiltered: set[str] = field(default_factory=set)
+    """Python modules outside the test suite that the catalog's prefilter passes."""
 
     def read(
         self, path: str, kind: FileKind, data: _Source, catalog: Catalog, roots: tuple[str, ...], remember: Remember
@@ -462,8 +489,13 @@ class _Found:
             imports = remember("from_imports", path, lambda: _reader("from_imports")(data()))
             if imports:
                 self.from_imports[path] = imports
-            if remember("main_block", path, lambda: _reader("main_block")(path, data())) and catalog.may_match(
-                FileKind.PYTHON.value, data()
+            prefiltered = not is_test_path(path) and remember(
+                "prefilter", path, lambda: catalog.may_match(FileKind.PYTHON.value, data())
+            )
+            if prefiltered:
+                self.prefiltered.add(path)
+            if remember("main_block", path, lambda: _reader("main_block")(path, data())) and (
+                prefiltered or catalog.may_match(FileKind.PYTHON.value, data())
             ):
                 self.main_blocks.add(path)
             markers = remember("skip_markers", path, lambda: _reader("skip_markers")(path, data(), catalog))
