@@ -107,6 +107,33 @@ def command(words: list[Word]) -> Command | None:
     return None
 
 
+_KEYWORDS = frozenset({"if", "elif", "while", "until", "then", "else", "do", "{"})
+"""Shell words that may start a simple command as the reader splits it (`if [ -d x ]; then ...`)."""
+_TESTS = frozenset({"[", "[[", "test"})
+_FILE_TESTS = frozenset({"-a", "-d", "-e", "-f", "-h", "-L", "-r", "-s", "-w", "-x"})
+"""`test`'s operators that ask whether a path exists (as a folder, a file, a link, an executable)."""
+_LOOKUPS = frozenset({"which", "type", "hash"})
+
+
+def probe(words: list[Word]) -> bool:
+    """Whether the command asks whether something is there rather than using it: `[ -d
+    /usr/local/cuda ]`, `test -x /usr/local/cuda/bin/nvcc`, `command -v nvidia-smi`, `which nvcc`
+    (https://pubs.opengroup.org/onlinepubs/9799919799/utilities/test.html, .../command.html). A
+    negated test (`! command -v nvcc`, `[ ! -d ... ]`) asks for the opposite: no probe."""
+    at = 0
+    while at < len(words) and words[at].text in _KEYWORDS:
+        at += 1
+    rest = [word.text for word in words[at:]]
+    if len(rest) < 2:
+        return False
+    name = rest[0]
+    if name in _TESTS:
+        return rest[1] in _FILE_TESTS
+    if name == "command":
+        return rest[1] in ("-v", "-V")
+    return name in _LOOKUPS
+
+
 _EXPORTERS = frozenset({"export", "declare", "typeset", "readonly", "env"})
 """Commands whose `NAME=value` arguments set variables (`export CUDA_VISIBLE_DEVICES=0`)."""
 _CONTAINER_CLIS = frozenset({"docker", "podman", "nvidia-docker"})

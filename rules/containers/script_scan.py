@@ -30,6 +30,7 @@ from cudaudit.rules.containers.commands import (
     docker_run,
     nested_script,
     pip_install,
+    probe,
     system_packages,
     variable_assignments,
 )
@@ -152,6 +153,8 @@ def scan_command(
     found = command(words)
     if scan.on_command is not None:
         scan.on_command(words, found, placed, variables)
+    if probe(words) and not _fails_otherwise(words, placed):
+        return  # `[ -d /usr/local/cuda ]`, `command -v nvidia-smi`: where nothing is there the test is false
     build_switches([word for word, _ in assignments], placed, scan)
     _backend_options(words, found, placed, scan)
     if found is None:
@@ -172,6 +175,16 @@ def scan_command(
     if script is not None and depth < _MAX_NESTING:
         for inner in split_commands(script.text, variables):
             scan_command([_within(script, w) for w in inner], placed, variables, scan, depth + 1)
+
+
+_EXITS_IF_ABSENT = re.compile(r"(?:[^\n;&|]|(?<=[<>])&)*\|\|[^\n]*\bexit\b(?![ \t]+0\b)")
+"""`|| exit 1` (or a bare `exit`, which keeps the test's failing status) after a probe and its
+redirections (`2>&1`): a requirement."""
+
+
+def _fails_otherwise(words: list[Word], placed: Placed) -> bool:
+    """`[ -d /usr/local/cuda ] || exit 1`: the script stops where the probe fails."""
+    return bool(_EXITS_IF_ABSENT.match(placed.text, words[-1].end))
 
 
 def _program(found: Command, placed: Placed, scan: ScriptScan) -> None:
@@ -257,7 +270,7 @@ def rocm_switches(catalog: Catalog) -> frozenset[str]:
 
 def toolkit_paths(words: Iterable[Word], placed: Placed, scan: ScriptScan) -> None:
     """`/usr/local/cuda` and the like, where the script spells them out (not through a variable)."""
-    pattern = _toolkit_pattern(scan.catalog)
+    pattern = toolkit_pattern(scan.catalog)
     if pattern is None:
         return
     for word in words:
@@ -267,7 +280,7 @@ def toolkit_paths(words: Iterable[Word], placed: Placed, scan: ScriptScan) -> No
 
 
 @cache
-def _toolkit_pattern(catalog: Catalog) -> re.Pattern[str] | None:
+def toolkit_pattern(catalog: Catalog) -> re.Pattern[str] | None:
     """One expression for the catalog's toolkit paths, with a versioned suffix (`/usr/local/cuda-12.4`)."""
     keys = sorted(catalog.keys(TOOLKIT_PATH), key=len, reverse=True)
     if not keys:

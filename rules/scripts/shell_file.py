@@ -10,7 +10,9 @@ A recipe under a target named for CUDA (`build.cuda:` beside `build.vulkan:`, `d
 the NVIDIA variant, which a person runs only on an NVIDIA machine: on the other targets its sites
 are notes, as a file named for CUDA beside its counterpart is. So is the arm of a script's `case`
 whose every pattern names a CUDA build (`cu121)`, `cu11*|cu12*)`, `cuda)`): packaging scripts pick
-the toolkit per CUDA version there, and a ROCm or CPU build takes another arm.
+the toolkit per CUDA version there, and a ROCm or CPU build takes another arm. So is the branch of
+an `if` whose condition asks whether CUDA is there (`if [ -d /usr/local/cuda ]; then`, `elif
+command -v nvcc >/dev/null; then`): where it is not, the test is false and the branch is skipped.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from dataclasses import replace
 from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import Finding, Severity
 from cudaudit.rules.catalog import Catalog
-from cudaudit.rules.containers.script_scan import ScriptScan, scan_script
+from cudaudit.rules.containers.commands import probe
+from cudaudit.rules.containers.script_scan import CLI_TOOL, ScriptScan, scan_script, toolkit_pattern
+from cudaudit.rules.containers.shell import split_commands
 from cudaudit.rules.dependencies.report import Placed
 from cudaudit.settings import AnalysisSettings
 from cudaudit.siblings import name_targets
@@ -42,7 +46,7 @@ def analyze_shell(
 ) -> list[Finding]:
     scan = ScriptScan(path, catalog, settings)
     scan_script(placed_lines(text), {}, scan)
-    variant = cuda_case_lines(text)
+    variant = cuda_case_lines(text) | cuda_probe_lines(text, catalog)
     return [_nvidia_variant(f) if f.span.line in variant else f for f in scan.results()]
 
 
@@ -93,6 +97,51 @@ def cuda_case_lines(text: str) -> set[int]:
         if in_arm and _ARM_END.search(line):
             in_arm = in_cuda_arm = False
     return lines
+
+
+_IF = re.compile(r"^\s*(?P<keyword>if|elif)\s+(?P<condition>.*?)(?:;?\s*then\b.*)?$")
+_ELSE = re.compile(r"^\s*else\b")
+_FI = re.compile(r"(?:^|;)\s*fi\s*(?:#.*)?$")
+
+
+def cuda_probe_lines(text: str, catalog: Catalog) -> set[int]:
+    """The line numbers of `if`/`elif` branches taken only where CUDA is there: the condition, one
+    line (a condition split over lines is not read), asks whether a toolkit path exists or a CUDA
+    tool is installed, with `&&` and no `||`; from the condition to the `else`, `elif` or `fi`."""
+    lines: set[int] = set()
+    branches: list[bool] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        opened = _IF.match(line)
+        if opened is not None:
+            taken = _probes_cuda(opened.group("condition"), catalog)
+            if opened.group("keyword") == "if":
+                branches.append(taken)
+            elif branches:
+                branches[-1] = taken
+        elif branches and _ELSE.match(line):
+            branches[-1] = False
+        if any(branches):
+            lines.add(number)
+        if branches and _FI.search(line):
+            branches.pop()
+    return lines
+
+
+def _probes_cuda(condition: str, catalog: Catalog) -> bool:
+    """`[ -d /usr/local/cuda ] && [ ! -e /usr/local/cuda/include/cuda ]`, `command -v nvidia-smi
+    >/dev/null 2>&1`: a probe that names the toolkit's path or a CUDA tool, and nothing that
+    could pass without it."""
+    if "||" in condition:
+        return False
+    paths = toolkit_pattern(catalog)
+    for words in split_commands(condition):
+        if not probe(words):
+            continue
+        if any(catalog.lookup(CLI_TOOL, word.text) is not None for word in words[1:]):
+            return True
+        if paths is not None and any(paths.search(word.text) for word in words):
+            return True
+    return False
 
 
 def _patterns_name_cuda(patterns: list[str]) -> bool:
