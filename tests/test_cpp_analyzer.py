@@ -232,15 +232,22 @@ def test_full_32_bit_masks_literal_macro_and_constant():
         "    v += __shfl_sync(0xffffffff, v, 0);\n"
         "    v += __shfl_sync(~0ull, v, 0) + __shfl_sync(-1, v, 0) + __shfl_sync(__activemask(), v, 0);\n"
         "    __syncwarp(0xffffffff);\n"
+        "    v += __shfl_xor_sync(uint32_t(-1), v, 1) + __shfl_xor_sync((unsigned)-1, v, 2);\n"
+        "    v += __shfl_xor_sync(static_cast<uint64_t>(-1), v, 4);\n"
         "    return v;\n"
         "}\n"
     )
+    # `-1` is an int: HIP's `_sync` templates assert a mask of 8 bytes, so it fails as `~0u` does;
+    # `~0ull`, `__activemask()` and a cast to 64 bits pass.
     assert [(line, t) for _, line, _, _, t in found(code, rule="CDA411")] == [
         (4, "FULL_MASK"),
         (5, "kMask"),
         (6, "~0u"),
         (7, "0xffffffff"),
+        (8, "-1"),
         (9, "0xffffffff"),
+        (10, "uint32_t(-1)"),
+        (10, "(unsigned)-1"),
     ]
 
 

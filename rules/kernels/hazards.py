@@ -52,8 +52,16 @@ _DECLARED = """
 (declaration type: (_) @type declarator: [(identifier) @name (init_declarator declarator: (identifier) @name)])
 """
 
-_FULL_MASK = re.compile(r"\(?\s*(?:0[xX][fF]{8}|4294967295|~\s*0[xX]?0*[uU]|UINT32_MAX|UINT_MAX)[uU]?\s*\)?")
-"""A 32-bit all-ones mask. `~0` and `-1` are ints that widen to 64 ones: right on HIP too."""
+_UINT32 = r"(?:uint32_t|unsigned(?:\s+int)?)"
+_FULL_MASK = re.compile(
+    r"\(?\s*(?:0[xX][fF]{8}|4294967295|~\s*0[xX]?0*[uU]|UINT32_MAX|UINT_MAX"
+    rf"|{_UINT32}\s*\(\s*-\s*1\s*\)|\(\s*{_UINT32}\s*\)\s*\(?\s*-\s*1\s*\)?"
+    rf"|static_cast\s*<\s*{_UINT32}\s*>\s*\(\s*-\s*1\s*\))[uU]?\s*\)?"
+)
+"""A 32-bit all-ones mask: `0xffffffff`, `~0u`, `UINT_MAX`, `uint32_t(-1)`, `(unsigned)-1`."""
+_INT_MASK = re.compile(r"\(?\s*(?:-\s*1|~\s*0)\s*\)?")
+"""`-1`, `~0`: all ones in an `int`, which HIP's `_sync` templates reject as they reject any mask
+narrower than 64 bits (a static assert on the mask's size)."""
 _WARP_NAME = re.compile(r"warp", re.I)
 _ASM = re.compile(rb"(?<![A-Za-z0-9_])(?:asm|__asm__|__asm)(?:[ \t]+(?:volatile|__volatile__|goto|inline))*(?=[ \t\n]*\()")
 _PTX = re.compile(
@@ -156,7 +164,8 @@ def _full_masks(
         if not arguments:
             continue
         mask = arguments[0]
-        if _is_full_mask(mask) or (mask.type == "identifier" and syntax.text(mask) in names):
+        narrow = function.endswith("_sync") and _INT_MASK.fullmatch(syntax.text(mask).strip()) is not None
+        if narrow or _is_full_mask(mask) or (mask.type == "identifier" and syntax.text(mask) in names):
             yield report("full-mask", mask.start_byte, mask.end_byte)
 
 
