@@ -171,6 +171,11 @@ class FileFacts:
     module: tuple[str, bool] | None = None
     """This Python module's dotted name and whether it is a package's `__init__.py`, for its
     relative imports of the flags and markers (given only where the project has some)."""
+    namespace_modules: tuple[str, ...] = ()
+    """The modules of the project's own namespace packages (top-level folders of Python code without
+    an `__init__.py`) named like a library the catalog knows by its imports, by their two-part
+    dotted names (`awq.quantize`): an import of one, or of a module below it, is the project's own
+    code, not that library (`firstparty.namespace_modules`)."""
 
     def counterpart(self, target: str) -> Evidence | None:
         return next((c.evidence for c in self.counterparts if c.target == target), None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from pathlib import Path
 
 
@@ -36,6 +36,48 @@ def first_party_modules(roots: Iterable[Path]) -> frozenset[str]:
                 elif os.path.isfile(child / "__init__.py"):
                     names.add(child.name)
     return frozenset(names)
+
+
+def namespace_modules(paths: Iterable[str], roots: Iterable[str] = (), names: Container[str] = ()) -> tuple[str, ...]:
+    """The modules of the namespace packages at the top of each root (or its `src/`) that bear one of
+    `names` (the libraries an import could be taken for), by two-part dotted name, from the scan's
+    Python file paths alone: `awq.quantize` for `awq/quantize/qmodule.py` and `awq.entry` for
+    `awq/entry.py` where the scan has no `awq/__init__.py`. Python imports such a folder as a
+    package, so `from awq.quantize import x` there is the project's own code; the folder's name alone
+    is not (`import awq` finds an installed regular package before a namespace folder). Only those
+    names, so that a module added to `tools/` changes no file's facts. Without roots, the paths are
+    taken as relative to the project's top (a rule's example)."""
+    tops = [posixpath.join(os.path.abspath(root).replace(os.sep, "/"), "") for root in roots]
+    relative = {rel for path in paths if path.endswith(".py") and (rel := _below(path, tops)) is not None}
+    found = set()
+    for rel in relative:
+        parts = rel.split("/")
+        if parts[0] == "src" and len(parts) > 2:
+            parts = parts[1:]
+        if len(parts) < 2 or parts[0] not in names:
+            continue
+        base = rel[: len(rel) - len("/".join(parts))] + parts[0]
+        second = parts[1][:-3] if len(parts) == 2 else parts[1]
+        if second.isidentifier() and second != "__init__" and base + "/__init__.py" not in relative:
+            found.add(f"{parts[0]}.{second}")
+    return tuple(sorted(found))
+
+
+def _below(path: str, tops: list[str]) -> str | None:
+    """`path` relative to the root it lies in, with `/` separators; as given where there are no roots."""
+    if not tops:
+        return posixpath.normpath(path.replace(os.sep, "/"))
+    absolute = os.path.abspath(path).replace(os.sep, "/")
+    for top in tops:
+        if absolute.startswith(top):
+            return absolute[len(top) :]
+    return None
+
+
+def is_first_party(module: str, first_party: frozenset[str], namespace: Iterable[str] = ()) -> bool:
+    """`pkg.ops` for a top-level module `pkg`, or `ns.ops.kernels` for a namespace package's `ns.ops`."""
+    parts = module.split(".", 2)
+    return parts[0] in first_party or (len(parts) > 1 and f"{parts[0]}.{parts[1]}" in namespace)
 
 
 def sibling_modules(folder: str) -> tuple[str, ...]:

@@ -57,7 +57,7 @@ from typing import Any, Protocol
 
 from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, PortedName, RocmBuild
 from cudaudit.filekinds import FileKind, is_test_path
-from cudaudit.firstparty import ModuleMap
+from cudaudit.firstparty import ModuleMap, namespace_modules
 from cudaudit.rules.catalog import Catalog
 from cudaudit.siblings import find_siblings, served_targets
 from cudaudit.source import decode_python, decode_text
@@ -188,6 +188,9 @@ class ProjectIndex:
     """Python module with a `__main__` block -> how other modules import it (`main_block.Imported`: a
     library), or None (a script nothing imports)."""
     off_default_path: dict[str, Evidence] = field(default_factory=dict)
+    namespace_modules: tuple[str, ...] = ()
+    """The modules of the project's namespace packages named like a library the catalog knows by its
+    imports, by two-part name (`firstparty.namespace_modules`)."""
     """Python module -> why nothing on the project's normal path imports it (`opt_in_areas`, `unnamed`)."""
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
@@ -205,6 +208,8 @@ class ProjectIndex:
             if path in self.main_blocks:
                 imported = self.main_blocks[path]
                 facts["main_block"] = ("library", *imported) if imported is not None else ("script", None, ())
+        if kinds & {FileKind.PYTHON, FileKind.NOTEBOOK}:
+            facts["namespace_modules"] = self.namespace_modules
         if FileKind.CUDA in kinds and self.porting is not None:
             facts["ported_names"] = self.porting.ported_names(path)
             facts["porting_layer"] = self.porting.hip_side(path)
@@ -312,6 +317,7 @@ def build_index(
         ),
         main_blocks=_main_blocks(found.main_blocks, python),
         off_default_path={**_unnamed(files, python, found), **_off_default_path(python, catalog)},
+        namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
     )
 
 

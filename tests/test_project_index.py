@@ -361,3 +361,32 @@ def test_a_conftest_serves_its_skipping_fixtures_to_the_test_modules_below_it():
     local = test + "\nimport pytest\n\n@pytest.fixture\ndef gpu_batch():\n    return 2\n"
     found = {f.span.line: f.severity for f in analyze(local, path="tests/ops/test_add.py", files=files) if f.rule == "CDA103"}
     assert found[4] is Severity.WARNING
+
+
+def test_a_namespace_package_of_the_tree_names_its_modules_for_every_python_file_and_notebook():
+    index = index_of(
+        {
+            "awq/entry.py": "from awq.quantize.qmodule import WQLinear\n",
+            "awq/quantize/__init__.py": "",
+            "awq/quantize/qmodule.py": "class WQLinear: ...\n",
+            "awq/kernels/setup.py": "",
+            "src/cuda/helpers.py": "",
+            "pkg/__init__.py": "",
+            "pkg/ops.py": "",
+            "tools/run.py": "",
+            "demo.ipynb": "{}",
+        }
+    )
+    expected = ("awq.entry", "awq.kernels", "awq.quantize", "cuda.helpers")  # folders named like a catalog library
+    assert index.facts("tools/run.py", (FileKind.PYTHON,)).namespace_modules == expected
+    assert index.facts("demo.ipynb", (FileKind.NOTEBOOK,)).namespace_modules == expected
+    assert index.facts("awq/kernels/setup.py", (FileKind.SETUP,)).namespace_modules == ()
+
+
+def test_an_import_of_the_trees_own_namespace_package_is_no_library_though_the_library_shares_its_name(cli, tmp_path):
+    """Scanned from its parent folder: the display paths start with `proj/`, the root is `proj`."""
+    project = tmp_path / "proj"
+    write(project / "awq" / "quantize" / "qmodule.py", "class WQLinear: ...\n")
+    write(project / "tinychat" / "load.py", "from awq.quantize.qmodule import WQLinear\nfrom awq import AutoAWQForCausalLM\n")
+    report = scan_json(cli, "--no-cache", "proj")
+    assert [(f["path"], f["line"]) for f in report["findings"] if f["rule"] == "CDA217"] == [("proj/tinychat/load.py", 2)]

@@ -9,7 +9,7 @@ from packaging.version import Version
 
 from cudaudit.facts import NO_FACTS, Evidence, FileFacts
 from cudaudit.filekinds import is_test_path
-from cudaudit.firstparty import is_sibling_module
+from cudaudit.firstparty import is_first_party, is_sibling_module
 from cudaudit.model import Finding, Severity, Status, option_setting
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.python.capability_use import RocmCapabilities
@@ -29,6 +29,7 @@ def analyze_python(
 ) -> list[Finding]:
     """Findings for one Python module; raises SyntaxError for code that does not parse."""
     tree = parse_python(text, filename=path)
+    namespace = frozenset(facts.namespace_modules)
     module, package = facts.module or ("", False)
     walker = PythonWalker(
         ImportTable(
@@ -36,7 +37,7 @@ def analyze_python(
             frozenset(facts.left_out_marks),
         ),
         catalog,
-        lambda module: module.partition(".")[0] in settings.first_party or is_sibling_module(path, module),
+        lambda module: is_first_party(module, settings.first_party, namespace) or is_sibling_module(path, module),
         in_tests=is_test_path(path),
         fixtures=dict(facts.conftest_fixtures),
         switched=frozenset(name for name, _ in facts.switched) | ({""} if facts.off_default_path else set()),
