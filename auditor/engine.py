@@ -400,6 +400,10 @@ def _run(
             continue
         pending.append((task, data, answers.facts(task.display, task.kinds), key))
     contents.save()
+    # The largest files first: the workers take chunks in this order, so the last ones are the
+    # shortest, and no worker is left alone with a chunk of large files while the other idles
+    # (results are sorted afterwards, so the order never shows).
+    pending.sort(key=lambda item: len(item[1]), reverse=True)
     done = len(tasks) - len(pending)
     progress = (lambda count, _: on_progress(done + count, len(tasks))) if on_progress else None
     work = partial(_analyze_chunk, settings=settings)
