@@ -281,6 +281,7 @@ def build_index(
     left_out = {source: evidence for build in found.builds.values() if build is not None
                 for source, evidence in build.cuda_only}
     counterparts = _counterparts(files, found.include_paths)
+    import_lines: dict[str, bytes] = {}  # each module's import lines, read once for the two readers that read them
     return ProjectIndex(
         porting=_reader("layers")(found.sources, left_out) if found.sources else None,
         cuda_macros=_reader("macros")([*(facts.macro_sides for facts in found.sources.values()),
@@ -310,12 +311,12 @@ def build_index(
         conftests={folder: fixtures for folder, fixtures in found.conftests.items() if fixtures},
         left_out_marks={folder: tuple(sorted(marks)) for folder, marks in found.left_out_marks.items() if marks},
         releases=tuple(sorted(set(found.releases))),
-        switched=_switched(files, python, found, catalog) if found.switched or found.tested else {},
+        switched=_switched(files, python, found, catalog, import_lines) if found.switched or found.tested else {},
         calls_elsewhere=(
             _reader("calls_elsewhere")(python, found.cuda_defaults, found.from_imports, remember)
             if found.cuda_defaults else {}
         ),
-        main_blocks=_main_blocks(found.main_blocks, python),
+        main_blocks=_main_blocks(found.main_blocks, python, import_lines),
         off_default_path={**_unnamed(files, python, found), **_off_default_path(python, catalog)},
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
     )
@@ -352,13 +353,14 @@ def _off_default_path(python: dict[str, Reader], catalog: Catalog) -> dict[str, 
 
 
 def _main_blocks(
-    candidates: set[str], python: dict[str, Reader]
+    candidates: set[str], python: dict[str, Reader], import_lines: dict[str, bytes]
 ) -> dict[str, tuple[Evidence, tuple[str, ...] | None] | None]:
     """Each module with a `__main__` block, with how other modules import it; a module nothing
-    imports only outside a package (a package's module is importable API, whatever the scan imports)."""
+    imports only outside a package (a package's module is importable API, whatever the scan imports).
+    `import_lines` keeps each module's import lines for `_switched`'s reader."""
     if not candidates:
         return {}
-    imported = _reader("imported_modules")(candidates, python)
+    imported = _reader("imported_modules")(candidates, python, import_lines)
     return {
         path: imported.get(path) for path in sorted(candidates)
         if path in imported or posixpath.join(posixpath.dirname(path), "__init__.py") not in python
@@ -366,10 +368,11 @@ def _main_blocks(
 
 
 def _switched(
-    files: list[IndexedFile], python: dict[str, Reader], found: _Found, catalog: Catalog
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found, catalog: Catalog, import_lines: dict[str, bytes]
 ) -> dict[str, tuple[tuple[str, Evidence], ...]]:
     """`opt_in.switched_definitions`, with the settings another module declares off by default
-    checked against the project's configuration files and scripts (read only when there are some)."""
+    checked against the project's configuration files and scripts (read only when there are some);
+    `import_lines` keeps each module's import lines for `_main_blocks`' reader."""
     off, other = found.settings_off, set(found.settings_other)
     readings = dict(found.switched)
     for path, tested in found.tested.items():
@@ -390,6 +393,7 @@ def _switched(
     return _reader("switched_definitions")(
         python, readings, (frozenset(off), frozenset(other)),
         lambda data: catalog.may_match(FileKind.PYTHON.value, data),
+        import_lines,
     )
 
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from cudaudit.facts import Evidence
 from cudaudit.firstparty import ModuleMap
+from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.opt_in import import_lines, import_statements, statement_modules
 
 _MAIN_HEADER = re.compile(rb"""if[ \t]+(?:__name__[ \t]*==[ \t]*['"]__main__['"]|['"]__main__['"][ \t]*==[ \t]*__name__)[ \t]*:""")
@@ -43,17 +44,21 @@ Imported = tuple[Evidence, tuple[str, ...] | None]
 (None where one imports the module itself, whose every attribute it may then use)."""
 
 
-def imported_modules(candidates: Iterable[str], sources: Mapping[str, Callable[[], bytes]]) -> dict[str, Imported]:
+def imported_modules(
+    candidates: Iterable[str], sources: Mapping[str, Callable[[], bytes]], lines: dict[str, bytes] | None = None
+) -> dict[str, Imported]:
     """Display path -> how other modules import it (`Imported`), for each of `candidates` (modules
-    with a `__main__` block) that another module of `sources` imports."""
+    with a `__main__` block) that another module of `sources` imports. `lines` keeps each module's
+    `import_lines` for the scan's other readers of them (`opt_in.switched_definitions`)."""
     modules = ModuleMap(sources)
     stems: dict[str, set[str]] = {}
     for path in candidates:
         if posixpath.basename(path) != "__init__.py" and modules.name(path):
             stems.setdefault(modules.name(path).rpartition(".")[2], set()).add(path)
-    words = [(stem, stem.encode()) for stem in sorted(stems)]
-    if not words:
+    words = word_automaton(sorted(stem.encode() for stem in stems))
+    if words is None:
         return {}
+    lines = {} if lines is None else lines
     found: dict[str, Evidence] = {}
     names: dict[str, set[str] | None] = {}
     for importer in sorted(sources):
@@ -61,17 +66,19 @@ def imported_modules(candidates: Iterable[str], sources: Mapping[str, Callable[[
             data = sources[importer]()
         except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
             continue
-        lines = import_lines(data)
+        if importer not in lines:
+            lines[importer] = import_lines(data)
         wanted = {
-            path for stem, encoded in words if encoded in lines
-            for path in stems[stem] if path != importer and names.get(path, ()) is not None
+            path for stem in {stem for _, stem in words.iter(lines[importer].decode("latin-1"))}
+            for path in stems[stem.decode()] if path != importer and names.get(path, ()) is not None
         }
         if not wanted:
             continue
         for line, statement in import_statements(data):
             for level, module, imported in statement_modules(statement):
-                itself = modules.resolve(importer, level, module)
-                for path in wanted & modules.resolve(importer, level, module, imported):
+                reached = wanted & modules.resolve(importer, level, module, imported)
+                itself = modules.resolve(importer, level, module) if reached else set()
+                for path in reached:
                     found.setdefault(path, Evidence(importer, line, " ".join(statement.decode("utf-8", "replace").split())[:80]))
                     taken = names.setdefault(path, set())
                     if path not in itself or not imported or "*" in imported or taken is None:

@@ -256,6 +256,7 @@ def switched_definitions(
     readings: Mapping[str, tuple[SwitchedCall, ...]],
     declared: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset()),
     may_report: Callable[[bytes], bool] = lambda data: b"cuda" in data,
+    lines: dict[str, bytes] | None = None,
 ) -> dict[str, tuple[tuple[str, Evidence], ...]]:
     """Display path -> (name, the switch it is reached through) for each top-level class or
     function of the module that the scan uses only under switches that are off by default.
@@ -263,7 +264,8 @@ def switched_definitions(
     the settings the scan's modules declare off by default and those they declare otherwise: a
     setting another module declares (`fp8: bool = False` in `TrainingArguments`) switches only where
     some module declares it off and none otherwise. Only a module of which `may_report` is true
-    (the catalog's prefilter, in a scan) is followed."""
+    (the catalog's prefilter, in a scan) is followed. `lines` keeps each module's `import_lines`
+    for the scan's other readers of them (`main_block.imported_modules`)."""
     off, other = declared
     readings = {
         path: kept for path, calls in readings.items()
@@ -310,7 +312,7 @@ def switched_definitions(
             if token in text(path)
         ):
             found.setdefault(place, []).append((name, evidence))
-    lines: dict[str, bytes] = {}  # each module's `import_lines`, read once for every place
+    lines = {} if lines is None else lines
     for place, names in found.items():
         whole = _imported_only_switched(modules, sources, readings, place, lines)
         if whole is not None:
