@@ -17,6 +17,12 @@ named in an `except` clause (`except torch.cuda.OutOfMemoryError:`), is no use o
 on every build, and the test is False (the handler never taken) where nothing runs on a CUDA device,
 which is its right answer there.
 
+Binding a name (`torch.cuda.synchronize = xpu_synchronize`, `del torch.cuda.init`) replaces it in
+the module, on every build: nothing of the old value runs, so it meets no key, unless the entry
+works on every target (`torch.backends.cudnn.benchmark = True` sets the flag it names). Nor does the
+function handed to `functools.wraps`/`update_wrapper`, which copy its name and docstring: every
+`torch.cuda` function exists on every build (a library that is missing fails at its import).
+
 `torch.cuda.memory_stats()` is an empty dict without CUDA or ROCm: indexing it raises KeyError, but
 a call whose result is only read with `.get(key, default)` (directly, or through a name every use
 of which is a `.get`) meets the key `torch.cuda.memory_stats.get`: every metric silently its default.
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import ast
 
+from cudaudit.model import Status
 from cudaudit.rules.python.capability_use import (
     CAPABILITY,
     CAPABILITY_FIELDS,
@@ -44,6 +51,8 @@ CAPABILITY_READ = PROPERTIES + ".capability"
 _TYPE_TESTS = frozenset({"isinstance", "issubclass"})
 TEST_SELECTION = SKIP_IF | SKIP_UNLESS | {"pytest.mark.parametrize"}
 """Calls whose arguments choose which tests run."""
+WRAPPERS = {"functools.wraps": 0, "functools.update_wrapper": 1}
+"""Calls that read only the name and docstring of the function they are given: the position of `wrapped`."""
 STATS = frozenset({"torch.cuda.memory_stats", "torch.cuda.memory_stats_as_nested_dict"})
 """Functions that return an empty dict without CUDA or ROCm."""
 
@@ -56,6 +65,7 @@ class Symbols(Concern):
         self._stats_gets: set[int] | None = None
         self._undecided: dict[int, str] | None = None
         self._type_test_classes: set[int] = set()
+        """Names met only as classes a type test names, or as a function a wrapper copies."""
 
     def on_Module(self, node: ast.Module) -> None:
         self._module = node
@@ -70,13 +80,17 @@ class Symbols(Concern):
         func = call.func
         if isinstance(func, ast.Name) and func.id in _TYPE_TESTS and len(call.args) == 2 and callee is None:
             self._remember_classes(call.args[1])
+        elif callee in WRAPPERS:
+            position = WRAPPERS[callee]
+            given = [*call.args[position : position + 1], *(k.value for k in call.keywords if k.arg == "wrapped")]
+            self._type_test_classes.update(id(wrapped) for wrapped in given)
 
     def _remember_classes(self, classes: ast.expr) -> None:
         """The class, or each class of a tuple, that a type test or an `except` clause names."""
         self._type_test_classes.update(id(c) for c in (classes.elts if isinstance(classes, ast.Tuple) else [classes]))
 
     def on_qualified_name(self, node: ast.Name | ast.Attribute, qualified: str) -> None:
-        if id(node) in self._type_test_classes:
+        if id(node) in self._type_test_classes or (isinstance(node.ctx, (ast.Store, ast.Del)) and not self._works(qualified)):
             return
         if qualified == PROPERTIES and id(node) in self._capability_reads():
             qualified = CAPABILITY_READ
@@ -86,6 +100,11 @@ class Symbols(Concern):
         elif canonical in STATS and id(node) in self._read_with_get():
             qualified = canonical + ".get"
         self.walk.report(DETECTOR, qualified, node)
+
+    def _works(self, qualified: str) -> bool:
+        """Whether the catalog's entry for `qualified` works on every target (a flag's setting)."""
+        entry = self.walk.catalog.lookup(DETECTOR, qualified)
+        return entry is not None and all(fact.status is Status.WORKS for fact in entry.targets.values())
 
     def _no_rocm_decision(self) -> dict[int, str]:
         """The capability reads whose every use is no decision on ROCm (`capability_use.py`)."""
