@@ -11,7 +11,10 @@ image tables, as a Dockerfile's `FROM` is (a serving engine's CUDA image). YAML 
 these shapes is left alone, and so is a helm-unittest suite (`suite:` and `tests:`), whose
 `set:` values test a chart without deploying it. One shape is no deployment's: a key named for a
 distributed backend set to NCCL (`distributed_backend: nccl` in a training configuration), the
-backend a script's `--dist-backend nccl` chooses (`dist-backend`).
+backend a script's `--dist-backend nccl` chooses (`dist-backend`). Another is a key named for a
+device set to CUDA (`device: cuda`, `generate_device: "cuda:0"`), the device every run of the
+configuration places its tensors on (`device-string`): one finding for the file, at its first such
+key, with the count, since the file's device keys are one choice of where it runs.
 
 Helm chart templates are Go templates, not YAML, until rendered. When a file does not parse
 and holds `{{ ... }}` actions, the actions are blanked (keeping every line and column) and
@@ -22,11 +25,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from yaml.nodes import Node, ScalarNode
 
 from cudaudit.facts import NO_FACTS, FileFacts
-from cudaudit.model import Finding
+from cudaudit.model import Finding, Span
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.containers.images import image_entry
 from cudaudit.rules.orchestration.images import parse_image
@@ -59,6 +63,9 @@ ENVIRONMENT = "k8s-env"
 """Detector: a variable set in a container's `env`."""
 DIST_BACKEND = "dist-backend"
 """Detector: the NCCL backend set in a configuration (`distributed_backend: nccl`)."""
+DEVICE_STRING = "device-string"
+"""Detector: a CUDA device set in a configuration (`device: cuda`), CDA103's."""
+_CUDA_DEVICE = re.compile(r"cuda(?::[0-9]+)?")
 _NOT_A_WORD = re.compile(r"[^a-z0-9]+")
 
 _QUOTA_SCOPES = ("requests.", "limits.")
@@ -74,6 +81,7 @@ def analyze_manifest(
 ) -> list[Finding]:
     """Findings for one manifest or values file; raises UnparsableError for malformed YAML."""
     sites = Sites(text, path, catalog, settings)
+    devices: list[Span] = []
     for document in _documents(text):
         if get(document, "suite") is not None and get(document, "tests") is not None:
             continue  # a helm-unittest suite: values it sets test the chart, nothing is deployed
@@ -86,8 +94,11 @@ def analyze_manifest(
                     handler(key, value, sites)
                 else:
                     _backend_setting(key, value, sites)
+                    _device_setting(key, value, devices)
             if id(mapping) not in images and entry(mapping, "tag") and not entry(mapping, "image"):
                 _catalog_image(mapping, sites)  # Helm values that name an image without an `image:` key
+    if devices and sites.report(DEVICE_STRING, "config", min(devices)):
+        return [_with_count(finding, len(devices), min(devices)) for finding in sites.findings()]
     return sites.findings()
 
 
@@ -143,6 +154,24 @@ def _backend_setting(key: ScalarNode, value: Node, sites: Sites) -> None:
         and "backend" in _NOT_A_WORD.split(str(key.value).lower())
     ):
         sites.report(DIST_BACKEND, "config", node_span(value))
+
+
+def _device_setting(key: ScalarNode, value: Node, devices: list[Span]) -> None:
+    """`device: cuda`, `prefill_device: "cuda:0"`: the device a run of this configuration puts its
+    tensors on. A list (`choices: [cpu, cuda]`) or any other value is no such setting."""
+    if (
+        isinstance(value, ScalarNode)
+        and _CUDA_DEVICE.fullmatch(value.value.strip())
+        and "device" in _NOT_A_WORD.split(str(key.value).lower())
+    ):
+        devices.append(node_span(value))
+
+
+def _with_count(finding: Finding, count: int, first: Span) -> Finding:
+    """The file's one device-setting finding, naming how many keys it stands for."""
+    if count == 1 or finding.rule != "CDA103" or finding.span != first:
+        return finding
+    return replace(finding, message=f"{finding.message} ({count} sites in this file; the first is shown)", sites=count)
 
 
 def _custom_resource(document: Node, sites: Sites) -> None:
