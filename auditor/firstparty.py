@@ -127,7 +127,8 @@ class ModuleMap:
     A folder is a package where the scan has its `__init__.py` (or its parent's: a namespace package
     inside a regular one); a module's dotted name starts at
     its outermost package (`src/pkg/ops/kernels.py` is `pkg.ops.kernels` when `src/` has no
-    `__init__.py`), and a module outside any package is its file name (a script's sibling).
+    `__init__.py`), and a module outside any package is its file name (a script's sibling), also
+    found by the names its folders give it as namespace packages (`networks.lora`).
     Nothing is read from the disk: the names are what the scan's file list says."""
 
     def __init__(self, paths: Iterable[str]) -> None:
@@ -139,6 +140,8 @@ class ModuleMap:
             name = self._dotted(path)
             self._names[path] = name
             self._by_name.setdefault(name, []).append(path)
+            for alias in self._namespace_names(path, name):
+                self._by_name.setdefault(alias, []).append(path)
 
     def _dotted(self, path: str) -> str:
         folder, file = posixpath.split(path)
@@ -147,6 +150,22 @@ class ModuleMap:
             folder, package = posixpath.split(folder)
             parts.append(package)
         return ".".join(reversed(parts))
+
+    def _namespace_names(self, path: str, name: str) -> list[str]:
+        """The names a module outside any package is also imported by, through the folders above it
+        as namespace packages: `networks.lora` for `networks/lora.py` where `networks/` has no
+        `__init__.py`, as a script beside `networks/` imports it (`from networks.lora import
+        Network`: Python finds the folder on the script's path). Folders are taken up to the first
+        whose name is no identifier."""
+        if "." in name or posixpath.basename(path) == "__init__.py":
+            return []
+        aliases = []
+        folder = posixpath.dirname(path)
+        while folder and (part := posixpath.basename(folder)).isidentifier():
+            name = f"{part}.{name}"
+            aliases.append(name)
+            folder = posixpath.dirname(folder)
+        return aliases
 
     def _is_package(self, folder: str) -> bool:
         """A folder with an `__init__.py`, or a namespace package inside one (`pkg/third_party/kernels/`)."""

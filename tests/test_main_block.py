@@ -64,3 +64,20 @@ def test_imports_say_which_modules_are_libraries_and_which_names_they_give():
     found = imported_modules(["pkg/ops.py", "pkg/tool.py", "scripts/bench.py"], sources)
     assert {path: used for path, (_, used) in found.items()} == {"pkg/ops.py": ("helper",), "pkg/tool.py": None}
     assert (found["pkg/ops.py"][0].path, found["pkg/ops.py"][0].line) == ("pkg/run.py", 1)
+
+
+def test_a_module_in_a_folder_without_init_is_imported_through_the_folder_as_a_namespace_package():
+    files = {
+        "networks/lora.py": LIBRARY.encode(),
+        "networks/extra/merge.py": LIBRARY.encode(),
+        "tools/bench.py": LIBRARY.encode(),
+        "train.py": b"import networks.lora as lora\nfrom networks.extra.merge import helper\n",
+        "tools/run.py": b"from bench import check\n",  # a script's sibling, by its file name
+    }
+    sources = {path: partial(bytes, data) for path, data in files.items()}
+    found = imported_modules(["networks/lora.py", "networks/extra/merge.py", "tools/bench.py"], sources)
+    assert {path: used for path, (_, used) in found.items()} == {
+        "networks/lora.py": None,
+        "networks/extra/merge.py": ("helper",),
+        "tools/bench.py": ("check",),
+    }
