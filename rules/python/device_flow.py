@@ -53,6 +53,11 @@ class IndexVariable:
     process has, not one a distributed launcher hands out (`LOCAL_RANK`)."""
 
 
+def count_divisor(value: ast.expr, names: ImportTable) -> ast.Call | None:
+    """The `device_count()` call `value` takes a number modulo, whatever the result is bound to."""
+    return _divisor(value, names)
+
+
 def is_index_source(value: ast.expr, names: ImportTable) -> bool:
     """Whether an assigned value is a device index by itself (not through another variable)."""
     return _divisor(value, names) is not None or _is_index_call(value, names)
@@ -147,12 +152,17 @@ def _reads_local_rank(node: ast.expr, names: ImportTable) -> bool:
 
 
 def _divisor(value: ast.expr, names: ImportTable) -> ast.Call | None:
-    """The `device_count()` call in `x % device_count()`."""
-    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mod):
+    """The `device_count()` call in `x % device_count()` (not `"%d GPUs" % device_count()`, which
+    formats a string)."""
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mod) and not _is_text(value.left):
         right = value.right
         if isinstance(right, ast.Call) and not right.args and names.resolve(right.func) in COUNT_CALLS:
             return right
     return None
+
+
+def _is_text(node: ast.expr) -> bool:
+    return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)))
 
 
 def _is_string(node: ast.expr, value: str) -> bool:

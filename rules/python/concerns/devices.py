@@ -21,7 +21,13 @@ import re
 from dataclasses import dataclass
 
 from cudaudit.rules.catalog import Catalog
-from cudaudit.rules.python.device_flow import DeviceIndexes, IndexVariable, is_index_source, makes_device
+from cudaudit.rules.python.device_flow import (
+    DeviceIndexes,
+    IndexVariable,
+    count_divisor,
+    is_index_source,
+    makes_device,
+)
 from cudaudit.rules.python.device_syntax import (
     DEVICE_KEYWORDS,
     DEVICE_POSITIONAL,
@@ -105,6 +111,16 @@ class DevicePositions(Concern):
             self.walk.report(DEVICE_ORDINAL, "count-modulo" if variable.divisor else "index-variable", node.value)
         elif variable.divisor is not None:
             self.walk.report(DEVICE_ORDINAL, "count-divisor", variable.divisor)
+
+    def on_BinOp(self, node: ast.BinOp) -> None:
+        """`args.gpu = args.rank % torch.cuda.device_count()`, `str(rank % torch.cuda.device_count())`:
+        a number taken modulo the device count, which is 0 on a CPU-only build, where it is no index
+        variable's one assignment (those are reported where they are assigned, above)."""
+        if not isinstance(node.op, ast.Mod) or self.walk.in_comparison:
+            return
+        divisor = count_divisor(node, self.walk.names)
+        if divisor is not None and (self._indexes is None or self._indexes.assigned(node) is None):
+            self.walk.report(DEVICE_ORDINAL, "count-divisor", divisor)
 
     def _alias(self, node: ast.Assign) -> None:
         """A name bound to `torch.autocast` (or either side of a conditional expression being it) is
