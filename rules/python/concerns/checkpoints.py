@@ -1,7 +1,9 @@
 """`checkpoint-load` keys: `torch.load` without `map_location`.
 
 Without it, tensors go back to the device they were saved from, so a checkpoint written on a
-GPU fails to load on a CPU-only machine. A call that passes `**kwargs` may name one: not met.
+GPU fails to load on a CPU-only machine. A call that passes `**kwargs` or `*args` may name one,
+and one with a second positional argument does (`torch.load(path, "cpu")`: `map_location` is the
+second parameter): not met.
 
 A load that reads back what the same process wrote is not met either: from an in-memory buffer
 (`buf = io.BytesIO()` in the same function), or from what the same function passed to
@@ -56,6 +58,8 @@ class CheckpointLoads(Concern):
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         if callee not in LOADERS or not call.args or any(k.arg in (None, "map_location") for k in call.keywords):
             return
+        if len(call.args) > 1 or isinstance(call.args[0], ast.Starred):
+            return  # `torch.load(path, "cpu")`: map_location is the second positional parameter
         if self.walk.in_tests:
             return
         if not self._reads_back(call) and not self._reads_cpu_file(call.args[0]):
