@@ -284,6 +284,13 @@ def switched_definitions(
                 texts[path] = b""
         return texts[path]
 
+    statements: dict[str, list[tuple[int, bytes]]] = {}
+
+    def imports(path: str) -> list[tuple[int, bytes]]:
+        if path not in statements:
+            statements[path] = import_statements(text(path))
+        return statements[path]
+
     switched_in = {(path, name) for path, calls in readings.items() for name, *_ in calls}
     candidates: dict[tuple[str, str], Evidence] = {}
     for script, calls in sorted(readings.items()):
@@ -301,20 +308,19 @@ def switched_definitions(
                     candidates.setdefault((place, name), Evidence(script, line, quoted))
             if len(candidates) >= _CANDIDATE_LIMIT:
                 break
+    mentions = _mentions(sources, text, {name for _, name in candidates})
     found: dict[str, list[tuple[str, Evidence]]] = {}
     for (place, name), evidence in sorted(candidates.items()):
-        token = name.encode()
         if all(
             (path, name) in switched_in
-            or _only_imports(text(path), name, defines=path == place)
-            or _names_another(modules, path, text, name, place)
-            for path in sources
-            if token in text(path)
+            or _only_imports(text(path), name, path == place, imports(path))
+            or _names_another(modules, path, text, name, place, imports)
+            for path in mentions[name]
         ):
             found.setdefault(place, []).append((name, evidence))
     lines = {} if lines is None else lines
     for place, names in found.items():
-        whole = _imported_only_switched(modules, sources, readings, place, lines)
+        whole = _imported_only_switched(modules, sources, readings, place, lines, imports)
         if whole is not None:
             names.insert(0, ("", whole))
     return {path: tuple(names) for path, names in found.items()}
@@ -326,11 +332,13 @@ def _imported_only_switched(
     readings: Mapping[str, tuple[SwitchedCall, ...]],
     place: str,
     lines: dict[str, bytes],
+    imports: Callable[[str], list[tuple[int, bytes]]],
 ) -> Evidence | None:
     """The switch through which module `place` is reached, where every import of it in the scan
     sits inside a block that only such a switch runs (`if training_args.fused: from .fused import
     patch`): then the module's own top level (its imports of a CUDA-only library) runs only there.
-    `lines` keeps each module's `import_lines` for the next place."""
+    `lines` keeps each module's `import_lines` for the next place; `imports` gives a module's
+    `import_statements`, read once for every place."""
     stem = modules.name(place).rpartition(".")[2].encode()
     if not stem or posixpath.basename(place) == "__init__.py":
         return None
@@ -347,7 +355,7 @@ def _imported_only_switched(
         if stem not in lines[importer]:
             continue
         blocks = [(call[3], call[6], call[4]) for call in readings.get(importer, ())]
-        for line, statement in import_statements(data):
+        for line, statement in imports(importer):
             if not any(place in modules.resolve(importer, *imported) for imported in statement_modules(statement)):
                 continue
             block = next(((header, text) for header, last, text in blocks if header < line <= last), None)
@@ -396,7 +404,14 @@ def statement_modules(statement: bytes) -> Iterable[tuple[int, str, tuple[str, .
                 yield 0, words[0].decode("ascii", "replace"), ()
 
 
-def _names_another(modules: ModuleMap, path: str, text: Callable[[str], bytes], name: str, place: str) -> bool:
+def _names_another(
+    modules: ModuleMap,
+    path: str,
+    text: Callable[[str], bytes],
+    name: str,
+    place: str,
+    imports: Callable[[str], list[tuple[int, bytes]]],
+) -> bool:
     """Whether module `path` defines `name` itself or takes it from a module of the scan other than
     `place` (two monkey patches that both define `replace_attention`), so that its mentions are of
     another definition."""
@@ -405,7 +420,7 @@ def _names_another(modules: ModuleMap, path: str, text: Callable[[str], bytes], 
         return False
     if re.search(_DEFINITION.format(name=re.escape(name)).encode(), data, re.M):
         return True  # its own top-level definition of the name
-    source = _import_sources(statement for _, statement in import_statements(data)).get(name)
+    source = _import_sources(statement for _, statement in imports(path)).get(name)
     if source is None:
         return False
     imported = modules.resolve(path, source[0], source[1], (name,))
@@ -422,6 +437,13 @@ def _reexported(modules: ModuleMap, package: str, data: bytes, name: str) -> set
             level, module = len(statement.group(1)), statement.group(2).decode("ascii", "replace")
             found |= modules.resolve(package, level, module, (name,))
     return found
+
+
+def _mentions(sources: Iterable[str], text: Callable[[str], bytes], names: Iterable[str]) -> dict[str, list[str]]:
+    """Name -> the modules of `sources` whose text holds it anywhere (in `sources`' order), searched
+    once per name: several switched definitions share a name (a patch per model class)."""
+    words = {name: name.encode() for name in names}
+    return {name: [path for path in sources if word in text(path)] for name, word in words.items()}
 
 
 def _by_path(sources: Iterable[str], module: str) -> set[str]:
@@ -463,11 +485,6 @@ def _mention_lines(data: bytes, name: str) -> Iterable[int]:
         yield line
 
 
-def _import_lines(data: bytes) -> set[int]:
-    """The 1-based lines of the module's import statements."""
-    return _statement_lines(import_statements(data))
-
-
 def _statement_lines(statements: Iterable[tuple[int, bytes]]) -> set[int]:
     """Every 1-based line that one of `statements` (first line, text) spans."""
     return {first + offset for first, text in statements for offset in range(text.count(b"\n") + 1)}
@@ -477,14 +494,14 @@ def _defines(line: bytes, name: str) -> bool:
     return re.match(_DEFINITION.format(name=re.escape(name)).encode(), line) is not None
 
 
-def _only_imports(data: bytes, name: str, defines: bool) -> bool:
+def _only_imports(data: bytes, name: str, defines: bool, statements: list[tuple[int, bytes]]) -> bool:
     """Whether every mention of `name` in a module is an import of it (a package re-exporting it),
     or, in the module that defines it, that definition: a mention in a string or a comment counts
-    as a use, so a misreading keeps a verdict."""
+    as a use, so a misreading keeps a verdict. `statements` are the module's `import_statements`."""
     if not data:
         return True
     lines = data.split(b"\n")
-    imports = _import_lines(data)
+    imports = _statement_lines(statements)
     return all(
         number in imports or (defines and _defines(lines[number - 1], name)) for number in _mention_lines(data, name)
     )
