@@ -283,7 +283,22 @@ SkipMarkers = tuple[tuple[str, tuple[bool | None, bool | None]], ...]
 a module-level name, as plain data for the cache and the digest."""
 
 _MARKER = re.compile(rb"^[A-Za-z_]\w*[ \t]*=[ \t]*[\w.]*(?:skipif|skipIf|skipUnless)\(", re.MULTILINE)
-"""A module-level name assigned a skip marker on its first line."""
+"""A module-level name assigned a skip marker on its first line (matched at a line's start)."""
+
+
+def _has_marker(data: bytes) -> bool:
+    """Whether a line of the module starts with `_MARKER`. Every such line spells `skip`: the word is
+    found by a byte search and only its lines are matched, where the pattern, anchored at every line
+    start, was tried at every byte of the module."""
+    found = data.find(b"skip")
+    while found >= 0:
+        if _MARKER.match(data, data.rfind(b"\n", 0, found) + 1) is not None:
+            return True
+        end = data.find(b"\n", found)
+        if end < 0:
+            return False
+        found = data.find(b"skip", end)
+    return False
 
 
 def read_skip_markers(path: str, data: bytes, catalog: Catalog) -> SkipMarkers:
@@ -291,7 +306,7 @@ def read_skip_markers(path: str, data: bytes, catalog: Catalog) -> SkipMarkers:
     skip, for the modules that import them. Test modules (`test_*.py`, `*_test.py`) are left out:
     other modules import markers from shared ones. Raises SyntaxError for a module that does not parse."""
     name = posixpath.basename(path)
-    if name.startswith("test_") or name.endswith("_test.py") or b"skip" not in data or not _MARKER.search(data):
+    if name.startswith("test_") or name.endswith("_test.py") or not _has_marker(data):
         return ()
     tree = parse_python(decode_python(data), filename=path)
     names = ImportTable(tree, rocm_capabilities=RocmCapabilities.from_tables(catalog.tables("rocm_capabilities")))
