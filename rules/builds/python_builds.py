@@ -32,8 +32,13 @@ FLAG_DETECTOR = "nvcc-flag"
 CPP_EXTENSION = "torch.utils.cpp_extension."
 MARKERS = ("cpp_extension", "sm_", "compute_", "gencode", "generate-code", "fast_math", "expt-", "ptxas", "-arch")
 """Words without which a module has nothing for this check: it is not walked at all."""
-_FLAG_MARKER = re.compile(r"gencode|generate-code|-arch\b|\bsm_\d|compute_\d|fast_math|--expt-|ptxas")
-"""What a module needs before its strings are searched for nvcc flags (`compute_loss` is not one)."""
+_FLAG_MARKERS = (
+    ("gencode", None), ("generate-code", None), ("fast_math", None), ("--expt-", None), ("ptxas", None),
+    ("-arch", re.compile(r"-arch\b")), ("sm_", re.compile(r"(?<!\w)sm_\d")), ("compute_", re.compile(r"compute_\d")),
+)
+"""What a module needs before its strings are searched for nvcc flags (`compute_loss` is not one): a
+word, and the pattern that must then match. Each word is searched for on its own, where one pattern
+of all of them starts with no word and was tried at every character of the module."""
 
 _CUDA_SOURCE = re.compile(r"\.(cu|cuh)$")
 _FLAG_LIKE = re.compile(r"-\S+|arch=compute_\S+|(?:sm|compute)_\d+[af]?")
@@ -61,7 +66,8 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
             finding = build_finding(entry, path, span, lines.snippet(span), settings.targets, fix=fix)
             findings.append(replace(finding, message=finding.message.replace("{path}", path)))
     contexts: dict[int, tuple[frozenset[str], Severity | None]] | None = None
-    for key, node, start, end in _flag_strings(tree) if _FLAG_MARKER.search(text) else ():
+    flags = any(word in text and (pattern is None or pattern.search(text)) for word, pattern in _FLAG_MARKERS)
+    for key, node, start, end in _flag_strings(tree) if flags else ():
         entry = catalog.lookup(FLAG_DETECTOR, key)
         positions = literal_positions(node, lines)
         if entry is None or positions is None:
