@@ -6,7 +6,7 @@ from functools import partial
 
 from cudaudit.model import Severity
 from cudaudit.rules.python.opt_in import read_switches, settings_calls, switched_definitions, turned_on
-from support import analyze
+from support import analyze, scan_json, write
 
 SAMPLER = "import torch\n\nclass FastSampler:\n    def buffers(self, x):\n        return x.to(torch.device('cuda'))\n"
 SCRIPT = """
@@ -167,3 +167,93 @@ def test_a_module_imported_only_under_the_switch_is_switched_as_a_whole():
         (frozenset({"fused"}), frozenset()),
     )
     assert [name for name, _ in eager["patches/fused.py"]] == ["enable_fused"]  # imported at the top: the module runs
+
+
+DEMO_HELPERS = """
+import torch
+
+def load_image(path, device="cuda"):
+    return torch.load(path).to(device)
+
+def refine(samples):
+    return samples.cuda()
+"""
+DEMO = """
+import streamlit as st
+from demo.helpers import *
+
+def run_edit(path):
+    return load_image(path)
+
+if __name__ == "__main__":
+    mode = st.radio("Mode", ("generate", "edit"), 0)
+    refine_too = st.checkbox("Refine?", False)
+    if mode == "generate":
+        out = None
+    elif mode == "edit":
+        out = run_edit("in.png")
+    if refine_too and out is not None:
+        out = refine(out)
+"""
+
+
+def test_a_widget_off_by_default_and_a_mode_the_default_does_not_pick_are_switches():
+    calls = {call[0]: call[4] for call in read_switches("demo/app.py", DEMO.encode())[0]}
+    # what the branch calls, what only those functions call, and a name the star import brings
+    assert calls == {
+        "run_edit": 'elif mode == "edit":',
+        "load_image": 'elif mode == "edit":',
+        "refine": "if refine_too and out is not None:",
+    }
+    files = {"demo/__init__.py": "", "demo/helpers.py": DEMO_HELPERS, "demo/app.py": DEMO}
+    assert switched(files) == {"demo/helpers.py": ["load_image", "refine"]}  # app.py names no CUDA: not followed
+
+
+def test_the_default_mode_and_a_ticked_widget_switch_nothing():
+    default_mode = DEMO.replace('elif mode == "edit":', 'elif mode == "generate":')
+    assert "run_edit" not in {call[0] for call in read_switches("demo/app.py", default_mode.encode())[0]}
+    ticked = DEMO.replace('st.checkbox("Refine?", False)', 'st.checkbox("Refine?", True)')
+    assert "refine" not in {call[0] for call in read_switches("demo/app.py", ticked.encode())[0]}
+    picked = DEMO.replace('("generate", "edit"), 0)', '("generate", "edit"), 1)')
+    assert "run_edit" not in {call[0] for call in read_switches("demo/app.py", picked.encode())[0]}
+
+
+LOADER = """
+import torch
+
+def load_falcon(path):
+    return torch.zeros(2).cuda()
+"""
+CHAT = """
+import argparse
+from models.loader import load_falcon
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--model-type", choices=["llama", "falcon"], default="{default}")
+args = parser.parse_args()
+if args.model_type == "falcon":
+    model = load_falcon("model.pt")
+"""
+
+
+def test_a_choice_the_option_does_not_start_on_is_a_switch():
+    files = {"models/__init__.py": "", "models/loader.py": LOADER, "chat.py": CHAT.format(default="llama")}
+    assert switched(files) == {"models/loader.py": ["load_falcon"]}
+    files["chat.py"] = CHAT.format(default="falcon")  # the value it starts on: the normal path
+    assert switched(files) == {}
+    files["chat.py"] = CHAT.format(default="llama").replace('choices=["llama", "falcon"], ', "")
+    assert switched(files) == {}  # without `choices=`, a string option is no choice among values
+
+
+def test_a_chosen_setting_caps_the_branch_through_the_command_line(cli, tmp_path):
+    write(tmp_path / "models" / "__init__.py", "")
+    write(tmp_path / "models" / "loader.py", LOADER)
+    write(tmp_path / "chat.py", CHAT.format(default="llama") + '    cache = torch.zeros(2, device="cuda")\nimport torch\n')
+    report = scan_json(cli, ".", "--no-cache")
+    assert {(f["path"], f["line"]): f["severity"] for f in report["findings"]} == {
+        ("models/loader.py", 5): "warning",
+        ("chat.py", 10): "warning",
+    }
+    write(tmp_path / "chat.py", CHAT.format(default="falcon") + '    cache = torch.zeros(2, device="cuda")\nimport torch\n')
+    report = scan_json(cli, ".", "--no-cache")
+    assert {f["severity"] for f in report["findings"]} == {"error"}

@@ -507,6 +507,32 @@ def test_a_name_set_only_under_a_switch_that_is_off_by_default_opens_another_pat
     assert severities(SWITCHED_STORE.format(other=other), "CDA101") == [(13, expected)]
 
 
+CHOSEN_MODE = """
+import argparse
+import torch
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--mode", choices=["generate", "edit", "upscale"], default="generate")
+args = parser.parse_args()
+{other}
+if mode == "edit":
+    torch.cuda.synchronize()
+"""
+
+
+@pytest.mark.parametrize(
+    ("other", "expected"),
+    [
+        ("mode = args.mode", Severity.WARNING),  # a value the user must pick
+        ("mode = args.mode.lower()", Severity.WARNING),  # still the option's value
+        ("mode = 'edit'", Severity.ERROR),  # a local name bound to something else
+        ("mode = args.mode\nparser.add_argument('--mode', choices=['generate', 'edit'], default='edit')", Severity.ERROR),
+    ],
+)
+def test_a_test_for_a_choice_the_option_does_not_start_on_opens_another_path(other, expected):
+    assert severities(CHOSEN_MODE.format(other=other), "CDA101") == [(10 + other.count("\n"), expected)]
+
+
 def test_a_device_option_default_names_the_option_and_the_value_that_avoids_it():
     code = (
         "import argparse\nimport torch\nparser = argparse.ArgumentParser()\n"

@@ -44,7 +44,7 @@ from enum import Enum
 from functools import lru_cache
 from typing import Union
 
-from cudaudit.rules.python.names import ImportTable, dotted_name, is_off_by_default_read
+from cudaudit.rules.python.names import ImportTable, dotted_name, is_off_by_default_read, picks_another
 from cudaudit.rules.python.nodes import child_fields, subtree
 from cudaudit.siblings import DEVICE_WORDS
 
@@ -174,6 +174,10 @@ def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | Non
     meaning = flag_meaning(test, names)
     if meaning is not None:
         return dict(meaning).get(probe)
+    if probe is Probe.OFF_BY_DEFAULT and isinstance(test, ast.Compare):
+        chosen = chosen_polarity(test, names)
+        if chosen is not None:
+            return chosen
     if isinstance(test, ast.Compare) and len(test.ops) == 1:
         if probe is Probe.DISTRIBUTED:
             single = _single_process(test)
@@ -188,6 +192,13 @@ def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | Non
             return None  # `device in ("npu", "cuda")`: the branch runs on a GPU too
         return Polarity.NEGATIVE if negated else Polarity.POSITIVE
     return Polarity.POSITIVE
+
+
+def chosen_polarity(test: ast.Compare, names: ImportTable) -> Polarity | None:
+    """Which branch of a test of a setting that holds one of several strings (`names.chosen`) runs
+    only when the user picks another value than the one it starts on (`names.picks_another`)."""
+    other = picks_another(test, names.chosen) if names.chosen else None
+    return None if other is None else Polarity.POSITIVE if other else Polarity.NEGATIVE
 
 
 def feature_probe(test: ast.expr, names: ImportTable) -> Polarity | None:
@@ -441,7 +452,7 @@ def names_cuda(identifier: str) -> bool:
 
 def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
     if isinstance(node, ast.Compare):
-        probes = set()
+        probes = {Probe.OFF_BY_DEFAULT} if chosen_polarity(node, names) is not None else set()
         for operand in _compared_values(node):
             if isinstance(operand, ast.Constant) and isinstance(operand.value, str):
                 if CUDA_DEVICE_STRING.fullmatch(operand.value):

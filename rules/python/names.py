@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,7 +118,11 @@ class ImportTable:
         self.always_set = frozenset(_always_set_options(statements))
         """Command-line options that are set on every machine (`action="store_false"`, a default
         that is not None or False): `if args.cuda:` on such an option is no availability check."""
-        self.off_by_default = frozenset(_off_by_default(statements))
+        streamlit = any(binding.qualified.partition(".")[0] == "streamlit" for binding in self._bindings.values())
+        widgets_off, self.chosen = _chosen_settings(statements, self.resolve, streamlit)
+        """`chosen`: the settings this module shows to hold one of several strings, with the one they
+        hold unless the user picks another (`guards.chosen_polarity`)."""
+        self.off_by_default = frozenset(_off_by_default(statements)) | widgets_off
         """Settings this module shows to be off unless asked for (`guards.is_off_by_default`)."""
         self.set_when_on = _set_only_when_on(tree, statements, self.off_by_default) if self.off_by_default else frozenset()
         """The ids of the reads of local names that hold something only when such a setting is on
@@ -262,6 +266,155 @@ def _off_by_default(statements: list[ast.stmt]) -> Iterator[str]:
                 if identifier is not None:
                     reads[identifier] = reads.get(identifier, True) and is_off_by_default_read(statement.value)
     yield from (identifier for identifier, off in reads.items() if off)
+
+
+_TICKED_WIDGETS = frozenset({"streamlit.checkbox", "streamlit.toggle", "streamlit.sidebar.checkbox", "streamlit.sidebar.toggle"})
+"""Streamlit widgets that return whether the user ticked them; unticked unless `value` says otherwise
+(https://docs.streamlit.io/develop/api-reference/widgets/st.checkbox)."""
+_PICKED_WIDGETS = frozenset({"streamlit.radio", "streamlit.selectbox", "streamlit.sidebar.radio", "streamlit.sidebar.selectbox"})
+"""Streamlit widgets that return the option the user picked: the one at `index` (0) until then
+(https://docs.streamlit.io/develop/api-reference/widgets/st.radio)."""
+
+
+_WIDGET_WORDS = frozenset(name.rpartition(".")[2] for name in _TICKED_WIDGETS | _PICKED_WIDGETS)
+
+
+def _chosen_settings(
+    statements: list[ast.stmt], resolve: Callable[[ast.expr], str | None], widgets: bool
+) -> tuple[frozenset[str], dict[str, str]]:
+    """The names of Streamlit checkboxes a module keeps that are unticked until the user ticks them
+    (every assignment of the name such a widget, or None or False), and the settings that hold one
+    of several strings, with the one they start on: an option with `choices=` and a `default=` among
+    them, a class field annotated with `Literal[...]` strings whose default is one of them, a radio
+    or select box of string options. Every declaration of a name must agree, and every plain
+    assignment of it must read the setting (`quant_method = args.quant_method.lower()`) or be the
+    same widget: a local name bound to anything else is another value. Widgets are looked for only
+    where the module imports Streamlit (`widgets`), and assignments only where there is a setting."""
+    starts: dict[str, str | None] = {}
+    assignments: list[ast.Assign] = []
+    for statement in statements:
+        if isinstance(statement, ast.Assign):
+            assignments.append(statement)
+        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            option = option_choice(statement.value)
+            if option is not None:
+                _agree(starts, *option)
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value is not None:
+            default = _literal_default(statement.annotation, statement.value)
+            if default is not None:
+                _agree(starts, statement.target.id, default)
+    if not (starts or widgets):
+        return frozenset(), {}
+    ticked: dict[str, bool] = {}
+    plain: list[tuple[str, ast.expr]] = []
+    for assignment in assignments:
+        value = assignment.value
+        widget = (
+            resolve(value.func)
+            if widgets and isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in _WIDGET_WORDS
+            else None
+        )
+        for target in assignment.targets:
+            identifier = final_name(target)
+            if identifier is None:
+                continue
+            if widget in _TICKED_WIDGETS and isinstance(value, ast.Call):
+                ticked[identifier] = ticked.get(identifier, True) and unticked(value)
+            elif not is_nothing(value):  # `refine = False` where the widget is not shown
+                ticked[identifier] = False
+            if widget in _PICKED_WIDGETS and isinstance(value, ast.Call):
+                _agree(starts, identifier, picked_option(value))
+            elif isinstance(target, ast.Name):
+                plain.append((identifier, value))
+    for identifier, value in plain:  # read only for the names of settings: most assignments are not
+        if starts.get(identifier) is not None and not any(
+            isinstance(node, ast.expr) and final_name(node) == identifier for node in ast.walk(value)
+        ):
+            starts[identifier] = None
+    chosen = {identifier: start for identifier, start in starts.items() if start is not None}
+    return frozenset(identifier for identifier, off in ticked.items() if off), chosen
+
+
+def _agree(starts: dict[str, str | None], identifier: str, start: str | None) -> None:
+    """Keep `start` for `identifier` where every declaration so far agrees; None where one does not."""
+    starts[identifier] = start if starts.get(identifier, start) == start else None
+
+
+def picks_another(test: ast.Compare, chosen: Mapping[str, str]) -> bool | None:
+    """Whether the true branch of a test of a setting of `chosen` (its name -> the string it starts
+    on) runs only for another value than that one (`mode == "img2img"`, `mode in ("img2img",
+    "inpaint")` where `mode` starts on "txt2img"), or the false one does (`mode == "txt2img"`, whose
+    `else` is the other modes); None for any other test."""
+    if len(test.ops) != 1:
+        return None
+    left, right = test.left, test.comparators[0]
+    if isinstance(left, ast.Constant):
+        left, right = right, left
+    start = chosen.get(final_name(left) or "")
+    if start is None:
+        return None
+    operator = test.ops[0]
+    if isinstance(operator, (ast.Eq, ast.NotEq)) and isinstance(right, ast.Constant) and isinstance(right.value, str):
+        other = right.value != start
+    elif isinstance(operator, (ast.In, ast.NotIn)) and (values := _strings(right)) is not None:
+        other = start not in values
+    else:
+        return None
+    return not other if isinstance(operator, (ast.NotEq, ast.NotIn)) else other
+
+
+def _argument(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
+    if len(call.args) > position:
+        return call.args[position]
+    return next((k.value for k in call.keywords if k.arg == keyword), None)
+
+
+def unticked(call: ast.Call) -> bool:
+    """Whether a checkbox starts unticked: no `value`, or None or False."""
+    state = _argument(call, 1, "value")
+    return state is None or is_nothing(state)
+
+
+def _strings(node: ast.expr | None) -> list[str] | None:
+    """The strings a list, tuple or set of string constants holds; None for anything else."""
+    if not isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return None
+    values = [item.value for item in node.elts if isinstance(item, ast.Constant) and isinstance(item.value, str)]
+    return values if values and len(values) == len(node.elts) else None
+
+
+def option_choice(call: ast.Call) -> tuple[str, str] | None:
+    """(dest, default) of `add_argument("--mode", choices=["a", "b"], default="a")`."""
+    if not (isinstance(call.func, ast.Attribute) and call.func.attr == "add_argument"):
+        return None
+    keywords = {k.arg: k.value for k in call.keywords if k.arg}
+    choices, default = _strings(keywords.get("choices")), keywords.get("default")
+    if choices is None or not (isinstance(default, ast.Constant) and default.value in choices):
+        return None
+    dest = next(_option_dest(call), None)
+    return None if dest is None else (dest, default.value)
+
+
+def picked_option(call: ast.Call) -> str | None:
+    """The option a radio or select box of string options starts on."""
+    options = _strings(_argument(call, 1, "options"))
+    index = _argument(call, 2, "index")
+    at = 0 if index is None else index.value if isinstance(index, ast.Constant) else None
+    if options is None or type(at) is not int or not 0 <= at < len(options):
+        return None
+    return options[at]
+
+
+def _literal_default(annotation: ast.expr, value: ast.expr) -> str | None:
+    """The default of a field `mode: Literal["a", "b"] = "a"` (also `field(default="a")`)."""
+    if not (isinstance(annotation, ast.Subscript) and final_name(annotation.value) == "Literal"):
+        return None
+    options = _strings(annotation.slice if isinstance(annotation.slice, ast.Tuple) else ast.Tuple(elts=[annotation.slice]))
+    if isinstance(value, ast.Call):
+        value = next((k.value for k in value.keywords if k.arg == "default"), value)
+    if options is None or not (isinstance(value, ast.Constant) and value.value in options):
+        return None
+    return str(value.value)
 
 
 def _set_only_when_on(tree: ast.AST, statements: list[ast.stmt], off: frozenset[str]) -> frozenset[int]:

@@ -27,11 +27,22 @@ feature is its opt-in). Where every import of the module that defines such a nam
 switched block (`if training_args.fused: from .fused import patch`), the module's own top level (an
 import of a CUDA-only library) runs only there too: the module is switched as a whole (the empty
 name). A name this reading cannot place, or one mentioned in any other way, keeps its verdicts.
+
+A switch may also be a choice the user makes: a Streamlit checkbox kept in a name that is off until
+ticked (`refine = st.checkbox("Refine?", False)`), or a setting of several strings tested for
+another value than the one it starts on: a radio or select box (`mode = st.radio("Mode",
+("txt2img", "img2img"), 0)`, then `elif mode == "img2img":`, or `if mode in ("img2img",
+"inpaint"):`), an option with `choices=` and a `default=` among them. Such switches are the
+module's own (`_choices`), never a setting other modules read. A function of the module that only
+switched code calls is switched too, and so is what only it calls, to a fixed point; where the module
+takes its helpers from one `from helpers import *`, a name it neither imports nor defines is the
+helpers' (`do_img2img` of a Streamlit demo's shared module).
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
 import posixpath
 import re
 import textwrap
@@ -39,7 +50,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from cudaudit.facts import Evidence
 from cudaudit.firstparty import ModuleMap
-from cudaudit.rules.python.names import tests_a_setting
+from cudaudit.rules.python.names import option_choice, picked_option, picks_another, tests_a_setting, unticked
 
 SwitchedCall = tuple[str, int, str, int, str, str, int]
 """(name, import level, imported from, line of the switch, its text, the switch, the last line of
@@ -75,9 +86,10 @@ def read_switches(path: str, data: bytes) -> Switches:
     off, other = _declared(data)
     tested = _tested_settings(data) - other - off
     declared = tuple(sorted(name.decode("ascii") for name in off)), tuple(sorted(name.decode("ascii") for name in other))
-    if not off:
+    widgets, choices = _choices(data)
+    if not (off or widgets or choices):
         return (), *declared, tuple(sorted(name.decode("ascii") for name in tested))
-    return _switched_calls(data, off, tested), *declared, ()
+    return _switched_calls(data, off | widgets, tested, choices), *declared, ()
 
 
 def settings_calls(data: bytes, settings: Iterable[str]) -> tuple[SwitchedCall, ...]:
@@ -86,12 +98,16 @@ def settings_calls(data: bytes, settings: Iterable[str]) -> tuple[SwitchedCall, 
     return _switched_calls(data, set(), {setting.encode() for setting in settings})
 
 
-def _switched_calls(data: bytes, switches: set[bytes], tested: set[bytes]) -> tuple[SwitchedCall, ...]:
+def _switched_calls(
+    data: bytes, switches: set[bytes], tested: set[bytes], choices: Mapping[str, str] | None = None
+) -> tuple[SwitchedCall, ...]:
+    choices = choices or {}
     lines = data.split(b"\n")
-    words = switches | tested
-    off = frozenset(word.decode("ascii", "replace") for word in words)
+    words = switches | tested | {name.encode() for name in choices}
+    off = frozenset(word.decode("ascii", "replace") for word in switches | tested)
     statements = import_statements(data)
     sources = _import_sources(statement for _, statement in statements)
+    starred = _star_sources(statement for _, statement in statements)
     defined = {name.decode("ascii", "replace") for name in _TOP_DEFINED.findall(b"\n" + data)}
     known = {name.encode() for name in (*sources, *defined)}
     switched: dict[str, tuple[int, str, str, int]] = {}
@@ -107,35 +123,133 @@ def _switched_calls(data: bytes, switches: set[bytes], tested: set[bytes]) -> tu
         if end is None:
             continue
         text = b"\n".join(lines[first:end])
-        if not any(called.group(1) in known for called in _CALLED_NAME.finditer(text)):
+        if not any(called.group(1) in known or len(starred) == 1 for called in _CALLED_NAME.finditer(text)):
             continue  # calls nothing the module imports or defines: nothing to follow
         block = textwrap.dedent(text.decode("utf-8", "replace"))
         try:
             node = ast.parse(block.replace("elif", "if", 1) if block.startswith("elif") else block).body[0]
         except (SyntaxError, ValueError, RecursionError, IndexError):
             continue
-        if not (isinstance(node, ast.If) and tests_a_setting(node.test, off)):
+        if not (isinstance(node, ast.If) and (tests_a_setting(node.test, off) or _tests_another_choice(node.test, choices))):
             continue
         spans.append((first + 2, end))
         quoted = " ".join(lines[first].decode("utf-8", "replace").split())[:_TEXT_LIMIT]
-        switch = "" if named & switches else min(named).decode("ascii", "replace")
+        switch = "" if named & (switches | {name.encode() for name in choices}) else min(named).decode("ascii", "replace")
         for inner in (sub for statement in node.body for sub in ast.walk(statement)):
             if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name):
                 switched.setdefault(inner.func.id, (first + 1, quoted, switch, end))
     if not switched:
         return ()
     imports = _statement_lines(statements)
-    calls = []
-    for name, (line, header_text, switch, last) in sorted(switched.items()):
-        if name not in sources and name not in defined:
-            continue  # a builtin or a name bound some other way: nothing to follow
-        if all(
-            any(start <= number <= end for start, end in spans) or number in imports or _defines(lines[number - 1], name)
-            for number in _mention_lines(data, name)
-        ):
-            level, module = sources.get(name, (0, ""))
-            calls.append((name, level, module, line, header_text, switch, last))
-    return tuple(calls)
+    calls: dict[str, SwitchedCall] = {}
+    mentions: dict[str, list[int]] = {}
+    grown = True
+    while grown:  # a function of the module that only switched code calls is switched; so is what only it calls
+        grown = False
+        for name, (line, header_text, switch, last) in sorted(switched.items()):
+            if len(starred) == 1 and name not in sources and name not in defined and not hasattr(builtins, name):
+                sources[name] = starred[0]  # `from helpers import *`: a name bound nowhere else is the helpers' own
+            if name in calls or (name not in sources and name not in defined):
+                continue  # a builtin or a name bound some other way: nothing to follow
+            if name not in mentions:
+                mentions[name] = list(_mention_lines(data, name))
+            if all(
+                any(start <= number <= end for start, end in spans) or number in imports or _defines(lines[number - 1], name)
+                for number in mentions[name]
+            ):
+                level, module = sources.get(name, (0, "")) if name not in defined else (0, "")
+                calls[name] = (name, level, module, line, header_text, switch, last)
+                if name in defined:
+                    body = _definition_span(data, lines, name)
+                    if body is not None:
+                        spans.append(body)
+                        text = b"\n".join(lines[body[0] - 1 : body[1]])
+                        for called in _CALLED_NAME.finditer(text):
+                            switched.setdefault(called.group(1).decode("ascii", "replace"), (line, header_text, switch, last))
+                        grown = True
+    return tuple(call for _, call in sorted(calls.items()))
+
+
+def _definition_span(data: bytes, lines: list[bytes], name: str) -> tuple[int, int] | None:
+    """The 1-based first and last lines of the top-level definition of `name` in module `data`
+    (split into `lines`), decorators aside; None where it is longer than is read."""
+    found = re.search(_DEFINITION.format(name=re.escape(name)).encode(), data, re.M)
+    if found is None:
+        return None
+    index = header = data.count(b"\n", 0, found.start())
+    # the signature may go on over several lines, to the one that ends it with `:`
+    while header < len(lines) - 1 and header - index < _BLOCK_LINES and not lines[header].split(b"#")[0].rstrip().endswith(b":"):
+        header += 1
+    end = _block_end(lines, header, 0)
+    return None if end is None else (index + 1, end)
+
+
+def _star_sources(statements: Iterable[bytes]) -> list[tuple[int, str]]:
+    """(level, module) of each `from ... import *` among a module's import statements."""
+    found = []
+    for statement in statements:
+        match = _FROM_IMPORT.match(statement.lstrip())
+        if match is not None and match.group(3).split(b"#")[0].strip() == b"*":
+            found.append((len(match.group(1)), match.group(2).decode("ascii", "replace")))
+    return found
+
+
+_WIDGET = re.compile(
+    rb"\n[ \t]*([A-Za-z_]\w*)[ \t]*=[ \t]*(?:st|streamlit)\.(?:sidebar\.)?(checkbox|toggle|radio|selectbox)\("
+    rb"((?:[^()]|\([^()]*\)){0,600}?)\)"
+)
+"""A Streamlit widget whose value a name keeps (`refine = st.checkbox("Refine?", False)`, `mode =
+st.radio("Mode", ("txt2img", "img2img"), 0)`), with its arguments; searched after a newline put in front."""
+_WIDGET_WORDS = (b".checkbox(", b".toggle(", b".radio(", b".selectbox(")
+"""What a module that keeps a widget's value spells: most modules spell none, and are not searched."""
+
+
+def _choices(data: bytes) -> tuple[set[bytes], dict[str, str]]:
+    """The Streamlit checkboxes (and toggles) module `data` keeps in a name that are off until the user
+    ticks them (`names.unticked`), and the settings it keeps that hold one of several strings, by
+    name, with the one they start on: a radio or select box of string options (`names.picked_option`),
+    an option with `choices=` and a `default=` among them (`names.option_choice`). A test for another
+    of its values (`if mode == "img2img":`) is off by default."""
+    widgets: set[bytes] = set()
+    choices: dict[str, str] = {}
+    if any(word in data for word in _WIDGET_WORDS):
+        for widget in _WIDGET.finditer(b"\n" + data):
+            call = _call(b"f(" + widget.group(3) + b")")
+            if call is None:
+                continue
+            if widget.group(2) in (b"checkbox", b"toggle"):
+                if unticked(call):
+                    widgets.add(widget.group(1))
+                continue
+            start = picked_option(call)
+            if start is not None:
+                choices[widget.group(1).decode("ascii", "replace")] = start
+    if b"choices" in data and b"add_argument" in data:
+        for option in _ADD_ARGUMENT.finditer(data):
+            if b"choices" not in option.group(1):
+                continue
+            call = _call(b"parser.add_argument(" + option.group(1) + b")")
+            chosen = None if call is None else option_choice(call)
+            if chosen is not None:
+                choices[chosen[0]] = chosen[1]
+    return widgets, choices
+
+
+def _call(text: bytes) -> ast.Call | None:
+    """The call `text`, parsed; None where it does not parse."""
+    try:
+        node = ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    return node if isinstance(node, ast.Call) else None
+
+
+def _tests_another_choice(test: ast.expr, choices: Mapping[str, str]) -> bool:
+    """`mode == "img2img"` or `args.mode in ("img2img", "inpaint")` where the setting starts on another
+    value, alone or as one of the conditions of an `and`."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return any(_tests_another_choice(value, choices) for value in test.values)
+    return isinstance(test, ast.Compare) and picks_another(test, choices) is True
 
 
 _ADD_ARGUMENT = re.compile(rb"add_argument\(((?:[^()]|\([^()]*\)){0,600}?)\)")

@@ -535,7 +535,7 @@ class PythonWalker:
         if self._module_calls.default_only_compared(function, parameter, default):
             return ONLY_COMPARED
         if self._module_calls.default_is_normal_path(function, parameter, position):
-            return NEUTRAL
+            return self._switched_region(function)  # a switched function's callers are switched too
         return ANOTHER_PATH
 
     def visit_arg(self, node: ast.arg) -> None:
