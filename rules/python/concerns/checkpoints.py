@@ -7,7 +7,10 @@ second parameter): not met.
 
 A load that reads back what the same process wrote is not met either: from an in-memory buffer
 (`buf = io.BytesIO()` in the same function), or from what the same function passed to
-`torch.save` before it (`path`, `file.name`, `"test.pt"`: a save-and-reload round trip). A save
+`torch.save` before it (`path`, `file.name`, `"test.pt"`: a save-and-reload round trip), or from a
+path built as that one was, in the same folder and with the same literal parts, differing only in
+the values formatted into an f-string (`os.path.join(d, f"part_{rank}.pkl")`, then the same for
+every rank: a gather through the file system, whose files the same job's processes wrote). A save
 after the load is a cache a previous run wrote (`if exists: load, else: compute and save`), and
 the load is still met. The tensors were
 saved from devices this process has, so they load where it runs. A path saved in one function and
@@ -25,6 +28,7 @@ of public repositories, none of the test modules' loads was lock-in).
 from __future__ import annotations
 
 import ast
+import copy
 from collections.abc import Iterator
 
 from cudaudit.rules.python.nodes import children, subtree
@@ -93,17 +97,21 @@ class CheckpointLoads(Concern):
         if written is None:
             written = self._written[id(scope)] = self._names_written(scope.body)
         first = written.get(ast.dump(call.args[0]))
+        if first is None:
+            first = written.get(_PATTERN + _pattern(call.args[0], _assigned_once(scope.body)))
         return first is not None and first < (call.lineno, call.col_offset)
 
     def _names_written(self, body: list[ast.stmt]) -> dict[str, tuple[int, int]]:
         """`buf = io.BytesIO()` and `torch.save(obj, where)` in the scope's own statements: the `ast.dump`
         of the expression a load would name them by, and where the first of them is."""
         written: dict[str, tuple[int, int]] = {}
+        assigned: dict[str, ast.expr] | None = None
         for node in _own_nodes(body):
             if isinstance(node, ast.Assign) and self._calls(node.value, BUFFERS):
                 names = [ast.dump(ast.Name(t.id, ast.Load())) for t in node.targets if isinstance(t, ast.Name)]
             elif isinstance(node, ast.Call) and self._calls(node, SAVERS) and len(node.args) > 1:
-                names = [ast.dump(node.args[1])]
+                assigned = _assigned_once(body) if assigned is None else assigned
+                names = [ast.dump(node.args[1]), _PATTERN + _pattern(node.args[1], assigned)]
             else:
                 continue
             for name in names:
@@ -112,6 +120,54 @@ class CheckpointLoads(Concern):
 
     def _calls(self, node: ast.AST, callees: frozenset[str]) -> bool:
         return isinstance(node, ast.Call) and self.walk.names.resolve(node.func) in callees
+
+
+_PATTERN = "pattern:"
+"""Marks a path's pattern among the `ast.dump`s of what a scope writes (`_pattern`)."""
+
+
+def _assigned_once(body: list[ast.stmt]) -> dict[str, ast.expr]:
+    """The names a scope's own statements bind exactly once, by a plain assignment, with their values."""
+    values: dict[str, ast.expr] = {}
+    bound: dict[str, int] = {}
+    for node in _own_nodes(body):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound[node.id] = bound.get(node.id, 0) + 1
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            values[node.targets[0].id] = node.value
+    return {name: value for name, value in values.items() if bound.get(name) == 1}
+
+
+def _pattern(path: ast.expr, assigned: dict[str, ast.expr]) -> str:
+    """How a path is built, with the names bound once in its scope replaced by their values and the
+    values formatted into the file name of an f-string left out: `os.path.join(folder,
+    f"part_{rank}.pkl")` and `os.path.join(folder, f"part_{other}.pkl")` are one pattern, the files of
+    the processes of one job; another folder (`in_dir` for `out_dir`, `f"{in_dir}/part_{rank}.pkl"`)
+    or another literal part is another."""
+
+    class Inline(ast.NodeTransformer):
+        depth = 3
+
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            value = assigned.get(node.id) if self.depth else None
+            if value is None:
+                return node
+            self.depth -= 1
+            try:
+                return self.visit(copy.deepcopy(value))
+            finally:
+                self.depth += 1
+
+        def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.AST:
+            slashes = [i for i, v in enumerate(node.values) if isinstance(v, ast.Constant) and "/" in str(v.value)]
+            folder = slashes[-1] if slashes else -1  # what comes before the last "/" names the folder
+            node.values = [
+                ast.Constant("{}") if isinstance(v, ast.FormattedValue) and i > folder else self.visit(v)
+                for i, v in enumerate(node.values)
+            ]
+            return node
+
+    return ast.dump(Inline().visit(copy.deepcopy(path)))
 
 
 def _file_name(path: ast.expr) -> str | None:
