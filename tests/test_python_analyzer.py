@@ -556,3 +556,14 @@ def test_a_device_option_read_only_in_another_module_stays_a_warning_that_names_
     code = "import argparse\nparser = argparse.ArgumentParser()\nparser.add_argument('--device', default='cuda')\n"
     [finding] = analyze(code)
     assert (finding.severity, finding.option) == (Severity.WARNING, "--device")
+
+
+def test_a_local_flag_holds_its_test_only_where_it_is_bound_once_before_the_if():
+    flag = "import torch\n\ndef step(self, i):\n    sync = i == 1 and self.device == 'cuda'\n"
+    assert severities(flag + "    if sync:\n        torch.cuda.synchronize()\n", "CDA101") == [(6, Severity.NOTE)]
+    rebound = flag + "    sync = True\n    if sync:\n        torch.cuda.synchronize()\n"
+    assert severities(rebound, "CDA101") == [(7, Severity.ERROR)]
+    parameter = "import torch\n\ndef step(self, sync):\n    if sync:\n        torch.cuda.synchronize()\n"
+    assert severities(parameter, "CDA101") == [(5, Severity.ERROR)]
+    later = "import torch\n\ndef step(self):\n    if sync:\n        torch.cuda.synchronize()\n    sync = self.device == 'cuda'\n"
+    assert severities(later, "CDA101") == [(5, Severity.ERROR)]

@@ -32,7 +32,7 @@ from cudaudit.model import Severity
 from cudaudit.rules.catalog import Catalog, Entry
 from cudaudit.rules.python.defaults import ModuleCalls
 from cudaudit.rules.python.device_syntax import parameter_defaults
-from cudaudit.rules.python.guards import Polarity, Probe, polarity
+from cudaudit.rules.python.guards import Polarity, Probe, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.optional_use import needs_optional, optional_names
@@ -194,6 +194,8 @@ class PythonWalker:
         self._module: ast.Module | None = None
         self._module_calls: ModuleCalls | None = None
         self._reach: ModuleReach | None = None
+        self._local_flags: dict[int, dict[str, ast.expr]] = {}
+        """Per function (by id), the truth values its local names hold (`_local_flags`), read when an `if` tests one."""
         self._helper_names: frozenset[str] = frozenset()
         """The names of the module's helpers and test-class methods (`reach.py`): a use of any other name is not recorded."""
 
@@ -345,6 +347,8 @@ class PythonWalker:
                 self.visit(statement)
             self.statement = outer
             rest = region_after(statement, self.names)
+            if not rest and isinstance(statement, ast.If) and (local := self._local_test(statement.test)) is not None:
+                rest = region_after(ast.copy_location(ast.If(local, statement.body, statement.orelse), statement), self.names)
             if rest:
                 self._context.enter(rest)
                 entered.append(rest)
@@ -370,9 +374,33 @@ class PythonWalker:
 
     def _visit_branches(self, node: ast.If) -> None:
         test, body, orelse = branch_regions(node.test, self.names)
+        local = self._local_test(node.test)
+        if local is not None and not (body or orelse):
+            _, body, orelse = branch_regions(local, self.names)
         self._visit_inside(test, self.visit, node.test)
         self._visit_inside(body, self._visit_block, node.body)
         self._visit_inside(orelse, self._visit_block, node.orelse)
+
+    def _local_test(self, test: ast.expr) -> ast.expr | None:
+        """The test a local flag holds: in `sync = step == 1 and self.device == "cuda"`, then `if sync:`
+        (or `if not sync:`), the test of `sync` is the test its function assigned it once, before the
+        `if`, from a comparison, a `not` or an `and`/`or` of them, where it tests which GPU or device
+        runs (`_GPU_PROBES`); None for any other test."""
+        negated = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
+        name = test.operand if isinstance(test, ast.UnaryOp) and negated else test
+        if not (isinstance(name, ast.Name) and self.functions):
+            return None
+        function = self.functions[-1]
+        flags = self._local_flags.get(id(function))
+        if flags is None:
+            flags = self._local_flags[id(function)] = _local_flags(function)
+        value = flags.get(name.id)
+        if value is None or (value.lineno, value.col_offset) >= (test.lineno, test.col_offset):
+            return None
+        probes = probes_in(value, self.names)
+        if not probes or not probes <= _GPU_PROBES:
+            return None
+        return ast.UnaryOp(ast.Not(), value) if negated else value
 
     def visit_IfExp(self, node: ast.IfExp) -> None:
         test, body, orelse = branch_regions(node.test, self.names)
@@ -596,3 +624,40 @@ class PythonWalker:
             self.generic_visit(node)
         finally:
             self._comparison_depth = depth
+
+
+_TRUTH_TESTS = (ast.Compare, ast.BoolOp, ast.UnaryOp)
+_GPU_PROBES = frozenset({Probe.CUDA, Probe.NVIDIA, Probe.ROCM, Probe.OTHER_DEVICE})
+"""What a local flag may test to hold its test: which GPU or device runs the code. A flag that tests
+for the CPU (`is_cpu_tensor = data.device.type == "cpu"`, then `.to(torch.cuda.current_device())`
+under it) tests the data, not the machine: a CPU-only machine takes that branch."""
+
+
+def _local_flags(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, ast.expr]:
+    """The local names `function` binds exactly once, by a plain assignment of a comparison, a `not`
+    or an `and`/`or` (`sync = step == 1 and self.device == "cuda"`), with that value; not its
+    parameters, nor names it declares global or nonlocal (its nested scopes' names are their own)."""
+    values: dict[str, ast.expr] = {}
+    bound: dict[str, int] = {}
+    for parameter in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs):
+        bound[parameter.arg] = 2
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            for declared in node.names:
+                bound[declared] = 2
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound[node.id] = bound.get(node.id, 0) + 1
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, _TRUTH_TESTS)
+        ):
+            values[node.targets[0].id] = node.value
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))  # a nested scope's names are its own
+        elif not isinstance(node, ast.Lambda):
+            bound[node.name] = bound.get(node.name, 0) + 1
+    return {name: value for name, value in values.items() if bound.get(name) == 1}
