@@ -52,6 +52,9 @@ class BuildMode(Enum):
     """What a build script does with its CUDA sources on ROCm (`rules/builds/rocm_builds.py`)."""
 
     HIPIFY = "hipify"
+    IMPLICIT_HIPIFY = "implicit-hipify"
+    """A `CUDAExtension` in a script that never asks whether PyTorch is a ROCm build: PyTorch still
+    hipifies its sources there, but the project does not claim that they compile or compute right."""
     SEPARATE = "separate"
     SKIPS = "skips"
     HIP_LANGUAGE = "hip-language"
@@ -100,7 +103,7 @@ class FileFacts:
     """Flag macros whose value tells the sides apart, as (name, value on HIP, value on CUDA):
     `BNB_HIP`, 1 under `#if defined(__HIPCC__)` and 0 in its `#else`, is (name, True, False)."""
     hipified_by: Evidence | None = None
-    """The build script that also builds this source for ROCm through PyTorch's build-time hipify."""
+    """The build script whose `CUDAExtension` PyTorch hipifies on a ROCm build, with this source."""
     rocm_build: Evidence | None = None
     """The project's build also compiles this source for ROCm (a hipify build script, a CMake
     build that compiles it as HIP): what still needs a change there compiles, and is left to check."""

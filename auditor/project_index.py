@@ -226,6 +226,8 @@ class ProjectIndex:
                 facts["rocm_build"] = build.evidence
                 if build.mode is BuildMode.HIPIFY:
                     facts["hipified_by"] = build.evidence
+            elif build is not None and build.mode is BuildMode.IMPLICIT_HIPIFY:
+                facts["hipified_by"] = build.evidence
             elif build is not None and build.mode is BuildMode.SEPARATE and not _under(path, build.rocm_sources):
                 rocm = Evidence(build.evidence.path, build.evidence.line, f"ROCm builds {', '.join(build.rocm_sources)}")
                 facts["counterparts"] = (*facts["counterparts"], Counterpart("rocm", rocm))
@@ -555,10 +557,16 @@ class _Found:
 
 
     def _add_build(self, path: str, build: RocmBuild | None) -> None:
-        """A folder's build: the one that knows about ROCm where a setup.py and a CMake file share it."""
+        """A folder's build: the one that knows about ROCm where a setup.py and a CMake file share it,
+        a build that says what it does on ROCm before a `CUDAExtension` that only gets hipified."""
         folder = posixpath.dirname(path)
-        if build is not None or folder not in self.builds:
+        if folder not in self.builds or _build_rank(build) >= max(_build_rank(self.builds[folder]), 1):
             self.builds[folder] = build
+
+
+def _build_rank(build: RocmBuild | None) -> int:
+    """How much a folder's build says about ROCm: nothing, an implicit hipify, a ROCm-aware build."""
+    return 0 if build is None else 1 if build.mode is BuildMode.IMPLICIT_HIPIFY else 2
 
 
 def _build_defines(builds: dict[str, RocmBuild | None]) -> list[dict[str, Any]]:

@@ -80,6 +80,24 @@ def test_a_setup_py_that_also_builds_for_rocm_hipifies_its_sources():
     assert index.facts("csrc/k.cu", (FileKind.CUDA,)).hipified_by == Evidence("setup.py", 4, "use_rocm = torch.version.hip is not None")
 
 
+def test_a_plain_cuda_extension_is_hipified_on_rocm_without_claiming_a_rocm_build():
+    """PyTorch hipifies a `CUDAExtension`'s sources on ROCm whether or not the script asks, so the
+    renames are done; the project claims nothing, so its hazards are not softened. A CMake build
+    of the same folder that compiles the sources as HIP says more."""
+    setup = (
+        "from setuptools import setup\nfrom torch.utils.cpp_extension import CUDAExtension as Ext\n"
+        'setup(ext_modules=[\n    Ext("k", ["csrc/k.cu"])])\n'
+    )
+    kernel = "void f() { cudaDeviceSynchronize(); }\n"
+    facts = index_of({"setup.py": setup, "csrc/k.cu": kernel}).facts("csrc/k.cu", (FileKind.CUDA,))
+    assert facts.hipified_by == Evidence("setup.py", 4, 'Ext("k", ["csrc/k.cu"])])') and facts.rocm_build is None
+    cmake = "set(GPU_SOURCES csrc/k.cu)\nenable_language(HIP)\nset_source_files_properties(${GPU_SOURCES} PROPERTIES LANGUAGE HIP)\n"
+    both = index_of({"setup.py": setup, "CMakeLists.txt": cmake, "csrc/k.cu": kernel}).facts("csrc/k.cu", (FileKind.CUDA,))
+    assert both.rocm_build == Evidence("CMakeLists.txt", 2, "enable_language(HIP)") and both.hipified_by is None
+    unrelated = setup.replace("torch.utils.cpp_extension", "mytools")
+    assert index_of({"setup.py": unrelated, "csrc/k.cu": kernel}).facts("csrc/k.cu", (FileKind.CUDA,)).hipified_by is None
+
+
 def test_separate_rocm_sources_make_the_cuda_ones_a_counterpart_and_a_skipped_build_claims_nothing():
     separate = (
         "import torch\nfrom torch.utils.cpp_extension import CUDAExtension\nIS_ROCM = torch.version.hip is not None\n"

@@ -13,7 +13,12 @@ a script does this is read from its syntax, never by running it:
   ROCm builds those instead, **separate** sources, and the script's other sources are the CUDA
   side, whose ROCm counterpart is that folder;
 - or a branch taken only on ROCm turns the build off (`SKIP_CUDA_BUILD = True`): the CUDA sources
-  are not built for ROCm at all, and nothing is claimed.
+  are not built for ROCm at all, and nothing is claimed;
+- a script with no ROCm probe that calls `torch.utils.cpp_extension.CUDAExtension` is still
+  hipified on a ROCm build of PyTorch (`CUDAExtension` runs hipify when `IS_HIP_EXTENSION`,
+  https://github.com/pytorch/pytorch/blob/cf30153c4c131c8164ee7798e5022d810682e2cb/torch/utils/cpp_extension.py#L1590): **implicit
+  hipify**. HIPIFY's renames are done for it, but the project never claims its kernels compile or
+  compute right on ROCm, so their hazards keep the severity of a source no ROCm build compiles.
 
 A hipify build also says which sources it leaves out: a source named only in a branch a ROCm
 build skips (`if not ROCM_VERSION and COMPILE_MARLIN:`) is compiled for CUDA only.
@@ -65,7 +70,11 @@ def read_build_script(path: str, text: str) -> RocmBuild | None:
                 if skip is None and _turns_build_off(sub):
                     skip = statement
     if probe is None:
-        return None
+        call = _cuda_extension_call(tree, names)
+        if call is None:
+            return None
+        return RocmBuild(path, BuildMode.IMPLICIT_HIPIFY, line_evidence(path, call.lineno, lines), (), (),
+                         _sources_by_side(tree, path, names, lines)[1])
     if separate:
         first = min(separate.values())
         return RocmBuild(path, BuildMode.SEPARATE, line_evidence(path, first, lines), tuple(sorted(separate)))
@@ -73,6 +82,12 @@ def read_build_script(path: str, text: str) -> RocmBuild | None:
         return RocmBuild(path, BuildMode.SKIPS, line_evidence(path, skip.lineno, lines))
     cuda_only, rocm_named = _sources_by_side(tree, path, names, lines)
     return RocmBuild(path, BuildMode.HIPIFY, line_evidence(path, probe.lineno, lines), (), cuda_only, rocm_named)
+
+
+def _cuda_extension_call(tree: ast.Module, names: ImportTable) -> ast.Call | None:
+    """The first call of PyTorch's `CUDAExtension` in the script."""
+    return next((node for node in subtree(tree) if isinstance(node, ast.Call)
+                 and names.resolve(node.func) == "torch.utils.cpp_extension.CUDAExtension"), None)
 
 
 def _sources_by_side(

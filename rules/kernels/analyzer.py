@@ -62,8 +62,12 @@ def analyze_cuda(
     findings = []
     only_cuda = Severity.NOTE if facts.cuda_only is not None else None  # as in a CUDA-only branch
     dropped = porting.dropped_arguments(source)
-    # A toolkit macro the porting layer defines, or one a build-time hipify may rename, is not known on HIP.
-    toolkit = frozenset() if facts.hipified_by is not None else api_table(catalog).toolkit_macros - porting.ported
+    # A toolkit macro the porting layer defines, or one a ROCm-aware build's hipify may rename, is not
+    # known on HIP. Where only PyTorch's hipify runs (a plain `CUDAExtension`), `CUDA_VERSION` becomes
+    # `TORCH_HIP_VERSION` (major * 100 + minor), which fails every `CUDA_VERSION >= 9000` as the
+    # undefined macro does: the macros keep their CUDA-only side.
+    aware = facts.hipified_by is not None and facts.rocm_build is not None
+    toolkit = frozenset() if aware else api_table(catalog).toolkit_macros - porting.ported
     hits = cuda_hits(source, catalog, device_code, project_macros, porting.mask_droppers, project_values, toolkit)
     for hit in hits:
         span = positions.span(hit.start, hit.end)
@@ -115,7 +119,7 @@ class ProjectPorting:
             source = f"{ported.evidence.cite()}: the project's HIP compatibility header maps it"
         elif (self._hipified_by is not None and entry.rule.detector in HIPIFY_RENAMES
               and entry.targets["rocm"].status is Status.CHANGE):
-            source = f"{self._hipified_by.cite()}: the build also builds this source for ROCm, and PyTorch hipifies it"
+            source = f"{self._hipified_by.cite()}: on a ROCm build of PyTorch, its extension build hipifies this source"
         else:
             return self._built_entry(entry)
         works = Portability(Status.WORKS, "", source, Severity.NOTE)
