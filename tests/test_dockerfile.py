@@ -86,6 +86,7 @@ def test_pytorch_images_keep_their_pytorch_release_in_the_replacement():
     finding = one("FROM pytorch/pytorch:2.3.1-cuda12.1-cudnn8-devel\n", "CDA502")
     assert "2.3.1" in finding.targets["rocm"].replacement
     assert "torch==2.3.1 --index-url https://download.pytorch.org/whl/cpu" in finding.targets["cpu"].replacement
+    assert finding.message == "`pytorch/pytorch:2.3.1-cuda12.1-cudnn8-devel` is PyTorch 2.3.1's CUDA image"
 
 
 @pytest.mark.parametrize(

@@ -53,12 +53,13 @@ def match_image(text: str) -> ImageMatch | None:
 
 
 def image_entry(text: str, catalog: Catalog) -> tuple[Entry, ImageMatch] | None:
-    """The catalog's entry for an image reference, its replacements filled from the tag, and the match."""
+    """The catalog's entry for an image reference, its message and replacements filled from the tag, and the match."""
     found = match_image(text)
     entry = catalog.lookup(IMAGE, found.key) if found else None
     if found is None or entry is None:
         return None
-    return replace(entry, targets=fill_targets(entry.targets, found.fields)), found
+    filled = replace(entry, message=fill(entry.message, found.fields), targets=fill_targets(entry.targets, found.fields))
+    return filled, found
 
 
 def needs_cuda(text: str, catalog: Catalog) -> bool:
