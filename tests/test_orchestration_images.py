@@ -59,3 +59,17 @@ def test_a_helm_unittest_suite_deploys_nothing():
         '        - repository: "vllm/vllm-openai"\n          tag: "latest"\n          runtimeClassName: nvidia\n'
     )
     assert analyze(suite, path="helm/tests/keda_test.yaml") == []
+
+
+def test_an_image_pulled_through_a_mirror_or_private_registry_is_the_image_its_path_names():
+    compose = (
+        "services:\n"
+        "  llm:\n    image: docker.m.daocloud.io/vllm/vllm-openai:v0.8.5\n"
+        "  rocm:\n    image: docker.1ms.run/rocm/pytorch:latest\n"
+        "  own:\n    image: registry.internal:5000/team/vllm-openai:v1\n"
+        "  hub:\n    image: localhost/nvidia/cuda:12.4.1-runtime-ubuntu22.04\n"
+    )
+    assert images(compose, "compose.yaml") == [
+        ("CDA507", 3, "docker.m.daocloud.io/vllm/vllm-openai:v0.8.5"),
+        ("CDA501", 9, "localhost/nvidia/cuda:12.4.1-runtime-ubuntu22.04"),
+    ]

@@ -39,16 +39,18 @@ class ImageMatch:
 
 
 def match_image(text: str) -> ImageMatch | None:
-    """The first `[[image]]` pattern that `text`, an image reference, matches."""
+    """The first `[[image]]` pattern that `text`, an image reference, matches; where none matches the
+    reference as written, the first that the path below its registry host matches (a mirror's copy)."""
     reference = parse_image(text)
     if reference is None:
         return None
-    for pattern in image_patterns():
-        if not any(fnmatch.fnmatchcase(reference.repository, r) for r in pattern.repositories):
-            continue
-        found = pattern.tag.fullmatch(reference.tag)
-        if found is not None:
-            return ImageMatch(pattern.key, {k: v for k, v in found.groupdict().items() if v is not None})
+    for repository in reference.repositories:  # as written, then the path below a mirror's host
+        for pattern in image_patterns():
+            if not any(fnmatch.fnmatchcase(repository, r) for r in pattern.repositories):
+                continue
+            found = pattern.tag.fullmatch(reference.tag)
+            if found is not None:
+                return ImageMatch(pattern.key, {k: v for k, v in found.groupdict().items() if v is not None})
     return None
 
 
