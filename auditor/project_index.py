@@ -100,6 +100,7 @@ _READERS = {
     "area_folders": "cudaudit.rules.python.opt_in_areas:area_folders",
     "unreached_in_areas": "cudaudit.rules.python.opt_in_areas:unreached_in_areas",
     "unnamed_modules": "cudaudit.rules.python.unnamed:unnamed_modules",
+    "superseded_builds": "cudaudit.rules.builds.nested_builds:superseded_builds",
     "main_block": "cudaudit.rules.python.main_block:main_block",
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
@@ -319,7 +320,9 @@ def build_index(
             if found.cuda_defaults else {}
         ),
         main_blocks=_main_blocks(found.main_blocks, python, import_lines),
-        off_default_path={**_unnamed(files, python, found), **_off_default_path(python, catalog)},
+        off_default_path={
+            **_unnamed(files, python, found), **_off_default_path(python, catalog), **_superseded_builds(python),
+        },
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
     )
 
@@ -344,6 +347,12 @@ _NAMING_KINDS = frozenset({
     FileKind.WORKFLOW, FileKind.PYPROJECT, FileKind.SETUP, FileKind.DOCKERFILE,
 })
 """Files that may import or name a Python module of the project: code, scripts, configurations."""
+
+
+def _superseded_builds(python: dict[str, Reader]) -> dict[str, Evidence]:
+    """`nested_builds.superseded_builds` for the scan's `setup.py` files, where there are two or more."""
+    scripts = {path: read for path, read in python.items() if posixpath.basename(path) == "setup.py"}
+    return _reader("superseded_builds")(scripts) if len(scripts) > 1 else {}
 
 
 def _off_default_path(python: dict[str, Reader], catalog: Catalog) -> dict[str, Evidence]:

@@ -408,3 +408,31 @@ def test_an_import_of_the_trees_own_namespace_package_is_no_library_though_the_l
     write(project / "tinychat" / "load.py", "from awq.quantize.qmodule import WQLinear\nfrom awq import AutoAWQForCausalLM\n")
     report = scan_json(cli, "--no-cache", "proj")
     assert [(f["path"], f["line"]) for f in report["findings"] if f["rule"] == "CDA217"] == [("proj/tinychat/load.py", 2)]
+
+
+def test_a_nested_setup_py_whose_sources_the_build_above_compiles_is_another_path(cli, tmp_path):
+    """A standalone `setup.py` kept inside an extension's source folder, whose every source the
+    project's own build names, is a second way to build them: its nvcc flags and toolkit calls are
+    warnings. The same script is the normal path once the build above does not name its sources."""
+    project = tmp_path / "proj"
+    nested = (
+        "import subprocess\nfrom setuptools import setup\nfrom torch.utils.cpp_extension import CUDAExtension\n"
+        'subprocess.check_output(["nvcc", "-V"])\n'
+        'setup(ext_modules=[CUDAExtension("attn", ["attn.cpp", "attn_kernel.cu"],\n'
+        '      extra_compile_args={"nvcc": ["-gencode", "arch=compute_80,code=sm_80"]})])\n'
+    )
+    outer = (
+        "from setuptools import setup\nfrom torch.utils.cpp_extension import CUDAExtension\n"
+        'setup(ext_modules=[CUDAExtension("engine", ["csrc/attention/attn.cpp", "csrc/attention/attn_kernel.cu"])])\n'
+    )
+    write(project / "kernels" / "csrc" / "attention" / "setup.py", nested)
+    write(project / "kernels" / "setup.py", outer)
+    nested_path = "proj/kernels/csrc/attention/setup.py"
+
+    def severities() -> set[str]:
+        report = scan_json(cli, "--no-cache", "proj", cwd=tmp_path)
+        return {f["severity"] for f in report["findings"] if f["path"] == nested_path}
+
+    assert severities() == {"warning"}
+    write(project / "kernels" / "setup.py", outer.replace("csrc/attention/attn_kernel.cu", "csrc/other.cu"))
+    assert "error" in severities()

@@ -69,7 +69,16 @@ def analyze_python(
         if finding is not None and id(hit) not in told:
             findings.setdefault((finding.rule, finding.span), finding)
     walker.release()
-    return list(findings.values()) + cuda_in_python(tree, text, path, catalog, settings, fixes)
+    embedded = cuda_in_python(tree, text, path, catalog, settings, fixes)
+    if facts.off_default_path:  # the walker's sites know it (`switched`); the builds and kernels read here do not
+        embedded = [_another_path(finding) for finding in embedded]
+    return list(findings.values()) + embedded
+
+
+def _another_path(finding: Finding) -> Finding:
+    """`finding` in a module off the project's normal path: on each target at most a warning."""
+    targets = {name: replace(fact, severity=fact.severity.at_most(Severity.WARNING)) for name, fact in finding.targets.items()}
+    return replace(finding, targets=targets, severity=finding.severity.at_most(Severity.WARNING))
 
 
 def avoided_by_option(finding: Finding, option: str) -> Finding:
