@@ -103,6 +103,18 @@ jobs:
     assert sites(code) == [("CDA702", 6, 47, 50), ("CDA702", 8, 21, 31)]
 
 
+def test_a_runner_named_by_several_gpu_labels_is_one_finding_at_the_first():
+    code = """\
+on: push
+jobs:
+  test:
+    runs-on: [self-hosted, nvidia, cu121, v100]
+    steps:
+      - run: pytest
+"""
+    assert [site for site in sites(code) if site[0] == "CDA702"] == [("CDA702", 4, 28, 34)]
+
+
 def test_job_verdicts_decide_the_repository_finding():
     def alone(job: str) -> str:
         return "on: push\njobs:\n  gpu:\n    runs-on: [self-hosted, gpu]\n    steps: [{run: pytest}]\n" + job

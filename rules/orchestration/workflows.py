@@ -382,8 +382,9 @@ class _Job:
             return False, True, False, False
         cuda = self.needs.cuda
         for label, label_words, is_gpu in zip(labels, words, gpu):
-            if is_gpu:
-                cuda = self.sites.report(RUNNER_LABEL, label_words, node_span(label)) or cuda
+            if is_gpu and self.sites.report(RUNNER_LABEL, label_words, node_span(label)):
+                cuda = True
+                break  # one runner, one finding: `[self-hosted, nvidia, v100]` names one machine twice
         hosted = bool(labels) and all(GITHUB_HOSTED.match((scalar(label) or "").lower()) for label in labels)
         cpu_runner = (hosted or _CPU_WORD in flat) and not any(gpu)
         return cuda, False, cpu_runner and not cuda, cpu_runner
