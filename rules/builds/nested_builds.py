@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Mapping
 
 from cudaudit.facts import Evidence
+from cudaudit.rules.python.read_once import ReadOnce
 
 _SOURCE = re.compile(rb"""["']((?:\./)?[\w.+/-]+\.(?:cu|cuh|cpp|cc|cxx|c|hip))["']""")
 """A source file a build script names as a string (`"ft_attention.cpp"`, `"csrc/gemv_cuda.cu"`)."""
@@ -33,16 +34,7 @@ def superseded_builds(scripts: Mapping[str, Callable[[], bytes]]) -> dict[str, E
     there. `scripts` are the scan's `setup.py` files by display path."""
     folders = {posixpath.dirname(path): path for path in scripts}
     found: dict[str, Evidence] = {}
-    texts: dict[str, bytes] = {}
-
-    def text(path: str) -> bytes:
-        if path not in texts:
-            try:
-                texts[path] = scripts[path]()
-            except Exception:  # noqa: BLE001 - an unreadable script names nothing here; its own analysis says why
-                texts[path] = b""
-        return texts[path]
-
+    text = ReadOnce(scripts)
     for path in sorted(scripts):
         folder = posixpath.dirname(path)
         outer = _nearest_above(folder, folders)

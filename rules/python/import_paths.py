@@ -39,6 +39,7 @@ from cudaudit.model import TARGETS
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.guards import NEGATING_WORDS
 from cudaudit.rules.python.names import dotted_name
+from cudaudit.rules.python.read_once import ReadOnce
 from cudaudit.siblings import DEVICE_WORDS
 
 Remember = Callable[[str, str, Callable[[], Any]], Any]
@@ -192,7 +193,7 @@ class _Graph:
         self._uncached = remember is None
         """Without a cache every module is read anyway: a byte search passes over most before their imports are."""
         self._names: dict[str, frozenset[str]] = {}
-        self._texts: dict[str, bytes] = {}
+        self._read = ReadOnce(self._sources)
         self._imports: dict[str, list[_Import]] = {}
         self._modules: dict[str, _Module] = {}
         self._device_blocks: dict[str, bool] = {}
@@ -207,12 +208,7 @@ class _Graph:
         return ModuleMap(self._sources)
 
     def text(self, path: str) -> bytes:
-        if path not in self._texts:
-            try:
-                self._texts[path] = self._sources[path]()
-            except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
-                self._texts[path] = b""
-        return self._texts[path]
+        return self._read(path)
 
     def imports(self, path: str) -> list[_Import]:
         if path not in self._imports:

@@ -51,6 +51,7 @@ from collections.abc import Callable, Iterable, Mapping
 from cudaudit.facts import Evidence
 from cudaudit.firstparty import ModuleMap
 from cudaudit.rules.python.names import option_choice, picked_option, picks_another, tests_a_setting, unticked
+from cudaudit.rules.python.read_once import ReadOnce
 
 SwitchedCall = tuple[str, int, str, int, str, str, int]
 """(name, import level, imported from, line of the switch, its text, the switch, the last line of
@@ -397,15 +398,7 @@ def switched_definitions(
     if not readings:
         return {}
     modules = ModuleMap(sources)
-    texts: dict[str, bytes] = {}
-
-    def text(path: str) -> bytes:
-        if path not in texts:
-            try:
-                texts[path] = sources[path]()
-            except Exception:  # noqa: BLE001 - an unreadable module defines nothing here; its own analysis says why
-                texts[path] = b""
-        return texts[path]
+    text = ReadOnce(sources)
 
     statements: dict[str, list[tuple[int, bytes]]] = {}
 
