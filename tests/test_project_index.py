@@ -436,3 +436,21 @@ def test_a_nested_setup_py_whose_sources_the_build_above_compiles_is_another_pat
     assert severities() == {"warning"}
     write(project / "kernels" / "setup.py", outer.replace("csrc/attention/attn_kernel.cu", "csrc/other.cu"))
     assert "error" in severities()
+
+
+def test_nested_builds_end_at_the_root_of_an_absolute_path():
+    """A scan of a tree given by an absolute path shows absolute paths: the search for a build script
+    above one stops at "/", which is its own folder (it looped there)."""
+    from cudaudit.rules.builds.nested_builds import superseded_builds
+
+    outer = b'CUDAExtension("engine", ["csrc/attention/attn.cpp"])\n'
+    scripts = {
+        "/work/proj/setup.py": lambda: outer,
+        "/work/proj/csrc/attention/setup.py": lambda: b'CUDAExtension("attn", ["attn.cpp"])\n',
+        "/elsewhere/setup.py": lambda: b'CUDAExtension("x", ["x.cu"])\n',
+    }
+    found = superseded_builds(scripts)
+    assert list(found) == ["/work/proj/csrc/attention/setup.py"]
+    assert (found["/work/proj/csrc/attention/setup.py"].path, found["/work/proj/csrc/attention/setup.py"].line) == (
+        "/work/proj/setup.py", 1,
+    )

@@ -60,7 +60,10 @@ def superseded_builds(scripts: Mapping[str, Callable[[], bytes]]) -> dict[str, E
 def _nearest_above(folder: str, folders: Mapping[str, str]) -> str | None:
     """The build script of the nearest folder strictly above `folder` that has one."""
     while folder:
-        folder = posixpath.dirname(folder)
+        above = posixpath.dirname(folder)
+        if above == folder:
+            return None  # "/" is its own folder: an absolute display path ends there
+        folder = above
         if folder in folders:
             return folders[folder]
     return None
