@@ -445,12 +445,12 @@ def test_nested_builds_end_at_the_root_of_an_absolute_path():
 
     outer = b'CUDAExtension("engine", ["csrc/attention/attn.cpp"])\n'
     scripts = {
-        "/work/proj/setup.py": lambda: outer,
-        "/work/proj/csrc/attention/setup.py": lambda: b'CUDAExtension("attn", ["attn.cpp"])\n',
+        "/home/user/proj/setup.py": lambda: outer,
+        "/home/user/proj/csrc/attention/setup.py": lambda: b'CUDAExtension("attn", ["attn.cpp"])\n',
         "/elsewhere/setup.py": lambda: b'CUDAExtension("x", ["x.cu"])\n',
     }
     found = superseded_builds(scripts)
-    assert list(found) == ["/work/proj/csrc/attention/setup.py"]
-    assert (found["/work/proj/csrc/attention/setup.py"].path, found["/work/proj/csrc/attention/setup.py"].line) == (
-        "/work/proj/setup.py", 1,
+    assert list(found) == ["/home/user/proj/csrc/attention/setup.py"]
+    assert (found["/home/user/proj/csrc/attention/setup.py"].path, found["/home/user/proj/csrc/attention/setup.py"].line) == (
+        "/home/user/proj/setup.py", 1,
     )
