@@ -101,13 +101,15 @@ def coverage_only(findings: list[Finding], inside: str, paths: CoveragePaths) ->
     on every target (another path, not a user's). `inside` is the file's path from the scanned root."""
     if not (paths.holds(inside) or is_test_path(inside)):
         return findings
-    return [
-        retarget(finding, {
-            target: replace(fact, severity=fact.severity.at_most(Severity.WARNING))
-            for target, fact in finding.targets.items()
-        })
-        for finding in findings
-    ]
+    return [another_path(finding) for finding in findings]
+
+
+def another_path(finding: Finding) -> Finding:
+    """`finding` on a path other than the program's normal one: at most a warning on every target."""
+    return retarget(finding, {
+        target: replace(fact, severity=fact.severity.at_most(Severity.WARNING))
+        for target, fact in finding.targets.items()
+    })
 
 
 def within_releases(findings: list[Finding], facts: FileFacts) -> list[Finding]:

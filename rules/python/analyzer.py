@@ -22,6 +22,7 @@ from cudaudit.rules.python.rewrites import FixContext, build_fix
 from cudaudit.rules.python.walker import Hit, PythonWalker
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines, parse_python
+from cudaudit.verdicts import another_path
 
 
 def analyze_python(
@@ -71,14 +72,8 @@ def analyze_python(
     walker.release()
     embedded = cuda_in_python(tree, text, path, catalog, settings, fixes)
     if facts.off_default_path:  # the walker's sites know it (`switched`); the builds and kernels read here do not
-        embedded = [_another_path(finding) for finding in embedded]
+        embedded = [another_path(finding) for finding in embedded]
     return list(findings.values()) + embedded
-
-
-def _another_path(finding: Finding) -> Finding:
-    """`finding` in a module off the project's normal path: on each target at most a warning."""
-    targets = {name: replace(fact, severity=fact.severity.at_most(Severity.WARNING)) for name, fact in finding.targets.items()}
-    return replace(finding, targets=targets, severity=finding.severity.at_most(Severity.WARNING))
 
 
 def avoided_by_option(finding: Finding, option: str) -> Finding:
