@@ -1,7 +1,7 @@
-"""The cache: each file's analysis, and the catalog's parsed TOML, kept while nothing they depend on changes.
+"""The cache: each file's analysis, and the parsed catalog, kept while nothing they depend on changes.
 
 A rescan of an unchanged tree then reads each file, hashes it and loads its findings instead
-of parsing and walking it; the pre-commit hook skips parsing the catalog's TOML. Like ruff's
+of parsing and walking it; the pre-commit hook skips parsing the catalog. Like ruff's
 cache, it is an optimisation only: `--no-cache` gives the same findings, and `cudaudit clean`
 removes it.
 
@@ -20,7 +20,8 @@ a development checkout is a miss, not a stale answer), the catalog's TOML and th
 settings (targets, torch pin, first-party modules). What the project index reads from one file
 (its porting-layer facts, a build script's ROCm branch, a workflow's jobs) is kept the same way,
 keyed by the reader, the file's path and digest, cudaudit's code and the catalog; the index's
-answers to the scan's files are kept whole (`index_answers`). Parsed TOML is keyed by its text.
+answers to the scan's files are kept whole (`index_answers`). The parsed catalog is keyed by its
+TOML's digest and cudaudit's code.
 
 The entries of one kind made under one fingerprint (the results of a scan of one tree with one
 set of settings, or the index's readings under one version of the code) are kept in one pack
@@ -29,8 +30,8 @@ that added to it, atomically (a temporary name, then one rename), so two scans s
 each read a whole pack; a slot holds its file's latest entry only, so a pack does not grow as
 files are edited, and a tree's results and digests drop the slots of files that are gone. Packs are not synced to disk: one a crash tore fails to load, counts as empty
 and is written again. They are read with the safe reader, as pickles, by an unpickler that builds
-only cudaudit's data classes and builtin containers: a pack planted in the cache folder can forge
-a finding, never run code. A pack is never removed except by `cudaudit clean`.
+only cudaudit's data classes and builtin containers (and, for the catalog, its `Catalog` and
+`packaging`'s version ranges): a pack planted in the cache folder can forge a finding, never run code. A pack is never removed except by `cudaudit clean`.
 """
 
 from __future__ import annotations
@@ -44,16 +45,16 @@ import os
 import pickle
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import fields, is_dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from cudaudit import __version__
+from cudaudit.rules.catalog import Catalog
 from cudaudit.safe_read import UnreadableFile, is_within, read_tree_file
-from cudaudit.tomlcompat import tomllib
 
 CACHE_ENV = "CUDAUDIT_CACHE_DIR"
 FORMAT = "v2"
@@ -71,7 +72,8 @@ _ALLOWED = {
     "builtins": frozenset({"frozenset", "set", "tuple", "list", "dict", "str", "bytes", "int", "float", "bool", "complex"}),
     "datetime": frozenset({"date", "datetime", "time", "timedelta", "timezone"}),
 }
-"""Besides the data classes of `_DATA_MODULES`: the containers and the dates TOML may hold."""
+"""Besides the data classes of `_DATA_MODULES`: the containers and the dates TOML may hold (the
+catalog's tables keep what its TOML says)."""
 _DATA_MODULES = frozenset({
     "cudaudit.model",
     "cudaudit.facts",
@@ -102,22 +104,23 @@ def cache_folder(configured: str | None, config_root: Path) -> Path:
 
 
 class Cache:
-    """One cache folder: parsed TOML for the catalog, and stores of per-file entries (`store`)."""
+    """One cache folder: the parsed catalog, and stores of per-file entries (`store`)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._entries = folder / FORMAT
 
-    def parse_toml(self, text: str) -> dict[str, Any]:
-        """`tomllib.loads(text)`, or what it gave for the same text before (JSON-like data: fast to load)."""
-        key = _digest(FORMAT.encode(), text.encode("utf-8"))
-        path = self._entries / "toml" / key
-        found = self._load(path)
-        if isinstance(found, tuple) and len(found) == 2 and found[0] == key and isinstance(found[1], dict):
+    def catalog(self, digest: str, parse: Callable[[], Catalog]) -> Catalog:
+        """The catalog parsed from the TOML whose digest is `digest` by this same code, as an
+        earlier run kept it, else `parse()`, kept for the next run (`load_catalog`)."""
+        key = _digest(FORMAT.encode(), code_fingerprint().encode(), digest.encode())
+        path = self._entries / "catalog" / key
+        found = self._load(path, unpickler=_CatalogUnpickler)
+        if isinstance(found, tuple) and len(found) == 2 and found[0] == key and isinstance(found[1], Catalog):
             return found[1]
-        data = tomllib.loads(text)
-        self._store(path, (key, data))
-        return data
+        catalog = parse()
+        self._store(path, (key, catalog))
+        return catalog
 
     def store(self, namespace: str, fingerprint: str) -> Store:
         """The entries of `namespace` (per-file `results`, the project index's per-file `readings`)
@@ -141,14 +144,14 @@ class Cache:
             self.folder.rmdir()
         return found
 
-    def _load(self, path: Path, limit: int = MAX_ENTRY_BYTES) -> Any:
+    def _load(self, path: Path, limit: int = MAX_ENTRY_BYTES, unpickler: type[_DataUnpickler] | None = None) -> Any:
         """The object stored at `path`, or None when it is missing, unreadable or not a valid entry."""
         try:
             data = read_tree_file(path, self.folder, limit)
         except UnreadableFile:
             return None
         try:
-            return _DataUnpickler(io.BytesIO(data)).load()
+            return (unpickler or _DataUnpickler)(io.BytesIO(data)).load()
         except Exception:  # noqa: BLE001 - a torn, foreign or planted entry is a miss, and is rewritten
             return None
 
@@ -251,7 +254,7 @@ def scan_fingerprint(catalog_digest: str, settings: Any) -> str:
 @functools.cache
 def code_fingerprint() -> str:
     """The running Python, and the size and modification time of every module and data file of
-    cudaudit and of the modules of `_DEPENDENCIES`, hashed (about two hundred `stat` calls, once
+    cudaudit and of the modules of `_DEPENDENCIES`, hashed (about four hundred `stat` calls, once
     per process): an edit in a development checkout, or an upgrade, is a miss, not a stale answer."""
     folders: set[str] = set()
     for package in _PACKAGES:
@@ -260,21 +263,37 @@ def code_fingerprint() -> str:
         folders.update(os.path.realpath(p) for p in locations)
     seen = [sys.version, sys.implementation.cache_tag or ""]
     for folder in sorted(folders):
-        for top, dirs, files in os.walk(folder):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            seen.extend(_stat(os.path.join(top, name), folder) for name in sorted(files) if name.endswith(_CODE_SUFFIXES))
+        seen.extend(_code_files(folder, ""))
     for module in _DEPENDENCIES:
         spec = importlib.util.find_spec(module)
-        seen.append(f"{module}={_stat(spec.origin, '/') if spec and spec.origin else None}")
+        seen.append(f"{module}={spec.origin}:{_stat(spec.origin)}" if spec and spec.origin else f"{module}=None")
     return _digest("\n".join(seen).encode())
 
 
-def _stat(path: str, folder: str) -> str:
+def _code_files(folder: str, inside: str) -> Iterator[str]:
+    """`path:size:mtime` of each module and data file below `folder` (`inside` it, by name), links
+    to files followed, links to folders not (as `os.walk` does). One `scandir` per folder and no
+    path arithmetic: the fingerprint is taken by every scan that uses the cache, the pre-commit
+    hook's among them."""
+    try:
+        with os.scandir(folder) as found:
+            entries = sorted(found, key=lambda entry: entry.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name != "__pycache__":
+                yield from _code_files(entry.path, f"{inside}{entry.name}/")
+        elif entry.name.endswith(_CODE_SUFFIXES):
+            yield f"{inside}{entry.name}:{_stat(entry.path)}"
+
+
+def _stat(path: str) -> str:
     try:
         status = os.stat(path)
     except OSError:
-        return f"{path}:missing"
-    return f"{os.path.relpath(path, folder)}:{status.st_size}:{status.st_mtime_ns}"
+        return "missing"
+    return f"{status.st_size}:{status.st_mtime_ns}"
 
 
 def canonical(value: Any) -> Any:
@@ -302,11 +321,26 @@ class _DataUnpickler(pickle.Unpickler):
     """Builds the data classes and enums of cudaudit's data modules (`_DATA_MODULES`), dates and
     builtin containers, and nothing else: the pattern of the pickle documentation's "Restricting Globals"."""
 
+    allowed: ClassVar[Mapping[str, frozenset[str]]] = _ALLOWED
+    data_modules: ClassVar[frozenset[str]] = _DATA_MODULES
+
     def find_class(self, module: str, name: str) -> Any:
-        if name in _ALLOWED.get(module, ()):
+        if name in self.allowed.get(module, ()):
             return super().find_class(module, name)
-        if module in _DATA_MODULES:
+        if module in self.data_modules:
             found = getattr(importlib.import_module(module), name, None)
             if isinstance(found, type) and found.__module__ == module and (is_dataclass(found) or issubclass(found, Enum)):
                 return found
         raise pickle.UnpicklingError(f"{module}.{name} is not cudaudit data")
+
+
+class _CatalogUnpickler(_DataUnpickler):
+    """Builds the parsed catalog too: its data classes, the `Catalog` that holds them, and the
+    version ranges of its facts (`packaging`'s specifiers, which set their fields and run nothing)."""
+
+    allowed: ClassVar[Mapping[str, frozenset[str]]] = {
+        **_ALLOWED,
+        "cudaudit.rules.catalog": frozenset({"Catalog"}),
+        "packaging.specifiers": frozenset({"Specifier", "SpecifierSet"}),
+    }
+    data_modules: ClassVar[frozenset[str]] = _DATA_MODULES | {"cudaudit.rules.catalog"}

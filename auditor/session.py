@@ -83,7 +83,7 @@ def open_session(
         if config_path is not None and config.source is None:
             raise ConfigError(f"{config_path}: no [tool.cudaudit] table")
         cache = None if no_cache else Cache(cache_folder(config.cache_dir, config.root))
-        catalog = load_catalog(cache.parse_toml if cache else None)
+        catalog = load_catalog(cache.catalog if cache else None)
         _check_configured_rules(config, catalog)
         selection = RuleSelection.build(
             catalog,

@@ -11,9 +11,9 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from functools import cached_property
-from importlib import resources
-from typing import TYPE_CHECKING, Any
+from functools import cached_property, partial
+from pathlib import Path
+from typing import Any
 
 import ahocorasick
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -23,15 +23,10 @@ from cudaudit.filekinds import EMBEDDED_KINDS, FileKind
 from cudaudit.model import TARGETS, Finding, Fix, Portability, Safety, Severity, Span, Status
 from cudaudit.releases import first_working
 from cudaudit.rules.registry import DETECTORS, FIX_BUILDERS, made_for_one_target
-from cudaudit.tomlcompat import tomllib
 
-if TYPE_CHECKING:
-    import sys
-
-    if sys.version_info >= (3, 11):
-        from importlib.resources.abc import Traversable
-    else:
-        from importlib.abc import Traversable
+DATA_FOLDER = Path(__file__).with_name("data")
+"""The shipped catalog, beside this module (`importlib.resources` would find the same folder, and
+import `zipfile` for it: a twentieth of start-up)."""
 
 PREFIX_DETECTORS = frozenset({"symbol", "import"})
 """Detectors whose keys are dotted names: a key also matches every name below it."""
@@ -257,9 +252,9 @@ class Catalog:
         self._prefilter: dict[str, ahocorasick.Automaton | None] = {}
         """Per kind, an automaton that finds any of its trigger words in one pass over a file
         (`word_automaton`), made for the kinds a scan meets."""
-        self._trigger_patterns = {
-            kind: re.compile("|".join(f"(?:{p})" for p in found).encode()) for kind, found in patterns.items()
-        }
+        self._trigger_sources = {kind: "|".join(f"(?:{p})" for p in found) for kind, found in patterns.items()}
+        self._trigger_patterns: dict[str, re.Pattern[bytes] | None] = {}
+        """Per kind, its rules' trigger patterns as one, compiled for the kinds a scan meets."""
 
     def lookup(self, detector: str, key: str) -> Entry | None:
         """The entry for `key`; for dotted-name detectors the longest matching prefix."""
@@ -332,7 +327,10 @@ class Catalog:
         words = self._prefilter[kind]
         if words is not None and next(words.iter(data.decode("latin-1")), None) is not None:
             return True
-        pattern = self._trigger_patterns.get(kind)
+        if kind not in self._trigger_patterns:
+            source = self._trigger_sources.get(kind)
+            self._trigger_patterns[kind] = re.compile(source.encode()) if source is not None else None
+        pattern = self._trigger_patterns[kind]
         return pattern is not None and pattern.search(data) is not None
 
     def select(self, selectors: Iterable[str]) -> set[str]:
@@ -377,7 +375,9 @@ def finding_severity(facts: dict[str, Portability], default: Severity, cap: Seve
     return severity.at_most(cap)
 
 
-TomlParser = Callable[[str], dict[str, Any]]
+CatalogCache = Callable[[str, Callable[[], "Catalog"]], "Catalog"]
+"""Given the digest of the catalog's TOML and how to parse it, the catalog: a scan's cache gives back
+the one an earlier run of the same code parsed (`Cache.catalog`)."""
 _loaded: list[Catalog] = []
 
 
@@ -396,11 +396,15 @@ def word_automaton(words: Iterable[bytes]) -> ahocorasick.Automaton | None:
     return automaton
 
 
-def load_catalog(parse: TomlParser | None = None) -> Catalog:
-    """The catalog shipped in `cudaudit/rules/data/`, parsed once per process. `parse` stands in
-    for `tomllib.loads` on that first parse: a scan passes its cache's, which remembers the result."""
+def load_catalog(cached: CatalogCache | None = None) -> Catalog:
+    """The catalog shipped in `cudaudit/rules/data/`, parsed once per process. `cached` stands in
+    for that parse: a scan passes its cache's, which keeps the parsed catalog (a tenth of the
+    pre-commit case's time went to parsing it again)."""
     if not _loaded:
-        _loaded.append(read_catalog(resources.files("cudaudit.rules") / "data", parse or tomllib.loads))
+        texts = _catalog_texts(DATA_FOLDER)
+        digest = _texts_digest(texts)
+        parse = partial(_parse_catalog, texts, digest)
+        _loaded.append(cached(digest, parse) if cached is not None else parse())
     return _loaded[0]
 
 
@@ -408,31 +412,46 @@ _LOADED_HERE = frozenset({"rule", "entry", "alias", "effort"})
 """Top-level keys this loader parses; any other (`[[image]]`, `[api]`) is kept for `Catalog.tables`."""
 
 
-def read_catalog(folder: Traversable, parse: TomlParser = tomllib.loads) -> Catalog:
+def read_catalog(folder: Path) -> Catalog:
     """The catalog in the `*.toml` files of `folder`; raises CatalogError naming the file and table at fault."""
+    texts = _catalog_texts(folder)
+    return _parse_catalog(texts, _texts_digest(texts))
+
+
+def _catalog_texts(folder: Path) -> list[tuple[str, str]]:
+    """(name, text) of each `*.toml` file of `folder`, by name."""
+    return [(item.name, item.read_text(encoding="utf-8"))
+            for item in sorted(folder.iterdir(), key=lambda p: p.name) if item.name.endswith(".toml")]
+
+
+def _texts_digest(texts: list[tuple[str, str]]) -> str:
+    digest = hashlib.blake2b(digest_size=20)
+    for name, text in texts:
+        digest.update(f"{name}\0{len(text)}\0".encode())
+        digest.update(text.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _parse_catalog(texts: list[tuple[str, str]], digest: str) -> Catalog:
+    from cudaudit.tomlcompat import tomllib  # not needed where a cache has the catalog parsed
+
     rules: list[Rule] = []
     raw_entries: list[tuple[str, dict[str, Any]]] = []
     aliases: dict[str, str] = {}
     efforts: dict[str, Any] = {}
     tables: dict[str, list[tuple[str, Any]]] = {}
-    digest = hashlib.blake2b(digest_size=20)
-    for item in sorted(folder.iterdir(), key=lambda p: p.name):
-        if not item.name.endswith(".toml"):
-            continue
-        text = item.read_text(encoding="utf-8")
-        digest.update(f"{item.name}\0{len(text)}\0".encode())
-        digest.update(text.encode("utf-8"))
+    for name, text in texts:
         try:
-            data = parse(text)
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise CatalogError(f"{item.name}: {exc}") from exc
-        rules.extend(_parse_rule(item.name, raw) for raw in data.get("rule", ()))
-        raw_entries.extend((item.name, raw) for raw in data.get("entry", ()))
+            raise CatalogError(f"{name}: {exc}") from exc
+        rules.extend(_parse_rule(name, raw) for raw in data.get("rule", ()))
+        raw_entries.extend((name, raw) for raw in data.get("entry", ()))
         aliases.update(data.get("alias", {}))
         efforts.update(data.get("effort", {}))
-        for name, value in data.items():
-            if name not in _LOADED_HERE:
-                tables.setdefault(name, []).append((item.name, value))
+        for key, value in data.items():
+            if key not in _LOADED_HERE:
+                tables.setdefault(key, []).append((name, value))
     unknown = set(efforts) - {rule.id for rule in rules}
     if unknown:
         raise CatalogError(f"effort.toml: effort for unknown rule(s) {', '.join(sorted(unknown))}")
@@ -450,7 +469,7 @@ def read_catalog(folder: Traversable, parse: TomlParser = tomllib.loads) -> Cata
         )
         if not keys and not any(entry.rule is rule for entry in entries):
             raise CatalogError(f"rule {rule.id}: detector {rule.detector!r} needs `matches` or [[entry]] keys")
-    return Catalog(rules, entries, aliases, tables, digest.hexdigest())
+    return Catalog(rules, entries, aliases, tables, digest)
 
 
 def _parse_rule(source: str, raw: dict[str, Any]) -> Rule:

@@ -22,7 +22,8 @@ import pytest
 
 from cudaudit.engine import PARALLEL_THRESHOLD, RACY_NS
 from cudaudit.model import Finding
-from support import FIXTURES, REPO, write
+from cudaudit.rules.catalog import Catalog
+from support import FIXTURES, write
 
 
 @pytest.fixture
@@ -227,19 +228,32 @@ def test_the_catalog_is_parsed_once_and_then_read_from_the_cache(tmp_path):
     command = [sys.executable, "-m", "cudaudit", "scan", "train.py", "-f", "json", "--exit-zero"]
     env = {**os.environ, "CUDAUDIT_CACHE_DIR": str(cache)}
     subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, check=True)
-    parsed = sorted((cache / "v2" / "toml").iterdir())
-    assert len(parsed) == len(list((REPO / "rules" / "data").glob("*.toml")))
-    for path in parsed:
-        key, data = pickle.loads(path.read_bytes())
-        for rule in data.get("rule", ()):
-            if rule["id"] == "CDA102":
-                rule["message"] = "read from the cache"
-                path.write_bytes(pickle.dumps((key, data)))
+    [path] = (cache / "v2" / "catalog").iterdir()
+    key, catalog = pickle.loads(path.read_bytes())
+    for entry in catalog.entries():
+        if entry.rule.id == "CDA102":
+            object.__setattr__(entry, "message", "read from the cache")
+    path.write_bytes(pickle.dumps((key, catalog)))
     write(tmp_path / "train.py", "model = model.cuda()  # changed: its result is not in the cache\n")
     report = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
     assert [f["message"] for f in json.loads(report.stdout)["findings"]] == ["read from the cache"]
     fresh = subprocess.run([*command, "--no-cache"], cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
     assert [f["message"] for f in json.loads(fresh.stdout)["findings"]] != ["read from the cache"]
+
+
+def test_a_torn_or_planted_catalog_entry_is_a_miss_and_is_written_again(tmp_path):
+    """The parsed catalog is unpickled like the packs: what is not a catalog, or would run code, is parsed again."""
+    cache = tmp_path / "cache"
+    write(tmp_path / "train.py", "model = model.cuda()\n")
+    command = [sys.executable, "-m", "cudaudit", "scan", "train.py", "-f", "json", "--exit-zero"]
+    env = {**os.environ, "CUDAUDIT_CACHE_DIR": str(cache)}
+    cold = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout
+    [path] = (cache / "v2" / "catalog").iterdir()
+    marker = tmp_path / "ran"
+    for damaged in (path.read_bytes()[:-9], pickle.dumps(("key", "not a catalog")), b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR."):
+        path.write_bytes(damaged)
+        assert subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout == cold
+        assert isinstance(pickle.loads(path.read_bytes())[1], Catalog) and not marker.exists()
 
 
 def test_an_edited_file_replaces_its_entry_in_the_pack(project, tmp_path, scan):
