@@ -63,7 +63,6 @@ def test_each_layer_is_reported(cli):
         ("serve/pipeline.py", 32, "CDA115"),  # CDA116, a note on every target, is shown with --show-portable
         ("serve/profile.sh", 4, "CDA211"),
         ("serve/profile.sh", 5, "CDA212"),
-        ("serve/profile.sh", 5, "CDA505"),
         ("serve/profile.sh", 6, "CDA211"),
         ("serve/profile.sh", 7, "CDA211"),
         ("serve/profile.sh", 8, "CDA211"),

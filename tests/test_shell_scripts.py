@@ -125,3 +125,17 @@ def test_a_portable_script_is_silent():
 def test_dockerfile_env_with_a_ggml_cuda_switch():
     found = analyze('FROM ubuntu:22.04\nENV CMAKE_ARGS="-DGGML_CUDA=on"\nRUN pip install llama-cpp-python\n', path="Dockerfile")
     assert [f.rule for f in found] == ["CDA443"]
+
+
+@pytest.mark.parametrize(
+    ("script", "path"),
+    [
+        ("#!/bin/sh\nexport CUDA_HOME=/usr/local/cuda\n", "env.sh"),
+        ("#!/bin/sh\nCUDA_HOME=/usr/local/cuda python setup.py build\n", "build.sh"),
+        ("FROM ubuntu:22.04\nENV CUDA_HOME=/usr/local/cuda\n", "Dockerfile"),
+    ],
+)
+def test_a_known_variable_carries_the_verdict_on_the_path_it_is_set_to(script, path):
+    """One finding for `CUDA_HOME=/usr/local/cuda`, the variable's, in a script as in a Dockerfile's `ENV`:
+    what the path means depends on who reads the variable."""
+    assert [f.rule for f in analyze(script, path=path)] == ["CDA212"]

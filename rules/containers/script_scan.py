@@ -148,8 +148,12 @@ def scan_command(
     """Report what one simple command runs, installs and sets, and the commands of `sh -c '...'`."""
     catalog = scan.catalog
     assignments = variable_assignments(words)
+    known = []  # a variable the catalog knows carries the verdict on its value, as a Dockerfile's `ENV` does
     for word, name in assignments:
-        scan.report_word(catalog.lookup_setting(ENV_VAR, name, word.text.partition("=")[2]), placed, word, 0, len(name))
+        entry = catalog.lookup_setting(ENV_VAR, name, word.text.partition("=")[2])
+        scan.report_word(entry, placed, word, 0, len(name))
+        if entry is not None:
+            known.append(word)
     found = command(words)
     if scan.on_command is not None:
         scan.on_command(words, found, placed, variables)
@@ -162,7 +166,7 @@ def scan_command(
     if found.name in _BUILDERS:
         build_switches(found.arguments, placed, scan)
     _program(found, placed, scan)
-    toolkit_paths(words, placed, scan)
+    toolkit_paths([word for word in words if not any(word is set_word for set_word in known)], placed, scan)
     for word, name in system_packages(found):
         key = best_key(catalog, SYSTEM_PACKAGE, name)
         scan.report_word(catalog.lookup(SYSTEM_PACKAGE, key) if key else None, placed, word, 0, len(name))
