@@ -136,15 +136,16 @@ def test_each_lock_format_reports_the_lines_of_its_package_entries(cli, tmp_path
         write(tmp_path / name, text)
     report = scan_json(cli)
     assert report["errors"] == []
+    # A generated lock restates its declarations: at most warnings; the Pipfile is a declaration.
     assert sites(report, "uv.lock") == [
         (5, 9, 27, "CDA603", "warning"),
-        (14, 17, 23, "CDA602", "error"),
-        (15, 24, 62, "CDA601", "error"),
+        (14, 17, 23, "CDA602", "warning"),
+        (15, 24, 62, "CDA601", "warning"),
     ]
     assert sites(report, "poetry.lock") == [
-        (3, 17, 23, "CDA602", "error"),
-        (16, 8, 46, "CDA601", "error"),
-        (20, 9, 21, "CDA604", "error"),
+        (3, 17, 23, "CDA602", "warning"),
+        (16, 8, 46, "CDA601", "warning"),
+        (20, 9, 21, "CDA604", "warning"),
     ]
     assert sites(report, "Pipfile") == [
         (2, 8, 46, "CDA601", "error"),
@@ -152,12 +153,12 @@ def test_each_lock_format_reports_the_lines_of_its_package_entries(cli, tmp_path
         (8, 2, 17, "CDA604", "error"),
     ]
     assert sites(report, "Pipfile.lock") == [
-        (4, 41, 79, "CDA601", "error"),
+        (4, 41, 79, "CDA601", "warning"),
         (9, 10, 26, "CDA603", "warning"),
-        (10, 82, 88, "CDA602", "error"),
+        (10, 82, 88, "CDA602", "warning"),
     ]
-    assert sites(report, "pylock.toml") == [(6, 17, 23, "CDA602", "error"), (7, 10, 48, "CDA601", "error")]
-    assert sites(report, "pdm.lock") == [(5, 9, 17, "CDA604", "error")]
+    assert sites(report, "pylock.toml") == [(6, 17, 23, "CDA602", "warning"), (7, 10, 48, "CDA601", "warning")]
+    assert sites(report, "pdm.lock") == [(5, 9, 17, "CDA604", "warning")]
     torch = next(f for f in report["findings"] if f["path"] == "uv.lock" and f["rule"] == "CDA601")
     assert "rocm6.0" in torch["targets"]["rocm"]["replacement"]
 

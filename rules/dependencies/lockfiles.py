@@ -5,6 +5,14 @@ A lock file resolved on a CUDA machine names CUDA builds outright: `+cu121` vers
 package entry is reported on its own lines (its name, its version's `+cuXXX`, its source
 registry), never on the lines of packages that merely depend on it; wheel URLs repeat the
 source and are not reported again.
+
+A generated lock (uv.lock, poetry.lock, pdm.lock, pylock.toml, Pipfile.lock) records what the
+project's declarations resolved to: the CUDA index and the packages are chosen in
+`pyproject.toml` (`[tool.uv.sources]`, a Poetry source), a requirements file or a Pipfile, which
+are reported at their own severity. Its entries are at most warnings on every target: they say
+again what the declaration says, and what such a lock installs on an AMD or CPU host (a CUDA
+build of torch) imports and runs on the CPU, a silent loss rather than a failure. A Pipfile is
+a declaration itself and keeps its severities.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from cudaudit.rules.dependencies.report import DependencyContext, Placed, findin
 from cudaudit.rules.dependencies.toml_text import TomlText, load_toml
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UnparsableError
+from cudaudit.verdicts import another_path
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,13 @@ def analyze_lockfile(
             report(literal(index, package), index_hits(index, catalog))
         for url in package.urls:
             report(literal(url, package), requirement_hits(url, catalog))
-    return unique(found)
+    if PurePath(path).name.lower() in _DECLARATIONS:
+        return unique(found)
+    return [another_path(finding) for finding in unique(found)]
+
+
+_DECLARATIONS = frozenset({"pipfile"})
+"""The files this analyzer reads that a person writes; the others are generated from such files."""
 
 
 def locked_packages(text: str, path: str, doc: TomlText | None = None) -> tuple[list[LockedPackage], list[str]]:
