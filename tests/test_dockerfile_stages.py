@@ -143,3 +143,33 @@ def test_built_wheels_and_output_folders_are_no_source_builds():
         "RUN pip download -d /tmp/src numpy\n"
     )
     assert stage_steps(dockerfile) == []
+
+
+def test_only_the_stages_the_default_build_reaches_keep_their_severity():
+    """`FROM ${CUDA_VERSION}-base` with `ARG CUDA_VERSION=cu128`: BuildKit builds `final`, `cu128-base` and
+    the stages they copy from; `cu130-base` and its steps only with `--build-arg CUDA_VERSION=cu130`."""
+    dockerfile = (
+        "ARG CUDA_VERSION=cu128\n"
+        "FROM nvidia/cuda:12.8.1-devel-ubuntu24.04 AS builder\n"
+        "RUN pip wheel --wheel-dir /wheels torch\n"
+        "FROM nvidia/cuda:13.0.3-base-ubuntu24.04 AS cu130-base\n"
+        "RUN pip install torch\n"
+        "FROM nvidia/cuda:12.8.1-base-ubuntu24.04 AS cu128-base\n"
+        "FROM ${CUDA_VERSION}-base AS final\n"
+        "COPY --from=0 /wheels /wheels\n"
+    )
+    found = {(f.span.line, f.rule): f.severity for f in analyze(dockerfile, path="Dockerfile") if f.rule in ("CDA501", "CDA509")}
+    assert found == {
+        (2, "CDA501"): Severity.ERROR,
+        (3, "CDA509"): Severity.ERROR,
+        (4, "CDA501"): Severity.WARNING,
+        (5, "CDA509"): Severity.WARNING,
+        (6, "CDA501"): Severity.ERROR,
+    }
+
+
+def test_without_a_stage_chosen_by_a_build_argument_every_stage_keeps_its_severity():
+    """An unreached stage of a file that picks no stage by argument may be what `--target` builds."""
+    dockerfile = "FROM nvidia/cuda:12.8.1-devel-ubuntu24.04 AS dev\nFROM python:3.12-slim AS app\n"
+    [finding] = [f for f in analyze(dockerfile, path="Dockerfile") if f.rule == "CDA501"]
+    assert finding.severity is Severity.ERROR

@@ -81,9 +81,13 @@ def analyze_dockerfile(
             stage.environment.update(instruction.variables)  # what a stage built FROM this one starts with
         if keyword in ("COPY", "ADD"):
             _copy(instruction, stages.names, scan)
+            if stage is not None:
+                stage.needs.extend(_copied_stages(instruction))
         elif keyword in ("ENV", "ARG"):
             _variables(instruction, scan)
         elif keyword in _SCRIPTED:
+            if keyword == "RUN" and stage is not None:
+                stage.needs.extend(_mounted_stages(instruction))
             cuda_build = keyword == "RUN" and stage is not None and stage.cuda is not None
             scan.on_command = StageSteps(stage, scan) if cuda_build and stage is not None else None
             _scripts(instruction, scan)
@@ -103,7 +107,23 @@ def _base_image(instruction: Instruction, stages: Stages, scan: ScriptScan) -> S
         return None
     name = words[2].text.lower() if len(words) >= 3 and words[1].text.lower() == "as" else None
     image = _image(words[0], 0, placed, stages.names, scan, base=True)
-    return stages.start(instruction.line, words[0].text, name, image)
+    return stages.start(instruction.line, words[0].text, name, image, placed.text[words[0].start : words[0].end])
+
+
+def _copied_stages(instruction: Instruction) -> list[str]:
+    """The stage or image `COPY --from=NAME` takes files from."""
+    words = [w.text for command in split_commands(instruction.arguments.text, instruction.variables) for w in command]
+    return [word.partition("=")[2] for word in words if word.startswith("--from=")]
+
+
+def _mounted_stages(instruction: Instruction) -> list[str]:
+    """The stages or images `RUN --mount=type=bind,from=NAME,...` mounts (the step's own flags only)."""
+    commands = split_commands(instruction.arguments.text, instruction.variables)
+    flags = [w.text for w in commands[0] if w.text.startswith("--mount=")] if commands else []
+    return [
+        value for flag in flags for field in flag[len("--mount="):].split(",")
+        for key, _, value in [field.partition("=")] if key == "from" and value
+    ]
 
 
 def _copy(instruction: Instruction, stages: set[str], scan: ScriptScan) -> None:
