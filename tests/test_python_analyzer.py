@@ -211,9 +211,18 @@ def test_first_party_packages_and_sibling_modules_are_not_dependencies(cli, tmp_
         # torch.manual_seed seeds every device already.
         ("import torch\ntorch.manual_seed(0)\ntorch.cuda.manual_seed_all(0)\n", "CDA101", [(3, Severity.NOTE)]),
         ("import torch\ntorch.cuda.manual_seed_all(0)\n", "CDA101", [(2, Severity.WARNING)]),
-        # The distributed path is another path: at most a warning.
+        # The program's own distributed launch is the path its documented command runs; a batch
+        # scheduler's branch is another path: at most a warning.
         ("import torch\nif args.distributed:\n    torch.cuda.set_device(args.local_rank)\n", "CDA101",
-         [(3, Severity.WARNING)]),
+         [(3, Severity.ERROR)]),
+        ("import os\nimport torch\nif 'SLURM_PROCID' in os.environ:\n    torch.cuda.set_device(0)\n", "CDA101",
+         [(4, Severity.WARNING)]),
+        ("import os\nimport torch\nif os.environ.get('OMPI_COMM_WORLD_RANK') is None:\n    pass\nelse:\n"
+         "    torch.cuda.set_device(0)\n", "CDA101", [(6, Severity.WARNING)]),
+        ("import os\nimport torch\nif int(os.environ['SLURM_NNODES']) > 1:\n    torch.cuda.set_device(0)\n", "CDA101",
+         [(4, Severity.WARNING)]),
+        ("import os\nimport torch\nif 'RANK' in os.environ:\n    torch.cuda.set_device(0)\n", "CDA101",
+         [(4, Severity.ERROR)]),
         # The CUDA side of a backend dispatch.
         ("import torch\nclass CUDA_Accelerator(Accelerator):\n    def synchronize(self):\n        torch.cuda.synchronize()\n",
          "CDA101", [(4, Severity.NOTE)]),
@@ -228,11 +237,11 @@ def test_first_party_packages_and_sibling_modules_are_not_dependencies(cli, tmp_
          "    except RuntimeError:\n        return False\n", "CDA101", [(4, Severity.NOTE)]),
         ("import torch\ntry:\n    torch.cuda.synchronize()\n    HAS_GPU = True\nexcept Exception:\n    HAS_GPU = False\n",
          "CDA101", [(3, Severity.NOTE)]),
-        # After `if world_size == 1: return`, only a distributed launch goes on.
+        # After `if world_size == 1: return`, the distributed launch goes on: the training command's path.
         ("import torch\ndef setup(world_size):\n    if world_size == 1:\n        return\n    torch.cuda.set_device(0)\n",
-         "CDA101", [(5, Severity.WARNING)]),
+         "CDA101", [(5, Severity.ERROR)]),
         ("import torch\ndef setup(world_size):\n    if world_size > 1:\n        torch.cuda.set_device(0)\n",
-         "CDA101", [(4, Severity.WARNING)]),
+         "CDA101", [(4, Severity.ERROR)]),
         # An availability flag: the library runs only where it is installed.
         ("def attend(q):\n    if HAS_FLASH_ATTENTION:\n        import flash_attn\n", "CDA209", [(3, Severity.WARNING)]),
         ("def attend(q):\n    if is_xformers_available():\n        import xformers.ops\n", "CDA210", [(3, Severity.WARNING)]),
@@ -548,8 +557,8 @@ def test_a_device_option_default_names_the_option_and_the_value_that_avoids_it()
     assert device.targets["cpu"].replacement.startswith("`--device=cpu` on the command line; as the default, ")
     assert device.targets["xpu"].replacement.startswith("`--device=xpu` on the command line")
     assert device.targets["rocm"].replacement == "", "a `cuda` device is ROCm's GPU: nothing to pass"
-    # a distributed backend is taken only by a distributed launch: another path, whatever reads it
-    assert (backend.rule, backend.severity, backend.option) == ("CDA106", Severity.WARNING, None)
+    # the module hands the backend to `init_process_group`: the launch of the documented command starts NCCL
+    assert (backend.rule, backend.severity, backend.option) == ("CDA106", Severity.ERROR, None)
 
 
 def test_a_device_option_read_only_in_another_module_stays_a_warning_that_names_it():

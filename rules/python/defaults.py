@@ -5,8 +5,9 @@ the calls other modules make of its top-level functions and classes (`project_ca
 `train_one_epoch(model, loader, device=device)`, runs on the caller's device: the default is taken
 only by a caller that leaves the argument out, another path than the normal one (a warning at
 most). A call in the module that leaves it out, a function handed on as a value (`fire.Fire(main)`,
-a callback) or decorated (`@app.command()`, whose framework fills parameters from their defaults)
-takes the default on the normal path.
+a callback) or decorated (`@app.command()`, whose framework fills parameters from their defaults;
+not a private `@classmethod`, `_build_group`, which only its module's calls call) takes the default
+on the normal path.
 
 A constructor is called through its class (`Runner(...)`) and, from the subclasses in the same
 module, through `super().__init__(...)` (or `Runner.__init__(self, ...)`); a subclass without an
@@ -128,7 +129,7 @@ class ModuleCalls:
     def default_is_normal_path(self, function: FunctionNode, parameter: str, position: int | None) -> bool:
         """Whether a call of `function` may take the default of `parameter` (at `position` among
         the positional parameters, None for a keyword-only one) on the normal path."""
-        if function.decorator_list or function.name in self._handed_on:
+        if _called_from_anywhere(function) or function.name in self._handed_on:
             return True
         positional = [*function.args.posonlyargs, *function.args.args]
         method = bool(positional) and positional[0].arg in _SELF
@@ -177,6 +178,21 @@ class ModuleCalls:
         for subclass in self._subclasses.get(cls.name, ()):
             if _own_init(subclass) is None and subclass.name not in seen:
                 yield from self._built_classes(subclass, seen | {cls.name})
+
+
+_METHOD_KINDS = frozenset({"classmethod", "staticmethod"})
+"""Decorators that only say how a method is bound, not who calls it."""
+
+
+def _called_from_anywhere(function: FunctionNode) -> bool:
+    """Whether callers this module cannot see may call `function` and take its defaults: a
+    framework, through a decorator (`@app.command()`), or another module, through a public
+    `@classmethod` (`Buffer.from_dataset(...)`). A private one (`_build_group`, PEP 8's "internal
+    use" name) has only its module's calls, which `default_is_normal_path` reads."""
+    if not function.decorator_list:
+        return False
+    binding_only = all(isinstance(d, ast.Name) and d.id in _METHOD_KINDS for d in function.decorator_list)
+    return not (binding_only and function.name.startswith("_"))
 
 
 def _forwards(call: ast.Call, init: FunctionNode, parameter: str) -> bool:

@@ -13,9 +13,13 @@ condition mentions:
   (`is_nvidia`). Code it guards runs only on NVIDIA's CUDA: on no other target, ROCm included.
 - ROCm: `torch.version.hip`, `is_rocm_pytorch()`, `USE_ROCM`. Code in either branch has
   already been written with ROCm in mind.
-- distributed: `if args.distributed:`, `if ddp:`, `if dist.is_initialized():`,
-  `if world_size == 1: return`. Code it guards only runs under a distributed launch, another
-  path than the normal one.
+- scheduler: a test of the environment a batch scheduler or an MPI launcher sets (`if
+  "SLURM_PROCID" in os.environ:`, `os.environ.get("OMPI_COMM_WORLD_RANK")`). Code it guards runs
+  only under that scheduler, another path than the normal one. A test of the project's own
+  distributed switch (`if args.distributed:`, `if dist.is_initialized():`, `if world_size == 1:
+  return`) is no probe: a training program's multi-process launch (`torchrun`, whose `RANK` and
+  `WORLD_SIZE` it reads) is the path its documented command runs, and a `"cuda"` buffer there
+  breaks a CPU run as surely as one on a single process.
 - CPU: `if device == "cpu":`, `if x.device.type != "cpu":`. Code in either branch has been
   written with CPU in mind.
 - optional: an availability flag or probe of an optional library (`if HAS_FLASH_ATTENTION:`,
@@ -53,7 +57,7 @@ class Probe(Enum):
     CUDA = "cuda"
     NVIDIA = "nvidia"
     ROCM = "rocm"
-    DISTRIBUTED = "distributed"
+    SCHEDULER = "scheduler"
     CPU = "cpu"
     OPTIONAL = "optional"
     OFF_BY_DEFAULT = "off-by-default"
@@ -80,7 +84,6 @@ _RESOLVED_PROBES = {
     "torch.accelerator.device_count": Probe.CUDA,
     "torch.backends.cudnn.is_available": Probe.CUDA,
     "torch.version.hip": Probe.ROCM,
-    "torch.distributed.is_initialized": Probe.DISTRIBUTED,
     "torch.distributed.Backend.NCCL": Probe.CUDA,
     "torch.distributed.is_nccl_available": Probe.CUDA,
     "torch.distributed.ProcessGroupNCCL": Probe.CUDA,
@@ -95,7 +98,6 @@ _NAME_WORDS = {
     Probe.CUDA: frozenset({"cuda", "gpu", "gpus", "nvidia", "nccl"}),
     Probe.NVIDIA: frozenset({"nvidia"}),
     Probe.ROCM: frozenset({"rocm", "hip"}),
-    Probe.DISTRIBUTED: frozenset({"ddp", "distributed", "fsdp"}),
 }
 _OTHER_DEVICE_WORDS = frozenset(word for word, (target, _) in DEVICE_WORDS.items() if target is None)
 """Devices none of the targets is (`npu`, `hpu`, `xla`): a branch only they take runs on no target."""
@@ -111,6 +113,15 @@ _STRING_PROBES = {
 }
 """`backend == "nccl"` asks for GPUs as `device == "cuda"` does: NCCL (RCCL on ROCm) runs only where there are
 GPUs, and a CPU run takes gloo's branch; `device == "gpu"` (Lightning's and many trainers' name) asks the same."""
+_SCHEDULER_VARIABLE = re.compile(r"(SLURM|OMPI_COMM_WORLD)_[A-Z0-9_]+")
+"""What a batch scheduler or an MPI launcher sets in each process it starts, and nothing else does:
+Slurm's `SLURM_PROCID`, `SLURM_JOB_ID`, ... (https://slurm.schedmd.com/sbatch.html#SECTION_OUTPUT-ENVIRONMENT-VARIABLES),
+Open MPI's `OMPI_COMM_WORLD_RANK`, `OMPI_COMM_WORLD_SIZE`, ...
+(https://docs.open-mpi.org/en/v5.0.x/tuning-apps/environment-var.html). PyTorch's own launcher's
+`RANK`, `WORLD_SIZE` and `LOCAL_RANK` (https://docs.pytorch.org/docs/stable/elastic/run.html) are not
+among them: `torchrun` is how a training program is documented to run."""
+_ENVIRONMENT_LOOKUPS = frozenset({"get", "getenv", "pop"})
+"""`os.environ.get("SLURM_PROCID")`, `os.getenv(...)`: a lookup of one environment variable by name."""
 _MARKER_LOOKUPS = frozenset({"get_closest_marker", "iter_markers"})
 """pytest's `request.node.get_closest_marker("gpu")`: whether the running test carries a marker, by its name."""
 _OPTIONAL_FIRST = frozenset({"has", "have"})
@@ -179,10 +190,6 @@ def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | Non
         if chosen is not None:
             return chosen
     if isinstance(test, ast.Compare) and len(test.ops) == 1:
-        if probe is Probe.DISTRIBUTED:
-            single = _single_process(test)
-            if single is not None:
-                return Polarity.NEGATIVE if single else Polarity.POSITIVE
         negated = isinstance(test.ops[0], (ast.NotEq, ast.NotIn, ast.IsNot))
         if is_none(test.comparators[0]):  # `torch.version.cuda is None` asks "no CUDA?"
             negated = not negated
@@ -323,27 +330,6 @@ def accelerator_polarity(test: ast.expr, names: ImportTable) -> Polarity | None:
     return None
 
 
-def _single_process(test: ast.Compare) -> bool | None:
-    """True for `world_size == 1`, `< 2`, `<= 1` (holds on one process, not on two), False for
-    `world_size > 1`, `!= 1`, `>= 2` (the other way round), None for any other shape."""
-    number = test.comparators[0]
-    compare = _COMPARISONS.get(type(test.ops[0]))
-    if compare is None or not (isinstance(number, ast.Constant) and type(number.value) is int):
-        return None
-    one, two = compare(1, number.value), compare(2, number.value)
-    return None if one == two else one
-
-
-_COMPARISONS = {
-    ast.Eq: lambda a, b: a == b,
-    ast.NotEq: lambda a, b: a != b,
-    ast.Lt: lambda a, b: a < b,
-    ast.LtE: lambda a, b: a <= b,
-    ast.Gt: lambda a, b: a > b,
-    ast.GtE: lambda a, b: a >= b,
-}
-
-
 def exits_early(body: list[ast.stmt]) -> bool:
     """Whether a block always leaves its enclosing block (return, raise, skip, exit)."""
     if not body:
@@ -459,7 +445,11 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
                     probes.add(Probe.CUDA)
                 elif operand.value.lower() in _STRING_PROBES:
                     probes.add(_STRING_PROBES[operand.value.lower()])
+                elif _SCHEDULER_VARIABLE.fullmatch(operand.value):
+                    probes.add(Probe.SCHEDULER)  # `"SLURM_PROCID" in os.environ`
         return probes
+    if isinstance(node, ast.Subscript):  # `os.environ["SLURM_NNODES"]`
+        return {Probe.SCHEDULER} if _names_scheduler_variable(node.slice) else set()
     if isinstance(node, ast.Call):
         func = node.func
         if (
@@ -470,6 +460,8 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
             return {Probe.CUDA}
         if is_off_by_default_read(node):
             return {Probe.OFF_BY_DEFAULT}
+        if isinstance(func, ast.Attribute) and func.attr in _ENVIRONMENT_LOOKUPS and node.args and _names_scheduler_variable(node.args[0]):
+            return {Probe.SCHEDULER}
         attribute = node.args[1] if feature_probe(node, names) is not None else None
         if isinstance(attribute, ast.Constant) and isinstance(attribute.value, str):
             owner = names.resolve(node.args[0])
@@ -521,6 +513,11 @@ def _test_part(node: ast.AST) -> bool:
         return False  # a method of a call's result: `pipe(...).images`
     arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
     return all(isinstance(argument, (ast.Constant, ast.Name, ast.Attribute, ast.Tuple)) for argument in arguments)
+
+
+def _names_scheduler_variable(node: ast.AST) -> bool:
+    """`"SLURM_PROCID"`: the name of a variable only a batch scheduler or an MPI launcher sets."""
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(_SCHEDULER_VARIABLE.fullmatch(node.value))
 
 
 def _compared_values(node: ast.Compare) -> list[ast.expr]:
@@ -585,8 +582,6 @@ def _identifier_probes(identifier: str) -> frozenset[Probe]:
     found = {probe for probe, vocabulary in _NAME_WORDS.items() if words & vocabulary}
     if words & _OTHER_DEVICE_WORDS and not words & NEGATING_WORDS:
         found.add(Probe.OTHER_DEVICE)
-    if "world" in words and "size" in words:
-        found.add(Probe.DISTRIBUTED)
     if "flash" in words and words & {"attn", "attention"}:
         found.add(Probe.CUDA)  # `use_flash_attn`: set only where FlashAttention is installed, as `use_cuda` is
     if len(ordered) > 1 and (ordered[0] in _OPTIONAL_FIRST or ordered[-1] in _OPTIONAL_LAST):

@@ -97,8 +97,8 @@ OPTIONAL_PATH = ANOTHER_PATH
 COMMAND_LINE_DEFAULT = ANOTHER_PATH
 """A setting the command line overrides (`add_argument("--device", default="cuda")`, a script's
 `device = "cuda"` that the configurator it `exec`s rebinds from `--device=cpu`) that the module
-never reads to choose a device (only compares, or leaves to another module), and an option's
-distributed backend, which only a distributed launch takes (`concerns/settings.py`)."""
+never reads to choose a device or a distributed backend (only compares, or leaves to another
+module; `concerns/settings.py`)."""
 ONLY_COMPARED = Region(cap=Severity.NOTE)
 """A device string kept in a name that its function only compares with (`expected = "cuda"`, then
 `d.type == expected`): it matches devices, it chooses none; on a CPU nothing matches."""
@@ -185,7 +185,8 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
     A branch taken only where `torch.cuda` has a device is guarded for the targets without one;
     both branches of a ROCm (or CPU) test were written with ROCm (or CPU) in mind, and the branch
     taken only on ROCm (`if torch.version.hip:`, `if DEVICE_TYPE == "hip":`) never runs on the
-    targets without `torch.cuda` either; a branch taken only under a distributed launch, or only
+    targets without `torch.cuda` either; a branch taken only under a batch scheduler (`if
+    "SLURM_PROCID" in os.environ:`; a distributed launch of the program's own is its normal path), or only
     where an optional library is installed (`if HAS_FLASH_ATTENTION:`), or only when the user turns
     on a setting the module shows to be off by default (`if cfg.get("use_x", False):`), is another
     path than the normal one: at most a warning. So is the branch a feature probe (`hasattr(torch,
@@ -207,7 +208,7 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
         return NEUTRAL, NEUTRAL, NEUTRAL
     cuda = polarity(test, names, Probe.CUDA) if Probe.CUDA in probes else None
     nvidia = polarity(test, names, Probe.NVIDIA) if Probe.NVIDIA in probes else None
-    distributed = polarity(test, names, Probe.DISTRIBUTED) if Probe.DISTRIBUTED in probes else None
+    scheduler = polarity(test, names, Probe.SCHEDULER) if Probe.SCHEDULER in probes else None
     rocm = Probe.ROCM in probes
     only_rocm = polarity(test, names, Probe.ROCM) if rocm else None
     cpu = Probe.CPU in probes
@@ -221,7 +222,7 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
     probe_test = (cuda is not None or nvidia is not None or rocm) and not isinstance(test, ast.BoolOp)
 
     def branch(side: Polarity) -> Region:
-        other_path = distributed is side or optional is side or opted_in is side
+        other_path = scheduler is side or optional is side or opted_in is side
         return Region(
             cuda is side or only_rocm is side,
             rocm,

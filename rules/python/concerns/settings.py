@@ -14,8 +14,9 @@ shared-arguments helper whose callers read the options), a CUDA device default k
 severity, an error on CPU. The finding names the option (`Finding.option`), and each target it
 breaks is told the value that avoids it. A default nothing in the module reads, or reads only in
 comparisons (`if args.device == "cuda":`), chooses no device there: a warning at most
-(`COMMAND_LINE_DEFAULT`), as is an option's distributed backend (`--dist-backend nccl`), which only a
-distributed launch takes.
+(`COMMAND_LINE_DEFAULT`). An option's distributed backend (`--dist-backend nccl`) is judged the same
+way: the program's distributed launch is the path its documented command runs, and a module that
+hands `args.dist_backend` to `init_process_group` starts NCCL there.
 """
 
 from __future__ import annotations
@@ -111,8 +112,9 @@ class NamedSettings(Concern):
         self, name: str, value: ast.expr, option: str, read: Callable[[SettingReads], bool]
     ) -> None:
         """A setting's default that `option` overrides: its own severity where the module `read`s
-        it to choose a device, a warning at most where it does not (see the module docstring)."""
-        if not names_setting(name, "device"):
+        it to choose a device or a distributed backend, a warning at most where it does not (see
+        the module docstring)."""
+        if not (names_setting(name, "device") or names_setting(name, "backend")):
             self.walk.within(COMMAND_LINE_DEFAULT, partial(self._report, name, value))
             return
         if self._reads is None:
@@ -168,7 +170,8 @@ class NamedSettings(Concern):
     def _report(self, name: str | None, value: ast.expr, option: str | None = None) -> None:
         if name and names_setting(name, "device"):
             self.walk.report_values(value, DEVICE_STRING, is_cuda_device_string, option=option)
-        elif name and names_setting(name, "backend"):
+        elif name and names_setting(name, "backend") and not names_setting(name, "nccl"):
+            # `NCCL_BACKEND = "nccl"` names the backend's string, as an enum member does: it chooses nothing
             self.walk.report_values(value, BACKEND, is_nccl_string)
         else:
             self.walk.report_values(value, DEVICE_STRING, is_indexed_cuda_device_string)
