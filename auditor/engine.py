@@ -34,7 +34,7 @@ from cudaudit.firstparty import sibling_modules
 from cudaudit.index_answers import IndexAnswers, index_answers
 from cudaudit.model import FileError, Finding, Omitted, ScanResult
 from cudaudit.parallel import map_in_chunks
-from cudaudit.project_index import IndexedFile, build_index, torch_pin
+from cudaudit.project_index import IndexedFile, build_index, torch_pin, torch_pin_files
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.safe_read import Folders, UnreadableFile, content_digest, read_tree_file
 from cudaudit.settings import AnalysisSettings
@@ -239,7 +239,7 @@ def scan(
         settings.roots,
     )
     if not settings.torch_version and project_root is not None:
-        settings = replace(settings, torch_version=torch_pin(project_root))
+        settings = replace(settings, torch_version=_torch_pin(project_root, cache))
     results = cache.store("results", scan_fingerprint(catalog.digest, settings)) if cache is not None else None
     result = ScanResult(
         files_scanned=len(tasks), paths=sorted(task.display for task in tasks), torch_version=settings.torch_version
@@ -350,6 +350,34 @@ def _status(path: str) -> tuple[int, int, int, int, int] | None:
     if not stat.S_ISREG(status.st_mode):
         return None
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+
+
+def _torch_pin(root: Path, cache: Cache | None) -> str | None:
+    """`torch_pin(root)`, kept in the cache while every file it may read keeps its status (see
+    `Contents`: a status is kept only when older than `RACY_NS`, a link or special file is read
+    every time). A rescan, or a commit of five edited modules, then neither reads the project's
+    dependency files nor imports their readers (0.01 s of a warm scan's 0.22 s)."""
+    if cache is None:
+        return torch_pin(root)
+    started = time.time_ns()
+    statuses: list[tuple[int, int, int, int, int]] = []
+    parts = []
+    for path in torch_pin_files(root):
+        status = _status(str(path))
+        if status is None and os.path.lexists(path):
+            return torch_pin(root)
+        parts.append(f"{path}\0{status}")
+        statuses.extend(() if status is None else (status,))
+    store = cache.store("pins", code_fingerprint())
+    key = store.key(*parts)
+    found = store.get(str(root.absolute()), key)
+    if isinstance(found, tuple) and len(found) == 1 and (found[0] is None or isinstance(found[0], str)):
+        return found[0]
+    pin = torch_pin(root)
+    if all(started - max(status[3:]) > RACY_NS for status in statuses):
+        store.put(str(root.absolute()), key, (pin,))
+        store.save()
+    return pin
 
 
 def _remember(readings: Store, contents: Contents, reader: str, path: str, compute: Callable[[], object]) -> object:

@@ -87,6 +87,7 @@ _READERS = {
     "included": "cudaudit.rules.dependencies.requirements_file:included_files",
     "include_paths": "cudaudit.rules.dependencies.requirements_file:include_paths",
     "torch_pin": "cudaudit.resolvers.torch_pin:project_torch_version",
+    "torch_pin_files": "cudaudit.resolvers.torch_pin:pin_files",
     "releases": "cudaudit.resolvers.allowed_releases:declared_ranges",
     "import_paths": "cudaudit.rules.python.import_paths:other_target_modules",
     "flags": "cudaudit.rules.python.project_flags:read_device_flags",
@@ -685,6 +686,12 @@ def torch_pin(root: Path) -> str | None:
     part of the index: it is read from the project's root, which a scan of named files need not list."""
     version = _reader("torch_pin")(root)
     return str(version) if version is not None else None
+
+
+def torch_pin_files(root: Path) -> list[Path]:
+    """Every file `torch_pin(root)` may read: what its answer depends on."""
+    files: list[Path] = _reader("torch_pin_files")(root)
+    return files
 
 
 def read_included(path: str, data: bytes, roots: tuple[str, ...]) -> tuple[tuple[str, str], ...]:

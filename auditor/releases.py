@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 _LATEST = Version("999999")
@@ -21,7 +19,13 @@ _LATEST = Version("999999")
 
 
 def first_working(requirement: str) -> tuple[str, Version] | None:
-    """(normalised name, the first release that works) of a catalog requirement `name>=version`; None if malformed."""
+    """(normalised name, the first release that works) of a catalog requirement `name>=version`; None if malformed.
+
+    packaging's requirement parser (with its markers, tags and logging: a twelfth of start-up) is
+    imported here, when the project index first asks, not by every run that loads the catalog."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
     try:
         parsed = Requirement(requirement)
     except InvalidRequirement:

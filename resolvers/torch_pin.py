@@ -15,9 +15,7 @@ from typing import TypeVar
 
 from packaging.version import InvalidVersion, Version
 
-from cudaudit.resolvers.requirements import parse_requirement, requirement_strings
 from cudaudit.safe_read import read_tree_file
-from cudaudit.tomlcompat import tomllib
 
 T = TypeVar("T")
 
@@ -34,6 +32,8 @@ def project_torch_version(root: Path) -> Version | None:
     Each file is read inside `root` with `read_tree_file` and parsed on its own: a file that is
     missing, special, a link out of the project, too deep or of the wrong shape adds nothing.
     """
+    from cudaudit.resolvers.requirements import requirement_strings  # see `pin_files`
+
     locked = next(filter(None, (_from_file(root / name, root, _locked_version) for name in _LOCK_FILES)), None)
     if locked is not None:
         return locked
@@ -46,6 +46,14 @@ def project_torch_version(root: Path) -> Version | None:
         for path in sorted(root.glob(pattern)):
             bounds.extend(_from_file(path, root, _conda_bounds) or [])
     return min(bounds) if bounds else None
+
+
+def pin_files(root: Path) -> list[Path]:
+    """Every file `project_torch_version` may read in `root`, by the same names and patterns: what
+    its answer depends on. A scan keeps the answer while none of them changes, and then never
+    imports the readers of requirements and TOML this module leaves to the reading itself."""
+    named = [root / name for name in (*_LOCK_FILES, "pyproject.toml")]
+    return named + [path for pattern in (*_REQUIREMENT_GLOBS, *_CONDA_GLOBS) for path in sorted(root.glob(pattern))]
 
 
 def _from_file(path: Path, root: Path, read: Callable[[str], T]) -> T | None:
@@ -61,6 +69,8 @@ def _conda_bounds(text: str) -> list[Version]:
 
 
 def _locked_version(text: str) -> Version | None:
+    from cudaudit.tomlcompat import tomllib
+
     data = _table(tomllib.loads(text))
     packages = data.get("package", data.get("packages", []))
     for package in packages if isinstance(packages, list) else []:
@@ -70,6 +80,8 @@ def _locked_version(text: str) -> Version | None:
 
 
 def _pyproject_requirements(text: str) -> list[str]:
+    from cudaudit.tomlcompat import tomllib
+
     project = _table(_table(tomllib.loads(text)).get("project"))
     texts = _strings(project.get("dependencies"))
     for extra in _table(project.get("optional-dependencies")).values():
@@ -86,6 +98,8 @@ def _strings(value: object) -> list[str]:
 
 
 def _lower_bound(text: str) -> Version | None:
+    from cudaudit.resolvers.requirements import parse_requirement
+
     requirement = parse_requirement(text)
     if requirement is None or requirement.name.lower() != "torch":
         return None

@@ -9,6 +9,7 @@ the fixture projects elsewhere.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pickle
@@ -19,10 +20,12 @@ import time
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from cudaudit.engine import PARALLEL_THRESHOLD, RACY_NS
 from cudaudit.model import Finding
 from cudaudit.rules.catalog import Catalog
+from cudaudit.session import open_session, run_scan
 from support import FIXTURES, write
 
 
@@ -306,3 +309,28 @@ def test_a_deleted_file_leaves_the_packs_of_its_tree(project, tmp_path, scan):
     assert "tools/gone.py" not in entries(cache) and str(gone) not in pickle.loads(known.read_bytes())
     assert len(entries(cache)) == after["summary"]["files"]
     assert after == scan(project, cache, "--no-cache")
+
+
+def test_the_torch_pin_is_kept_while_the_files_it_reads_keep_their_status(tmp_path, monkeypatch):
+    """The pin read from the project's dependency files is kept with their statuses: a forged one
+    shows while they are unchanged; an edited or an added requirements file is read again."""
+    project, cache = tmp_path / "tree", tmp_path / "cache"
+    requirements = write(project / "requirements.txt", "torch>=2.1\n")
+    write(project / "train.py", "import torch\nx = torch.zeros(1).cuda()\n")
+    time.sleep(RACY_NS / 1e9 + 0.2)  # old enough for its status to be kept
+    monkeypatch.setenv("CUDAUDIT_CACHE_DIR", str(cache))
+    monkeypatch.chdir(project)
+
+    def pin() -> str | None:
+        session = open_session([Path(".")], [], [], [], None, 1)
+        return run_scan(session, Console(file=io.StringIO())).torch_version
+
+    assert pin() == "2.1"
+    [pack] = packs(cache, "pins")
+    slots = pickle.loads(pack.read_bytes())
+    pack.write_bytes(pickle.dumps({slot: (key, ("9.9",)) for slot, (key, _) in slots.items()}))
+    assert pin() == "9.9"
+    write(requirements, "torch>=2.4\n")
+    assert pin() == "2.4"
+    write(project / "requirements-dev.txt", "torch>=2.0\n")
+    assert pin() == "2.0"
