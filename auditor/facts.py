@@ -158,9 +158,10 @@ class FileFacts:
     sampler = PLMSSampler(model)`, `if training_args.flash_attn: patch()`): what it does is another path.
     The empty name stands for the module itself, which every importer imports only under such a switch."""
     off_default_path: Evidence | None = None
-    """Why nothing on the project's normal path runs this Python module (an opt-in area's module that
+    """Why nothing on the project's normal path runs this file (a Python module of an opt-in area that
     no module outside such areas imports, `rules/python/opt_in_areas.py`; a monkey patch that nothing
-    in the project imports or names, `rules/python/unnamed.py`): all it does is another path."""
+    in the project imports or names, `rules/python/unnamed.py`; a compose file of a project that
+    installs without Docker): all it does is another path (`verdicts.off_default_path`)."""
     called_elsewhere: tuple[tuple[str, tuple[tuple[int, tuple[str, ...], bool], ...]], ...] = ()
     """(name, the shapes of its calls) for each top-level function or class of this Python module that
     defaults a parameter to a CUDA device and that other modules of the scan import and call:

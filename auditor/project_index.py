@@ -194,6 +194,10 @@ class ProjectIndex:
     """The modules of the project's namespace packages named like a library the catalog knows by its
     imports, by two-part name (`firstparty.namespace_modules`)."""
     """Python module -> why nothing on the project's normal path imports it (`opt_in_areas`, `unnamed`)."""
+    installs: dict[str, str] = field(default_factory=dict)
+    """Folder -> the first file there that declares what installing the project installs (a requirements
+    file, `pyproject.toml`, `setup.py`, a conda environment; in `requirements/`, its parent's): a way to
+    install the project without Docker."""
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
@@ -245,6 +249,10 @@ class ProjectIndex:
             facts["device_flags"] = self.device_flags
             facts["skip_markers"] = self.skip_markers
             facts["module"] = self.modules[path]
+        if FileKind.COMPOSE in kinds:
+            install = _nearest_install(path, self.installs)
+            if install is not None:
+                facts["off_default_path"] = Evidence(install, 1, "the project installs without Docker")
         if FileKind.WORKFLOW in kinds:
             facts["ci_answered_elsewhere"] = self.workflows_known and self.ci_carrier != path
             facts["ci_targets"] = self.ci_targets
@@ -325,7 +333,36 @@ def build_index(
             **_unnamed(files, python, found), **_off_default_path(python, catalog), **_superseded_builds(python),
         },
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
+        installs=_installs(found.installs),
     )
+
+
+_INSTALL_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP, FileKind.CONDA})
+_REQUIREMENTS_FOLDERS = frozenset({"requirements", "reqs"})
+
+
+def _installs(declarations: Iterable[str]) -> dict[str, str]:
+    """Folder -> the first dependency declaration that installs the project from there; a file named for
+    Docker (`requirements_docker.txt`) is the image's, not a way around it."""
+    found: dict[str, str] = {}
+    for path in sorted(declarations):
+        if "docker" in posixpath.basename(path).lower():
+            continue
+        folder = posixpath.dirname(path)
+        if posixpath.basename(folder).lower() in _REQUIREMENTS_FOLDERS:
+            folder = posixpath.dirname(folder)
+        found.setdefault(folder, path)
+    return found
+
+
+def _nearest_install(path: str, installs: dict[str, str]) -> str | None:
+    """The dependency declaration of the nearest folder at or above `path`'s that has one."""
+    folder, above = posixpath.dirname(path), None
+    while folder != above:
+        if folder in installs:
+            return installs[folder]
+        folder, above = posixpath.dirname(folder), folder
+    return None
 
 
 def _unnamed(files: list[IndexedFile], python: dict[str, Reader], found: _Found) -> dict[str, Evidence]:
@@ -484,6 +521,8 @@ class _Found:
     """Python modules with an `if __name__ == "__main__":` block that the catalog's prefilter passes."""
     prefiltered: set[str] = field(default_factory=set)
     """Python modules outside the test suite that the catalog's prefilter passes."""
+    installs: set[str] = field(default_factory=set)
+    """The dependency declarations (requirements, pyproject, setup, conda files) of the scan."""
 
     def read(
         self, path: str, kind: FileKind, data: _Source, catalog: Catalog, roots: tuple[str, ...], remember: Remember
@@ -542,6 +581,9 @@ class _Found:
             if image is not None:
                 self.cuda_images[path] = tuple(image)
         else:
+            if kind in _INSTALL_KINDS:
+                self.installs.add(path)
+
             def text() -> str:
                 return decode_python(data()) if kind is FileKind.SETUP and path.endswith(".py") else decode_text(data())
 

@@ -1,7 +1,7 @@
 """The last word on one file's findings: what its counterparts change, one finding per site, and
 wholly NVIDIA-only constructs once per file.
 
-Analyzers report every site they recognise; a user acts on verdicts. Seven steps turn the first
+Analyzers report every site they recognise; a user acts on verdicts. Eight steps turn the first
 into the second, each a pure function of the file's findings and its `FileFacts`:
 
 - `within_releases`: a library that works on a target from a release on (the catalog's
@@ -27,6 +27,10 @@ into the second, each a pure function of the file's findings and its `FileFacts`
   skip marker, a benchmark kept with the tests). Where a skip marker keeps a test off a target,
   the walk has already made its sites notes there. The path is taken from the scanned root, so
   the folders above the project do not count.
+- `off_default_path`: a file the project's normal path never runs (a Python module nothing on it
+  imports, an opt-in area's, a superseded `setup.py`; a compose file of a project that installs
+  without Docker; `FileFacts.off_default_path`, from the project index): at most warnings on every
+  target.
 - `one_per_site`: the same rule and message twice on one line (`CUBLAS_OP_N, CUBLAS_OP_N`), or
   findings of one rule family whose spans overlap (a package name, then the same name in its URL,
   `f"cuda:{torch.cuda.current_device()}"`), leave the most
@@ -65,7 +69,8 @@ def settle_file(findings: list[Finding], facts: FileFacts, catalog: Catalog, ins
     if not findings:
         return findings
     settled = with_counterparts(off_path(own_target(within_releases(findings, facts), facts), facts), facts)
-    return grouped(one_per_site(coverage_only(settled, inside, _coverage_paths(catalog)), catalog), catalog)
+    settled = off_default_path(coverage_only(settled, inside, _coverage_paths(catalog)), facts)
+    return grouped(one_per_site(settled, catalog), catalog)
 
 
 @cache
@@ -100,6 +105,14 @@ def coverage_only(findings: list[Finding], inside: str, paths: CoveragePaths) ->
     """The sites of a file only CI, the test suite or a developer's environment runs: at most warnings
     on every target (another path, not a user's). `inside` is the file's path from the scanned root."""
     if not (paths.holds(inside) or is_test_path(inside)):
+        return findings
+    return [another_path(finding) for finding in findings]
+
+
+def off_default_path(findings: list[Finding], facts: FileFacts) -> list[Finding]:
+    """The sites of a file the project's normal path never runs (`FileFacts.off_default_path`: a module
+    nothing on it imports, a compose file beside a local install): at most warnings on every target."""
+    if facts.off_default_path is None:
         return findings
     return [another_path(finding) for finding in findings]
 

@@ -22,7 +22,6 @@ from cudaudit.rules.python.rewrites import FixContext, build_fix
 from cudaudit.rules.python.walker import Hit, PythonWalker
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines, parse_python
-from cudaudit.verdicts import another_path
 
 
 def analyze_python(
@@ -70,10 +69,7 @@ def analyze_python(
         if finding is not None and id(hit) not in told:
             findings.setdefault((finding.rule, finding.span), finding)
     walker.release()
-    embedded = cuda_in_python(tree, text, path, catalog, settings, fixes)
-    if facts.off_default_path:  # the walker's sites know it (`switched`); the builds and kernels read here do not
-        embedded = [another_path(finding) for finding in embedded]
-    return list(findings.values()) + embedded
+    return list(findings.values()) + cuda_in_python(tree, text, path, catalog, settings, fixes)
 
 
 def avoided_by_option(finding: Finding, option: str) -> Finding:
