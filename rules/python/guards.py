@@ -342,6 +342,45 @@ def exits_early(body: list[ast.stmt]) -> bool:
     return False
 
 
+_LEAVING_CALLS = frozenset({"sys.exit", "os._exit", "os.abort", "pytest.skip", "pytest.fail", "pytest.xfail", "pytest.exit"})
+"""Calls that never return: they exit the process or raise (pytest's outcomes raise, `sys.exit` raises SystemExit)."""
+_LEAVING_BUILTINS = frozenset({"exit", "quit"})
+"""The site module's builtins that raise SystemExit, where no import rebinds the name."""
+
+
+def never_falls_through(statement: ast.stmt, names: ImportTable) -> bool:
+    """Whether the statement after `statement` in its block can never run: `statement` returns,
+    raises, breaks or continues, calls what never returns (`sys.exit()`, `pytest.skip()`,
+    `self.skipTest()`), asserts a false constant, or is an `if` whose every branch does one of those.
+
+    Unlike `exits_early`, which reads a guard's last word by its spelling alone (a wrong answer there
+    only keeps a guard from counting), this decides that code is dead, so a call counts only by
+    what it resolves to: `dataset.skip(5)` and `stack.exit()` go on."""
+    if isinstance(statement, (ast.Return, ast.Raise, ast.Continue, ast.Break)):
+        return True
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        func = statement.value.func
+        if isinstance(func, ast.Attribute):
+            return (func.attr == "skipTest" and isinstance(func.value, ast.Name) and func.value.id == "self") or (
+                names.resolve(func) in _LEAVING_CALLS
+            )
+        resolved = names.resolve(func)
+        if resolved is None:
+            return isinstance(func, ast.Name) and func.id in _LEAVING_BUILTINS
+        return resolved in _LEAVING_CALLS
+    if isinstance(statement, ast.Assert):
+        return isinstance(statement.test, ast.Constant) and not statement.test.value
+    if isinstance(statement, ast.If):
+        return bool(statement.orelse) and _block_never_falls_through(statement.body, names) and (
+            _block_never_falls_through(statement.orelse, names)
+        )
+    return False
+
+
+def _block_never_falls_through(body: list[ast.stmt], names: ImportTable) -> bool:
+    return any(never_falls_through(statement, names) for statement in body)
+
+
 def is_skip_call(statement: ast.stmt, names: ImportTable) -> bool:
     """`pytest.skip(...)`, `self.skipTest(...)`, `raise unittest.SkipTest(...)`: a test skipped here."""
     if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
