@@ -280,6 +280,150 @@ def test_the_project_device_flags_are_read_once_and_named_as_imported():
     assert index.facts("src/pkg/caps.py", (FileKind.CUDA,)).device_flags == ()
 
 
+FLAG_FUNCTIONS_MODULE = """import functools
+import torch
+
+try:
+    import xformers.ops
+    XFORMERS_IS_AVAILABLE = True
+except ImportError:
+    XFORMERS_IS_AVAILABLE = False
+
+
+class Mode:
+    GPU = 1
+    CPU = 2
+
+
+mode = Mode.GPU
+
+
+def xformers_enabled():
+    global mode
+    if mode == Mode.CPU:
+        return False
+    if not torch.cuda.is_available():
+        return False
+    return XFORMERS_IS_AVAILABLE
+
+
+def xformers_enabled_vae():
+    enabled = xformers_enabled()
+    if not enabled:
+        return False
+    return VAE_OK
+
+
+@functools.lru_cache()
+def triton_importable():
+    try:
+        import triton
+        return True
+    except ImportError:
+        return False
+
+
+def torch_importable():
+    try:
+        import torch
+        return True
+    except ImportError:
+        return False
+
+
+def cpu_only():
+    if torch.cuda.is_available():
+        return False
+    return True
+
+
+def enabled_for(device):
+    return torch.cuda.is_available() and device.startswith("cuda")
+
+
+def either():
+    if torch.cuda.is_available():
+        return True
+    return XFORMERS_IS_AVAILABLE
+
+
+@register
+def registered():
+    return torch.cuda.is_available()
+"""
+
+
+def test_a_function_that_returns_a_test_is_a_flag_under_every_name_its_module_is_imported_by():
+    index = index_of({"lib/core/model_management.py": FLAG_FUNCTIONS_MODULE, "lib/core/use.py": "x = 1\n"})
+    flags = dict(index.facts("lib/core/use.py", (FileKind.PYTHON,)).device_flags)
+    enabled = (("cuda", "body"), ("optional", "body"))
+    for name in ("model_management", "core.model_management", "lib.core.model_management"):  # namespace packages
+        assert flags[f"{name}.xformers_enabled"] == enabled
+        assert flags[f"{name}.xformers_enabled_vae"] == enabled  # through its local, the call of the first
+        assert flags[f"{name}.triton_importable"] == (("optional", "body"),)  # the result of an import
+        assert flags[f"{name}.cpu_only"] == (("cuda", None),)  # true without CUDA: neither branch needs it
+    assert not {name.rpartition(".")[2] for name in flags} & {
+        "torch_importable",  # PyTorch is no optional library
+        "enabled_for",  # what it tests depends on its argument
+        "either",  # true on two paths: no conjunction
+        "registered",  # a decorator may call it or change what it returns
+        "mode",  # a member of the module's own enum is no test
+    }
+
+
+SKIP_DECORATORS_MODULE = """import functools
+import unittest
+import pytest
+import torch
+
+
+def on_device(func):
+    \"\"\"Skips where no GPU is there.\"\"\"
+    from functools import wraps
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        if torch.cuda.device_count() == 0:
+            pytest.skip("requires a GPU")
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def on_nvidia(test_case):
+    return unittest.skipUnless(torch.version.cuda is not None, "NVIDIA only")(test_case)
+
+
+def skips_late(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        func(*args, **kwargs)
+        if not torch.cuda.is_available():
+            pytest.skip("too late: the test ran")
+
+    return wrapper
+
+
+def with_token(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if not HF_TOKEN:
+            pytest.skip("requires a token")
+        return func(*args, **kwargs)
+
+    return wrapper
+"""
+
+
+def test_a_decorator_whose_wrapper_skips_first_is_a_skip_marker_of_its_module():
+    index = index_of({"tests/__init__.py": "", "tests/helpers.py": SKIP_DECORATORS_MODULE, "tests/test_x.py": "x = 1\n"})
+    markers = dict(index.facts("tests/test_x.py", (FileKind.PYTHON,)).skip_markers)
+    assert markers == {
+        "tests.helpers.on_device": (True, None),  # skipped without a device (how many a ROCm machine has is open)
+        "tests.helpers.on_nvidia": (None, True),  # skipped on ROCm builds; a machine without a GPU may have either
+    }  # a wrapper that runs the test before it skips, or skips on anything but a device, says nothing
+
+
 @pytest.mark.parametrize(
     "importer",
     [

@@ -268,7 +268,10 @@ def _names_other_device(node: ast.expr, names: ImportTable) -> bool:
 def flag_meaning(node: ast.AST, names: ImportTable) -> FlagMeaning | None:
     """What a flag that `node` names probes: a name assigned once at module level from a probe
     (`SUPPORTS_X = torch.cuda.is_available() and ...`), or a flag of another module of the project
-    (`ImportTable.project_flag`); None for anything else."""
+    (`ImportTable.project_flag`), or a call of a function of the project that returns such a test
+    (`xformers_enabled()`, `flag_functions.py`); None for anything else."""
+    if isinstance(node, ast.Call):
+        node = node.func
     if isinstance(node, (ast.Name, ast.Attribute)) and _identifier_probes(node.id if isinstance(node, ast.Name) else node.attr):
         return None  # a name chosen for what it selects (`IS_HIP`, `has_triton`) says so itself
     return _value_flag(node, names)
@@ -295,6 +298,8 @@ def value_meaning(value: ast.expr, names: ImportTable) -> FlagMeaning | None:
     None for a value that is not one (a device string chosen by a probe, a list) or probes nothing."""
     if not isinstance(value, (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.Call, ast.Name, ast.Attribute)):
         return None
+    if isinstance(value, ast.Attribute) and dotted_name(value).partition(".")[0] in names.classes:
+        return None  # `cpu_state = CPUState.GPU`: a member of the module's own enum, a mode and no test
     if not all(_test_part(node) for node in subtree(value)):
         return None
     probes = probes_in(value, names)
@@ -468,6 +473,22 @@ def skips_without_module(statement: ast.stmt, names: ImportTable) -> bool:
 def names_a_probe(identifier: str) -> bool:
     """`IS_HIP`, `use_cuda`, `HAS_TRITON`: a name that says what it probes."""
     return bool(_identifier_probes(identifier))
+
+
+def tests_library(test: ast.expr, library: str, names: ImportTable) -> bool:
+    """Whether `test` holds only where the optional library `library` (a top-level module name) is
+    installed: an availability test whose true branch needs an optional library (`polarity`), with
+    a name in it spelled for that library (`HAS_XFORMERS`, `is_flash_attn_available()`,
+    `xformers_enabled()`). `import xformers` under it cannot fail: it runs only where an earlier
+    import of the library succeeded."""
+    wanted = set(_words(library))
+    if not wanted or polarity(test, names, Probe.OPTIONAL) is not Polarity.POSITIVE:
+        return False
+    return any(
+        wanted <= set(_words(node.id if isinstance(node, ast.Name) else node.attr))
+        for node in subtree(test)
+        if isinstance(node, (ast.Name, ast.Attribute))
+    )
 
 
 def names_cuda(identifier: str) -> bool:

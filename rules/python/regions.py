@@ -34,7 +34,7 @@ from cudaudit.rules.python.guards import (
 )
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import children, subtree
-from cudaudit.rules.python.skip_conditions import Skips, skip_call, skips_where
+from cudaudit.rules.python.skip_conditions import Skips, decorator_skips, skip_call, skips_where
 
 if sys.version_info >= (3, 11):
     TryStatement: TypeAlias = ast.Try | ast.TryStar
@@ -496,14 +496,18 @@ def _each_marker(markers: list[ast.expr]) -> list[ast.expr]:
 
 
 def _skip_marker(marker: ast.expr, names: ImportTable, seen: set[str]) -> Skips | None:
-    """Where a skip marker skips its test, written in place, kept in a module-level name, or imported
-    from a shared module of the project (through the index)."""
+    """Where a skip marker skips its test, written in place, kept in a module-level name, defined in the
+    module as a decorator that skips (`skip_conditions.decorator_skips`), or imported from a shared
+    module of the project (through the index)."""
     if isinstance(marker, ast.Call):
         return skip_call(marker, names)
     if isinstance(marker, ast.Name) and marker.id not in seen:
         value = names.module_value(marker.id)
         if value is not None:
             return _skip_marker(value, names, seen | {marker.id})
+        decorator = names.function(marker.id)
+        if decorator is not None:  # `def require_cuda(func):` whose wrapper skips without a device
+            return decorator_skips(decorator, names)
     if isinstance(marker, (ast.Name, ast.Attribute)):
         shared = names.project_marker(marker)  # `from .utils import needs_sm80`
         return Skips(*shared) if shared is not None else None
