@@ -237,6 +237,10 @@ class ProjectIndex:
             elif build is not None and build.mode is BuildMode.SEPARATE and not _under(path, build.rocm_sources):
                 rocm = Evidence(build.evidence.path, build.evidence.line, f"ROCm builds {', '.join(build.rocm_sources)}")
                 facts["counterparts"] = (*facts["counterparts"], Counterpart("rocm", rocm))
+            else:
+                facts["rocm_goes_without"] = self._built_for_cuda_only(build)
+        if FileKind.CMAKE in kinds:
+            facts["rocm_goes_without"] = self._built_for_cuda_only(_nearest_build(path, self.builds))
         if kinds & {FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP, FileKind.CONDA, FileKind.LOCKFILE}:
             facts["target_variants"] = self.variants
         if FileKind.REQUIREMENTS in kinds:
@@ -258,6 +262,17 @@ class ProjectIndex:
             facts["ci_targets"] = self.ci_targets
             facts["cuda_images"] = self.cuda_images
         return FileFacts(**facts)
+
+
+    def _built_for_cuda_only(self, build: RocmBuild | None) -> Evidence | None:
+        """Where `build` compiles nothing for ROCm, so that ROCm goes without its sources: a script that
+        skips its build there, or builds only for a CUDA target setting in a project that ships a ROCm
+        variant of its dependencies (its ROCm install chooses another target)."""
+        if build is None or build.mode not in (BuildMode.SKIPS, BuildMode.CUDA_TARGET):
+            return None
+        if build.mode is BuildMode.CUDA_TARGET and not any(variant.target == "rocm" for variant in self.variants):
+            return None
+        return build.evidence
 
 
 def build_index(

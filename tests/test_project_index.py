@@ -98,7 +98,7 @@ def test_a_plain_cuda_extension_is_hipified_on_rocm_without_claiming_a_rocm_buil
     assert index_of({"setup.py": unrelated, "csrc/k.cu": kernel}).facts("csrc/k.cu", (FileKind.CUDA,)).hipified_by is None
 
 
-def test_separate_rocm_sources_make_the_cuda_ones_a_counterpart_and_a_skipped_build_claims_nothing():
+def test_separate_rocm_sources_make_the_cuda_ones_a_counterpart_and_a_skipped_build_goes_without_them():
     separate = (
         "import torch\nfrom torch.utils.cpp_extension import CUDAExtension\nIS_ROCM = torch.version.hip is not None\n"
         'if IS_ROCM:\n    sources = ["csrc/ck/api.cpp"]\nelse:\n    sources = ["csrc/cuda/api.cu"]\n'
@@ -107,9 +107,83 @@ def test_separate_rocm_sources_make_the_cuda_ones_a_counterpart_and_a_skipped_bu
     (counterpart,) = index.facts("csrc/cuda/api.cu", (FileKind.CUDA,)).counterparts
     assert counterpart.target == "rocm" and "csrc/ck" in counterpart.evidence.text
     assert index.facts("csrc/ck/api.cpp", (FileKind.CUDA,)).counterparts == ()
-    skips = 'import os\nfrom torch.utils.cpp_extension import CUDAExtension\nif os.getenv("USE_ROCM_TRITON"):\n    SKIP_CUDA_BUILD = True\n'
+    skips = (
+        'import os\nfrom torch.utils.cpp_extension import CUDAExtension\n'
+        'USE_TRITON_ROCM = os.getenv("TRITON_AMD_ENABLE", "FALSE") == "TRUE"\nif USE_TRITON_ROCM:\n    SKIP_CUDA_BUILD = True\n'
+    )
     facts = index_of({"setup.py": skips, "k.cu": ""}).facts("k.cu", (FileKind.CUDA,))
     assert facts.hipified_by is None and facts.counterparts == ()
+    assert facts.rocm_goes_without == Evidence("setup.py", 5, "SKIP_CUDA_BUILD = True")
+
+
+ENGINE_SETUP = """import os
+from setuptools import setup
+from cmake_build_extension import CMakeExtension
+
+
+def get_target_device():
+    return os.getenv("ENGINE_TARGET_DEVICE", "cuda").lower()
+
+
+if get_target_device() == "cuda" and not os.getenv("DISABLE_ENGINE"):
+    ext_modules = [CMakeExtension(name="_engine", source_dir=".")]
+else:
+    ext_modules = []
+setup(name="engine", ext_modules=ext_modules)
+"""
+ENGINE_CMAKE = "project(engine LANGUAGES CXX CUDA)\nadd_subdirectory(src)\n"
+
+
+def test_an_engine_built_only_for_a_cuda_target_is_one_rocm_goes_without_where_the_project_installs_for_rocm():
+    """`LMDEPLOY_TARGET_DEVICE=rocm pip install .`: a target-device setting that builds every extension only
+    for `cuda` builds none for the project's ROCm install. Without a ROCm variant of the dependencies the
+    project has no ROCm route, and the engine's lock-in stands."""
+    gate = Evidence("setup.py", 10, 'if get_target_device() == "cuda" and not os.getenv("DISABLE_ENGINE"):')
+    files = {"setup.py": ENGINE_SETUP, "CMakeLists.txt": ENGINE_CMAKE, "src/engine/k.cu": "", "requirements-rocm.txt": "torch\n"}
+    index = index_of(files)
+    assert index.facts("src/engine/k.cu", (FileKind.CUDA,)).rocm_goes_without == gate
+    assert index.facts("CMakeLists.txt", (FileKind.CMAKE,)).rocm_goes_without == gate
+    alone = index_of({name: text for name, text in files.items() if name != "requirements-rocm.txt"})
+    assert alone.facts("src/engine/k.cu", (FileKind.CUDA,)).rocm_goes_without is None
+    assert alone.facts("CMakeLists.txt", (FileKind.CMAKE,)).rocm_goes_without is None
+
+
+@pytest.mark.parametrize("setup", [
+    ENGINE_SETUP.replace('"ENGINE_TARGET_DEVICE"', '"ENGINE_BUILD_TYPE"'),  # a setting that chooses no device
+    ENGINE_SETUP.replace("    ext_modules = []", '    ext_modules = [CMakeExtension(name="_engine_cpu", source_dir="cpu")]'),
+    ENGINE_SETUP.replace('== "cuda" and', '== "cuda" or'),  # the body runs for another device too
+])
+def test_a_build_that_may_compile_for_another_device_is_no_cuda_target_gate(setup):
+    files = {"setup.py": setup, "src/engine/k.cu": "", "requirements-rocm.txt": "torch\n"}
+    assert index_of(files).facts("src/engine/k.cu", (FileKind.CUDA,)).rocm_goes_without is None
+
+
+def test_a_setup_py_that_builds_every_extension_where_rocm_never_goes_skips_rocm():
+    setup = (
+        "import torch\nfrom setuptools import setup\nfrom torch.utils.cpp_extension import CUDAExtension\n"
+        "def extensions():\n    return [CUDAExtension('k', sources)]\n"
+        "if torch.version.hip is None:\n    setup(ext_modules=extensions())\nelse:\n    setup()\n"
+    )
+    facts = index_of({"setup.py": setup, "csrc/k.cu": ""}).facts("csrc/k.cu", (FileKind.CUDA,))
+    assert facts.rocm_goes_without == Evidence("setup.py", 6, "if torch.version.hip is None:") and facts.rocm_build is None
+    both = setup.replace("    setup()", "    setup(ext_modules=[CUDAExtension('k_hip', sources)])")
+    facts = index_of({"setup.py": both, "csrc/k.cu": ""}).facts("csrc/k.cu", (FileKind.CUDA,))
+    assert facts.rocm_goes_without is None and facts.rocm_build is not None
+
+
+def test_an_engine_rocm_goes_without_has_no_rename_findings_and_its_gaps_are_warnings(cli, tmp_path):
+    """The one answer for the engine is its build: a name HIP has is no finding there, a construct HIP
+    lacks (`CUtensorMap`) and the CMake build's CUDA language are warnings on ROCm, CPU's verdict stays."""
+    write(tmp_path / "setup.py", ENGINE_SETUP)
+    write(tmp_path / "CMakeLists.txt", ENGINE_CMAKE)
+    write(tmp_path / "requirements-rocm.txt", "torch\n")
+    write(tmp_path / "src/engine/k.cu", "#include <cuda.h>\nvoid f(CUtensorMap *m, cudaStream_t s) { cudaStreamSynchronize(s); }\n")
+    findings = scan_json(cli, str(tmp_path))["findings"]
+    kernel = [f for f in findings if f["path"].endswith("k.cu")]
+    assert {f["rule"] for f in kernel} == {"CDA402"} and {f["severity"] for f in kernel} == {"warning"}
+    assert "setup.py:10" in kernel[0]["targets"]["rocm"]["source"]
+    (language,) = [f for f in findings if f["path"].endswith("CMakeLists.txt")]
+    assert language["targets"]["rocm"]["severity"] == "warning" and language["targets"]["cpu"]["severity"] == "error"
 
 
 def test_a_setup_py_says_which_sources_it_builds_for_cuda_only():
