@@ -72,6 +72,21 @@ def test_a_function_handed_on_as_a_value_may_run_anywhere():
     assert marked(files) == {}
 
 
+def test_a_function_a_dispatcher_returns_only_in_a_device_branch_runs_only_on_that_path():
+    dispatcher = (
+        "def _npu_norm(x):\n    from .npu_ops import run\n    return run(x)\n\n"
+        "def get_norm(device):\n    if device == 'npu':\n        return _npu_norm  # handed out here only\n    return None\n\n"
+        "norm = get_norm(pick())\n"
+    )
+    files = {"pkg/__init__.py": "", "pkg/npu_ops.py": KERNEL, "pkg/norm.py": dispatcher}
+    assert marked(files) == {"pkg/npu_ops.py": {"rocm", "cpu", "xpu", "mps"}}
+    # returned on the normal path too, or kept in a table as well: it may run anywhere
+    everywhere = {**files, "pkg/norm.py": dispatcher + "\ndef default():\n    return _npu_norm\n"}
+    assert marked(everywhere) == {}
+    table = {**files, "pkg/norm.py": dispatcher + "\nNORMS = {'npu': _npu_norm}\n"}
+    assert marked(table) == {}
+
+
 def test_both_branches_of_a_rocm_test_and_a_negated_device_test():
     files = {
         "pkg/__init__.py": "",

@@ -95,6 +95,8 @@ _EXIT = re.compile(rb"(?:return|raise)\b")
 _ONE_LINE_GATE = re.compile(rb"if[ \t]+(.+?):[ \t]*(?:return|raise)\b")
 """A gate written on one line (`if not is_torch_npu_available(): return`), and its test."""
 _CALL = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)\(")
+_RETURNED_NAME = re.compile(rb"return[ \t]+([A-Za-z_]\w*)[ \t]*(?:#|\r?$)")
+"""`return _triton_rms_norm`: a dispatcher hands out one of its module's functions for the device it tests."""
 _FLAG_LIMIT = 16
 """The most CUDA flags searched for as headers (each a byte search of every module)."""
 _BLOCK_LIMIT = 4000
@@ -384,7 +386,16 @@ def _block_imports(data: bytes, end: int, indent: int, exits: bool = False) -> b
         for call in _CALL.finditer(stripped):
             if b"def " + call.group(1) + b"(" in data:
                 return True
+        if (returned := _returned_name(stripped)) is not None and b"def " + returned + b"(" in data:
+            return True
     return False
+
+
+def _returned_name(stripped: bytes) -> bytes | None:
+    """The name a line (without its indentation) returns and nothing else, `return _triton_rms_norm`:
+    a function handed out, not run."""
+    returned = _RETURNED_NAME.match(stripped)
+    return returned.group(1) if returned is not None else None
 
 
 def _imports(data: bytes) -> Iterable[_Import]:
@@ -519,7 +530,9 @@ def _exits(module: _Module, header: int) -> bool:
 
 def _called_from(name: str, module: _Module, depth: int) -> Runs:
     """The targets the calls to function `name` in its module run on: None where it is used in any
-    other way (handed on, decorated into a table) or not called here at all (another module calls it)."""
+    other way (handed on, decorated into a table) or not called here at all (another module calls it).
+    A `return name` counts as a call where it stands: a dispatcher that hands out the function only in
+    its `if device == "cuda":` branch lets it run only where that branch is taken."""
     callers, data, lines = module.callers, module.data, module.lines
     if name in callers:
         return callers[name]
@@ -531,7 +544,7 @@ def _called_from(name: str, module: _Module, depth: int) -> Runs:
         stripped = lines[index].strip()
         if stripped.startswith((b"def ", b"async def ", b"#")):
             continue
-        if data[match.end() : match.end() + 1] != b"(":
+        if data[match.end() : match.end() + 1] != b"(" and _returned_name(stripped) != name.encode():
             runs = None
             break
         calls += 1
