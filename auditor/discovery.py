@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cudaudit.filekinds import FileKind, classify
+from cudaudit.filekinds import FileKind, classify, is_document
 from cudaudit.model import FileError
 from cudaudit.safe_git import GitUnavailable, run_git
 from cudaudit.safe_read import UnreadableFile, is_within, read_tree_file
@@ -98,8 +98,11 @@ def gitignore_spec(patterns: list[str]) -> pathspec.GitIgnoreSpec:
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
-def discover(paths: list[Path], excludes: Excludes) -> tuple[list[Candidate], list[FileError]]:
-    """The files to analyse under `paths`, sorted and without duplicates, and any I/O errors."""
+def discover(
+    paths: list[Path], excludes: Excludes, documents: bool = False
+) -> tuple[list[Candidate], list[FileError]]:
+    """The files to analyse under `paths`, sorted and without duplicates, and any I/O errors; with
+    `documents`, the project's prose in the folders too, as candidates of no kind (`is_document`)."""
     found: dict[Path, Candidate] = {}
     errors: list[FileError] = []
     for given in paths:
@@ -112,7 +115,7 @@ def discover(paths: list[Path], excludes: Excludes) -> tuple[list[Candidate], li
                 files = (path for path in _walk(given, excludes, errors) if not excludes.excludes(path))
             for path in files:
                 kinds = classify(path)
-                if kinds:
+                if kinds or (documents and is_document(path)):
                     found.setdefault(path, Candidate(path, kinds, given))
         else:
             kinds = named_file_kinds(given, errors)

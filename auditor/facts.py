@@ -57,11 +57,6 @@ class BuildMode(Enum):
     hipifies its sources there, but the project does not claim that they compile or compute right."""
     SEPARATE = "separate"
     SKIPS = "skips"
-    """A script that turns its build off on ROCm, or builds every extension where ROCm never goes: ROCm
-    goes without its sources."""
-    CUDA_TARGET = "cuda-target"
-    """A script that builds every extension only where a target-device setting the installer chooses is
-    `"cuda"`: an install for another device builds none (`rules/builds/build_gates.py`)."""
     HIP_LANGUAGE = "hip-language"
     """A CMake build that compiles the CUDA sources as HIP (`enable_language(HIP)`, `LANGUAGE HIP`)."""
 
@@ -165,8 +160,8 @@ class FileFacts:
     off_default_path: Evidence | None = None
     """Why nothing on the project's normal path runs this file (a Python module of an opt-in area that
     no module outside such areas imports, `rules/python/opt_in_areas.py`; a monkey patch that nothing
-    in the project imports or names, `rules/python/unnamed.py`; a compose file of a project that
-    installs without Docker): all it does is another path (`verdicts.off_default_path`)."""
+    in the project imports or names, `rules/python/unnamed.py`; a Dockerfile nothing in the project
+    names, `rules/containers/references.py`; a compose file of a project that installs without Docker): all it does is another path (`verdicts.off_default_path`)."""
     called_elsewhere: tuple[tuple[str, tuple[tuple[int, tuple[str, ...], bool], ...]], ...] = ()
     """(name, the shapes of its calls) for each top-level function or class of this Python module that
     defaults a parameter to a CUDA device and that other modules of the scan import and call:

@@ -140,6 +140,15 @@ EXAMPLE_NAMES = {
 """The file name a rule's examples are analysed under, unless the rule names its own."""
 
 
+DOCUMENT_SUFFIXES = frozenset({".md", ".mdx", ".rst"})
+
+
+def is_document(path: PurePath) -> bool:
+    """A project's prose (`README.md`, `docs/docker.md`, `install.rst`): no analyzer reads it, but it
+    says which of the project's files a user is told to run (the project index reads it for that)."""
+    return path.suffix.lower() in DOCUMENT_SUFFIXES or path.name.lower().startswith("readme")
+
+
 def classify(path: PurePath, head: bytes | None = None) -> tuple[FileKind, ...]:
     """The kinds of `path`; empty when cudaudit has no analyzer for it.
 

@@ -53,7 +53,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, PortedName, RocmBuild
 from cudaudit.filekinds import FileKind, is_test_path
@@ -102,6 +102,7 @@ _READERS = {
     "unreached_in_areas": "cudaudit.rules.python.opt_in_areas:unreached_in_areas",
     "unnamed_modules": "cudaudit.rules.python.unnamed:unnamed_modules",
     "superseded_builds": "cudaudit.rules.builds.nested_builds:superseded_builds",
+    "unnamed_dockerfiles": "cudaudit.rules.containers.references:unnamed_dockerfiles",
     "main_block": "cudaudit.rules.python.main_block:main_block",
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
@@ -237,10 +238,6 @@ class ProjectIndex:
             elif build is not None and build.mode is BuildMode.SEPARATE and not _under(path, build.rocm_sources):
                 rocm = Evidence(build.evidence.path, build.evidence.line, f"ROCm builds {', '.join(build.rocm_sources)}")
                 facts["counterparts"] = (*facts["counterparts"], Counterpart("rocm", rocm))
-            else:
-                facts["rocm_goes_without"] = self._built_for_cuda_only(build)
-        if FileKind.CMAKE in kinds:
-            facts["rocm_goes_without"] = self._built_for_cuda_only(_nearest_build(path, self.builds))
         if kinds & {FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP, FileKind.CONDA, FileKind.LOCKFILE}:
             facts["target_variants"] = self.variants
         if FileKind.REQUIREMENTS in kinds:
@@ -253,6 +250,8 @@ class ProjectIndex:
             facts["device_flags"] = self.device_flags
             facts["skip_markers"] = self.skip_markers
             facts["module"] = self.modules[path]
+        if FileKind.DOCKERFILE in kinds:
+            facts["off_default_path"] = self.off_default_path.get(path)
         if FileKind.COMPOSE in kinds:
             install = _nearest_install(path, self.installs)
             if install is not None:
@@ -262,17 +261,6 @@ class ProjectIndex:
             facts["ci_targets"] = self.ci_targets
             facts["cuda_images"] = self.cuda_images
         return FileFacts(**facts)
-
-
-    def _built_for_cuda_only(self, build: RocmBuild | None) -> Evidence | None:
-        """Where `build` compiles nothing for ROCm, so that ROCm goes without its sources: a script that
-        skips its build there, or builds only for a CUDA target setting in a project that ships a ROCm
-        variant of its dependencies (its ROCm install chooses another target)."""
-        if build is None or build.mode not in (BuildMode.SKIPS, BuildMode.CUDA_TARGET):
-            return None
-        if build.mode is BuildMode.CUDA_TARGET and not any(variant.target == "rocm" for variant in self.variants):
-            return None
-        return build.evidence
 
 
 def build_index(
@@ -297,8 +285,7 @@ def build_index(
                 found.read(file.display, kind, data, catalog, roots, remember)
             except Exception:  # noqa: BLE001 - an unreadable, binary or odd file adds no facts; its own analysis reports it
                 continue
-    module_map = ModuleMap(f.display for f in files) if found.flags or found.markers else None
-    modules = _module_names(files, module_map) if module_map is not None else {}
+    modules = _module_names(files) if found.flags or found.markers else {}
     cuda_workflows = sorted(path for path, cuda, _, _ in found.workflows if cuda)
     portable = any(rocm or cpu for _, _, rocm, cpu in found.workflows)
     ci_targets: dict[str, str] = {}
@@ -329,8 +316,12 @@ def build_index(
             if not any(counterpart.target == "rocm" for counterpart in counterparts.get(path, ()))
         )),
         other_paths=_other_paths(python, cached, _cuda_flags(found.flags)),
-        device_flags=_by_import_name(found.flags, module_map),
-        skip_markers=_by_import_name(found.markers, module_map),
+        device_flags=tuple(
+            sorted((f"{modules[path][0]}.{name}", meaning) for path, name, meaning in found.flags if path in modules)
+        ),
+        skip_markers=tuple(
+            sorted((f"{modules[path][0]}.{name}", skips) for path, name, skips in found.markers if path in modules)
+        ),
         modules=modules,
         conftests={folder: fixtures for folder, fixtures in found.conftests.items() if fixtures},
         left_out_marks={folder: tuple(sorted(marks)) for folder, marks in found.left_out_marks.items() if marks},
@@ -343,6 +334,7 @@ def build_index(
         main_blocks=_main_blocks(found.main_blocks, python, import_lines),
         off_default_path={
             **_unnamed(files, python, found), **_off_default_path(python, catalog), **_superseded_builds(python),
+            **_unnamed_dockerfiles(files),
         },
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
         installs=_installs(found.installs),
@@ -390,6 +382,19 @@ def _unnamed(files: list[IndexedFile], python: dict[str, Reader], found: _Found)
     naming = {file.display: file.read for file in files if set(file.kinds) & _NAMING_KINDS and not is_test_path(file.display)}
     tests = {path: read for path, read in python.items() if is_test_path(path)}
     return _reader("unnamed_modules")(candidates, naming, tests)
+
+
+def _unnamed_dockerfiles(files: list[IndexedFile]) -> dict[str, Evidence]:
+    """`references.unnamed_dockerfiles` for the scan's Dockerfiles, read against every other file of
+    the scan and the project's documents (files of no kind). Only a scan given documents sees the
+    project (a folder's scan; `session.run_scan`): one of named files (pre-commit's staged files, one
+    Dockerfile) cannot tell that nothing names a Dockerfile, and judges none."""
+    dockerfiles = [file.display for file in files if FileKind.DOCKERFILE in file.kinds]
+    if not dockerfiles or all(file.kinds for file in files):
+        return {}
+    top = posixpath.commonpath([file.display for file in files]) if len(files) > 1 else ""
+    others = {file.display: file.read for file in files}
+    return _reader("unnamed_dockerfiles")(dockerfiles, others, top)
 
 
 _NAMING_KINDS = frozenset({
@@ -690,26 +695,14 @@ def _left_out_marks(path: str, marks: dict[str, tuple[str, ...]]) -> tuple[str, 
     return tuple(sorted(found))
 
 
-def _module_names(files: list[IndexedFile], modules: ModuleMap) -> dict[str, tuple[str, bool]]:
+def _module_names(files: list[IndexedFile]) -> dict[str, tuple[str, bool]]:
     """Each Python module's dotted name (`firstparty.ModuleMap`), and whether it is a package."""
+    modules = ModuleMap(f.display for f in files)
     return {
         f.display: (modules.name(f.display), posixpath.basename(f.display) == "__init__.py")
         for f in files
         if FileKind.PYTHON in f.kinds and f.display.endswith(".py")
     }
-
-
-_T = TypeVar("_T")
-
-
-def _by_import_name(found: list[tuple[str, str, _T]], modules: ModuleMap | None) -> tuple[tuple[str, _T], ...]:
-    """(qualified name, value) of each name a module defines (a flag, a skip marker), under every name
-    the module may be imported by (`ModuleMap.import_names`: a namespace package's too)."""
-    if modules is None:
-        return ()
-    return tuple(sorted(
-        (f"{module}.{name}", value) for path, name, value in found for module in modules.import_names(path)
-    ))
 
 
 def _nearest_build(path: str, builds: dict[str, RocmBuild | None]) -> RocmBuild | None:

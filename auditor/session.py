@@ -165,10 +165,12 @@ def run_scan(session: ScanSession, progress_console: Console) -> ScanResult:
     Sites that work on every requested target are left out unless the session shows them; the
     result counts them."""
     excludes = Excludes.from_patterns(session.config.root, list(session.config.exclude))
-    candidates, discovery_errors = discover(session.paths, excludes)
+    found, discovery_errors = discover(session.paths, excludes, documents=True)
+    candidates = [c for c in found if c.kinds]
     rules_for, jobs = session.selection.rules_for, session.jobs
     analysis = replace(session.analysis, roots=tuple(sorted({str(c.root) for c in candidates})))
-    context = index_context(session.paths, candidates, excludes)
+    documents = [c for c in found if not c.kinds]  # read by the index only: which files the project tells users to run
+    context = index_context(session.paths, candidates, excludes) + documents
     with progress_bar(progress_console, "scanning", len(candidates), PROGRESS_MIN_FILES) as on_progress:
         result = scan(candidates, rules_for, analysis, jobs, on_progress, session.config.root, context, session.cache)
     result.errors[:0] = discovery_errors

@@ -28,8 +28,8 @@ into the second, each a pure function of the file's findings and its `FileFacts`
   the walk has already made its sites notes there. The path is taken from the scanned root, so
   the folders above the project do not count.
 - `off_default_path`: a file the project's normal path never runs (a Python module nothing on it
-  imports, an opt-in area's, a superseded `setup.py`; a compose file of a project that installs
-  without Docker; `FileFacts.off_default_path`, from the project index): at most warnings on every
+  imports, an opt-in area's, a superseded `setup.py`; a Dockerfile nothing in the project names; a
+  compose file of a project that installs without Docker; `FileFacts.off_default_path`, from the project index): at most warnings on every
   target.
 - `one_per_site`: the same rule and message twice on one line (`CUBLAS_OP_N, CUBLAS_OP_N`), or
   findings of one rule family whose spans overlap (a package name, then the same name in its URL,
@@ -329,8 +329,7 @@ def _one_for_the_file(
 
 
 def _blocks_the_file(finding: Finding, catalog: Catalog) -> bool:
-    """A site of a wholly NVIDIA-only construct that stops a ROCm build, on the normal path (an error)
-    or on another (a warning: a source the project's build compiles for CUDA only)."""
+    """A site of a wholly NVIDIA-only construct that stops a ROCm build on the normal path."""
     rocm = finding.targets.get("rocm")
     rule = catalog.rules.get(finding.rule)
     return (
@@ -338,14 +337,14 @@ def _blocks_the_file(finding: Finding, catalog: Catalog) -> bool:
         and rule.whole_file
         and rocm is not None
         and rocm.status is Status.BLOCKED
-        and rocm.severity.rank >= Severity.WARNING.rank
+        and rocm.severity is Severity.ERROR
         and _is_cuda_source_rule(finding, catalog)
     )
 
 
 def _blocks_hip_compile(finding: Finding, catalog: Catalog) -> bool:
     """A site of a construct HIP cannot compile (inline PTX, `nvcuda::wmma`), reported once for
-    its file, that stops a ROCm build, on the normal path or another."""
+    its file, that stops a ROCm build on the normal path."""
     rule = catalog.rules.get(finding.rule)
     rocm = finding.targets.get("rocm")
     return (
@@ -353,7 +352,7 @@ def _blocks_hip_compile(finding: Finding, catalog: Catalog) -> bool:
         and rule.group == "file"
         and rocm is not None
         and rocm.status is Status.BLOCKED
-        and rocm.severity.rank >= Severity.WARNING.rank
+        and rocm.severity is Severity.ERROR
         and _is_cuda_source_rule(finding, catalog)
     )
 
