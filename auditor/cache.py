@@ -112,9 +112,11 @@ class Cache:
 
     def catalog(self, digest: str, parse: Callable[[], Catalog]) -> Catalog:
         """The catalog parsed from the TOML whose digest is `digest` by this same code, as an
-        earlier run kept it, else `parse()`, kept for the next run (`load_catalog`)."""
+        earlier run kept it, else `parse()`, kept for the next run (`load_catalog`). One entry,
+        replaced on a miss: a catalog of 1.3 MB per version of the code would pile up in a
+        development checkout, where every edit is a new version."""
         key = _digest(FORMAT.encode(), code_fingerprint().encode(), digest.encode())
-        path = self._entries / "catalog" / key
+        path = self._entries / "catalog" / "parsed"
         found = self._load(path, unpickler=_CatalogUnpickler)
         if isinstance(found, tuple) and len(found) == 2 and found[0] == key and isinstance(found[1], Catalog):
             return found[1]

@@ -9,6 +9,7 @@ Each command is a module of `cudaudit.commands`; the options several share are i
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -38,7 +39,27 @@ class FlagGroup(_PlainFlags, TyperGroup):
     pass
 
 
-app = typer.Typer(
+class NamedCommandOnly(typer.Typer):
+    """A Typer that makes only the command the arguments name, when they start with one: typer
+    builds every registered command's options from its signature on each run (0.014 s of CPU,
+    0.009 s of it for the commands a run does not use; a warm scan takes about 0.22 s). Any other
+    arguments (`--version`, `--help`, a mistyped command) get the whole group."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        arguments = args[0] if args else kwargs.get("args")
+        first = (sys.argv[1:] if arguments is None else list(arguments))[:1]
+        named = [command for command in self.registered_commands if [command.name] == first]
+        if not named:
+            return super().__call__(*args, **kwargs)
+        every = self.registered_commands
+        self.registered_commands = named
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            self.registered_commands = every
+
+
+app = NamedCommandOnly(
     cls=FlagGroup,
     name="cudaudit",
     help="Find CUDA lock-in in ML code and say what each target (ROCm, CPU, XPU, MPS) needs.",

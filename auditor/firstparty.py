@@ -180,6 +180,13 @@ class ModuleMap:
         """The dotted name of the module at `path` (`pkg.ops` for `pkg/ops/__init__.py`)."""
         return self._names.get(path, "")
 
+    def import_names(self, path: str) -> list[str]:
+        """Every dotted name other modules may import the module at `path` by: its name, then those
+        its folders give it as namespace packages (`ldm_patched.modules.model_management` for
+        `ldm_patched/modules/model_management.py` where no folder has an `__init__.py`)."""
+        name = self.name(path)
+        return [name, *self._namespace_names(path, name)] if name else []
+
     def resolve(self, importer: str, level: int, module: str, names: Iterable[str] = ()) -> set[str]:
         """The scan's modules an import statement in `importer` runs: the module, each name that is a
         submodule of it, and the packages above it (whose `__init__.py` runs first)."""

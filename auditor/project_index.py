@@ -53,7 +53,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, PortedName, RocmBuild
 from cudaudit.filekinds import FileKind, is_test_path
@@ -238,6 +238,10 @@ class ProjectIndex:
             elif build is not None and build.mode is BuildMode.SEPARATE and not _under(path, build.rocm_sources):
                 rocm = Evidence(build.evidence.path, build.evidence.line, f"ROCm builds {', '.join(build.rocm_sources)}")
                 facts["counterparts"] = (*facts["counterparts"], Counterpart("rocm", rocm))
+            else:
+                facts["rocm_goes_without"] = self._built_for_cuda_only(build)
+        if FileKind.CMAKE in kinds:
+            facts["rocm_goes_without"] = self._built_for_cuda_only(_nearest_build(path, self.builds))
         if kinds & {FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP, FileKind.CONDA, FileKind.LOCKFILE}:
             facts["target_variants"] = self.variants
         if FileKind.REQUIREMENTS in kinds:
@@ -263,6 +267,17 @@ class ProjectIndex:
         return FileFacts(**facts)
 
 
+    def _built_for_cuda_only(self, build: RocmBuild | None) -> Evidence | None:
+        """Where `build` compiles nothing for ROCm, so that ROCm goes without its sources: a script that
+        skips its build there, or builds only for a CUDA target setting in a project that ships a ROCm
+        variant of its dependencies (its ROCm install chooses another target)."""
+        if build is None or build.mode not in (BuildMode.SKIPS, BuildMode.CUDA_TARGET):
+            return None
+        if build.mode is BuildMode.CUDA_TARGET and not any(variant.target == "rocm" for variant in self.variants):
+            return None
+        return build.evidence
+
+
 def build_index(
     files: Iterable[IndexedFile],
     catalog: Catalog,
@@ -285,7 +300,8 @@ def build_index(
                 found.read(file.display, kind, data, catalog, roots, remember)
             except Exception:  # noqa: BLE001 - an unreadable, binary or odd file adds no facts; its own analysis reports it
                 continue
-    modules = _module_names(files) if found.flags or found.markers else {}
+    module_map = ModuleMap(f.display for f in files) if found.flags or found.markers else None
+    modules = _module_names(files, module_map) if module_map is not None else {}
     cuda_workflows = sorted(path for path, cuda, _, _ in found.workflows if cuda)
     portable = any(rocm or cpu for _, _, rocm, cpu in found.workflows)
     ci_targets: dict[str, str] = {}
@@ -316,12 +332,8 @@ def build_index(
             if not any(counterpart.target == "rocm" for counterpart in counterparts.get(path, ()))
         )),
         other_paths=_other_paths(python, cached, _cuda_flags(found.flags)),
-        device_flags=tuple(
-            sorted((f"{modules[path][0]}.{name}", meaning) for path, name, meaning in found.flags if path in modules)
-        ),
-        skip_markers=tuple(
-            sorted((f"{modules[path][0]}.{name}", skips) for path, name, skips in found.markers if path in modules)
-        ),
+        device_flags=_by_import_name(found.flags, module_map),
+        skip_markers=_by_import_name(found.markers, module_map),
         modules=modules,
         conftests={folder: fixtures for folder, fixtures in found.conftests.items() if fixtures},
         left_out_marks={folder: tuple(sorted(marks)) for folder, marks in found.left_out_marks.items() if marks},
@@ -695,14 +707,26 @@ def _left_out_marks(path: str, marks: dict[str, tuple[str, ...]]) -> tuple[str, 
     return tuple(sorted(found))
 
 
-def _module_names(files: list[IndexedFile]) -> dict[str, tuple[str, bool]]:
+def _module_names(files: list[IndexedFile], modules: ModuleMap) -> dict[str, tuple[str, bool]]:
     """Each Python module's dotted name (`firstparty.ModuleMap`), and whether it is a package."""
-    modules = ModuleMap(f.display for f in files)
     return {
         f.display: (modules.name(f.display), posixpath.basename(f.display) == "__init__.py")
         for f in files
         if FileKind.PYTHON in f.kinds and f.display.endswith(".py")
     }
+
+
+_T = TypeVar("_T")
+
+
+def _by_import_name(found: list[tuple[str, str, _T]], modules: ModuleMap | None) -> tuple[tuple[str, _T], ...]:
+    """(qualified name, value) of each name a module defines (a flag, a skip marker), under every name
+    the module may be imported by (`ModuleMap.import_names`: a namespace package's too)."""
+    if modules is None:
+        return ()
+    return tuple(sorted(
+        (f"{module}.{name}", value) for path, name, value in found for module in modules.import_names(path)
+    ))
 
 
 def _nearest_build(path: str, builds: dict[str, RocmBuild | None]) -> RocmBuild | None:

@@ -329,7 +329,8 @@ def _one_for_the_file(
 
 
 def _blocks_the_file(finding: Finding, catalog: Catalog) -> bool:
-    """A site of a wholly NVIDIA-only construct that stops a ROCm build on the normal path."""
+    """A site of a wholly NVIDIA-only construct that stops a ROCm build, on the normal path (an error)
+    or on another (a warning: a source the project's build compiles for CUDA only)."""
     rocm = finding.targets.get("rocm")
     rule = catalog.rules.get(finding.rule)
     return (
@@ -337,14 +338,14 @@ def _blocks_the_file(finding: Finding, catalog: Catalog) -> bool:
         and rule.whole_file
         and rocm is not None
         and rocm.status is Status.BLOCKED
-        and rocm.severity is Severity.ERROR
+        and rocm.severity.rank >= Severity.WARNING.rank
         and _is_cuda_source_rule(finding, catalog)
     )
 
 
 def _blocks_hip_compile(finding: Finding, catalog: Catalog) -> bool:
     """A site of a construct HIP cannot compile (inline PTX, `nvcuda::wmma`), reported once for
-    its file, that stops a ROCm build on the normal path."""
+    its file, that stops a ROCm build, on the normal path or another."""
     rule = catalog.rules.get(finding.rule)
     rocm = finding.targets.get("rocm")
     return (
@@ -352,7 +353,7 @@ def _blocks_hip_compile(finding: Finding, catalog: Catalog) -> bool:
         and rule.group == "file"
         and rocm is not None
         and rocm.status is Status.BLOCKED
-        and rocm.severity is Severity.ERROR
+        and rocm.severity.rank >= Severity.WARNING.rank
         and _is_cuda_source_rule(finding, catalog)
     )
 

@@ -24,7 +24,6 @@ from rich.console import Console
 
 from cudaudit.engine import PARALLEL_THRESHOLD, RACY_NS
 from cudaudit.model import Finding
-from cudaudit.rules.catalog import Catalog
 from cudaudit.session import open_session, run_scan
 from support import FIXTURES, write
 
@@ -245,7 +244,8 @@ def test_the_catalog_is_parsed_once_and_then_read_from_the_cache(tmp_path):
 
 
 def test_a_torn_or_planted_catalog_entry_is_a_miss_and_is_written_again(tmp_path):
-    """The parsed catalog is unpickled like the packs: what is not a catalog, or would run code, is parsed again."""
+    """The parsed catalog is unpickled like the packs: what is not a catalog, or would run code, is
+    parsed again; one made by another version of the code (another key) is replaced, not kept beside."""
     cache = tmp_path / "cache"
     write(tmp_path / "train.py", "model = model.cuda()\n")
     command = [sys.executable, "-m", "cudaudit", "scan", "train.py", "-f", "json", "--exit-zero"]
@@ -253,10 +253,13 @@ def test_a_torn_or_planted_catalog_entry_is_a_miss_and_is_written_again(tmp_path
     cold = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout
     [path] = (cache / "v2" / "catalog").iterdir()
     marker = tmp_path / "ran"
-    for damaged in (path.read_bytes()[:-9], pickle.dumps(("key", "not a catalog")), b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR."):
+    key, catalog = pickle.loads(path.read_bytes())
+    planted = b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR."
+    for damaged in (path.read_bytes()[:-9], pickle.dumps((key, "not a catalog")), pickle.dumps(("another", catalog)), planted):
         path.write_bytes(damaged)
         assert subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout == cold
-        assert isinstance(pickle.loads(path.read_bytes())[1], Catalog) and not marker.exists()
+        assert pickle.loads(path.read_bytes())[0] == key and not marker.exists()
+        assert list((cache / "v2" / "catalog").iterdir()) == [path]
 
 
 def test_an_edited_file_replaces_its_entry_in_the_pack(project, tmp_path, scan):

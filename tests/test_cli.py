@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from cudaudit import __version__
 from cudaudit.rules.catalog import load_catalog
 from support import REPO, scan_json, write
@@ -243,6 +245,25 @@ def test_a_named_file_of_no_known_kind_is_said_and_alone_is_a_usage_error(cli, t
     assert "CDA102" in mixed.stdout
     write(tmp_path / "tool", "#!/usr/bin/env python3\nimport torch\ntorch.cuda.synchronize()\n")
     assert cli("scan", "tool").exit_code == 1, "a script named explicitly is read by its shebang"
+
+
+def test_a_run_that_names_a_command_builds_that_command_and_the_group_keeps_every_command(tmp_path, capsys):
+    """The entry point makes only the named command (`NamedCommandOnly`); what the run prints is
+    what the whole group prints, and the group lists every command again afterwards."""
+    from cudaudit.cli import app
+
+    every = [command.name for command in app.registered_commands]
+    shown = {}
+    for arguments in (["rule", "CDA102"], ["--help"], ["rlue", "CDA102"]):
+        with pytest.raises(SystemExit):
+            app(arguments, prog_name="cudaudit")
+        shown[arguments[0]] = capsys.readouterr()
+        assert [command.name for command in app.registered_commands] == every
+    assert "CDA102" in shown["rule"].out
+    assert all(name in shown["--help"].out for name in every)
+    assert "Did you mean 'rule'" in shown["rlue"].err
+    module = subprocess.run([sys.executable, "-m", "cudaudit", "rule", "CDA102"], capture_output=True, text=True)
+    assert module.stdout == shown["rule"].out
 
 
 def test_help_shows_flags_without_a_value():

@@ -98,7 +98,7 @@ def test_a_plain_cuda_extension_is_hipified_on_rocm_without_claiming_a_rocm_buil
     assert index_of({"setup.py": unrelated, "csrc/k.cu": kernel}).facts("csrc/k.cu", (FileKind.CUDA,)).hipified_by is None
 
 
-def test_separate_rocm_sources_make_the_cuda_ones_a_counterpart_and_a_skipped_build_claims_nothing():
+def test_separate_rocm_sources_make_the_cuda_ones_a_counterpart_and_a_skipped_build_goes_without_them():
     separate = (
         "import torch\nfrom torch.utils.cpp_extension import CUDAExtension\nIS_ROCM = torch.version.hip is not None\n"
         'if IS_ROCM:\n    sources = ["csrc/ck/api.cpp"]\nelse:\n    sources = ["csrc/cuda/api.cu"]\n'
@@ -107,9 +107,83 @@ def test_separate_rocm_sources_make_the_cuda_ones_a_counterpart_and_a_skipped_bu
     (counterpart,) = index.facts("csrc/cuda/api.cu", (FileKind.CUDA,)).counterparts
     assert counterpart.target == "rocm" and "csrc/ck" in counterpart.evidence.text
     assert index.facts("csrc/ck/api.cpp", (FileKind.CUDA,)).counterparts == ()
-    skips = 'import os\nfrom torch.utils.cpp_extension import CUDAExtension\nif os.getenv("USE_ROCM_TRITON"):\n    SKIP_CUDA_BUILD = True\n'
+    skips = (
+        'import os\nfrom torch.utils.cpp_extension import CUDAExtension\n'
+        'USE_TRITON_ROCM = os.getenv("TRITON_AMD_ENABLE", "FALSE") == "TRUE"\nif USE_TRITON_ROCM:\n    SKIP_CUDA_BUILD = True\n'
+    )
     facts = index_of({"setup.py": skips, "k.cu": ""}).facts("k.cu", (FileKind.CUDA,))
     assert facts.hipified_by is None and facts.counterparts == ()
+    assert facts.rocm_goes_without == Evidence("setup.py", 5, "SKIP_CUDA_BUILD = True")
+
+
+ENGINE_SETUP = """import os
+from setuptools import setup
+from cmake_build_extension import CMakeExtension
+
+
+def get_target_device():
+    return os.getenv("ENGINE_TARGET_DEVICE", "cuda").lower()
+
+
+if get_target_device() == "cuda" and not os.getenv("DISABLE_ENGINE"):
+    ext_modules = [CMakeExtension(name="_engine", source_dir=".")]
+else:
+    ext_modules = []
+setup(name="engine", ext_modules=ext_modules)
+"""
+ENGINE_CMAKE = "project(engine LANGUAGES CXX CUDA)\nadd_subdirectory(src)\n"
+
+
+def test_an_engine_built_only_for_a_cuda_target_is_one_rocm_goes_without_where_the_project_installs_for_rocm():
+    """`LMDEPLOY_TARGET_DEVICE=rocm pip install .`: a target-device setting that builds every extension only
+    for `cuda` builds none for the project's ROCm install. Without a ROCm variant of the dependencies the
+    project has no ROCm route, and the engine's lock-in stands."""
+    gate = Evidence("setup.py", 10, 'if get_target_device() == "cuda" and not os.getenv("DISABLE_ENGINE"):')
+    files = {"setup.py": ENGINE_SETUP, "CMakeLists.txt": ENGINE_CMAKE, "src/engine/k.cu": "", "requirements-rocm.txt": "torch\n"}
+    index = index_of(files)
+    assert index.facts("src/engine/k.cu", (FileKind.CUDA,)).rocm_goes_without == gate
+    assert index.facts("CMakeLists.txt", (FileKind.CMAKE,)).rocm_goes_without == gate
+    alone = index_of({name: text for name, text in files.items() if name != "requirements-rocm.txt"})
+    assert alone.facts("src/engine/k.cu", (FileKind.CUDA,)).rocm_goes_without is None
+    assert alone.facts("CMakeLists.txt", (FileKind.CMAKE,)).rocm_goes_without is None
+
+
+@pytest.mark.parametrize("setup", [
+    ENGINE_SETUP.replace('"ENGINE_TARGET_DEVICE"', '"ENGINE_BUILD_TYPE"'),  # a setting that chooses no device
+    ENGINE_SETUP.replace("    ext_modules = []", '    ext_modules = [CMakeExtension(name="_engine_cpu", source_dir="cpu")]'),
+    ENGINE_SETUP.replace('== "cuda" and', '== "cuda" or'),  # the body runs for another device too
+])
+def test_a_build_that_may_compile_for_another_device_is_no_cuda_target_gate(setup):
+    files = {"setup.py": setup, "src/engine/k.cu": "", "requirements-rocm.txt": "torch\n"}
+    assert index_of(files).facts("src/engine/k.cu", (FileKind.CUDA,)).rocm_goes_without is None
+
+
+def test_a_setup_py_that_builds_every_extension_where_rocm_never_goes_skips_rocm():
+    setup = (
+        "import torch\nfrom setuptools import setup\nfrom torch.utils.cpp_extension import CUDAExtension\n"
+        "def extensions():\n    return [CUDAExtension('k', sources)]\n"
+        "if torch.version.hip is None:\n    setup(ext_modules=extensions())\nelse:\n    setup()\n"
+    )
+    facts = index_of({"setup.py": setup, "csrc/k.cu": ""}).facts("csrc/k.cu", (FileKind.CUDA,))
+    assert facts.rocm_goes_without == Evidence("setup.py", 6, "if torch.version.hip is None:") and facts.rocm_build is None
+    both = setup.replace("    setup()", "    setup(ext_modules=[CUDAExtension('k_hip', sources)])")
+    facts = index_of({"setup.py": both, "csrc/k.cu": ""}).facts("csrc/k.cu", (FileKind.CUDA,))
+    assert facts.rocm_goes_without is None and facts.rocm_build is not None
+
+
+def test_an_engine_rocm_goes_without_has_no_rename_findings_and_its_gaps_are_warnings(cli, tmp_path):
+    """The one answer for the engine is its build: a name HIP has is no finding there, a construct HIP
+    lacks (`CUtensorMap`) and the CMake build's CUDA language are warnings on ROCm, CPU's verdict stays."""
+    write(tmp_path / "setup.py", ENGINE_SETUP)
+    write(tmp_path / "CMakeLists.txt", ENGINE_CMAKE)
+    write(tmp_path / "requirements-rocm.txt", "torch\n")
+    write(tmp_path / "src/engine/k.cu", "#include <cuda.h>\nvoid f(CUtensorMap *m, cudaStream_t s) { cudaStreamSynchronize(s); }\n")
+    findings = scan_json(cli, str(tmp_path))["findings"]
+    kernel = [f for f in findings if f["path"].endswith("k.cu")]
+    assert {f["rule"] for f in kernel} == {"CDA402"} and {f["severity"] for f in kernel} == {"warning"}
+    assert "setup.py:10" in kernel[0]["targets"]["rocm"]["source"]
+    (language,) = [f for f in findings if f["path"].endswith("CMakeLists.txt")]
+    assert language["targets"]["rocm"]["severity"] == "warning" and language["targets"]["cpu"]["severity"] == "error"
 
 
 def test_a_setup_py_says_which_sources_it_builds_for_cuda_only():
@@ -278,6 +352,150 @@ def test_the_project_device_flags_are_read_once_and_named_as_imported():
     }  # a device name chosen by a probe is no truth value; a name assigned twice is no flag
     assert facts.module == ("pkg.use", False)
     assert index.facts("src/pkg/caps.py", (FileKind.CUDA,)).device_flags == ()
+
+
+FLAG_FUNCTIONS_MODULE = """import functools
+import torch
+
+try:
+    import xformers.ops
+    XFORMERS_IS_AVAILABLE = True
+except ImportError:
+    XFORMERS_IS_AVAILABLE = False
+
+
+class Mode:
+    GPU = 1
+    CPU = 2
+
+
+mode = Mode.GPU
+
+
+def xformers_enabled():
+    global mode
+    if mode == Mode.CPU:
+        return False
+    if not torch.cuda.is_available():
+        return False
+    return XFORMERS_IS_AVAILABLE
+
+
+def xformers_enabled_vae():
+    enabled = xformers_enabled()
+    if not enabled:
+        return False
+    return VAE_OK
+
+
+@functools.lru_cache()
+def triton_importable():
+    try:
+        import triton
+        return True
+    except ImportError:
+        return False
+
+
+def torch_importable():
+    try:
+        import torch
+        return True
+    except ImportError:
+        return False
+
+
+def cpu_only():
+    if torch.cuda.is_available():
+        return False
+    return True
+
+
+def enabled_for(device):
+    return torch.cuda.is_available() and device.startswith("cuda")
+
+
+def either():
+    if torch.cuda.is_available():
+        return True
+    return XFORMERS_IS_AVAILABLE
+
+
+@register
+def registered():
+    return torch.cuda.is_available()
+"""
+
+
+def test_a_function_that_returns_a_test_is_a_flag_under_every_name_its_module_is_imported_by():
+    index = index_of({"lib/core/model_management.py": FLAG_FUNCTIONS_MODULE, "lib/core/use.py": "x = 1\n"})
+    flags = dict(index.facts("lib/core/use.py", (FileKind.PYTHON,)).device_flags)
+    enabled = (("cuda", "body"), ("optional", "body"))
+    for name in ("model_management", "core.model_management", "lib.core.model_management"):  # namespace packages
+        assert flags[f"{name}.xformers_enabled"] == enabled
+        assert flags[f"{name}.xformers_enabled_vae"] == enabled  # through its local, the call of the first
+        assert flags[f"{name}.triton_importable"] == (("optional", "body"),)  # the result of an import
+        assert flags[f"{name}.cpu_only"] == (("cuda", None),)  # true without CUDA: neither branch needs it
+    assert not {name.rpartition(".")[2] for name in flags} & {
+        "torch_importable",  # PyTorch is no optional library
+        "enabled_for",  # what it tests depends on its argument
+        "either",  # true on two paths: no conjunction
+        "registered",  # a decorator may call it or change what it returns
+        "mode",  # a member of the module's own enum is no test
+    }
+
+
+SKIP_DECORATORS_MODULE = """import functools
+import unittest
+import pytest
+import torch
+
+
+def on_device(func):
+    \"\"\"Skips where no GPU is there.\"\"\"
+    from functools import wraps
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        if torch.cuda.device_count() == 0:
+            pytest.skip("requires a GPU")
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def on_nvidia(test_case):
+    return unittest.skipUnless(torch.version.cuda is not None, "NVIDIA only")(test_case)
+
+
+def skips_late(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        func(*args, **kwargs)
+        if not torch.cuda.is_available():
+            pytest.skip("too late: the test ran")
+
+    return wrapper
+
+
+def with_token(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if not HF_TOKEN:
+            pytest.skip("requires a token")
+        return func(*args, **kwargs)
+
+    return wrapper
+"""
+
+
+def test_a_decorator_whose_wrapper_skips_first_is_a_skip_marker_of_its_module():
+    index = index_of({"tests/__init__.py": "", "tests/helpers.py": SKIP_DECORATORS_MODULE, "tests/test_x.py": "x = 1\n"})
+    markers = dict(index.facts("tests/test_x.py", (FileKind.PYTHON,)).skip_markers)
+    assert markers == {
+        "tests.helpers.on_device": (True, None),  # skipped without a device (how many a ROCm machine has is open)
+        "tests.helpers.on_nvidia": (None, True),  # skipped on ROCm builds; a machine without a GPU may have either
+    }  # a wrapper that runs the test before it skips, or skips on anything but a device, says nothing
 
 
 @pytest.mark.parametrize(

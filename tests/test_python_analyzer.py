@@ -244,7 +244,9 @@ def test_first_party_packages_and_sibling_modules_are_not_dependencies(cli, tmp_
          "CDA101", [(4, Severity.ERROR)]),
         # An availability flag: the library runs only where it is installed.
         ("def attend(q):\n    if HAS_FLASH_ATTENTION:\n        import flash_attn\n", "CDA209", [(3, Severity.WARNING)]),
-        ("def attend(q):\n    if is_xformers_available():\n        import xformers.ops\n", "CDA210", [(3, Severity.WARNING)]),
+        ("def attend(q):\n    if is_triton_available():\n        import xformers.ops\n", "CDA210", [(3, Severity.WARNING)]),
+        # The library's own availability test: its import runs only where an earlier one succeeded.
+        ("def attend(q):\n    if is_xformers_available():\n        import xformers.ops\n", "CDA210", [(3, Severity.NOTE)]),
         # A branch only ROCm takes, or one chosen by a CPU test, is neither a ROCm nor a CPU error.
         ("import torch\nif DEVICE_TYPE == 'hip':\n    torch.cuda.synchronize()\n", "CDA101", [(3, Severity.NOTE)]),
         ("import torch\ndef f(device):\n    if device.type != 'cpu':\n        torch.cuda.synchronize()\n", "CDA101",
@@ -576,3 +578,15 @@ def test_a_local_flag_holds_its_test_only_where_it_is_bound_once_before_the_if()
     assert severities(parameter, "CDA101") == [(5, Severity.ERROR)]
     later = "import torch\n\ndef step(self):\n    if sync:\n        torch.cuda.synchronize()\n    sync = self.device == 'cuda'\n"
     assert severities(later, "CDA101") == [(5, Severity.ERROR)]
+
+
+def test_code_after_a_statement_that_never_falls_through_runs_on_no_target():
+    sync = "torch.cuda.synchronize()\n"
+    module_skip = "import pytest\nimport torch\npytest.skip('not ready', allow_module_level=True)\n" + sync
+    assert severities(module_skip, "CDA101") == [(4, Severity.NOTE)]
+    exited = "import torch\n\ndef main():\n    exit(1)\n    " + sync
+    assert severities(exited, "CDA101") == [(5, Severity.NOTE)]
+    rebound = "import torch\nfrom tools import exit\n\ndef main():\n    exit(1)\n    " + sync
+    assert severities(rebound, "CDA101") == [(6, Severity.ERROR)]
+    loop = "import torch\n\nfor step in range(3):\n    if step:\n        continue\n    else:\n        break\n    " + sync + sync
+    assert severities(loop, "CDA101") == [(8, Severity.NOTE), (9, Severity.ERROR)]

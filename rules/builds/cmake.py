@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from cudaudit.facts import NO_FACTS, BuildMode, FileFacts, RocmBuild
 from cudaudit.model import Finding, Severity, Span
 from cudaudit.rules.builds import nvcc_flags
+from cudaudit.rules.builds.goes_without import rocm_goes_without
 from cudaudit.rules.builds.rocm_builds import line_evidence
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
 from cudaudit.rules.kernels.preprocessor import LineState, names_hip
@@ -68,15 +69,19 @@ class Command:
 def analyze_cmake(
     text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
 ) -> list[Finding]:
-    """Findings for one CMake file; raises UnparsableError for an unterminated command."""
+    """Findings for one CMake file; raises UnparsableError for an unterminated command. In a file of a
+    build the project runs for CUDA only (`facts.rocm_goes_without`), a ROCm site is at most a warning."""
     lines = SourceLines(text)
     offsets = _LineOffsets(text)
     findings = []
+    gate = facts.rocm_goes_without
     for command, state in _with_branches(_commands(text, offsets)):
         if state is LineState.PORTED:
             continue
         cap = Severity.NOTE if state is LineState.CUDA_ONLY else None
         for entry, start, end in _hits(command, catalog):
+            if gate is not None and "rocm" in entry.targets:
+                entry = rocm_goes_without(entry, gate)
             span = offsets.span(start, end)
             findings.append(build_finding(entry, path, span, lines.snippet(span), settings.targets, cap=cap))
     return findings

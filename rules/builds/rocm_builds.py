@@ -12,8 +12,13 @@ a script does this is read from its syntax, never by running it:
 - unless a branch taken only on ROCm names sources of its own (`csrc/flash_attn_ck/...`): then
   ROCm builds those instead, **separate** sources, and the script's other sources are the CUDA
   side, whose ROCm counterpart is that folder;
-- or a branch taken only on ROCm turns the build off (`SKIP_CUDA_BUILD = True`): the CUDA sources
-  are not built for ROCm at all, and nothing is claimed;
+- or a branch taken only on ROCm turns the build off (`SKIP_CUDA_BUILD = True`), or every extension
+  is built in a branch ROCm never takes (`if not torch.version.hip:`): the CUDA sources are not built
+  for ROCm at all, **skips**, and ROCm goes without them;
+- a script that builds every extension only where a target-device setting the installer chooses is
+  `"cuda"` (`if os.getenv("LMDEPLOY_TARGET_DEVICE", "cuda") == "cuda":`, `build_gates.py`) builds
+  none for another device: **CUDA target**; where the project ships a ROCm variant of its
+  dependencies, its ROCm install chooses another value, and ROCm goes without the sources;
 - a script with no ROCm probe that calls `torch.utils.cpp_extension.CUDAExtension` is still
   hipified on a ROCm build of PyTorch (`CUDAExtension` runs hipify when `IS_HIP_EXTENSION`,
   https://github.com/pytorch/pytorch/blob/cf30153c4c131c8164ee7798e5022d810682e2cb/torch/utils/cpp_extension.py#L1590): **implicit
@@ -33,6 +38,7 @@ import posixpath
 import re
 
 from cudaudit.facts import BuildMode, Evidence, RocmBuild
+from cudaudit.rules.builds.build_gates import cuda_target_only, extension_gate, top_level_functions
 from cudaudit.rules.python.guards import Polarity, Probe, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
@@ -47,11 +53,17 @@ _TEXT_LIMIT = 80
 
 def read_build_script(path: str, text: str) -> RocmBuild | None:
     """What the build script at display path `path` does for ROCm; None when it does nothing for ROCm."""
-    if not any(word in text for word in BUILD_WORDS):
+    if "Extension" not in text and not any(word in text for word in BUILD_WORDS):
         return None
     tree = parse_python(text, filename=path)
     names = ImportTable(tree)
     lines = text.split("\n")
+    functions = top_level_functions(tree)
+    target_gate = extension_gate(tree, lambda test, in_body: cuda_target_only(test, in_body, names, functions))
+    if target_gate is not None:
+        return RocmBuild(path, BuildMode.CUDA_TARGET, line_evidence(path, target_gate.lineno, lines))
+    if not any(word in text for word in BUILD_WORDS):
+        return None
     probe: ast.stmt | None = None
     separate: dict[str, int] = {}
     skip: ast.stmt | None = None
@@ -78,6 +90,8 @@ def read_build_script(path: str, text: str) -> RocmBuild | None:
     if separate:
         first = min(separate.values())
         return RocmBuild(path, BuildMode.SEPARATE, line_evidence(path, first, lines), tuple(sorted(separate)))
+    if skip is None:
+        skip = extension_gate(tree, lambda test, in_body: _decides_rocm(test, names, _never_on_rocm(in_body)))
     if skip is not None:
         return RocmBuild(path, BuildMode.SKIPS, line_evidence(path, skip.lineno, lines))
     cuda_only, rocm_named = _sources_by_side(tree, path, names, lines)
@@ -119,11 +133,17 @@ def _sources_by_side(
 def _non_rocm_branches(node: ast.If, names: ImportTable) -> list[list[ast.stmt]]:
     """The branches of `node` that a ROCm build never takes."""
     branches = []
-    if _decides_rocm(node.test, names, Polarity.NEGATIVE) and node.body:
+    if _decides_rocm(node.test, names, _never_on_rocm(True)) and node.body:
         branches.append(node.body)
-    if _decides_rocm(node.test, names, Polarity.POSITIVE) and node.orelse:
+    if _decides_rocm(node.test, names, _never_on_rocm(False)) and node.orelse:
         branches.append(node.orelse)
     return branches
+
+
+def _never_on_rocm(in_body: bool) -> Polarity:
+    """What a test must be for ROCm builds never to take its body (false on every one of them) or its
+    `else` (true only on them)."""
+    return Polarity.NEGATIVE if in_body else Polarity.POSITIVE
 
 
 def _decides_rocm(test: ast.expr, names: ImportTable, side: Polarity) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import Finding, Portability, Severity, Status
+from cudaudit.rules.builds.goes_without import rocm_goes_without
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
 from cudaudit.rules.kernels import code_map, hazards, syntax
 from cudaudit.rules.kernels.api_table import api_table
@@ -48,7 +49,8 @@ def analyze_cuda(
     source the build hipifies for ROCm, a name HIPIFY renames needs no change. In a source the
     project's build compiles for ROCm, a hazard that compiles there has its rule's
     `severity_when_built`; in one the build compiles for CUDA only, in a folder it builds nothing
-    else of for ROCm, every ROCm site is a warning at most (a part ROCm goes without).
+    else of for ROCm, or one it builds nothing of for ROCm at all (a CUDA-only engine), every ROCm site
+    is a warning at most (a part ROCm goes without), and a HIPIFY rename a note (the gap is the build's).
     """
     if facts.porting_layer is not None:
         return []
@@ -126,13 +128,13 @@ class ProjectPorting:
         return replace(entry, targets={**entry.targets, "rocm": works})
 
     def _built_entry(self, entry: Entry) -> Entry:
-        """`entry` in a source the project's build leaves out of ROCm (at most a warning: ROCm goes
-        without the part), or compiles for ROCm (the rule's `severity_when_built`)."""
+        """`entry` in a source the project's build leaves out of ROCm (`goes_without`), or compiles for
+        ROCm (the rule's `severity_when_built`)."""
         fact = entry.targets["rocm"]
         if self._goes_without is not None:
-            severity = fact.severity.at_most(Severity.WARNING)
-            source = f"{self._goes_without.cite()}: the build compiles this source for CUDA only, and ROCm goes without it"
-        elif self._rocm_build is not None and fact.severity_when_built is not None:
+            renamed = entry.rule.detector in HIPIFY_RENAMES and fact.status is Status.CHANGE
+            return rocm_goes_without(entry, self._goes_without, renamed)
+        if self._rocm_build is not None and fact.severity_when_built is not None:
             severity = fact.severity.at_most(fact.severity_when_built)
             source = f"{fact.source}; {self._rocm_build.cite()}: the project builds this source for ROCm, where it compiles"
         else:

@@ -268,7 +268,10 @@ def _names_other_device(node: ast.expr, names: ImportTable) -> bool:
 def flag_meaning(node: ast.AST, names: ImportTable) -> FlagMeaning | None:
     """What a flag that `node` names probes: a name assigned once at module level from a probe
     (`SUPPORTS_X = torch.cuda.is_available() and ...`), or a flag of another module of the project
-    (`ImportTable.project_flag`); None for anything else."""
+    (`ImportTable.project_flag`), or a call of a function of the project that returns such a test
+    (`xformers_enabled()`, `flag_functions.py`); None for anything else."""
+    if isinstance(node, ast.Call):
+        node = node.func
     if isinstance(node, (ast.Name, ast.Attribute)) and _identifier_probes(node.id if isinstance(node, ast.Name) else node.attr):
         return None  # a name chosen for what it selects (`IS_HIP`, `has_triton`) says so itself
     return _value_flag(node, names)
@@ -295,6 +298,8 @@ def value_meaning(value: ast.expr, names: ImportTable) -> FlagMeaning | None:
     None for a value that is not one (a device string chosen by a probe, a list) or probes nothing."""
     if not isinstance(value, (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.Call, ast.Name, ast.Attribute)):
         return None
+    if isinstance(value, ast.Attribute) and dotted_name(value).partition(".")[0] in names.classes:
+        return None  # `cpu_state = CPUState.GPU`: a member of the module's own enum, a mode and no test
     if not all(_test_part(node) for node in subtree(value)):
         return None
     probes = probes_in(value, names)
@@ -340,6 +345,45 @@ def exits_early(body: list[ast.stmt]) -> bool:
     if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
         return bool(_EXIT_CALL.search(dotted_name(last.value.func)))
     return False
+
+
+_LEAVING_CALLS = frozenset({"sys.exit", "os._exit", "os.abort", "pytest.skip", "pytest.fail", "pytest.xfail", "pytest.exit"})
+"""Calls that never return: they exit the process or raise (pytest's outcomes raise, `sys.exit` raises SystemExit)."""
+_LEAVING_BUILTINS = frozenset({"exit", "quit"})
+"""The site module's builtins that raise SystemExit, where no import rebinds the name."""
+
+
+def never_falls_through(statement: ast.stmt, names: ImportTable) -> bool:
+    """Whether the statement after `statement` in its block can never run: `statement` returns,
+    raises, breaks or continues, calls what never returns (`sys.exit()`, `pytest.skip()`,
+    `self.skipTest()`), asserts a false constant, or is an `if` whose every branch does one of those.
+
+    Unlike `exits_early`, which reads a guard's last word by its spelling alone (a wrong answer there
+    only keeps a guard from counting), this decides that code is dead, so a call counts only by
+    what it resolves to: `dataset.skip(5)` and `stack.exit()` go on."""
+    if isinstance(statement, (ast.Return, ast.Raise, ast.Continue, ast.Break)):
+        return True
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        func = statement.value.func
+        if isinstance(func, ast.Attribute):
+            return (func.attr == "skipTest" and isinstance(func.value, ast.Name) and func.value.id == "self") or (
+                names.resolve(func) in _LEAVING_CALLS
+            )
+        resolved = names.resolve(func)
+        if resolved is None:
+            return isinstance(func, ast.Name) and func.id in _LEAVING_BUILTINS
+        return resolved in _LEAVING_CALLS
+    if isinstance(statement, ast.Assert):
+        return isinstance(statement.test, ast.Constant) and not statement.test.value
+    if isinstance(statement, ast.If):
+        return bool(statement.orelse) and _block_never_falls_through(statement.body, names) and (
+            _block_never_falls_through(statement.orelse, names)
+        )
+    return False
+
+
+def _block_never_falls_through(body: list[ast.stmt], names: ImportTable) -> bool:
+    return any(never_falls_through(statement, names) for statement in body)
 
 
 def is_skip_call(statement: ast.stmt, names: ImportTable) -> bool:
@@ -429,6 +473,22 @@ def skips_without_module(statement: ast.stmt, names: ImportTable) -> bool:
 def names_a_probe(identifier: str) -> bool:
     """`IS_HIP`, `use_cuda`, `HAS_TRITON`: a name that says what it probes."""
     return bool(_identifier_probes(identifier))
+
+
+def tests_library(test: ast.expr, library: str, names: ImportTable) -> bool:
+    """Whether `test` holds only where the optional library `library` (a top-level module name) is
+    installed: an availability test whose true branch needs an optional library (`polarity`), with
+    a name in it spelled for that library (`HAS_XFORMERS`, `is_flash_attn_available()`,
+    `xformers_enabled()`). `import xformers` under it cannot fail: it runs only where an earlier
+    import of the library succeeded."""
+    wanted = set(_words(library))
+    if not wanted or polarity(test, names, Probe.OPTIONAL) is not Polarity.POSITIVE:
+        return False
+    return any(
+        wanted <= set(_words(node.id if isinstance(node, ast.Name) else node.attr))
+        for node in subtree(test)
+        if isinstance(node, (ast.Name, ast.Attribute))
+    )
 
 
 def names_cuda(identifier: str) -> bool:

@@ -115,6 +115,16 @@ class ImportTable:
                 for alias in node.names:
                     if alias.name != "*":
                         self._relative[alias.asname or alias.name] = f"{base}.{alias.name}"
+        self.classes = frozenset(node.name for node in getattr(tree, "body", []) if isinstance(node, ast.ClassDef))
+        """The module's own top-level classes: `CPUState.GPU` names a member of one, no probe's value."""
+        functions: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
+        for node in getattr(tree, "body", []):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                functions.setdefault(node.name, []).append(node)
+        self._functions = {name: defined[0] for name, defined in functions.items() if len(defined) == 1}
+        self._own = {name: f"{module}.{name}" for name in functions} if module and self.flags else {}
+        """The module's own top-level functions by qualified name: a call of one that returns a flag is read
+        through the index as another module's is (`flag_functions.py`)."""
         self.always_set = frozenset(_always_set_options(statements))
         """Command-line options that are set on every machine (`action="store_false"`, a default
         that is not None or False): `if args.cuda:` on such an option is no availability check."""
@@ -164,10 +174,14 @@ class ImportTable:
         if not isinstance(root, ast.Name):
             return None
         binding = self._bindings.get(root.id)
-        qualified = binding.qualified if binding is not None else self._relative.get(root.id)
+        qualified = binding.qualified if binding is not None else self._relative.get(root.id, self._own.get(root.id))
         if qualified is None:
             return None
         return table.get(".".join([qualified, *attributes]))
+
+    def function(self, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """The module's top-level function of that name, where it defines one (and only one)."""
+        return self._functions.get(name)
 
     def module_value(self, name: str) -> ast.expr | None:
         """The expression a module-level name was assigned, where it is assigned once there."""

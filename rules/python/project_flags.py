@@ -8,7 +8,12 @@ module's flags here, once per scan, and hands every Python module the flags of t
 qualified name (`pkg.utils.SUPPORTS_BF16`), so a test of an imported flag is read as the test of
 its value (`guards.flag_meaning`).
 
-Only a module with a top-level assignment that names a device probe on its first line is parsed
+A function that returns such a test (`def xformers_enabled(): if cpu_mode(): return False; return
+XFORMERS_IS_AVAILABLE`) is a flag too, by the same qualified name: a call of it tests what its body
+returns (`flag_functions.py`).
+
+Only a module with a top-level assignment that names a device probe on its first line, or a
+`return` that names an availability (or a false `return` in an `ImportError` handler), is parsed
 (a byte search finds it): most modules define no flag and are parsed once, by their analysis.
 """
 
@@ -17,7 +22,8 @@ from __future__ import annotations
 import ast
 import re
 
-from cudaudit.rules.python.guards import names_a_probe, value_meaning
+from cudaudit.rules.python.flag_functions import function_meaning
+from cudaudit.rules.python.guards import FlagMeaning, names_a_probe, value_meaning
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.source import decode_python, parse_python
 
@@ -36,18 +42,28 @@ whose value opens a parenthesis there and names one on the next line (`SUPPORTS_
 _PROBE_WORDS = (b"is_available", b"device_count", b"version.hip", b"version.cuda")
 """The probes `_CANDIDATE` looks for: a module that spells none has no candidate, found without
 trying the pattern at each line (most modules)."""
+_TOP_LEVEL_DEF = re.compile(rb"(?:async[ \t]+)?def[ \t]+(\w+)")
+_AVAILABILITY_RETURN = re.compile(
+    rb"return\b[^\n]*(?i:available|installed|has_|device_count|version\.hip|version\.cuda)"
+)
+"""A `return` that names an availability (`return XFORMERS_IS_AVAILABLE`, `return
+torch.cuda.is_available() and HAS_X`); its literal first word lets the search skip ahead."""
+_TRY_IMPORT = re.compile(rb"try:[ \t]*\n[ \t]+(?:import|from)[ \t]")
+_FALSE_RETURN = re.compile(rb"return False\b")
 
 
 def read_device_flags(path: str, data: bytes) -> DeviceFlags:
     """The device flags the module at display path `path` defines; raises SyntaxError for a module
     that does not parse (its own analysis reports it)."""
-    if not any(word in data for word in _PROBE_WORDS) or all(
-        names_a_probe(match.group(1).decode("ascii")) for match in _CANDIDATE.finditer(data)
+    functions = _may_define_flag_functions(data)
+    if not functions and (
+        not any(word in data for word in _PROBE_WORDS)
+        or all(names_a_probe(match.group(1).decode("ascii")) for match in _CANDIDATE.finditer(data))
     ):
         return ()  # no candidate (`TEST_CUDA = torch.cuda.is_available()` is read by its name): no parse
     tree = parse_python(decode_python(data), filename=path)
     names = ImportTable(tree)
-    found = []
+    found: list[tuple[str, FlagMeaning]] = []
     assigned: dict[str, int] = {}
     for statement in tree.body:
         if isinstance(statement, ast.Assign):
@@ -60,5 +76,50 @@ def read_device_flags(path: str, data: bytes) -> DeviceFlags:
         value = names.module_value(name) if count == 1 else None
         meaning = value_meaning(value, names) if value is not None else None
         if meaning:
-            found.append((name, tuple((probe.value, side.value if side else None) for probe, side in meaning)))
-    return tuple(found)
+            found.append((name, meaning))
+    if functions:
+        found.extend(_flag_functions(tree, names, set(assigned)))
+    return tuple(
+        (name, tuple((probe.value, side.value if side else None) for probe, side in meaning))
+        for name, meaning in sorted(found, key=lambda item: item[0])
+    )
+
+
+def _may_define_flag_functions(data: bytes) -> bool:
+    """Whether a top-level function whose name says nothing (`names_a_probe`) has a `return` that names
+    an availability, or a `return False` in a module that tries an import: read from the bytes, each
+    such `return` taken to the nearest `def` or `class` above it at the start of a line."""
+    returns = [match.start() for match in _AVAILABILITY_RETURN.finditer(data)]
+    if _TRY_IMPORT.search(data) is not None:
+        returns += [match.start() for match in _FALSE_RETURN.finditer(data)]
+    for position in returns:
+        above = max(data.rfind(b"\ndef ", 0, position), data.rfind(b"\nasync def ", 0, position))
+        if data.rfind(b"\nclass ", 0, position) > above:
+            continue  # a method's
+        header = _TOP_LEVEL_DEF.match(data, above + 1) if above >= 0 else _TOP_LEVEL_DEF.match(data)
+        if header is not None and not names_a_probe(header.group(1).decode("ascii", "replace")):
+            return True
+    return False
+
+
+def _flag_functions(tree: ast.Module, names: ImportTable, assigned: set[str]) -> list[tuple[str, FlagMeaning]]:
+    """The module's top-level functions a call of which tests a probe, in the order they are defined:
+    each one's meaning is kept where the module's names are read (`ImportTable.flag_meanings`), so
+    a later function that calls an earlier one (`enabled = xformers_enabled()`) reads it."""
+    defined: dict[str, int] = {}
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            defined[statement.name] = defined.get(statement.name, 0) + 1
+    found = []
+    for statement in tree.body:
+        if (
+            isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and defined[statement.name] == 1
+            and statement.name not in assigned
+            and not names_a_probe(statement.name)  # read by its name wherever it is called
+        ):
+            meaning = function_meaning(statement, names)
+            if meaning:
+                names.flag_meanings[statement.name] = meaning
+                found.append((statement.name, meaning))
+    return found

@@ -30,6 +30,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from cudaudit.model import Severity
+from cudaudit.rules.python.flag_functions import MEMOIZERS
 from cudaudit.rules.python.guards import exits_early, is_skip_call
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
@@ -42,8 +43,6 @@ _FRAMEWORK_METHODS = frozenset(
      "teardown_class", "asyncSetUp", "asyncTearDown", "subTest"}
 )
 """Methods a test framework calls itself: never helpers, whoever else uses them."""
-_MEMOIZERS = frozenset({"functools.lru_cache", "functools.cache"})
-"""Decorators that only remember a function's results: a helper they wrap is still a helper."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +111,7 @@ class ModuleReach:
 
     def _memoizes(self, decorator: ast.expr) -> bool:
         """`@functools.lru_cache()`, `@functools.cache`: the function still runs only where it is called."""
-        return self.names.resolve(decorator.func if isinstance(decorator, ast.Call) else decorator) in _MEMOIZERS
+        return self.names.resolve(decorator.func if isinstance(decorator, ast.Call) else decorator) in MEMOIZERS
 
     # -- fixtures -----------------------------------------------------------------------
 

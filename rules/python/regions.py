@@ -26,6 +26,7 @@ from cudaudit.rules.python.guards import (
     is_skip_call,
     marker_probes,
     names_cuda,
+    never_falls_through,
     polarity,
     probes_in,
     skips_without_module,
@@ -33,7 +34,7 @@ from cudaudit.rules.python.guards import (
 )
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import children, subtree
-from cudaudit.rules.python.skip_conditions import Skips, skip_call, skips_where
+from cudaudit.rules.python.skip_conditions import Skips, decorator_skips, skip_call, skips_where
 
 if sys.version_info >= (3, 11):
     TryStatement: TypeAlias = ast.Try | ast.TryStar
@@ -70,7 +71,8 @@ class Region:
     test: bool = False
     """A probe's own test (`if torch.cuda.is_available():`): quiet itself, though a function it calls runs whole."""
     elsewhere: bool = False
-    """Runs only on an accelerator none of the targets is (`if is_torch_xla_available():`): quiet for every target."""
+    """Runs on none of the targets: only on an accelerator none of them is (`if is_torch_xla_available():`),
+    or never (after `return`): quiet for every target."""
 
     def __bool__(self) -> bool:
         return (
@@ -102,6 +104,9 @@ module; `concerns/settings.py`)."""
 ONLY_COMPARED = Region(cap=Severity.NOTE)
 """A device string kept in a name that its function only compares with (`expected = "cuda"`, then
 `d.type == expected`): it matches devices, it chooses none; on a CPU nothing matches."""
+UNREACHABLE = Region(elsewhere=True)
+"""The rest of a block after a statement that never lets it go on (`return`, `raise`,
+`self.skipTest(...)`, `sys.exit()`): Python runs it on no target."""
 FALLBACK_VALUE = ANOTHER_PATH
 """The value a lookup gives where the setting is absent (`getattr(args, "device", "cuda")`,
 `os.environ.get("DEVICE", "cuda")`): the setting picks another device on the other targets."""
@@ -274,7 +279,8 @@ def branch_contexts(tree: ast.Module, names: ImportTable) -> dict[int, tuple[fro
 
 def region_after(statement: ast.stmt, names: ImportTable) -> Region:
     """The region the rest of a block is in after `statement`: `if not <cuda>: return`, `assert <cuda>`,
-    `pytest.importorskip("triton")` (only where the module is installed: another path, at most a warning).
+    `pytest.importorskip("triton")` (only where the module is installed: another path, at most a warning);
+    after a statement that never lets the block go on (`return`, `self.skipTest(...)`), none: it never runs.
 
     A requirement (`assert torch.cuda.is_available()`, `if not torch.cuda.is_available():
     sys.exit()`) is no guard: the program stops there, so what follows keeps its own severity
@@ -283,6 +289,8 @@ def region_after(statement: ast.stmt, names: ImportTable) -> Region:
     code behind a CUDA guard, not as NVIDIA-only code that ROCm never reaches. After a test's skip
     (`if capability < (8, 0): pytest.skip()`), what follows runs only where the condition does not
     skip (`skip_conditions.py`)."""
+    if never_falls_through(statement, names):
+        return UNREACHABLE
     if is_requirement(statement, names):
         return NEUTRAL
     if skips_without_module(statement, names):
@@ -488,14 +496,18 @@ def _each_marker(markers: list[ast.expr]) -> list[ast.expr]:
 
 
 def _skip_marker(marker: ast.expr, names: ImportTable, seen: set[str]) -> Skips | None:
-    """Where a skip marker skips its test, written in place, kept in a module-level name, or imported
-    from a shared module of the project (through the index)."""
+    """Where a skip marker skips its test, written in place, kept in a module-level name, defined in the
+    module as a decorator that skips (`skip_conditions.decorator_skips`), or imported from a shared
+    module of the project (through the index)."""
     if isinstance(marker, ast.Call):
         return skip_call(marker, names)
     if isinstance(marker, ast.Name) and marker.id not in seen:
         value = names.module_value(marker.id)
         if value is not None:
             return _skip_marker(value, names, seen | {marker.id})
+        decorator = names.function(marker.id)
+        if decorator is not None:  # `def require_cuda(func):` whose wrapper skips without a device
+            return decorator_skips(decorator, names)
     if isinstance(marker, (ast.Name, ast.Attribute)):
         shared = names.project_marker(marker)  # `from .utils import needs_sm80`
         return Skips(*shared) if shared is not None else None

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cudaudit.rules.python.capability_use import CAPABILITY, CAPABILITY_FIELDS, COMPARE, PROPERTIES, RocmCapabilities
-from cudaudit.rules.python.guards import Polarity, Probe, polarity
+from cudaudit.rules.python.guards import Polarity, Probe, is_skip_call, polarity
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.source import decode_python, parse_python
@@ -83,6 +83,41 @@ def skip_call(call: ast.Call, names: ImportTable) -> Skips | None:
     if (qualified not in SKIP_IF and qualified not in SKIP_UNLESS) or not call.args:
         return None
     return skips_where(call.args[0], names, skip_when=qualified in SKIP_IF)
+
+
+def decorator_skips(function: ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable) -> Skips | None:
+    """Where a decorator the project defines skips the tests it wraps: one whose wrapper skips first
+    (`def require_cuda(func):` / `@wraps(func) def wrapper(*args, **kwargs):` / `if not
+    torch.cuda.is_available(): pytest.skip(...)` / `return func(*args, **kwargs)` / `return wrapper`),
+    or one that hands its test to a skip marker (`return unittest.skipUnless(cond, "...")(test_case)`).
+    None for any other function: what it skips is then said by its name alone (`guards.marker_probes`)."""
+    body = [statement for statement in function.body if not _is_docstring_or_import(statement)]
+    last = body[-1] if body else None
+    if not (isinstance(last, ast.Return) and last.value is not None):
+        return None
+    if isinstance(last.value, ast.Call) and isinstance(last.value.func, ast.Call):
+        return skip_call(last.value.func, names)
+    wrapper = next(
+        (
+            statement
+            for statement in body
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and isinstance(last.value, ast.Name)
+            and statement.name == last.value.id
+        ),
+        None,
+    )
+    steps = [statement for statement in wrapper.body if not _is_docstring_or_import(statement)] if wrapper else []
+    first = steps[0] if steps else None
+    if isinstance(first, ast.If) and not first.orelse and first.body and is_skip_call(first.body[-1], names):
+        return skips_where(first.test, names)
+    return None
+
+
+def _is_docstring_or_import(statement: ast.stmt) -> bool:
+    return isinstance(statement, (ast.Import, ast.ImportFrom)) or (
+        isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+    )
 
 
 def skips_where(condition: ast.expr, names: ImportTable, skip_when: bool = True) -> Skips:
@@ -280,19 +315,25 @@ def _literal(node: ast.expr) -> Any:
 
 SkipMarkers = tuple[tuple[str, tuple[bool | None, bool | None]], ...]
 """(marker name, (skipped without CUDA, skipped on every ROCm GPU)) for each marker a module keeps in
-a module-level name, as plain data for the cache and the digest."""
+a module-level name or defines as a decorator, as plain data for the cache and the digest."""
 
 _MARKER = re.compile(rb"^[A-Za-z_]\w*[ \t]*=[ \t]*[\w.]*(?:skipif|skipIf|skipUnless)\(", re.MULTILINE)
 """A module-level name assigned a skip marker on its first line (matched at a line's start)."""
 
 
+_DECORATOR_SKIP = re.compile(rb"(?<![ \t])[ \t]+(?:[\w.]*\.skip\(|[\w.]*\.skipTest\(|raise [\w.]*SkipTest\b|return [\w.]*(?:skipif|skipIf|skipUnless)\()")
+"""An indented line that skips (`pytest.skip(`, `self.skipTest(`, `raise unittest.SkipTest`) or returns a
+skip marker (`return unittest.skipUnless(`): a function of the module may be a skipping decorator."""
+
+
 def _has_marker(data: bytes) -> bool:
-    """Whether a line of the module starts with `_MARKER`. Every such line spells `skip`: the word is
-    found by a byte search and only its lines are matched, where the pattern, anchored at every line
-    start, was tried at every byte of the module."""
+    """Whether a line of the module starts with `_MARKER` or `_DECORATOR_SKIP`. Every such line spells
+    `skip`: the word is found by a byte search and only its lines are matched, where the patterns,
+    anchored at every line start, were tried at every byte of the module."""
     found = data.find(b"skip")
     while found >= 0:
-        if _MARKER.match(data, data.rfind(b"\n", 0, found) + 1) is not None:
+        start = data.rfind(b"\n", 0, found) + 1
+        if _MARKER.match(data, start) is not None or _DECORATOR_SKIP.match(data, start) is not None:
             return True
         end = data.find(b"\n", found)
         if end < 0:
@@ -302,9 +343,10 @@ def _has_marker(data: bytes) -> bool:
 
 
 def read_skip_markers(path: str, data: bytes, catalog: Catalog) -> SkipMarkers:
-    """The skip markers the module at display path `path` keeps in module-level names, with where they
-    skip, for the modules that import them. Test modules (`test_*.py`, `*_test.py`) are left out:
-    other modules import markers from shared ones. Raises SyntaxError for a module that does not parse."""
+    """The skip markers the module at display path `path` keeps in module-level names or defines as
+    decorators (`decorator_skips`), with where they skip, for the modules that import them. Test
+    modules (`test_*.py`, `*_test.py`) are left out: other modules import markers from shared ones.
+    Raises SyntaxError for a module that does not parse."""
     name = posixpath.basename(path)
     if name.startswith("test_") or name.endswith("_test.py") or not _has_marker(data):
         return ()
@@ -312,6 +354,11 @@ def read_skip_markers(path: str, data: bytes, catalog: Catalog) -> SkipMarkers:
     names = ImportTable(tree, rocm_capabilities=RocmCapabilities.from_tables(catalog.tables("rocm_capabilities")))
     found = []
     for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and names.function(statement.name) is statement:
+            skips = decorator_skips(statement, names)
+            if skips is not None and (skips.without_cuda is not None or skips.on_rocm is not None):
+                found.append((statement.name, (skips.without_cuda, skips.on_rocm)))
+            continue
         if not (
             isinstance(statement, ast.Assign)
             and len(statement.targets) == 1
@@ -323,4 +370,4 @@ def read_skip_markers(path: str, data: bytes, catalog: Catalog) -> SkipMarkers:
         skips = skip_call(statement.value, names)
         if skips is not None and (skips.without_cuda is not None or skips.on_rocm is not None):
             found.append((statement.targets[0].id, (skips.without_cuda, skips.on_rocm)))
-    return tuple(found)
+    return tuple(sorted(found))

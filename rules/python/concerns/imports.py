@@ -4,7 +4,11 @@
 module below the one named; `from numba import njit` finds no key. A project's own modules
 (`first_party`, or a sibling file of the scanned one) are never a third-party library, whatever
 their name. An import inside `try:` with an `except ImportError:` fallback is at most a warning;
-one whose handler computes what the program needs without the module is a note (`_falls_back`).
+one whose handler computes what the program needs without the module is a note (`_falls_back`), and
+so is an import in the branch of a test that the library is installed (`if HAS_XFORMERS: import
+xformers`, `if model_management.xformers_enabled(): import xformers.ops`, `guards.tests_library`):
+it runs only where an earlier import of it succeeded, and the program takes the other branch
+elsewhere.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import ast
 
 from cudaudit.model import Severity
-from cudaudit.rules.python.guards import is_none, stops_the_program
+from cudaudit.rules.python.guards import is_none, stops_the_program, tests_library
 from cudaudit.rules.python.regions import TryStatement, catches_import_error, only_reports
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
@@ -25,6 +29,8 @@ class Imports(Concern):
         self._tree: ast.Module | None = None
         self._tries: dict[int, TryStatement] = {}
         """The `try` statement each import statement of a `try` body with an `ImportError` handler sits in, by id."""
+        self._installed: dict[int, ast.expr] = {}
+        """The test of the `if` each import statement of its true branch sits in, by id."""
         self._fallbacks: dict[int, bool] = {}
         self._reads: dict[str, list[int]] | None = None
         """The lines where the module reads each name, found where first needed."""
@@ -39,6 +45,11 @@ class Imports(Concern):
                     self._tries[id(statement)] = node
 
     on_TryStar = on_Try
+
+    def on_If(self, node: ast.If) -> None:
+        for statement in node.body:
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                self._installed[id(statement)] = node.test
 
     def on_Import(self, node: ast.Import) -> None:
         self._report(node, [alias.name for alias in node.names])
@@ -55,9 +66,12 @@ class Imports(Concern):
             entry = walk.catalog.lookup(DETECTOR, module)
             if entry is not None and entry.rule.id not in seen and not walk.is_first_party(module):
                 seen.add(entry.rule.id)
-                walk.report(DETECTOR, entry.match, node, cap=self._cap(node))
+                walk.report(DETECTOR, entry.match, node, cap=self._cap(node, module))
 
-    def _cap(self, node: ast.stmt) -> Severity | None:
+    def _cap(self, node: ast.stmt, module: str) -> Severity | None:
+        test = self._installed.get(id(node))
+        if test is not None and tests_library(test, module.partition(".")[0], self.walk.names):
+            return Severity.NOTE
         if not self.walk.optional_import:
             return None
         attempt = self._tries.get(id(node))

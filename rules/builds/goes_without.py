@@ -1,0 +1,27 @@
+"""What a site means on ROCm where the project's build compiles its file for CUDA only.
+
+A build that compiles a folder for CUDA only (`if get_target_device() == "cuda":` around every
+extension, `if not ROCM_VERSION and COMPILE_MARLIN:` around some sources; the project index's
+`FileFacts.rocm_goes_without`) leaves that part out of ROCm, while the rest of the project runs
+there. What a site of such a file needs on ROCm is met only by someone who ports that build: at
+most a warning (another path). A name HIPIFY renames needs no porting work even then: the gap is
+the build, reported where the build is written, not at each name (a note).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cudaudit.facts import Evidence
+from cudaudit.model import Severity
+from cudaudit.rules.catalog import Entry
+
+
+def rocm_goes_without(entry: Entry, gate: Evidence, renamed: bool = False) -> Entry:
+    """`entry` at a site of a file the build at `gate` compiles for CUDA only; `renamed` where all the
+    site needs on ROCm is a HIPIFY rename."""
+    fact = entry.targets["rocm"]
+    severity = Severity.NOTE if renamed else fact.severity.at_most(Severity.WARNING)
+    why = "only the renaming a port of that build does" if renamed else "met only by a port of that build"
+    source = f"{gate.cite()}: the build compiles this for CUDA only, and ROCm goes without it; {why}"
+    return replace(entry, targets={**entry.targets, "rocm": replace(fact, severity=severity, source=source)})

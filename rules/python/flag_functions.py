@@ -1,0 +1,152 @@
+"""The project's own availability functions: what a call of a function that returns a flag tests.
+
+A project often wraps what it found at import in a function the rest of it calls:
+
+    try:
+        import xformers.ops
+        XFORMERS_IS_AVAILABLE = True
+    except ImportError:
+        XFORMERS_IS_AVAILABLE = False
+
+    def xformers_enabled():
+        if cpu_state != CPUState.GPU:
+            return False
+        return XFORMERS_IS_AVAILABLE
+
+and another module writes `if model_management.xformers_enabled(): import xformers.ops`. The name
+`xformers_enabled` says nothing a guard can read; the function's body does: it returns something
+true only where every early `return False` was passed and the value it returns holds, so a call
+of it tests `cpu_state == CPUState.GPU and XFORMERS_IS_AVAILABLE`, which `guards.value_meaning`
+reads as it reads a flag's value. The project index reads each module's such functions beside its
+flags (`project_flags.py`), by qualified name, so `guards.flag_meaning` of the call is the test of
+that conjunction in every module that imports the function.
+
+Shapes read (anything else, or a value that reads a parameter, is no flag):
+
+- early exits `if TEST: return False` (or `None`, `0`, a bare `return`), then `return VALUE`;
+  a local bound once before it (`enabled = xformers_enabled()`, then `if not enabled: return False`)
+  stands for its value;
+- `try: import lib ...; return True` with every handler catching a failed import returning a false
+  value: the result of importing an optional library, tested as its availability flag.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections.abc import Iterator
+
+from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe, value_meaning
+from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.regions import catches_import_error
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+MEMOIZERS = frozenset({"functools.lru_cache", "functools.cache"})
+"""Decorators that only remember a function's results: the function still returns what its body does."""
+_IMPORT_RESULT: FlagMeaning = ((Probe.OPTIONAL, Polarity.POSITIVE),)
+"""What `try: import lib; return True` / `except ImportError: return False` tests: the library is installed."""
+
+
+def function_meaning(function: FunctionNode, names: ImportTable) -> FlagMeaning | None:
+    """What a call of `function` tests, for a function of one of the module docstring's shapes; None
+    for any other function."""
+    if any(_decorator_name(decorator, names) not in MEMOIZERS for decorator in function.decorator_list):
+        return None
+    body = _without_preamble(function.body)
+    if len(body) == 1 and isinstance(body[0], ast.Try):
+        return _import_result(body[0])
+    parameters = {argument.arg for argument in _arguments(function.args)}
+    values: dict[str, ast.expr] = {}
+    conjuncts: list[ast.expr] = []
+    for statement in body[:-1]:
+        if _binds_local(statement):
+            target = statement.targets[0].id  # type: ignore[attr-defined]
+            if target in values or target in parameters:
+                return None  # bound again: its value depends on the path taken
+            values[target] = _substituted(statement.value, values)  # type: ignore[attr-defined]
+        elif isinstance(statement, ast.If) and not statement.orelse and _returns_false(statement.body):
+            conjuncts.append(ast.UnaryOp(op=ast.Not(), operand=_substituted(statement.test, values)))
+        else:
+            return None
+    last = body[-1] if body else None
+    if not (isinstance(last, ast.Return) and last.value is not None):
+        return None
+    conjuncts.append(_substituted(last.value, values))
+    if any(isinstance(node, ast.Name) and node.id in parameters for part in conjuncts for node in ast.walk(part)):
+        return None  # what the call tests depends on its arguments
+    return value_meaning(conjuncts[0] if len(conjuncts) == 1 else ast.BoolOp(op=ast.And(), values=conjuncts), names)
+
+
+def _decorator_name(decorator: ast.expr, names: ImportTable) -> str | None:
+    return names.resolve(decorator.func if isinstance(decorator, ast.Call) else decorator)
+
+
+def _arguments(arguments: ast.arguments) -> Iterator[ast.arg]:
+    yield from (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)
+    yield from (argument for argument in (arguments.vararg, arguments.kwarg) if argument is not None)
+
+
+def _without_preamble(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The statements that compute: a docstring, `global` and `nonlocal` declarations and `pass` left out."""
+    return [
+        statement
+        for statement in body
+        if not isinstance(statement, (ast.Global, ast.Nonlocal, ast.Pass))
+        and not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
+    ]
+
+
+def _binds_local(statement: ast.stmt) -> bool:
+    return (
+        isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name)
+    )
+
+
+def _returns_false(body: list[ast.stmt]) -> bool:
+    """`return False`, `return None`, `return 0`, `return`: the call is false where the branch is taken."""
+    body = _without_preamble(body)
+    if len(body) != 1 or not isinstance(body[0], ast.Return):
+        return False
+    value = body[0].value
+    return value is None or (isinstance(value, ast.Constant) and not value.value)
+
+
+def _substituted(node: ast.expr, values: dict[str, ast.expr]) -> ast.expr:
+    """`node` with each local bound earlier replaced by its value (a copy where any is)."""
+    if not values or not any(isinstance(n, ast.Name) and n.id in values for n in ast.walk(node)):
+        return node
+
+    class _Inline(ast.NodeTransformer):
+        def visit_Name(self, name: ast.Name) -> ast.expr:
+            return copy.deepcopy(values[name.id]) if name.id in values else name
+
+    return _Inline().visit(copy.deepcopy(node))
+
+
+def _import_result(attempt: ast.Try) -> FlagMeaning | None:
+    """`try: import lib; return True` / `except ImportError: return False`."""
+    body = _without_preamble(attempt.body)
+    imports = [statement for statement in body[:-1] if isinstance(statement, (ast.Import, ast.ImportFrom))]
+    modules = {_top_module(statement) for statement in imports}
+    last = body[-1] if body else None
+    if not (
+        imports
+        and modules - {"torch", None}
+        and len(imports) == len(body) - 1
+        and isinstance(last, ast.Return)
+        and isinstance(last.value, ast.Constant)
+        and last.value.value is True
+        and attempt.handlers
+        and all(catches_import_error(handler) and _returns_false(handler.body) for handler in attempt.handlers)
+        and not attempt.orelse
+        and not attempt.finalbody
+    ):
+        return None
+    return _IMPORT_RESULT
+
+
+def _top_module(statement: ast.Import | ast.ImportFrom) -> str | None:
+    """The library an import statement imports (`xformers` of `import xformers.ops`); None for a relative import."""
+    if isinstance(statement, ast.Import):
+        return statement.names[0].name.partition(".")[0]
+    return statement.module.partition(".")[0] if statement.level == 0 and statement.module else None
