@@ -57,11 +57,10 @@ class BuildMode(Enum):
     hipifies its sources there, but the project does not claim that they compile or compute right."""
     SEPARATE = "separate"
     SKIPS = "skips"
-    """A script that turns its build off on ROCm, or builds every extension where ROCm never goes: ROCm
-    goes without its sources."""
+    """A script whose ROCm branch turns its build off (`SKIP_CUDA_BUILD = True`): ROCm goes without its sources."""
     CUDA_TARGET = "cuda-target"
-    """A script that builds every extension only where a target-device setting the installer chooses is
-    `"cuda"`: an install for another device builds none (`rules/builds/build_gates.py`)."""
+    """A script that builds every extension only for a CUDA target: where a target-device setting the
+    installer chooses is `"cuda"`, or in a branch ROCm never takes (`rules/builds/build_gates.py`)."""
     HIP_LANGUAGE = "hip-language"
     """A CMake build that compiles the CUDA sources as HIP (`enable_language(HIP)`, `LANGUAGE HIP`)."""
 

@@ -268,9 +268,9 @@ class ProjectIndex:
 
 
     def _built_for_cuda_only(self, build: RocmBuild | None) -> Evidence | None:
-        """Where `build` compiles nothing for ROCm, so that ROCm goes without its sources: a script that
-        skips its build there, or builds only for a CUDA target setting in a project that ships a ROCm
-        variant of its dependencies (its ROCm install chooses another target)."""
+        """Where `build` compiles nothing for ROCm, so that ROCm goes without its sources: a script whose
+        ROCm branch skips its build, or one that builds only for a CUDA target in a project that ships a
+        ROCm variant of its dependencies (its ROCm install, which builds none)."""
         if build is None or build.mode not in (BuildMode.SKIPS, BuildMode.CUDA_TARGET):
             return None
         if build.mode is BuildMode.CUDA_TARGET and not any(variant.target == "rocm" for variant in self.variants):

@@ -158,16 +158,19 @@ def test_a_build_that_may_compile_for_another_device_is_no_cuda_target_gate(setu
     assert index_of(files).facts("src/engine/k.cu", (FileKind.CUDA,)).rocm_goes_without is None
 
 
-def test_a_setup_py_that_builds_every_extension_where_rocm_never_goes_skips_rocm():
+def test_a_setup_py_that_builds_every_extension_where_rocm_never_goes_is_a_cuda_target_build():
     setup = (
         "import torch\nfrom setuptools import setup\nfrom torch.utils.cpp_extension import CUDAExtension\n"
         "def extensions():\n    return [CUDAExtension('k', sources)]\n"
         "if torch.version.hip is None:\n    setup(ext_modules=extensions())\nelse:\n    setup()\n"
     )
-    facts = index_of({"setup.py": setup, "csrc/k.cu": ""}).facts("csrc/k.cu", (FileKind.CUDA,))
+    rocm = {"csrc/k.cu": "", "requirements-rocm.txt": "torch\n"}
+    facts = index_of({"setup.py": setup, **rocm}).facts("csrc/k.cu", (FileKind.CUDA,))
     assert facts.rocm_goes_without == Evidence("setup.py", 6, "if torch.version.hip is None:") and facts.rocm_build is None
+    alone = index_of({"setup.py": setup, "csrc/k.cu": ""}).facts("csrc/k.cu", (FileKind.CUDA,))
+    assert alone.rocm_goes_without is None  # no ROCm install around the extension: its lock-in stands
     both = setup.replace("    setup()", "    setup(ext_modules=[CUDAExtension('k_hip', sources)])")
-    facts = index_of({"setup.py": both, "csrc/k.cu": ""}).facts("csrc/k.cu", (FileKind.CUDA,))
+    facts = index_of({"setup.py": both, **rocm}).facts("csrc/k.cu", (FileKind.CUDA,))
     assert facts.rocm_goes_without is None and facts.rocm_build is not None
 
 

@@ -12,13 +12,15 @@ a script does this is read from its syntax, never by running it:
 - unless a branch taken only on ROCm names sources of its own (`csrc/flash_attn_ck/...`): then
   ROCm builds those instead, **separate** sources, and the script's other sources are the CUDA
   side, whose ROCm counterpart is that folder;
-- or a branch taken only on ROCm turns the build off (`SKIP_CUDA_BUILD = True`), or every extension
-  is built in a branch ROCm never takes (`if not torch.version.hip:`): the CUDA sources are not built
-  for ROCm at all, **skips**, and ROCm goes without them;
-- a script that builds every extension only where a target-device setting the installer chooses is
-  `"cuda"` (`if os.getenv("LMDEPLOY_TARGET_DEVICE", "cuda") == "cuda":`, `build_gates.py`) builds
-  none for another device: **CUDA target**; where the project ships a ROCm variant of its
-  dependencies, its ROCm install chooses another value, and ROCm goes without the sources;
+- or a branch taken only on ROCm turns the build off (`SKIP_CUDA_BUILD = True`): the CUDA sources
+  are not built for ROCm at all, **skips**, and ROCm goes without them (the project's ROCm branch
+  chose to);
+- a script that builds every extension only for a CUDA target, where a target-device setting the
+  installer chooses is `"cuda"` (`if os.getenv("LMDEPLOY_TARGET_DEVICE", "cuda") == "cuda":`,
+  `build_gates.py`) or in a branch ROCm never takes (`if not torch.version.hip:`), builds none for
+  ROCm: **CUDA target**. Where the project ships a ROCm variant of its dependencies, that is its ROCm
+  install, and ROCm goes without the sources; where it ships none, the project has no ROCm route
+  around them, and they keep their verdicts;
 - a script with no ROCm probe that calls `torch.utils.cpp_extension.CUDAExtension` is still
   hipified on a ROCm build of PyTorch (`CUDAExtension` runs hipify when `IS_HIP_EXTENSION`,
   https://github.com/pytorch/pytorch/blob/cf30153c4c131c8164ee7798e5022d810682e2cb/torch/utils/cpp_extension.py#L1590): **implicit
@@ -90,10 +92,11 @@ def read_build_script(path: str, text: str) -> RocmBuild | None:
     if separate:
         first = min(separate.values())
         return RocmBuild(path, BuildMode.SEPARATE, line_evidence(path, first, lines), tuple(sorted(separate)))
-    if skip is None:
-        skip = extension_gate(tree, lambda test, in_body: _decides_rocm(test, names, _never_on_rocm(in_body)))
     if skip is not None:
         return RocmBuild(path, BuildMode.SKIPS, line_evidence(path, skip.lineno, lines))
+    cuda_gate = extension_gate(tree, lambda test, in_body: _decides_rocm(test, names, _never_on_rocm(in_body)))
+    if cuda_gate is not None:
+        return RocmBuild(path, BuildMode.CUDA_TARGET, line_evidence(path, cuda_gate.lineno, lines))
     cuda_only, rocm_named = _sources_by_side(tree, path, names, lines)
     return RocmBuild(path, BuildMode.HIPIFY, line_evidence(path, probe.lineno, lines), (), cuda_only, rocm_named)
 
