@@ -101,6 +101,9 @@ COMMAND_LINE_DEFAULT = ANOTHER_PATH
 `device = "cuda"` that the configurator it `exec`s rebinds from `--device=cpu`) that the module
 never reads to choose a device or a distributed backend (only compares, or leaves to another
 module; `concerns/settings.py`)."""
+DISPLAYED = Region(cap=Severity.NOTE)
+"""A value only shown (`f"CUDA {torch.version.cuda}"`, `str(torch.version.cuda)` in a report, a log
+line): what it holds on another build is printed, nothing is decided by it."""
 ONLY_COMPARED = Region(cap=Severity.NOTE)
 """A device string kept in a name that its function only compares with (`expected = "cuda"`, then
 `d.type == expected`): it matches devices, it chooses none; on a CPU nothing matches."""
@@ -596,7 +599,7 @@ def _outer_attributes(body: list[ast.stmt]) -> list[ast.Attribute]:
 
 def display_region(node: ast.FormattedValue) -> Region:
     """`f"built with CUDA {torch.version.cuda}"` only displays a value."""
-    return Region(cap=Severity.NOTE) if isinstance(node.value, (ast.Name, ast.Attribute)) else NEUTRAL
+    return DISPLAYED if isinstance(node.value, (ast.Name, ast.Attribute)) else NEUTRAL
 
 
 def _catches_errors(handler: ast.ExceptHandler) -> bool:

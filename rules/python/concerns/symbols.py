@@ -31,6 +31,7 @@ of which is a `.get`) meets the key `torch.cuda.memory_stats.get`: every metric 
 from __future__ import annotations
 
 import ast
+from functools import partial
 
 from cudaudit.model import Status
 from cudaudit.rules.python.capability_use import (
@@ -43,7 +44,9 @@ from cudaudit.rules.python.capability_use import (
 )
 from cudaudit.rules.python.guards import is_skip_call
 from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.regions import DISPLAYED
 from cudaudit.rules.python.skip_conditions import SKIP_IF, SKIP_UNLESS
+from cudaudit.rules.python.version_tests import VERSION, Use, VersionUse, version_uses
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DETECTOR = "symbol"
@@ -55,6 +58,8 @@ WRAPPERS = {"functools.wraps": 0, "functools.update_wrapper": 1}
 """Calls that read only the name and docstring of the function they are given: the position of `wrapped`."""
 STATS = frozenset({"torch.cuda.memory_stats", "torch.cuda.memory_stats_as_nested_dict"})
 """Functions that return an empty dict without CUDA or ROCm."""
+IDENTITY_TEST = VERSION + ".test"
+"""The key of a presence test of `torch.version.cuda` that decides a branch (`version_tests.py`)."""
 
 
 class Symbols(Concern):
@@ -64,6 +69,7 @@ class Symbols(Concern):
         self._capability_calls: set[int] | None = None
         self._stats_gets: set[int] | None = None
         self._undecided: dict[int, str] | None = None
+        self._version_uses: dict[int, VersionUse] | None = None
         self._type_test_classes: set[int] = set()
         """Names met only as classes a type test names, or as a function a wrapper copies."""
 
@@ -89,8 +95,21 @@ class Symbols(Concern):
         """The class, or each class of a tuple, that a type test or an `except` clause names."""
         self._type_test_classes.update(id(c) for c in (classes.elts if isinstance(classes, ast.Tuple) else [classes]))
 
+    def on_If(self, node: ast.If | ast.IfExp) -> None:
+        """A presence test of `torch.version.cuda` that decides this branch is met here, outside the
+        test, whose own region keeps a probe quiet: the decision is what degrades on ROCm."""
+        for inner in subtree(node.test):
+            if isinstance(inner, ast.Attribute) and inner.attr == "cuda" and self.walk.names.resolve(inner) == VERSION:
+                use = self._uses().get(id(inner))
+                if use is not None and use.decider is node:
+                    self.walk.report(DETECTOR, IDENTITY_TEST, inner)
+
+    on_IfExp = on_If
+
     def on_qualified_name(self, node: ast.Name | ast.Attribute, qualified: str) -> None:
         if id(node) in self._type_test_classes or (isinstance(node.ctx, (ast.Store, ast.Del)) and not self._works(qualified)):
+            return
+        if qualified == VERSION and self._version_use(node, qualified):
             return
         if qualified == PROPERTIES and id(node) in self._capability_reads():
             qualified = CAPABILITY_READ
@@ -100,6 +119,23 @@ class Symbols(Concern):
         elif canonical in STATS and id(node) in self._read_with_get():
             qualified = canonical + ".get"
         self.walk.report(DETECTOR, qualified, node)
+
+    def _version_use(self, node: ast.Name | ast.Attribute, qualified: str) -> bool:
+        """Report a shown or identity-tested `torch.version.cuda` as such; False for any other read."""
+        use = self._uses().get(id(node))
+        if use is None:
+            return False
+        if use.use is Use.SHOWN:
+            self.walk.within(DISPLAYED, partial(self.walk.report, DETECTOR, qualified, node))
+        elif use.decider is None:  # a flag, `return bool(torch.version.cuda)`; a branch's test was met at its `if`
+            self.walk.report(DETECTOR, IDENTITY_TEST, node)
+        return True
+
+    def _uses(self) -> dict[int, VersionUse]:
+        if self._version_uses is None:
+            module = self._module
+            self._version_uses = version_uses(module, self.walk.names.resolve) if module is not None else {}
+        return self._version_uses
 
     def _works(self, qualified: str) -> bool:
         """Whether the catalog's entry for `qualified` works on every target (a flag's setting)."""
