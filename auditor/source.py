@@ -6,12 +6,14 @@ import ast
 import codecs
 import io
 import os
+import sys
 import tokenize
 import warnings
 from collections.abc import Mapping
 from typing import Protocol
 
 from cudaudit.model import Span
+from cudaudit.newer_syntax import older_grammar
 from cudaudit.safe_read import UnreadableFile, read_tree_file
 
 
@@ -45,7 +47,13 @@ def parse_python(text: str, filename: str = "<unknown>") -> ast.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntaxWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        return ast.parse(text, filename=filename)
+        try:
+            return ast.parse(text, filename=filename)
+        except SyntaxError:
+            older = older_grammar(text) if sys.version_info < (3, 12) else None
+            if older is None:
+                raise
+            return ast.parse(older, filename=filename)  # PEP 695 syntax on an older Python: `newer_syntax.py`
 
 
 def decode_python(data: bytes) -> str:
