@@ -37,3 +37,12 @@ def test_the_rewrite_keeps_every_line_and_drops_only_the_new_syntax():
 
 def test_code_no_grammar_parses_stays_a_syntax_error():
     assert older_grammar("def f(:\n") is None
+
+
+def test_a_module_without_the_new_syntax_is_left_to_fail():
+    assert older_grammar("x = [1, 2\n") is None
+    assert older_grammar("type = 3\nprint(type)\n") is None
+
+
+def test_type_parameters_over_several_lines_are_refused():
+    assert older_grammar("def f[\n    T,\n](x: T) -> T:\n    return x\n") is None
