@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import importlib
 import posixpath
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -223,7 +223,7 @@ class ProjectIndex:
             facts["cuda_only"] = self.porting.cuda_only(path)
             facts["cuda_macros"] = self.cuda_macros
             facts["cuda_macro_values"] = self.cuda_macro_values
-            build = _nearest_build(path, self.builds)
+            build = _nearest_at_or_above(path, self.builds)
             left_out = _left_out(path, build)
             if left_out is not None:
                 if not _beside_rocm_sources(path, build):
@@ -241,7 +241,7 @@ class ProjectIndex:
             else:
                 facts["rocm_goes_without"] = self._built_for_cuda_only(build)
         if FileKind.CMAKE in kinds:
-            facts["rocm_goes_without"] = self._built_for_cuda_only(_nearest_build(path, self.builds))
+            facts["rocm_goes_without"] = self._built_for_cuda_only(_nearest_at_or_above(path, self.builds))
         if kinds & {FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP, FileKind.CONDA, FileKind.LOCKFILE}:
             facts["target_variants"] = self.variants
         if FileKind.REQUIREMENTS in kinds:
@@ -257,7 +257,7 @@ class ProjectIndex:
         if FileKind.DOCKERFILE in kinds:
             facts["off_default_path"] = self.off_default_path.get(path)
         if FileKind.COMPOSE in kinds:
-            install = _nearest_install(path, self.installs)
+            install = _nearest_at_or_above(path, self.installs)
             if install is not None:
                 facts["off_default_path"] = Evidence(install, 1, "the project installs without Docker")
         if FileKind.WORKFLOW in kinds:
@@ -371,12 +371,13 @@ def _installs(declarations: Iterable[str]) -> dict[str, str]:
     return found
 
 
-def _nearest_install(path: str, installs: dict[str, str]) -> str | None:
-    """The dependency declaration of the nearest folder at or above `path`'s that has one."""
+def _nearest_at_or_above(path: str, by_folder: Mapping[str, _T]) -> _T | None:
+    """What `by_folder` holds for the nearest folder at or above `path`'s that it names: a build
+    script or a dependency declaration applies to the files of its folder and the folders below."""
     folder, above = posixpath.dirname(path), None
     while folder != above:
-        if folder in installs:
-            return installs[folder]
+        if folder in by_folder:
+            return by_folder[folder]
         folder, above = posixpath.dirname(folder), folder
     return None
 
@@ -727,16 +728,6 @@ def _by_import_name(found: list[tuple[str, str, _T]], modules: ModuleMap | None)
     return tuple(sorted(
         (f"{module}.{name}", value) for path, name, value in found for module in modules.import_names(path)
     ))
-
-
-def _nearest_build(path: str, builds: dict[str, RocmBuild | None]) -> RocmBuild | None:
-    """The ROCm build of the nearest build script above `path` (`builds`: folder -> its script's build)."""
-    folder, above = posixpath.dirname(path), None
-    while folder != above:
-        if folder in builds:
-            return builds[folder]
-        folder, above = posixpath.dirname(folder), folder
-    return None
 
 
 def _under(path: str, folders: tuple[str, ...]) -> bool:
