@@ -40,11 +40,11 @@ def unnamed_dockerfiles(
     folder the scan's paths share: its name is the project's, which names no Dockerfile in it."""
     wanted = {path: _names(path, top) for path in sorted(dockerfiles)}
     words = sorted({word for names in wanted.values() for word in names} - {"<build>"})
-    pattern = re.compile(
-        rf"(?<![\w.-])(?P<word>{'|'.join(re.escape(w) for w in words)})(?![\w.-])|(?P<build>{_BUILDS})".encode(),
-        re.IGNORECASE,
-    )
-    spelled = [word.encode() for word in words]
+    # One literal-led pattern per word, searched in the lowered text: a single alternation of every
+    # word behind a lookbehind has no literal to skip to, and ran the regex engine at each byte of
+    # every file (2.2 s of a 12 s scan of seven trees).
+    word_patterns = {word: re.compile(rb"(?<![\w.-])" + re.escape(word.encode()) + rb"(?![\w.-])") for word in words}
+    build = re.compile(_BUILDS.encode())
     named: set[str] = set()
     for path, read in others.items():
         if len(named) == len(wanted):
@@ -56,13 +56,10 @@ def unnamed_dockerfiles(
             data = read()
         except Exception:  # noqa: BLE001 - an unreadable file names nothing; its own analysis reports it
             continue
-        low = data.lower()  # a substring search per word first: most files spell none, and the pattern is slow
-        if not any(word in low for word in spelled) and not any(builder in low for builder in _BUILDERS):
-            continue
-        found = {
-            "<build>" if match.group("build") else match.group("word").decode("ascii", "replace").lower()
-            for match in pattern.finditer(data)
-        }
+        low = data.lower()  # ASCII case folding, as the patterns' \w is ASCII on bytes
+        found = {word for word, pattern in word_patterns.items() if word.encode() in low and pattern.search(low)}
+        if any(builder in low for builder in _BUILDERS) and build.search(low):
+            found.add("<build>")
         named.update(d for d in pending if wanted[d] & found)
     return {path: Evidence(path, 1, UNNAMED) for path in wanted if path not in named}
 
