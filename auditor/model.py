@@ -266,5 +266,8 @@ class ScanResult:
     on standard input): reports quote and fingerprint these, not the file on disk."""
     portable_hidden: int = 0
     """Sites left out because they work on every requested target (shown with --show-portable)."""
+    hidden: list[Finding] = field(default_factory=list)
+    """Those sites: `fix` weighs them before it lifts a requirement, since the code behind one is
+    quiet on the targets it stops (`fixers/run.py`)."""
     torch_version: str | None = None
     """The oldest PyTorch the scan assumed (the --torch-version option, else the project's pin)."""

@@ -181,7 +181,8 @@ def _shown(result: ScanResult, session: ScanSession) -> ScanResult:
     """`result` without the sites that work on every requested target, counted, unless they are shown."""
     if not session.show_portable:
         shown = [f for f in result.findings if not is_portable(f)]
-        result.portable_hidden = len(result.findings) - len(shown)
+        result.hidden = [f for f in result.findings if is_portable(f)]
+        result.portable_hidden = len(result.hidden)
         result.findings = shown
     return result
 

@@ -21,7 +21,7 @@ from cudaudit.fixers.notebook_fixer import fix_notebook
 from cudaudit.fixers.python_fixer import fix_python
 from cudaudit.fixers.text_fixer import fix_text
 from cudaudit.fixers.writer import STALE, WriteRefused, encode_like, replace_verified
-from cudaudit.model import DEFAULT_TARGETS, FileError, Finding, Safety, ScanResult, Severity
+from cudaudit.model import DEFAULT_TARGETS, FileError, Finding, Safety, ScanResult, Severity, Status
 from cudaudit.parallel import map_in_chunks
 from cudaudit.printable import diff_path
 from cudaudit.resolvers.variants import single_target
@@ -103,15 +103,24 @@ def run_fixes(
     report = FixReport(errors=list(result.errors))
     settings = AnalysisSettings(tuple(targets))
     todo: list[FileJob] = []
+    hidden: dict[str, list[Finding]] = {}
+    for finding in result.hidden:
+        hidden.setdefault(finding.path, []).append(finding)
     for path, group in groupby(result.findings, key=lambda f: f.path):
         findings = list(group)
         kinds = classify(PurePath(path))
         chosen = [f for f in findings if f.fix is not None and (unsafe or f.fix.safety is Safety.SAFE)]
+        quiet = hidden.get(path, [])
+        behind = [  # quiet past a requirement on the targets it stops: rewritten only to lift it
+            f for f in quiet if f.fix is not None and (unsafe or f.fix.safety is Safety.SAFE) and _protected(f, chosen)
+        ]
+        chosen += behind
         kept = []
-        for requirement, still_needed in _requirements_kept(findings, chosen):
+        for requirement, still_needed in _requirements_kept([*findings, *quiet], chosen):
             chosen.remove(requirement)
             kept.append(requirement)
             report.remaining.append(Remaining(requirement, _kept_because(still_needed)))
+        chosen = [f for f in chosen if f not in behind or _protected(f, chosen)]
         for finding in findings:
             if finding in chosen or finding in kept:
                 continue
@@ -132,7 +141,10 @@ def run_fixes(
 
 
 def _requirements_kept(findings: list[Finding], chosen: list[Finding]) -> Iterator[tuple[Finding, list[Finding]]]:
-    """Requirements whose removal must wait: some site they protect is not fixed in this run."""
+    """Requirements whose removal must wait: some site they protect is not fixed in this run. A site
+    counts while it is a warning or worse, or still changes on some target though a note: the code
+    after a requirement is quiet on the targets the requirement stops (`regions.region_after`), and
+    what it does there is no less CUDA-only for that."""
     for finding in list(chosen):
         if finding.fix is None or not finding.fix.covers:
             continue
@@ -141,12 +153,27 @@ def _requirements_kept(findings: list[Finding], chosen: list[Finding]) -> Iterat
             for other in findings
             if other is not finding
             and other not in chosen
-            and other.severity.rank >= Severity.WARNING.rank
+            and _needs_a_device(other)
             and _cell_of(other) == _cell_of(finding)
             and finding.fix.protects(other.span)
         ]
         if unfixed:
             yield finding, unfixed
+
+
+def _protected(finding: Finding, chosen: list[Finding]) -> bool:
+    """Whether a requirement among `chosen` protects `finding`."""
+    return any(
+        other.fix is not None and other.fix.covers and _cell_of(other) == _cell_of(finding) and other.fix.protects(finding.span)
+        for other in chosen
+        if other is not finding
+    )
+
+
+def _needs_a_device(finding: Finding) -> bool:
+    return finding.severity.rank >= Severity.WARNING.rank or any(
+        fact.status is not Status.WORKS for fact in finding.targets.values()
+    )
 
 
 def _cell_of(finding: Finding) -> int | None:

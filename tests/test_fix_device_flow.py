@@ -91,7 +91,9 @@ def test_local_rank_from_the_environment_is_followed():
 
 
 def test_the_count_modulo_is_an_error_on_cpu():
-    [finding] = [f for f in analyze(DIT) if f.rule == "CDA112"]
+    """Without the requirement: past it, the requirement is the CPU's one finding."""
+    unrequired = DIT.replace('    assert torch.cuda.is_available(), "Training currently requires at least one GPU."\n', "")
+    [finding] = [f for f in analyze(unrequired) if f.rule == "CDA112"]
     assert finding.severity is Severity.ERROR and "device count" in finding.message
 
 
@@ -154,6 +156,22 @@ def test_a_requirement_protecting_only_its_own_module_gets_no_such_note(cli, tmp
     (tmp_path / "train.py").write_text(DIT)
     result = cli("fix", "--unsafe-fixes", "--diff", "train.py")
     assert "CDA114" in result.output and "other modules of the project" not in result.output
+
+
+def test_the_sites_past_a_requirement_are_fixed_with_it_though_the_report_hides_them(cli, tmp_path):
+    """Past the requirement, a CPU never runs: those sites are notes, left out of the report, yet
+    `fix` rewrites them to lift it, and keeps it while one of them has no rewrite."""
+    path = tmp_path / "train.py"
+    path.write_text(DIT)
+    assert "\n  10:" not in cli("scan", "train.py").output  # `torch.cuda.set_device(local)` is hidden
+    cli("fix", "--unsafe-fixes", "train.py")
+    fixed = path.read_text()
+    assert "assert torch.cuda.is_available()" not in fixed and "DEVICE_TYPE" in fixed
+
+    path.write_text(DIT.replace("    print(", "    torch.cuda.memory_summary()\n    print("))
+    result = cli("fix", "--unsafe-fixes", "train.py")
+    assert "assert torch.cuda.is_available()" in path.read_text()
+    assert "kept: it protects code that still needs CUDA (CDA101 at line 15)" in result.output
 
 
 def test_an_early_return_is_a_guard_not_a_requirement():

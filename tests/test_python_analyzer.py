@@ -99,11 +99,15 @@ def test_guarded_cuda_method_is_a_note(code):
         "import torch, sys\nif not torch.cuda.is_available():\n    sys.exit(0)\nmodel.cuda()\n",
     ],
 )
-def test_a_cuda_requirement_is_an_error_and_no_guard(code):
-    """The program stops there on a CPU: that is the finding, and what follows keeps its severity."""
-    findings = {f.rule: f.severity for f in analyze(code)}
-    assert findings["CDA114"] is Severity.ERROR
-    assert findings["CDA102"] is Severity.ERROR
+def test_a_cuda_requirement_is_the_cpu_error_and_what_follows_runs_past_it(code):
+    """The program stops there on a CPU: that is the CPU's one finding. What follows runs only where
+    the program went on: a note on the CPU, its own severity on ROCm, and still fixed with the
+    requirement (`fix` lifts both together)."""
+    findings = {f.rule: f for f in analyze(code)}
+    assert findings["CDA114"].severity is Severity.ERROR
+    after = findings["CDA102"]
+    assert after.targets["cpu"].severity is Severity.NOTE and after.targets["cpu"].status.value == "change"
+    assert after.fix is not None
 
 
 def test_code_after_a_guarded_block_is_not_guarded():
@@ -229,8 +233,8 @@ def test_first_party_packages_and_sibling_modules_are_not_dependencies(cli, tmp_
         # The module itself, passed around, is harmless; what is called through an alias is not.
         ("import torch\ncu = torch.cuda\ncu.synchronize()\n", "CDA101", [(2, Severity.NOTE), (3, Severity.ERROR)]),
         ("import torch\nnvtx = getattr(torch.cuda, 'nvtx', None)\n", "CDA101", [(2, Severity.NOTE)]),
-        # A requirement is no guard: the assert is the error, what follows keeps its own severity.
-        ("import torch\nassert torch.cuda.is_available()\ntorch.cuda.set_device(0)\n", "CDA101", [(3, Severity.ERROR)]),
+        # A requirement is the CPU's one error: what follows never runs there.
+        ("import torch\nassert torch.cuda.is_available()\ntorch.cuda.set_device(0)\n", "CDA101", [(3, Severity.NOTE)]),
         ("def run(device_type):\n    assert device_type in {'cuda'}\n", "CDA114", [(2, Severity.ERROR)]),
         # A probe that falls back when CUDA is missing guards what it tries.
         ("import torch\ndef ok():\n    try:\n        torch.cuda.synchronize()\n        return True\n"
@@ -426,7 +430,7 @@ def test_a_try_whose_handler_swallows_the_error_caps_its_body_and_the_functions_
         assert finding.severity is severity, code
 
 
-def test_a_requirement_among_other_conditions_is_one_and_guards_nothing_after_it():
+def test_a_requirement_among_other_conditions_is_one_and_leaves_a_public_function_alone():
     code = (
         "import torch\n\ndef bench():\n    torch.cuda.synchronize()\n\n"
         "if __name__ == '__main__':\n    assert torch.cuda.is_available() and kernels_built(), 'needs a GPU'\n    bench()\n"
@@ -434,7 +438,71 @@ def test_a_requirement_among_other_conditions_is_one_and_guards_nothing_after_it
     found = {f.rule: f for f in analyze(code)}
     assert found["CDA114"].severity is Severity.ERROR
     assert found["CDA114"].fix is None  # removing it would drop the other condition too
-    assert found["CDA101"].severity is Severity.ERROR  # `bench` is not guarded by a requirement
+    assert found["CDA101"].severity is Severity.ERROR  # `bench` is public: another module may call it
+
+
+def test_a_tools_own_gpu_check_is_its_one_cpu_finding():
+    """A tool that stops without a GPU in `main()`, before calling its private worker: the stop is
+    the CPU's finding; the worker, called only past it, never runs on a CPU and works on ROCm."""
+    code = (
+        "import sys\nimport torch\n\n\n@torch.no_grad()\ndef _measure():\n    torch.cuda.synchronize()\n    return torch.cuda.max_memory_allocated()\n\n\n"
+        "def main():\n    if not torch.cuda.is_available():\n        print('needs a GPU')\n        sys.exit(1)\n"
+        "    with torch.cuda.amp.autocast():\n        _measure()\n\n\nif __name__ == '__main__':\n    main()\n"
+    )
+    found = [(f.span.line, f.rule, f.targets["cpu"].severity.value, f.targets["rocm"].severity.value) for f in analyze(code)]
+    assert (12, "CDA114", "error", "note") in found
+    assert [line for line, rule, cpu, _ in found if cpu != "note"] == [12]
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "assert torch.cuda.is_available(), 'needs a GPU'",
+        "assert torch.cuda.device_count() > 0",
+        "if torch.cuda.device_count() == 0:\n        raise SystemExit('needs a GPU')",
+        "if torch.cuda.device_count() < 1:\n        raise SystemExit('needs a GPU')",
+        "if not torch.cuda.device_count():\n        raise SystemExit('needs a GPU')",
+        "if torch.cuda.is_available() is False:\n        raise SystemExit('needs a GPU')",
+    ],
+)
+def test_every_spelling_of_no_gpu_is_read_the_right_way_round(check):
+    code = f"import torch\n\n\ndef fill():\n    {check}\n    torch.cuda.synchronize()\n"
+    found = {f.rule: f for f in analyze(code)}
+    assert found["CDA114"].targets["cpu"].severity is Severity.ERROR
+    assert found["CDA101"].targets["cpu"].severity is Severity.NOTE
+
+
+@pytest.mark.parametrize(
+    ("test", "branch"),
+    [
+        ("torch.cuda.device_count() == 0", "orelse"),
+        ("torch.cuda.device_count() < 1", "orelse"),
+        ("0 == torch.cuda.device_count()", "orelse"),
+        ("n_gpus == 0", "orelse"),
+        ("torch.cuda.is_available() == False", "orelse"),
+        ("torch.cuda.device_count() != 0", "body"),
+        ("torch.cuda.device_count() > 1", "body"),
+        ("num_gpus >= 1", "body"),
+    ],
+)
+def test_a_count_compared_with_a_number_guards_the_branch_with_gpus(test, branch):
+    code = f"import torch\nif {test}:\n    torch.cuda.synchronize()\nelse:\n    torch.cuda.synchronize()\n"
+    cpu = {f.span.line: f.targets["cpu"].severity for f in analyze(code) if f.rule == "CDA101" and f.span.line > 2}
+    guarded, unguarded = (3, 5) if branch == "body" else (5, 3)
+    assert cpu == {guarded: Severity.NOTE, unguarded: Severity.ERROR}
+
+
+def test_a_conditional_expression_in_an_assert_is_no_requirement():
+    """`assert (x == y if torch.cuda.is_available() else torch.device("cuda"))`: the conditional binds
+    loosest, so on a CPU the assert tests a device object, which is true: nothing stops."""
+    code = (
+        "import torch\n\n\ndef test_normalize():\n"
+        "    assert (pick('cuda:1') == torch.device('cuda:1') if torch.cuda.is_available() else torch.device('cuda'))\n"
+        "    torch.cuda.synchronize()\n"
+    )
+    found = {f.rule: f for f in analyze(code)}
+    assert "CDA114" not in found
+    assert found["CDA101"].targets["cpu"].severity is Severity.ERROR
 
 
 def test_a_helper_called_in_a_probe_test_runs_whole():

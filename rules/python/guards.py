@@ -43,7 +43,9 @@ every module of the scan (`project_flags.py`) and hands them to the modules that
 from __future__ import annotations
 
 import ast
+import operator
 import re
+from collections.abc import Callable
 from enum import Enum
 from functools import lru_cache
 from typing import Union
@@ -180,6 +182,8 @@ def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | Non
         if any(polarity(value, names, probe) is wanted for value in test.values):
             return wanted
         return None
+    if isinstance(test, ast.IfExp):
+        return _chosen_value_polarity(test, names, probe)
     if probe not in probes_in(test, names):
         return None
     meaning = flag_meaning(test, names)
@@ -190,6 +194,9 @@ def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | Non
         if chosen is not None:
             return chosen
     if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        without = holds_without_device(test, names)
+        if without is not None:  # `device_count() == 0` is true where there is none: the no-GPU branch
+            return Polarity.NEGATIVE if without else Polarity.POSITIVE
         negated = isinstance(test.ops[0], (ast.NotEq, ast.NotIn, ast.IsNot))
         if is_none(test.comparators[0]):  # `torch.version.cuda is None` asks "no CUDA?"
             negated = not negated
@@ -199,6 +206,78 @@ def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | Non
             return None  # `device in ("npu", "cuda")`: the branch runs on a GPU too
         return Polarity.NEGATIVE if negated else Polarity.POSITIVE
     return Polarity.POSITIVE
+
+
+_ABSENT_VALUES: dict[str, int | bool] = {
+    "torch.cuda.is_available": False,
+    "torch.cuda.device_count": 0,
+    "torch.accelerator.is_available": False,
+    "torch.accelerator.device_count": 0,
+    "torch.backends.cudnn.is_available": False,
+    "torch.distributed.is_nccl_available": False,
+}
+"""What an availability or count probe returns where there is no device (torch 2.13.0 CPU build:
+`torch.cuda.is_available()` is False, `torch.cuda.device_count()` is 0)."""
+_COUNT_WORDS = frozenset({"n", "num", "number", "count", "gpus", "devices"})
+"""Words of a name that holds how many GPUs there are (`n_gpu`, `num_gpus`, `gpu_count`), not which one (`gpu_id`)."""
+_COMPARISONS: dict[type[ast.cmpop], Callable[[int, int], object]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+}
+
+
+def holds_without_device(test: ast.Compare, names: ImportTable) -> bool | None:
+    """Whether a comparison of an availability or count probe with a number or a truth value holds
+    where there is no GPU: True for `torch.cuda.device_count() == 0`, `< 1`, `is_available() is
+    False`, `n_gpu == 0`; False for `device_count() > 0`, `>= 2`, `0 < num_gpus`. None for any other
+    comparison: which of its branches a GPU-less machine takes is not a matter of a constant."""
+    left, right = test.left, test.comparators[0]
+    compare = _COMPARISONS.get(type(test.ops[0]))
+    if compare is None:
+        return None
+    for probe, constant, probe_first in ((left, right, True), (right, left, False)):
+        value = constant.value if isinstance(constant, ast.Constant) else None
+        if not isinstance(value, int) or (compare in (operator.is_, operator.is_not) and not isinstance(value, bool)):
+            continue  # `device_count() is 0` compares identities, not numbers
+        absent = _absent_value(probe, names)
+        if absent is not None:
+            return bool(compare(absent, value) if probe_first else compare(value, absent))
+    return None
+
+
+def _absent_value(node: ast.expr, names: ImportTable) -> int | bool | None:
+    """What `node` holds where there is no GPU: a probe's call (`torch.cuda.device_count()`), or a
+    name that counts GPUs by its words (`n_gpu`, `num_gpus`); None for anything else."""
+    if isinstance(node, ast.Call) and not node.args and not node.keywords:
+        return _ABSENT_VALUES.get(names.resolve(node.func) or "")
+    if isinstance(node, (ast.Name, ast.Attribute)) and names.resolve(node) is None:
+        words = set(_words(node.id if isinstance(node, ast.Name) else node.attr))
+        if words & _NAME_WORDS[Probe.CUDA] and words & _COUNT_WORDS:
+            return 0
+    return None
+
+
+def _chosen_value_polarity(test: ast.IfExp, names: ImportTable, probe: Probe) -> Polarity | None:
+    """`A if torch.cuda.is_available() else B` is as true as the value its test picks, so A and B
+    decide, not the test: where both need the probed thing (or both its absence), so does the whole;
+    `True if <test> else False` is the test itself. Anything else (`assert (x == y if
+    torch.cuda.is_available() else torch.device("cuda"))`, true on a CPU) says nothing."""
+    body, orelse = _constant_truth(test.body), _constant_truth(test.orelse)
+    if body is not None and orelse is not None and body is not orelse:
+        inner = polarity(test.test, names, probe)
+        return None if inner is None else inner if body else inner.flipped
+    chosen = polarity(test.body, names, probe)
+    return chosen if chosen is not None and chosen is polarity(test.orelse, names, probe) else None
+
+
+def _constant_truth(node: ast.expr) -> bool | None:
+    return bool(node.value) if isinstance(node, ast.Constant) else None
 
 
 def chosen_polarity(test: ast.Compare, names: ImportTable) -> Polarity | None:

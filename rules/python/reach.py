@@ -16,7 +16,8 @@ called. Two shapes follow from that, both read from one module and its syntax al
   module-level function's name (called or handed on) and, in a test class, `self.name`
   (`self.run_subtests(..., self._check)`). A use at module level or in an unguarded function
   keeps the helper on the normal path. A decorated function is no helper (the decorator may call it
-  or hand it on), except under a decorator that only remembers its results (`@functools.lru_cache()`).
+  or hand it on), except under a decorator that only remembers its results (`@functools.lru_cache()`)
+  or runs it in a grad mode (`@torch.no_grad()`, `@torch.inference_mode()`).
 
 Another module may call a public function, so outside test modules only private functions
 (`_helper`) are helpers, and public ones only where every use is a probe's (the body of a `try`
@@ -43,6 +44,9 @@ _FRAMEWORK_METHODS = frozenset(
      "teardown_class", "asyncSetUp", "asyncTearDown", "subTest"}
 )
 """Methods a test framework calls itself: never helpers, whoever else uses them."""
+_WRAPPERS = MEMOIZERS | frozenset({"torch.no_grad", "torch.inference_mode", "torch.enable_grad"})
+"""Decorators that call the function only when it is called: they remember its results, or run it
+in a grad mode (https://docs.pytorch.org/docs/stable/generated/torch.no_grad.html)."""
 
 
 @dataclass(frozen=True)
@@ -104,14 +108,14 @@ class ModuleReach:
 
     def _may_help(self, function: FunctionNode) -> bool:
         name = function.name
-        decorated = any(not self._memoizes(decorator) for decorator in function.decorator_list)
+        decorated = any(not self._only_wraps(decorator) for decorator in function.decorator_list)
         if decorated or name in _FRAMEWORK_METHODS or name.startswith("__"):
             return False
         return not (self.in_tests and name.startswith("test"))
 
-    def _memoizes(self, decorator: ast.expr) -> bool:
-        """`@functools.lru_cache()`, `@functools.cache`: the function still runs only where it is called."""
-        return self.names.resolve(decorator.func if isinstance(decorator, ast.Call) else decorator) in MEMOIZERS
+    def _only_wraps(self, decorator: ast.expr) -> bool:
+        """`@functools.lru_cache()`, `@torch.no_grad()`: the function still runs only where it is called."""
+        return self.names.resolve(decorator.func if isinstance(decorator, ast.Call) else decorator) in _WRAPPERS
 
     # -- fixtures -----------------------------------------------------------------------
 

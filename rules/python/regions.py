@@ -73,6 +73,9 @@ class Region:
     elsewhere: bool = False
     """Runs on none of the targets: only on an accelerator none of them is (`if is_torch_xla_available():`),
     or never (after `return`): quiet for every target."""
+    required: bool = False
+    """Runs only past a requirement (`assert torch.cuda.is_available()`): quiet where it stops the
+    program, yet what lifting the requirement must rewrite, so its fixes are still built."""
 
     def __bool__(self) -> bool:
         return (
@@ -85,6 +88,7 @@ class Region:
             or self.probe
             or self.test
             or self.elsewhere
+            or self.required
         )
 
 
@@ -127,6 +131,7 @@ class SiteContext:
         self._probe = 0
         self._test = 0
         self._elsewhere = 0
+        self._required = 0
         self._caps: list[Severity] = []
 
     def enter(self, region: Region) -> None:
@@ -139,6 +144,7 @@ class SiteContext:
         self._probe += region.probe
         self._test += region.test
         self._elsewhere += region.elsewhere
+        self._required += region.required
         if region.cap is not None:
             self._caps.append(region.cap)
 
@@ -151,6 +157,7 @@ class SiteContext:
         self._probe -= region.probe
         self._test -= region.test
         self._elsewhere -= region.elsewhere
+        self._required -= region.required
         if region.cap is not None:
             self._caps.pop()
 
@@ -163,6 +170,11 @@ class SiteContext:
     def in_test(self) -> bool:
         """Inside a probe's own test, whose cap does not reach the functions it calls."""
         return self._test > 0
+
+    @property
+    def past_requirement(self) -> bool:
+        """After a requirement the program passed (`Region.required`)."""
+        return self._required > 0
 
     @property
     def in_probe(self) -> bool:
@@ -286,16 +298,20 @@ def region_after(statement: ast.stmt, names: ImportTable) -> Region:
     after a statement that never lets the block go on (`return`, `self.skipTest(...)`), none: it never runs.
 
     A requirement (`assert torch.cuda.is_available()`, `if not torch.cuda.is_available():
-    sys.exit()`) is no guard: the program stops there, so what follows keeps its own severity
-    (the requirement itself is reported by `concerns/requirements.py`). Where the program stops off
+    sys.exit()`) stops the program on the targets without a CUDA device: that stop is the one
+    finding for them, at the requirement (`concerns/requirements.py`), and what follows runs only
+    where the program went on, as after `if not torch.cuda.is_available(): return`. On ROCm, which
+    passes, it keeps its own severity; on a CPU it never runs, and reporting each of its lines again
+    there would say once per line what the requirement already says. Where the program stops off
     NVIDIA (`if torch.version.cuda is None: raise`), ROCm stops too: what follows is judged as
     code behind a CUDA guard, not as NVIDIA-only code that ROCm never reaches. After a test's skip
     (`if capability < (8, 0): pytest.skip()`), what follows runs only where the condition does not
     skip (`skip_conditions.py`)."""
     if never_falls_through(statement, names):
         return UNREACHABLE
-    if is_requirement(statement, names):
-        return NEUTRAL
+    if isinstance(statement, (ast.Assert, ast.If)) and is_requirement(statement, names):
+        passed = branch_regions(statement.test, names)[1 if isinstance(statement, ast.Assert) else 2]
+        return replace(_not_nvidia_only(passed), required=True)
     if skips_without_module(statement, names):
         return OPTIONAL_PATH
     if isinstance(statement, ast.If) and exits_early(statement.body):
