@@ -430,7 +430,7 @@ def test_a_try_whose_handler_swallows_the_error_caps_its_body_and_the_functions_
         assert finding.severity is severity, code
 
 
-def test_a_requirement_among_other_conditions_is_one_and_leaves_a_public_function_alone():
+def test_a_requirement_among_other_conditions_is_one_and_what_only_follows_it_is_quiet_on_cpu():
     code = (
         "import torch\n\ndef bench():\n    torch.cuda.synchronize()\n\n"
         "if __name__ == '__main__':\n    assert torch.cuda.is_available() and kernels_built(), 'needs a GPU'\n    bench()\n"
@@ -438,7 +438,7 @@ def test_a_requirement_among_other_conditions_is_one_and_leaves_a_public_functio
     found = {f.rule: f for f in analyze(code)}
     assert found["CDA114"].severity is Severity.ERROR
     assert found["CDA114"].fix is None  # removing it would drop the other condition too
-    assert found["CDA101"].severity is Severity.ERROR  # `bench` is public: another module may call it
+    assert found["CDA101"].targets["cpu"].severity is Severity.NOTE  # a script's `bench`, called only past it
 
 
 def test_a_tools_own_gpu_check_is_its_one_cpu_finding():
@@ -452,6 +452,34 @@ def test_a_tools_own_gpu_check_is_its_one_cpu_finding():
     found = [(f.span.line, f.rule, f.targets["cpu"].severity.value, f.targets["rocm"].severity.value) for f in analyze(code)]
     assert (12, "CDA114", "error", "note") in found
     assert [line for line, rule, cpu, _ in found if cpu != "note"] == [12]
+
+
+BENCH_TOOL = """import sys
+import torch
+
+
+def sync_time():
+    torch.cuda.synchronize()
+
+
+def main():
+    if not torch.cuda.is_available():
+        sys.exit("needs a GPU")
+    sync_time()
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_a_scripts_public_function_called_only_past_its_requirement_never_runs_on_a_cpu():
+    """Nothing imports the script, so only its own `main()` calls `sync_time()`: past the check.
+    Where another module imports it, the function is its API and keeps its severity."""
+    cpu = {f.span.line: f.targets["cpu"].severity for f in analyze(BENCH_TOOL, path="bench_tool.py") if f.rule == "CDA101"}
+    assert cpu == {6: Severity.NOTE}
+    imported = analyze(BENCH_TOOL, path="bench_tool.py", files={"run.py": "from bench_tool import sync_time\nsync_time()\n"})
+    assert {f.span.line: f.targets["cpu"].severity for f in imported if f.rule == "CDA101"} == {6: Severity.ERROR}
 
 
 @pytest.mark.parametrize(

@@ -43,6 +43,7 @@ def analyze_python(
         switched=frozenset(name for name, _ in facts.switched) | ({""} if facts.off_default_path else set()),
         called_elsewhere=dict(facts.called_elsewhere),
         not_run=_not_run(tree, text, facts.main_block),
+        script=facts.main_block is not None and facts.main_block[0] == "script",
     )
     walker.visit(tree)
     lines = SourceLines(text)

@@ -19,8 +19,9 @@ called. Two shapes follow from that, both read from one module and its syntax al
   or hand it on), except under a decorator that only remembers its results (`@functools.lru_cache()`)
   or runs it in a grad mode (`@torch.no_grad()`, `@torch.inference_mode()`).
 
-Another module may call a public function, so outside test modules only private functions
-(`_helper`) are helpers, and public ones only where every use is a probe's (the body of a `try`
+Another module may call a public function, so outside test modules and scripts nothing imports (a
+module with a `__main__` block no other module of the scan imports: `main_block.py`, through the
+project index) only private functions (`_helper`) are helpers, and public ones only where every use is a probe's (the body of a `try`
 whose handler falls back or swallows the error: `try: _check_kernels() except Exception: pass`).
 """
 
@@ -72,12 +73,19 @@ class ModuleReach:
     """The fixtures, tests and helpers of one module; see the module docstring."""
 
     def __init__(
-        self, module: ast.Module, names: ImportTable, in_tests: bool, inherited: Mapping[str, bool] | None = None
+        self,
+        module: ast.Module,
+        names: ImportTable,
+        in_tests: bool,
+        inherited: Mapping[str, bool] | None = None,
+        script: bool = False,
     ) -> None:
         """`inherited`: the skipping fixtures the conftest files above the module serve, by name, with
-        whether each is `autouse`."""
+        whether each is `autouse`; `script`: nothing in the scan imports the module, which runs as a
+        program (`main_block.py`), so its public functions are helpers too."""
         self.names = names
         self.in_tests = in_tests
+        self.script = script
         self.inherited = inherited or {}
         self.skipping: dict[str, Region] = {}
         """The skipping fixtures module-level tests may request, by name: the module's and those served to it."""
@@ -210,7 +218,7 @@ class ModuleReach:
             quiet = frozenset(use_quiet) if quiet is None else quiet & use_quiet
             cap = None if cap is None or use_cap is None else max(cap, use_cap, key=lambda s: s.rank)
         visiting.discard(key)
-        public = not (self.in_tests or self._nodes[key].name.startswith("_"))
+        public = not (self.in_tests or self.script or self._nodes[key].name.startswith("_"))
         if public and not all(use.probe for use in uses):
             found[key] = None
         else:

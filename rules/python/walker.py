@@ -154,8 +154,11 @@ class PythonWalker:
         switched: frozenset[str] = frozenset(),
         called_elsewhere: Mapping[str, tuple[CallShape, ...]] | None = None,
         not_run: frozenset[int] = frozenset(),
+        script: bool = False,
     ) -> None:
         self.names = names
+        self.script = script
+        """The module is a script nothing in the scan imports (`main_block.py`): only it calls its functions."""
         self.catalog = catalog
         self.is_first_party = is_first_party
         self.in_tests = in_tests
@@ -451,7 +454,7 @@ class PythonWalker:
                 if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
                 and statement.name in self.switched
             )
-        self._reach = reach = ModuleReach(node, self.names, self.in_tests, self.fixtures)
+        self._reach = reach = ModuleReach(node, self.names, self.in_tests, self.fixtures, self.script)
         self._helper_names = frozenset(reach.functions) | frozenset(reach.methods)
         self._optional_names = optional_names(node, self.names)
         whole = ANOTHER_PATH if "" in self.switched else NEUTRAL  # the module is imported only under a switch
