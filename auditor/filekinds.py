@@ -70,8 +70,11 @@ _BY_NAME = {
     "makefile": (FileKind.MAKEFILE,),
     "gnumakefile": (FileKind.MAKEFILE,),
 }
-_NOT_DOCKERFILES = (".md", ".txt", ".dockerignore", ".json", ".yml", ".yaml", ".sh", ".py", ".lock")
-"""`Dockerfile.md` and `Dockerfile.dockerignore` sit next to Dockerfiles but are not ones."""
+_NOT_DOCKERFILES = (
+    ".md", ".mdx", ".rst", ".txt", ".html", ".dockerignore", ".json", ".yml", ".yaml", ".sh", ".py", ".lock",
+)
+"""`Dockerfile.md`, `dockerfile_build_guidance.rst` and `Dockerfile.dockerignore` sit next to
+Dockerfiles or write about them but are not ones: read as a Dockerfile, a document fails to parse."""
 _BY_PATTERN = [
     ("dockerfile[._-]*", FileKind.DOCKERFILE),
     ("*.dockerfile", FileKind.DOCKERFILE),

@@ -6,6 +6,7 @@ import inspect
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -24,6 +25,17 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 def _cache_of_this_run(tmp_path_factory: pytest.TempPathFactory):
     """Scans in tests (in-process and in subprocesses) share a cache of their own, never the user's."""
     os.environ["CUDAUDIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("cudaudit-cache"))
+    yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _temporary_files_of_this_run(tmp_path_factory: pytest.TempPathFactory):
+    """What cudaudit leaves in the system's temporary folder on purpose (the pull-request text of
+    `fix --branch`, kept for the user to read) goes under pytest's own folder, which pytest prunes,
+    not into the machine's /tmp, where every run of the suite would add more."""
+    folder = tmp_path_factory.mktemp("system-tmp")
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = str(folder)
     yield
 
 

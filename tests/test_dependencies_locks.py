@@ -250,3 +250,91 @@ def test_dependency_analyzers_never_raise(kind_and_name, text):
     findings, errors = analyze_bytes(text.encode(), task, AnalysisSettings())
     assert not any("internal error" in e.message for e in errors), errors
     assert not (findings and errors)
+
+
+VARIANT_LOCK = """\
+version = 1
+requires-python = ">=3.10"
+conflicts = [[
+    { package = "app", extra = "cpu" },
+    { package = "app", extra = "gpu-cuda" },
+    { package = "app", extra = "rocm" },
+]]
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { editable = "." }
+dependencies = [
+    { name = "numpy" },
+]
+
+[package.optional-dependencies]
+cpu = [
+    { name = "torch", version = "2.5.1+cpu", source = { registry = "https://download.pytorch.org/whl/cpu" } },
+]
+gpu-cuda = [
+    { name = "torch", version = "2.5.1+cu124", source = { registry = "https://download.pytorch.org/whl/cu124" } },
+]
+rocm = [
+    { name = "torch", version = "2.5.1+rocm6.2", source = { registry = "https://download.pytorch.org/whl/rocm6.2" } },
+]
+fast = [
+    { name = "cupy-cuda12x" },
+]
+
+[[package]]
+name = "numpy"
+version = "2.1.0"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "cupy-cuda12x"
+version = "13.3.0"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "nvidia-cublas-cu12"
+version = "12.4.5.8"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "torch"
+version = "2.5.1+cpu"
+source = { registry = "https://download.pytorch.org/whl/cpu" }
+
+[[package]]
+name = "torch"
+version = "2.5.1+cu124"
+source = { registry = "https://download.pytorch.org/whl/cu124" }
+dependencies = [
+    { name = "nvidia-cublas-cu12", marker = "(platform_machine == 'x86_64' and sys_platform == 'linux' and extra == 'extra-3-app-gpu-cuda') or (extra == 'extra-3-app-cpu' and extra == 'extra-3-app-rocm')" },
+]
+
+[[package]]
+name = "torch"
+version = "2.5.1+rocm6.2"
+source = { registry = "https://download.pytorch.org/whl/rocm6.2" }
+dependencies = [
+    { name = "numpy", marker = "python_full_version >= '3.11'" },
+]
+"""
+
+
+def test_a_lock_of_per_target_variants_reports_only_what_each_target_installs(cli, tmp_path):
+    """The CUDA extra's torch and the NVIDIA wheel its marker pulls are installed by neither the
+    `rocm` nor the `cpu` extra: one note. An ordinary extra that pulls a CUDA wheel into every
+    variant keeps its warning."""
+    write(tmp_path / "uv.lock", VARIANT_LOCK)
+    assert sites(scan_json(cli), "uv.lock") == [(37, 9, 21, "CDA604", "warning")]
+    shown = [f for f in scan_json(cli, "--show-portable")["findings"] if f["path"] == "uv.lock"]
+    assert [(f["line"], f["severity"], f["sites"]) for f in shown] == [(37, "warning", 1), (42, "note", 3)]
+    assert "3 sites of entries that the project's own ROCm and CPU variants do not install" in shown[1]["message"]
+
+
+def test_a_lock_with_a_rocm_variant_alone_keeps_the_cuda_entries_for_cpu(cli, tmp_path):
+    write(tmp_path / "uv.lock", VARIANT_LOCK.replace('    { package = "app", extra = "cpu" },\n', "").replace("\ncpu = [", "\nother = ["))
+    found = {f["line"]: f["targets"] for f in scan_json(cli)["findings"]}
+    assert sorted(found) == [36, 41, 52, 53]
+    assert [found[line]["rocm"]["severity"] for line in (36, 41, 52, 53)] == ["warning", "note", "note", "note"]
+    assert {found[line]["cpu"]["severity"] for line in found} == {"warning"}

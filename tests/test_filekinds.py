@@ -27,6 +27,8 @@ K = FileKind
         ("Dockerfile_amd", (K.DOCKERFILE,)),
         ("Dockerfile-cuda", (K.DOCKERFILE,)),
         ("Dockerfile.md", ()),
+        ("docs/dockerfile_build_guidance.rst", ()),
+        ("Dockerfile-guide.mdx", ()),
         ("Dockerfile.dockerignore", ()),
         ("requirements.txt", (K.REQUIREMENTS,)),
         ("requirements-dev.in", (K.REQUIREMENTS,)),

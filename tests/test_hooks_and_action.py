@@ -74,7 +74,8 @@ def _names_cudaudit_knows() -> list[str]:
     stems += [pattern.replace("*", "gpu") for pattern, _ in filekinds._BY_PATTERN]
     stems += [f"Dockerfile{ending}" for ending in filekinds._NOT_DOCKERFILES]
     stems += ["Dockerfile.rocm", "Containerfile-cpu", "requirements/base.in", "reqs/dev.txt", ".github/workflows/ci.yml"]
-    stems += ["README.md", "model.pt", "notes.txt", "data.json", "Makefile.am", "x.pyc", "setup.py.orig", "requirements.md"]
+    stems += ["README.md", "model.pt", "notes.txt", "data.json", "Makefile.am", "x.pyc", "setup.py.orig", "requirements.md",
+               "docs/dockerfile_build_guidance.rst"]
     return [variant for stem in stems for variant in (stem, stem.upper(), f"src/deep/{stem}")]
 
 

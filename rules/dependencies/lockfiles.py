@@ -18,6 +18,7 @@ a declaration itself and keeps its severities.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Any
@@ -33,11 +34,12 @@ from cudaudit.resolvers.requirements import (
     version_hits,
 )
 from cudaudit.rules.catalog import Catalog
+from cudaudit.rules.dependencies.lock_installs import not_installed_by
 from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, unique
 from cudaudit.rules.dependencies.toml_text import TomlText, load_toml
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UnparsableError
-from cudaudit.verdicts import another_path
+from cudaudit.verdicts import TARGET_NAMES, another_path, group_of
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class LockedPackage:
     """Where the name is written when it is a key (Pipfile) rather than a `name = "..."` string."""
     own_source: bool = False
     """Installed from its own source (the project itself, a folder, a git checkout), not from an index."""
+    left_out: frozenset[str] = frozenset()
+    """The targets whose own variant of the project (a `rocm` extra of a uv.lock) does not install it."""
 
 
 def analyze_lockfile(
@@ -63,13 +67,19 @@ def analyze_lockfile(
 ) -> list[Finding]:
     """Findings in one lock file; malformed TOML or JSON raises `UnparsableError`."""
     doc = TomlText(text)
-    packages, indexes = locked_packages(text, path, doc)
-    context = DependencyContext(torch=pinned_torch(f"{p.name}=={p.version.lstrip('=')}" for p in packages))
+    packages, indexes = locked_packages(text, path, doc, settings.targets)
+    torch = pinned_torch(f"{p.name}=={p.version.lstrip('=')}" for p in packages)
     found: list[Finding] = []
+    variants: dict[frozenset[str], list[Finding]] = {}
 
-    def report(placed: Placed | None, hits) -> None:
-        if placed is not None:
-            found.extend(findings(placed, hits, path, catalog, settings, context))
+    def report(placed: Placed | None, hits, left_out: frozenset[str] = frozenset()) -> None:
+        if placed is None:
+            return
+        for finding in findings(placed, hits, path, catalog, settings, DependencyContext(torch, left_out)):
+            if left_out and finding.fix is None and left_out >= set(finding.targets):
+                variants.setdefault(left_out, []).append(finding)
+            else:
+                found.append(finding)
 
     def literal(value: str, package: LockedPackage) -> Placed | None:
         written = doc.string(value, package.start, package.end) if value else None
@@ -79,12 +89,16 @@ def analyze_lockfile(
         report(literal(url, LockedPackage("", "", 0)), index_hits(url, catalog))
     for package in packages:
         name = package.name_at or literal(package.name, package)
-        report(name, name_hits(package.name, package.extras, version_constraint(package.version), catalog))
-        report(literal(package.version, package), version_hits(package.version, catalog))
+        left_out = package.left_out
+        report(name, name_hits(package.name, package.extras, version_constraint(package.version), catalog), left_out)
+        report(literal(package.version, package), version_hits(package.version, catalog), left_out)
         for index in package.indexes:
-            report(literal(index, package), index_hits(index, catalog))
+            report(literal(index, package), index_hits(index, catalog), left_out)
         for url in package.urls:
-            report(literal(url, package), requirement_hits(url, catalog))
+            report(literal(url, package), requirement_hits(url, catalog), left_out)
+    for left_out, members in variants.items():
+        names = " and ".join(TARGET_NAMES.get(target, target) for target in sorted(left_out, key=settings.targets.index))
+        found.append(group_of(unique(members), f"of entries that the project's own {names} variants do not install"))
     if PurePath(path).name.lower() in _DECLARATIONS:
         return unique(found)
     return [another_path(finding) for finding in unique(found)]
@@ -94,23 +108,28 @@ _DECLARATIONS = frozenset({"pipfile"})
 """The files this analyzer reads that a person writes; the others are generated from such files."""
 
 
-def locked_packages(text: str, path: str, doc: TomlText | None = None) -> tuple[list[LockedPackage], list[str]]:
+def locked_packages(
+    text: str, path: str, doc: TomlText | None = None, targets: Iterable[str] = ()
+) -> tuple[list[LockedPackage], list[str]]:
     """The packages a lock file (or Pipfile) names, in file order, and the index URLs it lists apart
-    from them; malformed TOML or JSON raises `UnparsableError`."""
+    from them; malformed TOML or JSON raises `UnparsableError`. The entries of a uv.lock carry the
+    `targets` whose own variant of the project does not install them (`lock_installs`)."""
     kind = PurePath(path).name.lower()
     doc = doc or TomlText(text)
     if kind == "pipfile.lock":
         return _pipfile_lock(text, doc)
     if kind == "pipfile":
         return _pipfile(load_toml(text, "Pipfile"), doc)
-    return _locked_packages(load_toml(text, kind), doc), []
+    data = load_toml(text, kind)
+    left_out = not_installed_by(data, targets) if kind == "uv.lock" else []
+    return _locked_packages(data, doc, left_out), []
 
 
 _OWN_SOURCES = frozenset({"editable", "virtual", "directory", "path", "git", "vcs", "file"})
 """Source keys (uv, pylock.toml) and Poetry source types of packages that come from no index."""
 
 
-def _locked_packages(data: dict[str, Any], doc: TomlText) -> list[LockedPackage]:
+def _locked_packages(data: dict[str, Any], doc: TomlText, left_out: list[frozenset[str]]) -> list[LockedPackage]:
     """`[[package]]` (uv, Poetry, PDM) or `[[packages]]` (pylock.toml) entries, in file order."""
     table = "packages" if "packages" in data else "package"
     listed = data.get(table)
@@ -137,6 +156,7 @@ def _locked_packages(data: dict[str, Any], doc: TomlText) -> list[LockedPackage]
                 indexes=tuple(i for i in indexes if isinstance(i, str)),
                 urls=tuple(u for u in urls if isinstance(u, str)),
                 own_source=bool(_OWN_SOURCES & {*source, source.get("type"), *entry}),
+                left_out=left_out[index] if index < len(left_out) else frozenset(),
             )
         )
     return packages
