@@ -36,8 +36,9 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   names it takes (`rules/python/main_block.py`);
 - the modules of the project's opt-in areas (`pkg/experiments/`, `pkg/dev/`; the catalog's
   `[[opt_in_folder]]` tables) that no module outside them imports (`rules/python/opt_in_areas.py`),
-  and the monkey patches inside a package that nothing in the project imports or names
-  (`rules/python/unnamed.py`).
+  the monkey patches inside a package that nothing in the project imports or names
+  (`rules/python/unnamed.py`), and the modules the project imports only inside a `try` that goes on
+  where the import fails (`rules/python/optional_modules.py`).
 
 Each reader sees one file at a time; a file it cannot read or parse adds nothing (the file's
 own analysis reports it), so one bad header never stops the scan. `facts(path, kinds)` then
@@ -101,6 +102,9 @@ _READERS = {
     "area_folders": "cudaudit.rules.python.opt_in_areas:area_folders",
     "unreached_in_areas": "cudaudit.rules.python.opt_in_areas:unreached_in_areas",
     "unnamed_modules": "cudaudit.rules.python.unnamed:unnamed_modules",
+    "optional_modules": "cudaudit.rules.python.optional_modules:optional_modules",
+    "tried_imports": "cudaudit.rules.python.optional_modules:tried_imports",
+    "import_names": "cudaudit.rules.python.import_paths:import_names",
     "superseded_builds": "cudaudit.rules.builds.nested_builds:superseded_builds",
     "unnamed_dockerfiles": "cudaudit.rules.containers.references:unnamed_dockerfiles",
     "main_block": "cudaudit.rules.python.main_block:main_block",
@@ -345,8 +349,8 @@ def build_index(
         ),
         main_blocks=_main_blocks(found.main_blocks, python, import_lines),
         off_default_path={
-            **_unnamed(files, python, found), **_off_default_path(python, catalog), **_superseded_builds(python),
-            **_unnamed_dockerfiles(files),
+            **_optional_modules(python, found, remember), **_unnamed(files, python, found),
+            **_off_default_path(python, catalog), **_superseded_builds(python), **_unnamed_dockerfiles(files),
         },
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
         installs=_installs(found.installs),
@@ -395,6 +399,22 @@ def _unnamed(files: list[IndexedFile], python: dict[str, Reader], found: _Found)
     naming = {file.display: file.read for file in files if set(file.kinds) & _NAMING_KINDS and not is_test_path(file.display)}
     tests = {path: read for path, read in python.items() if is_test_path(path)}
     return _reader("unnamed_modules")(candidates, naming, tests)
+
+
+def _optional_modules(python: dict[str, Reader], found: _Found, remember: Remember) -> dict[str, Evidence]:
+    """`optional_modules.optional_modules` for the modules outside the test suite that the catalog's
+    prefilter passes: those the project imports only where it goes on without them. The names each
+    module's imports spell come from the cache, as the import graph's do (one reading for both)."""
+    if not (found.prefiltered and found.tried_imports):
+        return {}
+
+    def names(path: str) -> frozenset[str]:
+        try:
+            return frozenset(remember("import_paths:names", path, lambda: _reader("import_names")(python[path]())))
+        except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
+            return frozenset()
+
+    return _reader("optional_modules")(sorted(found.prefiltered), python, found.tried_imports, names)
 
 
 def _unnamed_dockerfiles(files: list[IndexedFile]) -> dict[str, Evidence]:
@@ -553,6 +573,9 @@ class _Found:
     """Python modules outside the test suite that the catalog's prefilter passes."""
     installs: set[str] = field(default_factory=set)
     """The dependency declarations (requirements, pyproject, setup, conda files) of the scan."""
+    tried_imports: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Display path -> `optional_modules.tried_imports` of each module outside the test suite that has
+    some: imports inside a `try` that goes on where they fail."""
 
     def read(
         self, path: str, kind: FileKind, data: _Source, catalog: Catalog, roots: tuple[str, ...], remember: Remember
@@ -585,6 +608,10 @@ class _Found:
             )
             if prefiltered:
                 self.prefiltered.add(path)
+            if not is_test_path(path):
+                tried = remember("tried_imports", path, lambda: _reader("tried_imports")(data()))
+                if tried:
+                    self.tried_imports[path] = tried
             if remember("main_block", path, lambda: _reader("main_block")(path, data())) and (
                 prefiltered or catalog.may_match(FileKind.PYTHON.value, data())
             ):

@@ -242,7 +242,7 @@ class _Graph:
         """Every name the module's import statements spell (`pkg`, `ops`, `kernels`, `run`)."""
         if path not in self._names:
             self._names[path] = frozenset(
-                self._reading("import_paths:names", path, lambda: _import_names(self.text(path)), ())
+                self._reading("import_paths:names", path, lambda: import_names(self.text(path)), ())
             )
         return self._names[path]
 
@@ -432,7 +432,7 @@ def _import_statements(data: bytes) -> Iterator[re.Match[bytes]]:
             return
 
 
-def _import_names(data: bytes) -> frozenset[str]:
+def import_names(data: bytes) -> frozenset[str]:
     """Every name a module's import statements spell, read without placing them on lines."""
     names: set[bytes] = set()
     for match in _import_statements(data):
