@@ -550,13 +550,16 @@ def try_region(node: TryStatement) -> Region:
     Exception: return False`, or a handler that clears a flag) has one for a missing device, so
     what it tries is guarded on the targets without one. A handler that swallows the error
     (`except Exception: pass`, or one that only logs it) keeps whatever the program had before
-    the `try`: what fails there costs a feature, not the run, a warning at most."""
+    the `try`: what fails there costs a feature, not the run, a warning at most. So does a probe's
+    answer on a target with a device that its body cannot see (`nvidia-smi` or NVML on an AMD
+    GPU): "not here", or a default (NUMA node 0), where there is one, degrades the program
+    silently rather than stopping it."""
     optional = any(catches_import_error(handler) for handler in node.handlers)
     probe = any(_catches_errors(handler) and _falls_back(handler.body) for handler in node.handlers)
     swallows = not probe and any(_catches_errors(handler) and only_reports(handler.body) for handler in node.handlers)
     return Region(
         cuda_guarded=probe,
-        cap=Severity.WARNING if swallows else None,
+        cap=Severity.WARNING if swallows or probe else None,
         optional_import=optional,
         probe=probe or swallows,
     )

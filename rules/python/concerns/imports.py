@@ -8,7 +8,9 @@ one whose handler computes what the program needs without the module is a note (
 so is an import in the branch of a test that the library is installed (`if HAS_XFORMERS: import
 xformers`, `if model_management.xformers_enabled(): import xformers.ops`, `guards.tests_library`):
 it runs only where an earlier import of it succeeded, and the program takes the other branch
-elsewhere.
+elsewhere. Neither is a guard for a library that imports anywhere and fails at its first call (the
+catalog's `[[fails_at_use]]`: `import pynvml` succeeds on an AMD GPU, `nvmlInit()` raises): the
+fallback runs only where the package is missing, so such an import stays a warning.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Imports(Concern):
         self._installed: dict[int, ast.expr] = {}
         """The test of the `if` each import statement of its true branch sits in, by id."""
         self._fallbacks: dict[int, bool] = {}
+        self._use_failing: frozenset[str] | None = None
         self._reads: dict[str, list[int]] | None = None
         """The lines where the module reads each name, found where first needed."""
 
@@ -69,9 +72,10 @@ class Imports(Concern):
                 walk.report(DETECTOR, entry.match, node, cap=self._cap(node, module))
 
     def _cap(self, node: ast.stmt, module: str) -> Severity | None:
+        guarded = Severity.WARNING if self._fails_at_use(module) else Severity.NOTE
         test = self._installed.get(id(node))
         if test is not None and tests_library(test, module.partition(".")[0], self.walk.names):
-            return Severity.NOTE
+            return guarded
         if not self.walk.optional_import:
             return None
         attempt = self._tries.get(id(node))
@@ -80,7 +84,18 @@ class Imports(Concern):
         known = self._fallbacks.get(id(attempt))
         if known is None:
             known = self._fallbacks[id(attempt)] = self._falls_back(attempt)
-        return Severity.NOTE if known else Severity.WARNING
+        return guarded if known else Severity.WARNING
+
+    def _fails_at_use(self, module: str) -> bool:
+        """Whether the catalog's `[[fails_at_use]]` tables name the library: its import succeeds where
+        the hardware is missing and its first call raises (`import pynvml`, then `nvmlInit()`), so a
+        fallback for a failed import, or a test that it is installed, runs only where the package is
+        missing, and the program degrades silently elsewhere."""
+        if self._use_failing is None:
+            self._use_failing = frozenset(
+                table["module"] for _, tables in self.walk.catalog.tables("fails_at_use") for table in tables
+            )
+        return module.partition(".")[0] in self._use_failing
 
     def _falls_back(self, attempt: TryStatement) -> bool:
         """Whether every `ImportError` handler of `attempt` computes, without the modules, what the
