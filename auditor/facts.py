@@ -152,6 +152,10 @@ class FileFacts:
     conftest_fixtures: tuple[tuple[str, bool], ...] = ()
     """(name, autouse) of the fixtures that skip without CUDA which the `conftest.py` files in this
     test module's folder and above serve it (the nearest one's where two define a name)."""
+    uncollected_without_cuda: bool = False
+    """A `conftest.py` in this test module's folder or above leaves it out of collection on a machine
+    without a CUDA device (`collect_ignore_glob = ["*"]` under `if not torch.cuda.is_available():`):
+    none of its tests runs there (`rules/python/test_selection.py`)."""
     left_out_marks: tuple[str, ...] = ()
     """The custom pytest marks a plain `pytest` run leaves out of this test module: a `conftest.py` in
     its folder or above skips the tests carrying them, or the pytest configuration there deselects

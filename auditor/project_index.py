@@ -23,7 +23,8 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   (`rules/python/project_flags.py`), by qualified name, and each Python module's dotted name;
 - the fixtures each `conftest.py` serves that skip without CUDA (`rules/python/reach.py`);
 - the custom pytest marks a plain `pytest` run leaves out: skipped by a `conftest.py` hook or
-  deselected by the configuration's `addopts` (`rules/python/test_selection.py`);
+  deselected by the configuration's `addopts`, and the tests a `conftest.py` leaves out of
+  collection without CUDA (`collect_ignore_glob`; `rules/python/test_selection.py`);
 - the skip markers shared test modules keep in module-level names, with where each skips
   (`rules/python/skip_conditions.py`);
 - the classes and functions the project's scripts use only under a switch that is off by default
@@ -95,6 +96,9 @@ _READERS = {
     "conftest": "cudaudit.rules.python.reach:conftest_fixtures",
     "skipping_hooks": "cudaudit.rules.python.test_selection:skipping_hooks",
     "deselected_marks": "cudaudit.rules.python.test_selection:deselected_marks",
+    "ignored_without_cuda": "cudaudit.rules.python.test_selection:ignored_without_cuda",
+    "ignored_by_function": "cudaudit.rules.python.test_selection:ignored_by_function",
+    "uncollected": "cudaudit.rules.python.test_selection:uncollected",
     "switches": "cudaudit.rules.python.opt_in:read_switches",
     "switched_definitions": "cudaudit.rules.python.opt_in:switched_definitions",
     "turned_on": "cudaudit.rules.python.opt_in:turned_on",
@@ -182,6 +186,9 @@ class ProjectIndex:
     skip_markers: tuple[tuple[str, tuple[bool | None, bool | None]], ...] = ()
     """(qualified name, (skipped without CUDA, skipped on every ROCm GPU)) of each skip marker a shared
     module of the project keeps in a module-level name."""
+    ignored_without_cuda: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    """Folder -> what its `conftest.py` leaves out of collection without CUDA: ("glob", pattern) and
+    ("path", path) items relative to the folder (`test_selection.ignored_without_cuda`)."""
     releases: tuple[tuple[str, str], ...] = ()
     """(library, range) for each range the dependency files declare of a library the catalog knows to
     work on a target only from a release on (`works_with`)."""
@@ -254,6 +261,8 @@ class ProjectIndex:
             facts["conftest_fixtures"] = _served_fixtures(path, self.conftests)
         if FileKind.PYTHON in kinds and self.left_out_marks and is_test_path(path):
             facts["left_out_marks"] = _left_out_marks(path, self.left_out_marks)
+        if FileKind.PYTHON in kinds and self.ignored_without_cuda and _collected(path):
+            facts["uncollected_without_cuda"] = _uncollected_without_cuda(path, self.ignored_without_cuda)
         if FileKind.PYTHON in kinds and (self.device_flags or self.skip_markers) and path in self.modules:
             facts["device_flags"] = self.device_flags
             facts["skip_markers"] = self.skip_markers
@@ -341,6 +350,7 @@ def build_index(
         modules=modules,
         conftests={folder: fixtures for folder, fixtures in found.conftests.items() if fixtures},
         left_out_marks={folder: tuple(sorted(marks)) for folder, marks in found.left_out_marks.items() if marks},
+        ignored_without_cuda=_resolved_ignores(found.ignored, python, files),
         releases=tuple(sorted(set(found.releases))),
         switched=_switched(files, python, found, catalog, import_lines) if found.switched or found.tested else {},
         calls_elsewhere=(
@@ -550,6 +560,8 @@ class _Found:
     """(display path, flag name, what a test of the flag probes) for each device flag found."""
     left_out_marks: dict[str, set[str]] = field(default_factory=dict)
     """Folder -> the custom pytest marks its `conftest.py` skips or its configuration deselects."""
+    ignored: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    """Folder -> what its `conftest.py` leaves out of collection without CUDA, calls not yet resolved."""
     markers: list[tuple[str, str, tuple[bool | None, bool | None]]] = field(default_factory=list)
     """(display path, marker name, where it skips) for each skip marker of a shared module."""
     releases: list[tuple[str, str]] = field(default_factory=list)
@@ -624,6 +636,9 @@ class _Found:
                 )
                 skipped = remember("skipping_hooks", path, lambda: _reader("skipping_hooks")(path, data()))
                 self.left_out_marks.setdefault(posixpath.dirname(path), set()).update(skipped)
+                ignored = remember("ignored_without_cuda", path, lambda: _reader("ignored_without_cuda")(path, data()))
+                if ignored:
+                    self.ignored[posixpath.dirname(path)] = ignored
         elif kind is FileKind.CMAKE:
             build = remember("cmake_build", path, lambda: _reader("cmake_build")(path, decode_text(data())))
             if build is not None:  # a CMake file that builds nothing as HIP says nothing over a setup.py above it
@@ -722,6 +737,51 @@ def _served_fixtures(path: str, conftests: dict[str, tuple[tuple[str, bool], ...
             served.setdefault(name, autouse)
         folder, above = posixpath.dirname(folder), folder
     return tuple(sorted(served.items()))
+
+
+def _resolved_ignores(
+    ignored: dict[str, tuple[tuple[str, str], ...]], python: dict[str, Reader], files: list[IndexedFile]
+) -> dict[str, tuple[tuple[str, str], ...]]:
+    """What each `conftest.py` leaves out of collection without CUDA, a list a function of another
+    of the project's modules returns read from that function (`test_selection.ignored_by_function`)."""
+    if not ignored:
+        return {}
+    resolved: dict[str, tuple[tuple[str, str], ...]] = {}
+    modules: dict[str, str] | None = None
+    for folder, items in ignored.items():
+        found = [item for item in items if item[0] != "call"]
+        for _, called in (item for item in items if item[0] == "call"):
+            if modules is None:
+                module_map = ModuleMap(f.display for f in files)
+                modules = {name: path for path in python for name in module_map.import_names(path)}
+            kind, _, qualified = called.partition(":")
+            module, _, function = qualified.rpartition(".")
+            path = modules.get(module)
+            if path is None:
+                continue
+            try:
+                found.extend(_reader("ignored_by_function")(path, python[path](), function, kind))
+            except Exception:  # noqa: BLE001 - an unreadable or unparsable module says nothing; its own analysis reports it
+                continue
+        if found:
+            resolved[folder] = tuple(sorted(set(found)))
+    return resolved
+
+
+def _collected(path: str) -> bool:
+    """A module pytest collects by its default `python_files`: `test_*.py` or `*_test.py`."""
+    name = posixpath.basename(path)
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+
+
+def _uncollected_without_cuda(path: str, ignored: dict[str, tuple[tuple[str, str], ...]]) -> bool:
+    """Whether a `conftest.py` in `path`'s folder or above leaves the module out of collection without CUDA."""
+    folder, above = posixpath.dirname(path), None
+    while folder != above:
+        if folder in ignored and _reader("uncollected")(path, folder, ignored[folder]):
+            return True
+        folder, above = posixpath.dirname(folder), folder
+    return False
 
 
 def _left_out_marks(path: str, marks: dict[str, tuple[str, ...]]) -> tuple[str, ...]:

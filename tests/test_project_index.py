@@ -602,6 +602,48 @@ def test_a_conftest_serves_its_skipping_fixtures_to_the_test_modules_below_it():
     assert found[4] is Severity.WARNING
 
 
+GPU_ONLY_COLLECTION = """
+def gpu_only(check=None):
+    \"\"\"Leave every test out where there is no GPU.\"\"\"
+    import torch
+
+    if not torch.cuda.is_available():
+        return list(EVERY_TEST)
+    if check is not None and not check():
+        return list(EVERY_TEST)
+    return []
+
+EVERY_TEST = ["**/test_*.py"]
+"""
+
+
+def test_a_conftest_that_leaves_tests_out_of_collection_without_cuda_reaches_the_modules_it_covers():
+    """pytest matches `collect_ignore_glob` with `fnmatch` against the conftest's folder joined with
+    the pattern (a `*` spans folders, `**/` needs one below), and each folder on the way down."""
+    files = {
+        "tests/__init__.py": "",
+        "tests/collection.py": GPU_ONLY_COLLECTION,
+        "tests/ops/conftest.py": "from tests.collection import gpu_only\n\ncollect_ignore_glob = gpu_only(check=lambda: True)\n",
+        "tests/ops/fused/test_add.py": "x = 1\n",
+        "tests/ops/test_top.py": "x = 1\n",
+        "tests/ops/fused/helpers.py": "x = 1\n",
+        "tests/io/conftest.py": (
+            "import os\nimport torch\n\ncollect_ignore = ['slow'] if not torch.cuda.is_available() else []\n"
+            "if os.environ.get('CI'):\n    collect_ignore_glob = ['*']\n"
+        ),
+        "tests/io/slow/deep/test_read.py": "x = 1\n",
+        "tests/io/test_write.py": "x = 1\n",
+    }
+    index = index_of(files)
+    uncollected = {path for path in files if index.facts(path, (FileKind.PYTHON,)).uncollected_without_cuda}
+    assert uncollected == {"tests/ops/fused/test_add.py", "tests/io/slow/deep/test_read.py"}
+    test = "import torch\n\ndef test_add():\n    torch.ones(2, device='cuda')\n"
+    found = {f.span.line: f.severity for f in analyze(test, path="tests/ops/fused/test_add.py", files=files) if f.rule == "CDA103"}
+    assert found == {4: Severity.NOTE}
+    found = {f.span.line: f.severity for f in analyze(test, path="tests/ops/test_top.py", files=files) if f.rule == "CDA103"}
+    assert found == {4: Severity.WARNING}
+
+
 def test_a_namespace_package_of_the_tree_names_its_modules_for_every_python_file_and_notebook():
     index = index_of(
         {

@@ -40,6 +40,7 @@ def analyze_python(
         lambda module: is_first_party(module, settings.first_party, namespace) or is_sibling_module(path, module),
         in_tests=is_test_path(path),
         fixtures=dict(facts.conftest_fixtures),
+        uncollected=facts.uncollected_without_cuda,
         switched=frozenset(name for name, _ in facts.switched) | ({""} if facts.off_default_path else set()),
         called_elsewhere=dict(facts.called_elsewhere),
         not_run=_not_run(tree, text, facts.main_block),

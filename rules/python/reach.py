@@ -9,6 +9,10 @@ called. Two shapes follow from that, both read from one module and its syntax al
   one guards its whole module, as `pytestmark` does. A `conftest.py` serves its fixtures to the
   test modules in its folder and below: the project index reads its skipping ones
   (`conftest_fixtures`) and each test module gets those of the conftest files above it;
+- a helper that opens with a skip (`def _need_gpu():` / `if not torch.cuda.is_available():
+  pytest.skip(...)`) skips the test or fixture that calls it: the skip raises out of the helper,
+  so what follows the call runs only where the check passes, as if the `if` stood in the caller
+  (`skip_check_of`);
 - a helper whose every use in the module sits in guarded code runs guarded: the walk records the
   context of each use (`PythonWalker` calls `use`), and after the walk each helper gets what every
   use of it has in common (`regions`). A use in another helper counts with that helper's own
@@ -18,6 +22,11 @@ called. Two shapes follow from that, both read from one module and its syntax al
   keeps the helper on the normal path. A decorated function is no helper (the decorator may call it
   or hand it on), except under a decorator that only remembers its results (`@functools.lru_cache()`)
   or runs it in a grad mode (`@torch.no_grad()`, `@torch.inference_mode()`).
+  In a module that defines tests, a module-level name assigned a device once (`device =
+  torch.device("cuda:0")`, `DEVICE = "cuda"`) is read the same way: building a device object
+  needs no device, so where every test and helper that reads the name is guarded, the assignment
+  is as guarded as they. A value that touches a device (`torch.zeros(1, device="cuda")`) runs when
+  the module is imported, skipped tests or not, and is not followed.
 
 Another module may call a public function, so outside test modules and scripts nothing imports (a
 module with a `__main__` block no other module of the scan imports: `main_block.py`, through the
@@ -40,6 +49,8 @@ from cudaudit.rules.python.regions import NEUTRAL, Region, branch_regions
 from cudaudit.source import decode_python, parse_python
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.Assign
+"""What a use is recorded for: a helper function, or a module-level name of a test module."""
 _FRAMEWORK_METHODS = frozenset(
     {"setUp", "tearDown", "setUpClass", "tearDownClass", "setup_method", "teardown_method", "setup_class",
      "teardown_class", "asyncSetUp", "asyncTearDown", "subTest"}
@@ -94,24 +105,49 @@ class ModuleReach:
         """Module-level functions that may be helpers, by name."""
         self.methods: dict[str, list[FunctionNode]] = {}
         """Methods of test classes that may be helpers, by name (a name several classes define is each of them)."""
+        self.values: dict[str, ast.Assign] = {}
+        """Module-level names a module that defines tests assigns once, by name (see the module docstring)."""
+        self.fixture_helpers: dict[str, FunctionNode] = {}
+        """Fixtures of a module that defines tests, by the name tests request them by: each runs only
+        for the tests and fixtures that request it, so it is a helper whose uses are the requests."""
+        self.skip_checks: dict[str, ast.If] = {}
+        """Module-level functions that open with a skip, by name: the `if` that skips (`skip_check_of`)."""
         self._uses: dict[int, list[Use]] = {}
-        self._nodes: dict[int, FunctionNode] = {}
+        self._nodes: dict[int, tuple[str, Definition]] = {}
         self.module_region = NEUTRAL
         defined: dict[str, int] = {}
         for statement in module.body:
             for name in _bound_names(statement):
                 defined[name] = defined.get(name, 0) + 1
         exported = _exported(module)
+        defines_tests = in_tests and any(_defines_tests(statement) for statement in module.body)
         for statement in module.body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                check = _opening_skip(statement, names) if defined.get(statement.name) == 1 else None
+                if check is not None:
+                    self.skip_checks[statement.name] = check
                 if defined.get(statement.name) == 1 and statement.name not in exported and self._may_help(statement):
                     self.functions[statement.name] = statement
-                    self._nodes[id(statement)] = statement
+                    self._nodes[id(statement)] = (statement.name, statement)
+                fixture = _fixture_name(statement, names) if defines_tests else None
+                if fixture is not None and not _autouse(statement, names) and defined.get(statement.name) == 1:
+                    self.fixture_helpers[fixture] = statement
+                    self._nodes[id(statement)] = ("_" + fixture, statement)  # requested only here: private
+            elif defines_tests and isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+                target = statement.targets[0]
+                if (
+                    isinstance(target, ast.Name)
+                    and defined.get(target.id) == 1
+                    and target.id not in exported
+                    and _names_a_device(statement.value, names)
+                ):
+                    self.values[target.id] = statement
+                    self._nodes[id(statement)] = (target.id, statement)
             elif isinstance(statement, ast.ClassDef) and in_tests and _is_test_class(statement):
                 for item in statement.body:
                     if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and self._may_help(item):
                         self.methods.setdefault(item.name, []).append(item)
-                        self._nodes[id(item)] = item
+                        self._nodes[id(item)] = (item.name, item)
         self._read_fixtures(module)
 
     def _may_help(self, function: FunctionNode) -> bool:
@@ -160,7 +196,7 @@ class ModuleReach:
             for function, name in fixtures:
                 if name is None or name in done:
                     continue
-                region = _skip_region(function, self.names) or self._requested(function, found)
+                region = _skip_region(function, self.names, self.skip_checks) or self._requested(function, found)
                 if region:
                     found[name] = region
                     done.add(name)
@@ -178,16 +214,33 @@ class ModuleReach:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def helper(self, node: ast.Name | ast.Attribute) -> list[FunctionNode]:
-        """The helpers a name or `self.name` may stand for; none for anything else."""
+    def helper(self, node: ast.Name | ast.Attribute) -> list[Definition]:
+        """The helpers (or module-level names) a name or `self.name` may stand for; none for anything else."""
         if isinstance(node, ast.Name):
-            function = self.functions.get(node.id)
-            return [function] if function is not None else []
+            definition: Definition | None = self.functions.get(node.id) or self.values.get(node.id)
+            return [definition] if definition is not None else []
         if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
-            return self.methods.get(node.attr, [])
+            return list(self.methods.get(node.attr, []))
         return []
 
-    def use(self, helper: FunctionNode, use: Use) -> None:
+    def requested(self, function: FunctionNode) -> list[Definition]:
+        """The module's fixtures `function` requests, by parameter or `@pytest.mark.usefixtures`."""
+        if not self.fixture_helpers:
+            return []
+        requested = [a.arg for a in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs)]
+        requested.extend(_used_fixtures(function.decorator_list, self.names))
+        return [self.fixture_helpers[name] for name in requested if name in self.fixture_helpers]
+
+    def skip_check_of(self, statement: ast.stmt) -> ast.If | None:
+        """For a statement that calls a module function opening with a skip (`_need_gpu()`), that
+        function's skipping `if`: the rest of the caller's block runs only where it does not skip."""
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            func = statement.value.func
+            if isinstance(func, ast.Name) and not statement.value.args and not statement.value.keywords:
+                return self.skip_checks.get(func.id)
+        return None
+
+    def use(self, helper: Definition, use: Use) -> None:
         if id(helper) not in use.scope:  # a function calling itself says nothing of its callers
             self._uses.setdefault(id(helper), []).append(use)
 
@@ -218,7 +271,7 @@ class ModuleReach:
             quiet = frozenset(use_quiet) if quiet is None else quiet & use_quiet
             cap = None if cap is None or use_cap is None else max(cap, use_cap, key=lambda s: s.rank)
         visiting.discard(key)
-        public = not (self.in_tests or self.script or self._nodes[key].name.startswith("_"))
+        public = not (self.in_tests or self.script or self._nodes[key][0].startswith("_"))
         if public and not all(use.probe for use in uses):
             found[key] = None
         else:
@@ -311,12 +364,16 @@ def _used_fixtures(decorators: list[ast.expr], names: ImportTable) -> Iterator[s
             yield from (a.value for a in decorator.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
 
 
-def _skip_region(function: FunctionNode, names: ImportTable) -> Region | None:
+def _skip_region(function: FunctionNode, names: ImportTable, checks: Mapping[str, ast.If]) -> Region | None:
     """The region a fixture's skip leaves its requesters in: after `if not <cuda>: pytest.skip()`
-    the rest of the body, and so the test, runs only where CUDA is; a fixture that returns (or
-    yields) only from `if <cuda>:` and skips after it gives its value only there. None otherwise."""
+    (or a call of a module function that opens with one, `checks`) the rest of the body, and so the
+    test, runs only where CUDA is; a fixture that returns (or yields) only from `if <cuda>:` and
+    skips after it gives its value only there. None otherwise."""
     body = function.body
     for statement in body:
+        called = statement.value.func if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) else None
+        if isinstance(called, ast.Name) and called.id in checks:
+            statement = checks[called.id]
         if isinstance(statement, ast.If) and statement.body and is_skip_call(statement.body[-1], names):
             rest = branch_regions(statement.test, names)[2]
             if rest.cuda_guarded:
@@ -333,6 +390,36 @@ def _skip_region(function: FunctionNode, names: ImportTable) -> Region | None:
             return None
         regions.append(branch_regions(statement.test, names)[1])
     return regions[0] if regions and all(r.cuda_guarded for r in regions) else None
+
+
+def _opening_skip(function: FunctionNode, names: ImportTable) -> ast.If | None:
+    """The `if` a function opens with (after its docstring and imports) where that `if` only skips
+    (`if not torch.cuda.is_available(): pytest.skip(...)`); None for any other function."""
+    body = [s for s in function.body if not isinstance(s, (ast.Import, ast.ImportFrom))]
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    first = body[0] if body else None
+    if isinstance(first, ast.If) and not first.orelse and len(first.body) == 1 and is_skip_call(first.body[0], names):
+        return first
+    return None
+
+
+def _names_a_device(value: ast.expr, names: ImportTable) -> bool:
+    """A string, or `torch.device(...)` of strings and numbers: a value whose building touches no device."""
+    if isinstance(value, ast.Constant):
+        return isinstance(value.value, str)
+    return (
+        isinstance(value, ast.Call)
+        and names.resolve(value.func) == "torch.device"
+        and all(isinstance(argument, ast.Constant) for argument in (*value.args, *(k.value for k in value.keywords)))
+    )
+
+
+def _defines_tests(statement: ast.stmt) -> bool:
+    """A test function or a class of them: the module is one the test runner collects."""
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return statement.name.startswith("test")
+    return isinstance(statement, ast.ClassDef) and _is_test_class(statement)
 
 
 def _gives_value(node: ast.AST) -> bool:

@@ -11,16 +11,27 @@ plain run leave such tests out:
 - the `-m "not gpu and not slow"` of the `addopts` in `pyproject.toml`'s `[tool.pytest.ini_options]`
   or `setup.cfg`'s `[tool:pytest]`, which deselects them unless `-m` is given, for the test modules
   in the configuration's folder and below.
+
+Whole modules are left out too: a `conftest.py` that sets `collect_ignore_glob = ["*"]` (or
+`collect_ignore`) when `torch.cuda.is_available()` is False keeps every test module the patterns
+cover from being collected on a CPU, so nothing in them runs there; they run on ROCm, where
+`torch.cuda` has a device. `ignored_without_cuda` reads what the lists hold on a machine without
+CUDA, evaluating the conftest's module-level code with `skip_conditions.skips_where`;
+`ignored_by_function` reads a list a function of another module returns (`collect_ignore_glob =
+gpu_only()`), and `uncollected` matches the items against a module's path as pytest does.
 """
 
 from __future__ import annotations
 
 import ast
 import configparser
+import fnmatch
+import posixpath
 import re
 import shlex
 
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.skip_conditions import skips_where
 from cudaudit.source import decode_python, parse_python
 from cudaudit.tomlcompat import tomllib
 
@@ -124,3 +135,203 @@ def _negated_terms(expression: str) -> list[str]:
     if any(not term or "or" in term for term in terms):
         return []
     return [term[1] for term in terms if len(term) == 2 and term[0] == "not" and _MARK_NAME.fullmatch(term[1])]
+
+
+IgnoredItem = tuple[str, str]
+"""What a `conftest.py` leaves out of collection: ("glob", pattern) from `collect_ignore_glob`,
+("path", path) from `collect_ignore`, both relative to the conftest's folder; or ("call",
+qualified name) for a list a function of another module returns (`ignored_by_function`)."""
+
+_IGNORE_LISTS = {"collect_ignore": "path", "collect_ignore_glob": "glob"}
+"""The module-level lists of a `conftest.py` that pytest reads to leave paths out of collection."""
+
+
+def ignored_without_cuda(path: str, data: bytes) -> tuple[IgnoredItem, ...]:
+    """What the `conftest.py` at display path `path` leaves out of collection on a machine without a
+    CUDA device: its `collect_ignore_glob` and `collect_ignore` lists as they stand after its
+    module-level code runs there (`if not torch.cuda.is_available(): collect_ignore_glob = ["*"]`,
+    `collect_ignore_glob = ["*"] if not torch.cuda.is_available() else []`, or the value a
+    function returns there). Only what runs whatever the machine, or only without CUDA, counts; a
+    list an unknown condition may change says nothing. Raises SyntaxError for a file that does not
+    parse (its own analysis reports it)."""
+    if b"collect_ignore" not in data:
+        return ()
+    tree = parse_python(decode_python(data), filename=path)
+    names = ImportTable(tree)
+    lists: dict[str, list[IgnoredItem] | None] = {}
+    _run_without_cuda(tree.body, _Module(tree, names), lists)
+    return tuple(sorted({item for items in lists.values() if items for item in items}))
+
+
+def ignored_by_function(path: str, data: bytes, function: str, kind: str) -> tuple[IgnoredItem, ...]:
+    """The (`kind`, pattern) items the module-level function `function` of the module at display
+    path `path` returns on a machine without a CUDA device (`if not torch.cuda.is_available(): return
+    ["**/test_*.py"]`); none where that is not known. Raises SyntaxError for a file that does not parse."""
+    tree = parse_python(decode_python(data), filename=path)
+    module = _Module(tree, ImportTable(tree))
+    definition = module.functions.get(function)
+    returned = module.returned_without_cuda(definition, kind) if definition is not None else None
+    return tuple(item for item in returned or () if item[0] == kind)
+
+
+class _Module:
+    """A module's names, module-level functions and literal string lists, for the evaluation below."""
+
+    def __init__(self, tree: ast.Module, names: ImportTable) -> None:
+        self.names = names
+        self.functions = {
+            s.name: s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))
+        }
+        self.literals: dict[str, list[str]] = {}
+        for statement in tree.body:
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+                strings = _strings(statement.value)
+                if strings is not None:
+                    self.literals[statement.targets[0].id] = strings
+
+    def without_cuda(self, condition: ast.expr) -> bool | None:
+        """Whether `condition` holds on a machine without a CUDA device; None where that is not known."""
+        return skips_where(condition, self.names).without_cuda
+
+    def items(self, value: ast.expr, kind: str) -> list[IgnoredItem] | None:
+        """The items a value of an ignore list holds without CUDA; None where that is not known."""
+        if isinstance(value, ast.IfExp):
+            holds = self.without_cuda(value.test)
+            return None if holds is None else self.items(value.body if holds else value.orelse, kind)
+        if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add):
+            left, right = self.items(value.left, kind), self.items(value.right, kind)
+            return None if left is None or right is None else left + right
+        strings = self.strings(value)
+        if strings is not None:
+            return [(kind, string) for string in strings]
+        if isinstance(value, ast.Call):
+            func = value.func
+            if isinstance(func, ast.Name) and func.id in self.functions and self.names.binding(func.id) is None:
+                return self.returned_without_cuda(self.functions[func.id], kind)
+            qualified = self.names.resolve(func)
+            if qualified is not None and "." in qualified:
+                return [("call", f"{kind}:{qualified}")]
+        return None
+
+    def strings(self, value: ast.expr) -> list[str] | None:
+        """A literal list of strings, one the module keeps in a name, or `list(NAME)` of one."""
+        if (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name)
+            and value.func.id in ("list", "tuple")
+            and len(value.args) == 1
+            and not value.keywords
+        ):
+            value = value.args[0]
+        if isinstance(value, ast.Name) and value.id in self.literals:
+            return self.literals[value.id]
+        return _strings(value)
+
+    def returned_without_cuda(self, function: ast.FunctionDef | ast.AsyncFunctionDef, kind: str) -> list[IgnoredItem] | None:
+        """What `function` returns on a machine without CUDA, where its body says so plainly: the
+        first `return` reached on that path through `if`s whose conditions are known there."""
+        return self._first_return(function.body, kind)
+
+    def _first_return(self, body: list[ast.stmt], kind: str) -> list[IgnoredItem] | None:
+        for statement in body:
+            if isinstance(statement, ast.Return):
+                return self.items(statement.value, kind) if statement.value is not None else None
+            if isinstance(statement, ast.If):
+                holds = self.without_cuda(statement.test)
+                if holds is None:
+                    if _returns_in(statement):
+                        return None
+                    continue
+                taken = statement.body if holds else statement.orelse
+                if _returns_in_body(taken):
+                    return self._first_return(taken, kind)
+            elif _returns_in(statement):
+                return None  # a return inside a loop, `try` or `with`: not followed
+        return None
+
+
+def _run_without_cuda(body: list[ast.stmt], module: _Module, lists: dict[str, list[IgnoredItem] | None]) -> None:
+    """The module-level statements of a `conftest.py`, run on a machine without CUDA, as they change the ignore lists."""
+    for statement in body:
+        if isinstance(statement, ast.If):
+            holds = module.without_cuda(statement.test)
+            if holds is None:
+                for name in _assigned_lists(statement):
+                    lists[name] = None
+            else:
+                _run_without_cuda(statement.body if holds else statement.orelse, module, lists)
+        elif isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target = statement.targets[0]
+            if isinstance(target, ast.Name) and target.id in _IGNORE_LISTS:
+                lists[target.id] = module.items(statement.value, _IGNORE_LISTS[target.id])
+        elif isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Name):
+            name = statement.target.id
+            if name in _IGNORE_LISTS:
+                added = module.items(statement.value, _IGNORE_LISTS[name]) if isinstance(statement.op, ast.Add) else None
+                known = lists.get(name, [])
+                lists[name] = None if added is None or known is None else known + added
+        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            _run_call(statement.value, module, lists)
+        else:
+            for name in _assigned_lists(statement):
+                lists[name] = None
+
+
+def _run_call(call: ast.Call, module: _Module, lists: dict[str, list[IgnoredItem] | None]) -> None:
+    """`collect_ignore_glob.append("x")`, `.extend([...])`."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in _IGNORE_LISTS):
+        return
+    name, kind = func.value.id, _IGNORE_LISTS[func.value.id]
+    known = lists.get(name, [])
+    added: list[IgnoredItem] | None = None
+    if func.attr == "append" and len(call.args) == 1:
+        strings = _strings(ast.List([call.args[0]]))
+        added = [(kind, s) for s in strings] if strings is not None else None
+    elif func.attr == "extend" and len(call.args) == 1:
+        added = module.items(call.args[0], kind)
+    lists[name] = None if added is None or known is None else known + added
+
+
+def _strings(value: ast.expr) -> list[str] | None:
+    if isinstance(value, (ast.List, ast.Tuple)) and all(
+        isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts
+    ):
+        return [e.value for e in value.elts]  # type: ignore[attr-defined]
+    return None
+
+
+def _assigned_lists(statement: ast.stmt) -> set[str]:
+    """The ignore lists a statement may change, whatever it is."""
+    changed = set()
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Name) and node.id in _IGNORE_LISTS and isinstance(node.ctx, ast.Store):
+            changed.add(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in _IGNORE_LISTS:
+            changed.add(node.value.id)
+    return changed
+
+
+def _returns_in(statement: ast.stmt) -> bool:
+    return any(isinstance(node, ast.Return) for node in ast.walk(statement))
+
+
+def _returns_in_body(body: list[ast.stmt]) -> bool:
+    return any(_returns_in(statement) for statement in body)
+
+
+def uncollected(path: str, folder: str, items: tuple[IgnoredItem, ...]) -> bool:
+    """Whether the items a `conftest.py` in `folder` leaves out (globs and paths resolved) cover the
+    module at display path `path` as pytest applies them: a glob matched (`fnmatch`, whose `*` spans
+    folders) against the conftest's folder joined with the pattern, a path equal to that join, for the
+    module and for each folder between it and the conftest, which pytest collects first."""
+    collected = [path]  # pytest asks about each folder on the way down, then the module
+    while posixpath.dirname(collected[-1]) not in (folder, collected[-1]):
+        collected.append(posixpath.dirname(collected[-1]))
+    for kind, pattern in items:
+        joined = posixpath.normpath(posixpath.join(folder, pattern)) if folder else posixpath.normpath(pattern)
+        if kind == "glob" and any(fnmatch.fnmatchcase(step, joined) for step in collected):
+            return True
+        if kind == "path" and joined in collected:
+            return True
+    return False

@@ -37,7 +37,7 @@ from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.optional_use import needs_optional, optional_names
 from cudaudit.rules.python.project_calls import CallShape
-from cudaudit.rules.python.reach import ModuleReach, Use
+from cudaudit.rules.python.reach import CONFTEST_SKIP, Definition, ModuleReach, Use
 from cudaudit.rules.python.regions import (
     ALL_TARGETS,
     ANOTHER_PATH,
@@ -151,6 +151,7 @@ class PythonWalker:
         concerns: Iterable[type[Concern]] | None = None,
         in_tests: bool = False,
         fixtures: Mapping[str, bool] | None = None,
+        uncollected: bool = False,
         switched: frozenset[str] = frozenset(),
         called_elsewhere: Mapping[str, tuple[CallShape, ...]] | None = None,
         not_run: frozenset[int] = frozenset(),
@@ -164,6 +165,8 @@ class PythonWalker:
         self.in_tests = in_tests
         """The module is a test (`tests/`, `test_x.py`): it runs in the project's test suite, not its normal path."""
         self.fixtures = fixtures
+        self.uncollected = uncollected
+        """A `conftest.py` above leaves the module out of collection without CUDA: it runs only where CUDA is."""
         self.switched = switched
         """The module's top-level classes and functions the project uses only under a switch that is
         off by default (`opt_in.py`, through the project index): another path."""
@@ -203,6 +206,12 @@ class PythonWalker:
         """Per function (by id), the truth values its local names hold (`_local_flags`), read when an `if` tests one."""
         self._helper_names: frozenset[str] = frozenset()
         """The names of the module's helpers and test-class methods (`reach.py`): a use of any other name is not recorded."""
+        self._value_scope: tuple[int, ...] = ()
+        """The module-level assignment the walk is in, where `reach.py` follows the uses of its name."""
+        self._followed: frozenset[int] = frozenset()
+        """The module-level assignments whose names `reach.py` follows, by id."""
+        self._skip_checks = False
+        """Whether the module defines a function that opens with a skip (`reach.py`): only then is a call looked at."""
 
     def release(self) -> None:
         """Drop the concerns and the dispatch table once the module's hits are read.
@@ -218,8 +227,9 @@ class PythonWalker:
 
     @property
     def scope(self) -> tuple[int, ...]:
-        """The ids of the functions whose bodies the walk is in, outermost first (`Hit.scope`)."""
-        return tuple(id(function) for function in self.functions)
+        """The ids of the functions whose bodies the walk is in, outermost first, after the module-level
+        assignment it is in where `reach.py` follows that name's uses (`Hit.scope`)."""
+        return self._value_scope + tuple(id(function) for function in self.functions)
 
     @property
     def in_comparison(self) -> bool:
@@ -347,7 +357,13 @@ class PythonWalker:
         outer = self.statement
         for index, statement in enumerate(body):
             self.statement = statement
-            if isinstance(statement, ast.Assign):  # only an assignment can be a default replaced later
+            if self._followed and id(statement) in self._followed:
+                self._value_scope = (id(statement),)
+                try:
+                    self._visit_inside(replaced_default(statement, body[index + 1 :], self.names), self.visit, statement)
+                finally:
+                    self._value_scope = ()
+            elif isinstance(statement, ast.Assign):  # only an assignment can be a default replaced later
                 self._visit_inside(replaced_default(statement, body[index + 1 :], self.names), self.visit, statement)
             else:
                 self.visit(statement)
@@ -355,6 +371,8 @@ class PythonWalker:
             rest = region_after(statement, self.names)
             if not rest and isinstance(statement, ast.If) and (local := self._local_test(statement.test)) is not None:
                 rest = region_after(ast.copy_location(ast.If(local, statement.body, statement.orelse), statement), self.names)
+            elif not rest and self._skip_checks and self._reach is not None and (check := self._reach.skip_check_of(statement)):
+                rest = region_after(check, self.names)  # `_need_gpu()` skips as its opening `if` would here
             if rest:
                 self._context.enter(rest)
                 entered.append(rest)
@@ -455,10 +473,13 @@ class PythonWalker:
                 and statement.name in self.switched
             )
         self._reach = reach = ModuleReach(node, self.names, self.in_tests, self.fixtures, self.script)
-        self._helper_names = frozenset(reach.functions) | frozenset(reach.methods)
+        self._helper_names = frozenset(reach.functions) | frozenset(reach.methods) | frozenset(reach.values)
+        self._followed = frozenset(id(statement) for statement in reach.values.values())
+        self._skip_checks = bool(reach.skip_checks)
         self._optional_names = optional_names(node, self.names)
         whole = ANOTHER_PATH if "" in self.switched else NEUTRAL  # the module is imported only under a switch
-        self._visit_inside(whole, lambda _: self._visit_inside(reach.module_region, lambda _: self._visit_inside(
+        region = CONFTEST_SKIP if self.uncollected else reach.module_region
+        self._visit_inside(whole, lambda _: self._visit_inside(region, lambda _: self._visit_inside(
             module_region(node, self.names), self.generic_visit, node), None), None)
         self._reach_helpers(reach)
         self._cap_optional_functions()
@@ -507,9 +528,15 @@ class PythonWalker:
         try:
             self._visit_inside(self._switched_region(node), lambda _: self._visit_inside(
                 requested, lambda _: self._visit_inside(
-                    decorated_region(node, self.names), self._visit_block, node.body), None), None)
+                    decorated_region(node, self.names), self._visit_body, node), None), None)
         finally:
             self.functions.pop()
+
+    def _visit_body(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        """A function's body, after recording its requests of the module's fixtures as uses (`reach.py`)."""
+        if self._reach is not None:
+            self._record_uses(self._reach.requested(node))
+        self._visit_block(node.body)
 
     def _switched_region(self, node: ast.stmt) -> Region:
         """Another path for a definition the project uses only under a switch that is off by default."""
@@ -517,12 +544,18 @@ class PythonWalker:
 
     def _use(self, node: ast.Name | ast.Attribute) -> None:
         """Record a use of one of the module's helpers in the context the walk is in (`reach.py`)."""
-        if self._reach is None:
+        if self._reach is not None:
+            self._record_uses(self._reach.helper(node))
+
+    def _record_uses(self, helpers: list[Definition]) -> None:
+        """One use of each helper in the context the walk is in."""
+        reach = self._reach
+        if reach is None:
             return
-        for helper in self._reach.helper(node):
+        for helper in helpers:
             context = self._context
             cap = None if context.in_test else context.cap()  # `if check_gpu():` runs all of `check_gpu`
-            self._reach.use(helper, Use(context.quiet_targets(), cap, context.in_probe, self.scope))
+            reach.use(helper, Use(context.quiet_targets(), cap, context.in_probe, self.scope))
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
