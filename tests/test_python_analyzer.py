@@ -215,10 +215,10 @@ def test_first_party_packages_and_sibling_modules_are_not_dependencies(cli, tmp_
         # torch.manual_seed seeds every device already.
         ("import torch\ntorch.manual_seed(0)\ntorch.cuda.manual_seed_all(0)\n", "CDA101", [(3, Severity.NOTE)]),
         ("import torch\ntorch.cuda.manual_seed_all(0)\n", "CDA101", [(2, Severity.WARNING)]),
-        # The program's own distributed launch is the path its documented command runs; a batch
-        # scheduler's branch is another path: at most a warning.
+        # A launch of several processes (the program's distributed switch, a launcher's or a batch
+        # scheduler's variable) is another path than the single process a CPU run is: at most a warning.
         ("import torch\nif args.distributed:\n    torch.cuda.set_device(args.local_rank)\n", "CDA101",
-         [(3, Severity.ERROR)]),
+         [(3, Severity.WARNING)]),
         ("import os\nimport torch\nif 'SLURM_PROCID' in os.environ:\n    torch.cuda.set_device(0)\n", "CDA101",
          [(4, Severity.WARNING)]),
         ("import os\nimport torch\nif os.environ.get('OMPI_COMM_WORLD_RANK') is None:\n    pass\nelse:\n"
@@ -226,7 +226,18 @@ def test_first_party_packages_and_sibling_modules_are_not_dependencies(cli, tmp_
         ("import os\nimport torch\nif int(os.environ['SLURM_NNODES']) > 1:\n    torch.cuda.set_device(0)\n", "CDA101",
          [(4, Severity.WARNING)]),
         ("import os\nimport torch\nif 'RANK' in os.environ:\n    torch.cuda.set_device(0)\n", "CDA101",
-         [(4, Severity.ERROR)]),
+         [(4, Severity.WARNING)]),
+        # A rank looked up with a default holds on one process too: no launch is asked about.
+        ("import os\nimport torch\nif int(os.environ.get('LOCAL_RANK', 0)) == 0:\n    torch.cuda.set_device(0)\n",
+         "CDA101", [(4, Severity.ERROR)]),
+        # After `if <launcher>: ... elif <scheduler>: ... else: return`, only a launch goes on.
+        ("import os\nimport torch\ndef init(args):\n    if 'WORLD_SIZE' in os.environ:\n        args.rank = 0\n"
+         "    elif 'SLURM_PROCID' in os.environ:\n        args.rank = 1\n    else:\n        return\n"
+         "    torch.cuda.set_device(args.rank)\n", "CDA101", [(10, Severity.WARNING)]),
+        ("import torch\ndef init(args):\n    if args.ok:\n        args.rank = 0\n    else:\n        return\n"
+         "    torch.cuda.set_device(args.rank)\n", "CDA101", [(7, Severity.ERROR)]),
+        ("import torch\nimport torch.distributed as dist\ndef sync(x):\n    if not dist.is_initialized():\n"
+         "        return\n    torch.cuda.synchronize()\n", "CDA101", [(6, Severity.WARNING)]),
         # The CUDA side of a backend dispatch.
         ("import torch\nclass CUDA_Accelerator(Accelerator):\n    def synchronize(self):\n        torch.cuda.synchronize()\n",
          "CDA101", [(4, Severity.NOTE)]),
@@ -241,10 +252,19 @@ def test_first_party_packages_and_sibling_modules_are_not_dependencies(cli, tmp_
          "    except RuntimeError:\n        return False\n", "CDA101", [(4, Severity.NOTE)]),
         ("import torch\ntry:\n    torch.cuda.synchronize()\n    HAS_GPU = True\nexcept Exception:\n    HAS_GPU = False\n",
          "CDA101", [(3, Severity.NOTE)]),
-        # After `if world_size == 1: return`, the distributed launch goes on: the training command's path.
+        # After `if world_size == 1: return`, or under `if world_size > 1:`, only a launch of several processes goes on.
         ("import torch\ndef setup(world_size):\n    if world_size == 1:\n        return\n    torch.cuda.set_device(0)\n",
-         "CDA101", [(5, Severity.ERROR)]),
+         "CDA101", [(5, Severity.WARNING)]),
         ("import torch\ndef setup(world_size):\n    if world_size > 1:\n        torch.cuda.set_device(0)\n",
+         "CDA101", [(4, Severity.WARNING)]),
+        ("import torch\nimport torch.distributed as dist\nif dist.get_world_size() >= 2:\n    torch.cuda.set_device(0)\n"
+         "else:\n    torch.cuda.synchronize()\n", "CDA101", [(4, Severity.WARNING), (6, Severity.ERROR)]),
+        ("import torch\ndef setup(world_size):\n    if world_size > 0:\n        torch.cuda.set_device(0)\n",
+         "CDA101", [(4, Severity.ERROR)]),
+        # A class test, or a module named for what it serves, asks nothing about the launch.
+        ("import torch\nfrom torch.nn.parallel import DistributedDataParallel as DDP\nif isinstance(m, DDP):\n"
+         "    torch.cuda.synchronize()\n", "CDA101", [(4, Severity.ERROR)]),
+        ("import torch\nfrom .utils import distributed\nif distributed.get_rank() == 0:\n    torch.cuda.synchronize()\n",
          "CDA101", [(4, Severity.ERROR)]),
         # An availability flag: the library runs only where it is installed.
         ("def attend(q):\n    if HAS_FLASH_ATTENTION:\n        import flash_attn\n", "CDA209", [(3, Severity.WARNING)]),

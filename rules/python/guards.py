@@ -13,13 +13,15 @@ condition mentions:
   (`is_nvidia`). Code it guards runs only on NVIDIA's CUDA: on no other target, ROCm included.
 - ROCm: `torch.version.hip`, `is_rocm_pytorch()`, `USE_ROCM`. Code in either branch has
   already been written with ROCm in mind.
-- scheduler: a test of the environment a batch scheduler or an MPI launcher sets (`if
-  "SLURM_PROCID" in os.environ:`, `os.environ.get("OMPI_COMM_WORLD_RANK")`). Code it guards runs
-  only under that scheduler, another path than the normal one. A test of the project's own
-  distributed switch (`if args.distributed:`, `if dist.is_initialized():`, `if world_size == 1:
-  return`) is no probe: a training program's multi-process launch (`torchrun`, whose `RANK` and
-  `WORLD_SIZE` it reads) is the path its documented command runs, and a `"cuda"` buffer there
-  breaks a CPU run as surely as one on a single process.
+- multi-process: a test that holds only when several processes run: a world size compared with
+  one (`if world_size > 1:`, `if get_world_size() == 1: return`), the program's distributed switch
+  (`if args.distributed:`, `if ddp:`, `if dist.is_initialized():`), the presence of a launcher's
+  variable (`if "RANK" in os.environ:`), or any test of the environment a batch scheduler or an MPI
+  launcher sets (`"SLURM_PROCID" in os.environ`, `os.environ.get("OMPI_COMM_WORLD_RANK")`). Code
+  it guards runs only under a launch of several processes, another path than the single-process
+  run a machine without GPUs takes: `torchrun --nproc_per_node 8` starts one process per GPU, and
+  a CPU run of the same program is one process, whose `DistributedDataParallel` device ids,
+  `set_device` and `"nccl"` never run. Which branch is the launch's is read from the test.
 - CPU: `if device == "cpu":`, `if x.device.type != "cpu":`. Code in either branch has been
   written with CPU in mind.
 - optional: an availability flag or probe of an optional library (`if HAS_FLASH_ATTENTION:`,
@@ -59,7 +61,7 @@ class Probe(Enum):
     CUDA = "cuda"
     NVIDIA = "nvidia"
     ROCM = "rocm"
-    SCHEDULER = "scheduler"
+    MULTI_PROCESS = "multi-process"
     CPU = "cpu"
     OPTIONAL = "optional"
     OFF_BY_DEFAULT = "off-by-default"
@@ -86,6 +88,7 @@ _RESOLVED_PROBES = {
     "torch.accelerator.device_count": Probe.CUDA,
     "torch.backends.cudnn.is_available": Probe.CUDA,
     "torch.version.hip": Probe.ROCM,
+    "torch.distributed.is_initialized": Probe.MULTI_PROCESS,
     "torch.distributed.Backend.NCCL": Probe.CUDA,
     "torch.distributed.is_nccl_available": Probe.CUDA,
     "torch.distributed.ProcessGroupNCCL": Probe.CUDA,
@@ -100,6 +103,7 @@ _NAME_WORDS = {
     Probe.CUDA: frozenset({"cuda", "gpu", "gpus", "nvidia", "nccl"}),
     Probe.NVIDIA: frozenset({"nvidia"}),
     Probe.ROCM: frozenset({"rocm", "hip"}),
+    Probe.MULTI_PROCESS: frozenset({"ddp", "distributed"}),
 }
 _OTHER_DEVICE_WORDS = frozenset(word for word, (target, _) in DEVICE_WORDS.items() if target is None)
 """Devices none of the targets is (`npu`, `hpu`, `xla`): a branch only they take runs on no target."""
@@ -119,9 +123,15 @@ _SCHEDULER_VARIABLE = re.compile(r"(SLURM|OMPI_COMM_WORLD)_[A-Z0-9_]+")
 """What a batch scheduler or an MPI launcher sets in each process it starts, and nothing else does:
 Slurm's `SLURM_PROCID`, `SLURM_JOB_ID`, ... (https://slurm.schedmd.com/sbatch.html#SECTION_OUTPUT-ENVIRONMENT-VARIABLES),
 Open MPI's `OMPI_COMM_WORLD_RANK`, `OMPI_COMM_WORLD_SIZE`, ...
-(https://docs.open-mpi.org/en/v5.0.x/tuning-apps/environment-var.html). PyTorch's own launcher's
-`RANK`, `WORLD_SIZE` and `LOCAL_RANK` (https://docs.pytorch.org/docs/stable/elastic/run.html) are not
-among them: `torchrun` is how a training program is documented to run."""
+(https://docs.open-mpi.org/en/v5.0.x/tuning-apps/environment-var.html). Any test of one asks
+whether that launcher started the process."""
+_LAUNCHER_VARIABLES = frozenset({"RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE"})
+"""What PyTorch's launcher sets in each process it starts (https://docs.pytorch.org/docs/stable/elastic/run.html).
+Only their presence (`"RANK" in os.environ`) asks whether a launcher started the process: a
+lookup with a default (`int(os.environ.get("LOCAL_RANK", 0)) == 0`) holds on one process too."""
+_PROCESS_COUNTS = frozenset({"world_size", "nprocs", "nproc", "num_processes", "nproc_per_node"})
+"""Names of the number of processes a launch runs (`world_size`, `get_world_size()`, `args.nprocs`),
+whose comparison with one tells a launch of several processes from a single one."""
 _ENVIRONMENT_LOOKUPS = frozenset({"get", "getenv", "pop"})
 """`os.environ.get("SLURM_PROCID")`, `os.getenv(...)`: a lookup of one environment variable by name."""
 _MARKER_LOOKUPS = frozenset({"get_closest_marker", "iter_markers"})
@@ -162,6 +172,8 @@ def probes_in(node: ast.AST, names: ImportTable) -> frozenset[Probe]:
         for child in value if isinstance(value, list) else (value,):
             if isinstance(child, ast.AST) and not isinstance(child, _PROBELESS):
                 found.update(probes_in(child, names))
+    if Probe.MULTI_PROCESS in found and _no_launch_test(node, names):
+        found.discard(Probe.MULTI_PROCESS)
     answer = frozenset(found) if found else _NO_PROBES
     names.probes[id(node)] = (node, answer)
     return answer
@@ -170,6 +182,19 @@ def probes_in(node: ast.AST, names: ImportTable) -> frozenset[Probe]:
 _PROBELESS = (ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop, ast.Constant)
 """Nodes `_atom_probes` finds nothing in, with nothing below them: a string is read where it is compared."""
 _NO_PROBES: frozenset[Probe] = frozenset()
+
+
+def _no_launch_test(node: ast.AST, names: ImportTable) -> bool:
+    """Whether a node that names a distributed word asks nothing about the launch: a class test
+    (`isinstance(model, DDP)`, which one process may use too) of something else, or an attribute of
+    a module or object named for what it serves (`distributed.get_rank()`) that is no switch itself."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("isinstance", "issubclass"):
+        return len(node.args) == 2 and Probe.MULTI_PROCESS not in probes_in(node.args[0], names)
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and Probe.MULTI_PROCESS not in _atom_probes(node, names)
+    )
 
 
 def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | None:
@@ -197,6 +222,9 @@ def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | Non
         without = holds_without_device(test, names)
         if without is not None:  # `device_count() == 0` is true where there is none: the no-GPU branch
             return Polarity.NEGATIVE if without else Polarity.POSITIVE
+        single = _single_process(test) if probe is Probe.MULTI_PROCESS and _counts_processes(test.left) else None
+        if single is not None:  # `world_size == 1` holds on one process: its false branch is the launch's
+            return Polarity.NEGATIVE if single else Polarity.POSITIVE
         negated = isinstance(test.ops[0], (ast.NotEq, ast.NotIn, ast.IsNot))
         if is_none(test.comparators[0]):  # `torch.version.cuda is None` asks "no CUDA?"
             negated = not negated
@@ -414,6 +442,32 @@ def accelerator_polarity(test: ast.expr, names: ImportTable) -> Polarity | None:
     return None
 
 
+def _single_process(test: ast.Compare) -> bool | None:
+    """True for `world_size == 1`, `< 2`, `<= 1` (holds on one process, not on two), False for
+    `world_size > 1`, `!= 1`, `>= 2` (the other way round), None for any other shape."""
+    number = test.comparators[0]
+    compare = _COMPARISONS.get(type(test.ops[0]))
+    if compare in (None, operator.is_, operator.is_not) or not (
+        isinstance(number, ast.Constant) and type(number.value) is int
+    ):
+        return None
+    one, two = bool(compare(1, number.value)), bool(compare(2, number.value))
+    return None if one == two else one
+
+
+def _counts_processes(node: ast.expr) -> bool:
+    """`world_size`, `args.world_size`, `dist.get_world_size()`, `int(os.environ["WORLD_SIZE"])`:
+    the number of processes of the launch."""
+    for sub in subtree(node):
+        if isinstance(sub, ast.Constant) and sub.value == "WORLD_SIZE":
+            return True
+        identifier = sub.id if isinstance(sub, ast.Name) else sub.attr if isinstance(sub, ast.Attribute) else ""
+        lowered = identifier.lower()
+        if lowered in _PROCESS_COUNTS or lowered.endswith("world_size"):
+            return True
+    return False
+
+
 def exits_early(body: list[ast.stmt]) -> bool:
     """Whether a block always leaves its enclosing block (return, raise, skip, exit)."""
     if not body:
@@ -585,10 +639,14 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
                 elif operand.value.lower() in _STRING_PROBES:
                     probes.add(_STRING_PROBES[operand.value.lower()])
                 elif _SCHEDULER_VARIABLE.fullmatch(operand.value):
-                    probes.add(Probe.SCHEDULER)  # `"SLURM_PROCID" in os.environ`
+                    probes.add(Probe.MULTI_PROCESS)  # `"SLURM_PROCID" in os.environ`
+                elif operand.value in _LAUNCHER_VARIABLES and isinstance(node.ops[0], (ast.In, ast.NotIn)):
+                    probes.add(Probe.MULTI_PROCESS)  # `"RANK" in os.environ`
+        if len(node.ops) == 1 and _counts_processes(node.left) and _single_process(node) is not None:
+            probes.add(Probe.MULTI_PROCESS)  # `world_size > 1`
         return probes
     if isinstance(node, ast.Subscript):  # `os.environ["SLURM_NNODES"]`
-        return {Probe.SCHEDULER} if _names_scheduler_variable(node.slice) else set()
+        return {Probe.MULTI_PROCESS} if _names_scheduler_variable(node.slice) else set()
     if isinstance(node, ast.Call):
         func = node.func
         if (
@@ -600,7 +658,7 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
         if is_off_by_default_read(node):
             return {Probe.OFF_BY_DEFAULT}
         if isinstance(func, ast.Attribute) and func.attr in _ENVIRONMENT_LOOKUPS and node.args and _names_scheduler_variable(node.args[0]):
-            return {Probe.SCHEDULER}
+            return {Probe.MULTI_PROCESS}
         attribute = node.args[1] if feature_probe(node, names) is not None else None
         if isinstance(attribute, ast.Constant) and isinstance(attribute.value, str):
             owner = names.resolve(node.args[0])
@@ -715,12 +773,14 @@ def _is_cuda_device_string(node: ast.AST, prefix: bool = False) -> bool:
 
 @lru_cache(maxsize=4096)
 def _identifier_probes(identifier: str) -> frozenset[Probe]:
-    """`use_cuda`, `args.gpu`, `is_rocm_pytorch`, `world_size`, `use_flash_attn`: settings named for a probe."""
+    """`use_cuda`, `args.gpu`, `is_rocm_pytorch`, `args.distributed`, `use_flash_attn`: settings named for a probe."""
     ordered = _words(identifier)
     words = set(ordered)
     found = {probe for probe, vocabulary in _NAME_WORDS.items() if words & vocabulary}
     if words & _OTHER_DEVICE_WORDS and not words & NEGATING_WORDS:
         found.add(Probe.OTHER_DEVICE)
+    if "initialized" in words and words & {"dist", "distributed"}:
+        found.add(Probe.MULTI_PROCESS)  # `is_dist_avail_and_initialized()`: a process group was started
     if "flash" in words and words & {"attn", "attention"}:
         found.add(Probe.CUDA)  # `use_flash_attn`: set only where FlashAttention is installed, as `use_cuda` is
     if len(ordered) > 1 and (ordered[0] in _OPTIONAL_FIRST or ordered[-1] in _OPTIONAL_LAST):

@@ -105,6 +105,11 @@ COMMAND_LINE_DEFAULT = ANOTHER_PATH
 `device = "cuda"` that the configurator it `exec`s rebinds from `--device=cpu`) that the module
 never reads to choose a device or a distributed backend (only compares, or leaves to another
 module; `concerns/settings.py`)."""
+LAUNCH_SETTING = ANOTHER_PATH
+"""A distributed backend kept as data, in a dict (`dist_cfg=dict(backend="nccl")`, `{"backend":
+"nccl"}`), as configuration files hold it: the code that reads it hands it to a process group only
+when a launcher starts several processes, never on the single-process run of a machine without
+GPUs (`concerns/distributed.py`)."""
 DISPLAYED = Region(cap=Severity.NOTE)
 """A value only shown (`f"CUDA {torch.version.cuda}"`, `str(torch.version.cuda)` in a report, a log
 line): what it holds on another build is printed, nothing is decided by it."""
@@ -205,8 +210,8 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
     A branch taken only where `torch.cuda` has a device is guarded for the targets without one;
     both branches of a ROCm (or CPU) test were written with ROCm (or CPU) in mind, and the branch
     taken only on ROCm (`if torch.version.hip:`, `if DEVICE_TYPE == "hip":`) never runs on the
-    targets without `torch.cuda` either; a branch taken only under a batch scheduler (`if
-    "SLURM_PROCID" in os.environ:`; a distributed launch of the program's own is its normal path), or only
+    targets without `torch.cuda` either; a branch taken only under a launch of several processes
+    (`if world_size > 1:`, `if args.distributed:`, `if "SLURM_PROCID" in os.environ:`), or only
     where an optional library is installed (`if HAS_FLASH_ATTENTION:`), or only when the user turns
     on a setting the module shows to be off by default (`if cfg.get("use_x", False):`), is another
     path than the normal one: at most a warning. So is the branch a feature probe (`hasattr(torch,
@@ -228,7 +233,7 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
         return NEUTRAL, NEUTRAL, NEUTRAL
     cuda = polarity(test, names, Probe.CUDA) if Probe.CUDA in probes else None
     nvidia = polarity(test, names, Probe.NVIDIA) if Probe.NVIDIA in probes else None
-    scheduler = polarity(test, names, Probe.SCHEDULER) if Probe.SCHEDULER in probes else None
+    several = polarity(test, names, Probe.MULTI_PROCESS) if Probe.MULTI_PROCESS in probes else None
     rocm = Probe.ROCM in probes
     only_rocm = polarity(test, names, Probe.ROCM) if rocm else None
     cpu = Probe.CPU in probes
@@ -242,7 +247,7 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
     probe_test = (cuda is not None or nvidia is not None or rocm) and not isinstance(test, ast.BoolOp)
 
     def branch(side: Polarity) -> Region:
-        other_path = scheduler is side or optional is side or opted_in is side
+        other_path = several is side or optional is side or opted_in is side
         return Region(
             cuda is side or only_rocm is side,
             rocm,
@@ -319,9 +324,31 @@ def region_after(statement: ast.stmt, names: ImportTable) -> Region:
         if is_skip_call(statement.body[-1], names):
             rest = _unskipped(rest, skips_where(statement.test, names))
         return _not_nvidia_only(rest) if stops_the_program(statement.body) else rest
+    if isinstance(statement, ast.If):
+        return _region_of_kept_branches(statement, names)
     if isinstance(statement, ast.Assert):
         # `assert torch.version.cuda` stops the program off NVIDIA: what follows runs nowhere else
         return _not_nvidia_only(branch_regions(statement.test, names)[1])
+    return NEUTRAL
+
+
+def _region_of_kept_branches(statement: ast.If, names: ImportTable) -> Region:
+    """After `if A: ... elif B: ... else: return`, the rest of the block runs only where one of the
+    tests that did not leave held: the region their true branches share (`if "RANK" in os.environ:
+    ... elif "SLURM_PROCID" in os.environ: ... else: return` goes on only under a launcher), none
+    where they differ or a branch besides the last `else` leaves."""
+    tests: list[ast.expr] = []
+    branch: ast.If = statement
+    while not exits_early(branch.body):
+        tests.append(branch.test)
+        rest = branch.orelse
+        if len(rest) == 1 and isinstance(rest[0], ast.If):
+            branch = rest[0]
+            continue
+        if not (rest and exits_early(rest)) or stops_the_program(rest):
+            return NEUTRAL  # falls through, or a requirement (`else: raise`): what follows keeps its severity
+        kept = {branch_regions(test, names)[1] for test in tests}
+        return kept.pop() if len(kept) == 1 else NEUTRAL
     return NEUTRAL
 
 

@@ -8,16 +8,20 @@ CPU module given device ids (`device_ids` must be None there). A name the functi
 (`def wrap(model, device_ids=None): DDP(model, device_ids=device_ids)`) passes its caller's
 choice on: no hit there. A name the function (or module) assigns once is judged by what it was
 assigned (`ids = None if device.type == "cpu" else [device.index]` was chosen for the device).
-Backends named in settings (`backend = "nccl"`) are the `settings` concern's.
+Backends named in settings (`backend = "nccl"`) are the `settings` concern's. A backend kept in a
+dict (`env = dict(dist_cfg=dict(backend="nccl"))`, `{"backend": "nccl"}`) is data a launcher reads
+when it starts several processes: at most a warning (`regions.LAUNCH_SETTING`).
 """
 
 from __future__ import annotations
 
 import ast
+from functools import partial
 
 from cudaudit.rules.python.device_syntax import BACKEND_KEYWORDS, BACKEND_POSITIONAL, is_nccl_string
 from cudaudit.rules.python.guards import is_none
 from cudaudit.rules.python.nodes import children
+from cudaudit.rules.python.regions import LAUNCH_SETTING
 from cudaudit.rules.python.walker import Concern
 
 BACKEND = "dist-backend"
@@ -34,9 +38,14 @@ class DistributedSetup(Concern):
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         walk = self.walk
         if not walk.in_comparison:
+            data = isinstance(call.func, ast.Name) and call.func.id == "dict" and walk.names.binding("dict") is None
             for keyword in call.keywords:
                 if keyword.arg in BACKEND_KEYWORDS:
-                    walk.report_values(keyword.value, BACKEND, is_nccl_string)
+                    report = partial(walk.report_values, keyword.value, BACKEND, is_nccl_string)
+                    if data:
+                        walk.within(LAUNCH_SETTING, report)
+                    else:
+                        report()
         if callee in BACKEND_POSITIONAL and call.args:
             walk.report_values(call.args[0], BACKEND, is_nccl_string)
         elif callee in DDP_CLASSES:

@@ -15,8 +15,9 @@ severity, an error on CPU. The finding names the option (`Finding.option`), and 
 breaks is told the value that avoids it. A default nothing in the module reads, or reads only in
 comparisons (`if args.device == "cuda":`), chooses no device there: a warning at most
 (`COMMAND_LINE_DEFAULT`). An option's distributed backend (`--dist-backend nccl`) is judged the same
-way: the program's distributed launch is the path its documented command runs, and a module that
-hands `args.dist_backend` to `init_process_group` starts NCCL there.
+way: a module that hands `args.dist_backend` to `init_process_group` starts NCCL with it. A backend
+under a key of a dict display (`{"backend": "nccl"}`) is data a launcher reads when it starts
+several processes: a warning at most (`LAUNCH_SETTING`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from cudaudit.rules.python.device_syntax import (
 )
 from cudaudit.rules.python.literals import string_value
 from cudaudit.rules.python.nodes import subtree
-from cudaudit.rules.python.regions import COMMAND_LINE_DEFAULT, FALLBACK_VALUE, ONLY_COMPARED
+from cudaudit.rules.python.regions import COMMAND_LINE_DEFAULT, FALLBACK_VALUE, LAUNCH_SETTING, ONLY_COMPARED
 from cudaudit.rules.python.walker import Concern
 
 DEVICE_STRING = "device-string"
@@ -126,7 +127,11 @@ class NamedSettings(Concern):
 
     def on_Dict(self, node: ast.Dict) -> None:
         for key, value in zip(node.keys, node.values):
-            self._report(string_value(key) if key is not None else None, value)
+            name = string_value(key) if key is not None else None
+            if name and names_setting(name, "backend"):  # `{"backend": "nccl"}`: data for a launch
+                self.walk.within(LAUNCH_SETTING, partial(self._report, name, value))
+            else:
+                self._report(name, value)
 
     def on_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
         for name, position, default in parameter_defaults(node.args):
