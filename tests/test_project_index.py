@@ -98,6 +98,31 @@ def test_a_plain_cuda_extension_is_hipified_on_rocm_without_claiming_a_rocm_buil
     assert index_of({"setup.py": unrelated, "csrc/k.cu": kernel}).facts("csrc/k.cu", (FileKind.CUDA,)).hipified_by is None
 
 
+def test_a_cuda_build_chosen_by_cuda_home_is_reported_at_its_test_and_not_at_the_names_hipify_maps(cli, tmp_path):
+    """`CUDA_HOME` is None on ROCm, so the script builds its C++ sources alone there: the lock-in is
+    the test. The class it chooses is still `CUDAExtension`, which hipifies the kernel's names where
+    the test lets it through (`FORCE_CUDA=1`), so they are not reported one by one."""
+    setup = (
+        "import os\nimport torch\nfrom torch.utils.cpp_extension import CUDA_HOME, CppExtension, CUDAExtension\n"
+        "kind, sources = CppExtension, ['csrc/k.cpp']\n"
+        "if (torch.cuda.is_available() and CUDA_HOME is not None) or os.getenv('FORCE_CUDA', '0') == '1':\n"
+        "    kind, sources = CUDAExtension, sources + ['csrc/k.cu']\n"
+        "ext = kind('k', sources)\n"
+    )
+    kernel = "void f(cudaStream_t s) { cudaDeviceSynchronize(); cudaGetLastError(); }\n"
+    facts = index_of({"setup.py": setup, "csrc/k.cu": kernel}).facts("csrc/k.cu", (FileKind.CUDA,))
+    assert facts.hipified_by is not None and facts.hipified_by.line == 6
+    write(tmp_path / "setup.py", setup)
+    write(tmp_path / "csrc" / "k.cu", kernel)
+    report = scan_json(cli)
+    [gate] = report["findings"]
+    assert (gate["path"], gate["line"], gate["rule"], gate["severity"]) == ("setup.py", 5, "CDA444", "warning")
+    assert gate["targets"]["cpu"]["severity"] == "note" and "`FORCE_CUDA=1`" in gate["message"]
+    asks_for_rocm = setup.replace("CUDA_HOME is not None)", "(CUDA_HOME is not None or torch.version.hip is not None))")
+    write(tmp_path / "setup.py", asks_for_rocm)
+    assert [f for f in scan_json(cli)["findings"] if f["path"] == "setup.py"] == []
+
+
 def test_separate_rocm_sources_make_the_cuda_ones_a_counterpart_and_a_skipped_build_goes_without_them():
     separate = (
         "import torch\nfrom torch.utils.cpp_extension import CUDAExtension\nIS_ROCM = torch.version.hip is not None\n"

@@ -43,14 +43,18 @@ class _Place:
     function: str | None
 
 
-def extension_gate(tree: ast.Module, never_on_rocm: SideTest) -> ast.If | None:
+def extension_gate(
+    tree: ast.Module, never_on_rocm: SideTest, builds: Callable[[ast.stmt], bool] | None = None
+) -> ast.If | None:
     """The `if` whose branch, one a ROCm install never takes, holds the first extension call, when
-    every extension call of the script sits in such a branch; None when one does not, or none is built."""
+    every extension call of the script sits in such a branch; None when one does not, or none is built.
+    `builds` says which statements build one, where that is not an extension call of their own."""
     places = list(_statement_places(tree.body, (), None))
-    calls = [(place, node) for statement, place in places for node in _own_calls(statement) if _builds_extension(node)]
+    builds = builds or (lambda statement: any(_builds_extension(node) for node in _own_calls(statement)))
+    calls = [place for statement, place in places if builds(statement)]
     if not calls:
         return None
-    gates = [_gate(place, places, never_on_rocm) for place, _ in calls]
+    gates = [_gate(place, places, never_on_rocm) for place in calls]
     if any(gate is None for gate in gates):
         return None
     return gates[0]
@@ -90,11 +94,16 @@ def _statement_places(
 
 def _own_calls(statement: ast.stmt) -> Iterator[ast.Call]:
     """The calls in a statement's own expressions, not in the statements nested in it."""
+    return (node for node in own_nodes(statement) if isinstance(node, ast.Call))
+
+
+def own_nodes(statement: ast.stmt) -> Iterator[ast.AST]:
+    """The nodes of a statement's own expressions, not of the statements nested in it."""
     for field in ast.iter_fields(statement):
         values = field[1] if isinstance(field[1], list) else [field[1]]
         for value in values:
             if isinstance(value, ast.expr):
-                yield from (node for node in subtree(value) if isinstance(node, ast.Call))
+                yield from subtree(value)
 
 
 def _builds_extension(call: ast.Call) -> bool:
@@ -164,3 +173,95 @@ def _names_device(node: ast.expr) -> bool:
 def top_level_functions(tree: ast.Module) -> dict[str, ast.FunctionDef]:
     """The script's top-level functions by name, for the settings they return."""
     return {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+CUDA_HOME = "torch.utils.cpp_extension.CUDA_HOME"
+"""`None` on a ROCm build of PyTorch: `CUDA_HOME = _find_cuda_home() if (torch.cuda._is_compiled() and
+torch.version.cuda) else None`, and `torch.version.cuda` is `None` there (ROCm builds set `ROCM_HOME`),
+https://github.com/pytorch/pytorch/blob/cf30153c4c131c8164ee7798e5022d810682e2cb/torch/utils/cpp_extension.py#L359."""
+
+
+def on_default_rocm_install(test: ast.expr, names: ImportTable) -> tuple[bool | None, tuple[str, ...]]:
+    """What `test` is on a ROCm build of PyTorch installed without extra settings, as decided by
+    `CUDA_HOME` (True, False, or None where something else decides it), and the environment
+    variables whose setting would turn it around (`or os.getenv("FORCE_CUDA", "0") == "1"`)."""
+    if names.resolve(test) == CUDA_HOME:
+        return False, ()
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and names.resolve(test.left) == CUDA_HOME:
+        right, op = test.comparators[0], test.ops[0]
+        if isinstance(right, ast.Constant) and right.value is None and isinstance(op, (ast.Is, ast.IsNot, ast.Eq, ast.NotEq)):
+            return isinstance(op, (ast.Is, ast.Eq)), ()
+        return None, ()
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        value, overrides = on_default_rocm_install(test.operand, names)
+        return (None if value is None else not value), overrides
+    if isinstance(test, ast.BoolOp):
+        parts = [on_default_rocm_install(value, names) for value in test.values]
+        overrides = tuple(name for _, found in parts for name in found)
+        decisive = isinstance(test.op, ast.Or)  # True decides `or`, False decides `and`
+        if any(value is decisive for value, _ in parts):
+            return decisive, overrides
+        settings = [_opt_in_setting(value, names) for value in test.values]
+        settled = all(value is not None or setting for (value, _), setting in zip(parts, settings, strict=True))
+        if settled and any(value is not None for value, _ in parts):
+            return not decisive, overrides + tuple(s for s in settings if s)
+        return None, overrides
+    return None, ()
+
+
+def _opt_in_setting(test: ast.expr, names: ImportTable) -> str | None:
+    """The environment variable of a test that holds only where the installer sets it:
+    `os.getenv("FORCE_CUDA", "0") == "1"`, `os.environ.get("FORCE_CUDA")`, `"FORCE_CUDA" in os.environ`."""
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        left, right, op = test.left, test.comparators[0], test.ops[0]
+        if isinstance(op, ast.In) and names.resolve(right) == "os.environ":
+            return _constant_string(left)
+        read = _environment_read(left, names)
+        if read is not None and isinstance(op, ast.Eq) and isinstance(right, ast.Constant) and right.value != read[1]:
+            return read[0]
+        return None
+    read = _environment_read(test, names)
+    return read[0] if read is not None and read[1] in (None, "", "0") else None
+
+
+def _environment_read(node: ast.expr, names: ImportTable) -> tuple[str, object] | None:
+    """(variable, default) of `os.getenv("X", default)` / `os.environ.get("X")`."""
+    if not (isinstance(node, ast.Call) and names.resolve(node.func) in _ENV_READS and node.args):
+        return None
+    variable = _constant_string(node.args[0])
+    default = node.args[1] if len(node.args) > 1 else None
+    if variable is None or (default is not None and not isinstance(default, ast.Constant)):
+        return None
+    return variable, default.value if isinstance(default, ast.Constant) else None
+
+
+def _constant_string(node: ast.expr) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+CUDA_EXTENSION = "torch.utils.cpp_extension.CUDAExtension"
+
+
+def names_cuda_extension(statement: ast.stmt, names: ImportTable) -> bool:
+    """Whether a statement's own expressions name PyTorch's `CUDAExtension`: a call, or a choice
+    of the class that a later call makes (`extension = CUDAExtension`)."""
+    return any(
+        isinstance(node, (ast.Name, ast.Attribute)) and names.resolve(node) == CUDA_EXTENSION for node in own_nodes(statement)
+    )
+
+
+def cuda_home_gate(tree: ast.Module, names: ImportTable) -> tuple[ast.If, tuple[str, ...]] | None:
+    """The `if` that keeps every mention of `CUDAExtension` off a ROCm install because it tests
+    `CUDA_HOME` (`if torch.cuda.is_available() and CUDA_HOME is not None:`), and the environment
+    variables that turn it on anyway; None where ROCm builds take some mention of it."""
+    overrides: list[str] = []
+
+    def never_on_rocm(test: ast.expr, in_body: bool) -> bool:
+        value, found = on_default_rocm_install(test, names)
+        if value is (not in_body):
+            overrides.extend(name for name in found if name not in overrides)
+            return True
+        return False
+
+    gate = extension_gate(tree, never_on_rocm, lambda statement: names_cuda_extension(statement, names))
+    return (gate, tuple(overrides)) if gate is not None else None

@@ -5,7 +5,9 @@ setup.py is read, never run. A call counts as a CUDA build when its callee resol
 `torch.utils.cpp_extension` and it is given CUDA: `CUDAExtension` always, `load` with a `.cu`
 source or `extra_cuda_cflags`, `load_inline` with `cuda_sources`. A string counts as nvcc flags
 when every word of it is a command-line flag and one of them is nvcc's (a sentence that
-mentions `-arch=sm_80` is prose).
+mentions `-arch=sm_80` is prose). A script that asks nothing about ROCm and chooses `CUDAExtension`
+only under a test of `CUDA_HOME` (`None` on ROCm builds of PyTorch) builds its C++ sources alone
+there: the test is reported (CDA444), where the lock-in is, rather than the names in its kernels.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from dataclasses import replace
 
 from cudaudit.model import Finding, Severity
 from cudaudit.rules.builds import nvcc_flags
+from cudaudit.rules.builds.build_gates import cuda_home_gate
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.kernels.string_literals import literal_positions
-from cudaudit.rules.python.guards import Polarity, Probe, polarity
+from cudaudit.rules.python.guards import Polarity, Probe, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.regions import branch_contexts
@@ -65,6 +68,16 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
             span = lines.node_span(node)
             finding = build_finding(entry, path, span, lines.snippet(span), settings.targets, fix=fix)
             findings.append(replace(finding, message=finding.message.replace("{path}", path)))
+    gated = _cuda_home_gate(tree, names) if "CUDA_HOME" in text and "cpp_extension" in text else None
+    entry = catalog.lookup(EXTENSION_DETECTOR, CUDA_HOME_GATE) if gated is not None else None
+    if gated is not None and entry is not None:
+        gate, overrides = gated
+        span = lines.node_span(gate.test)
+        finding = build_finding(entry, path, span, lines.snippet(span), settings.targets)
+        if overrides:
+            settings_text = ", ".join(f"`{name}=1`" for name in overrides)
+            finding = replace(finding, message=f"{finding.message} (unless the installer sets {settings_text})")
+        findings.append(finding)
     contexts: dict[int, tuple[frozenset[str], Severity | None]] | None = None
     flags = any(word in text and (pattern is None or pattern.search(text)) for word, pattern in _FLAG_MARKERS)
     for key, node, start, end in _flag_strings(tree) if flags else ():
@@ -93,6 +106,19 @@ def _extension_calls(tree: ast.Module, names: ImportTable) -> Iterator[tuple[str
         asks_cuda = isinstance(with_cuda, ast.Constant) and with_cuda.value is True
         if function == "CUDAExtension" or (function == "load" and (asks_cuda or "extra_cuda_cflags" in keywords or _has_cuda_source(node))) or (function == "load_inline" and (asks_cuda or "cuda_sources" in keywords or len(node.args) > 2)):
             yield function, node.func, node
+
+
+CUDA_HOME_GATE = "cuda-home-gate"
+
+
+def _cuda_home_gate(tree: ast.Module, names: ImportTable) -> tuple[ast.If, tuple[str, ...]] | None:
+    """The `if` on `CUDA_HOME` that keeps the script's `CUDAExtension` off ROCm (`build_gates`), in
+    a script that never asks whether PyTorch is a ROCm build: one that asks decides ROCm itself."""
+    for node in subtree(tree):
+        test = node.test if isinstance(node, (ast.If, ast.IfExp)) else node.value if isinstance(node, ast.Assign) else None
+        if test is not None and Probe.ROCM in probes_in(test, names):
+            return None
+    return cuda_home_gate(tree, names)
 
 
 JIT_BUILDS = frozenset({"load", "load_inline"})

@@ -40,7 +40,12 @@ import posixpath
 import re
 
 from cudaudit.facts import BuildMode, Evidence, RocmBuild
-from cudaudit.rules.builds.build_gates import cuda_target_only, extension_gate, top_level_functions
+from cudaudit.rules.builds.build_gates import (
+    cuda_target_only,
+    extension_gate,
+    names_cuda_extension,
+    top_level_functions,
+)
 from cudaudit.rules.python.guards import Polarity, Probe, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
@@ -101,10 +106,12 @@ def read_build_script(path: str, text: str) -> RocmBuild | None:
     return RocmBuild(path, BuildMode.HIPIFY, line_evidence(path, probe.lineno, lines), (), cuda_only, rocm_named)
 
 
-def _cuda_extension_call(tree: ast.Module, names: ImportTable) -> ast.Call | None:
-    """The first call of PyTorch's `CUDAExtension` in the script."""
-    return next((node for node in subtree(tree) if isinstance(node, ast.Call)
+def _cuda_extension_call(tree: ast.Module, names: ImportTable) -> ast.Call | ast.stmt | None:
+    """The first call of PyTorch's `CUDAExtension` in the script, else the first statement that
+    chooses it for a later call (`extension = CUDAExtension`)."""
+    call = next((node for node in subtree(tree) if isinstance(node, ast.Call)
                  and names.resolve(node.func) == "torch.utils.cpp_extension.CUDAExtension"), None)
+    return call or next((node for node in subtree(tree) if isinstance(node, ast.stmt) and names_cuda_extension(node, names)), None)
 
 
 def _sources_by_side(
