@@ -6,6 +6,7 @@ import pytest
 
 from cudaudit.model import Span
 from cudaudit.rules.catalog import load_catalog
+from cudaudit.rules.containers.shell import split_commands
 from support import analyze
 
 CATALOG = load_catalog()
@@ -244,6 +245,31 @@ def test_an_index_url_from_an_arg_is_expanded_and_reported_at_the_reference():
         "RUN pip install torch --index-url=${TORCH_INDEX}\n"
     )
     assert found(dockerfile) == [("CDA601", 3, 35, "${TORCH_INDEX}")]
+
+
+def test_a_wheel_named_in_a_variable_of_the_script_is_reported_where_pip_installs_it():
+    """`FILE="...+cu12...whl" && wget "$URL" && pip install "$FILE"`: the script's own one-word
+    assignments are expanded like ARGs, a part a command prints (`${ABI}`) is any word, and the name
+    and the CUDA build of one reference are one site with the worse verdict of the two."""
+    dockerfile = (
+        "FROM python:3.11\n"
+        'RUN ABI=$(python -c "print(1)") && \\\n'
+        '    FILE="fused_attn_kernels-1.0+cu12torch2.7abi${ABI}-cp311-cp311-linux_x86_64.whl" && \\\n'
+        '    wget -q "https://example.org/dl/${FILE}" && \\\n'
+        '    pip install --no-cache-dir "${FILE}"\n'
+    )
+    [finding] = analyze(dockerfile, path="Dockerfile")
+    assert (finding.rule, finding.span.line, finding.span.column) == ("CDA602", 5, 33)
+    assert finding.targets["rocm"].severity.value == "error"
+
+
+def test_only_one_word_assignments_of_a_script_are_expanded_after_them():
+    """A list of options is read where it is written, not again where it is expanded; a prefix
+    assignment holds for its one command."""
+    script = 'A=1 && OPTS="--backend nccl" && B=$(date) && C=2 run $A $OPTS $B $C && echo $C'
+    assert [[w.text for w in command] for command in split_commands(script)] == [
+        ["A=1"], ["OPTS=--backend nccl"], ["B=$(date)"], ["C=2", "run", "1", "$OPTS", "$B", "$C"], ["echo", "$C"],
+    ]
 
 
 def test_conda_installs_use_the_conda_rules():

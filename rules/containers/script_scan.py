@@ -81,7 +81,7 @@ class ScriptScan:
     on_command: CommandObserver | None = None
     """Called with every simple command before it is scanned (a Dockerfile stage reads its build steps)."""
     found: list[Finding] = field(default_factory=list)
-    pip_hits: list[tuple[Placed, PackageHit]] = field(default_factory=list)
+    pip_hits: list[tuple[Placed, list[PackageHit]]] = field(default_factory=list)
     requirements: list[str] = field(default_factory=list)
     rocm_switch: Evidence | None = None
     """The first switch that builds the same sources for ROCm (`-DGGML_HIP=ON`), if the file has one."""
@@ -103,17 +103,21 @@ class ScriptScan:
         return self.report(entry, placed, *word.offsets(start, end), word.text[start:end], fix)
 
     def pip(self, placed: Placed, word: Word, hits: Iterable[PackageHit], shift: int = 0) -> None:
+        """Each hit at its place in the script; hits that land on one place (the characters of one
+        `${FILE}` reference) are one site, with the worst verdict of them."""
+        placed_hits: dict[tuple[int, int], list[PackageHit]] = {}
         for hit in hits:
             start, end = word.offsets(hit.start + shift, hit.end + shift)
-            self.pip_hits.append((placed, replace(hit, start=start, end=end)))
+            placed_hits.setdefault((start, end), []).append(replace(hit, start=start, end=end))
+        self.pip_hits.extend((placed, group) for group in placed_hits.values())
 
     def results(self) -> list[Finding]:
         """Every finding, the pip hits placed now that every requirement of the file is known. Where the
         file also builds the same sources for ROCm (`-DGGML_HIP=ON` beside `-DGGML_CUDA=ON`), the CUDA
         switch is the NVIDIA side of a choice of backends: a note on ROCm, naming the ROCm switch."""
         context = DependencyContext(torch=pinned_torch(self.requirements), fix=self.fix)
-        for placed, hit in self.pip_hits:
-            self.found.extend(findings(placed, [hit], self.path, self.catalog, self.settings, context))
+        for placed, hits in self.pip_hits:
+            self.found.extend(findings(placed, hits, self.path, self.catalog, self.settings, context))
         self.pip_hits = []
         if self.rocm_switch is not None:
             self.found = [self._beside_rocm(finding) for finding in self.found]
@@ -299,12 +303,25 @@ def _pip(found: Command, placed: Placed, scan: ScriptScan) -> None:
         return
     for word in install.requirements:
         scan.requirements.append(word.text)
-        scan.pip(placed, word, requirement_hits(word.text, scan.catalog))
+        scan.pip(placed, word, _requirement_hits(word.text, scan.catalog))
     for word, start in install.indexes:
         url = word.text[start:]
         if "=" in url.split("://", 1)[0]:  # uv's `--index name=URL`
             start += url.index("=") + 1
         scan.pip(placed, word, index_hits(word.text[start:], scan.catalog), shift=start)
+
+
+_UNKNOWN_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
+"""A reference the shell reader could not expand (a variable a command substitution sets)."""
+
+
+def _requirement_hits(text: str, catalog: Catalog) -> list[PackageHit]:
+    """The hits of a requirement, read with each reference left unexpanded taken as some word of as
+    many letters: `flash_attn-2.8.0+cu12torch2.7cxx11abi${ABI}-cp310-...whl` is a wheel of a CUDA
+    build whatever `ABI` is. Each hit keeps the characters as written."""
+    masked = _UNKNOWN_REFERENCE.sub(lambda match: "x" * len(match.group(0)), text) if "$" in text else text
+    hits = requirement_hits(masked, catalog)
+    return hits if masked == text else [replace(hit, text=text[hit.start : hit.end]) for hit in hits]
 
 
 def _conda(found: Command, placed: Placed, scan: ScriptScan) -> None:

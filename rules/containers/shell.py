@@ -5,8 +5,9 @@
 POSIX shell that Dockerfiles use: quotes and escapes, `&&`/`||`/`;`/`|`/`&` between
 commands, subshell parentheses, redirections (dropped with their target), comments, and
 `$VAR`/`${VAR}`/`${VAR:-default}` references, expanded from the ARG and ENV values in force
-when known and kept as written otherwise. Command substitutions stay inside their word,
-unexpanded. It never runs anything.
+and from the script's own earlier assignments (`URL="https://.../x.whl" && wget "${URL}"`) when
+known, and kept as written otherwise. Command substitutions stay inside their word, unexpanded.
+It never runs anything.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class _Reader:
 
     def __init__(self, script: str, variables: Mapping[str, str], start: int) -> None:
         self.script = script
-        self.variables = variables
+        self.variables = dict(variables)
         self.at = start
         self.found: list[list[Word]] = []
         self.command: list[Word] = []
@@ -205,7 +206,30 @@ class _Reader:
     def _end_command(self) -> None:
         if self.command:
             self.found.append(self.command)
+            self._assign(self.command)
         self.command = []
+
+    def _assign(self, command: list[Word]) -> None:
+        """`NAME=value` and `export NAME=value` with no command after them set the variable for the
+        rest of the script (a prefix assignment, `NAME=value cmd`, is for that one command). Only a
+        value of one word is taken (a path, a URL, a version): what a command substitution prints is
+        unknown, and a list of options or a whole command line (`OPTS="--backend nccl"`) is read
+        where it is written, not again at each place that expands it."""
+        words = command[1:] if command[0].text in ("export", "declare", "readonly") else command
+        if not words or not all(_is_assignment(word.text) for word in words):
+            return
+        for word in words:
+            name, value = word.text.split("=", 1)
+            if "$(" in value or "`" in value or any(char.isspace() for char in value):
+                self.variables.pop(name, None)  # kept as written: see the docstring
+            else:
+                self.variables[name] = value
+
+
+def _is_assignment(text: str) -> bool:
+    """`NAME=value`, NAME a shell variable's name."""
+    name, equals, _ = text.partition("=")
+    return bool(equals) and name.isascii() and name.isidentifier()
 
 
 def _closing_paren(script: str, at: int) -> int:
