@@ -197,6 +197,23 @@ spec:
     assert sites(template, "charts/infer/templates/pod.yaml") == [("CDA530", 15, 11, 45)]
 
 
+def test_a_training_recipe_that_sets_a_cuda_only_library_argument_is_read_as_the_call_would_be():
+    """`attn_implementation: flash_attention_2` in a recipe the script passes on to the model's
+    constructor: the same fact as the keyword in Python. Another value, another key, or a list is not it."""
+    recipe = (
+        "model_name_or_path: org/small-model\n"
+        "attn_implementation: flash_attention_2\n"
+        "use_flash_attention_2: yes\n"
+        "eval:\n  attn_implementation: sdpa\n"
+        "choices:\n  attn_implementation: [sdpa, flash_attention_2]\n"
+        "notes: attn_implementation flash_attention_2\n"
+    )
+    found = analyze(recipe, path="recipes/sft.yaml")
+    assert [(f.rule, f.span.line, f.span.column) for f in found] == [("CDA219", 2, 22), ("CDA219", 3, 24)]
+    assert found[0].targets["rocm"].severity.value == "warning" and found[0].targets["cpu"].severity.value == "error"
+    assert analyze(recipe.replace("use_flash_attention_2: yes", "use_flash_attention_2: 'yes'"), path="x.yaml")[1:] == []
+
+
 def test_malformed_yaml_is_one_error_with_its_line_and_the_scan_goes_on(cli, tmp_path):
     write(tmp_path / "docker-compose.yml", "services:\n  a:\n    runtime: [nvidia\n  b: {}\n")
     write(tmp_path / "k8s" / "job.yaml", "kind: Job\nspec:\n  limits:\n    nvidia.com/gpu: 1\n   bad: indent\n")

@@ -14,7 +14,10 @@ distributed backend set to NCCL (`distributed_backend: nccl` in a training confi
 backend a script's `--dist-backend nccl` chooses (`dist-backend`). Another is a key named for a
 device set to CUDA (`device: cuda`, `generate_device: "cuda:0"`), the device every run of the
 configuration places its tensors on (`device-string`): one finding for the file, at its first such
-key, with the count, since the file's device keys are one choice of where it runs.
+key, with the count, since the file's device keys are one choice of where it runs. A third is a
+library argument's CUDA-only value stored under the argument's name (`attn_implementation:
+flash_attention_2` in a recipe a training script reads with `--config`), for the `call-argument`
+keys of rules that name this kind.
 
 Helm chart templates are Go templates, not YAML, until rendered. When a file does not parse
 and holds `{{ ... }}` actions, the actions are blanked (keeping every line and column) and
@@ -46,9 +49,13 @@ from cudaudit.rules.orchestration.yamldoc import (
     pairs,
     scalar,
 )
+from cudaudit.rules.python.concerns.call_arguments import DETECTOR as CALL_ARGUMENT
+from cudaudit.rules.python.concerns.call_arguments import ArgumentKey, stored_settings
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UnparsableError
 
+_YAML_BOOLEANS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False}
+"""The plain scalars YAML 1.1 (PyYAML's resolver) reads as booleans."""
 RESOURCE = "k8s-resource"
 """Detector: an extended resource requested or limited (`nvidia.com/gpu`)."""
 NODE_LABEL = "k8s-node-label"
@@ -82,6 +89,7 @@ def analyze_manifest(
     """Findings for one manifest or values file; raises UnparsableError for malformed YAML."""
     sites = Sites(text, path, catalog, settings)
     devices: list[Span] = []
+    arguments = _stored_arguments(catalog)
     for document in _documents(text):
         if get(document, "suite") is not None and get(document, "tests") is not None:
             continue  # a helm-unittest suite: values it sets test the chart, nothing is deployed
@@ -95,6 +103,7 @@ def analyze_manifest(
                 else:
                     _backend_setting(key, value, sites)
                     _device_setting(key, value, devices)
+                    _argument_setting(key, value, arguments, sites)
             if id(mapping) not in images and entry(mapping, "tag") and not entry(mapping, "image"):
                 _catalog_image(mapping, sites)  # Helm values that name an image without an `image:` key
     if devices and sites.report(DEVICE_STRING, "config", min(devices)):
@@ -154,6 +163,30 @@ def _backend_setting(key: ScalarNode, value: Node, sites: Sites) -> None:
         and "backend" in _NOT_A_WORD.split(str(key.value).lower())
     ):
         sites.report(DIST_BACKEND, "config", node_span(value))
+
+
+def _stored_arguments(catalog: Catalog) -> dict[str, list[ArgumentKey]]:
+    """The `call-argument` keys that count values stored under the argument's name, by that name,
+    of the rules that say configuration files hold them too (`also_kinds = ["manifest"]`)."""
+    by_name: dict[str, list[ArgumentKey]] = {}
+    for setting in stored_settings(catalog.keys(CALL_ARGUMENT)):
+        entry = catalog.lookup(CALL_ARGUMENT, setting.key)
+        if entry is not None and "manifest" in entry.rule.also_kinds:
+            by_name.setdefault(setting.name, []).append(setting)
+    return by_name
+
+
+def _argument_setting(key: ScalarNode, value: Node, arguments: dict[str, list[ArgumentKey]], sites: Sites) -> None:
+    """`attn_implementation: flash_attention_2`: a library argument's CUDA-only value, stored under
+    the argument's name as a program's configuration passes it on (`call-argument` keys that count
+    values stored under the name, `call_arguments.stored_settings`)."""
+    if not isinstance(value, ScalarNode) or not isinstance(key.value, str) or key.value not in arguments:
+        return
+    plain = value.value if value.tag.endswith(":str") else _YAML_BOOLEANS.get(value.value.lower(), value.value)
+    for setting in arguments[key.value]:
+        if setting.means(plain):
+            sites.report(CALL_ARGUMENT, setting.key, node_span(value))
+            return
 
 
 def _device_setting(key: ScalarNode, value: Node, devices: list[Span]) -> None:

@@ -73,7 +73,20 @@ class ArgumentKey:
         if isinstance(self.value, str):
             text = string_value(node)
             return text is not None and any(fnmatchcase(text, p) for p in self.value.split("|"))
-        return isinstance(node, ast.Constant) and type(node.value) is type(self.value) and node.value == self.value
+        return isinstance(node, ast.Constant) and self.means(node.value)
+
+    def means(self, value: object) -> bool:
+        """Whether a plain value (a configuration file's, already read) is one this key means."""
+        if isinstance(self.value, str):
+            return isinstance(value, str) and any(fnmatchcase(value, p) for p in self.value.split("|"))
+        return type(value) is type(self.value) and value == self.value
+
+
+def stored_settings(keys: frozenset[str]) -> tuple[ArgumentKey, ...]:
+    """The keys that count a value stored under the argument's name (`=`, `{}`, or any call): the
+    ones a configuration file's `name: value` means too, since the program passes it on as that
+    argument (`attn_implementation: flash_attention_2` in a recipe given with `--config`)."""
+    return tuple(key for key in _parsed(keys) if key.holds(ASSIGNED) or key.holds(DICT_KEY))
 
 
 def parse_key(key: str) -> ArgumentKey:
