@@ -40,10 +40,12 @@ def unnamed_dockerfiles(
     folder the scan's paths share: its name is the project's, which names no Dockerfile in it."""
     wanted = {path: _names(path, top) for path in sorted(dockerfiles)}
     words = sorted({word for names in wanted.values() for word in names} - {"<build>"})
-    # One literal-led pattern per word, searched in the lowered text: a single alternation of every
-    # word behind a lookbehind has no literal to skip to, and ran the regex engine at each byte of
-    # every file (2.2 s of a 12 s scan of seven trees).
-    word_patterns = {word: re.compile(rb"(?<![\w.-])" + re.escape(word.encode()) + rb"(?![\w.-])") for word in words}
+    # One pattern per word, searched in the lowered text, that starts with the word itself and looks
+    # behind it for the character before: the regex engine skips to each occurrence of a literal
+    # prefix, where a pattern that starts with a lookbehind (or an alternation of every word) runs
+    # at each byte of the file. A short word inside longer ones (`dev` in every `device`) made that
+    # 0.6 s of a 10 s scan of seven trees.
+    word_patterns = {word: _standalone(word.encode()) for word in words}
     build = re.compile(_BUILDS.encode())
     named: set[str] = set()
     for path, read in others.items():
@@ -62,6 +64,12 @@ def unnamed_dockerfiles(
             found.add("<build>")
         named.update(d for d in pending if wanted[d] & found)
     return {path: Evidence(path, 1, UNNAMED) for path in wanted if path not in named}
+
+
+def _standalone(word: bytes) -> re.Pattern[bytes]:
+    """`word` where no word character, dot or dash touches it on either side."""
+    literal = re.escape(word)
+    return re.compile(literal + rb"(?<![\w.-]" + literal + rb")(?![\w.-])")
 
 
 def _names(path: str, top: str) -> frozenset[str]:
