@@ -63,6 +63,10 @@ def _name_pattern(table: ApiTable, catalog: Catalog) -> re.Pattern[bytes]:
     characters form a trie (`c(?:u[abd...]|s[r...])|...`), which Python's engine matches far
     faster than a flat alternation. A chain's last part (`cg::this_grid`) is matched on its
     own, since a `::` before a name does not stop a match.
+
+    The trie comes first and the test that no identifier character precedes the name looks
+    behind its three characters: the engine then tries a match only where a byte can start
+    one, where a pattern that starts with a lookbehind is tried at every byte of the file.
     """
     starts = set(table.name_starts())
     for key in catalog.keys(SYMBOL_DETECTOR):
@@ -72,9 +76,8 @@ def _name_pattern(table: ApiTable, catalog: Catalog) -> re.Pattern[bytes]:
         if len(start) == 3 and "*" not in start:
             trie.setdefault(start[0], {}).setdefault(start[1], set()).add(start[2])
     known = "|".join(re.escape(first) + _branches(seconds) for first, seconds in sorted(trie.items()))
-    first_characters = re.escape("".join(sorted(trie)))
     part = r"[A-Za-z_][A-Za-z0-9_]*"
-    pattern = rf"(?<![A-Za-z0-9_])(?=[{first_characters}])(?:{known})[A-Za-z0-9_]*(?:[ \t]*::[ \t]*{part})*"
+    pattern = rf"(?:{known})(?<![A-Za-z0-9_](?s:...))[A-Za-z0-9_]*(?:[ \t]*::[ \t]*{part})*"
     return re.compile(pattern.encode())
 
 
