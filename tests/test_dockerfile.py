@@ -270,6 +270,9 @@ def test_only_one_word_assignments_of_a_script_are_expanded_after_them():
     assert [[w.text for w in command] for command in split_commands(script)] == [
         ["A=1"], ["OPTS=--backend nccl"], ["B=$(date)"], ["C=2", "run", "1", "$OPTS", "$B", "$C"], ["echo", "$C"],
     ]
+    branches = "T=a && if x; then T=b; fi && echo $T && for v in 1; do U=c; done; echo $U; W=d; echo $W"
+    read = [[w.text for w in command] for command in split_commands(branches)]
+    assert ["echo", "$T"] in read and ["echo", "$U"] in read and read[-1] == ["echo", "d"]
 
 
 def test_conda_installs_use_the_conda_rules():

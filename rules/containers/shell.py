@@ -87,6 +87,8 @@ class _Reader:
         self.starts: list[int] = []
         self.ends: list[int] = []
         self.word_start: int | None = None
+        self.depth = 0
+        """How many `if`/`for`/`while`/`until`/`case` blocks the reader is inside."""
 
     def commands(self) -> list[list[Word]]:
         script = self.script
@@ -210,6 +212,17 @@ class _Reader:
         self.command = []
 
     def _assign(self, command: list[Word]) -> None:
+        """Track the script's assignments (`_set`); one inside `if`/`for`/`while`/`case` holds on
+        some paths only, so the variable is unknown after it."""
+        self.depth = max(0, self.depth + _OPENS.get(command[0].text, 0))
+        if self.depth == 0:
+            self._set(command)
+            return
+        for word in command:
+            if _is_assignment(word.text):
+                self.variables.pop(word.text.partition("=")[0], None)
+
+    def _set(self, command: list[Word]) -> None:
         """`NAME=value` and `export NAME=value` with no command after them set the variable for the
         rest of the script (a prefix assignment, `NAME=value cmd`, is for that one command). Only a
         value of one word is taken (a path, a URL, a version): what a command substitution prints is
@@ -224,6 +237,10 @@ class _Reader:
                 self.variables.pop(name, None)  # kept as written: see the docstring
             else:
                 self.variables[name] = value
+
+
+_OPENS = {"if": 1, "for": 1, "while": 1, "until": 1, "case": 1, "fi": -1, "done": -1, "esac": -1}
+"""Words that open or close a compound command, as the first word of a simple command."""
 
 
 def _is_assignment(text: str) -> bool:
