@@ -230,6 +230,23 @@ def test_first_party_packages_and_sibling_modules_are_not_dependencies(cli, tmp_
         # A rank looked up with a default holds on one process too: no launch is asked about.
         ("import os\nimport torch\nif int(os.environ.get('LOCAL_RANK', 0)) == 0:\n    torch.cuda.set_device(0)\n",
          "CDA101", [(4, Severity.ERROR)]),
+        # A rank looked up with a negative default (no launched process holds it), compared with that
+        # default, asks whether a launcher started the process; `== -1` is the single process's branch.
+        ("import os\nimport torch\nLOCAL_RANK = int(os.getenv('LOCAL_RANK', -1))\nif LOCAL_RANK != -1:\n"
+         "    torch.cuda.set_device(LOCAL_RANK)\nif LOCAL_RANK == -1:\n    torch.cuda.synchronize()\n", "CDA101",
+         [(5, Severity.WARNING), (7, Severity.ERROR)]),
+        ("import os\nimport torch\ndef main(ok):\n    rank = os.environ.get('RANK', '-1')\n    if int(rank) != -1 and ok:\n"
+         "        torch.cuda.set_device(0)\n    if rank != -1 and ok:\n        torch.cuda.synchronize()\n", "CDA101",
+         [(6, Severity.WARNING), (8, Severity.ERROR)]),
+        ("import os\nimport torch\nif int(os.environ.get('LOCAL_RANK', -1)) == -1:\n    pass\nelse:\n"
+         "    torch.cuda.set_device(0)\n", "CDA101", [(6, Severity.WARNING)]),
+        # (A string default compared with a number, `rank != -1` above, holds on one process too.)
+        # The same comparison of a name bound to anything else as well (a parameter), or of a rank
+        # looked up with a default a launched process may hold, asks nothing about the launch.
+        ("import os\nimport torch\nrank = int(os.getenv('RANK', -1))\ndef f(rank):\n    if rank != -1:\n"
+         "        torch.cuda.set_device(0)\n", "CDA101", [(6, Severity.ERROR)]),
+        ("import os\nimport torch\nrank = int(os.getenv('RANK', 0))\nif rank != 0:\n    torch.cuda.set_device(0)\n",
+         "CDA101", [(5, Severity.ERROR)]),
         # After `if <launcher>: ... elif <scheduler>: ... else: return`, only a launch goes on.
         ("import os\nimport torch\ndef init(args):\n    if 'WORLD_SIZE' in os.environ:\n        args.rank = 0\n"
          "    elif 'SLURM_PROCID' in os.environ:\n        args.rank = 1\n    else:\n        return\n"

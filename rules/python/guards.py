@@ -16,7 +16,8 @@ condition mentions:
 - multi-process: a test that holds only when several processes run: a world size compared with
   one (`if world_size > 1:`, `if get_world_size() == 1: return`), the program's distributed switch
   (`if args.distributed:`, `if ddp:`, `if dist.is_initialized():`), the presence of a launcher's
-  variable (`if "RANK" in os.environ:`), or any test of the environment a batch scheduler or an MPI
+  variable (`if "RANK" in os.environ:`) or a comparison with the negative default its lookup falls
+  back to (`if LOCAL_RANK != -1:` after `LOCAL_RANK = int(os.getenv("LOCAL_RANK", -1))`), or any test of the environment a batch scheduler or an MPI
   launcher sets (`"SLURM_PROCID" in os.environ`, `os.environ.get("OMPI_COMM_WORLD_RANK")`). Code
   it guards runs only under a launch of several processes, another path than the single-process
   run a machine without GPUs takes: `torchrun --nproc_per_node 8` starts one process per GPU, and
@@ -127,8 +128,14 @@ Open MPI's `OMPI_COMM_WORLD_RANK`, `OMPI_COMM_WORLD_SIZE`, ...
 whether that launcher started the process."""
 _LAUNCHER_VARIABLES = frozenset({"RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE"})
 """What PyTorch's launcher sets in each process it starts (https://docs.pytorch.org/docs/stable/elastic/run.html).
-Only their presence (`"RANK" in os.environ`) asks whether a launcher started the process: a
-lookup with a default (`int(os.environ.get("LOCAL_RANK", 0)) == 0`) holds on one process too."""
+Their presence (`"RANK" in os.environ`) asks whether a launcher started the process, as does a rank
+compared with a negative default its lookup falls back to (`_launch_sentinel_test`); a lookup with a default a
+launched process may hold (`int(os.environ.get("LOCAL_RANK", 0)) == 0`) holds on one process too."""
+_RANK_VARIABLES = frozenset({"RANK", "LOCAL_RANK"})
+"""The launcher's ranks: 0 or more in each process it starts, so a negative default (`int(os.getenv("LOCAL_RANK",
+-1))`) is a sentinel no launched process holds, and comparing the value with it asks whether a launcher started
+the process, as `"LOCAL_RANK" in os.environ` does."""
+_LOOKUP_FUNCTIONS = frozenset({"os.getenv", "os.environ.get"})
 _PROCESS_COUNTS = frozenset({"world_size", "nprocs", "nproc", "num_processes", "nproc_per_node"})
 """Names of the number of processes a launch runs (`world_size`, `get_world_size()`, `args.nprocs`),
 whose comparison with one tells a launch of several processes from a single one."""
@@ -225,6 +232,9 @@ def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | Non
         single = _single_process(test) if probe is Probe.MULTI_PROCESS and _counts_processes(test.left) else None
         if single is not None:  # `world_size == 1` holds on one process: its false branch is the launch's
             return Polarity.NEGATIVE if single else Polarity.POSITIVE
+        launched = _launch_sentinel_test(test, names) if probe is Probe.MULTI_PROCESS else None
+        if launched is not None:  # `LOCAL_RANK == -1` holds on one process: its false branch is the launch's
+            return Polarity.POSITIVE if launched else Polarity.NEGATIVE
         negated = isinstance(test.ops[0], (ast.NotEq, ast.NotIn, ast.IsNot))
         if is_none(test.comparators[0]):  # `torch.version.cuda is None` asks "no CUDA?"
             negated = not negated
@@ -455,6 +465,85 @@ def _single_process(test: ast.Compare) -> bool | None:
     return None if one == two else one
 
 
+def _launch_sentinel_test(test: ast.Compare, names: ImportTable) -> bool | None:
+    """True for `LOCAL_RANK != -1`, False for `LOCAL_RANK == -1`, where the compared value is a
+    launcher's rank looked up with a negative default (`_RANK_VARIABLES`) and the constant is that
+    default as the value holds it (`-1` after `int(...)`, `"-1"` for a string default): the test asks
+    whether a launcher started the process. None for any other comparison (`rank == 0`, `local_rank
+    in (-1, 0)`, a rank looked up with a default of 0, a string default compared with a number)."""
+    if len(test.ops) != 1 or not isinstance(test.ops[0], (ast.Eq, ast.NotEq)):
+        return None
+    left, right = test.left, test.comparators[0]
+    for value, constant in ((left, right), (right, left)):
+        written = _constant(constant)
+        sentinel = _sentinel_of(value, names) if written is not None else None
+        if sentinel is not None and type(sentinel) is type(written) and sentinel == written:
+            return isinstance(test.ops[0], ast.NotEq)
+    return None
+
+
+def _sentinel_of(node: ast.expr, names: ImportTable) -> int | str | None:
+    """The negative default a launcher's rank read in `node` holds where no launcher set it:
+    `int(os.getenv("RANK", "-1"))` -> -1, `os.environ.get("RANK", "-1")` -> "-1", or for a name,
+    the default of the lookup every assignment of it in the module makes (`launch_sentinels`)."""
+    if isinstance(node, ast.Name):
+        sentinels = names.launch_sentinels
+        if sentinels is None:
+            names.launch_sentinels = {}  # a name read while they are gathered (`rank = int(rank)`) holds none
+            names.launch_sentinels = sentinels = launch_sentinels(names)
+        return sentinels.get(node.id)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "int" and len(node.args) == 1:
+        inner = _sentinel_of(node.args[0], names)
+        return None if inner is None else int(inner)
+    if not (isinstance(node, ast.Call) and len(node.args) == 2 and names.resolve(node.func) in _LOOKUP_FUNCTIONS):
+        return None
+    variable, default = node.args
+    if not (isinstance(variable, ast.Constant) and variable.value in _RANK_VARIABLES):
+        return None
+    value = _constant(default)
+    return value if value is not None and int(value) < 0 else None
+
+
+def launch_sentinels(names: ImportTable) -> dict[str, int | str]:
+    """The module's names (at any level) whose every binding is a launcher's rank looked up with the
+    same negative default (`LOCAL_RANK = int(os.environ.get("LOCAL_RANK", -1))`), with that default.
+    A name bound anywhere to anything else (a parameter, a loop variable, another value) is left
+    out: which value a test of it reads is not known."""
+    found: dict[str, int | str | None] = {}
+    read: set[int] = set()  # the targets of assignments already read, met again by the walk (breadth first)
+    for node in ast.walk(names.tree):
+        bound: list[tuple[str, int | str | None]] = []
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            sentinel = _sentinel_of(node.value, names)
+            for target in targets:
+                for sub in ast.walk(target):
+                    if isinstance(sub, ast.Name):
+                        read.add(id(sub))
+                        bound.append((sub.id, sentinel if sub is target else None))
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and id(node) not in read:
+            bound.append((node.id, None))
+        elif isinstance(node, ast.arg):
+            bound.append((node.arg, None))
+        for name, sentinel in bound:
+            known = found.get(name, sentinel)
+            found[name] = sentinel if type(known) is type(sentinel) and known == sentinel else None
+    return {name: sentinel for name, sentinel in found.items() if sentinel is not None}
+
+
+def _constant(node: ast.expr) -> int | str | None:
+    """`-1`, `"-1"`: a whole number written as a constant (a negative one is `-` applied to one), or a
+    string that spells one; None for anything else."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _constant(node.operand)
+        return -inner if isinstance(inner, int) else None
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(r"-?[0-9]+", node.value):
+        return node.value
+    return None
+
+
 def _counts_processes(node: ast.expr) -> bool:
     """`world_size`, `args.world_size`, `dist.get_world_size()`, `int(os.environ["WORLD_SIZE"])`:
     the number of processes of the launch."""
@@ -642,6 +731,8 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
                     probes.add(Probe.MULTI_PROCESS)  # `"SLURM_PROCID" in os.environ`
                 elif operand.value in _LAUNCHER_VARIABLES and isinstance(node.ops[0], (ast.In, ast.NotIn)):
                     probes.add(Probe.MULTI_PROCESS)  # `"RANK" in os.environ`
+        if _launch_sentinel_test(node, names) is not None:
+            probes.add(Probe.MULTI_PROCESS)  # `LOCAL_RANK != -1` for `LOCAL_RANK = int(os.getenv("LOCAL_RANK", -1))`
         if len(node.ops) == 1 and _counts_processes(node.left) and _single_process(node) is not None:
             probes.add(Probe.MULTI_PROCESS)  # `world_size > 1`
         return probes

@@ -80,6 +80,8 @@ class ImportTable:
         """What each GPU ROCm supports reports as its capability (`capability_use.RocmCapabilities`), where known."""
         self.capability_defaults: dict[str, Any] | None = None
         """`skip_conditions.capability_defaults` of the module, once asked."""
+        self.launch_sentinels: dict[str, int | str] | None = None
+        """`guards.launch_sentinels` of the module, once asked."""
         self._bindings: dict[str, Binding] = {}
         self._relative: dict[str, str] = {}
         self.flags: Mapping[str, Any] = flags or {}
