@@ -215,6 +215,17 @@ def test_first_party_packages_and_sibling_modules_are_not_dependencies(cli, tmp_
         # torch.manual_seed seeds every device already.
         ("import torch\ntorch.manual_seed(0)\ntorch.cuda.manual_seed_all(0)\n", "CDA101", [(3, Severity.NOTE)]),
         ("import torch\ntorch.cuda.manual_seed_all(0)\n", "CDA101", [(2, Severity.WARNING)]),
+        # An unconditional skip marker runs its test on no target; a conditional one keeps its reading.
+        ("import pytest\nimport torch\n@pytest.mark.skip(reason='needs a GPU box')\ndef test_a():\n"
+         "    torch.cuda.synchronize()\n", "CDA101", [(5, Severity.NOTE)]),
+        ("import unittest\nimport torch\n@unittest.skip('slow')\nclass T(unittest.TestCase):\n    def test_a(self):\n"
+         "        torch.cuda.synchronize()\n", "CDA101", [(6, Severity.NOTE)]),
+        ("import pytest\nimport torch\npytestmark = pytest.mark.skip(reason='broken')\ndef test_a():\n"
+         "    torch.cuda.synchronize()\n", "CDA101", [(5, Severity.NOTE)]),
+        ("import pytest\nimport torch\nnever = pytest.mark.skip\n@never\ndef test_a():\n    torch.cuda.synchronize()\n",
+         "CDA101", [(6, Severity.NOTE)]),
+        ("import pytest\nimport torch\n@pytest.mark.skipif(torch.__version__ < '2', reason='old')\ndef test_a():\n"
+         "    torch.cuda.synchronize()\n", "CDA101", [(5, Severity.ERROR)]),
         # A launch of several processes (the program's distributed switch, a launcher's or a batch
         # scheduler's variable) is another path than the single process a CPU run is: at most a warning.
         ("import torch\nif args.distributed:\n    torch.cuda.set_device(args.local_rank)\n", "CDA101",

@@ -34,7 +34,7 @@ from cudaudit.rules.python.guards import (
 )
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import children, subtree
-from cudaudit.rules.python.skip_conditions import Skips, decorator_skips, skip_call, skips_where
+from cudaudit.rules.python.skip_conditions import Skips, always_skips, decorator_skips, skip_call, skips_where
 
 if sys.version_info >= (3, 11):
     TryStatement: TypeAlias = ast.Try | ast.TryStar
@@ -501,12 +501,14 @@ def _marked_region(markers: list[ast.expr], names: ImportTable, cuda_named: bool
     A skip marker whose condition says where it skips (`skip_conditions.py`: `skipif(capability <
     (8, 0))` with a capability that is `(0, 0)` without a GPU) guards the test where it is skipped,
     whatever its condition mentions: skipped on every ROCm GPU too (`capability != (8, 0)`), it is
-    quiet there as well."""
+    quiet there as well. An unconditional skip (`@pytest.mark.skip(reason=...)`, `@unittest.skip(...)`)
+    runs the test on no target."""
     cuda = cuda_named
-    rocm = optional = False
+    rocm = optional = never = False
     for marker in _each_marker(markers):
         if _labels_only(marker, names):
             continue
+        never = never or _skips_always(marker, names, set())
         probes = marker_probes(marker, names)
         skips = _skip_marker(marker, names, set())
         without_cuda = skips.without_cuda if skips is not None else None
@@ -517,6 +519,7 @@ def _marked_region(markers: list[ast.expr], names: ImportTable, cuda_named: bool
         cuda_guarded=cuda,
         rocm_aware=rocm,
         cap=OPTIONAL_PATH.cap if optional and not cuda else None,
+        elsewhere=never,
     )
 
 
@@ -539,6 +542,16 @@ def _labels_only(marker: ast.expr, names: ImportTable) -> bool:
 def _each_marker(markers: list[ast.expr]) -> list[ast.expr]:
     """The marks of a list of them (`marks=[a, b]`, `pytestmark = [a, b]`), one by one."""
     return [m for marker in markers for m in (marker.elts if isinstance(marker, (ast.List, ast.Tuple)) else [marker])]
+
+
+def _skips_always(marker: ast.expr, names: ImportTable, seen: set[str]) -> bool:
+    """Whether a marker, written in place or kept in a module-level name (`_never = pytest.mark.skip(...)`),
+    skips its test unconditionally (`skip_conditions.always_skips`)."""
+    if isinstance(marker, ast.Name) and marker.id not in seen:
+        value = names.module_value(marker.id)
+        if value is not None:
+            return _skips_always(value, names, seen | {marker.id})
+    return always_skips(marker, names)
 
 
 def _skip_marker(marker: ast.expr, names: ImportTable, seen: set[str]) -> Skips | None:

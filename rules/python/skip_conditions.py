@@ -47,6 +47,9 @@ SKIP_IF = frozenset({"pytest.mark.skipif", "unittest.skipIf", "unittest.case.ski
 """Markers that skip a test where their condition holds."""
 SKIP_UNLESS = frozenset({"unittest.skipUnless", "unittest.case.skipUnless"})
 """Markers that skip a test where their condition does not hold."""
+SKIP_ALWAYS = frozenset({"pytest.mark.skip", "unittest.skip", "unittest.case.skip"})
+"""Markers that skip a test on every machine (`@pytest.mark.skip(reason=...)`, `@unittest.skip("...")`):
+it runs on no target."""
 _UNKNOWN: Any = object()
 _SET = object()
 """A value that is set, whatever it is (`torch.version.hip` on ROCm): true, and not None."""
@@ -83,6 +86,13 @@ def skip_call(call: ast.Call, names: ImportTable) -> Skips | None:
     if (qualified not in SKIP_IF and qualified not in SKIP_UNLESS) or not call.args:
         return None
     return skips_where(call.args[0], names, skip_when=qualified in SKIP_IF)
+
+
+def always_skips(marker: ast.expr, names: ImportTable) -> bool:
+    """Whether a marker skips its test unconditionally, written bare (`@pytest.mark.skip`,
+    `@unittest.skip`) or called with a reason (`pytest.mark.skip(reason="flaky")`); a conditional
+    marker (`skipif(cond)`) is `skip_call`'s."""
+    return names.resolve(marker.func if isinstance(marker, ast.Call) else marker) in SKIP_ALWAYS
 
 
 def decorator_skips(function: ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable) -> Skips | None:
