@@ -110,7 +110,7 @@ _READERS = {
     "tried_imports": "cudaudit.rules.python.optional_modules:tried_imports",
     "import_names": "cudaudit.rules.python.import_paths:import_names",
     "superseded_builds": "cudaudit.rules.builds.nested_builds:superseded_builds",
-    "unnamed_dockerfiles": "cudaudit.rules.containers.references:unnamed_dockerfiles",
+    "unnamed_files": "cudaudit.rules.containers.references:unnamed_files",
     "main_block": "cudaudit.rules.python.main_block:main_block",
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
@@ -267,7 +267,7 @@ class ProjectIndex:
             facts["device_flags"] = self.device_flags
             facts["skip_markers"] = self.skip_markers
             facts["module"] = self.modules[path]
-        if FileKind.DOCKERFILE in kinds:
+        if kinds & {FileKind.DOCKERFILE, FileKind.CONDA}:
             facts["off_default_path"] = self.off_default_path.get(path)
         if FileKind.COMPOSE in kinds:
             install = _nearest_at_or_above(path, self.installs)
@@ -360,7 +360,7 @@ def build_index(
         main_blocks=_main_blocks(found.main_blocks, python, import_lines),
         off_default_path={
             **_optional_modules(python, found, remember), **_unnamed(files, python, found),
-            **_off_default_path(python, catalog), **_superseded_builds(python), **_unnamed_dockerfiles(files),
+            **_off_default_path(python, catalog), **_superseded_builds(python), **_unnamed_files(files),
         },
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
         installs=_installs(found.installs),
@@ -427,17 +427,24 @@ def _optional_modules(python: dict[str, Reader], found: _Found, remember: Rememb
     return _reader("optional_modules")(sorted(found.prefiltered), python, found.tried_imports, names)
 
 
-def _unnamed_dockerfiles(files: list[IndexedFile]) -> dict[str, Evidence]:
-    """`references.unnamed_dockerfiles` for the scan's Dockerfiles, read against every other file of
-    the scan and the project's documents (files of no kind). Only a scan given documents sees the
-    project (a folder's scan; `session.run_scan`): one of named files (pre-commit's staged files, one
-    Dockerfile) cannot tell that nothing names a Dockerfile, and judges none."""
-    dockerfiles = [file.display for file in files if FileKind.DOCKERFILE in file.kinds]
-    if not dockerfiles or all(file.kinds for file in files):
+def _unnamed_files(files: list[IndexedFile]) -> dict[str, Evidence]:
+    """`references.unnamed_files` for the scan's Dockerfiles, and its conda environment files where the
+    project also declares an install of its own, read against every other file of the scan and the
+    project's documents (files of no kind). Only a scan given documents sees the project (a folder's
+    scan; `session.run_scan`): one of named files (pre-commit's staged files, one Dockerfile) cannot
+    tell that nothing names a file, and judges none."""
+    installs = any(_OWN_INSTALL_KINDS.intersection(file.kinds) for file in files)
+    environments = [file.display for file in files if installs and FileKind.CONDA in file.kinds]
+    judged = [file.display for file in files if FileKind.DOCKERFILE in file.kinds] + environments
+    if not judged or all(file.kinds for file in files):
         return {}
     top = posixpath.commonpath([file.display for file in files]) if len(files) > 1 else ""
     others = {file.display: file.read for file in files}
-    return _reader("unnamed_dockerfiles")(dockerfiles, others, top)
+    return _reader("unnamed_files")(judged, others, top, environments)
+
+
+_OWN_INSTALL_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP})
+"""Files that declare an install of the project without conda."""
 
 
 _NAMING_KINDS = frozenset({

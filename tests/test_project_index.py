@@ -762,3 +762,33 @@ def test_a_dockerfile_nothing_names_is_another_path_in_a_folder_scan_only(cli, t
     assert severity("proj/Dockerfile") == "error"
     write(project / "docs" / "usage.rst", "Or in a container: ``docker build -t proj .``\n")
     assert severity("proj") == "error"
+
+
+def test_a_conda_environment_nothing_names_is_another_path_beside_the_projects_own_install(cli, tmp_path):
+    """An environment export that no README, document or script names, in a project that installs with
+    pip, is another path: its CUDA packages are warnings. Named by its file name, or (for conda's
+    default name) by a command that creates an environment from it, it keeps its errors; and where
+    it is the project's only install, it is the install."""
+    project = tmp_path / "proj"
+    write(project / "environment.yml", "name: proj\nchannels: [nvidia]\ndependencies:\n  - cuda-nvrtc=12.4\n")
+    write(project / "pyproject.toml", '[project]\nname = "proj"\nversion = "1"\ndependencies = ["numpy"]\n')
+    write(project / "README.md", "# proj\n\nInstall with `pip install -e .`.\n")
+
+    def severities() -> set[str]:
+        report = scan_json(cli, "--no-cache", "proj", cwd=tmp_path)
+        found = {f["severity"] for f in report["findings"] if f["path"].endswith("environment.yml")}
+        assert found, report["findings"]
+        return found
+
+    assert severities() == {"warning"}
+    write(project / "README.md", "# proj\n\nOr: `conda env create` and `pip install -e .`.\n")
+    assert "error" in severities()
+    write(project / "README.md", "# proj\n\nOr: `conda env create -f environment.yml`.\n")
+    assert "error" in severities()
+    write(project / "README.md", "# proj\n\nInstall with `pip install -e .`.\n")
+    assert severities() == {"warning"}
+    write(project / "environment.yml", "# conda env create\n" + (project / "environment.yml").read_text())
+    assert "error" in severities(), "a comment in the file that says how to create it"
+    write(project / "environment.yml", "\n".join((project / "environment.yml").read_text().splitlines()[1:]) + "\n")
+    (project / "pyproject.toml").unlink()
+    assert "error" in severities()

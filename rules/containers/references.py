@@ -1,4 +1,5 @@
-"""The Dockerfiles nothing else in the project names: images no one is told to build.
+"""The Dockerfiles and conda environment files nothing else in the project names: images no one is
+told to build, environments no one is told to create.
 
 A Dockerfile is a way to run the project when something leads a user or a job to it: a README or
 document that names it or tells how to build it, a CI workflow that builds it (`context:
@@ -14,6 +15,15 @@ folder's name (`docker build docker/peft-gpu`, `context: ./docker/accelerate-gpu
 that builds or starts a context (`docker build`, `docker buildx`, `docker compose`,
 `docker-compose`, `podman build`). A loose reading on purpose: a Dockerfile any such word may
 reach keeps its verdicts.
+
+A conda environment file is named the same way: its file name as a word of its own (`conda env create
+-f environment.yml`, a Read the Docs `conda: environment:` key); one with conda's default name
+(`environment.yml`, `environment.yaml`), which `conda env create` finds by itself, also by any such
+command (`conda env create`, `conda env update`, `mamba env create`). The index asks this only of a
+project that also declares an install of its own (requirements, `pyproject.toml`, `setup.py`): an
+environment export no instruction names is then another path beside that install. Its own comment
+names it too (`# conda env create -f environment.yml`): a file kept by hand as a way to install says
+so, where an export carries no such line.
 """
 
 from __future__ import annotations
@@ -24,34 +34,48 @@ from collections.abc import Callable, Iterable
 
 from cudaudit.facts import Evidence
 
-_DEFAULT_NAMES = frozenset({"dockerfile", "containerfile"})
-_BUILDS = r"docker[ \t]+(?:buildx?|compose)\b|docker-compose\b|podman[ \t]+(?:build|compose)\b"
-_BUILDERS = (b"docker", b"podman")
-"""What a command that builds a context starts with: a file that spells neither (in any case) runs none."""
+_DEFAULT_DOCKERFILES = frozenset({"dockerfile", "containerfile"})
+_DEFAULT_ENVIRONMENTS = frozenset({"environment.yml", "environment.yaml"})
+_BUILD = "<build>"
+_CREATE = "<create>"
+_COMMANDS = {
+    _BUILD: ((b"docker", b"podman"), r"docker[ \t]+(?:buildx?|compose)\b|docker-compose\b|podman[ \t]+(?:build|compose)\b"),
+    _CREATE: ((b"conda", b"mamba"), r"(?:micro)?(?:conda|mamba)[ \t]+env[ \t]+(?:create|update)\b"),
+}
+"""The commands that find a default-named file by themselves: what each starts with (a file that spells
+none of those words, in any case, runs none) and its pattern."""
 
 UNNAMED = "no README, document, workflow, compose file, Makefile or script of the project names it"
 
 
-def unnamed_dockerfiles(
-    dockerfiles: Iterable[str], others: dict[str, Callable[[], bytes]], top: str = ""
+def unnamed_files(
+    paths: Iterable[str], others: dict[str, Callable[[], bytes]], top: str = "", own_word: Iterable[str] = ()
 ) -> dict[str, Evidence]:
-    """Dockerfile -> why it is another path, for each of `dockerfiles` (display paths) that no file of
-    `others` (display path -> its bytes; unreadable ones raise and are skipped) names. `top` is the
-    folder the scan's paths share: its name is the project's, which names no Dockerfile in it."""
-    wanted = {path: _names(path, top) for path in sorted(dockerfiles)}
-    words = sorted({word for names in wanted.values() for word in names} - {"<build>"})
+    """Dockerfile or conda environment file -> why it is another path, for each of `paths` (display
+    paths) that no file of `others` (display path -> its bytes; unreadable ones raise and are skipped)
+    names. `top` is the folder the scan's paths share: its name is the project's, which names no file
+    in it. A file of `own_word` may name itself: an environment file whose comment says how to create
+    it (`# conda env create -f environment.yml`) is kept by hand as a way to install, where an export
+    (`conda env export`) carries no such line."""
+    own = frozenset(own_word)
+    wanted = {path: _names(path, top) for path in sorted(paths)}
+    words = sorted({word for names in wanted.values() for word in names} - _COMMANDS.keys())
     # One pattern per word, searched in the lowered text, that starts with the word itself and looks
     # behind it for the character before: the regex engine skips to each occurrence of a literal
     # prefix, where a pattern that starts with a lookbehind (or an alternation of every word) runs
     # at each byte of the file. A short word inside longer ones (`dev` in every `device`) made that
     # 0.6 s of a 10 s scan of seven trees.
     word_patterns = {word: _standalone(word.encode()) for word in words}
-    build = re.compile(_BUILDS.encode())
+    commands = {
+        token: (starts, re.compile(pattern.encode()))
+        for token, (starts, pattern) in _COMMANDS.items()
+        if any(token in names for names in wanted.values())
+    }
     named: set[str] = set()
     for path, read in others.items():
         if len(named) == len(wanted):
             break
-        pending = [d for d in wanted if d != path and d not in named]
+        pending = [d for d in wanted if (d != path or d in own) and d not in named]
         if not pending:
             continue
         try:
@@ -60,8 +84,10 @@ def unnamed_dockerfiles(
             continue
         low = data.lower()  # ASCII case folding, as the patterns' \w is ASCII on bytes
         found = {word for word, pattern in word_patterns.items() if word.encode() in low and pattern.search(low)}
-        if any(builder in low for builder in _BUILDERS) and build.search(low):
-            found.add("<build>")
+        found.update(
+            token for token, (starts, pattern) in commands.items()
+            if any(start in low for start in starts) and pattern.search(low)
+        )
         named.update(d for d in pending if wanted[d] & found)
     return {path: Evidence(path, 1, UNNAMED) for path in wanted if path not in named}
 
@@ -73,11 +99,14 @@ def _standalone(word: bytes) -> re.Pattern[bytes]:
 
 
 def _names(path: str, top: str) -> frozenset[str]:
-    """The words that name the Dockerfile at `path`: its file name; for a default name also its folder's
-    name (unless the folder is `top`) and any command that builds a context (`<build>`)."""
+    """The words that name the file at `path`: its file name; for a default Dockerfile name also its
+    folder's name (unless the folder is `top`) and any command that builds a context (`<build>`); for
+    conda's default environment name any command that creates an environment (`<create>`)."""
     name = posixpath.basename(path).lower()
-    if name not in _DEFAULT_NAMES:
+    if name in _DEFAULT_ENVIRONMENTS:
+        return frozenset({name, _CREATE})
+    if name not in _DEFAULT_DOCKERFILES:
         return frozenset({name})
     folder = posixpath.dirname(path)
     word = posixpath.basename(folder).lower() if folder != top else ""
-    return frozenset({name, "<build>", *([word] if word else [])})
+    return frozenset({name, _BUILD, *([word] if word else [])})
