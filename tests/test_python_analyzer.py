@@ -444,6 +444,30 @@ def test_outside_tests_only_private_helpers_take_their_callers_guard():
     assert found == {4: Severity.NOTE, 7: Severity.ERROR}  # another module may call `warm`
 
 
+GUARDED_METHOD = (
+    "import torch\n\nclass Runner:\n"
+    "    def {name}(self, x):\n        return torch.cuda.Stream()\n\n"
+    "    def run(self, x, fast=True):\n"
+    "        if fast and x.device.type == 'cuda':\n            return self.{name}(x)\n        return x\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "other_use", "severity"),
+    [
+        ("_stream", "", Severity.NOTE),  # its only caller calls it under a device test
+        ("_stream", "\ndef warm(runner, x):\n    return runner._stream(x)\n", Severity.ERROR),  # through another object
+        ("_stream", "\nclass Eager(Runner):\n    def go(self, x):\n        return self._stream(x)\n", Severity.ERROR),
+        ("_stream", "\nclass Aliased(Runner):\n    make = Runner._stream\n", Severity.ERROR),
+        ("stream", "", Severity.ERROR),  # public: another module may call it
+    ],
+)
+def test_a_private_method_runs_only_where_its_callers_call_it(name, other_use, severity):
+    code = GUARDED_METHOD.format(name=name) + other_use
+    found = [f.severity for f in analyze(code, path="pkg/runner.py") if f.span.line == 5]
+    assert found == [severity]
+
+
 def test_a_method_a_guarded_test_hands_on_runs_guarded_unless_another_test_calls_it():
     code = (
         "import functools\nimport unittest\nimport torch\n\n"

@@ -17,8 +17,11 @@ called. Two shapes follow from that, both read from one module and its syntax al
   context of each use (`PythonWalker` calls `use`), and after the walk each helper gets what every
   use of it has in common (`regions`). A use in another helper counts with that helper's own
   region, so a chain of helpers below a guarded test is guarded too. The uses counted are a
-  module-level function's name (called or handed on) and, in a test class, `self.name`
-  (`self.run_subtests(..., self._check)`). A use at module level or in an unguarded function
+  module-level function's name (called or handed on) and `self.name`: of any method in a test
+  class (`self.run_subtests(..., self._check)`), and in any other class of a private method the
+  module reads only through `self` or `cls` (`if x.device.type == "cuda": self._capture(x)`
+  captures a CUDA graph only on a GPU; a subclass in another module that calls it unguarded is
+  not seen). A use at module level or in an unguarded function
   keeps the helper on the normal path. A decorated function is no helper (the decorator may call it
   or hand it on), except under a decorator that only remembers its results (`@functools.lru_cache()`)
   or runs it in a grad mode (`@torch.no_grad()`, `@torch.inference_mode()`).
@@ -104,7 +107,8 @@ class ModuleReach:
         self.functions: dict[str, FunctionNode] = {}
         """Module-level functions that may be helpers, by name."""
         self.methods: dict[str, list[FunctionNode]] = {}
-        """Methods of test classes that may be helpers, by name (a name several classes define is each of them)."""
+        """Methods that may be helpers, by name (a name several classes define is each of them): those of
+        test classes, and the private ones of other classes that the module reads only through `self`."""
         self.values: dict[str, ast.Assign] = {}
         """Module-level names a module that defines tests assigns once, by name (see the module docstring)."""
         self.fixture_helpers: dict[str, FunctionNode] = {}
@@ -120,6 +124,10 @@ class ModuleReach:
             for name in _bound_names(statement):
                 defined[name] = defined.get(name, 0) + 1
         exported = _exported(module)
+        self._self_only: dict[int, str] = {}
+        """Private methods of classes other than test classes, by id: helpers only while the module reads
+        them through `self` or `cls` alone (`helper`), for only then is every use of them seen."""
+        self._read_otherwise: set[str] = set()
         defines_tests = in_tests and any(_defines_tests(statement) for statement in module.body)
         for statement in module.body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -143,11 +151,17 @@ class ModuleReach:
                 ):
                     self.values[target.id] = statement
                     self._nodes[id(statement)] = (target.id, statement)
-            elif isinstance(statement, ast.ClassDef) and in_tests and _is_test_class(statement):
+            elif isinstance(statement, ast.ClassDef):
+                test_class = in_tests and _is_test_class(statement)
                 for item in statement.body:
-                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and self._may_help(item):
-                        self.methods.setdefault(item.name, []).append(item)
-                        self._nodes[id(item)] = (item.name, item)
+                    if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) or not self._may_help(item):
+                        continue
+                    if not test_class:
+                        if not item.name.startswith("_"):
+                            continue  # public: another module may call it
+                        self._self_only[id(item)] = item.name
+                    self.methods.setdefault(item.name, []).append(item)
+                    self._nodes[id(item)] = (item.name, item)
         self._read_fixtures(module)
 
     def _may_help(self, function: FunctionNode) -> bool:
@@ -215,13 +229,16 @@ class ModuleReach:
     # -- helpers ------------------------------------------------------------------------
 
     def helper(self, node: ast.Name | ast.Attribute) -> list[Definition]:
-        """The helpers (or module-level names) a name or `self.name` may stand for; none for anything else."""
+        """The helpers (or module-level names) a name or `self.name` may stand for; none for anything else.
+        A private method's name read otherwise (`runner._capture`, `super()._capture`, a bare
+        `_capture`) is noted: that method may run from where no use is recorded."""
+        through_self = isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
+        if not through_self:
+            self._read_otherwise.add(node.id if isinstance(node, ast.Name) else node.attr)
         if isinstance(node, ast.Name):
             definition: Definition | None = self.functions.get(node.id) or self.values.get(node.id)
             return [definition] if definition is not None else []
-        if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
-            return list(self.methods.get(node.attr, []))
-        return []
+        return list(self.methods.get(node.attr, [])) if through_self else []
 
     def requested(self, function: FunctionNode) -> list[Definition]:
         """The module's fixtures `function` requests, by parameter or `@pytest.mark.usefixtures`."""
@@ -255,7 +272,7 @@ class ModuleReach:
         if key in found:
             return found[key]
         uses = self._uses.get(key)
-        if not uses or key in visiting:
+        if not uses or key in visiting or self._self_only.get(key) in self._read_otherwise:
             return None
         visiting.add(key)
         quiet: frozenset[str] | None = None
