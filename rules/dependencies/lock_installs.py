@@ -62,7 +62,7 @@ def _variant_extras(entries: list[dict[str, Any]], roots: list[int], target: str
         name = str(entries[index].get("name", ""))
         for extra in _table(entries[index].get("optional-dependencies")):
             named = name_targets(extra)
-            encoded = f"extra-{len(name)}-{name}-{extra}"
+            encoded = _encoded(name, extra)
             if named == {target}:
                 variants.add(encoded)
             elif not named:
@@ -81,7 +81,7 @@ def _conflicting(data: dict[str, Any]) -> list[set[str]]:
         for item in _list(conflict):
             package, extra = _table(item).get("package"), _table(item).get("extra")
             if isinstance(package, str) and isinstance(extra, str):
-                members.add(f"extra-{len(package)}-{package}-{extra}")
+                members.add(_encoded(package, extra))
         sets.append(members)
     return sets
 
@@ -91,7 +91,8 @@ def _reached(entries: list[dict[str, Any]], roots: list[int], by_name: dict[str,
     seen: set[int] = set()
     pending: list[tuple[int, tuple[str, ...]]] = []
     for index in roots:
-        extras = tuple(e for e in _table(entries[index].get("optional-dependencies")) if _encoded(entries[index], e) in chosen)
+        name = str(entries[index].get("name", ""))
+        extras = tuple(e for e in _table(entries[index].get("optional-dependencies")) if _encoded(name, e) in chosen)
         pending.append((index, (*extras, *_table(entries[index].get("dev-dependencies")))))
     expanded: set[tuple[int, str | None]] = set()
     decided: dict[str, bool | None] = {}  # uv repeats one marker on every dependency of an entry
@@ -121,9 +122,9 @@ def _reached(entries: list[dict[str, Any]], roots: list[int], by_name: dict[str,
     return seen
 
 
-def _encoded(entry: dict[str, Any], extra: str) -> str:
-    name = str(entry.get("name", ""))
-    return f"extra-{len(name)}-{name}-{extra}"
+def _encoded(package: str, extra: str) -> str:
+    """A package's extra as uv writes it into markers: `extra-8-project-cuda`."""
+    return f"extra-{len(package)}-{package}-{extra}"
 
 
 def _resolve(entries: list[dict[str, Any]], by_name: dict[str, list[int]], ref: dict[str, Any]) -> list[int]:
