@@ -202,14 +202,14 @@ class ProjectIndex:
     """Python module with a `__main__` block -> how other modules import it (`main_block.Imported`: a
     library), or None (a script nothing imports)."""
     off_default_path: dict[str, Evidence] = field(default_factory=dict)
+    """File -> why nothing on the project's normal path runs it (`opt_in_areas`, `unnamed`, `references`)."""
     namespace_modules: tuple[str, ...] = ()
     """The modules of the project's namespace packages named like a library the catalog knows by its
     imports, by two-part name (`firstparty.namespace_modules`)."""
-    """Python module -> why nothing on the project's normal path imports it (`opt_in_areas`, `unnamed`)."""
     installs: dict[str, str] = field(default_factory=dict)
     """Folder -> the first file there that declares what installing the project installs (a requirements
     file, `pyproject.toml`, `setup.py`, a conda environment; in `requirements/`, its parent's): a way to
-    install the project without Docker."""
+    install the project without Docker, which makes its Dockerfiles and compose files one route among others."""
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
@@ -269,7 +269,7 @@ class ProjectIndex:
             facts["module"] = self.modules[path]
         if kinds & {FileKind.DOCKERFILE, FileKind.CONDA}:
             facts["off_default_path"] = self.off_default_path.get(path)
-        if FileKind.COMPOSE in kinds:
+        if kinds & {FileKind.DOCKERFILE, FileKind.COMPOSE} and facts.get("off_default_path") is None:
             install = _nearest_at_or_above(path, self.installs)
             if install is not None:
                 facts["off_default_path"] = Evidence(install, 1, "the project installs without Docker")
@@ -373,10 +373,11 @@ _REQUIREMENTS_FOLDERS = frozenset({"requirements", "reqs"})
 
 def _installs(declarations: Iterable[str]) -> dict[str, str]:
     """Folder -> the first dependency declaration that installs the project from there; a file named for
-    Docker (`requirements_docker.txt`) is the image's, not a way around it."""
+    Docker (`requirements_docker.txt`), or kept in a folder that is (`docker/cuda/requirements.txt`), is
+    an image's, not a way around it."""
     found: dict[str, str] = {}
     for path in sorted(declarations):
-        if "docker" in posixpath.basename(path).lower():
+        if any("docker" in part.lower() for part in path.split("/")[-3:]):
             continue
         folder = posixpath.dirname(path)
         if posixpath.basename(folder).lower() in _REQUIREMENTS_FOLDERS:

@@ -29,7 +29,7 @@ into the second, each a pure function of the file's findings and its `FileFacts`
   the folders above the project do not count.
 - `off_default_path`: a file the project's normal path never runs (a Python module nothing on it
   imports, an opt-in area's, a superseded `setup.py`; a Dockerfile nothing in the project names; a
-  compose file of a project that installs without Docker; `FileFacts.off_default_path`, from the project index): at most warnings on every
+  Dockerfile or compose file of a project that also installs without Docker; `FileFacts.off_default_path`, from the project index): at most warnings on every
   target.
 - `one_per_site`: the same rule and message twice on one line (`CUBLAS_OP_N, CUBLAS_OP_N`), or
   findings of one rule family whose spans overlap (a package name, then the same name in its URL,
@@ -111,7 +111,7 @@ def coverage_only(findings: list[Finding], inside: str, paths: CoveragePaths) ->
 
 def off_default_path(findings: list[Finding], facts: FileFacts) -> list[Finding]:
     """The sites of a file the project's normal path never runs (`FileFacts.off_default_path`: a module
-    nothing on it imports, a compose file beside a local install): at most warnings on every target."""
+    nothing on it imports, a Dockerfile or compose file beside a local install): at most warnings on every target."""
     if facts.off_default_path is None:
         return findings
     return [another_path(finding) for finding in findings]
