@@ -31,6 +31,7 @@ _ANALYZERS: dict[FileKind, tuple[Callable[[bytes], str], str]] = {
     FileKind.SETUP: (decode_python, "cudaudit.rules.dependencies.setup_files:analyze_setup"),
     FileKind.LOCKFILE: (decode_text, "cudaudit.rules.dependencies.lockfiles:analyze_lockfile"),
     FileKind.CONDA: (decode_text, "cudaudit.rules.dependencies.conda:analyze_conda"),
+    FileKind.PIXI: (decode_text, "cudaudit.rules.dependencies.pixi:analyze_pixi"),
     FileKind.DOCKERFILE: (decode_text, "cudaudit.rules.containers.dockerfile:analyze_dockerfile"),
     FileKind.COMPOSE: (decode_text, "cudaudit.rules.orchestration.compose:analyze_compose"),
     FileKind.MANIFEST: (decode_text, "cudaudit.rules.orchestration.kubernetes:analyze_manifest"),

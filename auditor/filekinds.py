@@ -22,6 +22,8 @@ class FileKind(str, Enum):
     """`setup.py` and `setup.cfg` as dependency lists (read statically, never run)."""
     LOCKFILE = "lockfile"
     CONDA = "conda"
+    PIXI = "pixi"
+    """pixi manifests (`pixi.toml`): conda and PyPI dependencies per feature."""
     COMPOSE = "compose"
     WORKFLOW = "workflow"
     MANIFEST = "manifest"
@@ -67,6 +69,7 @@ _BY_NAME = {
     "pipfile": (FileKind.LOCKFILE,),
     "pipfile.lock": (FileKind.LOCKFILE,),
     "pylock.toml": (FileKind.LOCKFILE,),
+    "pixi.toml": (FileKind.PIXI,),
     "makefile": (FileKind.MAKEFILE,),
     "gnumakefile": (FileKind.MAKEFILE,),
 }
@@ -132,6 +135,7 @@ EXAMPLE_NAMES = {
     FileKind.SETUP: "setup.py",
     FileKind.LOCKFILE: "uv.lock",
     FileKind.CONDA: "environment.yml",
+    FileKind.PIXI: "pixi.toml",
     FileKind.COMPOSE: "docker-compose.yml",
     FileKind.WORKFLOW: ".github/workflows/ci.yml",
     FileKind.MANIFEST: "deployment.yaml",

@@ -210,6 +210,9 @@ class ProjectIndex:
     """Folder -> the first file there that declares what installing the project installs (a requirements
     file, `pyproject.toml`, `setup.py`, a conda environment; in `requirements/`, its parent's): a way to
     install the project without Docker, which makes its Dockerfiles and compose files one route among others."""
+    pip_installs: dict[str, str] = field(default_factory=dict)
+    """The same for the declarations pip installs (requirements files, `pyproject.toml`, `setup.py`): a way
+    to install the project without pixi, which makes a pixi manifest one route among others."""
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
@@ -253,7 +256,7 @@ class ProjectIndex:
                 facts["rocm_goes_without"] = self._built_for_cuda_only(build)
         if FileKind.CMAKE in kinds:
             facts["rocm_goes_without"] = self._built_for_cuda_only(_nearest_at_or_above(path, self.builds))
-        if kinds & {FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP, FileKind.CONDA, FileKind.LOCKFILE}:
+        if kinds & {FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP, FileKind.CONDA, FileKind.PIXI, FileKind.LOCKFILE}:
             facts["target_variants"] = self.variants
         if FileKind.REQUIREMENTS in kinds:
             facts["included"] = self.included.get(path, ())
@@ -273,6 +276,10 @@ class ProjectIndex:
             install = _nearest_at_or_above(path, self.installs)
             if install is not None:
                 facts["off_default_path"] = Evidence(install, 1, "the project installs without Docker")
+        if FileKind.PIXI in kinds:
+            install = _nearest_at_or_above(path, self.pip_installs)
+            if install is not None:
+                facts["off_default_path"] = Evidence(install, 1, "the project installs with pip too")
         if FileKind.WORKFLOW in kinds:
             facts["ci_answered_elsewhere"] = self.workflows_known and self.ci_carrier != path
             facts["ci_targets"] = self.ci_targets
@@ -364,10 +371,11 @@ def build_index(
         },
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
         installs=_installs(found.installs),
+        pip_installs=_installs(path for path, kind in found.installs.items() if kind in _OWN_INSTALL_KINDS),
     )
 
 
-_INSTALL_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP, FileKind.CONDA})
+_INSTALL_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP, FileKind.CONDA, FileKind.PIXI})
 _REQUIREMENTS_FOLDERS = frozenset({"requirements", "reqs"})
 
 
@@ -523,7 +531,7 @@ scan of named files indexes the other files of these kinds in their folders too.
 
 _READ_KINDS = frozenset(
     {FileKind.CUDA, FileKind.CMAKE, FileKind.WORKFLOW, FileKind.PYPROJECT, FileKind.SETUP, FileKind.REQUIREMENTS,
-     FileKind.CONDA, FileKind.DOCKERFILE}
+     FileKind.CONDA, FileKind.PIXI, FileKind.DOCKERFILE}
 )
 
 
@@ -591,7 +599,7 @@ class _Found:
     """Python modules with an `if __name__ == "__main__":` block that the catalog's prefilter passes."""
     prefiltered: set[str] = field(default_factory=set)
     """Python modules outside the test suite that the catalog's prefilter passes."""
-    installs: set[str] = field(default_factory=set)
+    installs: dict[str, FileKind] = field(default_factory=dict)
     """The dependency declarations (requirements, pyproject, setup, conda files) of the scan."""
     tried_imports: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     """Display path -> `optional_modules.tried_imports` of each module outside the test suite that has
@@ -662,7 +670,7 @@ class _Found:
                 self.cuda_images[path] = tuple(image)
         else:
             if kind in _INSTALL_KINDS:
-                self.installs.add(path)
+                self.installs[path] = kind
 
             def text() -> str:
                 return decode_python(data()) if kind is FileKind.SETUP and path.endswith(".py") else decode_text(data())

@@ -196,3 +196,79 @@ setup(
     (only,) = analyze(code, path="setup.py")
     assert (only.rule, only.sites) == ("CDA604", 2)
     assert (only.targets["rocm"].severity.value, only.targets["cpu"].severity.value) == ("note", "error")
+
+
+PIXI = """\
+[workspace]
+name = "trainer"
+channels = ["conda-forge", { channel = "nvidia", priority = 1 }]
+platforms = ["linux-64", "osx-arm64"]
+
+[dependencies]
+python = "3.11.*"
+cuda-nvcc = { version = "12.4.*", channel = "nvidia" }
+
+[target.linux-64.dependencies]
+pytorch = { version = "2.4.*", build = "*cuda*" }
+
+[feature.serve.pypi-dependencies]
+vllm = ">=0.6"
+
+[feature.train.pypi-dependencies]
+flash-attn = { version = "==2.6.3", extras = [] }
+
+[environments]
+default = ["train"]
+serve = ["serve"]
+"""
+
+
+def test_pixi_default_environment_is_the_normal_path(cli, tmp_path):
+    write(tmp_path / "pixi.toml", PIXI)
+    report = scan_json(cli)
+    assert report["errors"] == []
+    found = {(f["line"], f["rule"]): f["severity"] for f in report["findings"]}
+    assert found == {
+        (3, "CDA607"): "warning",  # a channel table's name, as an environment file's channel
+        (8, "CDA605"): "error",  # the package, once: its channel is the same site
+        (11, "CDA606"): "error",  # a platform's table refines the default feature
+        (14, "CDA604"): "error",  # a feature named for no target keeps its severity, as an extra does
+        (17, "CDA604"): "error",  # `train` is in the default environment
+    }
+
+
+def test_pixi_feature_named_for_cuda_off_the_default_environment_is_opt_in(cli, tmp_path):
+    write(tmp_path / "pixi.toml", PIXI.replace("feature.serve.", "feature.gpu.").replace('serve = ["serve"]', 'gpu = ["gpu"]'))
+    report = scan_json(cli)
+    vllm = next(f for f in report["findings"] if f["line"] == 14)
+    assert (vllm["targets"]["rocm"]["severity"], vllm["targets"]["cpu"]["severity"]) == ("error", "note")
+
+
+def test_pixi_rocm_environment_makes_cuda_extras_the_nvidia_variant(cli, tmp_path):
+    write(tmp_path / "pixi.toml", """\
+[workspace]
+name = "trainer"
+channels = ["conda-forge"]
+platforms = ["linux-64"]
+
+[feature.rocm.pypi-dependencies]
+torch = { version = "==2.4.1", index = "https://download.pytorch.org/whl/rocm6.1" }
+
+[environments]
+rocm = ["rocm"]
+""")
+    write(tmp_path / "pyproject.toml", '[project]\nname = "trainer"\n[project.optional-dependencies]\ncuda = ["cupy-cuda12x>=13"]\n')
+    report = scan_json(cli)
+    assert not [f for f in report["findings"] if f["path"].endswith("pyproject.toml")]
+    report = scan_json(cli, "--show-portable")
+    cupy = next(f for f in report["findings"] if f["path"].endswith("pyproject.toml"))
+    assert {t["severity"] for t in cupy["targets"].values()} == {"note"}
+
+
+def test_malformed_pixi_manifest_is_reported_and_the_scan_goes_on(cli, tmp_path):
+    write(tmp_path / "pixi.toml", '[dependencies]\npytorch-cuda = "12.1\n')
+    write(tmp_path / "requirements.txt", "cupy-cuda12x\n")
+    report = scan_json(cli)
+    assert [e["path"] for e in report["errors"]] == ["pixi.toml"]
+    assert "invalid TOML in pixi.toml" in report["errors"][0]["message"]
+    assert any(f["path"] == "requirements.txt" for f in report["findings"])

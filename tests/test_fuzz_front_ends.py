@@ -65,6 +65,12 @@ SEEDS = {
         "name: demo\nchannels:\n  - nvidia\n  - pytorch\ndependencies:\n  - pytorch=2.1\n"
         "  - pytorch-cuda=12.1\n  - cudatoolkit\n  - pip:\n    - cupy-cuda12x\n"
     ),
+    "pixi.toml": (
+        '[workspace]\nname = "demo"\nchannels = ["nvidia", "conda-forge"]\nplatforms = ["linux-64"]\n'
+        '[system-requirements]\ncuda = "12"\n[dependencies]\npytorch = { version = "2.4.*", build = "*cuda*" }\n'
+        '[feature.gpu.target.linux-64.pypi-dependencies]\ntorch = { version = "==2.4.1+cu121", index = "https://download.pytorch.org/whl/cu121" }\n'
+        '[environments]\ngpu = ["gpu"]\n'
+    ),
     "Dockerfile": (
         "FROM nvidia/cuda:12.1.0-devel-ubuntu22.04 AS build\nARG TORCH=2.3.1\n"
         "ENV TORCH_CUDA_ARCH_LIST=\"8.0 9.0\"\nRUN pip install torch==${TORCH} \\\n"

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cudaudit.assessment.components import NO_DEPENDENCIES, Dependencies
+from cudaudit.assessment.components import DEPENDENCY_KINDS, NO_DEPENDENCIES, Dependencies
 from cudaudit.assessment.counterparts import Counterparts
 from cudaudit.assessment.layout import kinds_of, relative
 from cudaudit.assessment.model import Answer, AnswerStatus, Component, Evidence, Question, Readiness, Role
@@ -181,8 +181,7 @@ def _images(scan: Scan, target: str) -> Answer:
 
 def _wheels(scan: Scan, target: str) -> Answer:
     sets = [c for c in scan.components if c.kind == "dependencies"]
-    if not any(FileKind.REQUIREMENTS in _kinds(p) or FileKind.PYPROJECT in _kinds(p) or FileKind.CONDA in _kinds(p)
-               or FileKind.LOCKFILE in _kinds(p) for p in scan.paths) and not sets:
+    if not any(DEPENDENCY_KINDS.intersection(_kinds(p)) for p in scan.paths) and not sets:
         return Answer(AnswerStatus.NOT_APPLICABLE, "No dependency file in the scan.")
     pinned = _sites(scan, lambda f: f.rule.startswith("CDA6") and _breaks(f, target), target)
     if not pinned:

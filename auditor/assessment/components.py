@@ -29,7 +29,7 @@ from cudaudit.rules.catalog import Catalog
 TRITON_RULES = frozenset({"CDA301", "CDA302", "CDA303"})
 CUDA_STRING_RULES = frozenset({"CDA304"})
 BUILD_RULES_PREFIXES = ("CDA44", "CDA45")
-DEPENDENCY_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.LOCKFILE, FileKind.CONDA})
+DEPENDENCY_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.LOCKFILE, FileKind.CONDA, FileKind.PIXI})
 TOPIC_NAMES = {"attention": "the attention path", "serving": "the serving stack", "quantization": "quantization kernels"}
 LIBRARY_KINDS = frozenset({"python", "sources", "triton", "build", "attention", "serving", "quantization"})
 """Components that are paths of a library: a site that breaks a target breaks one path of many

@@ -53,7 +53,7 @@ def analyze_conda(
     context = DependencyContext(torch=set_torch(pinned_torch(requirements + conda_torch), settings), fix=fix)
     found: list[Finding] = []
     for channel in channels:
-        found.extend(findings(channel, _channel_hits(channel.text, catalog), path, catalog, settings, context))
+        found.extend(findings(channel, channel_hits(channel.text, catalog), path, catalog, settings, context))
     for spec in specs:
         found.extend(findings(spec, spec_hits(spec.text, catalog), path, catalog, settings, context))
     for requirement in pip:
@@ -68,17 +68,21 @@ def spec_hits(spec: str, catalog: Catalog) -> list[PackageHit]:
         return []
     hits = []
     if match.group("channel"):
-        hits.extend(shift(_channel_hits(match.group("channel"), catalog), match.start("channel")))
+        hits.extend(shift(channel_hits(match.group("channel"), catalog), match.start("channel")))
     key = best_key(catalog, PACKAGE, match.group("name").lower())
     if key is not None:
         hits.append(PackageHit(PACKAGE, key, match.start("name"), match.end("name"), match.group("name")))
     build = _build(match.group("rest"))
-    if build is not None:
-        key = best_key(catalog, BUILD, build)
-        at = spec.find(build, match.end("name"))
-        if key is not None and at >= 0:
-            hits.append(PackageHit(BUILD, key, at, at + len(build), build))
+    at = spec.find(build, match.end("name")) if build is not None else -1
+    if build is not None and at >= 0:
+        hits.extend(shift(build_hits(build, catalog), at))
     return hits
+
+
+def build_hits(build: str, catalog: Catalog) -> list[PackageHit]:
+    """A CUDA build string (`py3.10_cuda11.8_0`, `*cuda*`) as a hit on the whole string."""
+    key = best_key(catalog, BUILD, build)
+    return [PackageHit(BUILD, key, 0, len(build), build)] if key is not None else []
 
 
 def _build(rest: str) -> str | None:
@@ -93,7 +97,7 @@ def _build(rest: str) -> str | None:
     return parts[1] if len(parts) >= 2 else None
 
 
-def _channel_hits(channel: str, catalog: Catalog) -> list[PackageHit]:
+def channel_hits(channel: str, catalog: Catalog) -> list[PackageHit]:
     """`nvidia`, `nvidia/label/cuda-12.1.0` or `https://conda.anaconda.org/nvidia` as a channel key."""
     stripped = channel.strip()
     name = _CHANNEL_URL.sub("", stripped).strip("/")

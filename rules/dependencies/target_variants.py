@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from cudaudit.facts import Counterpart, Evidence
 from cudaudit.filekinds import FileKind
+from cudaudit.rules.dependencies.pixi import feature_names, parse_pixi
 from cudaudit.rules.dependencies.pyproject import requirement_lists
 from cudaudit.rules.dependencies.setup_files import setup_py_extras
 from cudaudit.rules.dependencies.toml_text import TomlText, load_toml
@@ -36,6 +37,12 @@ def declared_variants(path: str, text: str, kind: FileKind) -> Iterator[Counterp
             yield from _named(extra, Evidence(path, line, f'"{extra}": [...]'))
     elif kind in (FileKind.REQUIREMENTS, FileKind.CONDA):
         yield from _named(path, Evidence(path, 1))
+    elif kind is FileKind.PIXI:
+        doc = TomlText(text)
+        for name in feature_names(parse_pixi(text)):
+            found = doc.key(("feature",), name) or doc.key(("environments",), name)
+            line = doc.position(found[0])[0] if found else 1
+            yield from _named(name, Evidence(path, line, f"pixi feature or environment `{name}`"))
 
 
 def _named(name: str, evidence: Evidence) -> Iterator[Counterpart]:
