@@ -126,6 +126,10 @@ _SHELL_SHEBANG = re.compile(rb"^#![^\n]*\b(?:ba|da|z)?sh\b")
 EMBEDDED_KINDS = {FileKind.NOTEBOOK: (FileKind.PYTHON, FileKind.SHELL)}
 """Kinds whose files hold code of other kinds: a rule of those kinds may fire in them too."""
 
+TARGET_FIXED_KINDS = (FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.CONDA, FileKind.DOCKERFILE, FileKind.WORKFLOW)
+"""Kinds whose analyzers attach fixes when one target is named (`cudaudit fix --target`), rewritten by the
+text fixer; the report counts only their sites as rewritable for a target."""
+
 EXAMPLE_NAMES = {
     FileKind.PYTHON: "example.py",
     FileKind.CUDA: "kernel.cu",

@@ -13,7 +13,7 @@ from pathlib import Path, PurePath
 from packaging.version import Version
 
 from cudaudit.analyzers import decoder
-from cudaudit.filekinds import FileKind, classify
+from cudaudit.filekinds import TARGET_FIXED_KINDS, FileKind, classify
 from cudaudit.fix_report import FixReport, Remaining
 from cudaudit.fixers.edits import FixedText
 from cudaudit.fixers.line_length import DEFAULT as DEFAULT_LINE_LENGTH
@@ -43,8 +43,6 @@ NOT_REWRITTEN = (
     "Dockerfiles and workflows (a job on the target) are rewritten"
 )
 
-TARGET_FIXED_KINDS = (FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.CONDA, FileKind.DOCKERFILE, FileKind.WORKFLOW)
-"""Kinds whose analyzers attach fixes when one target is named, rewritten by the text fixer."""
 
 
 FIX_CHUNK_SIZE = 2

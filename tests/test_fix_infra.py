@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from cudaudit.analyzers import parser
-from cudaudit.filekinds import FileKind
-from cudaudit.fixers.run import ONE_TARGET, TARGET_FIXED_KINDS
+from cudaudit.filekinds import TARGET_FIXED_KINDS, FileKind
+from cudaudit.fixers.run import ONE_TARGET
 from cudaudit.fixers.text_fixer import fix_text
 from cudaudit.model import Edit, Fix, Safety, Span
 from support import analyze, scan_json, write

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from cudaudit.assessment.counterparts import Counterparts, named_for
 from cudaudit.assessment.layout import containing, kernel_folders, kinds_of, python_area, relative, role_of
 from cudaudit.assessment.model import EFFORT_ORDER, Blocker, Component, ComponentTarget, Evidence, Readiness, Role
-from cudaudit.filekinds import FileKind
+from cudaudit.filekinds import TARGET_FIXED_KINDS, FileKind
 from cudaudit.model import CUDA_API_TARGETS, Finding, Safety, Severity, Status
 from cudaudit.rules.catalog import Catalog
 
@@ -320,7 +320,8 @@ def _fixable(finding: Finding, target: str, catalog: Catalog) -> bool:
     if finding.fix is not None:
         return True
     rule = catalog.rules.get(finding.rule)
-    return rule is not None and rule.fix is not None and rule.kind != "python" and target in ("rocm", "cpu")
+    rewritten = any(kind in TARGET_FIXED_KINDS for kind in kinds_of(finding.path))
+    return rule is not None and rule.fix is not None and rule.kind != "python" and rewritten and target in ("rocm", "cpu")
 
 
 def _automatic(place: Place, sites: list, fixable: list[Finding], target: str, dependencies: Dependencies) -> str:
