@@ -170,6 +170,10 @@ class FileFacts:
     no module outside such areas imports, `rules/python/opt_in_areas.py`; a monkey patch that nothing
     in the project imports or names, `rules/python/unnamed.py`; a Dockerfile, or a conda environment file
     beside the project's own install, that nothing in the project names, `rules/containers/references.py`; a Dockerfile or compose file of a project that also installs without Docker): all it does is another path (`verdicts.off_default_path`)."""
+    pure_python: Evidence | None = None
+    """For a Dockerfile: where the project shows that installing it compiles nothing (a `pyproject.toml`
+    or `setup.py` that names no compiler's route, in a project with no C, C++, CUDA or CMake source,
+    `rules/builds/compiled.py`): `pip install .` of it builds no CUDA extension in any image."""
     called_elsewhere: tuple[tuple[str, tuple[tuple[int, tuple[str, ...], bool], ...]], ...] = ()
     """(name, the shapes of its calls) for each top-level function or class of this Python module that
     defaults a parameter to a CUDA device and that other modules of the scan import and call:

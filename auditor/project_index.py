@@ -110,6 +110,7 @@ _READERS = {
     "tried_imports": "cudaudit.rules.python.optional_modules:tried_imports",
     "import_names": "cudaudit.rules.python.import_paths:import_names",
     "superseded_builds": "cudaudit.rules.builds.nested_builds:superseded_builds",
+    "pure_python": "cudaudit.rules.builds.compiled:pure_python",
     "unnamed_files": "cudaudit.rules.containers.references:unnamed_files",
     "main_block": "cudaudit.rules.python.main_block:main_block",
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
@@ -206,6 +207,9 @@ class ProjectIndex:
     namespace_modules: tuple[str, ...] = ()
     """The modules of the project's namespace packages named like a library the catalog knows by its
     imports, by two-part name (`firstparty.namespace_modules`)."""
+    pure_python: Evidence | None = None
+    """Where the project shows that installing it compiles nothing (`rules/builds/compiled.py`), judged
+    only in a scan given the project's documents (a folder's scan), which sees every source it has."""
     installs: dict[str, str] = field(default_factory=dict)
     """Folder -> the first file there that declares what installing the project installs (a requirements
     file, `pyproject.toml`, `setup.py`, a conda environment; in `requirements/`, its parent's): a way to
@@ -272,6 +276,8 @@ class ProjectIndex:
             facts["module"] = self.modules[path]
         if kinds & {FileKind.DOCKERFILE, FileKind.CONDA}:
             facts["off_default_path"] = self.off_default_path.get(path)
+        if FileKind.DOCKERFILE in kinds:
+            facts["pure_python"] = self.pure_python
         if kinds & {FileKind.DOCKERFILE, FileKind.COMPOSE} and facts.get("off_default_path") is None:
             install = _nearest_at_or_above(path, self.installs)
             if install is not None:
@@ -370,6 +376,7 @@ def build_index(
             **_off_default_path(python, catalog), **_superseded_builds(python), **_unnamed_files(files),
         },
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
+        pure_python=_pure_python(files),
         installs=_installs(found.installs),
         pip_installs=_installs(path for path, kind in found.installs.items() if kind in _OWN_INSTALL_KINDS),
     )
@@ -450,6 +457,16 @@ def _unnamed_files(files: list[IndexedFile]) -> dict[str, Evidence]:
     top = posixpath.commonpath([file.display for file in files]) if len(files) > 1 else ""
     others = {file.display: file.read for file in files}
     return _reader("unnamed_files")(judged, others, top, environments)
+
+
+def _pure_python(files: list[IndexedFile]) -> Evidence | None:
+    """`compiled.pure_python` for the scan's build declarations, in a scan that sees the whole project
+    (one given its documents, as `_unnamed_files` asks): named files may leave its sources out."""
+    if all(file.kinds for file in files) or not any(FileKind.DOCKERFILE in file.kinds for file in files):
+        return None
+    declarations = {file.display: file.read for file in files if {FileKind.PYPROJECT, FileKind.SETUP} & set(file.kinds)}
+    native = any({FileKind.CUDA, FileKind.CMAKE} & set(file.kinds) for file in files)
+    return _reader("pure_python")(declarations, native)
 
 
 _OWN_INSTALL_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP})

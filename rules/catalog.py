@@ -273,8 +273,14 @@ class Catalog:
 
     def lookup_setting(self, detector: str, name: str, value: str | None) -> Entry | None:
         """The entry for setting `name` to `value`: `NAME=value`'s own where the catalog has one
-        (`CUDA_LAUNCH_BLOCKING=0`, what the runtime does when it is unset), else `name`'s."""
-        return (value is not None and self.lookup(detector, f"{name}={value}")) or self.lookup(detector, name)
+        (`CUDA_LAUNCH_BLOCKING=0`, what the runtime does when it is unset), else `NAME=*`'s, for
+        setting it to anything (`CUDA_HOME=*`: a location nothing reads on a CPU host, where
+        reading it is another matter), else `name`'s."""
+        return (
+            (value is not None and self.lookup(detector, f"{name}={value}"))
+            or self.lookup(detector, f"{name}=*")
+            or self.lookup(detector, name)
+        )
 
     def canonical(self, name: str) -> str:
         """`torch.cuda.memory.empty_cache` is `torch.cuda.empty_cache`: the public re-export. Asked of

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cudaudit.model import Span
+from cudaudit.model import Span, Status
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.rules.containers.shell import split_commands
 from support import analyze
@@ -134,8 +134,12 @@ def test_environment_variables_reuse_the_python_analyzers_facts():
         ("CDA212", 2, 36),
         ("CDA212", 3, 5),
     ]
-    for finding, name in zip(findings, ["TORCH_CUDA_ARCH_LIST", "CUDA_HOME", "NVIDIA_VISIBLE_DEVICES"]):
-        assert finding.targets == CATALOG.lookup("env-var", name).targets
+    settings = [("TORCH_CUDA_ARCH_LIST", "8.0;9.0"), ("CUDA_HOME", "/usr/local/cuda"), ("NVIDIA_VISIBLE_DEVICES", "all")]
+    for finding, (name, value) in zip(findings, settings):
+        assert finding.targets == CATALOG.lookup_setting("env-var", name, value).targets
+    # setting the toolkit's location breaks nothing on a CPU host, where reading it does
+    assert findings[1].targets["cpu"].status is Status.WORKS
+    assert CATALOG.lookup("env-var", "CUDA_HOME").targets["cpu"].status is not Status.WORKS
     # CUDA_HOME's value is the variable's business, not a second finding for the path
 
 

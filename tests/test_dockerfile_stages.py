@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cudaudit.model import Severity
-from support import analyze
+from support import analyze, scan_json, write
 
 
 def stage_steps(dockerfile: str, targets: tuple[str, ...] = ("rocm", "cpu")):
@@ -173,3 +173,89 @@ def test_without_a_stage_chosen_by_a_build_argument_every_stage_keeps_its_severi
     dockerfile = "FROM nvidia/cuda:12.8.1-devel-ubuntu24.04 AS dev\nFROM python:3.12-slim AS app\n"
     [finding] = [f for f in analyze(dockerfile, path="Dockerfile") if f.rule == "CDA501"]
     assert finding.severity is Severity.ERROR
+
+
+PURE_PROJECT = {
+    "pyproject.toml": '[project]\nname = "sampler"\nversion = "0.1"\n',
+    "sampler/__init__.py": "STEPS = 4\n",
+    "README.md": "Build the image with `docker build .`\n",
+}
+"""A project whose install copies Python files: no C, C++, CUDA or CMake source, no compiling backend."""
+
+
+def _scanned(cli, tmp_path, dockerfile: str, files: dict[str, str]) -> list[tuple[int, str]]:
+    for name, text in {**files, "Dockerfile": dockerfile}.items():
+        write(tmp_path / name, text)
+    return [(f["line"], f["rule"]) for f in scan_json(cli, str(tmp_path))["findings"] if f["rule"] == "CDA509"]
+
+
+def test_installing_the_projects_own_pure_python_files_builds_no_cuda_extension(cli, tmp_path):
+    dockerfile = (
+        "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\n"
+        "ENV TORCH_CUDA_ARCH_LIST=\"8.0;9.0\"\n"
+        "WORKDIR /app\n"
+        "COPY . .\n"
+        "RUN pip install -e .\n"
+        "COPY . /opt/src\n"
+        "RUN cd /opt/src && pip install '.[serve]'\n"
+        "RUN git clone https://github.com/example/kernels.git /opt/kernels && cd /opt/kernels && pip install .\n"
+        "RUN cd /tmp && pip install .\n"
+    )
+    # The clone and a folder no COPY filled are someone else's project: they keep their findings.
+    assert _scanned(cli, tmp_path, dockerfile, PURE_PROJECT) == [(8, "CDA509"), (9, "CDA509")]
+
+
+def test_the_context_is_followed_through_onbuild_and_copies_between_stages(cli, tmp_path):
+    dockerfile = (
+        "FROM scratch AS source\n"
+        "ONBUILD COPY . /tmp/project\n"
+        "FROM source AS copied\n"
+        "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\n"
+        "COPY --from=copied /tmp/project/ /tmp/project\n"
+        "RUN export TORCH_CUDA_ARCH_LIST=8.0 && pip install /tmp/project\n"
+    )
+    assert _scanned(cli, tmp_path, dockerfile, PURE_PROJECT) == []
+
+
+def test_a_project_that_compiles_something_keeps_its_extension_build(cli, tmp_path):
+    dockerfile = "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nENV FORCE_CUDA=1\nCOPY . /src\nRUN pip install /src\n"
+    with_source = {**PURE_PROJECT, "sampler/csrc/op.cpp": "int op() { return 0; }\n"}
+    assert _scanned(cli, tmp_path / "a", dockerfile, with_source) == [(4, "CDA509")]
+    with_extension = {**PURE_PROJECT, "setup.py": "from setuptools import Extension, setup\nsetup(ext_modules=[])\n"}
+    assert _scanned(cli, tmp_path / "b", dockerfile, with_extension) == [(4, "CDA509")]
+
+
+def test_named_files_alone_cannot_tell_that_the_project_compiles_nothing(cli, tmp_path):
+    dockerfile = "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nENV FORCE_CUDA=1\nCOPY . /src\nRUN pip install /src\n"
+    for name, text in {**PURE_PROJECT, "Dockerfile": dockerfile}.items():
+        write(tmp_path / name, text)
+    report = scan_json(cli, "Dockerfile", "pyproject.toml")
+    assert [f["line"] for f in report["findings"] if f["rule"] == "CDA509"] == [4]
+
+
+def test_a_toolkit_location_set_in_a_cuda_stage_follows_from_the_base():
+    dockerfile = (
+        "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\n"
+        "ENV CUDA_HOME=/usr/local/cuda \\\n"
+        "    TORCH_CUDA_ARCH_LIST=\"8.0\"\n"
+        "ENV PATH=/usr/local/cuda/bin:$PATH\n"
+        "RUN cp /usr/local/cuda/lib64/libcudart.so /opt/lib/\n"
+    )
+    found = {(f.span.line, f.rule): f for f in analyze(dockerfile, path="Dockerfile") if f.rule in ("CDA212", "CDA505")}
+    for site in ((2, "CDA212"), (4, "CDA505")):
+        assert {t: fact.severity for t, fact in found[site].targets.items()} == {"rocm": Severity.NOTE, "cpu": Severity.NOTE}
+        assert "line 1" in found[site].targets["rocm"].replacement
+    # A build setting and a step that copies toolkit files out of the image add to the lock-in.
+    assert found[(3, "CDA212")].targets["rocm"].severity is Severity.WARNING
+    assert found[(5, "CDA505")].targets["rocm"].severity is Severity.WARNING
+
+
+def test_setting_a_toolkit_location_breaks_nothing_on_cpu():
+    """Only reading it does (`os.environ["CUDA_HOME"]` on a CPU host); an `ENV` or `export` sets it."""
+    for path, code in (("Dockerfile", "FROM python:3.12-slim\nENV CUDA_HOME=/usr/local/cuda\n"),
+                       ("build.sh", "export CUDA_PATH=/usr/local/cuda\n")):
+        [finding] = [f for f in analyze(code, path=path) if f.rule == "CDA212"]
+        assert finding.targets["cpu"].severity is Severity.NOTE
+        assert finding.targets["rocm"].severity is Severity.WARNING
+    [read] = [f for f in analyze('import os\nnvcc = os.environ["CUDA_HOME"] + "/bin/nvcc"\n') if f.rule == "CDA212"]
+    assert read.targets["cpu"].severity is Severity.WARNING

@@ -7,7 +7,9 @@ Each is a `stage-build` key of the catalog, reported only inside a CUDA stage (`
   `--torch-backend`, or a `+cuXXX`/`+cpu` pin chose the build on purpose (a CUDA index is CDA601's);
 * `extension-build`: a source build of a Python project (`pip install .`, `-e .`, a VCS URL,
   `setup.py install`, `python -m build`) while a variable asks for CUDA kernels
-  (`TORCH_CUDA_ARCH_LIST`, `FORCE_CUDA=1`);
+  (`TORCH_CUDA_ARCH_LIST`, `FORCE_CUDA=1`), unless it builds the project's own files (a folder
+  the build context was copied to, `context.py`) and the project compiles nothing
+  (`FileFacts.pure_python`): that install is the same in any image, and the base is the lock-in;
 * `cmake-cuda`: `cmake -D...` or `make X=1` turning on a CUDA build (`-DUSE_CUDA=ON`,
   `-DCMAKE_CUDA_ARCHITECTURES=86`); switches the catalog knows by name (ggml's) are their own rule's.
 
@@ -26,10 +28,12 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from cudaudit.facts import Evidence
 from cudaudit.resolvers.requirements import index_location, parse_requirement, pinned_torch
 from cudaudit.resolvers.wheel_indexes import PYTORCH_WHEELS, release_for, releases, torch_version_of
 from cudaudit.rules.catalog import Entry
 from cudaudit.rules.containers.commands import Command, pip_install, variable_assignments
+from cudaudit.rules.containers.context import resolve, within
 from cudaudit.rules.containers.images import fill, fill_targets
 from cudaudit.rules.containers.script_scan import BUILD_SWITCH, ScriptScan
 from cudaudit.rules.containers.shell import Word
@@ -69,11 +73,21 @@ class StageSteps:
 
     stage: Stage
     scan: ScriptScan
+    pure_python: Evidence | None = None
+    """Where the project shows that installing it compiles nothing (`FileFacts.pure_python`)."""
     exported: dict[str, str] = field(default_factory=dict)
     """Variables exported earlier in the same `RUN` (each `RUN` is a new shell)."""
+    cwd: str | None = None
+    """The working directory of the `RUN`'s next command: the stage's, then where its `cd`s lead."""
+
+    def __post_init__(self) -> None:
+        self.cwd = self.stage.workdir
 
     def __call__(self, words: list[Word], found: Command | None, placed: Placed, variables: Mapping[str, str]) -> None:
         assigned = {name: word.text.partition("=")[2] for word, name in variable_assignments(words)}
+        if found is not None and found.name == "cd":
+            self.cwd = resolve(found.arguments[0].text, self.cwd) if len(found.arguments) == 1 else None
+            return
         if found is None or found.name in ("export", "declare", "typeset"):
             self.exported.update(assigned)
             return
@@ -103,7 +117,7 @@ class StageSteps:
         if not asked:
             return
         target = _source_build(found)
-        if target is None:
+        if target is None or self._builds_pure_project(target):
             return
         start, _ = found.program.offsets(0, len(found.program.text))
         _, end = target.offsets(0, len(target.text))
@@ -111,6 +125,14 @@ class StageSteps:
         entry = self._entry(EXTENSION_BUILD, {"variable": sorted(asked)[0]})
         if entry is not None:
             self.scan.report(entry, placed, start, end, text)
+
+    def _builds_pure_project(self, target: Word) -> bool:
+        """Whether the source build `target` names (a folder, or `setup.py`'s command, which builds the
+        working directory) is of the project's own files, in a project that compiles nothing."""
+        if self.pure_python is None or target.text.startswith(("git+", "hg+", "svn+", "bzr+")) or "@" in target.text:
+            return False
+        folder = target.text.partition("[")[0] if target.text.startswith((".", "/")) else "."
+        return within(resolve(folder, self.cwd), self.stage.context)
 
     def _cmake_cuda(self, found: Command, placed: Placed) -> None:
         if found.name == "cmake":

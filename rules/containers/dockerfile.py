@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
+from functools import cache, partial
 
 from cudaudit.facts import NO_FACTS, FileFacts
-from cudaudit.model import Finding, Portability
-from cudaudit.rules.catalog import Catalog
+from cudaudit.model import Finding, Portability, Severity
+from cudaudit.rules.catalog import Catalog, Entry
 from cudaudit.rules.containers.build_steps import StageSteps
 from cudaudit.rules.containers.commands import SHELLS, command
+from cudaudit.rules.containers.context import copied_context, resolve
 from cudaudit.rules.containers.images import image_entry, needs_cuda
 from cudaudit.rules.containers.instructions import Instruction, parse_dockerfile
 from cudaudit.rules.containers.rewrites import image_fix
@@ -83,13 +86,18 @@ def analyze_dockerfile(
             _copy(instruction, stages.names, scan)
             if stage is not None:
                 stage.needs.extend(_copied_stages(instruction))
+                _copy_context(instruction, stage, stages, 0)
+        elif keyword == "ONBUILD" and stage is not None:
+            _copy_context(instruction, stage, stages, 1)  # `ONBUILD COPY . /src`: for the stages built on this one
+        elif keyword == "WORKDIR" and stage is not None:
+            _workdir(instruction, stage)
         elif keyword in ("ENV", "ARG"):
-            _variables(instruction, scan)
+            _variables(instruction, scan, stage)
         elif keyword in _SCRIPTED:
             if keyword == "RUN" and stage is not None:
                 stage.needs.extend(_mounted_stages(instruction))
             cuda_build = keyword == "RUN" and stage is not None and stage.cuda is not None
-            scan.on_command = StageSteps(stage, scan) if cuda_build and stage is not None else None
+            scan.on_command = StageSteps(stage, scan, facts.pure_python) if cuda_build and stage is not None else None
             _scripts(instruction, scan)
             scan.on_command = None
     return stages.settle(scan.results())
@@ -126,6 +134,20 @@ def _mounted_stages(instruction: Instruction) -> list[str]:
     ]
 
 
+def _copy_context(instruction: Instruction, stage: Stage, stages: Stages, skip: int) -> None:
+    """Note the folders a `COPY`/`ADD` (after `skip` words: `ONBUILD`'s own keyword) fills with the
+    build context's files (`context.copied_context`)."""
+    words = [w for command in split_commands(instruction.arguments.text, instruction.variables) for w in command]
+    if skip and (not words or words[0].text.upper() not in ("COPY", "ADD")):
+        return
+    stage.context = (*stage.context, *copied_context(words[skip:], stage, stages.named))
+
+
+def _workdir(instruction: Instruction, stage: Stage) -> None:
+    words = [w for command in split_commands(instruction.arguments.text, instruction.variables) for w in command]
+    stage.workdir = resolve(words[0].text, stage.workdir) if len(words) == 1 else None
+
+
 def _copy(instruction: Instruction, stages: set[str], scan: ScriptScan) -> None:
     """`COPY --from=image ...` pulls files out of an image; its sources (not its destination) may be toolkit paths."""
     placed = instruction.arguments
@@ -157,21 +179,43 @@ def _image(
 # -- ENV, ARG ---------------------------------------------------------------------------
 
 
-def _variables(instruction: Instruction, scan: ScriptScan) -> None:
-    """`ENV A=1 B=2`, `ENV A 1`, `ARG A[=1]`: a known variable at its name, else toolkit paths in its value."""
+def _variables(instruction: Instruction, scan: ScriptScan, stage: Stage | None) -> None:
+    """`ENV A=1 B=2`, `ENV A 1`, `ARG A[=1]`: a known variable at its name, else toolkit paths in its
+    value. In a stage built on a CUDA image, a setting that only locates that image's toolkit follows
+    from the base (`_follows_base`)."""
     placed = instruction.arguments
     words = [w for command in split_commands(placed.text) for w in command]
     if not words:
         return
+    in_cuda_image = stage is not None and stage.cuda is not None
+    locations = _toolkit_variables(scan.catalog) if in_cuda_image else frozenset()
+    settle = partial(_follows_base, line=stage.line) if in_cuda_image and stage is not None else None
     pairs = [(w, w.text.partition("=")[0]) for w in words] if "=" in words[0].text else [(words[0], words[0].text)]
     build_switches(words, placed, scan)  # `ENV CMAKE_ARGS="-DGGML_CUDA=on"`
     for word, name in pairs:
         value = word.text.partition("=")[2] if "=" in words[0].text else " ".join(w.text for w in words[1:])
         entry = scan.catalog.lookup_setting(ENV_VAR, name, value) or scan.catalog.lookup(CONTAINER_ENV, name)
         if entry is not None:
-            scan.report_word(entry, placed, word, 0, len(name))
+            scan.report_word(settle(entry) if settle is not None and name in locations else entry, placed, word, 0, len(name))
         else:
-            toolkit_paths([word] if "=" in words[0].text else words[1:], placed, scan)
+            toolkit_paths([word] if "=" in words[0].text else words[1:], placed, scan, settle)
+
+
+@cache
+def _toolkit_variables(catalog: Catalog) -> frozenset[str]:
+    """The variables the catalog's `[toolkit_settings]` name: they only say where a CUDA toolkit is."""
+    return frozenset(name for _, table in catalog.tables("toolkit_settings") for name in table.get("variables", ()))
+
+
+def _follows_base(entry: Entry, line: int) -> Entry:
+    """A toolkit location set in a stage built on a CUDA image: it points into the base, whose own finding
+    is the lock-in; on another base nothing reads it. A note on every target, naming the base."""
+    why = f"the stage's CUDA image (line {line}) carries the toolkit this points into; a ROCm or CPU base leaves it pointing at nothing anything reads"
+    targets = {
+        target: replace(fact, severity=Severity.NOTE, replacement=f"{fact.replacement} ({why})" if fact.replacement else why)
+        for target, fact in entry.targets.items()
+    }
+    return replace(entry, targets=targets)
 
 
 # -- RUN, CMD, ENTRYPOINT, HEALTHCHECK ---------------------------------------------------

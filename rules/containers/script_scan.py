@@ -276,14 +276,19 @@ def rocm_switches(catalog: Catalog) -> frozenset[str]:
     return frozenset(name for _, table in catalog.tables(ROCM_SWITCHES) for name in table.get("names", ()))
 
 
-def toolkit_paths(words: Iterable[Word], placed: Placed, scan: ScriptScan) -> None:
-    """`/usr/local/cuda` and the like, where the script spells them out (not through a variable)."""
+def toolkit_paths(
+    words: Iterable[Word], placed: Placed, scan: ScriptScan, settle: Callable[[Entry], Entry] | None = None
+) -> None:
+    """`/usr/local/cuda` and the like, where the script spells them out (not through a variable);
+    `settle`: what the place makes of each path's entry (a Dockerfile's `ENV` in a CUDA stage)."""
     pattern = toolkit_pattern(scan.catalog)
     if pattern is None:
         return
     for word in words:
         for match in pattern.finditer(placed.text, word.start, word.end):
             entry = scan.catalog.lookup(TOOLKIT_PATH, match.group(1))
+            if entry is not None and settle is not None:
+                entry = settle(entry)
             scan.report(entry, placed, match.start(), match.end(), match.group(0))
 
 

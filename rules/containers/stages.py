@@ -42,6 +42,11 @@ class Stage:
     """ENV values it inherits from the stage it is built on (Docker keeps them; the parser does not)."""
     needs: list[str] = field(default_factory=list)
     """The stages it is built on, copies from or mounts, by name or number, as written."""
+    workdir: str | None = "/"
+    """Its working directory (`WORKDIR`), None where a variable makes it unknown."""
+    context: tuple[str, ...] = ()
+    """Folders that hold files of the build context: where `COPY . /src` (or `ONBUILD COPY`, or `COPY
+    --from=` a stage out of such a folder) put them. What a step builds there is the project's own."""
 
 
 @dataclass

@@ -1,0 +1,49 @@
+"""Whether installing the project compiles anything.
+
+`pip install .` of a project whose build backend only copies Python files builds the same wheel
+in any image: on a CUDA base it builds no CUDA extension, whatever `TORCH_CUDA_ARCH_LIST` says, so
+the install line adds no lock-in to the image's base (`rules/containers/build_steps.py`). A project
+compiles something where the scan holds C, C++, CUDA or CMake sources, or where its build
+declarations name a compiler's route: an `Extension`/`ext_modules` of `setup.py`, a backend or
+plugin that builds native code (scikit-build, meson-python, maturin, setuptools-rust, Cython,
+pybind11, nanobind). A mention in a comment counts too: a misreading keeps the verdict.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Mapping
+
+from cudaudit.facts import Evidence
+
+_COMPILES = (
+    b"Extension", b"ext_modules", b"ext-modules", b"cmake", b"CMake", b"scikit_build", b"scikit-build",
+    b"mesonpy", b"meson-python", b"maturin", b"setuptools_rust", b"setuptools-rust", b"Cython", b"cython",
+    b"pybind11", b"nanobind",
+)
+"""Words of a `setup.py` or `pyproject.toml` that build native code, or may."""
+_DECLARATIONS = frozenset({"setup.py", "pyproject.toml"})
+
+
+def pure_python(declarations: Mapping[str, Callable[[], bytes]], native_sources: bool) -> Evidence | None:
+    """Where the project shows that installing it compiles nothing (its top-most `pyproject.toml` or
+    `setup.py`), or None: no such declaration, a declaration that names a compiler's route, or
+    `native_sources` (the scan holds C, C++, CUDA or CMake files). `declarations` are the scan's
+    `setup.py` and `pyproject.toml` files by display path; one that cannot be read counts as compiling."""
+    if native_sources:
+        return None
+    found = sorted((path for path in declarations if posixpath.basename(path) in _DECLARATIONS), key=_depth)
+    if not found:
+        return None
+    for path in found:
+        try:
+            data = declarations[path]()
+        except Exception:  # noqa: BLE001 - unread, it may build anything; its own analysis says why
+            return None
+        if any(word in data for word in _COMPILES):
+            return None
+    return Evidence(found[0], 1, "the project's install compiles no extension")
+
+
+def _depth(path: str) -> tuple[int, str]:
+    return (path.count("/"), path)
