@@ -758,3 +758,59 @@ def test_code_after_a_statement_that_never_falls_through_runs_on_no_target():
     assert severities(rebound, "CDA101") == [(6, Severity.ERROR)]
     loop = "import torch\n\nfor step in range(3):\n    if step:\n        continue\n    else:\n        break\n    " + sync + sync
     assert severities(loop, "CDA101") == [(8, Severity.NOTE), (9, Severity.ERROR)]
+
+
+CUDA_PART_TESTS = '''
+import pytest
+import torch
+from mylib.ops import is_extension_available, is_backend_available
+
+@pytest.mark.skipif(not is_extension_available("mylib_cuda"), reason="needs the CUDA extension")
+def test_packed():
+    assert packed(torch.ones(4, device="cuda")).sum() == 4
+
+@pytest.mark.skipif(not is_backend_available("cpu_kernels"), reason="needs the CPU kernels")
+def test_cpu_kernels():
+    assert packed(torch.ones(4, device="cuda")).sum() == 4
+
+def test_dispatch():
+    x = torch.ones(4)
+    if is_extension_available("mylib_cuda"):
+        x = x.cuda()
+    assert x.sum() == 4
+'''
+
+
+def test_nothing_named_for_cuda_is_available_without_a_cuda_device():
+    """A CUDA extension registers only where CUDA is: its availability guards like `is_available()`.
+    One named for anything else says nothing of the device (a CPU kernel library loads on a CPU)."""
+    found = {f.span.line: f for f in analyze(CUDA_PART_TESTS, path="tests/test_packed.py")}
+    assert found[8].targets["cpu"].severity is Severity.NOTE
+    assert found[12].targets["cpu"].severity is Severity.WARNING
+    assert found[17].targets["cpu"].severity is Severity.NOTE
+
+
+CONFIG_TEST = '''
+from argparse import Namespace
+
+from myproj.config import RunConfig
+
+def test_the_command_line_device_wins():
+    cfg = RunConfig.from_args(Namespace(device="cuda:1", batch_size=8))
+    assert cfg.device == "cuda:1"
+    assert cfg.rank == RunConfig(device=0).rank
+'''
+
+
+def test_a_test_module_that_never_imports_torch_handles_devices_as_data():
+    found = {(f.span.line, f.rule): f.severity for f in analyze(CONFIG_TEST, path="tests/test_config.py")}
+    assert found == {(7, "CDA103"): Severity.NOTE, (8, "CDA114"): Severity.NOTE}
+
+
+def test_device_values_keep_their_verdicts_where_torch_is_imported_or_no_test_is_defined():
+    with_torch = "import torch\n" + CONFIG_TEST
+    found = {(f.span.line, f.rule): f.severity for f in analyze(with_torch, path="tests/test_config.py")}
+    assert found[(8, "CDA103")] is Severity.WARNING and found[(9, "CDA114")] is Severity.WARNING
+    helper = CONFIG_TEST.replace("def test_the_command_line_device_wins", "def make_config")
+    found = {(f.span.line, f.rule): f.severity for f in analyze(helper, path="tests/helpers.py")}
+    assert found[(7, "CDA103")] is Severity.WARNING

@@ -14,6 +14,7 @@ from cudaudit.model import Finding, Severity, Status, option_setting
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.python.capability_use import RocmCapabilities
 from cudaudit.rules.python.cuda_in_python import cuda_in_python
+from cudaudit.rules.python.device_data import handles_devices_as_data, is_device_data
 from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe
 from cudaudit.rules.python.main_block import not_run_by_default
 from cudaudit.rules.python.names import ImportTable
@@ -52,6 +53,7 @@ def analyze_python(
     fixes = FixContext(lines, walker.names, catalog.canonical, version, tree, walker.is_first_party)
     built: dict[int, Finding] = {}
     specific = {id(hit.node) for hit in walker.hits if hit.specific}
+    as_data = handles_devices_as_data(tree, walker.names, is_test_path(path))
     for hit in walker.hits:
         node = hit.node
         if id(node) in specific and not hit.specific:
@@ -60,6 +62,8 @@ def analyze_python(
         cap = hit.cap
         if walker.called.intersection(hit.entry.redundant_with):
             cap = Severity.NOTE  # `torch.manual_seed(s)` already seeded what this call seeds
+        if as_data and is_device_data(hit):
+            cap = Severity.NOTE  # a test that never imports PyTorch hands its code under test a string
         site = build_finding(
             hit.entry, path, span, lines.snippet(span), settings.targets, hit.quiet, cap, build_fix(hit, fixes)
         )

@@ -718,6 +718,25 @@ def names_cuda(identifier: str) -> bool:
     return "cuda" in _words(identifier)
 
 
+def asks_for_cuda_part(call: ast.Call) -> bool:
+    """`is_extension_available("ops_cuda")`, `backend_available("cuda")`: an availability probe (a
+    function whose name ends in `available`) asked about one thing named for CUDA, by a string. A CUDA
+    extension or backend registers only where CUDA is, so the answer is False without a CUDA device;
+    a ROCm build may register a hipified one under the same name, so there it is open."""
+    func = call.func
+    identifier = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+    words = _words(identifier)
+    return (
+        len(words) > 1
+        and words[-1] == "available"
+        and len(call.args) == 1
+        and not call.keywords
+        and isinstance(call.args[0], ast.Constant)
+        and isinstance(call.args[0].value, str)
+        and names_cuda(call.args[0].value)
+    )
+
+
 def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
     if isinstance(node, ast.Compare):
         probes = {Probe.OFF_BY_DEFAULT} if chosen_polarity(node, names) is not None else set()
@@ -755,6 +774,8 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
             owner = names.resolve(node.args[0])
             probe = _RESOLVED_PROBES.get(f"{owner}.{attribute.value}") if owner else None
             return {probe} if probe else set()
+        if asks_for_cuda_part(node):
+            return {Probe.CUDA}  # `is_extension_available("ops_cuda")`: its name is met again, as an optional probe
         if isinstance(func, ast.Attribute) and func.attr in _MARKER_LOOKUPS and node.args:
             marker = node.args[0]
             if isinstance(marker, ast.Constant) and isinstance(marker.value, str):

@@ -159,6 +159,10 @@ class ImportTable:
     def binding(self, name: str) -> Binding | None:
         return self._bindings.get(name)
 
+    def imports(self, package: str) -> bool:
+        """Whether the module imports `package` or a module of it, anywhere (`torch`, `torch.nn`)."""
+        return any(binding.qualified.partition(".")[0] == package for binding in self._bindings.values())
+
     def project_flag(self, node: ast.expr) -> Any:
         """What the project index says a flag that `node` names probes (`SUPPORTS_BF16` after
         `from .utils import SUPPORTS_BF16`, `utils.SUPPORTS_BF16` after `from pkg import utils`)."""

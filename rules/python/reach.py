@@ -128,7 +128,7 @@ class ModuleReach:
         """Private methods of classes other than test classes, by id: helpers only while the module reads
         them through `self` or `cls` alone (`helper`), for only then is every use of them seen."""
         self._read_otherwise: set[str] = set()
-        defines_tests = in_tests and any(_defines_tests(statement) for statement in module.body)
+        test_module = in_tests and any(defines_tests(statement) for statement in module.body)
         for statement in module.body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 check = _opening_skip(statement, names) if defined.get(statement.name) == 1 else None
@@ -137,11 +137,11 @@ class ModuleReach:
                 if defined.get(statement.name) == 1 and statement.name not in exported and self._may_help(statement):
                     self.functions[statement.name] = statement
                     self._nodes[id(statement)] = (statement.name, statement)
-                fixture = _fixture_name(statement, names) if defines_tests else None
+                fixture = _fixture_name(statement, names) if test_module else None
                 if fixture is not None and not _autouse(statement, names) and defined.get(statement.name) == 1:
                     self.fixture_helpers[fixture] = statement
                     self._nodes[id(statement)] = ("_" + fixture, statement)  # requested only here: private
-            elif defines_tests and isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            elif test_module and isinstance(statement, ast.Assign) and len(statement.targets) == 1:
                 target = statement.targets[0]
                 if (
                     isinstance(target, ast.Name)
@@ -432,7 +432,7 @@ def _names_a_device(value: ast.expr, names: ImportTable) -> bool:
     )
 
 
-def _defines_tests(statement: ast.stmt) -> bool:
+def defines_tests(statement: ast.stmt) -> bool:
     """A test function or a class of them: the module is one the test runner collects."""
     if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return statement.name.startswith("test")

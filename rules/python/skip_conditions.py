@@ -16,7 +16,9 @@ tests run there, where `"cuda"` is the ROCm GPU; `capability != (8, 0)` skips th
 A skip condition (`pytest.mark.skipif(cond)`, `unittest.skipIf(cond)`, `unittest.skipUnless(cond)`)
 is evaluated here on those machines, from what is known about each: whether `torch.cuda` has a
 device (`is_available()`, `device_count()`), what the capability reads and such names hold, and
-whether the build is NVIDIA's or ROCm's (`torch.version.cuda`, `torch.version.hip`). A part it
+whether the build is NVIDIA's or ROCm's (`torch.version.cuda`, `torch.version.hip`), and that
+without a CUDA device nothing named for CUDA is available (`is_extension_available("ops_cuda")`,
+which a ROCm build may answer either way: `guards.asks_for_cuda_part`). A part it
 cannot know (a project's own function, a setting) leaves the answer open unless `and`/`or` decide
 without it; an open answer changes nothing.
 
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cudaudit.rules.python.capability_use import CAPABILITY, CAPABILITY_FIELDS, COMPARE, PROPERTIES, RocmCapabilities
-from cudaudit.rules.python.guards import Polarity, Probe, is_skip_call, polarity
+from cudaudit.rules.python.guards import Polarity, Probe, asks_for_cuda_part, is_skip_call, polarity
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.source import decode_python, parse_python
@@ -235,6 +237,8 @@ def _call(node: ast.Call, names: ImportTable, machine: Machine) -> Any:
         return 0 if machine.capability is None else _UNKNOWN
     if qualified == CAPABILITY and machine.capability is not None:
         return machine.capability
+    if machine.capability is None and asks_for_cuda_part(node):
+        return False  # `is_extension_available("ops_cuda")`: registered only where CUDA is
     return _UNKNOWN
 
 
