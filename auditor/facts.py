@@ -179,6 +179,11 @@ class FileFacts:
     defaults a parameter to a CUDA device and that other modules of the scan import and call:
     (positional arguments, keywords with `"**"` for a mapping, whether a `*sequence` is passed)
     per distinct call (`rules/python/project_calls.py`)."""
+    used_elsewhere: tuple[tuple[str, tuple[tuple[tuple[str, ...], str | None], ...] | None], ...] = ()
+    """(name, the contexts of its uses in other modules) for each top-level function and method of
+    this Python module whose text holds a CUDA site, where the scan sees the whole project: (the
+    targets a use is quiet on, its cap) per distinct context, none where no other module uses it, or
+    None where one uses it in a way that is not followed (`rules/python/callers.py`)."""
     main_block: tuple[str, Evidence | None, tuple[str, ...] | None] | None = None
     """For a Python module with an `if __name__ == "__main__":` block: ("library", the first import of
     it in another module, the names other modules import from it or None for all), whose block is

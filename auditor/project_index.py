@@ -33,6 +33,8 @@ Built once per scan, after discovery and before any file is analysed, and read-o
 - the calls other modules make of the top-level functions and classes that default a parameter
   to a CUDA device (`from pkg.sampling import Sampler`, then `Sampler(steps=50)`), by shape
   (`rules/python/project_calls.py`);
+- what the other modules of the project do with each module's functions and methods whose text holds
+  a CUDA site: the guards around each use, or that one is not followed (`rules/python/callers.py`);
 - the Python modules with a `__main__` block, and whether another module imports them, with the
   names it takes (`rules/python/main_block.py`);
 - the modules of the project's opt-in areas (`pkg/experiments/`, `pkg/dev/`; the catalog's
@@ -118,6 +120,8 @@ _READERS = {
     "cuda_defaults": "cudaudit.rules.python.project_calls:cuda_defaults",
     "from_imports": "cudaudit.rules.python.project_calls:from_imports",
     "calls_elsewhere": "cudaudit.rules.python.project_calls:calls_elsewhere",
+    "definitions": "cudaudit.rules.python.callers:definitions",
+    "uses_elsewhere": "cudaudit.rules.python.callers:uses_elsewhere",
 }
 """The readers, imported on first use as the analyzers are: a scan of Python files never loads the
 C++ reader (`auditor/analyzers.py`)."""
@@ -199,6 +203,9 @@ class ProjectIndex:
     calls_elsewhere: dict[str, tuple[tuple[str, tuple[Any, ...]], ...]] = field(default_factory=dict)
     """Python module -> (name, the shapes of its calls in other modules) for its top-level functions
     and classes that default a parameter to a CUDA device (`project_calls.calls_elsewhere`)."""
+    used_elsewhere: dict[str, tuple[tuple[str, tuple[Any, ...] | None], ...]] = field(default_factory=dict)
+    """Python module -> what the other modules do with its functions and methods that hold a CUDA
+    site (`callers.uses_elsewhere`), in a scan that sees the whole project."""
     main_blocks: dict[str, tuple[Evidence, tuple[str, ...] | None] | None] = field(default_factory=dict)
     """Python module with a `__main__` block -> how other modules import it (`main_block.Imported`: a
     library), or None (a script nothing imports)."""
@@ -229,6 +236,7 @@ class ProjectIndex:
             facts["other_paths"] = self.other_paths.get(path, ())
             facts["switched"] = self.switched.get(path, ())
             facts["called_elsewhere"] = self.calls_elsewhere.get(path, ())
+            facts["used_elsewhere"] = self.used_elsewhere.get(path, ())
             facts["off_default_path"] = self.off_default_path.get(path)
             if path in self.main_blocks:
                 imported = self.main_blocks[path]
@@ -370,6 +378,10 @@ def build_index(
             _reader("calls_elsewhere")(python, found.cuda_defaults, found.from_imports, remember)
             if found.cuda_defaults else {}
         ),
+        used_elsewhere=(
+            _reader("uses_elsewhere")(python, found.definitions, found.from_imports, catalog, remember)
+            if found.definitions and _sees_project(files) else {}
+        ),
         main_blocks=_main_blocks(found.main_blocks, python, import_lines),
         off_default_path={
             **_optional_modules(python, found, remember), **_unnamed(files, python, found),
@@ -380,6 +392,12 @@ def build_index(
         installs=_installs(found.installs),
         pip_installs=_installs(path for path, kind in found.installs.items() if kind in _OWN_INSTALL_KINDS),
     )
+
+
+def _sees_project(files: list[IndexedFile]) -> bool:
+    """Whether the scan is of a folder, which lists the project's documents (files of no kind) beside
+    its code: one of named files (pre-commit's staged files) cannot tell that nothing else calls a function."""
+    return any(not file.kinds for file in files)
 
 
 _INSTALL_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP, FileKind.CONDA, FileKind.PIXI})
@@ -609,6 +627,8 @@ class _Found:
     """Display path -> `project_calls.cuda_defaults` of each module that has such names."""
     from_imports: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     """Display path -> `project_calls.from_imports` of each module that has some."""
+    definitions: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
+    """Display path -> `callers.definitions` of each module outside the test suite the prefilter passes."""
     tested: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> the settings its `if` headers read from argument objects, in a module that
     declares no switch of its own."""
@@ -653,6 +673,11 @@ class _Found:
             )
             if prefiltered:
                 self.prefiltered.add(path)
+                definitions = remember("definitions", path, lambda: _reader("definitions")(
+                    data(), lambda text: catalog.may_match(FileKind.PYTHON.value, text)
+                ))
+                if definitions:
+                    self.definitions[path] = definitions
             if not is_test_path(path):
                 tried = remember("tried_imports", path, lambda: _reader("tried_imports")(data()))
                 if tried:

@@ -814,3 +814,94 @@ def test_device_values_keep_their_verdicts_where_torch_is_imported_or_no_test_is
     helper = CONFIG_TEST.replace("def test_the_command_line_device_wins", "def make_config")
     found = {(f.span.line, f.rule): f.severity for f in analyze(helper, path="tests/helpers.py")}
     assert found[(7, "CDA103")] is Severity.WARNING
+
+
+CAPTURE = "import torch\n\ndef capture(x):\n    return torch.cuda.CUDAGraph()\n"
+"""A public helper in `serving/graphs.py`; its CUDA line is line 4."""
+GUARDED_CALLER = (
+    "from serving.graphs import capture\n\ndef run(x):\n    if x.device.type == 'cuda':\n        capture(x)\n    return x\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("others", "severity"),
+    [
+        ({"serving/model.py": GUARDED_CALLER}, Severity.NOTE),
+        ({"serving/model.py": GUARDED_CALLER, "serving/eager.py": "from serving.graphs import capture\n\ndef go(x):\n    capture(x)\n"}, Severity.ERROR),
+        ({"serving/model.py": GUARDED_CALLER, "serving/eager.py": "from serving import graphs\n\ndef go(x):\n    graphs.capture(x)\n"}, Severity.ERROR),
+        ({"serving/model.py": GUARDED_CALLER, "serving/other.py": "from serving.graphs import capture\n\nfn = capture\nrun = fn\n"}, Severity.ERROR),
+        ({"serving/model.py": GUARDED_CALLER, "serving/__init__.py": "from .graphs import capture\n"}, Severity.NOTE),  # re-exported only
+        ({"serving/model.py": GUARDED_CALLER, "tests/test_graphs.py": "from serving.graphs import capture\n\ndef test_capture():\n    capture(1)\n"}, Severity.ERROR),
+        ({"serving/model.py": "from serving.graphs import capture\n\ndef _warm(x):\n    capture(x)\n\ndef run(x):\n    if x.is_cuda:\n        _warm(x)\n"}, Severity.NOTE),
+        ({"serving/model.py": "from serving.graphs import capture\n\ndef warm(x):\n    capture(x)\n\ndef run(x):\n    if x.is_cuda:\n        warm(x)\n"}, Severity.ERROR),
+    ],
+    ids=["guarded", "one-unguarded", "module-attribute", "rebound", "re-exported", "test-unguarded", "private-helper", "public-helper"],
+)
+def test_a_function_runs_only_where_every_module_of_the_project_calls_it(others, severity):
+    files = {"README.md": "A project.\n", "serving/__init__.py": "", **others}
+    found = [f.severity for f in analyze(CAPTURE, path="serving/graphs.py", files=files) if f.span.line == 4]
+    assert found == [severity]
+
+
+def test_a_scan_of_named_files_cannot_tell_that_nothing_else_calls_a_function():
+    files = {"serving/__init__.py": "", "serving/model.py": GUARDED_CALLER}  # no document: not a folder's scan
+    found = [f.severity for f in analyze(CAPTURE, path="serving/graphs.py", files=files) if f.span.line == 4]
+    assert found == [Severity.ERROR]
+
+
+RUNNER = (
+    "import torch\n\nclass Runner:\n    def {name}(self, x):\n        return torch.cuda.Stream()\n\n"
+    "    def run(self, x):\n        if x.is_cuda:\n            return self.{name}(x)\n        return x\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "other", "severity"),
+    [
+        ("stream", "", Severity.NOTE),  # public, named nowhere else
+        ("stream", "def go(runner, x):\n    return runner.stream(x)\n", Severity.ERROR),  # another module names it
+        ("_stream", "class Other:\n    def _stream(self):\n        return None\n\n    def go(self):\n        return self._stream()\n", Severity.NOTE),
+        ("_stream", "from serving.runner import Runner\n\nclass Eager(Runner):\n    def go(self, x):\n        return self._stream(x)\n", Severity.ERROR),
+    ],
+    ids=["public-unnamed", "public-named-elsewhere", "private-its-own-elsewhere", "private-subclass-elsewhere"],
+)
+def test_a_method_runs_only_where_its_class_calls_it_and_no_other_module_names_it(name, other, severity):
+    files = {"README.md": "A project.\n", "serving/__init__.py": "", "serving/other.py": other}
+    found = [f.severity for f in analyze(RUNNER.format(name=name), path="serving/runner.py", files=files) if f.span.line == 5]
+    assert found == [severity]
+
+
+@pytest.mark.parametrize(
+    ("flag", "severity"),
+    [
+        ("x.device.type != 'cpu'", Severity.NOTE),  # the branch a CPU run never takes
+        ("x.device.type == 'cpu'", Severity.ERROR),  # the CPU's own branch
+    ],
+)
+def test_a_local_flag_that_compares_the_device_with_the_cpu_guards_its_branch(flag, severity):
+    code = f"import torch\n\ndef step(x):\n    flag = {flag}\n    if flag:\n        torch.cuda.synchronize()\n"
+    found = [f.severity for f in analyze(code) if f.span.line == 6]
+    assert found == [severity]
+
+
+@pytest.mark.parametrize(
+    ("elsewhere", "severity"),
+    [
+        ("", Severity.NOTE),
+        ("\ndef force(runner):\n    runner.graphs = True\n", Severity.ERROR),  # set again: it may hold anything
+    ],
+)
+def test_a_flag_the_class_keeps_guards_its_branch_where_nothing_else_sets_it(elsewhere, severity):
+    code = (
+        "import torch\n\nclass Runner:\n    def __init__(self, x):\n        self.graphs = x.is_cuda\n\n"
+        "    def step(self):\n        if self.graphs:\n            torch.cuda.synchronize()\n" + elsewhere
+    )
+    found = [f.severity for f in analyze(code) if f.span.line == 9]
+    assert found == [severity]
+
+
+def test_a_caller_that_does_not_parse_keeps_the_verdicts():
+    broken = "from serving.graphs import capture\n\ndef run(x):\n    if x.is_cuda:\n        capture(x\n"
+    files = {"README.md": "A project.\n", "serving/__init__.py": "", "serving/model.py": GUARDED_CALLER, "serving/broken.py": broken}
+    found = [f.severity for f in analyze(CAPTURE, path="serving/graphs.py", files=files) if f.span.line == 4]
+    assert found == [Severity.ERROR]

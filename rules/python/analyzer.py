@@ -19,6 +19,7 @@ from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe
 from cudaudit.rules.python.main_block import not_run_by_default
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.reach import Elsewhere, Use
 from cudaudit.rules.python.rewrites import FixContext, build_fix
 from cudaudit.rules.python.walker import Hit, PythonWalker
 from cudaudit.settings import AnalysisSettings
@@ -46,6 +47,7 @@ def analyze_python(
         called_elsewhere=dict(facts.called_elsewhere),
         not_run=_not_run(tree, text, facts.main_block),
         script=facts.main_block is not None and facts.main_block[0] == "script",
+        elsewhere=uses_elsewhere(facts),
     )
     walker.visit(tree)
     lines = SourceLines(text)
@@ -116,6 +118,16 @@ def _not_run(tree: ast.Module, text: str, main_block: tuple[str, Evidence | None
         return frozenset()
     role, _, used = main_block
     return not_run_by_default(tree, text, role, None if used is None else frozenset(used))
+
+
+def uses_elsewhere(facts: FileFacts) -> Elsewhere:
+    """`FileFacts.used_elsewhere` as `reach.py` counts uses."""
+    return {
+        name: None if uses is None else tuple(
+            Use(frozenset(quiet), Severity(cap) if cap is not None else None, False, ()) for quiet, cap in uses
+        )
+        for name, uses in facts.used_elsewhere
+    }
 
 
 def rocm_capabilities(catalog: Catalog) -> RocmCapabilities | None:

@@ -141,7 +141,7 @@ def _switched_calls(
                 switched.setdefault(inner.func.id, (first + 1, quoted, switch, end))
     if not switched:
         return ()
-    imports = _statement_lines(statements)
+    imports = statement_lines(statements)
     calls: dict[str, SwitchedCall] = {}
     mentions: dict[str, list[int]] = {}
     grown = True
@@ -429,7 +429,7 @@ def switched_definitions(
     for (place, name), evidence in sorted(candidates.items()):
         if all(
             (path, name) in switched_in
-            or _only_imports(text(path), name, path == place, imports(path))
+            or only_imports(text(path), name, path == place, imports(path))
             or _names_another(modules, path, text, name, place, imports)
             for path in mentions[name]
         ):
@@ -601,7 +601,7 @@ def _mention_lines(data: bytes, name: str) -> Iterable[int]:
         yield line
 
 
-def _statement_lines(statements: Iterable[tuple[int, bytes]]) -> set[int]:
+def statement_lines(statements: Iterable[tuple[int, bytes]]) -> set[int]:
     """Every 1-based line that one of `statements` (first line, text) spans."""
     return {first + offset for first, text in statements for offset in range(text.count(b"\n") + 1)}
 
@@ -610,14 +610,14 @@ def _defines(line: bytes, name: str) -> bool:
     return re.match(_DEFINITION.format(name=re.escape(name)).encode(), line) is not None
 
 
-def _only_imports(data: bytes, name: str, defines: bool, statements: list[tuple[int, bytes]]) -> bool:
+def only_imports(data: bytes, name: str, defines: bool, statements: list[tuple[int, bytes]]) -> bool:
     """Whether every mention of `name` in a module is an import of it (a package re-exporting it),
     or, in the module that defines it, that definition: a mention in a string or a comment counts
     as a use, so a misreading keeps a verdict. `statements` are the module's `import_statements`."""
     if not data:
         return True
     lines = data.split(b"\n")
-    imports = _statement_lines(statements)
+    imports = statement_lines(statements)
     return all(
         number in imports or (defines and _defines(lines[number - 1], name)) for number in _mention_lines(data, name)
     )

@@ -30,7 +30,7 @@ import bisect
 import hashlib
 import posixpath
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
 
@@ -155,32 +155,12 @@ def calls_elsewhere(
     it), for the names of `defined` (display path -> `cuda_defaults`) that some other module calls.
     `imports` are the modules' `from_imports`; only the modules that import such a name are read, and
     `remember` may answer a module's reading for the same names from an earlier run."""
-    owners: dict[str, list[str]] = {}
-    for path, names in defined.items():
-        for name in names:
-            owners.setdefault(name, []).append(path)
-    if not owners:
+    if not defined:
         return {}
-    modules = ModuleMap(sources)
     found: dict[tuple[str, str], set[CallShape]] = {}
-    for path, statements in imports.items():
-        if is_test_path(path) or is_benchmark_path(path):
-            continue  # the test suite's and the benchmarks' calls are their own paths, not what a user runs
-        reached: dict[str, set[str]] = {}
-        for level, module, listed in statements:
-            if listed.strip() == "*":  # `from helpers import *`: every name of that module
-                for owner in modules.resolve(path, level, module) & defined.keys() - {path}:
-                    for name in defined[owner]:
-                        reached.setdefault(name, set()).add(owner)
-                continue
-            spelled = [name for name in owners if name in listed]
-            for name in _listed(listed).intersection(spelled) if spelled else ():
-                places = modules.resolve(path, level, module, (name,))
-                for owner in owners[name]:
-                    if owner != path and _defines(places, owner):
-                        reached.setdefault(name, set()).add(owner)
-        if not reached:
-            continue
+    # the test suite's and the benchmarks' calls are their own paths, not what a user runs
+    users = {path: listed for path, listed in imports.items() if not (is_test_path(path) or is_benchmark_path(path))}
+    for path, reached in importers(ModuleMap(sources), defined, users).items():
         called = tuple(sorted(reached))
         reader = "project_calls:" + hashlib.blake2b("\0".join(called).encode(), digest_size=8).hexdigest()
         try:
@@ -194,6 +174,39 @@ def calls_elsewhere(
     for (owner, name), shapes in sorted(found.items()):
         result.setdefault(owner, []).append((name, tuple(sorted(shapes))))
     return {owner: tuple(items) for owner, items in result.items()}
+
+
+def importers(
+    modules: ModuleMap,
+    defined: Mapping[str, Iterable[str]],
+    imports: Mapping[str, tuple[tuple[int, str, str], ...]],
+) -> dict[str, dict[str, set[str]]]:
+    """Importing module's display path -> name -> the modules defining it that its `from ... import`
+    statements (`imports`, the modules' `from_imports`) reach, for the names of `defined` (display
+    path -> names): the defining module itself, a package above it that re-exports it, or every
+    name of a module through `from helpers import *`. A name imported under another name is not followed."""
+    owners: dict[str, list[str]] = {}
+    for path, names in defined.items():
+        for name in names:
+            owners.setdefault(name, []).append(path)
+    found: dict[str, dict[str, set[str]]] = {}
+    for path, statements in imports.items():
+        reached: dict[str, set[str]] = {}
+        for level, module, listed in statements:
+            if listed.strip() == "*":  # `from helpers import *`: every name of that module
+                for owner in modules.resolve(path, level, module) & defined.keys() - {path}:
+                    for name in defined[owner]:
+                        reached.setdefault(name, set()).add(owner)
+                continue
+            spelled = [name for name in owners if name in listed]
+            for name in _listed(listed).intersection(spelled) if spelled else ():
+                places = modules.resolve(path, level, module, (name,))
+                for owner in owners[name]:
+                    if owner != path and _defines(places, owner):
+                        reached.setdefault(name, set()).add(owner)
+        if reached:
+            found[path] = reached
+    return found
 
 
 def _compute(reader: str, path: str, compute: Callable[[], Any]) -> Any:

@@ -21,7 +21,7 @@ called. Two shapes follow from that, both read from one module and its syntax al
   class (`self.run_subtests(..., self._check)`), and in any other class of a private method the
   module reads only through `self` or `cls` (`if x.device.type == "cuda": self._capture(x)`
   captures a CUDA graph only on a GPU; a subclass in another module that calls it unguarded is
-  not seen). A use at module level or in an unguarded function
+  seen through the project index, below). A use at module level or in an unguarded function
   keeps the helper on the normal path. A decorated function is no helper (the decorator may call it
   or hand it on), except under a decorator that only remembers its results (`@functools.lru_cache()`)
   or runs it in a grad mode (`@torch.no_grad()`, `@torch.inference_mode()`).
@@ -35,6 +35,11 @@ Another module may call a public function, so outside test modules and scripts n
 module with a `__main__` block no other module of the scan imports: `main_block.py`, through the
 project index) only private functions (`_helper`) are helpers, and public ones only where every use is a probe's (the body of a `try`
 whose handler falls back or swallows the error: `try: _check_kernels() except Exception: pass`).
+Where the project index knows what the rest of the project does with a function or method
+(`callers.py`, `Elsewhere`), its uses in other modules count with the module's own: a public one is a
+helper too (a public method while no other module names it), and one another module uses in a way
+that is not followed (unguarded, through a module attribute, a private method a subclass there
+calls) is none.
 """
 
 from __future__ import annotations
@@ -52,8 +57,14 @@ from cudaudit.rules.python.regions import NEUTRAL, Region, branch_regions
 from cudaudit.source import decode_python, parse_python
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
-Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.Assign
-"""What a use is recorded for: a helper function, or a module-level name of a test module."""
+Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.Assign | ast.alias
+"""What a use is recorded for: a helper function, a module-level name of a test module, or a name
+imported from another module of the project (`callers.py` reads its uses for the module that defines it)."""
+Elsewhere = Mapping[str, "tuple[Use, ...] | None"]
+"""Per function or method name of a module, what the rest of the project does with it (`callers.py`,
+through the project index): the uses other modules make of it, each in its context (none: no other
+module mentions it), or None where one mentions it in a way that is not followed (unguarded, through a
+module attribute, rebound)."""
 _FRAMEWORK_METHODS = frozenset(
     {"setUp", "tearDown", "setUpClass", "tearDownClass", "setup_method", "teardown_method", "setup_class",
      "teardown_class", "asyncSetUp", "asyncTearDown", "subTest"}
@@ -93,13 +104,21 @@ class ModuleReach:
         in_tests: bool,
         inherited: Mapping[str, bool] | None = None,
         script: bool = False,
+        elsewhere: Elsewhere | None = None,
+        imported: frozenset[str] = frozenset(),
     ) -> None:
         """`inherited`: the skipping fixtures the conftest files above the module serve, by name, with
         whether each is `autouse`; `script`: nothing in the scan imports the module, which runs as a
-        program (`main_block.py`), so its public functions are helpers too."""
+        program (`main_block.py`), so its public functions are helpers too; `elsewhere`: what the rest
+        of the project does with the module's functions and methods (`Elsewhere`); `imported`: names
+        the module imports from another module of the project whose uses are recorded here, for that
+        module (`imported_regions`)."""
         self.names = names
         self.in_tests = in_tests
         self.script = script
+        self.elsewhere: Elsewhere = elsewhere or {}
+        self.imported: dict[str, ast.alias] = _imported_aliases(module, imported) if imported else {}
+        """The aliases of `from ... import name` for the names of `imported`, by name: what their uses are recorded for."""
         self.inherited = inherited or {}
         self.skipping: dict[str, Region] = {}
         """The skipping fixtures module-level tests may request, by name: the module's and those served to it."""
@@ -128,6 +147,8 @@ class ModuleReach:
         """Private methods of classes other than test classes, by id: helpers only while the module reads
         them through `self` or `cls` alone (`helper`), for only then is every use of them seen."""
         self._read_otherwise: set[str] = set()
+        for name, alias in self.imported.items():
+            self._nodes[id(alias)] = ("_" + name, alias)  # every use of it here is seen here: private
         test_module = in_tests and any(defines_tests(statement) for statement in module.body)
         for statement in module.body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -157,8 +178,8 @@ class ModuleReach:
                     if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) or not self._may_help(item):
                         continue
                     if not test_class:
-                        if not item.name.startswith("_"):
-                            continue  # public: another module may call it
+                        if not item.name.startswith("_") and self.elsewhere.get(item.name) != ():
+                            continue  # public, and another module may call it
                         self._self_only[id(item)] = item.name
                     self.methods.setdefault(item.name, []).append(item)
                     self._nodes[id(item)] = (item.name, item)
@@ -236,7 +257,9 @@ class ModuleReach:
         if not through_self:
             self._read_otherwise.add(node.id if isinstance(node, ast.Name) else node.attr)
         if isinstance(node, ast.Name):
-            definition: Definition | None = self.functions.get(node.id) or self.values.get(node.id)
+            definition: Definition | None = (
+                self.functions.get(node.id) or self.values.get(node.id) or self.imported.get(node.id)
+            )
             return [definition] if definition is not None else []
         return list(self.methods.get(node.attr, [])) if through_self else []
 
@@ -268,11 +291,19 @@ class ModuleReach:
             self._reached(key, found, set())
         return {key: reached for key, reached in found.items() if reached is not None}
 
+    def imported_regions(self) -> dict[str, Reached | None]:
+        """For each name of `imported` the module uses, what every use has in common; None where some
+        use is unguarded."""
+        regions = self.regions()
+        return {name: regions.get(id(alias)) for name, alias in self.imported.items() if id(alias) in self._uses}
+
     def _reached(self, key: int, found: dict[int, Reached | None], visiting: set[int]) -> Reached | None:
         if key in found:
             return found[key]
-        uses = self._uses.get(key)
-        if not uses or key in visiting or self._self_only.get(key) in self._read_otherwise:
+        name = self._nodes[key][0]
+        outside = self.elsewhere.get(name, ())
+        uses = [*self._uses.get(key, ()), *(outside or ())]
+        if not uses or outside is None or key in visiting or self._self_only.get(key) in self._read_otherwise:
             return None
         visiting.add(key)
         quiet: frozenset[str] | None = None
@@ -288,7 +319,7 @@ class ModuleReach:
             quiet = frozenset(use_quiet) if quiet is None else quiet & use_quiet
             cap = None if cap is None or use_cap is None else max(cap, use_cap, key=lambda s: s.rank)
         visiting.discard(key)
-        public = not (self.in_tests or self.script or self._nodes[key][0].startswith("_"))
+        public = not (self.in_tests or self.script or name.startswith("_") or name in self.elsewhere)
         if public and not all(use.probe for use in uses):
             found[key] = None
         else:
@@ -308,6 +339,18 @@ def conftest_fixtures(path: str, data: bytes) -> tuple[tuple[str, bool], ...]:
     tree = parse_python(decode_python(data), filename=path)
     reach = ModuleReach(tree, ImportTable(tree), in_tests=True)
     return tuple(sorted((name, name in reach.autouse) for name, region in reach.skipping.items() if region.cuda_guarded))
+
+
+def _imported_aliases(module: ast.Module, wanted: frozenset[str]) -> dict[str, ast.alias]:
+    """The first `from ... import name` of each name of `wanted`, anywhere in the module (not one
+    imported `as` another name)."""
+    found: dict[str, ast.alias] = {}
+    for node in ast.walk(module):
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name in wanted and alias.asname is None:
+                    found.setdefault(alias.name, alias)
+    return found
 
 
 def _lower(first: Severity | None, second: Severity | None) -> Severity | None:

@@ -32,12 +32,12 @@ from cudaudit.model import Severity
 from cudaudit.rules.catalog import Catalog, Entry
 from cudaudit.rules.python.defaults import ModuleCalls
 from cudaudit.rules.python.device_syntax import parameter_defaults
-from cudaudit.rules.python.guards import Polarity, Probe, polarity, probes_in
-from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.guards import Polarity, Probe, exits_early, polarity, probes_in
+from cudaudit.rules.python.names import ImportTable, final_name
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.optional_use import needs_optional, optional_names
 from cudaudit.rules.python.project_calls import CallShape
-from cudaudit.rules.python.reach import CONFTEST_SKIP, Definition, ModuleReach, Use
+from cudaudit.rules.python.reach import CONFTEST_SKIP, Definition, Elsewhere, ModuleReach, Use
 from cudaudit.rules.python.regions import (
     ALL_TARGETS,
     ANOTHER_PATH,
@@ -156,10 +156,16 @@ class PythonWalker:
         called_elsewhere: Mapping[str, tuple[CallShape, ...]] | None = None,
         not_run: frozenset[int] = frozenset(),
         script: bool = False,
+        elsewhere: Elsewhere | None = None,
+        imported: frozenset[str] = frozenset(),
     ) -> None:
         self.names = names
         self.script = script
         """The module is a script nothing in the scan imports (`main_block.py`): only it calls its functions."""
+        self.elsewhere = elsewhere
+        """What the rest of the project does with the module's functions and methods (`reach.Elsewhere`)."""
+        self.imported = imported
+        """Names imported from another module of the project whose uses the walk records (`callers.py`)."""
         self.catalog = catalog
         self.is_first_party = is_first_party
         self.in_tests = in_tests
@@ -205,6 +211,12 @@ class PythonWalker:
         self._module: ast.Module | None = None
         self._module_calls: ModuleCalls | None = None
         self._reach: ModuleReach | None = None
+        self._classes: list[ast.ClassDef] = []
+        """The classes whose bodies the walk is in, innermost last."""
+        self._class_flags: dict[int, dict[str, ast.expr]] = {}
+        """Per class (by id), the truth tests its attributes hold (`_class_flags`), read when an `if` tests one."""
+        self._attribute_stores: dict[str, int] | None = None
+        """How many times the module stores each attribute name, read once, when a class keeps a flag."""
         self._local_flags: dict[int, dict[str, ast.expr]] = {}
         """Per function (by id), the truth values its local names hold (`_local_flags`), read when an `if` tests one."""
         self._helper_names: frozenset[str] = frozenset()
@@ -234,6 +246,11 @@ class PythonWalker:
         """The ids of the functions whose bodies the walk is in, outermost first, after the module-level
         assignment it is in where `reach.py` follows that name's uses (`Hit.scope`)."""
         return self._value_scope + tuple(id(function) for function in self.functions)
+
+    @property
+    def reach(self) -> ModuleReach | None:
+        """Where the module's own functions run (`reach.py`), once the walk has visited the module."""
+        return self._reach
 
     @property
     def in_comparison(self) -> bool:
@@ -394,6 +411,9 @@ class PythonWalker:
                 rest = region_after(ast.copy_location(ast.If(local, statement.body, statement.orelse), statement), self.names)
             elif not rest and self._skip_checks and self._reach is not None and (check := self._reach.skip_check_of(statement)):
                 rest = region_after(check, self.names)  # `_need_gpu()` skips as its opening `if` would here
+            elif not rest and isinstance(statement, ast.If) and exits_early(statement.body):
+                sides = self._cpu_flag_sides(statement.test)
+                rest = sides[1] if sides is not None else rest  # `if not on_device: return`
             if rest:
                 self._context.enter(rest)
                 entered.append(rest)
@@ -419,9 +439,13 @@ class PythonWalker:
 
     def _visit_branches(self, node: ast.If) -> None:
         test, body, orelse = branch_regions(node.test, self.names)
-        local = self._local_test(node.test)
-        if local is not None and not (body or orelse):
-            _, body, orelse = branch_regions(local, self.names)
+        if not (body or orelse):
+            local = self._local_test(node.test)
+            sides = self._cpu_flag_sides(node.test) if local is None else None
+            if local is not None:
+                _, body, orelse = branch_regions(local, self.names)
+            elif sides is not None:
+                body, orelse = sides
         self._visit_inside(test, self.visit, node.test)
         self._visit_inside(body, self._visit_block, node.body)
         self._visit_inside(orelse, self._visit_block, node.orelse)
@@ -430,10 +454,47 @@ class PythonWalker:
         """The test a local flag holds: in `sync = step == 1 and self.device == "cuda"`, then `if sync:`
         (or `if not sync:`), the test of `sync` is the test its function assigned it once, before the
         `if`, from a comparison, a `not` or an `and`/`or` of them, where it tests which GPU or device
-        runs (`_GPU_PROBES`); None for any other test."""
+        runs (`_GPU_PROBES`); so is the test of a flag its class keeps (`if self.graphs:` after
+        `self.graphs = x.is_cuda and replay` in any of its methods, `_attribute_flags`). None for any
+        other test."""
+        found = self._flag_value(test)
+        if found is None:
+            return None
+        value, negated = found
+        probes = probes_in(value, self.names)
+        if not probes or not probes <= _GPU_PROBES:
+            return None
+        return ast.UnaryOp(ast.Not(), value) if negated else value
+
+    def _cpu_flag_sides(self, test: ast.expr) -> tuple[Region, Region] | None:
+        """The regions of the branches of a test of a flag that compares a device with the CPU alone
+        (`on_device = x.device.type != "cpu"`, then `if on_device:`): the branch the comparison takes
+        off the CPU never runs on a machine without an accelerator, whose data is all on the CPU; the
+        other keeps its severity (a CPU machine takes it, `.to(torch.cuda.current_device())` under `if
+        is_cpu:` included). None for any other test."""
+        found = self._flag_value(test)
+        if found is None:
+            return None
+        value, negated = found
+        if probes_in(value, self.names) != _CPU_PROBE:
+            return None
+        side = polarity(value, self.names, Probe.CPU)
+        if side is None:
+            return None
+        off_cpu = Region(cpu_aware=True)
+        return (NEUTRAL, off_cpu) if (side is Polarity.POSITIVE) is not negated else (off_cpu, NEUTRAL)
+
+    def _flag_value(self, test: ast.expr) -> tuple[ast.expr, bool] | None:
+        """For `if flag:`, `if not flag:`, `if self.flag:`: the truth test the flag holds (`_local_test`),
+        assigned before the `if`, with whether the test negates it."""
         negated = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
         name = test.operand if isinstance(test, ast.UnaryOp) and negated else test
-        if not (isinstance(name, ast.Name) and self.functions):
+        if not self.functions:
+            return None
+        if isinstance(name, ast.Attribute) and _is_self_attribute(name):
+            value = self._attribute_flags().get(name.attr)
+            return None if value is None else (value, negated)
+        if not isinstance(name, ast.Name):
             return None
         function = self.functions[-1]
         flags = self._local_flags.get(id(function))
@@ -442,10 +503,22 @@ class PythonWalker:
         value = flags.get(name.id)
         if value is None or (value.lineno, value.col_offset) >= (test.lineno, test.col_offset):
             return None
-        probes = probes_in(value, self.names)
-        if not probes or not probes <= _GPU_PROBES:
-            return None
-        return ast.UnaryOp(ast.Not(), value) if negated else value
+        return value, negated
+
+    def _attribute_flags(self) -> dict[str, ast.expr]:
+        """The attributes the class around the walk keeps a truth test in (`_class_flags`), read once per class."""
+        if not self._classes:
+            return {}
+        owner = self._classes[-1]
+        flags = self._class_flags.get(id(owner))
+        if flags is None:
+            flags = _class_flags(owner)
+            if flags and self._module is not None:
+                if self._attribute_stores is None:
+                    self._attribute_stores = _attribute_stores(self._module)
+                flags = {name: value for name, value in flags.items() if self._attribute_stores.get(name) == 1}
+            self._class_flags[id(owner)] = flags
+        return flags
 
     def visit_IfExp(self, node: ast.IfExp) -> None:
         test, body, orelse = branch_regions(node.test, self.names)
@@ -493,8 +566,10 @@ class PythonWalker:
                 if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
                 and statement.name in self.switched
             )
-        self._reach = reach = ModuleReach(node, self.names, self.in_tests, self.fixtures, self.script)
-        self._helper_names = frozenset(reach.functions) | frozenset(reach.methods) | frozenset(reach.values)
+        self._reach = reach = ModuleReach(
+            node, self.names, self.in_tests, self.fixtures, self.script, self.elsewhere, self.imported
+        )
+        self._helper_names = frozenset((*reach.functions, *reach.methods, *reach.values, *reach.imported))
         self._followed = frozenset(id(statement) for statement in reach.values.values())
         self._skip_checks = bool(reach.skip_checks)
         self._optional_names = optional_names(node, self.names)
@@ -583,8 +658,12 @@ class PythonWalker:
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         for child in (*node.decorator_list, *node.bases, *node.keywords):
             self.visit(child)
-        self._visit_inside(self._switched_region(node), lambda _: self._visit_inside(
-            decorated_region(node, self.names), self._visit_block, node.body), None)
+        self._classes.append(node)
+        try:
+            self._visit_inside(self._switched_region(node), lambda _: self._visit_inside(
+                decorated_region(node, self.names), self._visit_block, node.body), None)
+        finally:
+            self._classes.pop()
 
     def visit_Dict(self, node: ast.Dict) -> None:
         """`{"cuda": torch.cuda.synchronize, "xpu": torch.xpu.synchronize}`: each value of a table keyed
@@ -744,3 +823,45 @@ def _local_flags(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, 
 
 
 _NESTED_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda})
+_CPU_PROBE = frozenset({Probe.CPU})
+
+
+def _is_self_attribute(node: ast.expr) -> bool:
+    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
+
+
+def _class_flags(owner: ast.ClassDef) -> dict[str, ast.expr]:
+    """The attributes a class assigns, in one of its methods, a comparison, a `not`, an `and`/`or` of
+    them or a predicate (`self.graphs = x.is_cuda and replay`, `self.graphs = x.is_cuda`), with that value: the only value the attribute
+    holds where the module stores the attribute's name nowhere else (`_attribute_stores`: another
+    store, `runner.graphs = True` or a second `self.graphs = ...`, and it holds no known test). A
+    subclass or a caller in another module that sets it is not seen."""
+    values: dict[str, ast.expr] = {}
+    for method in owner.body:
+        if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(method):
+                if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+                    continue
+                target = node.targets[0]
+                if (
+                    isinstance(target, ast.Attribute)
+                    and _is_self_attribute(target)
+                    and (isinstance(node.value, _TRUTH_TESTS) or _is_predicate(node.value))
+                ):
+                    values[target.attr] = node.value
+    return values
+
+
+def _is_predicate(value: ast.expr) -> bool:
+    """`x.is_cuda`, `torch.cuda.is_available()`: an attribute or a call named `is_...`, a truth value."""
+    node = value.func if isinstance(value, ast.Call) else value
+    return isinstance(node, (ast.Attribute, ast.Name)) and (final_name(node) or "").startswith("is_")
+
+
+def _attribute_stores(module: ast.Module) -> dict[str, int]:
+    """How many times the module stores each attribute name (`x.name = ...`, `del x.name`, `x.name += 1`)."""
+    stores: dict[str, int] = {}
+    for node in ast.walk(module):
+        if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
+            stores[node.attr] = stores.get(node.attr, 0) + 1
+    return stores

@@ -1,0 +1,386 @@
+"""What the rest of the project does with a module's functions and methods, and under which guards.
+
+A helper that captures a CUDA graph, opens a side stream or wraps a model for DistributedDataParallel
+with device ids is often public, and called from another module under a device test there: `if
+x.device.type == "cuda": graph = capture(fn, x)`, or `if cuda and rank != -1: model = wrap(model)` with
+`cuda = device.type != "cpu"`. `reach.py` reads the uses a module makes of its own functions; this
+reading gives it the uses the rest of the project makes, so that a function whose every use anywhere
+is guarded runs only where the guards hold. Three readings, through the project index:
+
+- `definitions`, per module (kept with its digest): the top-level functions, and the methods of
+  top-level classes, whose own text the catalog's prefilter passes: only their verdicts can move;
+- `uses_elsewhere`, once per scan: every other Python module that mentions one of those names as a
+  word (one pass of an automaton over each module). A module that imports a function from the module
+  that defines it (`from pkg.graphs import capture`, or from a package above it that re-exports it:
+  `project_calls.importers`) is parsed and walked without concerns (`guarded_uses`), which records the
+  context of each use of the name as `reach.py` records a helper's: the module's own guards, local
+  flags and helpers all count. Any other mention (a module attribute, `graphs.capture(x)`; a name
+  rebound; a method's name anywhere outside its module, for the receiver of `runner.capture()` is not
+  known) is a use that is not followed, and keeps the verdicts; only a private name that the other
+  module defines itself (two classes, each with its own `_capture`) is that module's own. A module
+  that only re-exports the name (`from .graphs import capture` in an `__init__.py`, `__all__`) uses
+  nothing; one that imports it from another module that defines it too mentions another definition. A mention in the test suite is not followed
+  (its fixtures and marks are read by the suite's own analysis, with the index's facts): a function a
+  test calls keeps its verdicts.
+- the module's analysis counts these uses with its own (`reach.Elsewhere`). A public function or
+  method is followed only in a scan that sees the whole project (a folder's, which lists its
+  documents too): a scan of a few named files cannot tell that nothing else calls it. A function the
+  project never calls keeps its verdicts (an installable library's API has its callers outside).
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from cudaudit.filekinds import is_test_path
+from cudaudit.firstparty import ModuleMap
+from cudaudit.model import Severity
+from cudaudit.rules.catalog import Catalog, word_automaton
+from cudaudit.rules.python.guards import names_cuda
+from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.opt_in import import_statements, only_imports, statement_lines
+from cudaudit.rules.python.project_calls import importers
+from cudaudit.rules.python.walker import PythonWalker
+from cudaudit.source import decode_python, parse_python
+
+Remember = Callable[[str, str, Callable[[], Any]], Any]
+"""`project_index.Remember`: a module's reading, from the scan's cache where it has it."""
+Definitions = tuple[tuple[str, bool], ...]
+"""(name, whether it is a method) of each definition `definitions` finds."""
+GuardedUse = tuple[tuple[str, ...], str | None]
+"""The context of uses elsewhere: the targets they are quiet on, and their cap (a severity's value)."""
+UsesElsewhere = tuple[tuple[str, tuple[GuardedUse, ...] | None], ...]
+"""(name, the contexts of its uses in other modules, or None where one is not followed): `FileFacts.used_elsewhere`."""
+
+_TOP_DEF = re.compile(rb"^(?:async[ \t]+)?def[ \t]+(\w+)", re.M)
+_TOP_CLASS = re.compile(rb"^class[ \t]+\w+", re.M)
+_TOP_LINE = re.compile(rb"^[^ \t\r\n#)\]}]", re.M)
+"""A line of top-level code (a statement, a decorator), not the bracket that closes a header's list."""
+_METHOD = re.compile(rb"^([ \t]+)(?:async[ \t]+)?def[ \t]+(\w+)", re.M)
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def definitions(data: bytes, may_report: Callable[[bytes], bool]) -> Definitions:
+    """The module's top-level functions and the methods of its top-level classes whose text (read
+    by indentation, from its header to the next definition at its level) `may_report` passes; not
+    dunder methods, which Python calls itself."""
+    tops = [match.start() for match in _TOP_LINE.finditer(data)]
+    found: set[tuple[str, bool]] = set()
+    for match in _TOP_DEF.finditer(data):
+        if may_report(data[match.start():_next(tops, match.start(), len(data))]):
+            found.add((match.group(1).decode("ascii", "replace"), False))
+    for match in _TOP_CLASS.finditer(data):
+        end = _next(tops, match.start(), len(data))
+        methods = list(_METHOD.finditer(data, match.end(), end))
+        if not methods:
+            continue
+        indent = min(len(method.group(1)) for method in methods)
+        heads = [method for method in methods if len(method.group(1)) == indent]
+        for index, method in enumerate(heads):
+            name = method.group(2).decode("ascii", "replace")
+            stop = heads[index + 1].start() if index + 1 < len(heads) else end
+            if not name.startswith("__") and may_report(data[method.start():stop]):
+                found.add((name, True))
+    return tuple(sorted(found))
+
+
+def _next(starts: list[int], position: int, end: int) -> int:
+    """The first of `starts` after `position`, else `end`."""
+    at = bisect.bisect_right(starts, position)
+    return starts[at] if at < len(starts) else end
+
+
+def uses_elsewhere(
+    sources: Mapping[str, Callable[[], bytes]],
+    defined: Mapping[str, Definitions],
+    imports: Mapping[str, tuple[tuple[int, str, str], ...]],
+    catalog: Catalog,
+    remember: Remember | None = None,
+) -> dict[str, UsesElsewhere]:
+    """Defining module's display path -> what the other modules of `sources` do with each name of
+    `defined` (`definitions`) that it defines (see the module docstring); `imports` are the modules'
+    `project_calls.from_imports`, `remember` may answer an importer's reading from an earlier run."""
+    functions = {path: {name for name, method in names if not method} for path, names in defined.items()}
+    methods = {path: {name for name, method in names if method} for path, names in defined.items()}
+    automaton = word_automaton({name.encode() for names in defined.values() for name, _ in names})
+    if automaton is None:
+        return {}
+    modules = ModuleMap(sources)
+    imported = importers(modules, functions, imports)
+    uses: dict[tuple[str, str], list[GuardedUse] | None] = {
+        (path, name): [] for path, names in defined.items() for name, _ in names
+    }
+    owners: dict[str, list[str]] = {}
+    for path, names in defined.items():
+        for name, _ in names:
+            owners.setdefault(name, []).append(path)
+    pending: dict[str, set[str]] = {}
+    """Importing module -> the names it imports from a module that defines them: read by a walk, last."""
+    for path, read in sources.items():
+        try:
+            data = read()
+        except Exception:  # noqa: BLE001 - an unreadable module uses nothing here; its own analysis says why
+            continue
+        mentioned = _mentioned(data, automaton)
+        reached = imported.get(path, {}) if mentioned else {}
+        statements: list[tuple[int, bytes]] | None = None
+        for name in sorted(mentioned):
+            for owner in owners[name]:
+                if owner == path or uses[(owner, name)] is None:
+                    continue
+                if name.startswith("_") and name not in reached and _defines(data, name):
+                    continue  # its own private method or function of that name (`self._capture()`)
+                if name not in methods[owner] and owner in reached.get(name, ()) and not is_test_path(path):
+                    pending.setdefault(path, set()).add(name)
+                    continue
+                if name not in methods[owner] and name in reached and owner not in reached[name]:
+                    continue  # imported from another module that defines the name: another function
+                if name not in methods[owner] and not is_test_path(path):
+                    if statements is None:
+                        statements = import_statements(data)
+                    if only_imports(data, name, False, statements):
+                        continue  # re-exported, not used
+                uses[(owner, name)] = None
+    for path, wanted in sorted(pending.items()):
+        reached = imported[path]
+        data = sources[path]()
+        lines = statement_lines(import_statements(data))
+        alive = tuple(sorted(
+            name for name in wanted
+            if any(uses[(owner, name)] is not None for owner in reached[name]) and _used(data, name, lines)
+        ))
+        plain = _plain_uses(data, alive) if alive else set()
+        walked = tuple(name for name in alive if name not in plain)
+        readings = _readings(path, data, walked, catalog, remember) if walked else {}
+        for name in alive:
+            found = None if name in plain else readings.get(name, [])  # imported and never used: no use
+            for owner in reached[name]:
+                kept = uses[(owner, name)]
+                if kept is not None:
+                    uses[(owner, name)] = None if found is None else [*kept, *found]
+    result: dict[str, list[tuple[str, tuple[GuardedUse, ...] | None]]] = {}
+    for (owner, name), found in sorted(uses.items()):
+        result.setdefault(owner, []).append((name, None if found is None else tuple(sorted(set(found), key=repr))))
+    return {owner: tuple(items) for owner, items in result.items()}
+
+
+_HEADER = re.compile(rb"[ \t]*(?:async[ \t]+)?(def|class)[ \t]+(\w+)")
+_MAY_GUARD_INLINE = re.compile(rb"\b(?:if|and|or|else|lambda)\b")
+"""Words of a use's own line that may choose whether it runs (`wrap(m) if cuda else m`)."""
+_MAY_LEAVE = re.compile(rb"\b(?:return|raise|assert|exit|skip|skipTest|importorskip|continue|break)\b")
+"""Words of a statement that may end its block (`return`, `sys.exit()`, `pytest.skip()`)."""
+_BLOCK = re.compile(rb"(?:if|for|while|with|async[ \t]+for|async[ \t]+with)\b[^#]*:[ \t]*(?:#.*)?$")
+"""The header of a block, on one line, that runs its body on a test or over an iterable."""
+_FLAG_TEST = re.compile(rb"if[ \t]+(?:not[ \t]+)?(?:self\.)?\w+[ \t]*:")
+"""`if flag:`, `if not self.flag:`: a flag whose value its function or class may have from a device test."""
+_MAY_PROBE = re.compile(
+    rb"cuda|gpu|nvidia|nccl|rocm|hip|cpu|device|accelerat|avail|rank|world|distrib|ddp|slurm|launch|xla|npu|xpu"
+    rb"|mps|triton|flash|has_|is_|use_|enable|skip|mark|version|capab|backend|environ|getenv|arg|cfg|conf|opt|setting",
+    re.I,
+)
+"""Words a test that `guards.py` may read as a probe spells somewhere: a block whose test spells none
+(`if batch is None:`, `with torch.no_grad():`) is no guard. A word found where it guards nothing only
+costs a walk."""
+_BRANCH = re.compile(rb"(?:if|elif|else|assert)\b")
+_MAY_GUARD_DECORATOR = re.compile(rb"cuda|gpu|skip|mark|requir|rocm|hip|nvidia|device|only|run_?if", re.I)
+"""Words of a decorator that may run its function only on a device (`@requires_cuda`, `@pytest.mark.skipif`)."""
+
+
+def _plain_uses(data: bytes, names: Iterable[str]) -> set[str]:
+    """The names of `names` that the module uses at least once where nothing can guard the use: the
+    walk is the reading of guards, and this only spares it where the text leaves it nothing to read (see
+    `_plainly_unguarded`)."""
+    found = set()
+    for name in names:
+        pattern = re.compile(rb"(?<![\w.])" + re.escape(name.encode()) + rb"(?!\w)")
+        if any(_plainly_unguarded(data, match.start()) for match in pattern.finditer(data)):
+            found.add(name)
+    return found
+
+
+def _plainly_unguarded(data: bytes, offset: int) -> bool:
+    """Whether the use at `offset` runs wherever the function around it runs, and that function
+    wherever it is called, by the text alone: its line holds no condition; every block around it is a
+    `def` of a public function or a `class` that names no device (`guards.names_cuda`), neither with a
+    decorator that may ask for one, or a block whose test can guard nothing (`_plain_block`: `if batch
+    is None:`, `with torch.no_grad():`); and no earlier statement of those blocks (of the module, above
+    them) may end the rest (`return`, `assert`, `sys.exit()`, a skip, or an `if`, `elif` or `else`
+    whose block holds one). An import line, a block of any other kind (`else`, `try`, `except`), a
+    block whose test may probe, a line of a statement over several lines, or a docstring less
+    indented than the use, and the answer is no: the walk reads it. A use at the module's own level is
+    left to the walk too. The walk reads more guards than these words name (a setting off by default);
+    where this answers wrongly that nothing guards a use, the use only keeps its verdicts."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    end = data.find(b"\n", offset)
+    line = data[start:end if end >= 0 else len(data)]
+    stripped = line.lstrip(b" \t")
+    if (_MAY_GUARD_INLINE.search(line) and _MAY_PROBE.search(line)) or stripped.startswith((b"from", b"import", b"@")):
+        return False
+    indent = len(line) - len(stripped)
+    if not indent:
+        return False
+    position, leaves = start, False
+    while position > 0:
+        above = data.rfind(b"\n", 0, position - 1) + 1
+        text = data[above:position - 1]
+        position = above
+        stripped = text.lstrip(b" \t")
+        if not stripped.strip() or stripped.startswith(b"#"):
+            continue
+        level = len(text) - len(stripped)
+        if level > indent:
+            leaves = leaves or _MAY_LEAVE.search(stripped) is not None
+            continue
+        if level == indent:
+            if _MAY_LEAVE.search(stripped) or (leaves and _BRANCH.match(stripped)):
+                return False
+            if stripped.startswith(b"@") and _MAY_GUARD_DECORATOR.search(stripped):
+                return False
+            leaves = False
+            continue
+        header = _HEADER.match(text)
+        if header is None:
+            if not _plain_block(stripped):
+                return False
+            indent, leaves = level, False
+            continue
+        kind, name = header.group(1), header.group(2).decode("ascii", "replace")
+        if (kind == b"def" and name.startswith("_") and not name.startswith("__")) or (kind == b"class" and names_cuda(name)):
+            return False
+        indent, leaves = level, False
+    return indent == 0
+
+
+def _used(data: bytes, name: str, imports: set[int]) -> bool:
+    """Whether the module spells `name` outside its import statements (1-based `imports` lines) and
+    outside a string of that name alone (`__all__ = ["capture"]`): a module that only re-exports a
+    name uses nothing."""
+    line, counted = 1, 0
+    for match in re.finditer(rb"(?<![\w.])" + re.escape(name.encode()) + rb"(?!\w)", data):
+        start, end = match.start(), match.end()
+        line += data.count(b"\n", counted, start)
+        counted = start
+        quoted = start and data[start - 1] in b"'\"" and data[end:end + 1] == data[start - 1:start]
+        if line not in imports and not quoted:
+            return True
+    return False
+
+
+def _plain_block(header: bytes) -> bool:
+    """Whether a line heads a block (`if`, `for`, `while`, `with`) whose test can guard nothing: it
+    spells no word a probe may spell, and is no test of a bare flag."""
+    return (
+        _BLOCK.match(header) is not None and _FLAG_TEST.match(header) is None and _MAY_PROBE.search(header) is None
+    )
+
+
+def _defines(data: bytes, name: str) -> bool:
+    """Whether the module defines a function or method named `name` itself."""
+    return re.search(rb"^[ \t]*(?:async[ \t]+)?def[ \t]+" + re.escape(name.encode()) + rb"\b", data, re.M) is not None
+
+
+def _mentioned(data: bytes, automaton: Any) -> set[str]:
+    """The names of `automaton` that `data` spells as a word."""
+    found: set[str] = set()
+    text = data.decode("latin-1")
+    size = len(data)
+    for end, word in automaton.iter(text):
+        start = end - len(word) + 1
+        if (start and data[start - 1] in _WORD_BYTES) or (end + 1 < size and data[end + 1] in _WORD_BYTES):
+            continue
+        found.add(word.decode("ascii", "replace"))
+    return found
+
+
+def _readings(
+    path: str, data: bytes, names: tuple[str, ...], catalog: Catalog, remember: Remember | None
+) -> dict[str, list[GuardedUse] | None]:
+    """`guarded_uses` of the module at `path` for `names`, from the cache where it has it; in a module
+    that does not parse, no use is followed."""
+    reader = "callers:" + hashlib.blake2b("\0".join(names).encode(), digest_size=8).hexdigest()
+    try:
+        found = (remember or _compute)(reader, path, lambda: guarded_uses(data, names, catalog))
+    except Exception:  # noqa: BLE001 - a module that does not parse is reported by its own analysis
+        return dict.fromkeys(names)
+    return {name: None if uses is None else [uses] for name, uses in found}
+
+
+def _compute(reader: str, path: str, compute: Callable[[], Any]) -> Any:
+    return compute()
+
+
+def guarded_uses(
+    data: bytes, names: Iterable[str], catalog: Catalog
+) -> tuple[tuple[str, GuardedUse | None], ...]:
+    """(name, the context every use of it has in common, or None where one is unguarded or not a plain
+    use) for each of `names` that the module imports with `from ... import name` and uses; raises
+    SyntaxError for a module that does not parse. The walk is the analysis' own, without concerns and
+    without the project's facts: a guard only another module's flag makes is not seen here, and the
+    use keeps the verdicts. Functions that cannot lead to a use are left out of the walk (`_prune`)."""
+    text = decode_python(data)
+    tree = parse_python(text)
+    wanted = frozenset(names)
+    _prune(tree, text.splitlines(), wanted)
+    walker = PythonWalker(ImportTable(tree), catalog, concerns=(), imported=wanted)
+    walker.visit(tree)
+    reach = walker.reach
+    walker.release()
+    if reach is None:
+        return ()
+    other = _other_mentions(tree, wanted)
+    regions = reach.imported_regions()
+    return tuple(
+        (name, None if name in other or reached is None else (tuple(sorted(reached.quiet)), _value(reached.cap)))
+        for name in sorted(wanted)
+        if name in other or name in regions
+        for reached in (regions.get(name),)
+    )
+
+
+def _prune(tree: ast.Module, lines: list[str], wanted: frozenset[str]) -> None:
+    """Empty the body of each undecorated top-level function and method whose text names neither a
+    name of `wanted` nor, in turn, a function or method whose body is kept: what it does cannot reach
+    a use of those names, and its guards matter to nothing the walk answers. A decorated one (a
+    fixture, a skip) is kept whole, for what it guards."""
+    functions = [
+        node for statement in tree.body
+        for node in (statement.body if isinstance(statement, ast.ClassDef) else [statement])
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.decorator_list
+    ]
+    texts = {id(node): "\n".join(lines[node.lineno - 1:node.end_lineno]) for node in functions}
+    words, grown = set(wanted), True
+    kept: set[int] = set()
+    while grown:
+        pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(word) for word in sorted(words)) + r")(?!\w)")
+        found = [node for node in functions if id(node) not in kept and pattern.search(texts[id(node)])]
+        kept.update(id(node) for node in found)
+        grown = bool({node.name for node in found} - words)
+        words.update(node.name for node in found)
+    for node in functions:
+        if id(node) not in kept:
+            node.body = [ast.copy_location(ast.Pass(), node.body[0])]
+
+
+def _value(cap: Severity | None) -> str | None:
+    return None if cap is None else cap.value
+
+
+def _other_mentions(tree: ast.Module, names: frozenset[str]) -> set[str]:
+    """The names of `names` the module binds again, or reads as an attribute (`module.name`,
+    `obj.name`): uses that are not of the imported function, or not seen as such."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in names and not isinstance(node.ctx, ast.Load):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute) and node.attr in names:
+            found.add(node.attr)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in names:
+            found.add(node.name)
+        elif isinstance(node, ast.arg) and node.arg in names:
+            found.add(node.arg)
+    return found
