@@ -46,8 +46,13 @@ CPU_TARGETS = frozenset({"cpu"})
 ALL_TARGETS = frozenset(TARGETS)
 OPTIONAL_IMPORT_HANDLERS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 """Exception names whose handler is a fallback for a module that failed to import."""
-DEVICE_ERROR_HANDLERS = frozenset({"Exception", "BaseException", "RuntimeError", "AssertionError", "OSError"})
-"""Exception names whose handler catches what CUDA code raises where there is no CUDA device."""
+DEVICE_ERROR_HANDLERS = frozenset({
+    "Exception", "BaseException", "RuntimeError", "AssertionError", "OSError",
+    "FileNotFoundError", "CalledProcessError", "SubprocessError",
+})
+"""Exception names whose handler catches what CUDA code raises where there is no CUDA device, and what
+running an NVIDIA tool raises where it is not installed (`FileNotFoundError` from `subprocess`) or fails
+(`subprocess.CalledProcessError`)."""
 
 
 @dataclass(frozen=True)
@@ -666,7 +671,11 @@ def _catches_errors(handler: ast.ExceptHandler) -> bool:
     if handler.type is None:
         return True
     types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    return any(isinstance(t, ast.Name) and t.id in DEVICE_ERROR_HANDLERS for t in types)
+    return any(
+        (isinstance(t, ast.Name) and t.id in DEVICE_ERROR_HANDLERS)
+        or (isinstance(t, ast.Attribute) and t.attr in DEVICE_ERROR_HANDLERS)
+        for t in types
+    )
 
 
 def _falls_back(body: list[ast.stmt]) -> bool:
