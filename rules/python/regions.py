@@ -249,7 +249,9 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
         else None
     )
     opted_in = polarity(test, names, Probe.OFF_BY_DEFAULT) if Probe.OFF_BY_DEFAULT in probes else None
-    probe_test = (cuda is not None or nvidia is not None or rocm) and not isinstance(test, ast.BoolOp)
+    # A test of a device's name (`"nvidia" in torch.cuda.get_device_name()`) probes nothing itself: what
+    # it calls to get the name is judged as written.
+    probe_test = (cuda is not None or rocm) and not isinstance(test, ast.BoolOp)
 
     def branch(side: Polarity) -> Region:
         other_path = several is side or optional is side or opted_in is side
