@@ -905,3 +905,20 @@ def test_a_caller_that_does_not_parse_keeps_the_verdicts():
     files = {"README.md": "A project.\n", "serving/__init__.py": "", "serving/model.py": GUARDED_CALLER, "serving/broken.py": broken}
     found = [f.severity for f in analyze(CAPTURE, path="serving/graphs.py", files=files) if f.span.line == 4]
     assert found == [Severity.ERROR]
+
+
+@pytest.mark.parametrize(
+    ("elsewhere", "severity"),
+    [
+        ("", Severity.NOTE),
+        ("\ndef force(block):\n    block.graphs = True\n", Severity.ERROR),  # set again where nothing names `capture`
+    ],
+)
+def test_a_flag_a_calling_class_keeps_guards_the_call_where_nothing_else_sets_it(elsewhere, severity):
+    caller = (
+        "from serving.graphs import capture\n\nclass Block:\n    def __init__(self, x):\n        self.graphs = x.is_cuda\n\n"
+        "    def run(self, x):\n        if self.graphs:\n            capture(x)\n" + elsewhere
+    )
+    files = {"README.md": "A project.\n", "serving/__init__.py": "", "serving/model.py": caller}
+    found = [f.severity for f in analyze(CAPTURE, path="serving/graphs.py", files=files) if f.span.line == 4]
+    assert found == [severity]

@@ -62,6 +62,8 @@ _TOP_CLASS = re.compile(rb"^class[ \t]+\w+", re.M)
 _TOP_LINE = re.compile(rb"^[^ \t\r\n#)\]}]", re.M)
 """A line of top-level code (a statement, a decorator), not the bracket that closes a header's list."""
 _METHOD = re.compile(rb"^([ \t]+)(?:async[ \t]+)?def[ \t]+(\w+)", re.M)
+_DEFINED = re.compile(rb"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.M)
+"""A function or method the module defines itself, at any depth."""
 _WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
@@ -129,12 +131,15 @@ def uses_elsewhere(
         mentioned = _mentioned(data, automaton)
         reached = imported.get(path, {}) if mentioned else {}
         statements: list[tuple[int, bytes]] | None = None
+        own: set[bytes] | None = None
         for name in sorted(mentioned):
             for owner in owners[name]:
                 if owner == path or uses[(owner, name)] is None:
                     continue
-                if name.startswith("_") and name not in reached and _defines(data, name):
-                    continue  # its own private method or function of that name (`self._capture()`)
+                if name.startswith("_") and name not in reached:
+                    own = set(_DEFINED.findall(data)) if own is None else own
+                    if name.encode() in own:
+                        continue  # its own private method or function of that name (`self._capture()`)
                 if name not in methods[owner] and owner in reached.get(name, ()) and not is_test_path(path):
                     pending.setdefault(path, set()).add(name)
                     continue
@@ -279,11 +284,6 @@ def _plain_block(header: bytes) -> bool:
     )
 
 
-def _defines(data: bytes, name: str) -> bool:
-    """Whether the module defines a function or method named `name` itself."""
-    return re.search(rb"^[ \t]*(?:async[ \t]+)?def[ \t]+" + re.escape(name.encode()) + rb"\b", data, re.M) is not None
-
-
 def _mentioned(data: bytes, automaton: Any) -> set[str]:
     """The names of `automaton` that `data` spells as a word."""
     found: set[str] = set()
@@ -325,14 +325,14 @@ def guarded_uses(
     text = decode_python(data)
     tree = parse_python(text)
     wanted = frozenset(names)
-    _prune(tree, text.splitlines(), wanted)
-    walker = PythonWalker(ImportTable(tree), catalog, concerns=(), imported=wanted)
+    flags = _prune(tree, text.splitlines(), wanted)
+    other = _other_mentions(tree, wanted)
+    walker = PythonWalker(ImportTable(tree), catalog, concerns=(), imported=wanted, attribute_stores=flags)
     walker.visit(tree)
     reach = walker.reach
     walker.release()
     if reach is None:
         return ()
-    other = _other_mentions(tree, wanted)
     regions = reach.imported_regions()
     return tuple(
         (name, None if name in other or reached is None else (tuple(sorted(reached.quiet)), _value(reached.cap)))
@@ -342,11 +342,19 @@ def guarded_uses(
     )
 
 
-def _prune(tree: ast.Module, lines: list[str], wanted: frozenset[str]) -> None:
+_FLAG_TESTED = re.compile(r"(?:if|elif)[ \t]+(?:not[ \t]+)?self\.(\w+)[ \t]*:")
+"""`if self.graphs:`, `elif not self.graphs:`: a test of a flag the class may keep (`walker._flag_value`)."""
+_SELF_STORE = re.compile(r"self\.(\w+)[ \t]*=(?!=)")
+
+
+def _prune(tree: ast.Module, lines: list[str], wanted: frozenset[str]) -> dict[str, int] | None:
     """Empty the body of each undecorated top-level function and method whose text names neither a
-    name of `wanted` nor, in turn, a function or method whose body is kept: what it does cannot reach
-    a use of those names, and its guards matter to nothing the walk answers. A decorated one (a
-    fixture, a skip) is kept whole, for what it guards."""
+    name of `wanted` nor, in turn, a function or method whose body is kept, and sets no flag of `self`
+    that a kept one tests (`if self.graphs:` after `self.graphs = x.is_cuda`): what it does cannot
+    reach a use of those names, and its guards matter to nothing the walk answers. A decorated one (a
+    fixture, a skip) is kept whole, for what it guards. Where a kept function tests such a flag, how
+    many times the whole module stores each attribute name, counted before any body is emptied (a
+    flag is one only where nothing else sets it: `walker._class_flags`); else None."""
     functions = [
         node for statement in tree.body
         for node in (statement.body if isinstance(statement, ast.ClassDef) else [statement])
@@ -361,9 +369,22 @@ def _prune(tree: ast.Module, lines: list[str], wanted: frozenset[str]) -> None:
         kept.update(id(node) for node in found)
         grown = bool({node.name for node in found} - words)
         words.update(node.name for node in found)
+    tested = {flag for node in functions if id(node) in kept for flag in _FLAG_TESTED.findall(texts[id(node)])}
+    kept.update(id(node) for node in functions if tested.intersection(_SELF_STORE.findall(texts[id(node)])))
+    stores = _attribute_stores(tree) if tested else None
     for node in functions:
         if id(node) not in kept:
             node.body = [ast.copy_location(ast.Pass(), node.body[0])]
+    return stores
+
+
+def _attribute_stores(tree: ast.Module) -> dict[str, int]:
+    """How many times the module stores each attribute name (`x.name = ...`, `del x.name`)."""
+    stores: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
+            stores[node.attr] = stores.get(node.attr, 0) + 1
+    return stores
 
 
 def _value(cap: Severity | None) -> str | None:
@@ -372,7 +393,8 @@ def _value(cap: Severity | None) -> str | None:
 
 def _other_mentions(tree: ast.Module, names: frozenset[str]) -> set[str]:
     """The names of `names` the module binds again, or reads as an attribute (`module.name`,
-    `obj.name`): uses that are not of the imported function, or not seen as such."""
+    `obj.name`): uses that are not of the imported function, or not seen as such. A function `_prune`
+    emptied spells none of them."""
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id in names and not isinstance(node.ctx, ast.Load):

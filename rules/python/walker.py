@@ -158,6 +158,7 @@ class PythonWalker:
         script: bool = False,
         elsewhere: Elsewhere | None = None,
         imported: frozenset[str] = frozenset(),
+        attribute_stores: Mapping[str, int] | None = None,
     ) -> None:
         self.names = names
         self.script = script
@@ -215,8 +216,9 @@ class PythonWalker:
         """The classes whose bodies the walk is in, innermost last."""
         self._class_flags: dict[int, dict[str, ast.expr]] = {}
         """Per class (by id), the truth tests its attributes hold (`_class_flags`), read when an `if` tests one."""
-        self._attribute_stores: dict[str, int] | None = None
-        """How many times the module stores each attribute name, read once, when a class keeps a flag."""
+        self._attribute_stores: Mapping[str, int] | None = attribute_stores
+        """How many times the module stores each attribute name, read once, when a class keeps a flag
+        (given by a caller that walks the module with some functions emptied, counted before)."""
         self._local_flags: dict[int, dict[str, ast.expr]] = {}
         """Per function (by id), the truth values its local names hold (`_local_flags`), read when an `if` tests one."""
         self._helper_names: frozenset[str] = frozenset()
