@@ -922,3 +922,39 @@ def test_a_flag_a_calling_class_keeps_guards_the_call_where_nothing_else_sets_it
     files = {"README.md": "A project.\n", "serving/__init__.py": "", "serving/model.py": caller}
     found = [f.severity for f in analyze(CAPTURE, path="serving/graphs.py", files=files) if f.span.line == 4]
     assert found == [severity]
+def test_a_method_named_cuda_runs_only_where_its_caller_asks_for_cuda():
+    code = '''
+import torch
+from torch import nn
+
+class Batch:
+    def cuda(self):
+        self.items = [item.cuda() for item in self.items]
+        return self
+
+class Model(nn.Module):
+    def cuda(self, device=None):
+        device = torch.device("cuda", index=device)
+        return super().cuda(device)
+
+def prepare(batch):
+    return batch.cuda()
+'''
+    found = {(f.span.line, f.rule): f.severity for f in analyze(code, path="mylib/data.py") if f.severity is not Severity.NOTE}
+    # the caller's `.cuda()` is the site; the methods it reaches are quiet
+    assert found == {(16, "CDA102"): Severity.ERROR}
+
+
+def test_a_mock_in_a_cuda_functions_place_runs_no_cuda_function():
+    code = '''
+from unittest.mock import MagicMock, patch
+import torch
+
+@patch("torch.cuda.synchronize", MagicMock())
+def test_sync():
+    step()
+    torch.cuda.synchronize.assert_called_once()
+    assert torch.cuda.synchronize.call_count == 1
+    torch.cuda.synchronize()
+'''
+    assert rules(code, path="tests/test_sync.py") == [(10, "CDA101")]

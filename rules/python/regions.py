@@ -492,6 +492,14 @@ def dispatch_region(key: ast.expr | None) -> Region:
     return Region(cuda_guarded=True) if cuda_key else NEUTRAL
 
 
+def method_region(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Region:
+    """A method named `cuda` (`def cuda(self, device=None): ... return super().cuda(device)`) is the
+    CUDA variant of a device-moving API (`nn.Module.cuda`, `Tensor.cuda`, beside its `to`, `npu` or
+    `cpu` siblings): its body runs only where a caller writes `obj.cuda()`, and that call is a site of
+    its own, reported where it is written. As a class named for CUDA is, it is the CUDA side of a dispatch."""
+    return Region(cuda_guarded=True) if node.name == "cuda" else NEUTRAL
+
+
 def call_region(call: ast.Call, qualified: str | None, names: ImportTable) -> Region:
     """The region a call's own arguments sit in: a test parameter's marks (`pytest.param("cuda",
     marks=RunIf(min_cuda_gpus=1))`) guard its values as a decorator guards a function; else what

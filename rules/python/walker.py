@@ -54,6 +54,7 @@ from cudaudit.rules.python.regions import (
     display_region,
     handler_region,
     loop_region,
+    method_region,
     module_region,
     region_after,
     replaced_default,
@@ -185,6 +186,8 @@ class PythonWalker:
         block and what only it calls, a script's functions nothing calls (`main_block.py`), and the
         definitions used only under a switch that is off by default."""
         self._optional_names: dict[str, bool] = {}
+        self._methods: set[int] = set()
+        """The ids of the methods of the module's classes (`regions.method_region`)."""
         """Module-level names bound only where an optional library is installed, each with whether
         only another accelerator's branch binds it (`optional_use.py`)."""
         self._function_nodes: dict[int, ast.FunctionDef | ast.AsyncFunctionDef] = {}
@@ -623,10 +626,12 @@ class PythonWalker:
         self.functions.append(node)
         if self._optional_names:
             self._function_nodes[id(node)] = node
+        method = method_region(node) if id(node) in self._methods else NEUTRAL
         try:
             self._visit_inside(self._switched_region(node), lambda _: self._visit_inside(
                 requested, lambda _: self._visit_inside(
-                    decorated_region(node, self.names), self._visit_body, node), None), None)
+                    decorated_region(node, self.names), lambda _: self._visit_inside(
+                        method, self._visit_body, node), None), None), None)
         finally:
             self.functions.pop()
 
@@ -660,6 +665,7 @@ class PythonWalker:
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         for child in (*node.decorator_list, *node.bases, *node.keywords):
             self.visit(child)
+        self._methods.update(id(item) for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)))
         self._classes.append(node)
         try:
             self._visit_inside(self._switched_region(node), lambda _: self._visit_inside(

@@ -23,6 +23,10 @@ works on every target (`torch.backends.cudnn.benchmark = True` sets the flag it 
 function handed to `functools.wraps`/`update_wrapper`, which copy its name and docstring: every
 `torch.cuda` function exists on every build (a library that is missing fails at its import).
 
+A name read through what `unittest.mock` answers (`torch.cuda.synchronize.assert_called()`,
+`torch.cuda.device_count.call_count`) is a mock the test put in its place (`@patch("torch.cuda.synchronize")`):
+the real function has no such attribute, so no CUDA function runs there.
+
 `torch.cuda.memory_stats()` is an empty dict without CUDA or ROCm: indexing it raises KeyError, but
 a call whose result is only read with `.get(key, default)` (directly, or through a name every use
 of which is a `.get`) meets the key `torch.cuda.memory_stats.get`: every metric silently its default.
@@ -58,6 +62,15 @@ WRAPPERS = {"functools.wraps": 0, "functools.update_wrapper": 1}
 """Calls that read only the name and docstring of the function they are given: the position of `wrapped`."""
 STATS = frozenset({"torch.cuda.memory_stats", "torch.cuda.memory_stats_as_nested_dict"})
 """Functions that return an empty dict without CUDA or ROCm."""
+MOCK_ATTRIBUTES = frozenset({
+    "assert_called", "assert_called_once", "assert_called_with", "assert_called_once_with", "assert_any_call",
+    "assert_has_calls", "assert_not_called", "assert_awaited", "assert_awaited_once", "assert_awaited_with",
+    "assert_awaited_once_with", "assert_any_await", "assert_has_awaits", "assert_not_awaited", "called",
+    "call_count", "call_args", "call_args_list", "mock_calls", "method_calls", "return_value", "side_effect",
+    "reset_mock",
+})
+"""What a `unittest.mock.Mock` answers and no function has
+(https://docs.python.org/3/library/unittest.mock.html#the-mock-class)."""
 IDENTITY_TEST = VERSION + ".test"
 """The key of a presence test of `torch.version.cuda` that decides a branch (`version_tests.py`)."""
 
@@ -109,6 +122,8 @@ class Symbols(Concern):
     def on_qualified_name(self, node: ast.Name | ast.Attribute, qualified: str) -> None:
         if id(node) in self._type_test_classes or (isinstance(node.ctx, (ast.Store, ast.Del)) and not self._works(qualified)):
             return
+        if qualified.rpartition(".")[2] in MOCK_ATTRIBUTES:
+            return  # a mock the test put in the function's place
         if qualified == VERSION and self._version_use(node, qualified):
             return
         if qualified == PROPERTIES and id(node) in self._capability_reads():
