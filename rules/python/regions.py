@@ -34,6 +34,7 @@ from cudaudit.rules.python.guards import (
 )
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import children, subtree
+from cudaudit.rules.python.process_groups import takes_process_group
 from cudaudit.rules.python.skip_conditions import Skips, always_skips, decorator_skips, skip_call, skips_where
 
 if sys.version_info >= (3, 11):
@@ -461,10 +462,14 @@ def loop_region(iterable: ast.expr, names: ImportTable) -> Region:
 def decorated_region(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, names: ImportTable) -> Region:
     """`@pytest.mark.skipif(not torch.cuda.is_available(), ...)`, `@requires_gpu`, `@skip_if_rocm`,
     `@RunIf(min_cuda_gpus=1)`, a class's own `pytestmark = ...`; a class named for CUDA
-    (`class CUDA_Accelerator(Accelerator)`) is the CUDA side of a dispatch."""
+    (`class CUDA_Accelerator(Accelerator)`) is the CUDA side of a dispatch. A function that takes a
+    process group (`process_groups.py`) runs only in a launch of several processes: another path."""
     if isinstance(node, ast.ClassDef):
         return _marked_region([*node.decorator_list, *_pytest_marks(node.body)], names, names_cuda(node.name))
-    return _marked_region(node.decorator_list, names)
+    region = _marked_region(node.decorator_list, names)
+    if region.cap is None and takes_process_group(node, names):
+        return replace(region, cap=ANOTHER_PATH.cap)
+    return region
 
 
 def module_region(module: ast.Module, names: ImportTable) -> Region:
