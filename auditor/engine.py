@@ -123,7 +123,7 @@ def analyze_bytes(
     errors: list[FileError] = []
     suppressions: FileSuppressions | None = None
     for kind in task.kinds:
-        if kind not in ALWAYS_READ and not catalog.may_match(kind.value, data):
+        if kind not in ALWAYS_READ and not catalog.may_match(kind.value, data) and not facts.reports_own_findings():
             continue
         try:
             text = decoder(kind)(data)

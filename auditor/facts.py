@@ -114,6 +114,19 @@ class FileFacts:
     rocm_goes_without: Evidence | None = None
     """The project's build compiles this source only for CUDA, and nothing of its folder for ROCm:
     what it does (an extension, a kernel family) is missing on ROCm, while the rest runs."""
+    rocm_route: Evidence | None = None
+    """The import that loads this source only on CUDA builds of PyTorch (`if torch.version.cuda:`),
+    where ROCm runs the project's other route (`rules/builds/extension_routes.py`)."""
+    cuda_only_loads: tuple[tuple[Evidence, int, str], ...] = ()
+    """The imports in this module that load a CUDA extension only on CUDA builds of PyTorch, with
+    how many C/C++ sources each leaves out of ROCm and the module ROCm loads instead ("" for none)."""
+    unbuilt_extensions: tuple[tuple[str, Evidence, bool], ...] = ()
+    """(module, the build's test, whether ROCm builds no module at all) for the extension modules the
+    project builds with GPU code only where `CUDA_HOME` is set that this module may import
+    (`rules/builds/unbuilt_extensions.py`)."""
+    unbuilt_called: Evidence | None = None
+    """In a build script whose extension gets GPU code only where `CUDA_HOME` is set: the first call
+    of it in another module that fails on ROCm (`unbuilt_extensions.failing_calls`)."""
     counterparts: tuple[Counterpart, ...] = ()
     """Files that do this file's job on other targets (`Dockerfile_amd`, `requirements-rocm.txt`,
     the separate HIP sources a build uses for ROCm)."""
@@ -197,6 +210,12 @@ class FileFacts:
     an `__init__.py`) named like a library the catalog knows by its imports, by their two-part
     dotted names (`awq.quantize`): an import of one, or of a module below it, is the project's own
     code, not that library (`firstparty.namespace_modules`)."""
+
+    def reports_own_findings(self) -> bool:
+        """Whether the project index gives the file a finding of its own to report (an import that
+        leaves a CUDA extension out of ROCm, calls of an extension ROCm builds without GPU code),
+        which a file whose bytes name nothing the catalog looks for must still be analysed for."""
+        return bool(self.cuda_only_loads or self.unbuilt_extensions)
 
     def counterpart(self, target: str) -> Evidence | None:
         return next((c.evidence for c in self.counterparts if c.target == target), None)

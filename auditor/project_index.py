@@ -9,6 +9,9 @@ Built once per scan, after discovery and before any file is analysed, and read-o
 - the Python build scripts that also build their CUDA sources for ROCm, by build-time hipify or
   from separate HIP sources (`rules/builds/rocm_builds.py`), and the CMake builds that compile
   them as HIP (`rules/builds/cmake.py`), with the sources each leaves out of its ROCm build;
+- the C/C++ sources only a CUDA build of PyTorch loads, where ROCm runs the project's other route
+  (`rules/builds/extension_routes.py`), and the extension modules a `setup.py` gives GPU code only
+  where `CUDA_HOME` is set, with the modules that may import them (`rules/builds/unbuilt_extensions.py`);
 - files with a ROCm or CPU counterpart (`Dockerfile_amd` beside `Dockerfile`; `siblings.py`) and
   the ROCm and CPU variants the project's dependency files declare
   (`rules/dependencies/target_variants.py`);
@@ -84,6 +87,10 @@ _READERS = {
     "macro_values": "cudaudit.rules.kernels.preprocessor:merge_macro_values",
     "build_side": "cudaudit.rules.kernels.preprocessor:Build",
     "build": "cudaudit.rules.builds.rocm_builds:read_build_script",
+    "unbuilt": "cudaudit.rules.builds.unbuilt_extensions:unbuilt_extensions",
+    "unbuilt_called": "cudaudit.rules.builds.unbuilt_extensions:called_where_unbuilt",
+    "named_sources": "cudaudit.rules.builds.extension_routes:named_sources",
+    "routes": "cudaudit.rules.builds.extension_routes:routed_sources",
     "cmake_build": "cudaudit.rules.builds.cmake:read_cmake_build",
     "workflow": "cudaudit.rules.orchestration.workflows:workflow_jobs",
     "cuda_image": "cudaudit.rules.containers.dockerfile:cuda_only_image",
@@ -217,6 +224,18 @@ class ProjectIndex:
     pure_python: Evidence | None = None
     """Where the project shows that installing it compiles nothing (`rules/builds/compiled.py`), judged
     only in a scan given the project's documents (a folder's scan), which sees every source it has."""
+    rocm_routes: dict[str, Evidence] = field(default_factory=dict)
+    """C/C++ source -> the import that loads it only on CUDA builds of PyTorch, where ROCm runs the
+    project's other route (`extension_routes.routed_sources`)."""
+    route_gates: dict[str, tuple[tuple[Evidence, int, str], ...]] = field(default_factory=dict)
+    """Python module -> (each such import in it, how many sources it leaves out of ROCm, the module
+    ROCm loads instead or "")."""
+    unbuilt_extensions: dict[str, tuple[tuple[str, Evidence, bool], ...]] = field(default_factory=dict)
+    """Python module -> (extension module, the build's test, whether ROCm builds no module at all) for
+    the extension modules it may import that a build script compiles GPU code into only where
+    `CUDA_HOME` is set (`unbuilt_extensions.py`)."""
+    unbuilt_called: dict[str, Evidence] = field(default_factory=dict)
+    """Build script -> the first call of one of those extensions that fails on a ROCm install."""
     installs: dict[str, str] = field(default_factory=dict)
     """Folder -> the first file there that declares what installing the project installs (a requirements
     file, `pyproject.toml`, `setup.py`, a conda environment; in `requirements/`, its parent's): a way to
@@ -234,6 +253,9 @@ class ProjectIndex:
             facts["named_for"] = tuple(sorted(served))
         if FileKind.PYTHON in kinds:
             facts["other_paths"] = self.other_paths.get(path, ())
+            facts["cuda_only_loads"] = self.route_gates.get(path, ())
+            facts["unbuilt_extensions"] = self.unbuilt_extensions.get(path, ())
+            facts["unbuilt_called"] = self.unbuilt_called.get(path)
             facts["switched"] = self.switched.get(path, ())
             facts["called_elsewhere"] = self.calls_elsewhere.get(path, ())
             facts["used_elsewhere"] = self.used_elsewhere.get(path, ())
@@ -251,7 +273,10 @@ class ProjectIndex:
             facts["cuda_macro_values"] = self.cuda_macro_values
             build = _nearest_at_or_above(path, self.builds)
             left_out = _left_out(path, build)
-            if left_out is not None:
+            route = self.rocm_routes.get(path)
+            if route is not None and (build is None or path not in build.rocm_named):
+                facts["rocm_route"] = route
+            elif left_out is not None:
                 if not _beside_rocm_sources(path, build):
                     facts["rocm_goes_without"] = left_out
                     facts["cuda_only"] = None
@@ -347,6 +372,11 @@ def build_index(
                 for source, evidence in build.cuda_only}
     counterparts = _counterparts(files, found.include_paths)
     import_lines: dict[str, bytes] = {}  # each module's import lines, read once for the two readers that read them
+    other_paths = _other_paths(python, cached, _cuda_flags(found.flags))
+    importers = _importers_of_unbuilt(python, found.unbuilt)
+    routes, route_gates = (
+        _reader("routes")(found.named_sources, other_paths, found.sources) if found.named_sources and found.sources else ({}, {})
+    )
     return ProjectIndex(
         porting=_reader("layers")(found.sources, left_out) if found.sources else None,
         cuda_macros=_reader("macros")([*(facts.macro_sides for facts in found.sources.values()),
@@ -365,7 +395,11 @@ def build_index(
             (path, *image) for path, image in found.cuda_images.items()
             if not any(counterpart.target == "rocm" for counterpart in counterparts.get(path, ()))
         )),
-        other_paths=_other_paths(python, cached, _cuda_flags(found.flags)),
+        other_paths=other_paths,
+        rocm_routes=routes,
+        route_gates=route_gates,
+        unbuilt_extensions=importers,
+        unbuilt_called=_unbuilt_called(python, importers),
         device_flags=_by_import_name(found.flags, module_map),
         skip_markers=_by_import_name(found.markers, module_map),
         modules=modules,
@@ -417,6 +451,46 @@ def _installs(declarations: Iterable[str]) -> dict[str, str]:
             folder = posixpath.dirname(folder)
         found.setdefault(folder, path)
     return found
+
+
+def _importers_of_unbuilt(
+    python: dict[str, Reader], unbuilt: list[tuple[str, Evidence, bool]]
+) -> dict[str, tuple[tuple[str, Evidence, bool], ...]]:
+    """Python module -> the extensions of `unbuilt` whose last name it spells (`_ext` of `pkg._ext`):
+    the modules that may import one. Read only in a project that has such an extension (few)."""
+    if not unbuilt:
+        return {}
+    extensions = tuple(sorted(set(unbuilt)))
+    found: dict[str, tuple[tuple[str, Evidence, bool], ...]] = {}
+    for path, read in python.items():
+        if posixpath.basename(path) == "setup.py":
+            continue
+        try:
+            data = read()
+        except Exception:  # noqa: BLE001 - an unreadable module says nothing; its own analysis reports it
+            continue
+        spelled = tuple(item for item in extensions if item[0].rpartition(".")[2].encode() in data)
+        if spelled:
+            found[path] = spelled
+    return found
+
+
+def _unbuilt_called(
+    python: dict[str, Reader], importers: dict[str, tuple[tuple[str, Evidence, bool], ...]]
+) -> dict[str, Evidence]:
+    """Build script -> the first call (by path, then line) in a module outside the test suite of an
+    extension it builds without GPU code on ROCm, where that call fails there."""
+    called: dict[str, Evidence] = {}
+    for path in sorted(importers):
+        if is_test_path(path):
+            continue
+        try:
+            found = _reader("unbuilt_called")(path, python[path](), importers[path])
+        except Exception:  # noqa: BLE001 - an unreadable or unparsable module says nothing; its own analysis reports it
+            continue
+        for script, call in found:
+            called.setdefault(script, call)
+    return called
 
 
 def _nearest_at_or_above(path: str, by_folder: Mapping[str, _T]) -> _T | None:
@@ -641,6 +715,10 @@ class _Found:
     tried_imports: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     """Display path -> `optional_modules.tried_imports` of each module outside the test suite that has
     some: imports inside a `try` that goes on where they fail."""
+    named_sources: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Display path -> the C/C++ sources a module outside the test suite names (`extension_routes.named_sources`)."""
+    unbuilt: list[tuple[str, Evidence, bool]] = field(default_factory=list)
+    """`unbuilt_extensions.unbuilt_extensions` of every `setup.py`."""
 
     def read(
         self, path: str, kind: FileKind, data: _Source, catalog: Catalog, roots: tuple[str, ...], remember: Remember
@@ -653,6 +731,7 @@ class _Found:
             if posixpath.basename(path) == "setup.py":
                 build = remember("build", path, lambda: _reader("build")(path, decode_python(data())))
                 self._add_build(path, build)
+                self.unbuilt.extend(remember("unbuilt", path, lambda: _reader("unbuilt")(path, decode_python(data()))))
             flags = remember("device_flags", path, lambda: _reader("flags")(path, data()))
             self.flags.extend((path, name, meaning) for name, meaning in flags)
             switched, off, other, tested = remember("switches", path, lambda: _reader("switches")(path, data()))
@@ -679,6 +758,9 @@ class _Found:
                 if definitions:
                     self.definitions[path] = definitions
             if not is_test_path(path):
+                named = remember("named_sources", path, lambda: _reader("named_sources")(path, data()))
+                if named:
+                    self.named_sources[path] = named
                 tried = remember("tried_imports", path, lambda: _reader("tried_imports")(data()))
                 if tried:
                     self.tried_imports[path] = tried

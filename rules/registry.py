@@ -47,7 +47,9 @@ DETECTORS: dict[str, tuple[str, ...]] = {
     "cli-tool": (_CONCERNS + "commands", "cudaudit.rules.containers.script_scan"),
     "call-argument": (_CONCERNS + "call_arguments",),
     # Python modules, beyond the walk: extension builds and kernels in strings.
-    "torch-extension": ("cudaudit.rules.builds.python_builds",),
+    "torch-extension": (
+        "cudaudit.rules.builds.python_builds", "cudaudit.rules.builds.extension_routes", "cudaudit.rules.builds.unbuilt_extensions",
+    ),
     "nvcc-flag": ("cudaudit.rules.builds.python_builds", "cudaudit.rules.builds.cmake"),
     # CUDA C++ sources (also kernels in Python strings) and CMake.
     "cuda-symbol": ("cudaudit.rules.kernels.references",),

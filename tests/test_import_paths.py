@@ -219,3 +219,26 @@ def test_import_statements_are_the_lines_the_import_pattern_finds():
         found = list(_import_statements(data))
         assert [m.span() for m in found] == [m.span() for m in expected]
     assert len(list(_import_statements(text))) == 5
+
+
+def test_a_module_imported_only_on_cuda_builds_of_pytorch_is_off_every_targets_path():
+    """`torch.version.cuda` is None on ROCm builds as on CPU ones: its branch runs on none of the
+    targets, and its `else` (a HIP sibling) on ROCm."""
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/nv.py": KERNEL,
+        "pkg/amd.py": KERNEL,
+        "pkg/ops.py": "import torch\nif torch.version.cuda is not None:\n    from .nv import run\n"
+        "elif torch.version.hip:\n    from .amd import run\n",
+    }
+    assert marked(files) == {"pkg/nv.py": {"rocm", "cpu", "xpu", "mps"}, "pkg/amd.py": {"cpu", "xpu", "mps"}}
+
+
+def test_the_else_of_a_cuda_build_test_runs_on_every_target():
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/nv.py": KERNEL,
+        "pkg/plain.py": KERNEL,
+        "pkg/ops.py": "import torch\nif not torch.version.cuda:\n    from .plain import run\nelse:\n    from .nv import run\n",
+    }
+    assert marked(files) == {"pkg/nv.py": {"rocm", "cpu", "xpu", "mps"}}

@@ -6,6 +6,10 @@ extension, `if not ROCM_VERSION and COMPILE_MARLIN:` around some sources; the pr
 there. What a site of such a file needs on ROCm is met only by someone who ports that build: at
 most a warning (another path). A name HIPIFY renames needs no porting work even then: the gap is
 the build, reported where the build is written, not at each name (a note).
+
+A source that only a CUDA build of PyTorch loads, where ROCm runs the project's other route
+(`FileFacts.rocm_route`, `extension_routes.py`), is no ROCm lock-in at any of its sites (notes):
+what ROCm goes without is reported once, at the import that leaves it out.
 """
 
 from __future__ import annotations
@@ -25,3 +29,10 @@ def rocm_goes_without(entry: Entry, gate: Evidence, renamed: bool = False) -> En
     why = "only the renaming a port of that build does" if renamed else "met only by a port of that build"
     source = f"{gate.cite()}: the build compiles this for CUDA only, and ROCm goes without it; {why}"
     return replace(entry, targets={**entry.targets, "rocm": replace(fact, severity=severity, source=source)})
+
+
+def rocm_runs_elsewhere(entry: Entry, gate: Evidence) -> Entry:
+    """`entry` at a site of a source only CUDA builds of PyTorch load, behind the import at `gate`."""
+    fact = entry.targets["rocm"]
+    source = f"{gate.cite()}: only CUDA builds of PyTorch load this source; ROCm runs the project's other route"
+    return replace(entry, targets={**entry.targets, "rocm": replace(fact, severity=Severity.NOTE, source=source)})

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import Finding, Portability, Severity, Status
-from cudaudit.rules.builds.goes_without import rocm_goes_without
+from cudaudit.rules.builds.goes_without import rocm_goes_without, rocm_runs_elsewhere
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
 from cudaudit.rules.kernels import code_map, hazards, syntax
 from cudaudit.rules.kernels.api_table import api_table
@@ -50,7 +50,8 @@ def analyze_cuda(
     project's build compiles for ROCm, a hazard that compiles there has its rule's
     `severity_when_built`; in one the build compiles for CUDA only, in a folder it builds nothing
     else of for ROCm, or one it builds nothing of for ROCm at all (a CUDA-only engine), every ROCm site
-    is a warning at most (a part ROCm goes without), and a HIPIFY rename a note (the gap is the build's).
+    is a warning at most (a part ROCm goes without), and a HIPIFY rename a note (the gap is the build's);
+    in one only CUDA builds of PyTorch load, where ROCm runs another route, every ROCm site is a note.
     """
     if facts.porting_layer is not None:
         return []
@@ -90,6 +91,7 @@ class ProjectPorting:
         self._hipified_by = facts.hipified_by
         self._rocm_build = facts.rocm_build
         self._goes_without = facts.rocm_goes_without
+        self._route = facts.rocm_route
         self.mask_droppers = frozenset(ported.name for ported in facts.ported_names if 0 in ported.dropped)
         self._entries: dict[int, Entry] = {}
 
@@ -131,6 +133,8 @@ class ProjectPorting:
         """`entry` in a source the project's build leaves out of ROCm (`goes_without`), or compiles for
         ROCm (the rule's `severity_when_built`)."""
         fact = entry.targets["rocm"]
+        if self._route is not None:
+            return rocm_runs_elsewhere(entry, self._route)
         if self._goes_without is not None:
             renamed = entry.rule.detector in HIPIFY_RENAMES and fact.status is Status.CHANGE
             return rocm_goes_without(entry, self._goes_without, renamed)

@@ -11,6 +11,8 @@ from cudaudit.facts import NO_FACTS, Evidence, FileFacts
 from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import is_first_party, is_sibling_module
 from cudaudit.model import Finding, Severity, Status, option_setting
+from cudaudit.rules.builds.extension_routes import route_findings
+from cudaudit.rules.builds.unbuilt_extensions import fails_at_call, unbuilt_calls
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.python.capability_use import RocmCapabilities
 from cudaudit.rules.python.cuda_in_python import cuda_in_python
@@ -77,7 +79,11 @@ def analyze_python(
         if finding is not None and id(hit) not in told:
             findings.setdefault((finding.rule, finding.span), finding)
     walker.release()
-    return list(findings.values()) + cuda_in_python(tree, text, path, catalog, settings, fixes)
+    extensions = route_findings(tree, path, facts.cuda_only_loads, lines, catalog, settings) + unbuilt_calls(
+        tree, walker.names, path, facts.unbuilt_extensions, lines, catalog, settings
+    )
+    from_builds = cuda_in_python(tree, text, path, catalog, settings, fixes)
+    return list(findings.values()) + extensions + fails_at_call(from_builds, facts.unbuilt_called, catalog)
 
 
 def avoided_by_option(finding: Finding, option: str) -> Finding:

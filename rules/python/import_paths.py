@@ -6,7 +6,8 @@ an accelerator switch, after a gate that returns elsewhere (`if not is_torch_npu
 return`), or in a function that only such a branch calls. On ROCm and CPU that module is never
 imported, so what it does is no lock-in there, however CUDA-like its Triton kernels look. A CUDA
 test (`if torch.cuda.is_available():`, `if HAS_CUDA:`) is such a branch for CPU, XPU and MPS; ROCm's
-PyTorch passes it, so a module imported only under one keeps its ROCm verdicts; so is a test of a
+PyTorch passes it, so a module imported only under one keeps its ROCm verdicts, while a test of
+`torch.version.cuda` (set on CUDA builds only) is passed by none of the targets; so is a test of a
 flag the project index read from a device probe (`SUPPORTS_X = torch.cuda.is_available() and ...`)
 where the module defines or imports that flag.
 
@@ -72,6 +73,10 @@ whose PyTorch answers to the `cuda` device (https://docs.pytorch.org/docs/stable
 `cuda` itself is no cudaudit target, so the `else` of such a test is not known to skip ROCm."""
 _BOTH_SIDES = frozenset({"rocm"})
 """Targets whose probe also decides the other branch: `if torch.version.hip:`'s `else` never runs on ROCm."""
+_CUDA_BUILD = frozenset({"torch.version.cuda"})
+"""Set on CUDA builds of PyTorch only: `None` on ROCm builds, which set `torch.version.hip` instead
+(https://docs.pytorch.org/docs/stable/notes/hip.html), and on CPU, XPU and MPS builds, so code taken only where it is set runs on none of cudaudit's targets, and its `else` on all of them."""
+_CUDA_BUILD_SIDES: tuple[Runs, Runs] = (NOWHERE, ALL_TARGETS)
 _ENUM_WORDS = tuple(word.upper().encode() for word, (target, _) in DEVICE_WORDS.items() if target is None)
 """Other devices as an enum's members spell them (`DistributedType.XLA`), read in headers only."""
 _PREFILTER = (*(word.encode() for word in DEVICE_WORDS), b"rocm", b"hip", b"cuda", b"CUDA", *_ENUM_WORDS)
@@ -609,6 +614,9 @@ def _branches(test: ast.expr | None, flags: frozenset[str] = frozenset()) -> tup
     if isinstance(test, ast.Compare):
         if len(test.ops) != 1:
             return None, None
+        if dotted_name(test.left) in _CUDA_BUILD and _is_none(test.comparators[0]):
+            built = _CUDA_BUILD_SIDES  # `torch.version.cuda is not None`, or its `is None`
+            return built if isinstance(test.ops[0], (ast.IsNot, ast.NotEq)) else (built[1], built[0])
         strings = [
             node.value
             for operand in (test.left, *test.comparators)
@@ -629,10 +637,16 @@ def _branches(test: ast.expr | None, flags: frozenset[str] = frozenset()) -> tup
         return _branches(test.func, flags)
     if isinstance(test, ast.Name) and test.id in flags:
         return _DEVICE_WORDS["cuda"], None
+    if isinstance(test, ast.Attribute) and dotted_name(test) in _CUDA_BUILD:
+        return _CUDA_BUILD_SIDES
     if isinstance(test, (ast.Name, ast.Attribute)):
         named = _device(dotted_name(test))
         return named, _complement(named)
     return None, None
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _enum_devices(compared: ast.expr) -> list[str]:

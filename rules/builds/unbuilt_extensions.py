@@ -1,0 +1,253 @@
+"""Calls into an extension that a ROCm install builds without its GPU code.
+
+A `setup.py` that asks nothing about ROCm and chooses `CUDAExtension` only under a test of
+`CUDA_HOME` (`build_gates.cuda_home_gate`, reported there as CDA444) builds, on a ROCm build of
+PyTorch (where `CUDA_HOME` is `None`), either the C++ sources alone or, where the other side of
+the test returns before any extension is made, no extension module at all. The project's Python
+wrapper of the extension then decides what ROCm runs:
+
+- it calls the extension's functions (`_ext.deform_forward(...)`) for GPU tensors, on the normal
+  path of a ROCm run (ROCm's PyTorch answers to `x.is_cuda` and `torch.cuda.is_available()`):
+  with no module built, the name the import was meant to bind is missing (a `NameError` or an
+  `ImportError`); with the C++ module alone, its GPU entry points raise ("Not compiled with GPU
+  support"). Either way the forward fails on ROCm: an error at each call (CDA446);
+- with no module built, a wrapper that checks the import worked before it calls (`if _ext is not
+  None`, `hasattr(_ext, ...)`, a flag the `try` around the import sets) takes its plain PyTorch
+  path instead: a silent slowdown, which the build's own warning (CDA444) already says.
+
+`unbuilt_extensions` is the project index's reading of a build script: the extension modules it
+names (`CUDAExtension("pkg._ext", ...)`, or a class chosen before: `extension("pkg._ext", ...)`),
+the gate, and whether the ROCm side builds nothing. `unbuilt_calls` is the wrapper's side.
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+from collections.abc import Iterator
+from dataclasses import replace
+
+from cudaudit.facts import Evidence
+from cudaudit.model import Finding, Severity
+from cudaudit.rules.builds.build_gates import cuda_home_gate, on_default_rocm_install
+from cudaudit.rules.builds.rocm_builds import line_evidence
+from cudaudit.rules.catalog import Catalog, build_finding
+from cudaudit.rules.python.guards import Probe, probes_in
+from cudaudit.rules.python.names import ImportTable, final_name
+from cudaudit.rules.python.nodes import subtree
+from cudaudit.settings import AnalysisSettings
+from cudaudit.source import SourceLines, decode_python, parse_python
+
+DETECTOR = "torch-extension"
+CALL_KEY = "unbuilt-extension-call"
+GATE_KEY = "cuda-home-gate"
+_CHECKS = frozenset({"hasattr", "getattr"})
+
+
+def unbuilt_extensions(path: str, text: str) -> tuple[tuple[str, Evidence, bool], ...]:
+    """(module, the gate, whether ROCm builds no module) for each extension module the build script
+    at display path `path` gives GPU code only where `CUDA_HOME` is set."""
+    if "CUDA_HOME" not in text or "cpp_extension" not in text:
+        return ()
+    tree = parse_python(text, filename=path)
+    names = ImportTable(tree)
+    if any(Probe.ROCM in probes_in(test, names) for test in _tests(tree)):
+        return ()  # a script that asks about ROCm decides it itself (`rocm_builds.py`)
+    gated = cuda_home_gate(tree, names)
+    if gated is None:
+        return ()
+    gate = gated[0]
+    modules = sorted(set(_extension_modules(tree)))
+    if not modules:
+        return ()
+    evidence = line_evidence(path, gate.test.lineno, text.split("\n"))
+    nothing = _rocm_side_returns(gate, names)
+    return tuple((module, evidence, nothing) for module in modules)
+
+
+def _tests(tree: ast.Module) -> Iterator[ast.expr]:
+    for node in subtree(tree):
+        if isinstance(node, (ast.If, ast.IfExp)):
+            yield node.test
+        elif isinstance(node, ast.Assign):
+            yield node.value
+
+
+def _extension_modules(tree: ast.Module) -> Iterator[str]:
+    """The dotted module names the script's extension calls build: the first argument (or `name=`)
+    of a call of a class named `...Extension`, or of a name the script binds to one."""
+    chosen = {
+        target.id
+        for node in subtree(tree) if isinstance(node, ast.Assign)
+        for target, value in _pairs(node) if isinstance(target, ast.Name) and _is_extension_class(value)
+    }
+    for node in subtree(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        if not (_is_extension_class(node.func) or (isinstance(node.func, ast.Name) and node.func.id in chosen)):
+            continue
+        named = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "name"), None)
+        if isinstance(named, ast.Constant) and isinstance(named.value, str) and named.value.replace(".", "_").isidentifier():
+            yield named.value
+
+
+def _pairs(node: ast.Assign) -> Iterator[tuple[ast.expr, ast.expr]]:
+    """(target, value) of each name an assignment binds: `kind = CUDAExtension`, `kind, srcs = CUDAExtension, [...]`."""
+    for target in node.targets:
+        if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple) and len(target.elts) == len(node.value.elts):
+            yield from zip(target.elts, node.value.elts, strict=True)
+        else:
+            yield target, node.value
+
+
+def _is_extension_class(node: ast.expr) -> bool:
+    name = final_name(node)
+    return name is not None and name.endswith("Extension") and name != "BuildExtension"
+
+
+def _rocm_side_returns(gate: ast.If, names: ImportTable) -> bool:
+    """Whether the side of `gate` a ROCm install takes leaves the function (`else: return None`)
+    before any extension is made."""
+    on_rocm, _ = on_default_rocm_install(gate.test, names)
+    side = gate.body if on_rocm else gate.orelse
+    return bool(side) and isinstance(side[-1], (ast.Return, ast.Raise))
+
+
+def unbuilt_calls(
+    tree: ast.Module, names: ImportTable, path: str, unbuilt: tuple[tuple[str, Evidence, bool], ...],
+    lines: SourceLines, catalog: Catalog, settings: AnalysisSettings,
+) -> list[Finding]:
+    """A finding at each call of a function of an extension module in `unbuilt` that fails on ROCm."""
+    entry = catalog.lookup(DETECTOR, CALL_KEY) if unbuilt else None
+    if entry is None:
+        return []
+    findings = []
+    for call, gate, nothing in failing_calls(tree, names, path, unbuilt):
+        span = lines.node_span(call.func)
+        finding = build_finding(entry, path, span, lines.snippet(span), settings.targets)
+        fact = finding.targets.get("rocm")
+        if fact is not None:
+            built = "no module is built" if nothing else "only its C++ sources are built"
+            source = f"{gate.cite()}: {built} where `CUDA_HOME` is None; {fact.source}"
+            finding = replace(finding, targets={**finding.targets, "rocm": replace(fact, source=source)})
+        findings.append(finding)
+    return findings
+
+
+def failing_calls(
+    tree: ast.Module, names: ImportTable, path: str, unbuilt: tuple[tuple[str, Evidence, bool], ...]
+) -> list[tuple[ast.Call, Evidence, bool]]:
+    """(call, the build's gate, whether ROCm builds no module) for each call in the module at `path`
+    of a function of an extension in `unbuilt` that fails on ROCm: every call where ROCm builds the
+    C++ sources alone, and, where it builds no module, every call of a wrapper that never checks."""
+    modules = {module: (gate, nothing) for module, gate, nothing in unbuilt}
+    bound = _bindings(tree, names, path, modules)
+    if not bound:
+        return []
+    checked = _checked(tree, bound)
+    found = []
+    for node in subtree(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)):
+            continue
+        module = bound.get(node.func.value.id)
+        if module is None:
+            continue
+        gate, nothing = modules[module]
+        if not (nothing and checked):  # a checking wrapper takes its own path: CDA444's warning says it
+            found.append((node, gate, nothing))
+    return found
+
+
+def called_where_unbuilt(path: str, data: bytes, unbuilt: tuple[tuple[str, Evidence, bool], ...]) -> tuple[tuple[str, Evidence], ...]:
+    """(build script, the first failing call) for the builds whose extensions the module at `path`
+    (`data`) calls where a ROCm install fails: the project index's reading, for the build's finding."""
+    text = decode_python(data)
+    tree = parse_python(text, filename=path)
+    first: dict[str, Evidence] = {}
+    lines = text.split("\n")
+    for call, gate, _ in failing_calls(tree, ImportTable(tree), path, unbuilt):
+        first.setdefault(gate.path, line_evidence(path, call.lineno, lines))
+    return tuple(sorted(first.items()))
+
+
+def fails_at_call(findings: list[Finding], called: Evidence | None, catalog: Catalog) -> list[Finding]:
+    """The build's `CUDA_HOME` gate finding (CDA444) where a wrapper calls its extension where ROCm
+    fails (`called`): the install succeeds, then the model's forward raises on ROCm's normal path."""
+    gate_entry = catalog.lookup(DETECTOR, GATE_KEY) if called is not None else None
+    if called is None or gate_entry is None:
+        return findings
+    settled = []
+    for finding in findings:
+        fact = finding.targets.get("rocm")
+        if finding.rule == gate_entry.rule.id and fact is not None and fact.severity is not Severity.ERROR:
+            raised = replace(fact, severity=Severity.ERROR, source=f"{called.cite()}: calls it for GPU tensors; {fact.source}")
+            finding = replace(
+                finding, targets={**finding.targets, "rocm": raised}, severity=Severity.ERROR,
+                message=f"{finding.message}; `{called.path}:{called.line}` calls it on ROCm all the same",
+            )
+        settled.append(finding)
+    return settled
+
+
+def _bindings(tree: ast.Module, names: ImportTable, path: str, modules: dict[str, tuple[Evidence, bool]]) -> dict[str, str]:
+    """Local name -> extension module, for the names the module's imports bind to one; a relative
+    import (`from .. import _ext`) is resolved from the module's own path."""
+    bound = {}
+    folder = posixpath.dirname(path).split("/")
+    for node in subtree(tree):
+        if not isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        for alias in node.names:
+            local = (alias.asname or alias.name).partition(".")[0]
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = folder[: len(folder) - node.level + 1] if node.level > 1 else folder
+                spelled = [*base, *(node.module.split(".") if node.module else ()), alias.name]
+                qualified = next((m for m in modules if spelled[-len(m.split(".")):] == m.split(".")), None)
+            else:
+                qualified = names.resolve(ast.Name(id=local, ctx=ast.Load()))
+            if qualified in modules and (alias.asname or "." not in alias.name):
+                bound[local] = qualified
+    return bound
+
+
+def _checked(tree: ast.Module, bound: dict[str, str]) -> bool:
+    """Whether the module tests that an extension it imports is there before it relies on it: a test
+    that names the module's binding (`if _ext is not None`), `hasattr`/`getattr` of it, or a test of
+    a name the `try` around its import assigns (`HAS_EXT = True`, `except ImportError: HAS_EXT = False`);
+    or whether the `try`'s handler binds the name to a fallback of its own."""
+    flags = set(bound)
+    for node in subtree(tree):
+        if not (isinstance(node, ast.Try) and _imports_any(node.body, bound)):
+            continue
+        handled = [inner for handler in node.handlers for statement in handler.body for inner in subtree(statement)]
+        if any(_binds_fallback(inner, bound) for inner in handled):
+            return True  # `except ImportError: from .reference import ops as _ext`: the name works either way
+        for part in (*node.body, *node.orelse, *handled):
+            for inner in subtree(part):
+                if isinstance(inner, ast.Assign):
+                    flags.update(t.id for t in inner.targets if isinstance(t, ast.Name) and t.id not in bound)
+    for node in subtree(tree):
+        if isinstance(node, (ast.If, ast.IfExp, ast.While, ast.Assert)) and any(
+            isinstance(n, ast.Name) and n.id in flags for n in subtree(node.test)
+        ):
+            return True
+        if (isinstance(node, ast.Call) and final_name(node.func) in _CHECKS and node.args
+                and isinstance(node.args[0], ast.Name) and node.args[0].id in bound):
+            return True
+    return False
+
+
+def _binds_fallback(node: ast.AST, bound: dict[str, str]) -> bool:
+    """An import, or an assignment of something other than `None`, that binds the extension's name again."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return any((alias.asname or alias.name).partition(".")[0] in bound for alias in node.names)
+    if isinstance(node, ast.Assign) and not (isinstance(node.value, ast.Constant) and node.value.value is None):
+        return any(isinstance(target, ast.Name) and target.id in bound for target in node.targets)
+    return False
+
+
+def _imports_any(body: list[ast.stmt], bound: dict[str, str]) -> bool:
+    return any(
+        isinstance(node, (ast.Import, ast.ImportFrom)) and any((a.asname or a.name).partition(".")[0] in bound for a in node.names)
+        for statement in body for node in subtree(statement)
+    )
