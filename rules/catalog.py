@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
-import ahocorasick
+import ahocorasick_rs
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
@@ -249,7 +249,7 @@ class Catalog:
                 if patterns.get(part.value):
                     patterns.setdefault(kind.value, []).extend(patterns[part.value])
         self._triggers = {kind: tuple(sorted(found)) for kind, found in words.items()}
-        self._prefilter: dict[str, ahocorasick.Automaton | None] = {}
+        self._prefilter: dict[str, WordSearch | None] = {}
         """Per kind, an automaton that finds any of its trigger words in one pass over a file
         (`word_automaton`), made for the kinds a scan meets."""
         self._trigger_sources = {kind: "|".join(f"(?:{p})" for p in found) for kind, found in patterns.items()}
@@ -331,7 +331,7 @@ class Catalog:
         if kind not in self._prefilter:
             self._prefilter[kind] = word_automaton(self._triggers.get(kind, ()))
         words = self._prefilter[kind]
-        if words is not None and next(words.iter(data.decode("latin-1")), None) is not None:
+        if words is not None and words.any_in(data):
             return True
         if kind not in self._trigger_patterns:
             source = self._trigger_sources.get(kind)
@@ -387,19 +387,46 @@ the one an earlier run of the same code parsed (`Cache.catalog`)."""
 _loaded: list[Catalog] = []
 
 
-def word_automaton(words: Iterable[bytes]) -> ahocorasick.Automaton | None:
-    """An Aho-Corasick automaton of `words`, None without any; each word is its own value. It reads
-    a file once whatever the number of words, where a search per word read a file without any of
-    them once per word (on the C/C++ and Python files of a tree, most of the prefilter's time).
-    Search `data.decode("latin-1")`: one character per byte, so a word is found exactly where its
-    bytes are."""
-    automaton = ahocorasick.Automaton()
-    for word in words:
-        automaton.add_word(word.decode("latin-1"), word)
-    if not len(automaton):
-        return None
-    automaton.make_automaton()
-    return automaton
+_DFA_WORDS = 1000
+"""Up to this many words an automaton is a DFA: built in milliseconds, a few hundred kilobytes."""
+
+
+class WordSearch:
+    """An Aho-Corasick automaton of byte strings (`ahocorasick_rs`, the Rust automaton's binding): it
+    reads a file once whatever the number of words, where a search per word read a file without any
+    of them once per word (on the C/C++ and Python files of a tree, most of the prefilter's time). It
+    searches the bytes themselves, so a word is found exactly where its bytes are."""
+
+    __slots__ = ("_automaton", "words")
+
+    def __init__(self, words: Sequence[bytes]) -> None:
+        self.words = tuple(words)
+        """The words, in the order given: a match's first member is its word's index here."""
+        # A DFA reads each byte with one transition; the binding picks one by itself only up to 100
+        # words, and the Python kind has more (four times faster on Python files than its NFA).
+        dfa = len(self.words) <= _DFA_WORDS
+        self._automaton = ahocorasick_rs.BytesAhoCorasick(
+            self.words, implementation=ahocorasick_rs.Implementation.DFA if dfa else None
+        )
+
+    def any_in(self, data: bytes) -> bool:
+        """Whether `data` holds one of the words."""
+        return bool(self._automaton.find_matches_as_indexes(data))
+
+    def found(self, data: bytes) -> set[bytes]:
+        """The words `data` holds, overlapping ones too (`cuda` inside `cudart` where both are words)."""
+        words = self.words
+        return {words[index] for index, _, _ in self._automaton.find_matches_as_indexes(data, overlapping=True)}
+
+    def matches(self, data: bytes) -> list[tuple[int, int, int]]:
+        """(word index, start, end) of every place `data` holds a word, overlapping ones too."""
+        return self._automaton.find_matches_as_indexes(data, overlapping=True)
+
+
+def word_automaton(words: Iterable[bytes]) -> WordSearch | None:
+    """A `WordSearch` of the non-empty `words` (an empty word says nothing), None without any."""
+    kept = list(dict.fromkeys(word for word in words if word))
+    return WordSearch(kept) if kept else None
 
 
 def load_catalog(cached: CatalogCache | None = None) -> Catalog:

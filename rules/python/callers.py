@@ -40,7 +40,7 @@ from typing import Any
 from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import ModuleMap
 from cudaudit.model import Severity
-from cudaudit.rules.catalog import Catalog, word_automaton
+from cudaudit.rules.catalog import Catalog, WordSearch, word_automaton
 from cudaudit.rules.python.guards import names_cuda
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.opt_in import import_statements, only_imports, statement_lines
@@ -284,16 +284,14 @@ def _plain_block(header: bytes) -> bool:
     )
 
 
-def _mentioned(data: bytes, automaton: Any) -> set[str]:
+def _mentioned(data: bytes, automaton: WordSearch) -> set[str]:
     """The names of `automaton` that `data` spells as a word."""
     found: set[str] = set()
-    text = data.decode("latin-1")
     size = len(data)
-    for end, word in automaton.iter(text):
-        start = end - len(word) + 1
-        if (start and data[start - 1] in _WORD_BYTES) or (end + 1 < size and data[end + 1] in _WORD_BYTES):
+    for index, start, end in automaton.matches(data):
+        if (start and data[start - 1] in _WORD_BYTES) or (end < size and data[end] in _WORD_BYTES):
             continue
-        found.add(word.decode("ascii", "replace"))
+        found.add(automaton.words[index].decode("ascii", "replace"))
     return found
 
 

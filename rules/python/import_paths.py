@@ -358,7 +358,7 @@ def _imports_in_device_block(data: bytes, flags: tuple[tuple[bytes, re.Pattern[b
         return False
     headers = list(_HEADER_LINE.finditer(b"\n" + data))
     lines = b"\n".join([header.group(2) for header in headers])
-    named = {word for _, word in _PREFILTER_WORDS.iter(lines.decode("latin-1"))}
+    named = _PREFILTER_WORDS.found(lines)
     for word, pattern in (*((w, p) for w, p in _WORD_PATTERNS if w in named), *((f, p) for f, p in flags if f in lines)):
         heads = (b"if ", b"elif ") if word in _GUARD_ONLY or any(word == flag for flag, _ in flags) else (b"if ", b"elif ", b"def ", b"async def ")
         for found in pattern.finditer(lines):

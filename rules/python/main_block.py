@@ -69,7 +69,7 @@ def imported_modules(
         if importer not in lines:
             lines[importer] = import_lines(data)
         wanted = {
-            path for stem in {stem for _, stem in words.iter(lines[importer].decode("latin-1"))}
+            path for stem in words.found(lines[importer])
             for path in stems[stem.decode()] if path != importer and names.get(path, ()) is not None
         }
         if not wanted:

@@ -67,10 +67,11 @@ def unnamed_modules(
             continue
         if other in tests:
             data = b"\n".join(statement for _, statement in import_statements(data))
-        text = data.decode("latin-1")
+        matches = automaton.matches(data)
+        text = data.decode("latin-1") if matches else ""  # a character per byte: the words' edges as text
         found = {
-            word for end, word in automaton.iter(text)
-            if _word_edge(text, end - len(word)) and _word_edge(text, end + 1)
+            automaton.words[index] for index, start, end in matches
+            if _word_edge(text, start - 1) and _word_edge(text, end)
         }
         for word in found:
             named |= left[word] - {other}
