@@ -512,6 +512,11 @@ def launch_sentinels(names: ImportTable) -> dict[str, int | str]:
     same negative default (`LOCAL_RANK = int(os.environ.get("LOCAL_RANK", -1))`), with that default.
     A name bound anywhere to anything else (a parameter, a loop variable, another value) is left
     out: which value a test of it reads is not known."""
+    if not any(
+        isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _sentinel_of(node.value, names) is not None
+        for node in names.statements
+    ):
+        return {}  # no binding holds a sentinel: the walk of every node below would find none (most modules)
     found: dict[str, int | str | None] = {}
     read: set[int] = set()  # the targets of assignments already read, met again by the walk (breadth first)
     for node in ast.walk(names.tree):

@@ -93,7 +93,8 @@ class ImportTable:
         """`guards.flag_meaning` of each module-level name asked about (None: no flag)."""
         parts = module.split(".") if module else []
         own_package = parts if package else parts[:-1]
-        statements = _statements(tree)
+        self.statements = statements = _statements(tree)
+        """Every statement of the module, at any depth, in the order they are written."""
         for node in statements:
             if isinstance(node, ast.Import):
                 for alias in node.names:
