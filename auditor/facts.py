@@ -176,11 +176,14 @@ class FileFacts:
     switched: tuple[tuple[str, Evidence], ...] = ()
     """(name, the switch) for each top-level class or function of this Python module that the
     project's scripts construct or call only under a switch that is off by default (`if opt.plms:
-    sampler = PLMSSampler(model)`, `if training_args.flash_attn: patch()`): what it does is another path.
+    sampler = PLMSSampler(model)`, `if training_args.flash_attn: patch()`), or that a registry selects
+    by a name other than its default (`@register_backend("remote")`, `rules/python/registries.py`):
+    what it does is another path.
     The empty name stands for the module itself, which every importer imports only under such a switch."""
     off_default_path: Evidence | None = None
     """Why nothing on the project's normal path runs this file (a Python module of an opt-in area that
-    no module outside such areas imports, `rules/python/opt_in_areas.py`; a monkey patch that nothing
+    no module outside such areas imports, `rules/python/opt_in_areas.py`; a module that needs a package
+    only an optional extra installs, `rules/python/extra_only.py`; a monkey patch that nothing
     in the project imports or names, `rules/python/unnamed.py`; a Dockerfile, or a conda environment file
     beside the project's own install, that nothing in the project names, `rules/containers/references.py`; a Dockerfile or compose file of a project that also installs without Docker): all it does is another path (`verdicts.off_default_path`)."""
     pure_python: Evidence | None = None

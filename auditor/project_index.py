@@ -44,7 +44,11 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   `[[opt_in_folder]]` tables) that no module outside them imports (`rules/python/opt_in_areas.py`),
   the monkey patches inside a package that nothing in the project imports or names
   (`rules/python/unnamed.py`), and the modules the project imports only inside a `try` that goes on
-  where the import fails (`rules/python/optional_modules.py`).
+  where the import fails (`rules/python/optional_modules.py`), the modules that need a package only an
+  optional extra installs (`rules/python/extra_only.py`, from `rules/dependencies/declared.py`'s
+  reading of each dependency file);
+- the top-level classes and functions a registry selects by a name that is not its default
+  (`@register_backend("remote")`; `rules/python/registries.py`).
 
 Each reader sees one file at a time; a file it cannot read or parse adds nothing (the file's
 own analysis reports it), so one bad header never stops the scan. `facts(path, kinds)` then
@@ -111,6 +115,12 @@ _READERS = {
     "switches": "cudaudit.rules.python.opt_in:read_switches",
     "switched_definitions": "cudaudit.rules.python.opt_in:switched_definitions",
     "turned_on": "cudaudit.rules.python.opt_in:turned_on",
+    "registrations": "cudaudit.rules.python.registries:read_registrations",
+    "declared_dependencies": "cudaudit.rules.dependencies.declared:declared_dependencies",
+    "top_level_imports": "cudaudit.rules.python.extra_only:top_level_imports",
+    "readme_extras": "cudaudit.rules.python.extra_only:readme_extras",
+    "extra_only_modules": "cudaudit.rules.python.extra_only:extra_only_modules",
+    "registered_definitions": "cudaudit.rules.python.registries:registered_definitions",
     "settings_calls": "cudaudit.rules.python.opt_in:settings_calls",
     "area_folders": "cudaudit.rules.python.opt_in_areas:area_folders",
     "unreached_in_areas": "cudaudit.rules.python.opt_in_areas:unreached_in_areas",
@@ -377,6 +387,9 @@ def build_index(
     routes, route_gates = (
         _reader("routes")(found.named_sources, other_paths, found.sources) if found.named_sources and found.sources else ({}, {})
     )
+    registered, default_entries = (
+        _reader("registered_definitions")(python, found.registrations) if found.registrations else ({}, frozenset())
+    )
     return ProjectIndex(
         porting=_reader("layers")(found.sources, left_out) if found.sources else None,
         cuda_macros=_reader("macros")([*(facts.macro_sides for facts in found.sources.values()),
@@ -407,7 +420,9 @@ def build_index(
         left_out_marks={folder: tuple(sorted(marks)) for folder, marks in found.left_out_marks.items() if marks},
         ignored_without_cuda=_resolved_ignores(found.ignored, python, files),
         releases=tuple(sorted(set(found.releases))),
-        switched=_switched(files, python, found, catalog, import_lines) if found.switched or found.tested else {},
+        switched=_with_registered(
+            _switched(files, python, found, catalog, import_lines) if found.switched or found.tested else {}, registered
+        ),
         calls_elsewhere=(
             _reader("calls_elsewhere")(python, found.cuda_defaults, found.from_imports, remember)
             if found.cuda_defaults else {}
@@ -420,6 +435,7 @@ def build_index(
         off_default_path={
             **_optional_modules(python, found, remember), **_unnamed(files, python, found),
             **_off_default_path(python, catalog), **_superseded_builds(python), **_unnamed_files(files),
+            **_extra_only(python, found, remember, default_entries, files),
         },
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
         pure_python=_pure_python(files),
@@ -435,6 +451,8 @@ def _sees_project(files: list[IndexedFile]) -> bool:
 
 
 _INSTALL_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP, FileKind.CONDA, FileKind.PIXI})
+_DECLARING_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP})
+"""Files that declare a base install, extras or console scripts (`declared.declared_dependencies`)."""
 _REQUIREMENTS_FOLDERS = frozenset({"requirements", "reqs"})
 
 
@@ -578,6 +596,46 @@ def _superseded_builds(python: dict[str, Reader]) -> dict[str, Evidence]:
     return _reader("superseded_builds")(scripts) if len(scripts) > 1 else {}
 
 
+def _extra_only(
+    python: dict[str, Reader], found: _Found, remember: Remember, default_entries: frozenset[str],
+    files: list[IndexedFile],
+) -> dict[str, Evidence]:
+    """`extra_only.extra_only_modules`: the modules that need a package only an extra of the project
+    installs, read only where some dependency file declares an extra; each module's top-level imports
+    come from the cache. The modules of the registries' default entries (`registries`) are on the
+    normal path, as console scripts are, and so are the extras the README at the top of the scan
+    installs."""
+    if not any(extras or assigned for _, extras, assigned, _ in found.declared.values()):
+        return {}
+
+    def imports(path: str) -> tuple[Any, ...]:
+        try:
+            return tuple(remember("top_level_imports", path, lambda: _reader("top_level_imports")(python[path]())))
+        except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
+            return ()
+
+    return _reader("extra_only_modules")(
+        python, found.declared, imports, default_entries, _readme_extras(files)
+    )
+
+
+def _readme_extras(files: list[IndexedFile]) -> frozenset[str]:
+    """The extras the shallowest README files of the scan (a document of no kind, `README.md`)
+    install (`extra_only.readme_extras`)."""
+    readmes = [file for file in files if not file.kinds and posixpath.basename(file.display).lower().startswith("readme")]
+    if not readmes:
+        return frozenset()
+    depth = min(file.display.count("/") for file in readmes)
+    found: set[str] = set()
+    for file in readmes:
+        if file.display.count("/") == depth:
+            try:
+                found |= _reader("readme_extras")(decode_text(file.read()))
+            except Exception:  # noqa: BLE001 - an unreadable README names nothing
+                continue
+    return frozenset(found)
+
+
 def _off_default_path(python: dict[str, Reader], catalog: Catalog) -> dict[str, Evidence]:
     """The modules of the project's opt-in areas (`opt_in_areas`; the folder names are the catalog's
     `[[opt_in_folder]]` tables) that nothing outside them imports; nothing where no folder is so named."""
@@ -629,6 +687,18 @@ def _switched(
         lambda data: catalog.may_match(FileKind.PYTHON.value, data),
         import_lines,
     )
+
+
+def _with_registered(
+    switched: dict[str, tuple[tuple[str, Evidence], ...]], registered: dict[str, tuple[tuple[str, Evidence], ...]]
+) -> dict[str, tuple[tuple[str, Evidence], ...]]:
+    """The definitions used only under a switch (`opt_in`), with those chosen only by a name that is not
+    the default of their registry (`registries`): both are another path, read the same way."""
+    merged = dict(switched)
+    for path, names in registered.items():
+        known = {name for name, _ in merged.get(path, ())}
+        merged[path] = (*merged.get(path, ()), *(item for item in names if item[0] not in known))
+    return merged
 
 
 _CONFIG_KINDS = frozenset({FileKind.MANIFEST, FileKind.SHELL, FileKind.MAKEFILE})
@@ -703,6 +773,8 @@ class _Found:
     """Display path -> `project_calls.from_imports` of each module that has some."""
     definitions: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
     """Display path -> `callers.definitions` of each module outside the test suite the prefilter passes."""
+    registrations: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Display path -> `registries.read_registrations` of each module that registers definitions by name."""
     tested: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> the settings its `if` headers read from argument objects, in a module that
     declares no switch of its own."""
@@ -712,6 +784,8 @@ class _Found:
     """Python modules outside the test suite that the catalog's prefilter passes."""
     installs: dict[str, FileKind] = field(default_factory=dict)
     """The dependency declarations (requirements, pyproject, setup, conda files) of the scan."""
+    declared: dict[str, Any] = field(default_factory=dict)
+    """Display path -> `declared.declared_dependencies` of each requirements, pyproject or setup file."""
     tried_imports: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     """Display path -> `optional_modules.tried_imports` of each module outside the test suite that has
     some: imports inside a `try` that goes on where they fail."""
@@ -740,6 +814,10 @@ class _Found:
             if tested:
                 self.tested[path] = tested
             self.settings_off.update(off)
+            if not is_test_path(path):
+                registrations = remember("registrations", path, lambda: _reader("registrations")(data()))
+                if registrations[0]:
+                    self.registrations[path] = registrations
             self.settings_other.update(other)
             defaults = remember("cuda_defaults", path, lambda: _reader("cuda_defaults")(path, data()))
             if defaults:
@@ -798,6 +876,11 @@ class _Found:
 
             def text() -> str:
                 return decode_python(data()) if kind is FileKind.SETUP and path.endswith(".py") else decode_text(data())
+
+            if kind in _DECLARING_KINDS:
+                self.declared[path] = remember(
+                    f"declared:{kind.value}", path, lambda: _reader("declared_dependencies")(path, text(), kind)
+                )
 
             if path.endswith((".toml", ".cfg")) and b"addopts" in data():
                 deselected = remember("deselected_marks", path, lambda: _reader("deselected_marks")(path, text()))

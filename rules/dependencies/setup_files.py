@@ -50,7 +50,7 @@ def analyze_setup(
     if PurePath(path).name.lower() == "setup.cfg":
         requirements = list(_cfg_requirements(text, path))
     else:
-        requirements = list(_setup_py_requirements(text, path))
+        requirements = list(setup_py_requirements(text, path))
     torch = pinned_torch(placed.text for placed, _ in requirements)
     found: list[tuple[str | None, Finding]] = []
     cuda_builds = frozenset(extra for placed, extra in requirements if extra and pins_cuda_build(placed.text, catalog))
@@ -61,7 +61,7 @@ def analyze_setup(
     return unique(one_per_variant_extra(found, facts, cuda_builds))
 
 
-def _setup_py_requirements(text: str, path: str) -> Iterator[Requirement]:
+def setup_py_requirements(text: str, path: str) -> Iterator[Requirement]:
     tree = parse_python(text, filename=path)
     lines = SourceLines(text)
     literals = _module_literals(tree)

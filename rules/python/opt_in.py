@@ -153,7 +153,7 @@ def _switched_calls(
             if name in calls or (name not in sources and name not in defined):
                 continue  # a builtin or a name bound some other way: nothing to follow
             if name not in mentions:
-                mentions[name] = list(_mention_lines(data, name))
+                mentions[name] = list(mention_lines(data, name))
             if all(
                 any(start <= number <= end for start, end in spans) or number in imports or _defines(lines[number - 1], name)
                 for number in mentions[name]
@@ -424,7 +424,7 @@ def switched_definitions(
                     candidates.setdefault((place, name), Evidence(script, line, quoted))
             if len(candidates) >= _CANDIDATE_LIMIT:
                 break
-    mentions = _mentions(sources, text, {name for _, name in candidates})
+    mentions = modules_mentioning(sources, text, {name for _, name in candidates})
     found: dict[str, list[tuple[str, Evidence]]] = {}
     for (place, name), evidence in sorted(candidates.items()):
         if all(
@@ -555,7 +555,7 @@ def _reexported(modules: ModuleMap, package: str, data: bytes, name: str) -> set
     return found
 
 
-def _mentions(sources: Iterable[str], text: Callable[[str], bytes], names: Iterable[str]) -> dict[str, list[str]]:
+def modules_mentioning(sources: Iterable[str], text: Callable[[str], bytes], names: Iterable[str]) -> dict[str, list[str]]:
     """Name -> the modules of `sources` whose text holds it anywhere (in `sources`' order), searched
     once per name: several switched definitions share a name (a patch per model class)."""
     words = {name: name.encode() for name in names}
@@ -588,7 +588,7 @@ def _import_sources(statements: Iterable[bytes]) -> dict[str, tuple[int, str]]:
     return sources
 
 
-def _mention_lines(data: bytes, name: str) -> Iterable[int]:
+def mention_lines(data: bytes, name: str) -> Iterable[int]:
     """The 1-based lines on which `name` appears as a word (`pkg.Name` too). The name comes first in
     the pattern, so the search runs at the speed of a plain byte search."""
     line, counted = 1, 0
@@ -619,7 +619,7 @@ def only_imports(data: bytes, name: str, defines: bool, statements: list[tuple[i
     lines = data.split(b"\n")
     imports = statement_lines(statements)
     return all(
-        number in imports or (defines and _defines(lines[number - 1], name)) for number in _mention_lines(data, name)
+        number in imports or (defines and _defines(lines[number - 1], name)) for number in mention_lines(data, name)
     )
 
 
