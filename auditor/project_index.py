@@ -46,7 +46,8 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   (`rules/python/unnamed.py`), and the modules the project imports only inside a `try` that goes on
   where the import fails (`rules/python/optional_modules.py`), the modules that need a package only an
   optional extra installs (`rules/python/extra_only.py`, from `rules/dependencies/declared.py`'s
-  reading of each dependency file);
+  reading of each dependency file), and the files of developer benchmark folders outside the packages
+  (`benchmarks/`; the catalog's `[[developer_folder]]` tables);
 - the top-level classes and functions a registry selects by a name that is not its default
   (`@register_backend("remote")`; `rules/python/registries.py`).
 
@@ -317,8 +318,8 @@ class ProjectIndex:
             facts["device_flags"] = self.device_flags
             facts["skip_markers"] = self.skip_markers
             facts["module"] = self.modules[path]
-        if kinds & {FileKind.DOCKERFILE, FileKind.CONDA}:
-            facts["off_default_path"] = self.off_default_path.get(path)
+        if facts.get("off_default_path") is None:
+            facts["off_default_path"] = self.off_default_path.get(path)  # a Dockerfile, a developer's benchmark
         if FileKind.DOCKERFILE in kinds:
             facts["pure_python"] = self.pure_python
         if kinds & {FileKind.DOCKERFILE, FileKind.COMPOSE} and facts.get("off_default_path") is None:
@@ -435,7 +436,7 @@ def build_index(
         off_default_path={
             **_optional_modules(python, found, remember), **_unnamed(files, python, found),
             **_off_default_path(python, catalog), **_superseded_builds(python), **_unnamed_files(files),
-            **_extra_only(python, found, remember, default_entries, files),
+            **_extra_only(python, found, remember, default_entries, files), **_developer_folders(files, python, catalog),
         },
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
         pure_python=_pure_python(files),
@@ -634,6 +635,30 @@ def _readme_extras(files: list[IndexedFile]) -> frozenset[str]:
             except Exception:  # noqa: BLE001 - an unreadable README names nothing
                 continue
     return frozenset(found)
+
+
+def _developer_folders(files: list[IndexedFile], python: dict[str, Reader], catalog: Catalog) -> dict[str, Evidence]:
+    """Display path -> the folder, for each file of the scan under a folder named as the catalog's
+    `[[developer_folder]]` tables (`benchmarks/`) whose parent folder is no package (holds no
+    `__init__.py` of the scan). Only the folders below the scan's common folder count: the folders
+    above the project may be named anything, and a scan of the folder itself asks about it."""
+    names = frozenset(table["folder"].lower() for _, tables in catalog.tables("developer_folder") for table in tables)
+    if not names or len(files) < 2:
+        return {}
+    try:
+        top = posixpath.commonpath([file.display for file in files])
+    except ValueError:  # absolute and relative paths together: no folder is common to them
+        return {}
+    found: dict[str, Evidence] = {}
+    for file in files:
+        inside = posixpath.relpath(file.display, top).split("/")[:-1] if top else file.display.split("/")[:-1]
+        folder = top
+        for part in inside:
+            parent, folder = folder, posixpath.join(folder, part)
+            if part.lower() in names and posixpath.join(parent, "__init__.py") not in python:
+                found[file.display] = Evidence(folder, 0, "a benchmark the project's developers run")
+                break
+    return found
 
 
 def _off_default_path(python: dict[str, Reader], catalog: Catalog) -> dict[str, Evidence]:
