@@ -57,13 +57,16 @@ GuardedUse = tuple[tuple[str, ...], str | None]
 UsesElsewhere = tuple[tuple[str, tuple[GuardedUse, ...] | None], ...]
 """(name, the contexts of its uses in other modules, or None where one is not followed): `FileFacts.used_elsewhere`."""
 
-_TOP_DEF = re.compile(rb"^(?:async[ \t]+)?def[ \t]+(\w+)", re.M)
-_TOP_CLASS = re.compile(rb"^class[ \t]+\w+", re.M)
-_TOP_LINE = re.compile(rb"^[^ \t\r\n#)\]}]", re.M)
+_TOP_DEF = re.compile(rb"\n(?:async[ \t]+)?def[ \t]+(\w+)")
+_TOP_CLASS = re.compile(rb"\nclass[ \t]+\w+")
+_TOP_LINE = re.compile(rb"\n(?=[^ \t\r\n#)\]}])")
 """A line of top-level code (a statement, a decorator), not the bracket that closes a header's list."""
-_METHOD = re.compile(rb"^([ \t]+)(?:async[ \t]+)?def[ \t]+(\w+)", re.M)
-_DEFINED = re.compile(rb"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.M)
+_METHOD = re.compile(rb"\n([ \t]+)(?:async[ \t]+)?def[ \t]+(\w+)")
+_DEFINED = re.compile(rb"\n[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)")
 """A function or method the module defines itself, at any depth."""
+# These patterns are searched in the module after a newline put in front, so that each starts with its
+# literal newline, which the regex engine skips to (one that starts with `^` is tried at every byte);
+# a match's start is then the index of its line in the module itself.
 _WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
@@ -71,14 +74,15 @@ def definitions(data: bytes, may_report: Callable[[bytes], bool]) -> Definitions
     """The module's top-level functions and the methods of its top-level classes whose text (read
     by indentation, from its header to the next definition at its level) `may_report` passes; not
     dunder methods, which Python calls itself."""
-    tops = [match.start() for match in _TOP_LINE.finditer(data)]
+    lined = b"\n" + data
+    tops = [match.start() for match in _TOP_LINE.finditer(lined)]
     found: set[tuple[str, bool]] = set()
-    for match in _TOP_DEF.finditer(data):
+    for match in _TOP_DEF.finditer(lined):
         if may_report(data[match.start():_next(tops, match.start(), len(data))]):
             found.add((match.group(1).decode("ascii", "replace"), False))
-    for match in _TOP_CLASS.finditer(data):
+    for match in _TOP_CLASS.finditer(lined):
         end = _next(tops, match.start(), len(data))
-        methods = list(_METHOD.finditer(data, match.end(), end))
+        methods = list(_METHOD.finditer(lined, match.end() - 1, end))
         if not methods:
             continue
         indent = min(len(method.group(1)) for method in methods)
@@ -109,18 +113,21 @@ def uses_elsewhere(
     `project_calls.from_imports`, `remember` may answer an importer's reading from an earlier run."""
     functions = {path: {name for name, method in names if not method} for path, names in defined.items()}
     methods = {path: {name for name, method in names if method} for path, names in defined.items()}
-    automaton = word_automaton({name.encode() for names in defined.values() for name, _ in names})
-    if automaton is None:
-        return {}
-    modules = ModuleMap(sources)
-    imported = importers(modules, functions, imports)
-    uses: dict[tuple[str, str], list[GuardedUse] | None] = {
-        (path, name): [] for path, names in defined.items() for name, _ in names
-    }
     owners: dict[str, list[str]] = {}
     for path, names in defined.items():
-        for name, _ in names:
+        for name in sorted({name for name, _ in names}):
             owners.setdefault(name, []).append(path)
+    # A public name two modules define (`main`, `forward`) is mentioned in each by the other's own
+    # definition, which is no use that is followed: neither is looked for.
+    shared = {name for name, paths in owners.items() if len(paths) > 1 and not name.startswith("_")}
+    uses: dict[tuple[str, str], list[GuardedUse] | None] = {
+        (path, name): None if name in shared else [] for path, names in defined.items() for name, _ in names
+    }
+    automaton = word_automaton({name.encode() for name in owners if name not in shared})
+    if automaton is None:
+        return _by_owner(uses)
+    modules = ModuleMap(sources)
+    imported = importers(modules, {path: names - shared for path, names in functions.items()}, imports)
     pending: dict[str, set[str]] = {}
     """Importing module -> the names it imports from a module that defines them: read by a walk, last."""
     for path, read in sources.items():
@@ -137,7 +144,7 @@ def uses_elsewhere(
                 if owner == path or uses[(owner, name)] is None:
                     continue
                 if name.startswith("_") and name not in reached:
-                    own = set(_DEFINED.findall(data)) if own is None else own
+                    own = set(_DEFINED.findall(b"\n" + data)) if own is None else own
                     if name.encode() in own:
                         continue  # its own private method or function of that name (`self._capture()`)
                 if name not in methods[owner] and owner in reached.get(name, ()) and not is_test_path(path):
@@ -168,6 +175,11 @@ def uses_elsewhere(
                 kept = uses[(owner, name)]
                 if kept is not None:
                     uses[(owner, name)] = None if found is None else [*kept, *found]
+    return _by_owner(uses)
+
+
+def _by_owner(uses: Mapping[tuple[str, str], list[GuardedUse] | None]) -> dict[str, UsesElsewhere]:
+    """`uses_elsewhere`'s answer from the uses found of each (defining module, name)."""
     result: dict[str, list[tuple[str, tuple[GuardedUse, ...] | None]]] = {}
     for (owner, name), found in sorted(uses.items()):
         result.setdefault(owner, []).append((name, None if found is None else tuple(sorted(set(found), key=repr))))
@@ -185,7 +197,7 @@ _FLAG_TEST = re.compile(rb"if[ \t]+(?:not[ \t]+)?(?:self\.)?\w+[ \t]*:")
 """`if flag:`, `if not self.flag:`: a flag whose value its function or class may have from a device test."""
 _MAY_PROBE = re.compile(
     rb"cuda|gpu|nvidia|nccl|rocm|hip|cpu|device|accelerat|avail|rank|world|distrib|ddp|slurm|launch|xla|npu|xpu"
-    rb"|mps|triton|flash|has_|is_|use_|enable|skip|mark|version|capab|backend|environ|getenv|arg|cfg|conf|opt|setting",
+    rb"|mps|triton|flash|has_|is_|use_|enable|skip|mark|version|capab|backend|environ|getenv|args?\.|cfg|config|opt\.|setting",
     re.I,
 )
 """Words a test that `guards.py` may read as a probe spells somewhere: a block whose test spells none
@@ -242,7 +254,10 @@ def _plainly_unguarded(data: bytes, offset: int) -> bool:
             leaves = leaves or _MAY_LEAVE.search(stripped) is not None
             continue
         if level == indent:
-            if _MAY_LEAVE.search(stripped) or (leaves and _BRANCH.match(stripped)):
+            if _BRANCH.match(stripped):
+                if (leaves or stripped.startswith(b"assert")) and not _plain_test(stripped):
+                    return False  # `if not x.is_cuda: return`, `assert torch.cuda.is_available()`
+            elif _MAY_LEAVE.search(stripped):
                 return False
             if stripped.startswith(b"@") and _MAY_GUARD_DECORATOR.search(stripped):
                 return False
@@ -274,6 +289,15 @@ def _used(data: bytes, name: str, imports: set[int]) -> bool:
         if line not in imports and not quoted:
             return True
     return False
+
+
+def _plain_test(statement: bytes) -> bool:
+    """Whether an `if`, `elif` or `assert` tests nothing a probe may spell (`if closure is not None:`,
+    `assert x.dim() == 2`): what it lets through is not chosen by a device. An `else` is not judged
+    here: its test is the `if` above it."""
+    return not (
+        statement.startswith(b"else") or _FLAG_TEST.match(statement) is not None or _MAY_PROBE.search(statement) is not None
+    )
 
 
 def _plain_block(header: bytes) -> bool:
@@ -347,7 +371,9 @@ _SELF_STORE = re.compile(r"self\.(\w+)[ \t]*=(?!=)")
 
 def _prune(tree: ast.Module, lines: list[str], wanted: frozenset[str]) -> dict[str, int] | None:
     """Empty the body of each undecorated top-level function and method whose text names neither a
-    name of `wanted` nor, in turn, a function or method whose body is kept, and sets no flag of `self`
+    name of `wanted` nor, in turn, a private function or method whose body is kept (a helper, whose
+    callers' guards are its own: the walk of a module nothing tells about the rest of the project
+    follows no public one), and sets no flag of `self`
     that a kept one tests (`if self.graphs:` after `self.graphs = x.is_cuda`): what it does cannot
     reach a use of those names, and its guards matter to nothing the walk answers. A decorated one (a
     fixture, a skip) is kept whole, for what it guards. Where a kept function tests such a flag, how
@@ -365,8 +391,9 @@ def _prune(tree: ast.Module, lines: list[str], wanted: frozenset[str]) -> dict[s
         pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(word) for word in sorted(words)) + r")(?!\w)")
         found = [node for node in functions if id(node) not in kept and pattern.search(texts[id(node)])]
         kept.update(id(node) for node in found)
-        grown = bool({node.name for node in found} - words)
-        words.update(node.name for node in found)
+        helpers = {node.name for node in found if node.name.startswith("_") and not node.name.startswith("__")}
+        grown = bool(helpers - words)
+        words.update(helpers)
     tested = {flag for node in functions if id(node) in kept for flag in _FLAG_TESTED.findall(texts[id(node)])}
     kept.update(id(node) for node in functions if tested.intersection(_SELF_STORE.findall(texts[id(node)])))
     stores = _attribute_stores(tree) if tested else None
