@@ -33,6 +33,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from cudaudit.facts import Evidence
+from cudaudit.rules.catalog import word_automaton
 
 _DEFAULT_DOCKERFILES = frozenset({"dockerfile", "containerfile"})
 _DEFAULT_ENVIRONMENTS = frozenset({"environment.yml", "environment.yaml"})
@@ -66,6 +67,9 @@ def unnamed_files(
     # at each byte of the file. A short word inside longer ones (`dev` in every `device`) made that
     # 0.6 s of a 10 s scan of seven trees.
     word_patterns = {word: _standalone(word.encode()) for word in words}
+    # Which words a file spells at all, in one pass over it, where a byte search per word read each
+    # file once per word; the patterns then run for those words alone.
+    spelled = word_automaton(word.encode() for word in words)
     commands = {
         token: (starts, re.compile(pattern.encode()))
         for token, (starts, pattern) in _COMMANDS.items()
@@ -83,7 +87,8 @@ def unnamed_files(
         except Exception:  # noqa: BLE001 - an unreadable file names nothing; its own analysis reports it
             continue
         low = data.lower()  # ASCII case folding, as the patterns' \w is ASCII on bytes
-        found = {word for word, pattern in word_patterns.items() if word.encode() in low and pattern.search(low)}
+        present = spelled.found(low) if spelled is not None else set()
+        found = {word for word, pattern in word_patterns.items() if word.encode() in present and pattern.search(low)}
         found.update(
             token for token, (starts, pattern) in commands.items()
             if any(start in low for start in starts) and pattern.search(low)

@@ -50,6 +50,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from cudaudit.facts import Evidence
 from cudaudit.firstparty import ModuleMap
+from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.names import option_choice, picked_option, picks_another, tests_a_setting, unticked
 from cudaudit.rules.python.read_once import ReadOnce
 
@@ -556,10 +557,17 @@ def _reexported(modules: ModuleMap, package: str, data: bytes, name: str) -> set
 
 
 def modules_mentioning(sources: Iterable[str], text: Callable[[str], bytes], names: Iterable[str]) -> dict[str, list[str]]:
-    """Name -> the modules of `sources` whose text holds it anywhere (in `sources`' order), searched
-    once per name: several switched definitions share a name (a patch per model class)."""
+    """Name -> the modules of `sources` whose text holds it anywhere (in `sources`' order), asked once
+    per name (several switched definitions share one, a patch per model class) and found for all the
+    names in one pass of an automaton over each module, not one search per name."""
     words = {name: name.encode() for name in names}
-    return {name: [path for path in sources if word in text(path)] for name, word in words.items()}
+    found: dict[bytes, list[str]] = {word: [] for word in words.values()}
+    search = word_automaton(found)
+    if search is not None:
+        for path in sources:
+            for word in search.found(text(path)):
+                found[word].append(path)
+    return {name: found[word] for name, word in words.items()}
 
 
 def _by_path(sources: Iterable[str], module: str) -> set[str]:
