@@ -649,9 +649,12 @@ def _developer_folders(files: list[IndexedFile], python: dict[str, Reader], cata
         top = posixpath.commonpath([file.display for file in files])
     except ValueError:  # absolute and relative paths together: no folder is common to them
         return {}
+    prefix = top.rstrip("/") + "/" if top else ""
     found: dict[str, Evidence] = {}
     for file in files:
-        inside = posixpath.relpath(file.display, top).split("/")[:-1] if top else file.display.split("/")[:-1]
+        inside = file.display[len(prefix):].split("/")[:-1]  # every display path starts with the common folder
+        if not names.intersection(part.lower() for part in inside):
+            continue
         folder = top
         for part in inside:
             parent, folder = folder, posixpath.join(folder, part)
