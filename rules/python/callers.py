@@ -43,6 +43,7 @@ from cudaudit.model import Severity
 from cudaudit.rules.catalog import Catalog, WordSearch, word_automaton
 from cudaudit.rules.python.guards import names_cuda
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.nodes import attribute_stores
 from cudaudit.rules.python.opt_in import import_statements, only_imports, statement_lines
 from cudaudit.rules.python.project_calls import importers
 from cudaudit.rules.python.walker import PythonWalker
@@ -396,19 +397,10 @@ def _prune(tree: ast.Module, lines: list[str], wanted: frozenset[str]) -> dict[s
         words.update(helpers)
     tested = {flag for node in functions if id(node) in kept for flag in _FLAG_TESTED.findall(texts[id(node)])}
     kept.update(id(node) for node in functions if tested.intersection(_SELF_STORE.findall(texts[id(node)])))
-    stores = _attribute_stores(tree) if tested else None
+    stores = attribute_stores(tree) if tested else None
     for node in functions:
         if id(node) not in kept:
             node.body = [ast.copy_location(ast.Pass(), node.body[0])]
-    return stores
-
-
-def _attribute_stores(tree: ast.Module) -> dict[str, int]:
-    """How many times the module stores each attribute name (`x.name = ...`, `del x.name`)."""
-    stores: dict[str, int] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
-            stores[node.attr] = stores.get(node.attr, 0) + 1
     return stores
 
 

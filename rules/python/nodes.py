@@ -49,3 +49,13 @@ def subtree(node: ast.AST) -> Iterator[ast.AST]:
                 todo.append(value)
             elif isinstance(value, list):
                 todo.extend([item for item in value if isinstance(item, ast.AST)])
+
+
+def attribute_stores(module: ast.Module) -> dict[str, int]:
+    """How many times a module stores each attribute name (`x.name = ...`, `del x.name`, `x.name += 1`):
+    a flag a class sets once holds its one value only where nothing else stores the name."""
+    stores: dict[str, int] = {}
+    for node in subtree(module):
+        if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
+            stores[node.attr] = stores.get(node.attr, 0) + 1
+    return stores

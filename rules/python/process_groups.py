@@ -14,6 +14,7 @@ import ast
 import re
 
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.nodes import subtree
 
 _GROUP_PARAMETER = re.compile(r"(?:^|_)(?:group|pg)$|^process_group$")
 """`group`, `sp_group`, `tp_group`, `pg`, `process_group`: what distributed code calls a process group."""
@@ -29,7 +30,7 @@ def takes_process_group(function: ast.FunctionDef | ast.AsyncFunctionDef, names:
         return True
     grouped = {p.arg for p in required if _GROUP_PARAMETER.search(p.arg)}
     return bool(grouped) and any(
-        _is_distributed_call(node, names) and _passes(node, grouped) for node in ast.walk(function) if isinstance(node, ast.Call)
+        _is_distributed_call(node, names) and _passes(node, grouped) for node in subtree(function) if isinstance(node, ast.Call)
     )
 
 

@@ -34,7 +34,7 @@ from cudaudit.rules.python.defaults import ModuleCalls
 from cudaudit.rules.python.device_syntax import parameter_defaults
 from cudaudit.rules.python.guards import Polarity, Probe, exits_early, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable, final_name
-from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.nodes import attribute_stores, subtree
 from cudaudit.rules.python.optional_use import needs_optional, optional_names
 from cudaudit.rules.python.project_calls import CallShape
 from cudaudit.rules.python.reach import CONFTEST_SKIP, Definition, Elsewhere, ModuleReach, Use
@@ -520,7 +520,7 @@ class PythonWalker:
             flags = _class_flags(owner)
             if flags and self._module is not None:
                 if self._attribute_stores is None:
-                    self._attribute_stores = _attribute_stores(self._module)
+                    self._attribute_stores = attribute_stores(self._module)
                 flags = {name: value for name, value in flags.items() if self._attribute_stores.get(name) == 1}
             self._class_flags[id(owner)] = flags
         return flags
@@ -841,7 +841,7 @@ def _is_self_attribute(node: ast.expr) -> bool:
 def _class_flags(owner: ast.ClassDef) -> dict[str, ast.expr]:
     """The attributes a class assigns, in one of its methods, a comparison, a `not`, an `and`/`or` of
     them or a predicate (`self.graphs = x.is_cuda and replay`, `self.graphs = x.is_cuda`), with that value: the only value the attribute
-    holds where the module stores the attribute's name nowhere else (`_attribute_stores`: another
+    holds where the module stores the attribute's name nowhere else (`nodes.attribute_stores`: another
     store, `runner.graphs = True` or a second `self.graphs = ...`, and it holds no known test). A
     subclass or a caller in another module that sets it is not seen."""
     values: dict[str, ast.expr] = {}
@@ -864,12 +864,3 @@ def _is_predicate(value: ast.expr) -> bool:
     """`x.is_cuda`, `torch.cuda.is_available()`: an attribute or a call named `is_...`, a truth value."""
     node = value.func if isinstance(value, ast.Call) else value
     return isinstance(node, (ast.Attribute, ast.Name)) and (final_name(node) or "").startswith("is_")
-
-
-def _attribute_stores(module: ast.Module) -> dict[str, int]:
-    """How many times the module stores each attribute name (`x.name = ...`, `del x.name`, `x.name += 1`)."""
-    stores: dict[str, int] = {}
-    for node in ast.walk(module):
-        if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
-            stores[node.attr] = stores.get(node.attr, 0) + 1
-    return stores
