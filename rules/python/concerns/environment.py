@@ -10,6 +10,10 @@ target: `if "CUDA_PATH" in os.environ: os.add_dll_directory(os.environ["CUDA_PAT
 where a CUDA toolkit set the variable, and is skipped on a ROCm or CPU host. Both sites are notes.
 A test the other way round (`if "CUDA_HOME" not in os.environ: raise ...`) is a requirement and
 keeps its severity; only the uses in its `else` branch are quiet.
+
+Removing a variable (`monkeypatch.delenv("CUDA_HOME")`, `os.environ.pop(...)`, `os.unsetenv(...)`,
+`del os.environ[...]`) as a statement of its own makes the process use less of CUDA, never more:
+it works on every target and is a note. `home = os.environ.pop("CUDA_HOME")` reads the value too.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ ENV_METHODS = frozenset({"setenv", "delenv"})
 """`monkeypatch.setenv("CUDA_VISIBLE_DEVICES", ...)` in tests."""
 SETTERS = frozenset({"os.putenv", "os.environ.setdefault"})
 """Of `ENV_CALLS`, those whose second argument is the value the variable is set to."""
+REMOVERS = frozenset({"os.unsetenv", "os.environ.pop", "delenv"})
+"""Calls (and the test method) that remove the variable they name."""
 PRESENCE_CALLS = frozenset({"os.getenv", "os.environ.get"})
 """Calls that, used as a condition, hold only where the variable is set (and not empty)."""
 
@@ -100,7 +106,7 @@ class EnvironmentVariables(Concern):
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         func = call.func
         if isinstance(func, ast.Attribute) and func.attr in ENV_METHODS and call.args:
-            self._report(call.args[0], _second_string(call))
+            self._report(call.args[0], _second_string(call), removed=self._removes(call, func.attr))
         if not self.walk.in_comparison:
             for keyword in call.keywords:
                 if keyword.arg == "env" and isinstance(keyword.value, ast.Dict):
@@ -108,13 +114,18 @@ class EnvironmentVariables(Concern):
         if callee is None or not call.args:
             return
         if callee in ENV_CALLS:
-            self._report(call.args[0], _second_string(call) if callee in SETTERS else None)
+            self._report(call.args[0], _second_string(call) if callee in SETTERS else None, removed=self._removes(call, callee))
         elif callee == ENVIRON + ".update" and isinstance(call.args[0], ast.Dict):
             self._report_keys(call.args[0])
 
+    def _removes(self, call: ast.Call, name: str) -> bool:
+        """Whether `call` removes its variable and its result is dropped."""
+        statement = self.walk.statement
+        return name in REMOVERS and isinstance(statement, ast.Expr) and statement.value is call
+
     def on_Subscript(self, node: ast.Subscript) -> None:
         if self.walk.names.resolve(node.value) == ENVIRON or string_value(node.slice) in self.walk.keys(DETECTOR):
-            self._report(node.slice)
+            self._report(node.slice, removed=isinstance(node.ctx, ast.Del))
 
     def on_Compare(self, node: ast.Compare) -> None:
         if (
@@ -130,15 +141,17 @@ class EnvironmentVariables(Concern):
             if key is not None and string_value(key) in names:
                 self._report(key, string_value(value))
 
-    def _report(self, node: ast.expr, value: str | None = None) -> None:
+    def _report(self, node: ast.expr, value: str | None = None, *, removed: bool = False) -> None:
         """A site of the variable `node` names; `value`, the string it is set to, if known, picks
-        the catalog's entry for that setting (`CUDA_LAUNCH_BLOCKING=0`) where there is one."""
+        the catalog's entry for that setting (`CUDA_LAUNCH_BLOCKING=0`) where there is one;
+        `removed`, whether the site takes the variable away."""
         name = string_value(node)
         if not name:
             return
         value = self._set_to.get(id(node), value)
         key = f"{name}={value}" if value is not None and f"{name}={value}" in self.walk.keys(DETECTOR) else name
-        self.walk.report(DETECTOR, key, node, cap=Severity.NOTE if id(node) in self._where_set else None)
+        quiet = removed or id(node) in self._where_set
+        self.walk.report(DETECTOR, key, node, cap=Severity.NOTE if quiet else None)
 
     def _report_keys(self, node: ast.Dict) -> None:
         for key, value in zip(node.keys, node.values):
