@@ -4,7 +4,8 @@
 `backend=`) exists only on CUDA and ROCm builds. `DistributedDataParallel(model,
 device_ids=[rank], output_device=rank)` names CUDA devices: one hit per wrapper call, at the
 first device argument that is not None (its fix rewrites both); DDP raises `ValueError` for a
-CPU module given device ids (`device_ids` must be None there). A name the function was given
+CPU module given device ids (`device_ids` must be None there, or an empty list, which DDP takes as
+None). A name the function was given
 (`def wrap(model, device_ids=None): DDP(model, device_ids=device_ids)`) passes its caller's
 choice on: no hit there. A name the function (or module) assigns once is judged by what it was
 assigned (`ids = None if device.type == "cpu" else [device.index]` was chosen for the device).
@@ -56,8 +57,8 @@ class DistributedSetup(Concern):
         values += call.args[1:2]
         for value in values:
             held = self._bound(value.id) if isinstance(value, ast.Name) else value
-            if held is not None and not is_none(held):
-                self.walk.report_values(held, DDP_DEVICE_IDS, lambda v: not is_none(v), call=call)
+            if held is not None and not _names_no_device(held):
+                self.walk.report_values(held, DDP_DEVICE_IDS, lambda v: not _names_no_device(v), call=call)
                 return
 
     def _bound(self, name: str) -> ast.expr | None:
@@ -76,6 +77,11 @@ class DistributedSetup(Concern):
             if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
         ]
         return assigned[0] if len(assigned) == 1 else None
+
+
+def _names_no_device(value: ast.expr) -> bool:
+    """`None`, `[]` or `()`: the device ids DDP takes for a CPU module."""
+    return is_none(value) or (isinstance(value, (ast.List, ast.Tuple)) and not value.elts)
 
 
 def _own_statements(body: list[ast.stmt]) -> list[ast.stmt]:
