@@ -27,15 +27,11 @@ from dataclasses import dataclass
 from enum import Enum
 
 from cudaudit.rules.python.guards import is_none
+from cudaudit.rules.python.shown import Parents, is_shown
 
 VERSION = "torch.version.cuda"
 _HIP = "torch.version.hip"
-_SHOWN_BY = frozenset({"str", "repr", "format", "print"})
-"""Builtins that only turn a value into text or write it out."""
-_LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "critical", "exception", "log", "format"})
-"""`logger.info(...)`, `"{}".format(...)`: methods that only write a value out or into text."""
 _FLAGS = (ast.Return, ast.Assign, ast.AnnAssign)
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module)
 
 
 class Use(Enum):
@@ -52,73 +48,39 @@ class VersionUse:
 
 def version_uses(module: ast.Module, resolve: Callable[[ast.expr], str | None]) -> dict[int, VersionUse]:
     """Each `torch.version.cuda` of `module` that is shown or tested for NVIDIA's identity, by node id."""
-    parents: dict[int, ast.AST] = {}
+    parents = Parents(module)
     reads: list[ast.expr] = []
     hip_scopes: set[int] = set()
     for node in ast.walk(module):
-        for child in ast.iter_child_nodes(node):
-            parents[id(child)] = node
         if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
             qualified = resolve(node)
             if qualified == VERSION:
                 reads.append(node)
             elif qualified == _HIP:
-                hip_scopes.add(id(_scope(node, parents)))
+                hip_scopes.add(id(parents.scope(node)))
     found: dict[int, VersionUse] = {}
     for read in reads:
-        if _shown(read, parents):
+        if is_shown(read, parents):
             found[id(read)] = VersionUse(Use.SHOWN, None)
-        elif id(_scope(read, parents)) not in hip_scopes:
+        elif id(parents.scope(read)) not in hip_scopes:
             identity = _identity_test(read, parents, resolve)
             if identity is not None:
                 found[id(read)] = identity
     return found
 
 
-def _scope(node: ast.AST, parents: dict[int, ast.AST]) -> ast.AST:
-    while not isinstance(node, _SCOPES):
-        node = parents[id(node)]
-    return node
-
-
-def _shown(read: ast.expr, parents: dict[int, ast.AST]) -> bool:
-    """`str(v)`, `print(..., v)`, `logger.info("%s", v)`, `"%s" % v`, `v or "N/A"`."""
-    parent = parents.get(id(read))
-    if isinstance(parent, ast.keyword):
-        parent = parents.get(id(parent))
-    if isinstance(parent, ast.Call) and read is not parent.func:
-        func = parent.func
-        return (isinstance(func, ast.Name) and func.id in _SHOWN_BY) or (
-            isinstance(func, ast.Attribute) and func.attr in _LOG_METHODS
-        )
-    if isinstance(parent, ast.Tuple):
-        parent = parents.get(id(parent))
-    if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Mod):
-        return _is_text(parent.left)
-    return (
-        isinstance(parent, ast.BoolOp)
-        and isinstance(parent.op, ast.Or)
-        and parent.values[0] is read
-        and all(_is_text(value) for value in parent.values[1:])
-    )
-
-
-def _is_text(node: ast.AST) -> bool:
-    return isinstance(node, ast.Constant) and isinstance(node.value, str)
-
-
 def _identity_test(
-    read: ast.expr, parents: dict[int, ast.AST], resolve: Callable[[ast.expr], str | None]
+    read: ast.expr, parents: Parents, resolve: Callable[[ast.expr], str | None]
 ) -> VersionUse | None:
     """A presence test of `read`, with the `if`/conditional expression it decides (none for a flag:
     `return ...`, `X = ...`); None where `read` is no such test or the test guards a read of the version."""
     test: ast.AST = read
-    parent = parents.get(id(read))
+    parent = parents.parent(read)
     if (isinstance(parent, ast.Compare) and len(parent.ops) == 1 and any(is_none(o) for o in (parent.left, *parent.comparators))) or (isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "bool"):
         test = parent
-    while isinstance(parents.get(id(test)), (ast.UnaryOp, ast.BoolOp)):
-        test = parents[id(test)]
-    consumer = parents.get(id(test))
+    consumer = parents.parent(test)
+    while isinstance(consumer, (ast.UnaryOp, ast.BoolOp)):
+        test, consumer = consumer, parents.parent(consumer)
     if _reads_version(test, resolve, besides=read):
         return None  # `v is not None and int(v.split(".")[0]) >= 11`
     if isinstance(consumer, ast.IfExp) and consumer.test is test:

@@ -25,7 +25,7 @@ import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import cache, partial
+from functools import cache, cached_property, partial
 from typing import Any
 
 from cudaudit.model import Severity
@@ -41,6 +41,7 @@ from cudaudit.rules.python.reach import CONFTEST_SKIP, Definition, Elsewhere, Mo
 from cudaudit.rules.python.regions import (
     ALL_TARGETS,
     ANOTHER_PATH,
+    DISPLAYED,
     NEUTRAL,
     ONLY_COMPARED,
     UNREAD_DEFAULT,
@@ -60,6 +61,7 @@ from cudaudit.rules.python.regions import (
     replaced_default,
     try_region,
 )
+from cudaudit.rules.python.shown import shown_calls, statistics
 from cudaudit.rules.registry import python_concern_modules
 
 _NAMES_CUDA_OR_NCCL = re.compile(r"cuda|nccl", re.IGNORECASE)
@@ -203,6 +205,8 @@ class PythonWalker:
         self._context = SiteContext()
         self._comparison_depth = 0
         self._callees: dict[int, ast.Call] = {}
+        self._shown_calls: set[int] | None = None
+        """The module's statistic calls whose value is only shown, by id (`shown.py`), read at the first."""
         self._keys: dict[str, frozenset[str]] = {}
         active = [concern(self) for concern in (registered_concerns() if concerns is None else concerns)]
         self._concerns: Sequence[Concern] = active
@@ -748,7 +752,7 @@ class PythonWalker:
         qualified = self.names.resolve(node.func)
         if qualified is not None:
             self.called.add(self.catalog.canonical(qualified))
-        region = call_region(node, qualified, self.names)
+        region = call_region(node, qualified, self.names) or self._shown_region(node, qualified)
         if region:
             self._context.enter(region)
         try:
@@ -761,6 +765,21 @@ class PythonWalker:
         finally:
             if region:
                 self._context.leave(region)
+
+    def _shown_region(self, node: ast.Call, qualified: str | None) -> Region:
+        """Displayed for a statistic whose value is only shown (`shown.py`), with its arguments."""
+        if qualified is None or self.catalog.canonical(qualified) not in self._statistics:
+            return NEUTRAL
+        if self._shown_calls is None:
+            self._shown_calls = shown_calls(self._module, self._calls_statistic) if self._module else set()
+        return DISPLAYED if id(node) in self._shown_calls else NEUTRAL
+
+    def _calls_statistic(self, call: ast.Call) -> bool:
+        return self.catalog.canonical(self.names.resolve(call.func) or "") in self._statistics
+
+    @cached_property
+    def _statistics(self) -> frozenset[str]:
+        return statistics(self.catalog.tables("statistic"))
 
     def _visit_uncompared(self, node: ast.Call) -> None:
         """A call's receiver and arguments are not what its comparison compares: in

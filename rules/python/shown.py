@@ -1,0 +1,151 @@
+"""Whether a value is only shown: written out or turned into text, with nothing decided by it.
+
+A value a build answers differently (`torch.version.cuda` is None without CUDA, a memory
+statistic is 0) breaks nothing where it is only printed, logged or formatted: the report says
+"None" or "0 GB" there, which is what that build has. It matters where code computes with it or
+branches on it.
+
+A value is shown where it reaches, directly or (a number) through arithmetic and conversions
+(`/ 1024**3`, `round(...)`, `int(...)`; not as a divisor, which raises where it is 0), one of:
+- an f-string's replacement field, `str`/`repr`/`format`/`print`, a logger's or progress bar's
+  method (`logger.info("%s", v)`, `bar.set_postfix(mem=v)`), `"%s" % v`, `"{}".format(v)`;
+- `v or "N/A"`, a text default for a value that may be missing;
+- a value of a dict literal or of `dict(...)`: a record of metrics that a logger writes out;
+- a local name assigned once from it whose every read in the same scope is itself shown
+  (`peak = max_memory_allocated() / 1e9`, then `print(f"{peak:.2f} GB")`).
+
+A memory statistic that a build without CUDA answers with 0 (the catalog's `[[statistic]]` tables:
+`torch.cuda.max_memory_allocated()`) and that is only shown says what that build has: the walk
+visits the call, with the device it is given, as displayed (`regions.DISPLAYED`, a note).
+Computed with, compared or returned, it keeps its entry's severity.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from typing import Any
+
+from cudaudit.rules.python.nodes import children, subtree
+
+SHOWN_BY = frozenset({"str", "repr", "format", "print"})
+"""Builtins that only turn a value into text or write it out."""
+SHOWING_METHODS = frozenset(
+    {
+        "debug", "info", "warning", "warn", "error", "critical", "exception", "log", "format", "print",
+        "write", "set_postfix", "set_postfix_str", "set_description", "add_scalar", "add_scalars", "log_metrics",
+        "log_dict",
+    }
+)
+"""`logger.info(...)`, `"{}".format(...)`, `tqdm.set_postfix(...)`, `writer.add_scalar(...)`: methods that
+only write a value out, into text or into a metrics log."""
+_CONVERSIONS = frozenset({"round", "int", "float", "abs"})
+"""Builtins that keep a number a number: what they return is shown wherever their result is."""
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module)
+_NAME_DEPTH = 2
+"""How many names a value may pass through (`mem = ...; gb = mem / 1e9; print(gb)`)."""
+
+
+class Parents:
+    """Each node's parent in a module, and each scope's reads of its names, built on first use."""
+
+    def __init__(self, module: ast.Module) -> None:
+        self._parent: dict[int, ast.AST] = {}
+        self._reads: dict[tuple[int, str], list[ast.Name]] = {}
+        self._stores: dict[tuple[int, str], int] = {}
+        stack: list[tuple[ast.AST, ast.AST]] = [(module, module)]
+        while stack:
+            node, scope = stack.pop()
+            inner = node if isinstance(node, _SCOPES) else scope
+            for child in children(node):
+                self._parent[id(child)] = node
+                stack.append((child, inner))
+            if isinstance(node, ast.Name):
+                key = (id(scope), node.id)
+                if isinstance(node.ctx, ast.Load):
+                    self._reads.setdefault(key, []).append(node)
+                else:
+                    self._stores[key] = self._stores.get(key, 0) + 1
+
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        return self._parent.get(id(node))
+
+    def scope(self, node: ast.AST) -> ast.AST:
+        found: ast.AST | None = node
+        while found is not None and not isinstance(found, _SCOPES):
+            found = self._parent.get(id(found))
+        return found if found is not None else node
+
+    def reads_of_single_store(self, target: ast.Name) -> list[ast.Name] | None:
+        """The reads of the name `target` stores in its scope, if that is the name's only store there."""
+        key = (id(self.scope(target)), target.id)
+        if self._stores.get(key) != 1:
+            return None
+        return self._reads.get(key, [])
+
+
+def is_shown(value: ast.expr, parents: Parents, *, number: bool = False, depth: int = _NAME_DEPTH) -> bool:
+    """Whether `value` reaches only places that show it (see the module's docstring). Only a
+    `number` (never None) passes through arithmetic and conversions on its way."""
+    node: ast.AST = value
+    parent = parents.parent(node)
+    while number and parent is not None and _carries(parent, node):
+        node, parent = parent, parents.parent(parent)
+    if isinstance(parent, ast.keyword):
+        node, parent = parent, parents.parent(parent)
+    if isinstance(parent, ast.FormattedValue):
+        return True
+    if isinstance(parent, ast.Call) and node is not parent.func:
+        func = parent.func
+        if isinstance(func, ast.Name):
+            return func.id in SHOWN_BY or func.id == "dict"
+        return isinstance(func, ast.Attribute) and func.attr in SHOWING_METHODS
+    if isinstance(parent, ast.Dict):
+        return any(v is node for v in parent.values)
+    if isinstance(parent, ast.Tuple):
+        parent = parents.parent(parent)
+    if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Mod) and parent.left is not node:
+        return _is_text(parent.left)
+    if isinstance(parent, ast.BoolOp) and isinstance(parent.op, ast.Or):
+        return parent.values[0] is node and all(_is_text(v) for v in parent.values[1:])
+    if isinstance(parent, ast.Assign) and depth > 0 and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
+        reads = parents.reads_of_single_store(parent.targets[0])
+        return bool(reads) and all(is_shown(read, parents, number=number, depth=depth - 1) for read in reads or ())
+    return False
+
+
+def _carries(parent: ast.AST, node: ast.AST) -> bool:
+    """Whether `parent` passes `node`'s value on as a number: arithmetic, or a conversion of it. A
+    divisor does not: `used / peak` raises ZeroDivisionError where `peak` is 0."""
+    if isinstance(parent, ast.UnaryOp):
+        return True
+    if isinstance(parent, ast.BinOp):
+        if isinstance(parent.op, ast.Mod) and _is_text(parent.left):
+            return False
+        return parent.left is node or not isinstance(parent.op, (ast.Div, ast.FloorDiv, ast.Mod))
+    return (
+        isinstance(parent, ast.Call)
+        and isinstance(parent.func, ast.Name)
+        and parent.func.id in _CONVERSIONS
+        and any(argument is node for argument in parent.args)
+    )
+
+
+def _is_text(node: ast.AST) -> bool:
+    return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
+
+
+
+def statistics(tables: list[tuple[str, Any]]) -> frozenset[str]:
+    """The names of the catalog's `[[statistic]]` tables."""
+    return frozenset(row["name"] for _, rows in tables for row in rows)
+
+
+def shown_calls(module: ast.Module, is_statistic: Callable[[ast.Call], bool]) -> set[int]:
+    """The calls of `module` (by node id) that `is_statistic` picks and whose value is only shown."""
+    parents = Parents(module)
+    return {
+        id(node)
+        for node in subtree(module)
+        if isinstance(node, ast.Call) and is_statistic(node) and is_shown(node, parents, number=True)
+    }
