@@ -15,7 +15,9 @@ the others (`.total_memory`, `.name`) the function's own.
 A `torch.cuda` class given to `isinstance`/`issubclass` (`isinstance(scale, torch.cuda.FloatTensor)`), or
 named in an `except` clause (`except torch.cuda.OutOfMemoryError:`), is no use of CUDA: the classes exist
 on every build, and the test is False (the handler never taken) where nothing runs on a CUDA device,
-which is its right answer there.
+which is its right answer there. Nor is one named in a type built with `typing`
+(`Union[torch.BoolTensor, torch.cuda.BoolTensor]`, an alias for annotations and type tests): nothing
+is constructed.
 
 Binding a name (`torch.cuda.synchronize = xpu_synchronize`, `del torch.cuda.init`) replaces it in
 the module, on every build: nothing of the old value runs, so it meets no key, unless the entry
@@ -104,8 +106,14 @@ class Symbols(Concern):
             given = [*call.args[position : position + 1], *(k.value for k in call.keywords if k.arg == "wrapped")]
             self._type_test_classes.update(id(wrapped) for wrapped in given)
 
+    def on_Subscript(self, node: ast.Subscript) -> None:
+        """Remember the classes a `typing` construct names (`Union[A, B]`); the walk meets them after it."""
+        if (self.walk.names.resolve(node.value) or "").startswith("typing."):
+            self._remember_classes(node.slice)
+
     def _remember_classes(self, classes: ast.expr) -> None:
-        """The class, or each class of a tuple, that a type test or an `except` clause names."""
+        """The class, or each class of a tuple, that a type test, an `except` clause or a `typing`
+        construct names."""
         self._type_test_classes.update(id(c) for c in (classes.elts if isinstance(classes, ast.Tuple) else [classes]))
 
     def on_If(self, node: ast.If | ast.IfExp) -> None:
