@@ -122,6 +122,37 @@ def test_optional_import_is_at_most_a_warning():
     assert finding.rule == "CDA209" and finding.severity.rank <= Severity.WARNING.rank
 
 
+FUSED_IMPORT = """
+import torch
+try:
+    from apex.normalization import FusedLayerNorm
+    HAS_APEX = True
+except ImportError:
+    HAS_APEX = False
+
+def layer_norm(shape):
+    if {test}:
+        return FusedLayerNorm(shape)
+    return torch.nn.LayerNorm(shape)
+"""
+
+
+@pytest.mark.parametrize(
+    ("test", "cpu"),
+    [
+        ("torch.cuda.is_available() and HAS_APEX", Severity.NOTE),
+        ("HAS_APEX or torch.cuda.is_available()", Severity.WARNING),
+        ("HAS_APEX", Severity.WARNING),
+    ],
+)
+def test_an_optional_import_read_only_where_cuda_is_tested_is_a_cpu_note(test, cpu):
+    """A CPU takes the fallback where the library is installed too: it never wanted it. ROCm runs
+    the fallback in its place: still a warning there. A branch that a CPU may take reads it there too."""
+    [finding] = [f for f in analyze(FUSED_IMPORT.format(test=test)) if f.rule == "CDA208"]
+    assert finding.targets["cpu"].severity is cpu
+    assert finding.targets["rocm"].severity is Severity.WARNING
+
+
 @pytest.mark.parametrize(
     ("code", "rule"),
     [

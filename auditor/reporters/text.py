@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cudaudit.model import FileError, Finding, ScanResult, Status
+from cudaudit.model import FileError, Finding, ScanResult, Severity, Status
 from cudaudit.printable import markup_safe, terminal_safe
 from cudaudit.reporters.summary import count_phrase, scope_phrase, summarize
 from cudaudit.rules.catalog import Catalog
@@ -69,11 +69,17 @@ def render_text(
 
 
 def _brief_line(finding: Finding, console: Console) -> Text:
-    """One finding on one line, ending with the targets it breaks or degrades (not those where it works)."""
+    """One finding on one line, ending with the targets it breaks or degrades (not those where it works,
+    nor, on a warning or error, those where it is only a note: a CPU that never wanted a CUDA library)."""
     span = finding.span
     style = SEVERITY_STYLE[finding.severity.value]
     where = markup_safe(finding.location) if finding.cell is not None else f"{span.line}:{span.column}"
-    hit = [name for name, fact in finding.targets.items() if fact.status is not Status.WORKS]
+    noted = finding.severity is not Severity.NOTE
+    hit = [
+        name
+        for name, fact in finding.targets.items()
+        if fact.status is not Status.WORKS and not (noted and fact.severity is Severity.NOTE)
+    ]
     marks = f"  [dim]\\[{' '.join(hit)}][/]" if hit else ""
     return console.render_str(
         f"  {where:<8} [{style}]{finding.severity.value:<7}[/] [bold]{finding.rule}[/]  {markup_safe(finding.message)}{marks}",

@@ -59,3 +59,49 @@ def attribute_stores(module: ast.Module) -> dict[str, int]:
         if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
             stores[node.attr] = stores.get(node.attr, 0) + 1
     return stores
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module)
+
+
+class Parents:
+    """Each node's parent in a module, and the reads and stores of each name, per scope: what a
+    reading that follows a value up the tree, or to where a name it was stored in is read, needs."""
+
+    def __init__(self, module: ast.Module) -> None:
+        self._parent: dict[int, ast.AST] = {}
+        self._reads: dict[tuple[int, str], list[ast.Name]] = {}
+        self._stores: dict[tuple[int, str], int] = {}
+        stack: list[tuple[ast.AST, ast.AST]] = [(module, module)]
+        while stack:
+            node, scope = stack.pop()
+            inner = node if isinstance(node, _SCOPES) else scope
+            for child in children(node):
+                self._parent[id(child)] = node
+                stack.append((child, inner))
+            if isinstance(node, ast.Name):
+                key = (id(scope), node.id)
+                if isinstance(node.ctx, ast.Load):
+                    self._reads.setdefault(key, []).append(node)
+                else:
+                    self._stores[key] = self._stores.get(key, 0) + 1
+
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        return self._parent.get(id(node))
+
+    def reads(self, name: str) -> list[ast.Name]:
+        """Every read of `name` in the module, in any scope."""
+        return [read for (_, read_name), reads in self._reads.items() if read_name == name for read in reads]
+
+    def scope(self, node: ast.AST) -> ast.AST:
+        found: ast.AST | None = node
+        while found is not None and not isinstance(found, _SCOPES):
+            found = self._parent.get(id(found))
+        return found if found is not None else node
+
+    def reads_of_single_store(self, target: ast.Name) -> list[ast.Name] | None:
+        """The reads of the name `target` stores in its scope, if that is the name's only store there."""
+        key = (id(self.scope(target)), target.id)
+        if self._stores.get(key) != 1:
+            return None
+        return self._reads.get(key, [])

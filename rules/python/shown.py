@@ -26,7 +26,7 @@ import ast
 from collections.abc import Callable
 from typing import Any
 
-from cudaudit.rules.python.nodes import children, subtree
+from cudaudit.rules.python.nodes import Parents, subtree
 
 SHOWN_BY = frozenset({"str", "repr", "format", "print"})
 """Builtins that only turn a value into text or write it out."""
@@ -41,47 +41,8 @@ SHOWING_METHODS = frozenset(
 only write a value out, into text or into a metrics log."""
 _CONVERSIONS = frozenset({"round", "int", "float", "abs"})
 """Builtins that keep a number a number: what they return is shown wherever their result is."""
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module)
 _NAME_DEPTH = 2
 """How many names a value may pass through (`mem = ...; gb = mem / 1e9; print(gb)`)."""
-
-
-class Parents:
-    """Each node's parent in a module, and each scope's reads of its names, built on first use."""
-
-    def __init__(self, module: ast.Module) -> None:
-        self._parent: dict[int, ast.AST] = {}
-        self._reads: dict[tuple[int, str], list[ast.Name]] = {}
-        self._stores: dict[tuple[int, str], int] = {}
-        stack: list[tuple[ast.AST, ast.AST]] = [(module, module)]
-        while stack:
-            node, scope = stack.pop()
-            inner = node if isinstance(node, _SCOPES) else scope
-            for child in children(node):
-                self._parent[id(child)] = node
-                stack.append((child, inner))
-            if isinstance(node, ast.Name):
-                key = (id(scope), node.id)
-                if isinstance(node.ctx, ast.Load):
-                    self._reads.setdefault(key, []).append(node)
-                else:
-                    self._stores[key] = self._stores.get(key, 0) + 1
-
-    def parent(self, node: ast.AST) -> ast.AST | None:
-        return self._parent.get(id(node))
-
-    def scope(self, node: ast.AST) -> ast.AST:
-        found: ast.AST | None = node
-        while found is not None and not isinstance(found, _SCOPES):
-            found = self._parent.get(id(found))
-        return found if found is not None else node
-
-    def reads_of_single_store(self, target: ast.Name) -> list[ast.Name] | None:
-        """The reads of the name `target` stores in its scope, if that is the name's only store there."""
-        key = (id(self.scope(target)), target.id)
-        if self._stores.get(key) != 1:
-            return None
-        return self._reads.get(key, [])
 
 
 def is_shown(value: ast.expr, parents: Parents, *, number: bool = False, depth: int = _NAME_DEPTH) -> bool:

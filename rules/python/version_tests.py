@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from cudaudit.rules.python.guards import is_none
-from cudaudit.rules.python.shown import Parents, is_shown
+from cudaudit.rules.python.nodes import Parents
+from cudaudit.rules.python.shown import is_shown
 
 VERSION = "torch.version.cuda"
 _HIP = "torch.version.hip"

@@ -11,6 +11,11 @@ it runs only where an earlier import of it succeeded, and the program takes the 
 elsewhere. Neither is a guard for a library that imports anywhere and fails at its first call (the
 catalog's `[[fails_at_use]]`: `import pynvml` succeeds on an AMD GPU, `nvmlInit()` raises): the
 fallback runs only where the package is missing, so such an import stays a warning.
+
+An import under `try` whose names the module reads only where a test needs CUDA (`if
+torch.cuda.is_available() and HAS_APEX: return FusedLayerNorm(shape)`) is never wanted on a target
+without CUDA, which takes the other branch there as it would with the library installed: quiet on
+those targets (a note), while on ROCm the fallback still runs in its place (a warning).
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from __future__ import annotations
 import ast
 
 from cudaudit.model import Severity
-from cudaudit.rules.python.guards import is_none, stops_the_program, tests_library
+from cudaudit.rules.python.guards import Polarity, Probe, is_none, polarity, stops_the_program, tests_library
+from cudaudit.rules.python.nodes import Parents
 from cudaudit.rules.python.regions import TryStatement, catches_import_error, only_reports
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
@@ -37,6 +43,7 @@ class Imports(Concern):
         self._use_failing: frozenset[str] | None = None
         self._reads: dict[str, list[int]] | None = None
         """The lines where the module reads each name, found where first needed."""
+        self._parents: Parents | None = None
 
     def on_Module(self, node: ast.Module) -> None:
         self._tree = node
@@ -69,7 +76,9 @@ class Imports(Concern):
             entry = walk.catalog.lookup(DETECTOR, module)
             if entry is not None and entry.rule.id not in seen and not walk.is_first_party(module):
                 seen.add(entry.rule.id)
-                walk.report(DETECTOR, entry.match, node, cap=self._cap(node, module))
+                attempt = self._tries.get(id(node)) if walk.optional_import else None
+                guarded = attempt is not None and self._wanted_only_with_cuda(attempt)
+                walk.report(DETECTOR, entry.match, node, cap=self._cap(node, module), guarded=guarded)
 
     def _cap(self, node: ast.stmt, module: str) -> Severity | None:
         guarded = Severity.WARNING if self._fails_at_use(module) else Severity.NOTE
@@ -119,6 +128,39 @@ class Imports(Concern):
             if not needed and not self._computes(handler.body):
                 return False
         return True
+
+    def _wanted_only_with_cuda(self, attempt: TryStatement) -> bool:
+        """Whether the module reads the names `attempt` binds (the catalog's modules' and what is
+        built from them: `class FusedNorm(_FusedNorm)`, a flag), and only where a test that needs
+        CUDA holds: in the branch it opens, or after it in an `and`."""
+        if self._tree is None:
+            return False
+        if self._parents is None:
+            self._parents = Parents(self._tree)
+        imported, bound = self._bindings(attempt.body)
+        last = attempt.end_lineno or attempt.lineno
+        reads = [
+            read
+            for name in imported | bound
+            for read in self._parents.reads(name)
+            if not attempt.lineno <= read.lineno <= last
+        ]
+        return bool(reads) and all(self._under_cuda_test(read, self._parents) for read in reads)
+
+    def _under_cuda_test(self, node: ast.AST, parents: Parents) -> bool:
+        names = self.walk.names
+        child, parent = node, parents.parent(node)
+        while parent is not None and not isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            if isinstance(parent, (ast.If, ast.IfExp)) and child is not parent.test:
+                taken = Polarity.POSITIVE if _in_body(child, parent) else Polarity.NEGATIVE
+                if polarity(parent.test, names, Probe.CUDA) is taken:
+                    return True
+            if isinstance(parent, ast.BoolOp) and isinstance(parent.op, ast.And):
+                earlier = parent.values[: next(i for i, v in enumerate(parent.values) if v is child)]
+                if any(polarity(value, names, Probe.CUDA) is Polarity.POSITIVE for value in earlier):
+                    return True
+            child, parent = parent, parents.parent(parent)
+        return False
 
     def _bindings(self, body: list[ast.stmt]) -> tuple[set[str], set[str]]:
         """The names the catalog's modules bind in `body`, and the names its other statements bind."""
@@ -183,6 +225,11 @@ class Imports(Concern):
                     self._reads.setdefault(node.id, []).append(node.lineno)
         last = attempt.end_lineno or attempt.lineno
         return any(not attempt.lineno <= line <= last for line in self._reads.get(name, ()))
+
+
+def _in_body(child: ast.AST, branch: ast.If | ast.IfExp) -> bool:
+    """Whether `child` is (in) the true branch of `branch`."""
+    return child is branch.body if isinstance(branch, ast.IfExp) else any(s is child for s in branch.body)
 
 
 def _import_names(statement: ast.stmt) -> set[str]:
