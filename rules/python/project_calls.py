@@ -133,7 +133,7 @@ def _closing(data: bytes, start: int, end: int, depth: int = 0) -> int | None:
 
 def from_imports(data: bytes) -> tuple[tuple[int, str, str], ...]:
     """(level, module, the text that lists the names) of each `from ... import` statement of a
-    module; the list is split only where it spells a name asked about (`_listed`)."""
+    module; `importers` splits each list (`_listed`)."""
     return tuple(
         (len(match.group(1)), match.group(2).decode("ascii", "replace"), match.group(3).decode("ascii", "replace"))
         for match in _FROM_IMPORT.finditer(data)
@@ -198,8 +198,7 @@ def importers(
                     for name in defined[owner]:
                         reached.setdefault(name, set()).add(owner)
                 continue
-            spelled = [name for name in owners if name in listed]
-            for name in _listed(listed).intersection(spelled) if spelled else ():
+            for name in owners.keys() & _listed(listed):
                 places = modules.resolve(path, level, module, (name,))
                 for owner in owners[name]:
                     if owner != path and _defines(places, owner):

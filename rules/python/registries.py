@@ -211,9 +211,11 @@ def _only_listed(data: bytes, name: str) -> bool:
 
 def _defaults(sources: Mapping[str, Callable[[], bytes]], text: Callable[[str], bytes], keys: set[str]) -> set[str]:
     """The keys some module outside the test suite gives as a value (`= "key"`: a default, a setting,
-    a keyword), searched with one pattern per module."""
+    a keyword), searched with one pattern per module. The pattern starts with its `=`, which the regex
+    engine skips to, and looks behind it for a comparison (`==`, `<=`): one that starts with the look
+    behind is tried at every byte, which made this search most of the registries' reading."""
     pattern = re.compile(
-        rb"""(?<![=!<>])=[ \t]*(["'])(""" + b"|".join(re.escape(key.encode()) for key in sorted(keys, key=len, reverse=True)) + rb")\1"
+        rb"""=(?<![=!<>]=)[ \t]*(["'])(""" + b"|".join(re.escape(key.encode()) for key in sorted(keys, key=len, reverse=True)) + rb")\1"
     )
     found: set[str] = set()
     for path in sources:
