@@ -21,9 +21,9 @@ if __name__ == "__main__":
 """
 
 
-def names(code: str, role: str, used: frozenset[str] | None = frozenset()) -> set[str]:
+def names(code: str, used: frozenset[str] | None = frozenset()) -> set[str]:
     tree = ast.parse(code)
-    off = not_run_by_default(tree, code, role, used)
+    off = not_run_by_default(tree, code, used)
     return {getattr(statement, "name", "__main__") for statement in tree.body if id(statement) in off}
 
 
@@ -33,23 +33,15 @@ def test_a_block_at_the_top_level_is_found_and_one_inside_a_function_is_not():
 
 
 def test_a_library_self_check_and_the_block_are_another_path_but_what_others_import_is_not():
-    assert names(LIBRARY, "library") == {"check", "helper", "__main__"}  # helper: only the self-check calls it
-    assert names(LIBRARY, "library", frozenset({"check"})) == {"__main__"}
-    assert names(LIBRARY, "library", frozenset({"helper"})) == {"check", "__main__"}
-    assert names(LIBRARY, "library", None) == {"__main__"}
+    assert names(LIBRARY) == {"check", "helper", "__main__"}  # helper: only the self-check calls it
+    assert names(LIBRARY, frozenset({"check"})) == {"__main__"}
+    assert names(LIBRARY, frozenset({"helper"})) == {"check", "__main__"}
+    assert names(LIBRARY, None) == {"__main__"}
 
 
 def test_a_library_block_that_reads_the_command_line_is_its_documented_entry_point():
     code = LIBRARY.replace("    check()", "    import sys\n    check(sys.argv[1])")
-    assert names(code, "library") == set()
-
-
-def test_a_script_keeps_its_block_and_only_functions_it_never_names_are_another_path():
-    code = LIBRARY.replace("    check()", "    check()\n    # unused()") + "\ndef unused():\n    pass\n"
-    assert names(code, "script") == {"unused"}
-    assert names(code + "\nimport fire\nfire.Fire()\n", "script") == set()
-    assert names(code.replace("def unused", "@staticmethod\ndef unused"), "script") == set()
-    assert names(code + '\n__all__ = ["unused"]\n', "script") == set()
+    assert names(code) == set()
 
 
 def test_imports_say_which_modules_are_libraries_and_which_names_they_give():

@@ -22,7 +22,9 @@ from cudaudit.rules.python.main_block import not_run_by_default
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.reach import Elsewhere, Use
+from cudaudit.rules.python.regions import ALL_TARGETS
 from cudaudit.rules.python.rewrites import FixContext, build_fix
+from cudaudit.rules.python.unused import never_called
 from cudaudit.rules.python.walker import Hit, PythonWalker
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines, parse_python
@@ -35,6 +37,8 @@ def analyze_python(
     tree = parse_python(text, filename=path)
     namespace = frozenset(facts.namespace_modules)
     module, package = facts.module or ("", False)
+    script = facts.main_block is not None and facts.main_block[0] == "script"
+    elsewhere = uses_elsewhere(facts)
     walker = PythonWalker(
         ImportTable(
             tree, module, project_flags(facts), package, rocm_capabilities(catalog), dict(facts.skip_markers),
@@ -48,10 +52,11 @@ def analyze_python(
         switched=frozenset(name for name, _ in facts.switched) | ({""} if facts.off_default_path else set()),
         called_elsewhere=dict(facts.called_elsewhere),
         not_run=_not_run(tree, text, facts.main_block),
-        script=facts.main_block is not None and facts.main_block[0] == "script",
-        elsewhere=uses_elsewhere(facts),
+        script=script,
+        elsewhere=elsewhere,
     )
     walker.visit(tree)
+    walker.hits = _quiet_unused(walker.hits, tree, text, script, elsewhere)
     lines = SourceLines(text)
     version = Version(settings.torch_version) if settings.torch_version else None
     fixes = FixContext(lines, walker.names, catalog.canonical, version, tree, walker.is_first_party)
@@ -119,11 +124,23 @@ def _told_by_their_call(hits: list[Hit], built: dict[int, Finding]) -> set[int]:
 
 
 def _not_run(tree: ast.Module, text: str, main_block: tuple[str, Evidence | None, tuple[str, ...] | None] | None) -> frozenset[int]:
-    """The top-level statements running the project does not run (`main_block.not_run_by_default`)."""
-    if main_block is None:
+    """The top-level statements of a library that running the project does not run (`main_block.not_run_by_default`)."""
+    if main_block is None or main_block[0] != "library":
         return frozenset()
-    role, _, used = main_block
-    return not_run_by_default(tree, text, role, None if used is None else frozenset(used))
+    used = main_block[2]
+    return not_run_by_default(tree, text, None if used is None else frozenset(used))
+
+
+def _quiet_unused(hits: list[Hit], tree: ast.Module, text: str, script: bool, elsewhere: Elsewhere) -> list[Hit]:
+    """The hits, those in the body of a top-level function nothing names quiet on every target: it
+    runs on none (`unused.py`). Its parameter defaults, evaluated where it is defined, are left to
+    the defaults' own reading. Read only for the functions that hold hits."""
+    tops = {id(statement) for statement in tree.body if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    holding = {scope for hit in hits for scope in hit.scope if scope in tops}
+    dead = never_called(tree, text, holding, script, elsewhere) if holding else frozenset()
+    if not dead:
+        return hits
+    return [replace(hit, quiet=hit.quiet | ALL_TARGETS) if dead.intersection(hit.scope) else hit for hit in hits]
 
 
 def uses_elsewhere(facts: FileFacts) -> Elsewhere:

@@ -24,8 +24,9 @@ is guarded runs only where the guards hold. Three readings, through the project 
   test calls keeps its verdicts.
 - the module's analysis counts these uses with its own (`reach.Elsewhere`). A public function or
   method is followed only in a scan that sees the whole project (a folder's, which lists its
-  documents too): a scan of a few named files cannot tell that nothing else calls it. A function the
-  project never calls keeps its verdicts (an installable library's API has its callers outside).
+  documents too): a scan of a few named files cannot tell that nothing else calls it. A public
+  function the project never calls keeps its verdicts (an installable library's API has its callers
+  outside); a private one that no module names runs nowhere (`unused.py`).
 """
 
 from __future__ import annotations

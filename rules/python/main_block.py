@@ -5,7 +5,8 @@ import is a library: its normal path is what its importers call, and its `__main
 self-check, `test()`) runs only when a developer runs the file by hand, another path. A module that
 nothing imports is a script: its `__main__` block is what running it does, its normal path; where
 it sits outside a package (in a package it is importable API), a top-level function it defines and
-never calls (the call commented out in that block) does not run when the file is run, another path too (the Python walker decides that, `walker.py`).
+never calls (the call commented out in that block) does not run when the file is run, on any target
+(`unused.py`).
 
 `main_block` reads one module from its bytes (a byte search for `__main__`, so most stop there): is
 there such a block at the module's top level. `imported_modules` then tells, for the modules that
@@ -19,7 +20,6 @@ block keeps its verdicts.
 from __future__ import annotations
 
 import ast
-import bisect
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -28,6 +28,7 @@ from cudaudit.facts import Evidence
 from cudaudit.firstparty import ModuleMap
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.opt_in import import_lines, import_statements, statement_modules
+from cudaudit.rules.python.unused import mentions
 
 _MAIN_HEADER = re.compile(rb"""if[ \t]+(?:__name__[ \t]*==[ \t]*['"]__main__['"]|['"]__main__['"][ \t]*==[ \t]*__name__)[ \t]*:""")
 
@@ -88,52 +89,28 @@ def imported_modules(
     return {path: (evidence, None if names[path] is None else tuple(sorted(names[path] or ()))) for path, evidence in found.items()}
 
 
-_RUNS_BY_NAME = re.compile(r"\b(?:globals|vars|locals)\(|\bFire\(\s*\)")
-"""Calls through which a module may run a function it never names: `globals()[name]()`, and
-`fire.Fire()` with no component, which makes every top-level function a command."""
 _READS_COMMAND_LINE = re.compile(r"\b(?:parse_args|parse_known_args|parse_args_into_dataclasses|Fire|main)\(|\bargv\b")
 """What reads the command line (`parser.parse_args()`, `HfArgumentParser(...).parse_args_into_dataclasses()`,
 `fire.Fire(...)`, `sys.argv`), and a `main()` entry point."""
 
 
-def not_run_by_default(module: ast.Module, text: str, role: str, used: frozenset[str] | None = None) -> frozenset[int]:
-    """The ids of the top-level statements of `module` (whose source is `text`) that running the
-    project as documented does not run. For a library ("library"): its `__main__` blocks, and the
-    functions that only they (or functions found so) name. For a script ("script"): the top-level
-    functions it never names anywhere (its only call commented out). A decorated function, and every
-    function of a script that runs functions by name (`globals()`, `fire.Fire()`), are left alone;
-    so is every function of a library whose names other modules import (`used`; None where one
-    imports the module itself), and a library's block that reads the command line (`parse_args()`,
-    `sys.argv`, `main()`), itself or through a function it names: a documented `python -m pkg.tool`
-    entry point, not a self-check. Names are read as words of the text outside comments (a mention in
-    a string counts, so a misreading keeps verdicts), each owned by the top-level statement whose
-    lines hold it."""
+def not_run_by_default(module: ast.Module, text: str, used: frozenset[str] | None = None) -> frozenset[int]:
+    """The ids of the top-level statements of a library `module` (whose source is `text`) that
+    running the project as documented does not run: its `__main__` blocks, and the functions that
+    only they (or functions found so) name. A decorated function is left alone; so is every function
+    whose names other modules import (`used`; None where one imports the module itself), and a block
+    that reads the command line (`parse_args()`, `sys.argv`, `main()`), itself or through a function
+    it names: a documented `python -m pkg.tool` entry point, not a self-check. Names are read as words
+    of the text outside comments (`unused.mentions`: a mention in a string counts, so a misreading
+    keeps verdicts). A script's functions that nothing names run on no target (`unused.py`)."""
     mains = [statement for statement in module.body if isinstance(statement, ast.If) and _is_main_test(statement.test)]
-    if not mains or (role == "script" and _RUNS_BY_NAME.search(text)):
+    if not mains:
         return frozenset()
     functions = {
         statement.name: statement for statement in module.body
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and not statement.decorator_list
-    }
-    if role == "library" and used is None:
-        functions = {}
-    lines = text.splitlines()
-    starts = [statement.lineno for statement in module.body]
-    owners: dict[str, set[int]] = {name: set() for name in functions}
-    if functions:
-        number, counted = 1, 0
-        for word in re.finditer(r"\b(?:" + "|".join(map(re.escape, sorted(functions))) + r")\b", text):
-            number += text.count("\n", counted, word.start())
-            counted = word.start()
-            before = text[text.rfind("\n", 0, word.start()) + 1 : word.start()]
-            if "#" in before and not any(quote in before for quote in "'\""):
-                continue  # in a comment (`# test02()`): no call
-            at = bisect.bisect_right(starts, number) - 1
-            owner = module.body[at] if at >= 0 else None
-            inside = owner is not None and number <= (owner.end_lineno or owner.lineno)
-            owners[word.group()].add(id(owner) if inside else -1)
-    if role == "script":
-        return frozenset(id(function) for name, function in functions.items() if owners[name] <= {id(function)})
+    } if used is not None else {}
+    owners = mentions(module, text, functions)
     off = {id(main) for main in mains}
     grown = True
     while grown:
@@ -145,6 +122,7 @@ def not_run_by_default(module: ast.Module, text: str, role: str, used: frozenset
             if others and others <= off:
                 off.add(id(function))
                 grown = True
+    lines = text.splitlines()
     spans = [(statement.lineno, statement.end_lineno or statement.lineno) for statement in module.body if id(statement) in off]
     if any(_READS_COMMAND_LINE.search(line) for first, last in spans for line in lines[first - 1 : last]):
         return frozenset()

@@ -185,8 +185,8 @@ class PythonWalker:
         a parameter to a CUDA device, by name (`project_calls.py`, through the project index)."""
         self._switched_ids: frozenset[int] = not_run
         """The ids of the module's top-level statements that are another path: a library's `__main__`
-        block and what only it calls, a script's functions nothing calls (`main_block.py`), and the
-        definitions used only under a switch that is off by default."""
+        block and what only it calls (`main_block.py`), and the definitions used only under a switch
+        that is off by default."""
         self._optional_names: dict[str, bool] = {}
         self._methods: set[int] = set()
         """The ids of the methods of the module's classes (`regions.method_region`)."""

@@ -43,6 +43,12 @@ DEVICE_ORDINAL = "device-ordinal"
 CURRENT_INDEX = "current-index"
 """The device-ordinal key of a name holding `torch.cuda.current_device()`, used as a device."""
 AMP_CALLS = frozenset({"torch.autocast", "torch.amp.autocast", "torch.amp.GradScaler"})
+AUTOGRAD_AMP_CALLS = frozenset(
+    {"torch.amp.custom_fwd", "torch.amp.custom_bwd", "torch.amp.autocast_mode.custom_fwd", "torch.amp.autocast_mode.custom_bwd"}
+)
+"""Decorators of a custom autograd function's `forward` and `backward` that record the autocast state
+of their `device_type` in the forward and restore it in the backward: they cast nothing while that
+device type's autocast is off, so on another device they change nothing."""
 STAND_INS = frozenset(
     {"types.SimpleNamespace", "unittest.mock.Mock", "unittest.mock.MagicMock", "unittest.mock.NonCallableMock"}
 )
@@ -50,6 +56,8 @@ STAND_INS = frozenset(
 AMP_DEVICE_KEY = "amp"
 """The device-string key for a device that only chooses where mixed precision applies: there a
 CPU-only build warns and turns the feature off instead of raising."""
+AUTOGRAD_AMP_KEY = "autograd-amp"
+"""The device-string key for the device type of `custom_fwd`/`custom_bwd` (`AUTOGRAD_AMP_CALLS`)."""
 MESH_DEVICE_KEY = "mesh"
 """The device-string key for the device type of a `DeviceMesh`, which raises where it is built."""
 FAKE_DEVICE_KEY = "fake-tensor"
@@ -174,6 +182,8 @@ class DevicePositions(Concern):
         if walk.in_tests and callee in STAND_INS:
             return
         fake = self._fake is not None and self._in_fake_mode(call) and self._fake.makes_fake(call, callee)
+        if callee == "functools.partial" and call.args and self.walk.names.resolve(call.args[0]) in AUTOGRAD_AMP_CALLS:
+            callee = self.walk.names.resolve(call.args[0])  # `partial(torch.amp.custom_fwd, device_type="cuda")`
         for keyword in call.keywords:
             if keyword.arg == "device" and fake:
                 self._device(keyword.value, FAKE_DEVICE_KEY)
@@ -207,9 +217,12 @@ def _variable_kind(variable: IndexVariable) -> str:
 
 def _device_key(callee: str | None, keyword: str | None = None) -> str:
     """The device-string key of a device given to `callee` (positionally, or as `keyword`): a mesh's
-    device type, mixed precision's (`torch.autocast`, or any `device_type=` elsewhere), or a device."""
+    device type, the autocast state a custom autograd function keeps, mixed precision's
+    (`torch.autocast`, or any `device_type=` elsewhere), or a device."""
     if callee in MESH_CALLS:
         return MESH_DEVICE_KEY
+    if callee in AUTOGRAD_AMP_CALLS:
+        return AUTOGRAD_AMP_KEY
     if callee in AMP_CALLS or keyword == "device_type":
         return AMP_DEVICE_KEY
     return ""

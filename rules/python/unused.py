@@ -1,0 +1,100 @@
+"""Top-level functions nothing in the project names: code that runs on no target.
+
+A function runs only where something calls it. One whose name appears nowhere (its only call
+commented out, a helper left behind after a rewrite) runs nowhere, whatever it does with CUDA:
+what is found in it is no lock-in. Only a name nothing could reach is read so:
+
+- a private function (`_name`) of any module, where no other module of the scan mentions the name
+  (`callers.uses_elsewhere`, through the project index: a scan that sees the whole project; a
+  mention in a test, a comment or a string there keeps it), nor does its own module outside its own
+  body (a mention in a string counts: `getattr(module, "_name")`, `__all__`; so does a second
+  binding of the name);
+- any function of a script nothing imports and no package holds (`main_block.py`): running the file
+  is all that calls it, but for the names a test runner calls itself (`test_*`, pytest's hooks).
+
+A public function of a package is its API, whose callers are outside the tree: it keeps its
+verdicts. So does every function under a decorator (which may register or call it), and every function of a module that reaches its own names at run time
+(`globals()[name]`, `getattr(sys.modules[__name__], name)`, a module `__getattr__`, `fire.Fire()`
+with no component). A function that only such unused functions name is unused too.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import re
+from collections.abc import Collection, Mapping
+
+_RUNS_BY_NAME = re.compile(r"\b(?:globals|vars|locals)\(|\bFire\(\s*\)|\bsys\.modules\[\s*__name__\s*\]|^def[ \t]+__getattr__\b", re.M)
+"""Ways a module reaches its own functions without spelling their names: `globals()[name]()`,
+`getattr(sys.modules[__name__], name)`, a module-level `__getattr__`, and `fire.Fire()` with no
+component, which makes every top-level function a command."""
+
+_CALLED_BY_CONVENTION = re.compile(r"test|pytest_|setup_|teardown_|load_tests$")
+"""Public names a test runner calls without the module spelling them: pytest collects `test*`
+functions and calls its hooks (`pytest_*`) and `setup_module`/`teardown_function`-style fixtures,
+unittest calls `load_tests` (https://docs.pytest.org/en/stable/how-to/xunit_setup.html)."""
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def runs_by_name(text: str) -> bool:
+    """Whether the module may call a function it never names (`_RUNS_BY_NAME`)."""
+    return _RUNS_BY_NAME.search(text) is not None
+
+
+def mentions(module: ast.Module, text: str, names: Collection[str]) -> dict[str, set[int]]:
+    """For each of `names`, the top-level statements of `module` (whose source is `text`) whose lines
+    spell it as a word outside a comment, by id (-1 for a line outside every statement: a decorator's,
+    or a comment's). A mention in a string counts: the name may be looked up by it."""
+    owners: dict[str, set[int]] = {name: set() for name in names}
+    if not names:
+        return owners
+    starts = [statement.lineno for statement in module.body]
+    number, counted = 1, 0
+    for word in re.finditer(r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\b", text):
+        number += text.count("\n", counted, word.start())
+        counted = word.start()
+        before = text[text.rfind("\n", 0, word.start()) + 1 : word.start()]
+        if "#" in before and not any(quote in before for quote in "'\""):
+            continue  # in a comment (`# rebuild_cache()`): no call
+        at = bisect.bisect_right(starts, number) - 1
+        owner = module.body[at] if at >= 0 else None
+        inside = owner is not None and number <= (owner.end_lineno or owner.lineno)
+        owners[word.group()].add(id(owner) if inside else -1)
+    return owners
+
+
+def never_called(
+    module: ast.Module,
+    text: str,
+    wanted: Collection[int],
+    script: bool,
+    elsewhere: Mapping[str, object],
+) -> frozenset[int]:
+    """The ids of the top-level functions of `wanted` (ids of the module's top-level functions: those
+    that hold what may be reported) that nothing names (see the module docstring). `script`: the
+    module is a script nothing imports and no package holds; `elsewhere`: `reach.Elsewhere`, where a
+    name's value is `()` when no other module mentions it."""
+    functions: dict[str, FunctionNode] = {
+        statement.name: statement for statement in module.body
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and not statement.decorator_list
+        and statement.name.strip("_")
+        and not statement.name.startswith("__")
+        and (
+            (script and not _CALLED_BY_CONVENTION.match(statement.name))
+            or (statement.name.startswith("_") and elsewhere.get(statement.name, None) == ())
+        )
+    }
+    if not any(id(function) in wanted for function in functions.values()) or runs_by_name(text):
+        return frozenset()
+    owners = mentions(module, text, functions)
+    dead: set[int] = set()
+    grown = True
+    while grown:
+        grown = False
+        for name, function in functions.items():
+            if id(function) not in dead and owners[name] - {id(function)} <= dead:
+                dead.add(id(function))
+                grown = True
+    return frozenset(dead)

@@ -1,0 +1,82 @@
+"""Top-level functions nothing names run on no target (`unused.py`), read alone and through a scan."""
+
+from __future__ import annotations
+
+import ast
+
+from cudaudit.model import Severity
+from support import analyze
+
+SCRIPT = """
+import torch
+
+def run():
+    return torch.ones(1)
+
+def on_gpu():
+    return torch.ones(1, device="cuda")
+
+def only_on_gpu_calls():
+    return on_gpu()
+
+if __name__ == "__main__":
+    run()
+    # only_on_gpu_calls()
+"""
+
+
+def unused(code: str, script: bool = False, elsewhere: dict[str, object] | None = None) -> set[str]:
+    from cudaudit.rules.python.unused import never_called
+
+    tree = ast.parse(code)
+    tops = {id(statement) for statement in tree.body}
+    dead = never_called(tree, code, tops, script, elsewhere or {})
+    return {statement.name for statement in tree.body if id(statement) in dead}  # type: ignore[attr-defined]
+
+
+def test_a_scripts_functions_that_only_a_comment_or_each_other_name_are_unused():
+    assert unused(SCRIPT, script=True) == {"on_gpu", "only_on_gpu_calls"}
+    assert unused(SCRIPT.replace("# only", "only"), script=True) == set()
+    collected = SCRIPT.replace("def only_on_gpu_calls", "def test_on_gpu").replace("# only_on_gpu_calls()", "pytest.main()")
+    assert unused(collected, script=True) == set()  # pytest calls `test_on_gpu`, and it calls `on_gpu`
+
+
+def test_a_library_keeps_its_public_functions_and_drops_private_ones_no_module_mentions():
+    code = SCRIPT.replace("def on_gpu", "def _on_gpu").replace("return on_gpu", "return _on_gpu")
+    assert unused(code) == set()  # nothing known of the other modules
+    assert unused(code, elsewhere={"_on_gpu": ()}) == set()  # a public function names it
+    private = code.replace("only_on_gpu_calls", "_only_on_gpu_calls")
+    assert unused(private, elsewhere={"_on_gpu": (), "_only_on_gpu_calls": ()}) == {"_on_gpu", "_only_on_gpu_calls"}
+    assert unused(private, elsewhere={"_on_gpu": (), "_only_on_gpu_calls": None}) == set()  # another module mentions it
+
+
+def test_a_mention_in_a_string_a_decorator_or_a_lookup_by_name_keeps_a_function():
+    assert unused(SCRIPT + '\n__all__ = ["on_gpu", "only_on_gpu_calls"]\n', script=True) == set()
+    assert unused(SCRIPT.replace("def only_on", "@register\ndef only_on"), script=True) == set()
+    assert unused(SCRIPT + "\nimport fire\nfire.Fire()\n", script=True) == set()
+    assert unused(SCRIPT + "\nTASKS = globals()\n", script=True) == set()
+    assert unused(SCRIPT + "\nimport sys\nME = sys.modules[__name__]\n", script=True) == set()
+    assert unused(SCRIPT + "\ndef __getattr__(name):\n    return name\n", script=True) == set()
+    method = "\nclass Lazy:\n    def __getattr__(self, name):\n        return name\n"
+    assert unused(SCRIPT + method, script=True) == {"on_gpu", "only_on_gpu_calls"}  # a class's, not the module's
+
+
+def test_what_a_scan_finds_in_an_unused_private_function_is_left_out_and_its_callers_guard_stays_read():
+    files = {"README.md": "Kit.\n", "kit/__init__.py": "from .ops import scale\n"}
+    code = '''
+import torch
+
+def _to_gpu(x):
+    return x.to("cuda")
+
+def _stage(x):
+    return torch.empty_like(x, device="cuda")
+
+def scale(x):
+    return _stage(x) * 2
+'''
+    found = {(f.span.line, f.severity) for f in analyze(code, path="kit/ops.py", files=files)}
+    assert (5, Severity.NOTE) in found  # `_to_gpu`: nothing names it
+    assert (8, Severity.ERROR) in found  # `_stage`: `scale`, the package's API, calls it
+    elsewhere = {**files, "kit/run.py": "from kit.ops import _to_gpu\n\nmoved = _to_gpu(x)\n"}
+    assert (5, Severity.ERROR) in {(f.span.line, f.severity) for f in analyze(code, path="kit/ops.py", files=elsewhere)}
