@@ -180,11 +180,16 @@ class FileFacts:
     by a name other than its default (`@register_backend("remote")`, `rules/python/registries.py`):
     what it does is another path.
     The empty name stands for the module itself, which every importer imports only under such a switch."""
+    settings_off: tuple[str, ...] = ()
+    """The settings this Python module's `if` headers read from an argument object that another module
+    declares off by default (`if cfg.common.profile:`, with `profile: bool = False` in a configuration
+    dataclass; `opt_in.read_switches` and `project_index._settings_elsewhere`): what such a test
+    guards is another path, as where the module declares the setting itself."""
     off_default_path: Evidence | None = None
     """Why nothing on the project's normal path runs this file (a Python module of an opt-in area that
     no module outside such areas imports, `rules/python/opt_in_areas.py`; a module that needs a package
     only an optional extra installs, `rules/python/extra_only.py`; a file of a developer benchmark
-    folder, `project_index._developer_folders`; a monkey patch that nothing
+    folder, `developer_folders.developer_files`; a monkey patch that nothing
     in the project imports or names, `rules/python/unnamed.py`; a Dockerfile, or a conda environment file
     beside the project's own install, that nothing in the project names, `rules/containers/references.py`; a Dockerfile or compose file of a project that also installs without Docker): all it does is another path (`verdicts.off_default_path`)."""
     pure_python: Evidence | None = None

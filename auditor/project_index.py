@@ -32,7 +32,8 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   (`rules/python/skip_conditions.py`);
 - the classes and functions the project's scripts use only under a switch that is off by default
   (`if opt.plms: sampler = PLMSSampler(model)`, `if training_args.fp8: patch_for_fp8()` with `fp8:
-  bool = False` in an argument class; `rules/python/opt_in.py`);
+  bool = False` in an argument class; `rules/python/opt_in.py`), and the settings each module tests
+  that another declares off by default (`if cfg.common.profile:`);
 - the calls other modules make of the top-level functions and classes that default a parameter
   to a CUDA device (`from pkg.sampling import Sampler`, then `Sampler(steps=50)`), by shape
   (`rules/python/project_calls.py`);
@@ -46,8 +47,9 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   (`rules/python/unnamed.py`), and the modules the project imports only inside a `try` that goes on
   where the import fails (`rules/python/optional_modules.py`), the modules that need a package only an
   optional extra installs (`rules/python/extra_only.py`, from `rules/dependencies/declared.py`'s
-  reading of each dependency file), and the files of developer benchmark folders outside the packages
-  (`benchmarks/`; the catalog's `[[developer_folder]]` tables);
+  reading of each dependency file), and the files of developer folders outside the packages
+  (`benchmarks/`, a `scripts/` file no document names; the catalog's `[[developer_folder]]` tables,
+  `auditor/developer_folders.py`);
 - the top-level classes and functions a registry selects by a name that is not its default
   (`@register_backend("remote")`; `rules/python/registries.py`).
 
@@ -67,6 +69,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from cudaudit.developer_folders import developer_files
 from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, PortedName, RocmBuild
 from cudaudit.filekinds import FileKind, is_test_path
 from cudaudit.firstparty import ModuleMap, namespace_modules
@@ -218,6 +221,9 @@ class ProjectIndex:
     switched: dict[str, tuple[tuple[str, Evidence], ...]] = field(default_factory=dict)
     """Python module -> (name, the switch) for each top-level class or function of it that the scan
     uses only under a command-line switch that is off by default."""
+    settings_off: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Python module -> the settings its `if` headers test that another module declares off by default
+    (`_settings_elsewhere`)."""
     calls_elsewhere: dict[str, tuple[tuple[str, tuple[Any, ...]], ...]] = field(default_factory=dict)
     """Python module -> (name, the shapes of its calls in other modules) for its top-level functions
     and classes that default a parameter to a CUDA device (`project_calls.calls_elsewhere`)."""
@@ -268,6 +274,7 @@ class ProjectIndex:
             facts["unbuilt_extensions"] = self.unbuilt_extensions.get(path, ())
             facts["unbuilt_called"] = self.unbuilt_called.get(path)
             facts["switched"] = self.switched.get(path, ())
+            facts["settings_off"] = tuple(sorted(self.settings_off.get(path, ())))
             facts["called_elsewhere"] = self.calls_elsewhere.get(path, ())
             facts["used_elsewhere"] = self.used_elsewhere.get(path, ())
             facts["off_default_path"] = self.off_default_path.get(path)
@@ -388,6 +395,7 @@ def build_index(
     routes, route_gates = (
         _reader("routes")(found.named_sources, other_paths, found.sources) if found.named_sources and found.sources else ({}, {})
     )
+    settings_elsewhere, turned = _settings_elsewhere(files, found) if found.switched or found.tested else ({}, frozenset())
     registered, default_entries = (
         _reader("registered_definitions")(python, found.registrations) if found.registrations else ({}, frozenset())
     )
@@ -422,8 +430,10 @@ def build_index(
         ignored_without_cuda=_resolved_ignores(found.ignored, python, files),
         releases=tuple(sorted(set(found.releases))),
         switched=_with_registered(
-            _switched(files, python, found, catalog, import_lines) if found.switched or found.tested else {}, registered
+            _switched(python, found, catalog, import_lines, settings_elsewhere, turned) if found.switched or settings_elsewhere else {},
+            registered,
         ),
+        settings_off=settings_elsewhere,
         calls_elsewhere=(
             _reader("calls_elsewhere")(python, found.cuda_defaults, found.from_imports, remember)
             if found.cuda_defaults else {}
@@ -638,30 +648,16 @@ def _readme_extras(files: list[IndexedFile]) -> frozenset[str]:
 
 
 def _developer_folders(files: list[IndexedFile], python: dict[str, Reader], catalog: Catalog) -> dict[str, Evidence]:
-    """Display path -> the folder, for each file of the scan under a folder named as the catalog's
-    `[[developer_folder]]` tables (`benchmarks/`) whose parent folder is no package (holds no
-    `__init__.py` of the scan). Only the folders below the scan's common folder count: the folders
-    above the project may be named anything, and a scan of the folder itself asks about it."""
-    names = frozenset(table["folder"].lower() for _, tables in catalog.tables("developer_folder") for table in tables)
-    if not names or len(files) < 2:
-        return {}
-    try:
-        top = posixpath.commonpath([file.display for file in files])
-    except ValueError:  # absolute and relative paths together: no folder is common to them
-        return {}
-    prefix = top.rstrip("/") + "/" if top else ""
-    found: dict[str, Evidence] = {}
-    for file in files:
-        inside = file.display[len(prefix):].split("/")[:-1]  # every display path starts with the common folder
-        if not names.intersection(part.lower() for part in inside):
-            continue
-        folder = top
-        for part in inside:
-            parent, folder = folder, posixpath.join(folder, part)
-            if part.lower() in names and posixpath.join(parent, "__init__.py") not in python:
-                found[file.display] = Evidence(folder, 0, "a benchmark the project's developers run")
-                break
-    return found
+    """`developer_folders.developer_files` for the catalog's `[[developer_folder]]` tables (`benchmarks/`,
+    `scripts/`), with the scan's documents (files of no kind) where it was given them (a folder's scan)."""
+    folders: dict[str, bool] = {}
+    for _, tables in catalog.tables("developer_folder"):
+        for table in tables:
+            folders[table["folder"].lower()] = bool(table.get("unless_documented", False))
+    documents = {file.display: file.read for file in files if not file.kinds}
+    return developer_files(
+        (file.display for file in files), documents, python, folders, {file.display: file.read for file in files}
+    )
 
 
 def _off_default_path(python: dict[str, Reader], catalog: Catalog) -> dict[str, Evidence]:
@@ -687,31 +683,45 @@ def _main_blocks(
     }
 
 
-def _switched(
-    files: list[IndexedFile], python: dict[str, Reader], found: _Found, catalog: Catalog, import_lines: dict[str, bytes]
-) -> dict[str, tuple[tuple[str, Evidence], ...]]:
-    """`opt_in.switched_definitions`, with the settings another module declares off by default
-    checked against the project's configuration files and scripts (read only when there are some);
-    `import_lines` keeps each module's import lines for `_main_blocks`' reader."""
-    off, other = found.settings_off, set(found.settings_other)
-    readings = dict(found.switched)
-    for path, tested in found.tested.items():
-        settings = off.intersection(tested) - other
-        if settings:
-            try:
-                calls = _reader("settings_calls")(python[path](), settings)
-            except Exception:  # noqa: BLE001 - an unreadable module calls nothing here; its own analysis says why
-                continue
-            if calls:
-                readings[path] = calls
-    pending = {call[5] for calls in readings.values() for call in calls if call[5] in off} - other
+def _settings_elsewhere(files: list[IndexedFile], found: _Found) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
+    """Module -> the settings its `if` headers test that another module declares off by default
+    (`if cfg.common.profile:` with `profile: bool = False` in a config dataclass), where no module
+    declares them with another default and the project's configuration files and scripts turn them
+    on in one folder at most; and the settings they turn on in more (`opt_in.turned_on`, read only
+    when some setting is pending: the switched calls' as well)."""
+    off, other = found.settings_off, found.settings_other
+    tested = {path: frozenset(off.intersection(settings) - other) for path, settings in found.tested.items()}
+    pending = {setting for settings in tested.values() for setting in settings}
+    pending |= {call[5] for calls in found.switched.values() for call in calls if call[5] in off} - other
+    turned: frozenset[str] = frozenset()
     if pending:
         configs = {file.display: file.read for file in files if set(file.kinds) & _CONFIG_KINDS}
-        other |= _reader("turned_on")(pending, configs)
+        turned = frozenset(_reader("turned_on")(pending, configs))
+    return {path: settings - turned for path, settings in tested.items() if settings - turned}, turned
+
+
+def _switched(
+    python: dict[str, Reader], found: _Found, catalog: Catalog, import_lines: dict[str, bytes],
+    settings: Mapping[str, frozenset[str]], turned: frozenset[str],
+) -> dict[str, tuple[tuple[str, Evidence], ...]]:
+    """`opt_in.switched_definitions`, with the settings another module declares off by default
+    (`settings`, by the module that tests them; `turned`, those the project turns on in its
+    configuration files and scripts); `import_lines` keeps each module's import lines for
+    `_main_blocks`' reader."""
+    readings = dict(found.switched)
+    for path, tested in settings.items():
+        if path in readings:
+            continue  # a module with switches of its own read the settings it tests with them
+        try:
+            calls = _reader("settings_calls")(python[path](), tested)
+        except Exception:  # noqa: BLE001 - an unreadable module calls nothing here; its own analysis says why
+            continue
+        if calls:
+            readings[path] = calls
     if not readings:
         return {}
     return _reader("switched_definitions")(
-        python, readings, (frozenset(off), frozenset(other)),
+        python, readings, (frozenset(found.settings_off), frozenset(found.settings_other | turned)),
         lambda data: catalog.may_match(FileKind.PYTHON.value, data),
         import_lines,
     )

@@ -1,4 +1,4 @@
-"""Files under a developer benchmark folder outside the project's packages (`project_index._developer_folders`)."""
+"""Files under a developer folder outside the project's packages (`developer_folders.developer_files`)."""
 
 from __future__ import annotations
 
@@ -32,3 +32,46 @@ def test_a_package_module_named_benchmark_and_the_library_keep_their_errors():
 def test_only_folders_below_the_project_count():
     files = {f"bench/proj/{path}": text for path, text in PACKAGE.items()}
     assert Severity.ERROR in severities("bench/proj/kit/timing.py", TIMING, files)
+
+
+def test_a_maintainer_script_no_document_names_is_another_path():
+    assert severities("scripts/probe_memory.py", TIMING, PACKAGE) == {Severity.WARNING}
+    assert severities("tools/smoke.py", TIMING, PACKAGE) == {Severity.WARNING}
+    assert severities("dev/gpu_check.py", TIMING, PACKAGE) == {Severity.WARNING}
+
+
+def test_a_script_the_readme_tells_users_to_run_keeps_its_errors():
+    readme = {**PACKAGE, "README.md": "# kit\n\n    python scripts/train.py --steps 10\n"}
+    assert Severity.ERROR in severities("scripts/train.py", TIMING, readme)
+    assert severities("scripts/probe_memory.py", TIMING, readme) == {Severity.WARNING}
+    module = {**PACKAGE, "docs/usage.rst": "Run ``python -m tools.convert``.\n"}
+    assert Severity.ERROR in severities("tools/convert.py", TIMING, module)
+
+
+def test_a_sub_project_document_names_its_scripts_from_its_own_folder():
+    files = {**PACKAGE, "examples/video/README.md": "python scripts/extract.py --type 2d\n"}
+    assert Severity.ERROR in severities("examples/video/scripts/extract.py", TIMING, files)
+
+
+def test_the_folder_readme_names_its_scripts_by_their_own_names():
+    files = {**PACKAGE, "tools/README.md": "* `export.py`: write the model out\n"}
+    assert Severity.ERROR in severities("tools/export.py", TIMING, files)
+    assert severities("tools/lint.py", TIMING, files) == {Severity.WARNING}
+
+
+def test_the_helpers_a_named_script_imports_from_beside_it_keep_their_errors():
+    files = {
+        **PACKAGE, "README.md": "python scripts/train.py\n",
+        "scripts/train.py": "from loaders import make_loader\n\nmake_loader()\n",
+    }
+    assert Severity.ERROR in severities("scripts/loaders.py", TIMING, files)
+
+
+def test_without_the_project_documents_no_script_is_judged():
+    files = {"kit/__init__.py": "", "kit/ops.py": "def scale(x):\n    return x * 2\n"}
+    assert Severity.ERROR in severities("scripts/probe_memory.py", TIMING, files)
+
+
+def test_a_package_scripts_module_keeps_its_errors():
+    files = {**PACKAGE, "kit/scripts/__init__.py": ""}
+    assert Severity.ERROR in severities("kit/scripts/probe_memory.py", TIMING, files)

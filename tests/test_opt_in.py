@@ -32,6 +32,8 @@ def switched(files: dict[str, str]) -> dict[str, list[str]]:
     other = frozenset(n for _, _, declared_other, _ in found.values() for n in declared_other)
     readings = {path: calls for path, (calls, *_) in found.items() if calls}
     for path, (_, _, _, tested) in found.items():
+        if path in readings:
+            continue
         if calls := settings_calls(files[path].encode(), off.intersection(tested) - other):
             readings[path] = calls
     declared = (off, other)
@@ -257,3 +259,38 @@ def test_a_chosen_setting_caps_the_branch_through_the_command_line(cli, tmp_path
     write(tmp_path / "chat.py", CHAT.format(default="falcon") + '    cache = torch.zeros(2, device="cuda")\nimport torch\n')
     report = scan_json(cli, ".", "--no-cache")
     assert {f["severity"] for f in report["findings"]} == {"error"}
+
+
+PROFILED = """
+import torch
+from config import TrainingArguments
+
+def train(cfg):
+    if cfg.common.profile:
+        with torch.cuda.profiler.profile():
+            run(cfg)
+    else:
+        run(cfg)
+    torch.cuda.synchronize()
+"""
+PROFILE_FIELD = "\n@dataclass\nclass CommonConfig:\n    profile: bool = field(default=False, metadata={'help': 'nvtx'})\n"
+
+
+def test_a_block_under_a_setting_another_module_declares_off_is_another_path():
+    files = settings_project(**{"config.py": ARGUMENTS + PROFILE_FIELD})
+    findings = {finding.span.line: finding.severity for finding in analyze(PROFILED, path="train_profiled.py", files=files)}
+    assert findings == {7: Severity.WARNING, 11: Severity.ERROR}
+
+
+def test_the_block_keeps_its_error_where_the_setting_is_declared_on_elsewhere():
+    on = "class EvalConfig:\n    profile: bool = True\n"
+    files = settings_project(**{"config.py": ARGUMENTS + PROFILE_FIELD, "eval_config.py": on})
+    findings = {finding.span.line: finding.severity for finding in analyze(PROFILED, path="train_profiled.py", files=files)}
+    assert findings[7] is Severity.ERROR
+
+
+def test_a_module_with_switches_of_its_own_reads_the_other_settings_too():
+    own = PROFILED.replace("def train(cfg):", "@dataclass\nclass InferConfig:\n    verbose: bool = False\n\ndef train(cfg):")
+    files = settings_project(**{"config.py": ARGUMENTS + PROFILE_FIELD})
+    findings = {finding.span.line: finding.severity for finding in analyze(own, path="infer.py", files=files)}
+    assert findings == {11: Severity.WARNING, 15: Severity.ERROR}

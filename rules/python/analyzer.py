@@ -42,7 +42,7 @@ def analyze_python(
     walker = PythonWalker(
         ImportTable(
             tree, module, project_flags(facts), package, rocm_capabilities(catalog), dict(facts.skip_markers),
-            frozenset(facts.left_out_marks),
+            frozenset(facts.left_out_marks), frozenset(facts.settings_off),
         ),
         catalog,
         lambda module: is_first_party(module, settings.first_party, namespace) or is_sibling_module(path, module),

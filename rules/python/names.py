@@ -71,6 +71,7 @@ class ImportTable:
         rocm_capabilities: Any = None,
         markers: Mapping[str, Any] | None = None,
         left_out_marks: frozenset[str] = frozenset(),
+        off_elsewhere: frozenset[str] = frozenset(),
     ) -> None:
         self.tree = tree
         self.left_out_marks = left_out_marks
@@ -135,8 +136,9 @@ class ImportTable:
         widgets_off, self.chosen = _chosen_settings(statements, self.resolve, streamlit)
         """`chosen`: the settings this module shows to hold one of several strings, with the one they
         hold unless the user picks another (`guards.chosen_polarity`)."""
-        self.off_by_default = frozenset(_off_by_default(statements)) | widgets_off
-        """Settings this module shows to be off unless asked for (`guards.is_off_by_default`)."""
+        self.off_by_default = frozenset(_off_by_default(statements)) | widgets_off | off_elsewhere
+        """Settings this module shows to be off unless asked for (`guards.is_off_by_default`), and
+        those it reads that another module declares so (`off_elsewhere`, through the index)."""
         self.set_when_on = _set_only_when_on(tree, statements, self.off_by_default) if self.off_by_default else frozenset()
         """The ids of the reads of local names that hold something only when such a setting is on
         (`index = None`, then `if opt.use_x: index = Index(...)`): `if index is not None:` is the

@@ -64,9 +64,10 @@ counts only where the project declares it off by default and nowhere otherwise."
 
 Switches = tuple[tuple[SwitchedCall, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 """What `read_switches` finds in one module: the calls made only under a switch, the settings the
-module declares off by default, those it declares with any other default, and, in a module that
-declares no switch of its own, the settings its `if` headers read from an argument object, whose
-calls `settings_calls` reads only where another module declares one of them off by default."""
+module declares off by default, those it declares with any other default, and the settings its `if`
+headers read from an argument object that it does not declare, which count only where another
+module declares one of them off by default (`settings_calls` reads their calls in a module that
+declares no switch of its own; one that does reads them with its own)."""
 
 _DEFINITION = r"^(?:class|def|async[ \t]+def)[ \t]+{name}\b"
 _IMPORT_STATEMENT = re.compile(rb"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import[ \t]*\([^)]*\)|(?:from[ \t]+[\w.]+[ \t]+)?import\b[^\n]*)", re.M)
@@ -89,9 +90,10 @@ def read_switches(path: str, data: bytes) -> Switches:
     tested = _tested_settings(data) - other - off
     declared = tuple(sorted(name.decode("ascii") for name in off)), tuple(sorted(name.decode("ascii") for name in other))
     widgets, choices = _choices(data)
+    elsewhere = tuple(sorted(name.decode("ascii") for name in tested))
     if not (off or widgets or choices):
-        return (), *declared, tuple(sorted(name.decode("ascii") for name in tested))
-    return _switched_calls(data, off | widgets, tested, choices), *declared, ()
+        return (), *declared, elsewhere
+    return _switched_calls(data, off | widgets, tested, choices), *declared, elsewhere
 
 
 def settings_calls(data: bytes, settings: Iterable[str]) -> tuple[SwitchedCall, ...]:
@@ -265,9 +267,10 @@ _FALSE_DEFAULT = re.compile(rb"False\b|field\([^)]{0,400}?\bdefault[ \t]*=[ \t]*
 _SETTINGS_CLASS = re.compile(rb"class[ \t]+\w*(?:Arguments|Args|Config|Options|Settings|Params)\b")
 """An argument class by its name (`TrainingArguments`, `ModelArgs`, `TrainConfig`): a dataclass that
 `HfArgumentParser` or a plain parser fills from the command line, its field defaults the defaults."""
-_SETTING_TEST = re.compile(rb"if[ \t]+(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*)\.([A-Za-z_]\w*)[ \t]*(?::|and[ \t])")
+_SETTING_TEST = re.compile(rb"if[ \t]+((?:[A-Za-z_]\w*\.)+)([A-Za-z_]\w*)[ \t]*(?::|and[ \t])")
 _SETTINGS_RECEIVER = re.compile(rb"(?i)(?:args|arguments|cfg|config|opts|options|settings|params|flags)$")
-"""The object a test reads a setting from (`training_args`, `self.model_args`, `cfg`)."""
+"""The object a test reads a setting from (`training_args`, `self.model_args`, `cfg`), or one it
+passes on the way (`cfg.common.profile`: a section of a configuration)."""
 
 
 def _declared(data: bytes) -> tuple[set[bytes], set[bytes]]:
@@ -301,11 +304,12 @@ def _declared(data: bytes) -> tuple[set[bytes], set[bytes]]:
 
 
 def _tested_settings(data: bytes) -> set[bytes]:
-    """The settings an `if` or `elif` header reads from an argument object (`if training_args.fp8:`)."""
+    """The settings an `if` or `elif` header reads from an argument object (`if training_args.fp8:`,
+    `if cfg.common.profile:`)."""
     found = set()
     for test in _SETTING_TEST.finditer(data):
         lead = data[data.rfind(b"\n", 0, test.start()) + 1 : test.start()].lstrip(b" \t")
-        if lead in (b"", b"el") and _SETTINGS_RECEIVER.search(test.group(1)):
+        if lead in (b"", b"el") and any(_SETTINGS_RECEIVER.search(part) for part in test.group(1).split(b".")):
             found.add(test.group(2))
     return found
 
