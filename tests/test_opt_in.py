@@ -294,3 +294,24 @@ def test_a_module_with_switches_of_its_own_reads_the_other_settings_too():
     files = settings_project(**{"config.py": ARGUMENTS + PROFILE_FIELD})
     findings = {finding.span.line: finding.severity for finding in analyze(own, path="infer.py", files=files)}
     assert findings == {11: Severity.WARNING, 15: Severity.ERROR}
+
+
+def test_an_environment_variable_the_user_sets_to_turn_it_on_is_another_path():
+    code = """
+import os
+import torch
+
+BENCH = int(os.environ.get("BENCH", 0)) == 1
+
+def step():
+    if BENCH:
+        torch.cuda.synchronize()
+    if os.getenv("NVTX_RANGES", "").strip().lower() in ("1", "true", "yes"):
+        torch.cuda.nvtx.range_push("step")
+    if os.environ.get("LOCAL_RANK") == "0":
+        torch.cuda.synchronize()
+    if os.environ.get("SYNC", "true") == "true":
+        torch.cuda.synchronize()
+"""
+    findings = {finding.span.line: finding.severity for finding in analyze(code)}
+    assert findings == {9: Severity.WARNING, 11: Severity.WARNING, 13: Severity.ERROR, 15: Severity.ERROR}

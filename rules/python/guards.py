@@ -53,7 +53,13 @@ from enum import Enum
 from functools import lru_cache
 from typing import Union
 
-from cudaudit.rules.python.names import ImportTable, dotted_name, is_off_by_default_read, picks_another
+from cudaudit.rules.python.names import (
+    ImportTable,
+    dotted_name,
+    is_environment_switch,
+    is_off_by_default_read,
+    picks_another,
+)
 from cudaudit.rules.python.nodes import child_fields, subtree
 from cudaudit.siblings import DEVICE_WORDS
 
@@ -747,7 +753,8 @@ def asks_for_cuda_part(call: ast.Call) -> bool:
 
 def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
     if isinstance(node, ast.Compare):
-        probes = {Probe.OFF_BY_DEFAULT} if chosen_polarity(node, names) is not None else set()
+        chosen = chosen_polarity(node, names) is not None or is_environment_switch(node)
+        probes = {Probe.OFF_BY_DEFAULT} if chosen else set()
         for operand in _compared_values(node):
             if isinstance(operand, ast.Constant) and isinstance(operand.value, str):
                 if CUDA_DEVICE_STRING.fullmatch(operand.value):

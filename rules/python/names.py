@@ -269,7 +269,8 @@ def _off_by_default(statements: list[ast.stmt]) -> Iterator[str]:
     """Names of settings whose default the module shows to be False: `add_argument("--use-x",
     action="store_true")`, a class field `use_x: bool = False`, and a name or attribute every
     assignment of which reads a setting with a False default (`use_x = cfg.get("use_x", False)`,
-    `self.use_x = getattr(args, "use_x", False)`)."""
+    `self.use_x = getattr(args, "use_x", False)`) or an environment variable the user sets to turn
+    something on (`BENCH = os.environ.get("USE_BENCH", "0") == "1"`, `is_environment_switch`)."""
     reads: dict[str, bool] = {}
     for statement in statements:
         if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) and _is_store_true(statement.value):
@@ -287,7 +288,8 @@ def _off_by_default(statements: list[ast.stmt]) -> Iterator[str]:
             for target in statement.targets:
                 identifier = final_name(target)
                 if identifier is not None:
-                    reads[identifier] = reads.get(identifier, True) and is_off_by_default_read(statement.value)
+                    off = is_off_by_default_read(statement.value) or is_environment_switch(statement.value)
+                    reads[identifier] = reads.get(identifier, True) and off
     yield from (identifier for identifier, off in reads.items() if off)
 
 
@@ -530,6 +532,60 @@ def _assignments(body: list[ast.stmt]) -> Iterator[ast.stmt]:
 def is_nothing(node: ast.expr) -> bool:
     """`None` or `False`: what a name holds where the value it stands for is absent."""
     return isinstance(node, ast.Constant) and node.value in (None, False)
+
+
+_ON_WORDS = frozenset({"1", "true", "yes", "on", "y", "t"})
+"""What a user sets an environment variable to, to turn something on (`USE_X=1`, `PROFILE=true`)."""
+
+
+def is_environment_switch(node: ast.expr) -> bool:
+    """`os.environ.get("USE_X", "0") == "1"`, `os.getenv("PROFILE", "").lower() in ("1", "true")`,
+    `int(os.environ.get("BENCH", 0)) == 1`: a variable the user sets to turn something on, whose
+    lookup falls back to a value that is not on (no default, `None`, `"0"`, `""`, `False`) where it
+    is unset: the true branch runs only when someone asks for it. A variable a launcher sets is no such
+    switch by its values (`os.environ.get("WORLD_SIZE", "1") == "1"` falls back to an on value,
+    `os.environ.get("LOCAL_RANK") == "0"` compares with one that is not)."""
+    if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.In))):
+        return False
+    compared = node.comparators[0]
+    values = _strings(compared) if isinstance(node.ops[0], ast.In) else (
+        [compared.value] if isinstance(compared, ast.Constant) and isinstance(compared.value, (str, int)) else None
+    )
+    if not values or not all(str(value).lower() in _ON_WORDS for value in values):
+        return False
+    lookup = _unwrapped(node.left)
+    if not (isinstance(lookup, ast.Call) and lookup.args and _looks_up_environment(lookup.func)):
+        return False
+    key = lookup.args[0]
+    default = lookup.args[1] if len(lookup.args) > 1 else next((k.value for k in lookup.keywords if k.arg == "default"), None)
+    return (
+        isinstance(key, ast.Constant) and isinstance(key.value, str)
+        and (default is None or (isinstance(default, ast.Constant) and str(default.value).lower() not in _ON_WORDS))
+    )
+
+
+_CONVERSIONS = frozenset({"str", "int", "bool"})
+_NORMALISERS = frozenset({"lower", "upper", "strip", "casefold"})
+
+
+def _unwrapped(node: ast.expr) -> ast.expr:
+    """The value under conversions and normalisations: `os.getenv("X", "").strip().lower()`, `int(...)`."""
+    while isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in _NORMALISERS and not node.args:
+            node = func.value
+        elif isinstance(func, ast.Name) and func.id in _CONVERSIONS and len(node.args) == 1:
+            node = node.args[0]
+        else:
+            break
+    return node
+
+
+def _looks_up_environment(func: ast.expr) -> bool:
+    """`os.environ.get`, `environ.get`, `os.getenv`, `getenv`."""
+    if isinstance(func, ast.Attribute) and func.attr == "get":
+        return final_name(func.value) == "environ"
+    return final_name(func) == "getenv"
 
 
 def is_off_by_default_read(node: ast.expr) -> bool:
