@@ -24,7 +24,8 @@ called. Two shapes follow from that, both read from one module and its syntax al
   seen through the project index, below). A use at module level or in an unguarded function
   keeps the helper on the normal path. A decorated function is no helper (the decorator may call it
   or hand it on), except under a decorator that only remembers its results (`@functools.lru_cache()`)
-  or runs it in a grad mode (`@torch.no_grad()`, `@torch.inference_mode()`).
+  or runs it in a grad mode (`@torch.no_grad()`, `@torch.inference_mode()`), or that only says how a
+  method is bound (`@staticmethod`, `@classmethod`).
   In a module that defines tests, a module-level name assigned a device once (`device =
   torch.device("cuda:0")`, `DEVICE = "cuda"`) is read the same way: building a device object
   needs no device, so where every test and helper that reads the name is guarded, the assignment
@@ -73,6 +74,8 @@ _FRAMEWORK_METHODS = frozenset(
 _WRAPPERS = MEMOIZERS | frozenset({"torch.no_grad", "torch.inference_mode", "torch.enable_grad"})
 """Decorators that call the function only when it is called: they remember its results, or run it
 in a grad mode (https://docs.pytorch.org/docs/stable/generated/torch.no_grad.html)."""
+_BINDINGS = frozenset({"staticmethod", "classmethod"})
+"""Builtins that only say how a method is bound: it runs where it is called."""
 
 
 @dataclass(frozen=True)
@@ -193,7 +196,9 @@ class ModuleReach:
         return not (self.in_tests and name.startswith("test"))
 
     def _only_wraps(self, decorator: ast.expr) -> bool:
-        """`@functools.lru_cache()`, `@torch.no_grad()`: the function still runs only where it is called."""
+        """`@functools.lru_cache()`, `@torch.no_grad()`, `@staticmethod`: the function still runs only where it is called."""
+        if isinstance(decorator, ast.Name) and decorator.id in _BINDINGS and self.names.binding(decorator.id) is None:
+            return True
         return self.names.resolve(decorator.func if isinstance(decorator, ast.Call) else decorator) in _WRAPPERS
 
     # -- fixtures -----------------------------------------------------------------------

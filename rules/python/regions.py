@@ -497,12 +497,19 @@ def dispatch_region(key: ast.expr | None) -> Region:
     return Region(cuda_guarded=True) if cuda_key else NEUTRAL
 
 
+ACCELERATOR_METHODS = frozenset({"cuda", "pin_memory"})
+"""Methods that are the accelerator's side of a protocol, run only where there is one."""
+
+
 def method_region(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Region:
     """A method named `cuda` (`def cuda(self, device=None): ... return super().cuda(device)`) is the
     CUDA variant of a device-moving API (`nn.Module.cuda`, `Tensor.cuda`, beside its `to`, `npu` or
     `cpu` siblings): its body runs only where a caller writes `obj.cuda()`, and that call is a site of
-    its own, reported where it is written. As a class named for CUDA is, it is the CUDA side of a dispatch."""
-    return Region(cuda_guarded=True) if node.name == "cuda" else NEUTRAL
+    its own, reported where it is written. As a class named for CUDA is, it is the CUDA side of a dispatch.
+    So is a batch's `pin_memory(self)`, which a `DataLoader` calls only where an accelerator is
+    available (torch 2.13 `utils/data/dataloader.py`: `loader.pin_memory and
+    torch.accelerator.is_available()`); an explicit `batch.pin_memory()` is its own site."""
+    return Region(cuda_guarded=True) if node.name in ACCELERATOR_METHODS else NEUTRAL
 
 
 def call_region(call: ast.Call, qualified: str | None, names: ImportTable) -> Region:

@@ -621,8 +621,12 @@ class PythonWalker:
             self.hits[index] = hit
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        decorated = decorated_region(node, self.names)
         for decorator in node.decorator_list:
-            self.visit(decorator)
+            # In a test module, the values a test is parametrised with (`@given(device=st.just(
+            # torch.device("cuda")))`) are only ever handed to it: they share the region its skip
+            # markers give its body. Elsewhere a decorator is code of its own (`@triton.jit`).
+            self._visit_inside(decorated if self.in_tests else NEUTRAL, self.visit, decorator)
         for parameter, position, default in parameter_defaults(node.args):
             self._visit_inside(self.default_region(node, parameter, position, default), self.visit, default)
         # Annotations are not visited: a type named in one is not code that runs on a device.
@@ -634,7 +638,7 @@ class PythonWalker:
         try:
             self._visit_inside(self._switched_region(node), lambda _: self._visit_inside(
                 requested, lambda _: self._visit_inside(
-                    decorated_region(node, self.names), lambda _: self._visit_inside(
+                    decorated, lambda _: self._visit_inside(
                         method, self._visit_body, node), None), None), None)
         finally:
             self.functions.pop()

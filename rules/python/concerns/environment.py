@@ -14,6 +14,10 @@ keeps its severity; only the uses in its `else` branch are quiet.
 Removing a variable (`monkeypatch.delenv("CUDA_HOME")`, `os.environ.pop(...)`, `os.unsetenv(...)`,
 `del os.environ[...]`) as a statement of its own makes the process use less of CUDA, never more:
 it works on every target and is a note. `home = os.environ.pop("CUDA_HOME")` reads the value too.
+
+An NCCL variable in a function (or module) that also names a Gloo one (`os.environ["GLOO_DEVICE_TRANSPORT"]
+= "TCP"` beside `os.environ["NCCL_SOCKET_IFNAME"] = "lo"`) configures both backends: where Gloo runs
+(a CPU), it has its own settings and nothing reads the NCCL one. A note.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ ENV_METHODS = frozenset({"setenv", "delenv"})
 """`monkeypatch.setenv("CUDA_VISIBLE_DEVICES", ...)` in tests."""
 SETTERS = frozenset({"os.putenv", "os.environ.setdefault"})
 """Of `ENV_CALLS`, those whose second argument is the value the variable is set to."""
+NCCL = "NCCL_"
+GLOO = "GLOO_"
+"""The prefixes of the two backends' own variables."""
 REMOVERS = frozenset({"os.unsetenv", "os.environ.pop", "delenv"})
 """Calls (and the test method) that remove the variable they name."""
 PRESENCE_CALLS = frozenset({"os.getenv", "os.environ.get"})
@@ -56,6 +63,12 @@ class EnvironmentVariables(Concern):
         """Ids of the name nodes of sites that run only where their variable is set."""
         self._set_to: dict[int, str] = {}
         """The string a variable is set to, by the id of its name node (`os.environ["X"] = "0"`)."""
+        self._module: ast.Module | None = None
+        self._names_gloo: dict[int, bool] = {}
+        """Whether a function (or the module) names a Gloo variable, by its id, found where first needed."""
+
+    def on_Module(self, node: ast.Module) -> None:
+        self._module = node
 
     def on_Assign(self, node: ast.Assign) -> None:
         value = string_value(node.value)
@@ -150,8 +163,21 @@ class EnvironmentVariables(Concern):
             return
         value = self._set_to.get(id(node), value)
         key = f"{name}={value}" if value is not None and f"{name}={value}" in self.walk.keys(DETECTOR) else name
-        quiet = removed or id(node) in self._where_set
+        quiet = removed or id(node) in self._where_set or (name.startswith(NCCL) and self._beside_gloo())
         self.walk.report(DETECTOR, key, node, cap=Severity.NOTE if quiet else None)
+
+    def _beside_gloo(self) -> bool:
+        """Whether the function the walk is in (or the module) names a Gloo variable."""
+        scope: ast.AST | None = self.walk.functions[-1] if self.walk.functions else self._module
+        if scope is None:
+            return False
+        known = self._names_gloo.get(id(scope))
+        if known is None:
+            known = self._names_gloo[id(scope)] = any(
+                isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.startswith(GLOO)
+                for n in subtree(scope)
+            )
+        return known
 
     def _report_keys(self, node: ast.Dict) -> None:
         for key, value in zip(node.keys, node.values):
