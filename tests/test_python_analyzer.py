@@ -521,6 +521,9 @@ def test_a_method_a_guarded_test_hands_on_runs_guarded_unless_another_test_calls
         ("except Exception:\n    pass\n", Severity.WARNING),  # swallowed: a feature lost, not the run
         ("except RuntimeError as error:\n    logger.warning('no kernels: %s', error)\n", Severity.WARNING),
         ("except Exception:\n    FUSED = False\n", Severity.NOTE),  # a fallback: a probe
+        ("except Exception:\n    MODE, LIMIT = 'eager', -1\n", Severity.NOTE),  # the default it goes on with
+        ("except Exception:\n    MODE = pick_mode()\n", Severity.ERROR),  # computed: it may touch the device again
+        ("except Exception:\n    MODE = 'cuda'\n", Severity.ERROR),  # no default: the device again
         ("except ImportError:\n    pass\n", Severity.ERROR),  # a missing device raises no ImportError
         ("except Exception:\n    raise\n", Severity.ERROR),
     ],
@@ -531,6 +534,65 @@ def test_a_try_whose_handler_swallows_the_error_caps_its_body_and_the_functions_
     for code in (direct, called):
         [finding] = [f for f in analyze(code) if f.rule == "CDA103"]
         assert finding.severity is severity, code
+
+
+SENTINEL = (
+    "import torch\n\nclass Prefetch:\n    def __init__(self, model):\n        device = None\n"
+    "        for p in model.parameters():\n{search}\n{check}\n"
+    "        self.stream = torch.cuda.Stream(device=device)\n"
+)
+_FOUND_ON_CUDA = "            if p.device.type == 'cuda':\n                device = p.device\n                break"
+
+
+@pytest.mark.parametrize(
+    ("search", "check", "severity"),
+    [
+        (_FOUND_ON_CUDA, "        if device is None:\n            return", Severity.NOTE),
+        (_FOUND_ON_CUDA, "        if not device:\n            return", Severity.NOTE),
+        ("            if p.is_cuda:\n                device = p.device", "        if device is None:\n            raise SystemExit", Severity.NOTE),
+        ("            pass\n        device = next((q.device for q in model.parameters() if q.is_cuda), None)",
+         "        if device is None:\n            return", Severity.NOTE),
+        ("            pass\n        device = next((q.device for q in model.parameters()), None)",
+         "        if device is None:\n            return", Severity.ERROR),
+        # set for any parameter, a CPU one too
+        ("            device = p.device\n            break", "        if device is None:\n            return", Severity.ERROR),
+        # set off the test's branch as well
+        (_FOUND_ON_CUDA + "\n            else:\n                device = p.device",
+         "        if device is None:\n            return", Severity.ERROR),
+        # set again after the loop, whatever the parameters
+        (_FOUND_ON_CUDA, "        device = device or model.device\n        if device is None:\n            return", Severity.ERROR),
+        # the test of something else
+        (_FOUND_ON_CUDA, "        if model is None:\n            return", Severity.ERROR),
+    ],
+)
+def test_a_name_set_only_under_a_device_test_holds_that_test_where_it_is_not_none(search, check, severity):
+    code = SENTINEL.format(search=search, check=check)
+    [finding] = [f for f in analyze(code, path="pkg/prefetch.py") if f.rule == "CDA101"]
+    assert finding.severity is severity, code
+
+
+KEPT_DEVICE = (
+    "import torch\n\nclass Offload:\n{default}    def __init__(self, model):\n        self._device = None\n"
+    "        for p in model.parameters():\n            if p.device.type == 'cuda':\n"
+    "                self._device = p.device\n                break\n"
+    "        if self._device is None:\n            return\n"
+    "        self.stream = torch.cuda.Stream(device=self._device)\n{other}"
+)
+
+
+@pytest.mark.parametrize(
+    ("default", "other", "severity"),
+    [
+        ("", "", Severity.NOTE),
+        ("    _device = None\n", "", Severity.NOTE),
+        ("    _device = 'cuda'\n", "", Severity.ERROR),  # a class default other than None
+        ("", "\n    def to(self, device):\n        self._device = device\n", Severity.ERROR),  # stored elsewhere too
+    ],
+)
+def test_an_attribute_a_method_sets_only_under_a_device_test_holds_that_test(default, other, severity):
+    code = KEPT_DEVICE.format(default=default, other=other)
+    [finding] = [f for f in analyze(code, path="pkg/offload.py") if f.rule == "CDA101"]
+    assert finding.severity is severity, code
 
 
 def test_a_requirement_among_other_conditions_is_one_and_what_only_follows_it_is_quiet_on_cpu():

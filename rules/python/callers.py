@@ -9,6 +9,8 @@ is guarded runs only where the guards hold. Three readings, through the project 
 
 - `definitions`, per module (kept with its digest): the top-level functions, and the methods of
   top-level classes, whose own text the catalog's prefilter passes: only their verdicts can move;
+  and those that call one of them, to a fixed point, whose callers' guards are theirs (the guard two
+  calls up: `def report(): return peak()`, called elsewhere only under a device test);
 - `uses_elsewhere`, once per scan: every other Python module that mentions one of those names as a
   word (one pass of an automaton over each module). A module that imports a function from the module
   that defines it (`from pkg.graphs import capture`, or from a package above it that re-exports it:
@@ -74,14 +76,16 @@ _WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 
 def definitions(data: bytes, may_report: Callable[[bytes], bool]) -> Definitions:
     """The module's top-level functions and the methods of its top-level classes whose text (read
-    by indentation, from its header to the next definition at its level) `may_report` passes; not
-    dunder methods, which Python calls itself."""
+    by indentation, from its header to the next definition at its level) `may_report` passes, and
+    those whose text names one of them, to a fixed point: a caller of such a function runs it
+    wherever it runs itself, so the guards of the caller's own callers, in other modules, are its
+    guards two calls up (`def memory_report(): return peak_memory()`, called only under a device
+    test elsewhere). Not dunder methods, which Python calls itself."""
     lined = b"\n" + data
     tops = [match.start() for match in _TOP_LINE.finditer(lined)]
-    found: set[tuple[str, bool]] = set()
+    texts: list[tuple[tuple[str, bool], bytes]] = []
     for match in _TOP_DEF.finditer(lined):
-        if may_report(data[match.start():_next(tops, match.start(), len(data))]):
-            found.add((match.group(1).decode("ascii", "replace"), False))
+        texts.append(((match.group(1).decode("ascii", "replace"), False), data[match.start():_next(tops, match.start(), len(data))]))
     for match in _TOP_CLASS.finditer(lined):
         end = _next(tops, match.start(), len(data))
         methods = list(_METHOD.finditer(lined, match.end() - 1, end))
@@ -92,9 +96,35 @@ def definitions(data: bytes, may_report: Callable[[bytes], bool]) -> Definitions
         for index, method in enumerate(heads):
             name = method.group(2).decode("ascii", "replace")
             stop = heads[index + 1].start() if index + 1 < len(heads) else end
-            if not name.startswith("__") and may_report(data[method.start():stop]):
-                found.add((name, True))
+            if not name.startswith("__"):
+                texts.append(((name, True), data[method.start():stop]))
+    found = {definition for definition, text in texts if may_report(text)}
+    if not found:
+        return ()
+    rest = [(definition, text) for definition, text in texts if definition not in found]
+    named = {name for name, _ in found}
+    while rest and (automaton := word_automaton(name.encode() for name in named)) is not None:
+        callers = [definition for definition, text in rest if _calls(text, automaton)]
+        named = {name for name, _ in callers} - {name for name, _ in found}
+        found.update(callers)
+        rest = [(definition, text) for definition, text in rest if definition not in found]
     return tuple(sorted(found))
+
+
+def _calls(text: bytes, automaton: WordSearch) -> bool:
+    """Whether a definition's text, its header line aside, calls one of the automaton's names (`peak(`,
+    `self._peak(`)."""
+    body = text.find(b"\n") + 1
+    size = len(text)
+    for _, start, end in automaton.matches(text):
+        if start < body or (start and text[start - 1] in _WORD_BYTES):
+            continue
+        after = end
+        while after < size and text[after] in b" \t":
+            after += 1
+        if after < size and text[after] == 0x28:  # `(`
+            return True
+    return False
 
 
 def _next(starts: list[int], position: int, end: int) -> int:
@@ -366,8 +396,9 @@ def guarded_uses(
     )
 
 
-_FLAG_TESTED = re.compile(r"(?:if|elif)[ \t]+(?:not[ \t]+)?self\.(\w+)[ \t]*:")
-"""`if self.graphs:`, `elif not self.graphs:`: a test of a flag the class may keep (`walker._flag_value`)."""
+_FLAG_TESTED = re.compile(r"(?:if|elif)[ \t]+(?:not[ \t]+)?self\.(\w+)(?:[ \t]+is(?:[ \t]+not)?[ \t]+None)?[ \t]*:")
+"""`if self.graphs:`, `elif not self.graphs:`, `if self.device is None:`: a test of a flag the class may
+keep, or of a value it keeps only from a device test (`walker._flag_value`, `sentinels.py`)."""
 _SELF_STORE = re.compile(r"self\.(\w+)[ \t]*=(?!=)")
 
 

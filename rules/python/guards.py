@@ -445,20 +445,24 @@ _ACCELERATOR_PROBES = frozenset(
 
 
 def accelerator_polarity(test: ast.expr, names: ImportTable) -> Polarity | None:
-    """POSITIVE for `torch.cuda.is_available() or torch.xpu.is_available()`: some accelerator, CUDA
-    among those asked about, is there (so not a CPU-only machine); NEGATIVE for its `not`. None for
-    any other test: one probe alone is `polarity`'s."""
+    """POSITIVE for `torch.cuda.is_available() or torch.xpu.is_available()`, `is_cuda_available() or
+    is_musa_available()`: some accelerator, CUDA among those asked about, is there (so not a CPU-only
+    machine); NEGATIVE for its `not`. None for any other test: one probe alone is `polarity`'s."""
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
         inner = accelerator_polarity(test.operand, names)
         return None if inner is None else inner.flipped
     if not (isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or)):
         return None
-    probed = [
-        names.resolve(value.func) if isinstance(value, ast.Call) and not value.args else None for value in test.values
-    ]
-    if all(p in _ACCELERATOR_PROBES for p in probed) and "torch.cuda.is_available" in probed:
-        return Polarity.POSITIVE
-    return None
+    cuda = False
+    for value in test.values:
+        probed = names.resolve(value.func) if isinstance(value, ast.Call) and not value.args else None
+        if probed in _ACCELERATOR_PROBES:
+            cuda = cuda or probed == "torch.cuda.is_available"
+        elif polarity(value, names, Probe.CUDA) is Polarity.POSITIVE:
+            cuda = True
+        elif polarity(value, names, Probe.OTHER_DEVICE) is not Polarity.POSITIVE:
+            return None  # a disjunct that may hold on a CPU-only machine
+    return Polarity.POSITIVE if cuda else None
 
 
 def _single_process(test: ast.Compare) -> bool | None:

@@ -23,9 +23,11 @@ called. Two shapes follow from that, both read from one module and its syntax al
   captures a CUDA graph only on a GPU; a subclass in another module that calls it unguarded is
   seen through the project index, below). A use at module level or in an unguarded function
   keeps the helper on the normal path. A decorated function is no helper (the decorator may call it
-  or hand it on), except under a decorator that only remembers its results (`@functools.lru_cache()`)
-  or runs it in a grad mode (`@torch.no_grad()`, `@torch.inference_mode()`), or that only says how a
-  method is bound (`@staticmethod`, `@classmethod`).
+  or hand it on), except under a decorator that only remembers its results (`@functools.lru_cache()`),
+  runs it in a grad mode (`@torch.no_grad()`, `@torch.inference_mode()`), only says how a method is
+  bound (`@staticmethod`, `@classmethod`) or makes a Triton kernel of it (`@triton.jit`, whose uses
+  are its launches: a wrapper that returns its PyTorch reference `if not x.is_cuda:` before
+  `_kernel[grid](x, out)` never launches it on a CPU).
   In a module that defines tests, a module-level name assigned a device once (`device =
   torch.device("cuda:0")`, `DEVICE = "cuda"`) is read the same way: building a device object
   needs no device, so where every test and helper that reads the name is guarded, the assignment
@@ -54,7 +56,7 @@ from cudaudit.rules.python.flag_functions import MEMOIZERS
 from cudaudit.rules.python.guards import exits_early, is_skip_call
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
-from cudaudit.rules.python.regions import NEUTRAL, Region, branch_regions
+from cudaudit.rules.python.regions import NEUTRAL, TRITON_KERNEL_DECORATORS, Region, branch_regions
 from cudaudit.source import decode_python, parse_python
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -71,9 +73,12 @@ _FRAMEWORK_METHODS = frozenset(
      "teardown_class", "asyncSetUp", "asyncTearDown", "subTest"}
 )
 """Methods a test framework calls itself: never helpers, whoever else uses them."""
-_WRAPPERS = MEMOIZERS | frozenset({"torch.no_grad", "torch.inference_mode", "torch.enable_grad"})
-"""Decorators that call the function only when it is called: they remember its results, or run it
-in a grad mode (https://docs.pytorch.org/docs/stable/generated/torch.no_grad.html)."""
+_WRAPPERS = MEMOIZERS | TRITON_KERNEL_DECORATORS | frozenset({"torch.no_grad", "torch.inference_mode", "torch.enable_grad"})
+"""Decorators that call the function only when it is called: they remember its results, run it
+in a grad mode (https://docs.pytorch.org/docs/stable/generated/torch.no_grad.html), or make a
+Triton kernel of it, whose launches are its calls. What such a decorator says of the function (a
+Triton kernel needs a GPU) holds where the function runs: the walk counts its hits in the function's
+scope (`PythonWalker.visit_FunctionDef`)."""
 _BINDINGS = frozenset({"staticmethod", "classmethod"})
 """Builtins that only say how a method is bound: it runs where it is called."""
 
@@ -190,13 +195,14 @@ class ModuleReach:
 
     def _may_help(self, function: FunctionNode) -> bool:
         name = function.name
-        decorated = any(not self._only_wraps(decorator) for decorator in function.decorator_list)
+        decorated = any(not self.only_wraps(decorator) for decorator in function.decorator_list)
         if decorated or name in _FRAMEWORK_METHODS or name.startswith("__"):
             return False
         return not (self.in_tests and name.startswith("test"))
 
-    def _only_wraps(self, decorator: ast.expr) -> bool:
-        """`@functools.lru_cache()`, `@torch.no_grad()`, `@staticmethod`: the function still runs only where it is called."""
+    def only_wraps(self, decorator: ast.expr) -> bool:
+        """`@functools.lru_cache()`, `@torch.no_grad()`, `@staticmethod`, `@triton.jit`: the function
+        still runs only where it is called."""
         if isinstance(decorator, ast.Name) and decorator.id in _BINDINGS and self.names.binding(decorator.id) is None:
             return True
         return self.names.resolve(decorator.func if isinstance(decorator, ast.Call) else decorator) in _WRAPPERS

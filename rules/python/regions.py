@@ -463,10 +463,13 @@ def decorated_region(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
     """`@pytest.mark.skipif(not torch.cuda.is_available(), ...)`, `@requires_gpu`, `@skip_if_rocm`,
     `@RunIf(min_cuda_gpus=1)`, a class's own `pytestmark = ...`; a class named for CUDA
     (`class CUDA_Accelerator(Accelerator)`) is the CUDA side of a dispatch. A function that takes a
-    process group (`process_groups.py`) runs only in a launch of several processes: another path."""
+    process group (`process_groups.py`) runs only in a launch of several processes: another path.
+    Triton's decorators mark nothing: `@triton.autotune(configs=get_cuda_configs())` tunes a kernel,
+    whatever its arguments name."""
     if isinstance(node, ast.ClassDef):
         return _marked_region([*node.decorator_list, *_pytest_marks(node.body)], names, names_cuda(node.name))
-    region = _marked_region(node.decorator_list, names)
+    markers = [d for d in node.decorator_list if names.resolve(d.func if isinstance(d, ast.Call) else d) not in TRITON_KERNEL_DECORATORS]
+    region = _marked_region(markers, names)
     if region.cap is None and takes_process_group(node, names):
         return replace(region, cap=ANOTHER_PATH.cap)
     return region
@@ -487,6 +490,12 @@ def _pytest_marks(body: list[ast.stmt]) -> list[ast.expr]:
         if isinstance(statement, ast.Assign)
         and any(isinstance(target, ast.Name) and target.id == "pytestmark" for target in statement.targets)
     ]
+
+
+TRITON_KERNEL_DECORATORS = frozenset({"triton.jit", "triton.autotune", "triton.heuristics"})
+"""Decorators that compile a function into a Triton kernel, which runs only where it is launched
+(`kernel[grid](x, out, n)`): defining one touches no device
+(https://triton-lang.org/main/python-api/generated/triton.jit.html)."""
 
 
 def dispatch_region(key: ast.expr | None) -> Region:
@@ -701,17 +710,26 @@ def _catches_errors(handler: ast.ExceptHandler) -> bool:
 
 
 def _falls_back(body: list[ast.stmt]) -> bool:
-    """`return False`, `return None`, `return`, or `flag = False` / `self.ok = None`: a handler that
-    answers "not here" rather than re-raising or going on as if nothing happened."""
+    """`return False`, `return None`, `return`, `return "cache"`, `return {}`, or `flag = False` /
+    `free, total = 0, 0` / `self.mode = "eager"`: a handler that answers "not here", or the default
+    the program goes on with, rather than re-raising or going on as if nothing happened. The answer
+    is a value written out (`_default_value`): one the handler computes may touch the device again."""
     last = body[-1] if body else None
     if isinstance(last, ast.Return):
-        return last.value is None or (isinstance(last.value, ast.Constant) and last.value.value in (False, None))
-    return any(
-        isinstance(statement, ast.Assign)
-        and isinstance(statement.value, ast.Constant)
-        and statement.value.value in (False, None)
-        for statement in body
-    )
+        return last.value is None or _default_value(last.value)
+    return any(isinstance(statement, ast.Assign) and _default_value(statement.value) for statement in body)
+
+
+def _default_value(value: ast.expr) -> bool:
+    """A constant or a display of constants (`"cache"`, `0`, `{}`, `(0, 0)`, `-1`) that names no
+    CUDA device: what a probe answers where the device, or the tool, is not there."""
+    for node in subtree(value):
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, str) and CUDA_DEVICE_STRING.fullmatch(node.value):
+                return False
+        elif not isinstance(node, (ast.Tuple, ast.List, ast.Dict, ast.Set, ast.UnaryOp, ast.USub, ast.Load)):
+            return False
+    return True
 
 
 def catches_import_error(handler: ast.ExceptHandler) -> bool:

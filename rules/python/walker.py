@@ -61,6 +61,7 @@ from cudaudit.rules.python.regions import (
     replaced_default,
     try_region,
 )
+from cudaudit.rules.python.sentinels import against_none, none_stores, sentinel_tests
 from cudaudit.rules.python.shown import shown_calls, statistics
 from cudaudit.rules.registry import python_concern_modules
 
@@ -227,11 +228,16 @@ class PythonWalker:
         """How many times the module stores each attribute name, read once, when a class keeps a flag
         (given by a caller that walks the module with some functions emptied, counted before)."""
         self._local_flags: dict[int, dict[str, ast.expr]] = {}
+        self._sentinels: dict[int, dict[str, ast.expr]] = {}
+        self._none_stores: dict[str, list[int]] | None = None
+        """Per function (by id), the device tests its local names hold where they are not None (`sentinels.py`)."""
         """Per function (by id), the truth values its local names hold (`_local_flags`), read when an `if` tests one."""
         self._helper_names: frozenset[str] = frozenset()
         """The names of the module's helpers and test-class methods (`reach.py`): a use of any other name is not recorded."""
         self._value_scope: tuple[int, ...] = ()
         """The module-level assignment the walk is in, where `reach.py` follows the uses of its name."""
+        self._wrapped: tuple[int, ...] = ()
+        """The function whose decorator the walk is in, where that decorator only wraps it (`ModuleReach.only_wraps`)."""
         self._followed: frozenset[int] = frozenset()
         """The module-level assignments whose names `reach.py` follows, by id."""
         self._skip_checks = False
@@ -253,8 +259,9 @@ class PythonWalker:
     @property
     def scope(self) -> tuple[int, ...]:
         """The ids of the functions whose bodies the walk is in, outermost first, after the module-level
-        assignment it is in where `reach.py` follows that name's uses (`Hit.scope`)."""
-        return self._value_scope + tuple(id(function) for function in self.functions)
+        assignment it is in where `reach.py` follows that name's uses, and last the function a decorator
+        the walk is in only wraps (`@triton.jit`) (`Hit.scope`)."""
+        return self._value_scope + tuple(id(function) for function in self.functions) + self._wrapped
 
     @property
     def reach(self) -> ModuleReach | None:
@@ -500,19 +507,61 @@ class PythonWalker:
         name = test.operand if isinstance(test, ast.UnaryOp) and negated else test
         if not self.functions:
             return None
+        function = self.functions[-1]
+        value = None
         if isinstance(name, ast.Attribute) and _is_self_attribute(name):
             value = self._attribute_flags().get(name.attr)
-            return None if value is None else (value, negated)
-        if not isinstance(name, ast.Name):
-            return None
-        function = self.functions[-1]
-        flags = self._local_flags.get(id(function))
-        if flags is None:
-            flags = self._local_flags[id(function)] = _local_flags(function)
-        value = flags.get(name.id)
+        elif isinstance(name, ast.Name):
+            flags = self._local_flags.get(id(function))
+            if flags is None:
+                flags = self._local_flags[id(function)] = _local_flags(function)
+            value = flags.get(name.id)
+        if value is None and (sentinel := against_none(test)) is not None and self._may_be_sentinel(sentinel[0], function):
+            key, negated = sentinel  # `if device is None:` after `device = p.device` under a device test
+            tests = self._sentinels.get(id(function))
+            if tests is None:
+                tests = self._sentinels[id(function)] = sentinel_tests(function, self._holds_device, self._stores)
+            value = tests.get(key)
+            if value is not None and key.startswith("self.") and self._class_default(key[5:]):
+                value = None
         if value is None or (value.lineno, value.col_offset) >= (test.lineno, test.col_offset):
             return None
         return value, negated
+
+    def _may_be_sentinel(self, key: str, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        """Whether `function` sets `key` to None (or to what `next(..., None)` finds) somewhere: only then
+        is a test of it read as a sentinel's (`sentinels.none_stores`, one pass over the module's
+        statements); most names an `if` tests are not."""
+        if self._none_stores is None:
+            self._none_stores = none_stores(self.names.statements)
+        lines = self._none_stores.get(key)
+        end = function.end_lineno or function.lineno
+        return lines is not None and any(function.lineno < line <= end for line in lines)
+
+    def _stores(self) -> Mapping[str, int]:
+        """How many times the module stores each attribute name (`nodes.attribute_stores`), counted once."""
+        if self._attribute_stores is None:
+            self._attribute_stores = attribute_stores(self._module) if self._module is not None else {}
+        return self._attribute_stores
+
+    def _class_default(self, name: str) -> bool:
+        """Whether the class around the walk gives attribute `name` a value other than None in its body
+        (`device = "cuda"`), which `self.name` reads where no method has stored one."""
+        owner = self._classes[-1] if self._classes else None
+        return owner is not None and any(
+            isinstance(statement, (ast.Assign, ast.AnnAssign))
+            and any(isinstance(t, ast.Name) and t.id == name for t in (statement.targets if isinstance(statement, ast.Assign) else [statement.target]))
+            and not (isinstance(statement.value, ast.Constant) and statement.value.value is None)
+            for statement in owner.body
+        )
+
+    def _holds_device(self, test: ast.expr) -> bool:
+        """Whether the true branch of `test` runs only off a CPU-only machine: on a CUDA (or NVIDIA, or
+        another accelerator's) device, or where a device compared with the CPU is not it."""
+        _, body, _ = branch_regions(test, self.names)
+        if body.cuda_guarded or body.nvidia_only or body.elsewhere:
+            return True
+        return probes_in(test, self.names) == _CPU_PROBE and polarity(test, self.names, Probe.CPU) is Polarity.NEGATIVE
 
     def _attribute_flags(self) -> dict[str, ast.expr]:
         """The attributes the class around the walk keeps a truth test in (`_class_flags`), read once per class."""
@@ -523,9 +572,8 @@ class PythonWalker:
         if flags is None:
             flags = _class_flags(owner)
             if flags and self._module is not None:
-                if self._attribute_stores is None:
-                    self._attribute_stores = attribute_stores(self._module)
-                flags = {name: value for name, value in flags.items() if self._attribute_stores.get(name) == 1}
+                stores = self._stores()
+                flags = {name: value for name, value in flags.items() if stores.get(name) == 1}
             self._class_flags[id(owner)] = flags
         return flags
 
@@ -622,11 +670,21 @@ class PythonWalker:
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         decorated = decorated_region(node, self.names)
+        reach = self._reach
         for decorator in node.decorator_list:
             # In a test module, the values a test is parametrised with (`@given(device=st.just(
             # torch.device("cuda")))`) are only ever handed to it: they share the region its skip
             # markers give its body. Elsewhere a decorator is code of its own (`@triton.jit`).
-            self._visit_inside(decorated if self.in_tests else NEUTRAL, self.visit, decorator)
+            region = decorated if self.in_tests else NEUTRAL
+            if reach is not None and reach.only_wraps(decorator):
+                # `@triton.jit` says what the function is where it runs: its hits are the function's
+                self._wrapped = (id(node),)
+                try:
+                    self._visit_inside(region, self.visit, decorator)
+                finally:
+                    self._wrapped = ()
+            else:
+                self._visit_inside(region, self.visit, decorator)
         for parameter, position, default in parameter_defaults(node.args):
             self._visit_inside(self.default_region(node, parameter, position, default), self.visit, default)
         # Annotations are not visited: a type named in one is not code that runs on a device.
