@@ -34,9 +34,9 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   (`if opt.plms: sampler = PLMSSampler(model)`, `if training_args.fp8: patch_for_fp8()` with `fp8:
   bool = False` in an argument class; `rules/python/opt_in.py`), and the settings each module tests
   that another declares off by default (`if cfg.common.profile:`);
-- the calls other modules make of the top-level functions and classes that default a parameter
-  to a CUDA device (`from pkg.sampling import Sampler`, then `Sampler(steps=50)`), by shape
-  (`rules/python/project_calls.py`);
+- the calls other modules and the README's examples make of the top-level functions and classes
+  that default a parameter to a CUDA device (`from pkg.sampling import Sampler`, then
+  `Sampler(steps=50)`), by shape (`rules/python/project_calls.py`);
 - what the other modules of the project do with each module's functions and methods whose text holds
   a CUDA site: the guards around each use, or that one is not followed (`rules/python/callers.py`);
 - the Python modules with a `__main__` block, and whether another module imports them, with the
@@ -141,6 +141,7 @@ _READERS = {
     "cuda_defaults": "cudaudit.rules.python.project_calls:cuda_defaults",
     "from_imports": "cudaudit.rules.python.project_calls:from_imports",
     "calls_elsewhere": "cudaudit.rules.python.project_calls:calls_elsewhere",
+    "readme_examples": "cudaudit.rules.python.project_calls:readme_examples",
     "definitions": "cudaudit.rules.python.callers:definitions",
     "uses_elsewhere": "cudaudit.rules.python.callers:uses_elsewhere",
 }
@@ -435,7 +436,7 @@ def build_index(
         ),
         settings_off=settings_elsewhere,
         calls_elsewhere=(
-            _reader("calls_elsewhere")(python, found.cuda_defaults, found.from_imports, remember)
+            _reader("calls_elsewhere")(python, found.cuda_defaults, found.from_imports, remember, _readme_examples(files))
             if found.cuda_defaults else {}
         ),
         used_elsewhere=(
@@ -633,18 +634,29 @@ def _extra_only(
 def _readme_extras(files: list[IndexedFile]) -> frozenset[str]:
     """The extras the shallowest README files of the scan (a document of no kind, `README.md`)
     install (`extra_only.readme_extras`)."""
+    return frozenset().union(*_readmes(files, _reader("readme_extras")).values())
+
+
+def _readme_examples(files: list[IndexedFile]) -> dict[str, bytes]:
+    """The code of the shallowest README files' examples (`project_calls.readme_examples`), by path."""
+    return {path: code for path, code in _readmes(files, _reader("readme_examples")).items() if code}
+
+
+def _readmes(files: list[IndexedFile], read: Callable[[str], _T]) -> dict[str, _T]:
+    """`read` of the text of each of the shallowest README files of the scan (a document of no kind,
+    `README.md`), by path; an unreadable one is left out."""
     readmes = [file for file in files if not file.kinds and posixpath.basename(file.display).lower().startswith("readme")]
     if not readmes:
-        return frozenset()
+        return {}
     depth = min(file.display.count("/") for file in readmes)
-    found: set[str] = set()
+    found: dict[str, _T] = {}
     for file in readmes:
         if file.display.count("/") == depth:
             try:
-                found |= _reader("readme_extras")(decode_text(file.read()))
+                found[file.display] = read(decode_text(file.read()))
             except Exception:  # noqa: BLE001 - an unreadable README names nothing
                 continue
-    return frozenset(found)
+    return found
 
 
 def _developer_folders(files: list[IndexedFile], python: dict[str, Reader], catalog: Catalog) -> dict[str, Evidence]:

@@ -3,11 +3,17 @@ the calls other modules make of its top-level functions and classes (`project_ca
 
 `def train_one_epoch(model, loader, device=torch.device("cuda"))`, called in its module only as
 `train_one_epoch(model, loader, device=device)`, runs on the caller's device: the default is taken
-only by a caller that leaves the argument out, another path than the normal one (a warning at
-most). A call in the module that leaves it out, a function handed on as a value (`fire.Fire(main)`,
-a callback) or decorated (`@app.command()`, whose framework fills parameters from their defaults;
-not a private `@classmethod`, `_build_group`, which only its module's calls call) takes the default
-on the normal path.
+only by a caller that leaves the argument out. Where every caller is seen (the module's calls of
+the function itself, and for a top-level function or class the calls of the modules that import it
+and of the README's examples) and there is one, the default is never taken: a note. Where some may
+be unseen (a public method, which other modules call through objects; a name another module hands
+on; a function nothing calls), it is another path than the normal one, a warning at most. A call
+that leaves it out, a function handed on as a value in its module (`fire.Fire(main)`, a callback) or
+decorated (`@app.command()`, whose framework fills parameters from their defaults; not a private
+`@classmethod`, `_build_group`, which only its module's calls call) takes the default on the normal
+path. A registry's decorator (`@MODELS.register_module("vae")`) hands the function to the calls a
+configuration makes, which this reading does not see: a public API's default, a warning, unless a
+call seen leaves the parameter out.
 
 A constructor is called through its class (`Runner(...)`) and, from the subclasses in the same
 module, through `super().__init__(...)` (or `Runner.__init__(self, ...)`); a subclass without an
@@ -32,7 +38,7 @@ import ast
 from collections.abc import Iterator, Mapping
 
 from cudaudit.rules.python.nodes import subtree
-from cudaudit.rules.python.project_calls import CallShape
+from cudaudit.rules.python.project_calls import HANDED_ON, CallShape
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 _SELF = frozenset({"self", "cls"})
@@ -128,7 +134,10 @@ class ModuleCalls:
 
     def default_is_normal_path(self, function: FunctionNode, parameter: str, position: int | None) -> bool:
         """Whether a call of `function` may take the default of `parameter` (at `position` among
-        the positional parameters, None for a keyword-only one) on the normal path."""
+        the positional parameters, None for a keyword-only one) on the normal path. A function a
+        registry builds by name (`@MODELS.register_module("vae")`) is called by configuration, which
+        this module cannot see: only a call seen here or elsewhere that leaves the parameter out
+        takes its default on the normal path."""
         if _called_from_anywhere(function) or function.name in self._handed_on:
             return True
         positional = [*function.args.posonlyargs, *function.args.args]
@@ -140,9 +149,48 @@ class ModuleCalls:
             return True
         return id(function) in self._top_level and self._taken_elsewhere(function.name, parameter, position)
 
+    def default_always_given(self, function: FunctionNode) -> bool:
+        """Whether the calls of `function` that decide its default are all seen, and there is one:
+        then, where none leaves the parameter out (`default_is_normal_path`), every run gives it a
+        value and the default is never taken. Seen are the module's calls and constructions, and,
+        for a top-level function or class, the calls of the modules that import it and of the
+        README's examples (`project_calls.py`). A registered function (called by configuration), a
+        decorated or handed-on one, and a public method (which other modules call through objects
+        this reading does not follow) may have callers unseen."""
+        if function.decorator_list or function.name in self._handed_on:
+            return False
+        cls = self._classes.get(id(function))
+        if cls is not None:
+            built = list(self._built_classes(cls))
+            if any(HANDED_ON in self._elsewhere.get(each.name, ()) for each in built if each.name in self._top_level_classes):
+                return False
+            return any(
+                self._direct_calls(each.name, None) or (each.name in self._top_level_classes and each.name in self._elsewhere)
+                or any(_init_calls_of_base(subclass, each.name) for subclass in self._subclasses.get(each.name, ()))
+                for each in built
+            )
+        positional = [*function.args.posonlyargs, *function.args.args]
+        if positional and positional[0].arg in _SELF:
+            return function.name.startswith("_") and self._direct_calls(function.name, positional[0].arg)
+        elsewhere = self._elsewhere.get(function.name, ()) if id(function) in self._top_level else ()
+        return HANDED_ON not in elsewhere and (self._direct_calls(function.name, None) or bool(elsewhere))
+
+    def _direct_calls(self, name: str, owner: str | None) -> bool:
+        """Whether the module calls `name` itself: `name(...)`, or with `owner` (a method's first
+        parameter) `self.name(...)`; not `other.name(...)`, another object's function of that name,
+        nor `super().name(...)`, the base's (whose callers may be a framework's)."""
+        return any(
+            isinstance(call.func, ast.Name) if owner is None
+            else isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name) and call.func.value.id == owner
+            for call in self._calls.get(name, ())
+        )
+
     def _taken_elsewhere(self, name: str, parameter: str, position: int | None) -> bool:
-        """Whether a call of `name` in another module leaves `parameter` out."""
-        return any(not _shape_passes(shape, parameter, position) for shape in self._elsewhere.get(name, ()))
+        """Whether a call of `name` in another module leaves `parameter` out (a name handed on there
+        has callers unseen: `default_always_given`)."""
+        return any(
+            shape != HANDED_ON and not _shape_passes(shape, parameter, position) for shape in self._elsewhere.get(name, ())
+        )
 
     def _built_with_default(
         self, cls: ast.ClassDef, parameter: str, position: int | None, seen: frozenset[str] = frozenset()
@@ -188,11 +236,22 @@ def _called_from_anywhere(function: FunctionNode) -> bool:
     """Whether callers this module cannot see may call `function` and take its defaults: a
     framework, through a decorator (`@app.command()`), or another module, through a public
     `@classmethod` (`Buffer.from_dataset(...)`). A private one (`_build_group`, PEP 8's "internal
-    use" name) has only its module's calls, which `default_is_normal_path` reads."""
-    if not function.decorator_list:
+    use" name) has only its module's calls, which `default_is_normal_path` reads. A registry's
+    decorator (`_registers`) hands the function to the configuration's calls, which give what the
+    configuration names: such a default is a public API's, taken only by a caller that leaves it out."""
+    decorators = [decorator for decorator in function.decorator_list if not _registers(decorator)]
+    if not decorators:
         return False
-    binding_only = all(isinstance(d, ast.Name) and d.id in _METHOD_KINDS for d in function.decorator_list)
+    binding_only = all(isinstance(d, ast.Name) and d.id in _METHOD_KINDS for d in decorators)
     return not (binding_only and function.name.startswith("_"))
+
+
+def _registers(decorator: ast.expr) -> bool:
+    """`@MODELS.register_module("vae")`, `@register_model`: a decorator whose callable's name spells
+    `register` records the function in a registry that builds it by name from a configuration
+    (`registries.py` reads the same decorators for the entries a default name selects)."""
+    callable_ = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return "register" in (_called_name(callable_) or "").lower()
 
 
 def _forwards(call: ast.Call, init: FunctionNode, parameter: str) -> bool:

@@ -16,11 +16,17 @@ calls made elsewhere in the scan. Two readings, both from bytes:
   search for their first word;
 - `calls_elsewhere`, once per scan: for those names, each call in a module that imports the name
   from the defining module (or from a package above it, which re-exports it), as a `CallShape`.
+  A mention there that is no call (the class handed on in a table of choices, a base of a subclass)
+  is recorded as such (`HANDED_ON`): its callers are not seen.
   Only such modules are read again, and only the text of each call is parsed; a module's reading
   for one set of names is kept with its digest. A name imported
   under another name, or called through a module (`sampling.Sampler(...)`), is not followed; nor
   are the test suite's and the benchmarks' calls (a test that builds the sampler without a device
   runs on another path). A star import (`from helpers import *`) imports every name of its module.
+
+The README's examples are callers too: its fenced code blocks (`readme_examples`) are read as one
+more module that imports and calls the project's names, the documented path of a user who copies
+them (`from pkg.build import build_model` then `build_model(cfg, ckpt)` takes `device="cuda"`).
 """
 
 from __future__ import annotations
@@ -36,12 +42,17 @@ from typing import Any
 
 from cudaudit.filekinds import is_benchmark_path, is_test_path
 from cudaudit.firstparty import ModuleMap
+from cudaudit.rules.python.opt_in import import_statements, statement_lines
 
 Remember = Callable[[str, str, Callable[[], Any]], Any]
 """`project_index.Remember`: a module's reading, from the scan's cache where it has it."""
 CallShape = tuple[int, tuple[str, ...], bool]
 """(how many positional arguments, the keywords passed with `"**"` for a `**mapping`, whether a
 `*sequence` is passed): what a call gives a parameter, whatever the values."""
+
+HANDED_ON: CallShape = (-1, (), False)
+"""A mention of the name that is no call (a value in a table, a base class, a callback): callers
+not seen, who may leave any parameter out."""
 
 _CUDA_STRING = re.compile(rb"""cuda(?::\d+)?['"]""")
 """The end of a CUDA device string; the quote before it is checked by hand (a pattern that starts
@@ -150,21 +161,28 @@ def calls_elsewhere(
     defined: Mapping[str, tuple[str, ...]],
     imports: Mapping[str, tuple[tuple[int, str, str], ...]],
     remember: Remember | None = None,
+    examples: Mapping[str, bytes] | None = None,
 ) -> dict[str, tuple[tuple[str, tuple[CallShape, ...]], ...]]:
     """Defining module's display path -> (name, the shapes of its calls in the modules that import
     it), for the names of `defined` (display path -> `cuda_defaults`) that some other module calls.
     `imports` are the modules' `from_imports`; only the modules that import such a name are read, and
-    `remember` may answer a module's reading for the same names from an earlier run."""
+    `remember` may answer a module's reading for the same names from an earlier run. `examples` are
+    the README's code (display path -> `readme_examples`), read as modules of their own."""
     if not defined:
         return {}
     found: dict[tuple[str, str], set[CallShape]] = {}
     # the test suite's and the benchmarks' calls are their own paths, not what a user runs
     users = {path: listed for path, listed in imports.items() if not (is_test_path(path) or is_benchmark_path(path))}
+    readers: dict[str, Callable[[], bytes]] = dict(sources)
+    for path, code in (examples or {}).items():
+        users[path] = from_imports(code)
+        readers[path] = partial(bytes, code)
     for path, reached in importers(ModuleMap(sources), defined, users).items():
         called = tuple(sorted(reached))
         reader = "project_calls:" + hashlib.blake2b("\0".join(called).encode(), digest_size=8).hexdigest()
         try:
-            calls = (remember or _compute)(reader, path, partial(_calls_of, sources[path], called))
+            read = partial(_calls_of, readers[path], called)
+            calls = read() if path not in sources else (remember or _compute)(reader, path, read)
         except Exception:  # noqa: BLE001 - an unreadable module calls nothing here; its own analysis says why
             continue
         for name, shapes in calls:
@@ -174,6 +192,20 @@ def calls_elsewhere(
     for (owner, name), shapes in sorted(found.items()):
         result.setdefault(owner, []).append((name, tuple(sorted(shapes))))
     return {owner: tuple(items) for owner, items in result.items()}
+
+
+_FENCE = re.compile(r"^[ \t]*(```|~~~)[ \t]*(\w*)[^\n]*\n(.*?)^[ \t]*\1", re.M | re.S)
+"""A fenced code block of Markdown, its language tag, its code."""
+_PYTHON_TAGS = frozenset({"", "python", "py", "python3", "pycon"})
+_PROMPT = re.compile(r"^[ \t]*(?:>>>|\.\.\.) ?", re.M)
+
+
+def readme_examples(text: str) -> bytes:
+    """The Python code of a README's fenced blocks (tagged `python`, or untagged), their
+    interpreter prompts (`>>> `) taken off: what a user copies to call the project."""
+    return "\n".join(
+        _PROMPT.sub("", block.group(3)) for block in _FENCE.finditer(text) if block.group(2).lower() in _PYTHON_TAGS
+    ).encode()
 
 
 def importers(
@@ -213,15 +245,25 @@ def _compute(reader: str, path: str, compute: Callable[[], Any]) -> Any:
 
 
 def _calls_of(read: Callable[[], bytes], names: tuple[str, ...]) -> tuple[tuple[str, tuple[CallShape, ...]], ...]:
-    """(name, the shapes of its calls by that name) for each of `names` the module calls."""
+    """(name, the shapes of its calls by that name) for each of `names` the module calls or hands
+    on: a mention outside the import statements that is no call (`{"vertex": VertexVisualizer}`, a
+    subclass, a callback) is `HANDED_ON`."""
     data = read()
+    imports: set[int] | None = None
     found = []
     for name in names:
         shapes = set()
-        for call in re.finditer(rb"(?<![\w.])" + re.escape(name.encode()) + rb"[ \t]*\(", data):
-            if data[max(0, call.start() - 6):call.start()].split()[-1:] in ([b"def"], [b"class"]):
+        for mention in re.finditer(rb"(?<![\w.])" + re.escape(name.encode()) + rb"(?!\w)([ \t]*\()?", data):
+            start = mention.start()
+            if data[max(0, start - 6):start].split()[-1:] in ([b"def"], [b"class"]):
                 continue
-            shape = _shape(data, call.end() - 1)
+            if mention.group(1) is None:
+                imports = statement_lines(import_statements(data)) if imports is None else imports
+                quoted = start and data[start - 1] in b"'\"" and data[mention.end():mention.end() + 1] == data[start - 1:start]
+                if not quoted and data.count(b"\n", 0, start) + 1 not in imports:
+                    shapes.add(HANDED_ON)
+                continue
+            shape = _shape(data, mention.end() - 1)
             if shape is not None:
                 shapes.add(shape)
         if shapes:

@@ -101,6 +101,9 @@ class Region:
 NEUTRAL = Region()
 ANOTHER_PATH = Region(cap=Severity.WARNING)
 """Code only another path than the normal one runs (a default every call overrides): a warning at most."""
+GIVEN_DEFAULT = Region(cap=Severity.NOTE)
+"""A parameter default that every call seen gives a value instead (`load(path, device=device)`),
+the function's callers all seen (`defaults.ModuleCalls.default_always_given`): never taken."""
 UNREAD_DEFAULT = Region(cap=Severity.NOTE)
 """A parameter default the function only stores where nothing reads it (`self.device = device`):
 no device is ever made from it."""

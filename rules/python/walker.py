@@ -42,6 +42,7 @@ from cudaudit.rules.python.regions import (
     ALL_TARGETS,
     ANOTHER_PATH,
     DISPLAYED,
+    GIVEN_DEFAULT,
     NEUTRAL,
     ONLY_COMPARED,
     UNREAD_DEFAULT,
@@ -763,7 +764,8 @@ class PythonWalker:
         position: int | None,
         default: ast.expr,
     ) -> Region:
-        """A default that the module's own calls never take is another path, and one nothing reads,
+        """A default that the module's own calls never take is another path (and where every caller
+        is seen and gives a value, never taken: a note), and one nothing reads,
         or only compares, reaches no device (`defaults.py`); only
         defaults naming CUDA or NCCL in a string (`"cuda"`, `"nccl"`) are looked at, the module's
         calls read once, when the first such default is met."""
@@ -777,7 +779,7 @@ class PythonWalker:
             return ONLY_COMPARED
         if self._module_calls.default_is_normal_path(function, parameter, position):
             return self._switched_region(function)  # a switched function's callers are switched too
-        return ANOTHER_PATH
+        return GIVEN_DEFAULT if self._module_calls.default_always_given(function) else ANOTHER_PATH
 
     def visit_arg(self, node: ast.arg) -> None:
         """Parameters carry only annotations, which are not visited."""

@@ -1,0 +1,182 @@
+"""A parameter's CUDA default is judged by the calls that decide it: the module's own, the calls of
+the modules that import the function, and the README's examples."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from cudaudit.model import Severity
+from cudaudit.rules.python.project_calls import HANDED_ON, calls_elsewhere, cuda_defaults, from_imports, readme_examples
+from support import analyze
+
+BUILDER = '''import torch
+
+def build_model(config, device="cuda"):
+    return torch.nn.Linear(4, 4).to(device)
+'''
+
+
+def cpu_severity(code: str, **kwargs) -> Severity | None:
+    """The CPU severity of the one CDA103 finding on the line that spells `"cuda"` first."""
+    found = [f for f in analyze(code, **kwargs) if f.rule == "CDA103"]
+    return found[0].targets["cpu"].severity if found else None
+
+
+def test_a_default_every_call_of_the_module_gives_a_value_is_never_taken():
+    code = BUILDER + '''
+def _frames(path, compute_device=torch.device("cuda")):
+    return torch.load(path, map_location=compute_device)
+
+def load(path, device):
+    return _frames(path, compute_device=device), build_model(path, device)
+'''
+    found = sorted((f.span.line, f.targets["cpu"].severity) for f in analyze(code) if f.rule == "CDA103")
+    assert found == [(3, Severity.NOTE), (6, Severity.NOTE)]
+
+
+def test_a_call_that_leaves_the_default_out_keeps_the_error():
+    assert cpu_severity(BUILDER + "\nmodel = build_model('a.yaml')\n") == Severity.ERROR
+
+
+def test_a_function_nothing_calls_keeps_another_path():
+    assert cpu_severity(BUILDER) == Severity.WARNING
+
+
+def test_a_public_method_may_be_called_where_this_reading_does_not_follow():
+    code = '''import torch
+
+class Loader:
+    def fetch(self, path, device="cuda"):
+        return torch.load(path, map_location=device)
+
+    def refetch(self, path, device):
+        return self.fetch(path, device=device)
+'''
+    assert cpu_severity(code) == Severity.WARNING
+
+
+def test_a_class_every_construction_gives_a_device_is_never_built_on_the_default():
+    code = '''import torch
+
+class Sampler:
+    def __init__(self, steps, device="cuda"):
+        self.noise = torch.zeros(steps, device=device)
+
+def make(steps, device):
+    return Sampler(steps, device=device)
+'''
+    assert cpu_severity(code) == Severity.NOTE
+
+
+REGISTERED = '''import torch
+from registry import MODELS
+
+@MODELS.register_module("vae")
+def build_vae(path, device_map: str | torch.device = "cuda"):
+    return torch.load(path, map_location=device_map)
+'''
+
+
+def test_a_registered_builder_is_a_public_default_that_configurations_call():
+    assert cpu_severity(REGISTERED) == Severity.WARNING
+    assert cpu_severity(REGISTERED + "\nvae = build_vae('vae.pt', device_map='cpu')\n") == Severity.WARNING
+    assert cpu_severity(REGISTERED + "\nvae = build_vae('vae.pt')\n") == Severity.ERROR
+
+
+def test_another_decorator_still_hands_the_function_to_callers_unseen():
+    code = '''import torch
+import typer
+
+app = typer.Typer()
+
+@app.command()
+def run(path: str, device: str = "cuda"):
+    torch.load(path, map_location=device)
+'''
+    assert cpu_severity(code) == Severity.ERROR
+
+
+README = '''# Models
+
+```bash
+pip install models
+```
+
+```python
+from models.build import build_model
+model = build_model("configs/small.yaml")
+```
+
+>>> is not read outside a block: build_model("x", device="cpu")
+
+```python
+>>> from models.build import build_model
+>>> build_model(
+...     "configs/large.yaml", device="cpu")
+```
+'''
+
+
+def test_readme_examples_are_the_python_of_its_fenced_blocks():
+    code = readme_examples(README).decode()
+    assert "pip install" not in code
+    assert 'model = build_model("configs/small.yaml")' in code
+    assert 'build_model(\n    "configs/large.yaml", device="cpu")' in code
+    assert "is not read" not in code
+
+
+def calls(files: dict[str, bytes], examples: dict[str, bytes] | None = None):
+    """`calls_elsewhere` of `models/build.py`'s names, over `files` and the README's `examples`."""
+    imports = {path: from_imports(text) for path, text in files.items()}
+    defined = {"models/build.py": cuda_defaults("models/build.py", files["models/build.py"])}
+    readers = {path: partial(bytes, text) for path, text in files.items()}
+    return calls_elsewhere(readers, defined, imports, examples=examples)
+
+
+def test_the_readme_calls_a_builder_as_a_module_that_imports_it():
+    files = {"models/__init__.py": b"", "models/build.py": BUILDER.encode(), "models/train.py": b""}
+    found = calls(files, {"README.md": readme_examples(README)})
+    assert found == {"models/build.py": (("build_model", ((1, (), False), (1, ("device",), False))),)}
+
+
+def test_a_name_handed_on_elsewhere_has_callers_unseen():
+    chooser = (
+        b"from models.build import (\n    build_model,\n)\n"
+        b"__all__ = ['build_model']\n"
+        b"BUILDERS = {'small': build_model}\n"
+        b"model = BUILDERS[name](cfg, device=device)\n"
+    )
+    files = {"models/__init__.py": b"", "models/build.py": BUILDER.encode(), "cli.py": chooser}
+    assert calls(files) == {"models/build.py": (("build_model", (HANDED_ON,)),)}
+    passing = "from models.build import build_model\n\ndef train(cfg, device):\n    return build_model(cfg, device=device)\n"
+    chosen = "from models.build import build_model\nBUILDERS = {'small': build_model}\n"
+    project = {"models/__init__.py": "", "models/train.py": passing}
+    assert cpu_severity(BUILDER, path="models/build.py", files=project) == Severity.NOTE
+    assert cpu_severity(BUILDER, path="models/build.py", files={**project, "cli.py": chosen}) == Severity.WARNING
+
+
+def test_a_builder_the_readme_calls_without_a_device_is_an_error_on_cpu():
+    caller = "from models.build import build_model\n\ndef train(cfg, device):\n    return build_model(cfg, device=device)\n"
+    files = {"models/__init__.py": "", "models/train.py": caller}
+    assert cpu_severity(BUILDER, path="models/build.py", files=files) == Severity.NOTE
+    readme = "```python\nfrom models.build import build_model\nmodel = build_model('small.yaml')\n```\n"
+    assert cpu_severity(BUILDER, path="models/build.py", files={**files, "README.md": readme}) == Severity.ERROR
+    # a README deeper in the tree documents its own folder, not the project's entry
+    assert cpu_severity(BUILDER, path="models/build.py", files={**files, "README.md": "# Models\n", "docs/README.md": readme}) == Severity.NOTE
+
+
+def test_only_the_calls_of_the_function_itself_are_counted():
+    # `ops.build_model(...)` calls another object's function, `super()._setup(...)` the base's
+    other = BUILDER + "\ndef load(path, device):\n    return ops.build_model(path, device=device)\n"
+    assert cpu_severity(other) == Severity.WARNING
+    override = '''import torch
+from framework import Strategy
+
+class Mine(Strategy):
+    def _setup(self, launcher, backend="nccl"):
+        super()._setup(launcher, backend)
+'''
+    found = [f for f in analyze(override) if f.rule == "CDA106"]
+    assert [f.targets["cpu"].severity for f in found] == [Severity.WARNING]
+    private = override.replace("super()._setup(launcher, backend)", "pass\n\n    def run(self):\n        self._setup('pytorch', backend='gloo')")
+    assert [f.targets["cpu"].severity for f in analyze(private) if f.rule == "CDA106"] == [Severity.NOTE]
