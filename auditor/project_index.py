@@ -328,7 +328,7 @@ class ProjectIndex:
             facts["module"] = self.modules[path]
         if facts.get("off_default_path") is None:
             facts["off_default_path"] = self.off_default_path.get(path)  # a Dockerfile, a developer's benchmark
-        if FileKind.DOCKERFILE in kinds:
+        if kinds & {FileKind.DOCKERFILE, FileKind.WORKFLOW}:
             facts["pure_python"] = self.pure_python
         if kinds & {FileKind.DOCKERFILE, FileKind.COMPOSE} and facts.get("off_default_path") is None:
             install = _nearest_at_or_above(path, self.installs)
@@ -583,12 +583,17 @@ def _unnamed_files(files: list[IndexedFile]) -> dict[str, Evidence]:
 
 def _pure_python(files: list[IndexedFile]) -> Evidence | None:
     """`compiled.pure_python` for the scan's build declarations, in a scan that sees the whole project
-    (one given its documents, as `_unnamed_files` asks): named files may leave its sources out."""
-    if all(file.kinds for file in files) or not any(FileKind.DOCKERFILE in file.kinds for file in files):
+    (one given its documents, as `_unnamed_files` asks): named files may leave its sources out. Read
+    where a Dockerfile or a workflow may install the project in a CUDA image."""
+    if all(file.kinds for file in files) or not any({FileKind.DOCKERFILE, FileKind.WORKFLOW} & set(file.kinds) for file in files):
         return None
     declarations = {file.display: file.read for file in files if {FileKind.PYPROJECT, FileKind.SETUP} & set(file.kinds)}
-    native = any({FileKind.CUDA, FileKind.CMAKE} & set(file.kinds) for file in files)
-    return _reader("pure_python")(declarations, native)
+    # Sources and declarations below a deeper folder with its own build declaration (an op's
+    # `setup.py` beside its `.cu` files) are that package's, built by its own install, not the project's.
+    folders = sorted({posixpath.dirname(path) for path in declarations}, key=lambda folder: (folder.count("/"), folder))
+    own = tuple(folder for folder in folders[1:] if folder != folders[0])
+    native = any({FileKind.CUDA, FileKind.CMAKE} & set(file.kinds) and not _under(file.display, own) for file in files)
+    return _reader("pure_python")({path: read for path, read in declarations.items() if not _under(path, own)}, native)
 
 
 _OWN_INSTALL_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP})

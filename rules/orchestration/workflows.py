@@ -13,6 +13,10 @@ and no ROCm counterpart, publishes (or tests) an NVIDIA-only image: the step is 
 warning, citing the Dockerfile's `FROM` line; the Dockerfile's own finding says what its ROCm
 image would be, this one where the project's images are built.
 
+A CUDA image on a runner without a GPU runs the job on CPU; where the job also names no CUDA build
+(`FORCE_CUDA`, `TORCH_CUDA_ARCH_LIST`, `nvcc`, a toolkit action) and the project's install compiles
+nothing (`FileFacts.pure_python`), a ROCm image would run its steps the same way: a note on ROCm too.
+
 Every job is also given a verdict: CUDA, or portable (on CPU or ROCm), or neither. A job
 is ROCm when a runner label names ROCm or an AMD GPU (`rocm`, `mi300x`) or it runs in a
 `rocm/` image or maps `/dev/kfd`; CPU when every label is a GitHub-hosted runner
@@ -38,7 +42,7 @@ from dataclasses import dataclass
 
 from yaml.nodes import Node, ScalarNode
 
-from cudaudit.facts import NO_FACTS, FileFacts
+from cudaudit.facts import NO_FACTS, Evidence, FileFacts
 from cudaudit.model import Edit, Finding, Portability, Severity, Span
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.containers.images import needs_cuda
@@ -117,6 +121,12 @@ _VALUED_OPTIONS = frozenset(
 """`docker run` options that take the next word as their value; the first other word is the image."""
 
 
+_IMAGE_RULE = "CDA701"
+_CUDA_BUILD = re.compile(r"FORCE_CUDA|TORCH_CUDA_ARCH_LIST|CUDA_ARCH|nvcc|CUDA_HOME|cuda-toolkit|CUDACXX|CMAKE_CUDA")
+"""What in a job's text builds for CUDA: the switches and paths of PyTorch's extension builds and
+CMake's, the compiler, a toolkit setup action."""
+
+
 @dataclass(frozen=True)
 class JobVerdict:
     """What one job runs on, and where it says so."""
@@ -129,6 +139,9 @@ class JobVerdict:
     """It runs on CPU: a GitHub-hosted runner or one labelled `cpu`, and nothing in it needs CUDA."""
     cpu_runner: bool = False
     """Its runner has no GPU, whatever its containers hold (a CUDA build image on `ubuntu-22.04`)."""
+    builds_cuda: bool = False
+    """Its text names a CUDA build (`FORCE_CUDA`, `TORCH_CUDA_ARCH_LIST`, `nvcc`, `CUDA_HOME`, a
+    toolkit action): what it compiles in a CUDA image is CUDA code, GPU or not."""
     lines: tuple[int, int] = (0, 0)
     """The first and last line of the job."""
 
@@ -158,7 +171,9 @@ def analyze_workflow(
         sites.report(JOB_TARGETS, NO_PORTABLE_JOB, first_cuda.runs_on, _second_backend_job(text, first_cuda, settings))
     covered = dict(facts.ci_targets)
     # The repository-level finding (CDA710), if any, comes after the jobs' own sites.
-    return [_where_ci_runs(finding, jobs, covered) for finding in job_sites] + sites.findings()[len(job_sites):]
+    return [
+        _where_ci_runs(finding, jobs, covered, facts.pure_python) for finding in job_sites
+    ] + sites.findings()[len(job_sites):]
 
 
 class _BuiltImages:
@@ -194,17 +209,26 @@ def _with_dockerfile(finding: Finding, built: dict[Span, tuple[str, int, str]]) 
     return retarget(finding, targets)
 
 
-def _where_ci_runs(finding: Finding, jobs: list[JobVerdict], covered: dict[str, str]) -> Finding:
+def _where_ci_runs(finding: Finding, jobs: list[JobVerdict], covered: dict[str, str], pure: Evidence | None) -> Finding:
     """A CUDA site of one job, on the targets the CI already runs on: a job on a runner without a GPU
     runs on CPU whatever image it uses, and where some job of the project runs on ROCm (or CPU), a
-    job on NVIDIA's hardware is NVIDIA's share of the CI, not what keeps the project off that target."""
+    job on NVIDIA's hardware is NVIDIA's share of the CI, not what keeps the project off that target.
+    A CUDA image on a runner without a GPU, in a job that names no CUDA build, of a project whose
+    install compiles nothing (`pure`): its steps run the project on CPU, and a ROCm image would run
+    the same steps the same way, so it needs no change for ROCm either."""
     job = next((job for job in jobs if job.lines[0] <= finding.span.line <= job.lines[1]), None)
     targets = dict(finding.targets)
+    cpu_tests = (
+        finding.rule == _IMAGE_RULE and pure is not None and job is not None and job.cpu_runner and not job.builds_cuda
+    )
     for target, fact in finding.targets.items():
         if fact.severity is Severity.NOTE:
             continue
         if target == "cpu" and job is not None and job.cpu_runner:
             reason, source = "the job already runs on a runner without a GPU", f"{finding.path}:{job.runs_on.line}"
+        elif cpu_tests and job is not None and pure is not None:
+            reason = f"the job runs on a runner without a GPU and builds nothing for CUDA (`{pure.path}`: {pure.text}): its steps run on CPU"
+            source = f"{finding.path}:{job.runs_on.line}"
         elif target in covered:
             reason, source = f"`{covered[target]}` runs CI jobs on {_TARGET_NAMES[target]}", covered[target]
         else:
@@ -266,6 +290,7 @@ class _Job:
             rocm=any(variant[1] for variant in variants),
             cpu=any(variant[2] for variant in variants),
             cpu_runner=bool(variants) and all(variant[3] for variant in variants),
+            builds_cuda=_CUDA_BUILD.search(self.text, self.name.start_mark.index, self.job.end_mark.index) is not None,
             lines=(self.name.start_mark.line + 1, self.job.end_mark.line + 1),
         )
 
