@@ -21,9 +21,11 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from cudaudit.analyzers import ALWAYS_READ, LOOKS_BESIDE, SUPPRESSES_ITSELF, analyzer, decoder, supported
 from cudaudit.cache import Cache, Store, code_fingerprint, scan_fingerprint
@@ -34,7 +36,7 @@ from cudaudit.firstparty import sibling_modules
 from cudaudit.index_answers import IndexAnswers, index_answers
 from cudaudit.model import FileError, Finding, Omitted, ScanResult
 from cudaudit.parallel import map_in_chunks
-from cudaudit.project_index import IndexedFile, build_index, torch_pin, torch_pin_files
+from cudaudit.project_index import IndexedFile, ProjectIndex, build_index, torch_pin, torch_pin_files
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.safe_read import Folders, UnreadableFile, content_digest, read_tree_file
 from cudaudit.settings import AnalysisSettings
@@ -223,7 +225,7 @@ def scan(
     contents = Contents(listed, known)
     readings = cache.store("readings", code_fingerprint() + catalog.digest) if cache is not None else None
     build = partial(
-        build_index,
+        _build_index,
         [IndexedFile(t.display, t.kinds, partial(contents.read, t.display)) for t in listed],
         catalog,
         settings.roots,
@@ -435,24 +437,38 @@ def _run(
     done = len(tasks) - len(pending)
     progress = (lambda count, _: on_progress(done + count, len(tasks))) if on_progress else None
     work = partial(_analyze_chunk, settings=settings)
-    # What lives through the whole analysis (the catalog, the index, the files' bytes and facts) is
-    # set aside from the cycle collector: each of its full passes would otherwise walk all of it
-    # again while the modules' trees come and go (about a tenth of a cold scan's processor time on
-    # DeepSpeed). Forked workers inherit it set aside, so the collector does not touch its pages.
-    # The young generation is collected less often too: a module's syntax tree is freed by reference
-    # counting once its findings are built (the walker breaks its cycles), so the collector's passes
-    # while it is built and read only walk live nodes (0.23 s of the issue-9 trees' 8 s).
-    gc.freeze()
-    thresholds = gc.get_threshold()
-    gc.set_threshold(ANALYSIS_GC_THRESHOLD, *thresholds[1:])
-    try:
+    with _collected_rarely():
         for (display, key), report in map_in_chunks(work, pending, jobs, CHUNK_SIZE, PARALLEL_THRESHOLD, progress):
             if key is not None and results is not None:
                 results.put(display, key, report.cached())
             yield report
+
+
+@contextmanager
+def _collected_rarely() -> Iterator[None]:
+    """The cycle collector's regime while the index is built and while files are analysed. What lives
+    through the phase (the catalog, the index, the files' bytes and facts) is set aside from the
+    collector: each of its full passes would otherwise walk all of it again while the modules' trees
+    come and go (about a tenth of a cold scan's processor time on DeepSpeed). Forked workers inherit
+    it set aside, so the collector does not touch its pages. The young generation is collected less
+    often too: a module's syntax tree is freed by reference counting once it has been read (the walker
+    breaks its cycles), so the collector's passes while it is built and read only walk live nodes
+    (0.23 s of the issue-9 trees' 8 s)."""
+    gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(ANALYSIS_GC_THRESHOLD, *thresholds[1:])
+    try:
+        yield
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
+
+
+def _build_index(*arguments: Any) -> ProjectIndex:
+    """`build_index` under the analysis' regime of the cycle collector (`_collected_rarely`): its
+    readers parse and walk modules as the analysis does."""
+    with _collected_rarely():
+        return build_index(*arguments)
 
 
 @functools.cache

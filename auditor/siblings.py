@@ -46,6 +46,9 @@ where the device type comes from. ROCm's and CPU's words are `TARGET_WORDS`'. Py
 type is `xla` (on Cloud TPUs, or on GPUs through XLA's own runtime): code taken only for it runs
 under XLA, on none of the targets' PyTorch builds."""
 _DEVICE = re.compile("|".join(DEVICE_WORDS))
+_ANY_NAMING = re.compile(r"(?:^|[._/-])(?:" + "|".join([*TARGET_WORDS.values(), *DEVICE_WORDS]) + r")(?=[._/-]|$)")
+"""A token of a path that `served_targets` reads: most paths have none, and one search over the
+path tells so, where each token was matched against each target's words (a scan asks of every file)."""
 CPU_NAMED_KINDS = frozenset({"dockerfile", "requirements", "conda", "lockfile", "shell", "compose", "workflow", "makefile"})
 """Kinds whose files named for CPU serve CPU alone (`Dockerfile.cpu`, `requirements-cpu.txt`). A
 Python or C++ module named for CPU (`cpu_offload.py`, `cpu_adam.cpp`) is as often a GPU program's
@@ -57,7 +60,10 @@ def served_targets(path: str, kinds: Iterable[str]) -> frozenset[str] | None:
     (`docker/docker-rocm/Dockerfile` serves ROCm; `ops/npu_kernels.py` serves none of the targets;
     `Dockerfile.cuda` and `train.py` are None). A name with a CUDA word is the NVIDIA variant, which
     the counterpart step judges (`verdicts.with_counterparts`)."""
-    tokens = _SPLIT.split(path.lower())
+    lowered = path.lower()
+    if _ANY_NAMING.search(lowered) is None:
+        return None
+    tokens = _SPLIT.split(lowered)
     named = {target for target, word in _TOKEN.items() if any(word.fullmatch(token) for token in tokens)}
     if "cuda" in named:
         return None

@@ -180,7 +180,8 @@ def registered_definitions(
         for helper, owners in used:
             if all((path, owner) in kept for owner in owners):
                 helpers[(path, helper)] = kept[(path, owners[0])]
-    kept.update((key, evidence) for key, evidence in helpers.items() if key not in _used_elsewhere(sources, text, helpers))
+    used_elsewhere = _used_elsewhere(sources, text, helpers)
+    kept.update((key, evidence) for key, evidence in helpers.items() if key not in used_elsewhere)
     found: dict[str, list[tuple[str, Evidence]]] = {}
     for (path, name), evidence in sorted(kept.items()):
         found.setdefault(path, []).append((name, evidence))
