@@ -849,11 +849,22 @@ def _names_scheduler_variable(node: ast.AST) -> bool:
 
 
 def _compared_values(node: ast.Compare) -> list[ast.expr]:
-    """The operands of a comparison, a collection's items included (`device in ("cuda", "hip")`)."""
+    """The operands of a comparison, a collection's items included (`device in ("cuda", "hip")`),
+    and the name a device object is built from (`device == torch.device("cpu")` compares with `"cpu"`)."""
     values: list[ast.expr] = []
     for operand in (node.left, *node.comparators):
         values.extend(operand.elts if isinstance(operand, (ast.Tuple, ast.List, ast.Set)) else [operand])
-    return values
+    return [_device_name(value) for value in values]
+
+
+def _device_name(value: ast.expr) -> ast.expr:
+    """The string of `torch.device("cpu")` (or `device("cpu")`), else the value itself."""
+    if isinstance(value, ast.Call) and len(value.args) == 1 and not value.keywords:
+        func = value.func
+        called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if called == "device" and isinstance(value.args[0], ast.Constant) and isinstance(value.args[0].value, str):
+            return value.args[0]
+    return value
 
 
 def marker_probes(marker: ast.expr, names: ImportTable, _seen: frozenset[str] = frozenset()) -> set[Probe]:
