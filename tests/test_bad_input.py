@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from cudaudit.engine import FileTask, analyze_bytes
 from cudaudit.filekinds import FileKind
+from cudaudit.rules.dependencies.declared import declared_dependencies
+from cudaudit.rules.python.registries import read_registrations
 from cudaudit.safe_read import MAX_FILE_BYTES
 from cudaudit.settings import AnalysisSettings
 from support import scan_json, write
@@ -88,3 +90,19 @@ def test_code_the_compiler_warns_about_is_scanned_and_fixed_without_a_warning(cl
     assert {f["path"] for f in report["findings"]} == {"train.py", "setup.py"}
     assert fixed.exit_code == 0, fixed.output
     assert ".cuda()" not in (tmp_path / "train.py").read_text()
+
+
+def test_the_index_reads_code_the_compiler_warns_about_under_an_error_filter():
+    """The project index parses setup.py and registering modules on its own: a `"\\d"` in them must
+    not turn into a SyntaxError under `-W error` (nothing read) nor a printed warning."""
+    setup = 'import re\nfrom setuptools import setup\nre.compile("\\d")\nsetup(extras_require={"gpu": ["pynvml"]})\n'
+    module = (
+        'import re\nfrom runner.registry import register_backend\nPATTERN = re.compile("\\d")\n\n'
+        '@register_backend("remote")\nclass RemoteBackend:\n    pass\n'
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, extras, _, _ = declared_dependencies("setup.py", setup, FileKind.SETUP)
+        registrations, _ = read_registrations(module.encode())
+    assert extras == (("gpu", "pynvml"),)
+    assert [name for name, *_ in registrations] == ["RemoteBackend"]

@@ -18,7 +18,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from cudaudit.filekinds import FileKind
 from cudaudit.rules.dependencies.setup_files import setup_py_requirements
 from cudaudit.rules.dependencies.toml_text import load_toml
-from cudaudit.source import UnparsableError
+from cudaudit.source import UnparsableError, parse_python
 
 Declared = tuple[tuple[str, ...], tuple[tuple[str, str], ...], tuple[tuple[str, str], ...], tuple[str, ...]]
 """What one dependency file declares: the base install's distributions (normalised names), (extra,
@@ -74,7 +74,7 @@ def _setup_py(path: str, text: str) -> Declared:
     it assigns to an extra key of a name spelled with `extra` (`extras["x"] = read("req/x.txt")`,
     `extra_requires["x"], _ = parse("req/x.txt")`), and its console scripts."""
     try:
-        tree = ast.parse(text)
+        tree = parse_python(text)
         requirements = list(setup_py_requirements(text, path))
     except (SyntaxError, ValueError, RecursionError):
         return (), (), (), ()

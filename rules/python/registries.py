@@ -34,6 +34,7 @@ from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
 from cudaudit.rules.python.opt_in import import_statements, mention_lines, modules_mentioning, statement_lines
 from cudaudit.rules.python.read_once import ReadOnce
+from cudaudit.source import decode_python, parse_python
 
 Registration = tuple[str, str, tuple[str, ...], int, str]
 """(definition name, the registry's callable as spelled, the names it is registered under, the
@@ -72,7 +73,7 @@ def read_registrations(data: bytes) -> tuple[tuple[Registration, ...], tuple[Hel
     if not found:
         return (), ()
     try:
-        tree = ast.parse(data)
+        tree = parse_python(decode_python(data))
     except (SyntaxError, ValueError, RecursionError):
         return (), ()
     defined = {statement.name for statement in tree.body if isinstance(statement, _DEFINITIONS)}
