@@ -5,6 +5,13 @@ sys.exit(...)` are requirements, not guards (`guards.is_requirement`): the rest 
 is not skipped on a CPU, the whole of it is. The site is the assert, or the condition of the
 `if`; the statement is what a fix removes once everything it protects runs elsewhere.
 
+A kernel's wrapper that asserts a tensor it is given is on a CUDA device (`assert x.is_cuda`, `assert
+x.device.type == "cuda"`) before it launches a Triton kernel (`_kernel[grid](x, ...)`) stops
+wherever it is called with a CPU tensor, which on a CPU is every call: the assert is that target's
+finding, and what follows (the launch) runs only past it. Not in tests, whose asserts check
+results; not for an attribute of `self`, which the object chose; not where nothing is launched
+(the assert may guard a branch its callers chose for CUDA tensors alone).
+
 A task or actor that asks a scheduler for GPUs (`@ray.remote(num_gpus=1)`, `.options(num_gpus=1)`)
 is one too: on a cluster without GPUs it is never scheduled. Its site is the request; the code it
 runs keeps its own severity (`guards.gpu_request` keeps the decorator from reading as a guard).
@@ -15,15 +22,22 @@ from __future__ import annotations
 import ast
 
 from cudaudit.rules.python.guards import gpu_request, is_requirement
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.walker import Concern
 
 DETECTOR = "requirement"
+TENSOR = "cuda-tensor"
+"""The key of an assert that a tensor the function is given is on a CUDA device."""
 
 
 class Requirements(Concern):
     def on_Assert(self, node: ast.Assert) -> None:
         if is_requirement(node, self.walk.names):
             self.walk.report(DETECTOR, "cuda", node)
+        elif not self.walk.in_tests and self.walk.functions:
+            function = self.walk.functions[-1]
+            if _asserts_given_on_cuda(node.test, function) and _launches_a_kernel(function):
+                self.walk.report(DETECTOR, TENSOR, node)
 
     def on_If(self, node: ast.If) -> None:
         if is_requirement(node, self.walk.names):
@@ -32,6 +46,34 @@ class Requirements(Concern):
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         if gpu_request(call, self.walk.names) is not None:
             self.walk.report(DETECTOR, "scheduler-gpu", call)
+
+
+def _asserts_given_on_cuda(test: ast.expr, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """`x.is_cuda` or `x.device.type == "cuda"` of a parameter `x`, alone or among conditions that must all hold."""
+    if isinstance(test, ast.BoolOp):
+        return isinstance(test.op, ast.And) and any(_asserts_given_on_cuda(v, function) for v in test.values)
+    arguments = function.args
+    given = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)} - {"self", "cls"}
+    if isinstance(test, ast.Attribute) and test.attr == "is_cuda":
+        return isinstance(test.value, ast.Name) and test.value.id in given
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    subject, value = test.left, test.comparators[0]
+    return (
+        isinstance(value, ast.Constant)
+        and value.value == "cuda"
+        and isinstance(subject, ast.Attribute)
+        and subject.attr == "type"
+        and isinstance(subject.value, ast.Attribute)
+        and subject.value.attr == "device"
+        and isinstance(subject.value.value, ast.Name)
+        and subject.value.value.id in given
+    )
+
+
+def _launches_a_kernel(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether `function` launches a kernel by a grid: a call of a subscript, `_kernel[grid](...)`."""
+    return any(isinstance(node, ast.Call) and isinstance(node.func, ast.Subscript) for node in subtree(function))
 
 
 CONCERN = Requirements
