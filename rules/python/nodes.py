@@ -71,6 +71,7 @@ class Parents:
     def __init__(self, module: ast.Module) -> None:
         self._parent: dict[int, ast.AST] = {}
         self._reads: dict[tuple[int, str], list[ast.Name]] = {}
+        self._reads_by_name: dict[str, list[ast.Name]] = {}
         self._stores: dict[tuple[int, str], int] = {}
         stack: list[tuple[ast.AST, ast.AST]] = [(module, module)]
         while stack:
@@ -83,6 +84,7 @@ class Parents:
                 key = (id(scope), node.id)
                 if isinstance(node.ctx, ast.Load):
                     self._reads.setdefault(key, []).append(node)
+                    self._reads_by_name.setdefault(node.id, []).append(node)
                 else:
                     self._stores[key] = self._stores.get(key, 0) + 1
 
@@ -91,7 +93,7 @@ class Parents:
 
     def reads(self, name: str) -> list[ast.Name]:
         """Every read of `name` in the module, in any scope."""
-        return [read for (_, read_name), reads in self._reads.items() if read_name == name for read in reads]
+        return self._reads_by_name.get(name, [])
 
     def scope(self, node: ast.AST) -> ast.AST:
         found: ast.AST | None = node

@@ -41,9 +41,8 @@ class Imports(Concern):
         """The test of the `if` each import statement of its true branch sits in, by id."""
         self._fallbacks: dict[int, bool] = {}
         self._use_failing: frozenset[str] | None = None
-        self._reads: dict[str, list[int]] | None = None
-        """The lines where the module reads each name, found where first needed."""
         self._parents: Parents | None = None
+        """The module's parents and the reads of each name, found where first needed."""
 
     def on_Module(self, node: ast.Module) -> None:
         self._tree = node
@@ -133,19 +132,12 @@ class Imports(Concern):
         """Whether the module reads the names `attempt` binds (the catalog's modules' and what is
         built from them: `class FusedNorm(_FusedNorm)`, a flag), and only where a test that needs
         CUDA holds: in the branch it opens, or after it in an `and`."""
-        if self._tree is None:
+        parents = self._module_parents()
+        if parents is None:
             return False
-        if self._parents is None:
-            self._parents = Parents(self._tree)
         imported, bound = self._bindings(attempt.body)
-        last = attempt.end_lineno or attempt.lineno
-        reads = [
-            read
-            for name in imported | bound
-            for read in self._parents.reads(name)
-            if not attempt.lineno <= read.lineno <= last
-        ]
-        return bool(reads) and all(self._under_cuda_test(read, self._parents) for read in reads)
+        reads = [read for name in imported | bound for read in self._reads_outside(name, attempt)]
+        return bool(reads) and all(self._under_cuda_test(read, parents) for read in reads)
 
     def _under_cuda_test(self, node: ast.AST, parents: Parents) -> bool:
         names = self.walk.names
@@ -218,13 +210,18 @@ class Imports(Concern):
         return any(self.walk.catalog.lookup(DETECTOR, module) is not None for module in modules)
 
     def _read_outside(self, name: str, attempt: TryStatement) -> bool:
-        if self._reads is None:
-            self._reads = {}
-            for node in ast.walk(self._tree) if self._tree is not None else ():
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                    self._reads.setdefault(node.id, []).append(node.lineno)
+        return bool(self._reads_outside(name, attempt))
+
+    def _reads_outside(self, name: str, attempt: TryStatement) -> list[ast.Name]:
+        """The module's reads of `name` on lines outside `attempt`."""
+        parents = self._module_parents()
         last = attempt.end_lineno or attempt.lineno
-        return any(not attempt.lineno <= line <= last for line in self._reads.get(name, ()))
+        return [read for read in parents.reads(name) if not attempt.lineno <= read.lineno <= last] if parents else []
+
+    def _module_parents(self) -> Parents | None:
+        if self._parents is None and self._tree is not None:
+            self._parents = Parents(self._tree)
+        return self._parents
 
 
 def _in_body(child: ast.AST, branch: ast.If | ast.IfExp) -> bool:
