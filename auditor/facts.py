@@ -189,7 +189,8 @@ class FileFacts:
     """Why nothing on the project's normal path runs this file (a Python module of an opt-in area that
     no module outside such areas imports, `rules/python/opt_in_areas.py`; a module that needs a package
     only an optional extra installs, `rules/python/extra_only.py`; a file of a developer benchmark
-    folder, `developer_folders.developer_files`; a monkey patch that nothing
+    folder, `developer_folders.developer_files`; an op's self-check script beside the build that
+    compiles the op, `rules/builds/op_self_tests.py`; a monkey patch that nothing
     in the project imports or names, `rules/python/unnamed.py`; a Dockerfile, or a conda environment file
     beside the project's own install, that nothing in the project names, `rules/containers/references.py`; a Dockerfile or compose file of a project that also installs without Docker): all it does is another path (`verdicts.off_default_path`)."""
     pure_python: Evidence | None = None

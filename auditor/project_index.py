@@ -133,6 +133,7 @@ _READERS = {
     "tried_imports": "cudaudit.rules.python.optional_modules:tried_imports",
     "import_names": "cudaudit.rules.python.import_paths:import_names",
     "superseded_builds": "cudaudit.rules.builds.nested_builds:superseded_builds",
+    "op_self_tests": "cudaudit.rules.builds.op_self_tests:op_self_tests",
     "pure_python": "cudaudit.rules.builds.compiled:pure_python",
     "unnamed_files": "cudaudit.rules.containers.references:unnamed_files",
     "main_block": "cudaudit.rules.python.main_block:main_block",
@@ -400,6 +401,7 @@ def build_index(
     registered, default_entries = (
         _reader("registered_definitions")(python, found.registrations) if found.registrations else ({}, frozenset())
     )
+    main_blocks = _main_blocks(found.main_blocks, python, import_lines)
     return ProjectIndex(
         porting=_reader("layers")(found.sources, left_out) if found.sources else None,
         cuda_macros=_reader("macros")([*(facts.macro_sides for facts in found.sources.values()),
@@ -443,10 +445,11 @@ def build_index(
             _reader("uses_elsewhere")(python, found.definitions, found.from_imports, catalog, remember)
             if found.definitions and _sees_project(files) else {}
         ),
-        main_blocks=_main_blocks(found.main_blocks, python, import_lines),
+        main_blocks=main_blocks,
         off_default_path={
             **_optional_modules(python, found, remember), **_unnamed(files, python, found),
             **_off_default_path(python, catalog), **_superseded_builds(python), **_unnamed_files(files),
+            **_op_self_tests(main_blocks, python),
             **_extra_only(python, found, remember, default_entries, files), **_developer_folders(files, python, catalog),
         },
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
@@ -611,6 +614,18 @@ def _superseded_builds(python: dict[str, Reader]) -> dict[str, Evidence]:
     """`nested_builds.superseded_builds` for the scan's `setup.py` files, where there are two or more."""
     scripts = {path: read for path, read in python.items() if posixpath.basename(path) == "setup.py"}
     return _reader("superseded_builds")(scripts) if len(scripts) > 1 else {}
+
+
+def _op_self_tests(
+    main_blocks: dict[str, tuple[Evidence, tuple[str, ...] | None] | None], python: dict[str, Reader]
+) -> dict[str, Evidence]:
+    """`op_self_tests.op_self_tests` for the scripts with a `__main__` block that nothing imports,
+    with the scan's `setup.py` files."""
+    unimported = [path for path, imported in main_blocks.items() if imported is None]
+    if not unimported:
+        return {}
+    builds = {path: read for path, read in python.items() if posixpath.basename(path) == "setup.py"}
+    return _reader("op_self_tests")(unimported, builds) if builds else {}
 
 
 def _extra_only(

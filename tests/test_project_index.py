@@ -726,6 +726,39 @@ def test_a_nested_setup_py_whose_sources_the_build_above_compiles_is_another_pat
     assert "error" in severities()
 
 
+def test_a_script_that_checks_an_op_beside_its_extension_build_is_the_developers_path(cli, tmp_path):
+    """An op's own `test.py`, kept beside the `setup.py` that compiles the op and run only from its
+    `__main__` block, is the op developer's check after a build: its `.cuda()` inputs are warnings.
+    The same script is the normal path where the folder builds no extension (`tools/test.py`, an
+    evaluation command), and where another module imports it."""
+    project = tmp_path / "proj"
+    check = (
+        "import torch\nfrom kernels.op import fused_op\n\n\n"
+        "def check_forward():\n    x = torch.rand(4, 8).cuda()\n    assert torch.allclose(fused_op(x), x * 2)\n\n\n"
+        'if __name__ == "__main__":\n    check_forward()\n'
+    )
+    build = (
+        "from setuptools import setup\nfrom torch.utils.cpp_extension import BuildExtension, CUDAExtension\n"
+        'setup(name="op", ext_modules=[CUDAExtension("op_ext", ["src/op.cpp", "src/op_kernel.cu"])],\n'
+        '      cmdclass={"build_ext": BuildExtension})\n'
+    )
+    write(project / "ops" / "test.py", check)
+    write(project / "ops" / "setup.py", build)
+
+    def severities() -> set[str]:
+        report = scan_json(cli, "--no-cache", "proj", cwd=tmp_path)
+        found = {f["severity"] for f in report["findings"] if f["path"] == "proj/ops/test.py"}
+        assert found, report["findings"]
+        return found
+
+    assert severities() == {"warning"}
+    write(project / "ops" / "setup.py", 'from setuptools import setup\nsetup(name="op")\n')
+    assert severities() == {"error"}
+    write(project / "ops" / "setup.py", build)
+    write(project / "ops" / "run.py", "from test import check_forward\ncheck_forward()\n")
+    assert severities() == {"error"}
+
+
 def test_nested_builds_end_at_the_root_of_an_absolute_path():
     """A scan of a tree given by an absolute path shows absolute paths: the search for a build script
     above one stops at "/", which is its own folder (it looped there)."""
