@@ -315,3 +315,101 @@ def step():
 """
     findings = {finding.span.line: finding.severity for finding in analyze(code)}
     assert findings == {9: Severity.WARNING, 11: Severity.WARNING, 13: Severity.ERROR, 15: Severity.ERROR}
+
+
+NESTED_OPTIONS = """
+import argparse
+import torch
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--train.pack_rows", action="store_true", default=False)
+args = nest_sections(parser.parse_args())
+if args.train.pack_rows:
+    attention = torch.zeros(1, device="cuda")
+"""
+
+
+def test_a_dotted_option_is_read_by_its_last_part():
+    [finding] = [f for f in analyze(NESTED_OPTIONS) if f.rule == "CDA103"]
+    assert finding.severity is Severity.WARNING
+    on = NESTED_OPTIONS.replace('action="store_true", default=False', 'action="store_false"')
+    [finding] = [f for f in analyze(on) if f.rule == "CDA103"]
+    assert finding.severity is Severity.ERROR
+
+
+BUFFER = """
+import torch
+
+class Buffer:
+    def fill(self, rows):
+        return torch.tensor(rows, device=torch.cuda.current_device())
+
+    def plan_batches(self, sizes):
+        return torch.tensor(sizes, device=torch.cuda.current_device())
+"""
+WORKER = """
+class Worker:
+    def __init__(self, args, buffer):
+        self.args = args
+        self.buffer = buffer
+
+    def step(self, rows):
+        self.buffer.fill(rows)
+        if self.args.train.dynamic_batches:
+            self.buffer.plan_batches([len(rows)])
+"""
+OPTIONS = 'import argparse\n\nparser = argparse.ArgumentParser()\nparser.add_argument("--train.dynamic_batches", action="store_true")\n'
+
+
+def test_a_method_called_only_under_an_off_setting_is_switched():
+    files = {"pkg/__init__.py": "", "pkg/buffer.py": BUFFER, "pkg/worker.py": WORKER, "pkg/cli.py": OPTIONS}
+    assert switched(files) == {"pkg/buffer.py": ["Buffer.plan_batches"]}
+    findings = {f.span.line: f.severity for f in analyze(BUFFER, path="pkg/buffer.py", files=files) if f.rule == "CDA101"}
+    assert findings == {6: Severity.ERROR, 9: Severity.WARNING}
+
+
+def test_a_method_called_outside_the_switch_too_or_defined_twice_keeps_its_verdicts():
+    files = {"pkg/__init__.py": "", "pkg/buffer.py": BUFFER, "pkg/worker.py": WORKER, "pkg/cli.py": OPTIONS}
+    elsewhere = "def warm(buffer):\n    buffer.plan_batches([1])\n"
+    assert switched({**files, "pkg/warm.py": elsewhere}) == {}
+    twin = "class Other:\n    def plan_batches(self, sizes):\n        return sizes\n"
+    assert switched({**files, "pkg/other.py": twin}) == {}
+    test = "from pkg.buffer import Buffer\n\ndef test_plan():\n    Buffer().plan_batches([1])\n"
+    assert switched({**files, "tests/test_buffer.py": test}) == {"pkg/buffer.py": ["Buffer.plan_batches"]}
+
+
+OFFLOAD = """
+import torch
+
+class Offloader:
+    def __init__(self):
+        self.stream = torch.cuda.Stream()
+
+def _key(tensor):
+    return id(tensor)
+
+def make_offloader(model):
+    return Offloader()
+"""
+OFFLOAD_TRAINER = """
+from ..models import make_offloader
+
+class Trainer:
+    def __init__(self, args, model):
+        self.args = args
+        if self.args.offload_activations:
+            self.offload = make_offloader(model)
+"""
+OFFLOAD_CONFIG = "from dataclasses import dataclass\n\n@dataclass\nclass TrainConfig:\n    offload_activations: bool = False\n"
+LAZY_INIT = '_import_structure = {"offload": ["make_offloader"]}\nif TYPE_CHECKING:\n    from .offload import make_offloader\n'
+
+
+def test_what_only_a_switched_factory_builds_in_its_module_is_switched_too():
+    files = {
+        "lib/__init__.py": "", "lib/models/__init__.py": LAZY_INIT, "lib/models/offload.py": OFFLOAD,
+        "lib/trainer/__init__.py": "", "lib/trainer/sft.py": OFFLOAD_TRAINER, "lib/trainer/config.py": OFFLOAD_CONFIG,
+        "tests/test_offload.py": "from lib.models.offload import Offloader\n\ndef test_it():\n    Offloader()\n",
+    }
+    assert switched(files) == {"lib/models/offload.py": ["make_offloader", "Offloader"]}
+    used = "from lib.models.offload import Offloader\n\nDEFAULT = Offloader\n"
+    assert switched({**files, "lib/defaults.py": used}) == {"lib/models/offload.py": ["make_offloader"]}

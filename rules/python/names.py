@@ -632,12 +632,14 @@ def _is_false_default(node: ast.expr) -> bool:
 
 
 def _option_dest(call: ast.Call) -> Iterator[str]:
-    """Where `add_argument` stores its option: `dest=`, else the longest flag with dashes as underscores."""
+    """Where `add_argument` stores its option: `dest=`, else the longest flag with dashes as
+    underscores; the last part of a dotted one (`--ds.packing_samples`), which the parser's caller
+    nests into sections (`args.ds.packing_samples`) and a test reads as its last attribute."""
     dest = next((k.value for k in call.keywords if k.arg == "dest"), None)
     if isinstance(dest, ast.Constant) and isinstance(dest.value, str):
-        yield dest.value
+        yield dest.value.rpartition(".")[2]
         return
     flags = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
     longest = max(flags, key=len, default="")
     if longest:
-        yield longest.lstrip("-").replace("-", "_")
+        yield longest.lstrip("-").replace("-", "_").rpartition(".")[2]

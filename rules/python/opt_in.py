@@ -49,15 +49,18 @@ import textwrap
 from collections.abc import Callable, Iterable, Mapping
 
 from cudaudit.facts import Evidence
+from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import ModuleMap
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.names import option_choice, picked_option, picks_another, tests_a_setting, unticked
 from cudaudit.rules.python.read_once import ReadOnce
+from cudaudit.source import decode_python, parse_python
 
 SwitchedCall = tuple[str, int, str, int, str, str, int]
 """(name, import level, imported from, line of the switch, its text, the switch, the last line of
 its block): `from .plms import
-PLMSSampler` gives level 1 and `plms`; a name the module defines itself has level 0 and ``. The
+PLMSSampler` gives level 1 and `plms`; a name the module defines itself has level 0 and ``; a
+method called on anything (`self.buffer.prepare()`) has level `METHOD`. The
 switch is empty where the module itself shows it off by default (a `store_true` option, a field of
 its own argument class), else the setting a test reads (`training_args.fp8` gives `fp8`), which
 counts only where the project declares it off by default and nowhere otherwise."""
@@ -70,6 +73,10 @@ module declares one of them off by default (`settings_calls` reads their calls i
 declares no switch of its own; one that does reads them with its own)."""
 
 _DEFINITION = r"^(?:class|def|async[ \t]+def)[ \t]+{name}\b"
+_METHOD_DEFINITION = r"^[ \t]+(?:async[ \t]+)?def[ \t]+{name}\b"
+METHOD = -1
+"""The import level of a `SwitchedCall` that is a method call (`self.buffer.prepare()`): the
+definition is found by its name among the scan's classes, not through an import."""
 _IMPORT_STATEMENT = re.compile(rb"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import[ \t]*\([^)]*\)|(?:from[ \t]+[\w.]+[ \t]+)?import\b[^\n]*)", re.M)
 """An import statement, a parenthesised list of names over several lines included."""
 _TEXT_LIMIT = 80
@@ -115,6 +122,7 @@ def _switched_calls(
     defined = {name.decode("ascii", "replace") for name in _TOP_DEFINED.findall(b"\n" + data)}
     known = {name.encode() for name in (*sources, *defined)}
     switched: dict[str, tuple[int, str, str, int]] = {}
+    methods: dict[str, tuple[int, str, str, int]] = {}  # `self.buffer.prepare(...)`: a method, by its name
     spans: list[tuple[int, int]] = []
     first, counted = 0, 0
     for start, indent, test in _headers(data):
@@ -127,8 +135,8 @@ def _switched_calls(
         if end is None:
             continue
         text = b"\n".join(lines[first:end])
-        if not any(called.group(1) in known or len(starred) == 1 for called in _CALLED_NAME.finditer(text)):
-            continue  # calls nothing the module imports or defines: nothing to follow
+        if not any(called.group(1) in known or len(starred) == 1 for called in _CALLED_NAME.finditer(text)) and not _CALLED_METHOD.search(text):
+            continue  # calls nothing the module imports or defines, and no method: nothing to follow
         block = textwrap.dedent(text.decode("utf-8", "replace"))
         try:
             node = ast.parse(block.replace("elif", "if", 1) if block.startswith("elif") else block).body[0]
@@ -142,7 +150,9 @@ def _switched_calls(
         for inner in (sub for statement in node.body for sub in ast.walk(statement)):
             if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name):
                 switched.setdefault(inner.func.id, (first + 1, quoted, switch, end))
-    if not switched:
+            elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and not inner.func.attr.startswith("__"):
+                methods.setdefault(inner.func.attr, (first + 1, quoted, switch, end))
+    if not (switched or methods):
         return ()
     imports = statement_lines(statements)
     calls: dict[str, SwitchedCall] = {}
@@ -171,6 +181,13 @@ def _switched_calls(
                         for called in _CALLED_NAME.finditer(text):
                             switched.setdefault(called.group(1).decode("ascii", "replace"), (line, header_text, switch, last))
                         grown = True
+    for name, (line, header_text, switch, last) in sorted(methods.items()):
+        if name in calls or name in sources or name in defined:
+            continue
+        if name not in mentions:
+            mentions[name] = list(mention_lines(data, name))
+        if all(any(start <= number <= end for start, end in spans) or _defines_method(lines[number - 1], name) for number in mentions[name]):
+            calls.setdefault(name, (name, METHOD, "", line, header_text, switch, last))
     return tuple(call for _, call in sorted(calls.items()))
 
 
@@ -258,7 +275,9 @@ def _tests_another_choice(test: ast.expr, choices: Mapping[str, str]) -> bool:
 
 _ADD_ARGUMENT = re.compile(rb"add_argument\(((?:[^()]|\([^()]*\)){0,600}?)\)")
 _STORE_TRUE = re.compile(rb"""action[ \t]*=[ \t]*['"]store_true['"]""")
-_SWITCH_FLAG = re.compile(rb"""['"]-{1,2}([\w-]+)['"]|dest[ \t]*=[ \t]*['"](\w+)['"]""")
+_SWITCH_FLAG = re.compile(rb"""['"]-{1,2}(?:[\w-]+\.)*([\w-]+)['"]|dest[ \t]*=[ \t]*['"](?:\w+\.)*(\w+)['"]""")
+"""An option's flag or `dest=`, the last part of a dotted one (`--ds.packing_samples`, which the
+parser's caller nests into sections: `args.ds.packing_samples`)."""
 _SWITCH_ON_BY_DEFAULT = re.compile(rb"default[ \t]*=[ \t]*True")
 _BOOL_FIELD = re.compile(rb":[ \t]*(?:bool|Optional\[bool\]|bool[ \t]*\|[ \t]*None)[ \t]*=[ \t]*")
 """An annotated class field of a boolean; the name before it and the class around it are checked after."""
@@ -333,6 +352,7 @@ def _headers(data: bytes) -> Iterable[tuple[int, int, bytes]]:
         if line.endswith(b":"):
             yield start, len(before) - len(lead), line[:-1]
 _CALLED_NAME = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)\(")
+_CALLED_METHOD = re.compile(rb"\.[A-Za-z_]\w*\(")
 _TOP_DEFINED = re.compile(rb"\n(?:async[ \t]+)?(?:class|def)[ \t]+(\w+)")
 """A top-level definition's name (searched in the module's text after a newline put in front)."""
 
@@ -414,8 +434,12 @@ def switched_definitions(
 
     switched_in = {(path, name) for path, calls in readings.items() for name, *_ in calls}
     candidates: dict[tuple[str, str], Evidence] = {}
+    methods: dict[str, Evidence] = {}
     for script, calls in sorted(readings.items()):
         for name, level, module, line, quoted, *_ in calls:
+            if level == METHOD:
+                methods.setdefault(name, Evidence(script, line, quoted))
+                continue
             places = {script} if not module and not level else modules.resolve(script, level, module, (name,))
             if not places and not level:
                 places = _by_path(sources, module)  # `ldm.models.diffusion.plms` where `ldm/` is no package
@@ -429,22 +453,137 @@ def switched_definitions(
                     candidates.setdefault((place, name), Evidence(script, line, quoted))
             if len(candidates) >= _CANDIDATE_LIMIT:
                 break
-    mentions = modules_mentioning(sources, text, {name for _, name in candidates})
+    mentions = modules_mentioning(sources, text, {name for _, name in candidates} | set(methods))
     found: dict[str, list[tuple[str, Evidence]]] = {}
     for (place, name), evidence in sorted(candidates.items()):
         if all(
             (path, name) in switched_in
+            or is_test_path(path)
             or only_imports(text(path), name, path == place, imports(path))
+            or _listed(text(path), name)
             or _names_another(modules, path, text, name, place, imports)
             for path in mentions[name]
         ):
             found.setdefault(place, []).append((name, evidence))
+    for place, names in found.items():
+        names.extend(_helpers(text, sources, place, names, imports))
+    for name, evidence in sorted(methods.items()):
+        for place, owner in _switched_method(text, mentions[name], name, switched_in, may_report):
+            found.setdefault(place, []).append((f"{owner}.{name}", evidence))
     lines = {} if lines is None else lines
     for place, names in found.items():
         whole = _imported_only_switched(modules, sources, readings, place, lines, imports)
         if whole is not None:
             names.insert(0, ("", whole))
     return {path: tuple(names) for path, names in found.items()}
+
+
+Helper = tuple[str, tuple[str, ...]]
+"""(a top-level definition's name, the definitions of its module, of those asked about, that use it)."""
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def definitions_used_only_by(tree: ast.Module, owners: set[str], classes: bool = False) -> tuple[set[str], tuple[Helper, ...]]:
+    """The names of `owners` (top-level definitions) the module itself uses outside every one of
+    them, and its top-level functions (and classes, with `classes`) used only inside the others (or
+    inside such helpers), with the owners that reach them."""
+    definitions = {statement.name: statement for statement in tree.body if isinstance(statement, _DEFINITIONS)}
+    inside: dict[str, set[str]] = {}  # name -> the top-level definitions that mention it
+    outside: set[str] = set()  # names mentioned at the module's top level outside any definition
+    for statement in tree.body:
+        owner = statement.name if isinstance(statement, _DEFINITIONS) else None
+        for node in ast.walk(statement):
+            name = node.id if isinstance(node, ast.Name) else None
+            if name is None or name not in definitions or name == owner:
+                continue
+            if owner is None:
+                outside.add(name)
+            else:
+                inside.setdefault(name, set()).add(owner)
+    used_outside = owners & (outside | {name for name, users in inside.items() if users - owners})
+    reached: dict[str, set[str]] = {name: {name} for name in owners - used_outside}
+    grown = True
+    while grown:  # a definition only the owners (or definitions only they use) use is theirs
+        grown = False
+        for name, statement in definitions.items():
+            users = inside.get(name, set())
+            if name in reached or name in outside or not users or (isinstance(statement, ast.ClassDef) and not classes):
+                continue
+            if users <= reached.keys():
+                reached[name] = set().union(*(reached[user] for user in users))
+                grown = True
+    helpers = tuple(sorted((name, tuple(sorted(reached[name]))) for name in reached.keys() - owners))
+    return used_outside, helpers
+
+
+def _helpers(
+    text: Callable[[str], bytes], sources: Iterable[str], place: str, names: list[tuple[str, Evidence]],
+    imports: Callable[[str], list[tuple[int, bytes]]],
+) -> list[tuple[str, Evidence]]:
+    """The top-level functions and classes of module `place` that only its switched definitions
+    `names` use there (an offloading class only its switched factory builds), where no other module
+    outside the test suite mentions them but in its imports."""
+    try:
+        tree = parse_python(decode_python(text(place)))
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    evidence = dict(names)
+    _, helpers = definitions_used_only_by(tree, set(evidence), classes=True)
+    if not helpers:
+        return []
+    mentions = modules_mentioning([path for path in sources if not is_test_path(path)], text, {name for name, _ in helpers})
+    return [
+        (name, evidence[owners[0]]) for name, owners in helpers
+        if all(path == place or only_imports(text(path), name, False, imports(path)) for path in mentions[name])
+    ]
+
+
+def _switched_method(
+    text: Callable[[str], bytes], mentions: Iterable[str], name: str,
+    switched_in: set[tuple[str, str]], may_report: Callable[[bytes], bool],
+) -> list[tuple[str, str]]:
+    """(module, class) of the one method named `name` that the scan calls only in switched blocks:
+    every module outside the test suite that spells the name calls it only there (its reading found
+    it switched) or only defines it, once, in a top-level class; none where two classes define it."""
+    places: list[tuple[str, str]] = []
+    for path in mentions:
+        if (path, name) in switched_in or is_test_path(path):
+            continue
+        data = text(path)
+        lines = data.split(b"\n")
+        numbers = list(mention_lines(data, name))
+        if len(numbers) != 1 or not _defines_method(lines[numbers[0] - 1], name):
+            return []
+        owner = _enclosing_class(lines, numbers[0] - 1)
+        if owner is None or not may_report(data):
+            return []
+        places.append((path, owner))
+    return places if len(places) == 1 else []
+
+
+def _enclosing_class(lines: list[bytes], index: int) -> str | None:
+    """The top-level class whose body holds line `index` (0-based); None where a top-level
+    statement other than a class comes first."""
+    for line in reversed(lines[:index]):
+        if not line or line[:1] in b" \t#@)]}\r":
+            continue
+        found = re.match(rb"class[ \t]+([A-Za-z_]\w*)", line)
+        return None if found is None else found.group(1).decode("ascii")
+    return None
+
+
+_LISTED_NAME = r"""(["'])[^"'\n]+\1[ \t]*:[^\n]*["'.:]{name}["']"""
+"""An entry of a table keyed by a string that names a definition in a string (a lazy import
+table's `"offload": ["make_offloader"]`, `"offload": "pkg.offload:make_offloader"`): a listing, no use."""
+
+
+def _listed(data: bytes, name: str) -> bool:
+    """Whether every mention of `name` in a module is an import of it or a lazy table's listing."""
+    lines = data.split(b"\n")
+    imports = statement_lines(import_statements(data))
+    pattern = re.compile(_LISTED_NAME.format(name=re.escape(name)).encode())
+    return all(number in imports or pattern.search(lines[number - 1]) for number in mention_lines(data, name))
 
 
 def _imported_only_switched(
@@ -620,6 +759,11 @@ def statement_lines(statements: Iterable[tuple[int, bytes]]) -> set[int]:
 
 def _defines(line: bytes, name: str) -> bool:
     return re.match(_DEFINITION.format(name=re.escape(name)).encode(), line) is not None
+
+
+def _defines_method(line: bytes, name: str) -> bool:
+    """Whether `line` is the header of a method (or any indented function) named `name`."""
+    return re.match(_METHOD_DEFINITION.format(name=re.escape(name)).encode(), line) is not None
 
 
 def only_imports(data: bytes, name: str, defines: bool, statements: list[tuple[int, bytes]]) -> bool:

@@ -32,16 +32,20 @@ from collections.abc import Callable, Mapping
 
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
-from cudaudit.rules.python.opt_in import import_statements, mention_lines, modules_mentioning, statement_lines
+from cudaudit.rules.python.opt_in import (
+    Helper,
+    definitions_used_only_by,
+    import_statements,
+    mention_lines,
+    modules_mentioning,
+    statement_lines,
+)
 from cudaudit.rules.python.read_once import ReadOnce
 from cudaudit.source import decode_python, parse_python
 
 Registration = tuple[str, str, tuple[str, ...], int, str]
 """(definition name, the registry's callable as spelled, the names it is registered under, the
 decorator's line, the decorator's text)."""
-
-Helper = tuple[str, tuple[str, ...]]
-"""(a top-level function's name, the registered definitions of its module that use it)."""
 
 _DECORATED = re.compile(
     rb"^@((?=[\w.]*register)[A-Za-z_][\w.]*)\(([^()]*)\)[ \t]*(?:#[^\n]*)?\r?\n"
@@ -78,7 +82,7 @@ def read_registrations(data: bytes) -> tuple[tuple[Registration, ...], tuple[Hel
         return (), ()
     defined = {statement.name for statement in tree.body if isinstance(statement, _DEFINITIONS)}
     found = [item for item in found if item[0] in defined]  # not an example in a docstring
-    used_outside, helpers = _uses(tree, {name for name, *_ in found})
+    used_outside, helpers = definitions_used_only_by(tree, {name for name, *_ in found})
     return tuple(item for item in found if item[0] not in used_outside), helpers
 
 
@@ -104,39 +108,6 @@ def _keys(arguments: str) -> tuple[str, ...]:
     if any("::" in key or key.lower().partition(":")[0] in _DEVICES for key in keys):
         return ()
     return tuple(keys)
-
-
-def _uses(tree: ast.Module, registered: set[str]) -> tuple[set[str], tuple[Helper, ...]]:
-    """The registered names the module itself uses outside every registered definition, and its
-    top-level functions used only inside registered definitions (or such functions), with the
-    registered definitions that reach them."""
-    definitions = {statement.name: statement for statement in tree.body if isinstance(statement, _DEFINITIONS)}
-    inside: dict[str, set[str]] = {}  # name -> the top-level definitions that mention it
-    outside: set[str] = set()  # names mentioned at the module's top level outside any definition
-    for statement in tree.body:
-        owner = statement.name if isinstance(statement, _DEFINITIONS) else None
-        for node in ast.walk(statement):
-            name = node.id if isinstance(node, ast.Name) else None
-            if name is None or name not in definitions or name == owner:
-                continue
-            if owner is None:
-                outside.add(name)
-            else:
-                inside.setdefault(name, set()).add(owner)
-    used_outside = registered & (outside | {name for name, owners in inside.items() if owners - registered})
-    reached: dict[str, set[str]] = {name: {name} for name in registered - used_outside}
-    grown = True
-    while grown:  # a function only registered definitions (or functions only they use) use is theirs
-        grown = False
-        for name, statement in definitions.items():
-            owners = inside.get(name, set())
-            if name in reached or name in outside or not owners or isinstance(statement, ast.ClassDef):
-                continue
-            if owners <= reached.keys():
-                reached[name] = set().union(*(reached[owner] for owner in owners))
-                grown = True
-    helpers = tuple(sorted((name, tuple(sorted(reached[name]))) for name in reached.keys() - registered))
-    return used_outside, helpers
 
 
 Choices = tuple[dict[str, tuple[tuple[str, Evidence], ...]], frozenset[str]]

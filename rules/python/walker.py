@@ -624,6 +624,14 @@ class PythonWalker:
                 if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
                 and statement.name in self.switched
             )
+            self._switched_ids |= frozenset(  # a method the project calls only under a switch: `Class.method`
+                id(method)
+                for statement in node.body
+                if isinstance(statement, ast.ClassDef)
+                for method in statement.body
+                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and f"{statement.name}.{method.name}" in self.switched
+            )
         self._reach = reach = ModuleReach(
             node, self.names, self.in_tests, self.fixtures, self.script, self.elsewhere, self.imported
         )
