@@ -129,3 +129,14 @@ def test_an_extra_the_readme_installs_is_the_normal_install():
     code = files.pop("trainkit/bigstack/sharded.py")
     found = {f.span.line: f.severity for f in analyze(code, path="trainkit/bigstack/sharded.py", files=files)}
     assert found == {5: Severity.WARNING}
+
+
+def test_a_standalone_example_script_that_needs_the_extra_keeps_its_severity():
+    example = "import torch\nfrom trainkit.bigstack.helpers import start\n\nmodel = torch.nn.Linear(2, 2).to('cuda')\nstart()\n"
+    files = project(**{"examples/big-run.v2.py": example})
+    assert set(needing(files)) == {"trainkit/bigstack/sharded.py", "trainkit/bigstack/helpers.py"}
+    code = files.pop("examples/big-run.v2.py")
+    found = {f.span.line: f.severity for f in analyze(code, path="examples/big-run.v2.py", files=files)}
+    assert found == {4: Severity.ERROR}
+    files = project(**{"examples/big_run.py": example, "examples/launch.py": "import big_run\n"})
+    assert "examples/big_run.py" in needing(files)  # a module another script imports is no script of its own

@@ -24,7 +24,9 @@ So an extra whose modules include a console script's module, a top-level package
 setting picks unless told otherwise: `registries.py`), or most of the project's modules outside the
 test suite, changes nothing; so does an extra the project's README installs (`pip install
 "pkg[megatron]"` in the README, not only in a page of its documentation): the README's install is
-the normal one.
+the normal one. A standalone script (a module outside any package that nothing imports: an example
+of the feature the extra serves) keeps its severity: running it is its user's normal path, and the
+extra is one step of that path's install.
 """
 
 from __future__ import annotations
@@ -114,6 +116,8 @@ def extra_only_modules(
         if closure.keys() & entries or len(closure) > _MAIN_STACK_SHARE * counted:
             continue
         for path, evidence in closure.items():
+            if _standalone_script(modules, importers, path):
+                continue
             found.setdefault(path, Evidence(evidence.path, evidence.line, f"{evidence.text}: only the `{extra}` extra installs it"))
     return found
 
@@ -181,6 +185,15 @@ def _importers(modules: ModuleMap, paths: list[str], imports: Callable[[str], tu
             for target in modules.resolve(path, level, module, names):
                 found.setdefault(target, set()).add(path)
     return found
+
+
+def _standalone_script(modules: ModuleMap, importers: Mapping[str, set[str]], path: str) -> bool:
+    """A module outside any package that no module imports: a script run on its own (an example, a
+    demo). Whoever runs it has installed what it imports, extras included: the extra is a step of
+    that script's own normal path, not a route the project's users opt into, so its sites keep their
+    severity."""
+    file = posixpath.basename(path)
+    return file != "__init__.py" and modules.name(path) == file[:-3] and not importers.get(path)
 
 
 def _importers_closure(importers: Mapping[str, set[str]], needing: dict[str, Evidence]) -> dict[str, Evidence]:
