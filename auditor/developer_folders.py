@@ -3,7 +3,8 @@
 A folder named as one of the catalog's `[[developer_folder]]` tables, below the scan's common folder,
 whose parent folder is no Python package (a top-level `benchmarks/`, `examples/benchmarks/`; a
 package's own `benchmark/` module may be API it exports), holds what the project's developers run:
-benchmarks, maintainer probes, release and lint helpers. Its files' sites are at most warnings.
+benchmarks, maintainer probes, release and lint helpers. Its files' sites are at most warnings. A
+table's name may be a pattern: `.*` takes every hidden folder (`.dev_scripts/`, `.github/`).
 
 A folder name that also holds the scripts a project tells its users to run (`scripts/train.py`,
 `tools/convert.py`: a table with `unless_documented = true`) counts only for the files no document of
@@ -20,6 +21,7 @@ document names a script, and keeps every verdict there.
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -28,6 +30,8 @@ from cudaudit.facts import Evidence
 from cudaudit.rules.catalog import word_automaton
 
 Reader = Callable[[], bytes]
+_PATTERN = re.compile(r"[*?\[]")
+"""A folder name with a wildcard is a pattern (`fnmatch`), matched against lowered names."""
 
 
 def developer_files(
@@ -35,7 +39,7 @@ def developer_files(
     folders: Mapping[str, bool], reads: Mapping[str, Reader],
 ) -> dict[str, Evidence]:
     """Display path -> the developer folder, for each of `paths` under a folder named as a key of
-    `folders` (lowered; the value says whether documents may name its files as entry points) whose
+    `folders` (lowered, or a pattern: `.*`; the value says whether documents may name its files as entry points) whose
     parent holds no `__init__.py` of `python`. `documents` are the scan's documents, `reads` every
     file's reader (for the named scripts' own text); both by display path."""
     paths = list(paths)
@@ -49,11 +53,12 @@ def developer_files(
     prefix = top.rstrip("/") + "/" if top else ""
     found: dict[str, Evidence] = {}
     pending: dict[str, str] = {}
+    names = _FolderNames(folders)
     for path in paths:
-        folder = _developer_folder(path[len(prefix):], top, folders, packages)  # every path starts with the common folder
+        folder = _developer_folder(path[len(prefix):], top, names, packages)  # every path starts with the common folder
         if folder is None:
             continue
-        if folders[posixpath.basename(folder).lower()]:
+        if names.documented(posixpath.basename(folder)):
             pending[path] = folder
         else:
             found[path] = Evidence(folder, 0, "a benchmark the project's developers run")
@@ -66,15 +71,36 @@ def developer_files(
     return found
 
 
-def _developer_folder(inside: str, top: str, folders: Mapping[str, bool], packages: set[str]) -> str | None:
+class _FolderNames:
+    """The catalog's developer folder names, some of them patterns (`.*`: every hidden folder)."""
+
+    def __init__(self, folders: Mapping[str, bool]) -> None:
+        self._exact = {name: documented for name, documented in folders.items() if not _PATTERN.search(name)}
+        self._patterns = [(name, documented) for name, documented in folders.items() if _PATTERN.search(name)]
+
+    def _match(self, part: str) -> bool | None:
+        """Whether the folder named `part` may hold documented entry points; None for no developer folder."""
+        lowered = part.lower()
+        if lowered in self._exact:
+            return self._exact[lowered]
+        return next((documented for pattern, documented in self._patterns if fnmatch.fnmatchcase(lowered, pattern)), None)
+
+    def named(self, part: str) -> bool:
+        return self._match(part) is not None
+
+    def documented(self, part: str) -> bool:
+        return bool(self._match(part))
+
+
+def _developer_folder(inside: str, top: str, names: _FolderNames, packages: set[str]) -> str | None:
     """The first folder of `inside` (a path below `top`) named as a developer folder whose parent is no package."""
     parts = inside.split("/")[:-1]
-    if not any(part.lower() in folders for part in parts):
+    if not any(names.named(part) for part in parts):
         return None
     folder = top
     for part in parts:
         parent, folder = folder, posixpath.join(folder, part)
-        if part.lower() in folders and parent not in packages:
+        if names.named(part) and parent not in packages:
             return folder
     return None
 

@@ -40,6 +40,14 @@ def test_a_maintainer_script_no_document_names_is_another_path():
     assert severities("dev/gpu_check.py", TIMING, PACKAGE) == {Severity.WARNING}
 
 
+def test_a_hidden_folder_holds_the_maintainers_scripts():
+    assert severities(".dev_scripts/compare_speed.py", TIMING, PACKAGE) == {Severity.WARNING}
+    assert severities(".ci/helpers/gpu_probe.py", TIMING, PACKAGE) == {Severity.WARNING}
+    readme = {**PACKAGE, "README.md": "# kit\n\n    python .dev_scripts/convert.py ckpt\n"}
+    assert Severity.ERROR in severities(".dev_scripts/convert.py", TIMING, readme)
+    assert Severity.ERROR in severities("kit/timing.py", TIMING, PACKAGE)
+
+
 def test_a_script_the_readme_tells_users_to_run_keeps_its_errors():
     readme = {**PACKAGE, "README.md": "# kit\n\n    python scripts/train.py --steps 10\n"}
     assert Severity.ERROR in severities("scripts/train.py", TIMING, readme)
