@@ -1051,3 +1051,84 @@ def test_sync():
     torch.cuda.synchronize()
 '''
     assert rules(code, path="tests/test_sync.py") == [(10, "CDA101")]
+
+
+COPIER = '''
+import torch
+
+class Copier:
+    def __init__(self, device):
+        {before}
+        assert device.type == "cuda", "CUDA only"
+        self.stream = torch.cuda.Stream(device=device)
+
+    def _warm(self):
+        torch.cuda.synchronize()
+
+    def submit(self):
+        torch.cuda.current_stream().wait_stream(self.stream)
+
+    @staticmethod
+    def probe():
+        torch.cuda.synchronize()
+
+    def __del__(self):
+        torch.cuda.synchronize()
+'''
+
+
+@pytest.mark.parametrize(
+    ("before", "line", "severity"),
+    [
+        ("pass", 11, Severity.NOTE),  # a method: only on an object built past the assert
+        ("pass", 14, Severity.NOTE),
+        ("self._warm()", 11, Severity.ERROR),  # called before the assert: it runs first
+        ("pass", 18, Severity.ERROR),  # a static method needs no object
+        ("pass", 21, Severity.ERROR),  # Python calls __del__ on an object whose __init__ raised
+    ],
+)
+def test_a_class_whose_constructor_asserts_a_cuda_device_runs_its_methods_only_there(before, line, severity):
+    found = {f.span.line: f for f in analyze(COPIER.format(before=before))}
+    assert found[7].rule == "CDA114" and found[7].severity is Severity.ERROR  # the one finding on a CPU
+    assert found[line].severity is severity
+
+
+@pytest.mark.parametrize(
+    ("check", "severity"),
+    [
+        ("if device.type != 'cuda':\n            raise ValueError('CUDA only')", Severity.NOTE),
+        ("if not device:\n            return", Severity.ERROR),  # an early return still builds the object
+        ("assert size % self.nccl_alignment == 0", Severity.ERROR),  # a device word, no device test
+    ],
+)
+def test_only_a_device_test_that_stops_the_constructor_guards_the_methods(check, severity):
+    code = (
+        "import torch\n\nclass Swapper:\n    def __init__(self, device, size):\n        " + check + "\n"
+        "        self.device = device\n\n    def swap(self):\n        torch.cuda.synchronize()\n"
+    )
+    found = [f.severity for f in analyze(code) if f.span.line == 9 + check.count("\n")]
+    assert found == [severity]
+
+
+@pytest.mark.parametrize(
+    ("use", "severity"),
+    [
+        ("self.timer = _Timer() if device.type == 'cuda' else None", Severity.NOTE),
+        ("self.timer = _Timer()", Severity.ERROR),
+    ],
+)
+def test_a_private_class_built_only_under_a_device_test_runs_its_methods_only_there(use, severity):
+    code = (
+        "import torch\n\nclass _Timer:\n    def __init__(self):\n        self.start = torch.cuda.Event()\n\n"
+        "class Swapper:\n    def __init__(self, device):\n        " + use + "\n"
+    )
+    found = [f.severity for f in analyze(code) if f.span.line == 5]
+    assert found == [severity]
+
+
+def test_a_private_class_another_module_builds_unguarded_keeps_its_verdicts():
+    code = "import torch\n\nclass _Timer:\n    def __init__(self):\n        self.start = torch.cuda.Event()\n\ndef pick(device):\n    return _Timer() if device.type == 'cuda' else None\n"
+    other = "from serving.timing import _Timer\n\ndef run():\n    return _Timer()\n"
+    files = {"README.md": "A project.\n", "serving/__init__.py": "", "serving/other.py": other}
+    found = [f.severity for f in analyze(code, path="serving/timing.py", files=files) if f.span.line == 5]
+    assert found == [Severity.ERROR]

@@ -62,7 +62,7 @@ UsesElsewhere = tuple[tuple[str, tuple[GuardedUse, ...] | None], ...]
 """(name, the contexts of its uses in other modules, or None where one is not followed): `FileFacts.used_elsewhere`."""
 
 _TOP_DEF = re.compile(rb"\n(?:async[ \t]+)?def[ \t]+(\w+)")
-_TOP_CLASS = re.compile(rb"\nclass[ \t]+\w+")
+_TOP_CLASS = re.compile(rb"\nclass[ \t]+(\w+)")
 _TOP_LINE = re.compile(rb"\n(?=[^ \t\r\n#)\]}])")
 """A line of top-level code (a statement, a decorator), not the bracket that closes a header's list."""
 _METHOD = re.compile(rb"\n([ \t]+)(?:async[ \t]+)?def[ \t]+(\w+)")
@@ -75,7 +75,8 @@ _WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 
 
 def definitions(data: bytes, may_report: Callable[[bytes], bool]) -> Definitions:
-    """The module's top-level functions and the methods of its top-level classes whose text (read
+    """The module's top-level functions, private classes (`reach.py`'s helper classes) and the methods
+    of its top-level classes whose text (read
     by indentation, from its header to the next definition at its level) `may_report` passes, and
     those whose text names one of them, to a fixed point: a caller of such a function runs it
     wherever it runs itself, so the guards of the caller's own callers, in other modules, are its
@@ -88,6 +89,9 @@ def definitions(data: bytes, may_report: Callable[[bytes], bool]) -> Definitions
         texts.append(((match.group(1).decode("ascii", "replace"), False), data[match.start():_next(tops, match.start(), len(data))]))
     for match in _TOP_CLASS.finditer(lined):
         end = _next(tops, match.start(), len(data))
+        name = match.group(1).decode("ascii", "replace")
+        if name.startswith("_") and not name.startswith("__"):
+            texts.append(((name, False), data[match.start():end]))  # a private helper class, built where it is named
         methods = list(_METHOD.finditer(lined, match.end() - 1, end))
         if not methods:
             continue

@@ -60,8 +60,8 @@ from cudaudit.rules.python.regions import NEUTRAL, TRITON_KERNEL_DECORATORS, Reg
 from cudaudit.source import decode_python, parse_python
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
-Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.Assign | ast.alias
-"""What a use is recorded for: a helper function, a module-level name of a test module, or a name
+Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.Assign | ast.alias | ast.ClassDef
+"""What a use is recorded for: a helper function or class, a module-level name of a test module, or a name
 imported from another module of the project (`callers.py` reads its uses for the module that defines it)."""
 Elsewhere = Mapping[str, "tuple[Use, ...] | None"]
 """Per function or method name of a module, what the rest of the project does with it (`callers.py`,
@@ -133,6 +133,11 @@ class ModuleReach:
         self.autouse: set[str] = set()
         self.functions: dict[str, FunctionNode] = {}
         """Module-level functions that may be helpers, by name."""
+        self.classes: dict[str, ast.ClassDef] = {}
+        """Module-level classes that may be helpers, by name: a class's methods run only on the objects
+        built where it is named (`_Copier(device)` only under a device test)."""
+        self._class_of: dict[int, int] = {}
+        """The methods of those classes, by id, with the id of their class."""
         self.methods: dict[str, list[FunctionNode]] = {}
         """Methods that may be helpers, by name (a name several classes define is each of them): those of
         test classes, and the private ones of other classes that the module reads only through `self`."""
@@ -181,6 +186,12 @@ class ModuleReach:
                     self.values[target.id] = statement
                     self._nodes[id(statement)] = (target.id, statement)
             elif isinstance(statement, ast.ClassDef):
+                if defined.get(statement.name) == 1 and statement.name not in exported and not statement.decorator_list:
+                    self.classes[statement.name] = statement
+                    self._nodes[id(statement)] = (statement.name, statement)
+                    self._class_of.update(
+                        (id(item), id(statement)) for item in statement.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    )
                 test_class = in_tests and _is_test_class(statement)
                 for item in statement.body:
                     if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) or not self._may_help(item):
@@ -269,7 +280,7 @@ class ModuleReach:
             self._read_otherwise.add(node.id if isinstance(node, ast.Name) else node.attr)
         if isinstance(node, ast.Name):
             definition: Definition | None = (
-                self.functions.get(node.id) or self.values.get(node.id) or self.imported.get(node.id)
+                self.functions.get(node.id) or self.values.get(node.id) or self.imported.get(node.id) or self.classes.get(node.id)
             )
             return [definition] if definition is not None else []
         return list(self.methods.get(node.attr, [])) if through_self else []
@@ -292,15 +303,23 @@ class ModuleReach:
         return None
 
     def use(self, helper: Definition, use: Use) -> None:
-        if id(helper) not in use.scope:  # a function calling itself says nothing of its callers
+        # a function calling itself, or a class naming itself in its methods, says nothing of its callers
+        if id(helper) not in use.scope and not any(self._class_of.get(scope) == id(helper) for scope in use.scope):
             self._uses.setdefault(id(helper), []).append(use)
 
     def regions(self) -> dict[int, Reached]:
-        """Each helper's region, by the id of its definition, where every use of it is guarded."""
+        """Each helper's region, by the id of its definition, where every use of it is guarded; a
+        helper class's methods, by theirs, in its region as well."""
         found: dict[int, Reached | None] = {}
         for key in self._nodes:
             self._reached(key, found, set())
-        return {key: reached for key, reached in found.items() if reached is not None}
+        regions = {key: reached for key, reached in found.items() if reached is not None}
+        for method, owner in self._class_of.items():
+            built = regions.get(owner)
+            if built is not None:
+                own = regions.get(method)
+                regions[method] = built if own is None else Reached(own.quiet | built.quiet, _lower(own.cap, built.cap))
+        return regions
 
     def imported_regions(self) -> dict[str, Reached | None]:
         """For each name of `imported` the module uses, what every use has in common; None where some
@@ -321,7 +340,7 @@ class ModuleReach:
         cap: Severity | None = Severity.NOTE
         for use in uses:
             use_quiet, use_cap = set(use.quiet), use.cap
-            for outer in use.scope:
+            for outer in _with_classes(use.scope, self._class_of):
                 if outer in self._nodes:
                     around = self._reached(outer, found, visiting)
                     if around is not None:
@@ -362,6 +381,14 @@ def _imported_aliases(module: ast.Module, wanted: frozenset[str]) -> dict[str, a
                 if alias.name in wanted and alias.asname is None:
                     found.setdefault(alias.name, alias)
     return found
+
+
+def _with_classes(scope: tuple[int, ...], class_of: Mapping[int, int]) -> Iterator[int]:
+    """The functions of a use's scope, each followed by its class where it is a helper class's method."""
+    for function in scope:
+        yield function
+        if function in class_of:
+            yield class_of[function]
 
 
 def _lower(first: Severity | None, second: Severity | None) -> Severity | None:

@@ -30,6 +30,7 @@ from typing import Any
 
 from cudaudit.model import Severity
 from cudaudit.rules.catalog import Catalog, Entry
+from cudaudit.rules.python.constructors import built_regions
 from cudaudit.rules.python.defaults import ModuleCalls
 from cudaudit.rules.python.device_syntax import parameter_defaults
 from cudaudit.rules.python.guards import Polarity, Probe, exits_early, polarity, probes_in
@@ -192,6 +193,9 @@ class PythonWalker:
         self._optional_names: dict[str, bool] = {}
         self._methods: set[int] = set()
         """The ids of the methods of the module's classes (`regions.method_region`)."""
+        self._built: dict[int, tuple[Region, ...]] = {}
+        """The methods that run only on an object its constructor built past a requirement, by id, with
+        the regions that leaves them in (`constructors.py`)."""
         """Module-level names bound only where an optional library is installed, each with whether
         only another accelerator's branch binds it (`optional_use.py`)."""
         self._function_nodes: dict[int, ast.FunctionDef | ast.AsyncFunctionDef] = {}
@@ -268,6 +272,11 @@ class PythonWalker:
     def reach(self) -> ModuleReach | None:
         """Where the module's own functions run (`reach.py`), once the walk has visited the module."""
         return self._reach
+
+    @property
+    def in_class(self) -> bool:
+        """Inside a class body: the innermost function the walk is in, if any, is one of its methods."""
+        return bool(self._classes) and (not self.functions or id(self.functions[-1]) in self._methods)
 
     @property
     def in_comparison(self) -> bool:
@@ -635,7 +644,7 @@ class PythonWalker:
         self._reach = reach = ModuleReach(
             node, self.names, self.in_tests, self.fixtures, self.script, self.elsewhere, self.imported
         )
-        self._helper_names = frozenset((*reach.functions, *reach.methods, *reach.values, *reach.imported))
+        self._helper_names = frozenset((*reach.functions, *reach.classes, *reach.methods, *reach.values, *reach.imported))
         self._followed = frozenset(id(statement) for statement in reach.values.values())
         self._skip_checks = bool(reach.skip_checks)
         self._optional_names = optional_names(node, self.names)
@@ -702,12 +711,17 @@ class PythonWalker:
         if self._optional_names:
             self._function_nodes[id(node)] = node
         method = method_region(node) if id(node) in self._methods else NEUTRAL
+        entered = self._built.get(id(node), ())
+        for region in entered:
+            self._context.enter(region)
         try:
             self._visit_inside(self._switched_region(node), lambda _: self._visit_inside(
                 requested, lambda _: self._visit_inside(
                     decorated, lambda _: self._visit_inside(
                         method, self._visit_body, node), None), None), None)
         finally:
+            for region in reversed(entered):
+                self._context.leave(region)
             self.functions.pop()
 
     def _visit_body(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
@@ -741,6 +755,7 @@ class PythonWalker:
         for child in (*node.decorator_list, *node.bases, *node.keywords):
             self.visit(child)
         self._methods.update(id(item) for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)))
+        self._built.update(built_regions(node, self.names))
         self._classes.append(node)
         try:
             self._visit_inside(self._switched_region(node), lambda _: self._visit_inside(

@@ -12,6 +12,11 @@ finding, and what follows (the launch) runs only past it. Not in tests, whose as
 results; not for an attribute of `self`, which the object chose; not where nothing is launched
 (the assert may guard a branch its callers chose for CUDA tensors alone).
 
+A class whose constructor asserts that the device or tensor it is given is a CUDA one (`assert
+device.type == "cuda", "CUDA only"`, a statement of `__init__` itself) cannot be built for any
+other: the assert is the finding for the targets it stops (`cuda-object`), and the methods, which
+run only on an object built past it, are judged as the rest of `__init__` is (`constructors.py`).
+
 A task or actor that asks a scheduler for GPUs (`@ray.remote(num_gpus=1)`, `.options(num_gpus=1)`)
 is one too: on a cluster without GPUs it is never scheduled. Its site is the request; the code it
 runs keeps its own severity (`guards.gpu_request` keeps the decorator from reading as a guard).
@@ -21,13 +26,15 @@ from __future__ import annotations
 
 import ast
 
-from cudaudit.rules.python.guards import gpu_request, is_requirement
+from cudaudit.rules.python.guards import gpu_request, is_requirement, stops_the_program
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.walker import Concern
 
 DETECTOR = "requirement"
 TENSOR = "cuda-tensor"
 """The key of an assert that a tensor the function is given is on a CUDA device."""
+OBJECT = "cuda-object"
+"""The key of a constructor's assert that the device it is given is CUDA."""
 
 
 class Requirements(Concern):
@@ -36,12 +43,27 @@ class Requirements(Concern):
             self.walk.report(DETECTOR, "cuda", node)
         elif not self.walk.in_tests and self.walk.functions:
             function = self.walk.functions[-1]
-            if _asserts_given_on_cuda(node.test, function) and _launches_a_kernel(function):
+            if not _asserts_given_on_cuda(node.test, function):
+                return
+            if function.name == "__init__" and self.walk.in_class and node in function.body:
+                self.walk.report(DETECTOR, OBJECT, node)
+            elif _launches_a_kernel(function):
                 self.walk.report(DETECTOR, TENSOR, node)
 
     def on_If(self, node: ast.If) -> None:
         if is_requirement(node, self.walk.names):
             self.walk.report(DETECTOR, "cuda", node.test)
+        elif (
+            not self.walk.in_tests
+            and self.walk.functions
+            and self.walk.functions[-1].name == "__init__"
+            and self.walk.in_class
+            and node in self.walk.functions[-1].body
+            and not node.orelse
+            and stops_the_program(node.body)
+            and _asserts_given_on_cuda(_negated(node.test), self.walk.functions[-1])
+        ):
+            self.walk.report(DETECTOR, OBJECT, node.test)  # `if device.type != "cuda": raise ValueError(...)`
 
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         if gpu_request(call, self.walk.names) is not None:
@@ -49,7 +71,8 @@ class Requirements(Concern):
 
 
 def _asserts_given_on_cuda(test: ast.expr, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    """`x.is_cuda` or `x.device.type == "cuda"` of a parameter `x`, alone or among conditions that must all hold."""
+    """`x.is_cuda`, `x.device.type == "cuda"` or `device.type == "cuda"` of a parameter `x` or `device`,
+    alone or among conditions that must all hold."""
     if isinstance(test, ast.BoolOp):
         return isinstance(test.op, ast.And) and any(_asserts_given_on_cuda(v, function) for v in test.values)
     arguments = function.args
@@ -59,16 +82,27 @@ def _asserts_given_on_cuda(test: ast.expr, function: ast.FunctionDef | ast.Async
     if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
         return False
     subject, value = test.left, test.comparators[0]
+    if not (isinstance(value, ast.Constant) and value.value == "cuda" and isinstance(subject, ast.Attribute) and subject.attr == "type"):
+        return False
+    device = subject.value
+    if isinstance(device, ast.Name):  # `device.type`: the device itself was given
+        return device.id in given and "device" in device.id.lower()
     return (
-        isinstance(value, ast.Constant)
-        and value.value == "cuda"
-        and isinstance(subject, ast.Attribute)
-        and subject.attr == "type"
-        and isinstance(subject.value, ast.Attribute)
-        and subject.value.attr == "device"
-        and isinstance(subject.value.value, ast.Name)
-        and subject.value.value.id in given
+        isinstance(device, ast.Attribute)
+        and device.attr == "device"
+        and isinstance(device.value, ast.Name)
+        and device.value.id in given
     )
+
+
+def _negated(test: ast.expr) -> ast.expr:
+    """What must hold for a block that runs where `test` fails to be skipped: `x` for `not x`, `a == b`
+    for `a != b`; else an expression nothing matches."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return test.operand
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.NotEq):
+        return ast.Compare(test.left, [ast.Eq()], test.comparators)
+    return ast.Constant(None)
 
 
 def _launches_a_kernel(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
