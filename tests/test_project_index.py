@@ -526,6 +526,29 @@ def test_a_decorator_whose_wrapper_skips_first_is_a_skip_marker_of_its_module():
     }  # a wrapper that runs the test before it skips, or skips on anything but a device, says nothing
 
 
+def test_a_marker_that_counts_the_test_devices_backend_skips_without_a_gpu():
+    """Hugging Face's device-agnostic `backend_device_count(torch_device)` counts nothing where the
+    test device is the CPU: a marker that needs two of them skips there, and a test class it marks
+    runs only where an accelerator index exists. A backend name the helper does not know counts as
+    its default, which is no answer."""
+    marker = (
+        "import pytest\nfrom transformers.testing_utils import backend_device_count, torch_device\n"
+        "from transformers.utils import is_torch_available\n"
+        "needs_two = pytest.mark.skipif(not is_torch_available() or backend_device_count(torch_device) <= 1, reason='two')\n"
+        "needs_two_npus = pytest.mark.skipif(backend_device_count('npu') <= 1, reason='two')\n"
+    )
+    index = index_of({"tests/__init__.py": "", "tests/utils.py": marker, "tests/test_x.py": "x = 1\n"})
+    assert dict(index.facts("tests/test_x.py", (FileKind.PYTHON,)).skip_markers) == {"tests.utils.needs_two": (True, None)}
+    test = (
+        "import torch\nfrom .utils import needs_two\n\n\n@needs_two\nclass TestPair:\n"
+        "    def test_second(self):\n        assert torch.ones(2, device=torch.device(1)).sum() == 2\n"
+    )
+    files = {"tests/__init__.py": "", "tests/utils.py": marker}
+    assert [f for f in analyze(test, path="tests/test_pair.py", files=files) if f.severity is not Severity.NOTE] == []
+    alone = test.replace("@needs_two\n", "")
+    assert [f.rule for f in analyze(alone, path="tests/test_pair.py", files=files) if f.severity is not Severity.NOTE] == ["CDA112"]
+
+
 @pytest.mark.parametrize(
     "importer",
     [

@@ -52,6 +52,18 @@ SKIP_UNLESS = frozenset({"unittest.skipUnless", "unittest.case.skipUnless"})
 SKIP_ALWAYS = frozenset({"pytest.mark.skip", "unittest.skip", "unittest.case.skip"})
 """Markers that skip a test on every machine (`@pytest.mark.skip(reason=...)`, `@unittest.skip("...")`):
 it runs on no target."""
+_BACKEND_COUNTS = frozenset({
+    "transformers.testing_utils.backend_device_count",
+    "diffusers.utils.testing_utils.backend_device_count",
+    "diffusers.utils.torch_utils.backend_device_count",
+})
+"""Hugging Face's device-agnostic test helpers that count the devices of a backend by its name:
+`torch.cuda.device_count()` for `"cuda"` (a ROCm GPU too), 0 for `"cpu"` (`BACKEND_DEVICE_COUNT` in
+https://github.com/huggingface/transformers/blob/main/src/transformers/testing_utils.py and
+https://github.com/huggingface/diffusers/blob/main/src/diffusers/utils/torch_utils.py), where
+`torch_device`, the name tests pass, is `"cpu"` on a machine whose `torch.cuda` has no device."""
+_BACKEND_NAMES = frozenset({"transformers.testing_utils.torch_device", "diffusers.utils.testing_utils.torch_device"})
+"""The test device those helpers are given: `"cuda"` where `torch.cuda` has a device, else `"cpu"`."""
 _UNKNOWN: Any = object()
 _SET = object()
 """A value that is set, whatever it is (`torch.version.hip` on ROCm): true, and not None."""
@@ -233,13 +245,24 @@ def _call(node: ast.Call, names: ImportTable, machine: Machine) -> Any:
     qualified = names.resolve(node.func)
     if qualified == "torch.cuda.is_available":
         return machine.capability is not None
-    if qualified == "torch.cuda.device_count":
+    if qualified == "torch.cuda.device_count" or (qualified in _BACKEND_COUNTS and _counts_test_device(node, names)):
         return 0 if machine.capability is None else _UNKNOWN
     if qualified == CAPABILITY and machine.capability is not None:
         return machine.capability
     if machine.capability is None and asks_for_cuda_part(node):
         return False  # `is_extension_available("ops_cuda")`: registered only where CUDA is
     return _UNKNOWN
+
+
+def _counts_test_device(node: ast.Call, names: ImportTable) -> bool:
+    """Whether a backend counter (`_BACKEND_COUNTS`) is asked about the test device or CUDA, which
+    count nothing where `torch.cuda` has no device (a backend it does not know counts as its default)."""
+    if len(node.args) != 1 or node.keywords:
+        return False
+    device = node.args[0]
+    if isinstance(device, ast.Constant):
+        return device.value in ("cuda", "cpu")
+    return names.resolve(device) in _BACKEND_NAMES
 
 
 def _part(capability: tuple[int, int], part: int | None) -> Any:
