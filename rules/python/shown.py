@@ -11,8 +11,12 @@ A value is shown where it reaches, directly or (a number) through arithmetic and
   method (`logger.info("%s", v)`, `bar.set_postfix(mem=v)`), `"%s" % v`, `"{}".format(v)`;
 - `v or "N/A"`, a text default for a value that may be missing;
 - a value of a dict literal or of `dict(...)`: a record of metrics that a logger writes out;
+- a key of a local record every other read of which is shown (`logs["peak"] = v`, then
+  `tracker.log(logs)`), for the same reason;
+- a method named for writing a metric out beyond those (`log_stats(...)`, `put_scalar(...)`);
 - a local name assigned once from it whose every read in the same scope is itself shown
-  (`peak = max_memory_allocated() / 1e9`, then `print(f"{peak:.2f} GB")`).
+  (`peak = max_memory_allocated() / 1e9`, then `print(f"{peak:.2f} GB")`), up to three names on
+  (`used = peak - start`, `share = used / total * 100`, then `print(share)`).
 
 A memory statistic that a build without CUDA answers with 0 (the catalog's `[[statistic]]` tables:
 `torch.cuda.max_memory_allocated()`) and that is only shown says what that build has: the walk
@@ -39,9 +43,12 @@ SHOWING_METHODS = frozenset(
 )
 """`logger.info(...)`, `"{}".format(...)`, `tqdm.set_postfix(...)`, `writer.add_scalar(...)`: methods that
 only write a value out, into text or into a metrics log."""
+_SHOWING_PREFIX = "log_"
+_SHOWING_SUFFIXES = ("_scalar", "_scalars")
+"""Metric writers by the shape of their names: `log_stats`, `log_scalar`, `put_scalar`, `record_scalars`."""
 _CONVERSIONS = frozenset({"round", "int", "float", "abs"})
 """Builtins that keep a number a number: what they return is shown wherever their result is."""
-_NAME_DEPTH = 2
+_NAME_DEPTH = 3
 """How many names a value may pass through (`mem = ...; gb = mem / 1e9; print(gb)`)."""
 
 
@@ -60,7 +67,7 @@ def is_shown(value: ast.expr, parents: Parents, *, number: bool = False, depth: 
         func = parent.func
         if isinstance(func, ast.Name):
             return func.id in SHOWN_BY or func.id == "dict"
-        return isinstance(func, ast.Attribute) and func.attr in SHOWING_METHODS
+        return isinstance(func, ast.Attribute) and _writes_out(func.attr)
     if isinstance(parent, ast.Dict):
         return any(v is node for v in parent.values)
     if isinstance(parent, ast.Tuple):
@@ -72,7 +79,46 @@ def is_shown(value: ast.expr, parents: Parents, *, number: bool = False, depth: 
     if isinstance(parent, ast.Assign) and depth > 0 and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
         reads = parents.reads_of_single_store(parent.targets[0])
         return bool(reads) and all(is_shown(read, parents, number=number, depth=depth - 1) for read in reads or ())
+    record = _record(parent.targets[0]) if isinstance(parent, ast.Assign) and len(parent.targets) == 1 else None
+    if record is not None and depth > 0:
+        return _shown_record(record, parents, depth - 1)
     return False
+
+
+def _writes_out(method: str) -> bool:
+    """Whether a method of that name only writes a value out (`SHOWING_METHODS`, `log_stats`, `put_scalar`)."""
+    return method in SHOWING_METHODS or method.startswith(_SHOWING_PREFIX) or method.endswith(_SHOWING_SUFFIXES)
+
+
+def _record(target: ast.expr) -> ast.Name | None:
+    """`logs` of a stored key `logs["peak"]`, where the record is a name."""
+    return target.value if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) else None
+
+
+def _shown_record(record: ast.Name, parents: Parents, depth: int) -> bool:
+    """Whether the local record `record` (assigned once in its scope, from `{...}` or `dict(...)`) is
+    only shown: every read of it other than a store of one of its keys is itself shown."""
+    reads = [read for read in parents.reads_of_single_store(record) or () if not _stores_a_key(read, parents)]
+    return (
+        bool(reads) and _made_as_dict(record, parents)
+        and all(is_shown(read, parents, depth=depth) for read in reads)
+    )
+
+
+def _made_as_dict(record: ast.Name, parents: Parents) -> bool:
+    """Whether the one store of `record`'s name in its scope assigns a new dict."""
+    for node in subtree(parents.scope(record)):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == record.id for t in node.targets):
+            value = node.value
+            return isinstance(value, ast.Dict) or (
+                isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "dict"
+            )
+    return False
+
+
+def _stores_a_key(read: ast.Name, parents: Parents) -> bool:
+    parent = parents.parent(read)
+    return isinstance(parent, ast.Subscript) and parent.value is read and isinstance(parent.ctx, ast.Store)
 
 
 def _carries(parent: ast.AST, node: ast.AST) -> bool:
