@@ -28,21 +28,24 @@ _SPLIT = re.compile(r"[._/-]")
 _ANY_WORD = re.compile(r"(?:^|[._-])(?:" + "|".join(TARGET_WORDS.values()) + r")(?=[._-]|$)")
 
 
-DEVICE_WORDS = {
-    "xpu": ("xpu", "https://docs.pytorch.org/docs/stable/notes/get_start_xpu.html"),
-    "mps": ("mps", "https://docs.pytorch.org/docs/stable/notes/mps.html"),
-    "npu": (None, "https://github.com/Ascend/pytorch"),
-    "ascend": (None, "https://github.com/Ascend/pytorch"),
-    "hpu": (None, "https://docs.habana.ai/en/latest/PyTorch/Getting_Started_with_PyTorch_and_Gaudi/index.html"),
-    "gaudi": (None, "https://docs.habana.ai/en/latest/PyTorch/Getting_Started_with_PyTorch_and_Gaudi/index.html"),
-    "mlu": (None, "https://github.com/Cambricon/torch_mlu"),
-    "musa": (None, "https://github.com/MooreThreads/torch_musa"),
-    "xla": (None, "https://github.com/pytorch/xla"),
-    "tpu": (None, "https://github.com/pytorch/xla"),
+DEVICE_WORDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "xpu": (("xpu",), "https://docs.pytorch.org/docs/stable/notes/get_start_xpu.html"),
+    "mps": (("mps",), "https://docs.pytorch.org/docs/stable/notes/mps.html"),
+    "intel": (("xpu", "cpu"), "https://github.com/intel/intel-extension-for-pytorch"),
+    "npu": ((), "https://github.com/Ascend/pytorch"),
+    "ascend": ((), "https://github.com/Ascend/pytorch"),
+    "hpu": ((), "https://docs.habana.ai/en/latest/PyTorch/Getting_Started_with_PyTorch_and_Gaudi/index.html"),
+    "gaudi": ((), "https://docs.habana.ai/en/latest/PyTorch/Getting_Started_with_PyTorch_and_Gaudi/index.html"),
+    "mlu": ((), "https://github.com/Cambricon/torch_mlu"),
+    "musa": ((), "https://github.com/MooreThreads/torch_musa"),
+    "xla": ((), "https://github.com/pytorch/xla"),
+    "tpu": ((), "https://github.com/pytorch/xla"),
 }
 """Words that name one device's share of a project (`npu_accelerator.py`, `Dockerfile.xpu`), as
-whole lower-case tokens: the cudaudit target it is (None: a device none of the targets is), and
-where the device type comes from. ROCm's and CPU's words are `TARGET_WORDS`'. PyTorch/XLA's device
+whole lower-case tokens: the cudaudit targets it is (none: a device none of the targets is), and
+where the device type comes from. ROCm's and CPU's words are `TARGET_WORDS`'. Intel's share of a
+project (`requirements_intel.txt`, `Dockerfile_intel`) serves its GPUs and its CPUs, which Intel's
+extension for PyTorch both runs on. PyTorch/XLA's device
 type is `xla` (on Cloud TPUs, or on GPUs through XLA's own runtime): code taken only for it runs
 under XLA, on none of the targets' PyTorch builds."""
 _DEVICE = re.compile("|".join(DEVICE_WORDS))
@@ -72,7 +75,7 @@ def served_targets(path: str, kinds: Iterable[str]) -> frozenset[str] | None:
     devices = [DEVICE_WORDS[token][0] for token in tokens if _DEVICE.fullmatch(token)]
     if not named and not devices:
         return None
-    return frozenset(named) | frozenset(device for device in devices if device is not None)
+    return frozenset(named).union(*devices)
 
 
 def name_targets(name: str) -> frozenset[str]:

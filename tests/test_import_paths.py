@@ -165,6 +165,9 @@ def test_a_file_named_for_another_target_is_judged_for_its_own_target_only():
     rocm = analyze("--extra-index-url https://download.pytorch.org/whl/cu121\ntorch==2.3.1\n", path="requirements-rocm.txt")
     assert rocm and all(f.targets["cpu"].severity.value == "note" for f in rocm)
     assert any(f.targets["rocm"].severity.value != "note" for f in rocm)
+    intel = analyze("nvidia-cublas-cu12==12.4.5.8\n", path="requirements_intel.txt")  # Intel's GPUs and CPUs
+    assert intel and all(f.targets["rocm"].severity.value == "note" for f in intel)
+    assert any(f.targets["cpu"].severity.value != "note" for f in intel)
 
 
 def test_a_flag_the_index_knows_for_a_cuda_test_is_that_test_where_its_module_can_name_it():

@@ -112,7 +112,7 @@ _NAME_WORDS = {
     Probe.ROCM: frozenset({"rocm", "hip"}),
     Probe.MULTI_PROCESS: frozenset({"ddp", "distributed"}),
 }
-_OTHER_DEVICE_WORDS = frozenset(word for word, (target, _) in DEVICE_WORDS.items() if target is None)
+_OTHER_DEVICE_WORDS = frozenset(word for word, (targets, _) in DEVICE_WORDS.items() if not targets)
 """Devices none of the targets is (`npu`, `hpu`, `xla`): a branch only they take runs on no target."""
 NEGATING_WORDS = frozenset({"no", "not", "disable", "disabled", "skip", "without", "non"})
 """Words that turn a device's name around (`no_npu`, `disable_xla`): which branch is the device's is not said."""

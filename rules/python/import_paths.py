@@ -58,14 +58,14 @@ ALL_TARGETS = frozenset(TARGETS)
 NOWHERE: frozenset[str] = frozenset()
 
 _DEVICE_WORDS: dict[str, frozenset[str]] = {
-    **{word: NOWHERE if target is None else frozenset({target}) for word, (target, _) in DEVICE_WORDS.items()},
+    **{word: frozenset(targets) for word, (targets, _) in DEVICE_WORDS.items()},
     "rocm": frozenset({"rocm"}),
     "hip": frozenset({"rocm"}),
     "cuda": frozenset({"cuda", "rocm"}),
 }
 """Words naming a device, and the targets code taken only for that device runs on: PyTorch's
 device types for Ascend NPUs (`torch_npu`), Intel Gaudi (`hpu`), Cambricon (`mlu`), Moore
-Threads (`musa`) and PyTorch/XLA (`xla`, `tpu`) are none of cudaudit's targets; `xpu`, `mps` and
+Threads (`musa`) and PyTorch/XLA (`xla`, `tpu`) are none of cudaudit's targets; `xpu`, `mps`, Intel's (`xpu` and `cpu`) and
 ROCm (`torch.version.hip`) are their own (https://docs.pytorch.org/docs/stable/tensor_attributes.html#torch-device;
 the words and their sources are `siblings.DEVICE_WORDS`). A CUDA test
 (`torch.cuda.is_available()`, `HAS_CUDA`, `device.type == "cuda"`) passes on NVIDIA GPUs and on ROCm,
@@ -77,7 +77,7 @@ _CUDA_BUILD = frozenset({"torch.version.cuda"})
 """Set on CUDA builds of PyTorch only: `None` on ROCm builds, which set `torch.version.hip` instead
 (https://docs.pytorch.org/docs/stable/notes/hip.html), and on CPU, XPU and MPS builds, so code taken only where it is set runs on none of cudaudit's targets, and its `else` on all of them."""
 _CUDA_BUILD_SIDES: tuple[Runs, Runs] = (NOWHERE, ALL_TARGETS)
-_ENUM_WORDS = tuple(word.upper().encode() for word, (target, _) in DEVICE_WORDS.items() if target is None)
+_ENUM_WORDS = tuple(word.upper().encode() for word, (targets, _) in DEVICE_WORDS.items() if not targets)
 """Other devices as an enum's members spell them (`DistributedType.XLA`), read in headers only."""
 _PREFILTER = (*(word.encode() for word in DEVICE_WORDS), b"rocm", b"hip", b"cuda", b"CUDA", *_ENUM_WORDS)
 """A module that names no device cannot choose an import by one (the byte search before any reading,

@@ -612,8 +612,20 @@ def _skip_marker(marker: ast.expr, names: ImportTable, seen: set[str]) -> Skips 
     return None
 
 
+_AUTOCASTS = frozenset({"torch.autocast", "torch.amp.autocast", "torch.cuda.amp.autocast"})
+_FULL_PRECISION = frozenset({"torch.float32", "torch.float"})
+
+
 def enabled_region(call: ast.Call, names: ImportTable) -> Region:
-    """`autocast("cuda", enabled=False)` does nothing; `enabled=torch.cuda.is_available()` guards."""
+    """`autocast("cuda", enabled=False)` does nothing; `enabled=torch.cuda.is_available()` guards.
+    A float32 autocast (`autocast("cuda", dtype=torch.float32)`, which keeps a block out of an outer
+    mixed-precision region) asks for what an unautocast block computes: where CUDA autocast is off, as
+    on a CPU-only build, the block runs as written, in full precision (torch 2.13.0 CPU build: a warning,
+    the same result), so nothing is lost there."""
+    if names.resolve(call.func) in _AUTOCASTS and any(
+        keyword.arg == "dtype" and names.resolve(keyword.value) in _FULL_PRECISION for keyword in call.keywords
+    ):
+        return Region(cap=Severity.NOTE)
     for keyword in call.keywords:
         if keyword.arg == "enabled":
             value = keyword.value
