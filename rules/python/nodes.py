@@ -51,6 +51,25 @@ def subtree(node: ast.AST) -> Iterator[ast.AST]:
                 todo.extend([item for item in value if isinstance(item, ast.AST)])
 
 
+_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def statements(node: ast.AST) -> list[ast.stmt]:
+    """The statements at or below `node`, in `ast.walk`'s order: that order less the expressions,
+    which hold no statement (not even a lambda's). A reading that looks only at statements (an
+    assignment) in a method's whole body skips most of its nodes."""
+    found: list[ast.stmt] = []
+    todo = [node]
+    for current in todo:  # breadth first, as `subtree`
+        if isinstance(current, ast.stmt):
+            found.append(current)
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if isinstance(value, list) and value and isinstance(value[0], _BLOCKS):
+                todo.extend(value)
+    return found
+
+
 def attribute_stores(module: ast.Module) -> dict[str, int]:
     """How many times a module stores each attribute name (`x.name = ...`, `del x.name`, `x.name += 1`):
     a flag a class sets once holds its one value only where nothing else stores the name."""

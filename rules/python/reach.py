@@ -55,7 +55,7 @@ from cudaudit.model import Severity
 from cudaudit.rules.python.flag_functions import MEMOIZERS
 from cudaudit.rules.python.guards import exits_early, is_skip_call
 from cudaudit.rules.python.names import ImportTable
-from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.nodes import statements, subtree
 from cudaudit.rules.python.regions import NEUTRAL, TRITON_KERNEL_DECORATORS, Region, branch_regions
 from cudaudit.source import decode_python, parse_python
 
@@ -375,7 +375,7 @@ def _imported_aliases(module: ast.Module, wanted: frozenset[str]) -> dict[str, a
     """The first `from ... import name` of each name of `wanted`, anywhere in the module (not one
     imported `as` another name)."""
     found: dict[str, ast.alias] = {}
-    for node in ast.walk(module):
+    for node in statements(module):
         if isinstance(node, ast.ImportFrom):
             for alias in node.names:
                 if alias.name in wanted and alias.asname is None:

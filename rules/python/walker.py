@@ -35,7 +35,7 @@ from cudaudit.rules.python.defaults import ModuleCalls
 from cudaudit.rules.python.device_syntax import parameter_defaults
 from cudaudit.rules.python.guards import Polarity, Probe, exits_early, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable, final_name
-from cudaudit.rules.python.nodes import attribute_stores, subtree
+from cudaudit.rules.python.nodes import attribute_stores, statements, subtree
 from cudaudit.rules.python.optional_use import needs_optional, optional_names
 from cudaudit.rules.python.project_calls import CallShape
 from cudaudit.rules.python.reach import CONFTEST_SKIP, Definition, Elsewhere, ModuleReach, Use
@@ -953,7 +953,7 @@ def _class_flags(owner: ast.ClassDef) -> dict[str, ast.expr]:
     values: dict[str, ast.expr] = {}
     for method in owner.body:
         if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for node in ast.walk(method):
+            for node in statements(method):
                 if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
                     continue
                 target = node.targets[0]
