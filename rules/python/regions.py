@@ -308,6 +308,13 @@ def branch_contexts(tree: ast.Module, names: ImportTable) -> dict[int, tuple[fro
     return found
 
 
+_MAY_END_OR_GUARD = frozenset({ast.Return, ast.Raise, ast.Continue, ast.Break, ast.Expr, ast.Assign, ast.Assert, ast.If})
+"""The statements after which `region_after` may find the rest of a block anything but neutral: the
+others (most of a module's) are answered without its readings, which each test the class again."""
+_BY_A_CALL = frozenset({ast.Expr, ast.Assign})
+"""Of those, the statements that count only where their value is a call (`sys.exit()`, `pytest.importorskip(...)`)."""
+
+
 def region_after(statement: ast.stmt, names: ImportTable) -> Region:
     """The region the rest of a block is in after `statement`: `if not <cuda>: return`, `assert <cuda>`,
     `pytest.importorskip("triton")` (only where the module is installed: another path, at most a warning);
@@ -323,6 +330,9 @@ def region_after(statement: ast.stmt, names: ImportTable) -> Region:
     code behind a CUDA guard, not as NVIDIA-only code that ROCm never reaches. After a test's skip
     (`if capability < (8, 0): pytest.skip()`), what follows runs only where the condition does not
     skip (`skip_conditions.py`)."""
+    kind = statement.__class__
+    if kind not in _MAY_END_OR_GUARD or (kind in _BY_A_CALL and statement.value.__class__ is not ast.Call):  # type: ignore[attr-defined]
+        return NEUTRAL  # a definition, a loop, an import, an assignment of no call: no reading below applies
     if never_falls_through(statement, names):
         return UNREACHABLE
     if isinstance(statement, (ast.Assert, ast.If)) and is_requirement(statement, names):
