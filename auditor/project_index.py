@@ -367,7 +367,7 @@ def build_index(
     answer a reader from an earlier run."""
     cached, remember = remember, remember or _compute
     files = list(files)
-    found = _Found()
+    found = _Found(follows_callers=_sees_project(files))
     python = {file.display: file.read for file in files if FileKind.PYTHON in file.kinds and file.display.endswith(".py")}
     for file in files:
         kinds = [kind for kind in file.kinds if _wanted(kind, file.display)]
@@ -443,7 +443,7 @@ def build_index(
         ),
         used_elsewhere=(
             _reader("uses_elsewhere")(python, found.definitions, found.from_imports, catalog, remember)
-            if found.definitions and _sees_project(files) else {}
+            if found.definitions else {}
         ),
         main_blocks=main_blocks,
         off_default_path={
@@ -811,6 +811,9 @@ class _Source:
 class _Found:
     """What the readers found so far, file by file."""
 
+    follows_callers: bool = True
+    """Whether the scan sees the whole project, whose other modules' uses of a module's definitions the
+    index reads (`callers.py`): one of named files does not, and reads no definitions."""
     sources: dict[str, Any] = field(default_factory=dict)
     """Display path -> `porting_layer.SourceFacts` of each C/C++ file."""
     builds: dict[str, RocmBuild | None] = field(default_factory=dict)
@@ -842,7 +845,8 @@ class _Found:
     from_imports: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     """Display path -> `project_calls.from_imports` of each module that has some."""
     definitions: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
-    """Display path -> `callers.definitions` of each module outside the test suite the prefilter passes."""
+    """Display path -> `callers.definitions` of each module outside the test suite the prefilter passes,
+    where the scan sees the whole project (`follows_callers`)."""
     registrations: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     """Display path -> `registries.read_registrations` of each module that registers definitions by name."""
     tested: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -900,6 +904,7 @@ class _Found:
             )
             if prefiltered:
                 self.prefiltered.add(path)
+            if prefiltered and self.follows_callers:
                 definitions = remember("definitions", path, lambda: _reader("definitions")(
                     data(), lambda text: catalog.may_match(FileKind.PYTHON.value, text)
                 ))

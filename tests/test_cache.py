@@ -337,3 +337,23 @@ def test_the_torch_pin_is_kept_while_the_files_it_reads_keep_their_status(tmp_pa
     assert pin() == "2.4"
     write(project / "requirements-dev.txt", "torch>=2.0\n")
     assert pin() == "2.0"
+
+
+def test_a_scan_of_named_files_reads_no_definitions_for_the_callers_reading(tmp_path, cli, monkeypatch):
+    """Whether other modules call a module's functions under a guard (`callers.py`) is asked only by a
+    scan that sees the whole project: a scan of named files (pre-commit's staged files) reads none of
+    the definitions it would follow, a scan of their folder does."""
+    project = tmp_path / "project"
+    write(project / "helpers.py", "import torch\n\n\ndef peak():\n    return torch.cuda.max_memory_allocated()\n")
+    write(project / "train.py", "from helpers import peak\n\nprint(peak())\n")
+    write(project / "README.md", "python train.py\n")
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CUDAUDIT_CACHE_DIR", str(cache))
+
+    def read_definitions(*paths: str) -> set[str]:
+        assert cli("scan", *paths, "-f", "json", "--exit-zero", cwd=project).exit_code == 0
+        [readings] = packs(cache, "readings")
+        return {slot for slot in pickle.loads(readings.read_bytes()) if slot.startswith("definitions\0")}
+
+    assert read_definitions("helpers.py", "train.py") == set()
+    assert read_definitions(".") == {"definitions\0helpers.py"}
