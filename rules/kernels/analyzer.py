@@ -187,7 +187,10 @@ def cuda_hits(
     that a HIP build of this source leaves undefined (`CUDART_VERSION`).
     """
     tree = syntax.parse(source)
-    nodes = syntax.QueryMatches(code_map.PATTERNS + hazards.PATTERNS, tree.root_node)
+    # The hazards' patterns only where they are read: in host C++ they would capture every loop,
+    # declaration and comparison with a number for nothing (the code map's matches are the same).
+    patterns = code_map.PATTERNS + hazards.PATTERNS if device_code else code_map.PATTERNS
+    nodes = syntax.QueryMatches(patterns, tree.root_node)
     code = code_map.CodeMap(nodes, source)
     found = list(references(source, code, api_table(catalog), catalog))
     if device_code:
