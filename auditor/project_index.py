@@ -120,6 +120,9 @@ _READERS = {
     "switched_definitions": "cudaudit.rules.python.opt_in:switched_definitions",
     "turned_on": "cudaudit.rules.python.opt_in:turned_on",
     "registrations": "cudaudit.rules.python.registries:read_registrations",
+    "tables": "cudaudit.rules.python.registries:read_tables",
+    "passed_switches": "cudaudit.rules.python.switch_parameters:passed_switches",
+    "switch_parameters": "cudaudit.rules.python.switch_parameters:switch_parameters",
     "declared_dependencies": "cudaudit.rules.dependencies.declared:declared_dependencies",
     "top_level_imports": "cudaudit.rules.python.extra_only:top_level_imports",
     "readme_extras": "cudaudit.rules.python.extra_only:readme_extras",
@@ -398,8 +401,15 @@ def build_index(
         _reader("routes")(found.named_sources, other_paths, found.sources) if found.named_sources and found.sources else ({}, {})
     )
     settings_elsewhere, turned = _settings_elsewhere(files, found) if found.switched or found.tested else ({}, frozenset())
+    if found.passed:
+        parameters = _reader("switch_parameters")(python, found.passed)
+        settings_elsewhere = {
+            path: settings_elsewhere.get(path, frozenset()) | parameters.get(path, frozenset())
+            for path in {*settings_elsewhere, *parameters}
+        }
     registered, default_entries = (
-        _reader("registered_definitions")(python, found.registrations) if found.registrations else ({}, frozenset())
+        _reader("registered_definitions")(python, found.registrations, found.tables)
+        if found.registrations or found.tables else ({}, frozenset())
     )
     main_blocks = _main_blocks(found.main_blocks, python, import_lines)
     return ProjectIndex(
@@ -849,9 +859,15 @@ class _Found:
     where the scan sees the whole project (`follows_callers`)."""
     registrations: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     """Display path -> `registries.read_registrations` of each module that registers definitions by name."""
+    tables: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Display path -> `registries.read_tables` of each module outside the test suite that keeps a
+    table of implementations keyed by strings."""
     tested: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> the settings its `if` headers read from argument objects, in a module that
     declares no switch of its own."""
+    passed: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Display path -> `switch_parameters.passed_switches` of each module outside the test suite that
+    passes a keyword an environment switch."""
     main_blocks: set[str] = field(default_factory=set)
     """Python modules with an `if __name__ == "__main__":` block that the catalog's prefilter passes."""
     prefiltered: set[str] = field(default_factory=set)
@@ -892,6 +908,12 @@ class _Found:
                 registrations = remember("registrations", path, lambda: _reader("registrations")(data()))
                 if registrations[0]:
                     self.registrations[path] = registrations
+                tables = remember("tables", path, lambda: _reader("tables")(data()))
+                if tables:
+                    self.tables[path] = tables
+                passed = remember("passed_switches", path, lambda: _reader("passed_switches")(data()))
+                if passed:
+                    self.passed[path] = passed
             self.settings_other.update(other)
             defaults = remember("cuda_defaults", path, lambda: _reader("cuda_defaults")(path, data()))
             if defaults:

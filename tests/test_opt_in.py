@@ -413,3 +413,32 @@ def test_what_only_a_switched_factory_builds_in_its_module_is_switched_too():
     assert switched(files) == {"lib/models/offload.py": ["make_offloader", "Offloader"]}
     used = "from lib.models.offload import Offloader\n\nDEFAULT = Offloader\n"
     assert switched({**files, "lib/defaults.py": used}) == {"lib/models/offload.py": ["make_offloader"]}
+
+
+DECODE = """
+import torch
+
+
+def decode(model, steps, timed: bool = False):
+    for step in range(steps):
+        if timed and step == 0:
+            torch.cuda.synchronize()
+        model(step)
+    torch.cuda.synchronize()
+"""
+GENERATE = 'import os\nfrom gen.decode import decode\n\ndecode(model, 8, timed=os.environ.get("TIME_STEPS", "0") == "1")\n'
+
+
+def test_a_parameter_every_caller_gives_an_environment_switch_is_off_by_default():
+    files = {"gen/__init__.py": "", "run.py": GENERATE}
+    findings = {f.span.line: f.severity for f in analyze(DECODE, path="gen/decode.py", files=files)}
+    assert findings == {8: Severity.WARNING, 10: Severity.ERROR}
+
+
+def test_a_caller_that_turns_the_parameter_on_keeps_the_branch_on_the_normal_path():
+    files = {"gen/__init__.py": "", "run.py": GENERATE, "bench.py": "from gen.decode import decode\n\ndecode(model, 8, timed=True)\n"}
+    findings = {f.span.line: f.severity for f in analyze(DECODE, path="gen/decode.py", files=files)}
+    assert findings == {8: Severity.ERROR, 10: Severity.ERROR}
+    on = GENERATE.replace('"TIME_STEPS", "0"', '"TIME_STEPS", "1"')  # set unless the user unsets it
+    findings = {f.span.line: f.severity for f in analyze(DECODE, path="gen/decode.py", files={"gen/__init__.py": "", "run.py": on})}
+    assert findings == {8: Severity.ERROR, 10: Severity.ERROR}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from cudaudit.model import Severity
-from cudaudit.rules.python.registries import read_registrations, registered_definitions
+from cudaudit.rules.python.registries import read_registrations, read_tables, registered_definitions
 from support import analyze
 
 REGISTRY = "_BACKENDS = {}\n\ndef register_backend(*names):\n    def add(cls):\n        for name in names:\n            _BACKENDS[name] = cls\n        return cls\n    return add\n"
@@ -106,3 +106,116 @@ def test_the_chosen_entry_is_another_path_and_the_default_keeps_its_error():
     code = files.pop("runner/backends/local.py")
     found = {f.span.line: f.severity for f in analyze(code, path="runner/backends/local.py", files=files)}
     assert found == {8: Severity.ERROR}
+
+
+ATTENTION = """
+from kernels.ring import ring_forward
+from kernels.plain import plain_forward
+
+
+def load_striped():
+    from kernels.striped import striped_forward
+    return striped_forward
+
+
+IMPLS = {
+    "plain": plain_forward,
+    "ring": ring_forward,
+    "striped": lambda *args: load_striped()(*args),
+}
+"""
+RING = """
+import torch
+
+
+def _merge(out):
+    return out.to(torch.device("cuda"))
+
+
+def ring_forward(x):
+    return _merge(x)
+"""
+PLAIN = "import torch\n\n\ndef plain_forward(x):\n    return x.to(torch.device('cuda'))\n"
+STRIPED = "import torch\nimport striped_kernels_cuda\n\n\ndef striped_forward(x):\n    return torch.cuda.synchronize()\n"
+MODEL = """
+from kernels.attention import IMPLS
+
+
+class Block:
+    def __init__(self, config):
+        self.attend = IMPLS[config.attn_impl]
+        assert config.attn_impl in IMPLS, f"one of {IMPLS.keys()}"
+"""
+SETTINGS = 'from dataclasses import dataclass\n\nDEFAULT_IMPL = "plain"\n\n@dataclass\nclass ModelConfig:\n    attn_impl: str = DEFAULT_IMPL\n'
+
+
+def table_project(**extra: str) -> dict[str, str]:
+    return {
+        "kernels/__init__.py": "", "kernels/attention.py": ATTENTION, "kernels/ring.py": RING,
+        "kernels/plain.py": PLAIN, "kernels/striped.py": STRIPED, "model.py": MODEL, "config.py": SETTINGS, **extra,
+    }
+
+
+def tabled(files: dict[str, str]) -> dict[str, list[str]]:
+    sources = {path: partial(str.encode, text) for path, text in files.items()}
+    tables = {path: found for path, text in files.items() if (found := read_tables(text.encode()))}
+    return {path: [name for name, _ in names] for path, names in registered_definitions(sources, {}, tables)[0].items()}
+
+
+def test_the_entries_of_a_table_a_setting_looks_up_other_than_its_default_are_chosen_by_name():
+    assert tabled(table_project()) == {
+        "kernels/attention.py": ["load_striped"],
+        "kernels/ring.py": ["_merge", "ring_forward"],
+        "kernels/striped.py": [""],  # imported only inside the chosen entry's loader
+    }
+
+
+def test_a_table_iterated_over_or_looked_up_by_no_setting_keeps_its_entries():
+    every = table_project(**{"warm.py": "from kernels.attention import IMPLS\n\nfor run in IMPLS.values():\n    run(1)\n"})
+    assert tabled(every) == {}
+    by_type = table_project(**{"model.py": MODEL.replace("IMPLS[config.attn_impl]", "IMPLS[type(config).__name__]")})
+    assert tabled(by_type) == {}
+
+
+def test_no_default_among_the_keys_or_a_direct_use_keeps_the_entry():
+    assert tabled(table_project(**{"config.py": SETTINGS.replace('"plain"', '"fused"')})) == {}
+    prose = SETTINGS.replace('"plain"', '"fused"') + '\n\ndef pick():\n    """Set `attn_impl="plain"` for the simple one."""\n'
+    assert tabled(table_project(**{"config.py": prose})) == {}  # a docstring gives no value
+    direct = "from kernels.ring import ring_forward\n\n\ndef warm(x):\n    return ring_forward(x)\n"
+    assert "kernels/ring.py" not in tabled(table_project(**{"warm.py": direct}))
+    device_keys = ATTENTION.replace('"plain"', '"cpu"').replace('"ring"', '"cuda"')
+    assert read_tables(device_keys.encode()) == ()
+
+
+def test_a_chosen_entry_is_another_path_and_the_default_keeps_its_error():
+    files = table_project()
+    ring = files.pop("kernels/ring.py")
+    [merge] = [f for f in analyze(ring, path="kernels/ring.py", files=files) if f.rule == "CDA103"]
+    assert merge.severity is Severity.WARNING
+    files["kernels/ring.py"] = ring
+    plain = files.pop("kernels/plain.py")
+    [default] = [f for f in analyze(plain, path="kernels/plain.py", files=files) if f.rule == "CDA103"]
+    assert default.severity is Severity.ERROR
+
+
+def test_a_chosen_entry_s_kernel_decorator_is_another_path_too():
+    ring = """
+import torch
+import triton
+
+
+@triton.jit
+def _merge_kernel(out_ptr):
+    pass
+
+
+def ring_forward(x):
+    _merge_kernel[(1,)](x)
+    return x
+"""
+    files = table_project()
+    del files["kernels/ring.py"]
+    [kernel] = [f for f in analyze(ring, path="kernels/ring.py", files=files) if f.rule == "CDA301"]
+    assert kernel.severity is Severity.WARNING
+    [kernel] = [f for f in analyze(ring, path="kernels/ring.py", files=files | {"kernels/attention.py": ""}) if f.rule == "CDA301"]
+    assert kernel.severity is Severity.ERROR

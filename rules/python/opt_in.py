@@ -440,16 +440,8 @@ def switched_definitions(
             if level == METHOD:
                 methods.setdefault(name, Evidence(script, line, quoted))
                 continue
-            places = {script} if not module and not level else modules.resolve(script, level, module, (name,))
-            if not places and not level:
-                places = _by_path(sources, module)  # `ldm.models.diffusion.plms` where `ldm/` is no package
-            pattern = re.compile(_DEFINITION.format(name=re.escape(name)).encode(), re.M)
-            places |= {
-                found for place in places if not pattern.search(text(place))
-                for found in _reexported(modules, place, text(place), name)
-            }
-            for place in sorted(places):
-                if pattern.search(text(place)) and may_report(text(place)):
+            for place in sorted(defining_modules(modules, sources, text, script, level, module, name)):
+                if may_report(text(place)):
                     candidates.setdefault((place, name), Evidence(script, line, quoted))
             if len(candidates) >= _CANDIDATE_LIMIT:
                 break
@@ -472,7 +464,7 @@ def switched_definitions(
             found.setdefault(place, []).append((f"{owner}.{name}", evidence))
     lines = {} if lines is None else lines
     for place, names in found.items():
-        whole = _imported_only_switched(modules, sources, readings, place, lines, imports)
+        whole = imported_only_within(modules, sources, readings, place, lines, imports)
         if whole is not None:
             names.insert(0, ("", whole))
     return {path: tuple(names) for path, names in found.items()}
@@ -484,14 +476,19 @@ Helper = tuple[str, tuple[str, ...]]
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
-def definitions_used_only_by(tree: ast.Module, owners: set[str], classes: bool = False) -> tuple[set[str], tuple[Helper, ...]]:
+def definitions_used_only_by(
+    tree: ast.Module, owners: set[str], classes: bool = False, listings: frozenset[int] = frozenset()
+) -> tuple[set[str], tuple[Helper, ...]]:
     """The names of `owners` (top-level definitions) the module itself uses outside every one of
     them, and its top-level functions (and classes, with `classes`) used only inside the others (or
-    inside such helpers), with the owners that reach them."""
+    inside such helpers), with the owners that reach them. The top-level statements on the lines of
+    `listings` (a table of the owners by name) are no use."""
     definitions = {statement.name: statement for statement in tree.body if isinstance(statement, _DEFINITIONS)}
     inside: dict[str, set[str]] = {}  # name -> the top-level definitions that mention it
     outside: set[str] = set()  # names mentioned at the module's top level outside any definition
     for statement in tree.body:
+        if statement.lineno in listings:
+            continue
         owner = statement.name if isinstance(statement, _DEFINITIONS) else None
         for node in ast.walk(statement):
             name = node.id if isinstance(node, ast.Name) else None
@@ -537,6 +534,25 @@ def _helpers(
         (name, evidence[owners[0]]) for name, owners in helpers
         if all(path == place or only_imports(text(path), name, False, imports(path)) for path in mentions[name])
     ]
+
+
+def defining_modules(
+    modules: ModuleMap, sources: Iterable[str], text: Callable[[str], bytes],
+    importer: str, level: int, module: str, name: str,
+) -> set[str]:
+    """The modules of the scan that define `name` at their top level, as module `importer` takes it:
+    `from .plms import PLMSSampler` (level 1, `plms`), its own definition (level 0, no module), a
+    package's relative re-export followed one step, or, where the importer's folders are no
+    packages, the module whose path the import spells (`ldm.models.diffusion.plms`)."""
+    places = {importer} if not module and not level else modules.resolve(importer, level, module, (name,))
+    if not places and not level:
+        places = _by_path(sources, module)
+    pattern = re.compile(_DEFINITION.format(name=re.escape(name)).encode(), re.M)
+    places |= {
+        found for place in places if not pattern.search(text(place))
+        for found in _reexported(modules, place, text(place), name)
+    }
+    return {place for place in places if pattern.search(text(place))}
 
 
 def _switched_method(
@@ -586,7 +602,7 @@ def _listed(data: bytes, name: str) -> bool:
     return all(number in imports or pattern.search(lines[number - 1]) for number in mention_lines(data, name))
 
 
-def _imported_only_switched(
+def imported_only_within(
     modules: ModuleMap,
     sources: Mapping[str, Callable[[], bytes]],
     readings: Mapping[str, tuple[SwitchedCall, ...]],

@@ -32,10 +32,14 @@ from collections.abc import Callable, Mapping
 
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
+from cudaudit.firstparty import ModuleMap
 from cudaudit.rules.python.opt_in import (
     Helper,
+    SwitchedCall,
+    defining_modules,
     definitions_used_only_by,
     import_statements,
+    imported_only_within,
     mention_lines,
     modules_mentioning,
     statement_lines,
@@ -86,6 +90,71 @@ def read_registrations(data: bytes) -> tuple[tuple[Registration, ...], tuple[Hel
     return tuple(item for item in found if item[0] not in used_outside), helpers
 
 
+Entry = tuple[str, str, str, int, str, int, str]
+"""An entry of a module-level table of implementations: (the definition it holds, the table's
+name, its key, the table's line, the table's text, and the import level and module the module takes
+the definition from: -1 and "" where it defines it itself)."""
+
+_TABLE = re.compile(
+    rb"""^([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=[ \t]*\{[ \t]*(?:#[^\n]*)?\r?\n(?:[ \t]*(?:#[^\n]*)?\r?\n)*"""
+    rb"""[ \t]+(["'])[^"'\n]+\2[ \t]*:[ \t]*(?:[A-Za-z_]\w*[ \t]*,|lambda\b)""",
+    re.M,
+)
+"""A module-level dict written one entry a line, whose first key is a string and whose first value
+a name or a lambda (`IMPLS = {\n    "sdpa": sdpa_forward,`)."""
+
+
+def read_tables(data: bytes) -> tuple[Entry, ...]:
+    """The entries of the module's tables of implementations keyed by strings (`IMPLS = {"sdpa":
+    sdpa_forward, "ring": ring_forward}`), looked up by a setting (`IMPLS[config.attn_impl]`): each
+    value a name of a function or class, or a lambda that calls one (`lambda *a: load_ring()(*a)`),
+    two keys or more, none of them a device (`{"cuda": ..., "cpu": ...}` is a device dispatch, which
+    the walk reads as such) nor an operator."""
+    if b"{" not in data or _TABLE.search(data) is None:
+        return ()
+    try:
+        tree = parse_python(decode_python(data))
+    except (SyntaxError, ValueError, RecursionError):
+        return ()
+    sources: dict[str, tuple[int, str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                sources[alias.asname or alias.name] = (node.level, node.module or "")
+    defined = {statement.name for statement in tree.body if isinstance(statement, _DEFINITIONS)}
+    found: list[Entry] = []
+    for statement in tree.body:
+        if not isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            continue
+        target = statement.target if isinstance(statement, ast.AnnAssign) else statement.targets[0]
+        table = statement.value
+        if not (isinstance(target, ast.Name) and isinstance(table, ast.Dict)) or len(table.keys) < 2:
+            continue
+        keys = [key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None for key in table.keys]
+        if any(key is None or "::" in key or key.lower().partition(":")[0] in _DEVICES for key in keys):
+            continue
+        text = " ".join(decode_python(data).splitlines()[statement.lineno - 1].split())[:_TEXT_LIMIT]
+        for key, value in zip(keys, table.values):
+            name = _held(value)
+            if key is None or name is None:
+                continue
+            level, module = (-1, "") if name in defined else sources.get(name, (-2, ""))
+            if level != -2:
+                found.append((name, target.id, key, statement.lineno, text, level, module))
+    return tuple(found)
+
+
+def _held(value: ast.expr) -> str | None:
+    """The definition a table's value holds: a name, or the one function a lambda calls (`lambda *a,
+    **k: load_ring()(*a, **k)`)."""
+    if isinstance(value, ast.Name):
+        return value.id
+    if isinstance(value, ast.Lambda):
+        called = {node.func.id for node in ast.walk(value.body) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+        return called.pop() if len(called) == 1 else None
+    return None
+
+
 def _keys(arguments: str) -> tuple[str, ...]:
     """The names a decorator's arguments register under: every argument a string literal (or a list
     of them), positional or a `name=` keyword; () for anything else, an operator or a device key."""
@@ -118,33 +187,47 @@ choice) for each definition another path runs, and the modules that hold a regis
 def registered_definitions(
     sources: Mapping[str, Callable[[], bytes]],
     readings: Mapping[str, tuple[tuple[Registration, ...], tuple[Helper, ...]]],
+    tables: Mapping[str, tuple[Entry, ...]] | None = None,
 ) -> Choices:
     """The registered definitions, and the functions only such definitions use, that run only when
     the user names them: their registry has a default among its names, and they are not that
     default (see the module docstring); with the modules that hold a default entry, which the
-    normal path runs. `readings` are `read_registrations` of the modules that have any."""
-    registries: dict[str, list[tuple[str, Registration]]] = {}
+    normal path runs. `readings` are `read_registrations` of the modules that have any, `tables`
+    `read_tables`' entries of those that have any: a table only looked up by key is a registry too,
+    whose entries may be defined in other modules (then the definitions their module uses only for
+    them, and a module only they import, go with them)."""
+    text = ReadOnce(sources)
+    registries: dict[str, list[tuple[str, Registration, str]]] = {}
     for path, (registrations, _) in readings.items():
         for registration in registrations:
-            registries.setdefault(registration[1], []).append((path, registration))
-    registries = {name: entries for name, entries in registries.items() if len({(p, r[0]) for p, r in entries}) > 1}
+            registries.setdefault(registration[1], []).append((path, registration, path))
+    table_defaults: dict[tuple[str, str], set[str]] = {}
+    for place, registration, path in _table_registrations(sources, text, tables or {}, table_defaults):
+        registries.setdefault(registration[1], []).append((place, registration, path))
+    registries = {name: entries for name, entries in registries.items() if len({(p, r[0]) for p, r, _ in entries}) > 1}
     if not registries:
         return {}, frozenset()
-    keys = {key for entries in registries.values() for _, registration in entries for key in registration[2]}
-    text = ReadOnce(sources)
-    defaults = _defaults(sources, text, keys)
+    keys = {key for registry, entries in registries.items() if ":" not in registry for _, entry, _ in entries for key in entry[2]}
+    defaults = _defaults(sources, text, keys) if keys else set()
     chosen: dict[tuple[str, str], Evidence] = {}
     default_modules: set[str] = set()
-    for entries in registries.values():
-        names = {key for _, registration in entries for key in registration[2]}
-        default = sorted(names & defaults)
+    tabled: set[tuple[str, str]] = set()
+    default_entries: set[tuple[str, str]] = set()  # a definition one table holds under its default key
+    for registry, entries in registries.items():
+        names = {key for _, registration, _ in entries for key in registration[2]}
+        module, _, table = registry.rpartition(":")
+        default = sorted(names & (table_defaults.get((module, table), set()) if module else defaults))
         if not default:
             continue
-        for path, (name, _, registered, line, quoted) in entries:
-            if defaults.intersection(registered):
-                default_modules.add(path)
+        for place, (name, registry, registered, line, quoted), path in entries:
+            if set(default).intersection(registered):
+                default_modules.add(place)
+                default_entries.add((place, name))
             else:
-                chosen[(path, name)] = Evidence(path, line, f"{quoted}: chosen by name, the default is `{default[0]}`")
+                chosen[(place, name)] = Evidence(path, line, f"{quoted}: chosen by name, the default is `{default[0]}`")
+                if ":" in registry:
+                    tabled.add((place, name))
+    chosen = {key: evidence for key, evidence in chosen.items() if key not in default_entries}
     unused = _used_elsewhere(sources, text, chosen)
     kept = {key: evidence for key, evidence in chosen.items() if key not in unused}
     helpers: dict[tuple[str, str], Evidence] = {}
@@ -152,26 +235,214 @@ def registered_definitions(
         for helper, owners in used:
             if all((path, owner) in kept for owner in owners):
                 helpers[(path, helper)] = kept[(path, owners[0])]
+    trees = _table_helpers(text, {key: evidence for key, evidence in kept.items() if key in tabled}, kept, helpers, tables or {})
     used_elsewhere = _used_elsewhere(sources, text, helpers)
     kept.update((key, evidence) for key, evidence in helpers.items() if key not in used_elsewhere)
     found: dict[str, list[tuple[str, Evidence]]] = {}
     for (path, name), evidence in sorted(kept.items()):
         found.setdefault(path, []).append((name, evidence))
+    for module, evidence in _lazily_imported(sources, text, trees, kept).items():
+        found.setdefault(module, []).insert(0, ("", evidence))
     return {path: tuple(names) for path, names in found.items()}, frozenset(default_modules)
+
+
+def _table_registrations(
+    sources: Mapping[str, Callable[[], bytes]], text: Callable[[str], bytes], tables: Mapping[str, tuple[Entry, ...]],
+    defaults: dict[tuple[str, str], set[str]],
+) -> list[tuple[str, Registration, str]]:
+    """(the defining module, the registration, the table's module) of each entry of a table that the
+    scan only looks up by key (`_looked_up`), whose definition one module of the scan defines. A
+    table's registry is named by its module and name (`pkg/attention.py:IMPLS`); `defaults` gets
+    each such table's default keys, the values the settings its lookups read are given
+    (`_table_defaults`)."""
+    if not tables:
+        return []
+    looked_up = _looked_up(sources, text, {(path, entry[1]) for path, entries in tables.items() for entry in entries})
+    modules = ModuleMap(sources)
+    found: list[tuple[str, Registration, str]] = []
+    for path, entries in sorted(tables.items()):
+        keys = {entry[2] for entry in entries}
+        for name, table, key, line, quoted, level, module in entries:
+            if (path, table) not in looked_up:
+                continue
+            if (path, table) not in defaults:
+                defaults[(path, table)] = _table_defaults(sources, text, looked_up[(path, table)], keys)
+            places = {path} if level < 0 else defining_modules(modules, sources, text, path, level, module, name)
+            if len(places) == 1:
+                found.append((places.pop(), (name, f"{path}:{table}", (key,), line, quoted), path))
+    return found
+
+
+_LOOKUP_AFTER = re.compile(rb"[ \t]*(?:\[[ \t]*([\w.]+)[ \t]*\]|\.get\([ \t]*([\w.]+)|\[|\.get\(|\.keys\(\))")
+_LOOKUP_BEFORE = re.compile(rb"^(?:(?!\bfor\b).)*\bin[ \t]+$")
+"""A membership test (`name in IMPLS`), not a loop over the table (`for run in IMPLS`)."""
+
+
+def _looked_up(
+    sources: Mapping[str, Callable[[], bytes]], text: Callable[[str], bytes], tables: set[tuple[str, str]]
+) -> dict[tuple[str, str], set[str]]:
+    """The tables (module, name) that every module outside the test suite uses only to look an entry
+    up (`IMPLS[config.attn_impl]`, `IMPLS.get(name)`, `name in IMPLS`, `IMPLS.keys()`), besides
+    importing it, with the settings their lookups read (`attn_impl`): a table that is iterated over
+    (`IMPLS.items()`) or handed on runs every entry, and one looked up by nothing a setting names
+    (`TABLE[type(config).__name__]`) is chosen by something else than the user."""
+    mentions = modules_mentioning([path for path in sources if not is_test_path(path)], text, {name for _, name in tables})
+    found: dict[tuple[str, str], set[str]] = {}
+    for path, name in tables:
+        settings: set[str] | None = set()
+        for other in mentions[name]:
+            settings = _lookups(text(other), name, other == path, settings)
+            if settings is None:
+                break
+        if settings:
+            found[(path, name)] = settings
+    return found
+
+
+def _lookups(data: bytes, name: str, defines: bool, settings: set[str] | None) -> set[str] | None:
+    """`settings` with the names of the settings a module's lookups of table `name` read; None where
+    a mention is no lookup, no import and (in the module that `defines` it) not its assignment."""
+    if settings is None:
+        return None
+    lines = data.split(b"\n")
+    imports = statement_lines(import_statements(data))
+    word = re.compile(rb"(?<![\w.])" + re.escape(name.encode()) + rb"(?!\w)")
+    for number in mention_lines(data, name):
+        line = lines[number - 1]
+        if number in imports or (defines and re.match(re.escape(name.encode()) + rb"[ \t]*[:=]", line)):
+            continue
+        for mention in word.finditer(line):
+            lookup = _LOOKUP_AFTER.match(line, mention.end())
+            if lookup is None and not _LOOKUP_BEFORE.match(line[: mention.start()]):
+                return None
+            key = lookup and (lookup.group(1) or lookup.group(2))
+            if key and not key.rpartition(b".")[2].startswith(b"__"):
+                settings.add(key.rpartition(b".")[2].decode("ascii", "replace"))
+    return settings
+
+
+def _table_defaults(
+    sources: Mapping[str, Callable[[], bytes]], text: Callable[[str], bytes], settings: set[str], keys: set[str]
+) -> set[str]:
+    """The keys some module outside the test suite gives one of `settings` as its value: `attn_impl:
+    str = "sdpa"`, `attn_impl="sdpa"`, `add_argument("--attn-impl", default="sdpa")`, or a constant
+    that holds the key (`attn_impl: str = DEFAULT_IMPL` with `DEFAULT_IMPL = "sdpa"`); written where
+    code gives it (a line's start, a call's keyword, an option), not in a docstring's prose."""
+    names = b"|".join(re.escape(name.encode()).replace(b"_", b"[_-]") for name in sorted(settings))
+    quoted = b"|".join(re.escape(key.encode()) for key in sorted(keys, key=len, reverse=True))
+    given = re.compile(
+        rb"""(?:^[ \t]*(?:self\.)?|[(,][ \t]*|["']--)(?:""" + names + rb""")\b["']?(?:[^\n=]*?|[^\n]*?\bdefault[ \t]*)(?<![=!<>])=(?!=)[ \t]*(?:(["'])(""" + quoted + rb")\1|([A-Z_][A-Z0-9_]*)\b)",
+        re.M,
+    )
+    found: set[str] = set()
+    constants: set[bytes] = set()
+    for path in sources:
+        if is_test_path(path):
+            continue
+        for match in given.finditer(text(path)):
+            if match.group(2):
+                found.add(match.group(2).decode("utf-8", "replace"))
+            elif match.group(3):
+                constants.add(match.group(3))
+    if constants:
+        held = re.compile(
+            rb"^(?:" + b"|".join(sorted(constants)) + rb""")[ \t]*(?::[^=\n]*)?=[ \t]*(["'])(""" + quoted + rb")\1", re.M
+        )
+        for path in sources:
+            if not is_test_path(path):
+                found.update(match.group(2).decode("utf-8", "replace") for match in held.finditer(text(path)))
+    return found
+
+
+def _table_helpers(
+    text: Callable[[str], bytes], tabled: Mapping[tuple[str, str], Evidence],
+    kept: dict[tuple[str, str], Evidence], helpers: dict[tuple[str, str], Evidence],
+    tables: Mapping[str, tuple[Entry, ...]],
+) -> dict[str, ast.Module]:
+    """For each module that defines a table's chosen entries (`tabled`): drops from `kept` those its
+    own top level or its other definitions use, and adds to `helpers` the functions and classes
+    only the kept ones use; returns the modules' trees, read once for `_lazily_imported`."""
+    trees: dict[str, ast.Module] = {}
+    by_module: dict[str, set[str]] = {}
+    for path, name in tabled:
+        by_module.setdefault(path, set()).add(name)
+    for path, names in sorted(by_module.items()):
+        try:
+            tree = trees[path] = parse_python(decode_python(text(path)))
+        except (SyntaxError, ValueError, RecursionError):
+            for name in names:
+                kept.pop((path, name), None)
+            continue
+        listings = frozenset(entry[3] for entry in tables.get(path, ()))
+        used_outside, used = definitions_used_only_by(tree, names, classes=True, listings=listings)
+        for name in used_outside:
+            kept.pop((path, name), None)
+        for helper, owners in used:
+            if all((path, owner) in kept for owner in owners):
+                helpers.setdefault((path, helper), kept[(path, owners[0])])
+    return trees
+
+
+def _lazily_imported(
+    sources: Mapping[str, Callable[[], bytes]], text: Callable[[str], bytes], trees: Mapping[str, ast.Module],
+    kept: Mapping[tuple[str, str], Evidence],
+) -> dict[str, Evidence]:
+    """The modules of the scan that a chosen definition imports inside its body (`def load_ring():
+    from .ring import ring_forward`) and every other import of which, in the scan, sits inside such a
+    definition too: their own top level runs only when the entry is chosen."""
+    modules = ModuleMap(sources)
+    blocks: dict[str, tuple[SwitchedCall, ...]] = {}
+    imported: set[str] = set()
+    for path, tree in trees.items():
+        spans = []
+        for statement in tree.body:
+            if not isinstance(statement, _DEFINITIONS) or (path, statement.name) not in kept:
+                continue
+            spans.append((statement.name, 0, "", statement.lineno, kept[(path, statement.name)].text, "", statement.end_lineno or statement.lineno))
+            for node in ast.walk(statement):
+                if isinstance(node, ast.ImportFrom):
+                    imported |= modules.resolve(path, node.level, node.module or "", tuple(alias.name for alias in node.names))
+                elif isinstance(node, ast.Import):
+                    for alias in node.names:
+                        imported |= modules.resolve(path, 0, alias.name, ())
+        if spans:
+            blocks[path] = tuple(spans)
+    statements: dict[str, list[tuple[int, bytes]]] = {}
+
+    def imports(path: str) -> list[tuple[int, bytes]]:
+        if path not in statements:
+            statements[path] = import_statements(text(path))
+        return statements[path]
+
+    found: dict[str, Evidence] = {}
+    for module in sorted(imported - set(trees)):
+        evidence = imported_only_within(modules, sources, blocks, module, {}, imports)
+        if evidence is not None:
+            found[module] = evidence
+    return found
 
 
 def _used_elsewhere(
     sources: Mapping[str, Callable[[], bytes]], text: Callable[[str], bytes], definitions: Mapping[tuple[str, str], Evidence]
 ) -> set[tuple[str, str]]:
     """The (module, name) of `definitions` that another module outside the test suite mentions
-    other than by importing or listing it (`_only_listed`)."""
+    other than by importing or listing it (`_only_listed`); a module that defines the same name at
+    its top level mentions its own definition."""
     if not definitions:
         return set()
     mentions = modules_mentioning([path for path in sources if not is_test_path(path)], text, {name for _, name in definitions})
     return {
         (path, name) for path, name in definitions
-        if not all(other == path or _only_listed(text(other), name) for other in mentions[name])
+        if not all(other == path or _only_listed(text(other), name) or _defines_own(text(other), name) for other in mentions[name])
     }
+
+
+def _defines_own(data: bytes, name: str) -> bool:
+    """Whether a module defines `name` at its top level and imports no such name."""
+    if re.search(rb"^(?:async[ \t]+)?(?:def|class)[ \t]+" + re.escape(name.encode()) + rb"\b", data, re.M) is None:
+        return False
+    word = re.compile(rb"(?<![\w.])" + re.escape(name.encode()) + rb"(?!\w)")
+    return not any(word.search(statement) for _, statement in import_statements(data))
 
 
 def _only_listed(data: bytes, name: str) -> bool:

@@ -689,16 +689,19 @@ class PythonWalker:
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         decorated = decorated_region(node, self.names)
         reach = self._reach
+        # In a test module, the values a test is parametrised with (`@given(device=st.just(
+        # torch.device("cuda")))`) are only ever handed to it: they share the region its skip
+        # markers give its body. Elsewhere a decorator is code of its own (`@triton.jit`).
+        region = decorated if self.in_tests else NEUTRAL
         for decorator in node.decorator_list:
-            # In a test module, the values a test is parametrised with (`@given(device=st.just(
-            # torch.device("cuda")))`) are only ever handed to it: they share the region its skip
-            # markers give its body. Elsewhere a decorator is code of its own (`@triton.jit`).
-            region = decorated if self.in_tests else NEUTRAL
             if reach is not None and reach.only_wraps(decorator):
-                # `@triton.jit` says what the function is where it runs: its hits are the function's
+                # `@triton.jit` says what the function is where it runs: its hits are the function's,
+                # another path where the project uses the function only under a switch
                 self._wrapped = (id(node),)
                 try:
-                    self._visit_inside(region, self.visit, decorator)
+                    self._visit_inside(
+                        self._switched_region(node), lambda wrapper: self._visit_inside(region, self.visit, wrapper), decorator
+                    )
                 finally:
                     self._wrapped = ()
             else:

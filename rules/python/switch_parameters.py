@@ -1,0 +1,104 @@
+"""Function parameters that every call hands an environment switch the user sets to turn something on.
+
+A generation loop may time its first steps only when asked: `def decode(..., is_bench: bool =
+False)`, with `if is_bench: torch.cuda.synchronize()` inside, and a script that calls it with
+`is_bench=os.environ.get("USE_BENCH", "0") == "1"`. The parameter is off unless the user sets the
+variable, as the variable's own test is (`names.is_environment_switch`), so what it guards is
+another path than the normal one, at most a warning.
+
+`passed_switches` reads one module from its bytes: the keywords it passes an environment switch to
+(most modules pass none and are not parsed). `switch_parameters` then keeps a keyword where every
+module of the scan outside the test suite that gives it a value (`is_bench=...`, a call's keyword or
+a parameter's default) gives False, None or such a switch, and finds the modules whose functions
+take it with a False default: there the parameter is a setting that is off by default
+(`FileFacts.settings_off`). A keyword given any other value anywhere (`is_bench=True`, a setting
+the user may turn on) keeps its verdicts.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Mapping
+
+from cudaudit.filekinds import is_test_path
+from cudaudit.rules.python.names import is_environment_switch
+from cudaudit.rules.python.opt_in import modules_mentioning
+from cudaudit.rules.python.read_once import ReadOnce
+
+_PASSED = re.compile(
+    rb"(?<![\w.])([A-Za-z_]\w*)[ \t]*=(?!=)[ \t]*((?:(?:int|str|bool)\([ \t]*)?(?:os\.)?(?:environ\.get|getenv)\([^()\n]*\)"
+    rb"(?:\.\w+\(\))*\)?[ \t]*(?:==|in)[ \t]*(?:[\"'][^\"'\n]*[\"']|\d+|[(\[][^()\[\]\n]*[)\]]))"
+)
+"""A keyword given an environment variable's test (`is_bench=os.environ.get("USE_BENCH", "0") == "1"`)."""
+_LOOKUPS = (b"environ.get(", b"getenv(")
+
+
+def passed_switches(data: bytes) -> tuple[str, ...]:
+    """The keywords module `data` gives an environment switch, a test that is true only where the
+    user set the variable to an on value (`names.is_environment_switch`)."""
+    if not any(lookup in data for lookup in _LOOKUPS):
+        return ()
+    found = set()
+    for match in _PASSED.finditer(data):
+        try:
+            value = ast.parse(match.group(2).decode("utf-8", "replace").strip(), mode="eval").body
+        except (SyntaxError, ValueError, RecursionError):
+            continue
+        if is_environment_switch(value):
+            found.add(match.group(1).decode("ascii"))
+    return tuple(sorted(found))
+
+
+_OFF_VALUE = re.compile(rb"(?:False|None)\b")
+
+
+def switch_parameters(
+    sources: Mapping[str, Callable[[], bytes]], passed: Mapping[str, tuple[str, ...]]
+) -> dict[str, frozenset[str]]:
+    """Module -> the parameters of its functions that default to False (or None) and that every
+    module outside the test suite gives only False, None or an environment switch (`passed` holds
+    each module's `passed_switches`)."""
+    names = {name for path, found in passed.items() if not is_test_path(path) for name in found}
+    if not names:
+        return {}
+    text = ReadOnce(sources)
+    paths = [path for path in sources if not is_test_path(path)]
+    mentions = modules_mentioning(paths, text, names)
+    found: dict[str, set[str]] = {}
+    for name in sorted(names):
+        given = re.compile(rb"(?<![\w.])" + re.escape(name.encode()) + rb"[ \t]*(?::[^=\n,()]*)?=(?!=)[ \t]*")
+        defining: list[str] = []
+        for path in mentions[name]:
+            data = text(path)
+            switches = set(passed.get(path, ()))
+            for match in given.finditer(data):
+                if _OFF_VALUE.match(data, match.end()):
+                    if _in_signature(data, match.start()):
+                        defining.append(path)
+                    continue
+                if name in switches and _PASSED.match(data, match.start()):
+                    continue
+                defining = []
+                break
+            else:
+                continue
+            break
+        for path in defining:
+            found.setdefault(path, set()).add(name)
+    return {path: frozenset(names) for path, names in found.items()}
+
+
+def _in_signature(data: bytes, position: int) -> bool:
+    """Whether `position` lies in a `def` statement's parameters: the last `def` before it opens a
+    parenthesis that is still open there."""
+    start = data.rfind(b"def ", 0, position)
+    if start < 0:
+        return False
+    opened = data.find(b"(", start, position)
+    if opened < 0:
+        return False
+    depth = 0
+    for byte in data[opened:position]:
+        depth += (byte == 0x28) - (byte == 0x29)
+    return depth > 0
