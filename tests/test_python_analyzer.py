@@ -1132,3 +1132,68 @@ def test_a_private_class_another_module_builds_unguarded_keeps_its_verdicts():
     files = {"README.md": "A project.\n", "serving/__init__.py": "", "serving/other.py": other}
     found = [f.severity for f in analyze(code, path="serving/timing.py", files=files) if f.span.line == 5]
     assert found == [Severity.ERROR]
+
+
+@pytest.mark.parametrize(
+    ("after", "severity"),
+    [
+        ("deepspeed.init_distributed()", Severity.ERROR),  # every run is launched: the launch is the normal path
+        ("dist.init_process_group('gloo')", Severity.ERROR),
+        ("train()", Severity.WARNING),  # a single-process run skips it
+        ("if not ready:\n        return\n    deepspeed.init_distributed()", Severity.WARNING),  # not every run joins
+    ],
+)
+def test_a_launch_test_is_the_normal_path_where_the_function_joins_a_process_group_anyway(after, severity):
+    code = (
+        "import os\nimport deepspeed\nimport torch\nimport torch.distributed as dist\n\n"
+        "def setup(ready):\n    local_rank = int(os.environ.get('LOCAL_RANK', '-1'))\n"
+        "    if local_rank != -1:\n        torch.cuda.set_device(local_rank)\n    " + after + "\n"
+    )
+    found = [f.severity for f in analyze(code) if f.span.line == 9]
+    assert found == [severity]
+
+
+@pytest.mark.parametrize(
+    ("form", "call", "severity"),
+    [
+        ("if device is None:\n        device = torch.device('cuda')\n    x = device", "place(t, d)", Severity.NOTE),
+        ("if device is None:\n        device = torch.device('cuda')\n    x = device", "place(t)", Severity.ERROR),
+        ("x = device or torch.device('cuda')", "place(t, device=d)", Severity.NOTE),
+        ("x = device or torch.device('cuda')", "place(t)", Severity.ERROR),
+        ("x = torch.device('cuda') if device is None else device", "place(t, d)", Severity.NOTE),
+        ("if device is None:\n        device = torch.device('cuda')\n    x = device", "", Severity.WARNING),  # no caller seen
+    ],
+)
+def test_a_cuda_device_in_place_of_a_none_default_is_judged_as_that_default(form, call, severity):
+    code = f"import torch\n\ndef place(t, device=None):\n    {form}\n    return t.to(x)\n\ndef build(t, d):\n    {call or 'pass'}\n"
+    found = [f.severity for f in analyze(code) if f.rule == "CDA103"]
+    assert found == [severity]
+
+
+@pytest.mark.parametrize(("call", "severity"), [("place(t, device=d)", Severity.NOTE), ("place(t)", Severity.ERROR)])
+def test_a_cuda_device_in_place_of_a_none_default_is_judged_by_the_calls_of_other_modules(call, severity):
+    code = "import torch\n\ndef place(t, device=None):\n    if device is None:\n        device = torch.device('cuda')\n    return t.to(device)\n"
+    user = f"from serving.placing import place\n\ndef run(t, d):\n    return {call}\n"
+    files = {"README.md": "A project.\n", "serving/__init__.py": "", "serving/user.py": user}
+    found = [f.severity for f in analyze(code, path="serving/placing.py", files=files) if f.rule == "CDA103"]
+    assert found == [severity]
+
+
+@pytest.mark.parametrize(("named", "severity"), [("-> Union[Pool, int]", Severity.NOTE), ("", Severity.NOTE)])
+def test_a_class_named_in_an_annotation_is_not_handed_on(named, severity):
+    code = (
+        "from typing import Union\nimport torch\n\nclass Pool:\n    def __init__(self, size, device='cuda'):\n"
+        "        self.buf = torch.zeros(size, device=device)\n\ndef build(size, d) " + named + ":\n"
+        "    pool: Pool = Pool(size, device=d)\n    return pool\n"
+    )
+    found = [f.severity for f in analyze(code) if f.span.line == 5]
+    assert found == [severity]
+
+
+def test_a_class_handed_on_as_a_value_keeps_its_default_on_the_normal_path():
+    code = (
+        "import torch\n\nclass Pool:\n    def __init__(self, size, device='cuda'):\n"
+        "        self.buf = torch.zeros(size, device=device)\n\nCHOICES = {'pool': Pool}\n\ndef build(size, d):\n    return Pool(size, device=d)\n"
+    )
+    found = [f.severity for f in analyze(code) if f.span.line == 4]
+    assert found == [Severity.ERROR]

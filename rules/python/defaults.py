@@ -63,7 +63,13 @@ class ModuleCalls:
         loaded: list[ast.Name | ast.Attribute] = []
         self._read_by_name: set[str] = set()
         """`getattr(obj, "device")`: attributes the module reads by their name."""
+        annotations: set[int] = set()
+        """The names inside annotations (`-> Union[Pool, Other]`): a type named, not a class handed on."""
         for node in subtree(module):  # one walk: a module is read only when a default asks
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.AnnAssign, ast.arg)):
+                annotation = node.returns if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else node.annotation
+                if annotation is not None:
+                    annotations.update(id(inner) for inner in subtree(annotation))
             if isinstance(node, ast.Call):
                 name = _called_name(node.func)
                 if name is not None:
@@ -87,7 +93,7 @@ class ModuleCalls:
         self._handed_on = {
             node.id if isinstance(node, ast.Name) else node.attr
             for node in loaded
-            if id(node) not in callees and id(node) not in bases
+            if id(node) not in callees and id(node) not in bases and id(node) not in annotations
         }
         self._read_attributes = {node.attr for node in loaded if isinstance(node, ast.Attribute)} | self._read_by_name
 

@@ -22,7 +22,10 @@ condition mentions:
   it guards runs only under a launch of several processes, another path than the single-process
   run a machine without GPUs takes: `torchrun --nproc_per_node 8` starts one process per GPU, and
   a CPU run of the same program is one process, whose `DistributedDataParallel` device ids,
-  `set_device` and `"nccl"` never run. Which branch is the launch's is read from the test.
+  `set_device` and `"nccl"` never run. Which branch is the launch's is read from the test. Where
+  the function joins a process group on either branch (`if local_rank != -1: set_device(...)`, then
+  `deepspeed.init_distributed()`), every run of it is a launched one and the launch's branch is its
+  normal path (`launch_test`, read by the walker).
 - CPU: `if device == "cpu":`, `if x.device.type != "cpu":`. Code in either branch has been
   written with CPU in mind.
 - optional: an availability flag or probe of an optional library (`if HAS_FLASH_ATTENTION:`,
@@ -476,6 +479,30 @@ def _single_process(test: ast.Compare) -> bool | None:
         return None
     one, two = bool(compare(1, number.value)), bool(compare(2, number.value))
     return None if one == two else one
+
+
+def launch_test(test: ast.expr, names: ImportTable) -> Polarity | None:
+    """POSITIVE for a test that holds wherever a launcher started the process, however many it started:
+    a rank compared with the negative default of its lookup (`LOCAL_RANK != -1`,
+    `_launch_sentinel_test`) or a launcher's variable present (`"LOCAL_RANK" in os.environ`); NEGATIVE
+    for the other way round; None for any other test (`world_size > 1` asks for several processes)."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = launch_test(test.operand, names)
+        return None if inner is None else inner.flipped
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return None
+    launched = _launch_sentinel_test(test, names)
+    if launched is not None:
+        return Polarity.POSITIVE if launched else Polarity.NEGATIVE
+    variable, operator_ = test.left, test.ops[0]
+    if (
+        isinstance(variable, ast.Constant)
+        and variable.value in _LAUNCHER_VARIABLES
+        and isinstance(operator_, (ast.In, ast.NotIn))
+        and names.resolve(test.comparators[0]) == "os.environ"
+    ):
+        return Polarity.POSITIVE if isinstance(operator_, ast.In) else Polarity.NEGATIVE
+    return None
 
 
 def _launch_sentinel_test(test: ast.Compare, names: ImportTable) -> bool | None:

@@ -19,6 +19,27 @@ from cudaudit.rules.python.nodes import subtree
 _GROUP_PARAMETER = re.compile(r"(?:^|_)(?:group|pg)$|^process_group$")
 """`group`, `sp_group`, `tp_group`, `pg`, `process_group`: what distributed code calls a process group."""
 _PROCESS_GROUP_TYPES = frozenset({"torch.distributed.ProcessGroup", "torch.distributed.distributed_c10d.ProcessGroup"})
+PROCESS_GROUP_STARTS = frozenset(
+    {
+        "torch.distributed.init_process_group",
+        "torch.distributed.distributed_c10d.init_process_group",
+        "torch.distributed.device_mesh.init_device_mesh",
+        "torch.distributed.init_device_mesh",
+        "deepspeed.init_distributed",
+        "deepspeed.comm.init_distributed",
+    }
+)
+"""Calls that join the process group a launcher's variables describe: with no argument naming its
+peers they read `RANK`, `WORLD_SIZE` and `MASTER_ADDR` from the environment (`env://`,
+https://docs.pytorch.org/docs/stable/distributed.html#environment-variable-initialization;
+DeepSpeed's `init_distributed`, https://deepspeed.readthedocs.io/en/latest/initialize.html#distributed-initialization).
+A program that always calls one runs only under a launcher."""
+
+
+def starts_a_process_group(statement: ast.stmt, names: ImportTable) -> bool:
+    """Whether `statement` is a call of `PROCESS_GROUP_STARTS` (alone, or assigned)."""
+    value = statement.value if isinstance(statement, (ast.Expr, ast.Assign, ast.AnnAssign)) else None
+    return isinstance(value, ast.Call) and names.resolve(value.func) in PROCESS_GROUP_STARTS
 
 
 def takes_process_group(function: ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable) -> bool:

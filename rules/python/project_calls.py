@@ -9,8 +9,10 @@ calls made elsewhere in the scan. Two readings, both from bytes:
 
 - `cuda_defaults`, per module (the index keeps it with the file's digest): the top-level functions
   with a parameter whose default is a CUDA device string (`device="cuda"`, `device: str = "cuda:0"`,
-  `device=torch.device("cuda")` inside a `def` header), and the top-level classes whose `__init__`
-  has one, with the module's classes derived from them: a subclass may forward its arguments
+  `device=torch.device("cuda")` inside a `def` header) or whose body puts one in place of a None
+  default (`if device is None: device = torch.device("cuda")`, `device or "cuda"`, `"cuda" if device
+  is None else device`), and the top-level classes whose `__init__` has one, with the module's classes
+  derived from them: a subclass may forward its arguments
   (`super().__init__(*args, **kwargs)`), so its calls count too;
 - `from_imports`, per module (kept the same way): its `from ... import` statements, found by a
   search for their first word;
@@ -59,6 +61,11 @@ _CUDA_STRING = re.compile(rb"""cuda(?::\d+)?['"]""")
 with its literal word is searched for far faster than one that starts with a set of quotes)."""
 _DEFAULT_BEFORE = re.compile(rb"""[(,]\s*\w+\s*(?::[^=,()\n]*)?(?<![=!<>])=\s*(?:torch\.device\(\s*)?$""")
 """What precedes a CUDA device string that is a parameter's default: `(device=`, `, device: str = `."""
+_STAND_IN_BEFORE = re.compile(rb"""(?:\bor|\bis[ \t]+None[ \t]*:\s*\w+[ \t]*=)[ \t]*(?:torch\.device\(\s*)?$""")
+"""What precedes a CUDA device string that stands in for a None default in the body: `device or `,
+`if device is None:\n    device = torch.device(`."""
+_STAND_IN_AFTER = re.compile(rb"""[ \t]*(?:,[^()\n]*)?\)?[ \t]+if[ \t]+\w+[ \t]+is[ \t]+None\b""")
+"""What follows one in `torch.device("cuda") if device is None else device`."""
 _WINDOW = 200
 _DEF = re.compile(rb"^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(", re.M)
 _CLASS = re.compile(rb"^class[ \t]+(\w+)[ \t]*(?:\(([^)]*)\))?", re.M)
@@ -74,20 +81,25 @@ def cuda_defaults(path: str, data: bytes) -> tuple[str, ...]:
     """The module's names whose calls elsewhere decide whether a CUDA default runs (see the docstring)."""
     if b"cuda" not in data:
         return ()
-    matches = [
-        found.start() - 1 for found in _CUDA_STRING.finditer(data)
-        if found.start() and data[found.start() - 1] in b"'\""
-        and _DEFAULT_BEFORE.search(data, max(0, found.start() - 1 - _WINDOW), found.start() - 1)
-    ]
+    matches: list[tuple[int, bool]] = []
+    """Each default's string, with whether it stands in for None in the body rather than in the header."""
+    for found in _CUDA_STRING.finditer(data):
+        start = found.start() - 1
+        if start < 0 or data[start] not in b"'\"":
+            continue
+        if _DEFAULT_BEFORE.search(data, max(0, start - _WINDOW), start):
+            matches.append((start, False))
+        elif _STAND_IN_BEFORE.search(data, max(0, start - _WINDOW), start) or _STAND_IN_AFTER.match(data, found.end()):
+            matches.append((start, True))
     if not matches:
         return ()
     definitions = list(_DEF.finditer(data))
     starts = [definition.end() for definition in definitions]
     names: set[bytes] = set()
     constructors: list[int] = []
-    for match in matches:
+    for match, in_body in matches:
         at = bisect.bisect_right(starts, match) - 1
-        if at < 0 or not _still_open(data, starts[at], match):
+        if at < 0 or _still_open(data, starts[at], match) is in_body:
             continue
         indent, name = definitions[at].group(1), definitions[at].group(2)
         if not indent:

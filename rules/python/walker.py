@@ -33,10 +33,11 @@ from cudaudit.rules.catalog import Catalog, Entry
 from cudaudit.rules.python.constructors import built_regions
 from cudaudit.rules.python.defaults import ModuleCalls
 from cudaudit.rules.python.device_syntax import parameter_defaults
-from cudaudit.rules.python.guards import Polarity, Probe, exits_early, polarity, probes_in
+from cudaudit.rules.python.guards import Polarity, Probe, exits_early, launch_test, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable, final_name
 from cudaudit.rules.python.nodes import attribute_stores, statements, subtree
 from cudaudit.rules.python.optional_use import needs_optional, optional_names
+from cudaudit.rules.python.process_groups import starts_a_process_group
 from cudaudit.rules.python.project_calls import CallShape
 from cudaudit.rules.python.reach import CONFTEST_SKIP, Definition, Elsewhere, ModuleReach, Use
 from cudaudit.rules.python.regions import (
@@ -472,9 +473,70 @@ class PythonWalker:
                 _, body, orelse = branch_regions(local, self.names)
             elif sides is not None:
                 body, orelse = sides
+        if not (body or orelse) and (replaced := self._none_replaced(node)) is not None:
+            holds_where_none, region = replaced  # `if device is None: device = torch.device("cuda")`
+            body, orelse = (region, orelse) if holds_where_none else (body, region)
+        if ANOTHER_PATH in (body, orelse) and (launched := self._launched_regardless(node)) is not None:
+            body, orelse = (NEUTRAL, orelse) if launched is Polarity.POSITIVE else (body, NEUTRAL)
         self._visit_inside(test, self.visit, node.test)
         self._visit_inside(body, self._visit_block, node.body)
         self._visit_inside(orelse, self._visit_block, node.orelse)
+
+    def _none_replaced(self, node: ast.If) -> tuple[bool, Region] | None:
+        """For `if device is None: device = torch.device("cuda")` (or `if not device:`), where `device`
+        is a parameter whose default is None and the branch only assigns it: whether the test holds
+        where it is None, with the region of that branch, judged as a CUDA default of the parameter
+        would be (`_stand_in_region`). None for any other `if`."""
+        sentinel = against_none(node.test)
+        if sentinel is None:
+            return None
+        name, holds_where_none = sentinel
+        branch = node.body if holds_where_none else node.orelse
+        if not (
+            len(branch) == 1
+            and isinstance(branch[0], ast.Assign)
+            and len(branch[0].targets) == 1
+            and isinstance(branch[0].targets[0], ast.Name)
+            and branch[0].targets[0].id == name
+        ):
+            return None
+        region = self._stand_in_region(name, branch[0].value)
+        return None if region is None else (holds_where_none, region)
+
+    def _stand_in_region(self, name: str, value: ast.expr) -> Region | None:
+        """Where `name` is a parameter of the function the walk is in whose default is None: the region
+        of `value`, which stands in for that default (`device or torch.device("cuda")`), as
+        `default_region` judges a default that names CUDA (taken only by a call that leaves the
+        parameter out); None for any other name."""
+        if not self.functions or "." in name:
+            return None
+        function = self.functions[-1]
+        for parameter, position, default in parameter_defaults(function.args):
+            if parameter == name and isinstance(default, ast.Constant) and default.value is None:
+                return self.default_region(function, parameter, position, value)
+        return None
+
+    def _launched_regardless(self, node: ast.If) -> Polarity | None:
+        """For an `if` that asks whether a launcher started the process (`if local_rank != -1:`,
+        `guards.launch_test`), at the top level of a function that goes on to join a process group on
+        either branch (`deepspeed.init_distributed()`, `dist.init_process_group(...)` after it, with no
+        early exit between): the branch the launch takes, which is then the function's normal path,
+        for every run of it is a launched one. None otherwise: the launch is another path than the
+        single-process run."""
+        function = self.functions[-1] if self.functions else None
+        if function is None or node not in function.body:
+            return None
+        launched = launch_test(node.test, self.names)
+        if launched is None:
+            return None
+        for statement in function.body[function.body.index(node) + 1 :]:
+            if starts_a_process_group(statement, self.names):
+                return launched
+            if isinstance(statement, ast.If) and (exits_early(statement.body) or exits_early(statement.orelse)):
+                return None
+            if isinstance(statement, (ast.Return, ast.Raise)):
+                return None
+        return None
 
     def _local_test(self, test: ast.expr) -> ast.expr | None:
         """The test a local flag holds: in `sync = step == 1 and self.device == "cuda"`, then `if sync:`
@@ -589,14 +651,30 @@ class PythonWalker:
 
     def visit_IfExp(self, node: ast.IfExp) -> None:
         test, body, orelse = branch_regions(node.test, self.names)
+        sentinel = None if body or orelse else against_none(node.test)
+        if sentinel is not None:  # `torch.device("cuda") if device is None else device`
+            name, holds_where_none = sentinel
+            region = self._stand_in_region(name, node.body if holds_where_none else node.orelse)
+            if region:
+                body, orelse = (region, orelse) if holds_where_none else (body, region)
         self._visit_inside(test, self.visit, node.test)
         self._visit_inside(body, self.visit, node.body)
         self._visit_inside(orelse, self.visit, node.orelse)
 
     def visit_BoolOp(self, node: ast.BoolOp) -> None:
-        """`torch.cuda.is_available() and torch.cuda.get_device_capability() >= (8, 0)`."""
+        """`torch.cuda.is_available() and torch.cuda.get_device_capability() >= (8, 0)`; in `device or
+        torch.device("cuda")`, of a parameter whose default is None, the second operand stands in for
+        that default (`_stand_in_region`)."""
         entered: list[Region] = []
-        for value in node.values:
+        values = node.values
+        first = values[0]
+        if isinstance(node.op, ast.Or) and len(values) == 2 and isinstance(first, ast.Name):
+            region = self._stand_in_region(first.id, values[1])
+            if region:
+                self.visit(first)
+                self._visit_inside(region, self.visit, values[1])
+                return
+        for value in values:
             test, body, orelse = branch_regions(value, self.names)
             self._visit_inside(test, self.visit, value)
             # Later operands run only when this one let evaluation go on.
