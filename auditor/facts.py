@@ -120,8 +120,9 @@ class FileFacts:
     cuda_only_loads: tuple[tuple[Evidence, int, str], ...] = ()
     """The imports in this module that load a CUDA extension only on CUDA builds of PyTorch, with
     how many C/C++ sources each leaves out of ROCm and the module ROCm loads instead ("" for none)."""
-    unbuilt_extensions: tuple[tuple[str, Evidence, bool], ...] = ()
-    """(module, the build's test, whether ROCm builds no module at all) for the extension modules the
+    unbuilt_extensions: tuple[tuple[str, Evidence, bool, bool], ...] = ()
+    """(module, the build's test, whether ROCm builds no module at all, whether the build raises
+    there, a CPU install's too) for the extension modules the
     project builds with GPU code only where `CUDA_HOME` is set that this module may import
     (`rules/builds/unbuilt_extensions.py`)."""
     unbuilt_called: Evidence | None = None

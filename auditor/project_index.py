@@ -252,7 +252,7 @@ class ProjectIndex:
     route_gates: dict[str, tuple[tuple[Evidence, int, str], ...]] = field(default_factory=dict)
     """Python module -> (each such import in it, how many sources it leaves out of ROCm, the module
     ROCm loads instead or "")."""
-    unbuilt_extensions: dict[str, tuple[tuple[str, Evidence, bool], ...]] = field(default_factory=dict)
+    unbuilt_extensions: dict[str, tuple[tuple[str, Evidence, bool, bool], ...]] = field(default_factory=dict)
     """Python module -> (extension module, the build's test, whether ROCm builds no module at all) for
     the extension modules it may import that a build script compiles GPU code into only where
     `CUDA_HOME` is set (`unbuilt_extensions.py`)."""
@@ -497,14 +497,14 @@ def _installs(declarations: Iterable[str]) -> dict[str, str]:
 
 
 def _importers_of_unbuilt(
-    python: dict[str, Reader], unbuilt: list[tuple[str, Evidence, bool]]
-) -> dict[str, tuple[tuple[str, Evidence, bool], ...]]:
+    python: dict[str, Reader], unbuilt: list[tuple[str, Evidence, bool, bool]]
+) -> dict[str, tuple[tuple[str, Evidence, bool, bool], ...]]:
     """Python module -> the extensions of `unbuilt` whose last name it spells (`_ext` of `pkg._ext`):
     the modules that may import one. Read only in a project that has such an extension (few)."""
     if not unbuilt:
         return {}
     extensions = tuple(sorted(set(unbuilt)))
-    found: dict[str, tuple[tuple[str, Evidence, bool], ...]] = {}
+    found: dict[str, tuple[tuple[str, Evidence, bool, bool], ...]] = {}
     for path, read in python.items():
         if posixpath.basename(path) == "setup.py":
             continue
@@ -519,7 +519,7 @@ def _importers_of_unbuilt(
 
 
 def _unbuilt_called(
-    python: dict[str, Reader], importers: dict[str, tuple[tuple[str, Evidence, bool], ...]]
+    python: dict[str, Reader], importers: dict[str, tuple[tuple[str, Evidence, bool, bool], ...]]
 ) -> dict[str, Evidence]:
     """Build script -> the first call (by path, then line) in a module outside the test suite of an
     extension it builds without GPU code on ROCm, where that call fails there."""
@@ -881,7 +881,7 @@ class _Found:
     some: imports inside a `try` that goes on where they fail."""
     named_sources: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> the C/C++ sources a module outside the test suite names (`extension_routes.named_sources`)."""
-    unbuilt: list[tuple[str, Evidence, bool]] = field(default_factory=list)
+    unbuilt: list[tuple[str, Evidence, bool, bool]] = field(default_factory=list)
     """`unbuilt_extensions.unbuilt_extensions` of every `setup.py`."""
 
     def read(

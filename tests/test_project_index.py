@@ -123,6 +123,38 @@ def test_a_cuda_build_chosen_by_cuda_home_is_reported_at_its_test_and_not_at_the
     assert [f for f in scan_json(cli)["findings"] if f["path"] == "setup.py"] == []
 
 
+def test_a_cuda_home_gate_whose_other_side_raises_stops_the_cpu_install_and_the_wrappers_import(cli, tmp_path):
+    """Where the side without `CUDA_HOME` raises, a CPU install builds nothing: the gate is a CPU error,
+    and so is each call of the extension in a wrapper that imports it outside a `try` (it cannot be
+    imported on CPU). A wrapper that imports it under `try` may run its PyTorch path on CPU: a note."""
+    setup = (
+        "import torch\nfrom torch.utils.cpp_extension import CUDA_HOME, CppExtension, CUDAExtension\n"
+        "kind, sources = CppExtension, ['csrc/op.cpp']\n"
+        "if torch.cuda.is_available() and CUDA_HOME is not None:\n"
+        "    kind, sources = CUDAExtension, sources + ['csrc/op_kernel.cu']\n"
+        "else:\n    raise NotImplementedError('CUDA is not available')\n"
+        "ext = kind('pkg._op', sources)\n"
+    )
+    wrapper = (
+        "import torch\nfrom pkg import _op\n\n\n"
+        "def fused(x):\n    if x.is_cuda:\n        return _op.forward(x)\n    return x * 2\n"
+    )
+    write(tmp_path / "setup.py", setup)
+    write(tmp_path / "pkg" / "__init__.py", "")
+    write(tmp_path / "pkg" / "ops.py", wrapper)
+
+    def cpu_severities() -> dict[str, str]:
+        found = scan_json(cli, "--no-cache")["findings"]
+        return {f["rule"]: f["targets"]["cpu"]["severity"] for f in found if f["rule"] in ("CDA444", "CDA446")}
+
+    assert cpu_severities() == {"CDA444": "error", "CDA446": "error"}
+    write(tmp_path / "pkg" / "ops.py", wrapper.replace("from pkg import _op\n", "try:\n    from pkg import _op\nexcept ImportError:\n    pass\n"))
+    assert cpu_severities() == {"CDA444": "error", "CDA446": "note"}
+    write(tmp_path / "setup.py", setup.replace("    raise NotImplementedError('CUDA is not available')\n", "    pass\n"))
+    write(tmp_path / "pkg" / "ops.py", wrapper)
+    assert cpu_severities() == {"CDA444": "note", "CDA446": "note"}
+
+
 def test_separate_rocm_sources_make_the_cuda_ones_a_counterpart_and_a_skipped_build_goes_without_them():
     separate = (
         "import torch\nfrom torch.utils.cpp_extension import CUDAExtension\nIS_ROCM = torch.version.hip is not None\n"

@@ -250,6 +250,15 @@ def names_cuda_extension(statement: ast.stmt, names: ImportTable) -> bool:
     )
 
 
+def raises_without_cuda_home(gate: ast.If, names: ImportTable) -> ast.Raise | None:
+    """The `raise` that ends the side of a `CUDA_HOME` gate (`cuda_home_gate`) an install without
+    `CUDA_HOME` takes: a ROCm build of PyTorch, and a CPU one (neither sets it). There the script
+    stops (`else: raise NotImplementedError("CUDA is not available")`): no build of any kind."""
+    on_rocm, _ = on_default_rocm_install(gate.test, names)
+    side = gate.body if on_rocm else gate.orelse
+    return side[-1] if side and isinstance(side[-1], ast.Raise) else None
+
+
 def cuda_home_gate(tree: ast.Module, names: ImportTable) -> tuple[ast.If, tuple[str, ...]] | None:
     """The `if` that keeps every mention of `CUDAExtension` off a ROCm install because it tests
     `CUDA_HOME` (`if torch.cuda.is_available() and CUDA_HOME is not None:`), and the environment

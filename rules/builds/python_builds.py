@@ -17,9 +17,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 
-from cudaudit.model import Finding, Severity
+from cudaudit.model import Finding, Portability, Severity, Status
 from cudaudit.rules.builds import nvcc_flags
-from cudaudit.rules.builds.build_gates import cuda_home_gate
+from cudaudit.rules.builds.build_gates import cuda_home_gate, raises_without_cuda_home
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.kernels.string_literals import literal_positions
 from cudaudit.rules.python.guards import Polarity, Probe, polarity, probes_in
@@ -77,7 +77,8 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
         if overrides:
             settings_text = ", ".join(f"`{name}=1`" for name in overrides)
             finding = replace(finding, message=f"{finding.message} (unless the installer sets {settings_text})")
-        findings.append(finding)
+        stop = raises_without_cuda_home(gate, names)
+        findings.append(finding if stop is None else _stops_without_cuda_home(finding, f"{path}:{stop.lineno}"))
     contexts: dict[int, tuple[frozenset[str], Severity | None]] | None = None
     flags = any(word in text and (pattern is None or pattern.search(text)) for word, pattern in _FLAG_MARKERS)
     for key, node, start, end in _flag_strings(tree) if flags else ():
@@ -119,6 +120,27 @@ def _cuda_home_gate(tree: ast.Module, names: ImportTable) -> tuple[ast.If, tuple
         if test is not None and Probe.ROCM in probes_in(test, names):
             return None
     return cuda_home_gate(tree, names)
+
+
+def _stops_without_cuda_home(finding: Finding, stop: str) -> Finding:
+    """CDA444 where the script raises on the side without `CUDA_HOME` (at `stop`, `path:line`): a
+    ROCm install and a CPU install stop there, with no build at all: an error on both, not the
+    missing GPU code of a C++ build (ROCm) or the C++ build that is the CPU's (CPU)."""
+    targets = dict(finding.targets)
+    rocm = targets.get("rocm")
+    if rocm is not None:
+        targets["rocm"] = replace(rocm, severity=Severity.ERROR, source=f"{stop}: the script raises there; {rocm.source}")
+    if "cpu" in targets:
+        targets["cpu"] = Portability(
+            Status.CHANGE,
+            "build the C++ sources where `CUDA_HOME` is None instead of raising, with a CPU implementation of the op",
+            f"{stop}: the script raises where `CUDA_HOME` is None, as on every CPU build of PyTorch",
+            Severity.ERROR,
+        )
+    return replace(
+        finding, targets=targets, severity=Severity.ERROR,
+        message=f"{finding.message}; it raises where `CUDA_HOME` is None, so a ROCm or CPU install stops there",
+    )
 
 
 JIT_BUILDS = frozenset({"load", "load_inline"})

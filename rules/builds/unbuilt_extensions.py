@@ -28,8 +28,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from cudaudit.facts import Evidence
-from cudaudit.model import Finding, Severity
-from cudaudit.rules.builds.build_gates import cuda_home_gate, on_default_rocm_install
+from cudaudit.model import Finding, Severity, Status
+from cudaudit.rules.builds.build_gates import cuda_home_gate, on_default_rocm_install, raises_without_cuda_home
 from cudaudit.rules.builds.rocm_builds import line_evidence
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.python.guards import Probe, probes_in
@@ -44,9 +44,14 @@ GATE_KEY = "cuda-home-gate"
 _CHECKS = frozenset({"hasattr", "getattr"})
 
 
-def unbuilt_extensions(path: str, text: str) -> tuple[tuple[str, Evidence, bool], ...]:
-    """(module, the gate, whether ROCm builds no module) for each extension module the build script
-    at display path `path` gives GPU code only where `CUDA_HOME` is set."""
+Unbuilt = tuple[str, Evidence, bool, bool]
+"""(module, the build's gate, whether ROCm builds no module, whether the script raises there: no
+install at all where `CUDA_HOME` is None, a CPU one included)."""
+
+
+def unbuilt_extensions(path: str, text: str) -> tuple[Unbuilt, ...]:
+    """`Unbuilt` for each extension module the build script at display path `path` gives GPU code
+    only where `CUDA_HOME` is set."""
     if "CUDA_HOME" not in text or "cpp_extension" not in text:
         return ()
     tree = parse_python(text, filename=path)
@@ -62,7 +67,8 @@ def unbuilt_extensions(path: str, text: str) -> tuple[tuple[str, Evidence, bool]
         return ()
     evidence = line_evidence(path, gate.test.lineno, text.split("\n"))
     nothing = _rocm_side_returns(gate, names)
-    return tuple((module, evidence, nothing) for module in modules)
+    raises = raises_without_cuda_home(gate, names) is not None
+    return tuple((module, evidence, nothing, raises) for module in modules)
 
 
 def _tests(tree: ast.Module) -> Iterator[ast.expr]:
@@ -114,15 +120,18 @@ def _rocm_side_returns(gate: ast.If, names: ImportTable) -> bool:
 
 
 def unbuilt_calls(
-    tree: ast.Module, names: ImportTable, path: str, unbuilt: tuple[tuple[str, Evidence, bool], ...],
+    tree: ast.Module, names: ImportTable, path: str, unbuilt: tuple[Unbuilt, ...],
     lines: SourceLines, catalog: Catalog, settings: AnalysisSettings,
 ) -> list[Finding]:
-    """A finding at each call of a function of an extension module in `unbuilt` that fails on ROCm."""
+    """A finding at each call of a function of an extension module in `unbuilt` that fails on ROCm,
+    and on CPU too where the build raises without `CUDA_HOME` and the module imports it outside a
+    `try`: a CPU install has no module, and the wrapper cannot be imported."""
     entry = catalog.lookup(DETECTOR, CALL_KEY) if unbuilt else None
     if entry is None:
         return []
     findings = []
-    for call, gate, nothing in failing_calls(tree, names, path, unbuilt):
+    unguarded = _imported_outside_try(tree)
+    for call, gate, nothing, raises in failing_calls(tree, names, path, unbuilt):
         span = lines.node_span(call.func)
         finding = build_finding(entry, path, span, lines.snippet(span), settings.targets)
         fact = finding.targets.get("rocm")
@@ -130,17 +139,45 @@ def unbuilt_calls(
             built = "no module is built" if nothing else "only its C++ sources are built"
             source = f"{gate.cite()}: {built} where `CUDA_HOME` is None; {fact.source}"
             finding = replace(finding, targets={**finding.targets, "rocm": replace(fact, source=source)})
+        cpu = finding.targets.get("cpu")
+        if cpu is not None and raises and _name_of(call) in unguarded:
+            stopped = replace(
+                cpu, status=Status.CHANGE, severity=Severity.ERROR,
+                replacement="build the extension's C++ sources where `CUDA_HOME` is None instead of raising, with a CPU implementation of the op, or import it under `try` with a PyTorch fallback",
+                source=f"{gate.cite()}: the build raises where `CUDA_HOME` is None, as on every CPU build of PyTorch, so there is no module to import",
+            )
+            finding = replace(finding, targets={**finding.targets, "cpu": stopped}, severity=Severity.ERROR)
         findings.append(finding)
     return findings
 
 
+def _name_of(call: ast.Call) -> str:
+    """The name a call of an extension function calls through (`_ext` of `_ext.forward(...)`)."""
+    return call.func.value.id if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name) else ""
+
+
+def _imported_outside_try(tree: ast.Module) -> frozenset[str]:
+    """The names the module's imports bind outside any `try`: where the module is missing, importing
+    the wrapper fails (or calling the function that imports it)."""
+    found: set[str] = set()
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if type(node).__name__ in ("Try", "TryStar"):  # `try: ... except*` from Python 3.11
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.update((alias.asname or alias.name).partition(".")[0] for alias in node.names)
+        stack.extend(ast.iter_child_nodes(node))
+    return frozenset(found)
+
+
 def failing_calls(
-    tree: ast.Module, names: ImportTable, path: str, unbuilt: tuple[tuple[str, Evidence, bool], ...]
-) -> list[tuple[ast.Call, Evidence, bool]]:
-    """(call, the build's gate, whether ROCm builds no module) for each call in the module at `path`
+    tree: ast.Module, names: ImportTable, path: str, unbuilt: tuple[Unbuilt, ...]
+) -> list[tuple[ast.Call, Evidence, bool, bool]]:
+    """(call, the build's gate, whether ROCm builds no module, whether the build raises there) for each call in the module at `path`
     of a function of an extension in `unbuilt` that fails on ROCm: every call where ROCm builds the
     C++ sources alone, and, where it builds no module, every call of a wrapper that never checks."""
-    modules = {module: (gate, nothing) for module, gate, nothing in unbuilt}
+    modules = {module: (gate, nothing, raises) for module, gate, nothing, raises in unbuilt}
     bound = _bindings(tree, names, path, modules)
     if not bound:
         return []
@@ -152,20 +189,20 @@ def failing_calls(
         module = bound.get(node.func.value.id)
         if module is None:
             continue
-        gate, nothing = modules[module]
+        gate, nothing, raises = modules[module]
         if not (nothing and checked):  # a checking wrapper takes its own path: CDA444's warning says it
-            found.append((node, gate, nothing))
+            found.append((node, gate, nothing, raises))
     return found
 
 
-def called_where_unbuilt(path: str, data: bytes, unbuilt: tuple[tuple[str, Evidence, bool], ...]) -> tuple[tuple[str, Evidence], ...]:
+def called_where_unbuilt(path: str, data: bytes, unbuilt: tuple[Unbuilt, ...]) -> tuple[tuple[str, Evidence], ...]:
     """(build script, the first failing call) for the builds whose extensions the module at `path`
     (`data`) calls where a ROCm install fails: the project index's reading, for the build's finding."""
     text = decode_python(data)
     tree = parse_python(text, filename=path)
     first: dict[str, Evidence] = {}
     lines = text.split("\n")
-    for call, gate, _ in failing_calls(tree, ImportTable(tree), path, unbuilt):
+    for call, gate, _, _ in failing_calls(tree, ImportTable(tree), path, unbuilt):
         first.setdefault(gate.path, line_evidence(path, call.lineno, lines))
     return tuple(sorted(first.items()))
 
@@ -189,7 +226,7 @@ def fails_at_call(findings: list[Finding], called: Evidence | None, catalog: Cat
     return settled
 
 
-def _bindings(tree: ast.Module, names: ImportTable, path: str, modules: dict[str, tuple[Evidence, bool]]) -> dict[str, str]:
+def _bindings(tree: ast.Module, names: ImportTable, path: str, modules: dict[str, tuple[Evidence, bool, bool]]) -> dict[str, str]:
     """Local name -> extension module, for the names the module's imports bind to one; a relative
     import (`from .. import _ext`) is resolved from the module's own path."""
     bound = {}
