@@ -194,6 +194,9 @@ class FileFacts:
     compiles the op, `rules/builds/op_self_tests.py`; a monkey patch that nothing
     in the project imports or names, `rules/python/unnamed.py`; a Dockerfile, or a conda environment file
     beside the project's own install, that nothing in the project names, `rules/containers/references.py`; a Dockerfile or compose file of a project that also installs without Docker): all it does is another path (`verdicts.off_default_path`)."""
+    unimported_bindings: tuple[str, ...] = ()
+    """The catalog keys of the packages of the catalog's `[[binding]]` tables whose modules no code of the
+    project spells (`rules/dependencies/unimported.py`): pinned, they install and change nothing."""
     pure_python: Evidence | None = None
     """For a Dockerfile: where the project shows that installing it compiles nothing (a `pyproject.toml`
     or `setup.py` that names no compiler's route, in a project with no C, C++, CUDA or CMake source,

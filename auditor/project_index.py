@@ -137,6 +137,9 @@ _READERS = {
     "import_names": "cudaudit.rules.python.import_paths:import_names",
     "superseded_builds": "cudaudit.rules.builds.nested_builds:superseded_builds",
     "op_self_tests": "cudaudit.rules.builds.op_self_tests:op_self_tests",
+    "binding_tables": "cudaudit.rules.dependencies.unimported:binding_tables",
+    "declares_one": "cudaudit.rules.dependencies.unimported:declares_one",
+    "unimported_bindings": "cudaudit.rules.dependencies.unimported:unimported_bindings",
     "pure_python": "cudaudit.rules.builds.compiled:pure_python",
     "unnamed_files": "cudaudit.rules.containers.references:unnamed_files",
     "main_block": "cudaudit.rules.python.main_block:main_block",
@@ -262,6 +265,8 @@ class ProjectIndex:
     """Folder -> the first file there that declares what installing the project installs (a requirements
     file, `pyproject.toml`, `setup.py`, a conda environment; in `requirements/`, its parent's): a way to
     install the project without Docker, which makes its Dockerfiles and compose files one route among others."""
+    unimported_bindings: tuple[str, ...] = ()
+    """`unimported.unimported_bindings`: the bindings the project pins whose modules its code never spells."""
     pip_installs: dict[str, str] = field(default_factory=dict)
     """The same for the declarations pip installs (requirements files, `pyproject.toml`, `setup.py`): a way
     to install the project without pixi, which makes a pixi manifest one route among others."""
@@ -320,6 +325,8 @@ class ProjectIndex:
             facts["target_variants"] = self.variants
         if FileKind.REQUIREMENTS in kinds:
             facts["included"] = self.included.get(path, ())
+        if kinds & _DECLARING_KINDS:
+            facts["unimported_bindings"] = self.unimported_bindings
         if FileKind.PYTHON in kinds and self.conftests and is_test_path(path):
             facts["conftest_fixtures"] = _served_fixtures(path, self.conftests)
         if FileKind.PYTHON in kinds and self.left_out_marks and is_test_path(path):
@@ -466,6 +473,7 @@ def build_index(
         pure_python=_pure_python(files),
         installs=_installs(found.installs),
         pip_installs=_installs(path for path, kind in found.installs.items() if kind in _OWN_INSTALL_KINDS),
+        unimported_bindings=_unimported_bindings(files, catalog),
     )
 
 
@@ -618,6 +626,30 @@ _NAMING_KINDS = frozenset({
     FileKind.WORKFLOW, FileKind.PYPROJECT, FileKind.SETUP, FileKind.DOCKERFILE,
 })
 """Files that may import or name a Python module of the project: code, scripts, configurations."""
+
+
+def _unimported_bindings(files: list[IndexedFile], catalog: Catalog) -> tuple[str, ...]:
+    """`unimported.unimported_bindings` over the project's code, read only in a folder's scan (one of
+    named files cannot tell that nothing imports a module) whose dependency files spell a binding."""
+    bindings = _reader("binding_tables")(catalog.tables("binding"))
+    if not bindings or not _sees_project(files):
+        return ()
+    declaring = [file for file in files if set(file.kinds) & _DECLARING_KINDS]
+
+    def data(file: IndexedFile) -> bytes:
+        try:
+            return file.read()
+        except Exception:  # noqa: BLE001 - an unreadable file declares nothing here; its own analysis says why
+            return b""
+
+    if not _reader("declares_one")(bindings, (data(file) for file in declaring)):
+        return ()
+    code = {file.display: file.read for file in files if set(file.kinds) & _CODE_KINDS}
+    return tuple(_reader("unimported_bindings")(bindings, code))
+
+
+_CODE_KINDS = frozenset({FileKind.PYTHON, FileKind.NOTEBOOK, FileKind.SHELL})
+"""Files whose text may import a module or run a package's command."""
 
 
 def _superseded_builds(python: dict[str, Reader]) -> dict[str, Evidence]:

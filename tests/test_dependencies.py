@@ -180,3 +180,22 @@ def test_requirement_hits_give_offsets_into_the_string_passed():
 def test_requirement_logic_never_raises_and_offsets_match(text):
     for hit in requirement_hits(text) + index_hits(text):
         assert text[hit.start : hit.end] == hit.text
+
+
+def test_an_nvml_binding_nothing_imports_is_a_pin_that_changes_nothing(cli, tmp_path):
+    """NVML's bindings are pure-Python wheels: pinned in a project whose code never imports
+    `pynvml`, they install everywhere and do nothing (a note). Once a module imports it, the pin
+    is what the calls need, and it keeps its verdict; a scan of the requirements file alone cannot
+    tell that nothing imports it."""
+    write(tmp_path / "requirements.txt", "torch\nnvidia-ml-py>=12\n")
+    write(tmp_path / "train.py", "import torch\n\n\ndef main():\n    return torch.zeros(2)\n")
+    write(tmp_path / "README.md", "# demo\n")
+
+    def severities(*paths: str) -> dict[str, str]:
+        found = scan_json(cli, "--no-cache", "--show-portable", *paths, cwd=tmp_path)["findings"]
+        return {t: v["severity"] for f in found if f["rule"] == "CDA604" for t, v in f["targets"].items()}
+
+    assert severities(".") == {"rocm": "note", "cpu": "note"}
+    assert severities("requirements.txt") == {"rocm": "error", "cpu": "error"}
+    write(tmp_path / "monitor.py", "import pynvml\n\n\ndef used():\n    pynvml.nvmlInit()\n")
+    assert severities(".") == {"rocm": "error", "cpu": "error"}

@@ -99,7 +99,7 @@ def analyze_pyproject(
 
     def report(placed: Placed, hits, group: str | None = None) -> None:
         quiet = optional_group(group, facts, group in cuda_builds) if group else frozenset()
-        context = DependencyContext(torch, quiet, fix)
+        context = DependencyContext(torch, quiet, fix, frozenset(facts.unimported_bindings))
         found.extend((group, f) for f in findings(placed, hits, path, catalog, settings, context))
 
     for item in lists:

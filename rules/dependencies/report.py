@@ -80,6 +80,9 @@ class DependencyContext:
     """Targets on which these findings are at most notes (see `optional_group`)."""
     fix: FixTarget | None = None
     """The one target to attach fixes for (`cudaudit fix --target`); None: no fixes."""
+    unimported: frozenset[str] = frozenset()
+    """Catalog keys of packages nothing in the project imports (`FileFacts.unimported_bindings`): the
+    pin installs on every target and changes nothing there, a note on each."""
 
 
 def set_torch(pinned: Version | None, settings: AnalysisSettings) -> Version | None:
@@ -160,7 +163,12 @@ def findings(
             entry = _rocm_build(entry, hit)
         fix = dependency_fix(entry, hit, placed, context.fix, context.torch, opt_in=bool(context.quiet))
         span = placed.span(hit.start, hit.end)
-        found.append((hit.detector in (PACKAGE, CONDA_PACKAGE), build_finding(entry, path, span, hit.text, settings.targets, context.quiet, fix=fix)))
+        unused = hit.key in context.unimported
+        quiet = frozenset(settings.targets) if unused else context.quiet
+        finding = build_finding(entry, path, span, hit.text, settings.targets, quiet, fix=fix)
+        if unused:
+            finding = replace(finding, message=f"{finding.message}; nothing in the project imports it, so the pin changes nothing")
+        found.append((hit.detector in (PACKAGE, CONDA_PACKAGE), finding))
     # The package's own entry first, then the narrowest hit (a `+cu121` pin says more than the index it comes from).
     ordered = [f for _, f in sorted(sorted(found, key=lambda pair: pair[1].rule, reverse=True), key=_specific)]
     with_fix = [f for f in ordered if f.fix is not None]

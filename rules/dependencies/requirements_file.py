@@ -54,7 +54,9 @@ def analyze_requirements(
     lines = _lines(text)
     included = [(include, body, _lines(body)) for include, body in facts.included]
     requirements = [r for part in [lines, *(nested for _, _, nested in included)] for r in _requirements(part)]
-    context = DependencyContext(torch=set_torch(pinned_torch(requirements), settings))
+    context = DependencyContext(
+        torch=set_torch(pinned_torch(requirements), settings), unimported=frozenset(facts.unimported_bindings)
+    )
     found = _findings(lines, path, catalog, settings, replace(context, fix=FixTarget.of(settings, text, tuple(requirements))))
     for include_path, include_text, nested in included:
         if FileKind.REQUIREMENTS not in classify(PurePath(include_path)):

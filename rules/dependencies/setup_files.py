@@ -55,7 +55,10 @@ def analyze_setup(
     found: list[tuple[str | None, Finding]] = []
     cuda_builds = frozenset(extra for placed, extra in requirements if extra and pins_cuda_build(placed.text, catalog))
     for placed, extra in requirements:
-        context = DependencyContext(torch, optional_group(extra, facts, extra in cuda_builds) if extra else frozenset())
+        context = DependencyContext(
+            torch, optional_group(extra, facts, extra in cuda_builds) if extra else frozenset(),
+            unimported=frozenset(facts.unimported_bindings),
+        )
         hits = requirement_hits(placed.text, catalog)
         found.extend((extra, f) for f in findings(placed, hits, path, catalog, settings, context))
     return unique(one_per_variant_extra(found, facts, cuda_builds))
