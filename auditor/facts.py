@@ -192,7 +192,8 @@ class FileFacts:
     only an optional extra installs, `rules/python/extra_only.py`; a file of a developer benchmark
     folder, `developer_folders.developer_files`; an op's self-check script beside the build that
     compiles the op, `rules/builds/op_self_tests.py`; a monkey patch that nothing
-    in the project imports or names, `rules/python/unnamed.py`; a Dockerfile, or a conda environment file
+    in the project imports or names, `rules/python/unnamed.py`; a package module that nothing in the project
+    reaches by import or by name, `rules/python/unreached.py`; a Dockerfile, or a conda environment file
     beside the project's own install, that nothing in the project names, `rules/containers/references.py`; a Dockerfile or compose file of a project that also installs without Docker): all it does is another path (`verdicts.off_default_path`)."""
     unimported_bindings: tuple[str, ...] = ()
     """The catalog keys of the packages of the catalog's `[[binding]]` tables whose modules no code of the

@@ -44,7 +44,8 @@ Built once per scan, after discovery and before any file is analysed, and read-o
 - the modules of the project's opt-in areas (`pkg/experiments/`, `pkg/dev/`; the catalog's
   `[[opt_in_folder]]` tables) that no module outside them imports (`rules/python/opt_in_areas.py`),
   the monkey patches inside a package that nothing in the project imports or names
-  (`rules/python/unnamed.py`), and the modules the project imports only inside a `try` that goes on
+  (`rules/python/unnamed.py`), the package modules nothing in the project reaches by import or by name
+  (`rules/python/unreached.py`), and the modules the project imports only inside a `try` that goes on
   where the import fails (`rules/python/optional_modules.py`), the modules that need a package only an
   optional extra installs (`rules/python/extra_only.py`, from `rules/dependencies/declared.py`'s
   reading of each dependency file), and the files of developer folders outside the packages
@@ -132,6 +133,7 @@ _READERS = {
     "area_folders": "cudaudit.rules.python.opt_in_areas:area_folders",
     "unreached_in_areas": "cudaudit.rules.python.opt_in_areas:unreached_in_areas",
     "unnamed_modules": "cudaudit.rules.python.unnamed:unnamed_modules",
+    "unreached_modules": "cudaudit.rules.python.unreached:unreached_modules",
     "optional_modules": "cudaudit.rules.python.optional_modules:optional_modules",
     "tried_imports": "cudaudit.rules.python.optional_modules:tried_imports",
     "import_names": "cudaudit.rules.python.import_paths:import_names",
@@ -464,6 +466,7 @@ def build_index(
         ),
         main_blocks=main_blocks,
         off_default_path={
+            **_unreached(files, python, found),
             **_optional_modules(python, found, remember), **_unnamed(files, python, found),
             **_off_default_path(python, catalog), **_superseded_builds(python), **_unnamed_files(files),
             **_op_self_tests(main_blocks, python),
@@ -568,6 +571,19 @@ def _unnamed(files: list[IndexedFile], python: dict[str, Reader], found: _Found)
     naming = {file.display: file.read for file in files if set(file.kinds) & _NAMING_KINDS and not is_test_path(file.display)}
     tests = {path: read for path, read in python.items() if is_test_path(path)}
     return _reader("unnamed_modules")(candidates, naming, tests)
+
+
+def _unreached(files: list[IndexedFile], python: dict[str, Reader], found: _Found) -> dict[str, Evidence]:
+    """`unreached.unreached_modules` for the modules inside a package that the catalog's prefilter
+    passes, read against the project's other files outside the test suite, in a scan that sees the
+    whole project (one given its documents): named files cannot tell that nothing imports a module."""
+    if not found.prefiltered or not _sees_project(files):
+        return {}
+    others = {
+        file.display: file.read for file in files
+        if FileKind.PYTHON not in file.kinds and not is_test_path(file.display)
+    }
+    return _reader("unreached_modules")(sorted(found.prefiltered), python, others)
 
 
 def _optional_modules(python: dict[str, Reader], found: _Found, remember: Remember) -> dict[str, Evidence]:

@@ -1,0 +1,256 @@
+"""Package modules that nothing in the project reaches: code no documented route runs.
+
+A package keeps modules that nothing of the project runs: a vendored pipeline the scripts replaced
+with their own loops, an unfinished feature's subpackage that only its tests import. Its CUDA sites
+break no target on the project's normal path; a user who imports the module by hand runs them, a
+caller outside the tree: another path, at most a warning (`verdicts.off_default_path`).
+
+`unreached_modules` follows the project's static imports (`firstparty.ModuleMap` resolves each,
+with the packages above it) from what runs without being imported: a module outside every package
+(a script, an example, a top-level runner), a package's own top level (`import pkg` runs
+`pkg/__init__.py`), a module with a `__main__` block or named `__main__.py`. It also counts what the
+project names as text, in any file of the scan outside the test suite: a module's dotted name or
+its path, whole or from a package below the top one (an entry point `pkg.cli:main`, `python -m
+pkg.tool` in a README, an `importlib.import_module("pkg.ops.fused")`, `--module ops.fused`), and, in the `__init__.py` files above it and its
+reached siblings, its last name word as a whole string (`_import_structure["fused"]`, a lazy
+module's table). Lint and packaging settings that list paths (`[tool.*]` tables of
+`pyproject.toml`, `.pre-commit-config.yaml`) name no use. The test suite reaches nothing: a module
+only its tests import is a maintained feature the normal path does not run. A package whose
+`__init__.py` imports modules by a name built at run time (`import_module`, `pkgutil`, a folder
+listing) reaches all its modules, which this reading cannot tell apart. A package none of whose
+modules below its top level is reached shows no route of its own (a library whose users import its
+modules, with no script or document in the tree): it is left alone. A misreading keeps a verdict:
+what is named anywhere counts as reached.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import PurePosixPath
+
+from cudaudit.facts import Evidence
+from cudaudit.filekinds import is_document, is_test_path
+from cudaudit.firstparty import ModuleMap
+from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.python.opt_in import import_statements, statement_modules
+
+Reader = Callable[[], bytes]
+
+_BUILT_IMPORTS = (b"import_module", b"__import__", b"iter_modules", b"walk_packages", b"listdir", b"scandir", b"glob", b"walk(")
+"""What a package's `__init__.py` imports its modules by a built name through."""
+_TOOL_TABLE = re.compile(rb"^\[+\s*tool\.[^\n]*\n(?:(?!\[)[^\n]*\n?)*", re.M)
+"""A `[tool.*]` table of a `pyproject.toml`, up to the next table: a linter's or a packager's
+settings, whose path lists (`exclude = ["pkg/vendored.py"]`) name no use."""
+_SETTINGS_FILES = frozenset({".pre-commit-config.yaml", ".pre-commit-config.yml", "ruff.toml", ".ruff.toml", "mypy.ini", ".coveragerc"})
+"""Files of a tool's settings, whose paths are what the tool skips or checks, never a use."""
+_RUNS = re.compile(rb"^(?:[A-Za-z_][\w.]*\(|(?:async[ \t]+)?(?:for|with)[ \t]|while[ \t])", re.M)
+"""A top-level statement that runs something when the file runs (a call, a loop, a `with`): a module
+inside a package that does its work at its top level is a script run by its path."""
+_BUILT_NAME = re.compile(rb"""(?:import_module|__import__)\(\s*f?["']([A-Za-z_][\w.]*)\.(?:\{|["']\s*\+)""")
+"""An import of a name built from a literal package and a value (`import_module(f"pkg.models.{name}")`,
+`__import__("pkg.models." + name)`): any module below that package may be the one loaded."""
+_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def unreached_modules(
+    candidates: Iterable[str],
+    python: Mapping[str, Reader],
+    others: Mapping[str, Reader],
+) -> dict[str, Evidence]:
+    """Display path -> why it is another path, for each of `candidates` (package modules outside the
+    test suite, display paths among `python`, the scan's Python modules) that nothing of the project
+    reaches (see the module docstring); `others` are the scan's other files that may name a module."""
+    modules = ModuleMap(python)
+    wanted = sorted(path for path in candidates if "." in modules.name(path) and not is_test_path(path))
+    if not wanted:
+        return {}
+    texts: dict[str, bytes | None] = {}
+
+    def text(path: str) -> bytes | None:
+        if path not in texts:
+            texts[path] = _read(python.get(path))
+        return texts[path]
+
+    code = [path for path in sorted(python) if not is_test_path(path)]
+    reached: set[str] = set()
+    queue = [path for path in code if _runs_itself(path, modules, text)]
+    naming: list[str] = sorted(others)
+    left = set(wanted)
+    while True:
+        while queue:
+            path = queue.pop()
+            if path in reached:
+                continue
+            reached.add(path)
+            left.discard(path)
+            naming.append(path)
+            data = text(path)
+            if data is not None:
+                queue.extend(sorted(_imported(modules, path, data) - reached))
+        if not left or not naming:
+            break
+        unreached = [path for path in code if path not in reached]
+        queue = sorted(_named(unreached, modules, naming, others, text, reached) | _built_packages(unreached, text))
+        naming = []
+    routed = {modules.name(path).partition(".")[0] for path in reached if "." in modules.name(path)}
+    left = {path for path in left if modules.name(path).partition(".")[0] in routed}
+    if not left:
+        return {}
+    tested = [path for path in sorted(python) if is_test_path(path)]
+    imported_by_tests: set[str] = set()
+    while tested:
+        importer = tested.pop()
+        data = text(importer)
+        found = (_imported(modules, importer, data) & left) - imported_by_tests if data is not None else set()
+        imported_by_tests |= found
+        tested.extend(sorted(found))
+    return {
+        path: Evidence(
+            path, 0,
+            "only the test suite imports this module: nothing on the project's own routes runs it"
+            if path in imported_by_tests else
+            "nothing in the project imports or names this module: only a user who imports it runs it",
+        )
+        for path in sorted(left)
+    }
+
+
+def _runs_itself(path: str, modules: ModuleMap, text: Callable[[str], bytes | None]) -> bool:
+    """Whether the module runs without another module importing it: it sits outside every package (a
+    script), it is a package's top level, it is a `__main__.py` or a file no import can name, it tests
+    `__name__` (run by path or with `-m`), or its top level runs something (`_RUNS`)."""
+    name = posixpath.basename(path)
+    if "." not in modules.name(path) or name == "__main__.py" or not name[:-3].isidentifier():
+        return True  # a file no import statement can name (`convert-v1.2.py`) is run by its path
+    data = text(path)
+    return data is not None and (b"__main__" in data or (name != "__init__.py" and _RUNS.search(data) is not None))
+
+
+def _imported(modules: ModuleMap, importer: str, data: bytes) -> set[str]:
+    """The scan's modules the import statements of `importer` (`data`) run, at any depth of it. An
+    absolute import is also read from the importer's own folder, which Python puts first on the path
+    of a script it runs (`from helpers.loss import x` beside `helpers/`, where the script's folder is
+    itself a package)."""
+    found: set[str] = set()
+    for _, statement in import_statements(data):
+        for level, module, names in statement_modules(statement):
+            found |= modules.resolve(importer, level, module, names)
+            if not level and module:
+                found |= modules.resolve(importer, 1, module, names)
+    return found - {importer}
+
+
+def _named(
+    unreached: list[str],
+    modules: ModuleMap,
+    naming: list[str],
+    others: Mapping[str, Reader],
+    text: Callable[[str], bytes | None],
+    reached: set[str],
+) -> set[str]:
+    """The modules of `unreached` that a file of `naming` (Python modules of `reached`, the project's
+    other files) names by dotted name or path, or whose last name word a reached `__init__.py` above
+    them or a reached sibling spells as a whole string."""
+    spellings: dict[bytes, set[str]] = {}
+    for path in unreached:
+        for name in modules.import_names(path):
+            parts = name.split(".")
+            for start in range(len(parts) - 1):  # a package-relative name too: `--module layers.fused`
+                spellings.setdefault(".".join(parts[start:]).encode(), set()).add(path)
+                spellings.setdefault("/".join(parts[start:]).encode(), set()).add(path)
+    automaton = word_automaton(spellings)
+    found: set[str] = set()
+    if automaton is not None:
+        for other in naming:
+            data = _settings_free(other, _read(others[other])) if other in others else text(other)
+            if not data:
+                continue
+            for index, start, end in automaton.matches(data):
+                if (start and (data[start - 1] in _WORD or data[start - 1:start] == b".")) or (end < len(data) and data[end] in _WORD):
+                    continue
+                found |= spellings[automaton.words[index]] - {other}
+    by_folder: dict[str, list[str]] = {}
+    for other in sorted(reached):
+        by_folder.setdefault(posixpath.dirname(other), []).append(other)
+    for other in naming:
+        if other in others:
+            continue
+        for prefix in _BUILT_NAME.findall(text(other) or b""):
+            package = prefix.decode("ascii", "replace") + "."
+            found.update(path for path in unreached if modules.name(path).startswith(package))
+    documents = [other for other in others if is_document(PurePosixPath(other))]
+    for path in unreached:
+        if path in found:
+            continue
+        stem = posixpath.basename(path.removesuffix("/__init__.py").removesuffix(".py")).encode()
+        quoted = re.compile(rb"""(?:["']|\.)""" + re.escape(stem) + rb"""(?:\.\w+)*["']""")
+        folder = posixpath.dirname(path.removesuffix("/__init__.py"))
+        nearby = [*by_folder.get(folder, ()), *(
+            init for above in _folders_above(folder) for init in by_folder.get(above, ()) if init.endswith("/__init__.py")
+        )]
+        in_string = any((data := text(other)) is not None and quoted.search(data) for other in nearby)
+        if in_string or (not path.endswith("/__init__.py") and _in_folder_document(path, documents, others)):
+            found.add(path)
+    return found
+
+
+def _folders_above(folder: str) -> list[str]:
+    """`folder` and each folder above it, up to the scan's root."""
+    found = [folder]
+    while (above := posixpath.dirname(folder)) != folder:
+        folder = above
+        found.append(folder)
+    return found
+
+
+def _in_folder_document(path: str, documents: list[str], others: Mapping[str, Reader]) -> bool:
+    """Whether a document in the module's folder or above it spells its file name (`see
+    `predict_single.py``, in the README beside it)."""
+    name = posixpath.basename(path).encode()
+    above = set(_folders_above(posixpath.dirname(path)))
+    for document in documents:
+        if posixpath.dirname(document) in above and (data := _read(others[document])) is not None:
+            at = data.find(name)
+            while at >= 0:
+                end = at + len(name)
+                if not (at and data[at - 1] in _WORD) and (end >= len(data) or data[end] not in _WORD):
+                    return True
+                at = data.find(name, at + 1)
+    return False
+
+
+def _built_packages(unreached: list[str], text: Callable[[str], bytes | None]) -> set[str]:
+    """The modules of `unreached` below an `__init__.py` that imports modules by a built name."""
+    found = set()
+    for path in unreached:
+        folder, above = posixpath.dirname(path.removesuffix("/__init__.py")), None
+        while folder != above:
+            init = posixpath.join(folder, "__init__.py")
+            data = text(init)
+            if data is not None and any(word in data for word in _BUILT_IMPORTS):
+                found.add(path)
+                break
+            folder, above = posixpath.dirname(folder), folder
+    return found
+
+
+def _settings_free(path: str, data: bytes | None) -> bytes | None:
+    """A file's text without what only a tool's settings say: nothing for a settings file, a
+    `pyproject.toml` without its `[tool.*]` tables."""
+    name = posixpath.basename(path).lower()
+    if data is None or name in _SETTINGS_FILES:
+        return None
+    if name == "pyproject.toml":
+        return _TOOL_TABLE.sub(b"", data)
+    return data
+
+
+def _read(read: Reader | None) -> bytes | None:
+    if read is None:
+        return None
+    try:
+        return read()
+    except Exception:  # noqa: BLE001 - an unreadable file names nothing here; its own analysis says why
+        return None
