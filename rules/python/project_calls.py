@@ -64,8 +64,9 @@ _DEFAULT_BEFORE = re.compile(rb"""[(,]\s*\w+\s*(?::[^=,()\n]*)?(?<![=!<>])=\s*(?
 _STAND_IN_BEFORE = re.compile(rb"""(?:\bor|\bis[ \t]+None[ \t]*:\s*\w+[ \t]*=)[ \t]*(?:torch\.device\(\s*)?$""")
 """What precedes a CUDA device string that stands in for a None default in the body: `device or `,
 `if device is None:\n    device = torch.device(`."""
-_STAND_IN_AFTER = re.compile(rb"""[ \t]*(?:,[^()\n]*)?\)?[ \t]+if[ \t]+\w+[ \t]+is[ \t]+None\b""")
-"""What follows one in `torch.device("cuda") if device is None else device`."""
+_STAND_IN_AFTER = re.compile(rb"""(?:[ \t]*+,[^()\n]*+)?(?:[ \t]*+\))?[ \t]++if[ \t]++\w++[ \t]++is[ \t]++None\b""")
+"""What follows one in `torch.device("cuda") if device is None else device` (or `("cuda", rank) if`).
+Each run of blanks is taken whole (possessive), so a long run of tabs costs one pass, not one per split."""
 _WINDOW = 200
 _DEF = re.compile(rb"^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(", re.M)
 _CLASS = re.compile(rb"^class[ \t]+(\w+)[ \t]*(?:\(([^)]*)\))?", re.M)
