@@ -45,9 +45,10 @@ _TOOL_TABLE = re.compile(rb"^\[+\s*tool\.[^\n]*\n(?:(?!\[)[^\n]*\n?)*", re.M)
 settings, whose path lists (`exclude = ["pkg/vendored.py"]`) name no use."""
 _SETTINGS_FILES = frozenset({".pre-commit-config.yaml", ".pre-commit-config.yml", "ruff.toml", ".ruff.toml", "mypy.ini", ".coveragerc"})
 """Files of a tool's settings, whose paths are what the tool skips or checks, never a use."""
-_RUNS = re.compile(rb"^(?:[A-Za-z_][\w.]*\(|(?:async[ \t]+)?(?:for|with)[ \t]|while[ \t])", re.M)
+_RUNS = re.compile(rb"\n(?:[A-Za-z_][\w.]*\(|(?:async[ \t]+)?(?:for|with)[ \t]|while[ \t])")
 """A top-level statement that runs something when the file runs (a call, a loop, a `with`): a module
-inside a package that does its work at its top level is a script run by its path."""
+inside a package that does its work at its top level is a script run by its path. Searched in the
+module after a newline put in front, so that the engine skips from newline to newline."""
 _BUILT_NAME = re.compile(rb"""(?:import_module|__import__)\(\s*f?["']([A-Za-z_][\w.]*)\.(?:\{|["']\s*\+)""")
 """An import of a name built from a literal package and a value (`import_module(f"pkg.models.{name}")`,
 `__import__("pkg.models." + name)`): any module below that package may be the one loaded."""
@@ -125,7 +126,7 @@ def _runs_itself(path: str, modules: ModuleMap, text: Callable[[str], bytes | No
     if "." not in modules.name(path) or name == "__main__.py" or not name[:-3].isidentifier():
         return True  # a file no import statement can name (`convert-v1.2.py`) is run by its path
     data = text(path)
-    return data is not None and (b"__main__" in data or (name != "__init__.py" and _RUNS.search(data) is not None))
+    return data is not None and (b"__main__" in data or (name != "__init__.py" and _RUNS.search(b"\n" + data) is not None))
 
 
 def _imported(modules: ModuleMap, importer: str, data: bytes) -> set[str]:
@@ -137,9 +138,15 @@ def _imported(modules: ModuleMap, importer: str, data: bytes) -> set[str]:
     for _, statement in import_statements(data):
         for level, module, names in statement_modules(statement):
             found |= modules.resolve(importer, level, module, names)
-            if not level and module:
+            if not level and module and _beside(importer, module.partition(".")[0], modules):
                 found |= modules.resolve(importer, 1, module, names)
     return found - {importer}
+
+
+def _beside(importer: str, name: str, modules: ModuleMap) -> bool:
+    """Whether the importer's folder holds a module or package named `name`."""
+    base = posixpath.join(posixpath.dirname(importer), name)
+    return bool(modules.name(base + ".py") or modules.name(base + "/__init__.py"))
 
 
 def _named(
@@ -177,7 +184,10 @@ def _named(
     for other in naming:
         if other in others:
             continue
-        for prefix in _BUILT_NAME.findall(text(other) or b""):
+        data = text(other) or b""
+        if b"import_module" not in data and b"__import__" not in data:
+            continue  # most modules: the pattern's alternation would be tried at every byte
+        for prefix in _BUILT_NAME.findall(data):
             package = prefix.decode("ascii", "replace") + "."
             found.update(path for path in unreached if modules.name(path).startswith(package))
     documents = [other for other in others if is_document(PurePosixPath(other))]
