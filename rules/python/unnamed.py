@@ -53,7 +53,7 @@ def unnamed_modules(
     suite's Python modules)."""
     stems: dict[bytes, set[str]] = {}
     for path in candidates:
-        data = _read(sources.get(path))
+        data = read_or_none(sources.get(path))
         if data is not None and _may_patch(data) and _unapplied_patch(path, data, sources):  # before any search
             stems.setdefault(posixpath.basename(path)[:-3].encode(), set()).add(path)
     named: set[str] = set()
@@ -62,7 +62,7 @@ def unnamed_modules(
     for other, read in sorted({**sources, **tests}.items()):
         if automaton is None:
             break  # every name is spelled somewhere
-        data = _read(read)
+        data = read_or_none(read)
         if data is None:
             continue
         if other in tests:
@@ -108,7 +108,7 @@ def _unapplied_patch(path: str, data: bytes, sources: Mapping[str, Callable[[], 
     folder, above = posixpath.dirname(path), None
     while folder != above:
         init = sources.get(posixpath.join(folder, "__init__.py"))
-        package = _read(init) if init is not None else b""
+        package = read_or_none(init) if init is not None else b""
         if package is None or any(word in package for word in _BUILT_IMPORTS):
             return False
         folder, above = posixpath.dirname(folder), folder
@@ -152,7 +152,8 @@ def _word_edge(text: str, at: int) -> bool:
     return at < 0 or at >= len(text) or not (text[at].isalnum() or text[at] == "_")
 
 
-def _read(read: Callable[[], bytes] | None) -> bytes | None:
+def read_or_none(read: Callable[[], bytes] | None) -> bytes | None:
+    """A file's bytes through its reader; None where there is no reader or it fails."""
     if read is None:
         return None
     try:

@@ -35,6 +35,7 @@ from cudaudit.filekinds import is_document, is_test_path
 from cudaudit.firstparty import ModuleMap
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.opt_in import import_statements, statement_modules
+from cudaudit.rules.python.unnamed import read_or_none
 
 Reader = Callable[[], bytes]
 
@@ -71,7 +72,7 @@ def unreached_modules(
 
     def text(path: str) -> bytes | None:
         if path not in texts:
-            texts[path] = _read(python.get(path))
+            texts[path] = read_or_none(python.get(path))
         return texts[path]
 
     code = [path for path in sorted(python) if not is_test_path(path)]
@@ -171,7 +172,7 @@ def _named(
     found: set[str] = set()
     if automaton is not None:
         for other in naming:
-            data = _settings_free(other, _read(others[other])) if other in others else text(other)
+            data = _settings_free(other, read_or_none(others[other])) if other in others else text(other)
             if not data:
                 continue
             for index, start, end in automaton.matches(data):
@@ -221,7 +222,7 @@ def _in_folder_document(path: str, documents: list[str], others: Mapping[str, Re
     name = posixpath.basename(path).encode()
     above = set(_folders_above(posixpath.dirname(path)))
     for document in documents:
-        if posixpath.dirname(document) in above and (data := _read(others[document])) is not None:
+        if posixpath.dirname(document) in above and (data := read_or_none(others[document])) is not None:
             at = data.find(name)
             while at >= 0:
                 end = at + len(name)
@@ -256,11 +257,3 @@ def _settings_free(path: str, data: bytes | None) -> bytes | None:
         return _TOOL_TABLE.sub(b"", data)
     return data
 
-
-def _read(read: Reader | None) -> bytes | None:
-    if read is None:
-        return None
-    try:
-        return read()
-    except Exception:  # noqa: BLE001 - an unreadable file names nothing here; its own analysis says why
-        return None
