@@ -32,6 +32,9 @@ DEVICE_WORDS: dict[str, tuple[tuple[str, ...], str]] = {
     "xpu": (("xpu",), "https://docs.pytorch.org/docs/stable/notes/get_start_xpu.html"),
     "mps": (("mps",), "https://docs.pytorch.org/docs/stable/notes/mps.html"),
     "intel": (("xpu", "cpu"), "https://github.com/intel/intel-extension-for-pytorch"),
+    "macos": (("mps", "cpu"), "https://rocm.docs.amd.com/projects/install-on-linux/en/latest/reference/system-requirements.html"),
+    "osx": (("mps", "cpu"), "https://rocm.docs.amd.com/projects/install-on-linux/en/latest/reference/system-requirements.html"),
+    "darwin": (("mps", "cpu"), "https://rocm.docs.amd.com/projects/install-on-linux/en/latest/reference/system-requirements.html"),
     "npu": ((), "https://github.com/Ascend/pytorch"),
     "ascend": ((), "https://github.com/Ascend/pytorch"),
     "hpu": ((), "https://docs.habana.ai/en/latest/PyTorch/Getting_Started_with_PyTorch_and_Gaudi/index.html"),
@@ -45,7 +48,8 @@ DEVICE_WORDS: dict[str, tuple[tuple[str, ...], str]] = {
 whole lower-case tokens: the cudaudit targets it is (none: a device none of the targets is), and
 where the device type comes from. ROCm's and CPU's words are `TARGET_WORDS`'. Intel's share of a
 project (`requirements_intel.txt`, `Dockerfile_intel`) serves its GPUs and its CPUs, which Intel's
-extension for PyTorch both runs on. PyTorch/XLA's device
+extension for PyTorch both runs on. A Mac's share (`start_macos.sh`, `sys.platform == "darwin"`) runs on
+its GPU through MPS or on its CPU, never on ROCm, which runs on Linux and Windows only. PyTorch/XLA's device
 type is `xla` (on Cloud TPUs, or on GPUs through XLA's own runtime): code taken only for it runs
 under XLA, on none of the targets' PyTorch builds."""
 _DEVICE = re.compile("|".join(DEVICE_WORDS))
