@@ -334,12 +334,18 @@ def _table_defaults(
         rb"""(?:^[ \t]*(?:self\.)?|[(,][ \t]*|["']--)(?:""" + names + rb""")\b["']?(?:[^\n=]*?|[^\n]*?\bdefault[ \t]*)(?<![=!<>])=(?!=)[ \t]*(?:(["'])(""" + quoted + rb")\1|([A-Z_][A-Z0-9_]*)\b)",
         re.M,
     )
+    spelled = [[part.encode() for part in name.split("_") if part] for name in sorted(settings)]
     found: set[str] = set()
     constants: set[bytes] = set()
     for path in sources:
         if is_test_path(path):
             continue
-        for match in given.finditer(text(path)):
+        data = text(path)
+        if not any(all(part in data for part in parts) for parts in spelled):
+            continue  # a module that spells no setting's words gives it no value
+        # A match never spans a line, so the lines that spell a setting's words hold every one.
+        lines = [line for line in data.split(b"\n") if any(all(part in line for part in parts) for parts in spelled)]
+        for match in given.finditer(b"\n".join(lines)):
             if match.group(2):
                 found.add(match.group(2).decode("utf-8", "replace"))
             elif match.group(3):
