@@ -537,11 +537,11 @@ def method_region(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Region:
 def call_region(call: ast.Call, qualified: str | None, names: ImportTable) -> Region:
     """The region a call's own arguments sit in: a test parameter's marks (`pytest.param("cuda",
     marks=RunIf(min_cuda_gpus=1))`) guard its values as a decorator guards a function; else what
-    its `enabled=` argument says."""
+    its `enabled=` argument (or an autocast's `dtype=`) says."""
     if qualified == "pytest.param":
         marks = [keyword.value for keyword in call.keywords if keyword.arg == "marks"]
         return _marked_region(marks, names) if marks else NEUTRAL
-    return enabled_region(call, names)
+    return enabled_region(call, qualified, names)
 
 
 def _marked_region(markers: list[ast.expr], names: ImportTable, cuda_named: bool = False) -> Region:
@@ -626,13 +626,14 @@ _AUTOCASTS = frozenset({"torch.autocast", "torch.amp.autocast", "torch.cuda.amp.
 _FULL_PRECISION = frozenset({"torch.float32", "torch.float"})
 
 
-def enabled_region(call: ast.Call, names: ImportTable) -> Region:
+def enabled_region(call: ast.Call, qualified: str | None, names: ImportTable) -> Region:
     """`autocast("cuda", enabled=False)` does nothing; `enabled=torch.cuda.is_available()` guards.
     A float32 autocast (`autocast("cuda", dtype=torch.float32)`, which keeps a block out of an outer
     mixed-precision region) asks for what an unautocast block computes: where CUDA autocast is off, as
     on a CPU-only build, the block runs as written, in full precision (torch 2.13.0 CPU build: a warning,
-    the same result), so nothing is lost there."""
-    if names.resolve(call.func) in _AUTOCASTS and any(
+    the same result), so nothing is lost there. `qualified` is the callee's name, which the walk has
+    already resolved for every call."""
+    if qualified in _AUTOCASTS and any(
         keyword.arg == "dtype" and names.resolve(keyword.value) in _FULL_PRECISION for keyword in call.keywords
     ):
         return Region(cap=Severity.NOTE)
