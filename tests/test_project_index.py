@@ -880,3 +880,78 @@ def test_a_conda_environment_nothing_names_is_another_path_beside_the_projects_o
     write(project / "environment.yml", "\n".join((project / "environment.yml").read_text().splitlines()[1:]) + "\n")
     (project / "pyproject.toml").unlink()
     assert "error" in severities()
+
+
+PLATFORM_MODULE = """import torch
+
+PLATFORM = None
+if torch.version.hip is not None:
+    PLATFORM = "rocm"
+elif torch.version.cuda is not None and torch.cuda.is_available():
+    PLATFORM = "cuda"
+else:
+    PLATFORM = "cpu"
+"""
+
+DETECTING_MODULE = """import os
+import torch
+
+
+def on_amd():
+    return bool(torch.version.hip)
+
+
+def detect():
+    if os.environ.get("PRETEND_GPU", "0") == "1":
+        return "cuda"
+    if torch.cuda.is_available():
+        if on_amd():
+            return "hip"
+        return "cuda"
+    raise RuntimeError("needs a GPU")
+
+
+KIND: str = detect()
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "variable", "nvidia", "amd"),
+    [(PLATFORM_MODULE, "PLATFORM", "cuda", "rocm"), (DETECTING_MODULE, "KIND", "cuda", "hip")],
+)
+def test_a_platform_variable_is_read_through_the_tests_that_give_each_string(module, variable, nvidia, amd):
+    """`if PLATFORM == "cuda":` runs where the chain that set it took its NVIDIA arm (a CUDA build with a
+    device, past the ROCm test), never on ROCm: a compute-capability decision there is no ROCm concern;
+    `if PLATFORM == "rocm":` runs on ROCm alone, never on a CPU build. A value an opt-in environment switch
+    gives (`PRETEND_GPU=1`) is not a target's path. `!= "ipex"`-like tests of a string no arm gives keep
+    their words' reading."""
+    code = (
+        f"import torch\nfrom pkg.platform import {variable}\n\n\ndef pick(x):\n"
+        f"    if {variable} == '{nvidia}':\n        major, minor = torch.cuda.get_device_capability()\n"
+        f"    if {variable} == '{amd}':\n        return torch.cuda.get_device_properties('cuda').gcnArchName\n"
+        f"    if {variable} != 'xpu':\n        torch.cuda.synchronize()\n"
+    )
+    files = {"pkg/__init__.py": "", "pkg/platform.py": module}
+    found = {(f.span.line, f.rule): f for f in analyze(code, path="pkg/model.py", files=files)}
+    assert found[7, "CDA109"].severity is Severity.NOTE
+    assert found[7, "CDA109"].targets["rocm"].severity is Severity.NOTE
+    assert found[9, "CDA101"].severity is Severity.NOTE
+    assert found[11, "CDA101"].severity is Severity.ERROR
+    # Without the index the strings say what their words say: "cuda" is any GPU, ROCm's included.
+    alone = {(f.span.line, f.rule): f for f in analyze(code, path="pkg/model.py")}
+    assert alone[7, "CDA109"].targets["rocm"].severity is Severity.WARNING
+
+
+def test_a_string_given_without_a_device_test_or_by_both_gpus_says_no_more_than_its_word():
+    """A variable that starts as "cuda" and turns "rocm" only on ROCm holds "cuda" on ROCm too where that
+    test fails; one whose "cuda" both GPU builds get is any GPU's: neither is NVIDIA's alone."""
+    started = "import torch\n\nPLATFORM = 'cuda'\nif torch.version.hip:\n    PLATFORM = 'rocm'\n"
+    both = "import torch\n\nif torch.cuda.is_available():\n    PLATFORM = 'cuda'\nelse:\n    PLATFORM = 'cpu'\n"
+    code = (
+        "import torch\nfrom pkg.platform import PLATFORM\n\n\ndef pick(x):\n"
+        "    if PLATFORM == 'cuda':\n        major, minor = torch.cuda.get_device_capability()\n"
+    )
+    for module in (started, both):
+        files = {"pkg/__init__.py": "", "pkg/platform.py": module}
+        [finding] = [f for f in analyze(code, path="pkg/model.py", files=files) if f.rule == "CDA109"]
+        assert finding.targets["rocm"].severity is Severity.WARNING

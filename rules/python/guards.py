@@ -64,6 +64,7 @@ from cudaudit.rules.python.names import (
     picks_another,
 )
 from cudaudit.rules.python.nodes import child_fields, subtree
+from cudaudit.rules.python.platform_paths import assigned_strings
 from cudaudit.siblings import DEVICE_WORDS
 
 
@@ -230,6 +231,9 @@ def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | Non
         return _chosen_value_polarity(test, names, probe)
     if probe not in probes_in(test, names):
         return None
+    platform = platform_test(test, names) if isinstance(test, ast.Compare) else None
+    if platform is not None:
+        return dict(platform).get(probe)
     meaning = flag_meaning(test, names)
     if meaning is not None:
         return dict(meaning).get(probe)
@@ -433,6 +437,105 @@ def value_meaning(value: ast.expr, names: ImportTable) -> FlagMeaning | None:
         return None
     probes = probes_in(value, names)
     return tuple((probe, polarity(value, names, probe)) for probe in sorted(probes, key=lambda p: p.value)) or None
+
+
+_PLATFORM_MEANINGS: dict[str, FlagMeaning] = {
+    "rocm": ((Probe.ROCM, Polarity.POSITIVE),),
+    "nvidia": ((Probe.CUDA, Polarity.POSITIVE), (Probe.NVIDIA, Polarity.POSITIVE)),
+    "gpu": ((Probe.CUDA, Polarity.POSITIVE),),
+}
+"""What a platform variable's string asks, by the platforms every path to it is on: ROCm alone, NVIDIA's
+CUDA alone, or some GPU (either of them, or `torch.cuda` with a device and nothing more said)."""
+
+
+def platform_test(test: ast.Compare, names: ImportTable) -> FlagMeaning | None:
+    """What `SYSTEM == "cuda"` (`!=`, `in (...)`, `not in`) probes where `SYSTEM` is a platform variable of
+    the module or the project (`platform_paths.py`) and each string compared with is one it is given
+    under a device probe; None for any other comparison, which is read by its words."""
+    if len(test.ops) != 1 or not isinstance(test.ops[0], (ast.Eq, ast.NotEq, ast.In, ast.NotIn)):
+        return None
+    variable, strings = test.left, _compared_strings(test.comparators[0])
+    if strings is None and isinstance(test.ops[0], (ast.Eq, ast.NotEq)):
+        variable, strings = test.comparators[0], _compared_strings(test.left)
+    if not strings or not isinstance(variable, (ast.Name, ast.Attribute)):
+        return None
+    kinds = set()
+    for string in strings:
+        meaning = _string_meaning(variable, string, names)
+        if meaning is None:
+            return None
+        kinds.add(next(kind for kind, known in _PLATFORM_MEANINGS.items() if known == meaning))
+    meaning = _PLATFORM_MEANINGS["rocm" if kinds == {"rocm"} else "nvidia" if kinds == {"nvidia"} else "gpu"]
+    if isinstance(test.ops[0], (ast.NotEq, ast.NotIn)):
+        return tuple((probe, side.flipped if side else None) for probe, side in meaning)
+    return meaning
+
+
+def _compared_strings(node: ast.expr) -> list[str] | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and all(
+        isinstance(item, ast.Constant) and isinstance(item.value, str) for item in node.elts
+    ):
+        return [item.value for item in node.elts]  # type: ignore[attr-defined]
+    return None
+
+
+def _string_meaning(variable: ast.Name | ast.Attribute, string: str, names: ImportTable) -> FlagMeaning | None:
+    """`string_meaning` of the paths to `string` of the module's own platform variable `variable`, or what the
+    project index says of an imported one."""
+    if isinstance(variable, ast.Name) and names.binding(variable.id) is None:
+        if names.platform_strings is None:
+            names.platform_strings = assigned_strings(names.tree) if isinstance(names.tree, ast.Module) else {}
+        paths = names.platform_strings.get(variable.id)
+        if paths is not None:
+            key = f"{variable.id}=={string}"
+            if key not in names.flag_meanings:
+                ways = paths.get(string)
+                names.flag_meanings[key] = string_meaning(ways, names) if ways else None
+            meaning: FlagMeaning | None = names.flag_meanings[key]
+            return meaning
+    return names.project_string_flag(variable, string)
+
+
+def string_meaning(paths: list[list[ast.expr]], names: ImportTable) -> FlagMeaning | None:
+    """What a test that a platform variable holds a string asks, from the conditions of each path that gives
+    it: ROCm where each path tests ROCm (`torch.version.hip`, `is_hip()`), NVIDIA where each tests
+    NVIDIA's CUDA (`torch.version.cuda is not None`) or a CUDA device past a test that was false on ROCm
+    (`if is_hip(): return "hip"` above `return "cuda"`), some GPU where each tests at least a device.
+    A path only an opt-in setting takes (`if os.environ.get("FORCE_X") == "1": return "cuda"`) is not a
+    target's path; a path with no device test makes the string say nothing (None)."""
+    kinds = set()
+    for path in paths:
+        parts = [part for test in path for part in _conjuncts(test)]
+
+        def holds(probe: Probe, side: Polarity, parts: list[ast.expr] = parts) -> bool:
+            return any(probe in probes_in(part, names) and polarity(part, names, probe) is side for part in parts)
+
+        if holds(Probe.OFF_BY_DEFAULT, Polarity.POSITIVE):
+            continue
+        if holds(Probe.ROCM, Polarity.POSITIVE):
+            kinds.add("rocm")
+        elif holds(Probe.NVIDIA, Polarity.POSITIVE) or (holds(Probe.CUDA, Polarity.POSITIVE) and holds(Probe.ROCM, Polarity.NEGATIVE)):
+            kinds.add("nvidia")
+        elif holds(Probe.CUDA, Polarity.POSITIVE):
+            kinds.add("gpu")
+        else:
+            return None
+    if not kinds:
+        return None
+    return _PLATFORM_MEANINGS["rocm" if kinds == {"rocm"} else "nvidia" if kinds == {"nvidia"} else "gpu"]
+
+
+def _conjuncts(test: ast.expr) -> list[ast.expr]:
+    """The parts of a test that must each hold where it holds (`a and b`, and `not (a or b)` as `not a`, `not b`)."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return [part for value in test.values for part in _conjuncts(value)]
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = test.operand
+        if isinstance(inner, ast.BoolOp) and isinstance(inner.op, ast.Or):
+            return [part for value in inner.values for part in _conjuncts(ast.UnaryOp(op=ast.Not(), operand=value))]
+    return [test]
 
 
 _ACCELERATOR_PROBES = frozenset(
@@ -784,6 +887,9 @@ def asks_for_cuda_part(call: ast.Call) -> bool:
 
 def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
     if isinstance(node, ast.Compare):
+        platform = platform_test(node, names)
+        if platform is not None:
+            return {probe for probe, _ in platform}  # `SYSTEM == "cuda"`: what the tests that set it to "cuda" ask
         chosen = chosen_polarity(node, names) is not None or is_environment_switch(node)
         probes = {Probe.OFF_BY_DEFAULT} if chosen else set()
         for operand in _compared_values(node):

@@ -91,6 +91,8 @@ class ImportTable:
         self.probes: dict[int, tuple[ast.AST, frozenset[Any]]] = {}
         """`guards.probes_in` of a node, by the node's `id`, with the node (so the `id` stays its own)."""
         self.flag_meanings: dict[str, Any] = {}
+        self.platform_strings: dict[str, Any] | None = None
+        """`platform_paths.assigned_strings` of the module, once asked (`guards.platform_test`)."""
         """`guards.flag_meaning` of each module-level name asked about (None: no flag)."""
         parts = module.split(".") if module else []
         own_package = parts if package else parts[:-1]
@@ -171,12 +173,17 @@ class ImportTable:
         `from .utils import SUPPORTS_BF16`, `utils.SUPPORTS_BF16` after `from pkg import utils`)."""
         return self._project_name(node, self.flags)
 
+    def project_string_flag(self, node: ast.expr, string: str) -> Any:
+        """What the project index says a test of a platform variable that `node` names against `string`
+        probes (`SYSTEM == "cuda"` after `from .utils import SYSTEM`: `project_flags.py`)."""
+        return self._project_name(node, self.flags, f"=={string}")
+
     def project_marker(self, node: ast.expr) -> Any:
         """What the project index says a skip marker that `node` names skips (`needs_sm80` after
         `from .utils import needs_sm80`)."""
         return self._project_name(node, self.markers)
 
-    def _project_name(self, node: ast.expr, table: Mapping[str, Any]) -> Any:
+    def _project_name(self, node: ast.expr, table: Mapping[str, Any], suffix: str = "") -> Any:
         if not table:
             return None
         root, attributes = attribute_chain(node)
@@ -186,7 +193,7 @@ class ImportTable:
         qualified = binding.qualified if binding is not None else self._relative.get(root.id, self._own.get(root.id))
         if qualified is None:
             return None
-        return table.get(".".join([qualified, *attributes]))
+        return table.get(".".join([qualified, *attributes]) + suffix)
 
     def function(self, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         """The module's top-level function of that name, where it defines one (and only one)."""

@@ -8,12 +8,18 @@ module's flags here, once per scan, and hands every Python module the flags of t
 qualified name (`pkg.utils.SUPPORTS_BF16`), so a test of an imported flag is read as the test of
 its value (`guards.flag_meaning`).
 
+A module-level name that holds a string chosen by such probes (`SYSTEM = "rocm"` under `if
+torch.version.hip:`, `DEVICE = get_device()`) is a platform variable (`platform_paths.py`): each string
+it is given is a flag of its own, `SYSTEM=="rocm"`, whose meaning is what the tests on the way to it
+ask (`guards.string_meaning`), so `if SYSTEM == "cuda":` in another module reads those tests.
+
 A function that returns such a test (`def xformers_enabled(): if cpu_mode(): return False; return
 XFORMERS_IS_AVAILABLE`) is a flag too, by the same qualified name: a call of it tests what its body
 returns (`flag_functions.py`).
 
 Only a module with a top-level assignment that names a device probe on its first line, or a
-`return` that names an availability (or a false `return` in an `ImportError` handler), is parsed
+`return` that names an availability (or a false `return` in an `ImportError` handler), or an
+indented assignment or `return` of a short string in a module that names a probe, is parsed
 (a byte search finds it): most modules define no flag and are parsed once, by their analysis.
 """
 
@@ -23,8 +29,9 @@ import ast
 import re
 
 from cudaudit.rules.python.flag_functions import function_meaning
-from cudaudit.rules.python.guards import FlagMeaning, names_a_probe, value_meaning
+from cudaudit.rules.python.guards import FlagMeaning, names_a_probe, string_meaning, value_meaning
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.platform_paths import assigned_strings
 from cudaudit.source import decode_python, parse_python
 
 DeviceFlags = tuple[tuple[str, tuple[tuple[str, str | None], ...]], ...]
@@ -42,6 +49,9 @@ whose value opens a parenthesis there and names one on the next line (`SUPPORTS_
 _PROBE_WORDS = (b"is_available", b"device_count", b"version.hip", b"version.cuda")
 """The probes `_CANDIDATE` looks for: a module that spells none has no candidate, found without
 trying the pattern at each line (most modules)."""
+_STRING_CHOICE = re.compile(rb"\n[ \t]+(?:\w+[ \t]*(?::[^=\n]*)?=|return)[ \t]*[\"'][\w.:-]{1,20}[\"'][ \t]*(?:#[^\n]*)?\r?\n")
+"""An indented assignment or `return` of a short string alone (`    SYSTEM = "rocm"`, `        return "hip"`):
+what a platform variable's chain gives; searched after a newline put in front of the module."""
 _TOP_LEVEL_DEF = re.compile(rb"(?:async[ \t]+)?def[ \t]+(\w+)")
 _AVAILABILITY_RETURN = re.compile(
     rb"return\b[^\n]*(?i:available|installed|has_|device_count|version\.hip|version\.cuda)"
@@ -56,9 +66,10 @@ def read_device_flags(path: str, data: bytes) -> DeviceFlags:
     """The device flags the module at display path `path` defines; raises SyntaxError for a module
     that does not parse (its own analysis reports it)."""
     functions = _may_define_flag_functions(data)
-    if not functions and (
-        not any(word in data for word in _PROBE_WORDS)
-        or all(names_a_probe(match.group(1).decode("ascii")) for match in _CANDIDATE.finditer(data))
+    probed = any(word in data for word in _PROBE_WORDS)
+    strings = probed and _STRING_CHOICE.search(b"\n" + data) is not None
+    if not functions and not strings and (
+        not probed or all(names_a_probe(match.group(1).decode("ascii")) for match in _CANDIDATE.finditer(data))
     ):
         return ()  # no candidate (`TEST_CUDA = torch.cuda.is_available()` is read by its name): no parse
     tree = parse_python(decode_python(data), filename=path)
@@ -79,6 +90,8 @@ def read_device_flags(path: str, data: bytes) -> DeviceFlags:
             found.append((name, meaning))
     if functions:
         found.extend(_flag_functions(tree, names, set(assigned)))
+    if strings:
+        found.extend(_platform_strings(tree, names))
     return tuple(
         (name, tuple((probe.value, side.value if side else None) for probe, side in meaning))
         for name, meaning in sorted(found, key=lambda item: item[0])
@@ -122,4 +135,16 @@ def _flag_functions(tree: ast.Module, names: ImportTable, assigned: set[str]) ->
             if meaning:
                 names.flag_meanings[statement.name] = meaning
                 found.append((statement.name, meaning))
+    return found
+
+
+def _platform_strings(tree: ast.Module, names: ImportTable) -> list[tuple[str, FlagMeaning]]:
+    """Each string a platform variable of the module is given, as the flag `NAME==string`, with what a test
+    that the variable holds it asks; strings that say nothing are left out (the test is read by its words)."""
+    found = []
+    for name, paths in sorted(assigned_strings(tree).items()):
+        for string, ways in sorted(paths.items()):
+            meaning = string_meaning(ways, names)
+            if meaning:
+                found.append((f"{name}=={string}", meaning))
     return found
