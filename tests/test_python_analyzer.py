@@ -1197,3 +1197,23 @@ def test_a_class_handed_on_as_a_value_keeps_its_default_on_the_normal_path():
     )
     found = [f.severity for f in analyze(code) if f.span.line == 4]
     assert found == [Severity.ERROR]
+
+
+@pytest.mark.parametrize(
+    ("test", "severity"),
+    [
+        ("n > 0", Severity.NOTE),
+        ("n >= 1", Severity.NOTE),
+        ("0 < n", Severity.NOTE),
+        ("n", Severity.NOTE),
+        ("n == 0", Severity.ERROR),
+        ("n < 2", Severity.ERROR),
+    ],
+)
+def test_a_local_count_of_devices_guards_as_the_count_itself(test, severity):
+    """`n = torch.cuda.device_count()`, then `if n > 0:`: the branch a machine without GPUs never takes,
+    as `if torch.cuda.device_count() > 0:` is; a comparison that holds with none keeps the site."""
+    code = f"import torch\n\n\ndef setup(rank):\n    n = torch.cuda.device_count()\n    if {test}:\n        torch.cuda.set_device(rank)\n"
+    assert severities(code, "CDA101") == [(5, Severity.NOTE), (7, severity)]
+    rebound = code.replace("    if", "    n = 2\n    if").replace("(7,", "(8,")
+    assert severities(rebound, "CDA101") == [(5, Severity.NOTE), (8, Severity.ERROR)]

@@ -545,6 +545,9 @@ class PythonWalker:
         runs (`_GPU_PROBES`); so is the test of a flag its class keeps (`if self.graphs:` after
         `self.graphs = x.is_cuda and replay` in any of its methods, `_attribute_flags`). None for any
         other test."""
+        counted = self._counted_test(test) if isinstance(test, ast.Compare) else None
+        if counted is not None:
+            return counted
         found = self._flag_value(test)
         if found is None:
             return None
@@ -553,6 +556,23 @@ class PythonWalker:
         if not probes or not probes <= _GPU_PROBES:
             return None
         return ast.UnaryOp(ast.Not(), value) if negated else value
+
+    def _counted_test(self, test: ast.Compare) -> ast.Compare | None:
+        """`n > 0` after `n = torch.cuda.device_count()` in the same function (bound once, before the `if`):
+        the comparison of the probe's call itself, which `guards.holds_without_device` reads. None for
+        any other comparison."""
+        if len(test.ops) != 1:
+            return None
+        for side in (test.left, test.comparators[0]):
+            found = self._flag_value(side) if isinstance(side, ast.Name) else None
+            if found is None or not isinstance(found[0], ast.Call):
+                continue
+            probes = probes_in(found[0], self.names)
+            if not probes or not probes <= _GPU_PROBES:
+                return None
+            left, right = (found[0], test.comparators[0]) if side is test.left else (test.left, found[0])
+            return ast.copy_location(ast.Compare(left=left, ops=test.ops, comparators=[right]), test)
+        return None
 
     def _cpu_flag_sides(self, test: ast.expr) -> tuple[Region, Region] | None:
         """The regions of the branches of a test of a flag that compares a device with the CPU alone
@@ -977,7 +997,8 @@ def _child_fields(node_class: type[ast.AST]) -> tuple[str, ...]:
 
 def _local_flags(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, ast.expr]:
     """The local names `function` binds exactly once, by a plain assignment of a comparison, a `not`
-    or an `and`/`or` (`sync = step == 1 and self.device == "cuda"`), with that value; not its
+    or an `and`/`or` (`sync = step == 1 and self.device == "cuda"`), or of a probe's call (`n =
+    torch.cuda.device_count()`, `_is_probe_call`), with that value; not its
     parameters, nor names it declares global or nonlocal (its nested scopes' names are their own)."""
     values: dict[str, ast.expr] = {}
     bound: dict[str, int] = {}
@@ -998,7 +1019,7 @@ def _local_flags(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, 
             kind is ast.Assign
             and len(node.targets) == 1
             and isinstance(node.targets[0], ast.Name)
-            and isinstance(node.value, _TRUTH_TESTS)
+            and (isinstance(node.value, _TRUTH_TESTS) or _is_probe_call(node.value))
         ):
             values[node.targets[0].id] = node.value
         if kind in _NESTED_SCOPES:
@@ -1015,6 +1036,15 @@ def _local_flags(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, 
             elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
                 stack.append(value)
     return {name: value for name, value in values.items() if bound.get(name) == 1}
+
+
+def _is_probe_call(value: ast.expr) -> bool:
+    """`torch.cuda.is_available()`, `torch.cuda.device_count()`: a call without arguments of an `is_...`
+    predicate or a count of devices, whose value a local name may keep for a later test."""
+    if not (isinstance(value, ast.Call) and not value.args and not value.keywords):
+        return False
+    name = final_name(value.func) or ""
+    return name.startswith("is_") or name.endswith("_count")
 
 
 _NESTED_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda})
