@@ -151,6 +151,7 @@ _READERS = {
     "from_imports": "cudaudit.rules.python.project_calls:from_imports",
     "calls_elsewhere": "cudaudit.rules.python.project_calls:calls_elsewhere",
     "readme_examples": "cudaudit.rules.python.project_calls:readme_examples",
+    "configured_calls": "cudaudit.rules.python.configured_calls:configured_calls",
     "definitions": "cudaudit.rules.python.callers:definitions",
     "uses_elsewhere": "cudaudit.rules.python.callers:uses_elsewhere",
 }
@@ -457,7 +458,10 @@ def build_index(
         ),
         settings_off=settings_elsewhere,
         calls_elsewhere=(
-            _reader("calls_elsewhere")(python, found.cuda_defaults, found.from_imports, remember, _readme_examples(files))
+            _reader("calls_elsewhere")(
+                python, found.cuda_defaults, found.from_imports, remember, _readme_examples(files),
+                _configured_calls(files, found.cuda_defaults),
+            )
             if found.cuda_defaults else {}
         ),
         used_elsewhere=(
@@ -633,6 +637,8 @@ def _pure_python(files: list[IndexedFile]) -> Evidence | None:
     return _reader("pure_python")({path: read for path, read in declarations.items() if not _under(path, own)}, native)
 
 
+_CONFIG_SUFFIXES = (".yaml", ".yml")
+"""Configuration files that may build the project's classes by dotted path (`configured_calls.py`)."""
 _OWN_INSTALL_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP})
 """Files that declare an install of the project without conda."""
 
@@ -718,6 +724,28 @@ def _readme_extras(files: list[IndexedFile]) -> frozenset[str]:
 def _readme_examples(files: list[IndexedFile]) -> dict[str, bytes]:
     """The code of the shallowest README files' examples (`project_calls.readme_examples`), by path."""
     return {path: code for path, code in _readmes(files, _reader("readme_examples")).items() if code}
+
+
+def _configured_calls(files: list[IndexedFile], defaults: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:
+    """`configured_calls.configured_calls` of each YAML file outside the test suite that spells a key naming a
+    class and one of the names that default a parameter to CUDA (a byte search first), by path; an
+    unreadable or malformed one is left out (its own analysis, if any, says why)."""
+    names = frozenset(name for listed in defaults.values() for name in listed)
+    words = [name.encode() for name in names]
+    found: dict[str, Any] = {}
+    for file in files:
+        if not file.display.endswith(_CONFIG_SUFFIXES) or is_test_path(file.display):
+            continue
+        try:
+            data = file.read()
+            if not (b"target" in data or b"class_path" in data) or not any(word in data for word in words):
+                continue
+            calls = _reader("configured_calls")(decode_text(data), names)
+        except Exception:  # noqa: BLE001 - an unreadable or malformed file calls nothing here
+            continue
+        if calls:
+            found[file.display] = calls
+    return found
 
 
 def _readmes(files: list[IndexedFile], read: Callable[[str], _T]) -> dict[str, _T]:

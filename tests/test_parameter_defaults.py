@@ -180,3 +180,38 @@ class Mine(Strategy):
     assert [f.targets["cpu"].severity for f in found] == [Severity.WARNING]
     private = override.replace("super()._setup(launcher, backend)", "pass\n\n    def run(self):\n        self._setup('pytorch', backend='gloo')")
     assert [f.targets["cpu"].severity for f in analyze(private) if f.rule == "CDA106"] == [Severity.NOTE]
+
+
+ENCODER = '''import torch
+
+class TextEncoder(torch.nn.Module):
+    def __init__(self, version="base", freeze=True, device="cuda"):
+        super().__init__()
+        self.device = device
+
+    def forward(self, tokens):
+        return tokens.to(self.device)
+'''
+
+
+def test_a_class_a_configuration_file_builds_without_the_parameter_takes_its_default():
+    """`target: models.encoders.TextEncoder` with `params` that leave `device` out builds the encoder on
+    its CUDA default, on the path that loads the file: no longer a default nobody takes. A file that
+    gives `device` (or Hydra's sibling key, or Lightning's `init_args`) overrides it, as a call would;
+    the test suite's configurations build nothing on a user's path."""
+    caller = "from models.encoders import TextEncoder\n\ndef build(device):\n    return TextEncoder(device=device)\n"
+    files = {"models/__init__.py": "", "models/build.py": caller}
+    assert cpu_severity(ENCODER, path="models/encoders.py", files=files) == Severity.NOTE
+    configured = "model:\n  cond:\n    target: models.encoders.TextEncoder\n    params:\n      freeze: true\n"
+    assert cpu_severity(ENCODER, path="models/encoders.py", files={**files, "configs/sample.yaml": configured}) == Severity.ERROR
+    for given in (
+        configured + "      device: cpu\n",
+        "encoder:\n  _target_: models.encoders.TextEncoder\n  device: cpu\n",
+        "encoder:\n  class_path: models.encoders.TextEncoder\n  init_args:\n    device: cpu\n",
+    ):
+        assert cpu_severity(ENCODER, path="models/encoders.py", files={**files, "configs/sample.yaml": given}) == Severity.NOTE
+    hydra = "encoder:\n  _target_: models.encoders.TextEncoder\n  freeze: false\n"
+    assert cpu_severity(ENCODER, path="models/encoders.py", files={**files, "configs/sample.yaml": hydra}) == Severity.ERROR
+    assert cpu_severity(ENCODER, path="models/encoders.py", files={**files, "tests/configs/sample.yaml": configured}) == Severity.NOTE
+    broken = configured + "  - [unclosed\n"
+    assert cpu_severity(ENCODER, path="models/encoders.py", files={**files, "configs/sample.yaml": broken}) == Severity.NOTE

@@ -26,6 +26,9 @@ calls made elsewhere in the scan. Two readings, both from bytes:
   are the test suite's and the benchmarks' calls (a test that builds the sampler without a device
   runs on another path). A star import (`from helpers import *`) imports every name of its module.
 
+The project's configuration files are callers too (`configured_calls.py`): `target: pkg.encoders.TextEncoder`
+with `params: {freeze: true}` builds the class with its other defaults.
+
 The README's examples are callers too: its fenced code blocks (`readme_examples`) are read as one
 more module that imports and calls the project's names, the documented path of a user who copies
 them (`from pkg.build import build_model` then `build_model(cfg, ckpt)` takes `device="cuda"`).
@@ -175,12 +178,14 @@ def calls_elsewhere(
     imports: Mapping[str, tuple[tuple[int, str, str], ...]],
     remember: Remember | None = None,
     examples: Mapping[str, bytes] | None = None,
+    configured: Mapping[str, tuple[tuple[str, CallShape], ...]] | None = None,
 ) -> dict[str, tuple[tuple[str, tuple[CallShape, ...]], ...]]:
     """Defining module's display path -> (name, the shapes of its calls in the modules that import
     it), for the names of `defined` (display path -> `cuda_defaults`) that some other module calls.
     `imports` are the modules' `from_imports`; only the modules that import such a name are read, and
     `remember` may answer a module's reading for the same names from an earlier run. `examples` are
-    the README's code (display path -> `readme_examples`), read as modules of their own."""
+    the README's code (display path -> `readme_examples`), read as modules of their own; `configured` the
+    calls of the configuration files (display path -> `configured_calls.configured_calls`), by dotted path."""
     if not defined:
         return {}
     found: dict[tuple[str, str], set[CallShape]] = {}
@@ -190,7 +195,15 @@ def calls_elsewhere(
     for path, code in (examples or {}).items():
         users[path] = from_imports(code)
         readers[path] = partial(bytes, code)
-    for path, reached in importers(ModuleMap(sources), defined, users).items():
+    modules = ModuleMap(sources)
+    for config, built in (configured or {}).items():
+        for dotted, built_as in built:
+            module, _, name = dotted.rpartition(".")
+            places = modules.resolve(config, 0, module, (name,))
+            for owner, names in defined.items():
+                if name in names and _defines(places, owner):
+                    found.setdefault((owner, name), set()).add(built_as)
+    for path, reached in importers(modules, defined, users).items():
         called = tuple(sorted(reached))
         reader = "project_calls:" + hashlib.blake2b("\0".join(called).encode(), digest_size=8).hexdigest()
         try:
