@@ -1,7 +1,7 @@
 """The last word on one file's findings: what its counterparts change, one finding per site, and
 wholly NVIDIA-only constructs once per file.
 
-Analyzers report every site they recognise; a user acts on verdicts. Eight steps turn the first
+Analyzers report every site they recognise; a user acts on verdicts. Nine steps turn the first
 into the second, each a pure function of the file's findings and its `FileFacts`:
 
 - `within_releases`: a library that works on a target from a release on (the catalog's
@@ -43,12 +43,19 @@ into the second, each a pure function of the file's findings and its `FileFacts`
   file another grouped construct keeps HIP from compiling (inline PTX), the warp-size hazards
   (`threadIdx.x % 32`) are moot and join it, while the renamed API stays the port's work.
 
+- `engine_share`: a file of the project's share for an engine that exists only for NVIDIA GPUs (the
+  catalog's `[[nvidia_engine]]` words in a folder or file name below the project's top-level folder:
+  `backends/trtllm/`, `Dockerfile_trtllm`, `pipeline_tensorrt.py`) is a route beside the project's
+  others that no change of a line ports: its sites are one finding at the first, with their count,
+  blocked on the other targets and at most a warning there (another path), naming the engine.
+
 `is_portable` says which findings a report leaves out unless asked: a site that works on every
 requested target (a note on each) is not lock-in.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import cache
@@ -70,7 +77,7 @@ def settle_file(findings: list[Finding], facts: FileFacts, catalog: Catalog, ins
         return findings
     settled = with_counterparts(off_path(own_target(within_releases(findings, facts), facts), facts), facts)
     settled = off_default_path(coverage_only(settled, inside, _coverage_paths(catalog)), facts)
-    return grouped(one_per_site(settled, catalog), catalog)
+    return engine_share(grouped(one_per_site(settled, catalog), catalog), inside, _engines(catalog))
 
 
 @cache
@@ -99,6 +106,77 @@ class CoveragePaths:
         """Whether only a CI service or a developer's environment runs the file at `path`."""
         parts = path.replace("\\", "/").split("/")
         return parts[-1].lower() in self.files or any(part.lower() in self.folders for part in parts[:-1])
+
+
+@cache
+def _engines(catalog: Catalog) -> tuple[Engine, ...]:
+    """The catalog's `[[nvidia_engine]]` tables, read once per catalog."""
+    return tuple(
+        Engine(table["name"], tuple(table["words"]), table["source"])
+        for _, tables in catalog.tables("nvidia_engine")
+        for table in tables
+    )
+
+
+@dataclass(frozen=True)
+class Engine:
+    """An engine that exists only for NVIDIA GPUs (TensorRT-LLM), and the path words that name its share
+    of a project (`trtllm`, `tensorrt-llm`), from the catalog's `[[nvidia_engine]]` tables."""
+
+    name: str
+    words: tuple[str, ...]
+    source: str
+
+    def share(self, inside: str) -> str | None:
+        """The part of `inside` (a path from the scanned root) that names this engine, below the project's
+        top-level folder: `backends/trtllm/` of `backends/trtllm/src/x.cpp`, or the file itself."""
+        parts = inside.replace("\\", "/").split("/")
+        for at, part in enumerate(parts):
+            if at == 0 and len(parts) > 1:
+                continue  # the project's own top-level folder: a project that is the engine
+            tokens = "-" + _SEPARATORS.sub("-", part.lower()) + "-"
+            if any(f"-{word}-" in tokens for word in self.words):
+                return "/".join(parts[: at + 1]) + ("/" if at + 1 < len(parts) else "")
+        return None
+
+
+_SEPARATORS = re.compile(r"[._-]+")
+
+
+def engine_share(findings: list[Finding], inside: str, engines: tuple[Engine, ...]) -> list[Finding]:
+    """The sites of a file of the project's share for an NVIDIA-only engine (`backends/trtllm/`): no change
+    of a line ports the engine, and the project's other backends serve the other targets. Every target
+    that is not the engine's is blocked there, at most a warning (another path), and the file's sites
+    are one finding, at the first, with their count."""
+    found = next(((engine, where) for engine in engines if (where := engine.share(inside)) is not None), None)
+    if found is None:
+        return findings
+    engine, where = found
+    kept: list[Finding] = []
+    joined: list[Finding] = []
+    for finding in findings:
+        if is_portable(finding):
+            kept.append(finding)
+            continue
+        targets = {
+            target: fact if fact.severity is Severity.NOTE else Portability(
+                Status.BLOCKED,
+                f"`{where}` is the project's {engine.name} share, and {engine.name} runs only on NVIDIA GPUs:"
+                f" no change ports it; {TARGET_NAMES.get(target, target)} takes the project's other routes",
+                engine.source,
+                fact.severity.at_most(Severity.WARNING),
+            )
+            for target, fact in finding.targets.items()
+        }
+        joined.append(replace(retarget(finding, targets), fix=None))
+    if not joined:
+        return findings
+    carrier = one_for_the_site(sorted(joined, key=lambda f: f.sort_key))
+    count = sum(f.sites for f in joined) - carrier.sites
+    if count:
+        message = f"{carrier.message}; with {count} other site{'s' * (count != 1)} of this {engine.name} file"
+        carrier = replace(carrier, message=message, sites=carrier.sites + count)
+    return sorted([*kept, carrier], key=lambda f: f.sort_key)
 
 
 def coverage_only(findings: list[Finding], inside: str, paths: CoveragePaths) -> list[Finding]:

@@ -127,7 +127,10 @@ def test_every_image_key_has_facts_and_every_placeholder_is_filled_by_its_patter
 
 
 def test_environment_variables_reuse_the_python_analyzers_facts():
-    dockerfile = "FROM ubuntu:22.04\nENV TORCH_CUDA_ARCH_LIST=\"8.0;9.0\" CUDA_HOME=/usr/local/cuda\nENV NVIDIA_VISIBLE_DEVICES all\n"
+    dockerfile = (
+        "FROM ubuntu:22.04\nENV TORCH_CUDA_ARCH_LIST=\"8.0;9.0\" CUDA_HOME=/usr/local/cuda\nENV NVIDIA_VISIBLE_DEVICES all\n"
+        "RUN pip install -e .\n"  # a build that reads the toolkit's location
+    )
     findings = analyze(dockerfile, path="Dockerfile")
     assert [(f.rule, f.span.line, f.span.column) for f in findings] == [
         ("CDA212", 2, 5),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from cudaudit.model import Severity
 from support import analyze, scan_json, write
 
@@ -221,8 +223,21 @@ def test_a_project_that_compiles_something_keeps_its_extension_build(cli, tmp_pa
     dockerfile = "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nENV FORCE_CUDA=1\nCOPY . /src\nRUN pip install /src\n"
     with_source = {**PURE_PROJECT, "sampler/csrc/op.cpp": "int op() { return 0; }\n"}
     assert _scanned(cli, tmp_path / "a", dockerfile, with_source) == [(4, "CDA509")]
-    with_extension = {**PURE_PROJECT, "setup.py": "from setuptools import Extension, setup\nsetup(ext_modules=[])\n"}
+    with_extension = {**PURE_PROJECT, "setup.py": "from setuptools import Extension, setup\nsetup(ext_modules=[Extension('op', ['op.c'])])\n"}
     assert _scanned(cli, tmp_path / "b", dockerfile, with_extension) == [(4, "CDA509")]
+    handed_on = {**PURE_PROJECT, "setup.py": "from setuptools import setup\nfrom build_config import options\nsetup(**options)\n# Extension\n"}
+    assert _scanned(cli, tmp_path / "c", dockerfile, handed_on) == [(4, "CDA509")]
+
+
+def test_a_setup_py_that_gives_setup_no_extension_compiles_nothing(cli, tmp_path):
+    """A leftover helper that would build a `CUDAExtension`, while `setup()` is given none: nothing compiles."""
+    dockerfile = "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nENV FORCE_CUDA=1\nCOPY . /src\nRUN pip install /src\n"
+    setup = (
+        "from setuptools import setup\nfrom torch.utils.cpp_extension import BuildExtension, CUDAExtension\n\n"
+        "def make_ext(name, sources):\n    return CUDAExtension(name, sources)\n\n"
+        "setup(name='sampler', ext_modules=[], cmdclass={'build_ext': BuildExtension})\n"
+    )
+    assert _scanned(cli, tmp_path, dockerfile, {**PURE_PROJECT, "setup.py": setup}) == []
 
 
 def test_named_files_alone_cannot_tell_that_the_project_compiles_nothing(cli, tmp_path):
@@ -252,10 +267,39 @@ def test_a_toolkit_location_set_in_a_cuda_stage_follows_from_the_base():
 
 def test_setting_a_toolkit_location_breaks_nothing_on_cpu():
     """Only reading it does (`os.environ["CUDA_HOME"]` on a CPU host); an `ENV` or `export` sets it."""
-    for path, code in (("Dockerfile", "FROM python:3.12-slim\nENV CUDA_HOME=/usr/local/cuda\n"),
-                       ("build.sh", "export CUDA_PATH=/usr/local/cuda\n")):
+    for path, code in (("Dockerfile", "FROM python:3.12-slim\nENV CUDA_HOME=/usr/local/cuda\nRUN pip install .\n"),
+                       ("build.sh", "export CUDA_PATH=/usr/local/cuda\ncmake -B build\n")):
         [finding] = [f for f in analyze(code, path=path) if f.rule == "CDA212"]
         assert finding.targets["cpu"].severity is Severity.NOTE
         assert finding.targets["rocm"].severity is Severity.WARNING
     [read] = [f for f in analyze('import os\nnvcc = os.environ["CUDA_HOME"] + "/bin/nvcc"\n') if f.rule == "CDA212"]
     assert read.targets["cpu"].severity is Severity.WARNING
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        # a launcher that points the variables at its own environment folder, then starts the app
+        ("run_linux.sh", '#!/bin/bash\nENV_DIR="$(pwd)/runtime/env"\nexport CUDA_PATH="$ENV_DIR"\n'
+                         'export CUDA_HOME="$CUDA_PATH"\nsource "$ENV_DIR/bin/activate"\npython app.py "$@"\n'),
+        # a compile before the setting does not read it
+        ("late.sh", "#!/bin/sh\nmake -C native\nexport CUDA_HOME=/usr/local/cuda\n"),
+        ("Dockerfile", "FROM python:3.12-slim\nENV CUDA_HOME=/opt/env\nRUN pip install numpy && python -m app\n"),
+    ],
+)
+def test_a_toolkit_location_that_no_compile_reads_is_a_note_everywhere(path, code):
+    """On a ROCm host nothing reads `CUDA_HOME`/`CUDA_PATH` (PyTorch's extension builds look for them only on
+    a CUDA build of PyTorch); only a compile the file runs after the setting can use it."""
+    found = [f for f in analyze(code, path=path) if f.rule == "CDA212"]
+    assert found
+    for finding in found:
+        assert {t: fact.severity for t, fact in finding.targets.items()} == {"rocm": Severity.NOTE, "cpu": Severity.NOTE}
+        assert "compiles" in finding.targets["rocm"].replacement
+
+
+def test_a_toolkit_location_a_later_compile_reads_keeps_its_rocm_warning():
+    for path, code in (("build.sh", "export CUDA_HOME=/usr/local/cuda\nnvcc -c k.cu\n"),
+                       ("setup.sh", "CUDA_HOME=/usr/local/cuda python setup.py build_ext\n"),
+                       ("dev.sh", "export CUDA_HOME=/usr/local/cuda && pip install -e .\n")):
+        [finding] = [f for f in analyze(code, path=path) if f.rule == "CDA212"]
+        assert finding.targets["rocm"].severity is Severity.WARNING, path

@@ -168,7 +168,7 @@ def test_a_file_named_for_another_target_is_judged_for_its_own_target_only():
     intel = analyze("nvidia-cublas-cu12==12.4.5.8\n", path="requirements_intel.txt")  # Intel's GPUs and CPUs
     assert intel and all(f.targets["rocm"].severity.value == "note" for f in intel)
     assert any(f.targets["cpu"].severity.value != "note" for f in intel)
-    launcher = 'ENV_DIR="$(pwd)/env"\nexport CUDA_HOME="$ENV_DIR"\n'  # ROCm runs on Linux and Windows only
+    launcher = 'ENV_DIR="$(pwd)/env"\nexport CUDA_HOME="$ENV_DIR"\npip install -e .\n'  # ROCm runs on Linux and Windows only
     assert {f.severity.value for f in analyze(launcher, path="start_linux.sh")} == {"warning"}
     assert {f.severity.value for f in analyze(launcher, path="start_macos.sh")} == {"note"}
 

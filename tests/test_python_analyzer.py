@@ -122,6 +122,23 @@ def test_optional_import_is_at_most_a_warning():
     assert finding.rule == "CDA209" and finding.severity.rank <= Severity.WARNING.rank
 
 
+@pytest.mark.parametrize(
+    ("code", "severity"),
+    [
+        # the module never reads the name: a failed import is only reported, nothing after it needs the library
+        ("import logging\ntry:\n    import flash_attn\nexcept Exception:\n    logging.warning('no flash-attn')\n", Severity.NOTE),
+        ("try:\n    import flash_attn  # noqa: F401\nexcept ImportError:\n    pass\n", Severity.NOTE),
+        # read after the `try`: what runs without it is judged where it runs, the import stays a warning
+        ("try:\n    import flash_attn\nexcept ImportError:\n    print('no flash-attn')\nf = flash_attn.flash_attn_func\n", Severity.WARNING),
+        # another module may import the name from this one
+        ("try:\n    from flash_attn import flash_attn_func\nexcept ImportError:\n    print('no flash-attn')\n", Severity.WARNING),
+    ],
+)
+def test_an_optional_import_nothing_reads_is_only_reported(code, severity):
+    [finding] = [f for f in analyze(code) if f.rule == "CDA209"]
+    assert finding.severity is severity
+
+
 FUSED_IMPORT = """
 import torch
 try:

@@ -94,3 +94,37 @@ def test_a_test_file_is_judged_by_its_place_in_the_scanned_project_not_the_folde
     report = scan_json(cli, str(project))
     severity = {f["path"].rsplit("/", 1)[-1]: f["severity"] for f in report["findings"] if f["rule"] == "CDA103"}
     assert severity == {"train.py": "error", "test_sum.py": "warning"}  # the suite runs only on a GPU machine
+
+
+def test_a_file_of_an_nvidia_only_engines_share_is_one_blocked_warning(cli, tmp_path):
+    """`engines/trtllm/` is the project's TensorRT-LLM route beside its other ones: no line of it ports, so
+    each of its files is one verdict, blocked and at most a warning (another path), naming the engine."""
+    cmake = (
+        "cmake_minimum_required(VERSION 3.24)\nproject(serve LANGUAGES CXX CUDA)\n"
+        "find_package(CUDAToolkit REQUIRED)\nadd_library(engine src/engine.cpp)\n"
+        "target_link_libraries(engine PRIVATE CUDA::cudart CUDA::nvml)\n"
+    )
+    write(tmp_path / "engines" / "trtllm" / "CMakeLists.txt", cmake)
+    write(tmp_path / "Dockerfile.trtllm", "FROM nvidia/cuda:12.8.0-devel-ubuntu24.04\nRUN apt-get install -y libnccl2\n")
+    write(tmp_path / "native" / "CMakeLists.txt", cmake)  # the same build outside the share keeps its verdicts
+    report = scan_json(cli)
+    by_path: dict[str, list[dict]] = {}
+    for finding in report["findings"]:
+        by_path.setdefault(finding["path"], []).append(finding)
+    for path in ("engines/trtllm/CMakeLists.txt", "Dockerfile.trtllm"):
+        [finding] = by_path[path]
+        assert finding["severity"] == "warning" and finding["sites"] > 1, finding
+        assert "TensorRT-LLM" in finding["message"]
+        rocm = finding["targets"]["rocm"]
+        assert rocm["status"] == "blocked" and "only on NVIDIA GPUs" in rocm["replacement"]
+        assert finding["fix"] is None
+    assert {f["severity"] for f in by_path["native/CMakeLists.txt"]} == {"error"}
+
+
+def test_a_project_that_is_the_engine_keeps_its_verdicts():
+    """The engine's own package (`tensorrt_llm/` at the top) is the project, not one share of it."""
+    code = "import torch\nx = torch.ones(2).cuda()\n"
+    [own] = [f for f in analyze(code, path="tensorrt_llm/runtime/session.py") if f.rule == "CDA102"]
+    [share] = [f for f in analyze(code, path="serving/tensorrt_llm/session.py") if f.rule == "CDA102"]
+    assert own.targets["cpu"].severity.name == "ERROR"
+    assert share.targets["cpu"].severity.name == "WARNING" and share.targets["cpu"].status.name == "BLOCKED"

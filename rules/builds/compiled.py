@@ -6,18 +6,23 @@ the install line adds no lock-in to the image's base (`rules/containers/build_st
 compiles something where the scan holds C, C++, CUDA or CMake sources, or where its build
 declarations name a compiler's route: an `Extension`/`ext_modules` of `setup.py`, a backend or
 plugin that builds native code (scikit-build, meson-python, maturin, setuptools-rust, Cython,
-pybind11, nanobind). A mention in a comment counts too: a misreading keeps the verdict.
+pybind11, nanobind). A mention in a comment counts too: a misreading keeps the verdict; only a
+`setup.py` whose every `setup()` call is given no extension (`ext_modules=[]`) compiles nothing
+whatever its helpers say.
 """
 
 from __future__ import annotations
 
+import ast
 import posixpath
 from collections.abc import Callable, Mapping
 
 from cudaudit.facts import Evidence
 
+_EXTENSIONS = (b"Extension", b"ext_modules", b"ext-modules")
+"""Words of setuptools' own route to native code: an `Extension` in `ext_modules`."""
 _COMPILES = (
-    b"Extension", b"ext_modules", b"ext-modules", b"cmake", b"CMake", b"scikit_build", b"scikit-build",
+    *_EXTENSIONS, b"cmake", b"CMake", b"scikit_build", b"scikit-build",
     b"mesonpy", b"meson-python", b"maturin", b"setuptools_rust", b"setuptools-rust", b"Cython", b"cython",
     b"pybind11", b"nanobind",
 )
@@ -40,9 +45,39 @@ def pure_python(declarations: Mapping[str, Callable[[], bytes]], native_sources:
             data = declarations[path]()
         except Exception:  # noqa: BLE001 - unread, it may build anything; its own analysis says why
             return None
-        if any(word in data for word in _COMPILES):
+        if any(word in data for word in _COMPILES) and not _setup_gives_no_extension(path, data):
             return None
     return Evidence(found[0], 1, "the project's install compiles no extension")
+
+
+def _setup_gives_no_extension(path: str, data: bytes) -> bool:
+    """A `setup.py` whose only compiling words are setuptools' extension route, and whose every `setup()`
+    call gives no extension (`ext_modules=[]`, or none at all): a leftover helper that builds a
+    `CUDAExtension` nothing passes to `setup()` compiles nothing. A call given `**kwargs`, or
+    `ext_modules` anything but an empty literal, may build one. Read with `ast`, never run."""
+    if posixpath.basename(path) != "setup.py" or any(word in data for word in _COMPILES if word not in _EXTENSIONS):
+        return False
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    calls = [
+        node for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and (getattr(node.func, "id", None) or getattr(node.func, "attr", None)) == "setup"
+    ]
+    return bool(calls) and all(_no_extension(call) for call in calls)
+
+
+def _no_extension(call: ast.Call) -> bool:
+    for keyword in call.keywords:
+        if keyword.arg is None:
+            return False
+        if keyword.arg == "ext_modules":
+            value = keyword.value
+            empty = isinstance(value, (ast.List, ast.Tuple)) and not value.elts
+            if not (empty or (isinstance(value, ast.Constant) and value.value is None)):
+                return False
+    return True
 
 
 def _depth(path: str) -> tuple[int, str]:

@@ -19,7 +19,6 @@ the ROCm index of the torch release the step installs.
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -32,7 +31,7 @@ from cudaudit.facts import Evidence
 from cudaudit.resolvers.requirements import index_location, parse_requirement, pinned_torch
 from cudaudit.resolvers.wheel_indexes import PYTORCH_WHEELS, release_for, releases, torch_version_of
 from cudaudit.rules.catalog import Entry
-from cudaudit.rules.containers.commands import Command, pip_install, variable_assignments
+from cudaudit.rules.containers.commands import Command, pip_install, source_build, variable_assignments
 from cudaudit.rules.containers.context import resolve, within
 from cudaudit.rules.containers.images import fill, fill_targets
 from cudaudit.rules.containers.script_scan import BUILD_SWITCH, ScriptScan
@@ -59,8 +58,6 @@ _FLAGS = frozenset({"FORCE_CUDA", "BUILD_CUDA_EXT"})
 """Of those, the ones that are switches: set to `0` they ask for no CUDA build."""
 _OFF = frozenset({"", "0", "off", "false", "no", "none"})
 _ON = frozenset({"1", "on", "true", "yes", "cuda"})
-_SETUP_BUILDS = frozenset({"install", "develop", "build_ext", "bdist_wheel", "build"})
-_PYTHON = re.compile(r"^python[0-9.]*$")
 _CMAKE_DEFINE = re.compile(r"^-D([A-Za-z_][A-Za-z0-9_]*)(?::[A-Z]+)?=(.*)$")
 _MAKE_VARIABLE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _VALUED = re.compile(r"(?:ARCHITECTURES|COMPILER|_FLAGS|TOOLKIT_ROOT_DIR)$")
@@ -116,7 +113,7 @@ class StageSteps:
         asked = [name for name, value in environment.items() if _asks_for_cuda(name, value)]
         if not asked:
             return
-        target = _source_build(found)
+        target = source_build(found)
         if target is None or self._builds_pure_project(target):
             return
         start, _ = found.program.offsets(0, len(found.program.text))
@@ -202,30 +199,6 @@ def _asks_for_cuda(name: str, value: str) -> bool:
     if not _CUDA_BUILD_VARIABLES.match(name):
         return False
     return value.strip().lower() in _ON if name in _FLAGS else value.strip().lower() not in _OFF
-
-
-def _source_build(found: Command) -> Word | None:
-    """The project a command builds from source: `pip install .`/`-e .`/a VCS URL, `setup.py install`, `-m build`."""
-    install = pip_install(found)
-    if install is not None:
-        targets = [*install.editables, *install.requirements]
-        return next((word for word in targets if _is_source(word.text)), None)
-    if not _PYTHON.match(found.name):
-        return None
-    arguments = found.arguments
-    for at, word in enumerate(arguments[:-1]):
-        if posixpath.basename(word.text) == "setup.py" and arguments[at + 1].text in _SETUP_BUILDS:
-            return arguments[at + 1]
-        if word.text == "-m" and arguments[at + 1].text == "build":
-            return arguments[at + 1]
-    return None
-
-
-def _is_source(text: str) -> bool:
-    """A local folder or a VCS URL: something pip builds rather than installs as a built wheel."""
-    if text.endswith(".whl"):
-        return False
-    return text.startswith((".", "/", "git+", "hg+", "svn+", "bzr+")) or "@ git+" in text
 
 
 def _turns_on_cuda(name: str, value: str) -> bool:

@@ -276,6 +276,41 @@ def pip_install(found: Command) -> PipInstall | None:
     return PipInstall(tuple(requirements), tuple(indexes), tuple(editables), tuple(options))
 
 
+_SETUP_BUILDS = frozenset({"install", "develop", "build_ext", "bdist_wheel", "build"})
+_COMPILERS = frozenset({"nvcc", "cmake", "make", "gmake", "ninja", "meson", "bazel", "gcc", "g++", "cc", "c++", "clang", "clang++"})
+"""Programs that compile, or configure a compile of, native code."""
+
+
+def source_build(found: Command) -> Word | None:
+    """The project a command builds from source: `pip install .`/`-e .`/a VCS URL, `setup.py install`, `-m build`."""
+    install = pip_install(found)
+    if install is not None:
+        targets = [*install.editables, *install.requirements]
+        return next((word for word in targets if _is_source(word.text)), None)
+    if not _PYTHON.match(found.name):
+        return None
+    arguments = found.arguments
+    for at, word in enumerate(arguments[:-1]):
+        if posixpath.basename(word.text) == "setup.py" and arguments[at + 1].text in _SETUP_BUILDS:
+            return arguments[at + 1]
+        if word.text == "-m" and arguments[at + 1].text == "build":
+            return arguments[at + 1]
+    return None
+
+
+def compiles(found: Command) -> bool:
+    """Whether the command compiles native code: a compiler or build tool it runs, or a project it builds
+    from source (whose build may compile extensions)."""
+    return found.name in _COMPILERS or source_build(found) is not None
+
+
+def _is_source(text: str) -> bool:
+    """A local folder or a VCS URL: something pip builds rather than installs as a built wheel."""
+    if text.endswith(".whl"):
+        return False
+    return text.startswith((".", "/", "git+", "hg+", "svn+", "bzr+")) or "@ git+" in text
+
+
 def _pip_arguments(found: Command) -> tuple[Word, ...] | None:
     """The words after `install`/`wheel`/`download` (or `uv add`), or None when pip fetches nothing."""
     arguments = found.arguments

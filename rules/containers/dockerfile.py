@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
-from functools import cache, partial
+from functools import partial
 
 from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import Finding, Portability, Severity
@@ -28,7 +28,14 @@ from cudaudit.rules.containers.context import copied_context, resolve
 from cudaudit.rules.containers.images import image_entry, needs_cuda
 from cudaudit.rules.containers.instructions import Instruction, parse_dockerfile
 from cudaudit.rules.containers.rewrites import image_fix
-from cudaudit.rules.containers.script_scan import ENV_VAR, ScriptScan, build_switches, scan_command, toolkit_paths
+from cudaudit.rules.containers.script_scan import (
+    ENV_VAR,
+    ScriptScan,
+    build_switches,
+    scan_command,
+    toolkit_paths,
+    toolkit_variables,
+)
 from cudaudit.rules.containers.shell import Word, split_commands
 from cudaudit.rules.containers.stages import Stage, Stages
 from cudaudit.rules.dependencies.report import Placed
@@ -188,23 +195,19 @@ def _variables(instruction: Instruction, scan: ScriptScan, stage: Stage | None) 
     if not words:
         return
     in_cuda_image = stage is not None and stage.cuda is not None
-    locations = _toolkit_variables(scan.catalog) if in_cuda_image else frozenset()
+    locations = toolkit_variables(scan.catalog) if in_cuda_image else frozenset()
     settle = partial(_follows_base, line=stage.line) if in_cuda_image and stage is not None else None
     pairs = [(w, w.text.partition("=")[0]) for w in words] if "=" in words[0].text else [(words[0], words[0].text)]
     build_switches(words, placed, scan)  # `ENV CMAKE_ARGS="-DGGML_CUDA=on"`
     for word, name in pairs:
         value = word.text.partition("=")[2] if "=" in words[0].text else " ".join(w.text for w in words[1:])
         entry = scan.catalog.lookup_setting(ENV_VAR, name, value) or scan.catalog.lookup(CONTAINER_ENV, name)
-        if entry is not None:
-            scan.report_word(settle(entry) if settle is not None and name in locations else entry, placed, word, 0, len(name))
+        if entry is not None and settle is not None and name in locations:
+            scan.report_word(settle(entry), placed, word, 0, len(name))
+        elif entry is not None:
+            scan.setting(entry, placed, word, name)
         else:
             toolkit_paths([word] if "=" in words[0].text else words[1:], placed, scan, settle)
-
-
-@cache
-def _toolkit_variables(catalog: Catalog) -> frozenset[str]:
-    """The variables the catalog's `[toolkit_settings]` name: they only say where a CUDA toolkit is."""
-    return frozenset(name for _, table in catalog.tables("toolkit_settings") for name in table.get("variables", ()))
 
 
 def _follows_base(entry: Entry, line: int) -> Entry:

@@ -19,12 +19,13 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 
 from cudaudit.facts import Evidence
-from cudaudit.model import Finding, Fix, Severity
+from cudaudit.model import Finding, Fix, Severity, Status
 from cudaudit.resolvers.requirements import PackageHit, best_key, index_hits, pinned_torch, requirement_hits
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
 from cudaudit.rules.containers.commands import (
     Command,
     command,
+    compiles,
     conda_install,
     docker_gpu_options,
     docker_run,
@@ -85,6 +86,10 @@ class ScriptScan:
     requirements: list[str] = field(default_factory=list)
     rocm_switch: Evidence | None = None
     """The first switch that builds the same sources for ROCm (`-DGGML_HIP=ON`), if the file has one."""
+    locations: list[Finding] = field(default_factory=list)
+    """The findings of settings that only say where a CUDA toolkit is (`export CUDA_HOME=...`)."""
+    builds: list[tuple[int, int]] = field(default_factory=list)
+    """Where each command that compiles native code starts (line, column)."""
 
     def report(
         self, entry: Entry | None, placed: Placed, start: int, end: int, text: str, fix: Fix | None = None
@@ -101,6 +106,13 @@ class ScriptScan:
     ) -> Finding | None:
         """A finding on `word.text[start:end]`, wherever quotes or expansions put those characters."""
         return self.report(entry, placed, *word.offsets(start, end), word.text[start:end], fix)
+
+    def setting(self, entry: Entry | None, placed: Placed, word: Word, name: str) -> None:
+        """The setting of the variable `name` (`word` is `NAME=value`), with the catalog's `entry` for it;
+        one that only says where a CUDA toolkit is waits for `results` to know whether a build follows."""
+        finding = self.report_word(entry, placed, word, 0, len(name))
+        if finding is not None and name in toolkit_variables(self.catalog):
+            self.locations.append(finding)
 
     def pip(self, placed: Placed, word: Word, hits: Iterable[PackageHit], shift: int = 0) -> None:
         """Each hit at its place in the script; hits that land on one place (the characters of one
@@ -119,9 +131,31 @@ class ScriptScan:
         for placed, hits in self.pip_hits:
             self.found.extend(findings(placed, hits, self.path, self.catalog, self.settings, context))
         self.pip_hits = []
+        if self.locations:
+            self.found = [self._unread(finding) for finding in self.found]
+            self.locations = []
         if self.rocm_switch is not None:
             self.found = [self._beside_rocm(finding) for finding in self.found]
         return unique(self.found)
+
+    def _unread(self, finding: Finding) -> Finding:
+        """A toolkit location that no compile after it in the file reads: on a host without that toolkit
+        nothing reads it (PyTorch's extension builds look for `CUDA_HOME` only on a CUDA build of PyTorch,
+        and for `ROCM_HOME`/`ROCM_PATH` on a ROCm one): a note on every target. What compiles CUDA code
+        with it is reported where it compiles."""
+        if not any(finding is location for location in self.locations):
+            return finding
+        at = (finding.span.line, finding.span.column)
+        if any(build >= at for build in self.builds):
+            return finding
+        why = "nothing this file runs after it compiles code, and only a CUDA build reads the variable"
+        source = next((table["source"] for _, table in self.catalog.tables("toolkit_settings") if "source" in table), None)
+        return retarget(finding, {
+            target: fact if fact.severity is Severity.NOTE else replace(
+                fact, status=Status.WORKS, replacement=why, source=source or fact.source, severity=Severity.NOTE
+            )
+            for target, fact in finding.targets.items()
+        })
 
     def _beside_rocm(self, finding: Finding) -> Finding:
         rule = self.catalog.rules.get(finding.rule)
@@ -136,6 +170,12 @@ class ScriptScan:
             severity=Severity.NOTE,
         )
         return retarget(finding, {**finding.targets, "rocm": rocm})
+
+
+@cache
+def toolkit_variables(catalog: Catalog) -> frozenset[str]:
+    """The variables the catalog's `[toolkit_settings]` name: they only say where a CUDA toolkit is."""
+    return frozenset(name for _, table in catalog.tables("toolkit_settings") for name in table.get("variables", ()))
 
 
 def scan_script(placed: Placed, variables: Mapping[str, str], scan: ScriptScan, start: int = 0) -> list[Finding]:
@@ -155,10 +195,14 @@ def scan_command(
     known = []  # a variable the catalog knows carries the verdict on its value, as a Dockerfile's `ENV` does
     for word, name in assignments:
         entry = catalog.lookup_setting(ENV_VAR, name, word.text.partition("=")[2])
-        scan.report_word(entry, placed, word, 0, len(name))
+        scan.setting(entry, placed, word, name)
         if entry is not None:
             known.append(word)
     found = command(words)
+    if found is not None and compiles(found):
+        start, end = found.program.offsets(0, len(found.program.text))
+        span = placed.span(start, end)
+        scan.builds.append((span.line, span.column))
     if scan.on_command is not None:
         scan.on_command(words, found, placed, variables)
     if probe(words) and not _fails_otherwise(words, placed):

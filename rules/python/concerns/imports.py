@@ -114,12 +114,21 @@ class Imports(Concern):
         library's names is read later (what runs under the flag is judged there). Then nothing
         breaks where the module is missing: the import is a probe, a note. A handler that stops the
         program, binds a name read later to `None` (`flash_attn_func = None`, then an unguarded
-        call), or only reports keeps the import at a warning."""
+        call), or only reports keeps the import at a warning, unless the module never reads what the
+        `try` binds and imports the library whole (`try: import flash_attn` / `except Exception:
+        logger.warning(...)`, the name unused after it): then the failure is only reported and
+        nothing the module goes on to do needs the library. A `from` import is left out, for another
+        module may import the names it binds from this one."""
         imported, bound = self._bindings(attempt.body)
         needed = {name for name in imported | bound if self._read_outside(name, attempt)}
+        unused = not needed and all(isinstance(statement, ast.Import) for statement in self._catalog_imports(attempt.body))
         handlers = [handler for handler in attempt.handlers if catches_import_error(handler)]
         for handler in handlers:
-            if stops_the_program(handler.body) or only_reports(handler.body):
+            if stops_the_program(handler.body):
+                return False
+            if only_reports(handler.body):
+                if unused:
+                    continue  # nothing the module goes on to do needs the module: its failure is only reported
                 return False
             replaced, anything = self._handler_bindings(handler.body)
             if not needed <= (replaced | (anything - imported)):
@@ -199,6 +208,9 @@ class Imports(Concern):
                 continue
             return True
         return False
+
+    def _catalog_imports(self, body: list[ast.stmt]) -> list[ast.Import | ast.ImportFrom]:
+        return [s for s in body if isinstance(s, (ast.Import, ast.ImportFrom)) and self._catalog_import(s)]
 
     def _catalog_import(self, statement: ast.Import | ast.ImportFrom) -> bool:
         if isinstance(statement, ast.Import):
