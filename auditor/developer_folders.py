@@ -2,7 +2,7 @@
 
 A folder named as one of the catalog's `[[developer_folder]]` tables, below the scan's common folder,
 whose parent folder is no Python package (a top-level `benchmarks/`, `examples/benchmarks/`; a
-package's own `benchmark/` module may be API it exports), holds what the project's developers run:
+package's own `benchmarks/` may be API it exports: an opt-in folder, judged by what imports it), holds what the project's developers run:
 benchmarks, maintainer probes, release and lint helpers. Its files' sites are at most warnings. A
 table's name may be a pattern: `.*` takes every hidden folder (`.dev_scripts/`, `.github/`).
 

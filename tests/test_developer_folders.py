@@ -23,10 +23,15 @@ def test_its_requirements_are_another_path_too():
     assert severities("benchmarks/requirements.txt", "cupy-cuda12x\n", PACKAGE) == {Severity.WARNING}
 
 
-def test_a_package_module_named_benchmark_and_the_library_keep_their_errors():
-    files = {**PACKAGE, "kit/benchmarks/__init__.py": ""}
+def test_a_package_benchmark_module_the_library_imports_and_the_library_keep_their_errors():
+    files = {**PACKAGE, "kit/benchmarks/__init__.py": "", "kit/api.py": "from kit.benchmarks.timer import clock\n"}
     assert Severity.ERROR in severities("kit/benchmarks/timer.py", TIMING, files)
     assert Severity.ERROR in severities("kit/timing.py", TIMING, PACKAGE)
+
+
+def test_a_package_benchmarks_folder_nothing_outside_imports_is_another_path():
+    files = {**PACKAGE, "kit/benchmarks/__init__.py": "", "kit/benchmarks/common.py": "def clock():\n    return 0\n"}
+    assert severities("kit/benchmarks/timer.py", "from kit.benchmarks.common import clock\n" + TIMING, files) == {Severity.WARNING}
 
 
 def test_only_folders_below_the_project_count():
