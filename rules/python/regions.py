@@ -523,15 +523,38 @@ ACCELERATOR_METHODS = frozenset({"cuda", "pin_memory"})
 """Methods that are the accelerator's side of a protocol, run only where there is one."""
 
 
-def method_region(node: ast.FunctionDef | ast.AsyncFunctionDef) -> Region:
+def method_region(node: ast.FunctionDef | ast.AsyncFunctionDef, method: bool) -> Region:
     """A method named `cuda` (`def cuda(self, device=None): ... return super().cuda(device)`) is the
     CUDA variant of a device-moving API (`nn.Module.cuda`, `Tensor.cuda`, beside its `to`, `npu` or
     `cpu` siblings): its body runs only where a caller writes `obj.cuda()`, and that call is a site of
     its own, reported where it is written. As a class named for CUDA is, it is the CUDA side of a dispatch.
     So is a batch's `pin_memory(self)`, which a `DataLoader` calls only where an accelerator is
     available (torch 2.13 `utils/data/dataloader.py`: `loader.pin_memory and
-    torch.accelerator.is_available()`); an explicit `batch.pin_memory()` is its own site."""
-    return Region(cuda_guarded=True) if node.name in ACCELERATOR_METHODS else NEUTRAL
+    torch.accelerator.is_available()`); an explicit `batch.pin_memory()` is its own site. A function
+    registered as the handler of one of these operations (a tensor subclass's
+    `@implements(aten._pin_memory.default)` or `@implements(torch.Tensor.cuda)`) is the same: it
+    runs only when the user pins or moves such a tensor, and forwards that call to the inner tensors."""
+    named = method and node.name in ACCELERATOR_METHODS
+    return Region(cuda_guarded=True) if named or any(map(_handles_accelerator_method, node.decorator_list)) else NEUTRAL
+
+
+def _handles_accelerator_method(decorator: ast.expr) -> bool:
+    """Whether a decorator call names an accelerator method's operation among its arguments
+    (`implements(aten._pin_memory.default)`, `implements([torch.Tensor.cuda])`): the operation's
+    attribute path ends with the method's name, or with it and an overload's (`.default`)."""
+    if not isinstance(decorator, ast.Call):
+        return False
+    operations: list[ast.expr] = []
+    for argument in decorator.args:
+        operations.extend(argument.elts if isinstance(argument, (ast.List, ast.Tuple)) else (argument,))
+    for operation in operations:
+        if isinstance(operation, ast.Attribute):
+            name = operation.attr
+            if name == "default" and isinstance(operation.value, ast.Attribute):
+                name = operation.value.attr
+            if name.lstrip("_") in ACCELERATOR_METHODS:
+                return True
+    return False
 
 
 def call_region(call: ast.Call, qualified: str | None, names: ImportTable) -> Region:

@@ -811,7 +811,7 @@ class PythonWalker:
         self.functions.append(node)
         if self._optional_names:
             self._function_nodes[id(node)] = node
-        method = method_region(node) if id(node) in self._methods else NEUTRAL
+        method = method_region(node, id(node) in self._methods)
         entered = self._built.get(id(node), ())
         for region in entered:
             self._context.enter(region)
