@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cudaudit.filekinds import FileKind, classify, is_document
+from cudaudit.filekinds import FileKind, classify, is_document, is_test_configuration
 from cudaudit.model import FileError
 from cudaudit.safe_git import GitUnavailable, run_git
 from cudaudit.safe_read import UnreadableFile, is_within, read_tree_file
@@ -115,7 +115,7 @@ def discover(
                 files = (path for path in _walk(given, excludes, errors) if not excludes.excludes(path))
             for path in files:
                 kinds = classify(path)
-                if kinds or (documents and is_document(path)):
+                if kinds or (documents and (is_document(path) or is_test_configuration(path))):
                     found.setdefault(path, Candidate(path, kinds, given))
         else:
             kinds = named_file_kinds(given, errors)

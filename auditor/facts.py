@@ -163,6 +163,10 @@ class FileFacts:
     """The skip markers the project keeps in shared modules, as (qualified name, (skipped without CUDA,
     skipped on every ROCm GPU)): `tests.utils.needs_sm80 = pytest.mark.skipif(capability < (8, 0))`
     is ("tests.utils.needs_sm80", (True, False)) (`skip_conditions.read_skip_markers`)."""
+    package_flags: tuple[str, ...] = ()
+    """The project's flags that hold only where a package no machine without a GPU can install
+    imports, by qualified name: `tests.utils.HAVE_TE` for `try: import transformer_engine; HAVE_TE =
+    True` / `except ImportError: HAVE_TE = False` (`rules/python/package_probes.py`)."""
     conftest_fixtures: tuple[tuple[str, bool], ...] = ()
     """(name, autouse) of the fixtures that skip without CUDA which the `conftest.py` files in this
     test module's folder and above serve it (the nearest one's where two define a name)."""
@@ -170,6 +174,10 @@ class FileFacts:
     """A `conftest.py` in this test module's folder or above leaves it out of collection on a machine
     without a CUDA device (`collect_ignore_glob = ["*"]` under `if not torch.cuda.is_available():`):
     none of its tests runs there (`rules/python/test_selection.py`)."""
+    never_collected: bool = False
+    """The project's pytest configuration leaves this test module out of every run (`addopts =
+    --ignore=tests/legacy` in `pytest.ini`, `tox.ini`, `setup.cfg` or `pyproject.toml`): none of its
+    tests runs anywhere (`rules/python/test_selection.py`)."""
     left_out_marks: tuple[str, ...] = ()
     """The custom pytest marks a plain `pytest` run leaves out of this test module: a `conftest.py` in
     its folder or above skips the tests carrying them, or the pytest configuration there deselects

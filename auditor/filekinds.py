@@ -154,6 +154,16 @@ EXAMPLE_NAMES = {
 DOCUMENT_SUFFIXES = frozenset({".md", ".mdx", ".rst"})
 
 
+TEST_CONFIGURATIONS = frozenset({"pytest.ini", "tox.ini"})
+"""pytest's own configuration files that are no dependency list (`setup.cfg` and `pyproject.toml` are
+read as their kinds): the project index reads which tests they leave out of every run."""
+
+
+def is_test_configuration(path: PurePath) -> bool:
+    """`pytest.ini`, `tox.ini`: no analyzer reads them, the project index does."""
+    return path.name.lower() in TEST_CONFIGURATIONS
+
+
 def is_document(path: PurePath) -> bool:
     """A project's prose (`README.md`, `docs/docker.md`, `install.rst`): no analyzer reads it, but it
     says which of the project's files a user is told to run (the project index reads it for that)."""

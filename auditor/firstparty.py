@@ -187,6 +187,26 @@ class ModuleMap:
         name = self.name(path)
         return [name, *self._namespace_names(path, name)] if name else []
 
+    def outer_names(self, path: str) -> list[str]:
+        """The names a module of a regular package is also imported by where the folders above its
+        outermost package are namespace packages: `proj.core.utils` for `proj/core/utils.py` where
+        `proj/core/` has an `__init__.py` and `proj/` none (PEP 420), as a checkout's root on the
+        path imports it. Folders are taken up to the first whose name is no identifier."""
+        name = self.name(path)
+        parts = name.split(".") if name else []
+        inside = len(parts) if posixpath.basename(path) == "__init__.py" else len(parts) - 1
+        if inside < 1:
+            return []  # a module outside any package: `_namespace_names`
+        folder = posixpath.dirname(path)
+        for _ in range(inside):
+            folder = posixpath.dirname(folder)
+        aliases = []
+        while folder and (part := posixpath.basename(folder)).isidentifier():
+            name = f"{part}.{name}"
+            aliases.append(name)
+            folder = posixpath.dirname(folder)
+        return aliases
+
     def resolve(self, importer: str, level: int, module: str, names: Iterable[str] = ()) -> set[str]:
         """The scan's modules an import statement in `importer` runs: the module, each name that is a
         submodule of it, and the packages above it (whose `__init__.py` runs first)."""

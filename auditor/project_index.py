@@ -66,13 +66,13 @@ import importlib
 import posixpath
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from cudaudit.developer_folders import developer_files
 from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, PortedName, RocmBuild
-from cudaudit.filekinds import FileKind, is_test_path
+from cudaudit.filekinds import TEST_CONFIGURATIONS, FileKind, is_test_path
 from cudaudit.firstparty import ModuleMap, namespace_modules
 from cudaudit.rules.catalog import Catalog
 from cudaudit.siblings import find_siblings, served_targets
@@ -117,6 +117,7 @@ _READERS = {
     "ignored_without_cuda": "cudaudit.rules.python.test_selection:ignored_without_cuda",
     "ignored_by_function": "cudaudit.rules.python.test_selection:ignored_by_function",
     "uncollected": "cudaudit.rules.python.test_selection:uncollected",
+    "ignored_by_configuration": "cudaudit.rules.python.test_selection:ignored_by_configuration",
     "switches": "cudaudit.rules.python.opt_in:read_switches",
     "switched_definitions": "cudaudit.rules.python.opt_in:switched_definitions",
     "turned_on": "cudaudit.rules.python.opt_in:turned_on",
@@ -147,6 +148,7 @@ _READERS = {
     "main_block": "cudaudit.rules.python.main_block:main_block",
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
+    "package_flags": "cudaudit.rules.python.package_probes:read_package_flags",
     "cuda_defaults": "cudaudit.rules.python.project_calls:cuda_defaults",
     "from_imports": "cudaudit.rules.python.project_calls:from_imports",
     "calls_elsewhere": "cudaudit.rules.python.project_calls:calls_elsewhere",
@@ -223,9 +225,15 @@ class ProjectIndex:
     skip_markers: tuple[tuple[str, tuple[bool | None, bool | None]], ...] = ()
     """(qualified name, (skipped without CUDA, skipped on every ROCm GPU)) of each skip marker a shared
     module of the project keeps in a module-level name."""
+    package_flags: tuple[str, ...] = ()
+    """The qualified names of the project's flags that hold only where a package no machine without a
+    GPU can install imports (`package_probes.py`)."""
     ignored_without_cuda: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     """Folder -> what its `conftest.py` leaves out of collection without CUDA: ("glob", pattern) and
     ("path", path) items relative to the folder (`test_selection.ignored_without_cuda`)."""
+    never_collected: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    """Folder -> what the pytest configuration in it leaves out of every run (`--ignore=PATH`,
+    `--ignore-glob=PATTERN` in its `addopts`; `test_selection.ignored_by_configuration`)."""
     releases: tuple[tuple[str, str], ...] = ()
     """(library, range) for each range the dependency files declare of a library the catalog knows to
     work on a target only from a release on (`works_with`)."""
@@ -336,9 +344,12 @@ class ProjectIndex:
             facts["left_out_marks"] = _left_out_marks(path, self.left_out_marks)
         if FileKind.PYTHON in kinds and self.ignored_without_cuda and _collected(path):
             facts["uncollected_without_cuda"] = _uncollected_without_cuda(path, self.ignored_without_cuda)
-        if FileKind.PYTHON in kinds and (self.device_flags or self.skip_markers) and path in self.modules:
+        if FileKind.PYTHON in kinds and self.never_collected and (_collected(path) or posixpath.basename(path) == "conftest.py"):
+            facts["never_collected"] = _uncollected_without_cuda(path, self.never_collected)
+        if FileKind.PYTHON in kinds and (self.device_flags or self.skip_markers or self.package_flags) and path in self.modules:
             facts["device_flags"] = self.device_flags
             facts["skip_markers"] = self.skip_markers
+            facts["package_flags"] = self.package_flags
             facts["module"] = self.modules[path]
         if facts.get("off_default_path") is None:
             facts["off_default_path"] = self.off_default_path.get(path)  # a Dockerfile, a developer's benchmark
@@ -384,6 +395,11 @@ def build_index(
     python = {file.display: file.read for file in files if FileKind.PYTHON in file.kinds and file.display.endswith(".py")}
     for file in files:
         kinds = [kind for kind in file.kinds if _wanted(kind, file.display)]
+        if not file.kinds and posixpath.basename(file.display).lower() in TEST_CONFIGURATIONS:
+            try:
+                found.read_configuration(file.display, partial(_decoded, _Source(file.read)), remember)
+            except Exception:  # noqa: BLE001 - an unreadable configuration leaves nothing out
+                continue
         if not kinds:
             continue
         data = _Source(file.read)
@@ -392,7 +408,7 @@ def build_index(
                 found.read(file.display, kind, data, catalog, roots, remember)
             except Exception:  # noqa: BLE001 - an unreadable, binary or odd file adds no facts; its own analysis reports it
                 continue
-    module_map = ModuleMap(f.display for f in files) if found.flags or found.markers else None
+    module_map = ModuleMap(f.display for f in files) if found.flags or found.markers or found.package_flags else None
     modules = _module_names(files, module_map) if module_map is not None else {}
     cuda_workflows = sorted(path for path, cuda, _, _ in found.workflows if cuda)
     portable = any(rocm or cpu for _, _, rocm, cpu in found.workflows)
@@ -446,11 +462,13 @@ def build_index(
         unbuilt_extensions=importers,
         unbuilt_called=_unbuilt_called(python, importers),
         device_flags=_by_import_name(found.flags, module_map),
-        skip_markers=_by_import_name(found.markers, module_map),
+        skip_markers=_by_import_name(found.markers, module_map, outer=True),
+        package_flags=_package_flags(found.package_flags, module_map),
         modules=modules,
         conftests={folder: fixtures for folder, fixtures in found.conftests.items() if fixtures},
         left_out_marks={folder: tuple(sorted(marks)) for folder, marks in found.left_out_marks.items() if marks},
         ignored_without_cuda=_resolved_ignores(found.ignored, python, files),
+        never_collected=found.configured,
         releases=tuple(sorted(set(found.releases))),
         switched=_with_registered(
             _switched(python, found, catalog, import_lines, settings_elsewhere, turned) if found.switched or settings_elsewhere else {},
@@ -482,6 +500,10 @@ def build_index(
         pip_installs=_installs(path for path, kind in found.installs.items() if kind in _OWN_INSTALL_KINDS),
         unimported_bindings=_unimported_bindings(files, catalog),
     )
+
+
+def _decoded(source: Callable[[], bytes]) -> str:
+    return decode_text(source())
 
 
 def _sees_project(files: list[IndexedFile]) -> bool:
@@ -916,8 +938,12 @@ class _Found:
     """Folder -> the custom pytest marks its `conftest.py` skips or its configuration deselects."""
     ignored: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     """Folder -> what its `conftest.py` leaves out of collection without CUDA, calls not yet resolved."""
+    configured: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    """Folder -> what the pytest configuration files in it leave out of every run."""
     markers: list[tuple[str, str, tuple[bool | None, bool | None]]] = field(default_factory=list)
     """(display path, marker name, where it skips) for each skip marker of a shared module."""
+    package_flags: list[tuple[str, str, str]] = field(default_factory=list)
+    """(display path, flag name, the flag it copies or "") for each package flag (`package_probes.py`)."""
     releases: list[tuple[str, str]] = field(default_factory=list)
     """(library, declared range) for the catalog's release-bound libraries, in every dependency file."""
     switched: dict[str, tuple[Any, ...]] = field(default_factory=dict)
@@ -1021,6 +1047,8 @@ class _Found:
                 self.main_blocks.add(path)
             markers = remember("skip_markers", path, lambda: _reader("skip_markers")(path, data(), catalog))
             self.markers.extend((path, name, skips) for name, skips in markers)
+            probes = remember("package_flags", path, lambda: _reader("package_flags")(path, data(), catalog))
+            self.package_flags.extend((path, name, source) for name, source in probes)
             if posixpath.basename(path) == "conftest.py":
                 self.conftests[posixpath.dirname(path)] = remember(
                     "conftest_fixtures", path, lambda: _reader("conftest")(path, data())
@@ -1058,6 +1086,7 @@ class _Found:
             if path.endswith((".toml", ".cfg")) and b"addopts" in data():
                 deselected = remember("deselected_marks", path, lambda: _reader("deselected_marks")(path, text()))
                 self.left_out_marks.setdefault(posixpath.dirname(path), set()).update(deselected)
+                self.read_configuration(path, text, remember)
 
             variants = remember(f"variants:{kind.value}", path, lambda: list(_reader("variants")(path, text(), kind)))
             self.variants.extend(variants)
@@ -1075,6 +1104,14 @@ class _Found:
                 if self.include_paths[path]:
                     self.included[path] = read_included(path, data(), roots)
 
+
+    def read_configuration(self, path: str, text: Callable[[], str], remember: Remember) -> None:
+        """What the pytest configuration at `path` (`pytest.ini`, `tox.ini`, or the `addopts` of a
+        `setup.cfg` or `pyproject.toml`) leaves out of every run."""
+        ignored = remember("ignored_by_configuration", path, lambda: _reader("ignored_by_configuration")(path, text()))
+        if ignored:
+            folder = posixpath.dirname(path)
+            self.configured[folder] = tuple(sorted({*self.configured.get(folder, ()), *ignored}))
 
     def _add_build(self, path: str, build: RocmBuild | None) -> None:
         """A folder's build: the one that knows about ROCm where a setup.py and a CMake file share it,
@@ -1203,13 +1240,30 @@ def _module_names(files: list[IndexedFile], modules: ModuleMap) -> dict[str, tup
 _T = TypeVar("_T")
 
 
-def _by_import_name(found: list[tuple[str, str, _T]], modules: ModuleMap | None) -> tuple[tuple[str, _T], ...]:
+def _package_flags(found: list[tuple[str, str, str]], modules: ModuleMap | None) -> tuple[str, ...]:
+    """The qualified names of the package flags: each probe, and each copy of one (`HAVE_FUSED =
+    HAVE_TE` after `from .te import HAVE_TE`), followed from module to module."""
+    copies = dict(_by_import_name(found, modules, outer=True))
+    flags = {name for name, source in copies.items() if not source}
+    while True:
+        more = {name for name, source in copies.items() if source in flags} - flags
+        if not more:
+            return tuple(sorted(flags))
+        flags |= more
+
+
+def _by_import_name(
+    found: list[tuple[str, str, _T]], modules: ModuleMap | None, outer: bool = False
+) -> tuple[tuple[str, _T], ...]:
     """(qualified name, value) of each name a module defines (a flag, a skip marker), under every name
-    the module may be imported by (`ModuleMap.import_names`: a namespace package's too)."""
+    the module may be imported by (`ModuleMap.import_names`: a namespace package's too), and with
+    `outer` by the names namespace folders above its package give it (`ModuleMap.outer_names`)."""
     if modules is None:
         return ()
     return tuple(sorted(
-        (f"{module}.{name}", value) for path, name, value in found for module in modules.import_names(path)
+        (f"{module}.{name}", value)
+        for path, name, value in found
+        for module in (*modules.import_names(path), *(modules.outer_names(path) if outer else ()))
     ))
 
 

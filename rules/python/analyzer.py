@@ -21,6 +21,7 @@ from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe
 from cudaudit.rules.python.main_block import not_run_by_default
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.package_probes import absent_packages
 from cudaudit.rules.python.reach import Elsewhere, Use
 from cudaudit.rules.python.regions import ALL_TARGETS
 from cudaudit.rules.python.rewrites import FixContext, build_fix
@@ -43,12 +44,14 @@ def analyze_python(
         ImportTable(
             tree, module, project_flags(facts), package, rocm_capabilities(catalog), dict(facts.skip_markers),
             frozenset(facts.left_out_marks), frozenset(facts.settings_off),
+            absent_packages(catalog), frozenset(facts.package_flags),
         ),
         catalog,
         lambda module: is_first_party(module, settings.first_party, namespace) or is_sibling_module(path, module),
         in_tests=is_test_path(path),
         fixtures=dict(facts.conftest_fixtures),
         uncollected=facts.uncollected_without_cuda,
+        never_collected=facts.never_collected,
         switched=frozenset(name for name, _ in facts.switched) | ({""} if facts.off_default_path else set()),
         called_elsewhere=dict(facts.called_elsewhere),
         not_run=_not_run(tree, text, facts.main_block),

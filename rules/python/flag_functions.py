@@ -36,9 +36,8 @@ import ast
 import copy
 from collections.abc import Iterator
 
-from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe, value_meaning
+from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe, catches_import_error, value_meaning
 from cudaudit.rules.python.names import ImportTable
-from cudaudit.rules.python.regions import catches_import_error
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 MEMOIZERS = frozenset({"functools.lru_cache", "functools.cache"})

@@ -756,6 +756,18 @@ def _block_never_falls_through(body: list[ast.stmt], names: ImportTable) -> bool
     return any(never_falls_through(statement, names) for statement in body)
 
 
+OPTIONAL_IMPORT_HANDLERS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+"""Exception names whose handler is a fallback for a module that failed to import."""
+
+
+def catches_import_error(handler: ast.ExceptHandler) -> bool:
+    """Whether `handler` runs where the module its `try` imports failed to import (`except ImportError:`)."""
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(isinstance(t, ast.Name) and t.id in OPTIONAL_IMPORT_HANDLERS for t in types)
+
+
 def is_skip_call(statement: ast.stmt, names: ImportTable) -> bool:
     """`pytest.skip(...)`, `self.skipTest(...)`, `raise unittest.SkipTest(...)`: a test skipped here."""
     if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
@@ -830,14 +842,22 @@ def is_requirement(statement: ast.stmt, names: ImportTable) -> bool:
     )
 
 
-def skips_without_module(statement: ast.stmt, names: ImportTable) -> bool:
+def skips_without_module(statement: ast.stmt, names: ImportTable) -> str | None:
     """`triton = pytest.importorskip("triton")`: what follows runs only where that module is
-    installed. Not for PyTorch itself (`importorskip("torch")`), which any PyTorch code needs."""
+    installed. Not for PyTorch itself (`importorskip("torch")`), which any PyTorch code needs. The
+    top-level module skipped without (empty where it is not a literal); None for any other statement."""
     call = statement.value if isinstance(statement, (ast.Expr, ast.Assign)) else None
     if not (isinstance(call, ast.Call) and call.args and names.resolve(call.func) in OPTIONAL_MODULE_SKIPS):
-        return False
+        return None
     module = call.args[0]
-    return not (isinstance(module, ast.Constant) and str(module.value).partition(".")[0] == "torch")
+    top = str(module.value).partition(".")[0] if isinstance(module, ast.Constant) else ""
+    return None if top == "torch" else top
+
+
+def is_launch_variable(name: str) -> bool:
+    """`RANK`, `WORLD_SIZE`, `SLURM_PROCID`: a variable a launcher or a scheduler sets in each process
+    it starts, where a run of several processes reads it."""
+    return name in _LAUNCHER_VARIABLES or bool(_SCHEDULER_VARIABLE.fullmatch(name))
 
 
 def names_a_probe(identifier: str) -> bool:

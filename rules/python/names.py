@@ -72,8 +72,17 @@ class ImportTable:
         markers: Mapping[str, Any] | None = None,
         left_out_marks: frozenset[str] = frozenset(),
         off_elsewhere: frozenset[str] = frozenset(),
+        absent_packages: frozenset[str] = frozenset(),
+        package_flags: frozenset[str] = frozenset(),
     ) -> None:
         self.tree = tree
+        self.absent_packages = absent_packages
+        """The packages no machine without a GPU can install (the catalog's `[[absent_without_gpu]]`)."""
+        self.package_flags = package_flags
+        """The project's flags that hold only where such a package imports, by qualified name
+        (`package_probes.py`, through the index)."""
+        self.local_package_flags: frozenset[str] | None = None
+        """The module's own such flags, by name, once asked (`package_probes.package_flags`)."""
         self.left_out_marks = left_out_marks
         """The custom pytest marks a plain `pytest` run leaves out of this test module (through the
         index, `test_selection.py`)."""
@@ -114,7 +123,7 @@ class ImportTable:
             elif (
                 isinstance(node, ast.ImportFrom)
                 and node.level
-                and (self.flags or self.markers)
+                and (self.flags or self.markers or self.package_flags)
                 and node.level <= len(own_package)
             ):
                 base = ".".join([*own_package[: len(own_package) - node.level + 1], *([node.module] if node.module else [])])
@@ -178,12 +187,18 @@ class ImportTable:
         probes (`SYSTEM == "cuda"` after `from .utils import SYSTEM`: `project_flags.py`)."""
         return self._project_name(node, self.flags, f"=={string}")
 
-    def project_marker(self, node: ast.expr) -> Any:
+    def project_marker(self, node: ast.expr, called: bool = False) -> Any:
         """What the project index says a skip marker that `node` names skips (`needs_sm80` after
-        `from .utils import needs_sm80`)."""
-        return self._project_name(node, self.markers)
+        `from .utils import needs_sm80`); `called`, what the markers a factory of them returns skip
+        (`run_if_flag` of `@run_if_flag("X")`, kept as `run_if_flag()`)."""
+        return self._project_name(node, self.markers, "()" if called else "")
 
-    def _project_name(self, node: ast.expr, table: Mapping[str, Any], suffix: str = "") -> Any:
+    def is_package_flag(self, node: ast.expr) -> bool:
+        """Whether the project index says the name `node` names holds only where a package no machine
+        without a GPU can install imports (`HAVE_TE` after `from .utils import HAVE_TE`)."""
+        return self._project_name(node, self.package_flags) is not None
+
+    def _project_name(self, node: ast.expr, table: Mapping[str, Any] | frozenset[str], suffix: str = "") -> Any:
         if not table:
             return None
         root, attributes = attribute_chain(node)
@@ -193,7 +208,8 @@ class ImportTable:
         qualified = binding.qualified if binding is not None else self._relative.get(root.id, self._own.get(root.id))
         if qualified is None:
             return None
-        return table.get(".".join([qualified, *attributes]) + suffix)
+        name = ".".join([qualified, *attributes]) + suffix
+        return (name if name in table else None) if isinstance(table, frozenset) else table.get(name)
 
     def function(self, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         """The module's top-level function of that name, where it defines one (and only one)."""

@@ -8,6 +8,7 @@ test, a decorator, a default value, an argument), where those costs are most of 
 from __future__ import annotations
 
 import ast
+import copy
 from collections.abc import Iterator
 
 _NEVER_NODES = frozenset({"id", "attr", "arg", "asname", "module", "level", "kind", "conversion", "type_comment", "is_async"})
@@ -49,6 +50,56 @@ def subtree(node: ast.AST) -> Iterator[ast.AST]:
                 todo.append(value)
             elif isinstance(value, list):
                 todo.extend([item for item in value if isinstance(item, ast.AST)])
+
+
+def call_arguments(function: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.Call) -> tuple[dict[str, ast.expr], frozenset[str]]:
+    """What `call` gives each parameter of `function` (the argument, else the default), and the names
+    of all its parameters; nothing where an argument is unpacked (`*args`), which may fill any of them."""
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    parameters = frozenset(
+        a.arg for a in (*positional, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg) if a is not None
+    )
+    if any(isinstance(argument, ast.Starred) for argument in call.args) or any(k.arg is None for k in call.keywords):
+        return {}, parameters
+    values: dict[str, ast.expr] = {}
+    for parameter, default in zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults):
+        values[parameter.arg] = default
+    for parameter, keyword_default in zip(arguments.kwonlyargs, arguments.kw_defaults):
+        if keyword_default is not None:
+            values[parameter.arg] = keyword_default
+    for parameter, argument in zip(positional, call.args):
+        values[parameter.arg] = argument
+    for keyword in call.keywords:
+        if keyword.arg is not None:
+            values[keyword.arg] = keyword.value
+    return values, parameters
+
+
+UNKNOWN_NAME = "?"
+"""The name `substituted` puts for a name it is told to forget: no module can bind it."""
+
+
+def substituted(node: ast.expr, values: dict[str, ast.expr], forgotten: frozenset[str] = frozenset()) -> ast.expr:
+    """A copy of `node` with each name of `values` read (`n`, a parameter) replaced by its value (the
+    argument a call passes), and each of `forgotten` by a name nothing binds (what it holds is not
+    known). The values are put in as they are, not copied."""
+
+    def replaced(current: ast.expr) -> ast.expr:
+        if isinstance(current, ast.Name) and isinstance(current.ctx, ast.Load):
+            if current.id in values:
+                return values[current.id]
+            if current.id in forgotten:
+                return ast.Name(UNKNOWN_NAME, ast.Load())
+        for field in child_fields(current.__class__):
+            value = getattr(current, field, None)
+            if isinstance(value, ast.expr):
+                setattr(current, field, replaced(value))
+            elif isinstance(value, list):
+                setattr(current, field, [replaced(item) if isinstance(item, ast.expr) else item for item in value])
+        return current
+
+    return replaced(copy.deepcopy(node))
 
 
 _BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)

@@ -55,7 +55,7 @@ from cudaudit.model import Severity
 from cudaudit.rules.python.flag_functions import MEMOIZERS
 from cudaudit.rules.python.guards import exits_early, is_skip_call
 from cudaudit.rules.python.names import ImportTable
-from cudaudit.rules.python.nodes import statements, subtree
+from cudaudit.rules.python.nodes import call_arguments, statements, substituted, subtree
 from cudaudit.rules.python.regions import NEUTRAL, TRITON_KERNEL_DECORATORS, Region, branch_regions
 from cudaudit.source import decode_python, parse_python
 
@@ -148,6 +148,7 @@ class ModuleReach:
         for the tests and fixtures that request it, so it is a helper whose uses are the requests."""
         self.skip_checks: dict[str, ast.If] = {}
         """Module-level functions that open with a skip, by name: the `if` that skips (`skip_check_of`)."""
+        self._skip_functions: dict[str, FunctionNode] = {}
         self._uses: dict[int, list[Use]] = {}
         self._nodes: dict[int, tuple[str, Definition]] = {}
         self.module_region = NEUTRAL
@@ -168,6 +169,7 @@ class ModuleReach:
                 check = _opening_skip(statement, names) if defined.get(statement.name) == 1 else None
                 if check is not None:
                     self.skip_checks[statement.name] = check
+                    self._skip_functions[statement.name] = statement
                 if defined.get(statement.name) == 1 and statement.name not in exported and self._may_help(statement):
                     self.functions[statement.name] = statement
                     self._nodes[id(statement)] = (statement.name, statement)
@@ -295,11 +297,17 @@ class ModuleReach:
 
     def skip_check_of(self, statement: ast.stmt) -> ast.If | None:
         """For a statement that calls a module function opening with a skip (`_need_gpu()`), that
-        function's skipping `if`: the rest of the caller's block runs only where it does not skip."""
+        function's skipping `if`: the rest of the caller's block runs only where it does not skip.
+        Of a function with parameters (`_need_gpus(2)` for `if torch.cuda.device_count() < n:`), the
+        `if` reads the call's arguments, or the defaults, in place of them (`bound_check`)."""
         if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
-            func = statement.value.func
-            if isinstance(func, ast.Name) and not statement.value.args and not statement.value.keywords:
-                return self.skip_checks.get(func.id)
+            call = statement.value
+            if isinstance(call.func, ast.Name) and call.func.id in self.skip_checks:
+                check, function = self.skip_checks[call.func.id], self._skip_functions[call.func.id]
+                arguments = function.args
+                if not (arguments.posonlyargs or arguments.args or arguments.kwonlyargs or arguments.vararg or arguments.kwarg):
+                    return check
+                return bound_check(function, check, call)
         return None
 
     def use(self, helper: Definition, use: Use) -> None:
@@ -488,6 +496,16 @@ def _skip_region(function: FunctionNode, names: ImportTable, checks: Mapping[str
             return None
         regions.append(branch_regions(statement.test, names)[1])
     return regions[0] if regions and all(r.cuda_guarded for r in regions) else None
+
+
+def bound_check(function: FunctionNode, check: ast.If, call: ast.Call) -> ast.If:
+    """`check`, the skipping `if` `function` opens with, as `call` runs it: each parameter its test
+    reads replaced by the argument the call passes, or its default (`if torch.cuda.device_count() <
+    n:` called as `_need_gpus(2)` tests `device_count() < 2`). A parameter given no value it can read
+    (`*args`, an argument unpacked with `*`) is unknown, and so is what the test says of it."""
+    values, parameters = call_arguments(function, call)
+    test = substituted(check.test, values, parameters)
+    return ast.copy_location(ast.If(test, check.body, check.orelse), check)
 
 
 def _opening_skip(function: FunctionNode, names: ImportTable) -> ast.If | None:

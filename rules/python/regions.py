@@ -20,6 +20,7 @@ from cudaudit.rules.python.guards import (
     Polarity,
     Probe,
     accelerator_polarity,
+    catches_import_error,
     exits_early,
     feature_probe,
     is_requirement,
@@ -35,7 +36,14 @@ from cudaudit.rules.python.guards import (
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import children, subtree
 from cudaudit.rules.python.process_groups import takes_process_group
-from cudaudit.rules.python.skip_conditions import Skips, always_skips, decorator_skips, skip_call, skips_where
+from cudaudit.rules.python.skip_conditions import (
+    Skips,
+    always_skips,
+    decorator_skips,
+    factory_skips,
+    skip_call,
+    skips_where,
+)
 
 if sys.version_info >= (3, 11):
     TryStatement: TypeAlias = ast.Try | ast.TryStar
@@ -45,8 +53,6 @@ else:
 NO_CUDA_API_TARGETS = frozenset(TARGETS) - CUDA_API_TARGETS
 CPU_TARGETS = frozenset({"cpu"})
 ALL_TARGETS = frozenset(TARGETS)
-OPTIONAL_IMPORT_HANDLERS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
-"""Exception names whose handler is a fallback for a module that failed to import."""
 DEVICE_ERROR_HANDLERS = frozenset({
     "Exception", "BaseException", "RuntimeError", "AssertionError", "OSError",
     "FileNotFoundError", "CalledProcessError", "SubprocessError",
@@ -125,6 +131,10 @@ line): what it holds on another build is printed, nothing is decided by it."""
 ONLY_COMPARED = Region(cap=Severity.NOTE)
 """A device string kept in a name that its function only compares with (`expected = "cuda"`, then
 `d.type == expected`): it matches devices, it chooses none; on a CPU nothing matches."""
+PAST_ABSENT_IMPORT = Region(cuda_guarded=True)
+"""The rest of a test's block after an import of a package no machine without a GPU can install
+(`import transformer_engine`, `package_probes.imports_package`): the import fails there, so what
+follows never runs on a machine without a CUDA device; the import is the one finding for it."""
 UNREACHABLE = Region(elsewhere=True)
 """The rest of a block after a statement that never lets it go on (`return`, `raise`,
 `self.skipTest(...)`, `sys.exit()`): Python runs it on no target."""
@@ -317,7 +327,8 @@ _BY_A_CALL = frozenset({ast.Expr, ast.Assign})
 
 def region_after(statement: ast.stmt, names: ImportTable) -> Region:
     """The region the rest of a block is in after `statement`: `if not <cuda>: return`, `assert <cuda>`,
-    `pytest.importorskip("triton")` (only where the module is installed: another path, at most a warning);
+    `pytest.importorskip("triton")` (only where the module is installed: another path, at most a warning;
+    `importorskip("transformer_engine")`, a package no machine without a GPU can install, is skipped there);
     after a statement that never lets the block go on (`return`, `self.skipTest(...)`), none: it never runs.
 
     A requirement (`assert torch.cuda.is_available()`, `if not torch.cuda.is_available():
@@ -338,8 +349,9 @@ def region_after(statement: ast.stmt, names: ImportTable) -> Region:
     if isinstance(statement, (ast.Assert, ast.If)) and is_requirement(statement, names):
         passed = branch_regions(statement.test, names)[1 if isinstance(statement, ast.Assert) else 2]
         return replace(_not_nvidia_only(passed), required=True)
-    if skips_without_module(statement, names):
-        return OPTIONAL_PATH
+    skipped = skips_without_module(statement, names)
+    if skipped is not None:  # without a package no machine without a GPU can install, skipped there
+        return replace(OPTIONAL_PATH, cuda_guarded=True) if skipped in names.absent_packages else OPTIONAL_PATH
     if isinstance(statement, ast.If) and exits_early(statement.body):
         rest = branch_regions(statement.test, names)[2]
         if is_skip_call(statement.body[-1], names):
@@ -631,7 +643,7 @@ def _skip_marker(marker: ast.expr, names: ImportTable, seen: set[str]) -> Skips 
     module as a decorator that skips (`skip_conditions.decorator_skips`), or imported from a shared
     module of the project (through the index)."""
     if isinstance(marker, ast.Call):
-        return skip_call(marker, names)
+        return skip_call(marker, names) or _factory_marker(marker, names)
     if isinstance(marker, ast.Name) and marker.id not in seen:
         value = names.module_value(marker.id)
         if value is not None:
@@ -641,6 +653,19 @@ def _skip_marker(marker: ast.expr, names: ImportTable, seen: set[str]) -> Skips 
             return decorator_skips(decorator, names)
     if isinstance(marker, (ast.Name, ast.Attribute)):
         shared = names.project_marker(marker)  # `from .utils import needs_sm80`
+        return Skips(*shared) if shared is not None else None
+    return None
+
+
+def _factory_marker(marker: ast.Call, names: ImportTable) -> Skips | None:
+    """Where the marker a factory of the project returns skips its test (`@run_if_flag("X")`,
+    `skip_conditions.factory_skips`): one of the module, or one another module defines (through the index)."""
+    if isinstance(marker.func, ast.Name):
+        factory = names.function(marker.func.id)
+        if factory is not None:
+            return factory_skips(factory, names)
+    if isinstance(marker.func, (ast.Name, ast.Attribute)):
+        shared = names.project_marker(marker.func, called=True)
         return Skips(*shared) if shared is not None else None
     return None
 
@@ -781,8 +806,3 @@ def _default_value(value: ast.expr) -> bool:
     return True
 
 
-def catches_import_error(handler: ast.ExceptHandler) -> bool:
-    if handler.type is None:
-        return True
-    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    return any(isinstance(t, ast.Name) and t.id in OPTIONAL_IMPORT_HANDLERS for t in types)

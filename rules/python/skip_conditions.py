@@ -18,9 +18,13 @@ is evaluated here on those machines, from what is known about each: whether `tor
 device (`is_available()`, `device_count()`), what the capability reads and such names hold, and
 whether the build is NVIDIA's or ROCm's (`torch.version.cuda`, `torch.version.hip`), and that
 without a CUDA device nothing named for CUDA is available (`is_extension_available("ops_cuda")`,
-which a ROCm build may answer either way: `guards.asks_for_cuda_part`). A part it
-cannot know (a project's own function, a setting) leaves the answer open unless `and`/`or` decide
-without it; an open answer changes nothing.
+which a ROCm build may answer either way: `guards.asks_for_cuda_part`). A test runs on a default run of the suite, where the
+project's own environment variables are unset: a lookup with a fallback (`os.environ.get("RUN_X",
+"0")`, `os.getenv("X")`) reads its fallback, and `"X" in os.environ` is False, so `skipif(os.environ.get(
+"RUN_X") != "1")` skips its test on every machine; only a run that sets the variable takes it (a CI
+job's opt-in). A variable a launcher sets (`WORLD_SIZE`, `RANK`, `SLURM_PROCID`) is set on a launched
+run, another path (`guards.py`'s multi-process probe), and stays unknown. A part it cannot know (a project's own function, a setting) leaves the answer open
+unless `and`/`or` decide without it; an open answer changes nothing.
 
 Markers are often kept in a shared test module (`from .utils import needs_sm80`): the project index
 reads what each such marker skips with `read_skip_markers`, as plain data, and a test module that
@@ -37,9 +41,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cudaudit.rules.python.capability_use import CAPABILITY, CAPABILITY_FIELDS, COMPARE, PROPERTIES, RocmCapabilities
-from cudaudit.rules.python.guards import Polarity, Probe, asks_for_cuda_part, is_skip_call, polarity
+from cudaudit.rules.python.guards import Polarity, Probe, asks_for_cuda_part, is_launch_variable, is_skip_call, polarity
 from cudaudit.rules.python.names import ImportTable
-from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.nodes import call_arguments, substituted, subtree
+from cudaudit.rules.python.package_probes import holds_only_with_package
 from cudaudit.source import decode_python, parse_python
 
 if TYPE_CHECKING:
@@ -64,6 +69,11 @@ https://github.com/huggingface/diffusers/blob/main/src/diffusers/utils/torch_uti
 `torch_device`, the name tests pass, is `"cpu"` on a machine whose `torch.cuda` has no device."""
 _BACKEND_NAMES = frozenset({"transformers.testing_utils.torch_device", "diffusers.utils.testing_utils.torch_device"})
 """The test device those helpers are given: `"cuda"` where `torch.cuda` has a device, else `"cpu"`."""
+_ENVIRONMENT_READS = frozenset({"os.environ.get", "os.getenv"})
+"""Lookups of an environment variable with a fallback, which a default run reads."""
+_CONVERSIONS: dict[str, Any] = {"int": int, "bool": bool, "str": str, "float": float}
+_STRING_METHODS = frozenset({"lower", "upper", "strip", "casefold"})
+"""What a condition does to a variable it looked up before comparing it (`os.getenv("X", "").lower()`)."""
 _UNKNOWN: Any = object()
 _SET = object()
 """A value that is set, whatever it is (`torch.version.hip` on ROCm): true, and not None."""
@@ -138,6 +148,84 @@ def decorator_skips(function: ast.FunctionDef | ast.AsyncFunctionDef, names: Imp
     return None
 
 
+def factory_skips(function: ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable) -> Skips | None:
+    """Where the markers a factory the project defines skip the tests they mark (`@run_if_flag("X")`
+    for `def run_if_flag(name): return pytest.mark.skipif(os.environ.get(name, "0") != "1", ...)`,
+    or a marker returned from each branch of an `if` on a local name assigned such a lookup): the
+    body followed on each machine (`_first_return`), what its parameters hold unknown. None for a
+    function that returns anything but a skip marker on the way."""
+    body = [statement for statement in function.body if not _is_docstring_or_import(statement)]
+    if not any(isinstance(node, ast.Return) for statement in body for node in subtree(statement)):
+        return None
+    arguments = function.args
+    parameters = frozenset(
+        a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg) if a
+    )
+    rocm = names.rocm_capabilities
+    on_rocm = None
+    if isinstance(rocm, RocmCapabilities):
+        on_rocm = _all(_returned_skip(body, names, Machine(reported, True), parameters) for reported in rocm.reported)
+    without_cuda = _all(_returned_skip(body, names, machine, parameters) for machine in WITHOUT_CUDA)
+    return None if without_cuda is None and on_rocm is None else Skips(without_cuda, on_rocm)
+
+
+def _returned_skip(body: list[ast.stmt], names: ImportTable, machine: Machine, parameters: frozenset[str]) -> bool | None:
+    """Whether the skip marker a factory's body returns on `machine` skips there."""
+    marker = _first_return(body, names, machine, {}, parameters)
+    if not isinstance(marker, ast.Call):
+        return None
+    if always_skips(marker, names):
+        return True
+    qualified = names.resolve(marker.func)
+    if (qualified not in SKIP_IF and qualified not in SKIP_UNLESS) or not marker.args:
+        return None
+    holds = _truth(marker.args[0], names, machine, set())
+    return None if holds is None else holds is (qualified in SKIP_IF)
+
+
+_OPEN: Any = object()
+
+
+def _first_return(
+    body: list[ast.stmt], names: ImportTable, machine: Machine, local: dict[str, ast.expr], parameters: frozenset[str]
+) -> Any:
+    """What the first `return` a function's `body` reaches on `machine` returns, its local names
+    (`local`: each assigned before it is read, a parameter given an argument) read as their values,
+    the other `parameters` as unknown:
+    None where the body falls through, `_OPEN` where the way is not known (an `if` the machine does
+    not decide, a loop, a `try`)."""
+    for statement in body:
+        if isinstance(statement, ast.Return):
+            return substituted(statement.value or ast.Constant(None), local, parameters)
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+            local[statement.targets[0].id] = substituted(statement.value, local, parameters)
+        elif isinstance(statement, ast.If):
+            holds = _truth(substituted(statement.test, local, parameters), names, machine, set())
+            if holds is None:
+                return _OPEN
+            returned = _first_return(statement.body if holds else statement.orelse, names, machine, local, parameters)
+            if returned is not None:
+                return returned
+        elif not (isinstance(statement, (ast.Pass, ast.Expr, ast.Assert, ast.Import, ast.ImportFrom)) or _imports_only(statement)):
+            return _OPEN
+    return None
+
+
+def _imports_only(statement: ast.stmt) -> bool:
+    """`try: import pytest` / `except ImportError: raise ...`: an import a function checks, nothing it computes."""
+    return isinstance(statement, ast.Try) and all(isinstance(inner, (ast.Import, ast.ImportFrom)) for inner in statement.body)
+
+
+def _function_value(node: ast.Call, function: ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable, machine: Machine, seen: set[str]) -> Any:
+    """What a call of one of the module's own functions returns on `machine` (`def _fp8_ok(): if not
+    torch.cuda.is_available(): return False ...`), its parameters given the call's arguments."""
+    values, parameters = call_arguments(function, node)
+    returned = _first_return(function.body, names, machine, dict(values), parameters - set(values))
+    if returned is None:
+        return None
+    return _UNKNOWN if returned is _OPEN else _value(returned, names, machine, seen | {function.name})
+
+
 def _is_docstring_or_import(statement: ast.stmt) -> bool:
     return isinstance(statement, (ast.Import, ast.ImportFrom)) or (
         isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
@@ -184,6 +272,10 @@ def _value(node: ast.expr, names: ImportTable, machine: Machine, seen: set[str])
         truth = _truth(node.operand, names, machine, seen)
         return _UNKNOWN if truth is None else not truth
     if isinstance(node, ast.Compare):
+        if len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)) and names.resolve(node.comparators[0]) == "os.environ":
+            if _set_by_a_launcher(node.left):
+                return _UNKNOWN
+            return isinstance(node.ops[0], ast.NotIn)  # `"RUN_X" in os.environ`: unset on a default run
         return _compare(node, names, machine, seen)
     if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and node.slice.value in (0, 1):
         whole = _value(node.value, names, machine, seen)
@@ -191,7 +283,11 @@ def _value(node: ast.expr, names: ImportTable, machine: Machine, seen: set[str])
             return _UNKNOWN
         return whole[0] if node.slice.value == 0 else whole[1]
     if isinstance(node, ast.Call):
-        return _call(node, names, machine)
+        return _call(node, names, machine, seen)
+    if machine.capability is None and isinstance(node, (ast.Name, ast.Attribute)) and (
+        holds_only_with_package(node, names) or _needs_cuda(node, names)
+    ):
+        return False  # `HAVE_TE`: the package has no build for a machine without a GPU; `TEST_CUDA`
     if isinstance(node, ast.Attribute):
         if node.attr in CAPABILITY_FIELDS and isinstance(node.value, ast.Call) and names.resolve(node.value.func) == PROPERTIES:
             return machine.capability[CAPABILITY_FIELDS[node.attr]] if machine.capability else _UNKNOWN
@@ -241,8 +337,20 @@ def _compare(node: ast.Compare, names: ImportTable, machine: Machine, seen: set[
     return True
 
 
-def _call(node: ast.Call, names: ImportTable, machine: Machine) -> Any:
+def _call(node: ast.Call, names: ImportTable, machine: Machine, seen: set[str]) -> Any:
     qualified = names.resolve(node.func)
+    if qualified in _ENVIRONMENT_READS and node.args:
+        return _fallback(node, names, machine, seen)
+    converted = _converted(node, names, machine, seen)
+    if converted is not _UNKNOWN:
+        return converted
+    func = node.func
+    if isinstance(func, ast.Name) and names.binding(func.id) is None and func.id not in seen:
+        function = names.function(func.id)
+        if function is not None:
+            return _function_value(node, function, names, machine, seen)
+    if machine.capability is None and _needs_cuda(func, names):
+        return False  # `is_sm_at_least_90()` of `pkg.utils`: a flag function true only where CUDA is
     if qualified == "torch.cuda.is_available":
         return machine.capability is not None
     if qualified == "torch.cuda.device_count" or (qualified in _BACKEND_COUNTS and _counts_test_device(node, names)):
@@ -251,6 +359,60 @@ def _call(node: ast.Call, names: ImportTable, machine: Machine) -> Any:
         return machine.capability
     if machine.capability is None and asks_for_cuda_part(node):
         return False  # `is_extension_available("ops_cuda")`: registered only where CUDA is
+    return _UNKNOWN
+
+
+_TORCH_TESTING_CUDA = frozenset({
+    "torch.testing._internal.common_utils.TEST_CUDA",
+    "torch.testing._internal.common_cuda.TEST_CUDA",
+    "torch.testing._internal.common_cuda.TEST_MULTIGPU",
+})
+"""PyTorch's own test flags, true only where `torch.cuda` has a device (`TEST_CUDA = torch.cuda.is_available()`,
+`TEST_MULTIGPU = TEST_CUDA and torch.cuda.device_count() >= 2`: torch/testing/_internal/common_utils.py and
+common_cuda.py, https://github.com/pytorch/pytorch/blob/main/torch/testing/_internal/common_cuda.py)."""
+
+
+def _needs_cuda(node: ast.expr, names: ImportTable) -> bool:
+    """Whether a flag (or a flag function) another module of the project defines, or one of PyTorch's
+    own test flags, holds only where `torch.cuda` has a device (`guards.flag_meaning`'s CUDA probe on
+    its true branch, through the index)."""
+    if not isinstance(node, (ast.Name, ast.Attribute)):
+        return False
+    if names.resolve(node) in _TORCH_TESTING_CUDA:
+        return True
+    meaning = names.project_flag(node)
+    return bool(meaning) and (Probe.CUDA, Polarity.POSITIVE) in meaning
+
+
+def _fallback(lookup: ast.Call, names: ImportTable, machine: Machine, seen: set[str]) -> Any:
+    """What an environment lookup (`os.environ.get(key, fallback)`) gives on a default run: its fallback, None without one.
+    A variable a launcher sets (`WORLD_SIZE`) is set on a launched run, another path, and stays unknown."""
+    if _set_by_a_launcher(lookup.args[0]):
+        return _UNKNOWN
+    fallback = lookup.args[1] if len(lookup.args) > 1 else next((k.value for k in lookup.keywords if k.arg == "default"), None)
+    return None if fallback is None else _value(fallback, names, machine, seen)
+
+
+def _set_by_a_launcher(key: ast.expr) -> bool:
+    return isinstance(key, ast.Constant) and isinstance(key.value, str) and is_launch_variable(key.value)
+
+
+def _converted(node: ast.Call, names: ImportTable, machine: Machine, seen: set[str]) -> Any:
+    """`int(...)`, `bool(...)` of a known value, and `.lower()` (`_STRING_METHODS`) of a known string."""
+    func = node.func
+    if node.keywords or (node.args and isinstance(func, ast.Attribute)):
+        return _UNKNOWN
+    if isinstance(func, ast.Name) and func.id in _CONVERSIONS and names.binding(func.id) is None and len(node.args) == 1:
+        inner = _value(node.args[0], names, machine, seen)
+        if inner is _UNKNOWN or inner is _SET:
+            return _UNKNOWN
+        try:
+            return _CONVERSIONS[func.id](inner)
+        except (TypeError, ValueError):
+            return _UNKNOWN
+    if isinstance(func, ast.Attribute) and func.attr in _STRING_METHODS:
+        inner = _value(func.value, names, machine, seen)
+        return getattr(inner, func.attr)() if isinstance(inner, str) else _UNKNOWN
     return _UNKNOWN
 
 
@@ -352,7 +514,8 @@ def _literal(node: ast.expr) -> Any:
 
 SkipMarkers = tuple[tuple[str, tuple[bool | None, bool | None]], ...]
 """(marker name, (skipped without CUDA, skipped on every ROCm GPU)) for each marker a module keeps in
-a module-level name or defines as a decorator, as plain data for the cache and the digest."""
+a module-level name or defines as a decorator, as plain data for the cache and the digest; a factory
+of markers (`factory_skips`) is kept as its name and `()`, `run_if_flag()`, as it is used called."""
 
 _MARKER = re.compile(rb"^[A-Za-z_]\w*[ \t]*=[ \t]*[\w.]*(?:skipif|skipIf|skipUnless)\(", re.MULTILINE)
 """A module-level name assigned a skip marker on its first line (matched at a line's start)."""
@@ -395,6 +558,9 @@ def read_skip_markers(path: str, data: bytes, catalog: Catalog) -> SkipMarkers:
             skips = decorator_skips(statement, names)
             if skips is not None and (skips.without_cuda is not None or skips.on_rocm is not None):
                 found.append((statement.name, (skips.without_cuda, skips.on_rocm)))
+            skips = factory_skips(statement, names)
+            if skips is not None:
+                found.append((f"{statement.name}()", (skips.without_cuda, skips.on_rocm)))
             continue
         if not (
             isinstance(statement, ast.Assign)

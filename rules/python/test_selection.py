@@ -102,9 +102,30 @@ def deselected_marks(path: str, text: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+CONFIGURATION_FILES = frozenset({"pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml"})
+"""The files pytest reads its configuration from (https://docs.pytest.org/en/stable/reference/customize.html)."""
+
+
+def ignored_by_configuration(path: str, text: str) -> tuple[IgnoredItem, ...]:
+    """What the pytest configuration at display path `path` leaves out of every run: each
+    `--ignore=PATH` and `--ignore-glob=PATTERN` of its `addopts` (`addopts = --ignore=tests/legacy`),
+    as ("path", path) and ("glob", pattern) items relative to the file's folder, pytest's rootdir.
+    A run never collects a test module under them, whatever the machine."""
+    words = _addopts(path, text)
+    found: list[IgnoredItem] = []
+    for word, later in zip(words, [*words[1:], ""]):
+        for option, kind in (("--ignore", "path"), ("--ignore-glob", "glob")):
+            if word == option and later:
+                found.append((kind, later))
+            elif word.startswith(option + "="):
+                found.append((kind, word[len(option) + 1 :]))
+    return tuple(sorted({(kind, value.rstrip("/")) for kind, value in found if value.rstrip("/") not in ("", ".")}))
+
+
 def _addopts(path: str, text: str) -> list[str]:
     """The `addopts` of the file's pytest section, word by word: a string split as a shell splits
-    it, a TOML array item by item (as pytest takes them)."""
+    it, a TOML array item by item (as pytest takes them). `pytest.ini` and `tox.ini` keep it in
+    `[pytest]`, `setup.cfg` in `[tool:pytest]`, `pyproject.toml` in `[tool.pytest.ini_options]`."""
     value: object = ""
     if path.endswith(".toml"):
         try:
@@ -119,7 +140,8 @@ def _addopts(path: str, text: str) -> list[str]:
             parser.read_string(text)
         except configparser.Error:
             return []
-        value = parser.get("tool:pytest", "addopts", fallback="")
+        section = "tool:pytest" if posixpath.basename(path) == "setup.cfg" else "pytest"
+        value = parser.get(section, "addopts", fallback="")
     if isinstance(value, list):
         return [item for item in value if isinstance(item, str)]
     try:

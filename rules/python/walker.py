@@ -37,6 +37,7 @@ from cudaudit.rules.python.guards import Polarity, Probe, exits_early, launch_te
 from cudaudit.rules.python.names import ImportTable, final_name
 from cudaudit.rules.python.nodes import attribute_stores, statements, subtree
 from cudaudit.rules.python.optional_use import needs_optional, optional_names
+from cudaudit.rules.python.package_probes import imports_package
 from cudaudit.rules.python.process_groups import starts_a_process_group
 from cudaudit.rules.python.project_calls import CallShape
 from cudaudit.rules.python.reach import CONFTEST_SKIP, Definition, Elsewhere, ModuleReach, Use
@@ -47,6 +48,8 @@ from cudaudit.rules.python.regions import (
     GIVEN_DEFAULT,
     NEUTRAL,
     ONLY_COMPARED,
+    PAST_ABSENT_IMPORT,
+    UNREACHABLE,
     UNREAD_DEFAULT,
     Region,
     SiteContext,
@@ -66,6 +69,7 @@ from cudaudit.rules.python.regions import (
 )
 from cudaudit.rules.python.sentinels import against_none, none_stores, sentinel_tests
 from cudaudit.rules.python.shown import shown_calls, statistics
+from cudaudit.rules.python.test_classes import PER_TEST, gated_tests_region, opening_skip_region
 from cudaudit.rules.registry import python_concern_modules
 
 _NAMES_CUDA_OR_NCCL = re.compile(r"cuda|nccl", re.IGNORECASE)
@@ -159,6 +163,7 @@ class PythonWalker:
         in_tests: bool = False,
         fixtures: Mapping[str, bool] | None = None,
         uncollected: bool = False,
+        never_collected: bool = False,
         switched: frozenset[str] = frozenset(),
         called_elsewhere: Mapping[str, tuple[CallShape, ...]] | None = None,
         not_run: frozenset[int] = frozenset(),
@@ -180,6 +185,8 @@ class PythonWalker:
         """The module is a test (`tests/`, `test_x.py`): it runs in the project's test suite, not its normal path."""
         self.fixtures = fixtures
         self.uncollected = uncollected
+        self.never_collected = never_collected
+        """The project's pytest configuration leaves this test module out of every run (`--ignore=`)."""
         """A `conftest.py` above leaves the module out of collection without CUDA: it runs only where CUDA is."""
         self.switched = switched
         """The module's top-level classes and functions the project uses only under a switch that is
@@ -438,6 +445,8 @@ class PythonWalker:
                 rest = region_after(ast.copy_location(ast.If(local, statement.body, statement.orelse), statement), self.names)
             elif not rest and self._skip_checks and self._reach is not None and (check := self._reach.skip_check_of(statement)):
                 rest = region_after(check, self.names)  # `_need_gpu()` skips as its opening `if` would here
+            elif not rest and self.in_tests and imports_package(statement, self.names.absent_packages):
+                rest = PAST_ABSENT_IMPORT  # `import transformer_engine` fails on a machine without a GPU
             elif not rest and isinstance(statement, ast.If) and exits_early(statement.body):
                 sides = self._cpu_flag_sides(statement.test)
                 rest = sides[1] if sides is not None else rest  # `if not on_device: return`
@@ -747,7 +756,7 @@ class PythonWalker:
         self._skip_checks = bool(reach.skip_checks)
         self._optional_names = optional_names(node, self.names)
         whole = ANOTHER_PATH if "" in self.switched else NEUTRAL  # the module is imported only under a switch
-        region = CONFTEST_SKIP if self.uncollected else reach.module_region
+        region = UNREACHABLE if self.never_collected else CONFTEST_SKIP if self.uncollected else reach.module_region
         self._visit_inside(whole, lambda _: self._visit_inside(region, lambda _: self._visit_inside(
             module_region(node, self.names), self.generic_visit, node), None), None)
         self._reach_helpers(reach)
@@ -857,12 +866,25 @@ class PythonWalker:
             self.visit(child)
         self._methods.update(id(item) for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)))
         self._built.update(built_regions(node, self.names))
+        opening = self._test_class_regions(node) if self.in_tests else NEUTRAL
         self._classes.append(node)
         try:
             self._visit_inside(self._switched_region(node), lambda _: self._visit_inside(
-                decorated_region(node, self.names), self._visit_block, node.body), None)
+                decorated_region(node, self.names), lambda _: self._visit_inside(opening, self._visit_block, node.body), None
+            ), None)
         finally:
             self._classes.pop()
+
+    def _test_class_regions(self, node: ast.ClassDef) -> Region:
+        """The region a test class's set-up leaves its tests in where it opens with a skip, after
+        giving its per-test set-up and tear-down the region its tests' markers share (`test_classes.py`)."""
+        gated = gated_tests_region(node, self.names)
+        if gated:
+            for method in node.body:
+                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and method.name in PER_TEST:
+                    self._built[id(method)] = (*self._built.get(id(method), ()), gated)
+        reach = self._reach
+        return opening_skip_region(node, self.names, reach.skip_check_of if reach is not None else lambda _: None)
 
     def visit_Dict(self, node: ast.Dict) -> None:
         """`{"cuda": torch.cuda.synchronize, "xpu": torch.xpu.synchronize}`: each value of a table keyed

@@ -23,9 +23,17 @@ from __future__ import annotations
 import ast
 
 from cudaudit.model import Severity
-from cudaudit.rules.python.guards import Polarity, Probe, is_none, polarity, stops_the_program, tests_library
+from cudaudit.rules.python.guards import (
+    Polarity,
+    Probe,
+    catches_import_error,
+    is_none,
+    polarity,
+    stops_the_program,
+    tests_library,
+)
 from cudaudit.rules.python.nodes import Parents
-from cudaudit.rules.python.regions import TryStatement, catches_import_error, only_reports
+from cudaudit.rules.python.regions import TryStatement, only_reports
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DETECTOR = "import"
