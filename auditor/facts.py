@@ -15,6 +15,10 @@ import hashlib
 from dataclasses import dataclass, fields
 from enum import Enum
 
+SettingValue = str | int | float | tuple[str, str] | None
+"""A setting's value as the index hands it on: a constant, or an enum member as (its class's name,
+the member's name)."""
+
 
 @dataclass(frozen=True, order=True)
 class Evidence:
@@ -194,6 +198,12 @@ class FileFacts:
     declares off by default (`if cfg.common.profile:`, with `profile: bool = False` in a configuration
     dataclass; `opt_in.read_switches` and `project_index._settings_elsewhere`): what such a test
     guards is another path, as where the module declares the setting itself."""
+    settings_chosen: tuple[tuple[str, SettingValue], ...] = ()
+    """(setting, default) for each setting of several values this Python module reads from an object of
+    settings that another module declares (`sched: Sched = Sched.LEGACY` in a configuration
+    dataclass, `add_argument("--impl", default="none")`; `choice_settings.chosen_elsewhere`): a branch
+    only another value takes (`if self.config.sched == Sched.ASYNC:`) is another path, as where the
+    module declares the setting itself."""
     off_default_path: Evidence | None = None
     """Why nothing on the project's normal path runs this file (a Python module of an opt-in area that
     no module outside such areas imports, `rules/python/opt_in_areas.py`; a module that needs a package

@@ -71,7 +71,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from cudaudit.developer_folders import developer_files
-from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, PortedName, RocmBuild
+from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, PortedName, RocmBuild, SettingValue
 from cudaudit.filekinds import TEST_CONFIGURATIONS, FileKind, is_test_path
 from cudaudit.firstparty import ModuleMap, namespace_modules
 from cudaudit.rules.catalog import Catalog
@@ -121,6 +121,8 @@ _READERS = {
     "switches": "cudaudit.rules.python.opt_in:read_switches",
     "switched_definitions": "cudaudit.rules.python.opt_in:switched_definitions",
     "turned_on": "cudaudit.rules.python.opt_in:turned_on",
+    "choices": "cudaudit.rules.python.choice_settings:declared_choices",
+    "chosen_elsewhere": "cudaudit.rules.python.choice_settings:chosen_elsewhere",
     "registrations": "cudaudit.rules.python.registries:read_registrations",
     "tables": "cudaudit.rules.python.registries:read_tables",
     "passed_switches": "cudaudit.rules.python.switch_parameters:passed_switches",
@@ -243,6 +245,9 @@ class ProjectIndex:
     settings_off: dict[str, frozenset[str]] = field(default_factory=dict)
     """Python module -> the settings its `if` headers test that another module declares off by default
     (`_settings_elsewhere`)."""
+    settings_chosen: dict[str, tuple[tuple[str, SettingValue], ...]] = field(default_factory=dict)
+    """Python module -> (setting, default) for the settings of several values it reads that another
+    module declares (`choice_settings.chosen_elsewhere`)."""
     calls_elsewhere: dict[str, tuple[tuple[str, tuple[Any, ...]], ...]] = field(default_factory=dict)
     """Python module -> (name, the shapes of its calls in other modules) for its top-level functions
     and classes that default a parameter to a CUDA device (`project_calls.calls_elsewhere`)."""
@@ -296,6 +301,7 @@ class ProjectIndex:
             facts["unbuilt_called"] = self.unbuilt_called.get(path)
             facts["switched"] = self.switched.get(path, ())
             facts["settings_off"] = tuple(sorted(self.settings_off.get(path, ())))
+            facts["settings_chosen"] = self.settings_chosen.get(path, ())
             facts["called_elsewhere"] = self.calls_elsewhere.get(path, ())
             facts["used_elsewhere"] = self.used_elsewhere.get(path, ())
             facts["off_default_path"] = self.off_default_path.get(path)
@@ -475,6 +481,7 @@ def build_index(
             registered,
         ),
         settings_off=settings_elsewhere,
+        settings_chosen=_chosen_elsewhere(files, python, found),
         calls_elsewhere=(
             _reader("calls_elsewhere")(
                 python, found.cuda_defaults, found.from_imports, remember, _readme_examples(files),
@@ -840,6 +847,19 @@ def _settings_elsewhere(files: list[IndexedFile], found: _Found) -> tuple[dict[s
     return {path: settings - turned for path, settings in tested.items() if settings - turned}, turned
 
 
+def _chosen_elsewhere(
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found
+) -> dict[str, tuple[tuple[str, SettingValue], ...]]:
+    """`choice_settings.chosen_elsewhere` for the modules the catalog's prefilter passes, where some
+    module declares a setting of several values."""
+    if not (found.choices and found.prefiltered):
+        return {}
+    configs = {file.display: file.read for file in files if set(file.kinds) & _CONFIG_KINDS}
+    return _reader("chosen_elsewhere")(
+        found.choices, frozenset(found.settings_off), sorted(found.prefiltered), python, configs
+    )
+
+
 def _switched(
     python: dict[str, Reader], found: _Found, catalog: Catalog, import_lines: dict[str, bytes],
     settings: Mapping[str, frozenset[str]], turned: frozenset[str],
@@ -950,6 +970,8 @@ class _Found:
     """Display path -> the switched calls (`opt_in.read_switches`) of each module that has any."""
     settings_off: set[str] = field(default_factory=set)
     """Settings some module declares off by default (`use_x: bool = False` in an argument class)."""
+    choices: dict[str, tuple[tuple[str, SettingValue], ...]] = field(default_factory=dict)
+    """Display path -> `choice_settings.declared_choices` of each module outside the test suite that declares any."""
     settings_other: set[str] = field(default_factory=set)
     """Settings some module declares with another default."""
     cuda_defaults: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -1016,6 +1038,9 @@ class _Found:
                 passed = remember("passed_switches", path, lambda: _reader("passed_switches")(data()))
                 if passed:
                     self.passed[path] = passed
+                choices = remember("choices", path, lambda: _reader("choices")(data()))
+                if choices:
+                    self.choices[path] = choices
             self.settings_other.update(other)
             defaults = remember("cuda_defaults", path, lambda: _reader("cuda_defaults")(path, data()))
             if defaults:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cudaudit.rules.python.nodes import children, subtree
+from cudaudit.rules.python.setting_values import Known, Value, field_default, flipped, holds, literal, settings_class
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class ImportTable:
         off_elsewhere: frozenset[str] = frozenset(),
         absent_packages: frozenset[str] = frozenset(),
         package_flags: frozenset[str] = frozenset(),
+        chosen_elsewhere: Mapping[str, Value] | None = None,
     ) -> None:
         self.tree = tree
         self.absent_packages = absent_packages
@@ -144,9 +146,10 @@ class ImportTable:
         """Command-line options that are set on every machine (`action="store_false"`, a default
         that is not None or False): `if args.cuda:` on such an option is no availability check."""
         streamlit = any(binding.qualified.partition(".")[0] == "streamlit" for binding in self._bindings.values())
-        widgets_off, self.chosen = _chosen_settings(statements, self.resolve, streamlit)
-        """`chosen`: the settings this module shows to hold one of several strings, with the one they
-        hold unless the user picks another (`guards.chosen_polarity`)."""
+        widgets_off, self.chosen = _chosen_settings(statements, self.resolve, streamlit, chosen_elsewhere or {})
+        """`chosen`: the settings this module shows to hold one of several values, with the one they
+        hold unless the user picks another (`guards.chosen_polarity`), and those it reads that another
+        module declares so (`chosen_elsewhere`, through the index: `choice_settings.py`)."""
         self.off_by_default = frozenset(_off_by_default(statements)) | widgets_off | off_elsewhere
         """Settings this module shows to be off unless asked for (`guards.is_off_by_default`), and
         those it reads that another module declares so (`off_elsewhere`, through the index)."""
@@ -328,18 +331,24 @@ _WIDGET_WORDS = frozenset(name.rpartition(".")[2] for name in _TICKED_WIDGETS | 
 
 
 def _chosen_settings(
-    statements: list[ast.stmt], resolve: Callable[[ast.expr], str | None], widgets: bool
-) -> tuple[frozenset[str], dict[str, str]]:
+    statements: list[ast.stmt], resolve: Callable[[ast.expr], str | None], widgets: bool,
+    elsewhere: Mapping[str, Value],
+) -> tuple[frozenset[str], dict[str, Value]]:
     """The names of Streamlit checkboxes a module keeps that are unticked until the user ticks them
     (every assignment of the name such a widget, or None or False), and the settings that hold one
-    of several strings, with the one they start on: an option with `choices=` and a `default=` among
-    them, a class field annotated with `Literal[...]` strings whose default is one of them, a radio
-    or select box of string options. Every declaration of a name must agree, and every plain
-    assignment of it must read the setting (`quant_method = args.quant_method.lower()`) or be the
-    same widget: a local name bound to anything else is another value. Widgets are looked for only
-    where the module imports Streamlit (`widgets`), and assignments only where there is a setting."""
-    starts: dict[str, str | None] = {}
+    of several values, with the one they start on: an option with a `default=` of a plain value (among
+    its `choices=`, where it has them), a class field of several values (`setting_values.field_default`:
+    a `Literal[...]` field in any class, an enum member, a string, number or None in a settings
+    class, `TrainConfig`), a radio or select box of string options, and those another module declares
+    (`elsewhere`), which the module's own declarations override. Every declaration of a name must
+    agree, and every plain assignment of it must read the setting (`quant_method =
+    args.quant_method.lower()`) or be the same widget: a local name bound to anything else is another
+    value. A local name every assignment of which reads one setting (`mode = ctx.config.sched_mode`),
+    and no function takes as a parameter, holds that setting. Widgets are looked for only where the
+    module imports Streamlit (`widgets`), and assignments only where there is a setting."""
+    starts: dict[str, Known | None] = {}
     assignments: list[ast.Assign] = []
+    parameters: set[str] = set()
     for statement in statements:
         if isinstance(statement, ast.Assign):
             assignments.append(statement)
@@ -347,10 +356,17 @@ def _chosen_settings(
             option = option_choice(statement.value)
             if option is not None:
                 _agree(starts, *option)
-        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) and statement.value is not None:
-            default = _literal_default(statement.annotation, statement.value)
-            if default is not None:
-                _agree(starts, statement.target.id, default)
+        elif isinstance(statement, ast.ClassDef):
+            settings = settings_class(statement.name)
+            for field in statement.body:
+                if isinstance(field, ast.AnnAssign) and isinstance(field.target, ast.Name) and field.value is not None:
+                    default = field_default(field.annotation, field.value)
+                    if default is not None and (settings or _names_its_values(field.annotation)):
+                        _agree(starts, field.target.id, default)
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            parameters.update(argument.arg for argument in ast.walk(statement.args) if isinstance(argument, ast.arg))
+    for name, declared in elsewhere.items():
+        starts.setdefault(name, (declared,))
     if not (starts or widgets):
         return frozenset(), {}
     ticked: dict[str, bool] = {}
@@ -371,44 +387,59 @@ def _chosen_settings(
             elif not is_nothing(value):  # `refine = False` where the widget is not shown
                 ticked[identifier] = False
             if widget in _PICKED_WIDGETS and isinstance(value, ast.Call):
-                _agree(starts, identifier, picked_option(value))
+                picked = picked_option(value)
+                _agree(starts, identifier, None if picked is None else (picked,))
             elif isinstance(target, ast.Name):
                 plain.append((identifier, value))
+    aliases: dict[str, set[str | None]] = {}
     for identifier, value in plain:  # read only for the names of settings: most assignments are not
-        if starts.get(identifier) is not None and not any(
+        if identifier not in starts:
+            read = final_name(_unwrapped(value))
+            aliases.setdefault(identifier, set()).add(read if read in starts else None)
+        elif starts[identifier] is not None and not any(
             isinstance(node, ast.expr) and final_name(node) == identifier for node in ast.walk(value)
         ):
             starts[identifier] = None
-    chosen = {identifier: start for identifier, start in starts.items() if start is not None}
+    for identifier, reads in aliases.items():
+        setting = next(iter(reads)) if len(reads) == 1 else None
+        if setting is not None and identifier not in parameters:
+            starts[identifier] = starts[setting]
+    chosen = {identifier: start[0] for identifier, start in starts.items() if start is not None}
     return frozenset(identifier for identifier, off in ticked.items() if off), chosen
 
 
-def _agree(starts: dict[str, str | None], identifier: str, start: str | None) -> None:
+def _names_its_values(annotation: ast.expr) -> bool:
+    """Whether a field's annotation itself says it holds one of several settings' values:
+    `Literal[...]`. An enum-typed field of any class is no setting by that alone (a record's `role:
+    Role = Role.MEMBER`, which the code sets per object), nor is a plain `str` or `int` one."""
+    return isinstance(annotation, ast.Subscript) and final_name(annotation.value) == "Literal"
+
+
+def _agree(starts: dict[str, Known | None], identifier: str, start: Known | None) -> None:
     """Keep `start` for `identifier` where every declaration so far agrees; None where one does not."""
     starts[identifier] = start if starts.get(identifier, start) == start else None
 
 
-def picks_another(test: ast.Compare, chosen: Mapping[str, str]) -> bool | None:
-    """Whether the true branch of a test of a setting of `chosen` (its name -> the string it starts
+def picks_another(test: ast.Compare, chosen: Mapping[str, Value]) -> bool | None:
+    """Whether the true branch of a test of a setting of `chosen` (its name -> the value it starts
     on) runs only for another value than that one (`mode == "img2img"`, `mode in ("img2img",
-    "inpaint")` where `mode` starts on "txt2img"), or the false one does (`mode == "txt2img"`, whose
-    `else` is the other modes); None for any other test."""
+    "inpaint")` where `mode` starts on "txt2img"; `sched == Sched.ASYNC` where it starts on
+    `Sched.LEGACY`; `ring_size > 1` where it starts on 1; `quant is not None` where it starts on
+    None), or the false one does (`mode == "txt2img"`, whose `else` is the other modes); None for any
+    other test (`setting_values.holds`)."""
     if len(test.ops) != 1:
         return None
-    left, right = test.left, test.comparators[0]
-    if isinstance(left, ast.Constant):
-        left, right = right, left
-    start = chosen.get(final_name(left) or "")
-    if start is None:
+    setting, compared, operation = test.left, test.comparators[0], test.ops[0]
+    if final_name(setting) not in chosen:  # `1 < cfg.size`, `"img2img" == mode`
+        turned = flipped(operation)
+        if turned is None:
+            return None
+        setting, compared, operation = compared, setting, turned
+    name = final_name(setting)
+    if name is None or name not in chosen:
         return None
-    operator = test.ops[0]
-    if isinstance(operator, (ast.Eq, ast.NotEq)) and isinstance(right, ast.Constant) and isinstance(right.value, str):
-        other = right.value != start
-    elif isinstance(operator, (ast.In, ast.NotIn)) and (values := _strings(right)) is not None:
-        other = start not in values
-    else:
-        return None
-    return not other if isinstance(operator, (ast.NotEq, ast.NotIn)) else other
+    held = holds(chosen[name], operation, compared)
+    return None if held is None else not held
 
 
 def _argument(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
@@ -431,16 +462,34 @@ def _strings(node: ast.expr | None) -> list[str] | None:
     return values if values and len(values) == len(node.elts) else None
 
 
-def option_choice(call: ast.Call) -> tuple[str, str] | None:
-    """(dest, default) of `add_argument("--mode", choices=["a", "b"], default="a")`."""
+_STORING_ACTIONS = frozenset({"store"})
+"""The `action=` of an option that keeps the value given (argparse's default action)."""
+
+
+def option_choice(call: ast.Call) -> tuple[str, Known] | None:
+    """(dest, default) of `add_argument("--mode", choices=["a", "b"], default="a")` or of
+    `add_argument("--ring-size", type=int, default=1)`: an option that keeps the value given, with a
+    default of a plain value among its choices, or a number where it has none (an option with None
+    for default is most often one a user must give, `--resume PATH`, more than a feature to ask for)."""
     if not (isinstance(call.func, ast.Attribute) and call.func.attr == "add_argument"):
         return None
     keywords = {k.arg: k.value for k in call.keywords if k.arg}
-    choices, default = _strings(keywords.get("choices")), keywords.get("default")
-    if choices is None or not (isinstance(default, ast.Constant) and default.value in choices):
+    action = keywords.get("action")
+    if action is not None and not (isinstance(action, ast.Constant) and action.value in _STORING_ACTIONS):
+        return None
+    default = keywords.get("default")
+    known = None if default is None else literal(default)
+    if known is None:
+        return None
+    choices = keywords.get("choices")
+    if choices is None and (known[0] is None or isinstance(known[0], str)):
+        return None  # a free string or a path (`--model llama`, `--resume ckpt/`) names no set of values
+    if choices is not None and not (isinstance(choices, (ast.List, ast.Tuple, ast.Set)) and any(
+        isinstance(item, ast.Constant) and item.value == known[0] for item in choices.elts
+    )):
         return None
     dest = next(_option_dest(call), None)
-    return None if dest is None else (dest, default.value)
+    return None if dest is None else (dest, known)
 
 
 def picked_option(call: ast.Call) -> str | None:
@@ -451,18 +500,6 @@ def picked_option(call: ast.Call) -> str | None:
     if options is None or type(at) is not int or not 0 <= at < len(options):
         return None
     return options[at]
-
-
-def _literal_default(annotation: ast.expr, value: ast.expr) -> str | None:
-    """The default of a field `mode: Literal["a", "b"] = "a"` (also `field(default="a")`)."""
-    if not (isinstance(annotation, ast.Subscript) and final_name(annotation.value) == "Literal"):
-        return None
-    options = _strings(annotation.slice if isinstance(annotation.slice, ast.Tuple) else ast.Tuple(elts=[annotation.slice]))
-    if isinstance(value, ast.Call):
-        value = next((k.value for k in value.keywords if k.arg == "default"), value)
-    if options is None or not (isinstance(value, ast.Constant) and value.value in options):
-        return None
-    return str(value.value)
 
 
 def _set_only_when_on(tree: ast.AST, statements: list[ast.stmt], off: frozenset[str]) -> frozenset[int]:

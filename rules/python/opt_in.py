@@ -54,6 +54,7 @@ from cudaudit.firstparty import ModuleMap
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.names import option_choice, picked_option, picks_another, tests_a_setting, unticked
 from cudaudit.rules.python.read_once import ReadOnce
+from cudaudit.rules.python.setting_values import SETTINGS_CLASS_WORDS, Value
 from cudaudit.source import decode_python, parse_python
 
 SwitchedCall = tuple[str, int, str, int, str, str, int]
@@ -110,7 +111,7 @@ def settings_calls(data: bytes, settings: Iterable[str]) -> tuple[SwitchedCall, 
 
 
 def _switched_calls(
-    data: bytes, switches: set[bytes], tested: set[bytes], choices: Mapping[str, str] | None = None
+    data: bytes, switches: set[bytes], tested: set[bytes], choices: Mapping[str, Value] | None = None
 ) -> tuple[SwitchedCall, ...]:
     choices = choices or {}
     lines = data.split(b"\n")
@@ -225,17 +226,17 @@ _WIDGET_WORDS = (b".checkbox(", b".toggle(", b".radio(", b".selectbox(")
 """What a module that keeps a widget's value spells: most modules spell none, and are not searched."""
 
 
-def _choices(data: bytes) -> tuple[set[bytes], dict[str, str]]:
+def _choices(data: bytes) -> tuple[set[bytes], dict[str, Value]]:
     """The Streamlit checkboxes (and toggles) module `data` keeps in a name that are off until the user
     ticks them (`names.unticked`), and the settings it keeps that hold one of several strings, by
     name, with the one they start on: a radio or select box of string options (`names.picked_option`),
     an option with `choices=` and a `default=` among them (`names.option_choice`). A test for another
     of its values (`if mode == "img2img":`) is off by default."""
     widgets: set[bytes] = set()
-    choices: dict[str, str] = {}
+    choices: dict[str, Value] = {}
     if any(word in data for word in _WIDGET_WORDS):
         for widget in _WIDGET.finditer(b"\n" + data):
-            call = _call(b"f(" + widget.group(3) + b")")
+            call = parsed_call(b"f(" + widget.group(3) + b")")
             if call is None:
                 continue
             if widget.group(2) in (b"checkbox", b"toggle"):
@@ -246,17 +247,17 @@ def _choices(data: bytes) -> tuple[set[bytes], dict[str, str]]:
             if start is not None:
                 choices[widget.group(1).decode("ascii", "replace")] = start
     if b"choices" in data and b"add_argument" in data:
-        for option in _ADD_ARGUMENT.finditer(data):
+        for option in ADD_ARGUMENT.finditer(data):
             if b"choices" not in option.group(1):
                 continue
-            call = _call(b"parser.add_argument(" + option.group(1) + b")")
+            call = parsed_call(b"parser.add_argument(" + option.group(1) + b")")
             chosen = None if call is None else option_choice(call)
             if chosen is not None:
-                choices[chosen[0]] = chosen[1]
+                choices[chosen[0]] = chosen[1][0]
     return widgets, choices
 
 
-def _call(text: bytes) -> ast.Call | None:
+def parsed_call(text: bytes) -> ast.Call | None:
     """The call `text`, parsed; None where it does not parse."""
     try:
         node = ast.parse(text, mode="eval").body
@@ -265,7 +266,7 @@ def _call(text: bytes) -> ast.Call | None:
     return node if isinstance(node, ast.Call) else None
 
 
-def _tests_another_choice(test: ast.expr, choices: Mapping[str, str]) -> bool:
+def _tests_another_choice(test: ast.expr, choices: Mapping[str, Value]) -> bool:
     """`mode == "img2img"` or `args.mode in ("img2img", "inpaint")` where the setting starts on another
     value, alone or as one of the conditions of an `and`."""
     if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
@@ -273,7 +274,7 @@ def _tests_another_choice(test: ast.expr, choices: Mapping[str, str]) -> bool:
     return isinstance(test, ast.Compare) and picks_another(test, choices) is True
 
 
-_ADD_ARGUMENT = re.compile(rb"add_argument\(((?:[^()]|\([^()]*\)){0,600}?)\)")
+ADD_ARGUMENT = re.compile(rb"add_argument\(((?:[^()]|\([^()]*\)){0,600}?)\)")
 _STORE_TRUE = re.compile(rb"""action[ \t]*=[ \t]*['"]store_true['"]""")
 _SWITCH_FLAG = re.compile(rb"""['"]-{1,2}(?:[\w-]+\.)*([\w-]+)['"]|dest[ \t]*=[ \t]*['"](?:\w+\.)*(\w+)['"]""")
 """An option's flag or `dest=`, the last part of a dotted one (`--ds.packing_samples`, which the
@@ -283,7 +284,7 @@ _BOOL_FIELD = re.compile(rb":[ \t]*(?:bool|Optional\[bool\]|bool[ \t]*\|[ \t]*No
 """An annotated class field of a boolean; the name before it and the class around it are checked after."""
 _FIELD_NAME = re.compile(rb"[ \t]+([A-Za-z_]\w*)[ \t]*")
 _FALSE_DEFAULT = re.compile(rb"False\b|field\([^)]{0,400}?\bdefault[ \t]*=[ \t]*False\b")
-_SETTINGS_CLASS = re.compile(rb"class[ \t]+\w*(?:Arguments|Args|Config|Options|Settings|Params)\b")
+_SETTINGS_CLASS = re.compile(rb"class[ \t]+\w*(?:" + "|".join(SETTINGS_CLASS_WORDS).encode() + rb")\b")
 """An argument class by its name (`TrainingArguments`, `ModelArgs`, `TrainConfig`): a dataclass that
 `HfArgumentParser` or a plain parser fills from the command line, its field defaults the defaults."""
 _SETTING_TEST = re.compile(rb"if[ \t]+((?:[A-Za-z_]\w*\.)+)([A-Za-z_]\w*)[ \t]*(?::|and[ \t])")
@@ -299,7 +300,7 @@ def _declared(data: bytes) -> tuple[set[bytes], set[bytes]]:
     off: set[bytes] = set()
     other: set[bytes] = set()
     if b"add_argument" in data:
-        for option in _ADD_ARGUMENT.finditer(data):
+        for option in ADD_ARGUMENT.finditer(data):
             arguments = option.group(1)
             pairs = _SWITCH_FLAG.findall(arguments)
             dest = next((given for _, given in pairs if given), None)

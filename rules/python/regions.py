@@ -33,7 +33,7 @@ from cudaudit.rules.python.guards import (
     skips_without_module,
     stops_the_program,
 )
-from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.names import ImportTable, picks_another
 from cudaudit.rules.python.nodes import children, subtree
 from cudaudit.rules.python.process_groups import takes_process_group
 from cudaudit.rules.python.skip_conditions import (
@@ -223,8 +223,9 @@ class SiteContext:
         return min(caps, key=lambda s: s.rank) if caps else None
 
 
-def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, Region]:
-    """The regions of a condition's own test, its true branch and its false branch.
+def branch_regions(test: ast.expr, names: ImportTable, settings: bool = True) -> tuple[Region, Region, Region]:
+    """The regions of a condition's own test, its true branch and its false branch (read without
+    the settings that are off by default where `settings` is False: `region_after`'s stops).
 
     A branch taken only where `torch.cuda` has a device is guarded for the targets without one;
     both branches of a ROCm (or CPU) test were written with ROCm (or CPU) in mind, and the branch
@@ -262,7 +263,7 @@ def branch_regions(test: ast.expr, names: ImportTable) -> tuple[Region, Region, 
         if Probe.OPTIONAL in probes and cuda is None and not rocm and other is None
         else None
     )
-    opted_in = polarity(test, names, Probe.OFF_BY_DEFAULT) if Probe.OFF_BY_DEFAULT in probes else None
+    opted_in = polarity(test, names, Probe.OFF_BY_DEFAULT) if settings and Probe.OFF_BY_DEFAULT in probes else None
     # A test of a device's name (`"nvidia" in torch.cuda.get_device_name()`) probes nothing itself: what
     # it calls to get the name is judged as written.
     probe_test = (cuda is not None or rocm) and not isinstance(test, ast.BoolOp)
@@ -340,7 +341,10 @@ def region_after(statement: ast.stmt, names: ImportTable) -> Region:
     NVIDIA (`if torch.version.cuda is None: raise`), ROCm stops too: what follows is judged as
     code behind a CUDA guard, not as NVIDIA-only code that ROCm never reaches. After a test's skip
     (`if capability < (8, 0): pytest.skip()`), what follows runs only where the condition does not
-    skip (`skip_conditions.py`)."""
+    skip (`skip_conditions.py`). A stop where a setting of several values keeps its default (`if
+    cfg.max_len is None: raise ValueError(...)`, `assert args.data_path is not None`) makes the
+    setting required, not an opt-in: what follows keeps its severity, where after `if cfg.sched ==
+    Sched.LEGACY: return legacy()` it runs only for another value (another path)."""
     kind = statement.__class__
     if kind not in _MAY_END_OR_GUARD or (kind in _BY_A_CALL and statement.value.__class__ is not ast.Call):  # type: ignore[attr-defined]
         return NEUTRAL  # a definition, a loop, an import, an assignment of no call: no reading below applies
@@ -353,16 +357,26 @@ def region_after(statement: ast.stmt, names: ImportTable) -> Region:
     if skipped is not None:  # without a package no machine without a GPU can install, skipped there
         return replace(OPTIONAL_PATH, cuda_guarded=True) if skipped in names.absent_packages else OPTIONAL_PATH
     if isinstance(statement, ast.If) and exits_early(statement.body):
-        rest = branch_regions(statement.test, names)[2]
+        stops = stops_the_program(statement.body)
+        rest = branch_regions(statement.test, names, settings=not (stops and _tests_a_choice(statement.test, names)))[2]
         if is_skip_call(statement.body[-1], names):
             rest = _unskipped(rest, skips_where(statement.test, names))
-        return _not_nvidia_only(rest) if stops_the_program(statement.body) else rest
+        return _not_nvidia_only(rest) if stops else rest
     if isinstance(statement, ast.If):
         return _region_of_kept_branches(statement, names)
     if isinstance(statement, ast.Assert):
         # `assert torch.version.cuda` stops the program off NVIDIA: what follows runs nowhere else
-        return _not_nvidia_only(branch_regions(statement.test, names)[1])
+        return _not_nvidia_only(branch_regions(statement.test, names, settings=not _tests_a_choice(statement.test, names))[1])
     return NEUTRAL
+
+
+def _tests_a_choice(test: ast.expr, names: ImportTable) -> bool:
+    """Whether a test compares a setting of several values with a value (`names.picks_another`):
+    a stop on its default makes it a required setting. A stop on a switch (`assert
+    self._pending.is_valid`, a value only an opt-in sets) is the opt-in's own precondition."""
+    return bool(names.chosen) and any(
+        isinstance(node, ast.Compare) and picks_another(node, names.chosen) is not None for node in ast.walk(test)
+    )
 
 
 def _region_of_kept_branches(statement: ast.If, names: ImportTable) -> Region:
