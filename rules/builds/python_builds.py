@@ -16,6 +16,7 @@ import ast
 import re
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import partial
 
 from cudaudit.model import Finding, Portability, Severity, Status
 from cudaudit.rules.builds import nvcc_flags
@@ -27,7 +28,7 @@ from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.regions import branch_contexts
 from cudaudit.rules.python.rewrites import FixContext, build_fix
-from cudaudit.rules.python.walker import Hit
+from cudaudit.rules.python.walker import Hit, device_flags
 from cudaudit.settings import AnalysisSettings
 
 EXTENSION_DETECTOR = "torch-extension"
@@ -56,9 +57,13 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
     extension_calls = _extension_calls(tree, names) if "cpp_extension" in text else ()
     at_import = {id(statement.value): statement for statement in tree.body if isinstance(statement, ast.Assign)}
     built_where_cuda = {id(choice.body) for s in tree.body if (choice := _cuda_only_choice(s, names)) is not None}
+    contexts: dict[int, tuple[frozenset[str], Severity | None]] | None = None
     for key, node, call in extension_calls:
         if id(call) in built_where_cuda:
             continue  # `ops = load(...) if torch.cuda.is_available() else None`: the CPU never builds it
+        if contexts is None:
+            contexts = branch_contexts(tree, names, partial(device_flags, names=names))  # `if use_cuda: CUDAExtension(...)`
+        quiet, cap = contexts.get(id(node), (frozenset(), None))
         built_at_import = id(call) in at_import and key in JIT_BUILDS
         cpu_path = built_at_import and has_cpu_path(tree)
         entry = catalog.lookup(EXTENSION_DETECTOR, IMPORT_TIME_BUILD if built_at_import and not cpu_path else key)
@@ -66,7 +71,7 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
             hit = Hit(entry, node, frozenset(), None, at_import.get(id(call)), call)
             fix = build_fix(hit, fixes) if cpu_path else None  # with no CPU path, nothing to make conditional
             span = lines.node_span(node)
-            finding = build_finding(entry, path, span, lines.snippet(span), settings.targets, fix=fix)
+            finding = build_finding(entry, path, span, lines.snippet(span), settings.targets, quiet, cap, fix=fix)
             findings.append(replace(finding, message=finding.message.replace("{path}", path)))
     gated = _cuda_home_gate(tree, names) if "CUDA_HOME" in text and "cpp_extension" in text else None
     entry = catalog.lookup(EXTENSION_DETECTOR, CUDA_HOME_GATE) if gated is not None else None
@@ -79,7 +84,6 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
             finding = replace(finding, message=f"{finding.message} (unless the installer sets {settings_text})")
         stop = raises_without_cuda_home(gate, names)
         findings.append(finding if stop is None else _stops_without_cuda_home(finding, f"{path}:{stop.lineno}"))
-    contexts: dict[int, tuple[frozenset[str], Severity | None]] | None = None
     flags = any(word in text and (pattern is None or pattern.search(text)) for word, pattern in _FLAG_MARKERS)
     for key, node, start, end in _flag_strings(tree) if flags else ():
         entry = catalog.lookup(FLAG_DETECTOR, key)
@@ -87,7 +91,7 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
         if entry is None or positions is None:
             continue
         if contexts is None:
-            contexts = branch_contexts(tree, names)  # `if HIP_BUILD: ... else: <nvcc flags>`
+            contexts = branch_contexts(tree, names, partial(device_flags, names=names))  # `if HIP_BUILD: ... else: <nvcc flags>`
         quiet, cap = contexts.get(id(node), (frozenset(), None))
         span = positions.span(len(positions.text[:start].encode()), len(positions.text[:end].encode()))
         findings.append(build_finding(entry, path, span, lines.snippet(span), settings.targets, quiet, cap))

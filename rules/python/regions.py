@@ -9,8 +9,10 @@ say which region a construct opens, from the probes `guards.py` recognises.
 from __future__ import annotations
 
 import ast
+import copy
 import re
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TypeAlias
 
@@ -286,18 +288,25 @@ def branch_regions(test: ast.expr, names: ImportTable, settings: bool = True) ->
     )
 
 
-def branch_contexts(tree: ast.Module, names: ImportTable) -> dict[int, tuple[frozenset[str], Severity | None]]:
+def branch_contexts(
+    tree: ast.Module, names: ImportTable, flags_of: Callable[[ast.Module | ast.FunctionDef | ast.AsyncFunctionDef], Mapping[str, ast.expr]] | None = None
+) -> dict[int, tuple[frozenset[str], Severity | None]]:
     """For each node under a branch of an `if` or a conditional expression that a probe decides,
     by its id: the targets the branch is quiet on and its cap. What a build script does in the
     `else` of `if HIP_BUILD:` (nvcc's `-gencode` flags) is its CUDA build, which ROCm never takes.
-    Only branches are followed, for readers that check strings without walking the module."""
+    Only branches are followed, for readers that check strings without walking the module.
+    `flags_of` gives the tests a module's top level or a function keeps in names (`use_cuda =
+    torch.version.cuda is not None and CUDA_HOME is not None`): a test of such names in the same
+    scope (`if use_cuda:`, `if use_cuda or use_rocm`) after their assignment is read as the tests
+    they hold."""
     found: dict[int, tuple[frozenset[str], Severity | None]] = {}
     context = SiteContext()
+    none: Mapping[str, ast.expr] = {}
 
-    def visit(node: ast.AST) -> None:
+    def visit(node: ast.AST, flags: Mapping[str, ast.expr]) -> None:
         if isinstance(node, (ast.If, ast.IfExp)):
-            _, body, orelse = branch_regions(node.test, names)
-            visit(node.test)
+            _, body, orelse = branch_regions(_with_flags(node.test, flags) if flags else node.test, names)
+            visit(node.test, flags)
             parts: tuple[tuple[Region, list[ast.stmt] | list[ast.expr]], ...] = (
                 ((body, node.body), (orelse, node.orelse))
                 if isinstance(node, ast.If)
@@ -306,17 +315,37 @@ def branch_contexts(tree: ast.Module, names: ImportTable) -> dict[int, tuple[fro
             for region, part in parts:
                 context.enter(region)
                 for branch_node in part:
-                    visit(branch_node)
+                    visit(branch_node, flags)
                 context.leave(region)
             return
         quiet = context.quiet_targets()
         if quiet or context.cap() is not None:
             found[id(node)] = (quiet, context.cap())
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            flags = flags_of(node) if flags_of is not None else none
+        elif isinstance(node, (ast.Lambda, ast.ClassDef)):
+            flags = none
         for inner in children(node):
-            visit(inner)
+            visit(inner, flags)
 
-    visit(tree)
+    visit(tree, flags_of(tree) if flags_of is not None else none)
     return found
+
+
+def _with_flags(test: ast.expr, flags: Mapping[str, ast.expr]) -> ast.expr:
+    """`test` with each name of `flags` assigned before it replaced by the test the name holds; `test`
+    itself where it names none."""
+    if not any(isinstance(node, ast.Name) and node.id in flags for node in subtree(test)):
+        return test
+
+    class _Flags(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.expr:
+            value = flags.get(node.id)
+            if value is None or (value.lineno, value.col_offset) >= (test.lineno, test.col_offset):
+                return node
+            return value
+
+    return _Flags().visit(copy.deepcopy(test))
 
 
 _MAY_END_OR_GUARD = frozenset({ast.Return, ast.Raise, ast.Continue, ast.Break, ast.Expr, ast.Assign, ast.Assert, ast.If})

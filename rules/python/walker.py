@@ -244,7 +244,7 @@ class PythonWalker:
         self._sentinels: dict[int, dict[str, ast.expr]] = {}
         self._none_stores: dict[str, list[int]] | None = None
         """Per function (by id), the device tests its local names hold where they are not None (`sentinels.py`)."""
-        """Per function (by id), the truth values its local names hold (`_local_flags`), read when an `if` tests one."""
+        """Per function (by id), the truth values its local names hold (`local_flags`), read when an `if` tests one."""
         self._helper_names: frozenset[str] = frozenset()
         """The names of the module's helpers and test-class methods (`reach.py`): a use of any other name is not recorded."""
         self._value_scope: tuple[int, ...] = ()
@@ -615,7 +615,7 @@ class PythonWalker:
         elif isinstance(name, ast.Name):
             flags = self._local_flags.get(id(function))
             if flags is None:
-                flags = self._local_flags[id(function)] = _local_flags(function)
+                flags = self._local_flags[id(function)] = local_flags(function)
             value = flags.get(name.id)
         if value is None and (sentinel := against_none(test)) is not None and self._may_be_sentinel(sentinel[0], function):
             key, negated = sentinel  # `if device is None:` after `device = p.device` under a device test
@@ -1017,15 +1017,19 @@ def _child_fields(node_class: type[ast.AST]) -> tuple[str, ...]:
     return fields
 
 
-def _local_flags(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, ast.expr]:
+def local_flags(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Module) -> dict[str, ast.expr]:
     """The local names `function` binds exactly once, by a plain assignment of a comparison, a `not`
     or an `and`/`or` (`sync = step == 1 and self.device == "cuda"`), or of a probe's call (`n =
     torch.cuda.device_count()`, `_is_probe_call`), with that value; not its
-    parameters, nor names it declares global or nonlocal (its nested scopes' names are their own)."""
+    parameters, nor names it declares global or nonlocal (its nested scopes' names are their own).
+    For a module, the names of its top level, less those a function of it declares global."""
     values: dict[str, ast.expr] = {}
     bound: dict[str, int] = {}
-    for parameter in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs):
-        bound[parameter.arg] = 2
+    if isinstance(function, ast.Module):
+        bound.update((name, 2) for node in subtree(function) if isinstance(node, ast.Global) for name in node.names)
+    else:
+        for parameter in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs):
+            bound[parameter.arg] = 2
     stack: list[Any] = list(function.body)
     while stack:
         node = stack.pop()
@@ -1058,6 +1062,15 @@ def _local_flags(function: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, 
             elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
                 stack.append(value)
     return {name: value for name, value in values.items() if bound.get(name) == 1}
+
+
+def device_flags(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable) -> dict[str, ast.expr]:
+    """The flags of a module's top level or a function (`local_flags`) that hold a test of which GPU
+    or device runs (`_GPU_PROBES`): `use_cuda = torch.version.cuda is not None and CUDA_HOME is not None`."""
+    return {
+        name: value for name, value in local_flags(scope).items()
+        if (probes := probes_in(value, names)) and probes <= _GPU_PROBES
+    }
 
 
 def _is_probe_call(value: ast.expr) -> bool:
