@@ -40,6 +40,7 @@ from cudaudit.rules.python.opt_in import (
     definitions_used_only_by,
     import_statements,
     imported_only_within,
+    lines_holding,
     mention_lines,
     modules_mentioning,
     statement_lines,
@@ -335,6 +336,7 @@ def _table_defaults(
         re.M,
     )
     spelled = [[part.encode() for part in name.split("_") if part] for name in sorted(settings)]
+    named = re.compile(names)
     found: set[str] = set()
     constants: set[bytes] = set()
     for path in sources:
@@ -343,9 +345,7 @@ def _table_defaults(
         data = text(path)
         if not any(all(part in data for part in parts) for parts in spelled):
             continue  # a module that spells no setting's words gives it no value
-        # A match never spans a line, so the lines that spell a setting's words hold every one.
-        lines = [line for line in data.split(b"\n") if any(all(part in line for part in parts) for parts in spelled)]
-        for match in given.finditer(b"\n".join(lines)):
+        for match in given.finditer(lines_holding(data, named)):  # no match spans a line or lacks the name
             if match.group(2):
                 found.add(match.group(2).decode("utf-8", "replace"))
             elif match.group(3):

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 
 from cudaudit.filekinds import is_test_path
 from cudaudit.rules.python.names import is_environment_switch
-from cudaudit.rules.python.opt_in import modules_mentioning
+from cudaudit.rules.python.opt_in import lines_holding, modules_mentioning
 from cudaudit.rules.python.read_once import ReadOnce
 
 _PASSED = re.compile(
@@ -32,6 +32,9 @@ _PASSED = re.compile(
 )
 """A keyword given an environment variable's test (`is_bench=os.environ.get("USE_BENCH", "0") == "1"`)."""
 _LOOKUPS = (b"environ.get(", b"getenv(")
+_LOOKUP = re.compile(rb"environ\.get\(|getenv\(")
+"""Where a line holds one of `_LOOKUPS`: `_PASSED` starts with a name, which the regex engine would try
+at every byte of the module, and each of its matches lies within a line that spells a lookup."""
 
 
 def passed_switches(data: bytes) -> tuple[str, ...]:
@@ -40,7 +43,7 @@ def passed_switches(data: bytes) -> tuple[str, ...]:
     if not any(lookup in data for lookup in _LOOKUPS):
         return ()
     found = set()
-    for match in _PASSED.finditer(data):
+    for match in _PASSED.finditer(lines_holding(data, _LOOKUP)):
         try:
             value = ast.parse(match.group(2).decode("utf-8", "replace").strip(), mode="eval").body
         except (SyntaxError, ValueError, RecursionError):
