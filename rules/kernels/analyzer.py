@@ -21,7 +21,7 @@ from cudaudit.rules.kernels.api_table import api_table
 from cudaudit.rules.kernels.hits import CudaHit
 from cudaudit.rules.kernels.positions import FilePositions
 from cudaudit.rules.kernels.preprocessor import BranchMap, Build, LineState, MacroSides, MacroValues
-from cudaudit.rules.kernels.references import references
+from cudaudit.rules.kernels.references import may_refer, references
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines
 
@@ -186,6 +186,8 @@ def cuda_hits(
     project's porting layer drops on HIP; `toolkit_macros` are the CUDA toolkit's version macros
     that a HIP build of this source leaves undefined (`CUDART_VERSION`).
     """
+    if not device_code and not may_refer(source, api_table(catalog), catalog):
+        return []  # host C++ is read for its references alone, and the bytes hold none
     tree = syntax.parse(source)
     # The hazards' patterns only where they are read: in host C++ they would capture every loop,
     # declaration and comparison with a number for nothing (the code map's matches are the same).

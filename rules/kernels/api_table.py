@@ -73,6 +73,10 @@ class ApiTable:
         """The first three characters of every name and name prefix the table knows."""
         return frozenset(name[:3] for name in (*self._exact["n"], *self._prefix_rows["n"]))
 
+    def include_keys(self) -> tuple[str, ...]:
+        """Every header path the table knows and every header prefix (`thrust/`), sorted."""
+        return tuple(sorted({*self._exact["i"], *self._prefix_rows["i"]}))
+
     def name(self, name: str) -> Entry | None:
         """The entry for an identifier or `::`-qualified name (`cudaMalloc`, `cub::DeviceScan`)."""
         return self._entry("n", name)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from functools import cache
 
-from cudaudit.rules.catalog import Catalog, Entry
+from cudaudit.rules.catalog import Catalog, Entry, WordSearch
 from cudaudit.rules.kernels.api_table import ApiTable
 from cudaudit.rules.kernels.code_map import CodeMap
 from cudaudit.rules.kernels.hits import CudaHit
@@ -34,24 +34,55 @@ def references(source: bytes, code: CodeMap, table: ApiTable, catalog: Catalog) 
         start, end = match.span()
         if not code.is_code(start, end) or code.is_definition(start, end):
             continue
-        name = match.group().decode("ascii")
-        if " " in name or "\t" in name:
-            name = _SPACE.sub("", name)
+        name = _name(match)
         if name in code.defined_names:
             continue
-        following = source[end : end + 8].lstrip(b" \t")[:1]
-        entry = table.name(name)
-        if entry is None and "::" in name:
-            entry = table.name(name.rpartition("::")[2])  # `::cudaMalloc`, `std::cudaMalloc`
-        if entry is not None and _plausible_use(name, following):
-            yield CudaHit(entry, start, end)
-        hazard = symbols.lookup(name, following)
-        if hazard is not None:
-            yield CudaHit(hazard, start, end)
+        for known in _entries(name, source[end : end + 8], table, symbols):
+            yield CudaHit(known, start, end)
     for start, end, path in code.includes:
         entry = table.include(path.strip("<>\" \t"))
         if entry is not None:
             yield CudaHit(entry, start, end)
+
+
+def may_refer(source: bytes, table: ApiTable, catalog: Catalog) -> bool:
+    """Whether `references` may find anything in `source`, told from its bytes without a parse: a
+    name it would look up that the table or a hazard key knows, anywhere (the code map only takes
+    names away), or an included header's key or prefix anywhere in the bytes (the path an include
+    directive names is a piece of the file, which holds the key or starts with the prefix). A host
+    C++ file for which this is false yields no hit, and is not parsed."""
+    if _include_words(table).any_in(source):
+        return True
+    symbols = _SymbolKeys(catalog)
+    return any(
+        next(_entries(_name(match), source[match.end() : match.end() + 8], table, symbols), None) is not None
+        for match in _name_pattern(table, catalog).finditer(source)
+    )
+
+
+def _name(match: re.Match[bytes]) -> str:
+    """The name a match of `_name_pattern` spells, without the blanks around its `::`."""
+    name = match.group().decode("ascii")
+    return _SPACE.sub("", name) if " " in name or "\t" in name else name
+
+
+def _entries(name: str, after: bytes, table: ApiTable, symbols: _SymbolKeys) -> Iterator[Entry]:
+    """The table's entry and the hazard a name found in code stands for (`after`: the bytes that follow it)."""
+    following = after.lstrip(b" \t")[:1]
+    entry = table.name(name)
+    if entry is None and "::" in name:
+        entry = table.name(name.rpartition("::")[2])  # `::cudaMalloc`, `std::cudaMalloc`
+    if entry is not None and _plausible_use(name, following):
+        yield entry
+    hazard = symbols.lookup(name, following)
+    if hazard is not None:
+        yield hazard
+
+
+@cache
+def _include_words(table: ApiTable) -> WordSearch:
+    """Every included header the table knows, and every header prefix, as bytes to look for."""
+    return WordSearch([key.encode() for key in table.include_keys()])
 
 
 @cache
