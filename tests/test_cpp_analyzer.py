@@ -189,6 +189,26 @@ def test_a_plain_cpp_file_never_loads_the_parser(tmp_path):
     assert completed.stdout.strip() == "False"
 
 
+def test_host_cpp_that_can_hold_no_reference_is_not_parsed(monkeypatch):
+    """Host C++ is read for its references alone: where its bytes spell no name or header the API
+    table knows, nothing can be found and the parse is skipped; a known name anywhere (a comment
+    too) still goes through the parse, whose code map judges it."""
+    from cudaudit.rules.kernels import syntax
+
+    parsed: list[bytes] = []
+    real = syntax.parse
+    monkeypatch.setattr(syntax, "parse", lambda source: parsed.append(source) or real(source))
+    catalog = load_catalog()
+    prose = b"// builds with or without CUDA\nint add(int a, int b) { return a + b; }\n"
+    assert cuda_hits(prose, catalog, device_code=False) == []
+    assert parsed == []
+    commented = b"// cudaMalloc is not called here\nint f();\n"
+    assert cuda_hits(commented, catalog, device_code=False) == []
+    header = b"#include <thrust/sort.h>\n"
+    assert [hit.entry.rule.id for hit in cuda_hits(header, catalog, device_code=False)] == ["CDA404"]
+    assert parsed == [commented, header]
+
+
 # -- hazards -------------------------------------------------------------------------------
 
 
