@@ -103,6 +103,9 @@ _TABLE = re.compile(
 )
 """A module-level dict written one entry a line, whose first key is a string and whose first value
 a name or a lambda (`IMPLS = {\n    "sdpa": sdpa_forward,`)."""
+_TABLE_OPENS = re.compile(rb"\{[ \t]*(?:#[^\n]*)?\r?\n")
+"""A brace that ends its line: `_TABLE` is matched from the start of each line that has one, where
+a search for it, which starts with a name, would try every byte of the module."""
 
 
 def read_tables(data: bytes) -> tuple[Entry, ...]:
@@ -111,7 +114,7 @@ def read_tables(data: bytes) -> tuple[Entry, ...]:
     value a name of a function or class, or a lambda that calls one (`lambda *a: load_ring()(*a)`),
     two keys or more, none of them a device (`{"cuda": ..., "cpu": ...}` is a device dispatch, which
     the walk reads as such) nor an operator."""
-    if b"{" not in data or _TABLE.search(data) is None:
+    if not any(_TABLE.match(data, data.rfind(b"\n", 0, opening.start()) + 1) for opening in _TABLE_OPENS.finditer(data)):
         return ()
     try:
         tree = parse_python(decode_python(data))
@@ -260,6 +263,8 @@ def _table_registrations(
         return []
     looked_up = _looked_up(sources, text, {(path, entry[1]) for path, entries in tables.items() for entry in entries})
     modules = ModuleMap(sources)
+    code = [path for path in sources if not is_test_path(path)]
+    lines: dict[tuple[bytes, str], bytes] = {}
     found: list[tuple[str, Registration, str]] = []
     for path, entries in sorted(tables.items()):
         keys = {entry[2] for entry in entries}
@@ -267,7 +272,7 @@ def _table_registrations(
             if (path, table) not in looked_up:
                 continue
             if (path, table) not in defaults:
-                defaults[(path, table)] = _table_defaults(sources, text, looked_up[(path, table)], keys)
+                defaults[(path, table)] = _table_defaults(code, text, looked_up[(path, table)], keys, lines)
             places = {path} if level < 0 else defining_modules(modules, sources, text, path, level, module, name)
             if len(places) == 1:
                 found.append((places.pop(), (name, f"{path}:{table}", (key,), line, quoted), path))
@@ -323,12 +328,14 @@ def _lookups(data: bytes, name: str, defines: bool, settings: set[str] | None) -
 
 
 def _table_defaults(
-    sources: Mapping[str, Callable[[], bytes]], text: Callable[[str], bytes], settings: set[str], keys: set[str]
+    code: list[str], text: Callable[[str], bytes], settings: set[str], keys: set[str], lines: dict[tuple[bytes, str], bytes]
 ) -> set[str]:
-    """The keys some module outside the test suite gives one of `settings` as its value: `attn_impl:
-    str = "sdpa"`, `attn_impl="sdpa"`, `add_argument("--attn-impl", default="sdpa")`, or a constant
-    that holds the key (`attn_impl: str = DEFAULT_IMPL` with `DEFAULT_IMPL = "sdpa"`); written where
-    code gives it (a line's start, a call's keyword, an option), not in a docstring's prose."""
+    """The keys some module of `code` (the scan's modules outside the test suite) gives one of
+    `settings` as its value: `attn_impl: str = "sdpa"`, `attn_impl="sdpa"`, `add_argument("--attn-impl",
+    default="sdpa")`, or a constant that holds the key (`attn_impl: str = DEFAULT_IMPL` with
+    `DEFAULT_IMPL = "sdpa"`); written where code gives it (a line's start, a call's keyword, an
+    option), not in a docstring's prose. `lines` keeps each module's lines that spell the settings'
+    names, by the names' pattern: the tables a scan looks up by one setting (`name`) share them."""
     names = b"|".join(re.escape(name.encode()).replace(b"_", b"[_-]") for name in sorted(settings))
     quoted = b"|".join(re.escape(key.encode()) for key in sorted(keys, key=len, reverse=True))
     given = re.compile(
@@ -339,13 +346,14 @@ def _table_defaults(
     named = re.compile(names)
     found: set[str] = set()
     constants: set[bytes] = set()
-    for path in sources:
-        if is_test_path(path):
-            continue
-        data = text(path)
-        if not any(all(part in data for part in parts) for parts in spelled):
-            continue  # a module that spells no setting's words gives it no value
-        for match in given.finditer(lines_holding(data, named)):  # no match spans a line or lacks the name
+    for path in code:
+        naming = lines.get((names, path))
+        if naming is None:
+            data = text(path)
+            # A module that spells no setting's words gives it no value; no match spans a line or lacks the name.
+            spells = any(all(part in data for part in parts) for parts in spelled)
+            naming = lines[(names, path)] = lines_holding(data, named) if spells else b""
+        for match in given.finditer(naming):
             if match.group(2):
                 found.add(match.group(2).decode("utf-8", "replace"))
             elif match.group(3):
@@ -354,9 +362,8 @@ def _table_defaults(
         held = re.compile(
             rb"^(?:" + b"|".join(sorted(constants)) + rb""")[ \t]*(?::[^=\n]*)?=[ \t]*(["'])(""" + quoted + rb")\1", re.M
         )
-        for path in sources:
-            if not is_test_path(path):
-                found.update(match.group(2).decode("utf-8", "replace") for match in held.finditer(text(path)))
+        for path in code:
+            found.update(match.group(2).decode("utf-8", "replace") for match in held.finditer(text(path)))
     return found
 
 
