@@ -1234,3 +1234,44 @@ def test_a_local_count_of_devices_guards_as_the_count_itself(test, severity):
     assert severities(code, "CDA101") == [(5, Severity.NOTE), (7, severity)]
     rebound = code.replace("    if", "    n = 2\n    if").replace("(7,", "(8,")
     assert severities(rebound, "CDA101") == [(5, Severity.NOTE), (8, Severity.ERROR)]
+
+
+TRITON_GATED = '''import torch
+from torch.utils._triton import has_triton
+
+if {test}:
+    import triton
+
+    @triton.jit
+    def _scale_kernel(x_ptr):
+        pass
+
+
+def build():
+    if not has_triton():
+        return None
+    import triton
+
+    @triton.jit
+    def _kernel(x_ptr):
+        pass
+
+    return _kernel
+'''
+
+
+@pytest.mark.parametrize(
+    ("test", "severity"),
+    [
+        ("has_triton()", Severity.NOTE),
+        ("at_least('2.10') and has_triton()", Severity.NOTE),
+        ("not has_triton()", Severity.ERROR),
+        ("has_triton() or at_least('2.10')", Severity.ERROR),
+    ],
+)
+def test_code_under_has_triton_runs_only_where_some_accelerator_is(test, severity):
+    """`torch.utils._triton.has_triton()` is True only where Triton has a device to compile for (a CUDA or
+    ROCm GPU, an XPU), never on a CPU-only machine: a kernel defined under it, or past `if not has_triton():
+    return None`, is no CPU concern; ROCm runs Triton and is judged as written."""
+    found = [f for f in analyze(TRITON_GATED.format(test=test)) if f.rule == "CDA301"]
+    assert [(f.span.line, f.targets["cpu"].severity) for f in found] == [(7, severity), (17, Severity.NOTE)]

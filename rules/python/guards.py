@@ -548,15 +548,30 @@ _ACCELERATOR_PROBES = frozenset(
     }
 )
 """Availability probes of one accelerator each (`torch.accelerator.is_available` of any)."""
+_GPU_BUILDS = frozenset({Probe.CUDA, Probe.NVIDIA, Probe.ROCM})
+"""Probes of the GPU builds themselves: a conjunct that names one is read as that probe, not as some accelerator."""
+_SOME_ACCELERATOR = frozenset({"torch.utils._triton.has_triton"})
+"""Probes that hold only where some accelerator is, CUDA's (ROCm's) among them, alone: `has_triton()` is True
+where Triton is installed and a device it compiles for is there (a CUDA or ROCm GPU of capability 7.0 or more,
+an XPU, an MTIA), never on a CPU-only machine with a plain Triton (torch/utils/_triton.py, `has_triton`:
+https://github.com/pytorch/pytorch/blob/main/torch/utils/_triton.py)."""
 
 
 def accelerator_polarity(test: ast.expr, names: ImportTable) -> Polarity | None:
     """POSITIVE for `torch.cuda.is_available() or torch.xpu.is_available()`, `is_cuda_available() or
-    is_musa_available()`: some accelerator, CUDA among those asked about, is there (so not a CPU-only
-    machine); NEGATIVE for its `not`. None for any other test: one probe alone is `polarity`'s."""
+    is_musa_available()`, `has_triton()` (`_SOME_ACCELERATOR`): some accelerator, CUDA among those asked
+    about, is there (so not a CPU-only machine); NEGATIVE for its `not`. None for any other test: one probe alone is `polarity`'s."""
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
         inner = accelerator_polarity(test.operand, names)
         return None if inner is None else inner.flipped
+    if isinstance(test, ast.Call) and not test.args and names.resolve(test.func) in _SOME_ACCELERATOR:
+        return Polarity.POSITIVE  # `if has_triton():`
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        sides = [accelerator_polarity(value, names) for value in test.values]
+        others = [value for value, side in zip(test.values, sides) if side is None]
+        if Polarity.POSITIVE in sides and not any(probes_in(value, names) & _GPU_BUILDS for value in others):
+            return Polarity.POSITIVE  # `if version_at_least("2.10") and has_triton():`
+        return None
     if not (isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or)):
         return None
     cuda = False

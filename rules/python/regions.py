@@ -239,7 +239,7 @@ def branch_regions(test: ast.expr, names: ImportTable, settings: bool = True) ->
     path than the normal one: at most a warning. So is the branch a feature probe (`hasattr(torch,
     "accelerator")`) takes where the module lacks the attribute: a fallback for older releases
     (`... if hasattr(torch, "accelerator") else "cuda"`). The branch `torch.cuda.is_available() or
-    torch.xpu.is_available()` takes runs where some accelerator is: never on a CPU-only machine. A
+    torch.xpu.is_available()` (or `has_triton()`) takes runs where some accelerator is: never on a CPU-only machine. A
     branch taken only on an accelerator none of the targets is (`if is_torch_xla_available():`,
     `if device.type == "npu":`) runs on no target."""
     accelerator = accelerator_polarity(test, names)
