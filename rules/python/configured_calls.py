@@ -21,11 +21,9 @@ in the index), and only mappings whose dotted path ends in such a name are read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from yaml.nodes import MappingNode, ScalarNode
 
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-
-from cudaudit.rules.orchestration.yamldoc import load_documents, pairs
+from cudaudit.rules.orchestration.yamldoc import load_documents, mappings, pairs
 from cudaudit.rules.python.project_calls import CallShape
 
 _ARGUMENTS = {"target": "params", "class_path": "init_args", "_target_": None}
@@ -43,7 +41,7 @@ def configured_calls(text: str, names: frozenset[str]) -> tuple[tuple[str, CallS
     malformed YAML."""
     found = []
     for root in load_documents(text):
-        for mapping in _mappings(root):
+        for mapping in mappings(root):
             for key, value in pairs(mapping):
                 if key.value not in _ARGUMENTS or not isinstance(value, ScalarNode):
                     continue
@@ -65,18 +63,3 @@ def _keywords(mapping: MappingNode, named_by: str) -> tuple[str, ...]:
     if not isinstance(given, MappingNode):
         return ("**",)  # arguments this reading cannot list: any parameter may be among them
     return tuple(sorted(str(key.value) for key, _ in pairs(given)))
-
-
-def _mappings(node: Node) -> Iterator[MappingNode]:
-    """Every mapping in the document, at any depth (an alias is one node, met once)."""
-    stack, seen = [node], set()
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, MappingNode):
-            yield current
-            stack.extend(value for _, value in current.value)
-        elif isinstance(current, SequenceNode):
-            stack.extend(current.value)
