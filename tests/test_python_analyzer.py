@@ -274,6 +274,15 @@ def test_first_party_packages_and_sibling_modules_are_not_dependencies(cli, tmp_
          "CDA101", [(6, Severity.NOTE)]),
         ("import pytest\nimport torch\n@pytest.mark.skipif(torch.__version__ < '2', reason='old')\ndef test_a():\n"
          "    torch.cuda.synchronize()\n", "CDA101", [(5, Severity.ERROR)]),
+        # So does an expected failure with no condition and no expected exception; a narrowed one keeps its reading.
+        ("import pytest\nimport torch\n@pytest.mark.xfail(reason='known bug')\ndef test_a():\n"
+         "    torch.cuda.synchronize()\n", "CDA101", [(5, Severity.NOTE)]),
+        ("import unittest\nimport torch\nclass T(unittest.TestCase):\n    @unittest.expectedFailure\n    def test_a(self):\n"
+         "        torch.cuda.synchronize()\n", "CDA101", [(6, Severity.NOTE)]),
+        ("import pytest\nimport torch\n@pytest.mark.xfail(raises=ValueError)\ndef test_a():\n"
+         "    torch.cuda.synchronize()\n", "CDA101", [(5, Severity.ERROR)]),
+        ("import pytest\nimport torch\n@pytest.mark.xfail(torch.__version__ < '2', reason='old')\ndef test_a():\n"
+         "    torch.cuda.synchronize()\n", "CDA101", [(5, Severity.ERROR)]),
         # A launch of several processes (the program's distributed switch, a launcher's or a batch
         # scheduler's variable) is another path than the single process a CPU run is: at most a warning.
         ("import torch\nif args.distributed:\n    torch.cuda.set_device(args.local_rank)\n", "CDA101",

@@ -57,6 +57,11 @@ SKIP_UNLESS = frozenset({"unittest.skipUnless", "unittest.case.skipUnless"})
 SKIP_ALWAYS = frozenset({"pytest.mark.skip", "unittest.skip", "unittest.case.skip"})
 """Markers that skip a test on every machine (`@pytest.mark.skip(reason=...)`, `@unittest.skip("...")`):
 it runs on no target."""
+EXPECTED_FAILURES = frozenset({"pytest.mark.xfail", "unittest.expectedFailure", "unittest.case.expectedFailure"})
+"""Markers of a test expected to fail: pytest reports it xfailed, not failed, wherever it raises
+(https://docs.pytest.org/en/stable/how-to/skipping.html#xfail-mark-test-functions-as-expected-to-fail)."""
+_XFAIL_NARROWING = frozenset({"condition", "raises"})
+"""Arguments that narrow an expected failure: to a condition, or to one exception (any other fails the test)."""
 _BACKEND_COUNTS = frozenset({
     "transformers.testing_utils.backend_device_count",
     "diffusers.utils.testing_utils.backend_device_count",
@@ -115,8 +120,13 @@ def skip_call(call: ast.Call, names: ImportTable) -> Skips | None:
 def always_skips(marker: ast.expr, names: ImportTable) -> bool:
     """Whether a marker skips its test unconditionally, written bare (`@pytest.mark.skip`,
     `@unittest.skip`) or called with a reason (`pytest.mark.skip(reason="flaky")`); a conditional
-    marker (`skipif(cond)`) is `skip_call`'s."""
-    return names.resolve(marker.func if isinstance(marker, ast.Call) else marker) in SKIP_ALWAYS
+    marker (`skipif(cond)`) is `skip_call`'s. So does an expected failure with no condition and no
+    expected exception (`@pytest.mark.xfail(reason="...")`, `@unittest.expectedFailure`): the suite
+    passes on every machine whatever its sites raise there, so none of them breaks a target."""
+    qualified = names.resolve(marker.func if isinstance(marker, ast.Call) else marker)
+    if qualified in EXPECTED_FAILURES:
+        return not (isinstance(marker, ast.Call) and (marker.args or any(k.arg in _XFAIL_NARROWING for k in marker.keywords)))
+    return qualified in SKIP_ALWAYS
 
 
 def decorator_skips(function: ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable) -> Skips | None:
