@@ -58,12 +58,19 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
     at_import = {id(statement.value): statement for statement in tree.body if isinstance(statement, ast.Assign)}
     built_where_cuda = {id(choice.body) for s in tree.body if (choice := _cuda_only_choice(s, names)) is not None}
     contexts: dict[int, tuple[frozenset[str], Severity | None]] | None = None
+
+    def context_of(node: ast.AST) -> tuple[frozenset[str], Severity | None]:
+        """The targets the branch around `node` is quiet on, and its cap (`regions.branch_contexts`:
+        `if use_cuda: CUDAExtension(...)`, `if HIP_BUILD: ... else: <nvcc flags>`), read once per module."""
+        nonlocal contexts
+        if contexts is None:
+            contexts = branch_contexts(tree, names, partial(device_flags, names=names))
+        return contexts.get(id(node), (frozenset(), None))
+
     for key, node, call in extension_calls:
         if id(call) in built_where_cuda:
             continue  # `ops = load(...) if torch.cuda.is_available() else None`: the CPU never builds it
-        if contexts is None:
-            contexts = branch_contexts(tree, names, partial(device_flags, names=names))  # `if use_cuda: CUDAExtension(...)`
-        quiet, cap = contexts.get(id(node), (frozenset(), None))
+        quiet, cap = context_of(node)
         built_at_import = id(call) in at_import and key in JIT_BUILDS
         cpu_path = built_at_import and has_cpu_path(tree)
         entry = catalog.lookup(EXTENSION_DETECTOR, IMPORT_TIME_BUILD if built_at_import and not cpu_path else key)
@@ -90,9 +97,7 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
         positions = literal_positions(node, lines)
         if entry is None or positions is None:
             continue
-        if contexts is None:
-            contexts = branch_contexts(tree, names, partial(device_flags, names=names))  # `if HIP_BUILD: ... else: <nvcc flags>`
-        quiet, cap = contexts.get(id(node), (frozenset(), None))
+        quiet, cap = context_of(node)
         span = positions.span(len(positions.text[:start].encode()), len(positions.text[:end].encode()))
         findings.append(build_finding(entry, path, span, lines.snippet(span), settings.targets, quiet, cap))
     return findings

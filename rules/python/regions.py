@@ -9,7 +9,6 @@ say which region a construct opens, from the probes `guards.py` recognises.
 from __future__ import annotations
 
 import ast
-import copy
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -36,7 +35,7 @@ from cudaudit.rules.python.guards import (
     stops_the_program,
 )
 from cudaudit.rules.python.names import ImportTable, picks_another
-from cudaudit.rules.python.nodes import children, subtree
+from cudaudit.rules.python.nodes import children, substituted, subtree
 from cudaudit.rules.python.process_groups import takes_process_group
 from cudaudit.rules.python.skip_conditions import (
     Skips,
@@ -335,17 +334,13 @@ def branch_contexts(
 def _with_flags(test: ast.expr, flags: Mapping[str, ast.expr]) -> ast.expr:
     """`test` with each name of `flags` assigned before it replaced by the test the name holds; `test`
     itself where it names none."""
-    if not any(isinstance(node, ast.Name) and node.id in flags for node in subtree(test)):
+    before = {
+        name: value for name, value in flags.items()
+        if (value.lineno, value.col_offset) < (test.lineno, test.col_offset)
+    }
+    if not any(isinstance(node, ast.Name) and node.id in before for node in subtree(test)):
         return test
-
-    class _Flags(ast.NodeTransformer):
-        def visit_Name(self, node: ast.Name) -> ast.expr:
-            value = flags.get(node.id)
-            if value is None or (value.lineno, value.col_offset) >= (test.lineno, test.col_offset):
-                return node
-            return value
-
-    return _Flags().visit(copy.deepcopy(test))
+    return substituted(test, before)
 
 
 _MAY_END_OR_GUARD = frozenset({ast.Return, ast.Raise, ast.Continue, ast.Break, ast.Expr, ast.Assign, ast.Assert, ast.If})
