@@ -37,6 +37,7 @@ from cudaudit.index_answers import IndexAnswers, index_answers
 from cudaudit.model import FileError, Finding, Omitted, ScanResult
 from cudaudit.parallel import map_in_chunks
 from cudaudit.project_index import IndexedFile, ProjectIndex, build_index, torch_pin, torch_pin_files
+from cudaudit.project_roots import scope, within_project
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.safe_read import Folders, UnreadableFile, content_digest, read_tree_file
 from cudaudit.settings import AnalysisSettings
@@ -146,9 +147,9 @@ def analyze_bytes(
 
 
 def _inside(task: FileTask) -> str:
-    """The file's path from its root, `/`-separated: what its place in the project says (`tests/`,
-    `.github/`), without the folders above the project, which may be named anything."""
-    return os.path.relpath(task.path, task.root).replace(os.sep, "/")
+    """The file's path from its project's root (`project_roots`): what its place in the project says
+    (`tests/`, `.github/`), without the folders above the project, which may be named anything."""
+    return within_project(task.display)
 
 
 def _unanalysed_suppressions(data: bytes, task: FileTask) -> FileSuppressions | None:
@@ -212,6 +213,20 @@ def scan(
     that spans files (see `session.index_context`). The torch pin is read from `project_root`'s
     dependency files unless `settings` names one. `cache` holds earlier runs' results and index
     readings, reused and added to; None for none (`--no-cache`)."""
+    with scope(settings.project_prefixes):
+        return _scan(list(candidates), rules_for, settings, jobs, on_progress, project_root, context, cache)
+
+
+def _scan(
+    candidates: list[Candidate],
+    rules_for: Callable[[Path], frozenset[str]],
+    settings: AnalysisSettings,
+    jobs: int,
+    on_progress: Callable[[int, int], None] | None,
+    project_root: Path | None,
+    context: Iterable[Candidate],
+    cache: Cache | None,
+) -> ScanResult:
     cwd = Path.cwd()
     tasks = [
         FileTask(str(c.path), display_path(c.path, cwd), kinds, rules_for(c.path), str(c.root))
@@ -235,7 +250,7 @@ def scan(
         [(t.display, t.kinds) for t in listed],
         [(t.display, t.kinds) for t in tasks],
         build,
-        cache.store("index", code_fingerprint() + catalog.digest + repr(settings.roots)) if cache is not None else None,
+        cache.store("index", code_fingerprint() + catalog.digest + repr((settings.roots, settings.project_prefixes))) if cache is not None else None,
         contents.digest,
         contents.read,
         settings.roots,
@@ -479,4 +494,5 @@ def _rules_key(rules: frozenset[str]) -> str:
 def _analyze_chunk(
     chunk: list[tuple[FileTask, bytes, FileFacts, str | None]], settings: AnalysisSettings
 ) -> list[tuple[tuple[str, str | None], FileReport]]:
-    return [((task.display, key), analyze_read(task, data, settings, facts)) for task, data, facts, key in chunk]
+    with scope(settings.project_prefixes):  # a worker started by spawning has not inherited the scan's
+        return [((task.display, key), analyze_read(task, data, settings, facts)) for task, data, facts, key in chunk]

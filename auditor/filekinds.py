@@ -10,6 +10,8 @@ import re
 from enum import Enum
 from pathlib import PurePath
 
+from cudaudit.project_roots import within_project
+
 
 class FileKind(str, Enum):
     PYTHON = "python"
@@ -107,15 +109,17 @@ BENCHMARK_DIRS = frozenset({"benchmark", "benchmarks", "benchmarking", "bench", 
 
 
 def is_benchmark_path(path: str) -> bool:
-    """A benchmark, by its folders (`benchmarks/`) or its name (`bench_x.py`, `benchmark_x.py`, `bench.py`)."""
-    *folders, name = path.lower().replace("\\", "/").split("/")
+    """A benchmark, by its folders in its project (`benchmarks/`) or its name (`bench_x.py`, `benchmark_x.py`,
+    `bench.py`)."""
+    *folders, name = within_project(path).lower().replace("\\", "/").split("/")
     stem = name.rsplit(".", 1)[0]
     return any(part in BENCHMARK_DIRS for part in folders) or stem.startswith(("bench_", "benchmark")) or stem == "bench"
 
 
 def is_test_path(path: str) -> bool:
-    """A test module, by its folders (`tests/`) or its name (`test_x.py`, `x_test.py`, `conftest.py`)."""
-    *folders, name = path.lower().replace("\\", "/").split("/")
+    """A test module, by its folders in its project (`tests/`, not a folder above the project:
+    `project_roots`) or its name (`test_x.py`, `x_test.py`, `conftest.py`)."""
+    *folders, name = within_project(path).lower().replace("\\", "/").split("/")
     stem = name.rsplit(".", 1)[0]
     return any(part in TEST_DIRS for part in folders) or stem.startswith("test_") or stem.endswith("_test") or stem == "conftest"
 

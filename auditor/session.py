@@ -14,11 +14,12 @@ from cudaudit.cache import Cache, CacheLocationError, cache_folder
 from cudaudit.config import Config, ConfigError, find_config, load_config, parse_targets
 from cudaudit.discovery import Candidate, Excludes, discover, named_file_kinds
 from cudaudit.engine import FileTask, analyze_bytes, display_path, scan
-from cudaudit.filekinds import classify
+from cudaudit.filekinds import BENCHMARK_DIRS, TEST_DIRS, classify
 from cudaudit.firstparty import first_party_modules
 from cudaudit.model import ScanResult
 from cudaudit.progress import progress_bar
 from cudaudit.project_index import CONTEXT_KINDS, IndexedFile, build_index
+from cudaudit.project_roots import project_prefixes, scope
 from cudaudit.resolvers.variants import single_target
 from cudaudit.rules.catalog import Catalog, load_catalog
 from cudaudit.selection import RuleSelection, SelectionError
@@ -168,13 +169,20 @@ def run_scan(session: ScanSession, progress_console: Console) -> ScanResult:
     found, discovery_errors = discover(session.paths, excludes, documents=True)
     candidates = [c for c in found if c.kinds]
     rules_for, jobs = session.selection.rules_for, session.jobs
-    analysis = replace(session.analysis, roots=tuple(sorted({str(c.root) for c in candidates})))
+    analysis = _rooted(session.analysis, sorted({str(c.root) for c in candidates}), session.paths)
     documents = [c for c in found if not c.kinds]  # read by the index only: which files the project tells users to run
     context = index_context(session.paths, candidates, excludes) + documents
     with progress_bar(progress_console, "scanning", len(candidates), PROGRESS_MIN_FILES) as on_progress:
         result = scan(candidates, rules_for, analysis, jobs, on_progress, session.config.root, context, session.cache)
     result.errors[:0] = discovery_errors
     return _shown(result, session)
+
+
+def _rooted(analysis: AnalysisSettings, roots: list[str], named: list[Path]) -> AnalysisSettings:
+    """`analysis` for a scan of the `named` paths: the folders its reads stay in (`roots`), and the
+    projects' folders."""
+    prefixes = project_prefixes(named, Path.cwd(), TEST_DIRS | BENCHMARK_DIRS)
+    return replace(analysis, roots=tuple(roots), project_prefixes=prefixes)
 
 
 def _shown(result: ScanResult, session: ScanSession) -> ScanResult:
@@ -199,9 +207,10 @@ def scan_buffer(session: ScanSession, name: Path, data: bytes) -> ScanResult:
         raise UsageError(f"nothing to scan: {not_read((name,))}")
     display = display_path(absolute, Path.cwd())
     task = FileTask(str(absolute), display, kinds, session.selection.rules_for(absolute), str(absolute.parent))
-    analysis = replace(session.analysis, roots=(str(absolute.parent),))
-    index = build_index([IndexedFile(display, kinds, lambda: data)], session.catalog, analysis.roots)
-    findings, errors = analyze_bytes(data, task, analysis, index.facts(display, kinds))
+    analysis = _rooted(session.analysis, [str(absolute.parent)], [absolute])
+    with scope(analysis.project_prefixes):
+        index = build_index([IndexedFile(display, kinds, lambda: data)], session.catalog, analysis.roots)
+        findings, errors = analyze_bytes(data, task, analysis, index.facts(display, kinds))
     lines = data.count(b"\n") + (bool(data) and not data.endswith(b"\n"))
     result = ScanResult(sorted(findings, key=lambda f: f.sort_key), errors, files_scanned=1, lines_scanned=lines,
                         paths=[display], buffers={display: data})

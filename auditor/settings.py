@@ -32,3 +32,6 @@ class AnalysisSettings:
     """The scanned folders (for a named file, its folder). Anything an analyzer reads besides its
     own file (a requirements file's `-r` include) must resolve inside one of them; with none,
     nothing else is read."""
+    project_prefixes: tuple[str, ...] = ()
+    """The reported paths of the scanned projects' folders (`project_roots.project_prefixes`): what a
+    file's path says about its place is read below them."""
