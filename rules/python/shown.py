@@ -10,6 +10,7 @@ A value is shown where it reaches, directly or (a number) through arithmetic and
 - an f-string's replacement field, `str`/`repr`/`format`/`print`, a logger's or progress bar's
   method (`logger.info("%s", v)`, `bar.set_postfix(mem=v)`), `"%s" % v`, `"{}".format(v)`;
 - `v or "N/A"`, a text default for a value that may be missing;
+- a branch of a conditional expression that is itself shown (`{"cuda": v if on_gpu else ""}`);
 - a value of a dict literal or of `dict(...)`: a record of metrics that a logger writes out;
 - a key of a local record every other read of which is shown (`logs["peak"] = v`, then
   `tracker.log(logs)`), for the same reason;
@@ -57,7 +58,7 @@ def is_shown(value: ast.expr, parents: Parents, *, number: bool = False, depth: 
     `number` (never None) passes through arithmetic and conversions on its way."""
     node: ast.AST = value
     parent = parents.parent(node)
-    while number and parent is not None and _carries(parent, node):
+    while parent is not None and (_chooses(parent, node) or (number and _carries(parent, node))):
         node, parent = parent, parents.parent(parent)
     if isinstance(parent, ast.keyword):
         node, parent = parent, parents.parent(parent)
@@ -119,6 +120,12 @@ def _made_as_dict(record: ast.Name, parents: Parents) -> bool:
 def _stores_a_key(read: ast.Name, parents: Parents) -> bool:
     parent = parents.parent(read)
     return isinstance(parent, ast.Subscript) and parent.value is read and isinstance(parent.ctx, ast.Store)
+
+
+def _chooses(parent: ast.AST, node: ast.AST) -> bool:
+    """Whether `parent` is a conditional expression that `node` is a branch of (`v if known else ""`): its
+    value is the branch's, shown wherever the expression is."""
+    return isinstance(parent, ast.IfExp) and parent.test is not node
 
 
 def _carries(parent: ast.AST, node: ast.AST) -> bool:
