@@ -7,7 +7,6 @@ import json
 import resource
 import subprocess
 import sys
-import time
 
 import jsonschema
 import pytest
@@ -98,13 +97,19 @@ def test_a_five_megabyte_file_of_cuda_calls_gives_small_reports(tmp_path):
     line = "x.cuda()\n"
     write(tmp_path / "x.py", "import torch\n" + line * ((MAX_FILE_BYTES - 100) // len(line)))
     for format in ("json", "text"):
-        started = time.monotonic()
+        started = _children_cpu_seconds()
         done = subprocess.run(
             [sys.executable, "-m", "cudaudit", "scan", "-f", format, "x.py"],
-            cwd=tmp_path, capture_output=True, timeout=600,
+            cwd=tmp_path, capture_output=True, timeout=1800,
         )
         assert done.returncode == 1, done.stderr
         assert len(done.stdout) < 2_000_000, format
-        assert time.monotonic() - started < 300, format
+        # Processor time, not wall time: a bound against a quadratic walk that holds on a loaded machine.
+        assert _children_cpu_seconds() - started < 300, format
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     assert peak_kib < 3 * 2**20  # the syntax tree of 540,000 statements is most of it
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
