@@ -33,6 +33,7 @@ from cudaudit.rules.catalog import Catalog, Entry
 from cudaudit.rules.python.constructors import built_regions
 from cudaudit.rules.python.defaults import ModuleCalls
 from cudaudit.rules.python.device_syntax import parameter_defaults
+from cudaudit.rules.python.disabled_flags import DisabledFlag, disabled_flags, holds_at
 from cudaudit.rules.python.guards import Polarity, Probe, exits_early, launch_test, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable, final_name
 from cudaudit.rules.python.nodes import attribute_stores, statements, subtree
@@ -237,6 +238,10 @@ class PythonWalker:
         """The classes whose bodies the walk is in, innermost last."""
         self._class_flags: dict[int, dict[str, ast.expr]] = {}
         """Per class (by id), the truth tests its attributes hold (`_class_flags`), read when an `if` tests one."""
+        self._disabled: dict[int, dict[str, DisabledFlag]] = {}
+        """Per class (by id), its switches turned off off the GPU (`disabled_flags.py`), read when an `if` tests one."""
+        self._meta_shares: set[int] = set()
+        """The tests such switches hold that also let the meta device through (`DisabledFlag.meta`), by id."""
         self._attribute_stores: Mapping[str, int] | None = attribute_stores
         """How many times the module stores each attribute name, read once, when a class keeps a flag
         (given by a caller that walks the module with some functions emptied, counted before)."""
@@ -443,6 +448,7 @@ class PythonWalker:
             rest = region_after(statement, self.names)
             if not rest and isinstance(statement, ast.If) and (local := self._local_test(statement.test)) is not None:
                 rest = region_after(ast.copy_location(ast.If(local, statement.body, statement.orelse), statement), self.names)
+                rest = self._with_meta_share(local, rest)[0]
             elif not rest and self._skip_checks and self._reach is not None and (check := self._reach.skip_check_of(statement)):
                 rest = region_after(check, self.names)  # `_need_gpu()` skips as its opening `if` would here
             elif not rest and self.in_tests and imports_package(statement, self.names.absent_packages):
@@ -476,10 +482,11 @@ class PythonWalker:
     def _visit_branches(self, node: ast.If) -> None:
         test, body, orelse = branch_regions(node.test, self.names)
         if not (body or orelse):
-            local = self._local_test(node.test)
+            local = self._local_test(node.test) or self._conjunction_test(node.test)
             sides = self._cpu_flag_sides(node.test) if local is None else None
             if local is not None:
                 _, body, orelse = branch_regions(local, self.names)
+                body, orelse = self._with_meta_share(local, body, orelse)
             elif sides is not None:
                 body, orelse = sides
         if not (body or orelse) and (replaced := self._none_replaced(node)) is not None:
@@ -566,6 +573,18 @@ class PythonWalker:
             return None
         return ast.UnaryOp(ast.Not(), value) if negated else value
 
+    def _conjunction_test(self, test: ast.expr) -> ast.expr | None:
+        """For `if self._enabled and step == 3:`, the `and` with each flag among its operands replaced
+        by the test it holds (`_local_test`): the branch runs only where every operand held. None where
+        no operand is such a flag."""
+        if not (isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And)):
+            return None
+        values = [self._local_test(value) for value in test.values]
+        if all(value is None for value in values):
+            return None
+        held = [value if value is not None else original for value, original in zip(values, test.values, strict=True)]
+        return ast.copy_location(ast.BoolOp(op=ast.And(), values=held), test)
+
     def _counted_test(self, test: ast.Compare) -> ast.Compare | None:
         """`n > 0` after `n = torch.cuda.device_count()` in the same function (bound once, before the `if`):
         the comparison of the probe's call itself, which `guards.holds_without_device` reads. None for
@@ -612,6 +631,8 @@ class PythonWalker:
         value = None
         if isinstance(name, ast.Attribute) and _is_self_attribute(name):
             value = self._attribute_flags().get(name.attr)
+            if value is None and (holds := self._disabled_flag(name.attr, function, test)) is not None:
+                return holds, negated  # `if self._enabled:` after `init` turned it off off the GPU
         elif isinstance(name, ast.Name):
             flags = self._local_flags.get(id(function))
             if flags is None:
@@ -628,6 +649,31 @@ class PythonWalker:
         if value is None or (value.lineno, value.col_offset) >= (test.lineno, test.col_offset):
             return None
         return value, negated
+
+    def _disabled_flag(self, attribute: str, function: ast.FunctionDef | ast.AsyncFunctionDef, test: ast.expr) -> ast.expr | None:
+        """What `self.attribute` holds where it is True, for a switch the class around the walk turns off
+        in its set-up under a test that holds off the GPU (`disabled_flags.py`), where `test` reads it
+        after that set-up; None otherwise."""
+        if not self._classes:
+            return None
+        owner = self._classes[-1]
+        flags = self._disabled.get(id(owner))
+        if flags is None:
+            flags = self._disabled[id(owner)] = disabled_flags(owner, self._holds_device, self._stores)
+        flag = flags.get(attribute)
+        if flag is None or not holds_at(flag, owner, function, test):
+            return None
+        if flag.meta:
+            self._meta_shares.add(id(flag.holds))
+        return flag.holds
+
+    def _with_meta_share(self, local: ast.expr, *regions: Region) -> tuple[Region, ...]:
+        """`regions` as read from `local`, where a flag in it was kept on for the meta device too
+        (`DisabledFlag.meta`): each guarded one is another path instead, for a model initialised there
+        may run on the CPU later."""
+        if not self._meta_shares or not any(id(node) in self._meta_shares for node in subtree(local)):
+            return regions
+        return tuple(ANOTHER_PATH if region.cuda_guarded else region for region in regions)
 
     def _may_be_sentinel(self, key: str, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         """Whether `function` sets `key` to None (or to what `next(..., None)` finds) somewhere: only then
