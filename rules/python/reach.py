@@ -27,7 +27,10 @@ called. Two shapes follow from that, both read from one module and its syntax al
   runs it in a grad mode (`@torch.no_grad()`, `@torch.inference_mode()`), only says how a method is
   bound (`@staticmethod`, `@classmethod`) or makes a Triton kernel of it (`@triton.jit`, whose uses
   are its launches: a wrapper that returns its PyTorch reference `if not x.is_cuda:` before
-  `_kernel[grid](x, out)` never launches it on a CPU).
+  `_kernel[grid](x, out)` never launches it on a CPU) or a custom operator (`@torch.library.custom_op(
+  ..., device_types="cuda")`, whose uses are its calls; `op.register_fake` and
+  `op.register_autograd(backward)` call nothing of it, and a use of it inside the backward it
+  registers says nothing of its callers, as a function calling itself says nothing: `part_of`).
   In a module that defines tests, a module-level name assigned a device once (`device =
   torch.device("cuda:0")`, `DEVICE = "cuda"`) is read the same way: building a device object
   needs no device, so where every test and helper that reads the name is guarded, the assignment
@@ -56,7 +59,13 @@ from cudaudit.rules.python.flag_functions import MEMOIZERS
 from cudaudit.rules.python.guards import exits_early, is_skip_call
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import call_arguments, statements, substituted, subtree
-from cudaudit.rules.python.regions import NEUTRAL, TRITON_KERNEL_DECORATORS, Region, branch_regions
+from cudaudit.rules.python.regions import (
+    CUSTOM_OP_DECORATORS,
+    NEUTRAL,
+    TRITON_KERNEL_DECORATORS,
+    Region,
+    branch_regions,
+)
 from cudaudit.source import decode_python, parse_python
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -73,10 +82,12 @@ _FRAMEWORK_METHODS = frozenset(
      "teardown_class", "asyncSetUp", "asyncTearDown", "subTest"}
 )
 """Methods a test framework calls itself: never helpers, whoever else uses them."""
-_WRAPPERS = MEMOIZERS | TRITON_KERNEL_DECORATORS | frozenset({"torch.no_grad", "torch.inference_mode", "torch.enable_grad"})
+_WRAPPERS = (
+    MEMOIZERS | TRITON_KERNEL_DECORATORS | CUSTOM_OP_DECORATORS | frozenset({"torch.no_grad", "torch.inference_mode", "torch.enable_grad"})
+)
 """Decorators that call the function only when it is called: they remember its results, run it
 in a grad mode (https://docs.pytorch.org/docs/stable/generated/torch.no_grad.html), or make a
-Triton kernel of it, whose launches are its calls. What such a decorator says of the function (a
+Triton kernel or a custom operator of it, whose launches or calls are its calls. What such a decorator says of the function (a
 Triton kernel needs a GPU) holds where the function runs: the walk counts its hits in the function's
 scope (`PythonWalker.visit_FunctionDef`)."""
 _BINDINGS = frozenset({"staticmethod", "classmethod"})
@@ -150,6 +161,8 @@ class ModuleReach:
         """Module-level functions that open with a skip, by name: the `if` that skips (`skip_check_of`)."""
         self._skip_functions: dict[str, FunctionNode] = {}
         self._uses: dict[int, list[Use]] = {}
+        self._parts: dict[int, int] = {}
+        """Helpers that run only inside runs of another (`part_of`), by id, with the id of that other."""
         self._nodes: dict[int, tuple[str, Definition]] = {}
         self.module_region = NEUTRAL
         defined: dict[str, int] = {}
@@ -310,6 +323,12 @@ class ModuleReach:
                 return bound_check(function, check, call)
         return None
 
+    def part_of(self, part: Definition, whole: FunctionNode) -> None:
+        """`part` runs only inside runs of `whole` (the backward a custom operator registers,
+        `op.register_autograd(backward)`): a use of `whole` in it says nothing of `whole`'s callers, as a
+        function calling itself says nothing of them."""
+        self._parts[id(part)] = id(whole)
+
     def use(self, helper: Definition, use: Use) -> None:
         # a function calling itself, or a class naming itself in its methods, says nothing of its callers
         if id(helper) not in use.scope and not any(self._class_of.get(scope) == id(helper) for scope in use.scope):
@@ -340,7 +359,8 @@ class ModuleReach:
             return found[key]
         name = self._nodes[key][0]
         outside = self.elsewhere.get(name, ())
-        uses = [*self._uses.get(key, ()), *(outside or ())]
+        uses = [use for use in self._uses.get(key, ()) if not any(self._parts.get(scope) == key for scope in use.scope)]
+        uses.extend(outside or ())
         if not uses or outside is None or key in visiting or self._self_only.get(key) in self._read_otherwise:
             return None
         visiting.add(key)

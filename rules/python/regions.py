@@ -560,6 +560,15 @@ TRITON_KERNEL_DECORATORS = frozenset({"triton.jit", "triton.autotune", "triton.h
 (`kernel[grid](x, out, n)`): defining one touches no device
 (https://triton-lang.org/main/python-api/generated/triton.jit.html)."""
 
+CUSTOM_OP_DECORATORS = frozenset({"torch.library.custom_op", "torch._library.custom_ops.custom_op", "torch.library.triton_op"})
+"""Decorators that make a function an operator's kernel, which runs only where the operator is called
+with tensors it serves: registering it touches no device
+(https://docs.pytorch.org/docs/stable/library.html#torch.library.custom_op)."""
+OPERATOR_REGISTRATIONS = frozenset({"register_fake", "register_autograd", "register_kernel", "register_vmap", "register_torch_dispatch", "register_autocast"})
+"""The methods of a custom operator that register more of it (its fake kernel, backward, another
+device's kernel): reading `op.register_fake` calls nothing of the operator
+(https://docs.pytorch.org/docs/stable/library.html#torch.library.CustomOpDef)."""
+
 
 def dispatch_region(key: ast.expr | None) -> Region:
     """The value under a `"cuda"` key of a dict display is the CUDA side of a table keyed by device

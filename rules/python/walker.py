@@ -45,10 +45,12 @@ from cudaudit.rules.python.reach import CONFTEST_SKIP, Definition, Elsewhere, Mo
 from cudaudit.rules.python.regions import (
     ALL_TARGETS,
     ANOTHER_PATH,
+    CUSTOM_OP_DECORATORS,
     DISPLAYED,
     GIVEN_DEFAULT,
     NEUTRAL,
     ONLY_COMPARED,
+    OPERATOR_REGISTRATIONS,
     PAST_ABSENT_IMPORT,
     UNREACHABLE,
     UNREAD_DEFAULT,
@@ -987,6 +989,8 @@ class PythonWalker:
     def visit_Attribute(self, node: ast.Attribute) -> None:
         qualified = self.names.resolve(node)
         if qualified is None:
+            if self._registers_operator(node):
+                return  # `op.register_fake`: registers more of a custom operator, calls nothing of it
             if node.attr in self._helper_names and isinstance(node.ctx, ast.Load):
                 self._use(node)
             self.generic_visit(node)
@@ -1003,7 +1007,35 @@ class PythonWalker:
                 for hook in self._name_hooks:
                     hook(node, binding.qualified)
 
+    def _registers_operator(self, node: ast.Attribute) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """For `op.register_autograd`, `op.register_fake` on a module-level function the module makes a
+        custom operator of (`@torch.library.custom_op(...)`), a helper of `reach.py`: that function."""
+        if node.attr not in OPERATOR_REGISTRATIONS or not isinstance(node.value, ast.Name) or self._reach is None:
+            return None
+        function = self._reach.functions.get(node.value.id)
+        if function is None or not any(
+            self.names.resolve(d.func if isinstance(d, ast.Call) else d) in CUSTOM_OP_DECORATORS for d in function.decorator_list
+        ):
+            return None
+        return function
+
     def visit_Call(self, node: ast.Call) -> None:
+        if isinstance(node.func, ast.Attribute) and (operator := self._registers_operator(node.func)) is not None:
+            # `op.register_autograd(backward, setup_context=setup)`: what it is handed runs where the operator does
+            outer, self._wrapped = self._wrapped, (id(operator),)
+            try:
+                self._visit_call(node)
+            finally:
+                self._wrapped = outer
+            if self._reach is not None:
+                for argument in (*node.args, *(keyword.value for keyword in node.keywords)):
+                    part = self._reach.functions.get(argument.id) if isinstance(argument, ast.Name) else None
+                    if part is not None:
+                        self._reach.part_of(part, operator)
+        else:
+            self._visit_call(node)
+
+    def _visit_call(self, node: ast.Call) -> None:
         self._callees[id(node.func)] = node
         qualified = self.names.resolve(node.func)
         if qualified is not None:

@@ -18,11 +18,11 @@ from __future__ import annotations
 import ast
 
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.regions import CUSTOM_OP_DECORATORS
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DEVICE_STRING = "device-string"
 KERNEL_KEY = "kernel"
-CUSTOM_OP = frozenset({"torch.library.custom_op", "torch._library.custom_ops.custom_op"})
 REGISTRATIONS = frozenset({"torch.library.impl", "torch.library.register_kernel"})
 LIBRARY = "torch.library.Library"
 _CPU_SERVING = frozenset(
@@ -44,7 +44,7 @@ class CustomOperators(Concern):
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         if self.walk.in_comparison:
             return
-        if callee in CUSTOM_OP:
+        if callee in CUSTOM_OP_DECORATORS:
             for keyword in call.keywords:
                 if keyword.arg == "device_types" and _only_cuda(keyword.value):
                     self.walk.report(DEVICE_STRING, KERNEL_KEY, keyword.value)
