@@ -70,6 +70,16 @@ class BuildMode(Enum):
 
 
 @dataclass(frozen=True)
+class SourceGlob:
+    """Files a build names by a glob (`pkg/csrc/cuda/**/*.cu`, from the scanned root), less the
+    patterns it takes out of that list, and the arm of the build that adds them."""
+
+    pattern: str
+    excluded: tuple[str, ...]
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
 class RocmBuild:
     """A build script that knows about ROCm: what it does with its folder's CUDA sources there."""
 
@@ -87,6 +97,10 @@ class RocmBuild:
     defines: tuple[tuple[str, bool | None, bool | None], ...] = ()
     """Macros the build defines for its sources, as (name, defined on HIP builds, on CUDA builds):
     False where that side never defines it (`add_compile_definitions(HAS_SM80)` under `if(BUILD_CUDA)`)."""
+    cuda_only_globs: tuple[SourceGlob, ...] = ()
+    """The lists of sources a Python build adds only in an arm a ROCm build never takes, by glob
+    (`sources += glob.glob("csrc/cuda/*.cu")` under `if use_cuda:`); the index turns the scanned
+    files they list into `cuda_only` entries."""
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,7 @@ _READERS = {
     "macro_values": "cudaudit.rules.kernels.preprocessor:merge_macro_values",
     "build_side": "cudaudit.rules.kernels.preprocessor:Build",
     "build": "cudaudit.rules.builds.rocm_builds:read_build_script",
+    "listed_sources": "cudaudit.rules.builds.source_sets:listed_sources",
     "unbuilt": "cudaudit.rules.builds.unbuilt_extensions:unbuilt_extensions",
     "unbuilt_called": "cudaudit.rules.builds.unbuilt_extensions:called_where_unbuilt",
     "named_sources": "cudaudit.rules.builds.extension_routes:named_sources",
@@ -317,11 +318,12 @@ class ProjectIndex:
             facts["cuda_macros"] = self.cuda_macros
             facts["cuda_macro_values"] = self.cuda_macro_values
             build = _nearest_at_or_above(path, self.builds)
-            left_out = _left_out(path, build)
+            left_out = _left_out(path, build) or self._included_only_by_left_out(facts["cuda_only"])
             route = self.rocm_routes.get(path)
+            separate = build is not None and build.mode is BuildMode.SEPARATE and not _under(path, build.rocm_sources)
             if route is not None and (build is None or path not in build.rocm_named):
                 facts["rocm_route"] = route
-            elif left_out is not None:
+            elif left_out is not None and not separate:
                 if not _beside_rocm_sources(path, build):
                     facts["rocm_goes_without"] = left_out
                     facts["cuda_only"] = None
@@ -331,7 +333,7 @@ class ProjectIndex:
                     facts["hipified_by"] = build.evidence
             elif build is not None and build.mode is BuildMode.IMPLICIT_HIPIFY:
                 facts["hipified_by"] = build.evidence
-            elif build is not None and build.mode is BuildMode.SEPARATE and not _under(path, build.rocm_sources):
+            elif separate and build is not None:
                 rocm = Evidence(build.evidence.path, build.evidence.line, f"ROCm builds {', '.join(build.rocm_sources)}")
                 facts["counterparts"] = (*facts["counterparts"], Counterpart("rocm", rocm))
             else:
@@ -375,6 +377,19 @@ class ProjectIndex:
             facts["cuda_images"] = self.cuda_images
         return FileFacts(**facts)
 
+
+    def _included_only_by_left_out(self, include: Evidence | None) -> Evidence | None:
+        """Where a build leaves out of ROCm the source that (through headers only such sources
+        include) is the first to include a header every includer includes only on CUDA: that
+        header is part of what ROCm goes without, as its includer is."""
+        seen: set[str] = set()
+        while include is not None and include.path not in seen and self.porting is not None:
+            seen.add(include.path)
+            left_out = _left_out(include.path, _nearest_at_or_above(include.path, self.builds))
+            if left_out is not None:
+                return left_out
+            include = self.porting.cuda_only(include.path)
+        return None
 
     def _built_for_cuda_only(self, build: RocmBuild | None) -> Evidence | None:
         """Where `build` compiles nothing for ROCm, so that ROCm goes without its sources: a script whose
@@ -423,6 +438,10 @@ def build_index(
         for target, runs in (("rocm", rocm), ("cpu", cpu)):
             if runs:
                 ci_targets.setdefault(target, path)
+    if any(build is not None and build.cuda_only_globs for build in found.builds.values()):
+        listed = _reader("listed_sources")
+        found.builds = {folder: listed(build, found.sources) if build is not None and build.cuda_only_globs else build
+                        for folder, build in found.builds.items()}
     left_out = {source: evidence for build in found.builds.values() if build is not None
                 for source, evidence in build.cuda_only}
     counterparts = _counterparts(files, found.include_paths)

@@ -266,6 +266,60 @@ def test_a_setup_py_says_which_sources_it_builds_for_cuda_only():
     assert built.cuda_only is None and built.rocm_goes_without is None
 
 
+GLOBBED_SETUP = """import glob, os
+import torch
+from torch.utils.cpp_extension import CUDA_HOME, ROCM_HOME, CUDAExtension, CppExtension
+
+def extensions():
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.join(here, "pkg", "csrc")
+    sources = glob.glob(os.path.join(root, "**", "*.cpp"), recursive=True)
+    gpu = glob.glob(os.path.join(root, "**", "*.cu"), recursive=True)
+    hip = glob.glob(os.path.join(root, "hip", "*.cu"))
+    gpu = list(set(gpu) - set(hip))
+    use_cuda = torch.version.cuda is not None and CUDA_HOME is not None
+    use_rocm = torch.version.hip is not None and ROCM_HOME is not None
+    if use_cuda:
+        sources += gpu
+    elif use_rocm:
+        sources += hip
+    return [CUDAExtension("pkg._C", sources)]
+"""
+
+
+def test_sources_a_setup_py_globs_only_in_its_cuda_arm_are_ones_rocm_goes_without():
+    """`if use_cuda: sources += gpu`, where `gpu` globs the `.cu` files less the HIP ones: ROCm builds
+    none of them, and a header only they include goes without too; the HIP sources and the C++ ones
+    every build compiles are its ROCm build."""
+    files = {"setup.py": GLOBBED_SETUP, "pkg/csrc/cuda/fast.cu": '#include "tile.cuh"\n', "pkg/csrc/cuda/tile.cuh": "",
+             "pkg/csrc/hip/fast.cu": "", "pkg/csrc/ops.cpp": ""}
+    index = index_of(files)
+    arm = Evidence("setup.py", 14, "if use_cuda:")
+    assert index.facts("pkg/csrc/cuda/fast.cu", (FileKind.CUDA,)).rocm_goes_without == arm
+    assert index.facts("pkg/csrc/cuda/tile.cuh", (FileKind.CUDA,)).rocm_goes_without == arm
+    for built in ("pkg/csrc/hip/fast.cu", "pkg/csrc/ops.cpp"):
+        facts = index.facts(built, (FileKind.CUDA,))
+        assert facts.rocm_goes_without is None and facts.rocm_build is not None
+    everywhere = GLOBBED_SETUP.replace("    if use_cuda:\n        sources += gpu\n", "    sources += gpu\n    if use_cuda:\n        pass\n")
+    assert index_of({**files, "setup.py": everywhere}).facts("pkg/csrc/cuda/fast.cu", (FileKind.CUDA,)).rocm_goes_without is None
+
+
+def test_a_cutlass_kernel_globbed_only_for_cuda_is_a_rocm_warning_and_its_flags_are_no_rocm_finding(cli, tmp_path):
+    """The kernel's CUTLASS include stops only a port of that arm (a warning, not an error), and nvcc's
+    options in an arm a ROCm build never takes (`CUDA_HOME`, unless the installer forces it) never reach it."""
+    setup = GLOBBED_SETUP.replace(
+        "    if use_cuda:\n",
+        '    if (CUDA_HOME is not None and torch.version.cuda) or os.getenv("FORCE_CUDA", "0") == "1":\n'
+        '        args = {"nvcc": ["--use_fast_math", "--ptxas-options=-v"]}\n',
+    )
+    write(tmp_path / "setup.py", setup)
+    write(tmp_path / "pkg/csrc/cuda/fast.cu", "#include <cutlass/cutlass.h>\n__global__ void k() {}\n")
+    findings = scan_json(cli, str(tmp_path))["findings"]
+    (kernel,) = [f for f in findings if f["path"].endswith("fast.cu")]
+    assert kernel["severity"] == "warning" and "setup.py:14" in kernel["targets"]["rocm"]["source"]
+    assert not [f for f in findings if f["path"].endswith("setup.py") and f["targets"]["rocm"]["severity"] != "note"]
+
+
 def test_a_cmake_build_that_compiles_cuda_sources_as_hip_is_their_rocm_build():
     cmake = (
         "set(GPU_SOURCES csrc/ops.cu)\n"

@@ -211,13 +211,16 @@ def on_default_rocm_install(test: ast.expr, names: ImportTable) -> tuple[bool | 
 
 def _opt_in_setting(test: ast.expr, names: ImportTable) -> str | None:
     """The environment variable of a test that holds only where the installer sets it:
-    `os.getenv("FORCE_CUDA", "0") == "1"`, `os.environ.get("FORCE_CUDA")`, `"FORCE_CUDA" in os.environ`."""
+    `os.getenv("FORCE_CUDA", "0") == "1"`, `os.getenv("ARCHS", "") != ""`, `os.environ.get("FORCE_CUDA")`,
+    `"FORCE_CUDA" in os.environ`."""
     if isinstance(test, ast.Compare) and len(test.ops) == 1:
         left, right, op = test.left, test.comparators[0], test.ops[0]
         if isinstance(op, ast.In) and names.resolve(right) == "os.environ":
             return _constant_string(left)
         read = _environment_read(left, names)
-        if read is not None and isinstance(op, ast.Eq) and isinstance(right, ast.Constant) and right.value != read[1]:
+        if read is not None and isinstance(right, ast.Constant) and (
+            (isinstance(op, ast.Eq) and right.value != read[1]) or (isinstance(op, ast.NotEq) and right.value == read[1])
+        ):
             return read[0]
         return None
     read = _environment_read(test, names)

@@ -21,6 +21,7 @@ from functools import partial
 from cudaudit.model import Finding, Portability, Severity, Status
 from cudaudit.rules.builds import nvcc_flags
 from cudaudit.rules.builds.build_gates import cuda_home_gate, raises_without_cuda_home
+from cudaudit.rules.builds.rocm_builds import cuda_arms
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.kernels.string_literals import literal_positions
 from cudaudit.rules.python.guards import Polarity, Probe, polarity, probes_in
@@ -92,12 +93,15 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
         stop = raises_without_cuda_home(gate, names)
         findings.append(finding if stop is None else _stops_without_cuda_home(finding, f"{path}:{stop.lineno}"))
     flags = any(word in text and (pattern is None or pattern.search(text)) for word, pattern in _FLAG_MARKERS)
+    arms = cuda_arms(tree, names) if flags else []
     for key, node, start, end in _flag_strings(tree) if flags else ():
         entry = catalog.lookup(FLAG_DETECTOR, key)
         positions = literal_positions(node, lines)
         if entry is None or positions is None:
             continue
         quiet, cap = context_of(node)
+        if any(first <= node.lineno <= last for first, last, _ in arms):
+            quiet |= {"rocm"}  # the arm a ROCm build never takes (`if CUDA_HOME is not None or FORCE_CUDA:`)
         span = positions.span(len(positions.text[:start].encode()), len(positions.text[:end].encode()))
         findings.append(build_finding(entry, path, span, lines.snippet(span), settings.targets, quiet, cap))
     return findings

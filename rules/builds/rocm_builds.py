@@ -39,16 +39,19 @@ import ast
 import posixpath
 import re
 
-from cudaudit.facts import BuildMode, Evidence, RocmBuild
+from cudaudit.facts import BuildMode, Evidence, RocmBuild, SourceGlob
 from cudaudit.rules.builds.build_gates import (
     cuda_target_only,
     extension_gate,
     names_cuda_extension,
+    on_default_rocm_install,
     top_level_functions,
 )
+from cudaudit.rules.builds.source_sets import cuda_arm_globs
 from cudaudit.rules.python.guards import Polarity, Probe, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable
-from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.nodes import substituted, subtree
+from cudaudit.rules.python.walker import device_flags
 from cudaudit.source import parse_python
 
 BUILD_WORDS = ("CUDAExtension", "BuildExtension", "cpp_extension", "hipify")
@@ -56,6 +59,8 @@ _SOURCE = re.compile(r"\.(?:cu|cuh|cpp|cc|cxx|c|h|hpp|hip)$")
 _SOURCE_FOLDER = re.compile(r"(?:^|/)csrc(?:/|$)")
 _OFF_WORDS = re.compile(r"(?i)(?:^|_)(?:skip|disable|no)(?:_|$)")
 _TEXT_LIMIT = 80
+_NVIDIA = frozenset({Probe.NVIDIA, Probe.CUDA})
+"""What `torch.version.cuda` probes: NVIDIA's CUDA build, which ROCm builds are not."""
 
 
 def read_build_script(path: str, text: str) -> RocmBuild | None:
@@ -96,14 +101,17 @@ def read_build_script(path: str, text: str) -> RocmBuild | None:
                          _sources_by_side(tree, path, names, lines)[1])
     if separate:
         first = min(separate.values())
-        return RocmBuild(path, BuildMode.SEPARATE, line_evidence(path, first, lines), tuple(sorted(separate)))
+        cuda_only, rocm_named, globs = _sources_by_side(tree, path, names, lines)
+        return RocmBuild(path, BuildMode.SEPARATE, line_evidence(path, first, lines), tuple(sorted(separate)),
+                         cuda_only, rocm_named, cuda_only_globs=globs)
     if skip is not None:
         return RocmBuild(path, BuildMode.SKIPS, line_evidence(path, skip.lineno, lines))
     cuda_gate = extension_gate(tree, lambda test, in_body: _decides_rocm(test, names, _never_on_rocm(in_body)))
     if cuda_gate is not None:
         return RocmBuild(path, BuildMode.CUDA_TARGET, line_evidence(path, cuda_gate.lineno, lines))
-    cuda_only, rocm_named = _sources_by_side(tree, path, names, lines)
-    return RocmBuild(path, BuildMode.HIPIFY, line_evidence(path, probe.lineno, lines), (), cuda_only, rocm_named)
+    cuda_only, rocm_named, globs = _sources_by_side(tree, path, names, lines)
+    return RocmBuild(path, BuildMode.HIPIFY, line_evidence(path, probe.lineno, lines), (), cuda_only, rocm_named,
+                     cuda_only_globs=globs)
 
 
 def _cuda_extension_call(tree: ast.Module, names: ImportTable) -> ast.Call | ast.stmt | None:
@@ -116,14 +124,17 @@ def _cuda_extension_call(tree: ast.Module, names: ImportTable) -> ast.Call | ast
 
 def _sources_by_side(
     tree: ast.Module, path: str, names: ImportTable, lines: list[str]
-) -> tuple[tuple[tuple[str, Evidence], ...], tuple[str, ...]]:
+) -> tuple[tuple[tuple[str, Evidence], ...], tuple[str, ...], tuple[SourceGlob, ...]]:
     """The source files the script names only in branches a ROCm build skips (with the line of the
-    branch), and those it names anywhere else."""
-    skipped: list[tuple[int, int, int]] = []  # first line, last line, the branch's `if` line
-    for node in subtree(tree):
-        if isinstance(node, ast.If):
-            for branch in _non_rocm_branches(node, names):
-                skipped.append((branch[0].lineno, branch[-1].end_lineno or branch[-1].lineno, node.lineno))
+    branch), those it names anywhere else, and the globs of sources it adds only in such branches."""
+    skipped = cuda_arms(tree, names)
+
+    def arm_line(node: ast.AST) -> int | None:
+        line = getattr(node, "lineno", 0)
+        return next((at for first, last, at in skipped if first <= line <= last), None)
+
+    globs = tuple(SourceGlob(pattern, excluded, line_evidence(path, line, lines))
+                  for pattern, excluded, line in cuda_arm_globs(tree, path, names, arm_line))
     cuda_only: dict[str, int] = {}
     rocm_named: set[str] = set()
     for constant in subtree(tree):
@@ -137,16 +148,51 @@ def _sources_by_side(
             cuda_only.setdefault(source, branch_line)
     left_out = tuple((source, line_evidence(path, line, lines)) for source, line in sorted(cuda_only.items())
                      if source not in rocm_named)
-    return left_out, tuple(sorted(rocm_named))
+    return left_out, tuple(sorted(rocm_named)), globs
 
 
-def _non_rocm_branches(node: ast.If, names: ImportTable) -> list[list[ast.stmt]]:
-    """The branches of `node` that a ROCm build never takes."""
+def cuda_arms(tree: ast.Module, names: ImportTable) -> list[tuple[int, int, int]]:
+    """The arms of the script's `if`s that a ROCm build never takes, as (first line, last line, the
+    `if`'s line): those `_non_rocm_branches` finds, reading a test of names the module or the function
+    binds once to a device test (`use_cuda = torch.version.cuda and CUDA_HOME is not None`, then
+    `if use_cuda:`) as the test they hold."""
+    arms: list[tuple[int, int, int]] = []
+    for scope in (tree, *(node for node in subtree(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))):
+        flags = device_flags(scope, names)
+        for node in _scope_ifs(scope):
+            test = substituted(node.test, flags) if flags and _names_any(node.test, flags) else node.test
+            for first, last in _non_rocm_branches(node, test, names):
+                arms.append((first, last, node.lineno))
+    return arms
+
+
+def _scope_ifs(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.If]:
+    """The `if`s of `scope` outside the functions it defines."""
+    found, stack = [], list(scope.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If):
+            found.append(node)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
+    return found
+
+
+def _names_any(test: ast.expr, flags: dict[str, ast.expr]) -> bool:
+    return any(isinstance(node, ast.Name) and node.id in flags for node in subtree(test))
+
+
+def _non_rocm_branches(node: ast.If, test: ast.expr, names: ImportTable) -> list[tuple[int, int]]:
+    """The lines of the branches of `node` (whose test reads `test`) that a ROCm build never takes: a
+    branch a probe keeps off ROCm (`if not torch.version.hip:`, `if torch.version.cuda:`, None on ROCm
+    builds), or a test of `CUDA_HOME` does, which ROCm builds leave None, unless the installer sets a
+    switch (`if (CUDA_HOME is not None and ...) or os.getenv("FORCE_CUDA", "0") == "1":`)."""
     branches = []
-    if _decides_rocm(node.test, names, _never_on_rocm(True)) and node.body:
-        branches.append(node.body)
-    if _decides_rocm(node.test, names, _never_on_rocm(False)) and node.orelse:
-        branches.append(node.orelse)
+    default_rocm, _ = on_default_rocm_install(test, names)
+    if node.body and (default_rocm is False or _decides_rocm(test, names, _never_on_rocm(True), nvidia=True)):
+        branches.append((node.body[0].lineno, node.body[-1].end_lineno or node.body[-1].lineno))
+    if node.orelse and (default_rocm is True or _decides_rocm(test, names, _never_on_rocm(False), nvidia=True)):
+        branches.append((node.orelse[0].lineno, node.orelse[-1].end_lineno or node.orelse[-1].lineno))
     return branches
 
 
@@ -156,15 +202,19 @@ def _never_on_rocm(in_body: bool) -> Polarity:
     return Polarity.NEGATIVE if in_body else Polarity.POSITIVE
 
 
-def _decides_rocm(test: ast.expr, names: ImportTable, side: Polarity) -> bool:
+def _decides_rocm(test: ast.expr, names: ImportTable, side: Polarity, nvidia: bool = False) -> bool:
     """Whether `test` is false on every ROCm build (`side` NEGATIVE: `not ROCM_VERSION and
-    COMPILE_MARLIN`) or true only on ROCm builds (POSITIVE: `IS_ROCM and USE_FAST`)."""
+    COMPILE_MARLIN`) or true only on ROCm builds (POSITIVE: `IS_ROCM and USE_FAST`); with `nvidia`,
+    a test of NVIDIA's CUDA build (`torch.version.cuda`, None on ROCm builds) decides too."""
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        return _decides_rocm(test.operand, names, side.flipped)
+        return _decides_rocm(test.operand, names, side.flipped, nvidia)
     if isinstance(test, ast.BoolOp):
-        parts = [_decides_rocm(value, names, side) for value in test.values]
+        parts = [_decides_rocm(value, names, side, nvidia) for value in test.values]
         return any(parts) if isinstance(test.op, ast.And) else all(parts)
-    return Probe.ROCM in probes_in(test, names) and polarity(test, names, Probe.ROCM) is side
+    probes = probes_in(test, names)
+    if Probe.ROCM in probes:
+        return polarity(test, names, Probe.ROCM) is side
+    return nvidia and probes == _NVIDIA and polarity(test, names, Probe.NVIDIA) is side.flipped
 
 
 def _source_file(node: ast.Constant, script: str) -> str | None:
