@@ -50,6 +50,21 @@ def test_an_arg_default_that_names_another_arg_is_expanded_as_docker_does():
     assert "rocm/dev-ubuntu-22.04" in finding.targets["rocm"].replacement
 
 
+def test_a_base_image_chosen_by_whether_an_arg_has_a_value_is_the_one_its_default_chooses():
+    """`${CUDA:+nvidia/cuda:${CUDA}-...}` then `${BASE:-ubuntu:...}`: Docker expands each default where
+    the ARG is declared, the second reading the first; with `CUDA` set the image is CUDA's, without it
+    the plain distribution's."""
+    dockerfile = (
+        "ARG CUDA=12.4.1\nARG UBUNTU=22.04\n"
+        'ARG BASE=${CUDA:+"nvidia/cuda:${CUDA}-cudnn-devel-ubuntu${UBUNTU}"}\n'
+        'ARG BASE=${BASE:-"ubuntu:${UBUNTU}"}\n'
+        "FROM ${BASE} AS build\n"
+    )
+    finding = one(dockerfile, "CDA501")
+    assert "`nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04`" in finding.message and finding.span.line == 5
+    assert [f for f in analyze(dockerfile.replace("CUDA=12.4.1", "CUDA="), path="Dockerfile") if f.rule == "CDA501"] == []
+
+
 def test_each_stage_of_a_multi_stage_build_gets_its_own_replacement_and_stage_names_are_not_images():
     dockerfile = (
         "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04 AS builder\n"

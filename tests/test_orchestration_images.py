@@ -73,3 +73,17 @@ def test_an_image_pulled_through_a_mirror_or_private_registry_is_the_image_its_p
         ("CDA507", 3, "docker.m.daocloud.io/vllm/vllm-openai:v0.8.5"),
         ("CDA501", 9, "localhost/nvidia/cuda:12.4.1-runtime-ubuntu22.04"),
     ]
+
+
+def test_a_build_matrix_naming_base_images_reports_the_cuda_ones_at_most_as_warnings():
+    """`BASE_IMAGE: nvidia/cuda:...` in the values an image build reads: the build's input, a warning at
+    most; a plain distribution's image is none; a ROCm image under such a key makes them ROCm notes."""
+    matrix = (
+        "- BASE_IMAGE: nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04\n  TAG: gpu\n"
+        "- BASE_IMAGE: ubuntu:22.04\n  TAG: cpu\n"
+    )
+    (finding,) = analyze(matrix, path="docker/matrix.yaml")
+    assert (finding.rule, finding.span.line, finding.severity.value) == ("CDA501", 1, "warning")
+    assert finding.targets["rocm"].severity.value == "warning"
+    with_rocm = matrix + "- BASE_IMAGE: rocm/dev-ubuntu-22.04:6.4-complete\n  TAG: rocm\n"
+    assert [f.targets["rocm"].severity.value for f in analyze(with_rocm, path="docker/matrix.yaml")] == ["note"]

@@ -19,6 +19,7 @@ from typing import Any
 from dockerfile_parse import DockerfileParser
 from dockerfile_parse.util import extract_key_values
 
+from cudaudit.rules.containers.shell import declared_value
 from cudaudit.rules.dependencies.report import Placed
 from cudaudit.source import UnparsableError
 
@@ -66,6 +67,7 @@ def parse_dockerfile(text: str) -> list[Instruction]:
             _check(entry)
     instructions = []
     global_args: dict[str, str] = {}
+    declared: dict[str, str] = {}
     in_stage = False
     for entry, context in zip(structure, parser.context_structure):
         keyword = entry["instruction"]
@@ -77,10 +79,23 @@ def parse_dockerfile(text: str) -> list[Instruction]:
         else:
             variables = {**context.args, **context.envs}
             if not in_stage:
-                global_args = dict(context.args)
+                if keyword == "ARG":
+                    declared = _declared(entry["value"], declared)
+                global_args = {**context.args, **declared}
         heredocs = tuple(_body(lines, body) for body in bodies.get(entry["startline"], ()))
         instructions.append(Instruction(keyword, entry["startline"] + 1, _arguments(entry, lines), variables, heredocs))
     return instructions
+
+
+def _declared(value: str, declared: dict[str, str]) -> dict[str, str]:
+    """The global ARGs' values after `ARG value`, each default expanded as Docker expands it where the
+    ARG is declared, with the values before it: `ARG BASE=${CUDA:+nvidia/cuda:${CUDA}-devel}` then
+    `ARG BASE=${BASE:-ubuntu:22.04}` leaves the CUDA image where `CUDA` has a value (dockerfile-parse
+    keeps the last text as written, which names itself)."""
+    updated = dict(declared)
+    for name, raw in extract_key_values(env_replace=False, args={}, envs={}, instruction_value=value):
+        updated[name] = declared_value(raw, updated) if raw else updated.get(name, "")
+    return updated
 
 
 def _parser(text: str) -> DockerfileParser:

@@ -69,6 +69,58 @@ def _expansion(match: re.Match[str], variables: Mapping[str, str], depth: int = 
     return value
 
 
+def declared_value(text: str, variables: Mapping[str, str]) -> str:
+    """An ARG's default as Docker holds it once declared: its references expanded with the values in
+    force, a modifier's word too, where it nests references of its own (`${CUDA:+nvidia/cuda:${CUDA}-devel}`,
+    `${BASE:-ubuntu:${UBUNTU}}`, the previous value of the same name); a variable nothing declared
+    keeps its reference as written."""
+    out, at = [], 0
+    while at < len(text):
+        start = text.find("${", at)
+        plain = _REFERENCE.search(text, at)
+        if plain is not None and plain.group("plain") and (start < 0 or plain.start() < start):
+            out.append(text[at:plain.start()])
+            value = variables.get(plain.group("plain"))
+            out.append(plain.group(0) if value is None else value)
+            at = plain.end()
+            continue
+        if start < 0:
+            out.append(text[at:])
+            break
+        end = _closing_brace(text, start + 2)
+        inner = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)(?::?([-+])(.*))?", text[start + 2:end], re.DOTALL)
+        out.append(text[at:start])
+        if inner is None or end >= len(text):
+            out.append(text[start:end + 1])
+        else:
+            name, op, word = inner.groups()
+            value = variables.get(name)
+            if op is None:
+                out.append(text[start:end + 1] if value is None else value)
+            elif (op == "-") == bool(value):
+                out.append(value or "")
+            else:
+                out.append(declared_value(word.replace('"', ""), variables))
+        at = end + 1
+    return "".join(out)
+
+
+def _closing_brace(text: str, at: int) -> int:
+    """The offset of the `}` that closes a `${` whose name starts at `at` (the text's length if none)."""
+    depth = 1
+    while at < len(text):
+        if text.startswith("${", at):
+            depth += 1
+            at += 2
+            continue
+        if text[at] == "}":
+            depth -= 1
+            if depth == 0:
+                return at
+        at += 1
+    return len(text)
+
+
 def _kept(match: re.Match[str], variables: Mapping[str, str], depth: int) -> str:
     value = _expansion(match, variables, depth)
     return match.group(0) if value is None else value

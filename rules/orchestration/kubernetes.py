@@ -33,7 +33,7 @@ from dataclasses import replace
 from yaml.nodes import Node, ScalarNode
 
 from cudaudit.facts import NO_FACTS, FileFacts
-from cudaudit.model import Finding, Span
+from cudaudit.model import Finding, Severity, Span
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.containers.images import image_entry
 from cudaudit.rules.orchestration.images import parse_image
@@ -95,6 +95,7 @@ def analyze_manifest(
             continue  # a helm-unittest suite: values it sets test the chart, nothing is deployed
         _custom_resource(document, sites)
         images = {id(value) for mapping in mappings(document) for key, value in pairs(mapping) if key.value == "image"}
+        rocm = any(_names_rocm_image(key, value) for mapping in mappings(document) for key, value in pairs(mapping))
         for mapping in mappings(document):
             for key, value in pairs(mapping):
                 handler = _HANDLERS.get(key.value)
@@ -104,6 +105,7 @@ def analyze_manifest(
                     _backend_setting(key, value, sites)
                     _device_setting(key, value, devices)
                     _argument_setting(key, value, arguments, sites)
+                    _image_setting(key, value, sites, rocm)
             if id(mapping) not in images and entry(mapping, "tag") and not entry(mapping, "image"):
                 _catalog_image(mapping, sites)  # Helm values that name an image without an `image:` key
     if devices and sites.report(DEVICE_STRING, "config", min(devices)):
@@ -278,6 +280,33 @@ def _catalog_image(mapping: Node, sites: Sites, name: Node | None = None) -> Non
     known = image_entry(f"{reference}:{tag}" if tag and image.tag == "latest" else reference, sites.catalog)
     if known is not None:
         sites.report_entry(known[0], node_span(name))
+
+
+def _image_setting(key: ScalarNode, value: Node, sites: Sites, rocm: bool) -> None:
+    """`BASE_IMAGE: nvidia/cuda:12.4.1-devel-ubuntu22.04` in a list of values an image build or a job
+    reads (a build matrix a Docker workflow passes as `--build-arg`): a CUDA image the image tables
+    know, chosen for whatever reads the file. The file is that build's input, not what a user runs:
+    at most a warning on each target, the build that reads it carries the normal path's verdict; a
+    note on ROCm where the same document names a ROCm image under such a key (`rocm`)."""
+    if not _names_image(key) or not isinstance(value, ScalarNode) or parse_image(value.value) is None:
+        return
+    known = image_entry(value.value, sites.catalog)
+    if known is not None:
+        entry, _ = known
+        caps = {target: Severity.NOTE if rocm and target == "rocm" else Severity.WARNING for target in entry.targets}
+        capped = {target: replace(fact, severity=fact.severity.at_most(caps[target])) for target, fact in entry.targets.items()}
+        sites.report_entry(replace(entry, targets=capped), node_span(value))
+
+
+def _names_image(key: ScalarNode) -> bool:
+    """`BASE_IMAGE`, `docker_image`: a key named for an image other than `image:` itself (a container's)."""
+    words = _NOT_A_WORD.split(str(key.value).lower())
+    return len(words) >= 2 and words[-1] == "image"
+
+
+def _names_rocm_image(key: ScalarNode, value: Node) -> bool:
+    image = parse_image(value.value) if _names_image(key) and isinstance(value, ScalarNode) else None
+    return image is not None and image.is_rocm
 
 
 def _chart(key: ScalarNode, value: Node, sites: Sites) -> None:
