@@ -45,6 +45,19 @@ def test_a_step_is_no_more_serious_than_its_stage_image():
     assert rocm.severity is Severity.ERROR
 
 
+def test_a_cuda_only_package_in_a_cuda_image_is_no_more_serious_than_the_image():
+    """`pip install xformers` in an image built on `nvidia/cuda`: a CPU host meets the image (a note
+    there) before the package, so the package is a note on CPU too; on ROCm it stays what it is, the
+    image's error bounding it. The same line in a stage on a plain image keeps its CPU verdict."""
+    def package(dockerfile: str):
+        (found,) = [f for f in analyze(dockerfile, path="Dockerfile") if f.rule == "CDA604"]
+        return found.targets["rocm"].severity, found.targets["cpu"].severity
+
+    assert package("FROM nvidia/cuda:12.4.1-base-ubuntu22.04\nRUN pip install cupy-cuda12x\n") == (
+        Severity.WARNING, Severity.NOTE)
+    assert package("FROM python:3.12-slim\nRUN pip install cupy-cuda12x\n")[1] is not Severity.NOTE
+
+
 def test_indexes_and_backends_chosen_on_purpose_are_not_pypi_torch():
     for step in (
         "RUN pip install torch --index-url https://download.pytorch.org/whl/rocm6.2",

@@ -44,6 +44,7 @@ from cudaudit.rules.orchestration.images import parse_image
 from cudaudit.settings import AnalysisSettings
 
 CONTAINER_ENV = "container-env"
+_PACKAGE_DETECTORS = frozenset({"pip-package", "conda-package"})
 
 _SCRIPTED = frozenset({"RUN", "CMD", "ENTRYPOINT", "HEALTHCHECK"})
 _HEALTHCHECK = re.compile(r"^\s*(?:--\S+\s+)*CMD\s+", re.IGNORECASE)
@@ -107,7 +108,13 @@ def analyze_dockerfile(
             scan.on_command = StageSteps(stage, scan, facts.pure_python) if cuda_build and stage is not None else None
             _scripts(instruction, scan)
             scan.on_command = None
-    return stages.settle(scan.results())
+    return stages.settle(scan.results(), lambda finding: _installs_package(finding, catalog))
+
+
+def _installs_package(finding: Finding, catalog: Catalog) -> bool:
+    """Whether `finding` is a package a `pip` or `conda` install puts in the image."""
+    rule = catalog.rules.get(finding.rule)
+    return rule is not None and rule.detector in _PACKAGE_DETECTORS
 
 
 # -- FROM, COPY --from ----------------------------------------------------------------

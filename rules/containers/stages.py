@@ -19,6 +19,7 @@ that value (`--build-arg CUDA_VERSION=cu130`): another path, its findings at mos
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from cudaudit.model import Finding, Portability, Severity, Status
@@ -83,18 +84,23 @@ class Stages:
         wanted = reference.lower()
         return next((stage for stage in reversed(self.all) if stage.name == wanted), None)
 
-    def settle(self, found: list[Finding]) -> list[Finding]:
+    def settle(self, found: list[Finding], installs: Callable[[Finding], bool] = lambda _: False) -> list[Finding]:
         """The findings with those of CUDA stages at most notes on ROCm where a ROCm stage builds the same
-        file, and those of stages only a build argument's other value selects at most warnings."""
+        file, those of stages only a build argument's other value selects at most warnings, and the
+        packages a CUDA stage installs (`installs`) no more serious on a target than its image there:
+        `pip install xformers` in an image built on `nvidia/cuda` serves the GPUs that image is for, and
+        a CPU host running that image meets the image first (reported at its `FROM`)."""
         sibling = next((stage for stage in self.all if stage.rocm), None)
         left_out = self._left_out_by_default()
-        if sibling is None and not left_out:
+        if sibling is None and not left_out and not any(stage.cuda for stage in self.all):
             return found
         starts = [stage.line for stage in self.all]
         settled = []
         for finding in found:
             at = bisect_right(starts, finding.span.line) - 1
             inside = self.all[at] if at >= 0 else None
+            if inside is not None and inside.cuda and installs(finding):
+                finding = _in_cuda_image(finding, inside)
             if inside is not None and inside.cuda and sibling is not None:
                 finding = _under_sibling(finding, sibling)
             if at in left_out:
@@ -146,6 +152,17 @@ def _under_sibling(finding: Finding, sibling: Stage) -> Finding:
     targets = {**finding.targets, ROCM: rocm}
     severity = max((f.severity for f in targets.values()), key=lambda s: s.rank)
     return replace(finding, targets=targets, severity=severity)
+
+
+def _in_cuda_image(finding: Finding, stage: Stage) -> Finding:
+    """A package a CUDA stage installs, each target's severity at most the stage's image's there."""
+    assert stage.cuda is not None
+    why = f"installed in the stage built on the CUDA image on line {stage.line}, which is what this target meets first"
+    return retarget(finding, {
+        target: replace(fact, severity=stage.cuda.get(target, Severity.NOTE), replacement=f"{fact.replacement} ({why})")
+        if fact.severity.rank > stage.cuda.get(target, Severity.NOTE).rank else fact
+        for target, fact in finding.targets.items()
+    })
 
 
 def _outside_default_build(finding: Finding, stage: Stage, chooser: str) -> Finding:
