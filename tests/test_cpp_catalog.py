@@ -54,6 +54,9 @@ def test_library_rows_name_the_rocm_library():
     assert table.name("nvtxDomainCreateA").targets["rocm"].status.value == "blocked"
     assert "AMD SMI" in table.name("nvmlDeviceGetCount_v2").targets["rocm"].replacement
     assert table.name("nvtx_range") is None and table.name("nccl_comm") is None  # a project's own names
+    tensor_op = table.name("CUBLAS_GEMM_DEFAULT_TENSOR_OP")  # no HIPIFY row; PyTorch's hipify renames it
+    assert (tensor_op.rule.id, tensor_op.targets["rocm"].status.value) == ("CDA403", "change")
+    assert tensor_op.targets["rocm"].replacement.startswith("`HIPBLAS_GEMM_DEFAULT`")
 
 
 def test_headers():
