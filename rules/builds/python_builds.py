@@ -196,8 +196,11 @@ def _has_cuda_source(call: ast.Call) -> bool:
 
 def _flag_strings(tree: ast.Module) -> Iterator[tuple[str, ast.Constant, int, int]]:
     """Flags in strings that hold nothing but command-line flags; a flag split over two list
-    elements (`["-gencode", "arch=compute_80,code=sm_80"]`) is reported once, at its first."""
+    elements (`["-gencode", "arch=compute_80,code=sm_80"]`) is reported once, at its first. A string
+    a comparison tests (`"-gencode=arch=compute_90a,code=sm_90a" in arch_flags`) asks which flags a
+    build has, and passes none."""
     docstrings = {id(n.value) for n in subtree(tree) if isinstance(n, ast.Expr)}
+    tested = {id(part) for n in subtree(tree) if isinstance(n, ast.Compare) for part in (n.left, *n.comparators)}
     seen: set[int] = set()
     for node in subtree(tree):
         if isinstance(node, (ast.List, ast.Tuple)):
@@ -208,7 +211,7 @@ def _flag_strings(tree: ast.Module) -> Iterator[tuple[str, ast.Constant, int, in
             continue
         skip_next = False
         for element in elements:
-            if not (isinstance(element, ast.Constant) and isinstance(element.value, str)) or id(element) in docstrings:
+            if not (isinstance(element, ast.Constant) and isinstance(element.value, str)) or id(element) in docstrings | tested:
                 skip_next = False
                 continue
             seen.add(id(element))
