@@ -42,15 +42,16 @@ Built once per scan, after discovery and before any file is analysed, and read-o
 - the Python modules with a `__main__` block, and whether another module imports them, with the
   names it takes (`rules/python/main_block.py`);
 - the modules of the project's opt-in areas (`pkg/experiments/`, `pkg/dev/`; the catalog's
-  `[[opt_in_folder]]` tables) that no module outside them imports (`rules/python/opt_in_areas.py`),
+  `[[opt_in_folder]]` tables) that no module on the normal path imports (`rules/python/opt_in_areas.py`),
   the monkey patches inside a package that nothing in the project imports or names
   (`rules/python/unnamed.py`), the package modules nothing in the project reaches by import or by name
   (`rules/python/unreached.py`), and the modules the project imports only inside a `try` that goes on
   where the import fails (`rules/python/optional_modules.py`), the modules that need a package only an
   optional extra installs (`rules/python/extra_only.py`, from `rules/dependencies/declared.py`'s
-  reading of each dependency file), and the files of developer folders outside the packages
+  reading of each dependency file), the files of developer folders outside the packages
   (`benchmarks/`, a `scripts/` file no document names; the catalog's `[[developer_folder]]` tables,
-  `auditor/developer_folders.py`);
+  `auditor/developer_folders.py`), and the requirements files of optional features beside a base
+  install (`requirements-flashattn.txt`; `rules/dependencies/optional_requirements.py`);
 - the top-level classes and functions a registry selects by a name that is not its default
   (`@register_backend("remote")`; `rules/python/registries.py`).
 
@@ -122,6 +123,9 @@ _READERS = {
     "switches": "cudaudit.rules.python.opt_in:read_switches",
     "switched_definitions": "cudaudit.rules.python.opt_in:switched_definitions",
     "turned_on": "cudaudit.rules.python.opt_in:turned_on",
+    "set_in_code": "cudaudit.rules.python.opt_in:set_in_code",
+    "requirements_feature": "cudaudit.rules.dependencies.optional_requirements:feature",
+    "optional_requirements": "cudaudit.rules.dependencies.optional_requirements:optional_files",
     "choices": "cudaudit.rules.python.choice_settings:declared_choices",
     "chosen_elsewhere": "cudaudit.rules.python.choice_settings:chosen_elsewhere",
     "registrations": "cudaudit.rules.python.registries:read_registrations",
@@ -451,7 +455,7 @@ def build_index(
     routes, route_gates = (
         _reader("routes")(found.named_sources, other_paths, found.sources) if found.named_sources and found.sources else ({}, {})
     )
-    settings_elsewhere, turned = _settings_elsewhere(files, found) if found.switched or found.tested else ({}, frozenset())
+    settings_elsewhere, turned = _settings_elsewhere(files, python, found) if found.switched or found.tested else ({}, frozenset())
     if found.passed:
         parameters = _reader("switch_parameters")(python, found.passed)
         settings_elsewhere = {
@@ -463,6 +467,7 @@ def build_index(
         if found.registrations or found.tables else ({}, frozenset())
     )
     main_blocks = _main_blocks(found.main_blocks, python, import_lines)
+    developer = _developer_folders(files, python, catalog)
     return ProjectIndex(
         porting=_reader("layers")(found.sources, left_out) if found.sources else None,
         cuda_macros=_reader("macros")([*(facts.macro_sides for facts in found.sources.values()),
@@ -516,9 +521,10 @@ def build_index(
         off_default_path={
             **_unreached(files, python, found),
             **_optional_modules(python, found, remember), **_unnamed(files, python, found),
-            **_off_default_path(python, catalog), **_superseded_builds(python), **_unnamed_files(files),
+            **_off_default_path(python, catalog, developer), **_superseded_builds(python), **_unnamed_files(files),
             **_op_self_tests(main_blocks, python),
-            **_extra_only(python, found, remember, default_entries, files), **_developer_folders(files, python, catalog),
+            **_extra_only(python, found, remember, default_entries, files), **developer,
+            **_optional_requirements(files, found),
         },
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
         pure_python=_pure_python(files),
@@ -763,6 +769,30 @@ def _extra_only(
     )
 
 
+def _optional_requirements(files: list[IndexedFile], found: _Found) -> dict[str, Evidence]:
+    """`optional_requirements.optional_files`: the requirements files that only turn an optional
+    feature on, read where some requirements file's name names a feature, against the project's
+    declarations (setup.py, pyproject.toml, setup.cfg) and the shallowest README."""
+    feature = _reader("requirements_feature")
+    requirements = [path for path, kind in found.installs.items() if kind is FileKind.REQUIREMENTS]
+    if not any(feature(path) for path in requirements):
+        return {}
+    declarations: dict[str, str] = {}
+    for file in files:
+        if posixpath.basename(file.display) in _DECLARATIONS:
+            try:
+                declarations[file.display] = decode_text(file.read())
+            except Exception:  # noqa: BLE001 - an unreadable declaration reads nothing; its own analysis says why
+                continue
+    assigned = {path: extra for _, _, pairs, _ in found.declared.values() for extra, path in pairs}
+    readme = "\n".join(_readmes(files, str).values())
+    return _reader("optional_requirements")(requirements, found.include_paths, declarations, assigned, readme)
+
+
+_DECLARATIONS = frozenset({"setup.py", "setup.cfg", "pyproject.toml"})
+"""The files that declare a project's install, whose text may name the requirements files it reads."""
+
+
 def _readme_extras(files: list[IndexedFile]) -> frozenset[str]:
     """The extras the shallowest README files of the scan (a document of no kind, `README.md`)
     install (`extra_only.readme_extras`)."""
@@ -826,12 +856,13 @@ def _developer_folders(files: list[IndexedFile], python: dict[str, Reader], cata
     )
 
 
-def _off_default_path(python: dict[str, Reader], catalog: Catalog) -> dict[str, Evidence]:
+def _off_default_path(python: dict[str, Reader], catalog: Catalog, developer: Mapping[str, Evidence]) -> dict[str, Evidence]:
     """The modules of the project's opt-in areas (`opt_in_areas`; the folder names are the catalog's
-    `[[opt_in_folder]]` tables) that nothing outside them imports; nothing where no folder is so named."""
+    `[[opt_in_folder]]` tables) that nothing on the normal path imports (the developers' scripts,
+    `developer`, are not on it); nothing where no folder is so named."""
     names = frozenset(table["folder"].lower() for _, tables in catalog.tables("opt_in_folder") for table in tables)
     areas = _reader("area_folders")(python, names) if names else ()
-    return _reader("unreached_in_areas")(areas, python) if areas else {}
+    return _reader("unreached_in_areas")(areas, python, frozenset(developer)) if areas else {}
 
 
 def _main_blocks(
@@ -849,12 +880,15 @@ def _main_blocks(
     }
 
 
-def _settings_elsewhere(files: list[IndexedFile], found: _Found) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
+def _settings_elsewhere(
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found
+) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
     """Module -> the settings its `if` headers test that another module declares off by default
     (`if cfg.common.profile:` with `profile: bool = False` in a config dataclass), where no module
-    declares them with another default and the project's configuration files and scripts turn them
-    on in one folder at most; and the settings they turn on in more (`opt_in.turned_on`, read only
-    when some setting is pending: the switched calls' as well)."""
+    declares them with another default, the project's configuration files and scripts turn them
+    on in one folder at most and its code outside the test suite never sets them; and the settings
+    they turn on in more or the code sets (`opt_in.turned_on`, `opt_in.set_in_code`, read only when
+    some setting is pending: the switched calls' as well)."""
     off, other = found.settings_off, found.settings_other
     tested = {path: frozenset(off.intersection(settings) - other) for path, settings in found.tested.items()}
     pending = {setting for settings in tested.values() for setting in settings}
@@ -862,7 +896,8 @@ def _settings_elsewhere(files: list[IndexedFile], found: _Found) -> tuple[dict[s
     turned: frozenset[str] = frozenset()
     if pending:
         configs = {file.display: file.read for file in files if set(file.kinds) & _CONFIG_KINDS}
-        turned = frozenset(_reader("turned_on")(pending, configs))
+        code = {path: read for path, read in python.items() if not is_test_path(path)}
+        turned = frozenset(_reader("turned_on")(pending, configs)) | frozenset(_reader("set_in_code")(pending, code))
     return {path: settings - turned for path, settings in tested.items() if settings - turned}, turned
 
 

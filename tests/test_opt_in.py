@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from cudaudit.model import Severity
-from cudaudit.rules.python.opt_in import read_switches, settings_calls, switched_definitions, turned_on
+from cudaudit.rules.python.opt_in import read_switches, set_in_code, settings_calls, switched_definitions, turned_on
 from support import analyze, scan_json, write
 
 SAMPLER = "import torch\n\nclass FastSampler:\n    def buffers(self, x):\n        return x.to(torch.device('cuda'))\n"
@@ -294,6 +294,55 @@ def test_a_module_with_switches_of_its_own_reads_the_other_settings_too():
     files = settings_project(**{"config.py": ARGUMENTS + PROFILE_FIELD})
     findings = {finding.span.line: finding.severity for finding in analyze(own, path="infer.py", files=files)}
     assert findings == {11: Severity.WARNING, 15: Severity.ERROR}
+
+
+SECTIONS = """
+from dataclasses import dataclass
+
+@dataclass
+class RunArgsLogging:
+    profile: bool = False
+    staged: bool = False
+"""
+STEPS = """
+import torch
+
+def step(run_args, it):
+    if (
+        run_args.profile
+        and it >= 3
+    ):
+        torch.cuda.nvtx.range_push("backward")
+    if run_args.staged:
+        torch.cuda.synchronize()
+    return it
+"""
+
+
+def test_a_section_of_an_argument_object_declares_settings_and_a_split_header_tests_one():
+    findings = {finding.span.line: finding.severity for finding in analyze(STEPS, path="train_step.py", files={"arguments.py": SECTIONS})}
+    assert findings == {9: Severity.WARNING, 11: Severity.WARNING}
+
+
+def test_a_setting_the_code_works_out_is_no_switch():
+    derived = ("run_args.update('staged', run_args.stages > 1)", "run_args.staged = run_args.stages > 1")
+    for code in (f"def finish(run_args):\n    {line}\n" for line in derived):
+        files = {"arguments.py": SECTIONS, "finish.py": code}
+        findings = {finding.span.line: finding.severity for finding in analyze(STEPS, path="train_step.py", files=files)}
+        assert findings == {9: Severity.WARNING, 11: Severity.ERROR}, code
+    files = {"arguments.py": SECTIONS, "finish.py": "def finish(run_args):\n    run_args.staged = False\n"}
+    findings = {finding.span.line: finding.severity for finding in analyze(STEPS, path="train_step.py", files=files)}
+    assert findings[11] is Severity.WARNING
+
+
+def test_set_in_code_reads_values_worked_out_from_others():
+    modules = {
+        "a.py": b"cfg.fused = n > 1\ncfg.quiet = False\nargs.fp8 = True\nctx.staged = staged\nconfig.verbose = value\n",
+        "b.py": b'setattr(cfg, "packed", size > 0)\nself.update_value("tp", self.tp_size > 1)\nrun(verbose=True)\n',
+        "c.py": b'WIDTHS = {"mode": torch.uint8}\nprint("profile", flag)\n',
+    }
+    names = ["fused", "quiet", "fp8", "staged", "packed", "tp", "verbose", "mode", "profile"]
+    assert set_in_code(names, {path: partial(bytes, data) for path, data in modules.items()}) == {"fused", "packed", "tp"}
 
 
 def test_an_environment_variable_the_user_sets_to_turn_it_on_is_another_path():

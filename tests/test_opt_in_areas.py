@@ -69,3 +69,29 @@ def test_imports_from_tests_and_from_other_areas_reach_nothing():
         "tests/test_workers.py": "from pkg.dev.workers import torch\n",
     }
     assert unreached(files) == {"pkg/dev/__init__.py", "pkg/dev/workers.py", "recipes/dev/grpo.py"}
+
+
+def test_imports_from_the_developers_scripts_and_from_folders_named_alike_reach_nothing():
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/prototype/__init__.py": "",
+        "pkg/prototype/fused.py": "import torch\n",
+        "pkg/prototype/quant.py": "import torch\n",
+        "benchmarks/bench_fused.py": "from pkg.prototype.fused import torch\n",
+        "docs/examples/prototype/quant_demo.py": "from pkg.prototype.quant import torch\n",
+    }
+    sources = {path: partial(str.encode, text) for path, text in files.items()}
+    found = unreached_in_areas(area_folders(sources, NAMES), sources, frozenset({"benchmarks/bench_fused.py"}))
+    assert set(found) == {"pkg/prototype/__init__.py", "pkg/prototype/fused.py", "pkg/prototype/quant.py"}
+    assert "benchmarks/bench_fused.py" in found["pkg/prototype/fused.py"].text
+    assert set(unreached_in_areas(area_folders(sources, NAMES), sources)) == {"pkg/prototype/quant.py"}
+
+
+def test_an_example_in_a_folder_of_another_name_still_reaches_the_area():
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/prototype/__init__.py": "",
+        "pkg/prototype/quant.py": "import torch\n",
+        "docs/examples/inference/quant_demo.py": "from pkg.prototype.quant import torch\n",
+    }
+    assert unreached(files) == set()

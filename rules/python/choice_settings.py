@@ -29,7 +29,7 @@ from cudaudit.filekinds import is_test_path
 from cudaudit.rules.catalog import WordSearch, word_automaton
 from cudaudit.rules.python.names import option_choice
 from cudaudit.rules.python.opt_in import ADD_ARGUMENT, parsed_call
-from cudaudit.rules.python.setting_values import SETTINGS_CLASS_WORDS, Known, Value, field_default
+from cudaudit.rules.python.setting_values import Known, Value, field_default, settings_class
 
 Declared = tuple[tuple[str, Value], ...]
 """(setting, default) for each setting of several values a module declares."""
@@ -88,7 +88,7 @@ def _field_spans(text: bytes) -> Iterator[tuple[int, int, bool]]:
     for settings, or any where the module spells `Literal`."""
     literal = b"Literal" in text
     for match in _CLASS.finditer(text):
-        settings = match.group(1).decode("ascii", "replace").endswith(SETTINGS_CLASS_WORDS)
+        settings = settings_class(match.group(1).decode("ascii", "replace"))
         if literal or settings:
             end = _TOP_LEVEL.search(text, match.end())
             yield match.end(), len(text) if end is None else end.start(), settings

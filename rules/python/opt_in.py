@@ -54,7 +54,7 @@ from cudaudit.firstparty import ModuleMap
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.names import option_choice, picked_option, picks_another, tests_a_setting, unticked
 from cudaudit.rules.python.read_once import ReadOnce
-from cudaudit.rules.python.setting_values import SETTINGS_CLASS_WORDS, Value
+from cudaudit.rules.python.setting_values import Value, settings_class
 from cudaudit.source import decode_python, parse_python
 
 SwitchedCall = tuple[str, int, str, int, str, str, int]
@@ -284,10 +284,16 @@ _BOOL_FIELD = re.compile(rb":[ \t]*(?:bool|Optional\[bool\]|bool[ \t]*\|[ \t]*No
 """An annotated class field of a boolean; the name before it and the class around it are checked after."""
 _FIELD_NAME = re.compile(rb"[ \t]+([A-Za-z_]\w*)[ \t]*")
 _FALSE_DEFAULT = re.compile(rb"False\b|field\([^)]{0,400}?\bdefault[ \t]*=[ \t]*False\b")
-_SETTINGS_CLASS = re.compile(rb"class[ \t]+\w*(?:" + "|".join(SETTINGS_CLASS_WORDS).encode() + rb")\b")
-"""An argument class by its name (`TrainingArguments`, `ModelArgs`, `TrainConfig`): a dataclass that
+_SETTINGS_CLASS = re.compile(rb"class[ \t]+(\w+)")
+"""A class's header, its name then read by `setting_values.settings_class`: an argument class
+(`TrainingArguments`, `ModelArgs`, `TrainConfig`, `RunArgsLogging`) is a dataclass that
 `HfArgumentParser` or a plain parser fills from the command line, its field defaults the defaults."""
-_SETTING_TEST = re.compile(rb"if[ \t]+((?:[A-Za-z_]\w*\.)+)([A-Za-z_]\w*)[ \t]*(?::|and[ \t])")
+_SETTING_TEST = re.compile(
+    rb"if[ \t]+(?:\([ \t]*\r?\n[ \t]*)?((?:[A-Za-z_]\w*\.)+)([A-Za-z_]\w*)[ \t]*(?::|and[ \t]|\r?\n[ \t]*and[ \t])"
+)
+"""A test of a setting read from an object, alone or first in an `and`, the header on one line or
+opened with a parenthesis over several (`if (`, then `cfg.profile` and `and step >= start` on lines of
+their own, as a formatter splits a long one)."""
 _SETTINGS_RECEIVER = re.compile(rb"(?i)(?:args|arguments|cfg|config|opts|options|settings|params|flags)$")
 """The object a test reads a setting from (`training_args`, `self.model_args`, `cfg`), or one it
 passes on the way (`cfg.common.profile`: a section of a configuration)."""
@@ -318,7 +324,9 @@ def _declared(data: bytes) -> tuple[set[bytes], set[bytes]]:
                 continue  # not a class field: a module-level annotation, a parameter
             if not _FALSE_DEFAULT.match(data, field.end()):
                 other.add(name.group(1))  # in any class: a misreading keeps verdicts
-            elif _SETTINGS_CLASS.match(data, data.rfind(b"\nclass", 0, begin) + 1):
+            elif (header := _SETTINGS_CLASS.match(data, data.rfind(b"\nclass", 0, begin) + 1)) and settings_class(
+                header.group(1).decode("ascii", "replace")
+            ):
                 off.add(name.group(1))
     return off - other, other
 
@@ -836,3 +844,56 @@ def turned_on(names: Iterable[str], configs: Mapping[str, Callable[[], bytes]]) 
             if name.encode() in data and pattern.search(data):
                 folders.setdefault(name, set()).add(path.rpartition("/")[0])
     return {name for name, found in folders.items() if len(found) > 1}
+
+
+def set_in_code(names: Iterable[str], modules: Mapping[str, Callable[[], bytes]]) -> set[str]:
+    """The settings of `names` that the project's own code (`modules`, the Python modules outside the
+    test suite) works out from something else: an attribute of a settings object assigned an
+    expression (`args.is_pipelined = args.stages > 1`; not a constant nor a name), or a value handed to a setter with
+    the name in quotes (`update_value("is_pipelined", stages > 1)`, `setattr(cfg, "packed", size >
+    0)`). Such a setting holds what its inputs say on the normal path, whatever its
+    declared default: only one that the user alone turns on (or that the code turns on only as a
+    constant, `args.fp8 = True` under another option) is off by default. A misreading keeps verdicts."""
+    search = word_automaton(name.encode() for name in names)
+    if search is None:
+        return set()
+    found: set[str] = set()
+    for read in modules.values():
+        try:
+            data = read()
+        except Exception:  # noqa: BLE001 - an unreadable module sets nothing; its own analysis says why
+            continue
+        for index, start, end in search.matches(data):
+            name = search.words[index].decode("ascii")
+            if name not in found and _works_out(data, start, end):
+                found.add(name)
+    return found
+
+
+_ASSIGNED = re.compile(rb"[ \t]*=(?!=)[ \t]*")
+_HANDED = re.compile(rb"""['"][ \t]*,[ \t]*""")
+_CONSTANT = re.compile(rb"""(?:True|False|None)\b|-?[\d.]|['"]|[A-Za-z_][\w.]*[ \t]*(?:[)#\r\n]|$)""")
+"""A value that is worked out from nothing there: a constant, or a name handed on as it is
+(`c.fused = value` in a loop that copies the setting to several objects)."""
+_RECEIVER = re.compile(rb"(?:^|[^\w.])((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)\.$")
+_SETTER = re.compile(rb"""(?i)(?:set|update)\w*\((?:[^()\n]*,)?[ \t]*['"]$""")
+"""A setter's call up to the quote that opens the setting's name: `update_value("`, `setattr(cfg, "`."""
+_LINE_LIMIT = 200
+"""How much of a line before a name is read for what holds it (a receiver, a call's parenthesis)."""
+
+
+def _works_out(data: bytes, start: int, end: int) -> bool:
+    """Whether the name at `start:end` of `data` is given a value worked out from others there
+    (`set_in_code`)."""
+    if end < len(data) and (data[end : end + 1].isalnum() or data[end] == 0x5F):
+        return False  # part of a longer name
+    line = data[max(data.rfind(b"\n", 0, start) + 1, start - _LINE_LIMIT) : start]
+    if line.endswith(b"."):
+        receiver = _RECEIVER.search(line)
+        assigned = _ASSIGNED.match(data, end)
+        return (
+            receiver is not None and assigned is not None and not _CONSTANT.match(data, assigned.end())
+            and any(_SETTINGS_RECEIVER.search(part) for part in receiver.group(1).split(b"."))
+        )
+    handed = _HANDED.match(data, end)
+    return handed is not None and _SETTER.search(line) is not None and not _CONSTANT.match(data, handed.end())

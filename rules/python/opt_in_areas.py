@@ -21,7 +21,7 @@ means: the project loads it by name when the user asks.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
@@ -44,23 +44,35 @@ def area_folders(paths: Iterable[str], names: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(folder for folder in found if not any(_under(folder, other) for other in found if other != folder)))
 
 
-def unreached_in_areas(areas: tuple[str, ...], sources: Mapping[str, Callable[[], bytes]]) -> dict[str, Evidence]:
+def unreached_in_areas(
+    areas: tuple[str, ...], sources: Mapping[str, Callable[[], bytes]], aside: Collection[str] = frozenset()
+) -> dict[str, Evidence]:
     """Display path -> why it is another path, for each module of `areas` (`area_folders`) that no
-    module outside every area imports, directly or through the area's reached modules; `sources` are
-    the scan's Python modules, display path -> their bytes. Test modules neither reach nor are reached."""
+    module on the project's normal path imports, directly or through the area's reached modules;
+    `sources` are the scan's Python modules, display path -> their bytes. Test modules neither reach
+    nor are reached, and neither do the modules of `aside` (the developers' folders' scripts) nor
+    those below a folder named as an area is (`benchmarks/prototype/attention/`,
+    `docs/examples/prototype/`): each is the area's own opt-in world, which imports it by name."""
     if not areas:
         return {}
     modules = ModuleMap(sources)
     inside = {path: area for path in sources for area in areas if _under(path, area)}
-    words = {posixpath.basename(area).encode() for area in areas}
+    names = {posixpath.basename(area).lower() for area in areas}
+    words = {name.encode() for name in names} | {posixpath.basename(area).encode() for area in areas}
     reached: set[str] = set()
+    set_aside: dict[str, str] = {}  # an area's module -> the opt-in importer that alone imports it
     for importer in sorted(sources):
         if importer in inside or is_test_path(importer):
             continue
         data = _read(sources, importer)
         if data is None or not any(word in import_lines(data) for word in words):
             continue
-        reached |= _imported(modules, importer, data).intersection(inside)
+        imported = _imported(modules, importer, data).intersection(inside)
+        if importer in aside or names.intersection(part.lower() for part in importer.split("/")[:-1]):
+            for module in imported:
+                set_aside.setdefault(module, importer)
+            continue
+        reached |= imported
     queue = sorted(reached)
     while queue:
         module = queue.pop()
@@ -72,6 +84,8 @@ def unreached_in_areas(areas: tuple[str, ...], sources: Mapping[str, Callable[[]
             queue.append(found)
     return {
         path: Evidence(area, 0, f"nothing outside `{area}/` imports this module: the project loads it only when asked")
+        if path not in set_aside else
+        Evidence(area, 0, f"only `{set_aside[path]}`, itself off the normal path, imports this module from outside `{area}/`")
         for path, area in sorted(inside.items())
         if path not in reached and not is_test_path(path)
     }

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import re
 from collections.abc import Callable
 
 from cudaudit.facts import SettingValue
@@ -87,9 +88,15 @@ def field_default(annotation: ast.expr, value: ast.expr) -> Known | None:
     return known
 
 
+SETTINGS_CLASS_NAME = re.compile(r"(?:" + "|".join(SETTINGS_CLASS_WORDS) + r")(?:[A-Z_]|$)")
+"""A class's name that says it holds settings: one of `SETTINGS_CLASS_WORDS` ends it or one of its
+capitalised parts (`TrainConfig`, and `RunArgsLogging` or `ArgsTraining`, the sections of one
+argument object that a project splits into several dataclasses)."""
+
+
 def settings_class(name: str) -> bool:
-    """Whether a class's name says it holds settings (`SETTINGS_CLASS_WORDS`)."""
-    return name.endswith(SETTINGS_CLASS_WORDS)
+    """Whether a class's name says it holds settings (`SETTINGS_CLASS_NAME`)."""
+    return SETTINGS_CLASS_NAME.search(name) is not None
 
 
 def _called_name(func: ast.expr) -> str:
