@@ -188,6 +188,10 @@ class FileFacts:
     conftest_fixtures: tuple[tuple[str, bool], ...] = ()
     """(name, autouse) of the fixtures that skip without CUDA which the `conftest.py` files in this
     test module's folder and above serve it (the nearest one's where two define a name)."""
+    faking_fixtures: tuple[tuple[str, bool], ...] = ()
+    """(name, autouse) of the fixtures that fake a CUDA device probe (`monkeypatch.setattr(torch.cuda,
+    "device_count", lambda: 2)`) which the `conftest.py` files in this test module's folder and above
+    serve it (`rules/python/faked_probes.py`)."""
     uncollected_without_cuda: bool = False
     """A `conftest.py` in this test module's folder or above leaves it out of collection on a machine
     without a CUDA device (`collect_ignore_glob = ["*"]` under `if not torch.cuda.is_available():`):
@@ -200,6 +204,9 @@ class FileFacts:
     """The custom pytest marks a plain `pytest` run leaves out of this test module: a `conftest.py` in
     its folder or above skips the tests carrying them, or the pytest configuration there deselects
     them by default (`addopts = "-m 'not gpu'"`; `rules/python/test_selection.py`)."""
+    deselected_marks: tuple[str, ...] = ()
+    """Those of them the pytest configuration deselects by default: a plain run on any machine
+    leaves the tests carrying them out, where a hook skips them only where it skips."""
     switched: tuple[tuple[str, Evidence], ...] = ()
     """(name, the switch) for each top-level class or function of this Python module that the
     project's scripts construct or call only under a switch that is off by default (`if opt.plms:

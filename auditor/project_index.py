@@ -24,7 +24,8 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   imported under `if is_torch_npu_available():`; `rules/python/import_paths.py`);
 - the project's own device flags, module-level names assigned from a device probe
   (`rules/python/project_flags.py`), by qualified name, and each Python module's dotted name;
-- the fixtures each `conftest.py` serves that skip without CUDA (`rules/python/reach.py`);
+- the fixtures each `conftest.py` serves that skip without CUDA (`rules/python/reach.py`), and
+  those that fake a CUDA device probe (`rules/python/faked_probes.py`);
 - the custom pytest marks a plain `pytest` run leaves out: skipped by a `conftest.py` hook or
   deselected by the configuration's `addopts`, and the tests a `conftest.py` leaves out of
   collection without CUDA (`collect_ignore_glob`; `rules/python/test_selection.py`);
@@ -114,6 +115,7 @@ _READERS = {
     "import_paths": "cudaudit.rules.python.import_paths:other_target_modules",
     "flags": "cudaudit.rules.python.project_flags:read_device_flags",
     "conftest": "cudaudit.rules.python.reach:conftest_fixtures",
+    "faking_fixtures": "cudaudit.rules.python.reach:faking_fixtures",
     "skipping_hooks": "cudaudit.rules.python.test_selection:skipping_hooks",
     "deselected_marks": "cudaudit.rules.python.test_selection:deselected_marks",
     "ignored_without_cuda": "cudaudit.rules.python.test_selection:ignored_without_cuda",
@@ -226,9 +228,13 @@ class ProjectIndex:
     """Python module's display path -> (its dotted name, whether it is a package's `__init__.py`)."""
     conftests: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
     """Folder -> (name, autouse) of the fixtures its `conftest.py` serves that skip without CUDA."""
+    faking_fixtures: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
+    """Folder -> (name, autouse) of the fixtures its `conftest.py` serves that fake a CUDA device probe."""
     left_out_marks: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Folder -> the custom pytest marks a plain `pytest` run leaves out of the tests below it: its
     `conftest.py` skips tests carrying them, or its configuration deselects them by default."""
+    deselected_marks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Folder -> those of them its pytest configuration deselects by default (`-m 'not gpu'`)."""
     skip_markers: tuple[tuple[str, tuple[bool | None, bool | None]], ...] = ()
     """(qualified name, (skipped without CUDA, skipped on every ROCm GPU)) of each skip marker a shared
     module of the project keeps in a module-level name."""
@@ -352,8 +358,11 @@ class ProjectIndex:
             facts["unimported_bindings"] = self.unimported_bindings
         if FileKind.PYTHON in kinds and self.conftests and is_test_path(path):
             facts["conftest_fixtures"] = _served_fixtures(path, self.conftests)
+        if FileKind.PYTHON in kinds and self.faking_fixtures and is_test_path(path):
+            facts["faking_fixtures"] = _served_fixtures(path, self.faking_fixtures)
         if FileKind.PYTHON in kinds and self.left_out_marks and is_test_path(path):
             facts["left_out_marks"] = _left_out_marks(path, self.left_out_marks)
+            facts["deselected_marks"] = _left_out_marks(path, self.deselected_marks)
         if FileKind.PYTHON in kinds and self.ignored_without_cuda and _collected(path):
             facts["uncollected_without_cuda"] = _uncollected_without_cuda(path, self.ignored_without_cuda)
         if FileKind.PYTHON in kinds and self.never_collected and (_collected(path) or posixpath.basename(path) == "conftest.py"):
@@ -496,7 +505,9 @@ def build_index(
         package_flags=_package_flags(found.package_flags, module_map),
         modules=modules,
         conftests={folder: fixtures for folder, fixtures in found.conftests.items() if fixtures},
+        faking_fixtures={folder: fixtures for folder, fixtures in found.faking_fixtures.items() if fixtures},
         left_out_marks={folder: tuple(sorted(marks)) for folder, marks in found.left_out_marks.items() if marks},
+        deselected_marks={folder: tuple(sorted(marks)) for folder, marks in found.deselected_marks.items() if marks},
         ignored_without_cuda=_resolved_ignores(found.ignored, python, files),
         never_collected=found.configured,
         releases=tuple(sorted(set(found.releases))),
@@ -1006,10 +1017,14 @@ class _Found:
     cuda_images: dict[str, tuple[int, str]] = field(default_factory=dict)
     """Dockerfile -> (line, image) of the CUDA image it is built on, when it has no ROCm stage."""
     flags: list[tuple[str, str, tuple[tuple[str, str | None], ...]]] = field(default_factory=list)
-    conftests: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
     """(display path, flag name, what a test of the flag probes) for each device flag found."""
+    conftests: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
+    faking_fixtures: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
+    """Folder -> (name, autouse) of the fixtures its `conftest.py` serves that fake a CUDA device probe."""
     left_out_marks: dict[str, set[str]] = field(default_factory=dict)
     """Folder -> the custom pytest marks its `conftest.py` skips or its configuration deselects."""
+    deselected_marks: dict[str, set[str]] = field(default_factory=dict)
+    """Folder -> the custom pytest marks its configuration deselects."""
     ignored: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     """Folder -> what its `conftest.py` leaves out of collection without CUDA, calls not yet resolved."""
     configured: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
@@ -1132,6 +1147,9 @@ class _Found:
                 self.conftests[posixpath.dirname(path)] = remember(
                     "conftest_fixtures", path, lambda: _reader("conftest")(path, data())
                 )
+                self.faking_fixtures[posixpath.dirname(path)] = remember(
+                    "faking_fixtures", path, lambda: _reader("faking_fixtures")(path, data())
+                )
                 skipped = remember("skipping_hooks", path, lambda: _reader("skipping_hooks")(path, data()))
                 self.left_out_marks.setdefault(posixpath.dirname(path), set()).update(skipped)
                 ignored = remember("ignored_without_cuda", path, lambda: _reader("ignored_without_cuda")(path, data()))
@@ -1163,8 +1181,6 @@ class _Found:
                 )
 
             if path.endswith((".toml", ".cfg")) and b"addopts" in data():
-                deselected = remember("deselected_marks", path, lambda: _reader("deselected_marks")(path, text()))
-                self.left_out_marks.setdefault(posixpath.dirname(path), set()).update(deselected)
                 self.read_configuration(path, text, remember)
 
             variants = remember(f"variants:{kind.value}", path, lambda: list(_reader("variants")(path, text(), kind)))
@@ -1186,7 +1202,13 @@ class _Found:
 
     def read_configuration(self, path: str, text: Callable[[], str], remember: Remember) -> None:
         """What the pytest configuration at `path` (`pytest.ini`, `tox.ini`, or the `addopts` of a
-        `setup.cfg` or `pyproject.toml`) leaves out of every run."""
+        `setup.cfg` or `pyproject.toml`) leaves out of every run: the test modules it ignores, and the
+        marks its `-m` expression deselects."""
+        deselected = remember("deselected_marks", path, lambda: _reader("deselected_marks")(path, text()))
+        if deselected:
+            folder = posixpath.dirname(path)
+            self.left_out_marks.setdefault(folder, set()).update(deselected)
+            self.deselected_marks.setdefault(folder, set()).update(deselected)
         ignored = remember("ignored_by_configuration", path, lambda: _reader("ignored_by_configuration")(path, text()))
         if ignored:
             folder = posixpath.dirname(path)

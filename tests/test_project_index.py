@@ -719,6 +719,44 @@ def test_marks_a_plain_pytest_run_leaves_out_reach_the_test_modules_below_their_
     assert found == {5: Severity.WARNING}  # the mark only labels the test here: a plain run runs it
 
 
+def test_marks_the_configuration_deselects_leave_their_tests_out_on_every_target():
+    files = {
+        "tests/conftest.py": SKIPPING_HOOK,
+        "tests/pytest.ini": "[pytest]\naddopts = -ra -m \"not multi_gpu and not nightly\"\n",
+        "tests/test_add.py": "x = 1\n",
+        "other/test_mul.py": "y = 2\n",
+    }
+    index = index_of(files)
+    facts = index.facts("tests/test_add.py", (FileKind.PYTHON,))
+    assert facts.left_out_marks == ("multi_gpu", "needs_gpu", "nightly")
+    assert facts.deselected_marks == ("multi_gpu", "nightly")  # the hook's mark skips only where it skips
+    assert index.facts("other/test_mul.py", (FileKind.PYTHON,)).deselected_marks == ()
+    test = """import pytest
+import torch
+
+
+def build(size, device="cuda"):
+    return torch.zeros(size, device=device)
+
+
+@pytest.mark.nightly
+def test_capability():
+    assert torch.cuda.get_device_capability()[0] >= 9
+    assert build(2).sum() == 0
+
+
+@pytest.mark.needs_gpu
+def test_needs_gpu():
+    torch.ones(2).cuda()
+"""
+    found = {(f.span.line, f.rule): f.severity for f in analyze(test, path="tests/test_add.py", files=files)}
+    # deselected by default: neither its sites nor the default only it takes run anywhere
+    assert found[(5, "CDA103")] == found[(11, "CDA109")] == Severity.NOTE
+    assert found[(17, "CDA102")] == Severity.NOTE  # skipped by the hook where there is no GPU
+    found = {(f.span.line, f.rule): f.severity for f in analyze(test, path="other/test_add.py", files=files)}
+    assert found[(5, "CDA103")] == found[(11, "CDA109")] == Severity.WARNING  # no configuration above it
+
+
 def test_a_conftest_serves_its_skipping_fixtures_to_the_test_modules_below_it():
     files = {"tests/conftest.py": CONFTEST, "tests/ops/test_add.py": "x = 1\n", "other/test_mul.py": "y = 2\n"}
     index = index_of(files)
@@ -1009,3 +1047,90 @@ def test_a_string_given_without_a_device_test_or_by_both_gpus_says_no_more_than_
         files = {"pkg/__init__.py": "", "pkg/platform.py": module}
         [finding] = [f for f in analyze(code, path="pkg/model.py", files=files) if f.rule == "CDA109"]
         assert finding.targets["rocm"].severity is Severity.WARNING
+
+
+FAKING_CONFTEST = """import pytest
+from unittest import mock
+
+import mypkg.devices
+
+
+@pytest.fixture
+def two_gpus(monkeypatch):
+    monkeypatch.setattr(mypkg.devices, "cuda_device_count", lambda: 2)
+
+
+@pytest.fixture
+def no_mps(monkeypatch):
+    monkeypatch.setattr(mypkg.devices.MPSBackend, "is_available", lambda: False)
+
+
+@pytest.fixture
+def multi_node(two_gpus):
+    yield
+"""
+
+
+def test_tests_that_fake_a_cuda_probe_are_cpu_tests_of_a_pretended_machine():
+    files = {"tests/conftest.py": FAKING_CONFTEST, "tests/test_pick.py": "x = 1\n"}
+    facts = index_of(files).facts("tests/test_pick.py", (FileKind.PYTHON,))
+    assert facts.faking_fixtures == (("multi_node", False), ("two_gpus", False))  # not another accelerator's probe
+    test = """from unittest import mock
+
+import torch
+
+from mypkg.runner import Runner
+from tests.helpers import mock_cuda_count
+
+
+def test_two_gpus(two_gpus):
+    Runner(device="cuda:1")
+
+
+def test_nodes(multi_node):
+    Runner(device="cuda:1")
+
+
+def test_without_mps(no_mps):
+    Runner(device="cuda:1")
+
+
+@mock.patch("torch.cuda.is_available", return_value=True)
+def test_available(_):
+    Runner(device="cuda:1")
+
+
+def test_named(monkeypatch):
+    with mock.patch("mypkg.runner.torch.cuda.get_device_name", return_value="A100"):
+        Runner(device="cuda:1")
+
+
+def fake_gpus(monkeypatch, count):
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
+
+
+def test_helper(monkeypatch):
+    fake_gpus(monkeypatch, 4)
+    Runner(device="cuda:1")
+
+
+def test_imported_helper(monkeypatch):
+    mock_cuda_count(monkeypatch, 4)
+    Runner(device="cuda:1")
+
+
+def test_counted_calls():
+    with mock.patch("torch.cuda.synchronize") as synchronize:
+        Runner(device="cuda:1").step()
+    synchronize.assert_called_once()
+"""
+    found = {f.span.line: f.severity for f in analyze(test, path="tests/test_pick.py", files=files) if f.rule == "CDA103"}
+    assert found == {
+        10: Severity.NOTE, 14: Severity.NOTE,  # the conftest's fixture fakes the count, directly or through another
+        18: Severity.WARNING,  # an MPS probe says nothing of CUDA
+        23: Severity.NOTE, 28: Severity.NOTE, 37: Severity.NOTE,  # a decorator, a `with` block, a helper handed `monkeypatch`
+        42: Severity.NOTE,  # an imported helper named for faking CUDA, handed `monkeypatch`
+        47: Severity.WARNING,  # replacing a CUDA call that is no probe: a GPU test does that too
+    }
+    found = {f.span.line: f.severity for f in analyze(test, path="mypkg/pick.py", files=files) if f.rule == "CDA103"}
+    assert found[10] == found[23] == Severity.ERROR  # not a test module: no fixtures, no tests

@@ -306,3 +306,37 @@ def test_a_probe_another_module_defines_skips_where_it_is_false(flag, severity):
     )
     files = {"proj/__init__.py": "", "proj/utils.py": utils}
     assert [f.severity.value for f in analyze(code, path="tests/test_ops.py", files=files) if f.rule == "CDA103"] == [severity]
+
+
+MULTI_PROCESS = """import torch
+from torch.testing._internal.common_fsdp import FSDPTest
+
+
+class TestSharded(FSDPTest):
+    @property
+    def world_size(self):
+        return {count}
+
+    def test_step(self):
+        x = torch.randn(4, 4, device="cuda")
+"""
+
+
+@pytest.mark.parametrize(
+    ("count", "severity"),
+    [
+        ("min(torch.cuda.device_count(), 4)", "note"),  # no process is spawned without CUDA
+        ("torch.cuda.device_count()", "note"),
+        ("max(1, min(torch.cuda.device_count(), 2))", "warning"),  # one process on a CPU host
+        ("2", "warning"),
+    ],
+)
+def test_a_multi_process_test_class_counting_cuda_devices_runs_nothing_without_them(count, severity):
+    assert cpu_severities(MULTI_PROCESS.format(count=count)) == [(11, severity)]
+
+
+def test_a_world_size_counting_cuda_devices_says_nothing_of_a_class_that_spawns_no_processes():
+    code = MULTI_PROCESS.format(count="torch.cuda.device_count()").replace(
+        "from torch.testing._internal.common_fsdp import FSDPTest", "from unittest import TestCase as FSDPTest"
+    )
+    assert cpu_severities(code) == [(11, "warning")]

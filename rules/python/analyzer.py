@@ -43,7 +43,7 @@ def analyze_python(
     walker = PythonWalker(
         ImportTable(
             tree, module, project_flags(facts), package, rocm_capabilities(catalog), dict(facts.skip_markers),
-            frozenset(facts.left_out_marks), frozenset(facts.settings_off),
+            frozenset(facts.left_out_marks), frozenset(facts.deselected_marks), frozenset(facts.settings_off),
             absent_packages(catalog), frozenset(facts.package_flags),
             chosen_elsewhere=dict(facts.settings_chosen),
         ),
@@ -51,6 +51,7 @@ def analyze_python(
         lambda module: is_first_party(module, settings.first_party, namespace) or is_sibling_module(path, module),
         in_tests=is_test_path(path),
         fixtures=dict(facts.conftest_fixtures),
+        faking_fixtures=dict(facts.faking_fixtures),
         uncollected=facts.uncollected_without_cuda,
         never_collected=facts.never_collected,
         switched=frozenset(name for name, _ in facts.switched) | ({""} if facts.off_default_path else set()),

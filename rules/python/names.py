@@ -72,6 +72,7 @@ class ImportTable:
         rocm_capabilities: Any = None,
         markers: Mapping[str, Any] | None = None,
         left_out_marks: frozenset[str] = frozenset(),
+        deselected_marks: frozenset[str] = frozenset(),
         off_elsewhere: frozenset[str] = frozenset(),
         absent_packages: frozenset[str] = frozenset(),
         package_flags: frozenset[str] = frozenset(),
@@ -88,6 +89,9 @@ class ImportTable:
         self.left_out_marks = left_out_marks
         """The custom pytest marks a plain `pytest` run leaves out of this test module (through the
         index, `test_selection.py`)."""
+        self.deselected_marks = deselected_marks
+        """Those of them the pytest configuration deselects by default (`-m 'not gpu'`): a plain run
+        runs their tests nowhere."""
         self.rocm_capabilities = rocm_capabilities
         """What each GPU ROCm supports reports as its capability (`capability_use.RocmCapabilities`), where known."""
         self.capability_defaults: dict[str, Any] | None = None

@@ -55,6 +55,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from cudaudit.model import Severity
+from cudaudit.rules.python.faked_probes import FAKED_DEVICE, faked_region, fakes_probe, may_fake
 from cudaudit.rules.python.flag_functions import MEMOIZERS
 from cudaudit.rules.python.guards import exits_early, is_skip_call
 from cudaudit.rules.python.names import ImportTable
@@ -125,6 +126,7 @@ class ModuleReach:
         script: bool = False,
         elsewhere: Elsewhere | None = None,
         imported: frozenset[str] = frozenset(),
+        faking: Mapping[str, bool] | None = None,
     ) -> None:
         """`inherited`: the skipping fixtures the conftest files above the module serve, by name, with
         whether each is `autouse`; `script`: nothing in the scan imports the module, which runs as a
@@ -139,6 +141,9 @@ class ModuleReach:
         self.imported: dict[str, ast.alias] = _imported_aliases(module, imported) if imported else {}
         """The aliases of `from ... import name` for the names of `imported`, by name: what their uses are recorded for."""
         self.inherited = inherited or {}
+        self.faking = faking or {}
+        """The fixtures the conftest files above the module serve that fake a device probe
+        (`faked_probes.py`), by name, with whether each is `autouse`."""
         self.skipping: dict[str, Region] = {}
         """The skipping fixtures module-level tests may request, by name: the module's and those served to it."""
         self.autouse: set[str] = set()
@@ -217,6 +222,8 @@ class ModuleReach:
                         self._self_only[id(item)] = item.name
                     self.methods.setdefault(item.name, []).append(item)
                     self._nodes[id(item)] = (item.name, item)
+        self._fakes = False
+        """Whether the module fakes a device probe anywhere: only then is a test read for one."""
         self._read_fixtures(module)
 
     def _may_help(self, function: FunctionNode) -> bool:
@@ -238,23 +245,36 @@ class ModuleReach:
     def _read_fixtures(self, module: ast.Module) -> None:
         """The skipping fixtures of the module and of each class, and the functions that request one."""
         self.requests: dict[int, Region] = {}
-        """Module-level functions and methods that request a skipping fixture, by id: the region it opens."""
+        """Module-level functions and methods that request a skipping fixture, by id: the region it
+        opens; and the tests that fake a device probe themselves (`faked_probes.py`)."""
         if not self.in_tests:
             return
-        served = {name: CONFTEST_SKIP for name in self.inherited}
+        served = {name: FAKED_DEVICE for name in self.faking}
+        served.update((name, CONFTEST_SKIP) for name in self.inherited)
+        self._fakes = may_fake(module, self.names)
         outer = self._skipping(module.body, served, module_level=True)
         self.skipping = outer
-        if any(autouse for name, autouse in self.inherited.items() if outer.get(name) is CONFTEST_SKIP):
-            self.module_region = CONFTEST_SKIP
+        autouse = {**self.faking, **self.inherited}
+        for name, region in outer.items():
+            if autouse.get(name) and region is served.get(name):
+                self.module_region = region
         classes = [s for s in module.body if isinstance(s, ast.ClassDef)]
-        for body, fixtures in [(module.body, outer), *((c.body, self._skipping(c.body, outer)) for c in classes)]:
-            if not fixtures:
-                continue
+        for body, fixtures, faked in [
+            (module.body, outer, False),
+            *((c.body, self._skipping(c.body, outer), self._fakes and any(fakes_probe(d, self.names) for d in c.decorator_list))
+              for c in classes),
+        ]:
             for function in body:
                 if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    region = self._requested(function, fixtures)
+                    region = self._requested(function, fixtures) if fixtures else NEUTRAL
+                    if not region and function.name.startswith("test"):
+                        region = FAKED_DEVICE if faked else self._faked(function)
                     if region:
                         self.requests[id(function)] = region
+
+    def _faked(self, function: FunctionNode) -> Region:
+        """`FAKED_DEVICE` where the module fakes a device probe somewhere and this function does (`faked_probes.py`)."""
+        return faked_region(function, self.names, self.functions) if self._fakes else NEUTRAL
 
     def _skipping(self, body: list[ast.stmt], outer: dict[str, Region], module_level: bool = False) -> dict[str, Region]:
         """The fixtures in `body` that skip without CUDA, with those of `outer` in scope."""
@@ -268,7 +288,11 @@ class ModuleReach:
             for function, name in fixtures:
                 if name is None or name in done:
                     continue
-                region = _skip_region(function, self.names, self.skip_checks) or self._requested(function, found)
+                region = (
+                    _skip_region(function, self.names, self.skip_checks)
+                    or self._requested(function, found)
+                    or self._faked(function)
+                )
                 if region:
                     found[name] = region
                     done.add(name)
@@ -397,6 +421,16 @@ def conftest_fixtures(path: str, data: bytes) -> tuple[tuple[str, bool], ...]:
     tree = parse_python(decode_python(data), filename=path)
     reach = ModuleReach(tree, ImportTable(tree), in_tests=True)
     return tuple(sorted((name, name in reach.autouse) for name, region in reach.skipping.items() if region.cuda_guarded))
+
+
+def faking_fixtures(path: str, data: bytes) -> tuple[tuple[str, bool], ...]:
+    """The fixtures of the `conftest.py` at display path `path` that fake a device probe
+    (`faked_probes.py`), as (name, autouse); raises SyntaxError for a file that does not parse."""
+    if b"fixture" not in data or not (b"patch" in data or b"setattr" in data):
+        return ()
+    tree = parse_python(decode_python(data), filename=path)
+    reach = ModuleReach(tree, ImportTable(tree), in_tests=True)
+    return tuple(sorted((name, name in reach.autouse) for name, region in reach.skipping.items() if region is FAKED_DEVICE))
 
 
 def _imported_aliases(module: ast.Module, wanted: frozenset[str]) -> dict[str, ast.alias]:

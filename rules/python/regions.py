@@ -633,13 +633,14 @@ def _marked_region(markers: list[ast.expr], names: ImportTable, cuda_named: bool
     (8, 0))` with a capability that is `(0, 0)` without a GPU) guards the test where it is skipped,
     whatever its condition mentions: skipped on every ROCm GPU too (`capability != (8, 0)`), it is
     quiet there as well. An unconditional skip (`@pytest.mark.skip(reason=...)`, `@unittest.skip(...)`)
-    runs the test on no target."""
+    runs the test on no target, and so does a mark the configuration deselects by default
+    (`addopts = "-m 'not gpu'"`): a plain `pytest` leaves its tests out on every machine."""
     cuda = cuda_named
     rocm = optional = never = False
     for marker in _each_marker(markers):
         if _labels_only(marker, names):
             continue
-        never = never or _skips_always(marker, names, set())
+        never = never or _skips_always(marker, names, set()) or _mark_of(marker, names) in names.deselected_marks
         probes = marker_probes(marker, names)
         skips = _skip_marker(marker, names, set())
         without_cuda = skips.without_cuda if skips is not None else None
@@ -663,11 +664,17 @@ def _labels_only(marker: ast.expr, names: ImportTable) -> bool:
     name bound to one) only labels its test for `pytest -m`, whatever its name says: a plain `pytest`
     on a machine without a GPU runs the test, unless a `conftest.py` hook skips the tests carrying it
     or the configuration deselects it by default (`names.left_out_marks`, through the index)."""
+    mark = _mark_of(marker, names)
+    return mark is not None and mark not in PYTEST_MARKS and mark not in names.left_out_marks
+
+
+def _mark_of(marker: ast.expr, names: ImportTable) -> str | None:
+    """The mark's name where a marker is one of pytest's marks written bare (`@pytest.mark.gpu`)."""
     if not isinstance(marker, (ast.Attribute, ast.Name)):
-        return False
+        return None
     qualified = names.resolve(marker) or ""
     mark = qualified.removeprefix("pytest.mark.")
-    return mark != qualified and mark.isidentifier() and mark not in PYTEST_MARKS and mark not in names.left_out_marks
+    return mark if mark != qualified and mark.isidentifier() else None
 
 
 def _each_marker(markers: list[ast.expr]) -> list[ast.expr]:

@@ -77,6 +77,7 @@ _BACKEND_NAMES = frozenset({"transformers.testing_utils.torch_device", "diffuser
 _ENVIRONMENT_READS = frozenset({"os.environ.get", "os.getenv"})
 """Lookups of an environment variable with a fallback, which a default run reads."""
 _CONVERSIONS: dict[str, Any] = {"int": int, "bool": bool, "str": str, "float": float}
+_EXTREMES: dict[str, Any] = {"min": min, "max": max}
 _STRING_METHODS = frozenset({"lower", "upper", "strip", "casefold"})
 """What a condition does to a variable it looked up before comparing it (`os.getenv("X", "").lower()`)."""
 _UNKNOWN: Any = object()
@@ -408,9 +409,15 @@ def _set_by_a_launcher(key: ast.expr) -> bool:
 
 
 def _converted(node: ast.Call, names: ImportTable, machine: Machine, seen: set[str]) -> Any:
-    """`int(...)`, `bool(...)` of a known value, and `.lower()` (`_STRING_METHODS`) of a known string."""
+    """`int(...)`, `bool(...)` of a known value, `min(...)`/`max(...)` of known numbers
+    (`min(torch.cuda.device_count(), 4)`), and `.lower()` (`_STRING_METHODS`) of a known string."""
     func = node.func
     if node.keywords or (node.args and isinstance(func, ast.Attribute)):
+        return _UNKNOWN
+    if isinstance(func, ast.Name) and func.id in _EXTREMES and names.binding(func.id) is None and len(node.args) > 1:
+        values = [_value(argument, names, machine, seen) for argument in node.args]
+        if all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in values):
+            return _EXTREMES[func.id](values)
         return _UNKNOWN
     if isinstance(func, ast.Name) and func.id in _CONVERSIONS and names.binding(func.id) is None and len(node.args) == 1:
         inner = _value(node.args[0], names, machine, seen)

@@ -72,7 +72,7 @@ from cudaudit.rules.python.regions import (
 )
 from cudaudit.rules.python.sentinels import against_none, none_stores, sentinel_tests
 from cudaudit.rules.python.shown import shown_calls, statistics
-from cudaudit.rules.python.test_classes import PER_TEST, gated_tests_region, opening_skip_region
+from cudaudit.rules.python.test_classes import PER_TEST, gated_tests_region, opening_skip_region, spawned_region
 from cudaudit.rules.registry import python_concern_modules
 
 _NAMES_CUDA_OR_NCCL = re.compile(r"cuda|nccl", re.IGNORECASE)
@@ -165,6 +165,7 @@ class PythonWalker:
         concerns: Iterable[type[Concern]] | None = None,
         in_tests: bool = False,
         fixtures: Mapping[str, bool] | None = None,
+        faking_fixtures: Mapping[str, bool] | None = None,
         uncollected: bool = False,
         never_collected: bool = False,
         switched: frozenset[str] = frozenset(),
@@ -187,6 +188,8 @@ class PythonWalker:
         self.in_tests = in_tests
         """The module is a test (`tests/`, `test_x.py`): it runs in the project's test suite, not its normal path."""
         self.fixtures = fixtures
+        self.faking_fixtures = faking_fixtures
+        """The fixtures the conftest files above the module serve that fake a device probe, by name, with whether each is autouse."""
         self.uncollected = uncollected
         self.never_collected = never_collected
         """The project's pytest configuration leaves this test module out of every run (`--ignore=`)."""
@@ -257,7 +260,8 @@ class PythonWalker:
         self._value_scope: tuple[int, ...] = ()
         """The module-level assignment the walk is in, where `reach.py` follows the uses of its name."""
         self._wrapped: tuple[int, ...] = ()
-        """The function whose decorator the walk is in, where that decorator only wraps it (`ModuleReach.only_wraps`)."""
+        """The function whose decorator the walk is in, where that decorator only wraps it (`ModuleReach.only_wraps`),
+        or whose parameter default it is in: the device a default names is used where the function runs."""
         self._followed: frozenset[int] = frozenset()
         """The module-level assignments whose names `reach.py` follows, by id."""
         self._skip_checks = False
@@ -797,7 +801,7 @@ class PythonWalker:
                 and f"{statement.name}.{method.name}" in self.switched
             )
         self._reach = reach = ModuleReach(
-            node, self.names, self.in_tests, self.fixtures, self.script, self.elsewhere, self.imported
+            node, self.names, self.in_tests, self.fixtures, self.script, self.elsewhere, self.imported, self.faking_fixtures
         )
         self._helper_names = frozenset((*reach.functions, *reach.classes, *reach.methods, *reach.values, *reach.imported))
         self._followed = frozenset(id(statement) for statement in reach.values.values())
@@ -862,7 +866,7 @@ class PythonWalker:
             else:
                 self._visit_inside(region, self.visit, decorator)
         for parameter, position, default in parameter_defaults(node.args):
-            self._visit_inside(self.default_region(node, parameter, position, default), self.visit, default)
+            self.within_default(node, self.default_region(node, parameter, position, default), partial(self.visit, default))
         # Annotations are not visited: a type named in one is not code that runs on a device.
         requested = self._reach.requests.get(id(node), NEUTRAL) if self._reach is not None else NEUTRAL
         self.functions.append(node)
@@ -924,15 +928,17 @@ class PythonWalker:
             self._classes.pop()
 
     def _test_class_regions(self, node: ast.ClassDef) -> Region:
-        """The region a test class's set-up leaves its tests in where it opens with a skip, after
-        giving its per-test set-up and tear-down the region its tests' markers share (`test_classes.py`)."""
+        """The region a test class's set-up leaves its tests in where it opens with a skip, or a
+        multi-process test class that spawns no process without CUDA, after giving its per-test set-up
+        and tear-down the region its tests' markers share (`test_classes.py`)."""
         gated = gated_tests_region(node, self.names)
         if gated:
             for method in node.body:
                 if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and method.name in PER_TEST:
                     self._built[id(method)] = (*self._built.get(id(method), ()), gated)
         reach = self._reach
-        return opening_skip_region(node, self.names, reach.skip_check_of if reach is not None else lambda _: None)
+        opening = opening_skip_region(node, self.names, reach.skip_check_of if reach is not None else lambda _: None)
+        return opening or spawned_region(node, self.names)
 
     def visit_Dict(self, node: ast.Dict) -> None:
         """`{"cuda": torch.cuda.synchronize, "xpu": torch.xpu.synchronize}`: each value of a table keyed
@@ -950,6 +956,18 @@ class PythonWalker:
     def within(self, region: Region, action: Callable[[], None]) -> None:
         """Run `action` (a concern's report) inside `region`."""
         self._visit_inside(region, lambda _: action(), None)
+
+    def within_default(
+        self, function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, region: Region, action: Callable[[], None]
+    ) -> None:
+        """Run `action` (the walk or a report of a parameter default of `function`) inside `region`, in
+        the function's scope: the device a default names is used where the function runs, so the
+        region `reach.py` finds for the function (a helper only skipped tests call) is the default's too."""
+        outer, self._wrapped = self._wrapped, (id(function),)
+        try:
+            self._visit_inside(region, lambda _: action(), None)
+        finally:
+            self._wrapped = outer
 
     def default_region(
         self,
@@ -1048,11 +1066,24 @@ class PythonWalker:
                 hook(node, qualified)
             if self._comparison_depth and qualified != "torch.device":
                 self._visit_uncompared(node)
+            elif self.in_tests and isinstance(node.func, ast.Attribute) and node.func.attr in MOCK_ASSERTIONS:
+                self._visit_compared_arguments(node)
             else:
                 self.generic_visit(node)
         finally:
             if region:
                 self._context.leave(region)
+
+    def _visit_compared_arguments(self, node: ast.Call) -> None:
+        """`module.to.assert_called_with(torch.device("cuda", 1))`: a mock's assertion compares its
+        arguments with the calls the mock recorded; the device it is handed is an answer, never used."""
+        self.visit(node.func)
+        self._comparison_depth += 1
+        try:
+            for argument in (*node.args, *(keyword.value for keyword in node.keywords)):
+                self.visit(argument)
+        finally:
+            self._comparison_depth -= 1
 
     def _shown_region(self, node: ast.Call, qualified: str | None) -> Region:
         """Displayed for a statistic whose value is only shown (`shown.py`), with its arguments."""
@@ -1080,6 +1111,11 @@ class PythonWalker:
             self._comparison_depth = depth
 
 
+MOCK_ASSERTIONS = frozenset({
+    "assert_called_with", "assert_called_once_with", "assert_any_call", "assert_has_calls",
+    "assert_awaited_with", "assert_awaited_once_with", "assert_any_await", "assert_has_awaits",
+})
+"""`unittest.mock`'s assertions about the calls a mock recorded (https://docs.python.org/3/library/unittest.mock.html)."""
 _TRUTH_TESTS = (ast.Compare, ast.BoolOp, ast.UnaryOp)
 _GPU_PROBES = frozenset({Probe.CUDA, Probe.NVIDIA, Probe.ROCM, Probe.OTHER_DEVICE})
 """What a local flag may test to hold its test: which GPU or device runs the code. A flag that tests

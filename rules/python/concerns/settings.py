@@ -136,7 +136,7 @@ class NamedSettings(Concern):
     def on_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
         for name, position, default in parameter_defaults(node.args):
             region = self.walk.default_region(node, name, position, default)
-            self.walk.within(region, partial(self._report, name, default))
+            self.walk.within_default(node, region, partial(self._report, name, default))
 
     on_AsyncFunctionDef = on_Lambda = on_FunctionDef
 
