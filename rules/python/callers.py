@@ -46,7 +46,7 @@ from cudaudit.model import Severity
 from cudaudit.rules.catalog import Catalog, WordSearch, word_automaton
 from cudaudit.rules.python.guards import names_cuda
 from cudaudit.rules.python.names import ImportTable
-from cudaudit.rules.python.nodes import attribute_stores
+from cudaudit.rules.python.nodes import attribute_stores, subtree
 from cudaudit.rules.python.opt_in import import_statements, only_imports, statement_lines
 from cudaudit.rules.python.project_calls import importers
 from cudaudit.rules.python.walker import PythonWalker
@@ -449,7 +449,7 @@ def _other_mentions(tree: ast.Module, names: frozenset[str]) -> set[str]:
     `obj.name`): uses that are not of the imported function, or not seen as such. A function `_prune`
     emptied spells none of them."""
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in subtree(tree):
         if isinstance(node, ast.Name) and node.id in names and not isinstance(node.ctx, ast.Load):
             found.add(node.id)
         elif isinstance(node, ast.Attribute) and node.attr in names:

@@ -38,6 +38,7 @@ from collections.abc import Iterator
 
 from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe, catches_import_error, value_meaning
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.nodes import subtree
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 MEMOIZERS = frozenset({"functools.lru_cache", "functools.cache"})
@@ -71,7 +72,7 @@ def function_meaning(function: FunctionNode, names: ImportTable) -> FlagMeaning 
     if not (isinstance(last, ast.Return) and last.value is not None):
         return None
     conjuncts.append(_substituted(last.value, values))
-    if any(isinstance(node, ast.Name) and node.id in parameters for part in conjuncts for node in ast.walk(part)):
+    if any(isinstance(node, ast.Name) and node.id in parameters for part in conjuncts for node in subtree(part)):
         return None  # what the call tests depends on its arguments
     return value_meaning(conjuncts[0] if len(conjuncts) == 1 else ast.BoolOp(op=ast.And(), values=conjuncts), names)
 
@@ -112,7 +113,7 @@ def _returns_false(body: list[ast.stmt]) -> bool:
 
 def _substituted(node: ast.expr, values: dict[str, ast.expr]) -> ast.expr:
     """`node` with each local bound earlier replaced by its value (a copy where any is)."""
-    if not values or not any(isinstance(n, ast.Name) and n.id in values for n in ast.walk(node)):
+    if not values or not any(isinstance(n, ast.Name) and n.id in values for n in subtree(node)):
         return node
 
     class _Inline(ast.NodeTransformer):

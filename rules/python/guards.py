@@ -674,13 +674,13 @@ def launch_sentinels(names: ImportTable) -> dict[str, int | str]:
         return {}  # no binding holds a sentinel: the walk of every node below would find none (most modules)
     found: dict[str, int | str | None] = {}
     read: set[int] = set()  # the targets of assignments already read, met again by the walk (breadth first)
-    for node in ast.walk(names.tree):
+    for node in subtree(names.tree):
         bound: list[tuple[str, int | str | None]] = []
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             sentinel = _sentinel_of(node.value, names)
             for target in targets:
-                for sub in ast.walk(target):
+                for sub in subtree(target):
                     if isinstance(sub, ast.Name):
                         read.add(id(sub))
                         bound.append((sub.id, sentinel if sub is target else None))

@@ -368,7 +368,7 @@ def _chosen_settings(
                     if default is not None and (settings or _names_its_values(field.annotation)):
                         _agree(starts, field.target.id, default)
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            parameters.update(argument.arg for argument in ast.walk(statement.args) if isinstance(argument, ast.arg))
+            parameters.update(argument.arg for argument in subtree(statement.args) if isinstance(argument, ast.arg))
     for name, declared in elsewhere.items():
         starts.setdefault(name, (declared,))
     if not (starts or widgets):
@@ -401,7 +401,7 @@ def _chosen_settings(
             read = final_name(_unwrapped(value))
             aliases.setdefault(identifier, set()).add(read if read in starts else None)
         elif starts[identifier] is not None and not any(
-            isinstance(node, ast.expr) and final_name(node) == identifier for node in ast.walk(value)
+            isinstance(node, ast.expr) and final_name(node) == identifier for node in subtree(value)
         ):
             starts[identifier] = None
     for identifier, reads in aliases.items():

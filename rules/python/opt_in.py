@@ -53,6 +53,7 @@ from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import ModuleMap
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.names import option_choice, picked_option, picks_another, tests_a_setting, unticked
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.read_once import ReadOnce
 from cudaudit.rules.python.setting_values import Value, settings_class
 from cudaudit.source import decode_python, parse_python
@@ -148,7 +149,7 @@ def _switched_calls(
         spans.append((first + 2, end))
         quoted = " ".join(lines[first].decode("utf-8", "replace").split())[:_TEXT_LIMIT]
         switch = "" if named & (switches | {name.encode() for name in choices}) else min(named).decode("ascii", "replace")
-        for inner in (sub for statement in node.body for sub in ast.walk(statement)):
+        for inner in (sub for statement in node.body for sub in subtree(statement)):
             if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name):
                 switched.setdefault(inner.func.id, (first + 1, quoted, switch, end))
             elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and not inner.func.attr.startswith("__"):
@@ -499,7 +500,7 @@ def definitions_used_only_by(
         if statement.lineno in listings:
             continue
         owner = statement.name if isinstance(statement, _DEFINITIONS) else None
-        for node in ast.walk(statement):
+        for node in subtree(statement):
             name = node.id if isinstance(node, ast.Name) else None
             if name is None or name not in definitions or name == owner:
                 continue

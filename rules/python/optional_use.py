@@ -15,6 +15,7 @@ import ast
 
 from cudaudit.rules.python.guards import Polarity, Probe, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable, is_nothing
+from cudaudit.rules.python.nodes import subtree
 
 
 def optional_names(module: ast.Module, names: ImportTable) -> dict[str, bool]:
@@ -58,7 +59,7 @@ def needs_optional(function: ast.FunctionDef | ast.AsyncFunctionDef, optional: d
     found: bool | None = None
     for statement in function.body:
         for part in _always_run(statement):
-            for node in ast.walk(part):
+            for node in subtree(part):
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in optional:
                     found = bool(found) or optional[node.id]
     return found
@@ -90,7 +91,7 @@ def _bound(statement: ast.stmt) -> list[str]:
         return [statement.name]
     if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
         targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-        return [node.id for target in targets for node in ast.walk(target) if isinstance(node, ast.Name)]
+        return [node.id for target in targets for node in subtree(target) if isinstance(node, ast.Name)]
     if isinstance(statement, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith, ast.While)):
-        return [node.id for node in ast.walk(statement) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)]
+        return [node.id for node in subtree(statement) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)]
     return []

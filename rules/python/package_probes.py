@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from cudaudit.rules.python.guards import catches_import_error
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.source import decode_python, parse_python
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ def _assignments(
     for statement in body:
         if isinstance(statement, ast.Assign):
             for target in statement.targets:
-                for node in ast.walk(target):
+                for node in subtree(target):
                     if isinstance(node, ast.Name):
                         yield node.id, _assigned(statement.value if target is node else None, names, imported)
         elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)) and isinstance(statement.target, ast.Name):
@@ -124,7 +125,7 @@ def _assignments(
                 yield from _assignments(handler.body, names, packages, None)
             yield from _assignments(statement.finalbody, names, packages, None)
         elif not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            for inner in ast.walk(statement):
+            for inner in subtree(statement):
                 if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
                     yield inner.id, _OTHER
 

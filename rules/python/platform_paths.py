@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import ast
 
+from cudaudit.rules.python.nodes import subtree
+
 StringPaths = dict[str, list[list[ast.expr]]]
 """For each string a name holds: the conjuncts of each path that gives it (empty: given unconditionally)."""
 
@@ -106,14 +108,14 @@ def _collect(
             if isinstance(statement, ast.Return):
                 _record(found, spoiled, "", statement.value, path)
                 return True
-            if any(isinstance(node, ast.Return) for node in ast.walk(statement)):
+            if any(isinstance(node, ast.Return) for node in subtree(statement)):
                 spoiled.add("")  # a return inside a loop, a `with`, a `try`: its path is not read
             continue
         target, value = _single_assignment(statement)
         if target is not None and value is not None:
             _record(found, spoiled, target, value, path)
         elif isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For, ast.With, ast.Try)):
-            for node in ast.walk(statement):
+            for node in subtree(statement):
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                     spoiled.add(node.id)
     return False

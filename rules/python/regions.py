@@ -399,7 +399,7 @@ def _tests_a_choice(test: ast.expr, names: ImportTable) -> bool:
     a stop on its default makes it a required setting. A stop on a switch (`assert
     self._pending.is_valid`, a value only an opt-in sets) is the opt-in's own precondition."""
     return bool(names.chosen) and any(
-        isinstance(node, ast.Compare) and picks_another(node, names.chosen) is not None for node in ast.walk(test)
+        isinstance(node, ast.Compare) and picks_another(node, names.chosen) is not None for node in subtree(test)
     )
 
 

@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import ModuleMap
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.opt_in import (
     Helper,
     SwitchedCall,
@@ -154,7 +155,7 @@ def _held(value: ast.expr) -> str | None:
     if isinstance(value, ast.Name):
         return value.id
     if isinstance(value, ast.Lambda):
-        called = {node.func.id for node in ast.walk(value.body) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+        called = {node.func.id for node in subtree(value.body) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
         return called.pop() if len(called) == 1 else None
     return None
 
@@ -412,7 +413,7 @@ def _lazily_imported(
             if not isinstance(statement, _DEFINITIONS) or (path, statement.name) not in kept:
                 continue
             spans.append((statement.name, 0, "", statement.lineno, kept[(path, statement.name)].text, "", statement.end_lineno or statement.lineno))
-            for node in ast.walk(statement):
+            for node in subtree(statement):
                 if isinstance(node, ast.ImportFrom):
                     imported |= modules.resolve(path, node.level, node.module or "", tuple(alias.name for alias in node.names))
                 elif isinstance(node, ast.Import):

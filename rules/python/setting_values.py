@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable
 
 from cudaudit.facts import SettingValue
+from cudaudit.rules.python.nodes import subtree
 
 Value = SettingValue
 """A setting's value: a constant, or an enum member as (its class's name, the member's name)."""
@@ -106,7 +107,7 @@ def _called_name(func: ast.expr) -> str:
 def _annotation_names(annotation: ast.expr) -> set[str]:
     """Every name an annotation spells (`Optional[mod.Sched]` gives Optional, mod, Sched)."""
     found: set[str] = set()
-    for node in ast.walk(annotation):
+    for node in subtree(annotation):
         if isinstance(node, ast.Name):
             found.add(node.id)
         elif isinstance(node, ast.Attribute):

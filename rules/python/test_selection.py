@@ -31,6 +31,7 @@ import re
 import shlex
 
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.skip_conditions import skips_where
 from cudaudit.source import decode_python, parse_python
 from cudaudit.tomlcompat import tomllib
@@ -51,7 +52,7 @@ def skipping_hooks(path: str, data: bytes) -> tuple[str, ...]:
     tree = parse_python(decode_python(data), filename=path)
     names = ImportTable(tree)
     found: set[str] = set()
-    for function in ast.walk(tree):
+    for function in subtree(tree):
         if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and _skips(function, names):
             found.update(_asked_marks(function))
     return tuple(sorted(found))
@@ -59,7 +60,7 @@ def skipping_hooks(path: str, data: bytes) -> tuple[str, ...]:
 
 def _skips(function: ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable) -> bool:
     return any(
-        isinstance(node, (ast.Attribute, ast.Name)) and names.resolve(node) in _SKIPS for node in ast.walk(function)
+        isinstance(node, (ast.Attribute, ast.Name)) and names.resolve(node) in _SKIPS for node in subtree(function)
     )
 
 
@@ -67,7 +68,7 @@ def _asked_marks(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     """The mark names a function asks a test item about: the string left of `in item.keywords`,
     or given to `get_closest_marker`/`iter_markers` (first, or as `name=`)."""
     asked: set[str] = set()
-    for node in ast.walk(function):
+    for node in subtree(function):
         if isinstance(node, ast.Compare) and all(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):
             if any(_names_keywords(comparator) for comparator in node.comparators):
                 asked.update(_mark_name(node.left))
@@ -80,7 +81,7 @@ def _asked_marks(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
 
 def _names_keywords(node: ast.expr) -> bool:
     """`item.keywords`, `item.keywords.keys()`: the names of the marks (and more) a test item carries."""
-    return any(isinstance(sub, ast.Attribute) and sub.attr == "keywords" for sub in ast.walk(node))
+    return any(isinstance(sub, ast.Attribute) and sub.attr == "keywords" for sub in subtree(node))
 
 
 def _mark_name(node: ast.expr) -> list[str]:
@@ -326,7 +327,7 @@ def _strings(value: ast.expr) -> list[str] | None:
 def _assigned_lists(statement: ast.stmt) -> set[str]:
     """The ignore lists a statement may change, whatever it is."""
     changed = set()
-    for node in ast.walk(statement):
+    for node in subtree(statement):
         if isinstance(node, ast.Name) and node.id in _IGNORE_LISTS and isinstance(node.ctx, ast.Store):
             changed.add(node.id)
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in _IGNORE_LISTS:
@@ -335,7 +336,7 @@ def _assigned_lists(statement: ast.stmt) -> set[str]:
 
 
 def _returns_in(statement: ast.stmt) -> bool:
-    return any(isinstance(node, ast.Return) for node in ast.walk(statement))
+    return any(isinstance(node, ast.Return) for node in subtree(statement))
 
 
 def _returns_in_body(body: list[ast.stmt]) -> bool:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from cudaudit.facts import Evidence
 from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.opt_in import import_statements
 from cudaudit.source import decode_python, parse_python
 
@@ -124,10 +125,10 @@ def _patches(tree: ast.Module) -> bool:
     (`transformers.models.llama.modeling_llama.LlamaAttention.forward = forward`)."""
     imported = {
         (alias.asname or alias.name).partition(".")[0]
-        for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+        for node in subtree(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
         for alias in node.names
     }
-    for node in ast.walk(tree):
+    for node in subtree(tree):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign) else []
         for target in targets:
             while isinstance(target, ast.Attribute):
@@ -143,7 +144,7 @@ def _runs(statement: ast.stmt) -> bool:
     if isinstance(statement, ast.Expr):
         return not isinstance(statement.value, ast.Constant)  # a docstring runs nothing
     if isinstance(statement, ast.If):
-        return any(isinstance(node, ast.Name) and node.id == "__name__" for node in ast.walk(statement.test))
+        return any(isinstance(node, ast.Name) and node.id == "__name__" for node in subtree(statement.test))
     return isinstance(statement, _RUNS)
 
 

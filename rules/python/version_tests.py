@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from cudaudit.rules.python.guards import is_none
-from cudaudit.rules.python.nodes import Parents
+from cudaudit.rules.python.nodes import Parents, subtree
 from cudaudit.rules.python.shown import is_shown
 
 VERSION = "torch.version.cuda"
@@ -52,7 +52,7 @@ def version_uses(module: ast.Module, resolve: Callable[[ast.expr], str | None]) 
     parents = Parents(module)
     reads: list[ast.expr] = []
     hip_scopes: set[int] = set()
-    for node in ast.walk(module):
+    for node in subtree(module):
         if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
             qualified = resolve(node)
             if qualified == VERSION:
@@ -122,5 +122,5 @@ def _is_answer(value: ast.expr) -> bool:
 def _reads_version(node: ast.AST, resolve: Callable[[ast.expr], str | None], besides: ast.AST | None = None) -> bool:
     return any(
         inner is not besides and isinstance(inner, (ast.Name, ast.Attribute)) and resolve(inner) == VERSION
-        for inner in ast.walk(node)
+        for inner in subtree(node)
     )

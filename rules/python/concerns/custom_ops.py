@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 
 from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.regions import CUSTOM_OP_DECORATORS
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
@@ -63,7 +64,7 @@ class CustomOperators(Concern):
     def _cpu_served(self) -> frozenset[str]:
         if self._served is None:
             served: set[str] = set()
-            for node in ast.walk(self._tree) if self._tree is not None else ():
+            for node in subtree(self._tree) if self._tree is not None else ():
                 if isinstance(node, ast.Call):
                     callee = self.walk.names.resolve(node.func)
                     found = _registration(node, callee, self.walk.names)

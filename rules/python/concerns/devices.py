@@ -36,6 +36,7 @@ from cudaudit.rules.python.device_syntax import (
     is_cuda_device_string,
 )
 from cudaudit.rules.python.names import dotted_name
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DEVICE_STRING = "device-string"
@@ -167,7 +168,7 @@ class DevicePositions(Concern):
             and any(isinstance(t, ast.Name) and t.id == expr.id for t in node.targets)
             and isinstance(node.value, ast.Call)
             and self.walk.names.resolve(node.value.func) in modes
-            for node in ast.walk(scope)
+            for node in subtree(scope)
         )
 
     def _in_fake_mode(self, call: ast.Call) -> bool:

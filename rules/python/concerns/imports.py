@@ -32,7 +32,7 @@ from cudaudit.rules.python.guards import (
     stops_the_program,
     tests_library,
 )
-from cudaudit.rules.python.nodes import Parents
+from cudaudit.rules.python.nodes import Parents, subtree
 from cudaudit.rules.python.regions import TryStatement, only_reports
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
@@ -265,7 +265,7 @@ def _assigned_names(statement: ast.stmt) -> set[str]:
         targets = statement.targets
     elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
         targets = [statement.target]
-    return {node.id for target in targets for node in ast.walk(target) if isinstance(node, ast.Name)}
+    return {node.id for target in targets for node in subtree(target) if isinstance(node, ast.Name)}
 
 
 def _constant(value: ast.expr) -> bool:

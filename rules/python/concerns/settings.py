@@ -90,7 +90,7 @@ class NamedSettings(Concern):
             return False
         function = self.walk.functions[-1]
         reads = compared = 0
-        for node in ast.walk(function):
+        for node in subtree(function):
             if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
                 reads += 1
             elif isinstance(node, ast.Compare):
