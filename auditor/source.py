@@ -9,7 +9,8 @@ import os
 import sys
 import tokenize
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Protocol
 
 from cudaudit.model import Span
@@ -38,12 +39,56 @@ class UnparsableError(ValueError):
         self.line = line
 
 
+class _KeptTrees:
+    """The syntax trees the project index's readers parsed in a scan, by source text (`keeping_trees`)."""
+
+    def __init__(self) -> None:
+        self.trees: dict[str, ast.Module] = {}
+        self.room = 0
+        """How many more characters of source may be kept."""
+
+
+_KEPT = _KeptTrees()
+
+
+@contextmanager
+def keeping_trees(room: int) -> Iterator[None]:
+    """Within a scan, a module is parsed once: the tree a reader of the project index parses
+    (`read_tree`) is kept for the readers after it and for the module's own analysis, which takes it
+    (`parse_python`), up to `room` characters of source in all (a tree takes about 30 bytes of memory
+    per character). Forked workers take theirs from the copy they inherit. What is left is dropped
+    at the end."""
+    _KEPT.room = room
+    try:
+        yield
+    finally:
+        _KEPT.trees.clear()
+        _KEPT.room = 0
+
+
+def read_tree(text: str, filename: str = "<unknown>") -> ast.Module:
+    """`parse_python`'s tree for a reader that only reads it, never changes it: within a scan, the one
+    tree of that text (`keeping_trees`)."""
+    tree = _KEPT.trees.get(text)
+    if tree is None:
+        tree = parse_python(text, filename)
+        if len(text) <= _KEPT.room:
+            _KEPT.trees[text] = tree
+            _KEPT.room -= len(text)
+    return tree
+
+
 def parse_python(text: str, filename: str = "<unknown>") -> ast.Module:
-    """`ast.parse` of scanned or fixed code, with the compiler's warnings about that code kept quiet.
+    """`ast.parse` of scanned or fixed code, with the compiler's warnings about that code kept quiet;
+    the tree a reader of the scan's index kept for this text (`keeping_trees`), which the caller
+    then owns and may change, where there is one.
 
     Compiling `"\\d"` warns (a DeprecationWarning, a SyntaxWarning from Python 3.12), and Python
     prints a SyntaxWarning by default: a scan of a real tree would flood stderr with complaints
     about its code that are not cudaudit's findings, and under `-W error` a file would not parse."""
+    kept = _KEPT.trees.pop(text, None)
+    if kept is not None:
+        return kept
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntaxWarning)
         warnings.simplefilter("ignore", DeprecationWarning)

@@ -56,7 +56,7 @@ from cudaudit.rules.python.names import option_choice, picked_option, picks_anot
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.read_once import ReadOnce
 from cudaudit.rules.python.setting_values import Value, settings_class
-from cudaudit.source import decode_python, parse_python
+from cudaudit.source import decode_python, read_tree
 
 SwitchedCall = tuple[str, int, str, int, str, str, int]
 """(name, import level, imported from, line of the switch, its text, the switch, the last line of
@@ -532,7 +532,7 @@ def _helpers(
     `names` use there (an offloading class only its switched factory builds), where no other module
     outside the test suite mentions them but in its imports."""
     try:
-        tree = parse_python(decode_python(text(place)))
+        tree = read_tree(decode_python(text(place)))
     except (SyntaxError, ValueError, RecursionError):
         return []
     evidence = dict(names)

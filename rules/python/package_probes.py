@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 from cudaudit.rules.python.guards import catches_import_error
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
-from cudaudit.source import decode_python, parse_python
+from cudaudit.source import decode_python, read_tree
 
 if TYPE_CHECKING:
     from cudaudit.rules.catalog import Catalog
@@ -70,7 +70,7 @@ def read_package_flags(path: str, data: bytes, catalog: Catalog) -> PackageFlags
         any(package.encode() in data for package in packages) or _COPY.search(data) is not None
     ):
         return ()
-    tree = parse_python(decode_python(data), filename=path)
+    tree = read_tree(decode_python(data), filename=path)
     flags = package_flags(ImportTable(tree), packages)
     return tuple(sorted((name, source or "") for name, source in flags.items()))
 

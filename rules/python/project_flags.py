@@ -32,7 +32,7 @@ from cudaudit.rules.python.flag_functions import function_meaning
 from cudaudit.rules.python.guards import FlagMeaning, names_a_probe, string_meaning, value_meaning
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.platform_paths import assigned_strings
-from cudaudit.source import decode_python, parse_python
+from cudaudit.source import decode_python, read_tree
 
 DeviceFlags = tuple[tuple[str, tuple[tuple[str, str | None], ...]], ...]
 """(flag name, ((probe, the branch that needs it, or None), ...)) for each flag of a module, as
@@ -72,7 +72,7 @@ def read_device_flags(path: str, data: bytes) -> DeviceFlags:
         not probed or all(names_a_probe(match.group(1).decode("ascii")) for match in _CANDIDATE.finditer(data))
     ):
         return ()  # no candidate (`TEST_CUDA = torch.cuda.is_available()` is read by its name): no parse
-    tree = parse_python(decode_python(data), filename=path)
+    tree = read_tree(decode_python(data), filename=path)
     names = ImportTable(tree)
     found: list[tuple[str, FlagMeaning]] = []
     assigned: dict[str, int] = {}

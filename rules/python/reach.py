@@ -67,7 +67,7 @@ from cudaudit.rules.python.regions import (
     Region,
     branch_regions,
 )
-from cudaudit.source import decode_python, parse_python
+from cudaudit.source import decode_python, parse_python, read_tree
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.Assign | ast.alias | ast.ClassDef
@@ -418,7 +418,7 @@ def conftest_fixtures(path: str, data: bytes) -> tuple[tuple[str, bool], ...]:
     autouse); raises SyntaxError for a file that does not parse (its own analysis reports it)."""
     if b"skip" not in data or b"fixture" not in data:
         return ()
-    tree = parse_python(decode_python(data), filename=path)
+    tree = read_tree(decode_python(data), filename=path)
     reach = ModuleReach(tree, ImportTable(tree), in_tests=True)
     return tuple(sorted((name, name in reach.autouse) for name, region in reach.skipping.items() if region.cuda_guarded))
 

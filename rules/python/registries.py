@@ -47,7 +47,7 @@ from cudaudit.rules.python.opt_in import (
     statement_lines,
 )
 from cudaudit.rules.python.read_once import ReadOnce
-from cudaudit.source import decode_python, parse_python
+from cudaudit.source import decode_python, read_tree
 
 Registration = tuple[str, str, tuple[str, ...], int, str]
 """(definition name, the registry's callable as spelled, the names it is registered under, the
@@ -83,7 +83,7 @@ def read_registrations(data: bytes) -> tuple[tuple[Registration, ...], tuple[Hel
     if not found:
         return (), ()
     try:
-        tree = parse_python(decode_python(data))
+        tree = read_tree(decode_python(data))
     except (SyntaxError, ValueError, RecursionError):
         return (), ()
     defined = {statement.name for statement in tree.body if isinstance(statement, _DEFINITIONS)}
@@ -118,7 +118,7 @@ def read_tables(data: bytes) -> tuple[Entry, ...]:
     if not any(_TABLE.match(data, data.rfind(b"\n", 0, opening.start()) + 1) for opening in _TABLE_OPENS.finditer(data)):
         return ()
     try:
-        tree = parse_python(decode_python(data))
+        tree = read_tree(decode_python(data))
     except (SyntaxError, ValueError, RecursionError):
         return ()
     sources: dict[str, tuple[int, str]] = {}
@@ -382,7 +382,7 @@ def _table_helpers(
         by_module.setdefault(path, set()).add(name)
     for path, names in sorted(by_module.items()):
         try:
-            tree = trees[path] = parse_python(decode_python(text(path)))
+            tree = trees[path] = read_tree(decode_python(text(path)))
         except (SyntaxError, ValueError, RecursionError):
             for name in names:
                 kept.pop((path, name), None)

@@ -45,7 +45,7 @@ from cudaudit.rules.python.guards import Polarity, Probe, asks_for_cuda_part, is
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import call_arguments, substituted, subtree
 from cudaudit.rules.python.package_probes import holds_only_with_package
-from cudaudit.source import decode_python, parse_python
+from cudaudit.source import decode_python, read_tree
 
 if TYPE_CHECKING:
     from cudaudit.rules.catalog import Catalog
@@ -567,7 +567,7 @@ def read_skip_markers(path: str, data: bytes, catalog: Catalog) -> SkipMarkers:
     name = posixpath.basename(path)
     if name.startswith("test_") or name.endswith("_test.py") or not _has_marker(data):
         return ()
-    tree = parse_python(decode_python(data), filename=path)
+    tree = read_tree(decode_python(data), filename=path)
     names = ImportTable(tree, rocm_capabilities=RocmCapabilities.from_tables(catalog.tables("rocm_capabilities")))
     found = []
     for statement in tree.body:

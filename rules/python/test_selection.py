@@ -33,7 +33,7 @@ import shlex
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.skip_conditions import skips_where
-from cudaudit.source import decode_python, parse_python
+from cudaudit.source import decode_python, read_tree
 from cudaudit.tomlcompat import tomllib
 
 _MARKER_LOOKUPS = frozenset({"get_closest_marker", "iter_markers", "get_marker"})
@@ -49,7 +49,7 @@ def skipping_hooks(path: str, data: bytes) -> tuple[str, ...]:
     file that does not parse (its own analysis reports it)."""
     if b"skip" not in data or not (b"keywords" in data or b"_marker" in data):
         return ()
-    tree = parse_python(decode_python(data), filename=path)
+    tree = read_tree(decode_python(data), filename=path)
     names = ImportTable(tree)
     found: set[str] = set()
     for function in subtree(tree):
@@ -179,7 +179,7 @@ def ignored_without_cuda(path: str, data: bytes) -> tuple[IgnoredItem, ...]:
     parse (its own analysis reports it)."""
     if b"collect_ignore" not in data:
         return ()
-    tree = parse_python(decode_python(data), filename=path)
+    tree = read_tree(decode_python(data), filename=path)
     names = ImportTable(tree)
     lists: dict[str, list[IgnoredItem] | None] = {}
     _run_without_cuda(tree.body, _Module(tree, names), lists)
@@ -190,7 +190,7 @@ def ignored_by_function(path: str, data: bytes, function: str, kind: str) -> tup
     """The (`kind`, pattern) items the module-level function `function` of the module at display
     path `path` returns on a machine without a CUDA device (`if not torch.cuda.is_available(): return
     ["**/test_*.py"]`); none where that is not known. Raises SyntaxError for a file that does not parse."""
-    tree = parse_python(decode_python(data), filename=path)
+    tree = read_tree(decode_python(data), filename=path)
     module = _Module(tree, ImportTable(tree))
     definition = module.functions.get(function)
     returned = module.returned_without_cuda(definition, kind) if definition is not None else None

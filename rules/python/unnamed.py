@@ -31,7 +31,7 @@ from cudaudit.facts import Evidence
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.opt_in import import_statements
-from cudaudit.source import decode_python, parse_python
+from cudaudit.source import decode_python, read_tree
 
 _BUILT_IMPORTS = (b"import_module", b"__import__", b"iter_modules", b"walk_packages", b"listdir", b"scandir", b"glob")
 """What a package's `__init__.py` imports its modules by a built name through."""
@@ -114,7 +114,7 @@ def _unapplied_patch(path: str, data: bytes, sources: Mapping[str, Callable[[], 
             return False
         folder, above = posixpath.dirname(folder), folder
     try:
-        tree = parse_python(decode_python(data), filename=path)
+        tree = read_tree(decode_python(data), filename=path)
     except (SyntaxError, ValueError):
         return False
     return not any(_runs(statement) for statement in tree.body) and _patches(tree)
