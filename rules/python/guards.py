@@ -1026,7 +1026,12 @@ def _compared_values(node: ast.Compare) -> list[ast.expr]:
 
 
 def _device_name(value: ast.expr) -> ast.expr:
-    """The string of `torch.device("cpu")` (or `device("cpu")`), else the value itself."""
+    """The string of `torch.device("cpu")` (or `device("cpu")`), and of its type (`torch.device("cuda").type`,
+    which is `"cuda"`: https://docs.pytorch.org/docs/stable/tensor_attributes.html#torch.device), else the
+    value itself."""
+    if isinstance(value, ast.Attribute) and value.attr == "type" and isinstance(value.value, ast.Call):
+        built = _device_name(value.value)
+        return built if built is not value.value else value
     if isinstance(value, ast.Call) and len(value.args) == 1 and not value.keywords:
         func = value.func
         called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
