@@ -34,7 +34,12 @@ def cpu_torch():
 
 
 def python(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
+    """The scripts' JIT builds go to a folder of this run, not the user's cache: two runs at once would
+    each see the other's half-built extension there."""
+    env = {
+        **os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1",
+        "TORCH_EXTENSIONS_DIR": str(cwd.parent / "torch_extensions"),
+    }
     return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT, env=env)
 
 
