@@ -116,12 +116,23 @@ def is_benchmark_path(path: str) -> bool:
     return any(part in BENCHMARK_DIRS for part in folders) or stem.startswith(("bench_", "benchmark")) or stem == "bench"
 
 
+_CONFIGURATION_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".cfg", ".ini")
+"""Files whose `_test` or `test_` names the data split a run evaluates on (`retrieval_coco_test.yaml`), not a test."""
+
+
 def is_test_path(path: str) -> bool:
     """A test module, by its folders in its project (`tests/`, not a folder above the project:
-    `project_roots`) or its name (`test_x.py`, `x_test.py`, `conftest.py`)."""
+    `project_roots`) or, for code and requirements, its name (`test_x.py`, `x_test.py`, `conftest.py`,
+    `requirements_test.txt`; a configuration's name is not read: `_CONFIGURATION_SUFFIXES`)."""
     *folders, name = within_project(path).lower().replace("\\", "/").split("/")
-    stem = name.rsplit(".", 1)[0]
-    return any(part in TEST_DIRS for part in folders) or stem.startswith("test_") or stem.endswith("_test") or stem == "conftest"
+    if any(part in TEST_DIRS for part in folders):
+        return True
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem = suffix
+    elif "." + suffix in _CONFIGURATION_SUFFIXES:
+        return False
+    return stem.startswith("test_") or stem.endswith("_test") or stem == "conftest"
 
 
 _PYTHON_SHEBANG = re.compile(rb"^#![^\n]*\bpython[0-9.]*\b")

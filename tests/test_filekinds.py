@@ -72,6 +72,10 @@ def test_extensionless_script_needs_its_shebang():
         ("src/pkg/testing.py", False),
         ("scripts/latest_checkpoint.py", False),
         ("contest/train.py", False),
+        ("requirements_test.txt", True),
+        ("tests/configs/default.yaml", True),
+        ("projects/retrieval/coco_test.yaml", False),  # a run configuration named for the split it evaluates
+        ("configs/test_split.json", False),
     ],
 )
 def test_test_modules_are_told_by_folder_or_name(path, test):
