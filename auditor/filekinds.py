@@ -99,7 +99,8 @@ _BY_PATTERN = [
 ]
 _ANY_PATTERN = re.compile("|".join(fnmatch.translate(pattern) for pattern, _ in _BY_PATTERN))
 """Whether a name matches some pattern of `_BY_PATTERN`: one match for most files, which match none."""
-_REQUIREMENTS_FOLDERS = frozenset({"requirements", "reqs"})
+REQUIREMENTS_FOLDERS = frozenset({"requirements", "reqs"})
+"""Folders a project keeps its requirements files in (`requirements/dev.txt`)."""
 TEST_DIRS = frozenset({"test", "tests", "testing", "unittests", "unit_tests"})
 """Folders of a project's tests."""
 
@@ -205,7 +206,7 @@ def classify(path: PurePath, head: bytes | None = None) -> tuple[FileKind, ...]:
         if len(parts) >= 3 and parts[-3:-1] == [".github", "workflows"]:
             return (FileKind.WORKFLOW,)
         return (FileKind.MANIFEST,)
-    if suffix in (".txt", ".in") and len(path.parts) >= 2 and path.parts[-2].lower() in _REQUIREMENTS_FOLDERS:
+    if suffix in (".txt", ".in") and len(path.parts) >= 2 and path.parts[-2].lower() in REQUIREMENTS_FOLDERS:
         return (FileKind.REQUIREMENTS,)
     if suffix in _BY_SUFFIX:
         return _BY_SUFFIX[suffix]

@@ -74,7 +74,7 @@ from typing import Any, Protocol, TypeVar
 
 from cudaudit.developer_folders import developer_files
 from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, PortedName, RocmBuild, SettingValue
-from cudaudit.filekinds import TEST_CONFIGURATIONS, FileKind, is_test_path
+from cudaudit.filekinds import REQUIREMENTS_FOLDERS, TEST_CONFIGURATIONS, FileKind, is_test_path
 from cudaudit.firstparty import ModuleMap, namespace_modules
 from cudaudit.rules.catalog import Catalog
 from cudaudit.siblings import find_siblings, served_targets
@@ -558,7 +558,6 @@ def _sees_project(files: list[IndexedFile]) -> bool:
 _INSTALL_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP, FileKind.CONDA, FileKind.PIXI})
 _DECLARING_KINDS = frozenset({FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP})
 """Files that declare a base install, extras or console scripts (`declared.declared_dependencies`)."""
-_REQUIREMENTS_FOLDERS = frozenset({"requirements", "reqs"})
 
 
 def _installs(declarations: Iterable[str]) -> dict[str, str]:
@@ -570,7 +569,7 @@ def _installs(declarations: Iterable[str]) -> dict[str, str]:
         if any("docker" in part.lower() for part in path.split("/")[-3:]):
             continue
         folder = posixpath.dirname(path)
-        if posixpath.basename(folder).lower() in _REQUIREMENTS_FOLDERS:
+        if posixpath.basename(folder).lower() in REQUIREMENTS_FOLDERS:
             folder = posixpath.dirname(folder)
         found.setdefault(folder, path)
     return found

@@ -26,10 +26,10 @@ import re
 from collections.abc import Iterable, Mapping
 
 from cudaudit.facts import Evidence
+from cudaudit.filekinds import REQUIREMENTS_FOLDERS
 
 _BASE_WORDS = frozenset({"", "base", "common", "core", "default", "install", "main", "minimal", "prod", "production", "runtime", "requirements"})
 """Names a project gives its base install's file (`requirements/base.txt`, `requirements/runtime.txt`)."""
-_REQUIREMENTS_FOLDERS = frozenset({"requirements", "reqs"})
 _WORD = re.compile(r"(?i)requirements?")
 _SEPARATORS = "-_. "
 
@@ -99,7 +99,7 @@ def _base_beside(path: str, bases: list[str], declarations: Mapping[str, str]) -
     declaration in its folder, or in the folder above where its folder is a `requirements/` one."""
     folder = posixpath.dirname(path)
     folders = [folder]
-    if posixpath.basename(folder).lower() in _REQUIREMENTS_FOLDERS:
+    if posixpath.basename(folder).lower() in REQUIREMENTS_FOLDERS:
         folders.append(posixpath.dirname(folder))
     for place in folders:
         for candidate in [*bases, *sorted(declarations)]:
