@@ -109,10 +109,16 @@ BENCHMARK_DIRS = frozenset({"benchmark", "benchmarks", "benchmarking", "bench", 
 """Folders of a project's benchmarks."""
 
 
+def _place(path: str) -> tuple[list[str], str]:
+    """The lowered folders of a reported path inside its project (`project_roots`), and its file name."""
+    *folders, name = within_project(path).lower().replace("\\", "/").split("/")
+    return folders, name
+
+
 def is_benchmark_path(path: str) -> bool:
     """A benchmark, by its folders in its project (`benchmarks/`) or its name (`bench_x.py`, `benchmark_x.py`,
     `bench.py`)."""
-    *folders, name = within_project(path).lower().replace("\\", "/").split("/")
+    folders, name = _place(path)
     stem = name.rsplit(".", 1)[0]
     return any(part in BENCHMARK_DIRS for part in folders) or stem.startswith(("bench_", "benchmark")) or stem == "bench"
 
@@ -125,7 +131,7 @@ def is_test_path(path: str) -> bool:
     """A test module, by its folders in its project (`tests/`, not a folder above the project:
     `project_roots`) or, for code and requirements, its name (`test_x.py`, `x_test.py`, `conftest.py`,
     `requirements_test.txt`; a configuration's name is not read: `_CONFIGURATION_SUFFIXES`)."""
-    *folders, name = within_project(path).lower().replace("\\", "/").split("/")
+    folders, name = _place(path)
     if any(part in TEST_DIRS for part in folders):
         return True
     stem, dot, suffix = name.rpartition(".")
