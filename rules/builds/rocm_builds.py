@@ -47,7 +47,7 @@ from cudaudit.rules.builds.build_gates import (
     on_default_rocm_install,
     top_level_functions,
 )
-from cudaudit.rules.builds.source_sets import cuda_arm_globs
+from cudaudit.rules.builds.source_sets import SOURCE_FILE, cuda_arm_globs
 from cudaudit.rules.python.guards import Polarity, Probe, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import substituted, subtree
@@ -55,7 +55,6 @@ from cudaudit.rules.python.walker import device_flags
 from cudaudit.source import parse_python
 
 BUILD_WORDS = ("CUDAExtension", "BuildExtension", "cpp_extension", "hipify")
-_SOURCE = re.compile(r"\.(?:cu|cuh|cpp|cc|cxx|c|h|hpp|hip)$")
 _SOURCE_FOLDER = re.compile(r"(?:^|/)csrc(?:/|$)")
 _OFF_WORDS = re.compile(r"(?i)(?:^|_)(?:skip|disable|no)(?:_|$)")
 _TEXT_LIMIT = 80
@@ -219,7 +218,7 @@ def _decides_rocm(test: ast.expr, names: ImportTable, side: Polarity, nvidia: bo
 
 def _source_file(node: ast.Constant, script: str) -> str | None:
     """The C/C++ or CUDA source file a string in the script names, as a display path."""
-    if not isinstance(node.value, str) or not _SOURCE.search(node.value.strip()):
+    if not isinstance(node.value, str) or not SOURCE_FILE.search(node.value.strip()):
         return None
     value = node.value.strip()
     if "\n" in value or " " in value or "*" in value:
@@ -251,7 +250,7 @@ def _source_folder(node: ast.Constant, script: str) -> str | None:
     value = node.value.strip()
     if not value or "\n" in value or " " in value or value.startswith("-"):
         return None
-    if _SOURCE.search(value):
+    if SOURCE_FILE.search(value):
         folder = posixpath.dirname(value)
     elif _SOURCE_FOLDER.search(value):
         folder = value

@@ -39,7 +39,8 @@ from cudaudit.rules.python.nodes import subtree
 ArmLine = Callable[[ast.AST], "int | None"]
 """The line of the `if` whose arm, one a ROCm build never takes, holds a node; None outside such arms."""
 
-_SOURCE = re.compile(r"\.(?:cu|cuh|cpp|cc|cxx|c|h|hpp|hip)$")
+SOURCE_FILE = re.compile(r"\.(?:cu|cuh|cpp|cc|cxx|c|h|hpp|hip)$")
+"""A C, C++, CUDA or HIP source or header, by its name's end."""
 _JOINS = frozenset({"os.path.join", "posixpath.join"})
 _GLOBS = frozenset({"glob.glob", "glob.iglob"})
 _WRAPPERS = frozenset({"list", "sorted", "set", "tuple"})
@@ -212,7 +213,7 @@ def _sources(value: ast.expr, folder: str, names: ImportTable, paths: dict[str, 
         return _sources(value.args[0], folder, names, paths)
     if isinstance(value, ast.Call) and names.resolve(value.func) in _GLOBS and value.args:
         pattern = path_value(value.args[0], names, paths)
-        return ((_display(folder, pattern),) if pattern is not None and _SOURCE.search(pattern) else ()), ()
+        return ((_display(folder, pattern),) if pattern is not None and SOURCE_FILE.search(pattern) else ()), ()
     if isinstance(value, (ast.List, ast.Tuple, ast.Set)):
         found = [_sources(item, folder, names, paths) for item in value.elts]
         return tuple(p for patterns, _ in found for p in patterns), tuple(n for _, taken in found for n in taken)
@@ -225,7 +226,7 @@ def _sources(value: ast.expr, folder: str, names: ImportTable, paths: dict[str, 
         taken = tuple(n for condition in value.generators[0].ifs for sub in _taken_out(condition) for n in _list_names(sub))
         return (), taken
     path = path_value(value, names, paths)
-    if path is not None and _SOURCE.search(path) and not _SOURCE.fullmatch(posixpath.basename(path)):
+    if path is not None and SOURCE_FILE.search(path) and not SOURCE_FILE.fullmatch(posixpath.basename(path)):
         return (_display(folder, path),), ()
     return (), ()
 
