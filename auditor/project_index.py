@@ -330,7 +330,7 @@ class ProjectIndex:
             build = _nearest_at_or_above(path, self.builds)
             left_out = _left_out(path, build) or self._included_only_by_left_out(facts["cuda_only"])
             route = self.rocm_routes.get(path)
-            separate = build is not None and build.mode is BuildMode.SEPARATE and not _under(path, build.rocm_sources)
+            separate = build is not None and build.mode is BuildMode.SEPARATE and _stood_in_for(path, build.rocm_sources)
             if route is not None and (build is None or path not in build.rocm_named):
                 facts["rocm_route"] = route
             elif left_out is not None and not separate:
@@ -1365,6 +1365,16 @@ def _by_import_name(
         for path, name, value in found
         for module in (*modules.import_names(path), *(modules.outer_names(path) if outer else ()))
     ))
+
+
+def _stood_in_for(path: str, rocm_sources: tuple[str, ...]) -> bool:
+    """Whether the sources a separate ROCm build compiles stand in for the CUDA source at `path`: it is
+    none of them, and it sits in the part of the tree one of them serves, below that one's parent
+    folder (`csrc/cuda/api.cu` for `csrc/hip/`, not `csrc/sparse/gemm.cu` for `csrc/attention/hip/`)."""
+    if _under(path, rocm_sources):
+        return False
+    parents = tuple(posixpath.dirname(source) for source in rocm_sources)
+    return "" in parents or _under(path, parents)
 
 
 def _under(path: str, folders: tuple[str, ...]) -> bool:

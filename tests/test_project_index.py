@@ -1134,3 +1134,38 @@ def test_counted_calls():
     }
     found = {f.span.line: f.severity for f in analyze(test, path="mypkg/pick.py", files=files) if f.rule == "CDA103"}
     assert found[10] == found[23] == Severity.ERROR  # not a test module: no fixtures, no tests
+
+
+@pytest.mark.parametrize("rocm_extension", ['CUDAExtension("ops_hip", ["ops_hip.cpp"])', 'CUDAExtension("csrc", ["hip/ops.hip"])'])
+def test_a_rocm_branch_stands_for_its_own_sources_not_for_the_extension_name_or_the_scripts_folder(rocm_extension):
+    """A ROCm branch that names its source by its bare file name beside the script, or gives its extension
+    a name that reads like a source folder, still leaves the CUDA sources their ROCm counterpart: neither
+    the script's folder nor the name `csrc` is the ROCm side."""
+    setup = (
+        "import torch\nfrom torch.utils.cpp_extension import CUDAExtension\n"
+        f'if torch.version.hip:\n    ext = {rocm_extension}\nelse:\n    ext = CUDAExtension("ops", ["csrc/cuda/api.cu"])\n'
+    )
+    index = index_of({"proj/setup.py": setup, "proj/csrc/cuda/api.cu": "", "proj/ops_hip.cpp": "", "proj/hip/ops.hip": ""})
+    facts = index.facts("proj/csrc/cuda/api.cu", (FileKind.CUDA,))
+    (counterpart,) = facts.counterparts
+    assert counterpart.target == "rocm" and facts.rocm_goes_without is None
+    assert counterpart.evidence.text in ("ROCm builds proj/ops_hip.cpp", "ROCm builds proj/hip")
+
+
+def test_separate_rocm_sources_stand_in_for_their_own_part_of_the_tree():
+    """The ROCm branch's paths are read whole (`Path(here) / "csrc" / "attention" / "hip"`, not the folder
+    `csrc` its piece spells): the CUDA sources beside that part are a variant with a ROCm counterpart, and
+    those of another part (a sparse kernel the ROCm build has no source for) are what ROCm goes without."""
+    setup = (
+        "import os\nfrom pathlib import Path\nimport torch\nfrom torch.utils.cpp_extension import CUDAExtension\n"
+        "here = os.path.dirname(os.path.abspath(__file__))\n"
+        'if torch.version.hip:\n    ext = CUDAExtension("ops", ["csrc/attention/hip/api.hip"],'
+        ' include_dirs=[Path(here) / "csrc" / "attention" / "hip"])\n'
+        'else:\n    ext = CUDAExtension("ops", ["csrc/attention/cuda/api.cu", "csrc/sparse/gemm.cu"])\n'
+    )
+    index = index_of({"setup.py": setup, "csrc/attention/cuda/api.cu": "", "csrc/sparse/gemm.cu": "", "csrc/attention/hip/api.hip": ""})
+    variant = index.facts("csrc/attention/cuda/api.cu", (FileKind.CUDA,))
+    (counterpart,) = variant.counterparts
+    assert counterpart.evidence.text == "ROCm builds csrc/attention/hip" and variant.rocm_goes_without is None
+    part = index.facts("csrc/sparse/gemm.cu", (FileKind.CUDA,))
+    assert part.counterparts == () and part.rocm_goes_without == Evidence("setup.py", 6, "if torch.version.hip:")

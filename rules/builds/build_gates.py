@@ -50,7 +50,7 @@ def extension_gate(
     every extension call of the script sits in such a branch; None when one does not, or none is built.
     `builds` says which statements build one, where that is not an extension call of their own."""
     places = list(_statement_places(tree.body, (), None))
-    builds = builds or (lambda statement: any(_builds_extension(node) for node in _own_calls(statement)))
+    builds = builds or (lambda statement: any(builds_extension(node) for node in _own_calls(statement)))
     calls = [place for statement, place in places if builds(statement)]
     if not calls:
         return None
@@ -106,10 +106,21 @@ def own_nodes(statement: ast.stmt) -> Iterator[ast.AST]:
                 yield from subtree(value)
 
 
-def _builds_extension(call: ast.Call) -> bool:
+def builds_extension(call: ast.Call) -> bool:
     """`CUDAExtension(...)`, `CMakeExtension(...)`, `setuptools.Extension(...)`: an extension module to build."""
     name = final_name(call.func)
     return name is not None and name.endswith("Extension") and name != "BuildExtension"
+
+
+def extension_names(tree: ast.AST) -> set[int]:
+    """The ids of the strings that name an extension module, not its sources: the first argument, or
+    `name=`, of each extension call (`CUDAExtension("ops_hip", [...])`)."""
+    found: set[int] = set()
+    for node in subtree(tree):
+        if isinstance(node, ast.Call) and builds_extension(node):
+            named = [node.args[0]] if node.args else [k.value for k in node.keywords if k.arg == "name"]
+            found.update(id(value) for value in named if isinstance(value, ast.Constant))
+    return found
 
 
 def cuda_target_only(test: ast.expr, in_body: bool, names: ImportTable, functions: dict[str, ast.FunctionDef]) -> bool:

@@ -38,8 +38,10 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
+from collections.abc import Iterator
 
 from cudaudit.facts import BuildMode, Evidence, RocmBuild, SourceGlob
+from cudaudit.rules.builds import build_gates
 from cudaudit.rules.builds.build_gates import (
     cuda_target_only,
     extension_gate,
@@ -47,7 +49,7 @@ from cudaudit.rules.builds.build_gates import (
     on_default_rocm_install,
     top_level_functions,
 )
-from cudaudit.rules.builds.source_sets import SOURCE_FILE, cuda_arm_globs
+from cudaudit.rules.builds.source_sets import PATH_JOINS, SOURCE_FILE, cuda_arm_globs, path_value, scope_paths
 from cudaudit.rules.python.guards import Polarity, Probe, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import substituted, subtree
@@ -76,8 +78,10 @@ def read_build_script(path: str, text: str) -> RocmBuild | None:
     if not any(word in text for word in BUILD_WORDS):
         return None
     probe: ast.stmt | None = None
-    separate: dict[str, int] = {}
+    separate: dict[tuple[str, str], int] = {}
     skip: ast.stmt | None = None
+    extension_names = build_gates.extension_names(tree)
+    paths = scope_paths(tree, names)
     for node in subtree(tree):
         if not isinstance(node, (ast.If, ast.Assign, ast.AnnAssign)):
             continue
@@ -86,12 +90,12 @@ def read_build_script(path: str, text: str) -> RocmBuild | None:
             continue
         probe = probe if probe is not None and probe.lineno <= node.lineno else node
         for statement in _rocm_only_branch(node, test, names):
-            for sub in subtree(statement):
-                folder = _source_folder(sub, path) if isinstance(sub, ast.Constant) else None
-                if folder is not None:
-                    separate.setdefault(folder, statement.lineno)
-                if skip is None and _turns_build_off(sub):
-                    skip = statement
+            for spelled in _spelled_paths(statement, names, paths(statement.lineno), extension_names):
+                named = _source_folder(spelled, path)
+                if named is not None:
+                    separate.setdefault(named, statement.lineno)
+            if skip is None and any(_turns_build_off(sub) for sub in subtree(statement)):
+                skip = statement
     if probe is None:
         call = _cuda_extension_call(tree, names)
         if call is None:
@@ -101,7 +105,8 @@ def read_build_script(path: str, text: str) -> RocmBuild | None:
     if separate:
         first = min(separate.values())
         cuda_only, rocm_named, globs = _sources_by_side(tree, path, names, lines)
-        return RocmBuild(path, BuildMode.SEPARATE, line_evidence(path, first, lines), tuple(sorted(separate)),
+        rocm_sources = _rocm_side(separate, [source for source, _ in cuda_only])
+        return RocmBuild(path, BuildMode.SEPARATE, line_evidence(path, first, lines), rocm_sources,
                          cuda_only, rocm_named, cuda_only_globs=globs)
     if skip is not None:
         return RocmBuild(path, BuildMode.SKIPS, line_evidence(path, skip.lineno, lines))
@@ -136,8 +141,9 @@ def _sources_by_side(
                   for pattern, excluded, line in cuda_arm_globs(tree, path, names, arm_line))
     cuda_only: dict[str, int] = {}
     rocm_named: set[str] = set()
+    extension_names = build_gates.extension_names(tree)
     for constant in subtree(tree):
-        source = _source_file(constant, path) if isinstance(constant, ast.Constant) else None
+        source = _source_file(constant, path) if isinstance(constant, ast.Constant) and id(constant) not in extension_names else None
         if source is None or not isinstance(constant, ast.Constant):
             continue
         branch_line = next((at for first, last, at in skipped if first <= constant.lineno <= last), None)
@@ -221,6 +227,8 @@ def _source_file(node: ast.Constant, script: str) -> str | None:
     if not isinstance(node.value, str) or not SOURCE_FILE.search(node.value.strip()):
         return None
     value = node.value.strip()
+    if SOURCE_FILE.fullmatch(posixpath.basename(value)):
+        return None  # a suffix, no source
     if "\n" in value or " " in value or "*" in value:
         return None
     source = posixpath.normpath(posixpath.join(posixpath.dirname(script), value))
@@ -243,21 +251,55 @@ def _rocm_only_branch(node: ast.If | ast.Assign | ast.AnnAssign, test: ast.expr,
     return []
 
 
-def _source_folder(node: ast.Constant, script: str) -> str | None:
-    """The folder of a C/C++ source, or a source folder, that a string in the script names."""
-    if not isinstance(node.value, str):
-        return None
-    value = node.value.strip()
+def _spelled_paths(statement: ast.stmt, names: ImportTable, paths: dict[str, str], skipped: set[int]) -> Iterator[str]:
+    """The paths a statement spells, each whole (`Path(here) / "csrc" / "hip"` is `csrc/hip`, not
+    `csrc`), less the strings in `skipped` (an extension's name)."""
+    todo: list[ast.AST] = [statement]
+    while todo:
+        node = todo.pop()
+        spelled = path_value(node, names, paths) if isinstance(node, ast.expr) and id(node) not in skipped else None
+        if spelled is not None:
+            yield spelled
+        elif not isinstance(node, ast.Constant) and not _joins_path(node, names):
+            todo.extend(ast.iter_child_nodes(node))
+
+
+def _joins_path(node: ast.AST, names: ImportTable) -> bool:
+    """`os.path.join(torch_dir, "include", "x.h")`, `root / "csrc"`: a path built on a folder the script
+    cannot place, whose pieces are no paths of their own."""
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, ast.Div)
+    return isinstance(node, ast.Call) and names.resolve(node.func) in PATH_JOINS
+
+
+def _source_folder(value: str, script: str) -> tuple[str, str] | None:
+    """The folder of a C/C++ source, or a source folder, that a path the script spells names, with
+    the source's own path ("" for a folder), as display paths."""
+    value = value.strip()
     if not value or "\n" in value or " " in value or value.startswith("-"):
         return None
+    here = posixpath.dirname(script)
+    if SOURCE_FILE.fullmatch(posixpath.basename(value)):
+        return None  # `name.endswith(".cu")`: a suffix, no source
     if SOURCE_FILE.search(value):
-        folder = posixpath.dirname(value)
+        folder, source = posixpath.dirname(value), posixpath.normpath(posixpath.join(here, value))
     elif _SOURCE_FOLDER.search(value):
-        folder = value
+        folder, source = value, ""
     else:
         return None
-    folder = posixpath.normpath(posixpath.join(posixpath.dirname(script), folder))
-    return None if folder.startswith("..") or "*" in folder else folder
+    folder = posixpath.normpath(posixpath.join(here, folder))
+    return None if folder.startswith("..") or "*" in folder else (folder, source)
+
+
+def _rocm_side(named: dict[tuple[str, str], int], cuda_side: list[str]) -> tuple[str, ...]:
+    """The folders a ROCm branch's sources stand for, each (folder, source) of `named`: the folder,
+    unless the sources the build compiles for CUDA alone sit in it too (`ops_hip.cpp` beside
+    `setup.py`, whose folder holds every source): then the source itself."""
+    def holds_cuda_side(folder: str) -> bool:
+        return any(posixpath.dirname(source) == folder or source.startswith(folder.rstrip("/") + "/")
+                   or folder == "." for source in cuda_side)
+
+    return tuple(sorted({source if source and holds_cuda_side(folder) else folder for folder, source in named}))
 
 
 def _turns_build_off(node: ast.AST) -> bool:

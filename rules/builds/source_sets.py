@@ -42,6 +42,8 @@ ArmLine = Callable[[ast.AST], "int | None"]
 SOURCE_FILE = re.compile(r"\.(?:cu|cuh|cpp|cc|cxx|c|h|hpp|hip)$")
 """A C, C++, CUDA or HIP source or header, by its name's end."""
 _JOINS = frozenset({"os.path.join", "posixpath.join"})
+PATH_JOINS = _JOINS | {"pathlib.Path"}
+"""Calls that build a path from pieces."""
 _GLOBS = frozenset({"glob.glob", "glob.iglob"})
 _WRAPPERS = frozenset({"list", "sorted", "set", "tuple"})
 _HERE = frozenset({"os.path.dirname", "os.path.abspath", "os.path.realpath", "os.getcwd"})
@@ -76,10 +78,10 @@ def cuda_arm_globs(tree: ast.Module, script: str, names: ImportTable, arm_line: 
     """The source patterns the build script at display path `script` adds only in an arm a ROCm build
     never takes; the lists it names elsewhere are left alone."""
     folder = posixpath.dirname(script)
-    module_paths = _path_names(tree.body, names, {})
+    module_paths = path_names(tree.body, names, {})
     found: list[ArmGlob] = []
     for scope in _scopes(tree):
-        paths = _path_names(scope.body, names, module_paths) if scope is not tree else module_paths
+        paths = path_names(scope.body, names, module_paths) if scope is not tree else module_paths
         found.extend(_scope_globs(scope, folder, names, paths, arm_line))
     return tuple(dict.fromkeys(found))
 
@@ -99,7 +101,27 @@ def _own_nodes(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef) -> It
             stack.extend(ast.iter_child_nodes(node))
 
 
-def _path_names(body: list[ast.stmt], names: ImportTable, outer: dict[str, str]) -> dict[str, str]:
+def scope_paths(tree: ast.Module, names: ImportTable) -> Callable[[int], dict[str, str]]:
+    """`paths(line)`: the names bound to a path the script spells (`path_names`) where `line` is, at
+    the module's top level or in the innermost function around it."""
+    module_paths = path_names(tree.body, names, {})
+    functions = sorted((node for node in subtree(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))),
+                       key=lambda node: node.lineno)
+    found: dict[int, dict[str, str]] = {}
+
+    def paths(line: int) -> dict[str, str]:
+        around = [f for f in functions if f.lineno <= line <= (f.end_lineno or f.lineno)]
+        if not around:
+            return module_paths
+        inner = around[-1]
+        if id(inner) not in found:
+            found[id(inner)] = path_names(inner.body, names, module_paths)
+        return found[id(inner)]
+
+    return paths
+
+
+def path_names(body: list[ast.stmt], names: ImportTable, outer: dict[str, str]) -> dict[str, str]:
     """The names `body` binds once, by a plain assignment, to a path the script spells (`""` for the
     script's own folder), with those of `outer` it does not bind itself."""
     stores: dict[str, int] = {}
