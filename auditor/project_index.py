@@ -157,6 +157,7 @@ _READERS = {
     "main_block": "cudaudit.rules.python.main_block:main_block",
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
+    "set_up_skips": "cudaudit.rules.python.test_classes:read_set_up_skips",
     "package_flags": "cudaudit.rules.python.package_probes:read_package_flags",
     "cuda_defaults": "cudaudit.rules.python.project_calls:cuda_defaults",
     "from_imports": "cudaudit.rules.python.project_calls:from_imports",
@@ -1140,6 +1141,8 @@ class _Found:
                 self.main_blocks.add(path)
             markers = remember("skip_markers", path, lambda: _reader("skip_markers")(path, data(), catalog))
             self.markers.extend((path, name, skips) for name, skips in markers)
+            set_ups = remember("set_up_skips", path, lambda: _reader("set_up_skips")(path, data(), catalog))
+            self.markers.extend((path, name, skips) for name, skips in set_ups)
             probes = remember("package_flags", path, lambda: _reader("package_flags")(path, data(), catalog))
             self.package_flags.extend((path, name, source) for name, source in probes)
             if posixpath.basename(path) == "conftest.py":

@@ -340,3 +340,115 @@ def test_a_world_size_counting_cuda_devices_says_nothing_of_a_class_that_spawns_
         "from torch.testing._internal.common_fsdp import FSDPTest", "from unittest import TestCase as FSDPTest"
     )
     assert cpu_severities(code) == [(11, "warning")]
+
+
+def rocm_and_cpu(code: str, path: str = "tests/test_ops.py", files: dict[str, str] | None = None) -> list[tuple[int, str, str]]:
+    """(line, ROCm severity, CPU severity) of each `"cuda"` device site (CDA103) of a test module."""
+    return [
+        (f.span.line, f.targets["rocm"].severity.value, f.targets["cpu"].severity.value)
+        for f in analyze(code, path=path, files=files)
+        if f.rule == "CDA103"
+    ]
+
+
+DEVICE_TYPE_TESTS = """import torch
+from torch.testing._internal.common_utils import TestCase
+from torch.testing._internal.common_device_type import instantiate_device_type_tests, onlyCUDA, onlyOn
+
+
+class TestNorm(TestCase):
+    {decorator}
+    def test_half(self, device):
+        assert torch.ones(2, device="cuda").sum() == 2
+
+
+instantiate_device_type_tests(TestNorm, globals(){arguments})
+"""
+
+
+@pytest.mark.parametrize(
+    ("decorator", "arguments", "cpu"),
+    [
+        ("", ', only_for=("cuda",)', "note"),
+        ("", ', only_for="cuda"', "note"),
+        ("", ", None, ['cuda', 'xpu']", "note"),
+        ("", ", except_for='cpu'", "note"),
+        ("@onlyCUDA", "", "note"),
+        ("@onlyOn(['cuda'])", "", "note"),
+        # A CPU class is made, and its test runs there.
+        ("", "", "warning"),
+        ("", ', only_for=("cpu", "cuda")', "warning"),
+        ("", ", except_for='cpu', include_lazy=True", "warning"),
+        ("@onlyOn(['cpu', 'cuda'])", "", "warning"),
+    ],
+)
+def test_a_device_type_test_made_for_cuda_alone_never_runs_on_a_cpu(decorator, arguments, cpu):
+    code = DEVICE_TYPE_TESTS.format(decorator=decorator or "", arguments=arguments)
+    # The "cuda" device type is a ROCm GPU's too: there the test runs.
+    assert rocm_and_cpu(code) == [(9, "note", cpu)]
+
+
+SET_UP_BASE = """import sys
+import unittest
+
+import torch
+
+
+class GpuCase(unittest.TestCase):
+    def setUp(self):
+        if sys.version_info < (3, 6):
+            raise unittest.SkipTest("old python")
+        {first}
+        if not torch.cuda.is_available():
+            raise unittest.SkipTest("gpu")
+
+    def test_sum(self):
+        assert torch.ones(2, device="cuda").sum() == 2
+"""
+
+
+def test_a_set_up_skip_after_other_checks_still_skips_every_test():
+    code = SET_UP_BASE.format(first="self.x = torch.zeros(2, device='cuda')")
+    # What the set-up does before its skip runs wherever the class is collected.
+    assert [(line, cpu) for line, _, cpu in rocm_and_cpu(code)] == [(11, "warning"), (16, "note")]
+    # A set-up that may return before the skip lets the tests run unchecked.
+    returning = SET_UP_BASE.format(first="if sys.platform == 'darwin':\n            return")
+    assert [(line, cpu) for line, _, cpu in rocm_and_cpu(returning)] == [(17, "warning")]
+
+
+SUBCLASS = """import torch
+{import_}
+
+
+class TestLayer({base}):
+{set_up}
+    def test_mean(self):
+        assert torch.ones(2, device="cuda").mean() == 1
+"""
+
+
+@pytest.mark.parametrize(
+    ("set_up", "cpu"),
+    [
+        ("", "note"),
+        ("    def setUp(self):\n        super().setUp()\n        self.n = 2\n", "note"),
+        # A set-up of its own that never calls the base's skips nothing.
+        ("    def setUp(self):\n        self.n = 2\n", "warning"),
+    ],
+)
+def test_a_test_class_inherits_its_bases_set_up_skip(set_up, cpu):
+    def mean_line(code: str) -> int:
+        return code.split("\n").index('        assert torch.ones(2, device="cuda").mean() == 1') + 1
+
+    base = SET_UP_BASE.format(first="pass")
+    # A base of the same module.
+    code = base + SUBCLASS.format(import_="", base="GpuCase", set_up=set_up)
+    assert (mean_line(code), "note", cpu) in rocm_and_cpu(code)
+    # A base another test module defines, through the project index.
+    files = {"tests/__init__.py": "", "tests/test_base.py": base}
+    for import_, name in (("from .test_base import GpuCase", "GpuCase"), ("from tests import test_base", "test_base.GpuCase")):
+        derived = SUBCLASS.format(import_=import_, base=name, set_up=set_up)
+        assert rocm_and_cpu(derived, path="tests/test_layer.py", files=files) == [(mean_line(derived), "note", cpu)]
+    # Without the base's module the name says nothing.
+    alone = SUBCLASS.format(import_="from .test_base import GpuCase", base="GpuCase", set_up=set_up)
+    assert rocm_and_cpu(alone, path="tests/test_layer.py") == [(mean_line(alone), "note", "warning")]

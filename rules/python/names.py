@@ -194,11 +194,12 @@ class ImportTable:
         probes (`SYSTEM == "cuda"` after `from .utils import SYSTEM`: `project_flags.py`)."""
         return self._project_name(node, self.flags, f"=={string}")
 
-    def project_marker(self, node: ast.expr, called: bool = False) -> Any:
+    def project_marker(self, node: ast.expr, called: bool = False, suffix: str = "") -> Any:
         """What the project index says a skip marker that `node` names skips (`needs_sm80` after
         `from .utils import needs_sm80`); `called`, what the markers a factory of them returns skip
-        (`run_if_flag` of `@run_if_flag("X")`, kept as `run_if_flag()`)."""
-        return self._project_name(node, self.markers, "()" if called else "")
+        (`run_if_flag` of `@run_if_flag("X")`, kept as `run_if_flag()`); `suffix`, what a part of it
+        kept under its own name skips (the set-up of a test class, `GpuTestBase.setUp`)."""
+        return self._project_name(node, self.markers, "()" if called else suffix)
 
     def is_package_flag(self, node: ast.expr) -> bool:
         """Whether the project index says the name `node` names holds only where a package no machine

@@ -41,6 +41,7 @@ from cudaudit.rules.python.skip_conditions import (
     Skips,
     always_skips,
     decorator_skips,
+    device_type_skips,
     factory_skips,
     skip_call,
     skips_where,
@@ -696,6 +697,9 @@ def _skip_marker(marker: ast.expr, names: ImportTable, seen: set[str]) -> Skips 
     """Where a skip marker skips its test, written in place, kept in a module-level name, defined in the
     module as a decorator that skips (`skip_conditions.decorator_skips`), or imported from a shared
     module of the project (through the index)."""
+    device_types = device_type_skips(marker, names)
+    if device_types is not None:
+        return device_types
     if isinstance(marker, ast.Call):
         return skip_call(marker, names) or _factory_marker(marker, names)
     if isinstance(marker, ast.Name) and marker.id not in seen:

@@ -118,6 +118,33 @@ def skip_call(call: ast.Call, names: ImportTable) -> Skips | None:
     return skips_where(call.args[0], names, skip_when=qualified in SKIP_IF)
 
 
+_DEVICE_TYPES = "torch.testing._internal.common_device_type."
+_ONLY_ON = frozenset({"onlyOn", "onlyCUDA"})
+"""PyTorch's decorators that run a device-type test only for the device types they name, skipping it for
+the others (`onlyCUDA` is `onlyOn("cuda")`: torch 2.13 `testing/_internal/common_device_type.py`); the
+"cuda" device type is a ROCm GPU's too."""
+
+
+def device_type_skips(marker: ast.expr, names: ImportTable) -> Skips | None:
+    """Where `@onlyCUDA`, or `@onlyOn(...)` naming device types without the CPU, skips a test of a
+    device-type class: on a machine without a CUDA device (its one instance is the CPU's), never on
+    ROCm. None for any other marker."""
+    qualified = names.resolve(marker.func if isinstance(marker, ast.Call) else marker) or ""
+    if qualified.removeprefix(_DEVICE_TYPES) not in _ONLY_ON or not qualified.startswith(_DEVICE_TYPES):
+        return None
+    if qualified.endswith("onlyCUDA"):
+        return None if isinstance(marker, ast.Call) else Skips(True, False)
+    if not (isinstance(marker, ast.Call) and len(marker.args) == 1):
+        return None
+    named = marker.args[0]
+    types = [named] if isinstance(named, ast.Constant) else named.elts if isinstance(named, (ast.List, ast.Tuple)) else []
+    if not types or not all(isinstance(t, ast.Constant) and isinstance(t.value, str) for t in types):
+        return None
+    if any("cpu" in t.value for t in types):  # type: ignore[attr-defined]
+        return None
+    return Skips(True, not any(t.value == "cuda" for t in types))  # type: ignore[attr-defined]
+
+
 def always_skips(marker: ast.expr, names: ImportTable) -> bool:
     """Whether a marker skips its test unconditionally, written bare (`@pytest.mark.skip`,
     `@unittest.skip`) or called with a reason (`pytest.mark.skip(reason="flaky")`); a conditional

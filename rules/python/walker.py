@@ -72,7 +72,13 @@ from cudaudit.rules.python.regions import (
 )
 from cudaudit.rules.python.sentinels import against_none, none_stores, sentinel_tests
 from cudaudit.rules.python.shown import shown_calls, statistics
-from cudaudit.rules.python.test_classes import PER_TEST, gated_tests_region, opening_skip_region, spawned_region
+from cudaudit.rules.python.test_classes import (
+    PER_TEST,
+    gated_tests_region,
+    instantiated_classes,
+    opening_skip_region,
+    spawned_region,
+)
 from cudaudit.rules.registry import python_concern_modules
 
 _NAMES_CUDA_OR_NCCL = re.compile(r"cuda|nccl", re.IGNORECASE)
@@ -208,6 +214,10 @@ class PythonWalker:
         self._methods: set[int] = set()
         """The ids of the methods of the module's classes (`regions.method_region`)."""
         self._built: dict[int, tuple[Region, ...]] = {}
+        self._test_classes: dict[str, ast.ClassDef] | None = None
+        """The module's top-level classes by name, read at its first test class (`test_classes.py`)."""
+        self._instantiated: frozenset[str] = frozenset()
+        """Those of them only device types other than the CPU's instantiate (`test_classes.instantiated_classes`)."""
         """The methods that run only on an object its constructor built past a requirement, by id, with
         the regions that leaves them in (`constructors.py`)."""
         """Module-level names bound only where an optional library is installed, each with whether
@@ -933,12 +943,30 @@ class PythonWalker:
         and tear-down the region its tests' markers share (`test_classes.py`)."""
         gated = gated_tests_region(node, self.names)
         if gated:
-            for method in node.body:
-                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and method.name in PER_TEST:
-                    self._built[id(method)] = (*self._built.get(id(method), ()), gated)
+            self._enter_methods(node, gated, lambda method: method.name in PER_TEST)
         reach = self._reach
-        opening = opening_skip_region(node, self.names, reach.skip_check_of if reach is not None else lambda _: None)
-        return opening or spawned_region(node, self.names)
+        if self._test_classes is None:
+            module = self._module or ast.Module(body=[], type_ignores=[])
+            self._test_classes = {statement.name: statement for statement in module.body if isinstance(statement, ast.ClassDef)}
+            self._instantiated = instantiated_classes(module, self.names)
+        if node.name in self._instantiated and self._test_classes.get(node.name) is node:
+            return Region(cuda_guarded=True)
+        skip = opening_skip_region(
+            node, self.names, reach.skip_check_of if reach is not None else lambda _: None, self._test_classes
+        )
+        if skip.set_up is not None:  # what the set-up does before its skip runs wherever the class is collected
+            set_up = skip.set_up
+            self._enter_methods(node, skip.region, lambda method: method is not set_up)
+            return NEUTRAL
+        return skip.region or spawned_region(node, self.names)
+
+    def _enter_methods(
+        self, node: ast.ClassDef, region: Region, chosen: Callable[[ast.FunctionDef | ast.AsyncFunctionDef], bool]
+    ) -> None:
+        """Have the walk enter `region` in the methods of a class that `chosen` picks."""
+        for method in node.body:
+            if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and chosen(method):
+                self._built[id(method)] = (*self._built.get(id(method), ()), region)
 
     def visit_Dict(self, node: ast.Dict) -> None:
         """`{"cuda": torch.cuda.synchronize, "xpu": torch.xpu.synchronize}`: each value of a table keyed
