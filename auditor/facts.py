@@ -185,6 +185,10 @@ class FileFacts:
     """The project's flags that hold only where a package no machine without a GPU can install
     imports, by qualified name: `tests.utils.HAVE_TE` for `try: import transformer_engine; HAVE_TE =
     True` / `except ImportError: HAVE_TE = False` (`rules/python/package_probes.py`)."""
+    unimportable: tuple[str, ...] = ()
+    """For a test module: the dotted names of the project's CUDA extensions and of its modules that
+    import one at their top level, directly or through each other (`rules/python/unimportable.py`),
+    which no machine without a GPU can import."""
     conftest_fixtures: tuple[tuple[str, bool], ...] = ()
     """(name, autouse) of the fixtures that skip without CUDA which the `conftest.py` files in this
     test module's folder and above serve it (the nearest one's where two define a name)."""

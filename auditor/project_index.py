@@ -158,7 +158,10 @@ _READERS = {
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
     "set_up_skips": "cudaudit.rules.python.test_classes:read_set_up_skips",
+    "cuda_extensions": "cudaudit.rules.python.unimportable:cuda_extensions",
+    "unimportable": "cudaudit.rules.python.unimportable:unimportable_modules",
     "package_flags": "cudaudit.rules.python.package_probes:read_package_flags",
+    "absent_packages": "cudaudit.rules.python.package_probes:absent_packages",
     "cuda_defaults": "cudaudit.rules.python.project_calls:cuda_defaults",
     "from_imports": "cudaudit.rules.python.project_calls:from_imports",
     "calls_elsewhere": "cudaudit.rules.python.project_calls:calls_elsewhere",
@@ -242,6 +245,9 @@ class ProjectIndex:
     package_flags: tuple[str, ...] = ()
     """The qualified names of the project's flags that hold only where a package no machine without a
     GPU can install imports (`package_probes.py`)."""
+    unimportable: tuple[str, ...] = ()
+    """The dotted names of the project's CUDA extensions and of its modules that import one at their
+    top level, directly or through each other (`unimportable.py`): no machine without a GPU has them."""
     ignored_without_cuda: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     """Folder -> what its `conftest.py` leaves out of collection without CUDA: ("glob", pattern) and
     ("path", path) items relative to the folder (`test_selection.ignored_without_cuda`)."""
@@ -317,6 +323,8 @@ class ProjectIndex:
             facts["called_elsewhere"] = self.calls_elsewhere.get(path, ())
             facts["used_elsewhere"] = self.used_elsewhere.get(path, ())
             facts["off_default_path"] = self.off_default_path.get(path)
+            if self.unimportable and is_test_path(path):
+                facts["unimportable"] = self.unimportable
             if path in self.main_blocks:
                 imported = self.main_blocks[path]
                 facts["main_block"] = ("library", *imported) if imported is not None else ("script", None, ())
@@ -543,7 +551,24 @@ def build_index(
         installs=_installs(found.installs),
         pip_installs=_installs(path for path, kind in found.installs.items() if kind in _OWN_INSTALL_KINDS),
         unimported_bindings=_unimported_bindings(files, catalog),
+        unimportable=_unimportable(python, found, catalog, remember),
     )
+
+
+def _unimportable(python: dict[str, Reader], found: _Found, catalog: Catalog, remember: Remember) -> tuple[str, ...]:
+    """`unimportable.unimportable_modules`, read only in a project whose build scripts compile CUDA
+    extensions; each module's top-level imports come from the cache (`_extra_only`'s reading)."""
+    if not found.cuda_extensions:
+        return ()
+
+    def imports(path: str) -> tuple[Any, ...]:
+        try:
+            return tuple(remember("top_level_imports", path, lambda: _reader("top_level_imports")(python[path]())))
+        except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
+            return ()
+
+    missing = frozenset(found.cuda_extensions) | _reader("absent_packages")(catalog)
+    return tuple(_reader("unimportable")(python, missing, imports))
 
 
 def _decoded(source: Callable[[], bytes]) -> str:
@@ -1076,6 +1101,8 @@ class _Found:
     """Display path -> the C/C++ sources a module outside the test suite names (`extension_routes.named_sources`)."""
     unbuilt: list[tuple[str, Evidence, bool, bool]] = field(default_factory=list)
     """`unbuilt_extensions.unbuilt_extensions` of every `setup.py`."""
+    cuda_extensions: set[str] = field(default_factory=set)
+    """The modules the `setup.py` files build as CUDA extensions (`unimportable.cuda_extensions`)."""
 
     def read(
         self, path: str, kind: FileKind, data: _Source, catalog: Catalog, roots: tuple[str, ...], remember: Remember
@@ -1089,6 +1116,9 @@ class _Found:
                 build = remember("build", path, lambda: _reader("build")(path, decode_python(data())))
                 self._add_build(path, build)
                 self.unbuilt.extend(remember("unbuilt", path, lambda: _reader("unbuilt")(path, decode_python(data()))))
+                self.cuda_extensions.update(
+                    remember("cuda_extensions", path, lambda: _reader("cuda_extensions")(path, decode_python(data())))
+                )
             flags = remember("device_flags", path, lambda: _reader("flags")(path, data()))
             self.flags.extend((path, name, meaning) for name, meaning in flags)
             switched, off, other, tested = remember("switches", path, lambda: _reader("switches")(path, data()))

@@ -452,3 +452,79 @@ def test_a_test_class_inherits_its_bases_set_up_skip(set_up, cpu):
     # Without the base's module the name says nothing.
     alone = SUBCLASS.format(import_="from .test_base import GpuCase", base="GpuCase", set_up=set_up)
     assert rocm_and_cpu(alone, path="tests/test_layer.py") == [(mean_line(alone), "note", "warning")]
+
+
+EXTENSION_BUILD = """from setuptools import setup
+from torch.utils.cpp_extension import BuildExtension, CUDAExtension
+
+ext_modules = []
+if "--fused" in __import__("sys").argv:
+    ext_modules.append(CUDAExtension("fused_norm_cuda", ["csrc/fused_norm.cu"]))
+setup(name="pkg", ext_modules=ext_modules, cmdclass={"build_ext": BuildExtension})
+"""
+
+FAILED_IMPORT = """import unittest
+
+import torch
+
+SKIP_TEST = None
+try:
+    {import_}
+except ImportError as e:
+    SKIP_TEST = e
+
+
+@unittest.skipIf(SKIP_TEST, f"{{SKIP_TEST}}")
+class TestFusedNorm(unittest.TestCase):
+    def test_forward(self):
+        assert torch.ones(2, device="cuda").sum() == 2
+"""
+
+
+@pytest.mark.parametrize(
+    ("import_", "cpu"),
+    [
+        ("import fused_norm_cuda", "note"),
+        ("from pkg.contrib.fused_norm import FusedNorm", "note"),
+        ("from pkg.contrib import fused_norm", "note"),
+        ("from pkg.fused import FusedNorm", "note"),  # through a module that imports one at its top level
+        # A module that imports the extension only where it can is importable everywhere.
+        ("from pkg.contrib.guarded_norm import FusedNorm", "warning"),
+        ("from pkg.layers import Norm", "warning"),
+    ],
+)
+def test_a_test_skipped_where_importing_a_cuda_extension_failed_never_runs_on_a_cpu(import_, cpu):
+    files = {
+        "setup.py": EXTENSION_BUILD,
+        "pkg/__init__.py": "",
+        "pkg/layers.py": "import torch\n\nclass Norm(torch.nn.Module):\n    pass\n",
+        "pkg/contrib/__init__.py": "",
+        "pkg/contrib/fused_norm.py": "import torch\nimport fused_norm_cuda\n\nclass FusedNorm(torch.nn.Module):\n    pass\n",
+        "pkg/contrib/guarded_norm.py": "try:\n    import fused_norm_cuda\nexcept ImportError:\n    fused_norm_cuda = None\n\nclass FusedNorm:\n    pass\n",
+        "pkg/fused.py": "from .contrib.fused_norm import FusedNorm\n",
+    }
+    code = FAILED_IMPORT.format(import_=import_)
+    assert rocm_and_cpu(code, path="tests/test_fused_norm.py", files=files) == [(15, "note", cpu)]
+    # Without the build script, nothing says the module is a CUDA extension.
+    files.pop("setup.py")
+    assert rocm_and_cpu(code, path="tests/test_fused_norm.py", files=files) == [(15, "note", "warning")]
+
+
+def test_a_name_set_where_the_import_failed_and_elsewhere_too_is_no_record_of_it():
+    code = FAILED_IMPORT.format(import_="import transformer_engine")
+    assert rocm_and_cpu(code) == [(15, "note", "note")]
+    # Set again after the import: the name says nothing of it.
+    spoiled = code.replace("\n\n\n@unittest", "\nSKIP_TEST = None\n\n@unittest")
+    assert rocm_and_cpu(spoiled) == [(15, "note", "warning")]
+    # Set false in the handler: the tests run where the import failed.
+    inverted = code.replace("SKIP_TEST = e", "SKIP_TEST = False")
+    assert rocm_and_cpu(inverted) == [(15, "note", "warning")]
+
+
+def test_a_test_module_that_imports_a_cuda_extension_outright_keeps_its_verdicts():
+    # Its collection fails on a machine without a GPU, and nothing else would report that.
+    files = {"setup.py": EXTENSION_BUILD}
+    code = "import torch\nimport fused_norm_cuda\n\n\ndef test_forward():\n    assert torch.ones(2, device='cuda').sum() == 2\n"
+    assert rocm_and_cpu(code, path="tests/test_fused_norm.py", files=files) == [(6, "note", "warning")]
+    guarded = code.replace("import fused_norm_cuda", "fused_norm_cuda = pytest.importorskip('fused_norm_cuda')")
+    assert rocm_and_cpu("import pytest\n" + guarded, path="tests/test_fused_norm.py", files=files) == [(7, "note", "note")]

@@ -45,7 +45,7 @@ def analyze_python(
             tree, module, project_flags(facts), package, rocm_capabilities(catalog), dict(facts.skip_markers),
             frozenset(facts.left_out_marks), frozenset(facts.deselected_marks), frozenset(facts.settings_off),
             absent_packages(catalog), frozenset(facts.package_flags),
-            chosen_elsewhere=dict(facts.settings_chosen),
+            chosen_elsewhere=dict(facts.settings_chosen), unimportable=frozenset(facts.unimportable),
         ),
         catalog,
         lambda module: is_first_party(module, settings.first_party, namespace) or is_sibling_module(path, module),

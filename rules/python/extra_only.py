@@ -110,9 +110,9 @@ def extra_only_modules(
     entries = _entries(modules, paths, declared) | set(normal)
     counted = sum(1 for path in paths if not is_test_path(path))  # the closure holds no test module
     found: dict[str, Evidence] = {}
-    importers = _importers(modules, paths, imports)
+    importers = top_level_importers(modules, paths, imports)
     for extra, needing in sorted(needs.items()):
-        closure = _importers_closure(importers, needing)
+        closure = importers_closure(importers, needing)
         if closure.keys() & entries or len(closure) > _MAIN_STACK_SHARE * counted:
             continue
         for path, evidence in closure.items():
@@ -174,7 +174,7 @@ def _entries(modules: ModuleMap, paths: list[str], declared: Mapping[str, Declar
     return found
 
 
-def _importers(modules: ModuleMap, paths: list[str], imports: Callable[[str], tuple[TopImport, ...]]) -> dict[str, set[str]]:
+def top_level_importers(modules: ModuleMap, paths: list[str], imports: Callable[[str], tuple[TopImport, ...]]) -> dict[str, set[str]]:
     """Module -> the modules outside the test suite that import it at their top level (each import
     resolved once, with the packages above it, whose `__init__.py` runs first)."""
     found: dict[str, set[str]] = {}
@@ -196,7 +196,7 @@ def _standalone_script(modules: ModuleMap, importers: Mapping[str, set[str]], pa
     return file != "__init__.py" and modules.name(path) == file[:-3] and not importers.get(path)
 
 
-def _importers_closure(importers: Mapping[str, set[str]], needing: dict[str, Evidence]) -> dict[str, Evidence]:
+def importers_closure(importers: Mapping[str, set[str]], needing: dict[str, Evidence]) -> dict[str, Evidence]:
     """`needing` with every module that imports one of them at its top level, to a fixed point; each
     keeps the evidence of the module it reaches the extra through."""
     closure = dict(needing)

@@ -77,14 +77,20 @@ class ImportTable:
         absent_packages: frozenset[str] = frozenset(),
         package_flags: frozenset[str] = frozenset(),
         chosen_elsewhere: Mapping[str, Value] | None = None,
+        unimportable: frozenset[str] = frozenset(),
     ) -> None:
         self.tree = tree
         self.absent_packages = absent_packages
         """The packages no machine without a GPU can install (the catalog's `[[absent_without_gpu]]`)."""
+        self.unimportable = unimportable
+        """In a test module, the project's CUDA extensions and the modules that import one at their top
+        level, which no machine without a GPU can import either (`unimportable.py`, through the index)."""
         self.package_flags = package_flags
         """The project's flags that hold only where such a package imports, by qualified name
         (`package_probes.py`, through the index)."""
         self.local_package_flags: frozenset[str] | None = None
+        self.failed_import_flags: frozenset[str] | None = None
+        """The module's names set where an import of such a package or module failed, once asked (`failed_imports.py`)."""
         """The module's own such flags, by name, once asked (`package_probes.package_flags`)."""
         self.left_out_marks = left_out_marks
         """The custom pytest marks a plain `pytest` run leaves out of this test module (through the

@@ -380,7 +380,8 @@ def region_after(statement: ast.stmt, names: ImportTable) -> Region:
         return replace(_not_nvidia_only(passed), required=True)
     skipped = skips_without_module(statement, names)
     if skipped is not None:  # without a package no machine without a GPU can install, skipped there
-        return replace(OPTIONAL_PATH, cuda_guarded=True) if skipped in names.absent_packages else OPTIONAL_PATH
+        absent = skipped in names.absent_packages or skipped in names.unimportable  # `importorskip("fused_norm_cuda")`
+        return replace(OPTIONAL_PATH, cuda_guarded=True) if absent else OPTIONAL_PATH
     if isinstance(statement, ast.If) and exits_early(statement.body):
         stops = stops_the_program(statement.body)
         rest = branch_regions(statement.test, names, settings=not (stops and _tests_a_choice(statement.test, names)))[2]

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cudaudit.rules.python.capability_use import CAPABILITY, CAPABILITY_FIELDS, COMPARE, PROPERTIES, RocmCapabilities
+from cudaudit.rules.python.failed_imports import failed_import_flags
 from cudaudit.rules.python.guards import Polarity, Probe, asks_for_cuda_part, is_launch_variable, is_skip_call, polarity
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import call_arguments, substituted, subtree
@@ -322,6 +323,10 @@ def _value(node: ast.expr, names: ImportTable, machine: Machine, seen: set[str])
         return whole[0] if node.slice.value == 0 else whole[1]
     if isinstance(node, ast.Call):
         return _call(node, names, machine, seen)
+    if machine.capability is None and isinstance(node, ast.Name) and names.binding(node.id) is None and (
+        node.id in failed_import_flags(names)
+    ):
+        return True  # `SKIP_TEST = e` where importing a module no machine without a GPU has failed
     if machine.capability is None and isinstance(node, (ast.Name, ast.Attribute)) and (
         holds_only_with_package(node, names) or _needs_cuda(node, names)
     ):
