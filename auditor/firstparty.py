@@ -128,7 +128,10 @@ class ModuleMap:
     inside a regular one); a module's dotted name starts at
     its outermost package (`src/pkg/ops/kernels.py` is `pkg.ops.kernels` when `src/` has no
     `__init__.py`), and a module outside any package is its file name (a script's sibling), also
-    found by the names its folders give it as namespace packages (`networks.lora`).
+    found by the names its folders give it as namespace packages (`networks.lora`); a package's
+    module is also found by the names namespace folders above its package give it (`outer_names`:
+    `proj.core.utils` for `proj/core/utils.py` without `proj/__init__.py`), as a
+    checkout's root on the path imports it.
     Nothing is read from the disk: the names are what the scan's file list says."""
 
     def __init__(self, paths: Iterable[str]) -> None:
@@ -140,7 +143,7 @@ class ModuleMap:
             name = self._dotted(path)
             self._names[path] = name
             self._by_name.setdefault(name, []).append(path)
-            for alias in self._namespace_names(path, name):
+            for alias in (*self._namespace_names(path, name), *self.outer_names(path)):
                 self._by_name.setdefault(alias, []).append(path)
 
     def _dotted(self, path: str) -> str:
@@ -191,7 +194,10 @@ class ModuleMap:
         """The names a module of a regular package is also imported by where the folders above its
         outermost package are namespace packages: `proj.core.utils` for `proj/core/utils.py` where
         `proj/core/` has an `__init__.py` and `proj/` none (PEP 420), as a checkout's root on the
-        path imports it. Folders are taken up to the first whose name is no identifier."""
+        path imports it. Folders are taken up to the first whose name is no identifier; a name whose
+        first folder sits inside a package is none: for `pkg/vendor/tools/seg/utils.py`, where `seg/`
+        and `pkg/` have an `__init__.py` and the folders between none, `tools.seg.utils` would need
+        `pkg/vendor/` on the path, and `pkg.vendor.tools.seg.utils` is the name."""
         name = self.name(path)
         parts = name.split(".") if name else []
         inside = len(parts) if posixpath.basename(path) == "__init__.py" else len(parts) - 1
@@ -203,8 +209,9 @@ class ModuleMap:
         aliases = []
         while folder and (part := posixpath.basename(folder)).isidentifier():
             name = f"{part}.{name}"
-            aliases.append(name)
             folder = posixpath.dirname(folder)
+            if not (folder and self._is_package(folder)):
+                aliases.append(name)
         return aliases
 
     def resolve(self, importer: str, level: int, module: str, names: Iterable[str] = ()) -> set[str]:
