@@ -484,7 +484,9 @@ def build_index(
         _reader("registered_definitions")(python, found.registrations, found.tables)
         if found.registrations or found.tables else ({}, frozenset())
     )
-    main_blocks = _main_blocks(found.main_blocks, python, import_lines)
+    every_main_block = _main_blocks(found.main_blocks | found.other_main_blocks, python, import_lines)
+    main_blocks = {path: imported for path, imported in every_main_block.items() if path in found.main_blocks}
+    libraries = frozenset(path for path, imported in every_main_block.items() if imported is not None)
     developer = _developer_folders(files, python, catalog)
     return ProjectIndex(
         porting=_reader("layers")(found.sources, left_out) if found.sources else None,
@@ -530,6 +532,7 @@ def build_index(
             _reader("calls_elsewhere")(
                 python, found.cuda_defaults, found.from_imports, remember, _readme_examples(files),
                 _configured_calls(files, found.cuda_defaults),
+                libraries,
             )
             if found.cuda_defaults else {}
         ),
@@ -1088,6 +1091,9 @@ class _Found:
     passes a keyword an environment switch."""
     main_blocks: set[str] = field(default_factory=set)
     """Python modules with an `if __name__ == "__main__":` block that the catalog's prefilter passes."""
+    other_main_blocks: set[str] = field(default_factory=set)
+    """The other modules with such a block: their calls of the project's functions are read
+    (`project_calls.calls_elsewhere`), their own sites are none."""
     prefiltered: set[str] = field(default_factory=set)
     """Python modules outside the test suite that the catalog's prefilter passes."""
     installs: dict[str, FileKind] = field(default_factory=dict)
@@ -1165,10 +1171,11 @@ class _Found:
                 tried = remember("tried_imports", path, lambda: _reader("tried_imports")(data()))
                 if tried:
                     self.tried_imports[path] = tried
-            if remember("main_block", path, lambda: _reader("main_block")(path, data())) and (
-                prefiltered or catalog.may_match(FileKind.PYTHON.value, data())
-            ):
-                self.main_blocks.add(path)
+            if remember("main_block", path, lambda: _reader("main_block")(path, data())):
+                if prefiltered or catalog.may_match(FileKind.PYTHON.value, data()):
+                    self.main_blocks.add(path)
+                else:
+                    self.other_main_blocks.add(path)
             markers = remember("skip_markers", path, lambda: _reader("skip_markers")(path, data(), catalog))
             self.markers.extend((path, name, skips) for name, skips in markers)
             set_ups = remember("set_up_skips", path, lambda: _reader("set_up_skips")(path, data(), catalog))

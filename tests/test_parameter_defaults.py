@@ -215,3 +215,33 @@ def test_a_class_a_configuration_file_builds_without_the_parameter_takes_its_def
     assert cpu_severity(ENCODER, path="models/encoders.py", files={**files, "tests/configs/sample.yaml": configured}) == Severity.NOTE
     broken = configured + "  - [unclosed\n"
     assert cpu_severity(ENCODER, path="models/encoders.py", files={**files, "configs/sample.yaml": broken}) == Severity.NOTE
+
+
+def test_a_call_in_a_library_modules_self_test_block_is_another_path():
+    """A module other modules import is a library: its `if __name__ == "__main__":` block runs only
+    when a developer runs the file by hand. A call there that leaves the device out takes the default
+    on that path, a warning, where the project's own callers all pass one; the same call in a script
+    nothing imports is what running the script does, an error."""
+    passing = "from models.build import build_model\n\ndef train(cfg, device):\n    return build_model(cfg, device=device)\n"
+    files = {"models/__init__.py": "", "models/train.py": passing}
+    assert cpu_severity(BUILDER, path="models/build.py", files=files) == Severity.NOTE
+    self_test = (
+        "from models.build import build_model\n\ndef helper(x):\n    return x\n\n"
+        "if __name__ == '__main__':\n    # a smoke test\n    model = build_model('small.yaml')\n    print(model)\n"
+    )
+    library = {**files, "models/utils.py": self_test, "models/eval.py": "from models.utils import helper\n"}
+    assert cpu_severity(BUILDER, path="models/build.py", files=library) == Severity.WARNING
+    script = {**files, "run_small.py": self_test}
+    assert cpu_severity(BUILDER, path="models/build.py", files=script) == Severity.ERROR
+    after_block = self_test + "\nbuild_model('other.yaml')\n"  # a top-level call after the block runs on import
+    assert cpu_severity(BUILDER, path="models/build.py", files={**library, "models/utils.py": after_block}) == Severity.ERROR
+
+
+def test_a_package_below_a_namespace_folder_is_imported_by_its_full_name():
+    """`proj/models/` with an `__init__.py` under a `proj/` without one (PEP 420) is imported as
+    `proj.models` from the checkout's root: those imports are its calls too."""
+    leaving_out = "from proj.models.build import build_model\nmodel = build_model('small.yaml')\n"
+    passing = "from proj.models.build import build_model\nmodel = build_model('small.yaml', device='cpu')\n"
+    files = {"proj/models/__init__.py": ""}
+    assert cpu_severity(BUILDER, path="proj/models/build.py", files={**files, "train.py": passing}) == Severity.NOTE
+    assert cpu_severity(BUILDER, path="proj/models/build.py", files={**files, "train.py": leaving_out}) == Severity.ERROR

@@ -35,9 +35,24 @@ _MAIN_HEADER = re.compile(rb"""if[ \t]+(?:__name__[ \t]*==[ \t]*['"]__main__['"]
 
 def main_block(path: str, data: bytes) -> bool:
     """Whether the module at display path `path` has an `if __name__ == "__main__":` block at its top level."""
+    return main_block_span(data) is not None
+
+
+_TOP_LEVEL_LINE = re.compile(rb"^[^ \t\r\n#]", re.M)
+"""A line that starts at the module's top level: the end of the block above it."""
+
+
+def main_block_span(data: bytes) -> tuple[int, int] | None:
+    """(start, end) offsets of the module's top-level `if __name__ == "__main__":` block, from its
+    header up to the next top-level line; None where it has none."""
     if b"__main__" not in data:
-        return False
-    return any(test.start() == 0 or data[test.start() - 1] == 0x0A for test in _MAIN_HEADER.finditer(data))
+        return None
+    for test in _MAIN_HEADER.finditer(data):
+        if test.start() == 0 or data[test.start() - 1] == 0x0A:
+            after = data.find(b"\n", test.end())
+            following = _TOP_LEVEL_LINE.search(data, after + 1) if after >= 0 else None
+            return test.start(), following.start() if following else len(data)
+    return None
 
 
 Imported = tuple[Evidence, tuple[str, ...] | None]

@@ -47,6 +47,7 @@ from typing import Any
 
 from cudaudit.filekinds import is_benchmark_path, is_test_path
 from cudaudit.firstparty import ModuleMap
+from cudaudit.rules.python.main_block import main_block_span
 from cudaudit.rules.python.opt_in import import_statements, statement_lines
 
 Remember = Callable[[str, str, Callable[[], Any]], Any]
@@ -57,7 +58,9 @@ CallShape = tuple[int, tuple[str, ...], bool]
 
 HANDED_ON: CallShape = (-1, (), False)
 """A mention of the name that is no call (a value in a table, a base class, a callback): callers
-not seen, who may leave any parameter out."""
+not seen, who may leave any parameter out. A call in the self-test block of a module other modules
+import (`if __name__ == "__main__":` under a library's code, `main_block.py`) counts so too: it runs
+only when a developer runs the file by hand, another path, whatever it passes."""
 
 _CUDA_STRING = re.compile(rb"""cuda(?::\d+)?['"]""")
 """The end of a CUDA device string; the quote before it is checked by hand (a pattern that starts
@@ -179,13 +182,16 @@ def calls_elsewhere(
     remember: Remember | None = None,
     examples: Mapping[str, bytes] | None = None,
     configured: Mapping[str, tuple[tuple[str, CallShape], ...]] | None = None,
+    libraries: frozenset[str] = frozenset(),
 ) -> dict[str, tuple[tuple[str, tuple[CallShape, ...]], ...]]:
     """Defining module's display path -> (name, the shapes of its calls in the modules that import
     it), for the names of `defined` (display path -> `cuda_defaults`) that some other module calls.
     `imports` are the modules' `from_imports`; only the modules that import such a name are read, and
     `remember` may answer a module's reading for the same names from an earlier run. `examples` are
     the README's code (display path -> `readme_examples`), read as modules of their own; `configured` the
-    calls of the configuration files (display path -> `configured_calls.configured_calls`), by dotted path."""
+    calls of the configuration files (display path -> `configured_calls.configured_calls`), by dotted path;
+    `libraries` the modules with a `__main__` block that other modules import, whose calls in that
+    block are `HANDED_ON`."""
     if not defined:
         return {}
     found: dict[tuple[str, str], set[CallShape]] = {}
@@ -205,9 +211,11 @@ def calls_elsewhere(
                     found.setdefault((owner, name), set()).add(built_as)
     for path, reached in importers(modules, defined, users).items():
         called = tuple(sorted(reached))
-        reader = "project_calls:" + hashlib.blake2b("\0".join(called).encode(), digest_size=8).hexdigest()
+        self_test = path in libraries
+        key = "\0".join(called) + ("\0__main__" if self_test else "")
+        reader = "project_calls:" + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
         try:
-            read = partial(_calls_of, readers[path], called)
+            read = partial(_calls_of, readers[path], called, self_test)
             calls = read() if path not in sources else (remember or _compute)(reader, path, read)
         except Exception:  # noqa: BLE001 - an unreadable module calls nothing here; its own analysis says why
             continue
@@ -270,11 +278,15 @@ def _compute(reader: str, path: str, compute: Callable[[], Any]) -> Any:
     return compute()
 
 
-def _calls_of(read: Callable[[], bytes], names: tuple[str, ...]) -> tuple[tuple[str, tuple[CallShape, ...]], ...]:
+def _calls_of(
+    read: Callable[[], bytes], names: tuple[str, ...], self_test: bool = False
+) -> tuple[tuple[str, tuple[CallShape, ...]], ...]:
     """(name, the shapes of its calls by that name) for each of `names` the module calls or hands
     on: a mention outside the import statements that is no call (`{"vertex": VertexVisualizer}`, a
-    subclass, a callback) is `HANDED_ON`."""
+    subclass, a callback) is `HANDED_ON`, and with `self_test` (a library's module) so is every
+    mention in its `__main__` block."""
     data = read()
+    block = main_block_span(data) if self_test else None
     imports: set[int] | None = None
     found = []
     for name in names:
@@ -282,6 +294,9 @@ def _calls_of(read: Callable[[], bytes], names: tuple[str, ...]) -> tuple[tuple[
         for mention in re.finditer(rb"(?<![\w.])" + re.escape(name.encode()) + rb"(?!\w)([ \t]*\()?", data):
             start = mention.start()
             if data[max(0, start - 6):start].split()[-1:] in ([b"def"], [b"class"]):
+                continue
+            if block is not None and block[0] <= start < block[1]:
+                shapes.add(HANDED_ON)
                 continue
             if mention.group(1) is None:
                 imports = statement_lines(import_statements(data)) if imports is None else imports
