@@ -25,6 +25,10 @@ works on every target (`torch.backends.cudnn.benchmark = True` sets the flag it 
 function handed to `functools.wraps`/`update_wrapper`, which copy its name and docstring: every
 `torch.cuda` function exists on every build (a library that is missing fails at its import).
 
+Nor is one whose signature, name or docstring is read (`torch.cuda.graph.__init__.__annotations__`,
+`torch.cuda.synchronize.__name__`, `inspect.signature(torch.cuda.graph)`): a feature test of the
+installed release, which runs nothing of it and gives the same answer on a CPU-only build.
+
 A name read through what `unittest.mock` answers (`torch.cuda.synchronize.assert_called()`,
 `torch.cuda.device_count.call_count`) is a mock the test put in its place (`@patch("torch.cuda.synchronize")`):
 the real function has no such attribute, so no CUDA function runs there.
@@ -62,6 +66,15 @@ TEST_SELECTION = SKIP_IF | SKIP_UNLESS | {"pytest.mark.parametrize"}
 """Calls whose arguments choose which tests run."""
 WRAPPERS = {"functools.wraps": 0, "functools.update_wrapper": 1}
 """Calls that read only the name and docstring of the function they are given: the position of `wrapped`."""
+INTROSPECTORS = frozenset({"inspect.signature", "inspect.getfullargspec", "inspect.getdoc"})
+"""Calls that read the signature or docstring of what they are given (first argument), running none of it
+(https://docs.python.org/3/library/inspect.html)."""
+INTROSPECTED = frozenset({
+    "__doc__", "__name__", "__qualname__", "__module__", "__annotations__", "__signature__", "__defaults__",
+    "__kwdefaults__",
+})
+"""Attributes every function and class has whatever it does: reading one runs nothing of it
+(https://docs.python.org/3/reference/datamodel.html#special-attributes)."""
 STATS = frozenset({"torch.cuda.memory_stats", "torch.cuda.memory_stats_as_nested_dict"})
 """Functions that return an empty dict without CUDA or ROCm."""
 MOCK_ATTRIBUTES = frozenset({
@@ -105,6 +118,8 @@ class Symbols(Concern):
             position = WRAPPERS[callee]
             given = [*call.args[position : position + 1], *(k.value for k in call.keywords if k.arg == "wrapped")]
             self._type_test_classes.update(id(wrapped) for wrapped in given)
+        elif callee in INTROSPECTORS:
+            self._type_test_classes.update(id(inspected) for inspected in call.args[:1])
 
     def on_Subscript(self, node: ast.Subscript) -> None:
         """Remember the classes a `typing` construct names (`Union[A, B]`); the walk meets them after it."""
@@ -132,6 +147,8 @@ class Symbols(Concern):
             return
         if qualified.rpartition(".")[2] in MOCK_ATTRIBUTES:
             return  # a mock the test put in the function's place
+        if qualified.rpartition(".")[2] in INTROSPECTED:
+            return  # `torch.cuda.graph.__init__.__annotations__`: what it is, read on every build
         if qualified == VERSION and self._version_use(node, qualified):
             return
         if qualified == PROPERTIES and id(node) in self._capability_reads():
