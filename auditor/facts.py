@@ -80,6 +80,19 @@ class SourceGlob:
 
 
 @dataclass(frozen=True)
+class OptInSource:
+    """A source a build compiles only where the installer sets a switch (`if has_flag("--fast_norm",
+    "PKG_FAST_NORM"):`), or with `glob` the sources a pattern of such an arm lists (less `excluded`)."""
+
+    path: str
+    evidence: Evidence
+    switch: tuple[str, ...]
+    """The switch's names (`--fast_norm`, `PKG_FAST_NORM`); empty where the build does not spell them."""
+    glob: bool = False
+    excluded: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class RocmBuild:
     """A build script that knows about ROCm: what it does with its folder's CUDA sources there."""
 
@@ -101,6 +114,8 @@ class RocmBuild:
     """The lists of sources a Python build adds only in an arm a ROCm build never takes, by glob
     (`sources += glob.glob("csrc/cuda/*.cu")` under `if use_cuda:`); the index turns the scanned
     files they list into `cuda_only` entries."""
+    opt_in: tuple[OptInSource, ...] = ()
+    """The sources the build compiles only where the installer opts in (`rules/builds/opt_in_builds.py`)."""
 
 
 @dataclass(frozen=True)

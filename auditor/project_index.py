@@ -90,6 +90,8 @@ class PortingFacts(Protocol):
 
     def cuda_only(self, path: str) -> Evidence | None: ...
 
+    def included_only_by(self, sources: Mapping[str, Evidence]) -> dict[str, Evidence]: ...
+
 _READERS = {
     "source": "cudaudit.rules.kernels.porting_layer:read_source",
     "layers": "cudaudit.rules.kernels.porting_layer:PortingLayers",
@@ -99,6 +101,9 @@ _READERS = {
     "build_side": "cudaudit.rules.kernels.preprocessor:Build",
     "build": "cudaudit.rules.builds.rocm_builds:read_build_script",
     "listed_sources": "cudaudit.rules.builds.source_sets:listed_sources",
+    "listed_opt_in": "cudaudit.rules.builds.source_sets:listed_opt_in",
+    "install_commands": "cudaudit.rules.builds.opt_in_builds:documented",
+    "opt_in_sources": "cudaudit.rules.builds.opt_in_builds:opt_in_sources",
     "unbuilt": "cudaudit.rules.builds.unbuilt_extensions:unbuilt_extensions",
     "unbuilt_called": "cudaudit.rules.builds.unbuilt_extensions:called_where_unbuilt",
     "named_sources": "cudaudit.rules.builds.extension_routes:named_sources",
@@ -488,8 +493,9 @@ def build_index(
     main_blocks = {path: imported for path, imported in every_main_block.items() if path in found.main_blocks}
     libraries = frozenset(path for path, imported in every_main_block.items() if imported is not None)
     developer = _developer_folders(files, python, catalog)
+    porting = _reader("layers")(found.sources, left_out) if found.sources else None
     return ProjectIndex(
-        porting=_reader("layers")(found.sources, left_out) if found.sources else None,
+        porting=porting,
         cuda_macros=_reader("macros")([*(facts.macro_sides for facts in found.sources.values()),
                                        *_build_defines(found.builds)]) if found.sources else (),
         cuda_macro_values=(
@@ -547,7 +553,7 @@ def build_index(
             **_off_default_path(python, catalog, developer), **_superseded_builds(python), **_unnamed_files(files),
             **_op_self_tests(main_blocks, python),
             **_extra_only(python, found, remember, default_entries, files), **developer,
-            **_optional_requirements(files, found),
+            **_optional_requirements(files, found), **_opt_in_sources(files, found, porting),
         },
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
         pure_python=_pure_python(files),
@@ -863,6 +869,19 @@ def _configured_calls(files: list[IndexedFile], defaults: Mapping[str, tuple[str
         if calls:
             found[file.display] = calls
     return found
+
+
+def _opt_in_sources(files: list[IndexedFile], found: _Found, porting: PortingFacts | None) -> dict[str, Evidence]:
+    """The C/C++ and CUDA sources the builds compile only where the installer opts in, and the headers
+    only they include (`opt_in_builds`): less those whose switch every README install command sets."""
+    builds = [build for build in found.builds.values() if build is not None and build.opt_in]
+    if not builds:
+        return {}
+    commands = tuple(command for listed in _readmes(files, _reader("install_commands")).values() for command in listed)
+    chosen: dict[str, Evidence] = {}
+    for build in builds:
+        chosen.update(_reader("opt_in_sources")(_reader("listed_opt_in")(build, found.sources), commands))
+    return porting.included_only_by(chosen) if porting is not None and chosen else chosen
 
 
 def _readmes(files: list[IndexedFile], read: Callable[[str], _T]) -> dict[str, _T]:

@@ -141,3 +141,43 @@ def test_cmake_files_by_any_name_and_unterminated_commands(cli, tmp_path):
     [error] = report["errors"]
     assert error["path"] == "CMakeLists.txt" and error["line"] == 2
     assert "never closed" in error["message"]
+
+
+LATE_ARMS = '''import os
+import torch
+from torch.utils.cpp_extension import CUDA_HOME, CUDAExtension
+
+
+def sm90_flags():
+    return ["-gencode=arch=compute_90a,code=sm_90a"]
+
+
+def get_extensions():
+    use_cuda = torch.version.cuda is not None and CUDA_HOME is not None
+    fast_sources = None
+    build_sm90 = False
+    flags = ["-O3"]
+    if use_cuda:
+        fast_sources = ["ops_sm90.cu"]
+        build_sm90 = True
+        flags += sm90_flags()
+    extensions = [CUDAExtension("ops", ["ops.cpp"], extra_compile_args={"nvcc": flags})]
+    if fast_sources is not None and build_sm90:
+        extensions.append(CUDAExtension("ops_sm90", fast_sources, extra_compile_args={"nvcc": ["-arch=sm_90a"]}))
+    return extensions
+'''
+
+
+def test_what_only_the_cuda_arm_sets_or_calls_never_reaches_a_rocm_build():
+    """`build_sm90` is False until the CUDA arm sets it, and only that arm calls `sm90_flags`: the
+    `if` that tests it, and the helper's body, are CUDA arms too, where nvcc's flags never reach ROCm."""
+    def rocm(code: str) -> dict[int, str]:
+        return {f.span.line: f.targets["rocm"].severity.value for f in analyze(code, path="setup.py") if f.rule == "CDA441"}
+
+    assert rocm(LATE_ARMS) == {7: "note", 21: "note"}
+    set_elsewhere = LATE_ARMS.replace("build_sm90 = False", 'build_sm90 = os.getenv("SM90") == "1"').replace(
+        "if fast_sources is not None and build_sm90:", "if build_sm90:"
+    )
+    called_elsewhere = LATE_ARMS.replace('flags = ["-O3"]', 'flags = ["-O3", *sm90_flags()]')
+    assert rocm(set_elsewhere) == {7: "note", 21: "error"}
+    assert rocm(called_elsewhere)[7] == "error"

@@ -212,7 +212,7 @@ def on_default_rocm_install(test: ast.expr, names: ImportTable) -> tuple[bool | 
         decisive = isinstance(test.op, ast.Or)  # True decides `or`, False decides `and`
         if any(value is decisive for value, _ in parts):
             return decisive, overrides
-        settings = [_opt_in_setting(value, names) for value in test.values]
+        settings = [opt_in_setting(value, names) for value in test.values]
         settled = all(value is not None or setting for (value, _), setting in zip(parts, settings, strict=True))
         if settled and any(value is not None for value, _ in parts):
             return not decisive, overrides + tuple(s for s in settings if s)
@@ -220,7 +220,7 @@ def on_default_rocm_install(test: ast.expr, names: ImportTable) -> tuple[bool | 
     return None, ()
 
 
-def _opt_in_setting(test: ast.expr, names: ImportTable) -> str | None:
+def opt_in_setting(test: ast.expr, names: ImportTable) -> str | None:
     """The environment variable of a test that holds only where the installer sets it:
     `os.getenv("FORCE_CUDA", "0") == "1"`, `os.getenv("ARCHS", "") != ""`, `os.environ.get("FORCE_CUDA")`,
     `"FORCE_CUDA" in os.environ`."""

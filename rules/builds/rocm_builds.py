@@ -39,6 +39,7 @@ import ast
 import posixpath
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 from cudaudit.facts import BuildMode, Evidence, RocmBuild, SourceGlob
 from cudaudit.rules.builds import build_gates
@@ -49,7 +50,15 @@ from cudaudit.rules.builds.build_gates import (
     on_default_rocm_install,
     top_level_functions,
 )
-from cudaudit.rules.builds.source_sets import PATH_JOINS, SOURCE_FILE, cuda_arm_globs, path_value, scope_paths
+from cudaudit.rules.builds.opt_in_builds import read_opt_in
+from cudaudit.rules.builds.source_sets import (
+    PATH_JOINS,
+    SOURCE_FILE,
+    cuda_arm_globs,
+    named_source,
+    path_value,
+    scope_paths,
+)
 from cudaudit.rules.python.guards import Polarity, Probe, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import substituted, subtree
@@ -65,12 +74,21 @@ _NVIDIA = frozenset({Probe.NVIDIA, Probe.CUDA})
 
 
 def read_build_script(path: str, text: str) -> RocmBuild | None:
-    """What the build script at display path `path` does for ROCm; None when it does nothing for ROCm."""
+    """What the build script at display path `path` does for ROCm, with the sources it compiles only
+    where the installer opts in; None when it does nothing for ROCm."""
     if "Extension" not in text and not any(word in text for word in BUILD_WORDS):
         return None
     tree = parse_python(text, filename=path)
     names = ImportTable(tree)
     lines = text.split("\n")
+    build = _rocm_build(path, text, tree, names, lines)
+    if build is None:
+        return None
+    opt_in = read_opt_in(tree, path, names, lambda line: line_evidence(path, line, lines), build_gates.extension_names(tree))
+    return replace(build, opt_in=opt_in) if opt_in else build
+
+
+def _rocm_build(path: str, text: str, tree: ast.Module, names: ImportTable, lines: list[str]) -> RocmBuild | None:
     functions = top_level_functions(tree)
     target_gate = extension_gate(tree, lambda test, in_body: cuda_target_only(test, in_body, names, functions))
     if target_gate is not None:
@@ -143,7 +161,7 @@ def _sources_by_side(
     rocm_named: set[str] = set()
     extension_names = build_gates.extension_names(tree)
     for constant in subtree(tree):
-        source = _source_file(constant, path) if isinstance(constant, ast.Constant) and id(constant) not in extension_names else None
+        source = named_source(constant, path) if isinstance(constant, ast.Constant) and id(constant) not in extension_names else None
         if source is None or not isinstance(constant, ast.Constant):
             continue
         branch_line = next((at for first, last, at in skipped if first <= constant.lineno <= last), None)
@@ -160,15 +178,120 @@ def cuda_arms(tree: ast.Module, names: ImportTable) -> list[tuple[int, int, int]
     """The arms of the script's `if`s that a ROCm build never takes, as (first line, last line, the
     `if`'s line): those `_non_rocm_branches` finds, reading a test of names the module or the function
     binds once to a device test (`use_cuda = torch.version.cuda and CUDA_HOME is not None`, then
-    `if use_cuda:`) as the test they hold."""
+    `if use_cuda:`) as the test they hold; then, to a fixed point, the `if`s that test a name set only
+    in such arms past a false start (`_armed_ifs`) and the top-level functions only they call
+    (`_armed_functions`)."""
     arms: list[tuple[int, int, int]] = []
-    for scope in (tree, *(node for node in subtree(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))):
+    scopes = (tree, *(node for node in subtree(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))))
+    for scope in scopes:
         flags = device_flags(scope, names)
         for node in _scope_ifs(scope):
             test = substituted(node.test, flags) if flags and _names_any(node.test, flags) else node.test
             for first, last in _non_rocm_branches(node, test, names):
                 arms.append((first, last, node.lineno))
+    while arms:  # what only those arms set or call, to a fixed point
+        found = [arm for scope in scopes for arm in _armed_ifs(scope, arms)] + _armed_functions(tree, arms)
+        found = [arm for arm in found if arm not in arms]
+        if not found:
+            break
+        arms.extend(found)
     return arms
+
+
+def _in_arms(node: ast.AST, arms: list[tuple[int, int, int]]) -> int | None:
+    """The line of the `if` whose arm of `arms` holds `node`; None outside them."""
+    line = getattr(node, "lineno", 0)
+    return next((at for first, last, at in arms if first <= line <= last), None)
+
+
+def _armed_ifs(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef, arms: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """The bodies of `scope`'s `if`s that test a name it sets only in `arms`, past a false start
+    (`use_cutlass = False`, then `use_cutlass = True` in the CUDA arm, then `if use_cutlass:`), as arms
+    with the line of the arm that sets it."""
+    stores: dict[str, list[tuple[ast.AST, ast.expr | None]]] = {}
+    for node in _own_statements(scope):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                for name in _target_names(target):
+                    stores.setdefault(name, []).append((node, node.value if isinstance(target, ast.Name) else None))
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and isinstance(node.target, ast.Name):
+            stores.setdefault(node.target.id, []).append((node, None if isinstance(node, ast.AugAssign) else node.value))
+        elif isinstance(node, (ast.For, ast.With, ast.AsyncFor, ast.AsyncWith, ast.Import, ast.ImportFrom)):
+            for name in _bound_by(node):
+                stores.setdefault(name, []).append((node, None))
+    armed: dict[str, int] = {}
+    for name, bound in stores.items():
+        inside = [at for node, _ in bound if (at := _in_arms(node, arms)) is not None]
+        falsy = [node for node, value in bound if _in_arms(node, arms) is None and isinstance(value, ast.Constant) and not value.value]
+        if inside and falsy and len(inside) + len(falsy) == len(bound):
+            armed[name] = inside[0]
+    found = []
+    for node in _scope_ifs(scope) if armed else ():
+        at = _tests_set(node.test, armed)
+        if at is not None and node.body and _in_arms(node, arms) is None:
+            found.append((node.body[0].lineno, node.body[-1].end_lineno or node.body[-1].lineno, at))
+    return found
+
+
+def _own_statements(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.stmt]:
+    """The statements of `scope` outside the functions and classes it defines: where its names are set."""
+    found, stack = [], list(scope.body)
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
+            stack.extend(s for handler in getattr(node, "handlers", []) for s in handler.body)
+    return found
+
+
+def _target_names(target: ast.expr) -> list[str]:
+    """The names an assignment's target binds: `a`, and each of `a, b = ...`."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for item in target.elts for name in _target_names(item)]
+    return []
+
+
+def _bound_by(node: ast.stmt) -> list[str]:
+    """The names a loop, a `with` or an import binds: none of them starts a name false."""
+    if isinstance(node, (ast.For, ast.AsyncFor)):
+        return _target_names(node.target)
+    if isinstance(node, (ast.With, ast.AsyncWith)):
+        return [name for item in node.items if item.optional_vars is not None for name in _target_names(item.optional_vars)]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [(alias.asname or alias.name).partition(".")[0] for alias in node.names]
+    return []
+
+
+def _tests_set(test: ast.expr, armed: dict[str, int]) -> int | None:
+    """The arm line of a name of `armed` that `test` needs set: `name`, `name is not None`, or one
+    part of an `and`."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return next((at for value in test.values if (at := _tests_set(value, armed)) is not None), None)
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.IsNot, ast.NotEq)):
+        right = test.comparators[0]
+        if isinstance(right, ast.Constant) and right.value is None:
+            return _tests_set(test.left, armed)
+    return armed.get(test.id) if isinstance(test, ast.Name) else None
+
+
+def _armed_functions(tree: ast.Module, arms: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """The bodies of the script's top-level functions that only `arms` call (a CUDA version helper
+    only the CUDA arm calls), and that no other statement names, as arms with the line of the first call's."""
+    functions = {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    mentions: dict[str, list[ast.Name]] = {}
+    for node in subtree(tree):
+        if isinstance(node, ast.Name) and node.id in functions:
+            mentions.setdefault(node.id, []).append(node)
+    found = []
+    for name, function in functions.items():
+        named = mentions.get(name, [])
+        calls = [line for mention in named if (line := _in_arms(mention, arms)) is not None]
+        if calls and len(calls) == len(named) and _in_arms(function.body[0], arms) is None:
+            found.append((function.body[0].lineno, function.end_lineno or function.body[-1].lineno, calls[0]))
+    return found
 
 
 def _scope_ifs(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.If]:
@@ -220,19 +343,6 @@ def _decides_rocm(test: ast.expr, names: ImportTable, side: Polarity, nvidia: bo
     if Probe.ROCM in probes:
         return polarity(test, names, Probe.ROCM) is side
     return nvidia and probes == _NVIDIA and polarity(test, names, Probe.NVIDIA) is side.flipped
-
-
-def _source_file(node: ast.Constant, script: str) -> str | None:
-    """The C/C++ or CUDA source file a string in the script names, as a display path."""
-    if not isinstance(node.value, str) or not SOURCE_FILE.search(node.value.strip()):
-        return None
-    value = node.value.strip()
-    if SOURCE_FILE.fullmatch(posixpath.basename(value)):
-        return None  # a suffix, no source
-    if "\n" in value or " " in value or "*" in value:
-        return None
-    source = posixpath.normpath(posixpath.join(posixpath.dirname(script), value))
-    return None if source.startswith("..") else source
 
 
 def _test(node: ast.If | ast.Assign | ast.AnnAssign) -> ast.expr | None:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from functools import lru_cache
 
-from cudaudit.facts import RocmBuild
+from cudaudit.facts import OptInSource, RocmBuild
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
 
@@ -72,6 +72,19 @@ def listed_sources(build: RocmBuild, sources: Iterable[str]) -> RocmBuild:
         if evidence is not None:
             listed.append((source, evidence))
     return replace(build, cuda_only=(*build.cuda_only, *listed)) if listed else build
+
+
+def listed_opt_in(build: RocmBuild, sources: Iterable[str]) -> tuple[OptInSource, ...]:
+    """`build`'s opt-in sources, each glob of them replaced by the scanned `sources` it lists."""
+    found = [source for source in build.opt_in if not source.glob]
+    named = {source.path for source in found}
+    globs = [(_pattern_regex(s.path), [_pattern_regex(p) for p in s.excluded], s) for s in build.opt_in if s.glob]
+    for path in sorted(sources) if globs else ():
+        listing = next((s for pattern, excluded, s in globs if pattern.fullmatch(path)
+                        and not any(other.fullmatch(path) for other in excluded)), None)
+        if listing is not None and path not in named:
+            found.append(replace(listing, path=path, glob=False, excluded=()))
+    return tuple(found)
 
 
 def cuda_arm_globs(tree: ast.Module, script: str, names: ImportTable, arm_line: ArmLine) -> tuple[ArmGlob, ...]:
@@ -141,6 +154,19 @@ def path_names(body: list[ast.stmt], names: ImportTable, outer: dict[str, str]) 
     return paths
 
 
+def named_source(node: ast.Constant, script: str) -> str | None:
+    """The C/C++ or CUDA source file a string in the script names, as a display path."""
+    if not isinstance(node.value, str) or not SOURCE_FILE.search(node.value.strip()):
+        return None
+    value = node.value.strip()
+    if SOURCE_FILE.fullmatch(posixpath.basename(value)):
+        return None  # a suffix, no source
+    if "\n" in value or " " in value or "*" in value:
+        return None
+    source = posixpath.normpath(posixpath.join(posixpath.dirname(script), value))
+    return None if source.startswith("..") else source
+
+
 def path_value(node: ast.expr, names: ImportTable, paths: dict[str, str]) -> str | None:
     """The path `node` spells, relative to the script's folder, else None."""
     if isinstance(node, ast.Constant):
@@ -189,6 +215,12 @@ def _scope_globs(
         excluded_loads.update(id(sub) for sub in _taken_out(node) if isinstance(sub, ast.Name))
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             uses.setdefault(node.id, []).append(node)
+    read = {id(call) for bound in bindings.values() for _, value in bound for call in _listed_globs(value, names)}
+    for node in _own_nodes(scope):  # a glob no list holds: `CUDAExtension("ops", sources=glob.glob(...))`
+        if isinstance(node, ast.Call) and id(node) not in read and names.resolve(node.func) in _GLOBS and node.args:
+            line, pattern = arm_line(node), path_value(node.args[0], names, paths)
+            if line is not None and pattern is not None and SOURCE_FILE.search(pattern):
+                yield _display(folder, pattern), (), line
     for name, bound in bindings.items():
         lists = [(statement, _sources(value, folder, names, paths)) for statement, value in bound]
         if not any(patterns for _, (patterns, _) in lists):
@@ -215,6 +247,21 @@ def _binding(node: ast.AST) -> Iterator[tuple[str, ast.AST, ast.expr]]:
         and node.value.func.attr in _ADDERS and isinstance(node.value.func.value, ast.Name) and node.value.args
     ):
         yield node.value.func.value.id, node, ast.List(elts=list(node.value.args), ctx=ast.Load())
+
+
+def _listed_globs(value: ast.expr, names: ImportTable) -> Iterator[ast.Call]:
+    """The glob calls whose lists `_sources` reads in `value`."""
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in _WRAPPERS and len(value.args) == 1:
+        yield from _listed_globs(value.args[0], names)
+    elif isinstance(value, ast.Call) and names.resolve(value.func) in _GLOBS:
+        yield value
+    elif isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+        for item in value.elts:
+            yield from _listed_globs(item, names)
+    elif isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Add, ast.Sub)):
+        yield from _listed_globs(value.left, names)
+        if isinstance(value.op, ast.Add):
+            yield from _listed_globs(value.right, names)
 
 
 def _taken_out(node: ast.AST) -> Iterator[ast.AST]:

@@ -208,14 +208,19 @@ class PortingLayers:
         return {path: frozenset(headers) for path, headers in reached.items() if headers}
 
     def _cuda_only_headers(self) -> dict[str, Evidence]:
-        found: dict[str, Evidence] = dict(self._left_out)
+        return self.included_only_by(self._left_out, cuda_only_includes=True)
+
+    def included_only_by(self, sources: Mapping[str, Evidence], cuda_only_includes: bool = False) -> dict[str, Evidence]:
+        """`sources` with the headers that only they include, directly or through such headers, each with
+        its first include; with `cuda_only_includes`, an include only CUDA builds compile counts too."""
+        found: dict[str, Evidence] = dict(sources)
         changed = True
         while changed:
             changed = False
             for path, includers in self._included_by.items():
                 if path in found:
                     continue
-                if all(state is LineState.CUDA_ONLY or includer in found for includer, state, _ in includers):
+                if all((cuda_only_includes and state is LineState.CUDA_ONLY) or includer in found for includer, state, _ in includers):
                     includer, _, line = min(includers, key=lambda item: (item[0], item[2]))
                     found[path] = Evidence(includer, line)
                     changed = True
