@@ -51,6 +51,8 @@ def test_the_extension_build_works_on_rocm_and_needs_a_cpp_extension_on_cpu():
 
 
 def test_jit_builds_count_only_with_cuda_sources():
+    """`load()` compiles CUDA where its sources hold a `.cu`/`.cuh` file (PyTorch's `with_cuda` default):
+    `extra_cuda_cflags` beside C++ sources reach no nvcc; beside sources not read, they say CUDA."""
     code = (
         "import torch.utils.cpp_extension as ext\n"
         'a = ext.load(name="a", sources=["a.cpp"])\n'
@@ -58,8 +60,39 @@ def test_jit_builds_count_only_with_cuda_sources():
         'c = ext.load(name="c", sources=["c.cpp"], extra_cuda_cflags=["-O2"])\n'
         'd = ext.load_inline(name="d", cpp_sources="int f();")\n'
         'e = ext.load_inline(name="e", cpp_sources="", cuda_sources="__global__ void k() {}")\n'
+        'f = ext.load(name="f", sources=SOURCES, extra_cuda_cflags=["-O2"])\n'
     )
-    assert [(r, line) for r, line, _ in found(code, "example.py")] == [("CDA440", 3), ("CDA440", 4), ("CDA440", 6)]
+    assert [(r, line) for r, line, _ in found(code, "example.py")] == [("CDA440", 3), ("CDA440", 6), ("CDA440", 7)]
+
+
+JIT_OP = '''import glob
+import os
+from torch.utils.cpp_extension import load
+
+
+class Op:
+    def sources(self):
+        pass
+
+    def build(self):
+        return load(name="op", sources=self.sources(), extra_cflags=["-O3"], extra_cuda_cflags=["-O3"])
+
+
+class Lookup(Op):
+    def sources(self):
+        found = glob.glob(os.path.join("pkg", "csrc", "*.cpp"))
+        if not found:
+            pattern = os.path.join(os.path.dirname(__file__), "csrc", "*.cpp")
+            found = glob.glob(pattern)
+        return found
+'''
+
+
+def test_a_jit_build_of_the_sources_a_method_globs_compiles_cuda_only_where_they_are_cuda_files():
+    """`self.sources()` is read through the module's methods of that name (a base class's stub returns
+    nothing) and the names they return: `*.cpp` globs build with the host compiler alone."""
+    assert found(JIT_OP, "pkg/ops.py") == []
+    assert [rule for rule, _, _ in found(JIT_OP.replace('"csrc", "*.cpp"))', '"csrc", "*.cu"))', 1), "pkg/ops.py")] == ["CDA440"]
 
 
 def test_flags_in_prose_are_not_flags():

@@ -2,8 +2,9 @@
 sources, and nvcc flags in build arguments (`extra_compile_args={"nvcc": ["-arch=sm_80"]}`).
 
 setup.py is read, never run. A call counts as a CUDA build when its callee resolves to
-`torch.utils.cpp_extension` and it is given CUDA: `CUDAExtension` always, `load` with a `.cu`
-source or `extra_cuda_cflags`, `load_inline` with `cuda_sources`. A string counts as nvcc flags
+`torch.utils.cpp_extension` and it is given CUDA: `CUDAExtension` always, `load` whose sources hold
+a `.cu`/`.cuh` file (read through lists, globs, names and the module's functions that return them;
+where they are not read, `extra_cuda_cflags` says CUDA), `load_inline` with `cuda_sources`. A string counts as nvcc flags
 when every word of it is a command-line flag and one of them is nvcc's (a sentence that
 mentions `-arch=sm_80` is prose). A script that asks nothing about ROCm and chooses `CUDAExtension`
 only under a test of `CUDA_HOME` (`None` on ROCm builds of PyTorch) builds its C++ sources alone
@@ -13,6 +14,7 @@ there: the test is reported (CDA444), where the lock-in is, rather than the name
 from __future__ import annotations
 
 import ast
+import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -25,7 +27,7 @@ from cudaudit.rules.builds.rocm_builds import cuda_arms
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.kernels.string_literals import literal_positions
 from cudaudit.rules.python.guards import Polarity, Probe, polarity, probes_in
-from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.names import ImportTable, final_name
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.regions import branch_contexts
 from cudaudit.rules.python.rewrites import FixContext, build_fix
@@ -118,8 +120,67 @@ def _extension_calls(tree: ast.Module, names: ImportTable) -> Iterator[tuple[str
         keywords = {k.arg: k.value for k in node.keywords if k.arg}
         with_cuda = keywords.get("with_cuda")
         asks_cuda = isinstance(with_cuda, ast.Constant) and with_cuda.value is True
-        if function == "CUDAExtension" or (function == "load" and (asks_cuda or "extra_cuda_cflags" in keywords or _has_cuda_source(node))) or (function == "load_inline" and (asks_cuda or "cuda_sources" in keywords or len(node.args) > 2)):
+        if function == "CUDAExtension" or (function == "load" and (asks_cuda or _loads_cuda(node, keywords, tree))) or (function == "load_inline" and (asks_cuda or "cuda_sources" in keywords or len(node.args) > 2)):
             yield function, node.func, node
+
+
+def _loads_cuda(call: ast.Call, keywords: dict[str, ast.expr], tree: ast.Module) -> bool:
+    """Whether a `load()` without `with_cuda=` compiles CUDA: PyTorch decides by its sources' suffixes
+    (`with_cuda = any(map(_is_cuda_file, sources))`, torch/utils/cpp_extension.py), and passes
+    `extra_cuda_cflags` to nvcc only then. Where the sources are not read, those flags say CUDA."""
+    if _has_cuda_source(call):
+        return True
+    sources = keywords.get("sources", call.args[1] if len(call.args) > 1 else None)
+    suffixes = _suffixes(sources, tree, 0) if sources is not None else None
+    return bool(suffixes & _CUDA_SUFFIXES) if suffixes is not None else "extra_cuda_cflags" in keywords
+
+
+_CUDA_SUFFIXES = frozenset({".cu", ".cuh"})
+_GLOBS = frozenset({"glob", "iglob"})
+
+
+def _suffixes(node: ast.expr, tree: ast.Module, depth: int, scope: ast.AST | None = None) -> frozenset[str] | None:
+    """The suffixes of the files a sources expression lists (`["a.cpp"]`, `glob.glob(os.path.join(d,
+    "*.cpp"))`, a name through each assignment of it in `scope`, `self.sources()` of the module's
+    classes); None where it is not read."""
+    if depth > 3:
+        return None
+    if isinstance(node, ast.Name) and scope is not None:
+        assigned = [n.value for n in subtree(scope) if isinstance(n, ast.Assign) and len(n.targets) == 1
+                    and isinstance(n.targets[0], ast.Name) and n.targets[0].id == node.id]
+        parts = [_suffixes(value, tree, depth + 1, scope) for value in assigned]
+        return None if not parts or any(part is None for part in parts) else frozenset().union(*parts)  # type: ignore[arg-type]
+    if isinstance(node, ast.Constant):
+        suffix = posixpath.splitext(node.value)[1] if isinstance(node.value, str) else ""
+        return frozenset({suffix}) if suffix else None
+    if isinstance(node, (ast.List, ast.Tuple)) or (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)):
+        parts = [_suffixes(item, tree, depth, scope) for item in (node.elts if isinstance(node, (ast.List, ast.Tuple)) else (node.left, node.right))]
+        return None if any(part is None for part in parts) else frozenset().union(*parts)  # type: ignore[arg-type]
+    if not isinstance(node, ast.Call):
+        return None
+    name = final_name(node.func)
+    if name in _GLOBS and node.args:
+        return _suffixes(node.args[0], tree, depth, scope)
+    if name == "join" and node.args:  # `os.path.join(folder, "*.cpp")`: the last part names the files
+        return _suffixes(node.args[-1], tree, depth, scope)
+    if name in {"list", "sorted"} and len(node.args) == 1:
+        return _suffixes(node.args[0], tree, depth, scope)
+    definitions = [f for f in subtree(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and f.name == name]
+    returned = [_returned(f, tree, depth) for f in definitions]
+    found = [suffixes for suffixes in returned if suffixes != frozenset()]
+    return None if not found or any(s is None for s in found) else frozenset().union(*found)  # type: ignore[arg-type]
+
+
+def _returned(function: ast.FunctionDef | ast.AsyncFunctionDef, tree: ast.Module, depth: int) -> frozenset[str] | None:
+    """The suffixes of what `function` returns; empty for a stub that returns nothing (a base class's `pass`)."""
+    values = [node.value for node in subtree(function) if isinstance(node, ast.Return) and node.value is not None]
+    found: set[str] = set()
+    for value in values:
+        suffixes = _suffixes(value, tree, depth + 1, function)
+        if suffixes is None:
+            return None
+        found |= suffixes
+    return frozenset(found)
 
 
 CUDA_HOME_GATE = "cuda-home-gate"
