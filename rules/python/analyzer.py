@@ -25,8 +25,9 @@ from cudaudit.rules.python.package_probes import absent_packages
 from cudaudit.rules.python.reach import Elsewhere, Use
 from cudaudit.rules.python.regions import ALL_TARGETS
 from cudaudit.rules.python.rewrites import FixContext, build_fix
+from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.unused import never_called
-from cudaudit.rules.python.walker import Hit, PythonWalker
+from cudaudit.rules.python.walker import Hit, PythonWalker, may_report
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines, parse_python
 
@@ -38,17 +39,38 @@ def analyze_python(
     tree = parse_python(text, filename=path)
     namespace = frozenset(facts.namespace_modules)
     module, package = facts.module or ("", False)
+    names = ImportTable(
+        tree, module, project_flags(facts), package, rocm_capabilities(catalog), dict(facts.skip_markers),
+        frozenset(facts.left_out_marks), frozenset(facts.deselected_marks), frozenset(facts.settings_off),
+        absent_packages(catalog), frozenset(facts.package_flags),
+        chosen_elsewhere=dict(facts.settings_chosen), unimportable=frozenset(facts.unimportable),
+    )
+    lines = SourceLines(text)
+    version = Version(settings.torch_version) if settings.torch_version else None
+    fixes = FixContext(
+        lines, names, catalog.canonical, version, tree,
+        lambda module: is_first_party(module, settings.first_party, namespace) or is_sibling_module(path, module),
+    )
+    # Most modules that pass the prefilter hold nothing any concern reports: their walk, the most
+    # costly part of the analysis, would find no hit (`survey.py`).
+    walked = _walked(tree, text, path, catalog, settings, facts, fixes) if may_report(Survey(tree, names, catalog)) else []
+    extensions = route_findings(tree, path, facts.cuda_only_loads, lines, catalog, settings) + unbuilt_calls(
+        tree, names, path, facts.unbuilt_extensions, lines, catalog, settings
+    )
+    from_builds = cuda_in_python(tree, text, path, catalog, settings, fixes)
+    return walked + extensions + fails_at_call(from_builds, facts.unbuilt_called, catalog)
+
+
+def _walked(
+    tree: ast.Module, text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts, fixes: FixContext
+) -> list[Finding]:
+    """The findings of the walk's hits, one per rule and span."""
     script = facts.main_block is not None and facts.main_block[0] == "script"
     elsewhere = uses_elsewhere(facts)
     walker = PythonWalker(
-        ImportTable(
-            tree, module, project_flags(facts), package, rocm_capabilities(catalog), dict(facts.skip_markers),
-            frozenset(facts.left_out_marks), frozenset(facts.deselected_marks), frozenset(facts.settings_off),
-            absent_packages(catalog), frozenset(facts.package_flags),
-            chosen_elsewhere=dict(facts.settings_chosen), unimportable=frozenset(facts.unimportable),
-        ),
+        fixes.names,
         catalog,
-        lambda module: is_first_party(module, settings.first_party, namespace) or is_sibling_module(path, module),
+        fixes.is_first_party,
         in_tests=is_test_path(path),
         fixtures=dict(facts.conftest_fixtures),
         faking_fixtures=dict(facts.faking_fixtures),
@@ -62,9 +84,7 @@ def analyze_python(
     )
     walker.visit(tree)
     walker.hits = _quiet_unused(walker.hits, tree, text, script, elsewhere)
-    lines = SourceLines(text)
-    version = Version(settings.torch_version) if settings.torch_version else None
-    fixes = FixContext(lines, walker.names, catalog.canonical, version, tree, walker.is_first_party)
+    lines = fixes.lines
     built: dict[int, Finding] = {}
     specific = {id(hit.node) for hit in walker.hits if hit.specific}
     as_data = handles_devices_as_data(tree, walker.names, is_test_path(path))
@@ -89,11 +109,7 @@ def analyze_python(
         if finding is not None and id(hit) not in told:
             findings.setdefault((finding.rule, finding.span), finding)
     walker.release()
-    extensions = route_findings(tree, path, facts.cuda_only_loads, lines, catalog, settings) + unbuilt_calls(
-        tree, walker.names, path, facts.unbuilt_extensions, lines, catalog, settings
-    )
-    from_builds = cuda_in_python(tree, text, path, catalog, settings, fixes)
-    return list(findings.values()) + extensions + fails_at_call(from_builds, facts.unbuilt_called, catalog)
+    return list(findings.values())
 
 
 def avoided_by_option(finding: Finding, option: str) -> Finding:

@@ -85,6 +85,12 @@ def is_cuda_device_string(node: ast.expr) -> bool:
     return False
 
 
+def may_spell_cuda_device(value: str) -> bool:
+    """Whether a string constant can be, or begin, a CUDA device string (`is_cuda_device_string`):
+    `"cuda"`, `"cuda:0"`, the `"cuda:"` of `f"cuda:{rank}"` or `"cuda:" + rank`, `"cuda:%d"`."""
+    return CUDA_DEVICE_STRING.fullmatch(value) is not None or value == "cuda:" or _FORMAT_PLACEHOLDER.fullmatch(value) is not None
+
+
 def is_indexed_cuda_device_string(node: ast.expr) -> bool:
     """`"cuda:0"`, `f"cuda:{rank}"`: unmistakably a device, wherever it is written."""
     if isinstance(node, ast.Constant):
@@ -105,8 +111,12 @@ def device_ordinal_kind(node: ast.expr) -> str | None:
     return None
 
 
+NCCL = "nccl"
+"""The NCCL backend's name, in any case."""
+
+
 def is_nccl_string(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.lower() == "nccl"
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.lower() == NCCL
 
 
 def names_setting(name: str, word: str) -> bool:

@@ -108,7 +108,7 @@ _RESOLVED_PROBES = {
 (`hasattr(dist, "ProcessGroupNCCL")`: the NCCL backend, built on CUDA and ROCm, as RCCL)."""
 _NVIDIA_PROBES = frozenset({"torch.version.cuda"})
 """Probes that hold on NVIDIA's CUDA only: also CUDA probes, and false on ROCm builds."""
-_AVAILABILITY_PROBES = frozenset({"torch.cuda.is_available", "torch.cuda.device_count"})
+AVAILABILITY_PROBES = frozenset({"torch.cuda.is_available", "torch.cuda.device_count"})
 """What a requirement asks: a CUDA (or ROCm) device. `torch.version.cuda is None` also excludes ROCm."""
 _NAME_WORDS = {
     Probe.CUDA: frozenset({"cuda", "gpu", "gpus", "nvidia", "nccl"}),
@@ -825,7 +825,7 @@ def is_cuda_requirement(test: ast.expr, names: ImportTable, holds: Polarity) -> 
     if polarity(test, names, Probe.CUDA) is not holds:
         return False
     return any(
-        names.resolve(node) in _AVAILABILITY_PROBES for node in subtree(test) if isinstance(node, (ast.Name, ast.Attribute))
+        names.resolve(node) in AVAILABILITY_PROBES for node in subtree(test) if isinstance(node, (ast.Name, ast.Attribute))
     )
 
 

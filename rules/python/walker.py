@@ -72,6 +72,7 @@ from cudaudit.rules.python.regions import (
 )
 from cudaudit.rules.python.sentinels import against_none, none_stores, sentinel_tests
 from cudaudit.rules.python.shown import shown_calls, statistics
+from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.test_classes import (
     PER_TEST,
     gated_tests_region,
@@ -140,11 +141,23 @@ class Concern:
     def on_qualified_name(self, node: ast.Name | ast.Attribute, qualified: str) -> None:
         """Called for every name or attribute chain that resolves through the module's imports."""
 
+    @classmethod
+    def may_report(cls, survey: Survey) -> bool:
+        """Whether the concern can report anything in the module `survey` describes: False only where
+        no node it could report at is there (`survey.py`). A concern that does not say may always."""
+        return True
+
 
 @cache
 def registered_concerns() -> tuple[type[Concern], ...]:
     """The concern of each module registered for a Python detector, in registry order."""
     return tuple(importlib.import_module(module).CONCERN for module in python_concern_modules())
+
+
+def may_report(survey: Survey) -> bool:
+    """Whether any registered concern can report in the module `survey` describes: where none can,
+    its walk finds no hit, and is not made."""
+    return any(concern.may_report(survey) for concern in registered_concerns())
 
 
 def _names_cuda_or_nccl(default: ast.expr) -> bool:

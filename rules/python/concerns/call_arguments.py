@@ -31,12 +31,13 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from fnmatch import fnmatchcase, translate
 from functools import cache
 
 from cudaudit.rules.catalog import CatalogError
 from cudaudit.rules.python.device_syntax import target_name
 from cudaudit.rules.python.literals import string_value
+from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern
 
 DETECTOR = "call-argument"
@@ -116,6 +117,28 @@ def _asked(keys: frozenset[str]) -> tuple[frozenset[str], int]:
 
 
 class CallArguments(Concern):
+    @classmethod
+    def may_report(cls, survey: Survey) -> bool:
+        """For some key: a value it matches (a string its patterns match, where its value is one),
+        given where it looks, under its argument's name (a keyword, or as many positional arguments,
+        of a call it names; a store or a dict key where it counts them)."""
+        keys = _parsed(survey.catalog.keys(DETECTOR))
+        stored = {target_name(target) for node in survey.of(ast.Assign) for target in node.targets}
+        stored |= {target_name(node.target) for node in survey.of(ast.AnnAssign) if node.value is not None}
+        displayed = {string_value(key) for node in survey.of(ast.Dict) for key in node.keys if key is not None}
+        named = {keyword.arg for call in survey.of(ast.Call) for keyword in call.keywords}
+        for key in keys:
+            if isinstance(key.value, str) and not survey.has_string(_pattern(key.value).match):
+                continue
+            if (key.holds(ASSIGNED) and key.name in stored) or (key.holds(DICT_KEY) and key.name in displayed):
+                return True
+            if key.name in named or key.index is not None:
+                for call, callee in survey.calls:
+                    passed = any(k.arg == key.name for k in call.keywords) or (key.index is not None and len(call.args) > key.index)
+                    if passed and key.calls(callee if callee is not None or not isinstance(call.func, ast.Name) else call.func.id):
+                        return True
+        return False
+
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         if self.walk.in_comparison:
             return
@@ -165,6 +188,12 @@ class CallArguments(Concern):
             return
         for candidate in _elements(value):
             self.walk.report_values(candidate, DETECTOR, key.matches, key=key.key, specific=True)
+
+
+@cache
+def _pattern(value: str) -> re.Pattern[str]:
+    """A key's string value as one pattern: any of its fnmatch patterns."""
+    return re.compile("|".join(f"(?:{translate(part)})" for part in value.split("|")))
 
 
 def _arguments(call: ast.Call, key: ArgumentKey) -> Iterator[ast.expr]:

@@ -32,6 +32,7 @@ import copy
 from collections.abc import Iterator
 
 from cudaudit.rules.python.nodes import children, subtree
+from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DETECTOR = "checkpoint-load"
@@ -50,6 +51,11 @@ class CheckpointLoads(Concern):
         """Per scope (read only when it loads a checkpoint): what it saves to or makes buffers of."""
         self._cpu_files: frozenset[str] | None = None
         """The file names the module saves only objects moved to the CPU to (read on the first load met)."""
+
+    @classmethod
+    def may_report(cls, survey: Survey) -> bool:
+        """A call of a loader the catalog has a key for."""
+        return survey.keyed(DETECTOR, (callee for _, callee in survey.calls if callee in LOADERS))
 
     def on_Module(self, node: ast.Module) -> None:
         self._module = node

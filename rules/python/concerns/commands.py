@@ -11,6 +11,7 @@ import ast
 import shlex
 
 from cudaudit.rules.python.literals import string_value
+from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern
 
 DETECTOR = "cli-tool"
@@ -35,6 +36,14 @@ COMMAND_RUNNERS = frozenset(
 
 
 class Commands(Concern):
+    @classmethod
+    def may_report(cls, survey: Survey) -> bool:
+        """A command run whose program is a key."""
+        return survey.keyed(
+            DETECTOR,
+            (program for call, callee in survey.calls if callee in COMMAND_RUNNERS and call.args and (program := executable(call.args[0]))),
+        )
+
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         if callee in COMMAND_RUNNERS and call.args:
             program = executable(call.args[0])

@@ -20,6 +20,7 @@ import ast
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.regions import CUSTOM_OP_DECORATORS
+from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DEVICE_STRING = "device-string"
@@ -41,6 +42,11 @@ class CustomOperators(Concern):
 
     def on_Module(self, node: ast.Module) -> None:
         self._tree = node
+
+    @classmethod
+    def may_report(cls, survey: Survey) -> bool:
+        """A kernel registered only for CUDA names it in a string."""
+        return survey.has_string(lambda value: value.lower() == "cuda")
 
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         if self.walk.in_comparison:

@@ -34,9 +34,11 @@ from cudaudit.rules.python.device_syntax import (
     MESH_CALLS,
     device_ordinal_kind,
     is_cuda_device_string,
+    may_spell_cuda_device,
 )
 from cudaudit.rules.python.names import dotted_name
 from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DEVICE_STRING = "device-string"
@@ -102,6 +104,37 @@ class DevicePositions(Concern):
     def on_Module(self, node: ast.Module) -> None:
         self._tree = node
 
+    @classmethod
+    def may_report(cls, survey: Survey) -> bool:
+        """A `"cuda"` string; an index variable's source or a number taken modulo the device count; an
+        integer or a name for one in a device position of any call that may take a device there."""
+        names = survey.names
+        if survey.has_string(may_spell_cuda_device):
+            return True
+        if any(is_index_source(node.value, names) or makes_device(node.value, names) for node in survey.of(ast.Assign)):
+            return True
+        if any(isinstance(node.op, ast.Mod) and count_divisor(node, names) is not None for node in survey.of(ast.BinOp)):
+            return True
+        aliases = {
+            node.targets[0].id
+            for node in survey.of(ast.Assign)
+            if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+            and any(names.resolve(choice) in DEVICE_POSITIONAL for choice in _choices(node.value))
+        }
+        for call, callee in survey.calls:
+            if any(keyword.arg in DEVICE_KEYWORDS and device_ordinal_kind(keyword.value) for keyword in call.keywords):
+                return True
+            func = call.func
+            positional = (
+                callee in DEVICE_POSITIONAL
+                or callee == "functools.partial"
+                or (isinstance(func, ast.Attribute) and func.attr == "to")
+                or (isinstance(func, ast.Name) and func.id in aliases)
+            )
+            if positional and call.args and device_ordinal_kind(call.args[0]):
+                return True
+        return False
+
     def on_Assign(self, node: ast.Assign) -> None:
         """`local = rank % torch.cuda.device_count()`: where the module's index variables are first
         needed, they are found (most modules have none, and are not walked for them)."""
@@ -137,10 +170,8 @@ class DevicePositions(Concern):
         nullcontext` chooses the device as `autocast("cuda")` does, on the path that uses it."""
         if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
             return
-        value = node.value
-        choices = [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]
         callee = next(
-            (q for choice in choices if (q := self.walk.names.resolve(choice)) in DEVICE_POSITIONAL), None
+            (q for choice in _choices(node.value) if (q := self.walk.names.resolve(choice)) in DEVICE_POSITIONAL), None
         )
         if callee is not None:
             self._aliases[node.targets[0].id] = callee
@@ -208,6 +239,11 @@ class DevicePositions(Concern):
         kind = device_ordinal_kind(value) if variable is None else _variable_kind(variable)
         if kind:
             self.walk.report(DEVICE_ORDINAL, kind, value)
+
+
+def _choices(value: ast.expr) -> list[ast.expr]:
+    """What an assignment may bind: either side of a conditional expression, else the value."""
+    return [value.body, value.orelse] if isinstance(value, ast.IfExp) else [value]
 
 
 def _variable_kind(variable: IndexVariable) -> str:

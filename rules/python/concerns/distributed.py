@@ -19,10 +19,11 @@ from __future__ import annotations
 import ast
 from functools import partial
 
-from cudaudit.rules.python.device_syntax import BACKEND_KEYWORDS, BACKEND_POSITIONAL, is_nccl_string
+from cudaudit.rules.python.device_syntax import BACKEND_KEYWORDS, BACKEND_POSITIONAL, NCCL, is_nccl_string
 from cudaudit.rules.python.guards import is_none
 from cudaudit.rules.python.nodes import children
 from cudaudit.rules.python.regions import LAUNCH_SETTING
+from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern
 
 BACKEND = "dist-backend"
@@ -36,6 +37,11 @@ DDP_CLASSES = frozenset(
 
 
 class DistributedSetup(Concern):
+    @classmethod
+    def may_report(cls, survey: Survey) -> bool:
+        """The NCCL backend's string, or a DistributedDataParallel built."""
+        return survey.has_string(lambda value: value.lower() == NCCL) or any(callee in DDP_CLASSES for _, callee in survey.calls)
+
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         walk = self.walk
         if not walk.in_comparison:

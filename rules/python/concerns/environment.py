@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from functools import cache
 
 from cudaudit.model import Severity
 from cudaudit.rules.python.literals import string_value
 from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DETECTOR = "env-var"
@@ -69,6 +71,11 @@ class EnvironmentVariables(Concern):
 
     def on_Module(self, node: ast.Module) -> None:
         self._module = node
+
+    @classmethod
+    def may_report(cls, survey: Survey) -> bool:
+        """A string that names a variable the catalog has a key for (`X`, or the `X` of `X=0`)."""
+        return survey.has_string(_variable_names(survey.catalog.keys(DETECTOR)).__contains__)
 
     def on_Assign(self, node: ast.Assign) -> None:
         value = string_value(node.value)
@@ -183,6 +190,13 @@ class EnvironmentVariables(Concern):
         for key, value in zip(node.keys, node.values):
             if key is not None:
                 self._report(key, string_value(value))
+
+
+@cache
+def _variable_names(keys: frozenset[str]) -> frozenset[str]:
+    """The names a site's string may be for one of `keys` to be its key: each key, and what comes
+    before any `=` in it (the variable of a setting's key, `CUDA_LAUNCH_BLOCKING=0`)."""
+    return keys | {key[:at] for key in keys for at, char in enumerate(key) if char == "="}
 
 
 def _second_string(call: ast.Call) -> str | None:

@@ -34,6 +34,7 @@ from cudaudit.rules.python.guards import (
 )
 from cudaudit.rules.python.nodes import Parents, subtree
 from cudaudit.rules.python.regions import TryStatement, only_reports
+from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DETECTOR = "import"
@@ -54,6 +55,15 @@ class Imports(Concern):
 
     def on_Module(self, node: ast.Module) -> None:
         self._tree = node
+
+    @classmethod
+    def may_report(cls, survey: Survey) -> bool:
+        """An import of a module the catalog knows."""
+        modules = [alias.name for node in survey.of(ast.Import) for alias in node.names]
+        modules += [
+            f"{node.module}.{alias.name}" for node in survey.of(ast.ImportFrom) if node.level == 0 and node.module for alias in node.names
+        ]
+        return survey.keyed(DETECTOR, modules)
 
     def on_Try(self, node: TryStatement) -> None:
         if any(catches_import_error(handler) for handler in node.handlers):

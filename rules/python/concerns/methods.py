@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import ast
 
+from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern
 
 DETECTOR = "method"
 
 
 class MethodCalls(Concern):
+    @classmethod
+    def may_report(cls, survey: Survey) -> bool:
+        """A call of a method whose name is a key."""
+        keys = survey.catalog.keys(DETECTOR)
+        return any(isinstance(c.func, ast.Attribute) and method_key(c.func.attr, c, keys) for c in survey.of(ast.Call))
+
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         func = call.func
         if not isinstance(func, ast.Attribute):

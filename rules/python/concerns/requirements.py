@@ -26,8 +26,15 @@ from __future__ import annotations
 
 import ast
 
-from cudaudit.rules.python.guards import gpu_request, is_requirement, stops_the_program
+from cudaudit.rules.python.guards import (
+    AVAILABILITY_PROBES,
+    CUDA_DEVICE_STRING,
+    gpu_request,
+    is_requirement,
+    stops_the_program,
+)
 from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern
 
 DETECTOR = "requirement"
@@ -38,6 +45,16 @@ OBJECT = "cuda-object"
 
 
 class Requirements(Concern):
+    @classmethod
+    def may_report(cls, survey: Survey) -> bool:
+        """An assert, or an `if` that stops the program, testing an availability probe, `is_cuda` or a
+        `"cuda"` device type; or GPUs asked of a scheduler."""
+        tests = [node.test for node in survey.of(ast.Assert)]
+        tests += [node.test for node in survey.of(ast.If) if not node.orelse and stops_the_program(node.body)]
+        return any(_may_test_cuda(test, survey) for test in tests) or any(
+            gpu_request(call, survey.names) is not None for call in survey.of(ast.Call)
+        )
+
     def on_Assert(self, node: ast.Assert) -> None:
         if is_requirement(node, self.walk.names):
             self.walk.report(DETECTOR, "cuda", node)
@@ -68,6 +85,20 @@ class Requirements(Concern):
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         if gpu_request(call, self.walk.names) is not None:
             self.walk.report(DETECTOR, "scheduler-gpu", call)
+
+
+def _may_test_cuda(test: ast.expr, survey: Survey) -> bool:
+    """Whether a condition holds what a requirement's test needs: an availability probe, `x.is_cuda`
+    or a `"cuda"` device string."""
+    if not AVAILABILITY_PROBES.isdisjoint(survey.qualified_names) and any(
+        survey.names.resolve(node) in AVAILABILITY_PROBES for node in subtree(test) if isinstance(node, (ast.Name, ast.Attribute))
+    ):
+        return True
+    return any(
+        (isinstance(node, ast.Attribute) and node.attr == "is_cuda")
+        or (isinstance(node, ast.Constant) and isinstance(node.value, str) and CUDA_DEVICE_STRING.fullmatch(node.value) is not None)
+        for node in subtree(test)
+    )
 
 
 def _asserts_given_on_cuda(test: ast.expr, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:

@@ -27,10 +27,12 @@ from collections.abc import Callable
 from functools import partial
 
 from cudaudit.rules.python.device_syntax import (
+    NCCL,
     cli_option_names,
     is_cuda_device_string,
     is_indexed_cuda_device_string,
     is_nccl_string,
+    may_spell_cuda_device,
     names_setting,
     parameter_defaults,
     target_name,
@@ -38,6 +40,7 @@ from cudaudit.rules.python.device_syntax import (
 from cudaudit.rules.python.literals import string_value
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.regions import COMMAND_LINE_DEFAULT, FALLBACK_VALUE, LAUNCH_SETTING, ONLY_COMPARED
+from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern
 
 DEVICE_STRING = "device-string"
@@ -54,6 +57,11 @@ class NamedSettings(Concern):
     _module: ast.Module | None = None
     _reads: SettingReads | None = None
     """What the module reads of its settings, found when the first command-line default asks."""
+
+    @classmethod
+    def may_report(cls, survey: Survey) -> bool:
+        """A CUDA device string or the NCCL backend's."""
+        return survey.has_string(lambda value: may_spell_cuda_device(value) or value.lower() == NCCL)
 
     def on_Module(self, node: ast.Module) -> None:
         self._module = node

@@ -56,6 +56,7 @@ from cudaudit.rules.python.guards import is_skip_call
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.regions import DISPLAYED
 from cudaudit.rules.python.skip_conditions import SKIP_IF, SKIP_UNLESS
+from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.version_tests import VERSION, Use, VersionUse, version_uses
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
@@ -88,6 +89,8 @@ MOCK_ATTRIBUTES = frozenset({
 (https://docs.python.org/3/library/unittest.mock.html#the-mock-class)."""
 IDENTITY_TEST = VERSION + ".test"
 """The key of a presence test of `torch.version.cuda` that decides a branch (`version_tests.py`)."""
+_RENAMED = STATS | {VERSION, PROPERTIES, CAPABILITY, CAPABILITY_READ}
+"""Names whose reads may be reported under a key other than the name (`IDENTITY_TEST`, `CAPABILITY_READ`)."""
 
 
 class Symbols(Concern):
@@ -103,6 +106,13 @@ class Symbols(Concern):
 
     def on_Module(self, node: ast.Module) -> None:
         self._module = node
+
+    @classmethod
+    def may_report(cls, survey: Survey) -> bool:
+        """A name that resolves to a key, or to one of the names whose reads are reported under a key of their own."""
+        canonical = survey.catalog.canonical
+        qualified = set(survey.qualified_names)
+        return bool(qualified & _RENAMED) or any(canonical(q) in _RENAMED for q in qualified) or survey.keyed(DETECTOR, qualified)
 
     def on_ExceptHandler(self, handler: ast.ExceptHandler) -> None:
         """Remember the classes an `except` clause names; the walk meets them after the clause."""

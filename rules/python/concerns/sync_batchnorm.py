@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 
 from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DETECTOR = "sync-batchnorm"
@@ -30,6 +31,12 @@ class SyncBatchNorms(Concern):
         super().__init__(walk)
         self._chosen: set[int] = set()
         """Nodes in a branch taken only on device types that SyncBatchNorm supports."""
+
+    @classmethod
+    def may_report(cls, survey: Survey) -> bool:
+        """A call of a key."""
+        canonical = survey.catalog.canonical
+        return survey.keyed(DETECTOR, (canonical(callee) for _, callee in survey.calls if callee is not None))
 
     def on_If(self, node: ast.If) -> None:
         if converts_only_where_supported(node.test):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 
 from cudaudit.rules.python.literals import string_value
+from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern
 
 DETECTOR = "symbol"
@@ -14,6 +15,11 @@ TYPE_NAME_TAKERS = frozenset({"torch.set_default_tensor_type"})
 
 
 class TensorTypeNames(Concern):
+    @classmethod
+    def may_report(cls, survey: Survey) -> bool:
+        """A string that names a key."""
+        return survey.keyed(DETECTOR, (value for value in survey.strings if value.startswith("torch.")))
+
     def on_call(self, call: ast.Call, callee: str | None) -> None:
         if not call.args:
             return
