@@ -80,3 +80,58 @@ def scale(x):
     assert (8, Severity.ERROR) in found  # `_stage`: `scale`, the package's API, calls it
     elsewhere = {**files, "kit/run.py": "from kit.ops import _to_gpu\n\nmoved = _to_gpu(x)\n"}
     assert (5, Severity.ERROR) in {(f.span.line, f.severity) for f in analyze(code, path="kit/ops.py", files=elsewhere)}
+
+
+KERNELS = '''
+import triton
+
+
+@triton.jit
+def _scale_kernel(x_ptr, n):
+    pass
+
+
+@triton.autotune(configs=[], key=["n"])
+@triton.jit
+def _scale_kernel_draft(x_ptr, n):
+    pass
+
+
+def _scale_draft(x):
+    _scale_kernel_draft[(1,)](x, x.numel())
+
+
+def scale(x):
+    _scale_kernel[(1,)](x, x.numel())
+    return x
+'''
+
+
+def test_a_kernel_only_an_unused_launcher_launches_is_unused_and_one_the_api_launches_is_kept():
+    files = {"README.md": "Kit.\n", "kit/__init__.py": "from .scale import scale\n"}
+    found = {(f.span.line, f.severity) for f in analyze(KERNELS, path="kit/scale.py", files=files)}
+    assert found == {(5, Severity.ERROR), (10, Severity.NOTE), (11, Severity.NOTE)}
+    launched = KERNELS.replace("    return x\n", "    return _scale_draft(x)\n")
+    found = {(f.span.line, f.severity) for f in analyze(launched, path="kit/scale.py", files=files)}
+    assert found == {(5, Severity.ERROR), (10, Severity.ERROR), (11, Severity.ERROR)}
+    registered = KERNELS.replace("@triton.autotune", "@register\n@triton.autotune")
+    found = {(f.span.line, f.severity) for f in analyze(registered, path="kit/scale.py", files=files)}
+    assert found == {(5, Severity.ERROR), (11, Severity.ERROR), (12, Severity.ERROR)}  # the decorator may launch it
+
+
+def test_a_custom_operator_nothing_names_is_kept_for_the_operator_is_called_by_its_name():
+    code = '''
+import torch
+
+
+@torch.library.custom_op("kit::scale", mutates_args=(), device_types="cuda")
+def _scale_op(x: torch.Tensor) -> torch.Tensor:
+    return x * 2
+
+
+def scale(x):
+    return torch.ops.kit.scale(x)
+'''
+    files = {"README.md": "Kit.\n", "kit/__init__.py": "from .scale import scale\n"}
+    found = {(f.span.line, f.severity) for f in analyze(code, path="kit/scale.py", files=files)}
+    assert found == {(5, Severity.WARNING)}  # a CPU tensor finds no kernel for the operator

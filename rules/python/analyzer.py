@@ -83,7 +83,7 @@ def _walked(
         elsewhere=elsewhere,
     )
     walker.visit(tree)
-    walker.hits = _quiet_unused(walker.hits, tree, text, script, elsewhere)
+    walker.hits = _quiet_unused(walker, tree, text, script, elsewhere)
     lines = fixes.lines
     built: dict[int, Finding] = {}
     specific = {id(hit.node) for hit in walker.hits if hit.specific}
@@ -152,13 +152,19 @@ def _not_run(tree: ast.Module, text: str, main_block: tuple[str, Evidence | None
     return not_run_by_default(tree, text, None if used is None else frozenset(used))
 
 
-def _quiet_unused(hits: list[Hit], tree: ast.Module, text: str, script: bool, elsewhere: Elsewhere) -> list[Hit]:
-    """The hits, those in the body of a top-level function nothing names quiet on every target: it
-    runs on none (`unused.py`). Its parameter defaults, evaluated where it is defined, are left to
-    the defaults' own reading. Read only for the functions that hold hits."""
+def _quiet_unused(walker: PythonWalker, tree: ast.Module, text: str, script: bool, elsewhere: Elsewhere) -> list[Hit]:
+    """The walk's hits, those in the body of a top-level function nothing names quiet on every
+    target: it runs on none (`unused.py`); so are those of a decorator that only wraps it
+    (`@triton.jit`, whose hits the walk counts in the function's scope; not a custom operator's,
+    called by the operator's name: `ModuleReach.calls_by_name_only`). Its parameter defaults,
+    evaluated where it is defined, are left to the defaults' own reading. Read only for the
+    functions that hold hits."""
+    hits = walker.hits
     tops = {id(statement) for statement in tree.body if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))}
     holding = {scope for hit in hits for scope in hit.scope if scope in tops}
-    dead = never_called(tree, text, holding, script, elsewhere) if holding else frozenset()
+    reach = walker.reach
+    by_name = reach.calls_by_name_only if reach is not None else (lambda decorator: False)
+    dead = never_called(tree, text, holding, script, elsewhere, by_name) if holding else frozenset()
     if not dead:
         return hits
     return [replace(hit, quiet=hit.quiet | ALL_TARGETS) if dead.intersection(hit.scope) else hit for hit in hits]

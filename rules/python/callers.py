@@ -85,8 +85,18 @@ def definitions(data: bytes, may_report: Callable[[bytes], bool]) -> Definitions
     lined = b"\n" + data
     tops = [match.start() for match in _TOP_LINE.finditer(lined)]
     texts: list[tuple[tuple[str, bool], bytes]] = []
+    decorated: dict[tuple[str, bool], bytes] = {}
+    """A top-level function's text from its first decorator: what a decorator says (`@triton.jit`)
+    is reported in the function's scope."""
     for match in _TOP_DEF.finditer(lined):
-        texts.append(((match.group(1).decode("ascii", "replace"), False), data[match.start():_next(tops, match.start(), len(data))]))
+        definition = (match.group(1).decode("ascii", "replace"), False)
+        end = _next(tops, match.start(), len(data))
+        texts.append((definition, data[match.start():end]))
+        at = bisect.bisect_left(tops, match.start())
+        while at and lined[tops[at - 1] + 1:tops[at - 1] + 2] == b"@":
+            at -= 1
+        if tops[at] < match.start():
+            decorated[definition] = data[tops[at]:end]
     for match in _TOP_CLASS.finditer(lined):
         end = _next(tops, match.start(), len(data))
         name = match.group(1).decode("ascii", "replace")
@@ -102,7 +112,7 @@ def definitions(data: bytes, may_report: Callable[[bytes], bool]) -> Definitions
             stop = heads[index + 1].start() if index + 1 < len(heads) else end
             if not name.startswith("__"):
                 texts.append(((name, True), data[method.start():stop]))
-    found = {definition for definition, text in texts if may_report(text)}
+    found = {definition for definition, text in texts if may_report(decorated.get(definition, text))}
     if not found:
         return ()
     rest = [(definition, text) for definition, text in texts if definition not in found]
@@ -117,18 +127,38 @@ def definitions(data: bytes, may_report: Callable[[bytes], bool]) -> Definitions
 
 def _calls(text: bytes, automaton: WordSearch) -> bool:
     """Whether a definition's text, its header line aside, calls one of the automaton's names (`peak(`,
-    `self._peak(`)."""
+    `self._peak(`) or launches it (a Triton kernel's `_kernel[grid](`)."""
     body = text.find(b"\n") + 1
     size = len(text)
     for _, start, end in automaton.matches(text):
         if start < body or (start and text[start - 1] in _WORD_BYTES):
             continue
-        after = end
-        while after < size and text[after] in b" \t":
-            after += 1
+        after = _blank_end(text, end)
+        if after < size and text[after] == 0x5B:  # `[`: a launch's grid
+            after = _blank_end(text, _closing(text, after))
         if after < size and text[after] == 0x28:  # `(`
             return True
     return False
+
+
+def _blank_end(text: bytes, at: int) -> int:
+    """The first position from `at` that holds no space or tab."""
+    while at < len(text) and text[at] in b" \t":
+        at += 1
+    return at
+
+
+def _closing(text: bytes, at: int) -> int:
+    """The position after the bracket that closes the one at `at` (the text's end where none does)."""
+    depth = 0
+    for position in range(at, len(text)):
+        if text[position] in b"[(":
+            depth += 1
+        elif text[position] in b"])":
+            depth -= 1
+            if not depth:
+                return position + 1
+    return len(text)
 
 
 def _next(starts: list[int], position: int, end: int) -> int:

@@ -240,6 +240,13 @@ class ModuleReach:
             return True
         return self.names.resolve(decorator.func if isinstance(decorator, ast.Call) else decorator) in _WRAPPERS
 
+    def calls_by_name_only(self, decorator: ast.expr) -> bool:
+        """A decorator that only wraps the function (`only_wraps`) and registers it nowhere: the
+        function runs only where its name is called or launched. Not a custom operator's, which
+        `torch.ops.ns.op(...)` calls by the operator's name."""
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        return self.only_wraps(decorator) and self.names.resolve(target) not in CUSTOM_OP_DECORATORS
+
     # -- fixtures -----------------------------------------------------------------------
 
     def _read_fixtures(self, module: ast.Module) -> None:

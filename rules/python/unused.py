@@ -13,9 +13,13 @@ what is found in it is no lock-in. Only a name nothing could reach is read so:
   is all that calls it, but for the names a test runner calls itself (`test_*`, pytest's hooks).
 
 A public function of a package is its API, whose callers are outside the tree: it keeps its
-verdicts. So does every function under a decorator (which may register or call it), and every function of a module that reaches its own names at run time
+verdicts. So does every function under a decorator that may register or call it, and every function of a module that reaches its own names at run time
 (`globals()[name]`, `getattr(sys.modules[__name__], name)`, a module `__getattr__`, `fire.Fire()`
-with no component). A function that only such unused functions name is unused too.
+with no component). A function that only such unused functions name is unused too, and so is one
+under decorators that only wrap it (`@triton.jit`, `@functools.lru_cache()`; not a custom
+operator's, which `torch.ops` calls by the operator's name: `reach.ModuleReach.calls_by_name_only`),
+which runs only where it is called or launched: a work-in-progress kernel whose one launcher nothing
+calls (`_kernel_wip[grid](...)` in `_launch_wip`) runs nowhere.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 _RUNS_BY_NAME = re.compile(r"\b(?:globals|vars|locals)\(|\bFire\(\s*\)|\bsys\.modules\[\s*__name__\s*\]|^def[ \t]+__getattr__\b", re.M)
 """Ways a module reaches its own functions without spelling their names: `globals()[name]()`,
@@ -70,15 +74,17 @@ def never_called(
     wanted: Collection[int],
     script: bool,
     elsewhere: Mapping[str, object],
+    only_wraps: Callable[[ast.expr], bool] = lambda decorator: False,
 ) -> frozenset[int]:
     """The ids of the top-level functions of `wanted` (ids of the module's top-level functions: those
     that hold what may be reported) that nothing names (see the module docstring). `script`: the
     module is a script nothing imports and no package holds; `elsewhere`: `reach.Elsewhere`, where a
-    name's value is `()` when no other module mentions it."""
+    name's value is `()` when no other module mentions it; `only_wraps`: whether a decorator leaves
+    the function running only where its name is called."""
     functions: dict[str, FunctionNode] = {
         statement.name: statement for statement in module.body
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
-        and not statement.decorator_list
+        and all(only_wraps(decorator) for decorator in statement.decorator_list)
         and statement.name.strip("_")
         and not statement.name.startswith("__")
         and (
