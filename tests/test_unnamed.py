@@ -45,3 +45,11 @@ def test_a_script_and_a_package_that_imports_by_built_names_are_left_alone():
     assert unnamed({"app/__init__.py": "", "app/flash_patch.py": guarded}) == set()
     plugins = "import importlib, os\n\nfor name in os.listdir(os.path.dirname(__file__)):\n    importlib.import_module(name)\n"
     assert unnamed({"app/__init__.py": plugins, "app/flash_patch.py": PATCH}) == set()
+
+
+def test_a_commented_out_import_of_a_python_module_is_no_use():
+    base = {"app/__init__.py": "", "app/flash_patch.py": PATCH}
+    turned_off = "# from app.flash_patch import replace_attention\n#import app.flash_patch\nimport app.model\n"
+    assert unnamed({**base, "app/train.py": turned_off}) == {"app/flash_patch.py"}
+    assert unnamed({**base, "app/train.py": turned_off.replace("#import", "import")}) == set()
+    assert unnamed({**base, "app/train.py": "# apply flash_patch before training\n"}) == set()  # a comment that says more

@@ -103,3 +103,19 @@ def test_display_paths_from_the_root_of_the_file_system_are_read_alike():
         "/srv/app/kit/old.py": QUANT, "/srv/app/kit/new.py": QUANT, "/srv/app/kit/README.md": "Use `new.py`.\n",
     }
     assert set(unreached(files)) == {"/srv/app/kit/old.py"}
+
+
+def test_a_commented_out_import_reaches_nothing_and_a_comment_that_says_more_is_kept():
+    files = {
+        "kit/__init__.py": "", "kit/model.py": "",
+        "kit/attention_patch.py": QUANT,
+        "kit/train.py": "# Patch before importing the model.\n# from kit.attention_patch import apply\n\n"
+                        "from kit.model import build\n\nif __name__ == '__main__':\n    build()\n",
+    }
+    assert set(unreached(files)) == {"kit/attention_patch.py"}
+    live = files["kit/train.py"].replace("# from kit.attention_patch", "from kit.attention_patch")
+    assert unreached({**files, "kit/train.py": live}) == {}
+    told = files["kit/train.py"] + "# Run `python -m kit.attention_patch` to apply it by hand.\n"
+    assert unreached({**files, "kit/train.py": told}) == {}
+    shown = {**files, "notes.sh": "# from kit.attention_patch import apply\n"}  # a shell comment is not Python's
+    assert unreached(shown) == {}

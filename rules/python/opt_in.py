@@ -81,6 +81,9 @@ METHOD = -1
 definition is found by its name among the scan's classes, not through an import."""
 _IMPORT_STATEMENT = re.compile(rb"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import[ \t]*\([^)]*\)|(?:from[ \t]+[\w.]+[ \t]+)?import\b[^\n]*)", re.M)
 """An import statement, a parenthesised list of names over several lines included."""
+_COMMENTED_IMPORT = re.compile(rb"\n[ \t]*#[ \t]*(?:from[ \t]+[\w.]+[ \t]+import|import[ \t]+[\w.]+)[^\n]*")
+"""A comment that holds an import statement (`# from pkg.patch import apply`): an import someone turned
+off. Searched after a newline put in front, so that the engine skips from newline to newline."""
 _TEXT_LIMIT = 80
 _CANDIDATE_LIMIT = 32
 """The most switched names followed through the scan (each a byte search of every module)."""
@@ -394,6 +397,15 @@ def import_statements(data: bytes) -> list[tuple[int, bytes]]:
         counted, end = begin, statement.end()
         found.append((line, statement.group()))
     return found
+
+
+def without_commented_imports(data: bytes) -> bytes:
+    """A Python module's text without its commented-out import statements (`# from pkg.patch import
+    apply`), each line kept as an empty one: an import turned off runs nothing, and what it names is
+    no use of the module. A comment that says anything else is kept."""
+    if b"#" not in data:
+        return data
+    return _COMMENTED_IMPORT.sub(b"\n", b"\n" + data)[1:]
 
 
 def _block_end(lines: list[bytes], first: int, indent: int) -> int | None:

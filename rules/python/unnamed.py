@@ -13,7 +13,8 @@ catalog's prefilter passes, with no `__main__` block), whether any other file of
 module's last name word as a word of its own (`llama_flash_attn_monkey_patch`): any Python module,
 notebook, script, YAML or TOML file outside the test suite, and the import statements of the test
 modules (a module the tests import is maintained API; a name in a test's command-line string is not
-a use). A module that is no patch is left alone, and so is one whose top level runs something (a
+a use), but not a Python module's commented-out import (`# from pkg.patch import apply`: an import
+turned off). A module that is no patch is left alone, and so is one whose top level runs something (a
 call, a loop, a `with`, a test of `__name__`: a script run by path), and one in a package whose `__init__.py` imports its
 modules by a name built at run time (`importlib.import_module`, `pkgutil.iter_modules`, a folder
 listing), which this reading cannot follow. A misreading keeps a verdict: a name spelled anywhere
@@ -30,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from cudaudit.facts import Evidence
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.nodes import subtree
-from cudaudit.rules.python.opt_in import import_statements
+from cudaudit.rules.python.opt_in import import_statements, without_commented_imports
 from cudaudit.source import decode_python, read_tree
 
 _BUILT_IMPORTS = (b"import_module", b"__import__", b"iter_modules", b"walk_packages", b"listdir", b"scandir", b"glob")
@@ -68,6 +69,8 @@ def unnamed_modules(
             continue
         if other in tests:
             data = b"\n".join(statement for _, statement in import_statements(data))
+        elif other.endswith(".py"):
+            data = without_commented_imports(data)
         matches = automaton.matches(data)
         text = data.decode("latin-1") if matches else ""  # a character per byte: the words' edges as text
         found = {

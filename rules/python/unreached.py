@@ -11,7 +11,8 @@ with the packages above it) from what runs without being imported: a module outs
 `pkg/__init__.py`), a module with a `__main__` block or named `__main__.py`. It also counts what the
 project names as text, in any file of the scan outside the test suite: a module's dotted name or
 its path, whole or from a package below the top one (an entry point `pkg.cli:main`, `python -m
-pkg.tool` in a README, an `importlib.import_module("pkg.ops.fused")`, `--module ops.fused`), and, in the `__init__.py` files above it and its
+pkg.tool` in a README, an `importlib.import_module("pkg.ops.fused")`, `--module ops.fused`; not a
+Python module's commented-out import, `# from pkg.patch import apply`), and, in the `__init__.py` files above it and its
 reached siblings, its last name word as a whole string (`_import_structure["fused"]`, a lazy
 module's table). Lint and packaging settings that list paths (`[tool.*]` tables of
 `pyproject.toml`, `.pre-commit-config.yaml`) name no use. The test suite reaches nothing: a module
@@ -34,7 +35,7 @@ from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_document, is_test_path
 from cudaudit.firstparty import ModuleMap
 from cudaudit.rules.catalog import word_automaton
-from cudaudit.rules.python.opt_in import import_statements, statement_modules
+from cudaudit.rules.python.opt_in import import_statements, statement_modules, without_commented_imports
 from cudaudit.rules.python.unnamed import read_or_none
 
 Reader = Callable[[], bytes]
@@ -173,6 +174,8 @@ def _named(
     if automaton is not None:
         for other in naming:
             data = _settings_free(other, read_or_none(others[other])) if other in others else text(other)
+            if data and other.endswith(".py"):
+                data = without_commented_imports(data)
             if not data:
                 continue
             for index, start, end in automaton.matches(data):
