@@ -46,7 +46,8 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   `[[opt_in_folder]]` tables) that no module on the normal path imports (`rules/python/opt_in_areas.py`),
   the monkey patches inside a package that nothing in the project imports or names
   (`rules/python/unnamed.py`), the package modules nothing in the project reaches by import or by name
-  (`rules/python/unreached.py`), and the modules the project imports only inside a `try` that goes on
+  (`rules/python/unreached.py`), the modules of a copied third-party tree whose imports name a
+  top-level package the project has only inside another package (`rules/python/stranded.py`), and the modules the project imports only inside a `try` that goes on
   where the import fails (`rules/python/optional_modules.py`), the modules that need a package only an
   optional extra installs (`rules/python/extra_only.py`, from `rules/dependencies/declared.py`'s
   reading of each dependency file), the files of developer folders outside the packages
@@ -149,6 +150,7 @@ _READERS = {
     "unreached_in_areas": "cudaudit.rules.python.opt_in_areas:unreached_in_areas",
     "unnamed_modules": "cudaudit.rules.python.unnamed:unnamed_modules",
     "unreached_modules": "cudaudit.rules.python.unreached:unreached_modules",
+    "stranded_modules": "cudaudit.rules.python.stranded:stranded_modules",
     "optional_modules": "cudaudit.rules.python.optional_modules:optional_modules",
     "tried_imports": "cudaudit.rules.python.optional_modules:tried_imports",
     "import_names": "cudaudit.rules.python.import_paths:import_names",
@@ -548,7 +550,7 @@ def build_index(
         ),
         main_blocks=main_blocks,
         off_default_path={
-            **_unreached(files, python, found),
+            **_unreached(files, python, found), **_stranded(files, python, remember),
             **_optional_modules(python, found, remember), **_unnamed(files, python, found),
             **_off_default_path(python, catalog, developer), **_superseded_builds(python), **_unnamed_files(files),
             **_op_self_tests(main_blocks, python),
@@ -687,6 +689,27 @@ def _unreached(files: list[IndexedFile], python: dict[str, Reader], found: _Foun
         if FileKind.PYTHON not in file.kinds and not is_test_path(file.display)
     }
     return _reader("unreached_modules")(sorted(found.prefiltered), python, others)
+
+
+def _stranded(files: list[IndexedFile], python: dict[str, Reader], remember: Remember) -> dict[str, Evidence]:
+    """`stranded.stranded_modules`: the modules of a copy of third-party code whose imports name a
+    top-level package the project has only inside another package, read against the project's other
+    files outside the test suite, in a scan that sees the whole project; each module's top-level
+    imports come from the cache."""
+    if not _sees_project(files):
+        return {}
+    others = {
+        file.display: file.read for file in files
+        if FileKind.PYTHON not in file.kinds and not is_test_path(file.display)
+    }
+
+    def imports(path: str) -> tuple[Any, ...]:
+        try:
+            return tuple(remember("top_level_imports", path, lambda: _reader("top_level_imports")(python[path]())))
+        except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
+            return ()
+
+    return _reader("stranded_modules")(python, others, imports)
 
 
 def _optional_modules(python: dict[str, Reader], found: _Found, remember: Remember) -> dict[str, Evidence]:
