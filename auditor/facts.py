@@ -196,10 +196,11 @@ class FileFacts:
     """The skip markers the project keeps in shared modules, as (qualified name, (skipped without CUDA,
     skipped on every ROCm GPU)): `tests.utils.needs_sm80 = pytest.mark.skipif(capability < (8, 0))`
     is ("tests.utils.needs_sm80", (True, False)) (`skip_conditions.read_skip_markers`)."""
-    package_flags: tuple[str, ...] = ()
-    """The project's flags that hold only where a package no machine without a GPU can install
-    imports, by qualified name: `tests.utils.HAVE_TE` for `try: import transformer_engine; HAVE_TE =
-    True` / `except ImportError: HAVE_TE = False` (`rules/python/package_probes.py`)."""
+    package_flags: tuple[tuple[str, str], ...] = ()
+    """The project's flags and probe functions that hold only where packages import, as (qualified
+    name, the packages' top-level modules, comma-separated): ("tests.utils.HAVE_TE",
+    "transformer_engine") for `try: import transformer_engine; HAVE_TE = True` / `except ImportError:
+    HAVE_TE = False`, a function's name with `()` (`rules/python/package_probes.py`)."""
     unimportable: tuple[str, ...] = ()
     """For a test module: the dotted names of the project's CUDA extensions and of its modules that
     import one at their top level, directly or through each other (`rules/python/unimportable.py`),

@@ -77,6 +77,7 @@ from cudaudit.developer_folders import developer_files
 from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, PortedName, RocmBuild, SettingValue
 from cudaudit.filekinds import REQUIREMENTS_FOLDERS, TEST_CONFIGURATIONS, FileKind, is_test_path
 from cudaudit.firstparty import ModuleMap, namespace_modules
+from cudaudit.model import TARGETS
 from cudaudit.rules.catalog import Catalog
 from cudaudit.siblings import find_siblings, served_targets
 from cudaudit.source import decode_python, decode_text
@@ -153,6 +154,7 @@ _READERS = {
     "stranded_modules": "cudaudit.rules.python.stranded:stranded_modules",
     "optional_modules": "cudaudit.rules.python.optional_modules:optional_modules",
     "tried_imports": "cudaudit.rules.python.optional_modules:tried_imports",
+    "failing_without_gpu": "cudaudit.rules.python.optional_modules:failing_without_gpu",
     "import_names": "cudaudit.rules.python.import_paths:import_names",
     "superseded_builds": "cudaudit.rules.builds.nested_builds:superseded_builds",
     "op_self_tests": "cudaudit.rules.builds.op_self_tests:op_self_tests",
@@ -249,9 +251,9 @@ class ProjectIndex:
     skip_markers: tuple[tuple[str, tuple[bool | None, bool | None]], ...] = ()
     """(qualified name, (skipped without CUDA, skipped on every ROCm GPU)) of each skip marker a shared
     module of the project keeps in a module-level name."""
-    package_flags: tuple[str, ...] = ()
-    """The qualified names of the project's flags that hold only where a package no machine without a
-    GPU can install imports (`package_probes.py`)."""
+    package_flags: tuple[tuple[str, str], ...] = ()
+    """(qualified name, the packages it needs, comma-separated) of the project's flags and probe
+    functions (a function's name with `()`) that hold only where packages import (`package_probes.py`)."""
     unimportable: tuple[str, ...] = ()
     """The dotted names of the project's CUDA extensions and of its modules that import one at their
     top level, directly or through each other (`unimportable.py`): no machine without a GPU has them."""
@@ -496,6 +498,7 @@ def build_index(
     libraries = frozenset(path for path, imported in every_main_block.items() if imported is not None)
     developer = _developer_folders(files, python, catalog)
     porting = _reader("layers")(found.sources, left_out) if found.sources else None
+    optional, failing = _optional_modules(python, found, remember, catalog)
     return ProjectIndex(
         porting=porting,
         cuda_macros=_reader("macros")([*(facts.macro_sides for facts in found.sources.values()),
@@ -514,7 +517,7 @@ def build_index(
             (path, *image) for path, image in found.cuda_images.items()
             if not any(counterpart.target == "rocm" for counterpart in counterparts.get(path, ()))
         )),
-        other_paths=other_paths,
+        other_paths=_without_gpu(other_paths, failing),
         rocm_routes=routes,
         route_gates=route_gates,
         unbuilt_extensions=importers,
@@ -551,7 +554,7 @@ def build_index(
         main_blocks=main_blocks,
         off_default_path={
             **_unreached(files, python, found), **_stranded(files, python, remember),
-            **_optional_modules(python, found, remember), **_unnamed(files, python, found),
+            **optional, **_unnamed(files, python, found),
             **_off_default_path(python, catalog, developer), **_superseded_builds(python), **_unnamed_files(files),
             **_op_self_tests(main_blocks, python),
             **_extra_only(python, found, remember, default_entries, files), **developer,
@@ -712,12 +715,18 @@ def _stranded(files: list[IndexedFile], python: dict[str, Reader], remember: Rem
     return _reader("stranded_modules")(python, others, imports)
 
 
-def _optional_modules(python: dict[str, Reader], found: _Found, remember: Remember) -> dict[str, Evidence]:
+def _optional_modules(
+    python: dict[str, Reader], found: _Found, remember: Remember, catalog: Catalog
+) -> tuple[dict[str, Evidence], dict[str, Evidence]]:
     """`optional_modules.optional_modules` for the modules outside the test suite that the catalog's
-    prefilter passes: those the project imports only where it goes on without them. The names each
-    module's imports spell come from the cache, as the import graph's do (one reading for both)."""
+    prefilter passes: those the project imports only where it goes on without them, less those that
+    import wherever the project's base install is (`optional_modules.importable`); and of them, those
+    whose own top-level import fails without a GPU (`optional_modules.failing_without_gpu`, through
+    `unimportable.unimportable_modules`). The
+    names each module's imports spell come from the cache, as the import graph's do (one reading for
+    both), and so do its top-level imports (the extras' reading's)."""
     if not (found.prefiltered and found.tried_imports):
-        return {}
+        return {}, {}
 
     def names(path: str) -> frozenset[str]:
         try:
@@ -725,7 +734,40 @@ def _optional_modules(python: dict[str, Reader], found: _Found, remember: Rememb
         except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
             return frozenset()
 
-    return _reader("optional_modules")(sorted(found.prefiltered), python, found.tried_imports, names)
+    def imports(path: str) -> tuple[Any, ...]:
+        try:
+            return tuple(remember("top_level_imports", path, lambda: _reader("top_level_imports")(python[path]())))
+        except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
+            return ()
+
+    absent = _reader("absent_packages")(catalog)
+    optional = _reader("optional_modules")(
+        sorted(found.prefiltered), python, found.tried_imports, names, imports, _base_install(found), absent
+    )
+    return optional, _reader("failing_without_gpu")(
+        optional, python, lambda missing: _reader("unimportable")(python, missing, imports), absent
+    )
+
+
+def _base_install(found: _Found) -> frozenset[str]:
+    """The normalised distributions the project's base install declares: every dependency file's but
+    the extras' (and the requirements files a setup.py assigns to an extra)."""
+    assigned = {file for _, _, pairs, _ in found.declared.values() for _, file in pairs}
+    return frozenset(name for path, (base, _, _, _) in found.declared.items() if path not in assigned for name in base)
+
+
+def _without_gpu(
+    other_paths: dict[str, tuple[tuple[str, Evidence], ...]], failing: dict[str, Evidence]
+) -> dict[str, tuple[tuple[str, Evidence], ...]]:
+    """The import graph's answer with the optional modules whose import fails without a GPU: the
+    targets without a CUDA device never run them (ROCm may install the package: AMD's builds)."""
+    if not failing:
+        return other_paths
+    merged = dict(other_paths)
+    for path, evidence in failing.items():
+        have = {target for target, _ in merged.get(path, ())}
+        merged[path] = (*merged.get(path, ()), *((target, evidence) for target in TARGETS if target != "rocm" and target not in have))
+    return merged
 
 
 def _unnamed_files(files: list[IndexedFile]) -> dict[str, Evidence]:
@@ -1101,8 +1143,9 @@ class _Found:
     """Folder -> what the pytest configuration files in it leave out of every run."""
     markers: list[tuple[str, str, tuple[bool | None, bool | None]]] = field(default_factory=list)
     """(display path, marker name, where it skips) for each skip marker of a shared module."""
-    package_flags: list[tuple[str, str, str]] = field(default_factory=list)
-    """(display path, flag name, the flag it copies or "") for each package flag (`package_probes.py`)."""
+    package_flags: list[tuple[str, str, tuple[str, str]]] = field(default_factory=list)
+    """(display path, probe name, (the flag it copies or "", the packages it needs or "")) for each
+    flag and probe function of a package (`package_probes.py`)."""
     releases: list[tuple[str, str]] = field(default_factory=list)
     """(library, declared range) for the catalog's release-bound libraries, in every dependency file."""
     switched: dict[str, tuple[Any, ...]] = field(default_factory=dict)
@@ -1223,7 +1266,7 @@ class _Found:
             set_ups = remember("set_up_skips", path, lambda: _reader("set_up_skips")(path, data(), catalog))
             self.markers.extend((path, name, skips) for name, skips in set_ups)
             probes = remember("package_flags", path, lambda: _reader("package_flags")(path, data(), catalog))
-            self.package_flags.extend((path, name, source) for name, source in probes)
+            self.package_flags.extend((path, name, (source, needed)) for name, source, needed in probes)
             if posixpath.basename(path) == "conftest.py":
                 self.conftests[posixpath.dirname(path)] = remember(
                     "conftest_fixtures", path, lambda: _reader("conftest")(path, data())
@@ -1422,16 +1465,17 @@ def _module_names(files: list[IndexedFile], modules: ModuleMap) -> dict[str, tup
 _T = TypeVar("_T")
 
 
-def _package_flags(found: list[tuple[str, str, str]], modules: ModuleMap | None) -> tuple[str, ...]:
-    """The qualified names of the package flags: each probe, and each copy of one (`HAVE_FUSED =
-    HAVE_TE` after `from .te import HAVE_TE`), followed from module to module."""
+def _package_flags(found: list[tuple[str, str, tuple[str, str]]], modules: ModuleMap | None) -> tuple[tuple[str, str], ...]:
+    """(qualified name, packages) of the package probes: each probe, and each copy of one (`HAVE_FUSED =
+    HAVE_TE` after `from .te import HAVE_TE`), followed from module to module, with the packages of the
+    probe it copies."""
     copies = dict(_by_import_name(found, modules, outer=True))
-    flags = {name for name, source in copies.items() if not source}
+    flags = {name: needed for name, (source, needed) in copies.items() if not source}
     while True:
-        more = {name for name, source in copies.items() if source in flags} - flags
+        more = {name: flags[source] for name, (source, _) in copies.items() if source in flags and name not in flags}
         if not more:
-            return tuple(sorted(flags))
-        flags |= more
+            return tuple(sorted(flags.items()))
+        flags.update(more)
 
 
 def _by_import_name(

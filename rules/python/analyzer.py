@@ -42,7 +42,7 @@ def analyze_python(
     names = ImportTable(
         tree, module, project_flags(facts), package, rocm_capabilities(catalog), dict(facts.skip_markers),
         frozenset(facts.left_out_marks), frozenset(facts.deselected_marks), frozenset(facts.settings_off),
-        absent_packages(catalog), frozenset(facts.package_flags),
+        absent_packages(catalog), {name: frozenset(needed.split(",")) for name, needed in facts.package_flags},
         chosen_elsewhere=dict(facts.settings_chosen), unimportable=frozenset(facts.unimportable),
     )
     lines = SourceLines(text)

@@ -102,7 +102,7 @@ def extra_only_modules(
         for line, level, module, _ in imports(path):
             if level or not module or module.partition(".")[0] in own:
                 continue
-            extra = next((only[name] for name in _spellings(module) if name in only), None)
+            extra = next((only[name] for name in spellings(module) if name in only), None)
             if extra is not None:
                 needs.setdefault(extra, {}).setdefault(path, Evidence(path, line, f"import {module}"))
     if not needs:
@@ -155,7 +155,7 @@ def _extra_only(declared: Mapping[str, Declared]) -> dict[str, str]:
     return extras
 
 
-def _spellings(module: str) -> Iterable[str]:
+def spellings(module: str) -> Iterable[str]:
     """The normalised distribution names an import may need: its top-level name, and the names its
     dotted path spells (`megatron_core` for `megatron.core.mpu`, the `megatron-core` distribution)."""
     parts = normal_name(module).split("_") if "." in module else [normal_name(module)]

@@ -150,3 +150,75 @@ def _top_module(statement: ast.Import | ast.ImportFrom) -> str | None:
     if isinstance(statement, ast.Import):
         return statement.names[0].name.partition(".")[0]
     return statement.module.partition(".")[0] if statement.level == 0 and statement.module else None
+
+
+def imported_library(function: FunctionNode) -> str | None:
+    """The package (its top-level module) whose import every true value of `function` comes after, for
+    a probe of an optional package; None for any other function.
+
+    The shape: statements that return nothing (`assert`, assignments), then a `try` whose body
+    starts with imports of one package and whose every handler catches a failed import and ends in
+    `return False` (or `None`, a bare `return`), then anything. Whatever the function returns after
+    the `try` (`return True`, `return version.parse(lib.__version__) >= minimum`) it returns only where
+    the import succeeded, whatever its parameters ask; a decorator other than a memoizer may change
+    that, so a decorated function is none."""
+    if any(not isinstance(decorator, (ast.Name, ast.Attribute, ast.Call)) for decorator in function.decorator_list):
+        return None
+    if any(_decorator_spelling(decorator) not in _MEMOIZER_SPELLINGS for decorator in function.decorator_list):
+        return None
+    body = _without_preamble(function.body)
+    for position, statement in enumerate(body):
+        if isinstance(statement, ast.Try):
+            return _probed(statement) if not any(_returns(s) for s in body[:position]) else None
+        if _returns(statement):
+            return None
+    return None
+
+
+_MEMOIZER_SPELLINGS = frozenset({"lru_cache", "cache", "functools.lru_cache", "functools.cache"})
+"""Memoizers as written, without the module's imports (the index reads the function alone)."""
+
+
+def _decorator_spelling(decorator: ast.expr) -> str:
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    names = []
+    while isinstance(target, ast.Attribute):
+        names.append(target.attr)
+        target = target.value
+    return ".".join([target.id, *names[::-1]]) if isinstance(target, ast.Name) else ""
+
+
+def _returns(statement: ast.stmt) -> bool:
+    """Whether `statement` may return from the function it is in (a nested function's `return` aside)."""
+    if isinstance(statement, ast.Return):
+        return True
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+        return False
+    return any(_returns(child) for child in ast.iter_child_nodes(statement) if isinstance(child, ast.stmt))
+
+
+def _probed(attempt: ast.Try) -> str | None:
+    """The package a `try` of `imported_library`'s shape imports first."""
+    body = _without_preamble(attempt.body)
+    imports = []
+    for statement in body:
+        if not isinstance(statement, (ast.Import, ast.ImportFrom)):
+            break
+        imports.append(statement)
+    libraries = {_top_module(statement) for statement in imports}
+    if (
+        len(libraries) != 1
+        or None in libraries
+        or "torch" in libraries
+        or not attempt.handlers
+        or attempt.finalbody
+        or not all(catches_import_error(handler) and _ends_false(handler.body) for handler in attempt.handlers)
+    ):
+        return None
+    return libraries.pop()
+
+
+def _ends_false(body: list[ast.stmt]) -> bool:
+    """Whether a handler's last statement returns a false value (what comes before it only reports)."""
+    body = _without_preamble(body)
+    return bool(body) and _returns_false([body[-1]]) and not any(_returns(statement) for statement in body[:-1])

@@ -75,7 +75,7 @@ class ImportTable:
         deselected_marks: frozenset[str] = frozenset(),
         off_elsewhere: frozenset[str] = frozenset(),
         absent_packages: frozenset[str] = frozenset(),
-        package_flags: frozenset[str] = frozenset(),
+        package_flags: Mapping[str, frozenset[str]] | None = None,
         chosen_elsewhere: Mapping[str, Value] | None = None,
         unimportable: frozenset[str] = frozenset(),
     ) -> None:
@@ -85,13 +85,13 @@ class ImportTable:
         self.unimportable = unimportable
         """In a test module, the project's CUDA extensions and the modules that import one at their top
         level, which no machine without a GPU can import either (`unimportable.py`, through the index)."""
-        self.package_flags = package_flags
-        """The project's flags that hold only where such a package imports, by qualified name
-        (`package_probes.py`, through the index)."""
-        self.local_package_flags: frozenset[str] | None = None
+        self.package_flags: Mapping[str, frozenset[str]] = package_flags or {}
+        """The project's flags and probe functions that hold only where packages import, by qualified
+        name (a function's with `()`), with those packages (`package_probes.py`, through the index)."""
+        self.local_package_flags: dict[str, frozenset[str]] | None = None
+        """The module's own such probes, by name, once asked (`package_probes.needed_packages`)."""
         self.failed_import_flags: frozenset[str] | None = None
         """The module's names set where an import of such a package or module failed, once asked (`failed_imports.py`)."""
-        """The module's own such flags, by name, once asked (`package_probes.package_flags`)."""
         self.left_out_marks = left_out_marks
         """The custom pytest marks a plain `pytest` run leaves out of this test module (through the
         index, `test_selection.py`)."""
@@ -207,10 +207,11 @@ class ImportTable:
         kept under its own name skips (the set-up of a test class, `GpuTestBase.setUp`)."""
         return self._project_name(node, self.markers, "()" if called else suffix)
 
-    def is_package_flag(self, node: ast.expr) -> bool:
-        """Whether the project index says the name `node` names holds only where a package no machine
-        without a GPU can install imports (`HAVE_TE` after `from .utils import HAVE_TE`)."""
-        return self._project_name(node, self.package_flags) is not None
+    def package_flag(self, node: ast.expr, suffix: str = "") -> frozenset[str] | None:
+        """The packages the project index says the flag `node` names needs (`HAVE_TE` after `from
+        .utils import HAVE_TE`); with `suffix` `()`, those a call of the probe function it names needs."""
+        found: frozenset[str] | None = self._project_name(node, self.package_flags, suffix)
+        return found
 
     def _project_name(self, node: ast.expr, table: Mapping[str, Any] | frozenset[str], suffix: str = "") -> Any:
         if not table:

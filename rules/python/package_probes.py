@@ -1,6 +1,7 @@
-"""Flags that hold only where a package no machine without a GPU can install was imported.
+"""Flags and functions that hold only where a package was imported: the project's import probes.
 
-A test module often probes an optional package once, at import, and skips what needs it:
+A module often probes an optional package once, at import, and tests the answer where it needs
+the package:
 
     try:
         import transformer_engine
@@ -11,19 +12,35 @@ A test module often probes an optional package once, at import, and skips what n
     @pytest.mark.skipif(not HAVE_TE, reason="needs Transformer Engine")
     def test_fused_layer(): ...
 
-For most packages that says nothing about the machine. For the catalog's `[[absent_without_gpu]]`
-packages (Transformer Engine, FlashAttention, PyCUDA) it does: they have no CPU build, so on a
-machine without a CUDA device the import fails, the flag is False and the test is skipped there
-(`skip_conditions.py`). On ROCm the package may be installed (AMD's builds of it), so there the
-flag is open.
+or wraps the probe in a function the rest of the project calls:
+
+    def fused_attention_ok(minimum="2.0"):
+        try:
+            import flash_attn
+        except ImportError:
+            return False
+        return version.parse(flash_attn.__version__) >= version.parse(minimum)
+
+Either holds only where the package imports, whatever its name says (`ok` names no package). What
+that tells depends on the package. For the catalog's `[[absent_without_gpu]]` packages (Transformer
+Engine, FlashAttention, PyCUDA) it tells the machine: they have no CPU build, so on a machine
+without a CUDA device the import fails, the flag is False and the test is skipped there
+(`skip_conditions.py`; on ROCm the package may be installed, AMD's builds of it, so there the flag
+is open). For any package it tells that code under the test runs only where an earlier import of
+the package succeeded: `if fused_attention_ok(): from flash_attn import bert_padding` cannot fail
+(`guards.tests_library`).
 
 A flag is a module-level name whose module-level assignments are all a false constant (`False`,
 `None`) except in the body (or `else`) of a `try` whose handler catches a failed import, where it is
-`True` after an import of such a package, or the value of another such flag (`HAVE_FUSED =
-HAVE_TE`, a flag imported from another module of the project). An assignment under `if
-TYPE_CHECKING:` never runs. The project index reads each module's flags (`read_package_flags`),
-follows the copies from module to module, and hands every Python module the project's flags by
-qualified name (`ImportTable.package_flags`).
+`True` after an import of a package, or the value of another such flag (`HAVE_FUSED = HAVE_TE`, a
+flag imported from another module of the project). An assignment under `if TYPE_CHECKING:` never
+runs. A probe function is a top-level function whose every `return` of something true comes after
+an import of a package in a `try` whose every handler catches a failed import and returns a false
+value (`return False`, `return None`, a bare `return`), with no `return` before that `try`
+(`flag_functions.imported_library`). The project index reads each module's flags and probe
+functions (`read_package_flags`; a function under its name with `()`, what a call of it tests),
+follows the copies from module to module, and hands every Python module the project's probes by
+qualified name, with the packages each needs (`ImportTable.package_flags`).
 """
 
 from __future__ import annotations
@@ -34,7 +51,8 @@ from collections.abc import Iterator
 from functools import cache
 from typing import TYPE_CHECKING
 
-from cudaudit.rules.python.guards import catches_import_error
+from cudaudit.rules.python.flag_functions import imported_library
+from cudaudit.rules.python.guards import Polarity, catches_import_error
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.source import decode_python, read_tree
@@ -42,16 +60,26 @@ from cudaudit.source import decode_python, read_tree
 if TYPE_CHECKING:
     from cudaudit.rules.catalog import Catalog
 
-PackageFlags = tuple[tuple[str, str], ...]
-"""(flag name, the qualified name of the flag it copies, or "" for a probe of a package itself), as
-plain data for the cache and the digest."""
+PackageFlags = tuple[tuple[str, str, str], ...]
+"""(flag name, the qualified name of the flag it copies or "", the packages it needs or "") for each
+probe of a module: a copy names the flag it copies and no package (the index follows it), a probe
+of packages itself names no flag and its packages' top-level modules, comma-separated; a function's
+name ends in `()`. Plain data for the cache and the digest."""
+
+CALLED = "()"
+"""What a probe function's name ends with among the flags: a call of it is the test."""
 
 _COPY = re.compile(
     rb"^[ \t]+[A-Za-z_]\w*[ \t]*=[ \t]*(?:_*(?:HAVE|HAS|have|has)_\w+|\w+_(?:available|AVAILABLE))[ \t]*(?:#[^\n]*)?$",
     re.MULTILINE,
 )
-"""An indented assignment of an availability flag (`HAVE_FUSED = HAVE_TE`): a module that has none and
-names no package of the table copies no flag, and is not parsed."""
+"""An indented assignment of an availability flag (`HAVE_FUSED = HAVE_TE`)."""
+_TRY_IMPORT = re.compile(rb"try:[ \t]*(?:#[^\n]*)?\r?\n[ \t]+(?:import|from)[ \t]")
+"""A `try` whose body starts with an import: where a probe of a package starts."""
+_PROBE_END = re.compile(rb"return (?:False|None)\b|^[ \t]+[A-Za-z_]\w*[ \t]*=[ \t]*True[ \t]*(?:#[^\n]*)?$", re.MULTILINE)
+"""What such a `try` goes on to: a probe function's false `return`, or an indented `FLAG = True`.
+A module with a tried import and neither, no package of the table and no copied flag has no probe,
+and is not parsed."""
 _FALSE = object()
 _OTHER = object()
 
@@ -63,47 +91,50 @@ def absent_packages(catalog: Catalog) -> frozenset[str]:
 
 
 def read_package_flags(path: str, data: bytes, catalog: Catalog) -> PackageFlags:
-    """The package flags the module at display path `path` defines, for the project index; raises
+    """The probes the module at display path `path` defines, for the project index; raises
     SyntaxError for a module that does not parse (its own analysis reports it)."""
-    packages = absent_packages(catalog)
     if b"try" not in data or not (
-        any(package.encode() in data for package in packages) or _COPY.search(data) is not None
+        any(package.encode() in data for package in absent_packages(catalog))
+        or _COPY.search(data) is not None
+        or (_TRY_IMPORT.search(data) is not None and _PROBE_END.search(data) is not None)
     ):
         return ()
     tree = read_tree(decode_python(data), filename=path)
-    flags = package_flags(ImportTable(tree), packages)
-    return tuple(sorted((name, source or "") for name, source in flags.items()))
+    flags = package_flags(ImportTable(tree))
+    return tuple(sorted((name, source or "", ",".join(sorted(needed))) for name, (source, needed) in flags.items()))
 
 
-def package_flags(names: ImportTable, packages: frozenset[str]) -> dict[str, str | None]:
-    """The module's package flags: name -> None for a probe of a package of `packages`, or the
-    qualified name of another module's flag it copies (which the index follows)."""
-    if not packages:
-        return {}
+def package_flags(names: ImportTable) -> dict[str, tuple[str | None, frozenset[str]]]:
+    """The module's probes: name -> (None, the packages it needs) for a probe of packages itself, or
+    (the qualified name of another module's flag it copies, which the index follows, no packages).
+    A probe function's name ends in `()`."""
     values: dict[str, set[object]] = {}
-    for name, value in _assignments(getattr(names.tree, "body", []), names, packages, None):
+    for name, value in _assignments(getattr(names.tree, "body", []), names, None):
         values.setdefault(name, set()).add(value)
     found: dict[str, object] = {}
     for name, assigned in values.items():
         probes = assigned - {_FALSE}
         if len(probes) == 1 and _OTHER not in probes:
             found[name] = probes.pop()
-    flags: dict[str, str | None] = {}
+    flags: dict[str, tuple[str | None, frozenset[str]]] = {}
     for name, value in found.items():
         if isinstance(value, str) and value.startswith("."):
             value = found.get(value[1:])  # a copy of a flag of this module
-        if value is True:
-            flags[name] = None
+        if isinstance(value, frozenset):
+            flags[name] = (None, value)
         elif isinstance(value, str) and not value.startswith("."):
-            flags[name] = value
+            flags[name] = (value, frozenset())
+    for statement in getattr(names.tree, "body", []):
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name not in values:
+            library = imported_library(statement)
+            if library is not None:
+                flags[statement.name + CALLED] = (None, frozenset({library}))
     return flags
 
 
-def _assignments(
-    body: list[ast.stmt], names: ImportTable, packages: frozenset[str], imported: bool | None
-) -> Iterator[tuple[str, object]]:
-    """(name, what it is assigned) for the module-level assignments of `body`: `_FALSE`, `True` (a
-    probe, where the enclosing `try` imported a package: `imported`, None outside such a `try`), a
+def _assignments(body: list[ast.stmt], names: ImportTable, imported: frozenset[str] | None) -> Iterator[tuple[str, object]]:
+    """(name, what it is assigned) for the module-level assignments of `body`: `_FALSE`, the packages
+    a probe needs (where the enclosing `try` imported them: `imported`, None outside such a `try`), a
     copied flag (its qualified name, or `.name` for one of the module), or `_OTHER`."""
     for statement in body:
         if isinstance(statement, ast.Assign):
@@ -116,59 +147,104 @@ def _assignments(
             yield statement.target.id, _assigned(value, names, imported)
         elif isinstance(statement, ast.If):
             if names.resolve(statement.test) != "typing.TYPE_CHECKING":  # what only a type checker reads never runs
-                yield from _assignments(statement.body, names, packages, imported)
-            yield from _assignments(statement.orelse, names, packages, imported)
+                yield from _assignments(statement.body, names, imported)
+            yield from _assignments(statement.orelse, names, imported)
         elif isinstance(statement, ast.Try) and any(catches_import_error(h) for h in statement.handlers):
-            tried = imported is True or _imports_package(statement.body, packages)
-            yield from _assignments([*statement.body, *statement.orelse], names, packages, tried)
+            tried = _imported_packages(statement.body) | (imported or frozenset())
+            yield from _assignments([*statement.body, *statement.orelse], names, tried or None)
             for handler in statement.handlers:
-                yield from _assignments(handler.body, names, packages, None)
-            yield from _assignments(statement.finalbody, names, packages, None)
+                yield from _assignments(handler.body, names, None)
+            yield from _assignments(statement.finalbody, names, None)
         elif not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             for inner in subtree(statement):
                 if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
                     yield inner.id, _OTHER
 
 
-def _assigned(value: ast.expr | None, names: ImportTable, imported: bool | None) -> object:
+def _assigned(value: ast.expr | None, names: ImportTable, imported: frozenset[str] | None) -> object:
     """What one assignment gives a name (see `_assignments`)."""
     if isinstance(value, ast.Constant) and (value.value is False or value.value is None):
         return _FALSE
     if imported is None or value is None:
         return _OTHER
     if isinstance(value, ast.Constant) and value.value is True:
-        return True if imported else _OTHER
+        return imported
     if isinstance(value, ast.Name):
         return names.resolve(value) or f".{value.id}"
     return _OTHER
 
 
-def _imports_package(body: list[ast.stmt], packages: frozenset[str]) -> bool:
-    """Whether `body` (a `try`'s) imports a module of one of `packages` at its own level."""
-    return any(imports_package(statement, packages) for statement in body)
+def _imported_packages(body: list[ast.stmt]) -> frozenset[str]:
+    """The top-level modules of the packages `body` (a `try`'s) imports at its own level (absolute
+    imports; PyTorch, which any PyTorch code has, aside)."""
+    return frozenset(
+        module for statement in body for module in imported_modules(statement) if module != "torch"
+    )
+
+
+def imported_modules(statement: ast.stmt) -> Iterator[str]:
+    """The top-level modules an absolute import statement imports (`transformer_engine` of `import
+    transformer_engine.pytorch as te`, of `from transformer_engine.pytorch import Linear`)."""
+    if isinstance(statement, ast.Import):
+        yield from (alias.name.partition(".")[0] for alias in statement.names)
+    elif isinstance(statement, ast.ImportFrom) and statement.level == 0 and statement.module:
+        yield statement.module.partition(".")[0]
+
+
+def needed_packages(node: ast.expr, names: ImportTable) -> frozenset[str] | None:
+    """The packages a probe that `node` names needs: a flag (a name or an attribute) or a call of a
+    probe function, of this module or of another module of the project that it imports (through the
+    index); None for anything else."""
+    suffix = CALLED if isinstance(node, ast.Call) else ""  # a call's arguments never make an import succeed
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Name) and names.binding(node.id) is None:
+        if names.local_package_flags is None:
+            names.local_package_flags = _local_flags(names)
+        if node.id + suffix in names.local_package_flags:
+            return names.local_package_flags[node.id + suffix]
+    return names.package_flag(node, suffix) if isinstance(node, (ast.Name, ast.Attribute)) else None
+
+
+def _local_flags(names: ImportTable) -> dict[str, frozenset[str]]:
+    """The module's own probes by name, a copy of an imported flag with the packages the index says it needs."""
+    local = {}
+    for name, (source, needed) in package_flags(names).items():
+        if source is None:
+            local[name] = needed
+        elif source in names.package_flags:
+            local[name] = names.package_flags[source]
+    return local
+
+
+def holds_only_with_package(node: ast.expr, names: ImportTable) -> bool:
+    """Whether the name or attribute `node` is a flag that needs a package no machine without a GPU can
+    install: of this module, or of another module of the project that it imports (through the index).
+    False wherever `torch.cuda` has no device."""
+    needed = needed_packages(node, names) if isinstance(node, (ast.Name, ast.Attribute)) else None
+    return bool(needed and needed & names.absent_packages)
+
+
+def needs_package(test: ast.expr, library: str, names: ImportTable) -> Polarity | None:
+    """Which branch of `test` runs only where `library` (a top-level module) imported, by the probes of
+    it that `test` reads (`if HAVE_TE:`, `if not fused_attention_ok(): ... else:`, `if ok and x:`):
+    POSITIVE for the true branch, NEGATIVE for the false one, None where neither needs it."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = needs_package(test.operand, library, names)
+        return inner.flipped if inner is not None else None
+    if isinstance(test, ast.BoolOp):
+        sides = [needs_package(value, library, names) for value in test.values]
+        one, every = (Polarity.POSITIVE, Polarity.NEGATIVE) if isinstance(test.op, ast.And) else (Polarity.NEGATIVE, Polarity.POSITIVE)
+        if one in sides:  # `ok and x` is true only where ok is; `not ok or x` false only where ok is
+            return one
+        return every if all(side is every for side in sides) else None
+    if isinstance(test, (ast.Name, ast.Attribute, ast.Call)):
+        needed = needed_packages(test, names)
+        return Polarity.POSITIVE if needed and library in needed else None
+    return None
 
 
 def imports_package(statement: ast.stmt, packages: frozenset[str]) -> bool:
     """Whether `statement` is an import of a module of one of `packages` (`import transformer_engine
     as te`, `from transformer_engine.pytorch import Linear`)."""
-    if isinstance(statement, ast.Import):
-        return any(alias.name.partition(".")[0] in packages for alias in statement.names)
-    return (
-        isinstance(statement, ast.ImportFrom)
-        and statement.level == 0
-        and (statement.module or "").partition(".")[0] in packages
-    )
-
-
-def holds_only_with_package(node: ast.expr, names: ImportTable) -> bool:
-    """Whether the name or attribute `node` is a package flag: of this module, or of another module
-    of the project that it imports (through the index). False wherever `torch.cuda` has no device."""
-    if isinstance(node, ast.Name) and names.binding(node.id) is None:
-        if names.local_package_flags is None:
-            names.local_package_flags = frozenset(
-                name
-                for name, source in package_flags(names, names.absent_packages).items()
-                if source is None or source in names.package_flags
-            )
-        return node.id in names.local_package_flags
-    return isinstance(node, (ast.Name, ast.Attribute)) and names.is_package_flag(node)
+    return any(module in packages for module in imported_modules(statement))

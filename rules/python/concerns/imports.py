@@ -6,9 +6,13 @@ module below the one named; `from numba import njit` finds no key. A project's o
 their name. An import inside `try:` with an `except ImportError:` fallback is at most a warning;
 one whose handler computes what the program needs without the module is a note (`_falls_back`), and
 so is an import in the branch of a test that the library is installed (`if HAS_XFORMERS: import
-xformers`, `if model_management.xformers_enabled(): import xformers.ops`, `guards.tests_library`):
+xformers`, `if model_management.xformers_enabled(): import xformers.ops`, `guards.tests_library`;
+or a flag or function the module or the project index reads as a probe of it, whatever its name:
+`if fused_attention_ok(): from flash_attn import bert_padding`, `package_probes.needs_package`):
 it runs only where an earlier import of it succeeded, and the program takes the other branch
-elsewhere. Neither is a guard for a library that imports anywhere and fails at its first call (the
+elsewhere. A name the import binds that the module reads only after the `try` in a function whose
+handlers return (a probe: `except ImportError: return False`, then `return lib.__version__ >=
+minimum`) needs no stand-in where the import failed. Neither is a guard for a library that imports anywhere and fails at its first call (the
 catalog's `[[fails_at_use]]`: `import pynvml` succeeds on an AMD GPU, `nvmlInit()` raises): the
 fallback runs only where the package is missing, so such an import stays a warning.
 
@@ -33,6 +37,7 @@ from cudaudit.rules.python.guards import (
     tests_library,
 )
 from cudaudit.rules.python.nodes import Parents, subtree
+from cudaudit.rules.python.package_probes import needs_package
 from cudaudit.rules.python.regions import TryStatement, only_reports
 from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern, PythonWalker
@@ -46,8 +51,9 @@ class Imports(Concern):
         self._tree: ast.Module | None = None
         self._tries: dict[int, TryStatement] = {}
         """The `try` statement each import statement of a `try` body with an `ImportError` handler sits in, by id."""
-        self._installed: dict[int, ast.expr] = {}
-        """The test of the `if` each import statement of its true branch sits in, by id."""
+        self._installed: dict[int, tuple[ast.expr, Polarity]] = {}
+        """The test of the `if` each import statement of one of its branches sits in (directly or in
+        the body of a `try` there), with the branch, by id."""
         self._fallbacks: dict[int, bool] = {}
         self._use_failing: frozenset[str] | None = None
         self._parents: Parents | None = None
@@ -74,9 +80,9 @@ class Imports(Concern):
     on_TryStar = on_Try
 
     def on_If(self, node: ast.If) -> None:
-        for statement in node.body:
-            if isinstance(statement, (ast.Import, ast.ImportFrom)):
-                self._installed[id(statement)] = node.test
+        for branch, side in ((node.body, Polarity.POSITIVE), (node.orelse, Polarity.NEGATIVE)):
+            for statement in _branch_imports(branch):
+                self._installed[id(statement)] = (node.test, side)
 
     def on_Import(self, node: ast.Import) -> None:
         self._report(node, [alias.name for alias in node.names])
@@ -99,8 +105,8 @@ class Imports(Concern):
 
     def _cap(self, node: ast.stmt, module: str) -> Severity | None:
         guarded = Severity.WARNING if self._fails_at_use(module) else Severity.NOTE
-        test = self._installed.get(id(node))
-        if test is not None and tests_library(test, module.partition(".")[0], self.walk.names):
+        installed = self._installed.get(id(node))
+        if installed is not None and self._tests_library(*installed, module.partition(".")[0]):
             return guarded
         if not self.walk.optional_import:
             return None
@@ -111,6 +117,15 @@ class Imports(Concern):
         if known is None:
             known = self._fallbacks[id(attempt)] = self._falls_back(attempt)
         return guarded if known else Severity.WARNING
+
+    def _tests_library(self, test: ast.expr, side: Polarity, library: str) -> bool:
+        """Whether the branch `side` of `test` runs only where `library` imported: a name in the test
+        spelled for it (`HAS_XFORMERS`), or a probe of it that the module or the project index knows
+        (`if fused_attention_ok():`, `package_probes.needs_package`)."""
+        names = self.walk.names
+        if side is Polarity.POSITIVE and tests_library(test, library, names):
+            return True
+        return needs_package(test, library, names) is side
 
     def _fails_at_use(self, module: str) -> bool:
         """Whether the catalog's `[[fails_at_use]]` tables name the library: its import succeeds where
@@ -138,7 +153,9 @@ class Imports(Concern):
         nothing the module goes on to do needs the library. A `from` import is left out, for another
         module may import the names it binds from this one."""
         imported, bound = self._bindings(attempt.body)
-        needed = {name for name in imported | bound if self._read_outside(name, attempt)}
+        needed = {name for name in bound if self._read_outside(name, attempt)} | {
+            name for name in imported if self._read_unguarded(name, attempt)
+        }
         unused = not needed and all(isinstance(statement, ast.Import) for statement in self._catalog_imports(attempt.body))
         handlers = [handler for handler in attempt.handlers if catches_import_error(handler)]
         for handler in handlers:
@@ -154,6 +171,29 @@ class Imports(Concern):
             if not needed and not self._computes(handler.body):
                 return False
         return True
+
+    def _read_unguarded(self, name: str, attempt: TryStatement) -> bool:
+        """Whether the module reads a name the import binds outside `attempt`, other than after it in a
+        function whose handlers return (a probe: `try: import lib` / `except ImportError: return
+        False`, then `return lib.__version__ >= minimum`), which runs only where the import succeeded."""
+        parents = self._module_parents()
+        reads = self._reads_outside(name, attempt)
+        if parents is None:
+            return bool(reads)
+        after = {id(node) for node in self._after_returning_handlers(attempt, parents)}
+        return any(id(read) not in after for read in reads)
+
+    def _after_returning_handlers(self, attempt: TryStatement, parents: Parents) -> list[ast.AST]:
+        """The nodes of the function `attempt` sits in that come after it, where every handler of it
+        that catches a failed import returns: they run only where the import succeeded."""
+        function = parents.parent(attempt)
+        while function is not None and not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            function = parents.parent(function)
+        handlers = [handler for handler in attempt.handlers if catches_import_error(handler)]
+        if function is None or not all(handler.body and isinstance(handler.body[-1], ast.Return) for handler in handlers):
+            return []
+        last = attempt.end_lineno or attempt.lineno
+        return [node for node in subtree(function) if getattr(node, "lineno", 0) > last]
 
     def _wanted_only_with_cuda(self, attempt: TryStatement) -> bool:
         """Whether the module reads the names `attempt` binds (the catalog's modules' and what is
@@ -252,6 +292,21 @@ class Imports(Concern):
         if self._parents is None and self._tree is not None:
             self._parents = Parents(self._tree)
         return self._parents
+
+
+_TRIES: tuple[type[ast.stmt], ...] = tuple(getattr(ast, name) for name in ("Try", "TryStar") if hasattr(ast, name))
+"""`try` statements, `try`/`except*` too where the Python that runs the scan has it."""
+
+
+def _branch_imports(branch: list[ast.stmt]) -> list[ast.stmt]:
+    """The import statements of a branch: its own, and those of the bodies of the `try` statements in it."""
+    found: list[ast.stmt] = []
+    for statement in branch:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            found.append(statement)
+        elif isinstance(statement, _TRIES):
+            found.extend(_branch_imports(getattr(statement, "body", [])))
+    return found
 
 
 def _in_body(child: ast.AST, branch: ast.If | ast.IfExp) -> bool:
