@@ -730,11 +730,15 @@ def _factory_marker(marker: ast.Call, names: ImportTable) -> Skips | None:
 
 
 _AUTOCASTS = frozenset({"torch.autocast", "torch.amp.autocast", "torch.cuda.amp.autocast"})
+_ENABLED_POSITION = {"torch.autocast": 2, "torch.amp.autocast": 2, "torch.cuda.amp.autocast": 0}
+"""Where an autocast takes `enabled` by position: `torch.autocast(device_type, dtype, enabled, ...)`,
+`torch.cuda.amp.autocast(enabled, dtype, ...)` (https://docs.pytorch.org/docs/stable/amp.html)."""
 _FULL_PRECISION = frozenset({"torch.float32", "torch.float"})
 
 
 def enabled_region(call: ast.Call, qualified: str | None, names: ImportTable) -> Region:
-    """`autocast("cuda", enabled=False)` does nothing; `enabled=torch.cuda.is_available()` guards.
+    """`autocast("cuda", enabled=False)` does nothing, nor does `torch.cuda.amp.autocast(False)` (the
+    same switch by position); `enabled=torch.cuda.is_available()` guards.
     A float32 autocast (`autocast("cuda", dtype=torch.float32)`, which keeps a block out of an outer
     mixed-precision region) asks for what an unautocast block computes: where CUDA autocast is off, as
     on a CPU-only build, the block runs as written, in full precision (torch 2.13.0 CPU build: a warning,
@@ -744,12 +748,14 @@ def enabled_region(call: ast.Call, qualified: str | None, names: ImportTable) ->
         keyword.arg == "dtype" and names.resolve(keyword.value) in _FULL_PRECISION for keyword in call.keywords
     ):
         return Region(cap=Severity.NOTE)
-    for keyword in call.keywords:
-        if keyword.arg == "enabled":
-            value = keyword.value
-            if isinstance(value, ast.Constant) and value.value is False:
-                return Region(cap=Severity.NOTE)
-            return Region(cuda_guarded=polarity(value, names, Probe.CUDA) is Polarity.POSITIVE)
+    position = _ENABLED_POSITION.get(qualified or "")
+    given = [keyword.value for keyword in call.keywords if keyword.arg == "enabled"]
+    if position is not None and len(call.args) > position and not any(isinstance(a, ast.Starred) for a in call.args):
+        given.append(call.args[position])  # `torch.cuda.amp.autocast(False)`
+    for value in given:
+        if isinstance(value, ast.Constant) and value.value is False:
+            return Region(cap=Severity.NOTE)
+        return Region(cuda_guarded=polarity(value, names, Probe.CUDA) is Polarity.POSITIVE)
     return NEUTRAL
 
 
