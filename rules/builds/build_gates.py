@@ -288,3 +288,16 @@ def cuda_home_gate(tree: ast.Module, names: ImportTable) -> tuple[ast.If, tuple[
 
     gate = extension_gate(tree, never_on_rocm, lambda statement: names_cuda_extension(statement, names))
     return (gate, tuple(overrides)) if gate is not None else None
+
+
+def scope_ifs(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.If]:
+    """The `if`s of `scope` outside the functions and classes it defines: the
+    tests a build script or one of its functions makes itself."""
+    found, stack = [], list(scope.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If):
+            found.append(node)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
+    return found

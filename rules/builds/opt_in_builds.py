@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from cudaudit.facts import Evidence, OptInSource
-from cudaudit.rules.builds.build_gates import opt_in_setting, top_level_functions
+from cudaudit.rules.builds.build_gates import opt_in_setting, scope_ifs, top_level_functions
 from cudaudit.rules.builds.source_sets import cuda_arm_globs, named_source
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import call_arguments, substituted, subtree
@@ -49,7 +49,7 @@ def opt_in_arms(tree: ast.Module, names: ImportTable) -> list[tuple[int, int, in
     arms = []
     for scope in (tree, *(node for node in subtree(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))):
         flags = local_flags(scope)
-        for node in _scope_ifs(scope):
+        for node in scope_ifs(scope):
             switch = switch_of(node.test, names, functions, flags)
             if switch is not None and node.body:
                 arms.append((node.body[0].lineno, node.body[-1].end_lineno or node.body[-1].lineno, node.lineno, switch))
@@ -127,18 +127,6 @@ def _returns(body: list[ast.stmt], tests: tuple[ast.expr, ...]) -> Iterable[tupl
 
 def _false(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and not node.value
-
-
-def _scope_ifs(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.If]:
-    """The `if`s of `scope` outside the functions and classes it defines."""
-    found, stack = [], list(scope.body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.If):
-            found.append(node)
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
-    return found
 
 
 def documented(readme: str) -> tuple[frozenset[str], ...]:

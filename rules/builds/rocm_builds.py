@@ -48,6 +48,7 @@ from cudaudit.rules.builds.build_gates import (
     extension_gate,
     names_cuda_extension,
     on_default_rocm_install,
+    scope_ifs,
     top_level_functions,
 )
 from cudaudit.rules.builds.opt_in_builds import read_opt_in
@@ -185,7 +186,7 @@ def cuda_arms(tree: ast.Module, names: ImportTable) -> list[tuple[int, int, int]
     scopes = (tree, *(node for node in subtree(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))))
     for scope in scopes:
         flags = device_flags(scope, names)
-        for node in _scope_ifs(scope):
+        for node in scope_ifs(scope):
             test = substituted(node.test, flags) if flags and _names_any(node.test, flags) else node.test
             for first, last in _non_rocm_branches(node, test, names):
                 arms.append((first, last, node.lineno))
@@ -226,7 +227,7 @@ def _armed_ifs(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef, arms:
         if inside and falsy and len(inside) + len(falsy) == len(bound):
             armed[name] = inside[0]
     found = []
-    for node in _scope_ifs(scope) if armed else ():
+    for node in scope_ifs(scope) if armed else ():
         at = _tests_set(node.test, armed)
         if at is not None and node.body and _in_arms(node, arms) is None:
             found.append((node.body[0].lineno, node.body[-1].end_lineno or node.body[-1].lineno, at))
@@ -291,18 +292,6 @@ def _armed_functions(tree: ast.Module, arms: list[tuple[int, int, int]]) -> list
         calls = [line for mention in named if (line := _in_arms(mention, arms)) is not None]
         if calls and len(calls) == len(named) and _in_arms(function.body[0], arms) is None:
             found.append((function.body[0].lineno, function.end_lineno or function.body[-1].lineno, calls[0]))
-    return found
-
-
-def _scope_ifs(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.If]:
-    """The `if`s of `scope` outside the functions it defines."""
-    found, stack = [], list(scope.body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.If):
-            found.append(node)
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
     return found
 
 

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
 from cudaudit.rules.python.opt_in import import_statements, statement_modules, without_commented_imports
+from cudaudit.rules.python.unnamed import read_or_none
 
 Reader = Callable[[], bytes]
 TopImports = Callable[[str], "tuple[tuple[int, int, str, tuple[str, ...]], ...]"]
@@ -59,7 +60,7 @@ def stranded_modules(
 
     def text(path: str) -> bytes:
         if path not in texts:
-            texts[path] = _read(python.get(path) or others.get(path))
+            texts[path] = read_or_none(python.get(path) or others.get(path))
         return texts[path] or b""
 
     packaged: dict[str, bool] = {}
@@ -366,12 +367,3 @@ def _has_word(data: bytes, word: bytes) -> bool:
             return True
         at = data.find(word, at + 1)
     return False
-
-
-def _read(read: Reader | None) -> bytes | None:
-    if read is None:
-        return None
-    try:
-        return read()
-    except Exception:  # noqa: BLE001 - an unreadable file names nothing here; its own analysis says why
-        return None
