@@ -240,4 +240,9 @@ class ModuleMap:
         return found
 
     def _file_or_package(self, base: str) -> set[str]:
-        return {path for path in (base + ".py", posixpath.join(base, "__init__.py")) if path in self._paths}
+        return file_or_package(base, self._paths)
+
+
+def file_or_package(base: str, paths: Container[str]) -> set[str]:
+    """Of `paths`, the module `base` names: `base.py`, or the package `base/__init__.py`."""
+    return {path for path in (base + ".py", posixpath.join(base, "__init__.py")) if path in paths}

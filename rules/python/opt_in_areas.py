@@ -27,6 +27,7 @@ from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import ModuleMap
 from cudaudit.rules.python.opt_in import import_lines, import_statements, statement_modules
+from cudaudit.rules.python.unnamed import read_or_none
 
 
 def area_folders(paths: Iterable[str], names: Iterable[str]) -> tuple[str, ...]:
@@ -64,7 +65,7 @@ def unreached_in_areas(
     for importer in sorted(sources):
         if importer in inside or is_test_path(importer):
             continue
-        data = _read(sources, importer)
+        data = read_or_none(sources.get(importer))
         if data is None or not any(word in import_lines(data) for word in words):
             continue
         imported = _imported(modules, importer, data).intersection(inside)
@@ -76,7 +77,7 @@ def unreached_in_areas(
     queue = sorted(reached)
     while queue:
         module = queue.pop()
-        data = _read(sources, module)
+        data = read_or_none(sources.get(module))
         if data is None:
             continue
         for found in sorted(_imported(modules, module, data).intersection(inside) - reached):
@@ -99,12 +100,6 @@ def _imported(modules: ModuleMap, importer: str, data: bytes) -> set[str]:
             found |= modules.resolve(importer, level, module, names)
     return found - {importer}
 
-
-def _read(sources: Mapping[str, Callable[[], bytes]], path: str) -> bytes | None:
-    try:
-        return sources[path]()
-    except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
-        return None
 
 
 def _under(path: str, folder: str) -> bool:

@@ -42,6 +42,7 @@ from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import ModuleMap
 from cudaudit.rules.python.opt_in import import_statements, statement_modules
+from cudaudit.rules.python.unnamed import read_or_none
 
 if TYPE_CHECKING:
     from cudaudit.rules.python.extra_only import TopImport
@@ -112,7 +113,7 @@ def optional_modules(
     for importer in sorted(sources):
         if is_test_path(importer) or not stems.intersection(names(importer)):
             continue
-        data = _read(sources, importer)
+        data = read_or_none(sources.get(importer))
         if data is None:
             continue
         inside = {line for line, *_ in tried.get(importer, ())}
@@ -295,9 +296,3 @@ def _goes_on(lines: list[bytes], header: int, depth: int) -> tuple[bool, bool]:
             goes_on = True
     return goes_on, narrow
 
-
-def _read(sources: Mapping[str, Callable[[], bytes]], path: str) -> bytes | None:
-    try:
-        return sources[path]()
-    except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
-        return None

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
+from cudaudit.firstparty import file_or_package
 from cudaudit.rules.python.opt_in import import_statements, statement_modules, without_commented_imports
 from cudaudit.rules.python.unnamed import read_or_none
 
@@ -273,14 +274,10 @@ def _targets(
         else:
             continue
         target = posixpath.join(base, *module.split(".")) if module else base
-        found |= _file_or_package(target, paths)
+        found |= file_or_package(target, paths)
         for imported in names:
-            found |= _file_or_package(posixpath.join(target, imported), paths)
+            found |= file_or_package(posixpath.join(target, imported), paths)
     return found - {importer}
-
-
-def _file_or_package(base: str, paths: frozenset[str]) -> set[str]:
-    return {path for path in (base + ".py", posixpath.join(base, "__init__.py")) if path in paths}
 
 
 def _inits_above(path: str, copy: str, paths: frozenset[str]) -> list[str]:
