@@ -108,17 +108,11 @@ def run_fixes(
         findings = list(group)
         kinds = classify(PurePath(path))
         chosen = [f for f in findings if f.fix is not None and (unsafe or f.fix.safety is Safety.SAFE)]
-        quiet = hidden.get(path, [])
-        behind = [  # quiet past a requirement on the targets it stops: rewritten only to lift it
-            f for f in quiet if f.fix is not None and (unsafe or f.fix.safety is Safety.SAFE) and _protected(f, chosen)
-        ]
-        chosen += behind
         kept = []
-        for requirement, still_needed in _requirements_kept([*findings, *quiet], chosen):
+        for requirement, still_needed in _requirements_kept([*findings, *hidden.get(path, [])], chosen):
             chosen.remove(requirement)
             kept.append(requirement)
             report.remaining.append(Remaining(requirement, _kept_because(still_needed)))
-        chosen = [f for f in chosen if f not in behind or _protected(f, chosen)]
         for finding in findings:
             if finding in chosen or finding in kept:
                 continue
@@ -140,9 +134,8 @@ def run_fixes(
 
 def _requirements_kept(findings: list[Finding], chosen: list[Finding]) -> Iterator[tuple[Finding, list[Finding]]]:
     """Requirements whose removal must wait: some site they protect is not fixed in this run. A site
-    counts while it is a warning or worse, or still changes on some target though a note: the code
-    after a requirement is quiet on the targets the requirement stops (`regions.region_after`), and
-    what it does there is no less CUDA-only for that."""
+    counts while it is a warning or worse, or still changes on some target though a note (a
+    hidden one included): what it does there is no less CUDA-only for being quiet."""
     for finding in list(chosen):
         if finding.fix is None or not finding.fix.covers:
             continue
@@ -157,15 +150,6 @@ def _requirements_kept(findings: list[Finding], chosen: list[Finding]) -> Iterat
         ]
         if unfixed:
             yield finding, unfixed
-
-
-def _protected(finding: Finding, chosen: list[Finding]) -> bool:
-    """Whether a requirement among `chosen` protects `finding`."""
-    return any(
-        other.fix is not None and other.fix.covers and _cell_of(other) == _cell_of(finding) and other.fix.protects(finding.span)
-        for other in chosen
-        if other is not finding
-    )
 
 
 def _needs_a_device(finding: Finding) -> bool:

@@ -99,14 +99,13 @@ def test_guarded_cuda_method_is_a_note(code):
         "import torch, sys\nif not torch.cuda.is_available():\n    sys.exit(0)\nmodel.cuda()\n",
     ],
 )
-def test_a_cuda_requirement_is_the_cpu_error_and_what_follows_runs_past_it(code):
-    """The program stops there on a CPU: that is the CPU's one finding. What follows runs only where
-    the program went on: a note on the CPU, its own severity on ROCm, and still fixed with the
-    requirement (`fix` lifts both together)."""
+def test_a_cuda_requirement_is_the_cpu_error_and_what_follows_keeps_its_severity(code):
+    """The program stops there on a CPU: an error at the requirement. What follows is what lifting
+    it must rewrite next: it keeps its own severity, and is fixed with the requirement."""
     findings = {f.rule: f for f in analyze(code)}
     assert findings["CDA114"].severity is Severity.ERROR
     after = findings["CDA102"]
-    assert after.targets["cpu"].severity is Severity.NOTE and after.targets["cpu"].status.value == "change"
+    assert after.targets["cpu"].severity is Severity.ERROR and after.targets["cpu"].status.value == "change"
     assert after.fix is not None
 
 
@@ -330,7 +329,7 @@ def test_first_party_packages_and_sibling_modules_are_not_dependencies(cli, tmp_
         ("import torch\ncu = torch.cuda\ncu.synchronize()\n", "CDA101", [(2, Severity.NOTE), (3, Severity.ERROR)]),
         ("import torch\nnvtx = getattr(torch.cuda, 'nvtx', None)\n", "CDA101", [(2, Severity.NOTE)]),
         # A requirement is the CPU's one error: what follows never runs there.
-        ("import torch\nassert torch.cuda.is_available()\ntorch.cuda.set_device(0)\n", "CDA101", [(3, Severity.NOTE)]),
+        ("import torch\nassert torch.cuda.is_available()\ntorch.cuda.set_device(0)\n", "CDA101", [(3, Severity.ERROR)]),
         ("def run(device_type):\n    assert device_type in {'cuda'}\n", "CDA114", [(2, Severity.ERROR)]),
         # A probe that falls back when CUDA is missing guards what it tries.
         ("import torch\ndef ok():\n    try:\n        torch.cuda.synchronize()\n        return True\n"
@@ -621,7 +620,7 @@ def test_an_attribute_a_method_sets_only_under_a_device_test_holds_that_test(def
     assert finding.severity is severity, code
 
 
-def test_a_requirement_among_other_conditions_is_one_and_what_only_follows_it_is_quiet_on_cpu():
+def test_a_requirement_among_other_conditions_is_one_and_what_follows_it_keeps_its_severity():
     code = (
         "import torch\n\ndef bench():\n    torch.cuda.synchronize()\n\n"
         "if __name__ == '__main__':\n    assert torch.cuda.is_available() and kernels_built(), 'needs a GPU'\n    bench()\n"
@@ -629,12 +628,13 @@ def test_a_requirement_among_other_conditions_is_one_and_what_only_follows_it_is
     found = {f.rule: f for f in analyze(code)}
     assert found["CDA114"].severity is Severity.ERROR
     assert found["CDA114"].fix is None  # removing it would drop the other condition too
-    assert found["CDA101"].targets["cpu"].severity is Severity.NOTE  # a script's `bench`, called only past it
+    assert found["CDA101"].targets["cpu"].severity is Severity.ERROR  # a script's `bench`, called past it
 
 
-def test_a_tools_own_gpu_check_is_its_one_cpu_finding():
+def test_a_tools_own_gpu_check_is_a_cpu_finding_and_what_follows_keeps_its_own():
     """A tool that stops without a GPU in `main()`, before calling its private worker: the stop is
-    the CPU's finding; the worker, called only past it, never runs on a CPU and works on ROCm."""
+    a CPU error, and so is each line past it that needs CUDA, which lifting the stop must rewrite;
+    they work on ROCm."""
     code = (
         "import sys\nimport torch\n\n\n@torch.no_grad()\ndef _measure():\n    torch.cuda.synchronize()\n    return torch.cuda.max_memory_allocated()\n\n\n"
         "def main():\n    if not torch.cuda.is_available():\n        print('needs a GPU')\n        sys.exit(1)\n"
@@ -642,7 +642,8 @@ def test_a_tools_own_gpu_check_is_its_one_cpu_finding():
     )
     found = [(f.span.line, f.rule, f.targets["cpu"].severity.value, f.targets["rocm"].severity.value) for f in analyze(code)]
     assert (12, "CDA114", "error", "note") in found
-    assert [line for line, rule, cpu, _ in found if cpu != "note"] == [12]
+    assert {line for line, rule, cpu, _ in found if cpu != "note"} == {7, 8, 12, 15}
+    assert {rocm for _, _, _, rocm in found} == {"note"}
 
 
 BENCH_TOOL = """import sys
@@ -664,11 +665,11 @@ if __name__ == "__main__":
 """
 
 
-def test_a_scripts_public_function_called_only_past_its_requirement_never_runs_on_a_cpu():
-    """Nothing imports the script, so only its own `main()` calls `sync_time()`: past the check.
-    Where another module imports it, the function is its API and keeps its severity."""
+def test_a_scripts_function_called_past_its_requirement_keeps_its_severity():
+    """Only the script's own `main()` calls `sync_time()`, past the check: lifting the check must
+    rewrite it, so it keeps its severity, as it does where another module imports it."""
     cpu = {f.span.line: f.targets["cpu"].severity for f in analyze(BENCH_TOOL, path="bench_tool.py") if f.rule == "CDA101"}
-    assert cpu == {6: Severity.NOTE}
+    assert cpu == {6: Severity.ERROR}
     imported = analyze(BENCH_TOOL, path="bench_tool.py", files={"run.py": "from bench_tool import sync_time\nsync_time()\n"})
     assert {f.span.line: f.targets["cpu"].severity for f in imported if f.rule == "CDA101"} == {6: Severity.ERROR}
 
@@ -688,7 +689,7 @@ def test_every_spelling_of_no_gpu_is_read_the_right_way_round(check):
     code = f"import torch\n\n\ndef fill():\n    {check}\n    torch.cuda.synchronize()\n"
     found = {f.rule: f for f in analyze(code)}
     assert found["CDA114"].targets["cpu"].severity is Severity.ERROR
-    assert found["CDA101"].targets["cpu"].severity is Severity.NOTE
+    assert found["CDA101"].targets["cpu"].severity is Severity.ERROR
 
 
 @pytest.mark.parametrize(

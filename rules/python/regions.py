@@ -87,9 +87,6 @@ class Region:
     elsewhere: bool = False
     """Runs on none of the targets: only on an accelerator none of them is (`if is_torch_xla_available():`),
     or never (after `return`): quiet for every target."""
-    required: bool = False
-    """Runs only past a requirement (`assert torch.cuda.is_available()`): quiet where it stops the
-    program, yet what lifting the requirement must rewrite, so its fixes are still built."""
 
     def __bool__(self) -> bool:
         return (
@@ -102,7 +99,6 @@ class Region:
             or self.probe
             or self.test
             or self.elsewhere
-            or self.required
         )
 
 
@@ -140,6 +136,10 @@ follows never runs on a machine without a CUDA device; the import is the one fin
 UNREACHABLE = Region(elsewhere=True)
 """The rest of a block after a statement that never lets it go on (`return`, `raise`,
 `self.skipTest(...)`, `sys.exit()`): Python runs it on no target."""
+REPLACED_WITHOUT_CUDA = Region(cap=Severity.NOTE)
+"""A command-line default (`--device cuda`) that the module replaces with another device under a
+test of CUDA's availability (`elif not torch.cuda.is_available(): args.device = "cpu"`): a host
+without CUDA never runs with it (`concerns/settings.py`)."""
 FALLBACK_VALUE = ANOTHER_PATH
 """The value a lookup gives where the setting is absent (`getattr(args, "device", "cuda")`,
 `os.environ.get("DEVICE", "cuda")`): the setting picks another device on the other targets."""
@@ -157,7 +157,6 @@ class SiteContext:
         self._probe = 0
         self._test = 0
         self._elsewhere = 0
-        self._required = 0
         self._caps: list[Severity] = []
 
     def enter(self, region: Region) -> None:
@@ -170,7 +169,6 @@ class SiteContext:
         self._probe += region.probe
         self._test += region.test
         self._elsewhere += region.elsewhere
-        self._required += region.required
         if region.cap is not None:
             self._caps.append(region.cap)
 
@@ -183,7 +181,6 @@ class SiteContext:
         self._probe -= region.probe
         self._test -= region.test
         self._elsewhere -= region.elsewhere
-        self._required -= region.required
         if region.cap is not None:
             self._caps.pop()
 
@@ -196,11 +193,6 @@ class SiteContext:
     def in_test(self) -> bool:
         """Inside a probe's own test, whose cap does not reach the functions it calls."""
         return self._test > 0
-
-    @property
-    def past_requirement(self) -> bool:
-        """After a requirement the program passed (`Region.required`)."""
-        return self._required > 0
 
     @property
     def in_probe(self) -> bool:
@@ -358,13 +350,10 @@ def region_after(statement: ast.stmt, names: ImportTable) -> Region:
     after a statement that never lets the block go on (`return`, `self.skipTest(...)`), none: it never runs.
 
     A requirement (`assert torch.cuda.is_available()`, `if not torch.cuda.is_available():
-    sys.exit()`) stops the program on the targets without a CUDA device: that stop is the one
-    finding for them, at the requirement (`concerns/requirements.py`), and what follows runs only
-    where the program went on, as after `if not torch.cuda.is_available(): return`. On ROCm, which
-    passes, it keeps its own severity; on a CPU it never runs, and reporting each of its lines again
-    there would say once per line what the requirement already says. Where the program stops off
-    NVIDIA (`if torch.version.cuda is None: raise`), ROCm stops too: what follows is judged as
-    code behind a CUDA guard, not as NVIDIA-only code that ROCm never reaches. After a test's skip
+    sys.exit()`) stops the program on the targets without a CUDA device: an error at the
+    requirement (`concerns/requirements.py`). Unlike a guard, it chooses no other path: lifting it
+    is the first step of a port, and every line after it that needs CUDA is what that port must
+    rewrite next, so what follows keeps its own severity on every target. After a test's skip
     (`if capability < (8, 0): pytest.skip()`), what follows runs only where the condition does not
     skip (`skip_conditions.py`). A stop where a setting of several values keeps its default (`if
     cfg.max_len is None: raise ValueError(...)`, `assert args.data_path is not None`) makes the
@@ -377,7 +366,7 @@ def region_after(statement: ast.stmt, names: ImportTable) -> Region:
         return UNREACHABLE
     if isinstance(statement, (ast.Assert, ast.If)) and is_requirement(statement, names):
         passed = branch_regions(statement.test, names)[1 if isinstance(statement, ast.Assert) else 2]
-        return replace(_not_nvidia_only(passed), required=True)
+        return replace(passed, cuda_guarded=False, nvidia_only=False)
     skipped = skips_without_module(statement, names)
     if skipped is not None:  # without a package no machine without a GPU can install, skipped there
         absent = skipped in names.absent_packages or skipped in names.unimportable  # `importorskip("fused_norm_cuda")`

@@ -116,8 +116,8 @@ Builder = Callable[[Hit, FixContext], "Rewrite | None"]
 def build_fix(hit: Hit, context: FixContext) -> Fix | None:
     """The fix the catalog asks for at this hit, or None when there is none or it cannot be made safely."""
     policy = hit.entry.fix
-    if policy is None or (hit.quiet and not hit.required):
-        return None  # a guarded site is already portable where it matters; one past a requirement goes with it
+    if policy is None or hit.quiet:
+        return None  # a guarded site is already portable where it matters
     builder: Builder = fix_builder(policy.kind)
     rewrite = builder(hit, context)
     if rewrite is None:

@@ -115,8 +115,6 @@ class Hit:
     """The ids of the function definitions the site is in, outermost first (`reach.py`)."""
     option: str | None = None
     """The command-line option whose default the site is (`--device`; `Finding.option`)."""
-    required: bool = False
-    """Past a requirement (`Region.required`): quiet where it stops the program, still fixed with it."""
 
 
 class Concern:
@@ -362,8 +360,7 @@ class PythonWalker:
         quiet = self._context.quiet_targets(guarded)
         call = call or self._callees.get(id(node))
         self.hits.append(
-            Hit(entry, node, quiet, self._context.cap(cap), self.statement, call, specific, self.scope, option,
-                self._context.past_requirement)
+            Hit(entry, node, quiet, self._context.cap(cap), self.statement, call, specific, self.scope, option)
         )
 
     def report_values(

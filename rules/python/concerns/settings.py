@@ -14,7 +14,9 @@ shared-arguments helper whose callers read the options), a CUDA device default k
 severity, an error on CPU. The finding names the option (`Finding.option`), and each target it
 breaks is told the value that avoids it. A default nothing in the module reads, or reads only in
 comparisons (`if args.device == "cuda":`), chooses no device there: a warning at most
-(`COMMAND_LINE_DEFAULT`). An option's distributed backend (`--dist-backend nccl`) is judged the same
+(`COMMAND_LINE_DEFAULT`). A default the module replaces with another device under a test of CUDA's
+availability (`elif not torch.cuda.is_available(): args.device = "cpu"`) never reaches a device on
+a host without CUDA: a note (`REPLACED_WITHOUT_CUDA`). An option's distributed backend (`--dist-backend nccl`) is judged the same
 way: a module that hands `args.dist_backend` to `init_process_group` starts NCCL with it. A backend
 under a key of a dict display (`{"backend": "nccl"}`) is data a launcher reads when it starts
 several processes: a warning at most (`LAUNCH_SETTING`).
@@ -37,9 +39,17 @@ from cudaudit.rules.python.device_syntax import (
     parameter_defaults,
     target_name,
 )
+from cudaudit.rules.python.guards import Probe, probes_in
 from cudaudit.rules.python.literals import string_value
+from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
-from cudaudit.rules.python.regions import COMMAND_LINE_DEFAULT, FALLBACK_VALUE, LAUNCH_SETTING, ONLY_COMPARED
+from cudaudit.rules.python.regions import (
+    COMMAND_LINE_DEFAULT,
+    FALLBACK_VALUE,
+    LAUNCH_SETTING,
+    ONLY_COMPARED,
+    REPLACED_WITHOUT_CUDA,
+)
 from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern
 
@@ -113,22 +123,24 @@ class NamedSettings(Concern):
 
     def _setting(self, node: ast.Assign | ast.AnnAssign, name: str | None, value: ast.expr) -> None:
         if id(node) in self._configured and name:
-            self._command_line_default(name, value, f"--{name}", lambda reads: reads.reads_name(name))
+            self._command_line_default(name, value, f"--{name}", lambda reads: reads.reads_name(name), name)
         else:
             self._report(name, value)
 
     def _command_line_default(
-        self, name: str, value: ast.expr, option: str, read: Callable[[SettingReads], bool]
+        self, name: str, value: ast.expr, option: str, read: Callable[[SettingReads], bool], dest: str
     ) -> None:
         """A setting's default that `option` overrides: its own severity where the module `read`s
-        it to choose a device or a distributed backend, a warning at most where it does not (see
-        the module docstring)."""
+        it to choose a device or a distributed backend, a note where the module replaces it without
+        CUDA, a warning at most where it does not read it (see the module docstring)."""
         if not (names_setting(name, "device") or names_setting(name, "backend")):
             self.walk.within(COMMAND_LINE_DEFAULT, partial(self._report, name, value))
             return
         if self._reads is None:
-            self._reads = SettingReads(self._module)
-        if read(self._reads):
+            self._reads = SettingReads(self._module, self.walk.names)
+        if self._reads.replaced_without_cuda(dest):
+            self.walk.within(REPLACED_WITHOUT_CUDA, partial(self._report, name, value, option))
+        elif read(self._reads):
             self._report(name, value, option)
         else:
             self.walk.within(COMMAND_LINE_DEFAULT, partial(self._report, name, value, option))
@@ -169,7 +181,7 @@ class NamedSettings(Concern):
             dest = _destination(call, names, flags)
             given = self._given_parser(call.func.value)
             self._command_line_default(
-                " ".join(names), default, max(flags, key=len), lambda reads: given or reads.reads_option(dest)
+                " ".join(names), default, max(flags, key=len), lambda reads: given or reads.reads_option(dest), dest
             )
 
     def _given_parser(self, receiver: ast.expr) -> bool:
@@ -192,14 +204,18 @@ class NamedSettings(Concern):
 
 class SettingReads:
     """The names and attributes a module reads outside comparisons, and whether it hands an options
-    namespace on whole (`vars(args)`): what may take a command-line default to a device."""
+    namespace on whole (`vars(args)`): what may take a command-line default to a device. Also the
+    names and attributes it sets to another device where CUDA is missing."""
 
-    def __init__(self, module: ast.Module | None) -> None:
+    def __init__(self, module: ast.Module | None, names: ImportTable) -> None:
         compared: set[int] = set()
         self._names: set[str] = set()
         self._attributes: set[str] = set()
+        self._replaced: set[str] = set()
         self._whole = False
         for node in subtree(module) if module is not None else ():
+            if isinstance(node, ast.If) and Probe.CUDA in probes_in(node.test, names):
+                self._replaced.update(_set_to_another_device(node))
             if isinstance(node, ast.Compare):
                 for operand in (node.left, *node.comparators):
                     items = operand.elts if isinstance(operand, (ast.Tuple, ast.List, ast.Set)) else [operand]
@@ -218,10 +234,33 @@ class SettingReads:
         """`model.to(device)`: a module-level setting read by its name."""
         return name in self._names
 
+    def replaced_without_cuda(self, dest: str) -> bool:
+        """`elif not torch.cuda.is_available(): args.device = "cpu"`: the option's value replaced
+        by another device in a branch of a test of CUDA's availability."""
+        return dest in self._replaced
+
     def reads_option(self, dest: str) -> bool:
         """`model.to(args.device)`, `getattr(args, "device")`, a click command's parameter `device`,
         or the whole namespace handed on (`Runner(**vars(args))`)."""
         return self._whole or dest in self._attributes or dest in self._names
+
+
+def _set_to_another_device(statement: ast.If) -> set[str]:
+    """The names and attributes a branch of `statement` sets to a device string that is not CUDA's
+    (`args.device = "cpu"`, `device = "mps"`)."""
+    found: set[str] = set()
+    for part in (*statement.body, *statement.orelse):
+        if not isinstance(part, ast.Assign):
+            continue
+        value = string_value(part.value)
+        if value is None or may_spell_cuda_device(value) or not value:
+            continue
+        for target in part.targets:
+            if isinstance(target, ast.Attribute):
+                found.add(target.attr)
+            elif isinstance(target, ast.Name):
+                found.add(target.id)
+    return found
 
 
 def _destination(call: ast.Call, names: list[str], flags: list[str]) -> str:
