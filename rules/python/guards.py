@@ -125,12 +125,15 @@ _STRING_PROBES = {
     "hip": Probe.ROCM,
     "cpu": Probe.CPU,
     "nccl": Probe.CUDA,
+    "gloo": Probe.CPU,
     "gpu": Probe.CUDA,
     "nvidia": Probe.NVIDIA,
     **{word: Probe.OTHER_DEVICE for word in _OTHER_DEVICE_WORDS},
 }
 """`backend == "nccl"` asks for GPUs as `device == "cuda"` does: NCCL (RCCL on ROCm) runs only where there are
-GPUs, and a CPU run takes gloo's branch; `device == "gpu"` (Lightning's and many trainers' name) asks the same.
+GPUs, and a CPU run takes gloo's branch (`"cpu" if dist.get_backend() == "gloo" else "cuda"`: the backend PyTorch
+names for distributed CPU training, https://pytorch.org/docs/stable/distributed.html#which-backend-to-use);
+`device == "gpu"` (Lightning's and many trainers' name) asks the same.
 `"nvidia" in gpu_name` (a device name from `torch.cuda.get_device_name()`, `vendor == "nvidia"`) holds on
 NVIDIA GPUs alone: ROCm names its devices `AMD Instinct ...`, and a CPU has no such name."""
 _SCHEDULER_VARIABLE = re.compile(r"(SLURM|OMPI_COMM_WORLD)_[A-Z0-9_]+")
