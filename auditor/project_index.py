@@ -111,6 +111,7 @@ _READERS = {
     "named_sources": "cudaudit.rules.builds.extension_routes:named_sources",
     "routes": "cudaudit.rules.builds.extension_routes:routed_sources",
     "cmake_build": "cudaudit.rules.builds.cmake:read_cmake_build",
+    "cmake_cuda_extensions": "cudaudit.rules.builds.cmake:cmake_cuda_extensions",
     "workflow": "cudaudit.rules.orchestration.workflows:workflow_jobs",
     "cuda_image": "cudaudit.rules.containers.dockerfile:cuda_only_image",
     "variants": "cudaudit.rules.dependencies.target_variants:declared_variants",
@@ -1193,7 +1194,8 @@ class _Found:
     unbuilt: list[tuple[str, Evidence, bool, bool]] = field(default_factory=list)
     """`unbuilt_extensions.unbuilt_extensions` of every `setup.py`."""
     cuda_extensions: set[str] = field(default_factory=set)
-    """The modules the `setup.py` files build as CUDA extensions (`unimportable.cuda_extensions`)."""
+    """The modules the `setup.py` files build as CUDA extensions (`unimportable.cuda_extensions`) and the
+    Python modules the CMake files build with CUDA (`cmake.cmake_cuda_extensions`)."""
 
     def read(
         self, path: str, kind: FileKind, data: _Source, catalog: Catalog, roots: tuple[str, ...], remember: Remember
@@ -1283,6 +1285,9 @@ class _Found:
             build = remember("cmake_build", path, lambda: _reader("cmake_build")(path, decode_text(data())))
             if build is not None:  # a CMake file that builds nothing as HIP says nothing over a setup.py above it
                 self._add_build(path, build)
+            self.cuda_extensions.update(
+                remember("cmake_cuda_extensions", path, lambda: _reader("cmake_cuda_extensions")(path, decode_text(data())))
+            )
         elif kind is FileKind.WORKFLOW:
             jobs = remember(
                 "workflow_targets", path, lambda: tuple(_reader("workflow")(path, decode_text(data()), catalog))

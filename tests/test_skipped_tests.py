@@ -529,3 +529,83 @@ def test_a_test_module_that_imports_a_cuda_extension_outright_keeps_its_verdicts
     assert rocm_and_cpu(code, path="tests/test_fused_norm.py", files=files) == [(6, "note", "warning")]
     guarded = code.replace("import fused_norm_cuda", "fused_norm_cuda = pytest.importorskip('fused_norm_cuda')")
     assert rocm_and_cpu("import pytest\n" + guarded, path="tests/test_fused_norm.py", files=files) == [(7, "note", "note")]
+
+
+@pytest.mark.parametrize(
+    ("build", "cpu"),
+    [
+        ("Python_add_library(fused_norm_cuda MODULE WITH_SOABI csrc/fused_norm.cu)\n", "note"),
+        ("pybind11_add_module(fused_norm_cuda csrc/fused_norm.cu)\n", "note"),
+        # Its sources through a variable; the CUDA runtime it links to says it is a CUDA build.
+        (
+            "Python_add_library(fused_norm_cuda MODULE ${NORM_SOURCES})\n"
+            "target_link_libraries(fused_norm_cuda PRIVATE ${TORCH_LIBRARIES} CUDA::cudart)\n",
+            "note",
+        ),
+        # A C++ module, or a library that is no Python module, says nothing of the machine.
+        ("Python_add_library(fused_norm_cuda MODULE csrc/fused_norm.cpp)\n", "warning"),
+        ("Python_add_library(fused_norm_cuda STATIC csrc/fused_norm.cu)\n", "warning"),
+    ],
+)
+def test_importorskip_of_a_python_module_a_cmake_file_builds_with_cuda_skips_on_a_cpu(build, cpu):
+    files = {"CMakeLists.txt": "cmake_minimum_required(VERSION 3.26)\nproject(norm LANGUAGES CXX CUDA)\n" + build}
+    code = "import pytest\nimport torch\n\npytest.importorskip('fused_norm_cuda')\n\n\ndef test_forward():\n    assert torch.ones(2, device='cuda').sum() == 2\n"
+    assert rocm_and_cpu(code, path="tests/test_fused_norm.py", files=files) == [(8, "note", cpu)]
+
+
+SELF_LAUNCHING = """import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.distributed as dist
+
+DATA = Path(__file__).parent / "data"
+
+
+def _worker():
+    dist.init_process_group("gloo")
+    torch.cuda.set_device(dist.get_rank())
+    assert torch.ones(2, device="cuda").sum() == 2
+
+
+def _launch(script):
+    subprocess.run(["torchrun", "--nproc_per_node", "2", str(script), "--worker"], check=True)
+
+
+def test_two_ranks():
+{gate}    _launch(Path(__file__).resolve())
+
+
+if __name__ == "__main__":
+    if "--worker" not in sys.argv:
+        raise SystemExit("run by pytest")
+    _worker()
+"""
+
+
+@pytest.mark.parametrize(
+    ("gate", "cpu"),
+    [
+        ("    if not torch.cuda.is_available():\n        pytest.skip('needs CUDA')\n", "note"),
+        ("    if torch.cuda.device_count() < 2:\n        pytest.skip('needs two GPUs')\n", "note"),
+        # The launching test runs everywhere: so does the worker it launches.
+        ("", "warning"),
+    ],
+)
+def test_the_worker_of_a_test_module_that_launches_itself_runs_where_its_launching_test_does(gate, cpu):
+    code = SELF_LAUNCHING.format(gate=gate)
+    assert rocm_and_cpu(code, path="tests/test_two_ranks.py") == [(15, "note", cpu)]
+
+
+def test_a_self_launching_module_whose_path_an_unguarded_test_reads_keeps_its_worker_verdicts():
+    gate = "    if not torch.cuda.is_available():\n        pytest.skip('needs CUDA')\n"
+    code = SELF_LAUNCHING.format(gate=gate)
+    assert rocm_and_cpu(code, path="tests/test_two_ranks.py") == [(15, "note", "note")]
+    # Another test hands the file itself on, unguarded: the block may run from there.
+    unguarded = code + "\n\ndef test_script_exists():\n    assert Path(__file__).exists()\n"
+    assert rocm_and_cpu(unguarded, path="tests/test_two_ranks.py") == [(15, "note", "warning")]
+    # A module that launches no program is no worker of its own tests: its block is a hand-run path.
+    unlaunched = code.replace("subprocess.run(", "print(")
+    assert rocm_and_cpu(unlaunched, path="tests/test_two_ranks.py") == [(15, "note", "warning")]

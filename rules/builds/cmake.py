@@ -322,6 +322,35 @@ def read_cmake_build(path: str, text: str) -> RocmBuild | None:
     return RocmBuild(path, BuildMode.HIP_LANGUAGE, marked, (), left_out, tuple(sorted(rocm_named)), sides)
 
 
+_PYTHON_MODULES = frozenset({"python_add_library", "python3_add_library", "pybind11_add_module", "nanobind_add_module"})
+"""Commands that build a Python extension module named by their first argument (FindPython's
+`Python_add_library(name MODULE ...)`, pybind11's and nanobind's `*_add_module(name ...)`)."""
+_CUDA_SOURCE = re.compile(r"\.cu$", re.IGNORECASE)
+
+
+def cmake_cuda_extensions(path: str, text: str) -> tuple[str, ...]:
+    """The Python extension modules the CMake file at display path `path` builds with CUDA: a module
+    target (`_PYTHON_MODULES`; FindPython's only with `MODULE`) that names a `.cu` source or that a
+    `target_link_libraries` of the file links to a `CUDA::` target (`CUDA::cudart`). No machine without
+    a CUDA device builds or loads one with a CPU build of PyTorch (`unimportable.py`); where the same
+    target is built as HIP on ROCm, only the ROCm verdicts read it otherwise, and they do not read this."""
+    lowered = text.lower()
+    if not any(name in lowered for name in _PYTHON_MODULES):
+        return ()
+    modules: dict[str, bool] = {}
+    linked: set[str] = set()
+    for command in _commands(text, _LineOffsets(text)):
+        words = [argument.text for argument in command.arguments]
+        if not words:
+            continue
+        if command.name in _PYTHON_MODULES and (not command.name.endswith("_library") or "MODULE" in words[1:]):
+            named = modules.get(words[0], False)
+            modules[words[0]] = named or any(_CUDA_SOURCE.search(word) for word in words[1:])
+        elif command.name == "target_link_libraries" and any(word.startswith("CUDA::") for word in words[1:]):
+            linked.add(words[0])
+    return tuple(sorted(name for name, cuda in modules.items() if (cuda or name in linked) and name.isidentifier()))
+
+
 _DEFINING = frozenset({"add_compile_definitions", "add_definitions", "target_compile_definitions"})
 _SCOPES = frozenset({"PUBLIC", "PRIVATE", "INTERFACE"})
 _MACRO_NAME = re.compile(r"(?:-D)?([A-Za-z_]\w*)(?:=.*)?$")

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from cudaudit.facts import Evidence
 from cudaudit.firstparty import ModuleMap
 from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.python.nodes import is_main_test
 from cudaudit.rules.python.opt_in import import_lines, import_statements, statement_modules
 from cudaudit.rules.python.unused import mentions
 
@@ -118,7 +119,7 @@ def not_run_by_default(module: ast.Module, text: str, used: frozenset[str] | Non
     it names: a documented `python -m pkg.tool` entry point, not a self-check. Names are read as words
     of the text outside comments (`unused.mentions`: a mention in a string counts, so a misreading
     keeps verdicts). A script's functions that nothing names run on no target (`unused.py`)."""
-    mains = [statement for statement in module.body if isinstance(statement, ast.If) and _is_main_test(statement.test)]
+    mains = [statement for statement in module.body if isinstance(statement, ast.If) and is_main_test(statement.test)]
     if not mains:
         return frozenset()
     functions = {
@@ -142,13 +143,3 @@ def not_run_by_default(module: ast.Module, text: str, used: frozenset[str] | Non
     if any(_READS_COMMAND_LINE.search(line) for first, last in spans for line in lines[first - 1 : last]):
         return frozenset()
     return frozenset(off)
-
-
-def _is_main_test(test: ast.expr) -> bool:
-    """`__name__ == "__main__"`, either way round."""
-    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
-        return False
-    sides = [test.left, test.comparators[0]]
-    names = [side.id for side in sides if isinstance(side, ast.Name)]
-    values = [side.value for side in sides if isinstance(side, ast.Constant)]
-    return names == ["__name__"] and values == ["__main__"]

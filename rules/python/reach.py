@@ -31,6 +31,14 @@ called. Two shapes follow from that, both read from one module and its syntax al
   ..., device_types="cuda")`, whose uses are its calls; `op.register_fake` and
   `op.register_autograd(backward)` call nothing of it, and a use of it inside the backward it
   registers says nothing of its callers, as a function calling itself says nothing: `part_of`).
+  A test module that launches programs (`subprocess.run(["torchrun", ..., script])`) and has a
+  `__main__` block is often its own worker: a test hands `__file__` to the launch and the block runs
+  the worker function in each launched process. The block runs only where such a launch does, so
+  each read of `__file__` is a use of the block (`ModuleReach.launched`), and where every one sits in
+  a test that skips without CUDA, the block and the functions only it calls run nowhere else. A read
+  that only takes the file's folder (`Path(__file__).parent`, `os.path.dirname(__file__)`) launches
+  nothing and is no use; any other read, at module level or in an unguarded function, keeps the
+  block on the path the suite runs.
   In a module that defines tests, a module-level name assigned a device once (`device =
   torch.device("cuda:0")`, `DEVICE = "cuda"`) is read the same way: building a device object
   needs no device, so where every test and helper that reads the name is guarded, the assignment
@@ -59,7 +67,7 @@ from cudaudit.rules.python.faked_probes import FAKED_DEVICE, faked_region, fakes
 from cudaudit.rules.python.flag_functions import MEMOIZERS
 from cudaudit.rules.python.guards import exits_early, is_skip_call
 from cudaudit.rules.python.names import ImportTable
-from cudaudit.rules.python.nodes import call_arguments, statements, substituted, subtree
+from cudaudit.rules.python.nodes import call_arguments, is_main_test, statements, substituted, subtree
 from cudaudit.rules.python.regions import (
     CUSTOM_OP_DECORATORS,
     NEUTRAL,
@@ -70,9 +78,10 @@ from cudaudit.rules.python.regions import (
 from cudaudit.source import decode_python, parse_python, read_tree
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
-Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.Assign | ast.alias | ast.ClassDef
-"""What a use is recorded for: a helper function or class, a module-level name of a test module, or a name
-imported from another module of the project (`callers.py` reads its uses for the module that defines it)."""
+Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.Assign | ast.alias | ast.ClassDef | ast.If
+"""What a use is recorded for: a helper function or class, a module-level name of a test module, a name
+imported from another module of the project (`callers.py` reads its uses for the module that defines it),
+or the `__main__` block of a test module that launches itself."""
 Elsewhere = Mapping[str, "tuple[Use, ...] | None"]
 """Per function or method name of a module, what the rest of the project does with it (`callers.py`,
 through the project index): the uses other modules make of it, each in its context (none: no other
@@ -91,6 +100,13 @@ in a grad mode (https://docs.pytorch.org/docs/stable/generated/torch.no_grad.htm
 Triton kernel or a custom operator of it, whose launches or calls are its calls. What such a decorator says of the function (a
 Triton kernel needs a GPU) holds where the function runs: the walk counts its hits in the function's
 scope (`PythonWalker.visit_FunctionDef`)."""
+_LAUNCHERS = frozenset({
+    "subprocess.run", "subprocess.Popen", "subprocess.call", "subprocess.check_call", "subprocess.check_output", "os.system",
+})
+"""Calls that run a program in a new process (https://docs.python.org/3/library/subprocess.html): the
+way a test module starts itself under `torchrun` or `python`."""
+_FOLDER_OF = frozenset({"parent", "parents"})
+"""`pathlib.PurePath` attributes that give a path's folders, not the path."""
 _BINDINGS = frozenset({"staticmethod", "classmethod"})
 """Builtins that only say how a method is bound: it runs where it is called."""
 
@@ -222,9 +238,34 @@ class ModuleReach:
                         self._self_only[id(item)] = item.name
                     self.methods.setdefault(item.name, []).append(item)
                     self._nodes[id(item)] = (item.name, item)
+        self.launched: list[ast.If] = []
+        """The module's `__main__` blocks where it is a test module that launches programs: each read of
+        `__file__` is a use of them (see the module docstring)."""
+        self._folder_reads: frozenset[int] = frozenset()
+        if test_module:
+            self._read_launches(module)
         self._fakes = False
         """Whether the module fakes a device probe anywhere: only then is a test read for one."""
         self._read_fixtures(module)
+
+    def _read_launches(self, module: ast.Module) -> None:
+        """`launched` and the reads of `__file__` that only take its folder, for a test module."""
+        mains = [statement for statement in module.body if isinstance(statement, ast.If) and is_main_test(statement.test)]
+        if not mains or not any(
+            isinstance(node, ast.Call) and self.names.resolve(node.func) in _LAUNCHERS for node in subtree(module)
+        ):
+            return
+        self.launched = mains
+        for main in mains:
+            self._nodes[id(main)] = ("_main", main)
+        folders: set[int] = set()
+        for node in subtree(module):
+            folder = (isinstance(node, ast.Attribute) and node.attr in _FOLDER_OF) or (
+                isinstance(node, ast.Call) and self.names.resolve(node.func) == "os.path.dirname"
+            )
+            if folder:
+                folders.update(id(inner) for inner in subtree(node) if isinstance(inner, ast.Name) and inner.id == "__file__")
+        self._folder_reads = frozenset(folders)
 
     def _may_help(self, function: FunctionNode) -> bool:
         name = function.name
@@ -324,6 +365,8 @@ class ModuleReach:
         through_self = isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
         if not through_self:
             self._read_otherwise.add(node.id if isinstance(node, ast.Name) else node.attr)
+        if isinstance(node, ast.Name) and node.id == "__file__" and self.launched:
+            return [] if id(node) in self._folder_reads else list(self.launched)
         if isinstance(node, ast.Name):
             definition: Definition | None = (
                 self.functions.get(node.id) or self.values.get(node.id) or self.imported.get(node.id) or self.classes.get(node.id)

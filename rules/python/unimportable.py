@@ -1,7 +1,8 @@
 """Modules of a project that a machine without a CUDA device cannot import.
 
 A project's build script may compile CUDA extensions (`CUDAExtension("fused_norm_cuda", ...)` in a
-`setup.py`, under an opt-in flag or not). A machine without a CUDA device runs a CPU build of
+`setup.py`, under an opt-in flag or not; `Python_add_library(fused_norm_cuda MODULE norm.cu)` in a CMake
+file, `rules/builds/cmake.py`'s `cmake_cuda_extensions`). A machine without a CUDA device runs a CPU build of
 PyTorch, with which no CUDA extension is built or loads, so the module is never there. A module of
 the project whose top-level imports name such an extension (`import fused_norm_cuda` at column 0,
 which runs whenever the module is imported) fails to import there, and so does one that imports such

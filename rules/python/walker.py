@@ -279,12 +279,14 @@ class PythonWalker:
         self._helper_names: frozenset[str] = frozenset()
         """The names of the module's helpers and test-class methods (`reach.py`): a use of any other name is not recorded."""
         self._value_scope: tuple[int, ...] = ()
-        """The module-level assignment the walk is in, where `reach.py` follows the uses of its name."""
+        """The module-level assignment the walk is in, where `reach.py` follows the uses of its name, or the
+        `__main__` block whose launches it follows."""
         self._wrapped: tuple[int, ...] = ()
         """The function whose decorator the walk is in, where that decorator only wraps it (`ModuleReach.only_wraps`),
         or whose parameter default it is in: the device a default names is used where the function runs."""
         self._followed: frozenset[int] = frozenset()
-        """The module-level assignments whose names `reach.py` follows, by id."""
+        """The module-level assignments whose names `reach.py` follows, and the `__main__` blocks of a test
+        module that launches itself (`ModuleReach.launched`), by id."""
         self._skip_checks = False
         """Whether the module defines a function that opens with a skip (`reach.py`): only then is a call looked at."""
 
@@ -823,8 +825,9 @@ class PythonWalker:
         self._reach = reach = ModuleReach(
             node, self.names, self.in_tests, self.fixtures, self.script, self.elsewhere, self.imported, self.faking_fixtures
         )
-        self._helper_names = frozenset((*reach.functions, *reach.classes, *reach.methods, *reach.values, *reach.imported))
-        self._followed = frozenset(id(statement) for statement in reach.values.values())
+        launches = ("__file__",) if reach.launched else ()
+        self._helper_names = frozenset((*reach.functions, *reach.classes, *reach.methods, *reach.values, *reach.imported, *launches))
+        self._followed = frozenset(id(statement) for statement in (*reach.values.values(), *reach.launched))
         self._skip_checks = bool(reach.skip_checks)
         self._optional_names = optional_names(node, self.names)
         whole = ANOTHER_PATH if "" in self.switched else NEUTRAL  # the module is imported only under a switch
