@@ -150,7 +150,7 @@ def test_each_lock_format_reports_the_lines_of_its_package_entries(cli, tmp_path
     assert sites(report, "Pipfile") == [
         (2, 8, 46, "CDA601", "error"),
         (7, 28, 34, "CDA602", "error"),
-        (8, 2, 17, "CDA604", "error"),
+        (8, 2, 17, "CDA604", "warning"),  # onnxruntime-gpu runs on the CPU provider elsewhere
     ]
     assert sites(report, "Pipfile.lock") == [
         (4, 41, 79, "CDA601", "warning"),

@@ -24,7 +24,7 @@ torchvision==0.18.1+cu121
 nvidia-cublas-cu12==12.1.3.1 \\
     --hash=sha256:ee53ccca76a6fc08fb9701aa95b6ceb242cdaab118c3bb152af4e579af792728
     # via torch
-onnxruntime-gpu==1.18.0
+tensorflow-gpu==2.10.0
 numpy==1.26.4
 """
 REQUIREMENTS_ROCM = """\
@@ -32,7 +32,7 @@ REQUIREMENTS_ROCM = """\
 --extra-index-url https://download.pytorch.org/whl/rocm6.0
 torch==2.3.1+rocm6.0  # the CUDA 12.1 build
 torchvision==0.18.1+rocm6.0
-onnxruntime-gpu==1.18.0
+tensorflow-gpu==2.10.0
 numpy==1.26.4
 """
 DOCKERFILE = """\
@@ -64,7 +64,7 @@ version = "0.1"
 dependencies = [
     "torch==2.4.1",
     "nvidia-nccl-cu12==2.20.5",  # comes with torch anyway
-    "onnxruntime-gpu>=1.17",
+    "tensorflow-gpu>=2.10",
     "pandas",
 ]
 
@@ -85,7 +85,7 @@ name = "demo"
 version = "0.1"
 dependencies = [
     "torch==2.4.1",
-    "onnxruntime>=1.17",
+    "tensorflow>=2.10",
     "pandas",
 ]
 
@@ -109,7 +109,7 @@ def test_rocm_rewrites_requirements_and_dockerfile_and_a_second_run_changes_noth
     assert requirements.read_text() == REQUIREMENTS_ROCM
     assert dockerfile.read_text() == DOCKERFILE_ROCM
     assert "CDA501 ×2" in result.output and "in 2 file(s)" in result.output
-    # onnxruntime-gpu has no drop-in ROCm package: it stays, with its reason
+    # tensorflow-gpu has no drop-in ROCm package: it stays, with its reason
     assert result.exit_code == 1 and "CDA604" in result.output and "no automatic rewrite" in result.output
     again = cli("fix", "--target", "rocm", "--unsafe-fixes")
     assert "nothing to fix automatically" in again.output
@@ -150,17 +150,17 @@ def test_fixes_need_unsafe_fixes_and_diff_writes_nothing(cli, tmp_path):
     diff = cli("fix", "--target", "cpu", "--unsafe-fixes", "--diff")
     assert diff.exit_code == 1
     assert "+torch==2.3.1+cpu  # the CUDA 12.1 build" in diff.stdout
-    assert "-nvidia-cublas-cu12==12.1.3.1 \\" in diff.stdout and "+onnxruntime==1.18.0" in diff.stdout
+    assert "-nvidia-cublas-cu12==12.1.3.1 \\" in diff.stdout and "+tensorflow==2.10.0" in diff.stdout
     assert requirements.read_text() == REQUIREMENTS
 
 
 def test_json_findings_carry_the_fix_only_for_one_target(cli, tmp_path):
-    write(tmp_path / "requirements.txt", "onnxruntime-gpu==1.18.0\n")
+    write(tmp_path / "requirements.txt", "tensorflow-gpu==2.10.0\n")
     (finding,) = scan_json(cli, "--target", "cpu")["findings"]
     assert finding["fix"] == {
         "safety": "unsafe",
-        "description": "`onnxruntime-gpu` → `onnxruntime` on cpu (same releases and API; `CPUExecutionProvider`)",
-        "edits": [{"line": 1, "column": 1, "end_line": 1, "end_column": 16, "replacement": "onnxruntime"}],
+        "description": "`tensorflow-gpu` → `tensorflow` on cpu",
+        "edits": [{"line": 1, "column": 1, "end_line": 1, "end_column": 15, "replacement": "tensorflow"}],
         "requires": [],
     }
     (finding,) = scan_json(cli)["findings"]
@@ -191,8 +191,8 @@ def test_other_extras_stay_when_the_cuda_extra_goes():
         ("--index-url https://download.pytorch.org/whl/cu121\ntorch", "rocm"),
         # a `+cu121` build of a package the PyTorch release table does not vouch for
         ("mmcv==2.1.0+cu121", "cpu"),
-        # a ROCm package is no drop-in for onnxruntime-gpu
-        ("onnxruntime-gpu==1.18.0", "rocm"),
+        # a ROCm package is no drop-in for tensorflow-gpu
+        ("tensorflow-gpu==2.10.0", "rocm"),
     ],
 )
 def test_what_is_not_mechanical_is_left_alone(requirements, target):
@@ -206,7 +206,7 @@ def test_every_kind_the_text_fixer_edits_has_its_analyzers_parser(kind):
 
 
 def test_a_fix_that_would_break_the_file_is_not_written():
-    code = '[project]\ndependencies = ["onnxruntime-gpu"]\n'
+    code = '[project]\ndependencies = ["tensorflow-gpu"]\n'
     (finding,) = analyze(code, ("cpu",), "pyproject.toml")
     broken = Fix(Safety.UNSAFE, "break it", (Edit(Span(1, 1, 1, 2), "[["),))
     result = fix_text(code, [type(finding)(**{**finding.__dict__, "fix": broken})], FileKind.PYPROJECT)
@@ -214,7 +214,7 @@ def test_a_fix_that_would_break_the_file_is_not_written():
 
 
 def test_lock_files_are_not_edited_and_say_why(cli, tmp_path):
-    write(tmp_path / "uv.lock", 'version = 1\n\n[[package]]\nname = "onnxruntime-gpu"\nversion = "1.18.0"\n')
+    write(tmp_path / "uv.lock", 'version = 1\n\n[[package]]\nname = "tensorflow-gpu"\nversion = "2.10.0"\n')
     result = cli("fix", "--target", "cpu", "--unsafe-fixes")
     assert "lock files are not edited" in " ".join(result.output.split())
 
