@@ -271,6 +271,9 @@ class FileFacts:
     this Python module whose text holds a CUDA site, where the scan sees the whole project: (the
     targets a use is quiet on, its cap) per distinct context, none where no other module uses it, or
     None where one uses it in a way that is not followed (`rules/python/callers.py`)."""
+    fallback_callees: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(name, parameters) of the project's functions and classes the module defines or imports that
+    replace a device parameter with the CPU where CUDA is unavailable (`fallback_callees.py`)."""
     main_block: tuple[str, Evidence | None, tuple[str, ...] | None] | None = None
     """For a Python module with an `if __name__ == "__main__":` block: ("library", the first import of
     it in another module, the names other modules import from it or None for all), whose block is

@@ -175,6 +175,8 @@ _READERS = {
     "cuda_defaults": "cudaudit.rules.python.project_calls:cuda_defaults",
     "from_imports": "cudaudit.rules.python.project_calls:from_imports",
     "calls_elsewhere": "cudaudit.rules.python.project_calls:calls_elsewhere",
+    "device_fallbacks": "cudaudit.rules.python.fallback_callees:device_fallbacks",
+    "handed_to_fallbacks": "cudaudit.rules.python.fallback_callees:handed_to_fallbacks",
     "readme_examples": "cudaudit.rules.python.project_calls:readme_examples",
     "configured_calls": "cudaudit.rules.python.configured_calls:configured_calls",
     "definitions": "cudaudit.rules.python.callers:definitions",
@@ -282,6 +284,9 @@ class ProjectIndex:
     used_elsewhere: dict[str, tuple[tuple[str, tuple[Any, ...] | None], ...]] = field(default_factory=dict)
     """Python module -> what the other modules do with its functions and methods that hold a CUDA
     site (`callers.uses_elsewhere`), in a scan that sees the whole project."""
+    fallback_callees: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(default_factory=dict)
+    """Python module -> (name, parameters) of the project's functions and classes it defines or imports
+    that replace a device parameter with the CPU where CUDA is unavailable (`fallback_callees.py`)."""
     main_blocks: dict[str, tuple[Evidence, tuple[str, ...] | None] | None] = field(default_factory=dict)
     """Python module with a `__main__` block -> how other modules import it (`main_block.Imported`: a
     library), or None (a script nothing imports)."""
@@ -332,6 +337,7 @@ class ProjectIndex:
             facts["settings_chosen"] = self.settings_chosen.get(path, ())
             facts["called_elsewhere"] = self.calls_elsewhere.get(path, ())
             facts["used_elsewhere"] = self.used_elsewhere.get(path, ())
+            facts["fallback_callees"] = self.fallback_callees.get(path, ())
             facts["off_default_path"] = self.off_default_path.get(path)
             if self.unimportable and is_test_path(path):
                 facts["unimportable"] = self.unimportable
@@ -551,6 +557,9 @@ def build_index(
         used_elsewhere=(
             _reader("uses_elsewhere")(python, found.definitions, found.from_imports, catalog, remember)
             if found.definitions else {}
+        ),
+        fallback_callees=(
+            _reader("handed_to_fallbacks")(python, found.fallbacks, found.from_imports) if found.fallbacks else {}
         ),
         main_blocks=main_blocks,
         off_default_path={
@@ -1161,6 +1170,8 @@ class _Found:
     """Display path -> `project_calls.cuda_defaults` of each module that has such names."""
     from_imports: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     """Display path -> `project_calls.from_imports` of each module that has some."""
+    fallbacks: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Display path -> `fallback_callees.device_fallbacks` of each module that has some."""
     definitions: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
     """Display path -> `callers.definitions` of each module outside the test suite the prefilter passes,
     where the scan sees the whole project (`follows_callers`)."""
@@ -1240,6 +1251,10 @@ class _Found:
             imports = remember("from_imports", path, lambda: _reader("from_imports")(data()))
             if imports:
                 self.from_imports[path] = imports
+            if not is_test_path(path):
+                fallbacks = remember("device_fallbacks", path, lambda: _reader("device_fallbacks")(path, data()))
+                if fallbacks:
+                    self.fallbacks[path] = fallbacks
             prefiltered = not is_test_path(path) and remember(
                 "prefilter", path, lambda: catalog.may_match(FileKind.PYTHON.value, data())
             )

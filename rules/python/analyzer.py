@@ -17,6 +17,7 @@ from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.python.capability_use import RocmCapabilities
 from cudaudit.rules.python.cuda_in_python import cuda_in_python
 from cudaudit.rules.python.device_data import handles_devices_as_data, is_device_data
+from cudaudit.rules.python.fallback_callees import FallbackCalls
 from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe
 from cudaudit.rules.python.main_block import not_run_by_default
 from cudaudit.rules.python.names import ImportTable
@@ -81,6 +82,7 @@ def _walked(
         not_run=_not_run(tree, text, facts.main_block),
         script=script,
         elsewhere=elsewhere,
+        fallback_calls=FallbackCalls(tree, {name: frozenset(params) for name, params in facts.fallback_callees}),
     )
     walker.visit(tree)
     walker.hits = _quiet_unused(walker, tree, text, script, elsewhere)

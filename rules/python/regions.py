@@ -140,6 +140,10 @@ REPLACED_WITHOUT_CUDA = Region(cap=Severity.NOTE)
 """A command-line default (`--device cuda`) that the module replaces with another device under a
 test of CUDA's availability (`elif not torch.cuda.is_available(): args.device = "cpu"`): a host
 without CUDA never runs with it (`concerns/settings.py`)."""
+HANDED_TO_FALLBACK = Region(cap=Severity.NOTE)
+"""A device handed to a function or class of the project that replaces it with the CPU where
+`torch.cuda.is_available()` is False (`Recognizer(device="cuda:0")`, `fallback_callees.py`), or a
+setting read only there: it runs on every target, the GPU where there is one (ROCm's too)."""
 FALLBACK_VALUE = ANOTHER_PATH
 """The value a lookup gives where the setting is absent (`getattr(args, "device", "cuda")`,
 `os.environ.get("DEVICE", "cuda")`): the setting picks another device on the other targets."""

@@ -34,6 +34,7 @@ from cudaudit.rules.python.constructors import built_regions
 from cudaudit.rules.python.defaults import ModuleCalls
 from cudaudit.rules.python.device_syntax import parameter_defaults
 from cudaudit.rules.python.disabled_flags import DisabledFlag, disabled_flags, holds_at
+from cudaudit.rules.python.fallback_callees import FallbackCalls
 from cudaudit.rules.python.guards import Polarity, Probe, exits_early, launch_test, polarity, probes_in
 from cudaudit.rules.python.names import ImportTable, final_name
 from cudaudit.rules.python.nodes import attribute_stores, statements, subtree
@@ -192,8 +193,12 @@ class PythonWalker:
         elsewhere: Elsewhere | None = None,
         imported: frozenset[str] = frozenset(),
         attribute_stores: Mapping[str, int] | None = None,
+        fallback_calls: FallbackCalls | None = None,
     ) -> None:
         self.names = names
+        self.fallback_calls = fallback_calls or FallbackCalls(ast.Module(body=[], type_ignores=[]), {})
+        """The module's calls of the project's callees that replace a device with the CPU without
+        CUDA (`fallback_callees.py`, through the project index)."""
         self.script = script
         """The module is a script nothing in the scan imports (`main_block.py`): only it calls its functions."""
         self.elsewhere = elsewhere

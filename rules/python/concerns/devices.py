@@ -8,7 +8,9 @@ from `rank % torch.cuda.device_count()`) an ordinal that means a CUDA device.
 A device inside a comparison (`t.device == torch.device("cuda")`) is a check, not a use. In a test
 module, a `device=` given to a stand-in (`types.SimpleNamespace(device="cuda")`, `Mock(device=...)`)
 is an attribute of a test double that imitates a tensor or a pipeline: nothing runs on it.
-Settings named for devices (`device = "cuda"`) are the `settings` concern's.
+Settings named for devices (`device = "cuda"`) are the `settings` concern's. A device handed to a
+callee of the project that replaces it with the CPU where CUDA is unavailable (`fallback_callees.py`)
+is a note at most.
 Inside `with FakeTensorMode():` the `device=` of a tensor factory (`torch.empty(n, device="cuda")`)
 is a fake tensor's device, which allocates nothing: its own key, from the catalog's
 `[fake_tensor_mode]` table (the modes, the factories and the methods that make fake tensors).
@@ -19,6 +21,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
+from functools import partial
 
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.python.device_flow import (
@@ -38,6 +41,7 @@ from cudaudit.rules.python.device_syntax import (
 )
 from cudaudit.rules.python.names import dotted_name
 from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.regions import HANDED_TO_FALLBACK
 from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
@@ -221,6 +225,8 @@ class DevicePositions(Concern):
                 self._device(keyword.value, FAKE_DEVICE_KEY)
                 if isinstance(keyword.value, ast.Call):
                     self._fake_devices.add(id(keyword.value))
+            elif keyword.arg in DEVICE_KEYWORDS and walk.fallback_calls.takes(call, keyword.arg):
+                walk.within(HANDED_TO_FALLBACK, partial(self._device, keyword.value, _device_key(callee, keyword.arg)))
             elif keyword.arg in DEVICE_KEYWORDS:
                 self._device(keyword.value, _device_key(callee, keyword.arg))
         if not call.args:

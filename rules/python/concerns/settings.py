@@ -19,7 +19,9 @@ availability (`elif not torch.cuda.is_available(): args.device = "cpu"`) never r
 a host without CUDA: a note (`REPLACED_WITHOUT_CUDA`). An option's distributed backend (`--dist-backend nccl`) is judged the same
 way: a module that hands `args.dist_backend` to `init_process_group` starts NCCL with it. A backend
 under a key of a dict display (`{"backend": "nccl"}`) is data a launcher reads when it starts
-several processes: a warning at most (`LAUNCH_SETTING`).
+several processes: a warning at most (`LAUNCH_SETTING`). A device setting or option whose every read
+hands it to a callee of the project that replaces it with the CPU where CUDA is unavailable, or
+shows it, breaks nothing: a note at most (`fallback_callees.py`, `HANDED_TO_FALLBACK`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.regions import (
     COMMAND_LINE_DEFAULT,
     FALLBACK_VALUE,
+    HANDED_TO_FALLBACK,
     LAUNCH_SETTING,
     ONLY_COMPARED,
     REPLACED_WITHOUT_CUDA,
@@ -98,7 +101,17 @@ class NamedSettings(Concern):
             if isinstance(target, ast.Name) and self._only_compared(target.id, node.value):
                 self.walk.within(ONLY_COMPARED, partial(self._report, target.id, node.value))
                 continue
-            self._setting(node, target_name(target), node.value)
+            name = target_name(target)
+            if isinstance(target, ast.Name) and self._handed_to_fallback(name, attribute=False):
+                self.walk.within(HANDED_TO_FALLBACK, partial(self._setting, node, name, node.value))
+                continue
+            self._setting(node, name, node.value)
+
+    def _handed_to_fallback(self, name: str | None, attribute: bool) -> bool:
+        """Whether the device setting `name` is read only as a device handed to a callee of the
+        project that replaces it with the CPU without CUDA, or shown (`fallback_callees.py`)."""
+        calls = self.walk.fallback_calls
+        return bool(calls) and bool(name) and names_setting(name or "", "device") and calls.only_handed_on(name or "", attribute)
 
     def _only_compared(self, name: str, value: ast.expr) -> bool:
         """Whether a local name given a CUDA device string is read only as an operand of
@@ -180,9 +193,14 @@ class NamedSettings(Concern):
                 return
             dest = _destination(call, names, flags)
             given = self._given_parser(call.func.value)
-            self._command_line_default(
-                " ".join(names), default, max(flags, key=len), lambda reads: given or reads.reads_option(dest), dest
+            default_of = partial(
+                self._command_line_default,
+                " ".join(names), default, max(flags, key=len), lambda reads: given or reads.reads_option(dest), dest,
             )
+            if not given and self._handed_to_fallback(dest, attribute=True):
+                self.walk.within(HANDED_TO_FALLBACK, default_of)
+            else:
+                default_of()
 
     def _given_parser(self, receiver: ast.expr) -> bool:
         """Whether `receiver.add_argument(...)` fills a parser the enclosing function was given
