@@ -10,7 +10,7 @@ opt-in: its findings are notes on the targets that would never install it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cudaudit.facts import NO_FACTS, FileFacts
@@ -97,10 +97,15 @@ def analyze_pyproject(
         item.group for item in lists if item.group is not None and any(pins_cuda_build(r, catalog) for r in item.requirements)
     )
 
-    def report(placed: Placed, hits, group: str | None = None) -> None:
+    def report(placed: Placed, hits, group: str | None = None, unbound: bool = False) -> None:
         quiet = optional_group(group, facts, group in cuda_builds) if group else frozenset()
+        if unbound:
+            quiet = frozenset(settings.targets)
         context = DependencyContext(torch, quiet, fix, frozenset(facts.unimported_bindings))
-        found.extend((group, f) for f in findings(placed, hits, path, catalog, settings, context))
+        reported = findings(placed, hits, path, catalog, settings, context)
+        if unbound:
+            reported = [replace(f, message=f"{f.message}; no `[tool.uv.sources]` entry names this explicit index, so no install takes packages from it") for f in reported]
+        found.extend((group, f) for f in reported)
 
     for item in lists:
         anchor = _anchor(doc, item.table, item.key)
@@ -108,10 +113,10 @@ def analyze_pyproject(
             literal = doc.string(requirement, anchor)
             if literal is not None:
                 report(doc.placed(literal), requirement_hits(requirement, catalog), item.group)
-    for table, url, group in index_urls(data):
+    for table, url, group, unbound in index_urls(data):
         literal = doc.string(url, doc.section_start(table))
         if literal is not None:
-            report(doc.placed(literal), index_hits(url, catalog), group)
+            report(doc.placed(literal), index_hits(url, catalog), group, unbound)
     for table, url in source_urls(data):
         literal = doc.string(url, doc.section_start(table))
         if literal is not None:
@@ -144,20 +149,25 @@ def requirement_lists(data: dict[str, Any]) -> Iterator[RequirementList]:
         yield RequirementList(("tool", "pdm", "dev-dependencies"), name, _strings(items), name)
 
 
-def index_urls(data: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], str, str | None]]:
-    """(table, URL, opt-in extra or group) of every package index or find-links location.
+def index_urls(data: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], str, str | None, bool]]:
+    """(table, URL, opt-in extra or group, unbound) of every package index or find-links location.
 
     A uv index that `[tool.uv.sources]` only selects for extras or groups named for CUDA
-    (`{ index = "pytorch-cu121", extra = "gpu" }`) is as opt-in as those extras.
+    (`{ index = "pytorch-cu121", extra = "gpu" }`) is as opt-in as those extras. One marked
+    `explicit = true` serves only the packages a source pins to it
+    (https://docs.astral.sh/uv/concepts/indexes/#pinning-a-package-to-an-index): where no source
+    names it, it is unbound, and no install of the project takes a package from it.
     """
     for table, key in _INDEX_KEYS:
         for url in _strings(_nested(data, table).get(key)):
-            yield table, url, None
+            yield table, url, None, False
     for table in _INDEX_TABLES:
         entries = _nested(data, table[:-1]).get(table[-1])
         for entry in entries if isinstance(entries, list) else ():
             if isinstance(entry, dict) and isinstance(entry.get("url"), str):
-                yield table, entry["url"], _opt_in(data, entry.get("name")) if table == _UV_INDEX else None
+                uv = table == _UV_INDEX
+                unbound = uv and entry.get("explicit") is True and not _users(data, entry.get("name"))
+                yield table, entry["url"], _opt_in(data, entry.get("name")) if uv else None, unbound
 
 
 def source_urls(data: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], str]]:
@@ -172,9 +182,14 @@ def _uv_sources(data: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from (entry for entry in (source if isinstance(source, list) else [source]) if isinstance(entry, dict))
 
 
+def _users(data: dict[str, Any], index: Any) -> list[dict[str, Any]]:
+    """The `[tool.uv.sources]` entries that pin a package to the uv index named `index`."""
+    return [entry for entry in _uv_sources(data) if entry.get("index") == index]
+
+
 def _opt_in(data: dict[str, Any], index: Any) -> str | None:
     """The CUDA-named extra or group that every source using `index` is limited to, if there is one."""
-    users = [entry for entry in _uv_sources(data) if entry.get("index") == index]
+    users = _users(data, index)
     groups = [entry.get("extra") or entry.get("group") for entry in users]
     if users and all(isinstance(g, str) and optional_group(g) for g in groups):
         return groups[0]

@@ -90,11 +90,11 @@ class ModuleCalls:
                     self._classes[id(init)] = node
                 if id(node) in self._top_level:
                     self._top_level_classes.add(node.name)
-        self._handed_on = {
-            node.id if isinstance(node, ast.Name) else node.attr
-            for node in loaded
-            if id(node) not in callees and id(node) not in bases and id(node) not in annotations
-        }
+        handed = [node for node in loaded if id(node) not in callees and id(node) not in bases and id(node) not in annotations]
+        self._handed_on_by_name = {node.id for node in handed if isinstance(node, ast.Name)}
+        """Names the module mentions without calling them: `pool.map(worker, ...)`, `callback=step`."""
+        self._handed_on = self._handed_on_by_name | {node.attr for node in handed if isinstance(node, ast.Attribute)}
+        """With the attributes it so mentions: `callback=self.step`, a method handed on."""
         self._read_attributes = {node.attr for node in loaded if isinstance(node, ast.Attribute)} | self._read_by_name
 
     def default_unread(self, function: FunctionNode, parameter: str) -> bool:
@@ -144,7 +144,7 @@ class ModuleCalls:
         registry builds by name (`@MODELS.register_module("vae")`) is called by configuration, which
         this module cannot see: only a call seen here or elsewhere that leaves the parameter out
         takes its default on the normal path."""
-        if _called_from_anywhere(function) or function.name in self._handed_on:
+        if _called_from_anywhere(function) or self._is_handed_on(function):
             return True
         positional = [*function.args.posonlyargs, *function.args.args]
         method = bool(positional) and positional[0].arg in _SELF
@@ -163,7 +163,7 @@ class ModuleCalls:
         README's examples (`project_calls.py`). A registered function (called by configuration), a
         decorated or handed-on one, and a public method (which other modules call through objects
         this reading does not follow) may have callers unseen."""
-        if function.decorator_list or function.name in self._handed_on:
+        if function.decorator_list or self._is_handed_on(function):
             return False
         cls = self._classes.get(id(function))
         if cls is not None:
@@ -180,6 +180,14 @@ class ModuleCalls:
             return function.name.startswith("_") and self._direct_calls(function.name, positional[0].arg)
         elsewhere = self._elsewhere.get(function.name, ()) if id(function) in self._top_level else ()
         return HANDED_ON not in elsewhere and (self._direct_calls(function.name, None) or bool(elsewhere))
+
+    def _is_handed_on(self, function: FunctionNode) -> bool:
+        """Whether the module mentions `function` without calling it, so that its callers are unseen.
+        A module-level function is mentioned by its name; only a method through an attribute
+        (`self.step`): `args.measure`, an option's value, is no mention of a function `measure`."""
+        if id(function) in self._top_level:
+            return function.name in self._handed_on_by_name
+        return function.name in self._handed_on
 
     def _direct_calls(self, name: str, owner: str | None) -> bool:
         """Whether the module calls `name` itself: `name(...)`, or with `owner` (a method's first
@@ -208,7 +216,7 @@ class ModuleCalls:
         # `Runner(...)` and `super().__init__(...)` pass no `self`: their arguments start after it
         after_self = None if position is None else position - 1
         for built in self._built_classes(cls):
-            if built.name in self._handed_on:
+            if built.name in self._handed_on_by_name:  # a class is handed on by its name (`registry["x"] = Runner`)
                 return True
             if any(not _passes(call, parameter, after_self, False) for call in self._calls.get(built.name, ())):
                 return True
