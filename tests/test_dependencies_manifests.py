@@ -158,6 +158,17 @@ def test_a_cuda_index_selected_only_for_a_gpu_extra_is_opt_in(cli, tmp_path):
     assert sites(scan_json(cli, "--target", "rocm"), "pyproject.toml") == [(17, 8, 46, "CDA601", "error")]
 
 
+def test_an_explicit_uv_index_no_source_names_installs_nothing():
+    """uv takes packages from an explicit index only for the sources pinned to it: unnamed, the
+    index is a note on every target that says so; named by a source, it keeps its error."""
+    index = '[[tool.uv.index]]\nname = "cu121"\nurl = "https://download.pytorch.org/whl/cu121"\nexplicit = true\n'
+    project = '[project]\nname = "x"\ndependencies = ["torch>=2.3"]\n\n'
+    (unbound,) = analyze(project + index, path="pyproject.toml")
+    assert unbound.severity.value == "note" and "no `[tool.uv.sources]` entry names" in unbound.message
+    (bound,) = analyze(project + index + '\n[tool.uv.sources]\ntorch = { index = "cu121" }\n', path="pyproject.toml")
+    assert bound.severity.value == "error" and "torch resolves to a CUDA build" in bound.message
+
+
 def test_an_extra_that_pins_cuda_builds_is_the_nvidia_variant_once_per_extra():
     code = """[project]
 name = "kit"

@@ -97,14 +97,17 @@ def analyze_pyproject(
         item.group for item in lists if item.group is not None and any(pins_cuda_build(r, catalog) for r in item.requirements)
     )
 
-    def report(placed: Placed, hits, group: str | None = None, unbound: bool = False) -> None:
+    def report(placed: Placed, hits, group: str | None = None, unbound: str | None = None) -> None:
+        """`unbound`: the URL of an explicit uv index no source names (`index_urls`), whose findings
+        are notes that say why in place of what the index would install."""
         quiet = optional_group(group, facts, group in cuda_builds) if group else frozenset()
-        if unbound:
+        if unbound is not None:
             quiet = frozenset(settings.targets)
         context = DependencyContext(torch, quiet, fix, frozenset(facts.unimported_bindings))
         reported = findings(placed, hits, path, catalog, settings, context)
-        if unbound:
-            reported = [replace(f, message=f"{f.message}; no `[tool.uv.sources]` entry names this explicit index, so no install takes packages from it") for f in reported]
+        if unbound is not None:
+            message = f"`{unbound}` is an explicit uv index that no `[tool.uv.sources]` entry names: no install of the project takes packages from it"
+            reported = [replace(f, message=message) for f in reported]
         found.extend((group, f) for f in reported)
 
     for item in lists:
@@ -116,7 +119,7 @@ def analyze_pyproject(
     for table, url, group, unbound in index_urls(data):
         literal = doc.string(url, doc.section_start(table))
         if literal is not None:
-            report(doc.placed(literal), index_hits(url, catalog), group, unbound)
+            report(doc.placed(literal), index_hits(url, catalog), group, url if unbound else None)
     for table, url in source_urls(data):
         literal = doc.string(url, doc.section_start(table))
         if literal is not None:
