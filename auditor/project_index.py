@@ -142,6 +142,8 @@ _READERS = {
     "tables": "cudaudit.rules.python.registries:read_tables",
     "passed_switches": "cudaudit.rules.python.switch_parameters:passed_switches",
     "switch_parameters": "cudaudit.rules.python.switch_parameters:switch_parameters",
+    "environment_switches": "cudaudit.rules.python.environment_tables:environment_switches",
+    "switch_readers": "cudaudit.rules.python.environment_tables:switch_readers",
     "declared_dependencies": "cudaudit.rules.dependencies.declared:declared_dependencies",
     "top_level_imports": "cudaudit.rules.python.extra_only:top_level_imports",
     "readme_extras": "cudaudit.rules.python.extra_only:readme_extras",
@@ -490,11 +492,10 @@ def build_index(
         _reader("routes")(found.named_sources, other_paths, found.sources) if found.named_sources and found.sources else ({}, {})
     )
     settings_elsewhere, turned = _settings_elsewhere(files, python, found) if found.switched or found.tested else ({}, frozenset())
-    if found.passed:
-        parameters = _reader("switch_parameters")(python, found.passed)
+    for reading in _switches_elsewhere(files, python, found):
         settings_elsewhere = {
-            path: settings_elsewhere.get(path, frozenset()) | parameters.get(path, frozenset())
-            for path in {*settings_elsewhere, *parameters}
+            path: settings_elsewhere.get(path, frozenset()) | reading.get(path, frozenset())
+            for path in {*settings_elsewhere, *reading}
         }
     registered, default_entries = (
         _reader("registered_definitions")(python, found.registrations, found.tables)
@@ -1034,6 +1035,21 @@ def _settings_elsewhere(
     return {path: settings - turned for path, settings in tested.items() if settings - turned}, turned
 
 
+def _switches_elsewhere(
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found
+) -> Iterable[dict[str, frozenset[str]]]:
+    """Module -> the names its tests read that hold an environment switch another module sets up:
+    parameters every caller hands one (`switch_parameters`), and the entries of a table of lazy
+    environment lookups (`environment_tables`)."""
+    if found.passed:
+        yield _reader("switch_parameters")(python, found.passed)
+    if found.environment_tables:
+        configs = {file.display: file.read for file in files if set(file.kinds) & _CONFIG_KINDS}
+        yield _reader("switch_readers")(
+            python, found.environment_tables, lambda names: _reader("turned_on")(names, configs)
+        )
+
+
 def _chosen_elsewhere(
     files: list[IndexedFile], python: dict[str, Reader], found: _Found
 ) -> dict[str, tuple[tuple[str, SettingValue], ...]]:
@@ -1183,6 +1199,9 @@ class _Found:
     tested: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> the settings its `if` headers read from argument objects, in a module that
     declares no switch of its own."""
+    environment_tables: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Display path -> `environment_tables.environment_switches` of each module outside the test suite
+    that keeps a table of lazy environment lookups with switches among them."""
     passed: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> `switch_parameters.passed_switches` of each module outside the test suite that
     passes a keyword an environment switch."""
@@ -1241,6 +1260,9 @@ class _Found:
                 passed = remember("passed_switches", path, lambda: _reader("passed_switches")(data()))
                 if passed:
                     self.passed[path] = passed
+                table = remember("environment_switches", path, lambda: _reader("environment_switches")(data()))
+                if table:
+                    self.environment_tables[path] = table
                 choices = remember("choices", path, lambda: _reader("choices")(data()))
                 if choices:
                     self.choices[path] = choices

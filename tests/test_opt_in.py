@@ -491,3 +491,99 @@ def test_a_caller_that_turns_the_parameter_on_keeps_the_branch_on_the_normal_pat
     on = GENERATE.replace('"TIME_STEPS", "0"', '"TIME_STEPS", "1"')  # set unless the user unsets it
     findings = {f.span.line: f.severity for f in analyze(DECODE, path="gen/decode.py", files={"gen/__init__.py": "", "run.py": on})}
     assert findings == {8: Severity.ERROR, 10: Severity.ERROR}
+
+
+def test_the_truth_of_a_lookup_unset_reads_false_is_a_switch_the_user_sets():
+    code = """
+import os
+import torch
+
+TIMED = bool(int(os.getenv("TIMED", "0")))
+
+def step(n):
+    if TIMED:
+        torch.cuda.synchronize()
+    if os.getenv("NVTX", "0") != "0":
+        torch.cuda.nvtx.range_push("step")
+    if bool(os.environ.get("TRACE")):
+        torch.cuda.synchronize()
+    if os.getenv("SYNC", "1") != "0":
+        torch.cuda.synchronize()
+    if int(os.environ.get("WORKERS", "0")):
+        torch.cuda.synchronize()
+    if bool(os.getenv("EAGER", "0")):
+        torch.cuda.synchronize()
+"""
+    findings = {finding.span.line: finding.severity for finding in analyze(code)}
+    assert findings == {
+        9: Severity.WARNING, 11: Severity.WARNING, 13: Severity.WARNING,
+        15: Severity.ERROR, 17: Severity.ERROR, 19: Severity.ERROR,  # on unless unset, a count, `bool("0")`
+    }
+
+
+def test_a_flag_of_a_switch_and_a_device_test_guards_both():
+    code = """
+import os
+import torch
+
+PROFILE = os.getenv("PROFILE", "0") == "1"
+
+def push(name):
+    enabled = PROFILE and torch.cuda.is_available()
+    if not enabled:
+        return
+    torch.cuda.nvtx.range_push(name)
+
+def mark(name):
+    enabled = PROFILE and torch.cuda.is_available()
+    if enabled:
+        torch.cuda.nvtx.mark(name)
+"""
+    assert [f for f in analyze(code) if f.severity is not Severity.NOTE] == []
+
+
+ENVIRONMENT_TABLE = """
+import os
+
+environment_variables = {
+    "APP_STAGE_TIMING": lambda: bool(int(os.getenv("APP_STAGE_TIMING", "0"))),
+    "APP_SYNC": lambda: os.getenv("APP_SYNC", "1") == "1",
+    "APP_DEVICE": lambda: os.getenv("APP_DEVICE", "cuda"),
+}
+
+
+def __getattr__(name):
+    if name in environment_variables:
+        return environment_variables[name]()
+    raise AttributeError(name)
+"""
+STAGE = """
+import torch
+import app.envs as envs
+from app.envs import APP_STAGE_TIMING
+
+def run(stage, batch):
+    if envs.APP_STAGE_TIMING:
+        torch.cuda.synchronize()
+    if envs.APP_SYNC:
+        torch.cuda.synchronize()
+    if APP_STAGE_TIMING:
+        torch.cuda.synchronize()
+    return stage(batch)
+"""
+
+
+def test_a_switch_of_a_table_of_lazy_environment_lookups_is_off_where_other_modules_read_it():
+    files = {"app/__init__.py": "", "app/envs.py": ENVIRONMENT_TABLE}
+    findings = {f.span.line: f.severity for f in analyze(STAGE, path="app/stage.py", files=files)}
+    assert findings == {8: Severity.WARNING, 10: Severity.ERROR, 12: Severity.WARNING}
+
+
+def test_a_table_without_a_module_getattr_or_turned_on_by_the_scripts_keeps_the_verdicts():
+    plain = ENVIRONMENT_TABLE.replace("def __getattr__(name):", "def lookup(name):")
+    findings = {f.span.line: f.severity for f in analyze(STAGE, path="app/stage.py", files={"app/envs.py": plain})}
+    assert findings == {8: Severity.ERROR, 10: Severity.ERROR, 12: Severity.ERROR}
+    scripts = {f"examples/{name}/run.sh": "APP_STAGE_TIMING=1 python -m app.run\n" for name in ("t2v", "i2v")}
+    files = {"app/__init__.py": "", "app/envs.py": ENVIRONMENT_TABLE, **scripts}
+    findings = {f.span.line: f.severity for f in analyze(STAGE, path="app/stage.py", files=files)}
+    assert findings == {8: Severity.ERROR, 10: Severity.ERROR, 12: Severity.ERROR}

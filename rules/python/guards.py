@@ -244,6 +244,8 @@ def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | Non
         chosen = chosen_polarity(test, names)
         if chosen is not None:
             return chosen
+        if is_environment_switch(test):
+            return Polarity.POSITIVE  # `os.getenv("X", "0") != "0"` too: true only where the user set it
     if isinstance(test, ast.Compare) and len(test.ops) == 1:
         without = holds_without_device(test, names)
         if without is not None:  # `device_count() == 0` is true where there is none: the no-GPU branch
@@ -955,7 +957,7 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
             and any(_is_cuda_device_string(a, prefix=True) for a in node.args)
         ):
             return {Probe.CUDA}
-        if is_off_by_default_read(node):
+        if is_off_by_default_read(node) or is_environment_switch(node):
             return {Probe.OFF_BY_DEFAULT}
         if isinstance(func, ast.Attribute) and func.attr in _ENVIRONMENT_LOOKUPS and node.args and _names_scheduler_variable(node.args[0]):
             return {Probe.MULTI_PROCESS}

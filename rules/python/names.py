@@ -614,26 +614,64 @@ def is_environment_switch(node: ast.expr) -> bool:
     """`os.environ.get("USE_X", "0") == "1"`, `os.getenv("PROFILE", "").lower() in ("1", "true")`,
     `int(os.environ.get("BENCH", 0)) == 1`: a variable the user sets to turn something on, whose
     lookup falls back to a value that is not on (no default, `None`, `"0"`, `""`, `False`) where it
-    is unset: the true branch runs only when someone asks for it. A variable a launcher sets is no such
-    switch by its values (`os.environ.get("WORLD_SIZE", "1") == "1"` falls back to an on value,
-    `os.environ.get("LOCAL_RANK") == "0"` compares with one that is not)."""
-    if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.In))):
+    is unset: the true branch runs only when someone asks for it. So do the truth of such a lookup
+    where unset reads false (`bool(int(os.getenv("STAGE_TIMING", "0")))`, `bool(os.getenv("TRACE"))`)
+    and a test that it differs from its own fallback (`os.getenv("NVTX", "0") != "0"`). A variable a
+    launcher sets is no such switch by its values (`os.environ.get("WORLD_SIZE", "1") == "1"` falls
+    back to an on value, `os.environ.get("LOCAL_RANK") == "0"` compares with one that is not)."""
+    if isinstance(node, ast.Call):
+        return _environment_truth(node)
+    if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.In, ast.NotEq))):
         return False
     compared = node.comparators[0]
+    lookup = _unwrapped(node.left)
+    if not (isinstance(lookup, ast.Call) and lookup.args and _looks_up_environment(lookup.func)):
+        return False
+    key = lookup.args[0]
+    if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+        return False
+    default = _fallback(lookup)
+    if isinstance(node.ops[0], ast.NotEq):  # `!= "0"` where unset reads "0": set to anything else
+        return (
+            isinstance(default, ast.Constant) and isinstance(compared, ast.Constant)
+            and str(default.value).lower() == str(compared.value).lower()
+            and str(compared.value).lower() not in _ON_WORDS
+        )
     values = _strings(compared) if isinstance(node.ops[0], ast.In) else (
         [compared.value] if isinstance(compared, ast.Constant) and isinstance(compared.value, (str, int)) else None
     )
     if not values or not all(str(value).lower() in _ON_WORDS for value in values):
         return False
-    lookup = _unwrapped(node.left)
+    return default is None or (isinstance(default, ast.Constant) and str(default.value).lower() not in _ON_WORDS)
+
+
+def _fallback(lookup: ast.Call) -> ast.expr | None:
+    """The value an environment lookup gives where the variable is unset, as written; None for none."""
+    return lookup.args[1] if len(lookup.args) > 1 else next((k.value for k in lookup.keywords if k.arg == "default"), None)
+
+
+def _environment_truth(call: ast.Call) -> bool:
+    """`bool(int(os.getenv("X", "0")))`, `bool(os.getenv("X"))`, `bool(os.getenv("X", "0") != "0")`:
+    true only where the user set the variable. `bool()` of a bare lookup needs no fallback or an
+    empty one (`bool("0")` is true), of `int()` one of zero. A bare `int(os.getenv("N", "0"))` is more
+    often a count (`LOCAL_RANK`, a number of workers) than a switch, and is none here."""
+    if not (isinstance(call.func, ast.Name) and call.func.id == "bool" and len(call.args) == 1 and not call.keywords):
+        return False
+    inner = call.args[0]
+    if isinstance(inner, ast.Compare):
+        return is_environment_switch(inner)
+    converted = isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "int" and len(inner.args) == 1
+    lookup = inner.args[0] if converted and isinstance(inner, ast.Call) else inner
     if not (isinstance(lookup, ast.Call) and lookup.args and _looks_up_environment(lookup.func)):
         return False
-    key = lookup.args[0]
-    default = lookup.args[1] if len(lookup.args) > 1 else next((k.value for k in lookup.keywords if k.arg == "default"), None)
-    return (
-        isinstance(key, ast.Constant) and isinstance(key.value, str)
-        and (default is None or (isinstance(default, ast.Constant) and str(default.value).lower() not in _ON_WORDS))
-    )
+    key, default = lookup.args[0], _fallback(lookup)
+    if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+        return False
+    if default is None:
+        return not converted  # `int(None)` raises where the variable is unset
+    if not isinstance(default, ast.Constant):
+        return False
+    return default.value in ((0, "0") if converted else (None, "", False))
 
 
 _CONVERSIONS = frozenset({"str", "int", "bool"})

@@ -601,8 +601,7 @@ class PythonWalker:
         if found is None:
             return None
         value, negated = found
-        probes = probes_in(value, self.names)
-        if not probes or not probes <= _GPU_PROBES:
+        if not tests_the_device(probes_in(value, self.names)):
             return None
         return ast.UnaryOp(ast.Not(), value) if negated else value
 
@@ -1229,8 +1228,16 @@ def device_flags(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef, nam
     or device runs (`_GPU_PROBES`): `use_cuda = torch.version.cuda is not None and CUDA_HOME is not None`."""
     return {
         name: value for name, value in local_flags(scope).items()
-        if (probes := probes_in(value, names)) and probes <= _GPU_PROBES
+        if tests_the_device(probes_in(value, names))
     }
+
+
+def tests_the_device(probes: set[Probe] | frozenset[Probe]) -> bool:
+    """Whether a flag's value tests which GPU or device runs (`_GPU_PROBES`), alone or beside a
+    switch that is off by default (`enabled = PROFILE and torch.cuda.is_available()`): the branch it
+    guards is then both the device's and another path."""
+    device = set(probes) - {Probe.OFF_BY_DEFAULT}
+    return bool(device) and device <= _GPU_PROBES
 
 
 def _is_probe_call(value: ast.expr) -> bool:
