@@ -150,6 +150,7 @@ _READERS = {
     "extra_only_modules": "cudaudit.rules.python.extra_only:extra_only_modules",
     "registered_definitions": "cudaudit.rules.python.registries:registered_definitions",
     "settings_calls": "cudaudit.rules.python.opt_in:settings_calls",
+    "switched_by": "cudaudit.rules.python.opt_in:switched_by",
     "area_folders": "cudaudit.rules.python.opt_in_areas:area_folders",
     "unreached_in_areas": "cudaudit.rules.python.opt_in_areas:unreached_in_areas",
     "unnamed_modules": "cudaudit.rules.python.unnamed:unnamed_modules",
@@ -492,11 +493,11 @@ def build_index(
         _reader("routes")(found.named_sources, other_paths, found.sources) if found.named_sources and found.sources else ({}, {})
     )
     settings_elsewhere, turned = _settings_elsewhere(files, python, found) if found.switched or found.tested else ({}, frozenset())
-    for reading in _switches_elsewhere(files, python, found):
-        settings_elsewhere = {
-            path: settings_elsewhere.get(path, frozenset()) | reading.get(path, frozenset())
-            for path in {*settings_elsewhere, *reading}
-        }
+    switches = _switches_elsewhere(files, python, found)
+    settings_elsewhere = {
+        path: settings_elsewhere.get(path, frozenset()) | switches.get(path, frozenset())
+        for path in {*settings_elsewhere, *switches}
+    }
     registered, default_entries = (
         _reader("registered_definitions")(python, found.registrations, found.tables)
         if found.registrations or found.tables else ({}, frozenset())
@@ -542,7 +543,8 @@ def build_index(
         never_collected=found.configured,
         releases=tuple(sorted(set(found.releases))),
         switched=_with_registered(
-            _switched(python, found, catalog, import_lines, settings_elsewhere, turned) if found.switched or settings_elsewhere else {},
+            _switched(python, found, catalog, import_lines, settings_elsewhere, turned, switches)
+            if found.switched or settings_elsewhere else {},
             registered,
         ),
         settings_off=settings_elsewhere,
@@ -1035,19 +1037,23 @@ def _settings_elsewhere(
     return {path: settings - turned for path, settings in tested.items() if settings - turned}, turned
 
 
-def _switches_elsewhere(
-    files: list[IndexedFile], python: dict[str, Reader], found: _Found
-) -> Iterable[dict[str, frozenset[str]]]:
-    """Module -> the names its tests read that hold an environment switch another module sets up:
+def _switches_elsewhere(files: list[IndexedFile], python: dict[str, Reader], found: _Found) -> dict[str, frozenset[str]]:
+    """Module -> the names its tests read that hold a switch the user turns on, set up elsewhere:
     parameters every caller hands one (`switch_parameters`), and the entries of a table of lazy
     environment lookups (`environment_tables`)."""
+    readings = []
     if found.passed:
-        yield _reader("switch_parameters")(python, found.passed)
+        readings.append(_reader("switch_parameters")(python, found.passed))
     if found.environment_tables:
         configs = {file.display: file.read for file in files if set(file.kinds) & _CONFIG_KINDS}
-        yield _reader("switch_readers")(
+        readings.append(_reader("switch_readers")(
             python, found.environment_tables, lambda names: _reader("turned_on")(names, configs)
-        )
+        ))
+    merged: dict[str, frozenset[str]] = {}
+    for reading in readings:
+        for path, names in reading.items():
+            merged[path] = merged.get(path, frozenset()) | names
+    return merged
 
 
 def _chosen_elsewhere(
@@ -1065,22 +1071,25 @@ def _chosen_elsewhere(
 
 def _switched(
     python: dict[str, Reader], found: _Found, catalog: Catalog, import_lines: dict[str, bytes],
-    settings: Mapping[str, frozenset[str]], turned: frozenset[str],
+    settings: Mapping[str, frozenset[str]], turned: frozenset[str], switches: Mapping[str, frozenset[str]],
 ) -> dict[str, tuple[tuple[str, Evidence], ...]]:
     """`opt_in.switched_definitions`, with the settings another module declares off by default
     (`settings`, by the module that tests them; `turned`, those the project turns on in its
-    configuration files and scripts); `import_lines` keeps each module's import lines for
-    `_main_blocks`' reader."""
+    configuration files and scripts) and the names the index found to hold a switch (`switches`,
+    `_switches_elsewhere`), read as the module's own; `import_lines` keeps each module's import
+    lines for `_main_blocks`' reader."""
     readings = dict(found.switched)
     for path, tested in settings.items():
-        if path in readings:
-            continue  # a module with switches of its own read the settings it tests with them
+        own = switches.get(path, frozenset())
         try:
-            calls = _reader("settings_calls")(python[path](), tested)
+            calls = () if path in readings or not tested - own else _reader("settings_calls")(python[path](), tested - own)
+            if own:  # a module with switches of its own read the settings it tests with them, not these
+                known = {call[0] for call in readings.get(path, ())}
+                calls = (*calls, *(call for call in _reader("switched_by")(python[path](), own) if call[0] not in known))
         except Exception:  # noqa: BLE001 - an unreadable module calls nothing here; its own analysis says why
             continue
         if calls:
-            readings[path] = calls
+            readings[path] = tuple(sorted({*readings.get(path, ()), *calls}))
     if not readings:
         return {}
     return _reader("switched_definitions")(

@@ -587,3 +587,53 @@ def test_a_table_without_a_module_getattr_or_turned_on_by_the_scripts_keeps_the_
     files = {"app/__init__.py": "", "app/envs.py": ENVIRONMENT_TABLE, **scripts}
     findings = {f.span.line: f.severity for f in analyze(STAGE, path="app/stage.py", files=files)}
     assert findings == {8: Severity.ERROR, 10: Severity.ERROR, 12: Severity.ERROR}
+
+
+DEMO = """
+import streamlit as st
+
+SPECS = {
+    "base": {"size": 512},
+    "large": {"size": 768},
+    "full": {},
+}
+
+
+def load(choice="base", with_prior=False):
+    state = {}
+    if choice == "full":
+        from models.full import FullModel
+        state["model"] = FullModel.build("ckpt")
+        return state
+    if with_prior:
+        from models.prior import PriorModel
+        state["prior"] = PriorModel.build("ckpt")
+    return state
+
+
+if __name__ == "__main__":
+    choice = st.selectbox("Model", list(SPECS.keys()), 0)
+    use_prior = choice == "base" and st.checkbox("Use the prior", False)
+    state = load(choice=choice, with_prior=use_prior)
+"""
+PRIOR = "from models.base import Base\n\n\nclass PriorModel(Base):\n    def embed(self, x):\n        return x.to('cuda')\n"
+FULL = "from models.base import Base\n\n\nclass FullModel(Base):\n    def embed(self, x):\n        return x.to('cuda')\n"
+BASE = "class Base:\n    @classmethod\n    def build(cls, path):\n        model = cls()\n        model.cuda()\n        return model\n"
+
+
+def test_a_checkbox_and_a_choice_passed_through_parameters_reach_their_models_only_when_picked():
+    files = {"demo.py": DEMO, "models/__init__.py": "", "models/prior.py": PRIOR, "models/full.py": FULL, "models/base.py": BASE}
+    for path, line in (("models/prior.py", 6), ("models/full.py", 6), ("models/base.py", 5)):
+        findings = {f.span.line: f.severity for f in analyze(files[path], path=path, files=files)}
+        assert findings == {line: Severity.WARNING}, path
+
+
+def test_a_ticked_checkbox_or_a_caller_that_picks_the_model_keeps_it_on_the_normal_path():
+    ticked = DEMO.replace('st.checkbox("Use the prior", False)', 'st.checkbox("Use the prior", True)')
+    files = {"demo.py": ticked, "models/__init__.py": "", "models/prior.py": PRIOR, "models/full.py": FULL, "models/base.py": BASE}
+    assert {f.span.line: f.severity for f in analyze(PRIOR, path="models/prior.py", files=files)} == {6: Severity.ERROR}
+    assert {f.span.line: f.severity for f in analyze(BASE, path="models/base.py", files=files)} == {5: Severity.ERROR}
+    picked = DEMO.replace('list(SPECS.keys()), 0)', 'list(SPECS.keys()), 2)')
+    files = {"demo.py": picked, "models/__init__.py": "", "models/prior.py": PRIOR, "models/full.py": FULL, "models/base.py": BASE}
+    assert {f.span.line: f.severity for f in analyze(FULL, path="models/full.py", files=files)} == {6: Severity.ERROR}
+    assert {f.span.line: f.severity for f in analyze(PRIOR, path="models/prior.py", files=files)} == {6: Severity.WARNING}

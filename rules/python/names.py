@@ -474,6 +474,16 @@ def _strings(node: ast.expr | None) -> list[str] | None:
     return values if values and len(values) == len(node.elts) else None
 
 
+def _keys_of(node: ast.expr) -> str | None:
+    """The name of the dict whose keys `node` lists: `list(SPECS.keys())`, `list(SPECS)`, `tuple(SPECS)`,
+    `SPECS.keys()`; None for anything else."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("list", "tuple") and len(node.args) == 1:
+        node = node.args[0]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "keys" and not node.args:
+        node = node.func.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
 _STORING_ACTIONS = frozenset({"store"})
 """The `action=` of an option that keeps the value given (argparse's default action)."""
 
@@ -504,9 +514,14 @@ def option_choice(call: ast.Call) -> tuple[str, Known] | None:
     return None if dest is None else (dest, known)
 
 
-def picked_option(call: ast.Call) -> str | None:
-    """The option a radio or select box of string options starts on."""
-    options = _strings(_argument(call, 1, "options"))
+def picked_option(call: ast.Call, keys: Callable[[str], list[str] | None] | None = None) -> str | None:
+    """The option a radio or select box of string options starts on. Its options may be the keys of
+    a dict of the module (`list(SPECS.keys())`, `list(SPECS)`), which `keys` gives by its name."""
+    given = _argument(call, 1, "options")
+    options = _strings(given)
+    table = _keys_of(given) if options is None and keys is not None and given is not None else None
+    if table is not None and keys is not None:
+        options = keys(table)
     index = _argument(call, 2, "index")
     at = 0 if index is None else index.value if isinstance(index, ast.Constant) else None
     if options is None or type(at) is not int or not 0 <= at < len(options):

@@ -33,7 +33,10 @@ ticked (`refine = st.checkbox("Refine?", False)`), or a setting of several strin
 another value than the one it starts on: a radio or select box (`mode = st.radio("Mode",
 ("txt2img", "img2img"), 0)`, then `elif mode == "img2img":`, or `if mode in ("img2img",
 "inpaint"):`), an option with `choices=` and a `default=` among them. Such switches are the
-module's own (`_choices`), never a setting other modules read. A function of the module that only
+module's own (`_choices`), never a setting other modules read; so are the names the project index
+finds to hold a switch there (`switched_by`: a parameter every caller hands an unticked box). A class
+whose method a switched block calls (`PriorModel.build(...)`) is called there, and a module only
+modules switched as a whole import is switched as a whole too. A function of the module that only
 switched code calls is switched too, and so is what only it calls, to a fixed point; where the module
 takes its helpers from one `from helpers import *`, a name it neither imports nor defines is the
 helpers' (`do_img2img` of a Streamlit demo's shared module).
@@ -114,6 +117,13 @@ def settings_calls(data: bytes, settings: Iterable[str]) -> tuple[SwitchedCall, 
     return _switched_calls(data, set(), {setting.encode() for setting in settings})
 
 
+def switched_by(data: bytes, switches: Iterable[str]) -> tuple[SwitchedCall, ...]:
+    """The names a module calls only under a test of one of `switches`, names the project index
+    found to hold a switch the user turns on (a parameter every caller hands an unticked checkbox,
+    an entry of a table of environment lookups), read as the module's own."""
+    return _switched_calls(data, {switch.encode() for switch in switches}, set())
+
+
 def _switched_calls(
     data: bytes, switches: set[bytes], tested: set[bytes], choices: Mapping[str, Value] | None = None
 ) -> tuple[SwitchedCall, ...]:
@@ -157,6 +167,8 @@ def _switched_calls(
                 switched.setdefault(inner.func.id, (first + 1, quoted, switch, end))
             elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and not inner.func.attr.startswith("__"):
                 methods.setdefault(inner.func.attr, (first + 1, quoted, switch, end))
+                if isinstance(inner.func.value, ast.Name):  # `Sampler.from_pretrained(...)` builds a `Sampler`
+                    switched.setdefault(inner.func.value.id, (first + 1, quoted, switch, end))
     if not (switched or methods):
         return ()
     imports = statement_lines(statements)
@@ -221,11 +233,17 @@ def _star_sources(statements: Iterable[bytes]) -> list[tuple[int, str]]:
 
 
 _WIDGET = re.compile(
-    rb"\n[ \t]*([A-Za-z_]\w*)[ \t]*=[ \t]*(?:st|streamlit)\.(?:sidebar\.)?(checkbox|toggle|radio|selectbox)\("
-    rb"((?:[^()]|\([^()]*\)){0,600}?)\)"
+    rb"\n[ \t]*(?P<name>[A-Za-z_]\w*)[ \t]*=[ \t]*(?P<gate>[^\n]{0,200}?[ \t]and[ \t]+)?"
+    rb"(?:st|streamlit)\.(?:sidebar\.)?(?P<kind>checkbox|toggle|radio|selectbox)\("
+    rb"(?P<arguments>(?:[^()]|\((?:[^()]|\([^()]*\))*\)){0,600}?)\)"
 )
 """A Streamlit widget whose value a name keeps (`refine = st.checkbox("Refine?", False)`, `mode =
-st.radio("Mode", ("txt2img", "img2img"), 0)`), with its arguments; searched after a newline put in front."""
+st.radio("Mode", ("txt2img", "img2img"), 0)`), with its arguments, and where the widget is the last
+operand of an `and` (`prior = version == "base" and st.checkbox("Use the prior", False)`), what comes
+before; searched after a newline put in front."""
+_LINE_GOES_ON = re.compile(rb"[ \t]*[^ \t\r\n#]")
+"""Something after a widget's call on its line (matched where the call's text, read without the
+newline put in front, ends)."""
 _WIDGET_WORDS = (b".checkbox(", b".toggle(", b".radio(", b".selectbox(")
 """What a module that keeps a widget's value spells: most modules spell none, and are not searched."""
 
@@ -240,16 +258,20 @@ def _choices(data: bytes) -> tuple[set[bytes], dict[str, Value]]:
     choices: dict[str, Value] = {}
     if any(word in data for word in _WIDGET_WORDS):
         for widget in _WIDGET.finditer(b"\n" + data):
-            call = parsed_call(b"f(" + widget.group(3) + b")")
+            call = parsed_call(b"f(" + widget["arguments"] + b")")
             if call is None:
                 continue
-            if widget.group(2) in (b"checkbox", b"toggle"):
-                if unticked(call):
-                    widgets.add(widget.group(1))
+            if widget["gate"] is not None and _LINE_GOES_ON.match(data, widget.end() - 1):
+                continue  # `x and st.checkbox(...) or y`: more than the box decides
+            if widget["kind"] in (b"checkbox", b"toggle"):
+                if unticked(call):  # `x and st.checkbox(...)` is off where the box is, whatever `x` holds
+                    widgets.add(widget["name"])
                 continue
-            start = picked_option(call)
+            if widget["gate"] is not None:
+                continue  # `x and st.radio(...)` holds what `x` holds where it is false
+            start = picked_option(call, lambda table: _dict_keys(data, table))
             if start is not None:
-                choices[widget.group(1).decode("ascii", "replace")] = start
+                choices[widget["name"].decode("ascii", "replace")] = start
     if b"choices" in data and b"add_argument" in data:
         for option in ADD_ARGUMENT.finditer(data):
             if b"choices" not in option.group(1):
@@ -259,6 +281,31 @@ def _choices(data: bytes) -> tuple[set[bytes], dict[str, Value]]:
             if chosen is not None:
                 choices[chosen[0]] = chosen[1][0]
     return widgets, choices
+
+
+def _dict_keys(data: bytes, name: str) -> list[str] | None:
+    """The string keys of the dict module `data` assigns to `name` at its top level, in their order
+    (`SPECS = {"base": {...}, "large": {...}}`); None where it assigns no such dict, or one with
+    another key."""
+    found = re.search(rb"^" + re.escape(name.encode()) + rb"[ \t]*(?::[^=\n]*)?=[ \t]*\{", data, re.M)
+    if found is None:
+        return None
+    closing = re.compile(rb"^\}", re.M).search(data, found.end())
+    if closing is None or data.count(b"\n", found.start(), closing.start()) > _BLOCK_LINES:
+        return None
+    try:
+        value = ast.parse(data[found.start() : closing.end()]).body[0]
+    except (SyntaxError, ValueError, RecursionError, IndexError):
+        return None
+    if not (isinstance(value, (ast.Assign, ast.AnnAssign)) and isinstance(value.value, ast.Dict)):
+        return None
+    keys = [key.value for key in value.value.keys if isinstance(key, ast.Constant) and isinstance(key.value, str)]
+    return keys if len(keys) == len(value.value.keys) else None
+
+
+def unticked_boxes(data: bytes) -> set[bytes]:
+    """The names module `data` keeps a Streamlit checkbox in that is off until the user ticks it (`_choices`)."""
+    return _choices(data)[0] if any(word in data for word in _WIDGET_WORDS) else set()
 
 
 def parsed_call(text: bytes) -> ast.Call | None:
@@ -485,11 +532,70 @@ def switched_definitions(
         for place, owner in _switched_method(text, mentions[name], name, switched_in, may_report):
             found.setdefault(place, []).append((f"{owner}.{name}", evidence))
     lines = {} if lines is None else lines
+    wholes: dict[str, Evidence] = {}
     for place, names in found.items():
         whole = imported_only_within(modules, sources, readings, place, lines, imports)
         if whole is not None:
             names.insert(0, ("", whole))
+            wholes[place] = whole
+    for place, evidence in _imported_only_by_switched(modules, sources, wholes, may_report, lines, imports).items():
+        found.setdefault(place, []).insert(0, ("", evidence))
     return {path: tuple(names) for path, names in found.items()}
+
+
+def _imported_only_by_switched(
+    modules: ModuleMap,
+    sources: Mapping[str, Callable[[], bytes]],
+    wholes: Mapping[str, Evidence],
+    may_report: Callable[[bytes], bool],
+    lines: dict[str, bytes],
+    imports: Callable[[str], list[tuple[int, bytes]]],
+) -> dict[str, Evidence]:
+    """The modules that only modules switched as a whole (`wholes`, with their switch) import, and
+    those only they import in turn: a base class the switched samplers share (`from .base import
+    BaseSampler`) runs only where they do. Only the modules the switched ones import are asked about,
+    and only those of which `may_report` is true are kept."""
+    text = ReadOnce(sources)
+    switched = dict(wholes)
+    pending = sorted(switched)
+    found: dict[str, Evidence] = {}
+    while pending:
+        importer = pending.pop()
+        for _, statement in imports(importer):
+            for imported in statement_modules(statement):
+                for place in sorted(modules.resolve(importer, *imported)):
+                    if place in switched or posixpath.basename(place) == "__init__.py" or not may_report(text(place)):
+                        continue
+                    if _importers(modules, sources, place, lines, imports) <= switched.keys():
+                        switched[place] = found[place] = switched[importer]
+                        pending.append(place)
+    return found
+
+
+def _importers(
+    modules: ModuleMap,
+    sources: Mapping[str, Callable[[], bytes]],
+    place: str,
+    lines: dict[str, bytes],
+    imports: Callable[[str], list[tuple[int, bytes]]],
+) -> set[str]:
+    """The modules of the scan, the test suite's aside, with an import statement that resolves to module `place`."""
+    stem = modules.name(place).rpartition(".")[2].encode()
+    found = set()
+    for importer, read in sources.items():
+        if importer == place or is_test_path(importer):
+            continue
+        if importer not in lines:
+            try:
+                lines[importer] = import_lines(read())
+            except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
+                lines[importer] = b""
+        if stem in lines[importer] and any(
+            place in modules.resolve(importer, *imported)
+            for _, statement in imports(importer) for imported in statement_modules(statement)
+        ):
+            found.add(importer)
+    return found
 
 
 Helper = tuple[str, tuple[str, ...]]

@@ -1,15 +1,17 @@
-"""Function parameters that every call hands an environment switch the user sets to turn something on.
+"""Function parameters that every call hands a switch the user sets to turn something on.
 
 A generation loop may time its first steps only when asked: `def decode(..., is_bench: bool =
 False)`, with `if is_bench: torch.cuda.synchronize()` inside, and a script that calls it with
 `is_bench=os.environ.get("USE_BENCH", "0") == "1"`. The parameter is off unless the user sets the
 variable, as the variable's own test is (`names.is_environment_switch`), so what it guards is
-another path than the normal one, at most a warning.
+another path than the normal one, at most a warning. A Streamlit demo may hand a loader the box the
+user ticks to load an optional model (`load(with_prior=use_prior)`, `use_prior = st.checkbox("Use
+the prior", False)`, `opt_in.unticked_boxes`): the same holds.
 
 `passed_switches` reads one module from its bytes: the keywords it passes an environment switch to
 (most modules pass none and are not parsed). `switch_parameters` then keeps a keyword where every
 module of the scan outside the test suite that gives it a value (`is_bench=...`, a call's keyword or
-a parameter's default) gives False, None or such a switch, and finds the modules whose functions
+a parameter's default) gives False, None or such a switch (or box), and finds the modules whose functions
 take it with a False default: there the parameter is a setting that is off by default
 (`FileFacts.settings_off`). A keyword given any other value anywhere (`is_bench=True`, a setting
 the user may turn on) keeps its verdicts.
@@ -23,7 +25,7 @@ from collections.abc import Callable, Mapping
 
 from cudaudit.filekinds import is_test_path
 from cudaudit.rules.python.names import is_environment_switch
-from cudaudit.rules.python.opt_in import lines_holding, modules_mentioning
+from cudaudit.rules.python.opt_in import lines_holding, modules_mentioning, unticked_boxes
 from cudaudit.rules.python.read_once import ReadOnce
 
 _PASSED = re.compile(
@@ -39,18 +41,38 @@ at every byte of the module, and each of its matches lies within a line that spe
 
 def passed_switches(data: bytes) -> tuple[str, ...]:
     """The keywords module `data` gives an environment switch, a test that is true only where the
-    user set the variable to an on value (`names.is_environment_switch`)."""
-    if not any(lookup in data for lookup in _LOOKUPS):
-        return ()
+    user set the variable to an on value (`names.is_environment_switch`), or the name of a checkbox
+    it keeps that is off until the user ticks it (`opt_in.unticked_boxes`)."""
     found = set()
-    for match in _PASSED.finditer(lines_holding(data, _LOOKUP)):
-        try:
-            value = ast.parse(match.group(2).decode("utf-8", "replace").strip(), mode="eval").body
-        except (SyntaxError, ValueError, RecursionError):
-            continue
-        if is_environment_switch(value):
-            found.add(match.group(1).decode("ascii"))
+    if any(lookup in data for lookup in _LOOKUPS):
+        for match in _PASSED.finditer(lines_holding(data, _LOOKUP)):
+            try:
+                value = ast.parse(match.group(2).decode("utf-8", "replace").strip(), mode="eval").body
+            except (SyntaxError, ValueError, RecursionError):
+                continue
+            if is_environment_switch(value):
+                found.add(match.group(1).decode("ascii"))
+    boxes = unticked_boxes(data)
+    if boxes:
+        for match in _PASSED_NAME.finditer(lines_holding(data, _words(boxes))):
+            if match.group(2) in boxes and match.group(1) not in boxes:
+                found.add(match.group(1).decode("ascii"))
     return tuple(sorted(found))
+
+
+_PASSED_NAME = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)[ \t]*=(?!=)[ \t]*([A-Za-z_]\w*)[ \t]*(?=[,)])")
+"""A keyword given a name as it is (`load_prior=use_prior`), in a call's arguments."""
+
+
+def _words(names: set[bytes]) -> re.Pattern[bytes]:
+    """A pattern of `names` as words, for `opt_in.lines_holding`."""
+    return re.compile(rb"(?<![\w.])(?:" + rb"|".join(re.escape(name) for name in sorted(names)) + rb")(?!\w)")
+
+
+def _passes_a_box(data: bytes, position: int, boxes: set[bytes]) -> bool:
+    """Whether the value that starts at `position` of module `data` is one of its unticked `boxes`, as it is."""
+    value = re.match(rb"([A-Za-z_]\w*)[ \t]*(?=[,)])", data[position : position + 200])
+    return value is not None and value.group(1) in boxes
 
 
 _OFF_VALUE = re.compile(rb"(?:False|None)\b")
@@ -75,12 +97,13 @@ def switch_parameters(
         for path in mentions[name]:
             data = text(path)
             switches = set(passed.get(path, ()))
+            boxes = unticked_boxes(data) if name in switches else set()
             for match in given.finditer(data):
                 if _OFF_VALUE.match(data, match.end()):
                     if _in_signature(data, match.start()):
                         defining.append(path)
                     continue
-                if name in switches and _PASSED.match(data, match.start()):
+                if name in switches and (_PASSED.match(data, match.start()) or _passes_a_box(data, match.end(), boxes)):
                     continue
                 defining = []
                 break
