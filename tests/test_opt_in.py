@@ -589,7 +589,7 @@ def test_a_table_without_a_module_getattr_or_turned_on_by_the_scripts_keeps_the_
     assert findings == {8: Severity.ERROR, 10: Severity.ERROR, 12: Severity.ERROR}
 
 
-DEMO = """
+LOADER_DEMO = """
 import streamlit as st
 
 SPECS = {
@@ -622,18 +622,52 @@ BASE = "class Base:\n    @classmethod\n    def build(cls, path):\n        model 
 
 
 def test_a_checkbox_and_a_choice_passed_through_parameters_reach_their_models_only_when_picked():
-    files = {"demo.py": DEMO, "models/__init__.py": "", "models/prior.py": PRIOR, "models/full.py": FULL, "models/base.py": BASE}
+    files = {"demo.py": LOADER_DEMO, "models/__init__.py": "", "models/prior.py": PRIOR, "models/full.py": FULL, "models/base.py": BASE}
     for path, line in (("models/prior.py", 6), ("models/full.py", 6), ("models/base.py", 5)):
         findings = {f.span.line: f.severity for f in analyze(files[path], path=path, files=files)}
         assert findings == {line: Severity.WARNING}, path
 
 
 def test_a_ticked_checkbox_or_a_caller_that_picks_the_model_keeps_it_on_the_normal_path():
-    ticked = DEMO.replace('st.checkbox("Use the prior", False)', 'st.checkbox("Use the prior", True)')
+    ticked = LOADER_DEMO.replace('st.checkbox("Use the prior", False)', 'st.checkbox("Use the prior", True)')
     files = {"demo.py": ticked, "models/__init__.py": "", "models/prior.py": PRIOR, "models/full.py": FULL, "models/base.py": BASE}
     assert {f.span.line: f.severity for f in analyze(PRIOR, path="models/prior.py", files=files)} == {6: Severity.ERROR}
     assert {f.span.line: f.severity for f in analyze(BASE, path="models/base.py", files=files)} == {5: Severity.ERROR}
-    picked = DEMO.replace('list(SPECS.keys()), 0)', 'list(SPECS.keys()), 2)')
+    picked = LOADER_DEMO.replace('list(SPECS.keys()), 0)', 'list(SPECS.keys()), 2)')
     files = {"demo.py": picked, "models/__init__.py": "", "models/prior.py": PRIOR, "models/full.py": FULL, "models/base.py": BASE}
     assert {f.span.line: f.severity for f in analyze(FULL, path="models/full.py", files=files)} == {6: Severity.ERROR}
     assert {f.span.line: f.severity for f in analyze(PRIOR, path="models/prior.py", files=files)} == {6: Severity.WARNING}
+
+
+ENGINE_DEMO = """
+import argparse
+from predict import Predictor
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--engine", action="store_true")
+args = parser.parse_args()
+
+if args.engine:
+    engine_file = "model_engine.pth"
+else:
+    engine_file = None
+Predictor(None, engine_file)
+"""
+PREDICT = """
+import torch
+
+class Predictor:
+    def __init__(self, model, engine_file=None):
+        if engine_file is not None:
+            self.probe = torch.ones(1, 3).cuda()
+        self.device = torch.ones(1).cuda()
+"""
+
+
+def test_a_parameter_handed_a_name_that_holds_a_value_only_under_a_flag_is_off_by_default():
+    files = {"demo.py": ENGINE_DEMO}
+    findings = {f.span.line: f.severity for f in analyze(PREDICT, path="predict.py", files=files)}
+    assert findings == {7: Severity.WARNING, 8: Severity.ERROR}
+    always = ENGINE_DEMO.replace('else:\n    engine_file = None', 'else:\n    engine_file = "model.pth"')
+    findings = {f.span.line: f.severity for f in analyze(PREDICT, path="predict.py", files={"demo.py": always})}
+    assert findings == {7: Severity.ERROR, 8: Severity.ERROR}

@@ -55,7 +55,14 @@ from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import ModuleMap
 from cudaudit.rules.catalog import word_automaton
-from cudaudit.rules.python.names import option_choice, picked_option, picks_another, tests_a_setting, unticked
+from cudaudit.rules.python.names import (
+    is_nothing,
+    option_choice,
+    picked_option,
+    picks_another,
+    tests_a_setting,
+    unticked,
+)
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.read_once import ReadOnce
 from cudaudit.rules.python.setting_values import Value, settings_class
@@ -301,6 +308,48 @@ def _dict_keys(data: bytes, name: str) -> list[str] | None:
         return None
     keys = [key.value for key in value.value.keys if isinstance(key, ast.Constant) and isinstance(key.value, str)]
     return keys if len(keys) == len(value.value.keys) else None
+
+
+def switched_values(data: bytes) -> dict[str, set[int]]:
+    """Name -> the 1-based lines where module `data` gives it a value only under one of its own
+    switches that are off by default, where the other branch gives it None or False: `if args.trt:
+    engine = "model.pth"` then `else: engine = None`. Such a name holds nothing unless the user
+    asks, and a parameter it is handed holds its default (`switch_parameters`)."""
+    off, _ = _declared(data)
+    if not off:
+        return {}
+    lines = data.split(b"\n")
+    found: dict[str, set[int]] = {}
+    first, counted = 0, 0
+    for start, indent, test in _headers(data):
+        if not off.intersection(_WORDS.findall(test)):
+            continue
+        first += data.count(b"\n", counted, start)
+        counted = start
+        end = _block_end(lines, first, indent)
+        if end is None:
+            continue
+        if end < len(lines) and lines[end].strip() == b"else:" and len(lines[end]) - len(lines[end].lstrip()) == indent:
+            end = _block_end(lines, end, indent)
+            if end is None:
+                continue
+        block = textwrap.dedent(b"\n".join(lines[first:end]).decode("utf-8", "replace"))
+        try:
+            node = ast.parse(block.replace("elif", "if", 1) if block.startswith("elif") else block).body[0]
+        except (SyntaxError, ValueError, RecursionError, IndexError):
+            continue
+        if not (isinstance(node, ast.If) and tests_a_setting(node.test, frozenset(name.decode("ascii") for name in off))):
+            continue
+        otherwise = {
+            target.id for statement in node.orelse if isinstance(statement, ast.Assign) and is_nothing(statement.value)
+            for target in statement.targets if isinstance(target, ast.Name)
+        }
+        for statement in node.body:
+            if isinstance(statement, ast.Assign) and not is_nothing(statement.value):
+                for target in statement.targets:
+                    if isinstance(target, ast.Name) and target.id in otherwise:
+                        found.setdefault(target.id, set()).add(first + statement.lineno)
+    return found
 
 
 def unticked_boxes(data: bytes) -> set[bytes]:

@@ -6,7 +6,12 @@ False)`, with `if is_bench: torch.cuda.synchronize()` inside, and a script that 
 variable, as the variable's own test is (`names.is_environment_switch`), so what it guards is
 another path than the normal one, at most a warning. A Streamlit demo may hand a loader the box the
 user ticks to load an optional model (`load(with_prior=use_prior)`, `use_prior = st.checkbox("Use
-the prior", False)`, `opt_in.unticked_boxes`): the same holds.
+the prior", False)`, `opt_in.unticked_boxes`): the same holds. So it does where a script binds the
+name it hands on only under its own option that is off by default, None otherwise (`if args.engine:
+engine_file = "model.pth"` / `else: engine_file = None`, then `Predictor(model, engine_file)`, whose
+`engine_file=None` parameter opens `if engine_file is not None:`, `opt_in.switched_values`): like
+the keywords, such a name is followed by its spelling, so a call that hands it on positionally under
+another name is not seen.
 
 `passed_switches` reads one module from its bytes: the keywords it passes an environment switch to
 (most modules pass none and are not parsed). `switch_parameters` then keeps a keyword where every
@@ -25,7 +30,7 @@ from collections.abc import Callable, Mapping
 
 from cudaudit.filekinds import is_test_path
 from cudaudit.rules.python.names import is_environment_switch
-from cudaudit.rules.python.opt_in import lines_holding, modules_mentioning, unticked_boxes
+from cudaudit.rules.python.opt_in import lines_holding, modules_mentioning, switched_values, unticked_boxes
 from cudaudit.rules.python.read_once import ReadOnce
 
 _PASSED = re.compile(
@@ -57,6 +62,8 @@ def passed_switches(data: bytes) -> tuple[str, ...]:
         for match in _PASSED_NAME.finditer(lines_holding(data, _words(boxes))):
             if match.group(2) in boxes and match.group(1) not in boxes:
                 found.add(match.group(1).decode("ascii"))
+    if b"store_true" in data:
+        found.update(switched_values(data))
     return tuple(sorted(found))
 
 
@@ -98,12 +105,16 @@ def switch_parameters(
             data = text(path)
             switches = set(passed.get(path, ()))
             boxes = unticked_boxes(data) if name in switches else set()
+            switched = switched_values(data).get(name, set()) if name in switches and b"store_true" in data else set()
             for match in given.finditer(data):
                 if _OFF_VALUE.match(data, match.end()):
                     if _in_signature(data, match.start()):
                         defining.append(path)
                     continue
-                if name in switches and (_PASSED.match(data, match.start()) or _passes_a_box(data, match.end(), boxes)):
+                if name in switches and (
+                    _PASSED.match(data, match.start()) or _passes_a_box(data, match.end(), boxes)
+                    or data.count(b"\n", 0, match.start()) + 1 in switched
+                ):
                     continue
                 defining = []
                 break
