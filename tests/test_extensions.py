@@ -166,6 +166,81 @@ def test_cmake_hip_branches_are_ported_and_their_cuda_siblings_are_notes():
     ]
 
 
+HIP_ARM = (
+    'set(GPU_BACKEND "cuda" CACHE STRING "cuda or rocm")\n'
+    'if(GPU_BACKEND STREQUAL "rocm")\n  enable_language(HIP)\nelse()\n  enable_language(CUDA)\nendif()\n'
+)
+
+
+def test_cmake_parts_only_a_cuda_build_takes_are_notes_in_a_build_with_a_hip_arm():
+    body = (
+        'if(ARCH_LIST MATCHES "(^|;)(9\\\\.0a|sm_90a)(;|$)")\n'  # line 7
+        '  set(CMAKE_CUDA_ARCHITECTURES 90a)\n'
+        'endif()\n'
+        'set(WITH_FP4 OFF)\n'
+        'if(NOT GPU_BACKEND STREQUAL "rocm")\n'
+        '  string(REGEX MATCH "sm_120a" HAS_SM120 "${ARCH_LIST}")\n'
+        '  if(HAS_SM120 AND CMAKE_CUDA_COMPILER_VERSION VERSION_GREATER_EQUAL 12.8)\n'
+        '    set(WITH_FP4 ON)\n'
+        '  endif()\n'
+        'endif()\n'
+        'if(WITH_FP4)\n'  # line 17
+        '  set_target_properties(fp4 PROPERTIES CUDA_ARCHITECTURES "120a")\n'
+        'endif()\n'
+        'if(ARCH_LIST MATCHES "gfx90a" OR WITH_FP4)\n'  # either build: keeps its verdict
+        '  set(CMAKE_CUDA_ARCHITECTURES 90a)\n'
+        'endif()\n'
+        'set(GPU_FLAGS --use_fast_math)\n'  # line 23: used only for CUDA-language sources
+        'set(SHARED_FLAGS --expt-relaxed-constexpr)\n'  # line 24: also handed to every compile
+        'target_compile_options(ops PRIVATE "$<$<COMPILE_LANGUAGE:CUDA>:${GPU_FLAGS};${SHARED_FLAGS}>" ${SHARED_FLAGS})\n'
+        'target_compile_options(ops PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-O3 -lineinfo> -Xptxas=-v)\n'
+    )
+    result = [(f.rule, f.span.line, f.severity.value) for f in analyze(HIP_ARM + body, path="CMakeLists.txt")]
+    assert result == [
+        ("CDA450", 5, "note"),
+        ("CDA452", 8, "note"),
+        ("CDA452", 18, "note"),
+        ("CDA452", 21, "error"),
+        ("CDA442", 23, "note"),
+        ("CDA442", 24, "warning"),
+        ("CDA442", 26, "note"),
+        ("CDA442", 26, "warning"),
+    ]
+    without_hip = [(f.rule, f.span.line, f.severity.value) for f in analyze(body, path="CMakeLists.txt")]
+    assert ("CDA452", 2, "error") in without_hip and ("CDA442", 17, "warning") in without_hip
+
+
+def test_cmake_settings_an_installer_forces_and_probes_of_a_cuda_pytorch_leave_a_part_cuda_only():
+    probe = "import torch; print('1' if torch.cuda.is_available() and torch.version.cuda else '0')"
+    body = (
+        'set(BUILD_TK "AUTO" CACHE STRING "AUTO, ON or OFF")\n'
+        "set(WITH_TK OFF)\n"
+        'if(BUILD_TK STREQUAL "ON")\n  set(WITH_TK ON)\n'  # the installer's choice, not a default build's
+        'elseif(BUILD_TK STREQUAL "AUTO")\n'
+        f'  execute_process(COMMAND python -c "{probe}" OUTPUT_VARIABLE HAS_CUDA_TORCH)\n'
+        '  if(HAS_CUDA_TORCH STREQUAL "1")\n    set(WITH_TK ON)\n  endif()\n'
+        "endif()\n"
+        "if(WITH_TK)\n  set(CMAKE_CUDA_ARCHITECTURES 90a)\nendif()\n"  # its setting on line 18
+    )
+    severities = [(f.span.line, f.severity.value) for f in analyze(HIP_ARM + body, path="CMakeLists.txt") if f.rule == "CDA452"]
+    assert severities == [(18, "note")]
+    unprobed = (HIP_ARM + body).replace("torch.version.cuda", "torch.version.hip")
+    assert [f.severity.value for f in analyze(unprobed, path="CMakeLists.txt") if f.rule == "CDA452"] == ["error"]
+
+
+def test_cmake_flags_the_cuda_side_of_an_installers_backend_choice_turns_on_are_cuda_only():
+    code = (
+        'set(BACKEND "cpu" CACHE STRING "cpu, cuda or hip")\n'
+        'if(BACKEND STREQUAL "cuda")\n  set(USE_CUDA ON)\n  enable_language(CUDA)\n'
+        'elseif(BACKEND STREQUAL "hip")\n  set(USE_HIP ON)\n  enable_language(HIP)\nendif()\n'
+        "if(USE_CUDA)\n  target_link_libraries(ops PUBLIC CUDA::cudart)\nendif()\n"
+    )
+    assert [(f.rule, f.span.line, f.severity.value) for f in analyze(code, path="CMakeLists.txt")] == [
+        ("CDA450", 4, "note"),
+        ("CDA454", 10, "note"),
+    ]
+
+
 def test_cmake_files_by_any_name_and_unterminated_commands(cli, tmp_path):
     write(tmp_path / "cmake" / "cuda.cmake", "enable_language(CUDA)\n")
     write(tmp_path / "CMakeLists.txt", "project(x LANGUAGES CXX)\nadd_library(x x.cpp\n# CUDA\n")

@@ -338,6 +338,26 @@ def test_a_cmake_build_that_compiles_cuda_sources_as_hip_is_their_rocm_build():
     assert no_hip.facts("csrc/ops.cu", (FileKind.CUDA,)).rocm_build is None
 
 
+def test_sources_a_cmake_build_with_a_hip_arm_adds_only_for_nvidia_architectures_are_left_out_of_rocm():
+    cmake = (
+        "set(OPS_SOURCES csrc/ops.cu)\n"
+        'if(NOT GPU_BACKEND STREQUAL "rocm")\n  enable_language(CUDA)\n'
+        '  if(ARCH_LIST MATCHES "sm_100a")\n    set(WITH_SM100 ON)\n  endif()\n'
+        "else()\n  enable_language(HIP)\nendif()\n"
+        "if(WITH_SM100)\n  list(APPEND OPS_SOURCES csrc/blackwell/attention.cu)\nendif()\n"
+        "add_library(ops MODULE ${OPS_SOURCES})\n"
+    )
+    kernel = "__global__ void k(float* x) { x[0] = __shfl_xor_sync(0xffffffff, x[0], 1); }\n"
+    files = {"CMakeLists.txt": cmake, "csrc/ops.cu": kernel, "csrc/blackwell/attention.cu": kernel}
+    index = index_of(files)
+    left_out = index.facts("csrc/blackwell/attention.cu", (FileKind.CUDA,))
+    assert left_out.rocm_goes_without == Evidence("CMakeLists.txt", 11, "list(APPEND OPS_SOURCES csrc/blackwell/attention.cu)")
+    built = index.facts("csrc/ops.cu", (FileKind.CUDA,))
+    assert built.rocm_goes_without is None and built.rocm_build == Evidence("CMakeLists.txt", 8, "enable_language(HIP)")
+    either = index_of({**files, "CMakeLists.txt": cmake.replace("if(WITH_SM100)", "if(WITH_SM100 OR WITH_GFX)")})
+    assert either.facts("csrc/blackwell/attention.cu", (FileKind.CUDA,)).rocm_goes_without is None
+
+
 def test_a_macro_the_cmake_build_defines_for_cuda_only_marks_its_branches_cuda_only():
     cmake = (
         "if(USE_CUDA)\n  enable_language(CUDA)\n  add_compile_definitions(HAS_SM80)\n"

@@ -14,12 +14,13 @@ import bisect
 import itertools
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from cudaudit.facts import NO_FACTS, BuildMode, FileFacts, RocmBuild
 from cudaudit.model import Finding, Severity, Span
 from cudaudit.rules.builds import nvcc_flags
+from cudaudit.rules.builds.cmake_sides import branch_states, cuda_language_arguments, under_found_cuda, with_cuda_sides
 from cudaudit.rules.builds.goes_without import rocm_goes_without
 from cudaudit.rules.builds.rocm_builds import line_evidence
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
@@ -46,6 +47,11 @@ _ENV = re.compile(r"^\$?ENV\{(\w+)\}$")
 _NOT_ARGUMENTS = frozenset({"if", "elseif", "else", "endif", "while", "endwhile", "message", "option"})
 """Commands whose arguments test or print settings rather than make them."""
 _PROJECT_KEYWORDS = frozenset({"VERSION", "DESCRIPTION", "HOMEPAGE_URL", "LANGUAGES"})
+_OPTIONAL_CUDA_QUIET = frozenset({"cpu"})
+"""Where a branch needs a CUDA compiler the build found (`if(CMAKE_CUDA_COMPILER)`), a CPU host builds
+the rest and loses nothing it could run; a GPU host without CUDA loses that part (at most a warning)."""
+_COMPARISONS = frozenset({"STREQUAL", "MATCHES", "EQUAL", "IN_LIST", "STRLESS", "STRGREATER"})
+"""Binary tests a `NOT` before their left operand negates as a whole."""
 _FALSE_CONSTANTS = frozenset({"OFF", "FALSE", "NO", "N", "0", "IGNORE", "NOTFOUND"})
 """CMake's false constants (the `if()` documentation)."""
 
@@ -75,16 +81,29 @@ def analyze_cmake(
     offsets = _LineOffsets(text)
     findings = []
     gate = facts.rocm_goes_without
-    for command, state in _with_branches(_commands(text, offsets)):
+    commands = list(_commands(text, offsets))
+    hip_arm = _has_hip_arm(commands, _branch_kinds(commands))
+    cuda_language = cuda_language_arguments(commands) if hip_arm else set()
+    optional = set() if hip_arm else {id(commands[index]) for index in under_found_cuda(commands)}
+    for command, state in _with_branches(commands):
         if state is LineState.PORTED:
             continue
-        cap = Severity.NOTE if state is LineState.CUDA_ONLY else None
+        cap = Severity.NOTE if state is LineState.CUDA_ONLY else Severity.WARNING if id(command) in optional else None
+        quiet = _OPTIONAL_CUDA_QUIET if id(command) in optional else frozenset()
         for entry, start, end in _hits(command, catalog):
             if gate is not None and "rocm" in entry.targets:
                 entry = rocm_goes_without(entry, gate)
             span = offsets.span(start, end)
-            findings.append(build_finding(entry, path, span, lines.snippet(span), settings.targets, cap=cap))
+            hit_cap = Severity.NOTE if _within(start, command, cuda_language) else cap
+            findings.append(
+                build_finding(entry, path, span, lines.snippet(span), settings.targets, quiet=quiet, cap=hit_cap)
+            )
     return findings
+
+
+def _within(start: int, command: Command, starts: set[int]) -> bool:
+    """Whether the offset `start` lies in an argument of `command` that begins at one of `starts`."""
+    return any(a.start <= start < a.start + len(a.text) for a in command.arguments if a.start in starts)
 
 
 def _commands(text: str, offsets: _LineOffsets) -> Iterator[Command]:
@@ -127,24 +146,20 @@ def _arguments(tokens: list[re.Match], index: int, start: int, offsets: _LineOff
     raise UnparsableError("a command's `(` is never closed", offsets.line(start))
 
 
-def _with_branches(commands: Iterator[Command]) -> Iterator[tuple[Command, LineState]]:
+def _with_branches(commands: Iterable[Command]) -> Iterator[tuple[Command, LineState]]:
     """Each command with the state its enclosing `if()` branches give it."""
     listed = list(commands)
     kinds = _branch_kinds(listed)
-    current: list[str] = []  # per open if(): the kind of the branch the walk is in
-    for index, command in enumerate(listed):
-        if command.name == "if":
-            current.append(kinds[index])
-        elif command.name in ("elseif", "else") and current:
-            current[-1] = kinds[index]
-        elif command.name == "endif" and current:
-            current.pop()
-        else:
-            enclosing = set(current)
-            if "hip" in enclosing:
-                yield command, LineState.PORTED
-            else:
-                yield command, LineState.CUDA_ONLY if "cuda" in enclosing else LineState.NEUTRAL
+    if _has_hip_arm(listed, kinds):
+        kinds = with_cuda_sides(listed, kinds)
+    for command, state in zip(listed, branch_states(listed, kinds), strict=True):
+        if state is not None:
+            yield command, state
+
+
+def _has_hip_arm(commands: list[Command], kinds: dict[int, str]) -> bool:
+    """A build with a branch for HIP, or one that compiles HIP sources: its other parts may be CUDA's alone."""
+    return "hip" in kinds.values() or any(_compiles_hip(command) for command in commands)
 
 
 def _branch_kinds(commands: list[Command]) -> dict[int, str]:
@@ -195,8 +210,17 @@ def _branch_kind(command: Command, after: list[str] | None = None) -> str:
         return "cuda" if after and "hip" in after else "neutral"
     for index, word in enumerate(words):
         if names_hip(word.strip("${}")):
-            return "cuda" if index > 0 and words[index - 1].upper() == "NOT" else "hip"
+            return "cuda" if _negated(words, index) else "hip"
     return "cuda" if after and "hip" in after else "neutral"
+
+
+def _negated(words: list[str], index: int) -> bool:
+    """Whether a `NOT` applies to the word at `index`: right before it, or before the left operand of
+    the comparison it is the right operand of (`NOT BACKEND STREQUAL "hip"`: CMake compares first)."""
+    before = [word.upper() for word in words[:index]]
+    if before[-1:] == ["NOT"]:
+        return True
+    return len(before) >= 3 and before[-1] in _COMPARISONS and before[-3] == "NOT"
 
 
 def _else_kind(branches: list[str]) -> str:
