@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Container, Iterable
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -241,6 +242,18 @@ class ModuleMap:
 
     def _file_or_package(self, base: str) -> set[str]:
         return file_or_package(base, self._paths)
+
+
+def module_map(paths: Iterable[str]) -> ModuleMap:
+    """The `ModuleMap` of `paths`, built once per set of paths: the project index's readers each map
+    the scan's modules (most of them the same set), and a map is a function of its paths alone, which
+    nothing changes once it is built."""
+    return _module_map(frozenset(paths))
+
+
+@lru_cache(maxsize=2)
+def _module_map(paths: frozenset[str]) -> ModuleMap:
+    return ModuleMap(paths)
 
 
 def file_or_package(base: str, paths: Container[str]) -> set[str]:

@@ -76,7 +76,7 @@ from typing import Any, Protocol, TypeVar
 from cudaudit.developer_folders import developer_files
 from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, PortedName, RocmBuild, SettingValue
 from cudaudit.filekinds import REQUIREMENTS_FOLDERS, TEST_CONFIGURATIONS, FileKind, is_test_path
-from cudaudit.firstparty import ModuleMap, namespace_modules
+from cudaudit.firstparty import ModuleMap, module_map, namespace_modules
 from cudaudit.model import TARGETS
 from cudaudit.rules.catalog import Catalog
 from cudaudit.siblings import find_siblings, served_targets
@@ -204,6 +204,22 @@ the file only when it runs, so an answer from the cache costs no read."""
 
 def _compute(reader: str, path: str, compute: Callable[[], Any]) -> Any:
     return compute()
+
+
+def _once(remember: Remember) -> Remember:
+    """`remember`, asked once per reader and file in a build: several of the index's readers take the
+    same reading of a module (its top-level imports: the extras', the stranded copies', the optional
+    and unimportable modules'), which is a function of the file's path and bytes. A reading that
+    raises is asked again, and raises again."""
+    answers: dict[tuple[str, str], Any] = {}
+
+    def once(reader: str, path: str, compute: Callable[[], Any]) -> Any:
+        key = (reader, path)
+        if key not in answers:
+            answers[key] = remember(reader, path, compute)
+        return answers[key]
+
+    return once
 
 
 Reader = Callable[[], bytes]
@@ -451,7 +467,7 @@ def build_index(
 ) -> ProjectIndex:
     """Read what the index needs from `files`; `roots` bound requirement includes, `remember` may
     answer a reader from an earlier run."""
-    cached, remember = remember, remember or _compute
+    cached, remember = remember, _once(remember or _compute)
     files = list(files)
     found = _Found(follows_callers=_sees_project(files))
     python = {file.display: file.read for file in files if FileKind.PYTHON in file.kinds and file.display.endswith(".py")}
@@ -470,8 +486,8 @@ def build_index(
                 found.read(file.display, kind, data, catalog, roots, remember)
             except Exception:  # noqa: BLE001 - an unreadable, binary or odd file adds no facts; its own analysis reports it
                 continue
-    module_map = ModuleMap(f.display for f in files) if found.flags or found.markers or found.package_flags else None
-    modules = _module_names(files, module_map) if module_map is not None else {}
+    named = module_map(f.display for f in files) if found.flags or found.markers or found.package_flags else None
+    modules = _module_names(files, named) if named is not None else {}
     cuda_workflows = sorted(path for path, cuda, _, _ in found.workflows if cuda)
     portable = any(rocm or cpu for _, _, rocm, cpu in found.workflows)
     ci_targets: dict[str, str] = {}
@@ -531,9 +547,9 @@ def build_index(
         route_gates=route_gates,
         unbuilt_extensions=importers,
         unbuilt_called=_unbuilt_called(python, importers),
-        device_flags=_by_import_name(found.flags, module_map),
-        skip_markers=_by_import_name(found.markers, module_map, outer=True),
-        package_flags=_package_flags(found.package_flags, module_map),
+        device_flags=_by_import_name(found.flags, named),
+        skip_markers=_by_import_name(found.markers, named, outer=True),
+        package_flags=_package_flags(found.package_flags, named),
         modules=modules,
         conftests={folder: fixtures for folder, fixtures in found.conftests.items() if fixtures},
         faking_fixtures={folder: fixtures for folder, fixtures in found.faking_fixtures.items() if fixtures},
@@ -682,7 +698,7 @@ def _nearest_at_or_above(path: str, by_folder: Mapping[str, _T]) -> _T | None:
 def _unnamed(files: list[IndexedFile], python: dict[str, Reader], found: _Found) -> dict[str, Evidence]:
     """`unnamed.unnamed_modules` for the modules inside a package that the catalog's prefilter passes,
     outside the test suite, with no `__main__` block, read against the files that may name a module."""
-    modules = ModuleMap(python)
+    modules = module_map(python)
     candidates = [
         path for path in sorted(found.prefiltered)
         if posixpath.basename(path) != "__init__.py" and "." in modules.name(path) and path not in found.main_blocks
@@ -1461,8 +1477,8 @@ def _resolved_ignores(
         found = [item for item in items if item[0] != "call"]
         for _, called in (item for item in items if item[0] == "call"):
             if modules is None:
-                module_map = ModuleMap(f.display for f in files)
-                modules = {name: path for path in python for name in module_map.import_names(path)}
+                every = module_map(f.display for f in files)
+                modules = {name: path for path in python for name in every.import_names(path)}
             kind, _, qualified = called.partition(":")
             module, _, function = qualified.rpartition(".")
             path = modules.get(module)

@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from cudaudit.filekinds import is_test_path
-from cudaudit.firstparty import ModuleMap
+from cudaudit.firstparty import module_map
 from cudaudit.model import Severity
 from cudaudit.rules.catalog import Catalog, WordSearch, word_automaton
 from cudaudit.rules.python.guards import names_cuda
@@ -192,7 +192,7 @@ def uses_elsewhere(
     automaton = word_automaton({name.encode() for name in owners if name not in shared})
     if automaton is None:
         return _by_owner(uses)
-    modules = ModuleMap(sources)
+    modules = module_map(sources)
     imported = importers(modules, {path: names - shared for path, names in functions.items()}, imports)
     pending: dict[str, set[str]] = {}
     """Importing module -> the names it imports from a module that defines them: read by a walk, last."""

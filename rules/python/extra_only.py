@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
-from cudaudit.firstparty import ModuleMap
+from cudaudit.firstparty import ModuleMap, module_map
 from cudaudit.rules.dependencies.declared import Declared, normal_name
 from cudaudit.rules.python.opt_in import import_statements, statement_modules
 
@@ -93,7 +93,7 @@ def extra_only_modules(
     if not only:
         return {}
     paths = sorted(sources)
-    modules = ModuleMap(paths)
+    modules = module_map(paths)
     own = {name.partition(".")[0] for name in map(modules.name, paths) if name}
     needs: dict[str, dict[str, Evidence]] = {}  # extra -> module -> the import that needs it
     for path in paths:

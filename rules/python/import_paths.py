@@ -35,7 +35,7 @@ from functools import cached_property
 from typing import Any
 
 from cudaudit.facts import Evidence
-from cudaudit.firstparty import ModuleMap
+from cudaudit.firstparty import ModuleMap, module_map
 from cudaudit.model import TARGETS
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.guards import NEGATING_WORDS
@@ -212,7 +212,7 @@ class _Graph:
     @cached_property
     def modules(self) -> ModuleMap:
         """The scan's module names, built when a device block first asks."""
-        return ModuleMap(self._sources)
+        return module_map(self._sources)
 
     def text(self, path: str) -> bytes:
         return self._read(path)

@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 
 from cudaudit.facts import Evidence
-from cudaudit.firstparty import ModuleMap
+from cudaudit.firstparty import module_map
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.nodes import is_main_test
 from cudaudit.rules.python.opt_in import import_lines, import_statements, statement_modules
@@ -67,7 +67,7 @@ def imported_modules(
     """Display path -> how other modules import it (`Imported`), for each of `candidates` (modules
     with a `__main__` block) that another module of `sources` imports. `lines` keeps each module's
     `import_lines` for the scan's other readers of them (`opt_in.switched_definitions`)."""
-    modules = ModuleMap(sources)
+    modules = module_map(sources)
     stems: dict[str, set[str]] = {}
     for path in candidates:
         if posixpath.basename(path) != "__init__.py" and modules.name(path):

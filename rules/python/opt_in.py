@@ -53,7 +53,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
-from cudaudit.firstparty import ModuleMap
+from cudaudit.firstparty import ModuleMap, module_map
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.names import (
     is_nothing,
@@ -540,7 +540,7 @@ def switched_definitions(
     }
     if not readings:
         return {}
-    modules = ModuleMap(sources)
+    modules = module_map(sources)
     text = ReadOnce(sources)
 
     statements: dict[str, list[tuple[int, bytes]]] = {}

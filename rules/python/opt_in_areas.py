@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
-from cudaudit.firstparty import ModuleMap
+from cudaudit.firstparty import ModuleMap, module_map
 from cudaudit.rules.python.opt_in import import_lines, import_statements, statement_modules
 from cudaudit.rules.python.unnamed import read_or_none
 
@@ -56,7 +56,7 @@ def unreached_in_areas(
     `docs/examples/prototype/`): each is the area's own opt-in world, which imports it by name."""
     if not areas:
         return {}
-    modules = ModuleMap(sources)
+    modules = module_map(sources)
     inside = {path: area for path in sources for area in areas if _under(path, area)}
     names = {posixpath.basename(area).lower() for area in areas}
     words = {name.encode() for name in names} | {posixpath.basename(area).encode() for area in areas}

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
-from cudaudit.firstparty import ModuleMap
+from cudaudit.firstparty import ModuleMap, module_map
 from cudaudit.rules.python.opt_in import import_statements, statement_modules
 from cudaudit.rules.python.unnamed import read_or_none
 
@@ -94,7 +94,7 @@ def optional_modules(
     wanted = {path for path in candidates if posixpath.basename(path) != "__init__.py"}
     if not wanted or not tried:
         return {}
-    modules = ModuleMap(sources)
+    modules = module_map(sources)
     found: dict[str, Evidence] = {}
     broad: set[str] = set()
     for importer, imports in sorted(tried.items()):
@@ -202,7 +202,7 @@ def failing_without_gpu(
     is (its own tree: FlashAttention's `flash_attn/`) is no package it goes without."""
     if not found:
         return {}
-    modules = ModuleMap(sources)
+    modules = module_map(sources)
     missing = frozenset(unimportable(absent - _own_names(modules, sources)))
     return {
         path: Evidence(

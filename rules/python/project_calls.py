@@ -46,7 +46,7 @@ from functools import partial
 from typing import Any
 
 from cudaudit.filekinds import is_benchmark_path, is_test_path
-from cudaudit.firstparty import ModuleMap
+from cudaudit.firstparty import ModuleMap, module_map
 from cudaudit.rules.python.main_block import main_block_span
 from cudaudit.rules.python.opt_in import import_statements, statement_lines
 
@@ -201,7 +201,7 @@ def calls_elsewhere(
     for path, code in (examples or {}).items():
         users[path] = from_imports(code)
         readers[path] = partial(bytes, code)
-    modules = ModuleMap(sources)
+    modules = module_map(sources)
     for config, built in (configured or {}).items():
         for dotted, built_as in built:
             module, _, name = dotted.rpartition(".")

@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
-from cudaudit.firstparty import ModuleMap
+from cudaudit.firstparty import module_map
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.opt_in import (
     Helper,
@@ -263,7 +263,7 @@ def _table_registrations(
     if not tables:
         return []
     looked_up = _looked_up(sources, text, {(path, entry[1]) for path, entries in tables.items() for entry in entries})
-    modules = ModuleMap(sources)
+    modules = module_map(sources)
     code = [path for path in sources if not is_test_path(path)]
     lines: dict[tuple[bytes, str], bytes] = {}
     found: list[tuple[str, Registration, str]] = []
@@ -404,7 +404,7 @@ def _lazily_imported(
     """The modules of the scan that a chosen definition imports inside its body (`def load_ring():
     from .ring import ring_forward`) and every other import of which, in the scan, sits inside such a
     definition too: their own top level runs only when the entry is chosen."""
-    modules = ModuleMap(sources)
+    modules = module_map(sources)
     blocks: dict[str, tuple[SwitchedCall, ...]] = {}
     imported: set[str] = set()
     for path, tree in trees.items():

@@ -37,7 +37,9 @@ from cudaudit.rules.python.opt_in import import_statements, statement_modules, w
 from cudaudit.rules.python.unnamed import read_or_none
 
 Reader = Callable[[], bytes]
-TopImports = Callable[[str], "tuple[tuple[int, int, str, tuple[str, ...]], ...]"]
+Statement = tuple[int, int, str, tuple[str, ...]]
+"""One module an import statement names: (line, level, module, names)."""
+TopImports = Callable[[str], "tuple[Statement, ...]"]
 """A module's imports at column 0 (`extra_only.top_level_imports`): (line, level, module, names)."""
 
 _DECLARATIONS = re.compile(r"(?:^|/)(?:requirements[^/]*\.txt|setup\.py|setup\.cfg|pyproject\.toml|environment[^/]*\.ya?ml)$")
@@ -63,6 +65,14 @@ def stranded_modules(
         if path not in texts:
             texts[path] = read_or_none(python.get(path) or others.get(path))
         return texts[path] or b""
+
+    statements: dict[str, list[Statement]] = {}
+
+    def every_import(path: str) -> list[Statement]:
+        """`_all_imports` of the module at `path`, read once for every copy that asks."""
+        if path not in statements:
+            statements[path] = _all_imports(text(path))
+        return statements[path]
 
     packaged: dict[str, bool] = {}
 
@@ -104,8 +114,10 @@ def stranded_modules(
             continue
         copy = posixpath.join(folder, name) if folder else name
         members = sorted(path for path in paths if path.startswith(copy + "/") and not is_test_path(path))
-        if _stranded_name(name, folder, copy, paths, python, others, text):
-            found.update(_dead_in_copy(name, folder, copy, members, first, paths, python, others, top_imports, text))
+        if _stranded_name(name, folder, copy, paths, python, others, text, every_import):
+            found.update(_dead_in_copy(
+                name, folder, copy, members, first, paths, python, others, top_imports, text, every_import
+            ))
     return found
 
 
@@ -168,6 +180,7 @@ def _stranded_name(
     python: Mapping[str, Reader],
     others: Mapping[str, Reader],
     text: Callable[[str], bytes],
+    every_import: Callable[[str], list[Statement]],
 ) -> bool:
     """Whether nothing puts `folder` on the path: no script beside the copy, no module outside it
     that imports `name` itself, no dependency file that spells `name`, no path setting that spells
@@ -184,7 +197,7 @@ def _stranded_name(
             return False
         if (inside or beside) and any(_top_level_line(text(path), setting) for setting in _PATH_SETTINGS):
             return False
-        if not inside and any(not level and module.partition(".")[0] == name for _, level, module, _ in _all_imports(text(path))):
+        if not inside and any(not level and module.partition(".")[0] == name for _, level, module, _ in every_import(path)):
             return False
     for path in sorted({*python, *others}):
         if is_test_path(path) or path.startswith(copy + "/"):
@@ -210,10 +223,11 @@ def _dead_in_copy(
     others: Mapping[str, Reader],
     top_imports: TopImports,
     text: Callable[[str], bytes],
+    every_import: Callable[[str], list[Statement]],
 ) -> dict[str, Evidence]:
     """The modules of the copy that never run, with why; none where the rest of the project names a
     stranded one."""
-    edges = {path: _resolved(path, text(path), name, folder, paths) for path in members}
+    edges = {path: _targets(path, every_import(path), name, folder, paths) for path in members}
     top_edges = {path: _targets(path, top_imports(path), name, folder, paths) for path in members}
     stranded = set(first)
     grown = True
@@ -249,13 +263,6 @@ def _dead_in_copy(
         else:
             found[path] = Evidence(path, 0, f"only modules whose imports fail import this module: {reason}")
     return found
-
-
-def _resolved(importer: str, data: bytes, name: str, folder: str, paths: frozenset[str]) -> set[str]:
-    """The copy's modules the import statements of `importer` name, at any depth: relative ones, and
-    absolute ones that start with the copy's name (which a module run with the folder on the path
-    would find)."""
-    return _targets(importer, _all_imports(data), name, folder, paths)
 
 
 def _targets(

@@ -22,7 +22,7 @@ import ast
 from collections.abc import Callable, Iterable
 
 from cudaudit.facts import Evidence
-from cudaudit.firstparty import ModuleMap
+from cudaudit.firstparty import ModuleMap, module_map
 from cudaudit.rules.builds.build_gates import CUDA_EXTENSION
 from cudaudit.rules.python.extra_only import TopImport, importers_closure, top_level_importers
 from cudaudit.rules.python.failed_imports import within
@@ -54,7 +54,7 @@ def unimportable_modules(
     has) with those of the modules of `paths` that import one of them, or such a module, at their top
     level; `imports(path)` is a module's `extra_only.top_level_imports`."""
     ordered = sorted(paths)
-    modules = ModuleMap(ordered)
+    modules = module_map(ordered)
     needing: dict[str, Evidence] = {}
     for path in ordered:
         for line, level, module, imported in imports(path):

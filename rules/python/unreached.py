@@ -33,7 +33,7 @@ from pathlib import PurePosixPath
 
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_document, is_test_path
-from cudaudit.firstparty import ModuleMap
+from cudaudit.firstparty import ModuleMap, module_map
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.opt_in import import_statements, statement_modules, without_commented_imports
 from cudaudit.rules.python.unnamed import read_or_none
@@ -65,7 +65,7 @@ def unreached_modules(
     """Display path -> why it is another path, for each of `candidates` (package modules outside the
     test suite, display paths among `python`, the scan's Python modules) that nothing of the project
     reaches (see the module docstring); `others` are the scan's other files that may name a module."""
-    modules = ModuleMap(python)
+    modules = module_map(python)
     wanted = sorted(path for path in candidates if "." in modules.name(path) and not is_test_path(path))
     if not wanted:
         return {}
