@@ -191,22 +191,33 @@ def test_a_plain_cpp_file_never_loads_the_parser(tmp_path):
 
 def test_host_cpp_that_can_hold_no_reference_is_not_parsed(monkeypatch):
     """Host C++ is read for its references alone: where its bytes spell no name or header the API
-    table knows, nothing can be found and the parse is skipped; a known name anywhere (a comment
-    too) still goes through the parse, whose code map judges it."""
+    table knows outside comments and literals, nothing can be found and the parse is skipped; a known
+    name in code, or anywhere the lexical reading of prose is unsure, still goes through the parse,
+    whose code map judges it."""
     from cudaudit.rules.kernels import syntax
 
     parsed: list[bytes] = []
     real = syntax.parse
     monkeypatch.setattr(syntax, "parse", lambda source: parsed.append(source) or real(source))
     catalog = load_catalog()
-    prose = b"// builds with or without CUDA\nint add(int a, int b) { return a + b; }\n"
-    assert cuda_hits(prose, catalog, device_code=False) == []
+    skipped = [
+        b"// builds with or without CUDA\nint add(int a, int b) { return a + b; }\n",
+        b"// cudaMalloc is not called here\nint f();\n",
+        b'/* as cudaMemcpyAsync does\n */ const char *k = "cudaFree(p); // not ours";\n',
+        b'static const char *src = R"glsl(void main() { cudaMalloc(0); })glsl";\n',
+        b"long n = 1'000'000; char q = '\\''; // cudaStream_t\n",
+        b'#include "ggml-cuda.h"\n',
+    ]
+    for source in skipped:
+        assert cuda_hits(source, catalog, device_code=False) == []
     assert parsed == []
-    commented = b"// cudaMalloc is not called here\nint f();\n"
-    assert cuda_hits(commented, catalog, device_code=False) == []
     header = b"#include <thrust/sort.h>\n"
-    assert [hit.entry.rule.id for hit in cuda_hits(header, catalog, device_code=False)] == ["CDA404"]
-    assert parsed == [commented, header]
+    after_prose = b'const char *url = "http://x"; void f() { cudaDeviceSynchronize(); }\n'
+    found = {source: [hit.entry.rule.id for hit in cuda_hits(source, catalog, device_code=False)] for source in (header, after_prose)}
+    assert found == {header: ["CDA404"], after_prose: ["CDA401"]}
+    unsure = b"#error don't build this\n// cudaMalloc\n"  # a quote that starts no literal: every byte is code
+    assert cuda_hits(unsure, catalog, device_code=False) == []
+    assert parsed == [header, after_prose, unsure]
 
 
 # -- hazards -------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from cudaudit.rules.catalog import Catalog, Entry, WordSearch
 from cudaudit.rules.kernels.api_table import ApiTable
 from cudaudit.rules.kernels.code_map import CodeMap
 from cudaudit.rules.kernels.hits import CudaHit
+from cudaudit.rules.kernels.prose import prose
 
 SYMBOL_DETECTOR = "cuda-symbol"
 """Hazard rules keyed by a name: `nvcuda::wmma::*`, `cutlass::*`, `tex2D`, `__managed__`."""
@@ -47,17 +48,33 @@ def references(source: bytes, code: CodeMap, table: ApiTable, catalog: Catalog) 
 
 def may_refer(source: bytes, table: ApiTable, catalog: Catalog) -> bool:
     """Whether `references` may find anything in `source`, told from its bytes without a parse: a
-    name it would look up that the table or a hazard key knows, anywhere (the code map only takes
-    names away), or an included header's key or prefix anywhere in the bytes (the path an include
-    directive names is a piece of the file, which holds the key or starts with the prefix). A host
-    C++ file for which this is false yields no hit, and is not parsed."""
-    if _include_words(table).any_in(source):
+    name it would look up that the table or a hazard key knows, outside the comments and literals
+    (`prose.prose`; the code map only takes more names away), or an included header's key or prefix
+    where an include's path may start (the path an include directive names is a piece of the file,
+    outside a comment, which holds the key right after its `<`, its quote or the blank before it;
+    `-cuda.h` in `"ggml-cuda.h"` starts no path). A host C++ file for which this is false yields no
+    hit, and is not parsed."""
+    spans = prose(source)
+    if any(
+        _may_start_path(source, start) and (spans is None or not spans.holds(start, comments_only=True))
+        for _, start, _ in _include_words(table).matches(source)
+    ):
         return True
     symbols = _SymbolKeys(catalog)
     return any(
-        next(_entries(_name(match), source[match.end() : match.end() + 8], table, symbols), None) is not None
+        (spans is None or not spans.holds(match.start()))
+        and next(_entries(_name(match), source[match.end() : match.end() + 8], table, symbols), None) is not None
         for match in _name_pattern(table, catalog).finditer(source)
     )
+
+
+_NOT_BEFORE_PATH = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+"""Bytes that never stand right before the start of an include's path: its `<`, its quote, or the
+blank after `#include` do (the path keeps nothing before a key it starts with)."""
+
+
+def _may_start_path(source: bytes, start: int) -> bool:
+    return start == 0 or source[start - 1] not in _NOT_BEFORE_PATH
 
 
 def _name(match: re.Match[bytes]) -> str:
