@@ -34,7 +34,7 @@ import ast
 import re
 from collections.abc import Callable, Iterable, Mapping
 
-from cudaudit.firstparty import ModuleMap
+from cudaudit.firstparty import module_map
 from cudaudit.rules.python.names import dotted_name
 from cudaudit.rules.python.nodes import Parents, subtree
 from cudaudit.rules.python.project_calls import importers
@@ -238,7 +238,7 @@ def handed_to_fallbacks(
     result: dict[str, dict[str, set[str]]] = {
         path: {name: set(params) for name, params in found} for path, found in fallbacks.items()
     }
-    for path, reached in importers(ModuleMap(sources), defined, imports).items():
+    for path, reached in importers(module_map(sources), defined, imports).items():
         own = result.setdefault(path, {})
         for name, owners in reached.items():
             for owner in owners:
