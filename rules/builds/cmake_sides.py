@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from cudaudit.rules.kernels.preprocessor import LineState
@@ -196,21 +196,7 @@ def _opted_in(commands: Sequence[Command]) -> set[int]:
     defaults = _cache_defaults(commands)
     if not defaults:
         return set()
-    found: set[int] = set()
-    current: list[bool] = []
-    for index, command in enumerate(commands):
-        words = [a.text for a in command.arguments]
-        if command.name == "if":
-            current.append(_opts_in(words, defaults))
-        elif command.name == "elseif" and current:
-            current[-1] = _opts_in(words, defaults)
-        elif command.name == "else" and current:
-            current[-1] = False
-        elif command.name == "endif" and current:
-            current.pop()
-        elif any(current):
-            found.add(index)
-    return found
+    return _inside_branches(commands, lambda words: _opts_in(words, defaults))
 
 
 def _opts_in(words: list[str], defaults: dict[str, str]) -> bool:
@@ -257,14 +243,20 @@ def under_found_cuda(commands: Sequence[Command]) -> set[int]:
     language: elsewhere the compiler is there because the build requires it."""
     if not any(command.name == "check_language" and [a.text for a in command.arguments] == ["CUDA"] for command in commands):
         return set()
+    return _inside_branches(commands, lambda words: _holds_on_cuda_only(words, set()) and _tests_found_cuda(words))
+
+
+def _inside_branches(commands: Sequence[Command], takes: Callable[[list[str]], bool]) -> set[int]:
+    """The indexes of the commands inside an `if()`/`elseif()` branch whose condition's words
+    `takes` holds for, however deep (an `else()` branch never)."""
     found: set[int] = set()
-    current: list[bool] = []  # per open if(): whether the branch the walk is in needs CUDA found
+    current: list[bool] = []  # per open if(): whether the branch the walk is in is one `takes` holds for
     for index, command in enumerate(commands):
         words = [a.text for a in command.arguments]
         if command.name == "if":
-            current.append(_holds_on_cuda_only(words, set()) and _tests_found_cuda(words))
+            current.append(takes(words))
         elif command.name == "elseif" and current:
-            current[-1] = _holds_on_cuda_only(words, set()) and _tests_found_cuda(words)
+            current[-1] = takes(words)
         elif command.name == "else" and current:
             current[-1] = False
         elif command.name == "endif" and current:

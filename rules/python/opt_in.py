@@ -49,7 +49,7 @@ import builtins
 import posixpath
 import re
 import textwrap
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
@@ -146,16 +146,7 @@ def _switched_calls(
     switched: dict[str, tuple[int, str, str, int]] = {}
     methods: dict[str, tuple[int, str, str, int]] = {}  # `self.buffer.prepare(...)`: a method, by its name
     spans: list[tuple[int, int]] = []
-    first, counted = 0, 0
-    for start, indent, test in _headers(data):
-        named = words.intersection(_WORDS.findall(test))
-        if not named:
-            continue
-        first += data.count(b"\n", counted, start)
-        counted = start
-        end = _block_end(lines, first, indent)
-        if end is None:
-            continue
+    for named, _, first, end in _named_blocks(data, lines, words):
         text = b"\n".join(lines[first:end])
         if not any(called.group(1) in known or len(starred) == 1 for called in _CALLED_NAME.finditer(text)) and not _CALLED_METHOD.search(text):
             continue  # calls nothing the module imports or defines, and no method: nothing to follow
@@ -320,20 +311,13 @@ def switched_values(data: bytes) -> dict[str, set[int]]:
         return {}
     lines = data.split(b"\n")
     found: dict[str, set[int]] = {}
-    first, counted = 0, 0
-    for start, indent, test in _headers(data):
-        if not off.intersection(_WORDS.findall(test)):
-            continue
-        first += data.count(b"\n", counted, start)
-        counted = start
-        end = _block_end(lines, first, indent)
-        if end is None:
-            continue
+    for _, indent, first, end in _named_blocks(data, lines, off):
+        last: int | None = end
         if end < len(lines) and lines[end].strip() == b"else:" and len(lines[end]) - len(lines[end].lstrip()) == indent:
-            end = _block_end(lines, end, indent)
-            if end is None:
-                continue
-        block = textwrap.dedent(b"\n".join(lines[first:end]).decode("utf-8", "replace"))
+            last = _block_end(lines, end, indent)  # the `else:` block goes with it
+        if last is None:
+            continue
+        block = textwrap.dedent(b"\n".join(lines[first:last]).decode("utf-8", "replace"))
         try:
             node = ast.parse(block.replace("elif", "if", 1) if block.startswith("elif") else block).body[0]
         except (SyntaxError, ValueError, RecursionError, IndexError):
@@ -445,6 +429,23 @@ def _tested_settings(data: bytes) -> set[bytes]:
 _BLOCK_LINES = 60
 _IF_WORD = re.compile(rb"if[ \t]")
 _WORDS = re.compile(rb"\w+")
+
+
+def _named_blocks(
+    data: bytes, lines: list[bytes], words: set[bytes]
+) -> Iterator[tuple[set[bytes], int, int, int]]:
+    """(the words of `words` the test names, its indent, the 0-based line of the header, the line
+    after the block) of each `if`/`elif` block of `data` (split into `lines`) whose test names one."""
+    first, counted = 0, 0
+    for start, indent, test in _headers(data):
+        named = words.intersection(_WORDS.findall(test))
+        if not named:
+            continue
+        first += data.count(b"\n", counted, start)
+        counted = start
+        end = _block_end(lines, first, indent)
+        if end is not None:
+            yield named, indent, first, end
 
 
 def _headers(data: bytes) -> Iterable[tuple[int, int, bytes]]:
