@@ -8,7 +8,7 @@ is not skipped on a CPU, the whole of it is. The site is the assert, or the cond
 A kernel's wrapper that asserts a tensor it is given is on a CUDA device (`assert x.is_cuda`, `assert
 x.device.type == "cuda"`) before it launches a Triton kernel (`_kernel[grid](x, ...)`) stops
 wherever it is called with a CPU tensor, which on a CPU is every call: the assert is that target's
-finding, and what follows (the launch) runs only past it. Not in tests, whose asserts check
+finding, and what follows (the launch) runs only past it, with its own severity. Not in tests, whose asserts check
 results; not for an attribute of `self`, which the object chose; not where nothing is launched
 (the assert may guard a branch its callers chose for CUDA tensors alone).
 
