@@ -3,6 +3,8 @@ real analyzers and the CLI. Builds are read, never run."""
 
 from __future__ import annotations
 
+import pytest
+
 from cudaudit.model import Severity
 from support import analyze, scan_json, write
 
@@ -238,6 +240,22 @@ def test_cmake_flags_the_cuda_side_of_an_installers_backend_choice_turns_on_are_
     assert [(f.rule, f.span.line, f.severity.value) for f in analyze(code, path="CMakeLists.txt")] == [
         ("CDA450", 4, "note"),
         ("CDA454", 10, "note"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("condition", "severity"),
+    [
+        ("USE_CUDA", "note"),
+        ('BACKEND STREQUAL "cuda"', "note"),
+        ("NOT USE_CUDA", "error"),  # taken on the HIP build too
+        ('NOT BACKEND STREQUAL "cuda"', "error"),  # CMake compares before it negates
+    ],
+)
+def test_cmake_a_negated_cuda_condition_before_a_hip_branch_is_not_the_cuda_side(condition, severity):
+    code = f"if({condition})\n  find_package(CUDAToolkit)\nelseif(USE_HIP)\n  enable_language(HIP)\nendif()\n"
+    assert [(f.rule, f.span.line, f.severity.value) for f in analyze(code, path="CMakeLists.txt")] == [
+        ("CDA451", 2, severity)
     ]
 
 

@@ -191,10 +191,11 @@ def _cuda_sides(chain: list[int], commands: list[Command], kinds: dict[int, str]
 
 
 def _names_cuda(command: Command) -> bool:
-    """`if(BUILD_CUDA)`, `if(GGML_CUDA)`, `if(${BACKEND} STREQUAL "cuda")`; not `if(NOT USE_CUDA)`."""
+    """`if(BUILD_CUDA)`, `if(GGML_CUDA)`, `if(${BACKEND} STREQUAL "cuda")`; not `if(NOT USE_CUDA)` nor
+    `if(NOT BACKEND STREQUAL "cuda")`, which hold on every other build."""
     words = [a.text for a in command.arguments]
     return any(
-        "cuda" in _CONDITION_WORD.split(word.strip("${}").lower()) and not (i > 0 and words[i - 1].upper() == "NOT")
+        "cuda" in _CONDITION_WORD.split(word.strip("${}").lower()) and not _negated(words, i)
         for i, word in enumerate(words)
     )
 
