@@ -1285,3 +1285,35 @@ def test_code_under_has_triton_runs_only_where_some_accelerator_is(test, severit
     return None`, is no CPU concern; ROCm runs Triton and is judged as written."""
     found = [f for f in analyze(TRITON_GATED.format(test=test)) if f.rule == "CDA301"]
     assert [(f.span.line, f.targets["cpu"].severity) for f in found] == [(7, severity), (17, Severity.NOTE)]
+
+
+LAUNCHED_SCRIPT = '''import os
+import torch.distributed as dist
+
+
+def check(cfg):
+    if cfg.bad:
+        raise ValueError(cfg)
+
+
+if __name__ == "__main__":
+    check(CFG)
+    dist.init_process_group("nccl")
+    local_rank = int(os.environ.get("LOCAL_RANK", 0))
+    MODEL.to(local_rank)
+'''
+
+
+@pytest.mark.parametrize(
+    ("code", "severity"),
+    [
+        (LAUNCHED_SCRIPT, "error"),  # the script's block joins before it goes on
+        (LAUNCHED_SCRIPT.replace('    dist.init_process_group("nccl")\n', ""), "warning"),
+        # joined only inside a loop, or only where a flag holds: a single-process run goes on without it
+        (LAUNCHED_SCRIPT.replace('    dist.init_process_group("nccl")\n', '    for _ in range(1):\n        dist.init_process_group("nccl")\n'), "warning"),
+        (LAUNCHED_SCRIPT.replace('    dist.init_process_group("nccl")\n', '    if CFG.dist:\n        dist.init_process_group("nccl")\n'), "warning"),
+    ],
+)
+def test_a_rank_index_past_a_join_every_route_takes_is_on_the_normal_path(code, severity):
+    found = [f.severity.value for f in analyze(code) if f.rule == "CDA112"]
+    assert found == [severity]

@@ -39,6 +39,7 @@ from cudaudit.rules.python.device_syntax import (
     is_cuda_device_string,
     may_spell_cuda_device,
 )
+from cudaudit.rules.python.launched_routes import LaunchedRoutes
 from cudaudit.rules.python.names import dotted_name
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.regions import HANDED_TO_FALLBACK
@@ -104,6 +105,7 @@ class DevicePositions(Concern):
         """The lines of the `with` blocks that run in a fake tensor mode."""
         self._fake_devices: set[int] = set()
         """The ids of `torch.device(...)` calls given as a fake factory's `device=`."""
+        self._launched: LaunchedRoutes | None = None
 
     def on_Module(self, node: ast.Module) -> None:
         self._tree = node
@@ -154,7 +156,8 @@ class DevicePositions(Concern):
         # Used only as a device, the variable is made a device where it is assigned; otherwise
         # each use is a site, and the count alone is reported here when the index divides by it.
         if variable.only_devices:
-            self.walk.report(DEVICE_ORDINAL, "count-modulo" if variable.divisor else "index-variable", node.value)
+            kind = "count-modulo" if variable.divisor else self._on_route("index-variable", node.value)
+            self.walk.report(DEVICE_ORDINAL, kind, node.value)
         elif variable.divisor is not None:
             self.walk.report(DEVICE_ORDINAL, "count-divisor", variable.divisor)
 
@@ -244,7 +247,21 @@ class DevicePositions(Concern):
         variable = self._indexes.used(value) if self._indexes else None
         kind = device_ordinal_kind(value) if variable is None else _variable_kind(variable)
         if kind:
-            self.walk.report(DEVICE_ORDINAL, kind, value)
+            self.walk.report(DEVICE_ORDINAL, self._on_route(kind, value), value)
+
+    def _on_route(self, kind: str, value: ast.expr) -> str:
+        """A rank's index (`name`, `index-variable`) after its route joined a process group on every
+        branch is on the normal path of a program that only runs launched (`launched_routes`)."""
+        if kind not in _RANK_KINDS or self._tree is None:
+            return kind
+        if self._launched is None:
+            self._launched = LaunchedRoutes(self._tree, self.walk.names)
+        scope = self.walk.functions[-1] if self.walk.functions else self._tree
+        return _RANK_KINDS[kind] if self._launched.launched(scope, value.lineno) else kind
+
+
+_RANK_KINDS = {"name": "launched-name", "index-variable": "launched-index-variable"}
+"""The device-ordinal keys of a rank's index, and those of the same index on a launched route."""
 
 
 def _choices(value: ast.expr) -> list[ast.expr]:
