@@ -137,16 +137,9 @@ def test_each_lock_format_reports_the_lines_of_its_package_entries(cli, tmp_path
     report = scan_json(cli)
     assert report["errors"] == []
     # A generated lock restates its declarations: at most warnings; the Pipfile is a declaration.
-    assert sites(report, "uv.lock") == [
-        (5, 9, 27, "CDA603", "warning"),
-        (14, 17, 23, "CDA602", "warning"),
-        (15, 24, 62, "CDA601", "warning"),
-    ]
-    assert sites(report, "poetry.lock") == [
-        (3, 17, 23, "CDA602", "warning"),
-        (16, 8, 46, "CDA601", "warning"),
-        (20, 9, 21, "CDA604", "warning"),
-    ]
+    # Each `[[package]]` entry is one site, from its first CUDA line to its end (wheels, dependencies).
+    assert entries(report, "uv.lock") == [(5, 10, "CDA603", "warning"), (14, 21, "CDA602", "warning")]
+    assert entries(report, "poetry.lock") == [(3, 17, "CDA602", "warning"), (20, 25, "CDA604", "warning")]
     assert sites(report, "Pipfile") == [
         (2, 8, 46, "CDA601", "error"),
         (7, 28, 34, "CDA602", "error"),
@@ -157,10 +150,15 @@ def test_each_lock_format_reports_the_lines_of_its_package_entries(cli, tmp_path
         (9, 10, 26, "CDA603", "warning"),
         (10, 82, 88, "CDA602", "warning"),
     ]
-    assert sites(report, "pylock.toml") == [(6, 17, 23, "CDA602", "warning"), (7, 10, 48, "CDA601", "warning")]
-    assert sites(report, "pdm.lock") == [(5, 9, 17, "CDA604", "warning")]
-    torch = next(f for f in report["findings"] if f["path"] == "uv.lock" and f["rule"] == "CDA601")
+    assert entries(report, "pylock.toml") == [(6, 10, "CDA602", "warning")]
+    assert entries(report, "pdm.lock") == [(5, 11, "CDA604", "warning")]
+    torch = next(f for f in report["findings"] if f["path"] == "uv.lock" and f["line"] == 14)
     assert "rocm6.0" in torch["targets"]["rocm"]["replacement"]
+
+
+def entries(report: dict, path: str) -> list[tuple[int, int, str, str]]:
+    """(line, end line, rule, severity) of each finding in `path`."""
+    return [(f["line"], f["end_line"], f["rule"], f["severity"]) for f in report["findings"] if f["path"] == path]
 
 
 def test_malformed_lock_files_are_one_error_each(cli, tmp_path):
@@ -326,15 +324,150 @@ def test_a_lock_of_per_target_variants_reports_only_what_each_target_installs(cl
     `rocm` nor the `cpu` extra: one note. An ordinary extra that pulls a CUDA wheel into every
     variant keeps its warning."""
     write(tmp_path / "uv.lock", VARIANT_LOCK)
-    assert sites(scan_json(cli), "uv.lock") == [(37, 9, 21, "CDA604", "warning")]
+    assert entries(scan_json(cli), "uv.lock") == [(37, 39, "CDA604", "warning")]
     shown = [f for f in scan_json(cli, "--show-portable")["findings"] if f["path"] == "uv.lock"]
-    assert [(f["line"], f["severity"], f["sites"]) for f in shown] == [(37, "warning", 1), (42, "note", 3)]
-    assert "3 sites of entries that the project's own ROCm and CPU variants do not install" in shown[1]["message"]
+    assert [(f["line"], f["severity"], f["sites"]) for f in shown] == [(37, "warning", 1), (42, "note", 2)]
+    assert "2 sites of entries that the project's own ROCm and CPU variants do not install" in shown[1]["message"]
 
 
 def test_a_lock_with_a_rocm_variant_alone_keeps_the_cuda_entries_for_cpu(cli, tmp_path):
     write(tmp_path / "uv.lock", VARIANT_LOCK.replace('    { package = "app", extra = "cpu" },\n', "").replace("\ncpu = [", "\nother = ["))
     found = {f["line"]: f["targets"] for f in scan_json(cli)["findings"]}
-    assert sorted(found) == [36, 41, 52, 53]
-    assert [found[line]["rocm"]["severity"] for line in (36, 41, 52, 53)] == ["warning", "note", "note", "note"]
+    assert sorted(found) == [36, 41, 52]  # torch 2.5.1+cu124: its version and its registry are one entry
+    assert [found[line]["rocm"]["severity"] for line in (36, 41, 52)] == ["warning", "note", "note"]
     assert {found[line]["cpu"]["severity"] for line in found} == {"warning"}
+
+
+
+def _project(dependencies: str, binding: str) -> str:
+    return f"""\
+[project]
+name = "sketch"
+version = "0.1.0"
+{dependencies}
+[tool.uv.sources]
+torch = [{binding}]
+
+[[tool.uv.index]]
+name = "torch-cu126"
+url = "https://download.pytorch.org/whl/cu126"
+explicit = true
+"""
+
+
+def _lock(root: str, marker: str) -> str:
+    """A uv.lock as `uv lock` writes it: the project's entry (`root`, with `requires-dist` binding torch
+    to the CUDA index under `marker`), then the CUDA torch and the NVIDIA wheel it depends on."""
+    return f"""\
+version = 1
+requires-python = ">=3.10"
+{root}
+[[package]]
+name = "nvidia-cublas-cu12"
+version = "12.6.4.1"
+source = {{ registry = "https://pypi.org/simple" }}
+wheels = [
+    {{ url = "https://files.pythonhosted.org/packages/nvidia_cublas_cu12-12.6.4.1-py3-none-manylinux2014_x86_64.whl", hash = "sha256:08ed" }},
+]
+
+[[package]]
+name = "torch"
+version = "2.7.1+cu126"
+source = {{ registry = "https://download.pytorch.org/whl/cu126" }}
+dependencies = [
+    {{ name = "nvidia-cublas-cu12", marker = "{marker}" }},
+]
+wheels = [
+    {{ url = "https://download.pytorch.org/whl/cu126/torch-2.7.1%2Bcu126-cp311-cp311-manylinux_2_28_x86_64.whl", hash = "sha256:1c2d" }},
+]
+"""
+
+
+OPT_IN_ROOT = """conflicts = [[
+    { package = "sketch", extra = "cpu" },
+    { package = "sketch", extra = "gpu" },
+]]
+
+[[package]]
+name = "sketch"
+version = "0.1.0"
+source = { editable = "." }
+
+[package.optional-dependencies]
+cpu = [
+    { name = "torch", version = "2.7.1+cpu", source = { registry = "https://download.pytorch.org/whl/cpu" } },
+]
+gpu = [
+    { name = "torch", version = "2.7.1+cu126", source = { registry = "https://download.pytorch.org/whl/cu126" } },
+]
+
+[package.metadata]
+requires-dist = [
+    { name = "torch", marker = "extra == 'cpu'", specifier = ">=2.6", index = "https://download.pytorch.org/whl/cpu" },
+    { name = "torch", marker = "extra == 'gpu'", specifier = ">=2.6", index = "https://download.pytorch.org/whl/cu126" },
+]
+
+[[package]]
+name = "torch"
+version = "2.7.1+cpu"
+source = { registry = "https://download.pytorch.org/whl/cpu" }
+"""
+
+NORMAL_ROOT = """
+[[package]]
+name = "sketch"
+version = "0.1.0"
+source = { editable = "." }
+dependencies = [
+    { name = "torch", marker = "sys_platform == 'linux'" },
+]
+
+[package.metadata]
+requires-dist = [{ name = "torch", marker = "sys_platform == 'linux'", specifier = ">=2.6", index = "https://download.pytorch.org/whl/cu126" }]
+"""
+
+
+def _uncovered(report: dict, path: str, text: str, word: str) -> list[int]:
+    """The lines of `text` past the project's own entry that spell `word` and lie in no finding's span."""
+    spans = [(f["line"], f["end_line"]) for f in report["findings"] if f["path"] == path]
+    first = text.index('name = "nvidia-cublas-cu12"\n')
+    lines = [n for n, line in enumerate(text.splitlines(), 1) if word in line and n > text.count("\n", 0, first)]
+    return [n for n in lines if not any(start <= n <= end for start, end in spans)]
+
+
+def _verdicts(report: dict) -> dict[tuple[str, int], tuple[str, str]]:
+    return {(f["path"], f["line"]): (f["targets"]["rocm"]["severity"], f["targets"]["cpu"]["severity"]) for f in report["findings"]}
+
+
+def test_an_index_only_a_gpu_extra_takes_torch_from_is_another_path_in_both_files(cli, tmp_path):
+    """`uv sync --extra gpu` is the opt-in GPU install: on a ROCm host it brings a CUDA torch that
+    runs on the CPU. The index in pyproject.toml and the lock's entries from it are one fact, a ROCm
+    warning in both (a CPU note: the `cpu` extra is CPU's own variant); each lock entry is one
+    finding, which covers the entry's dependency and wheel lines."""
+    extras = '\n[project.optional-dependencies]\ncpu = ["torch>=2.6"]\ngpu = ["torch>=2.6"]\n'
+    lock = _lock(OPT_IN_ROOT, "sys_platform == 'linux' and extra == 'extra-6-sketch-gpu'")
+    write(tmp_path / "pyproject.toml", _project(extras, '{ index = "torch-cu126", extra = "gpu" }'))
+    write(tmp_path / "uv.lock", lock)
+    report = scan_json(cli, "--show-portable")
+    assert _verdicts(report) == {
+        ("pyproject.toml", 14): ("warning", "note"),
+        ("uv.lock", 33): ("warning", "note"),
+        ("uv.lock", 42): ("warning", "note"),
+    }
+    assert [f["rule"] for f in report["findings"] if f["path"] == "uv.lock"] == ["CDA603", "CDA602"]
+    assert _uncovered(report, "uv.lock", lock, "cu12") == []
+
+
+def test_an_index_every_install_takes_torch_from_is_the_normal_path_in_both_files(cli, tmp_path):
+    """Bound with no extra, the index is what `uv sync` installs: a ROCm error in pyproject.toml and
+    at the lock's entry from it alike; the NVIDIA wheel that entry pulls keeps the lock's warning."""
+    lock = _lock(NORMAL_ROOT, "sys_platform == 'linux'")
+    write(tmp_path / "pyproject.toml", _project('dependencies = ["torch>=2.6"]\n', """{ index = "torch-cu126", marker = "sys_platform == 'linux'" }"""))
+    write(tmp_path / "uv.lock", lock)
+    report = scan_json(cli)
+    assert _verdicts(report) == {
+        ("pyproject.toml", 11): ("error", "warning"),
+        ("uv.lock", 16): ("warning", "warning"),
+        ("uv.lock", 25): ("error", "warning"),
+    }
+    assert _uncovered(report, "uv.lock", lock, "cu12") == []

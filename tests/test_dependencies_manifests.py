@@ -155,7 +155,18 @@ def test_a_cuda_index_selected_only_for_a_gpu_extra_is_opt_in(cli, tmp_path):
         '[[tool.uv.index]]\nname = "pytorch-cu121"\nurl = "https://download.pytorch.org/whl/cu121"\nexplicit = true\n',
     )
     assert sites(scan_json(cli, "--target", "cpu", "--show-portable"), "pyproject.toml") == [(17, 8, 46, "CDA601", "note")]
-    assert sites(scan_json(cli, "--target", "rocm"), "pyproject.toml") == [(17, 8, 46, "CDA601", "error")]
+    # a ROCm host that picks the extra gets a CUDA torch running on the CPU: another path, a warning
+    assert sites(scan_json(cli, "--target", "rocm"), "pyproject.toml") == [(17, 8, 46, "CDA601", "warning")]
+
+
+def test_a_cuda_index_for_a_group_uv_syncs_by_default_is_the_normal_path():
+    """`uv sync` installs the `dev` group, or those `default-groups` names: no opt-in."""
+    project = '[project]\nname = "x"\n[dependency-groups]\ngpu = ["torch>=2.3"]\n\n[tool.uv.sources]\ntorch = { index = "cu121", group = "gpu" }\n'
+    index = '\n[[tool.uv.index]]\nname = "cu121"\nurl = "https://download.pytorch.org/whl/cu121"\nexplicit = true\n'
+    (opt_in,) = analyze(project + index, path="pyproject.toml")
+    assert opt_in.targets["rocm"].severity.value == "warning"
+    (synced,) = analyze(project + index + '\n[tool.uv]\ndefault-groups = ["gpu"]\n', path="pyproject.toml")
+    assert synced.targets["rocm"].severity.value == "error"
 
 
 def test_an_explicit_uv_index_no_source_names_installs_nothing():

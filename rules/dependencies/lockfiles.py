@@ -2,22 +2,29 @@
 
 A lock file resolved on a CUDA machine names CUDA builds outright: `+cu121` versions, the
 `download.pytorch.org/whl/cu121` registry, `nvidia-*` library wheels, `cupy-cuda12x`. Each
-package entry is reported on its own lines (its name, its version's `+cuXXX`, its source
-registry), never on the lines of packages that merely depend on it; wheel URLs repeat the
-source and are not reported again.
+package entry is one site, reported once from its first CUDA line (its name, else its version's
+`+cuXXX`, else its source registry) to the entry's end: its wheel URLs and the dependency lines
+inside it (`{ name = "nvidia-cublas-cu12", marker = ... }` of a CUDA torch) say again what the
+entry is, and are part of its finding rather than findings of their own.
 
 A generated lock (uv.lock, poetry.lock, pdm.lock, pylock.toml, Pipfile.lock) records what the
 project's declarations resolved to: the CUDA index and the packages are chosen in
 `pyproject.toml` (`[tool.uv.sources]`, a Poetry source), a requirements file or a Pipfile, which
 are reported at their own severity. Its entries are at most warnings on every target: they say
 again what the declaration says, and what such a lock installs on an AMD or CPU host (a CUDA
-build of torch) imports and runs on the CPU, a silent loss rather than a failure. A Pipfile is
-a declaration itself and keeps its severities.
+build of torch) imports and runs on the CPU, a silent loss rather than a failure. One exception
+keeps the two files' verdicts of one fact the same: an entry from an index that the project's own
+entry binds its package to on the normal install (uv records `[tool.uv.sources]` in the root's
+`requires-dist` as `index = "..."`, with the extra it is limited to in its marker) is the
+declaration's fact on the normal path, and keeps the severity `pyproject.toml` gives that index;
+one bound only to an extra named for CUDA stays another path, as there. A Pipfile is a
+declaration itself and keeps its severities.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import PurePath
@@ -35,11 +42,11 @@ from cudaudit.resolvers.requirements import (
 )
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.dependencies.lock_installs import not_installed_by
-from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, unique
+from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, optional_group, unique
 from cudaudit.rules.dependencies.toml_text import TomlText, load_toml
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UnparsableError
-from cudaudit.verdicts import TARGET_NAMES, another_path, group_of
+from cudaudit.verdicts import TARGET_NAMES, another_path, group_of, one_for_the_site
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,12 @@ class LockedPackage:
     """Installed from its own source (the project itself, a folder, a git checkout), not from an index."""
     left_out: frozenset[str] = frozenset()
     """The targets whose own variant of the project (a `rocm` extra of a uv.lock) does not install it."""
+    entry_end: int | None = None
+    """Where the text of a `[[package]]` table entry ends, its sub-tables included: its finding spans
+    the entry. None for the formats whose entries are keys (Pipfile, Pipfile.lock)."""
+    bound: tuple[str, ...] = ()
+    """Its indexes that the project's own entry binds a requirement to on the normal install
+    (`normal_indexes`)."""
 
 
 def analyze_lockfile(
@@ -70,38 +83,60 @@ def analyze_lockfile(
     packages, indexes = locked_packages(text, path, doc, settings.targets)
     torch = pinned_torch(f"{p.name}=={p.version.lstrip('=')}" for p in packages)
     found: list[Finding] = []
+    declared: list[Finding] = []
     variants: dict[frozenset[str], list[Finding]] = {}
 
-    def report(placed: Placed | None, hits, left_out: frozenset[str] = frozenset()) -> None:
+    def hits_of(placed: Placed | None, hits, left_out: frozenset[str] = frozenset()) -> list[Finding]:
         if placed is None:
-            return
-        for finding in findings(placed, hits, path, catalog, settings, DependencyContext(torch, left_out)):
-            if left_out and finding.fix is None and left_out >= set(finding.targets):
-                variants.setdefault(left_out, []).append(finding)
-            else:
-                found.append(finding)
+            return []
+        return findings(placed, hits, path, catalog, settings, DependencyContext(torch, left_out))
 
     def literal(value: str, package: LockedPackage) -> Placed | None:
         written = doc.string(value, package.start, package.end) if value else None
         return doc.placed(written) if written else None
 
     for url in indexes:
-        report(literal(url, LockedPackage("", "", 0)), index_hits(url, catalog))
+        found.extend(hits_of(literal(url, LockedPackage("", "", 0)), index_hits(url, catalog)))
     for package in packages:
-        name = package.name_at or literal(package.name, package)
         left_out = package.left_out
-        report(name, name_hits(package.name, package.extras, version_constraint(package.version), catalog), left_out)
-        report(literal(package.version, package), version_hits(package.version, catalog), left_out)
+        name = package.name_at or literal(package.name, package)
+        site = hits_of(name, name_hits(package.name, package.extras, version_constraint(package.version), catalog), left_out)
+        site += hits_of(literal(package.version, package), version_hits(package.version, catalog), left_out)
         for index in package.indexes:
-            report(literal(index, package), index_hits(index, catalog), left_out)
+            site += hits_of(literal(index, package), index_hits(index, catalog), left_out)
         for url in package.urls:
-            report(literal(url, package), requirement_hits(url, catalog), left_out)
+            site += hits_of(literal(url, package), requirement_hits(url, catalog), left_out)
+        # From a CUDA index the project binds on its normal install: the declaration's fact, at its severity.
+        normal = any(index_hits(index, catalog) for index in package.bound)
+        for finding in _one_per_entry(site, package, doc):
+            if package.left_out and finding.fix is None and package.left_out >= set(finding.targets):
+                variants.setdefault(package.left_out, []).append(finding)
+            else:
+                (declared if normal else found).append(finding)
     for left_out, members in variants.items():
         names = " and ".join(TARGET_NAMES.get(target, target) for target in sorted(left_out, key=settings.targets.index))
         found.append(group_of(unique(members), f"of entries that the project's own {names} variants do not install"))
     if PurePath(path).name.lower() in _DECLARATIONS:
-        return unique(found)
-    return [another_path(finding) for finding in unique(found)]
+        return unique(found + declared)
+    return unique([another_path(finding) for finding in found] + declared)
+
+
+def _one_per_entry(site: list[Finding], package: LockedPackage, doc: TomlText) -> list[Finding]:
+    """The findings of one package entry as one, the first of them (its name, else its `+cuXXX`
+    version, else its registry) with each target's worst verdict, spanning the entry to its end
+    where the entry is a table; a finding with a fix stays itself."""
+    with_fix = [f for f in site if f.fix is not None]
+    without = [f for f in site if f.fix is None]
+    if not without:
+        return with_fix
+    merged = one_for_the_site(without)
+    if package.entry_end is not None:
+        last = doc.text[: package.entry_end].rstrip()
+        end_line, end_column = doc.position(len(last))
+        span = merged.span
+        if (end_line, end_column) > (span.end_line, span.end_column):
+            merged = replace(merged, span=replace(span, end_line=end_line, end_column=end_column))
+    return [*with_fix, merged]
 
 
 _DECLARATIONS = frozenset({"pipfile"})
@@ -135,6 +170,7 @@ def _locked_packages(data: dict[str, Any], doc: TomlText, left_out: list[frozens
     listed = data.get(table)
     entries = listed if isinstance(listed, list) else []
     spans = doc.elements((table,))
+    bound = normal_indexes(entries)
     packages = []
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict) or index >= len(spans):
@@ -157,9 +193,41 @@ def _locked_packages(data: dict[str, Any], doc: TomlText, left_out: list[frozens
                 urls=tuple(u for u in urls if isinstance(u, str)),
                 own_source=bool(_OWN_SOURCES & {*source, source.get("type"), *entry}),
                 left_out=left_out[index] if index < len(left_out) else frozenset(),
+                entry_end=spans[index][1],
+                bound=tuple(i for i in indexes if isinstance(i, str) and i in bound),
             )
         )
     return packages
+
+
+_EXTRA = re.compile(r"""\bextra\s*==\s*['"]([^'"]+)['"]""")
+
+
+def normal_indexes(entries: list[Any]) -> frozenset[str]:
+    """The indexes the project's own entries of a uv.lock bind a requirement to on the normal install.
+
+    uv writes each `[tool.uv.sources]` binding into the root's `[package.metadata] requires-dist`
+    (`{ name = "torch", index = "https://download.pytorch.org/whl/cu128", marker = "extra == 'gpu'" }`;
+    https://docs.astral.sh/uv/guides/integration/pytorch/). A binding whose marker limits
+    it to extras or groups that are all named for CUDA is opt-in (`pyproject._opt_in` reads the same
+    in `pyproject.toml`); any other is what `uv sync` installs."""
+    bound: set[str] = set()
+    for entry in entries:
+        metadata = entry.get("metadata") if isinstance(entry, dict) else None
+        if not isinstance(metadata, dict) or not _OWN_SOURCES & set(entry.get("source") or {}):
+            continue
+        dev = metadata.get("requires-dev")
+        lists = [(None, metadata.get("requires-dist"))]
+        lists += [(group, items) for group, items in dev.items()] if isinstance(dev, dict) else []
+        for group, items in lists:
+            for item in items if isinstance(items, list) else ():
+                if not isinstance(item, dict) or not isinstance(item.get("index"), str):
+                    continue
+                marker = item.get("marker")
+                extras = [group] if group else _EXTRA.findall(marker) if isinstance(marker, str) else []
+                if not (extras and all(optional_group(extra) for extra in extras)):
+                    bound.add(item["index"])
+    return frozenset(bound)
 
 
 def _pipfile(data: dict[str, Any], doc: TomlText) -> tuple[list[LockedPackage], list[str]]:

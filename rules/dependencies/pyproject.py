@@ -37,6 +37,7 @@ from cudaudit.rules.dependencies.report import (
 from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.rules.dependencies.toml_text import TomlText, load_toml
 from cudaudit.settings import AnalysisSettings
+from cudaudit.verdicts import another_path
 
 _REQUIREMENT_KEYS = (
     (("tool", "uv"), "dev-dependencies"),
@@ -97,9 +98,10 @@ def analyze_pyproject(
         item.group for item in lists if item.group is not None and any(pins_cuda_build(r, catalog) for r in item.requirements)
     )
 
-    def report(placed: Placed, hits, group: str | None = None, unbound: str | None = None) -> None:
+    def report(placed: Placed, hits, group: str | None = None, unbound: str | None = None, bound: bool = False) -> None:
         """`unbound`: the URL of an explicit uv index no source names (`index_urls`), whose findings
-        are notes that say why in place of what the index would install."""
+        are notes that say why in place of what the index would install. `bound`: an index that only
+        the opt-in `group` takes packages from, another path on every target (`index_urls`)."""
         quiet = optional_group(group, facts, group in cuda_builds) if group else frozenset()
         if unbound is not None:
             quiet = frozenset(settings.targets)
@@ -108,6 +110,8 @@ def analyze_pyproject(
         if unbound is not None:
             message = f"`{unbound}` is an explicit uv index that no `[tool.uv.sources]` entry names: no install of the project takes packages from it"
             reported = [replace(f, message=message) for f in reported]
+        if bound:
+            reported = [another_path(f) for f in reported]
         found.extend((group, f) for f in reported)
 
     for item in lists:
@@ -119,7 +123,7 @@ def analyze_pyproject(
     for table, url, group, unbound in index_urls(data):
         literal = doc.string(url, doc.section_start(table))
         if literal is not None:
-            report(doc.placed(literal), index_hits(url, catalog), group, url if unbound else None)
+            report(doc.placed(literal), index_hits(url, catalog), group, url if unbound else None, group is not None)
     for table, url in source_urls(data):
         literal = doc.string(url, doc.section_start(table))
         if literal is not None:
@@ -155,8 +159,13 @@ def requirement_lists(data: dict[str, Any]) -> Iterator[RequirementList]:
 def index_urls(data: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], str, str | None, bool]]:
     """(table, URL, opt-in extra or group, unbound) of every package index or find-links location.
 
-    A uv index that `[tool.uv.sources]` only selects for extras or groups named for CUDA
-    (`{ index = "pytorch-cu121", extra = "gpu" }`) is as opt-in as those extras. One marked
+    A uv index that `[tool.uv.sources]` only selects for extras, or groups `uv sync` does not install
+    by default, named for CUDA (`{ index = "pytorch-cu121", extra = "gpu" }`) is as opt-in as those
+    extras, and serves only the installs that ask for them
+    (https://docs.astral.sh/uv/guides/integration/pytorch/, "Configuring accelerators with optional
+    dependencies"): its findings are another path on every target, as the lock file's entries
+    from it are (`lockfiles.normal_indexes`); a ROCm host that picks the extra gets a CUDA torch
+    that runs on the CPU, a silent loss. One marked
     `explicit = true` serves only the packages a source pins to it
     (https://docs.astral.sh/uv/concepts/indexes/#pinning-a-package-to-an-index): where no source
     names it, it is unbound, and no install of the project takes a package from it.
@@ -191,9 +200,14 @@ def _users(data: dict[str, Any], index: Any) -> list[dict[str, Any]]:
 
 
 def _opt_in(data: dict[str, Any], index: Any) -> str | None:
-    """The CUDA-named extra or group that every source using `index` is limited to, if there is one."""
+    """The CUDA-named extra or group that every source using `index` is limited to, if there is one.
+    A group `uv sync` installs by default (`[tool.uv] default-groups`, `["dev"]` unless set:
+    https://docs.astral.sh/uv/concepts/projects/dependencies/#default-groups, and the release that
+    brought groups: https://github.com/astral-sh/uv/releases/tag/0.4.27) is no opt-in."""
     users = _users(data, index)
-    groups = [entry.get("extra") or entry.get("group") for entry in users]
+    defaults = _nested(data, ("tool", "uv")).get("default-groups", ["dev"])
+    installed = defaults == "all" or any(entry.get("group") in _strings(defaults) for entry in users)
+    groups = [entry.get("extra") or (None if installed else entry.get("group")) for entry in users]
     if users and all(isinstance(g, str) and optional_group(g) for g in groups):
         return groups[0]
     return None
