@@ -138,6 +138,7 @@ _READERS = {
     "optional_requirements": "cudaudit.rules.dependencies.optional_requirements:optional_files",
     "choices": "cudaudit.rules.python.choice_settings:declared_choices",
     "chosen_elsewhere": "cudaudit.rules.python.choice_settings:chosen_elsewhere",
+    "model_parallel_settings": "cudaudit.rules.python.parallel_sizes:model_parallel_settings",
     "registrations": "cudaudit.rules.python.registries:read_registrations",
     "tables": "cudaudit.rules.python.registries:read_tables",
     "passed_switches": "cudaudit.rules.python.switch_parameters:passed_switches",
@@ -564,7 +565,7 @@ def build_index(
             registered,
         ),
         settings_off=settings_elsewhere,
-        settings_chosen=_chosen_elsewhere(files, python, found),
+        settings_chosen=_with_one_rank(_chosen_elsewhere(files, python, found), files, python, found, catalog),
         calls_elsewhere=(
             _reader("calls_elsewhere")(
                 python, found.cuda_defaults, found.from_imports, remember, _readme_examples(files),
@@ -1083,6 +1084,31 @@ def _chosen_elsewhere(
     return _reader("chosen_elsewhere")(
         found.choices, frozenset(found.settings_off), sorted(found.prefiltered), python, configs
     )
+
+
+def _with_one_rank(
+    chosen: dict[str, tuple[tuple[str, SettingValue], ...]],
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found, catalog: Catalog,
+) -> dict[str, tuple[tuple[str, SettingValue], ...]]:
+    """`chosen`, and, where every configuration, script, document and declaration of the project
+    keeps the model-parallel sizes at one rank (`parallel_sizes.one_rank`), the sizes, ranks and
+    their queries as settings of each module the catalog's prefilter passes, where the module's
+    own reading has no entry of the name: a branch only a model-parallel launch takes is another path."""
+    if not (found.prefiltered and _sees_project(files)):
+        return chosen
+    readable = {
+        file.display: file.read for file in files
+        if (set(file.kinds) & _CONFIG_KINDS or not file.kinds) and not is_test_path(file.display)
+    }
+    readable.update((path, read) for path, read in python.items() if not is_test_path(path))
+    settings = _reader("model_parallel_settings")(catalog.tables("model_parallel"), readable, found.choices)
+    if not settings:
+        return chosen
+    merged = dict(chosen)
+    for path in sorted(found.prefiltered):
+        own = dict(merged.get(path, ()))
+        merged[path] = tuple(sorted({**dict(settings), **own}.items()))
+    return merged
 
 
 def _switched(

@@ -48,6 +48,16 @@ def final_name(node: ast.expr) -> str | None:
     return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
 
 
+def setting_read(node: ast.expr) -> str | None:
+    """The setting a value reads: the name a name or attribute chain ends with, or, for a call, the
+    called function's marked as a query (`get_tp_rank()` for `mpu.get_tp_rank()`), which only a
+    query's own entry among the settings matches (`parallel_sizes.QUERY_SUFFIX`)."""
+    if isinstance(node, ast.Call):
+        called = final_name(node.func)
+        return None if called is None else called + "()"
+    return final_name(node)
+
+
 def dotted_name(node: ast.expr) -> str:
     """A chain of attributes as written, without resolving imports (`sys.exit`); the attributes
     alone where it hangs from something other than a name (`f().x` is `x`)."""
@@ -406,11 +416,11 @@ def _chosen_settings(
     aliases: dict[str, set[str | None]] = {}
     for identifier, value in plain:  # read only for the names of settings: most assignments are not
         if identifier not in starts:
-            read = final_name(_unwrapped(value))
+            read = setting_read(_unwrapped(value))
             aliases.setdefault(identifier, set()).add(read if read in starts else None)
         elif starts[identifier] is not None and not any(
             isinstance(node, ast.expr) and final_name(node) == identifier for node in subtree(value)
-        ):
+        ) and not _reads_the_same(value, starts[identifier], starts):
             starts[identifier] = None
     for identifier, reads in aliases.items():
         setting = next(iter(reads)) if len(reads) == 1 else None
@@ -418,6 +428,14 @@ def _chosen_settings(
             starts[identifier] = starts[setting]
     chosen = {identifier: start[0] for identifier, start in starts.items() if start is not None}
     return frozenset(identifier for identifier, off in ticked.items() if off), chosen
+
+
+def _reads_the_same(value: ast.expr, start: Known | None, starts: Mapping[str, Known | None]) -> bool:
+    """Whether a value assigned to a setting is a query of it that starts on the same value
+    (`tp_size = mpu.get_tp_world_size()` where both are 1 on one rank): still the value it starts on."""
+    value = _unwrapped(value)
+    read = setting_read(value) if isinstance(value, ast.Call) else None
+    return read is not None and read in starts and starts[read] == start
 
 
 def _names_its_values(annotation: ast.expr) -> bool:
@@ -437,17 +455,18 @@ def picks_another(test: ast.Compare, chosen: Mapping[str, Value]) -> bool | None
     on) runs only for another value than that one (`mode == "img2img"`, `mode in ("img2img",
     "inpaint")` where `mode` starts on "txt2img"; `sched == Sched.ASYNC` where it starts on
     `Sched.LEGACY`; `ring_size > 1` where it starts on 1; `quant is not None` where it starts on
-    None), or the false one does (`mode == "txt2img"`, whose `else` is the other modes); None for any
+    None; `mpu.get_model_parallel_rank() != 0` where the query starts on 0, `setting_read`), or the
+    false one does (`mode == "txt2img"`, whose `else` is the other modes); None for any
     other test (`setting_values.holds`)."""
     if len(test.ops) != 1:
         return None
     setting, compared, operation = test.left, test.comparators[0], test.ops[0]
-    if final_name(setting) not in chosen:  # `1 < cfg.size`, `"img2img" == mode`
+    if setting_read(setting) not in chosen:  # `1 < cfg.size`, `"img2img" == mode`
         turned = flipped(operation)
         if turned is None:
             return None
         setting, compared, operation = compared, setting, turned
-    name = final_name(setting)
+    name = setting_read(setting)
     if name is None or name not in chosen:
         return None
     held = holds(chosen[name], operation, compared)
