@@ -58,6 +58,40 @@ def count_divisor(value: ast.expr, names: ImportTable) -> ast.Call | None:
     return _divisor(value, names)
 
 
+def is_count(value: ast.expr, names: ImportTable) -> bool:
+    """`torch.cuda.device_count()`: 0 on a CPU-only build."""
+    return isinstance(value, ast.Call) and not value.args and names.resolve(value.func) in COUNT_CALLS
+
+
+def counted_divisors(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable) -> dict[int, ast.Call]:
+    """`n = torch.cuda.device_count()`, then `local = rank % n`: for each name the scope binds once to
+    the count and reads only as the divisor of a `%` (so holding `max(count, 1)` instead changes
+    nothing where there is a GPU), the ids of those `%` operations, with the count's call."""
+    values: dict[str, ast.expr] = {}
+    stores: dict[str, int] = {}
+    reads: dict[str, int] = {}
+    divisions: dict[str, list[ast.BinOp]] = {}
+    for node in _own_nodes(scope):
+        if isinstance(node, ast.Assign):
+            values.update((target.id, node.value) for target in node.targets if isinstance(target, ast.Name))
+        elif isinstance(node, ast.Name):
+            counted = reads if isinstance(node.ctx, ast.Load) else stores
+            counted[node.id] = counted.get(node.id, 0) + 1
+        elif (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, ast.Mod)
+            and isinstance(node.right, ast.Name)
+            and not _is_text(node.left)  # `"%d GPUs" % n` formats
+        ):
+            divisions.setdefault(node.right.id, []).append(node)
+    found: dict[int, ast.Call] = {}
+    for name, divided in divisions.items():
+        count = values.get(name)
+        if stores.get(name) == 1 and isinstance(count, ast.Call) and is_count(count, names) and reads.get(name) == len(divided):
+            found.update((id(division), count) for division in divided)
+    return found
+
+
 def is_index_source(value: ast.expr, names: ImportTable) -> bool:
     """Whether an assigned value is a device index by itself (not through another variable)."""
     return _divisor(value, names) is not None or _is_index_call(value, names)
@@ -156,7 +190,7 @@ def _divisor(value: ast.expr, names: ImportTable) -> ast.Call | None:
     formats a string)."""
     if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mod) and not _is_text(value.left):
         right = value.right
-        if isinstance(right, ast.Call) and not right.args and names.resolve(right.func) in COUNT_CALLS:
+        if isinstance(right, ast.Call) and is_count(right, names):
             return right
     return None
 

@@ -28,6 +28,8 @@ from cudaudit.rules.python.device_flow import (
     DeviceIndexes,
     IndexVariable,
     count_divisor,
+    counted_divisors,
+    is_count,
     is_index_source,
     makes_device,
 )
@@ -106,6 +108,8 @@ class DevicePositions(Concern):
         self._fake_devices: set[int] = set()
         """The ids of `torch.device(...)` calls given as a fake factory's `device=`."""
         self._launched: LaunchedRoutes | None = None
+        self._counted: dict[int, dict[int, ast.Call]] = {}
+        """Per scope, its `%` operations whose divisor is a name holding the device count."""
 
     def on_Module(self, node: ast.Module) -> None:
         self._tree = node
@@ -120,6 +124,10 @@ class DevicePositions(Concern):
         if any(is_index_source(node.value, names) or makes_device(node.value, names) for node in survey.of(ast.Assign)):
             return True
         if any(isinstance(node.op, ast.Mod) and count_divisor(node, names) is not None for node in survey.of(ast.BinOp)):
+            return True
+        if any(is_count(node.value, names) for node in survey.of(ast.Assign)) and any(
+            isinstance(node.op, ast.Mod) and isinstance(node.right, ast.Name) for node in survey.of(ast.BinOp)
+        ):
             return True
         aliases = {
             node.targets[0].id
@@ -167,9 +175,19 @@ class DevicePositions(Concern):
         variable's one assignment (those are reported where they are assigned, above)."""
         if not isinstance(node.op, ast.Mod) or self.walk.in_comparison:
             return
-        divisor = count_divisor(node, self.walk.names)
+        divisor = count_divisor(node, self.walk.names) or self._counted_divisor(node)
         if divisor is not None and (self._indexes is None or self._indexes.assigned(node) is None):
             self.walk.report(DEVICE_ORDINAL, "count-divisor", divisor)
+
+    def _counted_divisor(self, node: ast.BinOp) -> ast.Call | None:
+        """The count `n` holds in `rank % n` after `n = torch.cuda.device_count()` (`counted_divisors`)."""
+        if not isinstance(node.right, ast.Name) or self._tree is None:
+            return None
+        scope = self.walk.functions[-1] if self.walk.functions else self._tree
+        found = self._counted.get(id(scope))
+        if found is None:
+            found = self._counted[id(scope)] = counted_divisors(scope, self.walk.names)
+        return found.get(id(node))
 
     def _alias(self, node: ast.Assign) -> None:
         """A name bound to `torch.autocast` (or either side of a conditional expression being it) is
