@@ -423,6 +423,23 @@ class WordSearch:
         return self._automaton.find_matches_as_indexes(data, overlapping=True)
 
 
+WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+"""The bytes of a word (an identifier's letters, digits and underscores): a name found in a file's
+bytes is a word of its own where none stands on either side of it."""
+
+
+def has_word(data: bytes, word: bytes) -> bool:
+    """Whether `data` spells `word` with no word byte on either side (a dot may stand before it:
+    `pkg.X.util` names `X.util`)."""
+    at = data.find(word)
+    while at >= 0:
+        end = at + len(word)
+        if not (at and data[at - 1] in WORD_BYTES) and (end >= len(data) or data[end] not in WORD_BYTES):
+            return True
+        at = data.find(word, at + 1)
+    return False
+
+
 def word_automaton(words: Iterable[bytes]) -> WordSearch | None:
     """A `WordSearch` of the non-empty `words` (an empty word says nothing), None without any."""
     kept = list(dict.fromkeys(word for word in words if word))

@@ -43,12 +43,12 @@ from typing import Any
 from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import module_map
 from cudaudit.model import Severity
-from cudaudit.rules.catalog import Catalog, WordSearch, word_automaton
+from cudaudit.rules.catalog import WORD_BYTES, Catalog, WordSearch, word_automaton
 from cudaudit.rules.python.guards import names_cuda
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import attribute_stores, subtree
 from cudaudit.rules.python.opt_in import import_statements, only_imports, statement_lines
-from cudaudit.rules.python.project_calls import importers
+from cudaudit.rules.python.project_calls import closing, importers
 from cudaudit.rules.python.walker import PythonWalker
 from cudaudit.source import decode_python, parse_python
 
@@ -71,7 +71,6 @@ _DEFINED = re.compile(rb"\n[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)")
 # These patterns are searched in the module after a newline put in front, so that each starts with its
 # literal newline, which the regex engine skips to (one that starts with `^` is tried at every byte);
 # a match's start is then the index of its line in the module itself.
-_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 def definitions(data: bytes, may_report: Callable[[bytes], bool]) -> Definitions:
@@ -131,11 +130,12 @@ def _calls(text: bytes, automaton: WordSearch) -> bool:
     body = text.find(b"\n") + 1
     size = len(text)
     for _, start, end in automaton.matches(text):
-        if start < body or (start and text[start - 1] in _WORD_BYTES):
+        if start < body or (start and text[start - 1] in WORD_BYTES):
             continue
         after = _blank_end(text, end)
         if after < size and text[after] == 0x5B:  # `[`: a launch's grid
-            after = _blank_end(text, _closing(text, after))
+            close = closing(text, after, size)
+            after = size if close is None else _blank_end(text, close + 1)
         if after < size and text[after] == 0x28:  # `(`
             return True
     return False
@@ -146,19 +146,6 @@ def _blank_end(text: bytes, at: int) -> int:
     while at < len(text) and text[at] in b" \t":
         at += 1
     return at
-
-
-def _closing(text: bytes, at: int) -> int:
-    """The position after the bracket that closes the one at `at` (the text's end where none does)."""
-    depth = 0
-    for position in range(at, len(text)):
-        if text[position] in b"[(":
-            depth += 1
-        elif text[position] in b"])":
-            depth -= 1
-            if not depth:
-                return position + 1
-    return len(text)
 
 
 def _next(starts: list[int], position: int, end: int) -> int:
@@ -379,7 +366,7 @@ def _mentioned(data: bytes, automaton: WordSearch) -> set[str]:
     found: set[str] = set()
     size = len(data)
     for index, start, end in automaton.matches(data):
-        if (start and data[start - 1] in _WORD_BYTES) or (end < size and data[end] in _WORD_BYTES):
+        if (start and data[start - 1] in WORD_BYTES) or (end < size and data[end] in WORD_BYTES):
             continue
         found.add(automaton.words[index].decode("ascii", "replace"))
     return found

@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from cudaudit.filekinds import is_test_path
-from cudaudit.rules.catalog import WordSearch, word_automaton
+from cudaudit.rules.catalog import WORD_BYTES, WordSearch, word_automaton
 from cudaudit.rules.python.names import option_choice
 from cudaudit.rules.python.opt_in import ADD_ARGUMENT, parsed_call
 from cudaudit.rules.python.setting_values import Known, Value, field_default, settings_class
@@ -170,12 +170,12 @@ def _settings_read(data: bytes, search: WordSearch) -> set[str]:
     found: set[str] = set()
     size = len(data)
     for index, start, end in search.matches(data):
-        if start == 0 or data[start - 1] != _DOT or (end < size and data[end] in _WORD_BYTES):
+        if start == 0 or data[start - 1] != _DOT or (end < size and data[end] in WORD_BYTES):
             continue
         dot = start - 1
         for _ in range(_SECTIONS + 1):
             begin = dot
-            while begin > 0 and data[begin - 1] in _WORD_BYTES:
+            while begin > 0 and data[begin - 1] in WORD_BYTES:
                 begin -= 1
             if _SETTINGS_PART.search(data[begin:dot].decode("ascii", "replace")):
                 found.add(search.words[index].decode("ascii"))
@@ -187,7 +187,6 @@ def _settings_read(data: bytes, search: WordSearch) -> set[str]:
 
 
 _DOT = ord(".")
-_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _SECTIONS = 1
 """How many sections a read may pass between the settings and the setting (`cfg.engine.sched`)."""
 
@@ -238,7 +237,7 @@ def _stands_alone(data: bytes, start: int, end: int) -> bool:
     return start == 0 or data[start - 1] not in _NAME_GOES_ON
 
 
-_NAME_GOES_ON = _WORD_BYTES | frozenset(b".-")
+_NAME_GOES_ON = WORD_BYTES | frozenset(b".-")
 """Bytes that make a name part of a longer one (`my_impl`, `args.impl`, `--impl-kind`)."""
 
 

@@ -136,10 +136,10 @@ def _with_subclasses(data: bytes, constructors: list[int]) -> set[bytes]:
 def _still_open(data: bytes, start: int, end: int) -> bool:
     """Whether the parenthesis opened just before `start` is still open at `end`: the `def`
     header holds the default, rather than the body after it."""
-    return _closing(data, start, end, depth=1) is None
+    return closing(data, start, end, depth=1) is None
 
 
-def _closing(data: bytes, start: int, end: int, depth: int = 0) -> int | None:
+def closing(data: bytes, start: int, end: int, depth: int = 0) -> int | None:
     """The index of the bracket that closes the `depth` brackets open at `start` (with 0, the one
     that closes the bracket at `start`), read before `end` and over quoted strings; None where no
     bracket does (the text ends first, or a string does not)."""
@@ -323,7 +323,7 @@ def _defines(places: set[str], owner: str) -> bool:
 
 def _shape(data: bytes, paren: int) -> CallShape | None:
     """The shape of the call whose arguments open at `paren`; None where its text does not parse."""
-    index = _closing(data, paren, min(len(data), paren + _CALL_LIMIT))
+    index = closing(data, paren, min(len(data), paren + _CALL_LIMIT))
     if index is None:
         return None
     try:

@@ -29,12 +29,14 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
+from functools import cache, partial
 
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import file_or_package
+from cudaudit.rules.catalog import has_word
 from cudaudit.rules.python.opt_in import import_statements, statement_modules, without_commented_imports
-from cudaudit.rules.python.unnamed import read_or_none
+from cudaudit.rules.python.read_once import ReadOnce
 
 Reader = Callable[[], bytes]
 Statement = tuple[int, int, str, tuple[str, ...]]
@@ -46,7 +48,6 @@ _DECLARATIONS = re.compile(r"(?:^|/)(?:requirements[^/]*\.txt|setup\.py|setup\.c
 """Files whose words name the packages a project installs."""
 _PATH_SETTINGS = (b"sys.path", b"PYTHONPATH")
 _BUILT_IMPORTS = (b"import_module(", b"__import__(")
-_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 def stranded_modules(
@@ -59,27 +60,9 @@ def stranded_modules(
     docstring); `others` are the scan's other files outside the test suite, `top_imports(path)` a
     module's imports at column 0."""
     paths = frozenset(python)
-    texts: dict[str, bytes | None] = {}
-
-    def text(path: str) -> bytes:
-        if path not in texts:
-            texts[path] = read_or_none(python.get(path) or others.get(path))
-        return texts[path] or b""
-
-    statements: dict[str, list[Statement]] = {}
-
-    def every_import(path: str) -> list[Statement]:
-        """`_all_imports` of the module at `path`, read once for every copy that asks."""
-        if path not in statements:
-            statements[path] = _all_imports(text(path))
-        return statements[path]
-
-    packaged: dict[str, bool] = {}
-
-    def inside(folder: str) -> bool:
-        if folder not in packaged:
-            packaged[folder] = _inside_package(folder, paths)
-        return packaged[folder]
+    text = ReadOnce({**others, **python})
+    every_import = cache(lambda path: _all_imports(text(path)))  # read once for every copy that asks
+    inside = cache(partial(_inside_package, paths=paths))
 
     copies: dict[tuple[str, str], dict[str, int]] = {}
     """(name, folder) -> the copy's modules whose top-level imports name it, with the first such line."""
@@ -203,11 +186,11 @@ def _stranded_name(
         if is_test_path(path) or path.startswith(copy + "/"):
             continue
         data = text(path)
-        if _DECLARATIONS.search(path) and _has_word(data, word):
+        if _DECLARATIONS.search(path) and has_word(data, word):
             return False
-        if any(_has_word(window, word) or (base and _has_word(window, base)) for window in _path_settings(data)):
+        if any(has_word(window, word) or (base and has_word(window, base)) for window in _path_settings(data)):
             return False
-        if any(built in data for built in _BUILT_IMPORTS) and _has_word(data, word):
+        if any(built in data for built in _BUILT_IMPORTS) and has_word(data, word):
             return False
     return True
 
@@ -320,7 +303,7 @@ def _named_from_outside(
         if path.endswith(".py"):
             data = without_commented_imports(data)
         for spelling, modules in spellings.items():
-            if _has_word(data, spelling):
+            if has_word(data, spelling):
                 found |= modules
     return found
 
@@ -354,20 +337,6 @@ def _top_level_line(data: bytes, word: bytes) -> bool:
     while at >= 0:
         start = data.rfind(b"\n", 0, at) + 1
         if data[start:start + 1] not in (b" ", b"\t", b"#"):
-            return True
-        at = data.find(word, at + 1)
-    return False
-
-
-def _has_word(data: bytes, word: bytes) -> bool:
-    """Whether `data` spells `word` with no word character on either side (a dot may stand before
-    it: `pkg.X.util` names `X.util`)."""
-    at = data.find(word)
-    while at >= 0:
-        end = at + len(word)
-        before_ok = not at or data[at - 1] not in _WORD
-        after_ok = end >= len(data) or data[end] not in _WORD
-        if before_ok and after_ok:
             return True
         at = data.find(word, at + 1)
     return False

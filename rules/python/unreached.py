@@ -34,7 +34,7 @@ from pathlib import PurePosixPath
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_document, is_test_path
 from cudaudit.firstparty import ModuleMap, module_map
-from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.catalog import WORD_BYTES, has_word, word_automaton
 from cudaudit.rules.python.opt_in import import_statements, statement_modules, without_commented_imports
 from cudaudit.rules.python.unnamed import read_or_none
 
@@ -54,7 +54,6 @@ module after a newline put in front, so that the engine skips from newline to ne
 _BUILT_NAME = re.compile(rb"""(?:import_module|__import__)\(\s*f?["']([A-Za-z_][\w.]*)\.(?:\{|["']\s*\+)""")
 """An import of a name built from a literal package and a value (`import_module(f"pkg.models.{name}")`,
 `__import__("pkg.models." + name)`): any module below that package may be the one loaded."""
-_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 def unreached_modules(
@@ -179,7 +178,7 @@ def _named(
             if not data:
                 continue
             for index, start, end in automaton.matches(data):
-                if (start and (data[start - 1] in _WORD or data[start - 1:start] == b".")) or (end < len(data) and data[end] in _WORD):
+                if (start and (data[start - 1] in WORD_BYTES or data[start - 1:start] == b".")) or (end < len(data) and data[end] in WORD_BYTES):
                     continue
                 found |= spellings[automaton.words[index]] - {other}
     by_folder: dict[str, list[str]] = {}
@@ -225,13 +224,8 @@ def _in_folder_document(path: str, documents: list[str], others: Mapping[str, Re
     name = posixpath.basename(path).encode()
     above = set(_folders_above(posixpath.dirname(path)))
     for document in documents:
-        if posixpath.dirname(document) in above and (data := read_or_none(others[document])) is not None:
-            at = data.find(name)
-            while at >= 0:
-                end = at + len(name)
-                if not (at and data[at - 1] in _WORD) and (end >= len(data) or data[end] not in _WORD):
-                    return True
-                at = data.find(name, at + 1)
+        if posixpath.dirname(document) in above and has_word(read_or_none(others[document]) or b"", name):
+            return True
     return False
 
 
