@@ -50,6 +50,7 @@ import posixpath
 import re
 import textwrap
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import cache
 
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
@@ -543,14 +544,7 @@ def switched_definitions(
         return {}
     modules = module_map(sources)
     text = ReadOnce(sources)
-
-    statements: dict[str, list[tuple[int, bytes]]] = {}
-
-    def imports(path: str) -> list[tuple[int, bytes]]:
-        if path not in statements:
-            statements[path] = import_statements(text(path))
-        return statements[path]
-
+    imports = cache(lambda path: import_statements(text(path)))  # read once for every place that asks
     switched_in = {(path, name) for path, calls in readings.items() for name, *_ in calls}
     candidates: dict[tuple[str, str], Evidence] = {}
     methods: dict[str, Evidence] = {}
@@ -584,11 +578,11 @@ def switched_definitions(
     lines = {} if lines is None else lines
     wholes: dict[str, Evidence] = {}
     for place, names in found.items():
-        whole = imported_only_within(modules, sources, readings, place, lines, imports)
+        whole = imported_only_within(modules, sources, text, readings, place, lines, imports)
         if whole is not None:
             names.insert(0, ("", whole))
             wholes[place] = whole
-    for place, evidence in _imported_only_by_switched(modules, sources, wholes, may_report, lines, imports).items():
+    for place, evidence in _imported_only_by_switched(modules, sources, text, wholes, may_report, lines, imports).items():
         found.setdefault(place, []).insert(0, ("", evidence))
     return {path: tuple(names) for path, names in found.items()}
 
@@ -596,6 +590,7 @@ def switched_definitions(
 def _imported_only_by_switched(
     modules: ModuleMap,
     sources: Mapping[str, Callable[[], bytes]],
+    text: Callable[[str], bytes],
     wholes: Mapping[str, Evidence],
     may_report: Callable[[bytes], bool],
     lines: dict[str, bytes],
@@ -605,7 +600,6 @@ def _imported_only_by_switched(
     those only they import in turn: a base class the switched samplers share (`from .base import
     BaseSampler`) runs only where they do. Only the modules the switched ones import are asked about,
     and only those of which `may_report` is true are kept."""
-    text = ReadOnce(sources)
     switched = dict(wholes)
     pending = sorted(switched)
     found: dict[str, Evidence] = {}
@@ -616,36 +610,39 @@ def _imported_only_by_switched(
                 for place in sorted(modules.resolve(importer, *imported)):
                     if place in switched or posixpath.basename(place) == "__init__.py" or not may_report(text(place)):
                         continue
-                    if _importers(modules, sources, place, lines, imports) <= switched.keys():
+                    importers = {
+                        importer for importer, _ in _importing_lines(modules, sources, text, place, lines, imports)
+                        if not is_test_path(importer)
+                    }
+                    if importers <= switched.keys():
                         switched[place] = found[place] = switched[importer]
                         pending.append(place)
     return found
 
 
-def _importers(
+def _importing_lines(
     modules: ModuleMap,
-    sources: Mapping[str, Callable[[], bytes]],
+    sources: Iterable[str],
+    text: Callable[[str], bytes],
     place: str,
     lines: dict[str, bytes],
     imports: Callable[[str], list[tuple[int, bytes]]],
-) -> set[str]:
-    """The modules of the scan, the test suite's aside, with an import statement that resolves to module `place`."""
+) -> Iterator[tuple[str, int]]:
+    """(module, line) of each import statement of the scan's modules (`sources`, read by `text`) that
+    resolves to module `place`, in the order of `sources`. Only the modules whose import lines spell
+    `place`'s last name are read further; `lines` keeps each module's `import_lines` for the next
+    place and the scan's other readers, `imports` gives a module's `import_statements`."""
     stem = modules.name(place).rpartition(".")[2].encode()
-    found = set()
-    for importer, read in sources.items():
-        if importer == place or is_test_path(importer):
+    for importer in sources:
+        if importer == place:
             continue
         if importer not in lines:
-            try:
-                lines[importer] = import_lines(read())
-            except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
-                lines[importer] = b""
-        if stem in lines[importer] and any(
-            place in modules.resolve(importer, *imported)
-            for _, statement in imports(importer) for imported in statement_modules(statement)
-        ):
-            found.add(importer)
-    return found
+            lines[importer] = import_lines(text(importer))
+        if stem not in lines[importer]:
+            continue
+        for line, statement in imports(importer):
+            if any(place in modules.resolve(importer, *imported) for imported in statement_modules(statement)):
+                yield importer, line
 
 
 Helper = tuple[str, tuple[str, ...]]
@@ -782,7 +779,8 @@ def _listed(data: bytes, name: str) -> bool:
 
 def imported_only_within(
     modules: ModuleMap,
-    sources: Mapping[str, Callable[[], bytes]],
+    sources: Iterable[str],
+    text: Callable[[str], bytes],
     readings: Mapping[str, tuple[SwitchedCall, ...]],
     place: str,
     lines: dict[str, bytes],
@@ -791,31 +789,16 @@ def imported_only_within(
     """The switch through which module `place` is reached, where every import of it in the scan
     sits inside a block that only such a switch runs (`if training_args.fused: from .fused import
     patch`): then the module's own top level (its imports of a CUDA-only library) runs only there.
-    `lines` keeps each module's `import_lines` for the next place; `imports` gives a module's
-    `import_statements`, read once for every place."""
-    stem = modules.name(place).rpartition(".")[2].encode()
-    if not stem or posixpath.basename(place) == "__init__.py":
+    `sources` are the scan's modules, read by `text`; `lines` and `imports` as `_importing_lines` takes them."""
+    if not modules.name(place).rpartition(".")[2] or posixpath.basename(place) == "__init__.py":
         return None
     found: Evidence | None = None
-    for importer, read in sources.items():
-        if importer == place:
-            continue
-        try:
-            data = read()
-        except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
-            continue
-        if importer not in lines:
-            lines[importer] = import_lines(data)
-        if stem not in lines[importer]:
-            continue
-        blocks = [(call[3], call[6], call[4]) for call in readings.get(importer, ())]
-        for line, statement in imports(importer):
-            if not any(place in modules.resolve(importer, *imported) for imported in statement_modules(statement)):
-                continue
-            block = next(((header, text) for header, last, text in blocks if header < line <= last), None)
-            if block is None:
-                return None  # an import on the normal path
-            found = found or Evidence(importer, block[0], block[1])
+    for importer, line in _importing_lines(modules, sources, text, place, lines, imports):
+        blocks = ((call[3], call[6], call[4]) for call in readings.get(importer, ()))
+        block = next(((header, quoted) for header, last, quoted in blocks if header < line <= last), None)
+        if block is None:
+            return None  # an import on the normal path
+        found = found or Evidence(importer, block[0], block[1])
     return found
 
 

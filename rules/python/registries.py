@@ -29,6 +29,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Mapping
+from functools import cache
 
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
@@ -421,16 +422,10 @@ def _lazily_imported(
                         imported |= modules.resolve(path, 0, alias.name, ())
         if spans:
             blocks[path] = tuple(spans)
-    statements: dict[str, list[tuple[int, bytes]]] = {}
-
-    def imports(path: str) -> list[tuple[int, bytes]]:
-        if path not in statements:
-            statements[path] = import_statements(text(path))
-        return statements[path]
-
+    imports = cache(lambda path: import_statements(text(path)))  # read once for every module asked about
     found: dict[str, Evidence] = {}
     for module in sorted(imported - set(trees)):
-        evidence = imported_only_within(modules, sources, blocks, module, {}, imports)
+        evidence = imported_only_within(modules, sources, text, blocks, module, {}, imports)
         if evidence is not None:
             found[module] = evidence
     return found

@@ -97,6 +97,9 @@ def switch_parameters(
     text = ReadOnce(sources)
     paths = [path for path in sources if not is_test_path(path)]
     mentions = modules_mentioning(paths, text, names)
+    boxes: dict[str, set[bytes]] = {}
+    switched: dict[str, dict[str, set[int]]] = {}
+    """Each module's unticked boxes and switched values, read once for all the names it passes."""
     found: dict[str, set[str]] = {}
     for name in sorted(names):
         given = re.compile(rb"(?<![\w.])" + re.escape(name.encode()) + rb"[ \t]*(?::[^=\n,()]*)?=(?!=)[ \t]*")
@@ -104,16 +107,19 @@ def switch_parameters(
         for path in mentions[name]:
             data = text(path)
             switches = set(passed.get(path, ()))
-            boxes = unticked_boxes(data) if name in switches else set()
-            switched = switched_values(data).get(name, set()) if name in switches and b"store_true" in data else set()
+            if name in switches and path not in boxes:
+                boxes[path] = unticked_boxes(data)
+                switched[path] = switched_values(data) if b"store_true" in data else {}
+            unticked = boxes[path] if name in switches else set()
+            lines = switched[path].get(name, set()) if name in switches else set()
             for match in given.finditer(data):
                 if _OFF_VALUE.match(data, match.end()):
                     if _in_signature(data, match.start()):
                         defining.append(path)
                     continue
                 if name in switches and (
-                    _PASSED.match(data, match.start()) or _passes_a_box(data, match.end(), boxes)
-                    or data.count(b"\n", 0, match.start()) + 1 in switched
+                    _PASSED.match(data, match.start()) or _passes_a_box(data, match.end(), unticked)
+                    or data.count(b"\n", 0, match.start()) + 1 in lines
                 ):
                     continue
                 defining = []
