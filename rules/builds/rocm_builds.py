@@ -82,14 +82,19 @@ def read_build_script(path: str, text: str) -> RocmBuild | None:
     tree = parse_python(text, filename=path)
     names = ImportTable(tree)
     lines = text.split("\n")
-    build = _rocm_build(path, text, tree, names, lines)
+    extension_names = build_gates.extension_names(tree)
+    build = _rocm_build(path, text, tree, names, lines, extension_names)
     if build is None:
         return None
-    opt_in = read_opt_in(tree, path, names, lambda line: line_evidence(path, line, lines), build_gates.extension_names(tree))
+    opt_in = read_opt_in(tree, path, names, lambda line: line_evidence(path, line, lines), extension_names)
     return replace(build, opt_in=opt_in) if opt_in else build
 
 
-def _rocm_build(path: str, text: str, tree: ast.Module, names: ImportTable, lines: list[str]) -> RocmBuild | None:
+def _rocm_build(
+    path: str, text: str, tree: ast.Module, names: ImportTable, lines: list[str], extension_names: set[int]
+) -> RocmBuild | None:
+    """The script's ROCm build; `extension_names` are the ids of the strings that name an extension
+    module (`build_gates.extension_names`), which are no sources."""
     functions = top_level_functions(tree)
     target_gate = extension_gate(tree, lambda test, in_body: cuda_target_only(test, in_body, names, functions))
     if target_gate is not None:
@@ -99,7 +104,6 @@ def _rocm_build(path: str, text: str, tree: ast.Module, names: ImportTable, line
     probe: ast.stmt | None = None
     separate: dict[tuple[str, str], int] = {}
     skip: ast.stmt | None = None
-    extension_names = build_gates.extension_names(tree)
     paths = scope_paths(tree, names)
     for node in subtree(tree):
         if not isinstance(node, (ast.If, ast.Assign, ast.AnnAssign)):
@@ -120,10 +124,10 @@ def _rocm_build(path: str, text: str, tree: ast.Module, names: ImportTable, line
         if call is None:
             return None
         return RocmBuild(path, BuildMode.IMPLICIT_HIPIFY, line_evidence(path, call.lineno, lines), (), (),
-                         _sources_by_side(tree, path, names, lines)[1])
+                         _sources_by_side(tree, path, names, lines, extension_names)[1])
     if separate:
         first = min(separate.values())
-        cuda_only, rocm_named, globs = _sources_by_side(tree, path, names, lines)
+        cuda_only, rocm_named, globs = _sources_by_side(tree, path, names, lines, extension_names)
         rocm_sources = _rocm_side(separate, [source for source, _ in cuda_only])
         return RocmBuild(path, BuildMode.SEPARATE, line_evidence(path, first, lines), rocm_sources,
                          cuda_only, rocm_named, cuda_only_globs=globs)
@@ -132,7 +136,7 @@ def _rocm_build(path: str, text: str, tree: ast.Module, names: ImportTable, line
     cuda_gate = extension_gate(tree, lambda test, in_body: _decides_rocm(test, names, _never_on_rocm(in_body)))
     if cuda_gate is not None:
         return RocmBuild(path, BuildMode.CUDA_TARGET, line_evidence(path, cuda_gate.lineno, lines))
-    cuda_only, rocm_named, globs = _sources_by_side(tree, path, names, lines)
+    cuda_only, rocm_named, globs = _sources_by_side(tree, path, names, lines, extension_names)
     return RocmBuild(path, BuildMode.HIPIFY, line_evidence(path, probe.lineno, lines), (), cuda_only, rocm_named,
                      cuda_only_globs=globs)
 
@@ -146,7 +150,7 @@ def _cuda_extension_call(tree: ast.Module, names: ImportTable) -> ast.Call | ast
 
 
 def _sources_by_side(
-    tree: ast.Module, path: str, names: ImportTable, lines: list[str]
+    tree: ast.Module, path: str, names: ImportTable, lines: list[str], extension_names: set[int]
 ) -> tuple[tuple[tuple[str, Evidence], ...], tuple[str, ...], tuple[SourceGlob, ...]]:
     """The source files the script names only in branches a ROCm build skips (with the line of the
     branch), those it names anywhere else, and the globs of sources it adds only in such branches."""
@@ -160,7 +164,6 @@ def _sources_by_side(
                   for pattern, excluded, line in cuda_arm_globs(tree, path, names, arm_line))
     cuda_only: dict[str, int] = {}
     rocm_named: set[str] = set()
-    extension_names = build_gates.extension_names(tree)
     for constant in subtree(tree):
         source = named_source(constant, path) if isinstance(constant, ast.Constant) and id(constant) not in extension_names else None
         if source is None or not isinstance(constant, ast.Constant):
