@@ -216,8 +216,12 @@ def test_host_cpp_that_can_hold_no_reference_is_not_parsed(monkeypatch):
     found = {source: [hit.entry.rule.id for hit in cuda_hits(source, catalog, device_code=False)] for source in (header, after_prose)}
     assert found == {header: ["CDA404"], after_prose: ["CDA401"]}
     unsure = b"#error don't build this\n// cudaMalloc\n"  # a quote that starts no literal: every byte is code
-    assert cuda_hits(unsure, catalog, device_code=False) == []
-    assert parsed == [header, after_prose, unsure]
+    # The same after the name: the prose is read only as far as a question needs, and a name passed
+    # over as a comment counts as code once the rest of the file reads unsure.
+    unsure_after = b"// cudaMalloc\n#error don't build this\n"
+    for source in (unsure, unsure_after):
+        assert cuda_hits(source, catalog, device_code=False) == []
+    assert parsed == [header, after_prose, unsure, unsure_after]
 
 
 # -- hazards -------------------------------------------------------------------------------

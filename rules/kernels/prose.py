@@ -8,7 +8,7 @@ source of another language's kernels kept in strings needs no parse.
 
 The reading is lexical and only claims what it is sure of. It goes from opener to opener (`//`,
 `/*`, a quote, a raw string's `R"delim(`), each prose span running to the end a compiler gives it:
-the line, `*/`, the closing quote, `)delim"`. Where it is unsure it gives up (None) and every byte
+the line, `*/`, the closing quote, `)delim"`. Where it is unsure it gives up (`Prose.sure`) and every byte
 counts as code, as before: a literal that does not close on its line, a line comment continued
 with a backslash, a comment or raw string that never closes, a quote that starts no character
 literal it knows (`don't` in an `#error`). A quote right after a digit is a digit separator
@@ -34,41 +34,66 @@ _RAW_OPENING = re.compile(rb'(?:u8|[LuU])?R"([^ ()\\\t\v\f\n]{0,16})\(')
 
 
 class Prose:
-    """The prose spans of one source, in order, each with whether it is a comment."""
+    """The prose spans of one source, each with whether it is a comment, read as far as a question
+    needs: a host file's first reference in code (an include at its top, most often) settles
+    `references.may_refer` without a reading of the rest."""
 
-    def __init__(self, spans: list[tuple[int, int, bool]]) -> None:
-        self._starts = [start for start, _, _ in spans]
-        self._spans = spans
+    def __init__(self, source: bytes) -> None:
+        self._source = source
+        self._starts: list[int] = []
+        self._spans: list[tuple[int, int, bool]] = []
+        self._at = 0
+        """Where the reading goes on."""
+        self._ended = False
+        self._unsure = False
 
     def holds(self, position: int, comments_only: bool = False) -> bool:
-        """Whether the byte at `position` is in a comment or a literal (with `comments_only`, a comment)."""
+        """Whether the byte at `position` is in a comment or a literal (with `comments_only`, a
+        comment); False where the reading up to there is unsure (every byte counts as code)."""
+        while not self._ended and self._at <= position:
+            self._read_span()
+        if self._unsure:
+            return False
         index = bisect.bisect_right(self._starts, position) - 1
         if index < 0:
             return False
         _, end, comment = self._spans[index]
         return position < end and (comment or not comments_only)
 
+    def sure(self) -> bool:
+        """Whether the whole source reads surely: where it does not, every byte counts as code, and
+        what `holds` answered before is void."""
+        while not self._ended:
+            self._read_span()
+        return not self._unsure
 
-def prose(source: bytes) -> Prose | None:
-    """The comments and literals of `source`, or None where the lexical reading is unsure."""
-    spans: list[tuple[int, int, bool]] = []
-    at = 0
-    while (opener := _OPENER.search(source, at)) is not None:
+    def _read_span(self) -> None:
+        """The next comment or literal, to the end a compiler gives it; the reading ends at the source's
+        end, or where it is unsure."""
+        source = self._source
+        opener = _OPENER.search(source, self._at)
+        if opener is None:
+            self._ended = True
+            return
         start, kind = opener.start(), opener.group()
         if kind.endswith(b'R"'):
             raw = _RAW_OPENING.match(source, start)
             close = source.find(b")" + raw.group(1) + b'"', raw.end()) if raw is not None else -1
             if raw is None or close < 0:
-                return None
-            at = close + len(raw.group(1)) + 2
-            spans.append((start, at, False))
-            continue
+                self._ended = self._unsure = True
+                return
+            self._add(start, close + len(raw.group(1)) + 2, False)
+            return
         span = _span(source, start, kind)
         if span is None or (kind == b"//" and span.group().endswith(b"\\")):
-            return None
-        at = span.end()
-        spans.append((start, at, kind in (b"//", b"/*")))
-    return Prose(spans)
+            self._ended = self._unsure = True
+            return
+        self._add(start, span.end(), kind in (b"//", b"/*"))
+
+    def _add(self, start: int, end: int, comment: bool) -> None:
+        self._starts.append(start)
+        self._spans.append((start, end, comment))
+        self._at = end
 
 
 def _span(source: bytes, start: int, opener: bytes) -> re.Match[bytes] | None:

@@ -17,7 +17,7 @@ from cudaudit.rules.catalog import Catalog, Entry, WordSearch
 from cudaudit.rules.kernels.api_table import ApiTable
 from cudaudit.rules.kernels.code_map import CodeMap
 from cudaudit.rules.kernels.hits import CudaHit
-from cudaudit.rules.kernels.prose import prose
+from cudaudit.rules.kernels.prose import Prose
 
 SYMBOL_DETECTOR = "cuda-symbol"
 """Hazard rules keyed by a name: `nvcuda::wmma::*`, `cutlass::*`, `tex2D`, `__managed__`."""
@@ -49,23 +49,31 @@ def references(source: bytes, code: CodeMap, table: ApiTable, catalog: Catalog) 
 def may_refer(source: bytes, table: ApiTable, catalog: Catalog) -> bool:
     """Whether `references` may find anything in `source`, told from its bytes without a parse: a
     name it would look up that the table or a hazard key knows, outside the comments and literals
-    (`prose.prose`; the code map only takes more names away), or an included header's key or prefix
+    (`prose.Prose`; the code map only takes more names away), or an included header's key or prefix
     where an include's path may start (the path an include directive names is a piece of the file,
     outside a comment, which holds the key right after its `<`, its quote or the blank before it;
     `-cuda.h` in `"ggml-cuda.h"` starts no path). A host C++ file for which this is false yields no
     hit, and is not parsed."""
-    spans = prose(source)
-    if any(
-        _may_start_path(source, start) and (spans is None or not spans.holds(start, comments_only=True))
-        for _, start, _ in _include_words(table).matches(source)
-    ):
-        return True
+    spans = Prose(source)
+    passed_over = False
+    for position, comments_only in _candidates(source, table, catalog):
+        if not spans.holds(position, comments_only):
+            return True
+        passed_over = True
+    return passed_over and not spans.sure()  # a reading that is unsure counts every byte as code
+
+
+def _candidates(source: bytes, table: ApiTable, catalog: Catalog) -> Iterator[tuple[int, bool]]:
+    """(position, whether only a comment hides it there) of each piece of `source` that `references`
+    may find, where it is code: where an include's path may start, an included header's key or
+    prefix; a name the table or a hazard key knows."""
+    for _, start, _ in _include_words(table).matches(source):
+        if _may_start_path(source, start):
+            yield start, True
     symbols = _SymbolKeys(catalog)
-    return any(
-        (spans is None or not spans.holds(match.start()))
-        and next(_entries(_name(match), source[match.end() : match.end() + 8], table, symbols), None) is not None
-        for match in _name_pattern(table, catalog).finditer(source)
-    )
+    for match in _name_pattern(table, catalog).finditer(source):
+        if next(_entries(_name(match), source[match.end() : match.end() + 8], table, symbols), None) is not None:
+            yield match.start(), False
 
 
 _NOT_BEFORE_PATH = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
