@@ -34,7 +34,7 @@ from functools import lru_cache
 
 from cudaudit.facts import OptInSource, RocmBuild
 from cudaudit.rules.python.names import ImportTable
-from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.nodes import own_nodes, subtree
 
 ArmLine = Callable[[ast.AST], "int | None"]
 """The line of the `if` whose arm, one a ROCm build never takes, holds a node; None outside such arms."""
@@ -104,15 +104,6 @@ def _scopes(tree: ast.Module) -> Iterator[ast.Module | ast.FunctionDef | ast.Asy
     yield from (node for node in subtree(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
 
 
-def _own_nodes(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:
-    """The nodes of `scope` outside the functions and classes it defines."""
-    stack: list[ast.AST] = list(scope.body)
-    while stack:
-        node = stack.pop()
-        yield node
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            stack.extend(ast.iter_child_nodes(node))
-
 
 def scope_paths(tree: ast.Module, names: ImportTable) -> Callable[[int], dict[str, str]]:
     """`paths(line)`: the names bound to a path the script spells (`path_names`) where `line` is, at
@@ -139,7 +130,7 @@ def path_names(body: list[ast.stmt], names: ImportTable, outer: dict[str, str]) 
     script's own folder), with those of `outer` it does not bind itself."""
     stores: dict[str, int] = {}
     values: dict[str, ast.expr] = {}
-    for node in _own_nodes(ast.Module(body=body, type_ignores=[])):
+    for node in own_nodes(body):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             stores[node.id] = stores.get(node.id, 0) + 1
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -208,7 +199,7 @@ def _scope_globs(
     uses: dict[str, list[ast.Name]] = {}
     rebinding: set[int] = set()
     excluded_loads: set[int] = set()
-    for node in _own_nodes(scope):
+    for node in own_nodes(scope.body):
         for name, statement, value in _binding(node):
             bindings.setdefault(name, []).append((statement, value))
             rebinding.update(id(sub) for sub in subtree(value) if isinstance(sub, ast.Name) and sub.id == name)
@@ -216,7 +207,7 @@ def _scope_globs(
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             uses.setdefault(node.id, []).append(node)
     read = {id(call) for bound in bindings.values() for _, value in bound for call in _listed_globs(value, names)}
-    for node in _own_nodes(scope):  # a glob no list holds: `CUDAExtension("ops", sources=glob.glob(...))`
+    for node in own_nodes(scope.body):  # a glob no list holds: `CUDAExtension("ops", sources=glob.glob(...))`
         if isinstance(node, ast.Call) and id(node) not in read and names.resolve(node.func) in _GLOBS and node.args:
             line, pattern = arm_line(node), path_value(node.args[0], names, paths)
             if line is not None and pattern is not None and SOURCE_FILE.search(pattern):

@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import ast
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cudaudit.rules.python.names import ImportTable
-from cudaudit.rules.python.nodes import children, subtree
+from cudaudit.rules.python.nodes import children, own_nodes, subtree
 
 COUNT_CALLS = frozenset({"torch.cuda.device_count", "torch.accelerator.device_count"})
 CURRENT_DEVICE_CALLS = frozenset({"torch.cuda.current_device", "torch.accelerator.current_device_index"})
@@ -71,7 +70,7 @@ def counted_divisors(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef,
     stores: dict[str, int] = {}
     reads: dict[str, int] = {}
     divisions: dict[str, list[ast.BinOp]] = {}
-    for node in _own_nodes(scope):
+    for node in own_nodes(children(scope)):
         if isinstance(node, ast.Assign):
             values.update((target.id, node.value) for target in node.targets if isinstance(target, ast.Name))
         elif isinstance(node, ast.Name):
@@ -124,7 +123,7 @@ class DeviceIndexes:
 
     def _scope(self, scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         assigned: dict[str, list[ast.expr]] = {}
-        for node in _own_nodes(scope):
+        for node in own_nodes(children(scope)):
             if isinstance(node, ast.Assign):
                 for target in node.targets:
                     if isinstance(target, ast.Name):
@@ -234,14 +233,6 @@ def _scopes_assigning_sources(tree: ast.Module, names: ImportTable) -> list[ast.
     return [scope for scope in (tree, *functions) if id(scope) in assigning]
 
 
-def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
-    """Nodes of a scope, not descending into nested functions, classes or lambdas."""
-    stack = children(scope)
-    while stack:
-        node = stack.pop()
-        yield node
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            stack.extend(children(node))
 
 
 def _uses(scope: ast.AST, names: set[str]) -> dict[str, list[tuple[ast.Name, ast.AST | None, ast.AST | None]]]:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cudaudit.rules.python.nodes import children, subtree
+from cudaudit.rules.python.nodes import own_nodes, subtree
 from cudaudit.rules.python.setting_values import Known, Value, field_default, flipped, holds, literal, settings_class
 
 
@@ -578,7 +578,7 @@ def _set_only_when_on(tree: ast.AST, statements: list[ast.stmt], off: frozenset[
         otherwise: set[str] = set()
         loads: dict[str, list[int]] = {}
         judged: set[int] = set()
-        nodes = list(_own_nodes(scope))
+        nodes = list(own_nodes(getattr(scope, "body", [])))
         for node in nodes:
             if isinstance(node, (ast.Assign, ast.AnnAssign)):
                 for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
@@ -609,15 +609,6 @@ def _set_only_when_on(tree: ast.AST, statements: list[ast.stmt], off: frozenset[
     return frozenset(reads)
 
 
-def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
-    """The nodes of a function's (or a module's) body, and the definitions nested in it, without
-    their insides: a nested function or class binds its own names."""
-    stack: list[ast.AST] = list(getattr(scope, "body", []))
-    while stack:
-        node = stack.pop()
-        yield node
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            stack.extend(children(node))
 
 
 def tests_a_setting(test: ast.expr, off: frozenset[str]) -> bool:

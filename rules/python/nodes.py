@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 _NEVER_NODES = frozenset({"id", "attr", "arg", "asname", "module", "level", "kind", "conversion", "type_comment", "is_async"})
 """Fields that hold a name, a number or a string in every node class that has them (`Name.id`,
@@ -50,6 +50,22 @@ def subtree(node: ast.AST) -> Iterator[ast.AST]:
                 todo.append(value)
             elif isinstance(value, list):
                 todo.extend([item for item in value if isinstance(item, ast.AST)])
+
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def own_nodes(top: Iterable[ast.AST]) -> Iterator[ast.AST]:
+    """The nodes of a scope from `top` (its body, or every node right below it) down, without the
+    insides of the functions, classes and lambdas it defines (which are yielded: their names, defaults
+    and decorators are the scope's), which bind their own names. Depth first, `top`'s last node first:
+    a caller that wants the first statement first passes the body reversed."""
+    stack = list(top)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, _DEFINITIONS):
+            stack.extend(children(node))
 
 
 def call_arguments(function: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.Call) -> tuple[dict[str, ast.expr], frozenset[str]]:

@@ -29,9 +29,8 @@ from __future__ import annotations
 
 import ast
 import copy
-from collections.abc import Iterator
 
-from cudaudit.rules.python.nodes import children, subtree
+from cudaudit.rules.python.nodes import own_nodes, subtree
 from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
@@ -112,7 +111,7 @@ class CheckpointLoads(Concern):
         of the expression a load would name them by, and where the first of them is."""
         written: dict[str, tuple[int, int]] = {}
         assigned: dict[str, ast.expr] | None = None
-        for node in _own_nodes(body):
+        for node in own_nodes(reversed(body)):
             if isinstance(node, ast.Assign) and self._calls(node.value, BUFFERS):
                 names = [ast.dump(ast.Name(t.id, ast.Load())) for t in node.targets if isinstance(t, ast.Name)]
             elif isinstance(node, ast.Call) and self._calls(node, SAVERS) and len(node.args) > 1:
@@ -136,7 +135,7 @@ def _assigned_once(body: list[ast.stmt]) -> dict[str, ast.expr]:
     """The names a scope's own statements bind exactly once, by a plain assignment, with their values."""
     values: dict[str, ast.expr] = {}
     bound: dict[str, int] = {}
-    for node in _own_nodes(body):
+    for node in own_nodes(reversed(body)):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             bound[node.id] = bound.get(node.id, 0) + 1
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -208,14 +207,6 @@ def _on_cpu(value: ast.expr) -> bool:
     return False
 
 
-def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
-    """The nodes of a scope's statements, not those of the functions, classes and lambdas it defines."""
-    stack: list[ast.AST] = list(reversed(body))
-    while stack:
-        node = stack.pop()
-        yield node
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            stack.extend(children(node))
 
 
 CONCERN = CheckpointLoads
