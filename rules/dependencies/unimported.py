@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from cudaudit.rules.catalog import WordSearch
 from cudaudit.rules.python.read_once import ReadOnce
 
 
@@ -43,10 +44,13 @@ def unimported_bindings(
     if not modules:
         return ()
     pattern = re.compile(rb"\b(?:" + b"|".join(re.escape(m.encode()) for m in modules) + rb")\b")
+    automaton = WordSearch([module.encode() for module in modules])  # most files spell none: one pass says so
     text = ReadOnce(code)
     spelled: set[str] = set()
     for path in sorted(code):
-        spelled.update(match.group(0).decode() for match in pattern.finditer(text(path)))
+        data = text(path)
+        if automaton.any_in(data):
+            spelled.update(match.group(0).decode() for match in pattern.finditer(data))
         if len(spelled) == len(modules):
             break
     return tuple(sorted(

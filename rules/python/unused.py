@@ -33,6 +33,9 @@ _RUNS_BY_NAME = re.compile(r"\b(?:globals|vars|locals)\(|\bFire\(\s*\)|\bsys\.mo
 """Ways a module reaches its own functions without spelling their names: `globals()[name]()`,
 `getattr(sys.modules[__name__], name)`, a module-level `__getattr__`, and `fire.Fire()` with no
 component, which makes every top-level function a command."""
+_RUNS_BY_NAME_WORDS = ("globals(", "vars(", "locals(", "Fire(", "sys.modules[", "__getattr__")
+"""A piece each of `_RUNS_BY_NAME`'s ways spells: most modules hold none, and a pattern that starts
+with `\\b` is tried at every character of a module that does not."""
 
 _CALLED_BY_CONVENTION = re.compile(r"test|pytest_|setup_|teardown_|load_tests$")
 """Public names a test runner calls without the module spelling them: pytest collects `test*`
@@ -43,7 +46,7 @@ FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 def runs_by_name(text: str) -> bool:
     """Whether the module may call a function it never names (`_RUNS_BY_NAME`)."""
-    return _RUNS_BY_NAME.search(text) is not None
+    return any(word in text for word in _RUNS_BY_NAME_WORDS) and _RUNS_BY_NAME.search(text) is not None
 
 
 def mentions(module: ast.Module, text: str, names: Collection[str]) -> dict[str, set[int]]:
