@@ -95,13 +95,14 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
         stop = raises_without_cuda_home(gate, names)
         findings.append(finding if stop is None else _stops_without_cuda_home(finding, f"{path}:{stop.lineno}"))
     flags = any(word in text and (pattern is None or pattern.search(text)) for word, pattern in _FLAG_MARKERS)
-    arms = cuda_arms(tree, names) if flags else []
+    arms: list[tuple[int, int, int]] | None = None  # the arms a ROCm build never takes, read at the first flag
     for key, node, start, end in _flag_strings(tree) if flags else ():
         entry = catalog.lookup(FLAG_DETECTOR, key)
         positions = literal_positions(node, lines)
         if entry is None or positions is None:
             continue
         quiet, cap = context_of(node)
+        arms = cuda_arms(tree, names) if arms is None else arms
         if any(first <= node.lineno <= last for first, last, _ in arms):
             quiet |= {"rocm"}  # the arm a ROCm build never takes (`if CUDA_HOME is not None or FORCE_CUDA:`)
         span = positions.span(len(positions.text[:start].encode()), len(positions.text[:end].encode()))
@@ -260,10 +261,19 @@ def _flag_strings(tree: ast.Module) -> Iterator[tuple[str, ast.Constant, int, in
     elements (`["-gencode", "arch=compute_80,code=sm_80"]`) is reported once, at its first. A string
     a comparison tests (`"-gencode=arch=compute_90a,code=sm_90a" in arch_flags`) asks which flags a
     build has, and passes none."""
-    docstrings = {id(n.value) for n in subtree(tree) if isinstance(n, ast.Expr)}
-    tested = {id(part) for n in subtree(tree) if isinstance(n, ast.Compare) for part in (n.left, *n.comparators)}
-    seen: set[int] = set()
+    skipped: set[int] = set()
+    """The strings that are no flags: docstrings (and other expression statements), and the operands
+    of a comparison."""
+    strings: list[ast.expr] = []
     for node in subtree(tree):
+        if isinstance(node, ast.Expr):
+            skipped.add(id(node.value))
+        elif isinstance(node, ast.Compare):
+            skipped.update(id(part) for part in (node.left, *node.comparators))
+        elif isinstance(node, (ast.List, ast.Tuple, ast.Constant)):
+            strings.append(node)
+    seen: set[int] = set()
+    for node in strings:
         if isinstance(node, (ast.List, ast.Tuple)):
             elements = node.elts
         elif isinstance(node, ast.Constant) and id(node) not in seen:
@@ -272,7 +282,7 @@ def _flag_strings(tree: ast.Module) -> Iterator[tuple[str, ast.Constant, int, in
             continue
         skip_next = False
         for element in elements:
-            if not (isinstance(element, ast.Constant) and isinstance(element.value, str)) or id(element) in docstrings | tested:
+            if not (isinstance(element, ast.Constant) and isinstance(element.value, str)) or id(element) in skipped:
                 skip_next = False
                 continue
             seen.add(id(element))

@@ -188,8 +188,9 @@ def cuda_arms(tree: ast.Module, names: ImportTable) -> list[tuple[int, int, int]
     arms: list[tuple[int, int, int]] = []
     scopes = (tree, *(node for node in subtree(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))))
     for scope in scopes:
-        flags = device_flags(scope, names)
-        for node in scope_ifs(scope):
+        ifs = scope_ifs(scope)
+        flags = device_flags(scope, names) if ifs else {}
+        for node in ifs:
             test = substituted(node.test, flags) if flags and _names_any(node.test, flags) else node.test
             for first, last in _non_rocm_branches(node, test, names):
                 arms.append((first, last, node.lineno))
