@@ -524,7 +524,11 @@ def build_index(
     libraries = frozenset(path for path, imported in every_main_block.items() if imported is not None)
     developer = _developer_folders(files, python, catalog)
     porting = _reader("layers")(found.sources, left_out) if found.sources else None
-    optional, failing = _optional_modules(python, found, remember, catalog)
+    imports = partial(_top_level_imports, python, remember)
+    # The catalog's `[[absent_without_gpu]]` packages, for the two readers that take them (the reader's
+    # module is not imported by a scan that needs neither).
+    absent = _reader("absent_packages")(catalog) if found.cuda_extensions or found.tried_imports else frozenset()
+    optional, failing = _optional_modules(python, found, remember, imports, absent)
     return ProjectIndex(
         porting=porting,
         cuda_macros=_reader("macros")([*(facts.macro_sides for facts in found.sources.values()),
@@ -583,11 +587,11 @@ def build_index(
         ),
         main_blocks=main_blocks,
         off_default_path={
-            **_unreached(files, python, found), **_stranded(files, python, remember),
+            **_unreached(files, python, found), **_stranded(files, python, imports),
             **optional, **_unnamed(files, python, found),
             **_off_default_path(python, catalog, developer), **_superseded_builds(python), **_unnamed_files(files),
             **_op_self_tests(main_blocks, python),
-            **_extra_only(python, found, remember, default_entries, files), **developer,
+            **_extra_only(python, found, imports, default_entries, files), **developer,
             **_optional_requirements(files, found), **_opt_in_sources(files, found, porting),
         },
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
@@ -595,24 +599,33 @@ def build_index(
         installs=_installs(found.installs),
         pip_installs=_installs(path for path, kind in found.installs.items() if kind in _OWN_INSTALL_KINDS),
         unimported_bindings=_unimported_bindings(files, catalog),
-        unimportable=_unimportable(python, found, catalog, remember),
+        unimportable=_unimportable(python, found, imports, absent),
     )
 
 
-def _unimportable(python: dict[str, Reader], found: _Found, catalog: Catalog, remember: Remember) -> tuple[str, ...]:
-    """`unimportable.unimportable_modules`, read only in a project whose build scripts compile CUDA
-    extensions; each module's top-level imports come from the cache (`_extra_only`'s reading)."""
-    if not found.cuda_extensions:
+def _top_level_imports(python: dict[str, Reader], remember: Remember, path: str) -> tuple[Any, ...]:
+    """`extra_only.top_level_imports` of the module at `path`, from the cache: the one reading of a
+    module's top-level imports that the extras', the stranded copies', the optional and the
+    unimportable modules' readers share; an unreadable module imports nothing here (its own
+    analysis says why)."""
+    try:
+        return tuple(remember("top_level_imports", path, lambda: _reader("top_level_imports")(python[path]())))
+    except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
         return ()
 
-    def imports(path: str) -> tuple[Any, ...]:
-        try:
-            return tuple(remember("top_level_imports", path, lambda: _reader("top_level_imports")(python[path]())))
-        except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
-            return ()
 
-    missing = frozenset(found.cuda_extensions) | _reader("absent_packages")(catalog)
-    return tuple(_reader("unimportable")(python, missing, imports))
+TopImports = Callable[[str], tuple[Any, ...]]
+"""`_top_level_imports` of the scan's modules, by display path."""
+
+
+def _unimportable(
+    python: dict[str, Reader], found: _Found, imports: TopImports, absent: frozenset[str]
+) -> tuple[str, ...]:
+    """`unimportable.unimportable_modules`, read only in a project whose build scripts compile CUDA
+    extensions, with the packages of `absent` (the catalog's `[[absent_without_gpu]]`)."""
+    if not found.cuda_extensions:
+        return ()
+    return tuple(_reader("unimportable")(python, frozenset(found.cuda_extensions) | absent, imports))
 
 
 def _decoded(source: Callable[[], bytes]) -> str:
@@ -724,29 +737,21 @@ def _unreached(files: list[IndexedFile], python: dict[str, Reader], found: _Foun
     return _reader("unreached_modules")(sorted(found.prefiltered), python, others)
 
 
-def _stranded(files: list[IndexedFile], python: dict[str, Reader], remember: Remember) -> dict[str, Evidence]:
+def _stranded(files: list[IndexedFile], python: dict[str, Reader], imports: TopImports) -> dict[str, Evidence]:
     """`stranded.stranded_modules`: the modules of a copy of third-party code whose imports name a
     top-level package the project has only inside another package, read against the project's other
-    files outside the test suite, in a scan that sees the whole project; each module's top-level
-    imports come from the cache."""
+    files outside the test suite, in a scan that sees the whole project."""
     if not _sees_project(files):
         return {}
     others = {
         file.display: file.read for file in files
         if FileKind.PYTHON not in file.kinds and not is_test_path(file.display)
     }
-
-    def imports(path: str) -> tuple[Any, ...]:
-        try:
-            return tuple(remember("top_level_imports", path, lambda: _reader("top_level_imports")(python[path]())))
-        except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
-            return ()
-
     return _reader("stranded_modules")(python, others, imports)
 
 
 def _optional_modules(
-    python: dict[str, Reader], found: _Found, remember: Remember, catalog: Catalog
+    python: dict[str, Reader], found: _Found, remember: Remember, imports: TopImports, absent: frozenset[str]
 ) -> tuple[dict[str, Evidence], dict[str, Evidence]]:
     """`optional_modules.optional_modules` for the modules outside the test suite that the catalog's
     prefilter passes: those the project imports only where it goes on without them, less those that
@@ -754,7 +759,7 @@ def _optional_modules(
     whose own top-level import fails without a GPU (`optional_modules.failing_without_gpu`, through
     `unimportable.unimportable_modules`). The
     names each module's imports spell come from the cache, as the import graph's do (one reading for
-    both), and so do its top-level imports (the extras' reading's)."""
+    both); `absent` are the catalog's `[[absent_without_gpu]]` packages."""
     if not (found.prefiltered and found.tried_imports):
         return {}, {}
 
@@ -764,13 +769,6 @@ def _optional_modules(
         except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
             return frozenset()
 
-    def imports(path: str) -> tuple[Any, ...]:
-        try:
-            return tuple(remember("top_level_imports", path, lambda: _reader("top_level_imports")(python[path]())))
-        except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
-            return ()
-
-    absent = _reader("absent_packages")(catalog)
     optional = _reader("optional_modules")(
         sorted(found.prefiltered), python, found.tried_imports, names, imports, _base_install(found), absent
     )
@@ -887,22 +885,15 @@ def _op_self_tests(
 
 
 def _extra_only(
-    python: dict[str, Reader], found: _Found, remember: Remember, default_entries: frozenset[str],
+    python: dict[str, Reader], found: _Found, imports: TopImports, default_entries: frozenset[str],
     files: list[IndexedFile],
 ) -> dict[str, Evidence]:
     """`extra_only.extra_only_modules`: the modules that need a package only an extra of the project
-    installs, read only where some dependency file declares an extra; each module's top-level imports
-    come from the cache. The modules of the registries' default entries (`registries`) are on the
+    installs, read only where some dependency file declares an extra. The modules of the registries' default entries (`registries`) are on the
     normal path, as console scripts are, and so are the extras the README at the top of the scan
     installs."""
     if not any(extras or assigned for _, extras, assigned, _ in found.declared.values()):
         return {}
-
-    def imports(path: str) -> tuple[Any, ...]:
-        try:
-            return tuple(remember("top_level_imports", path, lambda: _reader("top_level_imports")(python[path]())))
-        except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
-            return ()
 
     return _reader("extra_only_modules")(
         python, found.declared, imports, default_entries, _readme_extras(files)
