@@ -155,6 +155,23 @@ def test_a_name_handed_on_elsewhere_has_callers_unseen():
     assert cpu_severity(BUILDER, path="models/build.py", files={**project, "cli.py": chosen}) == Severity.WARNING
 
 
+def test_a_class_built_only_through_a_called_table_of_choices_takes_the_calls_device():
+    volume = (
+        "import torch\n\n\nclass Box(torch.nn.Module):\n"
+        '    def __init__(self, size, device=torch.device("cuda")):\n'
+        "        super().__init__()\n        self.bounds = torch.zeros(size, device=device)\n"
+    )
+    factory = (
+        "from models.volume import Box\n\n\n"
+        "def build(name, device, config: dict, out: Box = None):\n"
+        '    return {"box": Box}[name](device=device, **config)\n'
+    )
+    files = {"models/__init__.py": "", "models/build.py": factory}
+    assert cpu_severity(volume, path="models/volume.py", files=files) == Severity.NOTE
+    leaving_out = factory.replace("(device=device, **config)", "(config[\"size\"])")
+    assert cpu_severity(volume, path="models/volume.py", files={**files, "models/build.py": leaving_out}) == Severity.ERROR
+
+
 def test_a_builder_the_readme_calls_without_a_device_is_an_error_on_cpu():
     caller = "from models.build import build_model\n\ndef train(cfg, device):\n    return build_model(cfg, device=device)\n"
     files = {"models/__init__.py": "", "models/train.py": caller}

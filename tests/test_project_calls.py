@@ -50,3 +50,25 @@ def test_calls_are_counted_where_the_name_is_imported_from_its_module_or_a_packa
     imports = {path: from_imports(text) for path, text in files.items()}
     found = calls_elsewhere(sources(files), {"pkg/lib.py": cuda_defaults("pkg/lib.py", LIBRARY)}, imports)
     assert found == {"pkg/lib.py": (("Sampler", ((1, ("**",), False),)), ("load", ((1, (), False), (1, ("device",), False))))}
+
+
+def test_a_table_of_choices_that_is_only_called_builds_its_classes_with_the_calls_arguments():
+    def found(factory: bytes) -> dict[str, tuple[tuple[str, tuple[tuple[int, tuple[str, ...], bool], ...]], ...]]:
+        files = {"pkg/lib.py": LIBRARY, "pkg/build.py": factory}
+        imports = {path: from_imports(text) for path, text in files.items()}
+        return calls_elsewhere(sources(files), {"pkg/lib.py": cuda_defaults("pkg/lib.py", LIBRARY)}, imports)
+
+    header = b"from pkg.lib import FastSampler, Sampler\n\n\n"
+    called = b'def build(kind, device, **config):\n    return {"a": Sampler, "b": FastSampler}[kind](device=device, **config)\n'
+    bound = (
+        b"def build(kind, device, config):\n"
+        b'    cls = {"a": Sampler, "b": FastSampler}[kind]\n'
+        b"    assert isinstance(cls, type)\n"  # a read that is no call: the choice is handed on
+        b"    return cls(device=device, **config)\n"
+    )
+    typed = b"def run(sampler: Sampler, n):\n    if isinstance(sampler, FastSampler):\n        return n\n"
+    shape = (0, ("**", "device"), False)
+    assert found(header + called) == {"pkg/lib.py": (("FastSampler", (shape,)), ("Sampler", (shape,)))}
+    assert found(header + bound)["pkg/lib.py"][1] == ("Sampler", ((-1, (), False),))
+    assert found(header + bound.replace(b"    assert isinstance(cls, type)\n", b"")) == found(header + called)
+    assert found(header + typed) == {}

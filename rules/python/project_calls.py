@@ -18,8 +18,11 @@ calls made elsewhere in the scan. Two readings, both from bytes:
   search for their first word;
 - `calls_elsewhere`, once per scan: for those names, each call in a module that imports the name
   from the defining module (or from a package above it, which re-exports it), as a `CallShape`.
-  A mention there that is no call (the class handed on in a table of choices, a base of a subclass)
-  is recorded as such (`HANDED_ON`): its callers are not seen.
+  A mention there that is no call (the class handed on in a registry, a base of a subclass) is
+  recorded as such (`HANDED_ON`): its callers are not seen. A table of choices whose choice is only
+  called (`{"box": Box}[kind](device=device)`, or bound to a name that is only called) builds each of
+  its classes with that call's arguments, and a type named in an annotation or an `isinstance` test
+  hands nothing on (`_table_choices`).
   Only such modules are read again, and only the text of each call is parsed; a module's reading
   for one set of names is kept with its digest. A name imported
   under another name, or called through a module (`sampling.Sampler(...)`), is not followed; nor
@@ -48,6 +51,7 @@ from typing import Any
 from cudaudit.filekinds import is_benchmark_path, is_test_path
 from cudaudit.firstparty import ModuleMap, module_map
 from cudaudit.rules.python.main_block import main_block_span
+from cudaudit.rules.python.nodes import Parents
 from cudaudit.rules.python.opt_in import import_statements, statement_lines
 
 Remember = Callable[[str, str, Callable[[], Any]], Any]
@@ -288,6 +292,7 @@ def _calls_of(
     data = read()
     block = main_block_span(data) if self_test else None
     imports: set[int] | None = None
+    tables: dict[tuple[int, int], tuple[CallShape, ...]] | None = None
     found = []
     for name in names:
         shapes = set()
@@ -301,8 +306,10 @@ def _calls_of(
             if mention.group(1) is None:
                 imports = statement_lines(import_statements(data)) if imports is None else imports
                 quoted = start and data[start - 1] in b"'\"" and data[mention.end():mention.end() + 1] == data[start - 1:start]
-                if not quoted and data.count(b"\n", 0, start) + 1 not in imports:
-                    shapes.add(HANDED_ON)
+                line = data.count(b"\n", 0, start) + 1
+                if not quoted and line not in imports:
+                    tables = _table_choices(data) if tables is None else tables
+                    shapes.update(tables.get((line, start - data.rfind(b"\n", 0, start) - 1), (HANDED_ON,)))
                 continue
             shape = _shape(data, mention.end() - 1)
             if shape is not None:
@@ -330,8 +337,60 @@ def _shape(data: bytes, paren: int) -> CallShape | None:
         call = ast.parse("_" + data[paren:index + 1].decode("utf-8", "replace"), mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    if not isinstance(call, ast.Call):
-        return None
+    return _call_shape(call) if isinstance(call, ast.Call) else None
+
+
+def _call_shape(call: ast.Call) -> CallShape:
     positional = sum(not isinstance(arg, ast.Starred) for arg in call.args)
     keywords = tuple(sorted(keyword.arg or "**" for keyword in call.keywords))
     return positional, keywords, any(isinstance(arg, ast.Starred) for arg in call.args)
+
+
+def _table_choices(data: bytes) -> dict[tuple[int, int], tuple[CallShape, ...]]:
+    """(line, column) of each mention that is no call but hands the name to no unseen caller, with
+    the calls it stands for: a value of a table of choices whose choice is only called, with the
+    shapes of those calls (`{"box": Box, "ball": Ball}[kind](device=device, **config)`, or the choice
+    bound to a name first, `cls = {...}[kind]` then `return cls(device=device)`, builds `Box` with what
+    that call passes); a type named in an annotation or an `isinstance` test, with none. A table used
+    any other way hands its names on (`HANDED_ON`)."""
+    try:
+        tree = ast.parse(data.decode("utf-8", "replace"))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {}
+    parents = Parents(tree)
+    found: dict[tuple[int, int], tuple[CallShape, ...]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Dict):
+            calls = _calls_of_choice(node, parents)
+            if calls:
+                shapes = tuple(sorted({_call_shape(call) for call in calls}))
+                found.update((_at(value), shapes) for value in node.value.values if isinstance(value, ast.Name))
+        elif isinstance(node, (ast.arg, ast.AnnAssign)) and node.annotation is not None:
+            found.update((_at(name), ()) for name in ast.walk(node.annotation) if isinstance(name, ast.Name))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+            found.update((_at(name), ()) for name in ast.walk(node.returns) if isinstance(name, ast.Name))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _TYPE_TESTS and len(node.args) == 2:
+            found.update((_at(name), ()) for name in ast.walk(node.args[1]) if isinstance(name, ast.Name))
+    return found
+
+
+_TYPE_TESTS = frozenset({"isinstance", "issubclass"})
+
+
+def _at(name: ast.Name) -> tuple[int, int]:
+    return name.lineno, name.col_offset
+
+
+def _calls_of_choice(choice: ast.Subscript, parents: Parents) -> list[ast.Call]:
+    """The calls of a table's choice: the call it is the callee of, or those of the name it is bound
+    to once, where each read of that name is a call; empty where the choice is used otherwise."""
+    parent = parents.parent(choice)
+    if isinstance(parent, ast.Call) and parent.func is choice:
+        return [parent]
+    if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name)):
+        return []
+    reads = parents.reads_of_single_store(parent.targets[0])
+    calls = [parents.parent(read) for read in reads or ()]
+    if not calls or not all(isinstance(call, ast.Call) and call.func is read for call, read in zip(calls, reads or (), strict=True)):
+        return []
+    return [call for call in calls if isinstance(call, ast.Call)]
