@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import TypeAlias
 
 from cudaudit.model import CUDA_API_TARGETS, TARGETS, Severity
+from cudaudit.rules.python.autocast_state import restores_state
 from cudaudit.rules.python.guards import (
     CUDA_DEVICE_STRING,
     Polarity,
@@ -735,10 +736,18 @@ def enabled_region(call: ast.Call, qualified: str | None, names: ImportTable) ->
     A float32 autocast (`autocast("cuda", dtype=torch.float32)`, which keeps a block out of an outer
     mixed-precision region) asks for what an unautocast block computes: where CUDA autocast is off, as
     on a CPU-only build, the block runs as written, in full precision (torch 2.13.0 CPU build: a warning,
-    the same result), so nothing is lost there. `qualified` is the callee's name, which the walk has
-    already resolved for every call."""
+    the same result), so nothing is lost there. So is an autocast that restores the autocast state
+    an earlier one recorded (`enabled=torch.is_autocast_enabled()`, `**saved`: `autocast_state.py`),
+    off where CUDA autocast is. `qualified` is the callee's name, which the walk has already resolved
+    for every call."""
     if qualified in _AUTOCASTS and any(
         keyword.arg == "dtype" and names.resolve(keyword.value) in _FULL_PRECISION for keyword in call.keywords
+    ):
+        return Region(cap=Severity.NOTE)
+    if qualified in _AUTOCASTS and any(
+        restores_state(keyword.value, names, splat=keyword.arg is None)
+        for keyword in call.keywords
+        if keyword.arg in ("enabled", None)
     ):
         return Region(cap=Severity.NOTE)
     position = _ENABLED_POSITION.get(qualified or "")

@@ -11,9 +11,12 @@ A value is shown where it reaches, directly or (a number) through arithmetic and
   method (`logger.info("%s", v)`, `bar.set_postfix(mem=v)`), `"%s" % v`, `"{}".format(v)`;
 - `v or "N/A"`, a text default for a value that may be missing;
 - a branch of a conditional expression that is itself shown (`{"cuda": v if on_gpu else ""}`);
-- a value of a dict literal or of `dict(...)`: a record of metrics that a logger writes out;
+- a value of a dict literal or of `dict(...)`: a record of metrics that a logger writes out; and
+  so is the second of a pair whose first names it (`("torch cuda version", v)`, a report's item);
 - a key of a local record every other read of which is shown (`logs["peak"] = v`, then
-  `tracker.log(logs)`), for the same reason;
+  `tracker.log(logs)`), for the same reason, or returned to calls that each show it, whole or by its
+  keys, where the module makes every call of the function (a script's: `m = run_record()`, then
+  `print(m)` and `f"CUDA {m['cuda']}"`);
 - a method named for writing a metric out beyond those (`log_stats(...)`, `put_scalar(...)`);
 - a local name assigned once from it whose every read in the same scope is itself shown
   (`peak = max_memory_allocated() / 1e9`, then `print(f"{peak:.2f} GB")`), up to three names on
@@ -53,9 +56,17 @@ _NAME_DEPTH = 3
 """How many names a value may pass through (`mem = ...; gb = mem / 1e9; print(gb)`)."""
 
 
-def is_shown(value: ast.expr, parents: Parents, *, number: bool = False, depth: int = _NAME_DEPTH) -> bool:
+Callers = Callable[[ast.AST], "list[ast.Call] | None"]
+"""The calls of a function, by its node, where the module makes every one of them (`script_callers`);
+None where others may call it."""
+
+
+def is_shown(
+    value: ast.expr, parents: Parents, *, number: bool = False, depth: int = _NAME_DEPTH, callers: Callers | None = None
+) -> bool:
     """Whether `value` reaches only places that show it (see the module's docstring). Only a
-    `number` (never None) passes through arithmetic and conversions on its way."""
+    `number` (never None) passes through arithmetic and conversions on its way; a record a function
+    returns is followed to its calls where `callers` knows them all."""
     node: ast.AST = value
     parent = parents.parent(node)
     while parent is not None and (_chooses(parent, node) or (number and _carries(parent, node))):
@@ -71,6 +82,8 @@ def is_shown(value: ast.expr, parents: Parents, *, number: bool = False, depth: 
         return isinstance(func, ast.Attribute) and _writes_out(func.attr)
     if isinstance(parent, ast.Dict):
         return any(v is node for v in parent.values)
+    if isinstance(parent, ast.Tuple) and _labelled(parent, node):
+        return True
     if isinstance(parent, ast.Tuple):
         parent = parents.parent(parent)
     if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Mod) and parent.left is not node:
@@ -79,11 +92,23 @@ def is_shown(value: ast.expr, parents: Parents, *, number: bool = False, depth: 
         return parent.values[0] is node and all(_is_text(v) for v in parent.values[1:])
     if isinstance(parent, ast.Assign) and depth > 0 and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
         reads = parents.reads_of_single_store(parent.targets[0])
-        return bool(reads) and all(is_shown(read, parents, number=number, depth=depth - 1) for read in reads or ())
+        return bool(reads) and all(
+            is_shown(read, parents, number=number, depth=depth - 1, callers=callers) for read in reads or ()
+        )
     record = _record(parent.targets[0]) if isinstance(parent, ast.Assign) and len(parent.targets) == 1 else None
     if record is not None and depth > 0:
-        return _shown_record(record, parents, depth - 1)
+        return _shown_record(record, parents, depth - 1, callers)
     return False
+
+
+def _labelled(pair: ast.Tuple, node: ast.AST) -> bool:
+    """`("torch cuda version", v)`: a value paired with the words that name it, an item of a report
+    as a dict's value is one (a label is text with a letter in it, not a version to compare with)."""
+    label = pair.elts[0] if len(pair.elts) == 2 and pair.elts[1] is node else None
+    return (
+        isinstance(label, ast.Constant) and isinstance(label.value, str)
+        and any(character.isalpha() for character in label.value)
+    )
 
 
 def _writes_out(method: str) -> bool:
@@ -96,21 +121,92 @@ def _record(target: ast.expr) -> ast.Name | None:
     return target.value if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) else None
 
 
-def _shown_record(record: ast.Name, parents: Parents, depth: int) -> bool:
+def _shown_record(record: ast.Name, parents: Parents, depth: int, callers: Callers | None) -> bool:
     """Whether the local record `record` (assigned once in its scope, from `{...}` or `dict(...)`) is
-    only shown: every read of it other than a store of one of its keys is itself shown."""
+    only shown: every read of it other than a store of one of its keys is itself shown, or returns
+    it to calls that show it."""
     reads = [read for read in parents.reads_of_single_store(record) or () if not _stores_a_key(read, parents)]
     return (
         bool(reads) and _made_as_dict(record, parents)
-        and all(is_shown(read, parents, depth=depth) for read in reads)
+        and all(
+            _returned_shown(read, parents, depth, callers)
+            if isinstance(parents.parent(read), ast.Return)
+            else is_shown(read, parents, depth=depth, callers=callers)
+            for read in reads
+        )
     )
+
+
+def _returned_shown(read: ast.Name, parents: Parents, depth: int, callers: Callers | None) -> bool:
+    """`return meta` of a record (`meta = {...}`, `meta["cuda"] = torch.version.cuda`): shown where the
+    module makes every call of its function and each shows what it gets, whole or by its keys
+    (`m = run_metadata()`, then `print(m)` and `f"CUDA {m['cuda']}"`)."""
+    calls = callers(parents.scope(read)) if callers is not None and depth > 0 else None
+    return bool(calls) and all(_shown_by_keys(call, parents, depth - 1) for call in calls or ())
+
+
+def _shown_by_keys(call: ast.Call, parents: Parents, depth: int) -> bool:
+    """Whether the record `call` returns is shown: itself, or through a name every read of which shows
+    it or one of its keys (`m["cuda"]`: the record is a dict the function made, so the key is there)."""
+    if is_shown(call, parents, depth=depth):
+        return True
+    parent = parents.parent(call)
+    if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name)):
+        return False
+    reads = parents.reads_of_single_store(parent.targets[0])
+    return bool(reads) and all(
+        is_shown(read, parents, depth=depth) or _shown_key(read, parents, depth) for read in reads or ()
+    )
+
+
+def _shown_key(read: ast.Name, parents: Parents, depth: int) -> bool:
+    """`record["cuda"]`, read and shown."""
+    parent = parents.parent(read)
+    return (
+        isinstance(parent, ast.Subscript) and parent.value is read and isinstance(parent.ctx, ast.Load)
+        and is_shown(parent, parents, depth=depth)
+    )
+
+
+def script_callers(module: ast.Module) -> Callers:
+    """The calls of a script's functions (a module nothing imports calls them itself): those of a
+    function its module defines once, where every mention of its name (`f`, `self.f`) calls it."""
+    defined: dict[str, int] = {}
+    mentions: dict[str, int] = {}
+    calls: dict[str, list[ast.Call]] = {}
+    for node in subtree(module):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            defined[node.name] = defined.get(node.name, 0) + 1
+        elif isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
+            calls.setdefault(_called_name(node.func), []).append(node)
+        elif isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
+            name = _called_name(node)
+            mentions[name] = mentions.get(name, 0) + 1
+
+    def found(function: ast.AST) -> list[ast.Call] | None:
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) or defined.get(function.name) != 1:
+            return None
+        called = calls.get(function.name, [])
+        return called if called and len(called) == mentions.get(function.name, 0) else None
+
+    return found
+
+
+def _called_name(node: ast.Name | ast.Attribute) -> str:
+    return node.id if isinstance(node, ast.Name) else node.attr
 
 
 def _made_as_dict(record: ast.Name, parents: Parents) -> bool:
     """Whether the one store of `record`'s name in its scope assigns a new dict."""
     for node in subtree(parents.scope(record)):
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == record.id for t in node.targets):
-            value = node.value
+        value: ast.expr | None
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign):  # `env: dict = {...}`
+            targets, value = [node.target], node.value
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == record.id for t in targets):
             return isinstance(value, ast.Dict) or (
                 isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "dict"
             )

@@ -28,7 +28,7 @@ from enum import Enum
 
 from cudaudit.rules.python.guards import is_none
 from cudaudit.rules.python.nodes import Parents, subtree
-from cudaudit.rules.python.shown import is_shown
+from cudaudit.rules.python.shown import is_shown, script_callers
 
 VERSION = "torch.version.cuda"
 _HIP = "torch.version.hip"
@@ -47,8 +47,12 @@ class VersionUse:
     """The `if` or conditional expression whose test it is, for an identity test there."""
 
 
-def version_uses(module: ast.Module, resolve: Callable[[ast.expr], str | None]) -> dict[int, VersionUse]:
-    """Each `torch.version.cuda` of `module` that is shown or tested for NVIDIA's identity, by node id."""
+def version_uses(
+    module: ast.Module, resolve: Callable[[ast.expr], str | None], script: bool = False
+) -> dict[int, VersionUse]:
+    """Each `torch.version.cuda` of `module` that is shown or tested for NVIDIA's identity, by node id.
+    A `script` (a module nothing imports) makes every call of its functions: a record one of them
+    returns is followed to them (`shown.script_callers`)."""
     parents = Parents(module)
     reads: list[ast.expr] = []
     hip_scopes: set[int] = set()
@@ -60,8 +64,9 @@ def version_uses(module: ast.Module, resolve: Callable[[ast.expr], str | None]) 
             elif qualified == _HIP:
                 hip_scopes.add(id(parents.scope(node)))
     found: dict[int, VersionUse] = {}
+    callers = script_callers(module) if script and reads else None
     for read in reads:
-        if is_shown(read, parents):
+        if is_shown(read, parents, callers=callers):
             found[id(read)] = VersionUse(Use.SHOWN, None)
         elif id(parents.scope(read)) not in hip_scopes:
             identity = _identity_test(read, parents, resolve)

@@ -326,6 +326,11 @@ class PythonWalker:
         return bool(self._classes) and (not self.functions or id(self.functions[-1]) in self._methods)
 
     @property
+    def owner(self) -> ast.ClassDef | None:
+        """The innermost class the walk is in, whose methods `self` reaches."""
+        return self._classes[-1] if self._classes else None
+
+    @property
     def in_comparison(self) -> bool:
         """Inside a comparison: `t.device != torch.device("cuda")` checks a device, it does not use one."""
         return self._comparison_depth > 0

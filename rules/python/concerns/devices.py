@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from cudaudit.rules.catalog import Catalog
+from cudaudit.rules.python.autocast_state import asks_for_half
 from cudaudit.rules.python.device_flow import (
     DeviceIndexes,
     IndexVariable,
@@ -66,6 +67,10 @@ STAND_INS = frozenset(
 AMP_DEVICE_KEY = "amp"
 """The device-string key for a device that only chooses where mixed precision applies: there a
 CPU-only build warns and turns the feature off instead of raising."""
+HALF_AMP_KEY = "amp-half"
+"""The device-string key for the CUDA device type of a float16 autocast (`autocast_state.asks_for_half`):
+mixed precision meant for GPUs, which a CPU runs in float32 as written."""
+HALF_AMP_CALLS = frozenset({"torch.autocast", "torch.amp.autocast"})
 AUTOGRAD_AMP_KEY = "autograd-amp"
 """The device-string key for the device type of `custom_fwd`/`custom_bwd` (`AUTOGRAD_AMP_CALLS`)."""
 MESH_DEVICE_KEY = "mesh"
@@ -241,8 +246,11 @@ class DevicePositions(Concern):
         fake = self._fake is not None and self._in_fake_mode(call) and self._fake.makes_fake(call, callee)
         if callee == "functools.partial" and call.args and self.walk.names.resolve(call.args[0]) in AUTOGRAD_AMP_CALLS:
             callee = self.walk.names.resolve(call.args[0])  # `partial(torch.amp.custom_fwd, device_type="cuda")`
+        half = callee in HALF_AMP_CALLS and asks_for_half(call, walk.names, walk.functions, walk.owner)
         for keyword in call.keywords:
-            if keyword.arg == "device" and fake:
+            if keyword.arg == "device_type" and half:
+                self._device(keyword.value, HALF_AMP_KEY)
+            elif keyword.arg == "device" and fake:
                 self._device(keyword.value, FAKE_DEVICE_KEY)
                 if isinstance(keyword.value, ast.Call):
                     self._fake_devices.add(id(keyword.value))
@@ -253,7 +261,8 @@ class DevicePositions(Concern):
         if not call.args:
             return
         if callee in DEVICE_POSITIONAL:
-            self._device(call.args[0], FAKE_DEVICE_KEY if id(call) in self._fake_devices else _device_key(callee))
+            key = HALF_AMP_KEY if half else FAKE_DEVICE_KEY if id(call) in self._fake_devices else _device_key(callee)
+            self._device(call.args[0], key)
         elif isinstance(call.func, ast.Attribute) and call.func.attr == "to":
             self._device(call.args[0])
 

@@ -184,7 +184,8 @@ class Symbols(Concern):
     def _uses(self) -> dict[int, VersionUse]:
         if self._version_uses is None:
             module = self._module
-            self._version_uses = version_uses(module, self.walk.names.resolve) if module is not None else {}
+            found = version_uses(module, self.walk.names.resolve, self.walk.script) if module is not None else {}
+            self._version_uses = found
         return self._version_uses
 
     def _works(self, qualified: str) -> bool:
