@@ -936,6 +936,42 @@ def test_device_values_keep_their_verdicts_where_torch_is_imported_or_no_test_is
     assert found[(7, "CDA103")] is Severity.WARNING
 
 
+RECORD_TESTS = '''
+import torch
+
+from bench.naming import file_name
+
+
+def _on_device(record):
+    return torch.zeros(2, device=record["device"])
+
+
+def test_file_name_drops_the_index():
+    record = {"suite": "blur", "device": "cuda:0"}
+    assert file_name(record) == "blur--cuda.json"
+
+
+def test_zeros_land_on_the_recorded_device():
+    record = {"device": "cuda:0"}
+    assert torch.zeros(2, device=record["device"]).is_cuda
+
+
+def test_the_helper_places_the_record():
+    assert _on_device({"device": "cuda:1"}).is_cuda
+
+
+def test_the_record_is_spread_into_keywords():
+    arguments = {"suite": "blur", "device": "cuda:0"}
+    assert file_name(**arguments) == "blur--cuda.json"
+'''
+"""Four tests of a module that imports PyTorch: the first only hands its record to the code under test."""
+
+
+def test_a_record_a_test_that_names_no_part_of_torch_writes_out_is_data():
+    found = {f.span.line: f.targets["cpu"].severity for f in analyze(RECORD_TESTS, path="tests/test_naming.py")}
+    assert found == {12: Severity.NOTE, 17: Severity.WARNING, 22: Severity.WARNING, 26: Severity.WARNING}
+
+
 CAPTURE = "import torch\n\ndef capture(x):\n    return torch.cuda.CUDAGraph()\n"
 """A public helper in `serving/graphs.py`; its CUDA line is line 4."""
 GUARDED_CALLER = (

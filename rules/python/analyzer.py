@@ -16,7 +16,7 @@ from cudaudit.rules.builds.unbuilt_extensions import fails_at_call, unbuilt_call
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.python.capability_use import RocmCapabilities
 from cudaudit.rules.python.cuda_in_python import cuda_in_python
-from cudaudit.rules.python.device_data import handles_devices_as_data, is_device_data
+from cudaudit.rules.python.device_data import handles_devices_as_data, is_device_data, record_values
 from cudaudit.rules.python.fallback_callees import FallbackCalls
 from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe
 from cudaudit.rules.python.main_block import not_run_by_default
@@ -90,6 +90,7 @@ def _walked(
     built: dict[int, Finding] = {}
     specific = {id(hit.node) for hit in walker.hits if hit.specific}
     as_data = handles_devices_as_data(tree, walker.names, is_test_path(path))
+    records: frozenset[int] | None = None
     for hit in walker.hits:
         node = hit.node
         if id(node) in specific and not hit.specific:
@@ -100,6 +101,10 @@ def _walked(
             cap = Severity.NOTE  # `torch.manual_seed(s)` already seeded what this call seeds
         if as_data and is_device_data(hit):
             cap = Severity.NOTE  # a test that never imports PyTorch hands its code under test a string
+        elif is_device_data(hit) and is_test_path(path):
+            records = record_values(tree, walker.names) if records is None else records
+            if id(node) in records:
+                cap = Severity.NOTE  # a record a test that names no part of PyTorch writes out
         site = build_finding(
             hit.entry, path, span, lines.snippet(span), settings.targets, hit.quiet, cap, build_fix(hit, fixes)
         )
