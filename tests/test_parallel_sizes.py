@@ -103,6 +103,7 @@ def _one_rank(files: dict[str, str]):
     ({"cfg.yaml": "tp_size: 1\n", "model.py": "def build(tp_size: int, pp_size: int = 4):\n"}, False),
     ({"cfg.yaml": "tp_size: 1\n", "check.py": "if cfg.tp_size == 2:\n    pass\n"}, True),  # a test sets nothing
     ({"guide.md": "Raise model_parallel_size when the model does not fit.\n"}, False),  # prose: no value
+    ({"cfg.yaml": "tp_size: 1\n", "bench.py": "for tp_size in (1, 2, 4):\n    run(tp_size)\n"}, False),
     ({"cfg.json.yaml": '{"tp_size": 4}\n', "cfg.yaml": "tp_size: 1\n"}, False),
 ])
 def test_one_rank_reads_every_value_given_to_a_size(files, single):

@@ -11,7 +11,8 @@ start on 1 and the ranks as settings that start on 0, which `names.picks_another
 
 Conservative on purpose: a size set above 1 anywhere outside the test suite (`tp_size: 2` in YAML,
 `--tensor-model-parallel-size 8` in a script or a README's command, `tp_size=2` in a call, an
-option's `default=2`), or set from something the reading cannot follow (`--tp $N`, `tp_size=world`),
+option's `default=2`), or set from something the reading cannot follow (`--tp $N`, `tp_size=world`,
+`for tp_size in (1, 2):`),
 keeps every branch on the normal path.
 """
 
@@ -89,6 +90,8 @@ def one_rank(
         for _, start, end in search.matches(data):
             if not _stands_alone(data, start, end):
                 continue
+            if python and _LOOPED.match(data, end):
+                return None  # `for tp_size in (1, 2, 4):` runs several sizes
             given = _PYTHON_VALUE.match(data, end) if python else _VALUE.match(data, end)
             if given is None:
                 continue
@@ -118,6 +121,8 @@ _PYTHON_VALUE = re.compile(
 )
 """What follows a size's name where Python code gives it a value: a keyword or an assignment
 (`tp_size=2`, `tp_size: int = 1`), a dictionary's entry (`"tp_size": 2`); never a comparison."""
+_LOOPED = re.compile(rb"[ \t]+in[ \t]")
+"""A size's name before `in`: a loop over sizes (`for tp_size in sizes:`), or a test of several."""
 _TEMPLATED = frozenset("$%{")
 _NOTHING = frozenset({"None", "null", "~"})
 _NAME_GOES_ON = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
