@@ -254,6 +254,11 @@ class FileFacts:
     in the project imports or names, `rules/python/unnamed.py`; a package module that nothing in the project
     reaches by import or by name, `rules/python/unreached.py`; a Dockerfile, or a conda environment file
     beside the project's own install, that nothing in the project names, `rules/containers/references.py`; a Dockerfile or compose file of a project that also installs without Docker): all it does is another path (`verdicts.off_default_path`)."""
+    unrequested: tuple[str, ...] = ()
+    """The packages installed only on request (the catalog's `[[installed_on_request]]`: xFormers,
+    FlashAttention) that this Python module imports and that no install route of its part of the
+    project names (`rules/python/unrequested.py`): no install has them, on any target, so an import of
+    one that goes on without it where it fails loses nothing a target had."""
     unimported_bindings: tuple[str, ...] = ()
     """The catalog keys of the packages of the catalog's `[[binding]]` tables whose modules no code of the
     project spells (`rules/dependencies/unimported.py`): pinned, they install and change nothing."""

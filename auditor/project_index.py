@@ -55,7 +55,9 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   `auditor/developer_folders.py`), and the requirements files of optional features beside a base
   install (`requirements-flashattn.txt`; `rules/dependencies/optional_requirements.py`);
 - the top-level classes and functions a registry selects by a name that is not its default
-  (`@register_backend("remote")`; `rules/python/registries.py`).
+  (`@register_backend("remote")`; `rules/python/registries.py`);
+- the packages installed only on request (xFormers, FlashAttention) that a module imports and that
+  no install route of its part of the project names (`rules/python/unrequested.py`).
 
 Each reader sees one file at a time; a file it cannot read or parse adds nothing (the file's
 own analysis reports it), so one bad header never stops the scan. `facts(path, kinds)` then
@@ -161,6 +163,10 @@ _READERS = {
     "tried_imports": "cudaudit.rules.python.optional_modules:tried_imports",
     "failing_without_gpu": "cudaudit.rules.python.optional_modules:failing_without_gpu",
     "import_names": "cudaudit.rules.python.import_paths:import_names",
+    "requested_spellings": "cudaudit.rules.python.unrequested:requested_spellings",
+    "named_packages": "cudaudit.rules.python.unrequested:named_packages",
+    "unrequested_packages": "cudaudit.rules.python.unrequested:unrequested_packages",
+    "code_folders": "cudaudit.rules.python.unrequested:code_folders",
     "superseded_builds": "cudaudit.rules.builds.nested_builds:superseded_builds",
     "op_self_tests": "cudaudit.rules.builds.op_self_tests:op_self_tests",
     "binding_tables": "cudaudit.rules.dependencies.unimported:binding_tables",
@@ -339,6 +345,9 @@ class ProjectIndex:
     pip_installs: dict[str, str] = field(default_factory=dict)
     """The same for the declarations pip installs (requirements files, `pyproject.toml`, `setup.py`): a way
     to install the project without pixi, which makes a pixi manifest one route among others."""
+    unrequested: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Python module -> the packages installed only on request that it imports and that no install
+    route of its part of the project names (`unrequested.unrequested_packages`)."""
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
@@ -359,6 +368,7 @@ class ProjectIndex:
             facts["used_elsewhere"] = self.used_elsewhere.get(path, ())
             facts["fallback_callees"] = self.fallback_callees.get(path, ())
             facts["off_default_path"] = self.off_default_path.get(path)
+            facts["unrequested"] = self.unrequested.get(path, ())
             if self.unimportable and is_test_path(path):
                 facts["unimportable"] = self.unimportable
             if path in self.main_blocks:
@@ -600,6 +610,7 @@ def build_index(
         pip_installs=_installs(path for path, kind in found.installs.items() if kind in _OWN_INSTALL_KINDS),
         unimported_bindings=_unimported_bindings(files, catalog),
         unimportable=_unimportable(python, found, imports, absent),
+        unrequested=_unrequested(files, python, found, catalog, remember),
     )
 
 
@@ -626,6 +637,79 @@ def _unimportable(
     if not found.cuda_extensions:
         return ()
     return tuple(_reader("unimportable")(python, frozenset(found.cuda_extensions) | absent, imports))
+
+
+def _unrequested(
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found, catalog: Catalog, remember: Remember
+) -> dict[str, tuple[str, ...]]:
+    """`unrequested.unrequested_packages` for the modules outside the test suite that the catalog's
+    prefilter passes and that spell a package installed only on request, read only in a scan that sees
+    the project's documents (a folder's scan) and declares an install: the files that may install
+    one (dependency files, Dockerfiles, shell scripts, README and install pages) each searched once,
+    by the cache."""
+    spellings = _reader("requested_spellings")(catalog)
+    installs = [
+        path for path, kind in found.installs.items()
+        if kind is not FileKind.PYPROJECT or any(found.declared.get(path, ((), ()))[:2])
+    ]
+    if not spellings or not installs or not _sees_project(files):
+        return {}
+    words = [module.encode() for module, _ in spellings]
+    modules: dict[str, frozenset[str]] = {}
+    for path in sorted(found.prefiltered):
+        try:
+            names = remember("unrequested:imports", path, partial(_requested_imports, python[path], words))
+        except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
+            continue
+        if names:
+            modules[path] = frozenset(names)
+    if not modules:
+        return {}
+    named: dict[str, tuple[str, ...]] = {}
+    reader = _reader("named_packages")
+    for file in files:
+        if not (_INSTALLING_KINDS.intersection(file.kinds) or _install_page(file)):
+            continue
+        try:
+            found_here = remember("unrequested:named", file.display, partial(_named_in, reader, file.read, spellings))
+        except Exception:  # noqa: BLE001 - an unreadable file names nothing; its own analysis says why
+            continue
+        if found_here:
+            named[file.display] = found_here
+    return _reader("unrequested_packages")(modules, installs, named, spellings, _reader("code_folders")(python))
+
+
+def _named_in(reader: Callable[[bytes, Any], tuple[str, ...]], read: Reader, spellings: Any) -> tuple[str, ...]:
+    """`reader` (`unrequested.named_packages`) of the bytes `read` gives."""
+    return reader(read(), spellings)
+
+
+def _requested_imports(read: Reader, words: list[bytes]) -> tuple[str, ...]:
+    """The words of `words` (packages installed only on request) that the module's import statements
+    spell; none without a byte match first."""
+    data = read()
+    if not any(word in data for word in words):
+        return ()
+    names = _reader("import_names")(data)
+    return tuple(sorted(word.decode() for word in words if word.decode() in names))
+
+
+_INSTALLING_KINDS = frozenset({
+    FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.SETUP, FileKind.CONDA, FileKind.PIXI,
+    FileKind.DOCKERFILE, FileKind.SHELL, FileKind.MAKEFILE,
+})
+"""Files that may install a package the project's code tries."""
+
+
+def _install_page(file: IndexedFile) -> bool:
+    """A document (a file of no kind) that may tell a user what to install, by its name: a README, an
+    install page, a requirements or environment file of another format, a container definition."""
+    name = posixpath.basename(file.display).lower()
+    return not file.kinds and (any(word in name for word in _INSTALL_WORDS) or name.endswith(".def"))
+
+
+_INSTALL_WORDS = ("readme", "install", "requirement", "pyproject", "environment", "docker", "container", "apptainer", "singularity")
+"""Words in the name of a document that may say what the project installs (`.def`: an Apptainer definition)."""
 
 
 def _decoded(source: Callable[[], bytes]) -> str:

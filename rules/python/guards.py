@@ -889,8 +889,9 @@ def tests_library(test: ast.expr, library: str, names: ImportTable) -> bool:
     """Whether `test` holds only where the optional library `library` (a top-level module name) is
     installed: an availability test whose true branch needs an optional library (`polarity`), with
     a name in it spelled for that library (`HAS_XFORMERS`, `is_flash_attn_available()`,
-    `xformers_enabled()`). `import xformers` under it cannot fail: it runs only where an earlier
-    import of the library succeeded."""
+    `xformers_enabled()`), or a call that asks about it by name (`is_package_available("flash_attn")`).
+    `import xformers` under it cannot fail: it runs only where an earlier import of the library
+    succeeded."""
     wanted = set(_words(library))
     if not wanted or polarity(test, names, Probe.OPTIONAL) is not Polarity.POSITIVE:
         return False
@@ -898,6 +899,10 @@ def tests_library(test: ast.expr, library: str, names: ImportTable) -> bool:
         wanted <= set(_words(node.id if isinstance(node, ast.Name) else node.attr))
         for node in subtree(test)
         if isinstance(node, (ast.Name, ast.Attribute))
+    ) or any(
+        wanted <= set(_words(argument.value))
+        for node in subtree(test) if isinstance(node, ast.Call)
+        for argument in node.args if isinstance(argument, ast.Constant) and isinstance(argument.value, str)
     )
 
 

@@ -88,8 +88,12 @@ class ImportTable:
         package_flags: Mapping[str, frozenset[str]] | None = None,
         chosen_elsewhere: Mapping[str, Value] | None = None,
         unimportable: frozenset[str] = frozenset(),
+        unrequested: frozenset[str] = frozenset(),
     ) -> None:
         self.tree = tree
+        self.unrequested = unrequested
+        """The packages installed only on request that no install route of the project names (through
+        the index, `unrequested.py`): an import of one that goes on where it fails is a note."""
         self.absent_packages = absent_packages
         """The packages no machine without a GPU can install (the catalog's `[[absent_without_gpu]]`)."""
         self.unimportable = unimportable

@@ -358,6 +358,7 @@ class PythonWalker:
         call: ast.Call | None = None,
         specific: bool = False,
         option: str | None = None,
+        quiet: frozenset[str] = frozenset(),
     ) -> None:
         """A hit at `node` if the catalog has an entry for `key`, in the context the walk is in.
 
@@ -365,11 +366,12 @@ class PythonWalker:
         `cap`: the most severe the site can be whatever the targets say; `call`: the call the site
         is an argument of, for fixes that rewrite several of its arguments (DDP's device ids);
         `specific`: the entry is the called library's own fact about the node (see `Hit.specific`);
-        `option`: the command-line option whose default the site is (see `Hit.option`)."""
+        `option`: the command-line option whose default the site is (see `Hit.option`); `quiet`: targets
+        the site loses nothing on, whatever the context says."""
         entry = self.catalog.lookup(detector, key)
         if entry is None:
             return
-        quiet = self._context.quiet_targets(guarded)
+        quiet = self._context.quiet_targets(guarded) | quiet
         call = call or self._callees.get(id(node))
         self.hits.append(
             Hit(entry, node, quiet, self._context.cap(cap), self.statement, call, specific, self.scope, option)

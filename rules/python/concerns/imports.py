@@ -16,6 +16,14 @@ minimum`) needs no stand-in where the import failed. Neither is a guard for a li
 catalog's `[[fails_at_use]]`: `import pynvml` succeeds on an AMD GPU, `nvmlInit()` raises): the
 fallback runs only where the package is missing, so such an import stays a warning.
 
+A package installed only on request (xFormers, FlashAttention: the catalog's `[[installed_on_request]]`)
+that no install route of the module's part of the project names (`unrequested.py`, through the project
+index) is missing from every install, NVIDIA's CUDA included, so an import of it under `try` whose
+handler goes on fails alike everywhere: quiet on ROCm, where a user who asks for it installs its ROCm
+build, and on the targets without CUDA too for a package no machine without a GPU can install
+(`[[absent_without_gpu]]`: FlashAttention). A CPU host may install xFormers, whose kernels then run
+wherever the module calls them: that keeps the verdict the module's code earns (`_unrequested`).
+
 An import under `try` whose names the module reads only where a test needs CUDA (`if
 torch.cuda.is_available() and HAS_APEX: return FusedLayerNorm(shape)`) is never wanted on a target
 without CUDA, which takes the other branch there as it would with the library installed: quiet on
@@ -26,7 +34,7 @@ from __future__ import annotations
 
 import ast
 
-from cudaudit.model import Severity
+from cudaudit.model import CUDA_API_TARGETS, Severity
 from cudaudit.rules.python.guards import (
     Polarity,
     Probe,
@@ -38,7 +46,7 @@ from cudaudit.rules.python.guards import (
 )
 from cudaudit.rules.python.nodes import Parents, subtree
 from cudaudit.rules.python.package_probes import needs_package
-from cudaudit.rules.python.regions import TryStatement, only_reports
+from cudaudit.rules.python.regions import ALL_TARGETS, TryStatement, only_reports
 from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
@@ -101,7 +109,24 @@ class Imports(Concern):
                 seen.add(entry.rule.id)
                 attempt = self._tries.get(id(node)) if walk.optional_import else None
                 guarded = attempt is not None and self._wanted_only_with_cuda(attempt)
-                walk.report(DETECTOR, entry.match, node, cap=self._cap(node, module), guarded=guarded)
+                quiet = self._unrequested(attempt, module) if attempt is not None else frozenset()
+                walk.report(DETECTOR, entry.match, node, cap=self._cap(node, module), guarded=guarded, quiet=quiet)
+
+    def _unrequested(self, attempt: TryStatement, module: str) -> frozenset[str]:
+        """The targets on which a tried import of a package that no install route of the project names
+        (`ImportTable.unrequested`) loses nothing, where the handler goes on: no install has it, so the
+        handler's path is what runs everywhere. A user who installs it on ROCm installs its ROCm build,
+        as one on CUDA installs the CUDA one: ROCm. A machine without a GPU cannot install one of the
+        catalog's `[[absent_without_gpu]]` packages at all: the targets without CUDA too. On those the
+        package's code runs on no install. A CPU host that installs another (xFormers) may still run
+        its kernels where the module calls them on any device: that stays as the module has it."""
+        names = self.walk.names
+        top = module.partition(".")[0]
+        if top not in names.unrequested or any(
+            stops_the_program(handler.body) for handler in attempt.handlers if catches_import_error(handler)
+        ):
+            return frozenset()
+        return ALL_TARGETS if top in names.absent_packages else CUDA_API_TARGETS
 
     def _cap(self, node: ast.stmt, module: str) -> Severity | None:
         guarded = Severity.WARNING if self._fails_at_use(module) else Severity.NOTE
