@@ -284,6 +284,10 @@ class FileFacts:
     it in another module, the names other modules import from it or None for all), whose block is
     another path unless it reads the command line, or ("script", None, ()) for one nothing imports,
     whose top-level functions nothing calls are another path (`rules/python/main_block.py`)."""
+    loose_module: bool = False
+    """This Python module has a `__main__` block, other modules import it, and no package holds it (no
+    `__init__.py` beside it): its own folder's scripts are its only importers, so a public function
+    none of them imports by name is no API (`rules/python/unused.py`)."""
     module: tuple[str, bool] | None = None
     """This Python module's dotted name and whether it is a package's `__init__.py`, for its
     relative imports of the flags and markers (given only where the project has some)."""

@@ -316,6 +316,8 @@ class ProjectIndex:
     main_blocks: dict[str, tuple[Evidence, tuple[str, ...] | None] | None] = field(default_factory=dict)
     """Python module with a `__main__` block -> how other modules import it (`main_block.Imported`: a
     library), or None (a script nothing imports)."""
+    loose_libraries: frozenset[str] = frozenset()
+    """The modules of `main_blocks` that other modules import and no package holds (`FileFacts.loose_module`)."""
     off_default_path: dict[str, Evidence] = field(default_factory=dict)
     """File -> why nothing on the project's normal path runs it (`opt_in_areas`, `unnamed`, `references`)."""
     namespace_modules: tuple[str, ...] = ()
@@ -371,6 +373,7 @@ class ProjectIndex:
             facts["unrequested"] = self.unrequested.get(path, ())
             if self.unimportable and is_test_path(path):
                 facts["unimportable"] = self.unimportable
+            facts["loose_module"] = path in self.loose_libraries
             if path in self.main_blocks:
                 imported = self.main_blocks[path]
                 facts["main_block"] = ("library", *imported) if imported is not None else ("script", None, ())
@@ -596,6 +599,10 @@ def build_index(
             _reader("handed_to_fallbacks")(python, found.fallbacks, found.from_imports) if found.fallbacks else {}
         ),
         main_blocks=main_blocks,
+        loose_libraries=frozenset(
+            path for path, imported in main_blocks.items()
+            if imported is not None and posixpath.join(posixpath.dirname(path), "__init__.py") not in python
+        ),
         off_default_path={
             **_unreached(files, python, found), **_stranded(files, python, imports),
             **optional, **_unnamed(files, python, found),

@@ -82,6 +82,42 @@ def scale(x):
     assert (5, Severity.ERROR) in {(f.span.line, f.severity) for f in analyze(code, path="kit/ops.py", files=elsewhere)}
 
 
+TRAINING_SCRIPT = '''
+import torch
+
+
+def get_model():
+    return torch.nn.Linear(2, 2)
+
+
+def find_long(lengths):
+    return torch.tensor(lengths, device="cuda:0")
+
+
+if __name__ == "__main__":
+    model = get_model()
+    settings = vars(ARGS)  # an object's attributes, not the module's names
+    # find_long([3, 4])
+'''
+
+
+def test_a_function_of_a_loose_script_that_its_importers_do_not_import_is_unused():
+    exporting = "from train import get_model\n\nif __name__ == '__main__':\n    get_model()\n"
+    files = {"README.md": "Recipe.\n", "recipe/export.py": exporting}
+    found = {f.span.line: f.severity for f in analyze(TRAINING_SCRIPT, path="recipe/train.py", files=files)}
+    assert found[10] == Severity.NOTE  # `find_long`: its one call is commented out, and export.py imports only get_model
+    # imported by name elsewhere, the module imported whole, or a package's module: its functions keep their verdicts
+    borrowing = {**files, "recipe/debug.py": "from train import find_long\n\nfind_long([1])\n"}
+    whole = {**files, "recipe/debug.py": "import train\n\ntrain.get_model()\n"}
+    packaged = {"README.md": "Recipe.\n", "recipe/__init__.py": "", "recipe/export.py": exporting.replace("from train", "from recipe.train")}
+    for project in (borrowing, whole, packaged):
+        found = {f.span.line: f.severity for f in analyze(TRAINING_SCRIPT, path="recipe/train.py", files=project)}
+        assert found[10] == Severity.ERROR, project
+    from cudaudit.rules.python.unused import runs_by_name
+
+    assert runs_by_name("names = vars()\n") and runs_by_name("step = globals()[name]\n")
+
+
 KERNELS = '''
 import triton
 

@@ -86,7 +86,7 @@ def _walked(
         fallback_calls=FallbackCalls(tree, {name: frozenset(params) for name, params in facts.fallback_callees}),
     )
     walker.visit(tree)
-    walker.hits = _quiet_unused(walker, tree, text, script, elsewhere)
+    walker.hits = _quiet_unused(walker, tree, text, script, elsewhere, _imported_names(facts))
     lines = fixes.lines
     built: dict[int, Finding] = {}
     specific = {id(hit.node) for hit in walker.hits if hit.specific}
@@ -160,7 +160,19 @@ def _not_run(tree: ast.Module, text: str, main_block: tuple[str, Evidence | None
     return not_run_by_default(tree, text, None if used is None else frozenset(used))
 
 
-def _quiet_unused(walker: PythonWalker, tree: ast.Module, text: str, script: bool, elsewhere: Elsewhere) -> list[Hit]:
+def _imported_names(facts: FileFacts) -> frozenset[str] | None:
+    """For a module outside every package that other modules import only by name (`from train import
+    get_model`), the names they import; None for any other module (a package's, whose public functions
+    are its API; one imported whole, `import train`, whose every name may be used)."""
+    block = facts.main_block
+    if not facts.loose_module or block is None or block[0] != "library" or block[2] is None:
+        return None
+    return frozenset(block[2])
+
+
+def _quiet_unused(
+    walker: PythonWalker, tree: ast.Module, text: str, script: bool, elsewhere: Elsewhere, imported: frozenset[str] | None
+) -> list[Hit]:
     """The walk's hits, those in the body of a top-level function nothing names quiet on every
     target: it runs on none (`unused.py`); so are those of a decorator that only wraps it
     (`@triton.jit`, whose hits the walk counts in the function's scope; not a custom operator's,
@@ -172,7 +184,7 @@ def _quiet_unused(walker: PythonWalker, tree: ast.Module, text: str, script: boo
     holding = {scope for hit in hits for scope in hit.scope if scope in tops}
     reach = walker.reach
     by_name = reach.calls_by_name_only if reach is not None else (lambda decorator: False)
-    dead = never_called(tree, text, holding, script, elsewhere, by_name) if holding else frozenset()
+    dead = never_called(tree, text, holding, script, elsewhere, by_name, imported) if holding else frozenset()
     if not dead:
         return hits
     return [replace(hit, quiet=hit.quiet | ALL_TARGETS) if dead.intersection(hit.scope) else hit for hit in hits]

@@ -10,7 +10,11 @@ what is found in it is no lock-in. Only a name nothing could reach is read so:
   body (a mention in a string counts: `getattr(module, "_name")`, `__all__`; so does a second
   binding of the name);
 - any function of a script nothing imports and no package holds (`main_block.py`): running the file
-  is all that calls it, but for the names a test runner calls itself (`test_*`, pytest's hooks).
+  is all that calls it, but for the names a test runner calls itself (`test_*`, pytest's hooks);
+- a public function of a module outside every package that other modules import only by name
+  (`from train import get_model`, where a recipe's export script borrows the training script's model
+  builder) that they do not import: no package makes it an API, and its own folder's scripts are
+  all that import the module (`FileFacts.loose_module`).
 
 A public function of a package is its API, whose callers are outside the tree: it keeps its
 verdicts. So does every function under a decorator that may register or call it, and every function of a module that reaches its own names at run time
@@ -29,8 +33,9 @@ import bisect
 import re
 from collections.abc import Callable, Collection, Mapping
 
-_RUNS_BY_NAME = re.compile(r"\b(?:globals|vars|locals)\(|\bFire\(\s*\)|\bsys\.modules\[\s*__name__\s*\]|^def[ \t]+__getattr__\b", re.M)
-"""Ways a module reaches its own functions without spelling their names: `globals()[name]()`,
+_RUNS_BY_NAME = re.compile(r"\b(?:globals|locals)\(|\bvars\(\s*\)|\bFire\(\s*\)|\bsys\.modules\[\s*__name__\s*\]|^def[ \t]+__getattr__\b", re.M)
+"""Ways a module reaches its own functions without spelling their names: `globals()[name]()`, `vars()`
+(not `vars(args)`, an object's attributes),
 `getattr(sys.modules[__name__], name)`, a module-level `__getattr__`, and `fire.Fire()` with no
 component, which makes every top-level function a command."""
 _RUNS_BY_NAME_WORDS = ("globals(", "vars(", "locals(", "Fire(", "sys.modules[", "__getattr__")
@@ -78,12 +83,14 @@ def never_called(
     script: bool,
     elsewhere: Mapping[str, object],
     only_wraps: Callable[[ast.expr], bool] = lambda decorator: False,
+    imported: Collection[str] | None = None,
 ) -> frozenset[int]:
     """The ids of the top-level functions of `wanted` (ids of the module's top-level functions: those
     that hold what may be reported) that nothing names (see the module docstring). `script`: the
     module is a script nothing imports and no package holds; `elsewhere`: `reach.Elsewhere`, where a
     name's value is `()` when no other module mentions it; `only_wraps`: whether a decorator leaves
-    the function running only where its name is called."""
+    the function running only where its name is called; `imported`: for a module outside every
+    package that its folder's scripts import only by name, the names they import."""
     functions: dict[str, FunctionNode] = {
         statement.name: statement for statement in module.body
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -92,6 +99,7 @@ def never_called(
         and not statement.name.startswith("__")
         and (
             (script and not _CALLED_BY_CONVENTION.match(statement.name))
+            or (imported is not None and statement.name not in imported and not _CALLED_BY_CONVENTION.match(statement.name))
             or (statement.name.startswith("_") and elsewhere.get(statement.name, None) == ())
         )
     }
