@@ -106,9 +106,9 @@ def test_a_function_of_a_loose_script_that_its_importers_do_not_import_is_unused
     files = {"README.md": "Recipe.\n", "recipe/export.py": exporting}
     found = {f.span.line: f.severity for f in analyze(TRAINING_SCRIPT, path="recipe/train.py", files=files)}
     assert found[10] == Severity.NOTE  # `find_long`: its one call is commented out, and export.py imports only get_model
-    # imported by name elsewhere, the module imported whole, or a package's module: its functions keep their verdicts
+    # imported by name elsewhere, the module itself handed on, or a package's module: its functions keep their verdicts
     borrowing = {**files, "recipe/debug.py": "from train import find_long\n\nfind_long([1])\n"}
-    whole = {**files, "recipe/debug.py": "import train\n\ntrain.get_model()\n"}
+    whole = {**files, "recipe/debug.py": "import train\n\nsteps = vars(train)\n"}
     packaged = {"README.md": "Recipe.\n", "recipe/__init__.py": "", "recipe/export.py": exporting.replace("from train", "from recipe.train")}
     for project in (borrowing, whole, packaged):
         found = {f.span.line: f.severity for f in analyze(TRAINING_SCRIPT, path="recipe/train.py", files=project)}
@@ -116,6 +116,18 @@ def test_a_function_of_a_loose_script_that_its_importers_do_not_import_is_unused
     from cudaudit.rules.python.unused import runs_by_name
 
     assert runs_by_name("names = vars()\n") and runs_by_name("step = globals()[name]\n")
+
+
+def test_a_loose_script_imported_whole_gives_away_only_the_attributes_read_and_test_is_no_test_outside_tests():
+    script = TRAINING_SCRIPT.replace("def find_long(", "def test(")
+    reading = "import train\n\nif __name__ == '__main__':\n    model = train.get_model()\n"
+    files = {"README.md": "Recipe.\n", "recipe/export.py": reading}
+    found = {f.span.line: f.severity for f in analyze(script, path="recipe/train.py", files=files)}
+    assert found[10] == Severity.NOTE  # `test`: export.py reads only train.get_model; no test runner collects train.py
+    handed = {**files, "recipe/export.py": reading + "    run(train)\n"}  # the module itself handed on
+    found = {f.span.line: f.severity for f in analyze(script, path="recipe/train.py", files=handed)}
+    assert found[10] == Severity.ERROR
+    assert {f.span.line: f.severity for f in analyze(script, path="tests/test_train.py", files=files)}.get(10) != Severity.NOTE
 
 
 KERNELS = '''

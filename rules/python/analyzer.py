@@ -184,7 +184,7 @@ def _quiet_unused(
     holding = {scope for hit in hits for scope in hit.scope if scope in tops}
     reach = walker.reach
     by_name = reach.calls_by_name_only if reach is not None else (lambda decorator: False)
-    dead = never_called(tree, text, holding, script, elsewhere, by_name, imported) if holding else frozenset()
+    dead = never_called(tree, text, holding, script, elsewhere, by_name, imported, walker.in_tests) if holding else frozenset()
     if not dead:
         return hits
     return [replace(hit, quiet=hit.quiet | ALL_TARGETS) if dead.intersection(hit.scope) else hit for hit in hits]

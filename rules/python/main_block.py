@@ -91,18 +91,36 @@ def imported_modules(
         }
         if not wanted:
             continue
-        for line, statement in import_statements(data):
+        statements = import_statements(data)
+        for line, statement in statements:
             for level, module, imported in statement_modules(statement):
                 reached = wanted & modules.resolve(importer, level, module, imported)
                 itself = modules.resolve(importer, level, module) if reached else set()
                 for path in reached:
                     found.setdefault(path, Evidence(importer, line, " ".join(statement.decode("utf-8", "replace").split())[:80]))
                     taken = names.setdefault(path, set())
+                    if not imported and path in itself and taken is not None:
+                        imported = _attributes_read(data, statements, statement, module) or ("*",)
                     if path not in itself or not imported or "*" in imported or taken is None:
                         names[path] = None  # the module itself: any of its names may be used
                     else:
                         taken.update(imported)
     return {path: (evidence, None if names[path] is None else tuple(sorted(names[path] or ()))) for path, evidence in found.items()}
+
+
+def _attributes_read(data: bytes, statements: list[tuple[int, bytes]], statement: bytes, module: str) -> tuple[str, ...]:
+    """The names `import helper` takes from a module outside every package where each other mention of
+    `helper` in the importer reads an attribute of it (`helper.build(...)`); empty where one does not
+    (the module handed on, `import helper as h`, a dotted module, a mention in a comment or a string)."""
+    if "." in module or not re.fullmatch(rb"\s*import\s+" + re.escape(module.encode()) + rb"\s*(?:#[^\n]*)?", statement):
+        return ()
+    word = re.compile(rb"(?<![\w.])" + re.escape(module.encode()) + rb"(?!\w)(\.\w+)?")
+    mentions = [match for match in word.finditer(data)]
+    in_imports = sum(len(word.findall(text)) for _, text in statements)
+    read = [match.group(1)[1:].decode("ascii", "replace") for match in mentions if match.group(1)]
+    if len(mentions) - in_imports != len(read) or not read:
+        return ()
+    return tuple(sorted(set(read)))
 
 
 _READS_COMMAND_LINE = re.compile(r"\b(?:parse_args|parse_known_args|parse_args_into_dataclasses|Fire|main)\(|\bargv\b")

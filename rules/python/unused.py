@@ -42,10 +42,13 @@ _RUNS_BY_NAME_WORDS = ("globals(", "vars(", "locals(", "Fire(", "sys.modules[", 
 """A piece each of `_RUNS_BY_NAME`'s ways spells: most modules hold none, and a pattern that starts
 with `\\b` is tried at every character of a module that does not."""
 
-_CALLED_BY_CONVENTION = re.compile(r"test|pytest_|setup_|teardown_|load_tests$")
-"""Public names a test runner calls without the module spelling them: pytest collects `test*`
-functions and calls its hooks (`pytest_*`) and `setup_module`/`teardown_function`-style fixtures,
-unittest calls `load_tests` (https://docs.pytest.org/en/stable/how-to/xunit_setup.html)."""
+_CALLED_BY_CONVENTION = re.compile(r"test|setup_|teardown_|load_tests$")
+"""Public names a test runner calls without a test module spelling them: pytest collects `test*`
+functions and calls `setup_module`/`teardown_function`-style fixtures, unittest calls `load_tests`
+(https://docs.pytest.org/en/stable/how-to/xunit_setup.html); only in the files it collects
+(`test_*.py`, `*_test.py`: a `def test():` in an export script is no test)."""
+_HOOK = re.compile(r"pytest_")
+"""pytest's hooks (`pytest_addoption`), which a plugin or `conftest.py` anywhere may define."""
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
@@ -76,6 +79,11 @@ def mentions(module: ast.Module, text: str, names: Collection[str]) -> dict[str,
     return owners
 
 
+def _by_convention(name: str, in_tests: bool) -> bool:
+    """Whether a test runner calls `name` without the module spelling it (`_CALLED_BY_CONVENTION`, `_HOOK`)."""
+    return _HOOK.match(name) is not None or (in_tests and _CALLED_BY_CONVENTION.match(name) is not None)
+
+
 def never_called(
     module: ast.Module,
     text: str,
@@ -84,13 +92,15 @@ def never_called(
     elsewhere: Mapping[str, object],
     only_wraps: Callable[[ast.expr], bool] = lambda decorator: False,
     imported: Collection[str] | None = None,
+    in_tests: bool = True,
 ) -> frozenset[int]:
     """The ids of the top-level functions of `wanted` (ids of the module's top-level functions: those
     that hold what may be reported) that nothing names (see the module docstring). `script`: the
     module is a script nothing imports and no package holds; `elsewhere`: `reach.Elsewhere`, where a
     name's value is `()` when no other module mentions it; `only_wraps`: whether a decorator leaves
     the function running only where its name is called; `imported`: for a module outside every
-    package that its folder's scripts import only by name, the names they import."""
+    package that its folder's scripts import only by name, the names they import; `in_tests`: the
+    module is one a test runner collects, whose `test*` functions it calls."""
     functions: dict[str, FunctionNode] = {
         statement.name: statement for statement in module.body
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -98,8 +108,8 @@ def never_called(
         and statement.name.strip("_")
         and not statement.name.startswith("__")
         and (
-            (script and not _CALLED_BY_CONVENTION.match(statement.name))
-            or (imported is not None and statement.name not in imported and not _CALLED_BY_CONVENTION.match(statement.name))
+            (script and not _by_convention(statement.name, in_tests))
+            or (imported is not None and statement.name not in imported and not _by_convention(statement.name, in_tests))
             or (statement.name.startswith("_") and elsewhere.get(statement.name, None) == ())
         )
     }
