@@ -36,7 +36,7 @@ import ast
 import copy
 from collections.abc import Iterator
 
-from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe, catches_import_error, value_meaning
+from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe, catches_import_error, may_return, value_meaning
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
 
@@ -169,8 +169,8 @@ def imported_library(function: FunctionNode) -> str | None:
     body = _without_preamble(function.body)
     for position, statement in enumerate(body):
         if isinstance(statement, ast.Try):
-            return _probed(statement) if not any(_returns(s) for s in body[:position]) else None
-        if _returns(statement):
+            return _probed(statement) if not any(may_return(s) for s in body[:position]) else None
+        if may_return(statement):
             return None
     return None
 
@@ -186,15 +186,6 @@ def _decorator_spelling(decorator: ast.expr) -> str:
         names.append(target.attr)
         target = target.value
     return ".".join([target.id, *names[::-1]]) if isinstance(target, ast.Name) else ""
-
-
-def _returns(statement: ast.stmt) -> bool:
-    """Whether `statement` may return from the function it is in (a nested function's `return` aside)."""
-    if isinstance(statement, ast.Return):
-        return True
-    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-        return False
-    return any(_returns(child) for child in ast.iter_child_nodes(statement) if isinstance(child, ast.stmt))
 
 
 def _probed(attempt: ast.Try) -> str | None:
@@ -221,4 +212,4 @@ def _probed(attempt: ast.Try) -> str | None:
 def _ends_false(body: list[ast.stmt]) -> bool:
     """Whether a handler's last statement returns a false value (what comes before it only reports)."""
     body = _without_preamble(body)
-    return bool(body) and _returns_false([body[-1]]) and not any(_returns(statement) for statement in body[:-1])
+    return bool(body) and _returns_false([body[-1]]) and not any(may_return(statement) for statement in body[:-1])

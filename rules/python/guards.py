@@ -743,6 +743,15 @@ _LEAVING_BUILTINS = frozenset({"exit", "quit"})
 """The site module's builtins that raise SystemExit, where no import rebinds the name."""
 
 
+def may_return(statement: ast.stmt) -> bool:
+    """Whether `statement` may return from the function it is in (a nested function's `return` aside)."""
+    if isinstance(statement, ast.Return):
+        return True
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return False
+    return any(may_return(child) for child in ast.iter_child_nodes(statement) if isinstance(child, ast.stmt))
+
+
 def never_falls_through(statement: ast.stmt, names: ImportTable) -> bool:
     """Whether the statement after `statement` in its block can never run: `statement` returns,
     raises, breaks or continues, calls what never returns (`sys.exit()`, `pytest.skip()`,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 
-from cudaudit.rules.python.guards import never_falls_through
+from cudaudit.rules.python.guards import may_return, never_falls_through
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.process_groups import starts_a_process_group
 
@@ -56,7 +56,7 @@ class LaunchedRoutes:
                 return found
             for block in _inner_blocks(statement):
                 found.extend(self._launched_ranges(block))
-            if _returns(statement):
+            if may_return(statement):
                 return found
         return found
 
@@ -76,7 +76,7 @@ class LaunchedRoutes:
         for statement in block:
             if self._joins(statement, depth):
                 return True
-            if _returns(statement):
+            if may_return(statement):
                 return False
             if never_falls_through(statement, self._names):
                 return True
@@ -101,16 +101,3 @@ def _inner_blocks(statement: ast.stmt) -> list[list[ast.stmt]]:
     if isinstance(statement, ast.Try):
         return [statement.body]
     return []
-
-
-def _returns(statement: ast.stmt) -> bool:
-    """Whether a route may return from the scope at `statement` (`if world_size == 1: return`): a
-    single-process route then goes on without the join. A `raise` or an exit goes on nowhere."""
-    pending: list[ast.AST] = [statement]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, ast.Return):
-            return True
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            pending.extend(ast.iter_child_nodes(node))
-    return False
