@@ -161,9 +161,10 @@ def _not_run(tree: ast.Module, text: str, main_block: tuple[str, Evidence | None
 
 
 def _imported_names(facts: FileFacts) -> frozenset[str] | None:
-    """For a module outside every package that other modules import only by name (`from train import
-    get_model`), the names they import; None for any other module (a package's, whose public functions
-    are its API; one imported whole, `import train`, whose every name may be used)."""
+    """For a module outside every package that other modules import by name (`from train import
+    get_model`) or whole with only attribute reads (`train.get_model()`), the names they take; None for
+    any other module (a package's, whose public functions are its API; one handed on whole, whose
+    every name may be used)."""
     block = facts.main_block
     if not facts.loose_module or block is None or block[0] != "library" or block[2] is None:
         return None

@@ -233,8 +233,6 @@ def _scopes_assigning_sources(tree: ast.Module, names: ImportTable) -> list[ast.
     return [scope for scope in (tree, *functions) if id(scope) in assigning]
 
 
-
-
 def _uses(scope: ast.AST, names: set[str]) -> dict[str, list[tuple[ast.Name, ast.AST | None, ast.AST | None]]]:
     """Each load of `names` with its parent and grandparent node."""
     uses: dict[str, list[tuple[ast.Name, ast.AST | None, ast.AST | None]]] = {name: [] for name in names}

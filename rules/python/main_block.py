@@ -115,7 +115,7 @@ def _attributes_read(data: bytes, statements: list[tuple[int, bytes]], statement
     if "." in module or not re.fullmatch(rb"\s*import\s+" + re.escape(module.encode()) + rb"\s*(?:#[^\n]*)?", statement):
         return ()
     word = re.compile(rb"(?<![\w.])" + re.escape(module.encode()) + rb"(?!\w)(\.\w+)?")
-    mentions = [match for match in word.finditer(data)]
+    mentions = list(word.finditer(data))
     in_imports = sum(len(word.findall(text)) for _, text in statements)
     read = [match.group(1)[1:].decode("ascii", "replace") for match in mentions if match.group(1)]
     if len(mentions) - in_imports != len(read) or not read:

@@ -10,11 +10,13 @@ what is found in it is no lock-in. Only a name nothing could reach is read so:
   body (a mention in a string counts: `getattr(module, "_name")`, `__all__`; so does a second
   binding of the name);
 - any function of a script nothing imports and no package holds (`main_block.py`): running the file
-  is all that calls it, but for the names a test runner calls itself (`test_*`, pytest's hooks);
-- a public function of a module outside every package that other modules import only by name
-  (`from train import get_model`, where a recipe's export script borrows the training script's model
-  builder) that they do not import: no package makes it an API, and its own folder's scripts are
-  all that import the module (`FileFacts.loose_module`).
+  is all that calls it, but for the names a test runner calls itself (pytest's hooks anywhere,
+  `test*` functions in the files it collects);
+- a public function of a module outside every package that other modules import by name (`from
+  train import get_model`, where a recipe's export script borrows the training script's model
+  builder) or whole with only attribute reads (`import train`, then `train.get_model()`), that none of
+  them takes: no package makes it an API, and its own folder's scripts are all that import the
+  module (`FileFacts.loose_module`).
 
 A public function of a package is its API, whose callers are outside the tree: it keeps its
 verdicts. So does every function under a decorator that may register or call it, and every function of a module that reaches its own names at run time
@@ -47,7 +49,7 @@ _CALLED_BY_CONVENTION = re.compile(r"test|setup_|teardown_|load_tests$")
 functions and calls `setup_module`/`teardown_function`-style fixtures, unittest calls `load_tests`
 (https://docs.pytest.org/en/stable/how-to/xunit_setup.html); only in the files it collects
 (`test_*.py`, `*_test.py`: a `def test():` in an export script is no test)."""
-_HOOK = re.compile(r"pytest_")
+_HOOK_PREFIX = "pytest_"
 """pytest's hooks (`pytest_addoption`), which a plugin or `conftest.py` anywhere may define."""
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -80,8 +82,8 @@ def mentions(module: ast.Module, text: str, names: Collection[str]) -> dict[str,
 
 
 def _by_convention(name: str, in_tests: bool) -> bool:
-    """Whether a test runner calls `name` without the module spelling it (`_CALLED_BY_CONVENTION`, `_HOOK`)."""
-    return _HOOK.match(name) is not None or (in_tests and _CALLED_BY_CONVENTION.match(name) is not None)
+    """Whether a test runner calls `name` without the module spelling it (`_CALLED_BY_CONVENTION`, `_HOOK_PREFIX`)."""
+    return name.startswith(_HOOK_PREFIX) or (in_tests and _CALLED_BY_CONVENTION.match(name) is not None)
 
 
 def never_called(
@@ -108,8 +110,7 @@ def never_called(
         and statement.name.strip("_")
         and not statement.name.startswith("__")
         and (
-            (script and not _by_convention(statement.name, in_tests))
-            or (imported is not None and statement.name not in imported and not _by_convention(statement.name, in_tests))
+            ((script or (imported is not None and statement.name not in imported)) and not _by_convention(statement.name, in_tests))
             or (statement.name.startswith("_") and elsewhere.get(statement.name, None) == ())
         )
     }

@@ -188,7 +188,7 @@ class DevicePositions(Concern):
         """The count `n` holds in `rank % n` after `n = torch.cuda.device_count()` (`counted_divisors`)."""
         if not isinstance(node.right, ast.Name) or self._tree is None:
             return None
-        scope = self.walk.functions[-1] if self.walk.functions else self._tree
+        scope = self._scope()
         found = self._counted.get(id(scope))
         if found is None:
             found = self._counted[id(scope)] = counted_divisors(scope, self.walk.names)
@@ -283,8 +283,12 @@ class DevicePositions(Concern):
             return kind
         if self._launched is None:
             self._launched = LaunchedRoutes(self._tree, self.walk.names)
-        scope = self.walk.functions[-1] if self.walk.functions else self._tree
-        return _RANK_KINDS[kind] if self._launched.launched(scope, value.lineno) else kind
+        return _RANK_KINDS[kind] if self._launched.launched(self._scope(), value.lineno) else kind
+
+    def _scope(self) -> ast.Module | ast.FunctionDef | ast.AsyncFunctionDef:
+        """The function the walk is in, or the module (whose `on_Module` has run: `_tree` is set)."""
+        assert self._tree is not None
+        return self.walk.functions[-1] if self.walk.functions else self._tree
 
 
 _RANK_KINDS = {"name": "launched-name", "index-variable": "launched-index-variable"}
