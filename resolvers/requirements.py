@@ -29,12 +29,13 @@ Detectors and their catalog keys (exact names, or `fnmatch` patterns that the ca
   admits is below 0.49). The most specific key wins: an exact name over a pattern, then the
   longer key.
 * `local-version`: the local label of a pinned version (`cu121` in `==2.3.0+cu121`, or in a
-  wheel file name); the `+label` is flagged.
+  wheel file name), or `package+label` for a label whose meaning is that package's
+  (`jaxlib+cuda[0-9]*`), tried first; the `+label` is flagged.
 * `package-index`: `host/path` of an index URL without scheme or credentials
   (`download.pytorch.org/whl/cu*`, `pypi.nvidia.com*`); the whole URL is flagged.
 
 For formats that write a package's name and version apart (Poetry and Pipfile tables, lock
-files): `name_hits(name, extras, specifier)` (offsets in `name`), `version_hits(version)`
+files): `name_hits(name, extras, specifier)` (offsets in `name`), `version_hits(version, package=name)`
 (offsets in a version or `==version` string) and `version_constraint(text)`, which reads
 PEP 440 specifiers, bare versions and Poetry's `^`/`~` constraints.
 
@@ -301,13 +302,23 @@ def package_key(
     return (best[1], best[2]) if best else None
 
 
-def local_version_key(version: str, catalog: Catalog | None = None) -> str | None:
-    """The catalog key for the local label of `version` (`2.3.0+cu121` → `cu[0-9]*`), if any."""
+def local_version_key(version: str, catalog: Catalog | None = None, package: str | None = None) -> str | None:
+    """The catalog key for the local label of `version` (`2.3.0+cu121` → `cu[0-9]*`), if any.
+
+    A label means what its package's builds mean by it: `+cuda12.4.torch2.4.0` is a CUDA build
+    of k2, `+cuda11.cudnn82` one of jaxlib. So a key written `package+label` (`jaxlib+cuda[0-9]*`)
+    is tried first for the package that pins it, then the label's own key, which speaks for any
+    package.
+    """
     try:
         local = Version(version).local
     except InvalidVersion:
         return None
-    return best_key(catalog or load_catalog(), LOCAL_VERSION, local) if local else None
+    if not local:
+        return None
+    catalog = catalog or load_catalog()
+    own = best_key(catalog, LOCAL_VERSION, f"{canonicalize_name(package)}+{local}") if package else None
+    return own or best_key(catalog, LOCAL_VERSION, local)
 
 
 def best_key(catalog: Catalog, detector: str, value: str) -> str | None:
@@ -327,12 +338,12 @@ def name_hits(
     return [PackageHit(PACKAGE, found[0], 0, len(name), name)] if found else []
 
 
-def version_hits(version: str, catalog: Catalog | None = None) -> list[PackageHit]:
-    """The CUDA local label in a version (`2.3.1+cu121`, `==2.3.1+cu121`), offsets in `version`."""
+def version_hits(version: str, catalog: Catalog | None = None, package: str | None = None) -> list[PackageHit]:
+    """The CUDA local label in `package`'s version (`2.3.1+cu121`, `==2.3.1+cu121`), offsets in `version`."""
     match = re.search(r"\d[^\s,;]*", version)
     if match is None or "+" not in match.group(0):
         return []
-    key = local_version_key(match.group(0), catalog)
+    key = local_version_key(match.group(0), catalog, package)
     if key is None:
         return []
     start = match.start() + match.group(0).index("+")
@@ -406,7 +417,7 @@ def _requirement_hits(text: str, requirement: Requirement, catalog: Catalog) -> 
     for spec in requirement.specifier:
         if spec.operator not in ("==", "===") or "+" not in spec.version:  # `!=2.3.1+cu121` avoids the build
             continue
-        label_key = local_version_key(spec.version, catalog)
+        label_key = local_version_key(spec.version, catalog, requirement.name)
         at = text.find(spec.version, name.end())
         if label_key is not None and at >= 0:
             start = at + spec.version.index("+")
@@ -432,7 +443,7 @@ def _location_hits(location: str, catalog: Catalog) -> list[PackageHit]:
     if found is not None:
         raw_name = filename.split("-", 1)[0]
         hits.append(PackageHit(PACKAGE, found[0], offset, offset + len(raw_name), raw_name))
-    key = local_version_key(str(version), catalog)
+    key = local_version_key(str(version), catalog, str(name))
     if key is not None:
         tag = re.search(r"(?:\+|%2B)" + re.escape(version.local or ""), filename, re.IGNORECASE)
         if tag is not None:

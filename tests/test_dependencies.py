@@ -154,6 +154,40 @@ def test_wheel_urls_report_the_index_and_the_cuda_build(cli, tmp_path):
     assert [(s[0], s[3]) for s in sites(scan_json(cli), "requirements.txt")] == [(1, "CDA602"), (2, "CDA602")]
 
 
+def test_a_cuda_local_label_means_what_its_package_builds_mean(cli, tmp_path):
+    write(
+        tmp_path / "requirements.txt",
+        "k2==1.24.4.dev20241030+cuda12.4.torch2.4.0\n"
+        "jaxlib==0.4.30+cuda12.cudnn89\n"
+        "speechkit==0.3+cuda12.1\n",
+    )
+    found = {f["line"]: f for f in scan_json(cli)["findings"] if f["rule"] == "CDA602"}
+    assert [found[line]["message"] for line in (1, 2, 3)] == [
+        "`+cuda12.4.torch2.4.0` pins k2's CUDA build",
+        "`+cuda12.cudnn89` pins a CUDA build of jaxlib",
+        "`+cuda12.1` pins a CUDA build of its package",
+    ]
+    assert "`+rocm7.x.torchX`" in found[1]["targets"]["rocm"]["replacement"]
+    assert "jax[rocm7-local]" in found[2]["targets"]["rocm"]["replacement"]
+
+
+def test_a_package_named_apart_from_its_version_gives_its_label_its_meaning(cli, tmp_path):
+    write(
+        tmp_path / "pyproject.toml",
+        '[tool.poetry]\nname = "asr"\nversion = "0.1"\n\n'
+        '[tool.poetry.dependencies]\npython = "^3.10"\nk2 = "1.24.4.dev20241030+cuda12.4.torch2.4.0"\n',
+    )
+    (found,) = [f for f in scan_json(cli)["findings"] if f["rule"] == "CDA602"]
+    assert found["message"] == "`+cuda12.4.torch2.4.0` pins k2's CUDA build"
+
+
+def test_a_wheel_file_name_gives_its_label_its_package(cli, tmp_path):
+    wheel = "k2-1.24.4.dev20241030+cuda12.1.torch2.4.1-cp310-cp310-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+    write(tmp_path / "requirements.txt", f"https://example.org/k2/{wheel}\n")
+    (found,) = [f for f in scan_json(cli)["findings"] if f["rule"] == "CDA602"]
+    assert found["message"] == "`+cuda12.1.torch2.4.1` pins k2's CUDA build"
+
+
 # The shared logic the Dockerfile analyzer calls with one `pip install` argument.
 
 

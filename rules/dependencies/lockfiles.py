@@ -101,7 +101,7 @@ def analyze_lockfile(
         left_out = package.left_out
         name = package.name_at or literal(package.name, package)
         site = hits_of(name, name_hits(package.name, package.extras, version_constraint(package.version), catalog), left_out)
-        site += hits_of(literal(package.version, package), version_hits(package.version, catalog), left_out)
+        site += hits_of(literal(package.version, package), version_hits(package.version, catalog, package.name), left_out)
         for index in package.indexes:
             site += hits_of(literal(index, package), index_hits(index, catalog), left_out)
         for url in package.urls:

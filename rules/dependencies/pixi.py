@@ -171,7 +171,7 @@ def _pypi(doc: TomlText, table: tuple[str, ...], name: str, spec: Any, catalog: 
     extras = [extra for extra in body.get("extras", ()) if isinstance(extra, str)] if isinstance(body.get("extras"), list) else []
     yield doc.key_placed(table, name), name_hits(name, extras, version_constraint(version), catalog)
     if version:
-        yield _literal(doc, version, table), version_hits(version, catalog)
+        yield _literal(doc, version, table), version_hits(version, catalog, name)
     for key, hits in (("url", requirement_hits), ("index", index_hits)):
         value = body.get(key)
         if isinstance(value, str):

@@ -135,7 +135,7 @@ def analyze_pyproject(
             report(name, name_hits(dep.name, dep.extras, version_constraint(dep.version), catalog), dep.group)
         version_literal = doc.string(dep.version, anchor) if dep.version else None
         if version_literal is not None:
-            report(doc.placed(version_literal), version_hits(dep.version, catalog), dep.group)
+            report(doc.placed(version_literal), version_hits(dep.version, catalog, dep.name), dep.group)
         url_literal = doc.string(dep.url, anchor) if dep.url else None
         if url_literal is not None and dep.url is not None:
             report(doc.placed(url_literal), requirement_hits(dep.url, catalog), dep.group)
