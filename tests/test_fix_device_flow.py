@@ -249,3 +249,33 @@ def test_every_rewrite_runs_on_cpu_only_torch():
     assert not torch.amp.GradScaler(DEVICE_TYPE, enabled=False).is_enabled()
     with torch.amp.autocast(DEVICE_TYPE, enabled=False):
         pass
+
+
+def test_a_spawn_of_one_process_per_counted_device_is_read_through_its_name_or_position():
+    code = (
+        "import torch\nfrom torch.multiprocessing import start_processes\n\n"
+        "def launch(train):\n    gpus = torch.cuda.device_count()\n    start_processes(train, (gpus,), gpus)\n"
+    )
+    [finding] = [f for f in analyze(code) if f.rule == "CDA112"]
+    assert (finding.span.line, finding.span.column, finding.fix) == (6, 37, None)
+    assert "`spawn` starts that many processes" in finding.message
+
+
+def test_a_spawn_of_a_name_bound_again_is_not_the_count():
+    code = (
+        "import torch\nimport torch.multiprocessing as mp\n\n"
+        "def launch(train):\n    n = torch.cuda.device_count()\n    n = max(n, 1)\n    mp.spawn(train, nprocs=n)\n"
+    )
+    assert [f for f in analyze(code) if f.rule == "CDA112"] == []
+
+
+@pytest.mark.slow
+def test_a_spawn_of_no_process_returns_without_running_on_cpu_only_torch():
+    """The fact the spawn's findings state, on this machine's CPU-only PyTorch."""
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    import torch.multiprocessing as mp
+
+    assert torch.cuda.device_count() == 0
+    assert mp.spawn(print, nprocs=torch.cuda.device_count()) is None

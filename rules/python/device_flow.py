@@ -30,6 +30,10 @@ COUNT_CALLS = frozenset({"torch.cuda.device_count", "torch.accelerator.device_co
 CURRENT_DEVICE_CALLS = frozenset({"torch.cuda.current_device", "torch.accelerator.current_device_index"})
 _ENV_READS = frozenset({"os.environ.get", "os.getenv"})
 LOCAL_RANK = "LOCAL_RANK"
+SPAWN_CALLS = frozenset({"torch.multiprocessing.spawn", "torch.multiprocessing.start_processes"})
+"""Start `nprocs` processes running a function, and return once they are done."""
+_NPROCS_POSITION = 2
+"""`spawn(fn, args=(), nprocs=1, join=True, ...)`: `nprocs` is the third argument."""
 DEVICE_CONSTRUCTORS = frozenset({"torch.device"})
 DEVICE_CALLS = frozenset({"torch.cuda.set_device", "torch.cuda.device", "torch.accelerator.set_device_index"})
 """Callables whose first argument is a device index."""
@@ -62,20 +66,39 @@ def is_count(value: ast.expr, names: ImportTable) -> bool:
     return isinstance(value, ast.Call) and not value.args and names.resolve(value.func) in COUNT_CALLS
 
 
-def counted_divisors(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable) -> dict[int, ast.Call]:
-    """`n = torch.cuda.device_count()`, then `local = rank % n`: for each name the scope binds once to
-    the count and reads only as the divisor of a `%` (so holding `max(count, 1)` instead changes
-    nothing where there is a GPU), the ids of those `%` operations, with the count's call."""
+def spawned_processes(call: ast.Call) -> ast.expr | None:
+    """How many processes `torch.multiprocessing.spawn(fn, args, nprocs)` starts, as written: with
+    none (a count of 0) it starts nothing and returns, so nothing of the program runs."""
+    keyword = next((k.value for k in call.keywords if k.arg == "nprocs"), None)
+    return keyword or (call.args[_NPROCS_POSITION] if len(call.args) > _NPROCS_POSITION else None)
+
+
+def counted_names(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable) -> dict[str, ast.Call]:
+    """`n = torch.cuda.device_count()`: the names the scope binds once, to the device count (0 on a
+    CPU-only build), with the count's call; a name bound again, or in a loop, holds something else too."""
     values: dict[str, ast.expr] = {}
     stores: dict[str, int] = {}
-    reads: dict[str, int] = {}
-    divisions: dict[str, list[ast.BinOp]] = {}
     for node in own_nodes(children(scope)):
         if isinstance(node, ast.Assign):
             values.update((target.id, node.value) for target in node.targets if isinstance(target, ast.Name))
-        elif isinstance(node, ast.Name):
-            counted = reads if isinstance(node.ctx, ast.Load) else stores
-            counted[node.id] = counted.get(node.id, 0) + 1
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            stores[node.id] = stores.get(node.id, 0) + 1
+    return {
+        name: value
+        for name, value in values.items()
+        if stores.get(name) == 1 and isinstance(value, ast.Call) and is_count(value, names)
+    }
+
+
+def counted_divisors(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable) -> dict[int, ast.Call]:
+    """`n = torch.cuda.device_count()`, then `local = rank % n`: for each name the scope binds once to
+    the count (`counted_names`) and reads only as the divisor of a `%` (so holding `max(count, 1)`
+    instead changes nothing where there is a GPU), the ids of those `%` operations, with the count's call."""
+    reads: dict[str, int] = {}
+    divisions: dict[str, list[ast.BinOp]] = {}
+    for node in own_nodes(children(scope)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            reads[node.id] = reads.get(node.id, 0) + 1
         elif (
             isinstance(node, ast.BinOp)
             and isinstance(node.op, ast.Mod)
@@ -83,10 +106,13 @@ def counted_divisors(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef,
             and not _is_text(node.left)  # `"%d GPUs" % n` formats
         ):
             divisions.setdefault(node.right.id, []).append(node)
+    if not divisions:
+        return {}
+    counts = counted_names(scope, names)
     found: dict[int, ast.Call] = {}
     for name, divided in divisions.items():
-        count = values.get(name)
-        if stores.get(name) == 1 and isinstance(count, ast.Call) and is_count(count, names) and reads.get(name) == len(divided):
+        count = counts.get(name)
+        if count is not None and reads.get(name) == len(divided):
             found.update((id(division), count) for division in divided)
     return found
 

@@ -521,6 +521,10 @@ class PythonWalker:
 
     def _visit_branches(self, node: ast.If) -> None:
         test, body, orelse = branch_regions(node.test, self.names)
+        if (body or orelse) and isinstance(node.test, ast.Compare) and (counted := self._counted_test(node.test)) is not None:
+            # `world_size > 1` after `world_size = torch.cuda.device_count()`: what the name holds
+            # decides the branch (none is taken without a GPU), not what its words say it counts.
+            test, body, orelse = branch_regions(counted, self.names)
         if not (body or orelse):
             local = self._local_test(node.test) or self._conjunction_test(node.test)
             sides = self._cpu_flag_sides(node.test) if local is None else None

@@ -26,13 +26,16 @@ from functools import partial
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.python.autocast_state import asks_for_half
 from cudaudit.rules.python.device_flow import (
+    SPAWN_CALLS,
     DeviceIndexes,
     IndexVariable,
     count_divisor,
     counted_divisors,
+    counted_names,
     is_count,
     is_index_source,
     makes_device,
+    spawned_processes,
 )
 from cudaudit.rules.python.device_syntax import (
     DEVICE_KEYWORDS,
@@ -115,6 +118,8 @@ class DevicePositions(Concern):
         self._launched: LaunchedRoutes | None = None
         self._counted: dict[int, dict[int, ast.Call]] = {}
         """Per scope, its `%` operations whose divisor is a name holding the device count."""
+        self._counts: dict[int, dict[str, ast.Call]] = {}
+        """Per scope, the names it binds once to the device count."""
 
     def on_Module(self, node: ast.Module) -> None:
         self._tree = node
@@ -122,7 +127,8 @@ class DevicePositions(Concern):
     @classmethod
     def may_report(cls, survey: Survey) -> bool:
         """A `"cuda"` string; an index variable's source or a number taken modulo the device count; an
-        integer or a name for one in a device position of any call that may take a device there."""
+        integer or a name for one in a device position of any call that may take a device there; a
+        spawn of processes."""
         names = survey.names
         if survey.has_string(may_spell_cuda_device):
             return True
@@ -141,6 +147,8 @@ class DevicePositions(Concern):
             and any(names.resolve(choice) in DEVICE_POSITIONAL for choice in _choices(node.value))
         }
         for call, callee in survey.calls:
+            if callee in SPAWN_CALLS:
+                return True
             if any(keyword.arg in DEVICE_KEYWORDS and device_ordinal_kind(keyword.value) for keyword in call.keywords):
                 return True
             func = call.func
@@ -183,6 +191,24 @@ class DevicePositions(Concern):
         divisor = count_divisor(node, self.walk.names) or self._counted_divisor(node)
         if divisor is not None and (self._indexes is None or self._indexes.assigned(node) is None):
             self.walk.report(DEVICE_ORDINAL, "count-divisor", divisor)
+
+    def _spawned(self, call: ast.Call) -> None:
+        """`mp.spawn(fn, nprocs=torch.cuda.device_count())`, or `nprocs=n` after `n = torch.cuda.device_count()`:
+        a CPU-only build counts 0 devices, and a spawn of no process returns at once, so nothing runs
+        (ROCm's build counts its GPUs). A name is reported where the spawn reads it: its other reads
+        (`args=(world_size,)`) would see whatever it is made to hold, so it has no rewrite."""
+        count = spawned_processes(call)
+        if count is None:
+            return
+        if is_count(count, self.walk.names):
+            self.walk.report(DEVICE_ORDINAL, "count-processes", count)
+        elif isinstance(count, ast.Name):
+            scope = self._scope()
+            counts = self._counts.get(id(scope))
+            if counts is None:
+                counts = self._counts[id(scope)] = counted_names(scope, self.walk.names)
+            if count.id in counts:
+                self.walk.report(DEVICE_ORDINAL, "counted-processes", count)
 
     def _counted_divisor(self, node: ast.BinOp) -> ast.Call | None:
         """The count `n` holds in `rank % n` after `n = torch.cuda.device_count()` (`counted_divisors`)."""
@@ -241,6 +267,8 @@ class DevicePositions(Concern):
             return
         if callee is None and isinstance(call.func, ast.Name):
             callee = self._aliases.get(call.func.id)
+        if callee in SPAWN_CALLS:
+            self._spawned(call)
         if walk.in_tests and callee in STAND_INS:
             return
         fake = self._fake is not None and self._in_fake_mode(call) and self._fake.makes_fake(call, callee)
