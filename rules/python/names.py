@@ -19,6 +19,7 @@ import bisect
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from cudaudit.rules.python.nodes import own_nodes, subtree
@@ -166,21 +167,11 @@ class ImportTable:
         self._own = {name: f"{module}.{name}" for name in functions} if module and self.flags else {}
         """The module's own top-level functions by qualified name: a call of one that returns a flag is read
         through the index as another module's is (`flag_functions.py`)."""
-        self.always_set = frozenset(_always_set_options(statements))
-        """Command-line options that are set on every machine (`action="store_false"`, a default
-        that is not None or False): `if args.cuda:` on such an option is no availability check."""
-        streamlit = any(binding.qualified.partition(".")[0] == "streamlit" for binding in self._bindings.values())
-        widgets_off, self.chosen = _chosen_settings(statements, self.resolve, streamlit, chosen_elsewhere or {})
-        """`chosen`: the settings this module shows to hold one of several values, with the one they
-        hold unless the user picks another (`guards.chosen_polarity`), and those it reads that another
-        module declares so (`chosen_elsewhere`, through the index: `choice_settings.py`)."""
-        self.off_by_default = frozenset(_off_by_default(statements)) | widgets_off | off_elsewhere
-        """Settings this module shows to be off unless asked for (`guards.is_off_by_default`), and
-        those it reads that another module declares so (`off_elsewhere`, through the index)."""
-        self.set_when_on = _set_only_when_on(tree, statements, self.off_by_default) if self.off_by_default else frozenset()
-        """The ids of the reads of local names that hold something only when such a setting is on
-        (`index = None`, then `if opt.use_x: index = Index(...)`): `if index is not None:` is the
-        same opt-in path."""
+        self._declared_with = (dict(self._bindings), chosen_elsewhere or {}, off_elsewhere)
+        """What the settings the module declares are read with (`chosen`, `off_by_default`): its imports
+        as bound before its module-level aliases below, and the index's declarations elsewhere. Those
+        readings are made when first asked: most modules that pass the prefilter are never walked
+        (`survey.py`), and the index's readers build a table only for its imports."""
         imported = set(self._bindings)
         assigned: dict[str, list[ast.expr]] = {}
         for node in getattr(tree, "body", []):
@@ -196,6 +187,42 @@ class ImportTable:
                     self._bindings[local] = Binding(qualified, is_module)
         self._module_values = {name: values[0] for name, values in assigned.items() if len(values) == 1}
         """What a name assigned once at module level holds: `_skip_no_gpu = pytest.mark.skipif(...)`."""
+
+    @cached_property
+    def always_set(self) -> frozenset[str]:
+        """Command-line options that are set on every machine (`action="store_false"`, a default
+        that is not None or False): `if args.cuda:` on such an option is no availability check."""
+        return frozenset(_always_set_options(self.statements))
+
+    @cached_property
+    def _settings(self) -> tuple[frozenset[str], dict[str, Value]]:
+        bindings, chosen_elsewhere, off_elsewhere = self._declared_with
+        streamlit = any(binding.qualified.partition(".")[0] == "streamlit" for binding in bindings.values())
+        widgets_off, chosen = _chosen_settings(
+            self.statements, lambda node: _qualified(bindings, node), streamlit, chosen_elsewhere
+        )
+        return frozenset(_off_by_default(self.statements)) | widgets_off | off_elsewhere, chosen
+
+    @property
+    def chosen(self) -> dict[str, Value]:
+        """The settings this module shows to hold one of several values, with the one they hold unless
+        the user picks another (`guards.chosen_polarity`), and those it reads that another module
+        declares so (`chosen_elsewhere`, through the index: `choice_settings.py`)."""
+        return self._settings[1]
+
+    @property
+    def off_by_default(self) -> frozenset[str]:
+        """Settings this module shows to be off unless asked for (`guards.is_off_by_default`), and
+        those it reads that another module declares so (`off_elsewhere`, through the index)."""
+        return self._settings[0]
+
+    @cached_property
+    def set_when_on(self) -> frozenset[int]:
+        """The ids of the reads of local names that hold something only when such a setting is on
+        (`index = None`, then `if opt.use_x: index = Index(...)`): `if index is not None:` is the
+        same opt-in path."""
+        off = self.off_by_default
+        return _set_only_when_on(self.tree, self.statements, off) if off else frozenset()
 
     def binding(self, name: str) -> Binding | None:
         return self._bindings.get(name)
@@ -256,16 +283,7 @@ class ImportTable:
 
     def resolve(self, node: ast.expr) -> str | None:
         """The qualified name of a `Name` or a chain of attributes on one, if imported."""
-        if isinstance(node, ast.Name):  # most of what is asked: no chain to walk
-            binding = self._bindings.get(node.id)
-            return binding.qualified if binding is not None else None
-        root, attributes = attribute_chain(node)
-        if not isinstance(root, ast.Name):
-            return None
-        binding = self._bindings.get(root.id)
-        if binding is None:
-            return None
-        return ".".join([binding.qualified, *attributes])
+        return _qualified(self._bindings, node)
 
     def is_module_chain(self, node: ast.expr) -> bool:
         """Whether `node` is a chain rooted at an imported module (`tvm`, `tvm.runtime`)."""
@@ -274,6 +292,20 @@ class ImportTable:
             return False
         binding = self._bindings.get(root.id)
         return binding is not None and binding.is_module
+
+
+def _qualified(bindings: Mapping[str, Binding], node: ast.expr) -> str | None:
+    """`ImportTable.resolve` with these bindings."""
+    if isinstance(node, ast.Name):  # most of what is asked: no chain to walk
+        binding = bindings.get(node.id)
+        return binding.qualified if binding is not None else None
+    root, attributes = attribute_chain(node)
+    if not isinstance(root, ast.Name):
+        return None
+    binding = bindings.get(root.id)
+    if binding is None:
+        return None
+    return ".".join([binding.qualified, *attributes])
 
 
 def _statements(node: ast.AST, found: list[ast.stmt] | None = None) -> list[ast.stmt]:
