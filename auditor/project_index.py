@@ -47,7 +47,9 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   the monkey patches inside a package that nothing in the project imports or names
   (`rules/python/unnamed.py`), the package modules nothing in the project reaches by import or by name
   (`rules/python/unreached.py`), the modules of a copied third-party tree whose imports name a
-  top-level package the project has only inside another package (`rules/python/stranded.py`), and the modules the project imports only inside a `try` that goes on
+  top-level package the project has only inside another package (`rules/python/stranded.py`), the files of a
+  copied project loaded only through a local torch hub entry that its `hubconf.py` does not reach
+  (`rules/python/local_hubs.py`), and the modules the project imports only inside a `try` that goes on
   where the import fails (`rules/python/optional_modules.py`), the modules that need a package only an
   optional extra installs (`rules/python/extra_only.py`, from `rules/dependencies/declared.py`'s
   reading of each dependency file), the files of developer folders outside the packages
@@ -159,6 +161,7 @@ _READERS = {
     "unnamed_modules": "cudaudit.rules.python.unnamed:unnamed_modules",
     "unreached_modules": "cudaudit.rules.python.unreached:unreached_modules",
     "stranded_modules": "cudaudit.rules.python.stranded:stranded_modules",
+    "hub_copies": "cudaudit.rules.python.local_hubs:hub_copies",
     "optional_modules": "cudaudit.rules.python.optional_modules:optional_modules",
     "tried_imports": "cudaudit.rules.python.optional_modules:tried_imports",
     "failing_without_gpu": "cudaudit.rules.python.optional_modules:failing_without_gpu",
@@ -604,7 +607,7 @@ def build_index(
             if imported is not None and posixpath.join(posixpath.dirname(path), "__init__.py") not in python
         ),
         off_default_path={
-            **_unreached(files, python, found), **_stranded(files, python, imports),
+            **_unreached(files, python, found), **_stranded(files, python, imports), **_hub_copies(files, python),
             **optional, **_unnamed(files, python, found),
             **_off_default_path(python, catalog, developer), **_superseded_builds(python), **_unnamed_files(files),
             **_op_self_tests(main_blocks, python),
@@ -839,6 +842,16 @@ def _stranded(files: list[IndexedFile], python: dict[str, Reader], imports: TopI
         if FileKind.PYTHON not in file.kinds and not is_test_path(file.display)
     }
     return _reader("stranded_modules")(python, others, imports)
+
+
+def _hub_copies(files: list[IndexedFile], python: dict[str, Reader]) -> dict[str, Evidence]:
+    """`local_hubs.hub_copies`: the files of a copied project that the project loads only through a
+    local torch hub entry and that its `hubconf.py` does not reach, in a scan that sees the whole
+    project (one given its documents) and holds a `hubconf.py` below its top."""
+    if not _sees_project(files) or not any(posixpath.basename(path) == "hubconf.py" for path in python):
+        return {}
+    others = {file.display: file.read for file in files if FileKind.PYTHON not in file.kinds}
+    return _reader("hub_copies")(python, others)
 
 
 def _optional_modules(

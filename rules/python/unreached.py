@@ -90,7 +90,7 @@ def unreached_modules(
             naming.append(path)
             data = text(path)
             if data is not None:
-                queue.extend(sorted(_imported(modules, path, data) - reached))
+                queue.extend(sorted(imported_modules(modules, path, data) - reached))
         if not left or not naming:
             break
         unreached = [path for path in code if path not in reached]
@@ -105,7 +105,7 @@ def unreached_modules(
     while tested:
         importer = tested.pop()
         data = text(importer)
-        found = (_imported(modules, importer, data) & left) - imported_by_tests if data is not None else set()
+        found = (imported_modules(modules, importer, data) & left) - imported_by_tests if data is not None else set()
         imported_by_tests |= found
         tested.extend(sorted(found))
     return {
@@ -130,7 +130,7 @@ def _runs_itself(path: str, modules: ModuleMap, text: Callable[[str], bytes | No
     return data is not None and (b"__main__" in data or (name != "__init__.py" and _RUNS.search(b"\n" + data) is not None))
 
 
-def _imported(modules: ModuleMap, importer: str, data: bytes) -> set[str]:
+def imported_modules(modules: ModuleMap, importer: str, data: bytes) -> set[str]:
     """The scan's modules the import statements of `importer` (`data`) run, at any depth of it. An
     absolute import is also read from the importer's own folder, which Python puts first on the path
     of a script it runs (`from helpers.loss import x` beside `helpers/`, where the script's folder is
