@@ -19,6 +19,7 @@ from cudaudit.rules.python.cuda_in_python import cuda_in_python
 from cudaudit.rules.python.device_data import handles_devices_as_data, is_device_data, record_values
 from cudaudit.rules.python.fallback_callees import FallbackCalls
 from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe
+from cudaudit.rules.python.idle_imports import idle_bindings, idle_imports, readers, use_failing_modules
 from cudaudit.rules.python.main_block import not_run_by_default
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
@@ -177,18 +178,27 @@ def _quiet_unused(
     """The walk's hits, those in the body of a top-level function nothing names quiet on every
     target: it runs on none (`unused.py`); so are those of a decorator that only wraps it
     (`@triton.jit`, whose hits the walk counts in the function's scope; not a custom operator's,
-    called by the operator's name: `ModuleReach.calls_by_name_only`). Its parameter defaults,
+    called by the operator's name: `ModuleReach.calls_by_name_only`), and the top-level import of a
+    library that fails only at its first call whose names only such functions read
+    (`idle_imports.py`). Its parameter defaults,
     evaluated where it is defined, are left to the defaults' own reading. Read only for the
     functions that hold hits."""
     hits = walker.hits
     tops = {id(statement) for statement in tree.body if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))}
     holding = {scope for hit in hits for scope in hit.scope if scope in tops}
+    bindings = idle_bindings(tree, (hit.node for hit in hits if isinstance(hit.node, ast.stmt)), use_failing_modules(walker.catalog))
+    read_by = readers(tree, frozenset().union(*bindings.values())) if bindings else {}
+    holding |= {reader for found in read_by.values() for reader in found if reader in tops}
     reach = walker.reach
     by_name = reach.calls_by_name_only if reach is not None else (lambda decorator: False)
     dead = never_called(tree, text, holding, script, elsewhere, by_name, imported, walker.in_tests) if holding else frozenset()
-    if not dead:
+    idle = idle_imports(bindings, read_by, dead)
+    if not dead and not idle:
         return hits
-    return [replace(hit, quiet=hit.quiet | ALL_TARGETS) if dead.intersection(hit.scope) else hit for hit in hits]
+    return [
+        replace(hit, quiet=hit.quiet | ALL_TARGETS) if dead.intersection(hit.scope) or id(hit.node) in idle else hit
+        for hit in hits
+    ]
 
 
 def uses_elsewhere(facts: FileFacts) -> Elsewhere:

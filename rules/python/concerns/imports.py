@@ -44,6 +44,7 @@ from cudaudit.rules.python.guards import (
     stops_the_program,
     tests_library,
 )
+from cudaudit.rules.python.idle_imports import use_failing_modules
 from cudaudit.rules.python.nodes import Parents, subtree
 from cudaudit.rules.python.package_probes import needs_package
 from cudaudit.rules.python.regions import ALL_TARGETS, TryStatement, only_reports
@@ -158,9 +159,7 @@ class Imports(Concern):
         fallback for a failed import, or a test that it is installed, runs only where the package is
         missing, and the program degrades silently elsewhere."""
         if self._use_failing is None:
-            self._use_failing = frozenset(
-                table["module"] for _, tables in self.walk.catalog.tables("fails_at_use") for table in tables
-            )
+            self._use_failing = use_failing_modules(self.walk.catalog)
         return module.partition(".")[0] in self._use_failing
 
     def _falls_back(self, attempt: TryStatement) -> bool:
