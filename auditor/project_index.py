@@ -177,6 +177,7 @@ _READERS = {
     "unimported_bindings": "cudaudit.rules.dependencies.unimported:unimported_bindings",
     "pure_python": "cudaudit.rules.builds.compiled:pure_python",
     "unnamed_files": "cudaudit.rules.containers.references:unnamed_files",
+    "install_scripts": "cudaudit.rules.containers.references:install_scripts",
     "main_block": "cudaudit.rules.python.main_block:main_block",
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
@@ -903,19 +904,25 @@ def _without_gpu(
 
 
 def _unnamed_files(files: list[IndexedFile]) -> dict[str, Evidence]:
-    """`references.unnamed_files` for the scan's Dockerfiles, and its conda environment files where the
-    project also declares an install of its own, read against every other file of the scan and the
-    project's documents (files of no kind). Only a scan given documents sees the project (a folder's
-    scan; `session.run_scan`): one of named files (pre-commit's staged files, one Dockerfile) cannot
-    tell that nothing names a file, and judges none."""
+    """`references.unnamed_files` for the scan's Dockerfiles, and its conda environment files and
+    install scripts (`references.install_scripts`) where the project also declares an install of its
+    own, read against every other file of the scan and the project's documents (files of no kind).
+    Only a scan given documents sees the project (a folder's scan; `session.run_scan`): one of named
+    files (pre-commit's staged files, one Dockerfile) cannot tell that nothing names a file, and
+    judges none."""
+    if all(file.kinds for file in files):
+        return {}
     installs = any(_OWN_INSTALL_KINDS.intersection(file.kinds) for file in files)
     environments = [file.display for file in files if installs and FileKind.CONDA in file.kinds]
-    judged = [file.display for file in files if FileKind.DOCKERFILE in file.kinds] + environments
-    if not judged or all(file.kinds for file in files):
+    scripts = _reader("install_scripts")(
+        {file.display: file.read for file in files if FileKind.SHELL in file.kinds}
+    ) if installs else []
+    judged = [file.display for file in files if FileKind.DOCKERFILE in file.kinds] + environments + scripts
+    if not judged:
         return {}
     top = posixpath.commonpath([file.display for file in files]) if len(files) > 1 else ""
     others = {file.display: file.read for file in files}
-    return _reader("unnamed_files")(judged, others, top, environments)
+    return _reader("unnamed_files")(judged, others, top, environments + scripts)
 
 
 def _pure_python(files: list[IndexedFile]) -> Evidence | None:

@@ -994,6 +994,32 @@ def test_a_conda_environment_nothing_names_is_another_path_beside_the_projects_o
     assert "error" in severities()
 
 
+def test_an_install_script_nothing_names_is_another_path_beside_the_projects_own_install(cli, tmp_path):
+    """A shell helper that installs PyTorch from a CUDA index, which no README, Dockerfile or script
+    runs, in a project that installs with pip, is another path: warnings. Named by a document, or by
+    its own usage line, it keeps its errors; a script that installs nothing is not asked."""
+    project = tmp_path / "proj"
+    helper = '"$HOME/conda/bin/pip" install torch --index-url https://download.pytorch.org/whl/cu124\n'
+    write(project / "image" / "base_env.sh", helper)
+    write(project / "requirements.txt", "numpy\n")
+    write(project / "README.md", "# proj\n\nInstall with `pip install -r requirements.txt`.\n")
+
+    def severities(name: str = "base_env.sh") -> set[str]:
+        report = scan_json(cli, "--no-cache", "proj", cwd=tmp_path)
+        found = {f["severity"] for f in report["findings"] if f["path"].endswith(name)}
+        assert found, report["findings"]
+        return found
+
+    assert severities() == {"warning"}
+    write(project / "README.md", "# proj\n\nFor the image: `bash image/base_env.sh`.\n")
+    assert severities() == {"error"}
+    write(project / "README.md", "# proj\n\nInstall with `pip install -r requirements.txt`.\n")
+    write(project / "image" / "base_env.sh", "# Usage: bash base_env.sh\n" + helper)
+    assert severities() == {"error"}, "a usage line in the script that says how to run it"
+    write(project / "image" / "base_env.sh", "nvidia-smi\n")
+    assert severities() == {"error"}
+
+
 PLATFORM_MODULE = """import torch
 
 PLATFORM = None

@@ -1,5 +1,5 @@
-"""The Dockerfiles and conda environment files nothing else in the project names: images no one is
-told to build, environments no one is told to create.
+"""The Dockerfiles, conda environment files and install scripts nothing else in the project names:
+images no one is told to build, environments no one is told to create, helpers no one is told to run.
 
 A Dockerfile is a way to run the project when something leads a user or a job to it: a README or
 document that names it or tells how to build it, a CI workflow that builds it (`context:
@@ -24,6 +24,12 @@ project that also declares an install of its own (requirements, `pyproject.toml`
 environment export no instruction names is then another path beside that install. Its own comment
 names it too (`# conda env create -f environment.yml`): a file kept by hand as a way to install says
 so, where an export carries no such line.
+
+A shell script that installs packages (`pip install`, `conda install`; an image's build helper that
+installs PyTorch from a CUDA index and builds FlashAttention) is named the same way, by its file name:
+the index asks this only of a project that declares an install of its own, beside which a helper no
+instruction runs is another path. Its own text names it too (`# Usage: bash setup_env.sh`). A script
+that installs nothing (`run.sh`, `train.sh`) is how the project is run, named or not, and is not asked.
 """
 
 from __future__ import annotations
@@ -47,17 +53,34 @@ _COMMANDS = {
 none of those words, in any case, runs none) and its pattern."""
 
 UNNAMED = "no README, document, workflow, compose file, Makefile or script of the project names it"
+_INSTALLS = re.compile(rb"\b(?:pip3?|conda|mamba|micromamba|uv[ \t]+pip)[\"']?[ \t]+install\b")
+"""A package manager's install command, as a shell script spells it (after any path, quoted or not:
+`"$HOME/conda/bin/pip" install`)."""
+
+
+def install_scripts(scripts: dict[str, Callable[[], bytes]]) -> list[str]:
+    """The shell scripts of `scripts` (display path -> its bytes; unreadable ones raise and are skipped)
+    that install packages (`_INSTALLS`)."""
+    found = []
+    for path, read in sorted(scripts.items()):
+        try:
+            data = read()
+        except Exception:  # noqa: BLE001 - an unreadable script installs nothing here; its own analysis reports it
+            continue
+        if b"install" in data and _INSTALLS.search(data):
+            found.append(path)
+    return found
 
 
 def unnamed_files(
     paths: Iterable[str], others: dict[str, Callable[[], bytes]], top: str = "", own_word: Iterable[str] = ()
 ) -> dict[str, Evidence]:
-    """Dockerfile or conda environment file -> why it is another path, for each of `paths` (display
+    """Dockerfile, conda environment file or install script -> why it is another path, for each of `paths` (display
     paths) that no file of `others` (display path -> its bytes; unreadable ones raise and are skipped)
     names. `top` is the folder the scan's paths share: its name is the project's, which names no file
     in it. A file of `own_word` may name itself: an environment file whose comment says how to create
     it (`# conda env create -f environment.yml`) is kept by hand as a way to install, where an export
-    (`conda env export`) carries no such line."""
+    (`conda env export`) carries no such line; so may an install script whose usage line names it."""
     own = frozenset(own_word)
     wanted = {path: _names(path, top) for path in sorted(paths)}
     words = sorted({word for names in wanted.values() for word in names} - _COMMANDS.keys())
