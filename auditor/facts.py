@@ -239,6 +239,10 @@ class FileFacts:
     declares off by default (`if cfg.common.profile:`, with `profile: bool = False` in a configuration
     dataclass; `opt_in.read_switches` and `project_index._settings_elsewhere`): what such a test
     guards is another path, as where the module declares the setting itself."""
+    launched_by_default: tuple[str, ...] = ()
+    """The multi-process switches this Python module's `if` headers read from a configuration object
+    that the project's configuration tables or YAML files turn on (`"distributed": True`;
+    `launch_switches.py`): the launch's branch is the normal path, the other one another path."""
     settings_chosen: tuple[tuple[str, SettingValue], ...] = ()
     """(setting, default) for each setting of several values this Python module reads from an object of
     settings that another module declares (`sched: Sched = Sched.LEGACY` in a configuration

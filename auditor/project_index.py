@@ -155,6 +155,7 @@ _READERS = {
     "extra_only_modules": "cudaudit.rules.python.extra_only:extra_only_modules",
     "registered_definitions": "cudaudit.rules.python.registries:registered_definitions",
     "settings_calls": "cudaudit.rules.python.opt_in:settings_calls",
+    "switches_on": "cudaudit.rules.python.launch_switches:switches_on",
     "switched_by": "cudaudit.rules.python.opt_in:switched_by",
     "area_folders": "cudaudit.rules.python.opt_in_areas:area_folders",
     "unreached_in_areas": "cudaudit.rules.python.opt_in_areas:unreached_in_areas",
@@ -308,6 +309,9 @@ class ProjectIndex:
     settings_chosen: dict[str, tuple[tuple[str, SettingValue], ...]] = field(default_factory=dict)
     """Python module -> (setting, default) for the settings of several values it reads that another
     module declares (`choice_settings.chosen_elsewhere`)."""
+    launched_by_default: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Python module -> the multi-process switches its `if` headers test that the project's
+    configuration turns on (`_launched_by_default`)."""
     calls_elsewhere: dict[str, tuple[tuple[str, tuple[Any, ...]], ...]] = field(default_factory=dict)
     """Python module -> (name, the shapes of its calls in other modules) for its top-level functions
     and classes that default a parameter to a CUDA device (`project_calls.calls_elsewhere`)."""
@@ -370,6 +374,7 @@ class ProjectIndex:
             facts["switched"] = self.switched.get(path, ())
             facts["settings_off"] = tuple(sorted(self.settings_off.get(path, ())))
             facts["settings_chosen"] = self.settings_chosen.get(path, ())
+            facts["launched_by_default"] = tuple(sorted(self.launched_by_default.get(path, ())))
             facts["called_elsewhere"] = self.calls_elsewhere.get(path, ())
             facts["used_elsewhere"] = self.used_elsewhere.get(path, ())
             facts["fallback_callees"] = self.fallback_callees.get(path, ())
@@ -586,6 +591,7 @@ def build_index(
             registered,
         ),
         settings_off=settings_elsewhere,
+        launched_by_default=_launched_by_default(files, python, found) if found.tested else {},
         settings_chosen=_with_one_rank(_chosen_elsewhere(files, python, found), files, python, found, catalog),
         calls_elsewhere=(
             _reader("calls_elsewhere")(
@@ -1154,6 +1160,21 @@ def _settings_elsewhere(
         code = {path: read for path, read in python.items() if not is_test_path(path)}
         turned = frozenset(_reader("turned_on")(pending, configs)) | frozenset(_reader("set_in_code")(pending, code))
     return {path: settings - turned for path, settings in tested.items() if settings - turned}, turned
+
+
+def _launched_by_default(
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found
+) -> dict[str, frozenset[str]]:
+    """Module -> the multi-process switches its `if` headers test (`if config.distributed:`) that a
+    configuration table or YAML file of the project turns on and nothing outside the test suite keeps
+    off or leaves to the user (`launch_switches.switches_on`)."""
+    tested = {setting for settings in found.tested.values() for setting in settings}
+    code = {path: read for path, read in python.items() if not is_test_path(path)}
+    configs = {
+        file.display: file.read for file in files if FileKind.MANIFEST in file.kinds and not is_test_path(file.display)
+    }
+    on = _reader("switches_on")(tested, code, configs)
+    return {path: frozenset(on.intersection(settings)) for path, settings in found.tested.items() if on.intersection(settings)}
 
 
 def _switches_elsewhere(files: list[IndexedFile], python: dict[str, Reader], found: _Found) -> dict[str, frozenset[str]]:

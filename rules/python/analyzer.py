@@ -46,7 +46,7 @@ def analyze_python(
         frozenset(facts.left_out_marks), frozenset(facts.deselected_marks), frozenset(facts.settings_off),
         absent_packages(catalog), {name: frozenset(needed.split(",")) for name, needed in facts.package_flags},
         chosen_elsewhere=dict(facts.settings_chosen), unimportable=frozenset(facts.unimportable),
-        unrequested=frozenset(facts.unrequested),
+        unrequested=frozenset(facts.unrequested), launched_by_default=frozenset(facts.launched_by_default),
     )
     lines = SourceLines(text)
     version = Version(settings.torch_version) if settings.torch_version else None

@@ -399,7 +399,7 @@ def _names_other_device(node: ast.expr, names: ImportTable) -> bool:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value.partition(":")[0].lower() in _OTHER_DEVICE_WORDS
     if isinstance(node, (ast.Name, ast.Attribute)) and names.resolve(node) is None:
-        return _identifier_probes(node.id if isinstance(node, ast.Name) else node.attr) == {Probe.OTHER_DEVICE}
+        return identifier_probes(node.id if isinstance(node, ast.Name) else node.attr) == {Probe.OTHER_DEVICE}
     return False
 
 
@@ -410,7 +410,7 @@ def flag_meaning(node: ast.AST, names: ImportTable) -> FlagMeaning | None:
     (`xformers_enabled()`, `flag_functions.py`); None for anything else."""
     if isinstance(node, ast.Call):
         node = node.func
-    if isinstance(node, (ast.Name, ast.Attribute)) and _identifier_probes(node.id if isinstance(node, ast.Name) else node.attr):
+    if isinstance(node, (ast.Name, ast.Attribute)) and identifier_probes(node.id if isinstance(node, ast.Name) else node.attr):
         return None  # a name chosen for what it selects (`IS_HIP`, `has_triton`) says so itself
     return _value_flag(node, names)
 
@@ -891,7 +891,7 @@ def is_launch_variable(name: str) -> bool:
 
 def names_a_probe(identifier: str) -> bool:
     """`IS_HIP`, `use_cuda`, `HAS_TRITON`: a name that says what it probes."""
-    return bool(_identifier_probes(identifier))
+    return bool(identifier_probes(identifier))
 
 
 def tests_library(test: ast.expr, library: str, names: ImportTable) -> bool:
@@ -985,7 +985,7 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
         if isinstance(func, ast.Attribute) and func.attr in _MARKER_LOOKUPS and node.args:
             marker = node.args[0]
             if isinstance(marker, ast.Constant) and isinstance(marker.value, str):
-                return set(_identifier_probes(marker.value))
+                return set(identifier_probes(marker.value))
         return set()  # a called probe (`is_xformers_available()`) is met again as its name
     if isinstance(node, (ast.Name, ast.Attribute)):
         qualified = names.resolve(node)
@@ -999,7 +999,7 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
             return set()  # `args.cuda` from `add_argument("--cuda", action="store_false")` is True on CPU too
         switched = identifier in names.off_by_default or id(node) in names.set_when_on
         off = {Probe.OFF_BY_DEFAULT} if switched else set()
-        named = _identifier_probes(identifier)
+        named = identifier_probes(identifier)
         if named:
             return set(named) | off
         meaning = _value_flag(node, names)
@@ -1078,7 +1078,7 @@ def marker_probes(marker: ast.expr, names: ImportTable, _seen: frozenset[str] = 
         for keyword in call.keywords:
             value = keyword.value
             if keyword.arg and not (isinstance(value, ast.Constant) and not value.value):
-                found.update(_identifier_probes(keyword.arg))
+                found.update(identifier_probes(keyword.arg))
         qualified = names.resolve(call.func) or ""
         if qualified.startswith("pytest.mark.") and any(
             _is_cuda_device_string(node) for arg in call.args for node in subtree(arg)
@@ -1106,7 +1106,7 @@ def _is_cuda_device_string(node: ast.AST, prefix: bool = False) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _identifier_probes(identifier: str) -> frozenset[Probe]:
+def identifier_probes(identifier: str) -> frozenset[Probe]:
     """`use_cuda`, `args.gpu`, `is_rocm_pytorch`, `args.distributed`, `use_flash_attn`: settings named for a probe."""
     ordered = _words(identifier)
     words = set(ordered)

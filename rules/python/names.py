@@ -90,8 +90,12 @@ class ImportTable:
         chosen_elsewhere: Mapping[str, Value] | None = None,
         unimportable: frozenset[str] = frozenset(),
         unrequested: frozenset[str] = frozenset(),
+        launched_by_default: frozenset[str] = frozenset(),
     ) -> None:
         self.tree = tree
+        self.launched_by_default = launched_by_default
+        """The multi-process switches this module tests that the project's configuration turns on
+        (`launch_switches.py`, through the index): their launch branch is the normal path."""
         self.unrequested = unrequested
         """The packages installed only on request that no install route of the project names (through
         the index, `unrequested.py`): an import of one that goes on where it fails is a note."""

@@ -238,7 +238,9 @@ def branch_regions(test: ast.expr, names: ImportTable, settings: bool = True) ->
     (`... if hasattr(torch, "accelerator") else "cuda"`). The branch `torch.cuda.is_available() or
     torch.xpu.is_available()` (or `has_triton()`) takes runs where some accelerator is: never on a CPU-only machine. A
     branch taken only on an accelerator none of the targets is (`if is_torch_xla_available():`,
-    `if device.type == "npu":`) runs on no target."""
+    `if device.type == "npu":`) runs on no target. Where the project's configuration turns the
+    distributed switch on (`launch_switches.py`), the launch's branch is the normal path and the
+    single-process one is the other."""
     accelerator = accelerator_polarity(test, names)
     if accelerator is not None:
         some = Region(cpu_aware=True)  # CUDA, XPU or MPS is there: never a CPU-only machine
@@ -253,6 +255,8 @@ def branch_regions(test: ast.expr, names: ImportTable, settings: bool = True) ->
     cuda = polarity(test, names, Probe.CUDA) if Probe.CUDA in probes else None
     nvidia = polarity(test, names, Probe.NVIDIA) if Probe.NVIDIA in probes else None
     several = polarity(test, names, Probe.MULTI_PROCESS) if Probe.MULTI_PROCESS in probes else None
+    if several is not None and _launched_by_default(test, names):
+        several = several.flipped  # the project launches several processes: a single one is the user's choice
     rocm = Probe.ROCM in probes
     only_rocm = polarity(test, names, Probe.ROCM) if rocm else None
     cpu = Probe.CPU in probes
@@ -283,6 +287,15 @@ def branch_regions(test: ast.expr, names: ImportTable, settings: bool = True) ->
         branch(Polarity.POSITIVE),
         branch(Polarity.NEGATIVE),
     )
+
+
+def _launched_by_default(test: ast.expr, names: ImportTable) -> bool:
+    """Whether `test` reads (or negates) a multi-process switch the project's configuration turns on
+    (`if config.distributed:` with `"distributed": True` in its table of defaults, `launch_switches.py`)."""
+    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test = test.operand
+    name = test.attr if isinstance(test, ast.Attribute) else test.id if isinstance(test, ast.Name) else None
+    return name in names.launched_by_default
 
 
 def branch_contexts(
