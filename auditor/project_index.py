@@ -156,6 +156,8 @@ _READERS = {
     "registered_definitions": "cudaudit.rules.python.registries:registered_definitions",
     "settings_calls": "cudaudit.rules.python.opt_in:settings_calls",
     "switches_on": "cudaudit.rules.python.launch_switches:switches_on",
+    "defaulted_on": "cudaudit.rules.python.kept_on:defaulted_on",
+    "kept_on": "cudaudit.rules.python.kept_on:kept_on",
     "switched_by": "cudaudit.rules.python.opt_in:switched_by",
     "area_folders": "cudaudit.rules.python.opt_in_areas:area_folders",
     "unreached_in_areas": "cudaudit.rules.python.opt_in_areas:unreached_in_areas",
@@ -312,6 +314,9 @@ class ProjectIndex:
     launched_by_default: dict[str, frozenset[str]] = field(default_factory=dict)
     """Python module -> the multi-process switches its `if` headers test that the project's
     configuration turns on (`_launched_by_default`)."""
+    kept_on: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Python module -> the parameters its functions default to True that every caller keeps True
+    (`kept_on.kept_on`)."""
     calls_elsewhere: dict[str, tuple[tuple[str, tuple[Any, ...]], ...]] = field(default_factory=dict)
     """Python module -> (name, the shapes of its calls in other modules) for its top-level functions
     and classes that default a parameter to a CUDA device (`project_calls.calls_elsewhere`)."""
@@ -375,6 +380,7 @@ class ProjectIndex:
             facts["settings_off"] = tuple(sorted(self.settings_off.get(path, ())))
             facts["settings_chosen"] = self.settings_chosen.get(path, ())
             facts["launched_by_default"] = tuple(sorted(self.launched_by_default.get(path, ())))
+            facts["kept_on"] = tuple(sorted(self.kept_on.get(path, ())))
             facts["called_elsewhere"] = self.calls_elsewhere.get(path, ())
             facts["used_elsewhere"] = self.used_elsewhere.get(path, ())
             facts["fallback_callees"] = self.fallback_callees.get(path, ())
@@ -592,6 +598,9 @@ def build_index(
         ),
         settings_off=settings_elsewhere,
         launched_by_default=_launched_by_default(files, python, found) if found.tested else {},
+        kept_on=_reader("kept_on")(found.defaulted_on, {
+            file.display: file.read for file in files if {FileKind.PYTHON, FileKind.NOTEBOOK} & set(file.kinds)
+        }) if found.defaulted_on else {},
         settings_chosen=_with_one_rank(_chosen_elsewhere(files, python, found), files, python, found, catalog),
         calls_elsewhere=(
             _reader("calls_elsewhere")(
@@ -1370,6 +1379,8 @@ class _Found:
     tables: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     """Display path -> `registries.read_tables` of each module outside the test suite that keeps a
     table of implementations keyed by strings."""
+    defaulted_on: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Display path -> the parameters its signatures default to True that it tests alone (`kept_on.defaulted_on`)."""
     tested: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> the settings its `if` headers read from argument objects, in a module that
     declares no switch of its own."""
@@ -1434,6 +1445,9 @@ class _Found:
                 passed = remember("passed_switches", path, lambda: _reader("passed_switches")(data()))
                 if passed:
                     self.passed[path] = passed
+                defaulted = remember("defaulted_on", path, lambda: _reader("defaulted_on")(data()))
+                if defaulted:
+                    self.defaulted_on[path] = defaulted
                 table = remember("environment_switches", path, lambda: _reader("environment_switches")(data()))
                 if table:
                     self.environment_tables[path] = table

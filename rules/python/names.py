@@ -91,8 +91,12 @@ class ImportTable:
         unimportable: frozenset[str] = frozenset(),
         unrequested: frozenset[str] = frozenset(),
         launched_by_default: frozenset[str] = frozenset(),
+        kept_on: frozenset[str] = frozenset(),
     ) -> None:
         self.tree = tree
+        self.kept_on = kept_on
+        """The parameters this module's functions default to True that every caller keeps True
+        (`kept_on.py`, through the index): the arm a test of one takes where it is False is another path."""
         self.launched_by_default = launched_by_default
         """The multi-process switches this module tests that the project's configuration turns on
         (`launch_switches.py`, through the index): their launch branch is the normal path."""

@@ -251,12 +251,17 @@ def branch_regions(test: ast.expr, names: ImportTable, settings: bool = True) ->
         return (NEUTRAL, NEUTRAL, older) if feature is Polarity.POSITIVE else (NEUTRAL, older, NEUTRAL)
     probes = probes_in(test, names)
     if not probes:
-        return NEUTRAL, NEUTRAL, NEUTRAL
+        turned_off = _turned_off_side(test, names)
+        if turned_off is None:
+            return NEUTRAL, NEUTRAL, NEUTRAL
+        no_caller = Region(cap=Severity.WARNING)  # the arm only a caller that turns the keyword off takes
+        return (NEUTRAL, no_caller, NEUTRAL) if turned_off is Polarity.POSITIVE else (NEUTRAL, NEUTRAL, no_caller)
     cuda = polarity(test, names, Probe.CUDA) if Probe.CUDA in probes else None
     nvidia = polarity(test, names, Probe.NVIDIA) if Probe.NVIDIA in probes else None
     several = polarity(test, names, Probe.MULTI_PROCESS) if Probe.MULTI_PROCESS in probes else None
     if several is not None and _launched_by_default(test, names):
         several = several.flipped  # the project launches several processes: a single one is the user's choice
+    turned_off = _turned_off_side(test, names)
     rocm = Probe.ROCM in probes
     only_rocm = polarity(test, names, Probe.ROCM) if rocm else None
     cpu = Probe.CPU in probes
@@ -272,7 +277,7 @@ def branch_regions(test: ast.expr, names: ImportTable, settings: bool = True) ->
     probe_test = (cuda is not None or rocm) and not isinstance(test, ast.BoolOp)
 
     def branch(side: Polarity) -> Region:
-        other_path = several is side or optional is side or opted_in is side
+        other_path = several is side or optional is side or opted_in is side or turned_off is side
         return Region(
             cuda is side or only_rocm is side,
             rocm,
@@ -296,6 +301,17 @@ def _launched_by_default(test: ast.expr, names: ImportTable) -> bool:
         test = test.operand
     name = test.attr if isinstance(test, ast.Attribute) else test.id if isinstance(test, ast.Name) else None
     return name in names.launched_by_default
+
+
+def _turned_off_side(test: ast.expr, names: ImportTable) -> Polarity | None:
+    """The branch of a test of a parameter every caller keeps True (`if vad:`, `if not vad:`;
+    `kept_on.py`) that runs only where it is False; None for any other test."""
+    negated = False
+    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test, negated = test.operand, not negated
+    if not (isinstance(test, ast.Name) and test.id in names.kept_on):
+        return None
+    return Polarity.POSITIVE if negated else Polarity.NEGATIVE
 
 
 def branch_contexts(

@@ -114,7 +114,7 @@ def switch_parameters(
             lines = switched[path].get(name, set()) if name in switches else set()
             for match in given.finditer(data):
                 if _OFF_VALUE.match(data, match.end()):
-                    if _in_signature(data, match.start()):
+                    if in_signature(data, match.start()):
                         defining.append(path)
                     continue
                 if name in switches and (
@@ -132,7 +132,7 @@ def switch_parameters(
     return {path: frozenset(names) for path, names in found.items()}
 
 
-def _in_signature(data: bytes, position: int) -> bool:
+def in_signature(data: bytes, position: int) -> bool:
     """Whether `position` lies in a `def` statement's parameters: the last `def` before it opens a
     parenthesis that is still open there."""
     start = data.rfind(b"def ", 0, position)

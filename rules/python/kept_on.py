@@ -1,0 +1,77 @@
+"""Keyword parameters that default to True and that every caller in the project keeps True.
+
+A helper may choose its method by a keyword: `def extract(path, model, vad=True)`, with `if vad:
+split_by_silence(...)` and, in the `else` arm, a Whisper model built on `device="cuda"`. Where the
+default is True and every call the project makes (its scripts, its app, its notebooks) passes
+`vad=True` or leaves the keyword out, the `else` arm runs only for a user who calls the helper
+with `vad=False` themselves: another path than the normal one (principle 1), at most a warning.
+It is not silence: the arm is still code a user may call.
+
+`defaulted_on` reads one module from its bytes: the parameters its signatures default to True that
+it tests alone (`if vad:`, `if not vad:`). `kept_on` then keeps a parameter where every spelling of
+the keyword with a value (`vad=...`, in a call or a signature) in the project's code outside the
+test suite, notebooks included, gives True, and at least one call gives it: a keyword given
+anything else anywhere, or never passed, keeps its verdicts. A call that passes it by position is
+not seen.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+from cudaudit.filekinds import is_test_path
+from cudaudit.rules.python.switch_parameters import in_signature
+
+_DEFAULT_ON = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)[ \t]*(?::[ \t]*bool[ \t]*)?=[ \t]*True\b")
+"""A parameter or keyword given True: `vad=True`, `vad: bool = True`."""
+_GIVEN = rb"[ \t]*(?::[ \t]*bool[ \t]*)?=(?!=)[ \t]*"
+"""What follows a keyword's name where it is given a value (`vad=`, `vad: bool = `); an annotation
+other than `bool` is not read, so that prose (`f"after vad: dur = {d}"`) gives nothing."""
+
+
+def defaulted_on(data: bytes) -> tuple[str, ...]:
+    """The parameters module `data`'s signatures default to True and that an `if` header of the
+    module tests alone (`if vad:`, `if not vad:`)."""
+    if b"=True" not in data and b"= True" not in data:
+        return ()
+    found = set()
+    for match in _DEFAULT_ON.finditer(data):
+        name = match.group(1)
+        if in_signature(data, match.start()) and re.search(
+            rb"\n[ \t]*(?:el)?if[ \t]+(?:not[ \t]+)?" + re.escape(name) + rb"[ \t]*:", data
+        ):
+            found.add(name.decode("ascii"))
+    return tuple(sorted(found))
+
+
+def kept_on(
+    candidates: Mapping[str, tuple[str, ...]], code: Mapping[str, Callable[[], bytes]]
+) -> dict[str, frozenset[str]]:
+    """Module -> the parameters of `candidates` (module -> `defaulted_on`) that every spelling with
+    a value in `code` (display path -> bytes, Python modules and notebooks) outside the test suite
+    gives True, where at least one call gives it."""
+    names = {name for path, found in candidates.items() if not is_test_path(path) for name in found}
+    if not names:
+        return {}
+    given = {name: re.compile(rb"(?<![\w.])" + re.escape(name.encode()) + _GIVEN) for name in names}
+    passed: set[str] = set()
+    refused: set[str] = set()
+    for path, read in code.items():
+        if is_test_path(path):
+            continue
+        try:
+            data = read()
+        except Exception:  # noqa: BLE001 - an unreadable file passes nothing; its own analysis says why
+            continue
+        for name, pattern in given.items():
+            if name.encode() not in data:
+                continue
+            for match in pattern.finditer(data):
+                if not data.startswith(b"True", match.end()):
+                    refused.add(name)
+                elif not in_signature(data, match.start()):
+                    passed.add(name)
+    kept = passed - refused
+    found = {path: frozenset(kept.intersection(names)) for path, names in candidates.items() if not is_test_path(path)}
+    return {path: names for path, names in found.items() if names}

@@ -1,0 +1,94 @@
+"""A keyword that defaults to True and that every caller keeps True: the arm that runs where it is
+False is another path (`rules/python/kept_on.py`, through the project index, read by
+`regions.branch_regions`)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cudaudit.rules.python.kept_on import defaulted_on, kept_on
+from support import scan_json, write
+
+EXTRACT = '''
+import torch
+
+
+def split_by_silence(path):
+    return [path]
+
+
+def split_by_words(path):
+    model = torch.jit.load("words.pt", map_location="cuda")
+    return model(path)
+
+
+def extract(path, model, vad=True):
+    if vad:
+        parts = split_by_silence(path)
+    else:
+        parts = split_by_words(path)
+    return model(parts)
+'''
+HELPER_LINE = 10
+
+
+def _notebook(call: str) -> str:
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "source": ["import extract\n", call]}
+    return json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
+def _else_severity(cli, root) -> str:
+    """The severity of the CUDA model the helper only the `else` arm calls builds, in a scan of the
+    whole project (its README lists it), which follows a public helper's callers."""
+    write(root / "README.md", "# Extract\n")
+    report = scan_json(cli, ".", "--no-cache", cwd=root)
+    return next(f["severity"] for f in report["findings"] if f["path"] == "extract.py" and f["line"] == HELPER_LINE)
+
+
+def test_the_arm_no_caller_takes_is_another_path(cli, tmp_path):
+    write(tmp_path / "extract.py", EXTRACT)
+    write(tmp_path / "app.py", "from extract import extract\n\nextract('a.wav', print, vad=True)\n")
+    write(tmp_path / "demo.ipynb", _notebook("extract.extract('b.wav', print, vad=True)\n"))
+    assert _else_severity(cli, tmp_path) == "warning"
+
+
+@pytest.mark.parametrize("call", [
+    "extract.extract('b.wav', print, vad=False)\n",  # a notebook takes the arm
+    "extract.extract('b.wav', print, vad=use_vad)\n",  # a value the reading cannot follow
+])
+def test_a_caller_that_may_turn_the_keyword_off_keeps_the_arm(cli, tmp_path, call):
+    write(tmp_path / "extract.py", EXTRACT)
+    write(tmp_path / "app.py", "from extract import extract\n\nextract('a.wav', print, vad=True)\n")
+    write(tmp_path / "demo.ipynb", _notebook(call))
+    assert _else_severity(cli, tmp_path) == "error"
+
+
+def test_a_keyword_no_call_passes_keeps_the_arm(cli, tmp_path):
+    write(tmp_path / "extract.py", EXTRACT)
+    write(tmp_path / "app.py", "from extract import extract\n\nextract('a.wav', print)\n")
+    assert _else_severity(cli, tmp_path) == "error"  # nothing shows how callers choose
+
+
+def test_defaulted_on_reads_parameters_tested_alone():
+    assert defaulted_on(EXTRACT.encode()) == ("vad",)
+    assert defaulted_on(b"def f(x, vad=True):\n    return vad and x\n") == ()  # never tested alone
+    assert defaulted_on(b"f(vad=True)\nif vad:\n    pass\n") == ()  # a call, not a signature
+
+
+def test_prose_gives_the_keyword_nothing():
+    code = {
+        "extract.py": lambda: EXTRACT.encode() + b'print(f"after vad: dur = {d}")\n',
+        "app.py": lambda: b"extract(p, m, vad=True)\n",
+    }
+    assert kept_on({"extract.py": ("vad",)}, code) == {"extract.py": frozenset({"vad"})}
+
+
+def test_kept_on_ignores_the_test_suite():
+    code = {
+        "extract.py": lambda: EXTRACT.encode(),
+        "app.py": lambda: b"extract(p, m, vad=True)\n",
+        "tests/test_extract.py": lambda: b"extract(p, m, vad=False)\n",
+    }
+    assert kept_on({"extract.py": ("vad",)}, code) == {"extract.py": frozenset({"vad"})}
