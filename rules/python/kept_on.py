@@ -25,7 +25,7 @@ from cudaudit.rules.python.switch_parameters import in_signature
 
 _DEFAULT_ON = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)[ \t]*(?::[ \t]*bool[ \t]*)?=[ \t]*True\b")
 """A parameter or keyword given True: `vad=True`, `vad: bool = True`."""
-_GIVEN = rb"[ \t]*(?::[ \t]*bool[ \t]*)?=(?!=)[ \t]*"
+_VALUE_GIVEN = rb"[ \t]*(?::[ \t]*bool[ \t]*)?=(?!=)[ \t]*"
 """What follows a keyword's name where it is given a value (`vad=`, `vad: bool = `); an annotation
 other than `bool` is not read, so that prose (`f"after vad: dur = {d}"`) gives nothing."""
 
@@ -54,7 +54,7 @@ def kept_on(
     names = {name for path, found in candidates.items() if not is_test_path(path) for name in found}
     if not names:
         return {}
-    given = {name: re.compile(rb"(?<![\w.])" + re.escape(name.encode()) + _GIVEN) for name in names}
+    given = {name: re.compile(rb"(?<![\w.])" + re.escape(name.encode()) + _VALUE_GIVEN) for name in names}
     passed: set[str] = set()
     refused: set[str] = set()
     for path, read in code.items():

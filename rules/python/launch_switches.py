@@ -21,16 +21,16 @@ from collections.abc import Callable, Iterable, Mapping
 
 from cudaudit.rules.python.guards import Probe, identifier_probes
 
-_NAME = rb"([A-Za-z_]\w*)"
-_TABLE_ENTRY = re.compile(rb"""["']""" + _NAME + rb"""["'][ \t]*:[ \t]*(True|False)\b""")
+_SWITCH_NAME = rb"([A-Za-z_]\w*)"
+_TABLE_ENTRY = re.compile(rb"""["']""" + _SWITCH_NAME + rb"""["'][ \t]*:[ \t]*(True|False)\b""")
 """An entry of a dict literal: `"distributed": True`."""
-_YAML_ENTRY = re.compile(rb"(?m)^[ \t]*" + _NAME + rb"[ \t]*:[ \t]*(true|True|false|False|yes|no)[ \t]*(?:#.*)?$")
+_YAML_ENTRY = re.compile(rb"(?m)^[ \t]*" + _SWITCH_NAME + rb"[ \t]*:[ \t]*(true|True|false|False|yes|no)[ \t]*(?:#.*)?$")
 """A YAML key set to a truth value: `distributed: true`."""
-_SET_OFF = re.compile(_NAME + rb"(?:[ \t]*:[^=\n]*)?[ \t]*=[ \t]*(?:False|0)\b")
+_SET_OFF = re.compile(rb"(?<!\w)" + _SWITCH_NAME + rb"(?:[ \t]*:[^=\n]{0,40})?[ \t]*=[ \t]*(?:False|0)\b")
 """An assignment or a field default that keeps a switch off: `args.distributed = False`, `ddp: bool = False`."""
-_OPTION = re.compile(rb"""["']--?""" + _NAME + rb"""["']""")
+_OPTION_FLAG = re.compile(rb"""["']--?""" + _SWITCH_NAME + rb"""["']""")
 """A command-line option's flag (`"--distributed"`): the user's choice, whatever its default."""
-_FIELD = re.compile(rb"(?m)^[ \t]+" + _NAME + rb"[ \t]*:[ \t]*(?:bool|Optional\[bool\]|bool[ \t]*\|[ \t]*None)\b")
+_TYPED_FIELD = re.compile(rb"(?m)^[ \t]+" + _SWITCH_NAME + rb"[ \t]*:[ \t]*(?:bool|Optional\[bool\]|bool[ \t]*\|[ \t]*None)\b")
 """A typed field of a configuration class (`distributed: bool = True`): a user's configuration may set it either way."""
 
 
@@ -51,7 +51,7 @@ def switch_values(data: bytes, python: bool) -> tuple[tuple[str, bool | None], .
         if _is_switch(match.group(1)):
             found.add((match.group(1).decode("ascii"), match.group(2) in (b"True", b"true", b"yes")))
     if python:
-        for pattern in (_SET_OFF, _OPTION, _FIELD):
+        for pattern in (_SET_OFF, _OPTION_FLAG, _TYPED_FIELD):
             found.update(
                 (match.group(1).decode("ascii"), None) for match in pattern.finditer(data) if _is_switch(match.group(1))
             )
