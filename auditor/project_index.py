@@ -163,6 +163,7 @@ _READERS = {
     "unreached_in_areas": "cudaudit.rules.python.opt_in_areas:unreached_in_areas",
     "unnamed_modules": "cudaudit.rules.python.unnamed:unnamed_modules",
     "unreached_modules": "cudaudit.rules.python.unreached:unreached_modules",
+    "unnamed_scripts": "cudaudit.rules.python.unnamed_scripts:unnamed_scripts",
     "stranded_modules": "cudaudit.rules.python.stranded:stranded_modules",
     "hub_copies": "cudaudit.rules.python.local_hubs:hub_copies",
     "optional_modules": "cudaudit.rules.python.optional_modules:optional_modules",
@@ -626,7 +627,7 @@ def build_index(
             **_unreached(files, python, found), **_stranded(files, python, imports), **_hub_copies(files, python),
             **optional, **_unnamed(files, python, found),
             **_off_default_path(python, catalog, developer), **_superseded_builds(python), **_unnamed_files(files),
-            **_op_self_tests(main_blocks, python),
+            **_op_self_tests(main_blocks, python), **_unnamed_scripts(files, found, every_main_block),
             **_extra_only(python, found, imports, default_entries, files), **developer,
             **_optional_requirements(files, found), **_opt_in_sources(files, found, porting),
         },
@@ -845,6 +846,22 @@ def _unreached(files: list[IndexedFile], python: dict[str, Reader], found: _Foun
         if FileKind.PYTHON not in file.kinds and not is_test_path(file.display)
     }
     return _reader("unreached_modules")(sorted(found.prefiltered), python, others)
+
+
+def _unnamed_scripts(
+    files: list[IndexedFile], found: _Found, every_main_block: Mapping[str, object]
+) -> dict[str, Evidence]:
+    """`unnamed_scripts.unnamed_scripts` for the modules outside the test suite that the catalog's
+    prefilter passes, with a `__main__` block and no importer, read against every other file of a scan
+    that sees the whole project (one given its documents): named files cannot tell that nothing names
+    a script."""
+    candidates = [
+        path for path in sorted(found.main_blocks)
+        if every_main_block.get(path) is None and not is_test_path(path)
+    ]
+    if not candidates or not _sees_project(files):
+        return {}
+    return _reader("unnamed_scripts")(candidates, {file.display: file.read for file in files})
 
 
 def _stranded(files: list[IndexedFile], python: dict[str, Reader], imports: TopImports) -> dict[str, Evidence]:

@@ -1,0 +1,65 @@
+"""Scripts nothing in the project names are another path (`unnamed_scripts.py`)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from cudaudit.model import Severity
+from cudaudit.rules.python.unnamed_scripts import unnamed_scripts
+from support import analyze
+
+SCRIPT = "import torch\n\n\ndef main():\n    model = torch.nn.Linear(2, 2).cuda()\n\n\nif __name__ == '__main__':\n    main()\n"
+
+
+def unnamed(candidates: list[str], files: dict[str, str]) -> set[str]:
+    readers = {path: partial(str.encode, text) for path, text in files.items()}
+    return set(unnamed_scripts(candidates, readers))
+
+
+def test_a_script_no_other_file_names_is_unnamed_and_its_own_text_names_nothing():
+    files = {"README.md": "Train with `python train.py`.\n", "train.py": SCRIPT, "tools/export_onnx.py": SCRIPT + "# export_onnx\n"}
+    assert unnamed(["train.py", "tools/export_onnx.py"], files) == {"tools/export_onnx.py"}
+
+
+def test_any_file_that_spells_the_name_as_a_word_names_the_script():
+    base = {"README.md": "Train with `python train.py`.\n", "tools/export_onnx.py": SCRIPT}
+    for naming in (
+        {"scripts/export.sh": "python tools/export_onnx.py --out model.onnx\n"},
+        {"Makefile": "onnx:\n\tpython -m tools.export_onnx\n"},
+        {"docs/deploy.md": "Run export_onnx.py first.\n"},
+        {"pyproject.toml": '[project.scripts]\nexport = "tools.export_onnx:main"\n'},
+        {"tests/test_export.py": "import subprocess\nsubprocess.run(['python', 'tools/export_onnx.py'])\n"},
+        {"serve.py": "from tools.export_onnx import main\n"},
+    ):
+        assert unnamed(["tools/export_onnx.py"], {**base, **naming}) == set(), naming
+
+
+def test_a_longer_word_that_holds_the_name_names_nothing_and_unreadable_files_are_skipped():
+    def unreadable() -> bytes:
+        raise OSError("gone")
+
+    readers = {
+        "README.md": partial(str.encode, "See export_onnx_v2 and reexport_onnx.\n"),
+        "broken.txt": unreadable,
+        "tools/export_onnx.py": partial(str.encode, SCRIPT),
+    }
+    assert set(unnamed_scripts(["tools/export_onnx.py"], readers)) == {"tools/export_onnx.py"}
+
+
+def test_scripts_a_tool_runs_by_their_file_name_are_never_unnamed():
+    files = {"README.md": "A demo.\n", "app.py": SCRIPT, "hubconf.py": SCRIPT}
+    assert unnamed(["app.py", "hubconf.py"], files) == set()
+
+
+def test_a_scan_of_the_project_caps_an_unnamed_scripts_errors_at_warnings():
+    files = {"README.md": "Train with `python train.py`.\n", "train.py": SCRIPT}
+    found = {(f.span.line, f.severity) for f in analyze(SCRIPT, path="export_onnx.py", files=files)}
+    assert found == {(5, Severity.WARNING)}
+    documented = {**files, "README.md": files["README.md"] + "Export with `python export_onnx.py`.\n"}
+    assert {(f.span.line, f.severity) for f in analyze(SCRIPT, path="export_onnx.py", files=documented)} == {(5, Severity.ERROR)}
+    workflow = "on: push\njobs:\n  export:\n    runs-on: ubuntu-latest\n    steps:\n      - run: python export_onnx.py\n"
+    run = {**files, ".github/workflows/export.yml": workflow}
+    assert {(f.span.line, f.severity) for f in analyze(SCRIPT, path="export_onnx.py", files=run)} == {(5, Severity.ERROR)}
+    assert {(f.span.line, f.severity) for f in analyze(SCRIPT, path="train.py", files={"README.md": files["README.md"]})} == {
+        (5, Severity.ERROR)
+    }
