@@ -84,7 +84,7 @@ def test_a_size_above_one_anywhere_keeps_the_arms_on_the_normal_path(cli, tmp_pa
 
 def test_a_project_that_never_sets_a_size_keeps_its_arms(cli, tmp_path):
     write(tmp_path / "train.py", TRAIN.replace("MP_DEFAULT", "None"))
-    write(tmp_path / "README.md", "# Train\n")
+    write(tmp_path / "README.md", "# Train\n\n`python train.py`\n")
     report = scan_json(cli, ".", "--no-cache", cwd=tmp_path)
     assert {f["severity"] for f in report["findings"]} == {"error"}  # nothing says the project runs one rank
 
