@@ -298,6 +298,11 @@ class FileFacts:
     """This Python module has a `__main__` block, other modules import it, and no package holds it (no
     `__init__.py` beside it): its own folder's scripts are its only importers, so a public function
     none of them imports by name is no API (`rules/python/unused.py`)."""
+    taken_names: tuple[str, ...] | None = None
+    """For a Python module that no install makes an API and that the project's modules import only by
+    name (`from utils.loss import ComputeLoss`): the names they take and the names of its definitions
+    another file spells; its other top-level classes and functions run nowhere (`rules/python/taken_names.py`,
+    `rules/python/unused.py`). None for any other module."""
     module: tuple[str, bool] | None = None
     """This Python module's dotted name and whether it is a package's `__init__.py`, for its
     relative imports of the flags and markers (given only where the project has some)."""

@@ -184,6 +184,7 @@ _READERS = {
     "install_scripts": "cudaudit.rules.containers.references:install_scripts",
     "main_block": "cudaudit.rules.python.main_block:main_block",
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
+    "taken_names": "cudaudit.rules.python.taken_names:taken_names",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
     "set_up_skips": "cudaudit.rules.python.test_classes:read_set_up_skips",
     "cuda_extensions": "cudaudit.rules.python.unimportable:cuda_extensions",
@@ -331,6 +332,8 @@ class ProjectIndex:
     """Python module with a `__main__` block -> how other modules import it (`main_block.Imported`: a
     library), or None (a script nothing imports)."""
     loose_libraries: frozenset[str] = frozenset()
+    taken_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Module -> what the project takes of it, for a module no install makes an API (`FileFacts.taken_names`)."""
     """The modules of `main_blocks` that other modules import and no package holds (`FileFacts.loose_module`)."""
     off_default_path: dict[str, Evidence] = field(default_factory=dict)
     """File -> why nothing on the project's normal path runs it (`opt_in_areas`, `unnamed`, `references`)."""
@@ -390,6 +393,7 @@ class ProjectIndex:
             if self.unimportable and is_test_path(path):
                 facts["unimportable"] = self.unimportable
             facts["loose_module"] = path in self.loose_libraries
+            facts["taken_names"] = self.taken_names.get(path)
             if path in self.main_blocks:
                 imported = self.main_blocks[path]
                 facts["main_block"] = ("library", *imported) if imported is not None else ("script", None, ())
@@ -623,6 +627,7 @@ def build_index(
             path for path, imported in main_blocks.items()
             if imported is not None and posixpath.join(posixpath.dirname(path), "__init__.py") not in python
         ),
+        taken_names=_taken_names(files, python, found, import_lines),
         off_default_path={
             **_unreached(files, python, found), **_stranded(files, python, imports), **_hub_copies(files, python),
             **optional, **_unnamed(files, python, found),
@@ -846,6 +851,32 @@ def _unreached(files: list[IndexedFile], python: dict[str, Reader], found: _Foun
         if FileKind.PYTHON not in file.kinds and not is_test_path(file.display)
     }
     return _reader("unreached_modules")(sorted(found.prefiltered), python, others)
+
+
+def _taken_names(
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found, import_lines: dict[str, bytes]
+) -> dict[str, tuple[str, ...]]:
+    """`taken_names.taken_names` for the modules outside the test suite that the catalog's prefilter
+    passes, with no `__main__` block (`main_block.py` reads those), that no install makes an API: no
+    package holds them, or no build declaration (`setup.py`, `setup.cfg`, `pyproject.toml`) stands at or
+    above their folder. Read in a scan that sees the whole project, against every file of it."""
+    if not found.prefiltered or not _sees_project(files):
+        return {}
+    declared = {posixpath.dirname(file.display) for file in files if {FileKind.SETUP, FileKind.PYPROJECT} & set(file.kinds)}
+    candidates = {
+        path for path in found.prefiltered
+        if not is_test_path(path) and posixpath.basename(path) != "__init__.py"
+        and path not in found.main_blocks and path not in found.other_main_blocks
+        and (
+            posixpath.join(posixpath.dirname(path), "__init__.py") not in python
+            or _nearest_at_or_above(path, dict.fromkeys(declared, True)) is None
+        )
+    }
+    if not candidates:
+        return {}
+    imported = _reader("imported_modules")(candidates, python, import_lines)
+    names = {path: taken for path, (_, taken) in imported.items()}
+    return _reader("taken_names")(names, {file.display: file.read for file in files}) if names else {}
 
 
 def _unnamed_scripts(

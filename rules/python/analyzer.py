@@ -167,6 +167,8 @@ def _imported_names(facts: FileFacts) -> frozenset[str] | None:
     get_model`) or whole with only attribute reads (`train.get_model()`), the names they take; None for
     any other module (a package's, whose public functions are its API; one handed on whole, whose
     every name may be used)."""
+    if facts.taken_names is not None:
+        return frozenset(facts.taken_names)
     block = facts.main_block
     if not facts.loose_module or block is None or block[0] != "library" or block[2] is None:
         return None
@@ -186,13 +188,19 @@ def _quiet_unused(
     functions that hold hits."""
     hits = walker.hits
     tops = {id(statement) for statement in tree.body if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    methods = {
+        id(method): id(statement) for statement in tree.body if isinstance(statement, ast.ClassDef)
+        for method in statement.body if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
     holding = {scope for hit in hits for scope in hit.scope if scope in tops}
     bindings = idle_bindings(tree, (hit.node for hit in hits if isinstance(hit.node, ast.stmt)), use_failing_modules(walker.catalog))
     read_by = readers(tree, frozenset().union(*bindings.values())) if bindings else {}
     holding |= {reader for found in read_by.values() for reader in found if reader in tops}
+    holding |= {methods[hit.scope[0]] for hit in hits if hit.scope and hit.scope[0] in methods}
     reach = walker.reach
     by_name = reach.calls_by_name_only if reach is not None else (lambda decorator: False)
     dead = never_called(tree, text, holding, script, elsewhere, by_name, imported, walker.in_tests) if holding else frozenset()
+    dead = dead | {method for method, owner in methods.items() if owner in dead}
     idle = idle_imports(bindings, read_by, dead)
     if not dead and not idle:
         return hits

@@ -16,7 +16,11 @@ what is found in it is no lock-in. Only a name nothing could reach is read so:
   train import get_model`, where a recipe's export script borrows the training script's model
   builder) or whole with only attribute reads (`import train`, then `train.get_model()`), that none of
   them takes: no package makes it an API, and its own folder's scripts are all that import the
-  module (`FileFacts.loose_module`).
+  module (`FileFacts.loose_module`);
+- a public function or class of a module no install makes an API (outside every package, or in a
+  package with no build declaration at or above it) that the project's modules import only by name,
+  where none of them takes it and no other file spells it (`FileFacts.taken_names`: `from utils.loss
+  import ComputeLoss` leaves `APLoss` behind): the methods of such a class run nowhere either.
 
 A public function of a package is its API, whose callers are outside the tree: it keeps its
 verdicts. So does every function under a decorator that may register or call it, and every function of a module that reaches its own names at run time
@@ -96,22 +100,28 @@ def never_called(
     imported: Collection[str] | None = None,
     in_tests: bool = True,
 ) -> frozenset[int]:
-    """The ids of the top-level functions of `wanted` (ids of the module's top-level functions: those
-    that hold what may be reported) that nothing names (see the module docstring). `script`: the
+    """The ids of the top-level functions of `wanted` (ids of the module's top-level functions and
+    classes: those that hold what may be reported) that nothing names (see the module docstring); a
+    class counts only where the module's importers take names (`imported`). `script`: the
     module is a script nothing imports and no package holds; `elsewhere`: `reach.Elsewhere`, where a
     name's value is `()` when no other module mentions it; `only_wraps`: whether a decorator leaves
     the function running only where its name is called; `imported`: for a module outside every
     package that its folder's scripts import only by name, the names they import; `in_tests`: the
     module is one a test runner collects, whose `test*` functions it calls."""
-    functions: dict[str, FunctionNode] = {
+    functions: dict[str, FunctionNode | ast.ClassDef] = {
         statement.name: statement for statement in module.body
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
-        and all(only_wraps(decorator) for decorator in statement.decorator_list)
-        and statement.name.strip("_")
-        and not statement.name.startswith("__")
-        and (
-            ((script or (imported is not None and statement.name not in imported)) and not _by_convention(statement.name, in_tests))
-            or (statement.name.startswith("_") and elsewhere.get(statement.name, None) == ())
+        if (
+            isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and all(only_wraps(decorator) for decorator in statement.decorator_list)
+            and statement.name.strip("_")
+            and not statement.name.startswith("__")
+            and (
+                ((script or (imported is not None and statement.name not in imported)) and not _by_convention(statement.name, in_tests))
+                or (statement.name.startswith("_") and elsewhere.get(statement.name, None) == ())
+            )
+        ) or (
+            isinstance(statement, ast.ClassDef) and not statement.decorator_list
+            and imported is not None and statement.name not in imported
         )
     }
     if not any(id(function) in wanted for function in functions.values()) or runs_by_name(text):

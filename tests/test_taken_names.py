@@ -1,0 +1,69 @@
+"""What a project takes from a module that is no API (`taken_names.py`), and the classes and functions
+it leaves behind, which run on no target (`unused.py`)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from cudaudit.model import Severity
+from cudaudit.rules.python.taken_names import taken_names
+from support import analyze
+
+LOSSES = '''import torch
+
+
+class UsedLoss:
+    def __call__(self, x):
+        return x.to("cuda:0")
+
+
+class PairLoss(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.cuda()
+
+
+class SpareLoss(PairLoss):
+    def build(self, x):
+        return torch.zeros(3, device="cuda:0")
+
+
+def old_targets(x):
+    return torch.tensor([], device="cuda:0")
+'''
+TRAIN = "from utils.losses import UsedLoss\n\nloss = UsedLoss()\n"
+
+
+def taken(imported: dict[str, tuple[str, ...] | None], files: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    return taken_names(imported, {path: partial(str.encode, text) for path, text in files.items()})
+
+
+def test_the_names_importers_take_and_those_another_file_spells_are_taken():
+    files = {"utils/losses.py": LOSSES, "train.py": TRAIN}
+    assert taken({"utils/losses.py": ("UsedLoss",)}, files) == {"utils/losses.py": ("UsedLoss",)}
+    configured = {**files, "configs/hyp.yaml": "loss: PairLoss\n", "notes.md": "SpareLossy is another thing.\n"}
+    assert taken({"utils/losses.py": ("UsedLoss",)}, configured) == {"utils/losses.py": ("PairLoss", "UsedLoss")}
+
+
+def test_a_module_taken_whole_or_with_every_name_taken_gives_nothing():
+    files = {"utils/losses.py": LOSSES, "train.py": TRAIN}
+    assert taken({"utils/losses.py": None}, files) == {}
+    every = ("PairLoss", "SpareLoss", "UsedLoss", "old_targets")
+    assert taken({"utils/losses.py": every}, files) == {}
+    assert taken({"utils/losses.py": ("UsedLoss",)}, {**files, "utils/losses.py": "def broken(:\n"}) == {}
+
+
+def test_classes_and_functions_no_importer_takes_run_on_no_target():
+    project = {"README.md": "Train with `python train.py`.\n", "utils/__init__.py": "", "train.py": TRAIN}
+    found = {(f.span.line, f.severity) for f in analyze(LOSSES, path="utils/losses.py", files=project)}
+    # UsedLoss's line alone: PairLoss, SpareLoss (named only by a class left behind) and old_targets run nowhere
+    assert found == {(6, Severity.ERROR), (12, Severity.NOTE), (17, Severity.NOTE), (21, Severity.NOTE)}
+
+
+def test_an_installable_package_keeps_its_public_names_as_api():
+    project = {
+        "README.md": "Train with `python train.py`.\n", "utils/__init__.py": "", "train.py": TRAIN,
+        "pyproject.toml": '[project]\nname = "kit"\nversion = "1.0"\n',
+    }
+    found = {(f.span.line, f.severity) for f in analyze(LOSSES, path="utils/losses.py", files=project)}
+    assert found == {(6, Severity.ERROR), (12, Severity.ERROR), (17, Severity.ERROR), (21, Severity.ERROR)}
