@@ -767,7 +767,8 @@ def enabled_region(call: ast.Call, qualified: str | None, names: ImportTable) ->
     on a CPU-only build, the block runs as written, in full precision (torch 2.13.0 CPU build: a warning,
     the same result), so nothing is lost there. So is an autocast that restores the autocast state
     an earlier one recorded (`enabled=torch.is_autocast_enabled()`, `**saved`: `autocast_state.py`),
-    off where CUDA autocast is. `qualified` is the callee's name, which the walk has already resolved
+    off where CUDA autocast is. A switch that tests the device for the CPU (`enabled=p.device.type !=
+    "cpu"`) turns it off there on purpose: nothing is lost. `qualified` is the callee's name, which the walk has already resolved
     for every call."""
     if qualified in _AUTOCASTS and any(
         keyword.arg == "dtype" and names.resolve(keyword.value) in _FULL_PRECISION for keyword in call.keywords
@@ -786,7 +787,10 @@ def enabled_region(call: ast.Call, qualified: str | None, names: ImportTable) ->
     for value in given:
         if isinstance(value, ast.Constant) and value.value is False:
             return Region(cap=Severity.NOTE)
-        return Region(cuda_guarded=polarity(value, names, Probe.CUDA) is Polarity.POSITIVE)
+        # `enabled=p.device.type != "cpu"`: a switch that tests for the CPU was written with it in mind.
+        return Region(
+            cuda_guarded=polarity(value, names, Probe.CUDA) is Polarity.POSITIVE, cpu_aware=Probe.CPU in probes_in(value, names)
+        )
     return NEUTRAL
 
 
