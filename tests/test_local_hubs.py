@@ -61,5 +61,9 @@ def test_a_scan_caps_the_unreached_part_of_the_copy_at_warnings():
     path = "vendor/encoder_main/encoder/train/loop.py"
     files = {name: text for name, text in COPY.items() if name != path}
     assert {(f.span.line, f.severity) for f in analyze(TRAINER, path=path, files=files)} == {(4, Severity.WARNING)}
-    online = {**files, "predict.py": files["predict.py"].replace(", source='local'", "")}
+    # The copy's own README runs its trainer: a script something names (`unnamed_scripts.py`).
+    online = {
+        **files, "predict.py": files["predict.py"].replace(", source='local'", ""),
+        "vendor/encoder_main/README.md": "Train with `python -m encoder.train.loop`.\n",
+    }
     assert {(f.span.line, f.severity) for f in analyze(TRAINER, path=path, files=online)} == {(4, Severity.ERROR)}
