@@ -182,6 +182,7 @@ _READERS = {
     "pure_python": "cudaudit.rules.builds.compiled:pure_python",
     "unnamed_files": "cudaudit.rules.containers.references:unnamed_files",
     "install_scripts": "cudaudit.rules.containers.references:install_scripts",
+    "cog_predictors": "cudaudit.rules.containers.cog:gpu_predictors",
     "main_block": "cudaudit.rules.python.main_block:main_block",
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
     "taken_names": "cudaudit.rules.python.taken_names:taken_names",
@@ -632,6 +633,7 @@ def build_index(
             **_unreached(files, python, found), **_stranded(files, python, imports), **_hub_copies(files, python),
             **optional, **_unnamed(files, python, found),
             **_off_default_path(python, catalog, developer), **_superseded_builds(python), **_unnamed_files(files),
+            **_cog_predictors(files, python),
             **_op_self_tests(main_blocks, python), **_unnamed_scripts(files, found, every_main_block),
             **_extra_only(python, found, imports, default_entries, files), **developer,
             **_optional_requirements(files, found), **_opt_in_sources(files, found, porting),
@@ -986,6 +988,12 @@ def _unnamed_files(files: list[IndexedFile]) -> dict[str, Evidence]:
     top = posixpath.commonpath([file.display for file in files]) if len(files) > 1 else ""
     others = {file.display: file.read for file in files}
     return _reader("unnamed_files")(judged, others, top, environments + scripts)
+
+
+def _cog_predictors(files: list[IndexedFile], python: dict[str, Reader]) -> dict[str, Evidence]:
+    """`cog.gpu_predictors` for the scan's `cog.yaml` files: the modules a Cog GPU image serves."""
+    configs = {file.display: file.read for file in files if posixpath.basename(file.display).lower() == "cog.yaml"}
+    return _reader("cog_predictors")(configs, python) if configs else {}
 
 
 def _pure_python(files: list[IndexedFile]) -> Evidence | None:
