@@ -422,6 +422,14 @@ class WordSearch:
         """(word index, start, end) of every place `data` holds a word, overlapping ones too."""
         return self._automaton.find_matches_as_indexes(data, overlapping=True)
 
+    def whole_words(self, data: bytes) -> set[bytes]:
+        """The words `data` spells as words of their own: no word byte (`WORD_BYTES`) on either side."""
+        words, size = self.words, len(data)
+        return {
+            words[index] for index, start, end in self.matches(data)
+            if not (start and data[start - 1] in WORD_BYTES) and not (end < size and data[end] in WORD_BYTES)
+        }
+
 
 WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 """The bytes of a word (an identifier's letters, digits and underscores): a name found in a file's

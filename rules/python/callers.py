@@ -363,13 +363,7 @@ def _plain_block(header: bytes) -> bool:
 
 def _mentioned(data: bytes, automaton: WordSearch) -> set[str]:
     """The names of `automaton` that `data` spells as a word."""
-    found: set[str] = set()
-    size = len(data)
-    for index, start, end in automaton.matches(data):
-        if (start and data[start - 1] in WORD_BYTES) or (end < size and data[end] in WORD_BYTES):
-            continue
-        found.add(automaton.words[index].decode("ascii", "replace"))
-    return found
+    return {word.decode("ascii", "replace") for word in automaton.whole_words(data)}
 
 
 def _readings(

@@ -20,7 +20,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Mapping
 
-from cudaudit.rules.catalog import WORD_BYTES, word_automaton
+from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.python.unnamed import read_or_none
 from cudaudit.source import decode_python
 
 Reader = Callable[[], bytes]
@@ -50,14 +51,7 @@ def taken_names(
     if automaton is None:
         return {}
     for other, read in sorted(files.items()):
-        try:
-            data = read()
-        except Exception:  # noqa: BLE001 - an unreadable file names nothing; its own analysis says why
-            continue
-        for index, start, end in automaton.matches(data):
-            if (start and data[start - 1] in WORD_BYTES) or (end < len(data) and data[end] in WORD_BYTES):
-                continue
-            word = automaton.words[index]
+        for word in automaton.whole_words(read_or_none(read) or b""):
             for path in spellings[word] - {other}:
                 untaken[path].discard(word.decode())
     return {

@@ -24,7 +24,8 @@ import posixpath
 from collections.abc import Callable, Iterable, Mapping
 
 from cudaudit.facts import Evidence
-from cudaudit.rules.catalog import WORD_BYTES, word_automaton
+from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.python.unnamed import read_or_none
 
 Reader = Callable[[], bytes]
 
@@ -52,12 +53,6 @@ def unnamed_scripts(candidates: Iterable[str], files: Mapping[str, Reader]) -> d
     for other, read in sorted(files.items()):
         if not left:
             break
-        try:
-            data = read()
-        except Exception:  # noqa: BLE001 - an unreadable file names nothing; its own analysis says why
-            continue
-        for index, start, end in automaton.matches(data):
-            if (start and data[start - 1] in WORD_BYTES) or (end < len(data) and data[end] in WORD_BYTES):
-                continue
-            left -= stems[automaton.words[index]] - {other}
+        for word in automaton.whole_words(read_or_none(read) or b""):
+            left -= stems[word] - {other}
     return {path: Evidence(path, 0, UNNAMED) for path in sorted(left)}
