@@ -25,6 +25,9 @@ from cudaudit.rules.python.switch_parameters import in_signature
 
 _DEFAULT_ON = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)[ \t]*(?::[ \t]*bool[ \t]*)?=[ \t]*True\b")
 """A parameter or keyword given True: `vad=True`, `vad: bool = True`."""
+_TESTED_ALONE = re.compile(rb"\n[ \t]*(?:el)?if[ \t]+(?:not[ \t]+)?([A-Za-z_]\w*)[ \t]*:")
+"""An `if` header that tests a name alone (`if vad:`, `elif not vad:`), with the name: read once per
+module, where a search per candidate name read the module once for each."""
 _VALUE_GIVEN = rb"[ \t]*(?::[ \t]*bool[ \t]*)?=(?!=)[ \t]*"
 """What follows a keyword's name where it is given a value (`vad=`, `vad: bool = `); an annotation
 other than `bool` is not read, so that prose (`f"after vad: dur = {d}"`) gives nothing."""
@@ -35,12 +38,11 @@ def defaulted_on(data: bytes) -> tuple[str, ...]:
     module tests alone (`if vad:`, `if not vad:`)."""
     if b"=True" not in data and b"= True" not in data:
         return ()
+    tested = set(_TESTED_ALONE.findall(data))
     found = set()
     for match in _DEFAULT_ON.finditer(data):
         name = match.group(1)
-        if in_signature(data, match.start()) and re.search(
-            rb"\n[ \t]*(?:el)?if[ \t]+(?:not[ \t]+)?" + re.escape(name) + rb"[ \t]*:", data
-        ):
+        if name in tested and in_signature(data, match.start()):
             found.add(name.decode("ascii"))
     return tuple(sorted(found))
 
@@ -54,7 +56,12 @@ def kept_on(
     names = {name for path, found in candidates.items() if not is_test_path(path) for name in found}
     if not names:
         return {}
-    given = {name: re.compile(rb"(?<![\w.])" + re.escape(name.encode()) + _VALUE_GIVEN) for name in names}
+    # Each pattern starts with its name, then looks behind it: the engine skips to each occurrence
+    # of the name, where a pattern that starts with a lookbehind is tried at every byte.
+    given = {
+        name: re.compile(re.escape(name.encode()) + rb"(?<![\w.]" + re.escape(name.encode()) + rb")" + _VALUE_GIVEN)
+        for name in names
+    }
     passed: set[str] = set()
     refused: set[str] = set()
     for path, read in code.items():
@@ -65,8 +72,8 @@ def kept_on(
         except Exception:  # noqa: BLE001 - an unreadable file passes nothing; its own analysis says why
             continue
         for name, pattern in given.items():
-            if name.encode() not in data:
-                continue
+            if name in refused or name.encode() not in data:
+                continue  # a keyword given anything but True once is refused whatever else passes it
             for match in pattern.finditer(data):
                 if not data.startswith(b"True", match.end()):
                     refused.add(name)
