@@ -21,10 +21,11 @@ import re
 from collections.abc import Callable, Mapping
 
 from cudaudit.filekinds import is_test_path
+from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.switch_parameters import in_signature
 
-_DEFAULT_ON = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)[ \t]*(?::[ \t]*bool[ \t]*)?=[ \t]*True\b")
-"""A parameter or keyword given True: `vad=True`, `vad: bool = True`."""
+_DEFAULT_ON = rb"[ \t]*(?::[ \t]*bool[ \t]*)?=[ \t]*True\b"
+"""What follows a parameter or keyword given True: `vad=True`, `vad: bool = True`."""
 _TESTED_ALONE = re.compile(rb"\n[ \t]*(?:el)?if[ \t]+(?:not[ \t]+)?([A-Za-z_]\w*)[ \t]*:")
 """An `if` header that tests a name alone (`if vad:`, `elif not vad:`), with the name: read once per
 module, where a search per candidate name read the module once for each."""
@@ -38,13 +39,19 @@ def defaulted_on(data: bytes) -> tuple[str, ...]:
     module tests alone (`if vad:`, `if not vad:`)."""
     if b"=True" not in data and b"= True" not in data:
         return ()
-    tested = set(_TESTED_ALONE.findall(data))
     found = set()
-    for match in _DEFAULT_ON.finditer(data):
-        name = match.group(1)
-        if name in tested and in_signature(data, match.start()):
+    for name in set(_TESTED_ALONE.findall(data)):
+        if any(in_signature(data, match.start()) for match in _spelled(name, _DEFAULT_ON).finditer(data)):
             found.add(name.decode("ascii"))
     return tuple(sorted(found))
+
+
+def _spelled(name: bytes, after: bytes) -> re.Pattern[bytes]:
+    """`name` as a word of its own (no word byte or dot before it) followed by `after`. The pattern
+    starts with the name and then looks behind it: the engine skips to each occurrence of the name,
+    where a pattern that starts with a lookbehind is tried at every byte."""
+    literal = re.escape(name)
+    return re.compile(literal + rb"(?<![\w.]" + literal + rb")" + after)
 
 
 def kept_on(
@@ -56,12 +63,8 @@ def kept_on(
     names = {name for path, found in candidates.items() if not is_test_path(path) for name in found}
     if not names:
         return {}
-    # Each pattern starts with its name, then looks behind it: the engine skips to each occurrence
-    # of the name, where a pattern that starts with a lookbehind is tried at every byte.
-    given = {
-        name: re.compile(re.escape(name.encode()) + rb"(?<![\w.]" + re.escape(name.encode()) + rb")" + _VALUE_GIVEN)
-        for name in names
-    }
+    given = {name.encode(): _spelled(name.encode(), _VALUE_GIVEN) for name in names}
+    words = word_automaton(sorted(given))
     passed: set[str] = set()
     refused: set[str] = set()
     for path, read in code.items():
@@ -71,10 +74,11 @@ def kept_on(
             data = read()
         except Exception:  # noqa: BLE001 - an unreadable file passes nothing; its own analysis says why
             continue
-        for name, pattern in given.items():
-            if name in refused or name.encode() not in data:
+        for word in sorted(words.found(data)) if words is not None else ():
+            name = word.decode("ascii")
+            if name in refused:
                 continue  # a keyword given anything but True once is refused whatever else passes it
-            for match in pattern.finditer(data):
+            for match in given[word].finditer(data):
                 if not data.startswith(b"True", match.end()):
                     refused.add(name)
                 elif not in_signature(data, match.start()):
