@@ -864,14 +864,16 @@ def _taken_names(
     above their folder. Read in a scan that sees the whole project, against every file of it."""
     if not found.prefiltered or not _sees_project(files):
         return {}
-    declared = {posixpath.dirname(file.display) for file in files if {FileKind.SETUP, FileKind.PYPROJECT} & set(file.kinds)}
+    declared = dict.fromkeys(
+        (posixpath.dirname(file.display) for file in files if {FileKind.SETUP, FileKind.PYPROJECT} & set(file.kinds)), True
+    )
     candidates = {
         path for path in found.prefiltered
         if not is_test_path(path) and posixpath.basename(path) != "__init__.py"
         and path not in found.main_blocks and path not in found.other_main_blocks
         and (
             posixpath.join(posixpath.dirname(path), "__init__.py") not in python
-            or _nearest_at_or_above(path, dict.fromkeys(declared, True)) is None
+            or _nearest_at_or_above(path, declared) is None
         )
     }
     if not candidates:
