@@ -63,7 +63,7 @@ from cudaudit.rules.python.names import (
     is_off_by_default_read,
     picks_another,
 )
-from cudaudit.rules.python.nodes import child_fields, subtree
+from cudaudit.rules.python.nodes import child_fields, handler_catches, subtree
 from cudaudit.rules.python.platform_paths import assigned_strings
 from cudaudit.siblings import DEVICE_WORDS
 
@@ -791,10 +791,7 @@ OPTIONAL_IMPORT_HANDLERS = frozenset({"ImportError", "ModuleNotFoundError", "Exc
 
 def catches_import_error(handler: ast.ExceptHandler) -> bool:
     """Whether `handler` runs where the module its `try` imports failed to import (`except ImportError:`)."""
-    if handler.type is None:
-        return True
-    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    return any(isinstance(t, ast.Name) and t.id in OPTIONAL_IMPORT_HANDLERS for t in types)
+    return handler_catches(handler, OPTIONAL_IMPORT_HANDLERS)
 
 
 def is_skip_call(statement: ast.stmt, names: ImportTable) -> bool:

@@ -203,3 +203,23 @@ def is_main_test(test: ast.expr) -> bool:
     names = [side.id for side in sides if isinstance(side, ast.Name)]
     values = [side.value for side in sides if isinstance(side, ast.Constant)]
     return names == ["__name__"] and values == ["__main__"]
+
+
+def handler_catches(handler: ast.ExceptHandler, kinds: frozenset[str]) -> bool:
+    """Whether an `except` clause catches one of the exception classes named in `kinds`, by their
+    bare name or as an attribute (`subprocess.CalledProcessError`); a bare `except:` catches all."""
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(
+        (isinstance(t, ast.Name) and t.id in kinds) or (isinstance(t, ast.Attribute) and t.attr in kinds)
+        for t in types
+    )
+
+
+def without_not(test: ast.expr) -> tuple[ast.expr, bool]:
+    """A test with any `not`s in front taken off, and whether their number was odd."""
+    negated = False
+    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test, negated = test.operand, not negated
+    return test, negated

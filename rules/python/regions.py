@@ -36,7 +36,7 @@ from cudaudit.rules.python.guards import (
     stops_the_program,
 )
 from cudaudit.rules.python.names import ImportTable, picks_another
-from cudaudit.rules.python.nodes import children, substituted, subtree
+from cudaudit.rules.python.nodes import children, handler_catches, substituted, subtree, without_not
 from cudaudit.rules.python.process_groups import takes_process_group
 from cudaudit.rules.python.skip_conditions import (
     Skips,
@@ -297,8 +297,7 @@ def branch_regions(test: ast.expr, names: ImportTable, settings: bool = True) ->
 def _launched_by_default(test: ast.expr, names: ImportTable) -> bool:
     """Whether `test` reads (or negates) a multi-process switch the project's configuration turns on
     (`if config.distributed:` with `"distributed": True` in its table of defaults, `launch_switches.py`)."""
-    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        test = test.operand
+    test = without_not(test)[0]
     name = test.attr if isinstance(test, ast.Attribute) else test.id if isinstance(test, ast.Name) else None
     return name in names.launched_by_default
 
@@ -306,9 +305,7 @@ def _launched_by_default(test: ast.expr, names: ImportTable) -> bool:
 def _turned_off_side(test: ast.expr, names: ImportTable) -> Polarity | None:
     """The branch of a test of a parameter every caller keeps True (`if vad:`, `if not vad:`;
     `kept_on.py`) that runs only where it is False; None for any other test."""
-    negated = False
-    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        test, negated = test.operand, not negated
+    test, negated = without_not(test)
     if not (isinstance(test, ast.Name) and test.id in names.kept_on):
         return None
     return Polarity.POSITIVE if negated else Polarity.NEGATIVE
@@ -840,13 +837,15 @@ def handler_region(handler: ast.ExceptHandler, body: list[ast.stmt], names: Impo
     torch.cuda.amp.GradScaler()`) runs only where the module lacks the attribute: a fallback for
     older releases, at most a warning. An attribute of anything else (`torch.accelerator
     .current_accelerator().type`, None on a CPU) can be missing on any release: no region."""
-    types = [] if handler.type is None else handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    if not any(isinstance(t, ast.Name) and t.id == "AttributeError" for t in types):
+    if handler.type is None or not handler_catches(handler, _ATTRIBUTE_ERROR):
         return NEUTRAL
     chains = [node for node in _outer_attributes(body) if not isinstance(node.ctx, ast.Store)]
     if chains and all(names.is_module_chain(node) for node in chains):
         return ANOTHER_PATH
     return NEUTRAL
+
+
+_ATTRIBUTE_ERROR = frozenset({"AttributeError"})
 
 
 def _outer_attributes(body: list[ast.stmt]) -> list[ast.Attribute]:
@@ -873,14 +872,7 @@ def display_region(node: ast.FormattedValue) -> Region:
 
 def _catches_errors(handler: ast.ExceptHandler) -> bool:
     """A handler for what a missing device raises (`RuntimeError`, `AssertionError`), or for anything."""
-    if handler.type is None:
-        return True
-    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    return any(
-        (isinstance(t, ast.Name) and t.id in DEVICE_ERROR_HANDLERS)
-        or (isinstance(t, ast.Attribute) and t.attr in DEVICE_ERROR_HANDLERS)
-        for t in types
-    )
+    return handler_catches(handler, DEVICE_ERROR_HANDLERS)
 
 
 def _falls_back(body: list[ast.stmt]) -> bool:
