@@ -77,6 +77,25 @@ def test_a_name_in_any_file_outside_tests_and_tool_settings_reaches_a_module():
         assert "kit/layers/fused.py" in unreached({**base, **other}), other
 
 
+def test_an_extension_build_in_setup_py_names_no_python_module_of_its_folder():
+    base = {
+        "kit/__init__.py": "", "kit/core.py": "", "run.py": "from kit import core\n",
+        "kit/layers/__init__.py": "", "kit/layers/fused.py": QUANT,
+    }
+    setup = (
+        "from setuptools import setup\nfrom torch.utils.cpp_extension import CUDAExtension\n\n"
+        "def make_ext(name, module, sources):\n"
+        "    return CUDAExtension(name=f'{{module}}.{{name}}', sources=sources)\n\n"
+        "setup(ext_modules=[\n"
+        "    make_ext(name='fused_ext', module='layers.fused', sources=['src/fused.cu']),\n"
+        "    CUDAExtension('kit.layers.fused', ['kit/layers/fused/fused.cu']),\n"
+        "]{})\n"
+    )
+    assert "kit/layers/fused.py" in unreached({**base, "setup.py": setup.format("")})
+    listed = setup.format(", py_modules=['kit.layers.fused']")  # a module the install lists is named
+    assert "kit/layers/fused.py" not in unreached({**base, "setup.py": listed})
+
+
 def test_a_package_none_of_whose_modules_is_reached_shows_no_route_and_is_left_alone():
     library = {"kit/__init__.py": "", "kit/ops.py": QUANT, "kit/api.py": "from kit.ops import scale\n"}
     assert unreached(library) == {}  # its users import `kit.api` from outside the tree

@@ -15,7 +15,10 @@ pkg.tool` in a README, an `importlib.import_module("pkg.ops.fused")`, `--module 
 Python module's commented-out import, `# from pkg.patch import apply`), and, in the `__init__.py` files above it and its
 reached siblings, its last name word as a whole string (`_import_structure["fused"]`, a lazy
 module's table). Lint and packaging settings that list paths (`[tool.*]` tables of
-`pyproject.toml`, `.pre-commit-config.yaml`) name no use. The test suite reaches nothing: a module
+`pyproject.toml`, `.pre-commit-config.yaml`) name no use, and neither does a `setup.py`'s extension build
+(`CUDAExtension(name="pkg.ops.fused_ext", sources=[...])`, or a helper's `make_ext(module="ops.fused",
+sources=[...])`): it names where the compiled module goes and what it compiles, not the Python
+modules of that folder, which only an import or a document reaches. The test suite reaches nothing: a module
 only its tests import is a maintained feature the normal path does not run. A package whose
 `__init__.py` imports modules by a name built at run time (`import_module`, `pkgutil`, a folder
 listing) reaches all its modules, which this reading cannot tell apart. A package none of whose
@@ -26,6 +29,7 @@ what is named anywhere counts as reached.
 
 from __future__ import annotations
 
+import ast
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -35,8 +39,10 @@ from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_document, is_test_path
 from cudaudit.firstparty import ModuleMap, module_map
 from cudaudit.rules.catalog import WORD_BYTES, has_word, word_automaton
+from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.opt_in import import_statements, statement_modules, without_commented_imports
 from cudaudit.rules.python.unnamed import read_or_none
+from cudaudit.source import parse_python
 
 Reader = Callable[[], bytes]
 
@@ -175,6 +181,8 @@ def _named(
             data = _settings_free(other, read_or_none(others[other])) if other in others else text(other)
             if data and other.endswith(".py"):
                 data = without_commented_imports(data)
+            if data and posixpath.basename(other) == "setup.py":
+                data = _without_extension_builds(other, data)
             if not data:
                 continue
             for index, start, end in automaton.matches(data):
@@ -242,6 +250,31 @@ def _built_packages(unreached: list[str], text: Callable[[str], bytes | None]) -
                 break
             folder, above = posixpath.dirname(folder), folder
     return found
+
+
+def _without_extension_builds(path: str, data: bytes) -> bytes:
+    """A `setup.py`'s text with each extension build call blanked: a call whose callee's name ends in
+    `Extension` or that is given `sources=`, whose names and paths place and compile a module
+    (https://setuptools.pypa.io/en/latest/userguide/ext_modules.html) rather than import one. An
+    unparsable script keeps its text (a misreading keeps a verdict)."""
+    if b"Extension" not in data and b"sources" not in data:
+        return data
+    try:
+        tree = parse_python(data.decode("utf-8", "replace"), filename=path)
+    except (SyntaxError, ValueError):
+        return data
+    lines = data.split(b"\n")
+    for node in subtree(tree):
+        if not isinstance(node, ast.Call) or node.end_lineno is None or node.end_col_offset is None:
+            continue
+        callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        if callee.endswith("Extension") or any(keyword.arg == "sources" for keyword in node.keywords):
+            for number in range(node.lineno - 1, node.end_lineno):
+                line = lines[number]
+                start = node.col_offset if number == node.lineno - 1 else 0
+                end = node.end_col_offset if number == node.end_lineno - 1 else len(line)
+                lines[number] = line[:start] + b" " * (end - start) + line[end:]
+    return b"\n".join(lines)
 
 
 def _settings_free(path: str, data: bytes | None) -> bytes | None:
