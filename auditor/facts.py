@@ -261,7 +261,8 @@ class FileFacts:
     compiles the op, `rules/builds/op_self_tests.py`; a monkey patch that nothing
     in the project imports or names, `rules/python/unnamed.py`; a package module that nothing in the project
     reaches by import or by name, `rules/python/unreached.py`; a file of a copied project the project loads
-    only through a local torch hub entry, beyond what its `hubconf.py` reaches, `rules/python/local_hubs.py`;
+    only through a local torch hub entry, or of a vendored program it imports only in part, beyond what
+    `hubconf.py` or the project's imports reach, `rules/python/copied_projects.py`;
     a Dockerfile, or a conda environment file
     or an install script beside the project's own install, that nothing in the project names, `rules/containers/references.py`; a Dockerfile or compose file of a project that also installs without Docker): all it does is another path (`verdicts.off_default_path`)."""
     unrequested: tuple[str, ...] = ()

@@ -48,8 +48,8 @@ Built once per scan, after discovery and before any file is analysed, and read-o
   (`rules/python/unnamed.py`), the package modules nothing in the project reaches by import or by name
   (`rules/python/unreached.py`), the modules of a copied third-party tree whose imports name a
   top-level package the project has only inside another package (`rules/python/stranded.py`), the files of a
-  copied project loaded only through a local torch hub entry that its `hubconf.py` does not reach
-  (`rules/python/local_hubs.py`), and the modules the project imports only inside a `try` that goes on
+  copied project loaded only through a local torch hub entry, or of a vendored program the project imports
+  only in part, that neither `hubconf.py` nor the project's imports reach (`rules/python/copied_projects.py`), and the modules the project imports only inside a `try` that goes on
   where the import fails (`rules/python/optional_modules.py`), the modules that need a package only an
   optional extra installs (`rules/python/extra_only.py`, from `rules/dependencies/declared.py`'s
   reading of each dependency file), the files of developer folders outside the packages
@@ -165,7 +165,7 @@ _READERS = {
     "unreached_modules": "cudaudit.rules.python.unreached:unreached_modules",
     "unnamed_scripts": "cudaudit.rules.python.unnamed_scripts:unnamed_scripts",
     "stranded_modules": "cudaudit.rules.python.stranded:stranded_modules",
-    "hub_copies": "cudaudit.rules.python.local_hubs:hub_copies",
+    "copied_project_files": "cudaudit.rules.python.copied_projects:copied_project_files",
     "optional_modules": "cudaudit.rules.python.optional_modules:optional_modules",
     "tried_imports": "cudaudit.rules.python.optional_modules:tried_imports",
     "failing_without_gpu": "cudaudit.rules.python.optional_modules:failing_without_gpu",
@@ -630,7 +630,7 @@ def build_index(
         ),
         taken_names=_taken_names(files, python, found, import_lines),
         off_default_path={
-            **_unreached(files, python, found), **_stranded(files, python, imports), **_hub_copies(files, python),
+            **_unreached(files, python, found), **_stranded(files, python, imports), **_copied_projects(files, python),
             **optional, **_unnamed(files, python, found),
             **_off_default_path(python, catalog, developer), **_superseded_builds(python), **_unnamed_files(files),
             **_cog_predictors(files, python),
@@ -912,14 +912,15 @@ def _stranded(files: list[IndexedFile], python: dict[str, Reader], imports: TopI
     return _reader("stranded_modules")(python, others, imports)
 
 
-def _hub_copies(files: list[IndexedFile], python: dict[str, Reader]) -> dict[str, Evidence]:
-    """`local_hubs.hub_copies`: the files of a copied project that the project loads only through a
-    local torch hub entry and that its `hubconf.py` does not reach, in a scan that sees the whole
-    project (one given its documents) and holds a `hubconf.py` below its top."""
-    if not _sees_project(files) or not any(posixpath.basename(path) == "hubconf.py" for path in python):
+def _copied_projects(files: list[IndexedFile], python: dict[str, Reader]) -> dict[str, Evidence]:
+    """`copied_projects.copied_project_files`: the files of a copied project that the project loads only
+    through a local torch hub entry, or of a vendored program it imports only in part, that neither its
+    `hubconf.py` nor the project's imports reach, in a scan that sees the whole project (one given its
+    documents)."""
+    if not _sees_project(files):
         return {}
     others = {file.display: file.read for file in files if FileKind.PYTHON not in file.kinds}
-    return _reader("hub_copies")(python, others)
+    return _reader("copied_project_files")(python, others)
 
 
 def _optional_modules(

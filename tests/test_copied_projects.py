@@ -1,12 +1,12 @@
 """A copied project loaded only through a local torch hub entry is another path beyond what its
-`hubconf.py` reaches (`local_hubs.py`)."""
+`hubconf.py` reaches (`copied_projects.py`)."""
 
 from __future__ import annotations
 
 from functools import partial
 
 from cudaudit.model import Severity
-from cudaudit.rules.python.local_hubs import hub_copies
+from cudaudit.rules.python.copied_projects import copied_project_files
 from support import analyze
 
 TRAINER = "import torch\n\ndef step(batch):\n    return batch.cuda()\n\nif __name__ == '__main__':\n    step(None)\n"
@@ -32,7 +32,7 @@ COPY = {
 def copied(files: dict[str, str]) -> set[str]:
     python = {path: partial(str.encode, text) for path, text in files.items() if path.endswith(".py")}
     others = {path: partial(str.encode, text) for path, text in files.items() if not path.endswith(".py")}
-    return set(hub_copies(python, others))
+    return set(copied_project_files(python, others))
 
 
 def test_what_the_hub_entries_do_not_reach_in_a_locally_loaded_copy_is_another_path():
@@ -67,3 +67,54 @@ def test_a_scan_caps_the_unreached_part_of_the_copy_at_warnings():
         "vendor/encoder_main/README.md": "Train with `python -m encoder.train.loop`.\n",
     }
     assert {(f.span.line, f.severity) for f in analyze(TRAINER, path=path, files=online)} == {(4, Severity.ERROR)}
+
+
+PROGRAM = {
+    "README.md": "Run `python demo.py face.png`.\n",
+    "requirements.txt": "torch\n",
+    "demo.py": "from app.models.encoder import build\n\nif __name__ == '__main__':\n    build()\n",
+    "app/__init__.py": "",
+    "app/models/__init__.py": "",
+    "app/models/encoder.py": "from .face_net.nets import get_net\n\ndef build():\n    return get_net('r50')\n",
+    "app/models/face_net/README.md": "Train with `bash run.sh`, which runs `train.py`.\n",
+    "app/models/face_net/run.sh": "python -m torch.distributed.launch --nproc_per_node=8 train.py configs/r50\n",
+    "app/models/face_net/nets/__init__.py": "from .resnet import get_net\n",
+    "app/models/face_net/nets/resnet.py": "import torch\n\ndef get_net(name):\n    return torch.nn.Linear(1, 1)\n",
+    "app/models/face_net/train.py": "from nets import get_net\nfrom loader import Loader\n\n" + TRAINER,
+    "app/models/face_net/loader.py": "import torch\n\nclass Loader:\n    stream = torch.cuda.Stream()\n",
+    "app/models/face_net/tests/test_loader.py": "from loader import Loader\n",
+}
+
+
+def test_what_the_project_does_not_import_of_a_vendored_program_is_another_path():
+    assert copied(PROGRAM) == {
+        "app/models/face_net/README.md",
+        "app/models/face_net/loader.py",
+        "app/models/face_net/run.sh",
+        "app/models/face_net/train.py",
+    }
+
+
+def test_a_vendored_program_the_project_names_installs_or_does_not_import_keeps_its_files():
+    documented = {**PROGRAM, "README.md": "To retrain the encoder: `cd app/models/face_net && bash run.sh`.\n"}
+    assert copied(documented) == set()
+    installed = {**PROGRAM, "app/models/face_net/setup.py": "from setuptools import setup\n\nsetup(name='face_net')\n"}
+    assert copied(installed) == set()  # a nested project of its own: its routes are its user's
+    unimported = {**PROGRAM, "app/models/encoder.py": "def build():\n    return None\n"}
+    assert copied(unimported) == set()
+    no_launcher = {path: text for path, text in PROGRAM.items() if not path.endswith("run.sh")}
+    assert copied(no_launcher) == set()  # a README alone describes a subpackage, not a program of its own
+    trained = {**PROGRAM, "demo.py": PROGRAM["demo.py"] + "from app.models.face_net import train\n"}
+    assert "app/models/face_net/train.py" not in copied(trained)
+    root = {f"app/models/face_net/{path}": text for path, text in PROGRAM.items() if path.startswith("app/models/face_net/")}
+    assert copied({path.removeprefix("app/models/face_net/"): text for path, text in root.items()}) == set()
+
+
+def test_a_scan_caps_a_vendored_programs_own_trainer_at_warnings_and_keeps_what_the_project_imports():
+    path = "app/models/face_net/train.py"
+    files = {name: text for name, text in PROGRAM.items() if name != path}
+    trainer = PROGRAM[path]
+    lines = {(f.span.line, f.severity) for f in analyze(trainer, path=path, files=files)}
+    assert lines == {(7, Severity.WARNING)}
+    imported = {**files, "demo.py": "from app.models.face_net.train import step\n\nstep(None)\n"}
+    assert {(f.span.line, f.severity) for f in analyze(trainer, path=path, files=imported)} == {(7, Severity.ERROR)}
