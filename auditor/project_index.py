@@ -74,12 +74,12 @@ import posixpath
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, partial
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol, TypeVar
 
 from cudaudit.developer_folders import developer_files
 from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, PortedName, RocmBuild, SettingValue
-from cudaudit.filekinds import REQUIREMENTS_FOLDERS, TEST_CONFIGURATIONS, FileKind, is_test_path
+from cudaudit.filekinds import REQUIREMENTS_FOLDERS, TEST_CONFIGURATIONS, FileKind, is_document, is_test_path
 from cudaudit.firstparty import ModuleMap, module_map, namespace_modules
 from cudaudit.model import TARGETS
 from cudaudit.rules.catalog import Catalog
@@ -183,6 +183,7 @@ _READERS = {
     "unnamed_files": "cudaudit.rules.containers.references:unnamed_files",
     "install_scripts": "cudaudit.rules.containers.references:install_scripts",
     "cog_predictors": "cudaudit.rules.containers.cog:gpu_predictors",
+    "hosted_notebooks": "cudaudit.rules.scripts.hosted_notebooks:hosted_notebooks",
     "main_block": "cudaudit.rules.python.main_block:main_block",
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
     "taken_names": "cudaudit.rules.python.taken_names:taken_names",
@@ -633,7 +634,7 @@ def build_index(
             **_unreached(files, python, found), **_stranded(files, python, imports), **_copied_projects(files, python),
             **optional, **_unnamed(files, python, found),
             **_off_default_path(python, catalog, developer), **_superseded_builds(python), **_unnamed_files(files),
-            **_cog_predictors(files, python),
+            **_cog_predictors(files, python), **_hosted_notebooks(files, python, catalog),
             **_op_self_tests(main_blocks, python), **_unnamed_scripts(files, found, every_main_block),
             **_extra_only(python, found, imports, default_entries, files), **developer,
             **_optional_requirements(files, found), **_opt_in_sources(files, found, porting),
@@ -997,6 +998,22 @@ def _cog_predictors(files: list[IndexedFile], python: dict[str, Reader]) -> dict
     """`cog.gpu_predictors` for the scan's `cog.yaml` files: the modules a Cog GPU image serves."""
     configs = {file.display: file.read for file in files if posixpath.basename(file.display).lower() == "cog.yaml"}
     return _reader("cog_predictors")(configs, python) if configs else {}
+
+
+def _hosted_notebooks(files: list[IndexedFile], python: dict[str, Reader], catalog: Catalog) -> dict[str, Evidence]:
+    """`hosted_notebooks.hosted_notebooks` for the scan's notebooks, against its documents and notebooks,
+    with the services of the catalog's `[[hosted_notebook]]` tables, in a scan that sees the whole project
+    (one given its documents) and holds Python modules outside its test suite: a project whose only
+    code is its notebooks has no other route."""
+    notebooks = [file.display for file in files if FileKind.NOTEBOOK in file.kinds]
+    if not notebooks or not _sees_project(files) or all(is_test_path(path) for path in python):
+        return {}
+    services = {table["link"]: table["service"] for _, tables in catalog.tables("hosted_notebook") for table in tables}
+    linking = {
+        file.display: file.read for file in files
+        if FileKind.NOTEBOOK in file.kinds or (not file.kinds and is_document(PurePosixPath(file.display)))
+    }
+    return _reader("hosted_notebooks")(notebooks, linking, services) if services else {}
 
 
 def _pure_python(files: list[IndexedFile]) -> Evidence | None:
