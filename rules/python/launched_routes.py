@@ -7,6 +7,11 @@ init_dist(launcher)` where the module's own `init_dist` starts one on each branc
 has no such single-process arm: it runs only under a launcher (`torchrun --nproc_per_node=1
 train.py` is how it runs on one GPU), so what follows the join is its normal path.
 
+A route that sets the current CUDA device by index on every branch (`torch.cuda.set_device(
+local_rank)` at the top of a worker's method) has chosen its device by that index on every run: a
+later use of the same kind of index (`torch.device(local_rank)`) is on the route the setting is on,
+and keeps that reading rather than the distributed arm's. It counts as a join here.
+
 A return before the join (`if world_size == 1: return`) leaves a single-process route, and the
 code after it keeps the distributed reading; so do joins inside loops, `try` handlers and branches
 that do not all join. A branch that raises goes on nowhere, and does not count against the join.
@@ -22,6 +27,8 @@ from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.process_groups import starts_a_process_group
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+_DEVICE_SETTERS = frozenset({"torch.cuda.set_device"})
 
 _FOLLOWED_CALLS = 2
 """How many of the module's own functions a join may be called through (`main` → `setup` → `init`)."""
@@ -62,7 +69,7 @@ class LaunchedRoutes:
 
     def _joins(self, statement: ast.stmt, depth: int) -> bool:
         """Whether every route through `statement` that goes on joins a process group."""
-        if starts_a_process_group(statement, self._names):
+        if starts_a_process_group(statement, self._names) or self._sets_device(statement):
             return True
         if isinstance(statement, ast.If):
             return self._branch_joins(statement.body, depth) and self._branch_joins(statement.orelse, depth)
@@ -70,6 +77,11 @@ class LaunchedRoutes:
         if depth > 0 and isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
             return self._function_joins(value.func.id, depth - 1)
         return False
+
+    def _sets_device(self, statement: ast.stmt) -> bool:
+        """`torch.cuda.set_device(index)` as a statement of its own."""
+        value = statement.value if isinstance(statement, ast.Expr) else None
+        return isinstance(value, ast.Call) and self._names.resolve(value.func) in _DEVICE_SETTERS
 
     def _branch_joins(self, block: list[ast.stmt], depth: int) -> bool:
         """A branch that joins before it goes on, or one that never goes on (`raise NotImplementedError`)."""
