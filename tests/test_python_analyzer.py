@@ -646,6 +646,22 @@ def test_a_tools_own_gpu_check_is_a_cpu_finding_and_what_follows_keeps_its_own()
     assert {rocm for _, _, _, rocm in found} == {"note"}
 
 
+
+def test_a_raising_call_handed_to_a_shown_statistic_keeps_its_own_severity():
+    """A statistic only shown reads 0 without CUDA whatever device it is handed: a note, with the
+    device it is given (`torch.device("cuda", 0)` only names one). A call that computes the device,
+    `torch.cuda.current_device()`, still raises there: a CPU error on the normal path."""
+    code = (
+        "import torch\n\n\ndef main(model, loader):\n    for batch in loader:\n        model(batch)\n"
+        "        print(torch.cuda.max_memory_reserved(device=torch.cuda.current_device()))\n"
+        "        print(torch.cuda.max_memory_allocated(device=torch.device('cuda', 0)))\n\n\n"
+        "if __name__ == '__main__':\n    main(None, [])\n"
+    )
+    found = {(f.span.line, f.span.column, f.rule, f.targets["cpu"].severity.value) for f in analyze(code)}
+    assert found == {
+        (7, 15, "CDA101", "note"), (7, 53, "CDA101", "error"), (8, 15, "CDA101", "note"), (8, 67, "CDA103", "note"),
+    }
+
 BENCH_TOOL = """import sys
 import torch
 

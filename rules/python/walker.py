@@ -23,9 +23,10 @@ from __future__ import annotations
 import ast
 import importlib
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, cached_property, partial
+from itertools import chain
 from typing import Any
 
 from cudaudit.model import Severity
@@ -803,6 +804,35 @@ class PythonWalker:
         for region in reversed(entered):
             self._context.leave(region)
 
+    def visit_ListComp(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
+        """`[torch.cuda.get_device_name(d.index) for d in devices if d.type == "cuda"]`: the element is
+        computed only for the items every `if` clause lets through, and only where the iterable has
+        items (`for i in range(torch.cuda.device_count())`), as the body of a `for` with an `if` in it."""
+        entered: list[Region] = []
+        try:
+            for generator in node.generators:
+                self.visit(generator.iter)
+                self.visit(generator.target)
+                for region in chain((loop_region(generator.iter, self.names),), self._clause_regions(generator.ifs)):
+                    if region:
+                        self._context.enter(region)
+                        entered.append(region)
+            for element in (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,):
+                self.visit(element)
+        finally:
+            for region in reversed(entered):
+                self._context.leave(region)
+
+    visit_SetComp = visit_GeneratorExp = visit_DictComp = visit_ListComp
+
+    def _clause_regions(self, conditions: list[ast.expr]) -> Iterator[Region]:
+        """The region each `if` clause of a comprehension opens for what follows it, after visiting
+        the clause itself in the regions of the clauses before it."""
+        for condition in conditions:
+            test, body, _ = branch_regions(condition, self.names)
+            self._visit_inside(test, self.visit, condition)
+            yield body
+
     def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
         self.visit(node.target)
         self.visit(node.iter)
@@ -1114,7 +1144,12 @@ class PythonWalker:
         qualified = self.names.resolve(node.func)
         if qualified is not None:
             self.called.add(self.catalog.canonical(qualified))
-        region = call_region(node, qualified, self.names) or self._shown_region(node, qualified)
+        region = call_region(node, qualified, self.names)
+        computed: list[ast.expr | ast.keyword] = []
+        if not region:
+            region = self._shown_region(node, qualified)
+            if region:
+                computed = [a for a in (*node.args, *node.keywords) if self._computes(a)]
         if region:
             self._context.enter(region)
         try:
@@ -1124,11 +1159,27 @@ class PythonWalker:
                 self._visit_uncompared(node)
             elif self.in_tests and isinstance(node.func, ast.Attribute) and node.func.attr in MOCK_ASSERTIONS:
                 self._visit_compared_arguments(node)
+            elif computed:
+                for part in (node.func, *node.args, *node.keywords):
+                    if part not in computed:
+                        self.visit(part)
             else:
                 self.generic_visit(node)
         finally:
             if region:
                 self._context.leave(region)
+        for argument in computed:
+            self.visit(argument)
+
+    def _computes(self, argument: ast.expr | ast.keyword) -> bool:
+        """Whether a statistic's argument calls something to compute its value: the statistic reads 0
+        without CUDA whatever device it is handed, but `torch.cuda.current_device()` in
+        `torch.cuda.max_memory_reserved(device=torch.cuda.current_device())` still raises there, so
+        it keeps its own region. A `torch.device(...)` it is handed only names a device."""
+        return any(
+            isinstance(n, ast.Call) and self.names.resolve(n.func) != "torch.device"
+            for n in subtree(argument.value if isinstance(argument, ast.keyword) else argument)
+        )
 
     def _visit_compared_arguments(self, node: ast.Call) -> None:
         """`module.to.assert_called_with(torch.device("cuda", 1))`: a mock's assertion compares its
