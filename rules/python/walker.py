@@ -1149,7 +1149,8 @@ class PythonWalker:
         if not region:
             region = self._shown_region(node, qualified)
             if region:
-                computed = [a for a in (*node.args, *node.keywords) if self._computes(a)]
+                arguments: list[ast.expr | ast.keyword] = [*node.args, *node.keywords]
+                computed = [a for a in arguments if self._computes(a)]
         if region:
             self._context.enter(region)
         try:
