@@ -113,6 +113,8 @@ _READERS = {
     "unbuilt": "cudaudit.rules.builds.unbuilt_extensions:unbuilt_extensions",
     "unbuilt_called": "cudaudit.rules.builds.unbuilt_extensions:called_where_unbuilt",
     "named_sources": "cudaudit.rules.builds.extension_routes:named_sources",
+    "jit_builds": "cudaudit.rules.builds.jit_builds:read_jit",
+    "jit_folders": "cudaudit.rules.builds.jit_builds:jit_built_folders",
     "routes": "cudaudit.rules.builds.extension_routes:routed_sources",
     "cmake_build": "cudaudit.rules.builds.cmake:read_cmake_build",
     "cmake_cuda_extensions": "cudaudit.rules.builds.cmake:cmake_cuda_extensions",
@@ -535,6 +537,8 @@ def build_index(
         listed = _reader("listed_sources")
         found.builds = {folder: listed(build, found.sources) if build is not None and build.cuda_only_globs else build
                         for folder, build in found.builds.items()}
+    if found.jit_builds and found.sources:
+        _add_jit_builds(found)
     left_out = {source: evidence for build in found.builds.values() if build is not None
                 for source, evidence in build.cuda_only}
     counterparts = _counterparts(files, found.include_paths)
@@ -1482,6 +1486,8 @@ class _Found:
     some: imports inside a `try` that goes on where they fail."""
     named_sources: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> the C/C++ sources a module outside the test suite names (`extension_routes.named_sources`)."""
+    jit_builds: dict[str, Any] = field(default_factory=dict)
+    """Display path -> the module's JIT-build loaders and its calls naming sources (`jit_builds.read_jit`)."""
     unbuilt: list[tuple[str, Evidence, bool, bool]] = field(default_factory=list)
     """`unbuilt_extensions.unbuilt_extensions` of every `setup.py`."""
     cuda_extensions: set[str] = field(default_factory=set)
@@ -1556,6 +1562,9 @@ class _Found:
                 named = remember("named_sources", path, lambda: _reader("named_sources")(path, data()))
                 if named:
                     self.named_sources[path] = named
+                jit = remember("jit_builds", path, lambda: _reader("jit_builds")(path, data()))
+                if jit[0] or jit[1]:
+                    self.jit_builds[path] = jit
                 tried = remember("tried_imports", path, lambda: _reader("tried_imports")(data()))
                 if tried:
                     self.tried_imports[path] = tried
@@ -1650,6 +1659,14 @@ class _Found:
         folder = posixpath.dirname(path)
         if folder not in self.builds or _build_rank(build) >= max(_build_rank(self.builds[folder]), 1):
             self.builds[folder] = build
+
+
+def _add_jit_builds(found: _Found) -> None:
+    """The folders of the sources a JIT `load()` compiles, as implicit hipify builds, where no build
+    script at or above them says what their build does."""
+    for folder, evidence in _reader("jit_folders")(found.jit_builds, found.sources).items():
+        if _nearest_at_or_above(posixpath.join(folder, "-"), found.builds) is None:
+            found.builds[folder] = RocmBuild(evidence.path, BuildMode.IMPLICIT_HIPIFY, evidence)
 
 
 def _build_rank(build: RocmBuild | None) -> int:

@@ -1,0 +1,149 @@
+"""Which C/C++ sources a JIT extension build (`torch.utils.cpp_extension.load()`) compiles.
+
+A project may build its extension when it first needs it rather than at install: a module calls
+`torch.utils.cpp_extension.load(name=..., sources=[...])` itself, or through a function of its own
+(`get_plugin(module_name, sources, **build_kwargs)`) whose parameter reaches `load`'s `sources`,
+often rebuilt on the way (`sources = [os.path.join(source_dir, name) for name in sources]`). On a
+ROCm build of PyTorch, `load()` hipifies those sources, and the headers they include, before hipcc
+compiles them, as `CUDAExtension` does in a `setup.py` (`_jit_compile` calls `hipify_python.hipify`
+with the sources as `extra_files` when `IS_HIP_EXTENSION`,
+https://github.com/pytorch/pytorch/blob/cf30153c4c131c8164ee7798e5022d810682e2cb/torch/utils/cpp_extension.py#L2070):
+an implicit hipify of the folder those sources sit in.
+
+Read from syntax in two steps, each per module (so the cache keeps them): the functions that hand a
+parameter to `load`'s sources (`loaders`), and the calls that name source files (`source_calls`);
+the index joins them across the project (`jit_built_folders`). The sources are the paths a call
+spells, from its module's folder (`source_sets.path_value`).
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+import re
+from collections.abc import Iterable, Mapping
+
+from cudaudit.facts import Evidence
+from cudaudit.rules.builds.source_sets import path_value, scope_paths
+from cudaudit.rules.python.names import ImportTable, final_name
+from cudaudit.rules.python.nodes import subtree
+from cudaudit.source import parse_python
+
+_LOADS = frozenset({"torch.utils.cpp_extension.load"})
+_SOURCE_NAME = re.compile(r"[\w./-]+\.(?:cu|cuh|cpp|cc|cxx)")
+_TEXT_LIMIT = 80
+_BOUND = frozenset({"self", "cls"})
+Loader = tuple[str, str, int]
+"""(function name, parameter name, its position among the positional parameters, -1 for keyword-only)."""
+SourceCall = tuple[str, tuple[str, ...], int, int, str, tuple[str, ...]]
+"""(called name, keyword names, count of positional arguments, line, its text, the display paths of
+the sources it spells) of a call naming source files; the called name is "" for
+`torch.utils.cpp_extension.load` itself."""
+JitReading = tuple[tuple[Loader, ...], tuple[SourceCall, ...]]
+
+
+def read_jit(path: str, data: bytes) -> JitReading:
+    """The module's functions whose parameter reaches a JIT `load()`'s sources, and its calls that
+    name C/C++ source files; empty where the module names neither `load` nor a source."""
+    if b"cpp_extension" not in data and b".cu" not in data and b".cpp" not in data and b".cc" not in data:
+        return (), ()
+    text = data.decode("utf-8", "replace")
+    tree = parse_python(text, filename=path)
+    names = ImportTable(tree)
+    paths = scope_paths(tree, names)
+    lines = text.split("\n")
+    loaders: list[Loader] = []
+    calls: list[SourceCall] = []
+    for node in subtree(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            loaders.extend(_loaders(node, names))
+        elif isinstance(node, ast.Call):
+            called = "" if names.resolve(node.func) in _LOADS else final_name(node.func)
+            spelled = _spelled_sources(node, path, names, paths(node.lineno)) if called is not None else ()
+            if called is not None and spelled:
+                keywords = tuple(sorted(k.arg for k in node.keywords if k.arg))
+                line = " ".join(lines[node.lineno - 1].split())[:_TEXT_LIMIT]
+                calls.append((called, keywords, len(node.args), node.lineno, line, spelled))
+    return tuple(loaders), tuple(calls)
+
+
+def _spelled_sources(call: ast.Call, path: str, names: ImportTable, paths: dict[str, str]) -> tuple[str, ...]:
+    """The C/C++ or CUDA sources the arguments of `call` spell, as display paths from the module's
+    folder: a name, or a path joined from the module's folder (`os.path.join(here, "src", "op.cu")`); each name is also read on its own, from the module's
+folder, for the lists a comprehension joins (`[os.path.join(here, s) for s in ["a.cu", "b.cu"]]`)."""
+    folder = posixpath.dirname(path)
+    found: set[str] = set()
+    for argument in [*call.args, *(k.value for k in call.keywords)]:
+        elements = argument.elts if isinstance(argument, (ast.List, ast.Tuple)) else [argument]
+        spelled = [path_value(element, names, paths) for element in elements]
+        spelled += [node.value for node in subtree(argument) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+        for path_text in spelled:
+            if path_text is not None and _SOURCE_NAME.fullmatch(path_text):
+                source = posixpath.normpath(posixpath.join(folder, path_text))
+                if not source.startswith(".."):
+                    found.add(source)
+    return tuple(sorted(found))
+
+
+def _loaders(function: ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable) -> Iterable[Loader]:
+    """The parameters of `function` that reach the sources of a `load()` it calls: the names in
+    that argument, followed back through the function's assignments."""
+    reaching: set[str] = set()
+    for node in subtree(function):
+        if isinstance(node, ast.Call) and names.resolve(node.func) in _LOADS:
+            sources = next((k.value for k in node.keywords if k.arg == "sources"), node.args[1] if len(node.args) > 1 else None)
+            if sources is not None:
+                reaching |= _names_in(sources)
+    if not reaching:
+        return
+    assignments = [node for node in subtree(function) if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign))]
+    grown = True
+    while grown:
+        grown = False
+        for assignment in assignments:
+            targets = assignment.targets if isinstance(assignment, ast.Assign) else [assignment.target]
+            if assignment.value is None or not any(isinstance(t, ast.Name) and t.id in reaching for t in targets):
+                continue
+            more = _names_in(assignment.value) - reaching
+            if more:
+                reaching |= more
+                grown = True
+    positional = [*function.args.posonlyargs, *function.args.args]
+    if positional and positional[0].arg in _BOUND:
+        positional = positional[1:]  # a method: its callers do not pass `self`
+    for index, argument in enumerate(positional):
+        if argument.arg in reaching:
+            yield function.name, argument.arg, index
+    for argument in function.args.kwonlyargs:
+        if argument.arg in reaching:
+            yield function.name, argument.arg, -1
+
+
+def _names_in(node: ast.AST) -> set[str]:
+    return {sub.id for sub in subtree(node) if isinstance(sub, ast.Name)}
+
+
+def jit_built_folders(readings: Mapping[str, JitReading], sources: Iterable[str]) -> dict[str, Evidence]:
+    """Folder of scanned sources -> the call that JIT-builds them: a module's `load()` naming them,
+    or its call of a project function that hands the argument in that parameter's place to `load()`."""
+    loaders: dict[str, list[tuple[str, int]]] = {}
+    for found, _ in readings.values():
+        for function, parameter, index in found:
+            loaders.setdefault(function, []).append((parameter, index))
+    scanned = set(sources)
+    folders: dict[str, Evidence] = {}
+    for module, (_, calls) in sorted(readings.items()):
+        for called, keywords, count, line, text, spelled in calls:
+            if not _builds(called, keywords, count, loaders):
+                continue
+            for source in spelled:
+                if source in scanned:
+                    folders.setdefault(posixpath.dirname(source), Evidence(module, line, text))
+    return folders
+
+
+def _builds(called: str, keywords: tuple[str, ...], count: int, loaders: Mapping[str, list[tuple[str, int]]]) -> bool:
+    """Whether a call naming sources is a JIT build: `load()` itself, or a loader given its parameter."""
+    if called == "":
+        return True
+    return any(parameter in keywords or 0 <= index < count for parameter, index in loaders.get(called, ()))

@@ -1,0 +1,66 @@
+"""Sources a JIT extension build compiles (`torch.utils.cpp_extension.load()`, directly or through a
+function of the project that hands its parameter on to `sources`): PyTorch hipifies them on a ROCm
+build, as it does a `setup.py`'s `CUDAExtension`. Through the real project index and analyzers."""
+
+from __future__ import annotations
+
+from cudaudit.model import Severity
+from support import analyze
+
+KERNEL = '''#include <cuda_runtime.h>
+void wait(cudaStream_t stream) { cudaStreamSynchronize(stream); }
+'''
+WRAPPER = '''import os
+import torch.utils.cpp_extension
+
+
+def get_plugin(module_name, sources, source_dir=None, **build_kwargs):
+    if source_dir is not None:
+        sources = [os.path.join(source_dir, name) for name in sources]
+    return torch.utils.cpp_extension.load(name=module_name, sources=sources, **build_kwargs)
+'''
+
+
+def _rocm(files: dict[str, str], path: str) -> set[Severity]:
+    return {f.targets["rocm"].severity for f in analyze(files[path], path=path, files=files) if f.rule == "CDA401"}
+
+
+def test_sources_a_wrapper_builds_are_hipified():
+    files = {
+        "utils/plugins.py": WRAPPER,
+        "ops/wait.py": (
+            "import os\nfrom utils import plugins\n\n"
+            "_plugin = plugins.get_plugin('wait_plugin', sources=['wait.cu'], source_dir=os.path.dirname(__file__))\n"
+        ),
+        "ops/wait.cu": KERNEL,
+    }
+    assert _rocm(files, "ops/wait.cu") == {Severity.NOTE}
+    found = analyze(files["ops/wait.cu"], path="ops/wait.cu", files=files)
+    assert all("ops/wait.py:4" in f.targets["rocm"].source for f in found if f.rule == "CDA401")
+
+
+def test_sources_a_direct_load_joins_from_its_folder_are_hipified():
+    files = {
+        "ops/build.py": (
+            "import os\nfrom torch.utils.cpp_extension import load\n\n"
+            "here = os.path.dirname(os.path.abspath(__file__))\n"
+            "ops = load('ops', sources=[os.path.join(here, 'src', 'ops.cpp'), os.path.join(here, 'src', 'wait.cu')])\n"
+        ),
+        "ops/src/wait.cu": KERNEL,
+    }
+    assert _rocm(files, "ops/src/wait.cu") == {Severity.NOTE}
+
+
+def test_a_call_whose_argument_never_reaches_sources_builds_nothing():
+    """`files` is only listed: the build compiles a source of its own, so `wait.cu` keeps its verdicts."""
+    files = {
+        "utils/plugins.py": (
+            "import torch.utils.cpp_extension\n\n\n"
+            "def get_plugin(module_name, files):\n"
+            "    print(files)\n"
+            "    return torch.utils.cpp_extension.load(name=module_name, sources=['plugin.cu'])\n"
+        ),
+        "ops/wait.py": "from utils import plugins\n\n_plugin = plugins.get_plugin('wait_plugin', files=['wait.cu'])\n",
+        "ops/wait.cu": KERNEL,
+    }
+    assert _rocm(files, "ops/wait.cu") == {Severity.WARNING}
