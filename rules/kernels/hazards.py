@@ -155,7 +155,9 @@ def _full_masks(
     found: syntax.QueryMatches, names: set[str], report: Report, mask_droppers: frozenset[str]
 ) -> Iterator[CudaHit | None]:
     """`__shfl_xor_sync(0xffffffff, v, 16)`: HIP's `_sync` builtins take a 64-bit mask, unless the
-    project's porting layer drops the mask (`mask_droppers`) before HIP sees it."""
+    project's porting layer drops the mask (`mask_droppers`) before HIP sees it. A variable declared
+    in 32 bits fails HIP's 64-bit check whatever value it holds (`uint32_t m = 3 << lane`)."""
+    declarations: dict[int, dict[str, list[tuple[int, str]]]] = {}
     for match in found["call"]:
         function = syntax.text(match["call.fn"])
         if not (function.endswith("_sync") or function == "__syncwarp") or function in mask_droppers:
@@ -165,8 +167,29 @@ def _full_masks(
             continue
         mask = arguments[0]
         narrow = function.endswith("_sync") and _INT_MASK.fullmatch(syntax.text(mask).strip()) is not None
-        if narrow or _is_full_mask(mask) or (mask.type == "identifier" and syntax.text(mask) in names):
+        named = mask.type == "identifier" and (syntax.text(mask) in names or _declared_32_bit(mask, declarations))
+        if narrow or _is_full_mask(mask) or named:
             yield report("full-mask", mask.start_byte, mask.end_byte)
+
+
+def _declared_32_bit(name: Node, declarations: dict[int, dict[str, list[tuple[int, str]]]]) -> bool:
+    """Whether the variable `name` is declared in 32 bits (`uint32_t m = ...`, `int groupMask`) in the
+    body of the function around it: HIP's `_sync` templates assert a 64-bit mask whatever its value.
+    The last declaration before the use decides; `declarations` keeps each function's, by its start,
+    read once. Parameters are not followed: a compatibility shim that restates CUDA's own signature
+    (`__shfl_sync(unsigned mask, half var, ...)`) declares one, and whether such a shim is compiled
+    for HIP at all is decided by macros this reading does not follow."""
+    function = _ancestor(name, "function_definition")
+    if function is None:
+        return False
+    found = declarations.get(function.start_byte)
+    if found is None:
+        found = declarations[function.start_byte] = {}
+        for match in syntax.matches(_DECLARED, function):
+            declared = match["name"][0]
+            found.setdefault(syntax.text(declared), []).append((declared.start_byte, _type_text(match["type"][0])))
+    before = [declared for declared in found.get(syntax.text(name), ()) if declared[0] < name.start_byte]
+    return bool(before) and max(before)[1] in _INT_32
 
 
 def _narrow_ballots(found: syntax.QueryMatches, root: Node, report: Report) -> Iterator[CudaHit | None]:
