@@ -11,10 +11,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from cudaudit.rules.catalog import Catalog
+
 ARCH = "arch"
 """A CUDA architecture: `-arch=sm_80`, `-gencode=arch=compute_80,code=sm_80`, `--gpu-architecture`."""
 NVCC_ONLY = "nvcc-only"
 """An option only nvcc understands: `--use_fast_math`, `--expt-relaxed-constexpr`, `-Xptxas`."""
+NVCC_REJECTED = "nvcc-rejected"
+"""An nvcc-only option that HIP's compiler rejects as an unknown argument, so a ROCm build given it
+fails: the catalog's `[[hip_rejected_option]]` tables."""
+REJECTED_TABLE = "hip_rejected_option"
 
 _ARCH = re.compile(
     r"-{1,2}(?:arch|gpu-architecture|code|gpu-code)=(?:sm|compute|lto)_\d+[af]?\S*"
@@ -28,6 +34,7 @@ _NVCC_ONLY = re.compile(
     r"|-Xptxas(?:=.*)?|--ptxas-options(?:=.*)?|-Xcudafe(?:=.*)?|--maxrregcount(?:=.*)?|-maxrregcount(?:=.*)?"
     r"|--ftz=(?:true|false)|--prec-div=(?:true|false)|--prec-sqrt=(?:true|false)|--fmad=(?:true|false)"
     r"|-lineinfo|--resource-usage|--keep-device-functions|--default-stream(?:=.*)?"
+    r"|--allow-unsupported-compiler|--extra-device-vectorization"
 )
 _WORD = re.compile(r"\S+")
 TAKES_VALUE = frozenset({"-arch", "--gpu-architecture", "-gencode", "--gencode", "--generate-code"})
@@ -40,6 +47,17 @@ def flag_key(word: str) -> str | None:
     if _NVCC_ONLY.fullmatch(word):
         return NVCC_ONLY
     return None
+
+
+def rejected_options(catalog: Catalog) -> frozenset[str]:
+    """The nvcc options the catalog says HIP's compiler rejects (`--use_fast_math`)."""
+    return frozenset(table["option"] for _, tables in catalog.tables(REJECTED_TABLE) for table in tables)
+
+
+def rocm_key(key: str, flag: str, rejected: frozenset[str]) -> str:
+    """`NVCC_REJECTED` for an nvcc-only `flag` (`-Xptxas=-v` is `-Xptxas`) among the `rejected`
+    options, else `key`."""
+    return NVCC_REJECTED if key == NVCC_ONLY and flag.split("=", 1)[0] in rejected else key
 
 
 def flags_in(text: str) -> Iterator[tuple[int, int, str]]:

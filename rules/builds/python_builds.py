@@ -37,10 +37,14 @@ from cudaudit.settings import AnalysisSettings
 EXTENSION_DETECTOR = "torch-extension"
 FLAG_DETECTOR = "nvcc-flag"
 CPP_EXTENSION = "torch.utils.cpp_extension."
-MARKERS = ("cpp_extension", "sm_", "compute_", "gencode", "generate-code", "fast_math", "expt-", "ptxas", "-arch")
+MARKERS = (
+    "cpp_extension", "sm_", "compute_", "gencode", "generate-code", "fast_math", "expt-", "ptxas", "-arch",
+    "allow-unsupported-compiler", "extra-device-vectorization",
+)
 """Words without which a module has nothing for this check: it is not walked at all."""
 _FLAG_MARKERS = (
     ("gencode", None), ("generate-code", None), ("fast_math", None), ("--expt-", None), ("ptxas", None),
+    ("allow-unsupported-compiler", None), ("extra-device-vectorization", None),
     ("-arch", re.compile(r"-arch\b")), ("sm_", re.compile(r"(?<!\w)sm_\d")), ("compute_", re.compile(r"compute_\d")),
 )
 """What a module needs before its strings are searched for nvcc flags (`compute_loss` is not one): a
@@ -96,8 +100,9 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
         findings.append(finding if stop is None else _stops_without_cuda_home(finding, f"{path}:{stop.lineno}"))
     flags = any(word in text and (pattern is None or pattern.search(text)) for word, pattern in _FLAG_MARKERS)
     arms: list[tuple[int, int, int]] | None = None  # the arms a ROCm build never takes, read at the first flag
+    rejected = nvcc_flags.rejected_options(catalog) if flags else frozenset()
     for key, node, start, end in _flag_strings(tree) if flags else ():
-        entry = catalog.lookup(FLAG_DETECTOR, key)
+        entry = catalog.lookup(FLAG_DETECTOR, nvcc_flags.rocm_key(key, str(node.value)[start:end], rejected))
         positions = literal_positions(node, lines)
         if entry is None or positions is None:
             continue
