@@ -51,6 +51,19 @@ def test_sources_a_direct_load_joins_from_its_folder_are_hipified():
     assert _rocm(files, "ops/src/wait.cu") == {Severity.NOTE}
 
 
+def test_sources_an_f_string_spells_from_the_module_folder_are_hipified():
+    files = {
+        "tuners/layer.py": (
+            "import os\n\n\ndef get_kernels():\n"
+            "    from torch.utils.cpp_extension import load\n\n"
+            "    here = os.path.dirname(__file__)\n"
+            "    return load(name='k', sources=[f'{here}/fbd/k.cpp', f'{here}/fbd/wait.cu'])\n"
+        ),
+        "tuners/fbd/wait.cu": KERNEL,
+    }
+    assert _rocm(files, "tuners/fbd/wait.cu") == {Severity.NOTE}
+
+
 def test_a_call_whose_argument_never_reaches_sources_builds_nothing():
     """`files` is only listed: the build compiles a source of its own, so `wait.cu` keeps its verdicts."""
     files = {

@@ -69,13 +69,15 @@ def read_jit(path: str, data: bytes) -> JitReading:
 
 def _spelled_sources(call: ast.Call, path: str, names: ImportTable, paths: dict[str, str]) -> tuple[str, ...]:
     """The C/C++ or CUDA sources the arguments of `call` spell, as display paths from the module's
-    folder: a name, or a path joined from the module's folder (`os.path.join(here, "src", "op.cu")`); each name is also read on its own, from the module's
-folder, for the lists a comprehension joins (`[os.path.join(here, s) for s in ["a.cu", "b.cu"]]`)."""
+    folder: a name, a path joined from the module's folder (`os.path.join(here, "src", "op.cu")`), an
+    f-string read piece by piece (`f"{here}/csrc/op.cu"`); each string is also read on its own, from
+    the module's folder, for the lists a comprehension joins (`[join(here, s) for s in ["a.cu"]]`)."""
     folder = posixpath.dirname(path)
     found: set[str] = set()
     for argument in [*call.args, *(k.value for k in call.keywords)]:
         elements = argument.elts if isinstance(argument, (ast.List, ast.Tuple)) else [argument]
-        spelled = [path_value(element, names, paths) for element in elements]
+        spelled = [_formatted_path(element, names, paths) if isinstance(element, ast.JoinedStr)
+                   else path_value(element, names, paths) for element in elements]
         spelled += [node.value for node in subtree(argument) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
         for path_text in spelled:
             if path_text is not None and _SOURCE_NAME.fullmatch(path_text):
@@ -83,6 +85,17 @@ folder, for the lists a comprehension joins (`[os.path.join(here, s) for s in ["
                 if not source.startswith(".."):
                     found.add(source)
     return tuple(sorted(found))
+
+
+def _formatted_path(node: ast.JoinedStr, names: ImportTable, paths: dict[str, str]) -> str | None:
+    """The path an f-string spells from paths the module names: `f"{here}/csrc/op.cu"`."""
+    pieces: list[str] = []
+    for value in node.values:
+        piece = path_value(value.value, names, paths) if isinstance(value, ast.FormattedValue) else path_value(value, names, paths)
+        if piece is None:
+            return None
+        pieces.append(piece)
+    return "".join(pieces).lstrip("/") if pieces and pieces[0] == "" else "".join(pieces)
 
 
 def _loaders(function: ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable) -> Iterable[Loader]:
