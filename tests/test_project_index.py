@@ -549,6 +549,13 @@ def enabled_for(device):
     return torch.cuda.is_available() and device.startswith("cuda")
 
 
+def uses_custom_op(x):
+    assert isinstance(x, torch.Tensor)
+    if x.device.type != "cuda":
+        return False
+    return True
+
+
 def either():
     if torch.cuda.is_available():
         return True
@@ -570,6 +577,7 @@ def test_a_function_that_returns_a_test_is_a_flag_under_every_name_its_module_is
         assert flags[f"{name}.xformers_enabled_vae"] == enabled  # through its local, the call of the first
         assert flags[f"{name}.triton_importable"] == (("optional", "body"),)  # the result of an import
         assert flags[f"{name}.cpu_only"] == (("cuda", None),)  # true without CUDA: neither branch needs it
+        assert flags[f"{name}.uses_custom_op"] == (("cuda", "body"),)  # its argument is read only for where it lives
     assert not {name.rpartition(".")[2] for name in flags} & {
         "torch_importable",  # PyTorch is no optional library
         "enabled_for",  # what it tests depends on its argument

@@ -21,7 +21,9 @@ reads as it reads a flag's value. The project index reads each module's such fun
 flags (`project_flags.py`), by qualified name, so `guards.flag_meaning` of the call is the test of
 that conjunction in every module that imports the function.
 
-Shapes read (anything else, or a value that reads a parameter, is no flag):
+Shapes read (anything else, or a value that reads a parameter other than through its device, is no
+flag: `if x.device.type != "cuda": return False` holds alike for every tensor a caller passes that
+lives on a CUDA device, so such a call tests some GPU, never there on a CPU build):
 
 - early exits `if TEST: return False` (or `None`, `0`, a bare `return`), then `return VALUE`;
   a local bound once before it (`enabled = xformers_enabled()`, then `if not enabled: return False`)
@@ -42,6 +44,7 @@ from cudaudit.rules.python.nodes import subtree
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 MEMOIZERS = frozenset({"functools.lru_cache", "functools.cache"})
+_DEVICE_ATTRIBUTES = frozenset({"device", "is_cuda"})
 """Decorators that only remember a function's results: the function still returns what its body does."""
 _IMPORT_RESULT: FlagMeaning = ((Probe.OPTIONAL, Polarity.POSITIVE),)
 """What `try: import lib; return True` / `except ImportError: return False` tests: the library is installed."""
@@ -72,9 +75,19 @@ def function_meaning(function: FunctionNode, names: ImportTable) -> FlagMeaning 
     if not (isinstance(last, ast.Return) and last.value is not None):
         return None
     conjuncts.append(_substituted(last.value, values))
-    if any(isinstance(node, ast.Name) and node.id in parameters for part in conjuncts for node in subtree(part)):
+    if any(_reads_beyond_device(part, parameters) for part in conjuncts):
         return None  # what the call tests depends on its arguments
     return value_meaning(conjuncts[0] if len(conjuncts) == 1 else ast.BoolOp(op=ast.And(), values=conjuncts), names)
+
+
+def _reads_beyond_device(node: ast.expr, parameters: set[str]) -> bool:
+    """Whether `node` reads a parameter other than through its device (`x.device.type`, `x.is_cuda`):
+    where a tensor lives reads alike whatever tensor a caller passes (`if x.device.type != "cuda":
+    return False` holds only for CUDA tensors, which a CPU build never has), any other read does not."""
+    through_device = {id(sub.value) for sub in subtree(node) if isinstance(sub, ast.Attribute) and sub.attr in _DEVICE_ATTRIBUTES}
+    return any(
+        isinstance(sub, ast.Name) and sub.id in parameters and id(sub) not in through_device for sub in subtree(node)
+    )
 
 
 def _decorator_name(decorator: ast.expr, names: ImportTable) -> str | None:
@@ -87,11 +100,12 @@ def _arguments(arguments: ast.arguments) -> Iterator[ast.arg]:
 
 
 def _without_preamble(body: list[ast.stmt]) -> list[ast.stmt]:
-    """The statements that compute: a docstring, `global` and `nonlocal` declarations and `pass` left out."""
+    """The statements that compute: a docstring, `global` and `nonlocal` declarations, `pass` and
+    `assert`s (a call that returns passed them, whatever it returns) left out."""
     return [
         statement
         for statement in body
-        if not isinstance(statement, (ast.Global, ast.Nonlocal, ast.Pass))
+        if not isinstance(statement, (ast.Global, ast.Nonlocal, ast.Pass, ast.Assert))
         and not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
     ]
 

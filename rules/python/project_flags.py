@@ -60,6 +60,8 @@ _AVAILABILITY_RETURN = re.compile(
 torch.cuda.is_available() and HAS_X`); its literal first word lets the search skip ahead."""
 _TRY_IMPORT = re.compile(rb"try:[ \t]*\n[ \t]+(?:import|from)[ \t]")
 _FALSE_RETURN = re.compile(rb"return False\b")
+_DEVICE_EXIT = re.compile(rb"(?:\.device\.type|\.is_cuda)\b[^\n]*:[ \t]*\n[ \t]+return False\b")
+"""An early `return False` where a tensor is not on the device (`if x.device.type != "cuda":`)."""
 
 
 def read_device_flags(path: str, data: bytes) -> DeviceFlags:
@@ -100,11 +102,13 @@ def read_device_flags(path: str, data: bytes) -> DeviceFlags:
 
 def _may_define_flag_functions(data: bytes) -> bool:
     """Whether a top-level function whose name says nothing (`names_a_probe`) has a `return` that names
-    an availability, or a `return False` in a module that tries an import: read from the bytes, each
+    an availability, a `return False` in a module that tries an import, or one where a tensor is not on
+    the device (`if x.device.type != "cuda": return False`): read from the bytes, each
     such `return` taken to the nearest `def` or `class` above it at the start of a line."""
     returns = [match.start() for match in _AVAILABILITY_RETURN.finditer(data)]
     if _TRY_IMPORT.search(data) is not None:
         returns += [match.start() for match in _FALSE_RETURN.finditer(data)]
+    returns += [match.start() for match in _DEVICE_EXIT.finditer(data)]
     for position in returns:
         above = max(data.rfind(b"\ndef ", 0, position), data.rfind(b"\nasync def ", 0, position))
         if data.rfind(b"\nclass ", 0, position) > above:
