@@ -27,10 +27,13 @@ from cudaudit.facts import Evidence
 from cudaudit.rules.builds.source_sets import path_value, scope_paths
 from cudaudit.rules.python.names import ImportTable, final_name
 from cudaudit.rules.python.nodes import subtree
-from cudaudit.source import parse_python
+from cudaudit.source import decode_python, read_tree
 
 _LOADS = frozenset({"torch.utils.cpp_extension.load"})
 _SOURCE_NAME = re.compile(r"[\w./-]+\.(?:cu|cuh|cpp|cc|cxx)")
+_SOURCE_STRING = re.compile(rb"\.c(?:u|uh|pp|c|xx)[\"']")
+"""The end of a string that names a source (`"op.cu"`, `f"{here}/op.cpp"`): without one, and without
+`cpp_extension`, a module neither builds nor names a source, and is not parsed."""
 _TEXT_LIMIT = 80
 _BOUND = frozenset({"self", "cls"})
 Loader = tuple[str, str, int]
@@ -45,10 +48,10 @@ JitReading = tuple[tuple[Loader, ...], tuple[SourceCall, ...]]
 def read_jit(path: str, data: bytes) -> JitReading:
     """The module's functions whose parameter reaches a JIT `load()`'s sources, and its calls that
     name C/C++ source files; empty where the module names neither `load` nor a source."""
-    if b"cpp_extension" not in data and b".cu" not in data and b".cpp" not in data and b".cc" not in data:
+    if b"cpp_extension" not in data and _SOURCE_STRING.search(data) is None:
         return (), ()
-    text = data.decode("utf-8", "replace")
-    tree = parse_python(text, filename=path)
+    text = decode_python(data)
+    tree = read_tree(text, filename=path)
     names = ImportTable(tree)
     paths = scope_paths(tree, names)
     lines = text.split("\n")
