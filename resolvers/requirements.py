@@ -423,7 +423,7 @@ def _requirement_hits(text: str, requirement: Requirement, catalog: Catalog) -> 
             start = at + spec.version.index("+")
             end = at + len(spec.version)
             hits.append(PackageHit(LOCAL_VERSION, label_key, start, end, text[start:end]))
-    if requirement.url:
+    if requirement.url and not _VCS_SCHEME.match(requirement.url):  # `name @ git+URL` is read by its name
         at = text.find(requirement.url, name.end())
         if at >= 0:
             hits.extend(shift(_location_hits(requirement.url, catalog), at))
@@ -431,7 +431,10 @@ def _requirement_hits(text: str, requirement: Requirement, catalog: Catalog) -> 
 
 
 def _location_hits(location: str, catalog: Catalog) -> list[PackageHit]:
-    """A wheel URL or file name: the index it comes from and the local label in its file name."""
+    """A wheel URL or file name: the index it comes from and the local label in its file name; a
+    version-control URL: the package it installs (`_vcs_name_hits`)."""
+    if _VCS_SCHEME.match(location):
+        return _vcs_name_hits(location, catalog)
     hits = index_hits(location, catalog) if "://" in location else []
     filename = posixpath.basename(location.split("?", 1)[0].split("#", 1)[0])
     try:
@@ -449,6 +452,27 @@ def _location_hits(location: str, catalog: Catalog) -> list[PackageHit]:
         if tag is not None:
             hits.append(PackageHit(LOCAL_VERSION, key, offset + tag.start(), offset + tag.end(), tag.group(0)))
     return hits
+
+
+_VCS_SCHEME = re.compile(r"(?i)(?:git|hg|svn|bzr)\+[a-z]+://")
+_EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def _vcs_name_hits(location: str, catalog: Catalog) -> list[PackageHit]:
+    """`git+https://github.com/org/name@v1.0#egg=name`: pip installs the project under its `#egg=` name
+    where the URL gives one; without it, under the name its metadata declares, which the URL does not
+    spell: the repository's name (`name`, less `.git` and `@ref`) is read in its place, as the projects
+    the catalog knows name their repositories after their distributions. The hit covers that name."""
+    egg = _EGG.search(location)
+    if egg is not None:
+        name, start = egg.group(1), egg.start(1)
+    else:
+        path = location.split("#", 1)[0].split("?", 1)[0].rstrip("/")
+        tail = path.rsplit("/", 1)[-1]
+        name = tail.split("@", 1)[0].removesuffix(".git")
+        start = path.rfind(tail)
+    found = package_key(name, (), None, catalog) if _NAME.fullmatch(name) else None
+    return [PackageHit(PACKAGE, found[0], start, start + len(name), name)] if found else []
 
 
 def _looks_like_location(text: str) -> bool:

@@ -203,12 +203,26 @@ def test_requirement_hits_give_offsets_into_the_string_passed():
     assert index_hits("https://download.pytorch.org/whl/cpu") == []
 
 
+def test_version_control_urls_are_read_by_the_package_they_install():
+    """pip names a VCS install by its `#egg=` fragment or, without one, by the project's metadata, which
+    the repository's name stands for; `name @ git+URL` is read once, by its name."""
+    bare = "git+https://github.com/NVlabs/nvdiffrast/"
+    (hit,) = requirement_hits(bare)
+    assert (hit.key, hit.text, bare[hit.start : hit.end]) == ("nvdiffrast", "nvdiffrast", "nvdiffrast")
+    (egg,) = requirement_hits("git+https://example.org/mirror/render.git@v0.3.3#egg=nvdiffrast&subdirectory=py")
+    assert egg.key == "nvdiffrast"
+    (named,) = requirement_hits("nvdiffrast @ git+https://github.com/NVlabs/nvdiffrast.git@v0.3.3")
+    assert (named.start, named.end) == (0, len("nvdiffrast"))
+    assert requirement_hits("git+https://github.com/lhotse-speech/lhotse") == []
+    assert requirement_hits("git+https://github.com/org/render.git@nvdiffrast") == []
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(
         st.sampled_from(["torch", "cupy-cuda12x", "==", "+cu121", "[", "]", "cuda12", ";", " ", "@", "https://",
                          "download.pytorch.org/whl/cu121", "-", "--index-url", "=", "${X}", "%2B", ".whl", "\\", "é",
-                         "bitsandbytes", "<0.49", "~=", ",", "'", "extra ==", "\t", "#"]),
+                         "bitsandbytes", "<0.49", "~=", ",", "'", "extra ==", "\t", "#", "git+", "#egg=", "/"]),
     ).map("".join)
 )
 def test_requirement_logic_never_raises_and_offsets_match(text):
