@@ -30,6 +30,8 @@ import ast
 from collections.abc import Callable
 from functools import partial
 
+from cudaudit.rules.python.amp_parameters import only_amp_device
+from cudaudit.rules.python.concerns.devices import AMP_DEVICE_KEY
 from cudaudit.rules.python.device_syntax import (
     NCCL,
     cli_option_names,
@@ -169,7 +171,8 @@ class NamedSettings(Concern):
     def on_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
         for name, position, default in parameter_defaults(node.args):
             region = self.walk.default_region(node, name, position, default)
-            self.walk.within_default(node, region, partial(self._report, name, default))
+            key = AMP_DEVICE_KEY if only_amp_device(node, name, self.walk.names) else ""
+            self.walk.within_default(node, region, partial(self._report, name, default, key=key))
 
     on_AsyncFunctionDef = on_Lambda = on_FunctionDef
 
@@ -210,9 +213,9 @@ class NamedSettings(Concern):
         arguments = self.walk.functions[-1].args
         return any(arg.arg == receiver.id for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs))
 
-    def _report(self, name: str | None, value: ast.expr, option: str | None = None) -> None:
+    def _report(self, name: str | None, value: ast.expr, option: str | None = None, key: str = "") -> None:
         if name and names_setting(name, "device"):
-            self.walk.report_values(value, DEVICE_STRING, is_cuda_device_string, option=option)
+            self.walk.report_values(value, DEVICE_STRING, is_cuda_device_string, key=key, option=option)
         elif name and names_setting(name, "backend") and not names_setting(name, "nccl"):
             # `NCCL_BACKEND = "nccl"` names the backend's string, as an enum member does: it chooses nothing
             self.walk.report_values(value, BACKEND, is_nccl_string)
