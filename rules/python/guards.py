@@ -257,14 +257,19 @@ def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | Non
         if launched is not None:  # `LOCAL_RANK == -1` holds on one process: its false branch is the launch's
             return Polarity.POSITIVE if launched else Polarity.NEGATIVE
         negated = isinstance(test.ops[0], (ast.NotEq, ast.NotIn, ast.IsNot))
-        if is_none(test.comparators[0]):  # `torch.version.cuda is None` asks "no CUDA?"
-            negated = not negated
+        if is_none(test.comparators[0]) or _is_false(test.comparators[0]):
+            negated = not negated  # `torch.version.cuda is None` asks "no CUDA?", `use_ddp is False` "no DDP?"
         if probe is Probe.CUDA and not _only_gpu_devices(test):
             return None  # `device in ("cuda", "cpu")`: both branches may run without a GPU
         if probe is Probe.OTHER_DEVICE and not _only_other_devices(test, names):
             return None  # `device in ("npu", "cuda")`: the branch runs on a GPU too
         return Polarity.NEGATIVE if negated else Polarity.POSITIVE
     return Polarity.POSITIVE
+
+
+def _is_false(node: ast.expr) -> bool:
+    """`False`, as `x is False` and `x == False` compare with it."""
+    return isinstance(node, ast.Constant) and node.value is False
 
 
 _ABSENT_VALUES: dict[str, int | bool] = {
