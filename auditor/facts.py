@@ -295,6 +295,9 @@ class FileFacts:
     it in another module, the names other modules import from it or None for all), whose block is
     another path unless it reads the command line, or ("script", None, ()) for one nothing imports,
     whose top-level functions nothing calls are another path (`rules/python/main_block.py`)."""
+    cpu_saved_files: tuple[str, ...] = ()
+    """The file names every `torch.save` of the project's modules outside the tests fills with CPU
+    values only (`rules/python/checkpoint_writers.py`): a load of one restores CPU tensors anywhere."""
     loose_module: bool = False
     """This Python module has a `__main__` block, other modules import it, and no package holds it (no
     `__init__.py` beside it): its own folder's scripts are its only importers, so a public function

@@ -59,7 +59,9 @@ Built once per scan, after discovery and before any file is analysed, and read-o
 - the top-level classes and functions a registry selects by a name that is not its default
   (`@register_backend("remote")`; `rules/python/registries.py`);
 - the packages installed only on request (xFormers, FlashAttention) that a module imports and that
-  no install route of its part of the project names (`rules/python/unrequested.py`).
+  no install route of its part of the project names (`rules/python/unrequested.py`);
+- the file names every `torch.save` of the project's modules fills with CPU values only (a data
+  preparation script's `"train.pt"`; `rules/python/checkpoint_writers.py`).
 
 Each reader sees one file at a time; a file it cannot read or parse adds nothing (the file's
 own analysis reports it), so one bad header never stops the scan. `facts(path, kinds)` then
@@ -166,6 +168,8 @@ _READERS = {
     "unnamed_modules": "cudaudit.rules.python.unnamed:unnamed_modules",
     "unreached_modules": "cudaudit.rules.python.unreached:unreached_modules",
     "unnamed_scripts": "cudaudit.rules.python.unnamed_scripts:unnamed_scripts",
+    "saved_files": "cudaudit.rules.python.checkpoint_writers:saved_files",
+    "cpu_saved_files": "cudaudit.rules.python.checkpoint_writers:cpu_saved_files",
     "stranded_modules": "cudaudit.rules.python.stranded:stranded_modules",
     "copied_project_files": "cudaudit.rules.python.copied_projects:copied_project_files",
     "optional_modules": "cudaudit.rules.python.optional_modules:optional_modules",
@@ -371,6 +375,9 @@ class ProjectIndex:
     unrequested: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Python module -> the packages installed only on request that it imports and that no install
     route of its part of the project names (`unrequested.unrequested_packages`)."""
+    cpu_saved_files: frozenset[str] = frozenset()
+    """The file names every `torch.save` of the project's modules outside the tests fills with CPU
+    values only (`checkpoint_writers.cpu_saved_files`)."""
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
@@ -394,6 +401,7 @@ class ProjectIndex:
             facts["fallback_callees"] = self.fallback_callees.get(path, ())
             facts["off_default_path"] = self.off_default_path.get(path)
             facts["unrequested"] = self.unrequested.get(path, ())
+            facts["cpu_saved_files"] = tuple(sorted(self.cpu_saved_files))
             if self.unimportable and is_test_path(path):
                 facts["unimportable"] = self.unimportable
             facts["loose_module"] = path in self.loose_libraries
@@ -650,6 +658,7 @@ def build_index(
         unimported_bindings=_unimported_bindings(files, catalog),
         unimportable=_unimportable(python, found, imports, absent),
         unrequested=_unrequested(files, python, found, catalog, remember),
+        cpu_saved_files=_cpu_saved_files(python, remember),
     )
 
 
@@ -666,6 +675,22 @@ def _top_level_imports(python: dict[str, Reader], remember: Remember, path: str)
 
 TopImports = Callable[[str], tuple[Any, ...]]
 """`_top_level_imports` of the scan's modules, by display path."""
+
+
+def _cpu_saved_files(python: dict[str, Reader], remember: Remember) -> frozenset[str]:
+    """`checkpoint_writers.cpu_saved_files` of the modules outside the test suite, each read once
+    (`checkpoint_writers.saved_files`, from the cache); one that cannot be read or parsed saves
+    nothing here (it cannot run either; its own analysis says why)."""
+    read = _reader("saved_files")
+    modules = []
+    for path, source in python.items():
+        if is_test_path(path):
+            continue
+        try:
+            modules.append(remember("saved_files", path, partial(lambda source: read(source()), source)))
+        except Exception:  # noqa: BLE001 - an unreadable module writes nothing here
+            continue
+    return _reader("cpu_saved_files")(modules) if modules else frozenset()
 
 
 def _unimportable(

@@ -86,6 +86,7 @@ def _walked(
         script=script,
         elsewhere=elsewhere,
         fallback_calls=FallbackCalls(tree, {name: frozenset(params) for name, params in facts.fallback_callees}),
+        cpu_saved_files=frozenset(facts.cpu_saved_files),
     )
     walker.visit(tree)
     walker.hits = _quiet_unused(walker, tree, text, script, elsewhere, _imported_names(facts))

@@ -31,9 +31,11 @@ class SavedFiles:
     """What one module writes, read lazily: most modules load no checkpoint, and those that do
     usually have one load that the first reading settles."""
 
-    def __init__(self, module: ast.Module, names: ImportTable) -> None:
+    def __init__(self, module: ast.Module, names: ImportTable, saved_elsewhere: frozenset[str] = frozenset()) -> None:
         self._module = module
         self._names = names
+        self._saved_elsewhere = saved_elsewhere
+        """The file names every save of the project fills with CPU values only (`checkpoint_writers.py`)."""
         self._written: dict[int, dict[str, tuple[int, int]]] = {}
         """Per scope (read only when it loads a checkpoint): what it saves to or makes buffers of."""
         self._cpu_files: frozenset[str] | None = None
@@ -151,20 +153,26 @@ class SavedFiles:
     def cpu_file(self, path: ast.expr) -> bool:
         """Whether `path` names a file (`"trainfeat.pth"` in `os.path.join(args.load, "trainfeat.pth")`)
         that every `torch.save` of the module to that name fills with objects moved to the CPU
-        (`feats.cpu()`, `.to("cpu")`, `{k: v.cpu() for ...}`): it holds CPU tensors on any machine."""
+        (`feats.cpu()`, `.to("cpu")`, `{k: v.cpu() for ...}`), or that every save of the project to
+        that name fills with CPU values only (a data preparation script's `"train.pt"`): it holds
+        CPU tensors on any machine."""
+        name = file_name(path)
+        if name is None:
+            return False
+        if name in self._saved_elsewhere:
+            return True
         if self._cpu_files is None:
             self._cpu_files = self._files_saved_from_cpu()
-        name = _file_name(path)
-        return name is not None and name in self._cpu_files
+        return name in self._cpu_files
 
     def _files_saved_from_cpu(self) -> frozenset[str]:
         cpu: set[str] = set()
         other: set[str] = set()
         for node in subtree(self._module):
             if isinstance(node, ast.Call) and self._calls(node, SAVERS) and len(node.args) > 1:
-                name = _file_name(node.args[1])
+                name = file_name(node.args[1])
                 if name is not None:
-                    (cpu if _on_cpu(node.args[0]) else other).add(name)
+                    (cpu if on_cpu(node.args[0]) else other).add(name)
         return frozenset(cpu - other)
 
     def read_back(self, call: ast.Call, scope: Scope) -> bool:
@@ -265,7 +273,7 @@ def _pattern(path: ast.expr, assigned: dict[str, ast.expr]) -> str:
     return ast.dump(Inline().visit(copy.deepcopy(path)))
 
 
-def _file_name(path: ast.expr) -> str | None:
+def file_name(path: ast.expr) -> str | None:
     """The file a path expression names by a literal: the last string constant in it that has an
     extension (`os.path.join(d, "trainfeat.pth")`, `d / "model.pt"`, `f"{d}/model.pt"`)."""
     names = [
@@ -276,7 +284,7 @@ def _file_name(path: ast.expr) -> str | None:
     return names[-1] if names else None
 
 
-def _on_cpu(value: ast.expr) -> bool:
+def on_cpu(value: ast.expr) -> bool:
     """`x.cpu()`, `x.to("cpu")`, `x.to(device="cpu")`, and dict, list or tuple displays and
     comprehensions all of whose values are such."""
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
@@ -287,13 +295,13 @@ def _on_cpu(value: ast.expr) -> bool:
             return any(isinstance(t, ast.Constant) and t.value == "cpu" for t in targets)
         return False
     if isinstance(value, ast.DictComp):
-        return _on_cpu(value.value)
+        return on_cpu(value.value)
     if isinstance(value, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
-        return _on_cpu(value.elt)
+        return on_cpu(value.elt)
     if isinstance(value, ast.Dict):
-        return bool(value.values) and all(_on_cpu(v) for v in value.values)
+        return bool(value.values) and all(on_cpu(v) for v in value.values)
     if isinstance(value, (ast.List, ast.Tuple)):
-        return bool(value.elts) and all(_on_cpu(v) for v in value.elts)
+        return bool(value.elts) and all(on_cpu(v) for v in value.elts)
     return False
 
 

@@ -195,8 +195,12 @@ class PythonWalker:
         imported: frozenset[str] = frozenset(),
         attribute_stores: Mapping[str, int] | None = None,
         fallback_calls: FallbackCalls | None = None,
+        cpu_saved_files: frozenset[str] = frozenset(),
     ) -> None:
         self.names = names
+        self.cpu_saved_files = cpu_saved_files
+        """The file names every save of the project fills with CPU values only (`checkpoint_writers.py`,
+        through the project index)."""
         self.fallback_calls = fallback_calls or FallbackCalls(ast.Module(body=[], type_ignores=[]), {})
         """The module's calls of the project's callees that replace a device with the CPU without
         CUDA (`fallback_callees.py`, through the project index)."""

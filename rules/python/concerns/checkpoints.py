@@ -9,7 +9,10 @@ Not met:
 - a call that passes `**kwargs` or `*args`, which may name a `map_location`, or a second positional
   argument (`torch.load(path, "cpu")`: `map_location` is the second parameter);
 - a load of a file that cannot hold another machine's GPU tensors, or that the same process wrote
-  (`checkpoint_sources.py`: read back, a CPU file, an array cache, rebuilt on failure). A path
+  (`checkpoint_sources.py`: read back, a CPU file, an array cache, rebuilt on failure), or a file
+  name every save of the project fills with CPU values only (`checkpoint_writers.py`: a data
+  preparation script's `"train.pt"` of token ids, a conversion script's weights loaded with
+  `map_location="cpu"`). A path
   saved in one function and loaded in another (`save_checkpoint(path)`, `resume(path)`) is still
   met: the two may run on different machines. So is a save after the load: a cache a previous run
   wrote (`if exists: load, else: compute and save`);
@@ -45,7 +48,7 @@ class CheckpointLoads(Concern):
 
     def on_Module(self, node: ast.Module) -> None:
         self._module = node
-        self._saved = SavedFiles(node, self.walk.names)
+        self._saved = SavedFiles(node, self.walk.names, self.walk.cpu_saved_files)
 
     def on_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         self._functions.append(node)
