@@ -18,18 +18,18 @@ not seen.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from cudaudit.filekinds import is_test_path
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.switch_parameters import in_signature
 
-_DEFAULT_ON = rb"[ \t]*(?::[ \t]*bool[ \t]*)?=[ \t]*True\b"
+_DEFAULT_ON = re.compile(rb"[ \t]*(?::[ \t]*bool[ \t]*)?=[ \t]*True\b")
 """What follows a parameter or keyword given True: `vad=True`, `vad: bool = True`."""
 _TESTED_ALONE = re.compile(rb"\n[ \t]*(?:el)?if[ \t]+(?:not[ \t]+)?([A-Za-z_]\w*)[ \t]*:")
 """An `if` header that tests a name alone (`if vad:`, `elif not vad:`), with the name: read once per
 module, where a search per candidate name read the module once for each."""
-_VALUE_GIVEN = rb"[ \t]*(?::[ \t]*bool[ \t]*)?=(?!=)[ \t]*"
+_VALUE_GIVEN = re.compile(rb"[ \t]*(?::[ \t]*bool[ \t]*)?=(?!=)[ \t]*")
 """What follows a keyword's name where it is given a value (`vad=`, `vad: bool = `); an annotation
 other than `bool` is not read, so that prose (`f"after vad: dur = {d}"`) gives nothing."""
 
@@ -41,17 +41,27 @@ def defaulted_on(data: bytes) -> tuple[str, ...]:
         return ()
     found = set()
     for name in set(_TESTED_ALONE.findall(data)):
-        if any(in_signature(data, match.start()) for match in _spelled(name, _DEFAULT_ON).finditer(data)):
+        if any(in_signature(data, start) for start, _ in _spelled(data, name, _DEFAULT_ON)):
             found.add(name.decode("ascii"))
     return tuple(sorted(found))
 
 
-def _spelled(name: bytes, after: bytes) -> re.Pattern[bytes]:
-    """`name` as a word of its own (no word byte or dot before it) followed by `after`. The pattern
-    starts with the name and then looks behind it: the engine skips to each occurrence of the name,
-    where a pattern that starts with a lookbehind is tried at every byte."""
-    literal = re.escape(name)
-    return re.compile(literal + rb"(?<![\w.]" + literal + rb")" + after)
+_WORD_OR_DOT = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+
+
+def _spelled(data: bytes, name: bytes, after: re.Pattern[bytes]) -> Iterator[tuple[int, int]]:
+    """(start, end) of each place `data` spells `name` as a word of its own (no word byte or dot
+    before it) followed by `after`, left to right without overlap, as a pattern of the name and
+    then `after` would find them. Found from each occurrence of the name, where a pattern compiled
+    per name (one for each name a module tests alone) cost more than the search."""
+    start = data.find(name)
+    while start >= 0:
+        match = after.match(data, start + len(name)) if start == 0 or data[start - 1] not in _WORD_OR_DOT else None
+        if match is None:
+            start = data.find(name, start + 1)
+        else:
+            yield start, match.end()
+            start = data.find(name, match.end())
 
 
 def kept_on(
@@ -63,8 +73,7 @@ def kept_on(
     names = {name for path, found in candidates.items() if not is_test_path(path) for name in found}
     if not names:
         return {}
-    given = {name.encode(): _spelled(name.encode(), _VALUE_GIVEN) for name in names}
-    words = word_automaton(sorted(given))
+    words = word_automaton(sorted(name.encode() for name in names))
     passed: set[str] = set()
     refused: set[str] = set()
     for path, read in code.items():
@@ -78,10 +87,10 @@ def kept_on(
             name = word.decode("ascii")
             if name in refused:
                 continue  # a keyword given anything but True once is refused whatever else passes it
-            for match in given[word].finditer(data):
-                if not data.startswith(b"True", match.end()):
+            for start, end in _spelled(data, word, _VALUE_GIVEN):
+                if not data.startswith(b"True", end):
                     refused.add(name)
-                elif not in_signature(data, match.start()):
+                elif not in_signature(data, start):
                     passed.add(name)
     kept = passed - refused
     found = {path: frozenset(kept.intersection(names)) for path, names in candidates.items() if not is_test_path(path)}

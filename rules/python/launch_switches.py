@@ -46,16 +46,36 @@ def switch_values(data: bytes, python: bool) -> tuple[tuple[str, bool | None], .
     if b"distributed" not in data and b"ddp" not in data:
         return ()
     found: set[tuple[str, bool | None]] = set()
+    lines = _switch_lines(data)
     entries = _TABLE_ENTRY if python else _YAML_ENTRY
-    for match in entries.finditer(data):
-        if _is_switch(match.group(1)):
-            found.add((match.group(1).decode("ascii"), match.group(2) in (b"True", b"true", b"yes")))
+    for start, end in lines:
+        for match in entries.finditer(data, start, end):
+            if _is_switch(match.group(1)):
+                found.add((match.group(1).decode("ascii"), match.group(2) in (b"True", b"true", b"yes")))
     if python:
         for pattern in (_SET_OFF, _OPTION_FLAG, _TYPED_FIELD):
             found.update(
-                (match.group(1).decode("ascii"), None) for match in pattern.finditer(data) if _is_switch(match.group(1))
+                (match.group(1).decode("ascii"), None)
+                for start, end in lines for match in pattern.finditer(data, start, end) if _is_switch(match.group(1))
             )
     return tuple(sorted(found, key=repr))
+
+
+def _switch_lines(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each line of `data` that spells `dist` or `ddp` in any case: the only lines
+    where a switch can be named (`_is_switch` wants one of those words). Every pattern above matches
+    within one line, so reading these lines alone finds the same switches as reading the whole file,
+    where the patterns (which start with a name, not a literal) were tried at every byte of it."""
+    lowered = data.lower()
+    starts: dict[int, int] = {}
+    for word in (b"dist", b"ddp"):
+        found = lowered.find(word)
+        while found >= 0:
+            start = lowered.rfind(b"\n", 0, found) + 1
+            end = lowered.find(b"\n", found)
+            starts[start] = len(data) if end < 0 else end
+            found = lowered.find(word, starts[start])
+    return sorted(starts.items())
 
 
 def switches_on(

@@ -74,12 +74,17 @@ _COPY = re.compile(
     re.MULTILINE,
 )
 """An indented assignment of an availability flag (`HAVE_FUSED = HAVE_TE`)."""
+_COPY_WORDS = (b"_available", b"has_", b"_AVAILABLE", b"HAS_", b"have_", b"HAVE_")
+"""What every `_COPY` spells in the flag it copies: a module with none of them copies no flag, and the
+pattern, tried at the start of every line, is not run on it."""
 _TRY_IMPORT = re.compile(rb"try:[ \t]*(?:#[^\n]*)?\r?\n[ \t]+(?:import|from)[ \t]")
 """A `try` whose body starts with an import: where a probe of a package starts."""
-_PROBE_END = re.compile(rb"return (?:False|None)\b|^[ \t]+[A-Za-z_]\w*[ \t]*=[ \t]*True[ \t]*(?:#[^\n]*)?$", re.MULTILINE)
+_FALSE_RETURN = re.compile(rb"return (?:False|None)\b")
+_SET_TRUE = re.compile(rb"^[ \t]+[A-Za-z_]\w*[ \t]*=[ \t]*True[ \t]*(?:#[^\n]*)?$", re.MULTILINE)
 """What such a `try` goes on to: a probe function's false `return`, or an indented `FLAG = True`.
 A module with a tried import and neither, no package of the table and no copied flag has no probe,
-and is not parsed."""
+and is not parsed. Two patterns, the second tried only where `True` is spelled: one pattern of both
+had no literal to skip ahead to, and was tried at every byte."""
 _FALSE = object()
 _OTHER = object()
 
@@ -90,13 +95,18 @@ def absent_packages(catalog: Catalog) -> frozenset[str]:
     return frozenset(table["module"] for _, tables in catalog.tables("absent_without_gpu") for table in tables)
 
 
+def _probe_ends(data: bytes) -> bool:
+    """Whether a module has what a probe of a tried import goes on to (`_FALSE_RETURN`, `_SET_TRUE`)."""
+    return _FALSE_RETURN.search(data) is not None or (b"True" in data and _SET_TRUE.search(data) is not None)
+
+
 def read_package_flags(path: str, data: bytes, catalog: Catalog) -> PackageFlags:
     """The probes the module at display path `path` defines, for the project index; raises
     SyntaxError for a module that does not parse (its own analysis reports it)."""
     if b"try" not in data or not (
         any(package.encode() in data for package in absent_packages(catalog))
-        or _COPY.search(data) is not None
-        or (_TRY_IMPORT.search(data) is not None and _PROBE_END.search(data) is not None)
+        or (any(word in data for word in _COPY_WORDS) and _COPY.search(data) is not None)
+        or (_TRY_IMPORT.search(data) is not None and _probe_ends(data))
     ):
         return ()
     tree = read_tree(decode_python(data), filename=path)

@@ -141,7 +141,4 @@ def in_signature(data: bytes, position: int) -> bool:
     opened = data.find(b"(", start, position)
     if opened < 0:
         return False
-    depth = 0
-    for byte in data[opened:position]:
-        depth += (byte == 0x28) - (byte == 0x29)
-    return depth > 0
+    return data.count(b"(", opened, position) > data.count(b")", opened, position)
