@@ -50,7 +50,7 @@ import posixpath
 import re
 import textwrap
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from functools import cache
+from functools import cache, lru_cache
 
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
@@ -822,8 +822,11 @@ _FROM_STATEMENT = re.compile(rb"[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]*\
 _PLAIN_IMPORT = re.compile(rb"[ \t]*import[ \t]+([^#\n]*)")
 
 
-def statement_modules(statement: bytes) -> Iterable[tuple[int, str, tuple[str, ...]]]:
-    """(level, module, names) of each module an import statement names."""
+@lru_cache(maxsize=8192)
+def statement_modules(statement: bytes) -> tuple[tuple[int, str, tuple[str, ...]], ...]:
+    """(level, module, names) of each module an import statement names. Kept per statement: the index's
+    readers ask about every module's imports several times, and most statements recur across modules
+    (`import torch`, `from typing import ...`)."""
     found = _FROM_STATEMENT.match(statement)
     if found is not None:
         names = tuple(
@@ -831,14 +834,11 @@ def statement_modules(statement: bytes) -> Iterable[tuple[int, str, tuple[str, .
             for part in found.group(3).replace(b"\\", b" ").split(b",")
             if (words := part.split())
         )
-        yield len(found.group(1)), found.group(2).decode("ascii", "replace"), names
-        return
+        return ((len(found.group(1)), found.group(2).decode("ascii", "replace"), names),)
     plain = _PLAIN_IMPORT.match(statement)
-    if plain is not None:
-        for part in plain.group(1).split(b","):
-            words = part.split()
-            if words:
-                yield 0, words[0].decode("ascii", "replace"), ()
+    if plain is None:
+        return ()
+    return tuple((0, words[0].decode("ascii", "replace"), ()) for part in plain.group(1).split(b",") if (words := part.split()))
 
 
 def _names_another(
