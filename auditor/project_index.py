@@ -74,6 +74,7 @@ from __future__ import annotations
 import importlib
 import posixpath
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path, PurePosixPath
@@ -191,6 +192,7 @@ _READERS = {
     "cog_predictors": "cudaudit.rules.containers.cog:gpu_predictors",
     "hosted_notebooks": "cudaudit.rules.scripts.hosted_notebooks:hosted_notebooks",
     "main_block": "cudaudit.rules.python.main_block:main_block",
+    "statements_kept": "cudaudit.rules.python.opt_in:statements_kept",
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
     "taken_names": "cudaudit.rules.python.taken_names:taken_names",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
@@ -512,9 +514,18 @@ def build_index(
     remember: Remember | None = None,
 ) -> ProjectIndex:
     """Read what the index needs from `files`; `roots` bound requirement includes, `remember` may
-    answer a reader from an earlier run."""
-    cached, remember = remember, _once(remember or _compute)
+    answer a reader from an earlier run. Each Python module's import statements are read once for all
+    the readers that read them (`opt_in.statements_kept`)."""
     files = list(files)
+    kept = _reader("statements_kept") if any(FileKind.PYTHON in file.kinds for file in files) else nullcontext
+    with kept():
+        return _read_index(files, catalog, roots, remember)
+
+
+def _read_index(
+    files: list[IndexedFile], catalog: Catalog, roots: tuple[str, ...], remember: Remember | None
+) -> ProjectIndex:
+    cached, remember = remember, _once(remember or _compute)
     found = _Found(follows_callers=_sees_project(files))
     python = {file.display: file.read for file in files if FileKind.PYTHON in file.kinds and file.display.endswith(".py")}
     for file in files:

@@ -47,7 +47,7 @@ from cudaudit.rules.catalog import WORD_BYTES, Catalog, WordSearch, word_automat
 from cudaudit.rules.python.guards import names_cuda
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import attribute_stores, subtree
-from cudaudit.rules.python.opt_in import import_statements, only_imports, statement_lines
+from cudaudit.rules.python.opt_in import Statements, import_statements, only_imports, statement_lines
 from cudaudit.rules.python.project_calls import closing, importers
 from cudaudit.rules.python.walker import PythonWalker
 from cudaudit.source import decode_python, parse_python
@@ -190,7 +190,7 @@ def uses_elsewhere(
             continue
         mentioned = _mentioned(data, automaton)
         reached = imported.get(path, {}) if mentioned else {}
-        statements: list[tuple[int, bytes]] | None = None
+        statements: Statements | None = None
         own: set[bytes] | None = None
         for name in sorted(mentioned):
             for owner in owners[name]:

@@ -28,7 +28,7 @@ from cudaudit.facts import Evidence
 from cudaudit.firstparty import module_map
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.nodes import is_main_test
-from cudaudit.rules.python.opt_in import import_lines, import_statements, statement_modules
+from cudaudit.rules.python.opt_in import Statements, import_lines, import_statements, statement_modules
 from cudaudit.rules.python.unused import mentions
 
 _MAIN_HEADER = re.compile(rb"""if[ \t]+(?:__name__[ \t]*==[ \t]*['"]__main__['"]|['"]__main__['"][ \t]*==[ \t]*__name__)[ \t]*:""")
@@ -108,7 +108,7 @@ def imported_modules(
     return {path: (evidence, None if names[path] is None else tuple(sorted(names[path] or ()))) for path, evidence in found.items()}
 
 
-def _attributes_read(data: bytes, statements: list[tuple[int, bytes]], statement: bytes, module: str) -> tuple[str, ...]:
+def _attributes_read(data: bytes, statements: Statements, statement: bytes, module: str) -> tuple[str, ...]:
     """The names `import helper` takes from a module outside every package where each other mention of
     `helper` in the importer reads an attribute of it (`helper.build(...)`); empty where one does not
     (the module handed on, `import helper as h`, a dotted module, a mention in a comment or a string)."""

@@ -50,6 +50,7 @@ import posixpath
 import re
 import textwrap
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache, lru_cache
 
 from cudaudit.facts import Evidence
@@ -468,7 +469,39 @@ _TOP_DEFINED = re.compile(rb"\n(?:async[ \t]+)?(?:class|def)[ \t]+(\w+)")
 """A top-level definition's name (searched in the module's text after a newline put in front)."""
 
 
-def import_statements(data: bytes) -> list[tuple[int, bytes]]:
+Statements = tuple[tuple[int, bytes], ...]
+"""(1-based first line, text) of each import statement of a module (`import_statements`)."""
+_kept_statements: dict[bytes, Statements] | None = None
+"""Each module's import statements by its bytes, while `statements_kept` holds."""
+
+
+@contextmanager
+def statements_kept() -> Iterator[None]:
+    """Within the block, `import_statements` reads each module's bytes once: the project index's
+    readers (the extras', the unreached modules', the `__main__` blocks', the callers', the optional
+    and the unnamed modules') each read every module's import statements, 4,047 readings of 1,230
+    modules on the seven speed trees. What is kept is dropped when the block ends."""
+    global _kept_statements
+    previous, _kept_statements = _kept_statements, {}
+    try:
+        yield
+    finally:
+        _kept_statements = previous
+
+
+def import_statements(data: bytes) -> Statements:
+    """(1-based first line, text) of each import statement (`_read_import_statements`), kept while
+    `statements_kept` holds."""
+    kept = _kept_statements
+    if kept is None:
+        return _read_import_statements(data)
+    found = kept.get(data)
+    if found is None:
+        found = kept[data] = _read_import_statements(data)
+    return found
+
+
+def _read_import_statements(data: bytes) -> Statements:
     """(1-based first line, text) of each import statement: the words `from` and `import` found by
     byte searches (a pattern for either word tried every position of the module), then
     `_IMPORT_STATEMENT` at each line where one of them, followed by a space or a tab, comes first."""
@@ -494,7 +527,7 @@ def import_statements(data: bytes) -> list[tuple[int, bytes]]:
         line += data.count(b"\n", counted, begin)
         counted, end = begin, statement.end()
         found.append((line, statement.group()))
-    return found
+    return tuple(found)
 
 
 def without_commented_imports(data: bytes) -> bytes:
@@ -594,7 +627,7 @@ def _imported_only_by_switched(
     wholes: Mapping[str, Evidence],
     may_report: Callable[[bytes], bool],
     lines: dict[str, bytes],
-    imports: Callable[[str], list[tuple[int, bytes]]],
+    imports: Callable[[str], Statements],
 ) -> dict[str, Evidence]:
     """The modules that only modules switched as a whole (`wholes`, with their switch) import, and
     those only they import in turn: a base class the switched samplers share (`from .base import
@@ -626,7 +659,7 @@ def _importing_lines(
     text: Callable[[str], bytes],
     place: str,
     lines: dict[str, bytes],
-    imports: Callable[[str], list[tuple[int, bytes]]],
+    imports: Callable[[str], Statements],
 ) -> Iterator[tuple[str, int]]:
     """(module, line) of each import statement of the scan's modules (`sources`, read by `text`) that
     resolves to module `place`, in the order of `sources`. Only the modules whose import lines spell
@@ -691,7 +724,7 @@ def definitions_used_only_by(
 
 def _helpers(
     text: Callable[[str], bytes], sources: Iterable[str], place: str, names: list[tuple[str, Evidence]],
-    imports: Callable[[str], list[tuple[int, bytes]]],
+    imports: Callable[[str], Statements],
 ) -> list[tuple[str, Evidence]]:
     """The top-level functions and classes of module `place` that only its switched definitions
     `names` use there (an offloading class only its switched factory builds), where no other module
@@ -784,7 +817,7 @@ def imported_only_within(
     readings: Mapping[str, tuple[SwitchedCall, ...]],
     place: str,
     lines: dict[str, bytes],
-    imports: Callable[[str], list[tuple[int, bytes]]],
+    imports: Callable[[str], Statements],
 ) -> Evidence | None:
     """The switch through which module `place` is reached, where every import of it in the scan
     sits inside a block that only such a switch runs (`if training_args.fused: from .fused import
@@ -847,7 +880,7 @@ def _names_another(
     text: Callable[[str], bytes],
     name: str,
     place: str,
-    imports: Callable[[str], list[tuple[int, bytes]]],
+    imports: Callable[[str], Statements],
 ) -> bool:
     """Whether module `path` defines `name` itself or takes it from a module of the scan other than
     `place` (two monkey patches that both define `replace_attention`), so that its mentions are of
@@ -961,7 +994,7 @@ def _defines_method(line: bytes, name: str) -> bool:
     return re.match(_METHOD_DEFINITION.format(name=re.escape(name)).encode(), line) is not None
 
 
-def only_imports(data: bytes, name: str, defines: bool, statements: list[tuple[int, bytes]]) -> bool:
+def only_imports(data: bytes, name: str, defines: bool, statements: Statements) -> bool:
     """Whether every mention of `name` in a module is an import of it (a package re-exporting it),
     or, in the module that defines it, that definition: a mention in a string or a comment counts
     as a use, so a misreading keeps a verdict. `statements` are the module's `import_statements`."""
