@@ -24,14 +24,17 @@ from cudaudit.filekinds import is_test_path
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.switch_parameters import in_signature
 
-_DEFAULT_ON = re.compile(rb"[ \t]*(?::[ \t]*bool[ \t]*)?=[ \t]*True\b")
-"""What follows a parameter or keyword given True: `vad=True`, `vad: bool = True`."""
+_DEFAULT_ON = re.compile(rb"(?<![ \t])[ \t]*(?::[ \t]*bool[ \t]*)?=[ \t]*True\b")
+"""What follows a parameter or keyword given True: `vad=True`, `vad: bool = True`. Matched right after
+the name (`_spelled`), where no blank stands before it; the lookbehind keeps a search of the pattern
+from starting again at every blank of a run."""
 _TESTED_ALONE = re.compile(rb"\n[ \t]*(?:el)?if[ \t]+(?:not[ \t]+)?([A-Za-z_]\w*)[ \t]*:")
 """An `if` header that tests a name alone (`if vad:`, `elif not vad:`), with the name: read once per
 module, where a search per candidate name read the module once for each."""
-_VALUE_GIVEN = re.compile(rb"[ \t]*(?::[ \t]*bool[ \t]*)?=(?!=)[ \t]*")
+_VALUE_GIVEN = re.compile(rb"(?<![ \t])[ \t]*(?::[ \t]*bool[ \t]*)?=(?!=)[ \t]*")
 """What follows a keyword's name where it is given a value (`vad=`, `vad: bool = `); an annotation
-other than `bool` is not read, so that prose (`f"after vad: dur = {d}"`) gives nothing."""
+other than `bool` is not read, so that prose (`f"after vad: dur = {d}"`) gives nothing. Matched right
+after the name, as `_DEFAULT_ON`."""
 
 
 def defaulted_on(data: bytes) -> tuple[str, ...]:
