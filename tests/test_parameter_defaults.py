@@ -172,6 +172,27 @@ def test_a_class_built_only_through_a_called_table_of_choices_takes_the_calls_de
     assert cpu_severity(volume, path="models/volume.py", files={**files, "models/build.py": leaving_out}) == Severity.ERROR
 
 
+def test_a_class_named_in_its_own_super_call_is_built_only_by_its_constructions():
+    """`super(Camera, self).__init__()` names the class to bind it, handing it to no caller; and an
+    import whose line ends in a comment (`from .camera import Camera  # replace later`) still imports
+    the name: its construction with a device decides the default."""
+    camera = '''import torch
+
+class Base:
+    pass
+
+class Camera(Base):
+    def __init__(self, fov=50.0, device="cuda"):
+        super(Camera, self).__init__()
+        self.proj = torch.eye(4, device=device) * fov
+'''
+    caller = "from .camera import Camera  # replace later\n\ndef build(device):\n    return Camera(device=device)\n"
+    files = {"geometry/__init__.py": "", "geometry/mesh.py": caller}
+    assert cpu_severity(camera, path="geometry/camera.py", files=files) == Severity.NOTE
+    leaving_out = {**files, "geometry/mesh.py": caller.replace("Camera(device=device)", "Camera()")}
+    assert cpu_severity(camera, path="geometry/camera.py", files=leaving_out) == Severity.ERROR
+
+
 def test_a_builder_the_readme_calls_without_a_device_is_an_error_on_cpu():
     caller = "from models.build import build_model\n\ndef train(cfg, device):\n    return build_model(cfg, device=device)\n"
     files = {"models/__init__.py": "", "models/train.py": caller}

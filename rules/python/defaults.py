@@ -60,6 +60,8 @@ class ModuleCalls:
         """Classes other modules can import: their calls there count (`elsewhere`)."""
         callees: set[int] = set()
         bases: set[int] = set()
+        bound: set[int] = set()
+        """The arguments of `super(...)`: the class and instance it binds, no value handed on."""
         loaded: list[ast.Name | ast.Attribute] = []
         self._read_by_name: set[str] = set()
         """`getattr(obj, "device")`: attributes the module reads by their name."""
@@ -77,6 +79,8 @@ class ModuleCalls:
                     callees.add(id(node.func))
                 if name in ("getattr", "hasattr") and len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
                     self._read_by_name.add(str(node.args[1].value))
+                if name == "super":  # `super(Camera, self).__init__()` names its class, handing it to no one
+                    bound.update(id(argument) for argument in node.args)
             elif isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
                 loaded.append(node)
             elif isinstance(node, ast.ClassDef):
@@ -90,7 +94,8 @@ class ModuleCalls:
                     self._classes[id(init)] = node
                 if id(node) in self._top_level:
                     self._top_level_classes.add(node.name)
-        handed = [node for node in loaded if id(node) not in callees and id(node) not in bases and id(node) not in annotations]
+        not_handed = callees | bases | bound | annotations
+        handed = [node for node in loaded if id(node) not in not_handed]
         self._handed_on_by_name = {node.id for node in handed if isinstance(node, ast.Name)}
         """Names the module mentions without calling them: `pool.map(worker, ...)`, `callback=step`."""
         self._handed_on = self._handed_on_by_name | {node.attr for node in handed if isinstance(node, ast.Attribute)}

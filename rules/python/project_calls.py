@@ -84,6 +84,8 @@ _WORD = re.compile(rb"\w+")
 _FROM_IMPORT = re.compile(rb"from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)")
 """A `from ... import` statement; it starts with its literal word, which a search finds fast (a
 match inside a longer word or a string only offers names, which must still be called)."""
+_COMMENT = re.compile(r"#[^\n]*")
+"""A comment in an import statement's list (`from .cubes import Cubes  # replace later`)."""
 _CALL_LIMIT = 20_000
 """The most bytes one call's text is followed for: a call longer than that is not read."""
 
@@ -175,8 +177,8 @@ def from_imports(data: bytes) -> tuple[tuple[int, str, str], ...]:
 
 
 def _listed(text: str) -> set[str]:
-    """The names an import statement's list spells (`(a,\n b)`); `a as b` is left out."""
-    return {name.strip() for name in text.strip("()").replace("\\", " ").split(",")}
+    """The names an import statement's list spells (`(a,\n b)`, `a  # comment`); `a as b` is left out."""
+    return {name.strip() for name in _COMMENT.sub("", text).strip().strip("()").replace("\\", " ").split(",")}
 
 
 def calls_elsewhere(
