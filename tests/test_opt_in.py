@@ -366,6 +366,35 @@ def step():
     assert findings == {9: Severity.WARNING, 11: Severity.WARNING, 13: Severity.ERROR, 15: Severity.ERROR}
 
 
+def test_an_environment_variable_kept_in_a_name_first_is_the_same_switch():
+    """`JIT = os.getenv("JIT")`, then `if JIT == "True":`: the name holds the lookup, so its test is the
+    lookup's (at module level or in a function); a name that falls back to an on value, or is
+    assigned anything else too, is no switch, and its truth alone is read as the lookup's truth is
+    (`if os.getenv("TRACE"):`, no switch)."""
+    code = """
+import os
+import torch
+
+JIT = os.getenv("MYLIB_JIT")
+if JIT == "True":
+    torch.cuda.synchronize()
+TRACE = os.environ.get("TRACE", "").lower()
+SYNC = os.environ.get("SYNC", "true")
+
+def step(rank):
+    if TRACE:
+        torch.cuda.nvtx.range_push("step")
+    if SYNC == "true":
+        torch.cuda.synchronize()
+    mode = os.getenv("MODE")
+    mode = mode or "1"
+    if mode == "1":
+        torch.cuda.synchronize()
+"""
+    findings = {finding.span.line: finding.severity for finding in analyze(code)}
+    assert findings == {7: Severity.WARNING, 13: Severity.ERROR, 15: Severity.ERROR, 19: Severity.ERROR}
+
+
 NESTED_OPTIONS = """
 import argparse
 import torch

@@ -57,6 +57,8 @@ from functools import lru_cache
 from typing import Union
 
 from cudaudit.rules.python.names import (
+    LAUNCHER_VARIABLES,
+    SCHEDULER_VARIABLE,
     ImportTable,
     dotted_name,
     is_environment_switch,
@@ -136,17 +138,6 @@ names for distributed CPU training, https://pytorch.org/docs/stable/distributed.
 `device == "gpu"` (Lightning's and many trainers' name) asks the same.
 `"nvidia" in gpu_name` (a device name from `torch.cuda.get_device_name()`, `vendor == "nvidia"`) holds on
 NVIDIA GPUs alone: ROCm names its devices `AMD Instinct ...`, and a CPU has no such name."""
-_SCHEDULER_VARIABLE = re.compile(r"(SLURM|OMPI_COMM_WORLD)_[A-Z0-9_]+")
-"""What a batch scheduler or an MPI launcher sets in each process it starts, and nothing else does:
-Slurm's `SLURM_PROCID`, `SLURM_JOB_ID`, ... (https://slurm.schedmd.com/sbatch.html#SECTION_OUTPUT-ENVIRONMENT-VARIABLES),
-Open MPI's `OMPI_COMM_WORLD_RANK`, `OMPI_COMM_WORLD_SIZE`, ...
-(https://docs.open-mpi.org/en/v5.0.x/tuning-apps/environment-var.html). Any test of one asks
-whether that launcher started the process."""
-_LAUNCHER_VARIABLES = frozenset({"RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE"})
-"""What PyTorch's launcher sets in each process it starts (https://docs.pytorch.org/docs/stable/elastic/run.html).
-Their presence (`"RANK" in os.environ`) asks whether a launcher started the process, as does a rank
-compared with a negative default its lookup falls back to (`_launch_sentinel_test`); a lookup with a default a
-launched process may hold (`int(os.environ.get("LOCAL_RANK", 0)) == 0`) holds on one process too."""
 _RANK_VARIABLES = frozenset({"RANK", "LOCAL_RANK"})
 """The launcher's ranks: 0 or more in each process it starts, so a negative default (`int(os.getenv("LOCAL_RANK",
 -1))`) is a sentinel no launched process holds, and comparing the value with it asks whether a launcher started
@@ -244,7 +235,7 @@ def polarity(test: ast.expr, names: ImportTable, probe: Probe) -> Polarity | Non
         chosen = chosen_polarity(test, names)
         if chosen is not None:
             return chosen
-        if is_environment_switch(test):
+        if names.environment_switch(test):
             return Polarity.POSITIVE  # `os.getenv("X", "0") != "0"` too: true only where the user set it
     if isinstance(test, ast.Compare) and len(test.ops) == 1:
         without = holds_without_device(test, names)
@@ -625,7 +616,7 @@ def launch_test(test: ast.expr, names: ImportTable) -> Polarity | None:
     variable, operator_ = test.left, test.ops[0]
     if (
         isinstance(variable, ast.Constant)
-        and variable.value in _LAUNCHER_VARIABLES
+        and variable.value in LAUNCHER_VARIABLES
         and isinstance(operator_, (ast.In, ast.NotIn))
         and names.resolve(test.comparators[0]) == "os.environ"
     ):
@@ -885,12 +876,6 @@ def skips_without_module(statement: ast.stmt, names: ImportTable) -> str | None:
     return None if top == "torch" else top
 
 
-def is_launch_variable(name: str) -> bool:
-    """`RANK`, `WORLD_SIZE`, `SLURM_PROCID`: a variable a launcher or a scheduler sets in each process
-    it starts, where a run of several processes reads it."""
-    return name in _LAUNCHER_VARIABLES or bool(_SCHEDULER_VARIABLE.fullmatch(name))
-
-
 def names_a_probe(identifier: str) -> bool:
     """`IS_HIP`, `use_cuda`, `HAS_TRITON`: a name that says what it probes."""
     return bool(identifier_probes(identifier))
@@ -946,7 +931,7 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
         platform = platform_test(node, names)
         if platform is not None:
             return {probe for probe, _ in platform}  # `SYSTEM == "cuda"`: what the tests that set it to "cuda" ask
-        chosen = chosen_polarity(node, names) is not None or is_environment_switch(node)
+        chosen = chosen_polarity(node, names) is not None or names.environment_switch(node)
         probes = {Probe.OFF_BY_DEFAULT} if chosen else set()
         for operand in _compared_values(node):
             if isinstance(operand, ast.Constant) and isinstance(operand.value, str):
@@ -954,9 +939,9 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
                     probes.add(Probe.CUDA)
                 elif operand.value.lower() in _STRING_PROBES:
                     probes.add(_STRING_PROBES[operand.value.lower()])
-                elif _SCHEDULER_VARIABLE.fullmatch(operand.value):
+                elif SCHEDULER_VARIABLE.fullmatch(operand.value):
                     probes.add(Probe.MULTI_PROCESS)  # `"SLURM_PROCID" in os.environ`
-                elif operand.value in _LAUNCHER_VARIABLES and isinstance(node.ops[0], (ast.In, ast.NotIn)):
+                elif operand.value in LAUNCHER_VARIABLES and isinstance(node.ops[0], (ast.In, ast.NotIn)):
                     probes.add(Probe.MULTI_PROCESS)  # `"RANK" in os.environ`
         if _launch_sentinel_test(node, names) is not None:
             probes.add(Probe.MULTI_PROCESS)  # `LOCAL_RANK != -1` for `LOCAL_RANK = int(os.getenv("LOCAL_RANK", -1))`
@@ -1034,7 +1019,7 @@ def _test_part(node: ast.AST) -> bool:
 
 def _names_scheduler_variable(node: ast.AST) -> bool:
     """`"SLURM_PROCID"`: the name of a variable only a batch scheduler or an MPI launcher sets."""
-    return isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(_SCHEDULER_VARIABLE.fullmatch(node.value))
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(SCHEDULER_VARIABLE.fullmatch(node.value))
 
 
 def _compared_values(node: ast.Compare) -> list[ast.expr]:

@@ -225,6 +225,19 @@ class ImportTable:
         return self._settings[0]
 
     @cached_property
+    def environment_lookups(self) -> dict[str, ast.Call]:
+        """The names every assignment of which in the module looks up one environment variable
+        (`BASICSR_JIT = os.getenv("BASICSR_JIT")`), with that lookup: a test of the name (`if
+        BASICSR_JIT == "True":`) is the test of the lookup (`is_environment_switch`). Its truth alone
+        (`if BASICSR_JIT:`) is read as the lookup's (`if os.getenv("BASICSR_JIT"):`) is: no switch."""
+        return _environment_lookups(self.statements)
+
+    def environment_switch(self, node: ast.expr) -> bool:
+        """`is_environment_switch` of a test, with the module's `environment_lookups` where it compares a name."""
+        named = isinstance(node, ast.Compare) and isinstance(_unwrapped(node.left), ast.Name)
+        return is_environment_switch(node, self.environment_lookups if named else None)
+
+    @cached_property
     def set_when_on(self) -> frozenset[int]:
         """The ids of the reads of local names that hold something only when such a setting is on
         (`index = None`, then `if opt.use_x: index = Index(...)`): `if index is not None:` is the
@@ -383,6 +396,55 @@ def _off_by_default(statements: list[ast.stmt]) -> Iterator[str]:
                     off = is_off_by_default_read(statement.value) or is_environment_switch(statement.value)
                     reads[identifier] = reads.get(identifier, True) and off
     yield from (identifier for identifier, off in reads.items() if off)
+
+
+SCHEDULER_VARIABLE = re.compile(r"(SLURM|OMPI_COMM_WORLD)_[A-Z0-9_]+")
+"""What a batch scheduler or an MPI launcher sets in each process it starts, and nothing else does:
+Slurm's `SLURM_PROCID`, `SLURM_JOB_ID`, ... (https://slurm.schedmd.com/sbatch.html#SECTION_OUTPUT-ENVIRONMENT-VARIABLES),
+Open MPI's `OMPI_COMM_WORLD_RANK`, `OMPI_COMM_WORLD_SIZE`, ...
+(https://docs.open-mpi.org/en/v5.0.x/tuning-apps/environment-var.html). Any test of one asks
+whether that launcher started the process."""
+LAUNCHER_VARIABLES = frozenset({"RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE"})
+"""What PyTorch's launcher sets in each process it starts (https://docs.pytorch.org/docs/stable/elastic/run.html).
+Their presence (`"RANK" in os.environ`) asks whether a launcher started the process, as does a rank
+compared with a negative default its lookup falls back to (`_launch_sentinel_test`); a lookup with a default a
+launched process may hold (`int(os.environ.get("LOCAL_RANK", 0)) == 0`) holds on one process too."""
+
+
+def is_launch_variable(name: str) -> bool:
+    """`RANK`, `WORLD_SIZE`, `SLURM_PROCID`: a variable a launcher or a scheduler sets in each process
+    it starts, where a run of several processes reads it."""
+    return name in LAUNCHER_VARIABLES or bool(SCHEDULER_VARIABLE.fullmatch(name))
+
+
+def _environment_lookups(statements: list[ast.stmt]) -> dict[str, ast.Call]:
+    """`ImportTable.environment_lookups`: plain names bound only to the same lookup of an environment
+    variable by a string key, and no function's parameter (whose value is its caller's)."""
+    lookups: dict[str, ast.Call | None] = {}
+    parameters: set[str] = set()
+    for statement in statements:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            arguments = statement.args
+            parameters.update(a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs))
+        elif isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    inner = _unwrapped(statement.value)  # `os.getenv("X", "").lower()`
+                    value = inner if isinstance(inner, ast.Call) and _is_environment_lookup(inner) else None
+                    known = lookups.get(target.id, value)
+                    same = known is not None and value is not None and ast.dump(known) == ast.dump(value)
+                    lookups[target.id] = known if same else None
+    return {name: lookup for name, lookup in lookups.items() if lookup is not None and name not in parameters}
+
+
+def _is_environment_lookup(node: ast.Call) -> bool:
+    """`os.getenv("X")`, `os.environ.get("X", "0")`: one environment variable looked up by a string key,
+    not one a launcher sets (`int(os.getenv("RANK", 0))` then `if rank != 0:` asks for a rank)."""
+    key = node.args[0] if node.args else None
+    return (
+        isinstance(key, ast.Constant) and isinstance(key.value, str) and _looks_up_environment(node.func)
+        and not is_launch_variable(key.value)
+    )
 
 
 _TICKED_WIDGETS = frozenset({"streamlit.checkbox", "streamlit.toggle", "streamlit.sidebar.checkbox", "streamlit.sidebar.toggle"})
@@ -679,7 +741,7 @@ _ON_WORDS = frozenset({"1", "true", "yes", "on", "y", "t"})
 """What a user sets an environment variable to, to turn something on (`USE_X=1`, `PROFILE=true`)."""
 
 
-def is_environment_switch(node: ast.expr) -> bool:
+def is_environment_switch(node: ast.expr, lookups: Mapping[str, ast.Call] | None = None) -> bool:
     """`os.environ.get("USE_X", "0") == "1"`, `os.getenv("PROFILE", "").lower() in ("1", "true")`,
     `int(os.environ.get("BENCH", 0)) == 1`: a variable the user sets to turn something on, whose
     lookup falls back to a value that is not on (no default, `None`, `"0"`, `""`, `False`) where it
@@ -687,13 +749,17 @@ def is_environment_switch(node: ast.expr) -> bool:
     where unset reads false (`bool(int(os.getenv("STAGE_TIMING", "0")))`, `bool(os.getenv("TRACE"))`)
     and a test that it differs from its own fallback (`os.getenv("NVTX", "0") != "0"`). A variable a
     launcher sets is no such switch by its values (`os.environ.get("WORLD_SIZE", "1") == "1"` falls
-    back to an on value, `os.environ.get("LOCAL_RANK") == "0"` compares with one that is not)."""
+    back to an on value, `os.environ.get("LOCAL_RANK") == "0"` compares with one that is not).
+    `lookups` are names that hold such a lookup (`ImportTable.environment_lookups`): a comparison of
+    one (`JIT == "True"`) is the comparison of its lookup."""
     if isinstance(node, ast.Call):
         return _environment_truth(node)
     if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.In, ast.NotEq))):
         return False
     compared = node.comparators[0]
     lookup = _unwrapped(node.left)
+    if lookups and isinstance(lookup, ast.Name) and lookup.id in lookups:
+        lookup = lookups[lookup.id]
     if not (isinstance(lookup, ast.Call) and lookup.args and _looks_up_environment(lookup.func)):
         return False
     key = lookup.args[0]

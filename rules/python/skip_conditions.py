@@ -42,8 +42,8 @@ from typing import TYPE_CHECKING, Any
 
 from cudaudit.rules.python.capability_use import CAPABILITY, CAPABILITY_FIELDS, COMPARE, PROPERTIES, RocmCapabilities
 from cudaudit.rules.python.failed_imports import failed_import_flags
-from cudaudit.rules.python.guards import Polarity, Probe, asks_for_cuda_part, is_launch_variable, is_skip_call, polarity
-from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.guards import Polarity, Probe, asks_for_cuda_part, is_skip_call, polarity
+from cudaudit.rules.python.names import ImportTable, is_launch_variable
 from cudaudit.rules.python.nodes import call_arguments, substituted, subtree
 from cudaudit.rules.python.package_probes import holds_only_with_package
 from cudaudit.source import decode_python, read_tree
