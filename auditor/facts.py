@@ -307,6 +307,10 @@ class FileFacts:
     name (`from utils.loss import ComputeLoss`): the names they take and the names of its definitions
     another file spells; its other top-level classes and functions run nowhere (`rules/python/taken_names.py`,
     `rules/python/unused.py`). None for any other module."""
+    unread_devices: tuple[str, ...] = ()
+    """For a Python module outside every package that no other module imports: its top-level names bound
+    to a CUDA device (`device = torch.device("cuda")`) that its own text never reads: no tensor is ever
+    placed there (`rules/python/unread_devices.py`)."""
     module: tuple[str, bool] | None = None
     """This Python module's dotted name and whether it is a package's `__init__.py`, for its
     relative imports of the flags and markers (given only where the project has some)."""

@@ -195,6 +195,7 @@ _READERS = {
     "statements_kept": "cudaudit.rules.python.opt_in:statements_kept",
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
     "taken_names": "cudaudit.rules.python.taken_names:taken_names",
+    "unread_devices": "cudaudit.rules.python.unread_devices:unread_devices",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
     "set_up_skips": "cudaudit.rules.python.test_classes:read_set_up_skips",
     "cuda_extensions": "cudaudit.rules.python.unimportable:cuda_extensions",
@@ -345,6 +346,8 @@ class ProjectIndex:
     taken_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Module -> what the project takes of it, for a module no install makes an API (`FileFacts.taken_names`)."""
     """The modules of `main_blocks` that other modules import and no package holds (`FileFacts.loose_module`)."""
+    unread_devices: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Module nothing imports -> its top-level names bound to a CUDA device that it never reads (`FileFacts.unread_devices`)."""
     off_default_path: dict[str, Evidence] = field(default_factory=dict)
     """File -> why nothing on the project's normal path runs it (`opt_in_areas`, `unnamed`, `references`)."""
     namespace_modules: tuple[str, ...] = ()
@@ -408,6 +411,7 @@ class ProjectIndex:
                 facts["unimportable"] = self.unimportable
             facts["loose_module"] = path in self.loose_libraries
             facts["taken_names"] = self.taken_names.get(path)
+            facts["unread_devices"] = self.unread_devices.get(path, ())
             if path in self.main_blocks:
                 imported = self.main_blocks[path]
                 facts["main_block"] = ("library", *imported) if imported is not None else ("script", None, ())
@@ -653,6 +657,7 @@ def _read_index(
             if imported is not None and posixpath.join(posixpath.dirname(path), "__init__.py") not in python
         ),
         taken_names=_taken_names(files, python, found, import_lines),
+        unread_devices=_unread_devices(files, python, found, import_lines),
         off_default_path={
             **_unreached(files, python, found), **_stranded(files, python, imports), **_copied_projects(files, python),
             **optional, **_unnamed(files, python, found),
@@ -922,6 +927,21 @@ def _taken_names(
     imported = _reader("imported_modules")(candidates, python, import_lines)
     names = {path: taken for path, (_, taken) in imported.items()}
     return _reader("taken_names")(names, {file.display: file.read for file in files}) if names else {}
+
+
+def _unread_devices(
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found, import_lines: dict[str, bytes]
+) -> dict[str, tuple[str, ...]]:
+    """`unread_devices.unread_devices` of the modules outside every package that no other module of
+    a scan that sees the whole project imports: only their own text could read the names."""
+    candidates = {
+        path for path in found.unread_devices
+        if posixpath.basename(path) != "__init__.py" and posixpath.join(posixpath.dirname(path), "__init__.py") not in python
+    }
+    if not candidates or not _sees_project(files):
+        return {}
+    imported = _reader("imported_modules")(candidates, python, import_lines)
+    return {path: found.unread_devices[path] for path in sorted(candidates - imported.keys())}
 
 
 def _unnamed_scripts(
@@ -1497,6 +1517,8 @@ class _Found:
     table of implementations keyed by strings."""
     defaulted_on: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> the parameters its signatures default to True that it tests alone (`kept_on.defaulted_on`)."""
+    unread_devices: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Display path -> `unread_devices.unread_devices` of each module outside the test suite that has some."""
     tested: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> the settings its `if` headers read from argument objects, in a module that
     declares no switch of its own."""
@@ -1566,6 +1588,9 @@ class _Found:
                 defaulted = remember("defaulted_on", path, lambda: _reader("defaulted_on")(data()))
                 if defaulted:
                     self.defaulted_on[path] = defaulted
+                unread = remember("unread_devices", path, lambda: _reader("unread_devices")(data()))
+                if unread:
+                    self.unread_devices[path] = unread
                 table = remember("environment_switches", path, lambda: _reader("environment_switches")(data()))
                 if table:
                     self.environment_tables[path] = table

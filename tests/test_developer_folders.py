@@ -5,7 +5,7 @@ from __future__ import annotations
 from cudaudit.model import Severity
 from support import analyze
 
-TIMING = "import torch\n\ndevice = torch.device('cuda')\ntorch.cuda.synchronize()\n"
+TIMING = "import torch\n\ndevice = torch.device('cuda')\ntorch.cuda.synchronize(device)\n"
 PACKAGE = {"kit/__init__.py": "", "kit/ops.py": "def scale(x):\n    return x * 2\n", "README.md": "# kit\n"}
 
 

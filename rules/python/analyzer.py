@@ -28,6 +28,7 @@ from cudaudit.rules.python.reach import Elsewhere, Use
 from cudaudit.rules.python.regions import ALL_TARGETS
 from cudaudit.rules.python.rewrites import FixContext, build_fix
 from cudaudit.rules.python.survey import Survey
+from cudaudit.rules.python.unread_devices import unread_bindings
 from cudaudit.rules.python.unused import never_called
 from cudaudit.rules.python.walker import Hit, PythonWalker, may_report
 from cudaudit.settings import AnalysisSettings
@@ -89,7 +90,7 @@ def _walked(
         cpu_saved_files=frozenset(facts.cpu_saved_files),
     )
     walker.visit(tree)
-    walker.hits = _quiet_unused(walker, tree, text, script, elsewhere, _imported_names(facts))
+    walker.hits = _quiet_unread(_quiet_unused(walker, tree, text, script, elsewhere, _imported_names(facts)), tree, facts)
     lines = fixes.lines
     built: dict[int, Finding] = {}
     specific = {id(hit.node) for hit in walker.hits if hit.specific}
@@ -207,6 +208,18 @@ def _quiet_unused(
         return hits
     return [
         replace(hit, quiet=hit.quiet | ALL_TARGETS) if dead.intersection(hit.scope) or id(hit.node) in idle else hit
+        for hit in hits
+    ]
+
+
+def _quiet_unread(hits: list[Hit], tree: ast.Module, facts: FileFacts) -> list[Hit]:
+    """The hits, those of a top-level binding of a CUDA device to a name nothing reads quiet on every
+    target: no tensor is placed there (`unread_devices.py`)."""
+    unread = unread_bindings(tree, frozenset(facts.unread_devices))
+    if not unread:
+        return hits
+    return [
+        replace(hit, quiet=hit.quiet | ALL_TARGETS) if hit.statement is not None and id(hit.statement) in unread else hit
         for hit in hits
     ]
 
