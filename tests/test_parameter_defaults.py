@@ -275,6 +275,16 @@ def test_a_call_in_a_library_modules_self_test_block_is_another_path():
     assert cpu_severity(BUILDER, path="models/build.py", files={**library, "models/utils.py": after_block}) == Severity.ERROR
 
 
+def test_a_default_only_a_library_modules_own_self_test_block_takes_is_another_path():
+    """`get_features(text, device="cuda")` whose module other modules import, called without a device
+    only in its own `if __name__ == "__main__":` block: a developer's check of the file, another path
+    (a warning); the same module run as a script nothing imports takes the default on its normal path."""
+    code = BUILDER + "\n\nif __name__ == '__main__':\n    print(build_model('small.yaml'))\n"
+    library = {"models/__init__.py": "", "models/train.py": "from models.build import build_model\n"}
+    assert cpu_severity(code, path="models/build.py", files=library) == Severity.WARNING
+    assert cpu_severity(code, path="build.py", files={"README.md": "Run `python build.py`.\n"}) == Severity.ERROR
+
+
 def test_a_package_below_a_namespace_folder_is_imported_by_its_full_name():
     """`proj/models/` with an `__init__.py` under a `proj/` without one (PEP 420) is imported as
     `proj.models` from the checkout's root: those imports are its calls too."""

@@ -11,7 +11,9 @@ on; a function nothing calls), it is another path than the normal one, a warning
 that leaves it out, a function handed on as a value in its module (`fire.Fire(main)`, a callback) or
 decorated (`@app.command()`, whose framework fills parameters from their defaults; not a private
 `@classmethod`, `_build_group`, which only its module's calls call) takes the default on the normal
-path. A registry's decorator (`@MODELS.register_module("vae")`) hands the function to the calls a
+path; one in a statement only another path runs (a library module's `if __name__ == "__main__":`
+block, a definition the project uses only under a switch that is off) takes it on that path: a
+warning at most. A registry's decorator (`@MODELS.register_module("vae")`) hands the function to the calls a
 configuration makes, which this reading does not see: a public API's default, a warning, unless a
 call seen leaves the parameter out.
 
@@ -48,9 +50,17 @@ class ModuleCalls:
     """The calls of one module by the name they call, and the names it hands on as values; with
     the calls other modules make of its top-level functions and classes (`project_calls.py`)."""
 
-    def __init__(self, module: ast.Module, elsewhere: Mapping[str, tuple[CallShape, ...]] | None = None) -> None:
+    def __init__(
+        self, module: ast.Module, elsewhere: Mapping[str, tuple[CallShape, ...]] | None = None, aside: frozenset[int] = frozenset()
+    ) -> None:
         self._elsewhere = elsewhere or {}
         self._top_level = {id(statement) for statement in module.body}
+        self._aside = frozenset(
+            id(node) for statement in module.body if id(statement) in aside for node in subtree(statement) if isinstance(node, ast.Call)
+        )
+        """The calls inside the top-level statements `aside` names, which only another path runs (a
+        library's `__main__` block, a definition used only under a switch): a default they take is
+        taken there, not on the normal path."""
         self._calls: dict[str, list[ast.Call]] = {}
         self._classes: dict[int, ast.ClassDef] = {}
         """Classes by the id of their `__init__`: `Runner(...)` calls `Runner.__init__`."""
@@ -156,9 +166,25 @@ class ModuleCalls:
         cls = self._classes.get(id(function))
         if cls is not None:
             return self._built_with_default(cls, parameter, position)
-        if any(not _passes(call, parameter, position, method) for call in self._calls.get(function.name, ())):
+        if any(not _passes(call, parameter, position, method) for call in self._normal_calls(function.name)):
             return True
         return id(function) in self._top_level and self._taken_elsewhere(function.name, parameter, position)
+
+    def default_taken_aside(self, function: FunctionNode, parameter: str, position: int | None) -> bool:
+        """Whether a call that only another path runs (`aside`) leaves `parameter` out: where no call
+        on the normal path does (`default_is_normal_path`), the default is taken on that other path."""
+        positional = [*function.args.posonlyargs, *function.args.args]
+        method = bool(positional) and positional[0].arg in _SELF
+        cls = self._classes.get(id(function))
+        name, after = (cls.name, None if position is None else position - 1) if cls is not None else (function.name, position)
+        return any(
+            id(call) in self._aside and not _passes(call, parameter, after, method and cls is None)
+            for call in self._calls.get(name, ())
+        )
+
+    def _normal_calls(self, name: str) -> Iterator[ast.Call]:
+        """The module's calls of `name` outside the statements only another path runs (`aside`)."""
+        return (call for call in self._calls.get(name, ()) if id(call) not in self._aside)
 
     def default_always_given(self, function: FunctionNode) -> bool:
         """Whether the calls of `function` that decide its default are all seen, and there is one:
@@ -223,7 +249,7 @@ class ModuleCalls:
         for built in self._built_classes(cls):
             if built.name in self._handed_on_by_name:  # a class is handed on by its name (`registry["x"] = Runner`)
                 return True
-            if any(not _passes(call, parameter, after_self, False) for call in self._calls.get(built.name, ())):
+            if any(not _passes(call, parameter, after_self, False) for call in self._normal_calls(built.name)):
                 return True
             if built.name in self._top_level_classes and self._taken_elsewhere(built.name, parameter, after_self):
                 return True

@@ -1074,13 +1074,15 @@ class PythonWalker:
         if self._module is None or isinstance(function, ast.Lambda) or not _names_cuda_or_nccl(default):
             return NEUTRAL
         if self._module_calls is None:
-            self._module_calls = ModuleCalls(self._module, self.called_elsewhere)
+            self._module_calls = ModuleCalls(self._module, self.called_elsewhere, self._switched_ids)
         if self._module_calls.default_unread(function, parameter):
             return UNREAD_DEFAULT
         if self._module_calls.default_only_compared(function, parameter, default):
             return ONLY_COMPARED
         if self._module_calls.default_is_normal_path(function, parameter, position):
             return self._switched_region(function)  # a switched function's callers are switched too
+        if self._module_calls.default_taken_aside(function, parameter, position):
+            return ANOTHER_PATH  # only a library's `__main__` block, or a switched definition, leaves it out
         return GIVEN_DEFAULT if self._module_calls.default_always_given(function) else ANOTHER_PATH
 
     def visit_arg(self, node: ast.arg) -> None:
