@@ -421,20 +421,34 @@ def _environment_lookups(statements: list[ast.stmt]) -> dict[str, ast.Call]:
     """`ImportTable.environment_lookups`: plain names bound only to the same lookup of an environment
     variable by a string key, and no function's parameter (whose value is its caller's)."""
     lookups: dict[str, ast.Call | None] = {}
-    parameters: set[str] = set()
+    other: set[str] = set()
+    """Parameters (whose value is their caller's) and names bound any other way (a loop, `with ... as`, `+=`)."""
     for statement in statements:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             arguments = statement.args
-            parameters.update(a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs))
-        elif isinstance(statement, ast.Assign):
-            for target in statement.targets:
-                if isinstance(target, ast.Name):
-                    inner = _unwrapped(statement.value)  # `os.getenv("X", "").lower()`
-                    value = inner if isinstance(inner, ast.Call) and _is_environment_lookup(inner) else None
-                    known = lookups.get(target.id, value)
-                    same = known is not None and value is not None and ast.dump(known) == ast.dump(value)
-                    lookups[target.id] = known if same else None
-    return {name: lookup for name, lookup in lookups.items() if lookup is not None and name not in parameters}
+            other.update(a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs))
+        elif isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+            name = statement.targets[0].id
+            inner = _unwrapped(statement.value)  # `os.getenv("X", "").lower()`
+            value = inner if isinstance(inner, ast.Call) and _is_environment_lookup(inner) else None
+            known = lookups.get(name, value)
+            same = known is not None and value is not None and ast.dump(known) == ast.dump(value)
+            lookups[name] = known if same else None
+        else:
+            for target in _binding_targets(statement):
+                other.update(node.id for node in subtree(target) if isinstance(node, ast.Name))
+    return {name: lookup for name, lookup in lookups.items() if lookup is not None and name not in other}
+
+
+def _binding_targets(statement: ast.stmt) -> list[ast.expr]:
+    """What a statement binds: its assignment targets, a loop's variables, `with ... as` names."""
+    if isinstance(statement, ast.Assign):
+        return statement.targets
+    if isinstance(statement, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor)):
+        return [statement.target]
+    if isinstance(statement, (ast.With, ast.AsyncWith)):
+        return [item.optional_vars for item in statement.items if item.optional_vars is not None]
+    return []
 
 
 def _is_environment_lookup(node: ast.Call) -> bool:
