@@ -343,9 +343,9 @@ class ProjectIndex:
     """Python module with a `__main__` block -> how other modules import it (`main_block.Imported`: a
     library), or None (a script nothing imports)."""
     loose_libraries: frozenset[str] = frozenset()
+    """The modules of `main_blocks` that other modules import and no package holds (`FileFacts.loose_module`)."""
     taken_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Module -> what the project takes of it, for a module no install makes an API (`FileFacts.taken_names`)."""
-    """The modules of `main_blocks` that other modules import and no package holds (`FileFacts.loose_module`)."""
     unread_devices: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Module nothing imports -> its top-level names bound to a CUDA device that it never reads (`FileFacts.unread_devices`)."""
     off_default_path: dict[str, Evidence] = field(default_factory=dict)
@@ -380,9 +380,9 @@ class ProjectIndex:
     unrequested: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Python module -> the packages installed only on request that it imports and that no install
     route of its part of the project names (`unrequested.unrequested_packages`)."""
-    cpu_saved_files: frozenset[str] = frozenset()
+    cpu_saved_files: tuple[str, ...] = ()
     """The file names every `torch.save` of the project's modules outside the tests fills with CPU
-    values only (`checkpoint_writers.cpu_saved_files`)."""
+    values only (`checkpoint_writers.cpu_saved_files`), sorted once: every Python file's facts carry them."""
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
@@ -406,7 +406,7 @@ class ProjectIndex:
             facts["fallback_callees"] = self.fallback_callees.get(path, ())
             facts["off_default_path"] = self.off_default_path.get(path)
             facts["unrequested"] = self.unrequested.get(path, ())
-            facts["cpu_saved_files"] = tuple(sorted(self.cpu_saved_files))
+            facts["cpu_saved_files"] = self.cpu_saved_files
             if self.unimportable and is_test_path(path):
                 facts["unimportable"] = self.unimportable
             facts["loose_module"] = path in self.loose_libraries
@@ -693,7 +693,7 @@ TopImports = Callable[[str], tuple[Any, ...]]
 """`_top_level_imports` of the scan's modules, by display path."""
 
 
-def _cpu_saved_files(python: dict[str, Reader], remember: Remember) -> frozenset[str]:
+def _cpu_saved_files(python: dict[str, Reader], remember: Remember) -> tuple[str, ...]:
     """`checkpoint_writers.cpu_saved_files` of the modules outside the test suite, each read once
     (`checkpoint_writers.saved_files`, from the cache); one that cannot be read or parsed saves
     nothing here (it cannot run either; its own analysis says why)."""
@@ -706,7 +706,7 @@ def _cpu_saved_files(python: dict[str, Reader], remember: Remember) -> frozenset
             modules.append(remember("saved_files", path, partial(lambda source: read(source()), source)))
         except Exception:  # noqa: BLE001 - an unreadable module writes nothing here
             continue
-    return _reader("cpu_saved_files")(modules) if modules else frozenset()
+    return tuple(sorted(_reader("cpu_saved_files")(modules))) if modules else ()
 
 
 def _unimportable(

@@ -421,8 +421,7 @@ def _environment_lookups(statements: list[ast.stmt]) -> dict[str, ast.Call]:
     """`ImportTable.environment_lookups`: plain names bound only to the same lookup of an environment
     variable by a string key, and no function's parameter (whose value is its caller's)."""
     lookups: dict[str, ast.Call | None] = {}
-    other: set[str] = set()
-    """Parameters (whose value is their caller's) and names bound any other way (a loop, `with ... as`, `+=`)."""
+    other: set[str] = set()  # parameters (whose value is their caller's) and names bound any other way (a loop, `with ... as`, `+=`)
     for statement in statements:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             arguments = statement.args
