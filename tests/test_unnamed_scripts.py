@@ -34,6 +34,22 @@ def test_any_file_that_spells_the_name_as_a_word_names_the_script():
         assert unnamed(["tools/export_onnx.py"], {**base, **naming}) == set(), naming
 
 
+def test_the_word_alone_names_nothing_where_it_neither_runs_nor_imports_the_script():
+    base = {"README.md": "Pretrain with `python pretrain/large.py`.\n", "pretrain/small.py": SCRIPT}
+    for prose in (
+        {"scripts/prepare_small.py": 'print("prepare small")\n'},
+        {"docs/models.md": "A small model trains in an hour; see small: the config.\n"},
+        {"configs/small.yaml": "width: 64\n"},
+    ):
+        assert unnamed(["pretrain/small.py"], {**base, **prose}) == {"pretrain/small.py"}, prose
+    for naming in (
+        {"run.sh": "python -m small --steps 10\n"},
+        {"notebook.py": "import small\n"},
+        {"setup.py": "entry_points={'console_scripts': ['small=small:main']}\n"},
+    ):
+        assert unnamed(["pretrain/small.py"], {**base, **naming}) == set(), naming
+
+
 def test_a_longer_word_that_holds_the_name_names_nothing_and_unreadable_files_are_skipped():
     def unreadable() -> bytes:
         raise OSError("gone")

@@ -9,11 +9,12 @@ nothing imports is (`unreached.py`).
 
 `unnamed_scripts` reads, for the candidates the index gives it (modules with a `__main__` block that
 no other module imports), whether any other file of the scan spells the script's name, its file name
-without `.py`, as a word of its own: `python tools/export_onnx.py`, `-m tools.export_onnx`,
-`bash run.sh` whose line runs it, a notebook's `%run export_onnx.py`, a workflow step, a Makefile
-target, an entry point `tools.export_onnx:main`, a test that runs it. A misreading keeps a verdict:
-a name spelled anywhere (`train` in a README's prose) counts as a use, so only scripts with names of
-their own can be judged unnamed. The developers' folders (`scripts/`, `tools/`: `developer_folders.py`)
+without `.py`, as a word of its own in a shape that runs or imports it: its file name
+(`python tools/export_onnx.py`, `bash run.sh` whose line runs it, a notebook's `%run export_onnx.py`, a
+workflow step), a dotted path ending in it (`-m tools.export_onnx`, an entry point
+`tools.export_onnx:main`, `from tools.export_onnx import main`), or the bare name after `-m`, `import`
+or `from`, or before an entry point's `:main`. The word alone names nothing: a sibling's
+`print("prepare small")` or a README's "a small model" runs no `small.py`. The developers' folders (`scripts/`, `tools/`: `developer_folders.py`)
 judge their files by the project's documents alone, as a stricter reading of folders that hold
 maintainers' helpers; this one reads every folder, and any file that names a script keeps its verdicts.
 """
@@ -21,10 +22,11 @@ maintainers' helpers; this one reads every folder, and any file that names a scr
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable, Iterable, Mapping
 
 from cudaudit.facts import Evidence
-from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.catalog import WORD_BYTES, word_automaton
 from cudaudit.rules.python.unnamed import read_or_none
 
 Reader = Callable[[], bytes]
@@ -53,6 +55,30 @@ def unnamed_scripts(candidates: Iterable[str], files: Mapping[str, Reader]) -> d
     for other, read in sorted(files.items()):
         if not left:
             break
-        for word in automaton.whole_words(read_or_none(read) or b""):
-            left -= stems[word] - {other}
+        data = read_or_none(read) or b""
+        for index, start, end in automaton.matches(data):
+            if _runs_or_imports(data, start, end):
+                left -= stems[automaton.words[index]] - {other}
     return {path: Evidence(path, 0, UNNAMED) for path in sorted(left)}
+
+
+_BEFORE = re.compile(rb"(?:-m|\bimport|\bfrom)[ \t]+$")
+"""What stands before a script's bare name where it runs or imports it: `python -m export_onnx`,
+`import export_onnx`, `from export_onnx import main`."""
+_LOOK_BEHIND = 16
+
+
+def _runs_or_imports(data: bytes, start: int, end: int) -> bool:
+    """Whether the name at `data[start:end]` is a word of its own that runs or imports its script: a
+    file name (`export_onnx.py`), the last part of a dotted path (`tools.export_onnx`), after `-m`,
+    `import` or `from`, or before an entry point's `:main`."""
+    if (start and data[start - 1] in WORD_BYTES) or (end < len(data) and data[end] in WORD_BYTES):
+        return False
+    after = data[end : end + 4]
+    if after[:3] == b".py" and (len(after) < 4 or after[3] not in WORD_BYTES):
+        return True
+    if after[:1] == b":" and len(after) > 1 and (after[1:2].isalpha() or after[1:2] == b"_"):
+        return True
+    if start >= 2 and data[start - 1 : start] == b"." and data[start - 2] in WORD_BYTES:
+        return True
+    return _BEFORE.search(data[max(0, start - _LOOK_BEHIND) : start]) is not None
