@@ -180,6 +180,10 @@ class Finding:
     option: str | None = None
     """The command-line option whose default the site is (`--device`): the default invocation takes
     it, and the option set to another value avoids it. None where no option does."""
+    at_import: bool = False
+    """Whether the site runs when its module is imported and, where it breaks a target, stops the
+    import (a CUDA extension the module's top level compiles): every importer of the module stops
+    with it, so the component it is in does not run, library or not."""
 
     @property
     def sort_key(self) -> tuple[str, int, Span, str]:
@@ -208,6 +212,7 @@ class Finding:
             **({"cell": self.cell.index} if self.cell is not None else {}),
             "sites": self.sites,
             **({"option": self.option} if self.option is not None else {}),
+            **({"at_import": True} if self.at_import else {}),
         }
 
 

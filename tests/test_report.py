@@ -82,10 +82,85 @@ def test_a_root_script_that_needs_cuda_blocks_cpu_and_examples_only_make_it_part
     blocked = report_json(cli)["targets"]
     assert blocked["cpu"]["verdict"] == "blocked" and "train.py" in blocked["cpu"]["why"]
     assert blocked["rocm"]["verdict"] == "works"
-    # Beside a package, the same script is a utility: the package is the project's main use.
+    # A package folder nothing installs is the script's modules: the script is still the project.
     write(tmp_path / "pkg" / "__init__.py", PORTABLE)
+    modules = report_json(cli)
+    assert modules["targets"]["cpu"]["verdict"] == "blocked" and "train.py" in modules["targets"]["cpu"]["why"]
+    assert next(c for c in modules["components"] if c["name"] == "script train.py")["role"] == "core"
+    # Beside an installed package, the same script is a utility: the package is the project's main use.
+    write(tmp_path / "pyproject.toml", '[project]\nname = "pkg"\nversion = "1.0"\n')
     beside = report_json(cli)["targets"]
     assert beside["cpu"]["verdict"] == "partial" and "train.py" in beside["cpu"]["why"]
+
+
+NEEDS_CUDA = "import torch\n\nif __name__ == '__main__':\n    torch.cuda.set_device(0)\n"
+RUNS_ANYWHERE = "import torch\n\nif __name__ == '__main__':\n    print(torch.zeros(2))\n"
+
+
+def test_the_scripts_a_repository_of_scripts_documents_are_its_main_use(cli, tmp_path):
+    write(tmp_path / "models" / "__init__.py", "")
+    write(tmp_path / "get_started.md", "Train:\n\n```\ntorchrun --nproc_per_node 8 \\\n  train.py --cfg a.yaml\n```\n"
+          "Sample with `python sample.py --seed 1`; options in [config](config.py).\n")
+    write(tmp_path / "train.py", NEEDS_CUDA)
+    write(tmp_path / "sample.py", RUNS_ANYWHERE)
+    write(tmp_path / "config.py", "")
+    write(tmp_path / "export_debug.py", NEEDS_CUDA)
+    report = report_json(cli)
+    roles = {c["name"]: c["role"] for c in report["components"]}
+    assert roles == {"script train.py": "core", "script export_debug.py": "optional"}, "no document runs the export"
+    cpu = report["targets"]["cpu"]
+    assert cpu["verdict"] == "partial" and "train.py" in cpu["why"], "sampling, the other documented use, runs"
+    write(tmp_path / "sample.py", NEEDS_CUDA)
+    cpu = report_json(cli)["targets"]["cpu"]
+    assert cpu["verdict"] == "blocked" and "train.py" in cpu["why"] and "sample.py" in cpu["why"]
+    assert "export_debug.py" not in cpu["why"]
+
+
+FUSED_OP = """import os
+import torch
+from torch.utils.cpp_extension import load
+
+here = os.path.dirname(__file__)
+{build}
+
+
+def fused_relu(x):
+    if x.device.type == "cpu":
+        return torch.relu(x)
+    return fused.relu(x)
+"""
+AT_IMPORT = 'fused = load("fused", sources=[os.path.join(here, "fused.cpp"), os.path.join(here, "fused_kernel.cu")])'
+ON_DEMAND = 'def build():\n    return load("fused", sources=[os.path.join(here, "fused.cpp"), os.path.join(here, "fused_kernel.cu")])'
+
+
+def test_a_package_module_that_compiles_cuda_when_imported_stops_every_importer(cli, tmp_path):
+    write(tmp_path / "model.py", "import torch\nfrom ops.fused import fused_relu\n\nprint(fused_relu(torch.zeros(2)))\n")
+    write(tmp_path / "ops" / "__init__.py", "")
+    write(tmp_path / "ops" / "fused.py", FUSED_OP.format(build=AT_IMPORT))
+    report = report_json(cli)
+    (build,) = [f for f in report["findings"] if f["rule"] == "CDA440"]
+    assert build["severity"] == "error" and build["at_import"] is True
+    ops = next(c for c in report["components"] if c["name"] == "ops/ code")
+    assert ops["role"] == "core" and ops["targets"]["cpu"]["status"] == "blocked"
+    assert report["targets"]["cpu"]["verdict"] == "blocked" and "ops/" in report["targets"]["cpu"]["why"]
+    # Built on demand, the extension is one path of the library: its callers may take the other.
+    write(tmp_path / "ops" / "fused.py", FUSED_OP.format(build=ON_DEMAND).replace("fused.relu", "build().relu"))
+    report = report_json(cli)
+    assert all("at_import" not in f for f in report["findings"])
+    ops = next(c for c in report["components"] if c["name"] == "ops/ code")
+    assert ops["targets"]["cpu"]["status"] == "partial"
+
+
+def test_a_folder_whose_sites_are_all_in_its_tests_tests_the_code(cli, tmp_path):
+    write(tmp_path / "train.py", PORTABLE)
+    write(tmp_path / "kernels" / "fused" / "unit_test.py", "import torch\nx = torch.zeros(2).cuda()\n")
+    report = report_json(cli)
+    (kernels,) = report["components"]
+    assert kernels["name"] == "kernels/ code" and kernels["role"] == "tooling"
+    assert report["targets"]["cpu"]["verdict"] == "works"
+    write(tmp_path / "kernels" / "fused" / "op.py", "import torch\ny = torch.ones(2).cuda()\n")
+    (kernels,) = report_json(cli)["components"]
+    assert kernels["role"] == "core", "a module of the folder's own is the code itself"
 
 
 DEVICE_OPTION = (

@@ -29,16 +29,18 @@ def assess(
     root: str | None = None,
     dependencies: Dependencies = NO_DEPENDENCIES,
     summary: dict | None = None,
+    documented: frozenset[str] = frozenset(),
 ) -> Assessment:
     """The assessment of one scanned project; `root` is its folder as the scan displays paths,
-    `summary` the scan's counts as `cudaudit scan -f json` gives them (the JSON report repeats them)."""
+    `summary` the scan's counts as `cudaudit scan -f json` gives them (the JSON report repeats them),
+    `documented` the root scripts the project's documents run (`documented_scripts.py`)."""
     root = project_root(result.paths) if root is None else root
     counterparts = Counterparts.of(result.paths)
-    components = group(result.findings, result.paths, targets, catalog, root, counterparts, dependencies)
+    components = group(result.findings, result.paths, targets, catalog, root, counterparts, dependencies, documented)
     checklist = answer_all(Scan(result.findings, components, result.paths, counterparts, root, dependencies), targets)
     return Assessment(
         project=project or root or ".",
-        targets={target: hardest(components, target, verdict(components, target)) for target in targets},
+        targets={target: hardest(components, target, verdict(components, target, documented)) for target in targets},
         checklist=checklist,
         components=components,
         findings=[finding.to_json() for finding in result.findings],

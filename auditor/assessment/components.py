@@ -20,7 +20,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from cudaudit.assessment.counterparts import Counterparts, named_for
-from cudaudit.assessment.layout import containing, kernel_folders, kinds_of, python_area, relative, role_of
+from cudaudit.assessment.layout import (
+    CONTAINER_DIRS,
+    containing,
+    kernel_folders,
+    kinds_of,
+    python_area,
+    relative,
+    role_of,
+)
 from cudaudit.assessment.model import EFFORT_ORDER, Blocker, Component, ComponentTarget, Evidence, Readiness, Role
 from cudaudit.filekinds import TARGET_FIXED_KINDS, FileKind
 from cudaudit.model import CUDA_API_TARGETS, Finding, Safety, Severity, Status
@@ -35,8 +43,10 @@ LIBRARY_KINDS = frozenset({"python", "sources", "triton", "build", "attention", 
 """Components that are paths of a library: a site that breaks a target breaks one path of many
 (partial), not the whole (blocked); a library's Triton kernels and attention backends are fast
 paths beside a fallback, and a build script or a C++ file outside the kernel folders follows the
-kernels it is built with (which decide). An entry script, a kernel folder or an image with such a site does not run."""
+kernels it is built with (which decide). An entry script, a kernel folder or an image with such a site does not run,
+nor does a library path whose site stops its module's import (`Finding.at_import`)."""
 MAX_BLOCKERS = 3
+INSTALL_DECLARATIONS = frozenset({"setup.py", "setup.cfg", "pyproject.toml"})
 
 
 @dataclass(frozen=True)
@@ -83,8 +93,10 @@ def group(
     root: str,
     counterparts: Counterparts,
     dependencies: Dependencies = NO_DEPENDENCIES,
+    documented: frozenset[str] = frozenset(),
 ) -> list[Component]:
-    """The components of a scan, most serious first."""
+    """The components of a scan, most serious first; `documented` holds the root scripts the
+    project's documents run, the core of a project with nothing to install."""
     kernels = kernel_folders(paths)
     members: dict[str, list[int]] = defaultdict(list)
     places: dict[str, Place] = {}
@@ -94,9 +106,9 @@ def group(
         members[place.id].append(index)
     known = frozenset(paths)
     on_demand = _builds_on_demand(findings, root)
-    has_package = _has_package(paths, root)
+    core_scripts = frozenset() if _installs_package(paths, root) else documented or None
     roles = {
-        cid: _role(places[cid], [findings[i] for i in indexes], root, known, on_demand, has_package, kernels)
+        cid: _role(places[cid], [findings[i] for i in indexes], root, known, on_demand, core_scripts, kernels)
         for cid, indexes in members.items()
     }
     packages = [places[cid].anchor for cid, role in roles.items() if places[cid].kind == "python" and role is Role.CORE]
@@ -219,32 +231,48 @@ def _folder(folder: str, root: str) -> str:
 
 
 def _role(place: Place, own: list[Finding], root: str, known: frozenset[str], on_demand: bool,
-          has_package: bool, kernels: list[str]) -> Role:
+          core_scripts: frozenset[str] | None, kernels: list[str]) -> Role:
+    """`core_scripts`: the root scripts that are the project, None for every one. Beside an installed
+    package none is (a root script is a utility); in a repository of scripts, those its documents
+    run; where they run none, every one."""
     if place.kind in TOPIC_NAMES:
         # As central as the most central place its sites are in: a serving engine that only an
         # image in a sub-folder builds is optional, as that image is.
-        return min((_role(_place(f, kernels, root, by_topic=False), [f], root, known, on_demand, has_package, kernels)
+        return min((_role(_place(f, kernels, root, by_topic=False), [f], root, known, on_demand, core_scripts, kernels)
                     for f in own), key=_role_rank)
     if place.kind == "ci":
         return Role.TOOLING
+    if place.kind == "python":
+        # As central as the most central file its sites are in: a folder whose sites are all in its
+        # test modules (`ops/fused/unit_test.py`) or its examples tests or shows the code, whatever the
+        # folder's own name says.
+        return min((role_of(relative(f.path, root)) for f in own), key=_role_rank)
     role = role_of(relative(place.anchor, root))
     if role is not Role.CORE:
         return role
     if place.kind in ("image", "deployment") and "/" in relative(place.anchor, root):
         return Role.OPTIONAL  # an image in a folder builds, tests or demonstrates; a root one is how the project runs
-    if place.kind == "script" and has_package:
-        return Role.OPTIONAL  # beside a package, a root script is a utility; without one, scripts are the project
+    if place.kind == "script" and core_scripts is not None and place.anchor not in core_scripts:
+        return Role.OPTIONAL
     if place.kind == "kernels" and (on_demand or _optional_kernels(place.anchor.rstrip("/"), root, known)):
         return Role.OPTIONAL
     return role
 
 
-def _has_package(paths: Sequence[str], root: str) -> bool:
-    """Whether the project is a Python package (an `__init__.py` in a core folder), not a set of scripts."""
-    return any(
+def _installs_package(paths: Sequence[str], root: str) -> bool:
+    """Whether the project is an installed Python package (an `__init__.py` in a core folder, and an
+    install declaration at the root or in a folder that only holds the package, `python/setup.py`),
+    not a set of scripts. Package folders beside scripts with nothing to install them (`models/`,
+    `data/` next to `train.py`) are the scripts' modules: the scripts the documents run are the project."""
+    return any(_declares_install(relative(p, root)) for p in paths) and any(
         p.endswith("/__init__.py") and role_of(relative(p, root)) is Role.CORE and python_area(p, root)[1] == "python"
         for p in paths
     )
+
+
+def _declares_install(path: str) -> bool:
+    folder, name = posixpath.split(path)
+    return name in INSTALL_DECLARATIONS and (not folder or folder.lower() in CONTAINER_DIRS)
 
 
 def _builds_on_demand(findings: Sequence[Finding], root: str) -> bool:
@@ -291,7 +319,9 @@ def _target(
     options = () if stopping else tuple(sorted({f.option for f in errors if f.option is not None}))
     status = Readiness.WORKS
     if sites:
-        status = Readiness.BLOCKED if stopping and place.kind not in LIBRARY_KINDS else Readiness.PARTIAL
+        # a library path stops alone, unless it stops the import of its module (and so every importer)
+        blocks = place.kind not in LIBRARY_KINDS or any(f.at_import for f in stopping)
+        status = Readiness.BLOCKED if stopping and blocks else Readiness.PARTIAL
     effort = max((_effort(f, target, catalog) for _, f in sites), key=EFFORT_ORDER.index, default="none")
     fixable = [f for _, f in sites if _fixable(f, target, catalog)]
     automatic = _automatic(place, sites, fixable, target, dependencies)

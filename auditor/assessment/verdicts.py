@@ -26,14 +26,21 @@ ARTIFACT_KINDS = frozenset({"image", "deployment", "dependencies", "ci"})
 """Kinds a project keeps one of per target, and names for the target it serves."""
 
 
-def verdict(components: Sequence[Component], target: str) -> TargetVerdict:
+def verdict(components: Sequence[Component], target: str, documented: frozenset[str] = frozenset()) -> TargetVerdict:
+    """`documented`: the root scripts the project's documents run, alternatives of one another: while
+    one of them runs on the target, the others that stop leave the main use partial, not blocked."""
     deciding = [c for c in components if target in c.targets and decides(c, target)]
     core = [c for c in deciding if c.role is Role.CORE]
     others = [c for c in deciding if c.role is Role.OPTIONAL]
     blocked = [c for c in core if c.targets[target].status is Readiness.BLOCKED]
+    alternatives = [c for c in blocked if c.kind == "script" and set(c.paths) <= documented]
+    if len(alternatives) < len(documented):
+        blocked = [c for c in blocked if c not in alternatives]  # another documented script runs
+    else:
+        alternatives = []
     if blocked:
         return _verdict(Readiness.BLOCKED, blocked, target)
-    partial = [c for c in core if c.targets[target].status is Readiness.PARTIAL]
+    partial = alternatives + [c for c in core if c.targets[target].status is Readiness.PARTIAL]
     partial += [c for c in others if c.targets[target].status is not Readiness.WORKS]
     if partial:
         return _verdict(Readiness.PARTIAL, partial, target)

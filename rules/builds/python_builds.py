@@ -86,7 +86,7 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
             fix = build_fix(hit, fixes) if cpu_path else None  # with no CPU path, nothing to make conditional
             span = lines.node_span(node)
             finding = build_finding(entry, path, span, lines.snippet(span), settings.targets, quiet, cap, fix=fix)
-            findings.append(replace(finding, message=finding.message.replace("{path}", path)))
+            findings.append(replace(finding, message=finding.message.replace("{path}", path), at_import=built_at_import))
     gated = _cuda_home_gate(tree, names) if "CUDA_HOME" in text and "cpp_extension" in text else None
     entry = catalog.lookup(EXTENSION_DETECTOR, CUDA_HOME_GATE) if gated is not None else None
     if gated is not None and entry is not None:
