@@ -100,7 +100,9 @@ RUNS_ANYWHERE = "import torch\n\nif __name__ == '__main__':\n    print(torch.zer
 def test_the_scripts_a_repository_of_scripts_documents_are_its_main_use(cli, tmp_path):
     write(tmp_path / "models" / "__init__.py", "")
     write(tmp_path / "get_started.md", "Train:\n\n```\ntorchrun --nproc_per_node 8 \\\n  train.py --cfg a.yaml\n```\n"
-          "Sample with `python sample.py --seed 1`; options in [config](config.py).\n")
+          "Sample with `python sample.py --seed 1`; options in [config](config.py).\n"
+          "Measure with `python bench_speed.py`.\n")
+    write(tmp_path / "bench_speed.py", RUNS_ANYWHERE)
     write(tmp_path / "train.py", NEEDS_CUDA)
     write(tmp_path / "sample.py", RUNS_ANYWHERE)
     write(tmp_path / "config.py", "")
@@ -112,8 +114,8 @@ def test_the_scripts_a_repository_of_scripts_documents_are_its_main_use(cli, tmp
     assert cpu["verdict"] == "partial" and "train.py" in cpu["why"], "sampling, the other documented use, runs"
     write(tmp_path / "sample.py", NEEDS_CUDA)
     cpu = report_json(cli)["targets"]["cpu"]
-    assert cpu["verdict"] == "blocked" and "train.py" in cpu["why"] and "sample.py" in cpu["why"]
-    assert "export_debug.py" not in cpu["why"]
+    assert cpu["verdict"] == "blocked", "a benchmark the documents run measures the main use; it is none"
+    assert "train.py" in cpu["why"] and "sample.py" in cpu["why"] and "export_debug.py" not in cpu["why"]
 
 
 FUSED_OP = """import os

@@ -120,13 +120,17 @@ def assessment_of(result: ScanResult, session: ScanSession, project: str | None 
     """The assessment of one scan's result: what `cudaudit report` renders, and the verdicts that
     close `cudaudit scan`'s text report of a folder."""
     from cudaudit.assessment import assess
-    from cudaudit.assessment.layout import python_area
+    from cudaudit.assessment.layout import python_area, relative, role_of
+    from cudaudit.assessment.model import Role
     from cudaudit.documented_scripts import documented_scripts
     from cudaudit.reporters.summary import summarize
 
     root = _root(session.paths, result.paths)
     name = project or Path(root or ".").resolve().name
-    scripts = [path for path in result.paths if path.endswith(".py") and python_area(path, root)[1] == "script"]
+    scripts = [  # a benchmark a document runs (`python bench.py`) measures the main use, it is none
+        path for path in result.paths
+        if path.endswith(".py") and python_area(path, root)[1] == "script" and role_of(relative(path, root)) is Role.CORE
+    ]
     return assess(result, session.targets, session.catalog, name, root,
                   dependency_verdicts(result.findings, session.targets), summarize(result, session.targets),
                   documented_scripts(root, scripts))
