@@ -18,6 +18,8 @@ from collections.abc import Iterable
 
 from cudaudit.safe_read import UnreadableFile, read_tree_file
 
+BUILD_SCRIPTS = frozenset({"setup.py"})
+"""`python setup.py install` builds the project; it is no use of it."""
 DOCUMENT_SUFFIXES = (".md", ".rst", ".markdown")
 MAX_DOCUMENTS = 32
 """Root documents read at most (a root holding hundreds of text files is no script repository's)."""
@@ -33,7 +35,7 @@ _SCRIPT = re.compile(rb"(?<![\w/.-])(?:\./)?([A-Za-z_][\w-]*\.py)\b")
 def documented_scripts(root: str, scripts: Iterable[str]) -> frozenset[str]:
     """The display paths among `scripts` (the project's root `.py` files) that a command line of a
     document at the root of `root` runs."""
-    by_name = {os.path.basename(path): path for path in scripts}
+    by_name = {name: path for path in scripts if (name := os.path.basename(path)) not in BUILD_SCRIPTS}
     if not by_name:
         return frozenset()
     folder = root or "."
