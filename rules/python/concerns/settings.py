@@ -171,7 +171,7 @@ class NamedSettings(Concern):
     def on_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
         for name, position, default in parameter_defaults(node.args):
             region = self.walk.default_region(node, name, position, default)
-            key = AMP_DEVICE_KEY if only_amp_device(node, name, self.walk.names) else ""
+            key = AMP_DEVICE_KEY if _reports_a_device(name, default) and only_amp_device(node, name, self.walk.names) else ""
             self.walk.within_default(node, region, partial(self._report, name, default, key=key))
 
     on_AsyncFunctionDef = on_Lambda = on_FunctionDef
@@ -221,6 +221,17 @@ class NamedSettings(Concern):
             self.walk.report_values(value, BACKEND, is_nccl_string)
         else:
             self.walk.report_values(value, DEVICE_STRING, is_indexed_cuda_device_string)
+
+
+def _reports_a_device(name: str, default: ast.expr) -> bool:
+    """Whether `_report` may report `default` as the CUDA device of a device setting, the one report
+    that takes a key (`is_cuda_device_string` of the default or a branch of it): most parameters'
+    defaults are not, and `only_amp_device`'s walk of the function is left out for them."""
+    nodes = (default,) if isinstance(default, ast.Constant) else subtree(default)
+    return names_setting(name, "device") and any(
+        isinstance(node, ast.Constant) and isinstance(node.value, str) and may_spell_cuda_device(node.value)
+        for node in nodes
+    )
 
 
 class SettingReads:
