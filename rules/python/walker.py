@@ -26,7 +26,6 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, cached_property, partial
-from itertools import chain
 from typing import Any
 
 from cudaudit.model import Severity
@@ -788,7 +787,6 @@ class PythonWalker:
         """`torch.cuda.is_available() and torch.cuda.get_device_capability() >= (8, 0)`; in `device or
         torch.device("cuda")`, of a parameter whose default is None, the second operand stands in for
         that default (`_stand_in_region`)."""
-        entered: list[Region] = []
         values = node.values
         first = values[0]
         if isinstance(node.op, ast.Or) and len(values) == 2 and isinstance(first, ast.Name):
@@ -797,37 +795,49 @@ class PythonWalker:
                 self.visit(first)
                 self._visit_inside(region, self.visit, values[1])
                 return
-        for value in values:
+        self._within_each(self._operand_regions(node), ())
+
+    def _operand_regions(self, node: ast.BoolOp) -> Iterator[Region]:
+        """Each operand visited in the regions of the ones before it, then the region it opens for the
+        operands after it: they run only when it let evaluation go on."""
+        for value in node.values:
             test, body, orelse = branch_regions(value, self.names)
             self._visit_inside(test, self.visit, value)
-            # Later operands run only when this one let evaluation go on.
-            rest = body if isinstance(node.op, ast.And) else orelse
-            if rest:
-                self._context.enter(rest)
-                entered.append(rest)
-        for region in reversed(entered):
-            self._context.leave(region)
+            yield body if isinstance(node.op, ast.And) else orelse
 
     def visit_ListComp(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
         """`[torch.cuda.get_device_name(d.index) for d in devices if d.type == "cuda"]`: the element is
         computed only for the items every `if` clause lets through, and only where the iterable has
         items (`for i in range(torch.cuda.device_count())`), as the body of a `for` with an `if` in it."""
+        elements = (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)
+        self._within_each(self._generator_regions(node.generators), elements)
+
+    visit_SetComp = visit_GeneratorExp = visit_DictComp = visit_ListComp
+
+    def _generator_regions(self, generators: list[ast.comprehension]) -> Iterator[Region]:
+        """Each `for` clause's iterable and target visited, then the region its items open (`loop_region`),
+        then its `if` clauses' (`_clause_regions`)."""
+        for generator in generators:
+            self.visit(generator.iter)
+            self.visit(generator.target)
+            yield loop_region(generator.iter, self.names)
+            yield from self._clause_regions(generator.ifs)
+
+    def _within_each(self, regions: Iterator[Region], last: Iterable[ast.AST]) -> None:
+        """Enter each region `regions` gives as it gives it (the code it visits on the way runs in the
+        ones before), visit `last` inside them all, and leave them in reverse: the operands of a
+        boolean operation, the clauses of a comprehension and its element."""
         entered: list[Region] = []
         try:
-            for generator in node.generators:
-                self.visit(generator.iter)
-                self.visit(generator.target)
-                for region in chain((loop_region(generator.iter, self.names),), self._clause_regions(generator.ifs)):
-                    if region:
-                        self._context.enter(region)
-                        entered.append(region)
-            for element in (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,):
-                self.visit(element)
+            for region in regions:
+                if region:
+                    self._context.enter(region)
+                    entered.append(region)
+            for node in last:
+                self.visit(node)
         finally:
             for region in reversed(entered):
                 self._context.leave(region)
-
-    visit_SetComp = visit_GeneratorExp = visit_DictComp = visit_ListComp
 
     def _clause_regions(self, conditions: list[ast.expr]) -> Iterator[Region]:
         """The region each `if` clause of a comprehension opens for what follows it, after visiting
