@@ -674,7 +674,7 @@ def _read_index(
         unimported_bindings=_unimported_bindings(files, catalog),
         unimportable=_unimportable(python, found, imports, absent),
         unrequested=_unrequested(files, python, found, catalog, remember),
-        cpu_saved_files=_cpu_saved_files(python, remember),
+        cpu_saved_files=tuple(sorted(_reader("cpu_saved_files")(found.saved.values()))) if found.saved else (),
     )
 
 
@@ -691,22 +691,6 @@ def _top_level_imports(python: dict[str, Reader], remember: Remember, path: str)
 
 TopImports = Callable[[str], tuple[Any, ...]]
 """`_top_level_imports` of the scan's modules, by display path."""
-
-
-def _cpu_saved_files(python: dict[str, Reader], remember: Remember) -> tuple[str, ...]:
-    """`checkpoint_writers.cpu_saved_files` of the modules outside the test suite, each read once
-    (`checkpoint_writers.saved_files`, from the cache); one that cannot be read or parsed saves
-    nothing here (it cannot run either; its own analysis says why)."""
-    read = _reader("saved_files")
-    modules = []
-    for path, source in python.items():
-        if is_test_path(path):
-            continue
-        try:
-            modules.append(remember("saved_files", path, partial(lambda source: read(source()), source)))
-        except Exception:  # noqa: BLE001 - an unreadable module writes nothing here
-            continue
-    return tuple(sorted(_reader("cpu_saved_files")(modules))) if modules else ()
 
 
 def _unimportable(
@@ -1548,6 +1532,9 @@ class _Found:
     """Display path -> the module's JIT-build loaders and its calls naming sources (`jit_builds.read_jit`)."""
     unbuilt: list[tuple[str, Evidence, bool, bool]] = field(default_factory=list)
     """`unbuilt_extensions.unbuilt_extensions` of every `setup.py`."""
+    saved: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
+    """Display path -> `checkpoint_writers.saved_files` of each `.py` module outside the test suite that
+    saves a checkpoint to a literal file name."""
     cuda_extensions: set[str] = field(default_factory=set)
     """The modules the `setup.py` files build as CUDA extensions (`unimportable.cuda_extensions`) and the
     Python modules the CMake files build with CUDA (`cmake.cmake_cuda_extensions`)."""
@@ -1652,6 +1639,10 @@ class _Found:
                 ignored = remember("ignored_without_cuda", path, lambda: _reader("ignored_without_cuda")(path, data()))
                 if ignored:
                     self.ignored[posixpath.dirname(path)] = ignored
+            if path.endswith(".py") and not is_test_path(path):
+                saved = remember("saved_files", path, lambda: _reader("saved_files")(path, data()))
+                if saved:
+                    self.saved[path] = saved
         elif kind is FileKind.CMAKE:
             build = remember("cmake_build", path, lambda: _reader("cmake_build")(path, decode_text(data())))
             if build is not None:  # a CMake file that builds nothing as HIP says nothing over a setup.py above it

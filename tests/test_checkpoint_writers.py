@@ -59,7 +59,7 @@ def test_names_no_writer_or_only_a_test_writes_are_kept():
 
 def test_a_save_moved_to_the_cpu_counts_in_a_module_that_names_devices():
     moved = 'import torch\n\n\ndef dump(model, out):\n    torch.save(model.cuda().cpu(), out / "train.pt")\n'
-    assert saved_files(moved.encode()) == (("train.pt", True),)
-    assert saved_files(b'import torch\ntorch.save(x, f"{name}.pt")\n') == ()
-    assert saved_files(b"import os\n") == ()
+    assert saved_files("dump.py", moved.encode()) == (("train.pt", True),)
+    assert saved_files("dump.py", b'import torch\ntorch.save(x, f"{name}.pt")\n') == ()
+    assert saved_files("dump.py", b"import os\n") == ()
     assert cpu_saved_files([(("a.pt", True), ("b.pt", True)), (("b.pt", False),)]) == frozenset({"a.pt"})

@@ -24,6 +24,8 @@ import re
 from collections.abc import Iterable
 
 from cudaudit.rules.python.checkpoint_sources import file_name, on_cpu
+from cudaudit.rules.python.nodes import subtree
+from cudaudit.source import decode_python, read_tree
 
 SAVE = b"torch.save"
 """What a module that writes a checkpoint spells; the others are not parsed."""
@@ -34,14 +36,15 @@ Saved = tuple[tuple[str, bool], ...]
 """(file name, whether the save holds CPU values only) for each `torch.save` of a module to a literal file name."""
 
 
-def saved_files(data: bytes) -> Saved:
-    """The module's `torch.save` calls (spelled `torch.save`) to a path with a literal file name that
-    has a stem (`"train.pt"` in `out / "train.pt"`, not the `".pt"` of `f"{name}.pt"`), each with
-    whether it holds CPU values only; raises SyntaxError for a module that does not parse."""
+def saved_files(path: str, data: bytes) -> Saved:
+    """The `torch.save` calls (spelled `torch.save`) of the module at display path `path` to a path
+    with a literal file name that has a stem (`"train.pt"` in `out / "train.pt"`, not the `".pt"` of
+    `f"{name}.pt"`), each with whether it holds CPU values only; raises SyntaxError for a module that
+    does not parse. The tree is the scan's one tree of the module (`source.read_tree`)."""
     if SAVE not in data:
         return ()
-    tree = ast.parse(data)
-    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    tree = read_tree(decode_python(data), filename=path)
+    calls = [node for node in subtree(tree) if isinstance(node, ast.Call)]
     device_free = DEVICE_WORDS.search(data) is None and all(_placed(call) for call in calls if _is_torch(call, "load"))
     found: list[tuple[str, bool]] = []
     for call in calls:
