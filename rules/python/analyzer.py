@@ -58,7 +58,8 @@ def analyze_python(
     )
     # Most modules that pass the prefilter hold nothing any concern reports: their walk, the most
     # costly part of the analysis, would find no hit (`survey.py`).
-    walked = _walked(tree, text, path, catalog, settings, facts, fixes) if may_report(Survey(tree, names, catalog)) else []
+    survey = Survey(tree, names, catalog)
+    walked = _walked(tree, text, path, catalog, settings, facts, fixes, survey) if may_report(survey) else []
     extensions = route_findings(tree, path, facts.cuda_only_loads, lines, catalog, settings) + unbuilt_calls(
         tree, names, path, facts.unbuilt_extensions, lines, catalog, settings
     )
@@ -67,7 +68,8 @@ def analyze_python(
 
 
 def _walked(
-    tree: ast.Module, text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts, fixes: FixContext
+    tree: ast.Module, text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts, fixes: FixContext,
+    survey: Survey,
 ) -> list[Finding]:
     """The findings of the walk's hits, one per rule and span."""
     script = facts.main_block is not None and facts.main_block[0] == "script"
@@ -88,6 +90,7 @@ def _walked(
         elsewhere=elsewhere,
         fallback_calls=FallbackCalls(tree, {name: frozenset(params) for name, params in facts.fallback_callees}),
         cpu_saved_files=frozenset(facts.cpu_saved_files),
+        calls=survey.of(ast.Call),
     )
     walker.visit(tree)
     walker.hits = _quiet_unread(_quiet_unused(walker, tree, text, script, elsewhere, _imported_names(facts)), tree, facts)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from cudaudit.model import Severity
 from cudaudit.rules.python.names import ImportTable
@@ -57,10 +57,10 @@ def fakes_probe(node: ast.AST, names: ImportTable) -> bool:
     return any(isinstance(call, ast.Call) and _replaced_probe(call, names) for call in subtree(node))
 
 
-def may_fake(module: ast.Module, names: ImportTable) -> bool:
-    """Whether a module fakes a device probe anywhere, or hands a patching fixture to a function
-    named for it: only then are its tests read one by one."""
-    return any(isinstance(call, ast.Call) and (_replaced_probe(call, names) or _fakes_through(call, {}, names)) for call in subtree(module))
+def may_fake(calls: Iterable[ast.Call], names: ImportTable) -> bool:
+    """Whether a module whose calls are `calls` fakes a device probe anywhere, or hands a patching
+    fixture to a function named for it: only then are its tests read one by one."""
+    return any(_replaced_probe(call, names) or _fakes_through(call, {}, names) for call in calls)
 
 
 def faked_region(function: ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable, helpers: Mapping[str, ast.AST]) -> Region:

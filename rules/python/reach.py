@@ -59,7 +59,7 @@ calls) is none.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from cudaudit.model import Severity
@@ -143,14 +143,17 @@ class ModuleReach:
         elsewhere: Elsewhere | None = None,
         imported: frozenset[str] = frozenset(),
         faking: Mapping[str, bool] | None = None,
+        calls: Sequence[ast.Call] | None = None,
     ) -> None:
         """`inherited`: the skipping fixtures the conftest files above the module serve, by name, with
         whether each is `autouse`; `script`: nothing in the scan imports the module, which runs as a
         program (`main_block.py`), so its public functions are helpers too; `elsewhere`: what the rest
         of the project does with the module's functions and methods (`Elsewhere`); `imported`: names
         the module imports from another module of the project whose uses are recorded here, for that
-        module (`imported_regions`)."""
+        module (`imported_regions`); `calls`: every call of the module, where the analysis has them
+        (`survey.Survey`), else read from the tree where they are needed."""
         self.names = names
+        self._calls = calls
         self.in_tests = in_tests
         self.script = script
         self.elsewhere: Elsewhere = elsewhere or {}
@@ -299,7 +302,8 @@ class ModuleReach:
             return
         served = {name: FAKED_DEVICE for name in self.faking}
         served.update((name, CONFTEST_SKIP) for name in self.inherited)
-        self._fakes = may_fake(module, self.names)
+        calls = self._calls if self._calls is not None else [n for n in subtree(module) if isinstance(n, ast.Call)]
+        self._fakes = may_fake(calls, self.names)
         outer = self._skipping(module.body, served, module_level=True)
         self.skipping = outer
         autouse = {**self.faking, **self.inherited}

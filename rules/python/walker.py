@@ -195,8 +195,12 @@ class PythonWalker:
         attribute_stores: Mapping[str, int] | None = None,
         fallback_calls: FallbackCalls | None = None,
         cpu_saved_files: frozenset[str] = frozenset(),
+        calls: Sequence[ast.Call] | None = None,
     ) -> None:
         self.names = names
+        self._calls = calls
+        """Every call of the module the walk visits, where the analysis' survey has them (`survey.py`):
+        `reach.ModuleReach` reads them rather than the tree."""
         self.cpu_saved_files = cpu_saved_files
         """The file names every save of the project fills with CPU values only (`checkpoint_writers.py`,
         through the project index)."""
@@ -882,7 +886,8 @@ class PythonWalker:
                 and f"{statement.name}.{method.name}" in self.switched
             )
         self._reach = reach = ModuleReach(
-            node, self.names, self.in_tests, self.fixtures, self.script, self.elsewhere, self.imported, self.faking_fixtures
+            node, self.names, self.in_tests, self.fixtures, self.script, self.elsewhere, self.imported, self.faking_fixtures,
+            self._calls,
         )
         launches = ("__file__",) if reach.launched else ()
         self._helper_names = frozenset((*reach.functions, *reach.classes, *reach.methods, *reach.values, *reach.imported, *launches))
