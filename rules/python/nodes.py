@@ -18,10 +18,13 @@ _CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
 
 
 def child_fields(node_class: type[ast.AST]) -> tuple[str, ...]:
-    """The fields of a node class that may hold nodes, in the grammar's order."""
+    """The fields of a node class that may hold nodes, in the grammar's order: none of a constant's
+    (its `value` is a Python value, never a node; the commonest leaf of a tree)."""
     fields = _CHILD_FIELDS.get(node_class)
     if fields is None:
-        fields = _CHILD_FIELDS[node_class] = tuple(name for name in node_class._fields if name not in _NEVER_NODES)
+        fields = _CHILD_FIELDS[node_class] = (
+            () if node_class is ast.Constant else tuple(name for name in node_class._fields if name not in _NEVER_NODES)
+        )
     return fields
 
 

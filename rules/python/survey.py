@@ -21,7 +21,7 @@ from cudaudit.rules.python.names import ImportTable
 
 _NOT_NODES = frozenset({"ctx", "op", "ops", "id", "attr", "arg", "asname", "module", "level", "kind", "conversion", "type_comment", "is_async"})
 """Fields that never hold a node a concern reports at or reads: names, numbers, strings, and the
-context and operator leaves."""
+context and operator leaves; nor does a constant's `value`, a Python value (`child_fields`)."""
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -42,7 +42,9 @@ class Survey:
                 found.append(current)
             fields = _FIELDS.get(node_class)
             if fields is None:
-                fields = _FIELDS[node_class] = tuple(f for f in node_class._fields if f not in _NOT_NODES)
+                fields = _FIELDS[node_class] = (
+                    () if node_class is ast.Constant else tuple(f for f in node_class._fields if f not in _NOT_NODES)
+                )
             for field in fields:
                 value = getattr(current, field, None)
                 if isinstance(value, list):
