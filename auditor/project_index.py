@@ -163,6 +163,8 @@ _READERS = {
     "switches_on": "cudaudit.rules.python.launch_switches:switches_on",
     "defaulted_on": "cudaudit.rules.python.kept_on:defaulted_on",
     "kept_on": "cudaudit.rules.python.kept_on:kept_on",
+    "defaulted_off": "cudaudit.rules.python.kept_off:defaulted_off",
+    "kept_off": "cudaudit.rules.python.kept_off:kept_off",
     "switched_by": "cudaudit.rules.python.opt_in:switched_by",
     "area_folders": "cudaudit.rules.python.opt_in_areas:area_folders",
     "unreached_in_areas": "cudaudit.rules.python.opt_in_areas:unreached_in_areas",
@@ -1308,11 +1310,19 @@ def _launched_by_default(
 
 def _switches_elsewhere(files: list[IndexedFile], python: dict[str, Reader], found: _Found) -> dict[str, frozenset[str]]:
     """Module -> the names its tests read that hold a switch the user turns on, set up elsewhere:
-    parameters every caller hands one (`switch_parameters`), and the entries of a table of lazy
-    environment lookups (`environment_tables`)."""
+    parameters every caller hands one (`switch_parameters`), parameters that default to False and
+    that nothing in the project turns on, with the attributes that keep them (`kept_off`), and the
+    entries of a table of lazy environment lookups (`environment_tables`)."""
     readings = []
     if found.passed:
         readings.append(_reader("switch_parameters")(python, found.passed))
+    if found.defaulted_off:
+        code = {file.display: file.read for file in files if {FileKind.PYTHON, FileKind.NOTEBOOK} & set(file.kinds)}
+        others = {
+            file.display: file.read for file in files
+            if (set(file.kinds) & _CONFIG_KINDS or not file.kinds) and not is_test_path(file.display)
+        }
+        readings.append(_reader("kept_off")(found.defaulted_off, code, others))
     if found.environment_tables:
         configs = {file.display: file.read for file in files if set(file.kinds) & _CONFIG_KINDS}
         readings.append(_reader("switch_readers")(
@@ -1501,6 +1511,9 @@ class _Found:
     table of implementations keyed by strings."""
     defaulted_on: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> the parameters its signatures default to True that it tests alone (`kept_on.defaulted_on`)."""
+    defaulted_off: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    """Display path -> the parameters its signatures default to False that it tests, and the attributes
+    it keeps them in (`kept_off.defaulted_off`)."""
     unread_devices: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> `unread_devices.unread_devices` of each module outside the test suite that has some."""
     tested: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -1575,6 +1588,9 @@ class _Found:
                 defaulted = remember("defaulted_on", path, lambda: _reader("defaulted_on")(data()))
                 if defaulted:
                     self.defaulted_on[path] = defaulted
+                off_keywords = remember("defaulted_off", path, lambda: _reader("defaulted_off")(data()))
+                if off_keywords:
+                    self.defaulted_off[path] = off_keywords
                 unread = remember("unread_devices", path, lambda: _reader("unread_devices")(data()))
                 if unread:
                     self.unread_devices[path] = unread

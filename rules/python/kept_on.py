@@ -26,12 +26,12 @@ from cudaudit.rules.python.switch_parameters import in_signature
 
 _DEFAULT_ON = re.compile(rb"(?<![ \t])[ \t]*(?::[ \t]*bool[ \t]*)?=[ \t]*True\b")
 """What follows a parameter or keyword given True: `vad=True`, `vad: bool = True`. Matched right after
-the name (`_spelled`), where no blank stands before it; the lookbehind keeps a search of the pattern
+the name (`spelled`), where no blank stands before it; the lookbehind keeps a search of the pattern
 from starting again at every blank of a run."""
 _TESTED_ALONE = re.compile(rb"\n[ \t]*(?:el)?if[ \t]+(?:not[ \t]+)?([A-Za-z_]\w*)[ \t]*:")
 """An `if` header that tests a name alone (`if vad:`, `elif not vad:`), with the name: read once per
 module, where a search per candidate name read the module once for each."""
-_VALUE_GIVEN = re.compile(rb"(?<![ \t])[ \t]*(?::[ \t]*bool[ \t]*)?=(?!=)[ \t]*")
+VALUE_GIVEN = re.compile(rb"(?<![ \t])[ \t]*(?::[ \t]*bool[ \t]*)?=(?!=)[ \t]*")
 """What follows a keyword's name where it is given a value (`vad=`, `vad: bool = `); an annotation
 other than `bool` is not read, so that prose (`f"after vad: dur = {d}"`) gives nothing. Matched right
 after the name, as `_DEFAULT_ON`."""
@@ -44,7 +44,7 @@ def defaulted_on(data: bytes) -> tuple[str, ...]:
         return ()
     found = set()
     for name in set(_TESTED_ALONE.findall(data)):
-        if any(in_signature(data, start) for start, _ in _spelled(data, name, _DEFAULT_ON)):
+        if any(in_signature(data, start) for start, _ in spelled(data, name, _DEFAULT_ON)):
             found.add(name.decode("ascii"))
     return tuple(sorted(found))
 
@@ -52,7 +52,7 @@ def defaulted_on(data: bytes) -> tuple[str, ...]:
 _WORD_OR_DOT = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 
 
-def _spelled(data: bytes, name: bytes, after: re.Pattern[bytes]) -> Iterator[tuple[int, int]]:
+def spelled(data: bytes, name: bytes, after: re.Pattern[bytes]) -> Iterator[tuple[int, int]]:
     """(start, end) of each place `data` spells `name` as a word of its own (no word byte or dot
     before it) followed by `after`, left to right without overlap, as a pattern of the name and
     then `after` would find them. Found from each occurrence of the name, where a pattern compiled
@@ -90,7 +90,7 @@ def kept_on(
             name = word.decode("ascii")
             if name in refused:
                 continue  # a keyword given anything but True once is refused whatever else passes it
-            for start, end in _spelled(data, word, _VALUE_GIVEN):
+            for start, end in spelled(data, word, VALUE_GIVEN):
                 if not data.startswith(b"True", end):
                     refused.add(name)
                 elif not in_signature(data, start):

@@ -26,7 +26,9 @@ another default, and the project's YAML files and scripts do not turn it on in m
 feature is its opt-in). Where every import of the module that defines such a name also sits in a
 switched block (`if training_args.fused: from .fused import patch`), the module's own top level (an
 import of a CUDA-only library) runs only there too: the module is switched as a whole (the empty
-name). A name this reading cannot place, or one mentioned in any other way, keeps its verdicts.
+name), whether or not it has sites of its own (an engine's entry class, whose modules hold the
+sites); a package's `__init__.py` that re-exports it counts as an import inside such a block where
+the package itself is imported only there, and is switched with it. A name this reading cannot place, or one mentioned in any other way, keeps its verdicts.
 
 A switch may also be a choice the user makes: a Streamlit checkbox kept in a name that is off until
 ticked (`refine = st.checkbox("Refine?", False)`), or a setting of several strings tested for
@@ -148,6 +150,9 @@ def _switched_calls(
     switched: dict[str, tuple[int, str, str, int]] = {}
     methods: dict[str, tuple[int, str, str, int]] = {}  # `self.buffer.prepare(...)`: a method, by its name
     spans: list[tuple[int, int]] = []
+    blocks: dict[str, set[tuple[int, str, str, int]]] = {}
+    """Every switched block that calls a name: a module may import and call it under two tests of
+    the same switch, and each import must be found inside one (`imported_only_within`)."""
     for named, _, first, end in _named_blocks(data, lines, words):
         text = b"\n".join(lines[first:end])
         if not any(called.group(1) in known or len(starred) == 1 for called in _CALLED_NAME.finditer(text)) and not _CALLED_METHOD.search(text):
@@ -165,10 +170,12 @@ def _switched_calls(
         for inner in (sub for statement in node.body for sub in subtree(statement)):
             if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name):
                 switched.setdefault(inner.func.id, (first + 1, quoted, switch, end))
+                blocks.setdefault(inner.func.id, set()).add((first + 1, quoted, switch, end))
             elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and not inner.func.attr.startswith("__"):
                 methods.setdefault(inner.func.attr, (first + 1, quoted, switch, end))
                 if isinstance(inner.func.value, ast.Name):  # `Sampler.from_pretrained(...)` builds a `Sampler`
                     switched.setdefault(inner.func.value.id, (first + 1, quoted, switch, end))
+                    blocks.setdefault(inner.func.value.id, set()).add((first + 1, quoted, switch, end))
     if not (switched or methods):
         return ()
     imports = statement_lines(statements)
@@ -205,7 +212,11 @@ def _switched_calls(
             mentions[name] = list(mention_lines(data, name))
         if all(any(start <= number <= end for start, end in spans) or _defines_method(lines[number - 1], name) for number in mentions[name]):
             calls.setdefault(name, (name, METHOD, "", line, header_text, switch, last))
-    return tuple(call for _, call in sorted(calls.items()))
+    repeated = (
+        (name, level, module, *block) for name, level, module, line, *_ in calls.values()
+        for block in sorted(blocks.get(name, ())) if block[0] != line
+    )
+    return tuple(sorted({*calls.values(), *repeated}))
 
 
 def _definition_span(data: bytes, lines: list[bytes], name: str) -> tuple[int, int] | None:
@@ -581,12 +592,17 @@ def switched_definitions(
     switched_in = {(path, name) for path, calls in readings.items() for name, *_ in calls}
     candidates: dict[tuple[str, str], Evidence] = {}
     methods: dict[str, Evidence] = {}
+    places: set[str] = set()
+    """Every module defining a switched name: one imported only in switched blocks is switched as a
+    whole, whatever else mentions the name, and so is what only it imports (an engine's entry class,
+    with no site of its own, whose modules hold the sites)."""
     for script, calls in sorted(readings.items()):
         for name, level, module, line, quoted, *_ in calls:
             if level == METHOD:
                 methods.setdefault(name, Evidence(script, line, quoted))
                 continue
             for place in sorted(defining_modules(modules, sources, text, script, level, module, name)):
+                places.add(place)
                 if may_report(text(place)):
                     candidates.setdefault((place, name), Evidence(script, line, quoted))
             if len(candidates) >= _CANDIDATE_LIMIT:
@@ -615,9 +631,33 @@ def switched_definitions(
         if whole is not None:
             names.insert(0, ("", whole))
             wholes[place] = whole
+    for place in sorted(places - wholes.keys()):
+        whole = imported_only_within(modules, sources, text, readings, place, lines, imports)
+        if whole is not None:
+            wholes[place] = whole
+            if may_report(text(place)):
+                found.setdefault(place, []).insert(0, ("", whole))
+    for place, evidence in list(wholes.items()):
+        for package in _packages_above(modules, place):
+            if package in wholes or imported_only_within(modules, sources, text, readings, package, lines, imports) is None:
+                break
+            wholes[package] = evidence
+            if may_report(text(package)):
+                found.setdefault(package, []).insert(0, ("", evidence))
     for place, evidence in _imported_only_by_switched(modules, sources, text, wholes, may_report, lines, imports).items():
         found.setdefault(place, []).insert(0, ("", evidence))
     return {path: tuple(names) for path, names in found.items()}
+
+
+def _packages_above(modules: ModuleMap, place: str) -> Iterator[str]:
+    """The `__init__.py` of each package above module `place`, innermost first, up to the first
+    folder that is no package."""
+    folder = posixpath.dirname(place)
+    if posixpath.basename(place) == "__init__.py":
+        folder = posixpath.dirname(folder)
+    while folder and modules.name(init := posixpath.join(folder, "__init__.py")):
+        yield init
+        folder = posixpath.dirname(folder)
 
 
 def _imported_only_by_switched(
@@ -822,16 +862,44 @@ def imported_only_within(
     """The switch through which module `place` is reached, where every import of it in the scan
     sits inside a block that only such a switch runs (`if training_args.fused: from .fused import
     patch`): then the module's own top level (its imports of a CUDA-only library) runs only there.
-    `sources` are the scan's modules, read by `text`; `lines` and `imports` as `_importing_lines` takes them."""
-    if not modules.name(place).rpartition(".")[2] or posixpath.basename(place) == "__init__.py":
+    A package's `__init__.py` above it that imports it counts where the package in turn is imported
+    only there (`from .engine import Engine` under `if use_engine:`, with `engine/__init__.py`'s
+    `from .llm import Engine`), and for a package's own `__init__.py` the imports inside the package
+    do not count: they run only once it has. `sources` are the scan's modules, read by `text`;
+    `lines` and `imports` as `_importing_lines` takes them."""
+    return _imported_only_within(modules, sources, text, readings, place, lines, imports, frozenset())
+
+
+def _imported_only_within(
+    modules: ModuleMap,
+    sources: Iterable[str],
+    text: Callable[[str], bytes],
+    readings: Mapping[str, tuple[SwitchedCall, ...]],
+    place: str,
+    lines: dict[str, bytes],
+    imports: Callable[[str], Statements],
+    asked: frozenset[str],
+) -> Evidence | None:
+    """`imported_only_within`, where the packages of `asked` are already being asked about."""
+    if not modules.name(place).rpartition(".")[2]:
         return None
+    package = posixpath.dirname(place) + "/" if posixpath.basename(place) == "__init__.py" else None
     found: Evidence | None = None
     for importer, line in _importing_lines(modules, sources, text, place, lines, imports):
+        if package is not None and importer.startswith(package):
+            continue  # the package's own modules import it only once it has run
         blocks = ((call[3], call[6], call[4]) for call in readings.get(importer, ()))
         block = next(((header, quoted) for header, last, quoted in blocks if header < line <= last), None)
-        if block is None:
+        if block is not None:
+            found = found or Evidence(importer, block[0], block[1])
+            continue
+        above = posixpath.dirname(importer) + "/"
+        if posixpath.basename(importer) != "__init__.py" or not place.startswith(above) or importer in asked:
             return None  # an import on the normal path
-        found = found or Evidence(importer, block[0], block[1])
+        outer = _imported_only_within(modules, sources, text, readings, importer, lines, imports, asked | {place})
+        if outer is None:
+            return None  # the package above is imported on the normal path
+        found = found or outer
     return found
 
 

@@ -1,0 +1,156 @@
+"""Keyword parameters that default to False and that nothing in the project turns on.
+
+A library's loader may take an opt-in route by a keyword: `def load(self, source, use_engine=False)`,
+with `if use_engine: from .engine import Engine` inside, or the keyword kept in an attribute
+(`self.is_engine = use_engine`) that a later method, or another module holding the object, tests
+(`if model.is_engine:`). Where no script, example, notebook, document or configuration of the project
+passes the keyword anything but False (or hands it on under its own name, `use_engine=use_engine`,
+from another such keyword), the normal path never takes that arm: it runs only for a user who turns
+the keyword on. That is another path (principle 1), at most a warning, and never silence: a user may
+pass it, which is why the keyword exists.
+
+`defaulted_off` reads one module from its bytes: the parameters its signatures default to False that
+an `if` header of the module names, and the attributes of `self` it stores such a parameter in.
+`kept_off` then keeps a name where every spelling of it with a value in the project's code outside
+the test suite, notebooks included, gives False, None or another name kept so (`use_engine=use_engine`,
+`self.is_engine = use_engine`), and no document or configuration gives it a value or quotes it (a
+`"use_engine": True` in a table of keywords, `use_engine: true` in a YAML file); a keyword given
+anything else anywhere keeps its verdicts. A call that passes it by position is not seen.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+
+from cudaudit.filekinds import is_test_path
+from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.python.kept_on import VALUE_GIVEN, spelled
+from cudaudit.rules.python.switch_parameters import in_signature
+
+Named = tuple[str, str]
+"""(a name the module tests, the parameter it holds): the parameter itself (`use_engine`,
+`use_engine`), or an attribute of `self` it is stored in (`is_engine`, `use_engine`)."""
+
+_FALSE_DEFAULT = re.compile(rb"([A-Za-z_]\w*)[ \t]*(?::[ \t]*bool[ \t]*)?=[ \t]*$")
+"""What stands before a `False` that is a parameter's default (`use_engine=`, `use_engine: bool = `),
+matched on the bytes before each `False`, where a pattern that starts with a name would be tried at
+every byte of the module."""
+_HEADER = re.compile(rb"\n[ \t]*(?:el)?if[ \t]([^\n]*):")
+"""An `if` or `elif` header on one line, with its test (searched after a newline put in front)."""
+_WORD = re.compile(rb"(?<![\w.])[A-Za-z_]\w*")
+_ATTRIBUTE = re.compile(rb"\.([A-Za-z_]\w*)")
+_STORED = re.compile(rb"\n[ \t]+self\.([A-Za-z_]\w*)[ \t]*=[ \t]*([A-Za-z_]\w*)[ \t]*(?=\n|#)")
+"""`self.is_engine = use_engine`: a parameter kept in an attribute, alone on its line."""
+_OFF_OR_NAME = re.compile(rb"(False|None|[A-Za-z_]\w*)[ \t]*(?=[,)\n#;]|$)")
+"""A value that is False, None or a plain name (one the reading follows), ending where its
+argument or statement ends."""
+
+
+def defaulted_off(data: bytes) -> tuple[Named, ...]:
+    """The parameters module `data`'s signatures default to False that an `if` header of the module
+    names as a name of its own (`if use_engine:`, `if not use_engine and x:`), and the attributes of
+    `self` it stores such a parameter in (`self.is_engine = use_engine`), whoever tests those."""
+    if b"False" not in data:
+        return ()
+    parameters = set(_false_defaults(data))
+    if not parameters:
+        return ()
+    tested = {word for match in _HEADER.finditer(b"\n" + data) for word in _WORD.findall(match.group(1))}
+    found = {(name, name) for name in parameters & tested}
+    found.update(
+        (stored.group(1), stored.group(2)) for stored in _STORED.finditer(b"\n" + data) if stored.group(2) in parameters
+    )
+    return tuple(sorted((name.decode("ascii"), held.decode("ascii")) for name, held in found))
+
+
+def _false_defaults(data: bytes) -> Iterator[bytes]:
+    """The names a signature of module `data` gives a False default."""
+    start = data.find(b"False")
+    while start >= 0:
+        before = _FALSE_DEFAULT.search(data, max(0, start - 80), start)
+        end = start + len(b"False")
+        whole = end == len(data) or not (data[end : end + 1].isalnum() or data[end : end + 1] == b"_")
+        if before is not None and whole and in_signature(data, before.start()):
+            yield before.group(1)
+        start = data.find(b"False", end)
+
+
+def kept_off(
+    candidates: Mapping[str, tuple[Named, ...]],
+    code: Mapping[str, Callable[[], bytes]],
+    others: Mapping[str, Callable[[], bytes]],
+) -> dict[str, frozenset[str]]:
+    """Module -> the names of `candidates` (module -> `defaulted_off`) that nothing turns on: every
+    spelling with a value in `code` (display path -> bytes: Python modules and notebooks) outside the
+    test suite gives False, None or another name so kept, and none of `others` (documents and
+    configurations) gives one a value or quotes it. A module gets the parameters it defines and tests,
+    the attributes it stores them in, and the attributes its `if` headers read from anything
+    (`if model.is_engine:`) that another module stores so."""
+    found = {path: pairs for path, pairs in candidates.items() if not is_test_path(path)}
+    names = {name for pairs in found.values() for pair in pairs for name in pair}
+    stored = {name for pairs in found.values() for name, held in pairs if name != held}
+    words = word_automaton(sorted(name.encode() for name in names))
+    if words is None:
+        return {}
+    given: dict[str, set[str]] = {}
+    refused: set[str] = set()
+    readers: dict[str, set[str]] = {}
+    for path, read in code.items():
+        if is_test_path(path):
+            continue
+        data = _read(read)
+        for word in sorted(words.found(data)):
+            name = word.decode("ascii")
+            if _quoted(data, word):
+                refused.add(name)
+            ends = [end for _, end in spelled(data, word, VALUE_GIVEN)]
+            if name in stored:  # an attribute is given its value as one: `self.is_engine = use_engine`
+                ends.extend(match.end() for match in re.finditer(rb"\." + word + rb"[ \t]*=(?!=)[ \t]*", data))
+            for end in ends:
+                value = _OFF_OR_NAME.match(data, end)
+                if value is None:
+                    refused.add(name)
+                elif value.group(1) not in (b"False", b"None"):
+                    given.setdefault(name, set()).add(value.group(1).decode("ascii"))
+            if name in stored and _tests_attribute(data, word):
+                readers.setdefault(path, set()).add(name)
+    for read in others.values():
+        data = _read(read)
+        refused.update(word.decode("ascii") for word in words.found(data) if _valued(data, word))
+    kept = names - refused
+    while True:  # a name handed another name keeps only while that one is kept
+        dropped = {name for name in kept if not given.get(name, set()) <= kept}
+        if not dropped:
+            break
+        kept -= dropped
+    result: dict[str, set[str]] = {}
+    for path, pairs in found.items():
+        result.setdefault(path, set()).update(name for pair in pairs for name in pair if name in kept)
+    for path, read_names in readers.items():
+        result.setdefault(path, set()).update(read_names & kept)
+    return {path: frozenset(names) for path, names in result.items() if names}
+
+
+def _read(read: Callable[[], bytes]) -> bytes:
+    try:
+        return read()
+    except Exception:  # noqa: BLE001 - an unreadable file passes nothing; its own analysis says why
+        return b""
+
+
+def _quoted(data: bytes, word: bytes) -> bool:
+    """Whether `data` spells `word` in quotes (`"use_engine": True`, `setattr(m, "is_engine", x)`)."""
+    return re.search(rb"[\"']" + re.escape(word) + rb"[\"']", data) is not None
+
+
+def _tests_attribute(data: bytes, word: bytes) -> bool:
+    """Whether an `if` header of module `data` reads attribute `word` of something (`if model.is_engine:`)."""
+    return any(word in _ATTRIBUTE.findall(match.group(1)) for match in _HEADER.finditer(b"\n" + data) if word in match.group(1))
+
+
+def _valued(data: bytes, word: bytes) -> bool:
+    """Whether a document or configuration gives `word` a value (`use_engine=True`, `use_engine: true`)
+    or quotes it."""
+    pattern = rb"(?<![\w.-])" + re.escape(word) + rb"(?![\w-])(?:[\"']?[ \t]*[:=]|[\"'])"
+    return re.search(pattern, data) is not None

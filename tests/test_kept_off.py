@@ -1,0 +1,119 @@
+"""A keyword that defaults to False and that nothing in the project turns on: what a test of it
+guards, and the modules imported only there, are another path (`rules/python/kept_off.py`, through
+the project index, read by `opt_in.switched_definitions` and `names.off_by_default`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cudaudit.rules.python.kept_off import defaulted_off, kept_off
+from support import scan_json, write
+
+CHAT = '''
+from .model import Model
+
+
+class Chat:
+    def load(self, path, use_engine=False):
+        self.model = Model(path, use_engine=use_engine)
+        return self.model.prepare()
+'''
+MODEL = '''
+import torch
+
+
+class Model:
+    def __init__(self, path, use_engine=False):
+        self.path = path
+        self.is_engine = use_engine
+
+    def prepare(self):
+        if self.is_engine:
+            from .engine import Engine
+            self.engine = Engine(self.path)
+            return self.engine
+        return torch.load(self.path, map_location="cpu")
+'''
+ENGINE_INIT = "from .runner import Engine\n"
+RUNNER = '''
+from .worker import Worker
+
+
+class Engine:
+    def __init__(self, path):
+        self.worker = Worker(path)
+'''
+WORKER = '''
+import torch
+
+
+class Worker:
+    def __init__(self, path):
+        self.cache = torch.zeros(4, device="cuda")
+'''
+CUDA_LINE = 7
+
+
+def _project(root, example: str) -> None:
+    write(root / "README.md", "# Voice\n\nSee `examples/speak.py`.\n")
+    write(root / "voice" / "__init__.py", "from .core import Chat\n")
+    write(root / "voice" / "core.py", CHAT)
+    write(root / "voice" / "model.py", MODEL)
+    write(root / "voice" / "engine" / "__init__.py", ENGINE_INIT)
+    write(root / "voice" / "engine" / "runner.py", RUNNER)
+    write(root / "voice" / "engine" / "worker.py", WORKER)
+    write(root / "examples" / "speak.py", example)
+
+
+def _worker_severity(cli, root) -> str:
+    report = scan_json(cli, ".", "--no-cache", cwd=root)
+    return next(
+        f["severity"] for f in report["findings"] if f["path"] == "voice/engine/worker.py" and f["line"] == CUDA_LINE
+    )
+
+
+def test_an_engine_only_a_keyword_nothing_turns_on_imports_is_another_path(cli, tmp_path):
+    _project(tmp_path, "from voice import Chat\n\nChat().load('model.pt')\n")
+    assert _worker_severity(cli, tmp_path) == "warning"
+
+
+@pytest.mark.parametrize("example", [
+    "from voice import Chat\n\nChat().load('model.pt', use_engine=True)\n",  # a shipped example turns it on
+    "import sys\nfrom voice import Chat\n\nChat().load('model.pt', use_engine='--engine' in sys.argv)\n",
+])
+def test_a_keyword_the_project_may_turn_on_keeps_the_engine(cli, tmp_path, example):
+    _project(tmp_path, example)
+    assert _worker_severity(cli, tmp_path) == "error"
+
+
+def test_a_document_that_turns_the_keyword_on_keeps_the_engine(cli, tmp_path):
+    _project(tmp_path, "from voice import Chat\n\nChat().load('model.pt')\n")
+    write(tmp_path / "docs" / "engine.md", "```python\nchat.load('model.pt', use_engine=True)\n```\n")
+    assert _worker_severity(cli, tmp_path) == "error"
+
+
+def test_defaulted_off_reads_tested_parameters_and_the_attributes_that_keep_them():
+    assert defaulted_off(MODEL.encode()) == (("is_engine", "use_engine"),)
+    assert defaulted_off(b"def f(x, fast=False):\n    if fast and x:\n        return x\n") == (("fast", "fast"),)
+    assert defaulted_off(b"def f(x, fast=False):\n    return fast or x\n") == ()  # never tested in a header
+    assert defaulted_off(b"f(fast=False)\nif fast:\n    pass\n") == ()  # a call, not a signature
+
+
+def test_kept_off_follows_names_handed_on_and_refuses_any_other_value():
+    candidates = {"chat.py": (("use_engine", "use_engine"),), "model.py": (("is_engine", "use_engine"),)}
+    code = {
+        "chat.py": lambda: CHAT.encode(),
+        "model.py": lambda: MODEL.encode(),
+        "app.py": lambda: b"if chat.model.is_engine:\n    print('engine')\n",
+    }
+    kept = kept_off(candidates, code, {})
+    assert kept == {
+        "chat.py": frozenset({"use_engine"}),
+        "model.py": frozenset({"is_engine", "use_engine"}),
+        "app.py": frozenset({"is_engine"}),
+    }
+    turned = {**code, "run.py": lambda: b"Chat().load('m.pt', use_engine=args.engine)\n"}
+    assert kept_off(candidates, turned, {}) == {}  # the value a script hands it is not followed: both are refused
+    assert kept_off(candidates, code, {"config.yaml": lambda: b"use_engine: true\n"}) == {}
+    tests = {**code, "tests/test_chat.py": lambda: b"Chat().load('m.pt', use_engine=True)\n"}
+    assert kept_off(candidates, tests, {}) == kept  # the test suite turns on what it tests
