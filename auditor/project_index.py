@@ -164,6 +164,8 @@ _READERS = {
     "defaulted_on": "cudaudit.rules.python.kept_on:defaulted_on",
     "kept_on": "cudaudit.rules.python.kept_on:kept_on",
     "defaulted_off": "cudaudit.rules.python.kept_off:defaulted_off",
+    "documented_flags": "cudaudit.rules.python.documented_flags:documented_flags",
+    "flag_settings": "cudaudit.rules.python.documented_flags:flag_settings",
     "kept_off": "cudaudit.rules.python.kept_off:kept_off",
     "switched_by": "cudaudit.rules.python.opt_in:switched_by",
     "area_folders": "cudaudit.rules.python.opt_in_areas:area_folders",
@@ -579,6 +581,11 @@ def _read_index(
         path: settings_elsewhere.get(path, frozenset()) | switches.get(path, frozenset())
         for path in {*settings_elsewhere, *switches}
     }
+    documented_on = _documented_on(files, python, found, settings_elsewhere)
+    settings_elsewhere = {
+        path: kept for path, settings in settings_elsewhere.items()
+        if (kept := settings - documented_on.get(path, frozenset()))
+    }
     registered, default_entries = (
         _reader("registered_definitions")(python, found.registrations, found.tables)
         if found.registrations or found.tables else ({}, frozenset())
@@ -628,7 +635,7 @@ def _read_index(
         never_collected=found.configured,
         releases=tuple(sorted(set(found.releases))),
         switched=_with_registered(
-            _switched(python, found, catalog, import_lines, settings_elsewhere, turned, switches)
+            _switched(python, found, catalog, import_lines, settings_elsewhere, turned, switches, documented_on)
             if found.switched or settings_elsewhere else {},
             registered,
         ),
@@ -1293,6 +1300,32 @@ def _settings_elsewhere(
     return {path: settings - turned for path, settings in tested.items() if settings - turned}, turned
 
 
+def _documented_on(
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found, settings: Mapping[str, frozenset[str]]
+) -> dict[str, frozenset[str]]:
+    """Script -> the settings off by default that it tests and that a flag its documented commands
+    pass turns on (`documented_flags`): `if config.THROUGHPUT_MODE:` in `main.py`, which the docs run
+    with `--throughput`, is its normal path there, while a sibling script no documented command runs
+    so keeps it as another path."""
+    tested = {path: set(names) for path, names in settings.items()}
+    for path, calls in found.switched.items():
+        tested.setdefault(path, set()).update(call[5] for call in calls if call[5])
+    documents = {file.display: file.read for file in files if not file.kinds}
+    if not (tested and documents):
+        return {}
+    flags = _reader("documented_flags")(documents)
+    pending = {path: names for path, names in tested.items() if posixpath.basename(path) in flags}
+    if not pending:
+        return {}
+    code = {path: read for path, read in python.items() if not is_test_path(path)}
+    turning = _reader("flag_settings")(code)
+    found_on = {
+        path: frozenset(name for name in names if turning.get(name, frozenset()) & flags[posixpath.basename(path)])
+        for path, names in pending.items()
+    }
+    return {path: names for path, names in found_on.items() if names}
+
+
 def _launched_by_default(
     files: list[IndexedFile], python: dict[str, Reader], found: _Found
 ) -> dict[str, frozenset[str]]:
@@ -1376,13 +1409,18 @@ def _with_one_rank(
 def _switched(
     python: dict[str, Reader], found: _Found, catalog: Catalog, import_lines: dict[str, bytes],
     settings: Mapping[str, frozenset[str]], turned: frozenset[str], switches: Mapping[str, frozenset[str]],
+    documented_on: Mapping[str, frozenset[str]],
 ) -> dict[str, tuple[tuple[str, Evidence], ...]]:
     """`opt_in.switched_definitions`, with the settings another module declares off by default
     (`settings`, by the module that tests them; `turned`, those the project turns on in its
     configuration files and scripts) and the names the index found to hold a switch (`switches`,
     `_switches_elsewhere`), read as the module's own; `import_lines` keeps each module's import
-    lines for `_main_blocks`' reader."""
-    readings = dict(found.switched)
+    lines for `_main_blocks`' reader; `documented_on` the settings a script's documented commands
+    turn on, which switch nothing there."""
+    readings = {
+        path: kept for path, calls in found.switched.items()
+        if (kept := tuple(call for call in calls if call[5] not in documented_on.get(path, frozenset())))
+    }
     for path, tested in settings.items():
         own = switches.get(path, frozenset())
         try:

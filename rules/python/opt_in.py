@@ -158,9 +158,8 @@ def _switched_calls(
         if not any(called.group(1) in known or len(starred) == 1 for called in _CALLED_NAME.finditer(text)) and not _CALLED_METHOD.search(text):
             continue  # calls nothing the module imports or defines, and no method: nothing to follow
         block = textwrap.dedent(text.decode("utf-8", "replace"))
-        try:
-            node = ast.parse(block.replace("elif", "if", 1) if block.startswith("elif") else block).body[0]
-        except (SyntaxError, ValueError, RecursionError, IndexError):
+        node = _parsed_block(block.replace("elif", "if", 1) if block.startswith("elif") else block)
+        if node is None:
             continue
         if not (isinstance(node, ast.If) and (tests_a_setting(node.test, off) or _tests_another_choice(node.test, choices))):
             continue
@@ -190,7 +189,10 @@ def _switched_calls(
             if name in calls or (name not in sources and name not in defined):
                 continue  # a builtin or a name bound some other way: nothing to follow
             if name not in mentions:
-                mentions[name] = list(mention_lines(data, name))
+                own = _definition_span(data, lines, name) if name in defined else None
+                mentions[name] = [  # its own body may spell it (a log line, a recursive call)
+                    number for number in mention_lines(data, name) if own is None or not own[0] <= number <= own[1]
+                ]
             if all(
                 any(start <= number <= end for start, end in spans) or number in imports or _defines(lines[number - 1], name)
                 for number in mentions[name]
@@ -217,6 +219,20 @@ def _switched_calls(
         for block in sorted(blocks.get(name, ())) if block[0] != line
     )
     return tuple(sorted({*calls.values(), *repeated}))
+
+
+def _parsed_block(block: str) -> ast.stmt | None:
+    """The first statement of `block`, a function's `if` block lifted out of it: where it returns
+    (`if cfg.throughput: run(); return`), it is parsed as the body of a function."""
+    for text in (block, "def _():\n" + textwrap.indent(block, "    ")):
+        try:
+            body = ast.parse(text).body
+        except (SyntaxError, ValueError, RecursionError):
+            continue
+        if not body:
+            return None
+        return body[0] if text is block else next(iter(getattr(body[0], "body", [])), None)
+    return None
 
 
 def _definition_span(data: bytes, lines: list[bytes], name: str) -> tuple[int, int] | None:
@@ -385,6 +401,12 @@ _SETTINGS_CLASS = re.compile(rb"class[ \t]+(\w+)")
 """A class's header, its name then read by `setting_values.settings_class`: an argument class
 (`TrainingArguments`, `ModelArgs`, `TrainConfig`, `RunArgsLogging`) is a dataclass that
 `HfArgumentParser` or a plain parser fills from the command line, its field defaults the defaults."""
+_CONFIG_NODE = re.compile(rb"\n([A-Za-z_]\w*)[ \t]*=[ \t]*(?:\w+\.)*(?:CN|CfgNode|ConfigDict|EasyDict|edict|AttrDict)\(")
+"""A module-level configuration tree (`_C = CN()`, yacs's `CfgNode`), whose attributes the module
+sets to their defaults at its top level; searched after a newline put in front."""
+_NODE_DEFAULT = r"\n{root}(?:\.\w+)*\.(\w+)[ \t]*=[ \t]*([^\n#]*)"
+"""A default set at the top level on such a tree (`_C.THROUGHPUT_MODE = False`), with the setting's
+last name and its value."""
 _SETTING_TEST = re.compile(
     rb"if[ \t]+(?:\([ \t]*\r?\n[ \t]*)?((?:[A-Za-z_]\w*\.)+)([A-Za-z_]\w*)[ \t]*(?::|and[ \t]|\r?\n[ \t]*and[ \t])"
 )
@@ -399,7 +421,8 @@ passes on the way (`cfg.common.profile`: a section of a configuration)."""
 def _declared(data: bytes) -> tuple[set[bytes], set[bytes]]:
     """The settings module `data` declares off by default (`add_argument("--use-x",
     action="store_true")`, `use_x: bool = False` or `field(default=False, ...)` in an argument
-    class), and those it declares with any other default."""
+    class, `_C.USE_X = False` on a configuration tree at its top level), and those it declares with
+    any other default."""
     off: set[bytes] = set()
     other: set[bytes] = set()
     if b"add_argument" in data:
@@ -413,6 +436,10 @@ def _declared(data: bytes) -> tuple[set[bytes], set[bytes]]:
             name = dest or max(flags, key=len)
             switch = _STORE_TRUE.search(arguments) and not _SWITCH_ON_BY_DEFAULT.search(arguments)
             (off if switch else other).add(name)
+    for root in set(_CONFIG_NODE.findall(b"\n" + data)):
+        pattern = re.compile(_NODE_DEFAULT.format(root=re.escape(root.decode("ascii"))).encode())
+        for name, value in pattern.findall(b"\n" + data):
+            (off if value.strip() == b"False" else other).add(name)
     if b"bool" in data:
         for field in _BOOL_FIELD.finditer(data):
             begin = data.rfind(b"\n", 0, field.start()) + 1
@@ -609,7 +636,12 @@ def switched_definitions(
                 break
     mentions = modules_mentioning(sources, text, {name for _, name in candidates} | set(methods))
     found: dict[str, list[tuple[str, Evidence]]] = {}
+    lines = {} if lines is None else lines
     for (place, name), evidence in sorted(candidates.items()):
+        if (place, name) in switched_in and not any(_importing_lines(modules, sources, text, place, lines, imports)):
+            # a script nothing imports: another module that spells the name (`_check_args("throughput")`) cannot reach it
+            found.setdefault(place, []).append((name, evidence))
+            continue
         if all(
             (path, name) in switched_in
             or is_test_path(path)
@@ -624,7 +656,6 @@ def switched_definitions(
     for name, evidence in sorted(methods.items()):
         for place, owner in _switched_method(text, mentions[name], name, switched_in, may_report):
             found.setdefault(place, []).append((f"{owner}.{name}", evidence))
-    lines = {} if lines is None else lines
     wholes: dict[str, Evidence] = {}
     for place, names in found.items():
         whole = imported_only_within(modules, sources, text, readings, place, lines, imports)
@@ -1018,12 +1049,17 @@ def _import_sources(statements: Iterable[bytes]) -> dict[str, tuple[int, str]]:
 
 
 def mention_lines(data: bytes, name: str) -> Iterable[int]:
-    """The 1-based lines on which `name` appears as a word (`pkg.Name` too). The name comes first in
-    the pattern, so the search runs at the speed of a plain byte search."""
+    """The 1-based lines on which `name` appears as a word (`pkg.Name` too), not in the strings of a
+    command-line option (`add_argument("--throughput", help="Test throughput only")`, which name the
+    switch, not the definition). The name comes first in the pattern, so the search runs at the speed
+    of a plain byte search."""
     line, counted = 1, 0
     for match in re.finditer(re.escape(name.encode()) + rb"(?!\w)", data):
         start = match.start()
         if start and (data[start - 1 : start].isalnum() or data[start - 1] == 0x5F):
+            continue
+        before = data[data.rfind(b"\n", 0, start) + 1 : start]
+        if b"add_argument(" in before and (before.count(b"'") + before.count(b'"')) % 2:
             continue
         line += data.count(b"\n", counted, start)
         counted = start

@@ -1,0 +1,75 @@
+"""The command-line flags the project's documents pass each script, and the settings a flag turns on.
+
+A training script may read a mode from its configuration tree, `if config.THROUGHPUT_MODE:
+throughput(...)`, where the tree's default is False (`_C.THROUGHPUT_MODE = False`) and the
+configuration module turns it on only for a flag (`if _check_args("throughput"):
+config.THROUGHPUT_MODE = True`). The mode is another path for a script whose documented commands
+never pass `--throughput`, and the normal path of one whose documented command does (`python
+main.py --cfg ... --throughput`): the documents say which use the project offers as its own.
+
+`documented_flags` reads the documents: each command that names a script (`main.py`, `tools/x.py`)
+with the flags after it, a command continued over lines with `\\` read as one line. `flag_settings`
+reads the code: the settings a module sets to True (a constant) right under an `if` header that
+names a flag, in quotes or as an attribute of the arguments (`_check_args("throughput")`,
+`args.throughput`).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Mapping
+
+from cudaudit.filekinds import is_test_path
+
+_CONTINUED = re.compile(rb"\\[ \t]*\r?\n")
+_SCRIPT = re.compile(rb"([\w./-]+\.py)(?![\w.])")
+_FLAG = re.compile(rb"(?<![\w-])--([A-Za-z][\w-]*)")
+_TURNED_ON = re.compile(
+    rb"\n([ \t]*)(?:el)?if[ \t][^\n]*?(?:['\"]-*([\w-]+)['\"]|args\.(\w+))[^\n]*:[ \t]*\r?\n"
+    rb"\1[ \t]+(?:\w+\.)+(\w+)[ \t]*=[ \t]*True\b"
+)
+"""`if _check_args("throughput"):` then, one level deeper, `config.THROUGHPUT_MODE = True`
+(searched after a newline put in front)."""
+
+
+def documented_flags(documents: Mapping[str, Callable[[], bytes]]) -> dict[str, frozenset[str]]:
+    """Script file name (`main.py`) -> the flags the documents' commands pass it (`throughput`, with
+    `-` read as `_`), outside the test suite."""
+    found: dict[str, set[str]] = {}
+    for path, read in documents.items():
+        if is_test_path(path):
+            continue
+        try:
+            data = read()
+        except Exception:  # noqa: BLE001 - an unreadable document documents nothing; its own analysis says why
+            continue
+        if b".py" not in data:
+            continue
+        for line in _CONTINUED.sub(b" ", data).split(b"\n"):
+            scripts = list(_SCRIPT.finditer(line))
+            for index, script in enumerate(scripts):
+                end = scripts[index + 1].start() if index + 1 < len(scripts) else len(line)
+                flags = {flag.replace(b"-", b"_").decode("ascii") for flag in _FLAG.findall(line, script.end(), end)}
+                if flags:
+                    found.setdefault(posixpath.basename(script.group(1).decode("utf-8", "replace")), set()).update(flags)
+    return {script: frozenset(flags) for script, flags in found.items()}
+
+
+def flag_settings(code: Mapping[str, Callable[[], bytes]]) -> dict[str, frozenset[str]]:
+    """Setting (`THROUGHPUT_MODE`) -> the flags under which the project's code outside the test suite
+    sets it to True (`throughput`)."""
+    found: dict[str, set[str]] = {}
+    for path, read in code.items():
+        if is_test_path(path):
+            continue
+        try:
+            data = read()
+        except Exception:  # noqa: BLE001 - an unreadable module sets nothing; its own analysis says why
+            continue
+        if b"= True" not in data and b"=True" not in data:
+            continue
+        for match in _TURNED_ON.finditer(b"\n" + data):
+            flag = (match.group(2) or match.group(3)).replace(b"-", b"_").decode("ascii")
+            found.setdefault(match.group(4).decode("ascii"), set()).add(flag)
+    return {setting: frozenset(flags) for setting, flags in found.items()}
