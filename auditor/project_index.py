@@ -1349,13 +1349,16 @@ def _switches_elsewhere(files: list[IndexedFile], python: dict[str, Reader], fou
     readings = []
     if found.passed:
         readings.append(_reader("switch_parameters")(python, found.passed))
-    if found.defaulted_off:
+    # Only a module the catalog's prefilter passes has sites a switch can guard, or imports a module
+    # that has them under one.
+    candidates = {path: names for path, names in found.defaulted_off.items() if path in found.prefiltered}
+    if candidates:
         code = {file.display: file.read for file in files if {FileKind.PYTHON, FileKind.NOTEBOOK} & set(file.kinds)}
         others = {
             file.display: file.read for file in files
             if (set(file.kinds) & _CONFIG_KINDS or not file.kinds) and not is_test_path(file.display)
         }
-        readings.append(_reader("kept_off")(found.defaulted_off, code, others))
+        readings.append(_reader("kept_off")(candidates, code, others))
     if found.environment_tables:
         configs = {file.display: file.read for file in files if set(file.kinds) & _CONFIG_KINDS}
         readings.append(_reader("switch_readers")(

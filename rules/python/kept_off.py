@@ -32,16 +32,17 @@ Named = tuple[str, str]
 """(a name the module tests, the parameter it holds): the parameter itself (`use_engine`,
 `use_engine`), or an attribute of `self` it is stored in (`is_engine`, `use_engine`)."""
 
-_FALSE_DEFAULT = re.compile(rb"([A-Za-z_]\w*)[ \t]*(?::[ \t]*bool[ \t]*)?=[ \t]*$")
-"""What stands before a `False` that is a parameter's default (`use_engine=`, `use_engine: bool = `),
-matched on the bytes before each `False`, where a pattern that starts with a name would be tried at
-every byte of the module."""
+_TRAILING_NAME = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)\Z")
 _HEADER = re.compile(rb"\n[ \t]*(?:el)?if[ \t]([^\n]*):")
 """An `if` or `elif` header on one line, with its test (searched after a newline put in front)."""
-_WORD = re.compile(rb"(?<![\w.])[A-Za-z_]\w*")
 _ATTRIBUTE = re.compile(rb"\.([A-Za-z_]\w*)")
 _STORED = re.compile(rb"\n[ \t]+self\.([A-Za-z_]\w*)[ \t]*=[ \t]*([A-Za-z_]\w*)[ \t]*(?=\n|#)")
 """`self.is_engine = use_engine`: a parameter kept in an attribute, alone on its line."""
+_GIVEN_IN_PROSE = re.compile(rb"[\"']?[ \t]*[:=]|[\"']")
+"""What follows a name a document or configuration gives a value or quotes: `use_engine=True`,
+`use_engine: true`, `"use_engine"`."""
+_WORD_BYTES = frozenset(bytes([byte]) for byte in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+_ASSIGNED = re.compile(rb"[ \t]*=(?!=)[ \t]*")
 _OFF_OR_NAME = re.compile(rb"(False|None|[A-Za-z_]\w*)[ \t]*(?=[,)\n#;]|$)")
 """A value that is False, None or a plain name (one the reading follows), ending where its
 argument or statement ends."""
@@ -56,8 +57,7 @@ def defaulted_off(data: bytes) -> tuple[Named, ...]:
     parameters = set(_false_defaults(data))
     if not parameters:
         return ()
-    tested = {word for match in _HEADER.finditer(b"\n" + data) for word in _WORD.findall(match.group(1))}
-    found = {(name, name) for name in parameters & tested}
+    found = {(name, name) for name in parameters if _in_header(data, name)}
     found.update(
         (stored.group(1), stored.group(2)) for stored in _STORED.finditer(b"\n" + data) if stored.group(2) in parameters
     )
@@ -65,15 +65,35 @@ def defaulted_off(data: bytes) -> tuple[Named, ...]:
 
 
 def _false_defaults(data: bytes) -> Iterator[bytes]:
-    """The names a signature of module `data` gives a False default."""
+    """The names a signature of module `data` gives a False default (`use_engine=False`,
+    `use_engine: bool = False`), read back from each `False`."""
     start = data.find(b"False")
     while start >= 0:
-        before = _FALSE_DEFAULT.search(data, max(0, start - 80), start)
         end = start + len(b"False")
-        whole = end == len(data) or not (data[end : end + 1].isalnum() or data[end : end + 1] == b"_")
-        if before is not None and whole and in_signature(data, before.start()):
-            yield before.group(1)
+        offset = max(0, start - 80)
+        before = data[offset:start].rstrip(b" \t")
+        if before.endswith(b"=") and data[end : end + 1] not in _WORD_BYTES:
+            before = before[:-1].rstrip(b" \t")
+            if before.endswith(b"bool"):
+                before = before[: -len(b"bool")].rstrip(b" \t")
+                before = before[:-1].rstrip(b" \t") if before.endswith(b":") else b""
+            name = _TRAILING_NAME.search(before)
+            if name is not None and in_signature(data, offset + name.start()):
+                yield name.group(1)
         start = data.find(b"False", end)
+
+
+def _in_header(data: bytes, name: bytes) -> bool:
+    """Whether an `if` or `elif` header of module `data`, on one line, names `name` as a name of its own."""
+    start = data.find(name)
+    while start >= 0:
+        end = start + len(name)
+        if (start == 0 or data[start - 1 : start] not in _WORD_BYTES) and data[end : end + 1] not in _WORD_BYTES:
+            line = data[data.rfind(b"\n", 0, start) + 1 : start].lstrip(b" \t")
+            if line.startswith((b"if ", b"elif ", b"if(", b"elif(")):
+                return True
+        start = data.find(name, end)
+    return False
 
 
 def kept_off(
@@ -100,24 +120,31 @@ def kept_off(
         if is_test_path(path):
             continue
         data = _read(read)
-        for word in sorted(words.found(data)):
+        present = [word for word in sorted(words.found(data)) if word.decode("ascii") not in refused]
+        tested = _tested_attributes(data) if stored.intersection(word.decode("ascii") for word in present) else set()
+        for word in present:
             name = word.decode("ascii")
-            if _quoted(data, word):
-                refused.add(name)
+            if name in refused:
+                continue  # given anything else once, whatever else gives it
+            if b'"' + word + b'"' in data or b"'" + word + b"'" in data:
+                refused.add(name)  # in quotes (`"use_engine": True`, `setattr(m, "is_engine", x)`): not followed
+                continue
             ends = [end for _, end in spelled(data, word, VALUE_GIVEN)]
             if name in stored:  # an attribute is given its value as one: `self.is_engine = use_engine`
-                ends.extend(match.end() for match in re.finditer(rb"\." + word + rb"[ \t]*=(?!=)[ \t]*", data))
+                ends.extend(_attribute_values(data, word))
             for end in ends:
                 value = _OFF_OR_NAME.match(data, end)
                 if value is None:
                     refused.add(name)
                 elif value.group(1) not in (b"False", b"None"):
                     given.setdefault(name, set()).add(value.group(1).decode("ascii"))
-            if name in stored and _tests_attribute(data, word):
+            if word in tested:
                 readers.setdefault(path, set()).add(name)
     for read in others.values():
         data = _read(read)
-        refused.update(word.decode("ascii") for word in words.found(data) if _valued(data, word))
+        refused.update(
+            name for word in words.found(data) if (name := word.decode("ascii")) not in refused and _valued(data, word)
+        )
     kept = names - refused
     while True:  # a name handed another name keeps only while that one is kept
         dropped = {name for name in kept if not given.get(name, set()) <= kept}
@@ -139,18 +166,31 @@ def _read(read: Callable[[], bytes]) -> bytes:
         return b""
 
 
-def _quoted(data: bytes, word: bytes) -> bool:
-    """Whether `data` spells `word` in quotes (`"use_engine": True`, `setattr(m, "is_engine", x)`)."""
-    return re.search(rb"[\"']" + re.escape(word) + rb"[\"']", data) is not None
+def _attribute_values(data: bytes, word: bytes) -> Iterator[int]:
+    """Where the value starts of each assignment to attribute `word` of something in `data`
+    (`self.is_engine = use_engine`, `model.is_engine = True`)."""
+    start = data.find(b"." + word)
+    while start >= 0:
+        end = start + 1 + len(word)
+        assigned = _ASSIGNED.match(data, end)
+        if assigned is not None:
+            yield assigned.end()
+        start = data.find(b"." + word, end)
 
 
-def _tests_attribute(data: bytes, word: bytes) -> bool:
-    """Whether an `if` header of module `data` reads attribute `word` of something (`if model.is_engine:`)."""
-    return any(word in _ATTRIBUTE.findall(match.group(1)) for match in _HEADER.finditer(b"\n" + data) if word in match.group(1))
+def _tested_attributes(data: bytes) -> set[bytes]:
+    """The attributes the `if` headers of module `data` read from something (`if model.is_engine:`)."""
+    return {word for match in _HEADER.finditer(b"\n" + data) for word in _ATTRIBUTE.findall(match.group(1))}
 
 
 def _valued(data: bytes, word: bytes) -> bool:
     """Whether a document or configuration gives `word` a value (`use_engine=True`, `use_engine: true`)
     or quotes it."""
-    pattern = rb"(?<![\w.-])" + re.escape(word) + rb"(?![\w-])(?:[\"']?[ \t]*[:=]|[\"'])"
-    return re.search(pattern, data) is not None
+    start = data.find(word)
+    while start >= 0:
+        end = start + len(word)
+        alone = (start == 0 or data[start - 1 : start] not in _WORD_BYTES) and data[end : end + 1] not in _WORD_BYTES
+        if alone and _GIVEN_IN_PROSE.match(data, end):
+            return True
+        start = data.find(word, end)
+    return False
