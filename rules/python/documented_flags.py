@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from cudaudit.filekinds import is_test_path
 
 _CONTINUED = re.compile(rb"\\[ \t]*\r?\n")
-_SCRIPT = re.compile(rb"([\w./-]+\.py)(?![\w.])")
+_SCRIPT = re.compile(rb"(?<![\w./-])([\w./-]+\.py)(?![\w.])")
 _FLAG = re.compile(rb"(?<![\w-])--([A-Za-z][\w-]*)")
 _TURNED_ON = re.compile(
     rb"\n([ \t]*)(?:el)?if[ \t][^\n]*?(?:['\"]-*([\w-]+)['\"]|args\.(\w+))[^\n]*:[ \t]*\r?\n"

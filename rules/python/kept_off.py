@@ -33,7 +33,7 @@ Named = tuple[str, str]
 `use_engine`), or an attribute of `self` it is stored in (`is_engine`, `use_engine`)."""
 
 _TRAILING_NAME = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)\Z")
-_HEADER = re.compile(rb"\n[ \t]*(?:el)?if[ \t]([^\n]*):")
+_IF_LINE = re.compile(rb"\n[ \t]*(?:el)?if[ \t]([^\n]*):")
 """An `if` or `elif` header on one line, with its test (searched after a newline put in front)."""
 _ATTRIBUTE = re.compile(rb"\.([A-Za-z_]\w*)")
 _STORED = re.compile(rb"\n[ \t]+self\.([A-Za-z_]\w*)[ \t]*=[ \t]*([A-Za-z_]\w*)[ \t]*(?=\n|#)")
@@ -42,7 +42,7 @@ _GIVEN_IN_PROSE = re.compile(rb"[\"']?[ \t]*[:=]|[\"']")
 """What follows a name a document or configuration gives a value or quotes: `use_engine=True`,
 `use_engine: true`, `"use_engine"`."""
 _WORD_BYTES = frozenset(bytes([byte]) for byte in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
-_ASSIGNED = re.compile(rb"[ \t]*=(?!=)[ \t]*")
+_ATTRIBUTE_GIVEN = re.compile(rb"[ \t]*=(?!=)[ \t]*")
 _OFF_OR_NAME = re.compile(rb"(False|None|[A-Za-z_]\w*)[ \t]*(?=[,)\n#;]|$)")
 """A value that is False, None or a plain name (one the reading follows), ending where its
 argument or statement ends."""
@@ -172,7 +172,7 @@ def _attribute_values(data: bytes, word: bytes) -> Iterator[int]:
     start = data.find(b"." + word)
     while start >= 0:
         end = start + 1 + len(word)
-        assigned = _ASSIGNED.match(data, end)
+        assigned = _ATTRIBUTE_GIVEN.match(data, end)
         if assigned is not None:
             yield assigned.end()
         start = data.find(b"." + word, end)
@@ -180,7 +180,7 @@ def _attribute_values(data: bytes, word: bytes) -> Iterator[int]:
 
 def _tested_attributes(data: bytes) -> set[bytes]:
     """The attributes the `if` headers of module `data` read from something (`if model.is_engine:`)."""
-    return {word for match in _HEADER.finditer(b"\n" + data) for word in _ATTRIBUTE.findall(match.group(1))}
+    return {word for match in _IF_LINE.finditer(b"\n" + data) for word in _ATTRIBUTE.findall(match.group(1))}
 
 
 def _valued(data: bytes, word: bytes) -> bool:
