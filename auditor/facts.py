@@ -243,6 +243,10 @@ class FileFacts:
     """The multi-process switches this Python module's `if` headers read from a configuration object
     that the project's configuration tables or YAML files turn on (`"distributed": True`;
     `launch_switches.py`): the launch's branch is the normal path, the other one another path."""
+    always_launched: bool = False
+    """Whether every documented command of this Python module's route starts it under a launcher of
+    several processes (`torchrun`; `launched_entries.py`): a launch test's launched branch is its
+    normal path, the single-process one another path."""
     kept_on: tuple[str, ...] = ()
     """The parameters this Python module's functions default to True and test alone (`if vad:`) that
     every call in the project keeps True (`kept_on.py`): the arm they take where it is False is

@@ -156,11 +156,14 @@ _READERS = {
     "switch_readers": "cudaudit.rules.python.environment_tables:switch_readers",
     "declared_dependencies": "cudaudit.rules.dependencies.declared:declared_dependencies",
     "top_level_imports": "cudaudit.rules.python.extra_only:top_level_imports",
+    "top_level_importers": "cudaudit.rules.python.extra_only:top_level_importers",
     "readme_extras": "cudaudit.rules.python.extra_only:readme_extras",
     "extra_only_modules": "cudaudit.rules.python.extra_only:extra_only_modules",
     "registered_definitions": "cudaudit.rules.python.registries:registered_definitions",
     "settings_calls": "cudaudit.rules.python.opt_in:settings_calls",
     "switches_on": "cudaudit.rules.python.launch_switches:switches_on",
+    "always_launched": "cudaudit.rules.python.launched_entries:always_launched",
+    "console_scripts": "cudaudit.rules.python.launched_entries:console_scripts",
     "defaulted_on": "cudaudit.rules.python.kept_on:defaulted_on",
     "kept_on": "cudaudit.rules.python.kept_on:kept_on",
     "defaulted_off": "cudaudit.rules.python.kept_off:defaulted_off",
@@ -331,6 +334,9 @@ class ProjectIndex:
     launched_by_default: dict[str, frozenset[str]] = field(default_factory=dict)
     """Python module -> the multi-process switches its `if` headers test that the project's
     configuration turns on (`_launched_by_default`)."""
+    always_launched: dict[str, Evidence] = field(default_factory=dict)
+    """Python module -> the documented command that starts its route under a launcher of several
+    processes, where every documented command of it does (`_always_launched`)."""
     kept_on: dict[str, frozenset[str]] = field(default_factory=dict)
     """Python module -> the parameters its functions default to True that every caller keeps True
     (`kept_on.kept_on`)."""
@@ -405,6 +411,7 @@ class ProjectIndex:
             facts["settings_chosen"] = self.settings_chosen.get(path, ())
             facts["launched_by_default"] = tuple(sorted(self.launched_by_default.get(path, ())))
             facts["kept_on"] = tuple(sorted(self.kept_on.get(path, ())))
+            facts["always_launched"] = path in self.always_launched
             facts["called_elsewhere"] = self.calls_elsewhere.get(path, ())
             facts["used_elsewhere"] = self.used_elsewhere.get(path, ())
             facts["fallback_callees"] = self.fallback_callees.get(path, ())
@@ -641,6 +648,7 @@ def _read_index(
         ),
         settings_off=settings_elsewhere,
         launched_by_default=_launched_by_default(files, python, found) if found.tested else {},
+        always_launched=_always_launched(files, python, found, imports),
         kept_on=_reader("kept_on")(found.defaulted_on, {
             file.display: file.read for file in files if {FileKind.PYTHON, FileKind.NOTEBOOK} & set(file.kinds)
         }) if found.defaulted_on else {},
@@ -1339,6 +1347,44 @@ def _launched_by_default(
     }
     on = _reader("switches_on")(tested, code, configs)
     return {path: frozenset(on.intersection(settings)) for path, settings in found.tested.items() if on.intersection(settings)}
+
+
+def _always_launched(
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found, imports: TopImports
+) -> dict[str, Evidence]:
+    """`launched_entries.always_launched` for the scripts (modules with a `__main__` block) and console
+    scripts of a scan that sees the whole project, where some module tests a launch: the routes every
+    documented command starts under a launcher of several processes."""
+    if not _sees_project(files):
+        return {}
+    modules = module_map(python)
+    by_name = {modules.name(path): path for path in python}
+    declarations = [_read_or_empty(file.read) for file in files if posixpath.basename(file.display) in _DECLARATIONS]
+    scripts = {
+        name: by_name[module] for name, module in _reader("console_scripts")(declarations).items() if module in by_name
+    }
+    entries = sorted(path for path in found.main_blocks | found.other_main_blocks if not is_test_path(path))
+    documents = {
+        file.display: file.read for file in files
+        if file.display.endswith(_LAUNCH_DOCUMENTS) or FileKind.WORKFLOW in file.kinds
+    }
+
+    def importers() -> dict[str, set[str]]:
+        return _reader("top_level_importers")(modules, sorted(python), imports)
+
+    return _reader("always_launched")(entries, scripts, documents, importers)
+
+
+_LAUNCH_DOCUMENTS = (".md", ".rst", ".txt", ".sh", ".bash", ".ipynb")
+"""The files whose lines may run a script: documents, shell scripts and notebooks."""
+
+
+def _read_or_empty(read: Reader) -> bytes:
+    """The bytes `read` gives, or none where the file cannot be read (its own analysis says why)."""
+    try:
+        return read()
+    except Exception:  # noqa: BLE001 - an unreadable declaration declares nothing
+        return b""
 
 
 def _switches_elsewhere(files: list[IndexedFile], python: dict[str, Reader], found: _Found) -> dict[str, frozenset[str]]:

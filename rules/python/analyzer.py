@@ -48,7 +48,7 @@ def analyze_python(
         absent_packages(catalog), {name: frozenset(needed.split(",")) for name, needed in facts.package_flags},
         chosen_elsewhere=dict(facts.settings_chosen), unimportable=frozenset(facts.unimportable),
         unrequested=frozenset(facts.unrequested), launched_by_default=frozenset(facts.launched_by_default),
-        kept_on=frozenset(facts.kept_on),
+        kept_on=frozenset(facts.kept_on), always_launched=facts.always_launched,
     )
     lines = SourceLines(text)
     version = Version(settings.torch_version) if settings.torch_version else None

@@ -92,8 +92,13 @@ class ImportTable:
         unrequested: frozenset[str] = frozenset(),
         launched_by_default: frozenset[str] = frozenset(),
         kept_on: frozenset[str] = frozenset(),
+        always_launched: bool = False,
     ) -> None:
         self.tree = tree
+        self.always_launched = always_launched
+        """Whether every documented command of this module's route starts it under a launcher of
+        several processes (`launched_entries.py`, through the index): every launch test's launched
+        branch is the normal path."""
         self.kept_on = kept_on
         """The parameters this module's functions default to True that every caller keeps True
         (`kept_on.py`, through the index): the arm a test of one takes where it is False is another path."""

@@ -239,8 +239,9 @@ def branch_regions(test: ast.expr, names: ImportTable, settings: bool = True) ->
     torch.xpu.is_available()` (or `has_triton()`) takes runs where some accelerator is: never on a CPU-only machine. A
     branch taken only on an accelerator none of the targets is (`if is_torch_xla_available():`,
     `if device.type == "npu":`) runs on no target. Where the project's configuration turns the
-    distributed switch on (`launch_switches.py`), the launch's branch is the normal path and the
-    single-process one is the other."""
+    distributed switch on (`launch_switches.py`), or where every documented command of the module's
+    route starts it under a launcher (`launched_entries.py`), the launch's branch is the normal path
+    and the single-process one is the other."""
     accelerator = accelerator_polarity(test, names)
     if accelerator is not None:
         some = Region(cpu_aware=True)  # CUDA, XPU or MPS is there: never a CPU-only machine
@@ -259,7 +260,7 @@ def branch_regions(test: ast.expr, names: ImportTable, settings: bool = True) ->
     cuda = polarity(test, names, Probe.CUDA) if Probe.CUDA in probes else None
     nvidia = polarity(test, names, Probe.NVIDIA) if Probe.NVIDIA in probes else None
     several = polarity(test, names, Probe.MULTI_PROCESS) if Probe.MULTI_PROCESS in probes else None
-    if several is not None and _launched_by_default(test, names):
+    if several is not None and (names.always_launched or _launched_by_default(test, names)):
         several = several.flipped  # the project launches several processes: a single one is the user's choice
     turned_off = _turned_off_side(test, names)
     rocm = Probe.ROCM in probes

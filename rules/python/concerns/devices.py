@@ -306,9 +306,12 @@ class DevicePositions(Concern):
 
     def _on_route(self, kind: str, value: ast.expr) -> str:
         """A rank's index (`name`, `index-variable`) after its route joined a process group on every
-        branch is on the normal path of a program that only runs launched (`launched_routes`)."""
+        branch is on the normal path of a program that only runs launched (`launched_routes`), as it
+        is anywhere in a module whose every documented command is a launch (`launched_entries`)."""
         if kind not in _RANK_KINDS or self._tree is None:
             return kind
+        if self.walk.names.always_launched:
+            return _RANK_KINDS[kind]
         if self._launched is None:
             self._launched = LaunchedRoutes(self._tree, self.walk.names)
         return _RANK_KINDS[kind] if self._launched.launched(self._scope(), value.lineno) else kind

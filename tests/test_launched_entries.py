@@ -1,0 +1,133 @@
+"""Entry scripts every documented command starts under a launcher of several processes: the launch
+branch of their route is the normal path (`rules/python/launched_entries.py`, through the project
+index, read by `regions.branch_regions` and the device-index reading)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cudaudit.rules.python.launched_entries import always_launched, console_scripts
+from support import scan_json, write
+
+DIST = '''
+import os
+
+import torch
+import torch.distributed as dist
+
+
+def init_distributed():
+    if "RANK" not in os.environ:
+        print("running as one process")
+        return
+    local_rank = int(os.environ["LOCAL_RANK"])
+    dist.init_process_group(backend="nccl")
+    torch.cuda.set_device(local_rank)
+'''
+LINES = {"rank": 12, "backend": 13, "set_device": 14}
+
+TRAIN = '''
+from trainer import dist
+
+
+def main():
+    dist.init_distributed()
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+TORCHRUN = "```bash\ntorchrun --nproc_per_node=8 \\\n    trainer/train.py --epochs 3\n```\n"
+PROSE = "`train.py` is the training script; launch it with torchrun.\n"
+
+
+def _severities(cli, root) -> dict[str, set[str]]:
+    report = scan_json(cli, ".", "--no-cache", cwd=root)
+    lines = {line: name for name, line in LINES.items()}
+    found: dict[str, set[str]] = {}
+    for finding in report["findings"]:
+        if finding["path"] == "trainer/dist.py" and finding["line"] in lines:
+            found.setdefault(lines[finding["line"]], set()).add(finding["targets"]["cpu"]["severity"])
+    return found
+
+
+def _project(root, files: dict[str, str]) -> None:
+    write(root / "trainer/__init__.py", "")
+    write(root / "trainer/dist.py", DIST)
+    write(root / "trainer/train.py", TRAIN)
+    for path, text in files.items():
+        write(root / path, text)
+
+
+LAUNCHED = {"rank": {"error"}, "backend": {"error"}, "set_device": {"error"}}
+SINGLE = {"rank": {"warning"}, "backend": {"warning"}, "set_device": {"warning"}}
+
+
+@pytest.mark.parametrize("files", [
+    {"README.md": TORCHRUN + PROSE},
+    {"README.md": "Train:\n\n    python -m torch.distributed.launch --nproc_per_node 4 trainer/train.py\n"},
+    {
+        "scripts/train.sh": "#!/bin/bash\nNCCL_DEBUG=INFO deepspeed trainer/train.py --deepspeed ds.json\n",
+        "README.md": "Train with `bash scripts/train.sh`.\n",
+    },
+    {
+        "setup.py": 'from setuptools import setup\nsetup(entry_points={"console_scripts": ["trainer-fit=trainer.train:main"]})\n',
+        "README.md": "```\ntorchrun --nproc-per-node=8 --no-python trainer-fit --epochs 3\n```\n",
+    },
+])
+def test_a_route_every_documented_command_launches_has_its_launch_as_the_normal_path(cli, tmp_path, files):
+    _project(tmp_path, files)
+    assert _severities(cli, tmp_path) == LAUNCHED
+
+
+@pytest.mark.parametrize("files", [
+    {},  # nothing launches it
+    {"README.md": TORCHRUN + "On one GPU: `python trainer/train.py --epochs 3`\n"},  # a single-process run too
+    {"README.md": TORCHRUN, "run_small.sh": "CUDA_VISIBLE_DEVICES=0 python3 trainer/train.py\n"},
+    {"README.md": "```\naccelerate launch trainer/train.py\n```\n"},  # one process where there is no GPU
+    {"README.md": TORCHRUN, "tools/export.py": "from trainer import dist\n"},  # another route imports the helpers
+])
+def test_a_route_also_run_as_one_process_keeps_the_launch_another_path(cli, tmp_path, files):
+    _project(tmp_path, files)
+    assert _severities(cli, tmp_path) == SINGLE
+
+
+def _launched(entries: list[str], documents: dict[str, str], importers: dict[str, set[str]] | None = None,
+              scripts: dict[str, str] | None = None) -> set[str]:
+    readers = {path: (lambda text=text: text.encode()) for path, text in documents.items()}
+    return set(always_launched(entries, scripts or {}, readers, lambda: importers or {}))
+
+
+@pytest.mark.parametrize(("documents", "launched"), [
+    ({"README.md": "$ torchrun --nproc_per_node 2 tools/train.py cfg.py\n"}, True),
+    ({"README.md": "> python -m torch.distributed.run --nproc_per_node=2 -m tools.train\n"}, True),
+    ({"README.md": "accelerate launch --multi_gpu tools/train.py\n"}, True),
+    ({"README.md": "torchrun tools/train.py\n", "docs/cpu.md": "python tools/train.py --device cpu\n"}, False),
+    ({"README.md": "torchrun tools/train.py\n", "demo.ipynb": '"!python tools/train.py\\n",'}, False),
+    ({"README.md": "torchrun tools/train.py\n", "docs/faq.md": "tools/train.py reads its config first.\n"}, True),
+    ({"README.md": "torchrun other/train.py\n"}, False),  # another file of the same name
+    ({"README.md": "python tools/train.py\n"}, False),
+])
+def test_always_launched_reads_every_command_that_runs_the_script(documents, launched):
+    assert bool(_launched(["tools/train.py", "other/run.py"], documents)) is launched
+
+
+def test_modules_only_launched_routes_import_join_the_route():
+    documents = {"README.md": "torchrun tools/train.py\npython tools/eval.py\n"}
+    importers = {
+        "pkg/dist.py": {"tools/train.py", "pkg/engine.py"},
+        "pkg/engine.py": {"tools/train.py"},
+        "pkg/data.py": {"tools/train.py", "tools/eval.py"},
+    }
+    assert _launched(["tools/train.py", "tools/eval.py"], documents, importers) == {
+        "tools/train.py", "pkg/dist.py", "pkg/engine.py",
+    }
+
+
+def test_console_scripts_are_read_from_every_declaration_form():
+    setup = b'entry_points={"console_scripts": ["fit-model = pkg.cli.fit:main", "serve=pkg.serve:run"]}'
+    pyproject = b'[project.scripts]\nfit-small = "pkg.small:main"\n'
+    assert console_scripts([setup, pyproject]) == {
+        "fit-model": "pkg.cli.fit", "serve": "pkg.serve", "fit-small": "pkg.small",
+    }
