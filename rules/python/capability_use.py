@@ -71,6 +71,8 @@ class Part(Enum):
     MINOR = "minor"
     PROPERTIES = "properties"
     """A device's properties, whose `.major` and `.minor` are its capability."""
+    DECIMAL = "decimal"
+    """The capability as one number, `major + minor / 10` (`8.6`), compared with literals such as `6.1`."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ def uses_without_decision(
             loads.setdefault(node.id, []).append(node)
     uses = _binding_uses(nodes, names, loads, parents)
     selection = _TestSelection(parents, loads, selects_tests)
+    numbers = _DecimalNames(parents, loads)
     found: dict[int, str] = {}
     for node in nodes:
         if not isinstance(node, ast.Call):
@@ -121,7 +124,7 @@ def uses_without_decision(
         part = is_reader(node)
         if part is None:
             continue
-        verdicts = list(_use_verdicts(node, part, parents, names, uses, capabilities, selection))
+        verdicts = list(_use_verdicts(node, part, parents, names, uses, capabilities, selection, numbers))
         if verdicts and None not in verdicts:
             if all(v == UNIFORM for v in verdicts):
                 found[id(node.func)] = UNIFORM
@@ -288,6 +291,7 @@ def _use_verdicts(
     uses: dict[Binding, list[ast.Name]],
     capabilities: RocmCapabilities,
     selection: _TestSelection,
+    numbers: _DecimalNames,
 ) -> Iterator[str | None]:
     """One verdict per use of the value `call` reads: UNIFORM, VALUE, SELECTION, or None for a decision."""
     expression, part = _widened(call, part, parents)
@@ -299,9 +303,45 @@ def _use_verdicts(
                 widened, used = _widened(use, names[key][1], parents)
                 if used is Part.PROPERTIES and isinstance(parents.get(id(use)), ast.Attribute):
                     continue  # `props.total_memory`: not the capability
-                yield _selecting(widened, parents, selection) or _verdict(widened, used, parents, capabilities)
+                yield from _judged(widened, used, parents, capabilities, selection, numbers)
         return
-    yield _selecting(expression, parents, selection) or _verdict(expression, part, parents, capabilities)
+    yield from _judged(expression, part, parents, capabilities, selection, numbers)
+
+
+def _judged(
+    node: ast.expr,
+    part: Part,
+    parents: dict[int, ast.AST],
+    capabilities: RocmCapabilities,
+    selection: _TestSelection,
+    numbers: _DecimalNames,
+) -> Iterator[str | None]:
+    """The verdict of one use, or, for a capability as one number kept in a name (`sm = major +
+    minor / 10`), those of each read of the name."""
+    reads = numbers.reads(node) if part is Part.DECIMAL else None
+    if reads is None:
+        yield _selecting(node, parents, selection) or _verdict(node, part, parents, capabilities)
+        return
+    for read in reads:
+        yield _selecting(read, parents, selection) or _verdict(read, part, parents, capabilities)
+
+
+class _DecimalNames:
+    """The reads of a name a function assigns the capability as one number (`sm = major + minor / 10`)."""
+
+    def __init__(self, parents: dict[int, ast.AST], loads: dict[str, list[ast.Name]]) -> None:
+        self._parents = parents
+        self._loads = loads
+
+    def reads(self, number: ast.expr) -> list[ast.Name] | None:
+        """The loads, in its scope, of the one name `number` is assigned to; None where it is not
+        assigned to a name alone."""
+        parent = self._parents.get(id(number))
+        if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name)):
+            return None
+        scope = _scope(parent, self._parents)
+        name = parent.targets[0].id
+        return [load for load in self._loads.get(name, []) if _scope(load, self._parents) == scope]
 
 
 def _selecting(node: ast.expr, parents: dict[int, ast.AST], selection: _TestSelection) -> str | None:
@@ -311,15 +351,38 @@ def _selecting(node: ast.expr, parents: dict[int, ast.AST], selection: _TestSele
 
 
 def _widened(node: ast.expr, part: Part, parents: dict[int, ast.AST]) -> tuple[ast.expr, Part]:
-    """`node[0]` or `node.major` around a whole capability: the part it reads."""
+    """`node[0]` or `node.major` around a whole capability: the part it reads; and `major + minor /
+    10` around either part: the capability as one number."""
     parent = parents.get(id(node))
     if part is Part.PROPERTIES and isinstance(parent, ast.Attribute) and parent.attr in CAPABILITY_FIELDS:
-        return parent, Part.MAJOR if parent.attr == "major" else Part.MINOR
-    if part is Part.BOTH and isinstance(parent, ast.Subscript) and parent.value is node:
+        node, part = parent, Part.MAJOR if parent.attr == "major" else Part.MINOR
+    elif part is Part.BOTH and isinstance(parent, ast.Subscript) and parent.value is node:
         index = parent.slice
         if isinstance(index, ast.Constant) and index.value in (0, 1):
-            return parent, Part.MAJOR if index.value == 0 else Part.MINOR
-    return node, part
+            node, part = parent, Part.MAJOR if index.value == 0 else Part.MINOR
+    number = _decimal(node, part, parents)
+    return (number, Part.DECIMAL) if number is not None else (node, part)
+
+
+def _decimal(node: ast.expr, part: Part, parents: dict[int, ast.AST]) -> ast.BinOp | None:
+    """The sum `major + minor / 10` that the major (its left operand) or the minor (divided by ten on
+    its right) `node` is a part of; None elsewhere."""
+    parent = parents.get(id(node))
+    if part is Part.MAJOR and isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Add) and parent.left is node:
+        return parent if _tenths(parent.right) else None
+    if part is Part.MINOR and isinstance(parent, ast.BinOp) and _tenths(parent) and parent.left is node:
+        outer = parents.get(id(parent))
+        if isinstance(outer, ast.BinOp) and isinstance(outer.op, ast.Add) and outer.right is parent:
+            return outer
+    return None
+
+
+def _tenths(node: ast.expr) -> bool:
+    """`x / 10` (or `/ 10.0`)."""
+    return (
+        isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and isinstance(node.right, ast.Constant)
+        and type(node.right.value) in (int, float) and node.right.value == 10
+    )
 
 
 def _verdict(node: ast.expr, part: Part, parents: dict[int, ast.AST], capabilities: RocmCapabilities) -> str | None:
@@ -396,9 +459,12 @@ def _is_literal(node: ast.expr) -> bool:
 
 
 def _literal(node: ast.expr, part: Part) -> tuple[int, int] | None:
-    """`(8, 0)` or `(8,)` for a whole capability, `8` for a major: the threshold as (major, minor)."""
+    """`(8, 0)` or `(8,)` for a whole capability, `8` for a major, `6.1` for one number: the threshold
+    as (major, minor)."""
     if part is Part.MAJOR and isinstance(node, ast.Constant) and type(node.value) is int:
         return (node.value, 0)
+    if part is Part.DECIMAL and isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and type(node.value) is not bool:
+        return (int(node.value), round((node.value - int(node.value)) * 10))
     if part is Part.BOTH and isinstance(node, ast.Tuple) and 1 <= len(node.elts) <= 2:
         values = [e.value for e in node.elts if isinstance(e, ast.Constant) and type(e.value) is int]
         if len(values) == len(node.elts):
@@ -414,6 +480,9 @@ def _uniform(op: type, threshold: tuple[int, int], part: Part, capabilities: Roc
     compare = COMPARE[op]
     if part is Part.MAJOR:
         outcomes = {compare(major, threshold[0]) for major, _ in capabilities.reported}
+    elif part is Part.DECIMAL:
+        number = threshold[0] + threshold[1] / 10
+        outcomes = {compare(major + minor / 10, number) for major, minor in capabilities.reported}
     else:
         outcomes = {compare(reported, threshold) for reported in capabilities.reported}
     return len(outcomes) == 1
