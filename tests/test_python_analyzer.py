@@ -345,6 +345,14 @@ def test_first_party_packages_and_sibling_modules_are_not_dependencies(cli, tmp_
          "else:\n    torch.cuda.synchronize()\n", "CDA101", [(4, Severity.WARNING), (6, Severity.ERROR)]),
         ("import torch\ndef setup(world_size):\n    if world_size > 0:\n        torch.cuda.set_device(0)\n",
          "CDA101", [(4, Severity.ERROR)]),
+        # A GPU count the program is set to use, compared with one: one GPU or several, as a world size.
+        ("import torch\ndef setup(c):\n    if c.num_gpus > 1:\n        torch.cuda.set_device(0)\n",
+         "CDA101", [(4, Severity.WARNING)]),
+        # Compared with none, it asks whether there is a GPU; bound from the device count, it is that count.
+        ("import torch\ndef setup(c):\n    if c.num_gpus > 0:\n        torch.cuda.set_device(0)\n",
+         "CDA101", [(4, Severity.NOTE)]),
+        ("import torch\ndef setup():\n    n_gpu = torch.cuda.device_count()\n    if n_gpu > 1:\n        torch.cuda.set_device(0)\n",
+         "CDA101", [(3, Severity.NOTE), (5, Severity.NOTE)]),
         # A class test, or a module named for what it serves, asks nothing about the launch.
         ("import torch\nfrom torch.nn.parallel import DistributedDataParallel as DDP\nif isinstance(m, DDP):\n"
          "    torch.cuda.synchronize()\n", "CDA101", [(4, Severity.ERROR)]),

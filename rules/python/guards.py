@@ -14,7 +14,10 @@ condition mentions:
 - ROCm: `torch.version.hip`, `is_rocm_pytorch()`, `USE_ROCM`. Code in either branch has
   already been written with ROCm in mind.
 - multi-process: a test that holds only when several processes run: a world size compared with
-  one (`if world_size > 1:`, `if get_world_size() == 1: return`), the program's distributed switch
+  one (`if world_size > 1:`, `if get_world_size() == 1: return`), a GPU count the program holds
+  compared with one (`if args.num_gpus > 1:`, the `--gpus` a user asks for: one GPU or several,
+  not a GPU or none, which `num_gpus > 0` asks; a count its function binds from
+  `torch.cuda.device_count()` is that call, `walker.py`), the program's distributed switch
   (`if args.distributed:`, `if ddp:`, `if dist.is_initialized():`), the presence of a launcher's
   variable (`if "RANK" in os.environ:`) or a comparison with the negative default its lookup falls
   back to (`if LOCAL_RANK != -1:` after `LOCAL_RANK = int(os.getenv("LOCAL_RANK", -1))`), or any test of the environment a batch scheduler or an MPI
@@ -146,6 +149,9 @@ _LOOKUP_FUNCTIONS = frozenset({"os.getenv", "os.environ.get"})
 _PROCESS_COUNTS = frozenset({"world_size", "nprocs", "nproc", "num_processes", "nproc_per_node"})
 """Names of the number of processes a launch runs (`world_size`, `get_world_size()`, `args.nprocs`),
 whose comparison with one tells a launch of several processes from a single one."""
+_GPU_COUNTS = frozenset({"num_gpus", "num_gpu", "n_gpus", "n_gpu", "ngpus", "ngpu", "gpus", "gpu_count", "nb_gpus"})
+"""Names of the number of GPUs a program is set to use (`--gpus`), one process each: compared with
+one, a launch of several processes or a single one, as a world size is."""
 _ENVIRONMENT_LOOKUPS = frozenset({"get", "getenv", "pop"})
 """`os.environ.get("SLURM_PROCID")`, `os.getenv(...)`: a lookup of one environment variable by name."""
 _MARKER_LOOKUPS = frozenset({"get_closest_marker", "iter_markers"})
@@ -188,6 +194,8 @@ def probes_in(node: ast.AST, names: ImportTable) -> frozenset[Probe]:
                 found.update(probes_in(child, names))
     if Probe.MULTI_PROCESS in found and _no_launch_test(node, names):
         found.discard(Probe.MULTI_PROCESS)
+    if Probe.CUDA in found and isinstance(node, ast.Compare) and _gpu_count_against_one(node):
+        found.discard(Probe.CUDA)  # `num_gpus > 1`: one GPU or several, not whether there is one
     answer = frozenset(found) if found else _NO_PROBES
     names.probes[id(node)] = (node, answer)
     return answer
@@ -710,7 +718,9 @@ def _constant(node: ast.expr) -> int | str | None:
 
 def _counts_processes(node: ast.expr) -> bool:
     """`world_size`, `args.world_size`, `dist.get_world_size()`, `int(os.environ["WORLD_SIZE"])`:
-    the number of processes of the launch."""
+    the number of processes of the launch; or a GPU count the program holds (`args.num_gpus`)."""
+    if _gpu_count(node):
+        return True
     for sub in subtree(node):
         if isinstance(sub, ast.Constant) and sub.value == "WORLD_SIZE":
             return True
@@ -719,6 +729,17 @@ def _counts_processes(node: ast.expr) -> bool:
         if lowered in _PROCESS_COUNTS or lowered.endswith("world_size"):
             return True
     return False
+
+
+def _gpu_count(node: ast.expr) -> bool:
+    """A name or attribute that holds how many GPUs the program uses (`num_gpus`, `c.num_gpus`)."""
+    identifier = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+    return identifier.lower() in _GPU_COUNTS
+
+
+def _gpu_count_against_one(test: ast.Compare) -> bool:
+    """`num_gpus > 1`, `args.ngpu == 1`: a GPU count compared with one."""
+    return len(test.ops) == 1 and _gpu_count(test.left) and _single_process(test) is not None
 
 
 def exits_early(body: list[ast.stmt]) -> bool:
