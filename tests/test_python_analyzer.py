@@ -1002,6 +1002,8 @@ GUARDED_CALLER = (
     "from serving.graphs import capture\n\ndef run(x):\n    if x.device.type == 'cuda':\n        capture(x)\n    return x\n"
 )
 
+LAUNCHED_CALLER = "from serving.graphs import capture\n\ndef go(x, world_size):\n    if world_size {test} 1:\n        {use}\n"
+"""A use under a launch test: in a module no Python parses where the test is `=>`."""
 
 @pytest.mark.parametrize(
     ("others", "severity"),
@@ -1014,8 +1016,17 @@ GUARDED_CALLER = (
         ({"serving/model.py": GUARDED_CALLER, "tests/test_graphs.py": "from serving.graphs import capture\n\ndef test_capture():\n    capture(1)\n"}, Severity.ERROR),
         ({"serving/model.py": "from serving.graphs import capture\n\ndef _warm(x):\n    capture(x)\n\ndef run(x):\n    if x.is_cuda:\n        _warm(x)\n"}, Severity.NOTE),
         ({"serving/model.py": "from serving.graphs import capture\n\ndef warm(x):\n    capture(x)\n\ndef run(x):\n    if x.is_cuda:\n        warm(x)\n"}, Severity.ERROR),
+        # A module Python cannot parse never runs; one whose error may be a newer grammar's might.
+        ({"serving/model.py": GUARDED_CALLER, "serving/old.py": LAUNCHED_CALLER.format(test="=>", use="capture(x)")}, Severity.NOTE),
+        (  # Python 3.12's f-strings: a module an older Python cannot read may run; its use keeps the verdict
+            {"serving/model.py": GUARDED_CALLER, "serving/new.py": LAUNCHED_CALLER.format(test=">", use="print(f'{capture(x)['a']}')")},
+            Severity.ERROR,
+        ),
     ],
-    ids=["guarded", "one-unguarded", "module-attribute", "rebound", "re-exported", "test-unguarded", "private-helper", "public-helper"],
+    ids=[
+        "guarded", "one-unguarded", "module-attribute", "rebound", "re-exported", "test-unguarded", "private-helper",
+        "public-helper", "unparsable", "newer-f-string",
+    ],
 )
 def test_a_function_runs_only_where_every_module_of_the_project_calls_it(others, severity):
     files = {"README.md": "A project.\n", "serving/__init__.py": "", **others}

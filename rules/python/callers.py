@@ -369,12 +369,16 @@ def _mentioned(data: bytes, automaton: WordSearch) -> set[str]:
 def _readings(
     path: str, data: bytes, names: tuple[str, ...], catalog: Catalog, remember: Remember | None
 ) -> dict[str, list[GuardedUse] | None]:
-    """`guarded_uses` of the module at `path` for `names`, from the cache where it has it; in a module
-    that does not parse, no use is followed."""
+    """`guarded_uses` of the module at `path` for `names`, from the cache where it has it. A module
+    Python cannot parse never runs (its import raises `SyntaxError`, `if x =< 0:`): it uses nothing.
+    One this reading fails on otherwise, or whose error may be a newer Python's grammar (Python 3.12's
+    f-strings, which nest quotes), is not followed, and keeps the verdicts."""
     reader = "callers:" + hashlib.blake2b("\0".join(names).encode(), digest_size=8).hexdigest()
     try:
         found = (remember or _compute)(reader, path, lambda: guarded_uses(data, names, catalog))
-    except Exception:  # noqa: BLE001 - a module that does not parse is reported by its own analysis
+    except SyntaxError as error:  # reported by the module's own analysis
+        return dict.fromkeys(names) if "f-string" in str(error.msg) else {}
+    except Exception:  # noqa: BLE001 - reported by the module's own analysis
         return dict.fromkeys(names)
     return {name: None if uses is None else [uses] for name, uses in found}
 
