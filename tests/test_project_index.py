@@ -562,6 +562,20 @@ def either():
     return XFORMERS_IS_AVAILABLE
 
 
+def wants_custom_op(x):
+    if enabled and is_musa_available():
+        return True
+    if x.device.type != "cuda":
+        return False
+    return True
+
+
+def wants_fast_op(x):
+    if enabled and fast_path:
+        return True
+    return x.device.type == "cuda"
+
+
 @register
 def registered():
     return torch.cuda.is_available()
@@ -578,10 +592,12 @@ def test_a_function_that_returns_a_test_is_a_flag_under_every_name_its_module_is
         assert flags[f"{name}.triton_importable"] == (("optional", "body"),)  # the result of an import
         assert flags[f"{name}.cpu_only"] == (("cuda", None),)  # true without CUDA: neither branch needs it
         assert flags[f"{name}.uses_custom_op"] == (("cuda", "body"),)  # its argument is read only for where it lives
+        assert flags[f"{name}.wants_custom_op"] == (("cuda", "body"),)  # the MUSA `return True` is on no target
     assert not {name.rpartition(".")[2] for name in flags} & {
         "torch_importable",  # PyTorch is no optional library
         "enabled_for",  # what it tests depends on its argument
         "either",  # true on two paths: no conjunction
+        "wants_fast_op",  # its early `return True` may be taken on a target
         "registered",  # a decorator may call it or change what it returns
         "mode",  # a member of the module's own enum is no test
     }

@@ -27,7 +27,9 @@ lives on a CUDA device, so such a call tests some GPU, never there on a CPU buil
 
 - early exits `if TEST: return False` (or `None`, `0`, a bare `return`), then `return VALUE`;
   a local bound once before it (`enabled = xformers_enabled()`, then `if not enabled: return False`)
-  stands for its value;
+  stands for its value; an early `if TEST: return True` whose test holds only on an accelerator none
+  of the targets is (`if enabled and is_musa_available(): return True`) returns on no target, and
+  what the call tests there is the rest;
 - `try: import lib ...; return True` with every handler catching a failed import returning a false
   value: the result of importing an optional library, tested as its availability flag.
 """
@@ -38,7 +40,16 @@ import ast
 import copy
 from collections.abc import Iterator
 
-from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe, catches_import_error, may_return, value_meaning
+from cudaudit.rules.python.guards import (
+    FlagMeaning,
+    Polarity,
+    Probe,
+    catches_import_error,
+    may_return,
+    polarity,
+    probes_in,
+    value_meaning,
+)
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
 
@@ -69,6 +80,9 @@ def function_meaning(function: FunctionNode, names: ImportTable) -> FlagMeaning 
             values[target] = _substituted(statement.value, values)  # type: ignore[attr-defined]
         elif isinstance(statement, ast.If) and not statement.orelse and _returns_false(statement.body):
             conjuncts.append(ast.UnaryOp(op=ast.Not(), operand=_substituted(statement.test, values)))
+        elif isinstance(statement, ast.If) and not statement.orelse and _returns_true(statement.body):
+            if not _only_elsewhere(statement.test, names):
+                return None  # true on a target too: the call tests one thing or another
         else:
             return None
     last = body[-1] if body else None
@@ -123,6 +137,21 @@ def _returns_false(body: list[ast.stmt]) -> bool:
         return False
     value = body[0].value
     return value is None or (isinstance(value, ast.Constant) and not value.value)
+
+
+def _returns_true(body: list[ast.stmt]) -> bool:
+    """`return True`: the call is true where the branch is taken."""
+    body = _without_preamble(body)
+    return (
+        len(body) == 1 and isinstance(body[0], ast.Return) and isinstance(body[0].value, ast.Constant)
+        and body[0].value.value is True
+    )
+
+
+def _only_elsewhere(test: ast.expr, names: ImportTable) -> bool:
+    """Whether `test` holds only on an accelerator none of the targets is (`is_musa_available()`,
+    `enabled and device.type == "npu"`)."""
+    return Probe.OTHER_DEVICE in probes_in(test, names) and polarity(test, names, Probe.OTHER_DEVICE) is Polarity.POSITIVE
 
 
 def _substituted(node: ast.expr, values: dict[str, ast.expr]) -> ast.expr:
