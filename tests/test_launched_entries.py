@@ -108,6 +108,7 @@ def _launched(entries: list[str], documents: dict[str, str], importers: dict[str
     ({"README.md": "torchrun tools/train.py\n", "docs/faq.md": "tools/train.py reads its config first.\n"}, True),
     ({"README.md": "torchrun other/train.py\n"}, False),  # another file of the same name
     ({"README.md": "python tools/train.py\n"}, False),
+    ({"README.md": "accelerate launch --multi_gpu tools/train.py\naccelerate launch tools/train.py\n"}, False),
 ])
 def test_always_launched_reads_every_command_that_runs_the_script(documents, launched):
     assert bool(_launched(["tools/train.py", "other/run.py"], documents)) is launched
@@ -131,3 +132,14 @@ def test_console_scripts_are_read_from_every_declaration_form():
     assert console_scripts([setup, pyproject]) == {
         "fit-model": "pkg.cli.fit", "serve": "pkg.serve", "fit-small": "pkg.small",
     }
+
+
+@pytest.mark.parametrize(("documents", "launched"), [
+    ({"README.md": "torchrun train.py\n"}, set()),  # either script: neither is launched for sure
+    ({"a/README.md": "torchrun train.py\n"}, {"a/train.py"}),  # the document's own folder
+    ({"a/README.md": "torchrun train.py\n", "README.md": "python train.py\n"}, set()),  # may run a/train.py alone
+    ({"README.md": "torchrun a/train.py\npython -m b.train\n"}, {"a/train.py"}),
+    ({"README.md": "torchrun a/train.py\npython -m train --help\n"}, set()),  # either module, run as one process
+])
+def test_a_name_several_entries_share_is_read_where_the_document_is(documents, launched):
+    assert _launched(["a/train.py", "b/train.py"], documents) == launched

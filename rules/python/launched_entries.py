@@ -11,10 +11,12 @@ route: there, `init_process_group("nccl")` and `torch.cuda.set_device(local_rank
 path, and the single-process branch is the user's own choice.
 
 `always_launched` reads each documented command: a logical line (backslash continuations joined) of
-a document, a shell script or a workflow that spells an entry, as a path (`basicsr/train.py`), a
-module (`-m pkg.train`) or the name of a console script the project declares (`pkg-train`), where a
-Python interpreter or a launcher runs it, or the line starts with it. A line that names the script
-in prose runs nothing and is not read. An entry is launched where at least one command launches it
+a document, a shell script, a notebook or a workflow that spells an entry, as a path (`basicsr/train.py`,
+from the project's root or the document's folder, or the tail of one path: `train.py` for every
+`*/train.py`), a module (`-m pkg.train`) or the name of a console script the project declares
+(`pkg-train`), where a Python interpreter or a launcher runs it, or the line starts with it; only the
+lines where an automaton finds such a name are read. A line that names the script in prose runs
+nothing and is not read, and a launch of a name several entries may have launches none of them. An entry is launched where at least one command launches it
 and none runs it as one process; a module that only such entries import (at their top level, to a
 fixed point) is on their route too. Conservative on purpose: any single-process command of an
 entry, anywhere in the project, keeps the distributed reading of the whole route.
@@ -24,14 +26,16 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from cudaudit.facts import Evidence
+from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.python.unnamed import read_or_none
 
 Reader = Callable[[], bytes]
 
 _LAUNCHER_WORDS = (b"torchrun", b"torch.distributed.launch", b"torch.distributed.run", b"deepspeed", b"--multi_gpu")
-"""Bytes without which a document launches nothing (a cheap test before a file is read line by line)."""
+"""Bytes without which no document launches anything: then no entry is launched."""
 
 _LAUNCHERS = frozenset({"torchrun", "torch.distributed.launch", "torch.distributed.run", "deepspeed"})
 """Commands (or `-m` modules) that start each process with `RANK`, `LOCAL_RANK` and `WORLD_SIZE` set."""
@@ -73,68 +77,101 @@ def always_launched(
     """Display path -> the command that launches it, for each of `entries` (display paths of entry
     modules) that the commands of `documents` (display path -> bytes) start only under a launcher,
     and each module that only such modules import (`importers` gives module -> its importers, read
-    only where some entry is launched). `scripts`
-    maps console script names to the display paths of their modules."""
-    wanted: dict[str, list[str]] = {}
-    for entry in sorted(set(entries) | set(scripts.values())):
-        wanted.setdefault(posixpath.basename(entry), []).append(entry)
-    texts = _launching_documents(documents) if wanted else {}
-    if not texts:
+    only where some entry is launched). `scripts` maps console script names to the display paths of
+    their modules."""
+    known = _Entries(entries, scripts)
+    automaton = word_automaton(known.words())
+    if automaton is None:
+        return {}
+    spelled: list[tuple[str, bytes, list[int]]] = []
+    launches = False
+    for path, read in sorted(documents.items()):
+        data = read_or_none(read)
+        if not data:
+            continue
+        launches = launches or any(word in data for word in _LAUNCHER_WORDS)
+        if path.endswith(".ipynb"):
+            data = data.replace(b"\\n", b"\n")  # a notebook's lines are JSON strings
+        starts = sorted({start for _, start, _ in automaton.matches(data)})
+        if starts:
+            spelled.append((path, data, starts))
+    if not launches:
         return {}
     launched: dict[str, Evidence] = {}
     plain: set[str] = set()
-    for path, text in sorted(texts.items()):
-        for number, line in _logical_lines(text):
-            if ".py" not in line and "-m " not in line and not any(name in line for name in scripts):
-                continue
-            for entry, is_launch in _commands(line, wanted, scripts):
-                if is_launch:
-                    launched.setdefault(entry, Evidence(path, number, LAUNCHED.format(command=_shortened(line))))
-                else:
-                    plain.add(entry)
-    found = {entry: evidence for entry, evidence in launched.items() if entry not in plain}
-    return _with_importers_only(found, importers()) if found else {}
+    for path, data, starts in spelled:
+        for number, line in _lines_at(data, starts):
+            for found, is_launch in _commands(line, posixpath.dirname(path), known):
+                if not is_launch:
+                    plain.update(found)
+                elif len(found) == 1:  # a launch of a name several entries have launches none of them for sure
+                    launched.setdefault(found[0], Evidence(path, number, LAUNCHED.format(command=_shortened(line))))
+    kept = {entry: evidence for entry, evidence in launched.items() if entry not in plain}
+    return _with_importers_only(kept, importers()) if kept else {}
 
 
-def _launching_documents(documents: Mapping[str, Reader]) -> dict[str, str]:
-    """The text of each document that spells a launcher at all, and of every document that could run
-    an entry as one process, which is every one of them: the read is skipped only where no document
-    launches anything."""
-    texts: dict[str, str] = {}
-    launches = False
-    for path, read in sorted(documents.items()):
-        try:
-            data = read()
-        except Exception:  # noqa: BLE001 - an unreadable document runs nothing; its own analysis says why
+class _Entries:
+    """The entries a command may spell, by file name, module name and console script name."""
+
+    def __init__(self, entries: Iterable[str], scripts: Mapping[str, str]) -> None:
+        self.scripts = dict(scripts)
+        self._by_file: dict[str, list[str]] = {}
+        for entry in sorted(set(entries) | set(scripts.values())):
+            self._by_file.setdefault(posixpath.basename(entry), []).append(entry)
+
+    def words(self) -> list[bytes]:
+        """What a line that runs an entry spells: its file name, its module's last two parts
+        (`tools.train` for `-m tools.train`), `-m` and its name, or a console script's name."""
+        found: set[bytes] = {name.encode() for name in self.scripts}
+        for file, entries in self._by_file.items():
+            found.add(file.encode())
+            found.add(b"-m " + file[:-3].encode())
+            for entry in entries:
+                parts = entry[:-3].split("/")
+                if len(parts) > 1:
+                    found.add(".".join(parts[-2:]).encode())
+        return sorted(found)
+
+    def spelled(self, token: str, module: str | None, folder: str) -> list[str]:
+        """The entries `token` may spell, from a document in `folder`: a console script's name, a
+        script's path from the project's root or the document's folder, or the tail of one (every
+        entry whose path ends so, where the tail is no path of its own); the module after `-m` as
+        the path it names."""
+        if token in self.scripts:
+            return [self.scripts[token]]
+        path = module.replace(".", "/") + ".py" if module is not None else token
+        if not path.endswith(".py"):
+            return []
+        path = posixpath.normpath(path)
+        candidates = self._by_file.get(posixpath.basename(path), [])
+        for exact in (path, posixpath.normpath(posixpath.join(folder, path))):
+            if exact in candidates:
+                return [exact]
+        return [entry for entry in candidates if entry.endswith("/" + path)]
+
+
+def _lines_at(data: bytes, starts: list[int]) -> Iterator[tuple[int, str]]:
+    """(first line number, the command) of each logical line (backslash continuations joined) that
+    holds one of the offsets `starts` (in order), once each."""
+    seen: set[int] = set()
+    for offset in starts:
+        first = data.rfind(b"\n", 0, offset) + 1
+        while first > 1 and data[first - 2 : first - 1] == b"\\":  # the line above continues into this one
+            first = data.rfind(b"\n", 0, first - 1) + 1
+        if first in seen:
             continue
-        launches = launches or any(word in data for word in _LAUNCHER_WORDS)
-        text = data.decode("utf-8", "replace")
-        texts[path] = text.replace("\\n", "\n") if path.endswith(".ipynb") else text
-    return texts if launches else {}
+        seen.add(first)
+        end = data.find(b"\n", offset)
+        while end >= 0 and data[end - 1 : end] == b"\\":
+            end = data.find(b"\n", end + 1)
+        text = data[first : len(data) if end < 0 else end].decode("utf-8", "replace")
+        yield data.count(b"\n", 0, first) + 1, text.replace("\\\r\n", " ").replace("\\\n", " ")
 
 
-def _logical_lines(text: str) -> Iterable[tuple[int, str]]:
-    """(first line number, the line) for each command line of `text`, with backslash continuations joined."""
-    pending: list[str] = []
-    start = 0
-    for number, line in enumerate(text.splitlines(), 1):
-        if not pending:
-            start = number
-        stripped = line.rstrip()
-        if stripped.endswith("\\"):
-            pending.append(stripped[:-1])
-            continue
-        pending.append(stripped)
-        yield start, " ".join(pending)
-        pending = []
-    if pending:
-        yield start, " ".join(pending)
-
-
-def _commands(line: str, wanted: Mapping[str, list[str]], scripts: Mapping[str, str]) -> Iterable[tuple[str, bool]]:
-    """(entry, whether a launcher starts it) for each entry `line` runs: one a launcher or an
-    interpreter before it runs, or one the line starts with as a command (`./train.py`, a console
-    script). `wanted` holds the entries by file name."""
+def _commands(line: str, folder: str, known: _Entries) -> Iterator[tuple[list[str], bool]]:
+    """(the entries it may be, whether a launcher starts it) for each entry `line` (of a document in
+    `folder`) runs: one a launcher or an interpreter before it runs, or one the line starts with as
+    a command (`./train.py`, a console script)."""
     tokens = [token for token in (word.strip(_STRIPPED) for word in line.split()) if token]
     launcher = False
     runner = False
@@ -145,11 +182,12 @@ def _commands(line: str, wanted: Mapping[str, list[str]], scripts: Mapping[str, 
         module = tokens[index + 1] if token == "-m" and index + 1 < len(tokens) else None
         if token in _LAUNCHERS or module in _LAUNCHERS or _accelerate_multi_gpu(tokens, index):
             launcher = True
-        elif _INTERPRETER.fullmatch(posixpath.basename(token)):
-            runner = True
-        entry = _spelled_entry(token, module, wanted, scripts)
-        if entry is not None and (launcher or runner or (first and (token in scripts or token.startswith("./")))):
-            yield entry, launcher
+        elif _INTERPRETER.fullmatch(posixpath.basename(token)) or token == "accelerate":
+            runner = True  # `accelerate launch` without `--multi_gpu` runs one process where there is no GPU
+        if launcher or runner or (first and (token in known.scripts or token.startswith("./"))):
+            found = known.spelled(token, module, folder)
+            if found:
+                yield found, launcher
         first = False
 
 
@@ -157,23 +195,6 @@ def _accelerate_multi_gpu(tokens: list[str], index: int) -> bool:
     """`accelerate launch --multi_gpu ...`: without `--multi_gpu` a machine without GPUs runs one
     process (https://huggingface.co/docs/accelerate/basic_tutorials/launch)."""
     return tokens[index] == "accelerate" and tokens[index + 1 : index + 2] == ["launch"] and "--multi_gpu" in tokens
-
-
-def _spelled_entry(
-    token: str, module: str | None, wanted: Mapping[str, list[str]], scripts: Mapping[str, str]
-) -> str | None:
-    """The entry `token` spells: a script's path (its tail, `train.py` for `tools/train.py`), the
-    module after `-m`, or a console script's name."""
-    if token in scripts:
-        return scripts[token]
-    spelled = module.replace(".", "/") + ".py" if module is not None else token
-    if not spelled.endswith(".py"):
-        return None
-    spelled = spelled.removeprefix("./")
-    for entry in wanted.get(posixpath.basename(spelled), ()):
-        if entry == spelled or entry.endswith("/" + spelled):
-            return entry
-    return None
 
 
 def _shortened(line: str) -> str:
