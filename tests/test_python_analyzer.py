@@ -1091,13 +1091,6 @@ def test_a_flag_the_class_keeps_guards_its_branch_where_nothing_else_sets_it(els
     assert found == [severity]
 
 
-def test_a_caller_that_does_not_parse_keeps_the_verdicts():
-    broken = "from serving.graphs import capture\n\ndef run(x):\n    if x.is_cuda:\n        capture(x\n"
-    files = {"README.md": "A project.\n", "serving/__init__.py": "", "serving/model.py": GUARDED_CALLER, "serving/broken.py": broken}
-    found = [f.severity for f in analyze(CAPTURE, path="serving/graphs.py", files=files) if f.span.line == 4]
-    assert found == [Severity.ERROR]
-
-
 @pytest.mark.parametrize(
     ("elsewhere", "severity"),
     [

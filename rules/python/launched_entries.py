@@ -49,7 +49,7 @@ _ENVIRONMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=\S*")
 _STRIPPED = "`'\"$>!(),;"
 """Characters around a token that belong to the document, not the command (prompts, quotes, code marks)."""
 
-_CONSOLE_SCRIPT = re.compile(r"""["']?([A-Za-z_][\w.-]*)["']?\s*=\s*["']?\s*([A-Za-z_][\w.]*)\s*:\s*[A-Za-z_][\w.]*""")
+_CONSOLE_SCRIPT = re.compile(r"""(?<![\w.-])([A-Za-z_][\w.-]*)["']?[ \t]*=[ \t]*(?:["'][ \t]*)?([A-Za-z_][\w.]*)[ \t]*:[ \t]*[A-Za-z_]""")
 """A console script's declaration: `name = pkg.cli:main` (setup.py's `entry_points`, setup.cfg) or
 `name = "pkg.cli:main"` (pyproject's `[project.scripts]`)."""
 
