@@ -67,3 +67,14 @@ def test_an_installable_package_keeps_its_public_names_as_api():
     }
     found = {(f.span.line, f.severity) for f in analyze(LOSSES, path="utils/losses.py", files=project)}
     assert found == {(6, Severity.ERROR), (12, Severity.ERROR), (17, Severity.ERROR), (21, Severity.ERROR)}
+
+
+def test_a_module_imported_from_its_folder_gives_away_only_the_attributes_its_importer_reads():
+    reading = "from utils import losses\n\nloss = losses.UsedLoss()\n"
+    project = {"README.md": "Train with `python train.py`.\n", "train.py": reading}
+    found = {(f.span.line, f.severity) for f in analyze(LOSSES, path="utils/losses.py", files=project)}
+    assert found == {(6, Severity.ERROR), (12, Severity.NOTE), (17, Severity.NOTE), (21, Severity.NOTE)}
+    # the module handed on, or bound under another name: any of its names may be used
+    for importer in (reading + "register(losses)\n", reading.replace("import losses", "import losses as losses")):
+        found = {(f.span.line, f.severity) for f in analyze(LOSSES, path="utils/losses.py", files={**project, "train.py": importer})}
+        assert found == {(6, Severity.ERROR), (12, Severity.ERROR), (17, Severity.ERROR), (21, Severity.ERROR)}, importer

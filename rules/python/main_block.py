@@ -101,6 +101,13 @@ def imported_modules(
                     taken = names.setdefault(path, set())
                     if not imported and path in itself and taken is not None:
                         imported = _attributes_read(data, statements, statement, module) or ("*",)
+                    elif path not in itself and taken is not None:
+                        read = _submodule_attributes_read(data, statements, statement, [
+                            name for name in imported if path in modules.resolve(importer, level, module, (name,))
+                        ])
+                        if read:
+                            taken.update(read)
+                            continue
                     if path not in itself or not imported or "*" in imported or taken is None:
                         names[path] = None  # the module itself: any of its names may be used
                     else:
@@ -114,6 +121,22 @@ def _attributes_read(data: bytes, statements: Statements, statement: bytes, modu
     (the module handed on, `import helper as h`, a dotted module, a mention in a comment or a string)."""
     if "." in module or not re.fullmatch(rb"\s*import\s+" + re.escape(module.encode()) + rb"\s*(?:#[^\n]*)?", statement):
         return ()
+    return _names_read_through(data, statements, module)
+
+
+def _submodule_attributes_read(data: bytes, statements: Statements, statement: bytes, bound: list[str]) -> tuple[str, ...]:
+    """The names `from render import util` takes from the module `util` where each other mention of
+    `util` in the importer reads an attribute of it (`util.dot(...)`); empty where the statement binds
+    it under another name (`import util as u`), binds more than the one name resolving to the module,
+    or a mention does not read an attribute (the module handed on)."""
+    if len(bound) != 1 or re.search(rb"\b" + re.escape(bound[0].encode()) + rb"\s+as\b", statement):
+        return ()
+    return _names_read_through(data, statements, bound[0])
+
+
+def _names_read_through(data: bytes, statements: Statements, module: str) -> tuple[str, ...]:
+    """The attributes the importer reads of the name `module` binds, where every mention of it outside
+    the import statements reads one; empty otherwise."""
     word = re.compile(rb"(?<![\w.])" + re.escape(module.encode()) + rb"(?!\w)(\.\w+)?")
     mentions = list(word.finditer(data))
     in_imports = sum(len(word.findall(text)) for _, text in statements)

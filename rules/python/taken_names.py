@@ -10,7 +10,8 @@ the names within the module: one its kept definitions name is kept).
 
 `taken_names` reads, for the modules the index gives it with the names their importers take
 (`main_block.imported_modules`; a module one importer takes whole, `import utils.loss` or `from
-utils.loss import *`, is left alone), which of the module's other top-level names any other file of
+utils.loss import *`, is left alone, unless each other mention of it there reads an attribute, `from
+utils import loss` then `loss.FocalLoss(...)`: the attributes read are what it takes), which of the module's other top-level names any other file of
 the scan spells as a word of its own. A misreading keeps a verdict: a name spelled anywhere counts as
 taken.
 """
