@@ -461,7 +461,7 @@ class ProjectIndex:
             facts["target_variants"] = self.variants
         if FileKind.REQUIREMENTS in kinds:
             facts["included"] = self.included.get(path, ())
-        if kinds & _DECLARING_KINDS:
+        if kinds & _DECLARING_KINDS or FileKind.LOCKFILE in kinds:
             facts["unimported_bindings"] = self.unimported_bindings
         if FileKind.PYTHON in kinds and self.conftests and is_test_path(path):
             facts["conftest_fixtures"] = _served_fixtures(path, self.conftests)

@@ -17,7 +17,7 @@ entry is left out of an install only where the lock says so.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cudaudit.siblings import name_targets
@@ -137,10 +137,10 @@ def _resolve(entries: list[dict[str, Any]], by_name: dict[str, list[int]], ref: 
     return found
 
 
-def holds(marker: str, chosen: set[str]) -> bool | None:
-    """Whether a uv marker holds on the variant's host with the extras `chosen`: True, False, or
-    None where it depends on what this reading does not decide (a Python version, a group) or the
-    marker is not in the form uv writes."""
+def holds(marker: str, chosen: set[str], host: Mapping[str, str] = _HOST) -> bool | None:
+    """Whether a uv marker holds on `host` (by default the variant's) with the extras `chosen`: True,
+    False, or None where it depends on what this reading does not decide (a Python version, a group)
+    or the marker is not in the form uv writes."""
     tokens = _tokens(marker)
     if tokens is None:
         return None
@@ -176,7 +176,7 @@ def holds(marker: str, chosen: set[str]) -> bool | None:
             return value
         if len(token) != 3:
             raise ValueError(marker)
-        return _compare(*token, chosen)
+        return _compare(*token, chosen, host)
 
     try:
         value = disjunction()
@@ -208,11 +208,11 @@ def _tokens(marker: str) -> list[tuple[str, ...]] | None:
     return tokens
 
 
-def _compare(name: str, operator: str, value: str, chosen: set[str]) -> bool | None:
+def _compare(name: str, operator: str, value: str, chosen: set[str], host: Mapping[str, str]) -> bool | None:
     if name == "extra" and value.startswith("extra-") and operator in ("==", "!="):
         return (value in chosen) == (operator == "==")
-    if name in _HOST and operator in ("==", "!="):
-        return (_HOST[name] == value) == (operator == "==")
+    if name in host and operator in ("==", "!="):
+        return (host[name] == value) == (operator == "==")
     return None
 
 

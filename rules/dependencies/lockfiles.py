@@ -41,7 +41,7 @@ from cudaudit.resolvers.requirements import (
     version_hits,
 )
 from cudaudit.rules.catalog import Catalog
-from cudaudit.rules.dependencies.lock_installs import not_installed_by
+from cudaudit.rules.dependencies.lock_installs import holds, not_installed_by
 from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, optional_group, unique
 from cudaudit.rules.dependencies.toml_text import TomlText, load_toml
 from cudaudit.settings import AnalysisSettings
@@ -82,6 +82,7 @@ def analyze_lockfile(
     doc = TomlText(text)
     packages, indexes = locked_packages(text, path, doc, settings.targets)
     torch = pinned_torch(f"{p.name}=={p.version.lstrip('=')}" for p in packages)
+    unimported = frozenset(facts.unimported_bindings)
     found: list[Finding] = []
     declared: list[Finding] = []
     variants: dict[frozenset[str], list[Finding]] = {}
@@ -89,7 +90,7 @@ def analyze_lockfile(
     def hits_of(placed: Placed | None, hits, left_out: frozenset[str] = frozenset()) -> list[Finding]:
         if placed is None:
             return []
-        return findings(placed, hits, path, catalog, settings, DependencyContext(torch, left_out))
+        return findings(placed, hits, path, catalog, settings, DependencyContext(torch, left_out, unimported=unimported))
 
     def literal(value: str, package: LockedPackage) -> Placed | None:
         written = doc.string(value, package.start, package.end) if value else None
@@ -210,7 +211,8 @@ def normal_indexes(entries: list[Any]) -> frozenset[str]:
     (`{ name = "torch", index = "https://download.pytorch.org/whl/cu128", marker = "extra == 'gpu'" }`;
     https://docs.astral.sh/uv/guides/integration/pytorch/). A binding whose marker limits
     it to extras or groups that are all named for CUDA is opt-in (`pyproject._opt_in` reads the same
-    in `pyproject.toml`); any other is what `uv sync` installs."""
+    in `pyproject.toml`), and so is one whose marker leaves out Linux on x86-64, the host every ROCm
+    install is on (`lock_installs.holds`); any other is what `uv sync` installs."""
     bound: set[str] = set()
     for entry in entries:
         metadata = entry.get("metadata") if isinstance(entry, dict) else None
@@ -224,6 +226,8 @@ def normal_indexes(entries: list[Any]) -> frozenset[str]:
                 if not isinstance(item, dict) or not isinstance(item.get("index"), str):
                     continue
                 marker = item.get("marker")
+                if isinstance(marker, str) and holds(marker, set()) is False:
+                    continue  # a binding for another platform (Linux on Arm) than the ROCm and CPU variants' host
                 extras = [group] if group else _EXTRA.findall(marker) if isinstance(marker, str) else []
                 if not (extras and all(optional_group(extra) for extra in extras)):
                     bound.add(item["index"])

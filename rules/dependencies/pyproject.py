@@ -12,18 +12,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
+
+from packaging.utils import canonicalize_name
 
 from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import Finding
 from cudaudit.resolvers.requirements import (
     index_hits,
     name_hits,
+    parse_requirement,
     pinned_torch,
     requirement_hits,
     version_constraint,
     version_hits,
 )
 from cudaudit.rules.catalog import Catalog
+from cudaudit.rules.dependencies.platform_markers import absent_targets
 from cudaudit.rules.dependencies.report import (
     DependencyContext,
     Placed,
@@ -98,10 +103,14 @@ def analyze_pyproject(
         item.group for item in lists if item.group is not None and any(pins_cuda_build(r, catalog) for r in item.requirements)
     )
 
-    def report(placed: Placed, hits, group: str | None = None, unbound: str | None = None, bound: bool = False) -> None:
+    def report(
+        placed: Placed, hits, group: str | None = None, unbound: str | None = None, bound: bool = False, prebuilt: bool = False
+    ) -> None:
         """`unbound`: the URL of an explicit uv index no source names (`index_urls`), whose findings
-        are notes that say why in place of what the index would install. `bound`: an index that only
-        the opt-in `group` takes packages from, another path on every target (`index_urls`)."""
+        are notes that say why in place of what the index would install. `bound`: what only an
+        opt-in group installs (an index only its sources use, its requirements, a source limited to
+        it), another path on every target. `prebuilt`: a package a source installs from a wheel
+        (`prebuilt_wheels`), at most a warning."""
         quiet = optional_group(group, facts, group in cuda_builds) if group else frozenset()
         if unbound is not None:
             quiet = frozenset(settings.targets)
@@ -112,22 +121,27 @@ def analyze_pyproject(
             reported = [replace(f, message=message) for f in reported]
         if bound:
             reported = [another_path(f) for f in reported]
+        if prebuilt:
+            reported = [another_path(replace(f, message=f"{f.message}{_PREBUILT}")) for f in reported]
         found.extend((group, f) for f in reported)
 
+    wheels = prebuilt_wheels(data, catalog)
     for item in lists:
         anchor = _anchor(doc, item.table, item.key)
+        opt_in = item.table == ("dependency-groups",) and not installed_group(data, item.group)
         for requirement in item.requirements:
             literal = doc.string(requirement, anchor)
             if literal is not None:
-                report(doc.placed(literal), requirement_hits(requirement, catalog), item.group)
-    for table, url, group, unbound in index_urls(data):
+                prebuilt = _named(requirement) in wheels
+                report(doc.placed(literal), requirement_hits(requirement, catalog), item.group, bound=opt_in, prebuilt=prebuilt)
+    for table, url, group, unbound, bound in index_urls(data, catalog):
         literal = doc.string(url, doc.section_start(table))
         if literal is not None:
-            report(doc.placed(literal), index_hits(url, catalog), group, url if unbound else None, group is not None)
-    for table, url in source_urls(data):
+            report(doc.placed(literal), index_hits(url, catalog), group, url if unbound else None, bound)
+    for table, url, package, group in source_urls(data):
         literal = doc.string(url, doc.section_start(table))
         if literal is not None:
-            report(doc.placed(literal), requirement_hits(url, catalog))
+            report(doc.placed(literal), requirement_hits(url, catalog), bound=not installed_group(data, group), prebuilt=package in wheels)
     for dep in poetry:
         anchor = _anchor(doc, dep.table, dep.name)
         name = doc.key_placed(dep.table, dep.name)
@@ -156,8 +170,8 @@ def requirement_lists(data: dict[str, Any]) -> Iterator[RequirementList]:
         yield RequirementList(("tool", "pdm", "dev-dependencies"), name, _strings(items), name)
 
 
-def index_urls(data: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], str, str | None, bool]]:
-    """(table, URL, opt-in extra or group, unbound) of every package index or find-links location.
+def index_urls(data: dict[str, Any], catalog: Catalog) -> Iterator[tuple[tuple[str, ...], str, str | None, bool, bool]]:
+    """(table, URL, opt-in extra or group, unbound, bound) of every package index or find-links location.
 
     A uv index that `[tool.uv.sources]` only selects for extras, or groups `uv sync` does not install
     by default, named for CUDA (`{ index = "pytorch-cu121", extra = "gpu" }`) is as opt-in as those
@@ -168,30 +182,85 @@ def index_urls(data: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], str, str
     that runs on the CPU, a silent loss. One marked
     `explicit = true` serves only the packages a source pins to it
     (https://docs.astral.sh/uv/concepts/indexes/#pinning-a-package-to-an-index): where no source
-    names it, it is unbound, and no install of the project takes a package from it.
+    names it, it is unbound, and no install of the project takes a package from it. `bound`: the
+    index serves only opt-in installs where a target runs, another path on every target; its
+    `group` is None where a source for another platform's hosts (`platform_machine == 'aarch64'`)
+    also takes from it, whose installs the group's name does not warn off.
     """
     for table, key in _INDEX_KEYS:
         for url in _strings(_nested(data, table).get(key)):
-            yield table, url, None, False
+            yield table, url, None, False, False
     for table in _INDEX_TABLES:
         entries = _nested(data, table[:-1]).get(table[-1])
         for entry in entries if isinstance(entries, list) else ():
             if isinstance(entry, dict) and isinstance(entry.get("url"), str):
                 uv = table == _UV_INDEX
-                unbound = uv and entry.get("explicit") is True and not _users(data, entry.get("name"))
-                yield table, entry["url"], _opt_in(data, entry.get("name")) if uv else None, unbound
+                users = _users(data, entry.get("name"))
+                unbound = uv and entry.get("explicit") is True and not users
+                group = _opt_in(data, entry.get("name"), catalog) if uv else None
+                elsewhere = any(_absent_somewhere(user, catalog) for user in users)
+                yield table, entry["url"], None if elsewhere else group, unbound, group is not None
 
 
-def source_urls(data: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], str]]:
-    """(table, URL) of `[tool.uv.sources]` entries that install a package from a URL."""
-    for entry in _uv_sources(data):
+def source_urls(data: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], str, str, str | None]]:
+    """(table, URL, package, group) of `[tool.uv.sources]` entries that install a package from a URL."""
+    for package, entry in _named_sources(data):
         if isinstance(entry.get("url"), str):
-            yield _UV_SOURCES, entry["url"]
+            group = entry.get("group")
+            yield _UV_SOURCES, entry["url"], package, group if isinstance(group, str) else None
+
+
+def installed_group(data: dict[str, Any], group: str | None) -> bool:
+    """Whether `uv sync` installs the dependency group `group` (None: no group) without being asked:
+    those of `[tool.uv] default-groups` (`["dev"]` unless set, `"all"` for every group;
+    https://docs.astral.sh/uv/concepts/projects/dependencies/#default-groups). Any other group is
+    installed only by `uv sync --group NAME`: another path."""
+    if group is None:
+        return True
+    defaults = _nested(data, ("tool", "uv")).get("default-groups", ["dev"])
+    return defaults == "all" or group in _strings(defaults)
+
+
+_PREBUILT = "; `[tool.uv.sources]` installs it from a prebuilt wheel, so nothing is built: the wheel installs anywhere and runs only where its CUDA build does"
+
+
+def prebuilt_wheels(data: dict[str, Any], catalog: Catalog) -> frozenset[str]:
+    """The packages (normalised names) built from source where no wheel serves a target (a catalog
+    build `available = "from-source"`: FlashAttention) that every `[tool.uv.sources]` entry of theirs
+    installs from a wheel URL (`flash_attn-2.8.3+cu128torch2.10-...-linux_x86_64.whl`;
+    https://docs.astral.sh/uv/concepts/projects/dependencies/#url). No build runs, so the fact that
+    the package does not build without CUDA does not apply: the install succeeds and leaves a wheel
+    that runs only with CUDA, at most a warning (the code that imports it is reported where it does)."""
+    by_package: dict[str, list[dict[str, Any]]] = {}
+    for package, entry in _named_sources(data):
+        by_package.setdefault(canonicalize_name(package), []).append(entry)
+    wheels = set()
+    for package, entries in by_package.items():
+        if not all(isinstance(e.get("url"), str) and urlsplit(e["url"]).path.endswith(".whl") for e in entries):
+            continue
+        hits = name_hits(package, catalog=catalog)
+        known = catalog.lookup(hits[0].detector, hits[0].key) if hits else None
+        if known is not None and any(b.available == "from-source" for builds in known.builds.values() for b in builds):
+            wheels.add(package)
+    return frozenset(wheels)
+
+
+def _named(requirement: str) -> str | None:
+    """The normalised name of a requirement string; None where it is none pip reads."""
+    parsed = parse_requirement(requirement)
+    return canonicalize_name(parsed.name) if parsed is not None else None
+
+
+def _named_sources(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(package, entry) of every `[tool.uv.sources]` entry."""
+    for package, source in _nested(data, _UV_SOURCES).items():
+        for entry in source if isinstance(source, list) else [source]:
+            if isinstance(entry, dict):
+                yield package, entry
 
 
 def _uv_sources(data: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for source in _nested(data, _UV_SOURCES).values():
-        yield from (entry for entry in (source if isinstance(source, list) else [source]) if isinstance(entry, dict))
+    return (entry for _, entry in _named_sources(data))
 
 
 def _users(data: dict[str, Any], index: Any) -> list[dict[str, Any]]:
@@ -199,18 +268,25 @@ def _users(data: dict[str, Any], index: Any) -> list[dict[str, Any]]:
     return [entry for entry in _uv_sources(data) if entry.get("index") == index]
 
 
-def _opt_in(data: dict[str, Any], index: Any) -> str | None:
+def _opt_in(data: dict[str, Any], index: Any, catalog: Catalog) -> str | None:
     """The CUDA-named extra or group that every source using `index` is limited to, if there is one.
     A group `uv sync` installs by default (`[tool.uv] default-groups`, `["dev"]` unless set:
     https://docs.astral.sh/uv/concepts/projects/dependencies/#default-groups, and the release that
     brought groups: https://github.com/astral-sh/uv/releases/tag/0.4.27) is no opt-in."""
-    users = _users(data, index)
-    defaults = _nested(data, ("tool", "uv")).get("default-groups", ["dev"])
-    installed = defaults == "all" or any(entry.get("group") in _strings(defaults) for entry in users)
+    users = [entry for entry in _users(data, index) if not _absent_somewhere(entry, catalog)]
+    installed = any(installed_group(data, entry.get("group")) for entry in users if entry.get("group"))
     groups = [entry.get("extra") or (None if installed else entry.get("group")) for entry in users]
     if users and all(isinstance(g, str) and optional_group(g) for g in groups):
         return groups[0]
     return None
+
+
+def _absent_somewhere(source: dict[str, Any], catalog: Catalog) -> bool:
+    """Whether a source's `marker` leaves out some target's every host (`platform_machine == 'aarch64'`,
+    where PyTorch's ROCm wheels do not exist: `platform_markers`): no install of that target takes it,
+    so it does not make the index part of the normal install there."""
+    marker = source.get("marker")
+    return isinstance(marker, str) and bool(absent_targets(f"x ; {marker}", catalog))
 
 
 def poetry_dependencies(data: dict[str, Any]) -> Iterator[PoetryDependency]:

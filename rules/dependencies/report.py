@@ -30,10 +30,11 @@ from cudaudit.resolvers.requirements import (
 )
 from cudaudit.resolvers.wheel_indexes import PYTORCH_WHEELS, TABLE_SOURCE, is_cuda_tag, rocm_indexes
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
+from cudaudit.rules.dependencies.platform_markers import absent_targets
 from cudaudit.rules.dependencies.rewrites import FixTarget, dependency_fix
 from cudaudit.settings import AnalysisSettings
 from cudaudit.siblings import name_targets
-from cudaudit.verdicts import group_of, one_for_the_site
+from cudaudit.verdicts import TARGET_NAMES, group_of, one_for_the_site
 
 _PYTORCH_CUDA_INDEX = re.compile(r"^download\.pytorch\.org/whl/(cu\d+)(?:/|$)")
 _CUDA_GROUP = re.compile(r"(?i)cuda|(?:^|[^a-z])cu\d|gpu|nvidia")
@@ -154,6 +155,7 @@ def findings(
     ROCm works."""
     found: list[tuple[bool, Finding]] = []
     rocm_file = name_targets(path) == {"rocm"}
+    absent = absent_targets(placed.text, catalog)
     for hit in hits:
         entry = catalog.lookup(hit.detector, hit.key)
         if entry is None:
@@ -164,10 +166,13 @@ def findings(
         fix = dependency_fix(entry, hit, placed, context.fix, context.torch, opt_in=bool(context.quiet))
         span = placed.span(hit.start, hit.end)
         unused = hit.key in context.unimported
-        quiet = frozenset(settings.targets) if unused else context.quiet
+        quiet = frozenset(settings.targets) if unused else context.quiet | absent
         finding = build_finding(entry, path, span, hit.text, settings.targets, quiet, fix=fix)
         if unused:
             finding = replace(finding, message=f"{finding.message}; nothing in the project imports it, so the pin changes nothing")
+        elif absent & set(finding.targets):
+            names = " and ".join(TARGET_NAMES.get(t, t) for t in sorted(absent & set(finding.targets)))
+            finding = replace(finding, message=f"{finding.message}; its marker leaves out every {names} host")
         found.append((hit.detector in (PACKAGE, CONDA_PACKAGE), finding))
     # The package's own entry first, then the narrowest hit (a `+cu121` pin says more than the index it comes from).
     ordered = [f for _, f in sorted(sorted(found, key=lambda pair: pair[1].rule, reverse=True), key=_specific)]

@@ -1,0 +1,136 @@
+"""The CMake options a build turns on only where the installer asks for them.
+
+`option(LIB_CUBLAS "use cuBLAS" OFF)`, or an `option()` given no value, declares a switch that a plain
+configure leaves off (https://cmake.org/cmake/help/latest/command/option.html). What `if(LIB_CUBLAS)`
+guards, and what `if(X)` guards for a variable X that only such branches set, builds a part that only an
+installer who passes `-DLIB_CUBLAS=ON` gets: another path, at most a warning. Unless the project itself
+turns it on: a document, shell script, Python build script, Dockerfile or CI workflow of the scan spells
+`-DLIB_CUBLAS=` with a value other than a false constant, a CMake file sets it on, or a Makefile's
+default goal runs such a command (a rule that only another target reaches, `make cuda_tests`, is a route
+the user picks as well).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cudaudit.rules.builds.cmake import Command
+
+_FALSE = frozenset({"", "OFF", "FALSE", "NO", "N", "0", "IGNORE", "NOTFOUND"})
+"""CMake's false constants (the `if()` documentation: https://cmake.org/cmake/help/latest/command/if.html)."""
+_SETTING = re.compile(rb"""-D\s*([A-Za-z_]\w*)(?::\w+)?=["']?([^\s"'\\;)]*)""")
+"""A `-DNAME=VALUE` (or `-DNAME:BOOL=VALUE`) a command gives cmake."""
+_RULE = re.compile(r"^([^\s:#=][^:=]*?)\s*::?(?!=)(.*)$")
+"""A Makefile rule's first line: `targets: prerequisites` (not a `:=` assignment)."""
+
+
+def off_options(commands: Sequence[Command]) -> set[str]:
+    """The options a CMake file declares off by default: `option(NAME "help")`, `option(NAME "help" OFF)`."""
+    found = set()
+    for command in commands:
+        words = [argument.text for argument in command.arguments]
+        if command.name == "option" and words and (len(words) < 3 or words[2].upper() in _FALSE):
+            found.add(words[0])
+    return found
+
+
+def set_on(commands: Sequence[Command]) -> set[str]:
+    """The variables a CMake file sets to a true value anywhere (`set(NAME ON CACHE BOOL "" FORCE)`)."""
+    found = set()
+    for command in commands:
+        words = [argument.text for argument in command.arguments]
+        if command.name == "set" and len(words) >= 2 and words[1].upper() not in _FALSE and not words[1].startswith("$"):
+            found.add(words[0])
+    return found
+
+
+def turned_on(data: bytes, names: Iterable[str]) -> set[str]:
+    """The `names` a text turns on with `-DNAME=VALUE`, VALUE not a false constant."""
+    wanted = set(names)
+    return {
+        match.group(1).decode()
+        for match in _SETTING.finditer(data)
+        if match.group(1).decode() in wanted and match.group(2).decode().upper() not in _FALSE
+    }
+
+
+def makefile_turned_on(text: str, names: Iterable[str]) -> set[str]:
+    """The `names` the recipes of a Makefile's default goal, and of the rules it depends on, turn on."""
+    rules: dict[str, tuple[list[str], list[str]]] = {}
+    order: list[str] = []
+    current: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("\t"):
+            for target in current:
+                rules[target][1].append(line)
+            continue
+        match = _RULE.match(line)
+        if match is None:
+            current = [] if line.strip() and not line.startswith("#") else current
+            continue
+        current = [t for t in match.group(1).split() if not t.startswith(".")]
+        for target in current:
+            rules.setdefault(target, ([], []))[0].extend(match.group(2).split(";")[0].split())
+            order.append(target)
+    if not order:
+        return set()
+    reached, pending = set(), [order[0]]
+    while pending:
+        target = pending.pop()
+        if target in reached or target not in rules:
+            continue
+        reached.add(target)
+        pending.extend(rules[target][0])
+    recipes = "\n".join(line for target in reached for line in rules[target][1])
+    return turned_on(recipes.encode(), names)
+
+
+def opt_in_commands(commands: Sequence[Command], options: Iterable[str]) -> set[int]:
+    """The indexes of the commands inside a branch that needs one of `options` on (`if(NAME)`, `if(NAME
+    AND OTHER)`; never an `else()`), or needs a variable that only such commands set."""
+    names = set(options)
+    if not names:
+        return set()
+    inside = _inside(commands, names)
+    setters: dict[str, set[bool]] = {}
+    for index, command in enumerate(commands):
+        if command.name in ("set", "list") and command.arguments:
+            variable = command.arguments[1 if command.name == "list" else 0].text if len(command.arguments) > 1 else ""
+            setters.setdefault(variable, set()).add(index in inside)
+    derived = {name for name, where in setters.items() if where == {True}}
+    return inside | _inside(commands, names | derived) if derived - names else inside
+
+
+def _inside(commands: Sequence[Command], names: set[str]) -> set[int]:
+    found: set[int] = set()
+    current: list[bool] = []  # per open if(): whether the branch the walk is in needs an option
+    for index, command in enumerate(commands):
+        words = [argument.text for argument in command.arguments]
+        if command.name == "if":
+            current.append(_needs(words, names))
+        elif command.name == "elseif" and current:
+            current[-1] = _needs(words, names)
+        elif command.name == "else" and current:
+            current[-1] = False
+        elif command.name == "endif" and current:
+            current.pop()
+        elif any(current):
+            found.add(index)
+    return found
+
+
+def _needs(words: list[str], names: set[str]) -> bool:
+    """Whether a condition holds only where one of `names` is on: one of them alone, or as one operand
+    of `AND`s, in a condition with no `OR` or `NOT`."""
+    if any(word.upper() in ("OR", "NOT") for word in words):
+        return False
+    parts: list[list[str]] = [[]]
+    for word in words:
+        if word.upper() == "AND":
+            parts.append([])
+        else:
+            parts[-1].append(word.removeprefix("${").removesuffix("}"))
+    return any(len(part) == 1 and part[0] in names for part in parts)
