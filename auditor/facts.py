@@ -274,6 +274,9 @@ class FileFacts:
     FlashAttention) that this Python module imports and that no install route of its part of the
     project names (`rules/python/unrequested.py`): no install has them, on any target, so an import of
     one that goes on without it where it fails loses nothing a target had."""
+    opt_in_options: tuple[str, ...] = ()
+    """For a CMake file: the options the project's CMake files declare off (`option(X "..." OFF)`) that
+    nothing of the project turns on (`rules/builds/cmake_options.py`): what they guard is another path."""
     unimported_bindings: tuple[str, ...] = ()
     """The catalog keys of the packages of the catalog's `[[binding]]` tables whose modules no code of the
     project spells (`rules/dependencies/unimported.py`): pinned, they install and change nothing."""

@@ -85,8 +85,9 @@ _BY_PATTERN = [
     ("dockerfile[._-]*", FileKind.DOCKERFILE),
     ("*.dockerfile", FileKind.DOCKERFILE),
     ("containerfile[._-]*", FileKind.DOCKERFILE),
-    ("*requirements*.txt", FileKind.REQUIREMENTS),
-    ("*requirements*.in", FileKind.REQUIREMENTS),
+    # Spelled loosely: `requirement.txt` and `requirments_cpu.txt` are what their READMEs install with `pip install -r`.
+    ("*requir*.txt", FileKind.REQUIREMENTS),
+    ("*requir*.in", FileKind.REQUIREMENTS),
     ("constraints*.txt", FileKind.REQUIREMENTS),
     ("pylock.*.toml", FileKind.LOCKFILE),
     ("environment*.yml", FileKind.CONDA),

@@ -193,6 +193,9 @@ _READERS = {
     "binding_tables": "cudaudit.rules.dependencies.unimported:binding_tables",
     "declares_one": "cudaudit.rules.dependencies.unimported:declares_one",
     "unimported_bindings": "cudaudit.rules.dependencies.unimported:unimported_bindings",
+    "option_settings": "cudaudit.rules.builds.cmake:option_settings",
+    "options_turned_on": "cudaudit.rules.builds.cmake_options:turned_on",
+    "makefile_turned_on": "cudaudit.rules.builds.cmake_options:makefile_turned_on",
     "pure_python": "cudaudit.rules.builds.compiled:pure_python",
     "unnamed_files": "cudaudit.rules.containers.references:unnamed_files",
     "install_scripts": "cudaudit.rules.containers.references:install_scripts",
@@ -384,6 +387,8 @@ class ProjectIndex:
     install the project without Docker, which makes its Dockerfiles and compose files one route among others."""
     unimported_bindings: tuple[str, ...] = ()
     """`unimported.unimported_bindings`: the bindings the project pins whose modules its code never spells."""
+    opt_in_options: tuple[str, ...] = ()
+    """`cmake_options`: the CMake options declared off that nothing of the project turns on."""
     pip_installs: dict[str, str] = field(default_factory=dict)
     """The same for the declarations pip installs (requirements files, `pyproject.toml`, `setup.py`): a way
     to install the project without pixi, which makes a pixi manifest one route among others."""
@@ -463,6 +468,8 @@ class ProjectIndex:
             facts["included"] = self.included.get(path, ())
         if kinds & _DECLARING_KINDS or FileKind.LOCKFILE in kinds:
             facts["unimported_bindings"] = self.unimported_bindings
+        if FileKind.CMAKE in kinds:
+            facts["opt_in_options"] = self.opt_in_options
         if FileKind.PYTHON in kinds and self.conftests and is_test_path(path):
             facts["conftest_fixtures"] = _served_fixtures(path, self.conftests)
         if FileKind.PYTHON in kinds and self.faking_fixtures and is_test_path(path):
@@ -689,6 +696,7 @@ def _read_index(
         installs=_installs(found.installs),
         pip_installs=_installs(path for path, kind in found.installs.items() if kind in _OWN_INSTALL_KINDS),
         unimported_bindings=_unimported_bindings(files, catalog),
+        opt_in_options=_opt_in_options(files),
         unimportable=_unimportable(python, found, imports, absent),
         unrequested=_unrequested(files, python, found, catalog, remember),
         cpu_saved_files=tuple(sorted(_reader("cpu_saved_files")(found.saved.values()))) if found.saved else (),
@@ -725,7 +733,8 @@ def _unrequested(
 ) -> dict[str, tuple[str, ...]]:
     """`unrequested.unrequested_packages` for the modules outside the test suite that the catalog's
     prefilter passes and that spell a package installed only on request, read only in a scan that sees
-    the project's documents (a folder's scan) and declares an install: the files that may install
+    the project's documents (a folder's scan) and declares an install (a dependency file, or a Cog
+    configuration, whose `build.python_packages` are its image's install): the files that may install
     one (dependency files, Dockerfiles, shell scripts, README and install pages) each searched once,
     by the cache."""
     spellings = _reader("requested_spellings")(catalog)
@@ -733,6 +742,7 @@ def _unrequested(
         path for path, kind in found.installs.items()
         if kind is not FileKind.PYPROJECT or any(found.declared.get(path, ((), ()))[:2])
     ]
+    installs += [file.display for file in files if _cog_config(file)]
     if not spellings or not installs or not _sees_project(files):
         return {}
     words = [module.encode() for module, _ in spellings]
@@ -749,7 +759,7 @@ def _unrequested(
     named: dict[str, tuple[str, ...]] = {}
     reader = _reader("named_packages")
     for file in files:
-        if not (_INSTALLING_KINDS.intersection(file.kinds) or _install_page(file)):
+        if not (_INSTALLING_KINDS.intersection(file.kinds) or _install_page(file) or _cog_config(file)):
             continue
         try:
             found_here = remember("unrequested:named", file.display, partial(_named_in, reader, file.read, spellings))
@@ -782,6 +792,12 @@ _INSTALLING_KINDS = frozenset({
 """Files that may install a package the project's code tries."""
 
 
+def _cog_config(file: IndexedFile) -> bool:
+    """A Cog configuration (`cog.yaml`), which declares the packages its image installs
+    (https://github.com/replicate/cog/blob/main/docs/yaml.md)."""
+    return posixpath.basename(file.display).lower() == "cog.yaml"
+
+
 def _install_page(file: IndexedFile) -> bool:
     """A document (a file of no kind) that may tell a user what to install, by its name: a README, an
     install page, a requirements or environment file of another format, a container definition."""
@@ -795,6 +811,56 @@ _INSTALL_WORDS = ("readme", "install", "requirement", "pyproject", "environment"
 
 def _decoded(source: Callable[[], bytes]) -> str:
     return decode_text(source())
+
+
+def _opt_in_options(files: list[IndexedFile]) -> tuple[str, ...]:
+    """`cmake_options`: the options the scan's CMake files declare off by default that no CMake file sets
+    on and no other file of the scan turns on (`-DNAME=ON` in a document, script, build script, Dockerfile
+    or workflow; in a Makefile, in its default goal's recipes); read only in a folder's scan, which sees the
+    documents that would tell an installer to turn one on."""
+    if not _sees_project(files):
+        return ()
+    declared: set[str] = set()
+    on: set[str] = set()
+    cmake = [file for file in files if FileKind.CMAKE in file.kinds]
+    for declaring in (True, False):  # the files that declare options first: most projects declare none
+        for file in cmake:
+            try:
+                data = file.read()
+                if (b"option" in data.lower()) is not declaring:
+                    continue
+                off, set_here = _reader("option_settings")(decode_text(data))
+            except Exception:  # noqa: BLE001 - an unreadable CMake file declares nothing here; its own analysis says why
+                continue
+            declared.update(off)
+            on.update(set_here)
+        if not declared:
+            return ()
+    declared -= on
+    if not declared:
+        return ()
+    words = [b"-D" + name.encode() for name in declared]
+    for file in files:
+        if FileKind.CMAKE in file.kinds or not (not file.kinds or set(file.kinds) & _OPTION_SETTING_KINDS):
+            continue
+        try:
+            data = file.read()
+            if not any(word in data for word in words):
+                continue
+            if FileKind.MAKEFILE in file.kinds:
+                declared -= _reader("makefile_turned_on")(decode_text(data), declared)
+            else:
+                declared -= _reader("options_turned_on")(data, declared)
+        except Exception:  # noqa: BLE001 - an unreadable file turns nothing on
+            continue
+    return tuple(sorted(declared))
+
+
+_OPTION_SETTING_KINDS = frozenset({
+    FileKind.SHELL, FileKind.PYTHON, FileKind.DOCKERFILE, FileKind.WORKFLOW, FileKind.MAKEFILE, FileKind.MANIFEST,
+    FileKind.SETUP, FileKind.PYPROJECT, FileKind.NOTEBOOK,
+})
+"""Files besides documents that may run cmake for the installer (build scripts, CI, images, configurations)."""
 
 
 def _sees_project(files: list[IndexedFile]) -> bool:
@@ -1057,7 +1123,7 @@ def _unnamed_files(files: list[IndexedFile]) -> dict[str, Evidence]:
 
 def _cog_predictors(files: list[IndexedFile], python: dict[str, Reader]) -> dict[str, Evidence]:
     """`cog.gpu_predictors` for the scan's `cog.yaml` files: the modules a Cog GPU image serves."""
-    configs = {file.display: file.read for file in files if posixpath.basename(file.display).lower() == "cog.yaml"}
+    configs = {file.display: file.read for file in files if _cog_config(file)}
     return _reader("cog_predictors")(configs, python) if configs else {}
 
 

@@ -144,3 +144,12 @@ def test_a_base_image_that_ships_the_package_names_it():
         "containers/docker/Dockerfile": "ARG BASE=nvcr.io/nvidia/pytorch:24.05-py3\nFROM ${BASE}\n",
     }
     assert severities(TRIED_FLASH, files, "CDA209") == [(4, "warning", "warning")]
+
+
+def test_a_cog_configuration_declares_the_install_of_a_project_without_dependency_files():
+    """`cog.yaml` lists the packages its image installs: where it names none of them, nothing installs
+    the package; where it lists it, the verdict stays."""
+    cog = 'build:\n  gpu: true\n  python_packages:\n    - "torch==2.4.0"\n'
+    assert severities(TRIED_FLASH, {"cog.yaml": cog, "README.md": README}, "CDA209") == [(4, "note", "note")]
+    listed = cog + '    - "flash-attn==2.6.3"\n'
+    assert severities(TRIED_FLASH, {"cog.yaml": listed, "README.md": README}, "CDA209") == [(4, "warning", "warning")]

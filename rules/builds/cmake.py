@@ -15,11 +15,12 @@ import itertools
 import posixpath
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cudaudit.facts import NO_FACTS, BuildMode, FileFacts, RocmBuild
 from cudaudit.model import Finding, Severity, Span
 from cudaudit.rules.builds import nvcc_flags
+from cudaudit.rules.builds.cmake_options import off_options, opt_in_commands, set_on
 from cudaudit.rules.builds.cmake_sides import branch_states, cuda_language_arguments, under_found_cuda, with_cuda_sides
 from cudaudit.rules.builds.goes_without import rocm_goes_without
 from cudaudit.rules.builds.rocm_builds import line_evidence
@@ -52,6 +53,7 @@ _OPTIONAL_CUDA_QUIET = frozenset({"cpu"})
 the rest and loses nothing it could run; a GPU host without CUDA loses that part (at most a warning)."""
 _COMPARISONS = frozenset({"STREQUAL", "MATCHES", "EQUAL", "IN_LIST", "STRLESS", "STRGREATER"})
 """Binary tests a `NOT` before their left operand negates as a whole."""
+_OPT_IN = "; only where the installer turns on `{}`, an option that is off by default and that nothing of the project turns on"
 _FALSE_CONSTANTS = frozenset({"OFF", "FALSE", "NO", "N", "0", "IGNORE", "NOTFOUND"})
 """CMake's false constants (the `if()` documentation)."""
 
@@ -85,20 +87,33 @@ def analyze_cmake(
     hip_arm = _has_hip_arm(commands, _branch_kinds(commands))
     cuda_language = cuda_language_arguments(commands) if hip_arm else set()
     optional = set() if hip_arm else {id(commands[index]) for index in under_found_cuda(commands)}
+    opted = {id(commands[index]): option for index, option in opt_in_commands(commands, facts.opt_in_options).items()}
     for command, state in _with_branches(commands):
         if state is LineState.PORTED:
             continue
-        cap = Severity.NOTE if state is LineState.CUDA_ONLY else Severity.WARNING if id(command) in optional else None
+        another = id(command) in optional or id(command) in opted
+        cap = Severity.NOTE if state is LineState.CUDA_ONLY else Severity.WARNING if another else None
         quiet = _OPTIONAL_CUDA_QUIET if id(command) in optional else frozenset()
         for entry, start, end in _hits(command, catalog):
             if gate is not None and "rocm" in entry.targets:
                 entry = rocm_goes_without(entry, gate)
             span = offsets.span(start, end)
             hit_cap = Severity.NOTE if _within(start, command, cuda_language) else cap
-            findings.append(
-                build_finding(entry, path, span, lines.snippet(span), settings.targets, quiet=quiet, cap=hit_cap)
-            )
+            finding = build_finding(entry, path, span, lines.snippet(span), settings.targets, quiet=quiet, cap=hit_cap)
+            if id(command) in opted:
+                finding = replace(finding, message=f"{finding.message}{_OPT_IN.format(opted[id(command)])}")
+            findings.append(finding)
     return findings
+
+
+def option_settings(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The options a CMake file declares off by default, and the variables it sets on
+    (`cmake_options`); nothing for a file that does not parse."""
+    try:
+        commands = list(_commands(text, _LineOffsets(text)))
+    except UnparsableError:
+        return frozenset(), frozenset()
+    return frozenset(off_options(commands)), frozenset(set_on(commands))
 
 
 def _within(start: int, command: Command, starts: set[int]) -> bool:

@@ -13,7 +13,7 @@ the user picks as well).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,8 +23,6 @@ _FALSE = frozenset({"", "OFF", "FALSE", "NO", "N", "0", "IGNORE", "NOTFOUND"})
 """CMake's false constants (the `if()` documentation: https://cmake.org/cmake/help/latest/command/if.html)."""
 _SETTING = re.compile(rb"""-D\s*([A-Za-z_]\w*)(?::\w+)?=["']?([^\s"'\\;)]*)""")
 """A `-DNAME=VALUE` (or `-DNAME:BOOL=VALUE`) a command gives cmake."""
-_RULE = re.compile(r"^([^\s:#=][^:=]*?)\s*::?(?!=)(.*)$")
-"""A Makefile rule's first line: `targets: prerequisites` (not a `:=` assignment)."""
 
 
 def off_options(commands: Sequence[Command]) -> set[str]:
@@ -67,13 +65,13 @@ def makefile_turned_on(text: str, names: Iterable[str]) -> set[str]:
             for target in current:
                 rules[target][1].append(line)
             continue
-        match = _RULE.match(line)
-        if match is None:
+        rule = _rule(line)
+        if rule is None:
             current = [] if line.strip() and not line.startswith("#") else current
             continue
-        current = [t for t in match.group(1).split() if not t.startswith(".")]
+        current = [t for t in rule[0] if not t.startswith(".")]
         for target in current:
-            rules.setdefault(target, ([], []))[0].extend(match.group(2).split(";")[0].split())
+            rules.setdefault(target, ([], []))[0].extend(rule[1])
             order.append(target)
     if not order:
         return set()
@@ -88,25 +86,38 @@ def makefile_turned_on(text: str, names: Iterable[str]) -> set[str]:
     return turned_on(recipes.encode(), names)
 
 
-def opt_in_commands(commands: Sequence[Command], options: Iterable[str]) -> set[int]:
+def _rule(line: str) -> tuple[list[str], list[str]] | None:
+    """A Makefile rule's first line, `targets: prerequisites` (or `::`), as its targets and prerequisites;
+    None for any other line (an assignment, `X := a`, `X = a:b`; a comment)."""
+    colon = line.find(":")
+    if colon <= 0 or line[0] in " #" or "=" in line[:colon] or line[colon + 1 : colon + 2] == "=":
+        return None
+    rest = line[colon + 1 :].removeprefix(":")
+    if rest.startswith("="):
+        return None
+    return line[:colon].split(), rest.split(";")[0].split()
+
+
+def opt_in_commands(commands: Sequence[Command], options: Iterable[str]) -> dict[int, str]:
     """The indexes of the commands inside a branch that needs one of `options` on (`if(NAME)`, `if(NAME
-    AND OTHER)`; never an `else()`), or needs a variable that only such commands set."""
-    names = set(options)
+    AND OTHER)`; never an `else()`), or needs a variable that only such commands set, each with the
+    option it needs."""
+    names = {name: name for name in options}
     if not names:
-        return set()
+        return {}
     inside = _inside(commands, names)
-    setters: dict[str, set[bool]] = {}
+    setters: dict[str, set[str | None]] = {}
     for index, command in enumerate(commands):
-        if command.name in ("set", "list") and command.arguments:
-            variable = command.arguments[1 if command.name == "list" else 0].text if len(command.arguments) > 1 else ""
-            setters.setdefault(variable, set()).add(index in inside)
-    derived = {name for name, where in setters.items() if where == {True}}
-    return inside | _inside(commands, names | derived) if derived - names else inside
+        if command.name in ("set", "list") and len(command.arguments) > (command.name == "list"):
+            variable = command.arguments[1 if command.name == "list" else 0].text
+            setters.setdefault(variable, set()).add(inside.get(index))
+    derived = {name: next(iter(where)) for name, where in setters.items() if len(where) == 1 and None not in where}
+    return {**inside, **_inside(commands, {**derived, **names})} if set(derived) - set(names) else inside
 
 
-def _inside(commands: Sequence[Command], names: set[str]) -> set[int]:
-    found: set[int] = set()
-    current: list[bool] = []  # per open if(): whether the branch the walk is in needs an option
+def _inside(commands: Sequence[Command], names: Mapping[str, str | None]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    current: list[str | None] = []  # per open if(): the option the branch the walk is in needs, if any
     for index, command in enumerate(commands):
         words = [argument.text for argument in command.arguments]
         if command.name == "if":
@@ -114,23 +125,25 @@ def _inside(commands: Sequence[Command], names: set[str]) -> set[int]:
         elif command.name == "elseif" and current:
             current[-1] = _needs(words, names)
         elif command.name == "else" and current:
-            current[-1] = False
+            current[-1] = None
         elif command.name == "endif" and current:
             current.pop()
-        elif any(current):
-            found.add(index)
+        else:
+            needed = next((option for option in current if option is not None), None)
+            if needed is not None:
+                found[index] = needed
     return found
 
 
-def _needs(words: list[str], names: set[str]) -> bool:
-    """Whether a condition holds only where one of `names` is on: one of them alone, or as one operand
-    of `AND`s, in a condition with no `OR` or `NOT`."""
+def _needs(words: list[str], names: Mapping[str, str | None]) -> str | None:
+    """The option a condition holds only where it is on: one of `names` alone, or as one operand of
+    `AND`s, in a condition with no `OR` or `NOT`."""
     if any(word.upper() in ("OR", "NOT") for word in words):
-        return False
+        return None
     parts: list[list[str]] = [[]]
     for word in words:
         if word.upper() == "AND":
             parts.append([])
         else:
             parts[-1].append(word.removeprefix("${").removesuffix("}"))
-    return any(len(part) == 1 and part[0] in names for part in parts)
+    return next((names[part[0]] for part in parts if len(part) == 1 and part[0] in names), None)

@@ -30,7 +30,8 @@ from cudaudit.filekinds import REQUIREMENTS_FOLDERS
 
 _BASE_WORDS = frozenset({"", "base", "common", "core", "default", "install", "main", "minimal", "prod", "production", "runtime", "requirements"})
 """Names a project gives its base install's file (`requirements/base.txt`, `requirements/runtime.txt`)."""
-_WORD = re.compile(r"(?i)requirements?")
+_WORD = re.compile(r"(?i)requir[a-z]*")
+"""The word that says requirements, however spelled (`requirement`, `requirments`)."""
 _SEPARATORS = "-_. "
 
 

@@ -26,8 +26,8 @@ folder at or above its own that holds Python code of the project, and the folder
 `tools/caption/requirements.txt` for the caption tool; `requirements/gpu.txt`, `docs/install.md` or
 `containers/docker/Dockerfile` for the whole project. The index judges a module only where an
 install of its part of the project is declared (a requirements, pyproject, setup or environment
-file there or above), in a scan that sees the project's documents (a folder's scan): elsewhere it
-knows nothing of what is installed.
+file there or above, or a Cog configuration, `cog.yaml`), in a scan that sees the project's
+documents (a folder's scan): elsewhere it knows nothing of what is installed.
 """
 
 from __future__ import annotations

@@ -1,0 +1,48 @@
+"""A CMake CUDA backend behind an option that is off by default: another path unless the project turns
+it on, through the real index and CLI."""
+
+from __future__ import annotations
+
+from support import scan_json, write
+
+TOP = 'cmake_minimum_required(VERSION 3.18)\nproject(mylib C CXX)\noption(MYLIB_CUBLAS "use cuBLAS" OFF)\nadd_subdirectory(src)\n'
+SRC = """\
+add_library(mylib mylib.c)
+if (MYLIB_CUBLAS)
+    enable_language(CUDA)
+    find_package(CUDAToolkit REQUIRED)
+    set(MYLIB_CUDA_SOURCES mylib-cuda.cu)
+    target_link_libraries(mylib PRIVATE CUDA::cublas)
+endif()
+if (MYLIB_CUDA_SOURCES)
+    set_property(TARGET mylib PROPERTY CUDA_ARCHITECTURES 70)
+endif()
+"""
+
+
+def _severities(cli, tmp_path) -> set[tuple[int, str]]:
+    found = scan_json(cli, "--no-cache", ".", cwd=tmp_path)["findings"]
+    return {(f["line"], f["severity"]) for f in found if f["path"] == "src/CMakeLists.txt"}
+
+
+def test_a_cuda_block_behind_an_option_off_by_default_is_another_path(cli, tmp_path):
+    write(tmp_path / "CMakeLists.txt", TOP)
+    write(tmp_path / "src" / "CMakeLists.txt", SRC)
+    write(tmp_path / "README.md", "# mylib\n\n    cmake -B build -DMYLIB_OPENBLAS=ON && cmake --build build\n")
+    # a Makefile target beside the default one that turns it on is a route the user picks, too
+    write(tmp_path / "Makefile", "all:\n\tcmake -B build\n\ncuda: \n\tcmake -B build -DMYLIB_CUBLAS=ON\n")
+    found = _severities(cli, tmp_path)
+    assert {line for line, _ in found} >= {3, 4, 6, 9}
+    assert {severity for _, severity in found} == {"warning"}
+
+
+def test_the_block_keeps_its_errors_where_the_project_turns_the_option_on(cli, tmp_path):
+    write(tmp_path / "CMakeLists.txt", TOP)
+    write(tmp_path / "src" / "CMakeLists.txt", SRC)
+    write(tmp_path / "README.md", "# mylib\n\n    cmake -B build -DMYLIB_CUBLAS=ON && cmake --build build\n")
+    assert (3, "error") in _severities(cli, tmp_path)
+    write(tmp_path / "README.md", "# mylib\n\n    make\n")
+    write(tmp_path / "Makefile", "all: lib\n\nlib:\n\tcmake -B build -DMYLIB_CUBLAS=ON\n")
+    assert (3, "error") in _severities(cli, tmp_path)
+    write(tmp_path / "Makefile", "all: lib\n\nlib:\n\tcmake -B build -DMYLIB_CUBLAS=OFF\n")
+    assert (3, "warning") in _severities(cli, tmp_path)
