@@ -124,3 +124,22 @@ def test_an_import_in_a_handler_or_an_else_is_on_the_normal_path():
         "pkg/stores/device_store.py": "import cupy\n",
     }
     assert optional(files) == {}
+
+
+def test_what_only_an_optional_packages_init_imports_is_optional_too():
+    """`try: from .fast import FastModel` / `except Exception:` loads `fast/__init__.py`, which imports
+    `fast/engine.py`: that module runs only where the package does. An import of the package, or of
+    the module, anywhere else puts it back on the normal path; the package's own modules do not."""
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/model.py": "def load():\n    try:\n        from .fast import FastModel\n        return FastModel()\n    except Exception:\n        return None\n",
+        "pkg/fast/__init__.py": "from .engine import FastModel\n",
+        "pkg/fast/engine.py": "import transformer_engine\nfrom . import helpers\n",
+        "pkg/fast/helpers.py": "from .engine import FastModel\n",
+    }
+    assert optional(files, ("pkg/fast/engine.py",)) == {"pkg/fast/engine.py": ("pkg/model.py", 3)}
+    assert optional({**files, "pkg/serve.py": "from pkg.fast import FastModel\n"}, ("pkg/fast/engine.py",)) == {}
+    assert optional({**files, "pkg/serve.py": "import pkg.fast.engine\n"}, ("pkg/fast/engine.py",)) == {}
+    # behind `except ImportError:` alone, a package whose import cannot fail on an install is the normal path
+    narrow = files["pkg/model.py"].replace("except Exception:", "except ImportError:")
+    assert optional({**files, "pkg/model.py": narrow}, ("pkg/fast/engine.py",)) == {}

@@ -107,7 +107,7 @@ def optional_modules(
                     "imported only inside `try` with a handler that goes on without it: the project runs where it is missing",
                 ))
     if not found:
-        return {}
+        return _inside_optional_packages(wanted, modules, sources, tried, names)
     stems = {posixpath.basename(path)[:-3] for path in found}
     normal: set[str] = set()
     for importer in sorted(sources):
@@ -134,7 +134,74 @@ def optional_modules(
             if path not in normal and path not in broad
             and importable(path, modules, needed, installed - absent, own, known)
         }
-    return {path: evidence for path, evidence in sorted(found.items()) if path not in normal}
+    optional = {path: evidence for path, evidence in sorted(found.items()) if path not in normal}
+    return {**optional, **_inside_optional_packages(wanted - set(optional), modules, sources, tried, names)}
+
+
+def _inside_optional_packages(
+    candidates: set[str],
+    modules: ModuleMap,
+    sources: Mapping[str, Callable[[], bytes]],
+    tried: Mapping[str, tuple[TriedImport, ...]],
+    names: Callable[[str], frozenset[str]],
+) -> dict[str, Evidence]:
+    """The modules of `candidates` inside a package that the project imports only inside a `try` whose
+    handler goes on where anything the body runs fails (`try: from .fast import FastModel` / `except
+    Exception: ...`), which the package's own modules import (its `__init__.py`: `from .engine import
+    FastModel`) and no module outside it: they run only where the package does, and where they fail
+    the project goes on. (Behind `except ImportError:` alone, a package whose imports cannot fail on
+    an install is the normal path: `importable`, which this reading does not follow into packages.)"""
+    packages: dict[str, Evidence] = {}
+    for importer, imports in sorted(tried.items()):
+        for line, level, module, listed, narrow in imports:
+            if narrow:
+                continue
+            for place in modules.resolve(importer, level, module, listed):
+                if posixpath.basename(place) == "__init__.py" and place != importer and not _encloses(place, importer):
+                    packages.setdefault(place, Evidence(
+                        importer, line,
+                        "its package is imported only inside `try` with a handler that goes on without it: the project runs where it is missing",
+                    ))
+    if not packages:
+        return {}
+    outside = _imported_outside_tries(modules, sources, tried, names, set(packages) | candidates)
+    packages = {path: evidence for path, evidence in packages.items() if not outside.get(path, set())}
+    found: dict[str, Evidence] = {}
+    for path in sorted(candidates):
+        importers = outside.get(path, set())
+        for package, evidence in packages.items():
+            if _encloses(package, path) and importers and all(_encloses(package, importer) for importer in importers):
+                found[path] = evidence
+    return found
+
+
+def _imported_outside_tries(
+    modules: ModuleMap,
+    sources: Mapping[str, Callable[[], bytes]],
+    tried: Mapping[str, tuple[TriedImport, ...]],
+    names: Callable[[str], frozenset[str]],
+    wanted: set[str],
+) -> dict[str, set[str]]:
+    """Each module of `wanted` -> the modules outside the test suite (and outside its own package, for a
+    package's `__init__.py`) that run it by an import statement outside such a `try`; only the modules
+    whose imports spell its name (a package's by its folder) are read."""
+    spelled = {path: posixpath.basename(posixpath.dirname(path) if path.endswith("/__init__.py") else path).removesuffix(".py") for path in wanted}
+    words = set(spelled.values())
+    found: dict[str, set[str]] = {}
+    for importer in sorted(sources):
+        if is_test_path(importer) or not words.intersection(names(importer)):
+            continue
+        data = read_or_none(sources.get(importer))
+        if data is None:
+            continue
+        inside = {line for line, *_ in tried.get(importer, ())}
+        for line, statement in import_statements(data):
+            if line in inside:
+                continue
+            for place in _places(modules, importer, statement, wanted):
+                if not _encloses(place, importer):
+                    found.setdefault(place, set()).add(importer)
+    return found
 
 
 _STANDARD = frozenset(sys.stdlib_module_names) | {"torch"}
