@@ -64,6 +64,47 @@ def test_sources_an_f_string_spells_from_the_module_folder_are_hipified():
     assert _rocm(files, "tuners/fbd/wait.cu") == {Severity.NOTE}
 
 
+def test_sources_a_local_name_holds_are_hipified():
+    """The sources listed in a local name, joined to the module's folder by a comprehension."""
+    files = {
+        "render/ops.py": (
+            "import os\nimport torch.utils.cpp_extension\n\n\ndef _plugin():\n"
+            "    names = ['c_src/ops.cpp', 'c_src/wait.cu']\n"
+            "    paths = [os.path.join(os.path.dirname(__file__), n) for n in names]\n"
+            "    return torch.utils.cpp_extension.load(name='ops', sources=paths)\n"
+        ),
+        "render/c_src/wait.cu": KERNEL,
+    }
+    assert _rocm(files, "render/c_src/wait.cu") == {Severity.NOTE}
+    found = analyze(files["render/c_src/wait.cu"], path="render/c_src/wait.cu", files=files)
+    assert all("render/ops.py:8" in f.targets["rocm"].source for f in found if f.rule == "CDA401")
+
+
+def test_sources_a_module_constant_holds_are_hipified():
+    files = {
+        "ext/build.py": (
+            "import os\nfrom torch.utils.cpp_extension import load\n\n"
+            "SOURCES = [os.path.join(os.path.dirname(__file__), 'kernels', 'wait.cu')]\n\n\n"
+            "def build():\n    return load('ext', sources=SOURCES)\n"
+        ),
+        "ext/kernels/wait.cu": KERNEL,
+    }
+    assert _rocm(files, "ext/kernels/wait.cu") == {Severity.NOTE}
+
+
+def test_sources_of_a_name_no_load_reads_build_nothing():
+    """A local list of sources the module only prints: nothing compiles them."""
+    files = {
+        "render/ops.py": (
+            "import os\n\n\ndef listing():\n"
+            "    names = ['c_src/ops.cpp', 'c_src/wait.cu']\n"
+            "    print([os.path.join(os.path.dirname(__file__), n) for n in names])\n"
+        ),
+        "render/c_src/wait.cu": KERNEL,
+    }
+    assert _rocm(files, "render/c_src/wait.cu") == {Severity.WARNING}
+
+
 def test_a_call_whose_argument_never_reaches_sources_builds_nothing():
     """`files` is only listed: the build compiles a source of its own, so `wait.cu` keeps its verdicts."""
     files = {

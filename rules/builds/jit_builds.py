@@ -57,12 +57,14 @@ def read_jit(path: str, data: bytes) -> JitReading:
     lines = text.split("\n")
     loaders: list[Loader] = []
     calls: list[SourceCall] = []
+    bound = _bound_sources(tree, names)
     for node in subtree(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             loaders.extend(_loaders(node, names))
         elif isinstance(node, ast.Call):
             called = "" if names.resolve(node.func) in _LOADS else final_name(node.func)
-            spelled = _spelled_sources(node, path, names, paths(node.lineno)) if called is not None else ()
+            values = [*node.args, *(k.value for k in node.keywords), *bound.get(id(node), ())]
+            spelled = _spelled_sources(values, path, names, paths(node.lineno)) if called is not None else ()
             if called is not None and spelled:
                 keywords = tuple(sorted(k.arg for k in node.keywords if k.arg))
                 line = " ".join(lines[node.lineno - 1].split())[:_TEXT_LIMIT]
@@ -70,14 +72,15 @@ def read_jit(path: str, data: bytes) -> JitReading:
     return tuple(loaders), tuple(calls)
 
 
-def _spelled_sources(call: ast.Call, path: str, names: ImportTable, paths: dict[str, str]) -> tuple[str, ...]:
-    """The C/C++ or CUDA sources the arguments of `call` spell, as display paths from the module's
-    folder: a name, a path joined from the module's folder (`os.path.join(here, "src", "op.cu")`), an
-    f-string read piece by piece (`f"{here}/csrc/op.cu"`); each string is also read on its own, from
-    the module's folder, for the lists a comprehension joins (`[join(here, s) for s in ["a.cu"]]`)."""
+def _spelled_sources(values: Iterable[ast.expr], path: str, names: ImportTable, paths: dict[str, str]) -> tuple[str, ...]:
+    """The C/C++ or CUDA sources `values` (a call's arguments, and what its sources' names are bound to)
+    spell, as display paths from the module's folder: a name, a path joined from the module's folder
+    (`os.path.join(here, "src", "op.cu")`), an f-string read piece by piece (`f"{here}/csrc/op.cu"`);
+    each string is also read on its own, from the module's folder, for the lists a comprehension joins
+    (`[join(here, s) for s in ["a.cu"]]`)."""
     folder = posixpath.dirname(path)
     found: set[str] = set()
-    for argument in [*call.args, *(k.value for k in call.keywords)]:
+    for argument in values:
         elements = argument.elts if isinstance(argument, (ast.List, ast.Tuple)) else [argument]
         spelled = [_formatted_path(element, names, paths) if isinstance(element, ast.JoinedStr)
                    else path_value(element, names, paths) for element in elements]
@@ -101,29 +104,64 @@ def _formatted_path(node: ast.JoinedStr, names: ImportTable, paths: dict[str, st
     return "".join(pieces).lstrip("/") if pieces and pieces[0] == "" else "".join(pieces)
 
 
-def _loaders(function: ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable) -> Iterable[Loader]:
-    """The parameters of `function` that reach the sources of a `load()` it calls: the names in
-    that argument, followed back through the function's assignments."""
-    reaching: set[str] = set()
-    for node in subtree(function):
-        if isinstance(node, ast.Call) and names.resolve(node.func) in _LOADS:
-            sources = next((k.value for k in node.keywords if k.arg == "sources"), node.args[1] if len(node.args) > 1 else None)
+def _bound_sources(tree: ast.Module, names: ImportTable) -> dict[int, list[ast.expr]]:
+    """id(a `load()` call) -> the values its scopes (the module, each function around it) bind to the
+    names its sources hold, followed back: `sources=paths` after `paths = [join(here, f) for f in
+    files]` and `files = ["op.cu", "op.cpp"]` reaches the list of names, which the call then spells."""
+    bound: dict[int, list[ast.expr]] = {}
+    scopes: list[ast.AST] = [tree, *(n for n in subtree(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))]
+    for scope in scopes:
+        for call in _load_calls(scope, names):
+            sources = _sources_argument(call)
             if sources is not None:
-                reaching |= _names_in(sources)
+                _, values = _reaching(scope, _names_in(sources))
+                bound.setdefault(id(call), []).extend(values)
+    return bound
+
+
+def _load_calls(scope: ast.AST, names: ImportTable) -> list[ast.Call]:
+    return [node for node in subtree(scope) if isinstance(node, ast.Call) and names.resolve(node.func) in _LOADS]
+
+
+def _sources_argument(call: ast.Call) -> ast.expr | None:
+    return next((k.value for k in call.keywords if k.arg == "sources"), call.args[1] if len(call.args) > 1 else None)
+
+
+def _reaching(scope: ast.AST, start: set[str]) -> tuple[set[str], list[ast.expr]]:
+    """The names that reach `start` through the assignments of `scope`, with the values assigned to them."""
+    reaching = set(start)
+    values: list[ast.expr] = []
     if not reaching:
-        return
-    assignments = [node for node in subtree(function) if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign))]
+        return reaching, values
+    assignments = [node for node in subtree(scope) if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign))]
+    taken: set[int] = set()
     grown = True
     while grown:
         grown = False
         for assignment in assignments:
             targets = assignment.targets if isinstance(assignment, ast.Assign) else [assignment.target]
-            if assignment.value is None or not any(isinstance(t, ast.Name) and t.id in reaching for t in targets):
+            if id(assignment) in taken or assignment.value is None:
                 continue
-            more = _names_in(assignment.value) - reaching
-            if more:
-                reaching |= more
-                grown = True
+            if not any(isinstance(t, ast.Name) and t.id in reaching for t in targets):
+                continue
+            taken.add(id(assignment))
+            values.append(assignment.value)
+            reaching |= _names_in(assignment.value)
+            grown = True
+    return reaching, values
+
+
+def _loaders(function: ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable) -> Iterable[Loader]:
+    """The parameters of `function` that reach the sources of a `load()` it calls: the names in
+    that argument, followed back through the function's assignments."""
+    start: set[str] = set()
+    for call in _load_calls(function, names):
+        sources = _sources_argument(call)
+        if sources is not None:
+            start |= _names_in(sources)
+    reaching, _ = _reaching(function, start)
+    if not reaching:
+        return
     positional = [*function.args.posonlyargs, *function.args.args]
     if positional and positional[0].arg in _BOUND:
         positional = positional[1:]  # a method: its callers do not pass `self`
