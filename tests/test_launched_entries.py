@@ -109,6 +109,8 @@ def _launched(entries: list[str], documents: dict[str, str], importers: dict[str
     ({"README.md": "torchrun other/train.py\n"}, False),  # another file of the same name
     ({"README.md": "python tools/train.py\n"}, False),
     ({"README.md": "accelerate launch --multi_gpu tools/train.py\naccelerate launch tools/train.py\n"}, False),
+    ({"README.md": "Run `python tools/train.py`. Several GPUs: `torchrun --nproc_per_node=4 tools/train.py`\n"}, False),
+    ({"README.md": "Several GPUs: `torchrun --nproc_per_node=4 tools/train.py`.\n"}, True),
 ])
 def test_always_launched_reads_every_command_that_runs_the_script(documents, launched):
     assert bool(_launched(["tools/train.py", "other/run.py"], documents)) is launched

@@ -171,8 +171,15 @@ def _lines_at(data: bytes, starts: list[int]) -> Iterator[tuple[int, str]]:
 def _commands(line: str, folder: str, known: _Entries) -> Iterator[tuple[list[str], bool]]:
     """(the entries it may be, whether a launcher starts it) for each entry `line` (of a document in
     `folder`) runs: one a launcher or an interpreter before it runs, or one the line starts with as
-    a command (`./train.py`, a console script)."""
-    tokens = [token for token in (word.strip(_STRIPPED) for word in line.split()) if token]
+    a command (`./train.py`, a console script). Each inline code span (`` `python train.py` ``) is a
+    command of its own, so a launcher in one span does not start the entry another span runs."""
+    for span in line.split("`"):
+        yield from _span_commands(span, folder, known)
+
+
+def _span_commands(span: str, folder: str, known: _Entries) -> Iterator[tuple[list[str], bool]]:
+    """`_commands` of one command: the words of `span`, without the prose's punctuation around them."""
+    tokens = [token for token in (word.strip(_STRIPPED).rstrip(".:") for word in span.split()) if token]
     launcher = False
     runner = False
     first = True
