@@ -20,7 +20,7 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping
 
-from cudaudit.filekinds import is_test_path
+from cudaudit.rules.python.read_once import outside_tests
 
 _CONTINUED = re.compile(rb"\\[ \t]*\r?\n")
 _SCRIPT = re.compile(rb"(?<![\w./-])([\w./-]+\.py)(?![\w.])")
@@ -37,13 +37,7 @@ def documented_flags(documents: Mapping[str, Callable[[], bytes]]) -> dict[str, 
     """Script file name (`main.py`) -> the flags the documents' commands pass it (`throughput`, with
     `-` read as `_`), outside the test suite."""
     found: dict[str, set[str]] = {}
-    for path, read in documents.items():
-        if is_test_path(path):
-            continue
-        try:
-            data = read()
-        except Exception:  # noqa: BLE001 - an unreadable document documents nothing; its own analysis says why
-            continue
+    for _, data in outside_tests(documents):
         if b".py" not in data:
             continue
         for line in _CONTINUED.sub(b" ", data).split(b"\n"):
@@ -60,13 +54,7 @@ def flag_settings(code: Mapping[str, Callable[[], bytes]]) -> dict[str, frozense
     """Setting (`THROUGHPUT_MODE`) -> the flags under which the project's code outside the test suite
     sets it to True (`throughput`)."""
     found: dict[str, set[str]] = {}
-    for path, read in code.items():
-        if is_test_path(path):
-            continue
-        try:
-            data = read()
-        except Exception:  # noqa: BLE001 - an unreadable module sets nothing; its own analysis says why
-            continue
+    for _, data in outside_tests(code):
         if b"= True" not in data and b"=True" not in data:
             continue
         for match in _TURNED_ON.finditer(b"\n" + data):

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from cudaudit.filekinds import is_test_path
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.kept_on import VALUE_GIVEN, spelled
+from cudaudit.rules.python.read_once import outside_tests, read_or_empty
 from cudaudit.rules.python.switch_parameters import in_signature
 
 Named = tuple[str, str]
@@ -116,10 +117,7 @@ def kept_off(
     given: dict[str, set[str]] = {}
     refused: set[str] = set()
     readers: dict[str, set[str]] = {}
-    for path, read in code.items():
-        if is_test_path(path):
-            continue
-        data = _read(read)
+    for path, data in outside_tests(code):
         present = [word for word in sorted(words.found(data)) if word.decode("ascii") not in refused]
         tested = _tested_attributes(data) if stored.intersection(word.decode("ascii") for word in present) else set()
         for word in present:
@@ -141,7 +139,7 @@ def kept_off(
             if word in tested:
                 readers.setdefault(path, set()).add(name)
     for read in others.values():
-        data = _read(read)
+        data = read_or_empty(read)
         refused.update(
             name for word in words.found(data) if (name := word.decode("ascii")) not in refused and _valued(data, word)
         )
@@ -157,13 +155,6 @@ def kept_off(
     for path, read_names in readers.items():
         result.setdefault(path, set()).update(read_names & kept)
     return {path: frozenset(names) for path, names in result.items() if names}
-
-
-def _read(read: Callable[[], bytes]) -> bytes:
-    try:
-        return read()
-    except Exception:  # noqa: BLE001 - an unreadable file passes nothing; its own analysis says why
-        return b""
 
 
 def _attribute_values(data: bytes, word: bytes) -> Iterator[int]:

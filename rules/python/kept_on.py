@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 from cudaudit.filekinds import is_test_path
 from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.python.read_once import outside_tests
 from cudaudit.rules.python.switch_parameters import in_signature
 
 _DEFAULT_ON = re.compile(rb"(?<![ \t])[ \t]*(?::[ \t]*bool[ \t]*)?=[ \t]*True\b")
@@ -79,13 +80,7 @@ def kept_on(
     words = word_automaton(sorted(name.encode() for name in names))
     passed: set[str] = set()
     refused: set[str] = set()
-    for path, read in code.items():
-        if is_test_path(path):
-            continue
-        try:
-            data = read()
-        except Exception:  # noqa: BLE001 - an unreadable file passes nothing; its own analysis says why
-            continue
+    for _, data in outside_tests(code):
         for word in sorted(words.found(data)) if words is not None else ():
             name = word.decode("ascii")
             if name in refused:

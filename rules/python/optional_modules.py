@@ -35,7 +35,7 @@ from __future__ import annotations
 import posixpath
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from cudaudit.facts import Evidence
@@ -110,16 +110,8 @@ def optional_modules(
         return _inside_optional_packages(wanted, modules, sources, tried, names)
     stems = {posixpath.basename(path)[:-3] for path in found}
     normal: set[str] = set()
-    for importer in sorted(sources):
-        if is_test_path(importer) or not stems.intersection(names(importer)):
-            continue
-        data = read_or_none(sources.get(importer))
-        if data is None:
-            continue
-        inside = {line for line, *_ in tried.get(importer, ())}
-        for line, statement in import_statements(data):
-            if line not in inside:
-                normal |= _places(modules, importer, statement, set(found))
+    for importer, statement in _untried_imports(sources, tried, names, stems):
+        normal |= _places(modules, importer, statement, set(found))
     if top_imports is not None and installed:
         known: dict[str, bool] = {}
         own = _own_names(modules, sources)
@@ -188,6 +180,21 @@ def _imported_outside_tries(
     spelled = {path: posixpath.basename(posixpath.dirname(path) if path.endswith("/__init__.py") else path).removesuffix(".py") for path in wanted}
     words = set(spelled.values())
     found: dict[str, set[str]] = {}
+    for importer, statement in _untried_imports(sources, tried, names, words):
+        for place in _places(modules, importer, statement, wanted):
+            if not _encloses(place, importer):
+                found.setdefault(place, set()).add(importer)
+    return found
+
+
+def _untried_imports(
+    sources: Mapping[str, Callable[[], bytes]],
+    tried: Mapping[str, tuple[TriedImport, ...]],
+    names: Callable[[str], frozenset[str]],
+    words: set[str],
+) -> Iterator[tuple[str, bytes]]:
+    """(importer, statement) of each import statement outside a `try` of `tried`, in the modules outside
+    the test suite whose imports spell one of `words` (the others are not read)."""
     for importer in sorted(sources):
         if is_test_path(importer) or not words.intersection(names(importer)):
             continue
@@ -196,12 +203,8 @@ def _imported_outside_tries(
             continue
         inside = {line for line, *_ in tried.get(importer, ())}
         for line, statement in import_statements(data):
-            if line in inside:
-                continue
-            for place in _places(modules, importer, statement, wanted):
-                if not _encloses(place, importer):
-                    found.setdefault(place, set()).add(importer)
-    return found
+            if line not in inside:
+                yield importer, statement
 
 
 _STANDARD = frozenset(sys.stdlib_module_names) | {"torch"}

@@ -7,7 +7,9 @@ here; a file that cannot be read reads as empty: it adds no facts, and its own a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+
+from cudaudit.filekinds import is_test_path
 
 
 class ReadOnce:
@@ -19,8 +21,26 @@ class ReadOnce:
 
     def __call__(self, path: str) -> bytes:
         if path not in self._texts:
-            try:
-                self._texts[path] = self._sources[path]()
-            except Exception:  # noqa: BLE001 - an unreadable file adds no facts; its own analysis says why
-                self._texts[path] = b""
+            self._texts[path] = read_or_empty(self._sources[path])
         return self._texts[path]
+
+
+def read_or_empty(read: Callable[[], bytes]) -> bytes:
+    """The bytes `read` gives; b"" where reading fails."""
+    try:
+        return read()
+    except Exception:  # noqa: BLE001 - an unreadable file adds no facts; its own analysis says why
+        return b""
+
+
+def outside_tests(sources: Mapping[str, Callable[[], bytes]]) -> Iterator[tuple[str, bytes]]:
+    """(path, bytes) of each of `sources` outside the test suite that can be read, once each, in the
+    mapping's order: what the project itself passes, sets or documents, where tests may pass anything."""
+    for path, read in sources.items():
+        if is_test_path(path):
+            continue
+        try:
+            data = read()
+        except Exception:  # noqa: BLE001 - an unreadable file adds no facts; its own analysis says why
+            continue
+        yield path, data
