@@ -73,6 +73,7 @@ from __future__ import annotations
 
 import importlib
 import posixpath
+import re
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -1383,7 +1384,7 @@ def _documented_on(
     so keeps it as another path."""
     tested = {path: set(names) for path, names in settings.items()}
     for path, calls in found.switched.items():
-        tested.setdefault(path, set()).update(call[5] for call in calls if call[5])
+        tested.setdefault(path, set()).update(name for call in calls for name in _switch_names(call))
     documents = {file.display: file.read for file in files if not file.kinds}
     if not (tested and documents):
         return {}
@@ -1394,10 +1395,20 @@ def _documented_on(
     code = {path: read for path, read in python.items() if not is_test_path(path)}
     turning = _reader("flag_settings")(code)
     found_on = {
-        path: frozenset(name for name in names if turning.get(name, frozenset()) & flags[posixpath.basename(path)])
+        path: frozenset(name for name in names if (turning.get(name, frozenset()) | {name}) & flags[posixpath.basename(path)])
         for path, names in pending.items()
     }
     return {path: names for path, names in found_on.items() if names}
+
+
+_HEADER_ATTRIBUTE = re.compile(r"\.([A-Za-z_]\w*)")
+
+
+def _switch_names(call: tuple[Any, ...]) -> set[str]:
+    """The names under which a switched call's switch may be turned on: the setting it tests, or, for
+    a switch the module declares itself (a `store_true` option: `if opt.gui:`), the attributes its
+    header reads, each the name of the option that a documented `--gui` sets."""
+    return {call[5]} if call[5] else set(_HEADER_ATTRIBUTE.findall(call[4]))
 
 
 def _launched_by_default(
@@ -1534,7 +1545,7 @@ def _switched(
     turn on, which switch nothing there."""
     readings = {
         path: kept for path, calls in found.switched.items()
-        if (kept := tuple(call for call in calls if call[5] not in documented_on.get(path, frozenset())))
+        if (kept := tuple(call for call in calls if not _switch_names(call) & documented_on.get(path, frozenset())))
     }
     for path, tested in settings.items():
         own = switches.get(path, frozenset())

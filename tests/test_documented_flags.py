@@ -93,3 +93,54 @@ def test_documented_flags_reads_each_script_of_a_command_continued_over_lines():
 def test_flag_settings_reads_a_constant_set_under_a_test_of_the_flag():
     assert flag_settings({"config.py": CONFIG.encode}) == {"BENCH_MODE": frozenset({"bench"})}
     assert flag_settings({"tests/test_config.py": CONFIG.encode}) == {}  # the test suite turns on what it tests
+
+
+VIEWER = '''
+import torch
+
+
+class Viewer:
+    def __init__(self, model):
+        self.model = model
+
+    def render(self):
+        torch.cuda.synchronize()
+        return self.model
+'''
+VIEWED = '''
+import argparse
+
+import torch
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--viewer", action="store_true", help="open the viewer")
+    opt = parser.parse_args()
+    model = torch.nn.Linear(4, 4)
+    if opt.viewer:
+        from app.viewer import Viewer
+        Viewer(model).render()
+    print(model)
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def _viewer_severity(cli, root, readme: str) -> str:
+    write(root / "app" / "__init__.py", "")
+    write(root / "app" / "viewer.py", VIEWER)
+    write(root / "show.py", VIEWED)
+    write(root / "README.md", readme)
+    report = scan_json(cli, ".", "--no-cache", cwd=root)
+    return next(f["severity"] for f in report["findings"] if f["path"] == "app/viewer.py")
+
+
+def test_a_store_true_option_the_documented_command_passes_is_the_normal_path(cli, tmp_path):
+    assert _viewer_severity(cli, tmp_path, "```bash\npython show.py --viewer\n```\n") == "error"
+
+
+def test_a_store_true_option_no_documented_command_passes_is_another_path(cli, tmp_path):
+    assert _viewer_severity(cli, tmp_path, "```bash\npython show.py\n```\n") == "warning"
