@@ -233,6 +233,11 @@ def _reader(name: str) -> Any:
     return getattr(importlib.import_module(module), attribute)
 
 
+def _read_bytes(name: str, data: Callable[[], bytes]) -> Any:
+    """Reader `name` given the bytes alone, as `remember` computes it."""
+    return _reader(name)(data())
+
+
 Remember = Callable[[str, str, Callable[[], Any]], Any]
 """`remember(reader, path, compute)`: what `compute()` gives for the file at display path `path`,
 or what it gave in an earlier run for the same bytes there (the scan's cache, `cudaudit.cache`):
@@ -1743,27 +1748,19 @@ class _Found:
                 registrations = remember("registrations", path, lambda: _reader("registrations")(data()))
                 if registrations[0]:
                     self.registrations[path] = registrations
-                tables = remember("tables", path, lambda: _reader("tables")(data()))
-                if tables:
-                    self.tables[path] = tables
-                passed = remember("passed_switches", path, lambda: _reader("passed_switches")(data()))
-                if passed:
-                    self.passed[path] = passed
-                defaulted = remember("defaulted_on", path, lambda: _reader("defaulted_on")(data()))
-                if defaulted:
-                    self.defaulted_on[path] = defaulted
-                off_keywords = remember("defaulted_off", path, lambda: _reader("defaulted_off")(data()))
-                if off_keywords:
-                    self.defaulted_off[path] = off_keywords
-                unread = remember("unread_devices", path, lambda: _reader("unread_devices")(data()))
-                if unread:
-                    self.unread_devices[path] = unread
-                table = remember("environment_switches", path, lambda: _reader("environment_switches")(data()))
-                if table:
-                    self.environment_tables[path] = table
-                choices = remember("choices", path, lambda: _reader("choices")(data()))
-                if choices:
-                    self.choices[path] = choices
+                kept_by: tuple[tuple[str, dict[str, Any]], ...] = (
+                    ("tables", self.tables),
+                    ("passed_switches", self.passed),
+                    ("defaulted_on", self.defaulted_on),
+                    ("defaulted_off", self.defaulted_off),
+                    ("unread_devices", self.unread_devices),
+                    ("environment_switches", self.environment_tables),
+                    ("choices", self.choices),
+                )
+                for reader, kept in kept_by:  # readings of the module's bytes alone, kept where they found something
+                    reading = remember(reader, path, partial(_read_bytes, reader, data))
+                    if reading:
+                        kept[path] = reading
             self.settings_other.update(other)
             defaults = remember("cuda_defaults", path, lambda: _reader("cuda_defaults")(path, data()))
             if defaults:
