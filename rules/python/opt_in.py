@@ -889,6 +889,7 @@ def imported_only_within(
     place: str,
     lines: dict[str, bytes],
     imports: Callable[[str], Statements],
+    asked: frozenset[str] = frozenset(),
 ) -> Evidence | None:
     """The switch through which module `place` is reached, where every import of it in the scan
     sits inside a block that only such a switch runs (`if training_args.fused: from .fused import
@@ -897,21 +898,8 @@ def imported_only_within(
     only there (`from .engine import Engine` under `if use_engine:`, with `engine/__init__.py`'s
     `from .llm import Engine`), and for a package's own `__init__.py` the imports inside the package
     do not count: they run only once it has. `sources` are the scan's modules, read by `text`;
-    `lines` and `imports` as `_importing_lines` takes them."""
-    return _imported_only_within(modules, sources, text, readings, place, lines, imports, frozenset())
-
-
-def _imported_only_within(
-    modules: ModuleMap,
-    sources: Iterable[str],
-    text: Callable[[str], bytes],
-    readings: Mapping[str, tuple[SwitchedCall, ...]],
-    place: str,
-    lines: dict[str, bytes],
-    imports: Callable[[str], Statements],
-    asked: frozenset[str],
-) -> Evidence | None:
-    """`imported_only_within`, where the packages of `asked` are already being asked about."""
+    `lines` and `imports` as `_importing_lines` takes them; `asked` holds the packages already being
+    asked about, above in the recursion."""
     if not modules.name(place).rpartition(".")[2]:
         return None
     package = posixpath.dirname(place) + "/" if posixpath.basename(place) == "__init__.py" else None
@@ -927,7 +915,7 @@ def _imported_only_within(
         above = posixpath.dirname(importer) + "/"
         if posixpath.basename(importer) != "__init__.py" or not place.startswith(above) or importer in asked:
             return None  # an import on the normal path
-        outer = _imported_only_within(modules, sources, text, readings, importer, lines, imports, asked | {place})
+        outer = imported_only_within(modules, sources, text, readings, importer, lines, imports, asked | {place})
         if outer is None:
             return None  # the package above is imported on the normal path
         found = found or outer
