@@ -86,7 +86,7 @@ from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, PortedNa
 from cudaudit.filekinds import REQUIREMENTS_FOLDERS, TEST_CONFIGURATIONS, FileKind, is_document, is_test_path
 from cudaudit.firstparty import ModuleMap, module_map, namespace_modules
 from cudaudit.model import TARGETS
-from cudaudit.rules.catalog import Catalog
+from cudaudit.rules.catalog import Catalog, word_automaton
 from cudaudit.siblings import find_siblings, served_targets
 from cudaudit.source import decode_python, decode_text
 
@@ -845,13 +845,13 @@ def _opt_in_options(files: list[IndexedFile]) -> tuple[str, ...]:
     declared -= on
     if not declared:
         return ()
-    words = [b"-D" + name.encode() for name in declared]
+    spelled = word_automaton(b"-D" + name.encode() for name in sorted(declared))  # one pass over each file, for every option
     for file in files:
         if FileKind.CMAKE in file.kinds or not (not file.kinds or set(file.kinds) & _OPTION_SETTING_KINDS):
             continue
         try:
             data = file.read()
-            if not any(word in data for word in words):
+            if spelled is None or not spelled.any_in(data):
                 continue
             if FileKind.MAKEFILE in file.kinds:
                 declared -= _reader("makefile_turned_on")(decode_text(data), declared)

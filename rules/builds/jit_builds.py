@@ -57,9 +57,10 @@ def read_jit(path: str, data: bytes) -> JitReading:
     lines = text.split("\n")
     loaders: list[Loader] = []
     calls: list[SourceCall] = []
-    bound = _bound_sources(tree, names)
+    loading = bool(_load_calls(tree, names))  # most modules only name sources: no scope of theirs binds any
+    bound = _bound_sources(tree, names) if loading else {}
     for node in subtree(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if loading and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             loaders.extend(_loaders(node, names))
         elif isinstance(node, ast.Call):
             called = "" if names.resolve(node.func) in _LOADS else final_name(node.func)

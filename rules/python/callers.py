@@ -50,7 +50,7 @@ from cudaudit.rules.python.nodes import attribute_stores, subtree
 from cudaudit.rules.python.opt_in import Statements, import_statements, only_imports, statement_lines
 from cudaudit.rules.python.project_calls import closing, importers
 from cudaudit.rules.python.walker import PythonWalker
-from cudaudit.source import decode_python, parse_python
+from cudaudit.source import decode_python, read_tree
 
 Remember = Callable[[str, str, Callable[[], Any]], Any]
 """`project_index.Remember`: a module's reading, from the scan's cache where it has it."""
@@ -394,16 +394,22 @@ def guarded_uses(
     use) for each of `names` that the module imports with `from ... import name` and uses; raises
     SyntaxError for a module that does not parse. The walk is the analysis' own, without concerns and
     without the project's facts: a guard only another module's flag makes is not seen here, and the
-    use keeps the verdicts. Functions that cannot lead to a use are left out of the walk (`_prune`)."""
+    use keeps the verdicts. Functions that cannot lead to a use are left out of the walk (`_prune`), and
+    given their bodies back after it: the tree is the scan's one tree of the module (`source.read_tree`),
+    which the module's own analysis then takes (most importing modules are analysed too)."""
     text = decode_python(data)
-    tree = parse_python(text)
+    tree = read_tree(text)
     wanted = frozenset(names)
-    flags = _prune(tree, text.splitlines(), wanted)
-    other = _other_mentions(tree, wanted)
-    walker = PythonWalker(ImportTable(tree), catalog, concerns=(), imported=wanted, attribute_stores=flags)
-    walker.visit(tree)
-    reach = walker.reach
-    walker.release()
+    flags, emptied = _prune(tree, text.splitlines(), wanted)
+    try:
+        other = _other_mentions(tree, wanted)
+        walker = PythonWalker(ImportTable(tree), catalog, concerns=(), imported=wanted, attribute_stores=flags)
+        walker.visit(tree)
+        reach = walker.reach
+        walker.release()
+    finally:
+        for function, body in emptied:
+            function.body = body
     if reach is None:
         return ()
     regions = reach.imported_regions()
@@ -421,7 +427,9 @@ keep, or of a value it keeps only from a device test (`walker._flag_value`, `sen
 _SELF_STORE = re.compile(r"self\.(\w+)[ \t]*=(?!=)")
 
 
-def _prune(tree: ast.Module, lines: list[str], wanted: frozenset[str]) -> dict[str, int] | None:
+def _prune(
+    tree: ast.Module, lines: list[str], wanted: frozenset[str]
+) -> tuple[dict[str, int] | None, list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, list[ast.stmt]]]]:
     """Empty the body of each undecorated top-level function and method whose text names neither a
     name of `wanted` nor, in turn, a private function or method whose body is kept (a helper, whose
     callers' guards are its own: the walk of a module nothing tells about the rest of the project
@@ -430,7 +438,8 @@ def _prune(tree: ast.Module, lines: list[str], wanted: frozenset[str]) -> dict[s
     reach a use of those names, and its guards matter to nothing the walk answers. A decorated one (a
     fixture, a skip) is kept whole, for what it guards. Where a kept function tests such a flag, how
     many times the whole module stores each attribute name, counted before any body is emptied (a
-    flag is one only where nothing else sets it: `walker._class_flags`); else None."""
+    flag is one only where nothing else sets it: `walker._class_flags`), else None; and each emptied
+    function with the body it had."""
     functions = [
         node for statement in tree.body
         for node in (statement.body if isinstance(statement, ast.ClassDef) else [statement])
@@ -449,10 +458,10 @@ def _prune(tree: ast.Module, lines: list[str], wanted: frozenset[str]) -> dict[s
     tested = {flag for node in functions if id(node) in kept for flag in _FLAG_TESTED.findall(texts[id(node)])}
     kept.update(id(node) for node in functions if tested.intersection(_SELF_STORE.findall(texts[id(node)])))
     stores = attribute_stores(tree) if tested else None
-    for node in functions:
-        if id(node) not in kept:
-            node.body = [ast.copy_location(ast.Pass(), node.body[0])]
-    return stores
+    emptied = [(node, node.body) for node in functions if id(node) not in kept]
+    for node, body in emptied:
+        node.body = [ast.copy_location(ast.Pass(), body[0])]
+    return stores, emptied
 
 
 def _value(cap: Severity | None) -> str | None:
