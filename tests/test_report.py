@@ -153,6 +153,58 @@ def test_a_package_module_that_compiles_cuda_when_imported_stops_every_importer(
     assert ops["targets"]["cpu"]["status"] == "partial"
 
 
+GATED_BUILD = """import torch
+from setuptools import setup
+from torch.utils.cpp_extension import CUDA_HOME, BuildExtension, CUDAExtension
+
+if torch.cuda.is_available() and CUDA_HOME is not None:
+    modules = [CUDAExtension("blur_ext", ["src/blur.cpp", "src/blur_kernel.cu"])]
+else:
+    raise NotImplementedError("CUDA is needed")
+setup(name="blur_ext", ext_modules=modules, cmdclass={"build_ext": BuildExtension})
+"""
+BLUR_WRAPPER = """import blur_ext
+
+
+def blur(x):
+    return blur_ext.forward(x)
+"""
+
+
+def test_an_extension_whose_build_raises_without_cuda_home_stops_its_install_and_every_importer(cli, tmp_path):
+    write(tmp_path / "train.py", "import torch\nfrom ops.blur import blur\n\nprint(blur(torch.zeros(2)))\n")
+    write(tmp_path / "ops" / "__init__.py", "")
+    write(tmp_path / "ops" / "blur.py", BLUR_WRAPPER)
+    write(tmp_path / "ops" / "setup.py", GATED_BUILD)
+    report = report_json(cli)
+    (call,) = [f for f in report["findings"] if f["rule"] == "CDA446"]
+    assert call["at_import"] is True and "importing" in call["message"]
+    statuses = {c["name"]: {t: s["status"] for t, s in c["targets"].items()} for c in report["components"]}
+    assert statuses["ops/ code"] == statuses["CUDA build in ops/setup.py"] == {"rocm": "blocked", "cpu": "blocked"}
+    assert report["targets"]["rocm"]["verdict"] == report["targets"]["cpu"]["verdict"] == "blocked"
+    assert report["targets"]["rocm"]["effort"] == "low", "on ROCm the fix is the build's test"
+    # Imported inside the function that calls it, only that call fails: one path of the library.
+    write(tmp_path / "ops" / "blur.py", BLUR_WRAPPER.replace("import blur_ext\n", "").replace("    return", "    import blur_ext\n    return"))
+    report = report_json(cli)
+    ops = next(c for c in report["components"] if c["name"] == "ops/ code")
+    assert ops["targets"]["rocm"]["status"] == "partial"
+
+
+def test_an_unconditional_cuda_extension_in_the_install_blocks_cpu_with_a_kernel_rewrite(cli, tmp_path):
+    write(tmp_path / "setup.py", (
+        "from setuptools import find_packages, setup\n"
+        "from torch.utils.cpp_extension import BuildExtension, CUDAExtension\n\n"
+        "setup(name='voxels', packages=find_packages(),\n"
+        "      ext_modules=[CUDAExtension('voxels.pool_ext', ['voxels/src/pool.cpp', 'voxels/src/pool_kernel.cu'])],\n"
+        "      cmdclass={'build_ext': BuildExtension})\n"
+    ))
+    write(tmp_path / "voxels" / "__init__.py", "")
+    write(tmp_path / "voxels" / "pool.py", "from voxels import pool_ext\n\n\ndef pool(x):\n    return pool_ext.forward(x)\n")
+    cpu = report_json(cli)["targets"]["cpu"]
+    assert cpu["verdict"] == "blocked" and "setup.py" in cpu["why"], "`pip install .` stops at the CUDA build"
+    assert cpu["effort"] == "high", "the kernels have no CPU implementation: a rewrite"
+
+
 def test_a_folder_whose_sites_are_all_in_its_tests_tests_the_code(cli, tmp_path):
     write(tmp_path / "train.py", PORTABLE)
     write(tmp_path / "kernels" / "fused" / "unit_test.py", "import torch\nx = torch.zeros(2).cuda()\n")

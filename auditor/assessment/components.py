@@ -44,7 +44,8 @@ LIBRARY_KINDS = frozenset({"python", "sources", "triton", "build", "attention", 
 (partial), not the whole (blocked); a library's Triton kernels and attention backends are fast
 paths beside a fallback, and a build script or a C++ file outside the kernel folders follows the
 kernels it is built with (which decide). An entry script, a kernel folder or an image with such a site does not run,
-nor does a library path whose site stops its module's import (`Finding.at_import`)."""
+nor does a library path whose site stops its module's import (`Finding.at_import`), nor a `setup.py`
+whose extension build stops (`_stops_install`): nothing it builds is installed."""
 MAX_BLOCKERS = 3
 INSTALL_DECLARATIONS = frozenset({"setup.py", "setup.cfg", "pyproject.toml"})
 
@@ -320,7 +321,7 @@ def _target(
     status = Readiness.WORKS
     if sites:
         # a library path stops alone, unless it stops the import of its module (and so every importer)
-        blocks = place.kind not in LIBRARY_KINDS or any(f.at_import for f in stopping)
+        blocks = place.kind not in LIBRARY_KINDS or any(f.at_import or _stops_install(f) for f in stopping)
         status = Readiness.BLOCKED if stopping and blocks else Readiness.PARTIAL
     effort = max((_effort(f, target, catalog) for _, f in sites), key=EFFORT_ORDER.index, default="none")
     fixable = [f for _, f in sites if _fixable(f, target, catalog)]
@@ -328,6 +329,12 @@ def _target(
     return ComponentTarget(
         status, effort, len(sites), automatic, len(fixable), _blockers(sites, target, catalog), options=options
     )
+
+
+def _stops_install(finding: Finding) -> bool:
+    """Whether an error stops an install: an extension build (CDA44x, CDA45x) in a `setup.py`, which
+    `pip install` runs, fails there, so nothing the script builds is installed."""
+    return finding.rule.startswith(BUILD_RULES_PREFIXES) and FileKind.SETUP in kinds_of(finding.path)
 
 
 def _breaks(finding: Finding, target: str) -> bool:

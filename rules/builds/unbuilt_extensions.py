@@ -125,12 +125,15 @@ def unbuilt_calls(
 ) -> list[Finding]:
     """A finding at each call of a function of an extension module in `unbuilt` that fails on ROCm,
     and on CPU too where the build raises without `CUDA_HOME` and the module imports it outside a
-    `try`: a CPU install has no module, and the wrapper cannot be imported."""
+    `try`: a CPU install has no module, and the wrapper cannot be imported. Where that import runs
+    when the wrapper is imported, the finding stops the wrapper's import (`Finding.at_import`), and
+    with it every module that imports the wrapper."""
     entry = catalog.lookup(DETECTOR, CALL_KEY) if unbuilt else None
     if entry is None:
         return []
     findings = []
     unguarded = _imported_outside_try(tree)
+    at_import = _imported_outside_try(tree, module_level=True)
     for call, gate, nothing, raises in failing_calls(tree, names, path, unbuilt):
         span = lines.node_span(call.func)
         finding = build_finding(entry, path, span, lines.snippet(span), settings.targets)
@@ -147,6 +150,11 @@ def unbuilt_calls(
                 source=f"{gate.cite()}: the build raises where `CUDA_HOME` is None, as on every CPU build of PyTorch, so there is no module to import",
             )
             finding = replace(finding, targets={**finding.targets, "cpu": stopped}, severity=Severity.ERROR)
+        if raises and _name_of(call) in at_import:
+            finding = replace(
+                finding, at_import=True,
+                message=f"{finding.message}; the build raises there, so no ROCm or CPU install has the module and importing {path} fails",
+            )
         findings.append(finding)
     return findings
 
@@ -156,14 +164,17 @@ def _name_of(call: ast.Call) -> str:
     return call.func.value.id if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name) else ""
 
 
-def _imported_outside_try(tree: ast.Module) -> frozenset[str]:
+def _imported_outside_try(tree: ast.Module, module_level: bool = False) -> frozenset[str]:
     """The names the module's imports bind outside any `try`: where the module is missing, importing
-    the wrapper fails (or calling the function that imports it)."""
+    the wrapper fails (or calling the function that imports it). `module_level`: only the imports
+    the module runs when it is imported, outside functions and classes."""
     found: set[str] = set()
     stack: list[ast.AST] = list(tree.body)
     while stack:
         node = stack.pop()
         if type(node).__name__ in ("Try", "TryStar"):  # `try: ... except*` from Python 3.11
+            continue
+        if module_level and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             continue
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             found.update((alias.asname or alias.name).partition(".")[0] for alias in node.names)
