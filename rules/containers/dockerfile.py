@@ -203,6 +203,7 @@ def _variables(instruction: Instruction, scan: ScriptScan, stage: Stage | None) 
         return
     in_cuda_image = stage is not None and stage.cuda is not None
     locations = toolkit_variables(scan.catalog) if in_cuda_image else frozenset()
+    configured = _runtime_settings(scan.catalog) if in_cuda_image else {}
     settle = partial(_follows_base, line=stage.line) if in_cuda_image and stage is not None else None
     pairs = [(w, w.text.partition("=")[0]) for w in words] if "=" in words[0].text else [(words[0], words[0].text)]
     build_switches(words, placed, scan)  # `ENV CMAKE_ARGS="-DGGML_CUDA=on"`
@@ -211,16 +212,27 @@ def _variables(instruction: Instruction, scan: ScriptScan, stage: Stage | None) 
         entry = scan.catalog.lookup_setting(ENV_VAR, name, value) or scan.catalog.lookup(CONTAINER_ENV, name)
         if entry is not None and settle is not None and name in locations:
             scan.report_word(settle(entry), placed, word, 0, len(name))
+        elif entry is not None and settle is not None and name in configured:
+            scan.report_word(settle(entry, why=configured[name]), placed, word, 0, len(name))
         elif entry is not None:
             scan.setting(entry, placed, word, name)
         else:
             toolkit_paths([word] if "=" in words[0].text else words[1:], placed, scan, settle)
 
 
-def _follows_base(entry: Entry, line: int) -> Entry:
-    """A toolkit location set in a stage built on a CUDA image: it points into the base, whose own finding
-    is the lock-in; on another base nothing reads it. A note on every target, naming the base."""
-    why = f"the stage's CUDA image (line {line}) carries the toolkit this points into; a ROCm or CPU base leaves it pointing at nothing anything reads"
+def _runtime_settings(catalog: Catalog) -> dict[str, str]:
+    """The variables the catalog's `[runtime_settings]` name, with why they follow from a CUDA base:
+    only NVIDIA's container runtime reads them, and NVIDIA's CUDA images set them already."""
+    return {name: table["why"] for _, table in catalog.tables("runtime_settings") for name in table.get("variables", ())}
+
+
+def _follows_base(entry: Entry, line: int, why: str = "") -> Entry:
+    """A toolkit location (or, with `why`, a setting only the base's runtime reads) set in a stage built
+    on a CUDA image: it points into the base, whose own finding is the lock-in; on another base nothing
+    reads it. A note on every target, naming the base."""
+    why = why.format(line=line) if why else (
+        f"the stage's CUDA image (line {line}) carries the toolkit this points into; a ROCm or CPU base leaves it pointing at nothing anything reads"
+    )
     targets = {
         target: replace(fact, severity=Severity.NOTE, replacement=f"{fact.replacement} ({why})" if fact.replacement else why)
         for target, fact in entry.targets.items()
