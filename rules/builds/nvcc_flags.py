@@ -21,6 +21,9 @@ NVCC_REJECTED = "nvcc-rejected"
 """An nvcc-only option that HIP's compiler rejects as an unknown argument, so a ROCm build given it
 fails: the catalog's `[[hip_rejected_option]]` tables."""
 REJECTED_TABLE = "hip_rejected_option"
+CUDA_LINK = "cuda-link"
+"""A link flag naming an NVIDIA library: `-lcuda` (the driver), `-lnvrtc`, `-lcudart`. PyTorch hipifies an
+extension's sources, not its link flags, and a ROCm host has none of these libraries."""
 
 _ARCH = re.compile(
     r"-{1,2}(?:arch|gpu-architecture|code|gpu-code)=(?:sm|compute|lto)_\d+[af]?\S*"
@@ -36,16 +39,19 @@ _NVCC_ONLY = re.compile(
     r"|-lineinfo|--resource-usage|--keep-device-functions|--default-stream(?:=.*)?"
     r"|--allow-unsupported-compiler|--extra-device-vectorization"
 )
+_CUDA_LINK = re.compile(r"-l(?:cuda|cudart|nvrtc)")
 _WORD = re.compile(r"\S+")
 TAKES_VALUE = frozenset({"-arch", "--gpu-architecture", "-gencode", "--gencode", "--generate-code"})
 
 
 def flag_key(word: str) -> str | None:
-    """`ARCH`, `NVCC_ONLY` or None for one command-line word."""
+    """`ARCH`, `NVCC_ONLY`, `CUDA_LINK` or None for one command-line word."""
     if _ARCH.fullmatch(word):
         return ARCH
     if _NVCC_ONLY.fullmatch(word):
         return NVCC_ONLY
+    if _CUDA_LINK.fullmatch(word):
+        return CUDA_LINK
     return None
 
 

@@ -44,7 +44,7 @@ MARKERS = (
 """Words without which a module has nothing for this check: it is not walked at all."""
 _FLAG_MARKERS = (
     ("gencode", None), ("generate-code", None), ("fast_math", None), ("--expt-", None), ("ptxas", None),
-    ("allow-unsupported-compiler", None), ("extra-device-vectorization", None),
+    ("allow-unsupported-compiler", None), ("extra-device-vectorization", None), ("-lcuda", None), ("-lnvrtc", None),
     ("-arch", re.compile(r"-arch\b")), ("sm_", re.compile(r"(?<!\w)sm_\d")), ("compute_", re.compile(r"compute_\d")),
 )
 """What a module needs before its strings are searched for nvcc flags (`compute_loss` is not one): a
@@ -101,7 +101,12 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
     flags = any(word in text and (pattern is None or pattern.search(text)) for word, pattern in _FLAG_MARKERS)
     arms: list[tuple[int, int, int]] | None = None  # the arms a ROCm build never takes, read at the first flag
     rejected = nvcc_flags.rejected_options(catalog) if flags else frozenset()
+    linked: frozenset[int] | None = None
     for key, node, start, end in _flag_strings(tree) if flags else ():
+        if key == nvcc_flags.CUDA_LINK:
+            linked = _link_flag_strings(tree) if linked is None else linked
+            if id(node) not in linked:
+                continue  # `-lcudart` among compile flags, or returned for a build this module does not make
         entry = catalog.lookup(FLAG_DETECTOR, nvcc_flags.rocm_key(key, str(node.value)[start:end], rejected))
         positions = literal_positions(node, lines)
         if entry is None or positions is None:
@@ -113,6 +118,27 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
         span = positions.span(len(positions.text[:start].encode()), len(positions.text[:end].encode()))
         findings.append(build_finding(entry, path, span, lines.snippet(span), settings.targets, quiet, cap))
     return findings
+
+
+_LINK_KEYWORDS = frozenset({"extra_ldflags", "extra_link_args"})
+
+
+def _link_flag_strings(tree: ast.Module) -> frozenset[int]:
+    """The ids of the strings a call of the module hands to the linker: the elements of a list given as
+    `extra_ldflags=` (`load()`) or `extra_link_args=` (`CUDAExtension`), or bound to a name the module
+    gives there (`ldflags = ["-lcuda"]`, then `load(..., extra_ldflags=ldflags)`)."""
+    given: list[ast.expr] = []
+    for node in subtree(tree):
+        if isinstance(node, ast.Call):
+            given += [k.value for k in node.keywords if k.arg in _LINK_KEYWORDS]
+    names = {value.id for value in given if isinstance(value, ast.Name)}
+    lists = [value for value in given if isinstance(value, (ast.List, ast.Tuple))]
+    for node in subtree(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, (ast.List, ast.Tuple)) and any(
+            isinstance(target, ast.Name) and target.id in names for target in node.targets
+        ):
+            lists.append(node.value)
+    return frozenset(id(element) for value in lists for element in value.elts)
 
 
 def _extension_calls(tree: ast.Module, names: ImportTable) -> Iterator[tuple[str, ast.expr, ast.Call]]:
