@@ -293,3 +293,52 @@ def test_a_package_below_a_namespace_folder_is_imported_by_its_full_name():
     files = {"proj/models/__init__.py": ""}
     assert cpu_severity(BUILDER, path="proj/models/build.py", files={**files, "train.py": passing}) == Severity.NOTE
     assert cpu_severity(BUILDER, path="proj/models/build.py", files={**files, "train.py": leaving_out}) == Severity.ERROR
+
+
+def test_a_call_through_the_module_object_is_a_call_of_the_function():
+    loop = "import torch\n\n# the loop\ndef run(steps=10,  # how long\n        device=torch.device('cuda')):\n    return torch.zeros(steps, device=device)\n"
+    passing = "from training import loop\n\ndef main(d):\n    loop.run(steps=3, device=d)\n"
+    files = {"training/__init__.py": "", "train.py": passing}
+    assert cpu_severity(loop, path="training/loop.py", files=files) == Severity.NOTE
+    for caller in (
+        "from training import loop\n\ndef main():\n    loop.run(steps=3)\n",
+        "import training.loop as lp\n\ndef main():\n    lp.run()\n",
+        "import training.loop\n\ndef main():\n    training.loop.run(4)\n",
+    ):
+        assert cpu_severity(loop, path="training/loop.py", files={**files, "train.py": caller}) == Severity.ERROR, caller
+    # a function named as its module: `from training import run` binds the module `training/run.py`
+    named = {"training/__init__.py": "", "train.py": "from training import run\n\ndef main():\n    run.run()\n"}
+    assert cpu_severity(loop, path="training/run.py", files=named) == Severity.ERROR
+
+
+def test_a_record_of_spelled_keys_passes_those_keys_alone():
+    loop = "import torch\n\ndef run(steps=10, seed=0, device=torch.device('cuda')):\n    return torch.zeros(steps, device=device)\n"
+    caller = (
+        "import json\nfrom training import loop\n\n"
+        "def main(n):\n    c = EasyDict(steps=n)\n    c.seed = 1\n    c.update(steps=n + 1)\n    print(json.dumps(c))\n    loop.run(**c)\n"
+    )
+    files = {"training/__init__.py": "", "train.py": caller}
+    assert cpu_severity(loop, path="training/loop.py", files=files) == Severity.ERROR
+    given = caller.replace("    c.seed = 1\n", "    c.seed = 1\n    c['device'] = 'cpu'\n")
+    assert cpu_severity(loop, path="training/loop.py", files={**files, "train.py": given}) == Severity.NOTE
+    # a record filled by another function, or from another mapping, or one a function returns, may pass anything
+    for old, unknown in (
+        ("    c.seed = 1\n", "    fill(c)\n"),
+        ("    c.seed = 1\n", "    c.update(other)\n"),
+        ("    c.seed = 1\n", "    c[key] = 1\n"),
+        ("EasyDict(steps=n)", "load_options(steps=n)"),
+    ):
+        changed = caller.replace(old, unknown)
+        assert cpu_severity(loop, path="training/loop.py", files={**files, "train.py": changed}) == Severity.NOTE, unknown
+
+
+def test_a_tensor_built_in_place_of_a_none_parameter_is_judged_as_its_default():
+    lib = "import torch\n\ndef render(x, background=None):\n    if background is None:\n        background = torch.zeros(4, dtype=torch.float32, device='cuda')\n    return x + background\n"
+    omitting = "from lib import render\n\ndef main(x):\n    return render(x)\n"
+    assert cpu_severity(lib, path="lib.py", files={"train.py": omitting}) == Severity.ERROR
+    giving = "from lib import render\n\ndef main(x, bg):\n    return render(x, bg)\n"
+    assert cpu_severity(lib, path="lib.py", files={"train.py": giving}) == Severity.NOTE
+    # None given by name is the None default itself; for a CUDA default it is a value
+    passing_none = "from lib import render\n\ndef main(x):\n    return render(x, background=None)\n"
+    assert cpu_severity(lib, path="lib.py", files={"train.py": passing_none}) == Severity.ERROR
+    assert cpu_severity(BUILDER, path="build.py", files={"train.py": "from build import build_model\nbuild_model(1, device=None)\n"}) == Severity.NOTE

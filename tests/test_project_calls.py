@@ -72,3 +72,15 @@ def test_a_table_of_choices_that_is_only_called_builds_its_classes_with_the_call
     assert found(header + bound)["pkg/lib.py"][1] == ("Sampler", ((-1, (), False),))
     assert found(header + bound.replace(b"    assert isinstance(cls, type)\n", b"")) == found(header + called)
     assert found(header + typed) == {}
+
+
+def test_a_stand_in_after_a_nested_function_is_the_outer_functions():
+    nested = (
+        b"import torch\n\ndef render(x, background=None):\n    def prepare(v):\n        return v\n"
+        b"    if background is not None:\n        background = prepare(background)\n    else:\n"
+        b"        background = torch.zeros(4, device='cuda')\n    return x + background\n"
+    )
+    assert cuda_defaults("lib.py", nested) == ("render",)
+    after = b"def other():\n    pass\n\nx = 1\n\ndef helper():\n    def inner():\n        pass\n    if y is None:\n        y = torch.zeros(1, device='cuda')\n"
+    assert cuda_defaults("lib.py", after) == ("helper",)
+    assert cuda_defaults("lib.py", after.replace(b"def helper():", b"class Helper:")) == ()

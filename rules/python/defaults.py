@@ -39,8 +39,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator, Mapping
 
+from cudaudit.rules.python.device_syntax import parameter_defaults
+from cudaudit.rules.python.guards import is_none
 from cudaudit.rules.python.nodes import subtree
-from cudaudit.rules.python.project_calls import HANDED_ON, CallShape
+from cudaudit.rules.python.project_calls import GIVEN_NONE, HANDED_ON, CallShape
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 _SELF = frozenset({"self", "cls"})
@@ -166,9 +168,11 @@ class ModuleCalls:
         cls = self._classes.get(id(function))
         if cls is not None:
             return self._built_with_default(cls, parameter, position)
-        if any(not _passes(call, parameter, position, method) for call in self._normal_calls(function.name)):
+        # a None default (put in place in the body) is taken by a call that passes None too
+        none = _defaults_to_none(function, parameter)
+        if any(not _passes(call, parameter, position, method, none) for call in self._normal_calls(function.name)):
             return True
-        return id(function) in self._top_level and self._taken_elsewhere(function.name, parameter, position)
+        return id(function) in self._top_level and self._taken_elsewhere(function.name, parameter, position, none)
 
     def default_taken_aside(self, function: FunctionNode, parameter: str, position: int | None) -> bool:
         """Whether a call that only another path runs (`aside`) leaves `parameter` out: where no call
@@ -230,11 +234,11 @@ class ModuleCalls:
             for call in self._calls.get(name, ())
         )
 
-    def _taken_elsewhere(self, name: str, parameter: str, position: int | None) -> bool:
-        """Whether a call of `name` in another module leaves `parameter` out (a name handed on there
-        has callers unseen: `default_always_given`)."""
+    def _taken_elsewhere(self, name: str, parameter: str, position: int | None, none: bool = False) -> bool:
+        """Whether a call of `name` in another module leaves `parameter` out, or with `none` (its default
+        is None) passes None by name (a name handed on there has callers unseen: `default_always_given`)."""
         return any(
-            shape != HANDED_ON and not _shape_passes(shape, parameter, position) for shape in self._elsewhere.get(name, ())
+            shape != HANDED_ON and not _shape_passes(shape, parameter, position, none) for shape in self._elsewhere.get(name, ())
         )
 
     def _built_with_default(
@@ -309,9 +313,11 @@ def _forwards(call: ast.Call, init: FunctionNode, parameter: str) -> bool:
     )
 
 
-def _shape_passes(shape: CallShape, parameter: str, position: int | None) -> bool:
+def _shape_passes(shape: CallShape, parameter: str, position: int | None, none: bool = False) -> bool:
     """Whether a call of that shape in another module gives `parameter` a value (as `_passes`)."""
     positional, keywords, starred = shape
+    if parameter + GIVEN_NONE in keywords:
+        return not none
     if parameter in keywords or "**" in keywords:
         return True
     return position is not None and (starred or positional > position)
@@ -369,8 +375,11 @@ def _called_name(func: ast.expr) -> str | None:
     return func.attr if isinstance(func, ast.Attribute) else None
 
 
-def _passes(call: ast.Call, parameter: str, position: int | None, method: bool) -> bool:
-    """Whether `call` gives `parameter` a value: by name, by `**kwargs`, by position or `*args`."""
+def _passes(call: ast.Call, parameter: str, position: int | None, method: bool, none: bool = False) -> bool:
+    """Whether `call` gives `parameter` a value: by name, by `**kwargs`, by position or `*args`;
+    with `none` (the parameter's default is None), passing None by name is giving none."""
+    if none and any(keyword.arg == parameter and is_none(keyword.value) for keyword in call.keywords):
+        return False
     if any(keyword.arg in (parameter, None) for keyword in call.keywords):
         return True
     if position is None:
@@ -378,3 +387,8 @@ def _passes(call: ast.Call, parameter: str, position: int | None, method: bool) 
     if method and isinstance(call.func, ast.Attribute):
         position -= 1  # `self.step(...)` passes `self` itself
     return any(isinstance(arg, ast.Starred) for arg in call.args) or len(call.args) > position
+
+
+def _defaults_to_none(function: FunctionNode, parameter: str) -> bool:
+    """Whether `parameter`'s default in the header of `function` is None."""
+    return any(name == parameter and is_none(default) for name, _, default in parameter_defaults(function.args))

@@ -24,9 +24,11 @@ calls made elsewhere in the scan. Two readings, both from bytes:
   its classes with that call's arguments, and a type named in an annotation or an `isinstance` test
   hands nothing on (`_table_choices`).
   Only such modules are read again, and only the text of each call is parsed; a module's reading
-  for one set of names is kept with its digest. A name imported
-  under another name, or called through a module (`sampling.Sampler(...)`), is not followed; nor
-  are the test suite's and the benchmarks' calls (a test that builds the sampler without a device
+  for one set of names is kept with its digest. A call through the module object is a call of
+  the name too: `loop.train(...)` after `from training import loop`, `import training.loop as
+  loop` or `import loop` (`module_objects`); and a `**record` the calling function builds itself
+  from keys it spells passes those keys alone (`mapping_keys.py`). A name imported under another
+  name is not followed; nor are the test suite's and the benchmarks' calls (a test that builds the sampler without a device
   runs on another path). A star import (`from helpers import *`) imports every name of its module.
 
 The project's configuration files are callers too (`configured_calls.py`): `target: pkg.encoders.TextEncoder`
@@ -44,13 +46,14 @@ import bisect
 import hashlib
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
 from typing import Any
 
 from cudaudit.filekinds import is_benchmark_path, is_test_path
 from cudaudit.firstparty import ModuleMap, module_map
 from cudaudit.rules.python.main_block import main_block_span
+from cudaudit.rules.python.mapping_keys import spelled_keys
 from cudaudit.rules.python.nodes import Parents
 from cudaudit.rules.python.opt_in import import_statements, statement_lines
 
@@ -60,6 +63,9 @@ CallShape = tuple[int, tuple[str, ...], bool]
 """(how many positional arguments, the keywords passed with `"**"` for a `**mapping`, whether a
 `*sequence` is passed): what a call gives a parameter, whatever the values."""
 
+GIVEN_NONE = "=None"
+"""What a keyword of a `CallShape` ends in where the call gives it None (`background=None`): the same
+as leaving it out for a parameter whose default is None (`defaults.py`), a value for any other."""
 HANDED_ON: CallShape = (-1, (), False)
 """A mention of the name that is no call (a value in a table, a base class, a callback): callers
 not seen, who may leave any parameter out. A call in the self-test block of a module other modules
@@ -69,14 +75,22 @@ only when a developer runs the file by hand, another path, whatever it passes.""
 _CUDA_STRING = re.compile(rb"""cuda(?::\d+)?['"]""")
 """The end of a CUDA device string; the quote before it is checked by hand (a pattern that starts
 with its literal word is searched for far faster than one that starts with a set of quotes)."""
-_DEFAULT_BEFORE = re.compile(rb"""[(,]\s*\w+\s*(?::[^=,()\n]*)?(?<![=!<>])=\s*(?:torch\.device\(\s*)?$""")
-"""What precedes a CUDA device string that is a parameter's default: `(device=`, `, device: str = `."""
-_STAND_IN_BEFORE = re.compile(rb"""(?:\bor|\bis[ \t]+None[ \t]*:\s*\w+[ \t]*=)[ \t]*(?:torch\.device\(\s*)?$""")
+_DEFAULT_BEFORE = re.compile(rb"""[(,](?:[ \t]*#[^\n]*)?\s*\w+\s*(?::[^=,()\n]*)?(?<![=!<>])=\s*(?:torch\.device\(\s*)?$""")
+"""What precedes a CUDA device string that is a parameter's default: `(device=`, `, device: str = `,
+the comment that ends the line of the parameter before (`seed = 0,  # the seed`) aside."""
+_STAND_IN_BEFORE = re.compile(
+    rb"""(?:\bor[ \t]*(?:torch\.device\(\s*)?|(?:\bis[ \t]+None|\belse)[ \t]*:\s*\w+[ \t]*=[^\n]*)$"""
+)
 """What precedes a CUDA device string that stands in for a None default in the body: `device or `,
-`if device is None:\n    device = torch.device(`."""
+`if device is None:\n    device = torch.device(`, or a tensor built on that device in place of the
+None, `if background is None:\n    background = torch.zeros(3, device=` (the one line of the
+assignment), or in the `else` of `if background is not None:` (the walk reads which test it is)."""
 _STAND_IN_AFTER = re.compile(rb"""(?:[ \t]*+,[^()\n]*+)?(?:[ \t]*+\))?[ \t]++if[ \t]++\w++[ \t]++is[ \t]++None\b""")
 """What follows one in `torch.device("cuda") if device is None else device` (or `("cuda", rank) if`).
 Each run of blanks is taken whole (possessive), so a long run of tabs costs one pass, not one per split."""
+_TOP_LEVEL_LINE = re.compile(rb"^[^\s#@)]", re.M)
+"""A line of top-level code other than a comment, a decorator or the end of a header: the end of
+the top-level function before it."""
 _WINDOW = 200
 _DEF = re.compile(rb"^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(", re.M)
 _CLASS = re.compile(rb"^class[ \t]+(\w+)[ \t]*(?:\(([^)]*)\))?", re.M)
@@ -84,6 +98,12 @@ _WORD = re.compile(rb"\w+")
 _FROM_IMPORT = re.compile(rb"from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)")
 """A `from ... import` statement; it starts with its literal word, which a search finds fast (a
 match inside a longer word or a string only offers names, which must still be called)."""
+_PLAIN_IMPORT = re.compile(rb"^[ \t]*import[ \t]+([\w. \t,]+?)[ \t]*(?:#[^\n]*)?$", re.M)
+"""An `import a.b as c, d` statement on one line of its own."""
+MODULE_OBJECT = -1
+"""The level `from_imports` gives an `import` statement's module (`import a.b as c` is
+`(MODULE_OBJECT, "a.b", "c")`, `import a.b` is `(MODULE_OBJECT, "a.b", "a.b")`): what binds a name
+to the module object itself, whose attributes' calls are calls of its functions."""
 _COMMENT = re.compile(r"#[^\n]*")
 """A comment in an import statement's list (`from .cubes import Cubes  # replace later`)."""
 _CALL_LIMIT = 20_000
@@ -100,10 +120,10 @@ def cuda_defaults(path: str, data: bytes) -> tuple[str, ...]:
         start = found.start() - 1
         if start < 0 or data[start] not in b"'\"":
             continue
-        if _DEFAULT_BEFORE.search(data, max(0, start - _WINDOW), start):
-            matches.append((start, False))
-        elif _STAND_IN_BEFORE.search(data, max(0, start - _WINDOW), start) or _STAND_IN_AFTER.match(data, found.end()):
+        if _STAND_IN_BEFORE.search(data, max(0, start - _WINDOW), start) or _STAND_IN_AFTER.match(data, found.end()):
             matches.append((start, True))
+        elif _DEFAULT_BEFORE.search(data, max(0, start - _WINDOW), start):
+            matches.append((start, False))
     if not matches:
         return ()
     definitions = list(_DEF.finditer(data))
@@ -115,6 +135,10 @@ def cuda_defaults(path: str, data: bytes) -> tuple[str, ...]:
         if at < 0 or _still_open(data, starts[at], match) is in_body:
             continue
         indent, name = definitions[at].group(1), definitions[at].group(2)
+        if indent and in_body:  # after a function nested in a top-level one: the outer function's body
+            outer = next((each for each in reversed(definitions[:at]) if not each.group(1)), None)
+            if outer is not None and not _TOP_LEVEL_LINE.search(data, outer.end(), match):
+                indent, name = b"", outer.group(2)
         if not indent:
             names.add(name)
         elif name == b"__init__":
@@ -169,11 +193,56 @@ def closing(data: bytes, start: int, end: int, depth: int = 0) -> int | None:
 
 def from_imports(data: bytes) -> tuple[tuple[int, str, str], ...]:
     """(level, module, the text that lists the names) of each `from ... import` statement of a
-    module; `importers` splits each list (`_listed`)."""
-    return tuple(
+    module, `importers` splits each list (`_listed`); then (`MODULE_OBJECT`, module, the name it is
+    bound to) of each module an `import` statement names."""
+    found = [
         (len(match.group(1)), match.group(2).decode("ascii", "replace"), match.group(3).decode("ascii", "replace"))
         for match in _FROM_IMPORT.finditer(data)
-    )
+    ]
+    for match in _PLAIN_IMPORT.finditer(data):
+        for item in match.group(1).decode("ascii", "replace").split(","):
+            module, _, alias = (part.strip() for part in item.partition(" as "))
+            if module:
+                found.append((MODULE_OBJECT, module, alias or module))
+    return tuple(found)
+
+
+def _bound(text: str) -> Iterator[tuple[str, str]]:
+    """(name, the name it is bound to) for each name an import statement's list spells."""
+    for item in _COMMENT.sub("", text).strip().strip("()").replace("\\", " ").split(","):
+        name, _, alias = (part.strip() for part in item.partition(" as "))
+        if name:
+            yield name, alias or name
+
+
+def module_objects(
+    modules: ModuleMap, defined: Mapping[str, Iterable[str]], imports: Mapping[str, tuple[tuple[int, str, str], ...]]
+) -> dict[str, dict[str, set[str]]]:
+    """Importing module's display path -> `bound.name` (the name its import binds to a defining module
+    of `defined`, a display path -> names, and a name that module defines) -> that module: the calls
+    `loop.train(...)` after `from training import loop`, `import training.loop as loop` or `import loop`."""
+    found: dict[str, dict[str, set[str]]] = {}
+    for path, statements in imports.items():
+        reached: dict[str, set[str]] = {}
+        for level, module, listed in statements:
+            pairs = [(module, listed)] if level == MODULE_OBJECT else [
+                (f"{module}.{name}" if module else name, bound) for name, bound in _bound(listed)
+            ]
+            for dotted, bound in pairs:
+                places = modules.resolve(path, max(level, 0), dotted)
+                for owner in places & defined.keys() - {path}:
+                    if _is_module(owner, dotted):
+                        for name in defined[owner]:
+                            reached.setdefault(f"{bound}.{name}", set()).add(owner)
+        if reached:
+            found[path] = reached
+    return found
+
+
+def _is_module(path: str, dotted: str) -> bool:
+    """Whether `path` is the module whose dotted name ends in `dotted`'s last part (not a package above it)."""
+    last = dotted.rpartition(".")[2]
+    return path.endswith((f"/{last}.py", f"/{last}/__init__.py")) or path in (f"{last}.py", f"{last}/__init__.py")
 
 
 def _listed(text: str) -> set[str]:
@@ -215,7 +284,10 @@ def calls_elsewhere(
             for owner, names in defined.items():
                 if name in names and _defines(places, owner):
                     found.setdefault((owner, name), set()).add(built_as)
-    for path, reached in importers(modules, defined, users).items():
+    by_name = importers(modules, defined, users)
+    for path, reached in module_objects(modules, defined, users).items():
+        by_name.setdefault(path, {}).update(reached)
+    for path, reached in by_name.items():
         called = tuple(sorted(reached))
         self_test = path in libraries
         key = "\0".join(called) + ("\0__main__" if self_test else "")
@@ -227,7 +299,7 @@ def calls_elsewhere(
             continue
         for name, shapes in calls:
             for owner in reached[name]:
-                found.setdefault((owner, name), set()).update(shapes)
+                found.setdefault((owner, name.rpartition(".")[2]), set()).update(shapes)
     result: dict[str, list[tuple[str, tuple[CallShape, ...]]]] = {}
     for (owner, name), shapes in sorted(found.items()):
         result.setdefault(owner, []).append((name, tuple(sorted(shapes))))
@@ -265,6 +337,8 @@ def importers(
     for path, statements in imports.items():
         reached: dict[str, set[str]] = {}
         for level, module, listed in statements:
+            if level == MODULE_OBJECT:
+                continue
             if listed.strip() == "*":  # `from helpers import *`: every name of that module
                 for owner in modules.resolve(path, level, module) & defined.keys() - {path}:
                     for name in defined[owner]:
@@ -272,8 +346,10 @@ def importers(
                 continue
             for name in owners.keys() & _listed(listed):
                 places = modules.resolve(path, level, module, (name,))
+                submodule = modules.resolve(path, level, f"{module}.{name}" if module else name)
                 for owner in owners[name]:
-                    if owner != path and _defines(places, owner):
+                    # `from training import loop` binds the module `training/loop.py`, not its function `loop`
+                    if owner != path and _defines(places, owner) and not (owner in submodule and _is_module(owner, name)):
                         reached.setdefault(name, set()).add(owner)
         if reached:
             found[path] = reached
@@ -295,6 +371,7 @@ def _calls_of(
     block = main_block_span(data) if self_test else None
     imports: set[int] | None = None
     tables: dict[tuple[int, int], tuple[CallShape, ...]] | None = None
+    records: _Records | None = None
     found = []
     for name in names:
         shapes = set()
@@ -314,11 +391,33 @@ def _calls_of(
                     shapes.update(tables.get((line, start - data.rfind(b"\n", 0, start) - 1), (HANDED_ON,)))
                 continue
             shape = _shape(data, mention.end() - 1)
+            if shape is not None and "**" in shape[1]:
+                records = _Records(data) if records is None else records
+                shape = records.spelled(shape, data.count(b"\n", 0, start) + 1, start - data.rfind(b"\n", 0, start) - 1)
             if shape is not None:
                 shapes.add(shape)
         if shapes:
             found.append((name, tuple(sorted(shapes))))
     return tuple(found)
+
+
+class _Records:
+    """A module's calls by where they start, parsed once for the first call that passes a `**record`."""
+
+    def __init__(self, data: bytes) -> None:
+        try:
+            tree = ast.parse(data.decode("utf-8", "replace"))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            tree = ast.Module(body=[], type_ignores=[])
+        self._parents = Parents(tree)
+        self._calls = {(node.lineno, node.col_offset): node for node in ast.walk(tree) if isinstance(node, ast.Call)}
+
+    def spelled(self, shape: CallShape, line: int, column: int) -> CallShape:
+        """`shape` with its `**record` replaced by the keys its function spells for the record
+        (`mapping_keys.spelled_keys`), where it spells them all."""
+        call = self._calls.get((line, column))
+        keys = None if call is None else spelled_keys(call, self._parents)
+        return shape if keys is None else (shape[0], tuple(sorted(keys.union(shape[1]) - {"**"})), shape[2])
 
 
 def _defines(places: set[str], owner: str) -> bool:
@@ -344,7 +443,12 @@ def _shape(data: bytes, paren: int) -> CallShape | None:
 
 def _call_shape(call: ast.Call) -> CallShape:
     positional = sum(not isinstance(arg, ast.Starred) for arg in call.args)
-    keywords = tuple(sorted(keyword.arg or "**" for keyword in call.keywords))
+    keywords = tuple(sorted(
+        "**" if keyword.arg is None
+        else keyword.arg + GIVEN_NONE if isinstance(keyword.value, ast.Constant) and keyword.value.value is None
+        else keyword.arg
+        for keyword in call.keywords
+    ))
     return positional, keywords, any(isinstance(arg, ast.Starred) for arg in call.args)
 
 
