@@ -595,6 +595,8 @@ def _read_index(
     routes, route_gates = (
         _reader("routes")(found.named_sources, other_paths, found.sources) if found.named_sources and found.sources else ({}, {})
     )
+    if found.grouped:
+        _read_groups(files, found)
     settings_elsewhere, turned = _settings_elsewhere(files, python, found) if found.switched or found.tested else ({}, frozenset())
     switches = _switches_elsewhere(files, python, found)
     settings_elsewhere = {
@@ -1380,6 +1382,21 @@ def _settings_elsewhere(
     return {path: settings - turned for path, settings in tested.items() if settings - turned}, turned
 
 
+def _read_groups(files: list[IndexedFile], found: _Found) -> None:
+    """A params group's settings (`opt_in._grouped`) are read from whatever object holds the group
+    (`if pipe.exact_cov:`): tested there as an argument object's are. One a documented command passes
+    (`python train.py --exact_cov`, any script: each parses the group) is on in the use the project
+    offers, declared with another default."""
+    documents = {file.display: file.read for file in files if not file.kinds}
+    passed = set().union(*_reader("documented_flags")(documents).values()) if documents else set()
+    on = found.grouped & passed
+    found.settings_off -= on
+    found.settings_other |= on
+    for path, loosely in found.loosely_tested.items():
+        if found.grouped.intersection(loosely) - on:
+            found.tested[path] = tuple(sorted({*found.tested.get(path, ()), *(found.grouped.intersection(loosely) - on)}))
+
+
 def _documented_on(
     files: list[IndexedFile], python: dict[str, Reader], found: _Found, settings: Mapping[str, frozenset[str]]
 ) -> dict[str, frozenset[str]]:
@@ -1688,6 +1705,11 @@ class _Found:
     tested: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> the settings its `if` headers read from argument objects, in a module that
     declares no switch of its own."""
+    loosely_tested: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Display path -> the settings its `if` headers read from other objects (`if pipe.debug:`), which
+    count only where a params group declares them (`grouped`)."""
+    grouped: set[str] = field(default_factory=set)
+    """The settings a params group declares off by default (`opt_in._grouped`)."""
     environment_tables: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> `environment_tables.environment_switches` of each module outside the test suite
     that keeps a table of lazy environment lookups with switches among them."""
@@ -1738,11 +1760,14 @@ class _Found:
                 )
             flags = remember("device_flags", path, lambda: _reader("flags")(path, data()))
             self.flags.extend((path, name, meaning) for name, meaning in flags)
-            switched, off, other, tested = remember("switches", path, lambda: _reader("switches")(path, data()))
+            switched, off, other, tested, grouped, loosely = remember("switches", path, lambda: _reader("switches")(path, data()))
             if switched:
                 self.switched[path] = switched
             if tested:
                 self.tested[path] = tested
+            if loosely:
+                self.loosely_tested[path] = loosely
+            self.grouped.update(grouped)
             self.settings_off.update(off)
             if not is_test_path(path):
                 registrations = remember("registrations", path, lambda: _reader("registrations")(data()))

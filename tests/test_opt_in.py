@@ -28,10 +28,10 @@ def main():
 def switched(files: dict[str, str]) -> dict[str, list[str]]:
     sources = {path: partial(str.encode, text) for path, text in files.items()}
     found = {path: read_switches(path, text.encode()) for path, text in files.items()}
-    off = frozenset(n for _, declared_off, _, _ in found.values() for n in declared_off)
-    other = frozenset(n for _, _, declared_other, _ in found.values() for n in declared_other)
+    off = frozenset(n for _, declared_off, *_ in found.values() for n in declared_off)
+    other = frozenset(n for _, _, declared_other, *_ in found.values() for n in declared_other)
     readings = {path: calls for path, (calls, *_) in found.items() if calls}
-    for path, (_, _, _, tested) in found.items():
+    for path, (_, _, _, tested, *_) in found.items():
         if path in readings:
             continue
         if calls := settings_calls(files[path].encode(), off.intersection(tested) - other):
@@ -704,3 +704,53 @@ def test_a_parameter_handed_a_name_that_holds_a_value_only_under_a_flag_is_off_b
     always = ENGINE_DEMO.replace('else:\n    engine_file = None', 'else:\n    engine_file = "model.pth"')
     findings = {f.span.line: f.severity for f in analyze(PREDICT, path="predict.py", files={"demo.py": always})}
     assert findings == {7: Severity.ERROR, 8: Severity.ERROR}
+
+
+PARAM_GROUPS = '''from argparse import ArgumentParser
+
+
+class ParamGroup:
+    def __init__(self, parser: ArgumentParser, name: str):
+        group = parser.add_argument_group(name)
+        for key, value in vars(self).items():
+            if type(value) == bool:
+                group.add_argument("--" + key, default=value, action="store_true")
+            else:
+                group.add_argument("--" + key, default=value, type=type(value))
+
+
+class RenderParams(ParamGroup):
+    def __init__(self, parser):
+        self.exact_cov = False
+        self.white_background = True
+        self._data_root = "data"
+        super().__init__(parser, "Render")
+'''
+RENDERER = '''import torch
+
+
+def covariance(x):
+    return x @ x.T + torch.eye(3, device="cuda")
+
+
+def render(x, pipe):
+    if pipe.exact_cov:
+        x = x + covariance(x).cuda()
+    if pipe.white_background:
+        x = x.cuda()
+    return x
+'''
+
+
+def test_a_params_group_declares_a_switch_of_each_attribute_its_constructor_sets_false():
+    files = {"README.md": "Run `python train.py`.\n", "arguments.py": PARAM_GROUPS, "train.py": "from renderer import render\n"}
+    findings = {finding.span.line: finding.severity for finding in analyze(RENDERER, path="renderer.py", files=files)}
+    assert findings == {5: Severity.WARNING, 10: Severity.WARNING, 12: Severity.ERROR}
+    # without the loop over `vars(self)` the attributes declare no option
+    plain = {**files, "arguments.py": PARAM_GROUPS.replace("vars(self)", "self.options")}
+    findings = {finding.span.line: finding.severity for finding in analyze(RENDERER, path="renderer.py", files=plain)}
+    assert findings == {5: Severity.ERROR, 10: Severity.ERROR, 12: Severity.ERROR}
+    # a documented command that passes the flag turns it on: the normal path
+    documented = {**files, "README.md": "Run `python train.py --exact_cov`.\n"}
+    findings = {finding.span.line: finding.severity for finding in analyze(RENDERER, path="renderer.py", files=documented)}
+    assert findings == {5: Severity.ERROR, 10: Severity.ERROR, 12: Severity.ERROR}

@@ -11,7 +11,8 @@ it is defined. The walk already reads the test itself as off by default (`names.
 this reading follows it one step, to what the branch constructs or calls.
 
 `read_switches` reads one module from its bytes: the settings it declares (`store_true` options,
-boolean fields of classes named for arguments or configs, with their defaults) and the settings
+boolean fields of classes named for arguments or configs, the attributes of a params group whose
+base class declares an option of each attribute of `vars(self)`, with their defaults) and the settings
 its `if` headers read from an argument object (`training_args.fp8`); a module with neither stops
 there. Then only the blocks under a test of such a setting that call something the module imports
 or defines are parsed, each on its own: the names called there whose every other mention in the
@@ -81,12 +82,16 @@ switch is empty where the module itself shows it off by default (a `store_true` 
 its own argument class), else the setting a test reads (`training_args.fp8` gives `fp8`), which
 counts only where the project declares it off by default and nowhere otherwise."""
 
-Switches = tuple[tuple[SwitchedCall, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+Switches = tuple[
+    tuple[SwitchedCall, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]
+]
 """What `read_switches` finds in one module: the calls made only under a switch, the settings the
 module declares off by default, those it declares with any other default, and the settings its `if`
 headers read from an argument object that it does not declare, which count only where another
 module declares one of them off by default (`settings_calls` reads their calls in a module that
-declares no switch of its own; one that does reads them with its own)."""
+declares no switch of its own; one that does reads them with its own); then the settings of its
+declared-off ones that a params group declares (`_grouped`), and the settings its `if` headers read
+from any other object (`if pipe.debug:`), which count only where a params group declares them."""
 
 _DEFINITION = r"^(?:class|def|async[ \t]+def)[ \t]+{name}\b"
 _METHOD_DEFINITION = r"^[ \t]+(?:async[ \t]+)?def[ \t]+{name}\b"
@@ -113,13 +118,19 @@ def read_switches(path: str, data: bytes) -> Switches:
     indentation), which alone is parsed. A header this misses (a test over several lines, a block
     longer than `_BLOCK_LINES`) only keeps verdicts."""
     off, other = _declared(data)
-    tested = _tested_settings(data) - other - off
+    grouped_off, grouped_other = _grouped(data)
+    other |= grouped_other
+    off = (off | grouped_off) - other
+    tested, loosely = _tested_settings(data)
+    tested -= other | off
+    loosely -= other | off | tested
     declared = tuple(sorted(name.decode("ascii") for name in off)), tuple(sorted(name.decode("ascii") for name in other))
     widgets, choices = _choices(data)
     elsewhere = tuple(sorted(name.decode("ascii") for name in tested))
+    groups = tuple(sorted(name.decode("ascii") for name in grouped_off & off)), tuple(sorted(name.decode("ascii") for name in loosely))
     if not (off or widgets or choices):
-        return (), *declared, elsewhere
-    return _switched_calls(data, off | widgets, tested, choices), *declared, elsewhere
+        return (), *declared, elsewhere, *groups
+    return _switched_calls(data, off | widgets, tested, choices), *declared, elsewhere, *groups
 
 
 def settings_calls(data: bytes, settings: Iterable[str]) -> tuple[SwitchedCall, ...]:
@@ -455,15 +466,47 @@ def _declared(data: bytes) -> tuple[set[bytes], set[bytes]]:
     return off - other, other
 
 
-def _tested_settings(data: bytes) -> set[bytes]:
+def _tested_settings(data: bytes) -> tuple[set[bytes], set[bytes]]:
     """The settings an `if` or `elif` header reads from an argument object (`if training_args.fp8:`,
-    `if cfg.common.profile:`)."""
-    found = set()
+    `if cfg.common.profile:`), and those it reads from any other object (`if pipe.debug:`)."""
+    found: set[bytes] = set()
+    loosely: set[bytes] = set()
     for test in _SETTING_TEST.finditer(data):
         lead = data[data.rfind(b"\n", 0, test.start()) + 1 : test.start()].lstrip(b" \t")
-        if lead in (b"", b"el") and any(_SETTINGS_RECEIVER.search(part) for part in test.group(1).split(b".")):
-            found.add(test.group(2))
-    return found
+        if lead in (b"", b"el"):
+            receiver = any(_SETTINGS_RECEIVER.search(part) for part in test.group(1).split(b"."))
+            (found if receiver else loosely).add(test.group(2))
+    return found, loosely - found
+
+
+_GROUP_BUILDER = re.compile(rb"for[ \t]+(\w+)[ \t]*,[ \t]*\w+[ \t]+in[ \t]+vars\([ \t]*self[ \t]*\)\.items\(\)")
+"""The loop of a params group's base class over its instance's attributes, `for key, value in
+vars(self).items():`, which declares an option of each (`_grouped`)."""
+_GROUP_OPTION = r"""add_argument\(\s*['"]--['"]\s*\+\s*{key}\b"""
+_GROUP_ATTRIBUTE = re.compile(rb"^[ \t]+self\._?(\w+)[ \t]*=[ \t]*([^\n#]*?)[ \t]*(?:#[^\n]*)?\r?$", re.M)
+"""An attribute a params group's constructor sets to its default, `self.debug = False`; a leading
+underscore (`self._source_path`) gives the option a short form too, not another name."""
+
+
+def _grouped(data: bytes) -> tuple[set[bytes], set[bytes]]:
+    """The settings a params group declares off by default, and those it declares with any other
+    default: a module whose base class turns each attribute of `vars(self)` into an option
+    (`for key, value in vars(self).items(): group.add_argument("--" + key, default=value, ...)`, the
+    parameter classes of 3D Gaussian Splatting and the projects built on it) declares one option per
+    attribute its classes' constructors set, `self.compute_cov3D_python = False` a switch that is off
+    (a boolean's option is a `store_true` one there) until `--compute_cov3D_python` is given."""
+    if b"vars(" not in data:
+        return set(), set()
+    for loop in _GROUP_BUILDER.finditer(data):
+        if re.search(_GROUP_OPTION.format(key=loop.group(1).decode("ascii")).encode(), data):
+            break
+    else:
+        return set(), set()
+    off: set[bytes] = set()
+    other: set[bytes] = set()
+    for name, value in _GROUP_ATTRIBUTE.findall(data):
+        (off if value == b"False" else other).add(name)
+    return off - other, other
 
 
 _BLOCK_LINES = 60
