@@ -74,7 +74,47 @@ def test_a_module_imported_from_its_folder_gives_away_only_the_attributes_its_im
     project = {"README.md": "Train with `python train.py`.\n", "train.py": reading}
     found = {(f.span.line, f.severity) for f in analyze(LOSSES, path="utils/losses.py", files=project)}
     assert found == {(6, Severity.ERROR), (12, Severity.NOTE), (17, Severity.NOTE), (21, Severity.NOTE)}
+    # a comment that spells the module's name reads none of it
+    commented = reading.replace("\nloss =", "\n# the losses, weighted\nloss =")
+    found = {(f.span.line, f.severity) for f in analyze(LOSSES, path="utils/losses.py", files={**project, "train.py": commented})}
+    assert found == {(6, Severity.ERROR), (12, Severity.NOTE), (17, Severity.NOTE), (21, Severity.NOTE)}
     # the module handed on, or bound under another name: any of its names may be used
-    for importer in (reading + "register(losses)\n", reading.replace("import losses", "import losses as losses")):
+    for importer in (
+        reading + "register(losses)\n",
+        reading + 'print("#", losses)\n',
+        reading.replace("import losses", "import losses as losses"),
+    ):
         found = {(f.span.line, f.severity) for f in analyze(LOSSES, path="utils/losses.py", files={**project, "train.py": importer})}
         assert found == {(6, Severity.ERROR), (12, Severity.ERROR), (17, Severity.ERROR), (21, Severity.ERROR)}, importer
+
+
+POINTS = '''import torch
+
+
+class PointModel:
+    def __init__(self, n):
+        self.xyz = torch.zeros(n, 3)
+
+    def setup(self, n):
+        self.xyz = self.prune(torch.zeros(n, 3).cuda())
+
+    def prune(self, x):
+        return x.cuda()
+
+    def old_constraint(self):
+        # kept from an earlier loss: self.xyz.cuda()
+        return torch.zeros(1, device="cuda")
+'''
+
+
+def test_a_method_nothing_spells_outside_its_own_body_runs_on_no_target():
+    caller = "from scene.points import PointModel\n\nmodel = PointModel(8)\nmodel.setup(8)\n"
+    project = {"README.md": "Train with `python train.py`.\n", "scene/__init__.py": "", "train.py": caller}
+    found = {(f.span.line, f.severity) for f in analyze(POINTS, path="scene/points.py", files=project)}
+    assert found == {(9, Severity.ERROR), (12, Severity.ERROR), (16, Severity.NOTE)}
+    # spelled by another file (a call through an object, a string), or the class has a base: kept
+    for spelled in (caller + "model.old_constraint()\n", caller + 'getattr(model, "old_constraint")\n'):
+        found = {(f.span.line, f.severity) for f in analyze(POINTS, path="scene/points.py", files={**project, "train.py": spelled})}
+        assert (16, Severity.ERROR) in found, spelled
+    based = POINTS.replace("class PointModel:", "class PointModel(torch.nn.Module):")
+    assert (16, Severity.ERROR) in {(f.span.line, f.severity) for f in analyze(based, path="scene/points.py", files=project)}

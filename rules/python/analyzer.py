@@ -29,7 +29,7 @@ from cudaudit.rules.python.regions import ALL_TARGETS
 from cudaudit.rules.python.rewrites import FixContext, build_fix
 from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.unread_devices import unread_bindings
-from cudaudit.rules.python.unused import never_called
+from cudaudit.rules.python.unused import never_called, uncalled_methods
 from cudaudit.rules.python.walker import Hit, PythonWalker, may_report
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines, parse_python
@@ -93,7 +93,7 @@ def _walked(
         calls=survey.of(ast.Call),
     )
     walker.visit(tree)
-    walker.hits = _quiet_unread(_quiet_unused(walker, tree, text, script, elsewhere, _imported_names(facts)), tree, facts)
+    walker.hits = _quiet_unread(_quiet_unused(walker, tree, text, script, elsewhere, _imported_names(facts), facts.taken_names), tree, facts)
     lines = fixes.lines
     built: dict[int, Finding] = {}
     specific = {id(hit.node) for hit in walker.hits if hit.specific}
@@ -181,7 +181,8 @@ def _imported_names(facts: FileFacts) -> frozenset[str] | None:
 
 
 def _quiet_unused(
-    walker: PythonWalker, tree: ast.Module, text: str, script: bool, elsewhere: Elsewhere, imported: frozenset[str] | None
+    walker: PythonWalker, tree: ast.Module, text: str, script: bool, elsewhere: Elsewhere, imported: frozenset[str] | None,
+    taken: tuple[str, ...] | None = None,
 ) -> list[Hit]:
     """The walk's hits, those in the body of a top-level function nothing names quiet on every
     target: it runs on none (`unused.py`); so are those of a decorator that only wraps it
@@ -206,6 +207,8 @@ def _quiet_unused(
     by_name = reach.calls_by_name_only if reach is not None else (lambda decorator: False)
     dead = never_called(tree, text, holding, script, elsewhere, by_name, imported, walker.in_tests) if holding else frozenset()
     dead = dead | {method for method, owner in methods.items() if owner in dead}
+    if taken is not None and any(hit.scope and hit.scope[0] in methods for hit in hits):
+        dead |= uncalled_methods(tree, text, taken)  # `taken_names`: the methods another file spells
     idle = idle_imports(bindings, read_by, dead)
     if not dead and not idle:
         return hits

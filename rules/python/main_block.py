@@ -124,6 +124,17 @@ def _attributes_read(data: bytes, statements: Statements, statement: bytes, modu
     return _names_read_through(data, statements, module)
 
 
+def _outside_comments(word: re.Pattern[bytes], data: bytes) -> list[re.Match[bytes]]:
+    """The matches of `word` in `data` that no comment holds: a `#` before them on their line, with no
+    quote before it (a `#` in a string starts no comment)."""
+    found = []
+    for match in word.finditer(data):
+        before = data[data.rfind(b"\n", 0, match.start()) + 1 : match.start()]
+        if b"#" not in before or b"'" in before or b'"' in before:
+            found.append(match)
+    return found
+
+
 def _submodule_attributes_read(data: bytes, statements: Statements, statement: bytes, bound: list[str]) -> tuple[str, ...]:
     """The names `from render import util` takes from the module `util` where each other mention of
     `util` in the importer reads an attribute of it (`util.dot(...)`); empty where the statement binds
@@ -136,10 +147,10 @@ def _submodule_attributes_read(data: bytes, statements: Statements, statement: b
 
 def _names_read_through(data: bytes, statements: Statements, module: str) -> tuple[str, ...]:
     """The attributes the importer reads of the name `module` binds, where every mention of it outside
-    the import statements reads one; empty otherwise."""
+    the import statements and the comments (`# compute the regularizer`) reads one; empty otherwise."""
     word = re.compile(rb"(?<![\w.])" + re.escape(module.encode()) + rb"(?!\w)(\.\w+)?")
-    mentions = list(word.finditer(data))
-    in_imports = sum(len(word.findall(text)) for _, text in statements)
+    mentions = _outside_comments(word, data)
+    in_imports = sum(len(_outside_comments(word, text)) for _, text in statements)
     read = [match.group(1)[1:].decode("ascii", "replace") for match in mentions if match.group(1)]
     if len(mentions) - in_imports != len(read) or not read:
         return ()

@@ -20,7 +20,10 @@ what is found in it is no lock-in. Only a name nothing could reach is read so:
 - a public function or class of a module no install makes an API (outside every package, or in a
   package with no build declaration at or above it) that the project's modules import only by name,
   where none of them takes it and no other file spells it (`FileFacts.taken_names`: `from utils.loss
-  import ComputeLoss` leaves `APLoss` behind): the methods of such a class run nowhere either.
+  import ComputeLoss` leaves `APLoss` behind): the methods of such a class run nowhere either;
+- in such a module, a method of a class with no base class that no other file spells
+  (`taken_names.candidate_methods`) and its own module spells nowhere outside its own body: a
+  helper left behind on a model class (`uncalled_methods`).
 
 A public function of a package is its API, whose callers are outside the tree: it keeps its
 verdicts. So does every function under a decorator that may register or call it, and every function of a module that reaches its own names at run time
@@ -38,6 +41,8 @@ import ast
 import bisect
 import re
 from collections.abc import Callable, Collection, Mapping
+
+from cudaudit.rules.python.taken_names import candidate_methods
 
 _RUNS_BY_NAME = re.compile(r"\b(?:globals|locals)\(|\bvars\(\s*\)|\bFire\(\s*\)|\bsys\.modules\[\s*__name__\s*\]|^def[ \t]+__getattr__\b", re.M)
 """Ways a module reaches its own functions without spelling their names: `globals()[name]()`, `vars()`
@@ -135,4 +140,26 @@ def never_called(
             if id(function) not in dead and owners[name] - {id(function)} <= dead:
                 dead.add(id(function))
                 grown = True
+    return frozenset(dead)
+
+
+def uncalled_methods(module: ast.Module, text: str, taken: Collection[str]) -> frozenset[int]:
+    """The ids of the `taken_names.candidate_methods` of `module` (whose source is `text`) that the
+    project does not take (`taken`: `FileFacts.taken_names`, with `Class.method` for each one another
+    file spells) and that the module spells nowhere outside the method's own lines and its comments."""
+    if runs_by_name(text):
+        return frozenset()
+    lines = text.splitlines()
+    dead: set[int] = set()
+    for cls, methods in candidate_methods(module):
+        for method in methods:
+            if f"{cls.name}.{method.name}" in taken:
+                continue
+            word = re.compile(r"\b" + re.escape(method.name) + r"\b")
+            outside = (
+                line for number, line in enumerate(lines, 1)
+                if not method.lineno <= number <= (method.end_lineno or method.lineno)
+            )
+            if not any(word.search(line.split("#", 1)[0] if "'" not in line and '"' not in line else line) for line in outside):
+                dead.add(id(method))
     return frozenset(dead)
