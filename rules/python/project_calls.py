@@ -98,8 +98,10 @@ _WORD = re.compile(rb"\w+")
 _FROM_IMPORT = re.compile(rb"from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)")
 """A `from ... import` statement; it starts with its literal word, which a search finds fast (a
 match inside a longer word or a string only offers names, which must still be called)."""
-_PLAIN_IMPORT = re.compile(rb"^[ \t]*import[ \t]+([\w. \t,]+?)[ \t]*(?:#[^\n]*)?$", re.M)
-"""An `import a.b as c, d` statement on one line of its own."""
+_IMPORT_LINE = re.compile(rb"^[ \t]*+import[ \t]++([^\n#;]*+)", re.M)
+"""An `import a.b as c, d` statement on one line of its own (what follows the word is checked by
+`_IMPORTED`: a single class of characters after it could backtrack over a long run of blanks)."""
+_IMPORTED = re.compile(r"[\w. \t,]+")
 MODULE_OBJECT = -1
 """The level `from_imports` gives an `import` statement's module (`import a.b as c` is
 `(MODULE_OBJECT, "a.b", "c")`, `import a.b` is `(MODULE_OBJECT, "a.b", "a.b")`): what binds a name
@@ -199,8 +201,11 @@ def from_imports(data: bytes) -> tuple[tuple[int, str, str], ...]:
         (len(match.group(1)), match.group(2).decode("ascii", "replace"), match.group(3).decode("ascii", "replace"))
         for match in _FROM_IMPORT.finditer(data)
     ]
-    for match in _PLAIN_IMPORT.finditer(data):
-        for item in match.group(1).decode("ascii", "replace").split(","):
+    for match in _IMPORT_LINE.finditer(data):
+        listed = match.group(1).decode("ascii", "replace").rstrip()
+        if not _IMPORTED.fullmatch(listed):
+            continue
+        for item in listed.split(","):
             module, _, alias = (part.strip() for part in item.partition(" as "))
             if module:
                 found.append((MODULE_OBJECT, module, alias or module))
