@@ -74,6 +74,7 @@ from __future__ import annotations
 import importlib
 import posixpath
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -132,6 +133,8 @@ _READERS = {
     "releases": "cudaudit.resolvers.allowed_releases:declared_ranges",
     "import_paths": "cudaudit.rules.python.import_paths:other_target_modules",
     "flags": "cudaudit.rules.python.project_flags:read_device_flags",
+    "is_keyed": "cudaudit.rules.python.keyed_flags:is_keyed",
+    "store_pattern": "cudaudit.rules.python.keyed_flags:store_pattern",
     "conftest": "cudaudit.rules.python.reach:conftest_fixtures",
     "faking_fixtures": "cudaudit.rules.python.reach:faking_fixtures",
     "skipping_hooks": "cudaudit.rules.python.test_selection:skipping_hooks",
@@ -590,6 +593,9 @@ def _read_index(
                 for source, evidence in build.cuda_only}
     counterparts = _counterparts(files, found.include_paths)
     import_lines: dict[str, bytes] = {}  # each module's import lines, read once for the two readers that read them
+    keyed = [flag for flag in found.flags if _reader("is_keyed")(flag[1])]
+    if keyed:
+        found.flags = [flag for flag in found.flags if not _reader("is_keyed")(flag[1])]
     other_paths = _other_paths(python, cached, _cuda_flags(found.flags))
     importers = _importers_of_unbuilt(python, found.unbuilt)
     routes, route_gates = (
@@ -645,7 +651,7 @@ def _read_index(
         route_gates=route_gates,
         unbuilt_extensions=importers,
         unbuilt_called=_unbuilt_called(python, importers),
-        device_flags=_by_import_name(found.flags, named),
+        device_flags=_by_import_name(found.flags, named) + (_keyed_flags(keyed, python) if keyed else ()),
         skip_markers=_by_import_name(found.markers, named, outer=True),
         package_flags=_package_flags(found.package_flags, named),
         modules=modules,
@@ -2082,6 +2088,29 @@ def _stood_in_for(path: str, rocm_sources: tuple[str, ...]) -> bool:
 
 def _under(path: str, folders: tuple[str, ...]) -> bool:
     return any(path == folder or path.startswith(folder.rstrip("/") + "/") for folder in folders)
+
+
+def _keyed_flags(
+    found: list[tuple[str, str, tuple[tuple[str, str | None], ...]]], python: dict[str, Reader]
+) -> tuple[tuple[str, tuple[tuple[str, str | None], ...]], ...]:
+    """The keys that hold one test wherever the project stores them (`keyed_flags.py`): every store
+    of the key a module's bytes show is one the reader found holding that test (a module it did not
+    parse, or a store it did not count, leaves the key out)."""
+    stores: dict[str, Counter[str]] = {}
+    meanings: dict[str, set[tuple[tuple[str, str | None], ...]]] = {}
+    for path, key, meaning in found:
+        stores.setdefault(key, Counter())[path] += 1
+        meanings.setdefault(key, set()).add(meaning)
+    kept = {key for key, held in meanings.items() if len(held) == 1}
+    pattern = _reader("store_pattern")
+    for path, read in python.items() if kept else ():
+        try:
+            data = read()
+        except Exception:  # noqa: BLE001 - an unreadable module stores nothing the scan can see
+            continue
+        for key in [key for key in kept if len(re.findall(pattern(key), data)) != stores[key][path]]:
+            kept.discard(key)
+    return tuple(sorted((key, next(iter(meanings[key]))) for key in kept))
 
 
 def _cuda_flags(flags: list[tuple[str, str, tuple[tuple[str, str | None], ...]]]) -> tuple[str, ...]:

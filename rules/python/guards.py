@@ -46,7 +46,11 @@ IS_HIP`): a project names its device-selection flags for what they select. A fla
 nothing (`SUPPORTS_FLEX = torch.cuda.is_available() and capability >= (8, 0)`, `BUILD_FOR_AMD =
 bool(torch.version.hip)`) probes what its value probes: in its own module through the value it is
 assigned once at module level, elsewhere through the project index, which reads those values in
-every module of the scan (`project_flags.py`) and hands them to the modules that import them.
+every module of the scan (`project_flags.py`) and hands them to the modules that import them. A
+key the project records such a test under (`config['distributed'] = torch.cuda.device_count() > 1`,
+`flags.multi_gpu = "WORLD_SIZE" in os.environ and ...`) probes what every store of it holds, in any
+module and whatever its words say (`keyed_flags.py`, `keyed_flag`): a flag that records
+availability is a guard, and a name with `gpu` in it that records a launch is a launch's test.
 """
 
 from __future__ import annotations
@@ -68,7 +72,7 @@ from cudaudit.rules.python.names import (
     is_off_by_default_read,
     picks_another,
 )
-from cudaudit.rules.python.nodes import child_fields, handler_catches, subtree
+from cudaudit.rules.python.nodes import child_fields, handler_catches, keyed_name, subtree
 from cudaudit.rules.python.platform_paths import assigned_strings
 from cudaudit.siblings import DEVICE_WORDS
 
@@ -414,9 +418,23 @@ def flag_meaning(node: ast.AST, names: ImportTable) -> FlagMeaning | None:
     (`xformers_enabled()`, `flag_functions.py`); None for anything else."""
     if isinstance(node, ast.Call):
         node = node.func
+    keyed = keyed_flag(node, names)
+    if keyed is not None:
+        return keyed
     if isinstance(node, (ast.Name, ast.Attribute)) and identifier_probes(node.id if isinstance(node, ast.Name) else node.attr):
         return None  # a name chosen for what it selects (`IS_HIP`, `has_triton`) says so itself
     return _value_flag(node, names)
+
+
+def keyed_flag(node: ast.AST, names: ImportTable) -> FlagMeaning | None:
+    """What the test every store of the project gave a key holds (`config['distributed']` after
+    `config['distributed'] = torch.cuda.device_count() > 1`, `flags.multi_gpu`; `keyed_flags.py`),
+    whatever the key's words say; None for a key that holds no such test."""
+    if not names.flags or not isinstance(node, (ast.Subscript, ast.Attribute)):
+        return None
+    key = keyed_name(node)
+    found: FlagMeaning | None = names.flags.get(key) if key is not None else None
+    return found
 
 
 def _value_flag(node: ast.AST, names: ImportTable) -> FlagMeaning | None:
@@ -969,6 +987,9 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
         if len(node.ops) == 1 and _counts_processes(node.left) and _single_process(node) is not None:
             probes.add(Probe.MULTI_PROCESS)  # `world_size > 1`
         return probes
+    keyed = keyed_flag(node, names)
+    if keyed is not None:
+        return {probe for probe, _ in keyed}  # `config['distributed']` holds what was stored there
     if isinstance(node, ast.Subscript):  # `os.environ["SLURM_NNODES"]`
         return {Probe.MULTI_PROCESS} if _names_scheduler_variable(node.slice) else set()
     if isinstance(node, ast.Call):
@@ -1035,7 +1056,12 @@ def _test_part(node: ast.AST) -> bool:
     if not isinstance(func, ast.Name):
         return False  # a method of a call's result: `pipe(...).images`
     arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
-    return all(isinstance(argument, (ast.Constant, ast.Name, ast.Attribute, ast.Tuple)) for argument in arguments)
+    return all(isinstance(argument, (ast.Constant, ast.Name, ast.Attribute, ast.Tuple)) or _lookup(argument) for argument in arguments)
+
+
+def _lookup(node: ast.expr) -> bool:
+    """`os.environ["WORLD_SIZE"]`, `config["world_size"]`: an entry of a mapping under a written key."""
+    return isinstance(node, ast.Subscript) and isinstance(node.value, (ast.Name, ast.Attribute)) and isinstance(node.slice, ast.Constant)
 
 
 def _names_scheduler_variable(node: ast.AST) -> bool:

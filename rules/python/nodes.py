@@ -121,6 +121,17 @@ def substituted(node: ast.expr, values: dict[str, ast.expr], forgotten: frozense
     return replaced(copy.deepcopy(node))
 
 
+def keyed_name(node: ast.AST) -> str | None:
+    """`['distributed']` for `config['distributed']`, `.multi_gpu` for `flags.multi_gpu`: the key a
+    test reads, whatever object holds it, as the project's flags table keeps it (`keyed_flags.py`; no
+    qualified name starts so). None for anything else."""
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+        return f"[{node.slice.value!r}]"
+    if isinstance(node, ast.Attribute):
+        return f".{node.attr}"
+    return None
+
+
 _BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
