@@ -1,6 +1,6 @@
 """A test of a key (a dictionary entry, an attribute) that the project stores a device test in is the
 test of that value, whatever the key's words say (`rules/python/keyed_flags.py`, through the
-project index and `guards.keyed_flag`)."""
+project index and `guards.keyed_flag`); a name counted with in arithmetic is no device test."""
 
 from __future__ import annotations
 
@@ -106,6 +106,16 @@ def test_a_gpu_word_that_holds_a_launch_test_is_another_path(cli, tmp_path):
     write(tmp_path / "fit.py", FLAGS)
     report = scan_json(cli, ".", "--no-cache", "--show-portable", cwd=tmp_path)
     assert [(f["line"], f["severity"]) for f in report["findings"]] == [(9, "warning")]
+
+
+def test_a_per_gpu_batch_size_in_an_assertion_opens_no_region(cli, tmp_path):
+    write(tmp_path / "loop.py", (
+        "import torch\n\n\ndef loop(batch_size=64, batch_gpu=8):\n    rounds = batch_size // batch_gpu\n"
+        "    assert batch_size == batch_gpu * rounds\n    torch.cuda.reset_peak_memory_stats()\n\n\n"
+        "if __name__ == '__main__':\n    loop()\n"
+    ))
+    report = scan_json(cli, "loop.py", "--no-cache", cwd=tmp_path)
+    assert [(f["line"], f["severity"]) for f in report["findings"]] == [(7, "error")]
 
 
 @pytest.mark.parametrize(("source", "expected"), [

@@ -194,7 +194,7 @@ def probes_in(node: ast.AST, names: ImportTable) -> frozenset[Probe]:
     for field in child_fields(node.__class__):
         value = getattr(node, field, None)
         for child in value if isinstance(value, list) else (value,):
-            if isinstance(child, ast.AST) and not isinstance(child, _PROBELESS):
+            if isinstance(child, ast.AST) and not isinstance(child, _PROBELESS) and not _counted_operand(node, child, names):
                 found.update(probes_in(child, names))
     if Probe.MULTI_PROCESS in found and _no_launch_test(node, names):
         found.discard(Probe.MULTI_PROCESS)
@@ -203,6 +203,12 @@ def probes_in(node: ast.AST, names: ImportTable) -> frozenset[Probe]:
     answer = frozenset(found) if found else _NO_PROBES
     names.probes[id(node)] = (node, answer)
     return answer
+
+
+def _counted_operand(node: ast.AST, child: ast.AST, names: ImportTable) -> bool:
+    """Whether `child` is a name of the project counted with in arithmetic (`batch_gpu` in `batch_gpu *
+    rounds`, a per-GPU batch size): a number, whatever its words say, and no test of the device."""
+    return isinstance(node, ast.BinOp) and isinstance(child, (ast.Name, ast.Attribute)) and names.resolve(child) is None
 
 
 _PROBELESS = (ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop, ast.Constant)
