@@ -1573,7 +1573,7 @@ def _switched(
     turn on, which switch nothing there."""
     readings = {
         path: kept for path, calls in found.switched.items()
-        if (kept := tuple(call for call in calls if not _switch_names(call) & documented_on.get(path, frozenset())))
+        if (kept := _not_documented_on(calls, documented_on.get(path, frozenset())))
     }
     for path, tested in settings.items():
         own = switches.get(path, frozenset())
@@ -1593,6 +1593,17 @@ def _switched(
         lambda data: catalog.may_match(FileKind.PYTHON.value, data),
         import_lines,
     )
+
+
+def _not_documented_on(calls: tuple[Any, ...], turned_on: frozenset[str]) -> tuple[Any, ...]:
+    """The switched calls of a script whose names no documented command reaches: a name called under
+    a switch a documented command turns on (`if opt.gui: NeRFGUI(...)` run with `--gui`) is on the
+    normal path there, whatever other switches the script calls it under (`if opt.test: ... if
+    opt.gui: NeRFGUI(...)`, with `--test` never passed)."""
+    if not turned_on:
+        return calls
+    reached = {call[0] for call in calls if _switch_names(call) & turned_on}
+    return tuple(call for call in calls if call[0] not in reached)
 
 
 def _with_registered(

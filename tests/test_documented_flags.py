@@ -144,3 +144,40 @@ def test_a_store_true_option_the_documented_command_passes_is_the_normal_path(cl
 
 def test_a_store_true_option_no_documented_command_passes_is_another_path(cli, tmp_path):
     assert _viewer_severity(cli, tmp_path, "```bash\npython show.py\n```\n") == "warning"
+
+
+REPLAYED = '''
+import argparse
+
+import torch
+
+from app.viewer import Viewer
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--replay", action="store_true", help="replay a recording")
+    parser.add_argument("--viewer", action="store_true", help="open the viewer")
+    opt = parser.parse_args()
+    model = torch.nn.Linear(4, 4)
+    if opt.replay:
+        if opt.viewer:
+            Viewer(model).render()
+    else:
+        if opt.viewer:
+            Viewer(model).render()
+    print(model)
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def test_a_call_under_a_documented_option_is_the_normal_path_whatever_other_switches_call_it(cli, tmp_path):
+    write(tmp_path / "app" / "__init__.py", "")
+    write(tmp_path / "app" / "viewer.py", VIEWER)
+    write(tmp_path / "show.py", REPLAYED)
+    write(tmp_path / "README.md", "```bash\npython show.py --viewer\n```\n")
+    report = scan_json(cli, ".", "--no-cache", cwd=tmp_path)
+    assert next(f["severity"] for f in report["findings"] if f["path"] == "app/viewer.py") == "error"

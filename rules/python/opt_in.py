@@ -162,8 +162,10 @@ def _switched_calls(
     methods: dict[str, tuple[int, str, str, int]] = {}  # `self.buffer.prepare(...)`: a method, by its name
     spans: list[tuple[int, int]] = []
     blocks: dict[str, set[tuple[int, str, str, int]]] = {}
-    """Every switched block that calls a name: a module may import and call it under two tests of
-    the same switch, and each import must be found inside one (`imported_only_within`)."""
+    """Every switched block that calls a name or a method: a module may import and call it under two
+    tests of the same switch, and each import must be found inside one (`imported_only_within`); a
+    block under a switch a documented command turns on makes the name the normal path's
+    (`project_index._not_documented_on`)."""
     for named, _, first, end in _named_blocks(data, lines, words):
         text = b"\n".join(lines[first:end])
         if not any(called.group(1) in known or len(starred) == 1 for called in _CALLED_NAME.finditer(text)) and not _CALLED_METHOD.search(text):
@@ -183,6 +185,7 @@ def _switched_calls(
                 blocks.setdefault(inner.func.id, set()).add((first + 1, quoted, switch, end))
             elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and not inner.func.attr.startswith("__"):
                 methods.setdefault(inner.func.attr, (first + 1, quoted, switch, end))
+                blocks.setdefault(inner.func.attr, set()).add((first + 1, quoted, switch, end))
                 if isinstance(inner.func.value, ast.Name):  # `Sampler.from_pretrained(...)` builds a `Sampler`
                     switched.setdefault(inner.func.value.id, (first + 1, quoted, switch, end))
                     blocks.setdefault(inner.func.value.id, set()).add((first + 1, quoted, switch, end))
