@@ -117,3 +117,17 @@ def test_kept_off_follows_names_handed_on_and_refuses_any_other_value():
     assert kept_off(candidates, code, {"config.yaml": lambda: b"use_engine: true\n"}) == {}
     tests = {**code, "tests/test_chat.py": lambda: b"Chat().load('m.pt', use_engine=True)\n"}
     assert kept_off(candidates, tests, {}) == kept  # the test suite turns on what it tests
+
+
+@pytest.mark.parametrize(("call", "kept"), [
+    (b"Chat().load('m.pt', True)\n", False),  # turned on by position
+    (b"Chat().load('m.pt', engine_flag)\n", False),  # handed a name nothing keeps off
+    (b"Chat().load('m.pt', *options)\n", True),  # a starred argument: not read (`text.decode(*ARGS)`)
+    (b"Chat().load('m.pt', False)\n", True),
+    (b"Chat().load('m.pt')\nreload(a, True)\n", True),  # another function's call
+    (b"Model('m.pt', True)\n", False),  # `__init__` is called by its class's name
+])
+def test_kept_off_reads_a_keyword_passed_by_position(call, kept):
+    candidates = {"chat.py": (("use_engine", "use_engine"),), "model.py": (("is_engine", "use_engine"),)}
+    code = {"chat.py": lambda: CHAT.encode(), "model.py": lambda: MODEL.encode(), "run.py": lambda: call}
+    assert bool(kept_off(candidates, code, {})) is kept

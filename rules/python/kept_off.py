@@ -15,7 +15,10 @@ an `if` header of the module names, and the attributes of `self` it stores such 
 the test suite, notebooks included, gives False, None or another name kept so (`use_engine=use_engine`,
 `self.is_engine = use_engine`), and no document or configuration gives it a value or quotes it (a
 `"use_engine": True` in a table of keywords, `use_engine: true` in a YAML file); a keyword given
-anything else anywhere keeps its verdicts. A call that passes it by position is not seen.
+anything else anywhere keeps its verdicts. A call that passes it by position (`chat.load('m.pt', True)`)
+gives it that value: the callers of each function (by its name, a class's for `__init__`) are read
+against the parameter's place in the signature (`_positional_slots`), and any value there but False,
+None or a name so kept turns it on.
 """
 
 from __future__ import annotations
@@ -117,7 +120,20 @@ def kept_off(
     given: dict[str, set[str]] = {}
     refused: set[str] = set()
     readers: dict[str, set[str]] = {}
+    held = {held.encode() for pairs in found.values() for _, held in pairs}
+    slots: dict[bytes, set[tuple[bytes, int]]] = {}
+    for path in found:
+        for callee, parameter, index in _positional_slots(read_or_empty(code[path]) if path in code else b"", held):
+            slots.setdefault(callee, set()).add((parameter, index))
     for path, data in outside_tests(code):
+        calls = slots if path.endswith(".py") else {}  # a notebook's JSON quotes its lines: not read by position
+        for parameter, written in (pair for callee, places in calls.items() for pair in _positional_values(data, callee, places)):
+            if written not in (b"False", b"None"):
+                name = parameter.decode("ascii")
+                if _NAME.fullmatch(written):
+                    given.setdefault(name, set()).add(written.decode("ascii"))
+                else:
+                    refused.add(name)
         present = [word for word in sorted(words.found(data)) if word.decode("ascii") not in refused]
         tested = _tested_attributes(data) if stored.intersection(word.decode("ascii") for word in present) else set()
         for word in present:
@@ -185,3 +201,109 @@ def _valued(data: bytes, word: bytes) -> bool:
             return True
         start = data.find(word, end)
     return False
+
+
+_NAME = re.compile(rb"[A-Za-z_]\w*")
+_DEF = re.compile(rb"(?m)^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(")
+_CLASS = re.compile(rb"(?m)^([ \t]*)class[ \t]+(\w+)")
+_KEYWORD_ARGUMENT = re.compile(rb"[ \t\r\n]*[A-Za-z_]\w*[ \t\r\n]*=(?!=)")
+_NAME_BYTES = _WORD_BYTES - {b".", b"-"}
+"""What a name is written with: a call's name starts after none of them (`chat.load(`, not `reload(`)."""
+_COMMENT = re.compile(rb"#[^\n]*")
+_LONGEST_CALL = 4000
+"""How far a call's arguments are read (bytes): a parenthesis not closed by then is no call read here."""
+
+
+def _positional_slots(data: bytes, parameters: set[bytes]) -> Iterator[tuple[bytes, bytes, int]]:
+    """(the name a call of the function is written with, the parameter, its index among the positional
+    arguments such a call writes) for each of `parameters` that a signature of module `data` takes by
+    position: `self` and `cls` are not written by a call through an object, `__init__` is called by its
+    class's name, and nothing after `*` or `*args` is positional."""
+    for match in _DEF.finditer(data):
+        items = _arguments(data, match.end() - 1)
+        if items is None:
+            continue
+        callee = match.group(2)
+        if callee == b"__init__":
+            callee = _enclosing_class(data, match.start(), len(match.group(1)))
+            if callee is None:
+                continue
+        index = 0
+        for position, item in enumerate(items):
+            name = _NAME.match(item.strip())
+            if item.strip().startswith(b"*"):
+                break  # keyword-only from here on
+            if name is None:
+                continue  # `/`: the positional-only marker
+            if position == 0 and name.group(0) in (b"self", b"cls"):
+                continue
+            if name.group(0) in parameters:
+                yield callee, name.group(0), index
+            index += 1
+
+
+def _enclosing_class(data: bytes, start: int, indent: int) -> bytes | None:
+    """The name of the class a `def` indented by `indent` at `start` is written in, if any."""
+    found = None
+    for match in _CLASS.finditer(data, 0, start):
+        found = match.group(2) if len(match.group(1)) < indent else found
+    return found
+
+
+def _positional_values(data: bytes, callee: bytes, places: set[tuple[bytes, int]]) -> Iterator[tuple[bytes, bytes]]:
+    """(parameter, the value written for it) for each call of `callee` in `data` that writes an argument
+    at a parameter's place (`load('m.pt', True)`). A call with a starred argument is not read: what it
+    passes where is not known, and the name is as often another class's method (`text.decode(*ARGS)`)."""
+    start = data.find(callee + b"(")
+    while start >= 0:
+        before = data[max(0, start - 4) : start]
+        opened = start + len(callee)
+        if data[start - 1 : start] not in _NAME_BYTES and not before.endswith(b"def "):
+            prefix = data[data.rfind(b"\n", 0, start) + 1 : start]
+            quoted = prefix.count(b'"') % 2 or prefix.count(b"'") % 2  # inside a string: `f"Params(n={self.n}, "`
+            items = None if quoted else _arguments(data, opened)
+            positional = [] if items is None else [
+                item.strip() for item in items if not (_KEYWORD_ARGUMENT.match(item) or item.strip().startswith(b"**"))
+            ]
+            if any(item.startswith(b"*") for item in positional):
+                positional = []  # `text.decode(*ARGS)`: a method of the same name as often as a forwarding wrapper
+            for parameter, index in places:
+                if index < len(positional) and positional[index]:
+                    yield parameter, positional[index]
+        start = data.find(callee + b"(", opened)
+
+
+def _arguments(data: bytes, opened: int) -> list[bytes] | None:
+    """The comma-separated items between the parenthesis at `opened` and the one that closes it
+    (brackets and quoted strings kept whole, comments left out); None where it does not close
+    within `_LONGEST_CALL` bytes."""
+    items: list[bytes] = []
+    depth, quote, begin, index = 0, b"", opened + 1, opened + 1
+    while index < min(len(data), opened + _LONGEST_CALL):
+        byte = data[index : index + 1]
+        if quote:
+            if byte == b"\\":
+                index += 1
+            elif byte == quote:
+                quote = b""
+        elif byte == b"\\":
+            index += 1  # a line continued, or a notebook's escaped quote (`\\"` in its JSON)
+        elif byte in (b"'", b'"'):
+            quote = byte
+        elif byte == b"#":
+            newline = data.find(b"\n", index)  # a comment, to the end of its line
+            index = len(data) if newline < 0 else newline
+            continue
+        elif byte in (b"(", b"[", b"{"):
+            depth += 1
+        elif byte in (b")", b"]", b"}"):
+            if depth == 0:
+                last = data[begin:index]
+                found = [*items, last] if last.strip() or items else items
+                return [_COMMENT.sub(b"", item) for item in found]
+            depth -= 1
+        elif byte == b"," and depth == 0:
+            items.append(data[begin:index])
+            begin = index + 1
+        index += 1
+    return None
