@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 
 from cudaudit.filekinds import is_test_path
-from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.catalog import WordSearch, word_automaton
 from cudaudit.rules.python.kept_on import VALUE_GIVEN, spelled
 from cudaudit.rules.python.read_once import outside_tests, read_or_empty
 from cudaudit.rules.python.switch_parameters import in_signature
@@ -58,7 +58,7 @@ def defaulted_off(data: bytes) -> tuple[Named, ...]:
     `self` it stores such a parameter in (`self.is_engine = use_engine`), whoever tests those."""
     if b"False" not in data:
         return ()
-    parameters = set(_false_defaults(data))
+    parameters = {name for name, _ in _false_defaults(data)}
     if not parameters:
         return ()
     found = {(name, name) for name in parameters if _in_header(data, name)}
@@ -68,9 +68,9 @@ def defaulted_off(data: bytes) -> tuple[Named, ...]:
     return tuple(sorted((name.decode("ascii"), held.decode("ascii")) for name, held in found))
 
 
-def _false_defaults(data: bytes) -> Iterator[bytes]:
+def _false_defaults(data: bytes) -> Iterator[tuple[bytes, int]]:
     """The names a signature of module `data` gives a False default (`use_engine=False`,
-    `use_engine: bool = False`), read back from each `False`."""
+    `use_engine: bool = False`), read back from each `False`, each with where it is written."""
     start = data.find(b"False")
     while start >= 0:
         end = start + len(b"False")
@@ -83,7 +83,7 @@ def _false_defaults(data: bytes) -> Iterator[bytes]:
                 before = before[:-1].rstrip(b" \t") if before.endswith(b":") else b""
             name = _TRAILING_NAME.search(before)
             if name is not None and in_signature(data, offset + name.start()):
-                yield name.group(1)
+                yield name.group(1), offset + name.start()
         start = data.find(b"False", end)
 
 
@@ -125,9 +125,10 @@ def kept_off(
     for path in found:
         for callee, parameter, index in _positional_slots(read_or_empty(code[path]) if path in code else b"", held):
             slots.setdefault(callee, set()).add((parameter, index))
+    callees = word_automaton(sorted(callee + b"(" for callee in slots))
     for path, data in outside_tests(code):
-        calls = slots if path.endswith(".py") else {}  # a notebook's JSON quotes its lines: not read by position
-        for parameter, written in (pair for callee, places in calls.items() for pair in _positional_values(data, callee, places)):
+        calls = callees if path.endswith(".py") else None  # a notebook's JSON quotes its lines: not read by position
+        for parameter, written in _positional_values(data, calls, slots) if calls is not None else ():
             if written not in (b"False", b"None"):
                 name = parameter.decode("ascii")
                 if _NAME.fullmatch(written):
@@ -216,12 +217,16 @@ _LONGEST_CALL = 4000
 
 def _positional_slots(data: bytes, parameters: set[bytes]) -> Iterator[tuple[bytes, bytes, int]]:
     """(the name a call of the function is written with, the parameter, its index among the positional
-    arguments such a call writes) for each of `parameters` that a signature of module `data` takes by
-    position: `self` and `cls` are not written by a call through an object, `__init__` is called by its
-    class's name, and nothing after `*` or `*args` is positional."""
-    for match in _DEF.finditer(data):
-        items = _arguments(data, match.end() - 1)
-        if items is None:
+    arguments such a call writes) for each of `parameters` that a signature of module `data` defaults
+    to False and takes by position: `self` and `cls` are not written by a call through an object,
+    `__init__` is called by its class's name, and nothing after `*` or `*args` is positional."""
+    read: set[int] = set()
+    for parameter, position in _false_defaults(data):
+        line = data.rfind(b"\n", 0, data.rfind(b"def ", 0, position)) + 1
+        match = _DEF.match(data, line) if parameter in parameters and line not in read else None
+        items = _arguments(data, match.end() - 1) if match is not None else None
+        read.add(line)
+        if match is None or items is None:
             continue
         callee = match.group(2)
         if callee == b"__init__":
@@ -229,13 +234,13 @@ def _positional_slots(data: bytes, parameters: set[bytes]) -> Iterator[tuple[byt
             if callee is None:
                 continue
         index = 0
-        for position, item in enumerate(items):
+        for place, item in enumerate(items):
             name = _NAME.match(item.strip())
             if item.strip().startswith(b"*"):
                 break  # keyword-only from here on
             if name is None:
                 continue  # `/`: the positional-only marker
-            if position == 0 and name.group(0) in (b"self", b"cls"):
+            if place == 0 and name.group(0) in (b"self", b"cls"):
                 continue
             if name.group(0) in parameters:
                 yield callee, name.group(0), index
@@ -250,27 +255,28 @@ def _enclosing_class(data: bytes, start: int, indent: int) -> bytes | None:
     return found
 
 
-def _positional_values(data: bytes, callee: bytes, places: set[tuple[bytes, int]]) -> Iterator[tuple[bytes, bytes]]:
-    """(parameter, the value written for it) for each call of `callee` in `data` that writes an argument
-    at a parameter's place (`load('m.pt', True)`). A call with a starred argument is not read: what it
-    passes where is not known, and the name is as often another class's method (`text.decode(*ARGS)`)."""
-    start = data.find(callee + b"(")
-    while start >= 0:
-        before = data[max(0, start - 4) : start]
-        opened = start + len(callee)
-        if data[start - 1 : start] not in _NAME_BYTES and not before.endswith(b"def "):
-            prefix = data[data.rfind(b"\n", 0, start) + 1 : start]
-            quoted = prefix.count(b'"') % 2 or prefix.count(b"'") % 2  # inside a string: `f"Params(n={self.n}, "`
-            items = None if quoted else _arguments(data, opened)
-            positional = [] if items is None else [
-                item.strip() for item in items if not (_KEYWORD_ARGUMENT.match(item) or item.strip().startswith(b"**"))
-            ]
-            if any(item.startswith(b"*") for item in positional):
-                positional = []  # `text.decode(*ARGS)`: a method of the same name as often as a forwarding wrapper
-            for parameter, index in places:
-                if index < len(positional) and positional[index]:
-                    yield parameter, positional[index]
-        start = data.find(callee + b"(", opened)
+def _positional_values(
+    data: bytes, callees: WordSearch, slots: Mapping[bytes, set[tuple[bytes, int]]]
+) -> Iterator[tuple[bytes, bytes]]:
+    """(parameter, the value written for it) for each call in `data` of a name of `slots` (`callees`
+    spells each with its parenthesis) that writes an argument at a parameter's place (`load('m.pt',
+    True)`). A call with a starred argument is not read: what it passes where is not known, and the
+    name is as often another class's method (`text.decode(*ARGS)`)."""
+    for index, start, end in callees.matches(data):
+        if data[start - 1 : start] in _NAME_BYTES or data[max(0, start - 4) : start] == b"def ":
+            continue  # `reload(` for `load(`, or the definition itself
+        prefix = data[data.rfind(b"\n", 0, start) + 1 : start]
+        if prefix.count(b'"') % 2 or prefix.count(b"'") % 2:
+            continue  # inside a string: `f"Params(n={self.n}, "`
+        items = _arguments(data, end - 1)
+        positional = [] if items is None else [
+            item.strip() for item in items if not (_KEYWORD_ARGUMENT.match(item) or item.strip().startswith(b"**"))
+        ]
+        if any(item.startswith(b"*") for item in positional):
+            continue  # `text.decode(*ARGS)`: a method of the same name as often as a forwarding wrapper
+        for parameter, place in slots[callees.words[index][:-1]]:
+            if place < len(positional) and positional[place]:
+                yield parameter, positional[place]
 
 
 def _arguments(data: bytes, opened: int) -> list[bytes] | None:
