@@ -131,7 +131,7 @@ def kept_off(
         for parameter, written in _positional_values(data, calls, slots) if calls is not None else ():
             if written not in (b"False", b"None"):
                 name = parameter.decode("ascii")
-                if _NAME.fullmatch(written):
+                if _PLAIN_NAME.fullmatch(written):
                     given.setdefault(name, set()).add(written.decode("ascii"))
                 else:
                     refused.add(name)
@@ -204,7 +204,7 @@ def _valued(data: bytes, word: bytes) -> bool:
     return False
 
 
-_NAME = re.compile(rb"[A-Za-z_]\w*")
+_PLAIN_NAME = re.compile(rb"[A-Za-z_]\w*")
 _DEF = re.compile(rb"(?m)^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(")
 _CLASS = re.compile(rb"(?m)^([ \t]*)class[ \t]+(\w+)")
 _KEYWORD_ARGUMENT = re.compile(rb"[ \t\r\n]*[A-Za-z_]\w*[ \t\r\n]*=(?!=)")
@@ -235,7 +235,7 @@ def _positional_slots(data: bytes, parameters: set[bytes]) -> Iterator[tuple[byt
                 continue
         index = 0
         for place, item in enumerate(items):
-            name = _NAME.match(item.strip())
+            name = _PLAIN_NAME.match(item.strip())
             if item.strip().startswith(b"*"):
                 break  # keyword-only from here on
             if name is None:

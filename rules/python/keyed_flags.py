@@ -34,10 +34,11 @@ from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import keyed_name, own_nodes, statements
 
 KEYED_STORE = re.compile(
-    rb"(?:\]|\.\w+)[ \t]*=(?!=)[^\n]*(?:is_available|device_count|WORLD_SIZE|world_size)"
+    rb"(?:\]|\.\w+)[ \t]*=(?!=)[^\n]{0,300}?(?:is_available|device_count|WORLD_SIZE|world_size)"
 )
 """A store into a subscript or an attribute whose line names an availability probe or the launch's
-size: a module without one keeps no keyed flag, and is not parsed for them."""
+size (within 300 bytes: a linear search on any line): a module without one keeps no keyed flag, and is
+not parsed for them."""
 
 
 def is_keyed(name: str) -> bool:
