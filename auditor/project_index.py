@@ -83,6 +83,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol, TypeVar
 
 from cudaudit.developer_folders import developer_files
+from cudaudit.documented_commands import DocumentedCommands
 from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, PortedName, RocmBuild, SettingValue
 from cudaudit.filekinds import REQUIREMENTS_FOLDERS, TEST_CONFIGURATIONS, FileKind, is_document, is_test_path
 from cudaudit.firstparty import ModuleMap, module_map, namespace_modules
@@ -601,15 +602,16 @@ def _read_index(
     routes, route_gates = (
         _reader("routes")(found.named_sources, other_paths, found.sources) if found.named_sources and found.sources else ({}, {})
     )
+    commands = _documented_commands(files)
     if found.grouped:
-        _read_groups(files, found)
+        _read_groups(found, commands)
     settings_elsewhere, turned = _settings_elsewhere(files, python, found) if found.switched or found.tested else ({}, frozenset())
     switches = _switches_elsewhere(files, python, found)
     settings_elsewhere = {
         path: settings_elsewhere.get(path, frozenset()) | switches.get(path, frozenset())
         for path in {*settings_elsewhere, *switches}
     }
-    documented_on = _documented_on(files, python, found, settings_elsewhere)
+    documented_on = _documented_on(python, found, settings_elsewhere, commands)
     settings_elsewhere = {
         path: kept for path, settings in settings_elsewhere.items()
         if (kept := settings - documented_on.get(path, frozenset()))
@@ -669,7 +671,7 @@ def _read_index(
         ),
         settings_off=settings_elsewhere,
         launched_by_default=_launched_by_default(files, python, found) if found.tested else {},
-        always_launched=_always_launched(files, python, found, imports),
+        always_launched=_always_launched(files, python, found, imports, commands),
         kept_on=_reader("kept_on")(found.defaulted_on, {
             file.display: file.read for file in files if {FileKind.PYTHON, FileKind.NOTEBOOK} & set(file.kinds)
         }) if found.defaulted_on else {},
@@ -1388,13 +1390,12 @@ def _settings_elsewhere(
     return {path: settings - turned for path, settings in tested.items() if settings - turned}, turned
 
 
-def _read_groups(files: list[IndexedFile], found: _Found) -> None:
+def _read_groups(found: _Found, commands: Callable[[], DocumentedCommands]) -> None:
     """A params group's settings (`opt_in._grouped`) are read from whatever object holds the group
     (`if pipe.exact_cov:`): tested there as an argument object's are. One a documented command passes
     (`python train.py --exact_cov`, any script: each parses the group) is on in the use the project
     offers, declared with another default."""
-    documents = {file.display: file.read for file in files if not file.kinds}
-    passed = set().union(*_reader("documented_flags")(documents).values()) if documents else set()
+    passed = set().union(*_reader("documented_flags")(commands()).values())
     on = found.grouped & passed
     found.settings_off -= on
     found.settings_other |= on
@@ -1404,7 +1405,8 @@ def _read_groups(files: list[IndexedFile], found: _Found) -> None:
 
 
 def _documented_on(
-    files: list[IndexedFile], python: dict[str, Reader], found: _Found, settings: Mapping[str, frozenset[str]]
+    python: dict[str, Reader], found: _Found, settings: Mapping[str, frozenset[str]],
+    commands: Callable[[], DocumentedCommands],
 ) -> dict[str, frozenset[str]]:
     """Script -> the settings off by default that it tests and that a flag its documented commands
     pass turns on (`documented_flags`): `if config.THROUGHPUT_MODE:` in `main.py`, which the docs run
@@ -1413,10 +1415,9 @@ def _documented_on(
     tested = {path: set(names) for path, names in settings.items()}
     for path, calls in found.switched.items():
         tested.setdefault(path, set()).update(name for call in calls for name in _switch_names(call))
-    documents = {file.display: file.read for file in files if not file.kinds}
-    if not (tested and documents):
+    if not tested:
         return {}
-    flags = _reader("documented_flags")(documents)
+    flags = _reader("documented_flags")(commands())
     pending = {path: names for path, names in tested.items() if posixpath.basename(path) in flags}
     if not pending:
         return {}
@@ -1455,7 +1456,8 @@ def _launched_by_default(
 
 
 def _always_launched(
-    files: list[IndexedFile], python: dict[str, Reader], found: _Found, imports: TopImports
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found, imports: TopImports,
+    commands: Callable[[], DocumentedCommands],
 ) -> dict[str, Evidence]:
     """`launched_entries.always_launched` for the scripts (modules with a `__main__` block) and console
     scripts of a scan that sees the whole project, where some module tests a launch: the routes every
@@ -1469,18 +1471,38 @@ def _always_launched(
         name: by_name[module] for name, module in _reader("console_scripts")(declarations).items() if module in by_name
     }
     entries = sorted(path for path in found.main_blocks | found.other_main_blocks if not is_test_path(path))
-    documents = {
-        file.display: file.read for file in files
-        if file.display.endswith(_LAUNCH_DOCUMENTS) or FileKind.WORKFLOW in file.kinds
-    }
+    if not (entries or scripts):
+        return {}
 
     def importers() -> dict[str, set[str]]:
         return _reader("top_level_importers")(modules, sorted(python), imports)
 
-    return _reader("always_launched")(entries, scripts, documents, importers)
+    def code(path: str) -> bytes:
+        return _read_or_empty(python[path]) if path in python else b""
+
+    return _reader("always_launched")(entries, scripts, commands(), importers, code)
 
 
-_LAUNCH_DOCUMENTS = (".md", ".rst", ".txt", ".sh", ".bash", ".ipynb")
+def _documented_commands(files: list[IndexedFile]) -> Callable[[], DocumentedCommands]:
+    """The reading of the commands the project's documents, scripts, notebooks and workflows give
+    (`documented_commands`), made once, when a reader first asks; a command line may also start
+    with one of the project's console scripts."""
+    made: list[DocumentedCommands] = []
+
+    def commands() -> DocumentedCommands:
+        if not made:
+            sources = {
+                file.display: file.read for file in files
+                if file.display.endswith(_COMMAND_FILES) or {FileKind.WORKFLOW, FileKind.SHELL} & set(file.kinds)
+            }
+            declarations = [_read_or_empty(file.read) for file in files if posixpath.basename(file.display) in _DECLARATIONS]
+            made.append(DocumentedCommands(sources, _reader("console_scripts")(declarations) if _sees_project(files) else ()))
+        return made[0]
+
+    return commands
+
+
+_COMMAND_FILES = (".md", ".mdx", ".markdown", ".rst", ".txt", ".sh", ".bash", ".ipynb")
 """The files whose lines may run a script: documents, shell scripts and notebooks."""
 
 

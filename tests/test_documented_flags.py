@@ -4,6 +4,7 @@ command does (`rules/python/documented_flags.py`, `opt_in._declared`, through th
 
 from __future__ import annotations
 
+from cudaudit.documented_commands import DocumentedCommands
 from cudaudit.rules.python.documented_flags import documented_flags, flag_settings
 from support import scan_json, write
 
@@ -84,7 +85,7 @@ def test_a_mode_the_tree_turns_on_by_default_keeps_its_verdicts(cli, tmp_path):
 def test_documented_flags_reads_each_script_of_a_command_continued_over_lines():
     readme = b"python -m torch.distributed.launch tools/train.py --cfg a.yaml \\\n  --use-fused --bench\n"
     readme += b"See `python eval.py --help`.\n"
-    assert documented_flags({"README.md": lambda: readme}) == {
+    assert documented_flags(DocumentedCommands({"README.md": lambda: readme})) == {
         "train.py": frozenset({"cfg", "use_fused", "bench"}),
         "eval.py": frozenset({"help"}),
     }

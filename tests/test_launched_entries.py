@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from cudaudit.documented_commands import DocumentedCommands
 from cudaudit.rules.python.launched_entries import always_launched, console_scripts
 from support import scan_json, write
 
@@ -40,6 +41,30 @@ if __name__ == "__main__":
 
 TORCHRUN = "```bash\ntorchrun --nproc_per_node=8 \\\n    trainer/train.py --epochs 3\n```\n"
 PROSE = "`train.py` is the training script; launch it with torchrun.\n"
+SPAWN = '''
+import os
+import subprocess
+import sys
+
+
+def main():
+    count = int(sys.argv[2])
+    for rank in range(count):
+        env = dict(os.environ)
+        env["WORLD_SIZE"] = str(count)
+        env["RANK"] = env["LOCAL_RANK"] = str(rank)
+        subprocess.Popen(sys.argv[3:], env=env)
+
+
+if __name__ == "__main__":
+    main()
+'''
+"""A project's own launcher: one process per rank, each with its rank in its environment."""
+RUN_RANKS = "#!/usr/bin/env bash\nCOUNT=$1\nCOMMAND=${@:2}\npython ./scripts/spawn.py --nproc ${COUNT} ${COMMAND}\n"
+"""A shell script that hands the project's launcher the command its caller gives."""
+EXPERIMENT = "#!/usr/bin/env bash\nset -x\nEXTRA=${@:1}\npython -u trainer/train.py --epochs 3 ${EXTRA}\n"
+"""A configuration script, which runs the entry with its caller's arguments."""
+SLURM = "#!/usr/bin/env bash\nsrun -p $1 --ntasks=$2 --kill-on-bad-exit=1 \\\n    ${@:3}\n"
 
 
 def _severities(cli, root) -> dict[str, set[str]]:
@@ -75,6 +100,15 @@ SINGLE = {"rank": {"warning"}, "backend": {"warning"}, "set_device": {"warning"}
         "setup.py": 'from setuptools import setup\nsetup(entry_points={"console_scripts": ["trainer-fit=trainer.train:main"]})\n',
         "README.md": "```\ntorchrun --nproc-per-node=8 --no-python trainer-fit --epochs 3\n```\n",
     },
+    {  # through the project's own launcher, which a shell script hands the configuration script
+        "scripts/spawn.py": SPAWN, "scripts/run_ranks.sh": RUN_RANKS, "experiments/base.sh": EXPERIMENT,
+        "experiments/small.sh": EXPERIMENT.replace("--epochs 3", "--epochs 1"),
+        "README.md": "```bash\nGPUS=4 ./scripts/run_ranks.sh 4 ./experiments/base.sh --lr 0.1\n```\n",
+    },
+    {  # a Slurm job of several tasks
+        "scripts/slurm.sh": SLURM, "experiments/base.sh": EXPERIMENT,
+        "README.md": "```bash\nbash scripts/slurm.sh gpu 16 experiments/base.sh\n```\n",
+    },
 ])
 def test_a_route_every_documented_command_launches_has_its_launch_as_the_normal_path(cli, tmp_path, files):
     _project(tmp_path, files)
@@ -87,6 +121,16 @@ def test_a_route_every_documented_command_launches_has_its_launch_as_the_normal_
     {"README.md": TORCHRUN, "run_small.sh": "CUDA_VISIBLE_DEVICES=0 python3 trainer/train.py\n"},
     {"README.md": "```\naccelerate launch trainer/train.py\n```\n"},  # one process where there is no GPU
     {"README.md": TORCHRUN, "tools/export.py": "from trainer import dist\n"},  # another route imports the helpers
+    {  # a "launcher" that starts one process and sets no rank
+        "scripts/spawn.py": SPAWN.replace('env["RANK"] = env["LOCAL_RANK"] = str(rank)', "pass"),
+        "scripts/run_ranks.sh": RUN_RANKS, "experiments/base.sh": EXPERIMENT,
+        "README.md": "```bash\n./scripts/run_ranks.sh 4 ./experiments/base.sh\n```\n",
+    },
+    {  # a Slurm job of one task, and a configuration script run on its own
+        "scripts/slurm.sh": SLURM.replace("--ntasks=$2", "--ntasks=1"), "experiments/base.sh": EXPERIMENT,
+        "README.md": "```bash\nbash scripts/slurm.sh gpu 16 experiments/base.sh\n```\n",
+    },
+    {"experiments/base.sh": EXPERIMENT, "README.md": TORCHRUN + "Or: `bash experiments/base.sh --lr 0.1`\n"},
 ])
 def test_a_route_also_run_as_one_process_keeps_the_launch_another_path(cli, tmp_path, files):
     _project(tmp_path, files)
@@ -96,7 +140,8 @@ def test_a_route_also_run_as_one_process_keeps_the_launch_another_path(cli, tmp_
 def _launched(entries: list[str], documents: dict[str, str], importers: dict[str, set[str]] | None = None,
               scripts: dict[str, str] | None = None) -> set[str]:
     readers = {path: (lambda text=text: text.encode()) for path, text in documents.items()}
-    return set(always_launched(entries, scripts or {}, readers, lambda: importers or {}))
+    commands = DocumentedCommands(readers, scripts or {})
+    return set(always_launched(entries, scripts or {}, commands, lambda: importers or {}, lambda path: b""))
 
 
 @pytest.mark.parametrize(("documents", "launched"), [

@@ -7,8 +7,9 @@ config.THROUGHPUT_MODE = True`). The mode is another path for a script whose doc
 never pass `--throughput`, and the normal path of one whose documented command does (`python
 main.py --cfg ... --throughput`): the documents say which use the project offers as its own.
 
-`documented_flags` reads the documents: each command that names a script (`main.py`, `tools/x.py`)
-with the flags after it, a command continued over lines with `\\` read as one line. `flag_settings`
+`documented_flags` reads the documented commands (`documented_commands`): each that runs a script
+(`python main.py`, `torchrun tools/x.py`, or through a shell script the documents run) with the
+flags after it. `flag_settings`
 reads the code: the settings a module sets to True (a constant) right under an `if` header that
 names a flag, in quotes or as an attribute of the arguments (`_check_args("throughput")`,
 `args.throughput`).
@@ -20,11 +21,11 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping
 
+from cudaudit.documented_commands import DocumentedCommands
+from cudaudit.filekinds import is_test_path
 from cudaudit.rules.python.read_once import outside_tests
 
-_CONTINUED = re.compile(rb"\\[ \t]*\r?\n")
-_SCRIPT = re.compile(rb"(?<![\w./-])([\w./-]+\.py)(?![\w.])")
-_FLAG = re.compile(rb"(?<![\w-])--([A-Za-z][\w-]*)")
+_FLAG = re.compile(r"--([A-Za-z][\w-]*)")
 _TURNED_ON = re.compile(
     rb"\n([ \t]*)(?:el)?if[ \t][^\n]*?(?:['\"]-*([\w-]+)['\"]|args\.(\w+))[^\n]*:[ \t]*\r?\n"
     rb"\1[ \t]+(?:\w+\.)+(\w+)[ \t]*=[ \t]*True\b"
@@ -33,20 +34,16 @@ _TURNED_ON = re.compile(
 (searched after a newline put in front)."""
 
 
-def documented_flags(documents: Mapping[str, Callable[[], bytes]]) -> dict[str, frozenset[str]]:
-    """Script file name (`main.py`) -> the flags the documents' commands pass it (`throughput`, with
-    `-` read as `_`), outside the test suite."""
+def documented_flags(commands: DocumentedCommands) -> dict[str, frozenset[str]]:
+    """Script file name (`main.py`) -> the flags the documented `commands` outside the test suite
+    pass it (`throughput`, with `-` read as `_`)."""
     found: dict[str, set[str]] = {}
-    for _, data in outside_tests(documents):
-        if b".py" not in data:
+    for command in commands.reached():
+        if command.script is None or not command.script.endswith(".py") or is_test_path(command.source):
             continue
-        for line in _CONTINUED.sub(b" ", data).split(b"\n"):
-            scripts = list(_SCRIPT.finditer(line))
-            for index, script in enumerate(scripts):
-                end = scripts[index + 1].start() if index + 1 < len(scripts) else len(line)
-                flags = {flag.replace(b"-", b"_").decode("ascii") for flag in _FLAG.findall(line, script.end(), end)}
-                if flags:
-                    found.setdefault(posixpath.basename(script.group(1).decode("utf-8", "replace")), set()).update(flags)
+        flags = {match.group(1).replace("-", "_") for word in command.arguments if (match := _FLAG.match(word))}
+        if flags:
+            found.setdefault(posixpath.basename(command.script), set()).update(flags)
     return {script: frozenset(flags) for script, flags in found.items()}
 
 

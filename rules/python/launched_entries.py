@@ -10,48 +10,43 @@ https://docs.pytorch.org/docs/stable/elastic/run.html) runs the launch's branch 
 route: there, `init_process_group("nccl")` and `torch.cuda.set_device(local_rank)` are the normal
 path, and the single-process branch is the user's own choice.
 
-`always_launched` reads each documented command: a logical line (backslash continuations joined) of
-a document, a shell script, a notebook or a workflow that spells an entry, as a path (`basicsr/train.py`,
-from the project's root or the document's folder, or the tail of one path: `train.py` for every
-`*/train.py`), a module (`-m pkg.train`) or the name of a console script the project declares
-(`pkg-train`), where a Python interpreter or a launcher runs it, or the line starts with it; only the
-lines where an automaton finds such a name are read. A line that names the script in prose runs
-nothing and is not read, and a launch of a name several entries may have launches none of them. An entry is launched where at least one command launches it
-and none runs it as one process; a module that only such entries import (at their top level, to a
-fixed point) is on their route too. Conservative on purpose: any single-process command of an
-entry, anywhere in the project, keeps the distributed reading of the whole route.
+`always_launched` reads the documented commands (`documented_commands`: documents, shell scripts,
+notebooks and workflows, a shell script a command runs followed with the caller's arguments), each
+that runs an entry by its path (`basicsr/train.py`, from the project's root or the folder the
+command runs in, or the tail of one path: `train.py` for every `*/train.py`), a module (`-m
+pkg.train`) or the name of a console script the project declares (`pkg-train`). A launch of a name
+several entries may have launches none of them. The project's own launcher counts as one: a module
+a command runs that sets `RANK` (or `LOCAL_RANK`) and `WORLD_SIZE` in an environment and starts
+processes (a copy of `torch.distributed.launch`) runs the command it is given under it
+(`python tools/launch.py --nproc_per_node 8 ./configs/base.sh`). An entry is launched where at
+least one command launches it and none runs it as one process, but for a command of a shell
+script no command runs that passes on the script's arguments (`python main.py ${PY_ARGS}`): it
+waits for a caller, which may be a launcher. A module that only such entries import (at their top
+level, through import cycles) is on their route too; an entry no command runs (another path)
+holds none back. Conservative on purpose: any single-process command of an entry, anywhere in the
+project, keeps the distributed reading of the whole route.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
+from cudaudit.documented_commands import Command, DocumentedCommands, resolved_path
 from cudaudit.facts import Evidence
-from cudaudit.rules.catalog import word_automaton
-from cudaudit.rules.python.unnamed import read_or_none
-
-Reader = Callable[[], bytes]
-
-_LAUNCHER_WORDS = (b"torchrun", b"torch.distributed.launch", b"torch.distributed.run", b"deepspeed", b"--multi_gpu")
-"""Bytes without which no document launches anything: then no entry is launched."""
-
-_LAUNCHERS = frozenset({"torchrun", "torch.distributed.launch", "torch.distributed.run", "deepspeed"})
-"""Commands (or `-m` modules) that start each process with `RANK`, `LOCAL_RANK` and `WORLD_SIZE` set."""
-
-_INTERPRETER = re.compile(r"python(?:[23](?:\.\d+)?)?")
-"""`python`, `python3`, `python3.10`: a run of the script as one process, unless a launcher precedes it."""
-
-_ENVIRONMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=\S*")
-"""`CUDA_VISIBLE_DEVICES=0`: an assignment before a command."""
-
-_STRIPPED = "`'\"$>!(),;"
-"""Characters around a token that belong to the document, not the command (prompts, quotes, code marks)."""
 
 _CONSOLE_SCRIPT = re.compile(r"""(?<![\w.-])([A-Za-z_][\w.-]*)["']?[ \t]*=[ \t]*(?:["'][ \t]*)?([A-Za-z_][\w.]*)[ \t]*:[ \t]*[A-Za-z_]""")
 """A console script's declaration: `name = pkg.cli:main` (setup.py's `entry_points`, setup.cfg) or
 `name = "pkg.cli:main"` (pyproject's `[project.scripts]`)."""
+
+_STARTS_RANKS = (
+    re.compile(rb"""\[\s*["'](?:RANK|LOCAL_RANK)["']\s*\]\s*=(?!=)"""),
+    re.compile(rb"""\[\s*["']WORLD_SIZE["']\s*\]\s*=(?!=)"""),
+    re.compile(rb"\b(?:subprocess\.)?Popen\(|\bmultiprocessing\b[^\n]*\bProcess\("),
+)
+"""A module that sets `RANK` (or `LOCAL_RANK`) and `WORLD_SIZE` in an environment
+(`current_env["RANK"] = str(rank)`) and starts processes: a copy of `torch.distributed.launch`."""
 
 LAUNCHED = "every documented command of this route starts it under a launcher of several processes ({command})"
 
@@ -71,137 +66,65 @@ def console_scripts(declarations: Iterable[bytes]) -> dict[str, str]:
 def always_launched(
     entries: Iterable[str],
     scripts: Mapping[str, str],
-    documents: Mapping[str, Reader],
+    commands: DocumentedCommands,
     importers: Callable[[], Mapping[str, set[str]]],
+    code: Callable[[str], bytes],
 ) -> dict[str, Evidence]:
     """Display path -> the command that launches it, for each of `entries` (display paths of entry
-    modules) that the commands of `documents` (display path -> bytes) start only under a launcher,
-    and each module that only such modules import (`importers` gives module -> its importers, read
-    only where some entry is launched). `scripts` maps console script names to the display paths of
-    their modules."""
-    known = _Entries(entries, scripts)
-    automaton = word_automaton(known.words())
-    if automaton is None:
-        return {}
-    spelled: list[tuple[str, bytes, list[int]]] = []
-    launches = False
-    for path, read in sorted(documents.items()):
-        data = read_or_none(read)
-        if not data:
-            continue
-        launches = launches or any(word in data for word in _LAUNCHER_WORDS)
-        if path.endswith(".ipynb"):
-            data = data.replace(b"\\n", b"\n")  # a notebook's lines are JSON strings
-        starts = sorted({start for _, start, _ in automaton.matches(data)})
-        if starts:
-            spelled.append((path, data, starts))
-    if not launches:
-        return {}
+    modules) that the documented `commands` start only under a launcher (the project's own
+    included: a module `code` gives the bytes of that starts a process per rank), and each module
+    that only such modules import (`importers` gives module -> its importers, read only where some
+    entry is launched). `scripts` maps console script names to the display paths of their modules."""
+    every = frozenset(entries)
+    known = _Entries(every, scripts)
     launched: dict[str, Evidence] = {}
     plain: set[str] = set()
-    for path, data, starts in spelled:
-        for number, line in _lines_at(data, starts):
-            for found, is_launch in _commands(line, posixpath.dirname(path), known):
-                if not is_launch:
-                    plain.update(found)
-                elif len(found) == 1:  # a launch of a name several entries have launches none of them for sure
-                    launched.setdefault(found[0], Evidence(path, number, LAUNCHED.format(command=_shortened(line))))
+
+    def starts_ranks(command: Command) -> bool:
+        found = known.run_by(command)
+        return len(found) == 1 and _starts_ranks(code(found[0]))
+
+    run: set[str] = set()
+    for command in commands.reached(starts_ranks):
+        found = known.run_by(command)
+        run.update(found)
+        if not found or starts_ranks(command):
+            continue
+        if command.launcher is None:
+            if not command.waiting:  # a script that waits for its caller may be started by a launcher
+                plain.update(found)
+        elif len(found) == 1:  # a launch of a name several entries have launches none of them for sure
+            launched.setdefault(found[0], Evidence(command.source, command.line, LAUNCHED.format(command=_shortened(command.text))))
     kept = {entry: evidence for entry, evidence in launched.items() if entry not in plain}
-    return _with_importers_only(kept, importers()) if kept else {}
+    return _with_importers_only(kept, importers(), every, every - run) if kept else {}
+
+
+def _starts_ranks(data: bytes) -> bool:
+    """Whether a module's bytes set the rank variables of the processes it starts (`_STARTS_RANKS`)."""
+    return all(pattern.search(data) for pattern in _STARTS_RANKS)
 
 
 class _Entries:
-    """The entries a command may spell, by file name, module name and console script name."""
+    """The entries a command may run, by path, module name and console script name."""
 
     def __init__(self, entries: Iterable[str], scripts: Mapping[str, str]) -> None:
         self.scripts = dict(scripts)
-        self._by_file: dict[str, list[str]] = {}
-        for entry in sorted(set(entries) | set(scripts.values())):
-            self._by_file.setdefault(posixpath.basename(entry), []).append(entry)
+        self._by_file: dict[str, set[str]] = {}
+        for entry in {*entries, *scripts.values()}:
+            self._by_file.setdefault(posixpath.basename(entry), set()).add(entry)
 
-    def words(self) -> list[bytes]:
-        """What a line that runs an entry spells: its file name, its module's last two parts
-        (`tools.train` for `-m tools.train`), `-m` and its name, or a console script's name."""
-        found: set[bytes] = {name.encode() for name in self.scripts}
-        for file, entries in self._by_file.items():
-            found.add(file.encode())
-            found.add(b"-m " + file[:-3].encode())
-            for entry in entries:
-                parts = entry[:-3].split("/")
-                if len(parts) > 1:
-                    found.add(".".join(parts[-2:]).encode())
-        return sorted(found)
-
-    def spelled(self, token: str, module: str | None, folder: str) -> list[str]:
-        """The entries `token` may spell, from a document in `folder`: a console script's name, a
-        script's path from the project's root or the document's folder, or the tail of one (every
-        entry whose path ends so, where the tail is no path of its own); the module after `-m` as
-        the path it names."""
-        if token in self.scripts:
-            return [self.scripts[token]]
-        path = module.replace(".", "/") + ".py" if module is not None else token
-        if not path.endswith(".py"):
-            return []
-        path = posixpath.normpath(path)
-        candidates = self._by_file.get(posixpath.basename(path), [])
-        for exact in (path, posixpath.normpath(posixpath.join(folder, path))):
-            if exact in candidates:
-                return [exact]
-        return [entry for entry in candidates if entry.endswith("/" + path)]
-
-
-def _lines_at(data: bytes, starts: list[int]) -> Iterator[tuple[int, str]]:
-    """(first line number, the command) of each logical line (backslash continuations joined) that
-    holds one of the offsets `starts` (in order), once each."""
-    seen: set[int] = set()
-    for offset in starts:
-        first = data.rfind(b"\n", 0, offset) + 1
-        while first > 1 and data[first - 2 : first - 1] == b"\\":  # the line above continues into this one
-            first = data.rfind(b"\n", 0, first - 1) + 1
-        if first in seen:
-            continue
-        seen.add(first)
-        end = data.find(b"\n", offset)
-        while end >= 0 and data[end - 1 : end] == b"\\":
-            end = data.find(b"\n", end + 1)
-        text = data[first : len(data) if end < 0 else end].decode("utf-8", "replace")
-        yield data.count(b"\n", 0, first) + 1, text.replace("\\\r\n", " ").replace("\\\n", " ")
-
-
-def _commands(line: str, folder: str, known: _Entries) -> Iterator[tuple[list[str], bool]]:
-    """(the entries it may be, whether a launcher starts it) for each entry `line` (of a document in
-    `folder`) runs: one a launcher or an interpreter before it runs, or one the line starts with as
-    a command (`./train.py`, a console script). Each inline code span (`` `python train.py` ``) is a
-    command of its own, so a launcher in one span does not start the entry another span runs."""
-    for span in line.split("`"):
-        yield from _span_commands(span, folder, known)
-
-
-def _span_commands(span: str, folder: str, known: _Entries) -> Iterator[tuple[list[str], bool]]:
-    """`_commands` of one command: the words of `span`, without the prose's punctuation around them."""
-    tokens = [token for token in (word.strip(_STRIPPED).rstrip(".:") for word in span.split()) if token]
-    launcher = False
-    runner = False
-    first = True
-    for index, token in enumerate(tokens):
-        if first and _ENVIRONMENT.fullmatch(token):
-            continue
-        module = tokens[index + 1] if token == "-m" and index + 1 < len(tokens) else None
-        if token in _LAUNCHERS or module in _LAUNCHERS or _accelerate_multi_gpu(tokens, index):
-            launcher = True
-        elif _INTERPRETER.fullmatch(posixpath.basename(token)) or token == "accelerate":
-            runner = True  # `accelerate launch` without `--multi_gpu` runs one process where there is no GPU
-        if launcher or runner or (first and (token in known.scripts or token.startswith("./"))):
-            found = known.spelled(token, module, folder)
-            if found:
-                yield found, launcher
-        first = False
-
-
-def _accelerate_multi_gpu(tokens: list[str], index: int) -> bool:
-    """`accelerate launch --multi_gpu ...`: without `--multi_gpu` a machine without GPUs runs one
-    process (https://huggingface.co/docs/accelerate/basic_tutorials/launch)."""
-    return tokens[index] == "accelerate" and tokens[index + 1 : index + 2] == ["launch"] and "--multi_gpu" in tokens
+    def run_by(self, command: Command) -> list[str]:
+        """The entries `command` may run: a console script it starts with, its script's path from
+        the project's root or the folder it runs in, or the tail of one (every entry whose path
+        ends so, where the tail is no path of its own); the module after `-m` as the path it names."""
+        if command.script is None and command.module is None:
+            named = command.program if command.runner is None and command.launcher is None else next(
+                (word for word in command.words if word in self.scripts), None
+            )
+            return [self.scripts[named]] if named in self.scripts else []
+        written = command.module.replace(".", "/") + ".py" if command.module is not None else command.script
+        candidates = self._by_file.get(posixpath.basename(written)) if written is not None else None
+        return resolved_path(written, command.folder, candidates) if written is not None and candidates else []
 
 
 def _shortened(line: str) -> str:
@@ -210,15 +133,40 @@ def _shortened(line: str) -> str:
     return " ".join(words[:6]) + (" ..." if len(words) > 6 else "")
 
 
-def _with_importers_only(found: dict[str, Evidence], importers: Mapping[str, set[str]]) -> dict[str, Evidence]:
-    """`found` without the entries some other module imports, with every module that only `found`
-    modules import, to a fixed point; each keeps the evidence of an importer."""
-    kept = {path: evidence for path, evidence in found.items() if importers.get(path, set()) <= found.keys()}
-    changed = True
-    while changed:
-        changed = False
-        for module, by in sorted(importers.items()):
-            if module not in kept and by and by <= kept.keys():
-                kept[module] = kept[min(by)]
-                changed = True
+def _with_importers_only(
+    found: dict[str, Evidence], importers: Mapping[str, set[str]], entries: frozenset[str], unrun: frozenset[str]
+) -> dict[str, Evidence]:
+    """`found`, with every module only `found` modules import (directly or through others, import
+    cycles included), but for what another route imports: another entry (`entries`) that some
+    command runs, or a script of its own (a module outside any package that no module imports).
+    An entry no documented command runs (`unrun`: another path, which the documents offer no user)
+    holds nothing back, nor does a package's module no module imports at its top level (one a
+    function imports: `from .panoptic import build` in the arm of one dataset). Each keeps the
+    evidence of a launched entry."""
+    imports: dict[str, set[str]] = {}
+    for module, by in importers.items():
+        for importer in by:
+            imports.setdefault(importer, set()).add(module)
+    known = importers.keys() | imports.keys()
+    scripts = {
+        module for module in imports
+        if not importers.get(module) and posixpath.join(posixpath.dirname(module), "__init__.py") not in known
+    }
+    elsewhere = _reached((entries - found.keys() - unrun) | (scripts - found.keys() - unrun), imports)
+    kept: dict[str, Evidence] = {}
+    for entry, evidence in sorted(found.items()):
+        for module in sorted(_reached([entry], imports) - elsewhere):
+            kept.setdefault(module, evidence)
     return kept
+
+
+def _reached(starts: Iterable[str], imports: Mapping[str, set[str]]) -> set[str]:
+    """`starts` and every module they import, directly or through others."""
+    reached = set(starts)
+    pending = list(reached)
+    while pending:
+        for module in imports.get(pending.pop(), ()):
+            if module not in reached:
+                reached.add(module)
+                pending.append(module)
+    return reached
