@@ -228,6 +228,16 @@ class DocumentedCommands:
             return max(int(match.group(1) or 1) - 1, 0)
         return self._assigned.get(source, {}).get(word.strip("\"'${}")) if word.startswith("$") else None
 
+    def python_run(self, known: Iterable[str]) -> set[str]:
+        """The paths of `known` that a command the project gives runs by their path (from the root,
+        or the folder it runs in), Python's interpreter or a launcher running them."""
+        paths = frozenset(known)
+        run: set[str] = set()
+        for command in self.reached():
+            if command.script is not None and command.script.endswith(".py") and (command.runner or command.launcher):
+                run.update(resolved_path(command.script, command.folder, paths, tails=False))
+        return run
+
     def scripts_run(self) -> set[str]:
         """The display paths of the shell scripts among the files that some command runs."""
         run: set[str] = set()
@@ -327,13 +337,13 @@ def _logical_lines(data: bytes, candidates: WordSearch | None) -> Iterator[tuple
         yield number, joined[first:end].replace(b" \x00", b" ").decode("utf-8", "replace")
 
 
-def resolved_path(written: str, folder: str, known: Iterable[str]) -> list[str]:
+def resolved_path(written: str, folder: str, known: Iterable[str], tails: bool = True) -> list[str]:
     """The paths of `known` that a file written `written` in a command run in `folder` may be: the
-    path from the project's root or from the folder, else every path that ends so, where the
-    written path is no path of its own."""
+    path from the project's root or from the folder, else (with `tails`) every path that ends so,
+    where the written path is no path of its own."""
     path = posixpath.normpath(written)
     known = known if isinstance(known, (set, frozenset, dict)) else set(known)
     for exact in (path, posixpath.normpath(posixpath.join(folder, path))):
         if exact in known:
             return [exact]
-    return sorted(entry for entry in known if entry.endswith("/" + path))
+    return sorted(entry for entry in known if entry.endswith("/" + path)) if tails else []

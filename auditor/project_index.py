@@ -703,7 +703,7 @@ def _read_index(
             **optional, **_unnamed(files, python, found),
             **_off_default_path(python, catalog, developer), **_superseded_builds(python), **_unnamed_files(files),
             **_cog_predictors(files, python), **_hosted_notebooks(files, python, catalog),
-            **_op_self_tests(main_blocks, python), **_unnamed_scripts(files, found, every_main_block),
+            **_op_self_tests(main_blocks, python, commands), **_unnamed_scripts(files, found, every_main_block),
             **_extra_only(python, found, imports, default_entries, files), **developer,
             **_optional_requirements(files, found), **_opt_in_sources(files, found, porting),
         },
@@ -1218,15 +1218,21 @@ def _superseded_builds(python: dict[str, Reader]) -> dict[str, Evidence]:
 
 
 def _op_self_tests(
-    main_blocks: dict[str, tuple[Evidence, tuple[str, ...] | None] | None], python: dict[str, Reader]
+    main_blocks: dict[str, tuple[Evidence, tuple[str, ...] | None] | None], python: dict[str, Reader],
+    commands: Callable[[], DocumentedCommands],
 ) -> dict[str, Evidence]:
     """`op_self_tests.op_self_tests` for the scripts with a `__main__` block that nothing imports,
-    with the scan's `setup.py` files."""
+    with the scan's `setup.py` files, but for the scripts a documented command runs (an install
+    step's check is the user's, not the op developer's)."""
     unimported = [path for path, imported in main_blocks.items() if imported is None]
     if not unimported:
         return {}
     builds = {path: read for path, read in python.items() if posixpath.basename(path) == "setup.py"}
-    return _reader("op_self_tests")(unimported, builds) if builds else {}
+    if not builds:
+        return {}
+    found = _reader("op_self_tests")(unimported, builds)
+    run = commands().python_run(found) if found else set()
+    return {path: evidence for path, evidence in found.items() if path not in run}
 
 
 def _extra_only(

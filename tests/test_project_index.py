@@ -950,6 +950,24 @@ def test_a_script_that_checks_an_op_beside_its_extension_build_is_the_developers
     assert severities() == {"error"}
 
 
+def test_an_op_check_the_install_instructions_run_is_the_normal_path(cli, tmp_path):
+    """The same check, where the project's install steps tell its users to run it after the build
+    (`cd ops`, then `python test.py`): a documented command, so its `.cuda()` inputs are errors. A
+    command that runs a `test.py` of another folder leaves it the developer's path."""
+    project = tmp_path / "proj"
+    write(project / "ops" / "test.py", "import torch\n\nif __name__ == '__main__':\n    print(torch.ones(2).cuda())\n")
+    write(project / "ops" / "setup.py", 'from torch.utils.cpp_extension import CUDAExtension\nsetup(ext_modules=[CUDAExtension("op", ["op.cu"])])\n')
+
+    def severities(readme: str) -> set[str]:
+        write(project / "README.md", readme)
+        report = scan_json(cli, "--no-cache", "proj", cwd=tmp_path)
+        return {f["severity"] for f in report["findings"] if f["path"] == "proj/ops/test.py"}
+
+    assert severities("## Install\n\n```bash\ncd ./ops\nsh make.sh\n# check the build\npython test.py\n```\n") == {"error"}
+    assert severities("Build the op: `cd ops && python setup.py install; python test.py`\n") == {"error"}
+    assert severities("```bash\ncd ./ops\nsh make.sh\n```\n\n```bash\npython test.py\n```\n") == {"warning"}
+
+
 def test_nested_builds_end_at_the_root_of_an_absolute_path():
     """A scan of a tree given by an absolute path shows absolute paths: the search for a build script
     above one stops at "/", which is its own folder (it looped there)."""

@@ -12,7 +12,9 @@ sites are the developer's path, not the normal one: at most a warning, as a test
 `op_self_tests` marks such a script where three things hold: its name says it tests or
 benchmarks, a `setup.py` in its own folder builds a C++/CUDA extension (so the folder is the
 op's build, not the project's tools), and no module of the scan imports it. A `test.py` of a
-folder without an extension build, or one another module imports, keeps its verdicts.
+folder without an extension build, or one another module imports, keeps its verdicts, as does
+one the project's install steps tell users to run (`cd ops`, `sh make.sh`, `python test.py`: the
+index leaves out a script a documented command runs by its path, `documented_commands`).
 """
 
 from __future__ import annotations
