@@ -26,12 +26,11 @@ Within a scope, a key or name stored earlier is read as its value (`config['worl
 from __future__ import annotations
 
 import ast
-import copy
 import re
 
 from cudaudit.rules.python.guards import FlagMeaning, Probe, value_meaning
 from cudaudit.rules.python.names import ImportTable
-from cudaudit.rules.python.nodes import keyed_name, own_nodes, statements
+from cudaudit.rules.python.nodes import keyed_name, own_nodes, statements, substituted
 
 KEYED_STORE = re.compile(
     rb"(?:\]|\.\w+)[ \t]*=(?!=)[^\n]{0,300}?(?:is_available|device_count|WORLD_SIZE|world_size)"
@@ -104,20 +103,7 @@ def _with_held(value: ast.expr, held: dict[str, ast.expr]) -> ast.expr:
     """`value` with each name or key stored earlier in the scope read as what was stored."""
     if not held:
         return value
-
-    def replaced(node: ast.expr) -> ast.expr:
-        key = node.id if isinstance(node, ast.Name) else keyed_name(node)
-        if key in held and isinstance(getattr(node, "ctx", None), ast.Load):
-            return held[key]
-        for field in node._fields:
-            child = getattr(node, field, None)
-            if isinstance(child, ast.expr):
-                setattr(node, field, replaced(child))
-            elif isinstance(child, list):
-                setattr(node, field, [replaced(item) if isinstance(item, ast.expr) else item for item in child])
-        return node
-
-    return replaced(copy.deepcopy(value))
+    return substituted(value, held, keyed=True)
 
 
 def _test_of(value: ast.expr) -> ast.expr:

@@ -99,16 +99,25 @@ UNKNOWN_NAME = "?"
 """The name `substituted` puts for a name it is told to forget: no module can bind it."""
 
 
-def substituted(node: ast.expr, values: dict[str, ast.expr], forgotten: frozenset[str] = frozenset()) -> ast.expr:
+def substituted(
+    node: ast.expr, values: dict[str, ast.expr], forgotten: frozenset[str] = frozenset(), *, keyed: bool = False
+) -> ast.expr:
     """A copy of `node` with each name of `values` read (`n`, a parameter) replaced by its value (the
     argument a call passes), and each of `forgotten` by a name nothing binds (what it holds is not
-    known). The values are put in as they are, not copied."""
+    known). With `keyed`, a key read (`config['distributed']`, `flags.multi_gpu`, spelled as
+    `keyed_name` spells it) is replaced the same way. The values are put in as they are, not copied."""
+
+    def key_of(current: ast.expr) -> str | None:
+        if isinstance(current, ast.Name):
+            return current.id
+        return keyed_name(current) if keyed else None
 
     def replaced(current: ast.expr) -> ast.expr:
-        if isinstance(current, ast.Name) and isinstance(current.ctx, ast.Load):
-            if current.id in values:
-                return values[current.id]
-            if current.id in forgotten:
+        key = key_of(current) if isinstance(getattr(current, "ctx", None), ast.Load) else None
+        if key is not None:
+            if key in values:
+                return values[key]
+            if key in forgotten:
                 return ast.Name(UNKNOWN_NAME, ast.Load())
         for field in child_fields(current.__class__):
             value = getattr(current, field, None)
