@@ -261,6 +261,49 @@ def test_a_chosen_setting_caps_the_branch_through_the_command_line(cli, tmp_path
     assert {f["severity"] for f in report["findings"]} == {"error"}
 
 
+FIELD = "import torch.nn as nn\nimport {library}\n\nclass Field(nn.Module):\n    pass\n"
+BACKBONES = """
+import argparse
+import torch
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--backbone", default="grid", choices=["grid", "fused"])
+opt = parser.parse_args()
+if opt.backbone == "grid":
+    from nets.grid import Field
+elif opt.backbone == "fused":
+    from nets.fused import Field
+model = Field().to(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+"""
+
+
+def backbones(script: str) -> dict[str, str]:
+    return {
+        "nets/__init__.py": "",
+        "nets/grid.py": FIELD.format(library="math"),
+        "nets/fused.py": FIELD.format(library="tinycudann"),
+        "main.py": script,
+    }
+
+
+def test_a_module_only_a_choice_the_option_does_not_start_on_imports_is_switched_as_a_whole():
+    # the block imports the class and calls nothing: the class is built after it, whichever arm ran
+    assert switched(backbones(BACKBONES)) == {"nets/fused.py": [""]}
+    assert switched(backbones(BACKBONES.replace('default="grid"', 'default="fused"'))) == {}  # the value it starts on
+    eager = BACKBONES.replace("import torch\n", "import torch\nimport nets.fused\n", 1)
+    assert switched(backbones(eager)) == {}  # also imported at the top: the module runs
+
+
+def test_a_cuda_library_imported_by_a_module_only_an_opt_in_choice_imports_is_another_path(cli, tmp_path):
+    for path, text in backbones(BACKBONES).items():
+        write(tmp_path / path, text)
+    report = scan_json(cli, ".", "--no-cache")
+    assert [(f["path"], f["line"], f["severity"]) for f in report["findings"]] == [("nets/fused.py", 2, "warning")]
+    write(tmp_path / "README.md", "```\npython main.py --backbone fused\n```\n")  # a documented command picks it
+    report = scan_json(cli, ".", "--no-cache")
+    assert [(f["path"], f["line"], f["severity"]) for f in report["findings"]] == [("nets/fused.py", 2, "error")]
+
+
 PROFILED = """
 import torch
 from config import TrainingArguments

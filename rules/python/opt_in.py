@@ -29,7 +29,10 @@ switched block (`if training_args.fused: from .fused import patch`), the module'
 import of a CUDA-only library) runs only there too: the module is switched as a whole (the empty
 name), whether or not it has sites of its own (an engine's entry class, whose modules hold the
 sites); a package's `__init__.py` that re-exports it counts as an import inside such a block where
-the package itself is imported only there, and is switched with it. A name this reading cannot place, or one mentioned in any other way, keeps its verdicts.
+the package itself is imported only there, and is switched with it. A switched block that only
+imports (`elif opt.backbone == "grid_fast": from nets.grid_fast import Field`, the class built after
+the `if` chain, whichever arm ran) counts the same way: each module it imports is switched as a whole
+where every import of it is such a one (`IMPORT`). A name this reading cannot place, or one mentioned in any other way, keeps its verdicts.
 
 A switch may also be a choice the user makes: a Streamlit checkbox kept in a name that is off until
 ticked (`refine = st.checkbox("Refine?", False)`), or a setting of several strings tested for
@@ -98,6 +101,12 @@ _METHOD_DEFINITION = r"^[ \t]+(?:async[ \t]+)?def[ \t]+{name}\b"
 METHOD = -1
 """The import level of a `SwitchedCall` that is a method call (`self.buffer.prepare()`): the
 definition is found by its name among the scan's classes, not through an import."""
+IMPORT = -2
+"""The import level of a `SwitchedCall` that is an import inside a switched block (`elif opt.backbone ==
+'grid_fast': from nets.grid_fast import Field`, the class called after the block): its name is
+`import ` and the module as spelled, relative dots included; its module the names imported from
+it, joined by commas. The module it runs is switched as a whole where every import of it is such a
+one (`imported_only_within`), whatever calls what it defines."""
 _IMPORT_STATEMENT = re.compile(rb"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import[ \t]*\([^)]*\)|(?:from[ \t]+[\w.]+[ \t]+)?import\b[^\n]*)", re.M)
 """An import statement, a parenthesised list of names over several lines included."""
 _COMMENTED_IMPORT = re.compile(rb"\n[ \t]*#[ \t]*(?:from[ \t]+[\w.]+[ \t]+import|import[ \t]+[\w.]+)[^\n]*")
@@ -162,14 +171,19 @@ def _switched_calls(
     methods: dict[str, tuple[int, str, str, int]] = {}  # `self.buffer.prepare(...)`: a method, by its name
     spans: list[tuple[int, int]] = []
     blocks: dict[str, set[tuple[int, str, str, int]]] = {}
+    imported: dict[tuple[str, str], set[tuple[int, str, str, int]]] = {}  # (`IMPORT` name, names) -> its blocks
     """Every switched block that calls a name or a method: a module may import and call it under two
     tests of the same switch, and each import must be found inside one (`imported_only_within`); a
     block under a switch a documented command turns on makes the name the normal path's
     (`project_index._not_documented_on`)."""
     for named, _, first, end in _named_blocks(data, lines, words):
         text = b"\n".join(lines[first:end])
-        if not any(called.group(1) in known or len(starred) == 1 for called in _CALLED_NAME.finditer(text)) and not _CALLED_METHOD.search(text):
-            continue  # calls nothing the module imports or defines, and no method: nothing to follow
+        if (
+            not any(called.group(1) in known or len(starred) == 1 for called in _CALLED_NAME.finditer(text))
+            and not _CALLED_METHOD.search(text)
+            and b"import" not in text
+        ):
+            continue  # calls nothing the module imports or defines, no method, imports nothing: nothing to follow
         block = textwrap.dedent(text.decode("utf-8", "replace"))
         node = _parsed_block(block.replace("elif", "if", 1) if block.startswith("elif") else block)
         if node is None:
@@ -180,7 +194,10 @@ def _switched_calls(
         quoted = " ".join(lines[first].decode("utf-8", "replace").split())[:_TEXT_LIMIT]
         switch = "" if named & (switches | {name.encode() for name in choices}) else min(named).decode("ascii", "replace")
         for inner in (sub for statement in node.body for sub in subtree(statement)):
-            if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name):
+            if isinstance(inner, ast.Import | ast.ImportFrom):
+                for entry in _import_entries(inner):
+                    imported.setdefault(entry, set()).add((first + 1, quoted, switch, end))
+            elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name):
                 switched.setdefault(inner.func.id, (first + 1, quoted, switch, end))
                 blocks.setdefault(inner.func.id, set()).add((first + 1, quoted, switch, end))
             elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and not inner.func.attr.startswith("__"):
@@ -189,8 +206,9 @@ def _switched_calls(
                 if isinstance(inner.func.value, ast.Name):  # `Sampler.from_pretrained(...)` builds a `Sampler`
                     switched.setdefault(inner.func.value.id, (first + 1, quoted, switch, end))
                     blocks.setdefault(inner.func.value.id, set()).add((first + 1, quoted, switch, end))
+    entries = {(name, IMPORT, names, *block) for (name, names), found in imported.items() for block in found}
     if not (switched or methods):
-        return ()
+        return tuple(sorted(entries))
     imports = statement_lines(statements)
     calls: dict[str, SwitchedCall] = {}
     mentions: dict[str, list[int]] = {}
@@ -232,7 +250,26 @@ def _switched_calls(
         (name, level, module, *block) for name, level, module, line, *_ in calls.values()
         for block in sorted(blocks.get(name, ())) if block[0] != line
     )
-    return tuple(sorted({*calls.values(), *repeated}))
+    return tuple(sorted({*calls.values(), *repeated, *entries}))
+
+
+def _import_entries(statement: ast.Import | ast.ImportFrom) -> Iterator[tuple[str, str]]:
+    """(name, module) of the `IMPORT` entry of each module an import statement inside a switched block names."""
+    if isinstance(statement, ast.ImportFrom):
+        yield "import " + "." * statement.level + (statement.module or ""), ",".join(alias.name for alias in statement.names)
+        return
+    for alias in statement.names:
+        yield "import " + alias.name, ""
+
+
+def _imported_places(modules: ModuleMap, sources: Iterable[str], importer: str, name: str, names: str) -> set[str]:
+    """The scan's modules that an `IMPORT` entry of module `importer` runs; where the importer's folders
+    are no packages, the module whose path the import spells."""
+    spelled = name.removeprefix("import ")
+    module = spelled.lstrip(".")
+    level = len(spelled) - len(module)
+    places = modules.resolve(importer, level, module, tuple(filter(None, names.split(","))))
+    return places or (set() if level else _by_path(sources, module))
 
 
 def _parsed_block(block: str) -> ast.stmt | None:
@@ -673,6 +710,9 @@ def switched_definitions(
         for name, level, module, line, quoted, *_ in calls:
             if level == METHOD:
                 methods.setdefault(name, Evidence(script, line, quoted))
+                continue
+            if level == IMPORT:  # switched as a whole where every import of it is switched
+                places |= _imported_places(modules, sources, script, name, module)
                 continue
             for place in sorted(defining_modules(modules, sources, text, script, level, module, name)):
                 places.add(place)
