@@ -257,6 +257,11 @@ class FileFacts:
     dataclass, `add_argument("--impl", default="none")`; `choice_settings.chosen_elsewhere`): a branch
     only another value takes (`if self.config.sched == Sched.ASYNC:`) is another path, as where the
     module declares the setting itself."""
+    settings_documented: tuple[tuple[str, SettingValue], ...] = ()
+    """(option, value) for each option of several values every documented command of this Python
+    module's route gives one value (`--launcher pytorch`; `project_index._settings_documented`): the
+    value it holds there, over the module's own default, so a branch only the default takes (`if
+    args.launcher == "none":`) is another path, and the documented value's the normal one."""
     off_default_path: Evidence | None = None
     """Why nothing on the project's normal path runs this file (a Python module of an opt-in area that
     no module outside such areas imports, `rules/python/opt_in_areas.py`; a module that needs a package

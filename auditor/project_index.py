@@ -174,6 +174,8 @@ _READERS = {
     "defaulted_off": "cudaudit.rules.python.kept_off:defaulted_off",
     "documented_flags": "cudaudit.rules.python.documented_flags:documented_flags",
     "flag_settings": "cudaudit.rules.python.documented_flags:flag_settings",
+    "documented_values": "cudaudit.rules.python.documented_flags:documented_values",
+    "only_routes": "cudaudit.rules.python.entry_routes:only_routes",
     "kept_off": "cudaudit.rules.python.kept_off:kept_off",
     "switched_by": "cudaudit.rules.python.opt_in:switched_by",
     "area_folders": "cudaudit.rules.python.opt_in_areas:area_folders",
@@ -344,6 +346,9 @@ class ProjectIndex:
     settings_chosen: dict[str, tuple[tuple[str, SettingValue], ...]] = field(default_factory=dict)
     """Python module -> (setting, default) for the settings of several values it reads that another
     module declares (`choice_settings.chosen_elsewhere`)."""
+    settings_documented: dict[str, tuple[tuple[str, SettingValue], ...]] = field(default_factory=dict)
+    """Python module -> (option, value) for the options every documented command of every entry
+    whose route reaches it gives one value (`_settings_documented`)."""
     launched_by_default: dict[str, frozenset[str]] = field(default_factory=dict)
     """Python module -> the multi-process switches its `if` headers test that the project's
     configuration turns on (`_launched_by_default`)."""
@@ -424,6 +429,7 @@ class ProjectIndex:
             facts["switched"] = self.switched.get(path, ())
             facts["settings_off"] = tuple(sorted(self.settings_off.get(path, ())))
             facts["settings_chosen"] = self.settings_chosen.get(path, ())
+            facts["settings_documented"] = self.settings_documented.get(path, ())
             facts["launched_by_default"] = tuple(sorted(self.launched_by_default.get(path, ())))
             facts["kept_on"] = tuple(sorted(self.kept_on.get(path, ())))
             facts["always_launched"] = path in self.always_launched
@@ -630,6 +636,7 @@ def _read_index(
     # module is not imported by a scan that needs neither).
     absent = _reader("absent_packages")(catalog) if found.cuda_extensions or found.tried_imports else frozenset()
     optional, failing = _optional_modules(python, found, remember, imports, absent)
+    documented_values = _settings_documented(files, python, found, imports, commands)
     return ProjectIndex(
         porting=porting,
         cuda_macros=_reader("macros")([*(facts.macro_sides for facts in found.sources.values()),
@@ -676,6 +683,7 @@ def _read_index(
             file.display: file.read for file in files if {FileKind.PYTHON, FileKind.NOTEBOOK} & set(file.kinds)
         }) if found.defaulted_on else {},
         settings_chosen=_with_one_rank(_chosen_elsewhere(files, python, found), files, python, found, catalog),
+        settings_documented=documented_values,
         calls_elsewhere=(
             _reader("calls_elsewhere")(
                 python, found.cuda_defaults, found.from_imports, remember, _readme_examples(files),
@@ -685,7 +693,7 @@ def _read_index(
             if found.cuda_defaults else {}
         ),
         used_elsewhere=(
-            _reader("uses_elsewhere")(python, found.definitions, found.from_imports, catalog, remember)
+            _reader("uses_elsewhere")(python, found.definitions, found.from_imports, catalog, remember, documented_values)
             if found.definitions else {}
         ),
         fallback_callees=(
@@ -1487,6 +1495,38 @@ def _always_launched(
         return _read_or_empty(python[path]) if path in python else b""
 
     return _reader("always_launched")(entries, scripts, commands(), importers, code)
+
+
+def _settings_documented(
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found, imports: TopImports,
+    commands: Callable[[], DocumentedCommands],
+) -> dict[str, tuple[tuple[str, SettingValue], ...]]:
+    """Module -> (option, value) for each option of several values that every documented command of
+    every entry whose route reaches the module gives the same value (`--launcher pytorch` in each
+    training and test command: the launcher's arm is their normal path, `if args.launcher ==
+    "none":` the user's choice; `documented_flags.documented_values`), in a scan that sees the whole
+    project where some module declares a setting of several values. An entry whose file name several
+    entries share is left out: which one a command runs is not known."""
+    if not (found.choices and _sees_project(files)):
+        return {}
+    values = _reader("documented_values")(commands())
+    if not any(values.values()):
+        return {}
+    entries = frozenset(path for path in found.main_blocks | found.other_main_blocks if not is_test_path(path))
+    by_file: dict[str, list[str]] = {}
+    for path in sorted(entries):
+        by_file.setdefault(posixpath.basename(path), []).append(path)
+    run = {paths[0]: values[name] for name, paths in by_file.items() if name in values and len(paths) == 1}
+    pairs = {pair for given in run.values() for pair in given.items()}
+    modules = module_map(python)
+    importers = _reader("top_level_importers")(modules, sorted(python), imports)
+    found_values: dict[str, dict[str, SettingValue]] = {}
+    for option, value in sorted(pairs, key=repr):
+        giving = [entry for entry, given in run.items() if given.get(option) == value]
+        routes = _reader("only_routes")(giving, importers, entries, entries - run.keys())
+        for module in routes:
+            found_values.setdefault(module, {})[option] = value
+    return {module: tuple(sorted(given.items())) for module, given in found_values.items()}
 
 
 def _documented_commands(files: list[IndexedFile]) -> Callable[[], DocumentedCommands]:

@@ -46,7 +46,8 @@ def analyze_python(
         tree, module, project_flags(facts), package, rocm_capabilities(catalog), dict(facts.skip_markers),
         frozenset(facts.left_out_marks), frozenset(facts.deselected_marks), frozenset(facts.settings_off),
         absent_packages(catalog), {name: frozenset(needed.split(",")) for name, needed in facts.package_flags},
-        chosen_elsewhere=dict(facts.settings_chosen), unimportable=frozenset(facts.unimportable),
+        chosen_elsewhere=dict(facts.settings_chosen), documented_values=dict(facts.settings_documented),
+        unimportable=frozenset(facts.unimportable),
         unrequested=frozenset(facts.unrequested), launched_by_default=frozenset(facts.launched_by_default),
         kept_on=frozenset(facts.kept_on), always_launched=facts.always_launched,
     )

@@ -49,6 +49,7 @@ from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import attribute_stores, subtree
 from cudaudit.rules.python.opt_in import Statements, import_statements, only_imports, statement_lines
 from cudaudit.rules.python.project_calls import closing, importers
+from cudaudit.rules.python.setting_values import Value
 from cudaudit.rules.python.walker import PythonWalker
 from cudaudit.source import decode_python, read_tree
 
@@ -160,10 +161,13 @@ def uses_elsewhere(
     imports: Mapping[str, tuple[tuple[int, str, str], ...]],
     catalog: Catalog,
     remember: Remember | None = None,
+    documented: Mapping[str, tuple[tuple[str, Value], ...]] | None = None,
 ) -> dict[str, UsesElsewhere]:
     """Defining module's display path -> what the other modules of `sources` do with each name of
     `defined` (`definitions`) that it defines (see the module docstring); `imports` are the modules'
-    `project_calls.from_imports`, `remember` may answer an importer's reading from an earlier run."""
+    `project_calls.from_imports`, `remember` may answer an importer's reading from an earlier run,
+    `documented` gives a module the values every documented command of its route gives its options
+    (`project_index._settings_documented`), which its tests of them are read with."""
     functions = {path: {name for name, method in names if not method} for path, names in defined.items()}
     methods = {path: {name for name, method in names if method} for path, names in defined.items()}
     owners: dict[str, list[str]] = {}
@@ -221,7 +225,8 @@ def uses_elsewhere(
         ))
         plain = _plain_uses(data, alive) if alive else set()
         walked = tuple(name for name in alive if name not in plain)
-        readings = _readings(path, data, walked, catalog, remember) if walked else {}
+        given = (documented or {}).get(path, ())
+        readings = _readings(path, data, walked, catalog, remember, given) if walked else {}
         for name in alive:
             found = None if name in plain else readings.get(name, [])  # imported and never used: no use
             for owner in reached[name]:
@@ -367,15 +372,17 @@ def _mentioned(data: bytes, automaton: WordSearch) -> set[str]:
 
 
 def _readings(
-    path: str, data: bytes, names: tuple[str, ...], catalog: Catalog, remember: Remember | None
+    path: str, data: bytes, names: tuple[str, ...], catalog: Catalog, remember: Remember | None,
+    documented: tuple[tuple[str, Value], ...] = (),
 ) -> dict[str, list[GuardedUse] | None]:
     """`guarded_uses` of the module at `path` for `names`, from the cache where it has it. A module
     Python cannot parse never runs (its import raises `SyntaxError`, `if x =< 0:`): it uses nothing.
     One this reading fails on otherwise, or whose error may be a newer Python's grammar (Python 3.12's
     f-strings, which nest quotes), is not followed, and keeps the verdicts."""
-    reader = "callers:" + hashlib.blake2b("\0".join(names).encode(), digest_size=8).hexdigest()
+    key = "\0".join(names) + (repr(documented) if documented else "")
+    reader = "callers:" + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
     try:
-        found = (remember or _compute)(reader, path, lambda: guarded_uses(data, names, catalog))
+        found = (remember or _compute)(reader, path, lambda: guarded_uses(data, names, catalog, dict(documented)))
     except SyntaxError as error:  # reported by the module's own analysis
         return dict.fromkeys(names) if "f-string" in str(error.msg) else {}
     except Exception:  # noqa: BLE001 - reported by the module's own analysis
@@ -388,7 +395,7 @@ def _compute(reader: str, path: str, compute: Callable[[], Any]) -> Any:
 
 
 def guarded_uses(
-    data: bytes, names: Iterable[str], catalog: Catalog
+    data: bytes, names: Iterable[str], catalog: Catalog, documented: Mapping[str, Value] | None = None
 ) -> tuple[tuple[str, GuardedUse | None], ...]:
     """(name, the context every use of it has in common, or None where one is unguarded or not a plain
     use) for each of `names` that the module imports with `from ... import name` and uses; raises
@@ -403,7 +410,10 @@ def guarded_uses(
     flags, emptied = _prune(tree, text.splitlines(), wanted)
     try:
         other = _other_mentions(tree, wanted)
-        walker = PythonWalker(ImportTable(tree), catalog, concerns=(), imported=wanted, attribute_stores=flags)
+        walker = PythonWalker(
+            ImportTable(tree, documented_values=documented), catalog, concerns=(), imported=wanted,
+            attribute_stores=flags,
+        )
         walker.visit(tree)
         reach = walker.reach
         walker.release()

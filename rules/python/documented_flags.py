@@ -26,6 +26,8 @@ from cudaudit.filekinds import is_test_path
 from cudaudit.rules.python.read_once import outside_tests
 
 _FLAG = re.compile(r"--([A-Za-z][\w-]*)")
+_PLAIN_VALUE = re.compile(r"[\w.-]+")
+"""A value a command gives as it is (`pytorch`, `4`), not one the shell fills in (`${LAUNCHER}`, `$1`)."""
 _TURNED_ON = re.compile(
     rb"\n([ \t]*)(?:el)?if[ \t][^\n]*?(?:['\"]-*([\w-]+)['\"]|args\.(\w+))[^\n]*:[ \t]*\r?\n"
     rb"\1[ \t]+(?:\w+\.)+(\w+)[ \t]*=[ \t]*True\b"
@@ -45,6 +47,38 @@ def documented_flags(commands: DocumentedCommands) -> dict[str, frozenset[str]]:
         if flags:
             found.setdefault(posixpath.basename(command.script), set()).update(flags)
     return {script: frozenset(flags) for script, flags in found.items()}
+
+
+def documented_values(commands: DocumentedCommands) -> dict[str, dict[str, str | int]]:
+    """Script file name (`train.py`) of each script a documented command outside the test suite
+    runs -> the value every such command of it gives an option (`--launcher pytorch`, `--ring-size=4`:
+    `launcher` -> "pytorch", `ring_size` -> 4), for each option all of them give the same value."""
+    given: dict[str, list[dict[str, str | int | None]]] = {}
+    for command in commands.reached():
+        if command.script is None or not command.script.endswith(".py") or is_test_path(command.source):
+            continue
+        given.setdefault(posixpath.basename(command.script), []).append(_option_values(command.arguments))
+    found: dict[str, dict[str, str | int]] = {}
+    for script, runs in given.items():
+        common = set.intersection(*(set(run.items()) for run in runs))
+        found[script] = {option: value for option, value in common if value is not None}
+    return found
+
+
+def _option_values(arguments: tuple[str, ...]) -> dict[str, str | int | None]:
+    """Option (`-` read as `_`) -> the value `arguments` give it (`--name value`, `--name=value`; a
+    whole number as one), None for an option given no plain value (a flag, `--name ${VALUE}`)."""
+    found: dict[str, str | int | None] = {}
+    for index, word in enumerate(arguments):
+        match = _FLAG.fullmatch(word.partition("=")[0])
+        if match is None:
+            continue
+        value: str | None = word.partition("=")[2] if "=" in word else (
+            arguments[index + 1] if index + 1 < len(arguments) and not arguments[index + 1].startswith("-") else None
+        )
+        plain = value if value and _PLAIN_VALUE.fullmatch(value) else None
+        found[match.group(1).replace("-", "_")] = int(plain) if plain is not None and plain.isdigit() else plain
+    return found
 
 
 def flag_settings(code: Mapping[str, Callable[[], bytes]]) -> dict[str, frozenset[str]]:

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from cudaudit.documented_commands import Command, DocumentedCommands, resolved_path
 from cudaudit.facts import Evidence
+from cudaudit.rules.python.entry_routes import only_routes
 
 _CONSOLE_SCRIPT = re.compile(r"""(?<![\w.-])([A-Za-z_][\w.-]*)["']?[ \t]*=[ \t]*(?:["'][ \t]*)?([A-Za-z_][\w.]*)[ \t]*:[ \t]*[A-Za-z_]""")
 """A console script's declaration: `name = pkg.cli:main` (setup.py's `entry_points`, setup.cfg) or
@@ -96,7 +97,7 @@ def always_launched(
         elif len(found) == 1:  # a launch of a name several entries have launches none of them for sure
             launched.setdefault(found[0], Evidence(command.source, command.line, LAUNCHED.format(command=_shortened(command.text))))
     kept = {entry: evidence for entry, evidence in launched.items() if entry not in plain}
-    return _with_importers_only(kept, importers(), every, every - run) if kept else {}
+    return _on_routes(kept, importers(), every, every - run) if kept else {}
 
 
 def _starts_ranks(data: bytes) -> bool:
@@ -133,40 +134,9 @@ def _shortened(line: str) -> str:
     return " ".join(words[:6]) + (" ..." if len(words) > 6 else "")
 
 
-def _with_importers_only(
+def _on_routes(
     found: dict[str, Evidence], importers: Mapping[str, set[str]], entries: frozenset[str], unrun: frozenset[str]
 ) -> dict[str, Evidence]:
-    """`found`, with every module only `found` modules import (directly or through others, import
-    cycles included), but for what another route imports: another entry (`entries`) that some
-    command runs, or a script of its own (a module outside any package that no module imports).
-    An entry no documented command runs (`unrun`: another path, which the documents offer no user)
-    holds nothing back, nor does a package's module no module imports at its top level (one a
-    function imports: `from .panoptic import build` in the arm of one dataset). Each keeps the
-    evidence of a launched entry."""
-    imports: dict[str, set[str]] = {}
-    for module, by in importers.items():
-        for importer in by:
-            imports.setdefault(importer, set()).add(module)
-    known = importers.keys() | imports.keys()
-    scripts = {
-        module for module in imports
-        if not importers.get(module) and posixpath.join(posixpath.dirname(module), "__init__.py") not in known
-    }
-    elsewhere = _reached((entries - found.keys() - unrun) | (scripts - found.keys() - unrun), imports)
-    kept: dict[str, Evidence] = {}
-    for entry, evidence in sorted(found.items()):
-        for module in sorted(_reached([entry], imports) - elsewhere):
-            kept.setdefault(module, evidence)
-    return kept
-
-
-def _reached(starts: Iterable[str], imports: Mapping[str, set[str]]) -> set[str]:
-    """`starts` and every module they import, directly or through others."""
-    reached = set(starts)
-    pending = list(reached)
-    while pending:
-        for module in imports.get(pending.pop(), ()):
-            if module not in reached:
-                reached.add(module)
-                pending.append(module)
-    return reached
+    """`found`, with every module only their routes reach (`entry_routes.only_routes`), each with the
+    evidence of the launched entry it is reached from."""
+    return {module: found[entry] for module, entry in only_routes(found, importers, entries, unrun).items()}

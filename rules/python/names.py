@@ -88,6 +88,7 @@ class ImportTable:
         absent_packages: frozenset[str] = frozenset(),
         package_flags: Mapping[str, frozenset[str]] | None = None,
         chosen_elsewhere: Mapping[str, Value] | None = None,
+        documented_values: Mapping[str, Value] | None = None,
         unimportable: frozenset[str] = frozenset(),
         unrequested: frozenset[str] = frozenset(),
         launched_by_default: frozenset[str] = frozenset(),
@@ -180,7 +181,7 @@ class ImportTable:
         self._own = {name: f"{module}.{name}" for name in functions} if module and self.flags else {}
         """The module's own top-level functions by qualified name: a call of one that returns a flag is read
         through the index as another module's is (`flag_functions.py`)."""
-        self._declared_with = (dict(self._bindings), chosen_elsewhere or {}, off_elsewhere)
+        self._declared_with = (dict(self._bindings), chosen_elsewhere or {}, off_elsewhere, documented_values or {})
         """What the settings the module declares are read with (`chosen`, `off_by_default`): its imports
         as bound before its module-level aliases below, and the index's declarations elsewhere. Those
         readings are made when first asked: most modules that pass the prefilter are never walked
@@ -209,10 +210,10 @@ class ImportTable:
 
     @cached_property
     def _settings(self) -> tuple[frozenset[str], dict[str, Value]]:
-        bindings, chosen_elsewhere, off_elsewhere = self._declared_with
+        bindings, chosen_elsewhere, off_elsewhere, documented = self._declared_with
         streamlit = any(binding.qualified.partition(".")[0] == "streamlit" for binding in bindings.values())
         widgets_off, chosen = _chosen_settings(
-            self.statements, lambda node: _qualified(bindings, node), streamlit, chosen_elsewhere
+            self.statements, lambda node: _qualified(bindings, node), streamlit, chosen_elsewhere, documented
         )
         return frozenset(_off_by_default(self.statements)) | widgets_off | off_elsewhere, chosen
 
@@ -478,7 +479,7 @@ _WIDGET_WORDS = frozenset(name.rpartition(".")[2] for name in _TICKED_WIDGETS | 
 
 def _chosen_settings(
     statements: list[ast.stmt], resolve: Callable[[ast.expr], str | None], widgets: bool,
-    elsewhere: Mapping[str, Value],
+    elsewhere: Mapping[str, Value], documented: Mapping[str, Value],
 ) -> tuple[frozenset[str], dict[str, Value]]:
     """The names of Streamlit checkboxes a module keeps that are unticked until the user ticks them
     (every assignment of the name such a widget, or None or False), and the settings that hold one
@@ -486,7 +487,10 @@ def _chosen_settings(
     its `choices=`, where it has them), a class field of several values (`setting_values.field_default`:
     a `Literal[...]` field in any class, an enum member, a string, number or None in a settings
     class, `TrainConfig`), a radio or select box of string options, and those another module declares
-    (`elsewhere`), which the module's own declarations override. Every declaration of a name must
+    (`elsewhere`), which the module's own declarations override; a declared setting every documented
+    command of the module's route gives one value (`documented`) starts on that value, and so does a
+parameter of the option's name that the module declares no setting for (`def init_dist(launcher):`,
+handed `args.launcher`: `if launcher == "slurm":` is another path there). Every declaration of a name must
     agree, and every plain assignment of it must read the setting (`quant_method =
     args.quant_method.lower()`) or be the same widget: a local name bound to anything else is another
     value. A local name every assignment of which reads one setting (`mode = ctx.config.sched_mode`),
@@ -513,6 +517,9 @@ def _chosen_settings(
             parameters.update(argument.arg for argument in subtree(statement.args) if isinstance(argument, ast.arg))
     for name, declared in elsewhere.items():
         starts.setdefault(name, (declared,))
+    for name, given in documented.items():  # every documented command of the route gives it this value
+        if starts.get(name) is not None or (name in parameters and name not in starts):
+            starts[name] = (given,)
     if not (starts or widgets):
         return frozenset(), {}
     ticked: dict[str, bool] = {}
