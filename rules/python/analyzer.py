@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import posixpath
 from dataclasses import replace
 
 from packaging.version import Version
@@ -68,12 +69,27 @@ def analyze_python(
     return walked + extensions + fails_at_call(from_builds, facts.unbuilt_called, catalog)
 
 
+def _runs_as_program(path: str, tree: ast.Module, facts: FileFacts) -> bool:
+    """Whether the module is a program nothing imports, whose functions run only where its own code
+    calls them: a script by the project index's reading of its `__main__` block (`main_block.py`),
+    or a `setup.py` without one whose top level calls `setup(...)`, the build script pip and `python
+    setup.py` run (an `nvcc -V` probe that only the build's CUDA branch calls never runs in the ROCm
+    build). A package's `setup.py` of helpers (`from pkg.eval.setup import build_model`) calls no `setup`."""
+    if facts.main_block is not None:
+        return facts.main_block[0] == "script"
+    return posixpath.basename(path) == "setup.py" and any(
+        isinstance(node, ast.Call) and (node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")) == "setup"
+        for statement in tree.body if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        for node in subtree(statement)
+    )
+
+
 def _walked(
     tree: ast.Module, text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts, fixes: FixContext,
     survey: Survey,
 ) -> list[Finding]:
     """The findings of the walk's hits, one per rule and span."""
-    script = facts.main_block is not None and facts.main_block[0] == "script"
+    script = _runs_as_program(path, tree, facts)
     elsewhere = uses_elsewhere(facts)
     walker = PythonWalker(
         fixes.names,

@@ -47,7 +47,7 @@ called. Two shapes follow from that, both read from one module and its syntax al
 
 Another module may call a public function, so outside test modules and scripts nothing imports (a
 module with a `__main__` block no other module of the scan imports: `main_block.py`, through the
-project index) only private functions (`_helper`) are helpers, and public ones only where every use is a probe's (the body of a `try`
+project index; a `setup.py` without one whose top level calls `setup(...)`, the build script pip runs) only private functions (`_helper`) are helpers, and public ones only where every use is a probe's (the body of a `try`
 whose handler falls back or swallows the error: `try: _check_kernels() except Exception: pass`).
 Where the project index knows what the rest of the project does with a function or method
 (`callers.py`, `Elsewhere`), its uses in other modules count with the module's own: a public one is a
