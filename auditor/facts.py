@@ -307,6 +307,11 @@ class FileFacts:
     it in another module, the names other modules import from it or None for all), whose block is
     another path unless it reads the command line, or ("script", None, ()) for one nothing imports,
     whose top-level functions nothing calls are another path (`rules/python/main_block.py`)."""
+    main_unrun: bool = False
+    """This module's `__main__` block is a library's (`main_block`) and the scan, seeing the whole
+    project, finds no file that runs the module itself by its file or module name
+    (`unnamed_scripts.run_scripts`): the block is a self-test or demo, another path even where it
+    reads the command line."""
     cpu_saved_files: tuple[str, ...] = ()
     """The file names every `torch.save` of the project's modules outside the tests fills with CPU
     values only (`rules/python/checkpoint_writers.py`): a load of one restores CPU tensors anywhere."""

@@ -183,6 +183,7 @@ _READERS = {
     "unnamed_modules": "cudaudit.rules.python.unnamed:unnamed_modules",
     "unreached_modules": "cudaudit.rules.python.unreached:unreached_modules",
     "unnamed_scripts": "cudaudit.rules.python.unnamed_scripts:unnamed_scripts",
+    "run_scripts": "cudaudit.rules.python.unnamed_scripts:run_scripts",
     "saved_files": "cudaudit.rules.python.checkpoint_writers:saved_files",
     "cpu_saved_files": "cudaudit.rules.python.checkpoint_writers:cpu_saved_files",
     "stranded_modules": "cudaudit.rules.python.stranded:stranded_modules",
@@ -367,6 +368,9 @@ class ProjectIndex:
     fallback_callees: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(default_factory=dict)
     """Python module -> (name, parameters) of the project's functions and classes it defines or imports
     that replace a device parameter with the CPU where CUDA is unavailable (`fallback_callees.py`)."""
+    unrun_libraries: frozenset[str] = frozenset()
+    """The modules of `main_blocks` read as libraries that no file of the project runs by their file or
+    module name (`FileFacts.main_unrun`)."""
     main_blocks: dict[str, tuple[Evidence, tuple[str, ...] | None] | None] = field(default_factory=dict)
     """Python module with a `__main__` block -> how other modules import it (`main_block.Imported`: a
     library), or None (a script nothing imports)."""
@@ -447,6 +451,7 @@ class ProjectIndex:
             if path in self.main_blocks:
                 imported = self.main_blocks[path]
                 facts["main_block"] = ("library", *imported) if imported is not None else ("script", None, ())
+                facts["main_unrun"] = path in self.unrun_libraries
         if kinds & {FileKind.PYTHON, FileKind.NOTEBOOK}:
             facts["namespace_modules"] = self.namespace_modules
         if FileKind.CUDA in kinds and self.porting is not None:
@@ -628,6 +633,7 @@ def _read_index(
     )
     every_main_block = _main_blocks(found.main_blocks | found.other_main_blocks, python, import_lines)
     main_blocks = {path: imported for path, imported in every_main_block.items() if path in found.main_blocks}
+    main_blocks, unrun_libraries = _unrun_libraries(files, found, main_blocks)
     libraries = frozenset(path for path, imported in every_main_block.items() if imported is not None)
     developer = _developer_folders(files, python, catalog)
     porting = _reader("layers")(found.sources, left_out) if found.sources else None
@@ -700,6 +706,7 @@ def _read_index(
             _reader("handed_to_fallbacks")(python, found.fallbacks, found.from_imports) if found.fallbacks else {}
         ),
         main_blocks=main_blocks,
+        unrun_libraries=unrun_libraries,
         loose_libraries=frozenset(
             path for path, imported in main_blocks.items()
             if imported is not None and posixpath.join(posixpath.dirname(path), "__init__.py") not in python
@@ -1033,6 +1040,30 @@ def _unread_devices(
         return {}
     imported = _reader("imported_modules")(candidates, python, import_lines)
     return {path: found.unread_devices[path] for path in sorted(candidates - imported.keys())}
+
+
+def _unrun_libraries(
+    files: list[IndexedFile], found: _Found, main_blocks: dict[str, tuple[Evidence, tuple[str, ...] | None] | None]
+) -> tuple[dict[str, tuple[Evidence, tuple[str, ...] | None] | None], frozenset[str]]:
+    """`main_blocks` with the package modules that no module imports and no file runs read as
+    libraries imported whole (a configuration's `target: pkg.mod.Class` builds one of their classes;
+    one nothing names at all is another path as a whole, `unnamed_scripts`), and the libraries that
+    no file runs by their file or module name (`unnamed_scripts.run_scripts`): their `__main__`
+    blocks are self-tests or demos. Read only in a scan that sees the whole project."""
+    if not found.main_blocks or not _sees_project(files):
+        return main_blocks, frozenset()
+    readers = {file.display: file.read for file in files}
+    candidates = sorted(path for path in found.main_blocks if not is_test_path(path))
+    run = _reader("run_scripts")(candidates, readers)
+    named = {
+        path for path in candidates
+        if path not in main_blocks and path not in run and posixpath.basename(path) != "__init__.py"
+    }
+    whole: dict[str, tuple[Evidence, tuple[str, ...] | None] | None] = {
+        path: (Evidence(path, 0, "no file of the project runs this module"), None) for path in sorted(named)
+    }
+    libraries = {**main_blocks, **whole}
+    return libraries, frozenset(path for path in candidates if libraries.get(path) is not None and path not in run)
 
 
 def _unnamed_scripts(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import ast
 from functools import partial
 
+from cudaudit.model import Severity
 from cudaudit.rules.python.main_block import imported_modules, main_block, not_run_by_default
+from support import analyze
 
 LIBRARY = """
 import torch
@@ -73,3 +75,49 @@ def test_a_module_in_a_folder_without_init_is_imported_through_the_folder_as_a_n
         "networks/extra/merge.py": ("helper",),
         "tools/bench.py": ("check",),
     }
+
+
+SCORER = """import argparse
+
+import torch
+
+
+class Scorer:
+    def __init__(self, device):
+        self.w = torch.ones(4).to(device)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("text")
+    opt = parser.parse_args()
+    device = torch.device("cuda")
+    print(Scorer(device).w.sum(), opt.text)
+"""
+APP = (
+    "import torch\nfrom helpers.scorer import Scorer\n\n\ndef main():\n"
+    "    Scorer(torch.device('cuda' if torch.cuda.is_available() else 'cpu'))\n\n\n"
+    "if __name__ == '__main__':\n    main()\n"
+)
+
+
+def block_severities(files: dict[str, str]) -> set[tuple[int, Severity]]:
+    return {(f.span.line, f.severity) for f in analyze(files["helpers/scorer.py"], path="helpers/scorer.py", files=files)}
+
+
+def test_a_library_demo_that_reads_the_command_line_is_another_path_unless_a_document_runs_it():
+    files = {"README.md": "Run `python app.py`.\n", "app.py": APP, "helpers/__init__.py": "", "helpers/scorer.py": SCORER}
+    assert block_severities(files) == {(15, Severity.WARNING)}
+    for running in ("Score with `python -m helpers.scorer hi`.\n", "Score with `python helpers/scorer.py hi`.\n"):
+        documented = {**files, "README.md": files["README.md"] + running}
+        assert block_severities(documented) == {(15, Severity.ERROR)}, running
+
+
+def test_a_demo_of_a_module_a_configuration_builds_a_class_of_is_another_path():
+    files = {
+        "README.md": "Run `python app.py`.\n", "app.py": APP.replace("from helpers.scorer import Scorer", "Scorer = None"),
+        "helpers/__init__.py": "", "helpers/scorer.py": SCORER, "configs/m.yaml": "model:\n  target: helpers.scorer.Scorer\n",
+    }
+    assert block_severities(files) == {(15, Severity.WARNING)}
+    documented = {**files, "README.md": files["README.md"] + "Score with `python -m helpers.scorer hi`.\n"}
+    assert block_severities(documented) == {(15, Severity.ERROR)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from cudaudit.model import Severity
-from cudaudit.rules.python.unnamed_scripts import unnamed_scripts
+from cudaudit.rules.python.unnamed_scripts import run_scripts, unnamed_scripts
 from support import analyze
 
 SCRIPT = "import torch\n\n\ndef main():\n    model = torch.nn.Linear(2, 2).cuda()\n\n\nif __name__ == '__main__':\n    main()\n"
@@ -79,3 +79,24 @@ def test_a_scan_of_the_project_caps_an_unnamed_scripts_errors_at_warnings():
     assert {(f.span.line, f.severity) for f in analyze(SCRIPT, path="train.py", files={"README.md": files["README.md"]})} == {
         (5, Severity.ERROR)
     }
+
+
+def test_only_a_file_name_a_module_run_or_an_entry_point_runs_a_module_an_import_does_not():
+    base = {"README.md": "Serve with `python app.py`.\n", "pkg/scorer.py": SCRIPT, "app.py": "from pkg.scorer import main\n"}
+    readers = {path: partial(str.encode, text) for path, text in base.items()}
+    assert run_scripts(["pkg/scorer.py"], readers) == frozenset()
+    not_runs = (
+        {"configs/m.yaml": "model:\n  target: pkg.scorer.Scorer\n"},
+        {"docs/api.md": "Import it: `import pkg.scorer`.\n"},
+        {"run.sh": "python -m pkg.scorer.cli\n"},
+    )
+    for naming in not_runs:
+        files = {path: partial(str.encode, text) for path, text in {**base, **naming}.items()}
+        assert run_scripts(["pkg/scorer.py"], files) == frozenset(), naming
+    for naming in (
+        {"run.sh": "python pkg/scorer.py --text hi\n"},
+        {"docs/use.md": "Run `python -m pkg.scorer hi`.\n"},
+        {"pyproject.toml": '[project.scripts]\nscore = "pkg.scorer:main"\n'},
+    ):
+        files = {path: partial(str.encode, text) for path, text in {**base, **naming}.items()}
+        assert run_scripts(["pkg/scorer.py"], files) == {"pkg/scorer.py"}, naming

@@ -102,7 +102,7 @@ def _walked(
         never_collected=facts.never_collected,
         switched=frozenset(name for name, _ in facts.switched) | ({""} if facts.off_default_path else set()),
         called_elsewhere=dict(facts.called_elsewhere),
-        not_run=_not_run(tree, text, facts.main_block),
+        not_run=_not_run(tree, text, facts.main_block, not facts.main_unrun),
         script=script,
         elsewhere=elsewhere,
         fallback_calls=FallbackCalls(tree, {name: frozenset(params) for name, params in facts.fallback_callees}),
@@ -176,12 +176,14 @@ def _told_by_their_call(hits: list[Hit], built: dict[int, Finding]) -> set[int]:
     return {id(hit) for hit in hits if id(hit) in built and built[id(hit)].rule[:4] in families.get(id(hit.node), ())}
 
 
-def _not_run(tree: ast.Module, text: str, main_block: tuple[str, Evidence | None, tuple[str, ...] | None] | None) -> frozenset[int]:
+def _not_run(
+    tree: ast.Module, text: str, main_block: tuple[str, Evidence | None, tuple[str, ...] | None] | None, run_by_name: bool
+) -> frozenset[int]:
     """The top-level statements of a library that running the project does not run (`main_block.not_run_by_default`)."""
     if main_block is None or main_block[0] != "library":
         return frozenset()
     used = main_block[2]
-    return not_run_by_default(tree, text, None if used is None else frozenset(used))
+    return not_run_by_default(tree, text, None if used is None else frozenset(used), run_by_name)
 
 
 def _imported_names(facts: FileFacts) -> frozenset[str] | None:

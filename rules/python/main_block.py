@@ -162,13 +162,18 @@ _READS_COMMAND_LINE = re.compile(r"\b(?:parse_args|parse_known_args|parse_args_i
 `fire.Fire(...)`, `sys.argv`), and a `main()` entry point."""
 
 
-def not_run_by_default(module: ast.Module, text: str, used: frozenset[str] | None = None) -> frozenset[int]:
+def not_run_by_default(
+    module: ast.Module, text: str, used: frozenset[str] | None = None, run_by_name: bool = True
+) -> frozenset[int]:
     """The ids of the top-level statements of a library `module` (whose source is `text`) that
     running the project as documented does not run: its `__main__` blocks, and the functions that
     only they (or functions found so) name. A decorated function is left alone; so is every function
     whose names other modules import (`used`; None where one imports the module itself), and a block
     that reads the command line (`parse_args()`, `sys.argv`, `main()`), itself or through a function
-    it names: a documented `python -m pkg.tool` entry point, not a self-check. Names are read as words
+    it names: a documented `python -m pkg.tool` entry point, not a self-check, unless `run_by_name` is
+    False (the scan sees the whole project and no file of it runs the module by its file or module
+    name, `unnamed_scripts.run_scripts`): then the block is an undocumented self-test or demo of the
+    library, whatever it reads. Names are read as words
     of the text outside comments (`unused.mentions`: a mention in a string counts, so a misreading
     keeps verdicts). A script's functions that nothing names run on no target (`unused.py`)."""
     mains = [statement for statement in module.body if isinstance(statement, ast.If) and is_main_test(statement.test)]
@@ -192,6 +197,6 @@ def not_run_by_default(module: ast.Module, text: str, used: frozenset[str] | Non
                 grown = True
     lines = text.splitlines()
     spans = [(statement.lineno, statement.end_lineno or statement.lineno) for statement in module.body if id(statement) in off]
-    if any(_READS_COMMAND_LINE.search(line) for first, last in spans for line in lines[first - 1 : last]):
+    if run_by_name and any(_READS_COMMAND_LINE.search(line) for first, last in spans for line in lines[first - 1 : last]):
         return frozenset()
     return frozenset(off)

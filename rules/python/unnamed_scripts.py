@@ -62,7 +62,31 @@ def unnamed_scripts(candidates: Iterable[str], files: Mapping[str, Reader]) -> d
     return {path: Evidence(path, 0, UNNAMED) for path in sorted(left)}
 
 
+def run_scripts(candidates: Iterable[str], files: Mapping[str, Reader]) -> frozenset[str]:
+    """The paths of `candidates` (modules with a `__main__` block) that another file of `files` names
+    in a shape that runs the file itself: its file name (`python pkg/scorer.py`, `%run scorer.py`),
+    a `-m` module (`python -m pkg.scorer`) or an entry point (`pkg.scorer:main`). An import of it
+    (`from pkg.scorer import Scorer`, a configuration's `target: pkg.scorer.Scorer`) runs its
+    importers, never its `__main__` block."""
+    stems: dict[bytes, set[str]] = {}
+    for path in candidates:
+        if path.endswith(".py"):
+            stems.setdefault(posixpath.basename(path)[:-3].encode(), set()).add(path)
+    automaton = word_automaton(sorted(stems))
+    if automaton is None:
+        return frozenset()
+    run: set[str] = set()
+    for other, read in sorted(files.items()):
+        data = read_or_none(read) or b""
+        for index, start, end in automaton.matches(data):
+            if _runs(data, start, end):
+                run |= stems[automaton.words[index]] - {other}
+    return frozenset(run)
+
+
 _BEFORE = re.compile(rb"(?:-m|\bimport|\bfrom)[ \t]+$")
+_RUN_MODULE = re.compile(rb"-m[ \t]+(?:[A-Za-z_][\w.]*\.)?$")
+"""What stands before a module's last name where a command runs it: `-m export_onnx`, `-m tools.export_onnx`."""
 """What stands before a script's bare name where it runs or imports it: `python -m export_onnx`,
 `import export_onnx`, `from export_onnx import main`."""
 _LOOK_BEHIND = 16
@@ -74,11 +98,26 @@ def _runs_or_imports(data: bytes, start: int, end: int) -> bool:
     `import` or `from`, or before an entry point's `:main`."""
     if (start and data[start - 1] in WORD_BYTES) or (end < len(data) and data[end] in WORD_BYTES):
         return False
+    if _runs(data, start, end):
+        return True
+    if start >= 2 and data[start - 1 : start] == b"." and data[start - 2] in WORD_BYTES:
+        return True
+    return _BEFORE.search(data[max(0, start - _LOOK_BEHIND) : start]) is not None
+
+
+_RUN_LOOK_BEHIND = 64
+
+
+def _runs(data: bytes, start: int, end: int) -> bool:
+    """Whether the name at `data[start:end]` is a word of its own that runs its module's file: a file
+    name (`export_onnx.py`), a `-m` module ending in it, or an entry point (`tools.export_onnx:main`)."""
+    if (start and data[start - 1] in WORD_BYTES) or (end < len(data) and data[end] in WORD_BYTES):
+        return False
     after = data[end : end + 4]
     if after[:3] == b".py" and (len(after) < 4 or after[3] not in WORD_BYTES):
         return True
     if after[:1] == b":" and len(after) > 1 and (after[1:2].isalpha() or after[1:2] == b"_"):
         return True
-    if start >= 2 and data[start - 1 : start] == b"." and data[start - 2] in WORD_BYTES:
-        return True
-    return _BEFORE.search(data[max(0, start - _LOOK_BEHIND) : start]) is not None
+    if after[:1] == b"." and len(after) > 1 and after[1] in WORD_BYTES:
+        return False  # `-m tools.export_onnx.sub`: a module inside it
+    return _RUN_MODULE.search(data[max(0, start - _RUN_LOOK_BEHIND) : start]) is not None
