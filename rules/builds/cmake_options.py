@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from cudaudit.rules.builds.cmake_sides import and_operands
+
 if TYPE_CHECKING:
     from cudaudit.rules.builds.cmake import Command
 
@@ -140,10 +142,7 @@ def _needs(words: list[str], names: Mapping[str, str | None]) -> str | None:
     `AND`s, in a condition with no `OR` or `NOT`."""
     if any(word.upper() in ("OR", "NOT") for word in words):
         return None
-    parts: list[list[str]] = [[]]
-    for word in words:
-        if word.upper() == "AND":
-            parts.append([])
-        else:
-            parts[-1].append(word.removeprefix("${").removesuffix("}"))
-    return next((names[part[0]] for part in parts if len(part) == 1 and part[0] in names), None)
+    for part in and_operands(words):
+        if len(part) == 1 and (name := part[0].removeprefix("${").removesuffix("}")) in names:
+            return names[name]
+    return None

@@ -110,13 +110,18 @@ def _holds_on_cuda_only(words: list[str], variables: set[str], probes: dict[str,
     """A condition one part of whose `AND` holds only on a CUDA build; an `OR` may hold on either."""
     if any(word.upper() == "OR" for word in words):
         return False
+    return any(_part_on_cuda_only(part, variables, probes or {}) for part in and_operands(words))
+
+
+def and_operands(words: Sequence[str]) -> list[list[str]]:
+    """The operands of a condition's `AND`s, each its words in order (the whole condition where it has none)."""
     parts: list[list[str]] = [[]]
     for word in words:
         if word.upper() == "AND":
             parts.append([])
         else:
             parts[-1].append(word)
-    return any(_part_on_cuda_only(part, variables, probes or {}) for part in parts)
+    return parts
 
 
 def _part_on_cuda_only(part: list[str], variables: set[str], probes: dict[str, set[str]]) -> bool:
