@@ -210,6 +210,12 @@ class Store:
             return found[1]
         return None
 
+    def holds_nothing(self) -> bool:
+        """Whether no earlier scan left an entry here: every value will be computed."""
+        if self._entries is None:
+            self._entries = self._read()
+        return not self._entries
+
     def put(self, slot: str, key: str, value: Any) -> None:
         """Keep `value` in `slot` under `key`; written by `save`."""
         self._added[slot] = (key, value)

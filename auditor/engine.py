@@ -4,8 +4,9 @@ in parallel for large trees.
 One file never stops the scan: every failure to read or parse becomes a `FileError`
 for that file. Scanned code is parsed, never imported or run.
 
-Each file is read at most once, here in the main process, when the index or the analysis first
-needs its bytes (`Contents`). A file's digest, with the facts the index gives it, looks its result
+Each file is read at most once here in the main process, when the index or the analysis first
+needs its bytes (`Contents`); with several workers and no index readings in the cache, the workers
+also read the files for the index's per-file readings first (`_read_ahead`). A file's digest, with the facts the index gives it, looks its result
 up in the cache (`cache.Store`); a file whose status is unchanged since an earlier scan hashed it
 is not even read for its digest. Only the files whose result is not there travel, with their
 bytes, to the analysis (in worker processes when there are enough of them), so a rescan of an
@@ -18,6 +19,7 @@ from __future__ import annotations
 import functools
 import gc
 import os
+import pickle
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -36,9 +38,18 @@ from cudaudit.firstparty import sibling_modules
 from cudaudit.index_answers import IndexAnswers, index_answers
 from cudaudit.model import FileError, Finding, Omitted, ScanResult
 from cudaudit.parallel import map_in_chunks
-from cudaudit.project_index import IndexedFile, ProjectIndex, build_index, torch_pin, torch_pin_files
+from cudaudit.project_index import (
+    IndexedFile,
+    ProjectIndex,
+    Remember,
+    build_index,
+    file_readings,
+    sees_project,
+    torch_pin,
+    torch_pin_files,
+)
 from cudaudit.project_roots import scope, within_project
-from cudaudit.rules.catalog import load_catalog
+from cudaudit.rules.catalog import Catalog, load_catalog
 from cudaudit.safe_read import Folders, UnreadableFile, content_digest, read_tree_file
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UndecodableError, UnparsableError, keeping_trees
@@ -250,6 +261,9 @@ def _scan(
         catalog,
         settings.roots,
         partial(_remember, readings, contents) if readings is not None else None,
+        [t for t in listed if t.kinds] if jobs > 1 and (readings is None or readings.holds_nothing()) else [],
+        settings,
+        jobs,
     )
     answers = index_answers(
         [(t.display, t.kinds) for t in listed],
@@ -485,11 +499,56 @@ def _collected_rarely() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _build_index(*arguments: Any) -> ProjectIndex:
+def _build_index(
+    files: list[IndexedFile],
+    catalog: Catalog,
+    roots: tuple[str, ...],
+    remember: Remember | None,
+    ahead: list[FileTask],
+    settings: AnalysisSettings,
+    jobs: int,
+) -> ProjectIndex:
     """`build_index` under the analysis' regime of the cycle collector (`_collected_rarely`): its
-    readers parse and walk modules as the analysis does."""
+    readers parse and walk modules as the analysis does.
+
+    With several workers, the index's readings of each file by itself (`file_readings`) are taken
+    ahead in worker processes, `ahead`'s files split among them, and the index is then built from
+    their answers: the pass over the files, most of the index's time, runs in parallel rather than
+    in this process before any worker starts. Only when every reading must be computed (no cache,
+    or one that holds no readings): a rescan computes few. The trees the workers parse die with
+    them, so the analysis parses those modules again (`source.keeping_trees` keeps what this
+    process parses after)."""
     with _collected_rarely():
-        return build_index(*arguments)
+        read_ahead = _read_ahead(ahead, settings, jobs, sees_project(files)) if len(ahead) >= PARALLEL_THRESHOLD else None
+        return build_index(files, catalog, roots, remember, read_ahead)
+
+
+def _read_ahead(
+    tasks: list[FileTask], settings: AnalysisSettings, jobs: int, whole_project: bool
+) -> dict[tuple[str, str], Callable[[], Any]]:
+    """(reader, display path) -> the reading, from worker processes (`_read_chunk`)."""
+    work = partial(_read_chunk, settings=settings, whole_project=whole_project)
+    return {
+        (reader, path): partial(pickle.loads, reading)
+        for reader, path, reading in map_in_chunks(work, tasks, jobs, CHUNK_SIZE, PARALLEL_THRESHOLD)
+    }
+
+
+def _read_chunk(chunk: list[FileTask], settings: AnalysisSettings, whole_project: bool) -> list[tuple[str, str, bytes]]:
+    """The index's readings of each file of `chunk` by itself, each pickled here: one that does not
+    pickle stays behind, and the index computes it again. The chunk's trees are kept while it is
+    read (several readers read each module), then dropped."""
+    with scope(settings.project_prefixes), keeping_trees(KEPT_SOURCE):
+        files = [IndexedFile(t.display, t.kinds, partial(read_tree_file, t.path, t.root)) for t in chunk]
+        readings = file_readings(files, load_catalog(), settings.roots, whole_project)
+    return [(reader, path, pickled) for reader, path, reading in readings if (pickled := _pickled(reading)) is not None]
+
+
+def _pickled(value: object) -> bytes | None:
+    try:
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001 - what does not pickle is read again where it is needed
+        return None
 
 
 @functools.cache

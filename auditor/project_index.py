@@ -555,37 +555,53 @@ def build_index(
     catalog: Catalog,
     roots: tuple[str, ...] = (),
     remember: Remember | None = None,
+    read_ahead: dict[tuple[str, str], Callable[[], Any]] | None = None,
 ) -> ProjectIndex:
     """Read what the index needs from `files`; `roots` bound requirement includes, `remember` may
-    answer a reader from an earlier run. Each Python module's import statements are read once for all
-    the readers that read them (`opt_in.statements_kept`)."""
+    answer a reader from an earlier run, `read_ahead` gives (reader, path) -> the reading worker
+    processes took ahead (`file_readings`), which is taken in place of reading the file. Each Python
+    module's import statements are read once for all the readers that read them (`opt_in.statements_kept`)."""
     files = list(files)
     kept = _reader("statements_kept") if any(FileKind.PYTHON in file.kinds for file in files) else nullcontext
     with kept():
-        return _read_index(files, catalog, roots, remember)
+        return _read_index(files, catalog, roots, remember, read_ahead)
+
+
+def file_readings(
+    files: list[IndexedFile], catalog: Catalog, roots: tuple[str, ...], whole_project: bool
+) -> list[tuple[str, str, Any]]:
+    """(reader, display path, reading) of every reading the index's pass over each file takes of
+    `files` alone, as `build_index` takes them: for a worker process that reads some of a scan's
+    files ahead of the index (`engine.py`), whose answers `build_index` is then given (`read_ahead`).
+    `whole_project` is `sees_project` of all the scan's files."""
+    readings: list[tuple[str, str, Any]] = []
+
+    def record(reader: str, path: str, compute: Callable[[], Any]) -> Any:
+        value = compute()
+        readings.append((reader, path, value))
+        return value
+
+    found = _Found(follows_callers=whole_project)
+    kept = _reader("statements_kept") if any(FileKind.PYTHON in file.kinds for file in files) else nullcontext
+    with kept():
+        for file in files:
+            _read_file(found, file, catalog, roots, record)
+    return readings
 
 
 def _read_index(
-    files: list[IndexedFile], catalog: Catalog, roots: tuple[str, ...], remember: Remember | None
+    files: list[IndexedFile],
+    catalog: Catalog,
+    roots: tuple[str, ...],
+    remember: Remember | None,
+    read_ahead: dict[tuple[str, str], Callable[[], Any]] | None = None,
 ) -> ProjectIndex:
-    cached, remember = remember, _once(remember or _compute)
-    found = _Found(follows_callers=_sees_project(files))
+    cached = remember
+    remember = _once(_ahead(read_ahead, remember or _compute) if read_ahead else remember or _compute)
+    found = _Found(follows_callers=sees_project(files))
     python = {file.display: file.read for file in files if FileKind.PYTHON in file.kinds and file.display.endswith(".py")}
     for file in files:
-        kinds = [kind for kind in file.kinds if _wanted(kind, file.display)]
-        if not file.kinds and posixpath.basename(file.display).lower() in TEST_CONFIGURATIONS:
-            try:
-                found.read_configuration(file.display, partial(_decoded, _Source(file.read)), remember)
-            except Exception:  # noqa: BLE001 - an unreadable configuration leaves nothing out
-                continue
-        if not kinds:
-            continue
-        data = _Source(file.read)
-        for kind in kinds:
-            try:
-                found.read(file.display, kind, data, catalog, roots, remember)
-            except Exception:  # noqa: BLE001 - an unreadable, binary or odd file adds no facts; its own analysis reports it
-                continue
+        _read_file(found, file, catalog, roots, remember)
     named = module_map(f.display for f in files) if found.flags or found.markers or found.package_flags else None
     modules = _module_names(files, named) if named is not None else {}
     cuda_workflows = sorted(path for path, cuda, _, _ in found.workflows if cuda)
@@ -734,6 +750,34 @@ def _read_index(
     )
 
 
+def _read_file(found: _Found, file: IndexedFile, catalog: Catalog, roots: tuple[str, ...], remember: Remember) -> None:
+    """What one file tells the index by itself, added to `found`."""
+    kinds = [kind for kind in file.kinds if _wanted(kind, file.display)]
+    if not file.kinds and posixpath.basename(file.display).lower() in TEST_CONFIGURATIONS:
+        try:
+            found.read_configuration(file.display, partial(_decoded, _Source(file.read)), remember)
+        except Exception:  # noqa: BLE001 - an unreadable configuration leaves nothing out
+            return
+    if not kinds:
+        return
+    data = _Source(file.read)
+    for kind in kinds:
+        try:
+            found.read(file.display, kind, data, catalog, roots, remember)
+        except Exception:  # noqa: BLE001 - an unreadable, binary or odd file adds no facts; its own analysis reports it
+            continue
+
+
+def _ahead(read_ahead: dict[tuple[str, str], Callable[[], Any]], remember: Remember) -> Remember:
+    """`remember`, given the reading a worker took ahead (`file_readings`) in place of computing it;
+    each is taken once (`_once` asks once), and dropped once taken."""
+
+    def ahead(reader: str, path: str, compute: Callable[[], Any]) -> Any:
+        return remember(reader, path, read_ahead.pop((reader, path), compute))
+
+    return ahead
+
+
 def _top_level_imports(python: dict[str, Reader], remember: Remember, path: str) -> tuple[Any, ...]:
     """`extra_only.top_level_imports` of the module at `path`, from the cache: the one reading of a
     module's top-level imports that the extras', the stranded copies', the optional and the
@@ -774,7 +818,7 @@ def _unrequested(
         if kind is not FileKind.PYPROJECT or any(found.declared.get(path, ((), ()))[:2])
     ]
     installs += [file.display for file in files if _cog_config(file)]
-    if not spellings or not installs or not _sees_project(files):
+    if not spellings or not installs or not sees_project(files):
         return {}
     words = [module.encode() for module, _ in spellings]
     modules: dict[str, frozenset[str]] = {}
@@ -849,7 +893,7 @@ def _opt_in_options(files: list[IndexedFile]) -> tuple[str, ...]:
     on and no other file of the scan turns on (`-DNAME=ON` in a document, script, build script, Dockerfile
     or workflow; in a Makefile, in its default goal's recipes); read only in a folder's scan, which sees the
     documents that would tell an installer to turn one on."""
-    if not _sees_project(files):
+    if not sees_project(files):
         return ()
     declared: set[str] = set()
     on: set[str] = set()
@@ -894,7 +938,7 @@ _OPTION_SETTING_KINDS = frozenset({
 """Files besides documents that may run cmake for the installer (build scripts, CI, images, configurations)."""
 
 
-def _sees_project(files: list[IndexedFile]) -> bool:
+def sees_project(files: list[IndexedFile]) -> bool:
     """Whether the scan is of a folder, which lists the project's documents (files of no kind) beside
     its code: one of named files (pre-commit's staged files) cannot tell that nothing else calls a function."""
     return any(not file.kinds for file in files)
@@ -990,7 +1034,7 @@ def _unreached(files: list[IndexedFile], python: dict[str, Reader], found: _Foun
     """`unreached.unreached_modules` for the modules inside a package that the catalog's prefilter
     passes, read against the project's other files outside the test suite, in a scan that sees the
     whole project (one given its documents): named files cannot tell that nothing imports a module."""
-    if not found.prefiltered or not _sees_project(files):
+    if not found.prefiltered or not sees_project(files):
         return {}
     others = {
         file.display: file.read for file in files
@@ -1006,7 +1050,7 @@ def _taken_names(
     passes, with no `__main__` block (`main_block.py` reads those), that no install makes an API: no
     package holds them, or no build declaration (`setup.py`, `setup.cfg`, `pyproject.toml`) stands at or
     above their folder. Read in a scan that sees the whole project, against every file of it."""
-    if not found.prefiltered or not _sees_project(files):
+    if not found.prefiltered or not sees_project(files):
         return {}
     declared = dict.fromkeys(
         (posixpath.dirname(file.display) for file in files if {FileKind.SETUP, FileKind.PYPROJECT} & set(file.kinds)), True
@@ -1036,7 +1080,7 @@ def _unread_devices(
         path for path in found.unread_devices
         if posixpath.basename(path) != "__init__.py" and posixpath.join(posixpath.dirname(path), "__init__.py") not in python
     }
-    if not candidates or not _sees_project(files):
+    if not candidates or not sees_project(files):
         return {}
     imported = _reader("imported_modules")(candidates, python, import_lines)
     return {path: found.unread_devices[path] for path in sorted(candidates - imported.keys())}
@@ -1050,7 +1094,7 @@ def _unrun_libraries(
     one nothing names at all is another path as a whole, `unnamed_scripts`), and the libraries that
     no file runs by their file or module name (`unnamed_scripts.run_scripts`): their `__main__`
     blocks are self-tests or demos. Read only in a scan that sees the whole project."""
-    if not found.main_blocks or not _sees_project(files):
+    if not found.main_blocks or not sees_project(files):
         return main_blocks, frozenset()
     readers = {file.display: file.read for file in files}
     candidates = sorted(path for path in found.main_blocks if not is_test_path(path))
@@ -1077,7 +1121,7 @@ def _unnamed_scripts(
         path for path in sorted(found.main_blocks)
         if every_main_block.get(path) is None and not is_test_path(path)
     ]
-    if not candidates or not _sees_project(files):
+    if not candidates or not sees_project(files):
         return {}
     return _reader("unnamed_scripts")(candidates, {file.display: file.read for file in files})
 
@@ -1086,7 +1130,7 @@ def _stranded(files: list[IndexedFile], python: dict[str, Reader], imports: TopI
     """`stranded.stranded_modules`: the modules of a copy of third-party code whose imports name a
     top-level package the project has only inside another package, read against the project's other
     files outside the test suite, in a scan that sees the whole project."""
-    if not _sees_project(files):
+    if not sees_project(files):
         return {}
     others = {
         file.display: file.read for file in files
@@ -1100,7 +1144,7 @@ def _copied_projects(files: list[IndexedFile], python: dict[str, Reader]) -> dic
     through a local torch hub entry, or of a vendored program it imports only in part, that neither its
     `hubconf.py` nor the project's imports reach, in a scan that sees the whole project (one given its
     documents)."""
-    if not _sees_project(files):
+    if not sees_project(files):
         return {}
     others = {file.display: file.read for file in files if FileKind.PYTHON not in file.kinds}
     return _reader("copied_project_files")(python, others)
@@ -1188,7 +1232,7 @@ def _hosted_notebooks(files: list[IndexedFile], python: dict[str, Reader], catal
     (one given its documents) and holds Python modules outside its test suite: a project whose only
     code is its notebooks has no other route."""
     notebooks = [file.display for file in files if FileKind.NOTEBOOK in file.kinds]
-    if not notebooks or not _sees_project(files) or all(is_test_path(path) for path in python):
+    if not notebooks or not sees_project(files) or all(is_test_path(path) for path in python):
         return {}
     services = {table["link"]: table["service"] for _, tables in catalog.tables("hosted_notebook") for table in tables}
     linking = {
@@ -1230,7 +1274,7 @@ def _unimported_bindings(files: list[IndexedFile], catalog: Catalog) -> tuple[st
     """`unimported.unimported_bindings` over the project's code, read only in a folder's scan (one of
     named files cannot tell that nothing imports a module) whose dependency files spell a binding."""
     bindings = _reader("binding_tables")(catalog.tables("binding"))
-    if not bindings or not _sees_project(files):
+    if not bindings or not sees_project(files):
         return ()
     declaring = [file for file in files if set(file.kinds) & _DECLARING_KINDS]
 
@@ -1507,7 +1551,7 @@ def _always_launched(
     """`launched_entries.always_launched` for the scripts (modules with a `__main__` block) and console
     scripts of a scan that sees the whole project, where some module tests a launch: the routes every
     documented command starts under a launcher of several processes."""
-    if not _sees_project(files):
+    if not sees_project(files):
         return {}
     modules = module_map(python)
     by_name = {modules.name(path): path for path in python}
@@ -1538,7 +1582,7 @@ def _settings_documented(
     "none":` the user's choice; `documented_flags.documented_values`), in a scan that sees the whole
     project where some module declares a setting of several values. An entry whose file name several
     entries share is left out: which one a command runs is not known."""
-    if not (found.choices and _sees_project(files)):
+    if not (found.choices and sees_project(files)):
         return {}
     values = _reader("documented_values")(commands())
     if not any(values.values()):
@@ -1573,7 +1617,7 @@ def _documented_commands(files: list[IndexedFile]) -> Callable[[], DocumentedCom
                 if file.display.endswith(_COMMAND_FILES) or {FileKind.WORKFLOW, FileKind.SHELL} & set(file.kinds)
             }
             declarations = [_read_or_empty(file.read) for file in files if posixpath.basename(file.display) in _DECLARATIONS]
-            made.append(DocumentedCommands(sources, _reader("console_scripts")(declarations) if _sees_project(files) else ()))
+            made.append(DocumentedCommands(sources, _reader("console_scripts")(declarations) if sees_project(files) else ()))
         return made[0]
 
     return commands
@@ -1642,7 +1686,7 @@ def _with_one_rank(
     keeps the model-parallel sizes at one rank (`parallel_sizes.one_rank`), the sizes, ranks and
     their queries as settings of each module the catalog's prefilter passes, where the module's
     own reading has no entry of the name: a branch only a model-parallel launch takes is another path."""
-    if not (found.prefiltered and _sees_project(files)):
+    if not (found.prefiltered and sees_project(files)):
         return chosen
     readable = {
         file.display: file.read for file in files

@@ -151,6 +151,29 @@ def test_parallel_scan_matches_a_serial_scan(cli, tmp_path):
     assert serial["summary"]["files"] == 151 and len(serial["errors"]) == 1
 
 
+CAPS = "import torch\nFAST_PATH = torch.cuda.is_available() and torch.cuda.get_device_capability() >= (8, 0)\n"
+
+
+@pytest.mark.parametrize("caps", [CAPS, "FAST_PATH = True\n"])
+def test_a_parallel_scan_takes_the_index_readings_its_workers_read_ahead(cli, tmp_path, caps):
+    """With several workers, the index's readings of each file are taken in them first: the facts
+    one module gives the others (a device flag, imported) are the ones a serial scan finds."""
+    write(tmp_path / "README.md", "# A project\n")
+    write(tmp_path / "pkg" / "__init__.py", "")
+    write(tmp_path / "pkg" / "caps.py", caps)
+    for i in range(80):
+        write(tmp_path / "pkg" / f"mod{i}.py",
+              f"import torch\nfrom pkg.caps import FAST_PATH\n\ndef run{i}(x):\n    if FAST_PATH:\n"
+              "        return x.to('cuda')\n    return x\n")
+    serial = scan_json(cli, "--jobs", "1", "--no-cache")
+    assert scan_json(cli, "--jobs", "2", "--no-cache") == serial
+    assert scan_json(cli, "--jobs", "2") == serial  # a cold cache: read ahead, and the readings kept
+    assert scan_json(cli, "--jobs", "2") == serial  # a warm one: the index from the cache
+    moves = [f for f in serial["findings"] if f["rule"] == "CDA103"]
+    # A probe behind the flag guards every move; a flag that probes nothing guards none.
+    assert len(moves) == (0 if caps == CAPS else 80)
+
+
 def test_show_sources_names_where_each_fact_comes_from(cli, tmp_path):
     write(tmp_path / "locked.py", LOCKED)
     plain = cli("scan", "locked.py").stdout
