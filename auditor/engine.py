@@ -526,12 +526,16 @@ def _build_index(
 def _read_ahead(
     tasks: list[FileTask], settings: AnalysisSettings, jobs: int, whole_project: bool
 ) -> dict[tuple[str, str], Callable[[], Any]]:
-    """(reader, display path) -> the reading, from worker processes (`_read_chunk`)."""
+    """(reader, display path) -> the reading, from worker processes (`_read_chunk`). A worker that
+    dies (killed for its memory) takes its readings with it: the index computes them itself."""
     work = partial(_read_chunk, settings=settings, whole_project=whole_project)
-    return {
-        (reader, path): partial(pickle.loads, reading)
-        for reader, path, reading in map_in_chunks(work, tasks, jobs, CHUNK_SIZE, PARALLEL_THRESHOLD)
-    }
+    found: dict[tuple[str, str], Callable[[], Any]] = {}
+    try:
+        for reader, path, reading in map_in_chunks(work, tasks, jobs, CHUNK_SIZE, PARALLEL_THRESHOLD):
+            found[(reader, path)] = partial(pickle.loads, reading)
+    except Exception:  # noqa: BLE001 - a broken pool only costs the time the workers had saved
+        pass
+    return found
 
 
 def _read_chunk(chunk: list[FileTask], settings: AnalysisSettings, whole_project: bool) -> list[tuple[str, str, bytes]]:

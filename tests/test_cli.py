@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from cudaudit import __version__
+from cudaudit import __version__, engine
 from cudaudit.rules.catalog import load_catalog
 from support import REPO, scan_json, write
 
@@ -172,6 +173,20 @@ def test_a_parallel_scan_takes_the_index_readings_its_workers_read_ahead(cli, tm
     moves = [f for f in serial["findings"] if f["rule"] == "CDA103"]
     # A probe behind the flag guards every move; a flag that probes nothing guards none.
     assert len(moves) == (0 if caps == CAPS else 80)
+
+
+def _worker_lost(*_: object, **__: object) -> list:
+    os._exit(1)  # as a worker the system kills for its memory
+
+
+def test_a_worker_lost_while_reading_ahead_for_the_index_costs_only_time(cli, tmp_path, monkeypatch):
+    write(tmp_path / "README.md", "# A project\n")
+    write(tmp_path / "pkg" / "caps.py", CAPS)
+    for i in range(80):
+        write(tmp_path / "pkg" / f"mod{i}.py", f"from pkg.caps import FAST_PATH\nif FAST_PATH:\n    x{i} = 'cuda'\n")
+    serial = scan_json(cli, "--jobs", "1", "--no-cache")
+    monkeypatch.setattr(engine, "_read_chunk", _worker_lost)
+    assert scan_json(cli, "--jobs", "2", "--no-cache") == serial
 
 
 def test_show_sources_names_where_each_fact_comes_from(cli, tmp_path):
