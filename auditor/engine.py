@@ -6,12 +6,13 @@ for that file. Scanned code is parsed, never imported or run.
 
 Each file is read at most once here in the main process, when the index or the analysis first
 needs its bytes (`Contents`); with several workers and no index readings in the cache, the workers
-also read the files for the index's per-file readings first (`_read_ahead`). A file's digest, with the facts the index gives it, looks its result
-up in the cache (`cache.Store`); a file whose status is unchanged since an earlier scan hashed it
-is not even read for its digest. Only the files whose result is not there travel, with their
-bytes, to the analysis (in worker processes when there are enough of them), so a rescan of an
-unchanged tree starts no worker and reads no file. The index's own per-file readings are cached
-the same way, and its answers whole (`index_answers`): a rescan of an unchanged tree builds no index.
+also read the files for the index's per-file readings first (`_read_ahead`). A file's digest, with
+the facts the index gives it, looks its result up in the cache (`cache.Store`); a file whose status
+is unchanged since an earlier scan hashed it is not even read for its digest. Only the files whose
+result is not there travel, with their bytes, to the analysis (in worker processes when there are
+enough of them), so a rescan of an unchanged tree starts no worker and reads no file. The index's
+own per-file readings are cached the same way, and its answers whole (`index_answers`): a rescan of
+an unchanged tree builds no index.
 """
 
 from __future__ import annotations
@@ -260,8 +261,9 @@ def _scan(
         [IndexedFile(t.display, t.kinds, partial(contents.read, t.display)) for t in listed],
         catalog,
         settings.roots,
-        partial(_remember, readings, contents) if readings is not None else None,
-        [t for t in listed if t.kinds] if jobs > 1 and (readings is None or readings.holds_nothing()) else [],
+        readings,
+        contents,
+        listed,
         settings,
         jobs,
     )
@@ -503,23 +505,31 @@ def _build_index(
     files: list[IndexedFile],
     catalog: Catalog,
     roots: tuple[str, ...],
-    remember: Remember | None,
-    ahead: list[FileTask],
+    readings: Store | None,
+    contents: Contents,
+    tasks: list[FileTask],
     settings: AnalysisSettings,
     jobs: int,
 ) -> ProjectIndex:
-    """`build_index` under the analysis' regime of the cycle collector (`_collected_rarely`): its
-    readers parse and walk modules as the analysis does.
+    """`build_index` of `files` (the `tasks`) under the analysis' regime of the cycle collector
+    (`_collected_rarely`): its readers parse and walk modules as the analysis does. `readings` is the
+    cache's store of its per-file readings.
 
     With several workers, the index's readings of each file by itself (`file_readings`) are taken
-    ahead in worker processes, `ahead`'s files split among them, and the index is then built from
-    their answers: the pass over the files, most of the index's time, runs in parallel rather than
-    in this process before any worker starts. Only when every reading must be computed (no cache,
-    or one that holds no readings): a rescan computes few. The trees the workers parse die with
-    them, so the analysis parses those modules again (`source.keeping_trees` keeps what this
-    process parses after)."""
+    ahead in worker processes, the files split among them, and the index is then built from their
+    answers: the pass over the files, most of the index's time, runs in parallel rather than in this
+    process before any worker starts. Only when every reading must be computed (no cache, or one
+    that holds no readings), asked only here: a rescan whose index answers are cached reads no
+    readings, and one that builds the index computes few. The trees the workers parse die with them,
+    so the analysis parses those modules again (`source.keeping_trees` keeps what this process
+    parses after)."""
+    remember: Remember | None = partial(_remember, readings, contents) if readings is not None else None
+    ahead = [task for task in tasks if task.kinds] if jobs > 1 else []
     with _collected_rarely():
-        read_ahead = _read_ahead(ahead, settings, jobs, sees_project(files)) if len(ahead) >= PARALLEL_THRESHOLD else None
+        read_ahead = (
+            _read_ahead(ahead, settings, jobs, sees_project(files))
+            if len(ahead) >= PARALLEL_THRESHOLD and (readings is None or readings.holds_nothing()) else None
+        )
         return build_index(files, catalog, roots, remember, read_ahead)
 
 
