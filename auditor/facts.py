@@ -274,6 +274,11 @@ class FileFacts:
     `hubconf.py` or the project's imports reach, `rules/python/copied_projects.py`;
     a Dockerfile, or a conda environment file
     or an install script beside the project's own install, that nothing in the project names, `rules/containers/references.py`; a Dockerfile or compose file of a project that also installs without Docker): all it does is another path (`verdicts.off_default_path`)."""
+    never_built: Evidence | None = None
+    """The definition whose build alone compiles this C/C++ or CUDA source (or the source alone that
+    includes this header), where nothing in the project runs that definition (a JIT `load(sources=[...])`
+    in an `_init()` whose only callers run nowhere, `taken_names.left_behind`): no target compiles the
+    file, so its sites are notes on every target (`verdicts.never_built`)."""
     unrequested: tuple[str, ...] = ()
     """The packages installed only on request (the catalog's `[[installed_on_request]]`: xFormers,
     FlashAttention) that this Python module imports and that no install route of its part of the

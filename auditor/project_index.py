@@ -119,6 +119,7 @@ _READERS = {
     "unbuilt": "cudaudit.rules.builds.unbuilt_extensions:unbuilt_extensions",
     "unbuilt_called": "cudaudit.rules.builds.unbuilt_extensions:called_where_unbuilt",
     "named_sources": "cudaudit.rules.builds.extension_routes:named_sources",
+    "naming_lines": "cudaudit.rules.builds.extension_routes:naming_lines",
     "jit_builds": "cudaudit.rules.builds.jit_builds:read_jit",
     "jit_folders": "cudaudit.rules.builds.jit_builds:jit_built_folders",
     "routes": "cudaudit.rules.builds.extension_routes:routed_sources",
@@ -212,7 +213,7 @@ _READERS = {
     "main_block": "cudaudit.rules.python.main_block:main_block",
     "statements_kept": "cudaudit.rules.python.opt_in:statements_kept",
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
-    "taken_names": "cudaudit.rules.python.taken_names:taken_names",
+    "left_behind": "cudaudit.rules.python.taken_names:left_behind",
     "unread_devices": "cudaudit.rules.python.unread_devices:unread_devices",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
     "set_up_skips": "cudaudit.rules.python.test_classes:read_set_up_skips",
@@ -382,6 +383,8 @@ class ProjectIndex:
     """Module nothing imports -> its top-level names bound to a CUDA device that it never reads (`FileFacts.unread_devices`)."""
     off_default_path: dict[str, Evidence] = field(default_factory=dict)
     """File -> why nothing on the project's normal path runs it (`opt_in_areas`, `unnamed`, `references`)."""
+    never_built: dict[str, Evidence] = field(default_factory=dict)
+    """C/C++ or CUDA source -> the definition nothing runs that alone builds it (`FileFacts.never_built`)."""
     namespace_modules: tuple[str, ...] = ()
     """The modules of the project's namespace packages named like a library the catalog knows by its
     imports, by two-part name (`firstparty.namespace_modules`)."""
@@ -421,7 +424,9 @@ class ProjectIndex:
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
         kinds = set(kinds)
-        facts: dict = {"counterparts": self.counterparts.get(path, ()), "releases": self.releases}
+        facts: dict = {
+            "counterparts": self.counterparts.get(path, ()), "releases": self.releases, "never_built": self.never_built.get(path),
+        }
         served = served_targets(path, (kind.value for kind in kinds))
         if served is not None:
             facts["named_for"] = tuple(sorted(served))
@@ -659,6 +664,7 @@ def _read_index(
     absent = _reader("absent_packages")(catalog) if found.cuda_extensions or found.tried_imports else frozenset()
     optional, failing = _optional_modules(python, found, remember, imports, absent)
     documented_values = _settings_documented(files, python, found, imports, commands)
+    left_behind = _taken_names(files, python, found, import_lines)
     return ProjectIndex(
         porting=porting,
         cuda_macros=_reader("macros")([*(facts.macro_sides for facts in found.sources.values()),
@@ -727,7 +733,7 @@ def _read_index(
             path for path, imported in main_blocks.items()
             if imported is not None and posixpath.join(posixpath.dirname(path), "__init__.py") not in python
         ),
-        taken_names=_taken_names(files, python, found, import_lines),
+        taken_names=left_behind.taken if left_behind is not None else {},
         unread_devices=_unread_devices(files, python, found, import_lines),
         off_default_path={
             **_unreached(files, python, found), **_stranded(files, python, imports), **_copied_projects(files, python),
@@ -738,6 +744,7 @@ def _read_index(
             **_extra_only(python, found, imports, default_entries, files), **developer,
             **_optional_requirements(files, found), **_opt_in_sources(files, found, porting),
         },
+        never_built=_dead_sources(left_behind, python, found, porting),
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
         pure_python=_pure_python(files),
         installs=_installs(found.installs),
@@ -1045,30 +1052,73 @@ def _unreached(files: list[IndexedFile], python: dict[str, Reader], found: _Foun
 
 def _taken_names(
     files: list[IndexedFile], python: dict[str, Reader], found: _Found, import_lines: dict[str, bytes]
-) -> dict[str, tuple[str, ...]]:
-    """`taken_names.taken_names` for the modules outside the test suite that the catalog's prefilter
+) -> Any:
+    """`taken_names.left_behind` for the modules outside the test suite that the catalog's prefilter
     passes, with no `__main__` block (`main_block.py` reads those), that no install makes an API: no
     package holds them, or no build declaration (`setup.py`, `setup.cfg`, `pyproject.toml`) stands at or
-    above their folder. Read in a scan that sees the whole project, against every file of it."""
+    above their folder; and, so that a use counts only where it runs, the modules of that kind that
+    import them by name, and those that import these, until none is added. Read in a scan that sees
+    the whole project, against every file of it. None where it reads nothing."""
     if not found.prefiltered or not sees_project(files):
-        return {}
+        return None
     declared = dict.fromkeys(
         (posixpath.dirname(file.display) for file in files if {FileKind.SETUP, FileKind.PYPROJECT} & set(file.kinds)), True
     )
-    candidates = {
-        path for path in found.prefiltered
-        if not is_test_path(path) and posixpath.basename(path) != "__init__.py"
-        and path not in found.main_blocks and path not in found.other_main_blocks
-        and (
-            posixpath.join(posixpath.dirname(path), "__init__.py") not in python
-            or _nearest_at_or_above(path, declared) is None
+
+    def no_api(path: str) -> bool:
+        return (
+            not is_test_path(path) and posixpath.basename(path) != "__init__.py"
+            and path not in found.main_blocks and path not in found.other_main_blocks
+            and (
+                posixpath.join(posixpath.dirname(path), "__init__.py") not in python
+                or _nearest_at_or_above(path, declared) is None
+            )
         )
-    }
+
+    candidates = {path for path in found.prefiltered if no_api(path)}
     if not candidates:
-        return {}
-    imported = _reader("imported_modules")(candidates, python, import_lines)
+        return None
+    takers: dict[str, dict[str, set[str]]] = {}
+    imported = _reader("imported_modules")(candidates, python, import_lines, takers)
+    read = set(candidates)
+    while True:
+        more = {importer for path in takers for importer in takers[path] if importer not in read and no_api(importer)}
+        if not more:
+            break
+        read |= more
+        imported.update(_reader("imported_modules")(more, python, import_lines, takers))
     names = {path: taken for path, (_, taken) in imported.items()}
-    return _reader("taken_names")(names, {file.display: file.read for file in files}) if names else {}
+    return _reader("left_behind")(names, {file.display: file.read for file in files}, takers) if names else None
+
+
+def _dead_sources(left: Any, python: dict[str, Reader], found: _Found, porting: PortingFacts | None) -> dict[str, Evidence]:
+    """The C/C++ and CUDA sources that every module naming them names only inside its definitions
+    that nothing reaches (`taken_names.left_behind`: a JIT `load(sources=[...])` in an `_init()` whose
+    only callers run nowhere never builds them), and the headers only they include."""
+    if left is None or not left.dead or not found.named_sources or not found.sources:
+        return {}
+    namers: dict[str, list[str]] = {}
+    for module, sources in found.named_sources.items():
+        for source in sources:
+            namers.setdefault(source, []).append(module)
+    lines: dict[str, dict[str, tuple[int, ...]]] = {}
+    chosen: dict[str, Evidence] = {}
+    for source, modules in sorted(namers.items()):
+        if source not in found.sources or any(module not in left.dead for module in modules):
+            continue
+        builders = []
+        for module in modules:
+            if module not in lines:
+                lines[module] = _reader("naming_lines")(module, _read_or_empty(python[module])) if module in python else {}
+            spans = left.dead[module]
+            builders += [
+                next(((module, first, name) for first, last, name in spans if first <= line <= last), None)
+                for line in lines[module].get(source, (0,))
+            ]
+        if builders and all(builder is not None for builder in builders):
+            module, first, name = builders[0]  # type: ignore[misc]
+            chosen[source] = Evidence(module, first, f"def {name}")
+    return porting.included_only_by(chosen) if porting is not None and chosen else chosen
 
 
 def _unread_devices(

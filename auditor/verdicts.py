@@ -1,7 +1,7 @@
 """The last word on one file's findings: what its counterparts change, one finding per site, and
 wholly NVIDIA-only constructs once per file.
 
-Analyzers report every site they recognise; a user acts on verdicts. Nine steps turn the first
+Analyzers report every site they recognise; a user acts on verdicts. Ten steps turn the first
 into the second, each a pure function of the file's findings and its `FileFacts`:
 
 - `within_releases`: a library that works on a target from a release on (the catalog's
@@ -31,6 +31,9 @@ into the second, each a pure function of the file's findings and its `FileFacts`
   imports, an opt-in area's, a superseded `setup.py`; a Dockerfile nothing in the project names; a
   Dockerfile or compose file of a project that also installs without Docker; `FileFacts.off_default_path`, from the project index): at most warnings on every
   target.
+- `never_built`: a C/C++ or CUDA source that only a definition nothing runs builds (`FileFacts.never_built`:
+  the JIT build of a plugin whose only user is a class nothing takes) is compiled on no target: its
+  sites are notes on every target, naming that definition.
 - `one_per_site`: the same rule and message twice on one line (`CUBLAS_OP_N, CUBLAS_OP_N`), or
   findings of one rule family whose spans overlap (a package name, then the same name in its URL,
   `f"cuda:{torch.cuda.current_device()}"`), leave the most
@@ -76,7 +79,7 @@ def settle_file(findings: list[Finding], facts: FileFacts, catalog: Catalog, ins
     if not findings:
         return findings
     settled = with_counterparts(off_path(own_target(within_releases(findings, facts), facts), facts), facts)
-    settled = off_default_path(coverage_only(settled, inside, _coverage_paths(catalog)), facts)
+    settled = never_built(off_default_path(coverage_only(settled, inside, _coverage_paths(catalog)), facts), facts)
     return engine_share(grouped(one_per_site(settled, catalog), catalog), inside, _engines(catalog))
 
 
@@ -193,6 +196,22 @@ def off_default_path(findings: list[Finding], facts: FileFacts) -> list[Finding]
     if facts.off_default_path is None:
         return findings
     return [another_path(finding) for finding in findings]
+
+
+def never_built(findings: list[Finding], facts: FileFacts) -> list[Finding]:
+    """The sites of a source nothing in the project builds (`FileFacts.never_built`): notes on every
+    target, naming the definition whose build alone would compile it."""
+    built = facts.never_built
+    if built is None:
+        return findings
+    why = f"{built.cite()}: the file is built only there, and nothing in the project runs that"
+    return [
+        retarget(finding, {
+            target: replace(fact, severity=Severity.NOTE, source=f"{why}; {fact.source}") if fact.severity is not Severity.NOTE else fact
+            for target, fact in finding.targets.items()
+        })
+        for finding in findings
+    ]
 
 
 def another_path(finding: Finding) -> Finding:

@@ -19,7 +19,7 @@ COPY = {
     "app/vision/detectors/depth/__init__.py": DETECTOR,
     "app/vision/detectors/segment/__init__.py": "from detectors.util import weights\nfrom .lib.model import build\n",
     "app/vision/detectors/segment/lib/model.py": "import torch\n\ndef build():\n    return torch.zeros(1).cuda()\n",
-    "app/vision/detectors/pose/__init__.py": "from .body import Body\n",
+    "app/vision/detectors/pose/__init__.py": "from .body import detect\n",
     "app/vision/detectors/pose/body.py": DETECTOR,
     "requirements.txt": "torch\nnumpy\n",
     "README.md": "Run `python -m app.train`.\n",

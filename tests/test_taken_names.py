@@ -118,3 +118,91 @@ def test_a_method_nothing_spells_outside_its_own_body_runs_on_no_target():
         assert (16, Severity.ERROR) in found, spelled
     based = POINTS.replace("class PointModel:", "class PointModel(torch.nn.Module):")
     assert (16, Severity.ERROR) in {(f.span.line, f.severity) for f in analyze(based, path="scene/points.py", files=project)}
+
+
+BLUR = '''import os
+from torch.utils.cpp_extension import load
+
+_plugin = None
+
+
+def _init():
+    global _plugin
+    if _plugin is None:
+        here = os.path.dirname(__file__)
+        _plugin = load(name="blur_plugin", sources=[os.path.join(here, "blur.cpp"), os.path.join(here, "blur.cu")],
+                       extra_cuda_cflags=["--use_fast_math"])
+    return True
+
+
+def blur(x):
+    if x.device.type == "cuda" and _init():
+        return _plugin.blur(x)
+    return x
+'''
+BLUR_CU = '''#include <torch/extension.h>
+
+__global__ void blur_kernel(float* x, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    int groupMask = 15 << ((threadIdx.x & 31) & ~3);
+    float v = i < n ? x[i] : 0.f;
+    v += __shfl_xor_sync(groupMask, v, 1);
+    if (i < n) x[i] = v;
+}
+'''
+GENERATOR = '''import torch
+from nets.layers_alt import AltLayer as SpareLayer
+
+
+class Generator(torch.nn.Module):
+    def forward(self, x):
+        return x
+'''
+PLUGIN_PROJECT = {
+    "README.md": "Generate with `python gen.py`.\n",
+    "gen.py": 'from nets.generator import Generator\n\nif __name__ == "__main__":\n    print(Generator())\n',
+    "nets/__init__.py": "",
+    "nets/generator.py": GENERATOR,
+    "nets/layers_alt.py": "import torch\nfrom ops import blur\n\n\nclass AltLayer(torch.nn.Module):\n    def forward(self, x):\n        return blur.blur(x)\n",
+    "ops/__init__.py": "",
+    "ops/blur.py": BLUR,
+    "ops/blur.cpp": '#include <torch/extension.h>\nPYBIND11_MODULE(TORCH_EXTENSION_NAME, m) { m.def("blur", &blur_cuda); }\n',
+    "ops/blur.cu": BLUR_CU,
+}
+
+
+def test_a_kernel_plugin_whose_only_user_is_imported_under_an_alias_nothing_uses_is_never_built():
+    def severities(project: dict[str, str]) -> dict[str, set[Severity]]:
+        return {path: {f.severity for f in analyze(project[path], path=path, files=project)} for path in ("ops/blur.py", "ops/blur.cu")}
+
+    # `_init` builds the plugin for `blur` alone, which only `AltLayer` calls, which nothing takes
+    assert severities(PLUGIN_PROJECT) == {"ops/blur.py": {Severity.NOTE}, "ops/blur.cu": {Severity.NOTE}}
+    # the alias used: the layer, its helper and the plugin's build run
+    used = {**PLUGIN_PROJECT, "nets/generator.py": GENERATOR.replace("return x", "return SpareLayer()(x)")}
+    assert all(Severity.ERROR in found for found in severities(used).values())
+
+
+def test_a_spelling_that_names_something_else_takes_nothing():
+    files = {"utils/losses.py": LOSSES, "train.py": TRAIN}
+    for other in (
+        {"models/pair.py": "class PairLoss:\n    pass\n\n\nloss = PairLoss()\n"},  # its own class of that name
+        {"models/pair.py": "from models.base import PairLoss\n\nloss = PairLoss()\n"},  # another module's
+        {"models/pair.py": "import models.base as base\n\nloss = base.PairLoss()\n"},
+        {"models/pair.py": '"""A PairLoss of our own."""\n'},  # a docstring
+        {"notes.md": "The PairLoss weighs pairs.\n"},  # a document's prose
+        {"blur.cu": "void PairLoss() {}\n"},  # a kernel source
+    ):
+        assert taken({"utils/losses.py": ("UsedLoss",)}, {**files, **other}) == {"utils/losses.py": ("UsedLoss",)}, other
+    assert taken({"utils/losses.py": ("UsedLoss",)}, {**files, "notes.md": "Pass `PairLoss` to weigh pairs.\n"}) == {
+        "utils/losses.py": ("PairLoss", "UsedLoss")
+    }
+
+
+def test_a_class_under_a_decorator_that_only_wraps_it_runs_where_its_name_is_taken():
+    project = {"README.md": "Train with `python train.py`.\n", "utils/__init__.py": "", "train.py": TRAIN}
+    wrapped = LOSSES.replace("class SpareLoss", "@persistence.persistent_class\nclass SpareLoss")
+    found = {(f.span.line, f.severity) for f in analyze(wrapped, path="utils/losses.py", files=project)}
+    assert (18, Severity.NOTE) in found
+    registered = LOSSES.replace("class SpareLoss", "@LOSSES.register_module()\nclass SpareLoss")
+    found = {(f.span.line, f.severity) for f in analyze(registered, path="utils/losses.py", files=project)}
+    assert (18, Severity.ERROR) in found

@@ -41,6 +41,14 @@ def test_a_scripts_functions_that_only_a_comment_or_each_other_name_are_unused()
     assert unused(collected, script=True) == set()  # pytest calls `test_on_gpu`, and it calls `on_gpu`
 
 
+def test_functions_that_only_name_each_other_or_a_docstring_names_run_nowhere():
+    looped = SCRIPT.replace("return torch.ones(1, device=\"cuda\")", "return only_on_gpu_calls()")
+    assert unused(looped, script=True) == {"on_gpu", "only_on_gpu_calls"}
+    documented = SCRIPT + '\n@profiled\ndef reference():\n    """A slow reference of `on_gpu()`."""\n    return 1\n'
+    assert unused(documented, script=True) == {"on_gpu", "only_on_gpu_calls"}
+    assert unused(documented.replace('"""A slow reference of `on_gpu()`."""', "return on_gpu()"), script=True) == {"only_on_gpu_calls"}
+
+
 def test_a_library_keeps_its_public_functions_and_drops_private_ones_no_module_mentions():
     code = SCRIPT.replace("def on_gpu", "def _on_gpu").replace("return on_gpu", "return _on_gpu")
     assert unused(code) == set()  # nothing known of the other modules

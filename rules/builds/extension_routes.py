@@ -46,6 +46,17 @@ def named_sources(path: str, data: bytes) -> tuple[str, ...]:
     return tuple(sorted(source for source in found if not source.startswith("..")))
 
 
+def naming_lines(path: str, data: bytes) -> dict[str, tuple[int, ...]]:
+    """`named_sources`, each with the lines of the module at display path `path` that name it."""
+    folder = posixpath.dirname(path)
+    found: dict[str, list[int]] = {}
+    for match in _NAMED_SOURCE.finditer(data):
+        source = posixpath.normpath(posixpath.join(folder, match.group(1).decode("ascii")))
+        if not source.startswith(".."):
+            found.setdefault(source, []).append(data.count(b"\n", 0, match.start()) + 1)
+    return {source: tuple(lines) for source, lines in found.items()}
+
+
 def routed_sources(
     named: Mapping[str, tuple[str, ...]],
     other_paths: Mapping[str, tuple[tuple[str, Evidence], ...]],

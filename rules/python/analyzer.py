@@ -65,8 +65,34 @@ def analyze_python(
     extensions = route_findings(tree, path, facts.cuda_only_loads, lines, catalog, settings) + unbuilt_calls(
         tree, names, path, facts.unbuilt_extensions, lines, catalog, settings
     )
-    from_builds = cuda_in_python(tree, text, path, catalog, settings, fixes)
+    from_builds = _quiet_unbuilt(cuda_in_python(tree, text, path, catalog, settings, fixes), tree, text, path, facts)
     return walked + extensions + fails_at_call(from_builds, facts.unbuilt_called, catalog)
+
+
+def _quiet_unbuilt(findings: list[Finding], tree: ast.Module, text: str, path: str, facts: FileFacts) -> list[Finding]:
+    """The extension builds' findings (`cuda_in_python`: a JIT `load()` and its nvcc flags) inside a
+    top-level function nothing names, notes on every target: the build never runs (`unused.py`, read as
+    for the walk's hits)."""
+    if not findings:
+        return findings
+    spans = {
+        id(statement): (statement.lineno, statement.end_lineno or statement.lineno) for statement in tree.body
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    holding = {key for key, (first, last) in spans.items() for finding in findings if first <= finding.span.line <= last}
+    if not holding:
+        return findings
+    dead = never_called(
+        tree, text, holding, _runs_as_program(path, tree, facts), uses_elsewhere(facts), imported=_imported_names(facts),
+        in_tests=is_test_path(path),
+    )
+    lines = [spans[key] for key in dead]
+    return [
+        replace(finding, severity=Severity.NOTE, targets={
+            target: replace(fact, severity=fact.severity.at_most(Severity.NOTE)) for target, fact in finding.targets.items()
+        }) if any(first <= finding.span.line <= last for first, last in lines) else finding
+        for finding in findings
+    ]
 
 
 def _runs_as_program(path: str, tree: ast.Module, facts: FileFacts) -> bool:

@@ -62,11 +62,15 @@ Imported = tuple[Evidence, tuple[str, ...] | None]
 
 
 def imported_modules(
-    candidates: Iterable[str], sources: Mapping[str, Callable[[], bytes]], lines: dict[str, bytes] | None = None
+    candidates: Iterable[str], sources: Mapping[str, Callable[[], bytes]], lines: dict[str, bytes] | None = None,
+    takers: dict[str, dict[str, set[str]]] | None = None,
 ) -> dict[str, Imported]:
     """Display path -> how other modules import it (`Imported`), for each of `candidates` (modules
     with a `__main__` block) that another module of `sources` imports. `lines` keeps each module's
-    `import_lines` for the scan's other readers of them (`opt_in.switched_definitions`)."""
+    `import_lines` for the scan's other readers of them (`opt_in.switched_definitions`); `takers`, where
+    given, gets for each candidate the names each of its importers takes (display path -> importer ->
+    `name` for a from-import, `name as alias` for one under another name, `.name` for an attribute read
+    of the module), which `taken_names` weighs by where the importer uses them."""
     modules = module_map(sources)
     stems: dict[str, set[str]] = {}
     for path in candidates:
@@ -99,20 +103,39 @@ def imported_modules(
                 for path in reached:
                     found.setdefault(path, Evidence(importer, line, " ".join(statement.decode("utf-8", "replace").split())[:80]))
                     taken = names.setdefault(path, set())
+                    bound = imported
                     if not imported and path in itself and taken is not None:
                         imported = _attributes_read(data, statements, statement, module) or ("*",)
+                        bound = tuple("." + name for name in imported)
                     elif path not in itself and taken is not None:
                         read = _submodule_attributes_read(data, statements, statement, [
                             name for name in imported if path in modules.resolve(importer, level, module, (name,))
                         ])
                         if read:
                             taken.update(read)
+                            _record(takers, path, importer, ("." + name for name in read))
                             continue
                     if path not in itself or not imported or "*" in imported or taken is None:
                         names[path] = None  # the module itself: any of its names may be used
                     else:
                         taken.update(imported)
+                        _record(takers, path, importer, (_bound(statement, name) for name in bound))
     return {path: (evidence, None if names[path] is None else tuple(sorted(names[path] or ()))) for path, evidence in found.items()}
+
+
+def _bound(statement: bytes, name: str) -> str:
+    """How a from-import binds `name`: the name itself, or `name as alias` (`SynthesisLayer as AltLayer`);
+    an attribute read (`.name`) as it is."""
+    if name.startswith("."):
+        return name
+    alias = re.search(rb"(?<![\w.])" + re.escape(name.encode()) + rb"\s+as\s+(\w+)", statement)
+    return f"{name} as {alias.group(1).decode('ascii', 'replace')}" if alias else name
+
+
+def _record(takers: dict[str, dict[str, set[str]]] | None, path: str, importer: str, names: Iterable[str]) -> None:
+    """Adds to `takers` (where given) that `importer` takes `names` from the module at `path`."""
+    if takers is not None:
+        takers.setdefault(path, {}).setdefault(importer, set()).update(names)
 
 
 def _attributes_read(data: bytes, statements: Statements, statement: bytes, module: str) -> tuple[str, ...]:

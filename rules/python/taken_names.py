@@ -4,7 +4,7 @@ A module that the project's scripts import by name (`from utils.loss import Comp
 no install makes an API (a module outside every package, or inside a package of a project with no
 build declaration at or above it, importable only from its checkout), runs only what its importers
 take and what that names in turn. A class or function that none of them takes, and that no other
-file of the project spells (a configuration's `type: FocalLoss`, a string, a document, a comment),
+file of the project spells (a configuration's `type: FocalLoss`, a string, a document's code),
 is what a rewrite left behind: it runs on no target, whatever it does with CUDA (`unused.py` judges
 the names within the module: one its kept definitions name is kept).
 
@@ -12,27 +12,68 @@ the names within the module: one its kept definitions name is kept).
 (`main_block.imported_modules`; a module one importer takes whole, `import utils.loss` or `from
 utils.loss import *`, is left alone, unless each other mention of it there, comments aside, reads an attribute, `from
 utils import loss` then `loss.FocalLoss(...)`: the attributes read are what it takes), which of the module's other top-level names any other file of
-the scan spells as a word of its own. A misreading keeps a verdict: a name spelled anywhere counts as
-taken.
+the scan spells as a word of its own. A misreading keeps a verdict: a name spelled where it may
+name the definition counts as taken.
 
 So does a method of such a module's classes that nothing outside the module spells (`Class.method`
 is taken where another file spells `method`): of a class with no base class and no decorator (a
 base's framework may call an override it never spells, `forward`; a decorator may register it), not
 a mixin, the method itself undecorated and no dunder (`candidate_methods`); `unused.py` then reads
 whether the module calls it itself.
+
+Across modules the reading is a fixed point. An importer's use of a name counts only where it runs:
+`from nets.layers import AltLayer as SpareLayer` takes nothing where nothing else spells `SpareLayer`
+(an alias nothing uses), and `ops.blur(x)` inside a class of the importer that nothing takes in turn
+takes nothing either, so a helper whose only callers run nowhere runs nowhere (`left_behind`, which
+also gives each module's definitions nothing reaches, for the sources a JIT build names in them).
+Each round re-reads the spellings found once, and only the modules whose definitions nothing reaches
+grow, so the rounds are few. A spelling that names something else takes nothing: one in a C/C++ or
+CUDA source (`m.def("blur", ...)`), a comment, a docstring or another triple-quoted string, a
+Markdown document's prose (outside its code), a name the spelling module binds itself at its top
+level (its own `class Encoder`, or `from nets.base import Encoder`, another module's), an attribute of
+a module another import binds (`base.Encoder`, where the file does not import this module), or an
+import statement (an importer's is read through how it binds the name, another's names another
+module).
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Mapping
+import bisect
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 
-from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.catalog import WORD_BYTES, WordSearch, word_automaton
+from cudaudit.rules.python.opt_in import import_statements
 from cudaudit.rules.python.unnamed import read_or_none
-from cudaudit.source import decode_python
+from cudaudit.rules.python.unused import candidate_methods, never_called
+from cudaudit.source import decode_python, read_tree
 
 Reader = Callable[[], bytes]
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_NAMING_NOTHING = (".c", ".cc", ".cpp", ".cxx", ".cu", ".cuh", ".h", ".hh", ".hpp", ".hip", ".inl")
+"""Sources whose words name no Python definition: a C/C++ or CUDA file spells an extension's
+function for its own binding (`m.def("blur", ...)`)."""
+
+
+@dataclass
+class LeftBehind:
+    """What `left_behind` finds: display path -> the names the project takes from the module (given
+    only for a module with a definition no one takes), and display path -> (first line, last line,
+    name) of each top-level definition of the module that nothing reaches."""
+
+    taken: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    dead: dict[str, tuple[tuple[int, int, str], ...]] = field(default_factory=dict)
+
+
+@dataclass
+class _Module:
+    """A module whose definitions are weighed: its text, tree and the names it defines."""
+
+    text: str
+    tree: ast.Module
+    defined: set[str]
 
 
 def taken_names(
@@ -42,57 +83,223 @@ def taken_names(
     display path -> the names they import, None where one takes the module whole) and the names of its
     other top-level definitions that another file of `files` (display path -> its bytes; an unreadable
     one names nothing) spells. Given only for the modules with a definition no one takes."""
-    defined: dict[str, set[str]] = {}
-    untaken: dict[str, set[str]] = {}
+    return left_behind(imported, files).taken
+
+
+def left_behind(
+    imported: Mapping[str, tuple[str, ...] | None],
+    files: Mapping[str, Reader],
+    takers: Mapping[str, Mapping[str, set[str]]] | None = None,
+) -> LeftBehind:
+    """`taken_names`, weighed across modules where `takers` says how each importer takes each name
+    (`main_block.imported_modules`): a name an importer binds under an alias counts where the alias
+    is spelled, and a name it takes counts where the importer spells it outside its import statements
+    and outside its own definitions that nothing reaches, repeated until nothing more is left behind."""
+    takers = takers or {}
+    modules: dict[str, _Module] = {}
     for path, names in sorted(imported.items()):
         if names is None or path not in files:
             continue
-        defined[path] = _definitions(files[path])
-        if defined[path] - set(names):
-            untaken[path] = defined[path] - set(names)
-    spellings: dict[bytes, set[str]] = {}
-    for path, names_left in untaken.items():
-        for name in names_left:
-            spellings.setdefault(name.rpartition(".")[2].encode(), set()).add(path)
-    automaton = word_automaton(sorted(spellings))
+        module = _read_module(files[path])
+        if module is not None and module.defined - _plain(path, names, takers):
+            modules[path] = module
+    if not modules:
+        return LeftBehind()
+    aliases: dict[str, dict[str, str]] = {}  # module -> alias word -> the name it binds
+    words: set[bytes] = set()
+    for path, module in modules.items():
+        words.update(name.rpartition(".")[2].encode() for name in module.defined)
+        for bindings in takers.get(path, {}).values():
+            for binding in bindings:
+                name, _, alias = binding.partition(" as ")
+                if alias:
+                    aliases.setdefault(path, {})[alias] = name
+                    words.add(alias.encode())
+    automaton = word_automaton(sorted(words))
     if automaton is None:
-        return {}
-    for other, read in sorted(files.items()):
-        for word in automaton.whole_words(read_or_none(read) or b""):
-            for path in spellings[word] - {other}:
-                spelled = word.decode()
-                untaken[path] = {name for name in untaken[path] if name.rpartition(".")[2] != spelled}
-    return {
-        path: tuple(sorted(defined[path] - names_left))
-        for path, names_left in untaken.items() if names_left
-    }
+        return LeftBehind()
+    hits = _spellings(automaton, files)
+    plain = {path: _plain(path, imported.get(path) or (), takers) for path in modules}
+    dead: dict[str, frozenset[str]] = {}
+    while True:
+        spans = {path: _spans(modules[path], names) for path, names in dead.items() if names}
+        taken = {
+            path: _taken(path, module, plain[path], aliases.get(path, {}), hits, set(takers.get(path, ())), spans)
+            for path, module in modules.items()
+        }
+        grown = {path: _dead(module, taken[path]) for path, module in modules.items()}
+        if grown == dead:
+            break
+        dead = grown
+    return LeftBehind(
+        taken={path: tuple(sorted(names)) for path, names in taken.items() if modules[path].defined - names},
+        dead={path: _spans(modules[path], names) for path, names in dead.items() if names},
+    )
 
 
-def _definitions(read: Reader) -> set[str]:
-    """The names of a module's top-level functions and classes, and `Class.method` for its
-    `candidate_methods`; none where it cannot be read or parsed."""
+def _plain(path: str, names: tuple[str, ...], takers: Mapping[str, Mapping[str, set[str]]]) -> set[str]:
+    """The names importers take from the module at `path` by a plain from-import, or all of `names`
+    where `takers` does not say how."""
+    if path not in takers:
+        return set(names)
+    return {binding for bindings in takers[path].values() for binding in bindings if " " not in binding and not binding.startswith(".")}
+
+
+def _read_module(read: Reader) -> _Module | None:
+    """The module, with its top-level functions and classes and `Class.method` for its
+    `candidate_methods`; None where it cannot be read or parsed."""
     try:
-        tree = ast.parse(decode_python(read()))
+        text = decode_python(read())
+        tree = read_tree(text)
     except (SyntaxError, ValueError, UnicodeDecodeError, OSError):
-        return set()
+        return None
     methods = {f"{cls.name}.{method.name}" for cls, methods in candidate_methods(tree) for method in methods}
-    return {statement.name for statement in tree.body if isinstance(statement, _DEFINITIONS)} | methods
+    return _Module(text, tree, {statement.name for statement in tree.body if isinstance(statement, _DEFINITIONS)} | methods)
 
 
-def candidate_methods(tree: ast.Module) -> list[tuple[ast.ClassDef, list[ast.FunctionDef | ast.AsyncFunctionDef]]]:
-    """The top-level classes with no base class, keyword or decorator, not named as a mixin, each with
-    its undecorated methods that are no dunders: only the project can call them, by their names."""
-    found = []
-    for cls in tree.body:
-        if not isinstance(cls, ast.ClassDef) or cls.decorator_list or cls.keywords or cls.name.endswith("Mixin"):
+@dataclass(frozen=True)
+class _Spelling:
+    """A file's spelling of a word, with what says whether it may name a module's definition."""
+
+    file: str
+    line: int
+    in_import: bool
+    """On a line of one of the file's import statements."""
+    inert: bool
+    """In a comment, a docstring or another triple-quoted string, or a document's prose (outside its code)."""
+    own: bool
+    """A name the file binds itself at its top level (`class Encoder`, `from base import Encoder`)."""
+    foreign_attribute: bool
+    """An attribute of a name the file's imports bind (`stylegan2.Generator`)."""
+
+
+_PROSE = (".md", ".markdown")
+"""Documents whose words count only in their code: inline code and fenced blocks."""
+_CODE_IN_PROSE = re.compile(rb"```.*?```|``?[^`\n]+``?", re.S)
+
+
+def _spellings(automaton: WordSearch, files: Mapping[str, Reader]) -> dict[bytes, list[_Spelling]]:
+    """Word -> each spelling of it as a word of its own by a file of `files` (its C/C++ and CUDA
+    sources left out), found by one pass of `automaton` over each file."""
+    found: dict[bytes, list[_Spelling]] = {}
+    for other, read in sorted(files.items()):
+        if other.lower().endswith(_NAMING_NOTHING):
             continue
-        if any(not (isinstance(base, ast.Name) and base.id == "object") for base in cls.bases):
-            continue
-        methods = [
-            method for method in cls.body
-            if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and not method.decorator_list and not (method.name.startswith("__") and method.name.endswith("__"))
+        data = read_or_none(read) or b""
+        size = len(data)
+        places = [
+            (automaton.words[index], start) for index, start, end in automaton.matches(data)
+            if not (start and data[start - 1] in WORD_BYTES) and not (end < size and data[end] in WORD_BYTES)
         ]
-        if methods:
-            found.append((cls, methods))
+        if places:
+            for word, spelling in _read_places(other, data, places):
+                found.setdefault(word, []).append(spelling)
     return found
+
+
+def _read_places(path: str, data: bytes, places: list[tuple[bytes, int]]) -> Iterator[tuple[bytes, _Spelling]]:
+    """Each of `places` (word, offset) of the file at `path`, whose bytes are `data`, as a `_Spelling`."""
+    python = path.endswith(".py")
+    newlines = [index for index, byte in enumerate(data) if byte == 0x0A]
+    statements = import_statements(data) if python else ()
+    imports = {first + offset for first, text in statements for offset in range(text.count(b"\n") + 1)}
+    bound = {name for _, text in statements for name in _bound_names(text)}
+    quotes = sorted(match.start() for match in re.finditer(rb'"""|\'\'\'', data)) if python else []
+    code = [(match.start(), match.end()) for match in _CODE_IN_PROSE.finditer(data)] if path.lower().endswith(_PROSE) else None
+    defined: dict[bytes, bool] = {}
+    for word, start in places:
+        if word not in defined:
+            defined[word] = python and (word in bound or re.search(
+                rb"^(?:async[ \t]+)?(?:def|class)[ \t]+" + re.escape(word) + rb"\b", data, re.M
+            ) is not None)
+        line = bisect.bisect_left(newlines, start) + 1
+        head = newlines[line - 2] + 1 if line > 1 else 0
+        before = data[head:start]
+        dot = before.rstrip()
+        attribute = dot.endswith(b".")
+        owner = _last_word(dot[:-1].rstrip()) if attribute else b""
+        inert = (
+            (python and b"#" in before and b"'" not in before and b'"' not in before)
+            or bisect.bisect_left(quotes, start) % 2 == 1
+            or (code is not None and not any(first <= start < last for first, last in code))
+        )
+        yield word, _Spelling(
+            path, line, line in imports, inert, defined[word] and not attribute,
+            bool(owner) and owner in bound,
+        )
+
+
+def _last_word(text: bytes) -> bytes:
+    """The word `text` ends with (`base` of `x = base`), empty where it ends with no word byte."""
+    start = len(text)
+    while start and text[start - 1] in WORD_BYTES:
+        start -= 1
+    return text[start:]
+
+
+def _bound_names(statement: bytes) -> set[bytes]:
+    """The names an import statement binds: `from m import a, b as c` binds `a` and `c`, `import a.b`
+    binds `a`, `import a.b as c` binds `c`."""
+    words = statement.replace(b"\\", b" ").replace(b"(", b" ").replace(b")", b" ")
+    head, found, tail = words.partition(b" import ")
+    parts = tail.split(b",") if found and head.lstrip().startswith(b"from") else words.strip()[len(b"import"):].split(b",")
+    bound = set()
+    for part in parts:
+        tokens = part.split()
+        if tokens:
+            bound.add(tokens[-1] if len(tokens) >= 3 and tokens[-2] == b"as" else tokens[0].split(b".")[0])
+    return bound
+
+
+def _taken(
+    path: str,
+    module: _Module,
+    plain: set[str],
+    aliases: Mapping[str, str],
+    hits: Mapping[bytes, list[_Spelling]],
+    importers: set[str],
+    spans: Mapping[str, tuple[tuple[int, int, str], ...]],
+) -> set[str]:
+    """The names of `module` (at `path`) that something that runs takes: `plain` (its importers'
+    plain from-imports, `_plain`), an alias or an attribute read spelled where it runs, another file's
+    spelling (see the module docstring); `importers` are the modules `takers` reads, `spans` the
+    definitions nothing reaches, by module."""
+    taken = set(plain)
+
+    def live(spelling: _Spelling) -> bool:
+        return not (spelling.file == path or spelling.inert) and not any(
+            first <= spelling.line <= last for first, last, _ in spans.get(spelling.file, ())
+        )
+
+    for alias, name in aliases.items():
+        if any(
+            live(spelling) and not (spelling.in_import and spelling.file in importers)
+            for spelling in hits.get(alias.encode(), ())
+        ):
+            taken.add(name)  # spelled beside the import that binds it, or imported from the importer in turn
+    for name in module.defined - taken:
+        top = "." not in name
+        if any(
+            live(spelling) and not spelling.in_import  # an importer's import is read through `takers`, another's names another module
+            and not (top and spelling.own) and not (spelling.foreign_attribute and spelling.file not in importers)
+            for spelling in hits.get(name.rpartition(".")[2].encode(), ())
+        ):
+            taken.add(name)
+    return taken
+
+
+def _dead(module: _Module, taken: set[str]) -> frozenset[str]:
+    """The top-level definitions of `module` that nothing reaches where the project takes `taken`
+    (`unused.never_called`, with every top-level definition wanted)."""
+    wanted = {id(statement) for statement in module.tree.body if isinstance(statement, _DEFINITIONS)}
+    gone = never_called(module.tree, module.text, wanted, False, {}, imported=frozenset(taken), in_tests=False)
+    return frozenset(statement.name for statement in module.tree.body if id(statement) in gone)  # type: ignore[attr-defined]
+
+
+def _spans(module: _Module, names: frozenset[str]) -> tuple[tuple[int, int, str], ...]:
+    """(first line, last line, name) of the top-level definitions of `module` named in `names`, each
+    from its first decorator."""
+    return tuple(
+        (min([statement.lineno, *(d.lineno for d in statement.decorator_list)]), statement.end_lineno or statement.lineno, statement.name)
+        for statement in module.tree.body if isinstance(statement, _DEFINITIONS) and statement.name in names
+    )

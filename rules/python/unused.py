@@ -22,7 +22,7 @@ what is found in it is no lock-in. Only a name nothing could reach is read so:
   where none of them takes it and no other file spells it (`FileFacts.taken_names`: `from utils.loss
   import ComputeLoss` leaves `APLoss` behind): the methods of such a class run nowhere either;
 - in such a module, a method of a class with no base class that no other file spells
-  (`taken_names.candidate_methods`) and its own module spells nowhere outside its own body: a
+  (`candidate_methods`) and its own module spells nowhere outside its own body: a
   helper left behind on a model class (`uncalled_methods`).
 
 A public function of a package is its API, whose callers are outside the tree: it keeps its
@@ -32,7 +32,12 @@ with no component). A function that only such unused functions name is unused to
 under decorators that only wrap it (`@triton.jit`, `@functools.lru_cache()`; not a custom
 operator's, which `torch.ops` calls by the operator's name: `reach.ModuleReach.calls_by_name_only`),
 which runs only where it is called or launched: a work-in-progress kernel whose one launcher nothing
-calls (`_kernel_wip[grid](...)` in `_launch_wip`) runs nowhere.
+calls (`_kernel_wip[grid](...)` in `_launch_wip`) runs nowhere. What runs is read as what is
+reached from the module's other statements, so functions that only name each other (a builder that
+spells its own name in a source file's name, `"blur.cu"`, beside the `_init()` it calls) run nowhere;
+a docstring names nothing (`A slow reference of `blur()`.`), and a class under a decorator that only
+wraps it (`@persistent_class`, not a registry's `@MODELS.register_module()`: `wraps_class`) is read
+as an undecorated one.
 """
 
 from __future__ import annotations
@@ -41,8 +46,6 @@ import ast
 import bisect
 import re
 from collections.abc import Callable, Collection, Mapping
-
-from cudaudit.rules.python.taken_names import candidate_methods
 
 _RUNS_BY_NAME = re.compile(r"\b(?:globals|locals)\(|\bvars\(\s*\)|\bFire\(\s*\)|\bsys\.modules\[\s*__name__\s*\]|^def[ \t]+__getattr__\b", re.M)
 """Ways a module reaches its own functions without spelling their names: `globals()[name]()`, `vars()`
@@ -63,6 +66,14 @@ _HOOK_PREFIX = "pytest_"
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
+def wraps_class(decorator: ast.expr) -> bool:
+    """Whether a class decorator leaves the class reached only where its name is: a bare name or
+    attribute (`@dataclass`, `@persistence.persistent_class`) that does not spell a registry
+    (`register`); a call (`@MODELS.register_module()`, `@model("unet")`) may file the class under a
+    key a configuration builds it by."""
+    return isinstance(decorator, (ast.Name, ast.Attribute)) and "regist" not in ast.unparse(decorator).lower()
+
+
 def runs_by_name(text: str) -> bool:
     """Whether the module may call a function it never names (`_RUNS_BY_NAME`)."""
     return any(word in text for word in _RUNS_BY_NAME_WORDS) and _RUNS_BY_NAME.search(text) is not None
@@ -70,12 +81,13 @@ def runs_by_name(text: str) -> bool:
 
 def mentions(module: ast.Module, text: str, names: Collection[str]) -> dict[str, set[int]]:
     """For each of `names`, the top-level statements of `module` (whose source is `text`) whose lines
-    spell it as a word outside a comment, by id (-1 for a line outside every statement: a decorator's,
-    or a comment's). A mention in a string counts: the name may be looked up by it."""
+    spell it as a word outside a comment and a docstring, by id (-1 for a line outside every statement: a
+    decorator's, or a comment's). A mention in another string counts: the name may be looked up by it."""
     owners: dict[str, set[int]] = {name: set() for name in names}
     if not names:
         return owners
     starts = [statement.lineno for statement in module.body]
+    documents = _docstring_lines(module)
     number, counted = 1, 0
     for word in re.finditer(r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\b", text):
         number += text.count("\n", counted, word.start())
@@ -83,11 +95,25 @@ def mentions(module: ast.Module, text: str, names: Collection[str]) -> dict[str,
         before = text[text.rfind("\n", 0, word.start()) + 1 : word.start()]
         if "#" in before and not any(quote in before for quote in "'\""):
             continue  # in a comment (`# rebuild_cache()`): no call
+        if number in documents:
+            continue  # in a docstring (`Reference implementation of `blur()`.`): no call either
         at = bisect.bisect_right(starts, number) - 1
         owner = module.body[at] if at >= 0 else None
         inside = owner is not None and number <= (owner.end_lineno or owner.lineno)
         owners[word.group()].add(id(owner) if inside else -1)
     return owners
+
+
+def _docstring_lines(module: ast.Module) -> set[int]:
+    """The lines of the module's docstrings: its own, its classes' and its functions' and methods', at
+    any depth (the first statement of a body, a string alone)."""
+    lines: set[int] = set()
+    for node in ast.walk(module):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                lines.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+    return lines
 
 
 def _by_convention(name: str, in_tests: bool) -> bool:
@@ -125,22 +151,23 @@ def never_called(
                 or (statement.name.startswith("_") and elsewhere.get(statement.name, None) == ())
             )
         ) or (
-            isinstance(statement, ast.ClassDef) and not statement.decorator_list
+            isinstance(statement, ast.ClassDef) and all(map(wraps_class, statement.decorator_list))
             and imported is not None and statement.name not in imported
         )
     }
     if not any(id(function) in wanted for function in functions.values()) or runs_by_name(text):
         return frozenset()
     owners = mentions(module, text, functions)
-    dead: set[int] = set()
+    candidates = {id(function) for function in functions.values()}
+    live = {id(function) for name, function in functions.items() if owners[name] - {id(function)} - candidates}
     grown = True
-    while grown:
+    while grown:  # reached from what runs: functions that only name each other run nowhere
         grown = False
         for name, function in functions.items():
-            if id(function) not in dead and owners[name] - {id(function)} <= dead:
-                dead.add(id(function))
+            if id(function) not in live and (owners[name] - {id(function)}) & live:
+                live.add(id(function))
                 grown = True
-    return frozenset(dead)
+    return frozenset(candidates - live)
 
 
 def uncalled_methods(module: ast.Module, text: str, taken: Collection[str]) -> frozenset[int]:
@@ -163,3 +190,22 @@ def uncalled_methods(module: ast.Module, text: str, taken: Collection[str]) -> f
             if not any(word.search(line.split("#", 1)[0] if "'" not in line and '"' not in line else line) for line in outside):
                 dead.add(id(method))
     return frozenset(dead)
+
+
+def candidate_methods(tree: ast.Module) -> list[tuple[ast.ClassDef, list[ast.FunctionDef | ast.AsyncFunctionDef]]]:
+    """The top-level classes with no base class, keyword or decorator, not named as a mixin, each with
+    its undecorated methods that are no dunders: only the project can call them, by their names."""
+    found = []
+    for cls in tree.body:
+        if not isinstance(cls, ast.ClassDef) or cls.decorator_list or cls.keywords or cls.name.endswith("Mixin"):
+            continue
+        if any(not (isinstance(base, ast.Name) and base.id == "object") for base in cls.bases):
+            continue
+        methods = [
+            method for method in cls.body
+            if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and not method.decorator_list and not (method.name.startswith("__") and method.name.endswith("__"))
+        ]
+        if methods:
+            found.append((cls, methods))
+    return found
