@@ -282,11 +282,15 @@ def _positional_values(
 def _arguments(data: bytes, opened: int) -> list[bytes] | None:
     """The comma-separated items between the parenthesis at `opened` and the one that closes it
     (brackets and quoted strings kept whole, comments left out); None where it does not close
-    within `_LONGEST_CALL` bytes."""
+    within `_LONGEST_CALL` bytes. The reading steps from one byte of `_ARGUMENT_SYNTAX` to the
+    next: the bytes between them change nothing (most of a call's bytes, read one by one before)."""
     items: list[bytes] = []
-    depth, quote, begin, index = 0, b"", opened + 1, opened + 1
-    while index < min(len(data), opened + _LONGEST_CALL):
-        byte = data[index : index + 1]
+    depth, quote, begin = 0, b"", opened + 1
+    limit = min(len(data), opened + _LONGEST_CALL)
+    found = _ARGUMENT_SYNTAX.search(data, opened + 1, limit)
+    while found is not None:
+        index = found.start()
+        byte = found.group()
         if quote:
             if byte == b"\\":
                 index += 1
@@ -298,18 +302,21 @@ def _arguments(data: bytes, opened: int) -> list[bytes] | None:
             quote = byte
         elif byte == b"#":
             newline = data.find(b"\n", index)  # a comment, to the end of its line
-            index = len(data) if newline < 0 else newline
-            continue
+            index = len(data) if newline < 0 else newline - 1
         elif byte in (b"(", b"[", b"{"):
             depth += 1
         elif byte in (b")", b"]", b"}"):
             if depth == 0:
                 last = data[begin:index]
-                found = [*items, last] if last.strip() or items else items
-                return [_COMMENT.sub(b"", item) for item in found]
+                items = [*items, last] if last.strip() or items else items
+                return [_COMMENT.sub(b"", item) for item in items]
             depth -= 1
-        elif byte == b"," and depth == 0:
+        elif depth == 0:  # a comma
             items.append(data[begin:index])
             begin = index + 1
-        index += 1
+        found = _ARGUMENT_SYNTAX.search(data, index + 1, limit)
     return None
+
+
+_ARGUMENT_SYNTAX = re.compile(rb"[\\'\"#()\[\]{},]")
+"""The bytes `_arguments` reads: escapes, quotes, comments, brackets and commas."""
