@@ -262,6 +262,11 @@ class FileFacts:
     module's route gives one value (`--launcher pytorch`; `project_index._settings_documented`): the
     value it holds there, over the module's own default, so a branch only the default takes (`if
     args.launcher == "none":`) is another path, and the documented value's the normal one."""
+    never_trained: bool = False
+    """Whether the project only infers: no install declaration at its top (a library's users train),
+    and no module on its normal path (outside its test suite and the files off that path) spells a
+    backward pass, a gradient, an optimizer or a trainer (`rules/python/inference_only.py`), judged in a
+    scan that sees the whole project; the `backward` of an autograd `Function` then runs on no target."""
     off_default_path: Evidence | None = None
     """Why nothing on the project's normal path runs this file (a Python module of an opt-in area that
     no module outside such areas imports, `rules/python/opt_in_areas.py`; a module that needs a package

@@ -230,6 +230,7 @@ _READERS = {
     "configured_calls": "cudaudit.rules.python.configured_calls:configured_calls",
     "definitions": "cudaudit.rules.python.callers:definitions",
     "uses_elsewhere": "cudaudit.rules.python.callers:uses_elsewhere",
+    "trains": "cudaudit.rules.python.inference_only:trains",
 }
 """The readers, imported on first use as the analyzers are: a scan of Python files never loads the
 C++ reader (`auditor/analyzers.py`)."""
@@ -384,6 +385,8 @@ class ProjectIndex:
     off_default_path: dict[str, Evidence] = field(default_factory=dict)
     """File -> why nothing on the project's normal path runs it (`opt_in_areas`, `unnamed`, `references`)."""
     never_built: dict[str, Evidence] = field(default_factory=dict)
+    never_trained: bool = False
+    """Whether no module on the project's normal path differentiates (`FileFacts.never_trained`)."""
     """C/C++ or CUDA source -> the definition nothing runs that alone builds it (`FileFacts.never_built`)."""
     namespace_modules: tuple[str, ...] = ()
     """The modules of the project's namespace packages named like a library the catalog knows by its
@@ -446,6 +449,7 @@ class ProjectIndex:
             facts["used_elsewhere"] = self.used_elsewhere.get(path, ())
             facts["fallback_callees"] = self.fallback_callees.get(path, ())
             facts["off_default_path"] = self.off_default_path.get(path)
+            facts["never_trained"] = self.never_trained
             facts["unrequested"] = self.unrequested.get(path, ())
             facts["cpu_saved_files"] = self.cpu_saved_files
             if self.unimportable and is_test_path(path):
@@ -665,6 +669,15 @@ def _read_index(
     optional, failing = _optional_modules(python, found, remember, imports, absent)
     documented_values = _settings_documented(files, python, found, imports, commands)
     left_behind = _taken_names(files, python, found, import_lines)
+    off_default_path = {
+        **_unreached(files, python, found), **_stranded(files, python, imports), **_copied_projects(files, python),
+        **optional, **_unnamed(files, python, found),
+        **_off_default_path(python, catalog, developer), **_superseded_builds(python), **_unnamed_files(files),
+        **_cog_predictors(files, python), **_hosted_notebooks(files, python, catalog),
+        **_op_self_tests(main_blocks, python, commands), **_unnamed_scripts(files, found, every_main_block),
+        **_extra_only(python, found, imports, default_entries, files), **developer,
+        **_optional_requirements(files, found), **_opt_in_sources(files, found, porting),
+    }
     return ProjectIndex(
         porting=porting,
         cuda_macros=_reader("macros")([*(facts.macro_sides for facts in found.sources.values()),
@@ -735,15 +748,8 @@ def _read_index(
         ),
         taken_names=left_behind.taken if left_behind is not None else {},
         unread_devices=_unread_devices(files, python, found, import_lines),
-        off_default_path={
-            **_unreached(files, python, found), **_stranded(files, python, imports), **_copied_projects(files, python),
-            **optional, **_unnamed(files, python, found),
-            **_off_default_path(python, catalog, developer), **_superseded_builds(python), **_unnamed_files(files),
-            **_cog_predictors(files, python), **_hosted_notebooks(files, python, catalog),
-            **_op_self_tests(main_blocks, python, commands), **_unnamed_scripts(files, found, every_main_block),
-            **_extra_only(python, found, imports, default_entries, files), **developer,
-            **_optional_requirements(files, found), **_opt_in_sources(files, found, porting),
-        },
+        off_default_path=off_default_path,
+        never_trained=_never_trained(files, python, off_default_path),
         never_built=_dead_sources(left_behind, python, found, porting),
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
         pure_python=_pure_python(files),
@@ -1675,6 +1681,20 @@ def _documented_commands(files: list[IndexedFile]) -> Callable[[], DocumentedCom
 
 _COMMAND_FILES = (".md", ".mdx", ".markdown", ".rst", ".txt", ".sh", ".bash", ".ipynb")
 """The files whose lines may run a script: documents, shell scripts and notebooks."""
+
+
+def _never_trained(files: list[IndexedFile], python: dict[str, Reader], off: Mapping[str, Evidence]) -> bool:
+    """Whether no Python module of the project's normal path (outside the test suite and `off`, the
+    files off that path) differentiates (`inference_only.trains`), in a scan that sees the whole
+    project (a scan of named files cannot tell) of a project with no install declaration at its top
+    (an installable library's users train with it)."""
+    if not python or not sees_project(files):
+        return False
+    top = min(file.display.count("/") for file in files)
+    if any({FileKind.SETUP, FileKind.PYPROJECT} & set(file.kinds) and file.display.count("/") == top for file in files):
+        return False  # a library: its users train with it
+    trains = _reader("trains")
+    return not any(trains(_read_or_empty(read)) for path, read in python.items() if not is_test_path(path) and path not in off)
 
 
 def _read_or_empty(read: Reader) -> bytes:

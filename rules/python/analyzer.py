@@ -21,6 +21,7 @@ from cudaudit.rules.python.device_data import handles_devices_as_data, is_device
 from cudaudit.rules.python.fallback_callees import FallbackCalls
 from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe
 from cudaudit.rules.python.idle_imports import idle_bindings, idle_imports, readers, use_failing_modules
+from cudaudit.rules.python.inference_only import backward_spans
 from cudaudit.rules.python.main_block import not_run_by_default
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
@@ -66,7 +67,21 @@ def analyze_python(
         tree, names, path, facts.unbuilt_extensions, lines, catalog, settings
     )
     from_builds = _quiet_unbuilt(cuda_in_python(tree, text, path, catalog, settings, fixes), tree, text, path, facts)
-    return walked + extensions + fails_at_call(from_builds, facts.unbuilt_called, catalog)
+    found = walked + extensions + fails_at_call(from_builds, facts.unbuilt_called, catalog)
+    return _quieted(found, backward_spans(tree)) if facts.never_trained else found
+
+
+def _quieted(findings: list[Finding], spans: list[tuple[int, int]]) -> list[Finding]:
+    """`findings`, those within `spans` (lines: the `backward` of an autograd `Function` in a project
+    that only infers, `inference_only.py`) notes on every target: nothing runs them."""
+    if not spans:
+        return findings
+    return [
+        replace(finding, severity=Severity.NOTE, targets={
+            target: replace(fact, severity=fact.severity.at_most(Severity.NOTE)) for target, fact in finding.targets.items()
+        }) if any(first <= finding.span.line <= last for first, last in spans) else finding
+        for finding in findings
+    ]
 
 
 def _quiet_unbuilt(findings: list[Finding], tree: ast.Module, text: str, path: str, facts: FileFacts) -> list[Finding]:
@@ -86,13 +101,7 @@ def _quiet_unbuilt(findings: list[Finding], tree: ast.Module, text: str, path: s
         tree, text, holding, _runs_as_program(path, tree, facts), uses_elsewhere(facts), imported=_imported_names(facts),
         in_tests=is_test_path(path),
     )
-    lines = [spans[key] for key in dead]
-    return [
-        replace(finding, severity=Severity.NOTE, targets={
-            target: replace(fact, severity=fact.severity.at_most(Severity.NOTE)) for target, fact in finding.targets.items()
-        }) if any(first <= finding.span.line <= last for first, last in lines) else finding
-        for finding in findings
-    ]
+    return _quieted(findings, [spans[key] for key in dead])
 
 
 def _runs_as_program(path: str, tree: ast.Module, facts: FileFacts) -> bool:
