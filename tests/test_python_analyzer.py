@@ -1381,3 +1381,19 @@ if __name__ == "__main__":
 def test_a_rank_index_past_a_join_every_route_takes_is_on_the_normal_path(code, severity):
     found = [f.severity.value for f in analyze(code) if f.rule == "CDA112"]
     assert found == [severity]
+
+
+def test_a_device_word_read_also_as_a_device_keeps_its_verdict_beside_an_execution_provider():
+    code = (
+        "from landmarks import LandmarkRunner\n\n\n"
+        "def build(net, checkpoint, force_cpu=False):\n"
+        "    if force_cpu:\n"
+        '        device = "cpu"\n'
+        "    else:\n"
+        '        device = "cuda"\n'
+        "    return net.to(device), LandmarkRunner(checkpoint, onnx_provider=device)\n"
+    )
+    (site,) = [f for f in analyze(code) if f.rule == "CDA103"]
+    assert site.targets["cpu"].severity is Severity.ERROR
+    only_provider = code.replace("net.to(device), ", "net, ")
+    assert all(f.severity is Severity.NOTE for f in analyze(only_provider) if f.rule == "CDA103")

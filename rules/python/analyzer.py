@@ -26,6 +26,7 @@ from cudaudit.rules.python.main_block import not_run_by_default
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.package_probes import absent_packages
+from cudaudit.rules.python.provider_strings import provider_bindings, provider_words
 from cudaudit.rules.python.reach import Elsewhere, Use
 from cudaudit.rules.python.regions import ALL_TARGETS
 from cudaudit.rules.python.rewrites import FixContext, build_fix
@@ -146,6 +147,7 @@ def _walked(
     )
     walker.visit(tree)
     walker.hits = _quiet_unread(_quiet_unused(walker, tree, text, script, elsewhere, _imported_names(facts), facts.taken_names), tree, facts)
+    walker.hits = _quiet_providers(walker.hits, tree, text, catalog)
     lines = fixes.lines
     built: dict[int, Finding] = {}
     specific = {id(hit.node) for hit in walker.hits if hit.specific}
@@ -280,6 +282,24 @@ def _quiet_unread(hits: list[Hit], tree: ast.Module, facts: FileFacts) -> list[H
         return hits
     return [
         replace(hit, quiet=hit.quiet | ALL_TARGETS) if hit.statement is not None and id(hit.statement) in unread else hit
+        for hit in hits
+    ]
+
+
+def _quiet_providers(hits: list[Hit], tree: ast.Module, text: str, catalog: Catalog) -> list[Hit]:
+    """The hits, those of a binding of a CUDA device string that only picks an ONNX Runtime execution
+    provider quiet on every target: it places no tensor (`provider_strings.py`)."""
+    if not any(hit.statement is not None and isinstance(hit.statement, ast.Assign) for hit in hits):
+        return hits
+    words = provider_words(table for _, tables in catalog.tables("provider_argument") for table in tables)
+    lowered = text.lower()
+    if not any(word in lowered for word in words):
+        return hits  # no keyword can be named for a provider: the module's text never spells the word
+    picking = provider_bindings(tree, words)
+    if not picking:
+        return hits
+    return [
+        replace(hit, quiet=hit.quiet | ALL_TARGETS) if hit.statement is not None and id(hit.statement) in picking else hit
         for hit in hits
     ]
 
