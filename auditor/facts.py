@@ -284,6 +284,10 @@ class FileFacts:
     includes this header), where nothing in the project runs that definition (a JIT `load(sources=[...])`
     in an `_init()` whose only callers run nowhere, `taken_names.left_behind`): no target compiles the
     file, so its sites are notes on every target (`verdicts.never_built`)."""
+    started: Evidence | None = None
+    """For a Python module: the top-level import through which the project's start (a top-level
+    package's `__init__.py`, a script in a scanned folder) reaches this module at module level
+    (`rules/python/started_modules.py`): a module-level import that fails here stops that start."""
     unrequested: tuple[str, ...] = ()
     """The packages installed only on request (the catalog's `[[installed_on_request]]`: xFormers,
     FlashAttention) that this Python module imports and that no install route of its part of the

@@ -219,6 +219,8 @@ _READERS = {
     "set_up_skips": "cudaudit.rules.python.test_classes:read_set_up_skips",
     "cuda_extensions": "cudaudit.rules.python.unimportable:cuda_extensions",
     "unimportable": "cudaudit.rules.python.unimportable:unimportable_modules",
+    "started_modules": "cudaudit.rules.python.started_modules:started_modules",
+    "module_level_imports": "cudaudit.rules.python.started_modules:module_level_imports",
     "package_flags": "cudaudit.rules.python.package_probes:read_package_flags",
     "absent_packages": "cudaudit.rules.python.package_probes:absent_packages",
     "cuda_defaults": "cudaudit.rules.python.project_calls:cuda_defaults",
@@ -420,6 +422,9 @@ class ProjectIndex:
     unrequested: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Python module -> the packages installed only on request that it imports and that no install
     route of its part of the project names (`unrequested.unrequested_packages`)."""
+    started: dict[str, Evidence] = field(default_factory=dict)
+    """Python module -> the top-level import through which the project's start reaches it
+    (`started_modules.started_modules`)."""
     cpu_saved_files: tuple[str, ...] = ()
     """The file names every `torch.save` of the project's modules outside the tests fills with CPU
     values only (`checkpoint_writers.cpu_saved_files`), sorted once: every Python file's facts carry them."""
@@ -450,6 +455,7 @@ class ProjectIndex:
             facts["fallback_callees"] = self.fallback_callees.get(path, ())
             facts["off_default_path"] = self.off_default_path.get(path)
             facts["never_trained"] = self.never_trained
+            facts["started"] = self.started.get(path)
             facts["unrequested"] = self.unrequested.get(path, ())
             facts["cpu_saved_files"] = self.cpu_saved_files
             if self.unimportable and is_test_path(path):
@@ -758,6 +764,10 @@ def _read_index(
         unimported_bindings=_unimported_bindings(files, catalog),
         opt_in_options=_opt_in_options(files),
         unimportable=_unimportable(python, found, imports, absent),
+        started=_reader("started_modules")(
+            python, roots, partial(_top_level_imports, python, remember, reader="module_level_imports"),
+            commands().python_run(python),
+        ) if python else {},
         unrequested=_unrequested(files, python, found, catalog, remember),
         cpu_saved_files=tuple(sorted(_reader("cpu_saved_files")(found.saved.values()))) if found.saved else (),
     )
@@ -791,13 +801,16 @@ def _ahead(read_ahead: dict[tuple[str, str], Callable[[], Any]], remember: Remem
     return ahead
 
 
-def _top_level_imports(python: dict[str, Reader], remember: Remember, path: str) -> tuple[Any, ...]:
-    """`extra_only.top_level_imports` of the module at `path`, from the cache: the one reading of a
+def _top_level_imports(
+    python: dict[str, Reader], remember: Remember, path: str, reader: str = "top_level_imports"
+) -> tuple[Any, ...]:
+    """`extra_only.top_level_imports` of the module at `path` (or the reading `reader` names, of the
+    same shape: `started_modules.module_level_imports`), from the cache: the one reading of a
     module's top-level imports that the extras', the stranded copies', the optional and the
     unimportable modules' readers share; an unreadable module imports nothing here (its own
     analysis says why)."""
     try:
-        return tuple(remember("top_level_imports", path, lambda: _reader("top_level_imports")(python[path]())))
+        return tuple(remember(reader, path, lambda: _reader(reader)(python[path]())))
     except Exception:  # noqa: BLE001 - an unreadable module imports nothing here; its own analysis says why
         return ()
 

@@ -190,6 +190,71 @@ def test_an_extension_whose_build_raises_without_cuda_home_stops_its_install_and
     assert ops["targets"]["rocm"]["status"] == "partial"
 
 
+HASH_GRID = """import torch
+import tinycudann as tcnn
+
+
+def encoding(dims):
+    return tcnn.Encoding(dims, {"otype": "HashGrid"})
+"""
+
+
+def test_a_module_level_import_of_a_cuda_only_library_the_start_reaches_blocks_the_main_use(cli, tmp_path):
+    write(tmp_path / "launch.py", "def main():\n    import scenes\n    scenes.run()\n\n\nif __name__ == '__main__':\n    main()\n")
+    write(tmp_path / "setup.py", "from setuptools import find_packages, setup\n\nsetup(name='scenes', packages=find_packages())\n")
+    write(tmp_path / "scenes" / "__init__.py", "from . import fields\n\n\ndef run():\n    return fields.encoding(3)\n")
+    write(tmp_path / "scenes" / "fields.py", "from .utils.grids import encoding\n")
+    write(tmp_path / "scenes" / "utils" / "__init__.py", "")
+    write(tmp_path / "scenes" / "utils" / "grids.py", HASH_GRID)
+    report = report_json(cli)
+    (site,) = [f for f in report["findings"] if f["rule"] == "CDA223"]
+    assert site["targets"]["rocm"]["severity"] == "error" and site["at_import"] is True
+    assert report["targets"]["rocm"]["verdict"] == "blocked" and "scenes/ code" in report["targets"]["rocm"]["why"]
+    # Imported only inside the function of an optional mode, the module stops that mode alone.
+    write(tmp_path / "scenes" / "__init__.py", "def run(mode=''):\n    if mode == 'grid':\n        from .fields import encoding\n        return encoding(3)\n")
+    report = report_json(cli)
+    assert all("at_import" not in f for f in report["findings"])
+    assert report["targets"]["rocm"]["verdict"] == "partial"
+    assert report["targets"]["rocm"]["why"].startswith("The main use runs")
+
+
+def test_a_build_at_import_stops_the_main_use_only_where_the_start_imports_its_module(cli, tmp_path):
+    write(tmp_path / "infer.py", "from faces.cropper import Cropper\n\nprint(Cropper('human').crop(None))\n")
+    write(tmp_path / "faces" / "__init__.py", "")
+    write(tmp_path / "faces" / "cropper.py", (
+        "class Cropper:\n"
+        "    def __init__(self, kind):\n"
+        "        if kind == 'animal':\n"
+        "            from .ops.fused import fused_relu\n"
+        "            self.relu = fused_relu\n\n"
+        "    def crop(self, image):\n"
+        "        return image\n"
+    ))
+    write(tmp_path / "faces" / "ops" / "__init__.py", "")
+    write(tmp_path / "faces" / "ops" / "fused.py", FUSED_OP.format(build=AT_IMPORT))
+    report = report_json(cli)
+    (build,) = [f for f in report["findings"] if f["rule"] == "CDA440"]
+    assert build["severity"] == "error" and "at_import" not in build
+    faces = next(c for c in report["components"] if c["name"] == "faces/ code")
+    assert faces["targets"]["cpu"]["status"] == "partial", "only the animal mode imports the extension"
+    # A fallback at the module's level (`try:` a prebuilt module, `except ImportError:` the build) runs on import.
+    write(tmp_path / "faces" / "cropper.py", (
+        "try:\n"
+        "    from fused_prebuilt import fused_relu\n"
+        "except ImportError:\n"
+        "    from .ops.fused import fused_relu\n\n\n"
+        "class Cropper:\n"
+        "    def __init__(self, kind):\n"
+        "        self.relu = fused_relu\n\n"
+        "    def crop(self, image):\n"
+        "        return image\n"
+    ))
+    report = report_json(cli)
+    (build,) = [f for f in report["findings"] if f["rule"] == "CDA440"]
+    assert build["at_import"] is True
+    assert report["targets"]["cpu"]["verdict"] == "blocked" and "faces/ code" in report["targets"]["cpu"]["why"]
+
+
 def test_an_unconditional_cuda_extension_in_the_install_blocks_cpu_with_a_kernel_rewrite(cli, tmp_path):
     write(tmp_path / "setup.py", (
         "from setuptools import find_packages, setup\n"

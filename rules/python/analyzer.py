@@ -69,7 +69,9 @@ def analyze_python(
     )
     from_builds = _quiet_unbuilt(cuda_in_python(tree, text, path, catalog, settings, fixes), tree, text, path, facts)
     found = walked + extensions + fails_at_call(from_builds, facts.unbuilt_called, catalog)
-    return _quieted(found, backward_spans(tree)) if facts.never_trained else found
+    if facts.never_trained:
+        found = _quieted(found, backward_spans(tree))
+    return _stopping_the_start(found, tree, facts.started is not None)
 
 
 def _quieted(findings: list[Finding], spans: list[tuple[int, int]]) -> list[Finding]:
@@ -81,6 +83,24 @@ def _quieted(findings: list[Finding], spans: list[tuple[int, int]]) -> list[Find
         replace(finding, severity=Severity.NOTE, targets={
             target: replace(fact, severity=fact.severity.at_most(Severity.NOTE)) for target, fact in finding.targets.items()
         }) if any(first <= finding.span.line <= last for first, last in spans) else finding
+        for finding in findings
+    ]
+
+
+def _stopping_the_start(findings: list[Finding], tree: ast.Module, started: bool) -> list[Finding]:
+    """The findings that stop the project's start (`Finding.at_import`): in a module the start imports
+    at module level (`FileFacts.started`), those at its module-level imports (where such an import
+    fails, it stops this module's import and so the start; one inside a `try`, an `if` or a function
+    runs only where its block does) and those its import runs (a build at import); in a module the start
+    does not import so, none: a failed import there stops only the importers that take that path."""
+    if not started:
+        return [replace(finding, at_import=False) if finding.at_import else finding for finding in findings]
+    lines = [
+        (statement.lineno, statement.end_lineno or statement.lineno)
+        for statement in tree.body if isinstance(statement, (ast.Import, ast.ImportFrom))
+    ]
+    return [
+        replace(finding, at_import=True) if any(first <= finding.span.line <= last for first, last in lines) else finding
         for finding in findings
     ]
 
