@@ -653,6 +653,22 @@ class PythonWalker:
             return ast.copy_location(ast.Compare(left=left, ops=test.ops, comparators=[right]), test)
         return None
 
+    def _counted_range(self, iterable: ast.expr) -> ast.expr:
+        """`range(n)` (or `range(1, n)`) after `n = torch.cuda.device_count()` in the same function
+        (bound once, before the loop): the range of the probe's call itself, which has no items
+        without a GPU (`loop_region`), as `_counted_test` reads `n > 0`. Any other iterable as it is."""
+        if not (isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) and iterable.func.id == "range"
+                and 1 <= len(iterable.args) <= 3 and not iterable.keywords):
+            return iterable
+        stop = iterable.args[0 if len(iterable.args) == 1 else 1]
+        found = self._flag_value(stop) if isinstance(stop, ast.Name) else None
+        if found is None or not isinstance(found[0], ast.Call):
+            return iterable
+        probes = probes_in(found[0], self.names)
+        if not probes or not probes <= _GPU_PROBES:
+            return iterable
+        return ast.copy_location(ast.Call(func=iterable.func, args=[found[0]], keywords=[]), iterable)
+
     def _cpu_flag_sides(self, test: ast.expr) -> tuple[Region, Region] | None:
         """The regions of the branches of a test of a flag that compares a device with the CPU alone
         (`on_device = x.device.type != "cpu"`, then `if on_device:`): the branch the comparison takes
@@ -824,7 +840,7 @@ class PythonWalker:
         for generator in generators:
             self.visit(generator.iter)
             self.visit(generator.target)
-            yield loop_region(generator.iter, self.names)
+            yield loop_region(self._counted_range(generator.iter), self.names)
             yield from self._clause_regions(generator.ifs)
 
     def _within_each(self, regions: Iterator[Region], last: Iterable[ast.AST]) -> None:
@@ -854,7 +870,7 @@ class PythonWalker:
     def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
         self.visit(node.target)
         self.visit(node.iter)
-        self._visit_inside(loop_region(node.iter, self.names), self._visit_block, node.body)
+        self._visit_inside(loop_region(self._counted_range(node.iter), self.names), self._visit_block, node.body)
         self._visit_block(node.orelse)
 
     visit_AsyncFor = visit_For
