@@ -311,6 +311,18 @@ def test_a_call_through_the_module_object_is_a_call_of_the_function():
     assert cpu_severity(loop, path="training/run.py", files=named) == Severity.ERROR
 
 
+def test_a_call_through_the_package_object_is_a_call_of_the_name_it_re_exports():
+    """`import vision` then `vision.Tracker(device=d)`: the package's `__init__.py` re-exports the
+    class of `vision/tracker.py`, so every construction seen passes a device."""
+    tracker = "import torch\n\nclass Tracker:\n    def __init__(self, size=4, device='cuda'):\n        self.box = torch.zeros(size, device=device)\n"
+    files = {"vision/__init__.py": "from .tracker import Tracker\n"}
+    for caller, severity in (
+        ("import vision\n\ndef main(d):\n    return vision.Tracker(size=2, device=d)\n", Severity.NOTE),
+        ("import vision\n\ndef main():\n    return vision.Tracker(size=2)\n", Severity.ERROR),
+    ):
+        assert cpu_severity(tracker, path="vision/tracker.py", files={**files, "track.py": caller}) == severity, caller
+
+
 def test_a_record_of_spelled_keys_passes_those_keys_alone():
     loop = "import torch\n\ndef run(steps=10, seed=0, device=torch.device('cuda')):\n    return torch.zeros(steps, device=device)\n"
     caller = (

@@ -225,7 +225,9 @@ def module_objects(
 ) -> dict[str, dict[str, set[str]]]:
     """Importing module's display path -> `bound.name` (the name its import binds to a defining module
     of `defined`, a display path -> names, and a name that module defines) -> that module: the calls
-    `loop.train(...)` after `from training import loop`, `import training.loop as loop` or `import loop`."""
+    `loop.train(...)` after `from training import loop`, `import training.loop as loop` or `import loop`,
+    and `detect.Detector(...)` after `import detect`, whose `__init__.py` re-exports the name of
+    `detect/api.py` (an attribute of the package that no re-export made would not exist)."""
     found: dict[str, dict[str, set[str]]] = {}
     for path, statements in imports.items():
         reached: dict[str, set[str]] = {}
@@ -235,16 +237,19 @@ def module_objects(
             ]
             for dotted, bound in pairs:
                 places = modules.resolve(path, max(level, 0), dotted)
-                for owner in places & defined.keys() - {path}:
-                    if _is_module(owner, dotted):
-                        for name in defined[owner]:
-                            reached.setdefault(f"{bound}.{name}", set()).add(owner)
+                owners = {owner for owner in places & defined.keys() if is_module_of(owner, dotted)}
+                packages = {place for place in places if place.endswith("/__init__.py") and is_module_of(place, dotted)}
+                if packages:
+                    owners.update(owner for owner in defined if _defines(packages, owner))
+                for owner in owners - {path}:
+                    for name in defined[owner]:
+                        reached.setdefault(f"{bound}.{name}", set()).add(owner)
         if reached:
             found[path] = reached
     return found
 
 
-def _is_module(path: str, dotted: str) -> bool:
+def is_module_of(path: str, dotted: str) -> bool:
     """Whether `path` is the module whose dotted name ends in `dotted`'s last part (not a package above it)."""
     last = dotted.rpartition(".")[2]
     return path.endswith((f"/{last}.py", f"/{last}/__init__.py")) or path in (f"{last}.py", f"{last}/__init__.py")
@@ -354,7 +359,7 @@ def importers(
                 submodule = modules.resolve(path, level, f"{module}.{name}" if module else name)
                 for owner in owners[name]:
                     # `from training import loop` binds the module `training/loop.py`, not its function `loop`
-                    if owner != path and _defines(places, owner) and not (owner in submodule and _is_module(owner, name)):
+                    if owner != path and _defines(places, owner) and not (owner in submodule and is_module_of(owner, name)):
                         reached.setdefault(name, set()).add(owner)
         if reached:
             found[path] = reached
