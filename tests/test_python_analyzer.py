@@ -249,6 +249,15 @@ def test_first_party_packages_and_sibling_modules_are_not_dependencies(cli, tmp_
         # Short-circuit: the second operand only runs when the first is true (a Hopper threshold: ROCm's warning stands).
         ("import torch\nok = torch.cuda.is_available() and torch.cuda.get_device_capability()[0] >= 9\n", "CDA109",
          [(2, Severity.WARNING)]),
+        # A bare `except:` after a body that only asks `torch.backends.mps` runs on releases before it;
+        # the body's own CUDA arm is the normal path.
+        ("import torch\ntry:\n    if torch.backends.mps.is_available():\n        DEVICE = 'mps'\n    else:\n"
+         "        DEVICE = 'cuda:' + str(0)\nexcept:\n    DEVICE = 'cuda'\nnet = torch.nn.Linear(2, 2).to(DEVICE)\n",
+         "CDA103", [(6, Severity.ERROR), (8, Severity.WARNING)]),
+        # A handler after a body that may raise for another reason runs on the normal path.
+        ("import torch\ntry:\n    if torch.backends.mps.is_available():\n        DEVICE = torch.device('mps')\n"
+         "    else:\n        DEVICE = 'cuda'\nexcept:\n    DEVICE = 'cuda'\nnet = torch.nn.Linear(2, 2).to(DEVICE)\n",
+         "CDA103", [(6, Severity.ERROR), (8, Severity.ERROR)]),
         # A branch chosen by a ROCm probe was written with ROCm in mind.
         ("import torch\nif not torch.version.hip and torch.cuda.is_available():\n    v = torch.version.cuda.split('.')\n",
          "CDA108", [(3, Severity.NOTE)]),

@@ -837,16 +837,54 @@ def handler_region(handler: ast.ExceptHandler, body: list[ast.stmt], names: Impo
     (`try: scaler = torch.amp.GradScaler(device)` / `except AttributeError: scaler =
     torch.cuda.amp.GradScaler()`) runs only where the module lacks the attribute: a fallback for
     older releases, at most a warning. An attribute of anything else (`torch.accelerator
-    .current_accelerator().type`, None on a CPU) can be missing on any release: no region."""
-    if handler.type is None or not handler_catches(handler, _ATTRIBUTE_ERROR):
-        return NEUTRAL
-    chains = [node for node in _outer_attributes(body) if not isinstance(node.ctx, ast.Store)]
-    if chains and all(names.is_module_chain(node) for node in chains):
+    .current_accelerator().type`, None on a CPU) can be missing on any release: no region. A
+    handler for anything (`except:`) after a body that only asks an imported module a question and
+    stores plain values by its answer (`try: if torch.backends.mps.is_available(): device = "mps"` /
+    `else: device = "cuda"`) runs only where the module lacks what it asks (`torch.backends.mps` came
+    with PyTorch 1.12): a fallback for older releases too, the body's `else` being the normal path."""
+    if handler.type is not None and handler_catches(handler, _ATTRIBUTE_ERROR):
+        chains = [node for node in _outer_attributes(body) if not isinstance(node.ctx, ast.Store)]
+        if chains and all(names.is_module_chain(node) for node in chains):
+            return ANOTHER_PATH
+    if handler_catches(handler, _ANY_ERROR) and _asks_a_module_alone(body, names):
         return ANOTHER_PATH
     return NEUTRAL
 
 
 _ATTRIBUTE_ERROR = frozenset({"AttributeError"})
+_ANY_ERROR = frozenset({"AttributeError", "Exception", "BaseException"})
+_CONVERSIONS = frozenset({"str", "int", "float", "bool"})
+"""Builtins a stored value may be built with (`"cuda:" + str(index)`)."""
+
+
+def _asks_a_module_alone(body: list[ast.stmt], names: ImportTable) -> bool:
+    """Whether `body` is `if`s whose tests each call an imported module's function with no arguments
+    (`torch.backends.mps.is_available()`), holding only assignments of values that read no module
+    and call nothing but `_CONVERSIONS`: nothing in it can fail but the module's attribute."""
+    tests: list[ast.expr] = []
+    stack: list[ast.stmt] = list(body)
+    while stack:
+        statement = stack.pop()
+        if isinstance(statement, ast.If):
+            tests.append(statement.test)
+            stack.extend([*statement.body, *statement.orelse])
+        elif not isinstance(statement, ast.Assign) or not _plain_value(statement, names):
+            return False
+    return bool(tests) and all(
+        isinstance(test, ast.Call) and not test.args and not test.keywords and isinstance(test.func, ast.Attribute)
+        and names.is_module_chain(test.func)
+        for test in tests
+    )
+
+
+def _plain_value(statement: ast.Assign, names: ImportTable) -> bool:
+    """Whether an assignment reads no imported module and calls nothing but `_CONVERSIONS`."""
+    for node in subtree(statement):
+        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in _CONVERSIONS):
+            return False
+        if isinstance(node, ast.Attribute) and names.is_module_chain(node):
+            return False
+    return True
 
 
 def _outer_attributes(body: list[ast.stmt]) -> list[ast.Attribute]:
