@@ -221,6 +221,7 @@ _READERS = {
     "unimportable": "cudaudit.rules.python.unimportable:unimportable_modules",
     "started_modules": "cudaudit.rules.python.started_modules:started_modules",
     "module_level_imports": "cudaudit.rules.python.started_modules:module_level_imports",
+    "unshipped_imports": "cudaudit.rules.python.unshipped_imports:unshipped_imports",
     "package_flags": "cudaudit.rules.python.package_probes:read_package_flags",
     "absent_packages": "cudaudit.rules.python.package_probes:absent_packages",
     "cuda_defaults": "cudaudit.rules.python.project_calls:cuda_defaults",
@@ -339,6 +340,9 @@ class ProjectIndex:
     never_collected: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     """Folder -> what the pytest configuration in it leaves out of every run (`--ignore=PATH`,
     `--ignore-glob=PATTERN` in its `addopts`; `test_selection.ignored_by_configuration`)."""
+    failing_collection: frozenset[str] = frozenset()
+    """The test modules whose top-level import names a module their package does not ship: their
+    collection fails on every target (`unshipped_imports.py`)."""
     releases: tuple[tuple[str, str], ...] = ()
     """(library, range) for each range the dependency files declare of a library the catalog knows to
     work on a target only from a release on (`works_with`)."""
@@ -517,6 +521,8 @@ class ProjectIndex:
             facts["uncollected_without_cuda"] = _uncollected_without_cuda(path, self.ignored_without_cuda)
         if FileKind.PYTHON in kinds and self.never_collected and (_collected(path) or posixpath.basename(path) == "conftest.py"):
             facts["never_collected"] = _uncollected_without_cuda(path, self.never_collected)
+        if path in self.failing_collection:
+            facts["never_collected"] = True
         if FileKind.PYTHON in kinds and (self.device_flags or self.skip_markers or self.package_flags) and path in self.modules:
             facts["device_flags"] = self.device_flags
             facts["skip_markers"] = self.skip_markers
@@ -717,6 +723,7 @@ def _read_index(
         deselected_marks={folder: tuple(sorted(marks)) for folder, marks in found.deselected_marks.items() if marks},
         ignored_without_cuda=_resolved_ignores(found.ignored, python, files),
         never_collected=found.configured,
+        failing_collection=_failing_collection(files, python, imports),
         releases=tuple(sorted(set(found.releases))),
         switched=_with_registered(
             _switched(python, found, catalog, import_lines, settings_elsewhere, turned, switches, documented_on)
@@ -817,6 +824,18 @@ def _top_level_imports(
 
 TopImports = Callable[[str], tuple[Any, ...]]
 """`_top_level_imports` of the scan's modules, by display path."""
+
+
+def _failing_collection(files: list[IndexedFile], python: dict[str, Reader], imports: TopImports) -> frozenset[str]:
+    """`unshipped_imports.unshipped_imports` of the scan's test modules, with its build scripts."""
+    if not any(is_test_path(path) for path in python):
+        return frozenset()
+    scripts = {file.display: file.read for file in files if posixpath.basename(file.display) in _BUILD_SCRIPTS}
+    return frozenset(_reader("unshipped_imports")(python, (file.display for file in files), imports, scripts))
+
+
+_BUILD_SCRIPTS = frozenset({"setup.py", "setup.cfg", "pyproject.toml", "CMakeLists.txt", "meson.build"})
+"""The files that may build a module the source tree does not hold (`unshipped_imports.py`)."""
 
 
 def _unimportable(
