@@ -92,3 +92,42 @@ def test_kept_on_ignores_the_test_suite():
         "tests/test_extract.py": lambda: b"extract(p, m, vad=False)\n",
     }
     assert kept_on({"extract.py": ("vad",)}, code) == {"extract.py": frozenset({"vad"})}
+
+
+SCORER = '''
+import argparse
+
+import torch
+
+
+class Scorer(torch.nn.Module):
+    def __init__(self, width=8, use_gpu=True):
+        super().__init__()
+        self.net = torch.nn.Linear(width, 1)
+        if use_gpu:
+            self.net.cuda()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--width", type=int, default=8)
+    print(Scorer(parser.parse_args().width))
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+@pytest.mark.parametrize(("caller", "severity"), [
+    ("", "error"),  # no call passes `use_gpu`: the GPU arm is the normal path of the script
+    ("from score import Scorer\n\nScorer(4, use_gpu=True)\n", "error"),
+    ("import torch\nfrom score import Scorer\n\nScorer(4, use_gpu=torch.cuda.is_available())\n", "note"),  # a test of the machine
+])
+def test_a_keyword_named_for_the_gpu_that_no_call_turns_off_is_no_test_of_the_machine(cli, tmp_path, caller, severity):
+    write(tmp_path / "score.py", SCORER)
+    write(tmp_path / "README.md", "# Score\n\n```\npython score.py --width 8\n```\n")
+    if caller:
+        write(tmp_path / "other.py", caller)
+    report = scan_json(cli, ".", "--no-cache", "--show-portable", cwd=tmp_path)
+    assert [f["severity"] for f in report["findings"] if f["path"] == "score.py"] == [severity]

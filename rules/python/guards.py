@@ -1032,6 +1032,8 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
         identifier = node.id if isinstance(node, ast.Name) else node.attr
         if isinstance(node, ast.Attribute) and identifier in names.always_set:
             return set()  # `args.cuda` from `add_argument("--cuda", action="store_false")` is True on CPU too
+        if isinstance(node, ast.Name) and identifier in names.kept_on:
+            return set()  # `use_gpu=True` that no caller turns off: the function's own route, on a CPU too
         switched = identifier in names.off_by_default or id(node) in names.set_when_on
         off = {Probe.OFF_BY_DEFAULT} if switched else set()
         named = identifier_probes(identifier)

@@ -13,6 +13,11 @@ the keyword with a value (`vad=...`, in a call or a signature) in the project's 
 test suite, notebooks included, gives True, and at least one call gives it: a keyword given
 anything else anywhere, or never passed, keeps its verdicts. A call that passes it by position is
 not seen.
+
+A keyword named for the GPU (`def __init__(self, net="vgg", use_gpu=True)`, with `if use_gpu:
+self.net.cuda()`) is kept even where no call passes it: a test of it is no test of the machine
+(`guards.py` reads no probe in it), so the `.cuda()` under it runs wherever the function does, on
+its normal path where that is the normal path, and the arm without the GPU is the other.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 from cudaudit.filekinds import is_test_path
 from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.python.guards import Probe, identifier_probes
 from cudaudit.rules.python.read_once import outside_tests
 from cudaudit.rules.python.switch_parameters import in_signature
 
@@ -73,7 +79,8 @@ def kept_on(
 ) -> dict[str, frozenset[str]]:
     """Module -> the parameters of `candidates` (module -> `defaulted_on`) that every spelling with
     a value in `code` (display path -> bytes, Python modules and notebooks) outside the test suite
-    gives True, where at least one call gives it."""
+    gives True, where at least one call gives it or the parameter is named for the GPU (`use_gpu`,
+    `guards.identifier_probes`): a call that leaves such a keyword out takes the GPU route."""
     names = {name for path, found in candidates.items() if not is_test_path(path) for name in found}
     if not names:
         return {}
@@ -90,6 +97,6 @@ def kept_on(
                     refused.add(name)
                 elif not in_signature(data, start):
                     passed.add(name)
-    kept = passed - refused
+    kept = {name for name in names - refused if name in passed or Probe.CUDA in identifier_probes(name)}
     found = {path: frozenset(kept.intersection(names)) for path, names in candidates.items() if not is_test_path(path)}
     return {path: names for path, names in found.items() if names}
