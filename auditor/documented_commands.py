@@ -41,6 +41,8 @@ LAUNCHERS = frozenset({"torchrun", "torch.distributed.launch", "torch.distribute
 SHELLS = frozenset({"sh", "bash", "zsh", "source", "."})
 """Programs that run a shell script given as their first file."""
 SHELL_SUFFIXES = (".sh", ".bash")
+ELLIPSES = frozenset({"...", "\u2026"})
+"""A word that stands for the words an excerpt of a command leaves out (`python train.py --lr=0.1 ...`)."""
 
 _INTERPRETER = re.compile(r"python(?:[23](?:\.\d+)?)?")
 """`python`, `python3`, `python3.10`: a run of the script as one process, unless a launcher precedes it."""
@@ -62,6 +64,8 @@ _HOLDS_ARGUMENTS = re.compile(r"""^[ \t]*([A-Za-z_]\w*)=["']?\$(?:\{@(?::(\d+))?
 """`PY_ARGS=${@:2}`: a variable that holds the caller's arguments."""
 _DEPTH = 4
 """Scripts and launchers followed one into another at most (a script that runs itself ends there)."""
+_SWITCH = re.compile(r"--([A-Za-z][\w-]*)")
+"""An option word with no `=value` in it."""
 _TASKS = re.compile(r"(?:--ntasks(?:-per-node)?|-n)(?:=|$)(.*)")
 """`srun`'s task count: `--ntasks=8`, `--ntasks-per-node 8`, `-n 8` (https://slurm.schedmd.com/srun.html)."""
 
@@ -99,6 +103,18 @@ class Command:
     def runs_shell(self) -> bool:
         """Whether what it runs is a shell script."""
         return self.script is not None and self.script.endswith(SHELL_SUFFIXES)
+
+    @property
+    def switches(self) -> frozenset[str]:
+        """The options it turns on without a value (`--eval` before another option or at the end;
+        `-` read as `_`): the switches that pick a use of its script (`python main.py --eval`)."""
+        found = set()
+        for index, word in enumerate(self.arguments):
+            following = self.arguments[index + 1] if index + 1 < len(self.arguments) else "-"
+            match = _SWITCH.fullmatch(word)
+            if match is not None and (following.startswith("-") or following in ELLIPSES):
+                found.add(match.group(1).replace("-", "_"))
+        return frozenset(found)
 
 
 def command_of(
@@ -315,10 +331,12 @@ def _split(part: str, shell: bool) -> list[str]:
 
 
 def _word(raw: str) -> str:
-    """`raw` without the prose's punctuation around it; an expansion keeps its `$` and braces."""
+    """`raw` without the prose's punctuation around it; an expansion keeps its `$` and braces, and
+    an ellipsis (`...`, which stands for the words an excerpt leaves out) stays a word."""
     if _EXPANSION.match(raw.lstrip("\"'")):
         return raw.strip("\"';")
-    return raw.strip(_STRIPPED).rstrip(".:")
+    word = raw.strip(_STRIPPED)
+    return word if word in ELLIPSES else word.rstrip(".:")
 
 
 def _logical_lines(data: bytes, candidates: WordSearch | None) -> Iterator[tuple[int, str]]:

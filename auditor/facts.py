@@ -33,6 +33,18 @@ class Evidence:
         return f"{self.path}:{self.line}" + (f" (`{self.text}`)" if self.text else "")
 
 
+@dataclass(frozen=True)
+class Launch:
+    """How the documented commands start a route: under a launcher of several processes, by `every`
+    one of them, or by those of one use while another runs it as one process (`launched_entries.py`)."""
+
+    evidence: Evidence
+    every: bool
+    scheduler: bool = False
+    """Whether a batch scheduler starts it (`srun`), which sets the variables a Slurm test reads
+    (`SLURM_PROCID`); the other launchers set only PyTorch's (`RANK`)."""
+
+
 @dataclass(frozen=True, order=True)
 class PortedName:
     """A CUDA name that a compatibility header gives a HIP meaning (`#define cudaStream_t hipStream_t`)."""
@@ -247,6 +259,13 @@ class FileFacts:
     """Whether every documented command of this Python module's route starts it under a launcher of
     several processes (`torchrun`; `launched_entries.py`): a launch test's launched branch is its
     normal path, the single-process one another path."""
+    launched_some: bool = False
+    """Whether the documented commands of this Python module's route start it under a launcher of
+    several processes for one use and as one process for another (`python main.py --eval`;
+    `launched_entries.py`): both branches of a launch test are a normal path."""
+    scheduler_launched: bool = False
+    """Whether a batch scheduler (`srun`) is among the launchers of this Python module's route: a
+    test of its variables (`"SLURM_PROCID" in os.environ`) reads a launch only where one is."""
     kept_on: tuple[str, ...] = ()
     """The parameters this Python module's functions default to True and test alone (`if vad:`) that
     every call in the project keeps True (`kept_on.py`): the arm they take where it is False is

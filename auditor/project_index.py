@@ -84,7 +84,7 @@ from typing import Any, Protocol, TypeVar
 
 from cudaudit.developer_folders import developer_files
 from cudaudit.documented_commands import DocumentedCommands
-from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, PortedName, RocmBuild, SettingValue
+from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, Launch, PortedName, RocmBuild, SettingValue
 from cudaudit.filekinds import REQUIREMENTS_FOLDERS, TEST_CONFIGURATIONS, FileKind, is_document, is_test_path
 from cudaudit.firstparty import ModuleMap, module_map, namespace_modules
 from cudaudit.model import TARGETS
@@ -361,9 +361,10 @@ class ProjectIndex:
     launched_by_default: dict[str, frozenset[str]] = field(default_factory=dict)
     """Python module -> the multi-process switches its `if` headers test that the project's
     configuration turns on (`_launched_by_default`)."""
-    always_launched: dict[str, Evidence] = field(default_factory=dict)
+    always_launched: dict[str, Launch] = field(default_factory=dict)
     """Python module -> the documented command that starts its route under a launcher of several
-    processes, where every documented command of it does (`_always_launched`)."""
+    processes, and whether every documented command of it does or only those of one use
+    (`_always_launched`)."""
     kept_on: dict[str, frozenset[str]] = field(default_factory=dict)
     """Python module -> the parameters its functions default to True that every caller keeps True
     (`kept_on.kept_on`)."""
@@ -453,7 +454,10 @@ class ProjectIndex:
             facts["settings_documented"] = self.settings_documented.get(path, ())
             facts["launched_by_default"] = tuple(sorted(self.launched_by_default.get(path, ())))
             facts["kept_on"] = tuple(sorted(self.kept_on.get(path, ())))
-            facts["always_launched"] = path in self.always_launched
+            launch = self.always_launched.get(path)
+            facts["always_launched"] = launch is not None and launch.every
+            facts["launched_some"] = launch is not None and not launch.every
+            facts["scheduler_launched"] = launch is not None and launch.scheduler
             facts["called_elsewhere"] = self.calls_elsewhere.get(path, ())
             facts["used_elsewhere"] = self.used_elsewhere.get(path, ())
             facts["fallback_callees"] = self.fallback_callees.get(path, ())
@@ -1635,10 +1639,10 @@ def _launched_by_default(
 def _always_launched(
     files: list[IndexedFile], python: dict[str, Reader], found: _Found, imports: TopImports,
     commands: Callable[[], DocumentedCommands],
-) -> dict[str, Evidence]:
+) -> dict[str, Launch]:
     """`launched_entries.always_launched` for the scripts (modules with a `__main__` block) and console
     scripts of a scan that sees the whole project, where some module tests a launch: the routes every
-    documented command starts under a launcher of several processes."""
+    documented command, or every command of one use, starts under a launcher of several processes."""
     if not sees_project(files):
         return {}
     modules = module_map(python)

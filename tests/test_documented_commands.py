@@ -58,3 +58,9 @@ def test_a_line_that_only_changes_the_folder_is_read_on_its_own_line():
 def test_a_shell_script_is_split_as_the_shell_splits_it():
     script = '#!/bin/sh\n# python tools/train.py --one-process\nNAME="a b" python "tools/train.py" --tag \'x y\'  # run\n'
     assert [(c.script, c.arguments) for c in _commands({"run.sh": script}) if c.script] == [("tools/train.py", ("--tag", "x y"))]
+
+
+def test_a_command_turns_on_the_switches_it_gives_no_value_and_keeps_an_ellipsis():
+    readme = "```\npython main.py --eval --resume best.pth --no-amp\npython main.py --lr=0.1 \\\n  --dist-eval \\\n  ...\n```\n"
+    found = [(command.switches, command.arguments[-1]) for command in _commands({"README.md": readme})]
+    assert found == [(frozenset({"eval", "no_amp"}), "--no-amp"), (frozenset({"dist_eval"}), "...")]

@@ -109,6 +109,10 @@ SINGLE = {"rank": {"warning"}, "backend": {"warning"}, "set_device": {"warning"}
         "scripts/slurm.sh": SLURM, "experiments/base.sh": EXPERIMENT,
         "README.md": "```bash\nbash scripts/slurm.sh gpu 16 experiments/base.sh\n```\n",
     },
+    # one use launched, another (a switch of its own) run as one process: both arms are normal paths
+    {"README.md": TORCHRUN + "Evaluate: `python trainer/train.py --eval --resume best.pth`\n"},
+    {"README.md": TORCHRUN, "tools/export.py": "from trainer import dist\n"},  # the helpers run launched here
+    {"README.md": TORCHRUN + "Resume: `python trainer/train.py --epochs 3 ...`\n"},  # an excerpt
 ])
 def test_a_route_every_documented_command_launches_has_its_launch_as_the_normal_path(cli, tmp_path, files):
     _project(tmp_path, files)
@@ -118,9 +122,9 @@ def test_a_route_every_documented_command_launches_has_its_launch_as_the_normal_
 @pytest.mark.parametrize("files", [
     {},  # nothing launches it
     {"README.md": TORCHRUN + "On one GPU: `python trainer/train.py --epochs 3`\n"},  # a single-process run too
+    {"README.md": TORCHRUN + "On one GPU: `python trainer/train.py --epochs 3 --no-amp`\n"},  # no use of its own
     {"README.md": TORCHRUN, "run_small.sh": "CUDA_VISIBLE_DEVICES=0 python3 trainer/train.py\n"},
     {"README.md": "```\naccelerate launch trainer/train.py\n```\n"},  # one process where there is no GPU
-    {"README.md": TORCHRUN, "tools/export.py": "from trainer import dist\n"},  # another route imports the helpers
     {  # a "launcher" that starts one process and sets no rank
         "scripts/spawn.py": SPAWN.replace('env["RANK"] = env["LOCAL_RANK"] = str(rank)', "pass"),
         "scripts/run_ranks.sh": RUN_RANKS, "experiments/base.sh": EXPERIMENT,
@@ -137,11 +141,18 @@ def test_a_route_also_run_as_one_process_keeps_the_launch_another_path(cli, tmp_
     assert _severities(cli, tmp_path) == SINGLE
 
 
-def _launched(entries: list[str], documents: dict[str, str], importers: dict[str, set[str]] | None = None,
-              scripts: dict[str, str] | None = None) -> set[str]:
+def _launches(entries: list[str], documents: dict[str, str], importers: dict[str, set[str]] | None = None,
+              scripts: dict[str, str] | None = None) -> dict[str, bool]:
+    """Module -> whether every documented command launches its route (False: those of one use)."""
     readers = {path: (lambda text=text: text.encode()) for path, text in documents.items()}
     commands = DocumentedCommands(readers, scripts or {})
-    return set(always_launched(entries, scripts or {}, commands, lambda: importers or {}, lambda path: b""))
+    found = always_launched(entries, scripts or {}, commands, lambda: importers or {}, lambda path: b"")
+    return {module: launch.every for module, launch in found.items()}
+
+
+def _launched(entries: list[str], documents: dict[str, str], importers: dict[str, set[str]] | None = None,
+              scripts: dict[str, str] | None = None) -> set[str]:
+    return {module for module, every in _launches(entries, documents, importers, scripts).items() if every}
 
 
 @pytest.mark.parametrize(("documents", "launched"), [
@@ -156,6 +167,10 @@ def _launched(entries: list[str], documents: dict[str, str], importers: dict[str
     ({"README.md": "accelerate launch --multi_gpu tools/train.py\naccelerate launch tools/train.py\n"}, False),
     ({"README.md": "Run `python tools/train.py`. Several GPUs: `torchrun --nproc_per_node=4 tools/train.py`\n"}, False),
     ({"README.md": "Several GPUs: `torchrun --nproc_per_node=4 tools/train.py`.\n"}, True),
+    ({"README.md": "python tools/train.py --gpus=8 --batch 32\n"}, True),  # it starts a process per GPU itself
+    ({"README.md": "python tools/train.py --num-gpus 4\npython tools/train.py --lr 0.1 ...\n"}, True),
+    ({"README.md": "python tools/train.py --gpus=8\npython tools/train.py --gpus=1\n"}, False),
+    ({"README.md": "python tools/train.py --gpus 0,1\n"}, False),  # which GPUs, not how many
 ])
 def test_always_launched_reads_every_command_that_runs_the_script(documents, launched):
     assert bool(_launched(["tools/train.py", "other/run.py"], documents)) is launched
@@ -168,9 +183,19 @@ def test_modules_only_launched_routes_import_join_the_route():
         "pkg/engine.py": {"tools/train.py"},
         "pkg/data.py": {"tools/train.py", "tools/eval.py"},
     }
-    assert _launched(["tools/train.py", "tools/eval.py"], documents, importers) == {
-        "tools/train.py", "pkg/dist.py", "pkg/engine.py",
+    assert _launches(["tools/train.py", "tools/eval.py"], documents, importers) == {
+        "tools/train.py": True, "pkg/dist.py": True, "pkg/engine.py": True,
+        "pkg/data.py": False,  # the launched route runs it too, and so does the single-process one
     }
+
+
+@pytest.mark.parametrize(("documents", "launches"), [
+    ({"README.md": "torchrun tools/train.py --model m\npython tools/train.py --eval --resume c.pth\n"}, {"tools/train.py": False}),
+    ({"README.md": "torchrun tools/train.py --no-amp\npython tools/train.py --no-amp --model m\n"}, {}),
+    ({"README.md": "torchrun tools/train.py --eval\npython tools/train.py --eval --resume c.pth\n"}, {}),
+])
+def test_a_single_process_command_with_a_switch_of_its_own_is_another_use(documents, launches):
+    assert _launches(["tools/train.py"], documents) == launches
 
 
 def test_console_scripts_are_read_from_every_declaration_form():
@@ -190,3 +215,72 @@ def test_console_scripts_are_read_from_every_declaration_form():
 ])
 def test_a_name_several_entries_share_is_read_where_the_document_is(documents, launched):
     assert _launched(["a/train.py", "b/train.py"], documents) == launched
+
+
+GPU_COUNT = '''
+import argparse
+
+import torch
+import torch.distributed as dist
+
+
+def worker(rank, num_gpus):
+    if num_gpus > 1:
+        dist.init_process_group(backend="nccl", init_method="tcp://127.0.0.1:29500", rank=rank, world_size=num_gpus)
+    device = torch.device("cuda", rank) if num_gpus > 1 else torch.device("cpu")
+    print(device)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--gpus", type=int, required=True)
+    args = parser.parse_args()
+    if args.gpus == 1:
+        worker(0, args.gpus)
+    else:
+        torch.multiprocessing.spawn(worker, args=(args.gpus,), nprocs=args.gpus)
+
+
+if __name__ == "__main__":
+    main()
+'''
+"""A script that starts one process per GPU its `--gpus` count asks for."""
+
+
+@pytest.mark.parametrize(("readme", "severity"), [
+    ("```\npython fit.py --gpus=8\npython fit.py --gpus 2 --resume last.pkl\n```\n", "error"),
+    ("```\npython fit.py --gpus=8\npython fit.py --gpus=1\n```\n", "warning"),
+    ("```\npython fit.py\n```\n", "warning"),
+])
+def test_a_process_count_every_command_gives_above_one_launches_the_script(cli, tmp_path, readme, severity):
+    write(tmp_path / "fit.py", GPU_COUNT)
+    write(tmp_path / "README.md", readme)
+    report = scan_json(cli, ".", "--no-cache", cwd=tmp_path)
+    found = {(finding["line"], finding["targets"]["cpu"]["severity"]) for finding in report["findings"]}
+    assert found == {(10, severity), (11, severity)}
+
+
+SLURM_ARM = DIST.replace(
+    '''    if "RANK" not in os.environ:
+        print("running as one process")
+        return
+    local_rank = int(os.environ["LOCAL_RANK"])''',
+    '''    if "RANK" in os.environ:
+        local_rank = int(os.environ["LOCAL_RANK"])
+    elif "SLURM_PROCID" in os.environ:
+        local_rank = int(os.environ["SLURM_PROCID"]) % torch.cuda.device_count()
+        torch.cuda.set_device(local_rank)
+    else:
+        return''',
+)
+
+
+def test_a_slurm_arm_stays_another_path_where_no_documented_command_runs_srun(cli, tmp_path):
+    _project(tmp_path, {"README.md": TORCHRUN})
+    write(tmp_path / "trainer/dist.py", SLURM_ARM)
+    report = scan_json(cli, ".", "--no-cache", cwd=tmp_path)
+    found = {(finding["line"], finding["rule"], finding["targets"]["cpu"]["severity"]) for finding in report["findings"]}
+    assert found == {
+        (12, "CDA112", "warning"), (13, "CDA101", "warning"),  # the Slurm arm
+        (16, "CDA106", "error"), (17, "CDA101", "error"),  # the torchrun arm
+    }

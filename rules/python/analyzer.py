@@ -53,6 +53,7 @@ def analyze_python(
         unimportable=frozenset(facts.unimportable),
         unrequested=frozenset(facts.unrequested), launched_by_default=frozenset(facts.launched_by_default),
         kept_on=frozenset(facts.kept_on), always_launched=facts.always_launched,
+        launched_some=facts.launched_some, scheduler_launched=facts.scheduler_launched,
     )
     lines = SourceLines(text)
     version = Version(settings.torch_version) if settings.torch_version else None

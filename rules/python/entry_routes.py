@@ -22,10 +22,7 @@ def only_routes(
     """Module -> the first of the `chosen` entries whose route reaches it, for each module (the
     entries themselves included) that no other route reaches; `importers` gives module -> the
     modules that import it at their top level, `entries` every entry, `unrun` those no command runs."""
-    imports: dict[str, set[str]] = {}
-    for module, by in importers.items():
-        for importer in by:
-            imports.setdefault(importer, set()).add(module)
+    imports = _imports(importers)
     known = importers.keys() | imports.keys()
     picked = frozenset(chosen)
     scripts = {
@@ -38,6 +35,26 @@ def only_routes(
         for module in sorted(_reached([entry], imports) - elsewhere):
             kept.setdefault(module, entry)
     return kept
+
+
+def on_routes(chosen: Iterable[str], importers: Mapping[str, set[str]]) -> dict[str, str]:
+    """Module -> the first of the `chosen` entries whose route reaches it, for every module those
+    routes reach, whatever other routes reach it too."""
+    imports = _imports(importers)
+    found: dict[str, str] = {}
+    for entry in sorted(chosen):
+        for module in sorted(_reached([entry], imports)):
+            found.setdefault(module, entry)
+    return found
+
+
+def _imports(importers: Mapping[str, set[str]]) -> dict[str, set[str]]:
+    """Module -> the modules it imports at its top level, from module -> its importers."""
+    imports: dict[str, set[str]] = {}
+    for module, by in importers.items():
+        for importer in by:
+            imports.setdefault(importer, set()).add(module)
+    return imports
 
 
 def _reached(starts: Iterable[str], imports: Mapping[str, set[str]]) -> set[str]:

@@ -156,6 +156,25 @@ whose comparison with one tells a launch of several processes from a single one.
 _GPU_COUNTS = frozenset({"num_gpus", "num_gpu", "n_gpus", "n_gpu", "ngpus", "ngpu", "gpus", "gpu_count", "nb_gpus"})
 """Names of the number of GPUs a program is set to use (`--gpus`), one process each: compared with
 one, a launch of several processes or a single one, as a world size is."""
+
+
+def names_process_count(name: str) -> bool:
+    """Whether a setting named `name` (`gpus`, `num_gpus`, `world_size`; an option `--gpus`) holds
+    how many processes a program runs, one per GPU: above one, a launch of several processes."""
+    return name.lower() in _GPU_COUNTS or name.lower() in _PROCESS_COUNTS
+
+
+def scheduler_test(test: ast.expr) -> bool:
+    """Whether `test` asks about a batch scheduler's launch: it names a variable Slurm or Open MPI sets
+    (`"SLURM_PROCID" in os.environ`) or the value `"slurm"` (`args.launcher == "slurm"`), which no
+    launcher of PyTorch's (`torchrun`) sets."""
+    return any(
+        isinstance(node, ast.Constant) and isinstance(node.value, str)
+        and (SCHEDULER_VARIABLE.fullmatch(node.value) is not None or node.value.lower() == "slurm")
+        for node in subtree(test)
+    )
+
+
 _ENVIRONMENT_LOOKUPS = frozenset({"get", "getenv", "pop"})
 """`os.environ.get("SLURM_PROCID")`, `os.getenv(...)`: a lookup of one environment variable by name."""
 _MARKER_LOOKUPS = frozenset({"get_closest_marker", "iter_markers"})

@@ -23,8 +23,22 @@ least one command launches it and none runs it as one process, but for a command
 script no command runs that passes on the script's arguments (`python main.py ${PY_ARGS}`): it
 waits for a caller, which may be a launcher. A module that only such entries import (at their top
 level, through import cycles) is on their route too; an entry no command runs (another path)
-holds none back. Conservative on purpose: any single-process command of an entry, anywhere in the
-project, keeps the distributed reading of the whole route.
+holds none back. A module that a launched route imports and another route too (the helpers of a
+training script, which a demo imports as well) runs launched on the one and as one process on the
+other: neither branch of its launch tests is another path (`Launch.every` False); another entry
+that the documents run keeps the reading of its own commands. Conservative on purpose: a single-process command of an entry, anywhere in the
+project, keeps the distributed reading of the whole route, but for one that turns on a switch no
+launching command of it gives (`python main.py --eval --resume ckpt.pth` beside training scripts
+that all run `torchrun main.py --model ...`): that is another use of the script, and the launch's
+branch is the normal path of the launched use while the single-process branch stays the normal
+path of the other (`Launch.every` False). A launcher of PyTorch's sets no variable of a batch
+scheduler: a Slurm test (`"SLURM_PROCID" in os.environ`) reads a launch only where `srun` starts
+the route (`Launch.scheduler`).
+
+A script may start its processes itself: `python train.py --gpus=8` spawns one process per GPU
+that the count asks for (`--gpus`, `--num_gpus`, `--world_size`: `guards.names_process_count`).
+A command that gives such a count above one launches the script as a launcher's would; one that
+gives one, or none, runs it as one process.
 """
 
 from __future__ import annotations
@@ -33,9 +47,10 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
 
-from cudaudit.documented_commands import Command, DocumentedCommands, resolved_path
-from cudaudit.facts import Evidence
-from cudaudit.rules.python.entry_routes import only_routes
+from cudaudit.documented_commands import ELLIPSES, Command, DocumentedCommands, resolved_path
+from cudaudit.facts import Evidence, Launch
+from cudaudit.rules.python.entry_routes import on_routes, only_routes
+from cudaudit.rules.python.guards import names_process_count
 
 _CONSOLE_SCRIPT = re.compile(r"""(?<![\w.-])([A-Za-z_][\w.-]*)["']?[ \t]*=[ \t]*(?:["'][ \t]*)?([A-Za-z_][\w.]*)[ \t]*:[ \t]*[A-Za-z_]""")
 """A console script's declaration: `name = pkg.cli:main` (setup.py's `entry_points`, setup.cfg) or
@@ -50,6 +65,15 @@ _STARTS_RANKS = (
 (`current_env["RANK"] = str(rank)`) and starts processes: a copy of `torch.distributed.launch`."""
 
 LAUNCHED = "every documented command of this route starts it under a launcher of several processes ({command})"
+_USES = frozenset({
+    "eval", "evaluate", "evaluation", "test", "testing", "val", "validate", "validation", "inference", "infer",
+    "predict", "demo", "export", "generate", "sample", "sampling", "visualize", "throughput", "benchmark", "help",
+})
+"""Words of a switch that picks another use of a training script than training itself."""
+LAUNCHED_FOR_SOME = (
+    "documented commands of this route start it under a launcher of several processes ({command}); "
+    "those that run it as one process turn on a use of their own ({plain})"
+)
 
 
 def console_scripts(declarations: Iterable[bytes]) -> dict[str, str]:
@@ -70,34 +94,83 @@ def always_launched(
     commands: DocumentedCommands,
     importers: Callable[[], Mapping[str, set[str]]],
     code: Callable[[str], bytes],
-) -> dict[str, Evidence]:
-    """Display path -> the command that launches it, for each of `entries` (display paths of entry
-    modules) that the documented `commands` start only under a launcher (the project's own
-    included: a module `code` gives the bytes of that starts a process per rank), and each module
-    that only such modules import (`importers` gives module -> its importers, read only where some
-    entry is launched). `scripts` maps console script names to the display paths of their modules."""
+) -> dict[str, Launch]:
+    """Display path -> how the documented `commands` launch it, for each of `entries` (display paths
+    of entry modules) that some command starts under a launcher (the project's own included: a
+    module `code` gives the bytes of that starts a process per rank; or a count of processes above
+    one in a `--gpus` option) and each module that only such modules import (`importers` gives
+    module -> its importers, read only where some entry is launched). An entry is launched by every
+    command where none runs it as one process, and for some where each command that does turns on
+    a switch (`--eval`) no launching command of it gives: another use of the script, with a route
+    of its own. `scripts` maps console script names to the display paths of their modules."""
     every = frozenset(entries)
     known = _Entries(every, scripts)
-    launched: dict[str, Evidence] = {}
-    plain: set[str] = set()
+    launched: dict[str, list[Command]] = {}
+    plain: dict[str, list[Command]] = {}
 
     def starts_ranks(command: Command) -> bool:
         found = known.run_by(command)
         return len(found) == 1 and _starts_ranks(code(found[0]))
 
-    run: set[str] = set()
+    ran: set[str] = set()
     for command in commands.reached(starts_ranks):
         found = known.run_by(command)
-        run.update(found)
+        ran.update(found)
         if not found or starts_ranks(command):
             continue
-        if command.launcher is None:
-            if not command.waiting:  # a script that waits for its caller may be started by a launcher
-                plain.update(found)
+        if command.launcher is None and not _asks_processes(command):
+            if not (command.waiting or _elided(command)):  # a script that waits for its caller may be launched
+                for entry in found:
+                    plain.setdefault(entry, []).append(command)
         elif len(found) == 1:  # a launch of a name several entries have launches none of them for sure
-            launched.setdefault(found[0], Evidence(command.source, command.line, LAUNCHED.format(command=_shortened(command.text))))
-    kept = {entry: evidence for entry, evidence in launched.items() if entry not in plain}
-    return _on_routes(kept, importers(), every, every - run) if kept else {}
+            launched.setdefault(found[0], []).append(command)
+    by_every: dict[str, Evidence] = {}
+    by_some: dict[str, Evidence] = {}
+    scheduled = {entry for entry, launches in launched.items() if any(run.launcher == "srun" for run in launches)}
+    for entry, launches in launched.items():
+        shown = _shortened(launches[0].text)
+        own = plain.get(entry, [])
+        if not own:
+            by_every[entry] = Evidence(launches[0].source, launches[0].line, LAUNCHED.format(command=shown))
+        elif _own_uses(own, launches):
+            text = LAUNCHED_FOR_SOME.format(command=shown, plain=_shortened(own[0].text))
+            by_some[entry] = Evidence(launches[0].source, launches[0].line, text)
+    if not (by_every or by_some):
+        return {}
+    imported = importers()
+    only_every = only_routes(by_every, imported, every, every - ran)
+    chosen = {**by_every, **by_some}
+    return {  # another entry the documents run keeps the reading of its own commands
+        module: Launch(chosen[entry], module in only_every, entry in scheduled)
+        for module, entry in on_routes(chosen, imported).items() if module in chosen or module not in ran
+    }
+
+
+def _asks_processes(command: Command) -> bool:
+    """Whether `command` asks its script for several processes by a count (`--gpus=8`,
+    `--num_gpus 4`), one per GPU, which the script starts itself."""
+    for index, word in enumerate(command.arguments):
+        option, _, value = word.partition("=")
+        if not option.startswith("--") or not names_process_count(option[2:].replace("-", "_")):
+            continue
+        value = value or (command.arguments[index + 1] if index + 1 < len(command.arguments) else "")
+        if value.isdigit() and int(value) > 1:
+            return True
+    return False
+
+
+def _elided(command: Command) -> bool:
+    """Whether `command` is an excerpt (`python train.py --lr=0.1 ...`): the options it leaves out
+    (the process count among them) are the ones a full command gives."""
+    return any(word in ELLIPSES for word in command.arguments)
+
+
+def _own_uses(plain: list[Command], launches: list[Command]) -> bool:
+    """Whether every single-process command turns on a switch that names another use of the script
+    (`--eval`, `--test`, `--export`: `_USES`) and that no launching command gives: a use of its own
+    (`python main.py --eval`), not the one-process run of a launched use (`--no-amp`, `--debug`)."""
+    given = frozenset().union(*(command.switches for command in launches))
+    return all(any(_USES.intersection(switch.split("_")) for switch in command.switches - given) for command in plain)
 
 
 def _starts_ranks(data: bytes) -> bool:
@@ -134,9 +207,3 @@ def _shortened(line: str) -> str:
     return " ".join(words[:6]) + (" ..." if len(words) > 6 else "")
 
 
-def _on_routes(
-    found: dict[str, Evidence], importers: Mapping[str, set[str]], entries: frozenset[str], unrun: frozenset[str]
-) -> dict[str, Evidence]:
-    """`found`, with every module only their routes reach (`entry_routes.only_routes`), each with the
-    evidence of the launched entry it is reached from."""
-    return {module: found[entry] for module, entry in only_routes(found, importers, entries, unrun).items()}

@@ -94,12 +94,21 @@ class ImportTable:
         launched_by_default: frozenset[str] = frozenset(),
         kept_on: frozenset[str] = frozenset(),
         always_launched: bool = False,
+        launched_some: bool = False,
+        scheduler_launched: bool = False,
     ) -> None:
         self.tree = tree
         self.always_launched = always_launched
         """Whether every documented command of this module's route starts it under a launcher of
         several processes (`launched_entries.py`, through the index): every launch test's launched
         branch is the normal path."""
+        self.launched_some = launched_some
+        """Whether documented commands of this module's route start it under a launcher for one use
+        and as one process for another (`launched_entries.py`): both branches of a launch test are
+        the normal path of some documented command."""
+        self.scheduler_launched = scheduler_launched
+        """Whether a batch scheduler (`srun`) launches this module's route: without one, a test of its
+        variables (`"SLURM_PROCID" in os.environ`) keeps its arm another path on a launched route."""
         self.kept_on = kept_on
         """The parameters this module's functions default to True that every caller keeps True
         (`kept_on.py`, through the index): the arm a test of one takes where it is False is another path."""

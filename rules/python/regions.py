@@ -32,6 +32,7 @@ from cudaudit.rules.python.guards import (
     never_falls_through,
     polarity,
     probes_in,
+    scheduler_test,
     skips_without_module,
     stops_the_program,
 )
@@ -260,8 +261,13 @@ def branch_regions(test: ast.expr, names: ImportTable, settings: bool = True) ->
     cuda = polarity(test, names, Probe.CUDA) if Probe.CUDA in probes else None
     nvidia = polarity(test, names, Probe.NVIDIA) if Probe.NVIDIA in probes else None
     several = polarity(test, names, Probe.MULTI_PROCESS) if Probe.MULTI_PROCESS in probes else None
-    if several is not None and (names.always_launched or _launched_by_default(test, names)):
-        several = several.flipped  # the project launches several processes: a single one is the user's choice
+    if several is not None and _launched_by_default(test, names):
+        several = several.flipped  # the project's configuration launches several processes
+    elif several is not None and not (scheduler_test(test) and not names.scheduler_launched):
+        if names.always_launched:
+            several = several.flipped  # the project launches several processes: a single one is the user's choice
+        elif names.launched_some:
+            several = None  # one documented use launches several processes, another runs one: both are normal
     turned_off = _turned_off_side(test, names)
     rocm = Probe.ROCM in probes
     only_rocm = polarity(test, names, Probe.ROCM) if rocm else None

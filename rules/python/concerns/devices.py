@@ -310,7 +310,7 @@ class DevicePositions(Concern):
         is anywhere in a module whose every documented command is a launch (`launched_entries`)."""
         if kind not in _RANK_KINDS or self._tree is None:
             return kind
-        if self.walk.names.always_launched:
+        if self.walk.names.always_launched or self.walk.names.launched_some:
             return _RANK_KINDS[kind]
         if self._launched is None:
             self._launched = LaunchedRoutes(self._tree, self.walk.names)
