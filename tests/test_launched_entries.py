@@ -284,3 +284,42 @@ def test_a_slurm_arm_stays_another_path_where_no_documented_command_runs_srun(cl
         (12, "CDA112", "warning"), (13, "CDA101", "warning"),  # the Slurm arm
         (16, "CDA106", "error"), (17, "CDA101", "error"),  # the torchrun arm
     }
+
+
+SWITCHED_TRAIN = '''
+import argparse
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from trainer import dist
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--distributed", action="store_true")
+    parser.add_argument("--local-rank", type=int, default=0)
+    args = parser.parse_args()
+    dist.init_distributed()
+    model = torch.nn.Linear(2, 2)
+    if args.distributed:
+        model = DistributedDataParallel(model, device_ids=[args.local_rank])
+    print(model)
+
+
+if __name__ == "__main__":
+    main()
+'''
+"""A launch switch off by default (`store_true`), which the distributed set-up turns on."""
+
+
+@pytest.mark.parametrize(("readme", "severity"), [
+    (TORCHRUN, "error"),
+    (TORCHRUN + "Evaluate: `python trainer/train.py --test`\n", "error"),
+    ("Train: `python trainer/train.py --epochs 3`\n", "warning"),
+])
+def test_a_launch_switch_off_by_default_is_on_where_the_documents_launch_the_route(cli, tmp_path, readme, severity):
+    _project(tmp_path, {"README.md": readme, "trainer/train.py": SWITCHED_TRAIN})
+    report = scan_json(cli, ".", "--no-cache", cwd=tmp_path)
+    found = {finding["targets"]["cpu"]["severity"] for finding in report["findings"] if finding["rule"] == "CDA107"}
+    assert found == {severity}

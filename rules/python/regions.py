@@ -242,7 +242,9 @@ def branch_regions(test: ast.expr, names: ImportTable, settings: bool = True) ->
     `if device.type == "npu":`) runs on no target. Where the project's configuration turns the
     distributed switch on (`launch_switches.py`), or where every documented command of the module's
     route starts it under a launcher (`launched_entries.py`), the launch's branch is the normal path
-    and the single-process one is the other."""
+    and the single-process one is the other; where the commands of one use do and those of another
+    run one process, neither is. On such a documented launch, a launch switch that is off by default
+    (`if args.distributed:` with a `store_true` option) is the launch's test, not the user's opt-in."""
     accelerator = accelerator_polarity(test, names)
     if accelerator is not None:
         some = Region(cpu_aware=True)  # CUDA, XPU or MPS is there: never a CPU-only machine
@@ -261,13 +263,14 @@ def branch_regions(test: ast.expr, names: ImportTable, settings: bool = True) ->
     cuda = polarity(test, names, Probe.CUDA) if Probe.CUDA in probes else None
     nvidia = polarity(test, names, Probe.NVIDIA) if Probe.NVIDIA in probes else None
     several = polarity(test, names, Probe.MULTI_PROCESS) if Probe.MULTI_PROCESS in probes else None
-    if several is not None and _launched_by_default(test, names):
-        several = several.flipped  # the project's configuration launches several processes
-    elif several is not None and not (scheduler_test(test) and not names.scheduler_launched):
-        if names.always_launched:
-            several = several.flipped  # the project launches several processes: a single one is the user's choice
-        elif names.launched_some:
-            several = None  # one documented use launches several processes, another runs one: both are normal
+    documented_launch = (
+        several is not None and (names.always_launched or names.launched_some)
+        and not (scheduler_test(test) and not names.scheduler_launched)
+    )
+    if several is not None and (_launched_by_default(test, names) or (documented_launch and names.always_launched)):
+        several = several.flipped  # the project launches several processes: a single one is the user's choice
+    elif documented_launch:
+        several = None  # one documented use launches several processes, another runs one: both are normal
     turned_off = _turned_off_side(test, names)
     rocm = Probe.ROCM in probes
     only_rocm = polarity(test, names, Probe.ROCM) if rocm else None
@@ -278,7 +281,12 @@ def branch_regions(test: ast.expr, names: ImportTable, settings: bool = True) ->
         if Probe.OPTIONAL in probes and cuda is None and not rocm and other is None
         else None
     )
-    opted_in = polarity(test, names, Probe.OFF_BY_DEFAULT) if settings and Probe.OFF_BY_DEFAULT in probes else None
+    # `if args.distributed:` with a `store_true` option: on a documented launch, the launch turns it on
+    launch_switch = documented_launch and not isinstance(without_not(test)[0], ast.BoolOp)
+    opted_in = (
+        polarity(test, names, Probe.OFF_BY_DEFAULT)
+        if settings and Probe.OFF_BY_DEFAULT in probes and not launch_switch else None
+    )
     # A test of a device's name (`"nvidia" in torch.cuda.get_device_name()`) probes nothing itself: what
     # it calls to get the name is judged as written.
     probe_test = (cuda is not None or rocm) and not isinstance(test, ast.BoolOp)
