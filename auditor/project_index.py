@@ -1387,9 +1387,10 @@ _CODE_KINDS = frozenset({FileKind.PYTHON, FileKind.NOTEBOOK, FileKind.SHELL})
 
 
 def _superseded_builds(python: dict[str, Reader]) -> dict[str, Evidence]:
-    """`nested_builds.superseded_builds` for the scan's `setup.py` files, where there are two or more."""
+    """`nested_builds.superseded_builds` for the scan's `setup.py` files: another `setup.py` above,
+    or a run-time build of the same sources beside one."""
     scripts = {path: read for path, read in python.items() if posixpath.basename(path) == "setup.py"}
-    return _reader("superseded_builds")(scripts) if len(scripts) > 1 else {}
+    return _reader("superseded_builds")(scripts, python) if scripts else {}
 
 
 def _op_self_tests(

@@ -917,6 +917,37 @@ def test_a_nested_setup_py_whose_sources_the_build_above_compiles_is_another_pat
     assert "error" in severities()
 
 
+def test_an_ahead_of_time_build_beside_the_run_time_build_it_falls_back_to_is_another_path(cli, tmp_path):
+    """An extension folder that builds its sources when first imported (`cpp_extension.load`) and
+    imports the ahead-of-time build of its `setup.py` only where that import works: the package runs
+    without the `setup.py`, whose `CUDAExtension` is a warning; the run-time build stays an error.
+    Without the fallback (the built module imported as it is) the `setup.py` is the normal path."""
+    project = tmp_path / "proj"
+    build = (
+        "from setuptools import setup\nfrom torch.utils.cpp_extension import BuildExtension, CUDAExtension\n"
+        'setup(name="fused", ext_modules=[CUDAExtension(name="_fused_ops", sources=["src/fused.cu", "src/bindings.cpp"])],\n'
+        '      cmdclass={"build_ext": BuildExtension})\n'
+    )
+    backend = (
+        "import os\nfrom torch.utils.cpp_extension import load\n\n_here = os.path.dirname(__file__)\n"
+        '_backend = load(name="_fused_ops", sources=[os.path.join(_here, "src", f) for f in ["fused.cu", "bindings.cpp"]])\n'
+    )
+    fallback = "try:\n    import _fused_ops as _backend\nexcept ImportError:\n    from .backend import _backend\n"
+    write(project / "fused" / "setup.py", build)
+    write(project / "fused" / "backend.py", backend)
+
+    def severities(init: str) -> dict[str, set[str]]:
+        write(project / "fused" / "__init__.py", init)
+        report = scan_json(cli, "--no-cache", "proj", cwd=tmp_path)
+        found: dict[str, set[str]] = {}
+        for finding in report["findings"]:
+            found.setdefault(finding["path"].rpartition("/")[2], set()).add(finding["targets"]["cpu"]["severity"])
+        return found
+
+    assert severities(fallback) == {"setup.py": {"warning"}, "backend.py": {"error"}}
+    assert severities("import _fused_ops as _backend\n")["setup.py"] == {"error"}
+
+
 def test_a_script_that_checks_an_op_beside_its_extension_build_is_the_developers_path(cli, tmp_path):
     """An op's own `test.py`, kept beside the `setup.py` that compiles the op and run only from its
     `__main__` block, is the op developer's check after a build: its `.cuda()` inputs are warnings.
