@@ -691,6 +691,7 @@ def _read_index(
         **_off_default_path(python, catalog, developer), **_superseded_builds(python), **_unnamed_files(files),
         **_cog_predictors(files, python), **_hosted_notebooks(files, python, catalog),
         **_op_self_tests(main_blocks, python, commands), **_unnamed_scripts(files, found, every_main_block),
+        **_unnamed_examples(files, python, found, import_lines),
         **_extra_only(python, found, imports, default_entries, files), **developer,
         **_optional_requirements(files, found), **_opt_in_sources(files, found, porting),
     }
@@ -1216,6 +1217,42 @@ def _unnamed_scripts(
     if not candidates or not sees_project(files):
         return {}
     return _reader("unnamed_scripts")(candidates, {file.display: file.read for file in files})
+
+
+def _unnamed_examples(
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found, import_lines: dict[str, bytes]
+) -> dict[str, Evidence]:
+    """`unnamed_scripts.unnamed_scripts` for the example scripts beside an installable package: the
+    modules without a `__main__` block that the catalog's prefilter passes, in the folder of an
+    install declaration (`pyproject.toml`, `setup.py`) that holds a package they import, outside that
+    package and the test suite, that no module imports, in a scan that sees the whole project. The
+    project's product is the package; a script at its side that nothing names is an example a user
+    finds and runs by hand (another path), as a script with a `__main__` block is."""
+    if not found.prefiltered or not sees_project(files):
+        return {}
+    declared = {posixpath.dirname(file.display) for file in files if posixpath.basename(file.display) in _DECLARATIONS}
+    packages: dict[str, set[str]] = {}
+    for path in python:
+        if posixpath.basename(path) == "__init__.py":
+            package = posixpath.dirname(path)
+            packages.setdefault(posixpath.dirname(package), set()).add(posixpath.basename(package))
+    candidates = [
+        path for path in sorted(found.prefiltered)
+        if posixpath.dirname(path) in declared and posixpath.dirname(path) in packages
+        and path not in found.main_blocks and path not in found.other_main_blocks and not is_test_path(path)
+        and posixpath.join(posixpath.dirname(path), "__init__.py") not in python
+        and _imports_any(_read_or_empty(python[path]), packages[posixpath.dirname(path)])
+    ]
+    if not candidates:
+        return {}
+    imported = _reader("imported_modules")(candidates, python, import_lines)
+    rest = [path for path in candidates if path not in imported]
+    return _reader("unnamed_scripts")(rest, {file.display: file.read for file in files}) if rest else {}
+
+
+def _imports_any(data: bytes, packages: Iterable[str]) -> bool:
+    """Whether a module's bytes import one of `packages` (`import pkg`, `from pkg.models import Net`)."""
+    return any(re.search(rb"^[ \t]*(?:from|import)[ \t]+" + re.escape(name.encode()) + rb"\b", data, re.MULTILINE) for name in packages)
 
 
 def _stranded(files: list[IndexedFile], python: dict[str, Reader], imports: TopImports) -> dict[str, Evidence]:

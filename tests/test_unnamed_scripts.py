@@ -6,7 +6,7 @@ from functools import partial
 
 from cudaudit.model import Severity
 from cudaudit.rules.python.unnamed_scripts import run_scripts, unnamed_scripts
-from support import analyze
+from support import analyze, scan_json, write
 
 SCRIPT = "import torch\n\n\ndef main():\n    model = torch.nn.Linear(2, 2).cuda()\n\n\nif __name__ == '__main__':\n    main()\n"
 
@@ -100,3 +100,28 @@ def test_only_a_file_name_a_module_run_or_an_entry_point_runs_a_module_an_import
     ):
         files = {path: partial(str.encode, text) for path, text in {**base, **naming}.items()}
         assert run_scripts(["pkg/scorer.py"], files) == {"pkg/scorer.py"}, naming
+
+
+EXAMPLE = "import torch\nfrom tinypkg import Net\n\nnet = Net().cuda()\nbatch = torch.randn(4, 8).cuda()\nprint(net(batch))\n"
+"""An example script with no `__main__` block: its code runs at the top of the module."""
+
+
+def test_an_example_beside_an_installable_package_that_nothing_names_is_another_path(cli, tmp_path):
+    """A root script that imports the package a `pyproject.toml` installs, and that no document,
+    script or module names: an example a user finds by hand, its `.cuda()` calls warnings. Named by
+    the README, it is the normal path; without an install declaration, the root scripts are the project."""
+    write(tmp_path / "pyproject.toml", '[project]\nname = "tinypkg"\nversion = "0.1"\n')
+    write(tmp_path / "tinypkg/__init__.py", "import torch\n\n\nclass Net(torch.nn.Linear):\n    def __init__(self):\n        super().__init__(8, 8)\n")
+    write(tmp_path / "train_toy.py", EXAMPLE)
+    write(tmp_path / "README.md", "```bash\npip install tinypkg\n```\n")
+
+    def severities() -> set[str]:
+        report = scan_json(cli, ".", "--no-cache", cwd=tmp_path)
+        return {f["targets"]["cpu"]["severity"] for f in report["findings"] if f["path"] == "train_toy.py"}
+
+    assert severities() == {"warning"}
+    write(tmp_path / "README.md", "```bash\npip install tinypkg\npython train_toy.py\n```\n")
+    assert severities() == {"error"}
+    write(tmp_path / "README.md", "```bash\npip install tinypkg\n```\n")
+    (tmp_path / "pyproject.toml").unlink()
+    assert severities() == {"error"}
