@@ -39,12 +39,11 @@ from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import ModuleMap, module_map
 from cudaudit.rules.dependencies.declared import Declared, normal_name
-from cudaudit.rules.python.opt_in import import_statements, statement_modules
+from cudaudit.rules.python.opt_in import code_import_statements, statement_modules
 
 TopImport = tuple[int, int, str, tuple[str, ...]]
 """(line, level, module, names) of an import statement at a module's column 0."""
 
-_TRIPLE_QUOTES = (b'"""', b"'''")
 _TEST_RUNNERS = frozenset({"pytest"})
 """Distributions (normalised) that make an extra the developers' environment."""
 _EXTRAS = re.compile(r"(?<=[\w.])\[([\w,\s.-]+)\]")
@@ -57,21 +56,11 @@ def top_level_imports(data: bytes) -> tuple[TopImport, ...]:
     """The import statements of a module that start at column 0: those that run when it is imported.
     A line inside a triple-quoted string (an example in a docstring, a template) that starts with
     `import` is none: an odd count of either triple quote before it says it is in one."""
-    found: list[TopImport] = []
-    position, quotes = 0, dict.fromkeys(_TRIPLE_QUOTES, 0)
-    for line, statement in import_statements(data):
-        if statement[:1] in (b" ", b"\t"):
-            continue
-        at = data.find(statement, position)
-        if at < 0:
-            continue
-        for mark in _TRIPLE_QUOTES:
-            quotes[mark] += data.count(mark, position, at)
-        position = at
-        if any(count % 2 for count in quotes.values()):
-            continue
-        found.extend((line, level, module, names) for level, module, names in statement_modules(statement))
-    return tuple(found)
+    return tuple(
+        (line, level, module, names)
+        for line, statement in code_import_statements(data) if statement[:1] not in (b" ", b"\t")
+        for level, module, names in statement_modules(statement)
+    )
 
 
 def extra_only_modules(

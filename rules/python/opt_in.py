@@ -622,6 +622,24 @@ def import_statements(data: bytes) -> Statements:
     return found
 
 
+_TRIPLE_QUOTES = (b'"""', b"'''")
+
+
+def code_import_statements(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """The module's `import_statements` outside triple-quoted strings (an example in a docstring, a
+    template): an odd count of either triple quote before a statement says it is in one."""
+    position, quotes = 0, dict.fromkeys(_TRIPLE_QUOTES, 0)
+    for line, statement in import_statements(data):
+        at = data.find(statement, position)
+        if at < 0:
+            continue
+        for mark in _TRIPLE_QUOTES:
+            quotes[mark] += data.count(mark, position, at)
+        position = at
+        if not any(count % 2 for count in quotes.values()):
+            yield line, statement
+
+
 def _read_import_statements(data: bytes) -> Statements:
     """(1-based first line, text) of each import statement: the words `from` and `import` found by
     byte searches (a pattern for either word tried every position of the module), then

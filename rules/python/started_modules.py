@@ -37,7 +37,7 @@ from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import module_map
 from cudaudit.rules.python.nodes import is_main_test
-from cudaudit.rules.python.opt_in import import_statements, statement_modules
+from cudaudit.rules.python.opt_in import code_import_statements, import_statements, statement_modules
 from cudaudit.source import decode_python, parse_python
 
 if TYPE_CHECKING:  # the extras' reader imports the dependency readers, which a Python scan never needs
@@ -125,7 +125,6 @@ _DEFINITIONS = (b"def ", b"async ", b"class ", b"@")
 _NO_STATEMENT = frozenset({b"", b" ", b"\t", b"\r", b"#", b")", b"]", b"}"})
 """The first bytes of a line at column 0 that starts no statement: indentation, a blank line, a
 comment, the closing bracket of a statement that began above."""
-_TRIPLE_QUOTES = (b'"""', b"'''")
 
 
 def module_level_imports(data: bytes) -> tuple[TopImport, ...]:
@@ -141,19 +140,10 @@ def module_level_imports(data: bytes) -> tuple[TopImport, ...]:
         if text[:1] not in _NO_STATEMENT
     ]
     found: list[TopImport] = []
-    position, quotes = 0, dict.fromkeys(_TRIPLE_QUOTES, 0)
     at = 0
-    for line, statement in statements:
+    for line, statement in code_import_statements(data):
         while at + 1 < len(openers) and openers[at + 1][0] <= line:
             at += 1
-        start = data.find(statement, position)
-        if start < 0:
-            continue
-        for mark in _TRIPLE_QUOTES:
-            quotes[mark] += data.count(mark, position, start)
-        position = start
-        if any(count % 2 for count in quotes.values()):
-            continue
         indented = statement[:1] in (b" ", b"\t")
         if indented and (not openers or openers[at][0] > line or openers[at][1].startswith(_DEFINITIONS)):
             continue
