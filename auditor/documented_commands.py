@@ -244,13 +244,14 @@ class DocumentedCommands:
             return max(int(match.group(1) or 1) - 1, 0)
         return self._assigned.get(source, {}).get(word.strip("\"'${}")) if word.startswith("$") else None
 
-    def python_run(self, known: Iterable[str]) -> set[str]:
+    def python_run(self, known: Iterable[str], given_by: Callable[[str], bool] = lambda source: True) -> set[str]:
         """The paths of `known` that a command the project gives runs by their path (from the root,
-        or the folder it runs in), Python's interpreter or a launcher running them."""
+        or the folder it runs in), Python's interpreter or a launcher running them; `given_by` picks
+        the sources (by display path) whose commands count."""
         paths = frozenset(known)
         run: set[str] = set()
         for command in self.reached():
-            if command.script is not None and command.script.endswith(".py") and (command.runner or command.launcher):
+            if given_by(command.source) and command.script is not None and command.script.endswith(".py") and (command.runner or command.launcher):
                 run.update(resolved_path(command.script, command.folder, paths, tails=False))
         return run
 

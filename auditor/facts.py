@@ -15,6 +15,8 @@ import hashlib
 from dataclasses import dataclass, fields
 from enum import Enum
 
+from cudaudit.filekinds import is_test_path
+
 SettingValue = str | int | float | tuple[str, str] | None
 """A setting's value as the index hands it on: a constant, or an enum member as (its class's name,
 the member's name)."""
@@ -298,6 +300,10 @@ class FileFacts:
     `hubconf.py` or the project's imports reach, `rules/python/copied_projects.py`;
     a Dockerfile, or a conda environment file
     or an install script beside the project's own install, that nothing in the project names, `rules/containers/references.py`; a Dockerfile or compose file of a project that also installs without Docker): all it does is another path (`verdicts.off_default_path`)."""
+    documented_script: bool = False
+    """A module named like a test (`test_denoise.py`, outside any test folder) that a command of
+    one of the project's documents runs by its path (`python test_denoise.py --save`): an evaluation
+    script the users run, the normal path, not the test suite (`in_test_suite`)."""
     never_built: Evidence | None = None
     """The definition whose build alone compiles this C/C++ or CUDA source (or the source alone that
     includes this header), where nothing in the project runs that definition (a JIT `load(sources=[...])`
@@ -402,6 +408,13 @@ class FileFacts:
                 text = repr(value)
             parts.append(f"{name}={text}\0")
         return hashlib.blake2b("".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def in_test_suite(path: str, facts: FileFacts) -> bool:
+    """Whether the module at `path` is the project's test suite (`filekinds.is_test_path`), unless a
+    document runs it by its path (`FileFacts.documented_script`): a script's name does not make it a
+    test where the project's documents tell its users to run it."""
+    return is_test_path(path) and not facts.documented_script
 
 
 @functools.cache

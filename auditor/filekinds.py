@@ -141,6 +141,13 @@ def is_test_path(path: str) -> bool:
     return _is_test_place(within_project(path))
 
 
+def is_named_test(path: str) -> bool:
+    """A module that `is_test_path` reads as a test by its name alone (`test_x.py` in no test folder):
+    the one reading a documented command of it overrides (`facts.in_test_suite`)."""
+    folders, _ = _place(path)
+    return is_test_path(path) and not any(part in TEST_DIRS for part in folders)
+
+
 @lru_cache(maxsize=16384)
 def _is_test_place(place: str) -> bool:
     """`is_test_path` of a path inside its project; kept per path, which the project index's readers ask

@@ -85,7 +85,14 @@ from typing import Any, Protocol, TypeVar
 from cudaudit.developer_folders import developer_files
 from cudaudit.documented_commands import DocumentedCommands
 from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, Launch, PortedName, RocmBuild, SettingValue
-from cudaudit.filekinds import REQUIREMENTS_FOLDERS, TEST_CONFIGURATIONS, FileKind, is_document, is_test_path
+from cudaudit.filekinds import (
+    REQUIREMENTS_FOLDERS,
+    TEST_CONFIGURATIONS,
+    FileKind,
+    is_document,
+    is_named_test,
+    is_test_path,
+)
 from cudaudit.firstparty import ModuleMap, module_map, namespace_modules
 from cudaudit.model import TARGETS
 from cudaudit.rules.catalog import Catalog, word_automaton
@@ -389,6 +396,8 @@ class ProjectIndex:
     """Module -> what the project takes of it, for a module no install makes an API (`FileFacts.taken_names`)."""
     unread_devices: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Module nothing imports -> its top-level names bound to a CUDA device that it never reads (`FileFacts.unread_devices`)."""
+    documented_scripts: frozenset[str] = frozenset()
+    """The modules named like tests that a document runs by path (`FileFacts.documented_script`)."""
     off_default_path: dict[str, Evidence] = field(default_factory=dict)
     """File -> why nothing on the project's normal path runs it (`opt_in_areas`, `unnamed`, `references`)."""
     never_built: dict[str, Evidence] = field(default_factory=dict)
@@ -462,6 +471,7 @@ class ProjectIndex:
             facts["used_elsewhere"] = self.used_elsewhere.get(path, ())
             facts["fallback_callees"] = self.fallback_callees.get(path, ())
             facts["off_default_path"] = self.off_default_path.get(path)
+            facts["documented_script"] = path in self.documented_scripts
             facts["never_trained"] = self.never_trained
             facts["started"] = self.started.get(path)
             facts["unrequested"] = self.unrequested.get(path, ())
@@ -767,6 +777,7 @@ def _read_index(
         taken_names=left_behind.taken if left_behind is not None else {},
         unread_devices=_unread_devices(files, python, found, import_lines),
         off_default_path=off_default_path,
+        documented_scripts=_documented_scripts(python, commands),
         never_trained=_never_trained(files, python, off_default_path),
         never_built=_dead_sources(left_behind, python, found, porting),
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
@@ -1732,6 +1743,21 @@ def _settings_documented(
         for module in routes:
             found_values.setdefault(module, {})[option] = value
     return {module: tuple(sorted(given.items())) for module, given in found_values.items()}
+
+
+def _documented_scripts(python: dict[str, Reader], commands: Callable[[], DocumentedCommands]) -> frozenset[str]:
+    """The modules named like tests (`filekinds.is_named_test`) that a command of a document outside
+    the test suite runs by path (`python test_denoise.py --save` in a task folder's README): scripts the
+    users run. A workflow or a shell script running one is the project's own coverage, not read here."""
+    named = [path for path in python if is_named_test(path)]
+    if not named:
+        return frozenset()
+    return frozenset(commands().python_run(named, _user_document))
+
+
+def _user_document(source: str) -> bool:
+    """Whether the file at `source` is a document of the project's users: prose outside the test suite."""
+    return is_document(PurePosixPath(source)) and not is_test_path(source)
 
 
 def _documented_commands(files: list[IndexedFile]) -> Callable[[], DocumentedCommands]:

@@ -21,7 +21,8 @@ into the second, each a pure function of the file's findings and its `FileFacts`
 - `coverage_only`: a file only a CI service runs (anything under `.github/`, a `.gitlab-ci.yml`,
   `.circleci/config.yml`, ...), a developer's environment (a `.devcontainer/` post-create script or
   Dockerfile; the folders and files are the catalog's `[[coverage_path]]` tables) or only the test suite runs (under `tests/`, a `test_*.py`, a
-  `conftest.py`: `filekinds.is_test_path`) is the project's test and release coverage, not a path
+  `conftest.py`: `filekinds.is_test_path`; not a `test_*.py` that a document runs,
+  `facts.in_test_suite`) is the project's test and release coverage, not a path
   its users run: its sites are at most warnings on every target, whichever analyzer read it (a
   workflow, a GitLab job's `image:`, a script under `.github/scripts/`, a GPU-only test without a
   skip marker, a benchmark kept with the tests). Where a skip marker keeps a test off a target,
@@ -63,8 +64,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import cache
 
-from cudaudit.facts import FileFacts
-from cudaudit.filekinds import is_test_path
+from cudaudit.facts import FileFacts, in_test_suite
 from cudaudit.model import Finding, Portability, Severity, Status
 from cudaudit.releases import excluding
 from cudaudit.rules.catalog import Catalog, finding_severity
@@ -79,7 +79,7 @@ def settle_file(findings: list[Finding], facts: FileFacts, catalog: Catalog, ins
     if not findings:
         return findings
     settled = with_counterparts(off_path(own_target(within_releases(findings, facts), facts), facts), facts)
-    settled = never_built(off_default_path(coverage_only(settled, inside, _coverage_paths(catalog)), facts), facts)
+    settled = never_built(off_default_path(coverage_only(settled, inside, _coverage_paths(catalog), facts), facts), facts)
     return engine_share(grouped(one_per_site(settled, catalog), catalog), inside, _engines(catalog))
 
 
@@ -182,10 +182,11 @@ def engine_share(findings: list[Finding], inside: str, engines: tuple[Engine, ..
     return sorted([*kept, carrier], key=lambda f: f.sort_key)
 
 
-def coverage_only(findings: list[Finding], inside: str, paths: CoveragePaths) -> list[Finding]:
+def coverage_only(findings: list[Finding], inside: str, paths: CoveragePaths, facts: FileFacts) -> list[Finding]:
     """The sites of a file only CI, the test suite or a developer's environment runs: at most warnings
-    on every target (another path, not a user's). `inside` is the file's path from the scanned root."""
-    if not (paths.holds(inside) or is_test_path(inside)):
+    on every target (another path, not a user's). `inside` is the file's path from the scanned root; a
+    script named like a test that a document runs is no test (`facts.in_test_suite`)."""
+    if not (paths.holds(inside) or in_test_suite(inside, facts)):
         return findings
     return [another_path(finding) for finding in findings]
 

@@ -8,8 +8,7 @@ from dataclasses import replace
 
 from packaging.version import Version
 
-from cudaudit.facts import NO_FACTS, Evidence, FileFacts
-from cudaudit.filekinds import is_test_path
+from cudaudit.facts import NO_FACTS, Evidence, FileFacts, in_test_suite
 from cudaudit.firstparty import is_first_party, is_sibling_module
 from cudaudit.model import Finding, Severity, Status, option_setting
 from cudaudit.rules.builds.extension_routes import route_findings
@@ -121,7 +120,7 @@ def _quiet_unbuilt(findings: list[Finding], tree: ast.Module, text: str, path: s
         return findings
     dead = never_called(
         tree, text, holding, _runs_as_program(path, tree, facts), uses_elsewhere(facts), imported=_imported_names(facts),
-        in_tests=is_test_path(path),
+        in_tests=in_test_suite(path, facts),
     )
     return _quieted(findings, [spans[key] for key in dead])
 
@@ -152,7 +151,7 @@ def _walked(
         fixes.names,
         catalog,
         fixes.is_first_party,
-        in_tests=is_test_path(path),
+        in_tests=in_test_suite(path, facts),
         fixtures=dict(facts.conftest_fixtures),
         faking_fixtures=dict(facts.faking_fixtures),
         uncollected=facts.uncollected_without_cuda,
@@ -172,7 +171,7 @@ def _walked(
     lines = fixes.lines
     built: dict[int, Finding] = {}
     specific = {id(hit.node) for hit in walker.hits if hit.specific}
-    as_data = handles_devices_as_data(tree, walker.names, is_test_path(path))
+    as_data = handles_devices_as_data(tree, walker.names, walker.in_tests)
     records: frozenset[int] | None = None
     for hit in walker.hits:
         node = hit.node
@@ -184,7 +183,7 @@ def _walked(
             cap = Severity.NOTE  # `torch.manual_seed(s)` already seeded what this call seeds
         if as_data and is_device_data(hit):
             cap = Severity.NOTE  # a test that never imports PyTorch hands its code under test a string
-        elif is_device_data(hit) and is_test_path(path):
+        elif is_device_data(hit) and walker.in_tests:
             records = record_values(tree, walker.names) if records is None else records
             if id(node) in records:
                 cap = Severity.NOTE  # a record a test that names no part of PyTorch writes out
