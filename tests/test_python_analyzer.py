@@ -1406,3 +1406,25 @@ def test_a_device_word_read_also_as_a_device_keeps_its_verdict_beside_an_executi
     assert site.targets["cpu"].severity is Severity.ERROR
     only_provider = code.replace("net.to(device), ", "net, ")
     assert all(f.severity is Severity.NOTE for f in analyze(only_provider) if f.rule == "CDA103")
+
+
+@pytest.mark.parametrize(
+    ("store", "severity"),
+    [
+        ("        if len(frames) > self.limit and frames.is_cuda:\n            self.offload = True\n"
+         "        else:\n            self.offload = False\n", Severity.NOTE),  # True only for frames on a CUDA device
+        ("        if len(frames) > self.limit and frames.is_cuda:\n            self.offload = False\n"
+         "        else:\n            self.offload = True\n", Severity.ERROR),  # True on a CPU too
+        ("        if len(frames) > self.limit:\n            self.offload = True\n"
+         "        else:\n            self.offload = False\n", Severity.ERROR),  # a length: no test of the device
+        ("        self.offload = frames.is_cuda\n", Severity.NOTE),  # stored by a method defined after the test's
+    ],
+)
+def test_a_flag_the_class_sets_true_in_one_arm_and_false_in_the_other_holds_the_arms_test(store, severity):
+    code = (
+        "import torch\n\n\nclass Propagator(torch.nn.Module):\n    def __init__(self, limit=50):\n"
+        "        super().__init__()\n        self.limit = limit\n\n"
+        "    def step(self, frame):\n        if self.offload:\n            frame = frame.cuda()\n        return frame\n\n"
+        "    def forward(self, frames):\n" + store + "        return [self.step(f) for f in frames]\n"
+    )
+    assert [f.severity for f in analyze(code) if f.span.line == 11] == [severity]

@@ -689,7 +689,9 @@ class PythonWalker:
 
     def _flag_value(self, test: ast.expr) -> tuple[ast.expr, bool] | None:
         """For `if flag:`, `if not flag:`, `if self.flag:`: the truth test the flag holds (`_local_test`),
-        assigned before the `if`, with whether the test negates it."""
+        assigned before the `if`, with whether the test negates it. A flag of the class is read
+        wherever its one store is, in a method defined before or after the test's: where the test
+        runs, that store ran (an attribute never stored raises before anything it guards)."""
         negated = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
         name = test.operand if isinstance(test, ast.UnaryOp) and negated else test
         if not self.functions:
@@ -698,6 +700,8 @@ class PythonWalker:
         value = None
         if isinstance(name, ast.Attribute) and _is_self_attribute(name):
             value = self._attribute_flags().get(name.attr)
+            if value is not None:
+                return value, negated
             if value is None and (holds := self._disabled_flag(name.attr, function, test)) is not None:
                 return holds, negated  # `if self._enabled:` after `init` turned it off off the GPU
         elif isinstance(name, ast.Name):
@@ -784,10 +788,9 @@ class PythonWalker:
         owner = self._classes[-1]
         flags = self._class_flags.get(id(owner))
         if flags is None:
-            flags = _class_flags(owner)
-            if flags and self._module is not None:
-                stores = self._stores()
-                flags = {name: value for name, value in flags.items() if stores.get(name) == 1}
+            found = _class_flags(owner)
+            stores = self._stores() if found and self._module is not None else None
+            flags = {name: value for name, (value, count) in found.items() if stores is None or stores.get(name) == count}
             self._class_flags[id(owner)] = flags
         return flags
 
@@ -1357,16 +1360,21 @@ def _is_self_attribute(node: ast.expr) -> bool:
     return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
 
 
-def _class_flags(owner: ast.ClassDef) -> dict[str, ast.expr]:
+def _class_flags(owner: ast.ClassDef) -> dict[str, tuple[ast.expr, int]]:
     """The attributes a class assigns, in one of its methods, a comparison, a `not`, an `and`/`or` of
-    them or a predicate (`self.graphs = x.is_cuda and replay`, `self.graphs = x.is_cuda`), with that value: the only value the attribute
-    holds where the module stores the attribute's name nowhere else (`nodes.attribute_stores`: another
-    store, `runner.graphs = True` or a second `self.graphs = ...`, and it holds no known test). A
-    subclass or a caller in another module that sets it is not seen."""
-    values: dict[str, ast.expr] = {}
+    them or a predicate (`self.graphs = x.is_cuda and replay`, `self.graphs = x.is_cuda`), or True in
+    one arm of an `if` and False in the other (`if n > limit and x.is_cuda: self.offload = True` /
+    `else: self.offload = False`, the `if`'s test or its negation), with that value and the stores
+    it takes: the only value the attribute holds where the module stores the attribute's name
+    nowhere else (`nodes.attribute_stores`: another store, `runner.graphs = True` or a second
+    `self.graphs = ...`, and it holds no known test). A subclass or a caller in another module that
+    sets it is not seen."""
+    values: dict[str, tuple[ast.expr, int]] = {}
     for method in owner.body:
         if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for node in statements(method):
+                if isinstance(node, ast.If) and (chosen := _chosen_flag(node)) is not None:
+                    values[chosen[0]] = (chosen[1], 2)
                 if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
                     continue
                 target = node.targets[0]
@@ -1375,8 +1383,28 @@ def _class_flags(owner: ast.ClassDef) -> dict[str, ast.expr]:
                     and _is_self_attribute(target)
                     and (isinstance(node.value, _TRUTH_TESTS) or _is_predicate(node.value))
                 ):
-                    values[target.attr] = node.value
+                    values[target.attr] = (node.value, 1)
     return values
+
+
+def _chosen_flag(node: ast.If) -> tuple[str, ast.expr] | None:
+    """(attribute, the test it holds) for `if T: self.x = True` / `else: self.x = False` (T), or the
+    arms the other way round (`not T`); None for any other `if`."""
+    arms = [_stored_truth(node.body), _stored_truth(node.orelse)]
+    if arms[0] is None or arms[1] is None or arms[0][0] != arms[1][0] or arms[0][1] is arms[1][1]:
+        return None
+    test = node.test if arms[0][1] else ast.copy_location(ast.UnaryOp(ast.Not(), node.test), node.test)
+    return arms[0][0], test
+
+
+def _stored_truth(block: list[ast.stmt]) -> tuple[str, bool] | None:
+    """(attribute, value) for a block that is one `self.x = True` or `self.x = False`."""
+    if len(block) != 1 or not isinstance(block[0], ast.Assign) or len(block[0].targets) != 1:
+        return None
+    target, value = block[0].targets[0], block[0].value
+    if not (isinstance(target, ast.Attribute) and _is_self_attribute(target)):
+        return None
+    return (target.attr, value.value) if isinstance(value, ast.Constant) and type(value.value) is bool else None
 
 
 def _is_predicate(value: ast.expr) -> bool:
