@@ -1428,3 +1428,23 @@ def test_a_flag_the_class_sets_true_in_one_arm_and_false_in_the_other_holds_the_
         "    def forward(self, frames):\n" + store + "        return [self.step(f) for f in frames]\n"
     )
     assert [f.severity for f in analyze(code) if f.span.line == 11] == [severity]
+
+
+@pytest.mark.parametrize(
+    ("entry", "severity"),
+    [
+        ("self._all_on_gpu() if x.is_cuda and self.swap else contextlib.nullcontext()", Severity.NOTE),
+        ("self._all_on_gpu() if self.swap else contextlib.nullcontext()", Severity.ERROR),  # no test of the device
+    ],
+)
+def test_a_context_manager_method_entered_only_under_a_device_test_runs_only_there(entry, severity):
+    """`@contextlib.contextmanager` calls the method only when the object a call returns is entered:
+    the call under the test is its one use, as an undecorated helper's."""
+    code = (
+        "import contextlib\nimport torch\n\n\nclass Chain(torch.nn.Module):\n"
+        "    def __init__(self, nets, swap=True):\n        super().__init__()\n"
+        "        self.nets = torch.nn.ModuleList(nets)\n        self.swap = swap\n\n"
+        "    @contextlib.contextmanager\n    def _all_on_gpu(self):\n        self.cuda()\n        yield\n\n"
+        "    def forward(self, x):\n        with " + entry + ":\n            return self.nets[0](x)\n"
+    )
+    assert [f.severity for f in analyze(code) if f.span.line == 13] == [severity]

@@ -24,7 +24,8 @@ called. Two shapes follow from that, both read from one module and its syntax al
   seen through the project index, below). A use at module level or in an unguarded function
   keeps the helper on the normal path. A decorated function is no helper (the decorator may call it
   or hand it on), except under a decorator that only remembers its results (`@functools.lru_cache()`),
-  runs it in a grad mode (`@torch.no_grad()`, `@torch.inference_mode()`), only says how a method is
+  runs it in a grad mode (`@torch.no_grad()`, `@torch.inference_mode()`), makes a context manager of it
+  (`@contextlib.contextmanager`: `with self._swap(net) if x.is_cuda else nullcontext():`), only says how a method is
   bound (`@staticmethod`, `@classmethod`) or makes a Triton kernel of it (`@triton.jit`, whose uses
   are its launches: a wrapper that returns its PyTorch reference `if not x.is_cuda:` before
   `_kernel[grid](x, out)` never launches it on a CPU) or a custom operator (`@torch.library.custom_op(
@@ -93,10 +94,14 @@ _FRAMEWORK_METHODS = frozenset(
 )
 """Methods a test framework calls itself: never helpers, whoever else uses them."""
 _WRAPPERS = (
-    MEMOIZERS | TRITON_KERNEL_DECORATORS | CUSTOM_OP_DECORATORS | frozenset({"torch.no_grad", "torch.inference_mode", "torch.enable_grad"})
+    MEMOIZERS | TRITON_KERNEL_DECORATORS | CUSTOM_OP_DECORATORS
+    | frozenset({"torch.no_grad", "torch.inference_mode", "torch.enable_grad", "contextlib.contextmanager",
+                 "contextlib.asynccontextmanager"})
 )
 """Decorators that call the function only when it is called: they remember its results, run it
-in a grad mode (https://docs.pytorch.org/docs/stable/generated/torch.no_grad.html), or make a
+in a grad mode (https://docs.pytorch.org/docs/stable/generated/torch.no_grad.html), make a context
+manager of it whose body runs only when the object a call returns is entered
+(https://docs.python.org/3/library/contextlib.html#contextlib.contextmanager), or make a
 Triton kernel or a custom operator of it, whose launches or calls are its calls. What such a decorator says of the function (a
 Triton kernel needs a GPU) holds where the function runs: the walk counts its hits in the function's
 scope (`PythonWalker.visit_FunctionDef`)."""
