@@ -328,6 +328,9 @@ class FileFacts:
     """For a Dockerfile: where the project shows that installing it compiles nothing (a `pyproject.toml`
     or `setup.py` that names no compiler's route, in a project with no C, C++, CUDA or CMake source,
     `rules/builds/compiled.py`): `pip install .` of it builds no CUDA extension in any image."""
+    home_repositories: tuple[str, ...] = ()
+    """For a Dockerfile: the repositories (`host/owner/name`) the project's `setup.py` or `pyproject.toml`
+    names as its home: a `git clone` of one fetches the project's own files (`rules/builds/home_repository.py`)."""
     called_elsewhere: tuple[tuple[str, tuple[tuple[int, tuple[str, ...], bool], ...]], ...] = ()
     """(name, the shapes of its calls) for each top-level function or class of this Python module that
     defaults a parameter to a CUDA device and that other modules of the scan import and call:

@@ -213,6 +213,7 @@ _READERS = {
     "options_turned_on": "cudaudit.rules.builds.cmake_options:turned_on",
     "makefile_turned_on": "cudaudit.rules.builds.cmake_options:makefile_turned_on",
     "pure_python": "cudaudit.rules.builds.compiled:pure_python",
+    "home_repositories": "cudaudit.rules.builds.home_repository:home_repositories",
     "unnamed_files": "cudaudit.rules.containers.references:unnamed_files",
     "install_scripts": "cudaudit.rules.containers.references:install_scripts",
     "cog_predictors": "cudaudit.rules.containers.cog:gpu_predictors",
@@ -410,6 +411,8 @@ class ProjectIndex:
     pure_python: Evidence | None = None
     """Where the project shows that installing it compiles nothing (`rules/builds/compiled.py`), judged
     only in a scan given the project's documents (a folder's scan), which sees every source it has."""
+    home_repositories: tuple[str, ...] = ()
+    """The repositories the project's build declaration names as its home (`rules/builds/home_repository.py`)."""
     rocm_routes: dict[str, Evidence] = field(default_factory=dict)
     """C/C++ source -> the import that loads it only on CUDA builds of PyTorch, where ROCm runs the
     project's other route (`extension_routes.routed_sources`)."""
@@ -546,6 +549,7 @@ class ProjectIndex:
             facts["off_default_path"] = self.off_default_path.get(path)  # a Dockerfile, a developer's benchmark
         if kinds & {FileKind.DOCKERFILE, FileKind.WORKFLOW}:
             facts["pure_python"] = self.pure_python
+            facts["home_repositories"] = self.home_repositories
         if kinds & {FileKind.DOCKERFILE, FileKind.COMPOSE} and facts.get("off_default_path") is None:
             install = _nearest_at_or_above(path, self.installs)
             if install is not None:
@@ -782,6 +786,7 @@ def _read_index(
         never_built=_dead_sources(left_behind, python, found, porting),
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
         pure_python=_pure_python(files),
+        home_repositories=_home_repositories(files),
         installs=_installs(found.installs),
         pip_installs=_installs(path for path, kind in found.installs.items() if kind in _OWN_INSTALL_KINDS),
         unimported_bindings=_unimported_bindings(files, catalog),
@@ -1395,6 +1400,15 @@ def _pure_python(files: list[IndexedFile]) -> Evidence | None:
     own = tuple(folder for folder in folders[1:] if folder != folders[0])
     native = any({FileKind.CUDA, FileKind.CMAKE} & set(file.kinds) and not _under(file.display, own) for file in files)
     return _reader("pure_python")({path: read for path, read in declarations.items() if not _under(path, own)}, native)
+
+
+def _home_repositories(files: list[IndexedFile]) -> tuple[str, ...]:
+    """`home_repository.home_repositories` of the scan's build declarations, read where a Dockerfile may
+    clone the project it belongs to."""
+    if not any(FileKind.DOCKERFILE in file.kinds for file in files):
+        return ()
+    declarations = {file.display: file.read for file in files if {FileKind.PYPROJECT, FileKind.SETUP} & set(file.kinds)}
+    return _reader("home_repositories")(declarations) if declarations else ()
 
 
 _CONFIG_SUFFIXES = (".yaml", ".yml")

@@ -253,6 +253,57 @@ def test_a_setup_py_that_gives_setup_no_extension_compiles_nothing(cli, tmp_path
     assert _scanned(cli, tmp_path, dockerfile, {**PURE_PROJECT, "setup.py": setup}) == []
 
 
+PLAIN_SETUP = {
+    "setup.py": "from setuptools import find_packages, setup\n\nsetup(name='sampler', url='https://github.com/example-org/sampler', packages=find_packages())\n",
+    "sampler/__init__.py": "STEPS = 4\n",
+    "README.md": "Build the image with `docker build docker/`\n",
+}
+"""A project whose `setup.py` names its home repository and gives `setup()` no extension."""
+
+
+def test_a_clone_of_the_projects_own_repository_holds_its_own_files(cli, tmp_path):
+    """The image fetches the project it belongs to instead of copying the build context: installing it
+    builds what the project builds (nothing here); a clone of another repository keeps its finding."""
+    dockerfile = (
+        "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\n"
+        "ARG TOKEN=none\n"
+        "RUN git clone --depth 1 https://ci:${TOKEN}@github.com/Example-Org/sampler.git /sampler\n"
+        "WORKDIR /sampler\n"
+        "ENV FORCE_CUDA=\"1\"\n"
+        "RUN pip install --no-cache-dir -e .\n"
+        "RUN git clone -b main https://github.com/example-org/kernels /opt/kernels\n"
+        "RUN cd /opt/kernels && pip install .\n"
+        "RUN cd /tmp && git clone https://github.com/example-org/sampler && pip install ./sampler\n"
+    )
+    assert _scanned(cli, tmp_path, dockerfile, PLAIN_SETUP) == [(8, "CDA509")]
+
+
+def test_a_home_is_read_only_from_the_declarations_own_tables(cli, tmp_path):
+    """A `project` that is no table, or a dependency's URL, names no home: the clone keeps its finding."""
+    dockerfile = (
+        "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nENV FORCE_CUDA=1\n"
+        "RUN git clone https://github.com/example-org/sampler /sampler && cd /sampler && pip install .\n"
+    )
+    odd = {"pyproject.toml": 'project = "sampler"\n', "sampler/__init__.py": "STEPS = 4\n", "README.md": "docker\n"}
+    assert _scanned(cli, tmp_path / "a", dockerfile, odd) == [(3, "CDA509")]
+    dependency = "from setuptools import setup\nsetup(name='app', install_requires=['sampler @ git+https://github.com/example-org/sampler'])\n"
+    assert _scanned(cli, tmp_path / "b", dockerfile, {**PLAIN_SETUP, "setup.py": dependency}) == [(3, "CDA509")]
+
+
+def test_native_files_beside_a_plain_setup_py_are_not_compiled_by_its_install(cli, tmp_path):
+    """C++ in a deployment example is not what `setup()` builds; a `setup.py` running a command of its own may build it."""
+    dockerfile = "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nENV FORCE_CUDA=1\nCOPY . /src\nRUN pip install /src\n"
+    example = {"examples/deploy/src/main.cpp": "int main() { return 0; }\n"}
+    assert _scanned(cli, tmp_path / "a", dockerfile, {**PLAIN_SETUP, **example}) == []
+    command = (
+        "import subprocess\nfrom setuptools import setup\nfrom setuptools.command.build_py import build_py\n\n"
+        "class Build(build_py):\n    def run(self):\n        subprocess.check_call(['make', '-C', 'examples/deploy'])\n"
+        "        super().run()\n\nsetup(name='sampler', cmdclass={'build_py': Build})\n"
+    )
+    with_command = {**PLAIN_SETUP, **example, "setup.py": command}
+    assert _scanned(cli, tmp_path / "b", dockerfile, with_command) == [(4, "CDA509")]
+
+
 def test_named_files_alone_cannot_tell_that_the_project_compiles_nothing(cli, tmp_path):
     dockerfile = "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nENV FORCE_CUDA=1\nCOPY . /src\nRUN pip install /src\n"
     for name, text in {**PURE_PROJECT, "Dockerfile": dockerfile}.items():

@@ -8,7 +8,8 @@ declarations name a compiler's route: an `Extension`/`ext_modules` of `setup.py`
 plugin that builds native code (scikit-build, meson-python, maturin, setuptools-rust, Cython,
 pybind11, nanobind). A mention in a comment counts too: a misreading keeps the verdict; only a
 `setup.py` whose every `setup()` call is given no extension (`ext_modules=[]`) compiles nothing
-whatever its helpers say.
+whatever its helpers say. Such a `setup.py` with no build command of its own also leaves C, C++ and
+CUDA files elsewhere in the tree alone (setuptools compiles only what `setup()` is given).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ _COMPILES = (
 )
 """Words of a `setup.py` or `pyproject.toml` that build native code, or may."""
 _DECLARATIONS = frozenset({"setup.py", "pyproject.toml"})
+_RUNS = (b"cmdclass", b"subprocess", b"os.system", b"spawn", b"Popen", b"check_call")
+"""Words of a `setup.py` that runs a build command of its own, which may compile any file of the tree."""
 
 
 def pure_python(declarations: Mapping[str, Callable[[], bytes]], native_sources: bool) -> Evidence | None:
@@ -35,11 +38,10 @@ def pure_python(declarations: Mapping[str, Callable[[], bytes]], native_sources:
     `setup.py`), or None: no such declaration, a declaration that names a compiler's route, or
     `native_sources` (the scan holds C, C++, CUDA or CMake files). `declarations` are the scan's
     `setup.py` and `pyproject.toml` files by display path; one that cannot be read counts as compiling."""
-    if native_sources:
-        return None
     found = sorted((path for path in declarations if posixpath.basename(path) in _DECLARATIONS), key=_depth)
     if not found:
         return None
+    plain = any(posixpath.basename(path) == "setup.py" for path in found)
     for path in found:
         try:
             data = declarations[path]()
@@ -47,7 +49,24 @@ def pure_python(declarations: Mapping[str, Callable[[], bytes]], native_sources:
             return None
         if any(word in data for word in _COMPILES) and not _setup_gives_no_extension(path, data):
             return None
+        plain = plain and _plain_setuptools(path, data)
+    if native_sources and not plain:
+        return None
     return Evidence(found[0], 1, "the project's install compiles no extension")
+
+
+def _plain_setuptools(path: str, data: bytes) -> bool:
+    """A declaration through which setuptools builds only what `setup()` is given, so that C, C++ or CUDA
+    files elsewhere in the tree (a deployment example, a benchmark) are not compiled by the install: a
+    `setup.py` whose every `setup()` call gives no extension and that runs no command of its own (no
+    class, no `cmdclass`, no subprocess), beside which every `pyproject.toml` keeps setuptools' own backend.
+    A `pyproject.toml` alone does not say so: a sources folder may be what its backend builds."""
+    if posixpath.basename(path) == "pyproject.toml":
+        return b"backend-path" not in data and (b"build-backend" not in data or b"setuptools.build_meta" in data)
+    if any(word in data for word in _RUNS) or not _setup_gives_no_extension(path, data):
+        return False
+    tree = ast.parse(data)  # parsed already by `_setup_gives_no_extension`
+    return not any(isinstance(node, ast.ClassDef) for node in ast.walk(tree))
 
 
 def _setup_gives_no_extension(path: str, data: bytes) -> bool:

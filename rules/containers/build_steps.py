@@ -8,7 +8,8 @@ Each is a `stage-build` key of the catalog, reported only inside a CUDA stage (`
 * `extension-build`: a source build of a Python project (`pip install .`, `-e .`, a VCS URL,
   `setup.py install`, `python -m build`) while a variable asks for CUDA kernels
   (`TORCH_CUDA_ARCH_LIST`, `FORCE_CUDA=1`), unless it builds the project's own files (a folder
-  the build context was copied to, `context.py`) and the project compiles nothing
+  the build context was copied to, `context.py`, or a `git clone` of the repository the project's
+  declaration names as its home, `home_repository.py`) and the project compiles nothing
   (`FileFacts.pure_python`): that install is the same in any image, and the base is the lock-in;
 * `cmake-cuda`: `cmake -D...` or `make X=1` turning on a CUDA build (`-DUSE_CUDA=ON`,
   `-DCMAKE_CUDA_ARCHITECTURES=86`); switches the catalog knows by name (ggml's) are their own rule's.
@@ -30,6 +31,7 @@ from packaging.version import Version
 from cudaudit.facts import Evidence
 from cudaudit.resolvers.requirements import index_location, parse_requirement, pinned_torch
 from cudaudit.resolvers.wheel_indexes import PYTORCH_WHEELS, release_for, releases, torch_version_of
+from cudaudit.rules.builds.home_repository import repository_address
 from cudaudit.rules.catalog import Entry
 from cudaudit.rules.containers.commands import Command, pip_install, source_build, variable_assignments
 from cudaudit.rules.containers.context import resolve, within
@@ -56,6 +58,12 @@ _CUDA_BUILD_VARIABLES = re.compile(r"^(?:TORCH_CUDA_ARCH_LIST|[A-Z0-9_]*CUDA_ARC
 """Variables that ask a PyTorch extension build (`torch.utils.cpp_extension`, AutoGPTQ's, tiny-cuda-nn's) for CUDA kernels."""
 _FLAGS = frozenset({"FORCE_CUDA", "BUILD_CUDA_EXT"})
 """Of those, the ones that are switches: set to `0` they ask for no CUDA build."""
+_CLONE_VALUED = frozenset(
+    {"-b", "--branch", "-o", "--origin", "-c", "--config", "-j", "--jobs", "-u", "--upload-pack", "--depth",
+     "--reference", "--reference-if-able", "--separate-git-dir", "--template", "--filter", "--shallow-since",
+     "--shallow-exclude"}
+)
+"""Options of `git clone` that take the next word as their value."""
 _OFF = frozenset({"", "0", "off", "false", "no", "none"})
 _ON = frozenset({"1", "on", "true", "yes", "cuda"})
 _CMAKE_DEFINE = re.compile(r"^-D([A-Za-z_][A-Za-z0-9_]*)(?::[A-Z]+)?=(.*)$")
@@ -72,6 +80,8 @@ class StageSteps:
     scan: ScriptScan
     pure_python: Evidence | None = None
     """Where the project shows that installing it compiles nothing (`FileFacts.pure_python`)."""
+    homes: tuple[str, ...] = ()
+    """The repositories the project names as its home (`FileFacts.home_repositories`)."""
     exported: dict[str, str] = field(default_factory=dict)
     """Variables exported earlier in the same `RUN` (each `RUN` is a new shell)."""
     cwd: str | None = None
@@ -87,6 +97,9 @@ class StageSteps:
             return
         if found is None or found.name in ("export", "declare", "typeset"):
             self.exported.update(assigned)
+            return
+        if found.name == "git":
+            self._own_clone(found)
             return
         environment = {**self.stage.environment, **variables, **self.exported, **assigned}
         self._pypi_torch(found, placed, environment)
@@ -122,6 +135,28 @@ class StageSteps:
         entry = self._entry(EXTENSION_BUILD, {"variable": sorted(asked)[0]})
         if entry is not None:
             self.scan.report(entry, placed, start, end, text)
+
+    def _own_clone(self, found: Command) -> None:
+        """`git clone URL [DIR]` of the project's own repository: DIR holds the project's files for the
+        rest of the stage, as a folder `COPY . DIR` filled does."""
+        words = [word.text for word in found.arguments]
+        if not words or words[0] != "clone":
+            return
+        positional: list[str] = []
+        skip = False
+        for text in words[1:]:
+            if skip:
+                skip = False
+            elif text.startswith("-"):
+                skip = text in _CLONE_VALUED
+            else:
+                positional.append(text)
+        if not positional or repository_address(positional[0]) not in self.homes:
+            return
+        name = positional[0].rstrip("/").rpartition("/")[2].removesuffix(".git")
+        folder = resolve(positional[1] if len(positional) > 1 else name, self.cwd)
+        if folder is not None:
+            self.stage.context += (folder,)
 
     def _builds_pure_project(self, target: Word) -> bool:
         """Whether the source build `target` names (a folder, or `setup.py`'s command, which builds the

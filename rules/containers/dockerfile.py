@@ -105,7 +105,7 @@ def analyze_dockerfile(
             if keyword == "RUN" and stage is not None:
                 stage.needs.extend(_mounted_stages(instruction))
             cuda_build = keyword == "RUN" and stage is not None and stage.cuda is not None
-            scan.on_command = StageSteps(stage, scan, facts.pure_python) if cuda_build and stage is not None else None
+            scan.on_command = StageSteps(stage, scan, facts.pure_python, facts.home_repositories) if cuda_build and stage is not None else None
             _scripts(instruction, scan)
             scan.on_command = None
     return stages.settle(scan.results(), lambda finding: _installs_package(finding, catalog))

@@ -47,7 +47,8 @@ class Stage:
     """Its working directory (`WORKDIR`), None where a variable makes it unknown."""
     context: tuple[str, ...] = ()
     """Folders that hold files of the build context: where `COPY . /src` (or `ONBUILD COPY`, or `COPY
-    --from=` a stage out of such a folder) put them. What a step builds there is the project's own."""
+    --from=` a stage out of such a folder) put them, or a `git clone` of the project's own repository
+    (`build_steps.py`). What a step builds there is the project's own."""
 
 
 @dataclass
