@@ -180,6 +180,7 @@ _READERS = {
     "defaulted_on": "cudaudit.rules.python.kept_on:defaulted_on",
     "kept_on": "cudaudit.rules.python.kept_on:kept_on",
     "defaulted_off": "cudaudit.rules.python.kept_off:defaulted_off",
+    "off_lookups": "cudaudit.rules.python.kept_off:off_lookups",
     "documented_flags": "cudaudit.rules.python.documented_flags:documented_flags",
     "flag_settings": "cudaudit.rules.python.documented_flags:flag_settings",
     "documented_values": "cudaudit.rules.python.documented_flags:documented_values",
@@ -1836,7 +1837,7 @@ def _switches_elsewhere(files: list[IndexedFile], python: dict[str, Reader], fou
             file.display: file.read for file in files
             if (set(file.kinds) & _CONFIG_KINDS or not file.kinds) and not is_test_path(file.display)
         }
-        readings.append(_reader("kept_off")(candidates, code, others))
+        readings.append(_reader("kept_off")(candidates, code, others, found.off_lookups))
     if found.environment_tables:
         configs = {file.display: file.read for file in files if set(file.kinds) & _CONFIG_KINDS}
         readings.append(_reader("switch_readers")(
@@ -2044,6 +2045,9 @@ class _Found:
     defaulted_off: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     """Display path -> the parameters its signatures default to False that it tests, and the attributes
     it keeps them in (`kept_off.defaulted_off`)."""
+    off_lookups: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    """Display path -> the attributes of `self` it sets from a configuration's lookup with an off
+    default, with their keys (`kept_off.off_lookups`)."""
     unread_devices: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> `unread_devices.unread_devices` of each module outside the test suite that has some."""
     tested: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -2122,6 +2126,7 @@ class _Found:
                     ("passed_switches", self.passed),
                     ("defaulted_on", self.defaulted_on),
                     ("defaulted_off", self.defaulted_off),
+                    ("off_lookups", self.off_lookups),
                     ("unread_devices", self.unread_devices),
                     ("environment_switches", self.environment_tables),
                     ("choices", self.choices),

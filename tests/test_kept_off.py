@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from cudaudit.rules.python.kept_off import defaulted_off, kept_off
+from cudaudit.rules.python.kept_off import defaulted_off, kept_off, off_lookups
 from support import scan_json, write
 
 CHAT = '''
@@ -131,3 +131,81 @@ def test_kept_off_reads_a_keyword_passed_by_position(call, kept):
     candidates = {"chat.py": (("use_engine", "use_engine"),), "model.py": (("is_engine", "use_engine"),)}
     code = {"chat.py": lambda: CHAT.encode(), "model.py": lambda: MODEL.encode(), "run.py": lambda: call}
     assert bool(kept_off(candidates, code, {})) is kept
+
+
+PENALTY = '''
+import torch
+
+
+def grad_penalty(pred, scaler=None, use_old_amp: bool = False):
+    if scaler:
+        pred = scaler.scale(pred)
+    elif use_old_amp:
+        from apex.amp._amp_state import _amp_state
+        pred = _amp_state.loss_scalers[0].loss_scale() * pred.float()
+    return pred.pow(2).mean()
+'''
+CRITIC = '''
+from .penalty import grad_penalty
+
+
+class Critic:
+    def __init__(self, loss_config=None):
+        self.loss_config = loss_config or {}
+        self.gp_old_amp = self.loss_config.get('gp_old_amp',
+                                               False)
+
+    def step(self, pred):
+        return grad_penalty(pred, use_old_amp=self.gp_old_amp)
+'''
+TRAIN = '''
+import runpy
+import sys
+
+from critic.model import Critic
+
+config = runpy.run_path(sys.argv[1])
+print(Critic(config["loss_config"]).step(config["pred"]))
+'''
+APEX_LINE = 9
+
+
+def _configured_project(root, half_config: str, doc: str = "") -> None:
+    write(root / "README.md", "# Critic\n\n`python train.py configs/half.py`\n" + doc)
+    write(root / "critic" / "__init__.py", "")
+    write(root / "critic" / "penalty.py", PENALTY)
+    write(root / "critic" / "model.py", CRITIC)
+    write(root / "train.py", TRAIN)
+    write(root / "configs" / "base.py", "loss_config = dict(weight=1.0)\n")
+    write(root / "configs" / "half.py", half_config)
+
+
+def _apex_severity(cli, root) -> str:
+    report = scan_json(cli, ".", "--no-cache", cwd=root)
+    return next(f["severity"] for f in report["findings"] if f["path"] == "critic/penalty.py" and f["line"] == APEX_LINE)
+
+
+@pytest.mark.parametrize(("half_config", "doc", "severity"), [
+    # every shipped configuration that names the key leaves it off; a document's old code passes it False
+    ("loss_config = dict(weight=1.0, gp_old_amp=False)\n", "```python\nstep(x, use_old_amp=False)\n```\n", "warning"),
+    ("loss_config = dict(weight=1.0, gp_old_amp=True)\n", "", "error"),  # a configuration turns it on
+    ("loss_config = dict(weight=1.0)\n", "Set `gp_old_amp: true` for Apex.\n", "error"),  # a document does
+])
+def test_a_keyword_handed_a_configuration_lookup_every_configuration_leaves_off(cli, tmp_path, half_config, doc, severity):
+    _configured_project(tmp_path, half_config, doc)
+    assert _apex_severity(cli, tmp_path) == severity
+
+
+def test_off_lookups_reads_attributes_set_from_a_lookup_with_an_off_default():
+    assert off_lookups(CRITIC.encode()) == (("gp_old_amp", "gp_old_amp"),)
+    assert off_lookups(b"class A:\n    def f(self, cfg):\n        self.fast = cfg.get('fast', True)\n") == ()
+    assert off_lookups(b"fast = cfg.get('fast', False)\n") == ()  # no attribute of `self`
+
+
+def test_a_lookup_with_an_on_default_turns_its_key_on():
+    candidates = {"penalty.py": (("use_old_amp", "use_old_amp"),)}
+    code = {"penalty.py": lambda: PENALTY.encode(), "model.py": lambda: CRITIC.encode()}
+    lookups = {"model.py": (("gp_old_amp", "gp_old_amp"),)}
+    assert kept_off(candidates, code, {}, lookups)["penalty.py"] == frozenset({"use_old_amp"})
+    elsewhere = {**code, "eval.py": lambda: b"amp = config.get('gp_old_amp', True)\n"}
+    assert kept_off(candidates, elsewhere, {}, lookups) == {}

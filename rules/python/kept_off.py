@@ -19,6 +19,13 @@ anything else anywhere keeps its verdicts. A call that passes it by position (`c
 gives it that value: the callers of each function (by its name, a class's for `__init__`) are read
 against the parameter's place in the signature (`_positional_slots`), and any value there but False,
 None or a name so kept turns it on.
+
+A switch may come from a configuration through an attribute of another name: `self.r1_old_amp =
+self.loss_config.get("r1_old_amp", False)` (`off_lookups`, read from any module), then
+`penalty(pred, use_old_amp=self.r1_old_amp)`. The attribute is handed the key (the lookup's quotes
+of it are no value given), and the keyword the attribute (`self.NAME` is a name handed on, as
+`NAME` is): where every shipped configuration that names the key gives it False
+(`loss_config=dict(r1_old_amp=False)`), the keyword's arm is off on every route the project ships.
 """
 
 from __future__ import annotations
@@ -45,11 +52,30 @@ _STORED = re.compile(rb"\n[ \t]+self\.([A-Za-z_]\w*)[ \t]*=[ \t]*([A-Za-z_]\w*)[
 _GIVEN_IN_PROSE = re.compile(rb"[\"']?[ \t]*[:=]|[\"']")
 """What follows a name a document or configuration gives a value or quotes: `use_engine=True`,
 `use_engine: true`, `"use_engine"`."""
+_OFF_IN_PROSE = re.compile(
+    rb"(?:(?<=[:=])|[\"']?[ \t]*[:=])[ \t]*(?:(?:False|false|None|null)\b|~)|(?<=:)[ \t]*(?:#[^\n]*)?(?:\r?\n|\Z)"
+)
+"""An off value after a name given one or quoted (`use_engine=False` in a document's old code,
+`"use_engine": false`, `use_engine: null`), or a colon that ends its line (`elif use_engine:` in a
+document's code): it turns nothing on."""
 _WORD_BYTES = frozenset(bytes([byte]) for byte in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _ATTRIBUTE_GIVEN = re.compile(rb"[ \t]*=(?!=)[ \t]*")
-_OFF_OR_NAME = re.compile(rb"(False|None|[A-Za-z_]\w*)[ \t]*(?=[,)\n#;]|$)")
-"""A value that is False, None or a plain name (one the reading follows), ending where its
-argument or statement ends."""
+_OFF_OR_NAME = re.compile(rb"(?:self\.)?(False|None|[A-Za-z_]\w*)[ \t]*(?=[,)\n#;]|$)")
+"""A value that is False, None or a plain name (one the reading follows), or an attribute of `self`
+(`use_old_amp=self.r1_old_amp`: the attribute's name, followed as a name), ending where its argument
+or statement ends."""
+_LOOKUP_OFF = re.compile(
+    rb"(?:self\.)?[A-Za-z_][\w.]*\.get\(\s*[\"']([A-Za-z_]\w*)[\"']\s*,\s*(?:False|None)\s*\)[ \t]*(?=[,)\n#;]|$)"
+)
+"""A configuration's lookup with an off default (`self.loss_config.get("r1_old_amp", False)`), with the
+key: the value the configurations give the key."""
+_LOOKUP_STORE = re.compile(rb"\n[ \t]+self\.([A-Za-z_]\w*)[ \t]*=[ \t]*(?=[A-Za-z_][\w.]*\.get\()")
+"""`self.r1_old_amp = ` before a lookup (`_LOOKUP_OFF`), searched after a newline put in front."""
+_LOOKED_UP = re.compile(rb"\.get\(\s*\Z")
+"""What stands before a key's quotes in a lookup (`cfg.get("r1_old_amp"`): no value given to it."""
+_OFF_DEFAULT = re.compile(rb"\s*,\s*(?:False|None)\s*\)")
+"""What follows the key's quotes in a lookup with an off default (`, False)`); one with another default
+(`cfg.get("r1_old_amp", True)`) turns the key on."""
 
 
 def defaulted_off(data: bytes) -> tuple[Named, ...]:
@@ -66,6 +92,19 @@ def defaulted_off(data: bytes) -> tuple[Named, ...]:
         (stored.group(1), stored.group(2)) for stored in _STORED.finditer(b"\n" + data) if stored.group(2) in parameters
     )
     return tuple(sorted((name.decode("ascii"), held.decode("ascii")) for name, held in found))
+
+
+def off_lookups(data: bytes) -> tuple[Named, ...]:
+    """(the attribute, the key) of each attribute of `self` module `data` sets from a configuration's
+    lookup with an off default (`self.r1_old_amp = self.loss_config.get("r1_old_amp", False)`)."""
+    if b".get(" not in data:
+        return ()
+    found = set()
+    for store in _LOOKUP_STORE.finditer(b"\n" + data):
+        lookup = _LOOKUP_OFF.match(b"\n" + data, store.end())
+        if lookup is not None:
+            found.add((store.group(1).decode("ascii"), lookup.group(1).decode("ascii")))
+    return tuple(sorted(found))
 
 
 def _false_defaults(data: bytes) -> Iterator[tuple[bytes, int]]:
@@ -104,16 +143,22 @@ def kept_off(
     candidates: Mapping[str, tuple[Named, ...]],
     code: Mapping[str, Callable[[], bytes]],
     others: Mapping[str, Callable[[], bytes]],
+    lookups: Mapping[str, tuple[Named, ...]] | None = None,
 ) -> dict[str, frozenset[str]]:
     """Module -> the names of `candidates` (module -> `defaulted_off`) that nothing turns on: every
     spelling with a value in `code` (display path -> bytes: Python modules and notebooks) outside the
     test suite gives False, None or another name so kept, and none of `others` (documents and
     configurations) gives one a value or quotes it. A module gets the parameters it defines and tests,
     the attributes it stores them in, and the attributes its `if` headers read from anything
-    (`if model.is_engine:`) that another module stores so."""
+    (`if model.is_engine:`) that another module stores so. `lookups` (module -> `off_lookups`) are the
+    attributes set from a configuration's lookup, with the keys they are handed, followed as names."""
     found = {path: pairs for path, pairs in candidates.items() if not is_test_path(path)}
+    for path, pairs in (lookups or {}).items():
+        if not is_test_path(path):
+            found[path] = (*found.get(path, ()), *pairs)
     names = {name for pairs in found.values() for pair in pairs for name in pair}
     stored = {name for pairs in found.values() for name, held in pairs if name != held}
+    stored.update(name for path, pairs in (lookups or {}).items() for name, _ in pairs)
     words = word_automaton(sorted(name.encode() for name in names))
     if words is None:
         return {}
@@ -141,14 +186,14 @@ def kept_off(
             name = word.decode("ascii")
             if name in refused:
                 continue  # given anything else once, whatever else gives it
-            if b'"' + word + b'"' in data or b"'" + word + b"'" in data:
+            if _quoted(data, word):
                 refused.add(name)  # in quotes (`"use_engine": True`, `setattr(m, "is_engine", x)`): not followed
                 continue
             ends = [end for _, end in spelled(data, word, VALUE_GIVEN)]
             if name in stored:  # an attribute is given its value as one: `self.is_engine = use_engine`
                 ends.extend(_attribute_values(data, word))
             for end in ends:
-                value = _OFF_OR_NAME.match(data, end)
+                value = _OFF_OR_NAME.match(data, end) or _LOOKUP_OFF.match(data, end)
                 if value is None:
                     refused.add(name)
                 elif value.group(1) not in (b"False", b"None"):
@@ -174,6 +219,19 @@ def kept_off(
     return {path: frozenset(names) for path, names in result.items() if names}
 
 
+def _quoted(data: bytes, word: bytes) -> bool:
+    """Whether `data` quotes `word` other than as the key of a lookup with an off default
+    (`cfg.get("r1_old_amp", False)`, whose value `_LOOKUP_OFF` reads where it is stored)."""
+    for quote in (b'"', b"'"):
+        start = data.find(quote + word + quote)
+        while start >= 0:
+            end = start + len(word) + 2
+            if not (_LOOKED_UP.search(data, max(0, start - 16), start) and _OFF_DEFAULT.match(data, end)):
+                return True
+            start = data.find(quote + word + quote, start + 1)
+    return False
+
+
 def _attribute_values(data: bytes, word: bytes) -> Iterator[int]:
     """Where the value starts of each assignment to attribute `word` of something in `data`
     (`self.is_engine = use_engine`, `model.is_engine = True`)."""
@@ -192,13 +250,14 @@ def _tested_attributes(data: bytes) -> set[bytes]:
 
 
 def _valued(data: bytes, word: bytes) -> bool:
-    """Whether a document or configuration gives `word` a value (`use_engine=True`, `use_engine: true`)
-    or quotes it."""
+    """Whether a document or configuration gives `word` a value other than an off one
+    (`use_engine=True`, `use_engine: true`), or quotes it otherwise."""
     start = data.find(word)
     while start >= 0:
         end = start + len(word)
         alone = (start == 0 or data[start - 1 : start] not in _WORD_BYTES) and data[end : end + 1] not in _WORD_BYTES
-        if alone and _GIVEN_IN_PROSE.match(data, end):
+        given = _GIVEN_IN_PROSE.match(data, end) if alone else None
+        if given is not None and not _OFF_IN_PROSE.match(data, given.end()):
             return True
         start = data.find(word, end)
     return False
