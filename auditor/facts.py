@@ -370,6 +370,11 @@ class FileFacts:
     """For a Python module outside every package that no other module imports: its top-level names bound
     to a CUDA device (`device = torch.device("cuda")`) that its own text never reads: no tensor is ever
     placed there (`rules/python/unread_devices.py`)."""
+    unread_settings: tuple[str, ...] = ()
+    """For a Python module: its top-level names bound to a dict that spells the NCCL backend
+    (`dist_params = dict(backend="nccl")`) that no code of the project reads, nor a library the
+    catalog knows reads from its configuration: data no process group is given
+    (`rules/python/unread_settings.py`)."""
     module: tuple[str, bool] | None = None
     """This Python module's dotted name and whether it is a package's `__init__.py`, for its
     relative imports of the flags and markers (given only where the project has some)."""

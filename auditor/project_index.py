@@ -224,6 +224,9 @@ _READERS = {
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
     "left_behind": "cudaudit.rules.python.taken_names:left_behind",
     "unread_devices": "cudaudit.rules.python.unread_devices:unread_devices",
+    "backend_settings": "cudaudit.rules.python.unread_settings:backend_settings",
+    "unread_settings": "cudaudit.rules.python.unread_settings:unread_settings",
+    "library_read": "cudaudit.rules.python.unread_settings:library_read",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
     "set_up_skips": "cudaudit.rules.python.test_classes:read_set_up_skips",
     "cuda_extensions": "cudaudit.rules.python.unimportable:cuda_extensions",
@@ -398,6 +401,9 @@ class ProjectIndex:
     """Module -> what the project takes of it, for a module no install makes an API (`FileFacts.taken_names`)."""
     unread_devices: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Module nothing imports -> its top-level names bound to a CUDA device that it never reads (`FileFacts.unread_devices`)."""
+    unread_settings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Module -> its top-level names bound to a dict that spells the NCCL backend, which no code of the
+    project reads (`FileFacts.unread_settings`)."""
     documented_scripts: frozenset[str] = frozenset()
     """The modules named like tests that a document runs by path (`FileFacts.documented_script`)."""
     off_default_path: dict[str, Evidence] = field(default_factory=dict)
@@ -485,6 +491,7 @@ class ProjectIndex:
             facts["loose_module"] = path in self.loose_libraries
             facts["taken_names"] = self.taken_names.get(path)
             facts["unread_devices"] = self.unread_devices.get(path, ())
+            facts["unread_settings"] = self.unread_settings.get(path, ())
             if path in self.main_blocks:
                 imported = self.main_blocks[path]
                 facts["main_block"] = ("library", *imported) if imported is not None else ("script", None, ())
@@ -781,6 +788,7 @@ def _read_index(
         ),
         taken_names=left_behind.taken if left_behind is not None else {},
         unread_devices=_unread_devices(files, python, found, import_lines),
+        unread_settings=_unread_settings(files, found, catalog),
         off_default_path=off_default_path,
         documented_scripts=_documented_scripts(python, commands),
         never_trained=_never_trained(files, python, off_default_path),
@@ -1194,6 +1202,16 @@ def _unread_devices(
         return {}
     imported = _reader("imported_modules")(candidates, python, import_lines)
     return {path: found.unread_devices[path] for path in sorted(candidates - imported.keys())}
+
+
+def _unread_settings(files: list[IndexedFile], found: _Found, catalog: Catalog) -> dict[str, tuple[str, ...]]:
+    """`unread_settings.unread_settings` of the modules with backend settings, read against every
+    Python module and notebook of a scan that sees the whole project (another file could read them)."""
+    if not found.backend_settings or not sees_project(files):
+        return {}
+    code = {file.display: file.read for file in files if {FileKind.PYTHON, FileKind.NOTEBOOK} & set(file.kinds)}
+    libraries = _reader("library_read")(table for _, tables in catalog.tables("configuration_reader") for table in tables)
+    return _reader("unread_settings")(found.backend_settings, code, libraries)
 
 
 def _unrun_libraries(
@@ -2050,6 +2068,8 @@ class _Found:
     default, with their keys (`kept_off.off_lookups`)."""
     unread_devices: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> `unread_devices.unread_devices` of each module outside the test suite that has some."""
+    backend_settings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Display path -> `unread_settings.backend_settings` of each module outside the test suite that has some."""
     tested: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> the settings its `if` headers read from argument objects, in a module that
     declares no switch of its own."""
@@ -2128,6 +2148,7 @@ class _Found:
                     ("defaulted_off", self.defaulted_off),
                     ("off_lookups", self.off_lookups),
                     ("unread_devices", self.unread_devices),
+                    ("backend_settings", self.backend_settings),
                     ("environment_switches", self.environment_tables),
                     ("choices", self.choices),
                 )

@@ -31,6 +31,7 @@ from cudaudit.rules.python.regions import ALL_TARGETS
 from cudaudit.rules.python.rewrites import FixContext, build_fix
 from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.unread_devices import unread_bindings
+from cudaudit.rules.python.unread_settings import unread_statements
 from cudaudit.rules.python.unused import never_called, uncalled_methods
 from cudaudit.rules.python.walker import Hit, PythonWalker, may_report
 from cudaudit.settings import AnalysisSettings
@@ -296,8 +297,9 @@ def _quiet_unused(
 
 def _quiet_unread(hits: list[Hit], tree: ast.Module, facts: FileFacts) -> list[Hit]:
     """The hits, those of a top-level binding of a CUDA device to a name nothing reads quiet on every
-    target: no tensor is placed there (`unread_devices.py`)."""
-    unread = unread_bindings(tree, frozenset(facts.unread_devices))
+    target: no tensor is placed there (`unread_devices.py`); and those of a top-level binding of a
+    backend setting that no code of the project reads: no process group is given it (`unread_settings.py`)."""
+    unread = unread_bindings(tree, frozenset(facts.unread_devices)) | unread_statements(tree, frozenset(facts.unread_settings))
     if not unread:
         return hits
     return [

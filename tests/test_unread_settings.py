@@ -1,0 +1,65 @@
+"""A module-level backend setting that no code of the project reads is given to no process group."""
+
+from __future__ import annotations
+
+import pytest
+
+from cudaudit.model import Severity
+from cudaudit.rules.python.unread_settings import backend_settings, unread_settings
+from support import analyze
+
+RUNTIME = '''seed = 0
+launch_params = dict(backend='nccl')
+env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='nccl'))
+log_level = 'INFO'
+'''
+TRAIN = '''import argparse
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+parser = argparse.ArgumentParser()
+parser.add_argument("config")
+parser.add_argument("--launcher", default="none")
+args = parser.parse_args()
+cfg = Config.fromfile(args.config)
+cfg.launcher = args.launcher
+Runner.from_cfg(cfg).train()
+'''
+
+
+def cpu_severities(files: dict[str, str]) -> dict[int, Severity]:
+    found = analyze(RUNTIME, path="configs/_base_/runtime.py", files={"README.md": "# Pose\n", **files})
+    return {f.span.line: f.targets["cpu"].severity for f in found if f.rule == "CDA106"}
+
+
+def test_backend_settings_are_top_level_dicts_that_spell_the_backend():
+    assert backend_settings(RUNTIME.encode()) == ("env_cfg", "launch_params")
+    assert backend_settings(b"def f():\n    params = dict(backend='nccl')\n") == ()  # a function's local
+    assert backend_settings(b"params = dict(backend='gloo')\nnote = 'nccl'\n") == ()
+
+
+def test_a_setting_no_code_reads_is_data_and_a_key_a_library_reads_keeps_its_verdict():
+    # `launch_params` is read by nothing; `env_cfg` by the runner, whatever the project spells
+    assert cpu_severities({"tools/train.py": TRAIN}) == {2: Severity.NOTE, 3: Severity.WARNING}
+
+
+@pytest.mark.parametrize("reader", [
+    "init_dist(args.launcher, **cfg.launch_params)\n",
+    "if 'launch_params' in opt:\n    start(**opt['launch_params'])\n",
+])
+def test_a_setting_the_project_reads_keeps_its_verdict(reader):
+    assert cpu_severities({"tools/train.py": TRAIN + reader}) == {2: Severity.WARNING, 3: Severity.WARNING}
+
+
+def test_another_configuration_that_sets_the_name_reads_nothing():
+    other = "_base_ = ['./_base_/runtime.py']\nlaunch_params = dict(backend='gloo')\n"
+    assert cpu_severities({"tools/train.py": TRAIN, "configs/small.py": other}) == {2: Severity.NOTE, 3: Severity.WARNING}
+
+
+def test_unread_settings_keeps_the_names_nothing_spells_but_a_binding():
+    candidates = {"a.py": ("env_cfg", "launch_params")}
+    code = {"a.py": lambda: RUNTIME.encode(), "b.py": lambda: b"launch_params = {'backend': 'gloo'}\n"}
+    assert unread_settings(candidates, code, frozenset({"env_cfg"})) == {"a.py": ("launch_params",)}
+    read = {**code, "c.py": lambda: b"x = cfg.launch_params\n"}
+    assert unread_settings(candidates, read, frozenset({"env_cfg"})) == {}
