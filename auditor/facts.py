@@ -336,6 +336,11 @@ class FileFacts:
     defaults a parameter to a CUDA device and that other modules of the scan import and call:
     (positional arguments, keywords with `"**"` for a mapping, whether a `*sequence` is passed)
     per distinct call (`rules/python/project_calls.py`)."""
+    methods_called: tuple[tuple[str, tuple[tuple[int, tuple[str, ...], bool], ...]], ...] = ()
+    """(method, the shapes of every call of its name through an object, `gen.grid_priors(...)`, in the
+    project outside the test suite) for each public method of this Python module that defaults a
+    parameter to a CUDA device in its header, in a scan that sees the whole project; an empty tuple
+    where nothing calls it (`project_calls.method_calls`)."""
     used_elsewhere: tuple[tuple[str, tuple[tuple[tuple[str, ...], str | None], ...] | None], ...] = ()
     """(name, the contexts of its uses in other modules) for each top-level function and method of
     this Python module whose text holds a CUDA site, where the scan sees the whole project: (the

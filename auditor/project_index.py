@@ -239,6 +239,7 @@ _READERS = {
     "cuda_defaults": "cudaudit.rules.python.project_calls:cuda_defaults",
     "from_imports": "cudaudit.rules.python.project_calls:from_imports",
     "calls_elsewhere": "cudaudit.rules.python.project_calls:calls_elsewhere",
+    "method_calls": "cudaudit.rules.python.project_calls:method_calls",
     "device_fallbacks": "cudaudit.rules.python.fallback_callees:device_fallbacks",
     "handed_to_fallbacks": "cudaudit.rules.python.fallback_callees:handed_to_fallbacks",
     "readme_examples": "cudaudit.rules.python.project_calls:readme_examples",
@@ -383,6 +384,9 @@ class ProjectIndex:
     calls_elsewhere: dict[str, tuple[tuple[str, tuple[Any, ...]], ...]] = field(default_factory=dict)
     """Python module -> (name, the shapes of its calls in other modules) for its top-level functions
     and classes that default a parameter to a CUDA device (`project_calls.calls_elsewhere`)."""
+    methods_called: dict[str, tuple[tuple[str, tuple[Any, ...]], ...]] = field(default_factory=dict)
+    """Python module -> (method, the shapes of every call of its name) for its public methods that
+    default a parameter to a CUDA device (`project_calls.method_calls`)."""
     used_elsewhere: dict[str, tuple[tuple[str, tuple[Any, ...] | None], ...]] = field(default_factory=dict)
     """Python module -> what the other modules do with its functions and methods that hold a CUDA
     site (`callers.uses_elsewhere`), in a scan that sees the whole project."""
@@ -478,6 +482,7 @@ class ProjectIndex:
             facts["launched_some"] = launch is not None and not launch.every
             facts["scheduler_launched"] = launch is not None and launch.scheduler
             facts["called_elsewhere"] = self.calls_elsewhere.get(path, ())
+            facts["methods_called"] = self.methods_called.get(path, ())
             facts["used_elsewhere"] = self.used_elsewhere.get(path, ())
             facts["fallback_callees"] = self.fallback_callees.get(path, ())
             facts["off_default_path"] = self.off_default_path.get(path)
@@ -772,6 +777,10 @@ def _read_index(
                 libraries,
             )
             if found.cuda_defaults else {}
+        ),
+        methods_called=(
+            _reader("method_calls")(python, found.default_methods)
+            if found.default_methods and found.follows_callers else {}
         ),
         used_elsewhere=(
             _reader("uses_elsewhere")(python, found.definitions, found.from_imports, catalog, remember, documented_values)
@@ -2045,7 +2054,10 @@ class _Found:
     settings_other: set[str] = field(default_factory=set)
     """Settings some module declares with another default."""
     cuda_defaults: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """Display path -> `project_calls.cuda_defaults` of each module that has such names."""
+    """Display path -> `project_calls.cuda_defaults` of each module that has such names, its methods aside."""
+    default_methods: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Display path -> `project_calls.cuda_defaults` of each module outside the test suite that names a
+    public method (`.grid_priors`) among them."""
     from_imports: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     """Display path -> `project_calls.from_imports` of each module that has some."""
     fallbacks: dict[str, tuple[Any, ...]] = field(default_factory=dict)
@@ -2158,8 +2170,11 @@ class _Found:
                         kept[path] = reading
             self.settings_other.update(other)
             defaults = remember("cuda_defaults", path, lambda: _reader("cuda_defaults")(path, data()))
-            if defaults:
-                self.cuda_defaults[path] = defaults
+            functions = tuple(name for name in defaults if not name.startswith("."))
+            if functions:
+                self.cuda_defaults[path] = functions
+            if len(functions) < len(defaults) and not is_test_path(path):
+                self.default_methods[path] = defaults
             imports = remember("from_imports", path, lambda: _reader("from_imports")(data()))
             if imports:
                 self.from_imports[path] = imports

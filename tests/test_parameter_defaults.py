@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from functools import partial
 
+import pytest
+
 from cudaudit.model import Severity
 from cudaudit.rules.python.project_calls import HANDED_ON, calls_elsewhere, cuda_defaults, from_imports, readme_examples
 from support import analyze
@@ -53,6 +55,43 @@ class Loader:
         return self.fetch(path, device=device)
 '''
     assert cpu_severity(code) == Severity.WARNING
+
+
+GENERATOR = '''import torch
+
+
+class Points:
+    def grid(self, sizes, dtype=torch.float32, device="cuda"):
+        return [self.level(size, dtype, device=device) for size in sizes]
+
+    def level(self, size, dtype, device="cuda"):
+        return torch.arange(size, dtype=dtype, device=device)
+
+    def flags(self, sizes, device="cuda"):
+        return [torch.ones(size, dtype=torch.bool, device=device) for size in sizes]
+'''
+
+
+def method_severities(head: str, base: str = "") -> list[tuple[int, Severity]]:
+    code = GENERATOR.replace("class Points:", f"class Points{base}:")
+    files = {"README.md": "# Geo\n", "geo/__init__.py": "", "geo/head.py": head}
+    found = analyze(code, path="geo/points.py", files=files)
+    return sorted((f.span.line, f.targets["cpu"].severity) for f in found if f.rule == "CDA103")
+
+
+def test_a_public_method_every_call_in_the_project_gives_a_device_never_takes_its_default():
+    head = "def run(points, feats):\n    return points.grid(feats.shape, feats.dtype, device=feats.device)\n"
+    # `flags`, which nothing calls, is a plain class's method: no framework calls it as a hook
+    assert method_severities(head) == [(5, Severity.NOTE), (8, Severity.NOTE), (11, Severity.NOTE)]
+    assert method_severities(head, "(torch.nn.Module)") == [(5, Severity.NOTE), (8, Severity.NOTE), (11, Severity.WARNING)]
+
+
+@pytest.mark.parametrize("head", [
+    "def run(points, feats):\n    return points.grid(feats.shape)\n",  # a call that leaves it out
+    "def run(points, feats):\n    return apply(points.grid, feats)\n",  # handed on: callers unseen
+])
+def test_a_public_method_some_call_may_take_the_default_of_keeps_the_warning(head):
+    assert method_severities(head)[0] == (5, Severity.WARNING)
 
 
 def test_a_class_every_construction_gives_a_device_is_never_built_on_the_default():

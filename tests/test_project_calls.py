@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from cudaudit.rules.python.project_calls import calls_elsewhere, cuda_defaults, from_imports
+from cudaudit.rules.python.project_calls import HANDED_ON, calls_elsewhere, cuda_defaults, from_imports, method_calls
 
 LIBRARY = b'''import torch
 
@@ -29,7 +29,7 @@ class FastSampler(Sampler):  # built with Sampler's __init__, or forwarding to i
 
 
 def test_defaults_are_read_from_definition_headers_only():
-    assert cuda_defaults("pkg/lib.py", LIBRARY) == ("FastSampler", "Sampler", "load")
+    assert cuda_defaults("pkg/lib.py", LIBRARY) == (".get", "FastSampler", "Sampler", "load")  # a method after a dot
     assert cuda_defaults("pkg/other.py", b"def f(x=(1, 2)):\n    return g(x, device='cuda')\n") == ()
     assert cuda_defaults("pkg/none.py", b"def f(x):\n    return x\n") == ()
 
@@ -84,3 +84,15 @@ def test_a_stand_in_after_a_nested_function_is_the_outer_functions():
     after = b"def other():\n    pass\n\nx = 1\n\ndef helper():\n    def inner():\n        pass\n    if y is None:\n        y = torch.zeros(1, device='cuda')\n"
     assert cuda_defaults("lib.py", after) == ("helper",)
     assert cuda_defaults("lib.py", after.replace(b"def helper():", b"class Helper:")) == ()
+
+
+def test_method_calls_are_every_call_of_the_name_through_an_object():
+    files = {
+        "pkg/lib.py": LIBRARY,
+        "run.py": b"cache.get('a', device=dev)\nvalue = store.cache.get(\n    'b', 'cpu')\nget('c')\n",
+        "tests/test_lib.py": b"cache.get('t')\n",  # the test suite's calls are its own path
+        "hooks.py": b"register(self.cache.get)\n",
+    }
+    found = method_calls(sources(files), {"pkg/lib.py": cuda_defaults("pkg/lib.py", LIBRARY)})
+    assert found == {"pkg/lib.py": (("get", (HANDED_ON, (1, ("device",), False), (2, (), False))),)}
+    assert method_calls(sources({"pkg/lib.py": LIBRARY}), {"pkg/lib.py": (".get",)}) == {"pkg/lib.py": (("get", ()),)}

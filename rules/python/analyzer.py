@@ -16,6 +16,7 @@ from cudaudit.rules.builds.unbuilt_extensions import fails_at_call, unbuilt_call
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.python.capability_use import RocmCapabilities
 from cudaudit.rules.python.cuda_in_python import cuda_in_python
+from cudaudit.rules.python.defaults import METHOD_CALLS
 from cudaudit.rules.python.device_data import handles_devices_as_data, is_device_data, record_values
 from cudaudit.rules.python.fallback_callees import FallbackCalls
 from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe
@@ -158,7 +159,7 @@ def _walked(
         uncollected=facts.uncollected_without_cuda,
         never_collected=facts.never_collected,
         switched=frozenset(name for name, _ in facts.switched) | ({""} if facts.off_default_path else set()),
-        called_elsewhere=dict(facts.called_elsewhere),
+        called_elsewhere={**dict(facts.called_elsewhere), **{METHOD_CALLS + name: calls for name, calls in facts.methods_called}},
         not_run=_not_run(tree, text, facts.main_block, not facts.main_unrun),
         script=script,
         elsewhere=elsewhere,

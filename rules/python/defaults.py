@@ -28,6 +28,13 @@ A default the function reads only in comparisons chooses no device: `def load(pa
 whose body only tests `if device != "cuda": kwargs["device_map"] = {"": device}` (a read inside
 that branch never sees the default) keeps the default as a sentinel, a note.
 
+A public method's callers are other modules' objects (`self.prior_generator.grid_priors(sizes,
+device=device)`), whose class the text does not say: the project index reads every call of the
+method's name through an object (`project_calls.method_calls`). Where each gives the parameter a
+value, whatever the receiver, the default is never taken in the project: a note; so too where nothing
+calls the method at all, for a class with no base (a framework calls only the hooks of the classes
+derived from its own: `forward`, `training_step`). A mention that is no call keeps the warning.
+
 A default nothing reads reaches no device: `def __init__(self, device="cuda")` whose body only
 stores the parameter (`self.device = device`) in attributes the module never reads (no
 `self.device`, `obj.device` or `getattr(obj, "device")` load anywhere in it), or never uses it at
@@ -45,6 +52,9 @@ from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.project_calls import GIVEN_NONE, HANDED_ON, CallShape
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+METHOD_CALLS = "."
+"""What the key of a method's calls in `ModuleCalls`' calls elsewhere starts with (`.grid_priors`):
+`FileFacts.methods_called`, beside the top-level names' `FileFacts.called_elsewhere`."""
 _SELF = frozenset({"self", "cls"})
 
 
@@ -70,6 +80,8 @@ class ModuleCalls:
         """The module's classes by the name of each of their bases."""
         self._top_level_classes: set[str] = set()
         """Classes other modules can import: their calls there count (`elsewhere`)."""
+        self._method_classes: dict[int, ast.ClassDef] = {}
+        """The top-level classes by the id of each method defined in their bodies."""
         callees: set[int] = set()
         bases: set[int] = set()
         bound: set[int] = set()
@@ -106,6 +118,9 @@ class ModuleCalls:
                     self._classes[id(init)] = node
                 if id(node) in self._top_level:
                     self._top_level_classes.add(node.name)
+                    self._method_classes.update(
+                        (id(item), node) for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    )
         not_handed = callees | bases | bound | annotations
         handed = [node for node in loaded if id(node) not in not_handed]
         self._handed_on_by_name = {node.id for node in handed if isinstance(node, ast.Name)}
@@ -215,6 +230,22 @@ class ModuleCalls:
             return function.name.startswith("_") and self._direct_calls(function.name, positional[0].arg)
         elsewhere = self._elsewhere.get(function.name, ()) if id(function) in self._top_level else ()
         return HANDED_ON not in elsewhere and (self._direct_calls(function.name, None) or bool(elsewhere))
+
+    def method_always_given(self, function: FunctionNode, parameter: str, position: int | None) -> bool:
+        """Whether `function`, a public method of a top-level class, is called in the project only by
+        calls through an object that give `parameter` a value (at `position` among the positional
+        parameters, `self` first), or, for a class with no base, not called at all (see the module
+        docstring): the calls of its name the project index read (`project_calls.method_calls`)."""
+        cls = self._method_classes.get(id(function))
+        shapes = self._elsewhere.get(METHOD_CALLS + function.name)
+        if cls is None or shapes is None or function.decorator_list or HANDED_ON in shapes:
+            return False
+        if not shapes:
+            return not cls.decorator_list and not cls.keywords and all(
+                isinstance(base, ast.Name) and base.id == "object" for base in cls.bases
+            )
+        after_self = None if position is None else position - 1
+        return all(_shape_passes(shape, parameter, after_self) for shape in shapes)
 
     def _is_handed_on(self, function: FunctionNode) -> bool:
         """Whether the module mentions `function` without calling it, so that its callers are unseen.

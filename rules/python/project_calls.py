@@ -14,6 +14,8 @@ calls made elsewhere in the scan. Two readings, both from bytes:
   is None else device`), and the top-level classes whose `__init__` has one, with the module's classes
   derived from them: a subclass may forward its arguments
   (`super().__init__(*args, **kwargs)`), so its calls count too;
+  Public methods with such a default in their header are given too, their names after a dot
+  (`.grid_priors`): their calls are read by `method_calls`;
 - `from_imports`, per module (kept the same way): its `from ... import` statements, found by a
   search for their first word;
 - `calls_elsewhere`, once per scan: for those names, each call in a module that imports the name
@@ -52,6 +54,7 @@ from typing import Any
 
 from cudaudit.filekinds import is_benchmark_path, is_test_path
 from cudaudit.firstparty import ModuleMap, module_map
+from cudaudit.rules.catalog import WORD_BYTES, word_automaton
 from cudaudit.rules.python.main_block import main_block_span
 from cudaudit.rules.python.mapping_keys import spelled_keys
 from cudaudit.rules.python.nodes import Parents
@@ -108,6 +111,8 @@ MODULE_OBJECT = -1
 to the module object itself, whose attributes' calls are calls of its functions."""
 _COMMENT = re.compile(r"#[^\n]*")
 """A comment in an import statement's list (`from .cubes import Cubes  # replace later`)."""
+METHOD = b"."
+"""What `cuda_defaults` writes before the name of a public method (`.grid_priors`)."""
 _CALL_LIMIT = 20_000
 """The most bytes one call's text is followed for: a call longer than that is not read."""
 
@@ -145,6 +150,8 @@ def cuda_defaults(path: str, data: bytes) -> tuple[str, ...]:
             names.add(name)
         elif name == b"__init__":
             constructors.append(definitions[at].start())
+        elif not in_body and not name.startswith(b"_"):
+            names.add(METHOD + name)
     if constructors:
         names |= _with_subclasses(data, constructors)
     return tuple(sorted(name.decode("ascii", "replace") for name in names))
@@ -314,6 +321,53 @@ def calls_elsewhere(
     for (owner, name), shapes in sorted(found.items()):
         result.setdefault(owner, []).append((name, tuple(sorted(shapes))))
     return {owner: tuple(items) for owner, items in result.items()}
+
+
+def method_calls(
+    sources: Mapping[str, Callable[[], bytes]], defined: Mapping[str, tuple[str, ...]]
+) -> dict[str, tuple[tuple[str, tuple[CallShape, ...]], ...]]:
+    """Defining module's display path -> (method, the shapes of every call `obj.method(...)` in the
+    project outside the test suite and the benchmarks), for the public methods of `defined` (display
+    path -> `cuda_defaults`, whose method names start with a dot). A method is called through objects,
+    whose class the text does not say: every call of the name counts, whatever the receiver, and a
+    mention that is no call (`callback=self.grid_priors`, `getattr(gen, "grid_priors")` aside, which
+    names no attribute in this reading) is `HANDED_ON`. An empty tuple: nothing in the project calls it.
+    One pass of an automaton of the names over the modules."""
+    owners: dict[str, list[str]] = {}
+    for path, names in defined.items():
+        for name in names:
+            if name.startswith(METHOD.decode()):
+                owners.setdefault(name[1:], []).append(path)
+    words = word_automaton(sorted(name.encode() for name in owners))
+    if words is None:
+        return {}
+    shapes: dict[str, set[CallShape]] = {name: set() for name in owners}
+    for path, read in sources.items():
+        if is_test_path(path) or is_benchmark_path(path):
+            continue
+        try:
+            data = read()
+        except Exception:  # noqa: BLE001 - an unreadable module calls nothing here; its own analysis says why
+            continue
+        for index, start, end in words.matches(data):
+            if data[start - 1:start] != b"." or (end < len(data) and data[end] in WORD_BYTES):
+                continue  # not an attribute (`grid_priors = ...`, `def grid_priors(`), or a longer name
+            name = words.words[index].decode("ascii")
+            paren = _blank_end(data, end)
+            shape = _shape(data, paren) if data[paren:paren + 1] == b"(" else HANDED_ON
+            shapes[name].add(HANDED_ON if shape is None else shape)
+    found: dict[str, list[tuple[str, tuple[CallShape, ...]]]] = {}
+    for name, paths in sorted(owners.items()):
+        for path in paths:
+            found.setdefault(path, []).append((name, tuple(sorted(shapes[name]))))
+    return {path: tuple(items) for path, items in found.items()}
+
+
+def _blank_end(data: bytes, at: int) -> int:
+    """The first position from `at` that holds no space or tab."""
+    while at < len(data) and data[at] in b" \t":
+        at += 1
+    return at
 
 
 _FENCE = re.compile(r"^[ \t]*(```|~~~)[ \t]*(\w*)[^\n]*\n(.*?)^[ \t]*\1", re.M | re.S)

@@ -1117,7 +1117,9 @@ class PythonWalker:
             return self._switched_region(function)  # a switched function's callers are switched too
         if self._module_calls.default_taken_aside(function, parameter, position):
             return ANOTHER_PATH  # only a library's `__main__` block, or a switched definition, leaves it out
-        return GIVEN_DEFAULT if self._module_calls.default_always_given(function) else ANOTHER_PATH
+        calls = self._module_calls
+        given = calls.default_always_given(function) or calls.method_always_given(function, parameter, position)
+        return GIVEN_DEFAULT if given else ANOTHER_PATH
 
     def visit_arg(self, node: ast.arg) -> None:
         """Parameters carry only annotations, which are not visited."""
