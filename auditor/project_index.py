@@ -179,6 +179,8 @@ _READERS = {
     "console_scripts": "cudaudit.rules.python.launched_entries:console_scripts",
     "defaulted_on": "cudaudit.rules.python.kept_on:defaulted_on",
     "kept_on": "cudaudit.rules.python.kept_on:kept_on",
+    "passed_on_candidates": "cudaudit.rules.python.always_passed:passed_on_candidates",
+    "always_passed": "cudaudit.rules.python.always_passed:always_passed",
     "defaulted_off": "cudaudit.rules.python.kept_off:defaulted_off",
     "off_lookups": "cudaudit.rules.python.kept_off:off_lookups",
     "documented_flags": "cudaudit.rules.python.documented_flags:documented_flags",
@@ -765,9 +767,7 @@ def _read_index(
         settings_off=settings_elsewhere,
         launched_by_default=_launched_by_default(files, python, found) if found.tested else {},
         always_launched=_always_launched(files, python, found, imports, commands),
-        kept_on=_reader("kept_on")(found.defaulted_on, {
-            file.display: file.read for file in files if {FileKind.PYTHON, FileKind.NOTEBOOK} & set(file.kinds)
-        }) if found.defaulted_on else {},
+        kept_on=_kept_on(files, found),
         settings_chosen=_with_one_rank(_chosen_elsewhere(files, python, found), files, python, found, catalog),
         settings_documented=documented_values,
         calls_elsewhere=(
@@ -1211,6 +1211,19 @@ def _unread_devices(
         return {}
     imported = _reader("imported_modules")(candidates, python, import_lines)
     return {path: found.unread_devices[path] for path in sorted(candidates - imported.keys())}
+
+
+def _kept_on(files: list[IndexedFile], found: _Found) -> dict[str, frozenset[str]]:
+    """Module -> the parameters its functions default to True that every caller keeps True
+    (`kept_on.kept_on`), and those a function of a module the catalog's prefilter passes defaults to
+    False that every call turns on, with the attributes that keep them (`always_passed.always_passed`)."""
+    code = {file.display: file.read for file in files if {FileKind.PYTHON, FileKind.NOTEBOOK} & set(file.kinds)}
+    kept = _reader("kept_on")(found.defaulted_on, code) if found.defaulted_on else {}
+    candidates = {path: listed for path, listed in found.passed_on.items() if path in found.prefiltered}
+    if candidates:
+        for path, names in _reader("always_passed")(candidates, code).items():
+            kept[path] = kept.get(path, frozenset()) | names
+    return kept
 
 
 def _unread_settings(files: list[IndexedFile], found: _Found, catalog: Catalog) -> dict[str, tuple[str, ...]]:
@@ -2072,6 +2085,9 @@ class _Found:
     table of implementations keyed by strings."""
     defaulted_on: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> the parameters its signatures default to True that it tests alone (`kept_on.defaulted_on`)."""
+    passed_on: dict[str, tuple[tuple[str, str, int, str], ...]] = field(default_factory=dict)
+    """Display path -> the parameters its signatures default to False that it tests, or keeps in an
+    attribute it tests, with their function's name and place (`always_passed.passed_on_candidates`)."""
     defaulted_off: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     """Display path -> the parameters its signatures default to False that it tests, and the attributes
     it keeps them in (`kept_off.defaulted_off`)."""
@@ -2157,6 +2173,7 @@ class _Found:
                     ("tables", self.tables),
                     ("passed_switches", self.passed),
                     ("defaulted_on", self.defaulted_on),
+                    ("passed_on_candidates", self.passed_on),
                     ("defaulted_off", self.defaulted_off),
                     ("off_lookups", self.off_lookups),
                     ("unread_devices", self.unread_devices),

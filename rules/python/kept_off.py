@@ -17,7 +17,7 @@ the test suite, notebooks included, gives False, None or another name kept so (`
 `"use_engine": True` in a table of keywords, `use_engine: true` in a YAML file); a keyword given
 anything else anywhere keeps its verdicts. A call that passes it by position (`chat.load('m.pt', True)`)
 gives it that value: the callers of each function (by its name, a class's for `__init__`) are read
-against the parameter's place in the signature (`_positional_slots`), and any value there but False,
+against the parameter's place in the signature (`positional_slots`), and any value there but False,
 None or a name so kept turns it on.
 
 A switch may come from a configuration through an attribute of another name: `self.r1_old_amp =
@@ -47,7 +47,7 @@ _TRAILING_NAME = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)\Z")
 _IF_LINE = re.compile(rb"\n[ \t]*(?:el)?if[ \t]([^\n]*):")
 """An `if` or `elif` header on one line, with its test (searched after a newline put in front)."""
 _ATTRIBUTE = re.compile(rb"\.([A-Za-z_]\w*)")
-_STORED = re.compile(rb"\n[ \t]+self\.([A-Za-z_]\w*)[ \t]*=[ \t]*([A-Za-z_]\w*)[ \t]*(?=\n|#)")
+STORED = re.compile(rb"\n[ \t]+self\.([A-Za-z_]\w*)[ \t]*=[ \t]*([A-Za-z_]\w*)[ \t]*(?=\n|#)")
 """`self.is_engine = use_engine`: a parameter kept in an attribute, alone on its line."""
 _GIVEN_IN_PROSE = re.compile(rb"[\"']?[ \t]*[:=]|[\"']")
 """What follows a name a document or configuration gives a value or quotes: `use_engine=True`,
@@ -84,12 +84,12 @@ def defaulted_off(data: bytes) -> tuple[Named, ...]:
     `self` it stores such a parameter in (`self.is_engine = use_engine`), whoever tests those."""
     if b"False" not in data:
         return ()
-    parameters = {name for name, _ in _false_defaults(data)}
+    parameters = {name for name, _ in false_defaults(data)}
     if not parameters:
         return ()
     found = {(name, name) for name in parameters if _in_header(data, name)}
     found.update(
-        (stored.group(1), stored.group(2)) for stored in _STORED.finditer(b"\n" + data) if stored.group(2) in parameters
+        (stored.group(1), stored.group(2)) for stored in STORED.finditer(b"\n" + data) if stored.group(2) in parameters
     )
     return tuple(sorted((name.decode("ascii"), held.decode("ascii")) for name, held in found))
 
@@ -107,7 +107,7 @@ def off_lookups(data: bytes) -> tuple[Named, ...]:
     return tuple(sorted(found))
 
 
-def _false_defaults(data: bytes) -> Iterator[tuple[bytes, int]]:
+def false_defaults(data: bytes) -> Iterator[tuple[bytes, int]]:
     """The names a signature of module `data` gives a False default (`use_engine=False`,
     `use_engine: bool = False`), read back from each `False`, each with where it is written."""
     start = data.find(b"False")
@@ -168,7 +168,7 @@ def kept_off(
     held = {held.encode() for pairs in found.values() for _, held in pairs}
     slots: dict[bytes, set[tuple[bytes, int]]] = {}
     for path in found:
-        for callee, parameter, index in _positional_slots(read_or_empty(code[path]) if path in code else b"", held):
+        for callee, parameter, index in positional_slots(read_or_empty(code[path]) if path in code else b"", held):
             slots.setdefault(callee, set()).add((parameter, index))
     callees = word_automaton(sorted(callee + b"(" for callee in slots))
     for path, data in outside_tests(code):
@@ -274,16 +274,16 @@ _LONGEST_CALL = 4000
 """How far a call's arguments are read (bytes): a parenthesis not closed by then is no call read here."""
 
 
-def _positional_slots(data: bytes, parameters: set[bytes]) -> Iterator[tuple[bytes, bytes, int]]:
+def positional_slots(data: bytes, parameters: set[bytes]) -> Iterator[tuple[bytes, bytes, int]]:
     """(the name a call of the function is written with, the parameter, its index among the positional
     arguments such a call writes) for each of `parameters` that a signature of module `data` defaults
     to False and takes by position: `self` and `cls` are not written by a call through an object,
     `__init__` is called by its class's name, and nothing after `*` or `*args` is positional."""
     read: set[int] = set()
-    for parameter, position in _false_defaults(data):
+    for parameter, position in false_defaults(data):
         line = data.rfind(b"\n", 0, data.rfind(b"def ", 0, position)) + 1
         match = _DEF.match(data, line) if parameter in parameters and line not in read else None
-        items = _arguments(data, match.end() - 1) if match is not None else None
+        items = call_arguments(data, match.end() - 1) if match is not None else None
         read.add(line)
         if match is None or items is None:
             continue
@@ -327,7 +327,7 @@ def _positional_values(
         prefix = data[data.rfind(b"\n", 0, start) + 1 : start]
         if prefix.count(b'"') % 2 or prefix.count(b"'") % 2:
             continue  # inside a string: `f"Params(n={self.n}, "`
-        items = _arguments(data, end - 1)
+        items = call_arguments(data, end - 1)
         positional = [] if items is None else [
             item.strip() for item in items if not (_KEYWORD_ARGUMENT.match(item) or item.strip().startswith(b"**"))
         ]
@@ -338,7 +338,7 @@ def _positional_values(
                 yield parameter, positional[place]
 
 
-def _arguments(data: bytes, opened: int) -> list[bytes] | None:
+def call_arguments(data: bytes, opened: int) -> list[bytes] | None:
     """The comma-separated items between the parenthesis at `opened` and the one that closes it
     (brackets and quoted strings kept whole, comments left out); None where it does not close
     within `_LONGEST_CALL` bytes. The reading steps from one byte of `_ARGUMENT_SYNTAX` to the
@@ -378,4 +378,4 @@ def _arguments(data: bytes, opened: int) -> list[bytes] | None:
 
 
 _ARGUMENT_SYNTAX = re.compile(rb"[\\'\"#()\[\]{},]")
-"""The bytes `_arguments` reads: escapes, quotes, comments, brackets and commas."""
+"""The bytes `call_arguments` reads: escapes, quotes, comments, brackets and commas."""

@@ -35,7 +35,7 @@ _DEFAULT_ON = re.compile(rb"(?<![ \t])[ \t]*(?::[ \t]*bool[ \t]*)?=[ \t]*True\b"
 """What follows a parameter or keyword given True: `vad=True`, `vad: bool = True`. Matched right after
 the name (`spelled`), where no blank stands before it; the lookbehind keeps a search of the pattern
 from starting again at every blank of a run."""
-_TESTED_ALONE = re.compile(rb"\n[ \t]*(?:el)?if[ \t]+(?:not[ \t]+)?([A-Za-z_]\w*)[ \t]*:")
+TESTED_ALONE = re.compile(rb"\n[ \t]*(?:el)?if[ \t]+(?:not[ \t]+)?([A-Za-z_]\w*)[ \t]*:")
 """An `if` header that tests a name alone (`if vad:`, `elif not vad:`), with the name: read once per
 module, where a search per candidate name read the module once for each."""
 VALUE_GIVEN = re.compile(rb"(?<![ \t])[ \t]*(?::[ \t]*bool[ \t]*)?=(?!=)[ \t]*")
@@ -50,7 +50,7 @@ def defaulted_on(data: bytes) -> tuple[str, ...]:
     if b"=True" not in data and b"= True" not in data:
         return ()
     found = set()
-    for name in set(_TESTED_ALONE.findall(data)):
+    for name in set(TESTED_ALONE.findall(data)):
         if any(in_signature(data, start) for start, _ in spelled(data, name, _DEFAULT_ON)):
             found.add(name.decode("ascii"))
     return tuple(sorted(found))

@@ -319,11 +319,19 @@ def _launched_by_default(test: ast.expr, names: ImportTable) -> bool:
 
 def _turned_off_side(test: ast.expr, names: ImportTable) -> Polarity | None:
     """The branch of a test of a parameter every caller keeps True (`if vad:`, `if not vad:`;
-    `kept_on.py`) that runs only where it is False; None for any other test."""
+    `kept_on.py`), or turns on (`always_passed.py`), or of the attribute of `self` that keeps it (`if
+    self._disable_timing:`), that runs only where it is False; None for any other test."""
     test, negated = without_not(test)
-    if not (isinstance(test, ast.Name) and test.id in names.kept_on):
+    if not ((isinstance(test, ast.Name) and test.id in names.kept_on) or _own_attribute(test) in names.kept_on):
         return None
     return Polarity.POSITIVE if negated else Polarity.NEGATIVE
+
+
+def _own_attribute(test: ast.expr) -> str | None:
+    """The attribute's name of a test of an attribute of `self` (`self._disable_timing`), else None."""
+    if isinstance(test, ast.Attribute) and isinstance(test.value, ast.Name) and test.value.id == "self":
+        return test.attr
+    return None
 
 
 def branch_contexts(

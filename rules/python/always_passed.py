@@ -1,0 +1,118 @@
+"""Keyword parameters that default to False and that every call of their function turns on.
+
+A demo's renderer may time its steps with CUDA events unless told not to: `def __init__(self,
+disable_timing=False)`, with `if not disable_timing: self.start = torch.cuda.Event(...)` and the
+flag kept in `self._disable_timing` for a later `if self._disable_timing: ... else:
+self.start.record(torch.cuda.current_stream())`. Where every construction of the class in the
+project passes `disable_timing=True` (`Renderer(disable_timing=True)`), the arm a False value takes
+runs only for a user who builds the class another way: another path than the normal one
+(principle 1), at most a warning, as for a keyword every caller keeps on (`kept_on.py`).
+
+`passed_on_candidates` reads one module from its bytes: the parameters its signatures default to
+False and take by position (`kept_off.positional_slots`), that an `if` header tests alone (`if not
+disable_timing:`) or that the module keeps in an attribute of `self` that an `if` header tests alone
+(`self._disable_timing = disable_timing`, `if self._disable_timing:`), with the name the function
+is called by (a class's for `__init__`) and the parameter's place. `always_passed` then keeps a
+parameter, and the attribute, where the project's Python modules outside the test suite call the
+function at least once and every call gives the parameter True, by name or at its place: a call that
+leaves it out, passes anything else, or passes a `*sequence` or a `**mapping` keeps the verdicts. A
+call through another name (the class handed on and built elsewhere) is not seen.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+from cudaudit.filekinds import is_test_path
+from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.python.kept_off import STORED, call_arguments, false_defaults, positional_slots
+from cudaudit.rules.python.kept_on import TESTED_ALONE
+from cudaudit.rules.python.read_once import outside_tests
+
+Candidate = tuple[str, str, int, str]
+"""(the name the function is called by, the parameter, its place among a call's positional
+arguments, the attribute of `self` it is kept in or "")."""
+
+_ATTRIBUTE_TESTED_ALONE = re.compile(rb"\n[ \t]*(?:el)?if[ \t]+(?:not[ \t]+)?self\.([A-Za-z_]\w*)[ \t]*:")
+"""An `if` header that tests an attribute of `self` alone (`if self._disable_timing:`)."""
+_NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_KEYWORD = re.compile(rb"\s*([A-Za-z_]\w*)\s*=(?!=)\s*(.*?)\s*\Z", re.S)
+
+
+def passed_on_candidates(data: bytes) -> tuple[Candidate, ...]:
+    """The parameters of module `data` this module's docstring describes, as `Candidate`s."""
+    if b"False" not in data or b"if" not in data:
+        return ()
+    parameters = {name for name, _ in false_defaults(data)}
+    if not parameters:
+        return ()
+    tested = set(TESTED_ALONE.findall(data))
+    attributes = set(_ATTRIBUTE_TESTED_ALONE.findall(b"\n" + data))
+    kept = {
+        held: stored for stored, held in (match.groups() for match in STORED.finditer(b"\n" + data))
+        if held in parameters and stored in attributes
+    }
+    found = {
+        (callee.decode("ascii"), parameter.decode("ascii"), index, kept.get(parameter, b"").decode("ascii"))
+        for callee, parameter, index in positional_slots(data, parameters)
+        if parameter in tested or parameter in kept
+    }
+    return tuple(sorted(found))
+
+
+def always_passed(
+    candidates: Mapping[str, tuple[Candidate, ...]], code: Mapping[str, Callable[[], bytes]]
+) -> dict[str, frozenset[str]]:
+    """Module -> the parameters of `candidates` (module -> `passed_on_candidates`), and the attributes
+    they are kept in, that every call in `code` (display path -> bytes, Python modules) outside the
+    test suite gives True, where there is one."""
+    by_callee: dict[bytes, set[tuple[str, int]]] = {}
+    """The name a function is called by -> (the parameter, its place) of each candidate."""
+    for path, found in candidates.items():
+        if not is_test_path(path):
+            for callee, parameter, index, _ in found:
+                by_callee.setdefault(callee.encode(), set()).add((parameter, index))
+    callees = word_automaton(sorted(callee + b"(" for callee in by_callee))
+    if callees is None:
+        return {}
+    called: set[tuple[str, str]] = set()
+    refused: set[tuple[str, str]] = set()
+    for path, data in outside_tests(code):
+        if not path.endswith(".py"):
+            continue
+        for index, start, end in callees.matches(data):
+            name = callees.words[index][:-1]
+            line = data[data.rfind(b"\n", 0, start) + 1 : start]
+            if (start and data[start - 1] in _NAME_BYTES) or line.lstrip().startswith((b"def ", b"class ")):
+                continue  # a longer name (`reload(` for `load(`), or the definition itself
+            if b"#" in line or line.count(b'"') % 2 or line.count(b"'") % 2:
+                continue  # in a comment (`# renderer = Renderer()`) or a string
+            items = call_arguments(data, end - 1)
+            for parameter, place in by_callee[name]:
+                key = (name.decode("ascii"), parameter)
+                called.add(key)
+                if items is None or not _gives_true(items, parameter, place):
+                    refused.add(key)
+    kept = called - refused
+    result: dict[str, set[str]] = {}
+    for path, found in candidates.items():
+        for callee, parameter, _, attribute in found:
+            if (callee, parameter) in kept and not is_test_path(path):
+                result.setdefault(path, set()).update(name for name in (parameter, attribute) if name)
+    return {path: frozenset(names) for path, names in result.items()}
+
+
+def _gives_true(items: list[bytes], parameter: str, place: int) -> bool:
+    """Whether a call's argument items give `parameter` (at `place` among the positional ones) True."""
+    positional: list[bytes] = []
+    for item in items:
+        text = item.strip()
+        if text.startswith(b"*"):
+            return False  # `*args`, `**options`: what it passes is not known
+        keyword = _KEYWORD.match(text)
+        if keyword is None:
+            positional.append(text)
+        elif keyword.group(1).decode("ascii") == parameter:
+            return keyword.group(2) == b"True"
+    return place < len(positional) and positional[place] == b"True"
