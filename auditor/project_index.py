@@ -2173,7 +2173,6 @@ class _Found:
                     ("tables", self.tables),
                     ("passed_switches", self.passed),
                     ("defaulted_on", self.defaulted_on),
-                    ("passed_on_candidates", self.passed_on),
                     ("defaulted_off", self.defaulted_off),
                     ("off_lookups", self.off_lookups),
                     ("unread_devices", self.unread_devices),
@@ -2185,6 +2184,10 @@ class _Found:
                     reading = remember(reader, path, partial(_read_bytes, reader, data))
                     if reading:
                         kept[path] = reading
+                if path in self.defaulted_off:  # a parameter defaulting to False that a header names, or kept in `self`
+                    passed_on = remember("passed_on_candidates", path, partial(_read_bytes, "passed_on_candidates", data))
+                    if passed_on:
+                        self.passed_on[path] = passed_on
             self.settings_other.update(other)
             defaults = remember("cuda_defaults", path, lambda: _reader("cuda_defaults")(path, data()))
             functions = tuple(name for name in defaults if not name.startswith("."))

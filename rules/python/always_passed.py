@@ -27,15 +27,16 @@ from collections.abc import Callable, Mapping
 from cudaudit.filekinds import is_test_path
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.kept_off import STORED, call_arguments, false_defaults, positional_slots
-from cudaudit.rules.python.kept_on import TESTED_ALONE
 from cudaudit.rules.python.read_once import outside_tests
 
 Candidate = tuple[str, str, int, str]
 """(the name the function is called by, the parameter, its place among a call's positional
 arguments, the attribute of `self` it is kept in or "")."""
 
-_ATTRIBUTE_TESTED_ALONE = re.compile(rb"\n[ \t]*(?:el)?if[ \t]+(?:not[ \t]+)?self\.([A-Za-z_]\w*)[ \t]*:")
-"""An `if` header that tests an attribute of `self` alone (`if self._disable_timing:`)."""
+_ENDS_TEST = re.compile(rb"[ \t]*:")
+_TEST_HEADS = frozenset({b"if", b"elif", b"if not", b"elif not"})
+"""What stands before a name an `if` header tests alone, on its line."""
+_WORD_OR_DOT = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 _NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _KEYWORD = re.compile(rb"\s*([A-Za-z_]\w*)\s*=(?!=)\s*(.*?)\s*\Z", re.S)
 
@@ -44,21 +45,37 @@ def passed_on_candidates(data: bytes) -> tuple[Candidate, ...]:
     """The parameters of module `data` this module's docstring describes, as `Candidate`s."""
     if b"False" not in data or b"if" not in data:
         return ()
-    parameters = {name for name, _ in false_defaults(data)}
+    defaults = list(false_defaults(data))
+    parameters = {name for name, _ in defaults}
     if not parameters:
         return ()
-    tested = set(TESTED_ALONE.findall(data))
-    attributes = set(_ATTRIBUTE_TESTED_ALONE.findall(b"\n" + data))
     kept = {
         held: stored for stored, held in (match.groups() for match in STORED.finditer(b"\n" + data))
-        if held in parameters and stored in attributes
-    }
+        if held in parameters and _tested_alone(data, b"self." + stored)
+    } if b"self." in data else {}
+    relevant = {parameter for parameter in parameters if parameter in kept or _tested_alone(data, parameter)}
+    if not relevant:
+        return ()
     found = {
         (callee.decode("ascii"), parameter.decode("ascii"), index, kept.get(parameter, b"").decode("ascii"))
-        for callee, parameter, index in positional_slots(data, parameters)
-        if parameter in tested or parameter in kept
+        for callee, parameter, index in positional_slots(data, relevant, defaults)
     }
     return tuple(sorted(found))
+
+
+def _tested_alone(data: bytes, name: bytes) -> bool:
+    """Whether an `if` or `elif` header of module `data` tests `name` alone (`if not disable_timing:`,
+    `if self._disable_timing:`), found from each occurrence of the name (a pattern over every line of
+    every module cost more than the rest of the reading)."""
+    start = data.find(name)
+    while start >= 0:
+        end = start + len(name)
+        if not (start and data[start - 1] in _WORD_OR_DOT) and _ENDS_TEST.match(data, end):
+            head = data[data.rfind(b"\n", 0, start) + 1 : start].strip()
+            if head in _TEST_HEADS:
+                return True
+        start = data.find(name, end)
+    return False
 
 
 def always_passed(
@@ -88,12 +105,13 @@ def always_passed(
                 continue  # a longer name (`reload(` for `load(`), or the definition itself
             if b"#" in line or line.count(b'"') % 2 or line.count(b"'") % 2:
                 continue  # in a comment (`# renderer = Renderer()`) or a string
-            items = call_arguments(data, end - 1)
-            for parameter, place in by_callee[name]:
-                key = (name.decode("ascii"), parameter)
-                called.add(key)
+            callee = name.decode("ascii")
+            open_keys = [(parameter, place) for parameter, place in by_callee[name] if (callee, parameter) not in refused]
+            items = call_arguments(data, end - 1) if open_keys else None
+            for parameter, place in open_keys:
+                called.add((callee, parameter))
                 if items is None or not _gives_true(items, parameter, place):
-                    refused.add(key)
+                    refused.add((callee, parameter))
     kept = called - refused
     result: dict[str, set[str]] = {}
     for path, found in candidates.items():

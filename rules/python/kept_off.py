@@ -274,13 +274,16 @@ _LONGEST_CALL = 4000
 """How far a call's arguments are read (bytes): a parenthesis not closed by then is no call read here."""
 
 
-def positional_slots(data: bytes, parameters: set[bytes]) -> Iterator[tuple[bytes, bytes, int]]:
+def positional_slots(
+    data: bytes, parameters: set[bytes], defaults: list[tuple[bytes, int]] | None = None
+) -> Iterator[tuple[bytes, bytes, int]]:
     """(the name a call of the function is written with, the parameter, its index among the positional
     arguments such a call writes) for each of `parameters` that a signature of module `data` defaults
     to False and takes by position: `self` and `cls` are not written by a call through an object,
-    `__init__` is called by its class's name, and nothing after `*` or `*args` is positional."""
+    `__init__` is called by its class's name, and nothing after `*` or `*args` is positional.
+    `defaults` are `false_defaults(data)` where the caller has read them already."""
     read: set[int] = set()
-    for parameter, position in false_defaults(data):
+    for parameter, position in false_defaults(data) if defaults is None else defaults:
         line = data.rfind(b"\n", 0, data.rfind(b"def ", 0, position)) + 1
         match = _DEF.match(data, line) if parameter in parameters and line not in read else None
         items = call_arguments(data, match.end() - 1) if match is not None else None
