@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Mapping
 
 from cudaudit.filekinds import is_test_path
-from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.catalog import WORD_BYTES, word_automaton
 from cudaudit.rules.python.kept_off import STORED, call_arguments, false_defaults, positional_slots
 from cudaudit.rules.python.read_once import outside_tests
 
@@ -36,8 +36,7 @@ arguments, the attribute of `self` it is kept in or "")."""
 _ENDS_TEST = re.compile(rb"[ \t]*:")
 _TEST_HEADS = frozenset({b"if", b"elif", b"if not", b"elif not"})
 """What stands before a name an `if` header tests alone, on its line."""
-_WORD_OR_DOT = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
-_NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_WORD_OR_DOT = WORD_BYTES | {ord(".")}
 _KEYWORD = re.compile(rb"\s*([A-Za-z_]\w*)\s*=(?!=)\s*(.*?)\s*\Z", re.S)
 
 
@@ -101,7 +100,7 @@ def always_passed(
         for index, start, end in callees.matches(data):
             name = callees.words[index][:-1]
             line = data[data.rfind(b"\n", 0, start) + 1 : start]
-            if (start and data[start - 1] in _NAME_BYTES) or line.lstrip().startswith((b"def ", b"class ")):
+            if (start and data[start - 1] in WORD_BYTES) or line.lstrip().startswith((b"def ", b"class ")):
                 continue  # a longer name (`reload(` for `load(`), or the definition itself
             if b"#" in line or line.count(b'"') % 2 or line.count(b"'") % 2:
                 continue  # in a comment (`# renderer = Renderer()`) or a string

@@ -113,6 +113,8 @@ _COMMENT = re.compile(r"#[^\n]*")
 """A comment in an import statement's list (`from .cubes import Cubes  # replace later`)."""
 METHOD = b"."
 """What `cuda_defaults` writes before the name of a public method (`.grid_priors`)."""
+_CALLED = re.compile(rb"[ \t]*\(")
+"""What follows a name that is called (`.grid_priors (`)."""
 _CALL_LIMIT = 20_000
 """The most bytes one call's text is followed for: a call longer than that is not read."""
 
@@ -353,21 +355,14 @@ def method_calls(
             if data[start - 1:start] != b"." or (end < len(data) and data[end] in WORD_BYTES):
                 continue  # not an attribute (`grid_priors = ...`, `def grid_priors(`), or a longer name
             name = words.words[index].decode("ascii")
-            paren = _blank_end(data, end)
-            shape = _shape(data, paren) if data[paren:paren + 1] == b"(" else HANDED_ON
+            paren = _CALLED.match(data, end)
+            shape = _shape(data, paren.end() - 1) if paren is not None else HANDED_ON
             shapes[name].add(HANDED_ON if shape is None else shape)
     found: dict[str, list[tuple[str, tuple[CallShape, ...]]]] = {}
     for name, paths in sorted(owners.items()):
         for path in paths:
             found.setdefault(path, []).append((name, tuple(sorted(shapes[name]))))
     return {path: tuple(items) for path, items in found.items()}
-
-
-def _blank_end(data: bytes, at: int) -> int:
-    """The first position from `at` that holds no space or tab."""
-    while at < len(data) and data[at] in b" \t":
-        at += 1
-    return at
 
 
 _FENCE = re.compile(r"^[ \t]*(```|~~~)[ \t]*(\w*)[^\n]*\n(.*?)^[ \t]*\1", re.M | re.S)
