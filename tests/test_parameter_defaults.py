@@ -84,6 +84,9 @@ def test_a_public_method_every_call_in_the_project_gives_a_device_never_takes_it
     # `flags`, which nothing calls, is a plain class's method: no framework calls it as a hook
     assert method_severities(head) == [(5, Severity.NOTE), (8, Severity.NOTE), (11, Severity.NOTE)]
     assert method_severities(head, "(torch.nn.Module)") == [(5, Severity.NOTE), (8, Severity.NOTE), (11, Severity.WARNING)]
+    registered = GENERATOR.replace("class Points:", "@GENERATORS.register_module()\nclass Points:")
+    found = analyze(registered, path="geo/points.py", files={"README.md": "# Geo\n", "geo/__init__.py": "", "geo/head.py": head})
+    assert [f.targets["cpu"].severity for f in found if f.rule == "CDA103"] == [Severity.NOTE] * 3  # built by name
 
 
 @pytest.mark.parametrize("head", [

@@ -92,6 +92,7 @@ def test_method_calls_are_every_call_of_the_name_through_an_object():
         "run.py": b"cache.get('a', device=dev)\nvalue = store.cache.get(\n    'b', 'cpu')\nget('c')\n",
         "tests/test_lib.py": b"cache.get('t')\n",  # the test suite's calls are its own path
         "hooks.py": b"register(self.cache.get)\n",
+        "docs.py": b'"""Called by ``self.cache.get``."""\n',  # a docstring's markup: no use
     }
     found = method_calls(sources(files), {"pkg/lib.py": cuda_defaults("pkg/lib.py", LIBRARY)})
     assert found == {"pkg/lib.py": (("get", (HANDED_ON, (1, ("device",), False), (2, (), False))),)}

@@ -33,7 +33,7 @@ device=device)`), whose class the text does not say: the project index reads eve
 method's name through an object (`project_calls.method_calls`). Where each gives the parameter a
 value, whatever the receiver, the default is never taken in the project: a note; so too where nothing
 calls the method at all, for a class with no base (a framework calls only the hooks of the classes
-derived from its own: `forward`, `training_step`). A mention that is no call keeps the warning.
+derived from its own: `forward`, `training_step`) and no decorator but a registry's. A mention that is no call keeps the warning.
 
 A default nothing reads reaches no device: `def __init__(self, device="cuda")` whose body only
 stores the parameter (`self.device = device`) in attributes the module never reads (no
@@ -240,8 +240,8 @@ class ModuleCalls:
         shapes = self._elsewhere.get(METHOD_CALLS + function.name)
         if cls is None or shapes is None or function.decorator_list or HANDED_ON in shapes:
             return False
-        if not shapes:
-            return not cls.decorator_list and not cls.keywords and all(
+        if not shapes:  # a registry's decorator builds the class by name; its methods are the project's to call
+            return all(_registers(decorator) for decorator in cls.decorator_list) and not cls.keywords and all(
                 isinstance(base, ast.Name) and base.id == "object" for base in cls.bases
             )
         after_self = None if position is None else position - 1

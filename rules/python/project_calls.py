@@ -115,6 +115,8 @@ METHOD = b"."
 """What `cuda_defaults` writes before the name of a public method (`.grid_priors`)."""
 _CALLED = re.compile(rb"[ \t]*\(")
 """What follows a name that is called (`.grid_priors (`)."""
+_DOCUMENTED = re.compile(rb"`")
+"""What follows a method's name in a docstring's markup (``self.grid_priors``, :meth:`.grid_priors`)."""
 _CALL_LIMIT = 20_000
 """The most bytes one call's text is followed for: a call longer than that is not read."""
 
@@ -332,8 +334,8 @@ def method_calls(
     project outside the test suite and the benchmarks), for the public methods of `defined` (display
     path -> `cuda_defaults`, whose method names start with a dot). A method is called through objects,
     whose class the text does not say: every call of the name counts, whatever the receiver, and a
-    mention that is no call (`callback=self.grid_priors`, `getattr(gen, "grid_priors")` aside, which
-    names no attribute in this reading) is `HANDED_ON`. An empty tuple: nothing in the project calls it.
+    mention that is no call (`callback=self.grid_priors`; not a docstring's ``self.grid_priors``, nor
+    `getattr(gen, "grid_priors")`, which names no attribute in this reading) is `HANDED_ON`. An empty tuple: nothing in the project calls it.
     One pass of an automaton of the names over the modules."""
     owners: dict[str, list[str]] = {}
     for path, names in defined.items():
@@ -356,6 +358,8 @@ def method_calls(
                 continue  # not an attribute (`grid_priors = ...`, `def grid_priors(`), or a longer name
             name = words.words[index].decode("ascii")
             paren = _CALLED.match(data, end)
+            if paren is None and _DOCUMENTED.match(data, end):
+                continue  # named in a docstring's markup (``self.grid_priors``), no use
             shape = _shape(data, paren.end() - 1) if paren is not None else HANDED_ON
             shapes[name].add(HANDED_ON if shape is None else shape)
     found: dict[str, list[tuple[str, tuple[CallShape, ...]]]] = {}
