@@ -65,11 +65,11 @@ _OFF_OR_NAME = re.compile(rb"(?:self\.)?(False|None|[A-Za-z_]\w*)[ \t]*(?=[,)\n#
 (`use_old_amp=self.r1_old_amp`: the attribute's name, followed as a name), ending where its argument
 or statement ends."""
 _LOOKUP_OFF = re.compile(
-    rb"(?:self\.)?[A-Za-z_][\w.]*\.get\(\s*[\"']([A-Za-z_]\w*)[\"']\s*,\s*(?:False|None)\s*\)[ \t]*(?=[,)\n#;]|$)"
+    rb"(?<![\w.])(?:[A-Za-z_]\w*+\.)++get\(\s*[\"']([A-Za-z_]\w*)[\"']\s*,\s*(?:False|None)\s*\)[ \t]*(?=[,)\n#;]|$)"
 )
 """A configuration's lookup with an off default (`self.loss_config.get("r1_old_amp", False)`), with the
 key: the value the configurations give the key."""
-_LOOKUP_STORE = re.compile(rb"\n[ \t]+self\.([A-Za-z_]\w*)[ \t]*=[ \t]*(?=[A-Za-z_][\w.]*\.get\()")
+_LOOKUP_STORE = re.compile(rb"\n[ \t]+self\.([A-Za-z_]\w*)[ \t]*=[ \t]*(?=(?:[A-Za-z_]\w*+\.)++get\()")
 """`self.r1_old_amp = ` before a lookup (`_LOOKUP_OFF`), searched after a newline put in front."""
 _LOOKED_UP = re.compile(rb"\.get\(\s*\Z")
 """What stands before a key's quotes in a lookup (`cfg.get("r1_old_amp"`): no value given to it."""
