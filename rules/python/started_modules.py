@@ -38,7 +38,7 @@ from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import module_map
 from cudaudit.rules.python.nodes import is_main_test
 from cudaudit.rules.python.opt_in import code_import_statements, import_statements, statement_modules
-from cudaudit.source import decode_python, parse_python
+from cudaudit.source import decode_python, read_tree
 
 if TYPE_CHECKING:  # the extras' reader imports the dependency readers, which a Python scan never needs
     from cudaudit.rules.python.extra_only import TopImport
@@ -87,9 +87,10 @@ def _script_imports(source: Callable[[], bytes]) -> tuple[TopImport, ...]:
     """The import statements a script runs whenever it runs: at its top level, in its functions (its
     `main()`), its `__main__` block, a `try` (and its handlers) or a `with` among them; not one under
     another test (`if args.backbone == "hash":`), which a command-line choice may skip. An unreadable
-    or unparsable script imports nothing here (its own analysis says why)."""
+    or unparsable script imports nothing here (its own analysis says why). The tree is the scan's one
+    tree of the script (`source.read_tree`), which its own analysis then takes."""
     try:
-        tree = parse_python(decode_python(source()))
+        tree = read_tree(decode_python(source()))
     except Exception:  # noqa: BLE001 - an unreadable script imports nothing here; its own analysis says why
         return ()
     found: list[TopImport] = []
