@@ -38,6 +38,9 @@ KEYED_STORE = re.compile(
 """A store into a subscript or an attribute whose line names an availability probe or the launch's
 size (within 300 bytes: a linear search on any line): a module without one keeps no keyed flag, and is
 not parsed for them."""
+KEYED_WORDS = (b"is_available", b"device_count", b"WORLD_SIZE", b"world_size")
+"""The words `KEYED_STORE` ends with: a module that spells none has no such store, found without trying
+the pattern at each `]` and attribute of the module (most modules)."""
 
 
 def is_keyed(name: str) -> bool:

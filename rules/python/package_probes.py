@@ -70,17 +70,19 @@ CALLED = "()"
 """What a probe function's name ends with among the flags: a call of it is the test."""
 
 _COPY = re.compile(
-    rb"^[ \t]+[A-Za-z_]\w*[ \t]*=[ \t]*(?:_*(?:HAVE|HAS|have|has)_\w+|\w+_(?:available|AVAILABLE))[ \t]*(?:#[^\n]*)?$",
+    rb"\n[ \t]+[A-Za-z_]\w*[ \t]*=[ \t]*(?:_*(?:HAVE|HAS|have|has)_\w+|\w+_(?:available|AVAILABLE))[ \t]*(?:#[^\n]*)?$",
     re.MULTILINE,
 )
-"""An indented assignment of an availability flag (`HAVE_FUSED = HAVE_TE`)."""
+"""An indented assignment of an availability flag (`HAVE_FUSED = HAVE_TE`). This pattern and `_SET_TRUE`
+are searched after a newline put in front of the module, so that each starts with its literal newline,
+which the regex engine skips to (a line's start, `^`, is tried at every byte)."""
 _COPY_WORDS = (b"_available", b"has_", b"_AVAILABLE", b"HAS_", b"have_", b"HAVE_")
 """What every `_COPY` spells in the flag it copies: a module with none of them copies no flag, and the
 pattern, tried at the start of every line, is not run on it."""
 _TRY_IMPORT = re.compile(rb"try:[ \t]*(?:#[^\n]*)?\r?\n[ \t]+(?:import|from)[ \t]")
 """A `try` whose body starts with an import: where a probe of a package starts."""
 _FALSE_RETURN = re.compile(rb"return (?:False|None)\b")
-_SET_TRUE = re.compile(rb"^[ \t]+[A-Za-z_]\w*[ \t]*=[ \t]*True[ \t]*(?:#[^\n]*)?$", re.MULTILINE)
+_SET_TRUE = re.compile(rb"\n[ \t]+[A-Za-z_]\w*[ \t]*=[ \t]*True[ \t]*(?:#[^\n]*)?$", re.MULTILINE)
 """What such a `try` goes on to: a probe function's false `return`, or an indented `FLAG = True`.
 A module with a tried import and neither, no package of the table and no copied flag has no probe,
 and is not parsed. Two patterns, the second tried only where `True` is spelled: one pattern of both
@@ -97,7 +99,7 @@ def absent_packages(catalog: Catalog) -> frozenset[str]:
 
 def _probe_ends(data: bytes) -> bool:
     """Whether a module has what a probe of a tried import goes on to (`_FALSE_RETURN`, `_SET_TRUE`)."""
-    return _FALSE_RETURN.search(data) is not None or (b"True" in data and _SET_TRUE.search(data) is not None)
+    return _FALSE_RETURN.search(data) is not None or (b"True" in data and _SET_TRUE.search(b"\n" + data) is not None)
 
 
 def read_package_flags(path: str, data: bytes, catalog: Catalog) -> PackageFlags:
@@ -105,7 +107,7 @@ def read_package_flags(path: str, data: bytes, catalog: Catalog) -> PackageFlags
     SyntaxError for a module that does not parse (its own analysis reports it)."""
     if b"try" not in data or not (
         any(package.encode() in data for package in absent_packages(catalog))
-        or (any(word in data for word in _COPY_WORDS) and _COPY.search(data) is not None)
+        or (any(word in data for word in _COPY_WORDS) and _COPY.search(b"\n" + data) is not None)
         or (_TRY_IMPORT.search(data) is not None and _probe_ends(data))
     ):
         return ()

@@ -101,9 +101,11 @@ _WORD = re.compile(rb"\w+")
 _FROM_IMPORT = re.compile(rb"from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)")
 """A `from ... import` statement; it starts with its literal word, which a search finds fast (a
 match inside a longer word or a string only offers names, which must still be called)."""
-_IMPORT_LINE = re.compile(rb"^[ \t]*+import[ \t]++([^\n#;]*+)", re.M)
+_IMPORT_LINE = re.compile(rb"\n[ \t]*+import[ \t]++([^\n#;]*+)")
 """An `import a.b as c, d` statement on one line of its own (what follows the word is checked by
-`_IMPORTED`: a single class of characters after it could backtrack over a long run of blanks)."""
+`_IMPORTED`: a single class of characters after it could backtrack over a long run of blanks),
+searched after a newline put in front of the module: the search skips from newline to newline, where
+a line's start (`^`) is tried at every byte."""
 _IMPORTED = re.compile(r"[\w. \t,]+")
 MODULE_OBJECT = -1
 """The level `from_imports` gives an `import` statement's module (`import a.b as c` is
@@ -212,7 +214,7 @@ def from_imports(data: bytes) -> tuple[tuple[int, str, str], ...]:
         (len(match.group(1)), match.group(2).decode("ascii", "replace"), match.group(3).decode("ascii", "replace"))
         for match in _FROM_IMPORT.finditer(data)
     ]
-    for match in _IMPORT_LINE.finditer(data):
+    for match in _IMPORT_LINE.finditer(b"\n" + data):
         listed = match.group(1).decode("ascii", "replace").rstrip()
         if not _IMPORTED.fullmatch(listed):
             continue

@@ -30,7 +30,7 @@ import re
 
 from cudaudit.rules.python.flag_functions import function_meaning
 from cudaudit.rules.python.guards import FlagMeaning, names_a_probe, string_meaning, value_meaning
-from cudaudit.rules.python.keyed_flags import KEYED_STORE, read_keyed_flags
+from cudaudit.rules.python.keyed_flags import KEYED_STORE, KEYED_WORDS, read_keyed_flags
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.platform_paths import assigned_strings
 from cudaudit.source import decode_python, read_tree
@@ -71,7 +71,7 @@ def read_device_flags(path: str, data: bytes) -> DeviceFlags:
     functions = _may_define_flag_functions(data)
     probed = any(word in data for word in _PROBE_WORDS)
     strings = probed and _STRING_CHOICE.search(b"\n" + data) is not None
-    keyed = KEYED_STORE.search(data) is not None
+    keyed = any(word in data for word in KEYED_WORDS) and KEYED_STORE.search(data) is not None
     if not functions and not strings and not keyed and (
         not probed or all(names_a_probe(match.group(1).decode("ascii")) for match in _CANDIDATE.finditer(data))
     ):
