@@ -46,6 +46,11 @@ class _KeptTrees:
         self.trees: dict[str, ast.Module] = {}
         self.room = 0
         """How many more characters of source may be kept."""
+        self.last: tuple[str, ast.Module] | None = None
+        """The last tree read beyond the room: the index's readers of one module run one after another
+        (its device flags, then its package probes, its fallbacks, its skips), so the next reader of
+        that module takes it."""
+        self.active = False
 
 
 _KEPT = _KeptTrees()
@@ -56,14 +61,14 @@ def keeping_trees(room: int) -> Iterator[None]:
     """Within a scan, a module is parsed once: the tree a reader of the project index parses
     (`read_tree`) is kept for the readers after it and for the module's own analysis, which takes it
     (`parse_python`), up to `room` characters of source in all (a tree takes about 30 bytes of memory
-    per character). Forked workers take theirs from the copy they inherit. What is left is dropped
-    at the end."""
-    _KEPT.room = room
+    per character), and beyond that room the last tree read (`_KeptTrees.last`). Forked workers take
+    theirs from the copy they inherit. What is left is dropped at the end."""
+    _KEPT.room, _KEPT.active = room, True
     try:
         yield
     finally:
         _KEPT.trees.clear()
-        _KEPT.room = 0
+        _KEPT.room, _KEPT.active, _KEPT.last = 0, False, None
 
 
 def read_tree(text: str, filename: str = "<unknown>") -> ast.Module:
@@ -75,6 +80,8 @@ def read_tree(text: str, filename: str = "<unknown>") -> ast.Module:
         if len(text) <= _KEPT.room:
             _KEPT.trees[text] = tree
             _KEPT.room -= len(text)
+        elif _KEPT.active:
+            _KEPT.last = (text, tree)
     return tree
 
 
@@ -89,6 +96,10 @@ def parse_python(text: str, filename: str = "<unknown>") -> ast.Module:
     kept = _KEPT.trees.pop(text, None)
     if kept is not None:
         return kept
+    last = _KEPT.last
+    if last is not None and last[0] == text:
+        _KEPT.last = None
+        return last[1]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntaxWarning)
         warnings.simplefilter("ignore", DeprecationWarning)

@@ -59,9 +59,15 @@ def test_a_kept_tree_is_handed_out_once_and_dropped_after_the_scan(parsed):
     assert parsed[FLAGS] == 4
 
 
-def test_trees_beyond_the_room_are_not_kept(parsed):
+def test_beyond_the_room_only_the_last_tree_read_is_kept(parsed):
     with keeping_trees(len(FLAGS) - 1):
-        assert read_tree(FLAGS) is not read_tree(FLAGS)
+        first = read_tree(FLAGS)
+        assert read_tree(FLAGS) is first  # the next reader of the same module
+        read_tree(USER)
+        again = read_tree(FLAGS)
+        assert again is not first  # another module was read in between
+        assert parse_python(FLAGS) is again  # the analysis takes it, and may change it
+        assert parse_python(FLAGS) is not again
     read_tree(USER)
     assert parse_python(USER) is not read_tree(USER)  # outside a scan nothing is kept
-    assert parsed == {FLAGS: 2, USER: 3}
+    assert parsed == {FLAGS: 3, USER: 4}
