@@ -1132,15 +1132,13 @@ def _taken_names(
 ) -> Any:
     """`taken_names.left_behind` for the modules outside the test suite that the catalog's prefilter
     passes, with no `__main__` block (`main_block.py` reads those), that no install makes an API: no
-    package holds them, or no build declaration (`setup.py`, `setup.cfg`, `pyproject.toml`) stands at or
-    above their folder; and, so that a use counts only where it runs, the modules of that kind that
+    package holds them, or no build declaration (`setup.py`, `setup.cfg`, `pyproject.toml`) of the project's
+    own stands at or above their folder (`_api_declarations`: a vendored package's makes no API); and, so that a use counts only where it runs, the modules of that kind that
     import them by name, and those that import these, until none is added. Read in a scan that sees
     the whole project, against every file of it. None where it reads nothing."""
     if not found.prefiltered or not sees_project(files):
         return None
-    declared = dict.fromkeys(
-        (posixpath.dirname(file.display) for file in files if {FileKind.SETUP, FileKind.PYPROJECT} & set(file.kinds)), True
-    )
+    declared = _api_declarations(files)
 
     def no_api(path: str) -> bool:
         return (
@@ -1166,6 +1164,19 @@ def _taken_names(
         imported.update(_reader("imported_modules")(more, python, import_lines, takers))
     names = {path: taken for path, (_, taken) in imported.items()}
     return _reader("left_behind")(names, {file.display: file.read for file in files}, takers) if names else None
+
+
+def _api_declarations(files: list[IndexedFile]) -> dict[str, bool]:
+    """The folders whose build declaration (`setup.py`, `pyproject.toml`) makes the packages at and below
+    them an API, whose public names callers outside the tree may use: the project's own, at the top of
+    the scan. A declaration in a folder below a top that declares nothing is a vendored package's (a
+    copied detector with its own `setup.py`, a kernel library the README installs with `pip install -e
+    lib`): the project is the product, and the copy runs only what the project takes of it."""
+    folders = {posixpath.dirname(file.display) for file in files if {FileKind.SETUP, FileKind.PYPROJECT} & set(file.kinds)}
+    top = posixpath.commonpath([file.display for file in files]) if len(files) > 1 else ""
+    if top in folders or not sees_project(files):
+        return dict.fromkeys(folders, True)
+    return {}
 
 
 def _dead_sources(left: Any, python: dict[str, Reader], found: _Found, porting: PortingFacts | None) -> dict[str, Evidence]:

@@ -69,6 +69,26 @@ def test_an_installable_package_keeps_its_public_names_as_api():
     assert found == {(6, Severity.ERROR), (12, Severity.ERROR), (17, Severity.ERROR), (21, Severity.ERROR)}
 
 
+def test_a_vendored_package_with_an_install_of_its_own_runs_only_what_the_project_takes():
+    # a copied detector with its own setup.py, installed by the README, in a project that declares nothing
+    project = {
+        "README.md": "Install the detector with `pip install -e detkit`, then run `python demo.py`.\n",
+        "demo.py": "from kit.utils.losses import UsedLoss\n\nloss = UsedLoss()\n",
+        "detkit/setup.py": "from setuptools import setup\n\nsetup(name='kit', packages=['kit'])\n",
+        "detkit/kit/__init__.py": "", "detkit/kit/utils/__init__.py": "",
+    }
+    found = {(f.span.line, f.severity) for f in analyze(LOSSES, path="detkit/kit/utils/losses.py", files=project)}
+    assert found == {(6, Severity.ERROR), (12, Severity.NOTE), (17, Severity.NOTE), (21, Severity.NOTE)}
+    # what the copy's own documents show in code is its documented use: kept
+    documented = {**project, "detkit/README.md": "Build targets with `old_targets(x)`.\n"}
+    found = {(f.span.line, f.severity) for f in analyze(LOSSES, path="detkit/kit/utils/losses.py", files=documented)}
+    assert found == {(6, Severity.ERROR), (12, Severity.NOTE), (17, Severity.NOTE), (21, Severity.ERROR)}
+    # a project that declares its own install at its top is a library: the package's public names are its API
+    library = {**project, "pyproject.toml": '[project]\nname = "app"\nversion = "1.0"\n'}
+    found = {(f.span.line, f.severity) for f in analyze(LOSSES, path="detkit/kit/utils/losses.py", files=library)}
+    assert found == {(6, Severity.ERROR), (12, Severity.ERROR), (17, Severity.ERROR), (21, Severity.ERROR)}
+
+
 def test_a_module_imported_from_its_folder_gives_away_only_the_attributes_its_importer_reads():
     reading = "from utils import losses\n\nloss = losses.UsedLoss()\n"
     project = {"README.md": "Train with `python train.py`.\n", "train.py": reading}

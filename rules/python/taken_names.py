@@ -2,7 +2,8 @@
 
 A module that the project's scripts import by name (`from utils.loss import ComputeLoss`), and that
 no install makes an API (a module outside every package, or inside a package of a project with no
-build declaration at or above it, importable only from its checkout), runs only what its importers
+build declaration at or above it, importable only from its checkout, or a vendored package's, whose own
+`setup.py` stands below a project top that declares nothing), runs only what its importers
 take and what that names in turn. A class or function that none of them takes, and that no other
 file of the project spells (a configuration's `type: FocalLoss`, a string, a document's code),
 is what a rewrite left behind: it runs on no target, whatever it does with CUDA (`unused.py` judges

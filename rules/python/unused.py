@@ -18,7 +18,8 @@ what is found in it is no lock-in. Only a name nothing could reach is read so:
   them takes: no package makes it an API, and its own folder's scripts are all that import the
   module (`FileFacts.loose_module`);
 - a public function or class of a module no install makes an API (outside every package, or in a
-  package with no build declaration at or above it) that the project's modules import only by name,
+  package with no build declaration at or above it, or with only a vendored package's below an
+  undeclared project top) that the project's modules import only by name,
   where none of them takes it and no other file spells it (`FileFacts.taken_names`: `from utils.loss
   import ComputeLoss` leaves `APLoss` behind): the methods of such a class run nowhere either;
 - in such a module, a method of a class with no base class that no other file spells
