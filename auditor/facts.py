@@ -233,7 +233,9 @@ class FileFacts:
     never_collected: bool = False
     """The project's pytest configuration leaves this test module out of every run (`addopts =
     --ignore=tests/legacy` in `pytest.ini`, `tox.ini`, `setup.cfg` or `pyproject.toml`): none of its
-    tests runs anywhere (`rules/python/test_selection.py`)."""
+    tests runs anywhere (`rules/python/test_selection.py`); or its top-level import names a module its
+    package does not ship, in a test module or one nothing in the project reaches: it fails on every
+    target (`rules/python/unshipped_imports.py`)."""
     left_out_marks: tuple[str, ...] = ()
     """The custom pytest marks a plain `pytest` run leaves out of this test module: a `conftest.py` in
     its folder or above skips the tests carrying them, or the pytest configuration there deselects

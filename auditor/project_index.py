@@ -225,6 +225,7 @@ _READERS = {
     "statements_kept": "cudaudit.rules.python.opt_in:statements_kept",
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
     "left_behind": "cudaudit.rules.python.taken_names:left_behind",
+    "user_methods": "cudaudit.rules.python.unused:user_methods",
     "unread_devices": "cudaudit.rules.python.unread_devices:unread_devices",
     "backend_settings": "cudaudit.rules.python.unread_settings:backend_settings",
     "unread_settings": "cudaudit.rules.python.unread_settings:unread_settings",
@@ -356,8 +357,9 @@ class ProjectIndex:
     """Folder -> what the pytest configuration in it leaves out of every run (`--ignore=PATH`,
     `--ignore-glob=PATTERN` in its `addopts`; `test_selection.ignored_by_configuration`)."""
     failing_collection: frozenset[str] = frozenset()
-    """The test modules whose top-level import names a module their package does not ship: their
-    collection fails on every target (`unshipped_imports.py`)."""
+    """The test modules, and the package modules nothing reaches, whose top-level import names a module
+    their package does not ship: their collection, or their import, fails on every target
+    (`unshipped_imports.py`)."""
     releases: tuple[tuple[str, str], ...] = ()
     """(library, range) for each range the dependency files declare of a library the catalog knows to
     work on a target only from a release on (`works_with`)."""
@@ -713,9 +715,10 @@ def _read_index(
     absent = _reader("absent_packages")(catalog) if found.cuda_extensions or found.tried_imports else frozenset()
     optional, failing = _optional_modules(python, found, remember, imports, absent)
     documented_values = _settings_documented(files, python, found, imports, commands)
-    left_behind = _taken_names(files, python, found, import_lines)
+    left_behind = _taken_names(files, python, found, import_lines, catalog)
+    unreached = _unreached(files, python, found)
     off_default_path = {
-        **_unreached(files, python, found), **_stranded(files, python, imports), **_copied_projects(files, python),
+        **unreached, **_stranded(files, python, imports), **_copied_projects(files, python),
         **optional, **_unnamed(files, python, found),
         **_off_default_path(python, catalog, developer), **_superseded_builds(python), **_unnamed_files(files),
         **_cog_predictors(files, python), **_hosted_notebooks(files, python, catalog),
@@ -757,13 +760,13 @@ def _read_index(
         deselected_marks={folder: tuple(sorted(marks)) for folder, marks in found.deselected_marks.items() if marks},
         ignored_without_cuda=_resolved_ignores(found.ignored, python, files),
         never_collected=found.configured,
-        failing_collection=_failing_collection(files, python, imports),
+        failing_collection=_failing_collection(files, python, imports, unreached),
         releases=tuple(sorted(set(found.releases))),
-        switched=_with_registered(
+        switched=_with_registered(_with_registered(
             _switched(python, found, catalog, import_lines, settings_elsewhere, turned, switches, documented_on)
             if found.switched or settings_elsewhere else {},
             registered,
-        ),
+        ), _vendored_only(left_behind)),
         settings_off=settings_elsewhere,
         launched_by_default=_launched_by_default(files, python, found) if found.tested else {},
         always_launched=_always_launched(files, python, found, imports, commands),
@@ -865,12 +868,15 @@ TopImports = Callable[[str], tuple[Any, ...]]
 """`_top_level_imports` of the scan's modules, by display path."""
 
 
-def _failing_collection(files: list[IndexedFile], python: dict[str, Reader], imports: TopImports) -> frozenset[str]:
-    """`unshipped_imports.unshipped_imports` of the scan's test modules, with its build scripts."""
-    if not any(is_test_path(path) for path in python):
+def _failing_collection(
+    files: list[IndexedFile], python: dict[str, Reader], imports: TopImports, unreached: Mapping[str, object]
+) -> frozenset[str]:
+    """`unshipped_imports.unshipped_imports` of the scan's test modules and of the package modules
+    nothing in the project reaches (`unreached`), with its build scripts."""
+    if not unreached and not any(is_test_path(path) for path in python):
         return frozenset()
     scripts = {file.display: file.read for file in files if posixpath.basename(file.display) in _BUILD_SCRIPTS}
-    return frozenset(_reader("unshipped_imports")(python, (file.display for file in files), imports, scripts))
+    return frozenset(_reader("unshipped_imports")(python, (file.display for file in files), imports, scripts, frozenset(unreached)))
 
 
 _BUILD_SCRIPTS = frozenset({"setup.py", "setup.cfg", "pyproject.toml", "CMakeLists.txt", "meson.build"})
@@ -1128,17 +1134,20 @@ def _unreached(files: list[IndexedFile], python: dict[str, Reader], found: _Foun
 
 
 def _taken_names(
-    files: list[IndexedFile], python: dict[str, Reader], found: _Found, import_lines: dict[str, bytes]
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found, import_lines: dict[str, bytes], catalog: Catalog
 ) -> Any:
     """`taken_names.left_behind` for the modules outside the test suite that the catalog's prefilter
     passes, with no `__main__` block (`main_block.py` reads those), that no install makes an API: no
     package holds them, or no build declaration (`setup.py`, `setup.cfg`, `pyproject.toml`) of the project's
-    own stands at or above their folder (`_api_declarations`: a vendored package's makes no API); and, so that a use counts only where it runs, the modules of that kind that
-    import them by name, and those that import these, until none is added. Read in a scan that sees
-    the whole project, against every file of it. None where it reads nothing."""
+    own stands at or above their folder (`_vendored_folders`: a vendored package's makes no API); and,
+    so that a use counts only where it runs, the modules of that kind that import them by name, and
+    those that import these, until none is added. Read in a scan that sees the whole project, against
+    every file of it, the vendored packages' own scripts, tests and documents set aside (`_aside`).
+    None where it reads nothing."""
     if not found.prefiltered or not sees_project(files):
         return None
-    declared = _api_declarations(files)
+    folders, vendored = _vendored_folders(files)
+    declared = dict.fromkeys(folders - vendored, True)
 
     def no_api(path: str) -> bool:
         return (
@@ -1163,20 +1172,54 @@ def _taken_names(
         read |= more
         imported.update(_reader("imported_modules")(more, python, import_lines, takers))
     names = {path: taken for path, (_, taken) in imported.items()}
-    return _reader("left_behind")(names, {file.display: file.read for file in files}, takers) if names else None
+    if not names:
+        return None
+    aside = _aside(files, python, vendored)
+    copies = dict.fromkeys(vendored, True)
+    served = frozenset(
+        path for path in python if posixpath.basename(path) == "__init__.py" and _nearest_at_or_above(path, copies)
+    ) if vendored else frozenset()
+    return _reader("left_behind")(
+        names, {file.display: file.read for file in files}, takers, _reader("user_methods")(catalog), aside, served
+    )
 
 
-def _api_declarations(files: list[IndexedFile]) -> dict[str, bool]:
-    """The folders whose build declaration (`setup.py`, `pyproject.toml`) makes the packages at and below
-    them an API, whose public names callers outside the tree may use: the project's own, at the top of
-    the scan. A declaration in a folder below a top that declares nothing is a vendored package's (a
-    copied detector with its own `setup.py`, a kernel library the README installs with `pip install -e
-    lib`): the project is the product, and the copy runs only what the project takes of it."""
+def _vendored_folders(files: list[IndexedFile]) -> tuple[set[str], set[str]]:
+    """The folders of the scan's build declarations (`setup.py`, `pyproject.toml`), and those of them
+    that hold a vendored package: all, in a scan that sees the whole project and whose top folder
+    declares nothing (a copied detector with its own `setup.py`, a kernel library the README installs
+    with `pip install -e lib`: the project is the product, and the copy runs only what the project
+    takes of it); none otherwise."""
     folders = {posixpath.dirname(file.display) for file in files if {FileKind.SETUP, FileKind.PYPROJECT} & set(file.kinds)}
     top = posixpath.commonpath([file.display for file in files]) if len(files) > 1 else ""
     if top in folders or not sees_project(files):
-        return dict.fromkeys(folders, True)
-    return {}
+        return folders, set()
+    return folders, folders
+
+
+def _aside(files: list[IndexedFile], python: dict[str, Reader], vendored: set[str]) -> frozenset[str]:
+    """The files of the vendored packages' folders that are off the project's normal path: those
+    outside the packages there (the copy's own benchmarks, evaluation scripts, README and `setup.py`)
+    and its tests. A user may run them by hand from the copy; the project runs none."""
+    if not vendored:
+        return frozenset()
+    copies = dict.fromkeys(vendored, True)
+    return frozenset(
+        file.display for file in files
+        if _nearest_at_or_above(file.display, copies)
+        and (is_test_path(file.display) or posixpath.join(posixpath.dirname(file.display), "__init__.py") not in python)
+    )
+
+
+def _vendored_only(left: Any) -> dict[str, tuple[tuple[str, Evidence], ...]]:
+    """The top-level definitions that only a vendored package's own scripts, tests and documents reach
+    (`taken_names.left_behind`'s `aside`): another path, read as a switched definition is."""
+    if left is None or not left.aside:
+        return {}
+    return {
+        path: tuple((name, Evidence(path, 0, "only the vendored package's own scripts, tests and documents use it")) for name in names)
+        for path, names in left.aside.items()
+    }
 
 
 def _dead_sources(left: Any, python: dict[str, Reader], found: _Found, porting: PortingFacts | None) -> dict[str, Evidence]:

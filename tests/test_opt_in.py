@@ -786,7 +786,7 @@ def render(x, pipe):
 
 
 def test_a_params_group_declares_a_switch_of_each_attribute_its_constructor_sets_false():
-    files = {"README.md": "Run `python train.py`.\n", "arguments.py": PARAM_GROUPS, "train.py": "from renderer import render\n"}
+    files = {"README.md": "Run `python train.py`.\n", "arguments.py": PARAM_GROUPS, "train.py": "from renderer import render\n\nimage = render(points, pipe)\n"}
     findings = {finding.span.line: finding.severity for finding in analyze(RENDERER, path="renderer.py", files=files)}
     assert findings == {5: Severity.WARNING, 10: Severity.WARNING, 12: Severity.ERROR}
     # without the loop over `vars(self)` the attributes declare no option

@@ -45,3 +45,32 @@ def test_a_scan_by_absolute_path_reads_the_same(cli, tmp_path):
     (tmp_path / "elsewhere").mkdir()
     report = scan_json(cli, str(project), "--no-cache", "--show-portable", cwd=tmp_path / "elsewhere")
     assert [(f["line"], f["severity"]) for f in report["findings"] if f["rule"] == "CDA103"] == [(8, "note")]
+
+
+METRIC = (
+    "import torch\n\nfrom {module} import InceptionNet\n\n\n"
+    "def load_inception(device='cuda'):\n    return InceptionNet().to(device)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("module", "imported", "severity"),
+    [
+        ("kit.archs.inception", False, "note"),  # nothing imports it, and its own import fails: it runs nowhere
+        ("kit.archs.backbone", False, "warning"),  # shipped: a user may import it by hand, another path
+        ("kit.archs.inception", True, "warning"),  # imported by the project: its importer's failure is its own finding
+    ],
+)
+def test_a_module_nothing_imports_whose_own_import_fails_never_runs(cli, tmp_path, module, imported, severity):
+    write(tmp_path / "README.md", "Train with `python train.py`.\n")
+    write(tmp_path / "train.py", "from kit.archs.backbone import Net\n" + ("from kit.metrics.fid import load_inception\n" if imported else "") + "\nnet = Net()\n"
+          + ("metrics = {'fid': load_inception}\n" if imported else ""))
+    write(tmp_path / "kit/__init__.py", "")
+    write(tmp_path / "kit/archs/__init__.py", "")
+    write(tmp_path / "kit/archs/backbone.py", "class Net:\n    pass\n\n\nclass InceptionNet:\n    pass\n")
+    write(tmp_path / "kit/metrics/__init__.py", "")
+    write(tmp_path / "kit/metrics/fid.py", METRIC.format(module=module))
+    report = scan_json(cli, "--no-cache", "--show-portable")
+    assert [(f["path"], f["line"], f["severity"]) for f in report["findings"] if f["rule"] == "CDA103"] == [
+        ("kit/metrics/fid.py", 6, severity)
+    ]

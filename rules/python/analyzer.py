@@ -33,7 +33,7 @@ from cudaudit.rules.python.rewrites import FixContext, build_fix
 from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.unread_devices import unread_bindings
 from cudaudit.rules.python.unread_settings import unread_statements
-from cudaudit.rules.python.unused import never_called, uncalled_methods
+from cudaudit.rules.python.unused import never_called, uncalled_methods, user_methods
 from cudaudit.rules.python.walker import Hit, PythonWalker, may_report
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines, parse_python
@@ -286,7 +286,7 @@ def _quiet_unused(
     dead = never_called(tree, text, holding, script, elsewhere, by_name, imported, walker.in_tests) if holding else frozenset()
     dead = dead | {method for method, owner in methods.items() if owner in dead}
     if taken is not None and any(hit.scope and hit.scope[0] in methods for hit in hits):
-        dead |= uncalled_methods(tree, text, taken)  # `taken_names`: the methods another file spells
+        dead |= uncalled_methods(tree, text, taken, user_methods(walker.catalog))  # `taken_names`: the methods another file spells
     idle = idle_imports(bindings, read_by, dead)
     if not dead and not idle:
         return hits

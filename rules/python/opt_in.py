@@ -107,8 +107,11 @@ IMPORT = -2
 `import ` and the module as spelled, relative dots included; its module the names imported from
 it, joined by commas. The module it runs is switched as a whole where every import of it is such a
 one (`imported_only_within`), whatever calls what it defines."""
-_IMPORT_STATEMENT = re.compile(rb"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import[ \t]*\([^)]*\)|(?:from[ \t]+[\w.]+[ \t]+)?import\b[^\n]*)", re.M)
-"""An import statement, a parenthesised list of names over several lines included."""
+_IMPORT_STATEMENT = re.compile(
+    rb"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import[ \t]*\([^)]*\)|(?:from[ \t]+[\w.]+[ \t]+)?import\b(?:[^\n\\]|\\\r?\n|\\)*)", re.M
+)
+"""An import statement, a parenthesised list of names over several lines included, and one continued
+by a backslash (`from pipes.inpaint import \\` with the names on the next line)."""
 _COMMENTED_IMPORT = re.compile(rb"\n[ \t]*#[ \t]*(?:from[ \t]+[\w.]+[ \t]+import|import[ \t]+[\w.]+)[^\n]*")
 """A comment that holds an import statement (`# from pkg.patch import apply`): an import someone turned
 off. Searched after a newline put in front, so that the engine skips from newline to newline."""

@@ -116,6 +116,22 @@ _BINDINGS = frozenset({"staticmethod", "classmethod"})
 """Builtins that only say how a method is bound: it runs where it is called."""
 
 
+def only_wraps(names: ImportTable, decorator: ast.expr) -> bool:
+    """`@functools.lru_cache()`, `@torch.no_grad()`, `@staticmethod`, `@triton.jit`, resolved through the
+    module's `names`: the function still runs only where it is called."""
+    if isinstance(decorator, ast.Name) and decorator.id in _BINDINGS and names.binding(decorator.id) is None:
+        return True
+    return names.resolve(decorator.func if isinstance(decorator, ast.Call) else decorator) in _WRAPPERS
+
+
+def calls_by_name_only(names: ImportTable, decorator: ast.expr) -> bool:
+    """A decorator that only wraps the function (`only_wraps`) and registers it nowhere: the function
+    runs only where its name is called or launched. Not a custom operator's, which
+    `torch.ops.ns.op(...)` calls by the operator's name."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return only_wraps(names, decorator) and names.resolve(target) not in CUSTOM_OP_DECORATORS
+
+
 @dataclass(frozen=True)
 class Use:
     """The context one use of a helper stands in: the targets it is quiet on, its cap, whether it is a
@@ -285,16 +301,11 @@ class ModuleReach:
     def only_wraps(self, decorator: ast.expr) -> bool:
         """`@functools.lru_cache()`, `@torch.no_grad()`, `@staticmethod`, `@triton.jit`: the function
         still runs only where it is called."""
-        if isinstance(decorator, ast.Name) and decorator.id in _BINDINGS and self.names.binding(decorator.id) is None:
-            return True
-        return self.names.resolve(decorator.func if isinstance(decorator, ast.Call) else decorator) in _WRAPPERS
+        return only_wraps(self.names, decorator)
 
     def calls_by_name_only(self, decorator: ast.expr) -> bool:
-        """A decorator that only wraps the function (`only_wraps`) and registers it nowhere: the
-        function runs only where its name is called or launched. Not a custom operator's, which
-        `torch.ops.ns.op(...)` calls by the operator's name."""
-        target = decorator.func if isinstance(decorator, ast.Call) else decorator
-        return self.only_wraps(decorator) and self.names.resolve(target) not in CUSTOM_OP_DECORATORS
+        """`calls_by_name_only` with the module's names."""
+        return calls_by_name_only(self.names, decorator)
 
     # -- fixtures -----------------------------------------------------------------------
 

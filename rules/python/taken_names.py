@@ -19,20 +19,31 @@ name the definition counts as taken.
 So does a method of such a module's classes that nothing outside the module spells (`Class.method`
 is taken where another file spells `method`): of a class with no base class and no decorator (a
 base's framework may call an override it never spells, `forward`; a decorator may register it), not
-a mixin, the method itself undecorated and no dunder (`candidate_methods`); `unused.py` then reads
-whether the module calls it itself.
+a mixin, the method itself undecorated and no dunder (`candidate_methods`), or of a class whose base
+a library defines the method for its users alone (the catalog's `[[user_method]]`); `unused.py` then
+reads whether the module calls it itself.
 
 Across modules the reading is a fixed point. An importer's use of a name counts only where it runs:
 `from nets.layers import AltLayer as SpareLayer` takes nothing where nothing else spells `SpareLayer`
-(an alias nothing uses), and `ops.blur(x)` inside a class of the importer that nothing takes in turn
+(an alias nothing uses), nor does `from gen import Mixin` where `Mixin` is never spelled again (what a
+package's `__init__.py` re-exports is its face, taken, but for a vendored package's, `served`), and
+`ops.blur(x)` inside a class of the importer that nothing takes in turn
 takes nothing either, so a helper whose only callers run nowhere runs nowhere (`left_behind`, which
 also gives each module's definitions nothing reaches, for the sources a JIT build names in them).
 Each round re-reads the spellings found once, and only the modules whose definitions nothing reaches
-grow, so the rounds are few. A spelling that names something else takes nothing: one in a C/C++ or
-CUDA source (`m.def("blur", ...)`), a comment, a docstring or another triple-quoted string, a
-Markdown document's prose (outside its code), a name the spelling module binds itself at its top
+grow, so the rounds are few. Where the project vendors a package (its own `setup.py` below a project
+top that declares nothing), a second fixed point sets the copy's own scripts, tests and documents
+aside (`aside`): what only they reach (a generation helper only the copy's benchmark calls) is
+another path. A spelling that names something else takes nothing: one in a C/C++ or
+CUDA source (`m.def("blur", ...)`), a comment, a docstring or another triple-quoted string, a word
+of a sentence or an option in a one-line string (`"Randomly sample {n} images"`), a
+Markdown document's prose (outside its code), a `def` of the same name and the body of one (another
+class's method of that name, a copy's own copy with its docstring and error messages; a `super()`
+call there aside), a name the spelling module binds itself at its top
 level (its own `class Encoder`, or `from nets.base import Encoder`, another module's), an attribute of
-a module another import binds (`base.Encoder`, where the file does not import this module), or an
+a module another import binds (`base.Encoder`, where the file does not import this module), an
+attribute of a value that is no module (`tokenizer(x).decode()`, `self.sample()`, `counts.decode()`
+where no import binds `counts`) for a top-level name or one an importer binds, or an
 import statement (an importer's is read through how it binds the name, another's names another
 module).
 """
@@ -41,14 +52,18 @@ from __future__ import annotations
 
 import ast
 import bisect
+import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property, partial
 
 from cudaudit.rules.catalog import WORD_BYTES, WordSearch, word_automaton
+from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.opt_in import import_statements
+from cudaudit.rules.python.reach import calls_by_name_only
 from cudaudit.rules.python.unnamed import read_or_none
-from cudaudit.rules.python.unused import candidate_methods, never_called
+from cudaudit.rules.python.unused import UserMethods, candidate_methods, never_called
 from cudaudit.source import decode_python, read_tree
 
 Reader = Callable[[], bytes]
@@ -61,11 +76,14 @@ function for its own binding (`m.def("blur", ...)`)."""
 @dataclass
 class LeftBehind:
     """What `left_behind` finds: display path -> the names the project takes from the module (given
-    only for a module with a definition no one takes), and display path -> (first line, last line,
-    name) of each top-level definition of the module that nothing reaches."""
+    only for a module with a definition no one takes), display path -> (first line, last line,
+    name) of each top-level definition of the module that nothing reaches, and display path -> the
+    top-level definitions only files off the normal path reach."""
 
     taken: dict[str, tuple[str, ...]] = field(default_factory=dict)
     dead: dict[str, tuple[tuple[int, int, str], ...]] = field(default_factory=dict)
+    aside: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Display path -> the top-level definitions of the module that only files off the normal path reach."""
 
 
 @dataclass
@@ -75,6 +93,12 @@ class _Module:
     text: str
     tree: ast.Module
     defined: set[str]
+
+    @cached_property
+    def calls_by_name_only(self) -> Callable[[ast.expr], bool]:
+        """Whether a decorator only wraps a function (`@torch.inference_mode()`), which then runs only
+        where its name is called (`reach.calls_by_name_only`)."""
+        return partial(calls_by_name_only, ImportTable(self.tree))
 
 
 def taken_names(
@@ -91,36 +115,68 @@ def left_behind(
     imported: Mapping[str, tuple[str, ...] | None],
     files: Mapping[str, Reader],
     takers: Mapping[str, Mapping[str, set[str]]] | None = None,
+    users: UserMethods | None = None,
+    aside: frozenset[str] = frozenset(),
+    served: frozenset[str] = frozenset(),
 ) -> LeftBehind:
     """`taken_names`, weighed across modules where `takers` says how each importer takes each name
-    (`main_block.imported_modules`): a name an importer binds under an alias counts where the alias
-    is spelled, and a name it takes counts where the importer spells it outside its import statements
-    and outside its own definitions that nothing reaches, repeated until nothing more is left behind."""
+    (`main_block.imported_modules`): a package's `__init__.py` takes what it re-exports (the package's
+    face), but for one of `served` (a vendored package's, whose face serves only the project: it takes a
+    name only where another file spells it); a name another importer binds, under an alias or its own,
+    counts where it is spelled outside the importers' import statements (an import nothing uses takes
+    nothing), and a
+    name it reads as an attribute counts where the importer spells it, outside its own definitions that
+    nothing reaches, repeated until nothing more is left behind. `users` (`unused.user_methods`) names
+    the methods outside bases leave to the project; `aside` are files off the project's normal path (a
+    vendored package's own scripts, tests and documents): what only they reach is given in
+    `LeftBehind.aside`."""
     takers = takers or {}
     modules: dict[str, _Module] = {}
     for path, names in sorted(imported.items()):
         if names is None or path not in files:
             continue
-        module = _read_module(files[path])
-        if module is not None and module.defined - _plain(path, names, takers):
+        module = _read_module(files[path], users)
+        if module is not None and module.defined - _plain(path, names, takers, served):
             modules[path] = module
     if not modules:
         return LeftBehind()
-    aliases: dict[str, dict[str, str]] = {}  # module -> alias word -> the name it binds
+    aliases: dict[str, dict[str, str]] = {}  # module -> the word an importer binds -> the name it binds
     words: set[bytes] = set()
     for path, module in modules.items():
         words.update(name.rpartition(".")[2].encode() for name in module.defined)
         for bindings in takers.get(path, {}).values():
             for binding in bindings:
                 name, _, alias = binding.partition(" as ")
-                if alias:
-                    aliases.setdefault(path, {})[alias] = name
-                    words.add(alias.encode())
+                if not name.startswith("."):
+                    aliases.setdefault(path, {})[alias or name] = name
+                    words.add((alias or name).encode())
     automaton = word_automaton(sorted(words))
     if automaton is None:
         return LeftBehind()
     hits = _spellings(automaton, files)
-    plain = {path: _plain(path, imported.get(path) or (), takers) for path in modules}
+    plain = {path: _plain(path, imported.get(path) or (), takers, served) for path in modules}
+    taken, dead = _settle(modules, plain, aliases, hits, takers)
+    found = LeftBehind(
+        taken={path: tuple(sorted(names)) for path, names in taken.items() if modules[path].defined - names},
+        dead={path: _spans(modules[path], names) for path, names in dead.items() if names},
+    )
+    if aside and any(spelling.file in aside for spellings in hits.values() for spelling in spellings):
+        normal = {path: {importer: names for importer, names in by.items() if importer not in aside} for path, by in takers.items()}
+        kept = {word: [spelling for spelling in spellings if spelling.file not in aside] for word, spellings in hits.items()}
+        _, off = _settle(modules, plain, aliases, kept, normal)
+        found.aside = {path: tuple(sorted(names - dead.get(path, frozenset()))) for path, names in off.items() if names - dead.get(path, frozenset())}
+    return found
+
+
+def _settle(
+    modules: Mapping[str, _Module],
+    plain: Mapping[str, set[str]],
+    aliases: Mapping[str, Mapping[str, str]],
+    hits: Mapping[bytes, list[_Spelling]],
+    takers: Mapping[str, Mapping[str, set[str]]],
+) -> tuple[dict[str, set[str]], dict[str, frozenset[str]]]:
+    """The names of each module something that runs takes, and its top-level definitions nothing
+    reaches: the fixed point of `_taken` and `_dead` from nothing left behind."""
     dead: dict[str, frozenset[str]] = {}
     while True:
         spans = {path: _spans(modules[path], names) for path, names in dead.items() if names}
@@ -130,23 +186,27 @@ def left_behind(
         }
         grown = {path: _dead(module, taken[path]) for path, module in modules.items()}
         if grown == dead:
-            break
+            return taken, dead
         dead = grown
-    return LeftBehind(
-        taken={path: tuple(sorted(names)) for path, names in taken.items() if modules[path].defined - names},
-        dead={path: _spans(modules[path], names) for path, names in dead.items() if names},
-    )
 
 
-def _plain(path: str, names: tuple[str, ...], takers: Mapping[str, Mapping[str, set[str]]]) -> set[str]:
-    """The names importers take from the module at `path` by a plain from-import, or all of `names`
-    where `takers` does not say how."""
+def _plain(
+    path: str, names: tuple[str, ...], takers: Mapping[str, Mapping[str, set[str]]], served: frozenset[str] = frozenset()
+) -> set[str]:
+    """The names the module at `path` gives away whatever its importers do with them: all of `names`
+    where `takers` does not say how each importer takes them; else those a package's `__init__.py`
+    outside `served` re-exports by a plain from-import (the others count where they are spelled,
+    `_taken`)."""
     if path not in takers:
         return set(names)
-    return {binding for bindings in takers[path].values() for binding in bindings if " " not in binding and not binding.startswith(".")}
+    return {
+        binding for importer, bindings in takers[path].items()
+        if posixpath.basename(importer) == "__init__.py" and importer not in served
+        for binding in bindings if " " not in binding and not binding.startswith(".")
+    }
 
 
-def _read_module(read: Reader) -> _Module | None:
+def _read_module(read: Reader, users: UserMethods | None = None) -> _Module | None:
     """The module, with its top-level functions and classes and `Class.method` for its
     `candidate_methods`; None where it cannot be read or parsed."""
     try:
@@ -154,7 +214,7 @@ def _read_module(read: Reader) -> _Module | None:
         tree = read_tree(text)
     except (SyntaxError, ValueError, UnicodeDecodeError, OSError):
         return None
-    methods = {f"{cls.name}.{method.name}" for cls, methods in candidate_methods(tree) for method in methods}
+    methods = {f"{cls.name}.{method.name}" for cls, methods in candidate_methods(tree, users) for method in methods}
     return _Module(text, tree, {statement.name for statement in tree.body if isinstance(statement, _DEFINITIONS)} | methods)
 
 
@@ -172,6 +232,13 @@ class _Spelling:
     """A name the file binds itself at its top level (`class Encoder`, `from base import Encoder`)."""
     foreign_attribute: bool
     """An attribute of a name the file's imports bind (`stylegan2.Generator`)."""
+    of_value: bool = False
+    """An attribute of a value that is no module: of a call's or a subscript's result, a literal, `self` or
+    `cls`, or a name the file's imports do not bind and no dotted chain reaches (`tokenizer(x).decode()`,
+    `self.sample()`, `counts.decode("ascii")`), which no top-level definition can be."""
+    defines: bool = False
+    """The name of a `def` (another class's method of the same name, a copy's own copy), or a spelling in
+    the body of one (its docstring, its messages; not a `super().name()` call)."""
 
 
 _PROSE = (".md", ".markdown")
@@ -208,6 +275,7 @@ def _read_places(path: str, data: bytes, places: list[tuple[bytes, int]]) -> Ite
     quotes = sorted(match.start() for match in re.finditer(rb'"""|\'\'\'', data)) if python else []
     code = [(match.start(), match.end()) for match in _CODE_IN_PROSE.finditer(data)] if path.lower().endswith(_PROSE) else None
     defined: dict[bytes, bool] = {}
+    bodies: dict[bytes, list[tuple[int, int]]] = {}
     for word, start in places:
         if word not in defined:
             defined[word] = python and (word in bound or re.search(
@@ -221,13 +289,62 @@ def _read_places(path: str, data: bytes, places: list[tuple[bytes, int]]) -> Ite
         owner = _last_word(dot[:-1].rstrip()) if attribute else b""
         inert = (
             (python and b"#" in before and b"'" not in before and b'"' not in before)
+            or (python and _in_prose(before, data[start + len(word) : start + len(word) + 1]))
             or bisect.bisect_left(quotes, start) % 2 == 1
             or (code is not None and not any(first <= start < last for first, last in code))
         )
-        yield word, _Spelling(
-            path, line, line in imports, inert, defined[word] and not attribute,
-            bool(owner) and owner in bound,
+        if python and word not in bodies:
+            bodies[word] = _def_bodies(data, word)
+        defining = re.search(rb"\bdef[ \t]+$", before) is not None or (
+            not dot.endswith(b"super().") and any(first <= start < last for first, last in bodies.get(word, ()))
         )
+        yield word, _Spelling(
+            path, line, line in imports, inert, defined[word] and not attribute, bool(owner) and owner in bound,
+            attribute and python and _of_value(dot[:-1].rstrip(), bound), defining,
+        )
+
+
+def _def_bodies(data: bytes, word: bytes) -> list[tuple[int, int]]:
+    """(first byte, end byte) of the body of each `def` of `word` in the module's bytes `data`: up to
+    the first line after it that is indented no deeper than the `def` (blank lines aside)."""
+    bodies = []
+    for found in re.finditer(rb"^([ \t]*)(?:async[ \t]+)?def[ \t]+" + re.escape(word) + rb"\b[^\n]*", data, re.M):
+        depth = len(found.group(1))
+        outdent = re.compile(rb"\n[ \t]{0,%d}(?=[^ \t\r\n])" % depth)
+        end = outdent.search(data, found.end())
+        bodies.append((found.end(), end.start() if end is not None else len(data)))
+    return bodies
+
+
+def _in_prose(before: bytes, after: bytes) -> bool:
+    """Whether a word, after `before` on its line and followed by the byte `after`, is a word of a
+    sentence or an option in a one-line string (`"Randomly sample {n} images"`, `"--sample-image"`,
+    `"(sec/sample)"`): an odd count of one kind of quote before it, a space, a dash, a slash or a
+    parenthesis beside it (not an opening one after it: `"decode(x)"` may be evaluated). A string that a lookup
+    reads by name holds the name alone (`getattr(module, "sample")`)."""
+    inside = before.count(b'"') % 2 == 1 or before.count(b"'") % 2 == 1
+    return inside and (before[-1:] in (b" ", b"-", b"/", b"(") or after in (b" ", b"-", b"/", b")"))
+
+
+_VALUES = frozenset({b"", b"self", b"cls"})
+"""What `_last_word` gives for the owner of an attribute that is no module: no word (a call's result,
+a subscript, a literal), or a method's own object."""
+
+
+_CHAIN = re.compile(rb"(?<![\w.])([A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*)$")
+"""A dotted chain of names at the end of a line's text, starting at its root (`pkg.utils.gen`), not
+after a dot (`op.arg[0].s`: the chain reaches `s` through a subscript)."""
+
+
+def _of_value(text: bytes, bound: set[bytes]) -> bool:
+    """Whether the object whose attribute follows `text` (a line's text up to the dot) is a value that
+    is no module: a call's or a subscript's result or a literal (no dotted chain of names ends `text`),
+    or a chain rooted at `self`, `cls` or a name the file's imports do not bind."""
+    found = _CHAIN.search(text)
+    if found is None:
+        return True
+    root = found.group(1).split(b".", 1)[0].strip()
+    return root in _VALUES or root not in bound
 
 
 def _last_word(text: bytes) -> bytes:
@@ -261,20 +378,20 @@ def _taken(
     importers: set[str],
     spans: Mapping[str, tuple[tuple[int, int, str], ...]],
 ) -> set[str]:
-    """The names of `module` (at `path`) that something that runs takes: `plain` (its importers'
-    plain from-imports, `_plain`), an alias or an attribute read spelled where it runs, another file's
+    """The names of `module` (at `path`) that something that runs takes: `plain` (`_plain`), a name an
+    importer binds (under an alias or its own) or an attribute read spelled where it runs, another file's
     spelling (see the module docstring); `importers` are the modules `takers` reads, `spans` the
     definitions nothing reaches, by module."""
     taken = set(plain)
 
     def live(spelling: _Spelling) -> bool:
-        return not (spelling.file == path or spelling.inert) and not any(
+        return not (spelling.file == path or spelling.inert or spelling.defines) and not any(
             first <= spelling.line <= last for first, last, _ in spans.get(spelling.file, ())
         )
 
     for alias, name in aliases.items():
         if any(
-            live(spelling) and not (spelling.in_import and spelling.file in importers)
+            live(spelling) and not (spelling.in_import and spelling.file in importers) and not spelling.of_value
             for spelling in hits.get(alias.encode(), ())
         ):
             taken.add(name)  # spelled beside the import that binds it, or imported from the importer in turn
@@ -282,7 +399,7 @@ def _taken(
         top = "." not in name
         if any(
             live(spelling) and not spelling.in_import  # an importer's import is read through `takers`, another's names another module
-            and not (top and spelling.own) and not (spelling.foreign_attribute and spelling.file not in importers)
+            and not (top and (spelling.own or spelling.of_value)) and not (spelling.foreign_attribute and spelling.file not in importers)
             for spelling in hits.get(name.rpartition(".")[2].encode(), ())
         ):
             taken.add(name)
@@ -293,7 +410,7 @@ def _dead(module: _Module, taken: set[str]) -> frozenset[str]:
     """The top-level definitions of `module` that nothing reaches where the project takes `taken`
     (`unused.never_called`, with every top-level definition wanted)."""
     wanted = {id(statement) for statement in module.tree.body if isinstance(statement, _DEFINITIONS)}
-    gone = never_called(module.tree, module.text, wanted, False, {}, imported=frozenset(taken), in_tests=False)
+    gone = never_called(module.tree, module.text, wanted, False, {}, module.calls_by_name_only, frozenset(taken), in_tests=False)
     return frozenset(statement.name for statement in module.tree.body if id(statement) in gone)  # type: ignore[attr-defined]
 
 

@@ -1,11 +1,14 @@
-"""Test modules whose collection fails on every target: a top-level import of a module that the
-project's own package does not ship.
+"""Test modules whose collection fails on every target, and modules nothing imports whose import
+does: a top-level import of a module that the project's own package does not ship.
 
 A copied library's test file may import a module of the library that the copy left out (`from
 kernels.varlen import pack_states`, where the project's `kernels/` package holds only `__init__.py`
 and `interface.py`). Python stops at that import on every machine, so pytest collects none of the
 file's tests and its CUDA sites break nothing: they run nowhere (principle 1), as the sites of a
-test module the pytest configuration ignores do.
+test module the pytest configuration ignores do. So do those of a package module that nothing in the
+project reaches (`unreached.py`, which alone would make it another path) whose own top-level import
+fails the same way (a metric module left behind that imports `pkg.archs.inception`, a file the copy
+never had): a user who imports it by hand meets the `ImportError` first.
 
 A module is taken as shipped where any file or folder of the scan inside the package is named for
 it, or where a build script of the scan names it as a word (`CUDAExtension("kernels.varlen", ...)`,
@@ -33,13 +36,15 @@ def unshipped_imports(
     every_file: Iterable[str],
     imports: Callable[[str], tuple[TopImport, ...]],
     build_scripts: Mapping[str, Callable[[], bytes]],
+    unreached: frozenset[str] = frozenset(),
 ) -> frozenset[str]:
-    """The test modules of `python` (the scan's Python modules) with a top-level import of a module
-    that its package does not ship. `every_file` are the
+    """The test modules of `python` (the scan's Python modules), and those of `unreached` (package
+    modules nothing in the project reaches), with a top-level import of a module that its package
+    does not ship. `every_file` are the
     scan's display paths, `imports(path)` a module's `extra_only.top_level_imports`,
     `build_scripts` the scan's build files (display path -> reader)."""
     modules = list(python)
-    tests = [path for path in modules if is_test_path(path)]
+    tests = [path for path in modules if is_test_path(path) or path in unreached]
     if not tests:
         return frozenset()
     mapping = module_map(modules)

@@ -23,8 +23,13 @@ what is found in it is no lock-in. Only a name nothing could reach is read so:
   where none of them takes it and no other file spells it (`FileFacts.taken_names`: `from utils.loss
   import ComputeLoss` leaves `APLoss` behind): the methods of such a class run nowhere either;
 - in such a module, a method of a class with no base class that no other file spells
-  (`candidate_methods`) and its own module spells nowhere outside its own body: a
-  helper left behind on a model class (`uncalled_methods`).
+  (`candidate_methods`) and its own module spells nowhere outside its own body and its strings
+  that span lines (a docstring's example, `>>> pipe.enable_model_cpu_offload()`): a helper left
+  behind on a model class (`uncalled_methods`); and so is a method of a class whose base is a
+  library's where the library only defines that name for its users to call (the catalog's
+  `[[user_method]]` tables: a pipeline copied from diffusers keeps a copy of
+  `enable_model_cpu_offload`, which `DiffusionPipeline` itself never calls first): an outside base
+  calls only the names it defines, and this one it leaves to the project.
 
 A public function of a package is its API, whose callers are outside the tree: it keeps its
 verdicts. So does every function under a decorator that may register or call it, and every function of a module that reaches its own names at run time
@@ -47,6 +52,8 @@ import ast
 import bisect
 import re
 from collections.abc import Callable, Collection, Mapping
+
+from cudaudit.rules.catalog import Catalog
 
 _RUNS_BY_NAME = re.compile(r"\b(?:globals|locals)\(|\bvars\(\s*\)|\bFire\(\s*\)|\bsys\.modules\[\s*__name__\s*\]|^def[ \t]+__getattr__\b", re.M)
 """Ways a module reaches its own functions without spelling their names: `globals()[name]()`, `vars()`
@@ -171,42 +178,101 @@ def never_called(
     return frozenset(candidates - live)
 
 
-def uncalled_methods(module: ast.Module, text: str, taken: Collection[str]) -> frozenset[int]:
-    """The ids of the `taken_names.candidate_methods` of `module` (whose source is `text`) that the
-    project does not take (`taken`: `FileFacts.taken_names`, with `Class.method` for each one another
-    file spells) and that the module spells nowhere outside the method's own lines and its comments."""
+UserMethods = Mapping[str, frozenset[str]]
+"""Library (its top-level package) -> the methods its base classes define only for their users to call
+(`user_methods`)."""
+
+
+def user_methods(catalog: Catalog) -> dict[str, frozenset[str]]:
+    """The catalog's `[[user_method]]` tables: library -> the methods its base classes leave to their
+    users (they call them only after a user did, if ever)."""
+    found: dict[str, frozenset[str]] = {}
+    for _, tables in catalog.tables("user_method"):
+        for table in tables:
+            found[table["package"]] = found.get(table["package"], frozenset()) | frozenset(table["methods"])
+    return found
+
+
+def uncalled_methods(module: ast.Module, text: str, taken: Collection[str], users: UserMethods | None = None) -> frozenset[int]:
+    """The ids of the `taken_names.candidate_methods` of `module` (whose source is `text`; `users`:
+    `user_methods`) that the project does not take (`taken`: `FileFacts.taken_names`, with
+    `Class.method` for each one another file spells) and that the module spells nowhere outside the
+    method's own lines, its comments and its strings that span lines."""
     if runs_by_name(text):
         return frozenset()
     lines = text.splitlines()
+    prose: set[int] | None = None
     dead: set[int] = set()
-    for cls, methods in candidate_methods(module):
+    for cls, methods in candidate_methods(module, users):
         for method in methods:
             if f"{cls.name}.{method.name}" in taken:
                 continue
+            if prose is None:
+                prose = _long_string_lines(module)
             word = re.compile(r"\b" + re.escape(method.name) + r"\b")
             outside = (
                 line for number, line in enumerate(lines, 1)
-                if not method.lineno <= number <= (method.end_lineno or method.lineno)
+                if not method.lineno <= number <= (method.end_lineno or method.lineno) and number not in prose
             )
             if not any(word.search(line.split("#", 1)[0] if "'" not in line and '"' not in line else line) for line in outside):
                 dead.add(id(method))
     return frozenset(dead)
 
 
-def candidate_methods(tree: ast.Module) -> list[tuple[ast.ClassDef, list[ast.FunctionDef | ast.AsyncFunctionDef]]]:
+def _long_string_lines(module: ast.Module) -> set[int]:
+    """The lines of the module's strings that span lines (docstrings, an example kept in a constant):
+    prose, where a name calls nothing."""
+    lines: set[int] = set()
+    for node in ast.walk(module):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and (node.end_lineno or node.lineno) > node.lineno:
+            lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    return lines
+
+
+def candidate_methods(
+    tree: ast.Module, users: UserMethods | None = None
+) -> list[tuple[ast.ClassDef, list[ast.FunctionDef | ast.AsyncFunctionDef]]]:
     """The top-level classes with no base class, keyword or decorator, not named as a mixin, each with
-    its undecorated methods that are no dunders: only the project can call them, by their names."""
+    its undecorated methods that are no dunders: only the project can call them, by their names; and
+    the classes with a base the module imports from a library of `users` (`user_methods`), each with
+    its undecorated methods that library leaves to its users."""
     found = []
+    libraries = _imported_from(tree, users) if users else {}
     for cls in tree.body:
         if not isinstance(cls, ast.ClassDef) or cls.decorator_list or cls.keywords or cls.name.endswith("Mixin"):
             continue
         if any(not (isinstance(base, ast.Name) and base.id == "object") for base in cls.bases):
-            continue
-        methods = [
-            method for method in cls.body
-            if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and not method.decorator_list and not (method.name.startswith("__") and method.name.endswith("__"))
-        ]
+            left = frozenset().union(*(
+                (users or {}).get(libraries.get(ast.unparse(base).partition(".")[0], ""), frozenset()) for base in cls.bases
+            ))
+            methods = [
+                method for method in cls.body
+                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and not method.decorator_list and method.name in left
+            ]
+        else:
+            methods = [
+                method for method in cls.body
+                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and not method.decorator_list and not (method.name.startswith("__") and method.name.endswith("__"))
+            ]
         if methods:
             found.append((cls, methods))
     return found
+
+
+def _imported_from(tree: ast.Module, users: UserMethods) -> dict[str, str]:
+    """The names the module's top-level imports bind to a library of `users`, with that library:
+    `from diffusers.pipelines import DiffusionPipeline` binds `DiffusionPipeline`, `import diffusers`
+    binds `diffusers`."""
+    bound: dict[str, str] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.ImportFrom) and not statement.level and statement.module:
+            library = statement.module.partition(".")[0]
+            if library in users:
+                bound.update((alias.asname or alias.name, library) for alias in statement.names)
+        elif isinstance(statement, ast.Import):
+            for alias in statement.names:
+                library = alias.name.partition(".")[0]
+                if library in users:
+                    bound[alias.asname or library] = library
+    return bound
