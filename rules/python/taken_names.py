@@ -63,7 +63,7 @@ from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.opt_in import import_statements
 from cudaudit.rules.python.reach import calls_by_name_only
 from cudaudit.rules.python.unnamed import read_or_none
-from cudaudit.rules.python.unused import UserMethods, candidate_methods, never_called
+from cudaudit.rules.python.unused import UserMethods, candidate_methods, docstring_lines, never_called
 from cudaudit.source import decode_python, read_tree
 
 Reader = Callable[[], bytes]
@@ -99,6 +99,11 @@ class _Module:
         """Whether a decorator only wraps a function (`@torch.inference_mode()`), which then runs only
         where its name is called (`reach.calls_by_name_only`)."""
         return partial(calls_by_name_only, ImportTable(self.tree))
+
+    @cached_property
+    def documents(self) -> set[int]:
+        """The lines of the module's docstrings (`unused.docstring_lines`), read once for every round."""
+        return docstring_lines(self.tree)
 
 
 def taken_names(
@@ -268,19 +273,22 @@ def _spellings(automaton: WordSearch, files: Mapping[str, Reader]) -> dict[bytes
 def _read_places(path: str, data: bytes, places: list[tuple[bytes, int]]) -> Iterator[tuple[bytes, _Spelling]]:
     """Each of `places` (word, offset) of the file at `path`, whose bytes are `data`, as a `_Spelling`."""
     python = path.endswith(".py")
-    newlines = [index for index, byte in enumerate(data) if byte == 0x0A]
+    newlines = [match.start() for match in re.finditer(rb"\n", data)]
     statements = import_statements(data) if python else ()
     imports = {first + offset for first, text in statements for offset in range(text.count(b"\n") + 1)}
     bound = {name for _, text in statements for name in _bound_names(text)}
     quotes = sorted(match.start() for match in re.finditer(rb'"""|\'\'\'', data)) if python else []
     code = [(match.start(), match.end()) for match in _CODE_IN_PROSE.finditer(data)] if path.lower().endswith(_PROSE) else None
-    defined: dict[bytes, bool] = {}
+    defs: dict[bytes, list[tuple[int, int]]] = {}  # name -> (indent, end of the `def` line) of each `def` of it
+    tops: set[bytes] = set()  # the names of the module's top-level `def`s and `class`es
+    if python:
+        for found in _DEFINITION.finditer(data):
+            if not found.group(1):
+                tops.add(found.group(3))
+            if found.group(2) == b"def":
+                defs.setdefault(found.group(3), []).append((len(found.group(1)), found.end()))
     bodies: dict[bytes, list[tuple[int, int]]] = {}
     for word, start in places:
-        if word not in defined:
-            defined[word] = python and (word in bound or re.search(
-                rb"^(?:async[ \t]+)?(?:def|class)[ \t]+" + re.escape(word) + rb"\b", data, re.M
-            ) is not None)
         line = bisect.bisect_left(newlines, start) + 1
         head = newlines[line - 2] + 1 if line > 1 else 0
         before = data[head:start]
@@ -293,26 +301,29 @@ def _read_places(path: str, data: bytes, places: list[tuple[bytes, int]]) -> Ite
             or bisect.bisect_left(quotes, start) % 2 == 1
             or (code is not None and not any(first <= start < last for first, last in code))
         )
-        if python and word not in bodies:
-            bodies[word] = _def_bodies(data, word)
+        if word in defs and word not in bodies:
+            bodies[word] = _def_bodies(data, defs[word])
         defining = re.search(rb"\bdef[ \t]+$", before) is not None or (
             not dot.endswith(b"super().") and any(first <= start < last for first, last in bodies.get(word, ()))
         )
         yield word, _Spelling(
-            path, line, line in imports, inert, defined[word] and not attribute, bool(owner) and owner in bound,
+            path, line, line in imports, inert, (word in bound or word in tops) and not attribute, bool(owner) and owner in bound,
             attribute and python and _of_value(dot[:-1].rstrip(), bound), defining,
         )
 
 
-def _def_bodies(data: bytes, word: bytes) -> list[tuple[int, int]]:
-    """(first byte, end byte) of the body of each `def` of `word` in the module's bytes `data`: up to
-    the first line after it that is indented no deeper than the `def` (blank lines aside)."""
+_DEFINITION = re.compile(rb"^([ \t]*)(?:async[ \t]+)?(def|class)[ \t]+(\w+)[^\n]*", re.M)
+"""A `def` or `class` line, with its indentation, its keyword and its name."""
+
+
+def _def_bodies(data: bytes, heads: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(first byte, end byte) of the body of each `def` of the module's bytes `data` given by `heads`
+    (its indentation, the end of its line): up to the first line after it that is indented no deeper
+    than the `def` (blank lines aside)."""
     bodies = []
-    for found in re.finditer(rb"^([ \t]*)(?:async[ \t]+)?def[ \t]+" + re.escape(word) + rb"\b[^\n]*", data, re.M):
-        depth = len(found.group(1))
-        outdent = re.compile(rb"\n[ \t]{0,%d}(?=[^ \t\r\n])" % depth)
-        end = outdent.search(data, found.end())
-        bodies.append((found.end(), end.start() if end is not None else len(data)))
+    for depth, head in heads:
+        end = re.compile(rb"\n[ \t]{0,%d}(?=[^ \t\r\n])" % depth).search(data, head)
+        bodies.append((head, end.start() if end is not None else len(data)))
     return bodies
 
 
@@ -410,7 +421,10 @@ def _dead(module: _Module, taken: set[str]) -> frozenset[str]:
     """The top-level definitions of `module` that nothing reaches where the project takes `taken`
     (`unused.never_called`, with every top-level definition wanted)."""
     wanted = {id(statement) for statement in module.tree.body if isinstance(statement, _DEFINITIONS)}
-    gone = never_called(module.tree, module.text, wanted, False, {}, module.calls_by_name_only, frozenset(taken), in_tests=False)
+    gone = never_called(
+        module.tree, module.text, wanted, False, {}, module.calls_by_name_only, frozenset(taken), in_tests=False,
+        documents=module.documents,
+    )
     return frozenset(statement.name for statement in module.tree.body if id(statement) in gone)  # type: ignore[attr-defined]
 
 

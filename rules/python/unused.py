@@ -87,7 +87,7 @@ def runs_by_name(text: str) -> bool:
     return any(word in text for word in _RUNS_BY_NAME_WORDS) and _RUNS_BY_NAME.search(text) is not None
 
 
-def mentions(module: ast.Module, text: str, names: Collection[str]) -> dict[str, set[int]]:
+def mentions(module: ast.Module, text: str, names: Collection[str], documents: Collection[int] | None = None) -> dict[str, set[int]]:
     """For each of `names`, the top-level statements of `module` (whose source is `text`) whose lines
     spell it as a word outside a comment and a docstring, by id (-1 for a line outside every statement: a
     decorator's, or a comment's). A mention in another string counts: the name may be looked up by it."""
@@ -95,7 +95,7 @@ def mentions(module: ast.Module, text: str, names: Collection[str]) -> dict[str,
     if not names:
         return owners
     starts = [statement.lineno for statement in module.body]
-    documents = _docstring_lines(module)
+    documents = docstring_lines(module) if documents is None else documents
     number, counted = 1, 0
     for word in re.finditer(r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\b", text):
         number += text.count("\n", counted, word.start())
@@ -112,15 +112,24 @@ def mentions(module: ast.Module, text: str, names: Collection[str]) -> dict[str,
     return owners
 
 
-def _docstring_lines(module: ast.Module) -> set[int]:
+def docstring_lines(module: ast.Module) -> set[int]:
     """The lines of the module's docstrings: its own, its classes' and its functions' and methods', at
     any depth (the first statement of a body, a string alone)."""
     lines: set[int] = set()
-    for node in ast.walk(module):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
-            first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
-                lines.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+    bodies: list[tuple[list[ast.stmt], bool]] = [(module.body, True)]
+    while bodies:  # statements only: no expression holds a definition
+        body, documented = bodies.pop()
+        first = body[0] if body and documented else None
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            lines.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+        for statement in body:
+            opens = isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            bodies.extend(
+                (inner, opens and field == "body") for field in ("body", "orelse", "finalbody")
+                if isinstance(inner := getattr(statement, field, None), list) and inner
+            )
+            bodies.extend((handler.body, False) for handler in getattr(statement, "handlers", ()))
+            bodies.extend((case.body, False) for case in getattr(statement, "cases", ()))
     return lines
 
 
@@ -138,6 +147,7 @@ def never_called(
     only_wraps: Callable[[ast.expr], bool] = lambda decorator: False,
     imported: Collection[str] | None = None,
     in_tests: bool = True,
+    documents: Collection[int] | None = None,
 ) -> frozenset[int]:
     """The ids of the top-level functions of `wanted` (ids of the module's top-level functions and
     classes: those that hold what may be reported) that nothing names (see the module docstring); a
@@ -146,7 +156,8 @@ def never_called(
     name's value is `()` when no other module mentions it; `only_wraps`: whether a decorator leaves
     the function running only where its name is called; `imported`: for a module outside every
     package that its folder's scripts import only by name, the names they import; `in_tests`: the
-    module is one a test runner collects, whose `test*` functions it calls."""
+    module is one a test runner collects, whose `test*` functions it calls; `documents`: the module's
+    `docstring_lines`, where the caller keeps them."""
     functions: dict[str, FunctionNode | ast.ClassDef] = {
         statement.name: statement for statement in module.body
         if (
@@ -165,7 +176,7 @@ def never_called(
     }
     if not any(id(function) in wanted for function in functions.values()) or runs_by_name(text):
         return frozenset()
-    owners = mentions(module, text, functions)
+    owners = mentions(module, text, functions, documents)
     candidates = {id(function) for function in functions.values()}
     live = {id(function) for name, function in functions.items() if owners[name] - {id(function)} - candidates}
     grown = True
