@@ -108,11 +108,11 @@ def test_a_scan_caps_an_unreached_modules_errors_at_warnings():
         "kit/__init__.py": "",
         "train.py": "import kit.core\n",
         "kit/core.py": "",
-        "tests/test_quant.py": "from kit.quant import scale\n",
+        "tests/test_quant.py": "from kit.quant import scale\n\n\ndef test_scale():\n    assert scale(1)\n",
     }
     found = {(f.span.line, f.severity) for f in analyze(QUANT, path="kit/quant.py", files=files)}
     assert found == {(4, Severity.WARNING)}
-    imported = {**files, "train.py": "from kit.quant import scale\n"}
+    imported = {**files, "train.py": "from kit.quant import scale\n\nprint(scale(batch))\n"}
     assert {(f.span.line, f.severity) for f in analyze(QUANT, path="kit/quant.py", files=imported)} == {(4, Severity.ERROR)}
 
 
