@@ -212,18 +212,35 @@ def on_default_rocm_install(test: ast.expr, names: ImportTable) -> tuple[bool | 
         decisive = isinstance(test.op, ast.Or)  # True decides `or`, False decides `and`
         if any(value is decisive for value, _ in parts):
             return decisive, overrides
-        settings = [opt_in_setting(value, names) for value in test.values]
+        settings = [_opt_in_settings(value, names) for value in test.values]
         settled = all(value is not None or setting for (value, _), setting in zip(parts, settings, strict=True))
         if settled and any(value is not None for value, _ in parts):
-            return not decisive, overrides + tuple(s for s in settings if s)
+            return not decisive, overrides + tuple(name for setting in settings for name in setting)
         return None, overrides
     return None, ()
 
 
-def opt_in_setting(test: ast.expr, names: ImportTable) -> str | None:
+def _opt_in_settings(test: ast.expr, names: ImportTable) -> tuple[str, ...]:
+    """The environment variables that must all be set for `test` to hold, where it holds only on
+    request: one `opt_in_setting`, or those of an `and` of which some part is one (`in_docker and
+    use_cuda`, both bound to switches)."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return tuple(name for value in test.values if (name := opt_in_setting(value, names)) is not None)
+    setting = opt_in_setting(test, names)
+    return (setting,) if setting is not None else ()
+
+
+def opt_in_setting(test: ast.expr, names: ImportTable, depth: int = 0) -> str | None:
     """The environment variable of a test that holds only where the installer sets it:
     `os.getenv("FORCE_CUDA", "0") == "1"`, `os.getenv("ARCHS", "") != ""`, `os.environ.get("FORCE_CUDA")`,
-    `"FORCE_CUDA" in os.environ`."""
+    `"FORCE_CUDA" in os.environ`, `os.environ.get("IN_DOCKER", "").casefold() in ["true", "1"]`; or a
+    name every assignment of which in the script binds one (`in_docker = os.environ.get(...) in [...]`)."""
+    if isinstance(test, ast.Name) and depth == 0:
+        values = _assigned_values(names, test.id)
+        found = [opt_in_setting(value, names, depth + 1) for value in values]
+        return found[0] if found and all(found) else None
+    if names.environment_switch(test):
+        return _switch_variable(test, names)
     if isinstance(test, ast.Compare) and len(test.ops) == 1:
         left, right, op = test.left, test.comparators[0], test.ops[0]
         if isinstance(op, ast.In) and names.resolve(right) == "os.environ":
@@ -236,6 +253,43 @@ def opt_in_setting(test: ast.expr, names: ImportTable) -> str | None:
         return None
     read = _environment_read(test, names)
     return read[0] if read is not None and read[1] in (None, "", "0") else None
+
+
+def _switch_variable(test: ast.expr, names: ImportTable) -> str | None:
+    """The variable an environment switch (`ImportTable.environment_switch`) looks up: directly, or
+    through a name bound to the lookup."""
+    for node in subtree(test):
+        if isinstance(node, ast.Call) and names.resolve(node.func) in _ENV_READS and node.args:
+            return _constant_string(node.args[0])
+        if isinstance(node, ast.Name) and node.id in names.environment_lookups:
+            lookup = names.environment_lookups[node.id]
+            return _constant_string(lookup.args[0]) if lookup.args else None
+    return None
+
+
+def _assigned_values(names: ImportTable, name: str) -> list[ast.expr]:
+    """The values every statement of the module that binds `name` gives it; empty where one binds it
+    otherwise (a loop, a parameter, an augmented assignment)."""
+    values: list[ast.expr] = []
+    for statement in names.statements:
+        if isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in statement.targets):
+            if len(statement.targets) != 1:
+                return []
+            values.append(statement.value)
+        elif _binds_otherwise(statement, name):
+            return []
+    return values
+
+
+def _binds_otherwise(statement: ast.stmt, name: str) -> bool:
+    """Whether `statement` binds `name` other than by a plain assignment: a loop, an augmented or
+    annotated assignment, a function's parameter."""
+    if isinstance(statement, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor)):
+        return any(isinstance(n, ast.Name) and n.id == name for n in subtree(statement.target))
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        arguments = statement.args
+        return name in {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+    return False
 
 
 def _environment_read(node: ast.expr, names: ImportTable) -> tuple[str, object] | None:

@@ -231,7 +231,7 @@ def fails_at_call(findings: list[Finding], called: Evidence | None, catalog: Cat
             raised = replace(fact, severity=Severity.ERROR, source=f"{called.cite()}: calls it for GPU tensors; {fact.source}")
             finding = replace(
                 finding, targets={**finding.targets, "rocm": raised}, severity=Severity.ERROR,
-                message=f"{finding.message}; `{called.path}:{called.line}` calls it on ROCm all the same",
+                message=f"{finding.message}; `{called.path}:{called.line}` calls it on ROCm all the same, so a ROCm run likely fails there",
             )
         settled.append(finding)
     return settled
