@@ -80,7 +80,7 @@ def settle_file(findings: list[Finding], facts: FileFacts, catalog: Catalog, ins
         return findings
     settled = with_counterparts(off_path(own_target(within_releases(findings, facts), facts), facts), facts)
     settled = never_built(off_default_path(coverage_only(settled, inside, _coverage_paths(catalog), facts), facts), facts)
-    return engine_share(grouped(one_per_site(settled, catalog), catalog), inside, _engines(catalog))
+    return engine_share(grouped(one_per_site(settled, catalog), catalog), inside, _engines(catalog), catalog)
 
 
 @cache
@@ -146,11 +146,13 @@ class Engine:
 _SEPARATORS = re.compile(r"[._-]+")
 
 
-def engine_share(findings: list[Finding], inside: str, engines: tuple[Engine, ...]) -> list[Finding]:
+def engine_share(findings: list[Finding], inside: str, engines: tuple[Engine, ...], catalog: Catalog) -> list[Finding]:
     """The sites of a file of the project's share for an NVIDIA-only engine (`backends/trtllm/`): no change
     of a line ports the engine, and the project's other backends serve the other targets. Every target
     that is not the engine's is blocked there, at most a warning (another path), and the file's sites
-    are one finding, at the first, with their count."""
+    are one finding, at the first, with their count. A CUDA C/C++ site's CPU note (the CPU's verdict on
+    CUDA C++ is the build's, which reports the CUDA language) is blocked too: the engine's C++ share (a
+    deployment example beside the project, built by nothing the scan reads) neither builds nor runs on a CPU."""
     found = next(((engine, where) for engine in engines if (where := engine.share(inside)) is not None), None)
     if found is None:
         return findings
@@ -161,13 +163,14 @@ def engine_share(findings: list[Finding], inside: str, engines: tuple[Engine, ..
         if is_portable(finding):
             kept.append(finding)
             continue
+        cuda_source = _is_cuda_source_rule(finding, catalog)
         targets = {
-            target: fact if fact.severity is Severity.NOTE else Portability(
+            target: fact if fact.severity is Severity.NOTE and not cuda_source else Portability(
                 Status.BLOCKED,
                 f"`{where}` is the project's {engine.name} share, and {engine.name} runs only on NVIDIA GPUs:"
                 f" no change ports it; {TARGET_NAMES.get(target, target)} takes the project's other routes",
                 engine.source,
-                fact.severity.at_most(Severity.WARNING),
+                Severity.WARNING if fact.severity is Severity.NOTE else fact.severity.at_most(Severity.WARNING),
             )
             for target, fact in finding.targets.items()
         }

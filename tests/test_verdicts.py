@@ -128,3 +128,18 @@ def test_a_project_that_is_the_engine_keeps_its_verdicts():
     [share] = [f for f in analyze(code, path="serving/tensorrt_llm/session.py") if f.rule == "CDA102"]
     assert own.targets["cpu"].severity.name == "ERROR"
     assert share.targets["cpu"].severity.name == "WARNING" and share.targets["cpu"].status.name == "BLOCKED"
+
+
+def test_the_cpu_side_of_an_engines_cpp_share_is_a_warning():
+    """A C++ TensorRT deployment example (`deploy/TensorRT/src/infer.cpp`) neither builds nor runs on a CPU:
+    its CUDA runtime sites, notes on CPU elsewhere (the build reports the CUDA language), are blocked there too."""
+    code = (
+        "#include <cuda_runtime_api.h>\n#include <NvInfer.h>\n"
+        "void run(void **bindings, size_t n) {\n    cudaStream_t stream;\n    cudaStreamCreate(&stream);\n"
+        "    cudaMalloc(&bindings[0], n);\n    cudaStreamSynchronize(stream);\n}\n"
+    )
+    [share] = analyze(code, path="deploy/TensorRT/src/infer.cpp")
+    [plain] = [f for f in analyze(code, path="native/src/infer.cpp") if f.rule == "CDA401" and f.span.line == 4]
+    assert share.targets["cpu"].severity.name == "WARNING" and share.targets["cpu"].status.name == "BLOCKED"
+    assert share.targets["rocm"].severity.name == "WARNING" and share.sites == 5
+    assert plain.targets["cpu"].severity.name == "NOTE"
