@@ -323,6 +323,9 @@ class FileFacts:
     opt_in_options: tuple[str, ...] = ()
     """For a CMake file: the options the project's CMake files declare off (`option(X "..." OFF)`) that
     nothing of the project turns on (`rules/builds/cmake_options.py`): what they guard is another path."""
+    readme_extras: tuple[str, ...] = ()
+    """For a dependency file: the extras the project's README installs (`pip install "pkg[a]"`), from the
+    project index; an extra it does not name is installed only on request, another path."""
     unimported_bindings: tuple[str, ...] = ()
     """The catalog keys of the packages of the catalog's `[[binding]]` tables whose modules no code of the
     project spells (`rules/dependencies/unimported.py`): pinned, they install and change nothing."""

@@ -446,6 +446,9 @@ class ProjectIndex:
     install the project without Docker, which makes its Dockerfiles and compose files one route among others."""
     unimported_bindings: tuple[str, ...] = ()
     """`unimported.unimported_bindings`: the bindings the project pins whose modules its code never spells."""
+    readme_extras: tuple[str, ...] = ()
+    """The extras the install commands of the shallowest README files name (`extra_only.readme_extras`),
+    read where the scan has a dependency file: the others are installed only on request."""
     opt_in_options: tuple[str, ...] = ()
     """`cmake_options`: the CMake options declared off that nothing of the project turns on."""
     pip_installs: dict[str, str] = field(default_factory=dict)
@@ -542,6 +545,8 @@ class ProjectIndex:
             facts["included"] = self.included.get(path, ())
         if kinds & _DECLARING_KINDS or FileKind.LOCKFILE in kinds:
             facts["unimported_bindings"] = self.unimported_bindings
+        if kinds & _DECLARING_KINDS:
+            facts["readme_extras"] = self.readme_extras
         if FileKind.CMAKE in kinds:
             facts["opt_in_options"] = self.opt_in_options
         if FileKind.PYTHON in kinds and self.conftests and is_test_path(path):
@@ -811,6 +816,7 @@ def _read_index(
         installs=_installs(found.installs),
         pip_installs=_installs(path for path, kind in found.installs.items() if kind in _OWN_INSTALL_KINDS),
         unimported_bindings=_unimported_bindings(files, catalog),
+        readme_extras=tuple(sorted(_readme_extras(files))) if found.declared else (),
         opt_in_options=_opt_in_options(files),
         unimportable=_unimportable(python, found, imports, absent),
         started=_reader("started_modules")(

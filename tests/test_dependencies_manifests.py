@@ -53,7 +53,25 @@ def test_pyproject_dependencies_extras_groups_and_uv_indexes(cli, tmp_path):
 def test_an_extra_named_for_cuda_is_a_note_where_nobody_installs_it(cli, tmp_path):
     write(tmp_path / "pyproject.toml", '[project]\nname = "x"\n[project.optional-dependencies]\ncu121 = ["pycuda"]\n')
     assert sites(scan_json(cli, "--target", "cpu", "--show-portable"), "pyproject.toml") == [(4, 11, 17, "CDA604", "note")]
+    assert sites(scan_json(cli, "--target", "rocm"), "pyproject.toml") == [(4, 11, 17, "CDA604", "warning")]  # on request
+    write(tmp_path / "README.md", '# x\n\n    pip install "x[cu121]"\n')  # the README's install takes the extra
     assert sites(scan_json(cli, "--target", "rocm"), "pyproject.toml") == [(4, 11, 17, "CDA604", "error")]
+
+
+def test_an_extra_the_readme_does_not_install_is_another_path(cli, tmp_path):
+    """A CUDA-only package only in an extra (`packed`) is installed only by a user who asks for it: a
+    warning on every target, naming the extra; the same extra in the README's install keeps its error."""
+    write(tmp_path / "pyproject.toml", '[project]\nname = "x"\ndependencies = ["torch"]\n[project.optional-dependencies]\npacked = ["flash-attn>=2.0"]\n')
+    write(tmp_path / "setup.py", 'from setuptools import setup\nsetup(name="y", extras_require={"packed": ["flash-attn>=2.0"]})\n')
+    write(tmp_path / "README.md", "# x\n\n    pip install x\n")
+    report = scan_json(cli)
+    for path in ("pyproject.toml", "setup.py"):
+        [finding] = [f for f in report["findings"] if f["path"] == path]
+        assert {t["severity"] for t in finding["targets"].values()} == {"warning"}
+        assert "only the `packed` extra installs it" in finding["message"]
+    write(tmp_path / "README.md", "# x\n\n    pip install -e .[packed]\n")
+    report = scan_json(cli)
+    assert {f["targets"]["cpu"]["severity"] for f in report["findings"] if f["rule"] == "CDA604"} == {"error"}
 
 
 def test_poetry_dependencies_and_sources(cli, tmp_path):
@@ -117,7 +135,7 @@ def test_setup_py_is_read_statically_and_never_run(cli, tmp_path):
     assert not marker.exists()
     assert sites(report, "setup.py") == [
         (3, 9, 21, "CDA604", "warning"),
-        (3, 29, 35, "CDA604", "error"),
+        (3, 29, 35, "CDA604", "warning"),  # the `cuda` extra, which no README installs: on request
         (12, 9, 24, "CDA604", "warning"),
     ]
 
@@ -133,6 +151,7 @@ def test_setup_cfg_install_requires_and_extras(cli, tmp_path):
         "[metadata]\nname = demo\n\n[options]\ninstall_requires =\n    torch==2.3.1\n    tensorrt==10.0.1  # inference\n"
         "python_requires = >=3.10\n\n[options.extras_require]\ngpu = faiss-gpu==1.7.2\n",
     )
+    write(tmp_path / "README.md", "# demo\n\n    pip install demo[gpu]\n")
     report = scan_json(cli)
     assert sites(report, "setup.cfg") == [(7, 5, 13, "CDA604", "warning"), (11, 7, 16, "CDA604", "error")]
     faiss = next(f for f in report["findings"] if f["line"] == 11)
@@ -192,11 +211,11 @@ fast-attention = [
 ]
 rocm62 = ["torch==2.4.1"]
 """
-    (only,) = analyze(code, path="pyproject.toml")
+    (only,) = analyze(code, path="pyproject.toml", files={"README.md": 'pip install "kit[fast-attention]"\n'})
     assert (only.rule, only.sites) == ("CDA604", 2)
     assert (only.targets["rocm"].severity.value, only.targets["cpu"].severity.value) == ("note", "error")
     # without a ROCm variant the extra is no variant of anything: each requirement is its own finding
-    alone = analyze(code.replace('rocm62 = ["torch==2.4.1"]\n', ""), path="pyproject.toml")
+    alone = analyze(code.replace('rocm62 = ["torch==2.4.1"]\n', ""), path="pyproject.toml", files={"README.md": 'pip install "kit[fast-attention]"\n'})
     assert [f.sites for f in alone] == [1, 1]
 
 
@@ -215,7 +234,7 @@ setup(
     },
 )
 """
-    (only,) = analyze(code, path="setup.py")
+    (only,) = analyze(code, path="setup.py", files={"README.md": 'pip install "kit[fast]"\n'})
     assert (only.rule, only.sites) == ("CDA604", 2)
     assert (only.targets["rocm"].severity.value, only.targets["cpu"].severity.value) == ("note", "error")
 

@@ -38,6 +38,7 @@ from cudaudit.rules.dependencies.report import (
     pins_cuda_build,
     set_torch,
     unique,
+    unrequested_extra,
 )
 from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.rules.dependencies.toml_text import TomlText, load_toml
@@ -58,6 +59,9 @@ _INDEX_KEYS: tuple[tuple[tuple[str, ...], str], ...] = (
 _UV_INDEX: tuple[str, ...] = ("tool", "uv", "index")
 _UV_SOURCES = ("tool", "uv", "sources")
 _INDEX_TABLES: tuple[tuple[str, ...], ...] = (_UV_INDEX, ("tool", "poetry", "source"), ("tool", "pdm", "source"))
+
+
+_EXTRAS = ("project", "optional-dependencies")
 
 
 @dataclass(frozen=True)
@@ -104,13 +108,15 @@ def analyze_pyproject(
     )
 
     def report(
-        placed: Placed, hits, group: str | None = None, unbound: str | None = None, bound: bool = False, prebuilt: bool = False
+        placed: Placed, hits, group: str | None = None, unbound: str | None = None, bound: bool = False, prebuilt: bool = False,
+        extra: str | None = None,
     ) -> None:
         """`unbound`: the URL of an explicit uv index no source names (`index_urls`), whose findings
         are notes that say why in place of what the index would install. `bound`: what only an
         opt-in group installs (an index only its sources use, its requirements, a source limited to
         it), another path on every target. `prebuilt`: a package a source installs from a wheel
-        (`prebuilt_wheels`), at most a warning."""
+        (`prebuilt_wheels`), at most a warning. `extra`: the `[project.optional-dependencies]` extra
+        the requirement belongs to, another path unless the README installs it (`unrequested_extra`)."""
         quiet = optional_group(group, facts, group in cuda_builds) if group else frozenset()
         if unbound is not None:
             quiet = frozenset(settings.targets)
@@ -123,6 +129,8 @@ def analyze_pyproject(
             reported = [another_path(f) for f in reported]
         if prebuilt:
             reported = [another_path(replace(f, message=f"{f.message}{_PREBUILT}")) for f in reported]
+        if extra is not None:
+            reported = unrequested_extra(reported, extra, facts)
         found.extend((group, f) for f in reported)
 
     wheels = prebuilt_wheels(data, catalog)
@@ -133,7 +141,8 @@ def analyze_pyproject(
             literal = doc.string(requirement, anchor)
             if literal is not None:
                 prebuilt = _named(requirement) in wheels
-                report(doc.placed(literal), requirement_hits(requirement, catalog), item.group, bound=opt_in, prebuilt=prebuilt)
+                extra = item.group if item.table == _EXTRAS else None
+                report(doc.placed(literal), requirement_hits(requirement, catalog), item.group, bound=opt_in, prebuilt=prebuilt, extra=extra)
     for table, url, group, unbound, bound in index_urls(data, catalog):
         literal = doc.string(url, doc.section_start(table))
         if literal is not None:

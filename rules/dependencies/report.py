@@ -34,7 +34,7 @@ from cudaudit.rules.dependencies.platform_markers import absent_targets
 from cudaudit.rules.dependencies.rewrites import FixTarget, dependency_fix
 from cudaudit.settings import AnalysisSettings
 from cudaudit.siblings import name_targets
-from cudaudit.verdicts import TARGET_NAMES, group_of, one_for_the_site
+from cudaudit.verdicts import TARGET_NAMES, another_path, group_of, one_for_the_site
 
 _PYTORCH_CUDA_INDEX = re.compile(r"^download\.pytorch\.org/whl/(cu\d+)(?:/|$)")
 _CUDA_GROUP = re.compile(r"(?i)cuda|(?:^|[^a-z])cu\d|gpu|nvidia")
@@ -107,6 +107,16 @@ def optional_group(name: str, facts: FileFacts = NO_FACTS, pins_cuda_builds: boo
     if _CUDA_GROUP.search(name):
         return frozenset(TARGETS) - CUDA_API_TARGETS | variants
     return variants if pins_cuda_builds else frozenset()
+
+
+def unrequested_extra(findings: list[Finding], extra: str, facts: FileFacts) -> list[Finding]:
+    """The findings of a requirement of the extra `extra` where the project's README installs no such
+    extra (`FileFacts.readme_extras`): `pip install pkg` leaves it out, so only a user who asks for it
+    (`pip install "pkg[extra]"`) installs it, another path, at most a warning on every target."""
+    if extra in facts.readme_extras:
+        return findings
+    said = f"; only the `{extra}` extra installs it, which the README's install does not name"
+    return [another_path(replace(finding, message=finding.message + said)) for finding in findings]
 
 
 def pins_cuda_build(requirement: str, catalog: Catalog) -> bool:

@@ -28,6 +28,7 @@ from cudaudit.rules.dependencies.report import (
     optional_group,
     pins_cuda_build,
     unique,
+    unrequested_extra,
 )
 from cudaudit.rules.dependencies.toml_text import placed_string
 from cudaudit.rules.python.nodes import subtree
@@ -60,7 +61,8 @@ def analyze_setup(
             unimported=frozenset(facts.unimported_bindings),
         )
         hits = requirement_hits(placed.text, catalog)
-        found.extend((extra, f) for f in findings(placed, hits, path, catalog, settings, context))
+        reported = findings(placed, hits, path, catalog, settings, context)
+        found.extend((extra, f) for f in (unrequested_extra(reported, extra, facts) if extra else reported))
     return unique(one_per_variant_extra(found, facts, cuda_builds))
 
 
