@@ -55,6 +55,7 @@ from cudaudit.safe_read import Folders, UnreadableFile, content_digest, read_tre
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import UndecodableError, UnparsableError, keeping_trees
 from cudaudit.suppressions import MARKER, FileSuppressions
+from cudaudit.vendored_sdks import nvidia_sdks, vendored_sdks
 from cudaudit.verdicts import settle_file
 
 MAX_FINDINGS_PER_FILE = 1000
@@ -297,6 +298,7 @@ def _scan(
         results.save(seen=frozenset(task.display for task in tasks))
     if readings is not None:
         readings.save()
+    result.findings = vendored_sdks(result.findings, result.paths, nvidia_sdks(catalog))
     result.findings.sort(key=lambda f: f.sort_key)
     result.errors.sort(key=lambda e: (e.path, e.line or 0))
     result.omitted.sort(key=lambda o: o.path)
