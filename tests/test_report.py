@@ -459,3 +459,19 @@ def test_a_folder_named_from_outside_is_judged_as_from_inside(cli, tmp_path):
     assert [(c["id"].replace("../demo/", ""), c["role"]) for c in outside["components"]] == [
         (c["id"], c["role"]) for c in inside["components"]
     ]
+
+
+def test_a_component_with_warnings_alone_may_not_run_and_one_with_errors_does_not(cli, tmp_path):
+    """The documented script's only CPU site is a warning (a checkpoint of unknown provenance loaded
+    without `map_location`): it may not run; the example's `.cuda()` is an error: it does not."""
+    write(tmp_path / "main.py", (
+        'import torch\n\ndevice = "cuda" if torch.cuda.is_available() else "cpu"\n'
+        'state = torch.load("weights.pt")\nprint(torch.ones(2, device=device), state)\n'
+    ))
+    write(tmp_path / "examples" / "train.py", "import torch\n\nx = torch.ones(2).cuda()\nprint(x)\n")
+    write(tmp_path / "README.md", "# demo\n\n    python main.py\n")
+    cpu = report_json(cli)["targets"]["cpu"]
+    assert cpu["verdict"] == "partial"
+    assert cpu["why"] == (
+        "The main use runs; examples/ code (cuda-method) does not; script main.py (load-without-map-location) may not (low effort)."
+    )

@@ -327,7 +327,8 @@ def _target(
     fixable = [f for _, f in sites if _fixable(f, target, catalog)]
     automatic = _automatic(place, sites, fixable, target, dependencies)
     return ComponentTarget(
-        status, effort, len(sites), automatic, len(fixable), _blockers(sites, target, catalog), options=options
+        status, effort, len(sites), automatic, len(fixable), _blockers(sites, target, catalog), options=options,
+        errors=len(errors),
     )
 
 

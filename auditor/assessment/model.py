@@ -123,12 +123,16 @@ class ComponentTarget:
     """The command-line options (`--device`) whose defaults are the only sites that stop the
     component on the target when it runs as documented: set, they avoid them (`Finding.option`);
     the component is partial, not blocked."""
+    errors: int = 0
+    """How many of `sites` are errors: where none is, the component degrades or breaks only on
+    another path, and the verdict says it may not run rather than that it does not."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "status": self.status.value,
             "effort": self.effort,
             "sites": self.sites,
+            "errors": self.errors,
             "automatic": self.automatic,
             "fixable": self.fixable,
             "blockers": [b.to_json() for b in self.blockers],
@@ -140,7 +144,7 @@ class ComponentTarget:
     def from_json(cls, data: dict[str, Any]) -> ComponentTarget:
         return cls(Readiness(data["status"]), data["effort"], data["sites"], data["automatic"], data["fixable"],
                    tuple(Blocker.from_json(b) for b in data["blockers"]), data.get("note", ""),
-                   tuple(data.get("options", ())))
+                   tuple(data.get("options", ())), data.get("errors", data["sites"]))
 
 
 @dataclass(frozen=True)

@@ -77,8 +77,13 @@ def _verdict(readiness: Readiness, deciding: list[Component], target: str) -> Ta
             settings = sorted({option_setting(o, target) or o for c in flagged for o in c.targets[target].options})
             stop = "stops" if len(flagged) == 1 else "stop"
             why += f" with {_join([f'`{s}`' for s in settings])}; without, {_listed(flagged, target)} {stop}"
-        if rest:
-            why += f"; {_listed(rest, target)} {'does' if len(rest) == 1 else 'do'} not"
+        # a component with errors does not run there; one with warnings alone degrades, or breaks on another path
+        stopping = [c for c in rest if c.targets[target].errors]
+        degrading = [c for c in rest if not c.targets[target].errors]
+        if stopping:
+            why += f"; {_listed(stopping, target)} {'does' if len(stopping) == 1 else 'do'} not"
+        if degrading:
+            why += f"; {_listed(degrading, target)} may not"
         why += f" ({effort} effort)."
     return TargetVerdict(readiness, why[0].upper() + why[1:], tuple(c.id for c in deciding), effort)
 
