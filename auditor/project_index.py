@@ -218,6 +218,7 @@ _READERS = {
     "pure_python": "cudaudit.rules.builds.compiled:pure_python",
     "home_repositories": "cudaudit.rules.builds.home_repository:home_repositories",
     "unnamed_files": "cudaudit.rules.containers.references:unnamed_files",
+    "docker_first": "cudaudit.rules.containers.references:docker_first",
     "install_scripts": "cudaudit.rules.containers.references:install_scripts",
     "cog_predictors": "cudaudit.rules.containers.cog:gpu_predictors",
     "hosted_notebooks": "cudaudit.rules.scripts.hosted_notebooks:hosted_notebooks",
@@ -444,6 +445,9 @@ class ProjectIndex:
     """Folder -> the first file there that declares what installing the project installs (a requirements
     file, `pyproject.toml`, `setup.py`, a conda environment; in `requirements/`, its parent's): a way to
     install the project without Docker, which makes its Dockerfiles and compose files one route among others."""
+    docker_routes: frozenset[str] = frozenset()
+    """The Dockerfiles and compose files of the first way to install the project that the README of their
+    install's folder shows (`references.docker_first`): the normal path, one route among others no more."""
     unimported_bindings: tuple[str, ...] = ()
     """`unimported.unimported_bindings`: the bindings the project pins whose modules its code never spells."""
     readme_extras: tuple[str, ...] = ()
@@ -574,7 +578,7 @@ class ProjectIndex:
             facts["home_repositories"] = self.home_repositories
         if kinds & {FileKind.DOCKERFILE, FileKind.COMPOSE} and facts.get("off_default_path") is None:
             install = _nearest_at_or_above(path, self.installs)
-            if install is not None:
+            if install is not None and path not in self.docker_routes:
                 facts["off_default_path"] = Evidence(install, 1, "the project installs without Docker")
         if FileKind.PIXI in kinds:
             install = _nearest_at_or_above(path, self.pip_installs)
@@ -814,6 +818,7 @@ def _read_index(
         pure_python=_pure_python(files),
         home_repositories=_home_repositories(files),
         installs=_installs(found.installs),
+        docker_routes=_docker_routes(files, _installs(found.installs)),
         pip_installs=_installs(path for path, kind in found.installs.items() if kind in _OWN_INSTALL_KINDS),
         unimported_bindings=_unimported_bindings(files, catalog),
         readme_extras=tuple(sorted(_readme_extras(files))) if found.declared else (),
@@ -1060,6 +1065,52 @@ def _installs(declarations: Iterable[str]) -> dict[str, str]:
     return found
 
 
+def _docker_routes(files: list[IndexedFile], installs: Mapping[str, str]) -> frozenset[str]:
+    """The Dockerfiles and compose files that the README of the folder whose declaration installs them
+    (`_installs`) shows as its first way to install the project (`references.docker_first`): one in
+    that folder (`docker build .`, or a Makefile's target that runs it), or one whose path from there
+    the README spells (`docker/Dockerfile`)."""
+    images = [file.display for file in files if {FileKind.DOCKERFILE, FileKind.COMPOSE}.intersection(file.kinds)]
+    if not images or not installs:
+        return frozenset()
+    readmes = {
+        posixpath.dirname(file.display): file.read for file in files
+        if not file.kinds and posixpath.basename(file.display).lower() in _READMES
+    }
+    first: dict[str, bytes | None] = {}
+    found = set()
+    for path in images:
+        folder = _nearest_folder(path, installs)
+        if folder is None or folder not in readmes:
+            continue
+        if folder not in first:
+            try:
+                text: bytes | None = readmes[folder]()
+            except Exception:  # noqa: BLE001 - an unreadable README shows no route
+                text = None
+            first[folder] = text if text is not None and _reader("docker_first")(text) is not None else None
+        readme = first[folder]
+        if readme is None:
+            continue
+        inside = posixpath.relpath(path, folder) if folder else path
+        if posixpath.dirname(path) == folder or inside.lower().encode() in readme.lower():
+            found.add(path)
+    return frozenset(found)
+
+
+_READMES = frozenset({"readme.md", "readme.rst", "readme.txt", "readme"})
+
+
+def _nearest_folder(path: str, by_folder: Mapping[str, object]) -> str | None:
+    """The nearest folder at or above `path`'s that `by_folder` names (`_nearest_at_or_above`'s folder)."""
+    folder, above = posixpath.dirname(path), None
+    while folder != above:
+        if folder in by_folder:
+            return folder
+        folder, above = posixpath.dirname(folder), folder
+    return None
+
+
 def _importers_of_unbuilt(
     python: dict[str, Reader], unbuilt: list[tuple[str, Evidence, bool, bool]]
 ) -> dict[str, tuple[tuple[str, Evidence, bool, bool], ...]]:
@@ -1103,12 +1154,8 @@ def _unbuilt_called(
 def _nearest_at_or_above(path: str, by_folder: Mapping[str, _T]) -> _T | None:
     """What `by_folder` holds for the nearest folder at or above `path`'s that it names: a build
     script or a dependency declaration applies to the files of its folder and the folders below."""
-    folder, above = posixpath.dirname(path), None
-    while folder != above:
-        if folder in by_folder:
-            return by_folder[folder]
-        folder, above = posixpath.dirname(folder), folder
-    return None
+    folder = _nearest_folder(path, by_folder)
+    return by_folder[folder] if folder is not None else None
 
 
 def _unnamed(files: list[IndexedFile], python: dict[str, Reader], found: _Found) -> dict[str, Evidence]:

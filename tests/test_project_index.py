@@ -1037,6 +1037,36 @@ def test_a_dockerfile_nothing_names_is_another_path_in_a_folder_scan_only(cli, t
     assert severity("proj") == "error"
 
 
+def test_the_image_of_the_readmes_first_install_route_is_the_normal_path_beside_a_pip_install(cli, tmp_path):
+    """A project that installs with pip too has its Dockerfile as one route among others (warnings),
+    unless its README shows Docker first (`### Install with Docker` before `### Install without
+    Docker`, its steps through a Makefile): the image is then what its users build, and its CUDA base
+    image breaks ROCm on the normal path. Docker offered after the pip install stays an alternative."""
+    project = tmp_path / "proj"
+    write(project / "Dockerfile", "FROM pytorch/pytorch:2.3.1-cuda12.1-cudnn8-devel\nCOPY . /app\n")
+    write(project / "requirements.txt", "numpy\n")
+    write(project / "Makefile", "image:\n\tdocker build -t proj .\n")
+    docker_first = "# proj\n\n## Install\n\n### Install with Docker\n\n    make image\n\n### Install without Docker\n\n    pip install -r requirements.txt\n"
+    pip_first = "# proj\n\n## Install\n\n    pip install -r requirements.txt\n\nYou can also build the image: `docker build -t proj .`\n"
+
+    def rocm() -> str:
+        report = scan_json(cli, "--no-cache", "proj", cwd=tmp_path)
+        [finding] = [f for f in report["findings"] if f["rule"] == "CDA502"]
+        return finding["targets"]["rocm"]["severity"]
+
+    write(project / "README.md", docker_first)
+    assert rocm() == "error"
+    write(project / "README.md", pip_first)
+    assert rocm() == "warning"
+    write(project / "README.md", docker_first)
+    (project / "docker").mkdir()
+    (project / "Dockerfile").rename(project / "docker" / "Dockerfile.gpu")
+    write(project / "Makefile", "image:\n\tdocker build -f docker/Dockerfile.gpu -t proj .\n")
+    assert rocm() == "warning", "an image below the README's folder that its Docker route does not name"
+    write(project / "README.md", docker_first.replace("make image", "docker build -f docker/Dockerfile.gpu ."))
+    assert rocm() == "error"
+
+
 def test_a_conda_environment_nothing_names_is_another_path_beside_the_projects_own_install(cli, tmp_path):
     """An environment export that no README, document or script names, in a project that installs with
     pip, is another path: its CUDA packages are warnings. Named by its file name, or (for conda's

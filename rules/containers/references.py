@@ -138,3 +138,27 @@ def _names(path: str, top: str) -> frozenset[str]:
     folder = posixpath.dirname(path)
     word = posixpath.basename(folder).lower() if folder != top else ""
     return frozenset({name, _BUILD, *([word] if word else [])})
+
+
+_ROUTE_LINE = re.compile(
+    rb"\b(?:pip3?|conda|mamba|micromamba|uv[ \t]+pip|pixi|poetry)[\"']?[ \t]+install\b"
+    rb"|\buv[ \t]+sync\b|\bsetup\.py[ \t]+(?:install|develop)\b|\b(?:conda|mamba)[ \t]+env[ \t]+create\b"
+    rb"|(?P<docker>\bdocker[ \t]+(?:buildx?|compose|run|pull)\b|\bdocker-compose\b|^[ \t]*#{1,6}[ \t].*\bdocker\b)",
+    re.IGNORECASE | re.MULTILINE,
+)
+"""The first line of a README that shows a way to install the project: a package manager's install
+(`pip install -r requirements.txt`, `uv sync`, `conda env create`), or Docker, by a command that
+builds, starts or pulls an image or by a heading that names it (`### Install with Docker`, whose steps
+may go through a Makefile: `make build-image`)."""
+
+
+def docker_first(readme: bytes) -> int | None:
+    """The line of `readme` (a README's bytes) where its first way to install the project is Docker, or
+    None where its first is a package manager's install or it shows none. The README's first route is
+    the one its users take (`## Install with Docker` before `## Install without Docker`): the image is the
+    project's normal path there, where Docker offered after a pip install (`You can also build the
+    image`) is an alternative."""
+    match = _ROUTE_LINE.search(readme)
+    if match is None or match.group("docker") is None:
+        return None
+    return readme.count(b"\n", 0, match.start()) + 1
