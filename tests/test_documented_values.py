@@ -119,3 +119,50 @@ def test_documented_values_keeps_the_plain_values_every_command_of_a_script_give
     )
     commands = DocumentedCommands({"README.md": lambda: readme})
     assert documented_values(commands) == {"fit.py": {"launcher": "torchrun", "ring_size": 4}, "check.py": {}}
+
+
+def test_a_cuda_device_is_a_documented_value_where_a_shell_script_gives_it():
+    """`--device cuda:0` in a shell script the README runs is the route's choice, reported at the
+    script's line; the same words in the README's own command are no value (the program's default
+    stands for that command's break)."""
+    script = b"#!/bin/bash\npython demo/pose.py cfg.py --input \"$1\" --device cuda:0 --mode=cuda\n"
+    readme = b"```\nbash demo/run.sh photo.jpg\npython demo/render.py --device cuda --steps 2\n```\n"
+    commands = DocumentedCommands({"README.md": lambda: readme, "demo/run.sh": lambda: script})
+    assert documented_values(commands) == {"pose.py": {"device": "cuda:0", "mode": "cuda"}, "render.py": {"steps": 2}}
+
+
+DEMO = '''
+import argparse
+
+import torch
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("config")
+    parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--device", default="cuda:0")
+    args = parser.parse_args()
+    print(torch.nn.Linear(2, 2).to(args.device))
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+@pytest.mark.parametrize(("readme", "default", "line"), [
+    ("```\nbash run.sh photo.jpg\n```\n", "warning", "error"),  # the script's line is the route's choice
+    ("```\nbash run.sh photo.jpg\npython pose.py cfg.py\n```\n", "error", "error"),  # a run with the default
+    ("```\npython pose.py cfg.py --device cuda:0\n```\n", "error", "error"),  # the README's own command
+])
+def test_a_device_every_documented_command_passes_through_a_shell_script_is_reported_at_its_line(
+    cli, tmp_path, readme, default, line
+):
+    project = tmp_path / "proj"
+    write(project / "demo" / "pose.py", DEMO)
+    write(project / "demo" / "run.sh", '#!/bin/bash\npython pose.py cfg.py \\\n    --input "$1" \\\n    --device cuda:0\n')
+    write(project / "demo" / "README.md", readme)
+    report = scan_json(cli, "--no-cache", "proj", cwd=tmp_path)
+    found = {(f["path"], f["line"]): f["severity"] for f in report["findings"] if f["rule"] == "CDA103"}
+    assert found == {("proj/demo/pose.py", 11): default, ("proj/demo/run.sh", 4): line}

@@ -6,9 +6,10 @@ catalog about what each command does: the program it runs (`cli-tool`, `modprobe
 included), what it installs (system packages, pip/uv requirements and indexes through the shared
 requirement resolver, conda specs and channels), the variables it sets (`env-var`), toolkit paths
 it spells out, CUDA build switches (`-DGGML_CUDA=on`), Docker's NVIDIA GPU options, the image
-`docker run` starts (the catalog's image tables, as for a Dockerfile's `FROM`) and the NCCL
-backend given to a program's option (`--dist-backend nccl`, `--vllm.sync_backend=nccl`), which the
-Python analyzer reports where a script hardcodes it (`dist-backend`).
+`docker run` starts (the catalog's image tables, as for a Dockerfile's `FROM`), and the NCCL
+backend and the CUDA device given to a program's option (`--dist-backend nccl`, `--vllm.sync_backend=nccl`,
+`--device cuda:0`), which the Python analyzer reports where a script hardcodes them (`dist-backend`,
+`device-string`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ CONDA_CHANNEL = "conda-channel"
 BUILD_SWITCH = "build-switch"
 DOCKER_GPU = "docker-gpu"
 DIST_BACKEND = "dist-backend"
+DEVICE_STRING = "device-string"
 
 _MAX_NESTING = 3
 _SWITCH = re.compile(r"(?:^|-D|\s)([A-Za-z_][A-Za-z0-9_]*)=(?i:on|1|true|yes)\b")
@@ -60,8 +62,10 @@ _BUILDERS = frozenset({"cmake", "make", "gmake", "pip", "pip3", "uv", "python", 
 """Commands whose arguments may carry build switches (`pip install -C cmake.args=-DGGML_CUDA=on`)."""
 _OPTION_NAME = re.compile(r"-{0,2}([A-Za-z_][\w.-]*)")
 _NOT_A_WORD = re.compile(r"[^a-z0-9]+")
-_BACKEND_OPTION = re.compile(r"(?<![\w.-])(-{1,2}[A-Za-z_][\w.-]*)(?:=|[ \t]+)(nccl)(?![\w.-])", re.IGNORECASE)
-"""An option and its value inside a string of options: `--distributed-backend nccl`."""
+_OPTION_IN_STRING = re.compile(r"(?<![\w.-])(-{1,2}[A-Za-z_][\w.-]*)(?:=|[ \t]+)([\w:]++)(?![\w.-])")
+"""An option and its value inside a string of options: `--distributed-backend nccl`, `--device cuda:0`."""
+_CUDA_DEVICE = re.compile(r"cuda(?::[0-9]+)?", re.IGNORECASE)
+"""`cuda`, `cuda:0`: a CUDA device as a program's option takes it."""
 _PRINTERS = frozenset({"echo", "printf"})
 """Commands whose arguments are text, not options a program reads."""
 
@@ -209,6 +213,7 @@ def scan_command(
         return  # `[ -d /usr/local/cuda ]`, `command -v nvidia-smi`: where nothing is there the test is false
     build_switches([word for word, _ in assignments], placed, scan)
     _backend_options(words, found, placed, scan)
+    _device_options(words, found, placed, scan)
     if found is None:
         return
     if found.name in _BUILDERS:
@@ -265,36 +270,58 @@ def _container_image(found: Command, placed: Placed, scan: ScriptScan) -> None:
 
 def _backend_options(words: list[Word], found: Command | None, placed: Placed, scan: ScriptScan) -> None:
     """`--dist-backend nccl`, `--backend=nccl`, `--vllm.sync_backend nccl`, a Hydra-style
-    `dist.backend=nccl`: the NCCL backend given to an option named for a backend, at the value. The
-    words of a command include the elements of an array of arguments (`ARGS=(` then one option per
-    line, which the shell reader splits as commands of their own); a word with spaces in it is a
-    string of options kept for later (`opts="--distributed-backend nccl --lr 1"`, `bash -c "..."`),
-    read option by option."""
-    if found is not None and found.name in _PRINTERS:
+    `dist.backend=nccl`: the NCCL backend given to an option named for a backend, at the value."""
+    _option_values(words, found, placed, scan, "backend", _is_nccl, scan.catalog.lookup(DIST_BACKEND, "option"))
+
+
+def _device_options(words: list[Word], found: Command | None, placed: Placed, scan: ScriptScan) -> None:
+    """`--device cuda:0`, `--device=cuda`, `trainer.device=cuda`: the CUDA device given to an option
+    named for a device, at the value. The program the script runs puts its tensors there wherever the
+    script is run; a device index alone (`--gpu 0`) names no device type and is not read."""
+    _option_values(words, found, placed, scan, "device", _is_cuda_device, scan.catalog.lookup(DEVICE_STRING, "option"))
+
+
+def _is_nccl(value: str) -> bool:
+    return value.lower() == "nccl"
+
+
+def _is_cuda_device(value: str) -> bool:
+    return _CUDA_DEVICE.fullmatch(value) is not None
+
+
+def _option_values(
+    words: list[Word], found: Command | None, placed: Placed, scan: ScriptScan,
+    word: str, chosen: Callable[[str], bool], entry: Entry | None,
+) -> None:
+    """Report `entry` at each value `chosen` picks that the command gives an option named for `word`
+    (`backend`, `device`). The words of a command include the elements of an array of arguments
+    (`ARGS=(` then one option per line, which the shell reader splits as commands of their own); a
+    word with spaces in it is a string of options kept for later (`opts="--distributed-backend nccl
+    --lr 1"`, `bash -c "..."`), read option by option."""
+    if entry is None or (found is not None and found.name in _PRINTERS):
         return
-    entry = scan.catalog.lookup(DIST_BACKEND, "option")
-    for position, word in enumerate(words):
-        text = word.text
+    for position, argument in enumerate(words):
+        text = argument.text
         if any(space in text for space in " \t\n"):
-            for match in _BACKEND_OPTION.finditer(text):
-                if _names_backend(match.group(1)):
-                    scan.report_word(entry, placed, word, match.start(2), match.end(2))
+            for match in _OPTION_IN_STRING.finditer(text):
+                if chosen(match.group(2)) and _names(match.group(1), word):
+                    scan.report_word(entry, placed, argument, match.start(2), match.end(2))
             continue
         name, equals, value = text.partition("=")
-        if not _names_backend(name):
+        if not _names(name, word):
             continue
-        if equals and value.lower() == "nccl" and (text.startswith("-") or "." in name or "_" in name):
-            scan.report_word(entry, placed, word, len(name) + 1, len(text))
+        if equals and chosen(value) and (text.startswith("-") or "." in name or "_" in name):
+            scan.report_word(entry, placed, argument, len(name) + 1, len(text))
         elif not equals and text.startswith("-") and position + 1 < len(words):
             following = words[position + 1]
-            if following.text.lower() == "nccl":
+            if chosen(following.text):
                 scan.report_word(entry, placed, following, 0, len(following.text))
 
 
-def _names_backend(option: str) -> bool:
-    """`--dist-backend`, `--vllm.sync_backend`, `trainer.backend`: an option named for a backend."""
+def _names(option: str, word: str) -> bool:
+    """`--dist-backend`, `--vllm.sync_backend`, `trainer.backend`: an option named for `word`."""
     name = _OPTION_NAME.fullmatch(option)
-    return name is not None and "backend" in _NOT_A_WORD.split(name.group(1).lower())
+    return name is not None and word in _NOT_A_WORD.split(name.group(1).lower())
 
 
 def build_switches(words: Iterable[Word], placed: Placed, scan: ScriptScan) -> None:

@@ -21,12 +21,13 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping
 
-from cudaudit.documented_commands import DocumentedCommands
+from cudaudit.documented_commands import SHELL_SUFFIXES, DocumentedCommands
 from cudaudit.filekinds import is_test_path
 from cudaudit.rules.python.read_once import outside_tests
 
 _FLAG = re.compile(r"--([A-Za-z][\w-]*)")
 _PLAIN_VALUE = re.compile(r"[\w.-]+")
+_CUDA_DEVICE = re.compile(r"cuda(?::[0-9]+)?")
 """A value a command gives as it is (`pytorch`, `4`), not one the shell fills in (`${LAUNCHER}`, `$1`)."""
 _TURNED_ON = re.compile(
     rb"\n([ \t]*)(?:el)?if[ \t][^\n]*?(?:['\"]-*([\w-]+)['\"]|args\.(\w+))[^\n]*:[ \t]*\r?\n"
@@ -57,7 +58,8 @@ def documented_values(commands: DocumentedCommands) -> dict[str, dict[str, str |
     for command in commands.reached():
         if command.script is None or not command.script.endswith(".py") or is_test_path(command.source):
             continue
-        given.setdefault(posixpath.basename(command.script), []).append(_option_values(command.arguments))
+        scripted = command.source.endswith(SHELL_SUFFIXES)
+        given.setdefault(posixpath.basename(command.script), []).append(_option_values(command.arguments, scripted))
     found: dict[str, dict[str, str | int]] = {}
     for script, runs in given.items():
         common = set.intersection(*(set(run.items()) for run in runs))
@@ -65,9 +67,12 @@ def documented_values(commands: DocumentedCommands) -> dict[str, dict[str, str |
     return found
 
 
-def _option_values(arguments: tuple[str, ...]) -> dict[str, str | int | None]:
+def _option_values(arguments: tuple[str, ...], scripted: bool) -> dict[str, str | int | None]:
     """Option (`-` read as `_`) -> the value `arguments` give it (`--name value`, `--name=value`; a
-    whole number as one), None for an option given no plain value (a flag, `--name ${VALUE}`)."""
+    whole number as one), None for an option given no plain value (a flag, `--name ${VALUE}`). A CUDA
+    device (`--device cuda:0`) is a value where a shell script gives it (`scripted`), whose line the
+    shell analyzer reports, and none where a document's command does: the program's own default is
+    then the site that stands for that command's break, and keeps its severity."""
     found: dict[str, str | int | None] = {}
     for index, word in enumerate(arguments):
         match = _FLAG.fullmatch(word.partition("=")[0])
@@ -76,7 +81,8 @@ def _option_values(arguments: tuple[str, ...]) -> dict[str, str | int | None]:
         value: str | None = word.partition("=")[2] if "=" in word else (
             arguments[index + 1] if index + 1 < len(arguments) and not arguments[index + 1].startswith("-") else None
         )
-        plain = value if value and _PLAIN_VALUE.fullmatch(value) else None
+        device = value is not None and _CUDA_DEVICE.fullmatch(value) is not None
+        plain = value if value and (scripted if device else _PLAIN_VALUE.fullmatch(value)) else None
         found[match.group(1).replace("-", "_")] = int(plain) if plain is not None and plain.isdigit() else plain
     return found
 

@@ -211,6 +211,12 @@ class ImportTable:
         self._module_values = {name: values[0] for name, values in assigned.items() if len(values) == 1}
         """What a name assigned once at module level holds: `_skip_no_gpu = pytest.mark.skipif(...)`."""
 
+    def documented(self, option: str) -> bool:
+        """Whether every documented command of this module's route gives the option `option` (its
+        long flag without dashes, `-` read as `_`) one value (`documented_flags.documented_values`,
+        through the index): the option's default is not what those commands run with."""
+        return option in self._declared_with[3]
+
     @cached_property
     def always_set(self) -> frozenset[str]:
         """Command-line options that are set on every machine (`action="store_false"`, a default

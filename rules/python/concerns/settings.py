@@ -14,7 +14,9 @@ shared-arguments helper whose callers read the options), a CUDA device default k
 severity, an error on CPU. The finding names the option (`Finding.option`), and each target it
 breaks is told the value that avoids it. A default nothing in the module reads, or reads only in
 comparisons (`if args.device == "cuda":`), chooses no device there: a warning at most
-(`COMMAND_LINE_DEFAULT`). A default the module replaces with another device under a test of CUDA's
+(`COMMAND_LINE_DEFAULT`), and so is one every documented command of the module's route
+overrides (`bash demo.sh IMAGE`, whose line `python demo.py ... --device cuda:0` the shell analyzer
+reports: the default applies only to a run by hand without the option). A default the module replaces with another device under a test of CUDA's
 availability (`elif not torch.cuda.is_available(): args.device = "cpu"`) never reaches a device on
 a host without CUDA: a note (`REPLACED_WITHOUT_CUDA`). An option's distributed backend (`--dist-backend nccl`) is judged the same
 way: a module that hands `args.dist_backend` to `init_process_group` starts NCCL with it. A backend
@@ -155,6 +157,8 @@ class NamedSettings(Concern):
             self._reads = SettingReads(self._module, self.walk.names)
         if self._reads.replaced_without_cuda(dest):
             self.walk.within(REPLACED_WITHOUT_CUDA, partial(self._report, name, value, option))
+        elif self.walk.names.documented(option.lstrip("-").replace("-", "_")):
+            self.walk.within(COMMAND_LINE_DEFAULT, partial(self._report, name, value, option))
         elif read(self._reads):
             self._report(name, value, option)
         else:
