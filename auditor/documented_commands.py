@@ -66,6 +66,8 @@ _DEPTH = 4
 """Scripts and launchers followed one into another at most (a script that runs itself ends there)."""
 _SWITCH = re.compile(r"--([A-Za-z][\w-]*)")
 """An option word with no `=value` in it."""
+_PROSE_REACH = 3
+"""Lines above a command that the prose introducing it may stand on (a blank line, a code fence)."""
 _TASKS = re.compile(r"(?:--ntasks(?:-per-node)?|-n)(?:=|$)(.*)")
 """`srun`'s task count: `--ntasks=8`, `--ntasks-per-node 8`, `-n 8` (https://slurm.schedmd.com/srun.html)."""
 
@@ -190,6 +192,25 @@ class DocumentedCommands:
         self._read: dict[str, list[Command]] = {}
         self._assigned: dict[str, dict[str, int]] = {}
         self._by_file: dict[str, set[str]] = {}
+        self._lines: dict[str, tuple[list[str], frozenset[int]]] = {}
+
+    def prose_before(self, command: Command) -> str:
+        """The nearest line of prose above `command`'s in its source, within `_PROSE_REACH` lines:
+        not blank, no code fence, no line of a command (`If you have several GPUs, run:` above
+        `python train_multi.py`); '' where there is none."""
+        if command.source not in self._lines:
+            try:
+                data = self._sources[command.source]()
+            except Exception:  # noqa: BLE001 - an unreadable file has no prose; its own analysis says why
+                data = b""
+            lines = data.decode("utf-8", "replace").splitlines()
+            self._lines[command.source] = (lines, frozenset(other.line for other in self.of(command.source)))
+        lines, commands = self._lines[command.source]
+        for number in range(command.line - 1, max(command.line - 1 - _PROSE_REACH, 0), -1):
+            text = lines[number - 1].strip() if number <= len(lines) else ""
+            if text and not text.startswith(("```", "~~~")) and number not in commands:
+                return text
+        return ""
 
     def paths(self) -> list[str]:
         """The display paths of the files read, in order."""

@@ -219,6 +219,7 @@ _READERS = {
     "home_repositories": "cudaudit.rules.builds.home_repository:home_repositories",
     "unnamed_files": "cudaudit.rules.containers.references:unnamed_files",
     "docker_first": "cudaudit.rules.containers.references:docker_first",
+    "multi_gpu_siblings": "cudaudit.rules.python.multi_gpu_routes:multi_gpu_siblings",
     "install_scripts": "cudaudit.rules.containers.references:install_scripts",
     "cog_predictors": "cudaudit.rules.containers.cog:gpu_predictors",
     "hosted_notebooks": "cudaudit.rules.scripts.hosted_notebooks:hosted_notebooks",
@@ -732,6 +733,7 @@ def _read_index(
         **_off_default_path(python, catalog, developer), **_superseded_builds(python), **_unnamed_files(files),
         **_cog_predictors(files, python), **_hosted_notebooks(files, python, catalog),
         **_op_self_tests(main_blocks, python, commands), **_unnamed_scripts(files, found, every_main_block),
+        **_multi_gpu_siblings(python, commands),
         **_unnamed_examples(files, python, found, import_lines),
         **_extra_only(python, found, imports, default_entries, files), **developer,
         **_optional_requirements(files, found), **_opt_in_sources(files, found, porting),
@@ -1915,6 +1917,13 @@ def _documented_scripts(python: dict[str, Reader], commands: Callable[[], Docume
     if not named:
         return frozenset()
     return frozenset(commands().python_run(named, _user_document))
+
+
+def _multi_gpu_siblings(python: dict[str, Reader], commands: Callable[[], DocumentedCommands]) -> dict[str, Evidence]:
+    """`multi_gpu_routes.multi_gpu_siblings` for the project's modules outside the test suite: the
+    scripts its documents introduce as the multi-GPU way beside a single-process one."""
+    known = [path for path in python if not is_test_path(path)]
+    return _reader("multi_gpu_siblings")(commands(), known) if known else {}
 
 
 def _user_document(source: str) -> bool:
