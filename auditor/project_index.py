@@ -227,6 +227,7 @@ _READERS = {
     "statements_kept": "cudaudit.rules.python.opt_in:statements_kept",
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
     "left_behind": "cudaudit.rules.python.taken_names:left_behind",
+    "dispatched_packages": "cudaudit.rules.python.dispatched:dispatched_packages",
     "user_methods": "cudaudit.rules.python.unused:user_methods",
     "unread_devices": "cudaudit.rules.python.unread_devices:unread_devices",
     "backend_settings": "cudaudit.rules.python.unread_settings:backend_settings",
@@ -796,9 +797,10 @@ def _read_index(
             _reader("method_calls")(python, found.default_methods)
             if found.default_methods and found.follows_callers else {}
         ),
-        used_elsewhere=(
+        used_elsewhere=_looked_up(
             _reader("uses_elsewhere")(python, found.definitions, found.from_imports, catalog, remember, documented_values)
-            if found.definitions else {}
+            if found.definitions else {},
+            left_behind,
         ),
         fallback_callees=(
             _reader("handed_to_fallbacks")(python, found.fallbacks, found.from_imports) if found.fallbacks else {}
@@ -1214,7 +1216,18 @@ def _taken_names(
             )
         )
 
+    faces = _reader("dispatched_packages")(python, found.from_imports)
+    folders_looked_up = {posixpath.dirname(face) for face in faces}
+
+    def looked_up(path: str) -> bool:
+        return (
+            not is_test_path(path) and posixpath.basename(path) != "__init__.py" and posixpath.dirname(path) in folders_looked_up
+            and path not in found.main_blocks and path not in found.other_main_blocks
+        )
+
     candidates = {path for path in found.prefiltered if no_api(path)}
+    chosen = {path for path in found.prefiltered if looked_up(path) and path not in candidates}
+    candidates |= chosen
     if not candidates:
         return None
     takers: dict[str, dict[str, set[str]]] = {}
@@ -1234,9 +1247,15 @@ def _taken_names(
     served = frozenset(
         path for path in python if posixpath.basename(path) == "__init__.py" and _nearest_at_or_above(path, copies)
     ) if vendored else frozenset()
-    return _reader("left_behind")(
-        names, {file.display: file.read for file in files}, takers, _reader("user_methods")(catalog), aside, served
+    left = _reader("left_behind")(
+        names, {file.display: file.read for file in files}, takers, _reader("user_methods")(catalog), aside, served | faces
     )
+    for path in chosen:  # an installed package's member a user's own configuration may name: another path
+        left.named[path] = left.taken.pop(path, ())
+        gone = left.dead.pop(path, ())
+        if gone:
+            left.unnamed[path] = tuple(name for _, _, name in gone)
+    return left
 
 
 def _vendored_folders(files: list[IndexedFile]) -> tuple[set[str], set[str]]:
@@ -1266,15 +1285,35 @@ def _aside(files: list[IndexedFile], python: dict[str, Reader], vendored: set[st
     )
 
 
+def _looked_up(uses: dict[str, Any], left: Any) -> dict[str, Any]:
+    """`callers.uses_elsewhere`'s answer, with the members of a package the project looks up by a
+    name read at run time that a file of the project names (`LeftBehind.named`: a configuration's
+    `type: calculate_ssim`) used where it is not followed: the lookup runs them, unguarded."""
+    if left is None or not left.named:
+        return uses
+    merged = dict(uses)
+    for path, names in left.named.items():
+        if path in merged:
+            merged[path] = tuple((name, None if name in names else found) for name, found in merged[path])
+    return merged
+
+
 def _vendored_only(left: Any) -> dict[str, tuple[tuple[str, Evidence], ...]]:
     """The top-level definitions that only a vendored package's own scripts, tests and documents reach
-    (`taken_names.left_behind`'s `aside`): another path, read as a switched definition is."""
-    if left is None or not left.aside:
+    (`taken_names.left_behind`'s `aside`), and the members of a package the project looks up by a
+    name read at run time that no file of the project names (`unnamed`, `dispatched.py`): another
+    path, read as a switched definition is."""
+    if left is None or not (left.aside or left.unnamed):
         return {}
-    return {
+    found = {
         path: tuple((name, Evidence(path, 0, "only the vendored package's own scripts, tests and documents use it")) for name in names)
         for path, names in left.aside.items()
     }
+    for path, names in left.unnamed.items():
+        found[path] = (*found.get(path, ()), *(
+            (name, Evidence(path, 0, "looked up by a name no configuration, script or document of the project gives")) for name in names
+        ))
+    return found
 
 
 def _dead_sources(left: Any, python: dict[str, Reader], found: _Found, porting: PortingFacts | None) -> dict[str, Evidence]:

@@ -50,6 +50,7 @@ from cudaudit.rules.python.nodes import attribute_stores, subtree
 from cudaudit.rules.python.opt_in import Statements, import_statements, only_imports, statement_lines
 from cudaudit.rules.python.project_calls import closing, importers
 from cudaudit.rules.python.setting_values import Value
+from cudaudit.rules.python.unset_flags import CLEARED, SETTER
 from cudaudit.rules.python.walker import PythonWalker
 from cudaudit.source import decode_python, read_tree
 
@@ -97,9 +98,13 @@ def definitions(data: bytes, may_report: Callable[[bytes], bool]) -> Definitions
             at -= 1
         if tops[at] < match.start():
             decorated[definition] = data[tops[at]:end]
+    flagged: list[tuple[tuple[str, bool], bytes]] = []
+    """The flags a class clears and turns on in its methods, and the methods that turn them on
+    (`unset_flags.py`): what they do elsewhere decides whether the flag is ever on."""
     for match in _TOP_CLASS.finditer(lined):
         end = _next(tops, match.start(), len(data))
         name = match.group(1).decode("ascii", "replace")
+        flagged.extend(_flag_setters(data[match.start():end]))
         if name.startswith("_") and not name.startswith("__"):
             texts.append(((name, False), data[match.start():end]))  # a private helper class, built where it is named
         methods = list(_METHOD.finditer(lined, match.end() - 1, end))
@@ -122,7 +127,25 @@ def definitions(data: bytes, may_report: Callable[[bytes], bool]) -> Definitions
         named = {name for name, _ in callers} - {name for name, _ in found}
         found.update(callers)
         rest = [(definition, text) for definition, text in rest if definition not in found]
-    return tuple(sorted(found))
+    return tuple(sorted(found | {definition for definition, _ in flagged}))
+
+
+def _flag_setters(text: bytes) -> list[tuple[tuple[str, bool], bytes]]:
+    """For a class's text, each attribute it sets to False and to True (`self.split = False`, `self.split
+    = True`), and each method that sets one to True, as definitions: a method, with its text."""
+    if b"= True" not in text and b"=True" not in text:
+        return []
+    on = {match.group(1) for match in SETTER.finditer(text)}
+    flags = on & {match.group(1) for match in CLEARED.finditer(text)}
+    if not flags:
+        return []
+    found = [((flag.decode("ascii", "replace"), True), b"") for flag in sorted(flags)]
+    methods = list(_METHOD.finditer(b"\n" + text))
+    for index, method in enumerate(methods):
+        body = text[method.start():methods[index + 1].start() if index + 1 < len(methods) else len(text)]
+        if any(match.group(1) in flags for match in SETTER.finditer(body)):
+            found.append(((method.group(2).decode("ascii", "replace"), True), body))
+    return found
 
 
 def _calls(text: bytes, automaton: WordSearch) -> bool:

@@ -13,7 +13,9 @@ calls made elsewhere in the scan. Two readings, both from bytes:
   default (`if device is None: device = torch.device("cuda")`, `device or "cuda"`, `"cuda" if device
   is None else device`), and the top-level classes whose `__init__` has one, with the module's classes
   derived from them: a subclass may forward its arguments
-  (`super().__init__(*args, **kwargs)`), so its calls count too;
+  (`super().__init__(*args, **kwargs)`), so its calls count too; and the top-level functions with an
+  `if NAME is None:` whose block names CUDA, which builds what a caller left out (`if model is None:`,
+  then a CUDA load): the walk reads whether any call on the normal path leaves the parameter out.
   Public methods with such a default in their header are given too, their names after a dot
   (`.grid_priors`): their calls are read by `method_calls`;
 - `from_imports`, per module (kept the same way): its `from ... import` statements, found by a
@@ -95,6 +97,8 @@ _TOP_LEVEL_LINE = re.compile(rb"^[^\s#@)]", re.M)
 """A line of top-level code other than a comment, a decorator or the end of a header: the end of
 the top-level function before it."""
 _WINDOW = 200
+_NONE_ARM = re.compile(rb"^([ \t]+)if[ \t]+\w+[ \t]+is[ \t]+None[ \t]*:[ \t]*(?:#[^\n]*)?$", re.M)
+"""An `if NAME is None:` header on a line of its own, inside a function (indented)."""
 _DEF = re.compile(rb"^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(", re.M)
 _CLASS = re.compile(rb"^class[ \t]+(\w+)[ \t]*(?:\(([^)]*)\))?", re.M)
 _WORD = re.compile(rb"\w+")
@@ -137,6 +141,7 @@ def cuda_defaults(path: str, data: bytes) -> tuple[str, ...]:
             matches.append((start, True))
         elif _DEFAULT_BEFORE.search(data, max(0, start - _WINDOW), start):
             matches.append((start, False))
+    matches.extend((start, True) for start in _in_none_arms(data))
     if not matches:
         return ()
     definitions = list(_DEF.finditer(data))
@@ -161,6 +166,20 @@ def cuda_defaults(path: str, data: bytes) -> tuple[str, ...]:
     if constructors:
         names |= _with_subclasses(data, constructors)
     return tuple(sorted(name.decode("ascii", "replace") for name in names))
+
+
+def _in_none_arms(data: bytes) -> Iterator[int]:
+    """The start of the first CUDA word in the block of each `if NAME is None:` of the module (read by
+    indentation): an arm that builds what a caller left out, on a CUDA device (`if model is None:`,
+    then `torch.load(path, map_location=f"cuda:{gpu}")`), runs only where a call leaves the
+    parameter out or passes None, as a default does."""
+    if b"is None:" not in data:
+        return
+    for arm in _NONE_ARM.finditer(data):
+        end = re.compile(rb"\n[ \t]{0,%d}(?=[^ \t\r\n])" % len(arm.group(1))).search(data, arm.end())
+        word = data.find(b"cuda", arm.end(), end.start() if end is not None else len(data))
+        if word >= 0:
+            yield word
 
 
 def _with_subclasses(data: bytes, constructors: list[int]) -> set[bytes]:

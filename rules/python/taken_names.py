@@ -84,6 +84,12 @@ class LeftBehind:
     dead: dict[str, tuple[tuple[int, int, str], ...]] = field(default_factory=dict)
     aside: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> the top-level definitions of the module that only files off the normal path reach."""
+    named: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Display path -> the top-level definitions of such a module that a file of the project names (a
+    configuration's `type: calculate_ssim`): the lookup runs them (set by the index)."""
+    unnamed: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Display path -> the top-level definitions of a module of an installed package that the project
+    looks up by a name read at run time and that no file of it names (`dispatched.py`): set by the index."""
 
 
 @dataclass
@@ -160,7 +166,7 @@ def left_behind(
         return LeftBehind()
     hits = _spellings(automaton, files)
     plain = {path: _plain(path, imported.get(path) or (), takers, served) for path in modules}
-    taken, dead = _settle(modules, plain, aliases, hits, takers)
+    taken, dead = _settle(modules, plain, aliases, hits, takers, served)
     found = LeftBehind(
         taken={path: tuple(sorted(names)) for path, names in taken.items() if modules[path].defined - names},
         dead={path: _spans(modules[path], names) for path, names in dead.items() if names},
@@ -168,7 +174,7 @@ def left_behind(
     if aside and any(spelling.file in aside for spellings in hits.values() for spelling in spellings):
         normal = {path: {importer: names for importer, names in by.items() if importer not in aside} for path, by in takers.items()}
         kept = {word: [spelling for spelling in spellings if spelling.file not in aside] for word, spellings in hits.items()}
-        _, off = _settle(modules, plain, aliases, kept, normal)
+        _, off = _settle(modules, plain, aliases, kept, normal, served)
         found.aside = {path: tuple(sorted(names - dead.get(path, frozenset()))) for path, names in off.items() if names - dead.get(path, frozenset())}
     return found
 
@@ -179,14 +185,15 @@ def _settle(
     aliases: Mapping[str, Mapping[str, str]],
     hits: Mapping[bytes, list[_Spelling]],
     takers: Mapping[str, Mapping[str, set[str]]],
+    served: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, set[str]], dict[str, frozenset[str]]]:
     """The names of each module something that runs takes, and its top-level definitions nothing
-    reaches: the fixed point of `_taken` and `_dead` from nothing left behind."""
+    reaches: the fixed point of `_taken` and `_dead` from nothing left behind; `served` as for `left_behind`."""
     dead: dict[str, frozenset[str]] = {}
     while True:
         spans = {path: _spans(modules[path], names) for path, names in dead.items() if names}
         taken = {
-            path: _taken(path, module, plain[path], aliases.get(path, {}), hits, set(takers.get(path, ())), spans)
+            path: _taken(path, module, plain[path], aliases.get(path, {}), hits, set(takers.get(path, ())), spans, served)
             for path, module in modules.items()
         }
         grown = {path: _dead(module, taken[path]) for path, module in modules.items()}
@@ -244,6 +251,8 @@ class _Spelling:
     defines: bool = False
     """The name of a `def` (another class's method of the same name, a copy's own copy), or a spelling in
     the body of one (its docstring, its messages; not a `super().name()` call)."""
+    quoted: bool = False
+    """In a one-line string (`__all__ = ["calculate_ssim"]`, `getattr(module, "sample")`)."""
 
 
 _PROSE = (".md", ".markdown")
@@ -309,6 +318,7 @@ def _read_places(path: str, data: bytes, places: list[tuple[bytes, int]]) -> Ite
         yield word, _Spelling(
             path, line, line in imports, inert, (word in bound or word in tops) and not attribute, bool(owner) and owner in bound,
             attribute and python and _of_value(dot[:-1].rstrip(), bound), defining,
+            before.count(b'"') % 2 == 1 or before.count(b"'") % 2 == 1,
         )
 
 
@@ -388,15 +398,20 @@ def _taken(
     hits: Mapping[bytes, list[_Spelling]],
     importers: set[str],
     spans: Mapping[str, tuple[tuple[int, int, str], ...]],
+    served: frozenset[str] = frozenset(),
 ) -> set[str]:
     """The names of `module` (at `path`) that something that runs takes: `plain` (`_plain`), a name an
     importer binds (under an alias or its own) or an attribute read spelled where it runs, another file's
     spelling (see the module docstring); `importers` are the modules `takers` reads, `spans` the
-    definitions nothing reaches, by module."""
+    definitions nothing reaches, by module; a face of `served` lists the names it re-exports in
+    `__all__` for its lookups, and its one-line strings take nothing."""
     taken = set(plain)
 
     def live(spelling: _Spelling) -> bool:
-        return not (spelling.file == path or spelling.inert or spelling.defines) and not any(
+        return not (
+            spelling.file == path or spelling.inert or spelling.defines
+            or (spelling.quoted and spelling.file in served and spelling.file in importers)  # its face's `__all__`
+        ) and not any(
             first <= spelling.line <= last for first, last, _ in spans.get(spelling.file, ())
         )
 

@@ -248,7 +248,7 @@ def candidate_methods(
     the classes with a base the module imports from a library of `users` (`user_methods`), each with
     its undecorated methods that library leaves to its users."""
     found = []
-    libraries = _imported_from(tree, users) if users else {}
+    libraries = imported_from(tree, users) if users else {}
     for cls in tree.body:
         if not isinstance(cls, ast.ClassDef) or cls.decorator_list or cls.keywords or cls.name.endswith("Mixin"):
             continue
@@ -271,7 +271,7 @@ def candidate_methods(
     return found
 
 
-def _imported_from(tree: ast.Module, users: UserMethods) -> dict[str, str]:
+def imported_from(tree: ast.Module, users: UserMethods) -> dict[str, str]:
     """The names the module's top-level imports bind to a library of `users`, with that library:
     `from diffusers.pipelines import DiffusionPipeline` binds `DiffusionPipeline`, `import diffusers`
     binds `diffusers`."""

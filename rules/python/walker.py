@@ -81,6 +81,7 @@ from cudaudit.rules.python.test_classes import (
     opening_skip_region,
     spawned_region,
 )
+from cudaudit.rules.python.unset_flags import unset_flags
 from cudaudit.rules.registry import python_concern_modules
 
 _NAMES_CUDA_OR_NCCL = re.compile(r"cuda|nccl", re.IGNORECASE)
@@ -279,6 +280,8 @@ class PythonWalker:
         """Per class (by id), the truth tests its attributes hold (`_class_flags`), read when an `if` tests one."""
         self._disabled: dict[int, dict[str, DisabledFlag]] = {}
         """Per class (by id), its switches turned off off the GPU (`disabled_flags.py`), read when an `if` tests one."""
+        self._unset: dict[int, frozenset[str]] = {}
+        """Per class (by id), its flags turned on only in methods nothing calls (`unset_flags.py`), read when an `if` tests one."""
         self._meta_shares: set[int] = set()
         """The tests such switches hold that also let the meta device through (`DisabledFlag.meta`), by id."""
         self._attribute_stores: Mapping[str, int] | None = attribute_stores
@@ -541,9 +544,13 @@ class PythonWalker:
                 body, orelse = self._with_meta_share(local, body, orelse)
             elif sides is not None:
                 body, orelse = sides
+        if not (body or orelse) and (unset := self._unset_flag(node.test)) is not None:
+            body, orelse = (UNREACHABLE, orelse) if unset else (body, UNREACHABLE)  # `if self.split:`, set only by `spread()`, never called
         if not (body or orelse) and (replaced := self._none_replaced(node)) is not None:
             holds_where_none, region = replaced  # `if device is None: device = torch.device("cuda")`
             body, orelse = (region, orelse) if holds_where_none else (body, region)
+        if not (body or orelse) and (aside := self._none_arm_aside(node)) is not None:
+            body, orelse = (ANOTHER_PATH, orelse) if aside else (body, ANOTHER_PATH)  # `if model is None:`, left out only by `__main__`
         if ANOTHER_PATH in (body, orelse) and (launched := self._launched_regardless(node)) is not None:
             body, orelse = (NEUTRAL, orelse) if launched is Polarity.POSITIVE else (body, NEUTRAL)
         self._visit_inside(test, self.visit, node.test)
@@ -570,6 +577,29 @@ class PythonWalker:
             return None
         region = self._stand_in_region(name, branch[0].value)
         return None if region is None else (holds_where_none, region)
+
+    def _none_arm_aside(self, node: ast.If) -> bool | None:
+        """For `if model is None:` (True) or `if model is not None:` (False), where `model` is a parameter
+        of the top-level function the walk is in whose default is None, and only a call that another path runs
+        (a library's `__main__` block, `defaults.ModuleCalls.default_taken_aside`) leaves it out or
+        passes None, every call on the normal path passing a value: whether the test holds where it is
+        None, the branch only that path takes. None for any other `if`."""
+        sentinel = against_none(node.test)
+        if sentinel is None or not self.functions or self._module is None or "." in sentinel[0]:
+            return None
+        name, holds_where_none = sentinel
+        function = self.functions[-1]
+        if function not in self._module.body:
+            return None  # a method's or a nested function's callers are not all seen
+        for parameter, position, default in parameter_defaults(function.args):
+            if parameter == name and isinstance(default, ast.Constant) and default.value is None:
+                if self._module_calls is None:
+                    self._module_calls = ModuleCalls(self._module, self.called_elsewhere, self._switched_ids)
+                calls = self._module_calls
+                if not calls.default_is_normal_path(function, name, position) and calls.default_taken_aside(function, name, position):
+                    return holds_where_none
+                return None
+        return None
 
     def _stand_in_region(self, name: str, value: ast.expr) -> Region | None:
         """Where `name` is a parameter of the function the walk is in whose default is None: the region
@@ -720,6 +750,23 @@ class PythonWalker:
         if value is None or (value.lineno, value.col_offset) >= (test.lineno, test.col_offset):
             return None
         return value, negated
+
+    def _unset_flag(self, test: ast.expr) -> bool | None:
+        """For `if self.split:` (True) or `if not self.split:` (False), where the class around the walk
+        turns the flag on only in methods nothing calls (`unset_flags.py`): whether the test holds
+        where the flag is set, the branch that never runs. None for any other test."""
+        negated = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
+        name = test.operand if isinstance(test, ast.UnaryOp) and negated else test
+        if not (isinstance(name, ast.Attribute) and _is_self_attribute(name) and self._classes and self._module is not None):
+            return None
+        elsewhere = self.elsewhere or {}
+        if elsewhere.get(name.attr) != ():
+            return None  # not a flag the project index read (`callers.definitions`), or mentioned elsewhere
+        owner = self._classes[-1]
+        flags = self._unset.get(id(owner))
+        if flags is None:
+            flags = self._unset[id(owner)] = unset_flags(owner, self._module, self._stores(), elsewhere, self.catalog)
+        return (not negated) if name.attr in flags else None
 
     def _disabled_flag(self, attribute: str, function: ast.FunctionDef | ast.AsyncFunctionDef, test: ast.expr) -> ast.expr | None:
         """What `self.attribute` holds where it is True, for a switch the class around the walk turns off
