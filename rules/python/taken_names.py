@@ -312,7 +312,7 @@ def _read_places(path: str, data: bytes, places: list[tuple[bytes, int]]) -> Ite
         )
         if word in defs and word not in bodies:
             bodies[word] = _def_bodies(data, defs[word])
-        defining = re.search(rb"\bdef[ \t]+$", before) is not None or (
+        defining = _after_def(before) or (
             not dot.endswith(b"super().") and any(first <= start < last for first, last in bodies.get(word, ()))
         )
         yield word, _Spelling(
@@ -320,6 +320,17 @@ def _read_places(path: str, data: bytes, places: list[tuple[bytes, int]]) -> Ite
             attribute and python and _of_value(dot[:-1].rstrip(), bound), defining,
             before.count(b'"') % 2 == 1 or before.count(b"'") % 2 == 1,
         )
+
+
+def _after_def(before: bytes) -> bool:
+    """Whether a line's text before a word ends with the keyword `def` and a blank (`def sample`): the
+    word names the function defined there. Read from the end, for a line may be long (a minified
+    data file's), where a pattern searched from its start costs its whole length."""
+    stripped = before.rstrip(b" \t")
+    return (
+        len(stripped) < len(before) and stripped.endswith(b"def")
+        and (len(stripped) == 3 or stripped[-4] not in WORD_BYTES)
+    )
 
 
 _DEFINITION = re.compile(rb"^([ \t]*)(?:async[ \t]+)?(def|class)[ \t]+(\w+)[^\n]*", re.M)
