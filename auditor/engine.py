@@ -6,7 +6,8 @@ for that file. Scanned code is parsed, never imported or run.
 
 Each file is read at most once here in the main process, when the index or the analysis first
 needs its bytes (`Contents`); with several workers and no index readings in the cache, the workers
-also read the files for the index's per-file readings first (`_read_ahead`). A file's digest, with
+also read the files for the index's per-file readings first (`_read_ahead`), and each then analyses
+the files it read, with the trees it parsed for the index (`parallel.KeptWorkers`). A file's digest, with
 the facts the index gives it, looks its result up in the cache (`cache.Store`); a file whose status
 is unchanged since an earlier scan hashed it is not even read for its digest. Only the files whose
 result is not there travel, with their bytes, to the analysis (in worker processes when there are
@@ -38,7 +39,7 @@ from cudaudit.filekinds import FileKind
 from cudaudit.firstparty import sibling_modules
 from cudaudit.index_answers import IndexAnswers, index_answers
 from cudaudit.model import FileError, Finding, Omitted, ScanResult
-from cudaudit.parallel import map_in_chunks
+from cudaudit.parallel import KeptWorkers
 from cudaudit.project_index import (
     IndexedFile,
     ProjectIndex,
@@ -233,15 +234,15 @@ def scan(
     that spans files (see `session.index_context`). The torch pin is read from `project_root`'s
     dependency files unless `settings` names one. `cache` holds earlier runs' results and index
     readings, reused and added to; None for none (`--no-cache`)."""
-    with scope(settings.project_prefixes):
-        return _scan(list(candidates), rules_for, settings, jobs, on_progress, project_root, context, cache)
+    with scope(settings.project_prefixes), KeptWorkers(jobs, partial(keeping_trees, KEPT_SOURCE)) as workers:
+        return _scan(list(candidates), rules_for, settings, workers, on_progress, project_root, context, cache)
 
 
 def _scan(
     candidates: list[Candidate],
     rules_for: Callable[[Path], frozenset[str]],
     settings: AnalysisSettings,
-    jobs: int,
+    workers: KeptWorkers,
     on_progress: Callable[[int, int], None] | None,
     project_root: Path | None,
     context: Iterable[Candidate],
@@ -268,7 +269,7 @@ def _scan(
         contents,
         listed,
         settings,
-        jobs,
+        workers,
     )
     answers = index_answers(
         [(t.display, t.kinds) for t in listed],
@@ -286,7 +287,7 @@ def _scan(
         files_scanned=len(tasks), paths=sorted(task.display for task in tasks), torch_version=settings.torch_version
     )
     with keeping_trees(KEPT_SOURCE):  # the index, built on the first file's facts, and the analyses
-        for report in _run(tasks, contents, settings, answers, jobs, on_progress, results):
+        for report in _run(tasks, contents, settings, answers, workers, on_progress, results):
             result.findings.extend(report.findings)
             result.errors.extend(report.errors)
             result.lines_scanned += report.lines
@@ -438,7 +439,7 @@ def _run(
     contents: Contents,
     settings: AnalysisSettings,
     answers: IndexAnswers,
-    jobs: int,
+    workers: KeptWorkers,
     on_progress: Callable[[int, int], None] | None,
     results: Store | None,
 ) -> Iterator[FileReport]:
@@ -479,7 +480,9 @@ def _run(
     progress = (lambda count, _: on_progress(done + count, len(tasks))) if on_progress else None
     work = partial(_analyze_chunk, settings=settings)
     with _collected_rarely():
-        for (display, key), report in map_in_chunks(work, pending, jobs, CHUNK_SIZE, PARALLEL_THRESHOLD, progress):
+        for (display, key), report in workers.map(
+            work, pending, CHUNK_SIZE, PARALLEL_THRESHOLD, _pending_path, _lost_analyses, progress
+        ):
             if key is not None and results is not None:
                 results.put(display, key, report.cached())
             yield report
@@ -513,50 +516,55 @@ def _build_index(
     contents: Contents,
     tasks: list[FileTask],
     settings: AnalysisSettings,
-    jobs: int,
+    workers: KeptWorkers,
 ) -> ProjectIndex:
     """`build_index` of `files` (the `tasks`) under the analysis' regime of the cycle collector
     (`_collected_rarely`): its readers parse and walk modules as the analysis does. `readings` is the
     cache's store of its per-file readings.
 
     With several workers, the index's readings of each file by itself (`file_readings`) are taken
-    ahead in worker processes, the files split among them, and the index is then built from their
-    answers: the pass over the files, most of the index's time, runs in parallel rather than in this
-    process before any worker starts. Only when every reading must be computed (no cache, or one
-    that holds no readings), asked only here: a rescan whose index answers are cached reads no
-    readings, and one that builds the index computes few. The trees the workers parse die with them,
-    so the analysis parses those modules again (`source.keeping_trees` keeps what this process
-    parses after)."""
+    ahead in the scan's worker processes, the files split among them, and the index is then built
+    from their answers: the pass over the files, most of the index's time, runs in parallel rather
+    than in this process before any worker starts. Only when every reading must be computed (no
+    cache, or one that holds no readings), asked only here: a rescan whose index answers are cached
+    reads no readings, and one that builds the index computes few. The workers live on for the
+    analysis (`KeptWorkers`), each keeping the trees it parsed, and each file's analysis goes to the
+    worker that read it, so a module the index's readers parsed is not parsed again."""
     remember: Remember | None = partial(_remember, readings, contents) if readings is not None else None
-    ahead = [task for task in tasks if task.kinds] if jobs > 1 else []
+    ahead = [task for task in tasks if task.kinds] if workers.jobs > 1 else []
     with _collected_rarely():
         read_ahead = (
-            _read_ahead(ahead, settings, jobs, sees_project(files))
+            _read_ahead(ahead, settings, workers, sees_project(files))
             if len(ahead) >= PARALLEL_THRESHOLD and (readings is None or readings.holds_nothing()) else None
         )
         return build_index(files, catalog, roots, remember, read_ahead)
 
 
 def _read_ahead(
-    tasks: list[FileTask], settings: AnalysisSettings, jobs: int, whole_project: bool
+    tasks: list[FileTask], settings: AnalysisSettings, workers: KeptWorkers, whole_project: bool
 ) -> dict[tuple[str, str], Callable[[], Any]]:
     """(reader, display path) -> the reading, from worker processes (`_read_chunk`). A worker that
-    dies (killed for its memory) takes its readings with it: the index computes them itself."""
+    dies (killed for its memory) takes its chunk's readings with it: the index computes them itself."""
     work = partial(_read_chunk, settings=settings, whole_project=whole_project)
     found: dict[tuple[str, str], Callable[[], Any]] = {}
-    try:
-        for reader, path, reading in map_in_chunks(work, tasks, jobs, CHUNK_SIZE, PARALLEL_THRESHOLD):
-            found[(reader, path)] = partial(pickle.loads, reading)
-    except Exception:  # noqa: BLE001 - a broken pool only costs the time the workers had saved
-        pass
+    for reader, path, reading in workers.map(work, tasks, CHUNK_SIZE, PARALLEL_THRESHOLD, _task_path, _no_readings):
+        found[(reader, path)] = partial(pickle.loads, reading)
     return found
+
+
+def _task_path(task: FileTask) -> str:
+    return task.display
+
+
+def _no_readings(chunk: list[FileTask], why: str) -> list[tuple[str, str, bytes]]:
+    return []
 
 
 def _read_chunk(chunk: list[FileTask], settings: AnalysisSettings, whole_project: bool) -> list[tuple[str, str, bytes]]:
     """The index's readings of each file of `chunk` by itself, each pickled here: one that does not
-    pickle stays behind, and the index computes it again. The chunk's trees are kept while it is
-    read (several readers read each module), then dropped."""
-    with scope(settings.project_prefixes), keeping_trees(KEPT_SOURCE):
+    pickle stays behind, and the index computes it again. The worker keeps the trees it parses
+    (several readers read each module, and then its analysis: `KeptWorkers`)."""
+    with scope(settings.project_prefixes):
         files = [IndexedFile(t.display, t.kinds, partial(read_tree_file, t.path, t.root)) for t in chunk]
         readings = file_readings(files, load_catalog(), settings.roots, whole_project)
     return [(reader, path, pickled) for reader, path, reading in readings if (pickled := _pickled(reading)) is not None]
@@ -572,6 +580,17 @@ def _pickled(value: object) -> bytes | None:
 @functools.cache
 def _rules_key(rules: frozenset[str]) -> str:
     return ",".join(sorted(rules))
+
+
+def _pending_path(item: tuple[FileTask, bytes, FileFacts, str | None]) -> str:
+    return item[0].display
+
+
+def _lost_analyses(
+    chunk: list[tuple[FileTask, bytes, FileFacts, str | None]], why: str
+) -> list[tuple[tuple[str, str | None], FileReport]]:
+    """The reports of files whose analysis ended with its worker: a diagnostic each, never cached."""
+    return [((task.display, None), _failed(task, f"not analysed: {why}")) for task, _, _, _ in chunk]
 
 
 def _analyze_chunk(

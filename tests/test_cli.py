@@ -189,6 +189,32 @@ def test_a_worker_lost_while_reading_ahead_for_the_index_costs_only_time(cli, tm
     assert scan_json(cli, "--jobs", "2", "--no-cache") == serial
 
 
+
+_analyze_chunk = engine._analyze_chunk
+
+
+def _lost_on_mod7(chunk: list, settings: object) -> list:
+    if any(task.display.endswith("/mod7.py") for task, _, _, _ in chunk):
+        os._exit(1)  # as a worker the system kills for its memory
+    return _analyze_chunk(chunk, settings)
+
+
+def test_a_worker_lost_while_analysing_costs_its_files_a_diagnostic_and_the_scan_goes_on(cli, tmp_path, monkeypatch):
+    for i in range(80):
+        write(tmp_path / "pkg" / f"mod{i}.py", LOCKED + f"x{i} = {i}\n" * (i % 9))
+    serial = scan_json(cli, "--jobs", "1", "--no-cache")
+    monkeypatch.setattr(engine, "_analyze_chunk", _lost_on_mod7)
+    parallel = scan_json(cli, "--jobs", "2")
+    lost = {error["path"] for error in parallel["errors"]}
+    assert "pkg/mod7.py" in lost and len(lost) < 80
+    assert all("not analysed: its worker process ended" in error["message"] for error in parallel["errors"])
+    assert [f for f in parallel["findings"] if f["path"] not in lost] == [
+        f for f in serial["findings"] if f["path"] not in lost
+    ]
+    monkeypatch.setattr(engine, "_analyze_chunk", _analyze_chunk)
+    assert scan_json(cli, "--jobs", "2") == serial  # the lost files' diagnostics were not cached
+
+
 def test_show_sources_names_where_each_fact_comes_from(cli, tmp_path):
     write(tmp_path / "locked.py", LOCKED)
     plain = cli("scan", "locked.py").stdout
