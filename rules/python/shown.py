@@ -18,6 +18,9 @@ A value is shown where it reaches, directly or (a number) through arithmetic and
   keys, where the module makes every call of the function (a script's: `m = run_record()`, then
   `print(m)` and `f"CUDA {m['cuda']}"`);
 - a method named for writing a metric out beyond those (`log_stats(...)`, `put_scalar(...)`);
+- the value of a named metric handed to a recorder (`stats.report0("Resources/peak_gb", v)`, a
+  method named `report...`/`record...` whose first argument is the metric's name), where what the
+  call returns (such recorders hand the value back) is itself shown or dropped;
 - a local name assigned once from it whose every read in the same scope is itself shown
   (`peak = max_memory_allocated() / 1e9`, then `print(f"{peak:.2f} GB")`), up to three names on
   (`used = peak - start`, `share = used / total * 100`, then `print(share)`).
@@ -50,6 +53,9 @@ only write a value out, into text or into a metrics log."""
 _SHOWING_PREFIX = "log_"
 _SHOWING_SUFFIXES = ("_scalar", "_scalars")
 """Metric writers by the shape of their names: `log_stats`, `log_scalar`, `put_scalar`, `record_scalars`."""
+_RECORDER_PREFIXES = ("report", "record")
+"""`report0("Timing/total_sec", v)`, `record_metric("loss", v)`: recorders of a named metric, by the shape of
+their names (their first argument, text, names the metric)."""
 _CONVERSIONS = frozenset({"round", "int", "float", "abs"})
 """Builtins that keep a number a number: what they return is shown wherever their result is."""
 _NAME_DEPTH = 3
@@ -79,6 +85,10 @@ def is_shown(
         func = parent.func
         if isinstance(func, ast.Name):
             return func.id in SHOWN_BY or func.id == "dict"
+        if isinstance(func, ast.Attribute) and _records(parent, node):
+            return isinstance(parents.parent(parent), ast.Expr) or is_shown(
+                parent, parents, number=number, depth=depth, callers=callers
+            )
         return isinstance(func, ast.Attribute) and _writes_out(func.attr)
     if isinstance(parent, ast.Dict):
         return any(v is node for v in parent.values)
@@ -104,16 +114,25 @@ def is_shown(
 def _labelled(pair: ast.Tuple, node: ast.AST) -> bool:
     """`("torch cuda version", v)`: a value paired with the words that name it, an item of a report
     as a dict's value is one (a label is text with a letter in it, not a version to compare with)."""
-    label = pair.elts[0] if len(pair.elts) == 2 and pair.elts[1] is node else None
-    return (
-        isinstance(label, ast.Constant) and isinstance(label.value, str)
-        and any(character.isalpha() for character in label.value)
-    )
+    return len(pair.elts) == 2 and pair.elts[1] is node and _is_label(pair.elts[0])
+
+
+def _is_label(node: ast.expr) -> bool:
+    """Text with a letter in it: words that name a value (not a version to compare with)."""
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and any(c.isalpha() for c in node.value)
 
 
 def _writes_out(method: str) -> bool:
     """Whether a method of that name only writes a value out (`SHOWING_METHODS`, `log_stats`, `put_scalar`)."""
     return method in SHOWING_METHODS or method.startswith(_SHOWING_PREFIX) or method.endswith(_SHOWING_SUFFIXES)
+
+
+def _records(call: ast.Call, node: ast.AST) -> bool:
+    """Whether `call` records `node` as a named metric: `stats.report0("Resources/peak_gb", node)`."""
+    return (
+        isinstance(call.func, ast.Attribute) and call.func.attr.startswith(_RECORDER_PREFIXES)
+        and len(call.args) == 2 and call.args[1] is node and _is_label(call.args[0])
+    )
 
 
 def _record(target: ast.expr) -> ast.Name | None:
