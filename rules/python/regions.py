@@ -51,8 +51,10 @@ from cudaudit.rules.python.skip_conditions import (
 
 if sys.version_info >= (3, 11):
     TryStatement: TypeAlias = ast.Try | ast.TryStar
+    TRY_STATEMENTS = (ast.Try, ast.TryStar)
 else:
     TryStatement: TypeAlias = ast.Try
+    TRY_STATEMENTS = (ast.Try,)
 
 NO_CUDA_API_TARGETS = frozenset(TARGETS) - CUDA_API_TARGETS
 CPU_TARGETS = frozenset({"cpu"})
@@ -344,7 +346,11 @@ def branch_contexts(
     `flags_of` gives the tests a module's top level or a function keeps in names (`use_cuda =
     torch.version.cuda is not None and CUDA_HOME is not None`): a test of such names in the same
     scope (`if use_cuda:`, `if use_cuda or use_rocm`) after their assignment is read as the tests
-    they hold."""
+    they hold. The body of a `try` whose handler falls back or swallows the error takes that `try`'s
+    cap (`try_region`), not its quiet targets: a build that fails there (`try: ops = load(...,
+    extra_cuda_cflags=["--use_fast_math"])` / `except Exception: warnings.warn("using the slow
+    reference")`) costs what the compiled code gave (speed, or a setting the fallback changes), not
+    the run, a warning."""
     found: dict[int, tuple[frozenset[str], Severity | None]] = {}
     context = SiteContext()
     none: Mapping[str, ast.expr] = {}
@@ -363,6 +369,15 @@ def branch_contexts(
                 for branch_node in part:
                     visit(branch_node, flags)
                 context.leave(region)
+            return
+        if isinstance(node, TRY_STATEMENTS):
+            region = Region(cap=try_region(node).cap)
+            context.enter(region)
+            for statement in node.body:
+                visit(statement, flags)
+            context.leave(region)
+            for rest in (*node.handlers, *node.orelse, *node.finalbody):
+                visit(rest, flags)
             return
         quiet = context.quiet_targets()
         if quiet or context.cap() is not None:
