@@ -130,6 +130,10 @@ class RocmBuild:
     files they list into `cuda_only` entries."""
     opt_in: tuple[OptInSource, ...] = ()
     """The sources the build compiles only where the installer opts in (`rules/builds/opt_in_builds.py`)."""
+    hipified: tuple[str, ...] | None = None
+    """The sources (display paths) a JIT `load()` names: its hipify converts only them (and an included
+    header only where a file of that name is among them), so a header beside them is compiled as
+    written; None where the build hipifies the whole folder (a `setup.py`'s `CUDAExtension`)."""
 
 
 @dataclass(frozen=True)

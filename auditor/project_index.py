@@ -537,7 +537,8 @@ class ProjectIndex:
                 if build.mode is BuildMode.HIPIFY:
                     facts["hipified_by"] = build.evidence
             elif build is not None and build.mode is BuildMode.IMPLICIT_HIPIFY:
-                facts["hipified_by"] = build.evidence
+                if build.hipified is None or path in build.hipified or not path.endswith(_HEADER_SUFFIXES):
+                    facts["hipified_by"] = build.evidence
             elif separate and build is not None:
                 rocm = Evidence(build.evidence.path, build.evidence.line, f"ROCm builds {', '.join(build.rocm_sources)}")
                 facts["counterparts"] = (*facts["counterparts"], Counterpart("rocm", rocm))
@@ -2475,12 +2476,16 @@ class _Found:
             self.builds[folder] = build
 
 
+_HEADER_SUFFIXES = (".h", ".hh", ".hpp", ".hxx", ".cuh", ".inl")
+"""Headers: a JIT build's hipify converts one only where its sources name it (`RocmBuild.hipified`)."""
+
+
 def _add_jit_builds(found: _Found) -> None:
     """The folders of the sources a JIT `load()` compiles, as implicit hipify builds, where no build
     script at or above them says what their build does."""
-    for folder, evidence in _reader("jit_folders")(found.jit_builds, found.sources).items():
+    for folder, (evidence, named) in _reader("jit_folders")(found.jit_builds, found.sources).items():
         if _nearest_at_or_above(posixpath.join(folder, "-"), found.builds) is None:
-            found.builds[folder] = RocmBuild(evidence.path, BuildMode.IMPLICIT_HIPIFY, evidence)
+            found.builds[folder] = RocmBuild(evidence.path, BuildMode.IMPLICIT_HIPIFY, evidence, hipified=named)
 
 
 def _build_rank(build: RocmBuild | None) -> int:

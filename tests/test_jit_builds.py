@@ -118,3 +118,40 @@ def test_a_call_whose_argument_never_reaches_sources_builds_nothing():
         "ops/wait.cu": KERNEL,
     }
     assert _rocm(files, "ops/wait.cu") == {Severity.WARNING}
+
+
+def test_sources_a_function_hands_a_wrapper_in_a_name_are_hipified():
+    """`get_plugin("ops", sources=sources)` after `sources = [join(here, s) for s in sources]`."""
+    files = {
+        "utils/plugins.py": WRAPPER,
+        "ops/wait.py": (
+            "import os\nfrom utils import plugins\n\n\ndef _init():\n"
+            "    sources = ['wait.cpp', 'wait.cu']\n"
+            "    sources = [os.path.join(os.path.dirname(__file__), s) for s in sources]\n"
+            "    return plugins.get_plugin('wait_plugin', sources=sources)\n"
+        ),
+        "ops/wait.cu": KERNEL,
+    }
+    assert _rocm(files, "ops/wait.cu") == {Severity.NOTE}
+
+
+HEADER = '''#pragma once
+#include <cuda_runtime.h>
+inline void wait(cudaStream_t stream) { cudaStreamSynchronize(stream); }
+'''
+
+
+def test_a_header_beside_the_sources_stays_as_written_unless_the_call_names_it():
+    """A JIT build's hipify converts the files it is given; an included header only where a file of that
+    name is among them (a wrapper's `headers=[...]`, copied into the build folder)."""
+    call = "_plugin = plugins.get_plugin('wait_plugin', sources=['wait.cu']{}, source_dir=os.path.dirname(__file__))\n"
+    plain = {
+        "utils/plugins.py": WRAPPER,
+        "ops/wait.py": "import os\nfrom utils import plugins\n\n" + call.format(""),
+        "ops/wait.cu": '#include "wait.h"\n' + KERNEL,
+        "ops/wait.h": HEADER,
+    }
+    assert _rocm(plain, "ops/wait.cu") == {Severity.NOTE}
+    assert _rocm(plain, "ops/wait.h") == {Severity.WARNING}
+    named = {**plain, "ops/wait.py": "import os\nfrom utils import plugins\n\n" + call.format(", headers=['wait.h']")}
+    assert _rocm(named, "ops/wait.h") == {Severity.NOTE}

@@ -4,11 +4,17 @@ A project may build its extension when it first needs it rather than at install:
 `torch.utils.cpp_extension.load(name=..., sources=[...])` itself, or through a function of its own
 (`get_plugin(module_name, sources, **build_kwargs)`) whose parameter reaches `load`'s `sources`,
 often rebuilt on the way (`sources = [os.path.join(source_dir, name) for name in sources]`). On a
-ROCm build of PyTorch, `load()` hipifies those sources, and the headers they include, before hipcc
-compiles them, as `CUDAExtension` does in a `setup.py` (`_jit_compile` calls `hipify_python.hipify`
-with the sources as `extra_files` when `IS_HIP_EXTENSION`,
+ROCm build of PyTorch, `load()` hipifies those sources before hipcc compiles them, as `CUDAExtension`
+does in a `setup.py` (`_jit_compile` calls `hipify_python.hipify` with the sources as `extra_files` when
+`IS_HIP_EXTENSION`,
 https://github.com/pytorch/pytorch/blob/cf30153c4c131c8164ee7798e5022d810682e2cb/torch/utils/cpp_extension.py#L2070):
-an implicit hipify of the folder those sources sit in.
+an implicit hipify of the folder those sources sit in. A header they include is converted only where
+a file of its name is among the files hipify is given, the sources and the build folder's files
+(`any(s.endswith(filename) for s in all_files)`,
+https://github.com/pytorch/pytorch/blob/cf30153c4c131c8164ee7798e5022d810682e2cb/torch/utils/hipify/hipify_python.py):
+a header the call names (a wrapper's `headers=[...]`, copied into the build folder) is, one beside the
+sources is compiled as written (`likely`: a wrapper may copy the folder there, as one that does so only
+where `TORCH_EXTENSIONS_DIR` is set).
 
 Read from syntax in two steps, each per module (so the cache keeps them): the functions that hand a
 parameter to `load`'s sources (`loaders`), and the calls that name source files (`source_calls`);
@@ -31,6 +37,9 @@ from cudaudit.source import decode_python, read_tree
 
 _LOADS = frozenset({"torch.utils.cpp_extension.load"})
 _SOURCE_NAME = re.compile(r"[\w./-]+\.(?:cu|cuh|cpp|cc|cxx)")
+_HEADER_NAME = re.compile(r"[\w./-]+\.(?:h|hh|hpp|hxx|inl)")
+"""A header a build call names beside its sources (`headers=["op.h"]` of a wrapper that copies them into
+the build folder): the JIT build's hipify converts the files there too."""
 _SOURCE_STRING = re.compile(rb"\.c(?:u|uh|pp|c|xx)[\"']")
 """The end of a string that names a source (`"op.cu"`, `f"{here}/op.cpp"`): without one, and without
 `cpp_extension`, a module neither builds nor names a source, and is not parsed."""
@@ -40,7 +49,7 @@ Loader = tuple[str, str, int]
 """(function name, parameter name, its position among the positional parameters, -1 for keyword-only)."""
 SourceCall = tuple[str, tuple[str, ...], int, int, str, tuple[str, ...]]
 """(called name, keyword names, count of positional arguments, line, its text, the display paths of
-the sources it spells) of a call naming source files; the called name is "" for
+the sources and headers it spells) of a call naming source files; the called name is "" for
 `torch.utils.cpp_extension.load` itself."""
 JitReading = tuple[tuple[Loader, ...], tuple[SourceCall, ...]]
 
@@ -58,7 +67,7 @@ def read_jit(path: str, data: bytes) -> JitReading:
     loaders: list[Loader] = []
     calls: list[SourceCall] = []
     loading = bool(_load_calls(tree, names))  # most modules only name sources: no scope of theirs binds any
-    bound = _bound_sources(tree, names) if loading else {}
+    bound = {**_bound_arguments(tree, names), **(_bound_sources(tree, names) if loading else {})}
     for node in subtree(tree):
         if loading and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             loaders.extend(_loaders(node, names))
@@ -66,7 +75,7 @@ def read_jit(path: str, data: bytes) -> JitReading:
             called = "" if names.resolve(node.func) in _LOADS else final_name(node.func)
             values = [*node.args, *(k.value for k in node.keywords), *bound.get(id(node), ())]
             spelled = _spelled_sources(values, path, names, paths(node.lineno)) if called is not None else ()
-            if called is not None and spelled:
+            if called is not None and any(_SOURCE_NAME.fullmatch(source) for source in spelled):
                 keywords = tuple(sorted(k.arg for k in node.keywords if k.arg))
                 line = " ".join(lines[node.lineno - 1].split())[:_TEXT_LIMIT]
                 calls.append((called, keywords, len(node.args), node.lineno, line, spelled))
@@ -87,7 +96,7 @@ def _spelled_sources(values: Iterable[ast.expr], path: str, names: ImportTable, 
                    else path_value(element, names, paths) for element in elements]
         spelled += [node.value for node in subtree(argument) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
         for path_text in spelled:
-            if path_text is not None and _SOURCE_NAME.fullmatch(path_text):
+            if path_text is not None and (_SOURCE_NAME.fullmatch(path_text) or _HEADER_NAME.fullmatch(path_text)):
                 source = posixpath.normpath(posixpath.join(folder, path_text))
                 if not source.startswith(".."):
                     found.add(source)
@@ -118,6 +127,45 @@ def _bound_sources(tree: ast.Module, names: ImportTable) -> dict[int, list[ast.e
                 _, values = _reaching(scope, _names_in(sources))
                 bound.setdefault(id(call), []).extend(values)
     return bound
+
+
+def _bound_arguments(tree: ast.Module, names: ImportTable) -> dict[int, list[ast.expr]]:
+    """id(a call in a function) -> the values that function binds to the names it passes that hold
+    source files: `get_plugin("ops", sources=sources)` after `sources = [join(here, s) for s in
+    sources]` and `sources = ["op.cpp", "op.cu"]`, a project's JIT-build wrapper given names."""
+    bound: dict[int, list[ast.expr]] = {}
+    for function in subtree(tree):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        holding = _source_names(function)
+        if not holding:
+            continue
+        for call in subtree(function):
+            if not isinstance(call, ast.Call) or names.resolve(call.func) in _LOADS:
+                continue
+            passed = {a.id for a in [*call.args, *(k.value for k in call.keywords)] if isinstance(a, ast.Name)} & holding
+            if passed:
+                bound[id(call)] = _reaching(function, passed)[1]
+    return bound
+
+
+def _source_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The names `function` assigns a source file's name, or a value made from such a name."""
+    assignments = [node for node in subtree(function) if isinstance(node, ast.Assign)]
+    holding: set[str] = set()
+    grown = True
+    while grown:
+        grown = False
+        for assignment in assignments:
+            targets = {t.id for t in assignment.targets if isinstance(t, ast.Name)} - holding
+            if targets and any(
+                (isinstance(node, ast.Constant) and isinstance(node.value, str) and _SOURCE_NAME.fullmatch(node.value))
+                or (isinstance(node, ast.Name) and node.id in holding)
+                for node in subtree(assignment.value)
+            ):
+                holding |= targets
+                grown = True
+    return holding
 
 
 def _load_calls(scope: ast.AST, names: ImportTable) -> list[ast.Call]:
@@ -178,23 +226,29 @@ def _names_in(node: ast.AST) -> set[str]:
     return {sub.id for sub in subtree(node) if isinstance(sub, ast.Name)}
 
 
-def jit_built_folders(readings: Mapping[str, JitReading], sources: Iterable[str]) -> dict[str, Evidence]:
-    """Folder of scanned sources -> the call that JIT-builds them: a module's `load()` naming them,
-    or its call of a project function that hands the argument in that parameter's place to `load()`."""
+def jit_built_folders(
+    readings: Mapping[str, JitReading], sources: Iterable[str]
+) -> dict[str, tuple[Evidence, tuple[str, ...]]]:
+    """Folder of scanned sources -> the call that JIT-builds them (a module's `load()` naming them, or
+    its call of a project function that hands the argument in that parameter's place to `load()`),
+    with the scanned sources the folder's JIT builds name: what their hipify converts."""
     loaders: dict[str, list[tuple[str, int]]] = {}
     for found, _ in readings.values():
         for function, parameter, index in found:
             loaders.setdefault(function, []).append((parameter, index))
     scanned = set(sources)
     folders: dict[str, Evidence] = {}
+    named: dict[str, set[str]] = {}
     for module, (_, calls) in sorted(readings.items()):
         for called, keywords, count, line, text, spelled in calls:
             if not _builds(called, keywords, count, loaders):
                 continue
             for source in spelled:
-                if source in scanned:
+                if source in scanned and _SOURCE_NAME.fullmatch(source):
                     folders.setdefault(posixpath.dirname(source), Evidence(module, line, text))
-    return folders
+                if source in scanned:
+                    named.setdefault(posixpath.dirname(source), set()).add(source)
+    return {folder: (evidence, tuple(sorted(named[folder]))) for folder, evidence in folders.items()}
 
 
 def _builds(called: str, keywords: tuple[str, ...], count: int, loaders: Mapping[str, list[tuple[str, int]]]) -> bool:
