@@ -323,3 +323,50 @@ def test_a_launch_switch_off_by_default_is_on_where_the_documents_launch_the_rou
     report = scan_json(cli, ".", "--no-cache", cwd=tmp_path)
     found = {finding["targets"]["cpu"]["severity"] for finding in report["findings"] if finding["rule"] == "CDA107"}
     assert found == {severity}
+
+
+SUBMIT = '''
+import argparse
+
+import submitit
+
+
+class Job:
+    def __init__(self, args):
+        self.args = args
+
+    def __call__(self):
+        import train_net as trainer
+
+        trainer.main()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--nodes", type=int, default=1)
+    args = parser.parse_args()
+    executor = submitit.AutoExecutor(folder="jobs")
+    executor.update_parameters(gpus_per_node=4, tasks_per_node=4, nodes=args.nodes)
+    executor.submit(Job(args))
+
+
+if __name__ == "__main__":
+    main()
+'''
+"""A Slurm launcher through submitit: a task per GPU, each running the training script's `main`."""
+
+
+@pytest.mark.parametrize(("launcher", "severity"), [
+    (SUBMIT, "error"),  # the scheduler starts a task per GPU: the Slurm arm is the documented route's
+    (SUBMIT.replace(", tasks_per_node=4", ""), "warning"),  # one task a node: no reading of its ranks
+    (SUBMIT.replace("import train_net as trainer", "import other_net as trainer"), "warning"),  # submits another
+])
+def test_a_submitit_launcher_documented_as_the_route_launches_the_script_it_submits(cli, tmp_path, launcher, severity):
+    write(tmp_path / "trainer/__init__.py", "")
+    write(tmp_path / "trainer/dist.py", SLURM_ARM)
+    write(tmp_path / "train_net.py", TRAIN)
+    write(tmp_path / "submit_slurm.py", launcher)
+    write(tmp_path / "README.md", "Train on 2 nodes:\n\n```\npython submit_slurm.py --nodes 2\n```\n")
+    report = scan_json(cli, ".", "--no-cache", cwd=tmp_path)
+    found = {(finding["line"], finding["targets"]["cpu"]["severity"]) for finding in report["findings"]}
+    assert {(12, severity), (13, severity)} <= found

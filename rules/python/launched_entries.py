@@ -33,7 +33,10 @@ that all run `torchrun main.py --model ...`): that is another use of the script,
 branch is the normal path of the launched use while the single-process branch stays the normal
 path of the other (`Launch.every` False). A launcher of PyTorch's sets no variable of a batch
 scheduler: a Slurm test (`"SLURM_PROCID" in os.environ`) reads a launch only where `srun` starts
-the route (`Launch.scheduler`).
+the route (`Launch.scheduler`). A Slurm launcher written with submitit (`python submit_train.py
+--nodes 4`, whose job imports `train_net` and calls its `main` in each of a task per GPU) starts the
+entries of its folder it imports so: the command that runs the launcher launches them under a batch
+scheduler, though no command runs them by name.
 
 A script may start its processes itself: `python train.py --gpus=8` spawns one process per GPU
 that the count asks for (`--gpus`, `--num_gpus`, `--world_size`: `guards.names_process_count`).
@@ -63,6 +66,14 @@ _STARTS_RANKS = (
 )
 """A module that sets `RANK` (or `LOCAL_RANK`) and `WORLD_SIZE` in an environment
 (`current_env["RANK"] = str(rank)`) and starts processes: a copy of `torch.distributed.launch`."""
+
+_SUBMITS_TASKS = (re.compile(rb"^[ \t]*(?:import|from)[ \t]+submitit\b", re.MULTILINE), re.compile(rb"\btasks_per_node[ \t]*="))
+"""A module that submits Slurm jobs through submitit with tasks of their own on each node
+(`executor.update_parameters(tasks_per_node=num_gpus_per_node, ...)`): a batch scheduler starts one
+process per task, with `SLURM_PROCID` set (https://github.com/facebookincubator/submitit/blob/main/docs/examples.md)."""
+_IMPORTED = re.compile(rb"^[ \t]*(?:import|from)[ \t]+([A-Za-z_]\w*)[ \t]*(?:\bas\b|\bimport\b|$)", re.MULTILINE)
+"""A module a line imports by its bare name (`import main_train as trainer`, `from main_train import
+main`), indented or not: the entry a submitit launcher's job runs is imported in its callable."""
 
 LAUNCHED = "every documented command of this route starts it under a launcher of several processes ({command})"
 _USES = frozenset({
@@ -113,11 +124,17 @@ def always_launched(
         return len(found) == 1 and _starts_ranks(code(found[0]))
 
     ran: set[str] = set()
+    submitted: set[str] = set()
     for command in commands.reached(starts_ranks):
         found = known.run_by(command)
         ran.update(found)
         if not found or starts_ranks(command):
             continue
+        jobs = _submitted(found[0], code(found[0]), every) if len(found) == 1 else []
+        for entry in jobs:  # the scheduler starts the job's entry once per task
+            launched.setdefault(entry, []).append(command)
+        ran.update(jobs)
+        submitted.update(jobs)
         if command.launcher is None and not _asks_processes(command):
             if not (command.waiting or _elided(command)):  # a script that waits for its caller may be launched
                 for entry in found:
@@ -126,7 +143,7 @@ def always_launched(
             launched.setdefault(found[0], []).append(command)
     by_every: dict[str, Evidence] = {}
     by_some: dict[str, Evidence] = {}
-    scheduled = {entry for entry, launches in launched.items() if any(run.launcher == "srun" for run in launches)}
+    scheduled = submitted | {entry for entry, launches in launched.items() if any(run.launcher == "srun" for run in launches)}
     for entry, launches in launched.items():
         shown = _shortened(launches[0].text)
         own = plain.get(entry, [])
@@ -171,6 +188,17 @@ def _own_uses(plain: list[Command], launches: list[Command]) -> bool:
     (`python main.py --eval`), not the one-process run of a launched use (`--no-amp`, `--debug`)."""
     given = frozenset().union(*(command.switches for command in launches))
     return all(any(_USES.intersection(switch.split("_")) for switch in command.switches - given) for command in plain)
+
+
+def _submitted(launcher: str, data: bytes, entries: frozenset[str]) -> list[str]:
+    """The entries of `launcher`'s folder that its bytes import, where it submits Slurm jobs of a
+    task per GPU through submitit (`_SUBMITS_TASKS`): the job it submits runs such an entry's
+    `main` in each task, so every command that runs the launcher launches that entry."""
+    if not all(pattern.search(data) for pattern in _SUBMITS_TASKS):
+        return []
+    folder = posixpath.dirname(launcher)
+    named = (posixpath.join(folder, match.group(1).decode() + ".py") for match in _IMPORTED.finditer(data))
+    return sorted({path for path in named if path in entries and path != launcher})
 
 
 def _starts_ranks(data: bytes) -> bool:

@@ -35,6 +35,7 @@ from cudaudit.rules.python.guards import (
     scheduler_test,
     skips_without_module,
     stops_the_program,
+    torch_launcher_test,
 )
 from cudaudit.rules.python.names import ImportTable, picks_another
 from cudaudit.rules.python.nodes import children, handler_catches, substituted, subtree, without_not
@@ -269,7 +270,11 @@ def branch_regions(test: ast.expr, names: ImportTable, settings: bool = True) ->
         several is not None and (names.always_launched or names.launched_some)
         and not (scheduler_test(test) and not names.scheduler_launched)
     )
-    if several is not None and (_launched_by_default(test, names) or (documented_launch and names.always_launched)):
+    # a batch scheduler's tasks hold no PyTorch launcher's variable: `"RANK" in os.environ` is false in them too
+    scheduled = names.scheduler_launched and torch_launcher_test(test) and not scheduler_test(test)
+    if several is not None and (
+        _launched_by_default(test, names) or (documented_launch and names.always_launched and not scheduled)
+    ):
         several = several.flipped  # the project launches several processes: a single one is the user's choice
     elif documented_launch:
         several = None  # one documented use launches several processes, another runs one: both are normal
