@@ -450,6 +450,9 @@ class ProjectIndex:
     docker_routes: frozenset[str] = frozenset()
     """The Dockerfiles and compose files of the first way to install the project that the README of their
     install's folder shows (`references.docker_first`): the normal path, one route among others no more."""
+    image_declarations: frozenset[str] = frozenset()
+    """The dependency declarations of an image (`docker/requirements.txt`) whose Dockerfiles beside them
+    are one route among others (`_image_declarations`): what the image installs is on its route too."""
     unimported_bindings: tuple[str, ...] = ()
     """`unimported.unimported_bindings`: the bindings the project pins whose modules its code never spells."""
     readme_extras: tuple[str, ...] = ()
@@ -583,6 +586,10 @@ class ProjectIndex:
             install = _nearest_at_or_above(path, self.installs)
             if install is not None and path not in self.docker_routes:
                 facts["off_default_path"] = Evidence(install, 1, "the project installs without Docker")
+        if path in self.image_declarations and facts.get("off_default_path") is None:
+            install = _nearest_at_or_above(path, self.installs)
+            if install is not None:
+                facts["off_default_path"] = Evidence(install, 1, "the project installs without Docker; its image installs this")
         if FileKind.PIXI in kinds:
             install = _nearest_at_or_above(path, self.pip_installs)
             if install is not None:
@@ -824,6 +831,7 @@ def _read_index(
         home_repositories=_home_repositories(files),
         installs=_installs(found.installs),
         docker_routes=_docker_routes(files, _installs(found.installs)),
+        image_declarations=_image_declarations(files, found.installs, _installs(found.installs)),
         pip_installs=_installs(path for path, kind in found.installs.items() if kind in _OWN_INSTALL_KINDS),
         unimported_bindings=_unimported_bindings(files, catalog),
         readme_extras=tuple(sorted(_readme_extras(files))) if found.declared else (),
@@ -1061,13 +1069,35 @@ def _installs(declarations: Iterable[str]) -> dict[str, str]:
     an image's, not a way around it."""
     found: dict[str, str] = {}
     for path in sorted(declarations):
-        if any("docker" in part.lower() for part in path.split("/")[-3:]):
+        if _for_image(path):
             continue
         folder = posixpath.dirname(path)
         if posixpath.basename(folder).lower() in REQUIREMENTS_FOLDERS:
             folder = posixpath.dirname(folder)
         found.setdefault(folder, path)
     return found
+
+
+def _for_image(declaration: str) -> bool:
+    """Whether a dependency declaration is an image's: named for Docker (`requirements_docker.txt`), or
+    kept in a folder that is (`docker/cuda/requirements.txt`)."""
+    return any("docker" in part.lower() for part in declaration.split("/")[-3:])
+
+
+def _image_declarations(files: list[IndexedFile], declarations: Iterable[str], installs: Mapping[str, str]) -> frozenset[str]:
+    """The image's declarations (`_for_image`) beside Dockerfiles or compose files none of which is the
+    first route of its README (`_docker_routes`), where the project installs without Docker from their
+    folder or above (`_installs`): the image is one route among others, and so is what it installs."""
+    images = [file.display for file in files if {FileKind.DOCKERFILE, FileKind.COMPOSE}.intersection(file.kinds)]
+    routes = _docker_routes(files, installs)
+    found = set()
+    for path in declarations:
+        if not _for_image(path) or _nearest_at_or_above(path, installs) is None:
+            continue
+        beside = {image for image in images if posixpath.dirname(image) == posixpath.dirname(path)}
+        if beside and not beside & routes:
+            found.add(path)
+    return frozenset(found)
 
 
 def _docker_routes(files: list[IndexedFile], installs: Mapping[str, str]) -> frozenset[str]:

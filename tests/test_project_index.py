@@ -1067,6 +1067,28 @@ def test_the_image_of_the_readmes_first_install_route_is_the_normal_path_beside_
     assert rocm() == "error"
 
 
+def test_an_images_requirements_follow_the_route_of_the_dockerfile_beside_them(cli, tmp_path):
+    """The requirements of an image (`docker/requirements.txt`, which its Dockerfile installs) are on the
+    image's route: where the README shows the pip install first and Docker after it, a `+cu121` pin
+    there breaks ROCm on another path (a warning); where the README shows Docker first, an error."""
+    project = tmp_path / "proj"
+    write(project / "requirements.txt", "numpy\n")
+    write(project / "docker" / "Dockerfile", "FROM python:3.11\nCOPY docker/requirements.txt .\nRUN pip install -r requirements.txt\n")
+    write(project / "docker" / "requirements.txt", "torch==2.3.1+cu121\n")
+    pip_first = "# proj\n\n## Install\n\n    pip install -r requirements.txt\n\n## Docker\n\n    docker build -f docker/Dockerfile .\n"
+    docker_first = "# proj\n\n## Docker\n\n    docker build -f docker/Dockerfile .\n\n## Install\n\n    pip install -r requirements.txt\n"
+
+    def rocm() -> str:
+        report = scan_json(cli, "--no-cache", "proj", cwd=tmp_path)
+        [finding] = [f for f in report["findings"] if f["rule"] == "CDA602"]
+        return finding["targets"]["rocm"]["severity"]
+
+    write(project / "README.md", pip_first)
+    assert rocm() == "warning"
+    write(project / "README.md", docker_first)
+    assert rocm() == "error"
+
+
 def test_a_conda_environment_nothing_names_is_another_path_beside_the_projects_own_install(cli, tmp_path):
     """An environment export that no README, document or script names, in a project that installs with
     pip, is another path: its CUDA packages are warnings. Named by its file name, or (for conda's
