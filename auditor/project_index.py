@@ -219,6 +219,7 @@ _READERS = {
     "home_repositories": "cudaudit.rules.builds.home_repository:home_repositories",
     "unnamed_files": "cudaudit.rules.containers.references:unnamed_files",
     "docker_first": "cudaudit.rules.containers.references:docker_first",
+    "package_first": "cudaudit.rules.containers.references:package_first",
     "multi_gpu_siblings": "cudaudit.rules.python.multi_gpu_routes:multi_gpu_siblings",
     "install_scripts": "cudaudit.rules.containers.references:install_scripts",
     "cog_predictors": "cudaudit.rules.containers.cog:gpu_predictors",
@@ -450,6 +451,9 @@ class ProjectIndex:
     docker_routes: frozenset[str] = frozenset()
     """The Dockerfiles and compose files of the first way to install the project that the README of their
     install's folder shows (`references.docker_first`): the normal path, one route among others no more."""
+    images_after_packages: dict[str, Evidence] = field(default_factory=dict)
+    """Dockerfile or compose file of a project with no dependency declaration -> the line of the README
+    above it that shows a package manager's install first (`_images_after_packages`)."""
     image_declarations: frozenset[str] = frozenset()
     """The dependency declarations of an image (`docker/requirements.txt`) whose Dockerfiles beside them
     are one route among others (`_image_declarations`): what the image installs is on its route too."""
@@ -586,6 +590,8 @@ class ProjectIndex:
             install = _nearest_at_or_above(path, self.installs)
             if install is not None and path not in self.docker_routes:
                 facts["off_default_path"] = Evidence(install, 1, "the project installs without Docker")
+            elif install is None:
+                facts["off_default_path"] = self.images_after_packages.get(path)
         if path in self.image_declarations and facts.get("off_default_path") is None:
             install = _nearest_at_or_above(path, self.installs)
             if install is not None:
@@ -831,6 +837,7 @@ def _read_index(
         home_repositories=_home_repositories(files),
         installs=_installs(found.installs),
         docker_routes=_docker_routes(files, _installs(found.installs)),
+        images_after_packages=_images_after_packages(files, _installs(found.installs)),
         image_declarations=_image_declarations(files, found.installs, _installs(found.installs)),
         pip_installs=_installs(path for path, kind in found.installs.items() if kind in _OWN_INSTALL_KINDS),
         unimported_bindings=_unimported_bindings(files, catalog),
@@ -1088,7 +1095,7 @@ def _image_declarations(files: list[IndexedFile], declarations: Iterable[str], i
     """The image's declarations (`_for_image`) beside Dockerfiles or compose files none of which is the
     first route of its README (`_docker_routes`), where the project installs without Docker from their
     folder or above (`_installs`): the image is one route among others, and so is what it installs."""
-    images = [file.display for file in files if {FileKind.DOCKERFILE, FileKind.COMPOSE}.intersection(file.kinds)]
+    images = _images(files)
     routes = _docker_routes(files, installs)
     found = set()
     for path in declarations:
@@ -1105,13 +1112,10 @@ def _docker_routes(files: list[IndexedFile], installs: Mapping[str, str]) -> fro
     (`_installs`) shows as its first way to install the project (`references.docker_first`): one in
     that folder (`docker build .`, or a Makefile's target that runs it), or one whose path from there
     the README spells (`docker/Dockerfile`)."""
-    images = [file.display for file in files if {FileKind.DOCKERFILE, FileKind.COMPOSE}.intersection(file.kinds)]
+    images = _images(files)
     if not images or not installs:
         return frozenset()
-    readmes = {
-        posixpath.dirname(file.display): file.read for file in files
-        if not file.kinds and posixpath.basename(file.display).lower() in _READMES
-    }
+    readmes = _readmes_by_folder(files)
     first: dict[str, bytes | None] = {}
     found = set()
     for path in images:
@@ -1119,10 +1123,7 @@ def _docker_routes(files: list[IndexedFile], installs: Mapping[str, str]) -> fro
         if folder is None or folder not in readmes:
             continue
         if folder not in first:
-            try:
-                text: bytes | None = readmes[folder]()
-            except Exception:  # noqa: BLE001 - an unreadable README shows no route
-                text = None
+            text = _read_or_none(readmes[folder][1])
             first[folder] = text if text is not None and _reader("docker_first")(text) is not None else None
         readme = first[folder]
         if readme is None:
@@ -1131,6 +1132,47 @@ def _docker_routes(files: list[IndexedFile], installs: Mapping[str, str]) -> fro
         if posixpath.dirname(path) == folder or inside.lower().encode() in readme.lower():
             found.add(path)
     return frozenset(found)
+
+
+def _images_after_packages(files: list[IndexedFile], installs: Mapping[str, str]) -> dict[str, Evidence]:
+    """Dockerfile or compose file -> the line of the nearest README at or above it whose first way to
+    install is a package manager's (`references.package_first`: `pip install click requests` before
+    "Docker users: use the provided Dockerfile"), for those of a project that declares no install
+    (`_installs` names no folder at or above them): the README's first route is the normal path, the
+    image one route among others, as beside a requirements file."""
+    readmes = _readmes_by_folder(files)
+    found: dict[str, Evidence] = {}
+    for path in _images(files):
+        folder = _nearest_folder(path, readmes)
+        if folder is None or _nearest_folder(path, installs) is not None:
+            continue
+        display, read = readmes[folder]
+        text = _read_or_none(read)
+        line = _reader("package_first")(text) if text is not None else None
+        if line is not None:
+            found[path] = Evidence(display, line, "the README shows a package manager's install before Docker")
+    return found
+
+
+def _images(files: list[IndexedFile]) -> list[str]:
+    """The display paths of the scan's Dockerfiles and compose files."""
+    return [file.display for file in files if {FileKind.DOCKERFILE, FileKind.COMPOSE}.intersection(file.kinds)]
+
+
+def _readmes_by_folder(files: list[IndexedFile]) -> dict[str, tuple[str, Reader]]:
+    """Folder -> (display path, reader) of its README."""
+    return {
+        posixpath.dirname(file.display): (file.display, file.read) for file in files
+        if not file.kinds and posixpath.basename(file.display).lower() in _READMES
+    }
+
+
+def _read_or_none(read: Reader) -> bytes | None:
+    """What `read` gives, or None where it fails: an unreadable README shows no route."""
+    try:
+        return read()
+    except Exception:  # noqa: BLE001 - an unreadable README shows no route
+        return None
 
 
 _READMES = frozenset({"readme.md", "readme.rst", "readme.txt", "readme"})

@@ -1023,7 +1023,7 @@ def test_a_dockerfile_nothing_names_is_another_path_in_a_folder_scan_only(cli, t
     Dockerfile alone (pre-commit's staged file) cannot tell that nothing names it and keeps the error."""
     project = tmp_path / "proj"
     write(project / "Dockerfile", "FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04\n")
-    write(project / "README.md", "# proj\n\nInstall with `pip install -r requirements.txt`.\n")
+    write(project / "README.md", "# proj\n\nRun `python proj.py`.\n")
     write(project / "docs" / "usage.rst", "Run ``python proj.py``.\n")
 
     def severity(*paths: str) -> str:
@@ -1086,6 +1086,27 @@ def test_an_images_requirements_follow_the_route_of_the_dockerfile_beside_them(c
     write(project / "README.md", pip_first)
     assert rocm() == "warning"
     write(project / "README.md", docker_first)
+    assert rocm() == "error"
+
+
+def test_the_image_of_a_project_without_a_declaration_follows_the_readmes_first_install_route(cli, tmp_path):
+    """A project of scripts with no requirements file installs as its README shows first: where that is a
+    package manager's install (`pip install click tqdm`, then "Docker users: use the Dockerfile"), the
+    CUDA base image is one route among others (a ROCm warning); where Docker comes first, it is the
+    normal path (an error)."""
+    project = tmp_path / "proj"
+    write(project / "Dockerfile", "FROM nvcr.io/nvidia/pytorch:23.05-py3\nCOPY . /app\n")
+    write(project / "generate.py", "print('hello')\n")
+    pip_first = "# proj\n\n## Requirements\n\n* `pip install click tqdm`\n* Docker users: `docker build -t proj .`\n"
+
+    def rocm() -> str:
+        report = scan_json(cli, "--no-cache", "proj", cwd=tmp_path)
+        [finding] = [f for f in report["findings"] if f["rule"] == "CDA502"]
+        return finding["targets"]["rocm"]["severity"]
+
+    write(project / "README.md", pip_first)
+    assert rocm() == "warning"
+    write(project / "README.md", "# proj\n\n    docker build -t proj .\n\nThen `pip install click` inside.\n")
     assert rocm() == "error"
 
 

@@ -158,7 +158,21 @@ def docker_first(readme: bytes) -> int | None:
     the one its users take (`## Install with Docker` before `## Install without Docker`): the image is the
     project's normal path there, where Docker offered after a pip install (`You can also build the
     image`) is an alternative."""
+    route = _first_route(readme)
+    return route[0] if route is not None and route[1] else None
+
+
+def package_first(readme: bytes) -> int | None:
+    """The line of `readme` where its first way to install the project is a package manager's
+    (`pip install click requests`, then "Docker users: use the provided Dockerfile"), or None where
+    its first is Docker or it shows none: an image the README offers after it is an alternative."""
+    route = _first_route(readme)
+    return route[0] if route is not None and not route[1] else None
+
+
+def _first_route(readme: bytes) -> tuple[int, bool] | None:
+    """The line of `readme`'s first way to install (`_ROUTE_LINE`) and whether it is Docker."""
     match = _ROUTE_LINE.search(readme)
-    if match is None or match.group("docker") is None:
+    if match is None:
         return None
-    return readme.count(b"\n", 0, match.start()) + 1
+    return readme.count(b"\n", 0, match.start()) + 1, match.group("docker") is not None
