@@ -188,6 +188,10 @@ _READERS = {
     "documented_values": "cudaudit.rules.python.documented_flags:documented_values",
     "only_routes": "cudaudit.rules.python.entry_routes:only_routes",
     "kept_off": "cudaudit.rules.python.kept_off:kept_off",
+    "yaml_tests": "cudaudit.rules.python.kept_off:yaml_tests",
+    "off_in_yaml": "cudaudit.rules.python.kept_off:off_in_yaml",
+    "passed_values": "cudaudit.rules.python.documented_flags:passed_values",
+    "given_in_code": "cudaudit.rules.python.kept_off:given_in_code",
     "switched_by": "cudaudit.rules.python.opt_in:switched_by",
     "area_folders": "cudaudit.rules.python.opt_in_areas:area_folders",
     "unreached_in_areas": "cudaudit.rules.python.opt_in_areas:unreached_in_areas",
@@ -713,7 +717,7 @@ def _read_index(
     commands = _documented_commands(files)
     if found.grouped:
         _read_groups(found, commands)
-    settings_elsewhere, turned = _settings_elsewhere(files, python, found) if found.switched or found.tested else ({}, frozenset())
+    settings_elsewhere, turned = _settings_elsewhere(files, python, found, commands) if found.switched or found.tested else ({}, frozenset())
     switches = _switches_elsewhere(files, python, found)
     settings_elsewhere = {
         path: settings_elsewhere.get(path, frozenset()) | switches.get(path, frozenset())
@@ -1876,7 +1880,7 @@ def _main_blocks(
 
 
 def _settings_elsewhere(
-    files: list[IndexedFile], python: dict[str, Reader], found: _Found
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found, commands: Callable[[], DocumentedCommands]
 ) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
     """Module -> the settings its `if` headers test that another module declares off by default
     (`if cfg.common.profile:` with `profile: bool = False` in a config dataclass), where no module
@@ -1886,6 +1890,8 @@ def _settings_elsewhere(
     some setting is pending: the switched calls' as well)."""
     off, other = found.settings_off, found.settings_other
     tested = {path: frozenset(off.intersection(settings) - other) for path, settings in found.tested.items()}
+    for path, keys in _yaml_settings(files, python, found, commands).items():
+        tested[path] = tested.get(path, frozenset()) | keys
     pending = {setting for settings in tested.values() for setting in settings}
     pending |= {call[5] for calls in found.switched.values() for call in calls if call[5] in off} - other
     turned: frozenset[str] = frozenset()
@@ -1894,6 +1900,53 @@ def _settings_elsewhere(
         code = {path: read for path, read in python.items() if not is_test_path(path)}
         turned = frozenset(_reader("turned_on")(pending, configs)) | frozenset(_reader("set_in_code")(pending, code))
     return {path: settings - turned for path, settings in tested.items() if settings - turned}, turned
+
+
+def _yaml_settings(
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found, commands: Callable[[], DocumentedCommands]
+) -> dict[str, frozenset[str]]:
+    """Module -> the keys its `if` headers test of a configuration it loads from YAML (`if
+    cfg.train.use_extra:`, `if cfg.train.resume is not None:`) that every YAML file it may load and
+    that names them leaves off (`kept_off.off_in_yaml`), where no module declares them as settings of
+    its own and, for a test against None, no code gives them a value (`kept_off.given_in_code`). The
+    files it may load are those its documented commands and its parser's default name for the option
+    that chooses one (`--yaml custom_train` -> `custom_train.yaml`); where that is not known, every
+    shipped YAML file. Only a module the catalog's prefilter passes is read: only it has sites such a
+    test guards."""
+    tests = _reader("yaml_tests")
+    declared = found.settings_off | found.settings_other
+    read: dict[str, tuple[frozenset[str], frozenset[str], str | None, str | None]] = {}
+    for path in sorted(found.prefiltered):
+        if path in python and not is_test_path(path):
+            loaded = tests(_read_or_empty(python[path]))
+            truth = frozenset(found.tested.get(path, ())) - declared
+            if loaded is not None and (truth or loaded.against_none - declared):
+                read[path] = (truth, loaded.against_none - declared, loaded.option, loaded.default)
+    if not read:
+        return {}
+    yamls = {
+        file.display: file.read for file in files
+        if file.display.endswith((".yaml", ".yml")) and not is_test_path(file.display)
+    }
+    compared = frozenset(key for _, against_none, _, _ in read.values() for key in against_none)
+    given = _reader("given_in_code")(compared, python) if compared else frozenset()
+    passed = _reader("passed_values")(commands()) if any(option for _, _, option, _ in read.values()) else {}
+    result: dict[str, frozenset[str]] = {}
+    for path, (truth, against_none, option, default) in read.items():
+        names = {*passed.get(posixpath.basename(path), {}).get(option or "", ()), *([default] if default else [])}
+        chosen = {display: yaml for display, yaml in yamls.items() if any(_names_file(display, name) for name in names)}
+        if not names or not all(any(_names_file(display, name) for display in chosen) for name in names):
+            chosen = yamls  # no option, or a name no shipped file answers: the file is not known
+        keys = {key: key in against_none for key in truth | against_none if not (key in against_none and key in given)}
+        if keys and (off := _reader("off_in_yaml")(keys, chosen)):
+            result[path] = off
+    return result
+
+
+def _names_file(display: str, name: str) -> bool:
+    """Whether `name` (`custom_train`, `configs/custom_train.yaml`) names the YAML file at `display`."""
+    base = name.rsplit(".", 1)[0] if name.endswith((".yaml", ".yml")) else name
+    return ("/" + display.rsplit(".", 1)[0]).endswith("/" + base.lstrip("./"))
 
 
 def _read_groups(found: _Found, commands: Callable[[], DocumentedCommands]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from cudaudit.rules.python.kept_off import defaulted_off, kept_off, off_lookups
+from cudaudit.rules.python.kept_off import defaulted_off, given_in_code, kept_off, off_in_yaml, off_lookups, yaml_tests
 from support import scan_json, write
 
 CHAT = '''
@@ -209,3 +209,104 @@ def test_a_lookup_with_an_on_default_turns_its_key_on():
     assert kept_off(candidates, code, {}, lookups)["penalty.py"] == frozenset({"use_old_amp"})
     elsewhere = {**code, "eval.py": lambda: b"amp = config.get('gp_old_amp', True)\n"}
     assert kept_off(candidates, elsewhere, {}, lookups) == {}
+
+
+YAML_UTILS = '''
+import yaml
+
+
+class AttrDict(dict):
+    def __getattr__(self, key):
+        value = self[key]
+        return AttrDict(value) if isinstance(value, dict) else value
+
+
+def read_yaml_config(name):
+    with open(f"configs/{name}.yaml") as handle:
+        return AttrDict(yaml.safe_load(handle))
+'''
+YAML_TRAIN = '''
+import argparse
+
+import torch
+
+from utils import read_yaml_config
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config", default="small")
+    args = parser.parse_args()
+    cfg = read_yaml_config(args.config)
+    net = torch.nn.Conv2d(3, 8, 3)
+    if cfg.optim.warm_start is not None:
+        net.load_state_dict(torch.load(cfg.optim.warm_start, map_location="cuda"))
+    batch = torch.rand(2, 3, 16, 16)
+    if cfg.data.mix_synthetic:
+        batch = torch.cat([batch, torch.rand(2, 3, 16, 16).cuda()])
+    print(net(batch).mean())
+
+
+if __name__ == "__main__":
+    main()
+'''
+WARM_START_LINE, SYNTHETIC_LINE = 16, 19
+SMALL = "data:\n  mix_synthetic: False  # turn on to add rendered images\noptim:\n  warm_start: null\n  lr: 0.01\n"
+LARGE = "data:\n  mix_synthetic: true\noptim:\n  warm_start: runs/small/last.pt\n"
+
+
+def _yaml_project(root, readme: str, small: str = SMALL) -> None:
+    write(root / "README.md", "# Segmenter\n\n" + readme)
+    write(root / "utils.py", YAML_UTILS)
+    write(root / "train.py", YAML_TRAIN)
+    write(root / "configs" / "small.yaml", small)
+    write(root / "configs" / "large.yaml", LARGE)
+
+
+def _yaml_severities(cli, root) -> tuple[str, str]:
+    report = scan_json(cli, ".", "--no-cache", cwd=root)
+    severity = {f["line"]: f["severity"] for f in report["findings"] if f["path"] == "train.py"}
+    return severity[WARM_START_LINE], severity[SYNTHETIC_LINE]
+
+
+@pytest.mark.parametrize(("readme", "small", "severities"), [
+    # the documented command and the default name small.yaml, which leaves both keys off
+    ("`python train.py --config small`\n", SMALL, ("warning", "warning")),
+    ("`python train.py`\n", SMALL, ("warning", "warning")),  # the parser's default alone
+    ("`python train.py --config large`\n", SMALL, ("error", "error")),  # a named file turns both on
+    ("`python train.py`\n", SMALL.replace("False", "true"), ("warning", "error")),
+    ("`python train.py`\n", SMALL.replace("null", "False"), ("error", "warning")),  # False is not None
+    ("`python train.py --config tiny`\n", SMALL, ("error", "error")),  # no such file: every one counts
+])
+def test_a_branch_under_a_yaml_key_every_named_file_leaves_off_is_another_path(cli, tmp_path, readme, small, severities):
+    _yaml_project(tmp_path, readme, small)
+    assert _yaml_severities(cli, tmp_path) == severities
+
+
+def test_a_value_the_code_gives_the_key_keeps_its_test_against_none():
+    data = YAML_TRAIN.replace("    batch = torch.rand", "    cfg.optim.warm_start = latest()\n    batch = torch.rand")
+    assert given_in_code(frozenset({"warm_start"}), {"train.py": data.encode}) == frozenset({"warm_start"})
+    assert given_in_code(frozenset({"warm_start"}), {"train.py": YAML_TRAIN.encode}) == frozenset()
+
+
+def test_yaml_tests_reads_the_option_that_names_the_file_and_its_default():
+    found = yaml_tests(YAML_TRAIN.encode())
+    assert found is not None
+    assert (found.against_none, found.option, found.default) == (frozenset({"warm_start"}), "config", "small")
+    joined = b'import yaml\ncfg = yaml.safe_load(open("conf/" + opts.preset + ".yml"))\n'
+    assert yaml_tests(joined) == (frozenset(), "preset", None)
+    assert yaml_tests(b"import json\ncfg = json.load(open(path))\nif cfg.resume is not None:\n    pass\n") is None
+
+
+@pytest.mark.parametrize(("text", "against_none", "off"), [
+    (b"mix_synthetic: false\n", False, True),
+    (b"mix_synthetic: ~  # unset\n", True, True),
+    (b"mix_synthetic:\nlr: 1\n", True, True),  # no value: null
+    (b"mix_synthetic:\n  ratio: 0.5\n", False, False),  # a block below the key
+    (b"mix_synthetic: False\n", True, False),  # False is no None
+    (b"mix_synthetic: 'no'\n", False, False),
+    (b"# mix_synthetic: false\nlr: 1\n", False, False),  # only a comment names it: not named
+])
+def test_off_in_yaml_reads_each_key_a_file_names(text, against_none, off):
+    keys = {"mix_synthetic": against_none}
+    assert off_in_yaml(keys, {"a.yaml": lambda: text}) == (frozenset({"mix_synthetic"}) if off else frozenset())

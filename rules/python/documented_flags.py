@@ -67,6 +67,20 @@ def documented_values(commands: DocumentedCommands) -> dict[str, dict[str, str |
     return found
 
 
+def passed_values(commands: DocumentedCommands) -> dict[str, dict[str, frozenset[str]]]:
+    """Script file name (`train.py`) -> option -> every plain value a documented command outside the
+    test suite gives it (`--yaml custom_data_train`: `yaml` -> {"custom_data_train"})."""
+    found: dict[str, dict[str, set[str]]] = {}
+    for command in commands.reached():
+        if command.script is None or not command.script.endswith(".py") or is_test_path(command.source):
+            continue
+        options = found.setdefault(posixpath.basename(command.script), {})
+        for option, value in _option_values(command.arguments, command.source.endswith(SHELL_SUFFIXES)).items():
+            if value is not None:
+                options.setdefault(option, set()).add(str(value))
+    return {script: {option: frozenset(values) for option, values in options.items()} for script, options in found.items()}
+
+
 def _option_values(arguments: tuple[str, ...], scripted: bool) -> dict[str, str | int | None]:
     """Option (`-` read as `_`) -> the value `arguments` give it (`--name value`, `--name=value`; a
     whole number as one), None for an option given no plain value (a flag, `--name ${VALUE}`). A CUDA

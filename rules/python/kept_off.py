@@ -26,16 +26,25 @@ self.loss_config.get("r1_old_amp", False)` (`off_lookups`, read from any module)
 of it are no value given), and the keyword the attribute (`self.NAME` is a name handed on, as
 `NAME` is): where every shipped configuration that names the key gives it False
 (`loss_config=dict(r1_old_amp=False)`), the keyword's arm is off on every route the project ships.
+
+The YAML twin: a module that loads its configuration from YAML (`DotDict(load_yaml(args.yaml))`,
+`OmegaConf.load(path)`) and tests a key of it (`if cfg.train.use_extra:`, `if cfg.train.resume is not
+None:`) takes that arm only where a YAML file turns the key on. `yaml_tests` reads such a module, and
+`off_in_yaml` keeps the keys every shipped YAML file that names them leaves off (`use_extra: False`,
+`resume: null`; a test of `is not None` only null): the configurations the project ships never take
+the arm, so it is another path there.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
+from typing import NamedTuple
 
 from cudaudit.filekinds import is_test_path
 from cudaudit.rules.catalog import WordSearch, word_automaton
 from cudaudit.rules.python.kept_on import VALUE_GIVEN, spelled
+from cudaudit.rules.python.opt_in import ADD_ARGUMENT
 from cudaudit.rules.python.read_once import outside_tests, read_or_empty
 from cudaudit.rules.python.switch_parameters import in_signature
 
@@ -105,6 +114,118 @@ def off_lookups(data: bytes) -> tuple[Named, ...]:
         if lookup is not None:
             found.add((store.group(1).decode("ascii"), lookup.group(1).decode("ascii")))
     return tuple(sorted(found))
+
+
+_LOADS_YAML = re.compile(
+    rb"(?i)(?<!\w)(?:yaml\.(?:safe_|full_|unsafe_)?load(?:_all)?|\w*(?:load|read)_?yaml\w*|\w*yaml_?(?:load|read)\w*"
+    rb"|OmegaConf\.load)[ \t]*\("
+)
+"""A call that reads a configuration from YAML: `yaml.safe_load(f)`, a project's `load_yaml(path)`,
+`OmegaConf.load(path)`."""
+_CHOSEN_BY = re.compile(
+    rb"(?i)(?<!\w)(?:yaml\.(?:safe_|full_|unsafe_)?load\w*|\w*(?:load|read)_?yaml\w*|\w*yaml_?(?:load|read)\w*|OmegaConf\.load)"
+    rb"[ \t]*\([ \t]*(?:[A-Za-z_]\w*+\.)++([A-Za-z_]\w*+)[ \t]*\)"
+    rb"""|\{[ \t]*(?:[A-Za-z_]\w*+\.)++([A-Za-z_]\w*+)[ \t]*\}[^'"\n{}]*\.ya?ml['"]"""
+    rb"""|(?<![\w.])(?:[A-Za-z_]\w*+\.)++([A-Za-z_]\w*+)[ \t]*\+[ \t]*['"]\.ya?ml['"]"""
+)
+"""The option a YAML file is chosen by: an attribute handed to the load (`load_yaml(args.yaml)`), or
+put into the file's name (`f"config/{a.yaml}.yaml"`, `"config/" + args.yaml + ".yaml"`)."""
+_STRING_DEFAULT = re.compile(rb"""default[ \t]*=[ \t]*['"]([^'"\n]+)['"]""")
+_NONE_TEST = re.compile(rb"\n[ \t]*(?:el)?if[ \t]+(?:[A-Za-z_]\w*+\.)++([A-Za-z_]\w*+)[ \t]+is[ \t]+not[ \t]+None[ \t]*:")
+"""`if cfg.train.resume is not None:`, searched after a newline put in front: the key's name."""
+_YAML_KEY = re.compile(rb"[ \t]*(?:-[ \t]+)?\Z")
+"""What stands before a YAML key on its line: indentation, or a list's dash."""
+_YAML_NULL = re.compile(rb":[ \t]*(?:(?:null|Null|NULL|None|~)[ \t]*)?(?:#[^\n]*)?(?:\r?\n|\Z)")
+_YAML_FALSE = re.compile(rb":[ \t]*(?:false|False|FALSE)[ \t]*(?:#[^\n]*)?(?:\r?\n|\Z)")
+_YAML_NEXT = re.compile(rb"(?:[ \t]*(?:#[^\n]*)?\r?\n)*([ \t]*)[^ \t\r\n]")
+"""The indentation of the next line that holds something: a key without a value on its line holds
+the block below it where that is indented further."""
+
+
+class YamlTests(NamedTuple):
+    """What `yaml_tests` reads of a module that loads a configuration from YAML."""
+
+    against_none: frozenset[str]
+    """The keys its `if` headers test against None (`if cfg.train.resume is not None:`), which only a
+    null leaves off."""
+    option: str | None
+    """The command-line option that names the YAML file (`load_yaml(args.yaml)`, `f"config/{a.yaml}.yaml"`)."""
+    default: str | None
+    """That option's default in the module's own parser (`add_argument("--yaml", default="base")`)."""
+
+
+def yaml_tests(data: bytes) -> YamlTests | None:
+    """What module `data` reads of a configuration it loads from YAML; None where it loads none."""
+    if b"aml" not in data and b"AML" not in data and b"OmegaConf" not in data:
+        return None
+    if _LOADS_YAML.search(data) is None:
+        return None
+    against_none = frozenset(match.group(1).decode("ascii") for match in _NONE_TEST.finditer(b"\n" + data))
+    chosen = _CHOSEN_BY.search(data)
+    option = next((group for group in chosen.groups() if group), None) if chosen is not None else None
+    if option is None:
+        return YamlTests(against_none, None, None)
+    flag = re.compile(rb"""['"]--?""" + re.escape(option) + rb"""['"]""")
+    default = next(
+        (found.group(1) for declared in ADD_ARGUMENT.finditer(data) if flag.search(declared.group(1))
+         and (found := _STRING_DEFAULT.search(declared.group(1))) is not None),
+        None,
+    )
+    return YamlTests(against_none, option.decode("ascii"), default.decode("ascii") if default is not None else None)
+
+
+def off_in_yaml(
+    keys: Mapping[str, bool], yamls: Mapping[str, Callable[[], bytes]]
+) -> frozenset[str]:
+    """The keys of `keys` (key -> whether a test compares it with None) that some file of `yamls`
+    (display path -> bytes) names and every one that names it leaves off: null, or false where it is
+    tested for its truth. A value in quotes, a number, a block below the key: not off."""
+    words = word_automaton(sorted(key.encode() for key in keys))
+    if words is None:
+        return frozenset()
+    named: set[str] = set()
+    refused: set[str] = set()
+    for read in yamls.values():
+        data = read_or_empty(read)
+        for word in words.found(data):
+            key = word.decode("ascii")
+            for start in _key_places(data, word):
+                named.add(key)
+                end = start + len(word)
+                null = _YAML_NULL.match(data, end)
+                if null is not None and null.group().endswith(b"\n"):
+                    below = _YAML_NEXT.match(data, null.end())
+                    indent = start - data.rfind(b"\n", 0, start) - 1
+                    null = None if below is not None and len(below.group(1)) > indent else null
+                if null is None and (keys[key] or _YAML_FALSE.match(data, end) is None):
+                    refused.add(key)
+    return frozenset(named - refused)
+
+
+def given_in_code(keys: frozenset[str], code: Mapping[str, Callable[[], bytes]]) -> frozenset[str]:
+    """The keys of `keys` that an attribute assignment in `code` (display path -> bytes, outside the
+    test suite) gives anything but None (`args.resume = last_checkpoint`): a key a test compares with
+    None is set there, whatever the YAML files say."""
+    words = word_automaton(sorted(key.encode() for key in keys))
+    if words is None:
+        return frozenset()
+    given: set[str] = set()
+    for _, data in outside_tests(code):
+        for word in words.found(data):
+            if any(not data.startswith(b"None", end) for end in _attribute_values(data, word)):
+                given.add(word.decode("ascii"))
+    return frozenset(given)
+
+
+def _key_places(data: bytes, word: bytes) -> Iterator[int]:
+    """Where `data` writes `word` as a YAML key (`  use_extra: ...`), alone on its line's left."""
+    start = data.find(word)
+    while start >= 0:
+        end = start + len(word)
+        line = data.rfind(b"\n", 0, start) + 1
+        if _YAML_KEY.match(data[line:start]) and data[end : end + 1] == b":":
+            yield start
+        start = data.find(word, end)
 
 
 def false_defaults(data: bytes) -> Iterator[tuple[bytes, int]]:
