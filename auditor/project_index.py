@@ -190,7 +190,7 @@ _READERS = {
     "kept_off": "cudaudit.rules.python.kept_off:kept_off",
     "yaml_tests": "cudaudit.rules.python.kept_off:yaml_tests",
     "off_in_yaml": "cudaudit.rules.python.kept_off:off_in_yaml",
-    "passed_values": "cudaudit.rules.python.documented_flags:passed_values",
+    "documented_runs": "cudaudit.rules.python.documented_flags:documented_runs",
     "given_in_code": "cudaudit.rules.python.kept_off:given_in_code",
     "switched_by": "cudaudit.rules.python.opt_in:switched_by",
     "area_folders": "cudaudit.rules.python.opt_in_areas:area_folders",
@@ -1909,9 +1909,9 @@ def _yaml_settings(
     cfg.train.use_extra:`, `if cfg.train.resume is not None:`) that every YAML file it may load and
     that names them leaves off (`kept_off.off_in_yaml`), where no module declares them as settings of
     its own and, for a test against None, no code gives them a value (`kept_off.given_in_code`). The
-    files it may load are those its documented commands and its parser's default name for the option
-    that chooses one (`--yaml custom_train` -> `custom_train.yaml`); where that is not known, every
-    shipped YAML file. Only a module the catalog's prefilter passes is read: only it has sites such a
+    files it may load are those its documented commands name for the option that chooses one
+    (`--yaml custom_train` -> `custom_train.yaml`), its parser's default where a command gives none
+    or no command runs it (`_chosen_yaml`); where that is not known, every shipped YAML file. Only a module the catalog's prefilter passes is read: only it has sites such a
     test guards."""
     tests = _reader("yaml_tests")
     declared = found.settings_off | found.settings_other
@@ -1930,10 +1930,10 @@ def _yaml_settings(
     }
     compared = frozenset(key for _, against_none, _, _ in read.values() for key in against_none)
     given = _reader("given_in_code")(compared, python) if compared else frozenset()
-    passed = _reader("passed_values")(commands()) if any(option for _, _, option, _ in read.values()) else {}
+    runs = _reader("documented_runs")(commands()) if any(option for _, _, option, _ in read.values()) else {}
     result: dict[str, frozenset[str]] = {}
     for path, (truth, against_none, option, default) in read.items():
-        names = {*passed.get(posixpath.basename(path), {}).get(option or "", ()), *([default] if default else [])}
+        names = _chosen_yaml(option, default, runs.get(posixpath.basename(path), []))
         chosen = {display: yaml for display, yaml in yamls.items() if any(_names_file(display, name) for name in names)}
         if not names or not all(any(_names_file(display, name) for display in chosen) for name in names):
             chosen = yamls  # no option, or a name no shipped file answers: the file is not known
@@ -1941,6 +1941,16 @@ def _yaml_settings(
         if keys and (off := _reader("off_in_yaml")(keys, chosen)):
             result[path] = off
     return result
+
+
+def _chosen_yaml(option: str | None, default: str | None, runs: list[dict[str, str | int | None]]) -> frozenset[str]:
+    """The names of the YAML files a module loads on its documented runs (`documented_runs`: each
+    command's value of `option`, or `default` where it gives none) or, with none, by `default`; none
+    where one of them is not known (an option a command fills in from the shell, no default)."""
+    if option is None:
+        return frozenset()
+    names = [run.get(option, default) for run in runs] if runs else [default]
+    return frozenset(str(name) for name in names) if None not in names else frozenset()
 
 
 def _names_file(display: str, name: str) -> bool:

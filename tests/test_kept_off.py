@@ -255,10 +255,10 @@ SMALL = "data:\n  mix_synthetic: False  # turn on to add rendered images\noptim:
 LARGE = "data:\n  mix_synthetic: true\noptim:\n  warm_start: runs/small/last.pt\n"
 
 
-def _yaml_project(root, readme: str, small: str = SMALL) -> None:
+def _yaml_project(root, readme: str, small: str = SMALL, default: str = "small") -> None:
     write(root / "README.md", "# Segmenter\n\n" + readme)
     write(root / "utils.py", YAML_UTILS)
-    write(root / "train.py", YAML_TRAIN)
+    write(root / "train.py", YAML_TRAIN.replace('default="small"', f'default="{default}"'))
     write(root / "configs" / "small.yaml", small)
     write(root / "configs" / "large.yaml", LARGE)
 
@@ -280,6 +280,15 @@ def _yaml_severities(cli, root) -> tuple[str, str]:
 ])
 def test_a_branch_under_a_yaml_key_every_named_file_leaves_off_is_another_path(cli, tmp_path, readme, small, severities):
     _yaml_project(tmp_path, readme, small)
+    assert _yaml_severities(cli, tmp_path) == severities
+
+
+@pytest.mark.parametrize(("readme", "severities"), [
+    ("`python train.py --config small`\n", ("warning", "warning")),  # every documented run names small.yaml
+    ("`python train.py --config small`, or `python train.py` for the large model\n", ("error", "error")),
+])
+def test_the_default_counts_only_where_a_documented_run_leaves_the_option_out(cli, tmp_path, readme, severities):
+    _yaml_project(tmp_path, readme, default="large")
     assert _yaml_severities(cli, tmp_path) == severities
 
 

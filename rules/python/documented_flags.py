@@ -54,31 +54,24 @@ def documented_values(commands: DocumentedCommands) -> dict[str, dict[str, str |
     """Script file name (`train.py`) of each script a documented command outside the test suite
     runs -> the value every such command of it gives an option (`--launcher pytorch`, `--ring-size=4`:
     `launcher` -> "pytorch", `ring_size` -> 4), for each option all of them give the same value."""
+    found: dict[str, dict[str, str | int]] = {}
+    for script, runs in documented_runs(commands).items():
+        common = set.intersection(*(set(run.items()) for run in runs))
+        found[script] = {option: value for option, value in common if value is not None}
+    return found
+
+
+def documented_runs(commands: DocumentedCommands) -> dict[str, list[dict[str, str | int | None]]]:
+    """Script file name (`train.py`) -> the options each documented command outside the test suite
+    that runs it gives, with their values (`_option_values`): an option a command leaves out holds
+    the script's default there."""
     given: dict[str, list[dict[str, str | int | None]]] = {}
     for command in commands.reached():
         if command.script is None or not command.script.endswith(".py") or is_test_path(command.source):
             continue
         scripted = command.source.endswith(SHELL_SUFFIXES)
         given.setdefault(posixpath.basename(command.script), []).append(_option_values(command.arguments, scripted))
-    found: dict[str, dict[str, str | int]] = {}
-    for script, runs in given.items():
-        common = set.intersection(*(set(run.items()) for run in runs))
-        found[script] = {option: value for option, value in common if value is not None}
-    return found
-
-
-def passed_values(commands: DocumentedCommands) -> dict[str, dict[str, frozenset[str]]]:
-    """Script file name (`train.py`) -> option -> every plain value a documented command outside the
-    test suite gives it (`--yaml custom_data_train`: `yaml` -> {"custom_data_train"})."""
-    found: dict[str, dict[str, set[str]]] = {}
-    for command in commands.reached():
-        if command.script is None or not command.script.endswith(".py") or is_test_path(command.source):
-            continue
-        options = found.setdefault(posixpath.basename(command.script), {})
-        for option, value in _option_values(command.arguments, command.source.endswith(SHELL_SUFFIXES)).items():
-            if value is not None:
-                options.setdefault(option, set()).add(str(value))
-    return {script: {option: frozenset(values) for option, values in options.items()} for script, options in found.items()}
+    return given
 
 
 def _option_values(arguments: tuple[str, ...], scripted: bool) -> dict[str, str | int | None]:
