@@ -122,6 +122,8 @@ _LOADS_YAML = re.compile(
 )
 """A call that reads a configuration from YAML: `yaml.safe_load(f)`, a project's `load_yaml(path)`,
 `OmegaConf.load(path)`."""
+_YAML_NEEDLES = (b"aml", b"AML", b"OmegaConf")
+"""What a line that loads or names a YAML file holds (`yaml`, `Yaml`, `YAML`, `OmegaConf.load`)."""
 _CHOSEN_BY = re.compile(
     rb"(?i)(?<!\w)(?:yaml\.(?:safe_|full_|unsafe_)?load\w*|\w*(?:load|read)_?yaml\w*|\w*yaml_?(?:load|read)\w*|OmegaConf\.load)"
     rb"[ \t]*\([ \t]*(?:[A-Za-z_]\w*+\.)++([A-Za-z_]\w*+)[ \t]*\)"
@@ -156,12 +158,11 @@ class YamlTests(NamedTuple):
 
 def yaml_tests(data: bytes) -> YamlTests | None:
     """What module `data` reads of a configuration it loads from YAML; None where it loads none."""
-    if b"aml" not in data and b"AML" not in data and b"OmegaConf" not in data:
-        return None
-    if _LOADS_YAML.search(data) is None:
+    lines = _yaml_lines(data)
+    if not any(_LOADS_YAML.search(line) for line in lines):
         return None
     against_none = frozenset(match.group(1).decode("ascii") for match in _NONE_TEST.finditer(b"\n" + data))
-    chosen = _CHOSEN_BY.search(data)
+    chosen = next((found for line in lines if (found := _CHOSEN_BY.search(line)) is not None), None)
     option = next((group for group in chosen.groups() if group), None) if chosen is not None else None
     if option is None:
         return YamlTests(against_none, None, None)
@@ -172,6 +173,21 @@ def yaml_tests(data: bytes) -> YamlTests | None:
         None,
     )
     return YamlTests(against_none, option.decode("ascii"), default.decode("ascii") if default is not None else None)
+
+
+def _yaml_lines(data: bytes) -> list[bytes]:
+    """The lines of module `data` that name YAML or OmegaConf, in order: the only ones a load or a
+    file's name is read from, found by plain byte searches (most modules have none)."""
+    lines: dict[int, bytes] = {}
+    for needle in _YAML_NEEDLES:
+        start = data.find(needle)
+        while start >= 0:
+            begin = data.rfind(b"\n", 0, start) + 1
+            end = data.find(b"\n", start)
+            end = len(data) if end < 0 else end
+            lines[begin] = data[begin:end]
+            start = data.find(needle, end)
+    return [lines[begin] for begin in sorted(lines)]
 
 
 def off_in_yaml(
