@@ -42,6 +42,22 @@ def scan_json(cli_run, *args: str, cwd: Path | None = None) -> dict[str, Any]:
     return json.loads(result.stdout)
 
 
+def rule_severity(cli_run, rule: str, target: str, cwd: Path, tree: str = "proj") -> str:
+    """The `target` severity of the one `rule` finding of a fresh scan of `tree`: for tests that
+    rewrite a project's documents between scans and read how one site's verdict follows them."""
+    report = scan_json(cli_run, "--no-cache", tree, cwd=cwd)
+    [finding] = [f for f in report["findings"] if f["rule"] == rule]
+    return finding["targets"][target]["severity"]
+
+
+def severities_by_file(report: dict[str, Any], target: str) -> dict[str, set[str]]:
+    """The `target` severities of a report's findings, by file name (the path's last part)."""
+    found: dict[str, set[str]] = {}
+    for finding in report["findings"]:
+        found.setdefault(finding["path"].rpartition("/")[2], set()).add(finding["targets"][target]["severity"])
+    return found
+
+
 def sites(report: dict[str, Any], path: str) -> list[tuple[int, int, int, str, str]]:
     """(line, column, end column, rule, severity) of each finding in `path`."""
     return [

@@ -8,7 +8,7 @@ import pytest
 
 from cudaudit.documented_commands import DocumentedCommands
 from cudaudit.rules.python.multi_gpu_routes import multi_gpu_siblings
-from support import scan_json, write
+from support import scan_json, severities_by_file, write
 
 SINGLE = '''
 import torch
@@ -54,11 +54,7 @@ def _severities(cli, tmp_path, readme: str, script: str | None = None) -> dict[s
     write(project / "README.md", readme)
     if script is not None:
         write(project / "scripts" / "run.sh", script)
-    report = scan_json(cli, "--no-cache", "proj", cwd=tmp_path)
-    found: dict[str, set[str]] = {}
-    for finding in report["findings"]:
-        found.setdefault(finding["path"].rpartition("/")[2], set()).add(finding["targets"]["cpu"]["severity"])
-    return found
+    return severities_by_file(scan_json(cli, "--no-cache", "proj", cwd=tmp_path), "cpu")
 
 
 @pytest.mark.parametrize("readme", [PROSE, COMMENTS])

@@ -14,7 +14,7 @@ from cudaudit.model import Severity
 from cudaudit.project_index import IndexedFile, build_index
 from cudaudit.rules.catalog import load_catalog
 from cudaudit.safe_read import UnreadableFile
-from support import analyze, scan_json, write
+from support import analyze, rule_severity, scan_json, severities_by_file, write
 
 HIP_HEADER = """#pragma once
 #include <hip/hip_runtime.h>
@@ -938,11 +938,7 @@ def test_an_ahead_of_time_build_beside_the_run_time_build_it_falls_back_to_is_an
 
     def severities(init: str) -> dict[str, set[str]]:
         write(project / "fused" / "__init__.py", init)
-        report = scan_json(cli, "--no-cache", "proj", cwd=tmp_path)
-        found: dict[str, set[str]] = {}
-        for finding in report["findings"]:
-            found.setdefault(finding["path"].rpartition("/")[2], set()).add(finding["targets"]["cpu"]["severity"])
-        return found
+        return severities_by_file(scan_json(cli, "--no-cache", "proj", cwd=tmp_path), "cpu")
 
     assert severities(fallback) == {"setup.py": {"warning"}, "backend.py": {"error"}}
     assert severities("import _fused_ops as _backend\n")["setup.py"] == {"error"}
@@ -1050,9 +1046,7 @@ def test_the_image_of_the_readmes_first_install_route_is_the_normal_path_beside_
     pip_first = "# proj\n\n## Install\n\n    pip install -r requirements.txt\n\nYou can also build the image: `docker build -t proj .`\n"
 
     def rocm() -> str:
-        report = scan_json(cli, "--no-cache", "proj", cwd=tmp_path)
-        [finding] = [f for f in report["findings"] if f["rule"] == "CDA502"]
-        return finding["targets"]["rocm"]["severity"]
+        return rule_severity(cli, "CDA502", "rocm", tmp_path)
 
     write(project / "README.md", docker_first)
     assert rocm() == "error"
@@ -1079,9 +1073,7 @@ def test_an_images_requirements_follow_the_route_of_the_dockerfile_beside_them(c
     docker_first = "# proj\n\n## Docker\n\n    docker build -f docker/Dockerfile .\n\n## Install\n\n    pip install -r requirements.txt\n"
 
     def rocm() -> str:
-        report = scan_json(cli, "--no-cache", "proj", cwd=tmp_path)
-        [finding] = [f for f in report["findings"] if f["rule"] == "CDA602"]
-        return finding["targets"]["rocm"]["severity"]
+        return rule_severity(cli, "CDA602", "rocm", tmp_path)
 
     write(project / "README.md", pip_first)
     assert rocm() == "warning"
@@ -1100,9 +1092,7 @@ def test_the_image_of_a_project_without_a_declaration_follows_the_readmes_first_
     pip_first = "# proj\n\n## Requirements\n\n* `pip install click tqdm`\n* Docker users: `docker build -t proj .`\n"
 
     def rocm() -> str:
-        report = scan_json(cli, "--no-cache", "proj", cwd=tmp_path)
-        [finding] = [f for f in report["findings"] if f["rule"] == "CDA502"]
-        return finding["targets"]["rocm"]["severity"]
+        return rule_severity(cli, "CDA502", "rocm", tmp_path)
 
     write(project / "README.md", pip_first)
     assert rocm() == "warning"
