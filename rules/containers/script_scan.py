@@ -62,7 +62,7 @@ _BUILDERS = frozenset({"cmake", "make", "gmake", "pip", "pip3", "uv", "python", 
 """Commands whose arguments may carry build switches (`pip install -C cmake.args=-DGGML_CUDA=on`)."""
 _OPTION_NAME = re.compile(r"-{0,2}([A-Za-z_][\w.-]*)")
 _NOT_A_WORD = re.compile(r"[^a-z0-9]+")
-_OPTION_IN_STRING = re.compile(r"(?<![\w.-])(-{1,2}[A-Za-z_][\w.-]*)(?:=|[ \t]+)([\w:]++)(?![\w.-])")
+_OPTION_IN_STRING = re.compile(r"(?<![\w.-])(-{1,2}[A-Za-z_][\w.-]*)(?:=|[ \t]+)([\w:]+)(?![\w.:-])")
 """An option and its value inside a string of options: `--distributed-backend nccl`, `--device cuda:0`."""
 _CUDA_DEVICE = re.compile(r"cuda(?::[0-9]+)?", re.IGNORECASE)
 """`cuda`, `cuda:0`: a CUDA device as a program's option takes it."""

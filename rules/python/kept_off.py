@@ -74,11 +74,11 @@ _OFF_OR_NAME = re.compile(rb"(?:self\.)?(False|None|[A-Za-z_]\w*)[ \t]*(?=[,)\n#
 (`use_old_amp=self.r1_old_amp`: the attribute's name, followed as a name), ending where its argument
 or statement ends."""
 _LOOKUP_OFF = re.compile(
-    rb"(?<![\w.])(?:[A-Za-z_]\w*+\.)++get\(\s*[\"']([A-Za-z_]\w*)[\"']\s*,\s*(?:False|None)\s*\)[ \t]*(?=[,)\n#;]|$)"
+    rb"(?<![\w.])(?:[A-Za-z_]\w*\.)+get\(\s*[\"']([A-Za-z_]\w*)[\"']\s*,\s*(?:False|None)\s*\)[ \t]*(?=[,)\n#;]|$)"
 )
 """A configuration's lookup with an off default (`self.loss_config.get("r1_old_amp", False)`), with the
 key: the value the configurations give the key."""
-_LOOKUP_STORE = re.compile(rb"\n[ \t]+self\.([A-Za-z_]\w*)[ \t]*=[ \t]*(?=(?:[A-Za-z_]\w*+\.)++get\()")
+_LOOKUP_STORE = re.compile(rb"\n[ \t]+self\.([A-Za-z_]\w*)[ \t]*=[ \t]*(?=(?:[A-Za-z_]\w*\.)+get\()")
 """`self.r1_old_amp = ` before a lookup (`_LOOKUP_OFF`), searched after a newline put in front."""
 _LOOKED_UP = re.compile(rb"\.get\(\s*\Z")
 """What stands before a key's quotes in a lookup (`cfg.get("r1_old_amp"`): no value given to it."""
@@ -126,14 +126,14 @@ _YAML_NEEDLES = (b"aml", b"AML", b"OmegaConf")
 """What a line that loads or names a YAML file holds (`yaml`, `Yaml`, `YAML`, `OmegaConf.load`)."""
 _CHOSEN_BY = re.compile(
     rb"(?i)(?<!\w)(?:yaml\.(?:safe_|full_|unsafe_)?load\w*|\w*(?:load|read)_?yaml\w*|\w*yaml_?(?:load|read)\w*|OmegaConf\.load)"
-    rb"[ \t]*\([ \t]*(?:[A-Za-z_]\w*+\.)++([A-Za-z_]\w*+)[ \t]*\)"
-    rb"""|\{[ \t]*(?:[A-Za-z_]\w*+\.)++([A-Za-z_]\w*+)[ \t]*\}[^'"\n{}]*\.ya?ml['"]"""
-    rb"""|(?<![\w.])(?:[A-Za-z_]\w*+\.)++([A-Za-z_]\w*+)[ \t]*\+[ \t]*['"]\.ya?ml['"]"""
+    rb"[ \t]*\([ \t]*(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)[ \t]*\)"
+    rb"""|\{[ \t]*(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)[ \t]*\}[^'"\n{}]*\.ya?ml['"]"""
+    rb"""|(?<![\w.])(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)[ \t]*\+[ \t]*['"]\.ya?ml['"]"""
 )
 """The option a YAML file is chosen by: an attribute handed to the load (`load_yaml(args.yaml)`), or
 put into the file's name (`f"config/{a.yaml}.yaml"`, `"config/" + args.yaml + ".yaml"`)."""
 _STRING_DEFAULT = re.compile(rb"""default[ \t]*=[ \t]*['"]([^'"\n]+)['"]""")
-_NONE_TEST = re.compile(rb"\n[ \t]*(?:el)?if[ \t]+(?:[A-Za-z_]\w*+\.)++([A-Za-z_]\w*+)[ \t]+is[ \t]+not[ \t]+None[ \t]*:")
+_NONE_TEST = re.compile(rb"\n[ \t]*(?:el)?if[ \t]+(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)[ \t]+is[ \t]+not[ \t]+None[ \t]*:")
 """`if cfg.train.resume is not None:`, searched after a newline put in front: the key's name."""
 _YAML_KEY = re.compile(rb"[ \t]*(?:-[ \t]+)?\Z")
 """What stands before a YAML key on its line: indentation, or a list's dash."""

@@ -526,7 +526,7 @@ _GROUP_BUILDER = re.compile(rb"for[ \t]+(\w+)[ \t]*,[ \t]*\w+[ \t]+in[ \t]+vars\
 """The loop of a params group's base class over its instance's attributes, `for key, value in
 vars(self).items():`, which declares an option of each (`_grouped`)."""
 _GROUP_OPTION = r"""add_argument\(\s*['"]--['"]\s*\+\s*{key}\b"""
-_GROUP_ATTRIBUTE = re.compile(rb"^[ \t]++self\._?(\w+)[ \t]*+=(?!=)[ \t]*+([^\n#]*+)", re.M)
+_GROUP_ATTRIBUTE = re.compile(rb"^[ \t]+self\._?(\w+)[ \t]*=(?!=)[ \t]*([^\n#]*)", re.M)
 """An attribute a params group's constructor sets to its default, `self.debug = False`; a leading
 underscore (`self._source_path`) gives the option a short form too, not another name."""
 

@@ -90,9 +90,11 @@ _STAND_IN_BEFORE = re.compile(
 `if device is None:\n    device = torch.device(`, or a tensor built on that device in place of the
 None, `if background is None:\n    background = torch.zeros(3, device=` (the one line of the
 assignment), or in the `else` of `if background is not None:` (the walk reads which test it is)."""
-_STAND_IN_AFTER = re.compile(rb"""(?:[ \t]*+,[^()\n]*+)?(?:[ \t]*+\))?[ \t]++if[ \t]++\w++[ \t]++is[ \t]++None\b""")
+_STAND_IN_AFTER = re.compile(rb"""(?:[ \t]*,(?=([^()\n]*))\1)?(?:[ \t]*\))?[ \t]+if[ \t]+\w+[ \t]+is[ \t]+None\b""")
 """What follows one in `torch.device("cuda") if device is None else device` (or `("cuda", rank) if`).
-Each run of blanks is taken whole (possessive), so a long run of tabs costs one pass, not one per split."""
+After a comma, the text up to a parenthesis is taken whole (a lookahead's capture matched again: the
+atomic group that Python 3.10's `re` has no syntax for), so `"cuda", 0 if x is None else y` is no
+stand-in; no other run can end where the next one starts, so the match is one pass."""
 _TOP_LEVEL_LINE = re.compile(rb"^[^\s#@)]", re.M)
 """A line of top-level code other than a comment, a decorator or the end of a header: the end of
 the top-level function before it."""
@@ -105,7 +107,7 @@ _WORD = re.compile(rb"\w+")
 _FROM_IMPORT = re.compile(rb"from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)")
 """A `from ... import` statement; it starts with its literal word, which a search finds fast (a
 match inside a longer word or a string only offers names, which must still be called)."""
-_IMPORT_LINE = re.compile(rb"\n[ \t]*+import[ \t]++([^\n#;]*+)")
+_IMPORT_LINE = re.compile(rb"\n[ \t]*import[ \t]+([^\n#;]*)")
 """An `import a.b as c, d` statement on one line of its own (what follows the word is checked by
 `_IMPORTED`: a single class of characters after it could backtrack over a long run of blanks),
 searched after a newline put in front of the module: the search skips from newline to newline, where
