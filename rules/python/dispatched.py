@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 
 from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import module_map
-from cudaudit.rules.python.project_calls import MODULE_OBJECT
+from cudaudit.rules.python.project_calls import MODULE_OBJECT, bound_names
 
 Reader = Callable[[], bytes]
 _LOOKUP = re.compile(rb"\bgetattr\(\s*(\w+)\s*,\s*(?![\s'\"])")
@@ -73,10 +73,9 @@ def dispatched_packages(
                 if listed in objects:
                     targets.append((0, module))
                 continue
-            for item in re.sub(r"#[^\n]*", "", listed).strip().strip("()").replace("\\", " ").split(","):
-                name, _, alias = (part.strip() for part in item.partition(" as "))
-                if name and (alias or name) in objects:
-                    targets.append((level, f"{module}.{name}" if module else name))
+            targets.extend(
+                (level, f"{module}.{name}" if module else name) for name, bound in bound_names(listed) if bound in objects
+            )
         for level, dotted in targets:
             package = _package(modules.resolve(path, level, dotted), dotted)
             if package is not None:

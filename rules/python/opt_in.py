@@ -681,6 +681,13 @@ def without_commented_imports(data: bytes) -> bytes:
     return _COMMENTED_IMPORT.sub(b"\n", b"\n" + data)[1:]
 
 
+def block_end(data: bytes, start: int, depth: int) -> int:
+    """The byte where the block that starts at `start` of the module's bytes `data` ends: the first
+    line after it indented `depth` characters or fewer (blank lines aside), else the module's end."""
+    end = re.compile(rb"\n[ \t]{0,%d}(?=[^ \t\r\n])" % depth).search(data, start)
+    return end.start() if end is not None else len(data)
+
+
 def _block_end(lines: list[bytes], first: int, indent: int) -> int | None:
     """The line after the block under header line `first` (0-based); None for a longer block than is read."""
     end = first + 1

@@ -60,7 +60,7 @@ from cudaudit.rules.catalog import WORD_BYTES, word_automaton
 from cudaudit.rules.python.main_block import main_block_span
 from cudaudit.rules.python.mapping_keys import spelled_keys
 from cudaudit.rules.python.nodes import Parents
-from cudaudit.rules.python.opt_in import import_statements, statement_lines
+from cudaudit.rules.python.opt_in import block_end, import_statements, statement_lines
 
 Remember = Callable[[str, str, Callable[[], Any]], Any]
 """`project_index.Remember`: a module's reading, from the scan's cache where it has it."""
@@ -178,8 +178,7 @@ def _in_none_arms(data: bytes) -> Iterator[int]:
     if b"is None:" not in data:
         return
     for arm in _NONE_ARM.finditer(data):
-        end = re.compile(rb"\n[ \t]{0,%d}(?=[^ \t\r\n])" % len(arm.group(1))).search(data, arm.end())
-        word = data.find(b"cuda", arm.end(), end.start() if end is not None else len(data))
+        word = data.find(b"cuda", arm.end(), block_end(data, arm.end(), len(arm.group(1))))
         if word >= 0:
             yield word
 
@@ -246,7 +245,7 @@ def from_imports(data: bytes) -> tuple[tuple[int, str, str], ...]:
     return tuple(found)
 
 
-def _bound(text: str) -> Iterator[tuple[str, str]]:
+def bound_names(text: str) -> Iterator[tuple[str, str]]:
     """(name, the name it is bound to) for each name an import statement's list spells."""
     for item in _COMMENT.sub("", text).strip().strip("()").replace("\\", " ").split(","):
         name, _, alias = (part.strip() for part in item.partition(" as "))
@@ -267,7 +266,7 @@ def module_objects(
         reached: dict[str, set[str]] = {}
         for level, module, listed in statements:
             pairs = [(module, listed)] if level == MODULE_OBJECT else [
-                (f"{module}.{name}" if module else name, bound) for name, bound in _bound(listed)
+                (f"{module}.{name}" if module else name, bound) for name, bound in bound_names(listed)
             ]
             for dotted, bound in pairs:
                 places = modules.resolve(path, max(level, 0), dotted)

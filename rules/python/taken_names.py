@@ -60,7 +60,7 @@ from functools import cached_property, partial
 
 from cudaudit.rules.catalog import WORD_BYTES, WordSearch, word_automaton
 from cudaudit.rules.python.names import ImportTable
-from cudaudit.rules.python.opt_in import import_statements
+from cudaudit.rules.python.opt_in import block_end, import_statements
 from cudaudit.rules.python.reach import calls_by_name_only
 from cudaudit.rules.python.unnamed import read_or_none
 from cudaudit.rules.python.unused import UserMethods, candidate_methods, docstring_lines, never_called
@@ -341,11 +341,7 @@ def _def_bodies(data: bytes, heads: list[tuple[int, int]]) -> list[tuple[int, in
     """(first byte, end byte) of the body of each `def` of the module's bytes `data` given by `heads`
     (its indentation, the end of its line): up to the first line after it that is indented no deeper
     than the `def` (blank lines aside)."""
-    bodies = []
-    for depth, head in heads:
-        end = re.compile(rb"\n[ \t]{0,%d}(?=[^ \t\r\n])" % depth).search(data, head)
-        bodies.append((head, end.start() if end is not None else len(data)))
-    return bodies
+    return [(head, block_end(data, head, depth)) for depth, head in heads]
 
 
 def _in_prose(before: bytes, after: bytes) -> bool:
