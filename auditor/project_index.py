@@ -1127,8 +1127,8 @@ def _docker_routes(files: list[IndexedFile], installs: Mapping[str, str]) -> fro
         if folder is None or folder not in readmes:
             continue
         if folder not in first:
-            text = _read_or_none(readmes[folder][1])
-            first[folder] = text if text is not None and _reader("docker_first")(text) is not None else None
+            text = _read_or_empty(readmes[folder][1])
+            first[folder] = text if _reader("docker_first")(text) is not None else None
         readme = first[folder]
         if readme is None:
             continue
@@ -1151,8 +1151,7 @@ def _images_after_packages(files: list[IndexedFile], installs: Mapping[str, str]
         if folder is None or _nearest_folder(path, installs) is not None:
             continue
         display, read = readmes[folder]
-        text = _read_or_none(read)
-        line = _reader("package_first")(text) if text is not None else None
+        line = _reader("package_first")(_read_or_empty(read))
         if line is not None:
             found[path] = Evidence(display, line, "the README shows a package manager's install before Docker")
     return found
@@ -1169,14 +1168,6 @@ def _readmes_by_folder(files: list[IndexedFile]) -> dict[str, tuple[str, Reader]
         posixpath.dirname(file.display): (file.display, file.read) for file in files
         if not file.kinds and posixpath.basename(file.display).lower() in _READMES
     }
-
-
-def _read_or_none(read: Reader) -> bytes | None:
-    """What `read` gives, or None where it fails: an unreadable README shows no route."""
-    try:
-        return read()
-    except Exception:  # noqa: BLE001 - an unreadable README shows no route
-        return None
 
 
 _READMES = frozenset({"readme.md", "readme.rst", "readme.txt", "readme"})

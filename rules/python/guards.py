@@ -175,16 +175,11 @@ def scheduler_test(test: ast.expr) -> bool:
     )
 
 
-_TORCH_LAUNCH_VARIABLES = frozenset({"RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE"})
-"""The variables PyTorch's launchers set in each process (https://docs.pytorch.org/docs/stable/elastic/run.html)
-and a batch scheduler does not: Slurm sets `SLURM_PROCID`."""
-
-
 def torch_launcher_test(test: ast.expr) -> bool:
     """Whether `test` names a variable only PyTorch's launchers set (`"RANK" in os.environ`): in a
     process a batch scheduler starts, it is false though the process is one of several."""
     return any(
-        isinstance(node, ast.Constant) and node.value in _TORCH_LAUNCH_VARIABLES for node in subtree(test)
+        isinstance(node, ast.Constant) and node.value in LAUNCHER_VARIABLES for node in subtree(test)
     )
 
 
