@@ -425,9 +425,9 @@ class ProjectIndex:
     off_default_path: dict[str, Evidence] = field(default_factory=dict)
     """File -> why nothing on the project's normal path runs it (`opt_in_areas`, `unnamed`, `references`)."""
     never_built: dict[str, Evidence] = field(default_factory=dict)
+    """C/C++ or CUDA source -> the definition nothing runs that alone builds it (`FileFacts.never_built`)."""
     never_trained: bool = False
     """Whether no module on the project's normal path differentiates (`FileFacts.never_trained`)."""
-    """C/C++ or CUDA source -> the definition nothing runs that alone builds it (`FileFacts.never_built`)."""
     namespace_modules: tuple[str, ...] = ()
     """The modules of the project's namespace packages named like a library the catalog knows by its
     imports, by two-part name (`firstparty.namespace_modules`)."""

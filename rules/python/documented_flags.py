@@ -27,8 +27,8 @@ from cudaudit.rules.python.read_once import outside_tests
 
 _FLAG = re.compile(r"--([A-Za-z][\w-]*)")
 _PLAIN_VALUE = re.compile(r"[\w.-]+")
-_CUDA_DEVICE = re.compile(r"cuda(?::[0-9]+)?")
 """A value a command gives as it is (`pytorch`, `4`), not one the shell fills in (`${LAUNCHER}`, `$1`)."""
+_CUDA_DEVICE = re.compile(r"cuda(?::[0-9]+)?")
 _TURNED_ON = re.compile(
     rb"\n([ \t]*)(?:el)?if[ \t][^\n]*?(?:['\"]-*([\w-]+)['\"]|args\.(\w+))[^\n]*:[ \t]*\r?\n"
     rb"\1[ \t]+(?:\w+\.)+(\w+)[ \t]*=[ \t]*True\b"
