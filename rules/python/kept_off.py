@@ -109,8 +109,9 @@ def off_lookups(data: bytes) -> tuple[Named, ...]:
     if b".get(" not in data:
         return ()
     found = set()
-    for store in _LOOKUP_STORE.finditer(b"\n" + data):
-        lookup = _LOOKUP_OFF.match(b"\n" + data, store.end())
+    text = b"\n" + data
+    for store in _LOOKUP_STORE.finditer(text):
+        lookup = _LOOKUP_OFF.match(text, store.end())
         if lookup is not None:
             found.add((store.group(1).decode("ascii"), lookup.group(1).decode("ascii")))
     return tuple(sorted(found))
