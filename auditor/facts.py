@@ -254,6 +254,11 @@ class FileFacts:
     by a name other than its default (`@register_backend("remote")`, `rules/python/registries.py`):
     what it does is another path.
     The empty name stands for the module itself, which every importer imports only under such a switch."""
+    unselected: tuple[str, ...] = ()
+    """The top-level classes and functions of this Python module that a registry files under a name
+    (`@datasets.register("dtu")`) that no shipped configuration, document, script or code selects,
+    where they select other names of the same registry, in a project no install makes an API, and the
+    definitions only they use: they run nowhere (`rules/python/registries.py`)."""
     settings_off: tuple[str, ...] = ()
     """The settings this Python module's `if` headers read from an argument object that another module
     declares off by default (`if cfg.common.profile:`, with `profile: bool = False` in a configuration

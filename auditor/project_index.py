@@ -374,6 +374,9 @@ class ProjectIndex:
     switched: dict[str, tuple[tuple[str, Evidence], ...]] = field(default_factory=dict)
     """Python module -> (name, the switch) for each top-level class or function of it that the scan
     uses only under a command-line switch that is off by default."""
+    unselected: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Python module -> its registered definitions that no shipped configuration, document, script or
+    code selects, of a registry they select from, and those only they use (`registries.py`)."""
     settings_off: dict[str, frozenset[str]] = field(default_factory=dict)
     """Python module -> the settings its `if` headers test that another module declares off by default
     (`_settings_elsewhere`)."""
@@ -496,6 +499,7 @@ class ProjectIndex:
             facts["unbuilt_extensions"] = self.unbuilt_extensions.get(path, ())
             facts["unbuilt_called"] = self.unbuilt_called.get(path)
             facts["switched"] = self.switched.get(path, ())
+            facts["unselected"] = self.unselected.get(path, ())
             facts["settings_off"] = tuple(sorted(self.settings_off.get(path, ())))
             facts["settings_chosen"] = self.settings_chosen.get(path, ())
             facts["settings_documented"] = self.settings_documented.get(path, ())
@@ -728,10 +732,8 @@ def _read_index(
         path: kept for path, settings in settings_elsewhere.items()
         if (kept := settings - documented_on.get(path, frozenset()))
     }
-    registered, default_entries = (
-        _reader("registered_definitions")(python, found.registrations, found.tables)
-        if found.registrations or found.tables else ({}, frozenset())
-    )
+    registered = _registered(files, python, found)
+    default_entries = registered.default_modules if registered is not None else frozenset()
     every_main_block = _main_blocks(found.main_blocks | found.other_main_blocks, python, import_lines)
     main_blocks = {path: imported for path, imported in every_main_block.items() if path in found.main_blocks}
     main_blocks, unrun_libraries = _unrun_libraries(files, found, main_blocks)
@@ -795,8 +797,9 @@ def _read_index(
         switched=_with_registered(_with_registered(
             _switched(python, found, catalog, import_lines, settings_elsewhere, turned, switches, documented_on)
             if found.switched or settings_elsewhere else {},
-            registered,
+            registered.chosen if registered is not None else {},
         ), _vendored_only(left_behind)),
+        unselected=registered.unselected if registered is not None else {},
         settings_off=settings_elsewhere,
         launched_by_default=_launched_by_default(files, python, found) if found.tested else {},
         always_launched=_always_launched(files, python, found, imports, commands),
@@ -1271,17 +1274,14 @@ def _taken_names(
     None where it reads nothing."""
     if not found.prefiltered or not sees_project(files):
         return None
-    folders, vendored = _vendored_folders(files)
-    declared = dict.fromkeys(folders - vendored, True)
+    _, vendored = _vendored_folders(files)
+    installed = _installed(files, python)
 
     def no_api(path: str) -> bool:
         return (
             not is_test_path(path) and posixpath.basename(path) != "__init__.py"
             and path not in found.main_blocks and path not in found.other_main_blocks
-            and (
-                posixpath.join(posixpath.dirname(path), "__init__.py") not in python
-                or _nearest_at_or_above(path, declared) is None
-            )
+            and not installed(path)
         )
 
     faces = _reader("dispatched_packages")(python, found.from_imports)
@@ -1324,6 +1324,33 @@ def _taken_names(
         if gone:
             left.unnamed[path] = tuple(name for _, _, name in gone)
     return left
+
+
+def _registered(files: list[IndexedFile], python: dict[str, Reader], found: _Found) -> Any:
+    """`registries.registered_definitions` of the scan's registries, read against the project's YAML
+    files, documents and scripts, which may select a registry's entries by name; None where the scan
+    has no registry."""
+    if not found.registrations and not found.tables:
+        return None
+    configurations = {
+        file.display: file.read for file in files
+        if file.display.endswith(_COMMAND_FILES) or {FileKind.MANIFEST, FileKind.SHELL} & set(file.kinds)
+    }
+    return _reader("registered_definitions")(python, found.registrations, found.tables, configurations, _installed(files, python))
+
+
+def _installed(files: list[IndexedFile], python: dict[str, Reader]) -> Callable[[str], bool]:
+    """Whether a module is part of an installable package's API: inside a package (an `__init__.py`
+    beside it) with a build declaration of the project's own at or above its folder (a vendored
+    package's makes no API, `_vendored_folders`); every module is, in a scan that does not see the
+    whole project."""
+    if not sees_project(files):
+        return lambda path: True
+    folders, vendored = _vendored_folders(files)
+    declared = dict.fromkeys(folders - vendored, True)
+    return lambda path: (
+        posixpath.join(posixpath.dirname(path), "__init__.py") in python and _nearest_at_or_above(path, declared) is not None
+    )
 
 
 def _vendored_folders(files: list[IndexedFile]) -> tuple[set[str], set[str]]:

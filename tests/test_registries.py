@@ -49,7 +49,7 @@ def project(**extra: str) -> dict[str, str]:
 def chosen(files: dict[str, str]) -> dict[str, list[str]]:
     sources = {path: partial(str.encode, text) for path, text in files.items()}
     readings = {path: found for path, text in files.items() if (found := read_registrations(text.encode()))[0]}
-    return {path: [name for name, _ in names] for path, names in registered_definitions(sources, readings)[0].items()}
+    return {path: [name for name, _ in names] for path, names in registered_definitions(sources, readings).chosen.items()}
 
 
 def test_an_entry_that_is_not_the_default_is_chosen_by_name_with_the_helpers_only_it_uses():
@@ -59,14 +59,14 @@ def test_an_entry_that_is_not_the_default_is_chosen_by_name_with_the_helpers_onl
 def test_the_registration_and_the_default_are_the_evidence():
     sources = {path: partial(str.encode, text) for path, text in project().items()}
     readings = {path: read_registrations(text.encode()) for path, text in project().items() if "@register" in text}
-    [(_, evidence), _] = registered_definitions(sources, readings)[0]["runner/backends/remote.py"]
+    [(_, evidence), _] = registered_definitions(sources, readings).chosen["runner/backends/remote.py"]
     assert (evidence.line, evidence.text) == (8, '@register_backend("remote"): chosen by name, the default is `local`')
 
 
 def test_the_module_of_the_default_entry_is_named():
     sources = {path: partial(str.encode, text) for path, text in project().items()}
     readings = {path: read_registrations(text.encode()) for path, text in project().items() if "@register" in text}
-    assert registered_definitions(sources, readings)[1] == {"runner/backends/local.py"}
+    assert registered_definitions(sources, readings).default_modules == {"runner/backends/local.py"}
 
 
 def test_a_registry_with_no_default_among_its_names_keeps_every_entry():
@@ -159,7 +159,7 @@ def table_project(**extra: str) -> dict[str, str]:
 def tabled(files: dict[str, str]) -> dict[str, list[str]]:
     sources = {path: partial(str.encode, text) for path, text in files.items()}
     tables = {path: found for path, text in files.items() if (found := read_tables(text.encode()))}
-    return {path: [name for name, _ in names] for path, names in registered_definitions(sources, {}, tables)[0].items()}
+    return {path: [name for name, _ in names] for path, names in registered_definitions(sources, {}, tables).chosen.items()}
 
 
 def test_the_entries_of_a_table_a_setting_looks_up_other_than_its_default_are_chosen_by_name():
@@ -219,3 +219,103 @@ def ring_forward(x):
     assert kernel.severity is Severity.WARNING
     [kernel] = [f for f in analyze(ring, path="kernels/ring.py", files=files | {"kernels/attention.py": ""}) if f.rule == "CDA301"]
     assert kernel.severity is Severity.ERROR
+
+
+DATASETS = """
+SETS = {}
+
+
+def register(name):
+    def add(cls):
+        SETS[name] = cls
+        return cls
+    return add
+
+
+def make(name, config):
+    return SETS[name](config)
+
+
+from . import studio, turntable
+"""
+STUDIO = """
+import torch
+from recon import datasets
+
+
+@datasets.register("studio")
+class StudioSet:
+    def __init__(self, config):
+        self.poses = torch.zeros(4, 4).cuda()
+"""
+TURNTABLE = """
+import torch
+from recon import datasets
+
+
+class TurntableBase:
+    def setup(self):
+        self.poses = torch.zeros(4, 4).cuda()
+
+
+@datasets.register("turntable")
+class TurntableSet(TurntableBase):
+    def __init__(self, config):
+        self.setup()
+"""
+LAUNCH = """
+import sys
+
+import yaml
+
+from recon import datasets
+
+config = yaml.safe_load(open(sys.argv[1]))
+data = datasets.make(config["dataset"]["name"], config["dataset"])
+"""
+
+
+def configured_project(readme: str = "    python recon/launch.py configs/studio.yaml\n", **extra: str) -> dict[str, str]:
+    return {
+        "recon/__init__.py": "", "recon/datasets/__init__.py": DATASETS, "recon/datasets/studio.py": STUDIO,
+        "recon/datasets/turntable.py": TURNTABLE, "recon/launch.py": LAUNCH,
+        "configs/studio.yaml": "dataset:\n  name: studio\n  scale: 2\n", "README.md": readme, **extra,
+    }
+
+
+def severities(files: dict[str, str], path: str) -> dict[int, Severity]:
+    code = files.pop(path)
+    return {f.span.line: f.severity for f in analyze(code, path=path, files=files) if f.rule == "CDA102"}
+
+
+def test_an_entry_no_shipped_configuration_selects_runs_nowhere_and_the_selected_one_keeps_its_error():
+    # its base class, which only it extends, runs nowhere too: quiet on every target
+    assert severities(configured_project(), "recon/datasets/turntable.py") == {8: Severity.NOTE}
+    assert severities(configured_project(), "recon/datasets/studio.py") == {9: Severity.ERROR}
+
+
+def test_an_entry_a_documented_override_or_a_literal_names_keeps_its_error():
+    override = "    python recon/launch.py configs/studio.yaml dataset.name=turntable\n"
+    assert severities(configured_project(override), "recon/datasets/turntable.py") == {8: Severity.ERROR}
+    literal = {"recon/preview.py": 'from recon import datasets\n\nsample = datasets.make("turntable", {})\n'}
+    assert severities(configured_project(**literal), "recon/datasets/turntable.py") == {8: Severity.ERROR}
+
+
+def test_an_installable_package_leaves_the_entry_to_its_users_configurations_another_path():
+    declared = configured_project(**{"pyproject.toml": '[project]\nname = "recon"\nversion = "0.1"\n'})
+    assert severities(declared, "recon/datasets/turntable.py") == {8: Severity.WARNING}
+
+
+def test_a_registry_no_configuration_selects_from_keeps_every_entry():
+    unnamed = configured_project(**{"configs/studio.yaml": "dataset:\n  scale: 2\n"})
+    assert severities(unnamed, "recon/datasets/turntable.py") == {8: Severity.ERROR}
+
+
+def test_with_a_default_an_entry_nothing_names_runs_nowhere_where_no_install_makes_an_api():
+    files = project(**{"README.md": "# runner\n"})
+    code = files.pop("runner/backends/remote.py")
+    assert {f.severity for f in analyze(code, path="runner/backends/remote.py", files=files)} == {Severity.NOTE}
+    files = project(**{"README.md": "    python -m runner --backend remote\n"})
+    code = files.pop("runner/backends/remote.py")
+    found = {f.span.line: f.severity for f in analyze(code, path="runner/backends/remote.py", files=files)}
+    assert found == {6: Severity.WARNING, 11: Severity.WARNING}

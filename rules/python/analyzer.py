@@ -168,7 +168,7 @@ def _walked(
         calls=survey.of(ast.Call),
     )
     walker.visit(tree)
-    walker.hits = _quiet_unread(_quiet_unused(walker, tree, text, script, elsewhere, _imported_names(facts), facts.taken_names), tree, facts)
+    walker.hits = _quiet_unread(_quiet_unused(walker, tree, text, script, elsewhere, _imported_names(facts), facts.taken_names, facts.unselected), tree, facts)
     walker.hits = _quiet_providers(walker.hits, tree, text, catalog)
     lines = fixes.lines
     built: dict[int, Finding] = {}
@@ -260,10 +260,12 @@ def _imported_names(facts: FileFacts) -> frozenset[str] | None:
 
 def _quiet_unused(
     walker: PythonWalker, tree: ast.Module, text: str, script: bool, elsewhere: Elsewhere, imported: frozenset[str] | None,
-    taken: tuple[str, ...] | None = None,
+    taken: tuple[str, ...] | None = None, unselected: tuple[str, ...] = (),
 ) -> list[Hit]:
     """The walk's hits, those in the body of a top-level function nothing names quiet on every
-    target: it runs on none (`unused.py`); so are those of a decorator that only wraps it
+    target: it runs on none (`unused.py`); so are those in the methods of a registered class, or the
+    body of a registered function, that no shipped configuration selects (`unselected`,
+    `FileFacts.unselected`); so are those of a decorator that only wraps it
     (`@triton.jit`, whose hits the walk counts in the function's scope; not a custom operator's,
     called by the operator's name: `ModuleReach.calls_by_name_only`), and the top-level import of a
     library that fails only at its first call whose names only such functions read
@@ -284,6 +286,7 @@ def _quiet_unused(
     reach = walker.reach
     by_name = reach.calls_by_name_only if reach is not None else (lambda decorator: False)
     dead = never_called(tree, text, holding, script, elsewhere, by_name, imported, walker.in_tests) if holding else frozenset()
+    dead = dead | {id(statement) for statement in tree.body if getattr(statement, "name", None) in unselected}
     dead = dead | {method for method, owner in methods.items() if owner in dead}
     if taken is not None and any(hit.scope and hit.scope[0] in methods for hit in hits):
         dead |= uncalled_methods(tree, text, taken, user_methods(walker.catalog))  # `taken_names`: the methods another file spells

@@ -10,8 +10,8 @@ default is (`opt_in.py`).
 
 `read_registrations` reads one module: each top-level class or function under a decorator whose
 callable's name spells `register`, called with string literals only (the names it is registered
-under: positional, or a `name=` keyword), and the module's top-level functions that only such
-definitions use (a loader only the backend's class calls). Operator registrations (`"mylib::op"`)
+under: positional, or a `name=` keyword), and the module's top-level functions and classes that
+only such definitions use (a loader only the backend's class calls, a base class only it extends). Operator registrations (`"mylib::op"`)
 and keys that name a device (`"cuda"`: a device dispatch, which the walk reads as such) are not
 choices a user makes and are left alone.
 
@@ -22,6 +22,15 @@ by the model a checkpoint names rather than by the user, and keep their verdicts
 of a registry of one. A definition under no default name is another path unless another module
 outside the test suite mentions it outside its import lines (a direct use, a subclass elsewhere) or
 its own module mentions it outside the registered definitions.
+
+A registry with no default is often chosen by a configuration file: `@datasets.register("ortho")`
+above a class, `datasets.make(config.dataset.name, config.dataset)` in the launcher, and `name: ortho`
+in the one YAML file the README's command names. Where the project's configuration files, the
+commands of its documents and scripts (`dataset.name=ortho`, `--dataset ortho`) or its code's string
+literals select some of a registry's names, an entry none of them names is selected by no route the
+project ships (`_selected`): in a project no install makes an API it runs nowhere and is not
+reported; in an installable package it is another path, as a non-default entry is, since the
+package's users may write configurations of their own that name it.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
 
 from cudaudit.facts import Evidence
@@ -47,7 +57,7 @@ from cudaudit.rules.python.opt_in import (
     modules_mentioning,
     statement_lines,
 )
-from cudaudit.rules.python.read_once import ReadOnce
+from cudaudit.rules.python.read_once import ReadOnce, outside_tests
 from cudaudit.source import decode_python, read_tree
 
 Registration = tuple[str, str, tuple[str, ...], int, str]
@@ -89,7 +99,7 @@ def read_registrations(data: bytes) -> tuple[tuple[Registration, ...], tuple[Hel
         return (), ()
     defined = {statement.name for statement in tree.body if isinstance(statement, _DEFINITIONS)}
     found = [item for item in found if item[0] in defined]  # not an example in a docstring
-    used_outside, helpers = definitions_used_only_by(tree, {name for name, *_ in found})
+    used_outside, helpers = definitions_used_only_by(tree, {name for name, *_ in found}, classes=True)
     return tuple(item for item in found if item[0] not in used_outside), helpers
 
 
@@ -185,15 +195,27 @@ def _keys(arguments: str) -> tuple[str, ...]:
     return tuple(keys)
 
 
-Choices = tuple[dict[str, tuple[tuple[str, Evidence], ...]], frozenset[str]]
-"""What `registered_definitions` finds: display path -> (name, the registration that makes it a
-choice) for each definition another path runs, and the modules that hold a registry's default entry."""
+@dataclass(frozen=True)
+class Choices:
+    """What `registered_definitions` finds."""
+
+    chosen: dict[str, tuple[tuple[str, Evidence], ...]]
+    """Display path -> (name, the registration that makes it a choice) for each definition another
+    path runs (the empty name: the module itself, imported only inside such definitions)."""
+    default_modules: frozenset[str]
+    """The modules that hold a registry's default entry, which the normal path runs."""
+    unselected: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Display path -> the definitions that run nowhere: entries no shipped configuration, script,
+    document or code selects, of a registry they do select from, in a module no install makes an API
+    (`unselected_entries`), and the definitions only they use."""
 
 
 def registered_definitions(
     sources: Mapping[str, Callable[[], bytes]],
     readings: Mapping[str, tuple[tuple[Registration, ...], tuple[Helper, ...]]],
     tables: Mapping[str, tuple[Entry, ...]] | None = None,
+    configurations: Mapping[str, Callable[[], bytes]] | None = None,
+    installed: Callable[[str], bool] = lambda path: True,
 ) -> Choices:
     """The registered definitions, and the functions only such definitions use, that run only when
     the user names them: their registry has a default among its names, and they are not that
@@ -201,7 +223,11 @@ def registered_definitions(
     normal path runs. `readings` are `read_registrations` of the modules that have any, `tables`
     `read_tables`' entries of those that have any: a table only looked up by key is a registry too,
     whose entries may be defined in other modules (then the definitions their module uses only for
-    them, and a module only they import, go with them)."""
+    them, and a module only they import, go with them). A registry with no default whose names the
+    project's `configurations` (its YAML files, documents and scripts, by display path), or its
+    code, select from is read by `_selected`: an entry none of them names runs nowhere where
+    `installed` (whether a module is part of an installable package's API) says no, and is another
+    path where it says yes (the package's users may write configurations naming it)."""
     text = ReadOnce(sources)
     registries: dict[str, list[tuple[str, Registration, str]]] = {}
     for path, (registrations, _) in readings.items():
@@ -212,15 +238,19 @@ def registered_definitions(
         registries.setdefault(registration[1], []).append((place, registration, path))
     registries = {name: entries for name, entries in registries.items() if len({(p, r[0]) for p, r, _ in entries}) > 1}
     if not registries:
-        return {}, frozenset()
+        return Choices({}, frozenset())
     keys = {key for registry, entries in registries.items() if ":" not in registry for _, entry, _ in entries for key in entry[2]}
     defaults = _defaults(sources, text, keys) if keys else set()
     chosen: dict[tuple[str, str], Evidence] = {}
     default_modules: set[str] = set()
     tabled: set[tuple[str, str]] = set()
     default_entries: set[tuple[str, str]] = set()  # a definition one table holds under its default key
+    nowhere = _selected(
+        sources, text, configurations or {}, {registry: entries for registry, entries in registries.items() if ":" not in registry},
+        defaults, installed, chosen,
+    )
     for registry, entries in registries.items():
-        names = {key for _, registration, _ in entries for key in registration[2]}
+        names = _names(entries)
         module, _, table = registry.rpartition(":")
         default = sorted(names & (table_defaults.get((module, table), set()) if module else defaults))
         if not default:
@@ -244,12 +274,94 @@ def registered_definitions(
     trees = _table_helpers(text, {key: evidence for key, evidence in kept.items() if key in tabled}, kept, helpers, tables or {})
     used_elsewhere = _used_elsewhere(sources, text, helpers)
     kept.update((key, evidence) for key, evidence in helpers.items() if key not in used_elsewhere)
+    for path, (_, used) in readings.items():
+        for helper, owners in used:
+            if (path, helper) in kept and all((path, owner) in nowhere for owner in owners):
+                nowhere.add((path, helper))
     found: dict[str, list[tuple[str, Evidence]]] = {}
+    unselected: dict[str, list[str]] = {}
     for (path, name), evidence in sorted(kept.items()):
-        found.setdefault(path, []).append((name, evidence))
+        if (path, name) in nowhere:
+            unselected.setdefault(path, []).append(name)
+        else:
+            found.setdefault(path, []).append((name, evidence))
     for module, evidence in _lazily_imported(sources, text, trees, kept).items():
         found.setdefault(module, []).insert(0, ("", evidence))
-    return {path: tuple(names) for path, names in found.items()}, frozenset(default_modules)
+    return Choices(
+        {path: tuple(names) for path, names in found.items()}, frozenset(default_modules),
+        {path: tuple(names) for path, names in unselected.items()},
+    )
+
+
+def _names(entries: list[tuple[str, Registration, str]]) -> set[str]:
+    """The names a registry's entries are registered under."""
+    return {key for _, registration, _ in entries for key in registration[2]}
+
+
+def _selected(
+    sources: Mapping[str, Callable[[], bytes]], text: Callable[[str], bytes], configurations: Mapping[str, Callable[[], bytes]],
+    registries: Mapping[str, list[tuple[str, Registration, str]]], defaults: set[str], installed: Callable[[str], bool],
+    chosen: dict[tuple[str, str], Evidence],
+) -> set[tuple[str, str]]:
+    """The (module, name) of the entries of `registries` (decorator registries) that nothing selects,
+    where something selects another entry of the same registry: a value of a configuration file
+    (`name: ortho` in YAML), an override or option of a document's or a script's command
+    (`dataset.name=ortho`, `--dataset ortho`), or a string literal of the code outside the test suite
+    and the registrations (`make("ortho", cfg)`, `choices=["ortho", "dtu"]`, a `default="ortho"`). A
+    registry nothing selects from is chosen by something else (a checkpoint's stored name) and keeps
+    its entries. Those in a module `installed` says is an API are another path: added to `chosen`
+    here for a registry with no default among its names (`defaults`), by the caller for one with a
+    default; the others are returned: they run nowhere."""
+    if not registries:
+        return set()
+    keys = set().union(*(_names(entries) for entries in registries.values()))
+    named = _named_in_code(sources, text, keys) | _named_in_configurations(configurations, keys)
+    nowhere: set[tuple[str, str]] = set()
+    for entries in registries.values():
+        picked = sorted(_names(entries) & named)
+        if not picked:
+            continue
+        for place, (name, _, registered, line, quoted), path in entries:
+            if named.intersection(registered) or (installed(place) and defaults & _names(entries)):
+                continue
+            if installed(place):
+                chosen[(place, name)] = Evidence(path, line, f"{quoted}: chosen by name; the shipped configurations pick `{picked[0]}`")
+            else:
+                chosen[(place, name)] = Evidence(path, line, f"{quoted}: no configuration, script or document of the project names it")
+                nowhere.add((place, name))
+    return nowhere
+
+
+def _named_in_code(sources: Mapping[str, Callable[[], bytes]], text: Callable[[str], bytes], keys: set[str]) -> set[str]:
+    """The `keys` a module outside the test suite spells as a string literal on a line that is no
+    decorator (a registration names its own key)."""
+    pattern = re.compile(rb"""(["'])(""" + b"|".join(re.escape(key.encode()) for key in sorted(keys, key=len, reverse=True)) + rb")\1")
+    found: set[str] = set()
+    for path in sources:
+        if is_test_path(path):
+            continue
+        data = text(path)
+        for match in pattern.finditer(data):
+            if not data[data.rfind(b"\n", 0, match.start()) + 1 : match.start()].lstrip().startswith(b"@"):
+                found.add(match.group(2).decode("utf-8", "replace"))
+        if found >= keys:
+            break
+    return found
+
+
+def _named_in_configurations(configurations: Mapping[str, Callable[[], bytes]], keys: set[str]) -> set[str]:
+    """The `keys` a configuration file, document or script outside the test suite gives as a value:
+    after a `:` or `=` (`name: ortho`, `dataset.name=ortho`), an option (`--dataset ortho`) or a
+    list's dash (`- ortho`), quoted or not, as a whole word."""
+    alternatives = b"|".join(re.escape(key.encode()) for key in sorted(keys, key=len, reverse=True))
+    pattern = re.compile(rb"""(?:[:=]|--[\w.-]+|^[ \t]*-)[ \t]*(["']?)(""" + alternatives + rb")\1(?![\w.\-/])", re.M)
+    found: set[str] = set()
+    for _, data in outside_tests(configurations):
+        if any(key.encode() in data for key in keys - found):
+            found.update(match.group(2).decode("utf-8", "replace") for match in pattern.finditer(data))
+        if found >= keys:
+            break
+    return found
 
 
 def _table_registrations(
