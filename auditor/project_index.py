@@ -233,6 +233,7 @@ _READERS = {
     "imported_modules": "cudaudit.rules.python.main_block:imported_modules",
     "left_behind": "cudaudit.rules.python.taken_names:left_behind",
     "dispatched_packages": "cudaudit.rules.python.dispatched:dispatched_packages",
+    "shipped_configurations": "cudaudit.rules.python.dispatched:shipped_configurations",
     "user_methods": "cudaudit.rules.python.unused:user_methods",
     "unread_devices": "cudaudit.rules.python.unread_devices:unread_devices",
     "backend_settings": "cudaudit.rules.python.unread_settings:backend_settings",
@@ -1318,7 +1319,11 @@ def _taken_names(
     left = _reader("left_behind")(
         names, {file.display: file.read for file in files}, takers, _reader("user_methods")(catalog), aside, served | faces
     )
+    fixed = {posixpath.dirname(face) for face in _reader("shipped_configurations")(python, faces)} if chosen else set()
     for path in chosen:  # an installed package's member a user's own configuration may name: another path
+        if posixpath.dirname(path) in fixed:  # but no configuration of a user's reaches the lookup: as in a script's package
+            left.named[path] = left.taken.get(path, ())
+            continue
         left.named[path] = left.taken.pop(path, ())
         gone = left.dead.pop(path, ())
         if gone:

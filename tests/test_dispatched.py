@@ -66,3 +66,34 @@ def test_a_member_a_configuration_names_runs_what_it_calls_whatever_an_unnamed_o
     assert [(f["path"], f["line"], f["targets"]["cpu"]["severity"]) for f in report["findings"] if f["rule"] == "CDA101"] == [
         ("kit/metrics/scores.py", 13, "error")
     ]
+
+
+SHIPPED = (
+    "import os\n\nimport yaml\nfrom kit import heads\n\n"
+    "CONFIG = os.path.join(os.path.dirname(__file__), 'configs', 'base.yaml')\n\n\n"
+    "def build(variant):\n    with open(CONFIG) as f:\n        cfg = yaml.safe_load(f)[variant]\n"
+    "    return getattr(heads, cfg['head'])()\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("build", "severity"),
+    [
+        (SHIPPED, "note"),  # only the package's own file reaches the lookup: the member runs nowhere
+        (SHIPPED.replace("open(CONFIG)", "open(variant)"), "warning"),  # a user's file may name it
+    ],
+)
+def test_a_member_no_configuration_the_package_ships_names_runs_nowhere_where_only_those_reach_the_lookup(
+    cli, tmp_path, build, severity
+):
+    write(tmp_path / "pyproject.toml", '[project]\nname = "kit"\nversion = "0.1"\n')
+    write(tmp_path / "kit/__init__.py", "")
+    write(tmp_path / "kit/heads/__init__.py", "from .heads import PlainHead, SyncedHead\n")
+    write(tmp_path / "kit/heads/heads.py", HEADS)
+    write(tmp_path / "kit/build.py", build)
+    write(tmp_path / "kit/configs/base.yaml", "small:\n  head: PlainHead\n")
+    write(tmp_path / "README.md", "```python\nfrom kit.build import build\nmodel = build('small')\n```\n")
+    report = scan_json(cli, "--no-cache", "--show-portable")
+    assert [(f["path"], f["line"], f["targets"]["cpu"]["severity"]) for f in report["findings"] if f["rule"] == "CDA101"] == [
+        ("kit/heads/heads.py", 12, severity)
+    ]

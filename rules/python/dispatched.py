@@ -22,17 +22,27 @@ no string literal, and resolves it to a package of the scan (its `__init__.py`).
 literal name (`getattr(backbones, "resnet18")`) names its member, as any spelling does; a module that
 lists the package's members (`dir(backbones)`, `vars(...)`, `inspect.getmembers(...)`,
 `backbones.__all__`) may look each of them up, and makes no choice.
+
+An installed package may read its configuration from a file it ships, at a path built from its own
+place (`os.path.join(os.path.dirname(__file__), "configs", "infer.yaml")`), where its user picks a
+variant of that file (`Detector(variant="small")`) and never a member by name: no configuration of the
+user's reaches the lookup. `shipped_configurations` finds the packages looked up so, and a member
+none of the project's files names there runs nowhere, as in a package no install makes an API.
 """
 
 from __future__ import annotations
 
+import ast
 import posixpath
 import re
 from collections.abc import Callable, Mapping
 
 from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import module_map
+from cudaudit.rules.python.names import dotted_name
 from cudaudit.rules.python.project_calls import MODULE_OBJECT, bound_names
+from cudaudit.rules.python.read_once import read_or_empty
+from cudaudit.source import decode_python, read_tree
 
 Reader = Callable[[], bytes]
 _LOOKUP = re.compile(rb"\bgetattr\(\s*(\w+)\s*,\s*(?![\s'\"])")
@@ -91,3 +101,85 @@ def _package(resolved: set[str], dotted: str) -> str | None:
         if posixpath.basename(path) == "__init__.py" and posixpath.basename(posixpath.dirname(path)) == last:
             return path
     return None
+
+
+_LOADS = re.compile(rb"\b(?:yaml\.(?:safe_|full_|unsafe_)?load|json\.load|OmegaConf\.load|toml\.load|tomllib\.load)\(")
+"""A configuration file's load: `yaml.safe_load(fid)`, `json.load(f)`, `OmegaConf.load(path)`."""
+
+
+def shipped_configurations(python: Mapping[str, Reader], faces: frozenset[str]) -> frozenset[str]:
+    """The `faces` (`dispatched_packages`) whose lookups read only configurations the package ships:
+    the modules of the folder above the looked-up package (`pkg/` for `pkg/backbones/__init__.py`,
+    where the loader that reads the configuration and the model builder that looks its names up
+    live) load a configuration somewhere, and every load opens a file found from the module's own
+    place (`os.path.join(os.path.dirname(__file__), "configs", "infer.yaml")`): no path a user gives
+    reaches them, so a member none of those files names runs on no route, even in an installed
+    package. A load of anything else (a parameter, a command-line path) lets a user's own
+    configuration in."""
+    found: set[str] = set()
+    for face in sorted(faces):
+        above = posixpath.dirname(posixpath.dirname(face))
+        loads = [
+            data for path, read in python.items()
+            if not is_test_path(path) and (path.startswith(above + "/") if above else True)
+            and _LOADS.search(data := read_or_empty(read))
+        ]
+        if loads and all(_loads_own_files(data) for data in loads):
+            found.add(face)
+    return frozenset(found)
+
+
+def _loads_own_files(data: bytes) -> bool:
+    """Whether every configuration load of a module reads a file found from the module's own place:
+    each load's argument is `open(PATH)`, a name a `with open(PATH) as f:` binds, or PATH itself, and
+    PATH spells `__file__` or is a name the module binds only from an expression that does."""
+    try:
+        tree = read_tree(decode_python(data))
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+    own = _own_paths(tree)
+    opened: dict[str, ast.expr] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if isinstance(item.optional_vars, ast.Name) and _is_open(item.context_expr):
+                    opened[item.optional_vars.id] = item.context_expr.args[0]  # type: ignore[attr-defined]
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and _LOADS.match((dotted_name(node.func) or "").encode() + b"(") and node.args):
+            continue
+        argument = node.args[0]
+        if isinstance(argument, ast.Name) and argument.id in opened:
+            argument = opened[argument.id]
+        elif _is_open(argument):
+            argument = argument.args[0]  # type: ignore[attr-defined]
+        if not _from_own_place(argument, own):
+            return False
+    return True
+
+
+def _is_open(node: ast.expr) -> bool:
+    """Whether `node` is a call of `open` with a first argument."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open" and bool(node.args)
+
+
+def _own_paths(tree: ast.Module) -> set[str]:
+    """The names every assignment in the module gives a value that spells `__file__` (`config_path =
+    os.path.join(os.path.dirname(__file__), "configs", "infer.yaml")`)."""
+    values: dict[str, list[bool]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    values.setdefault(target.id, []).append(_spells_file(node.value))
+    return {name for name, own in values.items() if all(own)}
+
+
+def _spells_file(node: ast.expr) -> bool:
+    """Whether an expression reads `__file__`."""
+    return any(isinstance(part, ast.Name) and part.id == "__file__" for part in ast.walk(node))
+
+
+def _from_own_place(node: ast.expr, own: set[str]) -> bool:
+    """Whether a path is found from the module's own place: it spells `__file__`, or is a name only
+    such values are given (`own`)."""
+    return _spells_file(node) or (isinstance(node, ast.Name) and node.id in own)
