@@ -1333,14 +1333,14 @@ def _taken_names(
 
 def _registered(files: list[IndexedFile], python: dict[str, Reader], found: _Found) -> Any:
     """`registries.registered_definitions` of the scan's registries, read against the project's YAML
-    files, documents and scripts, which may select a registry's entries by name; None where the scan
-    has no registry."""
+    files, documents and scripts, which may select a registry's entries by name (in a scan that sees
+    the whole project); None where the scan has no registry."""
     if not found.registrations and not found.tables:
         return None
     configurations = {
         file.display: file.read for file in files
         if file.display.endswith(_COMMAND_FILES) or {FileKind.MANIFEST, FileKind.SHELL} & set(file.kinds)
-    }
+    } if sees_project(files) else {}  # named files (pre-commit's staged ones) cannot tell that nothing names an entry
     return _reader("registered_definitions")(python, found.registrations, found.tables, configurations, _installed(files, python))
 
 

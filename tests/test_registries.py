@@ -311,11 +311,9 @@ def test_a_registry_no_configuration_selects_from_keeps_every_entry():
     assert severities(unnamed, "recon/datasets/turntable.py") == {8: Severity.ERROR}
 
 
-def test_with_a_default_an_entry_nothing_names_runs_nowhere_where_no_install_makes_an_api():
-    files = project(**{"README.md": "# runner\n"})
-    code = files.pop("runner/backends/remote.py")
-    assert {f.severity for f in analyze(code, path="runner/backends/remote.py", files=files)} == {Severity.NOTE}
-    files = project(**{"README.md": "    python -m runner --backend remote\n"})
-    code = files.pop("runner/backends/remote.py")
-    found = {f.span.line: f.severity for f in analyze(code, path="runner/backends/remote.py", files=files)}
-    assert found == {6: Severity.WARNING, 11: Severity.WARNING}
+def test_a_registry_only_the_code_selects_from_keeps_every_entry():
+    unnamed = configured_project(**{
+        "configs/studio.yaml": "dataset:\n  scale: 2\n",
+        "recon/preview.py": 'from recon import datasets\n\nsample = datasets.make("studio", {})\n',
+    })
+    assert severities(unnamed, "recon/datasets/turntable.py") == {8: Severity.ERROR}

@@ -25,10 +25,11 @@ its own module mentions it outside the registered definitions.
 
 A registry with no default is often chosen by a configuration file: `@datasets.register("ortho")`
 above a class, `datasets.make(config.dataset.name, config.dataset)` in the launcher, and `name: ortho`
-in the one YAML file the README's command names. Where the project's configuration files, the
-commands of its documents and scripts (`dataset.name=ortho`, `--dataset ortho`) or its code's string
-literals select some of a registry's names, an entry none of them names is selected by no route the
-project ships (`_selected`): in a project no install makes an API it runs nowhere and is not
+in the one YAML file the README's command names. Where the project's YAML files or the commands of
+its documents and scripts (`dataset.name=ortho`, `--dataset ortho`) select some of a registry's names,
+an entry none of them nor the code's string literals names is selected by no route the project ships
+(`_selected`; a registry only the code selects from may be chosen by files the scan does not read, a
+JSON configuration, and keeps its entries): in a project no install makes an API it runs nowhere and is not
 reported; in an installable package it is another path, as a non-default entry is, since the
 package's users may write configurations of their own that name it.
 """
@@ -307,18 +308,22 @@ def _selected(
     where something selects another entry of the same registry: a value of a configuration file
     (`name: ortho` in YAML), an override or option of a document's or a script's command
     (`dataset.name=ortho`, `--dataset ortho`), or a string literal of the code outside the test suite
-    and the registrations (`make("ortho", cfg)`, `choices=["ortho", "dtu"]`, a `default="ortho"`). A
-    registry nothing selects from is chosen by something else (a checkpoint's stored name) and keeps
-    its entries. Those in a module `installed` says is an API are another path: added to `chosen`
+    and the registrations (`make("ortho", cfg)`, `choices=["ortho", "dtu"]`, a `default="ortho"`). Only
+    a registry some configuration file, document or script selects from is read so: one only the code
+    selects from may be chosen by files the scan does not read (a JSON configuration, a checkpoint's
+    stored name) and keeps its entries. Those in a module `installed` says is an API are another path: added to `chosen`
     here for a registry with no default among its names (`defaults`), by the caller for one with a
     default; the others are returned: they run nowhere."""
     if not registries:
         return set()
     keys = set().union(*(_names(entries) for entries in registries.values()))
-    named = _named_in_code(sources, text, keys) | _named_in_configurations(configurations, keys)
+    configured = _named_in_configurations(configurations, keys)
+    if not configured:
+        return set()
+    named = configured | _named_in_code(sources, text, keys)
     nowhere: set[tuple[str, str]] = set()
     for entries in registries.values():
-        picked = sorted(_names(entries) & named)
+        picked = sorted(_names(entries) & configured)
         if not picked:
             continue
         for place, (name, _, registered, line, quoted), path in entries:
