@@ -203,6 +203,7 @@ _READERS = {
     "cpu_saved_files": "cudaudit.rules.python.checkpoint_writers:cpu_saved_files",
     "stranded_modules": "cudaudit.rules.python.stranded:stranded_modules",
     "copied_project_files": "cudaudit.rules.python.copied_projects:copied_project_files",
+    "nested_project_files": "cudaudit.rules.python.nested_projects:nested_project_files",
     "optional_modules": "cudaudit.rules.python.optional_modules:optional_modules",
     "tried_imports": "cudaudit.rules.python.optional_modules:tried_imports",
     "failing_without_gpu": "cudaudit.rules.python.optional_modules:failing_without_gpu",
@@ -748,13 +749,16 @@ def _read_index(
     optional, failing = _optional_modules(python, found, remember, imports, absent)
     documented_values = _settings_documented(files, python, found, imports, commands)
     left_behind = _taken_names(files, python, found, import_lines, catalog)
-    unreached = _unreached(files, python, found)
+    scripts_aside = _unnamed_scripts(files, found, every_main_block)
+    unnamed_scripts = {path: why for path, why in scripts_aside.items() if path in found.main_blocks}
+    nested = _nested_projects(files, python)
+    unreached = _unreached(files, python, found, {**nested, **scripts_aside})
     off_default_path = {
-        **unreached, **_stranded(files, python, imports), **_copied_projects(files, python),
+        **unreached, **_stranded(files, python, imports), **_copied_projects(files, python), **nested,
         **optional, **_unnamed(files, python, found),
         **_off_default_path(python, catalog, developer), **_superseded_builds(python), **_unnamed_files(files),
         **_cog_predictors(files, python), **_hosted_notebooks(files, python, catalog),
-        **_op_self_tests(main_blocks, python, commands), **_unnamed_scripts(files, found, every_main_block),
+        **_op_self_tests(main_blocks, python, commands), **unnamed_scripts,
         **_multi_gpu_siblings(python, commands),
         **_unnamed_examples(files, python, found, import_lines),
         **_extra_only(python, found, imports, default_entries, files), **developer,
@@ -1249,17 +1253,31 @@ def _unnamed(files: list[IndexedFile], python: dict[str, Reader], found: _Found)
     return _reader("unnamed_modules")(candidates, naming, tests)
 
 
-def _unreached(files: list[IndexedFile], python: dict[str, Reader], found: _Found) -> dict[str, Evidence]:
+def _unreached(
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found, aside: Mapping[str, Evidence]
+) -> dict[str, Evidence]:
     """`unreached.unreached_modules` for the modules inside a package that the catalog's prefilter
     passes, read against the project's other files outside the test suite, in a scan that sees the
-    whole project (one given its documents): named files cannot tell that nothing imports a module."""
+    whole project (one given its documents): named files cannot tell that nothing imports a module.
+    `aside` are the files already known to be another path (scripts nothing names, a nested project's
+    files), whose imports and names run nothing on the normal path."""
     if not found.prefiltered or not sees_project(files):
         return {}
     others = {
         file.display: file.read for file in files
-        if FileKind.PYTHON not in file.kinds and not is_test_path(file.display)
+        if FileKind.PYTHON not in file.kinds and not is_test_path(file.display) and file.display not in aside
     }
-    return _reader("unreached_modules")(sorted(found.prefiltered), python, others)
+    return _reader("unreached_modules")(sorted(found.prefiltered), python, others, aside)
+
+
+def _nested_projects(files: list[IndexedFile], python: dict[str, Reader]) -> dict[str, Evidence]:
+    """`nested_projects.nested_project_files`: the files of a standalone project nested in a part of
+    the host that nothing of the host imports or names, in a scan that sees the whole project (one
+    given its documents)."""
+    if not sees_project(files):
+        return {}
+    others = {file.display: file.read for file in files if FileKind.PYTHON not in file.kinds}
+    return _reader("nested_project_files")(python, others)
 
 
 def _taken_names(
@@ -1511,12 +1529,12 @@ def _unrun_libraries(
 def _unnamed_scripts(
     files: list[IndexedFile], found: _Found, every_main_block: Mapping[str, object]
 ) -> dict[str, Evidence]:
-    """`unnamed_scripts.unnamed_scripts` for the modules outside the test suite that the catalog's
-    prefilter passes, with a `__main__` block and no importer, read against every other file of a scan
-    that sees the whole project (one given its documents): named files cannot tell that nothing names
-    a script."""
+    """`unnamed_scripts.unnamed_scripts` for the modules outside the test suite with a `__main__` block
+    and no importer, read against every other file of a scan that sees the whole project (one given its
+    documents): named files cannot tell that nothing names a script. Those the catalog's prefilter
+    passes are another path; the others too import only on another path (`_unreached`)."""
     candidates = [
-        path for path in sorted(found.main_blocks)
+        path for path in sorted(found.main_blocks | found.other_main_blocks)
         if every_main_block.get(path) is None and not is_test_path(path)
     ]
     if not candidates or not sees_project(files):

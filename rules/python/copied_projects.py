@@ -27,7 +27,8 @@ copy's own README names them for the copied project's users): another path, at m
 module outside the copy reaches it by its static imports; any other file of the copy is kept where a
 file outside the copy spells its path from the copy's folder (`pip install -r
 backbone_main/requirements.txt` in the README). A nested project that no hub load names and the
-project does not import in part keeps its verdicts.
+project does not import in part keeps its verdicts here (`nested_projects.py` reads one that nothing of
+the host imports or names at all).
 """
 
 from __future__ import annotations

@@ -23,8 +23,10 @@ only its tests import is a maintained feature the normal path does not run. A pa
 `__init__.py` imports modules by a name built at run time (`import_module`, `pkgutil`, a folder
 listing) reaches all its modules, which this reading cannot tell apart. A package none of whose
 modules below its top level is reached shows no route of its own (a library whose users import its
-modules, with no script or document in the tree): it is left alone. A misreading keeps a verdict:
-what is named anywhere counts as reached.
+modules, with no script or document in the tree): it is left alone. The files the index already
+knows to be another path (`aside`: a script nothing names, a nested project nothing of the host
+names) start no walk and name nothing: a training helper only an undocumented trainer imports runs
+only where that trainer does. A misreading keeps a verdict: what is named anywhere counts as reached.
 """
 
 from __future__ import annotations
@@ -66,10 +68,14 @@ def unreached_modules(
     candidates: Iterable[str],
     python: Mapping[str, Reader],
     others: Mapping[str, Reader],
+    aside: Mapping[str, Evidence] | None = None,
 ) -> dict[str, Evidence]:
     """Display path -> why it is another path, for each of `candidates` (package modules outside the
     test suite, display paths among `python`, the scan's Python modules) that nothing of the project
-    reaches (see the module docstring); `others` are the scan's other files that may name a module."""
+    reaches (see the module docstring); `others` are the scan's other files that may name a module;
+    `aside` the modules already known to be another path (a script nothing names), which reach
+    nothing on the normal path by running themselves."""
+    aside = aside or {}
     modules = module_map(python)
     wanted = sorted(path for path in candidates if "." in modules.name(path) and not is_test_path(path))
     if not wanted:
@@ -83,7 +89,7 @@ def unreached_modules(
 
     code = [path for path in sorted(python) if not is_test_path(path)]
     reached: set[str] = set()
-    queue = [path for path in code if _runs_itself(path, modules, text)]
+    queue = [path for path in code if path not in aside and _runs_itself(path, modules, text)]
     naming: list[str] = sorted(others)
     left = set(wanted)
     while True:
@@ -106,23 +112,36 @@ def unreached_modules(
     left = {path for path in left if modules.name(path).partition(".")[0] in routed}
     if not left:
         return {}
-    tested = [path for path in sorted(python) if is_test_path(path)]
-    imported_by_tests: set[str] = set()
-    while tested:
-        importer = tested.pop()
-        data = text(importer)
-        found = (imported_modules(modules, importer, data) & left) - imported_by_tests if data is not None else set()
-        imported_by_tests |= found
-        tested.extend(sorted(found))
+    imported_by_tests = _imported_by([path for path in sorted(python) if is_test_path(path)], left, modules, text)
+    scripts = sorted(path for path in aside if path in python)
+    spelled = _named(sorted(left), modules, scripts, {}, text, set()) if scripts else set()
+    imported_aside = spelled | _imported_by([*scripts, *sorted(spelled)], left, modules, text)
     return {
         path: Evidence(
             path, 0,
             "only the test suite imports this module: nothing on the project's own routes runs it"
             if path in imported_by_tests else
+            "only files that are themselves another path (a script nothing names, a nested project's files) "
+            "import or name this module: nothing on the project's own routes runs it"
+            if path in imported_aside else
             "nothing in the project imports or names this module: only a user who imports it runs it",
         )
         for path in sorted(left)
     }
+
+
+def _imported_by(importers: list[str], left: set[str], modules: ModuleMap, text: Callable[[str], bytes | None]) -> set[str]:
+    """The modules of `left` that `importers` import at any depth (through modules of `left`)."""
+    found: set[str] = set()
+    queue = list(importers)
+    while queue:
+        importer = queue.pop()
+        data = text(importer)
+        if data is not None:
+            reached = (imported_modules(modules, importer, data) & left) - found
+            found |= reached
+            queue.extend(sorted(reached))
+    return found
 
 
 def _runs_itself(path: str, modules: ModuleMap, text: Callable[[str], bytes | None]) -> bool:
