@@ -311,6 +311,14 @@ class FileFacts:
     `hubconf.py` or the project's imports reach, `rules/python/copied_projects.py`;
     a Dockerfile, or a conda environment file
     or an install script beside the project's own install, that nothing in the project names, `rules/containers/references.py`; a Dockerfile or compose file of a project that also installs without Docker): all it does is another path (`verdicts.off_default_path`)."""
+    installed_in_image: tuple[Evidence, tuple[tuple[str, str], ...]] | None = None
+    """For an image's dependency declaration (`docker/requirements.txt`): the `FROM` line of the CUDA image
+    the Dockerfiles beside it build on, with that image's severity per target; what the declaration pins
+    goes into that image, no more serious than it (`verdicts.in_image`)."""
+    docker_aside: Evidence | None = None
+    """Why the project's Docker route is one among others, where each of its Dockerfiles and compose
+    files is (the project installs without Docker, its README shows another install first): what a
+    shell script's `docker run` starts is on that route, another path (`script_scan.ScriptScan`)."""
     documented_script: bool = False
     """A module named like a test (`test_denoise.py`, outside any test folder) that a command of
     one of the project's documents runs by its path (`python test_denoise.py --save`): an evaluation

@@ -94,7 +94,7 @@ from cudaudit.filekinds import (
     is_test_path,
 )
 from cudaudit.firstparty import ModuleMap, module_map, namespace_modules
-from cudaudit.model import TARGETS
+from cudaudit.model import TARGETS, Severity
 from cudaudit.rules.catalog import Catalog, word_automaton
 from cudaudit.siblings import find_siblings, served_targets
 from cudaudit.source import decode_python, decode_text
@@ -134,6 +134,7 @@ _READERS = {
     "cmake_cuda_extensions": "cudaudit.rules.builds.cmake:cmake_cuda_extensions",
     "workflow": "cudaudit.rules.orchestration.workflows:workflow_jobs",
     "cuda_image": "cudaudit.rules.containers.dockerfile:cuda_only_image",
+    "image_severities": "cudaudit.rules.containers.dockerfile:image_severities",
     "variants": "cudaudit.rules.dependencies.target_variants:declared_variants",
     "included": "cudaudit.rules.dependencies.requirements_file:included_files",
     "include_paths": "cudaudit.rules.dependencies.requirements_file:include_paths",
@@ -463,9 +464,14 @@ class ProjectIndex:
     images_after_packages: dict[str, Evidence] = field(default_factory=dict)
     """Dockerfile or compose file of a project with no dependency declaration -> the line of the README
     above it that shows a package manager's install first (`_images_after_packages`)."""
+    images: tuple[str, ...] = ()
+    """The scan's Dockerfiles and compose files (`_images`)."""
     image_declarations: frozenset[str] = frozenset()
     """The dependency declarations of an image (`docker/requirements.txt`) whose Dockerfiles beside them
     are one route among others (`_image_declarations`): what the image installs is on its route too."""
+    image_bases: dict[str, tuple[Evidence, tuple[tuple[str, str], ...]]] = field(default_factory=dict)
+    """Dependency declaration of an image -> the `FROM` line of the CUDA image the Dockerfiles beside it
+    are built on, with its severity per target (`_image_bases`): what it installs goes into that image."""
     unimported_bindings: tuple[str, ...] = ()
     """`unimported.unimported_bindings`: the bindings the project pins whose modules its code never spells."""
     readme_extras: tuple[str, ...] = ()
@@ -597,11 +603,11 @@ class ProjectIndex:
             facts["pure_python"] = self.pure_python
             facts["home_repositories"] = self.home_repositories
         if kinds & {FileKind.DOCKERFILE, FileKind.COMPOSE} and facts.get("off_default_path") is None:
-            install = _nearest_at_or_above(path, self.installs)
-            if install is not None and path not in self.docker_routes:
-                facts["off_default_path"] = Evidence(install, 1, "the project installs without Docker")
-            elif install is None:
-                facts["off_default_path"] = self.images_after_packages.get(path)
+            facts["off_default_path"] = self._image_aside(path)
+        if kinds & {FileKind.SHELL, FileKind.MAKEFILE}:
+            facts["docker_aside"] = self._docker_aside()
+        if path in self.image_bases:
+            facts["installed_in_image"] = self.image_bases[path]
         if path in self.image_declarations and facts.get("off_default_path") is None:
             install = _nearest_at_or_above(path, self.installs)
             if install is not None:
@@ -616,6 +622,24 @@ class ProjectIndex:
             facts["cuda_images"] = self.cuda_images
         return FileFacts(**facts)
 
+
+    def _image_aside(self, path: str) -> Evidence | None:
+        """Why the Dockerfile or compose file at `path` is one route among others (nothing names it, the
+        project installs without Docker and its README does not show the image first, or the README of a
+        project that declares no install shows a package manager's install first), or None."""
+        named = self.off_default_path.get(path)
+        if named is not None:
+            return named
+        install = _nearest_at_or_above(path, self.installs)
+        if install is not None and path not in self.docker_routes:
+            return Evidence(install, 1, "the project installs without Docker")
+        return self.images_after_packages.get(path) if install is None else None
+
+    def _docker_aside(self) -> Evidence | None:
+        """Why the project's Docker route is one among others, where it has Dockerfiles or compose files
+        and each is (`_image_aside`, the first one's reason): a container a script runs is on that route."""
+        asides = [self._image_aside(path) for path in self.images]
+        return asides[0] if asides and all(asides) else None
 
     def _included_only_by_left_out(self, include: Evidence | None) -> Evidence | None:
         """Where a build leaves out of ROCm the source that (through headers only such sources
@@ -850,6 +874,8 @@ def _read_index(
         installs=_installs(found.installs),
         docker_routes=_docker_routes(files, _installs(found.installs)),
         images_after_packages=_images_after_packages(files, _installs(found.installs)),
+        images=tuple(_images(files)),
+        image_bases=_image_bases(files, found.installs, found.cuda_images, catalog),
         image_declarations=_image_declarations(files, found.installs, _installs(found.installs)),
         pip_installs=_installs(path for path, kind in found.installs.items() if kind in _OWN_INSTALL_KINDS),
         unimported_bindings=_unimported_bindings(files, catalog),
@@ -1117,6 +1143,30 @@ def _image_declarations(files: list[IndexedFile], declarations: Iterable[str], i
         if beside and not beside & routes:
             found.add(path)
     return frozenset(found)
+
+
+def _image_bases(
+    files: list[IndexedFile], declarations: Iterable[str], cuda_images: Mapping[str, tuple[int, str]], catalog: Catalog
+) -> dict[str, tuple[Evidence, tuple[tuple[str, str], ...]]]:
+    """An image's declaration (`_for_image`: `docker/requirements.txt`) -> the `FROM` line of the CUDA image
+    that the Dockerfiles beside it are all built on (`cuda_images`, the first of them), with the most
+    serious severity of those images per target (`dockerfile.image_severities`): a `+cu121` pin installed
+    into an NVIDIA CUDA image is no more serious than the image (a CPU note where the image runs on a CPU
+    host), as a `pip install` in the Dockerfile's own CUDA stage is."""
+    dockerfiles = [file.display for file in files if FileKind.DOCKERFILE in file.kinds]
+    found: dict[str, tuple[Evidence, tuple[tuple[str, str], ...]]] = {}
+    for path in sorted(declarations):
+        beside = [image for image in dockerfiles if posixpath.dirname(image) == posixpath.dirname(path)]
+        if not _for_image(path) or not beside or not all(image in cuda_images for image in beside):
+            continue
+        worst: dict[str, Severity] = {}
+        for image in beside:
+            for target, severity in _reader("image_severities")(cuda_images[image][1], catalog):
+                worst[target] = max(worst.get(target, Severity.NOTE), Severity(severity), key=lambda s: s.rank)
+        if worst:
+            line, reference = cuda_images[beside[0]]
+            found[path] = (Evidence(beside[0], line, reference), tuple(sorted((t, s.value) for t, s in worst.items())))
+    return found
 
 
 def _docker_routes(files: list[IndexedFile], installs: Mapping[str, str]) -> frozenset[str]:

@@ -1,7 +1,7 @@
 """The last word on one file's findings: what its counterparts change, one finding per site, and
 wholly NVIDIA-only constructs once per file.
 
-Analyzers report every site they recognise; a user acts on verdicts. Ten steps turn the first
+Analyzers report every site they recognise; a user acts on verdicts. Eleven steps turn the first
 into the second, each a pure function of the file's findings and its `FileFacts`:
 
 - `within_releases`: a library that works on a target from a release on (the catalog's
@@ -28,6 +28,10 @@ into the second, each a pure function of the file's findings and its `FileFacts`
   skip marker, a benchmark kept with the tests). Where a skip marker keeps a test off a target,
   the walk has already made its sites notes there. The path is taken from the scanned root, so
   the folders above the project do not count.
+- `in_image`: an image's dependency declaration (`docker/requirements.txt`) that the Dockerfiles beside
+  it install into a CUDA image (`FileFacts.installed_in_image`) is no more serious on each target than
+  that image (a `+cu121` pin a CPU host runs in an NVIDIA CUDA image: a note), as a `pip install` in
+  the Dockerfile's own CUDA stage is.
 - `off_default_path`: a file the project's normal path never runs (a Python module nothing on it
   imports, an opt-in area's, a superseded `setup.py`; a Dockerfile nothing in the project names; a
   Dockerfile or compose file of a project that also installs without Docker; `FileFacts.off_default_path`, from the project index): at most warnings on every
@@ -79,7 +83,7 @@ def settle_file(findings: list[Finding], facts: FileFacts, catalog: Catalog, ins
     if not findings:
         return findings
     settled = with_counterparts(off_path(own_target(within_releases(findings, facts), facts), facts), facts)
-    settled = never_built(off_default_path(coverage_only(settled, inside, _coverage_paths(catalog), facts), facts), facts)
+    settled = never_built(off_default_path(in_image(coverage_only(settled, inside, _coverage_paths(catalog), facts), facts), facts), facts)
     return engine_share(grouped(one_per_site(settled, catalog), catalog), inside, _engines(catalog), catalog)
 
 
@@ -192,6 +196,24 @@ def coverage_only(findings: list[Finding], inside: str, paths: CoveragePaths, fa
     if not (paths.holds(inside) or in_test_suite(inside, facts)):
         return findings
     return [another_path(finding) for finding in findings]
+
+
+def in_image(findings: list[Finding], facts: FileFacts) -> list[Finding]:
+    """The sites of an image's declaration (`FileFacts.installed_in_image`): each target's severity at most
+    the CUDA image's there, naming it; what the image installs cannot be more CUDA-bound than the image."""
+    if facts.installed_in_image is None:
+        return findings
+    base, severities = facts.installed_in_image
+    caps = {target: Severity(severity) for target, severity in severities}
+    why = f"installed into the CUDA image `{base.text}` ({base.path}:{base.line}), which is what this target meets first"
+    return [
+        retarget(finding, {
+            target: replace(fact, severity=caps[target], replacement=f"{fact.replacement} ({why})" if fact.replacement else why)
+            if target in caps and fact.severity.rank > caps[target].rank else fact
+            for target, fact in finding.targets.items()
+        })
+        for finding in findings
+    ]
 
 
 def off_default_path(findings: list[Finding], facts: FileFacts) -> list[Finding]:

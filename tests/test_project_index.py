@@ -1081,6 +1081,25 @@ def test_an_images_requirements_follow_the_route_of_the_dockerfile_beside_them(c
     assert rocm() == "error"
 
 
+def test_an_images_requirements_are_no_more_serious_than_the_cuda_image_they_go_into(cli, tmp_path):
+    """A `+cu121` pin in the requirements a Dockerfile beside them installs into an NVIDIA CUDA image runs on
+    a CPU host as the image does (a CPU note, as a `pip install` in the image's own stage is); beside a
+    plain Python image the pin keeps its CPU warning (gigabytes of CUDA libraries for nothing)."""
+    project = tmp_path / "proj"
+    write(project / "requirements.txt", "numpy\n")
+    write(project / "docker" / "requirements.txt", "torch==2.3.1+cu121\n")
+    write(project / "README.md", "# proj\n\n    pip install -r requirements.txt\n\nOr `docker build -f docker/Dockerfile .`\n")
+    steps = "COPY docker/requirements.txt .\nRUN pip install -r requirements.txt\n"
+
+    def cpu() -> str:
+        return rule_severity(cli, "CDA602", "cpu", tmp_path)
+
+    write(project / "docker" / "Dockerfile", f"FROM nvidia/cuda:12.1.1-cudnn8-runtime-ubuntu22.04\n{steps}")
+    assert cpu() == "note"
+    write(project / "docker" / "Dockerfile", f"FROM python:3.11\n{steps}")
+    assert cpu() == "warning"
+
+
 def test_the_image_of_a_project_without_a_declaration_follows_the_readmes_first_install_route(cli, tmp_path):
     """A project of scripts with no requirements file installs as its README shows first: where that is a
     package manager's install (`pip install click tqdm`, then "Docker users: use the Dockerfile"), the
@@ -1098,6 +1117,30 @@ def test_the_image_of_a_project_without_a_declaration_follows_the_readmes_first_
     assert rocm() == "warning"
     write(project / "README.md", "# proj\n\n    docker build -t proj .\n\nThen `pip install click` inside.\n")
     assert rocm() == "error"
+
+
+def test_a_scripts_docker_run_follows_the_route_of_the_projects_images(cli, tmp_path):
+    """A script that starts the project's container (`docker run --gpus all`) is on the Docker route: where
+    the README shows a package manager's install first and the image after it, `--gpus` breaks ROCm and
+    CPU on another path (warnings); where Docker comes first, or the project has no image, errors."""
+    project = tmp_path / "proj"
+    write(project / "Dockerfile", "FROM nvcr.io/nvidia/pytorch:23.05-py3\nCOPY . /app\n")
+    write(project / "run_in_docker.sh", "#!/bin/bash\ndocker run --gpus all --rm -v $PWD:/app proj:latest \"$@\"\n")
+    write(project / "generate.py", "print('hello')\n")
+    pip_first = "# proj\n\n## Requirements\n\n* `pip install click tqdm`\n* Docker users: `docker build -t proj .`\n"
+
+    def severities() -> tuple[str, str]:
+        report = scan_json(cli, "--no-cache", "proj", cwd=tmp_path)
+        [finding] = [f for f in report["findings"] if f["rule"] == "CDA508"]
+        return finding["targets"]["rocm"]["severity"], finding["targets"]["cpu"]["severity"]
+
+    write(project / "README.md", pip_first)
+    assert severities() == ("warning", "warning")
+    write(project / "README.md", "# proj\n\n    docker build -t proj .\n    ./run_in_docker.sh python generate.py\n")
+    assert severities() == ("error", "error")
+    write(project / "README.md", pip_first)
+    (project / "Dockerfile").unlink()
+    assert severities() == ("error", "error")
 
 
 def test_a_conda_environment_nothing_names_is_another_path_beside_the_projects_own_install(cli, tmp_path):

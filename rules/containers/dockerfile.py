@@ -37,7 +37,7 @@ from cudaudit.rules.containers.script_scan import (
     toolkit_variables,
 )
 from cudaudit.rules.containers.shell import Word, split_commands
-from cudaudit.rules.containers.stages import Stage, Stages
+from cudaudit.rules.containers.stages import Stage, Stages, cuda_severities
 from cudaudit.rules.dependencies.report import Placed
 from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.rules.orchestration.images import parse_image
@@ -74,6 +74,15 @@ def cuda_only_image(path: str, text: str, catalog: Catalog) -> tuple[int, str] |
         if len(words) >= 3 and words[1].lower() == "as":
             bases[words[2].lower()] = built
     return None if rocm else built
+
+
+def image_severities(reference: str, catalog: Catalog) -> tuple[tuple[str, str], ...]:
+    """(target, severity) of the CUDA image `reference` on each target, a note where it works (as a stage
+    built on it caps its steps, `stages.cuda_severities`); () for an image the catalog has no CUDA facts
+    about. For the index: what the image installs from a declaration beside it is capped the same way."""
+    known = image_entry(reference, catalog)
+    severities = cuda_severities(known[0].targets if known is not None else None)
+    return tuple(sorted((target, severity.value) for target, severity in severities.items())) if severities else ()
 
 
 def analyze_dockerfile(

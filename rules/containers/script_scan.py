@@ -41,7 +41,7 @@ from cudaudit.rules.containers.shell import Word, split_commands
 from cudaudit.rules.dependencies.report import DependencyContext, Placed, findings, unique
 from cudaudit.rules.dependencies.rewrites import FixTarget
 from cudaudit.settings import AnalysisSettings
-from cudaudit.verdicts import retarget
+from cudaudit.verdicts import another_path, retarget
 
 TOOLKIT_PATH = "toolkit-path"
 SYSTEM_PACKAGE = "system-package"
@@ -94,6 +94,9 @@ class ScriptScan:
     """The findings of settings that only say where a CUDA toolkit is (`export CUDA_HOME=...`)."""
     builds: list[tuple[int, int]] = field(default_factory=list)
     """Where each command that compiles native code starts (line, column)."""
+    docker_aside: Evidence | None = None
+    """Why the project's Docker route is one among others (`FileFacts.docker_aside`): the container a
+    `docker run` of this file starts, and the GPUs it asks for, are that route's, another path."""
 
     def report(
         self, entry: Entry | None, placed: Placed, start: int, end: int, text: str, fix: Fix | None = None
@@ -223,9 +226,12 @@ def scan_command(
     for word, name in system_packages(found):
         key = best_key(catalog, SYSTEM_PACKAGE, name)
         scan.report_word(catalog.lookup(SYSTEM_PACKAGE, key) if key else None, placed, word, 0, len(name))
+    before = len(scan.found)
     for word, key in docker_gpu_options(found):
         scan.report_word(catalog.lookup(DOCKER_GPU, key), placed, word, 0, len(word.text))
     _container_image(found, placed, scan)
+    if scan.docker_aside is not None:
+        scan.found[before:] = [another_path(finding) for finding in scan.found[before:]]
     _pip(found, placed, scan)
     _conda(found, placed, scan)
     script = nested_script(found)

@@ -76,7 +76,7 @@ class Stages:
                 self.chosen_by_argument.append(f"`{reference}` on line {line}")
         else:
             parsed = parse_image(reference)
-            stage = Stage(line, name, _cuda_severities(image), parsed is not None and parsed.is_rocm)
+            stage = Stage(line, name, cuda_severities(image), parsed is not None and parsed.is_rocm)
         self.all.append(stage)
         return stage
 
@@ -134,7 +134,9 @@ class Stages:
         return next((at for at in range(before - 1, -1, -1) if self.all[at].name == wanted), None)
 
 
-def _cuda_severities(image: dict[str, Portability] | None) -> dict[str, Severity] | None:
+def cuda_severities(image: dict[str, Portability] | None) -> dict[str, Severity] | None:
+    """Per target, how serious a stage's image is there (a note where it works), from the catalog's facts
+    about it; None for an image that works on every target or that the catalog does not know."""
     if not image or all(fact.status is Status.WORKS for fact in image.values()):
         return None
     return {target: Severity.NOTE if fact.status is Status.WORKS else fact.severity for target, fact in image.items()}

@@ -44,7 +44,7 @@ _QUOTES_AND_GLOBS = re.compile(r"[*?\"']|\[[^][]*\]")
 def analyze_shell(
     text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
 ) -> list[Finding]:
-    scan = ScriptScan(path, catalog, settings)
+    scan = ScriptScan(path, catalog, settings, docker_aside=facts.docker_aside)
     scan_script(placed_lines(text), {}, scan)
     variant = cuda_case_lines(text) | cuda_probe_lines(text, catalog)
     return [_nvidia_variant(f) if f.span.line in variant else f for f in scan.results()]
@@ -53,7 +53,7 @@ def analyze_shell(
 def analyze_makefile(
     text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts = NO_FACTS
 ) -> list[Finding]:
-    scan = ScriptScan(path, catalog, settings)
+    scan = ScriptScan(path, catalog, settings, docker_aside=facts.docker_aside)
     scan_script(placed_lines(recipes_only(text)), {}, scan)
     variant = cuda_recipe_lines(text)
     return [_nvidia_variant(f) if f.span.line in variant else f for f in scan.results()]
