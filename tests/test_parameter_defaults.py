@@ -396,3 +396,35 @@ def test_a_tensor_built_in_place_of_a_none_parameter_is_judged_as_its_default():
     passing_none = "from lib import render\n\ndef main(x):\n    return render(x, background=None)\n"
     assert cpu_severity(lib, path="lib.py", files={"train.py": passing_none}) == Severity.ERROR
     assert cpu_severity(BUILDER, path="build.py", files={"train.py": "from build import build_model\nbuild_model(1, device=None)\n"}) == Severity.NOTE
+
+
+TAGGER = '''import torch
+
+class Tagger:
+    def __init__(self, device="cuda"):
+        self.device = device
+
+    def tag(self, frames):
+        return torch.nn.Linear(8, 2).to(self.device)(frames.to(self.device))
+
+    def strip(self, frames, text):
+        if "<" not in text:
+            return frames
+        return frames[..., : int(self.tag(frames).sum())]
+
+
+def speak(text):
+    return Tagger().strip(torch.zeros(1, 8), text)
+'''
+
+
+def test_a_default_read_only_past_a_return_for_inputs_without_a_marker_is_another_path():
+    """A constructor's CUDA default that its class reads only in a method called past `if "<" not in
+    text: return frames` is used only for inputs written with that marker (an input syntax a user opts
+    in to): another path, a CPU warning. Called before the test, or past a test that is no marker's,
+    or the attribute read in the method that tests, it is on every run: the error stays."""
+    assert cpu_severity(TAGGER) == Severity.WARNING
+    before = TAGGER.replace('        if "<" not in text:\n', '        self.tag(frames)\n        if "<" not in text:\n')
+    assert cpu_severity(before) == Severity.ERROR
+    assert cpu_severity(TAGGER.replace('"<" not in text', "not text")) == Severity.ERROR
+    assert cpu_severity(TAGGER.replace("            return frames\n", "            return frames.to(self.device)\n")) == Severity.ERROR

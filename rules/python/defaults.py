@@ -39,6 +39,9 @@ A default nothing reads reaches no device: `def __init__(self, device="cuda")` w
 stores the parameter (`self.device = device`) in attributes the module never reads (no
 `self.device`, `obj.device` or `getattr(obj, "device")` load anywhere in it), or never uses it at
 all. Another module may still read the attribute; that is the one thing this leaves unseen.
+Where the module reads the attribute only in methods it calls past a test that returns unless an
+input holds a marker (`if "[" not in text: return audio`, then `self.align(audio)`: an input syntax
+a user opts in to), the default is used only for such inputs: another path.
 """
 
 from __future__ import annotations
@@ -127,26 +130,51 @@ class ModuleCalls:
         """Names the module mentions without calling them: `pool.map(worker, ...)`, `callback=step`."""
         self._handed_on = self._handed_on_by_name | {node.attr for node in handed if isinstance(node, ast.Attribute)}
         """With the attributes it so mentions: `callback=self.step`, a method handed on."""
-        self._read_attributes = {node.attr for node in loaded if isinstance(node, ast.Attribute)} | self._read_by_name
+        self._attribute_loads = [node for node in loaded if isinstance(node, ast.Attribute)]
+        self._read_attributes = {node.attr for node in self._attribute_loads} | self._read_by_name
 
     def default_unread(self, function: FunctionNode, parameter: str) -> bool:
         """Whether the body uses `parameter` only to store it in attributes of its first parameter
         (`self.device = device`) that nothing in the module reads, or not at all."""
-        positional = [*function.args.posonlyargs, *function.args.args]
-        owner = positional[0].arg if positional else None
-        stores: set[int] = set()
-        for node in subtree(function):
-            if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Name) or node.value.id != parameter:
-                continue
-            if not all(_attribute_of(target, owner) for target in node.targets):
-                return False
-            if any(target.attr in self._read_attributes for target in node.targets if isinstance(target, ast.Attribute)):
-                return False
-            stores.add(id(node.value))
-        return not any(
-            isinstance(node, ast.Name) and node.id == parameter and isinstance(node.ctx, ast.Load) and id(node) not in stores
-            for node in subtree(function)
+        stored = _stored_in(function, parameter)
+        return stored is not None and not stored & self._read_attributes
+
+    def default_read_past_marker(self, function: FunctionNode, parameter: str) -> bool:
+        """Whether the body only stores `parameter` in attributes of its first parameter, and the module
+        reads them only in other methods of its class that it calls only past a test of an input's text
+        that returns first (`if "[" not in text: return audio`, then `self.align(audio)`): the default is
+        used only for inputs that opt in with that marker. A call of such a method from another module
+        through an object is not seen."""
+        cls = self._classes.get(id(function)) or self._method_classes.get(id(function))
+        stored = _stored_in(function, parameter)
+        if cls is None or not stored or stored & self._read_by_name:
+            return False
+        methods = [item for item in cls.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        owners = {id(node): method for method in methods for node in subtree(method)}
+        readers = {owners.get(id(node)) for node in self._attribute_loads if node.attr in stored}
+        return bool(readers) and all(
+            reader is not None and reader is not function and self._called_past_marker(reader, owners) for reader in readers
         )
+
+    def _called_past_marker(self, method: FunctionNode, owners: Mapping[int, FunctionNode]) -> bool:
+        """Whether the module calls `method` (never hands it on), and each call is `self.name(...)` in
+        another method of its class, in a statement after one that returns unless an input holds a
+        marker (`_returns_without_marker`)."""
+        calls = self._calls.get(method.name, [])
+        if not calls or method.name in self._handed_on:
+            return False
+        for call in calls:
+            caller = owners.get(id(call))
+            if caller is None or caller is method:
+                return False
+            marked = False
+            for statement in caller.body:
+                if any(node is call for node in subtree(statement)):
+                    break
+                marked = marked or _returns_without_marker(statement)
+            if not marked:
+                return False
+        return True
 
     @staticmethod
     def default_only_compared(function: FunctionNode, parameter: str, default: ast.expr) -> bool:
@@ -388,6 +416,40 @@ def _other_value_branch(node: ast.If, parameter: str, value: str) -> list[ast.st
     if isinstance(test.ops[0], (ast.NotEq, ast.IsNot)):
         return node.body
     return node.orelse if isinstance(test.ops[0], (ast.Eq, ast.Is)) else []
+
+
+def _stored_in(function: FunctionNode, parameter: str) -> set[str] | None:
+    """The attributes of its first parameter that `function` stores `parameter` in (`self.device =
+    device`), where the body uses the parameter for nothing else; None where it does."""
+    positional = [*function.args.posonlyargs, *function.args.args]
+    owner = positional[0].arg if positional else None
+    stores: set[int] = set()
+    attributes: set[str] = set()
+    for node in subtree(function):
+        if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Name) or node.value.id != parameter:
+            continue
+        if not all(_attribute_of(target, owner) for target in node.targets):
+            return None
+        attributes.update(target.attr for target in node.targets if isinstance(target, ast.Attribute))
+        stores.add(id(node.value))
+    if any(
+        isinstance(node, ast.Name) and node.id == parameter and isinstance(node.ctx, ast.Load) and id(node) not in stores
+        for node in subtree(function)
+    ):
+        return None
+    return attributes
+
+
+def _returns_without_marker(statement: ast.stmt) -> bool:
+    """`if "[" not in text: return audio`: a statement that returns unless an input's text holds a
+    marker string, so that what follows it runs only for inputs written with that marker."""
+    if not isinstance(statement, ast.If) or statement.orelse or not isinstance(statement.body[-1], ast.Return):
+        return False
+    test = statement.test
+    return (
+        isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.NotIn)
+        and isinstance(test.left, ast.Constant) and isinstance(test.left.value, str)
+    )
 
 
 def _attribute_of(target: ast.expr, owner: str | None) -> bool:

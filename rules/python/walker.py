@@ -1161,6 +1161,8 @@ class PythonWalker:
         if self._module_calls.default_only_compared(function, parameter, default):
             return ONLY_COMPARED
         if self._module_calls.default_is_normal_path(function, parameter, position):
+            if self._module_calls.default_read_past_marker(function, parameter):
+                return ANOTHER_PATH  # used only for inputs written with a marker (`if "[" not in text: return`)
             return self._switched_region(function)  # a switched function's callers are switched too
         if self._module_calls.default_taken_aside(function, parameter, position):
             return ANOTHER_PATH  # only a library's `__main__` block, or a switched definition, leaves it out
