@@ -29,21 +29,21 @@ def only_routes(
         module for module in imports
         if not importers.get(module) and posixpath.join(posixpath.dirname(module), "__init__.py") not in known
     }
-    elsewhere = _reached((entries | scripts) - picked - unrun, imports)
-    kept: dict[str, str] = {}
-    for entry in sorted(picked):
-        for module in sorted(_reached([entry], imports) - elsewhere):
-            kept.setdefault(module, entry)
-    return kept
+    return _first_entries(picked, imports, _reached((entries | scripts) - picked - unrun, imports))
 
 
 def on_routes(chosen: Iterable[str], importers: Mapping[str, set[str]]) -> dict[str, str]:
     """Module -> the first of the `chosen` entries whose route reaches it, for every module those
     routes reach, whatever other routes reach it too."""
-    imports = _imports(importers)
+    return _first_entries(chosen, _imports(importers), set())
+
+
+def _first_entries(chosen: Iterable[str], imports: Mapping[str, set[str]], elsewhere: set[str]) -> dict[str, str]:
+    """Module -> the first of the `chosen` entries (in name order) whose route reaches it, for each
+    module those routes reach that is not `elsewhere`."""
     found: dict[str, str] = {}
     for entry in sorted(chosen):
-        for module in sorted(_reached([entry], imports)):
+        for module in sorted(_reached([entry], imports) - elsewhere):
             found.setdefault(module, entry)
     return found
 
