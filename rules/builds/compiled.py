@@ -80,11 +80,16 @@ def _setup_gives_no_extension(path: str, data: bytes) -> bool:
         tree = ast.parse(data)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    calls = [
+    calls = setup_calls(tree)
+    return bool(calls) and all(_no_extension(call) for call in calls)
+
+
+def setup_calls(tree: ast.AST) -> list[ast.Call]:
+    """Every call of `setup` in `tree`, by its name or as an attribute (`setup(...)`, `setuptools.setup(...)`)."""
+    return [
         node for node in ast.walk(tree)
         if isinstance(node, ast.Call) and (getattr(node.func, "id", None) or getattr(node.func, "attr", None)) == "setup"
     ]
-    return bool(calls) and all(_no_extension(call) for call in calls)
 
 
 def _no_extension(call: ast.Call) -> bool:

@@ -15,6 +15,7 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
 
+from cudaudit.rules.builds.compiled import setup_calls
 from cudaudit.tomlcompat import tomllib
 
 _ADDRESS = re.compile(r"^(?:[a-z+]+://)?(?:[^@/]+@)?([^/:]+)[/:]([^/]+)/([^/#?]+)")
@@ -54,13 +55,12 @@ def _setup_urls(data: bytes) -> list[str]:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     values: list[ast.expr] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and (getattr(node.func, "id", None) or getattr(node.func, "attr", None)) == "setup":
-            for keyword in node.keywords:
-                if keyword.arg == "url":
-                    values.append(keyword.value)
-                elif keyword.arg == "project_urls" and isinstance(keyword.value, ast.Dict):
-                    values.extend(keyword.value.values)
+    for call in setup_calls(tree):
+        for keyword in call.keywords:
+            if keyword.arg == "url":
+                values.append(keyword.value)
+            elif keyword.arg == "project_urls" and isinstance(keyword.value, ast.Dict):
+                values.extend(keyword.value.values)
     return list(_strings(values))
 
 
