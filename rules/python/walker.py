@@ -585,20 +585,18 @@ class PythonWalker:
         passes None, every call on the normal path passing a value: whether the test holds where it is
         None, the branch only that path takes. None for any other `if`."""
         sentinel = against_none(node.test)
-        if sentinel is None or not self.functions or self._module is None or "." in sentinel[0]:
+        if sentinel is None or self._module is None:
             return None
         name, holds_where_none = sentinel
-        function = self.functions[-1]
-        if function not in self._module.body:
+        found = self._defaulting_to_none(name)
+        if found is None or found[0] not in self._module.body:
             return None  # a method's or a nested function's callers are not all seen
-        for parameter, position, default in parameter_defaults(function.args):
-            if parameter == name and isinstance(default, ast.Constant) and default.value is None:
-                if self._module_calls is None:
-                    self._module_calls = ModuleCalls(self._module, self.called_elsewhere, self._switched_ids)
-                calls = self._module_calls
-                if not calls.default_is_normal_path(function, name, position) and calls.default_taken_aside(function, name, position):
-                    return holds_where_none
-                return None
+        function, position = found
+        if self._module_calls is None:
+            self._module_calls = ModuleCalls(self._module, self.called_elsewhere, self._switched_ids)
+        calls = self._module_calls
+        if not calls.default_is_normal_path(function, name, position) and calls.default_taken_aside(function, name, position):
+            return holds_where_none
         return None
 
     def _stand_in_region(self, name: str, value: ast.expr) -> Region | None:
@@ -606,12 +604,18 @@ class PythonWalker:
         of `value`, which stands in for that default (`device or torch.device("cuda")`), as
         `default_region` judges a default that names CUDA (taken only by a call that leaves the
         parameter out); None for any other name."""
+        found = self._defaulting_to_none(name)
+        return None if found is None else self.default_region(found[0], name, found[1], value)
+
+    def _defaulting_to_none(self, name: str) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, int | None] | None:
+        """The function the walk is in and the place of its parameter `name`, where that parameter's
+        default is None (`_none_arm_aside`, `_stand_in_region`); None for any other name."""
         if not self.functions or "." in name:
             return None
         function = self.functions[-1]
         for parameter, position, default in parameter_defaults(function.args):
             if parameter == name and isinstance(default, ast.Constant) and default.value is None:
-                return self.default_region(function, parameter, position, value)
+                return function, position
         return None
 
     def _launched_regardless(self, node: ast.If) -> Polarity | None:
