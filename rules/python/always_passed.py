@@ -27,16 +27,18 @@ from collections.abc import Callable, Mapping
 from cudaudit.filekinds import is_test_path
 from cudaudit.rules.catalog import WORD_BYTES, word_automaton
 from cudaudit.rules.python.kept_off import STORED, call_arguments, false_defaults, positional_slots
+from cudaudit.rules.python.kept_on import spelled
 from cudaudit.rules.python.read_once import outside_tests
 
 Candidate = tuple[str, str, int, str]
 """(the name the function is called by, the parameter, its place among a call's positional
 arguments, the attribute of `self` it is kept in or "")."""
 
-_ENDS_TEST = re.compile(rb"[ \t]*:")
+_ENDS_TEST = re.compile(rb"(?<![ \t])[ \t]*:")
+"""A colon right after a name (`kept_on.spelled` matches it there, after the name's last byte); the
+lookbehind keeps a search over a run of blanks from starting again at every blank of it."""
 _TEST_HEADS = frozenset({b"if", b"elif", b"if not", b"elif not"})
 """What stands before a name an `if` header tests alone, on its line."""
-_WORD_OR_DOT = WORD_BYTES | {ord(".")}
 _KEYWORD = re.compile(rb"\s*([A-Za-z_]\w*)\s*=(?!=)\s*(.*?)\s*\Z", re.S)
 
 
@@ -64,17 +66,11 @@ def passed_on_candidates(data: bytes) -> tuple[Candidate, ...]:
 
 def _tested_alone(data: bytes, name: bytes) -> bool:
     """Whether an `if` or `elif` header of module `data` tests `name` alone (`if not disable_timing:`,
-    `if self._disable_timing:`), found from each occurrence of the name (a pattern over every line of
-    every module cost more than the rest of the reading)."""
-    start = data.find(name)
-    while start >= 0:
-        end = start + len(name)
-        if not (start and data[start - 1] in _WORD_OR_DOT) and _ENDS_TEST.match(data, end):
-            head = data[data.rfind(b"\n", 0, start) + 1 : start].strip()
-            if head in _TEST_HEADS:
-                return True
-        start = data.find(name, end)
-    return False
+    `if self._disable_timing:`), found from each place the name is spelled before a colon
+    (`kept_on.spelled`: a pattern over every line of every module cost more than the rest of the reading)."""
+    return any(
+        data[data.rfind(b"\n", 0, start) + 1 : start].strip() in _TEST_HEADS for start, _ in spelled(data, name, _ENDS_TEST)
+    )
 
 
 def always_passed(

@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 
 from cudaudit.filekinds import is_test_path
-from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.catalog import WORD_BYTES, word_automaton
 from cudaudit.rules.python.guards import Probe, identifier_probes
 from cudaudit.rules.python.read_once import outside_tests
 from cudaudit.rules.python.switch_parameters import in_signature
@@ -35,7 +35,7 @@ _DEFAULT_ON = re.compile(rb"(?<![ \t])[ \t]*(?::[ \t]*bool[ \t]*)?=[ \t]*True\b"
 """What follows a parameter or keyword given True: `vad=True`, `vad: bool = True`. Matched right after
 the name (`spelled`), where no blank stands before it; the lookbehind keeps a search of the pattern
 from starting again at every blank of a run."""
-TESTED_ALONE = re.compile(rb"\n[ \t]*(?:el)?if[ \t]+(?:not[ \t]+)?([A-Za-z_]\w*)[ \t]*:")
+_TESTED_ALONE = re.compile(rb"\n[ \t]*(?:el)?if[ \t]+(?:not[ \t]+)?([A-Za-z_]\w*)[ \t]*:")
 """An `if` header that tests a name alone (`if vad:`, `elif not vad:`), with the name: read once per
 module, where a search per candidate name read the module once for each."""
 VALUE_GIVEN = re.compile(rb"(?<![ \t])[ \t]*(?::[ \t]*bool[ \t]*)?=(?!=)[ \t]*")
@@ -50,13 +50,13 @@ def defaulted_on(data: bytes) -> tuple[str, ...]:
     if b"=True" not in data and b"= True" not in data:
         return ()
     found = set()
-    for name in set(TESTED_ALONE.findall(data)):
+    for name in set(_TESTED_ALONE.findall(data)):
         if any(in_signature(data, start) for start, _ in spelled(data, name, _DEFAULT_ON)):
             found.add(name.decode("ascii"))
     return tuple(sorted(found))
 
 
-_WORD_OR_DOT = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+_WORD_OR_DOT = WORD_BYTES | frozenset(b".")
 
 
 def spelled(data: bytes, name: bytes, after: re.Pattern[bytes]) -> Iterator[tuple[int, int]]:
