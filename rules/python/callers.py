@@ -98,7 +98,7 @@ def definitions(data: bytes, may_report: Callable[[bytes], bool]) -> Definitions
             at -= 1
         if tops[at] < match.start():
             decorated[definition] = data[tops[at]:end]
-    flagged: list[tuple[tuple[str, bool], bytes]] = []
+    flagged: list[tuple[str, bool]] = []
     """The flags a class clears and turns on in its methods, and the methods that turn them on
     (`unset_flags.py`): what they do elsewhere decides whether the flag is ever on."""
     for match in _TOP_CLASS.finditer(lined):
@@ -127,24 +127,24 @@ def definitions(data: bytes, may_report: Callable[[bytes], bool]) -> Definitions
         named = {name for name, _ in callers} - {name for name, _ in found}
         found.update(callers)
         rest = [(definition, text) for definition, text in rest if definition not in found]
-    return tuple(sorted(found | {definition for definition, _ in flagged}))
+    return tuple(sorted(found | set(flagged)))
 
 
-def _flag_setters(text: bytes) -> list[tuple[tuple[str, bool], bytes]]:
+def _flag_setters(text: bytes) -> list[tuple[str, bool]]:
     """For a class's text, each attribute it sets to False and to True (`self.split = False`, `self.split
-    = True`), and each method that sets one to True, as definitions: a method, with its text."""
+    = True`), and each method that sets one to True, as definitions (a method's)."""
     if b"= True" not in text and b"=True" not in text:
         return []
     on = {match.group(1) for match in SETTER.finditer(text)}
     flags = on & {match.group(1) for match in CLEARED.finditer(text)}
     if not flags:
         return []
-    found = [((flag.decode("ascii", "replace"), True), b"") for flag in sorted(flags)]
+    found = [(flag.decode("ascii", "replace"), True) for flag in sorted(flags)]
     methods = list(_METHOD.finditer(b"\n" + text))
     for index, method in enumerate(methods):
         body = text[method.start():methods[index + 1].start() if index + 1 < len(methods) else len(text)]
         if any(match.group(1) in flags for match in SETTER.finditer(body)):
-            found.append(((method.group(2).decode("ascii", "replace"), True), body))
+            found.append((method.group(2).decode("ascii", "replace"), True))
     return found
 
 
