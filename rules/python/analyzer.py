@@ -65,11 +65,12 @@ def analyze_python(
     # Most modules that pass the prefilter hold nothing any concern reports: their walk, the most
     # costly part of the analysis, would find no hit (`survey.py`).
     survey = Survey(tree, names, catalog)
-    walked = _walked(tree, text, path, catalog, settings, facts, fixes, survey) if may_report(survey) else []
+    script = _runs_as_program(path, tree, facts)
+    walked = _walked(tree, text, path, catalog, settings, facts, fixes, survey, script) if may_report(survey) else []
     extensions = route_findings(tree, path, facts.cuda_only_loads, lines, catalog, settings) + unbuilt_calls(
         tree, names, path, facts.unbuilt_extensions, lines, catalog, settings
     )
-    from_builds = _quiet_unbuilt(cuda_in_python(tree, text, path, catalog, settings, fixes), tree, text, path, facts)
+    from_builds = _quiet_unbuilt(cuda_in_python(tree, text, path, catalog, settings, fixes), tree, text, path, facts, script)
     found = walked + extensions + fails_at_call(from_builds, facts.unbuilt_called, catalog)
     if facts.never_trained:
         found = _quieted(found, backward_spans(tree))
@@ -107,10 +108,12 @@ def _stopping_the_start(findings: list[Finding], tree: ast.Module, started: bool
     ]
 
 
-def _quiet_unbuilt(findings: list[Finding], tree: ast.Module, text: str, path: str, facts: FileFacts) -> list[Finding]:
+def _quiet_unbuilt(
+    findings: list[Finding], tree: ast.Module, text: str, path: str, facts: FileFacts, script: bool
+) -> list[Finding]:
     """The extension builds' findings (`cuda_in_python`: a JIT `load()` and its nvcc flags) inside a
     top-level function nothing names, notes on every target: the build never runs (`unused.py`, read as
-    for the walk's hits)."""
+    for the walk's hits; `script`: the module runs as a program, `_runs_as_program`)."""
     if not findings:
         return findings
     spans = {
@@ -121,7 +124,7 @@ def _quiet_unbuilt(findings: list[Finding], tree: ast.Module, text: str, path: s
     if not holding:
         return findings
     dead = never_called(
-        tree, text, holding, _runs_as_program(path, tree, facts), uses_elsewhere(facts), imported=_imported_names(facts),
+        tree, text, holding, script, uses_elsewhere(facts), imported=_imported_names(facts),
         in_tests=in_test_suite(path, facts),
     )
     return _quieted(findings, [spans[key] for key in dead])
@@ -144,10 +147,10 @@ def _runs_as_program(path: str, tree: ast.Module, facts: FileFacts) -> bool:
 
 def _walked(
     tree: ast.Module, text: str, path: str, catalog: Catalog, settings: AnalysisSettings, facts: FileFacts, fixes: FixContext,
-    survey: Survey,
+    survey: Survey, script: bool,
 ) -> list[Finding]:
-    """The findings of the walk's hits, one per rule and span."""
-    script = _runs_as_program(path, tree, facts)
+    """The findings of the walk's hits, one per rule and span; `script`: the module runs as a program
+    (`_runs_as_program`)."""
     elsewhere = uses_elsewhere(facts)
     walker = PythonWalker(
         fixes.names,
