@@ -211,6 +211,19 @@ def test_a_lookup_with_an_on_default_turns_its_key_on():
     assert kept_off(candidates, elsewhere, {}, lookups) == {}
 
 
+def test_a_lookup_of_the_test_suite_makes_no_attribute_of_a_keyword():
+    """The test suite's lookups (`self.use_old_amp = cfg.get("use_old_amp", False)` in a test) say nothing
+    about the project's attributes: a script that sets an attribute of that name on some object
+    (`opts.use_old_amp = True`) gives the keyword no value, with or without them. A lookup of the
+    project's own code makes the name an attribute, whose assignments are its values."""
+    candidates = {"penalty.py": (("use_old_amp", "use_old_amp"),)}
+    code = {"penalty.py": lambda: PENALTY.encode(), "tools/tune.py": lambda: b"opts.use_old_amp = True\n"}
+    kept = {"penalty.py": frozenset({"use_old_amp"})}
+    assert kept_off(candidates, code, {}) == kept
+    assert kept_off(candidates, code, {}, {"tests/test_critic.py": (("use_old_amp", "use_old_amp"),)}) == kept
+    assert kept_off(candidates, code, {}, {"critic.py": (("use_old_amp", "use_old_amp"),)}) == {}
+
+
 YAML_UTILS = '''
 import yaml
 

@@ -296,7 +296,7 @@ def kept_off(
             found[path] = (*found.get(path, ()), *pairs)
     names = {name for pairs in found.values() for pair in pairs for name in pair}
     stored = {name for pairs in found.values() for name, held in pairs if name != held}
-    stored.update(name for path, pairs in (lookups or {}).items() for name, _ in pairs)
+    stored.update(name for path, pairs in (lookups or {}).items() if not is_test_path(path) for name, _ in pairs)
     words = word_automaton(sorted(name.encode() for name in names))
     if words is None:
         return {}
