@@ -114,3 +114,39 @@ def test_the_scan_reports_embedded_cuda_in_the_migration_summary(cli, tmp_path):
     )
     summary = scan_json(cli)["summary"]["migration"]
     assert summary["files"] == {"ops.py": {"references": 1, "mappable": 1, "not_mappable": 0, "hazards": 1}}
+
+
+SCALED = '''import torch
+import triton
+import triton.language as tl
+
+
+@eval("""triton.heuristics({"BLOCK": lambda args: triton.next_power_of_2(args["n"])})""")
+@triton.jit
+def _scale_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.arange(0, BLOCK)
+    tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=offs < n) * 2, mask=offs < n)
+
+
+def scale(x):
+    if x.device.type != "cuda":
+        return x * 2
+    out = torch.empty_like(x)
+    _scale_kernel[(1,)](x, out, x.numel())
+    return out
+'''
+
+
+def test_a_kernel_under_a_decorator_spelled_in_an_eval_string_runs_only_where_launched():
+    """`@eval("triton.heuristics({...})")` is the decorator its string spells (read, never run): the kernel
+    still runs only where it is launched, here past a return for tensors off CUDA, so never on a CPU, as
+    under a plain `@triton.heuristics(...)`. Launched for every tensor, it keeps its CPU verdict."""
+    def cpu(code: str) -> set[Severity]:
+        return {f.targets["cpu"].severity for f in analyze(code) if f.rule == "CDA301"}
+
+    plain = SCALED.replace('@eval("""triton.heuristics(', "@triton.heuristics(").replace(')""")\n@triton.jit', ")\n@triton.jit")
+    assert "eval" not in plain
+    assert cpu(SCALED) == cpu(plain) == {Severity.NOTE}
+    unguarded = SCALED.replace('    if x.device.type != "cuda":\n        return x * 2\n', "")
+    assert Severity.NOTE not in cpu(unguarded)
+    assert Severity.NOTE not in cpu(SCALED.replace('@eval("""', '@eval(f"""'))  # a formatted string is not read

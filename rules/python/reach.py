@@ -26,7 +26,8 @@ called. Two shapes follow from that, both read from one module and its syntax al
   or hand it on), except under a decorator that only remembers its results (`@functools.lru_cache()`),
   runs it in a grad mode (`@torch.no_grad()`, `@torch.inference_mode()`), makes a context manager of it
   (`@contextlib.contextmanager`: `with self._swap(net) if x.is_cuda else nullcontext():`), only says how a method is
-  bound (`@staticmethod`, `@classmethod`) or makes a Triton kernel of it (`@triton.jit`, whose uses
+  bound (`@staticmethod`, `@classmethod`) or makes a Triton kernel of it (`@triton.jit`, or a decorator
+  spelled in an `eval` string, `@eval("triton.heuristics({...})")`, read as the expression it spells; whose uses
   are its launches: a wrapper that returns its PyTorch reference `if not x.is_cuda:` before
   `_kernel[grid](x, out)` never launches it on a CPU) or a custom operator (`@torch.library.custom_op(
   ..., device_types="cuda")`, whose uses are its calls; `op.register_fake` and
@@ -121,14 +122,32 @@ def only_wraps(names: ImportTable, decorator: ast.expr) -> bool:
     module's `names`: the function still runs only where it is called."""
     if isinstance(decorator, ast.Name) and decorator.id in _BINDINGS and names.binding(decorator.id) is None:
         return True
+    decorator = evaluated(names, decorator)
     return names.resolve(decorator.func if isinstance(decorator, ast.Call) else decorator) in _WRAPPERS
+
+
+def evaluated(names: ImportTable, decorator: ast.expr) -> ast.expr:
+    """The expression a decorator `@eval("triton.heuristics({...})")` spells in its one string (read,
+    never run: a workaround some projects keep for decorators whose arguments Python's grammar once
+    refused), which is the decorator it makes; any other decorator as it is."""
+    if not (
+        isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Name) and decorator.func.id == "eval"
+        and names.binding("eval") is None and len(decorator.args) == 1 and not decorator.keywords
+        and isinstance(decorator.args[0], ast.Constant) and isinstance(decorator.args[0].value, str)
+    ):
+        return decorator
+    try:
+        return ast.parse(decorator.args[0].value.strip(), mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return decorator
 
 
 def calls_by_name_only(names: ImportTable, decorator: ast.expr) -> bool:
     """A decorator that only wraps the function (`only_wraps`) and registers it nowhere: the function
     runs only where its name is called or launched. Not a custom operator's, which
     `torch.ops.ns.op(...)` calls by the operator's name."""
-    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    spelled = evaluated(names, decorator)
+    target = spelled.func if isinstance(spelled, ast.Call) else spelled
     return only_wraps(names, decorator) and names.resolve(target) not in CUSTOM_OP_DECORATORS
 
 
