@@ -134,6 +134,7 @@ _READERS = {
     "cmake_cuda_extensions": "cudaudit.rules.builds.cmake:cmake_cuda_extensions",
     "workflow": "cudaudit.rules.orchestration.workflows:workflow_jobs",
     "cuda_image": "cudaudit.rules.containers.dockerfile:cuda_only_image",
+    "runs_at_top_level": "cudaudit.rules.python.unreached:runs_at_top_level",
     "image_severities": "cudaudit.rules.containers.dockerfile:image_severities",
     "variants": "cudaudit.rules.dependencies.target_variants:declared_variants",
     "included": "cudaudit.rules.dependencies.requirements_file:included_files",
@@ -784,7 +785,7 @@ def _read_index(
         **_cog_predictors(files, python), **_hosted_notebooks(files, python, catalog),
         **_op_self_tests(main_blocks, python, commands), **unnamed_scripts,
         **_multi_gpu_siblings(python, commands),
-        **_unnamed_examples(files, python, found, import_lines),
+        **_unnamed_examples(files, python, found, import_lines), **_side_scripts(files, python, found, import_lines),
         **_extra_only(python, found, imports, default_entries, files), **developer,
         **_optional_requirements(files, found), **_opt_in_sources(files, found, porting),
     }
@@ -1615,6 +1616,34 @@ def _unnamed_examples(
         and path not in found.main_blocks and path not in found.other_main_blocks and not is_test_path(path)
         and posixpath.join(posixpath.dirname(path), "__init__.py") not in python
         and _imports_any(_read_or_empty(python[path]), packages[posixpath.dirname(path)])
+    ]
+    if not candidates:
+        return {}
+    imported = _reader("imported_modules")(candidates, python, import_lines)
+    rest = [path for path in candidates if path not in imported]
+    return _reader("unnamed_scripts")(rest, {file.display: file.read for file in files}) if rest else {}
+
+
+def _side_scripts(
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found, import_lines: dict[str, bytes]
+) -> dict[str, Evidence]:
+    """`unnamed_scripts.unnamed_scripts` for the scripts of side folders that run at module level: the
+    modules without a `__main__` block that the catalog's prefilter passes, in a folder below the one of
+    the project's top README and in no package, whose top level runs something (a call, a loop, a `with`:
+    `unreached.runs_at_top_level`; a module of definitions is no script), outside the test suite, that no module imports, in a
+    scan that sees the whole project. Such a script (`community/reproduce_crash.py`, its statements at
+    the top level) runs only where someone runs it by hand: nothing naming it, it is another path, as a
+    script with a `__main__` block that nothing names is."""
+    readmes = [file.display for file in files if not file.kinds and posixpath.basename(file.display).lower() in _READMES]
+    if not found.prefiltered or not readmes or not sees_project(files):
+        return {}
+    top = posixpath.dirname(min(readmes, key=lambda path: (path.count("/"), path)))
+    candidates = [
+        path for path in sorted(found.prefiltered)
+        if posixpath.dirname(path) != top and (not top or path.startswith(top + "/"))
+        and path not in found.main_blocks and path not in found.other_main_blocks and not is_test_path(path)
+        and posixpath.join(posixpath.dirname(path), "__init__.py") not in python
+        and _reader("runs_at_top_level")(_read_or_empty(python[path]))
     ]
     if not candidates:
         return {}

@@ -469,7 +469,7 @@ def test_a_component_with_warnings_alone_may_not_run_and_one_with_errors_does_no
         'state = torch.load("weights.pt")\nprint(torch.ones(2, device=device), state)\n'
     ))
     write(tmp_path / "examples" / "train.py", "import torch\n\nx = torch.ones(2).cuda()\nprint(x)\n")
-    write(tmp_path / "README.md", "# demo\n\n    python main.py\n")
+    write(tmp_path / "README.md", "# demo\n\n    python main.py\n    python examples/train.py\n")
     cpu = report_json(cli)["targets"]["cpu"]
     assert cpu["verdict"] == "partial"
     assert cpu["why"] == (

@@ -152,7 +152,12 @@ def _runs_itself(path: str, modules: ModuleMap, text: Callable[[str], bytes | No
     if "." not in modules.name(path) or name == "__main__.py" or not name[:-3].isidentifier():
         return True  # a file no import statement can name (`convert-v1.2.py`) is run by its path
     data = text(path)
-    return data is not None and (b"__main__" in data or (name != "__init__.py" and _RUNS.search(b"\n" + data) is not None))
+    return data is not None and (b"__main__" in data or (name != "__init__.py" and runs_at_top_level(data)))
+
+
+def runs_at_top_level(data: bytes) -> bool:
+    """Whether module `data`'s top level runs something when the file runs (a call, a loop, a `with`: `_RUNS`)."""
+    return _RUNS.search(b"\n" + data) is not None
 
 
 def imported_modules(modules: ModuleMap, importer: str, data: bytes) -> set[str]:
