@@ -402,6 +402,9 @@ class FileFacts:
     (`dist_params = dict(backend="nccl")`) that no code of the project reads, nor a library the
     catalog knows reads from its configuration: data no process group is given
     (`rules/python/unread_settings.py`)."""
+    unread_keys: tuple[str, ...] = ()
+    """For a YAML file: its top-level keys set to a CUDA device (`device: "cuda"`) that no code of the
+    project reads from the mappings it loads: the device of no run (`rules/python/unread_settings.py`)."""
     module: tuple[str, bool] | None = None
     """This Python module's dotted name and whether it is a package's `__init__.py`, for its
     relative imports of the flags and markers (given only where the project has some)."""

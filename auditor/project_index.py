@@ -242,6 +242,8 @@ _READERS = {
     "backend_settings": "cudaudit.rules.python.unread_settings:backend_settings",
     "unread_settings": "cudaudit.rules.python.unread_settings:unread_settings",
     "library_read": "cudaudit.rules.python.unread_settings:library_read",
+    "device_keys": "cudaudit.rules.python.unread_settings:device_keys",
+    "unread_keys": "cudaudit.rules.python.unread_settings:unread_keys",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
     "set_up_skips": "cudaudit.rules.python.test_classes:read_set_up_skips",
     "cuda_extensions": "cudaudit.rules.python.unimportable:cuda_extensions",
@@ -427,6 +429,8 @@ class ProjectIndex:
     unread_settings: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Module -> its top-level names bound to a dict that spells the NCCL backend, which no code of the
     project reads (`FileFacts.unread_settings`)."""
+    unread_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """YAML file -> its top-level keys set to a CUDA device that no code of the project reads (`FileFacts.unread_keys`)."""
     documented_scripts: frozenset[str] = frozenset()
     """The modules named like tests that a document runs by path (`FileFacts.documented_script`)."""
     off_default_path: dict[str, Evidence] = field(default_factory=dict)
@@ -540,6 +544,8 @@ class ProjectIndex:
                 facts["main_unrun"] = path in self.unrun_libraries
         if kinds & {FileKind.PYTHON, FileKind.NOTEBOOK}:
             facts["namespace_modules"] = self.namespace_modules
+        if FileKind.MANIFEST in kinds:
+            facts["unread_keys"] = self.unread_keys.get(path, ())
         if FileKind.CUDA in kinds and self.porting is not None:
             facts["ported_names"] = self.porting.ported_names(path)
             facts["porting_layer"] = self.porting.hip_side(path)
@@ -865,6 +871,7 @@ def _read_index(
         taken_names=left_behind.taken if left_behind is not None else {},
         unread_devices=_unread_devices(files, python, found, import_lines),
         unread_settings=_unread_settings(files, found, catalog),
+        unread_keys=_unread_keys(files, catalog, remember),
         off_default_path=off_default_path,
         documented_scripts=_documented_scripts(python, commands),
         never_trained=_never_trained(files, python, off_default_path),
@@ -1551,6 +1558,29 @@ def _unread_settings(files: list[IndexedFile], found: _Found, catalog: Catalog) 
     code = {file.display: file.read for file in files if {FileKind.PYTHON, FileKind.NOTEBOOK} & set(file.kinds)}
     libraries = _reader("library_read")(table for _, tables in catalog.tables("configuration_reader") for table in tables)
     return _reader("unread_settings")(found.backend_settings, code, libraries)
+
+
+def _unread_keys(files: list[IndexedFile], catalog: Catalog, remember: Remember) -> dict[str, tuple[str, ...]]:
+    """`unread_settings.unread_keys` of the YAML files outside the test suite with top-level CUDA
+    device keys (`device_keys`), read against every Python module and notebook of a scan that sees the
+    whole project (another file could read them)."""
+    if not sees_project(files):
+        return {}
+    candidates = {
+        file.display: keys for file in files
+        if FileKind.MANIFEST in file.kinds and not is_test_path(file.display)
+        and (keys := remember("device_keys", file.display, partial(_device_keys, file.read)))
+    }
+    if not candidates:
+        return {}
+    code = {file.display: file.read for file in files if {FileKind.PYTHON, FileKind.NOTEBOOK} & set(file.kinds)}
+    libraries = _reader("library_read")(table for _, tables in catalog.tables("configuration_reader") for table in tables)
+    return _reader("unread_keys")(candidates, code, libraries)
+
+
+def _device_keys(read: Reader) -> tuple[str, ...]:
+    """`unread_settings.device_keys` of a YAML file; none where it cannot be read (its analysis says why)."""
+    return _reader("device_keys")(_read_or_empty(read))
 
 
 def _unrun_libraries(

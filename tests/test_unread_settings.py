@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from cudaudit.model import Severity
-from cudaudit.rules.python.unread_settings import backend_settings, unread_settings
+from cudaudit.rules.python.unread_settings import backend_settings, device_keys, unread_settings
 from support import analyze
 
 RUNTIME = '''seed = 0
@@ -63,3 +65,63 @@ def test_unread_settings_keeps_the_names_nothing_spells_but_a_binding():
     assert unread_settings(candidates, code, frozenset({"env_cfg"})) == {"a.py": ("launch_params",)}
     read = {**code, "c.py": lambda: b"x = cfg.launch_params\n"}
     assert unread_settings(candidates, read, frozenset({"env_cfg"})) == {}
+
+
+CONFIG = '''log_dir: "runs/small"
+device: "cuda"
+model:
+  width: 64
+'''
+LOADER = '''import yaml
+
+
+def main(path="configs/small.yml"):
+    config = yaml.safe_load(open(path))
+    model = build(config["model"], config.get("log_dir"))
+    with open("saved.yml", "w") as out:
+        yaml.dump(config, out)
+    device = "cuda" if available() else "cpu"
+    return model.to(device)
+'''
+NOTEBOOK = json.dumps({"cells": [
+    {"cell_type": "markdown", "source": ["Load the config\n"]},
+    {"cell_type": "code", "source": ["config = yaml.safe_load(open(\"configs/small.yml\"))\n", "net = build(config['model'])"]},
+]})
+NOTEBOOK_HANDING_ON = NOTEBOOK.replace("build(config['model'])", "build(config)")
+
+
+def yaml_severities(files: dict[str, str]) -> list[Severity]:
+    found = analyze(CONFIG, path="configs/small.yml", files={"README.md": "# Small\n", **files})
+    return [f.targets["cpu"].severity for f in found if f.rule == "CDA103"]
+
+
+def test_a_top_level_device_key_no_code_reads_is_data():
+    assert yaml_severities({"train.py": LOADER}) == []
+    assert yaml_severities({"train.py": LOADER, "demo.ipynb": NOTEBOOK}) == []
+    assert yaml_severities({"train.py": LOADER, "demo.ipynb": NOTEBOOK_HANDING_ON}) == [Severity.ERROR]
+
+
+@pytest.mark.parametrize("reader", [
+    "    model.to(config['device'])\n",  # the key spelled
+    "    net = Net(**config)\n",  # the mapping handed on whole: a `device` parameter may take it
+    "    run(config)\n",
+    "    for key, value in config.items():\n        setattr(args, key, value)\n",
+])
+def test_a_device_key_the_code_may_read_keeps_its_verdict(reader):
+    assert yaml_severities({"train.py": LOADER.replace("    return model.to(device)\n", reader)}) == [Severity.ERROR]
+
+
+@pytest.mark.parametrize("loader", [
+    "from omegaconf import OmegaConf\n\ndef main(path):\n    cfg = OmegaConf.load(path)\n    return Net().to(cfg.device)\n",
+    "import yaml\n\nCONFIG = yaml.safe_load(open('configs/small.yml'))\n",  # a module's name: others import it
+    "import yaml\n\ndef load(path):\n    return yaml.safe_load(open(path))\n",
+    "import hydra\n\n@hydra.main(config_path='configs')\ndef main(cfg):\n    return Net().to(cfg.device)\n",
+    "import torch\n\nNet().to('cuda')\n",  # no YAML load of the project's own: another program reads it
+])
+def test_a_device_key_read_by_a_route_not_followed_keeps_its_verdict(loader):
+    assert yaml_severities({"train.py": loader}) == [Severity.ERROR]
+
+
+def test_device_keys_are_top_level_keys_named_for_a_device_set_to_cuda():
+    text = b'device: cuda\ntrain_device: "cuda:1"\nmodel:\n  device: cuda\nbackend: cuda\nother_device: cpu\n'
+    assert device_keys(text) == ("device", "train_device")

@@ -14,7 +14,8 @@ distributed backend set to NCCL (`distributed_backend: nccl` in a training confi
 backend a script's `--dist-backend nccl` chooses (`dist-backend`). Another is a key named for a
 device set to CUDA (`device: cuda`, `generate_device: "cuda:0"`), the device every run of the
 configuration places its tensors on (`device-string`): one finding for the file, at its first such
-key, with the count, since the file's device keys are one choice of where it runs. A third is a
+key, with the count, since the file's device keys are one choice of where it runs; a top-level key
+that no code of the project reads from the mappings it loads is data (`FileFacts.unread_keys`). A third is a
 library argument's CUDA-only value stored under the argument's name (`attn_implementation:
 flash_attention_2` in a recipe a training script reads with `--config`), for the `call-argument`
 keys of rules that name this kind.
@@ -97,13 +98,15 @@ def analyze_manifest(
         images = {id(value) for mapping in mappings(document) for key, value in pairs(mapping) if key.value == "image"}
         rocm = any(_names_rocm_image(key, value) for mapping in mappings(document) for key, value in pairs(mapping))
         for mapping in mappings(document):
+            unread = facts.unread_keys if mapping is document else ()
             for key, value in pairs(mapping):
                 handler = _HANDLERS.get(key.value)
                 if handler is not None:
                     handler(key, value, sites)
                 else:
                     _backend_setting(key, value, sites)
-                    _device_setting(key, value, devices)
+                    if key.value not in unread:  # a top-level key no code of the project reads
+                        _device_setting(key, value, devices)
                     _argument_setting(key, value, arguments, sites)
                     _image_setting(key, value, sites, rocm)
             if id(mapping) not in images and entry(mapping, "tag") and not entry(mapping, "image"):

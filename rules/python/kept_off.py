@@ -117,7 +117,7 @@ def off_lookups(data: bytes) -> tuple[Named, ...]:
     return tuple(sorted(found))
 
 
-_LOADS_YAML = re.compile(
+LOADS_YAML = re.compile(
     rb"(?i)(?<!\w)(?:yaml\.(?:safe_|full_|unsafe_)?load(?:_all)?|\w*(?:load|read)_?yaml\w*|\w*yaml_?(?:load|read)\w*"
     rb"|OmegaConf\.load)[ \t]*\("
 )
@@ -160,7 +160,7 @@ class YamlTests(NamedTuple):
 def yaml_tests(data: bytes) -> YamlTests | None:
     """What module `data` reads of a configuration it loads from YAML; None where it loads none."""
     lines = _yaml_lines(data)
-    if not any(_LOADS_YAML.search(line) for line in lines):
+    if not any(LOADS_YAML.search(line) for line in lines):
         return None
     against_none = frozenset(match.group(1).decode("ascii") for match in _NONE_TEST.finditer(b"\n" + data))
     chosen = next((found for line in lines if (found := _CHOSEN_BY.search(line)) is not None), None)

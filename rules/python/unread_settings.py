@@ -17,15 +17,31 @@ project's code never spells (MMEngine's `Runner.from_cfg` reads `env_cfg`), are 
 `[[configuration_reader]]` tables: such a name is always read. The index keeps the names only in a
 scan that sees the whole project; `unread_statements` finds those bindings in the parsed module, whose
 sites the analysis then quiets on every target.
+
+The YAML twin: a configuration file's top-level key named for a device and set to CUDA (`device:
+"cuda"`) is the device of every run only where a program reads it. A project that loads its YAML
+files itself (`config = yaml.safe_load(open(path))`) and reads each loaded mapping only by keys it
+spells (`config["model_params"]`, `config.get("log_dir")`, `cfg.epochs` of an attribute view), each
+script choosing its own device, keeps the key as data. `device_keys` reads one YAML file from its
+bytes; `unread_keys` keeps a key where every YAML load of the project's code is bound to a name whose
+uses all spell their keys, and no code quotes the key (`config["device"]`, `"device" in cfg`) or
+reads it as an attribute of a loaded name (`cfg.device`). A mapping handed on whole (`Model(**config)`,
+`build(config)`, `self.cfg = config`, `config.items()`), a load bound to no function's name (a
+module's top-level name, which others import; a helper's `return yaml.safe_load(f)`), and a reader of
+configuration files the project does not spell (Hydra, `cfg.merge_from_file(path)`) may read any key:
+the file's verdict stays. The project index keeps the keys only in a scan that sees the whole project;
+the YAML file's analysis then quiets them.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 
 from cudaudit.rules.catalog import WORD_BYTES, word_automaton
+from cudaudit.rules.python.kept_off import LOADS_YAML
 from cudaudit.rules.python.project_calls import closing
 from cudaudit.rules.python.read_once import read_or_empty
 
@@ -91,3 +107,141 @@ def unread_statements(tree: ast.Module, names: frozenset[str]) -> frozenset[int]
 
 def _targets(statement: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
     return statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+
+
+_DEVICE_KEY = re.compile(rb"""^([A-Za-z_][\w.-]*)[ \t]*:[ \t]*(['"]?)cuda(?::[0-9]+)?\2[ \t]*(?:#[^\n]*)?\r?$""", re.M)
+"""A top-level YAML key (at its line's start) whose plain value is a CUDA device (`device: "cuda:0"`)."""
+_NOT_A_WORD = re.compile(rb"[^a-z0-9]+")
+_OPAQUE_READERS = re.compile(rb"hydra|merge_from_file|from_?file|from_yaml")
+"""What reads configuration files for the project where its code spells no key: Hydra's decorated
+entry points, yacs' `cfg.merge_from_file(path)`, `Config.fromfile(path)`, `Model.from_yaml(path)`."""
+_BOUND = re.compile(rb"([ \t]*)([A-Za-z_]\w*)[ \t]*=[ \t]*(?:[A-Za-z_][\w.]*\([ \t]*)*\Z")
+"""What stands before a load on its line where its mapping is bound to a name (`config = `, `cfg =
+EasyDict(`): the indentation and the name."""
+_SUBSCRIPTED = re.compile(rb"\)*[ \t]*\[")
+"""What follows a load whose mapping is not kept whole (`yaml.safe_load(f)["model"]`): a part of it."""
+_KEYED = re.compile(rb"""(?:\[|\.(?:get|pop|setdefault)\()[ \t]*['"]""")
+"""A use of a loaded mapping that spells its key (`config["model"]`, `config.get("log_dir"`)."""
+_ATTRIBUTE = re.compile(rb"\.([A-Za-z_]\w*)")
+_WHOLE = frozenset({b"items", b"keys", b"values", b"copy", b"get", b"pop", b"setdefault", b"__dict__", b"__iter__"})
+"""Attributes of a loaded mapping that hand on its keys, or read one the code does not spell."""
+_HARMLESS_BEFORE = re.compile(
+    rb"(?:(?:yaml\.(?:safe_)?dump|json\.dumps?|print|pprint|(?:logger|logging)\.\w+)\([ \t]*"
+    rb"|\b(?:if|elif|while|not|del|global|nonlocal|assert)[ \t]+)\Z"
+)
+"""What stands before a loaded mapping's name where it is written out or tested, not read for a key."""
+_HARMLESS_AFTER = re.compile(rb"[ \t]*(?:=(?!=)|is\b)")
+"""What follows a name that is bound (`config = `), a keyword's name, or a test (`config is None`)."""
+_LOOKBACK = 80
+
+
+def device_keys(data: bytes) -> tuple[str, ...]:
+    """The top-level keys of YAML file `data` named for a device (`device`, `train_device`) whose value
+    is a CUDA device (`device: cuda`, `device: "cuda:0"`)."""
+    if b"cuda" not in data:
+        return ()
+    keys = {match.group(1) for match in _DEVICE_KEY.finditer(data)}
+    return tuple(sorted(key.decode("ascii") for key in keys if b"device" in _NOT_A_WORD.split(key.lower())))
+
+
+def unread_keys(
+    candidates: Mapping[str, tuple[str, ...]], code: Mapping[str, Callable[[], bytes]], read_by_libraries: frozenset[str]
+) -> dict[str, tuple[str, ...]]:
+    """YAML file -> the keys of `candidates` (file -> `device_keys`) that no module or notebook of
+    `code` (display path -> bytes) reads (see the module docstring), less `read_by_libraries`."""
+    names = {name for found in candidates.values() for name in found} - read_by_libraries
+    words = word_automaton(sorted(name.encode() for name in names))
+    if words is None:
+        return {}
+    read: set[str] = set()
+    loaded = False
+    for path, source in code.items():
+        data = _code_of(path, read_or_empty(source))
+        if _OPAQUE_READERS.search(data):
+            return {}
+        for index, start, end in words.matches(data):
+            quote = data[start - 1 : start]
+            if quote in (b"'", b'"') and data[end : end + 1] == quote:
+                read.add(words.words[index].decode("ascii"))  # `config["device"]`, `"device" in cfg`
+        for load in LOADS_YAML.finditer(data):
+            uses = _loaded_uses(data, load.start(), load.end() - 1, path.endswith(".py"))
+            if uses is None:
+                return {}  # the mapping is handed on whole, or kept where other code reads it
+            loaded = True
+            read.update(name for name in (use.decode("ascii") for use in uses) if name in names)
+        if read >= names:
+            return {}
+    if not loaded:
+        return {}  # the project loads no YAML itself: another program reads its files
+    found = {path: tuple(name for name in keys if name in names - read) for path, keys in candidates.items()}
+    return {path: kept for path, kept in found.items() if kept}
+
+
+def _code_of(path: str, data: bytes) -> bytes:
+    """A module's bytes, or a notebook's code cells joined (its JSON quotes every line, its prose
+    cells are no code)."""
+    if not path.endswith(".ipynb"):
+        return data
+    try:
+        cells = json.loads(data).get("cells", [])
+        sources = (cell.get("source", "") for cell in cells if cell.get("cell_type") == "code")
+        return "\n".join("".join(source) if isinstance(source, list) else str(source) for source in sources).encode()
+    except (ValueError, AttributeError, TypeError):
+        return b""  # not a notebook's JSON: it runs nothing
+
+
+def _loaded_uses(data: bytes, start: int, opened: int, module: bool) -> set[bytes] | None:
+    """The attributes read of the name the YAML load at `start` (its parenthesis at `opened`) is
+    bound to (`{b"epochs"}` for `cfg.epochs`; none where its uses only spell keys), or None where a
+    use may read any key: the name is handed on, or the load is bound to no name of a function (in a
+    module, `module`, a top-level name is for other modules to import). A loader's own definition
+    (`def load_yaml(path):`) and a load subscripted at once (`yaml.safe_load(f)["model"]`) keep no
+    mapping whole: no uses."""
+    before = data[data.rfind(b"\n", 0, start) + 1 : start]
+    if before.lstrip().startswith((b"def ", b"async def ")):
+        return set()
+    end = closing(data, opened, len(data))
+    if end is not None and _SUBSCRIPTED.match(data, end + 1):
+        return set()
+    bound = _BOUND.match(before)
+    if bound is None or (module and not bound.group(1)):
+        return None
+    name = bound.group(2)
+    attributes: set[bytes] = set()
+    at = data.find(name)
+    while at >= 0:
+        after = at + len(name)
+        if not (data[at - 1 : at] in (b".", *_WORD_BYTE_STRINGS) or data[after : after + 1] in _WORD_BYTE_STRINGS):
+            use = _use(data, at, after)
+            if use is None:
+                return None
+            attributes.update(use)
+        at = data.find(name, after)
+    return attributes
+
+
+_WORD_BYTE_STRINGS = frozenset(bytes((byte,)) for byte in WORD_BYTES)
+
+
+def _use(data: bytes, at: int, after: int) -> set[bytes] | None:
+    """What the use of a loaded mapping's name at `at` reads: nothing (a key it spells, a binding, a
+    test, a dump, a comment's or a string's word), an attribute (`cfg.epochs`), or None: anything."""
+    prefix = data[data.rfind(b"\n", 0, at) + 1 : at]
+    if (
+        b"#" in prefix or prefix.count(b'"') % 2 or prefix.count(b"'") % 2
+        or _KEYED.match(data, after) or _HARMLESS_AFTER.match(data, after)
+        or _HARMLESS_BEFORE.search(data, max(0, at - _LOOKBACK), at) or _in_header(data, at)
+    ):
+        return set()
+    attribute = _ATTRIBUTE.match(data, after)
+    if attribute is not None and attribute.group(1) not in _WHOLE:
+        return {attribute.group(1)}
+    return None
+
+
+def _in_header(data: bytes, at: int) -> bool:
+    """Whether `at` lies among the parameters of a `def` (`def train(config):`): a name of its own."""
+    start = data.rfind(b"def ", 0, at)
+    opened = data.find(b"(", start, at) if start >= 0 else -1
+    end = closing(data, opened, len(data)) if opened >= 0 else None
+    return end is not None and end > at
