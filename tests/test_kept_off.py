@@ -296,6 +296,19 @@ def test_a_branch_under_a_yaml_key_every_named_file_leaves_off_is_another_path(c
     assert _yaml_severities(cli, tmp_path) == severities
 
 
+@pytest.mark.parametrize(("warm_start", "synthetic"), [
+    ('cfg["optim"]["warm_start"] is not None', 'cfg["data"]["mix_synthetic"]'),
+    ('cfg["optim"].get("warm_start") is not None', 'cfg["data"].get("mix_synthetic")'),
+])
+def test_a_yaml_key_tested_by_its_subscript_is_read_as_its_attribute_is(cli, tmp_path, warm_start, synthetic):
+    _yaml_project(tmp_path, "`python train.py --config small`\n")
+    train = YAML_TRAIN.replace("cfg.optim.warm_start is not None", warm_start).replace("cfg.data.mix_synthetic", synthetic)
+    write(tmp_path / "train.py", train.replace("return AttrDict(", "return dict("))
+    assert _yaml_severities(cli, tmp_path) == ("warning", "warning")
+    write(tmp_path / "configs" / "small.yaml", LARGE)  # the named file turns both on
+    assert _yaml_severities(cli, tmp_path) == ("error", "error")
+
+
 @pytest.mark.parametrize(("readme", "severities"), [
     ("`python train.py --config small`\n", ("warning", "warning")),  # every documented run names small.yaml
     ("`python train.py --config small`, or `python train.py` for the large model\n", ("error", "error")),

@@ -71,6 +71,7 @@ from cudaudit.rules.python.names import (
     is_environment_switch,
     is_off_by_default_read,
     picks_another,
+    settings_key,
 )
 from cudaudit.rules.python.nodes import child_fields, handler_catches, keyed_name, subtree
 from cudaudit.rules.python.platform_paths import assigned_strings
@@ -1023,6 +1024,9 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
     keyed = keyed_flag(node, names)
     if keyed is not None:
         return {probe for probe, _ in keyed}  # `config['distributed']` holds what was stored there
+    key = settings_key(node) if isinstance(node, ast.expr) else None
+    if key is not None and key in names.off_by_default:
+        return {Probe.OFF_BY_DEFAULT}  # `cfg["train"]["use_extra"]`, `cfg.get("resume")` of a setting left off
     if isinstance(node, ast.Subscript):  # `os.environ["SLURM_NNODES"]`
         return {Probe.MULTI_PROCESS} if _names_scheduler_variable(node.slice) else set()
     if isinstance(node, ast.Call):

@@ -134,8 +134,12 @@ _CHOSEN_BY = re.compile(
 """The option a YAML file is chosen by: an attribute handed to the load (`load_yaml(args.yaml)`), or
 put into the file's name (`f"config/{a.yaml}.yaml"`, `"config/" + args.yaml + ".yaml"`)."""
 _STRING_DEFAULT = re.compile(rb"""default[ \t]*=[ \t]*['"]([^'"\n]+)['"]""")
-_NONE_TEST = re.compile(rb"\n[ \t]*(?:el)?if[ \t]+(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)[ \t]+is[ \t]+not[ \t]+None[ \t]*:")
-"""`if cfg.train.resume is not None:`, searched after a newline put in front: the key's name."""
+_NONE_TEST = re.compile(
+    rb"""\n[ \t]*(?:el)?if[ \t]+(?:(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)|[A-Za-z_][\w.]*(?:\[[ \t]*['"]\w+['"][ \t]*\])*"""
+    rb"""(?:\[[ \t]*['"](\w+)['"][ \t]*\]|\.get\([ \t]*['"](\w+)['"][ \t]*\)))[ \t]+is[ \t]+not[ \t]+None[ \t]*:"""
+)
+"""`if cfg.train.resume is not None:`, `if cfg["train"]["resume"] is not None:`, `if cfg.get("resume")
+is not None:`, searched after a newline put in front: the key's name."""
 _YAML_KEY = re.compile(rb"[ \t]*(?:-[ \t]+)?\Z")
 """What stands before a YAML key on its line: indentation, or a list's dash."""
 _YAML_NULL = re.compile(rb":[ \t]*(?:(?:null|Null|NULL|None|~)[ \t]*)?(?:#[^\n]*)?(?:\r?\n|\Z)")
@@ -162,7 +166,9 @@ def yaml_tests(data: bytes) -> YamlTests | None:
     lines = _yaml_lines(data)
     if not any(LOADS_YAML.search(line) for line in lines):
         return None
-    against_none = frozenset(match.group(1).decode("ascii") for match in _NONE_TEST.finditer(b"\n" + data))
+    against_none = frozenset(
+        next(key for key in match.groups() if key).decode("ascii") for match in _NONE_TEST.finditer(b"\n" + data)
+    )
     chosen = next((found for line in lines if (found := _CHOSEN_BY.search(line)) is not None), None)
     option = next((group for group in chosen.groups() if group), None) if chosen is not None else None
     if option is None:

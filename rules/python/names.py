@@ -758,10 +758,12 @@ def _set_only_when_on(tree: ast.AST, statements: list[ast.stmt], off: frozenset[
 
 
 def tests_a_setting(test: ast.expr, off: frozenset[str]) -> bool:
-    """`opt.use_x`, `use_x`, `cfg.get("use_x", False)`, alone or as one of the conditions of an `and`."""
+    """`opt.use_x`, `use_x`, `cfg["use_x"]`, `cfg.get("use_x", False)`, alone or as one of the
+    conditions of an `and`."""
     if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
         return any(tests_a_setting(value, off) for value in test.values)
-    return final_name(test) in off or is_off_by_default_read(test)
+    key = settings_key(test)
+    return final_name(test) in off or (key is not None and key in off) or is_off_by_default_read(test)
 
 
 def _assignments(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -888,6 +890,30 @@ def is_off_by_default_read(node: ast.expr) -> bool:
         and isinstance(default, ast.Constant)
         and default.value is False
     )
+
+
+def settings_key(node: ast.expr) -> str | None:
+    """The key a read of a mapping of settings spells (`use_x` of `cfg["train"]["use_x"]`,
+    `self.config.get("use_x")`, `cfg.get("use_x", None)`): a setting as `cfg.train.use_x` reads it
+    from an attribute view. The mapping at the root is named for settings (`_names_settings`); a
+    lookup with another default than None or False gives that value where the key is absent. None
+    for anything else."""
+    if isinstance(node, ast.Call):
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "get" and 1 <= len(node.args) <= 2 and not node.keywords):
+            return None
+        if len(node.args) == 2 and not is_nothing(node.args[1]):
+            return None
+        key, holder = node.args[0], func.value
+    elif isinstance(node, ast.Subscript):
+        key, holder = node.slice, node.value
+    else:
+        return None
+    if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+        return None
+    while isinstance(holder, ast.Subscript):
+        holder = holder.value
+    return key.value if _names_settings(holder) else None
 
 
 _SETTINGS_WORDS = re.compile(r"(?i)(cfg|conf|config|args|arguments|opts|options|settings|params|kwargs|flags|environ)$")

@@ -467,6 +467,13 @@ _SETTING_TEST = re.compile(
 """A test of a setting read from an object, alone or first in an `and`, the header on one line or
 opened with a parenthesis over several (`if (`, then `cfg.profile` and `and step >= start` on lines of
 their own, as a formatter splits a long one)."""
+_KEY_TEST = re.compile(
+    rb"""if[ \t]+(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*)(?:\[[ \t]*['"]\w+['"][ \t]*\])*"""
+    rb"""(?:\[[ \t]*['"](\w+)['"][ \t]*\]|\.get\([ \t]*['"](\w+)['"][ \t]*(?:,[ \t]*(?:None|False)[ \t]*)?\))"""
+    rb"""[ \t]*(?::|and[ \t])"""
+)
+"""A test of a setting read from a mapping by its key, alone or first in an `and`: `if cfg["train"]["use_x"]:`,
+`if self.config.get("use_x"):`; the mapping's name (`cfg`) and the key."""
 _SETTINGS_RECEIVER = re.compile(rb"(?i)(?:args|arguments|cfg|config|opts|options|settings|params|flags)$")
 """The object a test reads a setting from (`training_args`, `self.model_args`, `cfg`), or one it
 passes on the way (`cfg.common.profile`: a section of a configuration)."""
@@ -519,6 +526,11 @@ def _tested_settings(data: bytes) -> tuple[set[bytes], set[bytes]]:
         if lead in (b"", b"el"):
             receiver = any(_SETTINGS_RECEIVER.search(part) for part in test.group(1).split(b"."))
             (found if receiver else loosely).add(test.group(2))
+    if b"[" in data or b".get(" in data:
+        for test in _KEY_TEST.finditer(data):
+            lead = data[data.rfind(b"\n", 0, test.start()) + 1 : test.start()].lstrip(b" \t")
+            if lead in (b"", b"el") and _SETTINGS_RECEIVER.search(test.group(1)):
+                found.add(test.group(2) or test.group(3))
     return found, loosely - found
 
 
