@@ -402,6 +402,11 @@ class FileFacts:
     (`dist_params = dict(backend="nccl")`) that no code of the project reads, nor a library the
     catalog knows reads from its configuration: data no process group is given
     (`rules/python/unread_settings.py`)."""
+    never_on: tuple[str, ...] = ()
+    """For a Python module of a project that installs nothing (no `setup.py` or `pyproject.toml` at its
+    top): the keywords defaulting to False that its tests read and that nothing of the project turns
+    on, with the attributes keeping them (`rules/python/kept_off.py`): no caller outside the project
+    passes them, so what they guard runs nowhere."""
     unread_keys: tuple[str, ...] = ()
     """For a YAML file: its top-level keys set to a CUDA device (`device: "cuda"`) that no code of the
     project reads from the mappings it loads: the device of no run (`rules/python/unread_settings.py`)."""

@@ -189,7 +189,7 @@ _READERS = {
     "flag_settings": "cudaudit.rules.python.documented_flags:flag_settings",
     "documented_values": "cudaudit.rules.python.documented_flags:documented_values",
     "only_routes": "cudaudit.rules.python.entry_routes:only_routes",
-    "kept_off": "cudaudit.rules.python.kept_off:kept_off",
+    "kept_off": "cudaudit.rules.python.kept_off:kept_off_reading",
     "yaml_tests": "cudaudit.rules.python.kept_off:yaml_tests",
     "off_in_yaml": "cudaudit.rules.python.kept_off:off_in_yaml",
     "documented_runs": "cudaudit.rules.python.documented_flags:documented_runs",
@@ -431,6 +431,8 @@ class ProjectIndex:
     project reads (`FileFacts.unread_settings`)."""
     unread_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """YAML file -> its top-level keys set to a CUDA device that no code of the project reads (`FileFacts.unread_keys`)."""
+    never_on: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Module -> the `kept_off` names its tests read, in a project that installs nothing (`FileFacts.never_on`)."""
     documented_scripts: frozenset[str] = frozenset()
     """The modules named like tests that a document runs by path (`FileFacts.documented_script`)."""
     off_default_path: dict[str, Evidence] = field(default_factory=dict)
@@ -538,6 +540,7 @@ class ProjectIndex:
             facts["taken_names"] = self.taken_names.get(path)
             facts["unread_devices"] = self.unread_devices.get(path, ())
             facts["unread_settings"] = self.unread_settings.get(path, ())
+            facts["never_on"] = self.never_on.get(path, ())
             if path in self.main_blocks:
                 imported = self.main_blocks[path]
                 facts["main_block"] = ("library", *imported) if imported is not None else ("script", None, ())
@@ -755,7 +758,7 @@ def _read_index(
     if found.grouped:
         _read_groups(found, commands)
     settings_elsewhere, turned = _settings_elsewhere(files, python, found, commands) if found.switched or found.tested else ({}, frozenset())
-    switches = _switches_elsewhere(files, python, found)
+    switches, kept_off = _switches_elsewhere(files, python, found)
     settings_elsewhere = {
         path: settings_elsewhere.get(path, frozenset()) | switches.get(path, frozenset())
         for path in {*settings_elsewhere, *switches}
@@ -764,6 +767,9 @@ def _read_index(
     settings_elsewhere = {
         path: kept for path, settings in settings_elsewhere.items()
         if (kept := settings - documented_on.get(path, frozenset()))
+    }
+    never_on = {} if not kept_off or not sees_project(files) or _installable(files) else {  # no library user calls it
+        path: tuple(sorted(kept)) for path, names in kept_off.items() if (kept := names - documented_on.get(path, frozenset()))
     }
     registered = _registered(files, python, found)
     default_entries = registered.default_modules if registered is not None else frozenset()
@@ -872,6 +878,7 @@ def _read_index(
         unread_devices=_unread_devices(files, python, found, import_lines),
         unread_settings=_unread_settings(files, found, catalog),
         unread_keys=_unread_keys(files, catalog, remember),
+        never_on=never_on,
         off_default_path=off_default_path,
         documented_scripts=_documented_scripts(python, commands),
         never_trained=_never_trained(files, python, off_default_path),
@@ -2286,11 +2293,17 @@ def _never_trained(files: list[IndexedFile], python: dict[str, Reader], off: Map
     (an installable library's users train with it)."""
     if not python or not sees_project(files):
         return False
-    top = min(file.display.count("/") for file in files)
-    if any({FileKind.SETUP, FileKind.PYPROJECT} & set(file.kinds) and file.display.count("/") == top for file in files):
+    if _installable(files):
         return False  # a library: its users train with it
     trains = _reader("trains")
     return not any(trains(_read_or_empty(read)) for path, read in python.items() if not is_test_path(path) and path not in off)
+
+
+def _installable(files: list[IndexedFile]) -> bool:
+    """Whether the project declares an install at its top (`setup.py`, `pyproject.toml`): a library,
+    whose users call its functions with what they choose."""
+    top = min(file.display.count("/") for file in files)
+    return any({FileKind.SETUP, FileKind.PYPROJECT} & set(file.kinds) and file.display.count("/") == top for file in files)
 
 
 def _read_or_empty(read: Reader) -> bytes:
@@ -2301,12 +2314,16 @@ def _read_or_empty(read: Reader) -> bytes:
         return b""
 
 
-def _switches_elsewhere(files: list[IndexedFile], python: dict[str, Reader], found: _Found) -> dict[str, frozenset[str]]:
+def _switches_elsewhere(
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found
+) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
     """Module -> the names its tests read that hold a switch the user turns on, set up elsewhere:
     parameters every caller hands one (`switch_parameters`), parameters that default to False and
     that nothing in the project turns on, with the attributes that keep them (`kept_off`), and the
-    entries of a table of lazy environment lookups (`environment_tables`)."""
+    entries of a table of lazy environment lookups (`environment_tables`); with the `kept_off` names
+    alone, less those a configuration's key hands its value (a setting, which a user may turn on)."""
     readings = []
+    kept: dict[str, frozenset[str]] = {}
     if found.passed:
         readings.append(_reader("switch_parameters")(python, found.passed))
     # Only a module the catalog's prefilter passes has sites a switch can guard, or imports a module
@@ -2318,7 +2335,9 @@ def _switches_elsewhere(files: list[IndexedFile], python: dict[str, Reader], fou
             file.display: file.read for file in files
             if (set(file.kinds) & _CONFIG_KINDS or not file.kinds) and not is_test_path(file.display)
         }
-        readings.append(_reader("kept_off")(candidates, code, others, found.off_lookups))
+        reading = _reader("kept_off")(candidates, code, others, found.off_lookups)
+        readings.append(reading.by_module)
+        kept = {path: kept for path, names in reading.by_module.items() if (kept := names - reading.configured)}
     if found.environment_tables:
         configs = {file.display: file.read for file in files if set(file.kinds) & _CONFIG_KINDS}
         readings.append(_reader("switch_readers")(
@@ -2328,7 +2347,7 @@ def _switches_elsewhere(files: list[IndexedFile], python: dict[str, Reader], fou
     for reading in readings:
         for path, names in reading.items():
             merged[path] = merged.get(path, frozenset()) | names
-    return merged
+    return merged, kept
 
 
 def _chosen_elsewhere(

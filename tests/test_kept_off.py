@@ -345,3 +345,42 @@ def test_yaml_tests_reads_the_option_that_names_the_file_and_its_default():
 def test_off_in_yaml_reads_each_key_a_file_names(text, against_none, off):
     keys = {"mix_synthetic": against_none}
     assert off_in_yaml(keys, {"a.yaml": lambda: text}) == (frozenset({"mix_synthetic"}) if off else frozenset())
+
+
+BUILDER = '''
+from torch import nn
+
+
+def wrap(net, distributed, rank):
+    if distributed:
+        return nn.parallel.DistributedDataParallel(net, device_ids=[rank])
+    return net
+
+
+class Builder:
+    def build(self, net, distributed=False, rank=0):
+        self.distributed = distributed
+        return wrap(net, distributed, rank)
+
+    def sync(self, net):
+        if self.distributed:
+            net.cuda()
+        return net
+'''
+RUN = "from det.builder import Builder\n\nnet = Builder().build(make_net())\nprint(Builder().sync(net))\n"
+
+
+@pytest.mark.parametrize(("install", "severities"), [
+    ({}, {}),  # a project of scripts: no caller outside it passes the keyword, so its arm runs nowhere
+    ({"pyproject.toml": "[project]\nname = 'det'\n"}, {7: "warning", 18: "warning"}),  # a library's users may
+    ({"setup.py": "from setuptools import setup\nsetup(name='det')\n"}, {7: "warning", 18: "warning"}),
+])
+def test_a_keyword_nothing_turns_on_guards_nothing_in_a_project_that_installs_nothing(tmp_path, cli, install, severities):
+    write(tmp_path / "README.md", "# Det\n\n    python run.py\n")
+    write(tmp_path / "det" / "__init__.py", "")
+    write(tmp_path / "det" / "builder.py", BUILDER)
+    write(tmp_path / "run.py", RUN)
+    for name, text in install.items():
+        write(tmp_path / name, text)
+    report = scan_json(cli, ".", "--no-cache", cwd=tmp_path)
+    assert {f["line"]: f["severity"] for f in report["findings"] if f["path"] == "det/builder.py"} == severities

@@ -162,6 +162,7 @@ def _walked(
         uncollected=facts.uncollected_without_cuda,
         never_collected=facts.never_collected,
         switched=frozenset(name for name, _ in facts.switched) | ({""} if facts.off_default_path else set()),
+        never_on=frozenset(facts.never_on),
         called_elsewhere={**dict(facts.called_elsewhere), **{METHOD_CALLS + name: calls for name, calls in facts.methods_called}},
         not_run=_not_run(tree, text, facts.main_block, not facts.main_unrun),
         script=script,

@@ -283,12 +283,32 @@ def _in_header(data: bytes, name: bytes) -> bool:
     return False
 
 
+class KeptOff(NamedTuple):
+    """What `kept_off_reading` finds."""
+
+    by_module: dict[str, frozenset[str]]
+    """Module -> the names nothing turns on (`kept_off`)."""
+    configured: frozenset[str]
+    """Those of them a configuration's key hands its value (`self.r1_old_amp = cfg.get("r1_old_amp",
+    False)`, then `use_old_amp=self.r1_old_amp`): a setting a user may give another configuration."""
+
+
 def kept_off(
     candidates: Mapping[str, tuple[Named, ...]],
     code: Mapping[str, Callable[[], bytes]],
     others: Mapping[str, Callable[[], bytes]],
     lookups: Mapping[str, tuple[Named, ...]] | None = None,
 ) -> dict[str, frozenset[str]]:
+    """`kept_off_reading`'s names by module."""
+    return kept_off_reading(candidates, code, others, lookups).by_module
+
+
+def kept_off_reading(
+    candidates: Mapping[str, tuple[Named, ...]],
+    code: Mapping[str, Callable[[], bytes]],
+    others: Mapping[str, Callable[[], bytes]],
+    lookups: Mapping[str, tuple[Named, ...]] | None = None,
+) -> KeptOff:
     """Module -> the names of `candidates` (module -> `defaulted_off`) that nothing turns on: every
     spelling with a value in `code` (display path -> bytes: Python modules and notebooks) outside the
     test suite gives False, None or another name so kept, and none of `others` (documents and
@@ -305,7 +325,7 @@ def kept_off(
     stored.update(name for path, pairs in (lookups or {}).items() if not is_test_path(path) for name, _ in pairs)
     words = word_automaton(sorted(name.encode() for name in names))
     if words is None:
-        return {}
+        return KeptOff({}, frozenset())
     given: dict[str, set[str]] = {}
     refused: set[str] = set()
     readers: dict[str, set[str]] = {}
@@ -360,7 +380,10 @@ def kept_off(
         result.setdefault(path, set()).update(name for pair in pairs for name in pair if name in kept)
     for path, read_names in readers.items():
         result.setdefault(path, set()).update(read_names & kept)
-    return {path: frozenset(names) for path, names in result.items() if names}
+    configured = {key for pairs in (lookups or {}).values() for _, key in pairs} & kept
+    while grown := {name for name in kept - configured if given.get(name, set()) & configured}:
+        configured |= grown  # handed a configured name, at any remove
+    return KeptOff({path: frozenset(names) for path, names in result.items() if names}, frozenset(configured))
 
 
 def _quoted(data: bytes, word: bytes) -> bool:

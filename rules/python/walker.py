@@ -197,8 +197,12 @@ class PythonWalker:
         fallback_calls: FallbackCalls | None = None,
         cpu_saved_files: frozenset[str] = frozenset(),
         calls: Sequence[ast.Call] | None = None,
+        never_on: frozenset[str] = frozenset(),
     ) -> None:
         self.names = names
+        self.never_on = never_on
+        """The keywords defaulting to False, and the attributes keeping them, that nothing of a project
+        installing nothing turns on (`FileFacts.never_on`): what a test of one guards runs nowhere."""
         self._calls = calls
         """Every call of the module the walk visits, where the analysis' survey has them (`survey.py`):
         `reach.ModuleReach` reads them rather than the tree."""
@@ -544,6 +548,8 @@ class PythonWalker:
                 body, orelse = self._with_meta_share(local, body, orelse)
             elif sides is not None:
                 body, orelse = sides
+        if ANOTHER_PATH in (body, orelse) and (never := self._never_on(node.test)) is not None:
+            body, orelse = (UNREACHABLE, orelse) if never else (body, UNREACHABLE)  # `if distributed:`, no caller passes it
         if not (body or orelse) and (unset := self._unset_flag(node.test)) is not None:
             body, orelse = (UNREACHABLE, orelse) if unset else (body, UNREACHABLE)  # `if self.split:`, set only by `spread()`, never called
         if not (body or orelse) and (replaced := self._none_replaced(node)) is not None:
@@ -754,6 +760,18 @@ class PythonWalker:
         if value is None or (value.lineno, value.col_offset) >= (test.lineno, test.col_offset):
             return None
         return value, negated
+
+    def _never_on(self, test: ast.expr) -> bool | None:
+        """For `if distributed:` (True) or `if not self.distributed:` (False), where nothing of a project
+        that installs nothing turns the name on (`FileFacts.never_on`): whether the test holds where
+        it is on, the branch that never runs. None for any other test."""
+        negated = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
+        name = test.operand if isinstance(test, ast.UnaryOp) and negated else test
+        if isinstance(name, ast.Attribute) and _is_self_attribute(name):
+            named: str | None = name.attr  # `self.distributed = distributed`: kept as it was passed
+        else:
+            named = name.id if isinstance(name, ast.Name) else None  # `args.distributed` is another object's
+        return (not negated) if named is not None and named in self.never_on else None
 
     def _unset_flag(self, test: ast.expr) -> bool | None:
         """For `if self.split:` (True) or `if not self.split:` (False), where the class around the walk
