@@ -242,6 +242,8 @@ _READERS = {
     "backend_settings": "cudaudit.rules.python.unread_settings:backend_settings",
     "unread_settings": "cudaudit.rules.python.unread_settings:unread_settings",
     "library_read": "cudaudit.rules.python.unread_settings:library_read",
+    "library_builders": "cudaudit.rules.python.unread_settings:library_builders",
+    "unbuilt_configurations": "cudaudit.rules.python.unread_settings:unbuilt_configurations",
     "device_keys": "cudaudit.rules.python.unread_settings:device_keys",
     "unread_keys": "cudaudit.rules.python.unread_settings:unread_keys",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
@@ -876,7 +878,7 @@ def _read_index(
         ),
         taken_names=left_behind.taken if left_behind is not None else {},
         unread_devices=_unread_devices(files, python, found, import_lines),
-        unread_settings=_unread_settings(files, found, catalog),
+        unread_settings=_unread_settings(files, found, catalog, commands),
         unread_keys=_unread_keys(files, catalog, remember),
         never_on=never_on,
         off_default_path=off_default_path,
@@ -1557,14 +1559,28 @@ def _kept_on(files: list[IndexedFile], found: _Found) -> dict[str, frozenset[str
     return kept
 
 
-def _unread_settings(files: list[IndexedFile], found: _Found, catalog: Catalog) -> dict[str, tuple[str, ...]]:
+def _unread_settings(
+    files: list[IndexedFile], found: _Found, catalog: Catalog, commands: Callable[[], DocumentedCommands]
+) -> dict[str, tuple[str, ...]]:
     """`unread_settings.unread_settings` of the modules with backend settings, read against every
-    Python module and notebook of a scan that sees the whole project (another file could read them)."""
+    Python module and notebook of a scan that sees the whole project (another file could read them),
+    with the library-read ones of the modules no route gives the library (`unbuilt_configurations`)."""
     if not found.backend_settings or not sees_project(files):
         return {}
     code = {file.display: file.read for file in files if {FileKind.PYTHON, FileKind.NOTEBOOK} & set(file.kinds)}
-    libraries = _reader("library_read")(table for _, tables in catalog.tables("configuration_reader") for table in tables)
-    return _reader("unread_settings")(found.backend_settings, code, libraries)
+    tables = [table for _, found_tables in catalog.tables("configuration_reader") for table in found_tables]
+    libraries = _reader("library_read")(tables)
+    unread = dict(_reader("unread_settings")(found.backend_settings, code, libraries))
+    held = {path: kept for path, names in found.backend_settings.items() if (kept := tuple(set(names) & libraries))}
+    if held:
+        runs = [
+            (posixpath.normpath(posixpath.join(command.folder, command.script)) if command.script else "", command.arguments)
+            for command in commands().reached() if not is_test_path(command.source)
+        ]
+        unbuilt = _reader("unbuilt_configurations")(held, code, runs, _reader("library_builders")(tables))
+        for path, names in unbuilt.items():
+            unread[path] = tuple(sorted({*unread.get(path, ()), *names}))
+    return unread
 
 
 def _unread_keys(files: list[IndexedFile], catalog: Catalog, remember: Remember) -> dict[str, tuple[str, ...]]:

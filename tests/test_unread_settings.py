@@ -125,3 +125,41 @@ def test_a_device_key_read_by_a_route_not_followed_keeps_its_verdict(loader):
 def test_device_keys_are_top_level_keys_named_for_a_device_set_to_cuda():
     text = b'device: cuda\ntrain_device: "cuda:1"\nmodel:\n  device: cuda\nbackend: cuda\nother_device: cpu\n'
     assert device_keys(text) == ("device", "train_device")
+
+
+DETECTOR = '''model = dict(type="FasterRCNN")
+env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='nccl'))
+'''
+DEMO = '''import argparse
+
+from mmdet.apis import init_detector
+
+parser = argparse.ArgumentParser()
+parser.add_argument("det_config")
+args = parser.parse_args()
+detector = init_detector(args.det_config, device="cpu")
+'''
+DEMO_README = "# Pose\n\n```\npython demo/run_demo.py demo/det_cfg/detector.py det.pth\n```\n"
+
+
+def detector_severities(files: dict[str, str]) -> dict[int, Severity]:
+    found = analyze(DETECTOR, path="demo/det_cfg/detector.py", files={"tools/train.py": TRAIN, **files})
+    return {f.span.line: f.targets["cpu"].severity for f in found if f.rule == "CDA106"}
+
+
+def test_a_library_read_setting_of_a_configuration_only_inference_loads_is_data():
+    assert detector_severities({"README.md": DEMO_README, "demo/run_demo.py": DEMO}) == {2: Severity.NOTE}
+    table = "MODELS = {'person': 'demo/det_cfg/detector.py'}\n"  # a table of models for an inferencer
+    assert detector_severities({"README.md": "# Pose\n", "pose/models.py": table}) == {2: Severity.NOTE}
+
+
+@pytest.mark.parametrize("files", [
+    {"README.md": DEMO_README.replace("demo/run_demo.py", "tools/train.py")},  # the runner script is given it
+    {"README.md": DEMO_README.replace("python demo/run_demo.py", "bash tools/dist.sh")},  # a script not read
+    {"README.md": "# Pose\n", "configs/det_large.py": "_base_ = ['../demo/det_cfg/detector.py']\n"},  # inherited
+    {"README.md": "# Pose\n"},  # named nowhere: its route is not known
+    {"README.md": "# Pose\n", "tune.ipynb": json.dumps({"cells": [{"cell_type": "code", "source": [
+        "cfg = Config.fromfile('demo/det_cfg/detector.py')\n", "Runner.from_cfg(cfg).train()\n"]}]})},
+])
+def test_a_configuration_a_route_gives_the_library_keeps_its_verdict(files):
+    assert detector_severities(files) == {2: Severity.WARNING}

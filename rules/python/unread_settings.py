@@ -14,7 +14,14 @@ name (another configuration setting it, `dist_params = dict(backend="gloo")`): a
 (`cfg.dist_params`, `opt["dist_params"]`, `"dist_params" in cfg`, a comment) reads it, and a misreading
 keeps the verdict. The keys a library reads itself from the configuration it is given, which the
 project's code never spells (MMEngine's `Runner.from_cfg` reads `env_cfg`), are the catalog's
-`[[configuration_reader]]` tables: such a name is always read. The index keeps the names only in a
+`[[configuration_reader]]` tables: such a name is read wherever the library is given the
+configuration, by one of the table's `builders` (`Runner.from_cfg(cfg)`). A configuration module the
+project names only where none is called is loaded for inference alone (a detector's configuration that
+a demo hands `init_detector`, listed in a table of models): `unbuilt_configurations` keeps its
+library-read names where every Python module or notebook naming its file calls no builder and
+inherits nothing (`_base_`), and every documented command naming it runs a Python script of the
+project that calls none; a command running anything else (a shell script, a module), or a file
+named nowhere, keeps the verdict. The index keeps the names only in a
 scan that sees the whole project; `unread_statements` finds those bindings in the parsed module, whose
 sites the analysis then quiets on every target.
 
@@ -37,6 +44,7 @@ from __future__ import annotations
 
 import ast
 import json
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
 
@@ -67,6 +75,51 @@ def backend_settings(data: bytes) -> tuple[str, ...]:
 def library_read(tables: Iterable[Mapping[str, object]]) -> frozenset[str]:
     """The keys of the catalog's `[[configuration_reader]]` tables: read by a library, not by the project."""
     return frozenset(str(table["key"]) for table in tables if "key" in table)
+
+
+def library_builders(tables: Iterable[Mapping[str, object]]) -> tuple[str, ...]:
+    """The calls of the catalog's `[[configuration_reader]]` tables that give a library a configuration."""
+    found: set[str] = set()
+    for table in tables:
+        builders = table.get("builders", ())
+        if isinstance(builders, (list, tuple)):
+            found.update(str(builder) for builder in builders)
+    return tuple(sorted(found))
+
+
+def unbuilt_configurations(
+    candidates: Mapping[str, tuple[str, ...]],
+    code: Mapping[str, Callable[[], bytes]],
+    runs: Iterable[tuple[str, tuple[str, ...]]],
+    builders: tuple[str, ...],
+) -> dict[str, tuple[str, ...]]:
+    """Module -> its names of `candidates` (module -> library-read names it binds) where no route gives
+    the library its configuration (see the module docstring): `code` are the project's Python modules
+    and notebooks (display path -> bytes), `runs` (the display path of the script, the arguments) its
+    documented commands, `builders` the calls that give the library a configuration."""
+    files = {posixpath.basename(path): path for path in candidates}
+    words = word_automaton(sorted(name.encode() for name in files))
+    if words is None or not builders:
+        return {}
+    needles = tuple(builder.encode() for builder in (*builders, "_base_"))
+    named: set[str] = set()
+    built: set[str] = set()
+    for path, source in code.items():
+        data = read_or_empty(source)
+        for index, start, _ in words.matches(data):
+            name = words.words[index].decode()
+            if files[name] != path and (start == 0 or data[start - 1 : start] in _PATH_BEFORE):
+                (built if any(needle in data for needle in needles) else named).add(name)
+    for script, arguments in runs:
+        for name in {posixpath.basename(argument) for argument in arguments} & files.keys():
+            runs_python = script.endswith(".py") and script in code
+            gives = not runs_python or any(builder.encode() in read_or_empty(code[script]) for builder in builders)
+            (built if gives else named).add(name)
+    return {files[name]: candidates[files[name]] for name in sorted(named - built)}
+
+
+_PATH_BEFORE = frozenset((b"/", b"'", b'"', b" ", b"\t", b"\n", b"="))
+"""What stands before a file's name where it is named as a file (`'configs/det.py'`, `demo/det.py`)."""
 
 
 def unread_settings(
