@@ -149,6 +149,8 @@ def detector_severities(files: dict[str, str]) -> dict[int, Severity]:
 
 def test_a_library_read_setting_of_a_configuration_only_inference_loads_is_data():
     assert detector_severities({"README.md": DEMO_README, "demo/run_demo.py": DEMO}) == {2: Severity.NOTE}
+    guide = {"README.md": "# Pose\n", "docs/demos.md": DEMO_README, "demo/run_demo.py": DEMO}  # written from the root
+    assert detector_severities(guide) == {2: Severity.NOTE}
     table = "MODELS = {'person': 'demo/det_cfg/detector.py'}\n"  # a table of models for an inferencer
     assert detector_severities({"README.md": "# Pose\n", "pose/models.py": table}) == {2: Severity.NOTE}
 
