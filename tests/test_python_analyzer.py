@@ -745,6 +745,17 @@ def test_a_count_compared_with_a_number_guards_the_branch_with_gpus(test, branch
     assert cpu == {guarded: Severity.NOTE, unguarded: Severity.ERROR}
 
 
+@pytest.mark.parametrize(("check", "requirement"), [
+    ("assert torch.cuda.device_count() >= get_rank(), 'one machine only'", False),  # 0 >= 0 on one process
+    ("assert torch.cuda.device_count() >= args.local_rank", False),  # 0 >= -1 too
+    ("assert torch.cuda.device_count() > comm.get_local_rank()", True),  # 0 > 0 fails, 0 > -1 holds: not known
+    ("assert torch.cuda.device_count() > local_rank", True),
+])
+def test_a_count_against_a_rank_is_a_requirement_only_where_one_process_fails_it(check, requirement):
+    code = f"import torch\n\n\ndef evaluate(args, comm, local_rank):\n    {check}\n    return 1\n"
+    assert ("CDA114" in {f.rule for f in analyze(code)}) is requirement
+
+
 def test_a_conditional_expression_in_an_assert_is_no_requirement():
     """`assert (x == y if torch.cuda.is_available() else torch.device("cuda"))`: the conditional binds
     loosest, so on a CPU the assert tests a device object, which is true: nothing stops."""

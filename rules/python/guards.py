@@ -336,7 +336,8 @@ _COMPARISONS: dict[type[ast.cmpop], Callable[[int, int], object]] = {
 def holds_without_device(test: ast.Compare, names: ImportTable) -> bool | None:
     """Whether a comparison of an availability or count probe with a number or a truth value holds
     where there is no GPU: True for `torch.cuda.device_count() == 0`, `< 1`, `is_available() is
-    False`, `n_gpu == 0`; False for `device_count() > 0`, `>= 2`, `0 < num_gpus`. None for any other
+    False`, `n_gpu == 0`, and `device_count() >= get_rank()` (a rank on one process, 0 or -1, is no
+    more than none); False for `device_count() > 0`, `>= 2`, `0 < num_gpus`. None for any other
     comparison: which of its branches a GPU-less machine takes is not a matter of a constant."""
     left, right = test.left, test.comparators[0]
     compare = _COMPARISONS.get(type(test.ops[0]))
@@ -344,12 +345,28 @@ def holds_without_device(test: ast.Compare, names: ImportTable) -> bool | None:
         return None
     for probe, constant, probe_first in ((left, right, True), (right, left, False)):
         value = constant.value if isinstance(constant, ast.Constant) else None
-        if not isinstance(value, int) or (compare in (operator.is_, operator.is_not) and not isinstance(value, bool)):
+        values = (value,) if isinstance(value, int) else _SINGLE_RANKS if _reads_rank(constant) else ()
+        if not values or (compare in (operator.is_, operator.is_not) and not isinstance(value, bool)):
             continue  # `device_count() is 0` compares identities, not numbers
         absent = _absent_value(probe, names)
         if absent is not None:
-            return bool(compare(absent, value) if probe_first else compare(value, absent))
+            held = {bool(compare(absent, one) if probe_first else compare(one, absent)) for one in values}
+            if len(held) == 1:
+                return held.pop()
     return None
+
+
+_SINGLE_RANKS = (0, -1)
+"""What a process's rank reads on a run of one process: 0 (`dist.get_rank()` of a helper that answers
+0 without a process group), or -1 where no launcher set it (`--local_rank` defaulting to -1)."""
+
+
+def _reads_rank(node: ast.expr) -> bool:
+    """`get_rank()`, `comm.get_local_rank()`, `rank`, `args.local_rank`: a process's rank, by its words."""
+    if isinstance(node, ast.Call) and not node.args and not node.keywords:
+        node = node.func
+    identifier = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+    return "rank" in _words(identifier)
 
 
 def _absent_value(node: ast.expr, names: ImportTable) -> int | bool | None:
