@@ -83,7 +83,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol, TypeVar
 
 from cudaudit.developer_folders import developer_files
-from cudaudit.documented_commands import Command, DocumentedCommands
+from cudaudit.documented_commands import DocumentedCommands
 from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, Launch, PortedName, RocmBuild, SettingValue
 from cudaudit.filekinds import (
     REQUIREMENTS_FOLDERS,
@@ -1573,29 +1573,14 @@ def _unread_settings(
     unread = dict(_reader("unread_settings")(found.backend_settings, code, libraries))
     held = {path: kept for path, names in found.backend_settings.items() if (kept := tuple(set(names) & libraries))}
     if held:
-        named = {posixpath.basename(path) for path in held}
         runs = [
-            (_script_path(command, code), command.arguments) for command in commands().reached()
-            if not is_test_path(command.source) and named.intersection(map(posixpath.basename, command.arguments))
+            (command.folder, command.script, command.arguments) for command in commands().reached()
+            if command.script and not is_test_path(command.source)
         ]
         unbuilt = _reader("unbuilt_configurations")(held, code, runs, _reader("library_builders")(tables))
         for path, names in unbuilt.items():
             unread[path] = tuple(sorted({*unread.get(path, ()), *names}))
     return unread
-
-
-def _script_path(command: Command, code: Mapping[str, Reader]) -> str:
-    """The display path of the file `command` runs, from the folder it runs in, else from the project's
-    root (a document's commands are most often written from there); the path as written where no
-    one file of `code` is there, "" for a command that runs no file."""
-    if not command.script:
-        return ""
-    for path in (posixpath.join(command.folder, command.script), command.script):
-        written = posixpath.normpath(path)
-        found = [display for display in code if display == written or display.endswith("/" + written)]
-        if found:
-            return found[0] if len(found) == 1 else command.script  # several such files: not known which
-    return command.script
 
 
 def _unread_keys(files: list[IndexedFile], catalog: Catalog, remember: Remember) -> dict[str, tuple[str, ...]]:

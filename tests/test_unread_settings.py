@@ -165,3 +165,15 @@ def test_a_library_read_setting_of_a_configuration_only_inference_loads_is_data(
 ])
 def test_a_configuration_a_route_gives_the_library_keeps_its_verdict(files):
     assert detector_severities(files) == {2: Severity.WARNING}
+
+
+@pytest.mark.parametrize(("files", "severities"), [
+    # the configuration inheriting the runtime is loaded by inference code alone
+    ({"pose/infer.py": "from mmpose.apis import init_model\nmodel = init_model('configs/pose_small.py', 'w.pth')\n"},
+     {2: Severity.NOTE, 3: Severity.NOTE}),
+    # a documented command trains it with the runner: the runtime's library-read setting is read
+    ({"README.md": "# Pose\n\n    python tools/train.py configs/pose_small.py\n"}, {2: Severity.NOTE, 3: Severity.WARNING}),
+])
+def test_an_inherited_runtime_takes_the_routes_of_the_configurations_inheriting_it(files, severities):
+    inheriting = {"configs/pose_small.py": "_base_ = ['_base_/runtime.py']\nmodel = dict(type='TopDown')\n"}
+    assert cpu_severities({"tools/train.py": TRAIN, **inheriting, **files}) == severities

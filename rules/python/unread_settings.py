@@ -18,10 +18,10 @@ project's code never spells (MMEngine's `Runner.from_cfg` reads `env_cfg`), are 
 configuration, by one of the table's `builders` (`Runner.from_cfg(cfg)`). A configuration module the
 project names only where none is called is loaded for inference alone (a detector's configuration that
 a demo hands `init_detector`, listed in a table of models): `unbuilt_configurations` keeps its
-library-read names where every Python module or notebook naming its file calls no builder and
-inherits nothing (`_base_`), and every documented command naming it runs a Python script of the
-project that calls none; a command running anything else (a shell script, a module), or a file
-named nowhere, keeps the verdict. The index keeps the names only in a
+library-read names where every Python module or notebook naming its file calls no builder, every
+documented command naming it runs a Python script of the project that calls none, and every
+configuration inheriting it (`_base_ = ["runtime.py"]`) is itself so named; a command running
+anything else (a shell script, a module), or a file named nowhere, keeps the verdict. The index keeps the names only in a
 scan that sees the whole project; `unread_statements` finds those bindings in the parsed module, whose
 sites the analysis then quiets on every target.
 
@@ -90,32 +90,69 @@ def library_builders(tables: Iterable[Mapping[str, object]]) -> tuple[str, ...]:
 def unbuilt_configurations(
     candidates: Mapping[str, tuple[str, ...]],
     code: Mapping[str, Callable[[], bytes]],
-    runs: Iterable[tuple[str, tuple[str, ...]]],
+    runs: Iterable[tuple[str, str, tuple[str, ...]]],
     builders: tuple[str, ...],
 ) -> dict[str, tuple[str, ...]]:
     """Module -> its names of `candidates` (module -> library-read names it binds) where no route gives
     the library its configuration (see the module docstring): `code` are the project's Python modules
-    and notebooks (display path -> bytes), `runs` (the display path of the script, the arguments) its
-    documented commands, `builders` the calls that give the library a configuration."""
-    files = {posixpath.basename(path): path for path in candidates}
-    words = word_automaton(sorted(name.encode() for name in files))
-    if words is None or not builders:
+    and notebooks (display path -> bytes), `runs` (the folder it runs in, the script as written, the
+    arguments) its documented commands, `builders` the calls that give the library a configuration.
+    A configuration that inherits one (`_base_ = ["runtime.py"]`) takes it along its own routes, read
+    the same way, up to `_INHERITANCE_DEPTH` removes; one further off is taken as given."""
+    if not builders:
         return {}
-    needles = tuple(builder.encode() for builder in (*builders, "_base_"))
+    files = {posixpath.basename(path): path for path in candidates}
+    needles = tuple(builder.encode() for builder in builders)
+    runs = list(runs)
     named: set[str] = set()
     built: set[str] = set()
-    for path, source in code.items():
-        data = read_or_empty(source)
-        for index, start, _ in words.matches(data):
-            name = words.words[index].decode()
-            if files[name] != path and (start == 0 or data[start - 1 : start] in _PATH_BEFORE):
-                (built if any(needle in data for needle in needles) else named).add(name)
-    for script, arguments in runs:
-        for name in {posixpath.basename(argument) for argument in arguments} & files.keys():
-            runs_python = script.endswith(".py") and script in code
-            gives = not runs_python or any(builder.encode() in read_or_empty(code[script]) for builder in builders)
-            (built if gives else named).add(name)
+    standing = {name: {name} for name in files}
+    """File name -> the candidates whose routes are its own: itself, or those it inherits."""
+    paths = dict(files)
+    for _ in range(_INHERITANCE_DEPTH):
+        words = word_automaton(sorted(name.encode() for name in standing))
+        if words is None:
+            break
+        inheriting: dict[str, set[str]] = {}
+        for path, source in code.items():
+            data = read_or_empty(source)
+            for index, start, _ in words.matches(data):
+                name = words.words[index].decode()
+                if paths[name] == path or not (start == 0 or data[start - 1 : start] in _PATH_BEFORE):
+                    continue
+                if any(needle in data for needle in needles):
+                    built |= standing[name]
+                elif b"_base_" in data:  # a configuration inheriting it: its routes are the candidate's
+                    inheriting.setdefault(posixpath.basename(path), set()).update(standing[name])
+                    paths.setdefault(posixpath.basename(path), path)
+                else:
+                    named |= standing[name]
+        for folder, script, arguments in runs:
+            for name in {posixpath.basename(argument) for argument in arguments} & standing.keys():
+                ran = _script(folder, script, code)
+                gives = ran is None or any(builder.encode() in read_or_empty(code[ran]) for builder in builders)
+                (built if gives else named).update(standing[name])
+        standing = {name: kept for name, stood in inheriting.items() if (kept := stood - built)}
+    built |= {candidate for stood in standing.values() for candidate in stood}  # inherited further off: not followed
     return {files[name]: candidates[files[name]] for name in sorted(named - built)}
+
+
+_INHERITANCE_DEPTH = 3
+"""How many removes of inheritance `unbuilt_configurations` follows (a runtime, a dataset's base, a model)."""
+
+
+def _script(folder: str, script: str, code: Mapping[str, Callable[[], bytes]]) -> str | None:
+    """The display path of the Python module of `code` a command runs (`script` as written in
+    `folder`), from that folder, else from the project's root (a guide's commands are most often
+    written from there); None where it runs no Python file of the project, or one of several such."""
+    if not script.endswith(".py"):
+        return None
+    for path in (posixpath.join(folder, script), script):
+        written = posixpath.normpath(path)
+        found = [display for display in code if display == written or display.endswith("/" + written)]
+        if found:
+            return found[0] if len(found) == 1 else None
+    return None
 
 
 _PATH_BEFORE = frozenset((b"/", b"'", b'"', b" ", b"\t", b"\n", b"="))
