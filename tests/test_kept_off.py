@@ -363,7 +363,7 @@ class Builder:
         return wrap(net, distributed, rank)
 
     def sync(self, net):
-        if self.distributed:
+        if self.distributed and net.training:
             net.cuda()
         return net
 '''

@@ -764,7 +764,10 @@ class PythonWalker:
     def _never_on(self, test: ast.expr) -> bool | None:
         """For `if distributed:` (True) or `if not self.distributed:` (False), where nothing of a project
         that installs nothing turns the name on (`FileFacts.never_on`): whether the test holds where
-        it is on, the branch that never runs. None for any other test."""
+        it is on, the branch that never runs; an `and` with such a test holds nowhere (True). None for
+        any other test."""
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+            return True if any(self._never_on(value) for value in test.values) else None  # `if distributed and rank == 0:`
         negated = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
         name = test.operand if isinstance(test, ast.UnaryOp) and negated else test
         if isinstance(name, ast.Attribute) and _is_self_attribute(name):
