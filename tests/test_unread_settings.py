@@ -36,7 +36,7 @@ def cpu_severities(files: dict[str, str]) -> dict[int, Severity]:
 
 
 def test_backend_settings_are_top_level_dicts_that_spell_the_backend():
-    assert backend_settings(RUNTIME.encode()) == ("env_cfg", "launch_params")
+    assert backend_settings(RUNTIME.encode()) == ("env_cfg", "env_cfg.dist_cfg", "launch_params")
     assert backend_settings(b"def f():\n    params = dict(backend='nccl')\n") == ()  # a function's local
     assert backend_settings(b"params = dict(backend='gloo')\nnote = 'nccl'\n") == ()
 
@@ -177,3 +177,22 @@ def test_a_configuration_a_route_gives_the_library_keeps_its_verdict(files):
 def test_an_inherited_runtime_takes_the_routes_of_the_configurations_inheriting_it(files, severities):
     inheriting = {"configs/pose_small.py": "_base_ = ['_base_/runtime.py']\nmodel = dict(type='TopDown')\n"}
     assert cpu_severities({"tools/train.py": TRAIN, **inheriting, **files}) == severities
+
+
+VOCODER = '''VOCODER = {
+    "upsample_rates": [5, 4, 2],
+    "num_mels": 64,
+    "dist_config": {"dist_backend": "nccl", "world_size": 1},
+}
+'''
+
+
+@pytest.mark.parametrize(("reader", "severity"), [
+    ("net = Vocoder(AttrDict(VOCODER).num_mels)\n", Severity.NOTE),  # the dict is read, the key holding the backend is not
+    ("h = AttrDict(VOCODER)\ninit_process_group(h.dist_config['dist_backend'])\n", Severity.WARNING),
+    ("start(**VOCODER['dist_config'])\n", Severity.WARNING),
+])
+def test_a_nested_backend_key_no_code_reads_is_data(reader, severity):
+    found = analyze(VOCODER, path="vocoder/config.py", files={"README.md": "# Voc\n", "vocoder/model.py": reader})
+    assert [f.targets["cpu"].severity for f in found if f.rule == "CDA106"] == [severity]
+    assert "VOCODER.dist_config" in backend_settings(VOCODER.encode())

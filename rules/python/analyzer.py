@@ -311,7 +311,8 @@ def _quiet_unread(hits: list[Hit], tree: ast.Module, facts: FileFacts) -> list[H
     if not unread:
         return hits
     return [
-        replace(hit, quiet=hit.quiet | ALL_TARGETS) if hit.statement is not None and id(hit.statement) in unread else hit
+        replace(hit, quiet=hit.quiet | ALL_TARGETS)
+        if (hit.statement is not None and id(hit.statement) in unread) or id(hit.node) in unread else hit
         for hit in hits
     ]
 

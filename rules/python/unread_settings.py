@@ -61,15 +61,35 @@ _BINDING_AFTER = re.compile(rb"[ \t]*(?::[^=\n]*)?=(?!=)")
 
 
 def backend_settings(data: bytes) -> tuple[str, ...]:
-    """The names top-level lines of module `data` bind to a dict whose text spells the NCCL backend."""
+    """The names top-level lines of module `data` bind to a dict whose text spells the NCCL backend,
+    and, as `NAME.KEY`, the key of such a dict whose own dict holds the backend a level down or more
+    (`VOCODER = {"upsample": [5, 4], "dist_config": {"dist_backend": "nccl"}}`: `VOCODER.dist_config`)."""
     if b"nccl" not in data and b"NCCL" not in data:
         return ()
     found = set()
     for setting in _SETTING.finditer(data):
         end = closing(data, setting.end() - 1, len(data))
-        if end is not None and _BACKEND.search(data, setting.end(), end):
-            found.add(setting.group(1).decode("ascii"))
+        backend = _BACKEND.search(data, setting.end(), end) if end is not None else None
+        if backend is not None:
+            name = setting.group(1).decode("ascii")
+            found.add(name)
+            key = _holding_key(data, setting.end(), backend.start())
+            if key is not None:
+                found.add(f"{name}.{key}")
     return tuple(sorted(found))
+
+
+_NESTED = re.compile(rb"""['"]?([A-Za-z_]\w*)['"]?[ \t]*[:=][ \t]*(?:dict[ \t]*\(|\{)""")
+"""A key of a dict display or a keyword of `dict(...)` whose value is a dict: `"dist_config": {`, `dist_cfg=dict(`."""
+
+
+def _holding_key(data: bytes, start: int, backend: int) -> str | None:
+    """The key, after `start`, of the innermost dict that holds the backend spelled at `backend`."""
+    for nested in reversed(list(_NESTED.finditer(data, start, backend))):
+        end = closing(data, nested.end() - 1, len(data))
+        if end is not None and end > backend:
+            return nested.group(1).decode("ascii")
+    return None
 
 
 def library_read(tables: Iterable[Mapping[str, object]]) -> frozenset[str]:
@@ -164,35 +184,70 @@ def unread_settings(
 ) -> dict[str, tuple[str, ...]]:
     """Module -> the names of `candidates` (module -> `backend_settings`) that no module or notebook
     of `code` (display path -> bytes) reads (see the module docstring), less `read_by_libraries`."""
-    names = {name for found in candidates.values() for name in found} - read_by_libraries
-    words = word_automaton(sorted(name.encode() for name in names))
+    names = {
+        name for found in candidates.values() for name in found if name.partition(".")[0] not in read_by_libraries
+    }
+    keys = {name.rpartition(".")[2] for name in names}
+    nested = {name.rpartition(".")[2] for name in names if "." in name}
+    words = word_automaton(sorted(key.encode() for key in keys))
     if words is None:
         return {}
     read: set[str] = set()
     for _, source in code.items():
         data = read_or_empty(source)
         for index, start, end in words.matches(data):
-            name = words.words[index].decode("ascii")
-            if name in read or (start and data[start - 1] in WORD_BYTES) or (end < len(data) and data[end] in WORD_BYTES):
+            key = words.words[index].decode("ascii")
+            if key in read or (start and data[start - 1] in WORD_BYTES) or (end < len(data) and data[end] in WORD_BYTES):
                 continue
-            if not ((start == 0 or data[start - 1] == 0x0A) and _BINDING_AFTER.match(data, end)):
-                read.add(name)
-        if read >= names:
+            bound = (start == 0 or data[start - 1] == 0x0A) and _BINDING_AFTER.match(data, end)
+            if not (bound or (key in nested and _KEY_GIVEN.match(data, end))):
+                read.add(key)
+        if read >= keys:
             return {}
-    found = {path: tuple(name for name in found if name in names - read) for path, found in candidates.items()}
+    found = {
+        path: tuple(name for name in found if name in names and name.rpartition(".")[2] not in read)
+        for path, found in candidates.items()
+    }
     return {path: kept for path, kept in found.items() if kept}
+
+
+_KEY_GIVEN = re.compile(rb"""['"]?[ \t]*(?::|=(?!=))""")
+"""What follows a nested key where a dict is given it (`"dist_config": {`, `dist_config=dict(`), not read."""
 
 
 def unread_statements(tree: ast.Module, names: frozenset[str]) -> frozenset[int]:
     """The ids of the top-level statements of `tree` that bind one of `names` (the project index's
-    `unread_settings` for the module)."""
+    `unread_settings` for the module), and of every node of the value of a nested `NAME.KEY` of them."""
     if not names:
         return frozenset()
-    return frozenset(
-        id(statement) for statement in tree.body
-        if isinstance(statement, (ast.Assign, ast.AnnAssign))
-        and any(isinstance(target, ast.Name) and target.id in names for target in _targets(statement))
-    )
+    found: set[int] = set()
+    for statement in tree.body:
+        if not isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            continue
+        for target in _targets(statement):
+            if not isinstance(target, ast.Name):
+                continue
+            if target.id in names:
+                found.add(id(statement))
+            keys = {name.partition(".")[2] for name in names if name.partition(".")[0] == target.id and "." in name}
+            if keys and statement.value is not None:
+                found.update(id(node) for value in _key_values(statement.value, keys) for node in ast.walk(value))
+    return frozenset(found)
+
+
+def _key_values(value: ast.expr, keys: set[str]) -> list[ast.expr]:
+    """The values under `keys` anywhere in `value`: a dict display's (`"dist_config": {...}`) or a
+    `dict(...)` call's keyword (`dist_config=dict(...)`)."""
+    found: list[ast.expr] = []
+    for node in ast.walk(value):
+        if isinstance(node, ast.Dict):
+            found.extend(
+                item for key, item in zip(node.keys, node.values)
+                if isinstance(key, ast.Constant) and key.value in keys
+            )
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
+            found.extend(keyword.value for keyword in node.keywords if keyword.arg in keys)
+    return found
 
 
 def _targets(statement: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
