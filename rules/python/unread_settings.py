@@ -79,13 +79,13 @@ def backend_settings(data: bytes) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-_NESTED = re.compile(rb"""['"]?([A-Za-z_]\w*)['"]?[ \t]*[:=][ \t]*(?:dict[ \t]*\(|\{)""")
+_DICT_KEY = re.compile(rb"""(?<![\w'"])['"]?(?<!\w)([A-Za-z_]\w*)['"]?[ \t]*[:=][ \t]*(?:dict[ \t]*\(|\{)""")
 """A key of a dict display or a keyword of `dict(...)` whose value is a dict: `"dist_config": {`, `dist_cfg=dict(`."""
 
 
 def _holding_key(data: bytes, start: int, backend: int) -> str | None:
     """The key, after `start`, of the innermost dict that holds the backend spelled at `backend`."""
-    for nested in reversed(list(_NESTED.finditer(data, start, backend))):
+    for nested in reversed(list(_DICT_KEY.finditer(data, start, backend))):
         end = closing(data, nested.end() - 1, len(data))
         if end is not None and end > backend:
             return nested.group(1).decode("ascii")
@@ -260,7 +260,7 @@ _NOT_A_WORD = re.compile(rb"[^a-z0-9]+")
 _OPAQUE_READERS = re.compile(rb"hydra|merge_from_file|from_?file|from_yaml")
 """What reads configuration files for the project where its code spells no key: Hydra's decorated
 entry points, yacs' `cfg.merge_from_file(path)`, `Config.fromfile(path)`, `Model.from_yaml(path)`."""
-_BOUND = re.compile(rb"([ \t]*)([A-Za-z_]\w*)[ \t]*=[ \t]*(?:[A-Za-z_][\w.]*\([ \t]*)*\Z")
+_LOAD_BOUND = re.compile(rb"([ \t]*)([A-Za-z_]\w*)[ \t]*=[ \t]*(?:[A-Za-z_][\w.]*\([ \t]*)*\Z")
 """What stands before a load on its line where its mapping is bound to a name (`config = `, `cfg =
 EasyDict(`): the indentation and the name."""
 _SUBSCRIPTED = re.compile(rb"\)*[ \t]*\[")
@@ -348,7 +348,7 @@ def _loaded_uses(data: bytes, start: int, opened: int, module: bool) -> set[byte
     end = closing(data, opened, len(data))
     if end is not None and _SUBSCRIPTED.match(data, end + 1):
         return set()
-    bound = _BOUND.match(before)
+    bound = _LOAD_BOUND.match(before)
     if bound is None or (module and not bound.group(1)):
         return None
     name = bound.group(2)
