@@ -843,10 +843,16 @@ def try_region(node: TryStatement) -> Region:
     the `try`: what fails there costs a feature, not the run, a warning at most. So does a probe's
     answer on a target with a device that its body cannot see (`nvidia-smi` or NVML on an AMD
     GPU): "not here", or a default (NUMA node 0), where there is one, degrades the program
-    silently rather than stopping it."""
+    silently rather than stopping it. A handler that skips the loop's pass (`except: continue`)
+    after a body that never leaves the loop is no such fallback: where the device is missing every
+    pass fails the same way, so the loop does none of its work (a validation loop that skips every
+    batch, then divides its sum by a count of 0), whether the handler is bare or prints first."""
     optional = any(catches_import_error(handler) for handler in node.handlers)
     probe = any(_catches_errors(handler) and _falls_back(handler.body) for handler in node.handlers)
-    swallows = not probe and any(_catches_errors(handler) and only_reports(handler.body) for handler in node.handlers)
+    swallows = not probe and any(
+        _catches_errors(handler) and only_reports(handler.body) and not _skips_every_pass(node, handler)
+        for handler in node.handlers
+    )
     return Region(
         cuda_guarded=probe,
         cap=Severity.WARNING if swallows or probe else None,
@@ -855,7 +861,34 @@ def try_region(node: TryStatement) -> Region:
     )
 
 
-_REPORTING_CALLS = frozenset({"print", "warn", "warning", "info", "debug", "error", "exception", "log"})
+_REPORTING_CALLS = frozenset(
+    {"print", "warn", "warning", "info", "debug", "error", "exception", "log", "print_exc", "print_exception"}
+)
+"""Calls that only report an error: printing, logging, warning, and `traceback`'s printers."""
+
+
+def _skips_every_pass(node: TryStatement, handler: ast.ExceptHandler) -> bool:
+    """Whether `handler` ends with `continue` after a `try` whose body and `else` never leave the
+    loop (`break`, `return`): no pass can end the search, as a loop over devices that breaks at
+    the first that works does, so a failure the target always raises skips every pass."""
+    if not handler.body or not isinstance(handler.body[-1], ast.Continue):
+        return False
+    return not any(_leaves_the_loop(statement) for statement in (*node.body, *node.orelse))
+
+
+def _leaves_the_loop(statement: ast.stmt | ast.excepthandler) -> bool:
+    """A `break` or `return` of the enclosing loop in `statement`, outside nested loops and definitions."""
+    if isinstance(statement, (ast.Break, ast.Return)):
+        return True
+    if isinstance(statement, (ast.For, ast.AsyncFor, ast.While)):
+        return any(isinstance(inner, ast.Return) for inner in subtree(statement)) or any(
+            _leaves_the_loop(inner) for inner in statement.orelse
+        )
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return False
+    return any(
+        _leaves_the_loop(inner) for inner in children(statement) if isinstance(inner, (ast.stmt, ast.excepthandler))
+    )
 
 
 def only_reports(body: list[ast.stmt]) -> bool:
