@@ -384,6 +384,9 @@ class FileFacts:
     cpu_saved_files: tuple[str, ...] = ()
     """The file names every `torch.save` of the project's modules outside the tests fills with CPU
     values only (`rules/python/checkpoint_writers.py`): a load of one restores CPU tensors anywhere."""
+    cpu_loads: tuple[tuple[int, int], ...] = ()
+    """(line, column) of the module's `torch.load` calls of a file the project ships whose storages
+    are all on the CPU (`rules/python/shipped_checkpoints.py`): such a load restores CPU tensors anywhere."""
     loose_module: bool = False
     """This Python module has a `__main__` block, other modules import it, and no package holds it (no
     `__init__.py` beside it): its own folder's scripts are its only importers, so a public function

@@ -5,10 +5,10 @@ of the file's facts, a part of the result's key. Building the index again from i
 readings (the import graph, the porting layer, each file's facts and their digests) was still about
 a quarter of a warm scan of DeepSpeed. So the digests are kept as one cache entry, keyed by what the
 index is a function of: the display path, kinds and content digest of every file it is given, under
-cudaudit's code, the catalog and the scan's roots (the cache store's fingerprint). The one thing the
-index reads from outside that list, the texts that requirements files include with `-r`/`-c`, is
-read again on every use and compared with what the entry was made from; any difference, like any
-change to a listed file, is a miss. The index itself is built only on a miss, or when a file must
+cudaudit's code, the catalog and the scan's roots (the cache store's fingerprint). The two things the
+index reads from outside that list, the texts that requirements files include with `-r`/`-c` and
+the storages of the files the project's `torch.load` calls name, are read again on every use and
+compared with what the entry was made from; any difference, like any change to a listed file, is a miss. The index itself is built only on a miss, or when a file must
 be analysed (its facts are then needed whole).
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from cudaudit.cache import Store
 from cudaudit.facts import FileFacts
 from cudaudit.filekinds import FileKind
-from cudaudit.project_index import ProjectIndex, read_included
+from cudaudit.project_index import ProjectIndex, read_checkpoints, read_included
 from cudaudit.safe_read import UnreadableFile
 
 Listed = tuple[str, tuple[FileKind, ...]]
@@ -72,12 +72,12 @@ def index_answers(
     key = store.key(*(f"{display}\0{','.join(k.value for k in kinds)}\0{_digest_or_why(content_digest, display)}"
                       for display, kinds in sorted(files)))
     found = store.get(_SLOT, key)
-    if _is_entry(found) and _unchanged(found[1], read, roots):
+    if _is_entry(found) and _unchanged(found[1], read, roots) and _same_checkpoints(found[2], roots):
         return IndexAnswers(build, found[0])
     answers = IndexAnswers(build)
     index = answers.index
     digests = {display: answers.digest(display, kinds) for display, kinds in scanned}
-    store.put(_SLOT, key, (digests, index.included))
+    store.put(_SLOT, key, (digests, index.included, index.shipped_checkpoints))
     store.save()
     return answers
 
@@ -99,11 +99,18 @@ def _unchanged(included: dict[str, tuple[tuple[str, str], ...]], read: Callable[
         return False
 
 
+def _same_checkpoints(shipped: dict[str, bool], roots: tuple[str, ...]) -> bool:
+    """Whether each file the project's loads name still holds what it held when the entry was made
+    (CPU storages only, or not): those files are outside the key too."""
+    return not shipped or read_checkpoints(shipped, roots) == shipped
+
+
 def _is_entry(value: object) -> bool:
     return (
         isinstance(value, tuple)
-        and len(value) == 2
+        and len(value) == 3
         and isinstance(value[0], dict)
         and all(isinstance(k, str) and isinstance(v, str) for k, v in value[0].items())
         and isinstance(value[1], dict)
+        and isinstance(value[2], dict)
     )

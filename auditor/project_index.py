@@ -203,6 +203,8 @@ _READERS = {
     "run_scripts": "cudaudit.rules.python.unnamed_scripts:run_scripts",
     "saved_files": "cudaudit.rules.python.checkpoint_writers:saved_files",
     "cpu_saved_files": "cudaudit.rules.python.checkpoint_writers:cpu_saved_files",
+    "loaded_files": "cudaudit.rules.python.shipped_checkpoints:loaded_files",
+    "cpu_only_files": "cudaudit.rules.python.shipped_checkpoints:cpu_only_files",
     "stranded_modules": "cudaudit.rules.python.stranded:stranded_modules",
     "copied_project_files": "cudaudit.rules.python.copied_projects:copied_project_files",
     "nested_project_files": "cudaudit.rules.python.nested_projects:nested_project_files",
@@ -500,6 +502,12 @@ class ProjectIndex:
     cpu_saved_files: tuple[str, ...] = ()
     """The file names every `torch.save` of the project's modules outside the tests fills with CPU
     values only (`checkpoint_writers.cpu_saved_files`), sorted once: every Python file's facts carry them."""
+    shipped_checkpoints: dict[str, bool] = field(default_factory=dict)
+    """Display path -> whether it holds CPU storages only, for each file of the tree a module's
+    `torch.load` names (`shipped_checkpoints.cpu_only_files`): files outside the scan's list, which
+    the index's cache reads again (`index_answers.py`)."""
+    cpu_loads: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    """Python module -> (line, column) of its `torch.load` calls whose file holds CPU storages only."""
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
@@ -536,6 +544,7 @@ class ProjectIndex:
             facts["started"] = self.started.get(path)
             facts["unrequested"] = self.unrequested.get(path, ())
             facts["cpu_saved_files"] = self.cpu_saved_files
+            facts["cpu_loads"] = self.cpu_loads.get(path, ())
             if self.unimportable and is_test_path(path):
                 facts["unimportable"] = self.unimportable
             facts["loose_module"] = path in self.loose_libraries
@@ -905,6 +914,7 @@ def _read_index(
         ) if python else {},
         unrequested=_unrequested(files, python, found, catalog, remember),
         cpu_saved_files=tuple(sorted(_reader("cpu_saved_files")(found.saved.values()))) if found.saved else (),
+        **_shipped_checkpoints(found.loaded, roots),
     )
 
 
@@ -2609,6 +2619,9 @@ class _Found:
     unbuilt: list[tuple[str, Evidence, bool, bool]] = field(default_factory=list)
     """`unbuilt_extensions.unbuilt_extensions` of every `setup.py`."""
     saved: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
+    loaded: dict[str, tuple[tuple[int, int, str], ...]] = field(default_factory=dict)
+    """Display path -> `shipped_checkpoints.loaded_files` of each `.py` module outside the test suite
+    that loads a file it spells from its own folder."""
     """Display path -> `checkpoint_writers.saved_files` of each `.py` module outside the test suite that
     saves a checkpoint to a literal file name."""
     cuda_extensions: set[str] = field(default_factory=set)
@@ -2726,6 +2739,9 @@ class _Found:
                 saved = remember("saved_files", path, lambda: _reader("saved_files")(path, data()))
                 if saved:
                     self.saved[path] = saved
+                loaded = remember("loaded_files", path, lambda: _reader("loaded_files")(path, data()))
+                if loaded:
+                    self.loaded[path] = loaded
         elif kind is FileKind.CMAKE:
             build = remember("cmake_build", path, lambda: _reader("cmake_build")(path, decode_text(data())))
             if build is not None:  # a CMake file that builds nothing as HIP says nothing over a setup.py above it
@@ -3024,6 +3040,23 @@ def torch_pin_files(root: Path) -> list[Path]:
     """Every file `torch_pin(root)` may read: what its answer depends on."""
     files: list[Path] = _reader("torch_pin_files")(root)
     return files
+
+
+def _shipped_checkpoints(loaded: dict[str, tuple[tuple[int, int, str], ...]], roots: tuple[str, ...]) -> dict[str, Any]:
+    """`ProjectIndex.shipped_checkpoints` and `cpu_loads` from each module's loads of files it spells."""
+    if not loaded:
+        return {}
+    shipped = read_checkpoints((file for loads in loaded.values() for _, _, file in loads), roots)
+    cpu_loads = {
+        module: tuple((line, column) for line, column, file in loads if shipped[file]) for module, loads in loaded.items()
+    }
+    return {"shipped_checkpoints": shipped, "cpu_loads": {module: loads for module, loads in cpu_loads.items() if loads}}
+
+
+def read_checkpoints(paths: Iterable[str], roots: tuple[str, ...]) -> dict[str, bool]:
+    """Path -> whether the file there holds CPU storages only (`shipped_checkpoints.cpu_only_files`),
+    read from the disk now: files the project's loads name, outside the scan's list."""
+    return _reader("cpu_only_files")(paths, roots)
 
 
 def read_included(path: str, data: bytes, roots: tuple[str, ...]) -> tuple[tuple[str, str], ...]:

@@ -169,6 +169,7 @@ def _walked(
         elsewhere=elsewhere,
         fallback_calls=FallbackCalls(tree, {name: frozenset(params) for name, params in facts.fallback_callees}),
         cpu_saved_files=frozenset(facts.cpu_saved_files),
+        cpu_loads=frozenset(facts.cpu_loads),
         calls=survey.of(ast.Call),
     )
     walker.visit(tree)

@@ -196,6 +196,7 @@ class PythonWalker:
         attribute_stores: Mapping[str, int] | None = None,
         fallback_calls: FallbackCalls | None = None,
         cpu_saved_files: frozenset[str] = frozenset(),
+        cpu_loads: frozenset[tuple[int, int]] = frozenset(),
         calls: Sequence[ast.Call] | None = None,
         never_on: frozenset[str] = frozenset(),
     ) -> None:
@@ -209,6 +210,9 @@ class PythonWalker:
         self.cpu_saved_files = cpu_saved_files
         """The file names every save of the project fills with CPU values only (`checkpoint_writers.py`,
         through the project index)."""
+        self.cpu_loads = cpu_loads
+        """(line, column) of the `torch.load` calls of a file the project ships with CPU storages only
+        (`shipped_checkpoints.py`, through the project index)."""
         self.fallback_calls = fallback_calls or FallbackCalls(ast.Module(body=[], type_ignores=[]), {})
         """The module's calls of the project's callees that replace a device with the CPU without
         CUDA (`fallback_callees.py`, through the project index)."""
