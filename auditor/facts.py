@@ -134,6 +134,9 @@ class RocmBuild:
     """The sources (display paths) a JIT `load()` names: its hipify converts only them (and an included
     header only where a file of that name is among them), so a header beside them is compiled as
     written; None where the build hipifies the whole folder (a `setup.py`'s `CUDAExtension`)."""
+    python_fallback: Evidence | None = None
+    """A JIT build every call of which sits in a `try` whose handler goes on without it (warns that
+    the module falls back to its Python path): the call, else None."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,9 @@ class FileFacts:
     """CUDA names the compatibility headers this file reaches map for HIP builds, by name."""
     porting_layer: Evidence | None = None
     """This file is itself HIP-side (it includes HIP's runtime unconditionally): a porting layer."""
+    python_fallback: Evidence | None = None
+    """The JIT build of this file's folder, where its every call goes on without it when it fails
+    (`RocmBuild.python_fallback`): a target that never builds the file runs the Python path."""
     cuda_only: Evidence | None = None
     """Every file that includes this header does so where only CUDA builds compile (the `#else` of
     `#if defined(GGML_USE_HIP)`): nothing in it reaches a ROCm build."""

@@ -567,6 +567,8 @@ class ProjectIndex:
             facts["cuda_macros"] = self.cuda_macros
             facts["cuda_macro_values"] = self.cuda_macro_values
             build = _nearest_at_or_above(path, self.builds)
+            if build is not None and build.python_fallback is not None:
+                facts["python_fallback"] = build.python_fallback
             left_out = _left_out(path, build) or self._included_only_by_left_out(facts["cuda_only"])
             route = self.rocm_routes.get(path)
             separate = build is not None and build.mode is BuildMode.SEPARATE and _stood_in_for(path, build.rocm_sources)
@@ -2819,9 +2821,11 @@ _HEADER_SUFFIXES = (".h", ".hh", ".hpp", ".hxx", ".cuh", ".inl")
 def _add_jit_builds(found: _Found) -> None:
     """The folders of the sources a JIT `load()` compiles, as implicit hipify builds, where no build
     script at or above them says what their build does."""
-    for folder, (evidence, named) in _reader("jit_folders")(found.jit_builds, found.sources).items():
+    for folder, (evidence, named, fallback) in _reader("jit_folders")(found.jit_builds, found.sources).items():
         if _nearest_at_or_above(posixpath.join(folder, "-"), found.builds) is None:
-            found.builds[folder] = RocmBuild(evidence.path, BuildMode.IMPLICIT_HIPIFY, evidence, hipified=named)
+            found.builds[folder] = RocmBuild(
+                evidence.path, BuildMode.IMPLICIT_HIPIFY, evidence, hipified=named, python_fallback=fallback
+            )
 
 
 def _build_rank(build: RocmBuild | None) -> int:

@@ -4,8 +4,12 @@ build, as it does a `setup.py`'s `CUDAExtension`. Through the real project index
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from cudaudit.model import Severity
-from support import analyze
+from support import analyze, write
 
 KERNEL = '''#include <cuda_runtime.h>
 void wait(cudaStream_t stream) { cudaStreamSynchronize(stream); }
@@ -155,3 +159,59 @@ def test_a_header_beside_the_sources_stays_as_written_unless_the_call_names_it()
     assert _rocm(plain, "ops/wait.h") == {Severity.WARNING}
     named = {**plain, "ops/wait.py": "import os\nfrom utils import plugins\n\n" + call.format(", headers=['wait.h']")}
     assert _rocm(named, "ops/wait.h") == {Severity.NOTE}
+
+
+FALLING_BACK = '''import os
+import warnings
+from utils import plugins
+
+_plugin = None
+
+
+def _init():
+    global _plugin
+    try:
+        _plugin = plugins.get_plugin("wait_plugin", sources=["wait.cu"], source_dir=os.path.dirname(__file__))
+    except Exception:
+        warnings.warn("Failed to build the CUDA kernels; using the slow reference implementation")
+    return _plugin is not None
+
+
+def wait(x):
+    if x.device.type == "cuda" and _init():
+        return _plugin.wait(x)
+    return x
+'''
+
+
+def _cpu(files: dict[str, str], path: str) -> set[tuple[str, Severity]]:
+    return {(f.targets["cpu"].status.value, f.targets["cpu"].severity)
+            for f in analyze(files[path], path=path, files=files) if f.rule == "CDA401"}
+
+
+def test_sources_only_a_build_the_project_goes_on_without_compiles_work_without_cuda():
+    """Without CUDA nothing builds them: the op's Python path runs (the call is cited)."""
+    files = {"utils/plugins.py": WRAPPER, "ops/wait.py": FALLING_BACK, "ops/wait.cu": KERNEL}
+    assert _cpu(files, "ops/wait.cu") == {("works", Severity.NOTE)}
+    found = analyze(files["ops/wait.cu"], path="ops/wait.cu", files=files)
+    assert all("ops/wait.py:11" in f.targets["cpu"].source for f in found if f.rule == "CDA401")
+
+
+def test_sources_a_build_outside_such_a_try_also_compiles_keep_their_cpu_verdict():
+    files = {"utils/plugins.py": WRAPPER, "ops/wait.py": FALLING_BACK, "ops/eager.py": UNGUARDED, "ops/wait.cu": KERNEL}
+    assert ("works", Severity.NOTE) not in _cpu(files, "ops/wait.cu")
+
+
+UNGUARDED = "import os\nfrom utils import plugins\n\n_plugin = plugins.get_plugin('w', sources=['wait.cu'], source_dir=os.path.dirname(__file__))\n"
+
+
+@pytest.mark.parametrize(("module", "verdict"), [(FALLING_BACK, "works"), (UNGUARDED, "blocked")])
+def test_the_cpu_verdict_follows_whether_the_project_goes_on_without_its_kernels(cli, tmp_path, module, verdict):
+    """A header beside the sources is compiled as written on ROCm (a warning there, so the kernels
+    are a component of the report): without CUDA they block only where nothing goes on without them."""
+    files = {"utils/__init__.py": "", "utils/plugins.py": WRAPPER, "ops/__init__.py": "", "ops/wait.py": module,
+             "ops/wait.cu": '#include "wait.h"\n' + KERNEL, "ops/wait.h": "#include <cuda_runtime.h>\n"}
+    for path, text in files.items():
+        write(tmp_path / "proj" / path, text)
+    report = json.loads(cli("report", "-f", "json", "--no-cache", "proj", cwd=tmp_path).stdout)
+    assert report["targets"]["cpu"]["verdict"] == verdict

@@ -122,7 +122,7 @@ def group(
         for target in targets:
             state = _target(place, own, indexes, target, catalog, dependencies)
             if place.kind == "kernels":
-                state = _kernels_on(state, place, target, counterparts, packages, root)
+                state = _kernels_on(state, place, own, target, counterparts, packages, root)
             elif place.kind == "dependencies" and state.status is Readiness.BLOCKED:
                 state = _dependencies_on(state, place, target, dependencies)
             elif place.kind in ("image", "dependencies", "deployment", "ci") and state.status is not Readiness.WORKS:
@@ -175,15 +175,20 @@ def _dependencies_on(state: ComponentTarget, place: Place, target: str, dependen
     return replace(state, status=Readiness.PARTIAL, effort="low", note=f"`cudaudit resolve --target {target}` writes a variant")
 
 
-def _kernels_on(state: ComponentTarget, place: Place, target: str, counterparts: Counterparts,
+def _kernels_on(state: ComponentTarget, place: Place, own: list[Finding], target: str, counterparts: Counterparts,
                 packages: list[str], root: str) -> ComponentTarget:
     """CUDA kernels never run where `torch.cuda` has no device: they need a CPU (XPU, MPS) path of
-    their own. On ROCm a HIP build the project keeps (`ggml-hip/`, `csrc/hip/`) carries them."""
+    their own, a folder the project keeps for it, or a Python path the project runs where the
+    kernels are not built (every site works there: a JIT build the project goes on without,
+    `goes_without.python_path_without`). On ROCm a HIP build the project keeps (`ggml-hip/`,
+    `csrc/hip/`) carries them."""
     found = counterparts.for_kernels(place.anchor.rstrip("/"), target, packages)
     other = relative(found, root) if found is not None else None
     if target not in CUDA_API_TARGETS:
         if other is not None:
             return replace(state, status=Readiness.WORKS, effort="none", note=f"{target} path: {other}/")
+        if all(target in f.targets and f.targets[target].status is Status.WORKS for f in own):
+            return replace(state, status=Readiness.WORKS, effort="none", note="the Python path runs without them")
         return replace(state, status=Readiness.BLOCKED, effort="high", note=f"no {target} implementation beside the CUDA kernels")
     if other is not None and state.status is Readiness.BLOCKED:
         return replace(state, status=Readiness.PARTIAL, note=f"{target} build: {other}/")

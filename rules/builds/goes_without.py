@@ -10,6 +10,9 @@ the build, reported where the build is written, not at each name (a note).
 A source that only a CUDA build of PyTorch loads, where ROCm runs the project's other route
 (`FileFacts.rocm_route`, `extension_routes.py`), is no ROCm lock-in at any of its sites (notes):
 what ROCm goes without is reported once, at the import that leaves it out.
+
+A source whose only build is a JIT `load()` in a `try` that goes on without it (the op then runs
+its Python reference) is none of the CPU's concern: without CUDA nothing builds it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from cudaudit.facts import Evidence
-from cudaudit.model import Severity
+from cudaudit.model import CUDA_API_TARGETS, Portability, Severity, Status
 from cudaudit.rules.catalog import Entry
 
 
@@ -29,6 +32,16 @@ def rocm_goes_without(entry: Entry, gate: Evidence, renamed: bool = False) -> En
     why = "only the renaming a port of that build does" if renamed else "met only by a port of that build"
     source = f"{gate.cite()}: the build compiles this for CUDA only, and ROCm goes without it; {why}"
     return replace(entry, targets={**entry.targets, "rocm": replace(fact, severity=severity, source=source)})
+
+
+def python_path_without(entry: Entry, gate: Evidence) -> Entry:
+    """`entry` at a site of a source whose only build is a JIT `load()` that the project goes on
+    without (`gate`: the call, in a `try` whose handler falls back to the Python path): a target
+    without CUDA never builds the source and runs that path, so the site asks nothing of it."""
+    source = f"{gate.cite()}: the only build of this source, in a `try` that goes on without it; without CUDA the Python path runs"
+    works = {target: Portability(Status.WORKS, "", source, Severity.NOTE)
+             for target in entry.targets if target not in CUDA_API_TARGETS}
+    return replace(entry, targets={**entry.targets, **works}) if works else entry
 
 
 def rocm_runs_elsewhere(entry: Entry, gate: Evidence) -> Entry:

@@ -33,6 +33,7 @@ from cudaudit.facts import Evidence
 from cudaudit.rules.builds.source_sets import path_value, scope_paths
 from cudaudit.rules.python.names import ImportTable, final_name
 from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.regions import TRY_STATEMENTS, try_region
 from cudaudit.source import decode_python, read_tree
 
 _LOADS = frozenset({"torch.utils.cpp_extension.load"})
@@ -47,10 +48,10 @@ _TEXT_LIMIT = 80
 _BOUND = frozenset({"self", "cls"})
 Loader = tuple[str, str, int]
 """(function name, parameter name, its position among the positional parameters, -1 for keyword-only)."""
-SourceCall = tuple[str, tuple[str, ...], int, int, str, tuple[str, ...]]
+SourceCall = tuple[str, tuple[str, ...], int, int, str, tuple[str, ...], bool]
 """(called name, keyword names, count of positional arguments, line, its text, the display paths of
-the sources and headers it spells) of a call naming source files; the called name is "" for
-`torch.utils.cpp_extension.load` itself."""
+the sources and headers it spells, whether it sits in a `try` that goes on without it) of a call
+naming source files; the called name is "" for `torch.utils.cpp_extension.load` itself."""
 JitReading = tuple[tuple[Loader, ...], tuple[SourceCall, ...]]
 
 
@@ -68,6 +69,7 @@ def read_jit(path: str, data: bytes) -> JitReading:
     calls: list[SourceCall] = []
     loading = bool(_load_calls(tree, names))  # most modules only name sources: no scope of theirs binds any
     bound = {**_bound_arguments(tree, names), **(_bound_sources(tree, names) if loading else {})}
+    tried = _tried_calls(tree)
     for node in subtree(tree):
         if loading and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             loaders.extend(_loaders(node, names))
@@ -78,8 +80,19 @@ def read_jit(path: str, data: bytes) -> JitReading:
             if called is not None and any(_SOURCE_NAME.fullmatch(source) for source in spelled):
                 keywords = tuple(sorted(k.arg for k in node.keywords if k.arg))
                 line = " ".join(lines[node.lineno - 1].split())[:_TEXT_LIMIT]
-                calls.append((called, keywords, len(node.args), node.lineno, line, spelled))
+                calls.append((called, keywords, len(node.args), node.lineno, line, spelled, id(node) in tried))
     return tuple(loaders), tuple(calls)
+
+
+def _tried_calls(tree: ast.Module) -> set[int]:
+    """The ids of the calls in the body of a `try` whose handler goes on without what the body makes
+    (`try: _plugin = get_plugin(...)` / `except: warnings.warn("falling back to the reference")`,
+    `regions.try_region`): where such a build fails, the module runs its Python path."""
+    return {
+        id(node)
+        for statement in subtree(tree) if isinstance(statement, TRY_STATEMENTS) and try_region(statement).cap is not None
+        for part in statement.body for node in subtree(part) if isinstance(node, ast.Call)
+    }
 
 
 def _spelled_sources(values: Iterable[ast.expr], path: str, names: ImportTable, paths: dict[str, str]) -> tuple[str, ...]:
@@ -228,10 +241,12 @@ def _names_in(node: ast.AST) -> set[str]:
 
 def jit_built_folders(
     readings: Mapping[str, JitReading], sources: Iterable[str]
-) -> dict[str, tuple[Evidence, tuple[str, ...]]]:
+) -> dict[str, tuple[Evidence, tuple[str, ...], Evidence | None]]:
     """Folder of scanned sources -> the call that JIT-builds them (a module's `load()` naming them, or
     its call of a project function that hands the argument in that parameter's place to `load()`),
-    with the scanned sources the folder's JIT builds name: what their hipify converts."""
+    with the scanned sources the folder's JIT builds name: what their hipify converts; and that call
+    again where every build of the folder sits in a `try` that goes on without it (`_tried_calls`),
+    else None."""
     loaders: dict[str, list[tuple[str, int]]] = {}
     for found, _ in readings.values():
         for function, parameter, index in found:
@@ -239,16 +254,22 @@ def jit_built_folders(
     scanned = set(sources)
     folders: dict[str, Evidence] = {}
     named: dict[str, set[str]] = {}
+    unguarded: set[str] = set()
     for module, (_, calls) in sorted(readings.items()):
-        for called, keywords, count, line, text, spelled in calls:
+        for called, keywords, count, line, text, spelled, tried in calls:
             if not _builds(called, keywords, count, loaders):
                 continue
             for source in spelled:
                 if source in scanned and _SOURCE_NAME.fullmatch(source):
                     folders.setdefault(posixpath.dirname(source), Evidence(module, line, text))
+                    if not tried:
+                        unguarded.add(posixpath.dirname(source))
                 if source in scanned:
                     named.setdefault(posixpath.dirname(source), set()).add(source)
-    return {folder: (evidence, tuple(sorted(named[folder]))) for folder, evidence in folders.items()}
+    return {
+        folder: (evidence, tuple(sorted(named[folder])), None if folder in unguarded else evidence)
+        for folder, evidence in folders.items()
+    }
 
 
 def _builds(called: str, keywords: tuple[str, ...], count: int, loaders: Mapping[str, list[tuple[str, int]]]) -> bool:

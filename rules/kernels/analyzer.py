@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from cudaudit.facts import NO_FACTS, FileFacts
 from cudaudit.model import Finding, Portability, Severity, Status
-from cudaudit.rules.builds.goes_without import rocm_goes_without, rocm_runs_elsewhere
+from cudaudit.rules.builds.goes_without import python_path_without, rocm_goes_without, rocm_runs_elsewhere
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
 from cudaudit.rules.kernels import code_map, hazards, syntax
 from cudaudit.rules.kernels.api_table import api_table
@@ -52,6 +52,8 @@ def analyze_cuda(
     else of for ROCm, or one it builds nothing of for ROCm at all (a CUDA-only engine), every ROCm site
     is a warning at most (a part ROCm goes without), and a HIPIFY rename a note (the gap is the build's);
     in one only CUDA builds of PyTorch load, where ROCm runs another route, every ROCm site is a note.
+    In a source only a JIT build compiles that the project goes on without, the targets without
+    CUDA (CPU, XPU, MPS) run the Python path: every site works there.
     """
     if facts.porting_layer is not None:
         return []
@@ -75,6 +77,8 @@ def analyze_cuda(
     for hit in hits:
         span = positions.span(hit.start, hit.end)
         entry = porting.entry(hit.entry)
+        if facts.python_fallback is not None:
+            entry = python_path_without(entry, facts.python_fallback)
         cap = only_cuda or hit.cap
         if dropped and any(start <= hit.start < end for start, end in dropped):
             cap = Severity.NOTE  # an argument the porting layer's macro drops: HIP never sees it
