@@ -473,5 +473,6 @@ def test_a_component_with_warnings_alone_may_not_run_and_one_with_errors_does_no
     cpu = report_json(cli)["targets"]["cpu"]
     assert cpu["verdict"] == "partial"
     assert cpu["why"] == (
-        "The main use runs; examples/ code (cuda-method) does not; script main.py (load-without-map-location) may not (low effort)."
+        "The main use runs; examples/ code (cuda-method, train.py:3) does not; script main.py (load-without-map-location, main.py:4)"
+        " may not (low effort)."
     )

@@ -13,6 +13,7 @@ an image or dependency set of its own.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Sequence
 
 from cudaudit.assessment.counterparts import named_for
@@ -110,12 +111,15 @@ def hardest(components: Sequence[Component], target: str, verdict: TargetVerdict
 
 
 def _named(component: Component, target: str) -> str:
+    """The component, with what decides it: its note, else its worst rule and that rule's first site
+    of its worst severity (`dice_loss.py:133`), so that a reader can check the sentence at the line."""
     state = component.targets[target]
     if state.note:
         return f"{component.name} ({state.note})"
     if not state.blockers:
         return component.name
-    return f"{component.name} ({state.blockers[0].label})"
+    top = state.blockers[0]
+    return f"{component.name} ({top.label}, {posixpath.basename(top.evidence.path)}:{top.evidence.line})"
 
 
 def _join(items: list[str]) -> str:
