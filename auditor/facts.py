@@ -135,8 +135,9 @@ class RocmBuild:
     header only where a file of that name is among them), so a header beside them is compiled as
     written; None where the build hipifies the whole folder (a `setup.py`'s `CUDAExtension`)."""
     python_fallback: Evidence | None = None
-    """A JIT build every call of which sits in a `try` whose handler goes on without it (warns that
-    the module falls back to its Python path): the call, else None."""
+    """A JIT build every call of which a target without CUDA goes on without: in a `try` whose
+    handler falls back to the module's Python path, or reached only by tensors on CUDA
+    (`x.device.type == "cuda" and _init()`): the call, else None."""
 
 
 @dataclass(frozen=True)

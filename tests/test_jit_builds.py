@@ -215,3 +215,34 @@ def test_the_cpu_verdict_follows_whether_the_project_goes_on_without_its_kernels
         write(tmp_path / "proj" / path, text)
     report = json.loads(cli("report", "-f", "json", "--no-cache", "proj", cwd=tmp_path).stdout)
     assert report["targets"]["cpu"]["verdict"] == verdict
+
+
+DISPATCHING = '''import os
+from utils import plugins
+
+_plugin = None
+
+
+def _init():
+    global _plugin
+    if _plugin is None:
+        _plugin = plugins.get_plugin("wait_plugin", sources=["wait.cu"], source_dir=os.path.dirname(__file__))
+    return True
+
+
+def wait(x, impl="cuda"):
+    if impl == "cuda" and x.device.type == "cuda" and _init():
+        return _plugin.wait(x)
+    return x
+'''
+
+
+def test_sources_only_tensors_on_cuda_reach_the_build_of_work_without_cuda():
+    files = {"utils/plugins.py": WRAPPER, "ops/wait.py": DISPATCHING, "ops/wait.cu": KERNEL}
+    assert _cpu(files, "ops/wait.cu") == {("works", Severity.NOTE)}
+
+
+def test_a_build_also_reached_without_a_test_of_the_tensor_keeps_the_cpu_verdict():
+    eager = DISPATCHING + "\n\nREADY = _init()\n"
+    files = {"utils/plugins.py": WRAPPER, "ops/wait.py": eager, "ops/wait.cu": KERNEL}
+    assert ("works", Severity.NOTE) not in _cpu(files, "ops/wait.cu")

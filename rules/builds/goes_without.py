@@ -12,7 +12,8 @@ A source that only a CUDA build of PyTorch loads, where ROCm runs the project's 
 what ROCm goes without is reported once, at the import that leaves it out.
 
 A source whose only build is a JIT `load()` in a `try` that goes on without it (the op then runs
-its Python reference) is none of the CPU's concern: without CUDA nothing builds it.
+its Python reference), or one only tensors on CUDA reach (`if x.device.type == "cuda" and
+_init():`), is none of the CPU's concern: without CUDA nothing needs it.
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ def rocm_goes_without(entry: Entry, gate: Evidence, renamed: bool = False) -> En
 
 
 def python_path_without(entry: Entry, gate: Evidence) -> Entry:
-    """`entry` at a site of a source whose only build is a JIT `load()` that the project goes on
-    without (`gate`: the call, in a `try` whose handler falls back to the Python path): a target
-    without CUDA never builds the source and runs that path, so the site asks nothing of it."""
-    source = f"{gate.cite()}: the only build of this source, in a `try` that goes on without it; without CUDA the Python path runs"
+    """`entry` at a site of a source whose only build is a JIT `load()` that a target without CUDA
+    goes on without (`gate`: the call, in a `try` whose handler falls back to the Python path, or
+    reached only by tensors on CUDA): such a target never needs the source and runs that path, so
+    the site asks nothing of it."""
+    source = (f"{gate.cite()}: the only build of this source, which a target without CUDA goes on without"
+              " (a `try` that falls back, or only tensors on CUDA reach it); there the Python path runs")
     works = {target: Portability(Status.WORKS, "", source, Severity.NOTE)
              for target in entry.targets if target not in CUDA_API_TARGETS}
     return replace(entry, targets={**entry.targets, **works}) if works else entry

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from cudaudit.facts import Evidence
 from cudaudit.rules.builds.source_sets import path_value, scope_paths
 from cudaudit.rules.python.names import ImportTable, final_name
-from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.nodes import children, subtree
 from cudaudit.rules.python.regions import TRY_STATEMENTS, try_region
 from cudaudit.source import decode_python, read_tree
 
@@ -50,8 +50,9 @@ Loader = tuple[str, str, int]
 """(function name, parameter name, its position among the positional parameters, -1 for keyword-only)."""
 SourceCall = tuple[str, tuple[str, ...], int, int, str, tuple[str, ...], bool]
 """(called name, keyword names, count of positional arguments, line, its text, the display paths of
-the sources and headers it spells, whether it sits in a `try` that goes on without it) of a call
-naming source files; the called name is "" for `torch.utils.cpp_extension.load` itself."""
+the sources and headers it spells, whether a target without CUDA goes on without it: it sits in a
+`try` that does, or only tensors on CUDA reach it) of a call naming source files; the called name is
+"" for `torch.utils.cpp_extension.load` itself."""
 JitReading = tuple[tuple[Loader, ...], tuple[SourceCall, ...]]
 
 
@@ -69,7 +70,7 @@ def read_jit(path: str, data: bytes) -> JitReading:
     calls: list[SourceCall] = []
     loading = bool(_load_calls(tree, names))  # most modules only name sources: no scope of theirs binds any
     bound = {**_bound_arguments(tree, names), **(_bound_sources(tree, names) if loading else {})}
-    tried = _tried_calls(tree)
+    spared: set[int] | None = None  # read on the first call naming a source: most modules have none
     for node in subtree(tree):
         if loading and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             loaders.extend(_loaders(node, names))
@@ -80,7 +81,9 @@ def read_jit(path: str, data: bytes) -> JitReading:
             if called is not None and any(_SOURCE_NAME.fullmatch(source) for source in spelled):
                 keywords = tuple(sorted(k.arg for k in node.keywords if k.arg))
                 line = " ".join(lines[node.lineno - 1].split())[:_TEXT_LIMIT]
-                calls.append((called, keywords, len(node.args), node.lineno, line, spelled, id(node) in tried))
+                if spared is None:
+                    spared = _tried_calls(tree) | _cuda_dispatched_calls(tree)
+                calls.append((called, keywords, len(node.args), node.lineno, line, spelled, id(node) in spared))
     return tuple(loaders), tuple(calls)
 
 
@@ -93,6 +96,56 @@ def _tried_calls(tree: ast.Module) -> set[int]:
         for statement in subtree(tree) if isinstance(statement, TRY_STATEMENTS) and try_region(statement).cap is not None
         for part in statement.body for node in subtree(part) if isinstance(node, ast.Call)
     }
+
+
+def _cuda_dispatched_calls(tree: ast.Module) -> set[int]:
+    """The ids of the calls in the module's top-level functions that only tensors on CUDA reach:
+    every mention of the function in the module comes after a test that a tensor is on CUDA, in
+    the same `and` (`if impl == "cuda" and x.device.type == "cuda" and _init():`) or in the body of
+    an `if` that makes it: a CPU tensor takes the op's Python path, and nothing builds the plugin."""
+    functions = {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    behind: dict[str, bool] = {}
+
+    def visit(node: ast.AST, after_test: bool) -> None:
+        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
+            for value in node.values:
+                visit(value, after_test)
+                after_test = after_test or _tensor_on_cuda(value)
+            return
+        if isinstance(node, (ast.If, ast.IfExp)):
+            visit(node.test, after_test)
+            inner = after_test or _tensor_on_cuda(node.test) or (
+                isinstance(node.test, ast.BoolOp) and isinstance(node.test.op, ast.And)
+                and any(_tensor_on_cuda(value) for value in node.test.values)
+            )
+            for part in node.body if isinstance(node, ast.If) else [node.body]:
+                visit(part, inner)
+            for part in node.orelse if isinstance(node, ast.If) else [node.orelse]:
+                visit(part, after_test)
+            return
+        if isinstance(node, ast.Name) and node.id in functions and isinstance(node.ctx, ast.Load):
+            behind[node.id] = behind.get(node.id, True) and after_test
+        for child in children(node):
+            visit(child, after_test)
+
+    visit(tree, False)
+    return {
+        id(node) for name, only in behind.items() if only
+        for node in subtree(functions[name]) if isinstance(node, ast.Call)
+    }
+
+
+def _tensor_on_cuda(test: ast.expr) -> bool:
+    """`x.is_cuda`, `x.device.type == "cuda"`: a test that a tensor is on a CUDA device."""
+    if isinstance(test, ast.Attribute):
+        return test.attr == "is_cuda"
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return any(isinstance(side, ast.Constant) and side.value == "cuda" for side in sides) and any(
+        isinstance(side, ast.Attribute) and side.attr == "type" and isinstance(side.value, ast.Attribute)
+        and side.value.attr == "device" for side in sides
+    )
 
 
 def _spelled_sources(values: Iterable[ast.expr], path: str, names: ImportTable, paths: dict[str, str]) -> tuple[str, ...]:
@@ -245,8 +298,8 @@ def jit_built_folders(
     """Folder of scanned sources -> the call that JIT-builds them (a module's `load()` naming them, or
     its call of a project function that hands the argument in that parameter's place to `load()`),
     with the scanned sources the folder's JIT builds name: what their hipify converts; and that call
-    again where every build of the folder sits in a `try` that goes on without it (`_tried_calls`),
-    else None."""
+    again where a target without CUDA goes on without every build of the folder (`_tried_calls`,
+    `_cuda_dispatched_calls`), else None."""
     loaders: dict[str, list[tuple[str, int]]] = {}
     for found, _ in readings.values():
         for function, parameter, index in found:
