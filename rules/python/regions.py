@@ -296,7 +296,7 @@ def branch_regions(test: ast.expr, names: ImportTable, settings: bool = True) ->
     )
     # A test of a device's name (`"nvidia" in torch.cuda.get_device_name()`) probes nothing itself: what
     # it calls to get the name is judged as written.
-    probe_test = (cuda is not None or rocm) and not isinstance(test, ast.BoolOp)
+    probe_test = (cuda is not None or rocm) and not isinstance(test, ast.BoolOp) and not _reads_the_version(test, names)
 
     def branch(side: Polarity) -> Region:
         other_path = several is side or optional is side or opted_in is side or turned_off is side
@@ -314,6 +314,29 @@ def branch_regions(test: ast.expr, names: ImportTable, settings: bool = True) ->
         branch(Polarity.POSITIVE),
         branch(Polarity.NEGATIVE),
     )
+
+
+_SHOWING = frozenset({"str", "repr", "bool", "print"})
+_ORDERINGS = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+
+
+def _reads_the_version(test: ast.expr, names: ImportTable) -> bool:
+    """Whether `test` reads `torch.version.cuda` where its None raises: handed to a call that parses
+    it (`packaging.version.parse(torch.version.cuda) >= ...`, `float(...)`), through an attribute
+    (`.split(".")`), or ordered (`torch.version.cuda >= "11.4"`). On ROCm and CPU builds it is None:
+    the test raises there rather than deciding, so it is no probe whose own reads are quiet."""
+    for node in subtree(test):
+        if isinstance(node, ast.Call):
+            parts: list[ast.expr] = list(node.args) if names.resolve(node.func) not in _SHOWING else []
+        elif isinstance(node, ast.Attribute):
+            parts = [node.value]
+        elif isinstance(node, ast.Compare) and any(isinstance(op, _ORDERINGS) for op in node.ops):
+            parts = [node.left, *node.comparators]
+        else:
+            continue
+        if any(names.resolve(part) == "torch.version.cuda" for part in parts):
+            return True
+    return False
 
 
 def _launched_by_default(test: ast.expr, names: ImportTable) -> bool:
