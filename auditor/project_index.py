@@ -95,6 +95,7 @@ from cudaudit.filekinds import (
 )
 from cudaudit.firstparty import ModuleMap, module_map, namespace_modules
 from cudaudit.model import TARGETS, Severity
+from cudaudit.project_roots import project_prefix
 from cudaudit.rules.catalog import Catalog, word_automaton
 from cudaudit.siblings import find_siblings, served_targets
 from cudaudit.source import decode_python, decode_text
@@ -1457,15 +1458,26 @@ def _installed(files: list[IndexedFile], python: dict[str, Reader]) -> Callable[
 
 def _vendored_folders(files: list[IndexedFile]) -> tuple[set[str], set[str]]:
     """The folders of the scan's build declarations (`setup.py`, `pyproject.toml`), and those of them
-    that hold a vendored package: all, in a scan that sees the whole project and whose top folder
-    declares nothing (a copied detector with its own `setup.py`, a kernel library the README installs
-    with `pip install -e lib`: the project is the product, and the copy runs only what the project
-    takes of it); none otherwise."""
-    folders = {posixpath.dirname(file.display) for file in files if {FileKind.SETUP, FileKind.PYPROJECT} & set(file.kinds)}
-    top = posixpath.commonpath([file.display for file in files]) if len(files) > 1 else ""
-    if top in folders or not sees_project(files):
+    that hold a vendored package: all of a project's, in a scan that sees the whole project and where
+    the project's top folder declares nothing (a copied detector with its own `setup.py`, a kernel
+    library the README installs with `pip install -e lib`: the project is the product, and the copy
+    runs only what the project takes of it); none otherwise. A scan of several projects (`cudaudit scan
+    a b`) weighs each by itself (`project_prefix`): one's declaration makes no other's a copy."""
+    projects: dict[str, list[str]] = {}
+    for file in files:
+        projects.setdefault(project_prefix(file.display), []).append(file.display)
+    declared: dict[str, set[str]] = {}
+    for file in files:
+        if {FileKind.SETUP, FileKind.PYPROJECT} & set(file.kinds):
+            declared.setdefault(project_prefix(file.display), set()).add(posixpath.dirname(file.display))
+    folders = {folder for own in declared.values() for folder in own}
+    if not sees_project(files):
         return folders, set()
-    return folders, folders
+    return folders, {
+        folder for project, own in declared.items()
+        if (posixpath.commonpath(projects[project]) if len(projects[project]) > 1 else "") not in own
+        for folder in own
+    }
 
 
 def _aside(files: list[IndexedFile], python: dict[str, Reader], vendored: set[str]) -> frozenset[str]:

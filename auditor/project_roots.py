@@ -71,7 +71,14 @@ def scope(prefixes: tuple[str, ...]) -> Iterator[None]:
 
 def within_project(path: str) -> str:
     """`path` (as reports spell it) from its project's root: without the scan's prefix it starts with."""
+    prefix = project_prefix(path)
+    return path[len(prefix) + 1:] if prefix else path
+
+
+def project_prefix(path: str) -> str:
+    """The scan's prefix that `path` (as reports spell it) starts with: its project's folder, empty where
+    none does (a scan of the current folder). A scan of several projects tells their files apart by it."""
     for prefix in _prefixes:
         if path.startswith(prefix) and path[len(prefix):len(prefix) + 1] == "/":
-            return path[len(prefix) + 1:]
-    return path
+            return prefix
+    return ""

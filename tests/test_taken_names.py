@@ -7,7 +7,7 @@ from functools import partial
 
 from cudaudit.model import Severity
 from cudaudit.rules.python.taken_names import taken_names
-from support import analyze
+from support import analyze, scan_json, write
 
 LOSSES = '''import torch
 
@@ -87,6 +87,26 @@ def test_a_vendored_package_with_an_install_of_its_own_runs_only_what_the_projec
     library = {**project, "pyproject.toml": '[project]\nname = "app"\nversion = "1.0"\n'}
     found = {(f.span.line, f.severity) for f in analyze(LOSSES, path="detkit/kit/utils/losses.py", files=library)}
     assert found == {(6, Severity.ERROR), (12, Severity.ERROR), (17, Severity.ERROR), (21, Severity.ERROR)}
+
+
+def test_a_scan_of_several_projects_reads_each_one_s_install_as_its_own_scan_does(cli, tmp_path):
+    # a library that declares its install at its top, scanned beside an application that declares
+    # nothing: the folder above both declares nothing, which makes neither's install a vendored copy's
+    library = {
+        "README.md": "Train with `python train.py`.\n", "utils/__init__.py": "", "train.py": TRAIN,
+        "utils/losses.py": LOSSES, "pyproject.toml": '[project]\nname = "kit"\nversion = "1.0"\n',
+    }
+    for path, text in {**{f"lib/{p}": t for p, t in library.items()}, "app/README.md": "Run `python app.py`.\n",
+                       "app/app.py": "print('hello')\n"}.items():
+        write(tmp_path / path, text)
+
+    def lines(*trees: str) -> set[tuple[int, str]]:
+        report = scan_json(cli, "--no-cache", "-j", "1", *trees)
+        return {(f["line"], f["severity"]) for f in report["findings"] if f["path"] == "lib/utils/losses.py"}
+
+    alone = lines("lib")
+    assert alone == {(6, "error"), (12, "error"), (17, "error"), (21, "error")}
+    assert lines("lib", "app") == alone
 
 
 def test_a_module_imported_from_its_folder_gives_away_only_the_attributes_its_importer_reads():
