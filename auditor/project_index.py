@@ -804,6 +804,9 @@ def _read_index(
     unnamed_scripts = {path: why for path, why in scripts_aside.items() if path in found.main_blocks}
     nested = _nested_projects(files, python)
     unreached = _unreached(files, python, found, {**nested, **scripts_aside})
+    installs = _installs(found.installs)
+    docker_routes = _docker_routes(files, installs)
+    readme_extras = _readme_extras(files) if found.declared else frozenset()
     off_default_path = {
         **unreached, **_stranded(files, python, imports), **_copied_projects(files, python), **nested,
         **optional, **_unnamed(files, python, found),
@@ -812,7 +815,7 @@ def _read_index(
         **_op_self_tests(main_blocks, python, commands), **unnamed_scripts,
         **_multi_gpu_siblings(python, commands),
         **_unnamed_examples(files, python, found, import_lines), **_side_scripts(files, python, found, import_lines),
-        **_extra_only(python, found, imports, default_entries, files), **developer,
+        **_extra_only(python, found, imports, default_entries, readme_extras), **developer,
         **_optional_requirements(files, found), **_opt_in_sources(files, found, porting),
     }
     return ProjectIndex(
@@ -900,15 +903,15 @@ def _read_index(
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
         pure_python=_pure_python(files),
         home_repositories=_home_repositories(files),
-        installs=_installs(found.installs),
-        docker_routes=_docker_routes(files, _installs(found.installs)),
-        images_after_packages=_images_after_packages(files, _installs(found.installs)),
+        installs=installs,
+        docker_routes=docker_routes,
+        images_after_packages=_images_after_packages(files, installs),
         images=tuple(_images(files)),
         image_bases=_image_bases(files, found.installs, found.cuda_images, catalog),
-        image_declarations=_image_declarations(files, found.installs, _installs(found.installs)),
+        image_declarations=_image_declarations(files, found.installs, installs, docker_routes),
         pip_installs=_installs(path for path, kind in found.installs.items() if kind in _OWN_INSTALL_KINDS),
         unimported_bindings=_unimported_bindings(files, catalog),
-        readme_extras=tuple(sorted(_readme_extras(files))) if found.declared else (),
+        readme_extras=tuple(sorted(readme_extras)),
         opt_in_options=_opt_in_options(files),
         unimportable=_unimportable(python, found, imports, absent),
         started=_reader("started_modules")(
@@ -1159,12 +1162,13 @@ def _for_image(declaration: str) -> bool:
     return any("docker" in part.lower() for part in declaration.split("/")[-3:])
 
 
-def _image_declarations(files: list[IndexedFile], declarations: Iterable[str], installs: Mapping[str, str]) -> frozenset[str]:
+def _image_declarations(
+    files: list[IndexedFile], declarations: Iterable[str], installs: Mapping[str, str], routes: frozenset[str]
+) -> frozenset[str]:
     """The image's declarations (`_for_image`) beside Dockerfiles or compose files none of which is the
-    first route of its README (`_docker_routes`), where the project installs without Docker from their
-    folder or above (`_installs`): the image is one route among others, and so is what it installs."""
+    first route of its README (`routes`: `_docker_routes`), where the project installs without Docker from their
+    folder or above (`installs`: `_installs`): the image is one route among others, and so is what it installs."""
     images = _images(files)
-    routes = _docker_routes(files, installs)
     found = set()
     for path in declarations:
         if not _for_image(path) or _nearest_at_or_above(path, installs) is None:
@@ -1938,18 +1942,16 @@ def _op_self_tests(
 
 def _extra_only(
     python: dict[str, Reader], found: _Found, imports: TopImports, default_entries: frozenset[str],
-    files: list[IndexedFile],
+    readme_extras: frozenset[str],
 ) -> dict[str, Evidence]:
     """`extra_only.extra_only_modules`: the modules that need a package only an extra of the project
     installs, read only where some dependency file declares an extra. The modules of the registries' default entries (`registries`) are on the
     normal path, as console scripts are, and so are the extras the README at the top of the scan
-    installs."""
+    installs (`readme_extras`: `_readme_extras`)."""
     if not any(extras or assigned for _, extras, assigned, _ in found.declared.values()):
         return {}
 
-    return _reader("extra_only_modules")(
-        python, found.declared, imports, default_entries, _readme_extras(files)
-    )
+    return _reader("extra_only_modules")(python, found.declared, imports, default_entries, readme_extras)
 
 
 def _optional_requirements(files: list[IndexedFile], found: _Found) -> dict[str, Evidence]:
