@@ -41,47 +41,53 @@ def pure_python(declarations: Mapping[str, Callable[[], bytes]], native_sources:
     found = sorted((path for path in declarations if posixpath.basename(path) in _DECLARATIONS), key=_depth)
     if not found:
         return None
-    plain = any(posixpath.basename(path) == "setup.py" for path in found)
+    # Whether setuptools alone builds: asked only where C, C++, CUDA or CMake files may be compiled.
+    plain = native_sources and any(posixpath.basename(path) == "setup.py" for path in found)
     for path in found:
         try:
             data = declarations[path]()
         except Exception:  # noqa: BLE001 - unread, it may build anything; its own analysis says why
             return None
-        if any(word in data for word in _COMPILES) and not _setup_gives_no_extension(path, data):
-            return None
-        plain = plain and _plain_setuptools(path, data)
+        tree: ast.Module | None = None
+        if any(word in data for word in _COMPILES):
+            tree = _extensionless_setup(path, data)
+            if tree is None:
+                return None
+        plain = plain and _plain_setuptools(path, data, tree)
     if native_sources and not plain:
         return None
     return Evidence(found[0], 1, "the project's install compiles no extension")
 
 
-def _plain_setuptools(path: str, data: bytes) -> bool:
+def _plain_setuptools(path: str, data: bytes, tree: ast.Module | None) -> bool:
     """A declaration through which setuptools builds only what `setup()` is given, so that C, C++ or CUDA
     files elsewhere in the tree (a deployment example, a benchmark) are not compiled by the install: a
     `setup.py` whose every `setup()` call gives no extension and that runs no command of its own (no
     class, no `cmdclass`, no subprocess), beside which every `pyproject.toml` keeps setuptools' own backend.
-    A `pyproject.toml` alone does not say so: a sources folder may be what its backend builds."""
+    A `pyproject.toml` alone does not say so: a sources folder may be what its backend builds. `tree`:
+    the `setup.py`'s `_extensionless_setup`, where the caller has read it already (None: not yet)."""
     if posixpath.basename(path) == "pyproject.toml":
         return b"backend-path" not in data and (b"build-backend" not in data or b"setuptools.build_meta" in data)
-    if any(word in data for word in _RUNS) or not _setup_gives_no_extension(path, data):
+    if any(word in data for word in _RUNS):
         return False
-    tree = ast.parse(data)  # parsed already by `_setup_gives_no_extension`
-    return not any(isinstance(node, ast.ClassDef) for node in ast.walk(tree))
+    tree = tree or _extensionless_setup(path, data)
+    return tree is not None and not any(isinstance(node, ast.ClassDef) for node in ast.walk(tree))
 
 
-def _setup_gives_no_extension(path: str, data: bytes) -> bool:
-    """A `setup.py` whose only compiling words are setuptools' extension route, and whose every `setup()`
-    call gives no extension (`ext_modules=[]`, or none at all): a leftover helper that builds a
-    `CUDAExtension` nothing passes to `setup()` compiles nothing. A call given `**kwargs`, or
-    `ext_modules` anything but an empty literal, may build one. Read with `ast`, never run."""
+def _extensionless_setup(path: str, data: bytes) -> ast.Module | None:
+    """The tree of a `setup.py` whose only compiling words are setuptools' extension route, and whose every
+    `setup()` call gives no extension (`ext_modules=[]`, or none at all): a leftover helper that builds a
+    `CUDAExtension` nothing passes to `setup()` compiles nothing. None for any other file, and for a
+    `setup.py` with a call given `**kwargs`, or `ext_modules` anything but an empty literal: it may build
+    one. Read with `ast`, never run."""
     if posixpath.basename(path) != "setup.py" or any(word in data for word in _COMPILES if word not in _EXTENSIONS):
-        return False
+        return None
     try:
         tree = ast.parse(data)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
+        return None
     calls = setup_calls(tree)
-    return bool(calls) and all(_no_extension(call) for call in calls)
+    return tree if calls and all(_no_extension(call) for call in calls) else None
 
 
 def setup_calls(tree: ast.AST) -> list[ast.Call]:

@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 
 from cudaudit.facts import Evidence
-from cudaudit.rules.python.read_once import ReadOnce, read_or_empty
+from cudaudit.rules.python.read_once import ReadOnce
 
 _SOURCE = re.compile(rb"""["']((?:\./)?[\w.+/-]+\.(?:cu|cuh|cpp|cc|cxx|c|hip))["']""")
 """A source file a build script names as a string (`"ft_attention.cpp"`, `"csrc/gemv_cuda.cu"`)."""
@@ -51,6 +51,7 @@ def superseded_builds(
     found: dict[str, Evidence] = {}
     text = ReadOnce(scripts)
     beside = _modules_beside(modules or {}, folders.keys())
+    module_text = ReadOnce(modules or {})
     for path in sorted(scripts):
         folder = posixpath.dirname(path)
         sources = {match.group(1).decode("ascii").removeprefix("./") for match in _SOURCE.finditer(text(path))}
@@ -64,7 +65,7 @@ def superseded_builds(
             if evidence is not None:
                 found[path] = evidence
                 continue
-        own = beside.get(folder, [])
+        own = [(module, module_text(module)) for module in beside.get(folder, [])]
         if not _imported_with_fallback(text(path), [data for _, data in own]):
             continue
         for module, data in own:
@@ -86,16 +87,16 @@ def _imported_with_fallback(script: bytes, modules: list[bytes]) -> bool:
     return bool(names) and all(any(re.search(rb"\bimport[ \t]+" + re.escape(name) + rb"\b", data) for data in code) for name in names)
 
 
-def _modules_beside(
-    modules: Mapping[str, Callable[[], bytes]], folders: Iterable[str]
-) -> dict[str, list[tuple[str, bytes]]]:
-    """Folder -> (path, bytes) of each module in it but its `setup.py`, for the `folders` given."""
+def _modules_beside(modules: Iterable[str], folders: Iterable[str]) -> dict[str, list[str]]:
+    """Folder -> the path of each module of `modules` in it but its `setup.py`, for the `folders` given;
+    read only for a script whose sources no build above it names (a top-level `setup.py`'s folder holds
+    every top-level module)."""
     wanted = frozenset(folders)
-    found: dict[str, list[tuple[str, bytes]]] = {}
+    found: dict[str, list[str]] = {}
     for path in sorted(modules):
         folder = posixpath.dirname(path)
         if folder in wanted and posixpath.basename(path) != "setup.py":
-            found.setdefault(folder, []).append((path, read_or_empty(modules[path])))
+            found.setdefault(folder, []).append(path)
     return found
 
 
