@@ -30,26 +30,42 @@ def map_in_chunks(
 
     A small batch runs in this process: starting workers would cost more than it saves.
     `on_progress(done, total)` is called after each chunk."""
-    chunks = [list(items[i : i + chunk_size]) for i in range(0, len(items), chunk_size)]
-    done = 0
-    if jobs <= 1 or len(items) < min_parallel or len(chunks) < 2:
-        for chunk in chunks:
-            yield from work(chunk)
-            done += len(chunk)
-            if on_progress:
-                on_progress(done, len(items))
+    if jobs <= 1 or len(items) < min_parallel or len(items) <= chunk_size:
+        yield from _in_process(work, items, chunk_size, on_progress)
         return
-    import multiprocessing  # loaded only when a pool starts: a pre-commit run of a few files never needs it
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-    with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=context) as pool:
+    chunks = [list(items[i : i + chunk_size]) for i in range(0, len(items), chunk_size)]
+    done = 0
+    with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=_context()) as pool:
         futures = {pool.submit(work, chunk): len(chunk) for chunk in chunks}
         for future in as_completed(futures):
             yield from future.result()
             done += futures[future]
             if on_progress:
                 on_progress(done, len(items))
+
+
+def _in_process(
+    work: Callable[[list[Item]], list[Result]],
+    items: Sequence[Item],
+    chunk_size: int,
+    on_progress: Callable[[int, int], None] | None,
+) -> Iterator[Result]:
+    """`work` over `items` in chunks of `chunk_size` in this process, `on_progress` after each chunk."""
+    for start in range(0, len(items), chunk_size):
+        yield from work(list(items[start : start + chunk_size]))
+        if on_progress:
+            on_progress(min(start + chunk_size, len(items)), len(items))
+
+
+def _context() -> Any:
+    """The start method workers get: forked where the platform can, so they share what the parent has
+    loaded. `multiprocessing` is loaded only when a worker starts: a pre-commit run of a few files never
+    needs it."""
+    import multiprocessing
+
+    return multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
 
 
 Lost = Callable[[list[Item], str], list[Result]]
@@ -109,12 +125,7 @@ class KeptWorkers:
         fewer than `min_parallel` items (starting workers would cost more than it saves)."""
         total, done = len(items), 0
         if self.jobs <= 1 or not items or (not self._workers and (total < min_parallel or total <= chunk_size)):
-            for start in range(0, total, chunk_size):
-                chunk = list(items[start : start + chunk_size])
-                yield from work(chunk)
-                done += len(chunk)
-                if on_progress:
-                    on_progress(done, total)
+            yield from _in_process(work, items, chunk_size, on_progress)
             return
         own: dict[int, deque[Item]] = {}
         unheld: deque[Item] = deque()
@@ -164,9 +175,7 @@ class KeptWorkers:
                         give(worker)
 
     def _start(self) -> int:
-        import multiprocessing  # loaded only when a pool starts: a pre-commit run of a few files never needs it
-
-        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+        context = _context()
         ours, theirs = context.Pipe()
         process = context.Process(target=_serve, args=(theirs, self._within), daemon=True)
         process.start()

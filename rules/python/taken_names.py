@@ -304,9 +304,10 @@ def _read_places(path: str, data: bytes, places: list[tuple[bytes, int]]) -> Ite
         dot = before.rstrip()
         attribute = dot.endswith(b".")
         owner = _last_word(dot[:-1].rstrip()) if attribute else b""
+        quoted = _in_one_line_string(before)
         inert = (
             (python and b"#" in before and b"'" not in before and b'"' not in before)
-            or (python and _in_prose(before, data[start + len(word) : start + len(word) + 1]))
+            or (python and quoted and _in_prose(before, data[start + len(word) : start + len(word) + 1]))
             or bisect.bisect_left(quotes, start) % 2 == 1
             or (code is not None and not any(first <= start < last for first, last in code))
         )
@@ -317,8 +318,7 @@ def _read_places(path: str, data: bytes, places: list[tuple[bytes, int]]) -> Ite
         )
         yield word, _Spelling(
             path, line, line in imports, inert, (word in bound or word in tops) and not attribute, bool(owner) and owner in bound,
-            attribute and python and _of_value(dot[:-1].rstrip(), bound), defining,
-            before.count(b'"') % 2 == 1 or before.count(b"'") % 2 == 1,
+            attribute and python and _of_value(dot[:-1].rstrip(), bound), defining, quoted,
         )
 
 
@@ -344,14 +344,19 @@ def _def_bodies(data: bytes, heads: list[tuple[int, int]]) -> list[tuple[int, in
     return [(head, block_end(data, head, depth)) for depth, head in heads]
 
 
+def _in_one_line_string(before: bytes) -> bool:
+    """Whether a word after `before` on its line is inside a one-line string: an odd count of one kind
+    of quote before it."""
+    return before.count(b'"') % 2 == 1 or before.count(b"'") % 2 == 1
+
+
 def _in_prose(before: bytes, after: bytes) -> bool:
-    """Whether a word, after `before` on its line and followed by the byte `after`, is a word of a
-    sentence or an option in a one-line string (`"Randomly sample {n} images"`, `"--sample-image"`,
-    `"(sec/sample)"`): an odd count of one kind of quote before it, a space, a dash, a slash or a
-    parenthesis beside it (not an opening one after it: `"decode(x)"` may be evaluated). A string that a lookup
-    reads by name holds the name alone (`getattr(module, "sample")`)."""
-    inside = before.count(b'"') % 2 == 1 or before.count(b"'") % 2 == 1
-    return inside and (before[-1:] in (b" ", b"-", b"/", b"(") or after in (b" ", b"-", b"/", b")"))
+    """Whether a word in a one-line string (`_in_one_line_string`), after `before` on its line and followed
+    by the byte `after`, is a word of a sentence or an option (`"Randomly sample {n} images"`,
+    `"--sample-image"`, `"(sec/sample)"`): a space, a dash, a slash or a parenthesis beside it (not an
+    opening one after it: `"decode(x)"` may be evaluated). A string that a lookup reads by name holds
+    the name alone (`getattr(module, "sample")`)."""
+    return before[-1:] in (b" ", b"-", b"/", b"(") or after in (b" ", b"-", b"/", b")")
 
 
 _VALUES = frozenset({b"", b"self", b"cls"})

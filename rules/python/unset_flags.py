@@ -92,7 +92,7 @@ def unset_flags(owner: ast.ClassDef, module: ast.Module, stores: Mapping[str, in
         called = setters.get(name)
         if count != 1 or not called or name in spoilt or elsewhere.get(name) != () or stores.get(name) != counted[name]:
             continue  # another store, here or in another module, may turn it on
-        if all(elsewhere.get(setter) == () and _left_to_project(owner, module, setter, catalog) for setter in called) and not _named(
+        if all(elsewhere.get(setter) == () for setter in called) and _left_to_project(owner, module, called, catalog) and not _named(
             module, called, [method for method in methods if method.name in called]
         ):
             found.add(name)
@@ -115,12 +115,22 @@ def _named(module: ast.Module, names: set[str], bodies: list[_Method]) -> bool:
     return False
 
 
-def _left_to_project(owner: ast.ClassDef, module: ast.Module, setter: str, catalog: Catalog) -> bool:
-    """Whether no base of `owner` may call `setter` itself: every base is the project's (a name no
-    import binds) or `object`, or a library's that leaves the method to its users or does not define it."""
+def _left_to_project(owner: ast.ClassDef, module: ast.Module, setters: set[str], catalog: Catalog) -> bool:
+    """Whether no base of `owner` may call one of `setters` itself: every base is the project's (a name no
+    import binds) or `object`, or a library's that leaves the method to its users or does not define it.
+    The catalog's tables and the module's imports are read once for all the setters."""
     users = user_methods(catalog)
     defined = base_methods(catalog)
     libraries = imported_from(module, {library: frozenset() for library in (*users, *defined)})
+    return all(_left_by_bases(owner, module, setter, users, defined, libraries) for setter in sorted(setters))
+
+
+def _left_by_bases(
+    owner: ast.ClassDef, module: ast.Module, setter: str, users: Mapping[str, frozenset[str]],
+    defined: Mapping[str, Mapping[str, frozenset[str]]], libraries: Mapping[str, str],
+) -> bool:
+    """`_left_to_project` for one setter, given the catalog's `user_methods` and `base_methods` and the
+    libraries the module's imports bind (`unused.imported_from`)."""
     for base in owner.bases:
         spelled = ast.unparse(base)
         library = libraries.get(spelled.partition(".")[0])
