@@ -46,6 +46,7 @@ from cudaudit.project_index import (
     Remember,
     build_index,
     file_readings,
+    guarded_walk,
     sees_project,
     torch_pin,
     torch_pin_files,
@@ -63,6 +64,9 @@ MAX_FINDINGS_PER_FILE = 1000
 """Findings of one file past this many are counted, not listed (nor sent between processes)."""
 CHUNK_SIZE = 32
 PARALLEL_THRESHOLD = 2 * CHUNK_SIZE
+WALK_CHUNK_SIZE = 4
+"""Importers walked per chunk (`_walk_ahead`): a walk costs what a module's analysis does, and the few
+there are should spread evenly over the workers."""
 ANALYSIS_GC_THRESHOLD = 50_000
 """Allocations between two collections of the young generation while files are analysed (Python's
 default is 700): more than most modules' trees hold, so most trees are freed before any pass sees them."""
@@ -529,7 +533,8 @@ def _build_index(
     cache, or one that holds no readings), asked only here: a rescan whose index answers are cached
     reads no readings, and one that builds the index computes few. The workers live on for the
     analysis (`KeptWorkers`), each keeping the trees it parsed, and each file's analysis goes to the
-    worker that read it, so a module the index's readers parsed is not parsed again."""
+    worker that read it, so a module the index's readers parsed is not parsed again. So do the walks of
+    importing modules that the callers' reading asks for (`_walk_ahead`), its largest part."""
     remember: Remember | None = partial(_remember, readings, contents) if readings is not None else None
     ahead = [task for task in tasks if task.kinds] if workers.jobs > 1 else []
     with _collected_rarely():
@@ -537,7 +542,11 @@ def _build_index(
             _read_ahead(ahead, settings, workers, sees_project(files))
             if len(ahead) >= PARALLEL_THRESHOLD and (readings is None or readings.holds_nothing()) else None
         )
-        return build_index(files, catalog, roots, remember, read_ahead)
+        walks = (
+            partial(_walk_ahead, {task.display: task for task in ahead}, settings, workers, read_ahead)
+            if read_ahead is not None else None
+        )
+        return build_index(files, catalog, roots, remember, read_ahead, walks)
 
 
 def _read_ahead(
@@ -552,11 +561,48 @@ def _read_ahead(
     return found
 
 
+def _walk_ahead(
+    tasks: dict[str, FileTask],
+    settings: AnalysisSettings,
+    workers: KeptWorkers,
+    read_ahead: dict[tuple[str, str], Callable[[], Any]],
+    walks: list[tuple[str, str, tuple[str, ...], tuple[Any, ...]]],
+) -> None:
+    """The importers' walks `callers.uses_elsewhere` is about to ask for, each taken by the worker
+    that read its module for the index (which keeps the module's tree), into `read_ahead`. A walk that
+    raises, or whose worker dies, is left out: the index takes it itself and meets what the worker met."""
+    work = partial(_walk_chunk, settings=settings)
+    items = [(tasks[path], reader, names, documented) for reader, path, names, documented in walks if path in tasks]
+    for reader, path, reading in workers.map(work, items, WALK_CHUNK_SIZE, 1, _walk_path, _no_readings):
+        read_ahead[(reader, path)] = partial(pickle.loads, reading)
+
+
+def _walk_path(item: tuple[FileTask, str, tuple[str, ...], Any]) -> str:
+    return item[0].display
+
+
+def _walk_chunk(chunk: list[tuple[FileTask, str, tuple[str, ...], Any]], settings: AnalysisSettings) -> list[tuple[str, str, bytes]]:
+    """`project_index.guarded_walk` of each importer of `chunk`, pickled, by its reader's name and path."""
+    found = []
+    with scope(settings.project_prefixes):
+        catalog = load_catalog()
+        for task, reader, names, documented in chunk:
+            try:
+                reading = guarded_walk(read_tree_file(task.path, task.root), names, catalog, documented)
+            except Exception:  # noqa: BLE001 - left to the index, which takes the walk itself
+                continue
+            pickled = _pickled(reading)
+            if pickled is not None:
+                found.append((reader, task.display, pickled))
+    return found
+
+
 def _task_path(task: FileTask) -> str:
     return task.display
 
 
-def _no_readings(chunk: list[FileTask], why: str) -> list[tuple[str, str, bytes]]:
+def _no_readings(chunk: list[Any], why: str) -> list[tuple[str, str, bytes]]:
+    """What a lost chunk of readings or walks gives: nothing, which the index then computes itself."""
     return []
 
 

@@ -268,6 +268,7 @@ _READERS = {
     "configured_calls": "cudaudit.rules.python.configured_calls:configured_calls",
     "definitions": "cudaudit.rules.python.callers:definitions",
     "uses_elsewhere": "cudaudit.rules.python.callers:uses_elsewhere",
+    "guarded_uses": "cudaudit.rules.python.callers:guarded_uses",
     "trains": "cudaudit.rules.python.inference_only:trains",
 }
 """The readers, imported on first use as the analyzers are: a scan of Python files never loads the
@@ -290,6 +291,9 @@ Remember = Callable[[str, str, Callable[[], Any]], Any]
 or what it gave in an earlier run for the same bytes there (the scan's cache, `cudaudit.cache`):
 every reader it is asked about is a function of the file's path and bytes alone. `compute` reads
 the file only when it runs, so an answer from the cache costs no read."""
+Walks = Callable[[list[tuple[str, str, tuple[str, ...], tuple[Any, ...]]]], None]
+"""`callers.Walks`: takes the importers' walks (reader, module's display path, names, documented
+values) the callers' reading will ask `remember` for, ahead and all at once (`guarded_walk` each)."""
 
 
 def _compute(reader: str, path: str, compute: Callable[[], Any]) -> Any:
@@ -695,15 +699,24 @@ def build_index(
     roots: tuple[str, ...] = (),
     remember: Remember | None = None,
     read_ahead: dict[tuple[str, str], Callable[[], Any]] | None = None,
+    walks: Walks | None = None,
 ) -> ProjectIndex:
     """Read what the index needs from `files`; `roots` bound requirement includes, `remember` may
     answer a reader from an earlier run, `read_ahead` gives (reader, path) -> the reading worker
-    processes took ahead (`file_readings`), which is taken in place of reading the file. Each Python
-    module's import statements are read once for all the readers that read them (`opt_in.statements_kept`)."""
+    processes took ahead (`file_readings`), which is taken in place of reading the file; `walks`
+    adds to it the importers' walks `callers.uses_elsewhere` will ask for, taken by worker processes
+    while this one waits. Each Python module's import statements are read once for all the readers
+    that read them (`opt_in.statements_kept`)."""
     files = list(files)
     kept = _reader("statements_kept") if any(FileKind.PYTHON in file.kinds for file in files) else nullcontext
     with kept():
-        return _read_index(files, catalog, roots, remember, read_ahead)
+        return _read_index(files, catalog, roots, remember, read_ahead, walks)
+
+
+def guarded_walk(data: bytes, names: tuple[str, ...], catalog: Catalog, documented: tuple[Any, ...]) -> Any:
+    """`callers.guarded_uses` of a module's bytes: one of the walks `Walks` takes ahead, for a worker
+    process that keeps the module's tree (`engine.py`)."""
+    return _reader("guarded_uses")(data, names, catalog, dict(documented))
 
 
 def file_readings(
@@ -734,6 +747,7 @@ def _read_index(
     roots: tuple[str, ...],
     remember: Remember | None,
     read_ahead: dict[tuple[str, str], Callable[[], Any]] | None = None,
+    walks: Walks | None = None,
 ) -> ProjectIndex:
     cached = remember
     remember = _once(_ahead(read_ahead, remember or _compute) if read_ahead else remember or _compute)
@@ -878,7 +892,7 @@ def _read_index(
             if found.default_methods and found.follows_callers else {}
         ),
         used_elsewhere=_looked_up(
-            _reader("uses_elsewhere")(python, found.definitions, found.from_imports, catalog, remember, documented_values)
+            _reader("uses_elsewhere")(python, found.definitions, found.from_imports, catalog, remember, documented_values, walks)
             if found.definitions else {},
             left_behind,
         ),

@@ -190,6 +190,33 @@ def test_a_worker_lost_while_reading_ahead_for_the_index_costs_only_time(cli, tm
 
 
 
+def test_a_parallel_scan_walks_the_importers_of_a_definition_in_its_workers(cli, tmp_path, monkeypatch):
+    """The callers' reading walks each module that imports a definition (`callers.uses_elsewhere`); with
+    several workers each walk is taken by the worker that read its module, and one lost is taken here."""
+    write(tmp_path / "README.md", "# A project\n")
+    write(tmp_path / "pkg" / "__init__.py", "")
+    write(tmp_path / "pkg" / "ops.py", "import torch\n\n\ndef to_gpu(x):\n    return x.to('cuda')\n")
+    for i in range(80):
+        guard = "if torch.cuda.is_available():" if i % 2 else "if True:"
+        write(tmp_path / "pkg" / f"mod{i}.py",
+              f"import torch\nfrom pkg.ops import to_gpu\n\n\ndef run{i}(x):\n    {guard}\n        x = to_gpu(x)\n    return x\n")
+    serial = scan_json(cli, "--jobs", "1", "--no-cache")
+    taken: list[int] = []
+    walk_ahead = engine._walk_ahead
+
+    def counting(tasks, settings, workers, read_ahead, walks):
+        walk_ahead(tasks, settings, workers, read_ahead, walks)
+        taken.append(sum(reader.startswith("callers:") for reader, _ in read_ahead))
+
+    monkeypatch.setattr(engine, "_walk_ahead", counting)
+    assert scan_json(cli, "--jobs", "2", "--no-cache") == serial
+    assert taken == [80]
+    monkeypatch.setattr(engine, "_walk_chunk", _worker_lost)
+    assert scan_json(cli, "--jobs", "2", "--no-cache") == serial
+    assert taken[1:] == [0]
+    assert [f["line"] for f in serial["findings"] if f["path"] == "pkg/ops.py"] == [5]
+
+
 _analyze_chunk = engine._analyze_chunk
 
 

@@ -62,6 +62,11 @@ GuardedUse = tuple[tuple[str, ...], str | None]
 """The context of uses elsewhere: the targets they are quiet on, and their cap (a severity's value)."""
 UsesElsewhere = tuple[tuple[str, tuple[GuardedUse, ...] | None], ...]
 """(name, the contexts of its uses in other modules, or None where one is not followed): `FileFacts.used_elsewhere`."""
+Walk = tuple[str, str, tuple[str, ...], tuple[tuple[str, Value], ...]]
+"""A `guarded_uses` reading `uses_elsewhere` takes: (its reader's name for `remember`, the importing
+module's display path, the names walked, the values documented commands give its options)."""
+Walks = Callable[[list[Walk]], None]
+"""Takes the walks ahead, all at once (in worker processes: `engine.py`), for `remember` to answer."""
 
 _TOP_DEF = re.compile(rb"\n(?:async[ \t]+)?def[ \t]+(\w+)")
 _TOP_CLASS = re.compile(rb"\nclass[ \t]+(\w+)")
@@ -185,12 +190,15 @@ def uses_elsewhere(
     catalog: Catalog,
     remember: Remember | None = None,
     documented: Mapping[str, tuple[tuple[str, Value], ...]] | None = None,
+    walks: Walks | None = None,
 ) -> dict[str, UsesElsewhere]:
     """Defining module's display path -> what the other modules of `sources` do with each name of
     `defined` (`definitions`) that it defines (see the module docstring); `imports` are the modules'
     `project_calls.from_imports`, `remember` may answer an importer's reading from an earlier run,
     `documented` gives a module the values every documented command of its route gives its options
-    (`project_index._settings_documented`), which its tests of them are read with."""
+    (`project_index._settings_documented`), which its tests of them are read with. `walks` is handed
+    every importer's walk before any is asked of `remember`: the walks, most of the time this reading
+    takes, need nothing but their module, so worker processes may take them while this one waits."""
     functions = {path: {name for name, method in names if not method} for path, names in defined.items()}
     methods = {path: {name for name, method in names if method} for path, names in defined.items()}
     owners: dict[str, list[str]] = {}
@@ -238,6 +246,10 @@ def uses_elsewhere(
                     if only_imports(data, name, False, statements):
                         continue  # re-exported, not used
                 uses[(owner, name)] = None
+    # Each importer's names and the walk they need, as the uses stand before any importer is read:
+    # reading one may settle a name (a use the walk finds unguarded), so each is read again below, where
+    # a name no owner still follows drops out and the walk asked of `remember` may be a smaller one.
+    importing: list[tuple[str, bytes, tuple[str, ...], set[str]]] = []
     for path, wanted in sorted(pending.items()):
         reached = imported[path]
         data = sources[path]()
@@ -246,7 +258,18 @@ def uses_elsewhere(
             name for name in wanted
             if any(uses[(owner, name)] is not None for owner in reached[name]) and _used(data, name, lines)
         ))
-        plain = _plain_uses(data, alive) if alive else set()
+        importing.append((path, data, alive, _plain_uses(data, alive) if alive else set()))
+    if walks is not None:
+        ahead: list[Walk] = []
+        for path, _, alive, plain in importing:
+            walked = tuple(name for name in alive if name not in plain)
+            if walked:
+                given = (documented or {}).get(path, ())
+                ahead.append((_reading_name(walked, given), path, walked, given))
+        walks(ahead)
+    for path, data, first, plain in importing:
+        reached = imported[path]
+        alive = tuple(name for name in first if any(uses[(owner, name)] is not None for owner in reached[name]))
         walked = tuple(name for name in alive if name not in plain)
         given = (documented or {}).get(path, ())
         readings = _readings(path, data, walked, catalog, remember, given) if walked else {}
@@ -402,15 +425,21 @@ def _readings(
     Python cannot parse never runs (its import raises `SyntaxError`, `if x =< 0:`): it uses nothing.
     One this reading fails on otherwise, or whose error may be a newer Python's grammar (Python 3.12's
     f-strings, which nest quotes), is not followed, and keeps the verdicts."""
-    key = "\0".join(names) + (repr(documented) if documented else "")
-    reader = "callers:" + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
     try:
-        found = (remember or _compute)(reader, path, lambda: guarded_uses(data, names, catalog, dict(documented)))
+        found = (remember or _compute)(
+            _reading_name(names, documented), path, lambda: guarded_uses(data, names, catalog, dict(documented))
+        )
     except SyntaxError as error:  # reported by the module's own analysis
         return dict.fromkeys(names) if "f-string" in str(error.msg) else {}
     except Exception:  # noqa: BLE001 - reported by the module's own analysis
         return dict.fromkeys(names)
     return {name: None if uses is None else [uses] for name, uses in found}
+
+
+def _reading_name(names: tuple[str, ...], documented: tuple[tuple[str, Value], ...]) -> str:
+    """The name `remember` knows a module's `guarded_uses` reading by: its names and documented values."""
+    key = "\0".join(names) + (repr(documented) if documented else "")
+    return "callers:" + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
 def _compute(reader: str, path: str, compute: Callable[[], Any]) -> Any:
