@@ -190,9 +190,10 @@ def test_a_worker_lost_while_reading_ahead_for_the_index_costs_only_time(cli, tm
 
 
 
-def test_a_parallel_scan_walks_the_importers_of_a_definition_in_its_workers(cli, tmp_path, monkeypatch):
+def test_a_parallel_scan_walks_the_importers_of_a_definition_in_its_workers(cli, tmp_path, tmp_path_factory, monkeypatch):
     """The callers' reading walks each module that imports a definition (`callers.uses_elsewhere`); with
     several workers each walk is taken by the worker that read its module, and one lost is taken here."""
+    monkeypatch.setenv("CUDAUDIT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))  # cold: no other test's readings
     write(tmp_path / "README.md", "# A project\n")
     write(tmp_path / "pkg" / "__init__.py", "")
     write(tmp_path / "pkg" / "ops.py", "import torch\n\n\ndef to_gpu(x):\n    return x.to('cuda')\n")
@@ -210,10 +211,12 @@ def test_a_parallel_scan_walks_the_importers_of_a_definition_in_its_workers(cli,
 
     monkeypatch.setattr(engine, "_walk_ahead", counting)
     assert scan_json(cli, "--jobs", "2", "--no-cache") == serial
-    assert taken == [80]
+    assert scan_json(cli, "--jobs", "2") == serial  # a cold cache: walked ahead, and the readings kept
+    assert scan_json(cli, "--jobs", "2") == serial  # a warm one: nothing walked
+    assert taken == [80, 80]
     monkeypatch.setattr(engine, "_walk_chunk", _worker_lost)
     assert scan_json(cli, "--jobs", "2", "--no-cache") == serial
-    assert taken[1:] == [0]
+    assert taken[2:] == [0]
     assert [f["line"] for f in serial["findings"] if f["path"] == "pkg/ops.py"] == [5]
 
 
