@@ -1387,8 +1387,10 @@ def _taken_names(
     own stands at or above their folder (`_vendored_folders`: a vendored package's makes no API); and,
     so that a use counts only where it runs, the modules of that kind that import them by name, and
     those that import these, until none is added. Read in a scan that sees the whole project, against
-    every file of it, the vendored packages' own scripts, tests and documents set aside (`_aside`).
-    None where it reads nothing."""
+    every file of it, the vendored packages' own scripts, tests and documents set aside (`_aside`). The
+    `__init__.py` of a vendored package, or of one no install makes an API that a module outside it
+    imports (`_imported_packages`), serves only the project: what it re-exports counts only where another
+    file spells it (`served`). None where it reads nothing."""
     if not found.prefiltered or not sees_project(files):
         return None
     _, vendored = _vendored_folders(files)
@@ -1429,9 +1431,12 @@ def _taken_names(
         return None
     aside = _aside(files, python, vendored)
     copies = dict.fromkeys(vendored, True)
+    package_faces = [path for path in python if posixpath.basename(path) == "__init__.py" and not is_test_path(path)]
+    serving = _imported_packages(python, found.from_imports) if any(not installed(path) for path in package_faces) else set()
     served = frozenset(
-        path for path in python if posixpath.basename(path) == "__init__.py" and _nearest_at_or_above(path, copies)
-    ) if vendored else frozenset()
+        path for path in package_faces
+        if _nearest_at_or_above(path, copies) or (not installed(path) and _outermost_package(path, python) in serving)
+    )
     left = _reader("left_behind")(
         names, {file.display: file.read for file in files}, takers, _reader("user_methods")(catalog), aside, served | faces
     )
@@ -1445,6 +1450,38 @@ def _taken_names(
         if gone:
             left.unnamed[path] = tuple(name for _, _, name in gone)
     return left
+
+
+def _outermost_package(path: str, python: Mapping[str, Reader]) -> str | None:
+    """The folder of the outermost regular package that holds `path` (`pkg` for `pkg/sub/ops.py` where
+    `pkg/` and `pkg/sub/` have an `__init__.py`), None outside every package."""
+    found = None
+    folder = posixpath.dirname(path)
+    while posixpath.join(folder, "__init__.py") in python:
+        found = folder
+        if not folder:
+            break
+        folder = posixpath.dirname(folder)
+    return found
+
+
+def _imported_packages(python: Mapping[str, Reader], imports: Mapping[str, tuple[tuple[int, str, str], ...]]) -> set[str]:
+    """The folders of the outermost packages (`_outermost_package`) of which a module outside them and
+    outside the test suite imports a module (`imports`: each module's `project_calls.from_imports`).
+    Such a package serves the project that imports it: where no install makes it an API, what its
+    `__init__.py` re-exports runs only where the project takes it. A package nothing outside it imports
+    is read as an API its users import, whatever declares it."""
+    modules = module_map(python)
+    found: set[str] = set()
+    for importer, statements in imports.items():
+        if is_test_path(importer):
+            continue
+        for level, module, _ in statements:  # an `import` statement's level (below 0) is an absolute one's
+            for path in modules.resolve(importer, max(level, 0), module):
+                top = _outermost_package(path, python)
+                if top and top not in found and not importer.startswith(top + "/"):
+                    found.add(top)
+    return found
 
 
 def _registered(files: list[IndexedFile], python: dict[str, Reader], found: _Found) -> Any:

@@ -72,6 +72,6 @@ def test_a_scan_caps_a_stranded_modules_errors_at_warnings():
     files = {path: text for path, text in COPY.items() if path != "app/vision/detectors/pose/body.py"}
     found = analyze(DETECTOR, path="app/vision/detectors/pose/body.py", files=files)
     assert [(f.span.line, f.severity) for f in found] == [(5, Severity.WARNING)]
-    files["app/train.py"] += "from app.vision.detectors.pose.body import detect\n"
+    files["app/train.py"] += "from app.vision.detectors.pose.body import detect\n\ndetect(weights())\n"  # runs it
     live = analyze(DETECTOR.replace("from detectors.util", "from ..util"), path="app/vision/detectors/pose/body.py", files=files)
     assert [(f.span.line, f.severity) for f in live] == [(5, Severity.ERROR)]

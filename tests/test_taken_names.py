@@ -109,6 +109,29 @@ def test_a_scan_of_several_projects_reads_each_one_s_install_as_its_own_scan_doe
     assert lines("lib", "app") == alone
 
 
+def test_what_a_package_of_a_project_no_install_makes_an_api_re_exports_runs_only_where_an_importer_takes_it():
+    # `posekit/__init__.py` re-exports `Hand` and builds only `Body`; its `Hand(...)` is commented out
+    face = (
+        "from .body import Body\nfrom .hand import Hand  # noqa: F401\n\n\nclass Detector:\n"
+        "    def __init__(self, body, hand=None):\n        self.body = Body(body)\n        # self.hand = Hand(hand)\n"
+    )
+    hand = "import torch\n\n\nclass Hand:\n    def __init__(self, path):\n        self.state = torch.load(path)\n"
+    project = {
+        "README.md": "Run `python demo.py`.\n",
+        "demo.py": "from posekit import Detector\n\nif __name__ == '__main__':\n    Detector('body.pth')\n",
+        "posekit/__init__.py": face,
+        "posekit/body.py": "class Body:\n    def __init__(self, path):\n        self.path = path\n",
+    }
+    assert {(f.span.line, f.severity) for f in analyze(hand, path="posekit/hand.py", files=project)} == {(6, Severity.NOTE)}
+    taken = {**project, "demo.py": project["demo.py"] + "from posekit import Hand\n\nHand('hand.pth')\n"}
+    assert {(f.span.line, f.severity) for f in analyze(hand, path="posekit/hand.py", files=taken)} == {(6, Severity.WARNING)}
+    library = {**project, "pyproject.toml": '[project]\nname = "posekit"\nversion = "1.0"\n'}
+    assert {(f.span.line, f.severity) for f in analyze(hand, path="posekit/hand.py", files=library)} == {(6, Severity.WARNING)}
+    # a package nothing outside it imports serves no project of the scan: its face is an API, whatever declares it
+    alone = {path: text for path, text in project.items() if path != "demo.py"}
+    assert {(f.span.line, f.severity) for f in analyze(hand, path="posekit/hand.py", files=alone)} == {(6, Severity.WARNING)}
+
+
 def test_a_module_imported_from_its_folder_gives_away_only_the_attributes_its_importer_reads():
     reading = "from utils import losses\n\nloss = losses.UsedLoss()\n"
     project = {"README.md": "Train with `python train.py`.\n", "train.py": reading}

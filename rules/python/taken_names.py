@@ -26,7 +26,9 @@ reads whether the module calls it itself.
 Across modules the reading is a fixed point. An importer's use of a name counts only where it runs:
 `from nets.layers import AltLayer as SpareLayer` takes nothing where nothing else spells `SpareLayer`
 (an alias nothing uses), nor does `from gen import Mixin` where `Mixin` is never spelled again (what a
-package's `__init__.py` re-exports is its face, taken, but for a vendored package's, `served`), and
+package's `__init__.py` re-exports is its face, taken, but for a vendored package's or that of a
+package no install makes an API that the project imports, `served`: a class it re-exports that nothing
+takes from it runs nowhere), and
 `ops.blur(x)` inside a class of the importer that nothing takes in turn
 takes nothing either, so a helper whose only callers run nowhere runs nowhere (`left_behind`, which
 also gives each module's definitions nothing reaches, for the sources a JIT build names in them).
@@ -132,8 +134,8 @@ def left_behind(
 ) -> LeftBehind:
     """`taken_names`, weighed across modules where `takers` says how each importer takes each name
     (`main_block.imported_modules`): a package's `__init__.py` takes what it re-exports (the package's
-    face), but for one of `served` (a vendored package's, whose face serves only the project: it takes a
-    name only where another file spells it); a name another importer binds, under an alias or its own,
+    face), but for one of `served` (a vendored package's, or one no install makes an API that a module
+    outside it imports, whose face serves only the project: it takes a name only where another file spells it); a name another importer binds, under an alias or its own,
     counts where it is spelled outside the importers' import statements (an import nothing uses takes
     nothing), and a
     name it reads as an attribute counts where the importer spells it, outside its own definitions that
