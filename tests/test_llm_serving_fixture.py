@@ -18,7 +18,6 @@ def test_each_layer_is_reported(cli):
         # Serving images: TGI's CUDA stage, whose build steps are CUDA builds, and Triton's NGC image.
         ("Dockerfile", 1, "CDA507"),
         ("Dockerfile", 2, "CDA443"),
-        ("Dockerfile", 3, "CDA212"),
         ("Dockerfile", 4, "CDA509"),
         ("Dockerfile", 6, "CDA509"),
         ("Dockerfile", 8, "CDA503"),

@@ -212,7 +212,7 @@ def _variables(instruction: Instruction, scan: ScriptScan, stage: Stage | None) 
         return
     in_cuda_image = stage is not None and stage.cuda is not None
     locations = toolkit_variables(scan.catalog) if in_cuda_image else frozenset()
-    configured = _runtime_settings(scan.catalog) if in_cuda_image else {}
+    configured = _base_settings(scan.catalog) if in_cuda_image else {}
     settle = partial(_follows_base, line=stage.line) if in_cuda_image and stage is not None else None
     pairs = [(w, w.text.partition("=")[0]) for w in words] if "=" in words[0].text else [(words[0], words[0].text)]
     build_switches(words, placed, scan)  # `ENV CMAKE_ARGS="-DGGML_CUDA=on"`
@@ -229,14 +229,22 @@ def _variables(instruction: Instruction, scan: ScriptScan, stage: Stage | None) 
             toolkit_paths([word] if "=" in words[0].text else words[1:], placed, scan, settle)
 
 
-def _runtime_settings(catalog: Catalog) -> dict[str, str]:
-    """The variables the catalog's `[runtime_settings]` name, with why they follow from a CUDA base:
-    only NVIDIA's container runtime reads them, and NVIDIA's CUDA images set them already."""
-    return {name: table["why"] for _, table in catalog.tables("runtime_settings") for name in table.get("variables", ())}
+_BASE_SETTINGS = ("runtime_settings", "build_settings")
+"""The catalog's tables of variables that follow from a CUDA base: `[runtime_settings]`, which only
+NVIDIA's container runtime reads and NVIDIA's CUDA images set already, and `[build_settings]`, which
+only the CUDA build of PyTorch such a base brings reads (`TORCH_CUDA_ARCH_LIST`)."""
+
+
+def _base_settings(catalog: Catalog) -> dict[str, str]:
+    """The variables of the catalog's `_BASE_SETTINGS` tables, with why they follow from a CUDA base."""
+    return {
+        name: table["why"]
+        for kind in _BASE_SETTINGS for _, table in catalog.tables(kind) for name in table.get("variables", ())
+    }
 
 
 def _follows_base(entry: Entry, line: int, why: str = "") -> Entry:
-    """A toolkit location (or, with `why`, a setting only the base's runtime reads) set in a stage built
+    """A toolkit location (or, with `why`, a setting only the base's runtime or CUDA build reads) set in a stage built
     on a CUDA image: it points into the base, whose own finding is the lock-in; on another base nothing
     reads it. A note on every target, naming the base."""
     why = why.format(line=line) if why else (

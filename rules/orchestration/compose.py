@@ -115,9 +115,20 @@ def _device_mappings(service: Node, sites: Sites) -> None:
 
 
 def _environment(service: Node, sites: Sites) -> None:
-    """`environment:` as a mapping (`NAME: value`) or a list (`- NAME=value`, `- NAME`)."""
+    """`environment:` as a mapping (`NAME: value`) or a list (`- NAME=value`, `- NAME`). The catalog's
+    entry for the setting (`NVIDIA_VISIBLE_DEVICES=all`, which narrows nothing) comes before the
+    variable's own."""
     environment = get(service, "environment")
-    for key, _ in pairs(environment):
-        sites.report(ENVIRONMENT, key.value, node_span(key))
+    for key, value in pairs(environment):
+        sites.report(ENVIRONMENT, _setting_keys(key.value, _value(value)), node_span(key))
     for item in items(environment):
-        sites.report(ENVIRONMENT, (scalar(item) or "").partition("=")[0].strip(), node_span(item))
+        name, equals, text = (scalar(item) or "").partition("=")
+        sites.report(ENVIRONMENT, _setting_keys(name.strip(), text.strip() if equals else None), node_span(item))
+
+
+def _setting_keys(name: str, value: str | None) -> list[str]:
+    """`NAME=value` (an interpolation read as its default), then `NAME`."""
+    if value is None:
+        return [name]
+    defaulted = _DEFAULTED.match(value)
+    return [f"{name}={defaulted.group('default') if defaulted else value}", name]

@@ -23,7 +23,8 @@ A value is shown where it reaches, directly or (a number) through arithmetic and
   call returns (such recorders hand the value back) is itself shown or dropped;
 - a local name assigned once from it whose every read in the same scope is itself shown
   (`peak = max_memory_allocated() / 1e9`, then `print(f"{peak:.2f} GB")`), up to three names on
-  (`used = peak - start`, `share = used / total * 100`, then `print(share)`).
+  (`used = peak - start`, `share = used / total * 100`, then `print(share)`), or is the test of an
+  `if` with no `else` whose statements only show it (`if arch: rows.append(("arch list", arch))`).
 
 A memory statistic that a build without CUDA answers with 0 (the catalog's `[[statistic]]` tables:
 `torch.cuda.max_memory_allocated()`) and that is only shown says what that build has: the walk
@@ -103,12 +104,35 @@ def is_shown(
     if isinstance(parent, ast.Assign) and depth > 0 and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
         reads = parents.reads_of_single_store(parent.targets[0])
         return bool(reads) and all(
-            is_shown(read, parents, number=number, depth=depth - 1, callers=callers) for read in reads or ()
+            is_shown(read, parents, number=number, depth=depth - 1, callers=callers) or _tests_before_showing(read, parents)
+            for read in reads or ()
         )
     record = _record(parent.targets[0]) if isinstance(parent, ast.Assign) and len(parent.targets) == 1 else None
     if record is not None and depth > 0:
         return _shown_record(record, parents, depth - 1, callers)
     return False
+
+
+def _tests_before_showing(read: ast.Name, parents: Parents) -> bool:
+    """`if arch:` or `if arch is not None:`, with no `else`, whose every statement is an expression
+    that reads the same name (`rows.append(("arch list", arch))`): a test of whether there is anything
+    to show, which decides nothing else. The reads in its body are the name's other reads, each of
+    which has to be shown for the name to be."""
+    test: ast.AST = read
+    parent = parents.parent(read)
+    if (
+        isinstance(parent, ast.Compare) and len(parent.ops) == 1 and isinstance(parent.ops[0], ast.IsNot)
+        and isinstance(parent.comparators[0], ast.Constant) and parent.comparators[0].value is None
+    ):
+        test, parent = parent, parents.parent(parent)
+    return (
+        isinstance(parent, ast.If) and parent.test is test and not parent.orelse
+        and all(
+            isinstance(statement, ast.Expr)
+            and any(isinstance(n, ast.Name) and n.id == read.id for n in subtree(statement))
+            for statement in parent.body
+        )
+    )
 
 
 def _labelled(pair: ast.Tuple, node: ast.AST) -> bool:

@@ -15,6 +15,9 @@ Removing a variable (`monkeypatch.delenv("CUDA_HOME")`, `os.environ.pop(...)`, `
 `del os.environ[...]`) as a statement of its own makes the process use less of CUDA, never more:
 it works on every target and is a note. `home = os.environ.pop("CUDA_HOME")` reads the value too.
 
+A read whose value is only shown (`print(os.environ.get("TORCH_CUDA_ARCH_LIST"))`, a row of an
+environment report: `shown.is_shown`) decides nothing: what it holds on another host is printed. A note.
+
 An NCCL variable in a function (or module) that also names a Gloo one (`os.environ["GLOO_DEVICE_TRANSPORT"]
 = "TCP"` beside `os.environ["NCCL_SOCKET_IFNAME"] = "lo"`) configures both backends: where Gloo runs
 (a CPU), it has its own settings and nothing reads the NCCL one. A note.
@@ -28,7 +31,8 @@ from functools import cache
 
 from cudaudit.model import Severity
 from cudaudit.rules.python.literals import string_value
-from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.nodes import Parents, subtree
+from cudaudit.rules.python.shown import is_shown
 from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
@@ -68,6 +72,8 @@ class EnvironmentVariables(Concern):
         self._module: ast.Module | None = None
         self._names_gloo: dict[int, bool] = {}
         """Whether a function (or the module) names a Gloo variable, by its id, found where first needed."""
+        self._parents: Parents | None = None
+        """The module's parents, made where a read is first asked about."""
 
     def on_Module(self, node: ast.Module) -> None:
         self._module = node
@@ -134,7 +140,8 @@ class EnvironmentVariables(Concern):
         if callee is None or not call.args:
             return
         if callee in ENV_CALLS:
-            self._report(call.args[0], _second_string(call) if callee in SETTERS else None, removed=self._removes(call, callee))
+            shown = callee in PRESENCE_CALLS and self._shown(call)
+            self._report(call.args[0], _second_string(call) if callee in SETTERS else None, removed=self._removes(call, callee), shown=shown)
         elif callee == ENVIRON + ".update" and isinstance(call.args[0], ast.Dict):
             self._report_keys(call.args[0])
 
@@ -145,7 +152,8 @@ class EnvironmentVariables(Concern):
 
     def on_Subscript(self, node: ast.Subscript) -> None:
         if self.walk.names.resolve(node.value) == ENVIRON or string_value(node.slice) in self.walk.keys(DETECTOR):
-            self._report(node.slice, removed=isinstance(node.ctx, ast.Del))
+            shown = isinstance(node.ctx, ast.Load) and self._shown(node)
+            self._report(node.slice, removed=isinstance(node.ctx, ast.Del), shown=shown)
 
     def on_Compare(self, node: ast.Compare) -> None:
         if (
@@ -161,16 +169,24 @@ class EnvironmentVariables(Concern):
             if key is not None and string_value(key) in names:
                 self._report(key, string_value(value))
 
-    def _report(self, node: ast.expr, value: str | None = None, *, removed: bool = False) -> None:
+    def _shown(self, read: ast.expr) -> bool:
+        """Whether the value `read` (`os.environ.get("X")`, `os.environ["X"]`) is only shown."""
+        if self._module is None:
+            return False
+        if self._parents is None:
+            self._parents = Parents(self._module)
+        return is_shown(read, self._parents)
+
+    def _report(self, node: ast.expr, value: str | None = None, *, removed: bool = False, shown: bool = False) -> None:
         """A site of the variable `node` names; `value`, the string it is set to, if known, picks
         the catalog's entry for that setting (`CUDA_LAUNCH_BLOCKING=0`) where there is one;
-        `removed`, whether the site takes the variable away."""
+        `removed`, whether the site takes the variable away; `shown`, whether it reads a value only shown."""
         name = string_value(node)
         if not name:
             return
         value = self._set_to.get(id(node), value)
         key = f"{name}={value}" if value is not None and f"{name}={value}" in self.walk.keys(DETECTOR) else name
-        quiet = removed or id(node) in self._where_set or (name.startswith(NCCL) and self._beside_gloo())
+        quiet = removed or shown or id(node) in self._where_set or (name.startswith(NCCL) and self._beside_gloo())
         self.walk.report(DETECTOR, key, node, cap=Severity.NOTE if quiet else None)
 
     def _beside_gloo(self) -> bool:
