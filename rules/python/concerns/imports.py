@@ -47,7 +47,7 @@ from cudaudit.rules.python.guards import (
 from cudaudit.rules.python.idle_imports import use_failing_modules
 from cudaudit.rules.python.nodes import Parents, subtree
 from cudaudit.rules.python.package_probes import needs_package
-from cudaudit.rules.python.regions import ALL_TARGETS, TryStatement, only_reports
+from cudaudit.rules.python.regions import ALL_TARGETS, TRY_STATEMENTS, TryStatement, only_reports
 from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern, PythonWalker
 
@@ -318,17 +318,13 @@ class Imports(Concern):
         return self._parents
 
 
-_TRIES: tuple[type[ast.stmt], ...] = tuple(getattr(ast, name) for name in ("Try", "TryStar") if hasattr(ast, name))
-"""`try` statements, `try`/`except*` too where the Python that runs the scan has it."""
-
-
 def _branch_imports(branch: list[ast.stmt]) -> list[ast.stmt]:
     """The import statements of a branch: its own, and those of the bodies of the `try` statements in it."""
     found: list[ast.stmt] = []
     for statement in branch:
         if isinstance(statement, (ast.Import, ast.ImportFrom)):
             found.append(statement)
-        elif isinstance(statement, _TRIES):
+        elif isinstance(statement, TRY_STATEMENTS):
             found.extend(_branch_imports(getattr(statement, "body", [])))
     return found
 
