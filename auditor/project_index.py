@@ -95,7 +95,7 @@ from cudaudit.filekinds import (
 )
 from cudaudit.firstparty import ModuleMap, module_map, namespace_modules
 from cudaudit.model import TARGETS, Severity
-from cudaudit.project_roots import project_prefix
+from cudaudit.project_roots import INSTALL_DECLARATIONS, project_prefix
 from cudaudit.rules.catalog import Catalog, word_automaton
 from cudaudit.siblings import find_siblings, served_targets
 from cudaudit.source import decode_python, decode_text
@@ -1736,7 +1736,7 @@ def _unnamed_examples(
     finds and runs by hand (another path), as a script with a `__main__` block is."""
     if not found.prefiltered or not sees_project(files):
         return {}
-    declared = {posixpath.dirname(file.display) for file in files if posixpath.basename(file.display) in _DECLARATIONS}
+    declared = {posixpath.dirname(file.display) for file in files if posixpath.basename(file.display) in INSTALL_DECLARATIONS}
     packages: dict[str, set[str]] = {}
     for path in python:
         if posixpath.basename(path) == "__init__.py":
@@ -2015,7 +2015,7 @@ def _optional_requirements(files: list[IndexedFile], found: _Found) -> dict[str,
         return {}
     declarations: dict[str, str] = {}
     for file in files:
-        if posixpath.basename(file.display) in _DECLARATIONS:
+        if posixpath.basename(file.display) in INSTALL_DECLARATIONS:
             try:
                 declarations[file.display] = decode_text(file.read())
             except Exception:  # noqa: BLE001 - an unreadable declaration reads nothing; its own analysis says why
@@ -2023,10 +2023,6 @@ def _optional_requirements(files: list[IndexedFile], found: _Found) -> dict[str,
     assigned = {path: extra for _, _, pairs, _ in found.declared.values() for extra, path in pairs}
     readme = "\n".join(_readmes(files, str).values())
     return _reader("optional_requirements")(requirements, found.include_paths, declarations, assigned, readme)
-
-
-_DECLARATIONS = frozenset({"setup.py", "setup.cfg", "pyproject.toml"})
-"""The files that declare a project's install, whose text may name the requirements files it reads."""
 
 
 def _readme_extras(files: list[IndexedFile]) -> frozenset[str]:
@@ -2285,7 +2281,7 @@ def _always_launched(
         return {}
     modules = module_map(python)
     by_name = {modules.name(path): path for path in python}
-    declarations = [_read_or_empty(file.read) for file in files if posixpath.basename(file.display) in _DECLARATIONS]
+    declarations = [_read_or_empty(file.read) for file in files if posixpath.basename(file.display) in INSTALL_DECLARATIONS]
     scripts = {
         name: by_name[module] for name, module in _reader("console_scripts")(declarations).items() if module in by_name
     }
@@ -2368,7 +2364,7 @@ def _documented_commands(files: list[IndexedFile]) -> Callable[[], DocumentedCom
                 file.display: file.read for file in files
                 if file.display.endswith(_COMMAND_FILES) or {FileKind.WORKFLOW, FileKind.SHELL} & set(file.kinds)
             }
-            declarations = [_read_or_empty(file.read) for file in files if posixpath.basename(file.display) in _DECLARATIONS]
+            declarations = [_read_or_empty(file.read) for file in files if posixpath.basename(file.display) in INSTALL_DECLARATIONS]
             made.append(DocumentedCommands(sources, _reader("console_scripts")(declarations) if sees_project(files) else ()))
         return made[0]
 

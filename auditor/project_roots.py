@@ -58,6 +58,15 @@ def _reported(folder: Path, cwd: Path) -> str:
     return folder.relative_to(cwd).as_posix() if cwd in folder.parents else folder.as_posix()
 
 
+INSTALL_DECLARATIONS = frozenset({"setup.py", "setup.cfg", "pyproject.toml"})
+"""The files that declare a folder's own install: a project a user installs by itself."""
+
+
+def lies_under(path: str, folder: str) -> bool:
+    """Whether the display path lies inside the folder (below it, not the folder itself)."""
+    return path.startswith(folder + "/")
+
+
 @contextmanager
 def scope(prefixes: tuple[str, ...]) -> Iterator[None]:
     """`within_project` drops `prefixes` while the block runs (a scan: see the module docstring)."""

@@ -32,6 +32,7 @@ from cudaudit.assessment.layout import (
 from cudaudit.assessment.model import EFFORT_ORDER, Blocker, Component, ComponentTarget, Evidence, Readiness, Role
 from cudaudit.filekinds import TARGET_FIXED_KINDS, FileKind
 from cudaudit.model import CUDA_API_TARGETS, Finding, Safety, Severity, Status
+from cudaudit.project_roots import INSTALL_DECLARATIONS
 from cudaudit.rules.catalog import Catalog
 
 TRITON_RULES = frozenset({"CDA301", "CDA302", "CDA303"})
@@ -47,7 +48,6 @@ kernels it is built with (which decide). An entry script, a kernel folder or an 
 nor does a library path whose site stops its module's import (`Finding.at_import`), nor a `setup.py`
 whose extension build stops (`_stops_install`): nothing it builds is installed."""
 MAX_BLOCKERS = 3
-INSTALL_DECLARATIONS = frozenset({"setup.py", "setup.cfg", "pyproject.toml"})
 
 
 @dataclass(frozen=True)

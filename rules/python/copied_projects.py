@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import ModuleMap, module_map
-from cudaudit.project_roots import within_project
+from cudaudit.project_roots import INSTALL_DECLARATIONS, lies_under, within_project
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
@@ -54,8 +54,6 @@ Reader = Callable[[], bytes]
 
 _HUB_LOAD = "torch.hub.load"
 _ENTRIES = "hubconf.py"
-_INSTALLS = frozenset({"setup.py", "setup.cfg", "pyproject.toml"})
-"""A folder's own install declaration: a nested project the user installs, not a vendored program."""
 _LAUNCHER_SUFFIXES = (".sh", ".bash", ".bat")
 """A program's own launcher scripts (`run.sh` that runs its trainer)."""
 
@@ -92,7 +90,7 @@ def copied_project_files(python: Mapping[str, Reader], others: Mapping[str, Read
         entered = {
             folder: entry for folder in programs
             if (entry := _entry(folder, python, modules, text, folders)) is not None
-            and any(_under(path, folder) for path in reached)
+            and any(lies_under(path, folder) for path in reached)
         }
         if entered.keys() == programs:
             break
@@ -101,8 +99,8 @@ def copied_project_files(python: Mapping[str, Reader], others: Mapping[str, Read
     found: dict[str, Evidence] = {}
     for copy in [*(_Copy(folder, entry, True) for folder, entry in copies.items()),
                  *(_Copy(folder, entered[folder], False) for folder in sorted(programs))]:
-        outside = [path for path in everything if not _under(path, copy.folder)]
-        copied = [path for path in everything if _under(path, copy.folder) and not is_test_path(path)]
+        outside = [path for path in everything if not lies_under(path, copy.folder)]
+        copied = [path for path in everything if lies_under(path, copy.folder) and not is_test_path(path)]
         named = _spelled_outside(copy.folder, [path for path in copied if path not in python], outside, python, others)
         for path in copied:
             if path not in reached and path not in named:
@@ -139,7 +137,7 @@ def _hub_copies(python: Mapping[str, Reader]) -> dict[str, Evidence]:
             continue
         for line, literal in _local_hub_loads(path, data):
             for folder in folders:
-                if not _under(path, folder) and _names_folder(literal, folder):
+                if not lies_under(path, folder) and _names_folder(literal, folder):
                     loads.setdefault(folder, Evidence(path, line, f"torch.hub.load({literal!r}, ..., source='local')"))
     return loads
 
@@ -158,13 +156,13 @@ def _program_folders(python: Mapping[str, Reader], others: Mapping[str, Reader],
         if folder and "/" in within_project(f"{folder}/_")
         and any(name.startswith("readme") for name in held)
         and any(name.endswith(_LAUNCHER_SUFFIXES) or name.startswith("requirement") for name in held)
-        and not held & _INSTALLS
+        and not held & INSTALL_DECLARATIONS
         and not is_test_path(f"{folder}/_.py")
-        and not any(folder == hub or _under(folder, hub) for hub in hubs)
+        and not any(folder == hub or lies_under(folder, hub) for hub in hubs)
     )
     outermost = [
         folder for folder in candidates
-        if not any(_under(folder, other) for other in candidates) and any(_under(path, folder) for path in python)
+        if not any(lies_under(folder, other) for other in candidates) and any(lies_under(path, folder) for path in python)
     ]
     words: dict[bytes, list[str]] = {}
     for folder in outermost:
@@ -179,7 +177,7 @@ def _program_folders(python: Mapping[str, Reader], others: Mapping[str, Reader],
             break  # every folder is named: none is read so
         data = read_or_none(python.get(path) or others.get(path)) or b""
         for word in automaton.whole_words(data):
-            folders = [folder for folder in words[word] if folder not in named and not _under(path, folder)]
+            folders = [folder for folder in words[word] if folder not in named and not lies_under(path, folder)]
             if folders:
                 (imported if path in python and _only_in_imports(data, word) else named).update(folders)
     return imported - named
@@ -211,7 +209,7 @@ def _reached(
     `hubconf.py`, reach at any depth (those modules included)."""
     queue = [
         path for path in sorted(python)
-        if not any(_under(path, folder) for folder in folders)
+        if not any(lies_under(path, folder) for folder in folders)
         or (posixpath.basename(path) == _ENTRIES and posixpath.dirname(path) in hubs)
     ]
     reached: set[str] = set()
@@ -231,14 +229,14 @@ def _entry(
 ) -> Evidence | None:
     """The first import statement of a module outside every copy that runs a module of the folder."""
     for path in sorted(python):
-        if any(_under(path, other) for other in folders):
+        if any(lies_under(path, other) for other in folders):
             continue
         data = text(path)
         if data is None or posixpath.basename(folder).encode() not in data:
             continue
         for line, statement in import_statements(data):
             for level, module, imported in statement_modules(statement):
-                if any(_under(found, folder) for found in modules.resolve(path, level, module, imported)):
+                if any(lies_under(found, folder) for found in modules.resolve(path, level, module, imported)):
                     return Evidence(path, line, " ".join(statement.decode("utf-8", "replace").split()))
     return None
 
@@ -282,8 +280,3 @@ def _spelled_outside(
         if data:
             found.update(copied_path for spelled, copied_path in spellings.items() if spelled in data)
     return found
-
-
-def _under(path: str, folder: str) -> bool:
-    """Whether the display path lies inside the folder."""
-    return path.startswith(folder + "/")

@@ -28,16 +28,12 @@ from collections.abc import Callable, Mapping
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import ModuleMap, module_map
-from cudaudit.project_roots import within_project
+from cudaudit.project_roots import INSTALL_DECLARATIONS, lies_under, within_project
 from cudaudit.rules.catalog import word_automaton
 from cudaudit.rules.python.opt_in import import_statements, statement_modules
 from cudaudit.rules.python.unnamed import read_or_none
 
 Reader = Callable[[], bytes]
-
-_INSTALLS = frozenset({"setup.py", "setup.cfg", "pyproject.toml"})
-"""A folder's own install declaration: a project a user installs by itself."""
-
 
 def nested_project_files(python: Mapping[str, Reader], others: Mapping[str, Reader]) -> dict[str, Evidence]:
     """Display path -> why it is another path, for each file of a standalone project nested in a part
@@ -49,7 +45,7 @@ def nested_project_files(python: Mapping[str, Reader], others: Mapping[str, Read
         held.setdefault(posixpath.dirname(path), set()).add(posixpath.basename(path).lower())
     candidates = sorted(
         (folder for folder, names in held.items()
-         if names & _INSTALLS and any(name.startswith("readme") for name in names)
+         if names & INSTALL_DECLARATIONS and any(name.startswith("readme") for name in names)
          and within_project(f"{folder}/_").count("/") >= 2 and not is_test_path(f"{folder}/_.py")),
         key=lambda folder: (folder.count("/"), folder),
     )
@@ -67,15 +63,15 @@ def nested_project_files(python: Mapping[str, Reader], others: Mapping[str, Read
     found: dict[str, Evidence] = {}
     unnamed: list[str] = []
     for folder in candidates:
-        if any(_under(folder, other) for other in unnamed):
+        if any(lies_under(folder, other) for other in unnamed):
             continue  # part of a nested project already read so
-        inside = [path for path in everything if _under(path, folder)]
-        outside = [path for path in everything if not _under(path, folder)]
+        inside = [path for path in everything if lies_under(path, folder)]
+        outside = [path for path in everything if not lies_under(path, folder)]
         if _named(folder, inside, outside, python, others, modules, basenames):
             continue
         unnamed.append(folder)
         declaration = next(path for path in inside if posixpath.dirname(path) == folder
-                           and posixpath.basename(path).lower() in _INSTALLS)
+                           and posixpath.basename(path).lower() in INSTALL_DECLARATIONS)
         evidence = Evidence(
             declaration, 1,
             f"`{folder}/` is a project of its own (its install declaration and README) nested in a part of the "
@@ -101,7 +97,7 @@ def _named(
     module docstring)."""
     name = posixpath.basename(folder)
     spellings = {f"{posixpath.basename(posixpath.dirname(folder))}/{name}".encode()}
-    if all(other == folder or _under(other, folder) for other in basenames.get(name, ())):
+    if all(other == folder or lies_under(other, folder) for other in basenames.get(name, ())):
         spellings.add(name.encode())  # no folder outside it has its name (its own package may)
     tops = {modules.name(path).partition(".")[0] for path in inside if path in python} - {""}
     automaton = word_automaton(sorted(spellings | {top.encode() for top in tops}))
@@ -122,11 +118,6 @@ def _imports_from(folder: str, importer: str, data: bytes, modules: ModuleMap) -
     for _, statement in import_statements(data):
         for level, module, names in statement_modules(statement):
             found = modules.resolve(importer, level, module, names)
-            if found and all(_under(path, folder) for path in found):
+            if found and all(lies_under(path, folder) for path in found):
                 return True
     return False
-
-
-def _under(path: str, folder: str) -> bool:
-    """Whether the display path lies inside the folder."""
-    return path.startswith(folder + "/")

@@ -26,6 +26,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import ModuleMap, module_map
+from cudaudit.project_roots import lies_under
 from cudaudit.rules.python.opt_in import import_lines, import_statements, statement_modules
 from cudaudit.rules.python.unnamed import read_or_none
 
@@ -42,7 +43,7 @@ def area_folders(paths: Iterable[str], names: Iterable[str]) -> tuple[str, ...]:
             if parts[depth].lower() in wanted and "/".join([*parts[:depth], "__init__.py"]) in paths:
                 found.add("/".join(parts[: depth + 1]))
                 break
-    return tuple(sorted(folder for folder in found if not any(_under(folder, other) for other in found if other != folder)))
+    return tuple(sorted(folder for folder in found if not any(lies_under(folder, other) for other in found if other != folder)))
 
 
 def unreached_in_areas(
@@ -57,7 +58,7 @@ def unreached_in_areas(
     if not areas:
         return {}
     modules = module_map(sources)
-    inside = {path: area for path in sources for area in areas if _under(path, area)}
+    inside = {path: area for path in sources for area in areas if lies_under(path, area)}
     names = {posixpath.basename(area).lower() for area in areas}
     words = {name.encode() for name in names} | {posixpath.basename(area).encode() for area in areas}
     reached: set[str] = set()
@@ -99,8 +100,3 @@ def _imported(modules: ModuleMap, importer: str, data: bytes) -> set[str]:
         for level, module, names in statement_modules(statement):
             found |= modules.resolve(importer, level, module, names)
     return found - {importer}
-
-
-
-def _under(path: str, folder: str) -> bool:
-    return path.startswith(folder + "/")
