@@ -29,6 +29,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 
 from cudaudit.rules.builds.source_sets import path_value, scope_paths
+from cudaudit.rules.python.device_syntax import parameter_defaults
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import own_nodes, subtree
 from cudaudit.safe_read import UnreadableFile, read_tree_file, within_any
@@ -101,11 +102,7 @@ def _default_path(function: ast.FunctionDef | ast.AsyncFunctionDef, name: str, n
                   outer: dict[str, str]) -> str | None:
     """The path a parameter's default spells (`norm_file=DEFAULT_NORMS`), where the function never
     binds the parameter again: the file every call that leaves the parameter out loads."""
-    arguments = function.args
-    positional = [*arguments.posonlyargs, *arguments.args]
-    defaults = dict(zip([a.arg for a in positional[len(positional) - len(arguments.defaults):]], arguments.defaults))
-    defaults.update({a.arg: d for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is not None})
-    default = defaults.get(name)
+    default = next((value for parameter, _, value in parameter_defaults(function.args) if parameter == name), None)
     if default is None:
         return None
     if any(isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load)
