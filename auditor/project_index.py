@@ -2682,11 +2682,11 @@ class _Found:
     unbuilt: list[tuple[str, Evidence, bool, bool]] = field(default_factory=list)
     """`unbuilt_extensions.unbuilt_extensions` of every `setup.py`."""
     saved: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
+    """Display path -> `checkpoint_writers.saved_files` of each `.py` module outside the test suite that
+    saves a checkpoint to a literal file name."""
     loaded: dict[str, tuple[tuple[int, int, str], ...]] = field(default_factory=dict)
     """Display path -> `shipped_checkpoints.loaded_files` of each `.py` module outside the test suite
     that loads a file it spells from its own folder."""
-    """Display path -> `checkpoint_writers.saved_files` of each `.py` module outside the test suite that
-    saves a checkpoint to a literal file name."""
     cuda_extensions: set[str] = field(default_factory=set)
     """The modules the `setup.py` files build as CUDA extensions (`unimportable.cuda_extensions`) and the
     Python modules the CMake files build with CUDA (`cmake.cmake_cuda_extensions`)."""
@@ -3126,5 +3126,6 @@ def read_checkpoints(paths: Iterable[str], roots: tuple[str, ...]) -> dict[str, 
 
 def read_included(path: str, data: bytes, roots: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """(path, text) of the files the requirements file at `path` (`data`) includes inside `roots`,
-    read from the disk now: the index's one answer that depends on files outside the scan's list."""
+    read from the disk now: one of the index's two answers that depend on files outside the scan's list
+    (the other: `read_checkpoints`)."""
     return tuple(_reader("included")(decode_text(data), path, roots))
