@@ -485,7 +485,7 @@ def _run(
     work = partial(_analyze_chunk, settings=settings)
     with _collected_rarely():
         for (display, key), report in workers.map(
-            work, pending, CHUNK_SIZE, PARALLEL_THRESHOLD, _pending_path, _lost_analyses, progress
+            work, pending, CHUNK_SIZE, PARALLEL_THRESHOLD, _item_path, _lost_analyses, progress
         ):
             if key is not None and results is not None:
                 results.put(display, key, report.cached())
@@ -573,12 +573,8 @@ def _walk_ahead(
     raises, or whose worker dies, is left out: the index takes it itself and meets what the worker met."""
     work = partial(_walk_chunk, settings=settings)
     items = [(tasks[path], reader, names, documented) for reader, path, names, documented in walks if path in tasks]
-    for reader, path, reading in workers.map(work, items, WALK_CHUNK_SIZE, 1, _walk_path, _no_readings):
+    for reader, path, reading in workers.map(work, items, WALK_CHUNK_SIZE, 1, _item_path, _no_readings):
         read_ahead[(reader, path)] = partial(pickle.loads, reading)
-
-
-def _walk_path(item: tuple[FileTask, str, tuple[str, ...], Any]) -> str:
-    return item[0].display
 
 
 def _walk_chunk(chunk: list[tuple[FileTask, str, tuple[str, ...], Any]], settings: AnalysisSettings) -> list[tuple[str, str, bytes]]:
@@ -628,8 +624,11 @@ def _rules_key(rules: frozenset[str]) -> str:
     return ",".join(sorted(rules))
 
 
-def _pending_path(item: tuple[FileTask, bytes, FileFacts, str | None]) -> str:
-    return item[0].display
+def _item_path(item: tuple[Any, ...]) -> str:
+    """The display path of the file an item of work carries first (its `FileTask`): the key that sends
+    the item to the worker that read the file."""
+    task: FileTask = item[0]
+    return task.display
 
 
 def _lost_analyses(
