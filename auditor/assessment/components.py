@@ -399,9 +399,9 @@ def _blockers(sites: list[tuple[int, Finding]], target: str, catalog: Catalog) -
     blockers = []
     for rule_id in sorted(by_rule, key=weight)[:MAX_BLOCKERS]:
         found = by_rule[rule_id]
-        worst = max(f.targets[target].severity.rank for _, f in found)
         # the site a sentence names is one that decides it: the rule's first site of its worst severity
-        index, first = next((i, f) for i, f in found if f.targets[target].severity.rank == worst)
+        # (`max` keeps the first of equals)
+        index, first = max(found, key=lambda site: site[1].targets[target].severity.rank)
         rule = catalog.rules.get(rule_id)
         effort = max((_effort(f, target, catalog) for _, f in found), key=EFFORT_ORDER.index)
         evidence = Evidence(first.path, first.span.line, rule=rule_id, finding=index)
