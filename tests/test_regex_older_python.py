@@ -17,19 +17,19 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from test_regex_linear import patterns
 from typer.testing import CliRunner
 
 from cudaudit.cli import app
+from support import FIXTURES
 
 NEWER = ("ATOMIC_GROUP", "POSSESSIVE_REPEAT")
 """The opcodes of Python 3.11's `re` parser that 3.10's has not: an atomic group, a possessive repeat."""
 GLOB_GROUP = re.compile(r"\(\?>\.\*\?(?:\\.|[^\\()\[\]|*+?{}^$.])*\)")
 """The atomic group 3.11's `fnmatch.translate` writes for a `*` and the literal after it."""
-DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo-project"
+DEMO = FIXTURES / "demo-project"
 
 _parser = pytest.importorskip("re._parser")  # Python 3.11's name; 3.10 would refuse the patterns itself
 
