@@ -19,6 +19,7 @@ import posixpath
 from collections.abc import Callable, Mapping
 
 from cudaudit.facts import Evidence
+from cudaudit.rules.python.nodes import is_setup_call
 
 _EXTENSIONS = (b"Extension", b"ext_modules", b"ext-modules")
 """Words of setuptools' own route to native code: an `Extension` in `ext_modules`."""
@@ -92,10 +93,7 @@ def _extensionless_setup(path: str, data: bytes) -> ast.Module | None:
 
 def setup_calls(tree: ast.AST) -> list[ast.Call]:
     """Every call of `setup` in `tree`, by its name or as an attribute (`setup(...)`, `setuptools.setup(...)`)."""
-    return [
-        node for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and (getattr(node.func, "id", None) or getattr(node.func, "attr", None)) == "setup"
-    ]
+    return [node for node in ast.walk(tree) if is_setup_call(node)]
 
 
 def _no_extension(call: ast.Call) -> bool:

@@ -31,7 +31,7 @@ from cudaudit.rules.dependencies.report import (
     unrequested_extra,
 )
 from cudaudit.rules.dependencies.toml_text import placed_string
-from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.nodes import is_setup_call, subtree
 from cudaudit.settings import AnalysisSettings
 from cudaudit.source import SourceLines, UnparsableError, parse_python
 
@@ -93,15 +93,10 @@ def setup_py_extras(text: str, path: str) -> Iterator[tuple[str, int]]:
 def _setup_arguments(tree: ast.Module, literals: dict[str, ast.expr]) -> Iterator[tuple[str | None, ast.expr]]:
     """Each keyword argument of each `setup(...)` call, a name bound to a literal replaced by the literal."""
     for call in subtree(tree):
-        if isinstance(call, ast.Call) and _is_setup(call.func):
+        if is_setup_call(call):
             for keyword in call.keywords:
                 value = keyword.value
                 yield keyword.arg, literals.get(value.id, value) if isinstance(value, ast.Name) else value
-
-
-def _is_setup(func: ast.expr) -> bool:
-    """`setup(...)`, `setuptools.setup(...)`, `distutils.core.setup(...)`."""
-    return (isinstance(func, ast.Name) and func.id == "setup") or (isinstance(func, ast.Attribute) and func.attr == "setup")
 
 
 def _module_literals(tree: ast.Module) -> dict[str, ast.expr]:

@@ -24,7 +24,7 @@ from cudaudit.rules.python.idle_imports import idle_bindings, idle_imports, read
 from cudaudit.rules.python.inference_only import backward_spans
 from cudaudit.rules.python.main_block import not_run_by_default
 from cudaudit.rules.python.names import ImportTable
-from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.nodes import is_setup_call, subtree
 from cudaudit.rules.python.package_probes import absent_packages
 from cudaudit.rules.python.provider_strings import provider_bindings, provider_words
 from cudaudit.rules.python.reach import Elsewhere, Use
@@ -139,7 +139,7 @@ def _runs_as_program(path: str, tree: ast.Module, facts: FileFacts) -> bool:
     if facts.main_block is not None:
         return facts.main_block[0] == "script"
     return posixpath.basename(path) == "setup.py" and any(
-        isinstance(node, ast.Call) and (node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")) == "setup"
+        is_setup_call(node)
         for statement in tree.body if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
         for node in subtree(statement)
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import copy
 from collections.abc import Iterable, Iterator
+from typing import TypeGuard
 
 _NEVER_NODES = frozenset({"id", "attr", "arg", "asname", "module", "level", "kind", "conversion", "type_comment", "is_async"})
 """Fields that hold a name, a number or a string in every node class that has them (`Name.id`,
@@ -226,6 +227,15 @@ def is_main_test(test: ast.expr) -> bool:
     names = [side.id for side in sides if isinstance(side, ast.Name)]
     values = [side.value for side in sides if isinstance(side, ast.Constant)]
     return names == ["__name__"] and values == ["__main__"]
+
+
+def is_setup_call(node: ast.AST) -> TypeGuard[ast.Call]:
+    """A call of `setup` by its name or as an attribute (`setup(...)`, `setuptools.setup(...)`,
+    `distutils.core.setup(...)`): the declaration of a build script."""
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    return (isinstance(func, ast.Name) and func.id == "setup") or (isinstance(func, ast.Attribute) and func.attr == "setup")
 
 
 def handler_catches(handler: ast.ExceptHandler, kinds: frozenset[str]) -> bool:
