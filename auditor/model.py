@@ -184,10 +184,22 @@ class Finding:
     """Whether the site runs when its module is imported and, where it breaks a target, stops the
     import (a CUDA extension the module's top level compiles): every importer of the module stops
     with it, so the component it is in does not run, library or not."""
+    extent: Span | None = None
+    """The whole construct the site heads, where it reaches past the span: a multi-line
+    `CUDAExtension(...)` call reported at its name, whose sources and flags are part of what breaks.
+    The span stays the site (merging, suppressions, the quoted text); reports give the region."""
 
     @property
     def sort_key(self) -> tuple[str, int, Span, str]:
         return (self.path, self.cell.index if self.cell else 0, self.span, self.rule)
+
+    @property
+    def region(self) -> Span:
+        """The code a report points at: from the site's start to the end of its construct."""
+        extent = self.extent
+        if extent is None or (extent.end_line, extent.end_column) <= (self.span.end_line, self.span.end_column):
+            return self.span
+        return Span(self.span.line, self.span.column, extent.end_line, extent.end_column)
 
     @property
     def location(self) -> str:
@@ -197,13 +209,14 @@ class Finding:
         return f"{self.path}:{self.span.line}"
 
     def to_json(self) -> dict[str, Any]:
+        region = self.region
         return {
             "rule": self.rule,
             "path": self.path,
-            "line": self.span.line,
-            "column": self.span.column,
-            "end_line": self.span.end_line,
-            "end_column": self.span.end_column,
+            "line": region.line,
+            "column": region.column,
+            "end_line": region.end_line,
+            "end_column": region.end_column,
             "severity": self.severity.value,
             "message": self.message,
             "targets": {name: p.to_json() for name, p in self.targets.items()},

@@ -3,6 +3,8 @@ real analyzers and the CLI. Builds are read, never run."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from cudaudit.model import Severity
@@ -307,3 +309,71 @@ def test_what_only_the_cuda_arm_sets_or_calls_never_reaches_a_rocm_build():
     called_elsewhere = LATE_ARMS.replace('flags = ["-O3"]', 'flags = ["-O3", *sm90_flags()]')
     assert rocm(set_elsewhere) == {7: "note", 21: "error"}
     assert rocm(called_elsewhere)[7] == "error"
+
+
+SPREAD = '''from setuptools import setup
+from torch.utils.cpp_extension import BuildExtension, CUDAExtension
+
+setup(
+    name="ops",
+    ext_modules=[
+        CUDAExtension("ops_cuda", [
+            "ops.cpp",
+            "ops_kernel.cu",
+        ], extra_compile_args={"nvcc": ["-O3", "--use_fast_math"]}),
+    ],
+    cmdclass={"build_ext": BuildExtension},
+)
+'''
+
+
+def test_a_reports_region_covers_the_whole_extension_call_and_its_flags_keep_their_own_findings(cli, tmp_path):
+    """The sources and flags of a multi-line `CUDAExtension(...)` are part of the build that breaks: the
+    JSON and SARIF regions run from its name to its closing parenthesis, while the message quotes the
+    name and a flag inside keeps its own finding."""
+    write(tmp_path / "proj" / "setup.py", SPREAD)
+    report = scan_json(cli, "--no-cache", "proj", cwd=tmp_path)
+    regions = {f["rule"]: (f["line"], f["column"], f["end_line"], f["end_column"]) for f in report["findings"]}
+    assert regions == {"CDA440": (7, 9, 10, 68), "CDA442": (10, 49, 10, 64)}
+    assert next(f for f in report["findings"] if f["rule"] == "CDA440")["message"].startswith("`CUDAExtension` builds")
+    sarif = json.loads(cli("scan", "--format", "sarif", "--no-cache", "proj", cwd=tmp_path).stdout)
+    region = next(
+        r["locations"][0]["physicalLocation"]["region"] for r in sarif["runs"][0]["results"] if r["ruleId"] == "CDA440"
+    )
+    assert (region["startLine"], region["endLine"]) == (7, 10)
+
+
+@pytest.mark.parametrize(
+    ("stop", "line"),
+    [
+        ('assert CUDA_HOME is not None, "set WITH_CUDA=0 to build without CUDA"', 6),
+        ('if CUDA_HOME is None:\n        raise RuntimeError("needs the CUDA toolkit")', 6),
+        ('if torch.cuda.is_available() and CUDA_HOME is not None:\n        pass\n    else:\n        raise OSError("no CUDA")', 6),
+    ],
+)
+def test_a_build_script_that_stops_without_cuda_home_fails_the_install_on_rocm_and_cpu(stop, line):
+    code = (
+        "import os\nimport torch\nfrom torch.utils.cpp_extension import CUDA_HOME, CppExtension, CUDAExtension\n\n"
+        f'if os.getenv("WITH_CUDA", "1") != "0":\n    {stop}\n    ext = CUDAExtension("ops", ["ops.cpp", "ops.cu"])\n'
+    )
+    [stops] = [f for f in analyze(code, path="setup.py") if f.rule == "CDA444"]
+    assert stops.span.line == line
+    assert {name: fact.severity for name, fact in stops.targets.items()} == {"rocm": Severity.ERROR, "cpu": Severity.ERROR}
+
+
+def test_a_cuda_home_stop_is_left_to_scripts_that_decide_rocm_or_build_no_cuda_extension():
+    """A script that asks about ROCm itself builds it another way there; one that names no
+    `CUDAExtension` (a helper reading the toolkit's version) builds nothing that stops."""
+    asks_rocm = (
+        "import torch\nfrom torch.utils.cpp_extension import CUDA_HOME, CUDAExtension\n"
+        "if torch.version.hip is None:\n    assert CUDA_HOME is not None\n"
+        'ext = CUDAExtension("ops", ["ops.cpp", "ops.cu"])\n'
+    )
+    no_build = "from torch.utils.cpp_extension import CUDA_HOME\nassert CUDA_HOME is not None\n"
+    caught = (
+        "from torch.utils.cpp_extension import CUDA_HOME, CUDAExtension, CppExtension\n"
+        'try:\n    assert CUDA_HOME is not None\n    ext = CUDAExtension("ops", ["ops.cu"])\n'
+        'except AssertionError:\n    ext = CppExtension("ops", ["ops.cpp"])\n'
+    )
+    for code in (asks_rocm, no_build, caught):
+        assert [f for f in analyze(code, path="setup.py") if f.rule == "CDA444"] == [], code

@@ -49,7 +49,7 @@ def _finding(f: Finding) -> str:
     if f.cell is not None:  # the notebook's JSON line; the title names the cell and its line
         properties: dict[str, object] = {"file": f.path, "line": f.cell.file_line, "title": f"{title} ({f.location})"}
     else:
-        span = f.span
+        span = f.region
         properties = {
             "file": f.path,
             "line": span.line,

@@ -143,7 +143,7 @@ def _region(finding: Finding) -> om.Region:
     message names the cell and the line within it."""
     if finding.cell is not None:
         return om.Region(start_line=finding.cell.file_line)
-    span = finding.span
+    span = finding.region
     return om.Region(start_line=span.line, start_column=span.column, end_line=span.end_line, end_column=span.end_column)
 
 

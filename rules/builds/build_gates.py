@@ -355,3 +355,28 @@ def scope_ifs(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef) -> lis
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             stack.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
     return found
+
+
+def cuda_home_requirement(tree: ast.Module, names: ImportTable) -> tuple[ast.expr, ast.stmt] | None:
+    """The first test that stops a build script where `CUDA_HOME` is None (every CPU build of
+    PyTorch, and a ROCm build: `CUDA_HOME` above), with the statement that stops:
+    `assert CUDA_HOME is not None, "..."`, or `if CUDA_HOME is None: raise RuntimeError(...)` whose
+    branch ends in the `raise`. One inside a `try` is left out: its handler may build without CUDA."""
+    stack: list[ast.stmt] = list(tree.body)
+    while stack:
+        statement = stack.pop(0)
+        if isinstance(statement, ast.Assert):
+            on_rocm, _ = on_default_rocm_install(statement.test, names)
+            if on_rocm is False:
+                return statement.test, statement
+        elif isinstance(statement, ast.If):
+            on_rocm, _ = on_default_rocm_install(statement.test, names)
+            side = statement.body if on_rocm else statement.orelse if on_rocm is False else []
+            if side and isinstance(side[-1], ast.Raise):
+                return statement.test, side[-1]
+        if isinstance(statement, (ast.Try, ast.ClassDef, ast.Lambda)):
+            continue
+        for field in ("body", "orelse", "cases"):
+            for child in getattr(statement, field, ()):
+                stack.extend(child.body if isinstance(child, ast.match_case) else [child])
+    return None

@@ -16,13 +16,18 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import partial
 
 from cudaudit.model import Finding, Portability, Severity, Status
 from cudaudit.rules.builds import nvcc_flags
-from cudaudit.rules.builds.build_gates import cuda_home_gate, raises_without_cuda_home
+from cudaudit.rules.builds.build_gates import (
+    CUDA_EXTENSION,
+    cuda_home_gate,
+    cuda_home_requirement,
+    raises_without_cuda_home,
+)
 from cudaudit.rules.builds.rocm_builds import cuda_arms
 from cudaudit.rules.catalog import Catalog, build_finding
 from cudaudit.rules.kernels.string_literals import literal_positions
@@ -86,7 +91,8 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
             fix = build_fix(hit, fixes) if cpu_path else None  # with no CPU path, nothing to make conditional
             span = lines.node_span(node)
             finding = build_finding(entry, path, span, lines.snippet(span), settings.targets, quiet, cap, fix=fix)
-            findings.append(replace(finding, message=finding.message.replace("{path}", path), at_import=built_at_import))
+            message = finding.message.replace("{path}", path)
+            findings.append(replace(finding, message=message, at_import=built_at_import, extent=lines.node_span(call)))
     gated = _cuda_home_gate(tree, names) if "CUDA_HOME" in text and "cpp_extension" in text else None
     entry = catalog.lookup(EXTENSION_DETECTOR, CUDA_HOME_GATE) if gated is not None else None
     if gated is not None and entry is not None:
@@ -98,6 +104,8 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
             finding = replace(finding, message=f"{finding.message} (unless the installer sets {settings_text})")
         stop = raises_without_cuda_home(gate, names)
         findings.append(finding if stop is None else _stops_without_cuda_home(finding, f"{path}:{stop.lineno}"))
+    elif "CUDA_HOME" in text and "CUDAExtension" in text and "cpp_extension" in text:
+        findings.extend(_cuda_home_required(tree, path, catalog, settings, fixes, context_of))
     flags = any(word in text and (pattern is None or pattern.search(text)) for word, pattern in _FLAG_MARKERS)
     arms: list[tuple[int, int, int]] | None = None  # the arms a ROCm build never takes, read at the first flag
     rejected = nvcc_flags.rejected_options(catalog) if flags else frozenset()
@@ -218,14 +226,43 @@ def _returned(function: ast.FunctionDef | ast.AsyncFunctionDef, tree: ast.Module
 CUDA_HOME_GATE = "cuda-home-gate"
 
 
+CUDA_HOME_REQUIRED = "cuda-home-required"
+
+
 def _cuda_home_gate(tree: ast.Module, names: ImportTable) -> tuple[ast.If, tuple[str, ...]] | None:
     """The `if` on `CUDA_HOME` that keeps the script's `CUDAExtension` off ROCm (`build_gates`), in
     a script that never asks whether PyTorch is a ROCm build: one that asks decides ROCm itself."""
+    return None if _asks_rocm(tree, names) else cuda_home_gate(tree, names)
+
+
+def _asks_rocm(tree: ast.Module, names: ImportTable) -> bool:
+    """Whether a test of the module asks whether PyTorch is a ROCm build (`torch.version.hip`, `ROCM_HOME`)."""
     for node in subtree(tree):
         test = node.test if isinstance(node, (ast.If, ast.IfExp)) else node.value if isinstance(node, ast.Assign) else None
         if test is not None and Probe.ROCM in probes_in(test, names):
-            return None
-    return cuda_home_gate(tree, names)
+            return True
+    return False
+
+
+def _cuda_home_required(
+    tree: ast.Module, path: str, catalog: Catalog, settings: AnalysisSettings, fixes: FixContext,
+    context_of: Callable[[ast.AST], tuple[frozenset[str], Severity | None]],
+) -> Iterator[Finding]:
+    """CDA444 at the test that stops a CUDA extension's build script where `CUDA_HOME` is None
+    (`assert CUDA_HOME is not None`): the install needs the CUDA toolkit, which CPU builds of PyTorch
+    never have and ROCm builds do not read (`build_gates.CUDA_HOME`). A script that asks about ROCm
+    itself, or names no CUDA build of PyTorch's, is left alone."""
+    names, lines = fixes.names, fixes.lines
+    builds_cuda = any(isinstance(node, (ast.Name, ast.Attribute)) and names.resolve(node) == CUDA_EXTENSION for node in subtree(tree))
+    required = cuda_home_requirement(tree, names) if builds_cuda and not _asks_rocm(tree, names) else None
+    entry = catalog.lookup(EXTENSION_DETECTOR, CUDA_HOME_REQUIRED) if required is not None else None
+    if required is None or entry is None:
+        return
+    test, stop = required
+    quiet, cap = context_of(test)
+    span = lines.node_span(test)
+    finding = build_finding(entry, path, span, lines.snippet(span), settings.targets, quiet, cap)
+    yield replace(finding, extent=lines.node_span(stop))
 
 
 def _stops_without_cuda_home(finding: Finding, stop: str) -> Finding:

@@ -143,7 +143,8 @@ def _shifted(finding: Finding, lines: int) -> Finding:
     if fix is not None:
         edits = tuple(replace(edit, span=up(edit.span)) for edit in fix.edits)
         fix = replace(fix, edits=edits, covers=tuple(up(span) for span in fix.covers))
-    return replace(finding, span=up(finding.span), fix=fix)
+    extent = finding.extent and up(finding.extent)
+    return replace(finding, span=up(finding.span), fix=fix, extent=extent)
 
 
 def code_cells(text: str) -> Iterator[CodeCell]:
