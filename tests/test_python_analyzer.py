@@ -1459,3 +1459,21 @@ def test_a_context_manager_method_entered_only_under_a_device_test_runs_only_the
         "    def forward(self, x):\n        with " + entry + ":\n            return self.nets[0](x)\n"
     )
     assert [f.severity for f in analyze(code) if f.span.line == 13] == [severity]
+
+
+def test_an_option_lists_device_value_is_the_setting_its_key_names():
+    """`merge_from_list(["MODEL.DEVICE", "cuda"])` and an argument list's `--device cuda:0` set the
+    device as `{"MODEL.DEVICE": "cuda"}` would; a CUDA string after another key, or a CPU value, sets none."""
+    code = (
+        "import torch\n"
+        "def build(cfg, parser):\n"
+        '    cfg.merge_from_list(["MODEL.DEVICE", "cuda", "SOLVER.BASE_LR", 0.1])\n'
+        '    args = parser.parse_args(("show", "--opts", "MODEL.DEVICE", "cuda"))\n'
+        '    argv = ["python", "demo.py", "--device", "cuda:0"]\n'
+        '    names = ["device", "dtype", "cuda"]\n'
+        '    cpu = ["MODEL.DEVICE", "cpu"]\n'
+        "    return args, argv, names, cpu\n"
+        "build(None, None)\n"
+    )
+    found = [(f.span.line, f.rule, f.targets["cpu"].severity) for f in analyze(code)]
+    assert found == [(3, "CDA103", Severity.ERROR), (4, "CDA103", Severity.ERROR), (5, "CDA103", Severity.ERROR)]

@@ -1,7 +1,8 @@
 """`device-string` and `dist-backend` keys in named settings: a value whose name says what it is.
 
 `device = "cuda"`, `self.device: str = "cuda"`, `cfg["device"] = "cuda"`, `{"device": "cuda"}`,
-`def run(device="cuda")`, `parser.add_argument("--device", default="cuda")` set a device, and
+`def run(device="cuda")`, `parser.add_argument("--device", default="cuda")`, an option list's
+`["MODEL.DEVICE", "cuda"]` set a device, and
 `backend = "nccl"` (`--dist-backend`) a distributed backend, even where nothing takes them yet.
 An indexed device string (`"cuda:0"`, `f"cuda:{rank}"`) is a device whatever its name.
 
@@ -171,6 +172,17 @@ class NamedSettings(Concern):
                 self.walk.within(LAUNCH_SETTING, partial(self._report, name, value))
             else:
                 self._report(name, value)
+
+    def on_List(self, node: ast.List | ast.Tuple) -> None:
+        """An option list pairs each setting's name with the value after it: the CUDA device string
+        after a device-named key is that setting's value (`cfg.merge_from_list(["MODEL.DEVICE", "cuda"])`,
+        `parser.parse_args(["--opts", "MODEL.DEVICE", "cuda"])`, `["--device", "cuda:0"]` for a command)."""
+        for key, value in zip(node.elts, node.elts[1:]):
+            name = string_value(key)
+            if name and names_setting(name, "device") and isinstance(value, ast.Constant):
+                self._report(name, value)
+
+    on_Tuple = on_List
 
     def on_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
         for name, position, default in parameter_defaults(node.args):
