@@ -417,6 +417,15 @@ class FileFacts:
     top): the keywords defaulting to False that its tests read and that nothing of the project turns
     on, with the attributes keeping them (`rules/python/kept_off.py`): no caller outside the project
     passes them, so what they guard runs nowhere."""
+    held_defaults: tuple[str, ...] = ()
+    """For a Python module: the parameters its signatures give a literal default (a string, a number,
+    True) that its tests read and that nothing of the project gives a value (`rules/python/held_defaults.py`):
+    the arm the default closes (`if gan_mode == "hinge":` for `gan_mode="ls"`) runs only for a caller
+    the scan does not see."""
+    held_nowhere: bool = False
+    """Whether the scan sees the whole project and it installs nothing (no `setup.py` or
+    `pyproject.toml` at its top): no caller outside it passes a `held_defaults` keyword, so the arm its
+    default closes runs nowhere; in a library it is another path."""
     unread_keys: tuple[str, ...] = ()
     """For a YAML file: its top-level keys set to a CUDA device (`device: "cuda"`) that no code of the
     project reads from the mappings it loads: the device of no run (`rules/python/unread_settings.py`)."""

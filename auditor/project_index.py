@@ -185,6 +185,8 @@ _READERS = {
     "passed_on_candidates": "cudaudit.rules.python.always_passed:passed_on_candidates",
     "always_passed": "cudaudit.rules.python.always_passed:always_passed",
     "defaulted_off": "cudaudit.rules.python.kept_off:defaulted_off",
+    "literal_defaults": "cudaudit.rules.python.held_defaults:literal_defaults",
+    "held_defaults": "cudaudit.rules.python.held_defaults:held_defaults",
     "off_lookups": "cudaudit.rules.python.kept_off:off_lookups",
     "documented_flags": "cudaudit.rules.python.documented_flags:documented_flags",
     "flag_settings": "cudaudit.rules.python.documented_flags:flag_settings",
@@ -442,6 +444,11 @@ class ProjectIndex:
     """YAML file -> its top-level keys set to a CUDA device that no code of the project reads (`FileFacts.unread_keys`)."""
     never_on: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Module -> the `kept_off` names its tests read, in a project that installs nothing (`FileFacts.never_on`)."""
+    held_defaults: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Module -> the parameters with a literal default that nothing of the project gives a value (`FileFacts.held_defaults`)."""
+    held_nowhere: bool = False
+    """Whether the scan sees the whole project and it installs nothing: no caller outside it passes a
+    `held_defaults` keyword (`FileFacts.held_nowhere`)."""
     documented_scripts: frozenset[str] = frozenset()
     """The modules named like tests that a document runs by path (`FileFacts.documented_script`)."""
     off_default_path: dict[str, Evidence] = field(default_factory=dict)
@@ -557,6 +564,10 @@ class ProjectIndex:
             facts["unread_devices"] = self.unread_devices.get(path, ())
             facts["unread_settings"] = self.unread_settings.get(path, ())
             facts["never_on"] = self.never_on.get(path, ())
+            held = self.held_defaults.get(path, ())
+            if held:
+                facts["held_defaults"] = held
+                facts["held_nowhere"] = self.held_nowhere
             if path in self.main_blocks:
                 imported = self.main_blocks[path]
                 facts["main_block"] = ("library", *imported) if imported is not None else ("script", None, ())
@@ -910,6 +921,8 @@ def _read_index(
         unread_settings=_unread_settings(files, found, catalog, commands),
         unread_keys=_unread_keys(files, catalog, remember),
         never_on=never_on,
+        held_defaults=_held_defaults(files, found),
+        held_nowhere=sees_project(files) and not _installable(files),
         off_default_path=off_default_path,
         documented_scripts=_documented_scripts(python, commands),
         never_trained=_never_trained(files, python, off_default_path),
@@ -1625,6 +1638,21 @@ def _unread_devices(
     return {path: found.unread_devices[path] for path in sorted(candidates - imported.keys())}
 
 
+def _held_defaults(files: list[IndexedFile], found: _Found) -> dict[str, tuple[str, ...]]:
+    """Module -> the parameters its functions give a literal default that nothing of the project gives
+    a value (`held_defaults.held_defaults`), for the modules the catalog's prefilter passes: only they
+    have sites a test of one guards."""
+    candidates = {path: names for path, names in found.literal_defaults.items() if path in found.prefiltered}
+    if not candidates:
+        return {}
+    code = {file.display: file.read for file in files if {FileKind.PYTHON, FileKind.NOTEBOOK} & set(file.kinds)}
+    others = {
+        file.display: file.read for file in files
+        if (set(file.kinds) & _CONFIG_KINDS or not file.kinds) and not is_test_path(file.display)
+    }
+    return {path: tuple(sorted(names)) for path, names in _reader("held_defaults")(candidates, code, others).items()}
+
+
 def _kept_on(files: list[IndexedFile], found: _Found) -> dict[str, frozenset[str]]:
     """Module -> the parameters its functions default to True that every caller keeps True
     (`kept_on.kept_on`), and those a function of a module the catalog's prefilter passes defaults to
@@ -2223,24 +2251,29 @@ def _documented_on(
     python: dict[str, Reader], found: _Found, settings: Mapping[str, frozenset[str]],
     commands: Callable[[], DocumentedCommands],
 ) -> dict[str, frozenset[str]]:
-    """Script -> the settings off by default that it tests and that a flag its documented commands
+    """Module -> the settings off by default that it tests and that a flag the documented commands
     pass turns on (`documented_flags`): `if config.THROUGHPUT_MODE:` in `main.py`, which the docs run
     with `--throughput`, is its normal path there, while a sibling script no documented command runs
-    so keeps it as another path."""
+    so keeps it as another path. A module no documented command runs (`models.py`, handed the `opt`
+    of `train.py --fp16`) takes its settings from whichever script imports it: a flag any documented
+    command passes turns the setting on there."""
     tested = {path: set(names) for path, names in settings.items()}
     for path, calls in found.switched.items():
         tested.setdefault(path, set()).update(name for call in calls for name in _switch_names(call))
     if not tested:
         return {}
     flags = _reader("documented_flags")(commands())
-    pending = {path: names for path, names in tested.items() if posixpath.basename(path) in flags}
-    if not pending:
+    if not flags:
         return {}
+    passed = frozenset().union(*flags.values())
+    scripts = _reader("documented_runs")(commands())
     code = {path: read for path, read in python.items() if not is_test_path(path)}
     turning = _reader("flag_settings")(code)
     found_on = {
-        path: frozenset(name for name in names if (turning.get(name, frozenset()) | {name}) & flags[posixpath.basename(path)])
-        for path, names in pending.items()
+        path: frozenset(name for name in names if (turning.get(name, frozenset()) | {name}) & (
+            flags.get(posixpath.basename(path), frozenset()) if posixpath.basename(path) in scripts else passed
+        ))
+        for path, names in tested.items()
     }
     return {path: names for path, names in found_on.items() if names}
 
@@ -2640,6 +2673,9 @@ class _Found:
     defaulted_off: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     """Display path -> the parameters its signatures default to False that it tests, and the attributes
     it keeps them in (`kept_off.defaulted_off`)."""
+    literal_defaults: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Display path -> the parameters its signatures give a literal default (a string, a number, True)
+    that it tests (`held_defaults.literal_defaults`)."""
     off_lookups: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     """Display path -> the attributes of `self` it sets from a configuration's lookup with an off
     default, with their keys (`kept_off.off_lookups`)."""
@@ -2726,6 +2762,7 @@ class _Found:
                     ("passed_switches", self.passed),
                     ("defaulted_on", self.defaulted_on),
                     ("defaulted_off", self.defaulted_off),
+                    ("literal_defaults", self.literal_defaults),
                     ("off_lookups", self.off_lookups),
                     ("unread_devices", self.unread_devices),
                     ("backend_settings", self.backend_settings),

@@ -39,12 +39,13 @@ def _notebook(call: str) -> str:
     return json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 
 
-def _else_severity(cli, root) -> str:
+def _else_severity(cli, root) -> str | None:
     """The severity of the CUDA model the helper only the `else` arm calls builds, in a scan of the
-    whole project (its README lists it), which follows a public helper's callers."""
+    whole project (its README lists it), which follows a public helper's callers; None where it is
+    not reported."""
     write(root / "README.md", "# Extract\n")
     report = scan_json(cli, ".", "--no-cache", cwd=root)
-    return next(f["severity"] for f in report["findings"] if f["path"] == "extract.py" and f["line"] == HELPER_LINE)
+    return next((f["severity"] for f in report["findings"] if f["path"] == "extract.py" and f["line"] == HELPER_LINE), None)
 
 
 def test_the_arm_no_caller_takes_is_another_path(cli, tmp_path):
@@ -65,10 +66,20 @@ def test_a_caller_that_may_turn_the_keyword_off_keeps_the_arm(cli, tmp_path, cal
     assert _else_severity(cli, tmp_path) == "error"
 
 
-def test_a_keyword_no_call_passes_keeps_the_arm(cli, tmp_path):
+@pytest.mark.parametrize(("install", "severity"), [
+    # An application: every call of `extract` is one the scan sees, and none passes `vad`, so the
+    # default True closes the `else` arm on every run (`held_defaults.py`, principle 1): not reported.
+    (None, None),
+    # An installable library: a caller outside the project may pass `vad=False`, which is why the
+    # keyword exists: the arm is another path, a warning, never silence.
+    ("pyproject.toml", "warning"),
+])
+def test_a_keyword_no_call_passes_is_held_at_its_default(cli, tmp_path, install, severity):
     write(tmp_path / "extract.py", EXTRACT)
     write(tmp_path / "app.py", "from extract import extract\n\nextract('a.wav', print)\n")
-    assert _else_severity(cli, tmp_path) == "error"  # nothing shows how callers choose
+    if install:
+        write(tmp_path / install, '[project]\nname = "extract"\nversion = "0.1"\n')
+    assert _else_severity(cli, tmp_path) == severity
 
 
 def test_defaulted_on_reads_parameters_tested_alone():

@@ -163,6 +163,8 @@ def _walked(
         never_collected=facts.never_collected,
         switched=frozenset(name for name, _ in facts.switched) | ({""} if facts.off_default_path else set()),
         never_on=frozenset(facts.never_on),
+        held=frozenset(facts.held_defaults),
+        held_nowhere=facts.held_nowhere,
         called_elsewhere={**dict(facts.called_elsewhere), **{METHOD_CALLS + name: calls for name, calls in facts.methods_called}},
         not_run=_not_run(tree, text, facts.main_block, not facts.main_unrun),
         script=script,

@@ -96,7 +96,7 @@ def defaulted_off(data: bytes) -> tuple[Named, ...]:
     parameters = {name for name, _ in false_defaults(data)}
     if not parameters:
         return ()
-    found = {(name, name) for name in parameters if _in_header(data, name)}
+    found = {(name, name) for name in parameters if in_header(data, name)}
     found.update(
         (stored.group(1), stored.group(2)) for stored in STORED.finditer(b"\n" + data) if stored.group(2) in parameters
     )
@@ -270,7 +270,7 @@ def false_defaults(data: bytes) -> Iterator[tuple[bytes, int]]:
         start = data.find(b"False", end)
 
 
-def _in_header(data: bytes, name: bytes) -> bool:
+def in_header(data: bytes, name: bytes) -> bool:
     """Whether an `if` or `elif` header of module `data`, on one line, names `name` as a name of its own."""
     start = data.find(name)
     while start >= 0:
@@ -337,7 +337,7 @@ def kept_off_reading(
     callees = word_automaton(sorted(callee + b"(" for callee in slots))
     for path, data in outside_tests(code):
         calls = callees if path.endswith(".py") else None  # a notebook's JSON quotes its lines: not read by position
-        for parameter, written in _positional_values(data, calls, slots) if calls is not None else ():
+        for parameter, written in positional_values(data, calls, slots) if calls is not None else ():
             if written not in (b"False", b"None"):
                 name = parameter.decode("ascii")
                 if _PLAIN_NAME.fullmatch(written):
@@ -350,7 +350,7 @@ def kept_off_reading(
             name = word.decode("ascii")
             if name in refused:
                 continue  # given anything else once, whatever else gives it
-            if _quoted(data, word):
+            if quoted(data, word):
                 refused.add(name)  # in quotes (`"use_engine": True`, `setattr(m, "is_engine", x)`): not followed
                 continue
             ends = [end for _, end in spelled(data, word, VALUE_GIVEN)]
@@ -367,7 +367,7 @@ def kept_off_reading(
     for read in others.values():
         data = read_or_empty(read)
         refused.update(
-            name for word in words.found(data) if (name := word.decode("ascii")) not in refused and _valued(data, word)
+            name for word in words.found(data) if (name := word.decode("ascii")) not in refused and valued(data, word)
         )
     kept = names - refused
     while True:  # a name handed another name keeps only while that one is kept
@@ -386,7 +386,7 @@ def kept_off_reading(
     return KeptOff({path: frozenset(names) for path, names in result.items() if names}, frozenset(configured))
 
 
-def _quoted(data: bytes, word: bytes) -> bool:
+def quoted(data: bytes, word: bytes) -> bool:
     """Whether `data` quotes `word` other than as the key of a lookup with an off default
     (`cfg.get("r1_old_amp", False)`, whose value `_LOOKUP_OFF` reads where it is stored)."""
     for quote in (b'"', b"'"):
@@ -416,7 +416,7 @@ def _tested_attributes(data: bytes) -> set[bytes]:
     return {word for match in _IF_LINE.finditer(b"\n" + data) for word in _ATTRIBUTE.findall(match.group(1))}
 
 
-def _valued(data: bytes, word: bytes) -> bool:
+def valued(data: bytes, word: bytes) -> bool:
     """Whether a document or configuration gives `word` a value other than an off one
     (`use_engine=True`, `use_engine: true`), or quotes it otherwise."""
     start = data.find(word)
@@ -484,7 +484,7 @@ def _enclosing_class(data: bytes, start: int, indent: int) -> bytes | None:
     return found
 
 
-def _positional_values(
+def positional_values(
     data: bytes, callees: WordSearch, slots: Mapping[bytes, set[tuple[bytes, int]]]
 ) -> Iterator[tuple[bytes, bytes]]:
     """(parameter, the value written for it) for each call in `data` of a name of `slots` (`callees`

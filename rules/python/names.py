@@ -368,7 +368,10 @@ def _statements(node: ast.AST, found: list[ast.stmt] | None = None) -> list[ast.
 
 
 def _always_set_options(statements: list[ast.stmt]) -> Iterator[str]:
-    """Destinations of `add_argument` calls whose value is truthy unless the user says otherwise."""
+    """Destinations of `add_argument` calls whose value is truthy unless the user says otherwise,
+    and whose help names no value that selects the CPU: `--gpu_ids` with default `'0'` and the help
+    "use -1 for CPU" is the program's documented CPU switch, so `if len(opt.gpu_ids) > 0:` asks
+    which device the user chose, as a test of a name that counts GPUs does."""
     for statement in statements:
         call = statement.value if isinstance(statement, ast.Expr) else None
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
@@ -382,8 +385,18 @@ def _always_set_options(statements: list[ast.stmt]) -> Iterator[str]:
         truthy_default = default is not None and not (
             isinstance(default, ast.Constant) and (default.value is None or default.value is False)
         )
-        if store_false or truthy_default:
+        if (store_false or truthy_default) and not _documents_cpu(keywords.get("help")):
             yield from _option_dest(call)
+
+
+_CPU_WORD = re.compile(r"(?i)(?<![\w-])cpus?(?![\w-])")
+"""The CPU named in an option's help (`use -1 for CPU`, `"cpu" to run without a GPU`), not in a
+longer word (`cpu_offload`, `--cpu-threads`)."""
+
+
+def _documents_cpu(help_text: ast.expr | None) -> bool:
+    """Whether an option's help names the CPU: the option has a documented value that selects it."""
+    return isinstance(help_text, ast.Constant) and isinstance(help_text.value, str) and bool(_CPU_WORD.search(help_text.value))
 
 
 def settings_off_by_default(tree: ast.AST) -> frozenset[str]:

@@ -474,8 +474,9 @@ _KEY_TEST = re.compile(
 )
 """A test of a setting read from a mapping by its key, alone or first in an `and`: `if cfg["train"]["use_x"]:`,
 `if self.config.get("use_x"):`; the mapping's name (`cfg`) and the key."""
-_SETTINGS_RECEIVER = re.compile(rb"(?i)(?:args|arguments|cfg|config|opts|options|settings|params|flags)$")
-"""The object a test reads a setting from (`training_args`, `self.model_args`, `cfg`), or one it
+_SETTINGS_RECEIVER = re.compile(rb"(?i)(?:args|arguments|cfg|config|opts?|options|settings|params|flags)$")
+"""The object a test reads a setting from (`training_args`, `self.model_args`, `cfg`, the `opt` of
+`opt = TrainOptions().parse()` that pix2pix and the projects built on it hand every model), or one it
 passes on the way (`cfg.common.profile`: a section of a configuration)."""
 
 

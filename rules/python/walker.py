@@ -36,13 +36,15 @@ from cudaudit.rules.python.device_syntax import parameter_defaults
 from cudaudit.rules.python.disabled_flags import DisabledFlag, disabled_flags, holds_at
 from cudaudit.rules.python.fallback_callees import FallbackCalls
 from cudaudit.rules.python.guards import Polarity, Probe, exits_early, launch_test, polarity, probes_in
+from cudaudit.rules.python.held_defaults import default_holds, held_parameters
+from cudaudit.rules.python.idle_imports import idle_bindings, readers, use_failing_modules
 from cudaudit.rules.python.names import ImportTable, final_name
 from cudaudit.rules.python.nodes import attribute_stores, statements, subtree
 from cudaudit.rules.python.optional_use import needs_optional, optional_names
 from cudaudit.rules.python.package_probes import imports_package
 from cudaudit.rules.python.process_groups import starts_a_process_group
 from cudaudit.rules.python.project_calls import CallShape
-from cudaudit.rules.python.reach import CONFTEST_SKIP, Definition, Elsewhere, ModuleReach, Use
+from cudaudit.rules.python.reach import CONFTEST_SKIP, Definition, Elsewhere, ModuleReach, Reached, Use
 from cudaudit.rules.python.regions import (
     ALL_TARGETS,
     ANOTHER_PATH,
@@ -199,11 +201,19 @@ class PythonWalker:
         cpu_loads: frozenset[tuple[int, int]] = frozenset(),
         calls: Sequence[ast.Call] | None = None,
         never_on: frozenset[str] = frozenset(),
+        held: frozenset[str] = frozenset(),
+        held_nowhere: bool = False,
     ) -> None:
         self.names = names
         self.never_on = never_on
         """The keywords defaulting to False, and the attributes keeping them, that nothing of a project
         installing nothing turns on (`FileFacts.never_on`): what a test of one guards runs nowhere."""
+        self.held = held
+        """The keywords with a literal default that nothing of the project gives a value
+        (`FileFacts.held_defaults`): the arm their default closes is another path, or, where
+        `held_nowhere` (the project installs nothing), runs nowhere."""
+        self.held_nowhere = held_nowhere
+        self._held: dict[int, dict[str, object]] = {}
         self._calls = calls
         """Every call of the module the walk visits, where the analysis' survey has them (`survey.py`):
         `reach.ModuleReach` reads them rather than the tree."""
@@ -554,6 +564,9 @@ class PythonWalker:
                 body, orelse = sides
         if ANOTHER_PATH in (body, orelse) and (never := self._never_on(node.test)) is not None:
             body, orelse = (UNREACHABLE, orelse) if never else (body, UNREACHABLE)  # `if distributed:`, no caller passes it
+        if not (body or orelse) and (held := self._held_default(node.test)) is not None:
+            closed = UNREACHABLE if self.held_nowhere else ANOTHER_PATH  # `if gan_mode == "hinge":`, `gan_mode="ls"` kept
+            body, orelse = (body, closed) if held else (closed, orelse)
         if not (body or orelse) and (unset := self._unset_flag(node.test)) is not None:
             body, orelse = (UNREACHABLE, orelse) if unset else (body, UNREACHABLE)  # `if self.split:`, set only by `spread()`, never called
         if not (body or orelse) and (replaced := self._none_replaced(node)) is not None:
@@ -779,6 +792,18 @@ class PythonWalker:
         else:
             named = name.id if isinstance(name, ast.Name) else None  # `args.distributed` is another object's
         return (not negated) if named is not None and named in self.never_on else None
+
+    def _held_default(self, test: ast.expr) -> bool | None:
+        """Whether `test` holds in the function the walk is in where each of its parameters that
+        nothing of the project gives a value (`FileFacts.held_defaults`) holds its literal default
+        (`held_defaults.default_holds`); None where that does not decide it."""
+        if not self.held or not self.functions:
+            return None
+        function = self.functions[-1]
+        defaults = self._held.get(id(function))
+        if defaults is None:
+            defaults = self._held[id(function)] = held_parameters(function, self.held)
+        return default_holds(test, defaults) if defaults else None
 
     def _unset_flag(self, test: ast.expr) -> bool | None:
         """For `if self.split:` (True) or `if not self.split:` (False), where the class around the walk
@@ -1019,13 +1044,38 @@ class PythonWalker:
         regions = reach.regions()
         if not regions:
             return
+        imports = self._imports_read_by_helpers(regions)
         for index, hit in enumerate(self.hits):
-            for scope in hit.scope:
-                reached = regions.get(scope)
+            for reached in [regions.get(scope) for scope in hit.scope] + [imports.get(id(hit.node))]:
                 if reached is not None:
                     cap = reached.cap if hit.cap is None else hit.cap.at_most(reached.cap)
                     hit = replace(hit, quiet=hit.quiet | reached.quiet, cap=cap)
             self.hits[index] = hit
+
+    def _imports_read_by_helpers(self, regions: Mapping[int, Reached]) -> dict[int, Reached]:
+        """The module's top-level imports of a library that loads nothing until called (the catalog's
+        `[[fails_at_use]]`: `import pynvml`, whose `nvmlInit()` raises without NVIDIA's driver), by
+        id, where every top-level statement that reads a name they bind is a helper that only guarded
+        code uses (`regions`): the import itself works on every target, and the calls that fail run only
+        where those helpers do (a class the project builds only under `--gpu`), so the import is
+        judged as they are: what all of them have in common."""
+        module = self._module
+        if module is None:
+            return {}
+        statements = (hit.node for hit in self.hits if isinstance(hit.node, ast.stmt))
+        bindings = idle_bindings(module, statements, use_failing_modules(self.catalog))
+        if not bindings:
+            return {}
+        read_by = readers(module, frozenset().union(*bindings.values()))
+        found: dict[int, Reached] = {}
+        for statement, bound in bindings.items():
+            reading = [regions.get(reader) for name in bound for reader in read_by.get(name, ())]
+            if reading and all(reached is not None for reached in reading):
+                quiet = frozenset.intersection(*(reached.quiet for reached in reading if reached is not None))
+                caps = [reached.cap for reached in reading if reached is not None]
+                cap = None if None in caps else max((cap for cap in caps if cap is not None), key=lambda one: one.rank)
+                found[statement] = Reached(quiet, cap)
+        return found
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         decorated = decorated_region(node, self.names)

@@ -1,0 +1,213 @@
+"""Keyword parameters whose literal default no call of the project replaces.
+
+A loss may choose its formula by a keyword: `def forward(self, real, fake, gan_mode="ls")`, with
+`if gan_mode == "hinge":` calling a helper that builds its zero on `.cuda()`, and `elif gan_mode ==
+"ls":` the plain formula. Where no script, example, notebook, document or configuration of the project
+passes `gan_mode` (by keyword or at its place among the positional arguments), the function always runs
+with `"ls"`: the default closes the `hinge` arm. So does `vad=True` close the arm of `if not vad:`.
+
+Whether that arm is another path or no path at all depends on who may call the function (principle 1):
+in an installable library (a `setup.py` or `pyproject.toml` at the project's top) a user outside the
+project may pass the keyword, which is why it exists: another path, at most a warning. In an application
+that installs nothing, every call is one the scan sees: the arm runs nowhere, and what only it reaches
+is not reported. False defaults are `kept_off.py`'s and None defaults `defaults.py`'s; this reading
+takes strings, numbers and True.
+
+`literal_defaults` reads one module from its bytes: the parameters its signatures give such a default
+that an `if` header of the module names. `held_defaults` then keeps a name where nothing in the
+project's code outside the test suite gives it a value (a keyword argument, an assignment written
+`name=`, a value written at its place in a call of its function; for a default that is no string, a
+quoted mention, which a table of keywords may hand on; for a string default, a string its tests
+compare it with written anywhere else: a call through `nn.Module.__call__`, `critic(real, fake,
+"hinge")`, reaches `forward` at a place no call of `forward` shows, and a command line's `choices=`
+offers the value), and no document or configuration gives it one. The walker evaluates a test of a kept parameter (`gan_mode ==
+"hinge"`, `not vad`) with the default, in the function that declares it and does not rebind it
+(`walker._held_default`).
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping
+
+from cudaudit.filekinds import is_test_path
+from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.python.device_syntax import parameter_defaults
+from cudaudit.rules.python.kept_off import in_header, positional_slots, positional_values, quoted, valued
+from cudaudit.rules.python.kept_on import VALUE_GIVEN, spelled
+from cudaudit.rules.python.read_once import outside_tests, read_or_empty
+from cudaudit.rules.python.switch_parameters import in_signature
+
+_LITERAL_DEFAULT = re.compile(
+    rb"""(?<![\w.])([A-Za-z_]\w*)[ \t]*(?::[ \t]*(?:str|int|float|bool)[ \t]*)?=[ \t]*"""
+    rb"""("[^"\\\n]*"|'[^'\\\n]*'|-?\d+(?:\.\d+)?|True)(?=[ \t]*(?:[,)\n#]|\r\n))"""
+)
+"""A parameter given a literal default: `gan_mode="ls"`, `steps: int = 4`, `vad=True`; a default
+written with an escape, or over several lines, is not read (its verdicts are kept)."""
+
+
+def _defaults(data: bytes) -> Iterator[tuple[bytes, int, bytes]]:
+    """(name, where it is written, the default as written) of each parameter a signature of module
+    `data` gives a literal default."""
+    for match in _LITERAL_DEFAULT.finditer(data):
+        if in_signature(data, match.start()):
+            yield match.group(1), match.start(), match.group(2)
+
+
+def literal_defaults(data: bytes) -> tuple[str, ...]:
+    """The parameters module `data`'s signatures give a literal default (a string, a number, True)
+    that an `if` header of the module names."""
+    if b"def " not in data:
+        return ()
+    names = {name for name, _, _ in _defaults(data)}
+    return tuple(sorted(name.decode("ascii") for name in names if in_header(data, name)))
+
+
+def held_defaults(
+    candidates: Mapping[str, tuple[str, ...]],
+    code: Mapping[str, Callable[[], bytes]],
+    others: Mapping[str, Callable[[], bytes]],
+) -> dict[str, frozenset[str]]:
+    """Module -> the parameters of `candidates` (module -> `literal_defaults`) that nothing gives a
+    value: no spelling in `code` (display path -> bytes: Python modules and notebooks) outside the
+    test suite writes one (`gan_mode="hinge"`, `gan_mode = x`, a value at its place in a call of its
+    function, a quoted `"vad"` of a default that is no string, a compared string written elsewhere:
+    `_opened_elsewhere`) but the signatures that declare it, and none of `others` (documents and
+    configurations) gives it one."""
+    found = {path: names for path, names in candidates.items() if not is_test_path(path) and names}
+    names = {name for found_names in found.values() for name in found_names}
+    words = word_automaton(sorted(name.encode() for name in names))
+    if words is None:
+        return {}
+    held = {name.encode() for name in names}
+    slots: dict[bytes, set[tuple[bytes, int]]] = {}
+    chosen = set(names)
+    for path in found:
+        data = read_or_empty(code[path]) if path in code else b""
+        defaults = list(_defaults(data))
+        chosen -= {name.decode("ascii") for name, _, value in defaults if not value.startswith((b'"', b"'"))}
+        for callee, parameter, index in positional_slots(data, held, [(name, start) for name, start, _ in defaults]):
+            slots.setdefault(callee, set()).add((parameter, index))
+    callees = word_automaton(sorted(callee + b"(" for callee in slots))
+    refused: set[str] = set()
+    for path, data in outside_tests(code):
+        if callees is not None and path.endswith(".py"):
+            refused.update(parameter.decode("ascii") for parameter, _ in positional_values(data, callees, slots))
+        for word in sorted(words.found(data)):
+            name = word.decode("ascii")
+            if name in refused:
+                continue
+            if (name not in chosen and quoted(data, word)) or any(not in_signature(data, start) for start, _ in spelled(data, word, VALUE_GIVEN)):
+                refused.add(name)
+    for read in others.values():
+        data = read_or_empty(read)
+        refused.update(name for word in words.found(data) if (name := word.decode("ascii")) not in refused and valued(data, word))
+    refused |= _opened_elsewhere(found, code)
+    result = {path: frozenset(set(found_names) - refused) for path, found_names in found.items()}
+    return {path: kept for path, kept in result.items() if kept}
+
+
+_QUOTED = rb"""(?:"([^"\\\n]*)"|'([^'\\\n]*)')"""
+_IN_LITERALS = re.compile(rb"(?<![ \t])[ \t]+(?:not[ \t]+)?in[ \t]*[(\[{]([^)\]}\n]*)")
+
+
+def _compared(data: bytes, name: bytes) -> list[bytes]:
+    """The strings module `data` compares `name` with (`gan_mode == "hinge"`, `"hinge" != gan_mode`,
+    `gan_mode in ("hinge", "wgan")`), once per comparison that writes them."""
+    word = re.escape(name)
+    found: list[bytes] = []
+    for match in re.finditer(rb"(?<![\w.])" + word + rb"[ \t]*[!=]=[ \t]*" + _QUOTED, data):
+        found.append(match.group(1) if match.group(1) is not None else match.group(2))
+    for match in re.finditer(_QUOTED + rb"[ \t]*[!=]=[ \t]*" + word + rb"(?!\w)", data):
+        found.append(match.group(1) if match.group(1) is not None else match.group(2))
+    for match in re.finditer(rb"(?<![\w.])" + word + _IN_LITERALS.pattern, data):
+        found.extend(a or b for a, b in re.findall(_QUOTED, match.group(1)))
+    return found
+
+
+def _opened_elsewhere(found: Mapping[str, Collection[str]], code: Mapping[str, Callable[[], bytes]]) -> set[str]:
+    """The names of `found` (module -> names) whose tests compare them with a string that the project's
+    code outside the test suite writes anywhere else: a call may hand it on at a place this reading
+    does not follow (`critic(real, fake, "hinge")`, through `nn.Module.__call__` to `forward`), or a
+    choice of the command line may offer it. Where the value that opens an arm is written nowhere but
+    in the tests of the parameter, no call can pass it."""
+    expected: dict[bytes, int] = {}
+    owners: dict[bytes, set[str]] = {}
+    for path, names in found.items():
+        data = read_or_empty(code[path]) if path in code else b""
+        defaults = {name: value[1:-1] for name, _, value in _defaults(data)}
+        for name in names:
+            for value in _compared(data, name.encode()):
+                if value == defaults.get(name.encode()):
+                    continue  # the value the default holds opens no closed arm
+                expected[value] = expected.get(value, 0) + 1
+                owners.setdefault(value, set()).add(name)
+    if not expected:
+        return set()
+    written = dict.fromkeys(expected, 0)
+    for _, data in outside_tests(code):
+        for value in expected:
+            written[value] += data.count(b'"' + value + b'"') + data.count(b"'" + value + b"'")
+    return {name for value, count in written.items() if count > expected[value] for name in owners[value]}
+
+
+_COMPARED: dict[type[ast.cmpop], Callable[[object, object], bool]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.In: lambda value, options: value in options,  # type: ignore[operator]
+    ast.NotIn: lambda value, options: value not in options,  # type: ignore[operator]
+}
+
+
+def default_holds(test: ast.expr, defaults: Mapping[str, object]) -> bool | None:
+    """Whether `test` holds where each name of `defaults` holds its default (`gan_mode == "hinge"`
+    for `gan_mode="ls"`: False; `not vad` for `vad=True`: False); None where that does not decide it
+    (a name it reads that `defaults` lacks, any other form)."""
+    if isinstance(test, ast.Name):
+        return bool(defaults[test.id]) if test.id in defaults else None
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = default_holds(test.operand, defaults)
+        return None if inner is None else not inner
+    if isinstance(test, ast.BoolOp):
+        values = [default_holds(value, defaults) for value in test.values]
+        decisive = isinstance(test.op, ast.Or)  # True decides an `or`, False an `and`
+        if decisive in values:
+            return decisive
+        return None if None in values else not decisive
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in _COMPARED:
+        left, right = test.left, test.comparators[0]
+        if isinstance(right, ast.Name) and isinstance(left, ast.Constant) and isinstance(test.ops[0], (ast.Eq, ast.NotEq)):
+            left, right = right, left  # `"hinge" == gan_mode`
+        if not (isinstance(left, ast.Name) and left.id in defaults):
+            return None
+        other = _literal(right)
+        if other is None:
+            return None
+        return bool(_COMPARED[type(test.ops[0])](defaults[left.id], other))
+    return None
+
+
+def _literal(node: ast.expr) -> object | None:
+    """The value of a constant (`"hinge"`) or of a tuple, list or set of constants; None for anything else."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and all(isinstance(item, ast.Constant) for item in node.elts):
+        return tuple(item.value for item in node.elts if isinstance(item, ast.Constant))
+    return None
+
+
+def held_parameters(function: ast.FunctionDef | ast.AsyncFunctionDef, held: Collection[str]) -> dict[str, object]:
+    """The parameters of `function` among `held` (`FileFacts.held_defaults`) whose default is a literal
+    other than False or None, with that default, that the function never binds again (`gan_mode =
+    gan_mode.lower()` makes the tests read another value)."""
+    found: dict[str, object] = {
+        name: default.value for name, _, default in parameter_defaults(function.args)
+        if name in held and isinstance(default, ast.Constant) and default.value is not None and default.value is not False
+    }
+    if found:
+        for node in ast.walk(function):
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                found.pop(node.id, None)
+    return found
