@@ -16,7 +16,9 @@ its path from that document's folder (`convert.py`). A named file keeps its verd
 each file of the same developer folder that a named file spells by its module name (the helpers
 a script imports from beside itself, `from common import load`), to a fixed point. Only a scan given
 the project's documents (a folder's scan) judges these names: one of named files cannot tell that no
-document names a script, and keeps every verdict there.
+document names a script, and keeps every verdict there. The project index then gives back the
+modules a module outside the developer folders imports (`project_index._developer_folders`): a
+top-level `tools/` package that the documented `infer.py` imports is the project's own code.
 """
 
 from __future__ import annotations

@@ -2118,15 +2118,24 @@ def _readmes(files: list[IndexedFile], read: Callable[[str], _T]) -> dict[str, _
 
 def _developer_folders(files: list[IndexedFile], python: dict[str, Reader], catalog: Catalog) -> dict[str, Evidence]:
     """`developer_folders.developer_files` for the catalog's `[[developer_folder]]` tables (`benchmarks/`,
-    `scripts/`), with the scan's documents (files of no kind) where it was given them (a folder's scan)."""
+    `scripts/`), with the scan's documents (files of no kind) where it was given them (a folder's scan),
+    less the modules the normal path imports (`opt_in_areas.unreached_in_areas`, star imports and
+    imports through the folder's reached modules included): a top-level `tools/` package that the
+    documented `infer.py` imports (`from tools.engine import run`) is the project's own code, not a
+    developer's helper. The other developer folders' scripts reach nothing there."""
     folders: dict[str, bool] = {}
     for _, tables in catalog.tables("developer_folder"):
         for table in tables:
             folders[table["folder"].lower()] = bool(table.get("unless_documented", False))
     documents = {file.display: file.read for file in files if not file.kinds}
-    return developer_files(
+    found = developer_files(
         (file.display for file in files), documents, python, folders, {file.display: file.read for file in files}
     )
+    areas = tuple(sorted({evidence.path for path, evidence in found.items() if path in python}))
+    if not areas:
+        return found
+    unreached = _reader("unreached_in_areas")(areas, python, frozenset(found))
+    return {path: evidence for path, evidence in found.items() if path not in python or path in unreached}
 
 
 def _off_default_path(python: dict[str, Reader], catalog: Catalog, developer: Mapping[str, Evidence]) -> dict[str, Evidence]:

@@ -88,3 +88,32 @@ def test_without_the_project_documents_no_script_is_judged():
 def test_a_package_scripts_module_keeps_its_errors():
     files = {**PACKAGE, "kit/scripts/__init__.py": ""}
     assert Severity.ERROR in severities("kit/scripts/probe_memory.py", TIMING, files)
+
+
+DOCUMENTED_ROOT = {"README.md": "# demo\n\n    python infer.py --cfg configs/a.yaml\n", "configs/a.yaml": "task: a\n"}
+
+
+def test_a_developer_named_package_the_documented_root_script_imports_is_the_projects_code():
+    files = {
+        **DOCUMENTED_ROOT, "tools/__init__.py": "", "tools/engine/__init__.py": "",
+        "infer.py": "from tools.engine.runner import run\n\nrun()\n",
+    }
+    assert severities("tools/engine/runner.py", TIMING, files) == {Severity.ERROR}
+
+
+def test_star_imports_carry_the_normal_path_through_the_folder():
+    files = {
+        **DOCUMENTED_ROOT, "tools/__init__.py": "from .models import *\n",
+        "tools/models/__init__.py": "from .unet import *\n",
+        "infer.py": "from tools import *\n\nbuild(cfg.model)\n",
+    }
+    assert severities("tools/models/unet.py", TIMING, files) == {Severity.ERROR}
+
+
+def test_a_developer_folder_only_other_developer_scripts_import_keeps_the_cap():
+    files = {
+        **DOCUMENTED_ROOT, "infer.py": "import torch\n", "tools/__init__.py": "",
+        "benchmarks/time_probe.py": "from tools.probe import probe\n\nprobe()\n",
+        "tools/smoke.py": "from tools.probe import probe\n\nprobe()\n",
+    }
+    assert severities("tools/probe.py", TIMING, files) == {Severity.WARNING}
