@@ -269,6 +269,20 @@ def test_a_spawn_of_a_name_bound_again_is_not_the_count():
     assert [f for f in analyze(code) if f.rule == "CDA112"] == []
 
 
+def test_a_spawn_reads_the_count_through_the_attribute_that_holds_it():
+    code = (
+        "import torch\nimport torch.multiprocessing as mp\n\n"
+        "def main(cfg, worker):\n    cfg.gpus_per_machine = torch.cuda.device_count()\n"
+        "    mp.spawn(worker, nprocs=cfg.gpus_per_machine, args=(cfg,))\n"
+    )
+    [finding] = [f for f in analyze(code) if f.rule == "CDA112"]
+    assert (finding.span.line, finding.span.column, finding.fix) == (6, 29, None)
+    again = code.replace("    mp.spawn", "    cfg.gpus_per_machine = max(cfg.gpus_per_machine, 1)\n    mp.spawn")
+    assert [f for f in analyze(again) if f.rule == "CDA112"] == []
+    other = code.replace("nprocs=cfg.gpus_per_machine", "nprocs=cfg.world_size")
+    assert [f for f in analyze(other) if f.rule == "CDA112"] == []
+
+
 @pytest.mark.slow
 def test_a_spawn_of_no_process_returns_without_running_on_cpu_only_torch():
     """The fact the spawn's findings state, on this machine's CPU-only PyTorch."""

@@ -23,7 +23,7 @@ import ast
 from collections import deque
 from dataclasses import dataclass
 
-from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.names import ImportTable, dotted_name
 from cudaudit.rules.python.nodes import children, own_nodes, subtree
 
 COUNT_CALLS = frozenset({"torch.cuda.device_count", "torch.accelerator.device_count"})
@@ -73,16 +73,29 @@ def spawned_processes(call: ast.Call) -> ast.expr | None:
     return keyword or (call.args[_NPROCS_POSITION] if len(call.args) > _NPROCS_POSITION else None)
 
 
+def held_name(node: ast.expr) -> str | None:
+    """The name or attribute chain of a name that holds a value (`n`, `cfg.gpus_per_machine`), as
+    written; None for anything else (`f().n`, `xs[0]`)."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and held_name(node.value) is not None:
+        return dotted_name(node)
+    return None
+
+
 def counted_names(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable) -> dict[str, ast.Call]:
-    """`n = torch.cuda.device_count()`: the names the scope binds once, to the device count (0 on a
-    CPU-only build), with the count's call; a name bound again, or in a loop, holds something else too."""
+    """`n = torch.cuda.device_count()`, `cfg.gpus_per_machine = torch.cuda.device_count()`: the names
+    and attributes (`held_name`) the scope binds once, to the device count (0 on a CPU-only build),
+    with the count's call; one bound again, or in a loop, holds something else too."""
     values: dict[str, ast.expr] = {}
     stores: dict[str, int] = {}
     for node in own_nodes(children(scope)):
         if isinstance(node, ast.Assign):
-            values.update((target.id, node.value) for target in node.targets if isinstance(target, ast.Name))
-        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            stores[node.id] = stores.get(node.id, 0) + 1
+            values.update((held, node.value) for target in node.targets if (held := held_name(target)) is not None)
+        if isinstance(node, (ast.Name, ast.Attribute)) and not isinstance(node.ctx, ast.Load):
+            held = held_name(node)
+            if held is not None:
+                stores[held] = stores.get(held, 0) + 1
     return {
         name: value
         for name, value in values.items()

@@ -32,6 +32,7 @@ from cudaudit.rules.python.device_flow import (
     count_divisor,
     counted_divisors,
     counted_names,
+    held_name,
     is_count,
     is_index_source,
     makes_device,
@@ -193,7 +194,8 @@ class DevicePositions(Concern):
             self.walk.report(DEVICE_ORDINAL, "count-divisor", divisor)
 
     def _spawned(self, call: ast.Call) -> None:
-        """`mp.spawn(fn, nprocs=torch.cuda.device_count())`, or `nprocs=n` after `n = torch.cuda.device_count()`:
+        """`mp.spawn(fn, nprocs=torch.cuda.device_count())`, or `nprocs=n` after `n = torch.cuda.device_count()`
+        (`nprocs=cfg.gpus` after `cfg.gpus = torch.cuda.device_count()`):
         a CPU-only build counts 0 devices, and a spawn of no process returns at once, so nothing runs
         (ROCm's build counts its GPUs). A name is reported where the spawn reads it: its other reads
         (`args=(world_size,)`) would see whatever it is made to hold, so it has no rewrite."""
@@ -202,12 +204,12 @@ class DevicePositions(Concern):
             return
         if is_count(count, self.walk.names):
             self.walk.report(DEVICE_ORDINAL, "count-processes", count)
-        elif isinstance(count, ast.Name):
+        elif (held := held_name(count)) is not None:
             scope = self._scope()
             counts = self._counts.get(id(scope))
             if counts is None:
                 counts = self._counts[id(scope)] = counted_names(scope, self.walk.names)
-            if count.id in counts:
+            if held in counts:
                 self.walk.report(DEVICE_ORDINAL, "counted-processes", count)
 
     def _counted_divisor(self, node: ast.BinOp) -> ast.Call | None:
