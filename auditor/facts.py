@@ -335,6 +335,11 @@ class FileFacts:
     includes this header), where nothing in the project runs that definition (a JIT `load(sources=[...])`
     in an `_init()` whose only callers run nowhere, `taken_names.left_behind`): no target compiles the
     file, so its sites are notes on every target (`verdicts.never_built`)."""
+    uncompiled: Evidence | None = None
+    """For a C/C++ or CUDA source: the vendored package copy that holds it, where no build of the scan
+    compiles it (no build file in the copy or above it, no file naming it, no shipped binary of the copy
+    linking CUDA; `rules/builds/uncompiled_copies.py`), or for a header, the source alone that includes
+    it: no target compiles the file, so its sites are notes on every target (`verdicts.uncompiled`)."""
     started: Evidence | None = None
     """For a Python module: the top-level import through which the project's start (a top-level
     package's `__init__.py`, a script in a scanned folder) reaches this module at module level

@@ -5,9 +5,10 @@ of the file's facts, a part of the result's key. Building the index again from i
 readings (the import graph, the porting layer, each file's facts and their digests) was still about
 a quarter of a warm scan of DeepSpeed. So the digests are kept as one cache entry, keyed by what the
 index is a function of: the display path, kinds and content digest of every file it is given, under
-cudaudit's code, the catalog and the scan's roots (the cache store's fingerprint). The two things the
-index reads from outside that list, the texts that requirements files include with `-r`/`-c` and
-the storages of the files the project's `torch.load` calls name, are read again on every use and
+cudaudit's code, the catalog and the scan's roots (the cache store's fingerprint). The three things the
+index reads from outside that list, the texts that requirements files include with `-r`/`-c`,
+the storages of the files the project's `torch.load` calls name and the extension binaries a
+vendored package copy ships (`uncompiled_copies.cuda_binaries`), are read again on every use and
 compared with what the entry was made from; any difference, like any change to a listed file, is a miss. The index itself is built only on a miss, or when a file must
 be analysed (its facts are then needed whole).
 """
@@ -19,7 +20,7 @@ from collections.abc import Callable, Iterable
 from cudaudit.cache import Store
 from cudaudit.facts import FileFacts
 from cudaudit.filekinds import FileKind
-from cudaudit.project_index import ProjectIndex, read_checkpoints, read_included
+from cudaudit.project_index import ProjectIndex, read_binaries, read_checkpoints, read_included
 from cudaudit.safe_read import UnreadableFile
 
 Listed = tuple[str, tuple[FileKind, ...]]
@@ -72,12 +73,13 @@ def index_answers(
     key = store.key(*(f"{display}\0{','.join(k.value for k in kinds)}\0{_digest_or_why(content_digest, display)}"
                       for display, kinds in sorted(files)))
     found = store.get(_SLOT, key)
-    if _is_entry(found) and _unchanged(found[1], read, roots) and _same_checkpoints(found[2], roots):
+    if (_is_entry(found) and _unchanged(found[1], read, roots) and _same_checkpoints(found[2], roots)
+            and _same_binaries(found[3], roots)):
         return IndexAnswers(build, found[0])
     answers = IndexAnswers(build)
     index = answers.index
     digests = {display: answers.digest(display, kinds) for display, kinds in scanned}
-    store.put(_SLOT, key, (digests, index.included, index.shipped_checkpoints))
+    store.put(_SLOT, key, (digests, index.included, index.shipped_checkpoints, index.shipped_binaries))
     store.save()
     return answers
 
@@ -105,12 +107,19 @@ def _same_checkpoints(shipped: dict[str, bool], roots: tuple[str, ...]) -> bool:
     return not shipped or read_checkpoints(shipped, roots) == shipped
 
 
+def _same_binaries(shipped: dict[str, bool], roots: tuple[str, ...]) -> bool:
+    """Whether each vendored package copy still ships what it shipped when the entry was made (an
+    extension binary that links CUDA, or none): those binaries are outside the key too."""
+    return not shipped or read_binaries(shipped, roots) == shipped
+
+
 def _is_entry(value: object) -> bool:
     return (
         isinstance(value, tuple)
-        and len(value) == 3
+        and len(value) == 4
         and isinstance(value[0], dict)
         and all(isinstance(k, str) and isinstance(v, str) for k, v in value[0].items())
         and isinstance(value[1], dict)
         and isinstance(value[2], dict)
+        and isinstance(value[3], dict)
     )

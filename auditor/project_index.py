@@ -126,10 +126,16 @@ _READERS = {
     "opt_in_sources": "cudaudit.rules.builds.opt_in_builds:opt_in_sources",
     "unbuilt": "cudaudit.rules.builds.unbuilt_extensions:unbuilt_extensions",
     "unbuilt_called": "cudaudit.rules.builds.unbuilt_extensions:called_where_unbuilt",
+    "builds_copy_of": "cudaudit.rules.builds.unbuilt_extensions:builds_copy_of",
     "named_sources": "cudaudit.rules.builds.extension_routes:named_sources",
     "naming_lines": "cudaudit.rules.builds.extension_routes:naming_lines",
     "jit_builds": "cudaudit.rules.builds.jit_builds:read_jit",
     "jit_folders": "cudaudit.rules.builds.jit_builds:jit_built_folders",
+    "is_build_file": "cudaudit.rules.builds.uncompiled_copies:is_build_file",
+    "copy_tops": "cudaudit.rules.builds.uncompiled_copies:copy_tops",
+    "copy_evidence": "cudaudit.rules.builds.uncompiled_copies:copy_evidence",
+    "cuda_binaries": "cudaudit.rules.builds.uncompiled_copies:cuda_binaries",
+    "unnamed_sources": "cudaudit.rules.builds.uncompiled_copies:unnamed",
     "routes": "cudaudit.rules.builds.extension_routes:routed_sources",
     "cmake_build": "cudaudit.rules.builds.cmake:read_cmake_build",
     "cmake_cuda_extensions": "cudaudit.rules.builds.cmake:cmake_cuda_extensions",
@@ -455,6 +461,11 @@ class ProjectIndex:
     """File -> why nothing on the project's normal path runs it (`opt_in_areas`, `unnamed`, `references`)."""
     never_built: dict[str, Evidence] = field(default_factory=dict)
     """C/C++ or CUDA source -> the definition nothing runs that alone builds it (`FileFacts.never_built`)."""
+    uncompiled: dict[str, Evidence] = field(default_factory=dict)
+    """C/C++ or CUDA source -> the vendored package copy, built by nothing, that holds it (`FileFacts.uncompiled`)."""
+    shipped_binaries: dict[str, bool] = field(default_factory=dict)
+    """Package copy -> whether it ships an extension binary that links CUDA (`uncompiled_copies.cuda_binaries`):
+    files outside the scan's list, which the index's cache reads again (`index_answers.py`)."""
     never_trained: bool = False
     """Whether no module on the project's normal path differentiates (`FileFacts.never_trained`)."""
     namespace_modules: tuple[str, ...] = ()
@@ -526,6 +537,7 @@ class ProjectIndex:
         kinds = set(kinds)
         facts: dict = {
             "counterparts": self.counterparts.get(path, ()), "releases": self.releases, "never_built": self.never_built.get(path),
+            "uncompiled": self.uncompiled.get(path),
         }
         served = served_targets(path, (kind.value for kind in kinds))
         if served is not None:
@@ -927,6 +939,7 @@ def _read_index(
         documented_scripts=_documented_scripts(python, commands),
         never_trained=_never_trained(files, python, off_default_path),
         never_built=_dead_sources(left_behind, python, found, porting),
+        **_uncompiled(files, found, porting, roots),
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
         pure_python=_pure_python(files),
         home_repositories=_home_repositories(files),
@@ -1305,11 +1318,13 @@ def _nearest_folder(path: str, by_folder: Mapping[str, object]) -> str | None:
 def _importers_of_unbuilt(
     python: dict[str, Reader], unbuilt: list[tuple[str, Evidence, bool, bool]]
 ) -> dict[str, tuple[tuple[str, Evidence, bool, bool], ...]]:
-    """Python module -> the extensions of `unbuilt` whose last name it spells (`_ext` of `pkg._ext`):
+    """Python module -> the extensions of `unbuilt` whose last name it spells (`_ext` of `pkg._ext`),
+    built by a script that builds the copy of the package the module imports (`builds_copy_of`):
     the modules that may import one. Read only in a project that has such an extension (few)."""
     if not unbuilt:
         return {}
     extensions = tuple(sorted(set(unbuilt)))
+    packages = frozenset(posixpath.dirname(path) for path in python if posixpath.basename(path) == "__init__.py")
     found: dict[str, tuple[tuple[str, Evidence, bool, bool], ...]] = {}
     for path, read in python.items():
         if posixpath.basename(path) == "setup.py":
@@ -1318,7 +1333,10 @@ def _importers_of_unbuilt(
             data = read()
         except Exception:  # noqa: BLE001 - an unreadable module says nothing; its own analysis reports it
             continue
-        spelled = tuple(item for item in extensions if item[0].rpartition(".")[2].encode() in data)
+        spelled = tuple(
+            item for item in extensions
+            if item[0].rpartition(".")[2].encode() in data and _reader("builds_copy_of")(item[1].path, item[0], path, packages)
+        )
         if spelled:
             found[path] = spelled
     return found
@@ -1621,6 +1639,37 @@ def _dead_sources(left: Any, python: dict[str, Reader], found: _Found, porting: 
             module, first, name = builders[0]  # type: ignore[misc]
             chosen[source] = Evidence(module, first, f"def {name}")
     return porting.included_only_by(chosen) if porting is not None and chosen else chosen
+
+
+_NAMING_KINDS = frozenset({
+    FileKind.PYTHON, FileKind.NOTEBOOK, FileKind.CMAKE, FileKind.MAKEFILE, FileKind.SHELL, FileKind.SETUP,
+    FileKind.PYPROJECT, FileKind.CUDA,
+})
+"""Files that may name a source to compile: build lists, JIT loads, compiler lines, `#include`s."""
+
+
+def _uncompiled(files: list[IndexedFile], found: _Found, porting: PortingFacts | None, roots: tuple[str, ...]) -> dict[str, Any]:
+    """`ProjectIndex.uncompiled` and `shipped_binaries`: the sources of vendored package copies that no
+    build compiles and no file names (`uncompiled_copies.py`), with the headers only they include."""
+    if not found.sources or not sees_project(files):
+        return {}
+    packages = frozenset(posixpath.dirname(file.display) for file in files if posixpath.basename(file.display) == "__init__.py")
+    builds = [file.display for file in files if _reader("is_build_file")(file.display)]
+    units = [source for source in found.sources if not source.endswith(_HEADER_SUFFIXES)]
+    tops = _reader("copy_tops")(units, packages, builds, roots) if packages else {}
+    if not tops:
+        return {}
+    binaries = read_binaries(tops.values(), roots)
+    candidates = {source: _reader("copy_evidence")(top) for source, top in tops.items() if not binaries[top]}
+    texts = [  # a build file lists sources from its own folder: one not at or above a copy's never reaches it
+        file.read for file in files
+        if file.display not in candidates and set(file.kinds) & _NAMING_KINDS and not _reader("is_build_file")(file.display)
+    ]
+    left = _reader("unnamed_sources")(candidates, texts) if candidates else {}
+    return {
+        "uncompiled": porting.included_only_by(left) if porting is not None and left else left,
+        "shipped_binaries": binaries,
+    }
 
 
 def _unread_devices(
@@ -3170,8 +3219,14 @@ def read_checkpoints(paths: Iterable[str], roots: tuple[str, ...]) -> dict[str, 
     return _reader("cpu_only_files")(paths, roots)
 
 
+def read_binaries(tops: Iterable[str], roots: tuple[str, ...]) -> dict[str, bool]:
+    """Package copy -> whether it ships an extension binary that links CUDA (`uncompiled_copies.cuda_binaries`),
+    read from the disk now: files outside the scan's list, as `read_checkpoints`'s are."""
+    return _reader("cuda_binaries")(tops, roots)
+
+
 def read_included(path: str, data: bytes, roots: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     """(path, text) of the files the requirements file at `path` (`data`) includes inside `roots`,
     read from the disk now: one of the index's two answers that depend on files outside the scan's list
-    (the other: `read_checkpoints`)."""
+    (the others: `read_checkpoints`, `read_binaries`)."""
     return tuple(_reader("included")(decode_text(data), path, roots))

@@ -39,6 +39,9 @@ into the second, each a pure function of the file's findings and its `FileFacts`
 - `never_built`: a C/C++ or CUDA source that only a definition nothing runs builds (`FileFacts.never_built`:
   the JIT build of a plugin whose only user is a class nothing takes) is compiled on no target: its
   sites are notes on every target, naming that definition.
+- `uncompiled`: a C/C++ or CUDA source of a vendored package copy that no build of the scan compiles
+  (`FileFacts.uncompiled`: the copy ships its extension prebuilt, without CUDA, or not at all) is
+  compiled on no target either: notes on every target, naming the copy.
 - `one_per_site`: the same rule and message twice on one line (`CUBLAS_OP_N, CUBLAS_OP_N`), or
   findings of one rule family whose spans overlap (a package name, then the same name in its URL,
   `f"cuda:{torch.cuda.current_device()}"`), leave the most
@@ -84,6 +87,7 @@ def settle_file(findings: list[Finding], facts: FileFacts, catalog: Catalog, ins
         return findings
     settled = with_counterparts(off_path(own_target(within_releases(findings, facts), facts), facts), facts)
     settled = never_built(off_default_path(in_image(coverage_only(settled, inside, _coverage_paths(catalog), facts), facts), facts), facts)
+    settled = uncompiled(settled, facts)
     return engine_share(grouped(one_per_site(settled, catalog), catalog), inside, _engines(catalog), catalog)
 
 
@@ -230,7 +234,23 @@ def never_built(findings: list[Finding], facts: FileFacts) -> list[Finding]:
     built = facts.never_built
     if built is None:
         return findings
-    why = f"{built.cite()}: the file is built only there, and nothing in the project runs that"
+    return _compiled_nowhere(findings, f"{built.cite()}: the file is built only there, and nothing in the project runs that")
+
+
+def uncompiled(findings: list[Finding], facts: FileFacts) -> list[Finding]:
+    """The sites of a vendored package copy's source that no build compiles (`FileFacts.uncompiled`):
+    notes on every target, naming the copy."""
+    copy = facts.uncompiled
+    if copy is None:
+        return findings
+    return _compiled_nowhere(findings, (
+        f"{copy.cite()}: no build file sits in the copy or above it, no file names the source and no binary"
+        " the copy ships links CUDA, so nothing compiles it"
+    ))
+
+
+def _compiled_nowhere(findings: list[Finding], why: str) -> list[Finding]:
+    """`findings` of a file no target compiles: notes on every target, for the reason `why`."""
     return [
         retarget(finding, {
             target: replace(fact, severity=Severity.NOTE, source=f"{why}; {fact.source}") if fact.severity is not Severity.NOTE else fact

@@ -96,6 +96,18 @@ def test_sources_a_module_constant_holds_are_hipified():
     assert _rocm(files, "ext/kernels/wait.cu") == {Severity.NOTE}
 
 
+def test_sources_a_comprehension_joins_to_a_folder_name_over_literal_names_are_hipified():
+    files = {
+        "abn/functions.py": (
+            "from os import path\nfrom torch.utils.cpp_extension import load\n\n"
+            "_src = path.join(path.dirname(path.abspath(__file__)), 'src')\n"
+            "_backend = load(name='abn', sources=[path.join(_src, f) for f in ['abn.cpp', 'wait.cu']])\n"
+        ),
+        "abn/src/wait.cu": KERNEL,
+    }
+    assert _rocm(files, "abn/src/wait.cu") == {Severity.NOTE}
+
+
 def test_sources_of_a_name_no_load_reads_build_nothing():
     """A local list of sources the module only prints: nothing compiles them."""
     files = {

@@ -160,13 +160,31 @@ def _spelled_sources(values: Iterable[ast.expr], path: str, names: ImportTable, 
         elements = argument.elts if isinstance(argument, (ast.List, ast.Tuple)) else [argument]
         spelled = [_formatted_path(element, names, paths) if isinstance(element, ast.JoinedStr)
                    else path_value(element, names, paths) for element in elements]
-        spelled += [node.value for node in subtree(argument) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+        joined = _joined_over_names(argument, names, paths)
+        spelled += joined if joined is not None and any(joined) else [
+            node.value for node in subtree(argument) if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        ]
         for path_text in spelled:
             if path_text is not None and (_SOURCE_NAME.fullmatch(path_text) or _HEADER_NAME.fullmatch(path_text)):
                 source = posixpath.normpath(posixpath.join(folder, path_text))
                 if not source.startswith(".."):
                     found.add(source)
     return tuple(sorted(found))
+
+
+def _joined_over_names(node: ast.expr, names: ImportTable, paths: dict[str, str]) -> list[str | None] | None:
+    """The paths a comprehension over a literal list of names spells, each name in its place:
+    `[path.join(src, f) for f in ["op.cpp", "op.cu"]]`, `src` a folder the module names (None in the
+    place of each where it names none). None for anything else."""
+    if not (isinstance(node, (ast.ListComp, ast.GeneratorExp)) and len(node.generators) == 1):
+        return None
+    loop = node.generators[0]
+    if loop.ifs or not isinstance(loop.target, ast.Name) or not isinstance(loop.iter, (ast.List, ast.Tuple)):
+        return None
+    items = [item.value for item in loop.iter.elts if isinstance(item, ast.Constant) and isinstance(item.value, str)]
+    if len(items) != len(loop.iter.elts):
+        return None
+    return [path_value(node.elt, names, {**paths, loop.target.id: item}) for item in items]
 
 
 def _formatted_path(node: ast.JoinedStr, names: ImportTable, paths: dict[str, str]) -> str | None:

@@ -71,6 +71,27 @@ def unbuilt_extensions(path: str, text: str) -> tuple[Unbuilt, ...]:
     return tuple((module, evidence, nothing, raises) for module in modules)
 
 
+def builds_copy_of(script: str, module: str, importer: str, packages: frozenset[str]) -> bool:
+    """Whether the build script at display path `script`, which builds the extension `module`
+    (`detectron2._C`), builds the copy of it that the module at `importer` imports. A module inside
+    a copy of the extension's top-level package (`demo/detectron2/layers/deform_conv.py`, in a folder
+    named for it that `packages`, the folders holding an `__init__.py`, has) imports its own copy's
+    extension (Python finds the package it was imported from), which a build of another copy
+    (`third_party/detectron2/setup.py`) does not make: only a script in the copy's folder or above
+    builds it. Which copy a module outside every copy imports (a test beside the package) depends on
+    the path it runs with: any build may."""
+    top = module.partition(".")[0]
+    folder = posixpath.dirname(importer)
+    while folder and posixpath.basename(folder) != top:
+        parent = posixpath.dirname(folder)
+        folder = "" if parent == folder else parent
+    if not folder or folder not in packages:
+        return True
+    built = posixpath.dirname(script)
+    holder = posixpath.dirname(folder)
+    return not built or holder == built or holder.startswith(built + "/")
+
+
 def _tests(tree: ast.Module) -> Iterator[ast.expr]:
     for node in subtree(tree):
         if isinstance(node, (ast.If, ast.IfExp)):
