@@ -118,3 +118,31 @@ def test_a_scan_caps_a_vendored_programs_own_trainer_at_warnings_and_keeps_what_
     assert lines == {(7, Severity.WARNING)}
     imported = {**files, "demo.py": "from app.models.face_net.train import step\n\nstep(None)\n"}
     assert {(f.span.line, f.severity) for f in analyze(trainer, path=path, files=imported)} == {(7, Severity.ERROR)}
+
+
+SPLATS = {
+    "README.md": "Install the rasterizer: `pip install ./splats/ext/raster`. Then `python launch.py`.\n",
+    "launch.py": (
+        "from splats.scene.model import Model\n\n"
+        "# shutil.copytree('./splats', out + '/splats')\n"
+        "if __name__ == '__main__':\n    Model()\n"
+    ),
+    "splats/README.md": "Train with `python train.py -s data`.\n",
+    "splats/environment.yml": "dependencies:\n  - cudatoolkit=11.6\n",
+    "splats/train.py": "from scene.model import Model\nfrom gui import serve\n\n" + TRAINER,
+    "splats/gui.py": "import torch\n\ndef serve(view):\n    return torch.tensor(view).cuda()\n",
+    "splats/scene/__init__.py": "",
+    "splats/scene/model.py": "class Model:\n    pass\n",
+    "splats/ext/raster/setup.py": "from setuptools import setup\n\nsetup(name='raster')\n",
+    "splats/ext/raster/raster.py": "import torch\n",
+}
+
+
+def test_a_vendored_program_with_its_own_environment_file_whose_extension_the_readme_installs():
+    # the copy's own trainer, the helper only it imports and its conda file are its routes; the
+    # extension the project's README installs by a path into the copy stays the project's
+    assert copied(SPLATS) == {"splats/README.md", "splats/environment.yml", "splats/train.py", "splats/gui.py"}
+    ran = {**SPLATS, "README.md": SPLATS["README.md"] + "Or `python splats/train.py -s data`.\n"}
+    assert copied(ran) == set()  # a document that runs the copy's script makes its routes the project's
+    named = {**SPLATS, "launch.py": SPLATS["launch.py"].replace("# shutil", "shutil")}
+    assert copied(named) == set()  # code that spells the copy's folder may run anything of it

@@ -12,12 +12,14 @@ ways:
   `source="local"` and a path literal that ends in the copy's folder (`"../vendor/backbone_main"`),
   and where the folder holds a `hubconf.py`;
 - by importing a few of its modules (`from .vendor_net.backbones import get_model`): the copy is a
-  vendored program, a folder below the project's root with a README and a launcher script or a
-  requirements file of its own (`README.md` beside `run.sh` that runs its `train.py`), no install
-  declaration of its own (a nested `setup.py` or `pyproject.toml` makes it a project the user installs,
-  whose routes are the user's), that no file outside it names except by an import statement (a README
-  of the project that says `cd vendor_net && bash run.sh` makes the copy's routes the project's), and
-  of whose Python modules the project's imports reach some but not all.
+  vendored program, a folder below the project's root with a README and a launcher script, a
+  requirements file or a conda environment file of its own (`README.md` beside `run.sh` that runs its
+  `train.py`), no install declaration of its own (a nested `setup.py` or `pyproject.toml` makes it a
+  project the user installs, whose routes are the user's), that no file outside it names except by an
+  import statement, a comment or a path to a part of it that is no Python module (a README of the
+  project that says `cd vendor_net && bash run.sh` makes the copy's routes the project's; one that says
+  `pip install ./vendor_net/ext` names the extension alone, which stays the project's), and of whose
+  Python modules the project's imports reach some but not all.
 
 What the hub entries or the project's imports reach, at any depth, runs on the project's normal
 path; the copy's own scripts, the modules only they import, and its requirements, environment and
@@ -25,8 +27,8 @@ build files are the copied project's routes, which the project's user never runs
 copy's own README names them for the copied project's users): another path, at most a warning
 (`verdicts.off_default_path`), never silence. A module of the copy is kept where `hubconf.py` or a
 module outside the copy reaches it by its static imports; any other file of the copy is kept where a
-file outside the copy spells its path from the copy's folder (`pip install -r
-backbone_main/requirements.txt` in the README). A nested project that no hub load names and the
+file outside the copy spells its path, or the path of a folder above it, from the copy's folder (`pip
+install -r backbone_main/requirements.txt` in the README). A nested project that no hub load names and the
 project does not import in part keeps its verdicts here (`nested_projects.py` reads one that nothing of
 the host imports or names at all).
 """
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import ast
 import posixpath
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -56,6 +59,9 @@ _HUB_LOAD = "torch.hub.load"
 _ENTRIES = "hubconf.py"
 _LAUNCHER_SUFFIXES = (".sh", ".bash", ".bat")
 """A program's own launcher scripts (`run.sh` that runs its trainer)."""
+_DEPENDENCY_FILES = ("requirement", "environment.y")
+"""The starts of a program's own dependency files: `requirements.txt`, a conda `environment.yml`."""
+_PATH_CHARACTERS = re.compile(rb"[\w.\-/]*")
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,7 @@ def copied_project_files(python: Mapping[str, Reader], others: Mapping[str, Read
                  *(_Copy(folder, entered[folder], False) for folder in sorted(programs))]:
         outside = [path for path in everything if not lies_under(path, copy.folder)]
         copied = [path for path in everything if lies_under(path, copy.folder) and not is_test_path(path)]
-        named = _spelled_outside(copy.folder, [path for path in copied if path not in python], outside, python, others)
+        named = _spelled_outside(copy.folder, copied, outside, python, others)
         for path in copied:
             if path not in reached and path not in named:
                 found.setdefault(path, _why(copy))
@@ -155,7 +161,7 @@ def _program_folders(python: Mapping[str, Reader], others: Mapping[str, Reader],
         folder for folder, held in names.items()
         if folder and "/" in within_project(f"{folder}/_")
         and any(name.startswith("readme") for name in held)
-        and any(name.endswith(_LAUNCHER_SUFFIXES) or name.startswith("requirement") for name in held)
+        and any(name.endswith(_LAUNCHER_SUFFIXES) or name.startswith(_DEPENDENCY_FILES) for name in held)
         and not held & INSTALL_DECLARATIONS
         and not is_test_path(f"{folder}/_.py")
         and not any(folder == hub or lies_under(folder, hub) for hub in hubs)
@@ -172,30 +178,59 @@ def _program_folders(python: Mapping[str, Reader], others: Mapping[str, Reader],
         return set()
     imported: set[str] = set()
     named: set[str] = set()
-    for path in sorted({*python, *others}):
+    everything = {*python, *others}
+    for path in sorted(everything):
         if len(named) == len(outermost):
             break  # every folder is named: none is read so
         data = read_or_none(python.get(path) or others.get(path)) or b""
         for word in automaton.whole_words(data):
-            folders = [folder for folder in words[word] if folder not in named and not lies_under(path, folder)]
-            if folders:
-                (imported if path in python and _only_in_imports(data, word) else named).update(folders)
+            for folder in words[word]:
+                if folder in named or lies_under(path, folder):
+                    continue
+                mention = _mention(data, word, folder, path in python, everything)
+                if mention is not None:
+                    (imported if mention else named).add(folder)
     return imported - named
 
 
-def _only_in_imports(data: bytes, word: bytes) -> bool:
-    """Whether each line of a module that spells `word` is an import statement's first line (`from
-    .vendor_net.nets import get_net`, `import vendor_net.nets as nets`)."""
+def _mention(data: bytes, word: bytes, folder: str, module: bool, paths: set[str]) -> bool | None:
+    """How a file outside the copy `folder` spells its name `word`: True where each mention in a module
+    is an import statement's first line (`from .vendor_net.nets import get_net`); False where one names
+    the copy otherwise (`cd vendor_net && bash run.sh`); None where every mention is a comment's, or a
+    path to a file or folder of the copy that is no Python module (`pip install ./vendor_net/ext`), which
+    names that part alone (`_spelled_outside` keeps it), not the copy's programs."""
+    imports = False
     at = data.find(word)
     while at >= 0:
         start = data.rfind(b"\n", 0, at) + 1
-        if not data[start:at].lstrip().startswith((b"from ", b"import ")):
+        end = at + len(word)
+        line = data[start:at].lstrip()
+        if not _whole(data, at, end):
+            pass  # a longer name (`vendor_net_utils`)
+        elif module and line.startswith((b"from ", b"import ")):
+            imports = True
+        elif not ((module and line.startswith(b"#")) or _inner_part(data, end, folder, paths)):
             return False
-        end = data.find(b"\n", at)
-        if end < 0:
-            return True
         at = data.find(word, end)
-    return True
+    return True if imports else None
+
+
+def _whole(data: bytes, start: int, end: int) -> bool:
+    return not (data[start - 1:start].isalnum() or data[start - 1:start] == b"_"
+                or data[end:end + 1].isalnum() or data[end:end + 1] == b"_")
+
+
+def _inner_part(data: bytes, end: int, folder: str, paths: set[str]) -> bool:
+    """Whether the path spelled from `end` on (`/ext/setup.py` after the copy's name) names a file of
+    the copy other than a Python module, or a folder of it."""
+    if data[end:end + 1] != b"/":
+        return False
+    inner = _PATH_CHARACTERS.match(data, end + 1)
+    spelled = (inner.group().decode("utf-8", "replace") if inner else "").rstrip("./")
+    if not spelled or spelled.endswith(".py"):
+        return False
+    part = f"{folder}/{spelled}"
+    return any(path == part or lies_under(path, part) for path in paths)
 
 
 def _reached(
@@ -270,13 +305,29 @@ def _names_folder(literal: str, folder: str) -> bool:
 def _spelled_outside(
     folder: str, copied: list[str], outside: list[str], python: Mapping[str, Reader], others: Mapping[str, Reader]
 ) -> set[str]:
-    """The files of `copied` whose path from the copy's folder, after the folder's name
-    (`backbone_main/requirements.txt`), a file of `outside` spells."""
+    """The files of `copied` other than Python modules whose path from the copy's folder, after the
+    folder's name (`backbone_main/requirements.txt`), a file of `outside` spells, and the files, modules
+    too, under a folder of the copy it spells so (`pip install ./backbone_main/ext` installs `ext/`)."""
     name = posixpath.basename(folder)
-    spellings = {f"{name}/{path[len(folder) + 1:]}".encode(): path for path in copied}
+    spellings = {f"{name}/{path[len(folder) + 1:]}".encode(): path for path in copied if path not in python}
     found: set[str] = set()
     for path in outside:
         data = read_or_none(python.get(path) or others.get(path))
         if data:
             found.update(copied_path for spelled, copied_path in spellings.items() if spelled in data)
+            found.update(_under_spelled_folders(data, name.encode(), folder, copied))
+    return found
+
+
+def _under_spelled_folders(data: bytes, name: bytes, folder: str, copied: list[str]) -> set[str]:
+    """The files of `copied` under a folder of the copy that `data` spells by a path from the copy's
+    name (`pip install ./backbone_main/ext` keeps every file of `ext/`)."""
+    found: set[str] = set()
+    at = data.find(name + b"/")
+    while at >= 0:
+        inner = _PATH_CHARACTERS.match(data, at + len(name) + 1)
+        spelled = (inner.group().decode("utf-8", "replace") if inner else "").rstrip("./")
+        if spelled:
+            found.update(path for path in copied if lies_under(path, f"{folder}/{spelled}"))
+        at = data.find(name + b"/", at + 1)
     return found
