@@ -855,6 +855,7 @@ def _read_index(
         **_extra_only(python, found, imports, default_entries, readme_extras), **developer,
         **_optional_requirements(files, found), **_opt_in_sources(files, found, porting),
     }
+    off_default_path = {**_built_off_path(found, off_default_path, porting), **off_default_path}
     return ProjectIndex(
         porting=porting,
         cuda_macros=_reader("macros")([*(facts.macro_sides for facts in found.sources.values()),
@@ -1639,6 +1640,29 @@ def _dead_sources(left: Any, python: dict[str, Reader], found: _Found, porting: 
             module, first, name = builders[0]  # type: ignore[misc]
             chosen[source] = Evidence(module, first, f"def {name}")
     return porting.included_only_by(chosen) if porting is not None and chosen else chosen
+
+
+def _built_off_path(found: _Found, off_path: Mapping[str, Evidence], porting: PortingFacts | None) -> dict[str, Evidence]:
+    """The C/C++ and CUDA sources that only modules off the normal path name (a JIT `load()` in a module
+    that only another route imports), outside the folders a build script compiles, and the headers only
+    they include: what builds them runs on another path, and so do they (`FileFacts.off_default_path`)."""
+    if not (found.named_sources or found.jit_builds) or not found.sources or not off_path:
+        return {}
+    namers: dict[str, set[str]] = {}
+    jit_named = {module: [source for call in calls for source in call[5]] for module, (_, calls) in found.jit_builds.items()}
+    for named in (found.named_sources, jit_named):
+        for module, sources in named.items():
+            for source in sources:
+                namers.setdefault(source, set()).add(module)
+    chosen: dict[str, Evidence] = {}
+    for source, modules in sorted(namers.items()):
+        build = _nearest_at_or_above(source, found.builds)
+        if (source in found.sources and source not in off_path and all(module in off_path for module in modules)
+                and (build is None or build.mode is BuildMode.IMPLICIT_HIPIFY)):
+            module = min(modules)
+            chosen[source] = Evidence(module, off_path[module].line, f"built only by {module}, which runs on another path: {off_path[module].text}")
+    found_headers = porting.included_only_by(chosen) if porting is not None and chosen else chosen
+    return {path: evidence for path, evidence in found_headers.items() if path not in off_path}
 
 
 _NAMING_KINDS = frozenset({

@@ -258,3 +258,32 @@ def test_a_build_also_reached_without_a_test_of_the_tensor_keeps_the_cpu_verdict
     eager = DISPATCHING + "\n\nREADY = _init()\n"
     files = {"utils/plugins.py": WRAPPER, "ops/wait.py": eager, "ops/wait.cu": KERNEL}
     assert ("works", Severity.NOTE) not in _cpu(files, "ops/wait.cu")
+
+
+ABN = (
+    "from os import path\nfrom torch.utils.cpp_extension import load\n\n"
+    "_src = path.join(path.dirname(path.abspath(__file__)), 'src')\n"
+    "_backend = load(name='abn', sources=[path.join(_src, f) for f in ['abn.cpp', 'abn_cuda.cu']])\n"
+)
+WARP_HEADER = (
+    "#define WARP_SIZE 32\n__device__ float warp_sum(float v) {\n"
+    "    for (int o = WARP_SIZE / 2; o > 0; o /= 2) v += __shfl_down_sync(0xffffffff, v, o);\n    return v;\n}\n"
+)
+
+
+@pytest.mark.parametrize(("demo", "worst"), [("from pkg import infer\n", "warning"), ("from pkg.abn import functions\n", "error")])
+def test_the_headers_of_a_jit_build_follow_the_path_of_the_module_that_builds_it(cli, tmp_path, demo, worst):
+    # the header's warp-size hazards are ROCm errors where the demo imports the building module, and
+    # another path (warnings at most) where nothing on the project's normal path does
+    project = {
+        "README.md": "Run `python demo.py`.\n", "demo.py": demo, "pkg/__init__.py": "", "pkg/infer.py": "x = 1\n",
+        "pkg/abn/__init__.py": "",
+        "pkg/abn/functions.py": ABN, "pkg/abn/src/abn.cpp": "int x;\n",
+        "pkg/abn/src/abn_cuda.cu": '#include "utils.cuh"\n__global__ void k(float* x) { x[0] = warp_sum(x[0]); }\n',
+        "pkg/abn/src/utils.cuh": WARP_HEADER,
+    }
+    for path, text in project.items():
+        write(tmp_path / "proj" / path, text)
+    report = json.loads(cli("scan", "--no-cache", "-f", "json", "proj", cwd=tmp_path).stdout)
+    header = {f["targets"]["rocm"]["severity"] for f in report["findings"] if f["path"] == "proj/pkg/abn/src/utils.cuh"}
+    assert worst in header and (worst == "error" or "error" not in header)
