@@ -30,7 +30,7 @@ import re
 
 from cudaudit.rules.python.guards import FlagMeaning, Probe, value_meaning
 from cudaudit.rules.python.names import ImportTable
-from cudaudit.rules.python.nodes import keyed_name, own_nodes, statements, substituted
+from cudaudit.rules.python.nodes import keyed_name, statements, substituted, subtree
 
 KEYED_STORE = re.compile(
     rb"(?:\]|\.\w+)[ \t]*=(?!=)[^\n]{0,300}?(?:is_available|device_count|WORLD_SIZE|world_size)"
@@ -97,14 +97,19 @@ def _device_meaning(value: ast.expr, names: ImportTable) -> FlagMeaning | None:
 
 def _in_order(scope: ast.AST) -> list[ast.stmt]:
     """The statements of a scope, not those of the functions and classes it defines, as written."""
-    body = scope.body if isinstance(scope, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)) else []
-    found = [node for node in own_nodes(reversed(body)) if isinstance(node, ast.stmt)]
+    if not isinstance(scope, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)):
+        return []
+    found = [node for node in statements(scope, own=True) if node is not scope]
     return sorted(found, key=lambda node: (node.lineno, node.col_offset))
 
 
 def _with_held(value: ast.expr, held: dict[str, ast.expr]) -> ast.expr:
-    """`value` with each name or key stored earlier in the scope read as what was stored."""
-    if not held:
+    """`value` with each name or key stored earlier in the scope read as what was stored; `value`
+    itself where it spells none of them (most stores), not a copy of it: nothing reads the result
+    but `_device_meaning`, and nothing changes it."""
+    if not held or not any(
+        (node.id if isinstance(node, ast.Name) else keyed_name(node)) in held for node in subtree(value)
+    ):
         return value
     return substituted(value, held, keyed=True)
 

@@ -8,14 +8,14 @@ test, a decorator, a default value, an argument), where those costs are most of 
 from __future__ import annotations
 
 import ast
-import copy
 from collections.abc import Iterable, Iterator
-from typing import TypeGuard
+from typing import TypeGuard, TypeVar
 
 _NEVER_NODES = frozenset({"id", "attr", "arg", "asname", "module", "level", "kind", "conversion", "type_comment", "is_async"})
 """Fields that hold a name, a number or a string in every node class that has them (`Name.id`,
 `ImportFrom.level`): never a node to walk into. Not `name`, a `Name` node in 3.12's `type X = ...`."""
 _CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+_Node = TypeVar("_Node", bound=ast.AST)
 
 
 def child_fields(node_class: type[ast.AST]) -> tuple[str, ...]:
@@ -128,7 +128,24 @@ def substituted(
                 setattr(current, field, [replaced(item) if isinstance(item, ast.expr) else item for item in value])
         return current
 
-    return replaced(copy.deepcopy(node))
+    return replaced(copied(node))
+
+
+def copied(node: _Node) -> _Node:
+    """A copy of `node` and of every node below it, as `copy.deepcopy` makes, in a fraction of its
+    time: the fields that hold no node (names, numbers, a constant's immutable value, positions) are
+    shared, not copied, as are the contexts (`ast.Load()`, which a parsed tree shares too), and nothing
+    is kept to find a node met twice (a parsed tree holds each once)."""
+    clone = node.__class__.__new__(node.__class__)
+    fields = clone.__dict__
+    for name, value in node.__dict__.items():
+        if isinstance(value, ast.AST) and not isinstance(value, ast.expr_context):
+            fields[name] = copied(value)
+        elif isinstance(value, list):
+            fields[name] = [copied(item) if isinstance(item, ast.AST) else item for item in value]
+        else:
+            fields[name] = value
+    return clone
 
 
 def keyed_name(node: ast.AST) -> str | None:
@@ -145,15 +162,18 @@ def keyed_name(node: ast.AST) -> str | None:
 _BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
-def statements(node: ast.AST) -> list[ast.stmt]:
+def statements(node: ast.AST, *, own: bool = False) -> list[ast.stmt]:
     """The statements at or below `node`, in `ast.walk`'s order: that order less the expressions,
     which hold no statement (not even a lambda's). A reading that looks only at statements (an
-    assignment) in a method's whole body skips most of its nodes."""
+    assignment) in a method's whole body skips most of its nodes. With `own`, not those inside the
+    functions and classes defined below `node` (their definitions are kept), as `own_nodes` leaves them."""
     found: list[ast.stmt] = []
     todo = [node]
     for current in todo:  # breadth first, as `subtree`
         if isinstance(current, ast.stmt):
             found.append(current)
+        if own and current is not node and isinstance(current, _DEFINITIONS):
+            continue
         for name in current._fields:
             value = getattr(current, name, None)
             if isinstance(value, list) and value and isinstance(value[0], _BLOCKS):

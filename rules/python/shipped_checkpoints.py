@@ -52,10 +52,13 @@ def loaded_files(path: str, data: bytes) -> tuple[LoadedFile, ...]:
         return ()
     tree = read_tree(decode_python(data), filename=path)
     names = ImportTable(tree)
-    paths = scope_paths(tree, names)
+    loads = list(_loads(tree, names))
+    if not loads:
+        return ()
+    paths = scope_paths(tree, names)  # after the loads: most modules that pass the byte test have none
     folder = posixpath.dirname(path)
     found: list[LoadedFile] = []
-    for function, call in _loads(tree, names):
+    for function, call in loads:
         argument = call.args[0]
         if function is not None:
             argument = _stored_from(function, argument) or argument
@@ -68,16 +71,21 @@ def loaded_files(path: str, data: bytes) -> tuple[LoadedFile, ...]:
 
 
 def _loads(tree: ast.Module, names: ImportTable) -> Iterator[tuple[ast.FunctionDef | ast.AsyncFunctionDef | None, ast.Call]]:
-    """Each `torch.load(path)` with no `map_location` (by keyword or position), with the function around it."""
-    functions = [node for node in subtree(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    """Each `torch.load(path)` with no `map_location` (by keyword or position), with the function around it.
+    A call resolves to `torch.load` only by a bare name (an alias an import binds) or by an attribute
+    `load`: no other call is resolved."""
+    functions: list[ast.FunctionDef | ast.AsyncFunctionDef] | None = None
     for node in subtree(tree):
         if (
             isinstance(node, ast.Call)
+            and (isinstance(node.func, ast.Name) or (isinstance(node.func, ast.Attribute) and node.func.attr == "load"))
             and len(node.args) == 1
             and not isinstance(node.args[0], ast.Starred)
             and not any(keyword.arg in (None, "map_location") for keyword in node.keywords)
             and names.resolve(node.func) in LOADERS
         ):
+            if functions is None:
+                functions = [each for each in subtree(tree) if isinstance(each, (ast.FunctionDef, ast.AsyncFunctionDef))]
             around = [f for f in functions if f.lineno <= node.lineno <= (f.end_lineno or f.lineno)]
             yield (around[-1] if around else None), node
 
