@@ -822,7 +822,8 @@ def _read_index(
     never_on = {} if not kept_off or not sees_project(files) or _installable(files) else {  # no library user calls it
         path: tuple(sorted(kept)) for path, names in kept_off.items() if (kept := names - documented_on.get(path, frozenset()))
     }
-    registered = _registered(files, python, found)
+    declarations = _vendored_folders(files)  # for the two readers that weigh installs
+    registered = _registered(files, python, found, declarations)
     default_entries = registered.default_modules if registered is not None else frozenset()
     every_main_block = _main_blocks(found.main_blocks | found.other_main_blocks, python, import_lines)
     main_blocks = {path: imported for path, imported in every_main_block.items() if path in found.main_blocks}
@@ -836,7 +837,7 @@ def _read_index(
     absent = _reader("absent_packages")(catalog) if found.cuda_extensions or found.tried_imports else frozenset()
     optional, failing = _optional_modules(python, found, remember, imports, absent)
     documented_values = _settings_documented(files, python, found, imports, commands)
-    left_behind = _taken_names(files, python, found, import_lines, catalog)
+    left_behind = _taken_names(files, python, found, import_lines, catalog, declarations)
     scripts_aside = _unnamed_scripts(files, found, every_main_block)
     unnamed_scripts = {path: why for path, why in scripts_aside.items() if path in found.main_blocks}
     nested = _nested_projects(files, python)
@@ -1411,7 +1412,8 @@ def _nested_projects(files: list[IndexedFile], python: dict[str, Reader]) -> dic
 
 
 def _taken_names(
-    files: list[IndexedFile], python: dict[str, Reader], found: _Found, import_lines: dict[str, bytes], catalog: Catalog
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found, import_lines: dict[str, bytes], catalog: Catalog,
+    declarations: tuple[set[str], set[str]],
 ) -> Any:
     """`taken_names.left_behind` for the modules outside the test suite that the catalog's prefilter
     passes, with no `__main__` block (`main_block.py` reads those), that no install makes an API: no
@@ -1425,8 +1427,8 @@ def _taken_names(
     file spells it (`served`). None where it reads nothing."""
     if not found.prefiltered or not sees_project(files):
         return None
-    _, vendored = _vendored_folders(files)
-    installed = _installed(files, python)
+    _, vendored = declarations
+    installed = _installed(files, python, declarations)
 
     def no_api(path: str) -> bool:
         return (
@@ -1516,7 +1518,9 @@ def _imported_packages(python: Mapping[str, Reader], imports: Mapping[str, tuple
     return found
 
 
-def _registered(files: list[IndexedFile], python: dict[str, Reader], found: _Found) -> Any:
+def _registered(
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found, declarations: tuple[set[str], set[str]]
+) -> Any:
     """`registries.registered_definitions` of the scan's registries, read against the project's YAML
     files, documents and scripts, which may select a registry's entries by name (in a scan that sees
     the whole project); None where the scan has no registry."""
@@ -1526,17 +1530,19 @@ def _registered(files: list[IndexedFile], python: dict[str, Reader], found: _Fou
         file.display: file.read for file in files
         if file.display.endswith(_COMMAND_FILES) or {FileKind.MANIFEST, FileKind.SHELL} & set(file.kinds)
     } if sees_project(files) else {}  # named files (pre-commit's staged ones) cannot tell that nothing names an entry
-    return _reader("registered_definitions")(python, found.registrations, found.tables, configurations, _installed(files, python))
+    return _reader("registered_definitions")(python, found.registrations, found.tables, configurations, _installed(files, python, declarations))
 
 
-def _installed(files: list[IndexedFile], python: dict[str, Reader]) -> Callable[[str], bool]:
+def _installed(
+    files: list[IndexedFile], python: dict[str, Reader], declarations: tuple[set[str], set[str]]
+) -> Callable[[str], bool]:
     """Whether a module is part of an installable package's API: inside a package (an `__init__.py`
     beside it) with a build declaration of the project's own at or above its folder (a vendored
-    package's makes no API, `_vendored_folders`); every module is, in a scan that does not see the
-    whole project."""
+    package's makes no API: `declarations` is `_vendored_folders`' answer); every module is, in a
+    scan that does not see the whole project."""
     if not sees_project(files):
         return lambda path: True
-    folders, vendored = _vendored_folders(files)
+    folders, vendored = declarations
     declared = dict.fromkeys(folders - vendored, True)
     return lambda path: (
         posixpath.join(posixpath.dirname(path), "__init__.py") in python and _nearest_at_or_above(path, declared) is not None

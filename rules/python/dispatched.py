@@ -68,16 +68,16 @@ def dispatched_packages(
             continue
         if b"getattr(" not in data:
             continue
-        objects = {
-            match.group(1).decode("ascii", "replace") for match in _LOOKUP.finditer(data)
-            if not re.search(rb"\b(?:dir|vars|getmembers)\(\s*%s\b|\b%s\.__(?:all|dict)__" % (match.group(1), match.group(1)), data)
+        objects = {  # each name looked up once, however many lookups spell it
+            name.decode("ascii", "replace") for name in {match.group(1) for match in _LOOKUP.finditer(data)}
+            if not re.search(rb"\b(?:dir|vars|getmembers)\(\s*%s\b|\b%s\.__(?:all|dict)__" % (name, name), data)
         }
         if not objects:
             continue
         targets: list[tuple[int, str]] = [
             (0, match.group(2).decode("ascii", "replace")) for match in _IMPORT_MODULE.finditer(data)
             if match.group(1).decode("ascii", "replace") in objects
-        ]
+        ] if b"import_module(" in data else []  # the pattern tries each word of the module: most call none
         for level, module, listed in imports.get(path, ()):
             if level == MODULE_OBJECT:
                 if listed in objects:
@@ -117,14 +117,22 @@ def shipped_configurations(python: Mapping[str, Reader], faces: frozenset[str]) 
     package. A load of anything else (a parameter, a command-line path) lets a user's own
     configuration in."""
     found: set[str] = set()
+    if not faces:
+        return frozenset()
+    loading = {  # searched once for every face
+        path: data for path, read in python.items() if not is_test_path(path) and _LOADS.search(data := read_or_empty(read))
+    }
+    own: dict[str, bool] = {}  # each module parsed once, for the first face above it
+
+    def loads_own_files(path: str) -> bool:
+        if path not in own:
+            own[path] = _loads_own_files(loading[path])
+        return own[path]
+
     for face in sorted(faces):
         above = posixpath.dirname(posixpath.dirname(face))
-        loads = [
-            data for path, read in python.items()
-            if not is_test_path(path) and (path.startswith(above + "/") if above else True)
-            and _LOADS.search(data := read_or_empty(read))
-        ]
-        if loads and all(_loads_own_files(data) for data in loads):
+        loads = [path for path in loading if (path.startswith(above + "/") if above else True)]
+        if loads and all(loads_own_files(path) for path in loads):
             found.add(face)
     return frozenset(found)
 

@@ -119,9 +119,16 @@ def always_launched(
     launched: dict[str, list[Command]] = {}
     plain: dict[str, list[Command]] = {}
 
+    ranks: dict[str, bool] = {}  # by module: the documents run a few modules by many commands
+    submits: dict[str, list[str]] = {}
+
     def starts_ranks(command: Command) -> bool:
         found = known.run_by(command)
-        return len(found) == 1 and _starts_ranks(code(found[0]))
+        if len(found) != 1:
+            return False
+        if found[0] not in ranks:
+            ranks[found[0]] = _starts_ranks(code(found[0]))
+        return ranks[found[0]]
 
     ran: set[str] = set()
     submitted: set[str] = set()
@@ -130,7 +137,9 @@ def always_launched(
         ran.update(found)
         if not found or starts_ranks(command):
             continue
-        jobs = _submitted(found[0], code(found[0]), every) if len(found) == 1 else []
+        if len(found) == 1 and found[0] not in submits:
+            submits[found[0]] = _submitted(found[0], code(found[0]), every)
+        jobs = submits[found[0]] if len(found) == 1 else []
         for entry in jobs:  # the scheduler starts the job's entry once per task
             launched.setdefault(entry, []).append(command)
         ran.update(jobs)
