@@ -150,20 +150,39 @@ class SavedFiles:
         resolved = self._names.resolve(node.func)
         return resolved is not None and resolved.startswith(prefix)
 
-    def cpu_file(self, path: ast.expr) -> bool:
-        """Whether `path` names a file (`"trainfeat.pth"` in `os.path.join(args.load, "trainfeat.pth")`)
+    def cpu_file(self, path: ast.expr, scope: Scope) -> bool:
+        """Whether `path` names a file (`"trainfeat.pth"` in `os.path.join(args.load, "trainfeat.pth")`,
+        or in what spells it: `_spelled`) or a file of a name pattern (`"test.qnt.pt"` of `".qnt.pt"`)
         that every `torch.save` of the module to that name fills with objects moved to the CPU
         (`feats.cpu()`, `.to("cpu")`, `{k: v.cpu() for ...}`), or that every save of the project to
         that name fills with CPU values only (a data preparation script's `"train.pt"`): it holds
         CPU tensors on any machine."""
-        name = file_name(path)
+        name = file_name(self._spelled(path, scope))
         if name is None:
             return False
-        if name in self._saved_elsewhere:
+        if name in self._saved_elsewhere or any(
+            pattern.startswith(".") and name.endswith(pattern) for pattern in self._saved_elsewhere
+        ):
             return True
         if self._cpu_files is None:
             self._cpu_files = self._files_saved_from_cpu()
         return name in self._cpu_files
+
+    def _spelled(self, path: ast.expr, scope: Scope) -> ast.expr:
+        """The expression that spells `path`: the value of a name the scope binds once, and what a
+        function of the module returns in its one statement (`def quant_path(p): return
+        p.with_suffix(".qnt.pt")`), followed twice at most, until a file name shows."""
+        for _ in range(2):
+            if file_name(path) is not None:
+                break
+            if isinstance(path, ast.Name):
+                path = _assigned_once(scope.body).get(path.id, path)
+            if isinstance(path, ast.Call) and isinstance(path.func, ast.Name):
+                function = self._names.function(path.func.id)
+                body = [s for s in function.body if not isinstance(s, ast.Expr)] if function is not None else []
+                if len(body) == 1 and isinstance(body[0], ast.Return) and body[0].value is not None:
+                    path = body[0].value
+        return path
 
     def _files_saved_from_cpu(self) -> frozenset[str]:
         cpu: set[str] = set()

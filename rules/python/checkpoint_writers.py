@@ -24,7 +24,9 @@ import re
 from collections.abc import Iterable
 
 from cudaudit.rules.python.checkpoint_sources import file_name, on_cpu
-from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.cpu_built import CpuBuilt
+from cudaudit.rules.python.names import ImportTable
+from cudaudit.rules.python.nodes import own_nodes, subtree
 from cudaudit.source import decode_python, read_tree
 
 SAVE = b"torch.save"
@@ -38,31 +40,53 @@ Saved = tuple[tuple[str, bool], ...]
 
 def saved_files(path: str, data: bytes) -> Saved:
     """The `torch.save` calls (spelled `torch.save`) of the module at display path `path` to a path
-    with a literal file name that has a stem (`"train.pt"` in `out / "train.pt"`, not the `".pt"` of
-    `f"{name}.pt"`), each with whether it holds CPU values only; raises SyntaxError for a module that
-    does not parse. The tree is the scan's one tree of the module (`source.read_tree`)."""
+    with a literal file name that has a stem (`"train.pt"` in `out / "train.pt"`, the `".spec.pt"` of
+    `filename.replace(".wav", ".spec.pt")`, not the `".pt"` of `f"{name}.pt"`), read through a name the
+    function binds to it, each with whether it holds CPU values only; raises SyntaxError for a module
+    that does not parse. The tree is the scan's one tree of the module (`source.read_tree`)."""
     if SAVE not in data:
         return ()
     tree = read_tree(decode_python(data), filename=path)
     calls = [node for node in subtree(tree) if isinstance(node, ast.Call)]
     device_free = DEVICE_WORDS.search(data) is None and all(_placed(call) for call in calls if _is_torch(call, "load"))
+    saves = [call for call in calls if _is_torch(call, "save") and len(call.args) > 1]
+    if not saves:
+        return ()
+    scopes = _functions_of(tree, saves)
+    reading = CpuBuilt(tree, ImportTable(tree))
     found: list[tuple[str, bool]] = []
-    for call in calls:
-        if _is_torch(call, "save") and len(call.args) > 1:
-            name = file_name(call.args[1])
-            if name is not None and not name.startswith("."):
-                found.append((name, device_free or on_cpu(call.args[0])))
+    for call in saves:
+        function = scopes.get(id(call))
+        places = [call.args[1]] if function is None else reading.held(call.args[1], function, call)
+        spelled = {file_name(place) for place in places}
+        name = spelled.pop() if len(spelled) == 1 else None
+        if name is not None and "." in name.lstrip("."):
+            on_the_cpu = device_free or on_cpu(call.args[0]) or (function is not None and reading.built(call.args[0], function, call))
+            found.append((name, on_the_cpu))
     return tuple(found)
 
 
+def _functions_of(tree: ast.Module, calls: list[ast.Call]) -> dict[int, ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Each call of `calls` that a function holds in its own body, by id, with that function."""
+    wanted = {id(call) for call in calls}
+    found: dict[int, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+    for function in subtree(tree):
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found.update((id(node), function) for node in own_nodes(function.body) if id(node) in wanted)
+    return found
+
+
 def cpu_saved_files(modules: Iterable[Saved]) -> frozenset[str]:
-    """The file names every save of which, in every module, holds CPU values only."""
+    """The file names every save of which, in every module, holds CPU values only; a name pattern
+    (`".qnt.pt"`) only where no file of it (`"test.qnt.pt"`) is saved otherwise."""
     cpu: set[str] = set()
     other: set[str] = set()
     for saves in modules:
         for name, on_the_cpu in saves:
             (cpu if on_the_cpu else other).add(name)
-    return frozenset(cpu - other)
+    return frozenset(
+        name for name in cpu - other if not (name.startswith(".") and any(saved.endswith(name) for saved in other))
+    )
 
 
 def _is_torch(call: ast.Call, name: str) -> bool:

@@ -12,7 +12,8 @@ Not met:
   (`checkpoint_sources.py`: read back, a CPU file, an array cache, rebuilt on failure), or a file
   name every save of the project fills with CPU values only (`checkpoint_writers.py`: a data
   preparation script's `"train.pt"` of token ids, a conversion script's weights loaded with
-  `map_location="cpu"`), or a file the project ships whose pickle records only CPU storages
+  `map_location="cpu"`, a preprocessing step's `".spec.pt"` spectrograms built on the CPU:
+  `cpu_built.py`), or a file the project ships whose pickle records only CPU storages
   (`shipped_checkpoints.py`: `torch.load(os.path.join(os.path.dirname(__file__), "norms.pth"))`). A path
   saved in one function and loaded in another (`save_checkpoint(path)`, `resume(path)`) is still
   met: the two may run on different machines. So is a save after the load: a cache a previous run
@@ -66,7 +67,7 @@ class CheckpointLoads(Concern):
         scope, saved = self._scope(call), self._saved
         if scope is not None and saved is not None and (
             saved.read_back(call, scope)
-            or saved.cpu_file(call.args[0])
+            or saved.cpu_file(call.args[0], scope)
             or saved.rebuilt_on_failure(call, scope)
             or saved.array_cache(call, scope)
         ):
