@@ -1022,6 +1022,8 @@ GUARDED_CALLER = (
     "from serving.graphs import capture\n\ndef run(x):\n    if x.device.type == 'cuda':\n        capture(x)\n    return x\n"
 )
 
+TEST_CALLER = "from serving.graphs import capture\n\ndef test_capture():\n    capture(1)\n"
+"""A test that calls the helper directly."""
 LAUNCHED_CALLER = "from serving.graphs import capture\n\ndef go(x, world_size):\n    if world_size {test} 1:\n        {use}\n"
 """A use under a launch test: in a module no Python parses where the test is `=>`."""
 
@@ -1033,7 +1035,8 @@ LAUNCHED_CALLER = "from serving.graphs import capture\n\ndef go(x, world_size):\
         ({"serving/model.py": GUARDED_CALLER, "serving/eager.py": "from serving import graphs\n\ndef go(x):\n    graphs.capture(x)\n"}, Severity.ERROR),
         ({"serving/model.py": GUARDED_CALLER, "serving/other.py": "from serving.graphs import capture\n\nfn = capture\nrun = fn\n"}, Severity.ERROR),
         ({"serving/model.py": GUARDED_CALLER, "serving/__init__.py": "from .graphs import capture\n"}, Severity.NOTE),  # re-exported only
-        ({"serving/model.py": GUARDED_CALLER, "tests/test_graphs.py": "from serving.graphs import capture\n\ndef test_capture():\n    capture(1)\n"}, Severity.ERROR),
+        ({"serving/model.py": GUARDED_CALLER, "tests/test_graphs.py": TEST_CALLER}, Severity.NOTE),  # the suite's own call
+        ({"serving/model.py": "", "tests/test_graphs.py": TEST_CALLER}, Severity.ERROR),  # only tests call it: API
         ({"serving/model.py": "from serving.graphs import capture\n\ndef _warm(x):\n    capture(x)\n\ndef run(x):\n    if x.is_cuda:\n        _warm(x)\n"}, Severity.NOTE),
         ({"serving/model.py": "from serving.graphs import capture\n\ndef warm(x):\n    capture(x)\n\ndef run(x):\n    if x.is_cuda:\n        warm(x)\n"}, Severity.ERROR),
         # A module Python cannot parse never runs; one whose error may be a newer grammar's might.
@@ -1044,7 +1047,7 @@ LAUNCHED_CALLER = "from serving.graphs import capture\n\ndef go(x, world_size):\
         ),
     ],
     ids=[
-        "guarded", "one-unguarded", "module-attribute", "rebound", "re-exported", "test-unguarded", "private-helper",
+        "guarded", "one-unguarded", "module-attribute", "rebound", "re-exported", "test-unguarded", "test-only", "private-helper",
         "public-helper", "unparsable", "newer-f-string",
     ],
 )
@@ -1052,6 +1055,75 @@ def test_a_function_runs_only_where_every_module_of_the_project_calls_it(others,
     files = {"README.md": "A project.\n", "serving/__init__.py": "", **others}
     found = [f.severity for f in analyze(CAPTURE, path="serving/graphs.py", files=files) if f.span.line == 4]
     assert found == [severity]
+
+
+ENVIRONMENT = (
+    "import torch\n\nclass GraphEnv:\n    def __init__(self, device):\n        self.graph = torch.cuda.CUDAGraph()\n\n"
+    "def env_for(device):\n    return GraphEnv(device)\n"
+)
+"""A public class whose constructor captures a CUDA graph (line 5), built by a public function of its module."""
+ENV_CALLER = "from serving.graphs import env_for\n\ndef run(x):\n    if x.device.type == 'cuda':\n        env_for(x.device)\n"
+
+
+@pytest.mark.parametrize(
+    ("others", "severity"),
+    [
+        ({"serving/model.py": ENV_CALLER}, Severity.NOTE),
+        ({"serving/model.py": ENV_CALLER, "tests/test_env.py": "from serving.graphs import env_for\n\ndef test_env():\n    env_for(0)\n"}, Severity.NOTE),
+        ({"serving/model.py": ENV_CALLER, "serving/eager.py": "from serving.graphs import GraphEnv\n\ndef go(x):\n    GraphEnv(x)\n"}, Severity.ERROR),
+        (  # another module's use, even a guarded one, is not followed
+            {"serving/model.py": ENV_CALLER, "serving/lazy.py": "from serving.graphs import GraphEnv\n\ndef go(x):\n    if x.is_cuda:\n        GraphEnv(x)\n"},
+            Severity.ERROR,
+        ),
+        ({"serving/model.py": ENV_CALLER, "serving/base.py": "from serving.graphs import GraphEnv\n\nclass Env(GraphEnv):\n    pass\n"}, Severity.ERROR),
+    ],
+    ids=["built-in-guarded-code", "and-by-a-test", "built-unguarded-elsewhere", "built-guarded-elsewhere", "subclassed-elsewhere"],
+)
+def test_a_public_class_built_only_in_guarded_code_runs_guarded(others, severity):
+    files = {"README.md": "A project.\n", "serving/__init__.py": "", **others}
+    found = [f.severity for f in analyze(ENVIRONMENT, path="serving/graphs.py", files=files) if f.span.line == 5]
+    assert found == [severity]
+
+
+FACTORY = """import torch
+import triton
+
+
+@triton.jit
+def _norm_kernel(x_ptr, n):
+    pass
+
+
+def make_norm(act=None):
+    def norm(x):
+        _norm_kernel[(1,)](x, x.numel())
+        return torch.cuda.CUDAGraph()
+    return norm
+
+
+norm = make_norm()
+norm_silu = make_norm(act="silu")
+{tail}"""
+"""A module-level factory's launcher closure (kernel line 5, CUDA line 13), bound to two module-level names."""
+SELF_CHECK = 'if __name__ == "__main__":\n    norm(torch.randn(4).cuda())\n'
+NORM_CALLER = "from ops.kernels import norm, norm_silu\n\ndef run(x):\n    if x.device.type != 'cuda':\n        return x\n    return norm(x) + norm_silu(x)\n"
+
+
+@pytest.mark.parametrize(
+    ("others", "tail", "severity"),
+    [
+        ({"ops/model.py": NORM_CALLER}, "", Severity.NOTE),
+        ({"ops/model.py": NORM_CALLER}, SELF_CHECK, Severity.NOTE),  # the module's own self-check
+        ({"ops/model.py": NORM_CALLER, "ops/eager.py": "from ops.kernels import norm\n\ndef go(x):\n    return norm(x)\n"}, "", Severity.ERROR),
+        ({"ops/model.py": NORM_CALLER}, "\ndef eager(x):\n    return make_norm()(x)\n", Severity.ERROR),  # another call of the factory
+        ({}, SELF_CHECK, Severity.WARNING),  # only the self-check runs it: another path (`main_block.py`)
+    ],
+    ids=["guarded", "and-a-self-check", "unguarded-elsewhere", "factory-called-again", "self-check-only"],
+)
+def test_a_closure_a_factory_returns_runs_where_the_names_it_is_bound_to_are_used(others, tail, severity):
+    files = {"README.md": "A project.\n", "ops/__init__.py": "", **others}
+    found = {f.span.line: f.severity for f in analyze(FACTORY.format(tail=tail), path="ops/kernels.py", files=files)}
+    assert (found[5], found[13]) == (severity, severity)
 
 
 def test_a_scan_of_named_files_cannot_tell_that_nothing_else_calls_a_function():

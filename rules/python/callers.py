@@ -21,9 +21,13 @@ is guarded runs only where the guards hold. Three readings, through the project 
   known) is a use that is not followed, and keeps the verdicts; only a private name that the other
   module defines itself (two classes, each with its own `_capture`) is that module's own. A module
   that only re-exports the name (`from .graphs import capture` in an `__init__.py`, `__all__`) uses
-  nothing; one that imports it from another module that defines it too mentions another definition. A mention in the test suite is not followed
-  (its fixtures and marks are read by the suite's own analysis, with the index's facts): a function a
-  test calls keeps its verdicts.
+  nothing; one that imports it from another module that defines it too mentions another definition. A
+  mention of a function in the test suite is not walked (its fixtures and marks are read by the suite's
+  own analysis, with the index's facts): the suite runs on the project's own machines, where a GPU test
+  calls a helper directly (`capture(x)` of a CUDA tensor), and says nothing of where the helper runs
+  for the project's users (`reach.SUITE`). Beside the project's own uses it counts for nothing; alone
+  it makes no helper (a function only tests call is the project's API and keeps its verdicts). A
+  method's name a test mentions is not followed (its receiver is not known).
 - the module's analysis counts these uses with its own (`reach.Elsewhere`). A public function or
   method is followed only in a scan that sees the whole project (a folder's, which lists its
   documents too): a scan of a few named files cannot tell that nothing else calls it. A public
@@ -49,6 +53,7 @@ from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import attribute_stores, subtree
 from cudaudit.rules.python.opt_in import Statements, import_statements, only_imports, statement_lines
 from cudaudit.rules.python.project_calls import closing, importers
+from cudaudit.rules.python.reach import SUITE
 from cudaudit.rules.python.setting_values import Value
 from cudaudit.rules.python.unset_flags import CLEARED, SETTER
 from cudaudit.rules.python.walker import PythonWalker
@@ -57,7 +62,7 @@ from cudaudit.source import decode_python, read_tree
 Remember = Callable[[str, str, Callable[[], Any]], Any]
 """`project_index.Remember`: a module's reading, from the scan's cache where it has it."""
 Definitions = tuple[tuple[str, bool], ...]
-"""(name, whether it is a method) of each definition `definitions` finds."""
+"""(name, whether it is a method, or a public class: followed only within its module) of each definition `definitions` finds."""
 GuardedUse = tuple[tuple[str, ...], str | None]
 """The context of uses elsewhere: the targets they are quiet on, and their cap (a severity's value)."""
 UsesElsewhere = tuple[tuple[str, tuple[GuardedUse, ...] | None], ...]
@@ -70,6 +75,9 @@ Walks = Callable[[list[Walk]], None]
 
 _TOP_DEF = re.compile(rb"\n(?:async[ \t]+)?def[ \t]+(\w+)")
 _TOP_CLASS = re.compile(rb"\nclass[ \t]+(\w+)")
+_TOP_PRODUCT = re.compile(rb"\n(\w+)[ \t]*=[ \t]*(\w+)\(")
+"""A module-level name bound to a call of a function (`forward = make_forward()`): where the function
+returns a function it defines, that one runs where the name is used (`reach.py`'s products)."""
 _TOP_LINE = re.compile(rb"\n(?=[^ \t\r\n#)\]}])")
 """A line of top-level code (a statement, a decorator), not the bracket that closes a header's list."""
 _METHOD = re.compile(rb"\n([ \t]+)(?:async[ \t]+)?def[ \t]+(\w+)")
@@ -81,13 +89,18 @@ _DEFINED = re.compile(rb"\n[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)")
 
 
 def definitions(data: bytes, may_report: Callable[[bytes], bool]) -> Definitions:
-    """The module's top-level functions, private classes (`reach.py`'s helper classes) and the methods
+    """The module's top-level functions, classes (`reach.py`'s helper classes: their methods run on the
+    objects built where they are named, so a public class that only a guarded function of its own
+    module builds runs guarded; a public class is listed as a method is, followed only where no other
+    module mentions it) and the methods
     of its top-level classes whose text (read
     by indentation, from its header to the next definition at its level) `may_report` passes, and
     those whose text names one of them, to a fixed point: a caller of such a function runs it
     wherever it runs itself, so the guards of the caller's own callers, in other modules, are its
     guards two calls up (`def memory_report(): return peak_memory()`, called only under a device
-    test elsewhere). Not dunder methods, which Python calls itself."""
+    test elsewhere); and the module-level names bound to a call of one of those functions (`forward =
+    make_forward()`), whose uses elsewhere are those of the function it returns. Not dunder methods,
+    which Python calls itself."""
     lined = b"\n" + data
     tops = [match.start() for match in _TOP_LINE.finditer(lined)]
     texts: list[tuple[tuple[str, bool], bytes]] = []
@@ -112,6 +125,11 @@ def definitions(data: bytes, may_report: Callable[[bytes], bool]) -> Definitions
         flagged.extend(_flag_setters(data[match.start():end]))
         if name.startswith("_") and not name.startswith("__"):
             texts.append(((name, False), data[match.start():end]))  # a private helper class, built where it is named
+        elif not name.startswith("__"):
+            # a public class, followed only where no other module mentions it: another module's use of it
+            # may sit under a command-line switch its documented commands turn on, which the walk of
+            # that module does not weigh (`documented_flags.py`)
+            texts.append(((name, True), data[match.start():end]))
         methods = list(_METHOD.finditer(lined, match.end() - 1, end))
         if not methods:
             continue
@@ -132,7 +150,13 @@ def definitions(data: bytes, may_report: Callable[[bytes], bool]) -> Definitions
         named = {name for name, _ in callers} - {name for name, _ in found}
         found.update(callers)
         rest = [(definition, text) for definition, text in rest if definition not in found]
-    return tuple(sorted(found | set(flagged)))
+    functions = {name for name, method in found if not method}
+    products = {
+        (match.group(1).decode("ascii", "replace"), False)
+        for match in _TOP_PRODUCT.finditer(lined)
+        if match.group(2).decode("ascii", "replace") in functions
+    }
+    return tuple(sorted(found | products | set(flagged)))
 
 
 def _flag_setters(text: bytes) -> list[tuple[str, bool]]:
@@ -245,6 +269,10 @@ def uses_elsewhere(
                         statements = import_statements(data)
                     if only_imports(data, name, False, statements):
                         continue  # re-exported, not used
+                found = uses[(owner, name)]
+                if found is not None and name not in methods[owner] and is_test_path(path):
+                    found.append(_SUITE_USE)
+                    continue
                 uses[(owner, name)] = None
     # Each importer's names and the walk they need, as the uses stand before any importer is read:
     # reading one may settle a name (a use the walk finds unguarded), so each is read again below, where
@@ -280,6 +308,10 @@ def uses_elsewhere(
                 if kept is not None:
                     uses[(owner, name)] = None if found is None else [*kept, *found]
     return _by_owner(uses)
+
+
+_SUITE_USE: GuardedUse = ((SUITE,), None)
+"""A function a test module names (`reach.SUITE`)."""
 
 
 def _by_owner(uses: Mapping[tuple[str, str], list[GuardedUse] | None]) -> dict[str, UsesElsewhere]:

@@ -69,7 +69,7 @@ from cudaudit.rules.python.faked_probes import FAKED_DEVICE, faked_region, fakes
 from cudaudit.rules.python.flag_functions import MEMOIZERS
 from cudaudit.rules.python.guards import exits_early, is_skip_call
 from cudaudit.rules.python.names import ImportTable
-from cudaudit.rules.python.nodes import call_arguments, is_main_test, statements, substituted, subtree
+from cudaudit.rules.python.nodes import call_arguments, is_main_test, own_nodes, statements, substituted, subtree
 from cudaudit.rules.python.regions import (
     CUSTOM_OP_DECORATORS,
     NEUTRAL,
@@ -151,6 +151,11 @@ def calls_by_name_only(names: ImportTable, decorator: ast.expr) -> bool:
     return only_wraps(names, decorator) and names.resolve(target) not in CUSTOM_OP_DECORATORS
 
 
+SUITE = "suite"
+"""Marks, among the quiet targets of a use another module makes (`callers.py`), a call in the project's
+test suite (`Use.suite`)."""
+
+
 @dataclass(frozen=True)
 class Use:
     """The context one use of a helper stands in: the targets it is quiet on, its cap, whether it is a
@@ -160,6 +165,10 @@ class Use:
     cap: Severity | None
     probe: bool
     scope: tuple[int, ...]
+    suite: bool = False
+    """A call in the project's test suite (`SUITE`) or in a library's `__main__` self-check: it runs on
+    the project's own machines, not its users', so beside other uses it says nothing of where the
+    helper runs for them, and alone it makes no helper."""
 
 
 @dataclass(frozen=True)
@@ -281,6 +290,14 @@ class ModuleReach:
                         self._self_only[id(item)] = item.name
                     self.methods.setdefault(item.name, []).append(item)
                     self._nodes[id(item)] = (item.name, item)
+        self.products: dict[str, ast.Assign] = {}
+        """Module-level names bound once to a call of a module function that returns a function it
+        defines (`group_norm = make_group_norm()`), by name: what they hold runs where they are used."""
+        self._closures: dict[int, list[int]] = {}
+        """The functions such a factory returns, by id, with the ids of the assignments of its products."""
+        self._factory_of: dict[int, int] = {}
+        """The assignments of `products`, by id, with the id of the factory they call."""
+        self._read_products(module, defined, exported)
         self.launched: list[ast.If] = []
         """The module's `__main__` blocks where it is a test module that launches programs: each read of
         `__file__` is a use of them (see the module docstring)."""
@@ -290,6 +307,38 @@ class ModuleReach:
         self._fakes = False
         """Whether the module fakes a device probe anywhere: only then is a test read for one."""
         self._read_fixtures(module)
+
+    def _read_products(self, module: ast.Module, defined: Mapping[str, int], exported: frozenset[str]) -> None:
+        """`products` and `_closures`: a factory's closure (`def make(act): def forward(x): ...; return
+        forward`) runs only where the names bound to the factory's calls are used, where every call of
+        the factory the module makes binds such a name and no other module names the factory."""
+        calls: dict[str, int] = {}
+        for node in subtree(module):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                calls[node.func.id] = calls.get(node.func.id, 0) + 1
+        made: dict[str, list[ast.Assign]] = {}
+        for statement in module.body:
+            if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.value, ast.Call)):
+                continue
+            target, func = statement.targets[0], statement.value.func
+            if isinstance(target, ast.Name) and isinstance(func, ast.Name) and defined.get(target.id) == 1 and target.id not in exported:
+                made.setdefault(func.id, []).append(statement)
+        for name, products in made.items():
+            factory = self.names.function(name)
+            if factory is None or calls.get(name) != len(products) or self.elsewhere.get(name, ()) != ():
+                continue
+            closures = _returned_closures(factory)
+            if not closures:
+                continue
+            for statement in products:
+                target = statement.targets[0]
+                assert isinstance(target, ast.Name)
+                self.products[target.id] = statement
+                self._nodes[id(statement)] = (target.id, statement)
+                self._factory_of[id(statement)] = id(factory)
+            for closure in closures:
+                self._nodes[id(closure)] = ("_" + closure.name, closure)  # used only through the products
+                self._closures[id(closure)] = [id(statement) for statement in products]
 
     def _read_launches(self, module: ast.Module) -> None:
         """`launched` and the reads of `__file__` that only take its folder, for a test module."""
@@ -409,6 +458,7 @@ class ModuleReach:
         if isinstance(node, ast.Name):
             definition: Definition | None = (
                 self.functions.get(node.id) or self.values.get(node.id) or self.imported.get(node.id) or self.classes.get(node.id)
+                or self.products.get(node.id)
             )
             return [definition] if definition is not None else []
         return list(self.methods.get(node.attr, [])) if through_self else []
@@ -444,6 +494,8 @@ class ModuleReach:
 
     def use(self, helper: Definition, use: Use) -> None:
         # a function calling itself, or a class naming itself in its methods, says nothing of its callers
+        if self._factory_of.get(id(helper)) in use.scope:
+            return  # the factory's own name for the closure it returns (`return forward`), not the product
         if id(helper) not in use.scope and not any(self._class_of.get(scope) == id(helper) for scope in use.scope):
             self._uses.setdefault(id(helper), []).append(use)
 
@@ -470,12 +522,20 @@ class ModuleReach:
     def _reached(self, key: int, found: dict[int, Reached | None], visiting: set[int]) -> Reached | None:
         if key in found:
             return found[key]
+        products = self._closures.get(key)
+        if products is not None:
+            found[key] = _common([self._reached(product, found, visiting) for product in products])
+            return found[key]
         name = self._nodes[key][0]
         outside = self.elsewhere.get(name, ())
         uses = [use for use in self._uses.get(key, ()) if not any(self._parts.get(scope) == key for scope in use.scope)]
         uses.extend(outside or ())
         if not uses or outside is None or key in visiting or self._self_only.get(key) in self._read_otherwise:
             return None
+        if all(use.suite for use in uses):
+            found[key] = None  # only the test suite calls it: the project's API, on its users' normal path
+            return None
+        uses = [use for use in uses if not use.suite]
         visiting.add(key)
         quiet: frozenset[str] | None = None
         cap: Severity | None = Severity.NOTE
@@ -540,6 +600,28 @@ def _with_classes(scope: tuple[int, ...], class_of: Mapping[int, int]) -> Iterat
         yield function
         if function in class_of:
             yield class_of[function]
+
+
+def _common(regions: list[Reached | None]) -> Reached | None:
+    """What every one of `regions` has in common; None where one is None (unguarded)."""
+    if not regions or any(region is None for region in regions):
+        return None
+    quiet = frozenset.intersection(*(region.quiet for region in regions if region is not None))
+    caps = [region.cap for region in regions if region is not None]
+    cap = None if any(c is None for c in caps) else max((c for c in caps if c is not None), key=lambda c: c.rank)
+    return Reached(quiet, cap) if quiet or cap is not None else None
+
+
+def _returned_closures(factory: FunctionNode) -> list[FunctionNode]:
+    """The functions `factory` defines in its own body and returns by name (`return forward`)."""
+    nested = {
+        node.name: node for node in own_nodes(factory.body) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    returned = [
+        nested[node.value.id] for node in own_nodes(factory.body)
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Name) and node.value.id in nested
+    ]
+    return list({id(closure): closure for closure in returned}.values())
 
 
 def _lower(first: Severity | None, second: Severity | None) -> Severity | None:

@@ -39,7 +39,7 @@ from cudaudit.rules.python.guards import Polarity, Probe, exits_early, launch_te
 from cudaudit.rules.python.held_defaults import default_holds, held_parameters
 from cudaudit.rules.python.idle_imports import idle_bindings, readers, use_failing_modules
 from cudaudit.rules.python.names import ImportTable, final_name
-from cudaudit.rules.python.nodes import attribute_stores, statements, subtree
+from cudaudit.rules.python.nodes import attribute_stores, is_main_test, statements, subtree
 from cudaudit.rules.python.optional_use import needs_optional, optional_names
 from cudaudit.rules.python.package_probes import imports_package
 from cudaudit.rules.python.process_groups import starts_a_process_group
@@ -323,6 +323,9 @@ class PythonWalker:
         module that launches itself (`ModuleReach.launched`), by id."""
         self._skip_checks = False
         """Whether the module defines a function that opens with a skip (`reach.py`): only then is a call looked at."""
+        self._self_check = False
+        """Whether the walk is in a library's `__main__` self-check, whose uses of the module's helpers
+        are the developers' own runs, as the test suite's are (`reach.Use.suite`)."""
 
     def release(self) -> None:
         """Drop the concerns and the dispatch table once the module's hits are read.
@@ -544,7 +547,11 @@ class PythonWalker:
 
     def visit_If(self, node: ast.If) -> None:
         if id(node) in self._switched_ids:
-            self._visit_inside(ANOTHER_PATH, self._visit_branches, node)
+            self._self_check = is_main_test(node.test)  # a library's `__main__` self-check (`main_block.py`)
+            try:
+                self._visit_inside(ANOTHER_PATH, self._visit_branches, node)
+            finally:
+                self._self_check = False
         else:
             self._visit_branches(node)
 
@@ -1010,7 +1017,9 @@ class PythonWalker:
             self._calls,
         )
         launches = ("__file__",) if reach.launched else ()
-        self._helper_names = frozenset((*reach.functions, *reach.classes, *reach.methods, *reach.values, *reach.imported, *launches))
+        self._helper_names = frozenset((
+            *reach.functions, *reach.classes, *reach.methods, *reach.values, *reach.imported, *reach.products, *launches
+        ))
         self._followed = frozenset(id(statement) for statement in (*reach.values.values(), *reach.launched))
         self._skip_checks = bool(reach.skip_checks)
         self._optional_names = optional_names(node, self.names)
@@ -1141,7 +1150,7 @@ class PythonWalker:
         for helper in helpers:
             context = self._context
             cap = None if context.in_test else context.cap()  # `if check_gpu():` runs all of `check_gpu`
-            reach.use(helper, Use(context.quiet_targets(), cap, context.in_probe, self.scope))
+            reach.use(helper, Use(context.quiet_targets(), cap, context.in_probe, self.scope, self._self_check))
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
