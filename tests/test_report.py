@@ -117,6 +117,43 @@ def test_the_scripts_a_repository_of_scripts_documents_are_its_main_use(cli, tmp
     assert cpu["verdict"] == "blocked", "a benchmark the documents run measures the main use; it is none"
     assert "train.py" in cpu["why"] and "sample.py" in cpu["why"] and "export_debug.py" not in cpu["why"]
 
+GENERATOR = """\
+import torch
+
+
+class Generator(torch.nn.Module):
+    def encode(self, x):
+        return x.cuda()
+
+    def infer(self, x):
+        return self.encode(x)
+
+
+def build():
+    return Generator()
+
+
+def train_step(x):
+    return x.cuda()
+"""
+
+
+def test_a_documented_script_stops_where_its_run_reaches_an_error_in_the_modules(cli, tmp_path):
+    write(tmp_path / "models" / "__init__.py", "")
+    write(tmp_path / "models" / "net.py", GENERATOR)
+    write(tmp_path / "README.md", "Test with `python test.py`, train with `python train.py`.\n")
+    write(tmp_path / "train.py", "import torch\nfrom models.net import train_step\n\ntrain_step(torch.zeros(2))\n")
+    write(tmp_path / "test.py", "import torch\nfrom models.net import build\n\nprint(build().infer(torch.zeros(2)))\n")
+    targets = report_json(cli)["targets"]
+    assert targets["cpu"]["verdict"] == "blocked", "testing builds the generator, whose `encode` moves data to CUDA"
+    assert targets["cpu"]["why"].startswith("Blocked by models/ code (cuda-method, net.py:6)")
+    assert targets["cpu"]["deciding"] == ["python:models"], "train.py has no site of its own"
+    assert targets["rocm"]["verdict"] == "works"
+    write(tmp_path / "test.py", "import torch\nfrom models.net import build\n\nprint(build())\n")
+    cpu = report_json(cli)["targets"]["cpu"]
+    assert cpu["verdict"] == "partial" and cpu["why"].startswith("The main use runs"), "testing calls no `.cuda()`"
+
+
 
 FUSED_OP = """import os
 import torch
@@ -323,6 +360,7 @@ def test_a_kernel_folder_with_cpu_and_hip_siblings(cli, tmp_path):
     kernels = next(c for c in report_json(cli)["components"] if c["kind"] == "kernels")
     assert kernels["targets"]["rocm"]["status"] == "partial", "the project's own HIP build carries the kernels"
     assert "src/backend-hip" in kernels["targets"]["rocm"]["note"]
+
 
 
 CUDA_IMAGE = "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\nRUN pip install torch\n"

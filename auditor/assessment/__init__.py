@@ -8,7 +8,7 @@ read the `Assessment` it returns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from cudaudit import __version__
 from cudaudit.assessment.checklist import Scan, answer_all
@@ -16,7 +16,7 @@ from cudaudit.assessment.components import NO_DEPENDENCIES, Dependencies, group
 from cudaudit.assessment.counterparts import Counterparts
 from cudaudit.assessment.layout import project_root
 from cudaudit.assessment.model import Assessment
-from cudaudit.assessment.verdicts import hardest, verdict
+from cudaudit.assessment.verdicts import hardest, run_stops, verdict
 from cudaudit.model import ScanResult
 from cudaudit.rules.catalog import Catalog
 
@@ -30,17 +30,23 @@ def assess(
     dependencies: Dependencies = NO_DEPENDENCIES,
     summary: dict | None = None,
     documented: frozenset[str] = frozenset(),
+    reached: Mapping[str, frozenset[int]] | None = None,
 ) -> Assessment:
     """The assessment of one scanned project; `root` is its folder as the scan displays paths,
     `summary` the scan's counts as `cudaudit scan -f json` gives them (the JSON report repeats them),
-    `documented` the root scripts the project's documents run (`documented_scripts.py`)."""
+    `documented` the root scripts the project's documents run (`documented_scripts.py`), `reached`
+    the findings (positions) each one's run reaches (`entry_reach.py`)."""
     root = project_root(result.paths) if root is None else root
     counterparts = Counterparts.of(result.paths)
     components = group(result.findings, result.paths, targets, catalog, root, counterparts, dependencies, documented)
     checklist = answer_all(Scan(result.findings, components, result.paths, counterparts, root, dependencies), targets)
     return Assessment(
         project=project or root or ".",
-        targets={target: hardest(components, target, verdict(components, target, documented)) for target in targets},
+        targets={
+            target: hardest(components, target, verdict(
+                components, target, documented, run_stops(result.findings, reached or {}, components, target, catalog)))
+            for target in targets
+        },
         checklist=checklist,
         components=components,
         findings=[finding.to_json() for finding in result.findings],

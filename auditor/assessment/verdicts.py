@@ -14,11 +14,13 @@ an image or dependency set of its own.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from cudaudit.assessment.counterparts import named_for
 from cudaudit.assessment.model import EFFORT_ORDER, Component, Readiness, Role, TargetVerdict
-from cudaudit.model import option_setting
+from cudaudit.model import Finding, Severity, Status, option_setting
+from cudaudit.rules.catalog import Catalog
 
 NAMED_IN_WHY = 2
 
@@ -27,20 +29,47 @@ ARTIFACT_KINDS = frozenset({"image", "deployment", "dependencies", "ci"})
 """Kinds a project keeps one of per target, and names for the target it serves."""
 
 
-def verdict(components: Sequence[Component], target: str, documented: frozenset[str] = frozenset()) -> TargetVerdict:
+@dataclass(frozen=True)
+class Stop:
+    """A site that stops a documented script's run on a target, wherever it is written: the
+    component it is in, and what a sentence names of it (its rule's name, `generator.py:90`)."""
+
+    component: str
+    label: str
+    site: str
+
+
+def verdict(
+    components: Sequence[Component],
+    target: str,
+    documented: frozenset[str] = frozenset(),
+    stops: Mapping[str, Sequence[Stop]] | None = None,
+) -> TargetVerdict:
     """`documented`: the root scripts the project's documents run, alternatives of one another: while
-    one of them runs on the target, the others that stop leave the main use partial, not blocked."""
+    one of them runs on the target, the others that stop leave the main use partial, not blocked.
+    `stops`: documented script -> the sites its run reaches that stop it on the target
+    (`entry_reach`); a script none of whose sites stops, and whose run reaches none, runs."""
+    stops = stops or {}
     deciding = [c for c in components if target in c.targets and decides(c, target)]
     core = [c for c in deciding if c.role is Role.CORE]
     others = [c for c in deciding if c.role is Role.OPTIONAL]
     blocked = [c for c in core if c.targets[target].status is Readiness.BLOCKED]
     alternatives = [c for c in blocked if c.kind == "script" and set(c.paths) <= documented]
-    if len(alternatives) < len(documented):
+    stopped = {path for c in alternatives for path in c.paths} | {script for script in documented if stops.get(script)}
+    sites: dict[str, str] = {}
+    if documented - stopped:
         blocked = [c for c in blocked if c not in alternatives]  # another documented script runs
     else:
         alternatives = []
+        # every documented run stops: what stops a run that is no blocked script of its own is named too
+        own = {path for c in blocked for path in c.paths}
+        for script in sorted(documented - own):
+            first = stops[script][0]
+            sites.setdefault(first.component, f"{first.label}, {first.site}")
+        by_id = {c.id: c for c in components}
+        blocked += [by_id[cid] for cid in sites if cid in by_id and by_id[cid] not in blocked]
     if blocked:
-        return _verdict(Readiness.BLOCKED, blocked, target)
+        return _verdict(Readiness.BLOCKED, blocked, target, sites)
     partial = alternatives + [c for c in core if c.targets[target].status is Readiness.PARTIAL]
     partial += [c for c in others if c.targets[target].status is not Readiness.WORKS]
     if partial:
@@ -50,6 +79,37 @@ def verdict(components: Sequence[Component], target: str, documented: frozenset[
     if ported:
         why += "; " + "; ".join(f"{c.name}: {c.targets[target].note}" for c in ported[:NAMED_IN_WHY])
     return TargetVerdict(Readiness.WORKS, why + ".", tuple(c.id for c in ported))
+
+
+def run_stops(
+    findings: Sequence[Finding],
+    reached: Mapping[str, frozenset[int]],
+    components: Sequence[Component],
+    target: str,
+    catalog: Catalog,
+) -> dict[str, tuple[Stop, ...]]:
+    """Documented script -> the sites its run reaches (`reached`: positions in `findings`) that stop
+    it on `target`: errors there that no command-line option avoids, outside the project's tooling."""
+    owner = {index: c for c in components for index in c.findings}
+    found = {}
+    for script, indexes in reached.items():
+        found[script] = tuple(
+            Stop(owner[i].id, _label(findings[i].rule, catalog), f"{posixpath.basename(findings[i].path)}:{findings[i].span.line}")
+            for i in sorted(indexes)
+            if i in owner and owner[i].role is not Role.TOOLING and _stops_run(findings[i], target)
+        )
+    return found
+
+
+def _stops_run(finding: Finding, target: str) -> bool:
+    fact = finding.targets.get(target)
+    return (fact is not None and fact.status is not Status.WORKS and fact.severity is Severity.ERROR
+            and finding.option is None)
+
+
+def _label(rule_id: str, catalog: Catalog) -> str:
+    rule = catalog.rules.get(rule_id)
+    return rule.name if rule else rule_id
 
 
 def decides(component: Component, target: str) -> bool:
@@ -65,10 +125,11 @@ def _named_for_cuda(path: str) -> bool:
     return any("cuda" in named_for(part) for part in parts)
 
 
-def _verdict(readiness: Readiness, deciding: list[Component], target: str) -> TargetVerdict:
+def _verdict(readiness: Readiness, deciding: list[Component], target: str,
+             sites: Mapping[str, str] | None = None) -> TargetVerdict:
     effort = max((c.targets[target].effort for c in deciding), key=EFFORT_ORDER.index)
     if readiness is Readiness.BLOCKED:
-        why = f"blocked by {_listed(deciding, target)}; {effort} effort."
+        why = f"blocked by {_listed(deciding, target, sites)}; {effort} effort."
     else:
         # components that stop only where a command-line option keeps its default run with the option set
         flagged = [c for c in deciding if c.targets[target].options]
@@ -89,8 +150,11 @@ def _verdict(readiness: Readiness, deciding: list[Component], target: str) -> Ta
     return TargetVerdict(readiness, why[0].upper() + why[1:], tuple(c.id for c in deciding), effort)
 
 
-def _listed(components: list[Component], target: str) -> str:
-    names = [_named(c, target) for c in components[:NAMED_IN_WHY]]
+def _listed(components: list[Component], target: str, sites: Mapping[str, str] | None = None) -> str:
+    """The first components by name, each with what decides it: the site that stops a documented run
+    where `sites` names one (component id -> `cuda-method, generator.py:90`), else its own blocker."""
+    names = [f"{c.name} ({sites[c.id]})" if sites and sites.get(c.id) else _named(c, target)
+             for c in components[:NAMED_IN_WHY]]
     more = len(components) - len(names)
     return _join(names + ([f"{more} more component{'s' * (more != 1)}"] if more else []))
 

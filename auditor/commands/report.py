@@ -26,7 +26,7 @@ from cudaudit.commands.options import (
     session_or_exit,
 )
 from cudaudit.engine import display_path
-from cudaudit.model import Finding, ScanResult
+from cudaudit.model import Finding, ScanResult, Severity
 from cudaudit.session import ScanSession, run_scan
 
 if TYPE_CHECKING:
@@ -123,6 +123,7 @@ def assessment_of(result: ScanResult, session: ScanSession, project: str | None 
     from cudaudit.assessment.layout import python_area, relative, role_of
     from cudaudit.assessment.model import Role
     from cudaudit.documented_scripts import documented_scripts
+    from cudaudit.entry_reach import reached_sites
     from cudaudit.reporters.summary import summarize
 
     root = _root(session.paths, result.paths)
@@ -131,9 +132,15 @@ def assessment_of(result: ScanResult, session: ScanSession, project: str | None 
         path for path in result.paths
         if path.endswith(".py") and python_area(path, root)[1] == "script" and role_of(relative(path, root)) is Role.CORE
     ]
+    documented = documented_scripts(root, scripts)
+    errors = {  # only an error stops a run
+        index: (finding.path, finding.span.line) for index, finding in enumerate(result.findings)
+        if finding.severity is Severity.ERROR and finding.cell is None and finding.path.endswith(".py")
+    }
+    reached = reached_sites(documented, [p for p in result.paths if p.endswith(".py")], errors, root) if errors else {}
     return assess(result, session.targets, session.catalog, name, root,
                   dependency_verdicts(result.findings, session.targets), summarize(result, session.targets),
-                  documented_scripts(root, scripts))
+                  documented, reached)
 
 
 def dependency_verdicts(findings: list[Finding], targets: tuple[str, ...]) -> Dependencies:

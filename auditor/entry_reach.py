@@ -1,0 +1,292 @@
+"""The project code a documented script's run reaches: which of the scan's Python sites it runs.
+
+A project of scripts is used through the commands its documents give (`python test.py --name
+...`, `documented_scripts`); a site that stops a target stops each of those commands whose run
+reaches it, wherever the site is written (`models/generator.py`'s `x.cuda()` in the method the
+script's model calls), and the project runs on the target where one command reaches none. Which
+lines a run reaches is read from the modules' syntax alone, never by running them, by name:
+
+- a script runs its module level, its `__main__` block and its own functions and classes (`main()`);
+  an imported module runs its level without that block;
+- a reached body reaches what it names: a function or class of its own module, or one it imports
+  (`from models.models import create_model`, in any block: an import in a function runs when the
+  function does), and the module level of every module an import in it names (with the packages
+  above, whose `__init__.py` runs first); a name a module imports from a module that itself
+  imports it is followed there (a package's re-export, `from .pipeline import *` too);
+- a string that names a module's function or class (`{"target": "pkg.models.Generator"}`, which a
+  configuration's factory imports) reaches it, and the module's level;
+- an attribute of `self` or `cls` in a method (`self.encode_input(x)`) reaches the method of that
+  name of the method's class, or of the first of its bases (by name) that has one; any other
+  attribute (`model.inference(x)`, `util.tensor2im(x)`) reaches the methods of that name of every
+  class reached (but `forward`, which nearly every model class defines), and the functions and
+  classes of that name of the modules the body's module imports; a class reached runs its construction (`__init__`), and its
+  other methods only where a reached body names them (`model(x)` is not read as `forward`);
+- a site in a function's header (a parameter's default, `device="cuda"`) is taken only by callers
+  that leave the parameter out, which the site's own analysis weighs: a run reaching the function
+  does not reach it.
+
+Branches are not read: a site's own severity already says whether its branch is the normal path.
+A module that cannot be read or parsed reaches nothing (the scan reports it already).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from cudaudit.firstparty import ModuleMap, module_map
+from cudaudit.rules.python.nodes import is_main_test
+from cudaudit.safe_read import UnreadableFile, read_tree_file
+from cudaudit.source import UndecodableError, decode_python, parse_python
+
+_Key = TypeVar("_Key")
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+\Z")
+CALLED_BY_PYTHON = ("__init__", "__post_init__")
+"""Methods a reached class runs without a call spelled by name: its construction. Not `__call__` nor
+`forward` (which `torch.nn.Module.__call__` runs): a class is often built for its other methods (a
+model's `test()` at inference, `forward()` only in training), and a run is said to stop only where
+the reading is sure enough to name the site."""
+GENERIC_METHODS = frozenset({"forward"})
+"""Methods nearly every class of a model's code defines: a call of one on an unknown receiver
+(`facemodel.forward(x)`) names no class in particular, and reaches none."""
+MAX_BASES = 8
+"""How far up a class's bases `self.name` is looked for."""
+TOP = ""
+"""The name of a module's own level among its bodies."""
+MAIN = "__main__"
+"""The name of a module's `if __name__ == "__main__":` block, which runs only where it is the script."""
+
+
+@dataclass
+class _Body:
+    """What one function, method or module level names: the names it reads, the attributes it
+    takes, the modules its imports run."""
+
+    names: set[str] = field(default_factory=set)
+    attributes: set[str] = field(default_factory=set)
+    own: set[str] = field(default_factory=set)
+    """Attributes taken of `self` or `cls`: the methods of the body's class and of those it derives from."""
+    imported: set[str] = field(default_factory=set)
+    dotted: set[str] = field(default_factory=set)
+    """Strings that may name a function or class by its module (`"pkg.models.Generator"`)."""
+
+
+@dataclass
+class _Module:
+    """One module's bodies by name (`f`, `Class.method`, `TOP`), its classes' methods, the names
+    its imports bind (name -> (modules, the name imported there or None for a module)), and the
+    line ranges of each body and each header."""
+
+    bodies: dict[str, _Body] = field(default_factory=dict)
+    functions: set[str] = field(default_factory=set)
+    classes: dict[str, set[str]] = field(default_factory=dict)
+    bases: dict[str, list[str]] = field(default_factory=dict)
+    """Class -> the names of its bases (`BaseModel`, `nn.Module` as `Module`)."""
+    bound: dict[str, list[tuple[frozenset[str], str | None]]] = field(default_factory=dict)
+    spans: list[tuple[int, int, str | None]] = field(default_factory=list)
+    """(first line, last line, body name, or None for a header), innermost last."""
+
+    def unit(self, line: int) -> str | None:
+        """The body a line is in (`TOP` outside every function), None in a function's header and in
+        a module not read."""
+        found: str | None = TOP if self.bodies else None
+        for first, last, name in self.spans:
+            if first <= line <= last:
+                found = name
+        return found
+
+
+def reached_sites(
+    scripts: Iterable[str], sources: Iterable[str], sites: Mapping[_Key, tuple[str, int]], root: str
+) -> dict[str, frozenset[_Key]]:
+    """Script -> the keys of `sites` (key -> (display path, line)) that a run of it reaches, for each
+    of `scripts`; `sources` are the scan's Python modules (display paths), read under `root`."""
+    reader = _Reader(module_map(sources), root or ".")
+    by_path: dict[str, list[tuple[_Key, int]]] = {}
+    for key, (path, line) in sites.items():
+        by_path.setdefault(path, []).append((key, line))
+    found = {}
+    for script in sorted(scripts):
+        units = reader.reach(script)
+        found[script] = frozenset(
+            key for path, keyed in by_path.items() if path in units
+            for key, line in keyed if reader.module(path).unit(line) in units[path]
+        )
+    return found
+
+
+class _Reader:
+    """The modules of one scan, each read once however many scripts reach it."""
+
+    def __init__(self, modules: ModuleMap, root: str) -> None:
+        self._modules = modules
+        self._root = root
+        self._read: dict[str, _Module] = {}
+
+    def module(self, path: str) -> _Module:
+        known = self._read.get(path)
+        if known is None:
+            known = self._read[path] = self._parse(path)
+        return known
+
+    def reach(self, script: str) -> dict[str, set[str]]:
+        """Module -> the bodies a run of `script` reaches."""
+        reached: dict[str, set[str]] = {}
+        classes: set[tuple[str, str]] = set()
+        attributes: set[str] = set()
+        queue: list[tuple[str, str]] = []
+
+        def add(path: str, body: str) -> None:
+            if body not in reached.setdefault(path, set()):
+                reached[path].add(body)
+                queue.append((path, body))
+
+        def add_class(path: str, name: str) -> None:
+            if (path, name) not in classes:
+                classes.add((path, name))
+                for method in self.module(path).classes[name] & (set(CALLED_BY_PYTHON) | attributes):
+                    add(path, f"{name}.{method}")
+
+        def add_name(path: str, name: str, seen: frozenset[str] = frozenset()) -> None:
+            for where, kind in self._definitions(path, name, seen):
+                if kind == "function":
+                    add(where, name)
+                else:
+                    add_class(where, kind)
+
+        def add_own(path: str, cls: str, method: str, depth: int = 0) -> None:
+            module = self.module(path)
+            if method in module.classes.get(cls, ()):
+                add(path, f"{cls}.{method}")
+            elif depth < MAX_BASES:
+                for base in module.bases.get(cls, ()):
+                    for where, kind in self._definitions(path, base):
+                        if kind != "function":
+                            add_own(where, kind, method, depth + 1)
+
+        start = self.module(script)
+        for own in start.bodies:
+            add(script, own)
+        for name in start.classes:
+            add_class(script, name)
+        while queue:
+            path, name = queue.pop()
+            module = self.module(path)
+            body = module.bodies.get(name)
+            if body is None:
+                continue
+            for target in body.imported:
+                add(target, TOP)
+            for word in body.names:
+                add_name(path, word)
+            for dotted in body.dotted:
+                named, _, last = dotted.rpartition(".")
+                for target in sorted(self._modules.resolve(path, 0, named)):
+                    add(target, TOP)
+                    add_name(target, last, frozenset({target}))
+            owner_class = name.partition(".")[0] if "." in name else None
+            for word in body.own:
+                if owner_class is not None:
+                    add_own(path, owner_class, word)
+            new = (body.attributes | (body.own if owner_class is None else set())) - attributes - GENERIC_METHODS
+            attributes |= new
+            for owner, cls in sorted(classes):
+                for method in self.module(owner).classes[cls] & new:
+                    add(owner, f"{cls}.{method}")
+            for target in sorted(_imported_modules(module)):
+                for word in body.attributes:
+                    add_name(target, word, frozenset({target}))
+        return reached
+
+    def _definitions(self, path: str, name: str, seen: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+        """Where `name` as `path` reads it is defined: (module, "function") or (module, class name),
+        through the imports that bind it (a package's re-export, a star import)."""
+        module = self.module(path)
+        if name in module.functions:
+            return [(path, "function")]
+        if name in module.classes:
+            return [(path, name)]
+        if path in seen:
+            return []
+        found = []
+        for targets, imported in (*module.bound.get(name, ()), *module.bound.get("*", ())):
+            for target in sorted(targets):
+                if imported is not None:
+                    found += self._definitions(target, name if imported == "*" else imported, seen | {path})
+        return found
+
+    def _parse(self, path: str) -> _Module:
+        try:
+            tree = parse_python(decode_python(read_tree_file(path, self._root)), path)
+        except (UnreadableFile, UndecodableError, SyntaxError, ValueError, RecursionError):
+            return _Module()
+        module = _Module()
+        top = module.bodies[TOP] = _Body()
+        for statement in tree.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                module.functions.add(statement.name)
+                self._function(module, path, statement, statement.name)
+            elif isinstance(statement, ast.ClassDef):
+                methods = module.classes[statement.name] = set()
+                module.bases[statement.name] = [
+                    base.id if isinstance(base, ast.Name) else base.attr
+                    for base in statement.bases if isinstance(base, (ast.Name, ast.Attribute))
+                ]
+                for member in statement.body:
+                    if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        methods.add(member.name)
+                        self._function(module, path, member, f"{statement.name}.{member.name}")
+                    else:
+                        self._read_into(module, path, member, top)
+                for node in (*statement.bases, *statement.keywords, *statement.decorator_list):
+                    self._read_into(module, path, node, top)
+            elif isinstance(statement, ast.If) and is_main_test(statement.test):
+                main = module.bodies[MAIN] = _Body()
+                module.spans.append((statement.lineno, statement.end_lineno or statement.lineno, MAIN))
+                self._read_into(module, path, statement, main)
+            else:
+                self._read_into(module, path, statement, top)
+        return module
+
+    def _function(self, module: _Module, path: str, node: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> None:
+        body = module.bodies[name] = _Body()
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        start = node.body[0].lineno
+        if start > first:
+            module.spans.append((first, start - 1, None))
+        module.spans.append((start, node.end_lineno or start, name))
+        for statement in node.body:
+            self._read_into(module, path, statement, body)
+        for default in (*node.args.defaults, *node.args.kw_defaults):
+            if default is not None:  # what a header's defaults name is built at the definition
+                self._read_into(module, path, default, module.bodies[TOP])
+
+    def _read_into(self, module: _Module, path: str, node: ast.AST, body: _Body) -> None:
+        for child in ast.walk(node):
+            if isinstance(child, ast.Name):
+                body.names.add(child.id)
+            elif isinstance(child, ast.Attribute):
+                mine = isinstance(child.value, ast.Name) and child.value.id in ("self", "cls")
+                (body.own if mine else body.attributes).add(child.attr)
+            elif isinstance(child, ast.Constant) and isinstance(child.value, str) and _DOTTED.match(child.value):
+                body.dotted.add(child.value)
+            elif isinstance(child, ast.Import):
+                for alias in child.names:
+                    targets = frozenset(self._modules.resolve(path, 0, alias.name))
+                    body.imported |= targets
+                    bound = alias.asname or alias.name.partition(".")[0]
+                    named = targets if alias.asname else frozenset(self._modules.resolve(path, 0, bound))
+                    module.bound.setdefault(bound, []).append((named, None))
+            elif isinstance(child, ast.ImportFrom):
+                for alias in child.names:
+                    targets = frozenset(self._modules.resolve(path, child.level, child.module or "", [alias.name]))
+                    body.imported |= targets
+                    module.bound.setdefault(alias.asname or alias.name, []).append((targets, alias.name))
+
+
+def _imported_modules(module: _Module) -> set[str]:
+    """The modules a module's imports name, in any of its blocks."""
+    return {target for entries in module.bound.values() for targets, _ in entries for target in targets}
