@@ -95,7 +95,7 @@ from cudaudit.filekinds import (
 )
 from cudaudit.firstparty import ModuleMap, module_map, namespace_modules
 from cudaudit.model import TARGETS, Severity
-from cudaudit.project_roots import INSTALL_DECLARATIONS, project_prefix
+from cudaudit.project_roots import INSTALL_DECLARATIONS, project_prefix, within_project
 from cudaudit.rules.catalog import Catalog, word_automaton
 from cudaudit.siblings import find_siblings, served_targets
 from cudaudit.source import decode_python, decode_text
@@ -236,6 +236,7 @@ _READERS = {
     "pure_python": "cudaudit.rules.builds.compiled:pure_python",
     "home_repositories": "cudaudit.rules.builds.home_repository:home_repositories",
     "unnamed_files": "cudaudit.rules.containers.references:unnamed_files",
+    "unincluded_headers": "cudaudit.rules.kernels.unincluded_headers:unincluded_headers",
     "docker_first": "cudaudit.rules.containers.references:docker_first",
     "package_first": "cudaudit.rules.containers.references:package_first",
     "multi_gpu_siblings": "cudaudit.rules.python.multi_gpu_routes:multi_gpu_siblings",
@@ -466,6 +467,8 @@ class ProjectIndex:
     shipped_binaries: dict[str, bool] = field(default_factory=dict)
     """Package copy -> whether it ships an extension binary that links CUDA (`uncompiled_copies.cuda_binaries`):
     files outside the scan's list, which the index's cache reads again (`index_answers.py`)."""
+    unincluded: frozenset[str] = frozenset()
+    """The headers no translation unit includes and no other file names (`FileFacts.unincluded`)."""
     never_trained: bool = False
     """Whether no module on the project's normal path differentiates (`FileFacts.never_trained`)."""
     namespace_modules: tuple[str, ...] = ()
@@ -538,6 +541,7 @@ class ProjectIndex:
         facts: dict = {
             "counterparts": self.counterparts.get(path, ()), "releases": self.releases, "never_built": self.never_built.get(path),
             "uncompiled": self.uncompiled.get(path),
+            "unincluded": path in self.unincluded,
         }
         served = served_targets(path, (kind.value for kind in kinds))
         if served is not None:
@@ -942,6 +946,7 @@ def _read_index(
         never_trained=_never_trained(files, python, off_default_path),
         never_built=_dead_sources(left_behind, python, found, porting),
         **_uncompiled(files, found, porting, roots),
+        unincluded=_unincluded(files, porting),
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
         pure_python=_pure_python(files),
         home_repositories=_home_repositories(files),
@@ -1988,6 +1993,16 @@ def _unnamed_files(files: list[IndexedFile]) -> dict[str, Evidence]:
     top = posixpath.commonpath([file.display for file in files]) if len(files) > 1 else ""
     others = {file.display: file.read for file in files}
     return _reader("unnamed_files")(judged, others, top, environments + scripts)
+
+
+def _unincluded(files: list[IndexedFile], porting: PortingFacts | None) -> frozenset[str]:
+    """`unincluded_headers.unincluded_headers` of the scan's C/C++ files, named against its other files.
+    Only a scan given documents sees the project (`sees_project`): one of named files cannot tell
+    that no source includes a header."""
+    if porting is None or not sees_project(files):
+        return frozenset()
+    others = {file.display: file.read for file in files if FileKind.CUDA not in file.kinds}
+    return _reader("unincluded_headers")(porting, others, within_project)
 
 
 def _cog_predictors(files: list[IndexedFile], python: dict[str, Reader]) -> dict[str, Evidence]:

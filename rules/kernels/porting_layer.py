@@ -154,6 +154,8 @@ class PortingLayers:
         for path in sources:
             self._by_basename.setdefault(posixpath.basename(path), []).append(path)
         self._included_by: dict[str, list[tuple[str, LineState, int]]] = {}
+        self._includes: dict[str, list[str]] | None = None
+        """Includer -> the files it includes, built from `_included_by` on first need (`reached`)."""
         for path, facts in sources.items():
             for name, line, state in facts.includes:
                 target = self.resolve(path, name)
@@ -174,6 +176,29 @@ class PortingLayers:
 
     def ported_names(self, path: str) -> tuple[PortedName, ...]:
         return self._names.get(path, ())
+
+    def paths(self) -> tuple[str, ...]:
+        """The display paths of the scan's C/C++ files."""
+        return tuple(self._sources)
+
+    def reached(self, roots: Iterable[str]) -> set[str]:
+        """`roots` and every file they may include, directly or through other files, whatever the branch:
+        an include that does not resolve beside its includer reaches every file with its path's suffix
+        (`"type_shim.h"` where two folders hold one: the build's include directories choose, and they
+        are not known here)."""
+        if self._includes is None:
+            self._includes = {
+                path: [target for name, _, _ in facts.includes for target in self._matching(posixpath.dirname(path), name)]
+                for path, facts in self._sources.items()
+            }
+        seen = set(roots)
+        queue = deque(seen)
+        while queue:
+            for target in self._includes.get(queue.popleft(), ()):
+                if target not in seen:
+                    seen.add(target)
+                    queue.append(target)
+        return seen
 
     def hip_side(self, path: str) -> Evidence | None:
         facts = self._sources.get(path)
@@ -237,14 +262,18 @@ class PortingLayers:
         return self._resolved[folder, name]
 
     def _resolve(self, folder: str, name: str) -> str | None:
-        beside = posixpath.normpath(posixpath.join(folder, name))
-        if beside in self._sources:
-            return beside
-        suffix = "/" + name.lstrip("./")
-        candidates = [p for p in self._by_basename.get(posixpath.basename(name), ()) if ("/" + p).endswith(suffix)]
+        candidates = self._matching(folder, name)
         if not candidates:
             return None
         return max(candidates, key=lambda p: (_shared_folders(folder, posixpath.dirname(p)), p))
+
+    def _matching(self, folder: str, name: str) -> list[str]:
+        """The file beside `folder` that an `#include` names, else every scanned file with its path's suffix."""
+        beside = posixpath.normpath(posixpath.join(folder, name))
+        if beside in self._sources:
+            return [beside]
+        suffix = "/" + name.lstrip("./")
+        return [p for p in self._by_basename.get(posixpath.basename(name), ()) if ("/" + p).endswith(suffix)]
 
 
 def _shared_folders(first: str, second: str) -> int:
