@@ -679,6 +679,23 @@ def test_a_raising_call_handed_to_a_shown_statistic_keeps_its_own_severity():
         (7, 15, "CDA101", "note"), (7, 53, "CDA101", "error"), (8, 15, "CDA101", "note"), (8, 67, "CDA103", "note"),
     }
 
+
+def test_a_statistic_stored_twice_in_a_name_every_read_of_which_is_logged_is_only_shown():
+    """`after = memory_allocated()` after a load and again after quantizing, each followed by a log line:
+    whichever value the name holds is only shown (a note); once a read computes with it, a warning."""
+    code = (
+        "import logging\nimport torch\n\nlog = logging.getLogger(__name__)\n\n\ndef load(build, quantize):\n"
+        "    before = torch.cuda.memory_allocated()\n    model = build()\n    after = torch.cuda.memory_allocated()\n"
+        "    log.info(f'loaded with {after - before} bytes')\n    if quantize:\n        model = model.half()\n"
+        "        after = torch.cuda.memory_allocated()\n        log.info(f'quantized with {(after - before) / 1e9:.2f} GB')\n"
+        "    return model\n\n\nif __name__ == '__main__':\n    load(torch.nn.Identity, True)\n"
+    )
+    cpu = {f.span.line: f.targets["cpu"].severity.value for f in analyze(code)}
+    assert cpu == {8: "note", 10: "note", 14: "note"}
+    decided = code.replace("    return model\n", "    return model if after < 2**30 else None\n")
+    cpu = {f.span.line: f.targets["cpu"].severity.value for f in analyze(decided)}
+    assert cpu == {8: "note", 10: "warning", 14: "warning"}
+
 BENCH_TOOL = """import sys
 import torch
 

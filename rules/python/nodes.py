@@ -202,7 +202,7 @@ class Parents:
         self._parent: dict[int, ast.AST] = {}
         self._reads: dict[tuple[int, str], list[ast.Name]] = {}
         self._reads_by_name: dict[str, list[ast.Name]] = {}
-        self._stores: dict[tuple[int, str], int] = {}
+        self._stores: dict[tuple[int, str], list[ast.Name]] = {}
         stack: list[tuple[ast.AST, ast.AST]] = [(module, module)]
         while stack:
             node, scope = stack.pop()
@@ -216,7 +216,7 @@ class Parents:
                     self._reads.setdefault(key, []).append(node)
                     self._reads_by_name.setdefault(node.id, []).append(node)
                 else:
-                    self._stores[key] = self._stores.get(key, 0) + 1
+                    self._stores.setdefault(key, []).append(node)
 
     def parent(self, node: ast.AST) -> ast.AST | None:
         return self._parent.get(id(node))
@@ -234,9 +234,38 @@ class Parents:
     def reads_of_single_store(self, target: ast.Name) -> list[ast.Name] | None:
         """The reads of the name `target` stores in its scope, if that is the name's only store there."""
         key = (id(self.scope(target)), target.id)
-        if self._stores.get(key) != 1:
+        if len(self._stores.get(key, ())) != 1:
             return None
         return self._reads.get(key, [])
+
+    def reads_of_assignments(self, target: ast.Name) -> list[ast.Name] | None:
+        """The reads of the name `target` stores in its function, functions nested in it included, where
+        every store of the name there is a plain `name = value` and the function shares the name with no
+        other scope (`global`, `nonlocal`): whatever value one of those assignments stores reaches only
+        these reads (`mem = memory_allocated()` twice, each followed by a log line that reads it)."""
+        scope = self.scope(target)
+        if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
+        for store in self._stores.get((id(scope), target.id), ()):
+            assignment = self._parent.get(id(store))
+            if not (isinstance(assignment, ast.Assign) and assignment.targets == [store]):
+                return None
+        if any(
+            isinstance(statement, (ast.Global, ast.Nonlocal)) and target.id in statement.names
+            for statement in statements(scope)
+        ):
+            return None
+        return [read for read in self.reads(target.id) if self._within(read, scope)]
+
+    def _within(self, node: ast.AST, scope: ast.AST) -> bool:
+        """Whether `node` sits in `scope` or in a scope nested in it."""
+        found = self.scope(node)
+        while found is not scope:
+            above = self._parent.get(id(found))
+            if above is None:
+                return False
+            found = self.scope(above)
+        return True
 
 
 def is_main_test(test: ast.expr) -> bool:

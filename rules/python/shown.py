@@ -24,7 +24,10 @@ A value is shown where it reaches, directly or (a number) through arithmetic and
 - a local name assigned once from it whose every read in the same scope is itself shown
   (`peak = max_memory_allocated() / 1e9`, then `print(f"{peak:.2f} GB")`), up to three names on
   (`used = peak - start`, `share = used / total * 100`, then `print(share)`), or is the test of an
-  `if` with no `else` whose statements only show it (`if arch: rows.append(("arch list", arch))`).
+  `if` with no `else` whose statements only show it (`if arch: rows.append(("arch list", arch))`);
+  so is a function's local name assigned several times, each time by a plain assignment, whose every
+  read is shown (`after = memory_allocated()` after loading and again after quantizing, each followed
+  by `logger.info(f"{after - before} bytes")`).
 
 A memory statistic that a build without CUDA answers with 0 (the catalog's `[[statistic]]` tables:
 `torch.cuda.max_memory_allocated()`) and that is only shown says what that build has: the walk
@@ -103,6 +106,8 @@ def is_shown(
         return parent.values[0] is node and all(_is_text(v) for v in parent.values[1:])
     if isinstance(parent, ast.Assign) and depth > 0 and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
         reads = parents.reads_of_single_store(parent.targets[0])
+        if reads is None:
+            reads = parents.reads_of_assignments(parent.targets[0])
         return bool(reads) and all(
             is_shown(read, parents, number=number, depth=depth - 1, callers=callers) or _tests_before_showing(read, parents)
             for read in reads or ()
