@@ -339,7 +339,7 @@ def test_wmma_cutlass_clusters_textures_cooperative_groups_managed_memory():
         "    cutlass::gemm::GemmShape<128, 128, 32> shape;\n"
         "    auto cluster = cooperative_groups::this_cluster();\n"
         "    out[0] = tex1Dfetch<float>(t, 0);\n"
-        "    auto grid = cooperative_groups::this_grid();\n"
+        "    auto grid = cooperative_groups::this_grid(); grid.sync();\n"
         "}\n"
         "__managed__ int counter;\n"
         "texture<float, 1> lut;\n"
@@ -359,6 +359,24 @@ def test_wmma_cutlass_clusters_textures_cooperative_groups_managed_memory():
     # CUTLASS makes the file NVIDIA-only: one finding carries every CUDA site of it.
     (verdict,) = analyze(code, path="kernel.cu")
     assert (verdict.rule, verdict.span.line, verdict.sites) == ("CDA415", 4, len(lines))
+
+
+def test_only_a_barrier_across_the_grid_needs_a_cooperative_launch():
+    """A grid group used for its rank and size runs from an ordinary launch; its `sync()`, however
+    spelled, and a multi-device group need a cooperative one."""
+    head = "namespace cg = cooperative_groups;\n__global__ void k(float *p, int n) {\n    cg::grid_group grid = cg::this_grid();\n"
+    rank = "    for (int i = grid.thread_rank(); i < n; i += grid.size()) p[i] = 0;\n    cg::this_thread_block().sync();\n"
+
+    def grid_sites(body: str) -> list[tuple[str, str]]:
+        source = (head + body + "}\n").encode()
+        return [(hit.entry.match, source[hit.start:hit.end].decode()) for hit in cuda_hits(source, load_catalog())
+                if hit.entry.rule.id == "CDA419"]
+
+    assert grid_sites(rank + "    // grid.sync();\n") == []
+    assert grid_sites(rank + "    grid.sync();\n") == [("grid-sync", "grid.sync()")]
+    assert grid_sites("    cg::sync(grid);\n") == [("grid-sync", "sync(grid)")]
+    assert grid_sites("    cg::this_grid().sync();\n") == [("grid-sync", "cg::this_grid().sync()")]
+    assert grid_sites("    auto all = cg::this_multi_grid();\n") == [("multi-grid", "this_multi_grid")]
 
 
 def test_kernel_launches_from_device_code():

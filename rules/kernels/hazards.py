@@ -113,6 +113,7 @@ def hazards(
         _shuffle_loops(found, source, report),
         _shared_per_warp(found, report),
         _device_launches(found, report),
+        _grid_syncs(source, report),
     )
     for check in checks:
         yield from (hit for hit in check if hit is not None)
@@ -385,6 +386,31 @@ def _device_launches(found: syntax.QueryMatches, report: Report) -> Iterator[Cud
         if qualifiers & {"__global__", "__device__"} and "__host__" not in qualifiers:
             call = launch.parent if launch.parent is not None else launch
             yield report("device-launch", call.start_byte, launch.end_byte)
+
+
+_GRID = rb"(?:\w+::)*this_grid\s*\(\s*\)"
+_GRID_NAMES = re.compile(rb"\bgrid_group\s*[&*]*\s*(?:const\s+)?(\w+)|\b(\w+)\s*=\s*" + _GRID + rb"(?!\s*\.)")
+"""A grid group's name: declared with its type (a variable or a parameter, `cg::grid_group& g`) or
+bound to `this_grid()` (`auto grid = cg::this_grid();`, not `idx = cg::this_grid().thread_rank()`)."""
+_MULTI_GRID = re.compile(rb"\b(?:this_multi_grid|multi_grid_group)\b")
+
+
+def _grid_syncs(source: bytes, report: Report) -> Iterator[CudaHit | None]:
+    """A barrier across the grid: `.sync()` on a grid group, or `sync()` given one (`grid.sync()`,
+    `cg::this_grid().sync()`, `cg::sync(grid)`), and any multi-device grid group. Only these need a
+    cooperative launch: a grid group used for its properties (`this_grid().thread_rank()`,
+    `grid.size()`) works from an ordinary launch, on CUDA and on HIP alike."""
+    if b"grid" not in source:
+        return
+    for match in _MULTI_GRID.finditer(source):
+        yield report("multi-grid", match.start(), match.end())
+    if b"sync" not in source:
+        return
+    names = {name for match in _GRID_NAMES.finditer(source) for name in match.groups() if name}
+    groups = b"|".join([_GRID, *(re.escape(name) for name in sorted(names))])
+    syncs = re.compile(rb"(?<![\w:])(?:" + groups + rb")\s*\.\s*sync\s*\(\s*\)|\bsync\s*\(\s*(?:" + groups + rb")\s*\)")
+    for match in syncs.finditer(source):
+        yield report("grid-sync", match.start(), match.end())
 
 
 def _ancestor(node: Node, kind: str) -> Node | None:
