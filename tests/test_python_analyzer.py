@@ -217,6 +217,23 @@ def test_none_checks_on_the_cuda_version_are_guards_with_the_right_polarity():
     assert [(f.span.line, f.severity) for f in methods] == [(3, Severity.ERROR), (5, Severity.NOTE)]
 
 
+def test_the_cuda_version_read_where_none_raises_is_an_error_where_no_presence_test_guards_it():
+    """`parse(torch.version.cuda)` raises on ROCm behind `is_available()`, which ROCm passes (CPU stops
+    there); unguarded it raises on both; a presence test before it, or `torch.version.hip` first, guards it."""
+    code = (
+        "import packaging.version\nimport torch\n\n\ndef optimize(graph):\n"
+        "    if torch.cuda.is_available() and packaging.version.parse(torch.version.cuda) >= packaging.version.parse('11.4'):\n"
+        "        graph.fuse()\n"
+        "    major = int(torch.version.cuda.split('.')[0])\n"
+        "    if torch.version.cuda is not None and torch.version.cuda >= '11.4':\n        graph.fuse()\n"
+        "    if torch.version.hip:\n        return None\n"
+        "    return torch.version.cuda.split('.')\n\n\nif __name__ == '__main__':\n    optimize(None)\n"
+    )
+    found = {(f.span.line, f.targets["rocm"].severity.value, f.targets["cpu"].severity.value)
+             for f in analyze(code) if f.rule == "CDA108"}
+    assert found == {(6, "error", "note"), (8, "error", "error"), (9, "note", "note"), (13, "note", "error")}
+
+
 def test_submodule_paths_share_the_public_names_facts():
     [direct] = analyze("import torch\ntorch.cuda.empty_cache()\n")
     [via_submodule] = analyze("from torch.cuda.memory import empty_cache\nempty_cache()\n")

@@ -14,7 +14,9 @@ silently takes the other branch (a slower kernel, a feature off). A test whose b
 beside ROCm's own), guards a read of the version (`if torch.version.cuda: major =
 int(torch.version.cuda.split(".")[0])`), stops the program (a requirement) or only prints, or that
 sits in a function that also reads `torch.version.hip` (written with ROCm in mind), is none of
-these: it keeps what the walk makes of it.
+these: it keeps what the walk makes of it. Parsed, converted, split or ordered
+(`packaging.version.parse(torch.version.cuda)`, `torch.version.cuda >= "11.4"`), it raises where it
+is None: on ROCm, which passes a `torch.cuda.is_available()` before it, too.
 
 Read only for modules that name `torch.version.cuda` (the first such name asks), in one walk.
 """
@@ -38,6 +40,14 @@ _FLAGS = (ast.Return, ast.Assign, ast.AnnAssign)
 class Use(Enum):
     SHOWN = "shown"
     IDENTITY = "identity"
+    PARSED = "parsed"
+    """Read as a version where None raises: parsed, converted, split, indexed or ordered."""
+
+
+_PARSERS = frozenset({"packaging.version.parse", "packaging.version.Version", "int", "float"})
+"""Calls that raise given None (`InvalidVersion`, `TypeError`), checked on torch 2.13.0's CPU build with
+packaging 25: `packaging.version.parse(torch.version.cuda)` raises `InvalidVersion: Invalid version: None`."""
+_ORDERS = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 
 
 @dataclass(frozen=True)
@@ -68,11 +78,26 @@ def version_uses(
     for read in reads:
         if is_shown(read, parents, callers=callers):
             found[id(read)] = VersionUse(Use.SHOWN, None)
+        elif _raises_on_none(read, parents, resolve):
+            found[id(read)] = VersionUse(Use.PARSED, None)
         elif id(parents.scope(read)) not in hip_scopes:
             identity = _identity_test(read, parents, resolve)
             if identity is not None:
                 found[id(read)] = identity
     return found
+
+
+def _raises_on_none(read: ast.expr, parents: Parents, resolve: Callable[[ast.expr], str | None]) -> bool:
+    """Whether `read` is used where None raises: `packaging.version.parse(torch.version.cuda)`, `int(...)`,
+    `torch.version.cuda.split(".")`, `torch.version.cuda[0]`, `torch.version.cuda >= "11.4"`. Where the
+    walk finds a test of the version's presence (or of `torch.version.hip`) before it, that test's region
+    decides what it makes of the read; `torch.cuda.is_available()`, which ROCm passes, guards nothing."""
+    parent = parents.parent(read)
+    if isinstance(parent, (ast.Attribute, ast.Subscript)):
+        return parent.value is read
+    if isinstance(parent, ast.Call):
+        return read in parent.args and resolve(parent.func) in _PARSERS
+    return isinstance(parent, ast.Compare) and any(isinstance(op, _ORDERS) for op in parent.ops)
 
 
 def _identity_test(

@@ -89,6 +89,8 @@ MOCK_ATTRIBUTES = frozenset({
 (https://docs.python.org/3/library/unittest.mock.html#the-mock-class)."""
 IDENTITY_TEST = VERSION + ".test"
 """The key of a presence test of `torch.version.cuda` that decides a branch (`version_tests.py`)."""
+PARSED = VERSION + ".parsed"
+"""The key of a read of `torch.version.cuda` that raises where it is None (`version_tests.py`)."""
 _RENAMED = STATS | {VERSION, PROPERTIES, CAPABILITY, CAPABILITY_READ}
 """Names whose reads may be reported under a key other than the name (`IDENTITY_TEST`, `CAPABILITY_READ`)."""
 
@@ -161,6 +163,9 @@ class Symbols(Concern):
             return  # `torch.cuda.graph.__init__.__annotations__`: what it is, read on every build
         if qualified == VERSION and self._version_use(node, qualified):
             return
+        if qualified.startswith(VERSION + "."):  # `torch.version.cuda.split(".")`: an attribute of None raises
+            self.walk.report(DETECTOR, PARSED, node)
+            return
         if qualified == PROPERTIES and id(node) in self._capability_reads():
             qualified = CAPABILITY_READ
         canonical = self.walk.catalog.canonical(qualified)
@@ -177,6 +182,8 @@ class Symbols(Concern):
             return False
         if use.use is Use.SHOWN:
             self.walk.within(DISPLAYED, partial(self.walk.report, DETECTOR, qualified, node))
+        elif use.use is Use.PARSED:
+            self.walk.report(DETECTOR, PARSED, node)
         elif use.decider is None:  # a flag, `return bool(torch.version.cuda)`; a branch's test was met at its `if`
             self.walk.report(DETECTOR, IDENTITY_TEST, node)
         return True
