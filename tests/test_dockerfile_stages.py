@@ -58,6 +58,20 @@ def test_a_cuda_only_package_in_a_cuda_image_is_no_more_serious_than_the_image()
     assert package("FROM python:3.12-slim\nRUN pip install cupy-cuda12x\n")[1] is not Severity.NOTE
 
 
+def test_a_cuda_build_pinned_or_indexed_in_a_cuda_image_is_no_more_serious_than_the_image():
+    """`torchaudio==0.13.1+cu116` from the `cu116` index in a stage built on a CUDA PyTorch image: a CPU
+    host meets the image first (a note there), and the CUDA build runs on its CPU: notes on CPU. On a
+    plain image the pin and the index keep their CPU warnings."""
+    line = "RUN pip install torchaudio==0.13.1+cu116 --extra-index-url https://download.pytorch.org/whl/cu116\n"
+
+    def cpu(base: str) -> dict[str, Severity]:
+        found = analyze(f"FROM {base}\n{line}", path="Dockerfile")
+        return {f.rule: f.targets["cpu"].severity for f in found if f.rule in ("CDA601", "CDA602")}
+
+    assert cpu("pytorch/pytorch:1.13.1-cuda11.6-cudnn8-devel") == {"CDA601": Severity.NOTE, "CDA602": Severity.NOTE}
+    assert cpu("python:3.10-slim") == {"CDA601": Severity.WARNING, "CDA602": Severity.WARNING}
+
+
 def test_indexes_and_backends_chosen_on_purpose_are_not_pypi_torch():
     for step in (
         "RUN pip install torch --index-url https://download.pytorch.org/whl/rocm6.2",

@@ -44,7 +44,9 @@ from cudaudit.rules.orchestration.images import parse_image
 from cudaudit.settings import AnalysisSettings
 
 CONTAINER_ENV = "container-env"
-_PACKAGE_DETECTORS = frozenset({"pip-package", "conda-package"})
+_PACKAGE_DETECTORS = frozenset({"pip-package", "conda-package", "local-version", "package-index"})
+"""What a `pip` or `conda` install puts in the image: a package, a CUDA build pinned by its label
+(`torchaudio==0.13.1+cu116`), the CUDA index it is resolved from."""
 
 _SCRIPTED = frozenset({"RUN", "CMD", "ENTRYPOINT", "HEALTHCHECK"})
 _HEALTHCHECK = re.compile(r"^\s*(?:--\S+\s+)*CMD\s+", re.IGNORECASE)
@@ -121,7 +123,8 @@ def analyze_dockerfile(
 
 
 def _installs_package(finding: Finding, catalog: Catalog) -> bool:
-    """Whether `finding` is a package a `pip` or `conda` install puts in the image."""
+    """Whether `finding` is a package a `pip` or `conda` install puts in the image, or the CUDA build or
+    index it takes it from (`_PACKAGE_DETECTORS`)."""
     rule = catalog.rules.get(finding.rule)
     return rule is not None and rule.detector in _PACKAGE_DETECTORS
 
