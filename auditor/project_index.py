@@ -2002,7 +2002,8 @@ def _unincluded(files: list[IndexedFile], porting: PortingFacts | None) -> froze
     if porting is None or not sees_project(files):
         return frozenset()
     others = {file.display: file.read for file in files if FileKind.CUDA not in file.kinds}
-    return _reader("unincluded_headers")(porting, others, within_project)
+    top = posixpath.commonpath([file.display for file in files]) if len(files) > 1 else ""
+    return _reader("unincluded_headers")(porting, others, within_project, top)
 
 
 def _cog_predictors(files: list[IndexedFile], python: dict[str, Reader]) -> dict[str, Evidence]:

@@ -1173,6 +1173,28 @@ def test_a_conda_environment_nothing_names_is_another_path_beside_the_projects_o
     assert "error" in severities()
 
 
+def test_an_environment_only_a_copied_projects_own_readme_names_is_another_path(cli, tmp_path):
+    """A copy of another project kept inside this one (its own README and license) whose README tells
+    its users to `conda env create --file environment.yml`: the host's users install with pip, so the
+    copy's environment is another path (a warning). The host's README naming it keeps the error."""
+    project = tmp_path / "proj"
+    write(project / "requirements.txt", "numpy\n")
+    write(project / "README.md", "# proj\n\nInstall with `pip install -r requirements.txt`.\n")
+    write(project / "splatting" / "environment.yml", "name: splat\ndependencies:\n  - cudatoolkit=11.6\n")
+    write(project / "splatting" / "README.md", "# splatting\n\n`conda env create --file environment.yml`\n")
+    write(project / "splatting" / "train.py", "import numpy\n")
+
+    def severities() -> set[str]:
+        report = scan_json(cli, "--no-cache", "proj", cwd=tmp_path)
+        return {f["severity"] for f in report["findings"] if f["path"].endswith("environment.yml")}
+
+    assert "error" in severities(), "without a license of its own, the folder is the project's own"
+    write(project / "splatting" / "LICENSE.md", "Copyright the splatting authors.\n")
+    assert severities() == {"warning"}
+    write(project / "README.md", "# proj\n\n`conda env create --file splatting/environment.yml`\n")
+    assert "error" in severities()
+
+
 def test_an_install_script_nothing_names_is_another_path_beside_the_projects_own_install(cli, tmp_path):
     """A shell helper that installs PyTorch from a CUDA index, which no README, Dockerfile or script
     runs, in a project that installs with pip, is another path: warnings. Named by a document, or by

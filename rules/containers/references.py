@@ -39,6 +39,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from cudaudit.facts import Evidence
+from cudaudit.project_roots import lies_under
 from cudaudit.rules.catalog import word_automaton
 
 _DEFAULT_DOCKERFILES = frozenset({"dockerfile", "containerfile"})
@@ -53,6 +54,7 @@ _COMMANDS = {
 none of those words, in any case, runs none) and its pattern."""
 
 UNNAMED = "no README, document, workflow, compose file, Makefile or script of the project names it"
+_LICENSES = ("license", "licence", "copying")
 _INSTALLS = re.compile(rb"\b(?:pip3?|conda|mamba|micromamba|uv[ \t]+pip)[\"']?[ \t]+install\b")
 """A package manager's install command, as a shell script spells it (after any path, quoted or not:
 `"$HOME/conda/bin/pip" install`)."""
@@ -98,11 +100,16 @@ def unnamed_files(
         for token, (starts, pattern) in _COMMANDS.items()
         if any(token in names for names in wanted.values())
     }
+    copies = _copied_projects(others, top)
+    copy_of = {path: _nearest(path, copies) for path in wanted}
     named: set[str] = set()
     for path, read in others.items():
         if len(named) == len(wanted):
             break
-        pending = [d for d in wanted if (d != path or d in own) and d not in named]
+        pending = [
+            d for d in wanted
+            if (d != path or d in own) and d not in named and not (copy_of[d] and lies_under(path, copy_of[d]))
+        ]
         if not pending:
             continue
         try:
@@ -117,7 +124,37 @@ def unnamed_files(
             if any(start in low for start in starts) and pattern.search(low)
         )
         named.update(d for d in pending if wanted[d] & found)
-    return {path: Evidence(path, 1, UNNAMED) for path in wanted if path not in named}
+    return {path: Evidence(path, 1, _unnamed(copy_of[path])) for path in wanted if path not in named}
+
+
+def _unnamed(copy: str) -> str:
+    """Why nothing names a file, inside a copy of another project or not."""
+    if not copy:
+        return UNNAMED
+    return (
+        f"only the files of `{copy}/`, a copy of another project (a README and a license of its own), name it: "
+        "they tell that project's users how to use it, and no README, document, workflow, compose file, Makefile "
+        "or script of the project around it names it"
+    )
+
+
+def _copied_projects(files: Iterable[str], top: str) -> list[str]:
+    """The folders below `top` that hold a README and a license of their own (`LICENSE`, `COPYING`): a
+    copy of another project kept inside this one (a vendored upstream's checkout), whose README and
+    scripts are that project's instructions to its own users, not the host's to its users."""
+    held: dict[str, set[str]] = {}
+    for path in files:
+        held.setdefault(posixpath.dirname(path), set()).add(posixpath.basename(path).lower())
+    return sorted(
+        folder for folder, names in held.items()
+        if folder and folder != top and (not top or lies_under(folder, top))
+        and any(name.startswith("readme") for name in names) and any(name.startswith(_LICENSES) for name in names)
+    )
+
+
+def _nearest(path: str, folders: list[str]) -> str:
+    """The deepest of `folders` that `path` lies under, or ""."""
+    return max((folder for folder in folders if lies_under(path, folder)), key=len, default="")
 
 
 def _standalone(word: bytes) -> re.Pattern[bytes]:

@@ -34,11 +34,12 @@ _PUBLIC_FOLDERS = frozenset({"include"})
 
 
 def unincluded_headers(
-    layers: PortingLayers, others: Mapping[str, Callable[[], bytes]], place: Callable[[str], str]
+    layers: PortingLayers, others: Mapping[str, Callable[[], bytes]], place: Callable[[str], str], top: str = ""
 ) -> frozenset[str]:
     """The headers of `layers`' sources that no translation unit reaches and no file of `others` (display
     path -> its bytes: the scan's files that are no C/C++ source) names; `place` gives a display path
-    from its project's root, whose folders tell a library's public headers."""
+    from its project's root, whose folders tell a library's public headers; `top` is the folder the
+    scan's paths share (`references.unnamed_files`)."""
     sources = layers.paths()
     units = [path for path in sources if not path.endswith(HEADER_SUFFIXES)]
     if not units:
@@ -50,7 +51,7 @@ def unincluded_headers(
     ]
     if not candidates:
         return frozenset()
-    named = set(candidates) - unnamed_files(candidates, dict(others)).keys()
+    named = set(candidates) - unnamed_files(candidates, dict(others), top).keys()
     if named:
         reached |= layers.reached(named)
     return frozenset(path for path in candidates if path not in reached)
