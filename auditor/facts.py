@@ -340,10 +340,11 @@ class FileFacts:
     compiles it (no build file in the copy or above it, no file naming it, no shipped binary of the copy
     linking CUDA; `rules/builds/uncompiled_copies.py`), or for a header, the source alone that includes
     it: no target compiles the file, so its sites are notes on every target (`verdicts.uncompiled`)."""
-    unincluded: bool = False
-    """A C/C++ or CUDA header that no translation unit of the project includes, directly or through other
-    headers, and that no build script, other file or document names (`unincluded_headers.py`): no target
-    compiles it, so its sites are notes on every target (`verdicts.never_built`)."""
+    runs_nowhere: str | None = None
+    """Why no target compiles or runs the file at all: a C/C++ or CUDA header that no translation unit of
+    the project includes and nothing else names (`unincluded_headers.py`), a helper script whose image
+    build finds no Dockerfile (`references.dockerless_builds`). Its sites are notes on every target
+    (`verdicts.never_built`)."""
     started: Evidence | None = None
     """For a Python module: the top-level import through which the project's start (a top-level
     package's `__init__.py`, a script in a scanned folder) reaches this module at module level

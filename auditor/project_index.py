@@ -237,6 +237,8 @@ _READERS = {
     "home_repositories": "cudaudit.rules.builds.home_repository:home_repositories",
     "unnamed_files": "cudaudit.rules.containers.references:unnamed_files",
     "unincluded_headers": "cudaudit.rules.kernels.unincluded_headers:unincluded_headers",
+    "unincluded_why": "cudaudit.rules.kernels.unincluded_headers:UNINCLUDED",
+    "dockerless_builds": "cudaudit.rules.containers.references:dockerless_builds",
     "docker_first": "cudaudit.rules.containers.references:docker_first",
     "package_first": "cudaudit.rules.containers.references:package_first",
     "multi_gpu_siblings": "cudaudit.rules.python.multi_gpu_routes:multi_gpu_siblings",
@@ -467,8 +469,8 @@ class ProjectIndex:
     shipped_binaries: dict[str, bool] = field(default_factory=dict)
     """Package copy -> whether it ships an extension binary that links CUDA (`uncompiled_copies.cuda_binaries`):
     files outside the scan's list, which the index's cache reads again (`index_answers.py`)."""
-    unincluded: frozenset[str] = frozenset()
-    """The headers no translation unit includes and no other file names (`FileFacts.unincluded`)."""
+    runs_nowhere: dict[str, str] = field(default_factory=dict)
+    """File -> why no target compiles or runs it (`FileFacts.runs_nowhere`)."""
     never_trained: bool = False
     """Whether no module on the project's normal path differentiates (`FileFacts.never_trained`)."""
     namespace_modules: tuple[str, ...] = ()
@@ -541,7 +543,7 @@ class ProjectIndex:
         facts: dict = {
             "counterparts": self.counterparts.get(path, ()), "releases": self.releases, "never_built": self.never_built.get(path),
             "uncompiled": self.uncompiled.get(path),
-            "unincluded": path in self.unincluded,
+            "runs_nowhere": self.runs_nowhere.get(path),
         }
         served = served_targets(path, (kind.value for kind in kinds))
         if served is not None:
@@ -946,7 +948,7 @@ def _read_index(
         never_trained=_never_trained(files, python, off_default_path),
         never_built=_dead_sources(left_behind, python, found, porting),
         **_uncompiled(files, found, porting, roots),
-        unincluded=_unincluded(files, porting),
+        runs_nowhere={**_unincluded(files, porting), **_dockerless_builds(files)},
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
         pure_python=_pure_python(files),
         home_repositories=_home_repositories(files),
@@ -1995,15 +1997,27 @@ def _unnamed_files(files: list[IndexedFile]) -> dict[str, Evidence]:
     return _reader("unnamed_files")(judged, others, top, environments + scripts)
 
 
-def _unincluded(files: list[IndexedFile], porting: PortingFacts | None) -> frozenset[str]:
+def _unincluded(files: list[IndexedFile], porting: PortingFacts | None) -> dict[str, str]:
     """`unincluded_headers.unincluded_headers` of the scan's C/C++ files, named against its other files.
     Only a scan given documents sees the project (`sees_project`): one of named files cannot tell
     that no source includes a header."""
     if porting is None or not sees_project(files):
-        return frozenset()
+        return {}
     others = {file.display: file.read for file in files if FileKind.CUDA not in file.kinds}
     top = posixpath.commonpath([file.display for file in files]) if len(files) > 1 else ""
-    return _reader("unincluded_headers")(porting, others, within_project, top)
+    headers = _reader("unincluded_headers")(porting, others, within_project, top)
+    return dict.fromkeys(sorted(headers), _reader("unincluded_why"))
+
+
+def _dockerless_builds(files: list[IndexedFile]) -> dict[str, str]:
+    """`references.dockerless_builds` of the scan's shell scripts, in a scan that sees the project."""
+    scripts = {file.display: file.read for file in files if FileKind.SHELL in file.kinds}
+    if not scripts or not sees_project(files):
+        return {}
+    top = posixpath.commonpath([file.display for file in files]) if len(files) > 1 else ""
+    dockerfiles = [file.display for file in files if FileKind.DOCKERFILE in file.kinds]
+    others = {file.display: file.read for file in files}
+    return _reader("dockerless_builds")(scripts, dockerfiles, others, top)
 
 
 def _cog_predictors(files: list[IndexedFile], python: dict[str, Reader]) -> dict[str, Evidence]:

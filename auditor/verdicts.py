@@ -39,7 +39,8 @@ into the second, each a pure function of the file's findings and its `FileFacts`
 - `never_built`: a C/C++ or CUDA source that only a definition nothing runs builds (`FileFacts.never_built`:
   the JIT build of a plugin whose only user is a class nothing takes) is compiled on no target: its
   sites are notes on every target, naming that definition; so are the sites of a header no source
-  the project compiles includes and no other file names (`FileFacts.unincluded`).
+  the project compiles includes and no other file names, and of a helper script whose image build finds no
+  Dockerfile (`FileFacts.runs_nowhere`, which says why).
 - `uncompiled`: a C/C++ or CUDA source of a vendored package copy that no build of the scan compiles
   (`FileFacts.uncompiled`: the copy ships its extension prebuilt, without CUDA, or not at all) is
   compiled on no target either: notes on every target, naming the copy.
@@ -229,20 +230,15 @@ def off_default_path(findings: list[Finding], facts: FileFacts) -> list[Finding]
     return [another_path(finding) for finding in findings]
 
 
-UNINCLUDED = (
-    "no source the project compiles includes this header (directly or through other headers), and no build "
-    "script, source list, other file or document names it: no target compiles it"
-)
-
-
 def never_built(findings: list[Finding], facts: FileFacts) -> list[Finding]:
-    """The sites of a source nothing in the project builds (`FileFacts.never_built`): notes on every
-    target, naming the definition whose build alone would compile it."""
+    """The sites of a source nothing in the project builds (`FileFacts.never_built`), or of a file no
+    target compiles or runs at all (`FileFacts.runs_nowhere`): notes on every target, naming why (the
+    definition whose build alone would compile it)."""
     built = facts.never_built
     if built is not None:
         why = f"{built.cite()}: the file is built only there, and nothing in the project runs that"
-    elif facts.unincluded:
-        why = UNINCLUDED
+    elif facts.runs_nowhere is not None:
+        why = facts.runs_nowhere
     else:
         return findings
     return _compiled_nowhere(findings, why)

@@ -1195,6 +1195,28 @@ def test_an_environment_only_a_copied_projects_own_readme_names_is_another_path(
     assert "error" in severities()
 
 
+def test_a_docker_helper_whose_build_finds_no_dockerfile_runs_on_no_host(cli, tmp_path):
+    """`nvidia-docker build -t img .` in a helper no document names, where neither its folder nor the
+    project's top holds a Dockerfile: the build fails everywhere, and so does the run of its image, so
+    its lines are notes. A Dockerfile beside it, or a README that names it, keeps its verdicts."""
+    project = tmp_path / "proj"
+    write(project / "README.md", "# proj\n\n`python train.py`\n")
+    write(project / "train.py", "print('train')\n")
+    helper = "#!/bin/bash\nsudo nvidia-docker build -t $USER/flow:cu8 .\nsudo nvidia-docker run --rm -ti $USER/flow:cu8 bash\n"
+    write(project / "models" / "flow" / "launch_docker.sh", helper)
+
+    def severities() -> set[str]:
+        report = scan_json(cli, "--no-cache", "--show-portable", "proj", cwd=tmp_path)
+        return {f["severity"] for f in report["findings"] if f["path"].endswith("launch_docker.sh")}
+
+    assert severities() == {"note"}
+    write(project / "models" / "flow" / "Dockerfile", "FROM nvidia/cuda:12.4.1-base-ubuntu22.04\n")
+    assert severities() & {"warning", "error"}
+    (project / "models" / "flow" / "Dockerfile").unlink()
+    write(project / "README.md", "# proj\n\n`cd models/flow && bash launch_docker.sh`\n")
+    assert severities() & {"warning", "error"}
+
+
 def test_an_install_script_nothing_names_is_another_path_beside_the_projects_own_install(cli, tmp_path):
     """A shell helper that installs PyTorch from a CUDA index, which no README, Dockerfile or script
     runs, in a project that installs with pip, is another path: warnings. Named by a document, or by

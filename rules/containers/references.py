@@ -213,3 +213,45 @@ def _first_route(readme: bytes) -> tuple[int, bool] | None:
     if match is None:
         return None
     return readme.count(b"\n", 0, match.start()) + 1, match.group("docker") is not None
+
+
+_DOCKER_BUILD = re.compile(rb"\b(?:nvidia-)?docker[ \t]+(?:buildx[ \t]+)?build\b([^\n;&|]*)")
+"""`docker build` (`nvidia-docker build`, `docker buildx build`) and its arguments, to the end of its command."""
+_DOCKERFILE_OPTION = re.compile(rb"(?:^|\s)(?:-f|--file)(?:\s|=)")
+
+
+def dockerless_builds(
+    scripts: dict[str, Callable[[], bytes]], dockerfiles: Iterable[str], others: dict[str, Callable[[], bytes]], top: str = ""
+) -> dict[str, str]:
+    """Shell script -> why it runs on no host, for each of `scripts` (display path -> its bytes) that builds
+    an image from the folder it is run in (`docker build -t name .`, no `-f`) where neither its own folder
+    nor the project's top folder (`top`) holds a Dockerfile (`dockerfiles`: the scan's, by display path),
+    and that no other file of `others` names (`unnamed_files`). Run from either folder, the build finds
+    no Dockerfile and fails, and so does every step after it that runs the image it was to build: on
+    every host, NVIDIA's too, so that no line of it is lock-in (a vendored project's `launch_docker.sh`
+    whose Dockerfile the copy left behind)."""
+    with_dockerfile = {
+        posixpath.dirname(path) for path in dockerfiles if posixpath.basename(path).lower() in _DEFAULT_DOCKERFILES
+    }
+    found: dict[str, str] = {}
+    for path, read in sorted(scripts.items()):
+        folder = posixpath.dirname(path)
+        if folder in with_dockerfile or top in with_dockerfile:
+            continue
+        try:
+            data = read()
+        except Exception:  # noqa: BLE001 - an unreadable script builds nothing here; its own analysis reports it
+            continue
+        for match in _DOCKER_BUILD.finditer(data) if b"docker" in data else ():
+            words = match.group(1).split()
+            if words and words[-1] == b"." and not _DOCKERFILE_OPTION.search(match.group(1)):
+                command = " ".join(match.group(0).decode("utf-8", "replace").split())
+                found[path] = (
+                    f"`{command}` builds the folder it runs in, and neither the script's folder nor the project's "
+                    "top folder holds a Dockerfile, and no document names the script: the image is never built, "
+                    "so the script fails on every host, NVIDIA's too"
+                )
+                break
+    unnamed = unnamed_files(found, others, top) if found else {}
+    return {path: why for path, why in found.items() if path in unnamed}
+

@@ -29,6 +29,10 @@ from cudaudit.rules.kernels.porting_layer import PortingLayers
 
 HEADER_SUFFIXES = (".h", ".cuh", ".hpp", ".hh", ".inl")
 """The suffixes of the scan's C/C++ files (`filekinds`) that no build compiles on their own."""
+UNINCLUDED = (
+    "no source the project compiles includes this header (directly or through other headers), and no build "
+    "script, source list, other file or document names it: no target compiles it"
+)
 _PUBLIC_FOLDERS = frozenset({"include"})
 """Folders of a library's installed headers (CMake's `install(DIRECTORY include/ ...)`, pip's `include/`)."""
 
