@@ -189,6 +189,8 @@ _READERS = {
     "defaulted_on": "cudaudit.rules.python.kept_on:defaulted_on",
     "kept_on": "cudaudit.rules.python.kept_on:kept_on",
     "passed_on_candidates": "cudaudit.rules.python.always_passed:passed_on_candidates",
+    "threshold_helpers": "cudaudit.rules.python.capability_arguments:threshold_helpers",
+    "passed_thresholds": "cudaudit.rules.python.capability_arguments:passed_thresholds",
     "always_passed": "cudaudit.rules.python.always_passed:always_passed",
     "defaulted_off": "cudaudit.rules.python.kept_off:defaulted_off",
     "literal_defaults": "cudaudit.rules.python.held_defaults:literal_defaults",
@@ -535,6 +537,8 @@ class ProjectIndex:
     `torch.load` names (`shipped_checkpoints.cpu_only_files`): files outside the scan's list, which
     the index's cache reads again (`index_answers.py`)."""
     cpu_loads: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    threshold_calls: dict[str, tuple[tuple[str, tuple[tuple[tuple[str, int], ...], ...]], ...]] = field(default_factory=dict)
+    """Python module -> for each of its capability helpers, what every call gives its parameters (`FileFacts.threshold_calls`)."""
     """Python module -> (line, column) of its `torch.load` calls whose file holds CPU storages only."""
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
@@ -575,6 +579,7 @@ class ProjectIndex:
             facts["unrequested"] = self.unrequested.get(path, ())
             facts["cpu_saved_files"] = self.cpu_saved_files
             facts["cpu_loads"] = self.cpu_loads.get(path, ())
+            facts["threshold_calls"] = self.threshold_calls.get(path, ())
             if self.unimportable and is_test_path(path):
                 facts["unimportable"] = self.unimportable
             facts["loose_module"] = path in self.loose_libraries
@@ -949,6 +954,7 @@ def _read_index(
         never_built=_dead_sources(left_behind, python, found, porting),
         **_uncompiled(files, found, porting, roots),
         runs_nowhere={**_unincluded(files, porting), **_dockerless_builds(files)},
+        threshold_calls=_threshold_calls(files, found),
         namespace_modules=namespace_modules(python, roots, {key.partition(".")[0] for key in catalog.keys("import")}),
         pure_python=_pure_python(files),
         home_repositories=_home_repositories(files),
@@ -2009,6 +2015,20 @@ def _unincluded(files: list[IndexedFile], porting: PortingFacts | None) -> dict[
     return dict.fromkeys(sorted(headers), _reader("unincluded_why"))
 
 
+def _threshold_calls(files: list[IndexedFile], found: _Found) -> dict[str, tuple[tuple[str, Any], ...]]:
+    """Module -> (helper, `capability_arguments.passed_thresholds` of it) for each capability helper it
+    defines whose every call in the project gives whole numbers; only a scan that sees the project
+    sees every call."""
+    if not found.threshold_helpers or not sees_project(files):
+        return {}
+    code = {file.display: file.read for file in files if FileKind.PYTHON in file.kinds}
+    calls = _reader("passed_thresholds")(found.threshold_helpers, code)
+    return {
+        path: kept for path, helpers in found.threshold_helpers.items()
+        if (kept := tuple((name, calls[name]) for name, _ in helpers if name in calls))
+    }
+
+
 def _dockerless_builds(files: list[IndexedFile]) -> dict[str, str]:
     """`references.dockerless_builds` of the scan's shell scripts, in a scan that sees the project."""
     scripts = {file.display: file.read for file in files if FileKind.SHELL in file.kinds}
@@ -2785,6 +2805,8 @@ class _Found:
     table of implementations keyed by strings."""
     defaulted_on: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Display path -> the parameters its signatures default to True that it tests alone (`kept_on.defaulted_on`)."""
+    threshold_helpers: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(default_factory=dict)
+    """Display path -> `capability_arguments.threshold_helpers` of each module outside the test suite that has any."""
     passed_on: dict[str, tuple[tuple[str, str, int, str], ...]] = field(default_factory=dict)
     """Display path -> the parameters its signatures default to False that it tests, or keeps in an
     attribute it tests, with their function's name and place (`always_passed.passed_on_candidates`)."""
@@ -2886,6 +2908,7 @@ class _Found:
                     ("backend_settings", self.backend_settings),
                     ("environment_switches", self.environment_tables),
                     ("choices", self.choices),
+                    ("threshold_helpers", self.threshold_helpers),
                 )
                 for reader, kept in kept_by:  # readings of the module's bytes alone, kept where they found something
                     reading = remember(reader, path, partial(_read_bytes, reader, data))

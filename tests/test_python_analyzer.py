@@ -817,6 +817,7 @@ def test_a_helper_called_in_a_probe_test_runs_whole():
     ("use", "rocm"),
     [
         ("return torch.cuda.get_device_capability() >= (7, 5)", "note"),  # every ROCm GPU passes
+        ("major, minor = torch.cuda.get_device_capability()\n    return (major, minor) >= (8, 0)", "note"),
         ("return torch.cuda.get_device_capability()[0] < 7", "note"),  # and none takes this branch
         ("return torch.cuda.get_device_properties(0).major >= 8", "note"),
         ("return cached == torch.cuda.get_device_capability()", "note"),  # a cache check, not a decision
@@ -835,6 +836,27 @@ def test_a_capability_decides_on_rocm_only_where_rocm_gpus_differ(use, rocm):
     (capability,) = [f for f in analyze(code) if f.rule == "CDA109"]
     assert capability.targets["rocm"].severity.value == rocm
     assert capability.targets["cpu"].severity is Severity.ERROR  # CPU builds raise whatever the use
+
+
+def test_a_capability_helper_judges_the_thresholds_every_call_gives_it():
+    """`has_capability(8, 0)`, `has_capability(major=7, minor=5)` against `(major_, minor_) >= (major, minor)`
+    in the helper: each call's numbers are a threshold every ROCm GPU passes alike (a note); one call
+    above them (`(8, 9)`), or one that passes a name, keeps the decision (a warning)."""
+    helper = (
+        "import torch\n\n\ndef has_capability(major, minor):\n    if torch.cuda.is_available():\n"
+        "        major_, minor_ = torch.cuda.get_device_capability()\n        return (major_, minor_) >= (major, minor)\n"
+        "    return False\n"
+    )
+
+    def rocm(*calls: str) -> str:
+        users = "from gpu import has_capability\n\n" + "".join(f"FLAG_{i} = has_capability({c})\n" for i, c in enumerate(calls))
+        files = {"README.md": "Run `python app.py`.\n", "app.py": users}
+        (capability,) = [f for f in analyze(helper, path="gpu.py", files=files) if f.rule == "CDA109"]
+        return capability.targets["rocm"].severity.value
+
+    assert rocm("8, 0", "major=7, minor=5") == "note"
+    assert rocm("8, 0", "8, 9") == "warning"
+    assert rocm("8, 0", "MAJOR, 0") == "warning"
 
 
 def test_a_gpu_request_to_a_scheduler_is_a_requirement_not_a_guard():

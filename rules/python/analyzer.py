@@ -172,6 +172,7 @@ def _walked(
         fallback_calls=FallbackCalls(tree, {name: frozenset(params) for name, params in facts.fallback_callees}),
         cpu_saved_files=frozenset(facts.cpu_saved_files),
         cpu_loads=frozenset(facts.cpu_loads),
+        threshold_calls=dict(facts.threshold_calls),
         calls=survey.of(ast.Call),
     )
     walker.visit(tree)

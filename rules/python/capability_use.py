@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import ast
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from cudaudit.rules.python.capability_arguments import Calls, parameter_side
 from cudaudit.rules.python.nodes import children, subtree
 
 UNIFORM = "uniform-on-rocm"
@@ -98,11 +99,14 @@ def uses_without_decision(
     capabilities: RocmCapabilities,
     is_reader: Callable[[ast.Call], Part | None],
     selects_tests: Callable[[ast.AST], bool] = lambda _: False,
+    passed: Mapping[str, Calls] | None = None,
 ) -> dict[int, str]:
     """The callees (by node id) of the capability reads (`is_reader` says which calls read one, and
     which part) whose every use is no ROCm decision, with the key suffix that says why.
     `selects_tests` says of a call whether its arguments choose which tests run (a skip marker,
-    `parametrize`) and of a statement whether it skips the test (`pytest.skip()`)."""
+    `parametrize`) and of a statement whether it skips the test (`pytest.skip()`). `passed` holds what
+    every call of a helper gives the parameters its comparison reads (`capability_arguments.py`): each
+    call's numbers are a threshold, judged as a literal is."""
     nodes: list[ast.AST] = [module]
     parents: dict[int, ast.AST] = {}
     for node in nodes:  # the list grows as it is read: `subtree`'s order, walked once for every use below
@@ -117,6 +121,7 @@ def uses_without_decision(
     uses = _binding_uses(nodes, names, loads, parents)
     selection = _TestSelection(parents, loads, selects_tests)
     numbers = _DecimalNames(parents, loads)
+    judge = _Judge(parents, capabilities, selection, numbers, passed or {}, names)
     found: dict[int, str] = {}
     for node in nodes:
         if not isinstance(node, ast.Call):
@@ -124,7 +129,7 @@ def uses_without_decision(
         part = is_reader(node)
         if part is None:
             continue
-        verdicts = list(_use_verdicts(node, part, parents, names, uses, capabilities, selection, numbers))
+        verdicts = list(_use_verdicts(node, part, names, uses, judge))
         if verdicts and None not in verdicts:
             if all(v == UNIFORM for v in verdicts):
                 found[id(node.func)] = UNIFORM
@@ -286,14 +291,12 @@ def _read_of(value: ast.expr, is_reader: Callable[[ast.Call], Part | None]) -> t
 def _use_verdicts(
     call: ast.Call,
     part: Part,
-    parents: dict[int, ast.AST],
     names: dict[Binding, tuple[ast.Call, Part]],
     uses: dict[Binding, list[ast.Name]],
-    capabilities: RocmCapabilities,
-    selection: _TestSelection,
-    numbers: _DecimalNames,
+    judge: _Judge,
 ) -> Iterator[str | None]:
     """One verdict per use of the value `call` reads: UNIFORM, VALUE, SELECTION, or None for a decision."""
+    parents = judge.parents
     expression, part = _widened(call, part, parents)
     parent = parents.get(id(expression))
     bound = [key for key, (read, _) in names.items() if read is call]
@@ -303,27 +306,29 @@ def _use_verdicts(
                 widened, used = _widened(use, names[key][1], parents)
                 if used is Part.PROPERTIES and isinstance(parents.get(id(use)), ast.Attribute):
                     continue  # `props.total_memory`: not the capability
-                yield from _judged(widened, used, parents, capabilities, selection, numbers)
+                yield from judge.judged(widened, used)
         return
-    yield from _judged(expression, part, parents, capabilities, selection, numbers)
+    yield from judge.judged(expression, part)
 
 
-def _judged(
-    node: ast.expr,
-    part: Part,
-    parents: dict[int, ast.AST],
-    capabilities: RocmCapabilities,
-    selection: _TestSelection,
-    numbers: _DecimalNames,
-) -> Iterator[str | None]:
-    """The verdict of one use, or, for a capability as one number kept in a name (`sm = major +
-    minor / 10`), those of each read of the name."""
-    reads = numbers.reads(node) if part is Part.DECIMAL else None
-    if reads is None:
-        yield _selecting(node, parents, selection) or _verdict(node, part, parents, capabilities)
-        return
-    for read in reads:
-        yield _selecting(read, parents, selection) or _verdict(read, part, parents, capabilities)
+@dataclass(frozen=True)
+class _Judge:
+    """What judging one use of a capability reads: the module's parents, the ROCm GPUs, the readings of
+    test selection and of decimal names, and the thresholds helpers are given (`passed`)."""
+
+    parents: dict[int, ast.AST]
+    capabilities: RocmCapabilities
+    selection: _TestSelection
+    numbers: _DecimalNames
+    passed: Mapping[str, Calls]
+    names: dict[Binding, tuple[ast.Call, Part]]
+
+    def judged(self, node: ast.expr, part: Part) -> Iterator[str | None]:
+        """The verdict of one use, or, for a capability as one number kept in a name (`sm = major +
+        minor / 10`), those of each read of the name."""
+        reads = self.numbers.reads(node) if part is Part.DECIMAL else None
+        for read in [node] if reads is None else reads:
+            yield _selecting(read, self.parents, self.selection) or _verdict(read, part, self)
 
 
 class _DecimalNames:
@@ -385,8 +390,11 @@ def _tenths(node: ast.expr) -> bool:
     )
 
 
-def _verdict(node: ast.expr, part: Part, parents: dict[int, ast.AST], capabilities: RocmCapabilities) -> str | None:
+def _verdict(node: ast.expr, part: Part, judge: _Judge) -> str | None:
+    parents, capabilities = judge.parents, judge.capabilities
     parent = parents.get(id(node))
+    if isinstance(parent, ast.Tuple) and _rejoined(parent, judge):
+        return _verdict(parent, Part.BOTH, judge)  # `(major, minor) >= (8, 0)` of `major, minor = f()`
     if isinstance(parent, ast.Compare) and len(parent.ops) == 1:
         other = parent.comparators[0] if parent.left is node else parent.left
         op = type(parent.ops[0]) if parent.left is node else _MIRRORED.get(type(parent.ops[0]))
@@ -395,6 +403,9 @@ def _verdict(node: ast.expr, part: Part, parents: dict[int, ast.AST], capabiliti
         if _is_literal(other):
             threshold = _literal(other, part)
             return UNIFORM if threshold is not None and _uniform(op, threshold, part, capabilities) else None
+        given = _given_thresholds(other, part, parents, judge.passed)
+        if given is not None:
+            return UNIFORM if given and all(_uniform(op, threshold, part, capabilities) for threshold in given) else None
         # a stored capability compared with this one (a cache check); not `== (major, minor)` of a caller's
         stored = isinstance(other, (ast.Name, ast.Attribute, ast.Subscript, ast.Call))
         return VALUE if stored and op in (ast.Eq, ast.NotEq) else None
@@ -411,6 +422,47 @@ def _verdict(node: ast.expr, part: Part, parents: dict[int, ast.AST], capabiliti
     if isinstance(parent, ast.Subscript) and parent.slice is node:
         return VALUE  # a key into a cache
     return None
+
+
+def _rejoined(display: ast.Tuple, judge: _Judge) -> bool:
+    """`(major, minor)`: the two parts of one capability read, put back together in their order."""
+    if len(display.elts) != 2 or not all(isinstance(e, ast.Name) for e in display.elts):
+        return False
+    bound = [judge.names.get((_scope(e, judge.parents), e.id)) for e in display.elts if isinstance(e, ast.Name)]
+    return (
+        bound[0] is not None and bound[1] is not None and bound[0][0] is bound[1][0]
+        and (bound[0][1], bound[1][1]) == (Part.MAJOR, Part.MINOR)
+    )
+
+
+def _given_thresholds(
+    other: ast.expr, part: Part, parents: dict[int, ast.AST], passed: Mapping[str, Calls]
+) -> list[tuple[int, int]] | None:
+    """The thresholds the calls of the enclosing helper give where `other` is made of its parameters
+    (`(major, minor)` in `def has_capability(major, minor)`), one per call; None where it is not, or
+    where the calls are not all known (`capability_arguments.passed_thresholds`)."""
+    function = parents.get(id(other))
+    while function is not None and not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        function = parents.get(id(function))
+    if function is None or function.name not in passed:
+        return None
+    names = parameter_side(other, {a.arg for a in [*function.args.posonlyargs, *function.args.args]})
+    if names is None:
+        return None
+    thresholds = []
+    for call in passed[function.name]:
+        values = dict(call)
+        if not all(name in values for name in names):
+            return None
+        given: ast.expr = (
+            ast.Tuple([ast.Constant(values[name]) for name in names]) if isinstance(other, ast.Tuple)
+            else ast.Constant(values[names[0]])
+        )
+        threshold = _literal(given, part)
+        if threshold is None:
+            return None
+        thresholds.append(threshold)
+    return thresholds
 
 
 def _shows(func: ast.expr) -> bool:

@@ -199,6 +199,7 @@ class PythonWalker:
         fallback_calls: FallbackCalls | None = None,
         cpu_saved_files: frozenset[str] = frozenset(),
         cpu_loads: frozenset[tuple[int, int]] = frozenset(),
+        threshold_calls: Mapping[str, tuple[tuple[tuple[str, int], ...], ...]] | None = None,
         calls: Sequence[ast.Call] | None = None,
         never_on: frozenset[str] = frozenset(),
         held: frozenset[str] = frozenset(),
@@ -223,6 +224,9 @@ class PythonWalker:
         self.cpu_loads = cpu_loads
         """(line, column) of the `torch.load` calls of a file the project ships with CPU storages only
         (`shipped_checkpoints.py`, through the project index)."""
+        self.threshold_calls = threshold_calls or {}
+        """Helper -> what every call gives the parameters its capability comparison reads
+        (`FileFacts.threshold_calls`, `capability_arguments.py`)."""
         self.fallback_calls = fallback_calls or FallbackCalls(ast.Module(body=[], type_ignores=[]), {})
         """The module's calls of the project's callees that replace a device with the CPU without
         CUDA (`fallback_callees.py`, through the project index)."""

@@ -206,7 +206,9 @@ class Symbols(Concern):
             capabilities = RocmCapabilities.from_tables(self.walk.catalog.tables("rocm_capabilities"))
             found = self._undecided = {}
             if self._module is not None and capabilities is not None:
-                found.update(uses_without_decision(self._module, capabilities, self._reader, self._selects_tests))
+                found.update(uses_without_decision(
+                    self._module, capabilities, self._reader, self._selects_tests, self.walk.threshold_calls
+                ))
         return self._undecided
 
     def _selects_tests(self, node: ast.AST) -> bool:
