@@ -217,6 +217,20 @@ def test_none_checks_on_the_cuda_version_are_guards_with_the_right_polarity():
     assert [(f.span.line, f.severity) for f in methods] == [(3, Severity.ERROR), (5, Severity.NOTE)]
 
 
+def test_a_statistic_an_object_keeps_in_its_own_attribute_is_only_shown_where_every_read_is():
+    """`self.before = max_memory_allocated() / 2**30` in `__enter__`, printed in `__exit__`: a note; once
+    some read of the attribute computes with it, a warning."""
+    code = (
+        "import torch\n\n\nclass Peak:\n    def __enter__(self):\n"
+        "        self.before = torch.cuda.max_memory_allocated() / (1024 ** 3)\n        return self\n\n"
+        "    def __exit__(self, *exc):\n        print(f'peak before {self.before:.2f} GB')\n\n\n"
+        "if __name__ == '__main__':\n    with Peak():\n        pass\n"
+    )
+    assert {f.span.line: f.targets["cpu"].severity.value for f in analyze(code)} == {6: "note"}
+    decided = code.replace("        print(", "        assert self.before < 40\n        print(")
+    assert {f.span.line: f.targets["cpu"].severity.value for f in analyze(decided)} == {6: "warning"}
+
+
 def test_the_cuda_version_read_where_none_raises_is_an_error_where_no_presence_test_guards_it():
     """`parse(torch.version.cuda)` raises on ROCm behind `is_available()`, which ROCm passes (CPU stops
     there); unguarded it raises on both; a presence test before it, or `torch.version.hip` first, guards it."""

@@ -25,6 +25,8 @@ A value is shown where it reaches, directly or (a number) through arithmetic and
   (`peak = max_memory_allocated() / 1e9`, then `print(f"{peak:.2f} GB")`), up to three names on
   (`used = peak - start`, `share = used / total * 100`, then `print(share)`), or is the test of an
   `if` with no `else` whose statements only show it (`if arch: rows.append(("arch list", arch))`);
+  so is an attribute an object stores on itself (`self.before = max_memory_allocated() / 2**30`) whose
+  every read in the module, on any object, is shown (`print(f"{self.before:.2f} GB")` in `__exit__`);
   so is a function's local name assigned several times, each time by a plain assignment, whose every
   read is shown (`after = memory_allocated()` after loading and again after quantizing, each followed
   by `logger.info(f"{after - before} bytes")`).
@@ -112,10 +114,31 @@ def is_shown(
             is_shown(read, parents, number=number, depth=depth - 1, callers=callers) or _tests_before_showing(read, parents)
             for read in reads or ()
         )
+    stored = _own_attribute(parent.targets[0]) if isinstance(parent, ast.Assign) and len(parent.targets) == 1 else None
+    if stored is not None and depth > 0:
+        loads = _attribute_reads(stored, parents)
+        return bool(loads) and all(is_shown(load, parents, number=number, depth=depth - 1, callers=callers) for load in loads)
     record = _record(parent.targets[0]) if isinstance(parent, ast.Assign) and len(parent.targets) == 1 else None
     if record is not None and depth > 0:
         return _shown_record(record, parents, depth - 1, callers)
     return False
+
+
+def _own_attribute(target: ast.expr) -> ast.Attribute | None:
+    """`self.before`: an attribute the object stores on itself."""
+    own = isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self"
+    return target if own and isinstance(target, ast.Attribute) else None
+
+
+def _attribute_reads(target: ast.Attribute, parents: Parents) -> list[ast.Attribute]:
+    """Every read of the attribute's name in the module, on any object (`self.before`, `monitor.before`)."""
+    root: ast.AST = target
+    while (above := parents.parent(root)) is not None:
+        root = above
+    return [
+        node for node in subtree(root)
+        if isinstance(node, ast.Attribute) and node.attr == target.attr and isinstance(node.ctx, ast.Load)
+    ]
 
 
 def _tests_before_showing(read: ast.Name, parents: Parents) -> bool:
