@@ -18,14 +18,13 @@ call of those names in the project's modules (one automaton pass) and reads each
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Callable, Mapping
 
 from cudaudit.rules.catalog import WORD_BYTES, word_automaton
 from cudaudit.rules.python.kept_off import call_arguments
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.read_once import outside_tests
-from cudaudit.source import decode_python
+from cudaudit.source import decode_python, read_tree
 
 Helper = tuple[str, tuple[str, ...]]
 """(the function's name, its parameters in order, `self` or `cls` left out)."""
@@ -33,8 +32,6 @@ Calls = tuple[tuple[tuple[str, int], ...], ...]
 """For each call of a helper, the whole numbers it gives the parameters, by name."""
 
 _READS = (b"get_device_capability", b"get_device_properties")
-_KEYWORD = re.compile(rb"\s*([A-Za-z_]\w*)\s*=(?!=)\s*(.*?)\s*\Z", re.S)
-_NUMBER = re.compile(rb"\s*(\d+)\s*\Z")
 _RECEIVERS = ("self", "cls")
 
 
@@ -43,7 +40,7 @@ def threshold_helpers(data: bytes) -> tuple[Helper, ...]:
     if not any(read in data for read in _READS):
         return ()
     try:
-        module = ast.parse(decode_python(data))
+        module = read_tree(decode_python(data))
     except (SyntaxError, ValueError):
         return ()
     found: list[Helper] = []
@@ -117,12 +114,21 @@ def _numbers(items: list[bytes], parameters: tuple[str, ...]) -> tuple[tuple[str
         text = item.strip()
         if text.startswith(b"*"):
             return None
-        keyword = _KEYWORD.match(text)
-        name = keyword.group(1).decode("ascii") if keyword else parameters[positional] if positional < len(parameters) else None
-        value = _NUMBER.match(keyword.group(2) if keyword else text)
+        keyword = _keyword(text)
+        name = keyword[0] if keyword else parameters[positional] if positional < len(parameters) else None
+        value = (keyword[1] if keyword else text).strip()
         if keyword is None:
             positional += 1
-        if name is None or value is None:
+        if name is None or not value.isdigit():
             return None
-        given[name] = int(value.group(1))
+        given[name] = int(value)
     return tuple(sorted(given.items())) if set(given) == set(parameters) else None
+
+
+def _keyword(text: bytes) -> tuple[str, bytes] | None:
+    """(name, value) of a keyword argument item (`minor=5`), None for a positional one (`8`, `a == b`)."""
+    name, equals, value = text.partition(b"=")
+    word = name.strip().decode("utf-8", "replace")
+    if not equals or value.startswith(b"=") or not word.isidentifier():
+        return None
+    return word, value
