@@ -279,6 +279,7 @@ _READERS = {
     "handed_to_fallbacks": "cudaudit.rules.python.fallback_callees:handed_to_fallbacks",
     "readme_examples": "cudaudit.rules.python.project_calls:readme_examples",
     "configured_calls": "cudaudit.rules.python.configured_calls:configured_calls",
+    "with_constructions": "cudaudit.rules.python.dynamic_builds:with_constructions",
     "definitions": "cudaudit.rules.python.callers:definitions",
     "uses_elsewhere": "cudaudit.rules.python.callers:uses_elsewhere",
     "guarded_uses": "cudaudit.rules.python.callers:guarded_uses",
@@ -918,7 +919,7 @@ def _read_index(
         calls_elsewhere=(
             _reader("calls_elsewhere")(
                 python, found.cuda_defaults, found.from_imports, remember, _readme_examples(files),
-                _configured_calls(files, found.cuda_defaults),
+                _reader("with_constructions")(_configured_calls(files, found.cuda_defaults), python),
                 libraries,
             )
             if found.cuda_defaults else {}

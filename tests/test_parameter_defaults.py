@@ -297,6 +297,25 @@ def test_a_class_a_configuration_file_builds_without_the_parameter_takes_its_def
     assert cpu_severity(ENCODER, path="models/encoders.py", files={**files, "configs/sample.yaml": broken}) == Severity.NOTE
 
 
+def test_a_class_the_configuration_names_is_built_with_what_every_dynamic_construction_gives():
+    """`get_obj_from_str(cfg["target"])(model, device=device, **cfg["params"])` builds whatever class the
+    configuration names with a device: the configuration's `params` need not give one, and the default
+    is never taken. Where another such construction gives only the mapping (latent-diffusion's
+    `instantiate_from_config`), what every one gives is the mapping alone: the default stays taken."""
+    configured = "cond:\n  target: models.encoders.TextEncoder\n  params:\n    freeze: true\n"
+    resolver = "import importlib\n\ndef get_obj_from_str(string):\n    module, cls = string.rsplit('.', 1)\n" \
+        "    return getattr(importlib.import_module(module), cls)\n"
+    build = "from util import get_obj_from_str\n\ndef build(cfg, model, device):\n" \
+        "    return get_obj_from_str(cfg['cond']['target'])(model, device=device, **cfg['cond']['params'])\n"
+    files = {"models/__init__.py": "", "util.py": resolver, "run.py": build, "configs/a.yaml": configured}
+    assert cpu_severity(ENCODER, path="models/encoders.py", files=files) == Severity.NOTE
+    plain = "from util import get_obj_from_str\n\ndef instantiate(config):\n" \
+        "    return get_obj_from_str(config.target)(**config.get('params', dict()))\n"
+    assert cpu_severity(ENCODER, path="models/encoders.py", files={**files, "plain.py": plain}) == Severity.ERROR
+    unrelated = {**files, "run.py": build.replace("['target']", "['name']")}
+    assert cpu_severity(ENCODER, path="models/encoders.py", files=unrelated) == Severity.ERROR
+
+
 def test_a_call_in_a_library_modules_self_test_block_is_another_path():
     """A module other modules import is a library: its `if __name__ == "__main__":` block runs only
     when a developer runs the file by hand. A call there that leaves the device out takes the default
