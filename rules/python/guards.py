@@ -58,7 +58,7 @@ from __future__ import annotations
 import ast
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import Enum
 from functools import lru_cache
 from typing import Union
@@ -951,6 +951,43 @@ def is_requirement(statement: ast.stmt, names: ImportTable) -> bool:
         and not statement.orelse
         and stops_the_program(statement.body)
         and is_cuda_requirement(statement.test, names, Polarity.NEGATIVE)
+    )
+
+
+def refusal(statement: ast.If, names: ImportTable) -> ast.expr | ast.stmt | None:
+    """The site of an arm of an `if` chain that only stops the program, reached exactly where the
+    chain's CUDA tests fail (every test before it asks for a CUDA device): the test of an arm that stops where
+    `torch.cuda.is_available()` is false (`if not torch.cuda.is_available(): raise ... else: ...`),
+    or the raise of the `else` of a chain whose every test needs a CUDA device (`if
+    torch.cuda.device_count() >= 2: ... elif torch.cuda.device_count() == 1: ... else: raise
+    ValueError("CUDA only")`). None for a plain `is_requirement`, and where a test chooses a setting
+    (`if args.device == "cuda": ... else: raise`): a CPU run of another setting may not get there."""
+    branch = statement
+    while True:
+        if stops_the_program(branch.body) and is_cuda_requirement(branch.test, names, Polarity.NEGATIVE):
+            return branch.test if branch.orelse or branch is not statement else None
+        if not _probes_cuda_device(branch.test, names):
+            return None  # `if args.cpu: ... elif not torch.cuda.is_available(): raise`: the CPU route avoids it
+        if len(branch.orelse) == 1 and isinstance(branch.orelse[0], ast.If):
+            branch = branch.orelse[0]
+            continue
+        arm = branch.orelse
+        only_stops = bool(arm) and stops_the_program(arm) and all(isinstance(s, ast.Expr) for s in arm[:-1])
+        return arm[-1] if only_stops else None
+
+
+def elif_arms(statement: ast.If) -> Iterator[ast.If]:
+    """The `elif` arms of a chain: `if`s the walk meets again, whose reading is the chain's."""
+    while len(statement.orelse) == 1 and isinstance(statement.orelse[0], ast.If):
+        statement = statement.orelse[0]
+        yield statement
+
+
+def _probes_cuda_device(test: ast.expr, names: ImportTable) -> bool:
+    """Whether `test` holds only with a CUDA device, by asking PyTorch (`torch.cuda.device_count() == 1`),
+    not a setting (`args.device == "cuda"`)."""
+    return is_cuda_requirement(test, names, Polarity.POSITIVE) and not any(
+        isinstance(node, ast.Compare) and is_device_type_test(node) for node in subtree(test)
     )
 
 

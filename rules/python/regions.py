@@ -32,6 +32,7 @@ from cudaudit.rules.python.guards import (
     never_falls_through,
     polarity,
     probes_in,
+    refusal,
     scheduler_test,
     skips_without_module,
     stops_the_program,
@@ -448,7 +449,8 @@ def region_after(statement: ast.stmt, names: ImportTable) -> Region:
 
     A requirement (`assert torch.cuda.is_available()`, `if not torch.cuda.is_available():
     sys.exit()`) stops the program on the targets without a CUDA device: an error at the
-    requirement (`concerns/requirements.py`). Unlike a guard, it chooses no other path: lifting it
+    requirement (`concerns/requirements.py`), as is a chain's arm that only stops where its CUDA
+    tests fail (`guards.refusal`). Unlike a guard, it chooses no other path: lifting it
     is the first step of a port, and every line after it that needs CUDA is what that port must
     rewrite next, so what follows keeps its own severity on every target. After a test's skip
     (`if capability < (8, 0): pytest.skip()`), what follows runs only where the condition does not
@@ -456,6 +458,13 @@ def region_after(statement: ast.stmt, names: ImportTable) -> Region:
     cfg.max_len is None: raise ValueError(...)`, `assert args.data_path is not None`) makes the
     setting required, not an opt-in: what follows keeps its severity, where after `if cfg.sched ==
     Sched.LEGACY: return legacy()` it runs only for another value (another path)."""
+    region = _region_after(statement, names)
+    if region is not UNREACHABLE and isinstance(statement, ast.If) and refusal(statement, names) is not None:
+        return replace(region, cuda_guarded=False, nvidia_only=False)  # `else: raise ValueError("CUDA only")`
+    return region
+
+
+def _region_after(statement: ast.stmt, names: ImportTable) -> Region:
     kind = statement.__class__
     if kind not in _MAY_END_OR_GUARD or (kind in _BY_A_CALL and statement.value.__class__ is not ast.Call):  # type: ignore[attr-defined]
         return NEUTRAL  # a definition, a loop, an import, an assignment of no call: no reading below applies

@@ -463,6 +463,8 @@ def requirement(hit: Hit, context: FixContext) -> Rewrite | None:
     block = _enclosing_block(context.tree, statement)
     if statement is None or block is None or len(block) < 2:
         return None
+    if isinstance(statement, ast.If) and statement.orelse:
+        return None  # an arm of a chain (`else: raise ValueError("CUDA only")`): the other arms stay
     if isinstance(getattr(statement, "test", None), ast.BoolOp):
         return None  # `assert torch.cuda.is_available() and has_triton()`: the other conditions stay
     span = context.span(statement)

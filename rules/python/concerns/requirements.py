@@ -3,7 +3,11 @@
 `assert torch.cuda.is_available(), "needs a GPU"` and `if not torch.cuda.is_available():
 sys.exit(...)` are requirements, not guards (`guards.is_requirement`): the rest of the program
 is not skipped on a CPU, the whole of it is. The site is the assert, or the condition of the
-`if`; the statement is what a fix removes once everything it protects runs elsewhere.
+`if`; the statement is what a fix removes once everything it protects runs elsewhere. So is an
+arm of a chain that only stops, reached exactly where its CUDA tests fail (`guards.refusal`): `else:
+raise ValueError("CUDA only")` after `if torch.cuda.device_count() >= 2: ... elif
+torch.cuda.device_count() == 1: ...`, at the raise, or `if not torch.cuda.is_available(): raise ...`
+with branches after it, at the test; a fix leaves those (the other arms stay).
 
 A kernel's wrapper that asserts a tensor it is given is on a CUDA device (`assert x.is_cuda`, `assert
 x.device.type == "cuda"`) before it launches a Triton kernel (`_kernel[grid](x, ...)`) stops
@@ -29,13 +33,15 @@ import ast
 from cudaudit.rules.python.guards import (
     AVAILABILITY_PROBES,
     CUDA_DEVICE_STRING,
+    elif_arms,
     gpu_request,
     is_requirement,
+    refusal,
     stops_the_program,
 )
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.survey import Survey
-from cudaudit.rules.python.walker import Concern
+from cudaudit.rules.python.walker import Concern, PythonWalker
 
 DETECTOR = "requirement"
 TENSOR = "cuda-tensor"
@@ -45,12 +51,19 @@ OBJECT = "cuda-object"
 
 
 class Requirements(Concern):
+    def __init__(self, walk: PythonWalker) -> None:
+        super().__init__(walk)
+        self._refused: set[int] = set()
+        """The sites reported: `elif not torch.cuda.is_available(): raise` is met from its chain and again alone."""
+        self._arms: set[int] = set()
+        """The `elif` arms of the chains met."""
+
     @classmethod
     def may_report(cls, survey: Survey) -> bool:
         """An assert, or an `if` that stops the program, testing an availability probe, `is_cuda` or a
         `"cuda"` device type; or GPUs asked of a scheduler."""
         tests = [node.test for node in survey.of(ast.Assert)]
-        tests += [node.test for node in survey.of(ast.If) if not node.orelse and stops_the_program(node.body)]
+        tests += [node.test for node in survey.of(ast.If) if stops_the_program(node.body) or stops_the_program(node.orelse)]
         return any(_may_test_cuda(test, survey) for test in tests) or any(
             gpu_request(call, survey.names) is not None for call in survey.of(ast.Call)
         )
@@ -68,8 +81,13 @@ class Requirements(Concern):
                 self.walk.report(DETECTOR, TENSOR, node)
 
     def on_If(self, node: ast.If) -> None:
-        if is_requirement(node, self.walk.names):
-            self.walk.report(DETECTOR, "cuda", node.test)
+        site: ast.expr | ast.stmt | None = node.test if is_requirement(node, self.walk.names) else None
+        if site is None and id(node) not in self._arms:  # an `elif` is read as part of its chain
+            self._arms.update(id(arm) for arm in elif_arms(node))
+            site = refusal(node, self.walk.names)
+        if site is not None and id(site) not in self._refused:
+            self._refused.add(id(site))
+            self.walk.report(DETECTOR, "cuda", site)
         elif (
             not self.walk.in_tests
             and self.walk.functions
