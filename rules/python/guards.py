@@ -29,8 +29,10 @@ condition mentions:
   the function joins a process group on either branch (`if local_rank != -1: set_device(...)`, then
   `deepspeed.init_distributed()`), every run of it is a launched one and the launch's branch is its
   normal path (`launch_test`, read by the walker).
-- CPU: `if device == "cpu":`, `if x.device.type != "cpu":`. Code in either branch has been
-  written with CPU in mind.
+- CPU: `if device == "cpu":`, `if x.device.type != "cpu":`, the program's CPU switch (a `store_true`
+  option `--cpu`, and in its module the names handed it: `if not cpu:` in `def load(path, cpu=False)`
+  called with `cpu=opt.cpu`; `ImportTable.cpu_switches`). Code in either branch has been written with
+  CPU in mind: the switch's other arm is the GPU's.
 - optional: an availability flag or probe of an optional library (`if HAS_FLASH_ATTENTION:`,
   `if is_xformers_available():`, `_triton_available`). Code it guards only runs where the
   library is installed; elsewhere the program takes its fallback.
@@ -71,6 +73,7 @@ from cudaudit.rules.python.names import (
     is_environment_switch,
     is_off_by_default_read,
     picks_another,
+    reads_option,
     settings_key,
 )
 from cudaudit.rules.python.nodes import child_fields, handler_catches, keyed_name, subtree
@@ -1119,6 +1122,8 @@ def _atom_probes(node: ast.AST, names: ImportTable) -> set[Probe]:
             return set()  # `args.cuda` from `add_argument("--cuda", action="store_false")` is True on CPU too
         if isinstance(node, ast.Name) and identifier in names.kept_on:
             return set()  # `use_gpu=True` that no caller turns off: the function's own route, on a CPU too
+        if identifier in names.cpu_switches and (isinstance(node, ast.Name) or reads_option(node, names.cpu_switches)):
+            return {Probe.CPU}  # `if not cpu: model.cuda()` with `cpu=opt.cpu` from `--cpu`: the switch's GPU arm
         switched = identifier in names.off_by_default or id(node) in names.set_when_on
         off = {Probe.OFF_BY_DEFAULT} if switched else set()
         named = identifier_probes(identifier)

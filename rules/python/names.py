@@ -224,6 +224,14 @@ class ImportTable:
         return frozenset(_always_set_options(self.statements))
 
     @cached_property
+    def cpu_switches(self) -> frozenset[str]:
+        """The module's CPU switch: its options that run the program on the CPU
+        (`--cpu`, `action="store_true"`; `_cpu_options`), and the names that receive one (`cpu=opt.cpu` in a call,
+        `cpu = opt.cpu`)."""
+        options = frozenset(_cpu_options(self.statements))
+        return _receivers(self.tree, options) if options else options
+
+    @cached_property
     def _settings(self) -> tuple[frozenset[str], dict[str, Value]]:
         bindings, chosen_elsewhere, off_elsewhere, documented = self._declared_with
         streamlit = any(binding.qualified.partition(".")[0] == "streamlit" for binding in bindings.values())
@@ -387,6 +395,44 @@ def _always_set_options(statements: list[ast.stmt]) -> Iterator[str]:
         )
         if (store_false or truthy_default) and not _documents_cpu(keywords.get("help")):
             yield from _option_dest(call)
+
+
+CPU_SWITCH_WORDS = frozenset({"cpu", "use", "on", "force", "only", "run", "mode"})
+"""The words of a CPU switch's name (`--cpu`, `--use_cpu`, `--cpu-only`, `--force_cpu`): an option that
+runs the program on the CPU, not one for a part of it (`--cpu_offload`, `--cpu-threads`)."""
+
+
+def _cpu_options(statements: list[ast.stmt]) -> Iterator[str]:
+    """Destinations of the `store_true` options named for running on the CPU (`--cpu`, help "cpu
+    mode."): the program's documented CPU switch, which the user turns on on a machine without a GPU."""
+    for statement in statements:
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "add_argument"):
+            continue
+        action = next((k.value for k in call.keywords if k.arg == "action"), None)
+        if isinstance(action, ast.Constant) and action.value == "store_true":
+            for dest in _option_dest(call):
+                words = {word for word in re.split(r"[_\W]+", dest.lower()) if word}
+                if "cpu" in words and words <= CPU_SWITCH_WORDS:
+                    yield dest
+
+
+def _receivers(tree: ast.AST, options: frozenset[str]) -> frozenset[str]:
+    """`options` (attribute names of the parsed arguments) and the names that receive one: a
+    keyword a call hands it to (`load_checkpoints(path, cpu=opt.cpu)`, the parameter the function
+    tests) and a name assigned it (`cpu = opt.cpu`)."""
+    found = set(options)
+    for node in subtree(tree):
+        if isinstance(node, ast.keyword) and node.arg and reads_option(node.value, options):
+            found.add(node.arg)
+        elif isinstance(node, ast.Assign) and reads_option(node.value, options):
+            found.update(target.id for target in node.targets if isinstance(target, ast.Name))
+    return frozenset(found)
+
+
+def reads_option(value: ast.expr, options: frozenset[str]) -> bool:
+    """Whether `value` reads one of `options` from the object that holds them (`opt.cpu`)."""
+    return isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and value.attr in options
 
 
 _CPU_WORD = re.compile(r"(?i)(?<![\w-])cpus?(?![\w-])")

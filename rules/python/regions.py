@@ -955,7 +955,25 @@ def handler_region(handler: ast.ExceptHandler, body: list[ast.stmt], names: Impo
             return ANOTHER_PATH
     if handler_catches(handler, _ANY_ERROR) and _asks_a_module_alone(body, names):
         return ANOTHER_PATH
+    if _catches_device_memory_only(handler, names):
+        return Region(cuda_guarded=True)
     return NEUTRAL
+
+
+_DEVICE_OUT_OF_MEMORY = frozenset({"torch.cuda.OutOfMemoryError"})
+"""The error the CUDA caching allocator raises (ROCm's too, through the same `torch.cuda`;
+https://pytorch.org/docs/stable/generated/torch.cuda.OutOfMemoryError.html). A failed allocation on
+the CPU raises a plain `RuntimeError` (c10's `DefaultCPUAllocator: can't allocate memory`), so a
+handler for this one alone (`except torch.cuda.OutOfMemoryError: print(torch.cuda.memory_summary())`)
+runs only where a CUDA device ran out of memory."""
+
+
+def _catches_device_memory_only(handler: ast.ExceptHandler, names: ImportTable) -> bool:
+    """Whether every class an `except` clause names is the CUDA allocator's out-of-memory error."""
+    if handler.type is None:
+        return False
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return all(names.resolve(kind) in _DEVICE_OUT_OF_MEMORY for kind in types)
 
 
 _ATTRIBUTE_ERROR = frozenset({"AttributeError"})

@@ -1,0 +1,94 @@
+"""A program's CPU switch (`--cpu` handed on as `cpu=opt.cpu`): both arms of a test of it were written
+with the CPU in mind (`names.ImportTable.cpu_switches`, read by `guards.probes_in`), and a handler for the
+CUDA allocator's out-of-memory error runs only on a CUDA device (`regions.handler_region`)."""
+
+from __future__ import annotations
+
+from support import scan_json, write
+
+DEMO = '''
+import argparse
+import torch
+
+
+def load_checkpoints(path, cpu=False):
+    generator = torch.nn.Linear(2, 2)
+    if not cpu:
+        generator.cuda()
+    if cpu:
+        state = torch.load(path, map_location=torch.device("cpu"))
+    else:
+        state = torch.load(path)
+    generator.load_state_dict(state)
+    device = "cpu" if cpu else "cuda"
+    return generator, device
+
+
+def offload(model, cpu_offload=False):
+    if not cpu_offload:
+        model.cuda()
+    return model
+
+
+def run(model, frames):
+    try:
+        return model(frames)
+    except torch.cuda.OutOfMemoryError:
+        torch.cuda.synchronize()
+        raise
+
+
+def run_any(model, frames):
+    try:
+        return model(frames)
+    except (torch.cuda.OutOfMemoryError, RuntimeError):
+        torch.cuda.synchronize()
+        raise
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cpu", dest="cpu", action="store_true", help="cpu mode.")
+    opt = parser.parse_args()
+    generator, _ = load_checkpoints("vox.pth", cpu=opt.cpu)
+    offload(generator)
+    run(generator, None)
+    run_any(generator, None)
+'''
+
+
+EXPECTED = {
+    9: "note",  # generator.cuda() under `if not cpu:`: the GPU arm of the switch
+    13: "note",  # torch.load(path) in the else of `if cpu:`
+    15: "note",  # the CUDA arm of `"cpu" if cpu else "cuda"`
+    21: "error",  # `cpu_offload` names a part of the CPU, no switch: the GPU route is the normal path
+    29: "note",  # a handler of the CUDA allocator's error runs only on a CUDA device
+    37: "error",  # a handler that catches RuntimeError runs on a CPU too
+}
+
+
+def test_cpu_switch_arms(cli, tmp_path):
+    write(tmp_path / "demo.py", DEMO)
+    report = scan_json(cli, ".", "--no-cache", "--show-portable", cwd=tmp_path)
+    found = {f["line"]: f["targets"]["cpu"]["severity"] for f in report["findings"] if "cpu" in f["targets"]}
+    assert {line: found.get(line) for line in EXPECTED} == EXPECTED
+
+
+RUNNER = '''
+import torch
+
+
+def load(path, cpu=False):
+    model = torch.load(path)
+    if not cpu:
+        model.cuda()
+    return model
+'''
+
+
+def test_a_switch_nothing_turns_on_keeps_the_gpu_route(cli, tmp_path):
+    """`cpu=False` that no option hands a value: every run takes the GPU arm, a CPU's too."""
+    write(tmp_path / "runner.py", RUNNER)
+    write(tmp_path / "app.py", "from runner import load\n\nif __name__ == '__main__':\n    load('b.pt')\n")
+    report = scan_json(cli, ".", "--no-cache", cwd=tmp_path)
+    assert [(f["line"], f["targets"]["cpu"]["severity"]) for f in report["findings"] if f["rule"] == "CDA102"] == [(8, "error")]
