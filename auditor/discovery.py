@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cudaudit.filekinds import FileKind, classify, is_document, is_test_configuration
+from cudaudit.filekinds import FileKind, classify, is_document, is_license, is_test_configuration
 from cudaudit.model import FileError
 from cudaudit.safe_git import GitUnavailable, run_git
 from cudaudit.safe_read import UnreadableFile, is_within, read_tree_file
@@ -102,7 +102,8 @@ def discover(
     paths: list[Path], excludes: Excludes, documents: bool = False
 ) -> tuple[list[Candidate], list[FileError]]:
     """The files to analyse under `paths`, sorted and without duplicates, and any I/O errors; with
-    `documents`, the project's prose in the folders too, as candidates of no kind (`is_document`)."""
+    `documents`, the project's prose in the folders too, and its test configurations and license files,
+    as candidates of no kind (`is_document`)."""
     found: dict[Path, Candidate] = {}
     errors: list[FileError] = []
     for given in paths:
@@ -115,7 +116,7 @@ def discover(
                 files = (path for path in _walk(given, excludes, errors) if not excludes.excludes(path))
             for path in files:
                 kinds = classify(path)
-                if kinds or (documents and (is_document(path) or is_test_configuration(path))):
+                if kinds or (documents and (is_document(path) or is_test_configuration(path) or is_license(path))):
                     found.setdefault(path, Candidate(path, kinds, given))
         else:
             kinds = named_file_kinds(given, errors)

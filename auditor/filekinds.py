@@ -207,6 +207,16 @@ def is_test_configuration(path: PurePath) -> bool:
     return path.name.lower() in TEST_CONFIGURATIONS
 
 
+LICENSE_NAMES = ("license", "licence", "copying")
+"""The starts of a license file's name (`LICENSE`, `LICENSE.md`, `COPYING`)."""
+
+
+def is_license(path: PurePath) -> bool:
+    """A license file (`LICENSE`, `COPYING`): no analyzer reads it, but one of its own, beside its own
+    README, marks a folder as a copy of another program (`rules/python/copied_projects.py`)."""
+    return path.name.lower().startswith(LICENSE_NAMES)
+
+
 def is_document(path: PurePath) -> bool:
     """A project's prose (`README.md`, `docs/docker.md`, `install.rst`): no analyzer reads it, but it
     says which of the project's files a user is told to run (the project index reads it for that)."""

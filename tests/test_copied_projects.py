@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from functools import partial
 
+import pytest
+
 from cudaudit.model import Severity
 from cudaudit.rules.python.copied_projects import copied_project_files
-from support import analyze
+from support import analyze, scan_json, severities_by_file, write
 
 TRAINER = "import torch\n\ndef step(batch):\n    return batch.cuda()\n\nif __name__ == '__main__':\n    step(None)\n"
 COPY = {
@@ -146,3 +148,34 @@ def test_a_vendored_program_with_its_own_environment_file_whose_extension_the_re
     assert copied(ran) == set()  # a document that runs the copy's script makes its routes the project's
     named = {**SPLATS, "launch.py": SPLATS["launch.py"].replace("# shutil", "shutil")}
     assert copied(named) == set()  # code that spells the copy's folder may run anything of it
+
+
+METRIC = {
+    "README.md": "Score the videos: `python metric/score.py --videos out/`.\n",
+    "metric/score.py": (
+        "import torch\nfrom dino.vision_transformer import vit_small\n\n"
+        "if __name__ == '__main__':\n    print(vit_small().to('cuda' if torch.cuda.is_available() else 'cpu'))\n"
+    ),
+    "metric/dino/README.md": "Train: `python -m torch.distributed.launch --nproc_per_node=8 main_dino.py`.\n",
+    "metric/dino/LICENSE": "Apache License\nVersion 2.0, January 2004\n",
+    "metric/dino/vision_transformer.py": "import torch.nn as nn\n\ndef vit_small():\n    return nn.Linear(4, 4)\n",
+    "metric/dino/main_dino.py": "from vision_transformer import vit_small\n\n" + TRAINER,
+}
+
+
+def test_a_folder_with_its_own_readme_and_license_is_a_vendored_program():
+    # no launcher and no dependency file: the upstream license beside its README marks the copy
+    assert copied(METRIC) == {"metric/dino/README.md", "metric/dino/LICENSE", "metric/dino/main_dino.py"}
+    unlicensed = {path: text for path, text in METRIC.items() if not path.endswith("LICENSE")}
+    assert copied(unlicensed) == set()  # a README alone describes a subpackage, not a program of its own
+
+
+@pytest.mark.parametrize(("license_name", "severity"), [("LICENSE", "warning"), ("COPYING.txt", "warning"), (None, "error")])
+def test_a_scan_finds_the_license_that_marks_a_vendored_programs_own_trainer(cli, tmp_path, license_name, severity):
+    for path, text in METRIC.items():
+        if not path.endswith("LICENSE"):
+            write(tmp_path / "proj" / path, text)
+    if license_name is not None:
+        write(tmp_path / "proj" / "metric" / "dino" / license_name, METRIC["metric/dino/LICENSE"])  # found by discovery
+    found = severities_by_file(scan_json(cli, "--no-cache", "proj", cwd=tmp_path), "cpu")
+    assert found == {"main_dino.py": {severity}}

@@ -13,8 +13,8 @@ ways:
   and where the folder holds a `hubconf.py`;
 - by importing a few of its modules (`from .vendor_net.backbones import get_model`): the copy is a
   vendored program, a folder below the project's root with a README and a launcher script, a
-  requirements file or a conda environment file of its own (`README.md` beside `run.sh` that runs its
-  `train.py`), no install declaration of its own (a nested `setup.py` or `pyproject.toml` makes it a
+  requirements file, a conda environment file or a license file of its own (`README.md` beside `run.sh`
+  that runs its `train.py`, or beside the upstream `LICENSE`), no install declaration of its own (a nested `setup.py` or `pyproject.toml` makes it a
   project the user installs, whose routes are the user's), that no file outside it names except by an
   import statement, a comment or a path to a part of it that is no Python module (a README of the
   project that says `cd vendor_net && bash run.sh` makes the copy's routes the project's; one that says
@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from cudaudit.facts import Evidence
-from cudaudit.filekinds import is_test_path
+from cudaudit.filekinds import LICENSE_NAMES, is_test_path
 from cudaudit.firstparty import ModuleMap, module_map
 from cudaudit.project_roots import INSTALL_DECLARATIONS, lies_under, within_project
 from cudaudit.rules.catalog import word_automaton
@@ -123,7 +123,7 @@ def _why(copy: _Copy) -> Evidence:
         )
     else:
         text = (
-            f"`{copy.folder}/` is a copy of another program (its own README and launcher or requirements, no "
+            f"`{copy.folder}/` is a copy of another program (its own README and launcher, requirements or license, no "
             f"install of its own), of which the project only imports what `{copy.entry.text}` reaches: "
             "only the copied program's own routes run this file"
         )
@@ -149,8 +149,8 @@ def _hub_copies(python: Mapping[str, Reader]) -> dict[str, Evidence]:
 
 
 def _program_folders(python: Mapping[str, Reader], others: Mapping[str, Reader], hubs: Mapping[str, Evidence]) -> set[str]:
-    """The folders below the project's root that look like a vendored program (a README and a launcher
-    or requirements file of their own, no install declaration, Python modules), the outermost of
+    """The folders below the project's root that look like a vendored program (a README and a launcher,
+    requirements or license file of their own, no install declaration, Python modules), the outermost of
     nested ones, outside the hub copies, that a Python module outside them spells by their name in an
     import statement and no file outside them spells otherwise (one search of every file for every
     such folder's name)."""
@@ -161,7 +161,7 @@ def _program_folders(python: Mapping[str, Reader], others: Mapping[str, Reader],
         folder for folder, held in names.items()
         if folder and "/" in within_project(f"{folder}/_")
         and any(name.startswith("readme") for name in held)
-        and any(name.endswith(_LAUNCHER_SUFFIXES) or name.startswith(_DEPENDENCY_FILES) for name in held)
+        and any(name.endswith(_LAUNCHER_SUFFIXES) or name.startswith((*_DEPENDENCY_FILES, *LICENSE_NAMES)) for name in held)
         and not held & INSTALL_DECLARATIONS
         and not is_test_path(f"{folder}/_.py")
         and not any(folder == hub or lies_under(folder, hub) for hub in hubs)
