@@ -841,7 +841,6 @@ def _read_index(
     main_blocks = {path: imported for path, imported in every_main_block.items() if path in found.main_blocks}
     main_blocks, unrun_libraries = _unrun_libraries(files, found, main_blocks)
     libraries = frozenset(path for path, imported in every_main_block.items() if imported is not None)
-    developer = _developer_folders(files, python, catalog)
     porting = _reader("layers")(found.sources, left_out) if found.sources else None
     imports = partial(_top_level_imports, python, remember)
     # The catalog's `[[absent_without_gpu]]` packages, for the two readers that take them (the reader's
@@ -857,15 +856,23 @@ def _read_index(
     installs = _installs(found.installs)
     docker_routes = _docker_routes(files, installs)
     readme_extras = _readme_extras(files) if found.declared else frozenset()
-    off_default_path = {
+    # What the other readers judge off the normal path first: a developer folder's module that only
+    # such files import is no part of the normal path either (`_developer_folders`).
+    before = {
         **unreached, **_stranded(files, python, imports), **_copied_projects(files, python), **nested,
         **optional, **_unnamed(files, python, found),
-        **_off_default_path(python, catalog, developer), **_superseded_builds(python), **_unnamed_files(files),
+    }
+    after = {
+        **_superseded_builds(python), **_unnamed_files(files),
         **_cog_predictors(files, python), **_hosted_notebooks(files, python, catalog),
         **_op_self_tests(main_blocks, python, commands), **unnamed_scripts,
         **_multi_gpu_siblings(python, commands),
         **_unnamed_examples(files, python, found, import_lines), **_side_scripts(files, python, found, import_lines),
-        **_extra_only(python, found, imports, default_entries, readme_extras), **developer,
+        **_extra_only(python, found, imports, default_entries, readme_extras),
+    }
+    developer = _developer_folders(files, python, catalog, frozenset({*before, *after}))
+    off_default_path = {
+        **before, **_off_default_path(python, catalog, developer), **after, **developer,
         **_optional_requirements(files, found), **_opt_in_sources(files, found, porting),
     }
     off_default_path = {**_built_off_path(found, off_default_path, porting), **off_default_path}
@@ -2246,13 +2253,17 @@ def _readmes(files: list[IndexedFile], read: Callable[[str], _T]) -> dict[str, _
     return found
 
 
-def _developer_folders(files: list[IndexedFile], python: dict[str, Reader], catalog: Catalog) -> dict[str, Evidence]:
+def _developer_folders(
+    files: list[IndexedFile], python: dict[str, Reader], catalog: Catalog, elsewhere: frozenset[str]
+) -> dict[str, Evidence]:
     """`developer_folders.developer_files` for the catalog's `[[developer_folder]]` tables (`benchmarks/`,
     `scripts/`), with the scan's documents (files of no kind) where it was given them (a folder's scan),
     less the modules the normal path imports (`opt_in_areas.unreached_in_areas`, star imports and
     imports through the folder's reached modules included): a top-level `tools/` package that the
     documented `infer.py` imports (`from tools.engine import run`) is the project's own code, not a
-    developer's helper. The other developer folders' scripts reach nothing there."""
+    developer's helper. The other developer folders' scripts reach nothing there, and neither do the
+    modules of `elsewhere`, which the other readers judge off the normal path (an example script
+    nothing names that imports `tools/plot.py` runs it only where someone runs the example)."""
     folders: dict[str, bool] = {}
     for _, tables in catalog.tables("developer_folder"):
         for table in tables:
@@ -2264,7 +2275,7 @@ def _developer_folders(files: list[IndexedFile], python: dict[str, Reader], cata
     areas = tuple(sorted({evidence.path for path, evidence in found.items() if path in python}))
     if not areas:
         return found
-    unreached = _reader("unreached_in_areas")(areas, python, frozenset(found))
+    unreached = _reader("unreached_in_areas")(areas, python, frozenset(found) | elsewhere)
     return {path: evidence for path, evidence in found.items() if path not in python or path in unreached}
 
 

@@ -117,3 +117,15 @@ def test_a_developer_folder_only_other_developer_scripts_import_keeps_the_cap():
         "tools/smoke.py": "from tools.probe import probe\n\nprobe()\n",
     }
     assert severities("tools/probe.py", TIMING, files) == {Severity.WARNING}
+
+
+def test_a_developer_folder_only_off_path_modules_import_keeps_the_cap():
+    # the importer is a side script nothing names (another path itself): it does not put tools/ on
+    # the normal path; the documented infer.py does
+    files = {
+        **DOCUMENTED_ROOT, "infer.py": "import torch\n", "tools/__init__.py": "",
+        "extra/probe_demo.py": "import torch\nfrom tools.probe import probe\n\nprobe(torch.cuda.device_count())\n",
+    }
+    assert severities("tools/probe.py", TIMING, files) == {Severity.WARNING}
+    documented = {**files, "infer.py": "from tools.probe import probe\n\nprobe()\n"}
+    assert severities("tools/probe.py", TIMING, documented) == {Severity.ERROR}
