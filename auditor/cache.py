@@ -20,7 +20,8 @@ a development checkout is a miss, not a stale answer), the catalog's TOML and th
 settings (targets, torch pin, first-party modules). What the project index reads from one file
 (its porting-layer facts, a build script's ROCm branch, a workflow's jobs) is kept the same way,
 keyed by the reader, the file's path and digest, cudaudit's code and the catalog; the index's
-answers to the scan's files are kept whole (`index_answers`). The parsed catalog is keyed by its
+answers to the scan's files are kept whole (`index_answers`), and so is which error sites each
+documented script's run reaches (`entry_reach`), keyed by every Python module's digest. The parsed catalog is keyed by its
 TOML's digest and cudaudit's code.
 
 The entries of one kind made under one fingerprint (the results of a scan of one tree with one

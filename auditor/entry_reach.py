@@ -32,15 +32,17 @@ A module that cannot be read or parsed reaches nothing (the scan reports it alre
 from __future__ import annotations
 
 import ast
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from cudaudit.cache import Store
 from cudaudit.firstparty import ModuleMap, module_map
 from cudaudit.rules.python.nodes import is_main_test
-from cudaudit.safe_read import UnreadableFile, read_tree_file
-from cudaudit.source import UndecodableError, decode_python, parse_python
+from cudaudit.safe_read import UnreadableFile, content_digest, read_tree_file
+from cudaudit.source import UndecodableError, decode_python, read_tree
 
 _Key = TypeVar("_Key")
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+\Z")
@@ -100,22 +102,56 @@ class _Module:
 
 
 def reached_sites(
-    scripts: Iterable[str], sources: Iterable[str], sites: Mapping[_Key, tuple[str, int]], root: str
+    scripts: Iterable[str], sources: Iterable[str], sites: Mapping[_Key, tuple[str, int]], root: str,
+    store: Store | None = None,
 ) -> dict[str, frozenset[_Key]]:
     """Script -> the keys of `sites` (key -> (display path, line)) that a run of it reaches, for each
-    of `scripts`; `sources` are the scan's Python modules (display paths), read under `root`."""
-    reader = _Reader(module_map(sources), root or ".")
+    of `scripts`; `sources` are the scan's Python modules (display paths), read under `root`.
+
+    The answer is a function of the scripts, the sites' places and each source's path and bytes:
+    `store` keeps it under those (the sources' content digests), so that a warm scan of an
+    unchanged tree reads each module's bytes but parses none."""
+    listed = list(sources)
+    reader = _Reader(module_map(listed), root or ".")
+    places = list(sites.items())
+    ordered = sorted(scripts)
+    if store is None:
+        return _reached(reader, ordered, places)
+    key = store.key(root, *ordered, "", *(f"{path}\0{reader.digest(path)}" for path in listed),
+                    "", *(f"{path}\0{line}" for _, (path, line) in places))
+    slot = os.path.abspath(root or ".")
+    found = store.get(slot, key)
+    if _is_answer(found, ordered, len(places)):
+        return {script: frozenset(places[index][0] for index in indices) for script, indices in found}
+    answer = _reached(reader, ordered, places)
+    position = {site: index for index, (site, _) in enumerate(places)}
+    store.put(slot, key, tuple((script, tuple(sorted(position[site] for site in answer[script]))) for script in ordered))
+    store.save()
+    return answer
+
+
+def _reached(reader: _Reader, scripts: list[str], places: list[tuple[_Key, tuple[str, int]]]) -> dict[str, frozenset[_Key]]:
     by_path: dict[str, list[tuple[_Key, int]]] = {}
-    for key, (path, line) in sites.items():
+    for key, (path, line) in places:
         by_path.setdefault(path, []).append((key, line))
     found = {}
-    for script in sorted(scripts):
+    for script in scripts:
         units = reader.reach(script)
         found[script] = frozenset(
             key for path, keyed in by_path.items() if path in units
             for key, line in keyed if reader.module(path).unit(line) in units[path]
         )
     return found
+
+
+def _is_answer(value: object, scripts: list[str], count: int) -> bool:
+    """Whether a stored value is an answer for `scripts`: (script, positions in the sites) each."""
+    return (
+        isinstance(value, tuple) and len(value) == len(scripts)
+        and all(isinstance(entry, tuple) and len(entry) == 2 and entry[0] == script and isinstance(entry[1], tuple)
+                and all(isinstance(index, int) and 0 <= index < count for index in entry[1])
+                for entry, script in zip(value, scripts))
+    )
 
 
 class _Reader:
@@ -125,6 +161,9 @@ class _Reader:
         self._modules = modules
         self._root = root
         self._read: dict[str, _Module] = {}
+        self._bytes: dict[str, bytes] = {}
+        self._defined: dict[tuple[str, str, frozenset[str]], list[tuple[str, str]]] = {}
+        self._imports: dict[str, list[str]] = {}
 
     def module(self, path: str) -> _Module:
         known = self._read.get(path)
@@ -132,10 +171,19 @@ class _Reader:
             known = self._read[path] = self._parse(path)
         return known
 
+    def digest(self, path: str) -> str:
+        """The content digest of a module's bytes, which are kept for its parse."""
+        try:
+            data = self._bytes[path] = read_tree_file(path, self._root)
+        except UnreadableFile as exc:
+            return f"unreadable: {exc.reason}"
+        return content_digest(data)
+
     def reach(self, script: str) -> dict[str, set[str]]:
         """Module -> the bodies a run of `script` reaches."""
         reached: dict[str, set[str]] = {}
         classes: set[tuple[str, str]] = set()
+        having: dict[str, list[tuple[str, str]]] = {}  # method -> the reached classes that define it
         attributes: set[str] = set()
         queue: list[tuple[str, str]] = []
 
@@ -147,7 +195,10 @@ class _Reader:
         def add_class(path: str, name: str) -> None:
             if (path, name) not in classes:
                 classes.add((path, name))
-                for method in self.module(path).classes[name] & (set(CALLED_BY_PYTHON) | attributes):
+                methods = self.module(path).classes[name]
+                for method in methods:
+                    having.setdefault(method, []).append((path, name))
+                for method in sorted(methods & (set(CALLED_BY_PYTHON) | attributes)):
                     add(path, f"{name}.{method}")
 
         def add_name(path: str, name: str, seen: frozenset[str] = frozenset()) -> None:
@@ -193,17 +244,32 @@ class _Reader:
                     add_own(path, owner_class, word)
             new = (body.attributes | (body.own if owner_class is None else set())) - attributes - GENERIC_METHODS
             attributes |= new
-            for owner, cls in sorted(classes):
-                for method in self.module(owner).classes[cls] & new:
+            for method in sorted(new):
+                for owner, cls in sorted(having.get(method, ())):
                     add(owner, f"{cls}.{method}")
-            for target in sorted(_imported_modules(module)):
+            for target in self._imported(path) if body.attributes else ():
                 for word in body.attributes:
                     add_name(target, word, frozenset({target}))
         return reached
 
+    def _imported(self, path: str) -> list[str]:
+        """The modules `path`'s imports name, in order, once per module."""
+        known = self._imports.get(path)
+        if known is None:
+            known = self._imports[path] = sorted(_imported_modules(self.module(path)))
+        return known
+
     def _definitions(self, path: str, name: str, seen: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
         """Where `name` as `path` reads it is defined: (module, "function") or (module, class name),
-        through the imports that bind it (a package's re-export, a star import)."""
+        through the imports that bind it (a package's re-export, a star import); each answer once
+        per scan (a big project asks the same ones a hundred thousand times)."""
+        key = (path, name, seen)
+        known = self._defined.get(key)
+        if known is None:
+            known = self._defined[key] = self._find(path, name, seen)
+        return known
+
+    def _find(self, path: str, name: str, seen: frozenset[str]) -> list[tuple[str, str]]:
         module = self.module(path)
         if name in module.functions:
             return [(path, "function")]
@@ -220,7 +286,8 @@ class _Reader:
 
     def _parse(self, path: str) -> _Module:
         try:
-            tree = parse_python(decode_python(read_tree_file(path, self._root)), path)
+            data = self._bytes.pop(path, None)
+            tree = read_tree(decode_python(read_tree_file(path, self._root) if data is None else data), path)
         except (UnreadableFile, UndecodableError, SyntaxError, ValueError, RecursionError):
             return _Module()
         module = _Module()

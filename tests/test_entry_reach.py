@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cudaudit.cache import Cache
 from cudaudit.entry_reach import reached_sites
 from support import write
 
@@ -70,3 +71,19 @@ def test_a_method_reads_its_own_attributes_up_its_bases(tmp_path, monkeypatch):
     write(tmp_path / "infer.py", "from model import Model\n\nModel().run(1)\n")
     sites = {"helper": ("base.py", 3), "other": ("base.py", 6)}
     assert reached_sites(["infer.py"], ["base.py", "model.py", "infer.py"], sites, "") == {"infer.py": {"helper"}}
+
+
+def test_a_warm_scan_takes_the_kept_answer_until_a_module_changes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "infer.py", "from lib import run\n\nrun()\n")
+    write(tmp_path / "lib.py", "def run():\n    return x.cuda()\n\n\ndef other():\n    return x.cuda()\n")
+    sites, sources = {"run": ("lib.py", 2), "other": ("lib.py", 6)}, ["infer.py", "lib.py"]
+    cache = Cache(tmp_path / "cache")
+    assert reached_sites(["infer.py"], sources, sites, "", cache.store("reach", "code")) == {"infer.py": {"run"}}
+    kept = cache.store("reach", "code")
+    assert not kept.holds_nothing(), "the answer is kept for the next scan"
+    assert reached_sites(["infer.py"], sources, sites, "", kept) == {"infer.py": {"run"}}
+    write(tmp_path / "infer.py", "from lib import other\n\nother()\n")
+    assert reached_sites(["infer.py"], sources, sites, "", cache.store("reach", "code")) == {"infer.py": {"other"}}, (
+        "an edited module is a miss: the answer is read again"
+    )

@@ -122,6 +122,7 @@ def assessment_of(result: ScanResult, session: ScanSession, project: str | None 
     from cudaudit.assessment import assess
     from cudaudit.assessment.layout import python_area, relative, role_of
     from cudaudit.assessment.model import Role
+    from cudaudit.cache import code_fingerprint
     from cudaudit.documented_scripts import documented_scripts
     from cudaudit.entry_reach import reached_sites
     from cudaudit.reporters.summary import summarize
@@ -137,7 +138,8 @@ def assessment_of(result: ScanResult, session: ScanSession, project: str | None 
         index: (finding.path, finding.span.line) for index, finding in enumerate(result.findings)
         if finding.severity is Severity.ERROR and finding.cell is None and finding.path.endswith(".py")
     }
-    reached = reached_sites(documented, [p for p in result.paths if p.endswith(".py")], errors, root) if errors else {}
+    store = session.cache.store("reach", code_fingerprint()) if session.cache is not None else None
+    reached = reached_sites(documented, [p for p in result.paths if p.endswith(".py")], errors, root, store) if errors else {}
     return assess(result, session.targets, session.catalog, name, root,
                   dependency_verdicts(result.findings, session.targets), summarize(result, session.targets),
                   documented, reached)
