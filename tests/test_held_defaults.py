@@ -70,6 +70,21 @@ def test_a_call_that_passes_another_value_keeps_the_arm(cli, tmp_path, passed):
     assert _severity(cli, tmp_path, passed) == "error"
 
 
+def test_a_truth_value_forward_takes_by_position_is_another_path(cli, tmp_path):
+    # `critic(real, fake, False)` reaches `forward` through `nn.Module.__call__`, where no call of
+    # `forward` shows the value: a True default there closes its arm to another path, never to silence
+    losses = LOSSES.replace('gan_mode="ls"', "ls=True").replace('if gan_mode == "hinge":', "if not ls:")
+    losses = losses.replace('elif gan_mode == "ls":', "else:").replace("raise ValueError(gan_mode)\n", "")
+    assert _severity(cli, tmp_path, ", False", losses) == "warning"
+
+
+def test_a_membership_test_of_another_type_decides_nothing(cli, tmp_path):
+    # `steps in "abc"` raises TypeError in Python: the reading leaves it undecided, and the scan goes on
+    losses = LOSSES.replace('gan_mode="ls"', "steps=3").replace('if gan_mode == "hinge":', 'if steps in "abc":')
+    losses = losses.replace('elif gan_mode == "ls":', "else:").replace("raise ValueError(gan_mode)\n", "")
+    assert _severity(cli, tmp_path, "", losses) == "error"
+
+
 def test_a_configuration_that_gives_the_keyword_keeps_the_arm(cli, tmp_path):
     write(tmp_path / "configs" / "train.yaml", "loss:\n  gan_mode: hinge\n")
     assert _severity(cli, tmp_path) == "error"
@@ -89,6 +104,7 @@ def test_a_parameter_the_function_binds_again_keeps_the_arm(cli, tmp_path):
     ("vad or other", True),
     ("other", None),  # a name without a default decides nothing
     ("gan_mode.startswith('h')", None),
+    ('vad in "abc"', None),  # a comparison Python itself refuses
 ])
 def test_default_holds(test, holds):
     assert default_holds(ast.parse(test, mode="eval").body, {"gan_mode": "ls", "vad": True}) is holds

@@ -28,7 +28,6 @@ offers the value), and no document or configuration gives it one. The walker eva
 from __future__ import annotations
 
 import ast
-import operator
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 
@@ -38,6 +37,7 @@ from cudaudit.rules.python.device_syntax import parameter_defaults
 from cudaudit.rules.python.kept_off import in_header, positional_slots, positional_values, quoted, valued
 from cudaudit.rules.python.kept_on import VALUE_GIVEN, spelled
 from cudaudit.rules.python.read_once import outside_tests, read_or_empty
+from cudaudit.rules.python.setting_values import flipped, holds
 from cudaudit.rules.python.switch_parameters import in_signature
 
 _LITERAL_DEFAULT = re.compile(
@@ -153,18 +153,11 @@ def _opened_elsewhere(found: Mapping[str, Collection[str]], code: Mapping[str, C
     return {name for value, count in written.items() if count > expected[value] for name in owners[value]}
 
 
-_COMPARED: dict[type[ast.cmpop], Callable[[object, object], bool]] = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.In: lambda value, options: value in options,  # type: ignore[operator]
-    ast.NotIn: lambda value, options: value not in options,  # type: ignore[operator]
-}
-
-
 def default_holds(test: ast.expr, defaults: Mapping[str, object]) -> bool | None:
     """Whether `test` holds where each name of `defaults` holds its default (`gan_mode == "hinge"`
     for `gan_mode="ls"`: False; `not vad` for `vad=True`: False); None where that does not decide it
-    (a name it reads that `defaults` lacks, any other form)."""
+    (a name it reads that `defaults` lacks, a comparison `setting_values.holds` cannot judge, any
+    other form)."""
     if isinstance(test, ast.Name):
         return bool(defaults[test.id]) if test.id in defaults else None
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
@@ -176,25 +169,19 @@ def default_holds(test: ast.expr, defaults: Mapping[str, object]) -> bool | None
         if decisive in values:
             return decisive
         return None if None in values else not decisive
-    if isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in _COMPARED:
-        left, right = test.left, test.comparators[0]
-        if isinstance(right, ast.Name) and isinstance(left, ast.Constant) and isinstance(test.ops[0], (ast.Eq, ast.NotEq)):
-            left, right = right, left  # `"hinge" == gan_mode`
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        left, op, right = test.left, test.ops[0], test.comparators[0]
+        if isinstance(right, ast.Name) and not isinstance(left, ast.Name):
+            left, right, turned = right, left, flipped(op)  # `"hinge" == gan_mode`
+            if turned is None:
+                return None
+            op = turned
         if not (isinstance(left, ast.Name) and left.id in defaults):
             return None
-        other = _literal(right)
-        if other is None:
+        default = defaults[left.id]
+        if not (default is None or isinstance(default, (str, int, float))):
             return None
-        return bool(_COMPARED[type(test.ops[0])](defaults[left.id], other))
-    return None
-
-
-def _literal(node: ast.expr) -> object | None:
-    """The value of a constant (`"hinge"`) or of a tuple, list or set of constants; None for anything else."""
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and all(isinstance(item, ast.Constant) for item in node.elts):
-        return tuple(item.value for item in node.elts if isinstance(item, ast.Constant))
+        return holds(default, op, right)
     return None
 
 
@@ -211,3 +198,23 @@ def held_parameters(function: ast.FunctionDef | ast.AsyncFunctionDef, held: Coll
             if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
                 found.pop(node.id, None)
     return found
+
+
+def maybe_passed_unseen(function: ast.FunctionDef | ast.AsyncFunctionDef, test: ast.expr, defaults: Mapping[str, object]) -> bool:
+    """Whether `test` reads a parameter of `defaults` that a call may give at its place without the
+    scan seeing it: a positional parameter, whose default is no string, of a function called by
+    another name. A module's `forward` runs as `net(x, False)`, through `nn.Module.__call__`, and an
+    object's `__call__` as `obj(x, False)`, where no call of the function's own name shows the value
+    (`kept_off.positional_values` follows those); a string a test compares with is looked for
+    wherever it is written (`_opened_elsewhere`), a truth value or a number cannot be."""
+    if function.name not in _CALLED_BY_ANOTHER_NAME:
+        return False
+    positional = {argument.arg for argument in (*function.args.posonlyargs, *function.args.args)}
+    return any(
+        isinstance(node, ast.Name) and node.id in positional and node.id in defaults and not isinstance(defaults[node.id], str)
+        for node in ast.walk(test)
+    )
+
+
+_CALLED_BY_ANOTHER_NAME = frozenset({"forward", "__call__"})
+"""Methods Python or PyTorch call for a call of the object: `net(x)` runs `Net.forward`."""

@@ -36,7 +36,7 @@ from cudaudit.rules.python.device_syntax import parameter_defaults
 from cudaudit.rules.python.disabled_flags import DisabledFlag, disabled_flags, holds_at
 from cudaudit.rules.python.fallback_callees import FallbackCalls
 from cudaudit.rules.python.guards import Polarity, Probe, exits_early, launch_test, polarity, probes_in
-from cudaudit.rules.python.held_defaults import default_holds, held_parameters
+from cudaudit.rules.python.held_defaults import default_holds, held_parameters, maybe_passed_unseen
 from cudaudit.rules.python.idle_imports import idle_bindings, readers, use_failing_modules
 from cudaudit.rules.python.names import ImportTable, final_name
 from cudaudit.rules.python.nodes import attribute_stores, is_main_test, statements, subtree
@@ -576,8 +576,9 @@ class PythonWalker:
         if ANOTHER_PATH in (body, orelse) and (never := self._never_on(node.test)) is not None:
             body, orelse = (UNREACHABLE, orelse) if never else (body, UNREACHABLE)  # `if distributed:`, no caller passes it
         if not (body or orelse) and (held := self._held_default(node.test)) is not None:
-            closed = UNREACHABLE if self.held_nowhere else ANOTHER_PATH  # `if gan_mode == "hinge":`, `gan_mode="ls"` kept
-            body, orelse = (body, closed) if held else (closed, orelse)
+            holds, seen = held  # `if gan_mode == "hinge":`, `gan_mode="ls"` kept
+            closed = UNREACHABLE if self.held_nowhere and seen else ANOTHER_PATH
+            body, orelse = (body, closed) if holds else (closed, orelse)
         if not (body or orelse) and (unset := self._unset_flag(node.test)) is not None:
             body, orelse = (UNREACHABLE, orelse) if unset else (body, UNREACHABLE)  # `if self.split:`, set only by `spread()`, never called
         if not (body or orelse) and (replaced := self._none_replaced(node)) is not None:
@@ -804,17 +805,20 @@ class PythonWalker:
             named = name.id if isinstance(name, ast.Name) else None  # `args.distributed` is another object's
         return (not negated) if named is not None and named in self.never_on else None
 
-    def _held_default(self, test: ast.expr) -> bool | None:
+    def _held_default(self, test: ast.expr) -> tuple[bool, bool] | None:
         """Whether `test` holds in the function the walk is in where each of its parameters that
         nothing of the project gives a value (`FileFacts.held_defaults`) holds its literal default
-        (`held_defaults.default_holds`); None where that does not decide it."""
+        (`held_defaults.default_holds`), and whether every value it reads is one a call could only
+        give where the scan sees it (`held_defaults.maybe_passed_unseen`); None where the default does
+        not decide it."""
         if not self.held or not self.functions:
             return None
         function = self.functions[-1]
         defaults = self._held.get(id(function))
         if defaults is None:
             defaults = self._held[id(function)] = held_parameters(function, self.held)
-        return default_holds(test, defaults) if defaults else None
+        holds = default_holds(test, defaults) if defaults else None
+        return None if holds is None else (holds, not maybe_passed_unseen(function, test, defaults))
 
     def _unset_flag(self, test: ast.expr) -> bool | None:
         """For `if self.split:` (True) or `if not self.split:` (False), where the class around the walk
