@@ -1671,8 +1671,10 @@ def _dead_sources(left: Any, python: dict[str, Reader], found: _Found, porting: 
 
 def _built_off_path(found: _Found, off_path: Mapping[str, Evidence], porting: PortingFacts | None) -> dict[str, Evidence]:
     """The C/C++ and CUDA sources that only modules off the normal path name (a JIT `load()` in a module
-    that only another route imports), outside the folders a build script compiles, and the headers only
-    they include: what builds them runs on another path, and so do they (`FileFacts.off_default_path`)."""
+    that only another route imports), outside the folders a build script compiles (the nearest build
+    above a source may be only that JIT load itself: a `setup.py` that compiles it, by name or by glob,
+    builds it on the normal path), and the headers only they include: what builds them runs on another
+    path, and so do they (`FileFacts.off_default_path`)."""
     if not (found.named_sources or found.jit_builds) or not found.sources or not off_path:
         return {}
     namers: dict[str, set[str]] = {}
@@ -1685,7 +1687,7 @@ def _built_off_path(found: _Found, off_path: Mapping[str, Evidence], porting: Po
     for source, modules in sorted(namers.items()):
         build = _nearest_at_or_above(source, found.builds)
         if (source in found.sources and source not in off_path and all(module in off_path for module in modules)
-                and (build is None or build.mode is BuildMode.IMPLICIT_HIPIFY)):
+                and (build is None or (build.hipified is not None and build.script in modules))):
             module = min(modules)
             chosen[source] = Evidence(module, off_path[module].line, f"built only by {module}, which runs on another path: {off_path[module].text}")
     found_headers = porting.included_only_by(chosen) if porting is not None and chosen else chosen

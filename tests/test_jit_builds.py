@@ -287,3 +287,27 @@ def test_the_headers_of_a_jit_build_follow_the_path_of_the_module_that_builds_it
     report = json.loads(cli("scan", "--no-cache", "-f", "json", "proj", cwd=tmp_path).stdout)
     header = {f["targets"]["rocm"]["severity"] for f in report["findings"] if f["path"] == "proj/pkg/abn/src/utils.cuh"}
     assert worst in header and (worst == "error" or "error" not in header)
+
+
+def test_a_source_a_setup_py_compiles_by_glob_keeps_its_path_though_an_off_path_jit_load_names_it(cli, tmp_path):
+    # `pip install .` compiles pkg/csrc/*.cu on the normal path; an experiment's JIT load of the same
+    # file, which only another route imports, does not make the source another path
+    project = {
+        "README.md": "Install with `pip install .`, then run `python demo.py`.\n",
+        "setup.py": (
+            "import glob\nfrom setuptools import setup\nfrom torch.utils.cpp_extension import BuildExtension, CUDAExtension\n\n"
+            "setup(name='pkg', ext_modules=[CUDAExtension('pkg._C', glob.glob('pkg/csrc/*.cu'))], cmdclass={'build_ext': BuildExtension})\n"
+        ),
+        "demo.py": "import torch\nfrom pkg import ops\nprint(ops.run(torch.zeros(4)))\n",
+        "pkg/__init__.py": "", "pkg/ops.py": "from pkg import _C\n\n\ndef run(x):\n    return _C.forward(x)\n",
+        "pkg/experiments/__init__.py": "",
+        "pkg/experiments/jit.py": (
+            "import os\nfrom torch.utils.cpp_extension import load\n\n"
+            "_d = os.path.join(os.path.dirname(__file__), '..', 'csrc')\n_ext = load(name='k', sources=[os.path.join(_d, 'k.cu')])\n"
+        ),
+        "pkg/csrc/k.cu": "__global__ void k(float* x) {\n    x[0] = __shfl_down_sync(0xffffffff, x[0], 1);\n}\n",
+    }
+    for path, text in project.items():
+        write(tmp_path / "proj" / path, text)
+    report = json.loads(cli("scan", "--no-cache", "-f", "json", "proj", cwd=tmp_path).stdout)
+    assert "error" in {f["targets"]["rocm"]["severity"] for f in report["findings"] if f["path"] == "proj/pkg/csrc/k.cu"}
