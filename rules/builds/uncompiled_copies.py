@@ -5,11 +5,13 @@ package's kernel sources (`layers/csrc/*.cu`) but without its build: no `setup.p
 `pyproject.toml`, CMake file or Makefile sits in the copy or in a folder above it, and no file of
 the scan names the sources (a JIT `load(sources=[...])`, an `nvcc` line of a script, a CMake
 list). Nothing the project does compiles them: the copy's extension module is a binary it ships
-(`_C.cpython-39-x86_64-linux-gnu.so`), or the import fails on every target alike. Their sites are
+(`_C.cpython-39-x86_64-linux-gnu.so`). Their sites are
 not the project's lock-in, they are notes (`verdicts.uncompiled`); the headers only they include
 go with them (`porting_layer.included_only_by`).
 
-Two cases keep the sources reported:
+Three cases keep the sources reported:
+- a copy that ships no extension binary at all: a build the scan cannot read (a JIT `load()` over
+  `glob.glob(...)` in the project's own `src/` package) may be what compiles them;
 - a binary the copy ships beside its package files that links a CUDA library (`libcudart`,
   `libc10_cuda`, `libtorch_cuda`, named in the ELF's dynamic section): the sources are what that
   build compiled, and what runs is NVIDIA-only. One that links none (`libtorch_cpu` alone) runs the
@@ -119,16 +121,19 @@ def cuda_binaries(tops: Iterable[str], roots: tuple[str, ...]) -> dict[str, bool
 
 
 def _ships_cuda_binary(top: str, roots: tuple[str, ...]) -> bool:
-    """Whether the package folder `top` holds an extension binary that links a CUDA library; an unreadable
-    one counts as doing so."""
+    """Whether the package folder `top` may hold a CUDA build of its sources: an extension binary that
+    links a CUDA library, an unreadable one, or no extension binary at all (a copy that ships its
+    extension prebuilt without CUDA is the one whose sources nothing compiles; with no binary, a build
+    the scan cannot read, a JIT `load()` over a glob, may compile them)."""
     root = within_any(top or ".", roots)
     try:
         names = sorted(os.listdir(top or "."))
     except OSError:
         return True
-    for name in names:
-        if not name.endswith(_BINARY_SUFFIXES):
-            continue
+    binaries = [name for name in names if name.endswith(_BINARY_SUFFIXES)]
+    if not binaries:
+        return True
+    for name in binaries:
         try:
             data = read_tree_file(posixpath.join(top, name), root, _BINARY_LIMIT) if root is not None else None
         except UnreadableFile:
