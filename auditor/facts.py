@@ -402,12 +402,12 @@ class FileFacts:
     """The file names every `torch.save` of the project's modules outside the tests fills with CPU
     values only (`rules/python/checkpoint_writers.py`): a load of one restores CPU tensors anywhere."""
     cpu_loads: tuple[tuple[int, int], ...] = ()
+    """(line, column) of the module's `torch.load` calls of a file the project ships whose storages
+    are all on the CPU (`rules/python/shipped_checkpoints.py`): such a load restores CPU tensors anywhere."""
     threshold_calls: tuple[tuple[str, tuple[tuple[tuple[str, int], ...], ...]], ...] = ()
     """For a Python module: each function of it that compares the compute capability with its parameters
     (`def has_capability(major, minor)`), with what every call of it in the project gives them, where
     each gives whole numbers (`capability_arguments.py`): thresholds `capability_use.py` judges as literals."""
-    """(line, column) of the module's `torch.load` calls of a file the project ships whose storages
-    are all on the CPU (`rules/python/shipped_checkpoints.py`): such a load restores CPU tensors anywhere."""
     loose_module: bool = False
     """This Python module has a `__main__` block, other modules import it, and no package holds it (no
     `__init__.py` beside it): its own folder's scripts are its only importers, so a public function

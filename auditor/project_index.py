@@ -538,9 +538,9 @@ class ProjectIndex:
     `torch.load` names (`shipped_checkpoints.cpu_only_files`): files outside the scan's list, which
     the index's cache reads again (`index_answers.py`)."""
     cpu_loads: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    """Python module -> (line, column) of its `torch.load` calls whose file holds CPU storages only."""
     threshold_calls: dict[str, tuple[tuple[str, tuple[tuple[tuple[str, int], ...], ...]], ...]] = field(default_factory=dict)
     """Python module -> for each of its capability helpers, what every call gives its parameters (`FileFacts.threshold_calls`)."""
-    """Python module -> (line, column) of its `torch.load` calls whose file holds CPU storages only."""
 
     def facts(self, path: str, kinds: Iterable[FileKind]) -> FileFacts:
         """The facts about the file at display path `path` that an analyzer of `kinds` may consult."""
