@@ -139,3 +139,17 @@ def test_a_file_of_a_pattern_saved_from_a_gpu_drops_the_pattern():
     assert cache_loads({"preprocess.py": PREPROCESS, "quantize.py": QUANTIZE, "sample.py": gpu_sample}) == [19, 20]
     assert cpu_saved_files([((".qnt.pt", True),), (("first.qnt.pt", False),)]) == frozenset()
     assert saved_files("dump.py", b'import torch\ntorch.save(x.cpu(), path + ".pt")\n') == ()
+
+
+def test_a_cache_of_a_module_level_model_keeps_the_warning():
+    # `hmodel` is a model moved to the GPU at import: what it computes, and its weights, are not CPU values
+    called = (
+        "import torch\nfrom hubert import Hubert\n\nhmodel = Hubert().cuda()\n\n\n"
+        "def process(f, wav):\n    torch.save(hmodel(torch.FloatTensor(wav)), f.replace('.wav', '.soft.pt'))\n"
+    )
+    weights = (
+        "import torch\nfrom hubert import Hubert\n\nmodel = Hubert().cuda()\n\n\n"
+        "def process(f):\n    torch.save(model.encoder.weight, f.replace('.wav', '.enc.pt'))\n"
+    )
+    assert saved_files("preprocess.py", called.encode()) == ((".soft.pt", False),)
+    assert saved_files("preprocess.py", weights.encode()) == ((".enc.pt", False),)

@@ -138,7 +138,7 @@ class _Reading:
             return self._module._settings.get(value.attr, False)
         if root.id in self._bindings or root.id in self._parameters:
             return self.built(value.value, at, depth)  # `audio.shape`, `x.T`: a part of a value read here
-        return True  # a setting of a module-level object: `hps.data.hop_length`
+        return self._module._module_names.get(root.id, True)  # a setting of a module-level object, `hps.data.hop_length`, not a part of its model
 
     def _call(self, call: ast.Call, at: ast.AST, depth: int) -> bool:
         func = call.func
@@ -151,7 +151,8 @@ class _Reading:
         if not all(self.built(argument, at, depth) for argument in arguments):
             return False
         if isinstance(func, ast.Name):
-            return func.id not in self._bindings and func.id not in self._parameters  # a callable handed in: a model
+            # a callable handed in, or a module-level model (`hmodel = Hubert().cuda()`), may run on the GPU
+            return func.id not in self._bindings and func.id not in self._parameters and self._module._module_names.get(func.id, True)
         if not isinstance(func, ast.Attribute) or func.attr in _MOVERS:
             return False
         return self._module._names.is_module_chain(func.value) or self.built(func.value, at, depth)
