@@ -49,3 +49,17 @@ def test_a_header_another_file_names_a_public_header_or_a_header_only_library_ke
     assert severities("include/blur/vote.cuh", public) == {Severity.ERROR}
     header_only = {path: text for path, text in unincluded.items() if path != "src/blur.cu"}
     assert severities("src/ops/vote.cuh", header_only) == {Severity.ERROR}
+
+
+def test_a_header_a_vendored_copy_builds_itself_keeps_its_verdicts():
+    # a copy of another project (its own README and license) whose own JIT build names the header:
+    # that build compiles it, wherever it is written
+    copy = {
+        **PROJECT, "src/blur.cu": "__global__ void blur(float* x) { x[threadIdx.x] = 0; }\n",
+        "third_party/votes/README.md": "Votes.\n", "third_party/votes/LICENSE": "MIT\n",
+        "third_party/votes/ops.py": 'from torch.utils.cpp_extension import load_inline\nload_inline("v", cuda_sources=[\'#include "csrc/vote.cuh"\'])\n',
+        "third_party/votes/csrc/vote.cuh": KERNEL,
+    }
+    # (nothing of the host imports the copy's module: another path, warnings, never the notes of a
+    # header nothing compiles)
+    assert severities("third_party/votes/csrc/vote.cuh", copy) == {Severity.WARNING}

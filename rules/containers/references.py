@@ -75,14 +75,18 @@ def install_scripts(scripts: dict[str, Callable[[], bytes]]) -> list[str]:
 
 
 def unnamed_files(
-    paths: Iterable[str], others: dict[str, Callable[[], bytes]], top: str = "", own_word: Iterable[str] = ()
+    paths: Iterable[str], others: dict[str, Callable[[], bytes]], top: str = "", own_word: Iterable[str] = (),
+    copies: bool = True,
 ) -> dict[str, Evidence]:
     """Dockerfile, conda environment file or install script -> why it is another path, for each of `paths` (display
     paths) that no file of `others` (display path -> its bytes; unreadable ones raise and are skipped)
     names. `top` is the folder the scan's paths share: its name is the project's, which names no file
     in it. A file of `own_word` may name itself: an environment file whose comment says how to create
     it (`# conda env create -f environment.yml`) is kept by hand as a way to install, where an export
-    (`conda env export`) carries no such line; so may an install script whose usage line names it."""
+    (`conda env export`) carries no such line; so may an install script whose usage line names it.
+    With `copies`, a mention by a file of a copy of another project (`_copied_projects`) of a file of
+    that copy does not count: the copy's README tells that project's users how to install it. A build
+    names what it compiles wherever it is written (a copy's own JIT `load()` of its header): `copies=False`."""
     own = frozenset(own_word)
     wanted = {path: _names(path, top) for path in sorted(paths)}
     words = sorted({word for names in wanted.values() for word in names} - _COMMANDS.keys())
@@ -100,8 +104,8 @@ def unnamed_files(
         for token, (starts, pattern) in _COMMANDS.items()
         if any(token in names for names in wanted.values())
     }
-    copies = _copied_projects(others, top)
-    copy_of = {path: _nearest(path, copies) for path in wanted}
+    copied = _copied_projects(others, top) if copies else []
+    copy_of = {path: _nearest(path, copied) for path in wanted}
     named: set[str] = set()
     for path, read in others.items():
         if len(named) == len(wanted):

@@ -55,7 +55,7 @@ def unincluded_headers(
     ]
     if not candidates:
         return frozenset()
-    named = set(candidates) - unnamed_files(candidates, dict(others), top).keys()
+    named = set(candidates) - unnamed_files(candidates, dict(others), top, copies=False).keys()
     if named:
         reached |= layers.reached(named)
     return frozenset(path for path in candidates if path not in reached)
