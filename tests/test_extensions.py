@@ -377,3 +377,13 @@ def test_a_cuda_home_stop_is_left_to_scripts_that_decide_rocm_or_build_no_cuda_e
     )
     for code in (asks_rocm, no_build, caught):
         assert [f for f in analyze(code, path="setup.py") if f.rule == "CDA444"] == [], code
+
+
+def test_a_cuda_home_stop_an_installer_setting_lifts_names_the_setting():
+    code = (
+        "import os\nfrom torch.utils.cpp_extension import CUDA_HOME, CUDAExtension\n\n"
+        'assert CUDA_HOME is not None or os.getenv("FORCE_CUDA", "0") == "1", "CUDA toolkit required"\n'
+        'ext = CUDAExtension("ops", ["ops.cpp", "ops.cu"])\n'
+    )
+    [stops] = [f for f in analyze(code, path="setup.py") if f.rule == "CDA444"]
+    assert stops.message.endswith("(unless the installer sets `FORCE_CUDA=1`)")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from cudaudit.rules.python.names import ImportTable, final_name
 from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.regions import TRY_STATEMENTS
 
 SideTest = Callable[[ast.expr, bool], bool]
 """`taken(test, in_body)`: whether an install for ROCm never runs the body (True) or the `else` (False) of `if test:`."""
@@ -357,24 +358,26 @@ def scope_ifs(scope: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef) -> lis
     return found
 
 
-def cuda_home_requirement(tree: ast.Module, names: ImportTable) -> tuple[ast.expr, ast.stmt] | None:
-    """The first test that stops a build script where `CUDA_HOME` is None (every CPU build of
-    PyTorch, and a ROCm build: `CUDA_HOME` above), with the statement that stops:
-    `assert CUDA_HOME is not None, "..."`, or `if CUDA_HOME is None: raise RuntimeError(...)` whose
-    branch ends in the `raise`. One inside a `try` is left out: its handler may build without CUDA."""
+def cuda_home_requirement(tree: ast.Module, names: ImportTable) -> tuple[ast.expr, ast.stmt, tuple[str, ...]] | None:
+    """The first test, breadth first from the script's top level, that stops a build script where
+    `CUDA_HOME` is None (every CPU build of PyTorch, and a ROCm build: `CUDA_HOME` above), with the
+    statement that stops, `assert CUDA_HOME is not None, "..."` or the `raise` that ends the branch of
+    `if CUDA_HOME is None: raise RuntimeError(...)`, and the installer's settings that let the test
+    pass anyway (`or os.getenv("FORCE_CUDA") == "1"`). One inside a `try` is left out: its handler
+    may build without CUDA."""
     stack: list[ast.stmt] = list(tree.body)
     while stack:
         statement = stack.pop(0)
         if isinstance(statement, ast.Assert):
-            on_rocm, _ = on_default_rocm_install(statement.test, names)
+            on_rocm, overrides = on_default_rocm_install(statement.test, names)
             if on_rocm is False:
-                return statement.test, statement
+                return statement.test, statement, tuple(overrides)
         elif isinstance(statement, ast.If):
-            on_rocm, _ = on_default_rocm_install(statement.test, names)
+            on_rocm, overrides = on_default_rocm_install(statement.test, names)
             side = statement.body if on_rocm else statement.orelse if on_rocm is False else []
             if side and isinstance(side[-1], ast.Raise):
-                return statement.test, side[-1]
-        if isinstance(statement, (ast.Try, ast.ClassDef, ast.Lambda)):
+                return statement.test, side[-1], tuple(overrides)
+        if isinstance(statement, (*TRY_STATEMENTS, ast.ClassDef)):
             continue
         for field in ("body", "orelse", "cases"):
             for child in getattr(statement, field, ()):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from functools import partial
 
@@ -99,9 +99,7 @@ def build_findings(tree: ast.Module, path: str, catalog: Catalog, settings: Anal
         gate, overrides = gated
         span = lines.node_span(gate.test)
         finding = build_finding(entry, path, span, lines.snippet(span), settings.targets)
-        if overrides:
-            settings_text = ", ".join(f"`{name}=1`" for name in overrides)
-            finding = replace(finding, message=f"{finding.message} (unless the installer sets {settings_text})")
+        finding = _unless_set(finding, overrides)
         stop = raises_without_cuda_home(gate, names)
         findings.append(finding if stop is None else _stops_without_cuda_home(finding, f"{path}:{stop.lineno}"))
     elif "CUDA_HOME" in text and "CUDAExtension" in text and "cpp_extension" in text:
@@ -258,11 +256,20 @@ def _cuda_home_required(
     entry = catalog.lookup(EXTENSION_DETECTOR, CUDA_HOME_REQUIRED) if required is not None else None
     if required is None or entry is None:
         return
-    test, stop = required
+    test, stop, overrides = required
     quiet, cap = context_of(test)
     span = lines.node_span(test)
     finding = build_finding(entry, path, span, lines.snippet(span), settings.targets, quiet, cap)
-    yield replace(finding, extent=lines.node_span(stop))
+    yield replace(_unless_set(finding, overrides), extent=lines.node_span(stop))
+
+
+def _unless_set(finding: Finding, overrides: Sequence[str]) -> Finding:
+    """`finding`, whose message names the installer's settings that let its test pass anyway
+    (`FORCE_CUDA=1`): a ROCm install that sets one goes on."""
+    if not overrides:
+        return finding
+    settings_text = ", ".join(f"`{name}=1`" for name in overrides)
+    return replace(finding, message=f"{finding.message} (unless the installer sets {settings_text})")
 
 
 def _stops_without_cuda_home(finding: Finding, stop: str) -> Finding:
