@@ -46,3 +46,30 @@ def test_the_block_keeps_its_errors_where_the_project_turns_the_option_on(cli, t
     assert (3, "error") in _severities(cli, tmp_path)
     write(tmp_path / "Makefile", "all: lib\n\nlib:\n\tcmake -B build -DMYLIB_CUBLAS=OFF\n")
     assert (3, "warning") in _severities(cli, tmp_path)
+
+
+ARCH_TOP = """\
+cmake_minimum_required(VERSION 3.18)
+project(mylib CXX)
+option(MYLIB_USE_CUDA "Builds the CUDA kernels." OFF)
+if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+    set(CMAKE_CUDA_ARCHITECTURES 70-real 70-virtual)
+endif()
+if(MYLIB_USE_CUDA)
+    enable_language(CUDA)
+endif()
+"""
+
+
+def _top_severities(cli, tmp_path) -> set[tuple[int, str]]:
+    found = scan_json(cli, "--no-cache", ".", cwd=tmp_path)["findings"]
+    return {(f["line"], f["severity"]) for f in found if f["path"] == "CMakeLists.txt"}
+
+
+def test_cuda_language_settings_follow_the_option_that_alone_enables_the_language(cli, tmp_path):
+    write(tmp_path / "CMakeLists.txt", ARCH_TOP)
+    write(tmp_path / "README.md", "# mylib\n\n    cmake -B build && cmake --build build\n")
+    assert (5, "warning") in _top_severities(cli, tmp_path)
+    # the language enabled outside the option as well: a plain configure reads the architectures
+    write(tmp_path / "CMakeLists.txt", ARCH_TOP.replace("project(mylib CXX)", "project(mylib CXX CUDA)"))
+    assert (5, "error") in _top_severities(cli, tmp_path)

@@ -7,7 +7,8 @@ installer who passes `-DLIB_CUBLAS=ON` gets: another path, at most a warning. Un
 turns it on: a document, shell script, Python build script, Dockerfile or CI workflow of the scan spells
 `-DLIB_CUBLAS=` with a value other than a false constant, a CMake file sets it on, or a Makefile's
 default goal runs such a command (a rule that only another target reaches, `make cuda_tests`, is a route
-the user picks as well).
+the user picks as well). A file that enables the CUDA language only inside such a branch reads its
+`CMAKE_CUDA_*` settings only there too, wherever they are set.
 """
 
 from __future__ import annotations
@@ -114,7 +115,30 @@ def opt_in_commands(commands: Sequence[Command], options: Iterable[str]) -> dict
             variable = command.arguments[1 if command.name == "list" else 0].text
             setters.setdefault(variable, set()).add(inside.get(index))
     derived = {name: next(iter(where)) for name, where in setters.items() if len(where) == 1 and None not in where}
-    return {**inside, **_inside(commands, {**derived, **names})} if set(derived) - set(names) else inside
+    found = {**inside, **_inside(commands, {**derived, **names})} if set(derived) - set(names) else inside
+    return {**_language_settings(commands, found), **found}
+
+
+def _language_settings(commands: Sequence[Command], opted: Mapping[int, str]) -> dict[int, str]:
+    """The `set(CMAKE_CUDA_...)` commands of a file whose every enabling of the CUDA language
+    (`enable_language(CUDA)`, `project(... CUDA)`) is inside an opt-in branch, each with that branch's
+    option: only the CUDA language reads those variables
+    (https://cmake.org/cmake/help/latest/variable/CMAKE_CUDA_ARCHITECTURES.html), so a plain configure
+    never uses them. Nothing where the file enables the language outside such a branch, or not at all."""
+    enabling = [
+        index
+        for index, command in enumerate(commands)
+        if command.name in ("enable_language", "project")
+        and any(argument.text.upper() == "CUDA" for argument in command.arguments[command.name == "project" :])
+    ]
+    if not enabling or any(index not in opted for index in enabling):
+        return {}
+    option = opted[enabling[0]]
+    return {
+        index: option
+        for index, command in enumerate(commands)
+        if command.name == "set" and command.arguments and command.arguments[0].text.startswith("CMAKE_CUDA_")
+    }
 
 
 def _inside(commands: Sequence[Command], names: Mapping[str, str | None]) -> dict[int, str]:
