@@ -25,10 +25,9 @@ import re
 from collections.abc import Callable, Mapping
 
 from cudaudit.filekinds import is_test_path
-from cudaudit.rules.catalog import WORD_BYTES, word_automaton
-from cudaudit.rules.python.kept_off import STORED, call_arguments, false_defaults, positional_slots
+from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.python.kept_off import STORED, call_arguments, false_defaults, positional_slots, project_calls
 from cudaudit.rules.python.kept_on import spelled
-from cudaudit.rules.python.read_once import outside_tests
 
 Candidate = tuple[str, str, int, str]
 """(the name the function is called by, the parameter, its place among a call's positional
@@ -90,23 +89,14 @@ def always_passed(
         return {}
     called: set[tuple[str, str]] = set()
     refused: set[tuple[str, str]] = set()
-    for path, data in outside_tests(code):
-        if not path.endswith(".py"):
-            continue
-        for index, start, end in callees.matches(data):
-            name = callees.words[index][:-1]
-            line = data[data.rfind(b"\n", 0, start) + 1 : start]
-            if (start and data[start - 1] in WORD_BYTES) or line.lstrip().startswith((b"def ", b"class ")):
-                continue  # a longer name (`reload(` for `load(`), or the definition itself
-            if b"#" in line or line.count(b'"') % 2 or line.count(b"'") % 2:
-                continue  # in a comment (`# renderer = Renderer()`) or a string
-            callee = name.decode("ascii")
-            open_keys = [(parameter, place) for parameter, place in by_callee[name] if (callee, parameter) not in refused]
-            items = call_arguments(data, end - 1) if open_keys else None
-            for parameter, place in open_keys:
-                called.add((callee, parameter))
-                if items is None or not _gives_true(items, parameter, place):
-                    refused.add((callee, parameter))
+    for name, data, opened in project_calls(code, callees):
+        callee = name.decode("ascii")
+        open_keys = [(parameter, place) for parameter, place in by_callee[name] if (callee, parameter) not in refused]
+        items = call_arguments(data, opened) if open_keys else None
+        for parameter, place in open_keys:
+            called.add((callee, parameter))
+            if items is None or not _gives_true(items, parameter, place):
+                refused.add((callee, parameter))
     kept = called - refused
     result: dict[str, set[str]] = {}
     for path, found in candidates.items():

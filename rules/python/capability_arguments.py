@@ -20,10 +20,9 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Mapping
 
-from cudaudit.rules.catalog import WORD_BYTES, word_automaton
-from cudaudit.rules.python.kept_off import call_arguments
+from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.python.kept_off import call_arguments, project_calls
 from cudaudit.rules.python.nodes import subtree
-from cudaudit.rules.python.read_once import outside_tests
 from cudaudit.source import decode_python, read_tree
 
 Helper = tuple[str, tuple[str, ...]]
@@ -86,23 +85,14 @@ def passed_thresholds(
         return {}
     calls: dict[str, list[tuple[tuple[str, int], ...]]] = {}
     refused: set[str] = set()
-    for path, data in outside_tests(code):
-        if not path.endswith(".py"):
-            continue
-        for index, start, end in callees.matches(data):
-            word = callees.words[index][:-1]
-            line = data[data.rfind(b"\n", 0, start) + 1 : start]
-            if (start and data[start - 1] in WORD_BYTES) or line.lstrip().startswith((b"def ", b"class ")):
-                continue  # a longer name, or the definition itself
-            if b"#" in line or line.count(b'"') % 2 or line.count(b"'") % 2:
-                continue  # in a comment or a string
-            callee = word.decode("ascii")
-            items = call_arguments(data, end - 1)
-            given = _numbers(items, parameters[word]) if items is not None else None
-            if given is None:
-                refused.add(callee)
-            else:
-                calls.setdefault(callee, []).append(given)
+    for word, data, opened in project_calls(code, callees):
+        callee = word.decode("ascii")
+        items = call_arguments(data, opened)
+        given = _numbers(items, parameters[word]) if items is not None else None
+        if given is None:
+            refused.add(callee)
+        else:
+            calls.setdefault(callee, []).append(given)
     return {callee: tuple(given) for callee, given in calls.items() if callee not in refused}
 
 

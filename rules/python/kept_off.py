@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import NamedTuple
 
 from cudaudit.filekinds import is_test_path
-from cudaudit.rules.catalog import WordSearch, word_automaton
+from cudaudit.rules.catalog import WORD_BYTES, WordSearch, word_automaton
 from cudaudit.rules.python.kept_on import VALUE_GIVEN, spelled
 from cudaudit.rules.python.opt_in import ADD_ARGUMENT
 from cudaudit.rules.python.read_once import outside_tests, read_or_empty
@@ -506,6 +506,23 @@ def positional_values(
         for parameter, place in slots[callees.words[index][:-1]]:
             if place < len(positional) and positional[place]:
                 yield parameter, positional[place]
+
+
+def project_calls(code: Mapping[str, Callable[[], bytes]], callees: WordSearch) -> Iterator[tuple[bytes, bytes, int]]:
+    """(callee, module bytes, offset of the call's `(`) for each call of `callees` (an automaton of
+    `name(` words) in the project's Python modules outside the test suite (`code`: display path ->
+    bytes); a longer name that ends in one (`reload(` for `load(`), the definition itself, and a call
+    on a line with a comment or an open string (`# renderer = Renderer()`) are left out."""
+    for path, data in outside_tests(code):
+        if not path.endswith(".py"):
+            continue
+        for index, start, end in callees.matches(data):
+            line = data[data.rfind(b"\n", 0, start) + 1 : start]
+            if (start and data[start - 1] in WORD_BYTES) or line.lstrip().startswith((b"def ", b"class ")):
+                continue
+            if b"#" in line or line.count(b'"') % 2 or line.count(b"'") % 2:
+                continue
+            yield callees.words[index][:-1], data, end - 1
 
 
 def call_arguments(data: bytes, opened: int) -> list[bytes] | None:
