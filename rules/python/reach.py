@@ -524,7 +524,7 @@ class ModuleReach:
             return found[key]
         products = self._closures.get(key)
         if products is not None:
-            found[key] = _common([self._reached(product, found, visiting) for product in products])
+            found[key] = common_reach([self._reached(product, found, visiting) for product in products])
             return found[key]
         name = self._nodes[key][0]
         outside = self.elsewhere.get(name, ())
@@ -602,7 +602,7 @@ def _with_classes(scope: tuple[int, ...], class_of: Mapping[int, int]) -> Iterat
             yield class_of[function]
 
 
-def _common(regions: list[Reached | None]) -> Reached | None:
+def common_reach(regions: list[Reached | None]) -> Reached | None:
     """What every one of `regions` has in common; None where one is None (unguarded)."""
     if not regions or any(region is None for region in regions):
         return None

@@ -44,7 +44,7 @@ from cudaudit.rules.python.optional_use import needs_optional, optional_names
 from cudaudit.rules.python.package_probes import imports_package
 from cudaudit.rules.python.process_groups import starts_a_process_group
 from cudaudit.rules.python.project_calls import CallShape
-from cudaudit.rules.python.reach import CONFTEST_SKIP, Definition, Elsewhere, ModuleReach, Reached, Use
+from cudaudit.rules.python.reach import CONFTEST_SKIP, Definition, Elsewhere, ModuleReach, Reached, Use, common_reach
 from cudaudit.rules.python.regions import (
     ALL_TARGETS,
     ANOTHER_PATH,
@@ -1086,12 +1086,9 @@ class PythonWalker:
         read_by = readers(module, frozenset().union(*bindings.values()))
         found: dict[int, Reached] = {}
         for statement, bound in bindings.items():
-            reading = [regions.get(reader) for name in bound for reader in read_by.get(name, ())]
-            if reading and all(reached is not None for reached in reading):
-                quiet = frozenset.intersection(*(reached.quiet for reached in reading if reached is not None))
-                caps = [reached.cap for reached in reading if reached is not None]
-                cap = None if None in caps else max((cap for cap in caps if cap is not None), key=lambda one: one.rank)
-                found[statement] = Reached(quiet, cap)
+            reached = common_reach([regions.get(reader) for name in bound for reader in read_by.get(name, ())])
+            if reached is not None:
+                found[statement] = reached
         return found
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
