@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 
 from cudaudit.filekinds import is_test_path
-from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.catalog import WORD_BYTES, word_automaton
 from cudaudit.rules.python.device_syntax import parameter_defaults
 from cudaudit.rules.python.kept_off import in_header, positional_slots, positional_values, quoted, valued
 from cudaudit.rules.python.kept_on import VALUE_GIVEN, spelled
@@ -46,14 +46,29 @@ _LITERAL_DEFAULT = re.compile(
 )
 """A parameter given a literal default: `gan_mode="ls"`, `steps: int = 4`, `vad=True`; a default
 written with an escape, or over several lines, is not read (its verdicts are kept)."""
+_GIVEN_LITERAL = re.compile(
+    rb"""=[ \t]*(?:"[^"\\\n]*"|'[^'\\\n]*'|-?\d+(?:\.\d+)?|True)(?=[ \t]*(?:[,)\n#]|\r\n))"""
+)
+"""The part of `_LITERAL_DEFAULT` from its `=`: a search for it skips to each `=` at C speed, where
+`_LITERAL_DEFAULT`, which starts with a look-behind and a name, is tried at every byte of a module."""
 
 
 def _defaults(data: bytes) -> Iterator[tuple[bytes, int, bytes]]:
     """(name, where it is written, the default as written) of each parameter a signature of module
-    `data` gives a literal default."""
-    for match in _LITERAL_DEFAULT.finditer(data):
+    `data` gives a literal default: the matches `_LITERAL_DEFAULT.finditer` gives, found from each
+    `=` that a literal follows (`_GIVEN_LITERAL`), the name before it matched from the line's start."""
+    position = 0
+    while (given := _GIVEN_LITERAL.search(data, position)) is not None:
+        line = data.rfind(b"\n", 0, given.start()) + 1
+        end = data.find(b"\n", given.end())
+        line_end = len(data) if end < 0 else end + 1  # no match spans lines; the look-ahead may see the newline
+        match = next((m for m in _LITERAL_DEFAULT.finditer(data, line, line_end) if m.end() == given.end()), None)
+        if match is None:
+            position = given.start() + 1  # a match of the whole pattern may still begin inside this one
+            continue
         if in_signature(data, match.start()):
             yield match.group(1), match.start(), match.group(2)
+        position = match.end()
 
 
 def literal_defaults(data: bytes) -> tuple[str, ...]:
@@ -118,13 +133,28 @@ def _compared(data: bytes, name: bytes) -> list[bytes]:
     `gan_mode in ("hinge", "wgan")`), once per comparison that writes them."""
     word = re.escape(name)
     found: list[bytes] = []
-    for match in re.finditer(rb"(?<![\w.])" + word + rb"[ \t]*[!=]=[ \t]*" + _QUOTED, data):
+    for match in _after_a_boundary(re.compile(word + rb"[ \t]*[!=]=[ \t]*" + _QUOTED), data):
         found.append(match.group(1) if match.group(1) is not None else match.group(2))
     for match in re.finditer(_QUOTED + rb"[ \t]*[!=]=[ \t]*" + word + rb"(?!\w)", data):
         found.append(match.group(1) if match.group(1) is not None else match.group(2))
-    for match in re.finditer(rb"(?<![\w.])" + word + _IN_LITERALS.pattern, data):
+    for match in _after_a_boundary(re.compile(word + _IN_LITERALS.pattern), data):
         found.extend(a or b for a, b in re.findall(_QUOTED, match.group(1)))
     return found
+
+
+def _after_a_boundary(pattern: re.Pattern[bytes], data: bytes) -> Iterator[re.Match[bytes]]:
+    """The matches `re.finditer` gives for `(?<![\\w.])` followed by `pattern`, which starts with a
+    name: a search for the name skips to it at C speed, where a pattern that starts with a look-behind
+    is tried at every byte. A match inside a longer name or after a dot is passed over, and the search
+    goes on from the byte after its start, as the look-behind's scan does."""
+    position = 0
+    while (match := pattern.search(data, position)) is not None:
+        start = match.start()
+        if start and (data[start - 1] in WORD_BYTES or data[start - 1] == ord(".")):
+            position = start + 1
+            continue
+        yield match
+        position = match.end() if match.end() > start else start + 1
 
 
 def _opened_elsewhere(found: Mapping[str, Collection[str]], code: Mapping[str, Callable[[], bytes]]) -> set[str]:
