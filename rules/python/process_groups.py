@@ -44,14 +44,71 @@ def starts_a_process_group(statement: ast.stmt, names: ImportTable) -> bool:
 
 def takes_process_group(function: ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable) -> bool:
     """Whether `function` must be given a process group: a parameter without a default annotated as one
-    (not `Optional[ProcessGroup]`: None may stand for no group), or one named for a group that a
-    `torch.distributed` call in its body is given."""
+    (not `Optional[ProcessGroup]`: None may stand for no group), or one named for a group, or a local
+    so named that it takes from a parameter (`_taken_from`), that its body hands to a use of a group
+    (`_uses_group`)."""
     required = _required_parameters(function.args)
     if any(p.annotation is not None and _names_process_group(p.annotation, names) for p in required):
         return True
-    grouped = {p.arg for p in required if _GROUP_PARAMETER.search(p.arg)}
+    taken = _taken_from(function, {p.arg for p in required} - _RECEIVERS)
+    grouped = {name for name in taken if _GROUP_PARAMETER.search(name)}
     return bool(grouped) and any(
-        _is_distributed_call(node, names) and _passes(node, grouped) for node in subtree(function) if isinstance(node, ast.Call)
+        _uses_group(node, grouped, names) for node in subtree(function) if isinstance(node, ast.Call)
+    )
+
+
+_RECEIVERS = frozenset({"self", "cls"})
+"""A method's object: a group it keeps (`self.group`) may be one it made itself, or None."""
+_GROUP_KEYWORDS = frozenset({"group", "process_group"})
+_SYNC_BATCHNORM_CONVERSIONS = frozenset(
+    f"{module}.SyncBatchNorm.convert_sync_batchnorm" for module in ("torch.nn", "torch.nn.modules", "torch.nn.modules.batchnorm")
+)
+"""The conversion by each name PyTorch exports the class under (the catalog's aliases of `torch.nn.SyncBatchNorm`)."""
+
+
+def _taken_from(function: ast.FunctionDef | ast.AsyncFunctionDef, parameters: set[str]) -> set[str]:
+    """`parameters` and the local names `function` assigns from one of them through attributes,
+    subscripts and method calls (`dp_gang = gangs.dp`, then `pg = dp_gang.as_process_group()`), to a
+    fixed point: what the caller gave. A call that is only given one (`dist.new_group(ranks)`) makes
+    something new."""
+    taken = set(parameters)
+    assignments = [
+        (node.targets[0].id, node.value)
+        for node in subtree(function)
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+    ]
+    grew = True
+    while grew:
+        grew = False
+        for name, value in assignments:
+            if name not in taken and _root(value) in taken:
+                taken.add(name)
+                grew = True
+    return taken
+
+
+def _root(value: ast.expr) -> str | None:
+    """The name an attribute, subscript or method-call chain starts from: `gangs` of `gangs.dp.as_process_group()`."""
+    while True:
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+            value = value.func.value
+        elif isinstance(value, (ast.Attribute, ast.Subscript)):
+            value = value.value
+        else:
+            return value.id if isinstance(value, ast.Name) else None
+
+
+def _uses_group(call: ast.Call, grouped: set[str], names: ImportTable) -> bool:
+    """Whether `call` is given one of the `grouped` names as a process group: any argument of a
+    `torch.distributed` call, a `group=`/`process_group=` argument of any call
+    (`DistributedDataParallel(module, process_group=pg)`), or the group of a SyncBatchNorm conversion."""
+    if _is_distributed_call(call, names) and _passes(call, grouped):
+        return True
+    if any(k.arg in _GROUP_KEYWORDS and isinstance(k.value, ast.Name) and k.value.id in grouped for k in call.keywords):
+        return True
+    return (
+        names.resolve(call.func) in _SYNC_BATCHNORM_CONVERSIONS
+        and len(call.args) > 1 and isinstance(call.args[1], ast.Name) and call.args[1].id in grouped
     )
 
 

@@ -6,7 +6,9 @@ refuses a CPU module that holds one. Only calls are met: naming the class in `is
 tuple of norm types checks a type and runs anywhere. A call in the branch of a choice that
 converts only on those device types (`... if DEVICE_TYPE in ("cuda", "hpu", "xpu") else model`,
 what `cudaudit fix` writes) is already portable and not met; a choice on CUDA availability is a
-guard the walk already knows.
+guard the walk already knows. A conversion in a data-parallel wrapper that takes its process group
+from what it is given (`convert_sync_batchnorm(module, gangs.dp.as_process_group())`) runs only where
+a caller wraps with several processes: another path (`process_groups.takes_process_group`).
 """
 
 from __future__ import annotations
