@@ -566,25 +566,29 @@ def _walk_ahead(
     settings: AnalysisSettings,
     workers: KeptWorkers,
     read_ahead: dict[tuple[str, str], Callable[[], Any]],
-    walks: list[tuple[str, str, tuple[str, ...], tuple[Any, ...]]],
+    walks: list[tuple[str, str, tuple[str, ...], tuple[Any, ...], bool]],
 ) -> None:
     """The importers' walks `callers.uses_elsewhere` is about to ask for, each taken by the worker
     that read its module for the index (which keeps the module's tree), into `read_ahead`. A walk that
     raises, or whose worker dies, is left out: the index takes it itself and meets what the worker met."""
     work = partial(_walk_chunk, settings=settings)
-    items = [(tasks[path], reader, names, documented) for reader, path, names, documented in walks if path in tasks]
+    items = [
+        (tasks[path], reader, names, documented, script) for reader, path, names, documented, script in walks if path in tasks
+    ]
     for reader, path, reading in workers.map(work, items, WALK_CHUNK_SIZE, 1, _item_path, _no_readings):
         read_ahead[(reader, path)] = partial(pickle.loads, reading)
 
 
-def _walk_chunk(chunk: list[tuple[FileTask, str, tuple[str, ...], Any]], settings: AnalysisSettings) -> list[tuple[str, str, bytes]]:
+def _walk_chunk(
+    chunk: list[tuple[FileTask, str, tuple[str, ...], Any, bool]], settings: AnalysisSettings
+) -> list[tuple[str, str, bytes]]:
     """`project_index.guarded_walk` of each importer of `chunk`, pickled, by its reader's name and path."""
     found = []
     with scope(settings.project_prefixes):
         catalog = load_catalog()
-        for task, reader, names, documented in chunk:
+        for task, reader, names, documented, script in chunk:
             try:
-                reading = guarded_walk(read_tree_file(task.path, task.root), names, catalog, documented)
+                reading = guarded_walk(read_tree_file(task.path, task.root), names, catalog, documented, script)
             except Exception:  # noqa: BLE001 - left to the index, which takes the walk itself
                 continue
             pickled = _pickled(reading)

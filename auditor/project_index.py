@@ -748,10 +748,10 @@ def build_index(
         return _read_index(files, catalog, roots, remember, read_ahead, walks)
 
 
-def guarded_walk(data: bytes, names: tuple[str, ...], catalog: Catalog, documented: tuple[Any, ...]) -> Any:
+def guarded_walk(data: bytes, names: tuple[str, ...], catalog: Catalog, documented: tuple[Any, ...], script: bool) -> Any:
     """`callers.guarded_uses` of a module's bytes: one of the walks `Walks` takes ahead, for a worker
     process that keeps the module's tree (`engine.py`)."""
-    return _reader("guarded_uses")(data, names, catalog, dict(documented))
+    return _reader("guarded_uses")(data, names, catalog, dict(documented), script)
 
 
 def file_readings(
@@ -936,7 +936,10 @@ def _read_index(
             if found.default_methods and found.follows_callers else {}
         ),
         used_elsewhere=_looked_up(
-            _reader("uses_elsewhere")(python, found.definitions, found.from_imports, catalog, remember, documented_values, walks)
+            _reader("uses_elsewhere")(
+                python, found.definitions, found.from_imports, catalog, remember, documented_values, walks,
+                frozenset(path for path, imported in every_main_block.items() if imported is None),
+            )
             if found.definitions else {},
             left_behind,
         ),

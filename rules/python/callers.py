@@ -67,9 +67,10 @@ GuardedUse = tuple[tuple[str, ...], str | None]
 """The context of uses elsewhere: the targets they are quiet on, and their cap (a severity's value)."""
 UsesElsewhere = tuple[tuple[str, tuple[GuardedUse, ...] | None], ...]
 """(name, the contexts of its uses in other modules, or None where one is not followed): `FileFacts.used_elsewhere`."""
-Walk = tuple[str, str, tuple[str, ...], tuple[tuple[str, Value], ...]]
+Walk = tuple[str, str, tuple[str, ...], tuple[tuple[str, Value], ...], bool]
 """A `guarded_uses` reading `uses_elsewhere` takes: (its reader's name for `remember`, the importing
-module's display path, the names walked, the values documented commands give its options)."""
+module's display path, the names walked, the values documented commands give its options, whether
+the module is a script nothing imports)."""
 Walks = Callable[[list[Walk]], None]
 """Takes the walks ahead, all at once (in worker processes: `engine.py`), for `remember` to answer."""
 
@@ -215,6 +216,7 @@ def uses_elsewhere(
     remember: Remember | None = None,
     documented: Mapping[str, tuple[tuple[str, Value], ...]] | None = None,
     walks: Walks | None = None,
+    scripts: frozenset[str] = frozenset(),
 ) -> dict[str, UsesElsewhere]:
     """Defining module's display path -> what the other modules of `sources` do with each name of
     `defined` (`definitions`) that it defines (see the module docstring); `imports` are the modules'
@@ -222,7 +224,10 @@ def uses_elsewhere(
     `documented` gives a module the values every documented command of its route gives its options
     (`project_index._settings_documented`), which its tests of them are read with. `walks` is handed
     every importer's walk before any is asked of `remember`: the walks, most of the time this reading
-    takes, need nothing but their module, so worker processes may take them while this one waits."""
+    takes, need nothing but their module, so worker processes may take them while this one waits.
+    `scripts` are the modules that run as programs nothing imports (`main_block.py`): their public
+    functions are helpers too, as their own analysis reads them (`reach.py`): a `worker` handed to
+    `mp.spawn` only where several GPUs are calls what it calls only there."""
     functions = {path: {name for name, method in names if not method} for path, names in defined.items()}
     methods = {path: {name for name, method in names if method} for path, names in defined.items()}
     owners: dict[str, list[str]] = {}
@@ -286,21 +291,21 @@ def uses_elsewhere(
             name for name in wanted
             if any(uses[(owner, name)] is not None for owner in reached[name]) and _used(data, name, lines)
         ))
-        importing.append((path, data, alive, _plain_uses(data, alive) if alive else set()))
+        importing.append((path, data, alive, _plain_uses(data, alive, path in scripts) if alive else set()))
     if walks is not None:
         ahead: list[Walk] = []
         for path, _, alive, plain in importing:
             walked = tuple(name for name in alive if name not in plain)
             if walked:
                 given = (documented or {}).get(path, ())
-                ahead.append((_reading_name(walked, given), path, walked, given))
+                ahead.append((_reading_name(walked, given, path in scripts), path, walked, given, path in scripts))
         walks(ahead)
     for path, data, first, plain in importing:
         reached = imported[path]
         alive = tuple(name for name in first if any(uses[(owner, name)] is not None for owner in reached[name]))
         walked = tuple(name for name in alive if name not in plain)
         given = (documented or {}).get(path, ())
-        readings = _readings(path, data, walked, catalog, remember, given) if walked else {}
+        readings = _readings(path, data, walked, catalog, remember, given, path in scripts) if walked else {}
         for name in alive:
             found = None if name in plain else readings.get(name, [])  # imported and never used: no use
             for owner in reached[name]:
@@ -344,22 +349,22 @@ _MAY_GUARD_DECORATOR = re.compile(rb"cuda|gpu|skip|mark|requir|rocm|hip|nvidia|d
 """Words of a decorator that may run its function only on a device (`@requires_cuda`, `@pytest.mark.skipif`)."""
 
 
-def _plain_uses(data: bytes, names: Iterable[str]) -> set[str]:
+def _plain_uses(data: bytes, names: Iterable[str], script: bool) -> set[str]:
     """The names of `names` that the module uses at least once where nothing can guard the use: the
     walk is the reading of guards, and this only spares it where the text leaves it nothing to read (see
-    `_plainly_unguarded`)."""
+    `_plainly_unguarded`; in a `script`, any function is a helper its uses may guard)."""
     found = set()
     for name in names:
         pattern = re.compile(rb"(?<![\w.])" + re.escape(name.encode()) + rb"(?!\w)")
-        if any(_plainly_unguarded(data, match.start()) for match in pattern.finditer(data)):
+        if any(_plainly_unguarded(data, match.start(), script) for match in pattern.finditer(data)):
             found.add(name)
     return found
 
 
-def _plainly_unguarded(data: bytes, offset: int) -> bool:
+def _plainly_unguarded(data: bytes, offset: int, script: bool) -> bool:
     """Whether the use at `offset` runs wherever the function around it runs, and that function
     wherever it is called, by the text alone: its line holds no condition; every block around it is a
-    `def` of a public function or a `class` that names no device (`guards.names_cuda`), neither with a
+    `def` of a public function outside a `script` or a `class` that names no device (`guards.names_cuda`), neither with a
     decorator that may ask for one, or a block whose test can guard nothing (`_plain_block`: `if batch
     is None:`, `with torch.no_grad():`); and no earlier statement of those blocks (of the module, above
     them) may end the rest (`return`, `assert`, `sys.exit()`, a skip, or an `if`, `elif` or `else`
@@ -406,7 +411,8 @@ def _plainly_unguarded(data: bytes, offset: int) -> bool:
             indent, leaves = level, False
             continue
         kind, name = header.group(1), header.group(2).decode("ascii", "replace")
-        if (kind == b"def" and name.startswith("_") and not name.startswith("__")) or (kind == b"class" and names_cuda(name)):
+        helper = script or (name.startswith("_") and not name.startswith("__"))
+        if (kind == b"def" and helper) or (kind == b"class" and names_cuda(name)):
             return False
         indent, leaves = level, False
     return indent == 0
@@ -451,7 +457,7 @@ def _mentioned(data: bytes, automaton: WordSearch) -> set[str]:
 
 def _readings(
     path: str, data: bytes, names: tuple[str, ...], catalog: Catalog, remember: Remember | None,
-    documented: tuple[tuple[str, Value], ...] = (),
+    documented: tuple[tuple[str, Value], ...] = (), script: bool = False,
 ) -> dict[str, list[GuardedUse] | None]:
     """`guarded_uses` of the module at `path` for `names`, from the cache where it has it. A module
     Python cannot parse never runs (its import raises `SyntaxError`, `if x =< 0:`): it uses nothing.
@@ -459,7 +465,8 @@ def _readings(
     f-strings, which nest quotes), is not followed, and keeps the verdicts."""
     try:
         found = (remember or _compute)(
-            _reading_name(names, documented), path, lambda: guarded_uses(data, names, catalog, dict(documented))
+            _reading_name(names, documented, script), path,
+            lambda: guarded_uses(data, names, catalog, dict(documented), script),
         )
     except SyntaxError as error:  # reported by the module's own analysis
         return dict.fromkeys(names) if "f-string" in str(error.msg) else {}
@@ -468,9 +475,10 @@ def _readings(
     return {name: None if uses is None else [uses] for name, uses in found}
 
 
-def _reading_name(names: tuple[str, ...], documented: tuple[tuple[str, Value], ...]) -> str:
-    """The name `remember` knows a module's `guarded_uses` reading by: its names and documented values."""
-    key = "\0".join(names) + (repr(documented) if documented else "")
+def _reading_name(names: tuple[str, ...], documented: tuple[tuple[str, Value], ...], script: bool) -> str:
+    """The name `remember` knows a module's `guarded_uses` reading by: its names, documented values and
+    whether it is a script."""
+    key = "\0".join(names) + (repr(documented) if documented else "") + ("\0script" if script else "")
     return "callers:" + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
@@ -479,7 +487,8 @@ def _compute(reader: str, path: str, compute: Callable[[], Any]) -> Any:
 
 
 def guarded_uses(
-    data: bytes, names: Iterable[str], catalog: Catalog, documented: Mapping[str, Value] | None = None
+    data: bytes, names: Iterable[str], catalog: Catalog, documented: Mapping[str, Value] | None = None,
+    script: bool = False,
 ) -> tuple[tuple[str, GuardedUse | None], ...]:
     """(name, the context every use of it has in common, or None where one is unguarded or not a plain
     use) for each of `names` that the module imports with `from ... import name` and uses; raises
@@ -487,15 +496,16 @@ def guarded_uses(
     without the project's facts: a guard only another module's flag makes is not seen here, and the
     use keeps the verdicts. Functions that cannot lead to a use are left out of the walk (`_prune`), and
     given their bodies back after it: the tree is the scan's one tree of the module (`source.read_tree`),
-    which the module's own analysis then takes (most importing modules are analysed too)."""
+    which the module's own analysis then takes (most importing modules are analysed too). A `script`
+    (nothing imports it) is walked as its own analysis walks it: its public functions are helpers."""
     text = decode_python(data)
     tree = read_tree(text)
     wanted = frozenset(names)
-    flags, emptied = _prune(tree, text.splitlines(), wanted)
+    flags, emptied = _prune(tree, text.splitlines(), wanted, script)
     try:
         other = _other_mentions(tree, wanted)
         walker = PythonWalker(
-            ImportTable(tree, documented_values=documented), catalog, concerns=(), imported=wanted,
+            ImportTable(tree, documented_values=documented), catalog, concerns=(), imported=wanted, script=script,
             attribute_stores=flags,
         )
         walker.visit(tree)
@@ -522,12 +532,12 @@ _SELF_STORE = re.compile(r"self\.(\w+)[ \t]*=(?!=)")
 
 
 def _prune(
-    tree: ast.Module, lines: list[str], wanted: frozenset[str]
+    tree: ast.Module, lines: list[str], wanted: frozenset[str], script: bool
 ) -> tuple[dict[str, int] | None, list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, list[ast.stmt]]]]:
     """Empty the body of each undecorated top-level function and method whose text names neither a
     name of `wanted` nor, in turn, a private function or method whose body is kept (a helper, whose
     callers' guards are its own: the walk of a module nothing tells about the rest of the project
-    follows no public one), and sets no flag of `self`
+    follows no public one, but in a `script`, where every function is a helper), and sets no flag of `self`
     that a kept one tests (`if self.graphs:` after `self.graphs = x.is_cuda`): what it does cannot
     reach a use of those names, and its guards matter to nothing the walk answers. A decorated one (a
     fixture, a skip) is kept whole, for what it guards. Where a kept function tests such a flag, how
@@ -546,7 +556,7 @@ def _prune(
         pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(word) for word in sorted(words)) + r")(?!\w)")
         found = [node for node in functions if id(node) not in kept and pattern.search(texts[id(node)])]
         kept.update(id(node) for node in found)
-        helpers = {node.name for node in found if node.name.startswith("_") and not node.name.startswith("__")}
+        helpers = {node.name for node in found if script or (node.name.startswith("_") and not node.name.startswith("__"))}
         grown = bool(helpers - words)
         words.update(helpers)
     tested = {flag for node in functions if id(node) in kept for flag in _FLAG_TESTED.findall(texts[id(node)])}
