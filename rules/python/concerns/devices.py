@@ -52,11 +52,14 @@ from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.regions import HANDED_TO_FALLBACK
 from cudaudit.rules.python.survey import Survey
 from cudaudit.rules.python.walker import Concern, PythonWalker
+from cudaudit.rules.python.worker_indexes import worker_indexes
 
 DEVICE_STRING = "device-string"
 DEVICE_ORDINAL = "device-ordinal"
 CURRENT_INDEX = "current-index"
 """The device-ordinal key of a name holding `torch.cuda.current_device()`, used as a device."""
+WORKER_INDEX = "worker-index"
+"""The device-ordinal key of a spawned worker's index parameter, an integer on every route into it."""
 AMP_CALLS = frozenset({"torch.autocast", "torch.amp.autocast", "torch.amp.GradScaler"})
 AUTOGRAD_AMP_CALLS = frozenset(
     {"torch.amp.custom_fwd", "torch.amp.custom_bwd", "torch.amp.autocast_mode.custom_fwd", "torch.amp.autocast_mode.custom_bwd"}
@@ -121,6 +124,8 @@ class DevicePositions(Concern):
         """Per scope, its `%` operations whose divisor is a name holding the device count."""
         self._counts: dict[int, dict[str, ast.Call]] = {}
         """Per scope, the names it binds once to the device count."""
+        self._workers: dict[int, str] | None = None
+        """The spawned workers' index parameters (`worker_indexes`), read where a rank's name is first used as a device."""
 
     def on_Module(self, node: ast.Module) -> None:
         self._tree = node
@@ -303,6 +308,8 @@ class DevicePositions(Concern):
             return  # a device, or an index its own rewrite makes one where it is assigned
         variable = self._indexes.used(value) if self._indexes else None
         kind = device_ordinal_kind(value) if variable is None else _variable_kind(variable)
+        if kind == "name" and self._is_worker_index(value):
+            kind = WORKER_INDEX
         if kind:
             self.walk.report(DEVICE_ORDINAL, self._on_route(kind, value), value)
 
@@ -317,6 +324,14 @@ class DevicePositions(Concern):
         if self._launched is None:
             self._launched = LaunchedRoutes(self._tree, self.walk.names)
         return _RANK_KINDS[kind] if self._launched.launched(self._scope(), value.lineno) else kind
+
+    def _is_worker_index(self, value: ast.expr) -> bool:
+        """`model.to(gpu)` in `def worker(gpu, cfg)`, which every route gives an integer."""
+        if not isinstance(value, ast.Name) or not self.walk.functions or self._tree is None:
+            return False
+        if self._workers is None:
+            self._workers = worker_indexes(self._tree, self.walk.names)
+        return self._workers.get(id(self.walk.functions[-1])) == value.id
 
     def _scope(self) -> ast.Module | ast.FunctionDef | ast.AsyncFunctionDef:
         """The function the walk is in, or the module (whose `on_Module` has run: `_tree` is set)."""
