@@ -68,6 +68,7 @@ from cudaudit.model import Severity
 from cudaudit.rules.python.faked_probes import FAKED_DEVICE, faked_region, fakes_probe, may_fake
 from cudaudit.rules.python.flag_functions import MEMOIZERS
 from cudaudit.rules.python.guards import exits_early, is_skip_call
+from cudaudit.rules.python.kernel_factories import kernel_products
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import call_arguments, is_main_test, own_nodes, statements, substituted, subtree
 from cudaudit.rules.python.regions import (
@@ -297,7 +298,12 @@ class ModuleReach:
         """The functions such a factory returns, by id, with the ids of the assignments of its products."""
         self._factory_of: dict[int, int] = {}
         """The assignments of `products`, by id, with the id of the factory they call."""
+        self.local_products: dict[str, list[tuple[int, ast.Assign]]] = {}
+        """Local names bound once to a call of a module function that makes and returns a Triton kernel
+        (`kernel = make_kernel(act)` in a function), by name, with the id of the function binding each:
+        the kernel runs where they are launched (`kernel_factories.py`)."""
         self._read_products(module, defined, exported)
+        self._read_kernel_products(module)
         self.launched: list[ast.If] = []
         """The module's `__main__` blocks where it is a test module that launches programs: each read of
         `__file__` is a use of them (see the module docstring)."""
@@ -339,6 +345,20 @@ class ModuleReach:
             for closure in closures:
                 self._nodes[id(closure)] = ("_" + closure.name, closure)  # used only through the products
                 self._closures[id(closure)] = [id(statement) for statement in products]
+
+    def _read_kernel_products(self, module: ast.Module) -> None:
+        """`local_products`, and a kernel factory's region as that of the launches of what it makes,
+        where no other module names the factory."""
+        for name, (factory, products) in kernel_products(module, self.names).items():
+            if self.elsewhere.get(name, ()) != ():
+                continue
+            self._nodes[id(factory)] = ("_" + name, factory)  # used only through its products
+            self._closures[id(factory)] = [id(statement) for _, statement in products]
+            for function, statement in products:
+                target = statement.targets[0]
+                assert isinstance(target, ast.Name)
+                self.local_products.setdefault(target.id, []).append((id(function), statement))
+                self._nodes[id(statement)] = ("_" + target.id, statement)
 
     def _read_launches(self, module: ast.Module) -> None:
         """`launched` and the reads of `__file__` that only take its folder, for a test module."""
@@ -446,15 +466,19 @@ class ModuleReach:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def helper(self, node: ast.Name | ast.Attribute) -> list[Definition]:
-        """The helpers (or module-level names) a name or `self.name` may stand for; none for anything else.
-        A private method's name read otherwise (`runner._capture`, `super()._capture`, a bare
-        `_capture`) is noted: that method may run from where no use is recorded."""
+    def helper(self, node: ast.Name | ast.Attribute, scope: tuple[int, ...] = ()) -> list[Definition]:
+        """The helpers (or module-level names) a name or `self.name` may stand for, read in the functions
+        `scope` names; none for anything else. A private method's name read otherwise (`runner._capture`,
+        `super()._capture`, a bare `_capture`) is noted: that method may run from where no use is recorded."""
         through_self = isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
         if not through_self:
             self._read_otherwise.add(node.id if isinstance(node, ast.Name) else node.attr)
         if isinstance(node, ast.Name) and node.id == "__file__" and self.launched:
             return [] if id(node) in self._folder_reads else list(self.launched)
+        if isinstance(node, ast.Name) and node.id in self.local_products:
+            local: list[Definition] = [statement for function, statement in self.local_products[node.id] if function in scope]
+            if local:
+                return local[-1:]
         if isinstance(node, ast.Name):
             definition: Definition | None = (
                 self.functions.get(node.id) or self.values.get(node.id) or self.imported.get(node.id) or self.classes.get(node.id)

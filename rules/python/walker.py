@@ -1026,7 +1026,8 @@ class PythonWalker:
         )
         launches = ("__file__",) if reach.launched else ()
         self._helper_names = frozenset((
-            *reach.functions, *reach.classes, *reach.methods, *reach.values, *reach.imported, *reach.products, *launches
+            *reach.functions, *reach.classes, *reach.methods, *reach.values, *reach.imported, *reach.products,
+            *reach.local_products, *launches
         ))
         self._followed = frozenset(id(statement) for statement in (*reach.values.values(), *reach.launched))
         self._skip_checks = bool(reach.skip_checks)
@@ -1145,7 +1146,7 @@ class PythonWalker:
     def _use(self, node: ast.Name | ast.Attribute) -> None:
         """Record a use of one of the module's helpers in the context the walk is in (`reach.py`)."""
         if self._reach is not None:
-            self._record_uses(self._reach.helper(node))
+            self._record_uses(self._reach.helper(node, self.scope))
 
     def _record_uses(self, helpers: list[Definition]) -> None:
         """One use of each helper in the context the walk is in."""
