@@ -356,7 +356,7 @@ class FileFacts:
     one that goes on without it where it fails loses nothing a target had."""
     opt_in_options: tuple[str, ...] = ()
     """For a CMake file: the options the project's CMake files declare off (`option(X "..." OFF)`) that
-    nothing of the project turns on (`rules/builds/cmake_options.py`): what they guard is another path."""
+    the project's plain build leaves off (`rules/builds/cmake_options.py`): what they guard is another path."""
     readme_extras: tuple[str, ...] = ()
     """For a dependency file: the extras the project's README installs (`pip install "pkg[a]"`), from the
     project index; an extra it does not name is installed only on request, another path."""

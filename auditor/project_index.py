@@ -520,7 +520,7 @@ class ProjectIndex:
     """The extras the install commands of the shallowest README files name (`extra_only.readme_extras`),
     read where the scan has a dependency file: the others are installed only on request."""
     opt_in_options: tuple[str, ...] = ()
-    """`cmake_options`: the CMake options declared off that nothing of the project turns on."""
+    """`cmake_options`: the CMake options declared off that the project's plain build leaves off (`cmake_options.turned_on`)."""
     pip_installs: dict[str, str] = field(default_factory=dict)
     """The same for the declarations pip installs (requirements files, `pyproject.toml`, `setup.py`): a way
     to install the project without pixi, which makes a pixi manifest one route among others."""

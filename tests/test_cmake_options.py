@@ -3,6 +3,7 @@ it on, through the real index and CLI."""
 
 from __future__ import annotations
 
+from cudaudit.rules.builds.cmake_options import turned_on
 from support import scan_json, write
 
 TOP = 'cmake_minimum_required(VERSION 3.18)\nproject(mylib C CXX)\noption(MYLIB_CUBLAS "use cuBLAS" OFF)\nadd_subdirectory(src)\n'
@@ -73,3 +74,17 @@ def test_cuda_language_settings_follow_the_option_that_alone_enables_the_languag
     # the language enabled outside the option as well: a plain configure reads the architectures
     write(tmp_path / "CMakeLists.txt", ARCH_TOP.replace("project(mylib CXX)", "project(mylib CXX CUDA)"))
     assert (5, "error") in _top_severities(cli, tmp_path)
+
+
+def test_a_documented_variant_of_the_plain_configure_leaves_the_option_to_the_installer():
+    guide = b"    cmake -GNinja -B build\n\n## CUDA builds\n\n    cmake -GNinja -DLIB_CUDA=ON -DARCHS=\"80-real;80-virtual\" -B build\n"
+    assert turned_on(guide, ["LIB_CUDA"]) == set()
+    assert turned_on(b"    cmake -GNinja -DLIB_CUDA=ON -B build\n", ["LIB_CUDA"]) == {"LIB_CUDA"}
+    # a variant of another command is no variant of the plain one
+    assert turned_on(b"cmake -B build\ncmake -S core -B build -DLIB_CUDA=ON\n", ["LIB_CUDA"]) == {"LIB_CUDA"}
+    assert turned_on(b"cmake ..\ncmake -DLIB_CUDA=ON ..\n", ["LIB_CUDA"]) == set()
+
+
+def test_a_value_read_from_a_variable_is_the_runner_s_choice():
+    assert turned_on(b"cmake -B build -DLIB_CUDA=$cuda\\\n", ["LIB_CUDA"]) == set()
+    assert turned_on(b"cmake -B build -DLIB_CUDA=${{ matrix.cuda }}\n", ["LIB_CUDA"]) == set()

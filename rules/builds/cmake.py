@@ -53,7 +53,7 @@ _OPTIONAL_CUDA_QUIET = frozenset({"cpu"})
 the rest and loses nothing it could run; a GPU host without CUDA loses that part (at most a warning)."""
 _COMPARISONS = frozenset({"STREQUAL", "MATCHES", "EQUAL", "IN_LIST", "STRLESS", "STRGREATER"})
 """Binary tests a `NOT` before their left operand negates as a whole."""
-_OPT_IN = "; only where the installer turns on `{}`, an option that is off by default and that nothing of the project turns on"
+_OPT_IN = "; only where the installer turns on `{}`, an option that is off by default and that the project's plain build leaves off"
 _FALSE_CONSTANTS = frozenset({"OFF", "FALSE", "NO", "N", "0", "IGNORE", "NOTFOUND"})
 """CMake's false constants (the `if()` documentation)."""
 

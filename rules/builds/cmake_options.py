@@ -5,9 +5,11 @@ configure leaves off (https://cmake.org/cmake/help/latest/command/option.html). 
 guards, and what `if(X)` guards for a variable X that only such branches set, builds a part that only an
 installer who passes `-DLIB_CUBLAS=ON` gets: another path, at most a warning. Unless the project itself
 turns it on: a document, shell script, Python build script, Dockerfile or CI workflow of the scan spells
-`-DLIB_CUBLAS=` with a value other than a false constant, a CMake file sets it on, or a Makefile's
+`-DLIB_CUBLAS=` with a constant other than a false one, a CMake file sets it on, or a Makefile's
 default goal runs such a command (a rule that only another target reaches, `make cuda_tests`, is a route
-the user picks as well). A file that enables the CUDA language only inside such a branch reads its
+the user picks as well). A document that gives the plain configure and, as a variant of it, the same
+command with `-DLIB_CUBLAS=ON` ("CUDA builds"), or a workflow that passes a variable's value (each
+variant of a matrix), leaves the choice to the installer too (`turned_on`). A file that enables the CUDA language only inside such a branch reads its
 `CMAKE_CUDA_*` settings only there too, wherever they are set.
 """
 
@@ -49,13 +51,45 @@ def set_on(commands: Sequence[Command]) -> set[str]:
 
 
 def turned_on(data: bytes, names: Iterable[str]) -> set[str]:
-    """The `names` a text turns on with `-DNAME=VALUE`, VALUE not a false constant."""
+    """The `names` a text turns on with `-DNAME=VALUE`, VALUE a constant that is not false.
+
+    Not a VALUE read from a variable (`-DLIB_CUDA=$cuda` in a workflow that builds each variant): whoever
+    runs the command picks it, as `set_on` reads `set(NAME ${X})`. Nor a setting whose every line is a
+    variant of a configure the text also gives without it: an install guide's `cmake -B build`, and under
+    "CUDA builds" `cmake -DLIB_CUDA=ON -B build`, documents the plain configure as the normal path and the
+    option as the installer's choice."""
     wanted = set(names)
-    return {
-        match.group(1).decode()
-        for match in _SETTING.finditer(data)
-        if match.group(1).decode() in wanted and match.group(2).decode().upper() not in _FALSE
-    }
+    lines: dict[str, set[bytes]] = {}
+    for match in _SETTING.finditer(data):
+        name, value = match.group(1).decode(), match.group(2).decode()
+        if name in wanted and value.upper() not in _FALSE and not value.startswith("$"):
+            lines.setdefault(name, set()).add(_line(data, match.start()))
+    if not lines:
+        return set()
+    configures = {_line(data, match.start()) for match in _CONFIGURE.finditer(data)}
+    return {name for name, where in lines.items() if not _variants(where, configures - where)}
+
+
+_ANY_SETTING = re.compile(rb"""[ \t]-D\s*[A-Za-z_]\w*(?::\w+)?=(?:"[^"\n]*"|'[^'\n]*'|[^\s;)]*)""")
+"""A whole `-DNAME=VALUE` argument, a quoted VALUE with its blanks (`-DARCHS="80-real;80-virtual"`)."""
+_CONFIGURE = re.compile(rb"(?<![\w-])cmake(?:[ \t]+-[GSBD]|[ \t]+\.\.?[ \t]*$)", re.MULTILINE)
+"""A line that configures a build (`cmake -GNinja -B build`, `cmake -S . -B build`, `cmake ..`), not
+one that builds or installs one (`cmake --build build`)."""
+
+
+def _variants(lines: set[bytes], others: set[bytes]) -> bool:
+    """Whether each of `lines` is one of the configure lines `others` with other `-D` settings."""
+    shared = {_without_settings(line) for line in others}
+    return all(_without_settings(line) in shared for line in lines)
+
+
+def _line(data: bytes, offset: int) -> bytes:
+    return data[data.rfind(b"\n", 0, offset) + 1 : (end if (end := data.find(b"\n", offset)) >= 0 else len(data))]
+
+
+def _without_settings(line: bytes) -> bytes:
+    """A command line with its `-D` settings left out and its blanks folded: what variants of one configure share."""
+    return b" ".join(_ANY_SETTING.sub(b" ", line).split())
 
 
 def makefile_turned_on(text: str, names: Iterable[str]) -> set[str]:
