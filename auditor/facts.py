@@ -286,6 +286,9 @@ class FileFacts:
     scheduler_launched: bool = False
     """Whether a batch scheduler (`srun`) is among the launchers of this Python module's route: a
     test of its variables (`"SLURM_PROCID" in os.environ`) reads a launch only where one is."""
+    cpu_parameters: tuple[str, ...] = ()
+    """The parameters of this Python module's functions that a call in another module hands the program's
+    CPU switch (`load(path, cpu=opt.cpu)` with `--cpu`; `cpu_handed.py`): a test of one is a CPU test."""
     kept_on: tuple[str, ...] = ()
     """The parameters this Python module's functions default to True and test alone (`if vad:`) that
     every call in the project keeps True (`kept_on.py`): the arm they take where it is False is

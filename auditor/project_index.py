@@ -190,6 +190,8 @@ _READERS = {
     "kept_on": "cudaudit.rules.python.kept_on:kept_on",
     "passed_on_candidates": "cudaudit.rules.python.always_passed:passed_on_candidates",
     "threshold_helpers": "cudaudit.rules.python.capability_arguments:threshold_helpers",
+    "handed_switches": "cudaudit.rules.python.cpu_handed:handed_switches",
+    "cpu_parameters": "cudaudit.rules.python.cpu_handed:cpu_parameters",
     "passed_thresholds": "cudaudit.rules.python.capability_arguments:passed_thresholds",
     "always_passed": "cudaudit.rules.python.always_passed:always_passed",
     "defaulted_off": "cudaudit.rules.python.kept_off:defaulted_off",
@@ -425,6 +427,9 @@ class ProjectIndex:
     kept_on: dict[str, frozenset[str]] = field(default_factory=dict)
     """Python module -> the parameters its functions default to True that every caller keeps True
     (`kept_on.kept_on`)."""
+    cpu_parameters: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Python module -> the parameters of its functions that another module's calls hand a CPU switch
+    (`cpu_handed.cpu_parameters`)."""
     calls_elsewhere: dict[str, tuple[tuple[str, tuple[Any, ...]], ...]] = field(default_factory=dict)
     """Python module -> (name, the shapes of its calls in other modules) for its top-level functions
     and classes that default a parameter to a CUDA device (`project_calls.calls_elsewhere`)."""
@@ -565,6 +570,7 @@ class ProjectIndex:
             facts["settings_documented"] = self.settings_documented.get(path, ())
             facts["launched_by_default"] = tuple(sorted(self.launched_by_default.get(path, ())))
             facts["kept_on"] = tuple(sorted(self.kept_on.get(path, ())))
+            facts["cpu_parameters"] = tuple(sorted(self.cpu_parameters.get(path, ())))
             launch = self.always_launched.get(path)
             facts["always_launched"] = launch is not None and launch.every
             facts["launched_some"] = launch is not None and not launch.every
@@ -921,6 +927,7 @@ def _read_index(
         launched_by_default=_launched_by_default(files, python, found) if found.tested else {},
         always_launched=_always_launched(files, python, found, imports, commands),
         kept_on=_kept_on(files, found),
+        cpu_parameters=_cpu_parameters(files, found),
         settings_chosen=_with_one_rank(_chosen_elsewhere(files, python, found), files, python, found, catalog),
         settings_documented=documented_values,
         calls_elsewhere=(
@@ -1769,6 +1776,15 @@ def _kept_on(files: list[IndexedFile], found: _Found) -> dict[str, frozenset[str
         for path, names in _reader("always_passed")(candidates, code).items():
             kept[path] = kept.get(path, frozenset()) | names
     return kept
+
+
+def _cpu_parameters(files: list[IndexedFile], found: _Found) -> dict[str, frozenset[str]]:
+    """Module -> the parameters of its functions that a call in another module hands a CPU switch
+    (`cpu_handed.cpu_parameters`); nothing where no module hands one, as most projects."""
+    if not found.handed_switches:
+        return {}
+    code = {file.display: file.read for file in files if FileKind.PYTHON in file.kinds}
+    return _reader("cpu_parameters")(found.handed_switches.values(), code)
 
 
 def _unread_settings(
@@ -2824,6 +2840,8 @@ class _Found:
     """Display path -> the parameters its signatures default to True that it tests alone (`kept_on.defaulted_on`)."""
     threshold_helpers: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(default_factory=dict)
     """Display path -> `capability_arguments.threshold_helpers` of each module outside the test suite that has any."""
+    handed_switches: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    """Display path -> `cpu_handed.handed_switches` of each module outside the test suite that has any."""
     passed_on: dict[str, tuple[tuple[str, str, int, str], ...]] = field(default_factory=dict)
     """Display path -> the parameters its signatures default to False that it tests, or keeps in an
     attribute it tests, with their function's name and place (`always_passed.passed_on_candidates`)."""
@@ -2926,6 +2944,7 @@ class _Found:
                     ("environment_switches", self.environment_tables),
                     ("choices", self.choices),
                     ("threshold_helpers", self.threshold_helpers),
+                    ("handed_switches", self.handed_switches),
                 )
                 for reader, kept in kept_by:  # readings of the module's bytes alone, kept where they found something
                     reading = remember(reader, path, partial(_read_bytes, reader, data))

@@ -4,6 +4,7 @@ CUDA allocator's out-of-memory error runs only on a CUDA device (`regions.handle
 
 from __future__ import annotations
 
+from cudaudit.rules.python.cpu_handed import cpu_parameters, handed_switches
 from support import scan_json, write
 
 DEMO = '''
@@ -92,3 +93,34 @@ def test_a_switch_nothing_turns_on_keeps_the_gpu_route(cli, tmp_path):
     write(tmp_path / "app.py", "from runner import load\n\nif __name__ == '__main__':\n    load('b.pt')\n")
     report = scan_json(cli, ".", "--no-cache", cwd=tmp_path)
     assert [(f["line"], f["targets"]["cpu"]["severity"]) for f in report["findings"] if f["rule"] == "CDA102"] == [(8, "error")]
+
+
+SCRIPT = '''
+import argparse
+
+from runner import load
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cpu", action="store_true", help="cpu mode.")
+    opt = parser.parse_args()
+    load("b.pt", cpu=opt.cpu)
+'''
+
+
+def test_a_switch_handed_to_another_module_is_a_cpu_test_there(cli, tmp_path):
+    """`load("b.pt", cpu=opt.cpu)` from a script with `--cpu`: `if not cpu:` in the module that defines
+    `load` is the switch's GPU arm (`cpu_handed.py`)."""
+    write(tmp_path / "runner.py", RUNNER)
+    write(tmp_path / "app.py", SCRIPT)
+    report = scan_json(cli, ".", "--no-cache", "--show-portable", cwd=tmp_path)
+    found = [(f["line"], f["targets"]["cpu"]["severity"]) for f in report["findings"] if f["rule"] == "CDA102"]
+    assert found == [(8, "note")]
+
+
+def test_handed_switches_and_the_parameters_they_reach():
+    assert handed_switches(SCRIPT.encode()) == (("load", "cpu"),)
+    assert handed_switches(b"import torch\nx = t.cpu()\n") == ()
+    code = {"runner.py": lambda: RUNNER.encode(), "tests/test_runner.py": lambda: RUNNER.encode()}
+    assert cpu_parameters([(("load", "cpu"),)], code) == {"runner.py": frozenset({"cpu"})}
+    assert cpu_parameters([(("load", "device"),)], code) == {}

@@ -53,7 +53,8 @@ def analyze_python(
         chosen_elsewhere=dict(facts.settings_chosen), documented_values=dict(facts.settings_documented),
         unimportable=frozenset(facts.unimportable),
         unrequested=frozenset(facts.unrequested), launched_by_default=frozenset(facts.launched_by_default),
-        kept_on=frozenset(facts.kept_on), always_launched=facts.always_launched,
+        kept_on=frozenset(facts.kept_on), cpu_parameters=frozenset(facts.cpu_parameters),
+        always_launched=facts.always_launched,
         launched_some=facts.launched_some, scheduler_launched=facts.scheduler_launched,
     )
     lines = SourceLines(text)

@@ -31,8 +31,8 @@ condition mentions:
   normal path (`launch_test`, read by the walker).
 - CPU: `if device == "cpu":`, `if x.device.type != "cpu":`, the program's CPU switch (a `store_true`
   option `--cpu`, and in its module the names handed it: `if not cpu:` in `def load(path, cpu=False)`
-  called with `cpu=opt.cpu`; `ImportTable.cpu_switches`). Code in either branch has been written with
-  CPU in mind: the switch's other arm is the GPU's.
+  called with `cpu=opt.cpu`, in another module too, `cpu_handed.py`; `ImportTable.cpu_switches`). Code
+  in either branch has been written with CPU in mind: the switch's other arm is the GPU's.
 - optional: an availability flag or probe of an optional library (`if HAS_FLASH_ATTENTION:`,
   `if is_xformers_available():`, `_triton_available`). Code it guards only runs where the
   library is installed; elsewhere the program takes its fallback.

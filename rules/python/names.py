@@ -93,6 +93,7 @@ class ImportTable:
         unrequested: frozenset[str] = frozenset(),
         launched_by_default: frozenset[str] = frozenset(),
         kept_on: frozenset[str] = frozenset(),
+        cpu_parameters: frozenset[str] = frozenset(),
         always_launched: bool = False,
         launched_some: bool = False,
         scheduler_launched: bool = False,
@@ -112,6 +113,9 @@ class ImportTable:
         self.kept_on = kept_on
         """The parameters this module's functions default to True that every caller keeps True
         (`kept_on.py`, through the index): the arm a test of one takes where it is False is another path."""
+        self.cpu_parameters = cpu_parameters
+        """The parameters of this module's functions that a call in another module hands a CPU switch
+        (`cpu_handed.py`, through the index): part of `cpu_switches`."""
         self.launched_by_default = launched_by_default
         """The multi-process switches this module tests that the project's configuration turns on
         (`launch_switches.py`, through the index): their launch branch is the normal path."""
@@ -226,10 +230,10 @@ class ImportTable:
     @cached_property
     def cpu_switches(self) -> frozenset[str]:
         """The module's CPU switch: its options that run the program on the CPU
-        (`--cpu`, `action="store_true"`; `_cpu_options`), and the names that receive one (`cpu=opt.cpu` in a call,
-        `cpu = opt.cpu`)."""
-        options = frozenset(_cpu_options(self.statements))
-        return _receivers(self.tree, options) if options else options
+        (`--cpu`, `action="store_true"`; `cpu_options`), the names that receive one (`cpu=opt.cpu` in a call,
+        `cpu = opt.cpu`), and the parameters another module's calls hand one (`cpu_parameters`)."""
+        options = frozenset(cpu_options(self.statements))
+        return (_receivers(self.tree, options) if options else options) | self.cpu_parameters
 
     @cached_property
     def _settings(self) -> tuple[frozenset[str], dict[str, Value]]:
@@ -402,7 +406,7 @@ CPU_SWITCH_WORDS = frozenset({"cpu", "use", "on", "force", "only", "run", "mode"
 runs the program on the CPU, not one for a part of it (`--cpu_offload`, `--cpu-threads`)."""
 
 
-def _cpu_options(statements: list[ast.stmt]) -> Iterator[str]:
+def cpu_options(statements: list[ast.stmt]) -> Iterator[str]:
     """Destinations of the `store_true` options named for running on the CPU (`--cpu`, help "cpu
     mode."): the program's documented CPU switch, which the user turns on on a machine without a GPU."""
     for statement in statements:
