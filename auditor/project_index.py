@@ -84,6 +84,7 @@ from typing import Any, Protocol, TypeVar
 
 from cudaudit.developer_folders import developer_files
 from cudaudit.documented_commands import DocumentedCommands
+from cudaudit.documented_scripts import BUILD_SCRIPTS
 from cudaudit.facts import BuildMode, Counterpart, Evidence, FileFacts, Launch, PortedName, RocmBuild, SettingValue
 from cudaudit.filekinds import (
     REQUIREMENTS_FOLDERS,
@@ -873,7 +874,7 @@ def _read_index(
         **_cog_predictors(files, python), **_hosted_notebooks(files, python, catalog),
         **_op_self_tests(main_blocks, python, commands), **unnamed_scripts,
         **_multi_gpu_siblings(python, commands),
-        **_unnamed_examples(files, python, found, import_lines), **_side_scripts(files, python, found, import_lines),
+        **_unnamed_examples(files, python, found, import_lines), **_side_scripts(files, python, found, import_lines, commands),
         **_extra_only(python, found, imports, default_entries, readme_extras),
     }
     developer = _developer_folders(files, python, catalog, frozenset({*before, *after}))
@@ -1906,31 +1907,47 @@ def _unnamed_examples(
 
 
 def _side_scripts(
-    files: list[IndexedFile], python: dict[str, Reader], found: _Found, import_lines: dict[str, bytes]
+    files: list[IndexedFile], python: dict[str, Reader], found: _Found, import_lines: dict[str, bytes],
+    commands: Callable[[], DocumentedCommands],
 ) -> dict[str, Evidence]:
-    """`unnamed_scripts.unnamed_scripts` for the scripts of side folders that run at module level: the
-    modules without a `__main__` block that the catalog's prefilter passes, in a folder below the one of
-    the project's top README and in no package, whose top level runs something (a call, a loop, a `with`:
-    `unreached.runs_at_top_level`; a module of definitions is no script), outside the test suite, that no module imports, in a
-    scan that sees the whole project. Such a script (`community/reproduce_crash.py`, its statements at
-    the top level) runs only where someone runs it by hand: nothing naming it, it is another path, as a
-    script with a `__main__` block that nothing names is."""
+    """`unnamed_scripts.unnamed_scripts` for the scripts that run at module level beside the project's
+    routes: the modules without a `__main__` block that the catalog's prefilter passes, in a folder below
+    the one of the project's top README, or in that folder itself where a command of the project's
+    documents, shell scripts or workflows runs another of its scripts (`_runs_top_script`), and in no
+    package, whose top level runs something (a call, a loop, a `with`: `unreached.runs_at_top_level`; a
+    module of definitions is no script), outside the test suite, that no module imports, in a scan that
+    sees the whole project. Such a script (`community/reproduce_crash.py`, a `demo_variant.py` beside the
+    README's `python demo.py`, its statements at the top level) runs only where someone runs it by hand:
+    nothing naming it, it is another path, as a script with a `__main__` block that nothing names is. At
+    a top folder whose scripts no command runs, the scripts are the project, its README telling of them
+    in prose."""
     readmes = [file.display for file in files if not file.kinds and posixpath.basename(file.display).lower() in _READMES]
     if not found.prefiltered or not readmes or not sees_project(files):
         return {}
     top = posixpath.dirname(min(readmes, key=lambda path: (path.count("/"), path)))
     candidates = [
         path for path in sorted(found.prefiltered)
-        if posixpath.dirname(path) != top and (not top or path.startswith(top + "/"))
+        if (not top or path.startswith(top + "/"))
         and path not in found.main_blocks and path not in found.other_main_blocks and not is_test_path(path)
         and posixpath.join(posixpath.dirname(path), "__init__.py") not in python
         and _reader("runs_at_top_level")(_read_or_empty(python[path]))
     ]
+    if any(posixpath.dirname(path) == top for path in candidates) and not _runs_top_script(python, top, commands):
+        candidates = [path for path in candidates if posixpath.dirname(path) != top]
     if not candidates:
         return {}
     imported = _reader("imported_modules")(candidates, python, import_lines)
     rest = [path for path in candidates if path not in imported]
     return _reader("unnamed_scripts")(rest, {file.display: file.read for file in files}) if rest else {}
+
+
+def _runs_top_script(python: dict[str, Reader], top: str, commands: Callable[[], DocumentedCommands]) -> bool:
+    """Whether a command of the project's documents, shell scripts, notebooks or workflows outside the
+    test suite runs a module of the `top` folder by its path (`python demo.py`; not the build script,
+    `python setup.py install`, which is no use of the project): the project's routes are then named,
+    and a sibling nothing names is not one of them."""
+    here = [path for path in python if posixpath.dirname(path) == top and posixpath.basename(path) not in BUILD_SCRIPTS]
+    return bool(here) and bool(commands().python_run(here, lambda source: not is_test_path(source)))
 
 
 def _imports_any(data: bytes, packages: Iterable[str]) -> bool:

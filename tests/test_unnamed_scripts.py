@@ -130,8 +130,9 @@ def test_an_example_beside_an_installable_package_that_nothing_names_is_another_
 def test_a_module_level_script_of_a_side_folder_that_nothing_names_is_another_path(cli, tmp_path):
     """A script below the project's top folder that runs at module level (no `__main__` block) and that no
     document, script or module names or imports is run only by hand: its `.cuda()` calls are warnings, as
-    those of a script with a `__main__` block are. Named by the README it is the normal path; at the top
-    folder of a project with no install declaration, the scripts are the project."""
+    those of a script with a `__main__` block are. Named by the README it is the normal path. At the top
+    folder it is another path too where a command runs another script there (the README's `python
+    train.py`); where none does, the scripts are the project, its README telling of them in prose."""
     write(tmp_path / "README.md", "Run `python train.py`.\n")
     write(tmp_path / "train.py", SCRIPT)
     crash = "import torch\n\ndevice = torch.device('cuda:0')\nmodel = torch.nn.Linear(2, 2).to(device)\nprint(model)\n"
@@ -146,4 +147,6 @@ def test_a_module_level_script_of_a_side_folder_that_nothing_names_is_another_pa
     assert severities("community/reproduce_crash.py") == {"error"}
     write(tmp_path / "README.md", "Run `python train.py`.\n")
     (tmp_path / "community/reproduce_crash.py").rename(tmp_path / "reproduce_crash.py")
+    assert severities("reproduce_crash.py") == {"warning"}
+    write(tmp_path / "README.md", "Run the training script, then the crash reproduction.\n")
     assert severities("reproduce_crash.py") == {"error"}
