@@ -429,6 +429,10 @@ class FileFacts:
     (`dist_params = dict(backend="nccl")`) that no code of the project reads, nor a library the
     catalog knows reads from its configuration: data no process group is given
     (`rules/python/unread_settings.py`)."""
+    unshipped_load: tuple[int, int] | None = None
+    """For a Python module other modules import: (the last line of the statement of its `__main__` block
+    that loads a configuration no file of the scan is, the block's last line): the lines between run on
+    no target as the project ships (`rules/python/unshipped_configs.py`)."""
     never_on: tuple[str, ...] = ()
     """For a Python module of a project that installs nothing (no `setup.py` or `pyproject.toml` at its
     top): the keywords defaulting to False that its tests read and that nothing of the project turns

@@ -265,6 +265,8 @@ _READERS = {
     "unbuilt_configurations": "cudaudit.rules.python.unread_settings:unbuilt_configurations",
     "device_keys": "cudaudit.rules.python.unread_settings:device_keys",
     "unread_keys": "cudaudit.rules.python.unread_settings:unread_keys",
+    "unshipped_load": "cudaudit.rules.python.unshipped_configs:unshipped_load",
+    "shipped_in": "cudaudit.rules.python.unshipped_configs:shipped_in",
     "skip_markers": "cudaudit.rules.python.skip_conditions:read_skip_markers",
     "set_up_skips": "cudaudit.rules.python.test_classes:read_set_up_skips",
     "cuda_extensions": "cudaudit.rules.python.unimportable:cuda_extensions",
@@ -458,6 +460,9 @@ class ProjectIndex:
     unread_settings: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Module -> its top-level names bound to a dict that spells the NCCL backend, which no code of the
     project reads (`FileFacts.unread_settings`)."""
+    unshipped_loads: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Library module -> where its `__main__` block loads a configuration the scan has no file of
+    (`FileFacts.unshipped_load`)."""
     unread_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """YAML file -> its top-level keys set to a CUDA device that no code of the project reads (`FileFacts.unread_keys`)."""
     never_on: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -594,6 +599,7 @@ class ProjectIndex:
             facts["taken_names"] = self.taken_names.get(path)
             facts["unread_devices"] = self.unread_devices.get(path, ())
             facts["unread_settings"] = self.unread_settings.get(path, ())
+            facts["unshipped_load"] = self.unshipped_loads.get(path)
             facts["never_on"] = self.never_on.get(path, ())
             held = self.held_defaults.get(path, ())
             if held:
@@ -963,6 +969,7 @@ def _read_index(
         taken_names=left_behind.taken if left_behind is not None else {},
         unread_devices=_unread_devices(files, python, found, import_lines),
         unread_settings=_unread_settings(files, found, catalog, commands),
+        unshipped_loads=_unshipped_loads(files, python, main_blocks),
         unread_keys=_unread_keys(files, catalog, remember),
         never_on=never_on,
         held_defaults=_held_defaults(files, found),
@@ -1749,6 +1756,19 @@ def _unread_devices(
         return {}
     imported = _reader("imported_modules")(candidates, python, import_lines)
     return {path: found.unread_devices[path] for path in sorted(candidates - imported.keys())}
+
+
+def _unshipped_loads(
+    files: list[IndexedFile], python: dict[str, Reader], main_blocks: Mapping[str, object]
+) -> dict[str, tuple[int, int]]:
+    """`unshipped_configs.unshipped_load` of the libraries' `__main__` blocks (modules other modules
+    import), in a scan that sees the whole project: named files cannot tell that a path is not shipped."""
+    libraries = sorted(path for path, imported in main_blocks.items() if imported is not None)
+    if not libraries or not sees_project(files):
+        return {}
+    shipped = _reader("shipped_in")(frozenset(file.display for file in files))
+    found = {path: _reader("unshipped_load")(path, _read_or_empty(python[path]), shipped) for path in libraries}
+    return {path: where for path, where in found.items() if where is not None}
 
 
 def _held_defaults(files: list[IndexedFile], found: _Found) -> dict[str, tuple[str, ...]]:

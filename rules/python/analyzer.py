@@ -310,14 +310,29 @@ def _quiet_unused(
 
 def _quiet_unread(hits: list[Hit], tree: ast.Module, facts: FileFacts) -> list[Hit]:
     """The hits, those of a top-level binding of a CUDA device to a name nothing reads quiet on every
-    target: no tensor is placed there (`unread_devices.py`); and those of a top-level binding of a
-    backend setting that no code of the project reads: no process group is given it (`unread_settings.py`)."""
+    target: no tensor is placed there (`unread_devices.py`); those of a top-level binding of a
+    backend setting that no code of the project reads: no process group is given it (`unread_settings.py`);
+    and those of a library's `__main__` block after its load of a configuration the project does not
+    ship: they run on no target (`unshipped_configs.py`)."""
+    hits = _quiet_unshipped(hits, facts.unshipped_load)
     unread = unread_bindings(tree, frozenset(facts.unread_devices)) | unread_statements(tree, frozenset(facts.unread_settings))
     if not unread:
         return hits
     return [
         replace(hit, quiet=hit.quiet | ALL_TARGETS)
         if (hit.statement is not None and id(hit.statement) in unread) or id(hit.node) in unread else hit
+        for hit in hits
+    ]
+
+
+def _quiet_unshipped(hits: list[Hit], lines: tuple[int, int] | None) -> list[Hit]:
+    """The hits, those on the lines after `lines`' first (a `__main__` block's load of a configuration
+    the project does not ship) up to its second (the block's end) quiet on every target."""
+    if lines is None:
+        return hits
+    after, last = lines
+    return [
+        replace(hit, quiet=hit.quiet | ALL_TARGETS) if after < getattr(hit.node, "lineno", 0) <= last else hit
         for hit in hits
     ]
 
