@@ -124,8 +124,9 @@ class DevicePositions(Concern):
         """Per scope, its `%` operations whose divisor is a name holding the device count."""
         self._counts: dict[int, dict[str, ast.Call]] = {}
         """Per scope, the names it binds once to the device count."""
-        self._workers: dict[int, str] | None = None
-        """The spawned workers' index parameters (`worker_indexes`), read where a rank's name is first used as a device."""
+        self._workers: dict[int, frozenset[str]] | None = None
+        """The spawned workers' index parameters, and those of the functions they hand it to (`worker_indexes`),
+        read where a rank's name is first used as a device."""
 
     def on_Module(self, node: ast.Module) -> None:
         self._tree = node
@@ -331,7 +332,7 @@ class DevicePositions(Concern):
             return False
         if self._workers is None:
             self._workers = worker_indexes(self._tree, self.walk.names)
-        return self._workers.get(id(self.walk.functions[-1])) == value.id
+        return value.id in self._workers.get(id(self.walk.functions[-1]), ())
 
     def _scope(self) -> ast.Module | ast.FunctionDef | ast.AsyncFunctionDef:
         """The function the walk is in, or the module (whose `on_Module` has run: `_tree` is set)."""
