@@ -137,7 +137,7 @@ def command_of(
             launcher = module or word
             index += 2 if module else 1
             continue
-        if _interpreter(word) or word == "accelerate" or (index == start and word in SHELLS):
+        if is_interpreter(word) or word == "accelerate" or (index == start and word in SHELLS):
             runner = runner or word  # `accelerate launch` without `--multi_gpu` runs one process on a machine without GPUs
         elif module is not None and (runner or launcher):
             return Command(source, line, text, words, folder, program, launcher, runner, None, module, words[index + 2 :])
@@ -147,7 +147,7 @@ def command_of(
     return Command(source, line, text, words, folder, program, launcher, runner)
 
 
-def _interpreter(word: str) -> bool:
+def is_interpreter(word: str) -> bool:
     """Whether `word` runs Python's interpreter (`python3`, `/usr/bin/python`)."""
     return "python" in word and _INTERPRETER.fullmatch(posixpath.basename(word)) is not None
 

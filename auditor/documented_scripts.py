@@ -9,16 +9,22 @@ commands (`documented_commands`) of the Markdown and reStructuredText files at t
 the script a command runs (`python train.py config/small.py` runs `train.py`, with
 `config/small.py` its argument); a script a document only links to or mentions (`[config](config.py)`)
 is not run by it.
+
+A documented script may itself run others (`subprocess.run(f"python main.py --config {cfg}")`, a
+demo app that runs the documented pipeline): `launched_scripts` reads the command lines its string
+literals spell (an f-string up to its first replacement field), in the order they are written.
 """
 
 from __future__ import annotations
 
+import ast
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
-from cudaudit.documented_commands import DocumentedCommands
-from cudaudit.safe_read import read_tree_file
+from cudaudit.documented_commands import DocumentedCommands, command_of, is_interpreter
+from cudaudit.safe_read import UnreadableFile, read_tree_file
+from cudaudit.source import UndecodableError, decode_python, read_tree
 
 BUILD_SCRIPTS = frozenset({"setup.py"})
 """`python setup.py install` builds the project; it is no use of it."""
@@ -51,3 +57,37 @@ def _documents(folder: str) -> dict[str, Callable[[], bytes]]:
     except OSError:
         return {}
     return {name: partial(read_tree_file, os.path.join(folder, name), folder, DOCUMENT_BYTES, head=True) for name in names[:MAX_DOCUMENTS]}
+
+
+def launched_scripts(root: str, documented: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Documented script -> the other documented scripts it runs through a command line in a string
+    (`"python process.py " + path`), each once, in the order written; a script that runs none is left
+    out. Only the documented scripts are read, and parsed only where their bytes hold `python `."""
+    by_name = {os.path.basename(path): path for path in documented}
+    found = {}
+    for path in sorted(documented):
+        try:
+            data = read_tree_file(path, root or ".")
+            if b"python " not in data:
+                continue
+            tree = read_tree(decode_python(data), path)
+        except (UnreadableFile, UndecodableError, SyntaxError, ValueError, RecursionError):
+            continue
+        runs = [by_name[name] for name in _run_scripts(tree) if by_name.get(name, path) != path]
+        if runs:
+            found[path] = tuple(dict.fromkeys(runs))
+    return found
+
+
+def _run_scripts(tree: ast.Module) -> Iterator[str]:
+    """The root scripts (file names) that the command lines of `tree`'s string literals run with Python."""
+    literals = sorted(  # an f-string's literal parts are constants of their own
+        (node.lineno, node.col_offset, node.value) for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "python " in node.value
+    )
+    for _, _, text in literals:
+        command = command_of(text.split())
+        if command.runner is not None and is_interpreter(command.runner) and command.script:
+            script = command.script.removeprefix("./")
+            if "/" not in script:
+                yield script

@@ -155,6 +155,27 @@ def test_a_documented_script_stops_where_its_run_reaches_an_error_in_the_modules
 
 
 
+def test_a_script_a_launcher_runs_before_another_is_a_step_not_a_use_of_its_own(cli, tmp_path):
+    """Every documented use renders through a root module importing a CUDA-only rasterizer at module
+    level; the preparation script runs anywhere, but only as the first step of the app's pipeline."""
+    write(tmp_path / "README.md", "Prepare with `python prep.py img.png`, fit with `python fit.py`, or run `python app.py`.\n")
+    write(tmp_path / "prep.py", "import sys\n\nprint(sys.argv[1].upper())\n")
+    write(tmp_path / "raster.py", "import nvdiffrast.torch as dr\n\n\ndef draw(ctx):\n    return dr\n")
+    write(tmp_path / "fit.py", "import fused\nfrom raster import draw\n\nprint(draw(None), fused)\n")
+    write(tmp_path / "fused.py", "from apex.optimizers import FusedAdam\n")
+    write(tmp_path / "app.py", (
+        "import subprocess\n\n\ndef go(path):\n    subprocess.run(f'python prep.py {path}', shell=True)\n"
+        "    subprocess.run('python fit.py --steps 5', shell=True)\n"
+    ))
+    rocm = report_json(cli)["targets"]["rocm"]
+    assert rocm["verdict"] == "blocked", "the app runs fit.py after prep.py: prep.py alone is no use"
+    assert "module raster.py (cuda-kernel-library-import, raster.py:1)" in rocm["why"], "raster.py is imported, not run"
+    write(tmp_path / "app.py", "import subprocess\n\nsubprocess.run('python prep.py a.png', shell=True)\n")
+    rocm = report_json(cli)["targets"]["rocm"]
+    assert rocm["verdict"] == "partial" and rocm["why"].startswith("The main use runs"), "prep.py's own use runs"
+    assert "module fused.py (apex-import, fused.py:1) may not" in rocm["why"], "a warning's module is imported too"
+
+
 FUSED_OP = """import os
 import torch
 from torch.utils.cpp_extension import load

@@ -31,20 +31,23 @@ def assess(
     summary: dict | None = None,
     documented: frozenset[str] = frozenset(),
     reached: Mapping[str, frozenset[int]] | None = None,
+    launched: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Assessment:
     """The assessment of one scanned project; `root` is its folder as the scan displays paths,
     `summary` the scan's counts as `cudaudit scan -f json` gives them (the JSON report repeats them),
     `documented` the root scripts the project's documents run (`documented_scripts.py`), `reached`
-    the findings (positions) each one's run reaches (`entry_reach.py`)."""
+    the findings (positions) each one's run reaches (`entry_reach.py`), `launched` the documented
+    scripts each one runs in turn (`documented_scripts.launched_scripts`)."""
     root = project_root(result.paths) if root is None else root
     counterparts = Counterparts.of(result.paths)
-    components = group(result.findings, result.paths, targets, catalog, root, counterparts, dependencies, documented)
+    imported = frozenset(result.findings[index].path for indexes in (reached or {}).values() for index in indexes)
+    components = group(result.findings, result.paths, targets, catalog, root, counterparts, dependencies, documented, imported)
     checklist = answer_all(Scan(result.findings, components, result.paths, counterparts, root, dependencies), targets)
     return Assessment(
         project=project or root or ".",
         targets={
             target: hardest(components, target, verdict(
-                components, target, documented, run_stops(result.findings, reached or {}, components, target, catalog)))
+                components, target, documented, run_stops(result.findings, reached or {}, components, target, catalog), launched))
             for target in targets
         },
         checklist=checklist,

@@ -95,14 +95,17 @@ def group(
     counterparts: Counterparts,
     dependencies: Dependencies = NO_DEPENDENCIES,
     documented: frozenset[str] = frozenset(),
+    imported: frozenset[str] = frozenset(),
 ) -> list[Component]:
     """The components of a scan, most serious first; `documented` holds the root scripts the
-    project's documents run, the core of a project with nothing to install."""
+    project's documents run, the core of a project with nothing to install; `imported` the root
+    modules their runs import, which no document runs: named modules, not scripts."""
     kernels = kernel_folders(paths)
     members: dict[str, list[int]] = defaultdict(list)
     places: dict[str, Place] = {}
+    modules = imported - documented
     for index, finding in enumerate(findings):
-        place = _place(finding, kernels, root)
+        place = _place(finding, kernels, root, imported=modules)
         places.setdefault(place.id, place)
         members[place.id].append(index)
     known = frozenset(paths)
@@ -197,7 +200,8 @@ def _kernels_on(state: ComponentTarget, place: Place, own: list[Finding], target
     return state
 
 
-def _place(finding: Finding, kernels: list[str], root: str, by_topic: bool = True) -> Place:
+def _place(finding: Finding, kernels: list[str], root: str, by_topic: bool = True,
+           imported: frozenset[str] = frozenset()) -> Place:
     if finding.topic and by_topic:
         return Place(f"topic:{finding.topic}", finding.topic, TOPIC_NAMES.get(finding.topic, finding.topic), finding.path)
     path = finding.path
@@ -227,7 +231,7 @@ def _place(finding: Finding, kernels: list[str], root: str, by_topic: bool = Tru
         return Place(f"build:{path}", "build", f"CUDA build in {shown}", path)
     area, kind = python_area(path, root)
     if kind == "script":
-        return Place(f"script:{area}", "script", f"script {shown}", area)
+        return Place(f"script:{area}", "script", f"{'module' if path in imported else 'script'} {shown}", area)
     return Place(f"python:{area}", "python", f"{_folder(area, root)} code", area + "/")
 
 

@@ -44,26 +44,30 @@ def verdict(
     target: str,
     documented: frozenset[str] = frozenset(),
     stops: Mapping[str, Sequence[Stop]] | None = None,
+    launched: Mapping[str, Sequence[str]] | None = None,
 ) -> TargetVerdict:
     """`documented`: the root scripts the project's documents run, alternatives of one another: while
     one of them runs on the target, the others that stop leave the main use partial, not blocked.
     `stops`: documented script -> the sites its run reaches that stop it on the target
-    (`entry_reach`); a script none of whose sites stops, and whose run reaches none, runs."""
-    stops = stops or {}
+    (`entry_reach`); a script none of whose sites stops, and whose run reaches none, runs.
+    `launched`: documented script -> the documented scripts it runs in turn (`launched_scripts`), whose
+    stops are its own; one it runs before another (`process.py` before `main.py`) prepares that one's
+    input, a step of a use rather than a use of its own, so its running alone says nothing."""
+    stops, uses = _with_launched(stops or {}, documented, launched or {})
     deciding = [c for c in components if target in c.targets and decides(c, target)]
     core = [c for c in deciding if c.role is Role.CORE]
     others = [c for c in deciding if c.role is Role.OPTIONAL]
     blocked = [c for c in core if c.targets[target].status is Readiness.BLOCKED]
     alternatives = [c for c in blocked if c.kind == "script" and set(c.paths) <= documented]
-    stopped = {path for c in alternatives for path in c.paths} | {script for script in documented if stops.get(script)}
+    stopped = {path for c in alternatives for path in c.paths} | {script for script in uses if stops.get(script)}
     sites: dict[str, str] = {}
-    if documented - stopped:
+    if uses - stopped:
         blocked = [c for c in blocked if c not in alternatives]  # another documented script runs
     else:
         alternatives = []
         # every documented run stops: what stops a run that is no blocked script of its own is named too
         own = {path for c in blocked for path in c.paths}
-        for script in sorted(documented - own):
+        for script in sorted(uses - own):
             first = stops[script][0]
             sites.setdefault(first.component, f"{first.label}, {first.site}")
         by_id = {c.id: c for c in components}
@@ -79,6 +83,17 @@ def verdict(
     if ported:
         why += "; " + "; ".join(f"{c.name}: {c.targets[target].note}" for c in ported[:NAMED_IN_WHY])
     return TargetVerdict(Readiness.WORKS, why + ".", tuple(c.id for c in ported))
+
+
+def _with_launched(
+    stops: Mapping[str, Sequence[Stop]], documented: frozenset[str], launched: Mapping[str, Sequence[str]],
+) -> tuple[dict[str, Sequence[Stop]], frozenset[str]]:
+    """`stops` with each launching script's own followed by those of the scripts it runs, and the
+    documented scripts that are uses of their own: all but those a launcher runs before another."""
+    merged: dict[str, Sequence[Stop]] = {script: (*stops.get(script, ()), *(stop for run in launched.get(script, ()) for stop in stops.get(run, ())))
+              for script in {*stops, *launched}}
+    steps = {run for script, runs in launched.items() if script in documented for run in runs[:-1]}
+    return merged, documented - steps
 
 
 def run_stops(

@@ -123,7 +123,7 @@ def assessment_of(result: ScanResult, session: ScanSession, project: str | None 
     from cudaudit.assessment.layout import python_area, relative, role_of
     from cudaudit.assessment.model import Role
     from cudaudit.cache import code_fingerprint
-    from cudaudit.documented_scripts import documented_scripts
+    from cudaudit.documented_scripts import documented_scripts, launched_scripts
     from cudaudit.entry_reach import reached_sites
     from cudaudit.reporters.summary import summarize
 
@@ -134,15 +134,15 @@ def assessment_of(result: ScanResult, session: ScanSession, project: str | None 
         if path.endswith(".py") and python_area(path, root)[1] == "script" and role_of(relative(path, root)) is Role.CORE
     ]
     documented = documented_scripts(root, scripts)
-    errors = {  # only an error stops a run
+    sites = {  # an error stops a run; a warning's module a run reaches is imported, no script of its own
         index: (finding.path, finding.span.line) for index, finding in enumerate(result.findings)
-        if finding.severity is Severity.ERROR and finding.cell is None and finding.path.endswith(".py")
+        if finding.severity.rank >= Severity.WARNING.rank and finding.cell is None and finding.path.endswith(".py")
     }
     store = session.cache.store("reach", code_fingerprint()) if session.cache is not None else None
-    reached = reached_sites(documented, [p for p in result.paths if p.endswith(".py")], errors, root, store) if errors else {}
+    reached = reached_sites(documented, [p for p in result.paths if p.endswith(".py")], sites, root, store) if sites and documented else {}
     return assess(result, session.targets, session.catalog, name, root,
                   dependency_verdicts(result.findings, session.targets), summarize(result, session.targets),
-                  documented, reached)
+                  documented, reached, launched_scripts(root, documented))
 
 
 def dependency_verdicts(findings: list[Finding], targets: tuple[str, ...]) -> Dependencies:
