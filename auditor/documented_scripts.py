@@ -10,19 +10,21 @@ the script a command runs (`python train.py config/small.py` runs `train.py`, wi
 `config/small.py` its argument); a script a document only links to or mentions (`[config](config.py)`)
 is not run by it.
 
-A documented script may itself run others (`subprocess.run(f"python main.py --config {cfg}")`, a
-demo app that runs the documented pipeline): `launched_scripts` reads the command lines its string
-literals spell (an f-string up to its first replacement field), in the order they are written.
+A command may run a module instead (`python -m demo.app`: `documented_modules`). A documented entry
+may itself run others (`subprocess.run(f"python main.py --config {cfg}")`, a demo app that runs the
+documented pipeline): `launched_scripts` reads the command lines its string literals spell (an
+f-string's literal parts), in the order they are written.
 """
 
 from __future__ import annotations
 
 import ast
 import os
+import posixpath
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
-from cudaudit.documented_commands import DocumentedCommands, command_of, is_interpreter
+from cudaudit.documented_commands import Command, DocumentedCommands, command_of, is_interpreter
 from cudaudit.safe_read import UnreadableFile, read_tree_file
 from cudaudit.source import UndecodableError, decode_python, read_tree
 
@@ -41,12 +43,24 @@ def documented_scripts(root: str, scripts: Iterable[str]) -> frozenset[str]:
     if not by_name:
         return frozenset()
     found: set[str] = set()
-    for command in DocumentedCommands(_documents(root or ".")):
-        # a root script, run by an interpreter or a launcher: a link or a mention runs nothing
+    for command in _run(root):
         script = command.script.removeprefix("./") if command.script is not None else None
-        if (command.runner or command.launcher) and script in by_name:
+        if script in by_name:
             found.add(by_name[script])
     return frozenset(found)
+
+
+def documented_modules(root: str, modules: Iterable[str]) -> frozenset[str]:
+    """The display paths among `modules` (the scan's `.py` files) that a command line of a document at
+    the root of `root` runs as a module (`python -m demo.app`: `demo/app.py`, or a package's `__main__.py`)."""
+    known = frozenset(modules)
+    return frozenset(path for command in _run(root) if command.module is not None for path in _targets(command, root, known))
+
+
+def _run(root: str) -> Iterator[Command]:
+    """The commands of the root documents that run something, by an interpreter or a launcher: a link
+    or a mention runs nothing."""
+    return (command for command in DocumentedCommands(_documents(root or ".")) if command.runner or command.launcher)
 
 
 def _documents(folder: str) -> dict[str, Callable[[], bytes]]:
@@ -59,13 +73,14 @@ def _documents(folder: str) -> dict[str, Callable[[], bytes]]:
     return {name: partial(read_tree_file, os.path.join(folder, name), folder, DOCUMENT_BYTES, head=True) for name in names[:MAX_DOCUMENTS]}
 
 
-def launched_scripts(root: str, documented: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """Documented script -> the other documented scripts it runs through a command line in a string
-    (`"python process.py " + path`), each once, in the order written; a script that runs none is left
-    out. Only the documented scripts are read, and parsed only where their bytes hold `python `."""
-    by_name = {os.path.basename(path): path for path in documented}
+def launched_scripts(root: str, entries: Iterable[str], modules: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Documented entry -> the other modules among `modules` (the scan's `.py` files) it runs through a
+    command line in a string (`"python process.py " + path`, `"python -m demo.worker ..."`), each once,
+    in the order written; an entry that runs none is left out. Only the entries are read, and parsed
+    only where their bytes hold `python `."""
+    known = frozenset(modules)
     found = {}
-    for path in sorted(documented):
+    for path in sorted(entries):
         try:
             data = read_tree_file(path, root or ".")
             if b"python " not in data:
@@ -73,21 +88,30 @@ def launched_scripts(root: str, documented: Iterable[str]) -> dict[str, tuple[st
             tree = read_tree(decode_python(data), path)
         except (UnreadableFile, UndecodableError, SyntaxError, ValueError, RecursionError):
             continue
-        runs = [by_name[name] for name in _run_scripts(tree) if by_name.get(name, path) != path]
+        runs = [run for command in _commands_in(tree) for run in _targets(command, root, known) if run != path]
         if runs:
             found[path] = tuple(dict.fromkeys(runs))
     return found
 
 
-def _run_scripts(tree: ast.Module) -> Iterator[str]:
-    """The root scripts (file names) that the command lines of `tree`'s string literals run with Python."""
+def _targets(command: Command, root: str, known: frozenset[str]) -> list[str]:
+    """The paths among `known` that `command`, run in `root`, runs: its script, or its `-m` module's file."""
+    if command.module is not None:
+        base = posixpath.join(root, *command.module.split("."))
+        return [path for path in (f"{base}.py", f"{base}/__main__.py") if path in known]
+    if command.script is not None and command.script.endswith(".py"):
+        path = posixpath.normpath(posixpath.join(root, command.script))
+        return [path] if path in known else []
+    return []
+
+
+def _commands_in(tree: ast.Module) -> Iterator[Command]:
+    """The command lines of `tree`'s string literals that run Python, in the order written."""
     literals = sorted(  # an f-string's literal parts are constants of their own
         (node.lineno, node.col_offset, node.value) for node in ast.walk(tree)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and "python " in node.value
     )
     for _, _, text in literals:
         command = command_of(text.split())
-        if command.runner is not None and is_interpreter(command.runner) and command.script:
-            script = command.script.removeprefix("./")
-            if "/" not in script:
-                yield script
+        if command.runner is not None and is_interpreter(command.runner):
+            yield command

@@ -176,6 +176,22 @@ def test_a_script_a_launcher_runs_before_another_is_a_step_not_a_use_of_its_own(
     assert "module fused.py (apex-import, fused.py:1) may not" in rocm["why"], "a warning's module is imported too"
 
 
+def test_a_module_a_document_runs_with_dash_m_is_a_use_and_stops_where_its_run_or_a_run_it_starts_does(cli, tmp_path):
+    """Both documented uses are modules: the single-process app moves its model to CUDA, the other
+    app starts a worker module through a command line, and the worker hard-codes the device."""
+    write(tmp_path / "README.md", "Run `python -m ui.app` or, with several GPUs, `python -m ui.app_multi`.\n")
+    write(tmp_path / "ui" / "__init__.py", "")
+    write(tmp_path / "ui" / "engine.py", "import torch\n\n\nclass Engine:\n    def __init__(self):\n        self.net = torch.nn.Linear(2, 2).cuda()\n")
+    write(tmp_path / "ui" / "app.py", "from ui.engine import Engine\n\nif __name__ == '__main__':\n    Engine()\n")
+    write(tmp_path / "ui" / "worker.py", "import torch\n\nx = torch.zeros(2, device='cuda')\n")
+    write(tmp_path / "ui" / "app_multi.py", "import subprocess\n\nsubprocess.run('python -m ui.worker --n 2'.split())\n")
+    cpu = report_json(cli)["targets"]["cpu"]
+    assert cpu["verdict"] == "blocked", "each documented module's run stops on CPU, the second in the worker it starts"
+    write(tmp_path / "ui" / "app_multi.py", "print('nothing to start')\n")
+    cpu = report_json(cli)["targets"]["cpu"]
+    assert cpu["verdict"] == "partial" and cpu["why"].startswith("The main use runs"), "the second app runs"
+
+
 FUSED_OP = """import os
 import torch
 from torch.utils.cpp_extension import load

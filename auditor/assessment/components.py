@@ -110,7 +110,7 @@ def group(
         members[place.id].append(index)
     known = frozenset(paths)
     on_demand = _builds_on_demand(findings, root)
-    core_scripts = frozenset() if _installs_package(paths, root) else documented or None
+    core_scripts = frozenset() if installs_package(paths, root) else documented or None
     roles = {
         cid: _role(places[cid], [findings[i] for i in indexes], root, known, on_demand, core_scripts, kernels)
         for cid, indexes in members.items()
@@ -269,7 +269,7 @@ def _role(place: Place, own: list[Finding], root: str, known: frozenset[str], on
     return role
 
 
-def _installs_package(paths: Sequence[str], root: str) -> bool:
+def installs_package(paths: Sequence[str], root: str) -> bool:
     """Whether the project is an installed Python package (an `__init__.py` in a core folder, and an
     install declaration at the root or in a folder that only holds the package, `python/setup.py`),
     not a set of scripts. Package folders beside scripts with nothing to install them (`models/`,

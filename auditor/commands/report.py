@@ -120,10 +120,11 @@ def assessment_of(result: ScanResult, session: ScanSession, project: str | None 
     """The assessment of one scan's result: what `cudaudit report` renders, and the verdicts that
     close `cudaudit scan`'s text report of a folder."""
     from cudaudit.assessment import assess
+    from cudaudit.assessment.components import installs_package
     from cudaudit.assessment.layout import python_area, relative, role_of
     from cudaudit.assessment.model import Role
     from cudaudit.cache import code_fingerprint
-    from cudaudit.documented_scripts import documented_scripts, launched_scripts
+    from cudaudit.documented_scripts import documented_modules, documented_scripts, launched_scripts
     from cudaudit.entry_reach import reached_sites
     from cudaudit.reporters.summary import summarize
 
@@ -134,15 +135,20 @@ def assessment_of(result: ScanResult, session: ScanSession, project: str | None 
         if path.endswith(".py") and python_area(path, root)[1] == "script" and role_of(relative(path, root)) is Role.CORE
     ]
     documented = documented_scripts(root, scripts)
+    python = [p for p in result.paths if p.endswith(".py")]
+    # in a project of scripts, the modules `python -m` runs are uses too; an installed package's are its tools
+    entries = documented if installs_package(result.paths, root) else documented | documented_modules(root, python)
     sites = {  # an error stops a run; a warning's module a run reaches is imported, no script of its own
         index: (finding.path, finding.span.line) for index, finding in enumerate(result.findings)
         if finding.severity.rank >= Severity.WARNING.rank and finding.cell is None and finding.path.endswith(".py")
     }
     store = session.cache.store("reach", code_fingerprint()) if session.cache is not None else None
-    reached = reached_sites(documented, [p for p in result.paths if p.endswith(".py")], sites, root, store) if sites and documented else {}
+    launched = launched_scripts(root, entries, python)
+    runs = entries.union(*launched.values())
+    reached = reached_sites(runs, python, sites, root, store) if sites and runs else {}
     return assess(result, session.targets, session.catalog, name, root,
                   dependency_verdicts(result.findings, session.targets), summarize(result, session.targets),
-                  documented, reached, launched_scripts(root, documented))
+                  documented, reached, launched, entries)
 
 
 def dependency_verdicts(findings: list[Finding], targets: tuple[str, ...]) -> Dependencies:
