@@ -132,6 +132,10 @@ def held_defaults(
 
 _QUOTED = rb"""(?:"([^"\\\n]*)"|'([^'\\\n]*)')"""
 _QUOTED_PATTERN = re.compile(_QUOTED)
+_QUOTED_BEFORE = re.compile(_QUOTED + rb"[ \t]*\Z")
+"""A string that ends where a comparison starts (`"hinge" != ` before `gan_mode`): the second of
+`_compared`'s patterns searches for the comparison and the name, which a search skips to at C
+speed, where a pattern that starts with either quote is tried at every byte of the module."""
 _IN_LITERALS = re.compile(rb"(?<![ \t])[ \t]+(?:not[ \t]+)?in[ \t]*[(\[{]([^)\]}\n]*)")
 
 
@@ -142,8 +146,10 @@ def _compared(data: bytes, name: bytes) -> list[bytes]:
     found: list[bytes] = []
     for match in _after_a_boundary(name_first, data):
         found.append(match.group(1) if match.group(1) is not None else match.group(2))
-    for match in name_last.finditer(data):
-        found.append(match.group(1) if match.group(1) is not None else match.group(2))
+    for match in name_last.finditer(data):  # the comparison found, then the string before it on its line
+        before = _QUOTED_BEFORE.search(data, data.rfind(b"\n", 0, match.start()) + 1, match.start())
+        if before is not None:
+            found.append(before.group(1) if before.group(1) is not None else before.group(2))
     for match in _after_a_boundary(in_literals, data):
         found.extend(a or b for a, b in _QUOTED_PATTERN.findall(match.group(1)))
     return found
@@ -157,7 +163,7 @@ def _comparisons(name: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes], re.
     word = re.escape(name)
     return (
         re.compile(word + rb"[ \t]*[!=]=[ \t]*" + _QUOTED),
-        re.compile(_QUOTED + rb"[ \t]*[!=]=[ \t]*" + word + rb"(?!\w)"),
+        re.compile(rb"[!=]=[ \t]*" + word + rb"(?!\w)"),
         re.compile(word + _IN_LITERALS.pattern),
     )
 
