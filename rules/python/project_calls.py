@@ -80,9 +80,14 @@ only when a developer runs the file by hand, another path, whatever it passes.""
 _CUDA_STRING = re.compile(rb"""cuda(?::\d+)?['"]""")
 """The end of a CUDA device string; the quote before it is checked by hand (a pattern that starts
 with its literal word is searched for far faster than one that starts with a set of quotes)."""
-_DEFAULT_BEFORE = re.compile(rb"""[(,](?:[ \t]*#[^\n]*)?\s*\w+\s*(?::[^=,()\n]*)?(?<![=!<>])=\s*(?:torch\.device\(\s*)?$""")
+_DEFAULT_BEFORE = re.compile(
+    rb"""[(,](?:[ \t]*#[^\n]*)?\s*\w+\s*(?::(?:[^=,()\[\]\n]|\[[^\[\]\n]*(?:\[[^\[\]\n]*\][^\[\]\n]*)*\])*)?"""
+    rb"""(?<![=!<>])=\s*(?:torch\.device\(\s*)?$"""
+)
 """What precedes a CUDA device string that is a parameter's default: `(device=`, `, device: str = `,
-the comment that ends the line of the parameter before (`seed = 0,  # the seed`) aside."""
+`, device: Literal["cpu", "cuda"] = `, `, device: Optional[Union[str, torch.device]] = ` (an
+annotation's subscripts, two deep, may hold commas), the comment that ends the line of the parameter
+before (`seed = 0,  # the seed`) aside."""
 _STAND_IN_BEFORE = re.compile(
     rb"""(?:\bor[ \t]*(?:torch\.device\(\s*)?|(?:\bis[ \t]+None|\belse)[ \t]*:\s*\w+[ \t]*=[^\n]*)$"""
 )
