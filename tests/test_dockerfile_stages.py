@@ -333,10 +333,13 @@ def test_a_toolkit_location_set_in_a_cuda_stage_follows_from_the_base():
         "    TORCH_CUDA_ARCH_LIST=\"8.0\"\n"
         "ENV PATH=/usr/local/cuda/bin:$PATH\n"
         "RUN cp /usr/local/cuda/lib64/libcudart.so /opt/lib/\n"
+        "RUN echo \"export LD_LIBRARY_PATH=/usr/local/cuda/lib64:$LD_LIBRARY_PATH\" >> /etc/bash.bashrc\n"
+        "RUN export CUDA_HOME=/usr/local/cuda && export PATH=/usr/local/cuda/bin:$PATH && nvcc -o /opt/k /src/k.cu\n"
     )
     found = {(f.span.line, f.rule): f for f in analyze(dockerfile, path="Dockerfile") if f.rule in ("CDA212", "CDA505")}
-    # The architecture list is read only by the CUDA build the base brings: it follows from the base too.
-    for site in ((2, "CDA212"), (3, "CDA212"), (4, "CDA505")):
+    # The architecture list is read only by the CUDA build the base brings: it follows from the base too; so does a
+    # `RUN` that only exports a toolkit path, or echoes that line into a shell profile, even before a compile.
+    for site in ((2, "CDA212"), (3, "CDA212"), (4, "CDA505"), (6, "CDA505"), (7, "CDA212"), (7, "CDA505")):
         assert {t: fact.severity for t, fact in found[site].targets.items()} == {"rocm": Severity.NOTE, "cpu": Severity.NOTE}
         assert "line 1" in found[site].targets["rocm"].replacement
     # A step that copies toolkit files out of the image adds to the lock-in.

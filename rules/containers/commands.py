@@ -11,7 +11,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from cudaudit.rules.containers.shell import Word
+from cudaudit.rules.containers.shell import Word, split_commands
 
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _PREFIXES = frozenset({"sudo", "env", "nohup", "time", "exec", "command", "nice", "stdbuf"})
@@ -158,6 +158,31 @@ def variable_assignments(words: list[Word]) -> list[tuple[Word, str]]:
         else:
             exporting = False
     return assigned
+
+
+PRINTERS = frozenset({"echo", "printf"})
+"""Commands whose arguments are text, not options a program reads."""
+
+
+def only_sets(words: list[Word]) -> bool:
+    """Whether the command line only sets variables (`_sets`) or prints such a line (`echo "export
+    PATH=/usr/local/cuda/bin:$PATH" >> /etc/bash.bashrc`, which the shells started later run): it
+    runs, installs and builds nothing."""
+    found = command(words)
+    if found is None or found.name not in PRINTERS:
+        return _sets(words)
+    printed = " ".join(word.text for word in found.arguments if not word.text.startswith("-"))
+    lines = split_commands(printed, {})
+    return bool(lines) and all(_sets(line) for line in lines)
+
+
+def _sets(words: list[Word]) -> bool:
+    """`NAME=value` alone, or `export NAME=value` (`declare -x`, `readonly`): only variables change."""
+    found = command(words)
+    if found is None:
+        return bool(variable_assignments(words))
+    arguments = [word for word in found.arguments if not word.text.startswith("-")]
+    return found.name in _EXPORTERS and bool(arguments) and all(_ASSIGNMENT.match(word.text) for word in arguments)
 
 
 @dataclass(frozen=True)

@@ -117,8 +117,9 @@ def analyze_dockerfile(
                 stage.needs.extend(_mounted_stages(instruction))
             cuda_build = keyword == "RUN" and stage is not None and stage.cuda is not None
             scan.on_command = StageSteps(stage, scan, facts.pure_python, facts.home_repositories) if cuda_build and stage is not None else None
+            scan.in_base = partial(_follows_base, line=stage.line) if stage is not None and stage.cuda is not None else None
             _scripts(instruction, scan)
-            scan.on_command = None
+            scan.on_command = scan.in_base = None
     return stages.settle(scan.results(), lambda finding: _installs_package(finding, catalog))
 
 

@@ -24,6 +24,7 @@ from cudaudit.model import Finding, Fix, Severity, Status
 from cudaudit.resolvers.requirements import PackageHit, best_key, index_hits, pinned_torch, requirement_hits
 from cudaudit.rules.catalog import Catalog, Entry, build_finding
 from cudaudit.rules.containers.commands import (
+    PRINTERS,
     Command,
     command,
     compiles,
@@ -31,6 +32,7 @@ from cudaudit.rules.containers.commands import (
     docker_gpu_options,
     docker_run,
     nested_script,
+    only_sets,
     pip_install,
     probe,
     system_packages,
@@ -66,8 +68,6 @@ _OPTION_IN_STRING = re.compile(r"(?<![\w.-])(-{1,2}[A-Za-z_][\w.-]*)(?:=|[ \t]+)
 """An option and its value inside a string of options: `--distributed-backend nccl`, `--device cuda:0`."""
 _CUDA_DEVICE = re.compile(r"cuda(?::[0-9]+)?", re.IGNORECASE)
 """`cuda`, `cuda:0`: a CUDA device as a program's option takes it."""
-_PRINTERS = frozenset({"echo", "printf"})
-"""Commands whose arguments are text, not options a program reads."""
 
 
 CommandObserver = Callable[[list[Word], "Command | None", Placed, Mapping[str, str]], None]
@@ -94,6 +94,9 @@ class ScriptScan:
     """The findings of settings that only say where a CUDA toolkit is (`export CUDA_HOME=...`)."""
     builds: list[tuple[int, int]] = field(default_factory=list)
     """Where each command that compiles native code starts (line, column)."""
+    in_base: Callable[[Entry], Entry] | None = None
+    """What a Dockerfile stage built on a CUDA image makes of a setting that only points into that
+    image's toolkit (`_follows_base` in `dockerfile.py`), while one of its `RUN`, `CMD` or `ENTRYPOINT` lines is scanned."""
     docker_aside: Evidence | None = None
     """Why the project's Docker route is one among others (`FileFacts.docker_aside`): the container a
     `docker run` of this file starts, and the GPUs it asks for, are that route's, another path."""
@@ -199,10 +202,16 @@ def scan_command(
     """Report what one simple command runs, installs and sets, and the commands of `sh -c '...'`."""
     catalog = scan.catalog
     assignments = variable_assignments(words)
+    # `export PATH=/usr/local/cuda/bin:$PATH` (or the line echoed into a profile) in a stage built on a
+    # CUDA image points into that image's toolkit, as an `ENV` there does; a command that runs something keeps its verdict
+    settle = scan.in_base if scan.in_base is not None and only_sets(words) else None
     known = []  # a variable the catalog knows carries the verdict on its value, as a Dockerfile's `ENV` does
     for word, name in assignments:
         entry = catalog.lookup_setting(ENV_VAR, name, word.text.partition("=")[2])
-        scan.setting(entry, placed, word, name)
+        if entry is not None and settle is not None and name in toolkit_variables(catalog):
+            scan.report_word(settle(entry), placed, word, 0, len(name))
+        else:
+            scan.setting(entry, placed, word, name)
         if entry is not None:
             known.append(word)
     found = command(words)
@@ -222,7 +231,7 @@ def scan_command(
     if found.name in _BUILDERS:
         build_switches(found.arguments, placed, scan)
     _program(found, placed, scan)
-    toolkit_paths([word for word in words if not any(word is set_word for set_word in known)], placed, scan)
+    toolkit_paths([word for word in words if not any(word is set_word for set_word in known)], placed, scan, settle)
     for word, name in system_packages(found):
         key = best_key(catalog, SYSTEM_PACKAGE, name)
         scan.report_word(catalog.lookup(SYSTEM_PACKAGE, key) if key else None, placed, word, 0, len(name))
@@ -304,7 +313,7 @@ def _option_values(
     (`ARGS=(` then one option per line, which the shell reader splits as commands of their own); a
     word with spaces in it is a string of options kept for later (`opts="--distributed-backend nccl
     --lr 1"`, `bash -c "..."`), read option by option."""
-    if entry is None or (found is not None and found.name in _PRINTERS):
+    if entry is None or (found is not None and found.name in PRINTERS):
         return
     for position, argument in enumerate(words):
         text = argument.text
