@@ -1430,14 +1430,15 @@ def _unreached(
     passes, read against the project's other files outside the test suite, in a scan that sees the
     whole project (one given its documents): named files cannot tell that nothing imports a module.
     `aside` are the files already known to be another path (scripts nothing names, a nested project's
-    files), whose imports and names run nothing on the normal path."""
+    files), whose imports and names run nothing on the normal path. A project that installs nothing
+    (`_installable`) is an application: its top-level packages run only where it imports them."""
     if not found.prefiltered or not sees_project(files):
         return {}
     others = {
         file.display: file.read for file in files
         if FileKind.PYTHON not in file.kinds and not is_test_path(file.display) and file.display not in aside
     }
-    return _reader("unreached_modules")(sorted(found.prefiltered), python, others, aside)
+    return _reader("unreached_modules")(sorted(found.prefiltered), python, others, aside, not _installable(files))
 
 
 def _nested_projects(files: list[IndexedFile], python: dict[str, Reader]) -> dict[str, Evidence]:

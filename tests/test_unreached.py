@@ -138,3 +138,28 @@ def test_a_commented_out_import_reaches_nothing_and_a_comment_that_says_more_is_
     assert unreached({**files, "kit/train.py": told}) == {}
     shown = {**files, "notes.sh": "# from kit.attention_patch import apply\n"}  # a shell comment is not Python's
     assert unreached(shown) == {}
+
+
+def test_in_an_application_a_package_nothing_imports_or_names_is_unreached_whatever_runs_inside_it():
+    files = {
+        "app.py": "# see https://example.org/tree/main/seg/ops/fused.py\nfrom annotators.depth import estimate\n",
+        "annotators/depth/__init__.py": "def estimate(x):\n    return x\n",
+        "annotators/seg/__init__.py": "from .ops import fused\n",
+        "annotators/seg/ops/__init__.py": "import importlib\n",
+        "annotators/seg/ops/fused.py": QUANT,
+        "annotators/seg/registry.py": "from .ops import fused\n\nfor name in ('a', 'b'):\n    print(name)\n",
+        "annotators/seg/env.py": "from .ops import fused\n\nif __name__ == '__main__':\n    fused.scale(1)\n",
+    }
+    python = {path: partial(str.encode, text) for path, text in files.items()}
+    found = unreached_modules(python, python, {}, application=True)
+    assert {path for path in found if path.startswith("annotators/seg/")} == {path for path in files if path.startswith("annotators/seg/")}
+    assert unreached_modules(python, python, {}) == {}  # a library's package: its users import it
+    by_hand = {"annotators/seg/registry.py", "annotators/seg/env.py"}  # named by nothing, imported by nothing
+    for entry in (
+        "from annotators.depth import estimate\nimport sys\nsys.path.append('annotators')\nimport seg\n",
+        "from annotators.depth import estimate\nimport importlib\nseg = importlib.import_module('annotators.seg')\n",
+    ):
+        entries = {**python, "app.py": partial(str.encode, entry)}
+        assert set(unreached_modules(entries, entries, {}, application=True)) == by_hand
+    readme = {"README.md": partial(str.encode, "```python\nfrom annotators.seg import fused\n```\n")}
+    assert set(unreached_modules(python, python, readme, application=True)) == by_hand

@@ -27,6 +27,16 @@ modules, with no script or document in the tree): it is left alone. The files th
 knows to be another path (`aside`: a script nothing names, a nested project nothing of the host
 names) start no walk and name nothing: a training helper only an undocumented trainer imports runs
 only where that trainer does. A misreading keeps a verdict: what is named anywhere counts as reached.
+
+In an application (a project that installs nothing: no `setup.py` or `pyproject.toml` at its top),
+no install puts a package on a user's path, so nothing of a package runs by itself: not its top
+level, not a module with a `__main__` block or top-level calls (a registry's `register_module`),
+but a `__main__.py` still does. A package the project's routes never import or name (a copy of a
+segmentation toolkit beside the annotators the app uses) is then unreached as a whole, its top level
+too; its bare name as a word in a document or a reached module (`sys.path.append("annotators")` then
+`import seg`, `import_module("annotators.seg")`) reaches it, outside its own folder's files and a
+comment line's URL; an `__init__.py` that imports by built names reaches its modules only where it
+is itself reached.
 """
 
 from __future__ import annotations
@@ -69,15 +79,22 @@ def unreached_modules(
     python: Mapping[str, Reader],
     others: Mapping[str, Reader],
     aside: Mapping[str, Evidence] | None = None,
+    application: bool = False,
 ) -> dict[str, Evidence]:
     """Display path -> why it is another path, for each of `candidates` (package modules outside the
     test suite, display paths among `python`, the scan's Python modules) that nothing of the project
     reaches (see the module docstring); `others` are the scan's other files that may name a module;
     `aside` the modules already known to be another path (a script nothing names), which reach
-    nothing on the normal path by running themselves."""
+    nothing on the normal path by running themselves. In an `application` (a project that installs
+    nothing), a top-level package's `__init__.py` runs only where something imports or names the
+    package: no install puts it on a user's path, and a package nothing reaches is vendored code the
+    project's routes left aside, not a library's entry."""
     aside = aside or {}
     modules = module_map(python)
-    wanted = sorted(path for path in candidates if "." in modules.name(path) and not is_test_path(path))
+    wanted = sorted(
+        path for path in candidates
+        if ("." in modules.name(path) or (application and posixpath.basename(path) == "__init__.py")) and not is_test_path(path)
+    )
     if not wanted:
         return {}
     texts: dict[str, bytes | None] = {}
@@ -89,7 +106,13 @@ def unreached_modules(
 
     code = [path for path in sorted(python) if not is_test_path(path)]
     reached: set[str] = set()
-    queue = [path for path in code if path not in aside and _runs_itself(path, modules, text)]
+    queue = [path for path in code if path not in aside and _runs_itself(path, modules, text, application)]
+    if application:  # a package's script that a file of its folder or above runs (`cd ops; python setup.py`)
+        run_by_name = _names_files_above(others)
+        queue += [
+            path for path in code
+            if path not in aside and path not in queue and _runs_itself(path, modules, text, False) and run_by_name(path)
+        ]
     naming: list[str] = sorted(others)
     left = set(wanted)
     while True:
@@ -106,10 +129,14 @@ def unreached_modules(
         if not left or not naming:
             break
         unreached = [path for path in code if path not in reached]
-        queue = sorted(_named(unreached, modules, naming, others, text, reached) | _built_packages(unreached, text))
+        queue = sorted(
+            _named(unreached, modules, naming, others, text, reached, application)
+            | _built_packages(unreached, text, reached if application else None)
+        )
         naming = []
     routed = {modules.name(path).partition(".")[0] for path in reached if "." in modules.name(path)}
-    left = {path for path in left if modules.name(path).partition(".")[0] in routed}
+    scripts_run = application and any("." not in modules.name(path) and not path.endswith("__init__.py") for path in reached)
+    left = {path for path in left if modules.name(path).partition(".")[0] in routed or scripts_run}
     if not left:
         return {}
     imported_by_tests = _imported_by([path for path in sorted(python) if is_test_path(path)], left, modules, text)
@@ -144,14 +171,20 @@ def _imported_by(importers: list[str], left: set[str], modules: ModuleMap, text:
     return found
 
 
-def _runs_itself(path: str, modules: ModuleMap, text: Callable[[str], bytes | None]) -> bool:
+def _runs_itself(path: str, modules: ModuleMap, text: Callable[[str], bytes | None], application: bool) -> bool:
     """Whether the module runs without another module importing it: it sits outside every package (a
-    script), it is a package's top level, it is a `__main__.py` or a file no import can name, it tests
-    `__name__` (run by path or with `-m`), or its top level runs something (`_RUNS`)."""
+    script), it is a package's top level (outside an `application`, whose packages no install puts
+    on a user's path), it is a `__main__.py` or a file no import can name, it tests `__name__` (run by
+    path or with `-m`), or its top level runs something (`_RUNS`; outside an application, where a
+    package module's top-level calls are what importing it runs, a registry's `register_module`, and
+    a script run by its path is one a file names)."""
     name = posixpath.basename(path)
-    if "." not in modules.name(path) or name == "__main__.py" or not name[:-3].isidentifier():
+    top_package = name == "__init__.py" and "." not in modules.name(path)
+    if ("." not in modules.name(path) and not (application and top_package)) or name == "__main__.py" or not name[:-3].isidentifier():
         return True  # a file no import statement can name (`convert-v1.2.py`) is run by its path
     data = text(path)
+    if application:  # a package module of an application runs by its path or `-m` where a file names it
+        return False
     return data is not None and (b"__main__" in data or (name != "__init__.py" and runs_at_top_level(data)))
 
 
@@ -187,12 +220,19 @@ def _named(
     others: Mapping[str, Reader],
     text: Callable[[str], bytes | None],
     reached: set[str],
+    application: bool = False,
 ) -> set[str]:
     """The modules of `unreached` that a file of `naming` (Python modules of `reached`, the project's
     other files) names by dotted name or path, or whose last name word a reached `__init__.py` above
-    them or a reached sibling spells as a whole string."""
+    them or a reached sibling spells as a whole string. In an `application`, a top-level package is
+    also named by its bare name as a word (`sys.path.append("third_party")` then `import kit`, `from
+    third_party.kit import x` in a README, `import_module("kit")`)."""
     spellings: dict[bytes, set[str]] = {}
+    bare: set[bytes] = set()
     for path in unreached:
+        if application and posixpath.basename(path) == "__init__.py" and "." not in modules.name(path):
+            bare.add(modules.name(path).encode())
+            spellings.setdefault(modules.name(path).encode(), set()).add(path)
         for name in modules.import_names(path):
             parts = name.split(".")
             for start in range(len(parts) - 1):  # a package-relative name too: `--module layers.fused`
@@ -210,9 +250,16 @@ def _named(
             if not data:
                 continue
             for index, start, end in automaton.matches(data):
-                if (start and (data[start - 1] in WORD_BYTES or data[start - 1:start] == b".")) or (end < len(data) and data[end] in WORD_BYTES):
+                word = automaton.words[index]
+                after_dot = data[start - 1:start] == b"." and word not in bare
+                if (start and (data[start - 1] in WORD_BYTES or after_dot)) or (end < len(data) and data[end] in WORD_BYTES):
                     continue
-                found |= spellings[automaton.words[index]] - {other}
+                if application and other.endswith(".py") and _in_comment(data, start):
+                    continue
+                found |= {
+                    path for path in spellings[word] - {other}
+                    if word not in bare or not other.startswith(posixpath.dirname(path) + "/")  # its own README
+                }
     by_folder: dict[str, list[str]] = {}
     for other in sorted(reached):
         by_folder.setdefault(posixpath.dirname(other), []).append(other)
@@ -241,6 +288,32 @@ def _named(
     return found
 
 
+def _in_comment(data: bytes, start: int) -> bool:
+    """Whether position `start` of a Python module lies on a comment line (a URL `# from
+    .../core/utils/utils.py` names no module of the project)."""
+    line = data.rfind(b"\n", 0, start) + 1
+    return data[line:start].lstrip().startswith(b"#")
+
+
+def _names_files_above(others: Mapping[str, Reader]) -> Callable[[str], bool]:
+    """Whether a file of `others` in a module's folder or above spells its file name as a word (a
+    `make.sh` beside `setup.py`, an `install.sh` that changes into its folder); each file read once."""
+    read: dict[str, bytes] = {}
+
+    def spelled(path: str) -> bool:
+        name = posixpath.basename(path).encode()
+        above = set(_folders_above(posixpath.dirname(path)))
+        for other in others:
+            if posixpath.dirname(other) in above:
+                if other not in read:
+                    read[other] = read_or_none(others[other]) or b""
+                if has_word(read[other], name):
+                    return True
+        return False
+
+    return spelled
+
+
 def _folders_above(folder: str) -> list[str]:
     """`folder` and each folder above it, up to the scan's root."""
     found = [folder]
@@ -261,15 +334,16 @@ def _in_folder_document(path: str, documents: list[str], others: Mapping[str, Re
     return False
 
 
-def _built_packages(unreached: list[str], text: Callable[[str], bytes | None]) -> set[str]:
-    """The modules of `unreached` below an `__init__.py` that imports modules by a built name."""
+def _built_packages(unreached: list[str], text: Callable[[str], bytes | None], reached: set[str] | None) -> set[str]:
+    """The modules of `unreached` below an `__init__.py` that imports modules by a built name; where
+    `reached` is given (an application's), an `__init__.py` among them: one nothing runs imports nothing."""
     found = set()
     for path in unreached:
         folder, above = posixpath.dirname(path.removesuffix("/__init__.py")), None
         while folder != above:
             init = posixpath.join(folder, "__init__.py")
             data = text(init)
-            if data is not None and any(word in data for word in _BUILT_IMPORTS):
+            if data is not None and (reached is None or init in reached) and any(word in data for word in _BUILT_IMPORTS):
                 found.add(path)
                 break
             folder, above = posixpath.dirname(folder), folder
