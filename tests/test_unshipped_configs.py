@@ -33,3 +33,25 @@ def test_a_module_without_a_main_block_or_a_literal_is_not_parsed():
     assert unshipped_load("nets/unet.py", b"opt = OmegaConf.load('configs/dev.yaml')\n", SHIPPED) is None
     assert unshipped_load("nets/unet.py", b"if __name__ == '__main__':\n    main()\n", SHIPPED) is None
     assert unshipped_load("nets/unet.py", b"if __name__ == '__main__':\n    x = 'a.yaml' +\n", SHIPPED) is None
+
+
+def test_a_file_the_block_writes_first_is_no_stop():
+    writes = "    with open('scratch.yaml', 'w') as f:\n        f.write(text)\n    opt = OmegaConf.load('scratch.yaml')\n"
+    assert _load(writes + "    net = Net(opt).cuda()\n") is None
+    assert _load("    OmegaConf.save(cfg, 'tmp/run.yaml')\n    opt = OmegaConf.load('tmp/run.yaml')\n") is None
+
+
+def test_a_reader_that_skips_a_missing_file_is_no_load():
+    assert _load("    parser = ConfigParser()\n    parser.read('local_settings.ini')\n    x = torch.ones(1).cuda()\n") is None
+
+
+def test_a_download_or_a_url_is_no_load():
+    assert _load("    path = wget.download('https://example.org/files/third.yaml')\n    x = torch.ones(1).cuda()\n") is None
+    assert _load("    opt = OmegaConf.load('https://example.org/files/third.yaml')\n") is None
+
+
+def test_a_path_above_the_scanned_folder_may_exist():
+    assert _load("    opt = OmegaConf.load('../../configs/vae.yaml')\n    net = Net(opt).cuda()\n") is None
+    assert _load("    opt = load_config('configs/../../../vae.yaml')\n") is None
+    assert _load("    opt = load_config('../configs/vae.yaml')\n") == (5, 5)
+    assert _load("    opt = recursive_load_config('../configs/vae.yaml')\n") == (5, 5)

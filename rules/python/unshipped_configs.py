@@ -9,13 +9,19 @@ file was its author's, left out of the repository. What the block does after tha
 those of a function nothing calls are (`unused.py`).
 
 Only a load that runs whenever the block does counts: a statement of the block itself, or one inside
-a `with` of it, outside every branch, loop, `try`, function and lambda. A load is a call whose
-function's last name spells `load`, `open`, `read` or `fromfile` and whose first argument is the
-literal; the literal is a configuration's path (`.yaml`, `.yml`, `.toml`, `.cfg`, `.ini`), with no
-placeholder nor space in it (a data file, a `.json` of annotations, is often the user's to download
-as the README says: not read here). A path is shipped where a file of the scan ends with it once
-its leading `./` and `../` are taken off, whatever folder the block is run from. A script's block
-(one nothing imports) is left alone: a documented command's configuration may be the user's to write.
+a `with` of it, outside every branch, loop, `try`, function and lambda. A load is a call that fails on
+a missing file, whose first argument is the literal: its function's last name is a loader's whole name
+(`load`, `safe_load`, `full_load`, `fromfile`, `open` to read), or a snake_case name with `load` a
+word of it (`load_config`, `recursive_load_config`: the projects' own wrappers of `OmegaConf.load`). `download` is no load,
+and `ConfigParser.read` is none either: it skips a missing file. The literal is a configuration's path
+(`.yaml`, `.yml`, `.toml`, `.cfg`, `.ini`), with no placeholder nor space in it (a data file, a `.json`
+of annotations, is often the user's to download as the README says: not read here), and no `://` (a
+URL is fetched, never shipped). A path the block names before the load (`open(path, "w")`,
+`OmegaConf.save(cfg, path)`, `path = ...`) is one it may make itself, and one whose `..` climbs above
+the scanned folder from the module's own may be a file outside the scan: neither counts. A path is
+shipped where a file of the scan ends with it once its leading `./` and `../` are taken off, whatever
+folder the block is run from. A script's block (one nothing imports) is left alone: a documented
+command's configuration may be the user's to write.
 """
 
 from __future__ import annotations
@@ -33,7 +39,8 @@ _CONFIG_PATH = r"""[^'"\s{}%*$]+\.(?:ya?ml|toml|cfg|ini)"""
 _LITERAL = re.compile(("['\"]" + _CONFIG_PATH + "['\"]").encode())
 """A quoted configuration path: the byte test a block must pass before it is parsed."""
 _PATH = re.compile(_CONFIG_PATH)
-_LOADER = re.compile(r"load|open|read|fromfile", re.IGNORECASE)
+_LOADER = re.compile(r"(?:\w+_)?load(?:_\w+)?|open|fromfile")
+"""A loader's name, matched in full (`fullmatch`): `load` a whole word of it, so `download` and `reader` are none."""
 _UNCONDITIONAL = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign)
 """Statements whose every call runs whenever the statement does (a `with` is read through its items and body)."""
 _BRANCHING = (ast.Lambda, ast.IfExp, ast.BoolOp, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -51,12 +58,41 @@ def unshipped_load(path: str, data: bytes, shipped: Callable[[str], bool]) -> tu
         tree = read_tree(decode_python(data), filename=path)
     except (SyntaxError, ValueError):  # an unparsable module loads nothing here; its own analysis says why
         return None
+    depth = path.replace("\\", "/").count("/")
     for block in tree.body:
         if isinstance(block, ast.If) and is_main_test(block.test):
-            for line, literal in _sure_loads(block.body):
-                if not shipped(literal):
+            for line, node in _sure_loads(block.body):
+                literal = str(node.value)  # a string: `_expression_loads` yields no other constant
+                if not (_named_before(block, node) or _climbs_out(literal, depth) or shipped(literal)):
                     return line, block.end_lineno or block.lineno
     return None
+
+
+def _named_before(block: ast.If, literal: ast.Constant) -> bool:
+    """Whether the block names the literal's path before the load does (`open(path, "w")`, a
+    `save`/`dump` to it, `path = ...`): a file it may make, or check, before reading it."""
+    where = (literal.lineno, literal.col_offset)
+    return any(
+        isinstance(node, ast.Constant) and node.value == literal.value and (node.lineno, node.col_offset) < where
+        for statement in block.body
+        for node in ast.walk(statement)
+    )
+
+
+def _climbs_out(literal: str, depth: int) -> bool:
+    """Whether a relative path's `..` climbs above the scanned folder from the module's folder (`depth`
+    folders below it): the file may be one outside the scan, so the scan cannot say it is missing."""
+    if literal.startswith(("/", "\\")):
+        return False
+    level = depth
+    for part in literal.replace("\\", "/").split("/"):
+        if part == "..":
+            level -= 1
+        elif part not in ("", "."):
+            level += 1
+        if level < 0:
+            return True
+    return False
 
 
 def shipped_in(displays: frozenset[str]) -> Callable[[str], bool]:
@@ -71,8 +107,8 @@ def shipped_in(displays: frozenset[str]) -> Callable[[str], bool]:
     return shipped
 
 
-def _sure_loads(body: list[ast.stmt]) -> Iterator[tuple[int, str]]:
-    """(last line of the load's statement, literal path) for each load of a configuration that runs
+def _sure_loads(body: list[ast.stmt]) -> Iterator[tuple[int, ast.Constant]]:
+    """(last line of the load's statement, literal path's node) for each load of a configuration that runs
     whenever `body` does: the innermost statement holding the call, or a `with`'s item."""
     for statement in body:
         if isinstance(statement, (ast.With, ast.AsyncWith)):
@@ -85,16 +121,16 @@ def _sure_loads(body: list[ast.stmt]) -> Iterator[tuple[int, str]]:
                 yield statement.end_lineno or statement.lineno, literal
 
 
-def _expression_loads(node: ast.AST) -> Iterator[str]:
+def _expression_loads(node: ast.AST) -> Iterator[ast.Constant]:
     """The configuration paths the calls of `node` that always run load, innermost first."""
     if isinstance(node, _BRANCHING):
         return
     for child in ast.iter_child_nodes(node):
         yield from _expression_loads(child)
-    if isinstance(node, ast.Call) and node.args and _LOADER.search(_last_name(node.func)) and not _writes(node):
+    if isinstance(node, ast.Call) and node.args and _LOADER.fullmatch(_last_name(node.func)) and not _writes(node):
         first = node.args[0]
         if isinstance(first, ast.Constant) and isinstance(first.value, str) and _is_config_path(first.value):
-            yield first.value
+            yield first
 
 
 def _writes(call: ast.Call) -> bool:
@@ -105,7 +141,7 @@ def _writes(call: ast.Call) -> bool:
 
 def _is_config_path(value: str) -> bool:
     """Whether a string is a configuration file's path (`_CONFIG_PATH`) with a name before its suffix."""
-    return _PATH.fullmatch(value) is not None and not value.replace("\\", "/").rpartition("/")[2].startswith(".")
+    return _PATH.fullmatch(value) is not None and "://" not in value and not value.replace("\\", "/").rpartition("/")[2].startswith(".")
 
 
 def _last_name(func: ast.expr) -> str:
