@@ -156,6 +156,8 @@ class ImportTable:
         self.flag_meanings: dict[str, Any] = {}
         self.platform_strings: dict[str, Any] | None = None
         """`platform_paths.assigned_strings` of the module, once asked (`guards.platform_test`)."""
+        self.group_assignments: list[int] | None = None
+        """The lines of the module's assignments to a name for a process group, once asked (`process_groups.py`)."""
         """`guards.flag_meaning` of each module-level name asked about (None: no flag)."""
         parts = module.split(".") if module else []
         own_package = parts if package else parts[:-1]

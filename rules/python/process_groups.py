@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
+from bisect import bisect_left
 
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
@@ -46,15 +47,20 @@ def takes_process_group(function: ast.FunctionDef | ast.AsyncFunctionDef, names:
     """Whether `function` must be given a process group: a parameter without a default annotated as one
     (not `Optional[ProcessGroup]`: None may stand for no group), or one named for a group, or a local
     so named that it takes from a parameter (`_taken_from`), that its body hands to a use of a group
-    (`_uses_group`)."""
+    (`_uses_group`). Asked of every function the walk meets, nested ones again inside each enclosing
+    one: the body is walked only where a parameter or an assignment in it is named for a group."""
     required = _required_parameters(function.args)
     if any(p.annotation is not None and _names_process_group(p.annotation, names) for p in required):
         return True
-    taken = _taken_from(function, {p.arg for p in required} - _RECEIVERS)
-    grouped = {name for name in taken if _GROUP_PARAMETER.search(name)}
-    return bool(grouped) and any(
-        _uses_group(node, grouped, names) for node in subtree(function) if isinstance(node, ast.Call)
-    )
+    parameters = {p.arg for p in required} - _RECEIVERS
+    if not parameters or not (any(_GROUP_PARAMETER.search(p) for p in parameters) or _assigns_group(function, names)):
+        return False
+    nodes = list(subtree(function))
+    calls = [(node, qualified) for node in nodes if isinstance(node, ast.Call) and (qualified := _group_taker(node, names))]
+    if not calls:
+        return False
+    grouped = {name for name in _taken_from(nodes, parameters) if _GROUP_PARAMETER.search(name)}
+    return bool(grouped) and any(_uses_group(call, qualified, grouped) for call, qualified in calls)
 
 
 _RECEIVERS = frozenset({"self", "cls"})
@@ -64,17 +70,52 @@ _SYNC_BATCHNORM_CONVERSIONS = frozenset(
     f"{module}.SyncBatchNorm.convert_sync_batchnorm" for module in ("torch.nn", "torch.nn.modules", "torch.nn.modules.batchnorm")
 )
 """The conversion by each name PyTorch exports the class under (the catalog's aliases of `torch.nn.SyncBatchNorm`)."""
+_COMMUNICATION = ("torch.distributed.", "deepspeed.comm.")
+"""`torch.distributed`, any of whose arguments may be a group, and DeepSpeed's mirror of it (`from
+deepspeed import comm as dist`), whose calls take one by keyword."""
+_KEYWORD_TAKERS = _SYNC_BATCHNORM_CONVERSIONS | {
+    *(f"{module}.SyncBatchNorm" for module in ("torch.nn", "torch.nn.modules", "torch.nn.modules.batchnorm")),
+    *(f"torch.nn.parallel{module}.DistributedDataParallel" for module in ("", ".distributed")),
+}
+"""Outside `_COMMUNICATION` (FSDP and `fully_shard` live in `torch.distributed`), what takes a group by keyword:
+`group=` of any other call (`wandb.init(group=...)`, a run's group of experiments) is no process group."""
 
 
-def _taken_from(function: ast.FunctionDef | ast.AsyncFunctionDef, parameters: set[str]) -> set[str]:
-    """`parameters` and the local names `function` assigns from one of them through attributes,
-    subscripts and method calls (`dp_gang = gangs.dp`, then `pg = dp_gang.as_process_group()`), to a
-    fixed point: what the caller gave. A call that is only given one (`dist.new_group(ranks)`) makes
-    something new."""
+def _assigns_group(function: ast.FunctionDef | ast.AsyncFunctionDef, names: ImportTable) -> bool:
+    """Whether a statement on `function`'s lines assigns a name for a group (`pg = ...`): the lines of
+    the module's such assignments are gathered once, on the `ImportTable`."""
+    if names.group_assignments is None:
+        names.group_assignments = [
+            node.lineno
+            for node in names.statements
+            if isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and _GROUP_PARAMETER.search(node.targets[0].id)
+        ]
+    lines = names.group_assignments
+    first = bisect_left(lines, function.lineno)
+    return first < len(lines) and lines[first] <= (function.end_lineno or function.lineno)
+
+
+def _group_taker(call: ast.Call, names: ImportTable) -> str | None:
+    """The qualified name of `call` where it may be given a process group: a `_COMMUNICATION` call, or
+    one of `_KEYWORD_TAKERS`."""
+    qualified = names.resolve(call.func)
+    if qualified is not None and (qualified.startswith(_COMMUNICATION) or qualified in _KEYWORD_TAKERS):
+        return qualified
+    return None
+
+
+def _taken_from(nodes: list[ast.AST], parameters: set[str]) -> set[str]:
+    """`parameters` and the local names a function (`nodes`, its subtree) assigns from one of them
+    through attributes, subscripts and method calls (`dp_gang = gangs.dp`, then `pg =
+    dp_gang.as_process_group()`), to a fixed point: what the caller gave. A call that is only given one
+    (`dist.new_group(ranks)`) makes something new."""
     taken = set(parameters)
     assignments = [
         (node.targets[0].id, node.value)
-        for node in subtree(function)
+        for node in nodes
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
     ]
     grew = True
@@ -98,16 +139,17 @@ def _root(value: ast.expr) -> str | None:
             return value.id if isinstance(value, ast.Name) else None
 
 
-def _uses_group(call: ast.Call, grouped: set[str], names: ImportTable) -> bool:
-    """Whether `call` is given one of the `grouped` names as a process group: any argument of a
-    `torch.distributed` call, a `group=`/`process_group=` argument of any call
-    (`DistributedDataParallel(module, process_group=pg)`), or the group of a SyncBatchNorm conversion."""
-    if _is_distributed_call(call, names) and _passes(call, grouped):
-        return True
+def _uses_group(call: ast.Call, qualified: str, grouped: set[str]) -> bool:
+    """Whether `call` (a `_group_taker`, by its `qualified` name) is given one of the `grouped` names as
+    a process group: any argument of a `torch.distributed` call, a `group=`/`process_group=` argument
+    of a `deepspeed.comm` call or of a `_KEYWORD_TAKERS` (`DistributedDataParallel(module,
+    process_group=pg)`), or the group of a SyncBatchNorm conversion."""
+    if qualified.startswith("torch.distributed."):
+        return _passes(call, grouped)
     if any(k.arg in _GROUP_KEYWORDS and isinstance(k.value, ast.Name) and k.value.id in grouped for k in call.keywords):
         return True
     return (
-        names.resolve(call.func) in _SYNC_BATCHNORM_CONVERSIONS
+        qualified in _SYNC_BATCHNORM_CONVERSIONS
         and len(call.args) > 1 and isinstance(call.args[1], ast.Name) and call.args[1].id in grouped
     )
 
@@ -125,11 +167,6 @@ def _names_process_group(annotation: ast.expr, names: ImportTable) -> bool:
     if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
         return annotation.value.rpartition(".")[2] == "ProcessGroup"
     return isinstance(annotation, (ast.Name, ast.Attribute)) and names.resolve(annotation) in _PROCESS_GROUP_TYPES
-
-
-def _is_distributed_call(call: ast.Call, names: ImportTable) -> bool:
-    qualified = names.resolve(call.func)
-    return qualified is not None and qualified.startswith("torch.distributed.")
 
 
 def _passes(call: ast.Call, grouped: set[str]) -> bool:
