@@ -310,9 +310,11 @@ Remember = Callable[[str, str, Callable[[], Any]], Any]
 or what it gave in an earlier run for the same bytes there (the scan's cache, `cudaudit.cache`):
 every reader it is asked about is a function of the file's path and bytes alone. `compute` reads
 the file only when it runs, so an answer from the cache costs no read."""
-Walks = Callable[[list[tuple[str, str, tuple[str, ...], tuple[Any, ...]]]], None]
-"""`callers.Walks`: takes the importers' walks (reader, module's display path, names, documented
-values) the callers' reading will ask `remember` for, ahead and all at once (`guarded_walk` each)."""
+Walks = Callable[[list[tuple[str, str, tuple[str, ...], tuple[Any, ...], bool]]], None]
+"""`callers.Walks`, spelled here so that the index imports no reader before it needs one: takes the
+importers' walks (reader, module's display path, names, documented values, whether the module is a
+script nothing imports) the callers' reading will ask `remember` for, ahead and all at once
+(`guarded_walk` each)."""
 
 
 def _compute(reader: str, path: str, compute: Callable[[], Any]) -> Any:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
-from functools import cache
+from functools import lru_cache
 
 from cudaudit.filekinds import is_test_path
 from cudaudit.rules.catalog import WORD_BYTES, WordSearch, word_automaton
@@ -155,11 +155,11 @@ def _compared(data: bytes, name: bytes) -> list[bytes]:
     return found
 
 
-@cache
+@lru_cache(maxsize=4096)
 def _comparisons(name: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes], re.Pattern[bytes]]:
     """`_compared`'s three patterns for `name`, compiled once per name: the scan asks for the same
     names in every module that declares them, and `re`'s own cache of 512 patterns does not keep
-    three per name of a large project."""
+    three per name of a large project. Bounded, for a process that scans one project after another."""
     word = re.escape(name)
     return (
         re.compile(word + rb"[ \t]*[!=]=[ \t]*" + _QUOTED),
