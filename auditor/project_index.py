@@ -1200,7 +1200,8 @@ def _opt_in_options(files: list[IndexedFile]) -> tuple[str, ...]:
             if FileKind.MAKEFILE in file.kinds:
                 declared -= _reader("makefile_turned_on")(decode_text(data), declared)
             else:
-                declared -= _reader("options_turned_on")(data, declared)
+                # a document's variables are the reader's to set (a guide's `cuda=ON` for one variant of a wheel)
+                declared -= _reader("options_turned_on")(data, declared, data if file.kinds else b"")
         except Exception:  # noqa: BLE001 - an unreadable file turns nothing on
             continue
     return tuple(sorted(declared))

@@ -3,7 +3,7 @@ it on, through the real index and CLI."""
 
 from __future__ import annotations
 
-from cudaudit.rules.builds.cmake_options import turned_on
+from cudaudit.rules.builds.cmake_options import makefile_turned_on, turned_on
 from support import scan_json, write
 
 TOP = 'cmake_minimum_required(VERSION 3.18)\nproject(mylib C CXX)\noption(MYLIB_CUBLAS "use cuBLAS" OFF)\nadd_subdirectory(src)\n'
@@ -88,3 +88,14 @@ def test_a_documented_variant_of_the_plain_configure_leaves_the_option_to_the_in
 def test_a_value_read_from_a_variable_is_the_runner_s_choice():
     assert turned_on(b"cmake -B build -DLIB_CUDA=$cuda\\\n", ["LIB_CUDA"]) == set()
     assert turned_on(b"cmake -B build -DLIB_CUDA=${{ matrix.cuda }}\n", ["LIB_CUDA"]) == set()
+
+
+def test_a_value_the_file_itself_gives_is_the_project_s_choice():
+    names = ["LIB_CUDA"]
+    assert turned_on(b"cmake -B build -DLIB_CUDA=${LIB_CUDA:-ON}\n", names) == {"LIB_CUDA"}
+    assert turned_on(b"cmake -B build -DLIB_CUDA=${LIB_CUDA-ON}\n", names) == {"LIB_CUDA"}
+    assert turned_on(b"cmake -B build -DLIB_CUDA=${LIB_CUDA:-OFF}\n", names) == set()
+    assert turned_on(b"ARG CUDA=ON\nRUN cmake -B build -DLIB_CUDA=$CUDA\n", names) == {"LIB_CUDA"}
+    assert makefile_turned_on("CUDA ?= ON\nall:\n\tcmake -B build -DLIB_CUDA=$(CUDA)\n", names) == {"LIB_CUDA"}
+    # set on in one branch and off in another: the variant picks
+    assert turned_on(b"if [ $v = gpu ]; then\n  cuda=ON\nelse\n  cuda=OFF\nfi\ncmake -DLIB_CUDA=$cuda -B build\n", names) == set()

@@ -50,24 +50,58 @@ def set_on(commands: Sequence[Command]) -> set[str]:
     return found
 
 
-def turned_on(data: bytes, names: Iterable[str]) -> set[str]:
+def turned_on(data: bytes, names: Iterable[str], assignments: bytes | None = None) -> set[str]:
     """The `names` a text turns on with `-DNAME=VALUE`, VALUE a constant that is not false.
 
-    Not a VALUE read from a variable (`-DLIB_CUDA=$cuda` in a workflow that builds each variant): whoever
-    runs the command picks it, as `set_on` reads `set(NAME ${X})`. Nor a setting whose every line is a
+    Not a VALUE the runner picks (`-DLIB_CUDA=${{ matrix.cuda }}` in a workflow that builds each variant, a
+    variable the text never assigns), as `set_on` reads `set(NAME ${X})`; a shell default
+    (`${LIB_CUDA:-ON}`) or a variable the text assigns (`CUDA ?= ON`, `ARG CUDA=ON`) is the project's value. Nor a setting whose every line is a
     variant of a configure the text also gives without it: an install guide's `cmake -B build`, and under
     "CUDA builds" `cmake -DLIB_CUDA=ON -B build`, documents the plain configure as the normal path and the
-    option as the installer's choice."""
+    option as the installer's choice. `assignments` is the text whose assignments give variables their
+    values, where it is more than `data` (a whole Makefile for its default goal's recipes)."""
     wanted = set(names)
     lines: dict[str, set[bytes]] = {}
     for match in _SETTING.finditer(data):
         name, value = match.group(1).decode(), match.group(2).decode()
-        if name in wanted and value.upper() not in _FALSE and not value.startswith("$"):
+        if name in wanted and _on(_value(data if assignments is None else assignments, value)):
             lines.setdefault(name, set()).add(_line(data, match.start()))
     if not lines:
         return set()
     configures = {_line(data, match.start()) for match in _CONFIGURE.finditer(data)}
     return {name for name, where in lines.items() if not _variants(where, configures - where)}
+
+
+_DEFAULTED = re.compile(r"\$\{\w+:?-([^}]*)\}")
+"""A shell expansion with a default, `${LIB_CUDA:-ON}`: the default is what the project's command passes."""
+_VARIABLE = re.compile(r"\$[({]?(\w+)")
+"""A plain variable's name in a value: `$cuda`, `${CUDA}`, `$(CUDA)`."""
+
+
+def _value(data: bytes, value: str) -> str | None:
+    """What a `-DNAME=VALUE` passes when the file runs as written: a shell default's value, a plain
+    variable's value where the same file assigns it one value (`CUDA ?= ON`, `ARG CUDA=ON`, `CUDA=ON`); None
+    for a value the runner picks (`${{ matrix.cuda }}`, a variable the file never assigns, or sets `cuda=ON`
+    in one branch and `cuda=OFF` in another)."""
+    if not value.startswith("$"):
+        return value
+    if defaulted := _DEFAULTED.match(value):
+        return defaulted.group(1)
+    variable = _VARIABLE.match(value)
+    if variable is None:
+        return None
+    assigned = re.findall(
+        rb"^[ \t]*(?:ARG[ \t]+|ENV[ \t]+|export[ \t]+)?" + re.escape(variable.group(1).encode())
+        + rb"[ \t]*(?:\?|::?)?=[ \t]*[\"']?([^\s\"']*)",
+        data,
+        re.MULTILINE,
+    )
+    given = {defaulted.group(1) if (defaulted := _DEFAULTED.match(one.decode())) else one.decode() for one in assigned}
+    return given.pop() if len(given) == 1 else None
+
+
+def _on(value: str | None) -> bool:
+    return value is not None and value.upper() not in _FALSE and not value.startswith("$")
 
 
 _ANY_SETTING = re.compile(rb"""[ \t]-D\s*[A-Za-z_]\w*(?::\w+)?=(?:"[^"\n]*"|'[^'\n]*'|[^\s;)]*)""")
@@ -120,7 +154,7 @@ def makefile_turned_on(text: str, names: Iterable[str]) -> set[str]:
         reached.add(target)
         pending.extend(rules[target][0])
     recipes = "\n".join(line for target in reached for line in rules[target][1])
-    return turned_on(recipes.encode(), names)
+    return turned_on(recipes.encode(), names, text.encode())
 
 
 def _rule(line: str) -> tuple[list[str], list[str]] | None:
