@@ -21,9 +21,9 @@ endif()
 """
 
 
-def _severities(cli, tmp_path) -> set[tuple[int, str]]:
+def _severities(cli, tmp_path, path: str = "src/CMakeLists.txt") -> set[tuple[int, str]]:
     found = scan_json(cli, "--no-cache", ".", cwd=tmp_path)["findings"]
-    return {(f["line"], f["severity"]) for f in found if f["path"] == "src/CMakeLists.txt"}
+    return {(f["line"], f["severity"]) for f in found if f["path"] == path}
 
 
 def test_a_cuda_block_behind_an_option_off_by_default_is_another_path(cli, tmp_path):
@@ -62,18 +62,13 @@ endif()
 """
 
 
-def _top_severities(cli, tmp_path) -> set[tuple[int, str]]:
-    found = scan_json(cli, "--no-cache", ".", cwd=tmp_path)["findings"]
-    return {(f["line"], f["severity"]) for f in found if f["path"] == "CMakeLists.txt"}
-
-
 def test_cuda_language_settings_follow_the_option_that_alone_enables_the_language(cli, tmp_path):
     write(tmp_path / "CMakeLists.txt", ARCH_TOP)
     write(tmp_path / "README.md", "# mylib\n\n    cmake -B build && cmake --build build\n")
-    assert (5, "warning") in _top_severities(cli, tmp_path)
+    assert (5, "warning") in _severities(cli, tmp_path, "CMakeLists.txt")
     # the language enabled outside the option as well: a plain configure reads the architectures
     write(tmp_path / "CMakeLists.txt", ARCH_TOP.replace("project(mylib CXX)", "project(mylib CXX CUDA)"))
-    assert (5, "error") in _top_severities(cli, tmp_path)
+    assert (5, "error") in _severities(cli, tmp_path, "CMakeLists.txt")
 
 
 def test_a_documented_variant_of_the_plain_configure_leaves_the_option_to_the_installer():
