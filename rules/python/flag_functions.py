@@ -70,25 +70,18 @@ def function_meaning(function: FunctionNode, names: ImportTable) -> FlagMeaning 
     if len(body) == 1 and isinstance(body[0], ast.Try):
         return _import_result(body[0])
     parameters = {argument.arg for argument in _arguments(function.args)}
+    if not _binds_and_exits(body, parameters):
+        return None
     values: dict[str, ast.expr] = {}
     conjuncts: list[ast.expr] = []
     for statement in body[:-1]:
-        if _binds_local(statement):
-            target = statement.targets[0].id  # type: ignore[attr-defined]
-            if target in values or target in parameters:
-                return None  # bound again: its value depends on the path taken
-            values[target] = _substituted(statement.value, values)  # type: ignore[attr-defined]
-        elif isinstance(statement, ast.If) and not statement.orelse and _returns_false(statement.body):
+        if not isinstance(statement, ast.If):
+            values[statement.targets[0].id] = _substituted(statement.value, values)  # type: ignore[attr-defined]
+        elif _returns_false(statement.body):
             conjuncts.append(ast.UnaryOp(op=ast.Not(), operand=_substituted(statement.test, values)))
-        elif isinstance(statement, ast.If) and not statement.orelse and _returns_true(statement.body):
-            if not _only_elsewhere(statement.test, names):
-                return None  # true on a target too: the call tests one thing or another
-        else:
-            return None
-    last = body[-1] if body else None
-    if not (isinstance(last, ast.Return) and last.value is not None):
-        return None
-    conjuncts.append(_substituted(last.value, values))
+        elif not _only_elsewhere(statement.test, names):
+            return None  # true on a target too: the call tests one thing or another
+    conjuncts.append(_substituted(body[-1].value, values))  # type: ignore[attr-defined]
     if any(_reads_beyond_device(part, parameters) for part in conjuncts):
         return None  # what the call tests depends on its arguments
     return value_meaning(conjuncts[0] if len(conjuncts) == 1 else ast.BoolOp(op=ast.And(), values=conjuncts), names)
@@ -122,6 +115,27 @@ def _without_preamble(body: list[ast.stmt]) -> list[ast.stmt]:
         if not isinstance(statement, (ast.Global, ast.Nonlocal, ast.Pass, ast.Assert))
         and not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
     ]
+
+
+def _binds_and_exits(body: list[ast.stmt], parameters: set[str]) -> bool:
+    """Whether `body` is the shape `function_meaning` reads: bindings of locals bound once (one bound
+    again depends on the path taken), `if` tests whose branch returns a truth, then `return` of a
+    value. Checked before any local is substituted: most functions are not of this shape, and a
+    substitution copies the value (2% of a scan's time when each function's bindings were copied first)."""
+    bound = set(parameters)
+    for statement in body[:-1]:
+        if _binds_local(statement):
+            target = statement.targets[0].id  # type: ignore[attr-defined]
+            if target in bound:
+                return False
+            bound.add(target)
+        elif not (
+            isinstance(statement, ast.If)
+            and not statement.orelse
+            and (_returns_false(statement.body) or _returns_true(statement.body))
+        ):
+            return False
+    return bool(body) and isinstance(body[-1], ast.Return) and body[-1].value is not None
 
 
 def _binds_local(statement: ast.stmt) -> bool:
