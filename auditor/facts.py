@@ -391,6 +391,9 @@ class FileFacts:
     fallback_callees: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """(name, parameters) of the project's functions and classes the module defines or imports that
     replace a device parameter with the CPU where CUDA is unavailable (`fallback_callees.py`)."""
+    module_loaders: tuple[tuple[str, str], ...] = ()
+    """(name, library) of the project's functions the module defines or imports that return a library
+    which fails only at its first call (`import pynvml` ... `return pynvml`: `module_loaders.py`)."""
     main_block: tuple[str, Evidence | None, tuple[str, ...] | None] | None = None
     """For a Python module with an `if __name__ == "__main__":` block: ("library", the first import of
     it in another module, the names other modules import from it or None for all), whose block is

@@ -282,6 +282,8 @@ _READERS = {
     "method_calls": "cudaudit.rules.python.project_calls:method_calls",
     "device_fallbacks": "cudaudit.rules.python.fallback_callees:device_fallbacks",
     "handed_to_fallbacks": "cudaudit.rules.python.fallback_callees:handed_to_fallbacks",
+    "module_loaders": "cudaudit.rules.python.module_loaders:module_loaders",
+    "handed_loaders": "cudaudit.rules.python.module_loaders:handed_loaders",
     "readme_examples": "cudaudit.rules.python.project_calls:readme_examples",
     "configured_calls": "cudaudit.rules.python.configured_calls:configured_calls",
     "with_constructions": "cudaudit.rules.python.dynamic_builds:with_constructions",
@@ -447,6 +449,9 @@ class ProjectIndex:
     fallback_callees: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(default_factory=dict)
     """Python module -> (name, parameters) of the project's functions and classes it defines or imports
     that replace a device parameter with the CPU where CUDA is unavailable (`fallback_callees.py`)."""
+    module_loaders: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    """Python module -> (name, library) of the project's functions it defines or imports that return a
+    library which fails only at its first call (`module_loaders.py`)."""
     unrun_libraries: frozenset[str] = frozenset()
     """The modules of `main_blocks` read as libraries that no file of the project runs by their file or
     module name (`FileFacts.main_unrun`)."""
@@ -587,6 +592,7 @@ class ProjectIndex:
             facts["methods_called"] = self.methods_called.get(path, ())
             facts["used_elsewhere"] = self.used_elsewhere.get(path, ())
             facts["fallback_callees"] = self.fallback_callees.get(path, ())
+            facts["module_loaders"] = self.module_loaders.get(path, ())
             facts["off_default_path"] = self.off_default_path.get(path)
             facts["documented_script"] = path in self.documented_scripts
             facts["never_trained"] = self.never_trained
@@ -962,6 +968,7 @@ def _read_index(
         fallback_callees=(
             _reader("handed_to_fallbacks")(python, found.fallbacks, found.from_imports) if found.fallbacks else {}
         ),
+        module_loaders=_reader("handed_loaders")(python, found.loaders, found.from_imports) if found.loaders else {},
         main_blocks=main_blocks,
         unrun_libraries=unrun_libraries,
         loose_libraries=frozenset(
@@ -2869,6 +2876,8 @@ class _Found:
     """Display path -> `project_calls.from_imports` of each module that has some."""
     fallbacks: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     """Display path -> `fallback_callees.device_fallbacks` of each module that has some."""
+    loaders: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Display path -> `module_loaders.module_loaders` of each module that has some."""
     definitions: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
     """Display path -> `callers.definitions` of each module outside the test suite the prefilter passes,
     where the scan sees the whole project (`follows_callers`)."""
@@ -3009,6 +3018,9 @@ class _Found:
                 fallbacks = remember("device_fallbacks", path, lambda: _reader("device_fallbacks")(path, data()))
                 if fallbacks:
                     self.fallbacks[path] = fallbacks
+            loaders = remember("module_loaders", path, lambda: _reader("module_loaders")(path, data(), catalog))
+            if loaders:
+                self.loaders[path] = loaders
             prefiltered = not is_test_path(path) and remember(
                 "prefilter", path, lambda: catalog.may_match(FileKind.PYTHON.value, data())
             )

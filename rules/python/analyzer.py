@@ -56,6 +56,7 @@ def analyze_python(
         kept_on=frozenset(facts.kept_on), cpu_parameters=frozenset(facts.cpu_parameters),
         always_launched=facts.always_launched,
         launched_some=facts.launched_some, scheduler_launched=facts.scheduler_launched,
+        module_loaders=dict(facts.module_loaders),
     )
     lines = SourceLines(text)
     version = Version(settings.torch_version) if settings.torch_version else None

@@ -16,6 +16,11 @@ minimum`) needs no stand-in where the import failed. Neither is a guard for a li
 catalog's `[[fails_at_use]]`: `import pynvml` succeeds on an AMD GPU, `nvmlInit()` raises): the
 fallback runs only where the package is missing, so such an import stays a warning.
 
+A name bound to what a project's loader of such a library returns (`nvml = load_nvml()`, where
+`load_nvml` imports `pynvml` and returns it: `module_loaders.py`, through the project index) is that
+library taken where the name is bound, reported as an import of it there would be, with the
+severity the place gives one (under `if torch.cuda.is_available():`, quiet without CUDA).
+
 A package installed only on request (xFormers, FlashAttention: the catalog's `[[installed_on_request]]`)
 that no install route of the module's part of the project names (`unrequested.py`, through the project
 index) is missing from every install, NVIDIA's CUDA included, so an import of it under `try` whose
@@ -33,6 +38,7 @@ those targets (a note), while on ROCm the fallback still runs in its place (a wa
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 
 from cudaudit.model import CUDA_API_TARGETS, Severity
 from cudaudit.rules.python.guards import (
@@ -78,19 +84,22 @@ class Imports(Concern):
         modules += [
             f"{node.module}.{alias.name}" for node in survey.of(ast.ImportFrom) if node.level == 0 and node.module for alias in node.names
         ]
+        loaders = survey.names.module_loaders
+        if loaders:
+            modules += [loaders[call.func.id] for call, _ in survey.calls if isinstance(call.func, ast.Name) and call.func.id in loaders]
         return survey.keyed(DETECTOR, modules)
 
     def on_Try(self, node: TryStatement) -> None:
         if any(catches_import_error(handler) for handler in node.handlers):
             for statement in node.body:
-                if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                if isinstance(statement, (ast.Import, ast.ImportFrom)) or self._loaded(statement) is not None:
                     self._tries[id(statement)] = node
 
     on_TryStar = on_Try
 
     def on_If(self, node: ast.If) -> None:
         for branch, side in ((node.body, Polarity.POSITIVE), (node.orelse, Polarity.NEGATIVE)):
-            for statement in _branch_imports(branch):
+            for statement in _branch_imports(branch, self._loaded):
                 self._installed[id(statement)] = (node.test, side)
 
     def on_Import(self, node: ast.Import) -> None:
@@ -99,6 +108,21 @@ class Imports(Concern):
     def on_ImportFrom(self, node: ast.ImportFrom) -> None:
         if node.level == 0 and node.module:
             self._report(node, [f"{node.module}.{alias.name}" for alias in node.names])
+
+    def on_Assign(self, node: ast.Assign) -> None:
+        library = self._loaded(node)
+        if library is not None:
+            self._report(node, [library])
+
+    def _loaded(self, statement: ast.stmt) -> str | None:
+        """The library `statement` binds a name to by calling a loader of it (`nvml = load_nvml()`)."""
+        loaders = self.walk.names.module_loaders
+        if not loaders or not isinstance(statement, ast.Assign) or not isinstance(statement.value, ast.Call):
+            return None
+        func = statement.value.func
+        if not isinstance(func, ast.Name) or not all(isinstance(target, ast.Name) for target in statement.targets):
+            return None
+        return loaders.get(func.id)
 
     def _report(self, node: ast.stmt, modules: list[str]) -> None:
         """One hit per rule and statement: `import cupy, cupyx` reports the rule once."""
@@ -318,14 +342,15 @@ class Imports(Concern):
         return self._parents
 
 
-def _branch_imports(branch: list[ast.stmt]) -> list[ast.stmt]:
-    """The import statements of a branch: its own, and those of the bodies of the `try` statements in it."""
+def _branch_imports(branch: list[ast.stmt], loaded: Callable[[ast.stmt], str | None]) -> list[ast.stmt]:
+    """The import statements of a branch, and its assignments of what a loader of a library returns
+    (`loaded`): its own, and those of the bodies of the `try` statements in it."""
     found: list[ast.stmt] = []
     for statement in branch:
-        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+        if isinstance(statement, (ast.Import, ast.ImportFrom)) or loaded(statement) is not None:
             found.append(statement)
         elif isinstance(statement, TRY_STATEMENTS):
-            found.extend(_branch_imports(getattr(statement, "body", [])))
+            found.extend(_branch_imports(getattr(statement, "body", []), loaded))
     return found
 
 
