@@ -26,6 +26,7 @@ from functools import partial
 from cudaudit.rules.catalog import Catalog
 from cudaudit.rules.python.autocast_state import asks_for_half
 from cudaudit.rules.python.device_flow import (
+    COUNT_CALLS,
     SPAWN_CALLS,
     DeviceIndexes,
     IndexVariable,
@@ -85,6 +86,9 @@ MESH_DEVICE_KEY = "mesh"
 FAKE_DEVICE_KEY = "fake-tensor"
 """The device-string key for the device of a fake tensor, made by a factory inside a fake tensor mode."""
 FAKE_TENSOR_TABLE = "fake_tensor_mode"
+BATCH_SIZE = "batch_size"
+"""A keyword of a loader (`DataLoader(batch_size=n)`) or a name or attribute that holds one: a batch
+of no items raises (`DataLoader`'s `ValueError`) or loads nothing."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,8 @@ class DevicePositions(Concern):
         """Per scope, its `%` operations whose divisor is a name holding the device count."""
         self._counts: dict[int, dict[str, ast.Call]] = {}
         """Per scope, the names it binds once to the device count."""
+        self._counted_uses: set[int] = set()
+        """The ids of the device-count calls reported as a batch size or a divisor."""
         self._workers: dict[int, frozenset[str]] | None = None
         """The spawned workers' index parameters, and those of the functions they hand it to (`worker_indexes`),
         read where a rank's name is first used as a device."""
@@ -145,6 +151,12 @@ class DevicePositions(Concern):
             return True
         if any(is_count(node.value, names) for node in survey.of(ast.Assign)) and any(
             isinstance(node.op, ast.Mod) and isinstance(node.right, ast.Name) for node in survey.of(ast.BinOp)
+        ):
+            return True
+        if any(callee in COUNT_CALLS for _, callee in survey.calls) and (
+            any(isinstance(node.op, (ast.Div, ast.FloorDiv)) for node in survey.of(ast.BinOp))
+            or any(keyword.arg == BATCH_SIZE for keyword in survey.of(ast.keyword))
+            or any(_last_name(target) == BATCH_SIZE for node in survey.of(ast.Assign) for target in node.targets)
         ):
             return True
         aliases = {
@@ -174,6 +186,8 @@ class DevicePositions(Concern):
         needed, they are found (most modules have none, and are not walked for them)."""
         names = self.walk.names
         self._alias(node)
+        if not self.walk.in_comparison and any(_last_name(target) == BATCH_SIZE for target in node.targets):
+            self._counted_use(node.value, "count-batch", "counted-batch")
         if self._indexes is None and self._tree is not None and (
             is_index_source(node.value, names) or makes_device(node.value, names)
         ):
@@ -192,12 +206,41 @@ class DevicePositions(Concern):
     def on_BinOp(self, node: ast.BinOp) -> None:
         """`args.gpu = args.rank % torch.cuda.device_count()`, `str(rank % torch.cuda.device_count())`:
         a number taken modulo the device count, which is 0 on a CPU-only build, where it is no index
-        variable's one assignment (those are reported where they are assigned, above)."""
-        if not isinstance(node.op, ast.Mod) or self.walk.in_comparison:
+        variable's one assignment (those are reported where they are assigned, above). A number
+        divided by it (`total // torch.cuda.device_count()`, `/ n` after `n = torch.cuda.device_count()`)
+        raises ZeroDivisionError there too."""
+        if self.walk.in_comparison:
+            return
+        if isinstance(node.op, (ast.Div, ast.FloorDiv)):
+            self._counted_use(node.right, "count-quotient", "counted-quotient")
+        if not isinstance(node.op, ast.Mod):
             return
         divisor = count_divisor(node, self.walk.names) or self._counted_divisor(node)
         if divisor is not None and (self._indexes is None or self._indexes.assigned(node) is None):
             self.walk.report(DEVICE_ORDINAL, "count-divisor", divisor)
+
+    def _counted_use(self, value: ast.expr, direct: str, held: str) -> None:
+        """Report the device count where `value`, a position 0 breaks, reads it: the call itself
+        (`direct`, whose rewrite `max(count, 1)` changes nothing where there is a GPU), or a name or
+        attribute the scope binds once to it (`held`, reported at that call; its other reads would
+        see what the call is made to return, so it has no rewrite). Each count once."""
+        call: ast.expr | None = value
+        key = direct
+        if not is_count(value, self.walk.names):
+            name = held_name(value)
+            call = self._scope_counts().get(name) if name is not None else None
+            key = held
+        if call is not None and id(call) not in self._counted_uses:
+            self._counted_uses.add(id(call))
+            self.walk.report(DEVICE_ORDINAL, key, call)
+
+    def _scope_counts(self) -> dict[str, ast.Call]:
+        """The names and attributes the walk's scope binds once to the device count (`counted_names`)."""
+        scope = self._scope()
+        counts = self._counts.get(id(scope))
+        if counts is None:
+            counts = self._counts[id(scope)] = counted_names(scope, self.walk.names)
+        return counts
 
     def _spawned(self, call: ast.Call) -> None:
         """`mp.spawn(fn, nprocs=torch.cuda.device_count())`, or `nprocs=n` after `n = torch.cuda.device_count()`
@@ -210,13 +253,8 @@ class DevicePositions(Concern):
             return
         if is_count(count, self.walk.names):
             self.walk.report(DEVICE_ORDINAL, "count-processes", count)
-        elif (held := held_name(count)) is not None:
-            scope = self._scope()
-            counts = self._counts.get(id(scope))
-            if counts is None:
-                counts = self._counts[id(scope)] = counted_names(scope, self.walk.names)
-            if held in counts:
-                self.walk.report(DEVICE_ORDINAL, "counted-processes", count)
+        elif (held := held_name(count)) is not None and held in self._scope_counts():
+            self.walk.report(DEVICE_ORDINAL, "counted-processes", count)
 
     def _counted_divisor(self, node: ast.BinOp) -> ast.Call | None:
         """The count `n` holds in `rank % n` after `n = torch.cuda.device_count()` (`counted_divisors`)."""
@@ -277,6 +315,9 @@ class DevicePositions(Concern):
             callee = self._aliases.get(call.func.id)
         if callee in SPAWN_CALLS:
             self._spawned(call)
+        for keyword in call.keywords:
+            if keyword.arg == BATCH_SIZE:
+                self._counted_use(keyword.value, "count-batch", "counted-batch")
         if walk.in_tests and callee in STAND_INS:
             return
         fake = self._fake is not None and self._in_fake_mode(call) and self._fake.makes_fake(call, callee)
@@ -338,6 +379,11 @@ class DevicePositions(Concern):
         """The function the walk is in, or the module (whose `on_Module` has run: `_tree` is set)."""
         assert self._tree is not None
         return self.walk.functions[-1] if self.walk.functions else self._tree
+
+
+def _last_name(target: ast.expr) -> str | None:
+    """`batch_size` of `batch_size = ...` and of `self.batch_size = ...`."""
+    return target.id if isinstance(target, ast.Name) else target.attr if isinstance(target, ast.Attribute) else None
 
 
 _RANK_KINDS = {"name": "launched-name", "index-variable": "launched-index-variable"}
