@@ -150,3 +150,43 @@ def test_a_kernel_under_a_decorator_spelled_in_an_eval_string_runs_only_where_la
     unguarded = SCALED.replace('    if x.device.type != "cuda":\n        return x * 2\n', "")
     assert Severity.NOTE not in cpu(unguarded)
     assert Severity.NOTE not in cpu(SCALED.replace('@eval("""', '@eval(f"""'))  # a formatted string is not read
+
+
+MADE_IN_A_FACTORY = '''import torch
+import triton
+import triton.language as tl
+
+
+def _shift_body(x_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(x_ptr + offs, tl.load(x_ptr + offs, mask=offs < n) + 1, mask=offs < n)
+
+
+def _make_shift_kernel():
+    torch.cuda.set_device(0)
+    kernel = triton.heuristics({"BLOCK": lambda args: 256})(triton.jit(_shift_body))
+    return kernel
+
+
+def _make_shift():
+    kernel = _make_shift_kernel()
+
+    def shift(x):
+        if not x.is_cuda:
+            return x + 1
+        kernel[(triton.cdiv(x.numel(), 256),)](x, x.numel())
+        return x
+
+    return shift
+
+
+shift = _make_shift()
+'''
+
+
+def test_a_kernel_factory_s_own_device_calls_keep_their_reading_where_its_kernel_follows_the_launches():
+    """The factory runs at import (`_make_shift()` at module level calls it): what it makes is a kernel
+    object launched only for CUDA tensors, but its own `torch.cuda.set_device(0)` runs there, on a CPU too."""
+    cpu = {(f.rule, f.span.line): f.targets["cpu"].severity for f in analyze(MADE_IN_A_FACTORY)}
+    assert cpu[("CDA301", 13)] is Severity.NOTE, "the kernel runs where it is launched: only for CUDA tensors"
+    assert cpu[("CDA101", 12)] is Severity.ERROR, "the factory's own line runs where the factory is called"

@@ -5,11 +5,13 @@ globals={..., "act": act}); return triton.heuristics({...})(triton.jit(kernel))`
 each kernel to a local name that it, or a closure it defines, launches (`kernel = make_norm_kernel(act)`,
 then `def forward(x): ... kernel[grid](x, out)`). Making the kernel object compiles nothing and touches
 no device, as a `@triton.jit` decorator does not: what the factory's Triton calls say holds where the
-kernel is launched. So `reach.py` reads such a factory as it reads a factory's closure, through its
-products: its region is what the uses of the local names bound to its calls have in common. Only a
-factory every mention of which in its module is such a call (`kernel = make_norm_kernel(act)`, the
-name bound once in its function) is read so; the caller `reach.py` gives it checks that no other
-module names it.
+kernel is launched. So `reach.py` reads the statements that make the kernel (those that bind the name
+the factory returns, and the return) as it reads a factory's closure, through its products: their region
+is what the uses of the local names bound to the factory's calls have in common. The factory's other
+lines run where the factory is called, and keep their own reading (`torch.cuda.set_device(0)` before the
+kernel is made runs at import where the factory is called there). Only a factory every mention of which
+in its module is such a call (`kernel = make_norm_kernel(act)`, the name bound once in its function) is
+read so; the caller `reach.py` gives it checks that no other module names it.
 """
 
 from __future__ import annotations
@@ -23,18 +25,25 @@ from cudaudit.rules.python.regions import TRITON_KERNEL_DECORATORS
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
-def kernel_products(module: ast.Module, names: ImportTable) -> dict[str, tuple[FunctionNode, list[tuple[FunctionNode, ast.Assign]]]]:
-    """The module's top-level kernel factories by name, each with the assignments that bind its calls'
-    kernels to a local name, and the function each is in."""
+MakingStatement = ast.Assign | ast.Return
+"""A statement of a kernel factory that makes the kernel it returns."""
+
+
+def kernel_products(
+    module: ast.Module, names: ImportTable
+) -> dict[str, tuple[list[MakingStatement], list[tuple[FunctionNode, ast.Assign]]]]:
+    """The module's top-level kernel factories by name, each with its statements that make the kernel
+    (`made_kernel`) and the assignments that bind its calls' kernels to a local name, and the function
+    each is in."""
     if not names.imports("triton"):
         return {}
-    factories = {
-        statement.name: statement
+    making = {
+        statement.name: (statement, made_kernel(statement, names))
         for statement in module.body
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
         and names.function(statement.name) is statement
-        and _returns_made_kernel(statement, names)
     }
+    factories = {name: function for name, (function, made) in making.items() if made}
     if not factories:
         return {}
     mentions: dict[str, int] = {}
@@ -46,7 +55,7 @@ def kernel_products(module: ast.Module, names: ImportTable) -> dict[str, tuple[F
             for statement, factory in _bindings(node, factories):
                 bound.setdefault(factory, []).append((node, statement))
     return {
-        name: (factories[name], products)
+        name: (making[name][1], products)
         for name, products in bound.items()
         if len(products) == mentions.get(name, 0)
     }
@@ -74,26 +83,31 @@ def _bindings(function: FunctionNode, factories: dict[str, FunctionNode]) -> lis
     return [(statement, factory) for statement, name, factory in found if stores.get(name) == 1 and name not in parameters]
 
 
-def _returns_made_kernel(function: FunctionNode, names: ImportTable) -> bool:
-    """Whether every return of `function` is a kernel it makes in its own body, the statement before
-    it or the value of the last assignment of the name it returns: `return triton.jit(kernel)`, or
-    `kernel = triton.heuristics({...})(triton.jit(kernel))` then `return kernel`."""
+def made_kernel(function: FunctionNode, names: ImportTable) -> list[MakingStatement]:
+    """Where every return of `function` is a kernel it makes in its own body, the statement before it
+    or the value of the last assignment of the name it returns (`return triton.jit(kernel)`, or `kernel
+    = copy_func(template)`, `kernel = triton.heuristics({...})(triton.jit(kernel))` then `return
+    kernel`): the statements that make it, the returns and the assignments of the names they return in
+    the function's own body, each once; none for any other function."""
     returns = [node for node in own_nodes(function.body) if isinstance(node, ast.Return)]
     if not returns:
-        return False
-    latest: dict[str, ast.expr] = {}
-    top_returns = 0
+        return []
+    assigned: dict[str, list[ast.Assign]] = {}
+    made: list[MakingStatement] = []
     for statement in function.body:
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
-            latest[statement.targets[0].id] = statement.value
+            assigned.setdefault(statement.targets[0].id, []).append(statement)
         elif isinstance(statement, ast.Return):
-            top_returns += 1
             value = statement.value
+            binding = assigned.get(value.id, []) if isinstance(value, ast.Name) else []
             if isinstance(value, ast.Name):
-                value = latest.get(value.id)
+                value = binding[-1].value if binding else None
             if value is None or not _makes_kernel(value, names):
-                return False
-    return top_returns == len(returns)
+                return []
+            made.extend((*binding, statement))
+    if len(returns) != sum(isinstance(statement, ast.Return) for statement in made):
+        return []  # a return inside a block: not read
+    return list({id(statement): statement for statement in made}.values())
 
 
 def _makes_kernel(value: ast.expr, names: ImportTable) -> bool:

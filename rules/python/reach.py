@@ -81,10 +81,11 @@ from cudaudit.rules.python.regions import (
 from cudaudit.source import decode_python, parse_python, read_tree
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
-Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.Assign | ast.alias | ast.ClassDef | ast.If
+Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.Assign | ast.alias | ast.ClassDef | ast.If | ast.Return
 """What a use is recorded for: a helper function or class, a module-level name of a test module, a name
 imported from another module of the project (`callers.py` reads its uses for the module that defines it),
-or the `__main__` block of a test module that launches itself."""
+the `__main__` block of a test module that launches itself, or the statements of a kernel factory that
+make its kernel."""
 Elsewhere = Mapping[str, "tuple[Use, ...] | None"]
 """Per function or method name of a module, what the rest of the project does with it (`callers.py`,
 through the project index): the uses other modules make of it, each in its context (none: no other
@@ -302,6 +303,9 @@ class ModuleReach:
         """Local names bound once to a call of a module function that makes and returns a Triton kernel
         (`kernel = make_kernel(act)` in a function), by name, with the id of the function binding each:
         the kernel runs where they are launched (`kernel_factories.py`)."""
+        self.kernel_making: list[ast.Assign | ast.Return] = []
+        """The statements of those factories that make the kernel they return: the walk reads them in a
+        scope of their own, whose region is that of the launches (`kernel_factories.py`)."""
         self._read_products(module, defined, exported)
         self._read_kernel_products(module)
         self.launched: list[ast.If] = []
@@ -347,13 +351,16 @@ class ModuleReach:
                 self._closures[id(closure)] = [id(statement) for statement in products]
 
     def _read_kernel_products(self, module: ast.Module) -> None:
-        """`local_products`, and a kernel factory's region as that of the launches of what it makes,
-        where no other module names the factory."""
-        for name, (factory, products) in kernel_products(module, self.names).items():
+        """`local_products`, and the region of a kernel factory's statements that make the kernel
+        (`kernel_making`) as that of the launches of what it makes, where no other module names the
+        factory."""
+        for name, (making, products) in kernel_products(module, self.names).items():
             if self.elsewhere.get(name, ()) != ():
                 continue
-            self._nodes[id(factory)] = ("_" + name, factory)  # used only through its products
-            self._closures[id(factory)] = [id(statement) for _, statement in products]
+            for made in making:
+                self.kernel_making.append(made)
+                self._nodes[id(made)] = ("_" + name, made)  # used only through the factory's products
+                self._closures[id(made)] = [id(statement) for _, statement in products]
             for function, statement in products:
                 target = statement.targets[0]
                 assert isinstance(target, ast.Name)

@@ -317,8 +317,9 @@ class PythonWalker:
         self._helper_names: frozenset[str] = frozenset()
         """The names of the module's helpers and test-class methods (`reach.py`): a use of any other name is not recorded."""
         self._value_scope: tuple[int, ...] = ()
-        """The module-level assignment the walk is in, where `reach.py` follows the uses of its name, or the
-        `__main__` block whose launches it follows."""
+        """The module-level assignment the walk is in, where `reach.py` follows the uses of its name, the
+        `__main__` block whose launches it follows, or the statement of a kernel factory that makes the
+        kernel, whose launches it follows."""
         self._wrapped: tuple[int, ...] = ()
         """The function whose decorator the walk is in, where that decorator only wraps it (`ModuleReach.only_wraps`),
         or whose parameter default it is in: the device a default names is used where the function runs."""
@@ -346,8 +347,8 @@ class PythonWalker:
 
     @property
     def scope(self) -> tuple[int, ...]:
-        """The ids of the functions whose bodies the walk is in, outermost first, after the module-level
-        assignment it is in where `reach.py` follows that name's uses, and last the function a decorator
+        """The ids of the functions whose bodies the walk is in, outermost first, after the statement it is
+        in where `reach.py` follows that statement's uses (`_value_scope`), and last the function a decorator
         the walk is in only wraps (`@triton.jit`) (`Hit.scope`)."""
         return self._value_scope + tuple(id(function) for function in self.functions) + self._wrapped
 
@@ -1029,7 +1030,9 @@ class PythonWalker:
             *reach.functions, *reach.classes, *reach.methods, *reach.values, *reach.imported, *reach.products,
             *reach.local_products, *launches
         ))
-        self._followed = frozenset(id(statement) for statement in (*reach.values.values(), *reach.launched))
+        self._followed = frozenset(
+            id(statement) for statement in (*reach.values.values(), *reach.launched, *reach.kernel_making)
+        )
         self._skip_checks = bool(reach.skip_checks)
         self._optional_names = optional_names(node, self.names)
         whole = ANOTHER_PATH if "" in self.switched else NEUTRAL  # the module is imported only under a switch
