@@ -73,11 +73,11 @@ def _documents(folder: str) -> dict[str, Callable[[], bytes]]:
     return {name: partial(read_tree_file, os.path.join(folder, name), folder, DOCUMENT_BYTES, head=True) for name in names[:MAX_DOCUMENTS]}
 
 
-def launched_scripts(root: str, entries: Iterable[str], modules: Iterable[str]) -> dict[str, tuple[str, ...]]:
+def launched_scripts(root: str, entries: Iterable[str], modules: Iterable[str]) -> dict[str, tuple[tuple[str, bool], ...]]:
     """Documented entry -> the other modules among `modules` (the scan's `.py` files) it runs through a
     command line in a string (`"python process.py " + path`, `"python -m demo.worker ..."`), each once,
-    in the order written; an entry that runs none is left out. Only the entries are read, and parsed
-    only where their bytes hold `python `."""
+    in the order written, with whether it is a step (`_steps`) wherever it is run; an entry that runs
+    none is left out. Only the entries are read, and parsed only where their bytes hold `python `."""
     known = frozenset(modules)
     found = {}
     for path in sorted(entries):
@@ -88,9 +88,15 @@ def launched_scripts(root: str, entries: Iterable[str], modules: Iterable[str]) 
             tree = read_tree(decode_python(data), path)
         except (UnreadableFile, UndecodableError, SyntaxError, ValueError, RecursionError):
             continue
-        runs = [run for command in _commands_in(tree) for run in _targets(command, root, known) if run != path]
+        targets = {key: [run for run in _targets(command, root, known) if run != path] for key, command in _commands_in(tree)}
+        steps: set[int] = set()
+        _steps(tree.body, False, frozenset(key for key, runs in targets.items() if runs), steps)
+        runs: dict[str, bool] = {}
+        for key, scripts in targets.items():
+            for run in scripts:
+                runs[run] = runs.get(run, True) and key in steps
         if runs:
-            found[path] = tuple(dict.fromkeys(runs))
+            found[path] = tuple(runs.items())
     return found
 
 
@@ -105,13 +111,43 @@ def _targets(command: Command, root: str, known: frozenset[str]) -> list[str]:
     return []
 
 
-def _commands_in(tree: ast.Module) -> Iterator[Command]:
-    """The command lines of `tree`'s string literals that run Python, in the order written."""
+def _commands_in(tree: ast.Module) -> Iterator[tuple[int, Command]]:
+    """The command lines of `tree`'s string literals that run Python, in the order written, each with
+    the id of its literal."""
     literals = sorted(  # an f-string's literal parts are constants of their own
-        (node.lineno, node.col_offset, node.value) for node in ast.walk(tree)
+        (node.lineno, node.col_offset, node) for node in ast.walk(tree)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and "python " in node.value
     )
-    for _, _, text in literals:
-        command = command_of(text.split())
+    for _, _, node in literals:
+        command = command_of(str(node.value).split())
         if command.runner is not None and is_interpreter(command.runner):
-            yield command
+            yield id(node), command
+
+
+def _steps(body: list[ast.stmt], followed: bool, runs: frozenset[int], steps: set[int]) -> bool:
+    """Add to `steps` the runs (the ids of literals that run another module) in `body` that another run follows on their route: a later
+    statement of their block, or of a block around it (`followed`), in the same function. Such a run
+    prepares the next one's input (`process.py` before `main.py`): a step of one pipeline. A run in one
+    arm of an `if` and one in the other (`if args.fast: run("python a.py") else: run("python b.py")`),
+    or in two functions (two buttons of an app), are alternatives, each a use of its own; so are runs
+    one statement spells together. Whether `body` runs any."""
+    found = False
+    for statement in reversed(body):
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            _steps(statement.body, False, runs, steps)  # a route of its own
+            continue
+        after = followed or found
+        for value in (value for _, value in ast.iter_fields(statement)):
+            items = value if isinstance(value, list) else [value]
+            if items and isinstance(items[0], ast.stmt):
+                found |= _steps(items, after, runs, steps)
+                continue
+            for item in items:
+                if isinstance(item, (ast.ExceptHandler, ast.match_case)):
+                    found |= _steps(item.body, after, runs, steps)
+                elif isinstance(item, ast.AST):
+                    own = [id(node) for node in ast.walk(item) if id(node) in runs]
+                    found |= bool(own)
+                    if after:
+                        steps.update(own)
+    return found

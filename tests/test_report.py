@@ -551,3 +551,23 @@ def test_a_component_with_warnings_alone_may_not_run_and_one_with_errors_does_no
         "The main use runs; examples/ code (cuda-method, train.py:3) does not; script main.py (load-without-map-location, main.py:4)"
         " may not (low effort)."
     )
+
+
+def test_the_scripts_a_launcher_runs_in_the_arms_of_an_if_are_alternatives_not_steps(cli, tmp_path):
+    """The app runs the light sketcher or the CUDA-only painter, as its flag says: the sketcher is a use
+    of its own, which runs anywhere, not a step before the painter."""
+    write(tmp_path / "README.md", "Sketch with `python sketch.py`, paint with `python paint.py`, or run `python studio.py`.\n")
+    write(tmp_path / "sketch.py", "import sys\n\nprint(sys.argv[1:])\n")
+    write(tmp_path / "paint.py", "from apex.optimizers import FusedAdam\nimport canvas\n\nprint(FusedAdam, canvas)\n")
+    write(tmp_path / "canvas.py", "import nvdiffrast.torch as dr\n\nprint(dr)\n")
+    write(tmp_path / "studio.py", (
+        "import subprocess\n\n\ndef go(args):\n    if args.quick:\n        subprocess.run('python sketch.py', shell=True)\n"
+        "    else:\n        subprocess.run('python paint.py', shell=True)\n"
+    ))
+    rocm = report_json(cli)["targets"]["rocm"]
+    assert rocm["verdict"] == "partial" and rocm["why"].startswith("The main use runs"), "the sketcher is an alternative"
+    write(tmp_path / "studio.py", (
+        "import subprocess\n\n\ndef go(args):\n    if args.quick:\n        subprocess.run('python sketch.py', shell=True)\n"
+        "    subprocess.run('python paint.py', shell=True)\n"
+    ))
+    assert report_json(cli)["targets"]["rocm"]["verdict"] == "blocked", "sketching, then painting: one pipeline"

@@ -31,18 +31,18 @@ def assess(
     summary: dict | None = None,
     documented: frozenset[str] = frozenset(),
     reached: Mapping[str, frozenset[int]] | None = None,
-    launched: Mapping[str, tuple[str, ...]] | None = None,
+    launched: Mapping[str, tuple[tuple[str, bool], ...]] | None = None,
     entries: frozenset[str] | None = None,
 ) -> Assessment:
     """The assessment of one scanned project; `root` is its folder as the scan displays paths,
     `summary` the scan's counts as `cudaudit scan -f json` gives them (the JSON report repeats them),
     `documented` the root scripts the project's documents run (`documented_scripts.py`), `reached`
     the findings (positions) each one's run reaches (`entry_reach.py`), `launched` the documented
-    scripts each one runs in turn (`documented_scripts.launched_scripts`), `entries` the documented
+    scripts each one runs, each with whether it is a step of a pipeline (`documented_scripts.launched_scripts`), `entries` the documented
     uses: those scripts and the modules the documents run with `python -m` (`documented` where None)."""
     root = project_root(result.paths) if root is None else root
     counterparts = Counterparts.of(result.paths)
-    run = (documented if entries is None else entries).union(*(launched or {}).values())
+    run = (documented if entries is None else entries) | {script for runs in (launched or {}).values() for script, _ in runs}
     imported = frozenset(result.findings[index].path for indexes in (reached or {}).values() for index in indexes) - run
     components = group(result.findings, result.paths, targets, catalog, root, counterparts, dependencies, documented, imported)
     checklist = answer_all(Scan(result.findings, components, result.paths, counterparts, root, dependencies), targets)

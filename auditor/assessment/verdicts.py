@@ -44,15 +44,16 @@ def verdict(
     target: str,
     documented: frozenset[str] = frozenset(),
     stops: Mapping[str, Sequence[Stop]] | None = None,
-    launched: Mapping[str, Sequence[str]] | None = None,
+    launched: Mapping[str, Sequence[tuple[str, bool]]] | None = None,
 ) -> TargetVerdict:
     """`documented`: the root scripts the project's documents run, alternatives of one another: while
     one of them runs on the target, the others that stop leave the main use partial, not blocked.
     `stops`: documented script -> the sites its run reaches that stop it on the target
     (`entry_reach`); a script none of whose sites stops, and whose run reaches none, runs.
-    `launched`: documented script -> the documented scripts it runs in turn (`launched_scripts`), whose
-    stops are its own; one it runs before another (`process.py` before `main.py`) prepares that one's
-    input, a step of a use rather than a use of its own, so its running alone says nothing."""
+    `launched`: documented script -> the documented scripts it runs (`launched_scripts`), each with
+    whether it is a step, whose stops are its own; one it runs before another on one route (`process.py`
+    before `main.py`) prepares that one's input, a step of a use rather than a use of its own, so its
+    running alone says nothing; one it runs instead of another (the arms of an `if`) is a use."""
     stops, uses = _with_launched(stops or {}, documented, launched or {})
     deciding = [c for c in components if target in c.targets and decides(c, target)]
     core = [c for c in deciding if c.role is Role.CORE]
@@ -86,13 +87,14 @@ def verdict(
 
 
 def _with_launched(
-    stops: Mapping[str, Sequence[Stop]], documented: frozenset[str], launched: Mapping[str, Sequence[str]],
+    stops: Mapping[str, Sequence[Stop]], documented: frozenset[str], launched: Mapping[str, Sequence[tuple[str, bool]]],
 ) -> tuple[dict[str, Sequence[Stop]], frozenset[str]]:
     """`stops` with each launching script's own followed by those of the scripts it runs, and the
-    documented scripts that are uses of their own: all but those a launcher runs before another."""
-    merged: dict[str, Sequence[Stop]] = {script: (*stops.get(script, ()), *(stop for run in launched.get(script, ()) for stop in stops.get(run, ())))
+    documented scripts that are uses of their own: all but those a launcher runs before another on
+    every route that runs them (its steps)."""
+    merged: dict[str, Sequence[Stop]] = {script: (*stops.get(script, ()), *(stop for run, _ in launched.get(script, ()) for stop in stops.get(run, ())))
               for script in {*stops, *launched}}
-    steps = {run for script, runs in launched.items() if script in documented for run in runs[:-1]}
+    steps = {run for script, runs in launched.items() if script in documented for run, step in runs if step}
     return merged, documented - steps
 
 

@@ -144,7 +144,7 @@ def assessment_of(result: ScanResult, session: ScanSession, project: str | None 
     }
     store = session.cache.store("reach", code_fingerprint()) if session.cache is not None else None
     launched = launched_scripts(root, entries, python)
-    runs = entries.union(*launched.values())
+    runs = entries | {script for launches in launched.values() for script, _ in launches}
     reached = reached_sites(runs, python, sites, root, store) if sites and runs else {}
     return assess(result, session.targets, session.catalog, name, root,
                   dependency_verdicts(result.findings, session.targets), summarize(result, session.targets),
