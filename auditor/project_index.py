@@ -1961,10 +1961,12 @@ def _side_scripts(
         if (not top or path.startswith(top + "/"))
         and path not in found.main_blocks and path not in found.other_main_blocks and not is_test_path(path)
         and posixpath.join(posixpath.dirname(path), "__init__.py") not in python
-        and _reader("runs_at_top_level")(_read_or_empty(python[path]))
     ]
     if any(posixpath.dirname(path) == top for path in candidates) and not _runs_top_script(python, top, commands):
         candidates = [path for path in candidates if posixpath.dirname(path) != top]
+    # the folder's gate before any file's bytes: a module's top level is searched only where it may be one
+    runs_at_top_level = _reader("runs_at_top_level")
+    candidates = [path for path in candidates if runs_at_top_level(_read_or_empty(python[path]))]
     if not candidates:
         return {}
     imported = _reader("imported_modules")(candidates, python, import_lines)

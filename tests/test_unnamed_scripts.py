@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from functools import partial
+from pathlib import PurePath
 
+from cudaudit import project_index
+from cudaudit.filekinds import classify
 from cudaudit.model import Severity
+from cudaudit.project_index import IndexedFile, build_index
+from cudaudit.rules.catalog import load_catalog
 from cudaudit.rules.python.unnamed_scripts import run_scripts, unnamed_scripts
 from support import analyze, scan_json, write
 
@@ -150,3 +155,25 @@ def test_a_module_level_script_of_a_side_folder_that_nothing_names_is_another_pa
     assert severities("reproduce_crash.py") == {"warning"}
     write(tmp_path / "README.md", "Run the training script, then the crash reproduction.\n")
     assert severities("reproduce_crash.py") == {"error"}
+
+
+def test_the_side_scripts_reading_reads_a_top_folder_script_only_where_a_command_runs_another_there(monkeypatch):
+    """Whether a top-folder module runs at its top level is read only where a command of the project runs
+    another script of that folder: where none does, the folder's scripts are the project and none is a
+    candidate, so their bytes are not searched. A side folder's script is read either way."""
+    read: list[bytes] = []
+    real = project_index._reader
+
+    def reader(name: str):
+        found = real(name)
+        return (lambda data: read.append(data) or found(data)) if name == "runs_at_top_level" else found
+
+    monkeypatch.setattr(project_index, "_reader", reader)
+    demo, tool = "import torch\n\nprint(torch.zeros(1).cuda())\n", "import torch\n\nprint(torch.ones(1).cuda())\n"
+    texts = {"README.md": "The demo shows the model.\n", "demo.py": demo, "side/tool.py": tool}
+    index = build_index(
+        (IndexedFile(name, classify(PurePath(name)), partial(str.encode, text)) for name, text in texts.items()), load_catalog()
+    )
+    index.facts("side/tool.py", classify(PurePath("side/tool.py")))
+    assert tool.encode() in read, "a side folder's script is a candidate: its top level is read"
+    assert demo.encode() not in read, "no command runs a top-folder script: its scripts are the project"
