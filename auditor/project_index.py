@@ -2061,9 +2061,10 @@ def _without_gpu(
 
 
 def _unnamed_files(files: list[IndexedFile]) -> dict[str, Evidence]:
-    """`references.unnamed_files` for the scan's Dockerfiles, and its conda environment files and
+    """`references.unnamed_files` for the scan's Dockerfiles, its conda environment files and
     install scripts (`references.install_scripts`) where the project also declares an install of its
-    own, read against every other file of the scan and the project's documents (files of no kind).
+    own, and its notebooks where it also holds Python modules outside its tests, read against every
+    other file of the scan and the project's documents (files of no kind).
     Only a scan given documents sees the project (a folder's scan; `session.run_scan`): one of named
     files (pre-commit's staged files, one Dockerfile) cannot tell that nothing names a file, and
     judges none."""
@@ -2074,7 +2075,10 @@ def _unnamed_files(files: list[IndexedFile]) -> dict[str, Evidence]:
     scripts = _reader("install_scripts")(
         {file.display: file.read for file in files if FileKind.SHELL in file.kinds}
     ) if installs else []
-    judged = [file.display for file in files if FileKind.DOCKERFILE in file.kinds] + environments + scripts
+    # Notebooks beside code of the project's own: where its code is its notebooks, they are its route.
+    modules = any(FileKind.PYTHON in file.kinds and not is_test_path(file.display) for file in files)
+    notebooks = [file.display for file in files if modules and FileKind.NOTEBOOK in file.kinds]
+    judged = [file.display for file in files if FileKind.DOCKERFILE in file.kinds] + environments + scripts + notebooks
     if not judged:
         return {}
     top = posixpath.commonpath([file.display for file in files]) if len(files) > 1 else ""

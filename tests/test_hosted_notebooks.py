@@ -49,7 +49,7 @@ def test_a_scan_caps_a_hosted_notebooks_install_cell_at_warnings():
     found = {(f.rule, f.severity) for f in analyze(INSTALL, path="demo.ipynb", files=files)}
     assert ("CDA601", Severity.WARNING) in found and ("CDA102", Severity.WARNING) in found
     assert all(severity is not Severity.ERROR for _, severity in found)
-    unlinked = {**files, "README.md": "Run `python infer.py`.\n"}
+    unlinked = {**files, "README.md": "Run `python infer.py`, or open `demo.ipynb` in Jupyter.\n"}
     assert ("CDA601", Severity.ERROR) in {(f.rule, f.severity) for f in analyze(INSTALL, path="demo.ipynb", files=unlinked)}
     only = {"README.md": files["README.md"]}  # the notebook is the project's only code: its normal path
     assert ("CDA601", Severity.ERROR) in {(f.rule, f.severity) for f in analyze(INSTALL, path="demo.ipynb", files=only)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from functools import partial
 from pathlib import PurePath
@@ -1438,3 +1439,34 @@ def test_separate_rocm_sources_stand_in_for_their_own_part_of_the_tree():
     assert counterpart.evidence.text == "ROCm builds csrc/attention/hip" and variant.rocm_goes_without is None
     part = index.facts("csrc/sparse/gemm.cu", (FileKind.CUDA,))
     assert part.counterparts == () and part.rocm_goes_without == Evidence("setup.py", 6, "if torch.version.hip:")
+
+
+def test_a_notebook_nothing_names_beside_the_projects_modules_is_another_path(cli, tmp_path):
+    """A notebook that no README, document or script opens, beside the project's own modules, is a
+    developer's evaluation: its `.cuda()` is a CPU warning. Named by its file name (a link) or by its
+    folder's name, it keeps its error; in a project whose code is its notebooks, the
+    notebooks are the route and keep theirs."""
+    project = tmp_path / "proj"
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": ["import torch\n", "net = torch.nn.Linear(2, 2).cuda()\n"]}
+    notebook = json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    write(project / "colorize" / "__init__.py", "")
+    write(project / "colorize" / "model.py", "import torch\n\ndef build():\n    return torch.nn.Linear(2, 2)\n")
+    write(project / "README.md", "# proj\n\n`pip install -e .` then `python -m colorize`.\n")
+
+    def severities(where: str) -> set[str]:
+        write(project / where, notebook)
+        report = scan_json(cli, "--no-cache", "proj", cwd=tmp_path)
+        (project / where).unlink()
+        return {f["severity"] for f in report["findings"] if f["path"].endswith(".ipynb")}
+
+    assert severities("fid_benchmark.ipynb") == {"warning"}
+    write(project / "README.md", "# proj\n\nScores: run [the benchmark](fid_benchmark.ipynb).\n")
+    assert severities("fid_benchmark.ipynb") == {"error"}
+    assert severities("examples/tour.ipynb") == {"warning"}
+    write(project / "README.md", "# proj\n\nThe notebooks in `examples/` show each step.\n")
+    assert severities("examples/tour.ipynb") == {"error"}
+    write(project / "README.md", "# proj\n\nSee the demo.\n")
+    (project / "colorize" / "model.py").unlink()
+    (project / "colorize" / "__init__.py").unlink()
+    assert severities("fid_benchmark.ipynb") == {"error"}, "the project's code is its notebooks"

@@ -1,5 +1,6 @@
-"""The Dockerfiles, conda environment files and install scripts nothing else in the project names:
-images no one is told to build, environments no one is told to create, helpers no one is told to run.
+"""The Dockerfiles, conda environment files, install scripts and notebooks nothing else in the project
+names: images no one is told to build, environments no one is told to create, helpers no one is told to
+run, notebooks no one is told to open.
 
 A Dockerfile is a way to run the project when something leads a user or a job to it: a README or
 document that names it or tells how to build it, a CI workflow that builds it (`context:
@@ -24,6 +25,12 @@ project that also declares an install of its own (requirements, `pyproject.toml`
 environment export no instruction names is then another path beside that install. Its own comment
 names it too (`# conda env create -f environment.yml`): a file kept by hand as a way to install says
 so, where an export carries no such line.
+
+A notebook is named the same way, by its file name (`[demo](notebooks/demo.ipynb)`, `jupyter nbconvert
+--execute demo.ipynb`) or, below the project's top, by its folder's name (`see the notebooks in examples/`): the
+index asks this only of a project that holds Python modules outside its tests, beside which a notebook
+no instruction opens is a developer's evaluation or scratch work (a benchmark notebook pinned to
+`CUDA_VISIBLE_DEVICES='1'`), another path. In a project whose code is its notebooks, they are its route.
 
 A shell script that installs packages (`pip install`, `conda install`; an image's build helper that
 installs PyTorch from a CUDA index and builds FlashAttention) is named the same way, by its file name:
@@ -78,7 +85,7 @@ def unnamed_files(
     paths: Iterable[str], others: dict[str, Callable[[], bytes]], top: str = "", own_word: Iterable[str] = (),
     copies: bool = True,
 ) -> dict[str, Evidence]:
-    """Dockerfile, conda environment file or install script -> why it is another path, for each of `paths` (display
+    """Dockerfile, conda environment file, install script or notebook -> why it is another path, for each of `paths` (display
     paths) that no file of `others` (display path -> its bytes; unreadable ones raise and are skipped)
     names. `top` is the folder the scan's paths share: its name is the project's, which names no file
     in it. A file of `own_word` may name itself: an environment file whose comment says how to create
@@ -170,13 +177,17 @@ def _standalone(word: bytes) -> re.Pattern[bytes]:
 def _names(path: str, top: str) -> frozenset[str]:
     """The words that name the file at `path`: its file name; for a default Dockerfile name also its
     folder's name (unless the folder is `top`) and any command that builds a context (`<build>`); for
-    conda's default environment name any command that creates an environment (`<create>`)."""
+    a notebook also its folder's name (unless the folder is `top`); for conda's default environment
+    name any command that creates an environment (`<create>`)."""
     name = posixpath.basename(path).lower()
     if name in _DEFAULT_ENVIRONMENTS:
         return frozenset({name, _CREATE})
-    if name not in _DEFAULT_DOCKERFILES:
+    if name not in _DEFAULT_DOCKERFILES and not name.endswith(".ipynb"):
         return frozenset({name})
     folder = posixpath.dirname(path)
+    if name.endswith(".ipynb"):
+        word = posixpath.basename(folder).lower() if folder != top else ""
+        return frozenset({name, *([word] if word else [])})
     word = posixpath.basename(folder).lower() if folder != top else ""
     return frozenset({name, _BUILD, *([word] if word else [])})
 
