@@ -38,8 +38,8 @@ from cudaudit.rules.python.guards import (
     stops_the_program,
     torch_launcher_test,
 )
-from cudaudit.rules.python.names import ImportTable, picks_another
-from cudaudit.rules.python.nodes import children, handler_catches, substituted, subtree, without_not
+from cudaudit.rules.python.names import ImportTable, dotted_name, picks_another
+from cudaudit.rules.python.nodes import children, handler_catches, own_nodes, substituted, subtree, without_not
 from cudaudit.rules.python.process_groups import takes_process_group
 from cudaudit.rules.python.skip_conditions import (
     Skips,
@@ -866,11 +866,14 @@ def enabled_region(call: ast.Call, qualified: str | None, names: ImportTable) ->
     return NEUTRAL
 
 
-def try_region(node: TryStatement) -> Region:
+def try_region(node: TryStatement, is_stage: Callable[[ast.Call], bool] = lambda _: False) -> Region:
     """The body of a `try` with a fallback: `try: import cupy` / `except ImportError:` has one for a
     missing module; a probe (`try: torch.zeros(1, device="cuda"); return True` / `except
     Exception: return False`, or a handler that clears a flag) has one for a missing device, so
-    what it tries is guarded on the targets without one. A handler that swallows the error
+    what it tries is guarded on the targets without one. A handler whose default stands in for the
+    result of a stage of the program (`try: tilt = estimate_tilt(image)` / `except Exception: tilt =
+    90`, where `is_stage` says `estimate_tilt` is the project's own) is no probe's answer: where the
+    stage fails the program goes on with a worse result, a warning at most. A handler that swallows the error
     (`except Exception: pass`, or one that only logs it) keeps whatever the program had before
     the `try`: what fails there costs a feature, not the run, a warning at most. So does a probe's
     answer on a target with a device that its body cannot see (`nvidia-smi` or NVML on an AMD
@@ -880,17 +883,60 @@ def try_region(node: TryStatement) -> Region:
     pass fails the same way, so the loop does none of its work (a validation loop that skips every
     batch, then divides its sum by a count of 0), whether the handler is bare or prints first."""
     optional = any(catches_import_error(handler) for handler in node.handlers)
-    probe = any(_catches_errors(handler) and _falls_back(handler.body) for handler in node.handlers)
-    swallows = not probe and any(
+    answers = [handler.body for handler in node.handlers if _catches_errors(handler) and _falls_back(handler.body)]
+    probe = any(not _stands_in(node.body, answer, is_stage) for answer in answers)
+    swallows = not answers and any(
         _catches_errors(handler) and only_reports(handler.body) and not _skips_every_pass(node, handler)
         for handler in node.handlers
     )
     return Region(
         cuda_guarded=probe,
-        cap=Severity.WARNING if swallows or probe else None,
+        cap=Severity.WARNING if swallows or answers else None,
         optional_import=optional,
-        probe=probe or swallows,
+        probe=bool(answers) or swallows,
     )
+
+
+def _stands_in(body: list[ast.stmt], handler: list[ast.stmt], is_stage: Callable[[ast.Call], bool]) -> bool:
+    """Whether a handler that falls back (`_falls_back`) gives a default for what the `try`'s body
+    takes from a stage (`is_stage`): it returns a value where the body returns a stage's result, or
+    assigns one to a name or attribute the body assigns a stage's result to. A yes or no (`return
+    False`, `ok = False`) answers a question, as a probe does, whatever the body asked."""
+    last = handler[-1]
+    if isinstance(last, ast.Return):
+        if isinstance(last.value, ast.Constant) and isinstance(last.value.value, bool):
+            return False
+        return any(
+            isinstance(node, ast.Return) and node.value is not None and _from_a_stage(node.value, is_stage)
+            for node in own_nodes(body)
+        )
+    defaults = {
+        name
+        for statement in handler
+        if isinstance(statement, ast.Assign) and _default_value(statement.value)
+        and not (isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, bool))
+        for name in _bound(statement.targets)
+    }
+    return any(
+        isinstance(node, ast.Assign) and _from_a_stage(node.value, is_stage) and defaults.intersection(_bound(node.targets))
+        for node in own_nodes(body)
+    )
+
+
+def _bound(targets: list[ast.expr]) -> set[str]:
+    """The names and attribute chains assignment targets bind (`tilt`, `self.tilt`, both of `a, b`)."""
+    found: set[str] = set()
+    for target in targets:
+        if isinstance(target, (ast.Tuple, ast.List)):
+            found |= _bound(target.elts)
+        elif isinstance(target, (ast.Name, ast.Attribute)):
+            found.add(dotted_name(target))
+    return found
+
+
+def _from_a_stage(value: ast.expr, is_stage: Callable[[ast.Call], bool]) -> bool:
+    """Whether `value` holds a call of a stage (`int(estimate_tilt(image))`)."""
+    return any(isinstance(node, ast.Call) and is_stage(node) for node in subtree(value))
 
 
 _REPORTING_CALLS = frozenset(

@@ -996,13 +996,38 @@ class PythonWalker:
     visit_AsyncFor = visit_For
 
     def visit_Try(self, node: TryStatement) -> None:
-        self._visit_inside(try_region(node), self._visit_block, node.body)
+        self._visit_inside(try_region(node, self._is_stage), self._visit_block, node.body)
         for handler in node.handlers:
             self._visit_inside(handler_region(handler, node.body, self.names), self.visit, handler)
         self._visit_block(node.orelse)
         self._visit_block(node.finalbody)
 
     visit_TryStar = visit_Try
+
+    def _is_stage(self, call: ast.Call) -> bool:
+        """Whether `call` runs a stage of the program: a function or class of the project itself, which
+        the module defines, imports from the project (absolutely or relatively) or is walked for
+        (`imported`), called by its name or through the project's module (`api.estimate(x)`)."""
+        func = call.func
+        if isinstance(func, ast.Name):
+            if func.id in self.imported or func.id in self._relative_names:
+                return True
+            binding = self.names.binding(func.id)
+            if binding is None:
+                return self.names.function(func.id) is not None or func.id in self.names.classes
+            return self.is_first_party(binding.qualified)
+        qualified = self.names.resolve(func) if isinstance(func, ast.Attribute) and self.names.is_module_chain(func) else None
+        return qualified is not None and self.is_first_party(qualified)
+
+    @cached_property
+    def _relative_names(self) -> frozenset[str]:
+        """The names the module imports from its own package (`from .api import estimate`)."""
+        return frozenset(
+            alias.asname or alias.name
+            for statement in self.names.statements
+            if isinstance(statement, ast.ImportFrom) and statement.level
+            for alias in statement.names
+        )
 
     def visit_Module(self, node: ast.Module) -> None:
         self._module = node
