@@ -27,7 +27,7 @@ from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import is_setup_call, subtree
 from cudaudit.rules.python.package_probes import absent_packages
 from cudaudit.rules.python.provider_strings import provider_bindings, provider_words
-from cudaudit.rules.python.reach import SUITE, Elsewhere, Use
+from cudaudit.rules.python.reach import Elsewhere, elsewhere_uses
 from cudaudit.rules.python.regions import ALL_TARGETS
 from cudaudit.rules.python.rewrites import FixContext, build_fix
 from cudaudit.rules.python.survey import Survey
@@ -358,13 +358,7 @@ def _quiet_providers(hits: list[Hit], tree: ast.Module, text: str, catalog: Cata
 
 def uses_elsewhere(facts: FileFacts) -> Elsewhere:
     """`FileFacts.used_elsewhere` as `reach.py` counts uses."""
-    return {
-        name: None if uses is None else tuple(
-            Use(frozenset(quiet) - {SUITE}, Severity(cap) if cap is not None else None, False, (), SUITE in quiet)
-            for quiet, cap in uses
-        )
-        for name, uses in facts.used_elsewhere
-    }
+    return elsewhere_uses(facts.used_elsewhere)
 
 
 def rocm_capabilities(catalog: Catalog) -> RocmCapabilities | None:

@@ -27,7 +27,11 @@ is guarded runs only where the guards hold. Three readings, through the project 
   calls a helper directly (`capture(x)` of a CUDA tensor), and says nothing of where the helper runs
   for the project's users (`reach.SUITE`). Beside the project's own uses it counts for nothing; alone
   it makes no helper (a function only tests call is the project's API and keeps its verdicts). A
-  method's name a test mentions is not followed (its receiver is not known).
+  method's name a test mentions is not followed (its receiver is not known). One more import is
+  followed, and no further: an importing module whose uses sit in its own public top-level functions
+  (a pipeline stage, `def estimate(folder): return match_views(paths)`, that a script calls in a `try`
+  with a default) is walked again with what the rest of the project does with those functions, read as
+  above (`_relays`).
 - the module's analysis counts these uses with its own (`reach.Elsewhere`). A public function or
   method is followed only in a scan that sees the whole project (a folder's, which lists its
   documents too): a scan of a few named files cannot tell that nothing else calls it. A public
@@ -53,7 +57,7 @@ from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import attribute_stores, subtree
 from cudaudit.rules.python.opt_in import Statements, import_statements, only_imports, statement_lines
 from cudaudit.rules.python.project_calls import closing, importers
-from cudaudit.rules.python.reach import SUITE
+from cudaudit.rules.python.reach import SUITE, elsewhere_uses
 from cudaudit.rules.python.setting_values import Value
 from cudaudit.rules.python.unset_flags import CLEARED, SETTER
 from cudaudit.rules.python.walker import PythonWalker
@@ -217,6 +221,7 @@ def uses_elsewhere(
     documented: Mapping[str, tuple[tuple[str, Value], ...]] | None = None,
     walks: Walks | None = None,
     scripts: frozenset[str] = frozenset(),
+    relayed: bool = True,
 ) -> dict[str, UsesElsewhere]:
     """Defining module's display path -> what the other modules of `sources` do with each name of
     `defined` (`definitions`) that it defines (see the module docstring); `imports` are the modules'
@@ -227,7 +232,9 @@ def uses_elsewhere(
     takes, need nothing but their module, so worker processes may take them while this one waits.
     `scripts` are the modules that run as programs nothing imports (`main_block.py`): their public
     functions are helpers too, as their own analysis reads them (`reach.py`): a `worker` handed to
-    `mp.spawn` only where several GPUs are calls what it calls only there."""
+    `mp.spawn` only where several GPUs are calls what it calls only there. Where `relayed`, an importer
+    whose uses are not followed only because they sit in its own public functions is read once more,
+    with the uses the rest of the project makes of those (`_relays`): one more import, no further."""
     functions = {path: {name for name, method in names if not method} for path, names in defined.items()}
     methods = {path: {name for name, method in names if method} for path, names in defined.items()}
     owners: dict[str, list[str]] = {}
@@ -283,6 +290,8 @@ def uses_elsewhere(
     # reading one may settle a name (a use the walk finds unguarded), so each is read again below, where
     # a name no owner still follows drops out and the walk asked of `remember` may be a smaller one.
     importing: list[tuple[str, bytes, tuple[str, ...], set[str]]] = []
+    unfollowed: dict[str, tuple[bytes, set[str]]] = {}
+    """Importing module -> its bytes and the names whose uses there were not followed: `_relays`."""
     for path, wanted in sorted(pending.items()):
         reached = imported[path]
         data = sources[path]()
@@ -308,11 +317,104 @@ def uses_elsewhere(
         readings = _readings(path, data, walked, catalog, remember, given, path in scripts) if walked else {}
         for name in alive:
             found = None if name in plain else readings.get(name, [])  # imported and never used: no use
-            for owner in reached[name]:
-                kept = uses[(owner, name)]
-                if kept is not None:
-                    uses[(owner, name)] = None if found is None else [*kept, *found]
+            if found is None and relayed and path not in scripts and not is_test_path(path) and _relays_of(data, (name,)):
+                unfollowed.setdefault(path, (data, set()))[1].add(name)
+                continue
+            _add(uses, reached[name], name, found)
+    if unfollowed:
+        for path, found_here in _relays(
+            unfollowed, {path: imported[path] for path in unfollowed}, uses, sources, imports, catalog, remember,
+            documented or {}, scripts,
+        ).items():
+            for name, found in found_here.items():
+                _add(uses, imported[path][name], name, found)
     return _by_owner(uses)
+
+
+def _add(
+    uses: dict[tuple[str, str], list[GuardedUse] | None], owners: Iterable[str], name: str, found: list[GuardedUse] | None
+) -> None:
+    """Count an importer's uses `found` of `name` (None: one not followed) for each of its `owners`."""
+    for owner in owners:
+        kept = uses[(owner, name)]
+        if kept is not None:
+            uses[(owner, name)] = None if found is None else [*kept, *found]
+
+
+def _relays(
+    unfollowed: Mapping[str, tuple[bytes, set[str]]],
+    reached: Mapping[str, Mapping[str, set[str]]],
+    uses: Mapping[tuple[str, str], list[GuardedUse] | None],
+    sources: Mapping[str, Callable[[], bytes]],
+    imports: Mapping[str, tuple[tuple[int, str, str], ...]],
+    catalog: Catalog,
+    remember: Remember | None,
+    documented: Mapping[str, tuple[tuple[str, Value], ...]],
+    scripts: frozenset[str],
+) -> dict[str, dict[str, list[GuardedUse] | None]]:
+    """Importing module -> name -> its uses, for the importers (`unfollowed`: their bytes and the names
+    whose uses the first walk did not follow) that hand the names on through public functions of their
+    own: a stage of a pipeline (`def estimate(folder): return match_views(paths)`) that a script two
+    imports above calls in a `try` with a default. Each public top-level function calling one of the
+    names is a relay, whose uses elsewhere `uses_elsewhere` reads without a further hop; the importer
+    is walked again with those uses, so that a use inside a relay takes the relay's callers' context.
+    A name some owner no longer follows is not read again, nor an importer whose relays have no use
+    followed: their uses stay unfollowed (None)."""
+    found: dict[str, dict[str, list[GuardedUse] | None]] = {}
+    candidates: dict[str, tuple[bytes, tuple[str, ...], tuple[str, ...]]] = {}
+    for path, (data, names) in sorted(unfollowed.items()):
+        alive = tuple(sorted(name for name in names if any(uses[(owner, name)] is not None for owner in reached[path][name])))
+        found[path] = dict.fromkeys(names)
+        relays = _relays_of(data, alive)
+        if relays:
+            candidates[path] = (data, alive, relays)
+    if not candidates:
+        return found
+    relayed = uses_elsewhere(
+        sources, {path: tuple((relay, False) for relay in relays) for path, (_, _, relays) in candidates.items()},
+        imports, catalog, remember, documented, None, scripts, relayed=False,
+    )
+    for path, (data, alive, _) in candidates.items():
+        outside = tuple((relay, relay_uses) for relay, relay_uses in relayed.get(path, ()) if relay_uses)
+        followed = {relay for relay, _ in outside}
+        # a relay nothing else calls is the project's API, and one called in a way not followed keeps
+        # the verdicts: a name one of them calls is not walked again
+        hopeful = tuple(name for name in alive if followed.issuperset(_relays_of(data, (name,))))
+        if hopeful:
+            found[path].update(
+                _readings(path, data, hopeful, catalog, remember, documented.get(path, ()), False, outside)
+            )
+    return found
+
+
+def _relays_of(data: bytes, names: Iterable[str]) -> tuple[str, ...]:
+    """The module's public top-level functions whose text calls one of `names`, sorted; none where a
+    name is also mentioned elsewhere (at the top level, in a class or a private function), outside
+    the module's import statements: such a use is not the relays' to settle."""
+    wanted = tuple(names)
+    automaton = word_automaton(name.encode() for name in wanted)
+    if automaton is None:
+        return ()
+    lined = b"\n" + data
+    tops = [match.start() for match in _TOP_LINE.finditer(lined)]
+    relays, spans = [], []
+    for match in _TOP_DEF.finditer(lined):
+        name = match.group(1).decode("ascii", "replace")
+        end = _next(tops, match.start(), len(data))
+        if not name.startswith("_") and _calls(data[match.start():end], automaton):
+            relays.append(name)
+            spans.append((match.start(), end))
+    if not relays:
+        return ()
+    imports = statement_lines(import_statements(data))
+    for name in wanted:
+        line, counted = 1, 0
+        for mention in re.finditer(rb"(?<![\w.])" + re.escape(name.encode()) + rb"(?!\w)", data):
+            line += data.count(b"\n", counted, mention.start())
+            counted = mention.start()
+            if line not in imports and not any(start <= mention.start() < end for start, end in spans):
+                return ()
+    return tuple(sorted(relays))
 
 
 _SUITE_USE: GuardedUse = ((SUITE,), None)
@@ -457,7 +559,7 @@ def _mentioned(data: bytes, automaton: WordSearch) -> set[str]:
 
 def _readings(
     path: str, data: bytes, names: tuple[str, ...], catalog: Catalog, remember: Remember | None,
-    documented: tuple[tuple[str, Value], ...] = (), script: bool = False,
+    documented: tuple[tuple[str, Value], ...] = (), script: bool = False, elsewhere: UsesElsewhere = (),
 ) -> dict[str, list[GuardedUse] | None]:
     """`guarded_uses` of the module at `path` for `names`, from the cache where it has it. A module
     Python cannot parse never runs (its import raises `SyntaxError`, `if x =< 0:`): it uses nothing.
@@ -465,8 +567,8 @@ def _readings(
     f-strings, which nest quotes), is not followed, and keeps the verdicts."""
     try:
         found = (remember or _compute)(
-            _reading_name(names, documented, script), path,
-            lambda: guarded_uses(data, names, catalog, dict(documented), script),
+            _reading_name(names, documented, script, elsewhere), path,
+            lambda: guarded_uses(data, names, catalog, dict(documented), script, elsewhere),
         )
     except SyntaxError as error:  # reported by the module's own analysis
         return dict.fromkeys(names) if "f-string" in str(error.msg) else {}
@@ -475,10 +577,15 @@ def _readings(
     return {name: None if uses is None else [uses] for name, uses in found}
 
 
-def _reading_name(names: tuple[str, ...], documented: tuple[tuple[str, Value], ...], script: bool) -> str:
-    """The name `remember` knows a module's `guarded_uses` reading by: its names, documented values and
-    whether it is a script."""
-    key = "\0".join(names) + (repr(documented) if documented else "") + ("\0script" if script else "")
+def _reading_name(
+    names: tuple[str, ...], documented: tuple[tuple[str, Value], ...], script: bool, elsewhere: UsesElsewhere = ()
+) -> str:
+    """The name `remember` knows a module's `guarded_uses` reading by: its names, documented values,
+    whether it is a script and the uses elsewhere of its relays."""
+    key = (
+        "\0".join(names) + (repr(documented) if documented else "") + ("\0script" if script else "")
+        + (repr(elsewhere) if elsewhere else "")
+    )
     return "callers:" + hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
 
 
@@ -488,7 +595,7 @@ def _compute(reader: str, path: str, compute: Callable[[], Any]) -> Any:
 
 def guarded_uses(
     data: bytes, names: Iterable[str], catalog: Catalog, documented: Mapping[str, Value] | None = None,
-    script: bool = False,
+    script: bool = False, elsewhere: UsesElsewhere = (),
 ) -> tuple[tuple[str, GuardedUse | None], ...]:
     """(name, the context every use of it has in common, or None where one is unguarded or not a plain
     use) for each of `names` that the module imports with `from ... import name` and uses; raises
@@ -497,7 +604,9 @@ def guarded_uses(
     use keeps the verdicts. Functions that cannot lead to a use are left out of the walk (`_prune`), and
     given their bodies back after it: the tree is the scan's one tree of the module (`source.read_tree`),
     which the module's own analysis then takes (most importing modules are analysed too). A `script`
-    (nothing imports it) is walked as its own analysis walks it: its public functions are helpers."""
+    (nothing imports it) is walked as its own analysis walks it: its public functions are helpers.
+    `elsewhere` gives the uses other modules make of the module's relays (`_relays`), as its own
+    analysis is given them."""
     text = decode_python(data)
     tree = read_tree(text)
     wanted = frozenset(names)
@@ -506,7 +615,7 @@ def guarded_uses(
         other = _other_mentions(tree, wanted)
         walker = PythonWalker(
             ImportTable(tree, documented_values=documented), catalog, concerns=(), imported=wanted, script=script,
-            attribute_stores=flags,
+            attribute_stores=flags, elsewhere=elsewhere_uses(elsewhere),
         )
         walker.visit(tree)
         reach = walker.reach

@@ -61,7 +61,7 @@ calls) is none.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from cudaudit.model import Severity
@@ -171,6 +171,17 @@ class Use:
     """A call in the project's test suite (`SUITE`) or in a library's `__main__` self-check: it runs on
     the project's own machines, not its users', so beside other uses it says nothing of where the
     helper runs for them, and alone it makes no helper."""
+
+
+def elsewhere_uses(used: Iterable[tuple[str, tuple[tuple[tuple[str, ...], str | None], ...] | None]]) -> Elsewhere:
+    """`callers.uses_elsewhere`'s answer for one module (`FileFacts.used_elsewhere`) as this module counts uses."""
+    return {
+        name: None if uses is None else tuple(
+            Use(frozenset(quiet) - {SUITE}, Severity(cap) if cap is not None else None, False, (), SUITE in quiet)
+            for quiet, cap in uses
+        )
+        for name, uses in used
+    }
 
 
 @dataclass(frozen=True)
