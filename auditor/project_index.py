@@ -1816,7 +1816,7 @@ def _cpu_parameters(files: list[IndexedFile], found: _Found) -> dict[str, frozen
     if not found.handed_switches:
         return {}
     code = {file.display: file.read for file in files if FileKind.PYTHON in file.kinds}
-    return _reader("cpu_parameters")(found.handed_switches.values(), code)
+    return _reader("cpu_parameters")(found.handed_switches, code, found.from_imports)
 
 
 def _unread_settings(

@@ -5,6 +5,7 @@ CUDA allocator's out-of-memory error runs only on a CUDA device (`regions.handle
 from __future__ import annotations
 
 from cudaudit.rules.python.cpu_handed import cpu_parameters, handed_switches
+from cudaudit.rules.python.project_calls import from_imports
 from support import scan_json, write
 
 DEMO = '''
@@ -121,6 +122,38 @@ def test_a_switch_handed_to_another_module_is_a_cpu_test_there(cli, tmp_path):
 def test_handed_switches_and_the_parameters_they_reach():
     assert handed_switches(SCRIPT.encode()) == (("load", "cpu"),)
     assert handed_switches(b"import torch\nx = t.cpu()\n") == ()
-    code = {"runner.py": lambda: RUNNER.encode(), "tests/test_runner.py": lambda: RUNNER.encode()}
-    assert cpu_parameters([(("load", "cpu"),)], code) == {"runner.py": frozenset({"cpu"})}
-    assert cpu_parameters([(("load", "device"),)], code) == {}
+    code = {
+        "app.py": lambda: SCRIPT.encode(),
+        "runner.py": lambda: RUNNER.encode(),
+        "tests/test_runner.py": lambda: RUNNER.encode(),
+        "archive/loader.py": lambda: RUNNER.encode(),  # the same name in a module the script does not import
+    }
+    imports = {"app.py": from_imports(SCRIPT.encode())}
+    assert cpu_parameters({"app.py": (("load", "cpu"),)}, code, imports) == {"runner.py": frozenset({"cpu"})}
+    assert cpu_parameters({"app.py": (("load", "device"),)}, code, imports) == {}
+
+
+def test_a_switch_reaches_a_function_through_its_module():
+    """`runner.load(path, cpu=opt.cpu)` after `import runner`: the module's function; `self.load(...)`
+    names no module the script imports."""
+    script = SCRIPT.replace("from runner import load", "import runner").replace('load("b.pt"', 'runner.load("b.pt"')
+    assert handed_switches(script.encode()) == (("runner.load", "cpu"),)
+    code = {"app.py": lambda: script.encode(), "runner.py": lambda: RUNNER.encode(), "loader.py": lambda: RUNNER.encode()}
+    imports = {"app.py": from_imports(script.encode())}
+    assert cpu_parameters({"app.py": (("runner.load", "cpu"),)}, code, imports) == {"runner.py": frozenset({"cpu"})}
+    assert cpu_parameters({"app.py": (("self.load", "cpu"),)}, code, imports) == {}
+
+
+def test_a_switch_handed_to_a_same_named_function_elsewhere_is_none(cli, tmp_path):
+    """`load(path, cpu=opt.cpu)` of the script's own `runner`: `archive/loader.py`'s `load`, which nothing
+    imports, keeps the GPU route of its `if not cpu:`."""
+    write(tmp_path / "runner.py", RUNNER)
+    write(tmp_path / "app.py", SCRIPT)
+    write(tmp_path / "archive" / "__init__.py", "")
+    write(tmp_path / "archive" / "loader.py", RUNNER)
+    write(tmp_path / "archive" / "run_old.py", "from archive.loader import load\n\nif __name__ == '__main__':\n    load('a.pt')\n")
+    report = scan_json(cli, ".", "--no-cache", "--show-portable", cwd=tmp_path)
+    found = sorted(
+        (f["path"].rpartition("/")[2], f["line"], f["targets"]["cpu"]["severity"]) for f in report["findings"] if f["rule"] == "CDA102"
+    )
+    assert found == [("loader.py", 8, "error"), ("runner.py", 8, "note")]

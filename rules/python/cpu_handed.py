@@ -9,21 +9,27 @@ test is as much a CPU test: the program's CPU route sets the parameter, and the 
 side of it, as where both are in one module.
 
 `handed_switches` reads one module from its bytes: the calls that give a keyword one of its CPU options,
-as (the callee's name, the keyword). `cpu_parameters` then finds, in one pass over the project's
-modules outside the test suite, those that define a function of such a name with such a parameter, and
-gives each module the parameters a CPU switch reaches. A parameter nothing hands a switch (`def
-load(path, cpu=False)` that every call leaves off) is not one: every run, a CPU's too, takes its GPU arm.
+as (the callee as written, the keyword): `load` or `models.load`. `cpu_parameters` then finds, in one
+pass over the project's modules outside the test suite, those that define a function of such a name with
+such a parameter, keeps those the call reaches through the handing module's imports (`from .models import
+load`, `from pkg import models`: `project_calls.importers` and `module_objects`), and gives each module
+the parameters a CPU switch reaches. A function of the same name in a module the call does not import (a
+`load(path, cpu=False)` of an unrelated package, `self.load`) is not handed the switch; nor is a parameter
+nothing hands one (`def load(path, cpu=False)` that every call leaves off): every run, a CPU's too, takes
+its GPU arm.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 
+from cudaudit.firstparty import module_map
 from cudaudit.rules.catalog import word_automaton
-from cudaudit.rules.python.names import cpu_options, reads_option
+from cudaudit.rules.python.names import cpu_options, dotted_name, reads_option
 from cudaudit.rules.python.nodes import subtree
+from cudaudit.rules.python.project_calls import importers, module_objects
 from cudaudit.rules.python.read_once import outside_tests
 from cudaudit.source import decode_python, read_tree
 
@@ -33,7 +39,7 @@ spells, where `.cpu()` alone is in most modules that move tensors. Tried only wh
 that a rule of dashes (`# ------`) is read once."""
 
 Handed = tuple[tuple[str, str], ...]
-"""(the callee's name, the keyword) for each call that hands a CPU switch to a keyword."""
+"""(the callee as written, `load` or `models.load`, the keyword) for each call that hands a CPU switch to a keyword."""
 
 
 def handed_switches(data: bytes) -> Handed:
@@ -50,28 +56,30 @@ def handed_switches(data: bytes) -> Handed:
         return ()
     found: set[tuple[str, str]] = set()
     for node in nodes:
-        if isinstance(node, ast.Call) and (callee := _callee(node.func)) is not None:
+        if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
+            callee = dotted_name(node.func)
             found.update((callee, k.arg) for k in node.keywords if k.arg and reads_option(k.value, options))
     return tuple(sorted(found))
 
 
-def _callee(func: ast.expr) -> str | None:
-    """The name a call's function is known by where it is defined: `load` for `load(...)` and `models.load(...)`."""
-    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
-
-
-def cpu_parameters(handed: Iterable[Handed], code: Mapping[str, Callable[[], bytes]]) -> dict[str, frozenset[str]]:
+def cpu_parameters(
+    handed: Mapping[str, Handed],
+    code: Mapping[str, Callable[[], bytes]],
+    imports: Mapping[str, tuple[tuple[int, str, str], ...]],
+) -> dict[str, frozenset[str]]:
     """Module -> the parameters of its functions that a call elsewhere hands a CPU switch (`handed`:
-    `handed_switches` of each module that has some), for the modules of `code` (display path -> bytes)
-    outside the test suite that define such a function."""
+    display path -> `handed_switches` of each module that has some), for the modules of `code` (display
+    path -> bytes) outside the test suite that define such a function and that the call reaches through
+    its module's imports (`imports`: each module's `project_calls.from_imports`)."""
     keywords: dict[str, set[str]] = {}
-    for pairs in handed:
+    for pairs in handed.values():
         for callee, keyword in pairs:
-            keywords.setdefault(callee, set()).add(keyword)
+            keywords.setdefault(callee.rpartition(".")[2], set()).add(keyword)
     definitions = word_automaton(sorted(b"def " + name.encode() + b"(" for name in keywords))
     if definitions is None:
         return {}
-    found: dict[str, frozenset[str]] = {}
+    defined: dict[str, dict[str, set[str]]] = {}
+    """Defining module -> function name -> its parameters some call hands a switch by that name."""
     for path, data in outside_tests(code):
         if not path.endswith(".py") or not definitions.any_in(data):
             continue
@@ -79,13 +87,23 @@ def cpu_parameters(handed: Iterable[Handed], code: Mapping[str, Callable[[], byt
             module = read_tree(decode_python(data))
         except (SyntaxError, ValueError):
             continue
-        parameters = {
-            argument.arg
-            for node in subtree(module)
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in keywords
-            for argument in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)
-            if argument.arg in keywords[node.name]
-        }
-        if parameters:
-            found[path] = frozenset(parameters)
-    return found
+        for node in subtree(module):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in keywords:
+                arguments = (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)
+                parameters = {argument.arg for argument in arguments} & keywords[node.name]
+                if parameters:
+                    defined.setdefault(path, {}).setdefault(node.name, set()).update(parameters)
+    if not defined:
+        return {}
+    modules = module_map(code)
+    handing = {path: imports.get(path, ()) for path in handed}
+    reached = importers(modules, defined, handing)
+    through = module_objects(modules, defined, handing)
+    found: dict[str, set[str]] = {}
+    for path, pairs in handed.items():
+        for callee, keyword in pairs:
+            owners = (through if "." in callee else reached).get(path, {}).get(callee, ())
+            for owner in owners:
+                if keyword in defined[owner].get(callee.rpartition(".")[2], ()):
+                    found.setdefault(owner, set()).add(keyword)
+    return {path: frozenset(parameters) for path, parameters in found.items()}
