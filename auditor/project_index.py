@@ -245,6 +245,8 @@ _READERS = {
     "unincluded_why": "cudaudit.rules.kernels.unincluded_headers:UNINCLUDED",
     "dockerless_builds": "cudaudit.rules.containers.references:dockerless_builds",
     "docker_first": "cudaudit.rules.containers.references:docker_first",
+    "requirements_beside_environments": "cudaudit.rules.containers.references:requirements_beside_environments",
+    "created_environments": "cudaudit.rules.containers.references:created_environments",
     "package_first": "cudaudit.rules.containers.references:package_first",
     "multi_gpu_siblings": "cudaudit.rules.python.multi_gpu_routes:multi_gpu_siblings",
     "install_scripts": "cudaudit.rules.containers.references:install_scripts",
@@ -534,6 +536,9 @@ class ProjectIndex:
     are built on, with its severity per target (`_image_bases`): what it installs goes into that image."""
     unimported_bindings: tuple[str, ...] = ()
     """`unimported.unimported_bindings`: the bindings the project pins whose modules its code never spells."""
+    created_environments: frozenset[str] = frozenset()
+    """The conda environment files the README of their folder or above creates (`conda env create`:
+    `references.created_environments`): what the project's users install."""
     readme_extras: tuple[str, ...] = ()
     """The extras the install commands of the shallowest README files name (`extra_only.readme_extras`),
     read where the scan has a dependency file: the others are installed only on request."""
@@ -659,6 +664,8 @@ class ProjectIndex:
             facts["included"] = self.included.get(path, ())
         if kinds & _DECLARING_KINDS or FileKind.LOCKFILE in kinds:
             facts["unimported_bindings"] = self.unimported_bindings
+        if FileKind.CONDA in kinds:
+            facts["created_environment"] = path in self.created_environments
         if kinds & _DECLARING_KINDS:
             facts["readme_extras"] = self.readme_extras
         if FileKind.CMAKE in kinds:
@@ -883,8 +890,9 @@ def _read_index(
         **unreached, **_stranded(files, python, imports), **_copied_projects(files, python), **nested,
         **optional, **_unnamed(files, python, found),
     }
+    created = _created_environments(files)
     after = {
-        **_superseded_builds(python), **_unnamed_files(files),
+        **_superseded_builds(python), **_unnamed_files(files, created),
         **_cog_predictors(files, python), **_hosted_notebooks(files, python, catalog),
         **_op_self_tests(main_blocks, python, commands), **unnamed_scripts,
         **_multi_gpu_siblings(python, commands),
@@ -1001,6 +1009,7 @@ def _read_index(
         image_declarations=_image_declarations(files, found.installs, installs, docker_routes),
         pip_installs=_installs(path for path, kind in found.installs.items() if kind in _OWN_INSTALL_KINDS),
         unimported_bindings=_unimported_bindings(files, catalog),
+        created_environments=frozenset(created),
         readme_extras=tuple(sorted(readme_extras)),
         opt_in_options=_opt_in_options(files),
         unimportable=_unimportable(python, found, imports, absent),
@@ -2060,11 +2069,13 @@ def _without_gpu(
     return merged
 
 
-def _unnamed_files(files: list[IndexedFile]) -> dict[str, Evidence]:
+def _unnamed_files(files: list[IndexedFile], created: Mapping[str, tuple[str, int, bool]]) -> dict[str, Evidence]:
     """`references.unnamed_files` for the scan's Dockerfiles, its conda environment files and
     install scripts (`references.install_scripts`) where the project also declares an install of its
     own, and its notebooks where it also holds Python modules outside its tests, read against every
-    other file of the scan and the project's documents (files of no kind).
+    other file of the scan and the project's documents (files of no kind); and
+    `references.requirements_beside_environments`: its requirements files beside a conda environment
+    file the README creates (`created`), which nothing else installs.
     Only a scan given documents sees the project (a folder's scan; `session.run_scan`): one of named
     files (pre-commit's staged files, one Dockerfile) cannot tell that nothing names a file, and
     judges none."""
@@ -2079,11 +2090,28 @@ def _unnamed_files(files: list[IndexedFile]) -> dict[str, Evidence]:
     modules = any(FileKind.PYTHON in file.kinds and not is_test_path(file.display) for file in files)
     notebooks = [file.display for file in files if modules and FileKind.NOTEBOOK in file.kinds]
     judged = [file.display for file in files if FileKind.DOCKERFILE in file.kinds] + environments + scripts + notebooks
-    if not judged:
+    requirements = [file.display for file in files if FileKind.REQUIREMENTS in file.kinds]
+    conda = [file.display for file in files if FileKind.CONDA in file.kinds]
+    if not judged and not (requirements and conda):
         return {}
     top = posixpath.commonpath([file.display for file in files]) if len(files) > 1 else ""
     others = {file.display: file.read for file in files}
-    return _reader("unnamed_files")(judged, others, top, environments + scripts)
+    found: dict[str, Evidence] = _reader("unnamed_files")(judged, others, top, environments + scripts) if judged else {}
+    if requirements and conda:
+        setups = [file.display for file in files if FileKind.SETUP in file.kinds]
+        named = {path: why for path, why in created.items() if path not in found}
+        found.update(_reader("requirements_beside_environments")(requirements, named, others, setups, top))
+    return found
+
+
+def _created_environments(files: list[IndexedFile]) -> dict[str, tuple[str, int, bool]]:
+    """`references.created_environments` of the scan's conda environment files, in a scan that sees
+    the project's documents."""
+    conda = [file.display for file in files if FileKind.CONDA in file.kinds]
+    if not conda or not sees_project(files):
+        return {}
+    top = posixpath.commonpath([file.display for file in files]) if len(files) > 1 else ""
+    return _reader("created_environments")(conda, _readmes_by_folder(files), top)
 
 
 def _unincluded(files: list[IndexedFile], porting: PortingFacts | None) -> dict[str, str]:

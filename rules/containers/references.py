@@ -32,6 +32,13 @@ index asks this only of a project that holds Python modules outside its tests, b
 no instruction opens is a developer's evaluation or scratch work (a benchmark notebook pinned to
 `CUDA_VISIBLE_DEVICES='1'`), another path. In a project whose code is its notebooks, they are its route.
 
+A requirements file beside a conda environment file that the README of their folder (or above) creates
+(`conda env create -f environment.yml`) is another way to install, where no file names it but a
+`setup.py` (which reads it for `pip install .`, a route the README does not show): the environment is
+what users install, the requirements file what a user may try instead (`requirements_beside_environments`).
+A README that also installs the package (`pip install -e .`, `python setup.py develop`) runs the
+`setup.py` that reads it: then the `setup.py`'s mention names it too.
+
 A shell script that installs packages (`pip install`, `conda install`; an image's build helper that
 installs PyTorch from a CUDA index and builds FlashAttention) is named the same way, by its file name:
 the index asks this only of a project that declares an install of its own, beside which a helper no
@@ -136,6 +143,82 @@ def unnamed_files(
         )
         named.update(d for d in pending if wanted[d] & found)
     return {path: Evidence(path, 1, _unnamed(copy_of[path])) for path in wanted if path not in named}
+
+
+_PACKAGE_INSTALL = re.compile(
+    rb"\b(?:pip3?|uv[ \t]+pip)[ \t]+install[ \t]+(?:-[-\w]+[ \t]+)*(?:-e[ \t]+)?\.(?:[ \t\[]|$)|\bsetup\.py[ \t]+(?:install|develop)\b",
+    re.MULTILINE,
+)
+"""An install of the package in the current folder: `pip install -e .`, `pip install .[dev]`, `python setup.py develop`."""
+
+
+def created_environments(
+    environments: Iterable[str], readmes: dict[str, tuple[str, Callable[[], bytes]]], top: str = ""
+) -> dict[str, tuple[str, int, bool]]:
+    """Conda environment file -> (the README that creates it, the line of its `conda env create`
+    command, whether that README also installs the package itself: `pip install -e .`), for each of
+    `environments` (display paths) whose nearest README at or above it (`readmes`: folder -> (display
+    path, its bytes)) spells such a command, and the file's name unless conda finds it by its default
+    name. The environment is then what users install."""
+    create = re.compile(_COMMANDS[_CREATE][1].encode(), re.IGNORECASE)
+    found: dict[str, tuple[str, int, bool]] = {}
+    for path in sorted(environments):
+        readme = _nearest_readme(posixpath.dirname(path), readmes)
+        if readme is None:
+            continue
+        name, read = readme
+        try:
+            text = read()
+        except Exception:  # noqa: BLE001 - an unreadable README creates nothing; its own reading says why
+            continue
+        command = create.search(text)
+        if command is None or not (_names(path, top) & {_CREATE} or posixpath.basename(path).lower().encode() in text.lower()):
+            continue
+        found[path] = (name, text.count(b"\n", 0, command.start()) + 1, _PACKAGE_INSTALL.search(text) is not None)
+    return found
+
+
+def requirements_beside_environments(
+    requirements: Iterable[str],
+    created: dict[str, tuple[str, int, bool]],
+    others: dict[str, Callable[[], bytes]],
+    setups: Iterable[str],
+    top: str = "",
+) -> dict[str, Evidence]:
+    """Requirements file -> why it is another path, for each of `requirements` (display paths) in the
+    folder of an environment the README creates (`created`: `created_environments`), where no file of
+    `others` names the requirements file, the `setups` (`setup.py` files) aside unless that README
+    installs the package itself (`pip install -e .`)."""
+    by_folder: dict[str, str] = {}
+    for environment in sorted(created):
+        by_folder.setdefault(posixpath.dirname(environment), environment)
+    candidates = {path: by_folder[posixpath.dirname(path)] for path in requirements if posixpath.dirname(path) in by_folder}
+    found: dict[str, Evidence] = {}
+    for installed in (True, False):
+        judged = [path for path, environment in candidates.items() if created[environment][2] is installed]
+        if not judged:
+            continue
+        left_out = frozenset(() if installed else setups)
+        naming = {path: read for path, read in others.items() if path not in left_out}
+        for path in unnamed_files(judged, naming, top, copies=False):
+            environment = candidates[path]
+            readme, line, _ = created[environment]
+            found[path] = Evidence(
+                readme, line,
+                f"the README installs the conda environment `{environment}`, and no README, document or script of "
+                "the project installs this file",
+            )
+    return found
+
+
+def _nearest_readme(folder: str, readmes: dict[str, tuple[str, Callable[[], bytes]]]) -> tuple[str, Callable[[], bytes]] | None:
+    """The README of `folder` or of the nearest folder above it that has one."""
+    above = None
+    while folder != above:
+        if folder in readmes:
+            return readmes[folder]
+        folder, above = posixpath.dirname(folder), folder
+    return None
 
 
 def _unnamed(copy: str) -> str:

@@ -1,5 +1,11 @@
 """Conda environment files (environment*.yml, conda*.yml): channels, conda specs and the `pip:` list.
 
+A `pytorch` spec the `pytorch` channel serves (`pytorch::pytorch=1.11.0`, or `pytorch` where that
+channel is the first listed) in an environment that selects no build otherwise (no CUDA package or
+build string, no `cpuonly`) and that the README creates (`conda env create -f environment.yml`,
+`FileFacts.created_environment`: what its users install) is that channel's PyTorch, which it publishes for CUDA and the CPU only:
+ROCm builds are wheels (`PYTORCH_CHANNEL_KEY`).
+
 The YAML is composed, never constructed (`yamldoc`): nodes with their line and column, tags
 left inert. A conda spec is `[channel::]name[ version[ build]]` in its
 `name=version=build`, `name version build` or `name[build=...]` spellings; its name, build
@@ -40,6 +46,11 @@ _STRING_TAG = "tag:yaml.org,2002:str"
 _SPEC = re.compile(r"^\s*(?:(?P<channel>[^\s:=<>!\[]+)::)?(?P<name>[A-Za-z0-9_][A-Za-z0-9_.\-]*)(?P<rest>.*)$")
 _BRACKET_BUILD = re.compile(r"""\bbuild\s*=\s*["']?([^"',\]\s]+)""")
 _CHANNEL_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/]+/")
+PYTORCH_CHANNEL_KEY = "pytorch-channel"
+"""The conda-package key of PyTorch from the `pytorch` channel, where nothing else in the environment
+chooses its build."""
+_PYTORCH = "pytorch"
+_CPU_SELECTOR = "cpuonly"
 
 
 def analyze_conda(
@@ -54,8 +65,13 @@ def analyze_conda(
     found: list[Finding] = []
     for channel in channels:
         found.extend(findings(channel, channel_hits(channel.text, catalog), path, catalog, settings, context))
-    for spec in specs:
-        found.extend(findings(spec, spec_hits(spec.text, catalog), path, catalog, settings, context))
+    hits = [spec_hits(spec.text, catalog) for spec in specs]
+    chosen = any(hits) or any(spec_name(spec.text) == _CPU_SELECTOR for spec in specs)
+    first = _channel_name(channels[0].text) if channels else None
+    for spec, found_here in zip(specs, hits):
+        if not chosen and facts.created_environment:
+            found_here = found_here + _pytorch_channel_hits(spec.text, first)
+        found.extend(findings(spec, found_here, path, catalog, settings, context))
     for requirement in pip:
         found.extend(findings(requirement, requirement_hits(requirement.text, catalog), path, catalog, settings, context))
     return unique(found)
@@ -79,6 +95,23 @@ def spec_hits(spec: str, catalog: Catalog) -> list[PackageHit]:
     return hits
 
 
+def _pytorch_channel_hits(spec: str, first_channel: str | None) -> list[PackageHit]:
+    """`pytorch` (the package, not `pytorch-lightning`) from the `pytorch` channel: named by the spec
+    (`pytorch::pytorch`), or, with no channel of its own, the environment's first channel."""
+    match = _SPEC.match(spec)
+    if match is None or match.group("name").lower() != _PYTORCH:
+        return []
+    channel = _channel_name(match.group("channel")) if match.group("channel") else first_channel
+    if channel != _PYTORCH:
+        return []
+    return [PackageHit(PACKAGE, PYTORCH_CHANNEL_KEY, match.start("name"), match.end("name"), match.group("name"))]
+
+
+def _channel_name(channel: str) -> str:
+    """`pytorch` of `pytorch`, `https://conda.anaconda.org/pytorch/`."""
+    return _CHANNEL_URL.sub("", channel.strip()).strip("/").lower()
+
+
 def build_hits(build: str, catalog: Catalog) -> list[PackageHit]:
     """A CUDA build string (`py3.10_cuda11.8_0`, `*cuda*`) as a hit on the whole string."""
     key = best_key(catalog, BUILD, build)
@@ -100,8 +133,7 @@ def _build(rest: str) -> str | None:
 def channel_hits(channel: str, catalog: Catalog) -> list[PackageHit]:
     """`nvidia`, `nvidia/label/cuda-12.1.0` or `https://conda.anaconda.org/nvidia` as a channel key."""
     stripped = channel.strip()
-    name = _CHANNEL_URL.sub("", stripped).strip("/")
-    key = best_key(catalog, CHANNEL, name.lower())
+    key = best_key(catalog, CHANNEL, _channel_name(channel))
     if key is None:
         return []
     start = channel.index(stripped)
