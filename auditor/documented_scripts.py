@@ -14,6 +14,10 @@ A command may run a module instead (`python -m demo.app`: `documented_modules`).
 may itself run others (`subprocess.run(f"python main.py --config {cfg}")`, a demo app that runs the
 documented pipeline): `launched_scripts` reads the command lines its string literals spell (an
 f-string's literal parts), in the order they are written.
+
+A root document may instead send its reader to a folder of usage examples (`see [examples](./examples)`)
+whose own document gives the commands (`python txt2img/run.py`, run in that folder): where the root
+documents run nothing, `linked_scripts` reads those, the uses a library shows (`examples/README.md`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import ast
 import os
 import posixpath
+import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
@@ -57,20 +62,57 @@ def documented_modules(root: str, modules: Iterable[str]) -> frozenset[str]:
     return frozenset(path for command in _run(root) if command.module is not None for path in _targets(command, root, known))
 
 
-def _run(root: str) -> Iterator[Command]:
-    """The commands of the root documents that run something, by an interpreter or a launcher: a link
-    or a mention runs nothing."""
-    return (command for command in DocumentedCommands(_documents(root or ".")) if command.runner or command.launcher)
+def linked_scripts(root: str, modules: Iterable[str]) -> frozenset[str]:
+    """The display paths among `modules` (the scan's `.py` files) that a command of a document in a
+    folder a root document links to (`[examples](./examples)`) runs, from that folder
+    (`python txt2img/run.py` in `examples/README.md` runs `examples/txt2img/run.py`) or from the root."""
+    known = frozenset(modules)
+    top = root or "."
+    found: set[str] = set()
+    for folder in _linked_folders(top):
+        for command in _run(root, folder):
+            if command.script is not None and command.script.endswith(".py"):
+                found.update(path for path in (posixpath.normpath(posixpath.join(root, place, command.script))
+                                               for place in (command.folder, "")) if path in known)
+    return frozenset(found)
 
 
-def _documents(folder: str) -> dict[str, Callable[[], bytes]]:
-    """Display name -> reader of each root document (at most `MAX_DOCUMENTS`, their heads)."""
+_LINK = re.compile(rb"\]\(\s*(?:\./)?([\w.-]+(?:/[\w.-]+)*)/?\s*\)")
+"""A Markdown link to a path of the project (`[examples](./examples/)`); a URL has a `:`, which no path here has."""
+
+
+def _linked_folders(top: str) -> list[str]:
+    """The folders of the project (from its root) that a root document links to, each once, in order."""
+    found: dict[str, None] = {}
+    for read in _documents(top).values():
+        try:
+            data = read()
+        except UnreadableFile:
+            continue
+        for match in _LINK.finditer(data):
+            folder = posixpath.normpath(match.group(1).decode())
+            if not folder.startswith(".") and os.path.isdir(os.path.join(top, folder)):
+                found.setdefault(folder)
+    return list(found)
+
+
+def _run(root: str, folder: str = "") -> Iterator[Command]:
+    """The commands of the root documents (or of `folder`'s) that run something, by an interpreter or
+    a launcher: a link or a mention runs nothing."""
+    return (command for command in DocumentedCommands(_documents(root or ".", folder)) if command.runner or command.launcher)
+
+
+def _documents(top: str, folder: str = "") -> dict[str, Callable[[], bytes]]:
+    """Display name (`folder/README.md`) -> reader of each document of the root or of one of its
+    folders (at most `MAX_DOCUMENTS`, their heads)."""
+    place = os.path.join(top, folder)
     try:
-        with os.scandir(folder) as entries:
+        with os.scandir(place) as entries:
             names = sorted(e.name for e in entries if e.name.lower().endswith(DOCUMENT_SUFFIXES) or e.name.upper().startswith("README"))
     except OSError:
         return {}
-    return {name: partial(read_tree_file, os.path.join(folder, name), folder, DOCUMENT_BYTES, head=True) for name in names[:MAX_DOCUMENTS]}
+    return {posixpath.join(folder, name): partial(read_tree_file, os.path.join(place, name), top, DOCUMENT_BYTES, head=True)
+            for name in names[:MAX_DOCUMENTS]}
 
 
 def launched_scripts(root: str, entries: Iterable[str], modules: Iterable[str]) -> dict[str, tuple[tuple[str, bool], ...]]:

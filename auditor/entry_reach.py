@@ -21,9 +21,13 @@ lines a run reaches is read from the modules' syntax alone, never by running the
   class reached (but `forward`, which nearly every model class defines), and the functions and
   classes of that name of the modules the body's module imports; a class reached runs its construction (`__init__`), and its
   other methods only where a reached body names them (`model(x)` is not read as `forward`);
-- a site in a function's header (a parameter's default, `device="cuda"`) is taken only by callers
-  that leave the parameter out, which the site's own analysis weighs: a run reaching the function
-  does not reach it.
+- a call of an object a body built or declared of a class of the project (`pipe = Pipeline(...)`
+  then `pipe(x)`; `self.engine: Engine = load()` then `self.engine(x)`, or `pipe.engine(x)` from
+  another body) reaches that class's `__call__`: the object's class is written, not guessed;
+- a site in a parameter's default (`device="cuda"`) is reached where a body the run reaches calls the
+  function by its name (a class by its own, for `__init__`) leaving that parameter out: a call that
+  passes it (`build(cfg, device=device)`), or passes `*args`/`**kwargs`, does not take the default;
+  a site elsewhere in a header (a decorator, an annotation) is reached by none.
 
 Branches are not read: a site's own severity already says whether its branch is the normal path.
 A module that cannot be read or parsed reaches nothing (the scan reports it already).
@@ -34,7 +38,7 @@ from __future__ import annotations
 import ast
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -54,6 +58,8 @@ the reading is sure enough to name the site."""
 GENERIC_METHODS = frozenset({"forward"})
 """Methods nearly every class of a model's code defines: a call of one on an unknown receiver
 (`facemodel.forward(x)`) names no class in particular, and reaches none."""
+SELF = ("self", "cls")
+"""The names a method reads its own object by."""
 MAX_BASES = 8
 """How far up a class's bases `self.name` is looked for."""
 TOP = ""
@@ -74,6 +80,39 @@ class _Body:
     imported: set[str] = field(default_factory=set)
     dotted: set[str] = field(default_factory=set)
     """Strings that may name a function or class by its module (`"pkg.models.Generator"`)."""
+    typed: dict[str, set[str]] = field(default_factory=dict)
+    """Local name -> the classes it is built of or declared as (`pipe = Pipeline()`, `pipe: Pipeline`)."""
+    own_typed: dict[str, set[str]] = field(default_factory=dict)
+    """The same of the attributes of `self` the body sets (`self.engine: Engine = ...`)."""
+    arguments: dict[str, list[tuple[int, frozenset[str], bool]]] = field(default_factory=dict)
+    """Callee's name (`build`, `Model`, `obj.run` as `run`) -> each call's positional count, keyword
+    names, and whether it passes `*args` or `**kwargs`."""
+    called: set[tuple[str, str]] = field(default_factory=set)
+    """The objects the body calls: (name, "") for `pipe(x)`, (name, attribute) for `pipe.engine(x)`
+    and `self.engine(x)`."""
+
+
+@dataclass(frozen=True)
+class _Default:
+    """A parameter's default: its lines, its function (`f`, `Class.method`), the parameter's name, and
+    its position among those a call may pass by position (None for a keyword-only one)."""
+
+    first: int
+    last: int
+    function: str
+    parameter: str
+    position: int | None
+
+    @property
+    def callee(self) -> str:
+        """The name a call of the function is spelled by: the class's for `__init__`, else its own."""
+        owner, _, method = self.function.rpartition(".")
+        return owner if method == "__init__" and owner else method
+
+    def left_out(self, call: tuple[int, frozenset[str], bool]) -> bool:
+        """Whether a call (positional count, keyword names, `*`/`**` passed) leaves the parameter out."""
+        positional, keywords, spread = call
+        return not spread and self.parameter not in keywords and (self.position is None or positional <= self.position)
 
 
 @dataclass
@@ -90,6 +129,8 @@ class _Module:
     bound: dict[str, list[tuple[frozenset[str], str | None]]] = field(default_factory=dict)
     spans: list[tuple[int, int, str | None]] = field(default_factory=list)
     """(first line, last line, body name, or None for a header), innermost last."""
+    defaults: list[_Default] = field(default_factory=list)
+    """The parameters' defaults of each function's header."""
 
     def unit(self, line: int) -> str | None:
         """The body a line is in (`TOP` outside every function), None in a function's header and in
@@ -99,6 +140,10 @@ class _Module:
             if first <= line <= last:
                 found = name
         return found
+
+    def defaults_at(self, line: int) -> list[_Default]:
+        """The parameters' defaults a line is in (`a=1, b="cuda"` on one line: both)."""
+        return [found for found in self.defaults if found.first <= line <= found.last]
 
 
 def reached_sites(
@@ -137,11 +182,40 @@ def _reached(reader: _Reader, scripts: list[str], places: list[tuple[_Key, tuple
     found = {}
     for script in scripts:
         units = reader.reach(script)
+        calls = _Calls(reader, units)
         found[script] = frozenset(
             key for path, keyed in by_path.items() if path in units
-            for key, line in keyed if reader.module(path).unit(line) in units[path]
+            for key, line in keyed if _reaches(reader.module(path), line, units[path], calls)
         )
     return found
+
+
+class _Calls:
+    """The calls a run's reached bodies make, by callee's name, gathered on the first question only."""
+
+    def __init__(self, reader: _Reader, units: dict[str, set[str]]) -> None:
+        self._reader = reader
+        self._units = units
+        self._found: dict[str, list[tuple[int, frozenset[str], bool]]] | None = None
+
+    def __call__(self) -> dict[str, list[tuple[int, frozenset[str], bool]]]:
+        if self._found is None:
+            self._found = {}
+            for path, names in self._units.items():
+                bodies = self._reader.module(path).bodies
+                for name in names:
+                    for callee, shapes in (bodies[name].arguments.items() if name in bodies else ()):
+                        self._found.setdefault(callee, []).extend(shapes)
+        return self._found
+
+
+def _reaches(module: _Module, line: int, bodies: set[str], calls: Callable[[], dict[str, list]]) -> bool:
+    """Whether a run that reaches `bodies` of `module` reaches `line`: in one of them, or in a default
+    of a function among them that a call the run makes (`calls`: callee -> argument shapes) leaves out."""
+    if module.unit(line) in bodies:
+        return True
+    return any(default.function in bodies and any(map(default.left_out, calls().get(default.callee, ())))
+               for default in module.defaults_at(line))
 
 
 def _is_answer(value: object, scripts: list[str], count: int) -> bool:
@@ -242,6 +316,9 @@ class _Reader:
             for word in body.own:
                 if owner_class is not None:
                     add_own(path, owner_class, word)
+            for cls_path, cls in self._called(path, module, body, owner_class):
+                add_class(cls_path, cls)
+                add_own(cls_path, cls, "__call__")
             new = (body.attributes | (body.own if owner_class is None else set())) - attributes - GENERIC_METHODS
             attributes |= new
             for method in sorted(new):
@@ -251,6 +328,28 @@ class _Reader:
                 for word in body.attributes:
                     add_name(target, word, frozenset({target}))
         return reached
+
+    def _called(self, path: str, module: _Module, body: _Body, owner: str | None) -> list[tuple[str, str]]:
+        """The classes (module, name) whose objects `body` calls: of a local built or declared of a
+        class (`pipe(x)`), or of an attribute such a class's methods set (`self.engine(x)`, `pipe.engine(x)`)."""
+        found: list[tuple[str, str]] = []
+        for name, attribute in body.called:
+            if name in SELF:
+                holders = [(path, owner)] if owner is not None else []
+            else:
+                holders = self._classes(path, body.typed.get(name) or module.bodies[TOP].typed.get(name, set()))
+            if not attribute:
+                found += holders
+                continue
+            for where, cls in holders:
+                held = self.module(where)
+                kinds = {kind for method in held.classes.get(cls, ()) for kind in held.bodies[f"{cls}.{method}"].own_typed.get(attribute, ())}
+                found += self._classes(where, kinds)
+        return found
+
+    def _classes(self, path: str, names: Iterable[str]) -> list[tuple[str, str]]:
+        """The project's classes (module, name) that `names`, as `path` reads them, are."""
+        return [(where, kind) for name in sorted(names) for where, kind in self._definitions(path, name) if kind != "function"]
 
     def _imported(self, path: str) -> list[str]:
         """The modules `path`'s imports name, in order, once per module."""
@@ -324,6 +423,7 @@ class _Reader:
         start = node.body[0].lineno
         if start > first:
             module.spans.append((first, start - 1, None))
+        module.defaults += _defaults(node, name)
         module.spans.append((start, node.end_lineno or start, name))
         for statement in node.body:
             self._read_into(module, path, statement, body)
@@ -336,10 +436,14 @@ class _Reader:
             if isinstance(child, ast.Name):
                 body.names.add(child.id)
             elif isinstance(child, ast.Attribute):
-                mine = isinstance(child.value, ast.Name) and child.value.id in ("self", "cls")
-                (body.own if mine else body.attributes).add(child.attr)
+                (body.own if _is_self(child.value) else body.attributes).add(child.attr)
             elif isinstance(child, ast.Constant) and isinstance(child.value, str) and _DOTTED.match(child.value):
                 body.dotted.add(child.value)
+            elif isinstance(child, (ast.Assign, ast.AnnAssign)):
+                _type_of(child, body)
+            elif isinstance(child, ast.Call):
+                _called_object(child.func, body)
+                _note_arguments(child, body)
             elif isinstance(child, ast.Import):
                 for alias in child.names:
                     targets = frozenset(self._modules.resolve(path, 0, alias.name))
@@ -357,3 +461,68 @@ class _Reader:
 def _imported_modules(module: _Module) -> set[str]:
     """The modules a module's imports name, in any of its blocks."""
     return {target for entries in module.bound.values() for targets, _ in entries for target in targets}
+
+
+def _type_of(node: ast.Assign | ast.AnnAssign, body: _Body) -> None:
+    """Note the class an assignment builds its targets of (`x = Cls(...)`) or declares them as (`x: Cls`)."""
+    named = (_class_name(node.annotation) or _built(node.value)) if isinstance(node, ast.AnnAssign) else _built(node.value)
+    targets: list[ast.expr] = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
+    if named is None:
+        return
+    for target in targets:
+        if isinstance(target, ast.Name):
+            body.typed.setdefault(target.id, set()).add(named)
+        elif isinstance(target, ast.Attribute) and _is_self(target.value):
+            body.own_typed.setdefault(target.attr, set()).add(named)
+
+
+def _built(value: ast.expr | None) -> str | None:
+    """The class a value is built of: `Cls(...)`, `pkg.Cls(...)`."""
+    return _class_name(value.func) if isinstance(value, ast.Call) else None
+
+
+def _class_name(node: ast.expr | None) -> str | None:
+    """The name an annotation or a callee spells (`Cls`, `pkg.Cls`, `"Cls"`)."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier():
+        return node.value
+    return None
+
+
+def _called_object(func: ast.expr, body: _Body) -> None:
+    """Note a call of a name (`pipe(x)`) or of one attribute of a name (`pipe.engine(x)`, `self.engine(x)`)."""
+    if isinstance(func, ast.Name):
+        body.called.add((func.id, ""))
+    elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        body.called.add((func.value.id, func.attr))
+
+
+def _is_self(node: ast.expr) -> bool:
+    return isinstance(node, ast.Name) and node.id in SELF
+
+
+def _defaults(node: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> list[_Default]:
+    """The defaults of a function's parameters; a method's own object (`self`) is no position a call passes."""
+    ordered = [*node.args.posonlyargs, *node.args.args]
+    skip = 1 if "." in name and ordered and ordered[0].arg in SELF else 0
+    found = [
+        _Default(value.lineno, value.end_lineno or value.lineno, name, parameter.arg, index - skip)
+        for index, (parameter, value) in enumerate(zip(ordered[len(ordered) - len(node.args.defaults):], node.args.defaults),
+                                                   start=len(ordered) - len(node.args.defaults))
+    ]
+    found += [_Default(value.lineno, value.end_lineno or value.lineno, name, parameter.arg, None)
+              for parameter, value in zip(node.args.kwonlyargs, node.args.kw_defaults) if value is not None]
+    return found
+
+
+def _note_arguments(call: ast.Call, body: _Body) -> None:
+    """Note the shape of a call by name (`build(cfg, device=d)`, `obj.run(x)`): what it passes."""
+    callee = call.func.id if isinstance(call.func, ast.Name) else call.func.attr if isinstance(call.func, ast.Attribute) else None
+    if callee is None:
+        return
+    spread = any(isinstance(arg, ast.Starred) for arg in call.args) or any(keyword.arg is None for keyword in call.keywords)
+    shape = (len(call.args), frozenset(keyword.arg for keyword in call.keywords if keyword.arg is not None), spread)
+    body.arguments.setdefault(callee, []).append(shape)

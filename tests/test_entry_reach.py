@@ -47,10 +47,11 @@ def test_a_run_reaches_what_its_code_names_by_name(tmp_path, monkeypatch):
     sources = ["models/__init__.py", "models/net.py", "models/heads.py", "test.py", "train.py"]
     sites = {name: ("models/heads.py" if name == "head" else "models/net.py", line) for name, line in SITES.items()}
     reached = reached_sites(["test.py", "train.py"], sources, sites, "")
-    assert reached["test.py"] == {"encode", "head"}, (
-        "a method the run calls through another (`self.encode`) and a module an import in a reached"
-        " function runs; not `forward` called on another object, a parameter's default, another"
-        " function, nor an imported module's `__main__` block"
+    assert reached["test.py"] == {"encode", "header", "head"}, (
+        "a method the run calls through another (`self.encode`), the default of a function it calls"
+        " without that parameter (`build()`) and a module an import in a reached"
+        " function runs; not `forward` called on another object, another function, nor an imported"
+        " module's `__main__` block"
     )
     assert reached["train.py"] == {"train_step"}, "a function called through the module's alias"
 
@@ -87,3 +88,80 @@ def test_a_warm_scan_takes_the_kept_answer_until_a_module_changes(tmp_path, monk
     assert reached_sites(["infer.py"], sources, sites, "", cache.store("reach", "code")) == {"infer.py": {"other"}}, (
         "an edited module is a miss: the answer is read again"
     )
+
+
+PIPELINE = """\
+import torch
+
+
+class Sampler:
+    def __init__(self, steps):
+        self.steps = steps
+
+    def __call__(self, x):
+        return x.to("cuda")
+
+    def warm(self, x):
+        return x
+
+
+class Runner:
+    def __init__(self, device="cpu"):
+        self.sampler: Sampler = make_sampler()
+        self.spare = Sampler(2)
+
+    def __call__(self, x):
+        return self.sampler(x)
+
+    def peek(self, x):
+        return self.spare.warm(x)
+
+
+def make_sampler():
+    return Sampler(4)
+"""
+
+
+def test_calling_an_object_of_a_known_class_reaches_its_call_method(tmp_path, monkeypatch):
+    """`__call__` runs where the object called was built of the class or declared as it, up to one
+    attribute away (`runner.sampler(x)`); an object of unknown class, called, names no class."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "flow" / "__init__.py", "")
+    write(tmp_path / "flow" / "pipeline.py", PIPELINE)
+    write(tmp_path / "gen.py", "from flow.pipeline import Runner\n\nrunner = Runner()\nprint(runner(1))\n")
+    write(tmp_path / "direct.py", "from flow.pipeline import Runner\n\n\ndef main():\n    r = Runner()\n"
+          "    return r.sampler(1)\n\n\nmain()\n")
+    write(tmp_path / "peek.py", "from flow.pipeline import Runner\n\nrunner = Runner()\nrunner.peek(1)\n"
+          "step = pick()\nstep(1)\n")
+    sources = ["flow/__init__.py", "flow/pipeline.py", "gen.py", "direct.py", "peek.py"]
+    sites = {"call": ("flow/pipeline.py", 9)}
+    reached = reached_sites(["gen.py", "direct.py", "peek.py"], sources, sites, "")
+    assert reached["gen.py"] == {"call"}, "the runner's `__call__` calls its sampler, declared a `Sampler`"
+    assert reached["direct.py"] == {"call"}, "a local runner's sampler attribute, called"
+    assert reached["peek.py"] == frozenset(), "the spare sampler is only warmed; `step` is of no known class"
+
+
+MIXER = """\
+import torch
+
+
+class Mixer:
+    def __init__(self, width, device="cuda", *, dtype=torch.zeros(1, device="cuda").dtype):
+        self.width = width
+
+
+def blend(a, b, device="cuda"):
+    return a, b
+"""
+
+
+def test_a_default_is_reached_only_by_a_call_that_leaves_its_parameter_out(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "mixer.py", MIXER)
+    write(tmp_path / "passes.py", "from mixer import Mixer, blend\n\nMixer(8, 'cpu', dtype=None)\nblend(1, 2, 'cpu')\n"
+          "blend(*pair)\n")
+    write(tmp_path / "takes.py", "from mixer import Mixer, blend\n\nMixer(width=8, device='cpu')\nblend(1, b=2)\n")
+    sites = {"init": ("mixer.py", 5), "blend": ("mixer.py", 9)}
+    reached = reached_sites(["passes.py", "takes.py"], ["mixer.py", "passes.py", "takes.py"], sites, "")
+    assert reached["passes.py"] == frozenset(), "each call passes the device, by position or through `*pair`"
+    assert reached["takes.py"] == {"init", "blend"}, "the class's own name calls `__init__`, leaving `dtype` out; `blend` leaves `device` out"

@@ -155,6 +155,60 @@ def test_a_documented_script_stops_where_its_run_reaches_an_error_in_the_modules
 
 
 
+LIBRARY = """\
+import torch
+
+
+class Painter:
+    def __init__(self, size):
+        self.size = size
+
+    def __call__(self, x):
+        start = torch.cuda.Event(enable_timing=True)
+        return x, start
+
+    def sketch(self, x):
+        return x
+"""
+FRONT = """\
+from painter import Painter
+
+
+class Studio:
+    def __init__(self, size, device="cuda"):
+        self.painter: Painter = Painter(size)
+
+    def paint(self, x):
+        return self.painter(x)
+"""
+
+
+def test_the_examples_a_root_document_links_to_are_the_uses_of_a_library_whose_documents_run_nothing(cli, tmp_path):
+    """An installed library whose README only points at its examples folder: each example builds the
+    front class without a device (its `"cuda"` default) and paints through the library's `__call__`."""
+    write(tmp_path / "setup.py", "from setuptools import setup\n\nsetup(name='painter', package_dir={'': 'src'})\n")
+    write(tmp_path / "src" / "painter" / "__init__.py", LIBRARY)
+    write(tmp_path / "front" / "__init__.py", "")
+    write(tmp_path / "front" / "studio.py", FRONT)
+    write(tmp_path / "README.md", "Install with `pip install .`; see [examples](./examples).\n")
+    write(tmp_path / "examples" / "README.md", "```\npython still/run.py --size 64\n```\n")
+    write(tmp_path / "examples" / "still" / "run.py", (
+        "import os\nimport sys\n\nsys.path.append(os.path.join(os.path.dirname(__file__), '..', '..'))\n"
+        "from front.studio import Studio\n\n\ndef main():\n    studio = Studio(64)\n    return studio.paint(1)\n\n\n"
+        "if __name__ == '__main__':\n    main()\n"
+    ))
+    cpu = report_json(cli)["targets"]["cpu"]
+    assert cpu["verdict"] == "blocked", "the one documented example paints through `Painter.__call__`"
+    assert cpu["why"].startswith("Blocked by src/painter/ code (torch-cuda-api, __init__.py:9)")
+    write(tmp_path / "examples" / "still" / "run.py", (
+        "import torch\nfrom painter import Painter\n\nprint(Painter(64).sketch(torch.zeros(2).cuda()))\n"
+    ))
+    cpu = report_json(cli)["targets"]["cpu"]
+    assert cpu["verdict"] == "partial" and cpu["why"].startswith("The main use runs"), (
+        "the example's own `.cuda()` says how it was written; the library's sketch runs"
+    )
+
+
 def test_a_script_a_launcher_runs_before_another_is_a_step_not_a_use_of_its_own(cli, tmp_path):
     """Every documented use renders through a root module importing a CUDA-only rasterizer at module
     level; the preparation script runs anywhere, but only as the first step of the app's pipeline."""

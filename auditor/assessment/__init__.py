@@ -33,13 +33,16 @@ def assess(
     reached: Mapping[str, frozenset[int]] | None = None,
     launched: Mapping[str, tuple[tuple[str, bool], ...]] | None = None,
     entries: frozenset[str] | None = None,
+    shown: frozenset[str] = frozenset(),
 ) -> Assessment:
     """The assessment of one scanned project; `root` is its folder as the scan displays paths,
     `summary` the scan's counts as `cudaudit scan -f json` gives them (the JSON report repeats them),
     `documented` the root scripts the project's documents run (`documented_scripts.py`), `reached`
     the findings (positions) each one's run reaches (`entry_reach.py`), `launched` the documented
     scripts each one runs, each with whether it is a step of a pipeline (`documented_scripts.launched_scripts`), `entries` the documented
-    uses: those scripts and the modules the documents run with `python -m` (`documented` where None)."""
+    uses: those scripts and the modules the documents run with `python -m` (`documented` where None),
+    `shown` those of them that are usage examples (`documented_scripts.linked_scripts`), which stop only
+    where the project's core code they run does."""
     root = project_root(result.paths) if root is None else root
     counterparts = Counterparts.of(result.paths)
     run = (documented if entries is None else entries) | {script for runs in (launched or {}).values() for script, _ in runs}
@@ -50,7 +53,7 @@ def assess(
         project=project or root or ".",
         targets={
             target: hardest(components, target, verdict(
-                components, target, documented if entries is None else entries, run_stops(result.findings, reached or {}, components, target, catalog), launched))
+                components, target, documented if entries is None else entries, run_stops(result.findings, reached or {}, components, target, catalog, shown), launched))
             for target in targets
         },
         checklist=checklist,

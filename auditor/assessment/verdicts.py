@@ -104,16 +104,20 @@ def run_stops(
     components: Sequence[Component],
     target: str,
     catalog: Catalog,
+    shown: frozenset[str] = frozenset(),
 ) -> dict[str, tuple[Stop, ...]]:
     """Documented script -> the sites its run reaches (`reached`: positions in `findings`) that stop
-    it on `target`: errors there that no command-line option avoids, outside the project's tooling."""
+    it on `target`: errors there that no command-line option avoids, outside the project's tooling.
+    A usage example's (`shown`) are those in the project's core: its own lines (`.cuda()` in the
+    example) say how the example was written, not whether the use it shows runs."""
     owner = {index: c for c in components for index in c.findings}
     found = {}
     for script, indexes in reached.items():
+        kept = (Role.CORE,) if script in shown else (Role.CORE, Role.OPTIONAL)
         found[script] = tuple(
             Stop(owner[i].id, _label(findings[i].rule, catalog), f"{posixpath.basename(findings[i].path)}:{findings[i].span.line}")
             for i in sorted(indexes)
-            if i in owner and owner[i].role is not Role.TOOLING and _stops_run(findings[i], target)
+            if i in owner and owner[i].role in kept and _stops_run(findings[i], target)
         )
     return found
 

@@ -124,7 +124,7 @@ def assessment_of(result: ScanResult, session: ScanSession, project: str | None 
     from cudaudit.assessment.layout import python_area, relative, role_of
     from cudaudit.assessment.model import Role
     from cudaudit.cache import code_fingerprint
-    from cudaudit.documented_scripts import documented_modules, documented_scripts, launched_scripts
+    from cudaudit.documented_scripts import documented_modules, documented_scripts, launched_scripts, linked_scripts
     from cudaudit.entry_reach import reached_sites
     from cudaudit.reporters.summary import summarize
 
@@ -138,6 +138,11 @@ def assessment_of(result: ScanResult, session: ScanSession, project: str | None 
     python = [p for p in result.paths if p.endswith(".py")]
     # in a project of scripts, the modules `python -m` runs are uses too; an installed package's are its tools
     entries = documented if installs_package(result.paths, root) else documented | documented_modules(root, python)
+    # where the root documents run nothing, the usage examples a root document links to are the uses
+    # shown (`examples/README.md`), but not a benchmark, and only through the project's own core code
+    shown = frozenset() if entries else frozenset(
+        path for path in linked_scripts(root, python) if role_of(relative(path, root)) is not Role.TOOLING)
+    entries |= shown
     sites = {  # an error stops a run; a warning's module a run reaches is imported, no script of its own
         index: (finding.path, finding.span.line) for index, finding in enumerate(result.findings)
         if finding.severity.rank >= Severity.WARNING.rank and finding.cell is None and finding.path.endswith(".py")
@@ -148,7 +153,7 @@ def assessment_of(result: ScanResult, session: ScanSession, project: str | None 
     reached = reached_sites(runs, python, sites, root, store) if sites and runs else {}
     return assess(result, session.targets, session.catalog, name, root,
                   dependency_verdicts(result.findings, session.targets), summarize(result, session.targets),
-                  documented, reached, launched, entries)
+                  documented, reached, launched, entries, shown)
 
 
 def dependency_verdicts(findings: list[Finding], targets: tuple[str, ...]) -> Dependencies:
