@@ -259,6 +259,7 @@ _READERS = {
     "dispatched_packages": "cudaudit.rules.python.dispatched:dispatched_packages",
     "shipped_configurations": "cudaudit.rules.python.dispatched:shipped_configurations",
     "user_methods": "cudaudit.rules.python.unused:user_methods",
+    "dispatched_methods": "cudaudit.rules.python.library_dispatch:dispatched_methods",
     "unread_devices": "cudaudit.rules.python.unread_devices:unread_devices",
     "backend_settings": "cudaudit.rules.python.unread_settings:backend_settings",
     "unread_settings": "cudaudit.rules.python.unread_settings:unread_settings",
@@ -1531,7 +1532,8 @@ def _taken_names(
         if _nearest_at_or_above(path, copies) or (not installed(path) and _outermost_package(path, python) in serving)
     )
     left = _reader("left_behind")(
-        names, {file.display: file.read for file in files}, takers, _reader("user_methods")(catalog), aside, served | faces
+        names, {file.display: file.read for file in files}, takers, _reader("user_methods")(catalog), aside, served | faces,
+        _reader("dispatched_methods")(catalog),
     )
     fixed = {posixpath.dirname(face) for face in _reader("shipped_configurations")(python, faces)} if chosen else set()
     for path in chosen:  # an installed package's member a user's own configuration may name: another path
@@ -2795,6 +2797,7 @@ def _switched(
         python, readings, (frozenset(found.settings_off), frozenset(found.settings_other | turned)),
         lambda data: catalog.may_match(FileKind.PYTHON.value, data),
         import_lines,
+        _reader("dispatched_methods")(catalog),
     )
 
 

@@ -29,6 +29,22 @@ def test_an_arm_that_stops_without_a_device_before_other_arms_is_the_requirement
     assert found == [("CDA114", 4, Severity.ERROR), ("CDA102", 8, Severity.ERROR)]
 
 
+def test_an_arm_after_one_that_itself_only_stops_is_the_requirement():
+    code = "import torch\n\nif not has_fused_attention():\n    raise ModuleNotFoundError('fused')\nelif not torch.cuda.is_available():\n    raise ValueError('a GPU')\nelse:\n    fused = True\n"
+    found = [(f.rule, f.span.line, f.severity) for f in analyze(code) if f.severity is not Severity.NOTE]
+    assert found == [("CDA114", 5, Severity.ERROR)]
+
+
+def test_an_arm_after_one_that_goes_on_is_not_one():
+    code = "import torch\n\nif not has_fused_attention():\n    fused = False\nelif not torch.cuda.is_available():\n    raise ValueError('a GPU')\nelse:\n    fused = True\n"
+    assert not [f for f in analyze(code) if f.rule == "CDA114"]
+
+
+def test_a_chain_whose_every_arm_stops_without_a_device_test_is_not_one():
+    code = "import sys\nimport torch\n\nassert torch.cuda.is_available() or args.cpu\nif errors:\n    print(errors)\n    sys.exit(1)\nelse:\n    sys.exit(0)\n"
+    assert not [f for f in analyze(code) if f.rule == "CDA114"]
+
+
 def test_an_arm_a_cpu_setting_avoids_is_not_one():
     code = "import torch\n\n\ndef pick(args):\n    if args.cpu:\n        return 'cpu'\n    elif not torch.cuda.is_available():\n        raise RuntimeError('pass --cpu')\n    else:\n        return 'cuda'\n"
     assert not [f for f in analyze(code) if f.rule == "CDA114"]

@@ -22,6 +22,7 @@ from cudaudit.rules.python.fallback_callees import FallbackCalls
 from cudaudit.rules.python.guards import FlagMeaning, Polarity, Probe
 from cudaudit.rules.python.idle_imports import idle_bindings, idle_imports, readers, use_failing_modules
 from cudaudit.rules.python.inference_only import backward_spans
+from cudaudit.rules.python.library_dispatch import dispatched_methods
 from cudaudit.rules.python.main_block import not_run_by_default
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import is_setup_call, subtree
@@ -299,7 +300,9 @@ def _quiet_unused(
     dead = dead | {id(statement) for statement in tree.body if getattr(statement, "name", None) in unselected}
     dead = dead | {method for method, owner in methods.items() if owner in dead}
     if taken is not None and any(hit.scope and hit.scope[0] in methods for hit in hits):
-        dead |= uncalled_methods(tree, text, taken, user_methods(walker.catalog))  # `taken_names`: the methods another file spells
+        dead |= uncalled_methods(  # `taken_names`: the methods another file spells
+            tree, text, taken, user_methods(walker.catalog), dispatched_methods(walker.catalog)
+        )
     idle = idle_imports(bindings, read_by, dead)
     if not dead and not idle:
         return hits

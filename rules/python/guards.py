@@ -964,18 +964,23 @@ def refusal(statement: ast.If, names: ImportTable) -> ast.expr | ast.stmt | None
     or the raise of the `else` of a chain whose every test needs a CUDA device (`if
     torch.cuda.device_count() >= 2: ... elif torch.cuda.device_count() == 1: ... else: raise
     ValueError("CUDA only")`). None for a plain `is_requirement`, and where a test chooses a setting
-    (`if args.device == "cuda": ... else: raise`): a CPU run of another setting may not get there."""
-    branch = statement
+    (`if args.device == "cuda": ... else: raise`): a CPU run of another setting may not get there. An
+    arm that itself only stops is no route around the refusal (`if not is_xformers_available(): raise
+    ... elif not torch.cuda.is_available(): raise ...`): a CPU run stops at one or the other."""
+    branch, probed = statement, False
     while True:
-        if stops_the_program(branch.body) and is_cuda_requirement(branch.test, names, Polarity.NEGATIVE):
+        stops = stops_the_program(branch.body)
+        if stops and is_cuda_requirement(branch.test, names, Polarity.NEGATIVE):
             return branch.test if branch.orelse or branch is not statement else None
-        if not _probes_cuda_device(branch.test, names):
+        probes = _probes_cuda_device(branch.test, names)
+        if not (stops or probes):
             return None  # `if args.cpu: ... elif not torch.cuda.is_available(): raise`: the CPU route avoids it
+        probed = probed or probes
         if len(branch.orelse) == 1 and isinstance(branch.orelse[0], ast.If):
             branch = branch.orelse[0]
             continue
-        arm = branch.orelse
-        only_stops = bool(arm) and stops_the_program(arm) and all(isinstance(s, ast.Expr) for s in arm[:-1])
+        arm = branch.orelse  # `if errors: sys.exit(1) else: sys.exit(0)` asks nothing of a device
+        only_stops = probed and bool(arm) and stops_the_program(arm) and all(isinstance(s, ast.Expr) for s in arm[:-1])
         return arm[-1] if only_stops else None
 
 

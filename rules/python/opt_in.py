@@ -63,6 +63,7 @@ from cudaudit.facts import Evidence
 from cudaudit.filekinds import is_test_path
 from cudaudit.firstparty import ModuleMap, module_map
 from cudaudit.rules.catalog import word_automaton
+from cudaudit.rules.python.library_dispatch import Dispatched, reaching
 from cudaudit.rules.python.names import (
     is_nothing,
     option_choice,
@@ -721,6 +722,7 @@ def switched_definitions(
     declared: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset()),
     may_report: Callable[[bytes], bool] = lambda data: b"cuda" in data,
     lines: dict[str, bytes] | None = None,
+    dispatched: Dispatched | None = None,
 ) -> dict[str, tuple[tuple[str, Evidence], ...]]:
     """Display path -> (name, the switch it is reached through) for each top-level class or
     function of the module that the scan uses only under switches that are off by default.
@@ -729,7 +731,10 @@ def switched_definitions(
     setting another module declares (`fp8: bool = False` in `TrainingArguments`) switches only where
     some module declares it off and none otherwise. Only a module of which `may_report` is true
     (the catalog's prefilter, in a scan) is followed. `lines` keeps each module's `import_lines`
-    for the scan's other readers of them (`main_block.imported_modules`)."""
+    for the scan's other readers of them (`main_block.imported_modules`). `dispatched`
+    (`library_dispatch.dispatched_methods`): a switched call of a library entry that calls methods of
+    the project's objects by name switches each method of that name the project defines and never
+    calls itself."""
     off, other = declared
     readings = {
         path: kept for path, calls in readings.items()
@@ -761,7 +766,10 @@ def switched_definitions(
                     candidates.setdefault((place, name), Evidence(script, line, quoted))
             if len(candidates) >= _CANDIDATE_LIMIT:
                 break
-    mentions = modules_mentioning(sources, text, {name for _, name in candidates} | set(methods))
+    reached = {entry: methods_of for entry, methods_of in reaching(dispatched or {}).items() if entry in methods}
+    mentions = modules_mentioning(
+        sources, text, {name for _, name in candidates} | set(methods) | {method for found in reached.values() for method in found}
+    )
     found: dict[str, list[tuple[str, Evidence]]] = {}
     lines = {} if lines is None else lines
     for (place, name), evidence in sorted(candidates.items()):
@@ -783,6 +791,9 @@ def switched_definitions(
     for name, evidence in sorted(methods.items()):
         for place, owner in _switched_method(text, mentions[name], name, switched_in, may_report):
             found.setdefault(place, []).append((f"{owner}.{name}", evidence))
+        for method in sorted(reached.get(name, ())):
+            for place, owner in _dispatched_methods(text, mentions[name], mentions[method], name, method, switched_in, may_report):
+                found.setdefault(place, []).append((f"{owner}.{method}", evidence))
     wholes: dict[str, Evidence] = {}
     for place, names in found.items():
         whole = imported_only_within(modules, sources, text, readings, place, lines, imports)
@@ -982,6 +993,31 @@ def _switched_method(
             return []
         places.append((path, owner))
     return places if len(places) == 1 else []
+
+
+def _dispatched_methods(
+    text: Callable[[str], bytes], calling: Iterable[str], defining: Iterable[str], entry: str, method: str,
+    switched_in: set[tuple[str, str]], may_report: Callable[[bytes], bool],
+) -> list[tuple[str, str]]:
+    """(module, class) of each method named `method` that a library `entry` calls by name
+    (`library_dispatch.py`), where every module outside the test suite that spells the entry calls it
+    only in switched blocks (`calling`: the modules that spell it) and every one that spells the method
+    (`defining`) only defines it, in top-level classes; none where the project spells either otherwise."""
+    if any((path, entry) not in switched_in and not is_test_path(path) for path in calling):
+        return []
+    places: list[tuple[str, str]] = []
+    for path in defining:
+        if is_test_path(path):
+            continue
+        data = text(path)
+        lines = data.split(b"\n")
+        for number in mention_lines(data, method):
+            owner = _enclosing_class(lines, number - 1) if _defines_method(lines[number - 1], method) else None
+            if owner is None:
+                return []
+            if may_report(data):
+                places.append((path, owner))
+    return places
 
 
 def _enclosing_class(lines: list[bytes], index: int) -> str | None:

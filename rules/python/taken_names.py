@@ -20,8 +20,9 @@ So does a method of such a module's classes that nothing outside the module spel
 is taken where another file spells `method`): of a class with no base class and no decorator (a
 base's framework may call an override it never spells, `forward`; a decorator may register it), not
 a mixin, the method itself undecorated and no dunder (`candidate_methods`), or of a class whose base
-a library defines the method for its users alone (the catalog's `[[user_method]]`); `unused.py` then
-reads whether the module calls it itself.
+a library defines the method for its users alone (the catalog's `[[user_method]]`), or of any class
+where a library call reaches the method by its name (the catalog's `[[dispatched_method]]`: a
+spelling of that call takes it too); `unused.py` then reads whether the module calls it itself.
 
 Across modules the reading is a fixed point. An importer's use of a name counts only where it runs:
 `from nets.layers import AltLayer as SpareLayer` takes nothing where nothing else spells `SpareLayer`
@@ -61,6 +62,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, partial
 
 from cudaudit.rules.catalog import WORD_BYTES, WordSearch, word_automaton
+from cudaudit.rules.python.library_dispatch import Dispatched
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.opt_in import block_end, import_statements
 from cudaudit.rules.python.reach import calls_by_name_only
@@ -101,6 +103,9 @@ class _Module:
     text: str
     tree: ast.Module
     defined: set[str]
+    spelled: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """`Class.method` -> the words that call it besides its own name: the library entries that reach it
+    (`library_dispatch.py`)."""
 
     @cached_property
     def calls_by_name_only(self) -> Callable[[ast.expr], bool]:
@@ -131,6 +136,7 @@ def left_behind(
     users: UserMethods | None = None,
     aside: frozenset[str] = frozenset(),
     served: frozenset[str] = frozenset(),
+    dispatched: Dispatched | None = None,
 ) -> LeftBehind:
     """`taken_names`, weighed across modules where `takers` says how each importer takes each name
     (`main_block.imported_modules`): a package's `__init__.py` takes what it re-exports (the package's
@@ -140,7 +146,8 @@ def left_behind(
     nothing), and a
     name it reads as an attribute counts where the importer spells it, outside its own definitions that
     nothing reaches, repeated until nothing more is left behind. `users` (`unused.user_methods`) names
-    the methods outside bases leave to the project; `aside` are files off the project's normal path (a
+    the methods outside bases leave to the project, `dispatched` (`library_dispatch.dispatched_methods`)
+    the methods a library entry calls by name, which a spelling of the entry takes; `aside` are files off the project's normal path (a
     vendored package's own scripts, tests and documents): what only they reach is given in
     `LeftBehind.aside`."""
     takers = takers or {}
@@ -148,7 +155,7 @@ def left_behind(
     for path, names in sorted(imported.items()):
         if names is None or path not in files:
             continue
-        module = _read_module(files[path], users)
+        module = _read_module(files[path], users, dispatched)
         if module is not None and module.defined - _plain(path, names, takers, served):
             modules[path] = module
     if not modules:
@@ -157,6 +164,7 @@ def left_behind(
     words: set[bytes] = set()
     for path, module in modules.items():
         words.update(name.rpartition(".")[2].encode() for name in module.defined)
+        words.update(entry.encode() for entries in module.spelled.values() for entry in entries)
         for bindings in takers.get(path, {}).values():
             for binding in bindings:
                 name, _, alias = binding.partition(" as ")
@@ -220,16 +228,22 @@ def _plain(
     }
 
 
-def _read_module(read: Reader, users: UserMethods | None = None) -> _Module | None:
+def _read_module(read: Reader, users: UserMethods | None = None, dispatched: Dispatched | None = None) -> _Module | None:
     """The module, with its top-level functions and classes and `Class.method` for its
-    `candidate_methods`; None where it cannot be read or parsed."""
+    `candidate_methods`, and the entries that reach those `dispatched` names; None where it cannot be
+    read or parsed."""
     try:
         text = decode_python(read())
         tree = read_tree(text)
     except (SyntaxError, ValueError, UnicodeDecodeError, OSError):
         return None
-    methods = {f"{cls.name}.{method.name}" for cls, methods in candidate_methods(tree, users) for method in methods}
-    return _Module(text, tree, {statement.name for statement in tree.body if isinstance(statement, _DEFINITIONS)} | methods)
+    candidates = candidate_methods(tree, users, dispatched)
+    methods = {f"{cls.name}.{method.name}" for cls, methods in candidates for method in methods}
+    spelled = {
+        f"{cls.name}.{method.name}": tuple(sorted(dispatched[method.name]))
+        for cls, methods in candidates for method in methods if dispatched and method.name in dispatched
+    }
+    return _Module(text, tree, {statement.name for statement in tree.body if isinstance(statement, _DEFINITIONS)} | methods, spelled)
 
 
 @dataclass(frozen=True)
@@ -440,7 +454,8 @@ def _taken(
         if any(
             live(spelling) and not spelling.in_import  # an importer's import is read through `takers`, another's names another module
             and not (top and (spelling.own or spelling.of_value)) and not (spelling.foreign_attribute and spelling.file not in importers)
-            for spelling in hits.get(name.rpartition(".")[2].encode(), ())
+            for word in (name.rpartition(".")[2], *module.spelled.get(name, ()))
+            for spelling in hits.get(word.encode(), ())
         ):
             taken.add(name)
     return taken

@@ -29,7 +29,9 @@ what is found in it is no lock-in. Only a name nothing could reach is read so:
   library's where the library only defines that name for its users to call (the catalog's
   `[[user_method]]` tables: a pipeline copied from diffusers keeps a copy of
   `enable_model_cpu_offload`, which `DiffusionPipeline` itself never calls first): an outside base
-  calls only the names it defines, and this one it leaves to the project.
+  calls only the names it defines, and this one it leaves to the project. A method a library call reaches
+  by its name, in a class of any base (the catalog's `[[dispatched_method]]`, `library_dispatch.py`:
+  `set_use_memory_efficient_attention_xformers`), runs only where the project spells it or that call.
 
 A public function of a package is its API, whose callers are outside the tree: it keeps its
 verdicts. So does every function under a decorator that may register or call it, and every function of a module that reaches its own names at run time
@@ -54,6 +56,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 
 from cudaudit.rules.catalog import Catalog
+from cudaudit.rules.python.library_dispatch import Dispatched
 
 _RUNS_BY_NAME = re.compile(r"\b(?:globals|locals)\(|\bvars\(\s*\)|\bFire\(\s*\)|\bsys\.modules\[\s*__name__\s*\]|^def[ \t]+__getattr__\b", re.M)
 """Ways a module reaches its own functions without spelling their names: `globals()[name]()`, `vars()`
@@ -204,23 +207,27 @@ def user_methods(catalog: Catalog) -> dict[str, frozenset[str]]:
     return found
 
 
-def uncalled_methods(module: ast.Module, text: str, taken: Collection[str], users: UserMethods | None = None) -> frozenset[int]:
+def uncalled_methods(
+    module: ast.Module, text: str, taken: Collection[str], users: UserMethods | None = None, dispatched: Dispatched | None = None,
+) -> frozenset[int]:
     """The ids of the `taken_names.candidate_methods` of `module` (whose source is `text`; `users`:
-    `user_methods`) that the project does not take (`taken`: `FileFacts.taken_names`, with
-    `Class.method` for each one another file spells) and that the module spells nowhere outside the
-    method's own lines, its comments and its strings that span lines."""
+    `user_methods`; `dispatched`: `library_dispatch.dispatched_methods`) that the project does not take
+    (`taken`: `FileFacts.taken_names`, with `Class.method` for each one another file spells) and that the
+    module spells nowhere outside the method's own lines, its comments and its strings that span lines,
+    neither by its name nor by a library entry that calls it by that name."""
     if runs_by_name(text):
         return frozenset()
     lines = text.splitlines()
     prose: set[int] | None = None
     dead: set[int] = set()
-    for cls, methods in candidate_methods(module, users):
+    for cls, methods in candidate_methods(module, users, dispatched):
         for method in methods:
             if f"{cls.name}.{method.name}" in taken:
                 continue
             if prose is None:
                 prose = _long_string_lines(module)
-            word = re.compile(r"\b" + re.escape(method.name) + r"\b")
+            spellings = sorted({method.name, *(dispatched or {}).get(method.name, ())})
+            word = re.compile(r"\b(?:" + "|".join(map(re.escape, spellings)) + r")\b")
             outside = (
                 line for number, line in enumerate(lines, 1)
                 if not method.lineno <= number <= (method.end_lineno or method.lineno) and number not in prose
@@ -241,12 +248,14 @@ def _long_string_lines(module: ast.Module) -> set[int]:
 
 
 def candidate_methods(
-    tree: ast.Module, users: UserMethods | None = None
+    tree: ast.Module, users: UserMethods | None = None, dispatched: Dispatched | None = None
 ) -> list[tuple[ast.ClassDef, list[ast.FunctionDef | ast.AsyncFunctionDef]]]:
     """The top-level classes with no base class, keyword or decorator, not named as a mixin, each with
     its undecorated methods that are no dunders: only the project can call them, by their names; and
     the classes with a base the module imports from a library of `users` (`user_methods`), each with
-    its undecorated methods that library leaves to its users."""
+    its undecorated methods that library leaves to its users, or that a library entry of `dispatched`
+    calls by name (`library_dispatch.py`: what else a base calls of a subclass is not known, but a
+    method the entry reaches runs where the project calls it or the entry)."""
     found = []
     libraries = imported_from(tree, users) if users else {}
     for cls in tree.body:
@@ -258,7 +267,8 @@ def candidate_methods(
             ))
             methods = [
                 method for method in cls.body
-                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and not method.decorator_list and method.name in left
+                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) and not method.decorator_list
+                and (method.name in left or method.name in (dispatched or {}))
             ]
         else:
             methods = [

@@ -7,7 +7,10 @@ is not skipped on a CPU, the whole of it is. The site is the assert, or the cond
 arm of a chain that only stops, reached exactly where its CUDA tests fail (`guards.refusal`): `else:
 raise ValueError("CUDA only")` after `if torch.cuda.device_count() >= 2: ... elif
 torch.cuda.device_count() == 1: ...`, at the raise, or `if not torch.cuda.is_available(): raise ...`
-with branches after it, at the test; a fix leaves those (the other arms stay).
+with branches after it, at the test; a fix leaves those (the other arms stay). An arm before it that
+itself only stops (`if not has_fused_attention(): raise ...`) is no route around it. Where such a
+refusal sits in a method a library call reaches by its name (`library_dispatch.py`), the readings of
+whether and under which switch the project calls it count that library call as its call.
 
 A kernel's wrapper that asserts a tensor it is given is on a CUDA device (`assert x.is_cuda`, `assert
 x.device.type == "cuda"`) before it launches a Triton kernel (`_kernel[grid](x, ...)`) stops
