@@ -70,3 +70,14 @@ def test_no_third_import_is_followed():
     call = "try:\n    value = stitch('tiles')\nexcept Exception:\n    value = 0.25\nprint(value)"
     script = _script(call).replace("from mosaic.overlap import estimate_overlap", "from mosaic.stitching import stitch")
     assert _cpu({"mosaic/overlap.py": RELAY, "mosaic/stitching.py": middle, "stitch.py": script}) == {"error"}
+
+
+@pytest.mark.parametrize("caller", [
+    "def overlap_report(folder):\n    return estimate_overlap(folder) * 100\n",
+    "def _warm():\n    return estimate_overlap('warm')\n\n\nWARM = _warm()\n",
+])
+def test_a_relay_its_own_module_calls_keeps_the_error(caller):
+    """A function of the relay's module that calls the relay (a public one nothing calls, the project's
+    API; a private one run at import) runs the stage past the script's fallback: the error stays."""
+    call = "try:\n    overlap = estimate_overlap('tiles')\nexcept Exception:\n    overlap = 0.25\nprint(overlap)"
+    assert _cpu({"mosaic/overlap.py": RELAY + "\n\n" + caller, "stitch.py": _script(call)}) == {"error"}

@@ -610,7 +610,7 @@ def guarded_uses(
     text = decode_python(data)
     tree = read_tree(text)
     wanted = frozenset(names)
-    flags, emptied = _prune(tree, text.splitlines(), wanted, script)
+    flags, emptied = _prune(tree, text.splitlines(), wanted, script, frozenset(name for name, _ in elsewhere))
     try:
         other = _other_mentions(tree, wanted)
         walker = PythonWalker(
@@ -641,12 +641,13 @@ _SELF_STORE = re.compile(r"self\.(\w+)[ \t]*=(?!=)")
 
 
 def _prune(
-    tree: ast.Module, lines: list[str], wanted: frozenset[str], script: bool
+    tree: ast.Module, lines: list[str], wanted: frozenset[str], script: bool, relays: frozenset[str] = frozenset()
 ) -> tuple[dict[str, int] | None, list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, list[ast.stmt]]]]:
     """Empty the body of each undecorated top-level function and method whose text names neither a
     name of `wanted` nor, in turn, a private function or method whose body is kept (a helper, whose
     callers' guards are its own: the walk of a module nothing tells about the rest of the project
-    follows no public one, but in a `script`, where every function is a helper), and sets no flag of `self`
+    follows no public one, but in a `script`, where every function is a helper, and the `relays`, whose
+    uses elsewhere the walk is given: a function of the module that calls one runs it too), and sets no flag of `self`
     that a kept one tests (`if self.graphs:` after `self.graphs = x.is_cuda`): what it does cannot
     reach a use of those names, and its guards matter to nothing the walk answers. A decorated one (a
     fixture, a skip) is kept whole, for what it guards. Where a kept function tests such a flag, how
@@ -665,7 +666,10 @@ def _prune(
         pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(word) for word in sorted(words)) + r")(?!\w)")
         found = [node for node in functions if id(node) not in kept and pattern.search(texts[id(node)])]
         kept.update(id(node) for node in found)
-        helpers = {node.name for node in found if script or (node.name.startswith("_") and not node.name.startswith("__"))}
+        helpers = {
+            node.name for node in found
+            if script or node.name in relays or (node.name.startswith("_") and not node.name.startswith("__"))
+        }
         grown = bool(helpers - words)
         words.update(helpers)
     tested = {flag for node in functions if id(node) in kept for flag in _FLAG_TESTED.findall(texts[id(node)])}
