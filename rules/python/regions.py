@@ -901,10 +901,11 @@ def _stands_in(body: list[ast.stmt], handler: list[ast.stmt], is_stage: Callable
     """Whether a handler that falls back (`_falls_back`) gives a default for what the `try`'s body
     takes from a stage (`is_stage`): it returns a value where the body returns a stage's result, or
     assigns one to a name or attribute the body assigns a stage's result to. A yes or no (`return
-    False`, `ok = False`) answers a question, as a probe does, whatever the body asked."""
+    False`, `ok = False`) or the CPU (`device = "cpu"`) answers a question, as a probe does, whatever
+    the body asked (`_answers`)."""
     last = handler[-1]
     if isinstance(last, ast.Return):
-        if isinstance(last.value, ast.Constant) and isinstance(last.value.value, bool):
+        if last.value is not None and _answers(last.value):
             return False
         return any(
             isinstance(node, ast.Return) and node.value is not None and _from_a_stage(node.value, is_stage)
@@ -913,14 +914,20 @@ def _stands_in(body: list[ast.stmt], handler: list[ast.stmt], is_stage: Callable
     defaults = {
         name
         for statement in handler
-        if isinstance(statement, ast.Assign) and _default_value(statement.value)
-        and not (isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, bool))
+        if isinstance(statement, ast.Assign) and _default_value(statement.value) and not _answers(statement.value)
         for name in _bound(statement.targets)
     }
     return any(
         isinstance(node, ast.Assign) and _from_a_stage(node.value, is_stage) and defaults.intersection(_bound(node.targets))
         for node in own_nodes(body)
     )
+
+
+def _answers(value: ast.expr) -> bool:
+    """A yes or no, or the CPU as the device to go on with (`False`, `"cpu"`): a probe's answer. A run
+    on the CPU that a helper's failure sends there (`try: device = best_device()` / `except Exception:
+    device = "cpu"`) goes on as written, on the device its target has: nothing of the stage is lost."""
+    return isinstance(value, ast.Constant) and (isinstance(value.value, bool) or value.value == "cpu")
 
 
 def _bound(targets: list[ast.expr]) -> set[str]:
