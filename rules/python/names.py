@@ -124,11 +124,11 @@ class ImportTable:
         """The packages installed only on request that no install route of the project names (through
         the index, `unrequested.py`): an import of one that goes on where it fails is a note."""
         self.absent_packages = absent_packages
+        """The packages no machine without a GPU can install (the catalog's `[[absent_without_gpu]]`)."""
         self.module_loaders: Mapping[str, str] = module_loaders or {}
         """The project's functions this module defines or imports by their own name that return a library
         which fails only at its first call, with the library (`module_loaders.py`, through the index):
         `nvml = load_nvml()` takes the library as `import pynvml as nvml` would."""
-        """The packages no machine without a GPU can install (the catalog's `[[absent_without_gpu]]`)."""
         self.unimportable = unimportable
         """In a test module, the project's CUDA extensions and the modules that import one at their top
         level, which no machine without a GPU can import either (`unimportable.py`, through the index)."""
