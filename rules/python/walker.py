@@ -561,19 +561,7 @@ class PythonWalker:
             self._visit_branches(node)
 
     def _visit_branches(self, node: ast.If) -> None:
-        test, body, orelse = branch_regions(node.test, self.names)
-        if (body or orelse) and isinstance(node.test, ast.Compare) and (counted := self._counted_test(node.test)) is not None:
-            # `world_size > 1` after `world_size = torch.cuda.device_count()`: what the name holds
-            # decides the branch (none is taken without a GPU), not what its words say it counts.
-            test, body, orelse = branch_regions(counted, self.names)
-        if not (body or orelse):
-            local = self._local_test(node.test) or self._conjunction_test(node.test)
-            sides = self._cpu_flag_sides(node.test) if local is None else None
-            if local is not None:
-                _, body, orelse = branch_regions(local, self.names)
-                body, orelse = self._with_meta_share(local, body, orelse)
-            elif sides is not None:
-                body, orelse = sides
+        test, body, orelse = self._held_regions(node.test)
         if ANOTHER_PATH in (body, orelse) and (never := self._never_on(node.test)) is not None:
             body, orelse = (UNREACHABLE, orelse) if never else (body, UNREACHABLE)  # `if distributed:`, no caller passes it
         if not (body or orelse) and (held := self._held_default(node.test)) is not None:
@@ -592,6 +580,25 @@ class PythonWalker:
         self._visit_inside(test, self.visit, node.test)
         self._visit_inside(body, self._visit_block, node.body)
         self._visit_inside(orelse, self._visit_block, node.orelse)
+
+    def _held_regions(self, test: ast.expr) -> tuple[Region, Region, Region]:
+        """The regions of a condition's test and branches (`branch_regions`), with what a local name or
+        flag the test reads holds: an `if` statement's and a conditional expression's alike (`total //
+        n if n > 0 else total` after `n = torch.cuda.device_count()` divides only where a GPU is)."""
+        regions, body, orelse = branch_regions(test, self.names)
+        if (body or orelse) and isinstance(test, ast.Compare) and (counted := self._counted_test(test)) is not None:
+            # `world_size > 1` after `world_size = torch.cuda.device_count()`: what the name holds
+            # decides the branch (none is taken without a GPU), not what its words say it counts.
+            regions, body, orelse = branch_regions(counted, self.names)
+        if not (body or orelse):
+            local = self._local_test(test) or self._conjunction_test(test)
+            sides = self._cpu_flag_sides(test) if local is None else None
+            if local is not None:
+                _, body, orelse = branch_regions(local, self.names)
+                body, orelse = self._with_meta_share(local, body, orelse)
+            elif sides is not None:
+                body, orelse = sides
+        return regions, body, orelse
 
     def _none_replaced(self, node: ast.If) -> tuple[bool, Region] | None:
         """For `if device is None: device = torch.device("cuda")` (or `if not device:`), where `device`
@@ -912,7 +919,7 @@ class PythonWalker:
         return flags
 
     def visit_IfExp(self, node: ast.IfExp) -> None:
-        test, body, orelse = branch_regions(node.test, self.names)
+        test, body, orelse = self._held_regions(node.test)
         sentinel = None if body or orelse else against_none(node.test)
         if sentinel is not None:  # `torch.device("cuda") if device is None else device`
             name, holds_where_none = sentinel
