@@ -265,14 +265,12 @@ def _names(path: str, top: str) -> frozenset[str]:
     name = posixpath.basename(path).lower()
     if name in _DEFAULT_ENVIRONMENTS:
         return frozenset({name, _CREATE})
-    if name not in _DEFAULT_DOCKERFILES and not name.endswith(".ipynb"):
+    notebook = name.endswith(".ipynb")
+    if name not in _DEFAULT_DOCKERFILES and not notebook:
         return frozenset({name})
     folder = posixpath.dirname(path)
-    if name.endswith(".ipynb"):
-        word = posixpath.basename(folder).lower() if folder != top else ""
-        return frozenset({name, *([word] if word else [])})
     word = posixpath.basename(folder).lower() if folder != top else ""
-    return frozenset({name, _BUILD, *([word] if word else [])})
+    return frozenset({name, *([] if notebook else [_BUILD]), *([word] if word else [])})
 
 
 _ROUTE_LINE = re.compile(
