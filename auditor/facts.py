@@ -364,11 +364,11 @@ class FileFacts:
     """For a dependency file: the extras the project's README installs (`pip install "pkg[a]"`), from the
     project index; an extra it does not name is installed only on request, another path."""
     unimported_bindings: tuple[str, ...] = ()
+    """The catalog keys of the packages of the catalog's `[[binding]]` tables whose modules no code of the
+    project spells (`rules/dependencies/unimported.py`): pinned, they install and change nothing."""
     created_environment: bool = False
     """For a conda environment file: whether the README of its folder or above creates it (`conda env
     create -f environment.yml`): what the project's users install (`references.created_environments`)."""
-    """The catalog keys of the packages of the catalog's `[[binding]]` tables whose modules no code of the
-    project spells (`rules/dependencies/unimported.py`): pinned, they install and change nothing."""
     pure_python: Evidence | None = None
     """For a Dockerfile: where the project shows that installing it compiles nothing (a `pyproject.toml`
     or `setup.py` that names no compiler's route, in a project with no C, C++, CUDA or CMake source,
