@@ -366,6 +366,9 @@ class FileFacts:
     unimported_bindings: tuple[str, ...] = ()
     """The catalog keys of the packages of the catalog's `[[binding]]` tables whose modules no code of the
     project spells (`rules/dependencies/unimported.py`): pinned, they install and change nothing."""
+    switched_off_packages: tuple[str, ...] = ()
+    """For a dependency file: the catalog keys of the pinned packages the project imports only under a
+    switch every shipped configuration turns off (`rules/dependencies/switched_off.py`)."""
     created_environment: bool = False
     """For a conda environment file: whether the README of its folder or above creates it (`conda env
     create -f environment.yml`): what the project's users install (`references.created_environments`)."""

@@ -235,6 +235,7 @@ _READERS = {
     "binding_tables": "cudaudit.rules.dependencies.unimported:binding_tables",
     "declares_one": "cudaudit.rules.dependencies.unimported:declares_one",
     "unimported_bindings": "cudaudit.rules.dependencies.unimported:unimported_bindings",
+    "switched_off_packages": "cudaudit.rules.dependencies.switched_off:switched_off_packages",
     "option_settings": "cudaudit.rules.builds.cmake:option_settings",
     "options_turned_on": "cudaudit.rules.builds.cmake_options:turned_on",
     "makefile_turned_on": "cudaudit.rules.builds.cmake_options:makefile_turned_on",
@@ -537,6 +538,9 @@ class ProjectIndex:
     are built on, with its severity per target (`_image_bases`): what it installs goes into that image."""
     unimported_bindings: tuple[str, ...] = ()
     """`unimported.unimported_bindings`: the bindings the project pins whose modules its code never spells."""
+    switched_off_packages: tuple[str, ...] = ()
+    """`switched_off.switched_off_packages`: the pinned packages the project imports only under a switch
+    every shipped configuration turns off."""
     created_environments: frozenset[str] = frozenset()
     """The conda environment files the README of their folder or above creates (`conda env create`:
     `references.created_environments`): what the project's users install."""
@@ -665,6 +669,8 @@ class ProjectIndex:
             facts["included"] = self.included.get(path, ())
         if kinds & _DECLARING_KINDS or FileKind.LOCKFILE in kinds:
             facts["unimported_bindings"] = self.unimported_bindings
+        if kinds & _DECLARING_KINDS or FileKind.CONDA in kinds:
+            facts["switched_off_packages"] = self.switched_off_packages
         if FileKind.CONDA in kinds:
             facts["created_environment"] = path in self.created_environments
         if kinds & _DECLARING_KINDS:
@@ -1010,6 +1016,7 @@ def _read_index(
         image_declarations=_image_declarations(files, found.installs, installs, docker_routes),
         pip_installs=_installs(path for path, kind in found.installs.items() if kind in _OWN_INSTALL_KINDS),
         unimported_bindings=_unimported_bindings(files, catalog),
+        switched_off_packages=_switched_off_packages(files, catalog),
         created_environments=frozenset(created),
         readme_extras=tuple(sorted(readme_extras)),
         opt_in_options=_opt_in_options(files),
@@ -2210,6 +2217,20 @@ _NAMING_KINDS = frozenset({
     FileKind.WORKFLOW, FileKind.PYPROJECT, FileKind.SETUP, FileKind.DOCKERFILE,
 })
 """Files that may import or name a Python module of the project: code, scripts, configurations."""
+
+
+def _switched_off_packages(files: list[IndexedFile], catalog: Catalog) -> tuple[str, ...]:
+    """`switched_off.switched_off_packages` of the catalog's pip packages named by a plain name (no
+    pattern) that the scan's dependency files spell, read only in a folder's scan (one of named files
+    cannot tell where the project imports a module, nor what its configurations turn on)."""
+    if not sees_project(files):
+        return ()
+    declared = b"".join(
+        _read_or_empty(file.read).lower() for file in files if set(file.kinds) & (_DECLARING_KINDS | {FileKind.CONDA})
+    )
+    code = {file.display: file.read for file in files if FileKind.PYTHON in file.kinds and not is_test_path(file.display)}
+    others = {file.display: file.read for file in files if FileKind.PYTHON not in file.kinds}
+    return tuple(_reader("switched_off_packages")(catalog, declared, code, others)) if declared else ()
 
 
 def _unimported_bindings(files: list[IndexedFile], catalog: Catalog) -> tuple[str, ...]:

@@ -61,7 +61,10 @@ def analyze_conda(
     conda_torch = [f"torch=={spec_version(s.text)}" for s in specs if spec_name(s.text) == "pytorch"]
     requirements = [p.text for p in pip]
     fix = FixTarget.of(settings, text, tuple(requirements))
-    context = DependencyContext(torch=set_torch(pinned_torch(requirements + conda_torch), settings), fix=fix)
+    context = DependencyContext(
+        torch=set_torch(pinned_torch(requirements + conda_torch), settings), fix=fix,
+        switched_off=frozenset(facts.switched_off_packages),
+    )
     found: list[Finding] = []
     for channel in channels:
         found.extend(findings(channel, channel_hits(channel.text, catalog), path, catalog, settings, context))

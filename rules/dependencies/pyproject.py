@@ -120,7 +120,7 @@ def analyze_pyproject(
         quiet = optional_group(group, facts, group in cuda_builds) if group else frozenset()
         if unbound is not None:
             quiet = frozenset(settings.targets)
-        context = DependencyContext(torch, quiet, fix, frozenset(facts.unimported_bindings))
+        context = DependencyContext(torch, quiet, fix, frozenset(facts.unimported_bindings), frozenset(facts.switched_off_packages))
         reported = findings(placed, hits, path, catalog, settings, context)
         if unbound is not None:
             message = f"`{unbound}` is an explicit uv index that no `[tool.uv.sources]` entry names: no install of the project takes packages from it"

@@ -84,6 +84,9 @@ class DependencyContext:
     unimported: frozenset[str] = frozenset()
     """Catalog keys of packages nothing in the project imports (`FileFacts.unimported_bindings`): the
     pin installs on every target and changes nothing there, a note on each."""
+    switched_off: frozenset[str] = frozenset()
+    """Catalog keys of packages the project imports only under a switch every shipped configuration
+    turns off (`FileFacts.switched_off_packages`): the pin breaks another path only, a warning at most."""
 
 
 def set_torch(pinned: Version | None, settings: AnalysisSettings) -> Version | None:
@@ -177,7 +180,8 @@ def findings(
         span = placed.span(hit.start, hit.end)
         unused = hit.key in context.unimported
         quiet = frozenset(settings.targets) if unused else context.quiet | absent
-        finding = build_finding(entry, path, span, hit.text, settings.targets, quiet, fix=fix)
+        cap = Severity.WARNING if hit.key in context.switched_off else None
+        finding = build_finding(entry, path, span, hit.text, settings.targets, quiet, cap, fix)
         if unused:
             finding = replace(finding, message=f"{finding.message}; nothing in the project imports it, so the pin changes nothing")
         elif absent & set(finding.targets):

@@ -57,7 +57,8 @@ def analyze_requirements(
     included = [(include, body, _lines(body)) for include, body in facts.included]
     requirements = [r for part in [lines, *(nested for _, _, nested in included)] for r in _requirements(part)]
     context = DependencyContext(
-        torch=set_torch(pinned_torch(requirements), settings), unimported=frozenset(facts.unimported_bindings)
+        torch=set_torch(pinned_torch(requirements), settings), unimported=frozenset(facts.unimported_bindings),
+        switched_off=frozenset(facts.switched_off_packages),
     )
     found = _findings(lines, path, catalog, settings, replace(context, fix=FixTarget.of(settings, text, tuple(requirements))))
     if exported_lock(text):

@@ -58,7 +58,7 @@ def analyze_setup(
     for placed, extra in requirements:
         context = DependencyContext(
             torch, optional_group(extra, facts, extra in cuda_builds) if extra else frozenset(),
-            unimported=frozenset(facts.unimported_bindings),
+            unimported=frozenset(facts.unimported_bindings), switched_off=frozenset(facts.switched_off_packages),
         )
         hits = requirement_hits(placed.text, catalog)
         reported = findings(placed, hits, path, catalog, settings, context)
