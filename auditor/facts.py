@@ -346,7 +346,8 @@ class FileFacts:
     runs_nowhere: str | None = None
     """Why no target compiles or runs the file at all: a C/C++ or CUDA header that no translation unit of
     the project includes and nothing else names (`unincluded_headers.py`), a helper script whose image
-    build finds no Dockerfile (`references.dockerless_builds`). Its sites are notes on every target
+    build finds no Dockerfile (`references.dockerless_builds`), a module of a package an application
+    (no install) never imports or names (`unreached.runs_nowhere`). Its sites are notes on every target
     (`verdicts.never_built`)."""
     started: Evidence | None = None
     """For a Python module: the top-level import through which the project's start (a top-level

@@ -39,8 +39,9 @@ into the second, each a pure function of the file's findings and its `FileFacts`
 - `never_built`: a C/C++ or CUDA source that only a definition nothing runs builds (`FileFacts.never_built`:
   the JIT build of a plugin whose only user is a class nothing takes) is compiled on no target: its
   sites are notes on every target, naming that definition; so are the sites of a header no source
-  the project compiles includes and no other file names, and of a helper script whose image build finds no
-  Dockerfile (`FileFacts.runs_nowhere`, which says why).
+  the project compiles includes and no other file names, of a helper script whose image build finds no
+  Dockerfile, and of a module of a package an application never imports or names (`FileFacts.runs_nowhere`,
+  which says why).
 - `uncompiled`: a C/C++ or CUDA source of a vendored package copy that no build of the scan compiles
   (`FileFacts.uncompiled`: the copy ships its extension prebuilt, without CUDA, or not at all) is
   compiled on no target either: notes on every target, naming the copy.

@@ -71,6 +71,9 @@ def test_an_installed_package_of_the_copys_name_is_another_package():
 def test_a_scan_caps_a_stranded_modules_errors_at_warnings():
     files = {path: text for path, text in COPY.items() if path != "app/vision/detectors/pose/body.py"}
     found = analyze(DETECTOR, path="app/vision/detectors/pose/body.py", files=files)
+    assert [(f.span.line, f.severity) for f in found] == [(5, Severity.NOTE)]  # a package nothing imports: no route runs it
+    named = {**files, "README.md": files["README.md"] + "Pose: `python -m pose.body`.\n"}  # run by hand: another path
+    found = analyze(DETECTOR, path="app/vision/detectors/pose/body.py", files=named)
     assert [(f.span.line, f.severity) for f in found] == [(5, Severity.WARNING)]
     files["app/train.py"] += "from app.vision.detectors.pose.body import detect\n\ndetect(weights())\n"  # runs it
     live = analyze(DETECTOR.replace("from detectors.util", "from ..util"), path="app/vision/detectors/pose/body.py", files=files)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import partial
 
+from cudaudit.facts import Evidence
 from cudaudit.model import Severity
-from cudaudit.rules.python.unreached import unreached_modules
+from cudaudit.rules.python.unreached import runs_nowhere, unreached_modules
 from support import analyze
 
 QUANT = "import torch\n\ndef scale(x):\n    return x.to('cuda')\n"
@@ -153,6 +154,8 @@ def test_in_an_application_a_package_nothing_imports_or_names_is_unreached_whate
     python = {path: partial(str.encode, text) for path, text in files.items()}
     found = unreached_modules(python, python, {}, application=True)
     assert {path for path in found if path.startswith("annotators/seg/")} == {path for path in files if path.startswith("annotators/seg/")}
+    assert set(runs_nowhere(found)) == set(found)  # a copy no route imports: notes
+    assert "`annotators/seg/`" in runs_nowhere(found)["annotators/seg/ops/fused.py"]
     assert unreached_modules(python, python, {}) == {}  # a library's package: its users import it
     by_hand = {"annotators/seg/registry.py", "annotators/seg/env.py"}  # named by nothing, imported by nothing
     for entry in (
@@ -160,6 +163,27 @@ def test_in_an_application_a_package_nothing_imports_or_names_is_unreached_whate
         "from annotators.depth import estimate\nimport importlib\nseg = importlib.import_module('annotators.seg')\n",
     ):
         entries = {**python, "app.py": partial(str.encode, entry)}
-        assert set(unreached_modules(entries, entries, {}, application=True)) == by_hand
+        assert set(found := unreached_modules(entries, entries, {}, application=True)) == by_hand
+        assert runs_nowhere(found) == {}  # modules of a package the app uses: a user may import them by hand
     readme = {"README.md": partial(str.encode, "```python\nfrom annotators.seg import fused\n```\n")}
-    assert set(unreached_modules(python, python, readme, application=True)) == by_hand
+    assert set(found := unreached_modules(python, python, readme, application=True)) == by_hand
+    assert runs_nowhere(found) == {}
+
+
+def test_in_an_application_a_package_s_own_tests_and_unnamed_scripts_run_only_where_it_does():
+    files = {
+        "app.py": "from annotators.depth import estimate\n",
+        "annotators/depth/__init__.py": "def estimate(x):\n    return x\n",
+        "annotators/seg/__init__.py": "",
+        "annotators/seg/ops.py": QUANT,
+        "annotators/seg/engine/__init__.py": "",
+        "annotators/seg/engine/test.py": "from annotators.seg.ops import scale\n",  # the copy's own test helper
+        "annotators/seg/env.py": "from annotators.seg.ops import scale\n\nif __name__ == '__main__':\n    scale(1)\n",
+    }
+    python = {path: partial(str.encode, text) for path, text in files.items()}
+    aside = {"annotators/seg/env.py": Evidence("annotators/seg/env.py", 0, "nothing names this script")}
+    found = unreached_modules(python, python, {}, aside, application=True)
+    assert "annotators/seg/ops.py" in runs_nowhere(found)
+    tested = {**python, "tests/test_ops.py": partial(str.encode, "from annotators.seg.ops import scale\n")}
+    found = unreached_modules(tested, tested, {}, aside, application=True)
+    assert "annotators/seg/ops.py" in found and "annotators/seg/ops.py" not in runs_nowhere(found)  # the project's suite

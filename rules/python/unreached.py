@@ -36,7 +36,13 @@ segmentation toolkit beside the annotators the app uses) is then unreached as a 
 too; its bare name as a word in a document or a reached module (`sys.path.append("annotators")` then
 `import seg`, `import_module("annotators.seg")`) reaches it, outside its own folder's files and a
 comment line's URL; an `__init__.py` that imports by built names reaches its modules only where it
-is itself reached.
+is itself reached. Such a package runs on no route at all: nothing of the project imports it, and no
+install puts it where a user's own code would, so its sites are notes (`runs_nowhere`), where a module
+nothing imports of a package the application does use stays a warning (a user may import that one
+module by hand). The package's own tests and the scripts in it that nothing names (a copy's
+`engine/test.py`, a `collect_env.py` self-report) run only where it does: what only they import runs
+nowhere too. A document, a `__main__.py` or a file above that names a module of the package reaches
+it, and with it the package.
 """
 
 from __future__ import annotations
@@ -69,6 +75,8 @@ _RUNS = re.compile(rb"\n(?:[A-Za-z_][\w.]*\(|(?:async[ \t]+)?(?:for|with)[ \t]|w
 """A top-level statement that runs something when the file runs (a call, a loop, a `with`): a module
 inside a package that does its work at its top level is a script run by its path. Searched in the
 module after a newline put in front, so that the engine skips from newline to newline."""
+NO_ROUTE = "no route of the project runs this package"
+"""How the evidence of a module of a wholly unreached package in an application begins (`runs_nowhere`)."""
 _BUILT_NAME = re.compile(rb"""(?:import_module|__import__)\(\s*f?["']([A-Za-z_][\w.]*)\.(?:\{|["']\s*\+)""")
 """An import of a name built from a literal package and a value (`import_module(f"pkg.models.{name}")`,
 `__import__("pkg.models." + name)`): any module below that package may be the one loaded."""
@@ -139,8 +147,16 @@ def unreached_modules(
     left = {path for path in left if modules.name(path).partition(".")[0] in routed or scripts_run}
     if not left:
         return {}
-    imported_by_tests = _imported_by([path for path in sorted(python) if is_test_path(path)], left, modules, text)
-    scripts = sorted(path for path in aside if path in python)
+    tops = {path: _top_package(path, modules) for path in left} if application else {}
+    live = {
+        folder for path in reached if "." in modules.name(path) or posixpath.basename(path) == "__init__.py"
+        for folder in _folders_above(posixpath.dirname(path))
+    }  # the folders of the package modules reached (a script in a package's folder, `configs/base.py`, is none)
+    unrun = {top for top in tops.values() if top not in live}
+    # a package's own tests and scripts run where the package does: in an unrun package, nowhere
+    outside = [path for path in sorted(python) if not unrun.intersection(_folders_above(posixpath.dirname(path)))]
+    imported_by_tests = _imported_by([path for path in outside if is_test_path(path)], left, modules, text)
+    scripts = sorted(path for path in aside if path in python and not unrun.intersection(_folders_above(posixpath.dirname(path))))
     spelled = _named(sorted(left), modules, scripts, {}, text, set()) if scripts else set()
     imported_aside = spelled | _imported_by([*scripts, *sorted(spelled)], left, modules, text)
     return {
@@ -151,10 +167,35 @@ def unreached_modules(
             "only files that are themselves another path (a script nothing names, a nested project's files) "
             "import or name this module: nothing on the project's own routes runs it"
             if path in imported_aside else
+            f"{NO_ROUTE} (`{tops[path]}/`): no module in its folder is reached, nothing imports or names any of"
+            " them, and the project installs nothing that puts it on a user's path"
+            if tops.get(path) in unrun else
             "nothing in the project imports or names this module: only a user who imports it runs it",
         )
         for path in sorted(left)
     }
+
+
+def runs_nowhere(found: Mapping[str, Evidence]) -> dict[str, str]:
+    """Display path -> why no route runs it, for the modules of `found` (`unreached_modules`) whose
+    package an application never imports or names at all: a copy nobody imports breaks no target, so
+    its sites are notes (`verdicts.never_built`), where a module of a package the project uses
+    stays a warning (a user may import the one module by hand)."""
+    return {path: evidence.text for path, evidence in found.items() if evidence.text.startswith(NO_ROUTE)}
+
+
+def _top_package(path: str, modules: ModuleMap) -> str:
+    """The folder of the top-level package that holds module `path` (`third_party/seg` for
+    `third_party/seg/ops/fused.py` named `seg.ops.fused`), by the module's own name: a folder some
+    reached module lies in is a package the project uses, whatever name that module is imported by."""
+    name = modules.name(path)
+    depth = name.count(".") + (posixpath.basename(path) == "__init__.py")
+    if not depth or not name:
+        return ""
+    folder = path
+    for _ in range(depth):
+        folder = posixpath.dirname(folder)
+    return folder
 
 
 def _imported_by(importers: list[str], left: set[str], modules: ModuleMap, text: Callable[[str], bytes | None]) -> set[str]:
