@@ -448,6 +448,11 @@ class FileFacts:
     top): the keywords defaulting to False that its tests read and that nothing of the project turns
     on, with the attributes keeping them (`rules/python/kept_off.py`): no caller outside the project
     passes them, so what they guard runs nowhere."""
+    named_nowhere: frozenset[str] = frozenset()
+    """For a Python module of an application (a scan that sees the whole project, which installs
+    nothing): its top-level functions and classes with a CUDA default that no other file of the project
+    spells (`rules/python/project_calls.py`): where the module itself neither calls nor hands one on,
+    nothing runs it, and its default is never taken (`defaults.ModuleCalls.never_called`)."""
     held_defaults: tuple[str, ...] = ()
     """For a Python module: the parameters its signatures give a literal default (a string, a number,
     True) that its tests read and that nothing of the project gives a value (`rules/python/held_defaults.py`):

@@ -282,6 +282,7 @@ _READERS = {
     "package_flags": "cudaudit.rules.python.package_probes:read_package_flags",
     "absent_packages": "cudaudit.rules.python.package_probes:absent_packages",
     "cuda_defaults": "cudaudit.rules.python.project_calls:cuda_defaults",
+    "named_nowhere": "cudaudit.rules.python.project_calls:named_nowhere",
     "from_imports": "cudaudit.rules.python.project_calls:from_imports",
     "calls_elsewhere": "cudaudit.rules.python.project_calls:calls_elsewhere",
     "method_calls": "cudaudit.rules.python.project_calls:method_calls",
@@ -445,6 +446,9 @@ class ProjectIndex:
     calls_elsewhere: dict[str, tuple[tuple[str, tuple[Any, ...]], ...]] = field(default_factory=dict)
     """Python module -> (name, the shapes of its calls in other modules) for its top-level functions
     and classes that default a parameter to a CUDA device (`project_calls.calls_elsewhere`)."""
+    named_nowhere: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Python module of an application -> its top-level functions and classes that default a parameter
+    to a CUDA device and that no other file names (`project_calls.named_nowhere`, `FileFacts.named_nowhere`)."""
     methods_called: dict[str, tuple[tuple[str, tuple[Any, ...]], ...]] = field(default_factory=dict)
     """Python module -> (method, the shapes of every call of its name) for its public methods that
     default a parameter to a CUDA device (`project_calls.method_calls`)."""
@@ -601,6 +605,7 @@ class ProjectIndex:
             facts["scheduler_launched"] = launch is not None and launch.scheduler
             facts["called_elsewhere"] = self.calls_elsewhere.get(path, ())
             facts["methods_called"] = self.methods_called.get(path, ())
+            facts["named_nowhere"] = self.named_nowhere.get(path, frozenset())
             facts["used_elsewhere"] = self.used_elsewhere.get(path, ())
             facts["fallback_callees"] = self.fallback_callees.get(path, ())
             facts["module_loaders"] = self.module_loaders.get(path, ())
@@ -969,6 +974,7 @@ def _read_index(
             )
             if found.cuda_defaults else {}
         ),
+        named_nowhere=_named_nowhere(files, found),
         methods_called=(
             _reader("method_calls")(python, found.default_methods)
             if found.default_methods and found.follows_callers else {}
@@ -2699,6 +2705,16 @@ def _never_trained(files: list[IndexedFile], python: dict[str, Reader], off: Map
         return False  # a library: its users train with it
     trains = _reader("trains")
     return not any(trains(_read_or_empty(read)) for path, read in python.items() if not is_test_path(path) and path not in off)
+
+
+def _named_nowhere(files: list[IndexedFile], found: _Found) -> dict[str, frozenset[str]]:
+    """`project_calls.named_nowhere` of the modules' CUDA defaults against the scan's files outside the
+    test suite, in an application whose whole project the scan sees (a library's users call its
+    functions from outside; a scan of named files cannot tell that nothing names one)."""
+    if not found.cuda_defaults or not sees_project(files) or _installable(files):
+        return {}
+    others = {file.display: file.read for file in files if not is_test_path(file.display)}
+    return _reader("named_nowhere")(found.cuda_defaults, others)
 
 
 def _installable(files: list[IndexedFile]) -> bool:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from functools import partial
 
-from cudaudit.rules.python.project_calls import HANDED_ON, calls_elsewhere, cuda_defaults, from_imports, method_calls
+from cudaudit.rules.python.project_calls import (
+    HANDED_ON,
+    calls_elsewhere,
+    cuda_defaults,
+    from_imports,
+    method_calls,
+    named_nowhere,
+)
 
 LIBRARY = b'''import torch
 
@@ -97,3 +104,17 @@ def test_method_calls_are_every_call_of_the_name_through_an_object():
     found = method_calls(sources(files), {"pkg/lib.py": cuda_defaults("pkg/lib.py", LIBRARY)})
     assert found == {"pkg/lib.py": (("get", (HANDED_ON, (1, ("device",), False), (2, (), False))),)}
     assert method_calls(sources({"pkg/lib.py": LIBRARY}), {"pkg/lib.py": (".get",)}) == {"pkg/lib.py": (("get", ()),)}
+
+
+def test_a_name_no_other_file_spells_is_named_nowhere_and_a_configuration_or_a_string_names_it():
+    defined = {"kit/encoders.py": ("Encoder", "Tokenizer", "embed", ".grid")}
+    files = {
+        "kit/encoders.py": b"class Encoder: ...\nclass Tokenizer: ...\ndef embed(x, device='cuda'): ...\n",
+        "app.py": b"import kit.encoders as enc\nmodel = getattr(enc, 'Tokenizer')()\n",
+        "configs/base.yaml": b"cond:\n  target: kit.encoders.Encoder\n",
+        "README.md": b"Embeddings: see `embedding.md`.\n",  # a longer word names nothing
+    }
+    assert named_nowhere(defined, {path: partial(bytes, data) for path, data in files.items()}) == {
+        "kit/encoders.py": frozenset({"embed"}),  # its own module's mentions count not; methods are not read
+    }
+    assert named_nowhere({"kit/encoders.py": (".grid",)}, {}) == {}

@@ -168,6 +168,8 @@ def _walked(
         never_on=frozenset(facts.never_on),
         held=frozenset(facts.held_defaults),
         held_nowhere=facts.held_nowhere,
+        # a module off the normal path is run by a user who imports it by hand, who may call any of it
+        named_nowhere=facts.named_nowhere if facts.off_default_path is None else frozenset(),
         called_elsewhere={**dict(facts.called_elsewhere), **{METHOD_CALLS + name: calls for name, calls in facts.methods_called}},
         not_run=_not_run(tree, text, facts.main_block, not facts.main_unrun),
         script=script,

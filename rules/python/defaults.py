@@ -7,11 +7,20 @@ only by a caller that leaves the argument out. Where every caller is seen (the m
 the function itself, and for a top-level function or class the calls of the modules that import it
 and of the README's examples) and there is one, the default is never taken: a note. Where some may
 be unseen (a public method, which other modules call through objects; a name another module hands
-on; a function nothing calls), it is another path than the normal one, a warning at most. A call
+on; a function nothing calls), it is another path than the normal one, a warning at most. In an
+application (a project that installs nothing, seen whole), a top-level function or class that its
+module neither calls, hands on nor names in a string, that no other file spells (no import, no
+configuration's `target: pkg.Encoder`, no `getattr(module, "Encoder")`, no subclass, no document:
+`FileFacts.named_nowhere`) and that no decorator but a wrapping one may call, has no caller at all,
+nor has one that the module calls only inside such definitions (a tokenizer only an encoder nothing
+builds builds): its default is never taken, a note (`never_called`); in a library, outside callers
+may take it, and so may the user who imports by hand a module off the normal path (`unreached.py`),
+whose sites all stay warnings. A call
 that leaves it out, a function handed on as a value in its module (`fire.Fire(main)`, a callback) or
 decorated (`@app.command()`, whose framework fills parameters from their defaults; not a private
 `@classmethod`, `_build_group`, which only its module's calls call) takes the default on the normal
-path; one in a statement only another path runs (a library module's `if __name__ == "__main__":`
+path; a decorator that only wraps the function (`@torch.no_grad()`, `@functools.lru_cache()`:
+`reach.only_wraps`) calls it only where it is called, with what its callers pass; one in a statement only another path runs (a library module's `if __name__ == "__main__":`
 block, a definition the project uses only under a switch that is off) takes it on that path: a
 warning at most. A registry's decorator (`@MODELS.register_module("vae")`) hands the function to the calls a
 configuration makes, which this reading does not see: a public API's default, a warning, unless a
@@ -47,7 +56,7 @@ a user opts in to), the default is used only for such inputs: another path.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from cudaudit.rules.python.device_syntax import parameter_defaults
 from cudaudit.rules.python.guards import is_none
@@ -66,9 +75,20 @@ class ModuleCalls:
     the calls other modules make of its top-level functions and classes (`project_calls.py`)."""
 
     def __init__(
-        self, module: ast.Module, elsewhere: Mapping[str, tuple[CallShape, ...]] | None = None, aside: frozenset[int] = frozenset()
+        self,
+        module: ast.Module,
+        elsewhere: Mapping[str, tuple[CallShape, ...]] | None = None,
+        aside: frozenset[int] = frozenset(),
+        wraps: Callable[[ast.expr], bool] = lambda _: False,
     ) -> None:
         self._elsewhere = elsewhere or {}
+        self._body = module.body
+        self._top_of: dict[int, ast.stmt] | None = None
+        """The top-level statement that holds each call, by the call's id: read when a default asks
+        whether its function runs nowhere (`_runs_nowhere`)."""
+        self._wraps = wraps
+        """Whether a decorator only wraps the function (`@torch.no_grad()`, `@functools.lru_cache()`:
+        `reach.only_wraps`): it still runs only where it is called, with what its callers pass."""
         self._top_level = {id(statement) for statement in module.body}
         self._aside = frozenset(
             id(node) for statement in module.body if id(statement) in aside for node in subtree(statement) if isinstance(node, ast.Call)
@@ -92,6 +112,9 @@ class ModuleCalls:
         loaded: list[ast.Name | ast.Attribute] = []
         self._read_by_name: set[str] = set()
         """`getattr(obj, "device")`: attributes the module reads by their name."""
+        self._strings: set[str] = set()
+        """The module's strings: a class or function it names in one (`globals()["Runner"]`, a table
+        of names) may be built by that name."""
         annotations: set[int] = set()
         """The names inside annotations (`-> Union[Pool, Other]`): a type named, not a class handed on."""
         for node in subtree(module):  # one walk: a module is read only when a default asks
@@ -108,6 +131,8 @@ class ModuleCalls:
                     self._read_by_name.add(str(node.args[1].value))
                 if name == "super":  # `super(Camera, self).__init__()` names its class, handing it to no one
                     bound.update(id(argument) for argument in node.args)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                self._strings.add(node.value)
             elif isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load):
                 loaded.append(node)
             elif isinstance(node, ast.ClassDef):
@@ -204,7 +229,7 @@ class ModuleCalls:
         registry builds by name (`@MODELS.register_module("vae")`) is called by configuration, which
         this module cannot see: only a call seen here or elsewhere that leaves the parameter out
         takes its default on the normal path."""
-        if _called_from_anywhere(function) or self._is_handed_on(function):
+        if _called_from_anywhere(function, self._wraps) or self._is_handed_on(function):
             return True
         positional = [*function.args.posonlyargs, *function.args.args]
         method = bool(positional) and positional[0].arg in _SELF
@@ -241,7 +266,7 @@ class ModuleCalls:
         README's examples (`project_calls.py`). A registered function (called by configuration), a
         decorated or handed-on one, and a public method (which other modules call through objects
         this reading does not follow) may have callers unseen."""
-        if function.decorator_list or self._is_handed_on(function):
+        if self._decorated(function) or self._is_handed_on(function):
             return False
         cls = self._classes.get(id(function))
         if cls is not None:
@@ -266,7 +291,7 @@ class ModuleCalls:
         docstring): the calls of its name the project index read (`project_calls.method_calls`)."""
         cls = self._method_classes.get(id(function))
         shapes = self._elsewhere.get(METHOD_CALLS + function.name)
-        if cls is None or shapes is None or function.decorator_list or HANDED_ON in shapes:
+        if cls is None or shapes is None or self._decorated(function) or HANDED_ON in shapes:
             return False
         if not shapes:  # a registry's decorator builds the class by name; its methods are the project's to call
             return all(_registers(decorator) for decorator in cls.decorator_list) and not cls.keywords and all(
@@ -274,6 +299,43 @@ class ModuleCalls:
             )
         after_self = None if position is None else position - 1
         return all(_shape_passes(shape, parameter, after_self) for shape in shapes)
+
+    def never_called(self, function: FunctionNode, named_nowhere: frozenset[str]) -> bool:
+        """Whether nothing calls `function`, a top-level function or the `__init__` of a top-level class
+        of an application that no other file names (`named_nowhere`, `FileFacts.named_nowhere`), nor
+        any decorator but one that only wraps it (`_runs_nowhere`). Its default runs nowhere (see the
+        module docstring)."""
+        cls = self._classes.get(id(function))
+        return not self._decorated(function) and self._runs_nowhere(function if cls is None else cls, named_nowhere)
+
+    def _runs_nowhere(
+        self, owner: FunctionNode | ast.ClassDef, named_nowhere: frozenset[str], seen: frozenset[str] = frozenset()
+    ) -> bool:
+        """Whether nothing runs `owner`, a top-level function or class that no other file names: the
+        module names it in no string, hands it on nowhere, derives no class from it, decorates it with
+        nothing but a wrapper, and calls it only inside top-level definitions that run nowhere in turn
+        (a tokenizer only an encoder nothing builds builds). A cycle of such calls keeps a verdict."""
+        name = owner.name
+        if id(owner) not in self._top_level or name not in named_nowhere or name in seen:
+            return False
+        if name in self._strings or name in self._handed_on_by_name or any(not self._wraps(d) for d in owner.decorator_list):
+            return False
+        if isinstance(owner, ast.ClassDef) and self._subclasses.get(name):
+            return False
+        if self._top_of is None:
+            self._top_of = {id(node): statement for statement in self._body for node in subtree(statement) if isinstance(node, ast.Call)}
+        containers = [self._top_of.get(id(call)) for call in self._calls.get(name, ())]
+        return all(
+            isinstance(container, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and self._runs_nowhere(container, named_nowhere, seen | {name})
+            for container in containers
+        )
+
+    def _decorated(self, function: FunctionNode) -> bool:
+        """Whether a decorator that does more than wrap `function` (`_wraps`) may call it, or hand it
+        to callers unseen (a framework's `@app.command()`, a registry's, `@staticmethod` on a public
+        name)."""
+        return any(not self._wraps(decorator) or _binds(decorator) for decorator in function.decorator_list)
 
     def _is_handed_on(self, function: FunctionNode) -> bool:
         """Whether the module mentions `function` without calling it, so that its callers are unseen.
@@ -340,14 +402,22 @@ _METHOD_KINDS = frozenset({"classmethod", "staticmethod"})
 """Decorators that only say how a method is bound, not who calls it."""
 
 
-def _called_from_anywhere(function: FunctionNode) -> bool:
+def _binds(decorator: ast.expr) -> bool:
+    """`@staticmethod`, `@classmethod`: only how a method is bound, read by its own rules here."""
+    return isinstance(decorator, ast.Name) and decorator.id in _METHOD_KINDS
+
+
+def _called_from_anywhere(function: FunctionNode, wraps: Callable[[ast.expr], bool]) -> bool:
     """Whether callers this module cannot see may call `function` and take its defaults: a
     framework, through a decorator (`@app.command()`), or another module, through a public
     `@classmethod` (`Buffer.from_dataset(...)`). A private one (`_build_group`, PEP 8's "internal
     use" name) has only its module's calls, which `default_is_normal_path` reads. A registry's
     decorator (`_registers`) hands the function to the configuration's calls, which give what the
     configuration names: such a default is a public API's, taken only by a caller that leaves it out."""
-    decorators = [decorator for decorator in function.decorator_list if not _registers(decorator)]
+    decorators = [
+        decorator for decorator in function.decorator_list
+        if not _registers(decorator) and (_binds(decorator) or not wraps(decorator))
+    ]
     if not decorators:
         return False
     binding_only = all(isinstance(d, ast.Name) and d.id in _METHOD_KINDS for d in decorators)

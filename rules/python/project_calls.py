@@ -108,6 +108,8 @@ _NONE_ARM = re.compile(rb"^([ \t]+)if[ \t]+\w+[ \t]+is[ \t]+None[ \t]*:[ \t]*(?:
 """An `if NAME is None:` header on a line of its own, inside a function (indented)."""
 _DEF = re.compile(rb"^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(", re.M)
 _CLASS = re.compile(rb"^class[ \t]+(\w+)[ \t]*(?:\(([^)]*)\))?", re.M)
+_TOP_DEFINITION = re.compile(rb"^(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.M)
+"""A top-level function or class definition, by its name."""
 _WORD = re.compile(rb"\w+")
 _FROM_IMPORT = re.compile(rb"from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)")
 """A `from ... import` statement; it starts with its literal word, which a search finds fast (a
@@ -590,3 +592,41 @@ def _calls_of_choice(choice: ast.Subscript, parents: Parents) -> list[ast.Call]:
     if not calls or not all(isinstance(call, ast.Call) and call.func is read for call, read in zip(calls, reads or (), strict=True)):
         return []
     return [call for call in calls if isinstance(call, ast.Call)]
+
+
+def named_nowhere(
+    defined: Mapping[str, tuple[str, ...]], files: Mapping[str, Callable[[], bytes]]
+) -> dict[str, frozenset[str]]:
+    """Defining module's display path -> the top-level functions and classes of each module of
+    `defined` (display path -> `cuda_defaults`) that no other file of `files` (the scan's files outside
+    the test suite: modules, configurations, documents, notebooks, scripts) spells as a word of its
+    own. In a project that installs nothing, such a function or class has no caller but its own
+    module's: no import, no configuration's `target: pkg.Class`, no `getattr(module, "Class")`, no
+    subclass elsewhere, no command that names it. All of a module's top-level names are read, not only
+    those with a CUDA default: a class that builds another (an encoder that builds a tokenizer) runs it
+    only where it runs itself. One automaton of every such name, one pass per file."""
+    spellings: dict[bytes, set[str]] = {}
+    for path in defined:
+        try:
+            data = files[path]() if path in files else b""
+        except Exception:  # noqa: BLE001 - an unreadable module defines nothing here
+            data = b""
+        for name in {*_TOP_DEFINITION.findall(data), *(name.encode() for name in defined[path] if not name.startswith("."))}:
+            spellings.setdefault(name, set()).add(path)
+    automaton = word_automaton(spellings)
+    if automaton is None:
+        return {}
+    named: set[tuple[str, bytes]] = set()
+    for other, read in files.items():
+        try:
+            data = read()
+        except Exception:  # noqa: BLE001 - an unreadable file names nothing; its own analysis says why
+            continue
+        for word in automaton.whole_words(data):
+            named.update((owner, word) for owner in spellings[word] if owner != other)
+    found: dict[str, set[str]] = {}
+    for word, owners in spellings.items():
+        for owner in owners:
+            if (owner, word) not in named:
+                found.setdefault(owner, set()).add(word.decode("ascii", "replace"))
+    return {path: frozenset(names) for path, names in sorted(found.items())}

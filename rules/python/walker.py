@@ -44,7 +44,16 @@ from cudaudit.rules.python.optional_use import needs_optional, optional_names
 from cudaudit.rules.python.package_probes import imports_package
 from cudaudit.rules.python.process_groups import starts_a_process_group
 from cudaudit.rules.python.project_calls import CallShape
-from cudaudit.rules.python.reach import CONFTEST_SKIP, Definition, Elsewhere, ModuleReach, Reached, Use, common_reach
+from cudaudit.rules.python.reach import (
+    CONFTEST_SKIP,
+    Definition,
+    Elsewhere,
+    ModuleReach,
+    Reached,
+    Use,
+    common_reach,
+    only_wraps,
+)
 from cudaudit.rules.python.regions import (
     ALL_TARGETS,
     ANOTHER_PATH,
@@ -204,8 +213,12 @@ class PythonWalker:
         never_on: frozenset[str] = frozenset(),
         held: frozenset[str] = frozenset(),
         held_nowhere: bool = False,
+        named_nowhere: frozenset[str] = frozenset(),
     ) -> None:
         self.names = names
+        self.named_nowhere = named_nowhere
+        """The module's top-level functions and classes with a CUDA default that no other file of an
+        application names (`FileFacts.named_nowhere`): only the module's own calls can take the default."""
         self.never_on = never_on
         """The keywords defaulting to False, and the attributes keeping them, that nothing of a project
         installing nothing turns on (`FileFacts.never_on`): what a test of one guards runs nowhere."""
@@ -636,7 +649,7 @@ class PythonWalker:
             return None  # a method's or a nested function's callers are not all seen
         function, position = found
         if self._module_calls is None:
-            self._module_calls = ModuleCalls(self._module, self.called_elsewhere, self._switched_ids)
+            self._module_calls = self._new_module_calls(self._module)
         calls = self._module_calls
         if not calls.default_is_normal_path(function, name, position) and calls.default_taken_aside(function, name, position):
             return holds_where_none
@@ -1269,6 +1282,10 @@ class PythonWalker:
         finally:
             self._wrapped = outer
 
+    def _new_module_calls(self, module: ast.Module) -> ModuleCalls:
+        """The module's calls, read once, with what the rest of the project says of its defaults."""
+        return ModuleCalls(module, self.called_elsewhere, self._switched_ids, partial(only_wraps, self.names))
+
     def default_region(
         self,
         function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda,
@@ -1284,11 +1301,13 @@ class PythonWalker:
         if self._module is None or isinstance(function, ast.Lambda) or not _names_cuda_or_nccl(default):
             return NEUTRAL
         if self._module_calls is None:
-            self._module_calls = ModuleCalls(self._module, self.called_elsewhere, self._switched_ids)
+            self._module_calls = self._new_module_calls(self._module)
         if self._module_calls.default_unread(function, parameter):
             return UNREAD_DEFAULT
         if self._module_calls.default_only_compared(function, parameter, default):
             return ONLY_COMPARED
+        if self.named_nowhere and self._module_calls.never_called(function, self.named_nowhere):
+            return GIVEN_DEFAULT  # an application's function or class nothing runs: nothing takes its default
         if self._module_calls.default_is_normal_path(function, parameter, position):
             if self._module_calls.default_read_past_marker(function, parameter):
                 return ANOTHER_PATH  # used only for inputs written with a marker (`if "[" not in text: return`)
