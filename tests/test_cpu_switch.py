@@ -157,3 +157,11 @@ def test_a_switch_handed_to_a_same_named_function_elsewhere_is_none(cli, tmp_pat
         (f["path"].rpartition("/")[2], f["line"], f["targets"]["cpu"]["severity"]) for f in report["findings"] if f["rule"] == "CDA102"
     )
     assert found == [("loader.py", 8, "error"), ("runner.py", 8, "note")]
+
+
+def test_a_switch_handed_to_a_method_of_a_built_object_names_no_function():
+    """`Loader().load(path, cpu=opt.cpu)`, `get_loader().load(...)`: a method of an object, whose class
+    the script does not say; not the `load` its `from runner import load` binds."""
+    for call in ('Loader().load("b.pt"', 'get_loader().load("b.pt"'):
+        script = SCRIPT.replace('load("b.pt"', call)
+        assert handed_switches(script.encode()) == ()

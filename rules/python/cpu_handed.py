@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 
 from cudaudit.firstparty import module_map
 from cudaudit.rules.catalog import word_automaton
-from cudaudit.rules.python.names import cpu_options, dotted_name, reads_option
+from cudaudit.rules.python.names import attribute_chain, cpu_options, dotted_name, reads_option
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.project_calls import importers, module_objects
 from cudaudit.rules.python.read_once import outside_tests
@@ -56,7 +56,9 @@ def handed_switches(data: bytes) -> Handed:
         return ()
     found: set[tuple[str, str]] = set()
     for node in nodes:
-        if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
+        # a chain that hangs from a name (`load`, `models.load`); a method of a built object
+        # (`Loader().load(...)`) names no function of the project by its module
+        if isinstance(node, ast.Call) and isinstance(attribute_chain(node.func)[0], ast.Name):
             callee = dotted_name(node.func)
             found.update((callee, k.arg) for k in node.keywords if k.arg and reads_option(k.value, options))
     return tuple(sorted(found))
