@@ -905,7 +905,7 @@ def _read_index(
     }
     created = _created_environments(files)
     after = {
-        **_superseded_builds(python), **_unnamed_files(files, created),
+        **_superseded_builds(python), **_unnamed_files(files, created, python, commands),
         **_cog_predictors(files, python), **_hosted_notebooks(files, python, catalog),
         **_op_self_tests(main_blocks, python, commands), **unnamed_scripts,
         **_multi_gpu_siblings(python, commands),
@@ -2088,11 +2088,16 @@ def _without_gpu(
     return merged
 
 
-def _unnamed_files(files: list[IndexedFile], created: Mapping[str, tuple[str, int, bool]]) -> dict[str, Evidence]:
+def _unnamed_files(
+    files: list[IndexedFile],
+    created: Mapping[str, tuple[str, int, bool]],
+    python: dict[str, Reader],
+    commands: Callable[[], DocumentedCommands],
+) -> dict[str, Evidence]:
     """`references.unnamed_files` for the scan's Dockerfiles, its conda environment files and
     install scripts (`references.install_scripts`) where the project also declares an install of its
-    own, and its notebooks where it also holds Python modules outside its tests, read against every
-    other file of the scan and the project's documents (files of no kind); and
+    own, and its notebooks where it also gives a route of its own (`_routes_beside_notebooks`), read
+    against every other file of the scan and the project's documents (files of no kind); and
     `references.requirements_beside_environments`: its requirements files beside a conda environment
     file the README creates (`created`), which nothing else installs.
     Only a scan given documents sees the project (a folder's scan; `session.run_scan`): one of named
@@ -2105,9 +2110,9 @@ def _unnamed_files(files: list[IndexedFile], created: Mapping[str, tuple[str, in
     scripts = _reader("install_scripts")(
         {file.display: file.read for file in files if FileKind.SHELL in file.kinds}
     ) if installs else []
-    # Notebooks beside code of the project's own: where its code is its notebooks, they are its route.
-    modules = any(FileKind.PYTHON in file.kinds and not is_test_path(file.display) for file in files)
-    notebooks = [file.display for file in files if modules and FileKind.NOTEBOOK in file.kinds]
+    notebooks = [file.display for file in files if FileKind.NOTEBOOK in file.kinds]
+    if notebooks and not _routes_beside_notebooks(files, python, commands):
+        notebooks = []
     judged = [file.display for file in files if FileKind.DOCKERFILE in file.kinds] + environments + scripts + notebooks
     requirements = [file.display for file in files if FileKind.REQUIREMENTS in file.kinds]
     conda = [file.display for file in files if FileKind.CONDA in file.kinds]
@@ -2131,6 +2136,19 @@ def _created_environments(files: list[IndexedFile]) -> dict[str, tuple[str, int,
         return {}
     top = posixpath.commonpath([file.display for file in files]) if len(files) > 1 else ""
     return _reader("created_environments")(conda, _readmes_by_folder(files), top)
+
+
+def _routes_beside_notebooks(
+    files: list[IndexedFile], python: dict[str, Reader], commands: Callable[[], DocumentedCommands]
+) -> bool:
+    """Whether the project gives a route of its own besides its notebooks: a package it installs
+    (`setup.py`, `pyproject.toml`), or a script of its own that a user document runs (`python
+    train.py`). A tutorial whose code is its notebook and the helper module it imports has none: the
+    notebook is its route, named or not."""
+    if any({FileKind.SETUP, FileKind.PYPROJECT} & set(file.kinds) for file in files):
+        return True
+    scripts = [path for path in python if not is_test_path(path)]
+    return bool(scripts) and bool(commands().python_run(scripts, _user_document))
 
 
 def _unincluded(files: list[IndexedFile], porting: PortingFacts | None) -> dict[str, str]:

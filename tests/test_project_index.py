@@ -1441,18 +1441,17 @@ def test_separate_rocm_sources_stand_in_for_their_own_part_of_the_tree():
     assert part.counterparts == () and part.rocm_goes_without == Evidence("setup.py", 6, "if torch.version.hip:")
 
 
-def test_a_notebook_nothing_names_beside_the_projects_modules_is_another_path(cli, tmp_path):
-    """A notebook that no README, document or script opens, beside the project's own modules, is a
-    developer's evaluation: its `.cuda()` is a CPU warning. Named by its file name (a link) or by its
-    folder's name, it keeps its error; in a project whose code is its notebooks, the
-    notebooks are the route and keep theirs."""
+def test_a_notebook_nothing_names_beside_the_projects_own_route_is_another_path(cli, tmp_path):
+    """A notebook that no README, document or script opens, in a project whose README runs a script of
+    its own, is a developer's evaluation: its `.cuda()` is a CPU warning. Named by its file name (a
+    link) or by its folder's name, it keeps its error; in a tutorial whose code is its notebook and a
+    helper module, the notebook is the route and keeps its error, named or not."""
     project = tmp_path / "proj"
     cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
             "source": ["import torch\n", "net = torch.nn.Linear(2, 2).cuda()\n"]}
     notebook = json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
-    write(project / "colorize" / "__init__.py", "")
-    write(project / "colorize" / "model.py", "import torch\n\ndef build():\n    return torch.nn.Linear(2, 2)\n")
-    write(project / "README.md", "# proj\n\n`pip install -e .` then `python -m colorize`.\n")
+    write(project / "colorize.py", "import torch\n\nif __name__ == '__main__':\n    print(torch.nn.Linear(2, 2))\n")
+    write(project / "README.md", "# proj\n\nRun `python colorize.py`.\n")
 
     def severities(where: str) -> set[str]:
         write(project / where, notebook)
@@ -1461,12 +1460,10 @@ def test_a_notebook_nothing_names_beside_the_projects_modules_is_another_path(cl
         return {f["severity"] for f in report["findings"] if f["path"].endswith(".ipynb")}
 
     assert severities("fid_benchmark.ipynb") == {"warning"}
-    write(project / "README.md", "# proj\n\nScores: run [the benchmark](fid_benchmark.ipynb).\n")
+    write(project / "README.md", "# proj\n\nRun `python colorize.py`; scores: [the benchmark](fid_benchmark.ipynb).\n")
     assert severities("fid_benchmark.ipynb") == {"error"}
     assert severities("examples/tour.ipynb") == {"warning"}
-    write(project / "README.md", "# proj\n\nThe notebooks in `examples/` show each step.\n")
+    write(project / "README.md", "# proj\n\nRun `python colorize.py`; the notebooks in `examples/` show each step.\n")
     assert severities("examples/tour.ipynb") == {"error"}
     write(project / "README.md", "# proj\n\nSee the demo.\n")
-    (project / "colorize" / "model.py").unlink()
-    (project / "colorize" / "__init__.py").unlink()
-    assert severities("fid_benchmark.ipynb") == {"error"}, "the project's code is its notebooks"
+    assert severities("fid_benchmark.ipynb") == {"error"}, "no route but the notebook and the module it may import"
