@@ -27,7 +27,9 @@ import os
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from functools import partial
+from itertools import chain
 
 from cudaudit.documented_commands import Command, DocumentedCommands, command_of, is_interpreter
 from cudaudit.safe_read import UnreadableFile, read_tree_file
@@ -77,8 +79,10 @@ def linked_scripts(root: str, modules: Iterable[str]) -> frozenset[str]:
     return frozenset(found)
 
 
-_LINK = re.compile(rb"\]\(\s*(?:\./)?([\w.-]+(?:/[\w.-]+)*)/?\s*\)")
-"""A Markdown link to a path of the project (`[examples](./examples/)`); a URL has a `:`, which no path here has."""
+_LINK = re.compile(rb"\]\(\s*(?:\./|https://github\.com/[\w.-]+/[\w.-]+/(?:tree|blob)/[\w.-]+/)?([\w.-]+(?:/[\w.-]+)*)/?\s*\)")
+"""A Markdown link to a path of the project (`[examples](./examples/)`), or to one of a repository's
+tree on GitHub (`.../tree/main/demos/web`), which the checkout holds where the folder exists; any
+other URL has a `:` where a path has none."""
 
 
 def _linked_folders(top: str) -> list[str]:
@@ -91,9 +95,54 @@ def _linked_folders(top: str) -> list[str]:
             continue
         for match in _LINK.finditer(data):
             folder = posixpath.normpath(match.group(1).decode())
-            if not folder.startswith(".") and os.path.isdir(os.path.join(top, folder)):
+            if folder.endswith(DOCUMENT_SUFFIXES):  # a folder's own document (`demos/web/README.md`)
+                folder = posixpath.dirname(folder)
+            if folder and not folder.startswith(".") and os.path.isdir(os.path.join(top, folder)):
                 found.setdefault(folder)
     return list(found)
+
+
+def documented_runs(root: str, modules: Iterable[str]) -> frozenset[str]:
+    """The display paths among `modules` (the scan's `.py` files), in any folder, that a command line of
+    a root document, or of a document in a folder one links to, runs: as a script, from the root or
+    from the folder the command runs in (`cd tools && python train.py`), or as a module (`python -m demo.app`)."""
+    known = frozenset(modules)
+    commands = chain(_run(root), *(_run(root, folder) for folder in _linked_folders(root or ".")))
+    found: set[str] = set()
+    for command in commands:
+        found.update(_targets(command, root, known))
+        home = posixpath.dirname(command.source)
+        # a `cd` in a folder's document may be written from the root (`cd demos/web` in `demos/web/README.md`)
+        folders = {command.folder, command.folder.removeprefix(home + "/")} if home else {command.folder}
+        script = command.script
+        if script is None:
+            continue
+        for folder in folders - {""}:
+            found.update(_targets(replace(command, script=posixpath.join(folder, script)), root, known))
+    return frozenset(found)
+
+
+def spelled_scripts(root: str, entries: Iterable[str], modules: Iterable[str]) -> frozenset[str]:
+    """The display paths among `modules` that a string of one of `entries` spells as a word, from the
+    root (`'"%s" -s tools/train.py --config %s' % (python, cfg)`): a script the entry starts with an
+    interpreter it keeps in a variable, which `launched_scripts` cannot read as a command. Only the
+    entries are read, and parsed only where their bytes hold `.py`."""
+    known = frozenset(modules)
+    found: set[str] = set()
+    for path in sorted(entries):
+        try:
+            data = read_tree_file(path, root or ".")
+            if b".py" not in data:
+                continue
+            tree = read_tree(decode_python(data), path)
+        except (UnreadableFile, UndecodableError, SyntaxError, ValueError, RecursionError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and ".py" in node.value:
+                words = (word.strip("'\"") for word in node.value.split())
+                found.update(run for word in words if word.endswith(".py")
+                             and (run := posixpath.normpath(posixpath.join(root, word))) in known)
+    return frozenset(found)
 
 
 def _run(root: str, folder: str = "") -> Iterator[Command]:

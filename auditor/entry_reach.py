@@ -13,6 +13,8 @@ lines a run reaches is read from the modules' syntax alone, never by running the
   function does), and the module level of every module an import in it names (with the packages
   above, whose `__init__.py` runs first); a name a module imports from a module that itself
   imports it is followed there (a package's re-export, `from .pipeline import *` too);
+- an absolute import the project's module names do not resolve takes the module beside the importer
+  (`from kmeans import KMeans` in `cluster/train.py`, which Python finds first where the script runs);
 - a string that names a module's function or class (`{"target": "pkg.models.Generator"}`, which a
   configuration's factory imports) reaches it, and the module's level;
 - an attribute of `self` or `cls` in a method (`self.encode_input(x)`) reaches the method of that
@@ -37,13 +39,14 @@ from __future__ import annotations
 
 import ast
 import os
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from cudaudit.cache import Store
-from cudaudit.firstparty import ModuleMap, module_map
+from cudaudit.firstparty import ModuleMap, file_or_package, module_map
 from cudaudit.rules.python.nodes import is_main_test
 from cudaudit.safe_read import UnreadableFile, content_digest, read_tree_file
 from cudaudit.source import UndecodableError, decode_python, read_tree
@@ -157,7 +160,7 @@ def reached_sites(
     `store` keeps it under those (the sources' content digests), so that a warm scan of an
     unchanged tree reads each module's bytes but parses none."""
     listed = list(sources)
-    reader = _Reader(module_map(listed), root or ".")
+    reader = _Reader(module_map(listed), root or ".", frozenset(listed))
     places = list(sites.items())
     ordered = sorted(scripts)
     if store is None:
@@ -231,9 +234,10 @@ def _is_answer(value: object, scripts: list[str], count: int) -> bool:
 class _Reader:
     """The modules of one scan, each read once however many scripts reach it."""
 
-    def __init__(self, modules: ModuleMap, root: str) -> None:
+    def __init__(self, modules: ModuleMap, root: str, sources: frozenset[str] = frozenset()) -> None:
         self._modules = modules
         self._root = root
+        self._sources = sources
         self._read: dict[str, _Module] = {}
         self._bytes: dict[str, bytes] = {}
         self._defined: dict[tuple[str, str, frozenset[str]], list[tuple[str, str]]] = {}
@@ -431,6 +435,15 @@ class _Reader:
             if default is not None:  # what a header's defaults name is built at the definition
                 self._read_into(module, path, default, module.bodies[TOP])
 
+    def _resolve(self, path: str, level: int, name: str, names: Iterable[str] = ()) -> frozenset[str]:
+        """The modules an import in `path` runs; for an absolute one the project's names do not resolve,
+        the module beside `path` (`from kmeans import KMeans` in `cluster/train.py`, run as a script:
+        Python puts the script's folder first on the path)."""
+        found = frozenset(self._modules.resolve(path, level, name, names))
+        if found or level or not name:
+            return found
+        return frozenset(file_or_package(posixpath.join(posixpath.dirname(path), *name.split(".")), self._sources))
+
     def _read_into(self, module: _Module, path: str, node: ast.AST, body: _Body) -> None:
         for child in ast.walk(node):
             if isinstance(child, ast.Name):
@@ -446,14 +459,14 @@ class _Reader:
                 _note_arguments(child, body)
             elif isinstance(child, ast.Import):
                 for alias in child.names:
-                    targets = frozenset(self._modules.resolve(path, 0, alias.name))
+                    targets = self._resolve(path, 0, alias.name)
                     body.imported |= targets
                     bound = alias.asname or alias.name.partition(".")[0]
                     named = targets if alias.asname else frozenset(self._modules.resolve(path, 0, bound))
                     module.bound.setdefault(bound, []).append((named, None))
             elif isinstance(child, ast.ImportFrom):
                 for alias in child.names:
-                    targets = frozenset(self._modules.resolve(path, child.level, child.module or "", [alias.name]))
+                    targets = self._resolve(path, child.level, child.module or "", [alias.name])
                     body.imported |= targets
                     module.bound.setdefault(alias.asname or alias.name, []).append((targets, alias.name))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cudaudit.documented_scripts import documented_scripts, linked_scripts
+from cudaudit.documented_scripts import documented_runs, documented_scripts, linked_scripts, spelled_scripts
 from support import write
 
 SCRIPTS = ["train.py", "sample.py", "config.py", "setup.py", "export.py"]
@@ -29,3 +29,15 @@ def test_a_folder_a_root_document_links_to_gives_the_commands_of_its_examples(tm
         "a command runs from the linked folder or the root; a folder no root document links to runs nothing"
     )
     assert linked_scripts("", ["other/run.py"]) == frozenset()
+
+
+def test_the_runs_of_any_folder_a_document_gives_and_the_scripts_an_entry_spells(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "README.md", "```\ncd solver && python fit.py\n```\nA [local demo](https://github.com/someone/proj/tree/main/demos/web).\n")
+    write(tmp_path / "demos" / "web" / "README.md", "```\ncd demos/web\npython serve.py\n```\n")
+    write(tmp_path / "ui.py", "import subprocess\n\ncmd = '\"%s\" -s solver/train.py --cfg %s' % (exe, cfg)\n")
+    modules = ["solver/fit.py", "solver/train.py", "demos/web/serve.py", "ui.py"]
+    assert documented_runs("", modules) == {"solver/fit.py", "demos/web/serve.py"}, (
+        "from the folder a `cd` went to, written from the document's folder or from the root"
+    )
+    assert spelled_scripts("", ["ui.py"], modules) == {"solver/train.py"}, "an interpreter kept in a variable"

@@ -165,3 +165,14 @@ def test_a_default_is_reached_only_by_a_call_that_leaves_its_parameter_out(tmp_p
     reached = reached_sites(["passes.py", "takes.py"], ["mixer.py", "passes.py", "takes.py"], sites, "")
     assert reached["passes.py"] == frozenset(), "each call passes the device, by position or through `*pair`"
     assert reached["takes.py"] == {"init", "blend"}, "the class's own name calls `__init__`, leaving `dtype` out; `blend` leaves `device` out"
+
+
+def test_a_script_imports_the_module_beside_it_by_its_bare_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "group" / "__init__.py", "")
+    write(tmp_path / "group" / "fast.py", "import torch\nSTREAM = torch.cuda.Stream()\n")
+    write(tmp_path / "group" / "train_group.py", "from fast import STREAM\n\nprint(STREAM)\n")
+    sources = ["group/__init__.py", "group/fast.py", "group/train_group.py"]
+    assert reached_sites(["group/train_group.py"], sources, {"stream": ("group/fast.py", 2)}, "") == {
+        "group/train_group.py": {"stream"}
+    }, "Python puts the script's folder first on the path"

@@ -209,6 +209,24 @@ def test_the_examples_a_root_document_links_to_are_the_uses_of_a_library_whose_d
     )
 
 
+def test_in_a_project_of_scripts_a_module_no_documented_run_imports_is_no_reason_of_the_verdict(cli, tmp_path):
+    """A vendored helper's environment report reads `CUDA_HOME`; the documented script never imports it."""
+    write(tmp_path / "README.md", "Run `python run.py`.\n")
+    write(tmp_path / "run.py", "from kit.used import go\n\ngo()\n")
+    write(tmp_path / "kit" / "__init__.py", "")
+    write(tmp_path / "kit" / "used.py", "def go():\n    return 1\n")
+    write(tmp_path / "kit" / "envinfo.py", "import os\n\n\ndef info():\n    return os.environ['CUDA_HOME']\n")
+    rocm = report_json(cli)["targets"]["rocm"]
+    assert rocm["verdict"] == "works" and "envinfo" not in rocm["why"], "no documented run imports kit/envinfo.py"
+    write(tmp_path / "tour.ipynb", '{"cells": [{"cell_type": "code", "source": ["from kit import envinfo"]}], '
+          '"metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    assert report_json(cli)["targets"]["rocm"]["verdict"] == "partial", "a notebook that spells the package may use it"
+    (tmp_path / "tour.ipynb").unlink()
+    write(tmp_path / "run.py", "from kit.used import go\nfrom kit import envinfo\n\ngo()\n")
+    rocm = report_json(cli)["targets"]["rocm"]
+    assert rocm["verdict"] == "partial" and "envinfo.py:5" in rocm["why"], "imported, its site may decide"
+
+
 def test_a_script_a_launcher_runs_before_another_is_a_step_not_a_use_of_its_own(cli, tmp_path):
     """Every documented use renders through a root module importing a CUDA-only rasterizer at module
     level; the preparation script runs anywhere, but only as the first step of the app's pipeline."""

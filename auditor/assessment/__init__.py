@@ -15,8 +15,8 @@ from cudaudit.assessment.checklist import Scan, answer_all
 from cudaudit.assessment.components import NO_DEPENDENCIES, Dependencies, group
 from cudaudit.assessment.counterparts import Counterparts
 from cudaudit.assessment.layout import project_root
-from cudaudit.assessment.model import Assessment
-from cudaudit.assessment.verdicts import hardest, run_stops, verdict
+from cudaudit.assessment.model import Assessment, Component, TargetVerdict
+from cudaudit.assessment.verdicts import hardest, off_path, run_stops, verdict
 from cudaudit.model import ScanResult
 from cudaudit.rules.catalog import Catalog
 
@@ -34,6 +34,7 @@ def assess(
     launched: Mapping[str, tuple[tuple[str, bool], ...]] | None = None,
     entries: frozenset[str] | None = None,
     shown: frozenset[str] = frozenset(),
+    imported_by_runs: frozenset[str] | None = None,
 ) -> Assessment:
     """The assessment of one scanned project; `root` is its folder as the scan displays paths,
     `summary` the scan's counts as `cudaudit scan -f json` gives them (the JSON report repeats them),
@@ -42,7 +43,8 @@ def assess(
     scripts each one runs, each with whether it is a step of a pipeline (`documented_scripts.launched_scripts`), `entries` the documented
     uses: those scripts and the modules the documents run with `python -m` (`documented` where None),
     `shown` those of them that are usage examples (`documented_scripts.linked_scripts`), which stop only
-    where the project's core code they run does."""
+    where the project's core code they run does; `imported_by_runs` the modules the documented runs
+    import, where those runs are the project's whole use (a project of scripts), else None."""
     root = project_root(result.paths) if root is None else root
     counterparts = Counterparts.of(result.paths)
     run = (documented if entries is None else entries) | {script for runs in (launched or {}).values() for script, _ in runs}
@@ -51,14 +53,21 @@ def assess(
     checklist = answer_all(Scan(result.findings, components, result.paths, counterparts, root, dependencies), targets)
     return Assessment(
         project=project or root or ".",
-        targets={
-            target: hardest(components, target, verdict(
-                components, target, documented if entries is None else entries, run_stops(result.findings, reached or {}, components, target, catalog, shown), launched))
-            for target in targets
-        },
+        targets={target: _verdict(result, components, target, catalog, documented if entries is None else entries,
+                                  reached or {}, launched, shown, imported_by_runs) for target in targets},
         checklist=checklist,
         components=components,
         findings=[finding.to_json() for finding in result.findings],
         summary=summary or {},
         version=__version__,
     )
+
+
+def _verdict(
+    result: ScanResult, components: list[Component], target: str, catalog: Catalog, uses: frozenset[str],
+    reached: Mapping[str, frozenset[int]], launched: Mapping[str, tuple[tuple[str, bool], ...]] | None, shown: frozenset[str],
+    imported_by_runs: frozenset[str] | None,
+) -> TargetVerdict:
+    aside = off_path(components, result.findings, target, imported_by_runs)
+    stops = run_stops(result.findings, reached, components, target, catalog, shown)
+    return hardest(components, target, verdict(components, target, uses, stops, launched, aside), aside)

@@ -322,7 +322,7 @@ def _target(
     catalog: Catalog,
     dependencies: Dependencies,
 ) -> ComponentTarget:
-    sites = [(i, f) for i, f in zip(indexes, own) if _breaks(f, target)]
+    sites = [(i, f) for i, f in zip(indexes, own) if breaks(f, target)]
     errors = [f for _, f in sites if f.targets[target].severity is Severity.ERROR]
     # a command-line option's default stops the default invocation; the option set, the component runs
     stopping = [f for f in errors if f.option is None]
@@ -347,7 +347,7 @@ def _stops_install(finding: Finding) -> bool:
     return finding.rule.startswith(BUILD_RULES_PREFIXES) and FileKind.SETUP in kinds_of(finding.path)
 
 
-def _breaks(finding: Finding, target: str) -> bool:
+def breaks(finding: Finding, target: str) -> bool:
     """A site that breaks or degrades `target`: not `works`, and at least a warning there."""
     fact = finding.targets.get(target)
     return fact is not None and fact.status is not Status.WORKS and fact.severity is not Severity.NOTE

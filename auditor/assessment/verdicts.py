@@ -17,6 +17,7 @@ import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from cudaudit.assessment.components import breaks
 from cudaudit.assessment.counterparts import named_for
 from cudaudit.assessment.model import EFFORT_ORDER, Component, Readiness, Role, TargetVerdict
 from cudaudit.model import Finding, Severity, Status, option_setting
@@ -45,6 +46,7 @@ def verdict(
     documented: frozenset[str] = frozenset(),
     stops: Mapping[str, Sequence[Stop]] | None = None,
     launched: Mapping[str, Sequence[tuple[str, bool]]] | None = None,
+    aside: frozenset[str] = frozenset(),
 ) -> TargetVerdict:
     """`documented`: the root scripts the project's documents run, alternatives of one another: while
     one of them runs on the target, the others that stop leave the main use partial, not blocked.
@@ -53,9 +55,10 @@ def verdict(
     `launched`: documented script -> the documented scripts it runs (`launched_scripts`), each with
     whether it is a step, whose stops are its own; one it runs before another on one route (`process.py`
     before `main.py`) prepares that one's input, a step of a use rather than a use of its own, so its
-    running alone says nothing; one it runs instead of another (the arms of an `if`) is a use."""
+    running alone says nothing; one it runs instead of another (the arms of an `if`) is a use.
+    `aside`: the components no documented run takes on the target (`off_path`), which decide nothing."""
     stops, uses = _with_launched(stops or {}, documented, launched or {})
-    deciding = [c for c in components if target in c.targets and decides(c, target)]
+    deciding = [c for c in components if target in c.targets and decides(c, target) and c.id not in aside]
     core = [c for c in deciding if c.role is Role.CORE]
     others = [c for c in deciding if c.role is Role.OPTIONAL]
     blocked = [c for c in core if c.targets[target].status is Readiness.BLOCKED]
@@ -122,6 +125,22 @@ def run_stops(
     return found
 
 
+def off_path(components: Sequence[Component], findings: Sequence[Finding], target: str,
+             imported: frozenset[str] | None) -> frozenset[str]:
+    """The core Python package components each of whose sites that break `target` is in a module no
+    documented run imports (`imported`: the modules the runs import and those a document runs; None
+    where the documented runs are not the whole use, beside an installed package): a vendored copy's
+    unused half, a tool nothing on the documented path loads. Their sites stay findings; they are no
+    reason of the verdict. Examples and demos (optional) are scripts of their own, which nothing imports."""
+    if imported is None:
+        return frozenset()
+    return frozenset(
+        c.id for c in components if c.kind == "python" and c.role is Role.CORE and target in c.targets
+        and all(findings[i].path.endswith(".py") and findings[i].path not in imported
+                for i in c.findings if breaks(findings[i], target))
+    )
+
+
 def _stops_run(finding: Finding, target: str) -> bool:
     fact = finding.targets.get(target)
     return (fact is not None and fact.status is not Status.WORKS and fact.severity is Severity.ERROR
@@ -180,11 +199,13 @@ def _listed(components: list[Component], target: str, sites: Mapping[str, str] |
     return _join(names + ([f"{more} more component{'s' * (more != 1)}"] if more else []))
 
 
-def hardest(components: Sequence[Component], target: str, verdict: TargetVerdict) -> TargetVerdict:
+def hardest(components: Sequence[Component], target: str, verdict: TargetVerdict,
+            aside: frozenset[str] = frozenset()) -> TargetVerdict:
     """Name the hardest work on the target when the deciding components do not include it, so a
-    verdict decided by low-effort items does not hide a rewrite elsewhere."""
+    verdict decided by low-effort items does not hide a rewrite elsewhere (but not work in the
+    components no documented run takes, `aside`)."""
     candidates = [c for c in components if c.role is not Role.TOOLING and target in c.targets
-                  and c.targets[target].status is not Readiness.WORKS and decides(c, target)]
+                  and c.targets[target].status is not Readiness.WORKS and decides(c, target) and c.id not in aside]
     if not candidates:
         return verdict
     top = max(candidates, key=lambda c: EFFORT_ORDER.index(c.targets[target].effort))

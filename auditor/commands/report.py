@@ -124,7 +124,14 @@ def assessment_of(result: ScanResult, session: ScanSession, project: str | None 
     from cudaudit.assessment.layout import python_area, relative, role_of
     from cudaudit.assessment.model import Role
     from cudaudit.cache import code_fingerprint
-    from cudaudit.documented_scripts import documented_modules, documented_scripts, launched_scripts, linked_scripts
+    from cudaudit.documented_scripts import (
+        documented_modules,
+        documented_runs,
+        documented_scripts,
+        launched_scripts,
+        linked_scripts,
+        spelled_scripts,
+    )
     from cudaudit.entry_reach import reached_sites
     from cudaudit.reporters.summary import summarize
 
@@ -150,10 +157,40 @@ def assessment_of(result: ScanResult, session: ScanSession, project: str | None 
     store = session.cache.store("reach", code_fingerprint()) if session.cache is not None else None
     launched = launched_scripts(root, entries, python)
     runs = entries | {script for launches in launched.values() for script, _ in launches}
-    reached = reached_sites(runs, python, sites, root, store) if sites and runs else {}
+    # a module's own level (line 0) is reached where a run imports it
+    tops = {path: (path, 0) for path in sorted({path for path, _ in sites.values()})}
+    # where the documented runs are the whole use (a project of scripts), a module none imports is off
+    # it; what any document runs, in any folder, or an entry starts through a variable counts as run
+    whole = bool(entries) and not shown and not installs_package(result.paths, root)
+    others = (documented_runs(root, python) | spelled_scripts(root, runs, python)) - runs if whole else frozenset()
+    found = reached_sites(runs | others, python, {**sites, **tops}, root, store) if sites and runs else {}
+    reached = {script: frozenset(key for key in keys if isinstance(key, int)) for script, keys in found.items() if script in runs}
+    imported = (frozenset(key for keys in found.values() for key in keys if isinstance(key, str)) | others
+                | _notebook_packages(result.paths, root, python)) if whole else None
     return assess(result, session.targets, session.catalog, name, root,
                   dependency_verdicts(result.findings, session.targets), summarize(result, session.targets),
-                  documented, reached, launched, entries, shown)
+                  documented, reached, launched, entries, shown, imported)
+
+
+def _notebook_packages(paths: list[str], root: str, python: list[str]) -> frozenset[str]:
+    """The modules of each package folder that a notebook of the project may use, which no run here
+    reads: one a notebook sits in, or whose name a notebook spells (`from vox3d.model import Box`)."""
+    from cudaudit.assessment.layout import python_area
+    from cudaudit.safe_read import UnreadableFile, read_tree_file
+
+    notebooks = [path for path in paths if path.endswith(".ipynb")]
+    if not notebooks:
+        return frozenset()
+    areas = {path: python_area(path, root) for path in python}
+    folders = {area for area, kind in areas.values() if kind == "python"}
+    used = {folder for folder in folders for notebook in notebooks if notebook.startswith(folder + "/")}
+    for notebook in notebooks:
+        try:
+            data = read_tree_file(notebook, root or ".", head=True)
+        except UnreadableFile:
+            continue
+        used |= {folder for folder in folders - used if posixpath.basename(folder).encode() in data}
+    return frozenset(path for path, (area, _) in areas.items() if area in used)
 
 
 def dependency_verdicts(findings: list[Finding], targets: tuple[str, ...]) -> Dependencies:
