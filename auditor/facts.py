@@ -304,6 +304,10 @@ class FileFacts:
     module's route gives one value (`--launcher pytorch`; `project_index._settings_documented`): the
     value it holds there, over the module's own default, so a branch only the default takes (`if
     args.launcher == "none":`) is another path, and the documented value's the normal one."""
+    cpu_route_options: frozenset[str] = frozenset()
+    """The command-line options a command of the project's documents sets to `cpu` where it runs this
+    module as a script (`python infer.py --device cpu`; `project_index._cpu_routes`): a CUDA default
+    of such an option is not what the CPU's documented route runs with."""
     never_trained: bool = False
     """Whether the project only infers: no install declaration at its top (a library's users train),
     and no module on its normal path (outside its test suite and the files off that path) spells a

@@ -202,6 +202,7 @@ _READERS = {
     "documented_flags": "cudaudit.rules.python.documented_flags:documented_flags",
     "flag_settings": "cudaudit.rules.python.documented_flags:flag_settings",
     "documented_values": "cudaudit.rules.python.documented_flags:documented_values",
+    "cpu_options": "cudaudit.rules.python.documented_flags:cpu_options",
     "only_routes": "cudaudit.rules.python.entry_routes:only_routes",
     "kept_off": "cudaudit.rules.python.kept_off:kept_off_reading",
     "yaml_tests": "cudaudit.rules.python.kept_off:yaml_tests",
@@ -430,6 +431,9 @@ class ProjectIndex:
     settings_documented: dict[str, tuple[tuple[str, SettingValue], ...]] = field(default_factory=dict)
     """Python module -> (option, value) for the options every documented command of every entry
     whose route reaches it gives one value (`_settings_documented`)."""
+    cpu_routes: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Script -> the options a command of the project's documents sets to the CPU when it runs the
+    script (`python infer.py --device cpu`; `_cpu_routes`)."""
     launched_by_default: dict[str, frozenset[str]] = field(default_factory=dict)
     """Python module -> the multi-process switches its `if` headers test that the project's
     configuration turns on (`_launched_by_default`)."""
@@ -596,6 +600,7 @@ class ProjectIndex:
             facts["settings_off"] = tuple(sorted(self.settings_off.get(path, ())))
             facts["settings_chosen"] = self.settings_chosen.get(path, ())
             facts["settings_documented"] = self.settings_documented.get(path, ())
+            facts["cpu_route_options"] = self.cpu_routes.get(path, frozenset())
             facts["launched_by_default"] = tuple(sorted(self.launched_by_default.get(path, ())))
             facts["kept_on"] = tuple(sorted(self.kept_on.get(path, ())))
             facts["cpu_parameters"] = tuple(sorted(self.cpu_parameters.get(path, ())))
@@ -889,6 +894,7 @@ def _read_index(
     absent = _reader("absent_packages")(catalog) if found.cuda_extensions or found.tried_imports else frozenset()
     optional, failing = _optional_modules(python, found, remember, imports, absent)
     documented_values = _settings_documented(files, python, found, imports, commands)
+    cpu_routes = _cpu_routes(files, python, commands)
     left_behind = _taken_names(files, python, found, import_lines, catalog, declarations)
     scripts_aside = _unnamed_scripts(files, found, every_main_block)
     unnamed_scripts = {path: why for path, why in scripts_aside.items() if path in found.main_blocks}
@@ -966,6 +972,7 @@ def _read_index(
         cpu_parameters=_cpu_parameters(files, found),
         settings_chosen=_with_one_rank(_chosen_elsewhere(files, python, found), files, python, found, catalog),
         settings_documented=documented_values,
+        cpu_routes=cpu_routes,
         calls_elsewhere=(
             _reader("calls_elsewhere")(
                 python, found.cuda_defaults, found.from_imports, remember, _readme_examples(files),
@@ -2665,6 +2672,25 @@ def _settings_documented(
         for module in routes:
             found_values.setdefault(module, {})[option] = value
     return {module: tuple(sorted(given.items())) for module, given in found_values.items()}
+
+
+def _cpu_routes(
+    files: list[IndexedFile], python: dict[str, Reader], commands: Callable[[], DocumentedCommands]
+) -> dict[str, frozenset[str]]:
+    """Module -> the options (`device`) a documented command outside the test suite sets to `cpu` where
+    it runs the module as a script (`documented_flags.cpu_options`), in a scan that sees the whole
+    project. A script whose file name another module of the project shares is left out: which one a
+    command runs is not known."""
+    if not sees_project(files):
+        return {}
+    given = _reader("cpu_options")(commands())
+    if not given:
+        return {}
+    by_file: dict[str, list[str]] = {}
+    for path in sorted(python):
+        if not is_test_path(path):
+            by_file.setdefault(posixpath.basename(path), []).append(path)
+    return {paths[0]: given[name] for name, paths in by_file.items() if name in given and len(paths) == 1}
 
 
 def _documented_scripts(python: dict[str, Reader], commands: Callable[[], DocumentedCommands]) -> frozenset[str]:

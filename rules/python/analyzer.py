@@ -52,6 +52,7 @@ def analyze_python(
         frozenset(facts.left_out_marks), frozenset(facts.deselected_marks), frozenset(facts.settings_off),
         absent_packages(catalog), {name: frozenset(needed.split(",")) for name, needed in facts.package_flags},
         chosen_elsewhere=dict(facts.settings_chosen), documented_values=dict(facts.settings_documented),
+        cpu_routes=facts.cpu_route_options,
         unimportable=frozenset(facts.unimportable),
         unrequested=frozenset(facts.unrequested), launched_by_default=frozenset(facts.launched_by_default),
         kept_on=frozenset(facts.kept_on), cpu_parameters=frozenset(facts.cpu_parameters),

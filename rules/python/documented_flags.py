@@ -50,6 +50,18 @@ def documented_flags(commands: DocumentedCommands) -> dict[str, frozenset[str]]:
     return {script: frozenset(flags) for script, flags in found.items()}
 
 
+def cpu_options(commands: DocumentedCommands) -> dict[str, frozenset[str]]:
+    """Script file name (`infer.py`) -> the options a documented command outside the test suite that
+    runs it sets to the CPU (`python infer.py --device cpu`, `--device=cpu`): the project's own route
+    to a machine without a GPU, whatever its other commands run with."""
+    found: dict[str, set[str]] = {}
+    for script, runs in documented_runs(commands).items():
+        on_cpu = {option for run in runs for option, value in run.items() if value == "cpu"}
+        if on_cpu:
+            found.setdefault(script, set()).update(on_cpu)
+    return {script: frozenset(options) for script, options in found.items()}
+
+
 def documented_values(commands: DocumentedCommands) -> dict[str, dict[str, str | int]]:
     """Script file name (`train.py`) of each script a documented command outside the test suite
     runs -> the value every such command of it gives an option (`--launcher pytorch`, `--ring-size=4`:

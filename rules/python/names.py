@@ -89,6 +89,7 @@ class ImportTable:
         package_flags: Mapping[str, frozenset[str]] | None = None,
         chosen_elsewhere: Mapping[str, Value] | None = None,
         documented_values: Mapping[str, Value] | None = None,
+        cpu_routes: frozenset[str] = frozenset(),
         unimportable: frozenset[str] = frozenset(),
         unrequested: frozenset[str] = frozenset(),
         launched_by_default: frozenset[str] = frozenset(),
@@ -100,6 +101,9 @@ class ImportTable:
         module_loaders: Mapping[str, str] | None = None,
     ) -> None:
         self.tree = tree
+        self.cpu_routes = cpu_routes
+        """The options a documented command sets to `cpu` where it runs this module (`--device cpu`,
+        `documented_flags.cpu_options` through the index): the CPU's route the project documents."""
         self.always_launched = always_launched
         """Whether every documented command of this module's route starts it under a launcher of
         several processes (`launched_entries.py`, through the index): every launch test's launched

@@ -146,6 +146,11 @@ REPLACED_WITHOUT_CUDA = Region(cap=Severity.NOTE)
 """A command-line default (`--device cuda`) that the module replaces with another device under a
 test of CUDA's availability (`elif not torch.cuda.is_available(): args.device = "cpu"`): a host
 without CUDA never runs with it (`concerns/settings.py`)."""
+CPU_DOCUMENTED_DEFAULT = Region(cpu_aware=True)
+"""A command-line default (`--device cuda`) that a command of the project's documents sets to the
+CPU where it runs the script (`python infer.py --device cpu`): the CPU's route is the documented
+command, which does not run with the default; other targets keep the default's reading
+(`concerns/settings.py`)."""
 HANDED_TO_FALLBACK = Region(cap=Severity.NOTE)
 """A device handed to a function or class of the project that replaces it with the CPU where
 `torch.cuda.is_available()` is False (`Recognizer(device="cuda:0")`, `fallback_callees.py`), or a

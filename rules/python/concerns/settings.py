@@ -52,6 +52,7 @@ from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import subtree
 from cudaudit.rules.python.regions import (
     COMMAND_LINE_DEFAULT,
+    CPU_DOCUMENTED_DEFAULT,
     FALLBACK_VALUE,
     HANDED_TO_FALLBACK,
     LAUNCH_SETTING,
@@ -148,11 +149,15 @@ class NamedSettings(Concern):
     def _command_line_default(
         self, name: str, value: ast.expr, option: str, read: Callable[[SettingReads], bool], dest: str
     ) -> None:
-        """A setting's default that `option` overrides: its own severity where the module `read`s
-        it to choose a device or a distributed backend, a note where the module replaces it without
-        CUDA, a warning at most where it does not read it (see the module docstring)."""
+        """A setting's default that `option` overrides: quiet on the CPU where a documented command
+        sets the option to `cpu`; its own severity where the module `read`s it to choose a device or
+        a distributed backend, a note where the module replaces it without CUDA, a warning at most
+        where it does not read it (see the module docstring)."""
         if not (names_setting(name, "device") or names_setting(name, "backend")):
             self.walk.within(COMMAND_LINE_DEFAULT, partial(self._report, name, value))
+            return
+        if option.lstrip("-").replace("-", "_") in self.walk.names.cpu_routes:
+            self.walk.within(CPU_DOCUMENTED_DEFAULT, partial(self._report, name, value, option))
             return
         if self._reads is None:
             self._reads = SettingReads(self._module, self.walk.names)
