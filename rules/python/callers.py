@@ -19,7 +19,12 @@ is guarded runs only where the guards hold. Three readings, through the project 
   flags and helpers all count. Any other mention (a module attribute, `graphs.capture(x)`; a name
   rebound; a method's name anywhere outside its module, for the receiver of `runner.capture()` is not
   known) is a use that is not followed, and keeps the verdicts; only a private name that the other
-  module defines itself (two classes, each with its own `_capture`) is that module's own. A module
+  module defines itself (two classes, each with its own `_capture`) is that module's own. A method a
+  library call reaches by its name (`library_dispatch.py`: diffusers'
+  `enable_xformers_memory_efficient_attention()` calls each block's
+  `set_use_memory_efficient_attention_xformers`) is used wherever another module calls that entry
+  (`unet.enable_xformers_memory_efficient_attention()` under `if torch.cuda.is_available():`), walked
+  as an imported function's call is; another class's own definition of the method uses nothing. A module
   that only re-exports the name (`from .graphs import capture` in an `__init__.py`, `__all__`) uses
   nothing; one that imports it from another module that defines it too mentions another definition. A
   mention of a function in the test suite is not walked (its fixtures and marks are read by the suite's
@@ -53,6 +58,7 @@ from cudaudit.firstparty import module_map
 from cudaudit.model import Severity
 from cudaudit.rules.catalog import WORD_BYTES, Catalog, WordSearch, word_automaton
 from cudaudit.rules.python.guards import names_cuda
+from cudaudit.rules.python.library_dispatch import dispatched_methods, reaching
 from cudaudit.rules.python.names import ImportTable
 from cudaudit.rules.python.nodes import attribute_stores, subtree
 from cudaudit.rules.python.opt_in import Statements, import_statements, only_imports, statement_lines
@@ -241,19 +247,27 @@ def uses_elsewhere(
     for path, names in defined.items():
         for name in sorted({name for name, _ in names}):
             owners.setdefault(name, []).append(path)
+    dispatched = dispatched_methods(catalog)
+    entries = {
+        entry: [(owner, method) for method in sorted(reached) for owner in owners.get(method, ()) if method in methods[owner]]
+        for entry, reached in reaching(dispatched).items()
+    }
+    entries = {entry: reached for entry, reached in entries.items() if reached}
     # A public name two modules define (`main`, `forward`) is mentioned in each by the other's own
-    # definition, which is no use that is followed: neither is looked for.
-    shared = {name for name, paths in owners.items() if len(paths) > 1 and not name.startswith("_")}
+    # definition, which is no use that is followed: neither is looked for. A method a library call
+    # reaches by its name is that call's wherever it is defined: its uses are the call's.
+    shared = {name for name, paths in owners.items() if len(paths) > 1 and not name.startswith("_") and name not in dispatched}
     uses: dict[tuple[str, str], list[GuardedUse] | None] = {
         (path, name): None if name in shared else [] for path, names in defined.items() for name, _ in names
     }
-    automaton = word_automaton({name.encode() for name in owners if name not in shared})
+    automaton = word_automaton({name.encode() for name in (*owners, *entries) if name not in shared})
     if automaton is None:
         return _by_owner(uses)
     modules = module_map(sources)
     imported = importers(modules, {path: names - shared for path, names in functions.items()}, imports)
     pending: dict[str, set[str]] = {}
-    """Importing module -> the names it imports from a module that defines them: read by a walk, last."""
+    """Importing module -> the names it imports from a module that defines them, and the library
+    calls of `entries` it spells: read by a walk, last."""
     for path, read in sources.items():
         try:
             data = read()
@@ -264,9 +278,13 @@ def uses_elsewhere(
         statements: Statements | None = None
         own: set[bytes] | None = None
         for name in sorted(mentioned):
-            for owner in owners[name]:
+            if name in entries:
+                _mention_entry(uses, pending, path, name, entries[name])
+            for owner in owners.get(name, ()):
                 if owner == path or uses[(owner, name)] is None:
                     continue
+                if name in dispatched and name in methods[owner] and _only_defines(data, name):
+                    continue  # another class's own copy of the method the library call reaches
                 if name.startswith("_") and name not in reached:
                     own = set(_DEFINED.findall(b"\n" + data)) if own is None else own
                     if name.encode() in own:
@@ -293,12 +311,12 @@ def uses_elsewhere(
     unfollowed: dict[str, tuple[bytes, set[str]]] = {}
     """Importing module -> its bytes and the names whose uses there were not followed: `_relays`."""
     for path, wanted in sorted(pending.items()):
-        reached = imported[path]
+        reached = imported.get(path, {})
         data = sources[path]()
         lines = statement_lines(import_statements(data))
         alive = tuple(sorted(
             name for name in wanted
-            if any(uses[(owner, name)] is not None for owner in reached[name]) and _used(data, name, lines)
+            if any(uses[key] is not None for key in _keys(reached, entries, name)) and (name in entries or _used(data, name, lines))
         ))
         importing.append((path, data, alive, _plain_uses(data, alive, path in scripts) if alive else set()))
     if walks is not None:
@@ -310,35 +328,69 @@ def uses_elsewhere(
                 ahead.append((_reading_name(walked, given, path in scripts), path, walked, given, path in scripts))
         walks(ahead)
     for path, data, first, plain in importing:
-        reached = imported[path]
-        alive = tuple(name for name in first if any(uses[(owner, name)] is not None for owner in reached[name]))
+        reached = imported.get(path, {})
+        alive = tuple(name for name in first if any(uses[key] is not None for key in _keys(reached, entries, name)))
         walked = tuple(name for name in alive if name not in plain)
         given = (documented or {}).get(path, ())
         readings = _readings(path, data, walked, catalog, remember, given, path in scripts) if walked else {}
         for name in alive:
             found = None if name in plain else readings.get(name, [])  # imported and never used: no use
-            if found is None and relayed and path not in scripts and not is_test_path(path) and _relays_of(data, (name,)):
+            if (
+                found is None and relayed and name not in entries and path not in scripts and not is_test_path(path)
+                and _relays_of(data, (name,))
+            ):
                 unfollowed.setdefault(path, (data, set()))[1].add(name)
                 continue
-            _add(uses, reached[name], name, found)
+            _add(uses, _keys(reached, entries, name), found)
     if unfollowed:
         for path, found_here in _relays(
             unfollowed, {path: imported[path] for path in unfollowed}, uses, sources, imports, catalog, remember,
             documented or {}, scripts,
         ).items():
             for name, found in found_here.items():
-                _add(uses, imported[path][name], name, found)
+                _add(uses, _keys(imported[path], {}, name), found)
     return _by_owner(uses)
 
 
-def _add(
-    uses: dict[tuple[str, str], list[GuardedUse] | None], owners: Iterable[str], name: str, found: list[GuardedUse] | None
+def _keys(imported: Mapping[str, set[str]], entries: Mapping[str, list[tuple[str, str]]], name: str) -> list[tuple[str, str]]:
+    """The (defining module, name) whose uses an importer's use of `name` is: of a library call of
+    `entries`, each (owner, method) it reaches; of a function it imports, each owner's function."""
+    return entries[name] if name in entries else [(owner, name) for owner in imported[name]]
+
+
+def _mention_entry(
+    uses: dict[tuple[str, str], list[GuardedUse] | None], pending: dict[str, set[str]], path: str, entry: str,
+    reached: Iterable[tuple[str, str]],
 ) -> None:
-    """Count an importer's uses `found` of `name` (None: one not followed) for each of its `owners`."""
-    for owner in owners:
-        kept = uses[(owner, name)]
+    """Count a module's spelling of a library call that reaches methods by their name (`library_dispatch.py`)
+    for those methods, as an import of a function counts for it: a module outside the test suite is
+    walked for the call's uses (`pending`), a test module's is the suite's, and one in a module that
+    defines such a method is not followed (the module's own analysis does not read it)."""
+    for owner, method in reached:
+        found = uses[(owner, method)]
+        if found is None:
+            continue
+        if owner == path:
+            uses[(owner, method)] = None
+        elif is_test_path(path):
+            found.append(_SUITE_USE)
+        else:
+            pending.setdefault(path, set()).add(entry)
+
+
+def _only_defines(data: bytes, name: str) -> bool:
+    """Whether every mention of `name` in the module is a definition of that name (`def name(`)."""
+    word = re.escape(name.encode())
+    return len(re.findall(word + rb"(?<!\w" + word + rb")(?!\w)", data)) == len(re.findall(rb"\n[ \t]*(?:async[ \t]+)?def[ \t]+" + word + rb"(?!\w)", b"\n" + data))
+
+
+def _add(uses: dict[tuple[str, str], list[GuardedUse] | None], keys: Iterable[tuple[str, str]], found: list[GuardedUse] | None) -> None:
+    """Count an importer's uses `found` of a name (None: one not followed) for each of its `keys`:
+    (defining module, name)."""
+    for key in keys:
+        kept = uses[key]
         if kept is not None:
-            uses[(owner, name)] = None if found is None else [*kept, *found]
+            uses[key] = None if found is None else [*kept, *found]
 
 
 def _relays(
@@ -613,12 +665,13 @@ def guarded_uses(
     text = decode_python(data)
     tree = read_tree(text)
     wanted = frozenset(names)
+    entries = wanted & frozenset(reaching(dispatched_methods(catalog)))
     flags, emptied = _prune(tree, text.splitlines(), wanted, script, frozenset(name for name, _ in elsewhere))
     try:
-        other = _other_mentions(tree, wanted)
+        other = _other_mentions(tree, wanted, entries)
         walker = PythonWalker(
-            ImportTable(tree, documented_values=documented), catalog, concerns=(), imported=wanted, script=script,
-            attribute_stores=flags, elsewhere=elsewhere_uses(elsewhere),
+            ImportTable(tree, documented_values=documented), catalog, concerns=(), imported=wanted - entries,
+            entries=entries, script=script, attribute_stores=flags, elsewhere=elsewhere_uses(elsewhere),
         )
         walker.visit(tree)
         reach = walker.reach
@@ -688,15 +741,16 @@ def _value(cap: Severity | None) -> str | None:
     return None if cap is None else cap.value
 
 
-def _other_mentions(tree: ast.Module, names: frozenset[str]) -> set[str]:
+def _other_mentions(tree: ast.Module, names: frozenset[str], entries: frozenset[str] = frozenset()) -> set[str]:
     """The names of `names` the module binds again, or reads as an attribute (`module.name`,
-    `obj.name`): uses that are not of the imported function, or not seen as such. A function `_prune`
-    emptied spells none of them."""
+    `obj.name`): uses that are not of the imported function, or not seen as such; of `entries` (library
+    calls that reach a method by its name), a call of an attribute is the use itself (`reach.py` reads
+    it; any other attribute, `args.enable_...`, is no call of it), a bare name another mention. A function `_prune` emptied spells none of them."""
     found: set[str] = set()
     for node in subtree(tree):
-        if isinstance(node, ast.Name) and node.id in names and not isinstance(node.ctx, ast.Load):
+        if isinstance(node, ast.Name) and node.id in names and (node.id in entries or not isinstance(node.ctx, ast.Load)):
             found.add(node.id)
-        elif isinstance(node, ast.Attribute) and node.attr in names:
+        elif isinstance(node, ast.Attribute) and node.attr in names - entries:
             found.add(node.attr)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in names:
             found.add(node.name)

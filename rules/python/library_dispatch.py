@@ -8,7 +8,8 @@ raise ValueError(...)` in it, and nothing in the project spells its name: the pr
 library's entry is its call. The catalog's `[[dispatched_method]]` tables list these entries and the
 methods they reach; the readings that ask whether, and under which switch, the project calls a
 method (`unused.py`, `taken_names.py`, `opt_in.py`) count a spelling of an entry as one of each
-method it reaches.
+method it reaches, and the reading of under which guards the rest of the project uses a module's
+methods (`callers.py`) counts each call of the entry, in its guards, as a call of each.
 """
 
 from __future__ import annotations

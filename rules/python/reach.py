@@ -206,14 +206,18 @@ class ModuleReach:
         imported: frozenset[str] = frozenset(),
         faking: Mapping[str, bool] | None = None,
         calls: Sequence[ast.Call] | None = None,
+        entries: frozenset[str] = frozenset(),
     ) -> None:
         """`inherited`: the skipping fixtures the conftest files above the module serve, by name, with
         whether each is `autouse`; `script`: nothing in the scan imports the module, which runs as a
         program (`main_block.py`), so its public functions are helpers too; `elsewhere`: what the rest
         of the project does with the module's functions and methods (`Elsewhere`); `imported`: names
         the module imports from another module of the project whose uses are recorded here, for that
-        module (`imported_regions`); `calls`: every call of the module, where the analysis has them
-        (`survey.Survey`), else read from the tree where they are needed."""
+        module (`imported_regions`); `entries`: library calls that call a method of that other module by
+        its name (`library_dispatch.py`), whose attribute calls (`unet.enable_xformers_memory_efficient_attention()`)
+        are recorded as uses of that method, for it (`imported_regions`, by the entry's name); `calls`:
+        every call of the module, where the analysis has them (`survey.Survey`), else read from the tree
+        where they are needed."""
         self.names = names
         self._calls = calls
         self.in_tests = in_tests
@@ -221,6 +225,13 @@ class ModuleReach:
         self.elsewhere: Elsewhere = elsewhere or {}
         self.imported: dict[str, ast.alias] = _imported_aliases(module, imported) if imported else {}
         """The aliases of `from ... import name` for the names of `imported`, by name: what their uses are recorded for."""
+        self.entries: dict[str, ast.alias] = {name: ast.alias(name=name) for name in sorted(entries)}
+        """A stand-in definition for each of `entries`, by name: what their attribute calls are recorded for."""
+        self._entry_calls = frozenset(
+            id(node.func) for node in (ast.walk(module) if entries else ())
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in entries
+        )
+        """The attributes called as one of `entries` (`pipe.enable_xformers_memory_efficient_attention()`), by id."""
         self.inherited = inherited or {}
         self.faking = faking or {}
         """The fixtures the conftest files above the module serve that fake a device probe
@@ -260,7 +271,7 @@ class ModuleReach:
         """Private methods of classes other than test classes, by id: helpers only while the module reads
         them through `self` or `cls` alone (`helper`), for only then is every use of them seen."""
         self._read_otherwise: set[str] = set()
-        for name, alias in self.imported.items():
+        for name, alias in (*self.imported.items(), *self.entries.items()):
             self._nodes[id(alias)] = ("_" + name, alias)  # every use of it here is seen here: private
         test_module = in_tests and any(defines_tests(statement) for statement in module.body)
         for statement in module.body:
@@ -298,8 +309,8 @@ class ModuleReach:
                     if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) or not self._may_help(item):
                         continue
                     if not test_class:
-                        if not item.name.startswith("_") and self.elsewhere.get(item.name) != ():
-                            continue  # public, and another module may call it
+                        if not item.name.startswith("_") and self.elsewhere.get(item.name) is None:
+                            continue  # public, and another module may call it in a way not followed
                         self._self_only[id(item)] = item.name
                     self.methods.setdefault(item.name, []).append(item)
                     self._nodes[id(item)] = (item.name, item)
@@ -503,7 +514,10 @@ class ModuleReach:
                 or self.products.get(node.id)
             )
             return [definition] if definition is not None else []
-        return list(self.methods.get(node.attr, [])) if through_self else []
+        if through_self:
+            return list(self.methods.get(node.attr, []))
+        entry = self.entries.get(node.attr) if id(node) in self._entry_calls else None
+        return [entry] if entry is not None else []
 
     def requested(self, function: FunctionNode) -> list[Definition]:
         """The module's fixtures `function` requests, by parameter or `@pytest.mark.usefixtures`."""
@@ -556,10 +570,12 @@ class ModuleReach:
         return regions
 
     def imported_regions(self) -> dict[str, Reached | None]:
-        """For each name of `imported` the module uses, what every use has in common; None where some
-        use is unguarded."""
+        """For each name of `imported` and of `entries` the module uses, what every use has in common;
+        None where some use is unguarded."""
         regions = self.regions()
-        return {name: regions.get(id(alias)) for name, alias in self.imported.items() if id(alias) in self._uses}
+        return {
+            name: regions.get(id(alias)) for name, alias in (*self.imported.items(), *self.entries.items()) if id(alias) in self._uses
+        }
 
     def _reached(self, key: int, found: dict[int, Reached | None], visiting: set[int]) -> Reached | None:
         if key in found:

@@ -204,6 +204,7 @@ class PythonWalker:
         script: bool = False,
         elsewhere: Elsewhere | None = None,
         imported: frozenset[str] = frozenset(),
+        entries: frozenset[str] = frozenset(),
         attribute_stores: Mapping[str, int] | None = None,
         fallback_calls: FallbackCalls | None = None,
         cpu_saved_files: frozenset[str] = frozenset(),
@@ -249,6 +250,9 @@ class PythonWalker:
         """What the rest of the project does with the module's functions and methods (`reach.Elsewhere`)."""
         self.imported = imported
         """Names imported from another module of the project whose uses the walk records (`callers.py`)."""
+        self.entries = entries
+        """Library calls that call a method of another module of the project by its name, whose
+        attribute calls the walk records as uses of it (`callers.py`, `library_dispatch.py`)."""
         self.catalog = catalog
         self.is_first_party = is_first_party
         self.in_tests = in_tests
@@ -1068,11 +1072,11 @@ class PythonWalker:
             )
         self._reach = reach = ModuleReach(
             node, self.names, self.in_tests, self.fixtures, self.script, self.elsewhere, self.imported, self.faking_fixtures,
-            self._calls,
+            self._calls, self.entries,
         )
         launches = ("__file__",) if reach.launched else ()
         self._helper_names = frozenset((
-            *reach.functions, *reach.classes, *reach.methods, *reach.values, *reach.imported, *reach.products,
+            *reach.functions, *reach.classes, *reach.methods, *reach.values, *reach.imported, *reach.entries, *reach.products,
             *reach.local_products, *launches
         ))
         self._followed = frozenset(
