@@ -14,7 +14,7 @@ is guarded runs only where the guards hold. Three readings, through the project 
 - `uses_elsewhere`, once per scan: every other Python module that mentions one of those names as a
   word (one pass of an automaton over each module). A module that imports a function from the module
   that defines it (`from pkg.graphs import capture`, or from a package above it that re-exports it:
-  `project_calls.importers`) is parsed and walked without concerns (`guarded_uses`), which records the
+  `project_calls.importers`; a star import, `from .graphs import *`, too) is parsed and walked without concerns (`guarded_uses`), which records the
   context of each use of the name as `reach.py` records a helper's: the module's own guards, local
   flags and helpers all count. Any other mention (a module attribute, `graphs.capture(x)`; a name
   rebound; a method's name anywhere outside its module, for the receiver of `runner.capture()` is not

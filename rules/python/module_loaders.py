@@ -25,6 +25,9 @@ Two readings:
   `project_calls.importers`), with the library.
 
 A loader imported under another name, or called through its module (`gate.load_nvml()`), is not followed.
+The loader's own import is judged as any function's lines are: by the guards of its calls in the
+rest of the project (`callers.py`, a star import's too), all of which it has in common; where the
+project calls it nowhere, as a library's public function.
 """
 
 from __future__ import annotations

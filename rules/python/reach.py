@@ -642,13 +642,18 @@ def faking_fixtures(path: str, data: bytes) -> tuple[tuple[str, bool], ...]:
 
 def _imported_aliases(module: ast.Module, wanted: frozenset[str]) -> dict[str, ast.alias]:
     """The first `from ... import name` of each name of `wanted`, anywhere in the module (not one
-    imported `as` another name)."""
+    imported `as` another name); where the module imports none of them by name but has a star import
+    (`from .gate import *`, through which `callers.py` found it importing them), a stand-in alias."""
     found: dict[str, ast.alias] = {}
+    starred = False
     for node in statements(module):
         if isinstance(node, ast.ImportFrom):
             for alias in node.names:
+                starred = starred or alias.name == "*"
                 if alias.name in wanted and alias.asname is None:
                     found.setdefault(alias.name, alias)
+    if starred:
+        found.update((name, ast.alias(name=name)) for name in sorted(wanted - found.keys()))
     return found
 
 
