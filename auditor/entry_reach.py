@@ -27,9 +27,13 @@ lines a run reaches is read from the modules' syntax alone, never by running the
   then `pipe(x)`; `self.engine: Engine = load()` then `self.engine(x)`, or `pipe.engine(x)` from
   another body) reaches that class's `__call__`: the object's class is written, not guessed;
 - a site in a parameter's default (`device="cuda"`) is reached where a body the run reaches calls the
-  function by its name (a class by its own, for `__init__`) leaving that parameter out: a call that
-  passes it (`build(cfg, device=device)`), or passes `*args`/`**kwargs`, does not take the default;
-  a site elsewhere in a header (a decorator, an annotation) is reached by none.
+  function (a class, for `__init__`) leaving that parameter out: a call that passes it (`build(cfg,
+  device=device)`), or passes `*args`/`**kwargs`, does not take the default. A call is the function's
+  where its name resolves to it as the calling module reads it: a bare name through the module's own
+  definitions and imports, an attribute of an imported module through that module (`models.load(x)`;
+  `torch.load(x)`, of a library, calls nothing of the project's), and an attribute of anything else
+  (`self.run(x)`, `net.run(x)`) a method of that name. A site elsewhere in a header (a decorator, an
+  annotation) is reached by none.
 
 Branches are not read: a site's own severity already says whether its branch is the normal path.
 A module that cannot be read or parsed reaches nothing (the scan reports it already).
@@ -87,9 +91,11 @@ class _Body:
     """Local name -> the classes it is built of or declared as (`pipe = Pipeline()`, `pipe: Pipeline`)."""
     own_typed: dict[str, set[str]] = field(default_factory=dict)
     """The same of the attributes of `self` the body sets (`self.engine: Engine = ...`)."""
-    arguments: dict[str, list[tuple[int, frozenset[str], bool]]] = field(default_factory=dict)
-    """Callee's name (`build`, `Model`, `obj.run` as `run`) -> each call's positional count, keyword
-    names, and whether it passes `*args` or `**kwargs`."""
+    arguments: dict[tuple[str | None, str], list[tuple[int, frozenset[str], bool]]] = field(default_factory=dict)
+    """(the name a called attribute is taken of, None for a bare name, "" for anything else; the
+    callee's name) (`build` as (None, "build"), `models.load` as ("models", "load"), `net.fc.run` as
+    ("", "run")) -> each call's positional count, keyword names, and whether it passes `*args` or
+    `**kwargs`."""
     called: set[tuple[str, str]] = field(default_factory=set)
     """The objects the body calls: (name, "") for `pipe(x)`, (name, attribute) for `pipe.engine(x)`
     and `self.engine(x)`."""
@@ -106,11 +112,13 @@ class _Default:
     parameter: str
     position: int | None
 
-    @property
-    def callee(self) -> str:
-        """The name a call of the function is spelled by: the class's for `__init__`, else its own."""
+    def callee(self, path: str) -> tuple[str, str]:
+        """What a call of the function, defined in module `path`, resolves to (`_Calls`): (module,
+        name) of a function, or of the class for `__init__`; ("", name) of another method."""
         owner, _, method = self.function.rpartition(".")
-        return owner if method == "__init__" and owner else method
+        if not owner:
+            return path, method
+        return (path, owner) if method == "__init__" else ("", method)
 
     def left_out(self, call: tuple[int, frozenset[str], bool]) -> bool:
         """Whether a call (positional count, keyword names, `*`/`**` passed) leaves the parameter out."""
@@ -188,36 +196,41 @@ def _reached(reader: _Reader, scripts: list[str], places: list[tuple[_Key, tuple
         calls = _Calls(reader, units)
         found[script] = frozenset(
             key for path, keyed in by_path.items() if path in units
-            for key, line in keyed if _reaches(reader.module(path), line, units[path], calls)
+            for key, line in keyed if _reaches(path, reader.module(path), line, units[path], calls)
         )
     return found
 
 
 class _Calls:
-    """The calls a run's reached bodies make, by callee's name, gathered on the first question only."""
+    """The calls a run's reached bodies make, by what each callee resolves to (`_Default.callee`),
+    gathered on the first question only."""
 
     def __init__(self, reader: _Reader, units: dict[str, set[str]]) -> None:
         self._reader = reader
         self._units = units
-        self._found: dict[str, list[tuple[int, frozenset[str], bool]]] | None = None
+        self._found: dict[tuple[str, str], list[tuple[int, frozenset[str], bool]]] | None = None
 
-    def __call__(self) -> dict[str, list[tuple[int, frozenset[str], bool]]]:
+    def __call__(self) -> dict[tuple[str, str], list[tuple[int, frozenset[str], bool]]]:
         if self._found is None:
             self._found = {}
             for path, names in self._units.items():
-                bodies = self._reader.module(path).bodies
+                module = self._reader.module(path)
                 for name in names:
-                    for callee, shapes in (bodies[name].arguments.items() if name in bodies else ()):
-                        self._found.setdefault(callee, []).extend(shapes)
+                    for (base, callee), shapes in (module.bodies[name].arguments.items() if name in module.bodies else ()):
+                        for key in self._reader.callees(path, base, callee):
+                            self._found.setdefault(key, []).extend(shapes)
         return self._found
 
 
-def _reaches(module: _Module, line: int, bodies: set[str], calls: Callable[[], dict[str, list]]) -> bool:
-    """Whether a run that reaches `bodies` of `module` reaches `line`: in one of them, or in a default
-    of a function among them that a call the run makes (`calls`: callee -> argument shapes) leaves out."""
+def _reaches(
+    path: str, module: _Module, line: int, bodies: set[str], calls: Callable[[], dict[tuple[str, str], list]]
+) -> bool:
+    """Whether a run that reaches `bodies` of `module` (at `path`) reaches `line`: in one of them, or in
+    a default of a function among them that a call the run makes (`calls`: callee -> argument shapes)
+    leaves out."""
     if module.unit(line) in bodies:
         return True
-    return any(default.function in bodies and any(map(default.left_out, calls().get(default.callee, ())))
+    return any(default.function in bodies and any(map(default.left_out, calls().get(default.callee(path), ())))
                for default in module.defaults_at(line))
 
 
@@ -332,6 +345,22 @@ class _Reader:
                 for word in body.attributes:
                     add_name(target, word, frozenset({target}))
         return reached
+
+    def callees(self, path: str, base: str | None, callee: str) -> list[tuple[str, str]]:
+        """What a call in `path` resolves to (`_Default.callee`): a bare name (`base` None) the
+        functions and classes it names there; an attribute of a module of the project the module's
+        imports bind, what that module defines of that name (of a library's, nothing: `torch.load`);
+        an attribute of anything else (`self`, a local, an imported class) a method of that name."""
+        if base is None:
+            return [(where, callee if kind == "function" else kind) for where, kind in self._definitions(path, callee)]
+        bound = self.module(path).bound.get(base) if base and base not in SELF else None
+        if not bound or self._definitions(path, base):
+            return [("", callee)]
+        return [
+            (where, callee if kind == "function" else kind)
+            for targets, _ in bound for target in sorted(targets)
+            for where, kind in self._definitions(target, callee, frozenset({target}))
+        ]
 
     def _called(self, path: str, module: _Module, body: _Body, owner: str | None) -> list[tuple[str, str]]:
         """The classes (module, name) whose objects `body` calls: of a local built or declared of a
@@ -533,8 +562,12 @@ def _defaults(node: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> list[_
 
 def _note_arguments(call: ast.Call, body: _Body) -> None:
     """Note the shape of a call by name (`build(cfg, device=d)`, `obj.run(x)`): what it passes."""
-    callee = call.func.id if isinstance(call.func, ast.Name) else call.func.attr if isinstance(call.func, ast.Attribute) else None
-    if callee is None:
+    func = call.func
+    if isinstance(func, ast.Name):
+        callee: tuple[str | None, str] = (None, func.id)
+    elif isinstance(func, ast.Attribute):
+        callee = (func.value.id if isinstance(func.value, ast.Name) else "", func.attr)
+    else:
         return
     spread = any(isinstance(arg, ast.Starred) for arg in call.args) or any(keyword.arg is None for keyword in call.keywords)
     shape = (len(call.args), frozenset(keyword.arg for keyword in call.keywords if keyword.arg is not None), spread)

@@ -176,3 +176,31 @@ def test_a_script_imports_the_module_beside_it_by_its_bare_name(tmp_path, monkey
     assert reached_sites(["group/train_group.py"], sources, {"stream": ("group/fast.py", 2)}, "") == {
         "group/train_group.py": {"stream"}
     }, "Python puts the script's folder first on the path"
+
+
+LOADER = """\
+import torch
+
+
+def load(path, device="cuda"):
+    return torch.load(path, map_location=device)
+
+
+class Runner:
+    def load(self, path, device="cuda"):
+        return path, device
+"""
+
+
+def test_a_call_reaches_a_default_only_of_the_function_its_name_resolves_to(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "loader.py", LOADER)
+    write(tmp_path / "passes.py", "import torch\nfrom loader import load\n\nload('w.pt', device='cpu')\ntorch.load('w.pt')\n")
+    write(tmp_path / "through.py", "import loader\n\nloader.load('w.pt')\n")
+    write(tmp_path / "method.py", "from loader import Runner, load\n\nload('w.pt', 'cpu')\nRunner().load('w.pt')\n")
+    sites = {"function": ("loader.py", 4), "method": ("loader.py", 9)}
+    scripts = ["passes.py", "through.py", "method.py"]
+    reached = reached_sites(scripts, ["loader.py", *scripts], sites, "")
+    assert reached["passes.py"] == frozenset(), "the run passes the device; `torch.load` is the library's, and its own body's"
+    assert reached["through.py"] == {"function"}, "an attribute of the project's module calls that module's function"
+    assert reached["method.py"] == {"method"}, "an attribute of an object calls a method of that name, not the function"
