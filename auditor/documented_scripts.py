@@ -26,6 +26,7 @@ import ast
 import os
 import posixpath
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from functools import partial
@@ -54,6 +55,33 @@ def documented_scripts(root: str, scripts: Iterable[str]) -> frozenset[str]:
         script = command.script.removeprefix("./") if command.script is not None else None
         if script in by_name:
             found.add(by_name[script])
+    return frozenset(found)
+
+
+def preparation_scripts(root: str, scripts: Iterable[str], libraries: frozenset[str]) -> frozenset[str]:
+    """The display paths among `scripts` whose module imports nothing but Python's standard library
+    and `libraries` (the catalog's `[[preparation_library]]` modules: `huggingface_hub`, `gdown`):
+    a documented `python download_ckpt.py` fetches what a use needs and loads no model, so it is a
+    step before the uses, no use of its own. One that imports anything else (PyTorch, a module of the
+    project, a library that loads models), that cannot be read or parsed, or that imports nothing at
+    all is kept as a use."""
+    found: set[str] = set()
+    for path in scripts:
+        try:
+            tree = read_tree(decode_python(read_tree_file(path, root or ".")), path)
+        except (UnreadableFile, UndecodableError, SyntaxError, ValueError, RecursionError):
+            continue
+        imported = {
+            name.partition(".")[0]
+            for node in ast.walk(tree)
+            for name in (
+                [alias.name for alias in node.names] if isinstance(node, ast.Import)
+                else [node.module or "."] if isinstance(node, ast.ImportFrom) and not node.level
+                else ["."] if isinstance(node, ast.ImportFrom) else []
+            )
+        }
+        if imported and all(name in sys.stdlib_module_names or name in libraries for name in imported):
+            found.add(path)
     return frozenset(found)
 
 

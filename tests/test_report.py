@@ -248,6 +248,21 @@ def test_a_script_a_launcher_runs_before_another_is_a_step_not_a_use_of_its_own(
     assert "module fused.py (apex-import, fused.py:1) may not" in rocm["why"], "a warning's module is imported too"
 
 
+def test_a_documented_download_script_that_loads_nothing_prepares_the_uses_and_is_none_itself(cli, tmp_path):
+    """The README fetches the weights with a script that imports only the standard library and the
+    Hub's downloader, then runs the one script that uses them, which moves its model to CUDA: the
+    download runs anywhere, but it is a step before the use, so the CPU verdict is blocked. A
+    script that also imports PyTorch is a use of its own again."""
+    write(tmp_path / "README.md", "Fetch the weights: `python download_ckpt.py`, then run `python infer.py --image a.png`.\n")
+    write(tmp_path / "download_ckpt.py", "import os\n\nfrom huggingface_hub import hf_hub_download\n\nhf_hub_download('org/model', 'w.ckpt', local_dir=os.getcwd())\n")
+    write(tmp_path / "infer.py", "import torch\n\nmodel = torch.nn.Linear(2, 2).cuda()\n")
+    cpu = report_json(cli)["targets"]["cpu"]
+    assert cpu["verdict"] == "blocked" and "infer.py:3" in cpu["why"], cpu["why"]
+    write(tmp_path / "download_ckpt.py", "import torch\n\ntorch.hub.download_url_to_file('https://example.org/w.ckpt', 'w.ckpt')\n")
+    cpu = report_json(cli)["targets"]["cpu"]
+    assert cpu["verdict"] == "partial" and cpu["why"].startswith("The main use runs"), "a script that imports PyTorch is a use"
+
+
 def test_a_module_a_document_runs_with_dash_m_is_a_use_and_stops_where_its_run_or_a_run_it_starts_does(cli, tmp_path):
     """Both documented uses are modules: the single-process app moves its model to CUDA, the other
     app starts a worker module through a command line, and the worker hard-codes the device."""
@@ -629,7 +644,7 @@ def test_the_scripts_a_launcher_runs_in_the_arms_of_an_if_are_alternatives_not_s
     """The app runs the light sketcher or the CUDA-only painter, as its flag says: the sketcher is a use
     of its own, which runs anywhere, not a step before the painter."""
     write(tmp_path / "README.md", "Sketch with `python sketch.py`, paint with `python paint.py`, or run `python studio.py`.\n")
-    write(tmp_path / "sketch.py", "import sys\n\nprint(sys.argv[1:])\n")
+    write(tmp_path / "sketch.py", "import sys\n\nimport numpy\n\nprint(numpy.zeros(len(sys.argv)))\n")
     write(tmp_path / "paint.py", "from apex.optimizers import FusedAdam\nimport canvas\n\nprint(FusedAdam, canvas)\n")
     write(tmp_path / "canvas.py", "import nvdiffrast.torch as dr\n\nprint(dr)\n")
     write(tmp_path / "studio.py", (

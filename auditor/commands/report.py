@@ -130,6 +130,7 @@ def assessment_of(result: ScanResult, session: ScanSession, project: str | None 
         documented_scripts,
         launched_scripts,
         linked_scripts,
+        preparation_scripts,
         spelled_scripts,
     )
     from cudaudit.entry_reach import reached_sites
@@ -156,6 +157,11 @@ def assessment_of(result: ScanResult, session: ScanSession, project: str | None 
     }
     store = session.cache.store("reach", code_fingerprint()) if session.cache is not None else None
     launched = launched_scripts(root, entries, python)
+    # a documented download or install script that loads nothing prepares the uses, it is none itself
+    libraries = frozenset(table["module"] for _, tables in session.catalog.tables("preparation_library") for table in tables)
+    preparing = preparation_scripts(root, sorted(path for path in entries if not launched.get(path)), libraries)
+    if entries - preparing:
+        entries -= preparing
     runs = entries | {script for launches in launched.values() for script, _ in launches}
     # a module's own level (line 0) is reached where a run imports it
     tops = {path: (path, 0) for path in sorted({path for path, _ in sites.values()})}
