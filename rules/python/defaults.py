@@ -105,6 +105,8 @@ class ModuleCalls:
         """Classes other modules can import: their calls there count (`elsewhere`)."""
         self._method_classes: dict[int, ast.ClassDef] = {}
         """The top-level classes by the id of each method defined in their bodies."""
+        self._top_level_class_nodes: list[ast.ClassDef] = []
+        """The module's top-level classes, in order."""
         callees: set[int] = set()
         bases: set[int] = set()
         bound: set[int] = set()
@@ -146,6 +148,7 @@ class ModuleCalls:
                     self._classes[id(init)] = node
                 if id(node) in self._top_level:
                     self._top_level_classes.add(node.name)
+                    self._top_level_class_nodes.append(node)
                     self._method_classes.update(
                         (id(item), node) for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
                     )
@@ -160,9 +163,37 @@ class ModuleCalls:
 
     def default_unread(self, function: FunctionNode, parameter: str) -> bool:
         """Whether the body uses `parameter` only to store it in attributes of its first parameter
-        (`self.device = device`) that nothing in the module reads, or not at all."""
+        (`self.device = device`) that nothing in the module reads, or not at all. In a method of a
+        top-level class, `self.device` read in another class of the module (not one built on this
+        class) reads that class's own attribute, and one read after the same method stores a new value
+        there first (`self.device = x.device` at the top of `forward`) reads that value: neither reads
+        the stored default."""
         stored = _stored_in(function, parameter)
-        return stored is not None and not stored & self._read_attributes
+        if stored is None or not stored & self._read_attributes:
+            return stored is not None
+        cls = self._classes.get(id(function)) or self._method_classes.get(id(function))
+        if cls is None or stored & self._read_by_name:
+            return False
+        reads = {id(node): node for node in self._attribute_loads if node.attr in stored}
+        found: set[int] = set()
+        for other in self._top_level_class_nodes:
+            ours = other is cls or cls.name in {_called_name(base) for base in other.bases}
+            for method in other.body:
+                if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                for index, statement in enumerate(method.body):
+                    for inner in subtree(statement):
+                        node = reads.get(id(inner))
+                        if node is None:
+                            continue
+                        found.add(id(node))
+                        if _below_self(node, method):
+                            continue  # `self.proj.weight.device`: an attribute of what this object holds
+                        if not _on_self(node, method):
+                            return False  # another object's attribute: it may be this class's
+                        if ours and (method is function or not _stored_before(method.body[:index], node.attr)):
+                            return False  # the stored default, read after it is stored or in a method that keeps it
+        return all(id_ in found for id_ in reads)  # a read outside the classes' methods counts
 
     def default_read_past_marker(self, function: FunctionNode, parameter: str) -> bool:
         """Whether the body only stores `parameter` in attributes of its first parameter, and the module
@@ -486,6 +517,35 @@ def _other_value_branch(node: ast.If, parameter: str, value: str) -> list[ast.st
     if isinstance(test.ops[0], (ast.NotEq, ast.IsNot)):
         return node.body
     return node.orelse if isinstance(test.ops[0], (ast.Eq, ast.Is)) else []
+
+
+def _on_self(node: ast.Attribute, method: FunctionNode) -> bool:
+    """Whether `node` reads an attribute of `method`'s first parameter (`self.device`)."""
+    positional = [*method.args.posonlyargs, *method.args.args]
+    return bool(positional) and isinstance(node.value, ast.Name) and node.value.id == positional[0].arg
+
+
+def _below_self(node: ast.Attribute, method: FunctionNode) -> bool:
+    """Whether `node` reads an attribute of an attribute of `method`'s first parameter
+    (`self.proj.weight.device`): of an object this one holds, not of this one."""
+    positional = [*method.args.posonlyargs, *method.args.args]
+    inner = node.value
+    if not (positional and isinstance(inner, ast.Attribute)):
+        return False
+    while isinstance(inner, (ast.Attribute, ast.Subscript)):
+        inner = inner.value
+    return isinstance(inner, ast.Name) and inner.id == positional[0].arg
+
+
+def _stored_before(statements: list[ast.stmt], attribute: str) -> bool:
+    """Whether one of `statements` (a method's, before the one that reads) stores a value in
+    `self.<attribute>` (`self.device = next(self.parameters()).device`)."""
+    return any(
+        isinstance(statement, ast.Assign)
+        and any(isinstance(target, ast.Attribute) and target.attr == attribute and isinstance(target.value, ast.Name)
+                and target.value.id == "self" for target in statement.targets)
+        for statement in statements
+    )
 
 
 def _stored_in(function: FunctionNode, parameter: str) -> set[str] | None:
