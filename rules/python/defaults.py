@@ -181,17 +181,18 @@ class ModuleCalls:
             for method in other.body:
                 if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     continue
+                owner = _receiver(method)
                 for index, statement in enumerate(method.body):
                     for inner in subtree(statement):
                         node = reads.get(id(inner))
                         if node is None:
                             continue
                         found.add(id(node))
-                        if _below_self(node, method):
+                        if _below(node, owner):
                             continue  # `self.proj.weight.device`: an attribute of what this object holds
-                        if not _on_self(node, method):
+                        if not _attribute_of(node, owner):
                             return False  # another object's attribute: it may be this class's
-                        if ours and (method is function or not _stored_before(method.body[:index], node.attr)):
+                        if ours and (method is function or not _stored_before(method.body[:index], node.attr, owner)):
                             return False  # the stored default, read after it is stored or in a method that keeps it
         return all(id_ in found for id_ in reads)  # a read outside the classes' methods counts
 
@@ -519,31 +520,30 @@ def _other_value_branch(node: ast.If, parameter: str, value: str) -> list[ast.st
     return node.orelse if isinstance(test.ops[0], (ast.Eq, ast.Is)) else []
 
 
-def _on_self(node: ast.Attribute, method: FunctionNode) -> bool:
-    """Whether `node` reads an attribute of `method`'s first parameter (`self.device`)."""
-    positional = [*method.args.posonlyargs, *method.args.args]
-    return bool(positional) and isinstance(node.value, ast.Name) and node.value.id == positional[0].arg
+def _receiver(function: FunctionNode) -> str | None:
+    """The name of `function`'s first positional parameter (`self` of a method), None where it has none."""
+    positional = [*function.args.posonlyargs, *function.args.args]
+    return positional[0].arg if positional else None
 
 
-def _below_self(node: ast.Attribute, method: FunctionNode) -> bool:
-    """Whether `node` reads an attribute of an attribute of `method`'s first parameter
-    (`self.proj.weight.device`): of an object this one holds, not of this one."""
-    positional = [*method.args.posonlyargs, *method.args.args]
+def _below(node: ast.Attribute, owner: str | None) -> bool:
+    """Whether `node` reads an attribute of an attribute of `owner` (`self.proj.weight.device`): of
+    an object this one holds, not of this one."""
     inner = node.value
-    if not (positional and isinstance(inner, ast.Attribute)):
+    if owner is None or not isinstance(inner, ast.Attribute):
         return False
     while isinstance(inner, (ast.Attribute, ast.Subscript)):
         inner = inner.value
-    return isinstance(inner, ast.Name) and inner.id == positional[0].arg
+    return isinstance(inner, ast.Name) and inner.id == owner
 
 
-def _stored_before(statements: list[ast.stmt], attribute: str) -> bool:
+def _stored_before(statements: list[ast.stmt], attribute: str, owner: str | None) -> bool:
     """Whether one of `statements` (a method's, before the one that reads) stores a value in
-    `self.<attribute>` (`self.device = next(self.parameters()).device`)."""
+    `owner.<attribute>` (`self.device = next(self.parameters()).device`)."""
     return any(
         isinstance(statement, ast.Assign)
-        and any(isinstance(target, ast.Attribute) and target.attr == attribute and isinstance(target.value, ast.Name)
-                and target.value.id == "self" for target in statement.targets)
+        and any(isinstance(target, ast.Attribute) and target.attr == attribute and _attribute_of(target, owner)
+                for target in statement.targets)
         for statement in statements
     )
 
@@ -551,8 +551,7 @@ def _stored_before(statements: list[ast.stmt], attribute: str) -> bool:
 def _stored_in(function: FunctionNode, parameter: str) -> set[str] | None:
     """The attributes of its first parameter that `function` stores `parameter` in (`self.device =
     device`), where the body uses the parameter for nothing else; None where it does."""
-    positional = [*function.args.posonlyargs, *function.args.args]
-    owner = positional[0].arg if positional else None
+    owner = _receiver(function)
     stores: set[int] = set()
     attributes: set[str] = set()
     for node in subtree(function):
@@ -583,7 +582,7 @@ def _returns_without_marker(statement: ast.stmt) -> bool:
 
 
 def _attribute_of(target: ast.expr, owner: str | None) -> bool:
-    """`self.device` as an assignment target, where `self` is the method's first parameter."""
+    """`self.device`, stored or read: an attribute of `owner`, the method's first parameter."""
     return (
         owner is not None
         and isinstance(target, ast.Attribute)
