@@ -33,6 +33,7 @@ from functools import partial
 from itertools import chain
 
 from cudaudit.documented_commands import Command, DocumentedCommands, command_of, is_interpreter
+from cudaudit.firstparty import imported_top_modules
 from cudaudit.safe_read import UnreadableFile, read_tree_file
 from cudaudit.source import UndecodableError, decode_python, read_tree
 
@@ -67,22 +68,27 @@ def preparation_scripts(root: str, scripts: Iterable[str], libraries: frozenset[
     all is kept as a use."""
     found: set[str] = set()
     for path in scripts:
-        try:
-            tree = read_tree(decode_python(read_tree_file(path, root or ".")), path)
-        except (UnreadableFile, UndecodableError, SyntaxError, ValueError, RecursionError):
+        tree = _entry_tree(path, root, b"import")
+        if tree is None:
             continue
-        imported = {
-            name.partition(".")[0]
-            for node in ast.walk(tree)
-            for name in (
-                [alias.name for alias in node.names] if isinstance(node, ast.Import)
-                else [node.module or "."] if isinstance(node, ast.ImportFrom) and not node.level
-                else ["."] if isinstance(node, ast.ImportFrom) else []
-            )
-        }
+        statements = [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))]
+        if any(isinstance(statement, ast.ImportFrom) and statement.level for statement in statements):
+            continue  # a module of the project's own, imported relative to the script
+        imported = {module for statement in statements for module in imported_top_modules(statement)}
         if imported and all(name in sys.stdlib_module_names or name in libraries for name in imported):
             found.add(path)
     return frozenset(found)
+
+
+def _entry_tree(path: str, root: str, needle: bytes) -> ast.Module | None:
+    """The syntax tree of the entry at display path `path`, where its bytes hold `needle` (a file that
+    cannot hold what is asked about is not parsed); None where they do not, or it cannot be read,
+    decoded or parsed."""
+    try:
+        data = read_tree_file(path, root or ".")
+        return read_tree(decode_python(data), path) if needle in data else None
+    except (UnreadableFile, UndecodableError, SyntaxError, ValueError, RecursionError):
+        return None
 
 
 def documented_modules(root: str, modules: Iterable[str]) -> frozenset[str]:
@@ -158,12 +164,8 @@ def spelled_scripts(root: str, entries: Iterable[str], modules: Iterable[str]) -
     known = frozenset(modules)
     found: set[str] = set()
     for path in sorted(entries):
-        try:
-            data = read_tree_file(path, root or ".")
-            if b".py" not in data:
-                continue
-            tree = read_tree(decode_python(data), path)
-        except (UnreadableFile, UndecodableError, SyntaxError, ValueError, RecursionError):
+        tree = _entry_tree(path, root, b".py")
+        if tree is None:
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and ".py" in node.value:
@@ -200,12 +202,8 @@ def launched_scripts(root: str, entries: Iterable[str], modules: Iterable[str]) 
     known = frozenset(modules)
     found = {}
     for path in sorted(entries):
-        try:
-            data = read_tree_file(path, root or ".")
-            if b"python " not in data:
-                continue
-            tree = read_tree(decode_python(data), path)
-        except (UnreadableFile, UndecodableError, SyntaxError, ValueError, RecursionError):
+        tree = _entry_tree(path, root, b"python ")
+        if tree is None:
             continue
         targets = {key: [run for run in _targets(command, root, known) if run != path] for key, command in _commands_in(tree)}
         steps: set[int] = set()

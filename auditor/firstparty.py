@@ -8,9 +8,10 @@ scan, for the project index's import graph (`rules/python/import_paths.py`).
 
 from __future__ import annotations
 
+import ast
 import os
 import posixpath
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -271,3 +272,12 @@ def _module_map(paths: frozenset[str]) -> ModuleMap:
 def file_or_package(base: str, paths: Container[str]) -> set[str]:
     """Of `paths`, the module `base` names: `base.py`, or the package `base/__init__.py`."""
     return {path for path in (base + ".py", posixpath.join(base, "__init__.py")) if path in paths}
+
+
+def imported_top_modules(statement: ast.stmt) -> Iterator[str]:
+    """The top-level modules an absolute import statement imports (`transformer_engine` of `import
+    transformer_engine.pytorch as te`, of `from transformer_engine.pytorch import Linear`)."""
+    if isinstance(statement, ast.Import):
+        yield from (alias.name.partition(".")[0] for alias in statement.names)
+    elif isinstance(statement, ast.ImportFrom) and statement.level == 0 and statement.module:
+        yield statement.module.partition(".")[0]

@@ -51,6 +51,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import TYPE_CHECKING
 
+from cudaudit.firstparty import imported_top_modules
 from cudaudit.rules.python.flag_functions import imported_library
 from cudaudit.rules.python.guards import Polarity, catches_import_error
 from cudaudit.rules.python.names import ImportTable
@@ -190,17 +191,8 @@ def _imported_packages(body: list[ast.stmt]) -> frozenset[str]:
     """The top-level modules of the packages `body` (a `try`'s) imports at its own level (absolute
     imports; PyTorch, which any PyTorch code has, aside)."""
     return frozenset(
-        module for statement in body for module in imported_modules(statement) if module != "torch"
+        module for statement in body for module in imported_top_modules(statement) if module != "torch"
     )
-
-
-def imported_modules(statement: ast.stmt) -> Iterator[str]:
-    """The top-level modules an absolute import statement imports (`transformer_engine` of `import
-    transformer_engine.pytorch as te`, of `from transformer_engine.pytorch import Linear`)."""
-    if isinstance(statement, ast.Import):
-        yield from (alias.name.partition(".")[0] for alias in statement.names)
-    elif isinstance(statement, ast.ImportFrom) and statement.level == 0 and statement.module:
-        yield statement.module.partition(".")[0]
 
 
 def needed_packages(node: ast.expr, names: ImportTable) -> frozenset[str] | None:
@@ -259,4 +251,4 @@ def needs_package(test: ast.expr, library: str, names: ImportTable) -> Polarity 
 def imports_package(statement: ast.stmt, packages: frozenset[str]) -> bool:
     """Whether `statement` is an import of a module of one of `packages` (`import transformer_engine
     as te`, `from transformer_engine.pytorch import Linear`)."""
-    return any(module in packages for module in imported_modules(statement))
+    return any(module in packages for module in imported_top_modules(statement))
