@@ -2658,10 +2658,7 @@ def _settings_documented(
     if not any(values.values()):
         return {}
     entries = frozenset(path for path in found.main_blocks | found.other_main_blocks if not is_test_path(path))
-    by_file: dict[str, list[str]] = {}
-    for path in sorted(entries):
-        by_file.setdefault(posixpath.basename(path), []).append(path)
-    run = {paths[0]: values[name] for name, paths in by_file.items() if name in values and len(paths) == 1}
+    run = {path: values[name] for name, path in _by_unique_file_name(entries).items() if name in values}
     pairs = {pair for given in run.values() for pair in given.items()}
     modules = module_map(python)
     importers = _reader("top_level_importers")(modules, sorted(python), imports)
@@ -2686,11 +2683,17 @@ def _cpu_routes(
     given = _reader("cpu_options")(commands())
     if not given:
         return {}
+    scripts = _by_unique_file_name(path for path in python if not is_test_path(path))
+    return {path: given[name] for name, path in scripts.items() if name in given}
+
+
+def _by_unique_file_name(paths: Iterable[str]) -> dict[str, str]:
+    """File name (`train.py`) -> the one of `paths` that has it, for the names no other of `paths`
+    shares: a command that runs `python train.py` runs that file."""
     by_file: dict[str, list[str]] = {}
-    for path in sorted(python):
-        if not is_test_path(path):
-            by_file.setdefault(posixpath.basename(path), []).append(path)
-    return {paths[0]: given[name] for name, paths in by_file.items() if name in given and len(paths) == 1}
+    for path in sorted(paths):
+        by_file.setdefault(posixpath.basename(path), []).append(path)
+    return {name: found[0] for name, found in by_file.items() if len(found) == 1}
 
 
 def _documented_scripts(python: dict[str, Reader], commands: Callable[[], DocumentedCommands]) -> frozenset[str]:

@@ -156,14 +156,15 @@ class NamedSettings(Concern):
         if not (names_setting(name, "device") or names_setting(name, "backend")):
             self.walk.within(COMMAND_LINE_DEFAULT, partial(self._report, name, value))
             return
-        if option.lstrip("-").replace("-", "_") in self.walk.names.cpu_routes:
+        flag = option.lstrip("-").replace("-", "_")  # `--image-size` -> `image_size`, as the documents' options are kept
+        if flag in self.walk.names.cpu_routes:
             self.walk.within(CPU_DOCUMENTED_DEFAULT, partial(self._report, name, value, option))
             return
         if self._reads is None:
             self._reads = SettingReads(self._module, self.walk.names)
         if self._reads.replaced_without_cuda(dest):
             self.walk.within(REPLACED_WITHOUT_CUDA, partial(self._report, name, value, option))
-        elif self.walk.names.documented(option.lstrip("-").replace("-", "_")):
+        elif self.walk.names.documented(flag):
             self.walk.within(COMMAND_LINE_DEFAULT, partial(self._report, name, value, option))
         elif read(self._reads):
             self._report(name, value, option)
